@@ -1,0 +1,75 @@
+# Market Sentinel — the two commands a new user needs are `make demo` and `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STACK := $(PY) deploy/local/stack.py
+KAFKA_LIBS := .cache/kafka/libs
+
+.PHONY: help setup kafka-jars up down status demo demo-stop test test-unit lint typecheck contracts \
+        contracts-check token bench lock clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+# --- set-up ---------------------------------------------------------------------------------
+$(VENV)/.installed: pyproject.toml constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	@touch $@
+
+$(KAFKA_LIBS)/.complete: deploy/kafka/pom.xml
+	@command -v mvn >/dev/null || { echo "Maven (mvn) is needed to resolve the Kafka jars"; exit 1; }
+	@rm -rf $(KAFKA_LIBS)
+	mvn -q -B -f deploy/kafka/pom.xml dependency:copy-dependencies \
+	    -DoutputDirectory=$(CURDIR)/$(KAFKA_LIBS) -DincludeScope=runtime
+	@touch $@
+
+setup: $(VENV)/.installed $(KAFKA_LIBS)/.complete ## venv, pinned dependencies, Kafka jars (idempotent)
+	@$(STACK) install-extras
+
+kafka-jars: $(KAFKA_LIBS)/.complete ## resolve the Kafka broker jars from Maven Central
+
+lock: ## re-pin every dependency into constraints.txt from the current venv
+	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+
+# --- local stack ----------------------------------------------------------------------------
+up: setup ## start Kafka, PostgreSQL (and Prometheus) on loopback, provision topics, write .run/env
+	@$(STACK) up
+
+down: ## stop everything `make up` / `make demo` started
+	@$(STACK) down
+
+status: ## show what runs
+	@$(STACK) status
+
+demo: setup ## the whole system: stack, every service, a seeded demo city; prints where to look
+	@$(STACK) up
+	@$(PY) -m deploy.local.demo start
+
+# --- quality --------------------------------------------------------------------------------
+lint: $(VENV)/.installed ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+contracts: $(VENV)/.installed ## regenerate JSON Schemas and the AsyncAPI document into contracts/
+	$(PY) -m contracts.generate
+
+test: setup lint ## install, start what the tests need, run the whole suite
+	$(PY) -m pytest
+
+test-unit: $(VENV)/.installed ## only the unit tests (no infrastructure)
+	$(PY) -m pytest tests/unit
+
+token: $(VENV)/.installed ## issue a bearer token: make token ROLE=clerk DISTRICT=zhifu
+	@$(PY) -m services.runtime.auth issue --role $(or $(ROLE),admin) --district '$(or $(DISTRICT),*)'
+
+bench: setup ## benchmarks with ratios against baselines measured in the same run
+	$(PY) -m bench
+
+clean: down ## stop the stack and delete its data, logs and caches
+	rm -rf .run $(VENV) .cache

@@ -1,0 +1,86 @@
+"""Events of the registry: compacted snapshots of markets, merchants and terminals.
+
+Each event's data is the whole entity as it is now, so a consumer that reads a compacted topic
+from the beginning has the current state of every entity. `version` grows with every change of
+the entity; consumers keep the highest they have seen and ignore older snapshots.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+MarketKind = Literal["farmers", "wholesale"]
+RenovationStatus = Literal["not_planned", "planned", "in_progress", "completed"]
+MerchantStatus = Literal["active", "suspended", "licence_expired"]
+TerminalKind = Literal["cold_chain", "footfall", "payment"]
+ColdChainProfile = Literal["chilled", "frozen"]
+TerminalStatus = Literal["active", "retired"]
+
+
+class Snapshot(BaseModel):
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    version: int = Field(ge=1, description="grows by one with every change of the entity")
+    updated_at: datetime
+
+
+class OpeningHours(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    open: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["06:00"])
+    close: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["19:00"])
+
+
+class TaskForce(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    leader: str
+    members: list[str]
+
+
+class MarketUpserted(Snapshot):
+    """`registry.market.upserted` on `registry.markets.v1`, key = market_id."""
+
+    market_id: str
+    name: str
+    district: str = Field(description="district code")
+    kind: MarketKind
+    operator: str
+    address: str
+    capacity: int = Field(gt=0, description="registered capacity (people on site)")
+    opening_hours: OpeningHours
+    renovation_status: RenovationStatus
+    task_force: TaskForce | None = None
+
+
+class MerchantUpserted(Snapshot):
+    """`registry.merchant.upserted` on `registry.merchants.v1`, key = merchant_id."""
+
+    merchant_id: str
+    name: str
+    market_id: str
+    district: str
+    stall_no: str
+    credit_code: str = Field(description="统一社会信用代码 (GB 32100-2015)")
+    food_licence: str = Field(description="食品经营许可证编号, JY + 14 digits")
+    licence_valid_until: date
+    categories: list[str]
+    status: MerchantStatus
+
+
+class TerminalUpserted(Snapshot):
+    """`registry.terminal.upserted` on `registry.terminals.v1`, key = terminal_id. Never the key."""
+
+    terminal_id: str
+    kind: TerminalKind
+    market_id: str
+    district: str
+    merchant_id: str | None = None
+    stall_no: str | None = None
+    profile: ColdChainProfile | None = None
+    interval_s: int = Field(gt=0)
+    key_version: int = Field(ge=1, description="which derived key signs this terminal's readings")
+    status: TerminalStatus

@@ -1,0 +1,197 @@
+"""The topic catalog: every topic of DESIGN §6 with its key, partitions, cleanup and retention.
+
+`make up` provisions topics from this list, the AsyncAPI document is generated from it, and
+services look their topic names up here instead of spelling them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Service = Literal["registry", "telemetry", "inspection", "complaints", "credit"]
+DAY_MS = 24 * 3600 * 1000
+FOREVER = -1
+
+
+@dataclass(frozen=True)
+class Topic:
+    name: str
+    key: str
+    description: str
+    producers: tuple[str, ...]
+    consumers: tuple[Service, ...]
+    event_types: tuple[str, ...]
+    partitions: int = 3
+    cleanup_policy: Literal["delete", "compact"] = "delete"
+    retention_ms: int = FOREVER
+    extra_config: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def dlq(self) -> str:
+        return f"{self.name}.dlq"
+
+    def config(self) -> dict[str, str]:
+        cfg = {"cleanup.policy": self.cleanup_policy, "retention.ms": str(self.retention_ms)}
+        if self.cleanup_policy == "compact":
+            # Snapshots must reach late joiners soon after they change; keep dirty segments small.
+            cfg |= {"min.cleanable.dirty.ratio": "0.1", "segment.ms": str(DAY_MS)}
+        return cfg | self.extra_config
+
+
+REGISTRY_MARKETS = Topic(
+    name="registry.markets.v1",
+    key="market id",
+    description="Compacted snapshots of markets, their opening hours, capacity and task force.",
+    producers=("registry",),
+    consumers=("telemetry", "complaints", "inspection", "credit"),
+    event_types=("registry.market.upserted",),
+    cleanup_policy="compact",
+)
+REGISTRY_MERCHANTS = Topic(
+    name="registry.merchants.v1",
+    key="merchant id",
+    description="Compacted snapshots of merchants, their licences and status.",
+    producers=("registry",),
+    consumers=("telemetry", "complaints", "inspection", "credit"),
+    event_types=("registry.merchant.upserted",),
+    cleanup_policy="compact",
+)
+REGISTRY_TERMINALS = Topic(
+    name="registry.terminals.v1",
+    key="terminal id",
+    description="Compacted snapshots of terminals (never their keys).",
+    producers=("registry",),
+    consumers=("telemetry",),
+    event_types=("registry.terminal.upserted",),
+    cleanup_policy="compact",
+)
+TELEMETRY_READINGS = Topic(
+    name="telemetry.readings.v1",
+    key="terminal id",
+    description="Signed compact readings from terminals (no envelope).",
+    producers=("terminals", "telemetry"),
+    consumers=("telemetry",),
+    event_types=(),
+    partitions=6,
+    retention_ms=7 * DAY_MS,
+)
+TELEMETRY_REJECTED = Topic(
+    name="telemetry.rejected.v1",
+    key="terminal id",
+    description="Readings that failed verification, with the raw payload and a reason code.",
+    producers=("telemetry",),
+    consumers=(),
+    event_types=("telemetry.reading.rejected",),
+    retention_ms=14 * DAY_MS,
+)
+TELEMETRY_RISKS = Topic(
+    name="telemetry.risks.v1",
+    key="terminal id",
+    description="Risk lifecycle: raised, escalated, acknowledged, cleared.",
+    producers=("telemetry",),
+    consumers=("inspection", "credit"),
+    event_types=(
+        "telemetry.risk.raised",
+        "telemetry.risk.escalated",
+        "telemetry.risk.acknowledged",
+        "telemetry.risk.cleared",
+    ),
+)
+COMPLAINTS_INTAKE = Topic(
+    name="complaints.intake.v1",
+    key="any",
+    description="Complaints from integrators' channels (12345 hotline, 12315 platform).",
+    producers=("integrators",),
+    consumers=("complaints",),
+    event_types=("complaints.intake.submitted",),
+)
+COMPLAINTS_EVENTS = Topic(
+    name="complaints.events.v1",
+    key="complaint id",
+    description="Complaint lifecycle: received, accepted, rejected, closed, overdue.",
+    producers=("complaints",),
+    consumers=("inspection", "credit"),
+    event_types=(
+        "complaints.complaint.received",
+        "complaints.complaint.accepted",
+        "complaints.complaint.rejected",
+        "complaints.complaint.closed",
+        "complaints.complaint.overdue",
+    ),
+)
+INSPECTION_EVENTS = Topic(
+    name="inspection.events.v1",
+    key="task id",
+    description="Inspection tasks and rectification orders, every state change.",
+    producers=("inspection",),
+    consumers=("complaints", "credit"),
+    event_types=(
+        "inspection.task.created",
+        "inspection.task.claimed",
+        "inspection.task.completed",
+        "inspection.rectification.ordered",
+        "inspection.rectification.verified",
+        "inspection.rectification.overdue",
+    ),
+)
+CREDIT_SCORES = Topic(
+    name="credit.scores.v1",
+    key="merchant id",
+    description="Compacted latest credit score and grade per merchant.",
+    producers=("credit",),
+    consumers=("inspection",),
+    event_types=("credit.score.changed",),
+    cleanup_policy="compact",
+)
+CREDIT_ASSESSMENTS = Topic(
+    name="credit.assessments.v1",
+    key="market id",
+    description="Market and district assessments (考核), ranked per district.",
+    producers=("credit",),
+    consumers=(),
+    event_types=("credit.assessment.published",),
+)
+
+TOPICS: tuple[Topic, ...] = (
+    REGISTRY_MARKETS,
+    REGISTRY_MERCHANTS,
+    REGISTRY_TERMINALS,
+    TELEMETRY_READINGS,
+    TELEMETRY_REJECTED,
+    TELEMETRY_RISKS,
+    COMPLAINTS_INTAKE,
+    COMPLAINTS_EVENTS,
+    INSPECTION_EVENTS,
+    CREDIT_SCORES,
+    CREDIT_ASSESSMENTS,
+)
+
+
+def dead_letter_topics() -> tuple[Topic, ...]:
+    """One `<topic>.dlq` per consumed topic: a poison message is parked there, never blocking."""
+    return tuple(
+        Topic(
+            name=t.dlq,
+            key=f"as {t.name}",
+            description=f"Messages from {t.name} a consumer could not handle, with the error.",
+            producers=t.consumers,
+            consumers=(),
+            event_types=(),
+            partitions=1,
+            retention_ms=30 * DAY_MS,
+        )
+        for t in TOPICS
+        if t.consumers
+    )
+
+
+def all_topics() -> tuple[Topic, ...]:
+    return TOPICS + dead_letter_topics()
+
+
+def by_name(name: str) -> Topic:
+    for topic in all_topics():
+        if topic.name == name:
+            return topic
+    raise KeyError(name)
