@@ -20,7 +20,7 @@ def schema_id(event_type: str, version: int) -> str:
 
 
 class Envelope(BaseModel, Generic[D]):
-    """A structured-mode CloudEvent. Extension attributes sit beside the core ones, as the spec asks."""
+    """A structured-mode CloudEvent; extension attributes sit beside the core ones (spec)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -33,7 +33,9 @@ class Envelope(BaseModel, Generic[D]):
     datacontenttype: Literal["application/json"] = "application/json"
     dataschema: str
     correlationid: str = Field(description="the chain this event belongs to (risk or complaint id)")
-    causationid: str | None = Field(default=None, description="id of the event that caused this one")
+    causationid: str | None = Field(
+        default=None, description="id of the event that caused this one"
+    )
     data: D
 
     @field_validator("time")
@@ -60,7 +62,8 @@ def make_event(
 ) -> Envelope[Any]:
     """Build an envelope; a chain without a correlation id starts a new one at this event."""
     event_id = str(uuid.uuid4())
-    return Envelope[type(data)](  # type: ignore[misc]
+    model: Any = Envelope[type(data)]  # type: ignore[misc]
+    envelope: Envelope[Any] = model(
         id=event_id,
         source=f"/sentinel/{service}",
         type=event_type,
@@ -71,3 +74,4 @@ def make_event(
         causationid=causation_id,
         data=data,
     )
+    return envelope

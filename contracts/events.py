@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass
 
 from pydantic import BaseModel
@@ -14,7 +15,7 @@ from contracts.envelope import schema_id
 class EventSpec:
     type: str
     version: int
-    data: type[BaseModel]
+    data: builtins.type[BaseModel]
     topic: topics.Topic
 
     @property
@@ -28,8 +29,12 @@ class EventSpec:
 
 EVENTS: tuple[EventSpec, ...] = (
     EventSpec("registry.market.upserted", 1, registry.MarketUpserted, topics.REGISTRY_MARKETS),
-    EventSpec("registry.merchant.upserted", 1, registry.MerchantUpserted, topics.REGISTRY_MERCHANTS),
-    EventSpec("registry.terminal.upserted", 1, registry.TerminalUpserted, topics.REGISTRY_TERMINALS),
+    EventSpec(
+        "registry.merchant.upserted", 1, registry.MerchantUpserted, topics.REGISTRY_MERCHANTS
+    ),
+    EventSpec(
+        "registry.terminal.upserted", 1, registry.TerminalUpserted, topics.REGISTRY_TERMINALS
+    ),
 )
 
 

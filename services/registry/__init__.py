@@ -1,0 +1,1 @@
+"""Registry: districts, markets and their task forces, merchants and licences, terminals."""

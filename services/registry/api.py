@@ -1,0 +1,231 @@
+"""Registry HTTP API (DESIGN §6): thin routes that parse, authorise and call `Registry`."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from services.registry.commands import NewMarket, NewMerchant, NewTerminal, Registry
+from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
+from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
+from services.runtime.auth import Principal, require
+from services.runtime.errors import InvalidInput
+
+router = APIRouter()
+Clerk = Annotated[Principal, Depends(require("clerk"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler"))]
+
+
+def registry(request: Request) -> Registry:
+    reg: Registry = request.app.state.registry
+    return reg
+
+
+Reg = Annotated[Registry, Depends(registry)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _domain_check(check: Any, value: str, field: str) -> str:
+    # Domain checks raise InvalidInput; inside a pydantic validator a ValueError carries the
+    # reason, and pydantic names the field.
+    try:
+        result: str = check(value, field)
+    except InvalidInput as exc:
+        raise ValueError(exc.reason) from None
+    return result
+
+
+class DistrictIn(Strict):
+    code: str = Field(pattern=r"^[a-z][a-z0-9_-]{1,31}$", examples=["zhifu"])
+    name: str = Field(min_length=1, max_length=100, examples=["芝罘区"])
+
+
+class OpeningHoursIn(Strict):
+    open: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["06:00"])
+    close: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["19:00"])
+
+
+class MarketIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    district: str = Field(min_length=1)
+    kind: Literal["farmers", "wholesale"]
+    operator: str = Field(min_length=1, max_length=200)
+    address: str = Field(min_length=1, max_length=500)
+    capacity: int = Field(gt=0, le=1_000_000)
+    opening_hours: OpeningHoursIn
+    renovation_status: Literal["not_planned", "planned", "in_progress", "completed"] = "not_planned"
+
+
+class TaskForceIn(Strict):
+    leader: str = Field(min_length=1, max_length=100)
+    members: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(max_length=200)
+
+
+class MerchantIn(Strict):
+    name: str = Field(min_length=1, max_length=200)
+    market_id: str = Field(min_length=1)
+    stall_no: str = Field(min_length=1, max_length=32)
+    credit_code: str = Field(description="统一社会信用代码, 18 characters, GB 32100-2015")
+    food_licence: str = Field(description="食品经营许可证编号: JY + 14 digits")
+    licence_valid_until: date
+    categories: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
+        default_factory=list, max_length=50
+    )
+
+    @field_validator("credit_code")
+    @classmethod
+    def _credit_code(cls, v: str) -> str:
+        return _domain_check(validate_credit_code, v, "credit_code")
+
+    @field_validator("food_licence")
+    @classmethod
+    def _licence(cls, v: str) -> str:
+        return _domain_check(validate_food_licence, v, "food_licence")
+
+
+class LicenceIn(Strict):
+    food_licence: str
+    licence_valid_until: date
+
+    @field_validator("food_licence")
+    @classmethod
+    def _licence(cls, v: str) -> str:
+        return _domain_check(validate_food_licence, v, "food_licence")
+
+
+class TerminalIn(Strict):
+    kind: Literal["cold_chain", "footfall", "payment"]
+    market_id: str = Field(min_length=1)
+    merchant_id: str | None = None
+    stall_no: str | None = Field(default=None, min_length=1, max_length=32)
+    profile: Literal["chilled", "frozen"] | None = None
+    interval_s: int = Field(default=60, ge=1, le=3600)
+
+
+def market_out(m: Market) -> dict[str, Any]:
+    out = asdict(m)
+    out["opening_hours"] = {"open": out.pop("opens"), "close": out.pop("closes")}
+    return out
+
+
+def terminal_out(t: Terminal, key: bytes | None = None) -> dict[str, Any]:
+    out = asdict(t)
+    if key is not None:
+        out["key"] = key.hex()
+    return out
+
+
+@router.post("/districts", status_code=201, tags=["districts"])
+async def add_district(body: DistrictIn, reg: Reg, _: Admin) -> dict[str, Any]:
+    return asdict(await reg.add_district(District(body.code, body.name)))
+
+
+@router.get("/districts", tags=["districts"])
+async def list_districts(reg: Reg, _: Reader) -> list[dict[str, Any]]:
+    return [asdict(d) for d in await reg.districts()]
+
+
+@router.post("/markets", status_code=201, tags=["markets"])
+async def add_market(body: MarketIn, reg: Reg, who: Clerk) -> dict[str, Any]:
+    cmd = NewMarket(
+        name=body.name,
+        district=body.district,
+        kind=body.kind,
+        operator=body.operator,
+        address=body.address,
+        capacity=body.capacity,
+        opens=body.opening_hours.open,
+        closes=body.opening_hours.close,
+        renovation_status=body.renovation_status,
+    )
+    return market_out(await reg.add_market(who, cmd))
+
+
+@router.get("/markets", tags=["markets"])
+async def list_markets(
+    reg: Reg, who: Reader, district: Annotated[str | None, Query()] = None
+) -> dict[str, Any]:
+    return {"items": [market_out(m) for m in await reg.markets(who, district)]}
+
+
+@router.get("/markets/{market_id}", tags=["markets"])
+async def get_market(market_id: str, reg: Reg, who: Reader) -> dict[str, Any]:
+    return market_out(await reg.market(who, market_id))
+
+
+@router.put("/markets/{market_id}/task-force", tags=["markets"])
+async def set_task_force(market_id: str, body: TaskForceIn, reg: Reg, who: Clerk) -> dict[str, Any]:
+    tf = TaskForce(body.leader, tuple(body.members))
+    return market_out(await reg.set_task_force(who, market_id, tf))
+
+
+@router.post("/merchants", status_code=201, tags=["merchants"])
+async def add_merchant(body: MerchantIn, reg: Reg, who: Clerk) -> dict[str, Any]:
+    cmd = NewMerchant(
+        name=body.name,
+        market_id=body.market_id,
+        stall_no=body.stall_no,
+        credit_code=body.credit_code,
+        food_licence=body.food_licence,
+        licence_valid_until=body.licence_valid_until,
+        categories=tuple(body.categories),
+    )
+    return asdict(await reg.add_merchant(who, cmd))
+
+
+@router.get("/merchants", tags=["merchants"])
+async def list_merchants(
+    reg: Reg, who: Reader, market_id: Annotated[str | None, Query()] = None
+) -> dict[str, Any]:
+    return {"items": [asdict(m) for m in await reg.merchants(who, market_id)]}
+
+
+@router.get("/merchants/{merchant_id}", tags=["merchants"])
+async def get_merchant(merchant_id: str, reg: Reg, who: Reader) -> dict[str, Any]:
+    return asdict(await reg.merchant(who, merchant_id))
+
+
+@router.put("/merchants/{merchant_id}/licence", tags=["merchants"])
+async def renew_licence(merchant_id: str, body: LicenceIn, reg: Reg, who: Clerk) -> dict[str, Any]:
+    merchant: Merchant = await reg.renew_licence(
+        who, merchant_id, body.food_licence, body.licence_valid_until
+    )
+    return asdict(merchant)
+
+
+@router.post("/terminals", status_code=201, tags=["terminals"])
+async def add_terminal(body: TerminalIn, reg: Reg, who: Clerk) -> dict[str, Any]:
+    """Provision a terminal. The response carries its signing `key` (hex) — the only time."""
+    terminal, key = await reg.add_terminal(who, NewTerminal(**body.model_dump()))
+    return terminal_out(terminal, key)
+
+
+@router.get("/terminals/{terminal_id}", tags=["terminals"])
+async def get_terminal(terminal_id: str, reg: Reg, who: Reader) -> dict[str, Any]:
+    return terminal_out(await reg.terminal(who, terminal_id))
+
+
+@router.post("/terminals/{terminal_id}/rotate-key", tags=["terminals"])
+async def rotate_key(terminal_id: str, reg: Reg, who: Clerk) -> dict[str, Any]:
+    """Bump the key version; the new key is returned once, the old one stops verifying."""
+    terminal, key = await reg.rotate_key(who, terminal_id)
+    return terminal_out(terminal, key)
+
+
+@router.post("/terminals/{terminal_id}/retire", tags=["terminals"])
+async def retire_terminal(terminal_id: str, reg: Reg, who: Clerk) -> dict[str, Any]:
+    return terminal_out(await reg.retire_terminal(who, terminal_id))
+
+
+@router.post("/jobs/expire-licences", tags=["jobs"])
+async def expire_licences(reg: Reg, _: Admin) -> dict[str, Any]:
+    expired = await reg.expire_licences()
+    return {"expired": [m.id for m in expired]}

@@ -1,0 +1,302 @@
+"""The registry's use cases: each one a transaction that changes state and writes its events.
+
+HTTP routes and the CLI call these; they never touch SQL or Kafka themselves. Every change
+enqueues the entity's new snapshot in the outbox in the same transaction (DESIGN §2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from contracts import topics
+from services.registry import publishing
+from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
+from services.registry.domain.model import (
+    District,
+    Market,
+    Merchant,
+    TaskForce,
+    Terminal,
+    check_terminal_placement,
+    new_id,
+    require_valid_licence,
+    validate_opening_hours,
+)
+from services.registry.settings import RegistrySettings
+from services.registry.store import RegistryStore
+from services.runtime.app import Service
+from services.runtime.auth import Principal
+from services.runtime.errors import Conflict, InvalidInput, NotFound
+from services.runtime.terminal_keys import derive_key
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def today(settings: RegistrySettings) -> date:
+    return datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+@dataclass(frozen=True)
+class NewMarket:
+    name: str
+    district: str
+    kind: str
+    operator: str
+    address: str
+    capacity: int
+    opens: str
+    closes: str
+    renovation_status: str = "not_planned"
+
+
+@dataclass(frozen=True)
+class NewMerchant:
+    name: str
+    market_id: str
+    stall_no: str
+    credit_code: str
+    food_licence: str
+    licence_valid_until: date
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NewTerminal:
+    kind: str
+    market_id: str
+    interval_s: int
+    merchant_id: str | None = None
+    stall_no: str | None = None
+    profile: str | None = None
+
+
+class Registry:
+    def __init__(self, service: Service, settings: RegistrySettings) -> None:
+        self.service, self.settings = service, settings
+
+    def transaction(self) -> _Tx:
+        return _Tx(self.service.pool)
+
+    # districts ---------------------------------------------------------------------------
+    async def add_district(self, district: District) -> District:
+        async with self.transaction() as store:
+            if not await store.add_district(district):
+                raise Conflict(f"district {district.code!r} exists")
+        return district
+
+    async def districts(self) -> list[District]:
+        async with self.transaction() as store:
+            return await store.districts()
+
+    # markets -----------------------------------------------------------------------------
+    async def add_market(self, who: Principal, cmd: NewMarket) -> Market:
+        who.require_district(cmd.district)
+        validate_opening_hours(cmd.opens, cmd.closes)
+        async with self.transaction() as store:
+            if await store.district(cmd.district) is None:
+                raise InvalidInput("district", f"no district with code {cmd.district!r}")
+            market = Market(id=new_id("mkt"), version=1, updated_at=now(), **vars(cmd))
+            await store.save_market(market)
+            await self.service.enqueue(
+                store.conn, topics.REGISTRY_MARKETS.name, publishing.market_upserted(market)
+            )
+        return market
+
+    async def market(self, who: Principal, market_id: str) -> Market:
+        async with self.transaction() as store:
+            market = await store.market(market_id)
+        if market is None:
+            raise NotFound(f"no market {market_id!r}")
+        who.require_district(market.district)
+        return market
+
+    async def markets(self, who: Principal, district: str | None) -> list[Market]:
+        if district is not None:
+            who.require_district(district)
+        elif not who.may_act_in("*"):
+            district = who.district
+        async with self.transaction() as store:
+            return await store.markets(district)
+
+    async def set_task_force(self, who: Principal, market_id: str, tf: TaskForce) -> Market:
+        async with self.transaction() as store:
+            market = await store.market(market_id, for_update=True)
+            if market is None:
+                raise NotFound(f"no market {market_id!r}")
+            who.require_district(market.district)
+            market = market.with_task_force(tf, now())
+            await store.save_market(market)
+            await self.service.enqueue(
+                store.conn, topics.REGISTRY_MARKETS.name, publishing.market_upserted(market)
+            )
+        return market
+
+    # merchants ---------------------------------------------------------------------------
+    async def add_merchant(self, who: Principal, cmd: NewMerchant) -> Merchant:
+        credit_code = validate_credit_code(cmd.credit_code)
+        food_licence = validate_food_licence(cmd.food_licence)
+        require_valid_licence(cmd.licence_valid_until, today(self.settings))
+        async with self.transaction() as store:
+            market = await store.market(cmd.market_id)
+            if market is None:
+                raise InvalidInput("market_id", f"no market {cmd.market_id!r}")
+            who.require_district(market.district)
+            if await store.merchant_at_stall(market.id, cmd.stall_no) is not None:
+                raise Conflict(f"stall {cmd.stall_no!r} of market {market.id} has a merchant")
+            merchant = Merchant(
+                id=new_id("mer"),
+                name=cmd.name,
+                market_id=market.id,
+                district=market.district,
+                stall_no=cmd.stall_no,
+                credit_code=credit_code,
+                food_licence=food_licence,
+                licence_valid_until=cmd.licence_valid_until,
+                categories=cmd.categories,
+                updated_at=now(),
+            )
+            await store.save_merchant(merchant)
+            await self.service.enqueue(
+                store.conn, topics.REGISTRY_MERCHANTS.name, publishing.merchant_upserted(merchant)
+            )
+        return merchant
+
+    async def merchant(self, who: Principal, merchant_id: str) -> Merchant:
+        async with self.transaction() as store:
+            merchant = await store.merchant(merchant_id)
+        if merchant is None:
+            raise NotFound(f"no merchant {merchant_id!r}")
+        who.require_district(merchant.district)
+        return merchant
+
+    async def merchants(self, who: Principal, market_id: str | None) -> list[Merchant]:
+        district = None if who.may_act_in("*") else who.district
+        async with self.transaction() as store:
+            return await store.merchants(market_id, district)
+
+    async def renew_licence(
+        self, who: Principal, merchant_id: str, food_licence: str, valid_until: date
+    ) -> Merchant:
+        number = validate_food_licence(food_licence)
+        async with self.transaction() as store:
+            merchant = await store.merchant(merchant_id, for_update=True)
+            if merchant is None:
+                raise NotFound(f"no merchant {merchant_id!r}")
+            who.require_district(merchant.district)
+            merchant = merchant.renew_licence(number, valid_until, today(self.settings), now())
+            await store.save_merchant(merchant)
+            await self.service.enqueue(
+                store.conn, topics.REGISTRY_MERCHANTS.name, publishing.merchant_upserted(merchant)
+            )
+        return merchant
+
+    async def expire_licences(self, on: date | None = None) -> list[Merchant]:
+        """Mark every active merchant whose licence ran out before `on` (default today)."""
+        day = on or today(self.settings)
+        expired: list[Merchant] = []
+        while True:
+            async with self.transaction() as store:
+                batch = await store.lapsed_licences(day)
+                for merchant in batch:
+                    changed = merchant.expire_licence(now())
+                    await store.save_merchant(changed)
+                    await self.service.enqueue(
+                        store.conn,
+                        topics.REGISTRY_MERCHANTS.name,
+                        publishing.merchant_upserted(changed),
+                    )
+                    expired.append(changed)
+            if not batch:
+                return expired
+
+    # terminals ---------------------------------------------------------------------------
+    async def add_terminal(self, who: Principal, cmd: NewTerminal) -> tuple[Terminal, bytes]:
+        async with self.transaction() as store:
+            market = await store.market(cmd.market_id)
+            if market is None:
+                raise InvalidInput("market_id", f"no market {cmd.market_id!r}")
+            who.require_district(market.district)
+            merchant = None
+            if cmd.merchant_id is not None:
+                merchant = await store.merchant(cmd.merchant_id)
+                if merchant is None:
+                    raise InvalidInput("merchant_id", f"no merchant {cmd.merchant_id!r}")
+            check_terminal_placement(cmd.kind, cmd.profile, market, merchant, cmd.stall_no)
+            terminal = Terminal(
+                id=new_id("trm"),
+                kind=cmd.kind,
+                market_id=market.id,
+                district=market.district,
+                interval_s=cmd.interval_s,
+                merchant_id=cmd.merchant_id,
+                stall_no=cmd.stall_no or (merchant.stall_no if merchant else None),
+                profile=cmd.profile,
+                updated_at=now(),
+            )
+            await store.save_terminal(terminal)
+            await self.service.enqueue(
+                store.conn, topics.REGISTRY_TERMINALS.name, publishing.terminal_upserted(terminal)
+            )
+        return terminal, self.key_of(terminal)
+
+    async def terminal(self, who: Principal, terminal_id: str) -> Terminal:
+        async with self.transaction() as store:
+            terminal = await store.terminal(terminal_id)
+        if terminal is None:
+            raise NotFound(f"no terminal {terminal_id!r}")
+        who.require_district(terminal.district)
+        return terminal
+
+    async def rotate_key(self, who: Principal, terminal_id: str) -> tuple[Terminal, bytes]:
+        return await self._change_terminal(who, terminal_id, rotate=True)
+
+    async def retire_terminal(self, who: Principal, terminal_id: str) -> Terminal:
+        terminal, _ = await self._change_terminal(who, terminal_id, rotate=False)
+        return terminal
+
+    async def _change_terminal(
+        self, who: Principal, terminal_id: str, *, rotate: bool
+    ) -> tuple[Terminal, bytes]:
+        async with self.transaction() as store:
+            terminal = await store.terminal(terminal_id, for_update=True)
+            if terminal is None:
+                raise NotFound(f"no terminal {terminal_id!r}")
+            who.require_district(terminal.district)
+            terminal = terminal.rotate_key(now()) if rotate else terminal.retire(now())
+            await store.save_terminal(terminal)
+            await self.service.enqueue(
+                store.conn, topics.REGISTRY_TERMINALS.name, publishing.terminal_upserted(terminal)
+            )
+        return terminal, self.key_of(terminal)
+
+    def key_of(self, terminal: Terminal) -> bytes:
+        secret = self.settings.terminal_master_secret.get_secret_value().encode()
+        return derive_key(secret, terminal.id, terminal.key_version)
+
+
+class _Tx:
+    """`async with registry.transaction() as store`: a pooled connection in one transaction."""
+
+    def __init__(self, pool: asyncpg.Pool) -> None:
+        self.pool = pool
+
+    async def __aenter__(self) -> RegistryStore:
+        self.conn = await self.pool.acquire()
+        self.tx = self.conn.transaction()
+        await self.tx.start()
+        return RegistryStore(self.conn)
+
+    async def __aexit__(self, exc_type: object, *_: object) -> None:
+        try:
+            if exc_type is None:
+                await self.tx.commit()
+            else:
+                await self.tx.rollback()
+        finally:
+            await self.pool.release(self.conn)

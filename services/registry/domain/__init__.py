@@ -1,0 +1,1 @@
+"""Pure registry rules: no I/O, unit-tested on their own."""

@@ -1,0 +1,144 @@
+"""Registry entities as plain values, and the rules that change them."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time
+
+from services.runtime.errors import Conflict, InvalidInput
+
+MARKET_KINDS = ("farmers", "wholesale")
+RENOVATION_STATUSES = ("not_planned", "planned", "in_progress", "completed")
+TERMINAL_KINDS = ("cold_chain", "footfall", "payment")
+COLD_CHAIN_PROFILES = ("chilled", "frozen")
+
+
+def new_id(prefix: str) -> str:
+    return f"{prefix}_{uuid.uuid4().hex[:16]}"
+
+
+@dataclass(frozen=True)
+class District:
+    code: str
+    name: str
+
+
+@dataclass(frozen=True)
+class TaskForce:
+    leader: str
+    members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Market:
+    id: str
+    name: str
+    district: str
+    kind: str
+    operator: str
+    address: str
+    capacity: int
+    opens: str
+    closes: str
+    renovation_status: str = "not_planned"
+    task_force: TaskForce | None = None
+    version: int = 1
+    updated_at: datetime | None = None
+
+    def with_task_force(self, task_force: TaskForce, now: datetime) -> Market:
+        if not task_force.leader.strip():
+            raise InvalidInput("leader", "must not be empty")
+        return replace(self, task_force=task_force, version=self.version + 1, updated_at=now)
+
+
+def validate_opening_hours(opens: str, closes: str) -> None:
+    if time.fromisoformat(opens) >= time.fromisoformat(closes):
+        raise InvalidInput("opening_hours.close", f"must be later than open ({opens})")
+
+
+@dataclass(frozen=True)
+class Merchant:
+    id: str
+    name: str
+    market_id: str
+    district: str
+    stall_no: str
+    credit_code: str
+    food_licence: str
+    licence_valid_until: date
+    categories: tuple[str, ...] = field(default_factory=tuple)
+    status: str = "active"
+    version: int = 1
+    updated_at: datetime | None = None
+
+    def licence_lapsed(self, today: date) -> bool:
+        return self.licence_valid_until < today
+
+    def expire_licence(self, now: datetime) -> Merchant:
+        return replace(self, status="licence_expired", version=self.version + 1, updated_at=now)
+
+    def renew_licence(
+        self, food_licence: str, valid_until: date, today: date, now: datetime
+    ) -> Merchant:
+        require_valid_licence(valid_until, today)
+        status = "active" if self.status == "licence_expired" else self.status
+        return replace(
+            self,
+            food_licence=food_licence,
+            licence_valid_until=valid_until,
+            status=status,
+            version=self.version + 1,
+            updated_at=now,
+        )
+
+
+def require_valid_licence(valid_until: date, today: date) -> None:
+    """Market access (市场准入): only merchants holding a licence in force are admitted."""
+    if valid_until < today:
+        raise InvalidInput("licence_valid_until", f"licence expired on {valid_until.isoformat()}")
+
+
+@dataclass(frozen=True)
+class Terminal:
+    id: str
+    kind: str
+    market_id: str
+    district: str
+    interval_s: int
+    merchant_id: str | None = None
+    stall_no: str | None = None
+    profile: str | None = None
+    key_version: int = 1
+    status: str = "active"
+    version: int = 1
+    updated_at: datetime | None = None
+
+    def rotate_key(self, now: datetime) -> Terminal:
+        if self.status != "active":
+            raise Conflict(f"terminal is {self.status}; a retired terminal gets no new key")
+        return replace(
+            self, key_version=self.key_version + 1, version=self.version + 1, updated_at=now
+        )
+
+    def retire(self, now: datetime) -> Terminal:
+        return replace(self, status="retired", version=self.version + 1, updated_at=now)
+
+
+def check_terminal_placement(
+    kind: str, profile: str | None, market: Market, merchant: Merchant | None, stall_no: str | None
+) -> None:
+    """Cold-chain sensors sit in a stall's fridge and need a profile; others must not have one."""
+    if kind == "cold_chain" and profile is None:
+        raise InvalidInput("profile", "a cold_chain terminal needs a profile (chilled or frozen)")
+    if kind != "cold_chain" and profile is not None:
+        raise InvalidInput("profile", f"only cold_chain terminals have a profile, not {kind}")
+    if merchant is not None:
+        if merchant.market_id != market.id:
+            raise InvalidInput(
+                "merchant_id", f"merchant is in market {merchant.market_id}, not {market.id}"
+            )
+        if stall_no is not None and stall_no != merchant.stall_no:
+            raise InvalidInput(
+                "stall_no", f"merchant {merchant.id} trades at stall {merchant.stall_no}"
+            )

@@ -1,0 +1,84 @@
+"""Domain values to contract events: the snapshots the registry publishes on compacted topics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts import registry as c
+from contracts.envelope import Envelope, make_event
+from contracts.events import spec
+from services.registry.domain.model import Market, Merchant, Terminal
+
+
+def _event(event_type: str, subject: str, data: Any) -> Envelope[Any]:
+    s = spec(event_type)
+    return make_event(
+        service="registry", event_type=event_type, version=s.version, subject=subject, data=data
+    )
+
+
+def market_upserted(m: Market) -> Envelope[c.MarketUpserted]:
+    return _event(
+        "registry.market.upserted",
+        m.id,
+        c.MarketUpserted(
+            market_id=m.id,
+            name=m.name,
+            district=m.district,
+            kind=m.kind,  # type: ignore[arg-type]
+            operator=m.operator,
+            address=m.address,
+            capacity=m.capacity,
+            opening_hours=c.OpeningHours(open=m.opens, close=m.closes),
+            renovation_status=m.renovation_status,  # type: ignore[arg-type]
+            task_force=(
+                c.TaskForce(leader=m.task_force.leader, members=list(m.task_force.members))
+                if m.task_force
+                else None
+            ),
+            version=m.version,
+            updated_at=m.updated_at,  # type: ignore[arg-type]
+        ),
+    )
+
+
+def merchant_upserted(m: Merchant) -> Envelope[c.MerchantUpserted]:
+    return _event(
+        "registry.merchant.upserted",
+        m.id,
+        c.MerchantUpserted(
+            merchant_id=m.id,
+            name=m.name,
+            market_id=m.market_id,
+            district=m.district,
+            stall_no=m.stall_no,
+            credit_code=m.credit_code,
+            food_licence=m.food_licence,
+            licence_valid_until=m.licence_valid_until,
+            categories=list(m.categories),
+            status=m.status,  # type: ignore[arg-type]
+            version=m.version,
+            updated_at=m.updated_at,  # type: ignore[arg-type]
+        ),
+    )
+
+
+def terminal_upserted(t: Terminal) -> Envelope[c.TerminalUpserted]:
+    return _event(
+        "registry.terminal.upserted",
+        t.id,
+        c.TerminalUpserted(
+            terminal_id=t.id,
+            kind=t.kind,  # type: ignore[arg-type]
+            market_id=t.market_id,
+            district=t.district,
+            merchant_id=t.merchant_id,
+            stall_no=t.stall_no,
+            profile=t.profile,  # type: ignore[arg-type]
+            interval_s=t.interval_s,
+            key_version=t.key_version,
+            status=t.status,  # type: ignore[arg-type]
+            version=t.version,
+            updated_at=t.updated_at,  # type: ignore[arg-type]
+        ),
+    )

@@ -1,0 +1,207 @@
+"""Postgres repository of the registry: rows in, domain values out. All SQL is parameterised."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+
+from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
+
+
+def _market(r: asyncpg.Record) -> Market:
+    tf = r["task_force"]
+    return Market(
+        id=r["id"],
+        name=r["name"],
+        district=r["district"],
+        kind=r["kind"],
+        operator=r["operator"],
+        address=r["address"],
+        capacity=r["capacity"],
+        opens=r["opens"],
+        closes=r["closes"],
+        renovation_status=r["renovation_status"],
+        task_force=TaskForce(tf["leader"], tuple(tf["members"])) if tf else None,
+        version=r["version"],
+        updated_at=r["updated_at"],
+    )
+
+
+def _merchant(r: asyncpg.Record) -> Merchant:
+    return Merchant(
+        id=r["id"],
+        name=r["name"],
+        market_id=r["market_id"],
+        district=r["district"],
+        stall_no=r["stall_no"],
+        credit_code=r["credit_code"],
+        food_licence=r["food_licence"],
+        licence_valid_until=r["licence_valid_until"],
+        categories=tuple(r["categories"]),
+        status=r["status"],
+        version=r["version"],
+        updated_at=r["updated_at"],
+    )
+
+
+def _terminal(r: asyncpg.Record) -> Terminal:
+    return Terminal(**{k: r[k] for k in r.keys()})  # noqa: SIM118 - Record has no __iter__ of keys
+
+
+class RegistryStore:
+    """Reads and writes on one connection, so callers decide the transaction."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    # districts
+    async def add_district(self, d: District) -> bool:
+        row = await self.conn.fetchval(
+            "INSERT INTO districts (code, name) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
+            d.code,
+            d.name,
+        )
+        return row is not None
+
+    async def district(self, code: str) -> District | None:
+        r = await self.conn.fetchrow("SELECT code, name FROM districts WHERE code = $1", code)
+        return District(r["code"], r["name"]) if r else None
+
+    async def districts(self) -> list[District]:
+        rows = await self.conn.fetch("SELECT code, name FROM districts ORDER BY code")
+        return [District(r["code"], r["name"]) for r in rows]
+
+    # markets
+    async def save_market(self, m: Market) -> None:
+        tf: dict[str, Any] | None = (
+            {"leader": m.task_force.leader, "members": list(m.task_force.members)}
+            if m.task_force
+            else None
+        )
+        await self.conn.execute(
+            """INSERT INTO markets (id, district, name, kind, operator, address, capacity, opens,
+                                   closes, renovation_status, task_force, version, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+               ON CONFLICT (id) DO UPDATE SET
+                   name = EXCLUDED.name, kind = EXCLUDED.kind, operator = EXCLUDED.operator,
+                   address = EXCLUDED.address, capacity = EXCLUDED.capacity,
+                   opens = EXCLUDED.opens, closes = EXCLUDED.closes,
+                   renovation_status = EXCLUDED.renovation_status,
+                   task_force = EXCLUDED.task_force, version = EXCLUDED.version,
+                   updated_at = EXCLUDED.updated_at""",
+            m.id,
+            m.district,
+            m.name,
+            m.kind,
+            m.operator,
+            m.address,
+            m.capacity,
+            m.opens,
+            m.closes,
+            m.renovation_status,
+            tf,
+            m.version,
+            m.updated_at,
+        )
+
+    async def market(self, market_id: str, *, for_update: bool = False) -> Market | None:
+        sql = "SELECT * FROM markets WHERE id = $1" + (" FOR UPDATE" if for_update else "")
+        r = await self.conn.fetchrow(sql, market_id)
+        return _market(r) if r else None
+
+    async def markets(self, district: str | None) -> list[Market]:
+        rows = await self.conn.fetch(
+            "SELECT * FROM markets WHERE $1::text IS NULL OR district = $1 ORDER BY district, name",
+            district,
+        )
+        return [_market(r) for r in rows]
+
+    # merchants
+    async def save_merchant(self, m: Merchant) -> None:
+        await self.conn.execute(
+            """INSERT INTO merchants (id, market_id, district, name, stall_no, credit_code,
+                                     food_licence, licence_valid_until, categories, status,
+                                     version, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+               ON CONFLICT (id) DO UPDATE SET
+                   name = EXCLUDED.name, food_licence = EXCLUDED.food_licence,
+                   licence_valid_until = EXCLUDED.licence_valid_until,
+                   categories = EXCLUDED.categories, status = EXCLUDED.status,
+                   version = EXCLUDED.version, updated_at = EXCLUDED.updated_at""",
+            m.id,
+            m.market_id,
+            m.district,
+            m.name,
+            m.stall_no,
+            m.credit_code,
+            m.food_licence,
+            m.licence_valid_until,
+            list(m.categories),
+            m.status,
+            m.version,
+            m.updated_at,
+        )
+
+    async def merchant(self, merchant_id: str, *, for_update: bool = False) -> Merchant | None:
+        sql = "SELECT * FROM merchants WHERE id = $1" + (" FOR UPDATE" if for_update else "")
+        r = await self.conn.fetchrow(sql, merchant_id)
+        return _merchant(r) if r else None
+
+    async def merchant_at_stall(self, market_id: str, stall_no: str) -> Merchant | None:
+        r = await self.conn.fetchrow(
+            "SELECT * FROM merchants WHERE market_id = $1 AND stall_no = $2", market_id, stall_no
+        )
+        return _merchant(r) if r else None
+
+    async def merchants(self, market_id: str | None, district: str | None) -> list[Merchant]:
+        rows = await self.conn.fetch(
+            """SELECT * FROM merchants
+               WHERE ($1::text IS NULL OR market_id = $1) AND ($2::text IS NULL OR district = $2)
+               ORDER BY market_id, stall_no""",
+            market_id,
+            district,
+        )
+        return [_merchant(r) for r in rows]
+
+    async def lapsed_licences(self, today: Any, limit: int = 500) -> list[Merchant]:
+        """Active merchants whose licence ran out, locked so two runs cannot both expire them."""
+        rows = await self.conn.fetch(
+            """SELECT * FROM merchants WHERE status = 'active' AND licence_valid_until < $1
+               ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED""",
+            today,
+            limit,
+        )
+        return [_merchant(r) for r in rows]
+
+    # terminals
+    async def save_terminal(self, t: Terminal) -> None:
+        await self.conn.execute(
+            """INSERT INTO terminals (id, kind, market_id, district, merchant_id, stall_no, profile,
+                                     interval_s, key_version, status, version, updated_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+               ON CONFLICT (id) DO UPDATE SET
+                   key_version = EXCLUDED.key_version, status = EXCLUDED.status,
+                   interval_s = EXCLUDED.interval_s, version = EXCLUDED.version,
+                   updated_at = EXCLUDED.updated_at""",
+            t.id,
+            t.kind,
+            t.market_id,
+            t.district,
+            t.merchant_id,
+            t.stall_no,
+            t.profile,
+            t.interval_s,
+            t.key_version,
+            t.status,
+            t.version,
+            t.updated_at,
+        )
+
+    async def terminal(self, terminal_id: str, *, for_update: bool = False) -> Terminal | None:
+        sql = (
+            "SELECT id, kind, market_id, district, interval_s, merchant_id, stall_no, profile,"
+            " key_version, status, version, updated_at FROM terminals WHERE id = $1"
+        ) + (" FOR UPDATE" if for_update else "")
+        r = await self.conn.fetchrow(sql, terminal_id)
+        return _terminal(r) if r else None

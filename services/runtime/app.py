@@ -1,0 +1,222 @@
+"""One place to wire a service: Postgres pool and migrations, Kafka, outbox relay, periodic jobs,
+and the HTTP app with /healthz, /readyz, /metrics and the shared error format.
+
+A service builds a `Service`, subscribes its handlers, adds its routers, and calls `run`.
+Start and stop happen in the ASGI lifespan, so uvicorn's SIGTERM handling gives a graceful
+shutdown: HTTP stops accepting, consumers finish the message in hand and commit, the relay
+stops between batches, then the pool closes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import zlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import uvicorn
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST
+
+from contracts.envelope import Envelope
+from services.runtime import errors
+from services.runtime import logging as jsonlog
+from services.runtime.db import create_pool
+from services.runtime.messaging import Handler, Messaging
+from services.runtime.metrics import Metrics
+from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
+from services.runtime.outbox import OutboxRelay, enqueue, purge_published
+from services.runtime.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+Job = Callable[["Service"], Awaitable[Any]]
+
+
+class Service:
+    def __init__(self, settings: ServiceSettings, migrations: Path | None = None) -> None:
+        self.settings = settings
+        self.name = settings.service_name
+        self.schema = settings.pg_schema
+        self.migrations = migrations
+        self.metrics = Metrics(self.name)
+        self.messaging = Messaging(
+            self.name,
+            settings.kafka_bootstrap_servers,
+            self.metrics,
+            group_id=settings.group_id,
+            max_attempts=settings.handler_max_attempts,
+            backoff_s=settings.retry_backoff_s,
+        )
+        self._pool: asyncpg.Pool | None = None
+        self.relay: OutboxRelay | None = None
+        self._jobs: list[tuple[str, float, Job]] = []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self.started = False
+
+    @property
+    def pool(self) -> asyncpg.Pool:
+        if self._pool is None:
+            raise RuntimeError(f"{self.name} is not started")
+        return self._pool
+
+    def subscribe(self, topic: str, handler: Handler, **kwargs: Any) -> None:
+        self.messaging.subscribe(topic, handler, **kwargs)
+
+    def every(self, seconds: float, job: Job, name: str | None = None) -> None:
+        """Run `job` periodically; with several replicas only one runs it at a time."""
+        self._jobs.append((name or job.__name__, seconds, job))
+
+    async def enqueue(self, conn: asyncpg.Connection, topic: str, event: Envelope[Any]) -> None:
+        await enqueue(conn, topic, event, schema=self.schema)
+
+    async def start(self) -> None:
+        s = self.settings
+        folders = {"runtime": RUNTIME_MIGRATIONS}
+        if self.migrations:
+            folders[self.name] = self.migrations
+        await migrate(s.database_url, self.schema, folders)
+        self._pool = await create_pool(
+            s.database_url, self.schema, min_size=s.db_pool_min, max_size=s.db_pool_max
+        )
+        await self.messaging.start()
+        self.relay = OutboxRelay(
+            self._pool,
+            s.database_url,
+            self.schema,
+            self.messaging.publish_batch,
+            self.metrics,
+            batch_size=s.outbox_batch_size,
+            poll_interval_s=s.outbox_poll_interval_s,
+        )
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox"))
+        self.every(3600, lambda svc: purge_published(svc.pool), "outbox-purge")
+        for name, seconds, job in self._jobs:
+            self._tasks.append(asyncio.create_task(self._periodic(name, seconds, job), name=name))
+        self.started = True
+        log.info("service started", extra={"schema": self.schema})
+
+    async def stop(self) -> None:
+        if self.relay:
+            self.relay.stop()
+        for task in self._tasks:
+            if task.get_name().endswith("-outbox"):
+                continue
+            task.cancel()
+        await self.messaging.stop()
+        with contextlib.suppress(TimeoutError, asyncio.CancelledError):
+            await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), 10)
+        self._tasks.clear()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        self.started = False
+        log.info("service stopped")
+
+    async def _periodic(self, name: str, seconds: float, job: Job) -> None:
+        lock_key = zlib.crc32(f"job:{self.schema}:{name}".encode())
+        while True:
+            try:
+                async with self.pool.acquire() as conn:
+                    if await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
+                        try:
+                            await job(self)
+                        finally:
+                            await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("periodic job failed", extra={"job": name})
+            await asyncio.sleep(seconds)
+
+    async def drain_outbox(self, timeout_s: float = 30.0) -> None:
+        """Wait until the relay has published everything written so far (CLI runs, tests)."""
+        deadline = asyncio.get_running_loop().time() + timeout_s
+        while await self.pool.fetchval("SELECT count(*) FROM outbox WHERE published_at IS NULL"):
+            if asyncio.get_running_loop().time() > deadline:
+                raise TimeoutError(f"{self.name}: outbox not drained within {timeout_s}s")
+            await asyncio.sleep(0.05)
+
+    async def readiness(self) -> dict[str, bool]:
+        db = False
+        if self._pool is not None:
+            with contextlib.suppress(Exception):
+                db = await asyncio.wait_for(self._pool.fetchval("SELECT true"), 2)
+        kafka = self.started and await self.messaging.ping()
+        return {"database": bool(db), "kafka": bool(kafka)}
+
+
+def create_app(
+    service: Service,
+    routers: Sequence[APIRouter] = (),
+    *,
+    title: str,
+    description: str = "",
+    version: str = "1.0.0",
+) -> FastAPI:
+    @contextlib.asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await service.start()
+        try:
+            yield
+        finally:
+            await service.stop()
+
+    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    app.state.service = service
+    app.state.auth_secret = service.settings.auth_secret.get_secret_value()
+    errors.install(app)
+
+    @app.middleware("http")
+    async def observe(request: Request, call_next: Any) -> Response:
+        started = time.perf_counter()
+        response: Response = await call_next(request)
+        route = request.scope.get("route")
+        template = getattr(route, "path", "unmatched")
+        service.metrics.http_requests.labels(
+            request.method, template, str(response.status_code)
+        ).inc()
+        service.metrics.http_seconds.labels(template).observe(time.perf_counter() - started)
+        return response
+
+    @app.get("/healthz", tags=["operations"], summary="alive")
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok", "service": service.name}
+
+    @app.get("/readyz", tags=["operations"], summary="broker and database reachable")
+    async def readyz() -> JSONResponse:
+        checks = await service.readiness()
+        ready = all(checks.values())
+        return JSONResponse(
+            {"status": "ready" if ready else "not_ready", "checks": checks},
+            status_code=200 if ready else 503,
+        )
+
+    @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
+    async def metrics() -> Response:
+        return Response(service.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def service_of(request: Request) -> Service:
+    svc: Service = request.app.state.service
+    return svc
+
+
+def run(app: FastAPI, settings: ServiceSettings) -> None:
+    jsonlog.configure(settings.service_name, settings.log_level, settings.log_json)
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.port,
+        log_config=None,
+        timeout_graceful_shutdown=15,
+    )

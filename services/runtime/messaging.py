@@ -1,0 +1,280 @@
+"""Kafka wiring: FastStream consumers with at-least-once delivery, a dead-letter path, and an
+idempotent `acks=all` producer for the outbox relay.
+
+Every handler is wrapped by `Dispatcher`, which decides what a failure means:
+- the message can never be handled (malformed, breaks its contract): park it on `<topic>.dlq`
+  with the error and its source coordinates, then commit, so the partition keeps moving;
+- the infrastructure is away (database or broker unreachable): retry with backoff, and after a
+  while nack, so FastStream seeks back and the message comes again; nothing is committed;
+- anything else: retry a few times, then dead-letter it.
+Offsets are committed only after the handler returned (AckPolicy.NACK_ON_ERROR): FastStream's
+default ACK_FIRST would commit before handling and lose the message on a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Literal, TypeVar
+
+import asyncpg
+from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaConnectionError, KafkaError
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
+from pydantic import BaseModel, ValidationError
+
+from contracts.envelope import Envelope
+from services.runtime.metrics import Metrics
+from services.runtime.outbox import OutgoingMessage
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
+
+TRANSIENT: tuple[type[BaseException], ...] = (
+    OSError,
+    TimeoutError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.InterfaceError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+    asyncpg.SerializationError,
+    asyncpg.DeadlockDetectedError,
+    KafkaConnectionError,
+    KafkaError,
+)
+
+
+class PoisonMessage(Exception):
+    """The message can never be handled as it is; retrying would only block its partition."""
+
+
+@dataclass(frozen=True)
+class Delivery:
+    """One Kafka record as a handler sees it, with the coordinates the inbox and DLQ need."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: tuple[tuple[str, bytes], ...] = ()
+    timestamp_ms: int = 0
+
+    def envelope(self, data_model: type[M]) -> Envelope[M]:
+        """Parse the CloudEvent and its data, or raise PoisonMessage naming what is wrong."""
+        try:
+            return Envelope[data_model].model_validate_json(self.value)  # type: ignore[valid-type]
+        except ValidationError as exc:
+            raise PoisonMessage(_describe(exc)) from exc
+
+
+def _describe(exc: ValidationError) -> str:
+    return "; ".join(
+        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()
+    )
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+
+
+class Dispatcher:
+    """Runs one handler on one delivery with the failure policy described above."""
+
+    def __init__(
+        self,
+        metrics: Metrics,
+        dead_letter: Callable[[Delivery, BaseException, str], Awaitable[None]],
+        *,
+        max_attempts: int = 3,
+        backoff_s: float = 0.5,
+        transient_budget_s: float = 30.0,
+    ) -> None:
+        self.metrics, self.dead_letter = metrics, dead_letter
+        self.max_attempts, self.backoff_s = max_attempts, backoff_s
+        self.transient_budget_s = transient_budget_s
+
+    async def dispatch(self, handler: Handler, delivery: Delivery, group: str) -> None:
+        started = time.monotonic()
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                with self.metrics.handler_seconds.labels(delivery.topic).time():
+                    await handler(delivery)
+                self.metrics.consumed.labels(delivery.topic, "handled").inc()
+                return
+            except (PoisonMessage, ValidationError, UnicodeDecodeError, ValueError) as exc:
+                await self._park(delivery, exc, group)
+                return
+            except TRANSIENT as exc:
+                self.metrics.handler_retries.labels(delivery.topic, "transient").inc()
+                if time.monotonic() - started > self.transient_budget_s:
+                    # Give the message back: FastStream nacks, seeks, and it comes again.
+                    log.warning(
+                        "infrastructure unavailable, handing message back", extra=_at(delivery, exc)
+                    )
+                    raise
+                await asyncio.sleep(min(self.backoff_s * 2 ** (attempt - 1), 5.0))
+            except Exception as exc:
+                self.metrics.handler_retries.labels(delivery.topic, "error").inc()
+                if attempt >= self.max_attempts:
+                    log.exception(
+                        "handler failed %d times, dead-lettering", attempt, extra=_at(delivery, exc)
+                    )
+                    await self._park(delivery, exc, group)
+                    return
+                await asyncio.sleep(self.backoff_s * attempt)
+
+    async def _park(self, delivery: Delivery, exc: BaseException, group: str) -> None:
+        await self.dead_letter(delivery, exc, group)
+        self.metrics.dead_lettered.labels(delivery.topic).inc()
+        self.metrics.consumed.labels(delivery.topic, "dead_lettered").inc()
+        log.warning("message dead-lettered", extra=_at(delivery, exc))
+
+
+def _at(delivery: Delivery, exc: BaseException) -> dict[str, Any]:
+    return {
+        "topic": delivery.topic,
+        "partition": delivery.partition,
+        "offset": delivery.offset,
+        "error": f"{type(exc).__name__}: {exc}",
+    }
+
+
+def dlq_headers(delivery: Delivery, exc: BaseException, group: str) -> list[tuple[str, bytes]]:
+    """The original headers plus where the message came from and why it was parked."""
+    return [
+        *delivery.headers,
+        ("dlq.error", str(exc).encode()[:4000]),
+        ("dlq.error_type", type(exc).__name__.encode()),
+        ("dlq.source_topic", delivery.topic.encode()),
+        ("dlq.source_partition", str(delivery.partition).encode()),
+        ("dlq.source_offset", str(delivery.offset).encode()),
+        ("dlq.consumer_group", group.encode()),
+        ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+    ]
+
+
+class Messaging:
+    """The service's Kafka side: a FastStream broker for consuming, a producer for publishing."""
+
+    def __init__(
+        self,
+        service: str,
+        bootstrap_servers: str,
+        metrics: Metrics,
+        *,
+        group_id: str,
+        max_attempts: int = 3,
+        backoff_s: float = 0.5,
+    ) -> None:
+        self.service, self.bootstrap_servers, self.group_id = service, bootstrap_servers, group_id
+        self.metrics = metrics
+        self.broker = KafkaBroker(
+            bootstrap_servers,
+            client_id=f"sentinel-{service}",
+            acks="all",
+            enable_idempotence=True,
+            # FastStream logs each message at INFO; our JSON logs say what was decided instead.
+            log_level=logging.DEBUG,
+            graceful_timeout=15.0,
+        )
+        # aiokafka binds a producer to the running loop, so it is made in `start`.
+        self._producer: AIOKafkaProducer | None = None
+        self.dispatcher = Dispatcher(
+            metrics, self.dead_letter, max_attempts=max_attempts, backoff_s=backoff_s
+        )
+        self._started = False
+
+    def subscribe(
+        self,
+        topic: str,
+        handler: Handler,
+        *,
+        group_id: str | None = None,
+        auto_offset_reset: Literal["latest", "earliest", "none"] = "earliest",
+    ) -> None:
+        """Consume `topic` in a consumer group; commit each offset only after `handler` returned."""
+        group = group_id or self.group_id
+
+        async def on_message(message: KafkaMessage) -> None:
+            record: Any = message.raw_message
+            delivery = Delivery(
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                key=record.key,
+                value=record.value or b"",
+                headers=tuple(record.headers or ()),
+                timestamp_ms=record.timestamp,
+            )
+            await self.dispatcher.dispatch(handler, delivery, group)
+
+        on_message.__name__ = f"{getattr(handler, '__name__', 'handler')}_{topic}"
+        self.broker.subscriber(
+            topic,
+            group_id=group,
+            auto_offset_reset=auto_offset_reset,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+        )(on_message)
+
+    @property
+    def producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            raise RuntimeError("messaging is not started")
+        return self._producer
+
+    async def start(self) -> None:
+        self._producer = AIOKafkaProducer(
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=f"sentinel-{self.service}-producer",
+            acks="all",
+            enable_idempotence=True,
+            linger_ms=5,
+        )
+        await self._producer.start()
+        await self.broker.start()
+        self._started = True
+
+    async def stop(self) -> None:
+        if not self._started:
+            return
+        self._started = False
+        await self.broker.stop()
+        await self.producer.stop()
+        self._producer = None
+
+    async def publish_batch(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Send a batch and wait for every acknowledgement (acks=all) before returning."""
+        futures = [
+            await self.producer.send(m.topic, m.value, key=m.key, headers=m.headers)
+            for m in messages
+        ]
+        await asyncio.gather(*futures)
+
+    async def dead_letter(self, delivery: Delivery, exc: BaseException, group: str) -> None:
+        await (
+            await self.producer.send(
+                f"{delivery.topic}.dlq",
+                delivery.value,
+                key=delivery.key,
+                headers=dlq_headers(delivery, exc, group),
+            )
+        )
+
+    async def ping(self, timeout_s: float = 2.0) -> bool:
+        """Whether the broker answers a metadata request now."""
+        if self._producer is None:
+            return False
+        try:
+            return bool(
+                await asyncio.wait_for(self.producer.client.force_metadata_update(), timeout_s)
+            )
+        except (TimeoutError, KafkaError, OSError):
+            return False

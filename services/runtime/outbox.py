@@ -1,0 +1,173 @@
+"""Transactional outbox: events are written with the state change, and a relay publishes them.
+
+`enqueue` runs inside the caller's transaction, so an event exists if and only if its state
+change committed. The relay publishes pending rows in id order and then stamps them; a relay
+killed between the two publishes those rows again on restart (at-least-once, never zero) and
+consumers' inboxes absorb the repeat. One relay per service is active at a time (a Postgres
+advisory lock held by its connection), which keeps per-key order when replicas run side by side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import zlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import asyncpg
+
+from contracts.envelope import CONTENT_TYPE, Envelope
+from services.runtime.db import init_connection
+from services.runtime.metrics import Metrics
+
+log = logging.getLogger(__name__)
+
+Header = tuple[str, bytes]
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    id: int
+    event_id: str
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: list[Header]
+
+
+Publish = Callable[[Sequence[OutgoingMessage]], Awaitable[None]]
+
+
+def channel(schema: str) -> str:
+    return f"outbox_{schema}"
+
+
+async def enqueue(
+    conn: asyncpg.Connection,
+    topic: str,
+    event: Envelope[Any],
+    *,
+    key: str | None = None,
+    schema: str | None = None,
+) -> None:
+    """Add an event to the outbox inside the caller's transaction (keyed by its subject)."""
+    headers = [["content-type", CONTENT_TYPE], ["ce_type", event.type]]
+    await conn.execute(
+        "INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5)",
+        event.id,
+        topic,
+        (key or event.subject).encode(),
+        event.to_json(),
+        headers,
+    )
+    if schema:
+        # Delivered on commit only, so the relay wakes exactly when there is something to send.
+        await conn.execute("SELECT pg_notify($1, '')", channel(schema))
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        pool: asyncpg.Pool,
+        dsn: str,
+        schema: str,
+        publish: Publish,
+        metrics: Metrics,
+        *,
+        batch_size: int = 500,
+        poll_interval_s: float = 0.5,
+    ) -> None:
+        self.pool, self.dsn, self.schema = pool, dsn, schema
+        self.publish, self.metrics = publish, metrics
+        self.batch_size, self.poll_interval_s = batch_size, poll_interval_s
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self.lock_key = zlib.crc32(f"outbox-relay:{schema}".encode())
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await self._lead()
+            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
+                log.warning("outbox relay lost its database connection", extra={"error": str(exc)})
+                await self._pause(self.poll_interval_s * 4)
+
+    async def _lead(self) -> None:
+        """Hold the relay lock on a dedicated connection; publish while holding it."""
+        conn: asyncpg.Connection = await asyncpg.connect(
+            self.dsn, server_settings={"search_path": f"{self.schema},public"}
+        )
+        await init_connection(conn)
+        try:
+            while not await conn.fetchval("SELECT pg_try_advisory_lock($1)", self.lock_key):
+                # Another replica relays; stand by and take over when its connection goes.
+                if await self._pause(self.poll_interval_s * 4):
+                    return
+            await conn.add_listener(channel(self.schema), lambda *_: self._wake.set())
+            log.info("outbox relay active", extra={"schema": self.schema})
+            while not self._stopping.is_set():
+                sent = await self.relay_once(conn)
+                if sent < self.batch_size:
+                    await self._pause(self.poll_interval_s)
+        finally:
+            with contextlib.suppress(Exception):
+                await asyncio.wait_for(conn.close(), 2)
+
+    async def _pause(self, seconds: float) -> bool:
+        """Wait for a NOTIFY, the poll interval or stop; True when stopping."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)
+        self._wake.clear()
+        return self._stopping.is_set()
+
+    async def relay_once(self, conn: asyncpg.Connection) -> int:
+        rows = await conn.fetch(
+            "SELECT id, event_id, topic, key, value, headers FROM outbox"
+            " WHERE published_at IS NULL ORDER BY id LIMIT $1",
+            self.batch_size,
+        )
+        if rows:
+            batch = [
+                OutgoingMessage(
+                    id=r["id"],
+                    event_id=r["event_id"],
+                    topic=r["topic"],
+                    key=r["key"],
+                    value=r["value"],
+                    headers=[(k, v.encode()) for k, v in r["headers"]],
+                )
+                for r in rows
+            ]
+            await self.publish(batch)
+            await conn.execute(
+                "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
+                [m.id for m in batch],
+            )
+            for m in batch:
+                self.metrics.outbox_published.labels(m.topic).inc()
+        await self._observe(conn)
+        return len(rows)
+
+    async def _observe(self, conn: asyncpg.Connection) -> None:
+        pending, age = await conn.fetchrow(
+            "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)"
+            " FROM outbox WHERE published_at IS NULL"
+        )
+        self.metrics.outbox_pending.set(pending)
+        self.metrics.outbox_oldest_seconds.set(float(age))
+
+
+async def purge_published(pool: asyncpg.Pool, older_than_days: int = 7) -> int:
+    """Published rows are kept a while for audit and debugging, then dropped."""
+    result: str = await pool.execute(
+        "DELETE FROM outbox WHERE published_at < now() - make_interval(days => $1)",
+        older_than_days,
+    )
+    return int(result.split()[-1])

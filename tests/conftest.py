@@ -1,0 +1,77 @@
+"""Session-wide infrastructure for integration and end-to-end tests (see support/infra.py).
+
+Every session gets its own database on the server, so two runs never see each other's rows;
+Kafka topics are shared, so tests match the records they caused by their own ids.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from tests.support.infra import Endpoints, infrastructure
+
+
+@pytest.fixture(scope="session")
+def endpoints() -> Iterator[Endpoints]:
+    with infrastructure() as found:
+        print(f"\ninfrastructure: {found.origin} kafka={found.kafka}")
+        yield found
+
+
+@pytest.fixture(scope="session")
+def kafka(endpoints: Endpoints) -> str:
+    return endpoints.kafka
+
+
+def _with_database(url: str, name: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@pytest.fixture(scope="session")
+async def database_url(endpoints: Endpoints) -> AsyncIterator[str]:
+    name = f"sentinel_test_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(endpoints.database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield _with_database(endpoints.database_url, name)
+    admin = await asyncpg.connect(endpoints.database_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
+
+
+@pytest.fixture(scope="session")
+def secrets_env() -> dict[str, str]:
+    return {
+        "SENTINEL_AUTH_SECRET": secrets.token_hex(32),
+        "SENTINEL_TERMINAL_MASTER_SECRET": secrets.token_hex(32),
+    }
+
+
+@pytest.fixture(scope="session")
+def service_env(kafka: str, database_url: str, secrets_env: dict[str, str]) -> dict[str, str]:
+    """What a service process needs, as `.run/env` would give it."""
+    return {"KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database_url, **secrets_env}
+
+
+@pytest.fixture
+def env_for(monkeypatch: pytest.MonkeyPatch, service_env: dict[str, str]) -> dict[str, str]:
+    for key, value in service_env.items():
+        monkeypatch.setenv(key, value)
+    return service_env
+
+
+def pytest_report_header() -> str:
+    given = bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("DATABASE_URL"))
+    return f"infrastructure from environment: {given}"

@@ -1,0 +1,234 @@
+"""The registry's HTTP API against real Postgres and Kafka (the app in-process, over ASGI)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from contracts import topics
+from contracts.registry import MarketUpserted, MerchantUpserted, TerminalUpserted
+from services.runtime.messaging import Delivery
+from services.runtime.terminal_keys import derive_key
+from tests.integration.registry.conftest import Api, market_body, merchant_body
+from tests.support.kafka import Record, TopicWatcher
+from tests.support.poll import until
+
+
+async def _district(api: Api) -> str:
+    code = f"d{uuid.uuid4().hex[:8]}"
+    r = await api.post("/districts", {"code": code, "name": f"区{code}"})
+    assert r.status_code == 201, r.text
+    return code
+
+
+async def _market(api: Api, district: str) -> dict:
+    r = await api.post("/markets", market_body(district))
+    assert r.status_code == 201, r.text
+    return r.json()
+
+
+def _subject(subject: str):  # type: ignore[no-untyped-def]
+    return lambda rec: rec.json()["subject"] == subject
+
+
+def _parse(rec: Record, model):  # type: ignore[no-untyped-def]
+    return Delivery(rec.topic, rec.partition, rec.offset, rec.key, rec.value).envelope(model)
+
+
+async def test_market_created_is_published_with_the_full_envelope(api: Api, kafka: str) -> None:
+    district = await _district(api)
+    async with TopicWatcher(kafka, topics.REGISTRY_MARKETS.name) as watcher:
+        market = await _market(api, district)
+        [record] = await watcher.wait_for(_subject(market["id"]))
+    assert market["id"].startswith("mkt_") and market["version"] == 1
+    assert record.key == market["id"].encode()
+    assert record.headers["content-type"] == b"application/cloudevents+json"
+    event = _parse(record, MarketUpserted)
+    assert (event.specversion, event.type, event.source) == (
+        "1.0",
+        "registry.market.upserted",
+        "/sentinel/registry",
+    )
+    assert event.dataschema.endswith("/registry.market.upserted/v1.json")
+    assert event.correlationid == event.id and event.time.tzinfo is not None
+    assert (event.data.market_id, event.data.district, event.data.capacity) == (
+        market["id"],
+        district,
+        800,
+    )
+    assert event.data.opening_hours.open == "06:00"
+
+    got = await api.client.get(f"/markets/{market['id']}", headers=api.token("clerk", district))
+    assert got.status_code == 200 and got.json() == market
+
+
+async def test_task_force_change_publishes_a_new_snapshot_version(api: Api, kafka: str) -> None:
+    market = await _market(api, await _district(api))
+    async with TopicWatcher(kafka, topics.REGISTRY_MARKETS.name) as watcher:
+        r = await api.client.put(
+            f"/markets/{market['id']}/task-force",
+            json={"leader": "张组长", "members": ["李", "王"]},
+            headers=api.token(),
+        )
+        assert r.status_code == 200, r.text
+        [record] = await watcher.wait_for(_subject(market["id"]))
+    event = _parse(record, MarketUpserted)
+    assert event.data.version == 2 and event.data.task_force is not None
+    assert event.data.task_force.members == ["李", "王"]
+
+
+async def test_wrong_credit_code_is_422_naming_the_field_and_changes_nothing(
+    api: Api, kafka: str
+) -> None:
+    district = await _district(api)
+    market = await _market(api, district)
+    pool = api.app.state.service.pool  # type: ignore[attr-defined]
+    outbox_before = await pool.fetchval("SELECT count(*) FROM outbox")
+    async with TopicWatcher(kafka, topics.REGISTRY_MERCHANTS.name) as watcher:
+        bad = await api.post(
+            "/merchants",
+            merchant_body(market["id"], "A-01", "914403001922038217"),
+            "clerk",
+            district,
+        )
+        good = await api.post("/merchants", merchant_body(market["id"], "A-02"), "clerk", district)
+        assert good.status_code == 201, good.text
+        await watcher.wait_for(_subject(good.json()["id"]))
+        seen = await watcher.drain(settle_s=0.5)
+    assert bad.status_code == 422
+    body = bad.json()
+    assert body["errors"][0]["field"] == "credit_code"
+    assert "check character" in body["errors"][0]["reason"]
+    stalls = await pool.fetch("SELECT stall_no FROM merchants WHERE market_id = $1", market["id"])
+    assert [r["stall_no"] for r in stalls] == ["A-02"]
+    assert await pool.fetchval("SELECT count(*) FROM outbox") == outbox_before + 1
+    published = [_parse(r, MerchantUpserted).data for r in seen]
+    assert [m.stall_no for m in published if m.market_id == market["id"]] == ["A-02"]
+
+
+async def test_clerk_of_another_district_gets_403_and_nothing_is_stored(api: Api) -> None:
+    home, other = await _district(api), await _district(api)
+    market = await _market(api, home)
+    pool = api.app.state.service.pool  # type: ignore[attr-defined]
+    r = await api.post("/merchants", merchant_body(market["id"], "B-01"), "clerk", other)
+    assert r.status_code == 403 and r.json()["error"] == "forbidden"
+    r = await api.post("/markets", market_body(home, "别区的市场"), "clerk", other)
+    assert r.status_code == 403
+    assert (
+        await pool.fetchval("SELECT count(*) FROM merchants WHERE market_id = $1", market["id"])
+        == 0
+    )
+    assert await pool.fetchval("SELECT count(*) FROM markets WHERE name = '别区的市场'") == 0
+    # and an inspector may read but not register
+    assert (await api.post("/markets", market_body(home), "inspector", home)).status_code == 403
+    assert (
+        await api.client.get(f"/markets/{market['id']}", headers=api.token("inspector", home))
+    ).status_code == 200
+    assert (await api.client.get("/districts")).status_code == 401
+
+
+async def test_bad_input_names_each_field(api: Api) -> None:
+    district = await _district(api)
+    body = market_body(district) | {"capacity": 0, "kind": "supermarket"}
+    r = await api.post("/markets", body)
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json()["errors"]} == {"capacity", "kind"}
+    r = await api.post("/markets", market_body("nowhere"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "district"
+    r = await api.post(
+        "/markets", market_body(district) | {"opening_hours": {"open": "19:00", "close": "06:00"}}
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "opening_hours.close"
+    market = await _market(api, district)
+    expired = merchant_body(market["id"], "C-01") | {"licence_valid_until": "2020-01-01"}
+    r = await api.post("/merchants", expired)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "licence_valid_until"
+    ok = await api.post("/merchants", merchant_body(market["id"], "C-02"))
+    assert ok.status_code == 201
+    taken = await api.post("/merchants", merchant_body(market["id"], "C-02"))
+    assert taken.status_code == 409
+
+
+async def test_terminal_key_is_returned_once_and_derived_from_the_master_secret(
+    api: Api, kafka: str, secrets_env: dict[str, str]
+) -> None:
+    district = await _district(api)
+    market = await _market(api, district)
+    merchant = (await api.post("/merchants", merchant_body(market["id"], "D-01"))).json()
+    master = secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"].encode()
+    async with TopicWatcher(kafka, topics.REGISTRY_TERMINALS.name) as watcher:
+        r = await api.post(
+            "/terminals",
+            {
+                "kind": "cold_chain",
+                "market_id": market["id"],
+                "merchant_id": merchant["id"],
+                "profile": "frozen",
+                "interval_s": 60,
+            },
+        )
+        assert r.status_code == 201, r.text
+        terminal = r.json()
+        assert terminal["key"] == derive_key(master, terminal["id"], 1).hex()
+        assert terminal["stall_no"] == "D-01"
+        rotated = (
+            await api.client.post(f"/terminals/{terminal['id']}/rotate-key", headers=api.token())
+        ).json()
+        assert rotated["key_version"] == 2
+        assert rotated["key"] == derive_key(master, terminal["id"], 2).hex() != terminal["key"]
+        records = await watcher.wait_for(_subject(terminal["id"]), count=2)
+    assert (
+        "key"
+        not in (await api.client.get(f"/terminals/{terminal['id']}", headers=api.token())).json()
+    )
+    for rec in records:
+        assert b'"key"' not in rec.value and terminal["key"].encode() not in rec.value
+        assert isinstance(_parse(rec, TerminalUpserted).data.key_version, int)
+    assert [_parse(rec, TerminalUpserted).data.key_version for rec in records] == [1, 2]
+    no_profile = await api.post("/terminals", {"kind": "cold_chain", "market_id": market["id"]})
+    assert no_profile.status_code == 422 and no_profile.json()["errors"][0]["field"] == "profile"
+
+
+async def test_licence_expiry_job_marks_lapsed_merchants_and_publishes_once(
+    api: Api, kafka: str
+) -> None:
+    market = await _market(api, await _district(api))
+    merchant = (await api.post("/merchants", merchant_body(market["id"], "E-01"))).json()
+    registry = api.app.state.registry  # type: ignore[attr-defined]
+    async with TopicWatcher(kafka, topics.REGISTRY_MERCHANTS.name) as watcher:
+        later = date.fromisoformat(merchant["licence_valid_until"]) + timedelta(days=1)
+        first = await registry.expire_licences(on=later)
+        again = await registry.expire_licences(on=later)
+        [record] = await watcher.wait_for(_subject(merchant["id"]))
+        assert merchant["id"] in [m.id for m in first]
+        assert merchant["id"] not in [m.id for m in again]
+    event = _parse(record, MerchantUpserted)
+    assert (event.data.status, event.data.version) == ("licence_expired", 2)
+    got = await api.client.get(f"/merchants/{merchant['id']}", headers=api.token())
+    assert got.json()["status"] == "licence_expired"
+    pool = api.app.state.service.pool  # type: ignore[attr-defined]
+    await until(lambda: pool.fetchval("SELECT count(*) = 0 FROM outbox WHERE published_at IS NULL"))
+
+
+async def test_health_readiness_metrics_and_openapi(api: Api) -> None:
+    assert (await api.client.get("/healthz")).json()["status"] == "ok"
+    ready = await api.client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["checks"] == {"database": True, "kafka": True}
+    metrics = (await api.client.get("/metrics")).text
+    assert "sentinel_registry_outbox_published_total" in metrics
+    assert (
+        'sentinel_registry_http_requests_total{method="GET",route="/readyz",status="200"}'
+        in metrics
+    )
+    paths = (await api.client.get("/openapi.json")).json()["paths"]
+    for path in (
+        "/districts",
+        "/markets",
+        "/markets/{market_id}",
+        "/markets/{market_id}/task-force",
+        "/merchants",
+        "/merchants/{merchant_id}",
+        "/terminals",
+        "/terminals/{terminal_id}",
+    ):
+        assert path in paths

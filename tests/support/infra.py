@@ -1,0 +1,77 @@
+"""Where the tests' Kafka and PostgreSQL come from, in DESIGN §5's order:
+
+1. endpoints given in the environment (`KAFKA_BOOTSTRAP_SERVERS` and `DATABASE_URL`);
+2. testcontainers, where a Docker engine answers;
+3. else the local stack's `test` profile (its own ports and folder, so it never fights a
+   running `make demo`), started once and left running for the next session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    kafka: str
+    database_url: str
+    origin: str
+
+
+def docker_engine_answers() -> bool:
+    if not shutil.which("docker"):
+        return False
+    try:
+        probe = subprocess.run(["docker", "info"], capture_output=True, timeout=10, check=False)
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return probe.returncode == 0
+
+
+@contextmanager
+def _containers() -> Iterator[Endpoints]:
+    from testcontainers.kafka import KafkaContainer
+    from testcontainers.postgres import PostgresContainer
+
+    with (
+        KafkaContainer("apache/kafka:4.1.1").with_kraft() as kafka,
+        PostgresContainer("postgres:15", driver=None) as pg,
+    ):
+        yield Endpoints(kafka.get_bootstrap_server(), pg.get_connection_url(), "testcontainers")
+
+
+def _local_stack() -> Endpoints:
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "deploy/local/stack.py"), "--profile", "test", "up", "--json"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    if run.returncode != 0:
+        raise RuntimeError(f"local test stack did not start:\n{run.stderr[-4000:]}")
+    env = json.loads(run.stdout.strip().splitlines()[-1])
+    return Endpoints(env["KAFKA_BOOTSTRAP_SERVERS"], env["DATABASE_URL"], "local stack (test)")
+
+
+@contextmanager
+def infrastructure() -> Iterator[Endpoints]:
+    kafka, db = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("DATABASE_URL")
+    if kafka and db:
+        yield Endpoints(kafka, db, "environment")
+    elif docker_engine_answers():
+        with _containers() as endpoints:
+            yield endpoints
+    else:
+        yield _local_stack()

@@ -1,0 +1,110 @@
+"""Kafka helpers for tests: watch a topic from 'now' and wait for records with a deadline."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+
+
+@dataclass(frozen=True)
+class Record:
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes
+    headers: dict[str, bytes]
+
+    def json(self) -> Any:
+        return orjson.loads(self.value)
+
+
+class TopicWatcher:
+    """Sees every record appended to `topic` after it was entered."""
+
+    def __init__(self, bootstrap: str, topic: str) -> None:
+        self.bootstrap, self.topic = bootstrap, topic
+        self.records: list[Record] = []
+
+    async def __aenter__(self) -> TopicWatcher:
+        self.consumer = AIOKafkaConsumer(
+            bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None
+        )
+        await self.consumer.start()
+        # An unsubscribed consumer's own metadata never learns the topic; ask the cluster.
+        cluster = await self.consumer._client.fetch_all_metadata()
+        partitions = cluster.partitions_for_topic(self.topic)
+        if not partitions:
+            await self.consumer.stop()
+            raise RuntimeError(f"topic {self.topic} does not exist")
+        tps = [TopicPartition(self.topic, p) for p in partitions]
+        self.consumer.assign(tps)
+        await self.consumer.seek_to_end(*tps)
+        # Resolve the end positions now, so records produced after this point are all seen.
+        for tp in tps:
+            await self.consumer.position(tp)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.consumer.stop()
+
+    async def wait_for(
+        self, predicate: Callable[[Record], bool], *, count: int = 1, timeout: float = 20.0
+    ) -> list[Record]:
+        """Records matching `predicate`, once at least `count` arrived; TimeoutError otherwise."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            matches = [r for r in self.records if predicate(r)]
+            if len(matches) >= count:
+                return matches
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                raise TimeoutError(
+                    f"{len(matches)}/{count} matching records on {self.topic} within {timeout}s"
+                    f" ({len(self.records)} records seen)"
+                )
+            batch = await self.consumer.getmany(timeout_ms=int(min(remaining, 0.5) * 1000))
+            for records in batch.values():
+                self.records.extend(
+                    Record(
+                        r.topic, r.partition, r.offset, r.key, r.value or b"", dict(r.headers or ())
+                    )
+                    for r in records
+                )
+
+    async def drain(self, settle_s: float = 1.0) -> list[Record]:
+        """Everything that arrives until `settle_s` passes with nothing new."""
+        while True:
+            batch = await self.consumer.getmany(timeout_ms=int(settle_s * 1000))
+            if not batch:
+                return self.records
+            for records in batch.values():
+                self.records.extend(
+                    Record(
+                        r.topic, r.partition, r.offset, r.key, r.value or b"", dict(r.headers or ())
+                    )
+                    for r in records
+                )
+
+
+async def create_topics(bootstrap: str, *names: str, partitions: int = 1) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.create_topics(
+            [NewTopic(n, num_partitions=partitions, replication_factor=1) for n in names]
+        )
+    finally:
+        await admin.close()
+
+
+def unique_topic(prefix: str = "test") -> str:
+    return f"{prefix}.{uuid.uuid4().hex[:10]}.v1"

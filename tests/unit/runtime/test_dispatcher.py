@@ -1,0 +1,86 @@
+"""The failure policy of every consumer, without a broker: what is retried, what is parked."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+
+from services.runtime.messaging import Delivery, Dispatcher, PoisonMessage
+from services.runtime.metrics import Metrics
+
+DELIVERY = Delivery(topic="t.v1", partition=0, offset=5, key=b"k", value=b"{}")
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.parked: list[str] = []
+
+    async def __call__(self, delivery: Delivery, exc: BaseException, group: str) -> None:
+        self.parked.append(type(exc).__name__)
+
+
+def _dispatcher(**kw: float) -> tuple[Dispatcher, Recorder, Metrics]:
+    metrics, dlq = Metrics("unit"), Recorder()
+    return Dispatcher(metrics, dlq, max_attempts=3, backoff_s=0.0, **kw), dlq, metrics
+
+
+def _count(metrics: Metrics, outcome: str) -> float:
+    return (
+        metrics.registry.get_sample_value(
+            "sentinel_unit_events_consumed_total", {"topic": "t.v1", "outcome": outcome}
+        )
+        or 0.0
+    )
+
+
+async def test_poison_is_parked_at_once_without_retry() -> None:
+    dispatcher, dlq, metrics = _dispatcher()
+    calls = 0
+
+    async def handler(_: Delivery) -> None:
+        nonlocal calls
+        calls += 1
+        raise PoisonMessage("data.n: not an int")
+
+    await dispatcher.dispatch(handler, DELIVERY, "g")
+    assert (calls, dlq.parked) == (1, ["PoisonMessage"])
+    assert _count(metrics, "dead_lettered") == 1
+
+
+async def test_unexpected_error_is_retried_then_parked() -> None:
+    dispatcher, dlq, _metrics = _dispatcher()
+    calls = 0
+
+    async def handler(_: Delivery) -> None:
+        nonlocal calls
+        calls += 1
+        raise KeyError("bug")
+
+    await dispatcher.dispatch(handler, DELIVERY, "g")
+    assert (calls, dlq.parked) == (3, ["KeyError"])
+
+
+async def test_transient_error_is_retried_until_it_passes() -> None:
+    dispatcher, dlq, metrics = _dispatcher()
+    calls = 0
+
+    async def handler(_: Delivery) -> None:
+        nonlocal calls
+        calls += 1
+        if calls < 5:  # more than max_attempts: transient errors are not counted against it
+            raise asyncpg.CannotConnectNowError("database restarting")
+
+    await dispatcher.dispatch(handler, DELIVERY, "g")
+    assert (calls, dlq.parked) == (5, [])
+    assert _count(metrics, "handled") == 1
+
+
+async def test_transient_error_past_its_budget_hands_the_message_back_uncommitted() -> None:
+    dispatcher, dlq, _ = _dispatcher(transient_budget_s=0.0)
+
+    async def handler(_: Delivery) -> None:
+        raise ConnectionRefusedError("broker away")
+
+    with pytest.raises(ConnectionRefusedError):
+        await dispatcher.dispatch(handler, DELIVERY, "g")
+    assert dlq.parked == []

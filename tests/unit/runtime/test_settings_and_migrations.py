@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from pydantic_settings import SettingsConfigDict
+
+from services.runtime.migrations import MigrationError, discover
+from services.runtime.settings import ServiceSettings
+
+
+class DemoSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="DEMO_")
+    service_name: ClassVar[str] = "demo"
+    default_port: ClassVar[int] = 8199
+
+
+def test_stack_wide_variables_fill_in_and_prefixed_ones_win(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "stack:9092")
+    monkeypatch.setenv("SENTINEL_AUTH_SECRET", "stack-secret")
+    monkeypatch.setenv("DATABASE_URL", "postgresql://stack/db")
+    monkeypatch.setenv("DEMO_DATABASE_URL", "postgresql://own/db")
+    s = DemoSettings()
+    assert s.kafka_bootstrap_servers == "stack:9092"
+    assert s.auth_secret.get_secret_value() == "stack-secret"
+    assert s.database_url == "postgresql://own/db"
+    assert (s.pg_schema, s.port, s.group_id) == ("demo", 8199, "sentinel-demo")
+
+
+def test_migrations_are_discovered_in_order_and_misnamed_files_refused(tmp_path: Path) -> None:
+    (tmp_path / "0002_second.sql").write_text("SELECT 2")
+    (tmp_path / "0001_first.sql").write_text("SELECT 1")
+    found = discover("svc", tmp_path)
+    assert [(m.version, m.name) for m in found] == [(1, "first"), (2, "second")]
+    assert found[0].checksum != found[1].checksum
+    (tmp_path / "3_bad.sql").write_text("SELECT 3")
+    with pytest.raises(MigrationError, match="NNNN_name"):
+        discover("svc", tmp_path)
+
+
+def test_registry_migrations_are_well_formed() -> None:
+    root = Path(__file__).resolve().parents[3] / "services"
+    assert discover("registry", root / "registry" / "migrations")
+    assert discover("runtime", root / "runtime" / "migrations")
