@@ -1,0 +1,269 @@
+"""`make demo`: start every service as its own process, seed a demo city, print where to look.
+
+Run after `stack.py up` (which writes `.run/env`). Idempotent: services already running are
+left alone, and a city already seeded is not seeded twice.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+RUN = ROOT / ".run"
+SERVICES = {  # name -> port (DESIGN §6)
+    "registry": 8101,
+    "telemetry": 8102,
+    "inspection": 8103,
+    "complaints": 8104,
+    "credit": 8105,
+}
+
+
+def read_env(path: Path) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for line in path.read_text().splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, _, value = line.removeprefix("export ").partition("=")
+        env[key] = value.strip().strip("'\"")
+    return env
+
+
+def runnable() -> list[str]:
+    """The services that exist so far: a later issue adds each one's `__main__`."""
+    return [s for s in SERVICES if (ROOT / "services" / s / "__main__.py").exists()]
+
+
+def alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except OSError:
+        return False
+    return True
+
+
+def start_service(name: str, env: dict[str, str]) -> str:
+    pid_file, log_file = RUN / "pids" / f"{name}.pid", RUN / "logs" / f"{name}.log"
+    pid_file.parent.mkdir(parents=True, exist_ok=True)
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    if pid_file.exists() and alive(int(pid_file.read_text())):
+        return f"{name}: already running (pid {pid_file.read_text().strip()})"
+    with log_file.open("ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", f"services.{name}"],
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,  # outlives `make demo`; `make down` stops it by pid
+        )
+    pid_file.write_text(str(proc.pid))
+    return f"{name}: started (pid {proc.pid}), log {log_file.relative_to(ROOT)}"
+
+
+def wait_ready(name: str, deadline_s: float = 90) -> None:
+    url = f"http://127.0.0.1:{SERVICES[name]}/readyz"
+    end = time.monotonic() + deadline_s
+    last = ""
+    while time.monotonic() < end:
+        try:
+            r = httpx.get(url, timeout=2)
+            if r.status_code == 200:
+                return
+            last = r.text
+        except httpx.HTTPError as exc:
+            last = str(exc)
+        pid_file = RUN / "pids" / f"{name}.pid"
+        if pid_file.exists() and not alive(int(pid_file.read_text())):
+            raise SystemExit(f"{name} exited; see .run/logs/{name}.log")
+        time.sleep(0.5)
+    raise SystemExit(f"{name} not ready within {deadline_s}s: {last}")
+
+
+# --- the demo city ------------------------------------------------------------------------
+def credit_code(serial: int) -> str:
+    """A well-formed 统一社会信用代码 (GB 32100-2015 check character) for a demo merchant."""
+    from services.registry.domain.identifiers import credit_code_check_char
+
+    first17 = f"92370602MA{serial:07d}"
+    return first17 + credit_code_check_char(first17)
+
+
+CITY: list[dict[str, Any]] = [
+    {
+        "code": "zhifu",
+        "name": "芝罘区",
+        "markets": [
+            ("幸福农贸市场", "farmers", 800, "幸福路1号", "张建国", ["李明", "王芳"]),
+            ("只楚果蔬批发市场", "wholesale", 2000, "只楚路88号", "刘强", ["陈静", "赵磊"]),
+        ],
+    },
+    {
+        "code": "laishan",
+        "name": "莱山区",
+        "markets": [("莱山农贸市场", "farmers", 600, "迎春大街20号", "孙伟", ["周洁", "吴刚"])],
+    },
+]
+STALLS = [
+    ("老王鲜肉", ["pork", "beef"], "chilled"),
+    ("海鲜李", ["seafood"], "frozen"),
+    ("张记冻品", ["frozen_food"], "frozen"),
+    ("绿源蔬菜", ["vegetables"], None),
+]
+
+
+def seed(base: str, token: str) -> dict[str, Any]:
+    headers = {"Authorization": f"Bearer {token}"}
+    summary: dict[str, Any] = {"markets": [], "terminals": []}
+    with httpx.Client(base_url=base, headers=headers, timeout=10) as http:
+        existing = {d["code"] for d in http.get("/districts").raise_for_status().json()}
+        if "zhifu" in existing:
+            return {"seeded": False}
+        serial = 1
+        for district in CITY:
+            http.post(
+                "/districts", json={"code": district["code"], "name": district["name"]}
+            ).raise_for_status()
+            for name, kind, capacity, address, leader, members in district["markets"]:
+                market = (
+                    http.post(
+                        "/markets",
+                        json={
+                            "name": name,
+                            "district": district["code"],
+                            "kind": kind,
+                            "operator": f"{name}管理有限公司",
+                            "address": address,
+                            "capacity": capacity,
+                            "opening_hours": {"open": "06:00", "close": "19:00"},
+                        },
+                    )
+                    .raise_for_status()
+                    .json()
+                )
+                http.put(
+                    f"/markets/{market['id']}/task-force",
+                    json={"leader": leader, "members": members},
+                ).raise_for_status()
+                summary["markets"].append(market["id"])
+                footfall = (
+                    http.post(
+                        "/terminals",
+                        json={"kind": "footfall", "market_id": market["id"], "interval_s": 60},
+                    )
+                    .raise_for_status()
+                    .json()
+                )
+                summary["terminals"].append(
+                    {k: footfall[k] for k in ("id", "kind", "market_id", "key")}
+                )
+                for i, (mname, categories, profile) in enumerate(STALLS, start=1):
+                    merchant = (
+                        http.post(
+                            "/merchants",
+                            json={
+                                "name": mname,
+                                "market_id": market["id"],
+                                "stall_no": f"A-{i:02d}",
+                                "credit_code": credit_code(serial),
+                                "food_licence": f"JY1370602{serial:07d}"[:16],
+                                "licence_valid_until": (
+                                    date.today() + timedelta(days=365)
+                                ).isoformat(),
+                                "categories": categories,
+                            },
+                        )
+                        .raise_for_status()
+                        .json()
+                    )
+                    serial += 1
+                    terminal_kind = "cold_chain" if profile else "payment"
+                    body: dict[str, Any] = {
+                        "kind": terminal_kind,
+                        "market_id": market["id"],
+                        "merchant_id": merchant["id"],
+                        "interval_s": 60,
+                    }
+                    if profile:
+                        body["profile"] = profile
+                    t = http.post("/terminals", json=body).raise_for_status().json()
+                    summary["terminals"].append(
+                        {
+                            k: t.get(k)
+                            for k in ("id", "kind", "market_id", "merchant_id", "profile", "key")
+                        }
+                    )
+    # Terminal keys are shown once by the API; keep them for the terminal simulator.
+    keys = RUN / "demo" / "terminals.json"
+    keys.parent.mkdir(parents=True, exist_ok=True)
+    keys.write_text(json.dumps(summary["terminals"], ensure_ascii=False, indent=2))
+    keys.chmod(0o600)
+    return {"seeded": True, **summary}
+
+
+def start() -> int:
+    env_file = RUN / "env"
+    if not env_file.exists():
+        raise SystemExit(".run/env is missing: run `make up` first")
+    env = read_env(env_file)
+    names = runnable()
+    for name in names:
+        print(start_service(name, env))
+    for name in names:
+        wait_ready(name)
+        print(f"{name}: ready")
+    result = seed(env["REGISTRY_URL"], env["SENTINEL_ADMIN_TOKEN"])
+    if result["seeded"]:
+        markets, terminals = len(result["markets"]), len(result["terminals"])
+        print(f"demo city seeded: {markets} markets, {terminals} terminals")
+    else:
+        print("demo city already seeded")
+    print_where_to_look(env, names)
+    return 0
+
+
+def print_where_to_look(env: dict[str, str], names: list[str]) -> None:
+    print("\nMarket Sentinel is running.")
+    for name in names:
+        url = env.get(f"{name.upper()}_URL", f"http://127.0.0.1:{SERVICES[name]}")
+        print(f"  {name:<11} {url}   API docs {url}/docs   metrics {url}/metrics")
+    print(f"  kafka       {env['KAFKA_BOOTSTRAP_SERVERS']}")
+    print(f"  postgres    {env['DATABASE_URL']}")
+    if env.get("PROMETHEUS_URL"):
+        print(f"  prometheus  {env['PROMETHEUS_URL']}")
+    print("\n  source .run/env    # KAFKA_BOOTSTRAP_SERVERS, *_URL, SENTINEL_ADMIN_TOKEN")
+    print('  curl -H "Authorization: Bearer $SENTINEL_ADMIN_TOKEN" $REGISTRY_URL/markets')
+    print("  logs: .run/logs/   status: make status   stop: make down")
+
+
+def stop() -> int:
+    for pid_file in sorted((RUN / "pids").glob("*.pid")):
+        pid = int(pid_file.read_text())
+        if alive(pid):
+            os.kill(pid, signal.SIGTERM)
+            print(f"{pid_file.stem}: SIGTERM sent")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="demo")
+    parser.add_argument("command", choices=["start", "stop"])
+    args = parser.parse_args(argv)
+    return start() if args.command == "start" else stop()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

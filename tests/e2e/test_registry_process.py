@@ -1,0 +1,91 @@
+"""The registry as its own process on the real stack, driven only through HTTP and Kafka."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import sys
+import uuid
+from datetime import date, timedelta
+from pathlib import Path
+
+import httpx
+
+from services.runtime.auth import issue_token
+from tests.support.kafka import TopicWatcher
+from tests.support.process import ROOT, service_process
+
+
+async def test_registry_process_publishes_and_shuts_down_gracefully(
+    service_env: dict[str, str], kafka: str, tmp_path: Path
+) -> None:
+    token = issue_token(
+        secret=service_env["SENTINEL_AUTH_SECRET"], role="admin", district="*", subject="e2e"
+    )
+    headers = {"Authorization": f"Bearer {token}"}
+    district = f"e{uuid.uuid4().hex[:8]}"
+    with service_process("registry", service_env, tmp_path) as registry:
+        await registry.ready()
+        async with (
+            httpx.AsyncClient(base_url=registry.url, headers=headers) as http,
+            TopicWatcher(kafka, "registry.merchants.v1") as merchants,
+        ):
+            assert (
+                await http.post("/districts", json={"code": district, "name": "测试区"})
+            ).status_code == 201
+            market = (
+                await http.post(
+                    "/markets",
+                    json={
+                        "name": "测试市场",
+                        "district": district,
+                        "kind": "wholesale",
+                        "operator": "测试公司",
+                        "address": "测试路1号",
+                        "capacity": 100,
+                        "opening_hours": {"open": "05:00", "close": "18:00"},
+                    },
+                )
+            ).json()
+            merchant = (
+                await http.post(
+                    "/merchants",
+                    json={
+                        "name": "测试商户",
+                        "market_id": market["id"],
+                        "stall_no": "1",
+                        "credit_code": "91330100716105852F",
+                        "food_licence": "JY13706020012345",
+                        "licence_valid_until": (date.today() + timedelta(days=1)).isoformat(),
+                        "categories": [],
+                    },
+                )
+            ).json()
+            [record] = await merchants.wait_for(lambda r: r.key == merchant["id"].encode())
+        assert record.json()["data"]["status"] == "active"
+        # uvicorn finishes the lifespan shutdown, then re-raises SIGTERM to exit as signalled.
+        assert registry.terminate() in (0, -signal.SIGTERM)
+
+    lines = [
+        json.loads(line) for line in registry.log.read_text().splitlines() if line.startswith("{")
+    ]
+    assert any(line["msg"] == "service stopped" and line["service"] == "registry" for line in lines)
+
+    # The licence command, run once for a day after the licence ends, publishes the expiry.
+    async with TopicWatcher(kafka, "registry.merchants.v1") as merchants:
+        proc = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "services.registry",
+            "expire-licences",
+            cwd=ROOT,
+            env={**os.environ, **service_env},
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        out, err = await asyncio.wait_for(proc.communicate(), 120)
+        # The command expires what lapsed before today; this licence is still valid today.
+        assert proc.returncode == 0, err.decode()[-2000:]
+        assert merchant["id"] not in json.loads(out.decode().strip().splitlines()[-1])["expired"]
