@@ -96,6 +96,7 @@ class Service:
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox"))
         self.every(3600, lambda svc: purge_published(svc.pool), "outbox-purge")
+        self._tasks.append(asyncio.create_task(self._watch_lag(), name="consumer-lag"))
         for name, seconds, job in self._jobs:
             self._tasks.append(asyncio.create_task(self._periodic(name, seconds, job), name=name))
         self.started = True
@@ -117,6 +118,17 @@ class Service:
             self._pool = None
         self.started = False
         log.info("service stopped")
+
+    async def _watch_lag(self, every_s: float = 5.0) -> None:
+        # Per replica, not under a lock: each replica reports the partitions it holds.
+        while True:
+            try:
+                await self.messaging.measure_lag()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.debug("lag measurement failed", exc_info=True)
+            await asyncio.sleep(every_s)
 
     async def _periodic(self, name: str, seconds: float, job: Job) -> None:
         lock_key = zlib.crc32(f"job:{self.schema}:{name}".encode())

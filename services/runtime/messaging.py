@@ -191,6 +191,7 @@ class Messaging:
             metrics, self.dead_letter, max_attempts=max_attempts, backoff_s=backoff_s
         )
         self._started = False
+        self._subscribers: list[tuple[str, Any]] = []
 
     def subscribe(
         self,
@@ -217,12 +218,27 @@ class Messaging:
             await self.dispatcher.dispatch(handler, delivery, group)
 
         on_message.__name__ = f"{getattr(handler, '__name__', 'handler')}_{topic}"
-        self.broker.subscriber(
+        subscriber = self.broker.subscriber(
             topic,
             group_id=group,
             auto_offset_reset=auto_offset_reset,
             ack_policy=AckPolicy.NACK_ON_ERROR,
-        )(on_message)
+        )
+        subscriber(on_message)
+        self._subscribers.append((topic, subscriber))
+
+    async def measure_lag(self) -> None:
+        """Set the lag gauge: messages between this replica's position and each partition's end."""
+        for topic, subscriber in self._subscribers:
+            consumer = getattr(subscriber, "consumer", None)
+            if consumer is None:
+                continue
+            lag = 0
+            for tp in consumer.assignment():
+                end = consumer.highwater(tp)
+                if end is not None:
+                    lag += max(0, end - await consumer.position(tp))
+            self.metrics.consumer_lag.labels(topic).set(lag)
 
     @property
     def producer(self) -> AIOKafkaProducer:

@@ -27,8 +27,14 @@ async def _market(api: Api, district: str) -> dict:
     return r.json()
 
 
-def _subject(subject: str):  # type: ignore[no-untyped-def]
-    return lambda rec: rec.json()["subject"] == subject
+def _subject(subject: str, version: int | None = None):  # type: ignore[no-untyped-def]
+    """Records about `subject` (of one snapshot version: earlier ones may still be in flight)."""
+
+    def match(rec: Record) -> bool:
+        event = rec.json()
+        return event["subject"] == subject and version in (None, event["data"]["version"])
+
+    return match
 
 
 def _parse(rec: Record, model):  # type: ignore[no-untyped-def]
@@ -71,7 +77,7 @@ async def test_task_force_change_publishes_a_new_snapshot_version(api: Api, kafk
             headers=api.token(),
         )
         assert r.status_code == 200, r.text
-        [record] = await watcher.wait_for(_subject(market["id"]))
+        [record] = await watcher.wait_for(_subject(market["id"], version=2))
     event = _parse(record, MarketUpserted)
     assert event.data.version == 2 and event.data.task_force is not None
     assert event.data.task_force.members == ["李", "王"]
@@ -177,6 +183,7 @@ async def test_terminal_key_is_returned_once_and_derived_from_the_master_secret(
         assert rotated["key_version"] == 2
         assert rotated["key"] == derive_key(master, terminal["id"], 2).hex() != terminal["key"]
         records = await watcher.wait_for(_subject(terminal["id"]), count=2)
+        records = sorted(records, key=lambda r: r.offset)
     assert (
         "key"
         not in (await api.client.get(f"/terminals/{terminal['id']}", headers=api.token())).json()
@@ -199,9 +206,11 @@ async def test_licence_expiry_job_marks_lapsed_merchants_and_publishes_once(
         later = date.fromisoformat(merchant["licence_valid_until"]) + timedelta(days=1)
         first = await registry.expire_licences(on=later)
         again = await registry.expire_licences(on=later)
-        [record] = await watcher.wait_for(_subject(merchant["id"]))
+        [record] = await watcher.wait_for(_subject(merchant["id"], version=2))
         assert merchant["id"] in [m.id for m in first]
         assert merchant["id"] not in [m.id for m in again]
+        await watcher.drain(settle_s=0.5)
+        assert not [r for r in watcher.records if _subject(merchant["id"], version=3)(r)]
     event = _parse(record, MerchantUpserted)
     assert (event.data.status, event.data.version) == ("licence_expired", 2)
     got = await api.client.get(f"/merchants/{merchant['id']}", headers=api.token())

@@ -102,6 +102,11 @@ async def test_redelivered_event_has_one_effect(
     rows = await svc.pool.fetch("SELECT event_id, n FROM effects ORDER BY n")
     assert [(r["event_id"], r["n"]) for r in rows] == [(event.id, 1), (other.id, 2)]
     assert _consumed(svc, topic, "handled") == 4
+    await svc.messaging.measure_lag()
+    lag = svc.metrics.registry.get_sample_value(
+        f"sentinel_{svc.name}_consumer_lag_messages", {"topic": topic}
+    )
+    assert lag == 0  # everything handled: the replica's position is at the end of the topic
 
     # A consumer that lost its offsets (a new group) replays the whole topic: still one effect.
     await svc.stop()
