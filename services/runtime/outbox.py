@@ -45,6 +45,14 @@ def channel(schema: str) -> str:
     return f"outbox_{schema}"
 
 
+_INSERT = "INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5)"
+
+
+def _row(topic: str, event: Envelope[Any], key: str | None = None) -> tuple[Any, ...]:
+    headers = [["content-type", CONTENT_TYPE], ["ce_type", event.type]]
+    return (event.id, topic, (key or event.subject).encode(), event.to_json(), headers)
+
+
 async def enqueue(
     conn: asyncpg.Connection,
     topic: str,
@@ -54,17 +62,21 @@ async def enqueue(
     schema: str | None = None,
 ) -> None:
     """Add an event to the outbox inside the caller's transaction (keyed by its subject)."""
-    headers = [["content-type", CONTENT_TYPE], ["ce_type", event.type]]
-    await conn.execute(
-        "INSERT INTO outbox (event_id, topic, key, value, headers) VALUES ($1, $2, $3, $4, $5)",
-        event.id,
-        topic,
-        (key or event.subject).encode(),
-        event.to_json(),
-        headers,
-    )
+    await conn.execute(_INSERT, *_row(topic, event, key))
     if schema:
         # Delivered on commit only, so the relay wakes exactly when there is something to send.
+        await conn.execute("SELECT pg_notify($1, '')", channel(schema))
+
+
+async def enqueue_many(
+    conn: asyncpg.Connection,
+    items: Sequence[tuple[str, Envelope[Any]]],
+    *,
+    schema: str | None = None,
+) -> None:
+    """Add many (topic, event) pairs in one pipelined statement and one NOTIFY."""
+    await conn.executemany(_INSERT, [_row(topic, e) for topic, e in items])
+    if schema and items:
         await conn.execute("SELECT pg_notify($1, '')", channel(schema))
 
 
