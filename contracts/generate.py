@@ -1,0 +1,358 @@
+"""Generate the published contract files from the models: JSON Schemas and the AsyncAPI document.
+
+    python -m contracts.generate          write contracts/schemas/*.json, contracts/asyncapi.yaml
+    python -m contracts.generate --check  exit 1, writing nothing, if those files are not current
+
+The models in this package are the source of truth; the generated files are what integrators
+read, so they are committed and CI refuses a commit where the two disagree.
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from contracts import events as events_module
+from contracts.envelope import CONTENT_TYPE, Envelope
+from contracts.events import EventSpec
+from contracts.topics import DAY_MS, FOREVER, Topic, all_topics
+
+CONTRACTS_DIR = Path(__file__).resolve().parent
+SCHEMAS_DIR = "schemas"
+ASYNCAPI_FILE = "asyncapi.yaml"
+JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+# The version of the contract as a whole, shown in the AsyncAPI info. Bump the minor part when an
+# event type or an optional field is added; a major bump comes only with new `.v<major>` topics.
+CONTRACT_VERSION = "1.0.0"
+LOCAL_KAFKA = "127.0.0.1:19092"
+# The development cluster is a single KRaft node; production sets its own replication.
+LOCAL_REPLICAS = 1
+KAFKA_BINDING_VERSION = "0.4.0"
+
+# CloudEvents 1.0 makes `id` and `specversion` REQUIRED, and every Sentinel event carries its
+# `time` (DESIGN §3). The model fills them in when absent, a convenience for producers in Python,
+# not a licence for other producers to leave them out, so the published schema requires them.
+ALWAYS_PRESENT = ("specversion", "id", "time")
+
+JSON = dict[str, Any]
+
+
+class ContractError(ValueError):
+    """The models and the topic catalog contradict each other; nothing sensible can be generated."""
+
+
+def envelope_schema(spec: EventSpec) -> JSON:
+    """The JSON Schema (draft 2020-12) of the whole CloudEvent carrying `spec`'s data."""
+    model: Any = Envelope[spec.data]  # type: ignore[name-defined]
+    schema: JSON = copy.deepcopy(model.model_json_schema())
+    props: JSON = schema["properties"]
+    props["type"] = {
+        "const": spec.type,
+        "description": "the event type",
+        "title": "Type",
+        "type": "string",
+    }
+    props["dataschema"] = {
+        "const": spec.schema_id,
+        "description": "the id of this JSON Schema; its last path segment is the schema version",
+        "format": "uri",
+        "title": "Dataschema",
+        "type": "string",
+    }
+    required: list[str] = schema["required"]
+    schema["required"] = [*[f for f in ALWAYS_PRESENT if f not in required], *required]
+    doc = (spec.data.__doc__ or "").strip().splitlines()
+    summary = f" {doc[0]}" if doc else ""
+    schema["$schema"] = JSON_SCHEMA_DIALECT
+    schema["$id"] = spec.schema_id
+    schema["title"] = f"{spec.type} v{spec.version}"
+    schema["description"] = (
+        f"CloudEvents 1.0 structured-mode event `{spec.type}` (schema v{spec.version}) on topic "
+        f"`{spec.topic.name}`, Kafka key = {spec.topic.key}.{summary}"
+    )
+    return schema
+
+
+def dump_json(schema: JSON) -> str:
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+class _Dumper(yaml.SafeDumper):
+    """Multi-line descriptions as literal blocks, so the document reads like the catalog does."""
+
+
+def _str(dumper: yaml.SafeDumper, value: str) -> yaml.ScalarNode:
+    style = "|" if "\n" in value else None
+    return dumper.represent_scalar("tag:yaml.org,2002:str", value, style=style)
+
+
+_Dumper.add_representer(str, _str)
+
+
+def dump_yaml(document: JSON) -> str:
+    return yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
+
+
+def _retention(ms: int) -> str:
+    if ms == FOREVER:
+        return "forever (retention.ms = -1)"
+    if ms % DAY_MS == 0:
+        return f"{ms // DAY_MS} days (retention.ms = {ms})"
+    return f"retention.ms = {ms}"
+
+
+def message_id(spec: EventSpec) -> str:
+    return f"{spec.type}.v{spec.version}"
+
+
+def _channel_description(topic: Topic, specs: Sequence[EventSpec]) -> str:
+    modelled = {s.type for s in specs}
+    lines = [
+        topic.description,
+        "",
+        f"- key: {topic.key}",
+        f"- partitions: {topic.partitions}",
+        f"- cleanup policy: {topic.cleanup_policy}",
+        f"- retention: {_retention(topic.retention_ms)}",
+        f"- producers: {', '.join(topic.producers) or 'none'}",
+        f"- consumers: {', '.join(topic.consumers) or 'none (for integrators and operators)'}",
+    ]
+    if topic.event_types:
+        lines.append(f"- event types: {', '.join(topic.event_types)}")
+    pending = [t for t in topic.event_types if t not in modelled]
+    if pending:
+        lines.append(f"- declared, schema not published yet: {', '.join(pending)}")
+    if topic.name.endswith(".dlq"):
+        lines += [
+            "",
+            "Payload: a message a consumer could not handle, with the error, the source topic, "
+            "partition and offset (DESIGN §6).",
+        ]
+    elif not topic.event_types:
+        lines += [
+            "",
+            "Payload: the compact signed reading, not a CloudEvents envelope; see DESIGN §6 "
+            "Readings for its fields and the HMAC-SHA256 `sig`.",
+        ]
+    return "\n".join(lines)
+
+
+def _kafka_channel_binding(topic: Topic) -> JSON:
+    return {
+        "partitions": topic.partitions,
+        "replicas": LOCAL_REPLICAS,
+        "topicConfiguration": {
+            "cleanup.policy": [topic.cleanup_policy],
+            "retention.ms": topic.retention_ms,
+        },
+        "bindingVersion": KAFKA_BINDING_VERSION,
+    }
+
+
+def _message(spec: EventSpec) -> JSON:
+    doc = (spec.data.__doc__ or "").strip()
+    message: JSON = {
+        "name": spec.type,
+        "title": f"{spec.type} v{spec.version}",
+        "summary": doc.splitlines()[0] if doc else spec.type,
+        "contentType": CONTENT_TYPE,
+        "headers": {
+            "type": "object",
+            "properties": {
+                "content-type": {
+                    "type": "string",
+                    "const": CONTENT_TYPE,
+                    "description": "CloudEvents structured mode: the whole event is the value",
+                }
+            },
+            "required": ["content-type"],
+        },
+        # A relative reference keeps one copy of each schema, the file integrators validate with.
+        "payload": {"$ref": f"./{SCHEMAS_DIR}/{spec.schema_file}"},
+        "bindings": {
+            "kafka": {
+                "key": {"type": "string", "description": spec.topic.key},
+                "bindingVersion": KAFKA_BINDING_VERSION,
+            }
+        },
+    }
+    if doc and len(doc.splitlines()) > 1:
+        message["description"] = doc
+    return message
+
+
+def operation_id(service: str, action: str, topic: Topic) -> str:
+    return f"{service}.{action}.{topic.name}"
+
+
+def asyncapi_document(specs: Sequence[EventSpec] | None = None) -> JSON:
+    specs = _validated(events_module.EVENTS if specs is None else specs)
+    channels: JSON = {}
+    operations: JSON = {}
+    messages: JSON = {}
+    for topic in all_topics():
+        on_topic = [s for s in specs if s.topic.name == topic.name]
+        channel: JSON = {
+            "address": topic.name,
+            "title": topic.name,
+            "description": _channel_description(topic, on_topic),
+        }
+        if on_topic:
+            channel["messages"] = {
+                message_id(s): {"$ref": f"#/components/messages/{message_id(s)}"} for s in on_topic
+            }
+        channel["bindings"] = {"kafka": _kafka_channel_binding(topic)}
+        channels[topic.name] = channel
+        for services, action in ((topic.producers, "send"), (topic.consumers, "receive")):
+            for service in services:
+                operation: JSON = {
+                    "action": action,
+                    "channel": {"$ref": f"#/channels/{topic.name}"},
+                    "title": f"{service} {action}s on {topic.name}",
+                    "tags": [{"name": service}],
+                }
+                if on_topic:
+                    operation["messages"] = [
+                        {"$ref": f"#/channels/{topic.name}/messages/{message_id(s)}"}
+                        for s in on_topic
+                    ]
+                operations[operation_id(service, action, topic)] = operation
+        for s in on_topic:
+            messages[message_id(s)] = _message(s)
+    return {
+        "asyncapi": "3.0.0",
+        "info": {
+            "title": "Market Sentinel",
+            "version": CONTRACT_VERSION,
+            "description": (
+                "Topics and events of Market Sentinel. Every event is a CloudEvents 1.0 event in "
+                "structured mode (Kafka header `content-type: application/cloudevents+json`, "
+                "the value is one JSON object); its `data` is described by the JSON Schema "
+                "(draft 2020-12) each message's payload references. Readings on "
+                "`telemetry.readings.v1` are the exception: compact signed objects without an "
+                "envelope. See contracts/README.md."
+            ),
+        },
+        "defaultContentType": CONTENT_TYPE,
+        "servers": {
+            "local": {
+                "host": LOCAL_KAFKA,
+                "protocol": "kafka",
+                "description": "the development broker started by `make up` (KRaft, one node)",
+            }
+        },
+        "channels": channels,
+        "operations": operations,
+        "components": {"messages": messages},
+    }
+
+
+def _validated(specs: Sequence[EventSpec]) -> Sequence[EventSpec]:
+    catalog = {t.name: t for t in all_topics()}
+    problems: list[str] = []
+    files: dict[str, str] = {}
+    for s in specs:
+        if catalog.get(s.topic.name) != s.topic:
+            problems.append(f"{s.type} v{s.version}: topic {s.topic.name} is not in the catalog")
+        elif s.type not in s.topic.event_types:
+            problems.append(f"{s.type} v{s.version}: not among {s.topic.name}'s event types")
+        if s.schema_file in files:
+            problems.append(f"{s.type} v{s.version}: declared twice")
+        files[s.schema_file] = s.type
+    if problems:
+        raise ContractError("; ".join(problems))
+    return specs
+
+
+def render(specs: Sequence[EventSpec] | None = None) -> dict[str, str]:
+    """Every generated file, keyed by its path relative to the contracts directory."""
+    specs = _validated(events_module.EVENTS if specs is None else specs)
+    files = {f"{SCHEMAS_DIR}/{s.schema_file}": dump_json(envelope_schema(s)) for s in specs}
+    files[ASYNCAPI_FILE] = dump_yaml(asyncapi_document(specs))
+    return files
+
+
+def _on_disk(directory: Path) -> dict[str, str]:
+    found = {
+        f"{SCHEMAS_DIR}/{p.name}": p.read_text(encoding="utf-8")
+        for p in sorted((directory / SCHEMAS_DIR).glob("*.json"))
+    }
+    asyncapi = directory / ASYNCAPI_FILE
+    if asyncapi.exists():
+        found[ASYNCAPI_FILE] = asyncapi.read_text(encoding="utf-8")
+    return found
+
+
+def check(directory: Path = CONTRACTS_DIR, specs: Sequence[EventSpec] | None = None) -> list[str]:
+    """What differs between the files in `directory` and what would be generated; empty if none."""
+    expected = render(specs)
+    actual = _on_disk(directory)
+    problems = [
+        f"stale: {path}"
+        for path in sorted(expected)
+        if path in actual and actual[path] != expected[path]
+    ]
+    problems += [f"missing: {path}" for path in sorted(expected) if path not in actual]
+    problems += [
+        f"extra: {path} (no event declares it)" for path in sorted(actual) if path not in expected
+    ]
+    return problems
+
+
+def write(directory: Path = CONTRACTS_DIR, specs: Sequence[EventSpec] | None = None) -> list[str]:
+    """Bring `directory` up to date; returns the paths it wrote or removed."""
+    expected = render(specs)
+    actual = _on_disk(directory)
+    changed: list[str] = []
+    (directory / SCHEMAS_DIR).mkdir(parents=True, exist_ok=True)
+    for path, content in expected.items():
+        if actual.get(path) != content:
+            (directory / path).write_text(content, encoding="utf-8")
+            changed.append(path)
+    for path in sorted(set(actual) - set(expected)):
+        (directory / path).unlink()
+        changed.append(f"{path} (removed)")
+    return changed
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m contracts.generate", description=__doc__)
+    parser.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 if the files are not current"
+    )
+    parser.add_argument("--dir", type=Path, default=CONTRACTS_DIR, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    try:
+        if args.check:
+            problems = check(args.dir)
+            if problems:
+                print(
+                    "contracts are out of date with the models "
+                    "(run `make contracts` and commit the result):",
+                    file=sys.stderr,
+                )
+                for problem in problems:
+                    print(f"  {problem}", file=sys.stderr)
+                return 1
+            print("contracts: generated files are current")
+            return 0
+        changed = write(args.dir)
+    except ContractError as exc:
+        print(f"contracts: {exc}", file=sys.stderr)
+        return 2
+    for path in changed:
+        print(f"wrote {path}")
+    print(f"contracts: {len(changed)} file(s) changed" if changed else "contracts: already current")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
