@@ -81,6 +81,14 @@ def _describe(exc: ValidationError) -> str:
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
+BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
+# Errors that say the message itself is wrong: retrying cannot help.
+POISON: tuple[type[BaseException], ...] = (
+    PoisonMessage,
+    ValidationError,
+    UnicodeDecodeError,
+    ValueError,
+)
 
 
 class Dispatcher:
@@ -100,34 +108,62 @@ class Dispatcher:
         self.transient_budget_s = transient_budget_s
 
     async def dispatch(self, handler: Handler, delivery: Delivery, group: str) -> None:
+        async def park(exc: BaseException) -> None:
+            await self._park(delivery, exc, group)
+
+        await self._run(lambda: handler(delivery), delivery.topic, 1, park, _at(delivery))
+
+    async def dispatch_batch(
+        self, handler: BatchHandler, deliveries: Sequence[Delivery], group: str
+    ) -> None:
+        """A batch that cannot be handled is retried record by record, so only poison is parked."""
+        if len(deliveries) <= 1:
+            for delivery in deliveries:
+                await self.dispatch(lambda d: handler([d]), delivery, group)
+            return
+
+        async def one_by_one(exc: BaseException) -> None:
+            log.warning("batch failed, handling it record by record", extra={"error": repr(exc)})
+            for delivery in deliveries:
+                await self.dispatch(lambda d: handler([d]), delivery, group)
+
+        where = _at(deliveries[0]) | {"batch": len(deliveries)}
+        await self._run(
+            lambda: handler(deliveries), deliveries[0].topic, len(deliveries), one_by_one, where
+        )
+
+    async def _run(
+        self,
+        call: Callable[[], Awaitable[None]],
+        topic: str,
+        count: int,
+        give_up: Callable[[BaseException], Awaitable[None]],
+        where: dict[str, Any],
+    ) -> None:
         started = time.monotonic()
         attempt = 0
         while True:
             attempt += 1
             try:
-                with self.metrics.handler_seconds.labels(delivery.topic).time():
-                    await handler(delivery)
-                self.metrics.consumed.labels(delivery.topic, "handled").inc()
+                with self.metrics.handler_seconds.labels(topic).time():
+                    await call()
+                self.metrics.consumed.labels(topic, "handled").inc(count)
                 return
-            except (PoisonMessage, ValidationError, UnicodeDecodeError, ValueError) as exc:
-                await self._park(delivery, exc, group)
+            except POISON as exc:
+                await give_up(exc)
                 return
             except TRANSIENT as exc:
-                self.metrics.handler_retries.labels(delivery.topic, "transient").inc()
+                self.metrics.handler_retries.labels(topic, "transient").inc()
                 if time.monotonic() - started > self.transient_budget_s:
                     # Give the message back: FastStream nacks, seeks, and it comes again.
-                    log.warning(
-                        "infrastructure unavailable, handing message back", extra=_at(delivery, exc)
-                    )
+                    log.warning("infrastructure unavailable, handing back", extra=where | _err(exc))
                     raise
                 await asyncio.sleep(min(self.backoff_s * 2 ** (attempt - 1), 5.0))
             except Exception as exc:
-                self.metrics.handler_retries.labels(delivery.topic, "error").inc()
+                self.metrics.handler_retries.labels(topic, "error").inc()
                 if attempt >= self.max_attempts:
-                    log.exception(
-                        "handler failed %d times, dead-lettering", attempt, extra=_at(delivery, exc)
-                    )
-                    await self._park(delivery, exc, group)
+                    log.exception("handler failed %d times", attempt, extra=where | _err(exc))
+                    await give_up(exc)
                     return
                 await asyncio.sleep(self.backoff_s * attempt)
 
@@ -135,16 +171,27 @@ class Dispatcher:
         await self.dead_letter(delivery, exc, group)
         self.metrics.dead_lettered.labels(delivery.topic).inc()
         self.metrics.consumed.labels(delivery.topic, "dead_lettered").inc()
-        log.warning("message dead-lettered", extra=_at(delivery, exc))
+        log.warning("message dead-lettered", extra=_at(delivery) | _err(exc))
 
 
-def _at(delivery: Delivery, exc: BaseException) -> dict[str, Any]:
-    return {
-        "topic": delivery.topic,
-        "partition": delivery.partition,
-        "offset": delivery.offset,
-        "error": f"{type(exc).__name__}: {exc}",
-    }
+def _at(delivery: Delivery) -> dict[str, Any]:
+    return {"topic": delivery.topic, "partition": delivery.partition, "offset": delivery.offset}
+
+
+def _err(exc: BaseException) -> dict[str, str]:
+    return {"error": f"{type(exc).__name__}: {exc}"}
+
+
+def _delivery(record: Any) -> Delivery:
+    return Delivery(
+        topic=record.topic,
+        partition=record.partition,
+        offset=record.offset,
+        key=record.key,
+        value=record.value or b"",
+        headers=tuple(record.headers or ()),
+        timestamp_ms=record.timestamp,
+    )
 
 
 def dlq_headers(delivery: Delivery, exc: BaseException, group: str) -> list[tuple[str, bytes]]:
@@ -205,17 +252,7 @@ class Messaging:
         group = group_id or self.group_id
 
         async def on_message(message: KafkaMessage) -> None:
-            record: Any = message.raw_message
-            delivery = Delivery(
-                topic=record.topic,
-                partition=record.partition,
-                offset=record.offset,
-                key=record.key,
-                value=record.value or b"",
-                headers=tuple(record.headers or ()),
-                timestamp_ms=record.timestamp,
-            )
-            await self.dispatcher.dispatch(handler, delivery, group)
+            await self.dispatcher.dispatch(handler, _delivery(message.raw_message), group)
 
         on_message.__name__ = f"{getattr(handler, '__name__', 'handler')}_{topic}"
         subscriber = self.broker.subscriber(
@@ -225,6 +262,38 @@ class Messaging:
             ack_policy=AckPolicy.NACK_ON_ERROR,
         )
         subscriber(on_message)
+        self._subscribers.append((topic, subscriber))
+
+    def subscribe_batch(
+        self,
+        topic: str,
+        handler: BatchHandler,
+        *,
+        group_id: str | None = None,
+        max_records: int = 2000,
+        batch_timeout_ms: int = 50,
+        auto_offset_reset: Literal["latest", "earliest", "none"] = "earliest",
+    ) -> None:
+        """Consume `topic` in batches (one `getmany`); offsets commit after the whole batch."""
+        group = group_id or self.group_id
+
+        async def on_batch(message: KafkaMessage) -> None:
+            records: Any = message.raw_message
+            if not isinstance(records, tuple):
+                records = (records,)
+            await self.dispatcher.dispatch_batch(handler, [_delivery(r) for r in records], group)
+
+        on_batch.__name__ = f"{getattr(handler, '__name__', 'handler')}_{topic}_batch"
+        subscriber = self.broker.subscriber(
+            topic,
+            batch=True,
+            group_id=group,
+            max_records=max_records,
+            batch_timeout_ms=batch_timeout_ms,
+            auto_offset_reset=auto_offset_reset,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+        )
+        subscriber(on_batch)
         self._subscribers.append((topic, subscriber))
 
     async def measure_lag(self) -> None:

@@ -154,3 +154,46 @@ async def test_poison_message_is_dead_lettered_and_the_partition_moves_on(
     assert second.headers["dlq.consumer_group"] == svc.settings.group_id.encode()
     assert first.key == b"k"
     assert _consumed(svc, topic, "dead_lettered") == 2
+
+
+async def test_batch_consumer_parks_only_the_poison_record(
+    make_service, started, kafka: str, database_url: str, topic: str
+) -> None:
+    svc = make_service()
+    await _effects_table(database_url, svc.schema)
+    batches: list[int] = []
+
+    async def count_batch(deliveries) -> None:  # type: ignore[no-untyped-def]
+        batches.append(len(deliveries))
+        events = [d.envelope(Payload) for d in deliveries]  # one bad record fails the batch
+        async with svc.pool.acquire() as conn, conn.transaction():
+            for d, event in zip(deliveries, events, strict=True):
+                if await inbox.claim(
+                    conn, "batch", event.id, topic=d.topic, partition=d.partition, offset=d.offset
+                ):
+                    await conn.execute(
+                        "INSERT INTO effects (event_id, n) VALUES ($1, $2)", event.id, event.data.n
+                    )
+
+    svc.messaging.subscribe_batch(topic, count_batch, batch_timeout_ms=500)
+    started.append(svc)
+    events = [
+        make_event(
+            service="tests",
+            event_type="tests.thing.happened",
+            version=1,
+            subject="s",
+            data=Payload(n=n),
+        )
+        for n in range(6)
+    ]
+    values = [e.to_json() for e in events]
+    values.insert(3, b"\x00garbage")
+    async with TopicWatcher(kafka, f"{topic}.dlq") as dlq:
+        await _produce(kafka, topic, values)  # all on the topic before the consumer starts
+        await svc.start()
+        rows = await _poll_effects(svc.pool, 6)
+        [parked] = await dlq.wait_for(lambda r: True)
+    assert [r["n"] for r in rows] == list(range(6))
+    assert parked.value == b"\x00garbage" and parked.headers["dlq.source_offset"] == b"3"
+    assert max(batches) > 1  # consumed in batches; then one by one to isolate the poison

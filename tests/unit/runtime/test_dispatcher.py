@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import asyncpg
 import pytest
 
@@ -84,3 +86,32 @@ async def test_transient_error_past_its_budget_hands_the_message_back_uncommitte
     with pytest.raises(ConnectionRefusedError):
         await dispatcher.dispatch(handler, DELIVERY, "g")
     assert dlq.parked == []
+
+
+async def test_a_failing_batch_is_retried_record_by_record_and_only_poison_parked() -> None:
+    dispatcher, dlq, metrics = _dispatcher()
+    batch = [Delivery("t.v1", 0, n, b"k", b"bad" if n == 2 else b"ok") for n in range(5)]
+    handled: list[int] = []
+
+    async def handler(deliveries: Sequence[Delivery]) -> None:
+        if any(d.value == b"bad" for d in deliveries):
+            raise PoisonMessage("offset 2 is not a reading")
+        handled.extend(d.offset for d in deliveries)
+
+    await dispatcher.dispatch_batch(handler, batch, "g")
+    assert handled == [0, 1, 3, 4]
+    assert dlq.parked == ["PoisonMessage"]
+    assert (_count(metrics, "handled"), _count(metrics, "dead_lettered")) == (4, 1)
+
+
+async def test_a_good_batch_is_handled_in_one_call() -> None:
+    dispatcher, dlq, metrics = _dispatcher()
+    calls: list[int] = []
+
+    async def handler(deliveries: Sequence[Delivery]) -> None:
+        calls.append(len(deliveries))
+
+    await dispatcher.dispatch_batch(
+        handler, [Delivery("t.v1", 0, n, None, b"") for n in range(3)], "g"
+    )
+    assert calls == [3] and dlq.parked == [] and _count(metrics, "handled") == 3
