@@ -1,0 +1,1333 @@
+"""The local stack without Docker: Kafka (KRaft, jars from Maven), PostgreSQL, Prometheus.
+
+    python deploy/local/stack.py [--profile dev|test] up [--json] | down | status
+    python deploy/local/stack.py install-extras
+    python deploy/local/stack.py provision [--bootstrap HOST:PORT]
+
+Everything listens on loopback; each profile has its own ports and state folder (`.run/` for
+dev, `.run/test/` for test) so a test run never fights a running demo. `up` writes
+`<state>/env` (shell-sourceable) and, with `--json`, prints the same variables as one JSON line
+on stdout; progress goes to stderr. See docs/local-stack.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import contextlib
+import fcntl
+import json
+import logging
+import os
+import secrets
+import shlex
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Protocol
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    # Run as a script, sys.path[0] is deploy/local; contracts/ and services/ live at the root.
+    sys.path.insert(0, str(ROOT))
+
+KAFKA_LIBS = ROOT / ".cache" / "kafka" / "libs"
+KAFKA_POM = ROOT / "deploy" / "kafka" / "pom.xml"
+KAFKA_LOG4J = ROOT / "deploy" / "kafka" / "log4j2.yaml"
+PROMETHEUS_TEMPLATE = ROOT / "deploy" / "prometheus" / "prometheus.yml"
+PG_BIN = Path(os.environ.get("SENTINEL_PG_BIN", "/usr/lib/postgresql/15/bin"))
+PG_USER = "postgres"  # the OS account that owns the cluster when we run as root
+
+SERVICE_PORTS: dict[str, int] = {  # DESIGN §6
+    "registry": 8101,
+    "telemetry": 8102,
+    "inspection": 8103,
+    "complaints": 8104,
+    "credit": 8105,
+}
+SCRAPE_INTERVAL = "5s"
+READY_DEADLINE_S = 90.0
+STOP_DEADLINE_S = 30.0
+TOKEN_TTL_S = 30 * 24 * 3600
+ISSUER = "market-sentinel"
+
+
+class StackError(RuntimeError):
+    """A failure the user can act on; printed without a traceback."""
+
+
+# --- profiles ---------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Profile:
+    name: str
+    state: Path
+    kafka_port: int
+    controller_port: int
+    postgres_port: int
+    prometheus_port: int | None
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.kafka_port}"
+
+    @property
+    def database_url(self) -> str:
+        return f"postgresql://postgres@127.0.0.1:{self.postgres_port}/postgres"
+
+    @property
+    def logs(self) -> Path:
+        return self.state / "logs"
+
+    @property
+    def pids(self) -> Path:
+        """Where the demo launcher records the service processes it starts."""
+        return self.state / "pids"
+
+
+def profiles(root: Path = ROOT) -> dict[str, Profile]:
+    run = root / ".run"
+    return {
+        "dev": Profile("dev", run, 19092, 19093, 15432, 19090),
+        # Nested under .run/ but every component keeps its data in its own subfolder, and the
+        # dev profile never looks inside test/, so the two never share a file.
+        "test": Profile("test", run / "test", 29092, 29093, 25432, None),
+    }
+
+
+# --- pure configuration rendering -------------------------------------------------------------
+def kafka_properties(profile: Profile, data_dir: Path) -> dict[str, str]:
+    broker = f"127.0.0.1:{profile.kafka_port}"
+    controller = f"127.0.0.1:{profile.controller_port}"
+    return {
+        "node.id": "1",
+        "process.roles": "broker,controller",
+        "controller.quorum.voters": f"1@{controller}",
+        "listeners": f"PLAINTEXT://{broker},CONTROLLER://{controller}",
+        "advertised.listeners": f"PLAINTEXT://{broker}",
+        "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
+        "controller.listener.names": "CONTROLLER",
+        "inter.broker.listener.name": "PLAINTEXT",
+        "log.dirs": str(data_dir),
+        "num.partitions": "3",
+        "default.replication.factor": "1",
+        "min.insync.replicas": "1",
+        "offsets.topic.replication.factor": "1",
+        # 50 offsets partitions (the default) make the first consumer group of a fresh broker
+        # wait seconds on a 2-core machine; a single-node dev broker needs few.
+        "offsets.topic.num.partitions": "10",
+        "transaction.state.log.replication.factor": "1",
+        "transaction.state.log.min.isr": "1",
+        "share.coordinator.state.topic.replication.factor": "1",
+        "share.coordinator.state.topic.min.isr": "1",
+        "group.initial.rebalance.delay.ms": "0",
+        # Topics come only from the catalog (contracts/topics.py); a typo must fail, not create.
+        "auto.create.topics.enable": "false",
+        "delete.topic.enable": "true",
+    }
+
+
+def render_properties(props: Mapping[str, str], header: str = "") -> str:
+    lines = [f"# {line}" for line in header.splitlines()]
+    for key, value in props.items():
+        if "\n" in value or "\n" in key:
+            raise ValueError(f"property {key!r} must be a single line")
+        # Java properties treat backslashes as escapes; our values are paths and host lists.
+        lines.append(f"{key}={value.replace(chr(92), chr(92) * 2)}")
+    return "\n".join(lines) + "\n"
+
+
+def parse_properties(text: str) -> dict[str, str]:
+    props: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line[0] in "#!":
+            continue
+        key, _, value = line.partition("=")
+        props[key.strip()] = value.strip().replace("\\\\", "\\")
+    return props
+
+
+def new_cluster_id() -> str:
+    """A KRaft cluster id, as `kafka-storage.sh random-uuid` prints: URL-safe base64, no padding.
+
+    Kafka redraws ids starting with '-' because they read as an option on a command line.
+    """
+    while True:
+        cid = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+        if not cid.startswith("-"):
+            return cid
+
+
+def kafka_jvm_command(
+    java: str, libs: Path, log4j: Path, logs_dir: Path, main: Sequence[str], heap: str = "512m"
+) -> list[str]:
+    """The JVM line kafka-run-class.sh builds, with the Maven-resolved classpath."""
+    return [
+        java,
+        f"-Xms{heap}",
+        f"-Xmx{heap}",
+        "-server",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
+        "-XX:InitiatingHeapOccupancyPercent=35",
+        "-XX:+ExplicitGCInvokesConcurrent",
+        "-XX:+ExitOnOutOfMemoryError",
+        "-Djava.awt.headless=true",
+        f"-Dkafka.logs.dir={logs_dir}",
+        f"-Dlog4j2.configurationFile={log4j}",
+        "-cp",
+        f"{libs}/*",
+        *main,
+    ]
+
+
+def postgres_settings(profile: Profile, socket_dir: Path | None) -> dict[str, str]:
+    return {
+        "listen_addresses": "127.0.0.1",
+        "port": str(profile.postgres_port),
+        # An empty list disables Unix sockets; used when the path would exceed sun_path (107).
+        "unix_socket_directories": str(socket_dir) if socket_dir else "",
+        # Each test session opens its own pools per service; 100 runs out under the e2e suite.
+        "max_connections": "200",
+        "shared_buffers": "128MB",
+        "timezone": "UTC",
+        "log_timezone": "UTC",
+        "log_line_prefix": "%m [%p] %q%u@%d ",
+        "log_min_duration_statement": "1000",
+    }
+
+
+def render_pg_conf(settings: Mapping[str, str], header: str = "") -> str:
+    lines = [f"# {line}" for line in header.splitlines()]
+    for key, value in settings.items():
+        if value.isdigit():
+            lines.append(f"{key} = {value}")
+        else:
+            lines.append(f"{key} = '{value.replace(chr(39), chr(39) * 2)}'")
+    return "\n".join(lines) + "\n"
+
+
+def prometheus_config(
+    target: Callable[[str, int], str], interval: str = SCRAPE_INTERVAL
+) -> dict[str, Any]:
+    """One scrape job per service; `target(name, port)` says where that service answers."""
+    return {
+        "global": {"scrape_interval": interval, "evaluation_interval": interval},
+        "scrape_configs": [
+            {
+                "job_name": name,
+                "metrics_path": "/metrics",
+                "static_configs": [{"targets": [target(name, port)]}],
+            }
+            for name, port in SERVICE_PORTS.items()
+        ],
+    }
+
+
+def local_target(_name: str, port: int) -> str:
+    return f"127.0.0.1:{port}"
+
+
+def compose_target(name: str, port: int) -> str:
+    """In docker-compose, services answer on their DNS name."""
+    return f"{name}:{port}"
+
+
+def render_prometheus(config: Mapping[str, Any], header: str = "") -> str:
+    import yaml
+
+    comment = "".join(f"# {line}\n" for line in header.splitlines())
+    return comment + yaml.safe_dump(dict(config), sort_keys=False, default_flow_style=False)
+
+
+def service_urls() -> dict[str, str]:
+    return {
+        f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in SERVICE_PORTS.items()
+    }
+
+
+def stack_env(
+    profile: Profile, secret_values: Mapping[str, str], admin_token: str, prometheus_url: str | None
+) -> dict[str, str]:
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": profile.bootstrap,
+        "DATABASE_URL": profile.database_url,
+        **service_urls(),
+    }
+    if prometheus_url:
+        env["PROMETHEUS_URL"] = prometheus_url
+    env |= {
+        "SENTINEL_AUTH_SECRET": secret_values["SENTINEL_AUTH_SECRET"],
+        "SENTINEL_TERMINAL_MASTER_SECRET": secret_values["SENTINEL_TERMINAL_MASTER_SECRET"],
+        "SENTINEL_ADMIN_TOKEN": admin_token,
+    }
+    return env
+
+
+def render_env_file(env: Mapping[str, str], header: str = "") -> str:
+    lines = [f"# {line}" for line in header.splitlines()]
+    for key, value in env.items():
+        if not key.isidentifier():
+            raise ValueError(f"{key!r} is not a shell variable name")
+        lines.append(f"export {key}={shlex.quote(value)}")
+    return "\n".join(lines) + "\n"
+
+
+def parse_env_file(text: str) -> dict[str, str]:
+    env: dict[str, str] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        key, sep, value = line.removeprefix("export ").partition("=")
+        if sep:
+            parts = shlex.split(value)
+            env[key.strip()] = parts[0] if parts else ""
+    return env
+
+
+SECRET_NAMES = ("SENTINEL_AUTH_SECRET", "SENTINEL_TERMINAL_MASTER_SECRET")
+
+
+def complete_secrets(existing: Mapping[str, str]) -> tuple[dict[str, str], bool]:
+    """Keep the secrets already generated (tokens and terminal keys derive from them)."""
+    values = {k: existing[k] for k in SECRET_NAMES if existing.get(k)}
+    missing = [k for k in SECRET_NAMES if k not in values]
+    for key in missing:
+        values[key] = secrets.token_hex(32)
+    return {k: values[k] for k in SECRET_NAMES}, bool(missing)
+
+
+def fallback_token(*, secret: str, role: str, district: str, subject: str, ttl_s: int) -> str:
+    import jwt
+
+    now = int(time.time())
+    claims = {
+        "sub": subject,
+        "role": role,
+        "district": district,
+        "iat": now,
+        "exp": now + ttl_s,
+        "iss": ISSUER,
+    }
+    return str(jwt.encode(claims, secret, algorithm="HS256"))
+
+
+def admin_token(secret: str) -> str:
+    issue: Callable[..., str] = fallback_token
+    try:
+        from services.runtime.auth import issue_token
+
+        issue = issue_token
+    except Exception:  # the shared runtime is optional here; its token format is fixed (§6)
+        say("services.runtime.auth is not importable; signing the admin token with PyJWT")
+    return issue(secret=secret, role="admin", district="*", subject="demo-admin", ttl_s=TOKEN_TTL_S)
+
+
+# --- topic provisioning plan (pure) -----------------------------------------------------------
+class TopicSpec(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def partitions(self) -> int: ...
+    def config(self) -> dict[str, str]: ...
+
+
+@dataclass(frozen=True)
+class ExistingTopic:
+    partitions: int
+    config: dict[str, str]
+
+
+@dataclass
+class TopicPlan:
+    create: list[TopicSpec] = field(default_factory=list)
+    alter: dict[str, dict[str, str]] = field(default_factory=dict)
+    grow: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def empty(self) -> bool:
+        return not (self.create or self.alter or self.grow)
+
+
+def plan_topics(desired: Iterable[TopicSpec], existing: Mapping[str, ExistingTopic]) -> TopicPlan:
+    """What to do so every catalog topic exists with at least its partitions and its configs.
+
+    Partitions are never reduced (Kafka cannot); topics outside the catalog are left alone.
+    """
+    plan = TopicPlan()
+    for topic in desired:
+        have = existing.get(topic.name)
+        if have is None:
+            plan.create.append(topic)
+            continue
+        want = topic.config()
+        if any(have.config.get(key) != value for key, value in want.items()):
+            plan.alter[topic.name] = want
+        if have.partitions < topic.partitions:
+            plan.grow[topic.name] = topic.partitions
+    return plan
+
+
+# --- processes --------------------------------------------------------------------------------
+def proc_state(pid: int) -> str | None:
+    """The process state letter from /proc, or None when there is no such process."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError, PermissionError):
+        return None
+    return stat.rpartition(")")[2].split()[0]
+
+
+def alive(pid: int) -> bool:
+    # kill(pid, 0) succeeds on zombies, and nothing may reap our detached children here.
+    state = proc_state(pid)
+    return state is not None and state not in ("Z", "X")
+
+
+def cmdline(pid: int) -> list[str]:
+    try:
+        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return []
+    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+
+
+def cmdline_matches(args: Sequence[str], needles: Iterable[str]) -> bool:
+    joined = " ".join(args)
+    return bool(args) and all(needle in joined for needle in needles)
+
+
+def started_at(pid: int) -> float | None:
+    """A process's start as a Unix time, from /proc (start ticks after boot + boot time)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        boot = next(
+            float(line.split()[1])
+            for line in Path("/proc/stat").read_text().splitlines()
+            if line.startswith("btime ")
+        )
+    except (OSError, StopIteration, IndexError):
+        return None
+    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+
+
+def read_pid(path: Path) -> int | None:
+    try:
+        text = path.read_text().strip().splitlines()
+    except OSError:
+        return None
+    if not text or not text[0].strip().isdigit():
+        return None
+    return int(text[0])
+
+
+def find_process(needles: Sequence[str]) -> int | None:
+    """Our process by its command line, for when its pid file is gone but it still runs."""
+    for entry in Path("/proc").iterdir():
+        pid = int(entry.name) if entry.name.isdigit() else 0
+        if pid and alive(pid) and cmdline_matches(cmdline(pid), needles):
+            return pid
+    return None
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.settimeout(0.5)
+        if probe.connect_ex((host, port)) == 0:
+            return False
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def who_listens(port: int) -> str:
+    if not shutil.which("ss"):
+        return ""
+    out = subprocess.run(
+        ["ss", "-Hltnp", f"sport = :{port}"], capture_output=True, text=True, check=False
+    ).stdout
+    return out.strip()
+
+
+def ensure_port_free(component: str, port: int) -> None:
+    if not port_free(port):
+        holder = who_listens(port)
+        raise StackError(
+            f"{component}: 127.0.0.1:{port} is already in use by a process this stack did not "
+            f"start{(': ' + holder) if holder else ''}. Stop it and run `up` again."
+        )
+
+
+def terminate(pid: int, needles: Sequence[str], deadline_s: float = STOP_DEADLINE_S) -> str:
+    """SIGTERM, wait, then SIGKILL — only if the pid still runs the command we started."""
+    if not alive(pid) or not cmdline_matches(cmdline(pid), needles):
+        return "not running"
+    os.kill(pid, signal.SIGTERM)
+    end = time.monotonic() + deadline_s
+    while time.monotonic() < end:
+        if not alive(pid):
+            return "stopped"
+        time.sleep(0.1)
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    while alive(pid) and time.monotonic() < end + 10:
+        time.sleep(0.1)
+    return "killed after SIGTERM timed out"
+
+
+def say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def log_tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def as_pg_user(cmd: list[str]) -> list[str]:
+    """PostgreSQL refuses to run as root; as root, run its tools as the postgres account."""
+    return ["runuser", "-u", PG_USER, "--", *cmd] if os.geteuid() == 0 else cmd
+
+
+def chown_to_pg_user(*paths: Path) -> None:
+    if os.geteuid() != 0:
+        return
+    import pwd
+
+    account = pwd.getpwnam(PG_USER)
+    for path in paths:
+        os.chown(path, account.pw_uid, account.pw_gid)
+
+
+@dataclass
+class Status:
+    name: str
+    running: bool
+    pid: int | None
+    address: str
+    note: str = ""
+
+    def line(self) -> str:
+        state = "running" if self.running else "stopped"
+        pid = f"pid {self.pid}" if self.pid else "-"
+        note = f"  ({self.note})" if self.note else ""
+        return f"{self.name:<12} {state:<8} {pid:<11} {self.address}{note}"
+
+
+# --- components -------------------------------------------------------------------------------
+class Kafka:
+    name = "kafka"
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.home = profile.state / "kafka"
+        self.data = self.home / "data"
+        self.properties = self.home / "server.properties"
+        self.pid_file = self.home / "kafka.pid"
+        self.log = profile.logs / "kafka.log"
+
+    @property
+    def needles(self) -> tuple[str, ...]:
+        # The absolute properties path tells our broker apart from any other kafka.Kafka.
+        return ("kafka.Kafka", str(self.properties))
+
+    def pid(self) -> int | None:
+        pid = read_pid(self.pid_file)
+        if pid and alive(pid) and cmdline_matches(cmdline(pid), self.needles):
+            return pid
+        found = find_process(self.needles)
+        if found:
+            self.pid_file.write_text(f"{found}\n")
+        return found
+
+    def status(self) -> Status:
+        pid = self.pid()
+        return Status(self.name, pid is not None, pid, self.profile.bootstrap)
+
+    def ports(self) -> list[tuple[str, int]]:
+        return [
+            (self.name, self.profile.kafka_port),
+            (f"{self.name} controller", self.profile.controller_port),
+        ]
+
+    def _java(self) -> str:
+        java_home = os.environ.get("JAVA_HOME")
+        java = str(Path(java_home) / "bin" / "java") if java_home else shutil.which("java")
+        if not java or not Path(java).exists():
+            raise StackError("kafka: no `java` found (Java 17+ is needed); set JAVA_HOME")
+        return java
+
+    def _command(self, main: Sequence[str]) -> list[str]:
+        return kafka_jvm_command(self._java(), KAFKA_LIBS, KAFKA_LOG4J, self.profile.logs, main)
+
+    def start(self) -> bool:
+        """Start unless running; True when a process was started."""
+        if self.pid():
+            return False
+        self.pid_file.unlink(missing_ok=True)
+        ensure_kafka_jars()
+        for label, port in self.ports():
+            ensure_port_free(label, port)
+        self.data.mkdir(parents=True, exist_ok=True)
+        self.profile.logs.mkdir(parents=True, exist_ok=True)
+        header = (
+            f"Generated by deploy/local/stack.py (profile {self.profile.name}); rewritten by up"
+        )
+        props = kafka_properties(self.profile, self.data)
+        self.properties.write_text(render_properties(props, header))
+        if not (self.data / "meta.properties").exists():
+            self._format()
+        with self.log.open("ab") as log:
+            proc = subprocess.Popen(
+                self._command(["kafka.Kafka", str(self.properties)]),
+                cwd=self.home,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # outlives this command; `down` stops it by pid
+            )
+        self.pid_file.write_text(f"{proc.pid}\n")
+        say(f"kafka: started (pid {proc.pid}) on {self.profile.bootstrap}, log {rel(self.log)}")
+        return True
+
+    def _format(self) -> None:
+        cluster_id = new_cluster_id()
+        say(f"kafka: formatting storage in {rel(self.data)} (cluster id {cluster_id})")
+        main = ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.properties)]
+        run = subprocess.run(self._command(main), capture_output=True, text=True, check=False)
+        with self.log.open("a") as log:
+            log.write(run.stdout + run.stderr)
+        if run.returncode != 0:
+            raise StackError(f"kafka: storage format failed:\n{run.stdout}{run.stderr}")
+
+    def exited(self) -> bool:
+        return self.pid() is None
+
+    def stop(self) -> str:
+        pid = self.pid()
+        result = terminate(pid, self.needles, deadline_s=60) if pid else "not running"
+        self.pid_file.unlink(missing_ok=True)
+        return result
+
+
+class Postgres:
+    name = "postgres"
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.home = profile.state / "postgres"
+        self.data = self.home / "data"
+        self.socket_dir = self.home / "run"
+        self.log = profile.logs / "postgres.log"
+
+    def _bin(self, tool: str) -> str:
+        path = PG_BIN / tool
+        if path.exists():
+            return str(path)
+        found = shutil.which(tool)
+        if not found:
+            raise StackError(f"postgres: {tool} not found in {PG_BIN} or on PATH")
+        return found
+
+    def pid(self) -> int | None:
+        pid = read_pid(self.data / "postmaster.pid")
+        if pid and alive(pid) and cmdline_matches(cmdline(pid), ("postgres", str(self.data))):
+            return pid
+        return None
+
+    def status(self) -> Status:
+        pid = self.pid()
+        return Status(self.name, pid is not None, pid, f"127.0.0.1:{self.profile.postgres_port}")
+
+    def ports(self) -> list[tuple[str, int]]:
+        return [(self.name, self.profile.postgres_port)]
+
+    def _socket_dir(self) -> Path | None:
+        socket_path = self.socket_dir / f".s.PGSQL.{self.profile.postgres_port}"
+        return self.socket_dir if len(str(socket_path)) < 100 else None
+
+    def _run(self, cmd: list[str], what: str) -> None:
+        run = subprocess.run(
+            as_pg_user(cmd), cwd=self.home, capture_output=True, text=True, check=False
+        )
+        if run.returncode != 0:
+            raise StackError(f"postgres: {what} failed:\n{run.stdout}{run.stderr}")
+
+    def start(self) -> bool:
+        if self.pid():
+            return False
+        ensure_port_free(self.name, self.profile.postgres_port)
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.socket_dir.mkdir(exist_ok=True)
+        self.profile.logs.mkdir(parents=True, exist_ok=True)
+        self.log.touch()
+        chown_to_pg_user(self.home, self.socket_dir, self.log)
+        if not (self.data / "PG_VERSION").exists():
+            say(f"postgres: initdb in {rel(self.data)}")
+            initdb = [self._bin("initdb"), "-D", str(self.data), "-U", "postgres"]
+            # trust is fine on a loopback-only development server; nothing else can reach it.
+            initdb += ["--auth=trust", "--encoding=UTF8", "--locale=C"]
+            self._run(initdb, "initdb")
+        self._clear_stale_lock()
+        self._write_conf()
+        # pg_ctl -w polls until the server accepts connections (Kafka's JVM boots meanwhile).
+        pg_ctl = [self._bin("pg_ctl"), "-D", str(self.data), "-l", str(self.log)]
+        self._run([*pg_ctl, "-w", "-t", str(int(READY_DEADLINE_S)), "start"], "pg_ctl start")
+        say(f"postgres: started on 127.0.0.1:{self.profile.postgres_port}, log {rel(self.log)}")
+        return True
+
+    def _clear_stale_lock(self) -> None:
+        """After a crash, postmaster.pid names a dead server; postgres copes with that itself.
+
+        Two cases it does not: the dead postmaster is still a zombie (kill(pid, 0) succeeds, so
+        postgres thinks it runs), and its pid now belongs to another process. The file is only
+        removed in the second case: it also guards the data against orphaned backends.
+        """
+        lock = self.data / "postmaster.pid"
+        pid = read_pid(lock)
+        if pid is None:
+            return
+        end = time.monotonic() + 15
+        while proc_state(pid) in ("Z", "X") and time.monotonic() < end:
+            time.sleep(0.1)  # waiting for init to reap the crashed postmaster
+        state = proc_state(pid)
+        if state in ("Z", "X"):
+            raise StackError(f"postgres: the crashed server (pid {pid}) is not reaped yet; retry")
+        if state is not None and not cmdline_matches(cmdline(pid), ("postgres",)):
+            say(f"postgres: postmaster.pid names pid {pid}, now another process; removing it")
+            lock.unlink(missing_ok=True)
+
+    def _write_conf(self) -> None:
+        header = (
+            f"Generated by deploy/local/stack.py (profile {self.profile.name}); rewritten by up"
+        )
+        conf = self.data / "sentinel.conf"
+        conf.write_text(render_pg_conf(postgres_settings(self.profile, self._socket_dir()), header))
+        chown_to_pg_user(conf)
+        main_conf = self.data / "postgresql.conf"
+        include = "include_if_exists = 'sentinel.conf'"
+        if include not in main_conf.read_text():
+            with main_conf.open("a") as f:
+                f.write(f"\n# the local stack's settings\n{include}\n")
+
+    def exited(self) -> bool:
+        return self.pid() is None
+
+    def stop(self) -> str:
+        if not self.pid():
+            return "not running"
+        self._run(
+            [self._bin("pg_ctl"), "-D", str(self.data), "stop", "-m", "fast", "-w", "-t", "60"],
+            "pg_ctl stop",
+        )
+        return "stopped"
+
+
+class Prometheus:
+    name = "prometheus"
+
+    def __init__(self, profile: Profile) -> None:
+        self.profile = profile
+        self.home = profile.state / "prometheus"
+        self.config = self.home / "prometheus.yml"
+        self.data = self.home / "data"
+        self.pid_file = self.home / "prometheus.pid"
+        self.log = profile.logs / "prometheus.log"
+
+    @property
+    def enabled(self) -> bool:
+        return self.profile.prometheus_port is not None
+
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.profile.prometheus_port}"
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.address}"
+
+    @property
+    def needles(self) -> tuple[str, ...]:
+        return ("prometheus", f"--config.file={self.config}")
+
+    def ports(self) -> list[tuple[str, int]]:
+        port = self.profile.prometheus_port
+        return [(self.name, port)] if port is not None and self.binary() else []
+
+    @staticmethod
+    def binary() -> str | None:
+        return shutil.which("prometheus")
+
+    def pid(self) -> int | None:
+        pid = read_pid(self.pid_file)
+        if pid and alive(pid) and cmdline_matches(cmdline(pid), self.needles):
+            return pid
+        found = find_process(self.needles) if self.enabled else None
+        if found:
+            self.pid_file.write_text(f"{found}\n")
+        return found
+
+    def status(self) -> Status:
+        pid = self.pid()
+        note = "" if self.binary() else "not installed: make setup"
+        return Status(self.name, pid is not None, pid, self.address, note)
+
+    def _write_config(self) -> bool:
+        header = (
+            f"Generated by deploy/local/stack.py (profile {self.profile.name}) from the same\n"
+            "jobs as deploy/prometheus/prometheus.yml, with the services on loopback."
+        )
+        text = render_prometheus(prometheus_config(local_target), header)
+        changed = not self.config.exists() or self.config.read_text() != text
+        if changed:
+            self.config.write_text(text)
+        return changed
+
+    def start(self) -> bool:
+        binary = self.binary()
+        if not self.enabled or not binary:
+            return False
+        assert self.profile.prometheus_port is not None
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.profile.logs.mkdir(parents=True, exist_ok=True)
+        changed = self._write_config()
+        running = self.pid()
+        if running:
+            if changed:
+                os.kill(running, signal.SIGHUP)  # Prometheus reloads its configuration on HUP
+            return False
+        self.pid_file.unlink(missing_ok=True)
+        ensure_port_free(self.name, self.profile.prometheus_port)
+        self.data.mkdir(exist_ok=True)
+        cmd = [
+            binary,
+            f"--config.file={self.config}",
+            f"--storage.tsdb.path={self.data}",
+            "--storage.tsdb.retention.time=7d",
+            f"--web.listen-address={self.address}",
+        ]
+        with self.log.open("ab") as log:
+            proc = subprocess.Popen(
+                cmd,
+                cwd=self.home,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        self.pid_file.write_text(f"{proc.pid}\n")
+        say(f"prometheus: started (pid {proc.pid}) on {self.url}, log {rel(self.log)}")
+        return True
+
+    def exited(self) -> bool:
+        return self.pid() is None
+
+    def ready(self) -> bool:
+        import urllib.error
+        import urllib.request
+
+        # No proxy: a loopback address must not go through one set in the environment.
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+        try:
+            with opener.open(f"{self.url}/-/ready", timeout=2) as response:
+                return bool(response.status == 200)
+        except (urllib.error.URLError, OSError):
+            return False
+
+    def stop(self) -> str:
+        pid = self.pid()
+        result = terminate(pid, self.needles) if pid else "not running"
+        self.pid_file.unlink(missing_ok=True)
+        return result
+
+
+@dataclass
+class ServiceProcess:
+    """A process the demo launcher started and recorded in `<state>/pids/<name>.pid`."""
+
+    pid_file: Path
+
+    @property
+    def name(self) -> str:
+        return self.pid_file.stem
+
+    @property
+    def address(self) -> str:
+        port = SERVICE_PORTS.get(self.name)
+        return f"http://127.0.0.1:{port}" if port else ""
+
+    def pid(self) -> int | None:
+        pid = read_pid(self.pid_file)
+        if not (pid and alive(pid) and cmdline_matches(cmdline(pid), (self.name,))):
+            return None
+        # Only the service's name vouches for these pids, so also refuse a process younger
+        # than its pid file: that is a pid reused after the service died.
+        start = started_at(pid)
+        if start is not None and start > self.pid_file.stat().st_mtime + 5:
+            return None
+        return pid
+
+    def status(self) -> Status:
+        pid = self.pid()
+        return Status(self.name, pid is not None, pid, self.address)
+
+    def stop(self) -> str:
+        pid = self.pid()
+        result = terminate(pid, (self.name,)) if pid else "not running"
+        self.pid_file.unlink(missing_ok=True)
+        return result
+
+
+def services(profile: Profile) -> list[ServiceProcess]:
+    return [ServiceProcess(p) for p in sorted(profile.pids.glob("*.pid"))]
+
+
+def rel(path: Path) -> str:
+    try:
+        return str(path.relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+@contextlib.contextmanager
+def state_lock(profile: Profile) -> Iterator[None]:
+    """Two `up`s at once (say, two pytest sessions) must not both format or start a broker."""
+    profile.state.mkdir(parents=True, exist_ok=True)
+    with (profile.state / ".stack.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(lock, fcntl.LOCK_UN)
+
+
+# --- Kafka jars -------------------------------------------------------------------------------
+def ensure_kafka_jars() -> None:
+    if (KAFKA_LIBS / ".complete").exists():
+        return
+    if not shutil.which("mvn"):
+        raise StackError(
+            f"kafka: the broker jars are missing from {rel(KAFKA_LIBS)}; run `make kafka-jars` "
+            "(needs Maven)"
+        )
+    say("kafka: resolving the broker jars with Maven (same as `make kafka-jars`)")
+    shutil.rmtree(KAFKA_LIBS, ignore_errors=True)
+    run = subprocess.run(
+        [
+            "mvn",
+            "-q",
+            "-B",
+            "-f",
+            str(KAFKA_POM),
+            "dependency:copy-dependencies",
+            f"-DoutputDirectory={KAFKA_LIBS}",
+            "-DincludeScope=runtime",
+        ],
+        stdout=sys.stderr,
+        check=False,
+    )
+    if run.returncode != 0:
+        raise StackError("kafka: Maven could not resolve the broker jars; see its output above")
+    (KAFKA_LIBS / ".complete").touch()
+
+
+# --- readiness and provisioning ---------------------------------------------------------------
+async def _poll(
+    what: str,
+    probe: Callable[[], Any],
+    deadline: float,
+    died: Callable[[], bool] = lambda: False,
+    log: Path | None = None,
+) -> None:
+    last = ""
+    while time.monotonic() < deadline:
+        try:
+            if await probe():
+                return
+        except Exception as exc:  # any failure to answer just means "not yet"
+            last = f"{type(exc).__name__}: {exc}"
+        if died():
+            tail = f"\n--- {rel(log)} ---\n{log_tail(log)}" if log else ""
+            raise StackError(f"{what} exited while starting{tail}")
+        await asyncio.sleep(0.25)
+    tail = f"\n--- {rel(log)} ---\n{log_tail(log)}" if log else ""
+    raise StackError(f"{what} not ready in time (last error: {last or 'none'}){tail}")
+
+
+async def kafka_answers(bootstrap: str) -> bool:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=5000)
+    try:
+        await admin.start()
+        cluster = await admin.describe_cluster()
+        # A metadata answer with a registered broker and an elected controller means topics
+        # can be created; before that CreateTopics fails with "0 brokers registered".
+        return bool(cluster.get("brokers")) and cluster.get("controller_id", -1) >= 0
+    finally:
+        await admin.close()
+
+
+async def postgres_answers(url: str) -> bool:
+    import asyncpg
+
+    conn = await asyncpg.connect(url, timeout=3)
+    try:
+        return bool(await conn.fetchval("SELECT 1") == 1)
+    finally:
+        await conn.close()
+
+
+def _raise_errors(what: str, errors: Iterable[Sequence[Any]]) -> list[str]:
+    """Kafka answers per topic with (name, error code, message...); code 0 is success."""
+    retriable = []
+    for name, code, *rest in errors:
+        if code == 0:
+            continue
+        message = rest[0] if rest else ""
+        # 36 TOPIC_ALREADY_EXISTS: a concurrent provisioner won; fine.
+        if code == 36:
+            continue
+        # 7 REQUEST_TIMED_OUT, 38 INVALID_REPLICATION_FACTOR (broker not yet registered),
+        # 41 NOT_CONTROLLER: the broker is still settling.
+        if code in (7, 38, 41):
+            retriable.append(name)
+            continue
+        raise StackError(f"{what} {name}: Kafka error {code} {message}")
+    return retriable
+
+
+async def describe_existing(admin: Any, names: Sequence[str]) -> dict[str, ExistingTopic]:
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    present = {
+        t["topic"]: len(t["partitions"])
+        for t in await admin.describe_topics(list(names))
+        if t["error_code"] == 0
+    }
+    if not present:
+        return {}
+    responses = await admin.describe_configs(
+        [ConfigResource(ConfigResourceType.TOPIC, name) for name in present]
+    )
+    configs: dict[str, dict[str, str]] = {}
+    for response in responses:
+        for resource in response.to_object()["resources"]:
+            entries = resource["config_entries"]
+            configs[resource["resource_name"]] = {
+                e["config_names"]: e["config_value"]
+                for e in entries
+                if e["config_value"] is not None
+            }
+    return {name: ExistingTopic(n, configs.get(name, {})) for name, n in present.items()}
+
+
+async def provision_topics(bootstrap: str, deadline: float) -> TopicPlan:
+    from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    from contracts.topics import all_topics
+
+    catalog = {t.name: t for t in all_topics()}
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=15000)
+    try:
+        await admin.start()
+        first: TopicPlan | None = None
+        while True:
+            existing = await describe_existing(admin, list(catalog))
+            plan = plan_topics(catalog.values(), existing)
+            if first is None:
+                first = plan
+            if plan.empty:
+                return first
+            if time.monotonic() > deadline:
+                raise StackError(f"topics: not provisioned in time: {plan}")
+            retry: list[str] = []
+            if plan.create:
+                new = [
+                    NewTopic(t.name, t.partitions, 1, topic_configs=t.config()) for t in plan.create
+                ]
+                response = await admin.create_topics(new)
+                retry += _raise_errors("create topic", response.topic_errors)
+            if plan.alter:
+                # AlterConfigs replaces a topic's whole set of overrides: the catalog owns them.
+                resources = [
+                    ConfigResource(ConfigResourceType.TOPIC, name, configs=cfg)
+                    for name, cfg in plan.alter.items()
+                ]
+                for response in await admin.alter_configs(resources):
+                    errors = [
+                        (r["resource_name"], r["error_code"], r["error_message"])
+                        for r in response.to_object()["resources"]
+                    ]
+                    retry += _raise_errors("alter topic config", errors)
+            if plan.grow:
+                await admin.create_partitions(
+                    {name: NewPartitions(total) for name, total in plan.grow.items()}
+                )
+            # Then look again: metadata lags a moment behind creation, and retriable errors
+            # clear once the broker has settled.
+            await asyncio.sleep(0.5 if retry else 0.1)
+    finally:
+        await admin.close()
+
+
+def describe_plan(plan: TopicPlan, total: int) -> str:
+    if plan.empty:
+        return f"topics: all {total} catalog topics in place"
+    parts = []
+    if plan.create:
+        parts.append(f"created {len(plan.create)}")
+    if plan.alter:
+        parts.append(f"reconfigured {', '.join(plan.alter)}")
+    if plan.grow:
+        parts.append(f"added partitions to {', '.join(plan.grow)}")
+    return f"topics: {'; '.join(parts)} ({total} in the catalog)"
+
+
+# --- secrets and env --------------------------------------------------------------------------
+def load_secrets(profile: Profile) -> dict[str, str]:
+    path = profile.state / "secrets.env"
+    existing = parse_env_file(path.read_text()) if path.exists() else {}
+    values, changed = complete_secrets(existing)
+    if changed:
+        # Created 0600 from the start: the secrets sign every token and derive terminal keys.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(render_env_file(values, "Generated once by deploy/local/stack.py; keep it."))
+    return values
+
+
+def write_env(profile: Profile, prometheus_url: str | None) -> dict[str, str]:
+    secret_values = load_secrets(profile)
+    token = admin_token(secret_values["SENTINEL_AUTH_SECRET"])
+    env = stack_env(profile, secret_values, token, prometheus_url)
+    header = (
+        f"Market Sentinel local stack, profile {profile.name}; written by deploy/local/stack.py up"
+        f"\nsource {rel(profile.state / 'env')}"
+    )
+    path = profile.state / "env"
+    tmp = path.with_suffix(".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as f:
+        f.write(render_env_file(env, header))
+    tmp.replace(path)  # readers (the demo launcher, a shell) never see a half-written file
+    return env
+
+
+# --- commands ---------------------------------------------------------------------------------
+async def _wait_ready(kafka: Kafka, postgres: Postgres, deadline: float) -> None:
+    profile = kafka.profile
+    await asyncio.gather(
+        _poll(
+            "kafka",
+            lambda: kafka_answers(profile.bootstrap),
+            deadline,
+            kafka.exited,
+            kafka.log,
+        ),
+        _poll(
+            "postgres",
+            lambda: postgres_answers(profile.database_url),
+            deadline,
+            postgres.exited,
+            postgres.log,
+        ),
+    )
+
+
+def preflight(components: Sequence[Kafka | Postgres | Prometheus]) -> None:
+    """Check every port (and the jars) first, so a clash never leaves half a stack running."""
+    for component in components:
+        if component.pid() is None:
+            if isinstance(component, Kafka):
+                ensure_kafka_jars()
+            for label, port in component.ports():
+                ensure_port_free(label, port)
+
+
+def up(profile: Profile, as_json: bool) -> int:
+    started = time.monotonic()
+    deadline = started + READY_DEADLINE_S
+    kafka, postgres, prometheus = Kafka(profile), Postgres(profile), Prometheus(profile)
+    with state_lock(profile):
+        preflight([kafka, postgres, prometheus])
+        for component in (kafka, postgres):
+            if not component.start():
+                say(f"{component.name}: already running (pid {component.pid()})")
+        asyncio.run(_wait_ready(kafka, postgres, deadline))
+        say(f"kafka and postgres ready after {time.monotonic() - started:.1f}s")
+        from contracts.topics import all_topics
+
+        plan = asyncio.run(provision_topics(profile.bootstrap, deadline))
+        say(describe_plan(plan, len(all_topics())))
+        prometheus_url = None
+        if prometheus.enabled:
+            if not prometheus.binary():
+                say("prometheus: not installed (`make setup` installs Debian's package); skipped")
+            else:
+                if not prometheus.start():
+                    say(f"prometheus: already running (pid {prometheus.pid()})")
+                asyncio.run(
+                    _poll(
+                        "prometheus",
+                        _as_async(prometheus.ready),
+                        deadline,
+                        prometheus.exited,
+                        prometheus.log,
+                    )
+                )
+                prometheus_url = prometheus.url
+        env = write_env(profile, prometheus_url)
+    took = time.monotonic() - started
+    say(f"stack ({profile.name}) up in {took:.1f}s; env in {rel(profile.state / 'env')}")
+    if as_json:
+        print(json.dumps(env), flush=True)
+    return 0
+
+
+def _as_async(check: Callable[[], bool]) -> Callable[[], Any]:
+    async def probe() -> bool:
+        return await asyncio.to_thread(check)
+
+    return probe
+
+
+def down(profile: Profile) -> int:
+    if not profile.state.exists():
+        say(f"stack ({profile.name}): nothing to stop")
+        return 0
+    with state_lock(profile):
+        for service in services(profile):
+            say(f"{service.name}: {service.stop()}")
+        for component in (Prometheus(profile), Kafka(profile), Postgres(profile)):
+            say(f"{component.name}: {component.stop()}")
+    return 0
+
+
+def status(profile: Profile) -> int:
+    components: list[Any] = [Kafka(profile), Postgres(profile)]
+    if profile.prometheus_port is not None:
+        components.append(Prometheus(profile))
+    components += services(profile)
+    say(f"profile {profile.name}, state {rel(profile.state)}")
+    for component in components:
+        try:
+            print(component.status().line())
+        except OSError as exc:
+            print(f"{component.name:<12} unknown  ({exc})")
+    return 0
+
+
+def provision(bootstrap: str) -> int:
+    from contracts.topics import all_topics
+
+    deadline = time.monotonic() + READY_DEADLINE_S
+    asyncio.run(_poll(f"kafka at {bootstrap}", lambda: kafka_answers(bootstrap), deadline))
+    plan = asyncio.run(provision_topics(bootstrap, deadline))
+    say(describe_plan(plan, len(all_topics())))
+    return 0
+
+
+def install_extras() -> int:
+    """Best effort: Debian's prometheus package. Never fails the set-up."""
+    if shutil.which("prometheus"):
+        say("prometheus: installed")
+        return 0
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        say("prometheus: not installed and apt-get is not usable here; the stack runs without it")
+        return 0
+    before = set(_system_prometheus_pids())
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    # No recommends: prometheus-node-exporter would come along and start listening on 9100.
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "prometheus"]
+    ok = _apt(install, env)
+    if not ok:
+        say("prometheus: install failed; refreshing the package lists and retrying")
+        ok = _apt(["apt-get", "update", "-q"], env) and _apt(install, env)
+    # Where an init system runs, the package starts its own server on :9090; the stack runs its
+    # own on 127.0.0.1:19090 and does not want that one.
+    for pid in set(_system_prometheus_pids()) - before:
+        say(f"prometheus: stopping the server the package started (pid {pid})")
+        with contextlib.suppress(OSError):
+            subprocess.run(
+                ["invoke-rc.d", "prometheus", "stop"], capture_output=True, check=False, timeout=30
+            )
+        terminate(pid, ("prometheus",), deadline_s=10)
+    say("prometheus: installed" if ok and shutil.which("prometheus") else "prometheus: skipped")
+    return 0
+
+
+def _apt(cmd: list[str], env: dict[str, str]) -> bool:
+    try:
+        run = subprocess.run(cmd, env=env, stdout=sys.stderr, check=False, timeout=900)
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        say(f"{' '.join(cmd)}: {exc}")
+        return False
+    return run.returncode == 0
+
+
+def _system_prometheus_pids() -> Iterator[int]:
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            args = cmdline(int(entry.name))
+            # The package's server runs from /usr/bin; ours always carries a .run config path.
+            if args and Path(args[0]).name == "prometheus" and "/.run/" not in " ".join(args):
+                yield int(entry.name)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="stack.py", description="Market Sentinel's local stack (Kafka, PostgreSQL, Prometheus)"
+    )
+    parser.add_argument("--profile", choices=["dev", "test"], default="dev")
+    commands = parser.add_subparsers(dest="command", required=True)
+    start = commands.add_parser("up", help="start, wait until ready, provision topics, write env")
+    start.add_argument("--json", action="store_true", help="print the env as JSON on stdout")
+    commands.add_parser("down", help="stop everything this stack (and the demo) started")
+    commands.add_parser("status", help="one line per component")
+    commands.add_parser("install-extras", help="install Debian's prometheus where apt is usable")
+    prov = commands.add_parser("provision", help="create or update the catalog topics only")
+    prov.add_argument("--bootstrap", help="Kafka bootstrap servers (default: the profile's)")
+    return parser.parse_args(argv)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    # aiokafka logs every refused connection while the broker boots; polling expects those.
+    logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
+    profile = profiles()[args.profile]
+    try:
+        if args.command == "up":
+            return up(profile, args.json)
+        if args.command == "down":
+            return down(profile)
+        if args.command == "status":
+            return status(profile)
+        if args.command == "install-extras":
+            return install_extras()
+        return provision(args.bootstrap or profile.bootstrap)
+    except StackError as exc:
+        say(f"error: {exc}")
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

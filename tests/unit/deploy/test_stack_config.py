@@ -1,0 +1,369 @@
+"""The local stack's pure helpers: what it writes for Kafka, PostgreSQL, Prometheus and `.run/env`.
+
+Starting the processes is exercised by every integration test (they run on the test profile);
+these tests pin the rendered configuration without starting anything.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import shlex
+import subprocess
+from pathlib import Path
+
+import jwt
+import pytest
+import yaml
+
+from contracts.topics import Topic, all_topics
+from deploy.local import stack
+
+
+@pytest.fixture
+def dev() -> stack.Profile:
+    return stack.profiles(Path("/repo"))["dev"]
+
+
+@pytest.fixture
+def test_profile() -> stack.Profile:
+    return stack.profiles(Path("/repo"))["test"]
+
+
+# --- profiles ---------------------------------------------------------------------------------
+def test_profiles_use_the_fixed_ports_and_separate_state(
+    dev: stack.Profile, test_profile: stack.Profile
+) -> None:
+    assert (dev.kafka_port, dev.controller_port, dev.postgres_port, dev.prometheus_port) == (
+        19092,
+        19093,
+        15432,
+        19090,
+    )
+    assert (test_profile.kafka_port, test_profile.controller_port) == (29092, 29093)
+    assert test_profile.postgres_port == 25432
+    assert test_profile.prometheus_port is None
+    assert dev.state == Path("/repo/.run")
+    assert test_profile.state == Path("/repo/.run/test")
+    assert dev.bootstrap == "127.0.0.1:19092"
+    assert test_profile.database_url == "postgresql://postgres@127.0.0.1:25432/postgres"
+
+
+def test_no_two_profiles_share_a_port() -> None:
+    ports = []
+    for p in stack.profiles().values():
+        ports += [p.kafka_port, p.controller_port, p.postgres_port]
+        ports += [p.prometheus_port] if p.prometheus_port else []
+    ports += stack.SERVICE_PORTS.values()
+    assert len(ports) == len(set(ports))
+
+
+def test_a_profiles_component_folders_are_not_inside_another_profiles(
+    dev: stack.Profile, test_profile: stack.Profile
+) -> None:
+    dev_dirs = [stack.Kafka(dev).data, stack.Postgres(dev).data, stack.Prometheus(dev).data]
+    test_dirs = [stack.Kafka(test_profile).data, stack.Postgres(test_profile).data]
+    for a in dev_dirs:
+        for b in test_dirs:
+            assert not a.is_relative_to(b) and not b.is_relative_to(a)
+    assert not dev.pids.is_relative_to(test_profile.state)
+
+
+# --- Kafka ------------------------------------------------------------------------------------
+def test_kafka_is_a_single_kraft_node_on_loopback(dev: stack.Profile) -> None:
+    props = stack.kafka_properties(dev, Path("/repo/.run/kafka/data"))
+    assert props["process.roles"] == "broker,controller"
+    assert props["node.id"] == "1"
+    assert props["controller.quorum.voters"] == "1@127.0.0.1:19093"
+    assert props["listeners"] == "PLAINTEXT://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093"
+    assert props["advertised.listeners"] == "PLAINTEXT://127.0.0.1:19092"
+    assert props["controller.listener.names"] == "CONTROLLER"
+    assert props["log.dirs"] == "/repo/.run/kafka/data"
+    assert props["auto.create.topics.enable"] == "false"
+    assert props["num.partitions"] == "3"
+    assert props["group.initial.rebalance.delay.ms"] == "0"
+    for key in ("offsets.topic.replication.factor", "transaction.state.log.replication.factor"):
+        assert props[key] == "1"
+
+
+def test_test_profile_kafka_uses_its_own_ports(test_profile: stack.Profile) -> None:
+    props = stack.kafka_properties(test_profile, Path("/d"))
+    assert "127.0.0.1:29092" in props["listeners"]
+    assert props["controller.quorum.voters"] == "1@127.0.0.1:29093"
+
+
+def test_properties_render_and_parse_back(dev: stack.Profile) -> None:
+    props = stack.kafka_properties(dev, Path("/repo/.run/kafka/data"))
+    text = stack.render_properties(props, "generated\nsecond line")
+    assert text.startswith("# generated\n# second line\n")
+    assert stack.parse_properties(text) == props
+
+
+def test_properties_escape_backslashes_and_refuse_newlines() -> None:
+    text = stack.render_properties({"log.dirs": r"C:\kafka"})
+    assert text == "log.dirs=C:\\\\kafka\n"
+    assert stack.parse_properties(text) == {"log.dirs": r"C:\kafka"}
+    with pytest.raises(ValueError):
+        stack.render_properties({"a": "b\nc=d"})
+
+
+def test_cluster_ids_look_like_kafka_storage_random_uuid() -> None:
+    ids = {stack.new_cluster_id() for _ in range(200)}
+    assert len(ids) == 200
+    for cid in ids:
+        assert len(cid) == 22 and not cid.startswith("-")
+        assert len(base64.urlsafe_b64decode(cid + "==")) == 16
+
+
+def test_jvm_command_runs_the_main_class_on_the_maven_classpath() -> None:
+    cmd = stack.kafka_jvm_command(
+        "/usr/bin/java",
+        Path("/libs"),
+        Path("/repo/deploy/kafka/log4j2.yaml"),
+        Path("/logs"),
+        ["kafka.Kafka", "/state/server.properties"],
+    )
+    assert cmd[0] == "/usr/bin/java"
+    assert "-Xms512m" in cmd and "-Xmx512m" in cmd
+    assert "-Dlog4j2.configurationFile=/repo/deploy/kafka/log4j2.yaml" in cmd
+    assert cmd[cmd.index("-cp") + 1] == "/libs/*"
+    assert cmd[-2:] == ["kafka.Kafka", "/state/server.properties"]
+
+
+def test_the_broker_log4j_configuration_is_valid_yaml_with_a_console_root() -> None:
+    config = yaml.safe_load(stack.KAFKA_LOG4J.read_text())["Configuration"]
+    assert config["Appenders"]["Console"]["name"] == "STDOUT"
+    assert config["Loggers"]["Root"]["AppenderRef"] == [{"ref": "STDOUT"}]
+
+
+# --- PostgreSQL -------------------------------------------------------------------------------
+def test_postgres_listens_only_on_loopback_at_the_profile_port(dev: stack.Profile) -> None:
+    settings = stack.postgres_settings(dev, Path("/repo/.run/postgres/run"))
+    assert settings["listen_addresses"] == "127.0.0.1"
+    assert settings["port"] == "15432"
+    assert settings["max_connections"] == "200"
+    assert settings["unix_socket_directories"] == "/repo/.run/postgres/run"
+    assert stack.postgres_settings(dev, None)["unix_socket_directories"] == ""
+
+
+def test_pg_conf_quotes_strings_and_leaves_numbers_bare() -> None:
+    text = stack.render_pg_conf(
+        {"port": "15432", "listen_addresses": "127.0.0.1", "log_line_prefix": "it's"}, "hdr"
+    )
+    assert text.splitlines() == [
+        "# hdr",
+        "port = 15432",
+        "listen_addresses = '127.0.0.1'",
+        "log_line_prefix = 'it''s'",
+    ]
+
+
+def test_postgres_socket_falls_back_to_tcp_only_when_the_path_is_too_long() -> None:
+    short = stack.profiles(Path("/r"))["dev"]
+    assert stack.Postgres(short)._socket_dir() == Path("/r/.run/postgres/run")
+    long = stack.profiles(Path("/" + "x" * 120))["dev"]
+    assert stack.Postgres(long)._socket_dir() is None
+
+
+# --- Prometheus -------------------------------------------------------------------------------
+def _jobs(config: dict[str, object]) -> dict[str, list[str]]:
+    scrape_configs = config["scrape_configs"]
+    assert isinstance(scrape_configs, list)
+    return {
+        job["job_name"]: [t for sc in job["static_configs"] for t in sc["targets"]]
+        for job in scrape_configs
+    }
+
+
+def test_local_prometheus_scrapes_every_service_on_loopback_every_5s() -> None:
+    text = stack.render_prometheus(stack.prometheus_config(stack.local_target), "header")
+    assert text.startswith("# header\n")
+    config = yaml.safe_load(text)
+    assert config["global"]["scrape_interval"] == "5s"
+    assert _jobs(config) == {
+        "registry": ["127.0.0.1:8101"],
+        "telemetry": ["127.0.0.1:8102"],
+        "inspection": ["127.0.0.1:8103"],
+        "complaints": ["127.0.0.1:8104"],
+        "credit": ["127.0.0.1:8105"],
+    }
+    assert {job["metrics_path"] for job in config["scrape_configs"]} == {"/metrics"}
+
+
+def test_the_checked_in_template_has_the_same_jobs_on_service_dns_names() -> None:
+    committed = yaml.safe_load(stack.PROMETHEUS_TEMPLATE.read_text())
+    assert committed == stack.prometheus_config(stack.compose_target)
+    assert _jobs(committed)["credit"] == ["credit:8105"]
+
+
+# --- env file and secrets ---------------------------------------------------------------------
+SECRETS = {"SENTINEL_AUTH_SECRET": "a" * 64, "SENTINEL_TERMINAL_MASTER_SECRET": "b" * 64}
+
+
+def test_env_has_every_fixed_variable(dev: stack.Profile, test_profile: stack.Profile) -> None:
+    env = stack.stack_env(dev, SECRETS, "tok", "http://127.0.0.1:19090")
+    assert env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:19092"
+    assert env["DATABASE_URL"] == "postgresql://postgres@127.0.0.1:15432/postgres"
+    assert env["REGISTRY_URL"] == "http://127.0.0.1:8101"
+    assert env["TELEMETRY_URL"] == "http://127.0.0.1:8102"
+    assert env["INSPECTION_URL"] == "http://127.0.0.1:8103"
+    assert env["COMPLAINTS_URL"] == "http://127.0.0.1:8104"
+    assert env["CREDIT_URL"] == "http://127.0.0.1:8105"
+    assert env["PROMETHEUS_URL"] == "http://127.0.0.1:19090"
+    assert env["SENTINEL_ADMIN_TOKEN"] == "tok"
+    assert env["SENTINEL_AUTH_SECRET"] == "a" * 64
+    test_env = stack.stack_env(test_profile, SECRETS, "tok", None)
+    assert "PROMETHEUS_URL" not in test_env
+    assert test_env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:29092"
+
+
+def test_env_file_renders_exports_that_parse_back() -> None:
+    env = {"PLAIN": "127.0.0.1:19092", "SPACED": "a b", "QUOTED": "it's $HOME", "EMPTY": ""}
+    text = stack.render_env_file(env, "header")
+    assert text.splitlines()[0] == "# header"
+    assert "export PLAIN=127.0.0.1:19092" in text.splitlines()
+    assert stack.parse_env_file(text) == env
+    with pytest.raises(ValueError):
+        stack.render_env_file({"NOT-A-NAME": "x"})
+
+
+def test_env_file_is_what_a_shell_sees_when_it_sources_it(tmp_path: Path) -> None:
+    env = {"A": "http://127.0.0.1:8101", "B": "it's $HOME `x`", "C": "eyJ.abc-_.def"}
+    path = tmp_path / "env"
+    path.write_text(stack.render_env_file(env, "comment"))
+    script = f'source {shlex.quote(str(path))} && printf \'%s\\0\' "$A" "$B" "$C"'
+    out = subprocess.run(
+        ["bash", "-c", script], capture_output=True, check=True, env={"PATH": os.environ["PATH"]}
+    ).stdout
+    assert out.split(b"\0")[:3] == [v.encode() for v in env.values()]
+
+
+def test_the_demo_launcher_reads_the_env_file(tmp_path: Path) -> None:
+    from deploy.local.demo import read_env
+
+    env = {"KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:19092", "SENTINEL_ADMIN_TOKEN": "eyJ.x.y"}
+    path = tmp_path / "env"
+    path.write_text(stack.render_env_file(env, "h"))
+    assert read_env(path) == env
+
+
+def test_secrets_are_generated_once_and_then_kept() -> None:
+    fresh, changed = stack.complete_secrets({})
+    assert changed
+    assert set(fresh) == set(stack.SECRET_NAMES)
+    assert all(len(v) == 64 and int(v, 16) >= 0 for v in fresh.values())
+    assert fresh["SENTINEL_AUTH_SECRET"] != fresh["SENTINEL_TERMINAL_MASTER_SECRET"]
+    again, changed = stack.complete_secrets(fresh)
+    assert again == fresh and not changed
+    partial, changed = stack.complete_secrets({"SENTINEL_AUTH_SECRET": "keep"})
+    assert changed and partial["SENTINEL_AUTH_SECRET"] == "keep"
+
+
+def test_the_admin_token_is_an_admin_jwt_for_every_district() -> None:
+    secret = "s" * 64
+    for token in (
+        stack.admin_token(secret),
+        stack.fallback_token(
+            secret=secret, role="admin", district="*", subject="demo-admin", ttl_s=3600
+        ),
+    ):
+        claims = jwt.decode(token, secret, algorithms=["HS256"], issuer="market-sentinel")
+        assert (claims["role"], claims["district"], claims["sub"]) == ("admin", "*", "demo-admin")
+        assert claims["exp"] > claims["iat"]
+
+
+# --- topic plan -------------------------------------------------------------------------------
+def _topic(name: str, partitions: int = 3, cleanup: str = "delete") -> Topic:
+    return Topic(
+        name=name,
+        key="id",
+        description="",
+        producers=(),
+        consumers=(),
+        event_types=(),
+        partitions=partitions,
+        cleanup_policy=cleanup,  # type: ignore[arg-type]
+    )
+
+
+def test_missing_topics_are_created() -> None:
+    plan = stack.plan_topics(all_topics(), {})
+    assert [t.name for t in plan.create] == [t.name for t in all_topics()]
+    assert not plan.alter and not plan.grow
+
+
+def test_topics_in_place_need_nothing() -> None:
+    existing = {t.name: stack.ExistingTopic(t.partitions, t.config()) for t in all_topics()}
+    assert stack.plan_topics(all_topics(), existing).empty
+
+
+def test_broker_defaults_beyond_the_catalog_do_not_count_as_drift() -> None:
+    topic = _topic("a.v1", cleanup="compact")
+    have = {**topic.config(), "max.message.bytes": "1048588"}
+    assert stack.plan_topics([topic], {"a.v1": stack.ExistingTopic(3, have)}).empty
+
+
+def test_changed_configs_are_set_to_the_catalogs() -> None:
+    topic = _topic("a.v1", cleanup="compact")
+    drifted = {**topic.config(), "cleanup.policy": "delete"}
+    plan = stack.plan_topics([topic], {"a.v1": stack.ExistingTopic(3, drifted)})
+    assert plan.alter == {"a.v1": topic.config()}
+    assert plan.alter["a.v1"]["cleanup.policy"] == "compact"
+    assert not plan.create and not plan.grow
+
+
+def test_partitions_grow_but_never_shrink() -> None:
+    topic = _topic("a.v1", partitions=6)
+    fewer = stack.plan_topics([topic], {"a.v1": stack.ExistingTopic(2, topic.config())})
+    assert fewer.grow == {"a.v1": 6}
+    more = stack.plan_topics([topic], {"a.v1": stack.ExistingTopic(12, topic.config())})
+    assert more.empty
+
+
+def test_topics_outside_the_catalog_are_left_alone() -> None:
+    plan = stack.plan_topics([], {"someone.elses.v1": stack.ExistingTopic(1, {})})
+    assert plan.empty
+
+
+def test_plan_summary_names_what_changed() -> None:
+    plan = stack.TopicPlan(create=[_topic("a.v1")], alter={"b.v1": {}}, grow={"c.v1": 6})
+    summary = stack.describe_plan(plan, 20)
+    assert "created 1" in summary and "b.v1" in summary and "c.v1" in summary
+    assert "in place" in stack.describe_plan(stack.TopicPlan(), 20)
+
+
+# --- processes --------------------------------------------------------------------------------
+def test_cmdline_matching_needs_every_needle() -> None:
+    args = ["java", "-cp", "/libs/*", "kafka.Kafka", "/repo/.run/kafka/server.properties"]
+    assert stack.cmdline_matches(args, ("kafka.Kafka", "/repo/.run/kafka/server.properties"))
+    assert not stack.cmdline_matches(
+        args, ("kafka.Kafka", "/repo/.run/test/kafka/server.properties")
+    )
+    assert not stack.cmdline_matches([], ())
+
+
+def test_pid_files_tolerate_garbage(tmp_path: Path) -> None:
+    path = tmp_path / "x.pid"
+    assert stack.read_pid(path) is None
+    path.write_text("not a pid\n")
+    assert stack.read_pid(path) is None
+    path.write_text("1234\n/var/lib/postgresql\n")
+    assert stack.read_pid(path) == 1234
+
+
+def test_this_process_is_alive_and_recognised() -> None:
+    me = os.getpid()
+    assert stack.alive(me)
+    assert stack.cmdline_matches(stack.cmdline(me), ("python",))
+    assert not stack.alive(2**22 + 1)  # above pid_max's ceiling: never a process
+
+
+def test_the_cli_offers_the_commands_the_makefile_and_compose_call() -> None:
+    assert stack.parse_args(["up"]).profile == "dev"
+    args = stack.parse_args(["--profile", "test", "up", "--json"])
+    assert (args.profile, args.command, args.json) == ("test", "up", True)
+    for command in ("down", "status", "install-extras"):
+        assert stack.parse_args([command]).command == command
+    assert stack.parse_args(["provision", "--bootstrap", "kafka:9092"]).bootstrap == "kafka:9092"
+    with pytest.raises(SystemExit):
+        stack.parse_args(["--profile", "prod", "up"])
