@@ -57,6 +57,11 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _reason(message: str) -> str:
+    # A domain check raised inside a validator comes back as "Value error, <reason>".
+    return message.removeprefix("Value error, ")
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def on_service_error(_: Request, exc: ServiceError) -> JSONResponse:
@@ -65,7 +70,9 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(tuple(e["loc"])), "reason": e["msg"]} for e in exc.errors()]
+        errors = [
+            {"field": _field(tuple(e["loc"])), "reason": _reason(e["msg"])} for e in exc.errors()
+        ]
         message = "; ".join(f"{e['field']}: {e['reason']}" for e in errors)
         return JSONResponse(
             {"error": "invalid_input", "message": message, "errors": errors}, status_code=422
