@@ -80,6 +80,19 @@ class Registry:
     def __init__(self, service: Service, settings: RegistrySettings) -> None:
         self.service, self.settings = service, settings
 
+    async def _save(self, store: RegistryStore, entity: Market | Merchant | Terminal) -> None:
+        """Write the entity and, in the same transaction, its new snapshot to the outbox."""
+        if isinstance(entity, Market):
+            await store.save_market(entity)
+            topic, event = topics.REGISTRY_MARKETS, publishing.market_upserted(entity)
+        elif isinstance(entity, Merchant):
+            await store.save_merchant(entity)
+            topic, event = topics.REGISTRY_MERCHANTS, publishing.merchant_upserted(entity)
+        else:
+            await store.save_terminal(entity)
+            topic, event = topics.REGISTRY_TERMINALS, publishing.terminal_upserted(entity)
+        await self.service.enqueue(store.conn, topic.name, event)
+
     def transaction(self) -> _Tx:
         return _Tx(self.service.pool)
 
@@ -102,10 +115,7 @@ class Registry:
             if await store.district(cmd.district) is None:
                 raise InvalidInput("district", f"no district with code {cmd.district!r}")
             market = Market(id=new_id("mkt"), version=1, updated_at=now(), **vars(cmd))
-            await store.save_market(market)
-            await self.service.enqueue(
-                store.conn, topics.REGISTRY_MARKETS.name, publishing.market_upserted(market)
-            )
+            await self._save(store, market)
         return market
 
     async def market(self, who: Principal, market_id: str) -> Market:
@@ -131,10 +141,7 @@ class Registry:
                 raise NotFound(f"no market {market_id!r}")
             who.require_district(market.district)
             market = market.with_task_force(tf, now())
-            await store.save_market(market)
-            await self.service.enqueue(
-                store.conn, topics.REGISTRY_MARKETS.name, publishing.market_upserted(market)
-            )
+            await self._save(store, market)
         return market
 
     # merchants ---------------------------------------------------------------------------
@@ -161,10 +168,7 @@ class Registry:
                 categories=cmd.categories,
                 updated_at=now(),
             )
-            await store.save_merchant(merchant)
-            await self.service.enqueue(
-                store.conn, topics.REGISTRY_MERCHANTS.name, publishing.merchant_upserted(merchant)
-            )
+            await self._save(store, merchant)
         return merchant
 
     async def merchant(self, who: Principal, merchant_id: str) -> Merchant:
@@ -190,10 +194,7 @@ class Registry:
                 raise NotFound(f"no merchant {merchant_id!r}")
             who.require_district(merchant.district)
             merchant = merchant.renew_licence(number, valid_until, today(self.settings), now())
-            await store.save_merchant(merchant)
-            await self.service.enqueue(
-                store.conn, topics.REGISTRY_MERCHANTS.name, publishing.merchant_upserted(merchant)
-            )
+            await self._save(store, merchant)
         return merchant
 
     async def expire_licences(self, on: date | None = None) -> list[Merchant]:
@@ -205,12 +206,7 @@ class Registry:
                 batch = await store.lapsed_licences(day)
                 for merchant in batch:
                     changed = merchant.expire_licence(now())
-                    await store.save_merchant(changed)
-                    await self.service.enqueue(
-                        store.conn,
-                        topics.REGISTRY_MERCHANTS.name,
-                        publishing.merchant_upserted(changed),
-                    )
+                    await self._save(store, changed)
                     expired.append(changed)
             if not batch:
                 return expired
@@ -239,10 +235,7 @@ class Registry:
                 profile=cmd.profile,
                 updated_at=now(),
             )
-            await store.save_terminal(terminal)
-            await self.service.enqueue(
-                store.conn, topics.REGISTRY_TERMINALS.name, publishing.terminal_upserted(terminal)
-            )
+            await self._save(store, terminal)
         return terminal, self.key_of(terminal)
 
     async def terminal(self, who: Principal, terminal_id: str) -> Terminal:
@@ -269,10 +262,7 @@ class Registry:
                 raise NotFound(f"no terminal {terminal_id!r}")
             who.require_district(terminal.district)
             terminal = terminal.rotate_key(now()) if rotate else terminal.retire(now())
-            await store.save_terminal(terminal)
-            await self.service.enqueue(
-                store.conn, topics.REGISTRY_TERMINALS.name, publishing.terminal_upserted(terminal)
-            )
+            await self._save(store, terminal)
         return terminal, self.key_of(terminal)
 
     def key_of(self, terminal: Terminal) -> bytes:
