@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
 
 from contracts import topics
+from contracts.envelope import Envelope
 from services.registry import publishing
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.registry.domain.model import (
@@ -82,6 +84,7 @@ class Registry:
 
     async def _save(self, store: RegistryStore, entity: Market | Merchant | Terminal) -> None:
         """Write the entity and, in the same transaction, its new snapshot to the outbox."""
+        event: Envelope[Any]
         if isinstance(entity, Market):
             await store.save_market(entity)
             topic, event = topics.REGISTRY_MARKETS, publishing.market_upserted(entity)

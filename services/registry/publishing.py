@@ -25,19 +25,19 @@ def market_upserted(m: Market) -> Envelope[c.MarketUpserted]:
             market_id=m.id,
             name=m.name,
             district=m.district,
-            kind=m.kind,  # type: ignore[arg-type]
+            kind=m.kind,
             operator=m.operator,
             address=m.address,
             capacity=m.capacity,
             opening_hours=c.OpeningHours(open=m.opens, close=m.closes),
-            renovation_status=m.renovation_status,  # type: ignore[arg-type]
+            renovation_status=m.renovation_status,
             task_force=(
                 c.TaskForce(leader=m.task_force.leader, members=list(m.task_force.members))
                 if m.task_force
                 else None
             ),
             version=m.version,
-            updated_at=m.updated_at,  # type: ignore[arg-type]
+            updated_at=m.updated_at,
         ),
     )
 
@@ -56,9 +56,9 @@ def merchant_upserted(m: Merchant) -> Envelope[c.MerchantUpserted]:
             food_licence=m.food_licence,
             licence_valid_until=m.licence_valid_until,
             categories=list(m.categories),
-            status=m.status,  # type: ignore[arg-type]
+            status=m.status,
             version=m.version,
-            updated_at=m.updated_at,  # type: ignore[arg-type]
+            updated_at=m.updated_at,
         ),
     )
 
@@ -69,16 +69,16 @@ def terminal_upserted(t: Terminal) -> Envelope[c.TerminalUpserted]:
         t.id,
         c.TerminalUpserted(
             terminal_id=t.id,
-            kind=t.kind,  # type: ignore[arg-type]
+            kind=t.kind,
             market_id=t.market_id,
             district=t.district,
             merchant_id=t.merchant_id,
             stall_no=t.stall_no,
-            profile=t.profile,  # type: ignore[arg-type]
+            profile=t.profile,
             interval_s=t.interval_s,
             key_version=t.key_version,
-            status=t.status,  # type: ignore[arg-type]
+            status=t.status,
             version=t.version,
-            updated_at=t.updated_at,  # type: ignore[arg-type]
+            updated_at=t.updated_at,
         ),
     )
