@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import builtins
 from dataclasses import dataclass
+from typing import Any
 
 from pydantic import BaseModel
 
-from contracts import registry, topics
+from contracts import registry, telemetry, topics
 from contracts.envelope import schema_id
 
 
@@ -27,6 +28,29 @@ class EventSpec:
         return f"{self.type}.v{self.version}.json"
 
 
+@dataclass(frozen=True)
+class RawSpec:
+    """A message that travels without the CloudEvents envelope: its value is the model itself.
+
+    Only terminals' readings are raw (DESIGN §6): a terminal sends ~200 bytes, not an envelope.
+    `model` is anything pydantic's TypeAdapter takes (a model or an annotated union).
+    """
+
+    name: str
+    version: int
+    model: Any
+    topic: topics.Topic
+    summary: str
+
+    @property
+    def schema_id(self) -> str:
+        return schema_id(self.name, self.version)
+
+    @property
+    def schema_file(self) -> str:
+        return f"{self.name}.v{self.version}.json"
+
+
 EVENTS: tuple[EventSpec, ...] = (
     EventSpec("registry.market.upserted", 1, registry.MarketUpserted, topics.REGISTRY_MARKETS),
     EventSpec(
@@ -34,6 +58,23 @@ EVENTS: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         "registry.terminal.upserted", 1, registry.TerminalUpserted, topics.REGISTRY_TERMINALS
+    ),
+    EventSpec(
+        "telemetry.reading.rejected", 1, telemetry.ReadingRejected, topics.TELEMETRY_REJECTED
+    ),
+    EventSpec("telemetry.risk.raised", 1, telemetry.RiskRaised, topics.TELEMETRY_RISKS),
+    EventSpec("telemetry.risk.escalated", 1, telemetry.RiskEscalated, topics.TELEMETRY_RISKS),
+    EventSpec("telemetry.risk.acknowledged", 1, telemetry.RiskAcknowledged, topics.TELEMETRY_RISKS),
+    EventSpec("telemetry.risk.cleared", 1, telemetry.RiskCleared, topics.TELEMETRY_RISKS),
+)
+
+RAW_MESSAGES: tuple[RawSpec, ...] = (
+    RawSpec(
+        "telemetry.reading",
+        1,
+        telemetry.Reading,
+        topics.TELEMETRY_READINGS,
+        "A compact signed reading from a terminal (no envelope), discriminated on `kind`.",
     ),
 )
 

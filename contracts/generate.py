@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import TypeAdapter
 
 from contracts import events as events_module
 from contracts.envelope import CONTENT_TYPE, Envelope
-from contracts.events import EventSpec
+from contracts.events import EventSpec, RawSpec
 from contracts.topics import DAY_MS, FOREVER, Topic, all_topics
 
 CONTRACTS_DIR = Path(__file__).resolve().parent
@@ -31,7 +32,7 @@ JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
 
 # The version of the contract as a whole, shown in the AsyncAPI info. Bump the minor part when an
 # event type or an optional field is added; a major bump comes only with new `.v<major>` topics.
-CONTRACT_VERSION = "1.0.0"
+CONTRACT_VERSION = "1.1.0"
 LOCAL_KAFKA = "127.0.0.1:19092"
 # The development cluster is a single KRaft node; production sets its own replication.
 LOCAL_REPLICAS = 1
@@ -81,6 +82,29 @@ def envelope_schema(spec: EventSpec) -> JSON:
     return schema
 
 
+def raw_schema(spec: RawSpec) -> JSON:
+    """The JSON Schema of a message sent without an envelope: the model's own schema."""
+    schema: JSON = copy.deepcopy(TypeAdapter(spec.model).json_schema())
+    schema["$schema"] = JSON_SCHEMA_DIALECT
+    schema["$id"] = spec.schema_id
+    schema["title"] = f"{spec.name} v{spec.version}"
+    schema["description"] = (
+        f"`{spec.name}` (schema v{spec.version}) on topic `{spec.topic.name}`, Kafka key = "
+        f"{spec.topic.key}; the message value itself, no CloudEvents envelope. {spec.summary}"
+    )
+    return schema
+
+
+def _raw_default(
+    specs: Sequence[EventSpec] | None, raw: Sequence[RawSpec] | None
+) -> Sequence[RawSpec]:
+    # Explicit `specs` describe a whole alternative contract, so they bring no raw messages
+    # unless given some; the defaults are this package's.
+    if raw is not None:
+        return raw
+    return events_module.RAW_MESSAGES if specs is None else ()
+
+
 def dump_json(schema: JSON) -> str:
     return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -109,8 +133,9 @@ def _retention(ms: int) -> str:
     return f"retention.ms = {ms}"
 
 
-def message_id(spec: EventSpec) -> str:
-    return f"{spec.type}.v{spec.version}"
+def message_id(spec: EventSpec | RawSpec) -> str:
+    name = spec.type if isinstance(spec, EventSpec) else spec.name
+    return f"{name}.v{spec.version}"
 
 
 def _channel_description(topic: Topic, specs: Sequence[EventSpec]) -> str:
@@ -139,8 +164,9 @@ def _channel_description(topic: Topic, specs: Sequence[EventSpec]) -> str:
     elif not topic.event_types:
         lines += [
             "",
-            "Payload: the compact signed reading, not a CloudEvents envelope; see DESIGN §6 "
-            "Readings for its fields and the HMAC-SHA256 `sig`.",
+            "Payload: the compact signed reading, not a CloudEvents envelope (DESIGN §6); "
+            "contracts/README.md, section Readings, defines the canonical form and the "
+            "HMAC-SHA256 `sig`.",
         ]
     return "\n".join(lines)
 
@@ -189,25 +215,46 @@ def _message(spec: EventSpec) -> JSON:
     return message
 
 
+def _raw_message(spec: RawSpec) -> JSON:
+    return {
+        "name": spec.name,
+        "title": f"{spec.name} v{spec.version}",
+        "summary": spec.summary,
+        "contentType": "application/json",
+        "payload": {"$ref": f"./{SCHEMAS_DIR}/{spec.schema_file}"},
+        "bindings": {
+            "kafka": {
+                "key": {"type": "string", "description": spec.topic.key},
+                "bindingVersion": KAFKA_BINDING_VERSION,
+            }
+        },
+    }
+
+
 def operation_id(service: str, action: str, topic: Topic) -> str:
     return f"{service}.{action}.{topic.name}"
 
 
-def asyncapi_document(specs: Sequence[EventSpec] | None = None) -> JSON:
-    specs = _validated(events_module.EVENTS if specs is None else specs)
+def asyncapi_document(
+    specs: Sequence[EventSpec] | None = None, raw: Sequence[RawSpec] | None = None
+) -> JSON:
+    raw = _raw_default(specs, raw)
+    specs = _validated(events_module.EVENTS if specs is None else specs, raw)
     channels: JSON = {}
     operations: JSON = {}
     messages: JSON = {}
     for topic in all_topics():
         on_topic = [s for s in specs if s.topic.name == topic.name]
+        raw_on_topic = [r for r in raw if r.topic.name == topic.name]
+        carried: list[EventSpec | RawSpec] = [*on_topic, *raw_on_topic]
         channel: JSON = {
             "address": topic.name,
             "title": topic.name,
             "description": _channel_description(topic, on_topic),
         }
-        if on_topic:
+        if carried:
             channel["messages"] = {
-                message_id(s): {"$ref": f"#/components/messages/{message_id(s)}"} for s in on_topic
+                message_id(s): {"$ref": f"#/components/messages/{message_id(s)}"} for s in carried
             }
         channel["bindings"] = {"kafka": _kafka_channel_binding(topic)}
         channels[topic.name] = channel
@@ -219,14 +266,16 @@ def asyncapi_document(specs: Sequence[EventSpec] | None = None) -> JSON:
                     "title": f"{service} {action}s on {topic.name}",
                     "tags": [{"name": service}],
                 }
-                if on_topic:
+                if carried:
                     operation["messages"] = [
                         {"$ref": f"#/channels/{topic.name}/messages/{message_id(s)}"}
-                        for s in on_topic
+                        for s in carried
                     ]
                 operations[operation_id(service, action, topic)] = operation
         for s in on_topic:
             messages[message_id(s)] = _message(s)
+        for r in raw_on_topic:
+            messages[message_id(r)] = _raw_message(r)
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -255,10 +304,18 @@ def asyncapi_document(specs: Sequence[EventSpec] | None = None) -> JSON:
     }
 
 
-def _validated(specs: Sequence[EventSpec]) -> Sequence[EventSpec]:
+def _validated(specs: Sequence[EventSpec], raw: Sequence[RawSpec] = ()) -> Sequence[EventSpec]:
     catalog = {t.name: t for t in all_topics()}
     problems: list[str] = []
     files: dict[str, str] = {}
+    for r in raw:
+        if catalog.get(r.topic.name) != r.topic:
+            problems.append(f"{r.name} v{r.version}: topic {r.topic.name} is not in the catalog")
+        elif r.topic.event_types:
+            problems.append(f"{r.name} v{r.version}: {r.topic.name} carries enveloped events")
+        if r.schema_file in files:
+            problems.append(f"{r.name} v{r.version}: declared twice")
+        files[r.schema_file] = r.name
     for s in specs:
         if catalog.get(s.topic.name) != s.topic:
             problems.append(f"{s.type} v{s.version}: topic {s.topic.name} is not in the catalog")
@@ -272,11 +329,15 @@ def _validated(specs: Sequence[EventSpec]) -> Sequence[EventSpec]:
     return specs
 
 
-def render(specs: Sequence[EventSpec] | None = None) -> dict[str, str]:
+def render(
+    specs: Sequence[EventSpec] | None = None, raw: Sequence[RawSpec] | None = None
+) -> dict[str, str]:
     """Every generated file, keyed by its path relative to the contracts directory."""
-    specs = _validated(events_module.EVENTS if specs is None else specs)
+    raw = _raw_default(specs, raw)
+    specs = _validated(events_module.EVENTS if specs is None else specs, raw)
     files = {f"{SCHEMAS_DIR}/{s.schema_file}": dump_json(envelope_schema(s)) for s in specs}
-    files[ASYNCAPI_FILE] = dump_yaml(asyncapi_document(specs))
+    files |= {f"{SCHEMAS_DIR}/{r.schema_file}": dump_json(raw_schema(r)) for r in raw}
+    files[ASYNCAPI_FILE] = dump_yaml(asyncapi_document(specs, raw))
     return files
 
 

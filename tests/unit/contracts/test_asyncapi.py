@@ -7,7 +7,7 @@ import yaml
 
 from contracts import generate
 from contracts.envelope import CONTENT_TYPE
-from contracts.events import EVENTS
+from contracts.events import EVENTS, RAW_MESSAGES
 from contracts.topics import TOPICS, all_topics
 
 
@@ -93,7 +93,7 @@ def test_an_operation_for_every_producer_and_consumer(document: dict[str, Any]) 
 
 def test_every_event_is_a_message_on_its_topic(document: dict[str, Any]) -> None:
     messages = document["components"]["messages"]
-    assert set(messages) == {generate.message_id(s) for s in EVENTS}
+    assert set(messages) == {generate.message_id(s) for s in (*EVENTS, *RAW_MESSAGES)}
     for spec in EVENTS:
         message = messages[generate.message_id(spec)]
         assert message["name"] == spec.type
@@ -121,14 +121,19 @@ def test_every_internal_reference_resolves(document: dict[str, Any]) -> None:
         _resolve(document, ref)
 
 
-def test_readings_channel_explains_its_payload_until_the_model_exists(
+def test_readings_channel_carries_the_raw_reading_without_an_envelope(
     document: dict[str, Any],
 ) -> None:
     readings = next(t for t in TOPICS if not t.event_types)
     channel = document["channels"][readings.name]
-    assert "messages" not in channel
     assert "compact signed reading" in channel["description"]
     assert "DESIGN §6" in channel["description"]
+    [raw] = [r for r in RAW_MESSAGES if r.topic == readings]
+    message = _resolve(document, channel["messages"][generate.message_id(raw)]["$ref"])
+    assert message["contentType"] == "application/json"  # the value is the reading itself
+    assert "headers" not in message
+    assert message["payload"] == {"$ref": f"./schemas/{raw.schema_file}"}
+    assert (generate.CONTRACTS_DIR / "schemas" / raw.schema_file).is_file()
 
 
 def test_catalogued_event_types_without_a_model_are_listed_as_pending(

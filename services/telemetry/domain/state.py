@@ -1,0 +1,388 @@
+"""Per-terminal state: what the rules remember between readings, and its JSON form.
+
+The service keeps one `TerminalState` per terminal, hands it to `evaluate` for each reading (the
+state is changed in place), and persists `to_dict()` once per batch (Postgres jsonb). Everything
+in it is bounded: the cumulative rule keeps at most `cumulative_max_intervals` intervals, the
+transaction baseline at most (min_weeks + 1) × samples_per_slot_hour values per hour-of-week slot
+plus recent_samples_per_hour × 168 recent ones. Floats survive JSON exactly (shortest repr), so
+`from_dict(to_dict())` continues with the very same decisions. No NaN or infinity is ever stored.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+from contracts.telemetry import (
+    AnyReading,
+    ColdChainReading,
+    FootfallReading,
+    PaymentReading,
+)
+
+STATE_VERSION = 1
+
+
+@dataclass(slots=True)
+class Sample:
+    """One verified reading, as the rules need it: times as epoch seconds, values of its kind.
+
+    `received_at` is the clock time the service took the reading in; only the silence check
+    uses it (a replayed history is not silent just because its event times are old).
+    """
+
+    seq: int
+    ts: float
+    kind: str
+    temp_c: float | None = None
+    entries: int | None = None
+    exits: int | None = None
+    occupancy: int | None = None
+    tx_count: int | None = None
+    tx_amount: float | None = None
+    refunds: int | None = None
+    interval_s: int | None = None
+    received_at: float | None = None
+
+    @classmethod
+    def from_reading(cls, reading: AnyReading, received_at: float | None = None) -> Sample:
+        """From the validated contract model."""
+        ts = reading.ts.timestamp()
+        if isinstance(reading, ColdChainReading):
+            return cls(
+                reading.seq,
+                ts,
+                "cold_chain",
+                temp_c=reading.temp_c,
+                interval_s=reading.interval_s,
+                received_at=received_at,
+            )
+        if isinstance(reading, FootfallReading):
+            return cls(
+                reading.seq,
+                ts,
+                "footfall",
+                entries=reading.entries,
+                exits=reading.exits,
+                occupancy=reading.occupancy,
+                interval_s=reading.interval_s,
+                received_at=received_at,
+            )
+        if isinstance(reading, PaymentReading):
+            return cls(
+                reading.seq,
+                ts,
+                "payment",
+                tx_count=reading.tx_count,
+                tx_amount=reading.tx_amount,
+                refunds=reading.refunds,
+                interval_s=reading.interval_s,
+                received_at=received_at,
+            )
+        raise TypeError(f"not a reading: {reading!r}")
+
+
+@dataclass(slots=True)
+class OpenRisk:
+    """The open risk of one rule: at most one per (terminal, rule)."""
+
+    risk_id: str
+    severity: int
+    raised_at: float
+    # Start of the window behind the risk; for a monitoring gap, when the terminal fell silent.
+    since: float
+
+    def to_list(self) -> list[Any]:
+        return [self.risk_id, self.severity, self.raised_at, self.since]
+
+    @classmethod
+    def from_list(cls, data: list[Any]) -> OpenRisk:
+        return cls(str(data[0]), int(data[1]), float(data[2]), float(data[3]))
+
+
+@dataclass(slots=True)
+class ColdWindow:
+    """Cold-chain excursion: the run above the limit and the episode behind an open risk.
+
+    A run is an unbroken sequence of readings above the limit (the 15-minute rule counts from its
+    first reading). An episode starts with a run and, once a risk is raised, lasts until the risk
+    clears, dips included; its degree-minutes, peak and time above drive the severity.
+    """
+
+    run: float | None = None
+    first: float | None = None
+    last_above: float | None = None
+    peak: float | None = None
+    dm: float = 0.0
+    above_s: float = 0.0
+    n: int = 0
+    clear_since: float | None = None
+
+    def end_episode(self) -> None:
+        self.run = self.first = self.last_above = self.peak = self.clear_since = None
+        self.dm = self.above_s = 0.0
+        self.n = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run,
+            "first": self.first,
+            "last": self.last_above,
+            "peak": self.peak,
+            "dm": self.dm,
+            "above_s": self.above_s,
+            "n": self.n,
+            "clear": self.clear_since,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ColdWindow:
+        return cls(
+            data["run"],
+            data["first"],
+            data["last"],
+            data["peak"],
+            data["dm"],
+            data["above_s"],
+            data["n"],
+            data["clear"],
+        )
+
+
+@dataclass(slots=True)
+class CumulativeWindow:
+    """Out-of-range time of the last 24 h as disjoint intervals `[start, end, peak, dm, n]`.
+
+    Ordered by time; `dm` is the degree-minutes and `n` the readings above the limit in each.
+    `seconds` is the sum of their lengths, kept as it goes (summing on every reading was the
+    hot spot of a flapping sensor) and persisted as is, so a reloaded state sums the same.
+    """
+
+    intervals: list[list[Any]] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def add(self, start: float, end: float, dm: float, peak: float, max_intervals: int) -> None:
+        iv = self.intervals
+        if iv and iv[-1][1] >= start:
+            last = iv[-1]
+            if end > last[1]:
+                self.seconds += end - last[1]
+                last[1] = end
+            last[3] += dm
+            if peak > last[2]:
+                last[2] = peak
+            return
+        iv.append([start, end, peak, dm, 0])
+        self.seconds += end - start
+        if len(iv) > max_intervals:
+            self._squeeze()
+
+    def count(self, ts: float, value: float, max_intervals: int) -> None:
+        """A reading above the limit at `ts`, inside the last interval or a new point one."""
+        iv = self.intervals
+        if not iv or iv[-1][1] < ts:
+            iv.append([ts, ts, value, 0.0, 0])
+            if len(iv) > max_intervals:
+                self._squeeze()
+        last = iv[-1]
+        last[4] += 1
+        if value > last[2]:
+            last[2] = value
+
+    def _squeeze(self) -> None:
+        iv = self.intervals
+        gaps = [iv[i + 1][0] - iv[i][1] for i in range(len(iv) - 1)]
+        i = gaps.index(min(gaps))
+        a, b = iv[i], iv[i + 1]
+        iv[i : i + 2] = [[a[0], b[1], max(a[2], b[2]), a[3] + b[3], a[4] + b[4]]]
+        self.seconds += gaps[i]
+
+    def expire(self, cutoff: float) -> None:
+        """Drop the intervals that ended at or before `cutoff`."""
+        iv = self.intervals
+        drop = 0
+        while drop < len(iv) and iv[drop][1] <= cutoff:
+            drop += 1
+        if drop:
+            del iv[:drop]
+            # Rare (once per interval), so an exact sum here keeps rounding from accumulating.
+            self.seconds = sum(interval[1] - interval[0] for interval in iv)
+
+    def total(self, cutoff: float) -> float:
+        """Seconds out of range after `cutoff` (call `expire(cutoff)` first)."""
+        iv = self.intervals
+        if not iv:
+            return 0.0
+        head = iv[0][0]
+        return self.seconds - (cutoff - head) if head < cutoff else self.seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"iv": [list(interval) for interval in self.intervals], "s": self.seconds}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CumulativeWindow:
+        return cls([list(interval) for interval in data["iv"]], data["s"])
+
+
+@dataclass(slots=True)
+class CrowdWindow:
+    """Crowding: the run above the raise ratio and the episode behind an open risk."""
+
+    run: float | None = None
+    first: float | None = None
+    last: float | None = None
+    peak: int | None = None
+    n: int = 0
+    clear_since: float | None = None
+
+    def end_episode(self) -> None:
+        self.run = self.first = self.last = self.peak = self.clear_since = None
+        self.n = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "run": self.run,
+            "first": self.first,
+            "last": self.last,
+            "peak": self.peak,
+            "n": self.n,
+            "clear": self.clear_since,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> CrowdWindow:
+        return cls(data["run"], data["first"], data["last"], data["peak"], data["n"], data["clear"])
+
+
+@dataclass(slots=True)
+class TxWindow:
+    """Transaction baselines and the anomaly episode.
+
+    `slots[hour_of_week]` holds one group per local week, `[week, value, value, …]`, for the
+    current week and the `min_weeks` before it. `recent` holds `(ts, value)` samples of the last
+    7 days, all hours mixed: the fallback baseline while the slots lack history.
+    """
+
+    slots: dict[int, list[list[int]]] = field(default_factory=dict)
+    slot_bucket: int | None = None
+    recent: deque[tuple[float, int]] = field(default_factory=deque)
+    recent_bucket: int | None = None
+    streak: int = 0
+    calm: int = 0
+    first: float | None = None
+    last: float | None = None
+    n: int = 0
+    peak: int | None = None
+    signals: list[str] = field(default_factory=list)
+    share: float | None = None
+    baseline: list[Any] | None = None
+    interval_s: float = 0.0
+
+    def end_episode(self) -> None:
+        self.first = self.last = self.peak = self.share = self.baseline = None
+        self.n = self.calm = 0
+        self.signals = []
+        self.interval_s = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "slots": {str(slot): [list(g) for g in groups] for slot, groups in self.slots.items()},
+            "sb": self.slot_bucket,
+            "recent": [[t, v] for t, v in self.recent],
+            "rb": self.recent_bucket,
+            "streak": self.streak,
+            "calm": self.calm,
+            "first": self.first,
+            "last": self.last,
+            "n": self.n,
+            "peak": self.peak,
+            "signals": list(self.signals),
+            "share": self.share,
+            "baseline": None if self.baseline is None else list(self.baseline),
+            "interval_s": self.interval_s,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TxWindow:
+        return cls(
+            slots={int(k): [list(g) for g in groups] for k, groups in data["slots"].items()},
+            slot_bucket=data["sb"],
+            recent=deque((t, v) for t, v in data["recent"]),
+            recent_bucket=data["rb"],
+            streak=data["streak"],
+            calm=data["calm"],
+            first=data["first"],
+            last=data["last"],
+            n=data["n"],
+            peak=data["peak"],
+            signals=list(data["signals"]),
+            share=data["share"],
+            baseline=None if data["baseline"] is None else list(data["baseline"]),
+            interval_s=data["interval_s"],
+        )
+
+
+@dataclass(slots=True)
+class TerminalState:
+    """Everything the rules remember of one terminal. Sections exist once a reading needs them."""
+
+    terminal_id: str
+    last_seq: int = -1
+    last_ts: float | None = None
+    last_seen: float | None = None
+    last_temp: float | None = None
+    cold: ColdWindow | None = None
+    cumulative: CumulativeWindow | None = None
+    crowd: CrowdWindow | None = None
+    tx: TxWindow | None = None
+    risks: dict[str, OpenRisk] = field(default_factory=dict)
+
+    @property
+    def silent_since(self) -> float | None:
+        """When the terminal was last heard of: its last reading's time or its arrival."""
+        if self.last_ts is None:
+            return None
+        if self.last_seen is None:
+            return self.last_ts
+        return max(self.last_ts, self.last_seen)
+
+    def to_dict(self) -> dict[str, Any]:
+        data: dict[str, Any] = {
+            "v": STATE_VERSION,
+            "terminal_id": self.terminal_id,
+            "seq": self.last_seq,
+            "ts": self.last_ts,
+            "seen": self.last_seen,
+        }
+        if self.last_temp is not None:
+            data["temp"] = self.last_temp
+        if self.cold is not None:
+            data["cold"] = self.cold.to_dict()
+        if self.cumulative is not None:
+            data["cum"] = self.cumulative.to_dict()
+        if self.crowd is not None:
+            data["crowd"] = self.crowd.to_dict()
+        if self.tx is not None:
+            data["tx"] = self.tx.to_dict()
+        if self.risks:
+            data["risks"] = {rule: risk.to_list() for rule, risk in self.risks.items()}
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TerminalState:
+        version = data.get("v")
+        if version != STATE_VERSION:
+            raise ValueError(f"terminal state version {version!r}, expected {STATE_VERSION}")
+        return cls(
+            terminal_id=data["terminal_id"],
+            last_seq=data["seq"],
+            last_ts=data["ts"],
+            last_seen=data["seen"],
+            last_temp=data.get("temp"),
+            cold=ColdWindow.from_dict(data["cold"]) if "cold" in data else None,
+            cumulative=CumulativeWindow.from_dict(data["cum"]) if "cum" in data else None,
+            crowd=CrowdWindow.from_dict(data["crowd"]) if "crowd" in data else None,
+            tx=TxWindow.from_dict(data["tx"]) if "tx" in data else None,
+            risks={rule: OpenRisk.from_list(r) for rule, r in data.get("risks", {}).items()},
+        )

@@ -1,0 +1,97 @@
+"""The one place a risk's lifecycle changes: raise, escalate, clear, each recorded as a Decision.
+
+Rules decide *whether*; `Emit` keeps the invariants: at most one open risk per rule in the state,
+severity only grows while open, evidence taken before the window it describes is reset.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from contracts.telemetry import RiskRule
+from services.telemetry.domain.config import TerminalContext
+from services.telemetry.domain.decisions import Decision, Evidence, risk_id, severity_name
+from services.telemetry.domain.state import OpenRisk, TerminalState
+
+EvidenceOf = Callable[[TerminalState, OpenRisk | None, float, TerminalContext], Evidence]
+
+
+class Emit:
+    """Collects the decisions of one `evaluate` or `check_silence` call.
+
+    `at` is the time of the call's reading (or clock check); `seq` the reading's seq (None for a
+    check); `id_seq` the seq a new risk's id derives from — the reading's, or for a silence
+    check the last reading heard.
+    """
+
+    __slots__ = ("at", "ctx", "id_seq", "out", "seq", "state")
+
+    def __init__(
+        self,
+        state: TerminalState,
+        ctx: TerminalContext,
+        out: list[Decision],
+        at: float,
+        seq: int | None,
+        id_seq: int,
+    ) -> None:
+        self.state = state
+        self.ctx = ctx
+        self.out = out
+        self.at = at
+        self.seq = seq
+        self.id_seq = id_seq
+
+    def raise_(self, rule: RiskRule, severity: int, since: float, evidence: EvidenceOf) -> OpenRisk:
+        state = self.state
+        assert rule not in state.risks, f"{rule} already has an open risk"
+        risk = OpenRisk(risk_id(state.terminal_id, rule, self.id_seq), severity, self.at, since)
+        state.risks[rule] = risk
+        self.out.append(
+            Decision(
+                "raise",
+                risk.risk_id,
+                rule,
+                severity_name(severity),
+                None,
+                risk.raised_at,
+                self.at,
+                self.seq,
+                evidence(state, risk, self.at, self.ctx),
+            )
+        )
+        return risk
+
+    def escalate(self, rule: RiskRule, risk: OpenRisk, severity: int, evidence: EvidenceOf) -> None:
+        assert severity > risk.severity
+        previous = risk.severity
+        risk.severity = severity
+        self.out.append(
+            Decision(
+                "escalate",
+                risk.risk_id,
+                rule,
+                severity_name(severity),
+                severity_name(previous),
+                risk.raised_at,
+                self.at,
+                self.seq,
+                evidence(self.state, risk, self.at, self.ctx),
+            )
+        )
+
+    def clear(self, rule: RiskRule, risk: OpenRisk, evidence: EvidenceOf) -> None:
+        self.out.append(
+            Decision(
+                "clear",
+                risk.risk_id,
+                rule,
+                severity_name(risk.severity),
+                None,
+                risk.raised_at,
+                self.at,
+                self.seq,
+                evidence(self.state, risk, self.at, self.ctx),
+            )
+        )
+        del self.state.risks[rule]
