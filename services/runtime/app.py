@@ -31,7 +31,7 @@ from services.runtime.db import create_pool
 from services.runtime.messaging import Handler, Messaging
 from services.runtime.metrics import Metrics
 from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
-from services.runtime.outbox import OutboxRelay, enqueue, purge_published
+from services.runtime.outbox import OutboxRelay, enqueue, enqueue_many, purge_published
 from services.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -56,6 +56,7 @@ class Service:
         self._pool: asyncpg.Pool | None = None
         self.relay: OutboxRelay | None = None
         self._jobs: list[tuple[str, float, Job]] = []
+        self._on_start: list[Callable[[], Awaitable[Any]]] = []
         self._tasks: list[asyncio.Task[Any]] = []
         self.started = False
 
@@ -68,12 +69,23 @@ class Service:
     def subscribe(self, topic: str, handler: Handler, **kwargs: Any) -> None:
         self.messaging.subscribe(topic, handler, **kwargs)
 
+    def on_start(self, hook: Callable[[], Awaitable[Any]]) -> None:
+        """Run `hook` once the database is ready and before any message is consumed."""
+        self._on_start.append(hook)
+
     def every(self, seconds: float, job: Job, name: str | None = None) -> None:
         """Run `job` periodically; with several replicas only one runs it at a time."""
         self._jobs.append((name or job.__name__, seconds, job))
 
     async def enqueue(self, conn: asyncpg.Connection, topic: str, event: Envelope[Any]) -> None:
         await enqueue(conn, topic, event, schema=self.schema)
+
+    async def enqueue_many(
+        self,
+        conn: asyncpg.Connection,
+        items: Sequence[tuple[str, Envelope[Any]] | tuple[str, Envelope[Any], str]],
+    ) -> None:
+        await enqueue_many(conn, items, schema=self.schema)
 
     async def start(self) -> None:
         s = self.settings
@@ -84,6 +96,8 @@ class Service:
         self._pool = await create_pool(
             s.database_url, self.schema, min_size=s.db_pool_min, max_size=s.db_pool_max
         )
+        for hook in self._on_start:
+            await hook()
         await self.messaging.start()
         self.relay = OutboxRelay(
             self._pool,

@@ -70,12 +70,16 @@ async def enqueue(
 
 async def enqueue_many(
     conn: asyncpg.Connection,
-    items: Sequence[tuple[str, Envelope[Any]]],
+    items: Sequence[tuple[str, Envelope[Any]] | tuple[str, Envelope[Any], str]],
     *,
     schema: str | None = None,
 ) -> None:
-    """Add many (topic, event) pairs in one pipelined statement and one NOTIFY."""
-    await conn.executemany(_INSERT, [_row(topic, e) for topic, e in items])
+    """Add many (topic, event[, key]) in one pipelined statement and one NOTIFY.
+
+    The key defaults to the event's subject; give it when the topic is keyed otherwise (risk
+    events are about a risk but keyed by terminal, so one terminal's events stay in order).
+    """
+    await conn.executemany(_INSERT, [_row(*item) for item in items])
     if schema and items:
         await conn.execute("SELECT pg_notify($1, '')", channel(schema))
 

@@ -1,0 +1,126 @@
+"""Telemetry HTTP API: the public ingest endpoint, risks for people to see and acknowledge."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import orjson
+from fastapi import APIRouter, Body, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts import topics
+from services.runtime.auth import ALL_DISTRICTS, Principal, require
+from services.telemetry.pipeline import Telemetry
+from services.telemetry.store import TelemetryStore
+from services.telemetry.verification import Rejected, check
+
+router = APIRouter()
+Reader = Annotated[Principal, Depends(require("inspector", "handler", "clerk"))]
+Inspector = Annotated[Principal, Depends(require("inspector"))]
+MAX_INGEST = 1000
+
+
+def telemetry(request: Request) -> Telemetry:
+    t: Telemetry = request.app.state.telemetry
+    return t
+
+
+Tel = Annotated[Telemetry, Depends(telemetry)]
+
+
+def _scope(who: Principal) -> str | None:
+    return None if who.role == "admin" or who.district == ALL_DISTRICTS else who.district
+
+
+@router.post("/ingest", tags=["readings"], summary="signed readings from terminals (public)")
+async def ingest(
+    tel: Tel,
+    readings: Annotated[list[Any], Body(max_length=MAX_INGEST, description="signed readings")],
+) -> dict[str, Any]:
+    """Each reading is verified as on the topic; accepted ones go to `telemetry.readings.v1`,
+    rejected ones to `telemetry.rejected.v1`, and the answer says which, reading by reading."""
+    now = time.time()
+    received = datetime.fromtimestamp(now, UTC)
+    ids = [
+        r["terminal_id"]
+        for r in readings
+        if isinstance(r, dict) and isinstance(r.get("terminal_id"), str)
+    ]
+    async with tel.service.pool.acquire() as conn:
+        seqs = await TelemetryStore(conn).last_seqs(ids)
+    # Readings of one request may follow each other: a seq accepted here counts for the next.
+    producer = tel.service.messaging.producer
+    results: list[dict[str, Any]] = []
+    futures = []
+    for index, reading in enumerate(readings):
+        verdict = check(
+            reading if isinstance(reading, dict) else orjson.dumps(reading),
+            tel.directory,
+            lambda tid: seqs.get(tid, -1),
+            now,
+            tel.settings.future_tolerance_s,
+        )
+        if isinstance(verdict, Rejected):
+            topic, event, key = tel.rejection(orjson.dumps(reading), verdict, received, "ingest")
+            futures.append(await producer.send(topic, event.to_json(), key=key.encode()))
+            results.append(
+                {
+                    "index": index,
+                    "status": "rejected",
+                    "reason": verdict.reason,
+                    "field": verdict.field,
+                    "detail": verdict.detail,
+                }
+            )
+            continue
+        seqs[verdict.terminal.id] = verdict.reading.seq
+        futures.append(
+            await producer.send(
+                topics.TELEMETRY_READINGS.name,
+                orjson.dumps(reading),
+                key=verdict.terminal.id.encode(),
+            )
+        )
+        results.append({"index": index, "status": "accepted"})
+    for future in futures:
+        await future
+    accepted = sum(r["status"] == "accepted" for r in results)
+    return {"accepted": accepted, "rejected": len(results) - accepted, "results": results}
+
+
+class AcknowledgeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(default=None, max_length=1000)
+
+
+@router.get("/risks", tags=["risks"])
+async def list_risks(
+    tel: Tel,
+    who: Reader,
+    state: Annotated[Literal["open", "cleared"] | None, Query()] = None,
+    market_id: Annotated[str | None, Query()] = None,
+    terminal_id: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    async with tel.service.pool.acquire() as conn:
+        items = await TelemetryStore(conn).risks(
+            state=state,
+            market_id=market_id,
+            terminal_id=terminal_id,
+            district=_scope(who),
+            limit=limit,
+        )
+    return {"items": items}
+
+
+@router.post("/risks/{risk_id}/acknowledge", tags=["risks"])
+async def acknowledge(
+    risk_id: str,
+    tel: Tel,
+    who: Inspector,
+    body: Annotated[AcknowledgeIn | None, Body()] = None,
+) -> dict[str, Any]:
+    note = body.note if body else None
+    return await tel.acknowledge(risk_id, who.subject, note, _scope(who))

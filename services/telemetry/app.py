@@ -1,0 +1,63 @@
+"""Wiring of the telemetry service: projections, the readings pipeline, the silence check, API."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from contracts import topics
+from services.runtime.app import Service, create_app
+from services.runtime.messaging import Delivery
+from services.telemetry.api import router
+from services.telemetry.metrics import TelemetryMetrics
+from services.telemetry.pipeline import Telemetry
+from services.telemetry.projections import Directory
+from services.telemetry.settings import TelemetrySettings
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build(settings: TelemetrySettings | None = None) -> FastAPI:
+    settings = settings or TelemetrySettings()
+    master = settings.terminal_master_secret.get_secret_value()
+    if not master:
+        raise SystemExit(
+            "SENTINEL_TERMINAL_MASTER_SECRET (or TELEMETRY_TERMINAL_MASTER_SECRET) is not set"
+        )
+    if not settings.auth_secret.get_secret_value():
+        raise SystemExit("SENTINEL_AUTH_SECRET (or TELEMETRY_AUTH_SECRET) is not set")
+    service = Service(settings, MIGRATIONS)
+    directory = Directory(master.encode())
+    telemetry = Telemetry(service, settings, directory, TelemetryMetrics(service.metrics))
+
+    async def on_terminal(d: Delivery) -> None:
+        await directory.on_terminal(service.pool, d)
+
+    async def on_market(d: Delivery) -> None:
+        await directory.on_market(service.pool, d)
+
+    # Projections have their own groups: they always read the compacted topics to the end.
+    service.subscribe(
+        topics.REGISTRY_TERMINALS.name, on_terminal, group_id=f"{settings.group_id}-terminals"
+    )
+    service.subscribe(
+        topics.REGISTRY_MARKETS.name, on_market, group_id=f"{settings.group_id}-markets"
+    )
+    service.messaging.subscribe_batch(
+        topics.TELEMETRY_READINGS.name,
+        telemetry.handle_batch,
+        max_records=settings.batch_max_records,
+        batch_timeout_ms=settings.batch_timeout_ms,
+    )
+    service.on_start(lambda: directory.load(service.pool))
+    service.every(settings.silence_check_interval_s, telemetry.check_silence, "silence-check")
+
+    app = create_app(
+        service,
+        [router],
+        title="Market Sentinel — telemetry",
+        description="Signed terminal readings in; food-safety and market-order risks out.",
+    )
+    app.state.telemetry = telemetry
+    return app

@@ -1,0 +1,287 @@
+"""The telemetry use cases: a batch of readings in, risks and rejections out; the silence check;
+acknowledging a risk.
+
+A batch is one transaction: the offsets it covers, the terminals' new states, the risks table
+and the outgoing events (through the outbox) commit together or not at all. So a crash at any
+point either leaves no trace of the batch (Kafka redelivers it, the rules replay to the same
+risk ids) or the whole of it (the stored offsets make a redelivery a no-op).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from contracts import topics
+from contracts.envelope import Envelope, make_event
+from contracts.telemetry import ReadingRejected, RiskAcknowledged
+from services.runtime import offsets
+from services.runtime.app import Service
+from services.runtime.errors import Conflict, NotFound
+from services.runtime.messaging import Delivery
+from services.telemetry.domain import (
+    Decision,
+    Sample,
+    TerminalContext,
+    check_silence,
+    evaluate,
+    open_risks,
+    risk_event_data,
+)
+from services.telemetry.metrics import TelemetryMetrics
+from services.telemetry.projections import Directory, TerminalInfo
+from services.telemetry.settings import TelemetrySettings
+from services.telemetry.store import Held, TelemetryStore
+from services.telemetry.verification import Accepted, Rejected, check
+
+log = logging.getLogger(__name__)
+CONSUMER = "telemetry-readings"
+Outgoing = tuple[str, Envelope[Any], str]
+
+
+class Telemetry:
+    def __init__(
+        self,
+        service: Service,
+        settings: TelemetrySettings,
+        directory: Directory,
+        metrics: TelemetryMetrics,
+    ) -> None:
+        self.service, self.settings = service, settings
+        self.directory, self.metrics = directory, metrics
+        self.held: dict[str, Held] = {}
+        self._contexts: dict[str, tuple[TerminalInfo, Any, TerminalContext]] = {}
+        # One batch or silence check at a time in this process: both mutate held states.
+        self.lock = asyncio.Lock()
+
+    # --- context ------------------------------------------------------------------------------
+    def context(self, terminal: TerminalInfo) -> TerminalContext:
+        market = self.directory.markets.get(terminal.market_id)
+        cached = self._contexts.get(terminal.id)
+        if cached is not None and cached[0] is terminal and cached[1] is market:
+            return cached[2]
+        ctx = TerminalContext(
+            kind=terminal.kind,
+            profile=terminal.profile,
+            interval_s=terminal.interval_s,
+            capacity=market.capacity if market else None,
+            opens=market.opens if market else "00:00",
+            closes=market.closes if market else "00:00",
+            timezone=self.settings.timezone,
+        )
+        self._contexts[terminal.id] = (terminal, market, ctx)
+        return ctx
+
+    # --- readings -----------------------------------------------------------------------------
+    async def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
+        started = time.perf_counter()
+        async with self.lock:
+            try:
+                await self._handle(deliveries)
+            except BaseException:
+                # States were mutated in place by a transaction that did not commit.
+                self.held.clear()
+                raise
+        self.metrics.batch_size.observe(len(deliveries))
+        self.metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    async def _handle(self, deliveries: Sequence[Delivery]) -> None:
+        now = time.time()
+        received = datetime.fromtimestamp(now, UTC)
+        async with self.service.pool.acquire() as conn, conn.transaction():
+            fresh = await offsets.unseen(conn, CONSUMER, deliveries)
+            parsed: list[tuple[Delivery, Any]] = []
+            for d in fresh:
+                try:
+                    parsed.append((d, orjson.loads(d.value)))
+                except orjson.JSONDecodeError:
+                    parsed.append((d, None))
+            ids = sorted(
+                {
+                    body["terminal_id"]
+                    for _, body in parsed
+                    if isinstance(body, dict) and isinstance(body.get("terminal_id"), str)
+                    and body["terminal_id"] in self.directory.terminals
+                }
+            )  # fmt: skip
+            store = TelemetryStore(conn)
+            held = await store.lock_states(ids, self.held)
+            touched: dict[str, Held] = {}
+            decisions: list[tuple[Decision, TerminalInfo]] = []
+            outgoing: list[Outgoing] = []
+
+            def last_seq(tid: str) -> int:
+                return held[tid].state.last_seq
+
+            for d, body in parsed:
+                verdict = check(
+                    d.value if body is None else body,
+                    self.directory,
+                    last_seq,
+                    now,
+                    self.settings.future_tolerance_s,
+                )
+                if isinstance(verdict, Rejected):
+                    outgoing.append(self.rejection(d.value, verdict, received, "kafka"))
+                    continue
+                self._count_accepted(verdict, now)
+                h = held[verdict.terminal.id]
+                sample = Sample.from_reading(verdict.reading, received_at=now)
+                for decision in evaluate(h.state, sample, self.context(verdict.terminal)):
+                    decisions.append((decision, verdict.terminal))
+                touched[verdict.terminal.id] = h
+
+            for tid, h in touched.items():
+                terminal = self.directory.terminals[tid]
+                if h.state.risks:
+                    decisions.extend(
+                        (u, terminal) for u in open_risks(h.state, self.context(terminal))
+                    )
+            await self._record(store, touched.values(), decisions, outgoing)
+            await offsets.advance(conn, CONSUMER, deliveries)
+        self.held.update(touched)
+
+    async def _record(
+        self,
+        store: TelemetryStore,
+        states: Any,
+        decisions: list[tuple[Decision, TerminalInfo]],
+        outgoing: list[Outgoing],
+    ) -> None:
+        await store.save_states(states)
+        await store.apply(decisions)
+        for decision, terminal in decisions:
+            if decision.action == "update":
+                continue
+            self.metrics.risks.labels(decision.rule, decision.severity, decision.action).inc()
+            outgoing.append(self._risk_event(decision, terminal))
+        if outgoing:
+            await self.service.enqueue_many(store.conn, outgoing)
+
+    def _count_accepted(self, verdict: Accepted, now: float) -> None:
+        self.metrics.readings.labels(verdict.reading.kind, "accepted").inc()
+        self.metrics.event_lag.observe(max(0.0, now - verdict.ts))
+
+    def rejection(
+        self, payload: bytes, verdict: Rejected, received: datetime, channel: str
+    ) -> Outgoing:
+        self.metrics.rejections.labels(verdict.reason).inc()
+        self.metrics.readings.labels("unknown", "rejected").inc()
+        data = ReadingRejected.of(
+            payload=payload,
+            reason=verdict.reason,  # type: ignore[arg-type]
+            detail=verdict.detail,
+            received_at=received,
+            terminal_id=verdict.terminal_id,
+            field=verdict.field,
+            seq=verdict.seq,
+            channel=channel,  # type: ignore[arg-type]
+        )
+        subject = verdict.terminal_id or "unidentified"
+        event = make_event(
+            service="telemetry",
+            event_type="telemetry.reading.rejected",
+            version=1,
+            subject=subject,
+            data=data,
+        )
+        return (topics.TELEMETRY_REJECTED.name, event, subject)
+
+    def _risk_event(self, decision: Decision, terminal: TerminalInfo) -> Outgoing:
+        assert decision.event_type is not None, "only raise, escalate and clear publish"
+        data = risk_event_data(
+            decision,
+            terminal_id=terminal.id,
+            market_id=terminal.market_id,
+            merchant_id=terminal.merchant_id,
+            stall_no=terminal.stall_no,
+            district=terminal.district,
+        )
+        event = make_event(
+            service="telemetry",
+            event_type=decision.event_type,
+            version=1,
+            subject=decision.risk_id,
+            data=data,
+            correlation_id=decision.risk_id,
+        )
+        return (topics.TELEMETRY_RISKS.name, event, terminal.id)
+
+    # --- monitoring gap -----------------------------------------------------------------------
+    async def check_silence(self, _: Service | None = None) -> int:
+        """Raise or escalate gap risks of silent cold-chain sensors; returns decisions taken."""
+        now = time.time()
+        async with self.lock:
+            try:
+                async with self.service.pool.acquire() as conn, conn.transaction():
+                    store = TelemetryStore(conn)
+                    decisions: list[tuple[Decision, TerminalInfo]] = []
+                    changed: list[Held] = []
+                    for tid, rev, state in await store.silent_cold_chain():
+                        terminal = self.directory.terminals.get(tid)
+                        if terminal is None:
+                            continue
+                        found = check_silence(state, now, self.context(terminal))
+                        if found:
+                            decisions.extend((d, terminal) for d in found)
+                            changed.append(Held(rev, state))
+                    if changed:
+                        await self._record(store, changed, decisions, [])
+            except BaseException:
+                self.held.clear()
+                raise
+            for h in changed:
+                self.held[h.state.terminal_id] = h
+        return len(decisions)
+
+    # --- people -------------------------------------------------------------------------------
+    async def acknowledge(
+        self, risk_id: str, who: str, note: str | None, district: str | None
+    ) -> dict[str, Any]:
+        at = datetime.now(UTC)
+        async with self.service.pool.acquire() as conn, conn.transaction():
+            store = TelemetryStore(conn)
+            risk = await store.risk(risk_id, for_update=True)
+            if risk is None or (district is not None and risk["district"] != district):
+                raise NotFound(f"no risk {risk_id!r}")
+            if risk["acknowledged_by"] is not None:
+                raise Conflict(f"risk was acknowledged by {risk['acknowledged_by']}")
+            await store.acknowledge(risk_id, who, at)
+            data = RiskAcknowledged.model_validate(
+                {
+                    "risk_id": risk_id,
+                    "rule": risk["rule"],
+                    "category": risk["category"],
+                    "severity": risk["severity"],
+                    "state": risk["state"],
+                    "terminal_id": risk["terminal_id"],
+                    "market_id": risk["market_id"],
+                    "merchant_id": risk["merchant_id"],
+                    "stall_no": risk["stall_no"],
+                    "district": risk["district"],
+                    "raised_at": risk["raised_at"],
+                    "evidence": risk["evidence"],
+                    "acknowledged_by": who,
+                    "acknowledged_at": at,
+                    "note": note,
+                }
+            )
+            event = make_event(
+                service="telemetry",
+                event_type="telemetry.risk.acknowledged",
+                version=1,
+                subject=risk_id,
+                data=data,
+                correlation_id=risk_id,
+            )
+            await self.service.enqueue_many(
+                conn, [(topics.TELEMETRY_RISKS.name, event, risk["terminal_id"])]
+            )
+            risk.update(acknowledged_by=who, acknowledged_at=at)
+        return risk

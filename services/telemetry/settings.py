@@ -1,0 +1,24 @@
+"""Telemetry configuration: `TELEMETRY_*` variables, falling back to the stack-wide ones."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from services.runtime.settings import ServiceSettings
+
+
+class TelemetrySettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="TELEMETRY_")
+    service_name: ClassVar[str] = "telemetry"
+    default_port: ClassVar[int] = 8102
+
+    terminal_master_secret: SecretStr = SecretStr("")
+    timezone: str = "Asia/Shanghai"
+    future_tolerance_s: float = 300.0
+    batch_max_records: int = 5000
+    batch_timeout_ms: int = 20
+    silence_check_interval_s: float = 15.0
+    raw_payload_limit: int = 2000

@@ -1,0 +1,157 @@
+"""Telemetry's Postgres repository: terminal state per batch, the risks table. Parameterised SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+
+from services.telemetry.domain import Decision, TerminalState
+from services.telemetry.projections import TerminalInfo
+
+
+def _at(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+@dataclass(slots=True)
+class Held:
+    """A terminal's state as this process holds it, with the rev it was read or written at."""
+
+    rev: int
+    state: TerminalState
+
+
+class TelemetryStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def lock_states(
+        self, terminal_ids: Sequence[str], cached: dict[str, Held]
+    ) -> dict[str, Held]:
+        """Lock the terminals' rows for this transaction and return their current states.
+
+        A cached state whose rev still matches is reused (no jsonb read); others are loaded.
+        Terminals never seen get a fresh state at rev 0.
+        """
+        rows = await self.conn.fetch(
+            "SELECT terminal_id, rev FROM terminal_state WHERE terminal_id = ANY($1::text[])"
+            " ORDER BY terminal_id FOR UPDATE",
+            list(terminal_ids),
+        )
+        revs = {r["terminal_id"]: r["rev"] for r in rows}
+        held: dict[str, Held] = {}
+        stale = []
+        for tid in terminal_ids:
+            mine = cached.get(tid)
+            rev = revs.get(tid, 0)
+            if mine is not None and mine.rev == rev:
+                held[tid] = mine
+            elif rev == 0:
+                held[tid] = Held(0, TerminalState(tid))
+            else:
+                stale.append(tid)
+        if stale:
+            for r in await self.conn.fetch(
+                "SELECT terminal_id, rev, state FROM terminal_state"
+                " WHERE terminal_id = ANY($1::text[])",
+                stale,
+            ):
+                held[r["terminal_id"]] = Held(r["rev"], TerminalState.from_dict(r["state"]))
+        return held
+
+    async def save_states(self, held: Iterable[Held]) -> None:
+        """Write each state with rev + 1 (the rows are locked by `lock_states`)."""
+        rows = []
+        for h in held:
+            h.rev += 1
+            s = h.state
+            rows.append((s.terminal_id, h.rev, s.last_seq, _at(s.last_seen), s.to_dict()))
+        await self.conn.executemany(
+            """INSERT INTO terminal_state (terminal_id, rev, last_seq, last_seen, state)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (terminal_id) DO UPDATE SET
+                   rev = EXCLUDED.rev, last_seq = EXCLUDED.last_seq,
+                   last_seen = EXCLUDED.last_seen, state = EXCLUDED.state, updated_at = now()""",
+            rows,
+        )
+
+    async def silent_cold_chain(self, limit: int = 1000) -> list[tuple[str, int, TerminalState]]:
+        """Active cold-chain terminals unheard of for 3 intervals, locked (others skipped)."""
+        rows = await self.conn.fetch(
+            """SELECT s.terminal_id, s.rev, s.state FROM terminal_state s
+               JOIN terminals t ON t.id = s.terminal_id
+               WHERE t.kind = 'cold_chain' AND t.status = 'active'
+                 AND s.last_seen < now() - make_interval(secs => 3 * t.interval_s)
+               ORDER BY s.terminal_id LIMIT $1 FOR UPDATE OF s SKIP LOCKED""",
+            limit,
+        )
+        return [(r["terminal_id"], r["rev"], TerminalState.from_dict(r["state"])) for r in rows]
+
+    async def apply(self, decisions: Sequence[tuple[Decision, TerminalInfo]]) -> None:
+        """Reflect decisions in the risks table the API reads."""
+        now = datetime.now(UTC)
+        for d, t in decisions:
+            evidence = d.evidence.to_dict()
+            if d.action == "raise":
+                await self.conn.execute(
+                    """INSERT INTO risks (id, terminal_id, rule, category, severity, state,
+                                          market_id, district, merchant_id, stall_no, evidence,
+                                          raised_at, updated_at)
+                       VALUES ($1, $2, $3, $4, $5, 'open', $6, $7, $8, $9, $10, $11, $12)
+                       ON CONFLICT (id) DO NOTHING""",
+                    d.risk_id, t.id, d.rule, d.category, d.severity, t.market_id, t.district,
+                    t.merchant_id, t.stall_no, evidence, _at(d.raised_at), now,
+                )  # fmt: skip
+            elif d.action == "clear":
+                await self.conn.execute(
+                    "UPDATE risks SET state = 'cleared', cleared_at = $2, evidence = $3,"
+                    " updated_at = $4 WHERE id = $1",
+                    d.risk_id, _at(d.at), evidence, now,
+                )  # fmt: skip
+            else:  # escalate or update: the risk stays open with fresher evidence
+                await self.conn.execute(
+                    "UPDATE risks SET severity = $2, evidence = $3, updated_at = $4"
+                    " WHERE id = $1 AND state = 'open'",
+                    d.risk_id, d.severity, evidence, now,
+                )  # fmt: skip
+
+    async def risks(
+        self,
+        *,
+        state: str | None,
+        market_id: str | None,
+        terminal_id: str | None,
+        district: str | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        rows = await self.conn.fetch(
+            """SELECT * FROM risks
+               WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR market_id = $2)
+                 AND ($3::text IS NULL OR terminal_id = $3) AND ($4::text IS NULL OR district = $4)
+               ORDER BY raised_at DESC LIMIT $5""",
+            state, market_id, terminal_id, district, limit,
+        )  # fmt: skip
+        return [dict(r) for r in rows]
+
+    async def risk(self, risk_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+        sql = "SELECT * FROM risks WHERE id = $1" + (" FOR UPDATE" if for_update else "")
+        row = await self.conn.fetchrow(sql, risk_id)
+        return dict(row) if row else None
+
+    async def acknowledge(self, risk_id: str, who: str, at: datetime) -> None:
+        await self.conn.execute(
+            "UPDATE risks SET acknowledged_by = $2, acknowledged_at = $3, updated_at = $3"
+            " WHERE id = $1",
+            risk_id, who, at,
+        )  # fmt: skip
+
+    async def last_seqs(self, terminal_ids: Sequence[str]) -> dict[str, int]:
+        rows = await self.conn.fetch(
+            "SELECT terminal_id, last_seq FROM terminal_state WHERE terminal_id = ANY($1::text[])",
+            list(terminal_ids),
+        )
+        return {r["terminal_id"]: r["last_seq"] for r in rows}
