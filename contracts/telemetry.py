@@ -279,11 +279,36 @@ def sign(reading: Mapping[str, Any], key: bytes) -> str:
     return hmac.new(key, canonical_bytes(reading), hashlib.sha256).hexdigest()
 
 
+# The contracts need only pydantic; orjson speeds verification up where it is installed.
+_orjson: Any
+try:
+    import orjson as _orjson
+except ImportError:  # pragma: no cover - integrators without orjson
+    _orjson = None
+
+
+def _canonical_fast(reading: Mapping[str, Any]) -> bytes:
+    # orjson writes the same compact sorted form as `canonical_bytes` for every value a reading
+    # holds in practice, at a fraction of the cost; the two differ only in how some extreme
+    # floats are spelled (1e+16 vs 1e16), which `verify` covers by falling back.
+    if _orjson is None:
+        return canonical_bytes(reading)
+    body = {key: value for key, value in reading.items() if key != "sig"}
+    result: bytes = _orjson.dumps(body, option=_orjson.OPT_SORT_KEYS)
+    return result
+
+
 def verify(reading: Mapping[str, Any], key: bytes) -> bool:
     """Whether `reading["sig"]` is the signature of the reading under `key` (constant time)."""
     claimed = reading.get("sig")
     if not isinstance(claimed, str) or not claimed.isascii():
         return False
+    try:
+        fast = hmac.new(key, _canonical_fast(reading), hashlib.sha256).hexdigest()
+    except TypeError:  # a value orjson will not write (an int beyond 64 bits): the slow path
+        fast = ""
+    if hmac.compare_digest(fast, claimed):
+        return True
     return hmac.compare_digest(sign(reading, key), claimed)
 
 

@@ -45,7 +45,7 @@ def build(settings: TelemetrySettings | None = None) -> FastAPI:
         topics.REGISTRY_MARKETS.name, on_market, group_id=f"{settings.group_id}-markets"
     )
     service.messaging.subscribe_batch(
-        topics.TELEMETRY_READINGS.name,
+        settings.readings_topic,
         telemetry.handle_batch,
         max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms,

@@ -39,7 +39,7 @@ class TelemetryMetrics:
         )
         self.event_lag = Histogram(
             f"{p}_reading_lag_seconds",
-            "Clock time at processing minus the reading's event time",
+            "Per batch: clock time at processing minus the oldest accepted reading's event time",
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
             registry=r,
         )

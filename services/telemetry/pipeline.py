@@ -38,7 +38,7 @@ from services.telemetry.metrics import TelemetryMetrics
 from services.telemetry.projections import Directory, TerminalInfo
 from services.telemetry.settings import TelemetrySettings
 from services.telemetry.store import Held, TelemetryStore
-from services.telemetry.verification import Accepted, Rejected, check
+from services.telemetry.verification import Rejected, check
 
 log = logging.getLogger(__name__)
 CONSUMER = "telemetry-readings"
@@ -119,6 +119,9 @@ class Telemetry:
             def last_seq(tid: str) -> int:
                 return held[tid].state.last_seq
 
+            accepted: dict[str, int] = {}
+            oldest_ts = now
+
             for d, body in parsed:
                 verdict = check(
                     d.value if body is None else body,
@@ -130,7 +133,9 @@ class Telemetry:
                 if isinstance(verdict, Rejected):
                     outgoing.append(self.rejection(d.value, verdict, received, "kafka"))
                     continue
-                self._count_accepted(verdict, now)
+                kind = verdict.reading.kind
+                accepted[kind] = accepted.get(kind, 0) + 1
+                oldest_ts = min(oldest_ts, verdict.ts)
                 h = held[verdict.terminal.id]
                 sample = Sample.from_reading(verdict.reading, received_at=now)
                 for decision in evaluate(h.state, sample, self.context(verdict.terminal)):
@@ -146,6 +151,11 @@ class Telemetry:
             await self._record(store, touched.values(), decisions, outgoing)
             await offsets.advance(conn, CONSUMER, deliveries)
         self.held.update(touched)
+        # Counted once per batch: per-reading label lookups cost as much as the rules do.
+        for kind_name, count in accepted.items():
+            self.metrics.readings.labels(kind_name, "accepted").inc(count)
+        if accepted:
+            self.metrics.event_lag.observe(max(0.0, now - oldest_ts))
 
     async def _record(
         self,
@@ -163,10 +173,6 @@ class Telemetry:
             outgoing.append(self._risk_event(decision, terminal))
         if outgoing:
             await self.service.enqueue_many(store.conn, outgoing)
-
-    def _count_accepted(self, verdict: Accepted, now: float) -> None:
-        self.metrics.readings.labels(verdict.reading.kind, "accepted").inc()
-        self.metrics.event_lag.observe(max(0.0, now - verdict.ts))
 
     def rejection(
         self, payload: bytes, verdict: Rejected, received: datetime, channel: str

@@ -16,6 +16,8 @@ class TelemetrySettings(ServiceSettings):
     default_port: ClassVar[int] = 8102
 
     terminal_master_secret: SecretStr = SecretStr("")
+    # Another topic only for benchmarks and isolated tests; terminals always use the default.
+    readings_topic: str = "telemetry.readings.v1"
     timezone: str = "Asia/Shanghai"
     future_tolerance_s: float = 300.0
     batch_max_records: int = 5000
