@@ -297,17 +297,16 @@ class Messaging:
         self._subscribers.append((topic, subscriber))
 
     async def measure_lag(self) -> None:
-        """Set the lag gauge: messages between this replica's position and each partition's end."""
+        """Set the lag gauge: per assigned partition, messages between our position and its end."""
         for topic, subscriber in self._subscribers:
             consumer = getattr(subscriber, "consumer", None)
             if consumer is None:
                 continue
-            lag = 0
             for tp in consumer.assignment():
                 end = consumer.highwater(tp)
                 if end is not None:
-                    lag += max(0, end - await consumer.position(tp))
-            self.metrics.consumer_lag.labels(topic).set(lag)
+                    lag = max(0, end - await consumer.position(tp))
+                    self.metrics.consumer_lag.labels(topic, str(tp.partition)).set(lag)
 
     @property
     def producer(self) -> AIOKafkaProducer:

@@ -59,8 +59,8 @@ class Metrics:
         )
         self.consumer_lag = Gauge(
             f"{p}_consumer_lag_messages",
-            "Messages behind the end of the topic, summed over assigned partitions",
-            ["topic"],
+            "Messages behind the end of each partition this replica holds",
+            ["topic", "partition"],
             registry=r,
         )
         self.http_requests = Counter(
