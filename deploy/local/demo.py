@@ -74,6 +74,39 @@ def start_service(name: str, env: dict[str, str]) -> str:
     return f"{name}: started (pid {proc.pid}), log {log_file.relative_to(ROOT)}"
 
 
+def start_simulator(env: dict[str, str], first_run: bool) -> str:
+    """The terminal simulator on the demo city. On the first run it replays the last hour at 30x
+    with faults, so risks appear within a couple of minutes; later runs only go on live (the
+    hour already sent would be rejected as replays)."""
+    pid_file, log_file = RUN / "pids" / "simulator.pid", RUN / "logs" / "simulator.log"
+    if pid_file.exists() and alive(int(pid_file.read_text())):
+        return f"simulator: already running (pid {pid_file.read_text().strip()})"
+    command = [
+        sys.executable, "-m", "simulator", "run",
+        "--city", str(RUN / "demo" / "terminals.json"),
+        "--control", "127.0.0.1:8190", "--seed", "1",
+    ]  # fmt: skip
+    if first_run:
+        command += [
+            "--start=-1h", "--speed", "30",
+            "--fault", "door_open@+5m", "--fault", "crowd_surge@+10m",
+            "--fault", "refund_spree@+15m",
+            "--fault", "forge@+20m:duration=2m", "--fault", "replay@+20m:duration=2m",
+        ]  # fmt: skip
+    with log_file.open("ab") as log:
+        proc = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+    pid_file.write_text(str(proc.pid))
+    return f"simulator: started (pid {proc.pid}), log {log_file.relative_to(ROOT)}"
+
+
 def wait_ready(name: str, deadline_s: float = 90) -> None:
     url = f"http://127.0.0.1:{SERVICES[name]}/readyz"
     end = time.monotonic() + deadline_s
@@ -231,6 +264,8 @@ def start() -> int:
         print(f"demo city seeded: {markets} markets, {terminals} terminals")
     else:
         print("demo city already seeded")
+    if "telemetry" in names and (RUN / "demo" / "terminals.json").exists():
+        print(start_simulator(env, first_run=result["seeded"]))
     print_where_to_look(env, names)
     return 0
 
@@ -246,6 +281,10 @@ def print_where_to_look(env: dict[str, str], names: list[str]) -> None:
         print(f"  prometheus  {env['PROMETHEUS_URL']}")
     print("\n  source .run/env    # KAFKA_BOOTSTRAP_SERVERS, *_URL, SENTINEL_ADMIN_TOKEN")
     print('  curl -H "Authorization: Bearer $SENTINEL_ADMIN_TOKEN" $REGISTRY_URL/markets')
+    if "telemetry" in names:
+        auth = '-H "Authorization: Bearer $SENTINEL_ADMIN_TOKEN"'
+        print(f'  curl -s {auth} "$TELEMETRY_URL/risks?state=open"')
+        print("  make fault SPEC='door_open:terminal=auto'   # the simulator's faults become risks")
     print("  logs: .run/logs/   status: make status   stop: make down")
 
 
