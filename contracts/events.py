@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts import registry, telemetry, topics
+from contracts import inspection, registry, telemetry, topics
 from contracts.envelope import schema_id
 
 
@@ -66,6 +66,29 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec("telemetry.risk.escalated", 1, telemetry.RiskEscalated, topics.TELEMETRY_RISKS),
     EventSpec("telemetry.risk.acknowledged", 1, telemetry.RiskAcknowledged, topics.TELEMETRY_RISKS),
     EventSpec("telemetry.risk.cleared", 1, telemetry.RiskCleared, topics.TELEMETRY_RISKS),
+    EventSpec("inspection.task.created", 1, inspection.TaskCreated, topics.INSPECTION_EVENTS),
+    EventSpec("inspection.task.updated", 1, inspection.TaskUpdated, topics.INSPECTION_EVENTS),
+    EventSpec("inspection.task.claimed", 1, inspection.TaskClaimed, topics.INSPECTION_EVENTS),
+    EventSpec("inspection.task.completed", 1, inspection.TaskCompleted, topics.INSPECTION_EVENTS),
+    EventSpec("inspection.task.overdue", 1, inspection.TaskOverdue, topics.INSPECTION_EVENTS),
+    EventSpec(
+        "inspection.rectification.ordered",
+        1,
+        inspection.RectificationOrdered,
+        topics.INSPECTION_EVENTS,
+    ),
+    EventSpec(
+        "inspection.rectification.verified",
+        1,
+        inspection.RectificationVerified,
+        topics.INSPECTION_EVENTS,
+    ),
+    EventSpec(
+        "inspection.rectification.overdue",
+        1,
+        inspection.RectificationOverdue,
+        topics.INSPECTION_EVENTS,
+    ),
 )
 
 RAW_MESSAGES: tuple[RawSpec, ...] = (

@@ -128,8 +128,10 @@ INSPECTION_EVENTS = Topic(
     consumers=("complaints", "credit"),
     event_types=(
         "inspection.task.created",
+        "inspection.task.updated",
         "inspection.task.claimed",
         "inspection.task.completed",
+        "inspection.task.overdue",
         "inspection.rectification.ordered",
         "inspection.rectification.verified",
         "inspection.rectification.overdue",

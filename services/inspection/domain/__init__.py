@@ -1,0 +1,107 @@
+"""Pure inspection rules: triggers in, tasks and rectification orders out. No I/O, no clock.
+
+Every function takes the state the service loaded and `now` (an aware datetime from an
+injectable clock) and returns the changed values with the events to publish; the service stores
+both in one transaction (`outgoing.outbox_item()` for the outbox).
+
+    policy = Policy.from_dict(settings.policy)           # DESIGN §4 defaults, configurable
+    # Kafka handlers: telemetry.risks.v1, complaints.events.v1 (accepted)
+    decision = decide(store.open_task(task_key(trigger)), trigger, policy, now,
+                      task_force=market.task_force)
+    # HTTP: POST /tasks/{id}/claim, /complete; POST /rectifications/{id}/verify
+    change = claim(task, by=inspector, now=now)
+    done = complete(task, by=inspector, outcome="major",
+                    findings=[FindingReport("CCH-01", "8.9 °C at 10:05")],
+                    departments=["market_regulation", "health"], now=now, policy=policy)
+    checked = verify(order, passed=False, by=inspector, now=now, policy=policy,
+                     reinspection=store.task(order.reinspection_task_id))
+    # Scheduler: overdue marks (each published once) and patrols
+    mark_task_overdue(task, now); mark_rectification_overdue(order, now, policy)
+    plan = PatrolPlan.start(merchant_id, grade, last_inspection_at, now, policy)
+
+Errors: `IllegalTransition` (a 409 carrying the current state) and `InvalidCompletion` (a 422
+naming every offending field) extend the shared HTTP errors.
+"""
+
+from services.inspection.domain.catalogue import (
+    CATALOGUE_FILE,
+    GROUPS,
+    Catalogue,
+    FindingCode,
+    Group,
+    default_catalogue,
+)
+from services.inspection.domain.errors import IllegalTransition, InvalidCompletion
+from services.inspection.domain.events import Outgoing
+from services.inspection.domain.intake import Action, Decision, IgnoreReason, decide
+from services.inspection.domain.lifecycle import (
+    Completion,
+    Escalation,
+    TaskChange,
+    Verification,
+    claim,
+    complete,
+    mark_rectification_overdue,
+    mark_task_overdue,
+    verify,
+)
+from services.inspection.domain.model import (
+    Finding,
+    FindingReport,
+    RectificationOrder,
+    Task,
+    TaskForce,
+    TriggerRef,
+    target_of,
+)
+from services.inspection.domain.patrol import PatrolPlan, next_patrol
+from services.inspection.domain.policy import DEFAULT_POLICY, Policy, parse_duration
+from services.inspection.domain.triggers import (
+    ComplaintTrigger,
+    PatrolTrigger,
+    RiskTrigger,
+    Trigger,
+    task_key,
+)
+
+__all__ = [
+    "CATALOGUE_FILE",
+    "DEFAULT_POLICY",
+    "GROUPS",
+    "Action",
+    "Catalogue",
+    "ComplaintTrigger",
+    "Completion",
+    "Decision",
+    "Escalation",
+    "Finding",
+    "FindingCode",
+    "FindingReport",
+    "Group",
+    "IgnoreReason",
+    "IllegalTransition",
+    "InvalidCompletion",
+    "Outgoing",
+    "PatrolPlan",
+    "PatrolTrigger",
+    "Policy",
+    "RectificationOrder",
+    "RiskTrigger",
+    "Task",
+    "TaskChange",
+    "TaskForce",
+    "Trigger",
+    "TriggerRef",
+    "Verification",
+    "claim",
+    "complete",
+    "decide",
+    "default_catalogue",
+    "mark_rectification_overdue",
+    "mark_task_overdue",
+    "next_patrol",
+    "parse_duration",
+    "target_of",
+    "task_key",
+    "verify",
+]

@@ -1,0 +1,38 @@
+"""The errors the inspection rules raise on purpose.
+
+They extend the shared HTTP errors, so the API's error handler shows them as they are: an illegal
+transition is a 409 naming the current state, a completion that breaks a rule is a 422 naming
+every offending field at once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from services.runtime.errors import Conflict, InvalidInput
+
+
+class IllegalTransition(Conflict):
+    """The task or order is not in a state that allows the action; `state` says which it is in."""
+
+    def __init__(
+        self, entity: str, entity_id: str, state: str, action: str, detail: str | None = None
+    ) -> None:
+        reason = f"{entity} {entity_id} is {state}; cannot {action}"
+        if detail:
+            reason = f"{reason}: {detail}"
+        super().__init__(reason, [{"field": "state", "reason": reason}])
+        self.entity, self.entity_id, self.state, self.action = entity, entity_id, state, action
+        self.detail = detail
+
+
+class InvalidCompletion(InvalidInput):
+    """A completion (outcome, findings, departments, note) breaks the rules; nothing changed."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        if not problems:
+            raise ValueError("InvalidCompletion needs at least one problem")
+        super().__init__(*problems[0])
+        self.problems = list(problems)
+        self.errors = [{"field": field, "reason": reason} for field, reason in problems]
+        self.message = "; ".join(f"{field}: {reason}" for field, reason in problems)

@@ -1,0 +1,265 @@
+"""Triggers in, task decisions out: create a task, attach evidence to the open one, or ignore.
+
+The rule of DESIGN §4: at most one open task per (merchant, reason kind); a new trigger for the
+same pair attaches to it as evidence. A trigger without a merchant — crowding, an anomaly at a
+market gate, a complaint about the market itself — is about the market: it gets a market-level
+task (merchant_id None, addressed to the operator), one open per (market, reason kind).
+
+    key = task_key(trigger)
+    decision = decide(store.open_task(key), trigger, policy, now, task_force=market.task_force)
+    store.save(decision.task); outbox.add(decision.events)   # one transaction, with the inbox
+
+Due dates count from the trigger's `at` and only ever move earlier: a worse trigger attached to
+an open task (a critical risk, an attached risk escalating, a food-safety complaint joining a
+72 h one) tightens the due date when its own SLA ends sooner.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+from contracts.telemetry import severity_rank
+from services.inspection.domain import events
+from services.inspection.domain.events import Outgoing
+from services.inspection.domain.model import Task, TaskForce, TriggerRef, aware, derive_id
+from services.inspection.domain.policy import Policy
+from services.inspection.domain.triggers import (
+    ComplaintTrigger,
+    PatrolTrigger,
+    RiskTrigger,
+    Trigger,
+    task_key,
+)
+
+Action = Literal["create", "attach", "escalate", "clear", "ignore"]
+IgnoreReason = Literal[
+    "duplicate",  # this event, or this risk or complaint, is already on the task
+    "below_threshold",  # a risk milder than any task SLA, and no open task to join
+    "acknowledged",  # someone saw the risk: nothing for an inspection to do
+    "not_attached",  # a risk cleared that no open task holds
+    "no_change",  # an attached risk's event that is not worse than what the task knows
+    "already_open",  # a patrol came due while the merchant's patrol task is still open
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """What a trigger does. `task` is the new or changed task (None when ignored); `events` are
+    to be published with it; `reason` says why a trigger was ignored (a bounded label)."""
+
+    action: Action
+    task: Task | None
+    events: tuple[Outgoing, ...] = ()
+    reason: IgnoreReason | None = None
+
+    @property
+    def changed(self) -> bool:
+        return self.action != "ignore"
+
+
+def _ignore(reason: IgnoreReason) -> Decision:
+    return Decision("ignore", None, (), reason)
+
+
+def decide(
+    open_task: Task | None,
+    trigger: Trigger,
+    policy: Policy,
+    now: datetime,
+    *,
+    task_force: TaskForce | None = None,
+) -> Decision:
+    """Decide what `trigger` does given the open task of its key (`task_key(trigger)`) or None.
+
+    `task_force` is the market's task force from the registry projection, snapshotted onto a new
+    task (an open task keeps the one it was created with).
+    """
+    now = aware(now)
+    if open_task is not None:
+        if not open_task.is_open:
+            raise ValueError(f"task {open_task.task_id} is {open_task.state}, not open")
+        if open_task.dedupe_key != task_key(trigger):
+            raise ValueError(
+                f"task {open_task.task_id} is for {open_task.dedupe_key}, "
+                f"the trigger for {task_key(trigger)}"
+            )
+    if isinstance(trigger, RiskTrigger):
+        return _risk(open_task, trigger, policy, now, task_force)
+    if isinstance(trigger, ComplaintTrigger):
+        return _complaint(open_task, trigger, policy, now, task_force)
+    return _patrol(open_task, trigger, policy, now, task_force)
+
+
+def _risk(
+    task: Task | None,
+    trigger: RiskTrigger,
+    policy: Policy,
+    now: datetime,
+    task_force: TaskForce | None,
+) -> Decision:
+    if trigger.transition == "acknowledged":
+        return _ignore("acknowledged")
+    if task is not None and task.seen(trigger.event_id):
+        return _ignore("duplicate")
+    ref = task.trigger(trigger.risk_id) if task is not None else None
+
+    if trigger.transition == "cleared":
+        if task is None or ref is None:
+            return _ignore("not_attached")
+        if ref.cleared_at is not None:
+            return _ignore("duplicate")
+        cleared = replace(ref, event_ids=(*ref.event_ids, trigger.event_id), cleared_at=trigger.at)
+        changed = task.next(triggers=_swap(task.triggers, cleared))
+        return _updated("clear", changed, trigger, now, None)
+
+    sla = policy.risk_sla(trigger.severity)
+    if task is None:
+        if sla is None:
+            return _ignore("below_threshold")
+        ref = _risk_ref(trigger)
+        return _create(trigger, ref, trigger.at + sla, trigger.risk_id, now, task_force)
+
+    if ref is None:
+        if sla is None and not policy.attach_below_threshold:
+            return _ignore("below_threshold")
+        return _attach("attach", task, _risk_ref(trigger), trigger, sla, now)
+
+    if ref.severity is not None and severity_rank(trigger.severity) <= severity_rank(ref.severity):
+        return _ignore("no_change")
+    worse = replace(ref, event_ids=(*ref.event_ids, trigger.event_id), severity=trigger.severity)
+    return _attach("escalate", task, worse, trigger, sla, now)
+
+
+def _complaint(
+    task: Task | None,
+    trigger: ComplaintTrigger,
+    policy: Policy,
+    now: datetime,
+    task_force: TaskForce | None,
+) -> Decision:
+    if task is not None and (task.seen(trigger.event_id) or task.trigger(trigger.complaint_id)):
+        # Accepted once is accepted: a second acceptance event of one complaint adds nothing.
+        return _ignore("duplicate")
+    sla = policy.complaint_sla(trigger.category)
+    ref = TriggerRef(
+        kind="complaint",
+        ref_id=trigger.complaint_id,
+        event_ids=(trigger.event_id,),
+        category=trigger.category,
+        attached_at=trigger.at,
+    )
+    if task is None:
+        return _create(trigger, ref, trigger.at + sla, trigger.complaint_id, now, task_force)
+    return _attach("attach", task, ref, trigger, sla, now)
+
+
+def _patrol(
+    task: Task | None,
+    trigger: PatrolTrigger,
+    policy: Policy,
+    now: datetime,
+    task_force: TaskForce | None,
+) -> Decision:
+    if task is not None:
+        return _ignore("already_open")
+    task_id = derive_id("tsk", "patrol", trigger.merchant_id, trigger.at.isoformat())
+    task = Task(
+        task_id=task_id,
+        reason_kind="patrol",
+        market_id=trigger.market_id,
+        district=trigger.district,
+        merchant_id=trigger.merchant_id,
+        stall_no=trigger.stall_no,
+        task_force=task_force,
+        created_at=now,
+        # From the planned date, or from now when the plan was already past it (a grade drop,
+        # a scheduler that was down): a patrol task is never born overdue.
+        due_at=max(trigger.at, now) + policy.patrol_task_within,
+        # A patrol starts its own chain.
+        correlation_id=task_id,
+        grade=policy.effective_grade(trigger.grade),
+    )
+    return Decision("create", task, (events.task_created(task, now, None),))
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _risk_ref(trigger: RiskTrigger) -> TriggerRef:
+    return TriggerRef(
+        kind="risk",
+        ref_id=trigger.risk_id,
+        event_ids=(trigger.event_id,),
+        category=trigger.category,
+        attached_at=trigger.at,
+        rule=trigger.rule,
+        severity=trigger.severity,
+        terminal_id=trigger.terminal_id,
+    )
+
+
+def _create(
+    trigger: RiskTrigger | ComplaintTrigger,
+    ref: TriggerRef,
+    due_at: datetime,
+    correlation_id: str,
+    now: datetime,
+    task_force: TaskForce | None,
+) -> Decision:
+    task = Task(
+        # Named after the event that made it: a second insert of the same task collides.
+        task_id=derive_id("tsk", trigger.reason_kind, trigger.event_id),
+        reason_kind=trigger.reason_kind,
+        market_id=trigger.market_id,
+        district=trigger.district,
+        merchant_id=trigger.merchant_id,
+        stall_no=trigger.stall_no,
+        task_force=task_force,
+        created_at=now,
+        due_at=due_at,
+        correlation_id=correlation_id,
+        triggers=(ref,),
+    )
+    return Decision("create", task, (events.task_created(task, now, trigger.event_id),))
+
+
+def _attach(
+    action: Literal["attach", "escalate"],
+    task: Task,
+    ref: TriggerRef,
+    trigger: RiskTrigger | ComplaintTrigger,
+    sla: timedelta | None,
+    now: datetime,
+) -> Decision:
+    triggers = (*task.triggers, ref) if action == "attach" else _swap(task.triggers, ref)
+    due_at = task.due_at
+    previous: datetime | None = None
+    if sla is not None and trigger.at + sla < due_at:
+        previous, due_at = due_at, trigger.at + sla
+    changed = task.next(triggers=triggers, due_at=due_at)
+    return _updated(action, changed, trigger, now, previous)
+
+
+def _updated(
+    action: Literal["attach", "escalate", "clear"],
+    task: Task,
+    trigger: RiskTrigger | ComplaintTrigger,
+    now: datetime,
+    previous_due_at: datetime | None,
+) -> Decision:
+    change = {"attach": "attached", "escalate": "escalated", "clear": "cleared"}[action]
+    event = events.task_updated(
+        task,
+        now,
+        trigger.event_id,
+        change=change,
+        trigger_id=trigger.ref_id,
+        previous_due_at=previous_due_at,
+    )
+    return Decision(action, task, (event,))
+
+
+def _swap(triggers: tuple[TriggerRef, ...], ref: TriggerRef) -> tuple[TriggerRef, ...]:
+    return tuple(ref if t.ref_id == ref.ref_id else t for t in triggers)

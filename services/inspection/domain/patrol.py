@@ -1,0 +1,109 @@
+"""Routine patrols: when each merchant is next due, from its credit grade (the A–D scheme).
+
+A plan counts from its anchor — the merchant's last completed inspection, or, for a merchant
+never inspected, when planning began (a new merchant is first patrolled one interval after it is
+first seen, so seeding a city does not flood the task force). A grade change re-plans from the
+same anchor: a drop brings the patrol earlier (possibly due at once), a rise pushes it later.
+
+    plan = PatrolPlan.start(merchant_id, grade, last_inspection_at, now, policy)
+    plan = plan.regrade(new_grade, policy)          # on credit.score.changed
+    if plan.is_due(now):                            # the scheduler
+        decision = decide(open_patrol_task, plan.trigger(...), policy, now)
+        plan = plan.task_created(decision.task.task_id)
+    plan = plan.inspected(completed_at, policy, task_id)   # any completed task of the merchant
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any
+
+from services.inspection.domain.model import aware
+from services.inspection.domain.policy import Policy
+from services.inspection.domain.triggers import PatrolTrigger
+
+
+def next_patrol(grade: str | None, last_inspection_at: datetime, policy: Policy) -> datetime:
+    """When a merchant graded `grade` (None: the default, B) inspected at `last_inspection_at`
+    is next due for a routine patrol."""
+    return aware(last_inspection_at, "last_inspection_at") + policy.patrol_every(grade)
+
+
+@dataclass(frozen=True, slots=True)
+class PatrolPlan:
+    """One merchant's patrol plan. `task_id` is the patrol task made when it came due, until an
+    inspection completes; while it is set the plan does not come due again."""
+
+    merchant_id: str
+    grade: str | None
+    anchor: datetime
+    due_at: datetime
+    task_id: str | None = None
+
+    @classmethod
+    def start(
+        cls,
+        merchant_id: str,
+        grade: str | None,
+        last_inspection_at: datetime | None,
+        now: datetime,
+        policy: Policy,
+    ) -> PatrolPlan:
+        anchor = aware(now) if last_inspection_at is None else aware(last_inspection_at, "at")
+        policy.effective_grade(grade)  # an unknown grade fails here, not at the first patrol
+        return cls(merchant_id, grade, anchor, next_patrol(grade, anchor, policy))
+
+    def regrade(self, grade: str | None, policy: Policy) -> PatrolPlan:
+        """The plan under a new grade, from the same anchor."""
+        if grade == self.grade:
+            return self
+        return replace(self, grade=grade, due_at=next_patrol(grade, self.anchor, policy))
+
+    def inspected(self, at: datetime, policy: Policy, task_id: str | None = None) -> PatrolPlan:
+        """The merchant was inspected at `at` (any completed task about it counts: an inspector
+        on a risk or complaint looks at the whole stall). Completing the plan's own patrol task
+        (`task_id`) frees the plan to come due again. An older inspection moves nothing back."""
+        at = aware(at, "at")
+        anchor = max(self.anchor, at)
+        pending = None if task_id is not None and task_id == self.task_id else self.task_id
+        return replace(
+            self, anchor=anchor, due_at=next_patrol(self.grade, anchor, policy), task_id=pending
+        )
+
+    def is_due(self, now: datetime) -> bool:
+        return self.task_id is None and aware(now) >= self.due_at
+
+    def task_created(self, task_id: str) -> PatrolPlan:
+        return replace(self, task_id=task_id)
+
+    def trigger(self, *, market_id: str, stall_no: str | None, district: str) -> PatrolTrigger:
+        """The trigger for `decide`; the merchant's placement comes from the registry projection."""
+        return PatrolTrigger(
+            merchant_id=self.merchant_id,
+            market_id=market_id,
+            stall_no=stall_no,
+            district=district,
+            grade=self.grade,
+            at=self.due_at,
+        )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "merchant_id": self.merchant_id,
+            "grade": self.grade,
+            "anchor": self.anchor.isoformat(),
+            "due_at": self.due_at.isoformat(),
+            "task_id": self.task_id,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> PatrolPlan:
+        return cls(
+            data["merchant_id"],
+            data["grade"],
+            datetime.fromisoformat(data["anchor"]),
+            datetime.fromisoformat(data["due_at"]),
+            data["task_id"],
+        )

@@ -1,0 +1,145 @@
+"""Routine patrols: the interval by credit grade, re-planning on a grade change, patrol tasks."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from services.inspection.domain import PatrolPlan, Policy, decide, next_patrol, task_key
+from tests.unit.inspection.builders import POLICY, T0, TASK_FORCE, D
+
+
+@pytest.mark.parametrize(
+    ("grade", "days"), [("A", 365), ("B", 180), ("C", 120), ("D", 90), (None, 180)]
+)
+def test_the_patrol_interval_follows_the_grade_and_no_grade_is_b(
+    grade: str | None, days: int
+) -> None:
+    assert next_patrol(grade, T0, POLICY) == T0 + days * D
+
+
+def test_an_unknown_grade_is_refused() -> None:
+    with pytest.raises(ValueError, match="unknown credit grade 'E'"):
+        next_patrol("E", T0, POLICY)
+    with pytest.raises(ValueError, match="unknown credit grade"):
+        PatrolPlan.start("mer_1", "E", None, T0, POLICY)
+
+
+def test_intervals_and_the_default_grade_are_configurable() -> None:
+    policy = Policy.from_dict({"patrol_interval": {"D": "30d"}, "patrol_default_grade": "C"})
+    assert next_patrol("D", T0, policy) == T0 + 30 * D
+    assert next_patrol(None, T0, policy) == T0 + 120 * D
+
+
+def test_a_plan_counts_from_the_last_inspection_or_from_when_planning_began() -> None:
+    inspected = PatrolPlan.start("mer_1", "C", T0, T0 + 10 * D, POLICY)
+    assert (inspected.anchor, inspected.due_at) == (T0, T0 + 120 * D)
+    new = PatrolPlan.start("mer_2", None, None, T0, POLICY)
+    assert (new.anchor, new.due_at) == (T0, T0 + 180 * D)
+
+
+def test_a_grade_drop_brings_the_patrol_earlier_and_a_rise_later() -> None:
+    plan = PatrolPlan.start("mer_1", "B", T0, T0, POLICY)  # due T0 + 180 d
+    dropped = plan.regrade("D", POLICY)
+    assert dropped.due_at == T0 + 90 * D
+    assert dropped.anchor == plan.anchor
+    assert dropped.regrade("A", POLICY).due_at == T0 + 365 * D
+    assert plan.regrade("B", POLICY) is plan
+    assert plan.regrade(None, POLICY).due_at == T0 + 180 * D
+
+
+def test_a_drop_past_the_new_interval_makes_the_patrol_due_at_once() -> None:
+    plan = PatrolPlan.start("mer_1", "A", T0, T0, POLICY)
+    now = T0 + 100 * D
+    assert not plan.is_due(now)
+    dropped = plan.regrade("D", POLICY)
+    assert dropped.is_due(now)
+    # The task is due a patrol window from now, never born overdue.
+    trigger = dropped.trigger(market_id="mkt_1", stall_no="A-12", district="zhifu")
+    decision = decide(None, trigger, POLICY, now, task_force=TASK_FORCE)
+    assert decision.task is not None
+    assert decision.task.due_at == now + 7 * D
+
+
+@given(
+    st.sampled_from(["A", "B", "C", "D", None]),
+    st.sampled_from(["A", "B", "C", "D", None]),
+    st.integers(0, 400),
+)
+def test_a_worse_grade_never_plans_a_later_patrol(
+    before: str | None, after: str | None, days_since: int
+) -> None:
+    rank = {"A": 0, "B": 1, None: 1, "C": 2, "D": 3}
+    plan = PatrolPlan.start("mer_1", before, T0, T0 + days_since * D, POLICY)
+    replanned = plan.regrade(after, POLICY)
+    if rank[after] > rank[before]:
+        assert replanned.due_at < plan.due_at
+    elif rank[after] == rank[before]:
+        assert replanned.due_at == plan.due_at
+    else:
+        assert replanned.due_at > plan.due_at
+
+
+def test_a_due_plan_makes_one_patrol_task() -> None:
+    plan = PatrolPlan.start("mer_1", "D", T0, T0, POLICY)
+    due = T0 + 90 * D
+    assert not plan.is_due(due - D) and plan.is_due(due)
+    trigger = plan.trigger(market_id="mkt_1", stall_no="A-12", district="zhifu")
+
+    decision = decide(None, trigger, POLICY, due, task_force=TASK_FORCE)
+
+    task = decision.task
+    assert decision.action == "create" and task is not None
+    assert (task.reason_kind, task.merchant_id, task.grade, task.triggers) == (
+        "patrol",
+        "mer_1",
+        "D",
+        (),
+    )
+    assert task.due_at == due + 7 * D
+    assert task_key(trigger) == task.dedupe_key == ("merchant:mer_1", "patrol")
+    [event] = decision.events
+    # A patrol starts its own chain.
+    assert event.correlation_id == task.task_id and event.causation_id is None
+
+    pending = plan.task_created(task.task_id)
+    assert not pending.is_due(due + 30 * D)  # not again while its task is open
+    assert decide(task, trigger, POLICY, due).reason == "already_open"
+
+
+def test_a_patrol_without_a_grade_records_b() -> None:
+    plan = PatrolPlan.start("mer_1", None, T0, T0, POLICY)
+    trigger = plan.trigger(market_id="mkt_1", stall_no="A-12", district="zhifu")
+    decision = decide(None, trigger, POLICY, plan.due_at)
+    assert decision.task is not None and decision.task.grade == "B"
+
+
+def test_any_completed_inspection_moves_the_plan_and_frees_it() -> None:
+    plan = PatrolPlan.start("mer_1", "C", T0, T0, POLICY).task_created("tsk_patrol")
+
+    after_risk = plan.inspected(T0 + 50 * D, POLICY, task_id="tsk_risk")
+    assert after_risk.due_at == T0 + 170 * D
+    assert after_risk.task_id == "tsk_patrol"  # the patrol task itself is still open
+
+    after_patrol = after_risk.inspected(T0 + 60 * D, POLICY, task_id="tsk_patrol")
+    assert (after_patrol.anchor, after_patrol.task_id) == (T0 + 60 * D, None)
+    assert after_patrol.due_at == T0 + 180 * D
+
+    # An inspection reported late, older than the anchor, moves nothing back.
+    assert after_patrol.inspected(T0 + 10 * D, POLICY).due_at == after_patrol.due_at
+
+
+def test_a_plan_survives_json() -> None:
+    plan = PatrolPlan.start("mer_1", "C", T0, T0, POLICY).task_created("tsk_1")
+    assert PatrolPlan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan
+
+
+def test_plans_refuse_naive_times() -> None:
+    with pytest.raises(ValueError, match="timezone"):
+        PatrolPlan.start("mer_1", "A", datetime(2026, 5, 1), T0, POLICY)
+    with pytest.raises(ValueError, match="timezone"):
+        next_patrol("A", datetime(2026, 5, 1), POLICY)
