@@ -178,7 +178,7 @@ class Telemetry:
         self, payload: bytes, verdict: Rejected, received: datetime, channel: str
     ) -> Outgoing:
         self.metrics.rejections.labels(verdict.reason).inc()
-        self.metrics.readings.labels("unknown", "rejected").inc()
+        self.metrics.readings.labels(verdict.kind or "unknown", "rejected").inc()
         data = ReadingRejected.of(
             payload=payload,
             reason=verdict.reason,  # type: ignore[arg-type]

@@ -9,13 +9,20 @@ in a genuine terminal is reported as what it is.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import orjson
 from pydantic import ValidationError
 
-from contracts.telemetry import AnyReading, describe_invalid, parse_reading, range_violation, verify
+from contracts.telemetry import (
+    READING_KINDS,
+    AnyReading,
+    describe_invalid,
+    parse_reading,
+    range_violation,
+    verify,
+)
 from services.telemetry.projections import Directory, TerminalInfo
 
 
@@ -33,6 +40,7 @@ class Rejected:
     field: str | None = None
     terminal_id: str | None = None
     seq: int | None = None
+    kind: str | None = None  # a known reading kind when the reading said one (metrics label)
 
 
 def check(
@@ -57,7 +65,22 @@ def check(
         reading = parse_reading(body)
     except ValidationError as exc:
         field, detail = describe_invalid(exc)
-        return Rejected("malformed", detail, field, claimed_id)
+        kind = body.get("kind") if body.get("kind") in READING_KINDS else None
+        return Rejected("malformed", detail, field, claimed_id, kind=kind)
+    verdict = _judge(reading, body, directory, last_seq, now, future_tolerance_s)
+    if isinstance(verdict, Rejected):
+        return replace(verdict, kind=reading.kind)
+    return verdict
+
+
+def _judge(
+    reading: AnyReading,
+    body: dict[str, Any],
+    directory: Directory,
+    last_seq: Callable[[str], int],
+    now: float,
+    future_tolerance_s: float,
+) -> Accepted | Rejected:
 
     terminal = directory.terminals.get(reading.terminal_id)
     if terminal is None:
