@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -57,6 +57,8 @@ class Service:
         self.relay: OutboxRelay | None = None
         self._jobs: list[tuple[str, float, Job]] = []
         self._on_start: list[Callable[[], Awaitable[Any]]] = []
+        self._after_start: list[Callable[[], Coroutine[Any, Any, Any]]] = []
+        self.ready_checks: dict[str, Callable[[], bool]] = {}
         self._tasks: list[asyncio.Task[Any]] = []
         self.started = False
 
@@ -72,6 +74,10 @@ class Service:
     def on_start(self, hook: Callable[[], Awaitable[Any]]) -> None:
         """Run `hook` once the database is ready and before any message is consumed."""
         self._on_start.append(hook)
+
+    def after_start(self, task: Callable[[], Coroutine[Any, Any, Any]]) -> None:
+        """Run `task` in the background once consuming has begun (cancelled on stop)."""
+        self._after_start.append(task)
 
     def every(self, seconds: float, job: Job, name: str | None = None) -> None:
         """Run `job` periodically; with several replicas only one runs it at a time."""
@@ -111,21 +117,25 @@ class Service:
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox"))
         self.every(3600, lambda svc: purge_published(svc.pool), "outbox-purge")
         self._tasks.append(asyncio.create_task(self._watch_lag(), name="consumer-lag"))
+        for task in self._after_start:
+            self._tasks.append(asyncio.create_task(task(), name=getattr(task, "__name__", "task")))
         for name, seconds, job in self._jobs:
             self._tasks.append(asyncio.create_task(self._periodic(name, seconds, job), name=name))
         self.started = True
         log.info("service started", extra={"schema": self.schema})
 
     async def stop(self) -> None:
+        # Consumers first (they finish the message in hand and commit), then the relay gets to
+        # finish its batch while the producer is still open, then the rest.
+        others = [t for t in self._tasks if not t.get_name().endswith("-outbox")]
+        for task in others:
+            task.cancel()
+        await self.messaging.stop_consuming()
         if self.relay:
             self.relay.stop()
-        for task in self._tasks:
-            if task.get_name().endswith("-outbox"):
-                continue
-            task.cancel()
-        await self.messaging.stop()
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
             await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), 10)
+        await self.messaging.stop()
         self._tasks.clear()
         if self._pool is not None:
             await self._pool.close()
@@ -174,7 +184,8 @@ class Service:
             with contextlib.suppress(Exception):
                 db = await asyncio.wait_for(self._pool.fetchval("SELECT true"), 2)
         kafka = self.started and await self.messaging.ping()
-        return {"database": bool(db), "kafka": bool(kafka)}
+        checks = {"database": bool(db), "kafka": bool(kafka)}
+        return checks | {name: bool(check()) for name, check in self.ready_checks.items()}
 
 
 def create_app(

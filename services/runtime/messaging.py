@@ -237,7 +237,7 @@ class Messaging:
         self.dispatcher = Dispatcher(
             metrics, self.dead_letter, max_attempts=max_attempts, backoff_s=backoff_s
         )
-        self._started = False
+        self._started = self._consuming = False
         self._subscribers: list[tuple[str, Any]] = []
 
     def subscribe(
@@ -296,6 +296,30 @@ class Messaging:
         subscriber(on_batch)
         self._subscribers.append((topic, subscriber))
 
+    async def caught_up(self, topic: str, group_id: str | None = None) -> None:
+        """Return once this replica has handled every message that was on `topic` when called.
+
+        For projections of compacted topics: a service must know the registry's entities
+        before it judges messages that refer to them. "Handled" is the committed offset, which
+        moves only after the handler returned.
+        """
+        for name, subscriber in self._subscribers:
+            if name != topic:
+                continue
+            while (  # noqa: ASYNC110 - polling the consumer's state; it offers no event
+                getattr(subscriber, "consumer", None) is None
+                or not subscriber.consumer.assignment()
+            ):
+                await asyncio.sleep(0.05)
+            consumer = subscriber.consumer
+            assigned = list(consumer.assignment())
+            ends = await consumer.end_offsets(assigned)
+            for tp in assigned:
+                while ends[tp] > 0 and ((await consumer.committed(tp)) or 0) < ends[tp]:  # noqa: ASYNC110
+                    await asyncio.sleep(0.05)
+            return
+        raise KeyError(f"no subscription to {topic}")
+
     async def measure_lag(self) -> None:
         """Set the lag gauge: per assigned partition, messages between our position and its end."""
         for topic, subscriber in self._subscribers:
@@ -324,13 +348,19 @@ class Messaging:
         )
         await self._producer.start()
         await self.broker.start()
-        self._started = True
+        self._started = self._consuming = True
+
+    async def stop_consuming(self) -> None:
+        """Stop the consumers (each finishes the message in hand); the producer stays open."""
+        if self._consuming:
+            self._consuming = False
+            await self.broker.stop()
 
     async def stop(self) -> None:
         if not self._started:
             return
+        await self.stop_consuming()
         self._started = False
-        await self.broker.stop()
         await self.producer.stop()
         self._producer = None
 

@@ -111,8 +111,12 @@ class OutboxRelay:
         while not self._stopping.is_set():
             try:
                 await self._lead()
-            except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as exc:
-                log.warning("outbox relay lost its database connection", extra={"error": str(exc)})
+            except Exception as exc:
+                # Broker or database away, or a publish that failed: the rows stay pending and
+                # the relay tries again; it must never die while the service lives.
+                log.warning(
+                    "outbox relay interrupted", extra={"error": f"{type(exc).__name__}: {exc}"}
+                )
                 await self._pause(self.poll_interval_s * 4)
 
     async def _lead(self) -> None:

@@ -51,6 +51,14 @@ def build(settings: TelemetrySettings | None = None) -> FastAPI:
         batch_timeout_ms=settings.batch_timeout_ms,
     )
     service.on_start(lambda: directory.load(service.pool))
+
+    async def catch_up() -> None:
+        for topic in (topics.REGISTRY_TERMINALS.name, topics.REGISTRY_MARKETS.name):
+            await service.messaging.caught_up(topic)
+        telemetry.projections_ready.set()
+
+    service.after_start(catch_up)
+    service.ready_checks["projections"] = telemetry.projections_ready.is_set
     service.every(settings.silence_check_interval_s, telemetry.check_silence, "silence-check")
 
     app = create_app(

@@ -59,6 +59,9 @@ class Telemetry:
         self._contexts: dict[str, tuple[TerminalInfo, Any, TerminalContext]] = {}
         # One batch or silence check at a time in this process: both mutate held states.
         self.lock = asyncio.Lock()
+        # Readings wait until the registry projections have caught up once, so a terminal
+        # provisioned while this replica was away is not rejected as unknown.
+        self.projections_ready = asyncio.Event()
 
     # --- context ------------------------------------------------------------------------------
     def context(self, terminal: TerminalInfo) -> TerminalContext:
@@ -80,6 +83,7 @@ class Telemetry:
 
     # --- readings -----------------------------------------------------------------------------
     async def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
+        await self.projections_ready.wait()
         started = time.perf_counter()
         async with self.lock:
             try:

@@ -128,3 +128,35 @@ async def test_only_one_relay_is_active_per_service(make_service, started) -> No
     finally:
         await first.pool.release(conn)
     assert holders == 1
+
+
+async def test_relay_outlives_a_failing_publish_and_delivers_once_it_works(
+    make_service, started, kafka: str, topic: str
+) -> None:
+    svc = make_service()
+    started.append(svc)
+    await svc.start()
+    svc.relay.stop()  # drive a relay by hand
+    failures = 2
+
+    async def flaky(batch):  # type: ignore[no-untyped-def]
+        nonlocal failures
+        if failures:
+            failures -= 1
+            raise ConnectionError("broker away")
+        await svc.messaging.publish_batch(batch)
+
+    relay = OutboxRelay(
+        svc.pool, svc.settings.database_url, svc.schema, flaky, svc.metrics, poll_interval_s=0.05
+    )
+    event = _event(7)
+    async with TopicWatcher(kafka, topic) as watcher:
+        async with svc.pool.acquire() as conn, conn.transaction():
+            await enqueue(conn, topic, event)
+        task = asyncio.create_task(relay.run())
+        try:
+            [record] = await watcher.wait_for(lambda r: r.json()["id"] == event.id)
+        finally:
+            relay.stop()
+            await asyncio.wait_for(task, 10)
+    assert failures == 0 and record.key == b"s7"
