@@ -9,7 +9,7 @@ STACK := $(PY) deploy/local/stack.py
 KAFKA_LIBS := .cache/kafka/libs
 
 .PHONY: help setup kafka-jars up down status demo demo-stop test test-unit lint typecheck contracts \
-        contracts-check token bench lock clean fault
+        contracts-check token bench lock clean fault tail
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -67,6 +67,10 @@ test-unit: $(VENV)/.installed ## only the unit tests (no infrastructure)
 
 token: $(VENV)/.installed ## issue a bearer token: make token ROLE=clerk DISTRICT=zhifu
 	@$(PY) -m services.runtime.auth issue --role $(or $(ROLE),admin) --district '$(or $(DISTRICT),*)'
+
+tail: $(VENV)/.installed ## print a topic as JSON lines: make tail TOPIC=registry.markets.v1 [FROM=beginning]
+	@set -a; [ -f .run/env ] && . ./.run/env; set +a; \
+	$(PY) -m deploy.local.tail $(TOPIC) $(if $(FROM),--from-beginning)
 
 fault: $(VENV)/.installed ## inject a fault into the demo's simulator: make fault SPEC='door_open:terminal=auto'
 	@$(PY) -m simulator fault '$(SPEC)'
