@@ -1,0 +1,62 @@
+"""Wiring of the inspection service: registry projections, the risk consumer, the overdue clock
+and the work API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from contracts import topics
+from services.inspection.api import router
+from services.inspection.commands import Inspection, utc_now
+from services.inspection.domain import DEFAULT_POLICY, Policy
+from services.inspection.projections import Directory
+from services.inspection.settings import InspectionSettings
+from services.runtime.app import Service, create_app
+from services.runtime.messaging import Delivery
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build(
+    settings: InspectionSettings | None = None,
+    *,
+    policy: Policy = DEFAULT_POLICY,
+    now: Callable[[], datetime] = utc_now,
+) -> FastAPI:
+    settings = settings or InspectionSettings()
+    if not settings.auth_secret.get_secret_value():
+        raise SystemExit("SENTINEL_AUTH_SECRET (or INSPECTION_AUTH_SECRET) is not set")
+    service = Service(settings, MIGRATIONS)
+    directory = Directory()
+    inspection = Inspection(service, directory, policy, now)
+
+    async def on_market(d: Delivery) -> None:
+        await directory.on_market(service.pool, d)
+
+    async def on_merchant(d: Delivery) -> None:
+        await directory.on_merchant(service.pool, d)
+
+    # Projections have their own groups: they always read the compacted topics to the end.
+    service.subscribe(
+        topics.REGISTRY_MARKETS.name, on_market, group_id=f"{settings.group_id}-markets"
+    )
+    service.subscribe(
+        topics.REGISTRY_MERCHANTS.name, on_merchant, group_id=f"{settings.group_id}-merchants"
+    )
+    # complaints.events.v1 and credit.scores.v1 join when their contracts exist.
+    service.subscribe(topics.TELEMETRY_RISKS.name, inspection.on_risk)
+    service.on_start(lambda: directory.load(service.pool))
+    service.every(settings.clock_check_interval_s, inspection.check_clock, "overdue-clock")
+
+    app = create_app(
+        service,
+        [router],
+        title="Market Sentinel — inspection",
+        description="Risks become inspection tasks; findings become rectification orders.",
+    )
+    app.state.inspection = inspection
+    return app

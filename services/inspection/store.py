@@ -1,0 +1,122 @@
+"""Inspection's Postgres repository: tasks and rectification orders. Parameterised SQL.
+
+Each value is stored whole as jsonb (`to_dict()`), with the columns the API and the clock filter
+on beside it. Reads that precede a change lock the row (`FOR UPDATE`), so two requests or a
+request and the clock never both change one task.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import asyncpg
+
+from services.inspection.domain import RectificationOrder, Task
+
+_OPEN = "('open', 'claimed')"
+
+
+def dedupe_key(key: tuple[str, str]) -> str:
+    return f"{key[0]}|{key[1]}"
+
+
+class InspectionStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    # -- tasks -----------------------------------------------------------------------------------
+    async def open_task(self, key: tuple[str, str]) -> Task | None:
+        row = await self.conn.fetchrow(
+            f"SELECT task FROM tasks WHERE dedupe_key = $1 AND state IN {_OPEN} FOR UPDATE",
+            dedupe_key(key),
+        )
+        return Task.from_dict(row["task"]) if row else None
+
+    async def task(self, task_id: str, *, for_update: bool = False) -> Task | None:
+        sql = "SELECT task FROM tasks WHERE id = $1" + (" FOR UPDATE" if for_update else "")
+        row = await self.conn.fetchrow(sql, task_id)
+        return Task.from_dict(row["task"]) if row else None
+
+    async def save_task(self, task: Task) -> None:
+        await self.conn.execute(
+            """INSERT INTO tasks (id, district, market_id, merchant_id, reason_kind, state,
+                                  dedupe_key, due_at, overdue_at, created_at, version, task)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+               ON CONFLICT (id) DO UPDATE SET
+                   state = EXCLUDED.state, due_at = EXCLUDED.due_at,
+                   overdue_at = EXCLUDED.overdue_at, version = EXCLUDED.version,
+                   task = EXCLUDED.task, updated_at = now()
+               WHERE tasks.version < EXCLUDED.version""",
+            task.task_id, task.district, task.market_id, task.merchant_id, task.reason_kind,
+            task.state, dedupe_key(task.dedupe_key), task.due_at, task.overdue_at,
+            task.created_at, task.version, task.to_dict(),
+        )  # fmt: skip
+
+    async def tasks(
+        self, *, state: str | None, market_id: str | None, district: str | None, limit: int
+    ) -> list[Task]:
+        rows = await self.conn.fetch(
+            """SELECT task FROM tasks
+               WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR market_id = $2)
+                 AND ($3::text IS NULL OR district = $3)
+               ORDER BY due_at, id LIMIT $4""",
+            state, market_id, district, limit,
+        )  # fmt: skip
+        return [Task.from_dict(r["task"]) for r in rows]
+
+    async def tasks_past_due(self, now: datetime, limit: int) -> list[Task]:
+        """Open tasks due before `now` and not yet marked, locked; rows another transaction
+        holds are skipped (the next tick sees them)."""
+        rows = await self.conn.fetch(
+            f"""SELECT task FROM tasks
+                WHERE state IN {_OPEN} AND overdue_at IS NULL AND due_at < $1
+                ORDER BY due_at LIMIT $2 FOR UPDATE SKIP LOCKED""",
+            now,
+            limit,
+        )
+        return [Task.from_dict(r["task"]) for r in rows]
+
+    # -- rectification orders --------------------------------------------------------------------
+    async def order(self, order_id: str, *, for_update: bool = False) -> RectificationOrder | None:
+        sql = "SELECT rectification FROM rectifications WHERE id = $1" + (
+            " FOR UPDATE" if for_update else ""
+        )
+        row = await self.conn.fetchrow(sql, order_id)
+        return RectificationOrder.from_dict(row["rectification"]) if row else None
+
+    async def save_order(self, order: RectificationOrder) -> None:
+        await self.conn.execute(
+            """INSERT INTO rectifications (id, task_id, district, market_id, merchant_id, state,
+                                           deadline, overdue_at, ordered_at, version,
+                                           rectification)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+               ON CONFLICT (id) DO UPDATE SET
+                   state = EXCLUDED.state, deadline = EXCLUDED.deadline,
+                   overdue_at = EXCLUDED.overdue_at, version = EXCLUDED.version,
+                   rectification = EXCLUDED.rectification, updated_at = now()
+               WHERE rectifications.version < EXCLUDED.version""",
+            order.rectification_id, order.task_id, order.district, order.market_id,
+            order.merchant_id, order.state, order.deadline, order.overdue_at, order.ordered_at,
+            order.version, order.to_dict(),
+        )  # fmt: skip
+
+    async def orders(
+        self, *, state: str | None, district: str | None, limit: int
+    ) -> list[RectificationOrder]:
+        rows = await self.conn.fetch(
+            """SELECT rectification FROM rectifications
+               WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR district = $2)
+               ORDER BY ordered_at, id LIMIT $3""",
+            state, district, limit,
+        )  # fmt: skip
+        return [RectificationOrder.from_dict(r["rectification"]) for r in rows]
+
+    async def orders_past_deadline(self, now: datetime, limit: int) -> list[RectificationOrder]:
+        rows = await self.conn.fetch(
+            """SELECT rectification FROM rectifications
+               WHERE state = 'open' AND overdue_at IS NULL AND deadline < $1
+               ORDER BY deadline LIMIT $2 FOR UPDATE SKIP LOCKED""",
+            now,
+            limit,
+        )
+        return [RectificationOrder.from_dict(r["rectification"]) for r in rows]

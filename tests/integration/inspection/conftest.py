@@ -1,0 +1,220 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+from contracts.envelope import Envelope, make_event
+from contracts.telemetry import RiskEscalated, RiskRaised
+from services.inspection.app import build as build_inspection
+from services.inspection.settings import InspectionSettings
+from services.registry.app import build as build_registry
+from services.registry.settings import RegistrySettings
+from services.runtime.auth import issue_token
+from tests.support.poll import until
+
+
+@dataclass
+class Clock:
+    """The inspection service's clock: real time plus an offset the tests move forward."""
+
+    offset: timedelta = field(default_factory=timedelta)
+
+    def __call__(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+
+@dataclass
+class Place:
+    district: str
+    market_id: str
+    merchant_id: str
+    stall_no: str
+    terminal_id: str
+
+
+@dataclass
+class Stack:
+    registry: httpx.AsyncClient
+    inspection: httpx.AsyncClient
+    inspection_app: Any
+    producer: AIOKafkaProducer
+    clock: Clock
+    secret: str
+
+    def token(self, role: str, district: str, subject: str | None = None) -> dict[str, str]:
+        token = issue_token(
+            secret=self.secret, role=role, district=district, subject=subject or f"{role}-x"
+        )
+        return {"Authorization": f"Bearer {token}"}
+
+    async def place(self, leader: str = "王队长") -> Place:
+        """A district, market with a task force and merchant, once inspection knows them."""
+        code = f"i{uuid.uuid4().hex[:8]}"
+        r = await self.registry.post("/districts", json={"code": code, "name": code})
+        assert r.status_code == 201, r.text
+        market = (
+            await self.registry.post(
+                "/markets",
+                json={
+                    "name": "检查市场",
+                    "district": code,
+                    "kind": "farmers",
+                    "operator": "o",
+                    "address": "a",
+                    "capacity": 500,
+                    "opening_hours": {"open": "06:00", "close": "19:00"},
+                },
+            )
+        ).json()
+        r = await self.registry.put(
+            f"/markets/{market['id']}/task-force", json={"leader": leader, "members": ["李", "张"]}
+        )
+        assert r.status_code == 200, r.text
+        merchant = (
+            await self.registry.post(
+                "/merchants",
+                json={
+                    "name": "商户",
+                    "market_id": market["id"],
+                    "stall_no": "B-7",
+                    "credit_code": "914403001922038216",
+                    "food_licence": "JY13706020012345",
+                    "licence_valid_until": (date.today() + timedelta(days=30)).isoformat(),
+                    "categories": [],
+                },
+            )
+        ).json()
+        directory = self.inspection_app.state.inspection.directory
+
+        def known() -> bool:
+            m = directory.markets.get(market["id"])
+            return bool(m and m.task_force and merchant["id"] in directory.merchants)
+
+        await until(known, what="inspection's projection has the market and merchant")
+        return Place(code, market["id"], merchant["id"], "B-7", f"trm_{uuid.uuid4().hex[:12]}")
+
+    async def risk(
+        self,
+        place: Place,
+        *,
+        severity: str = "major",
+        raised_at: datetime,
+        risk_id: str | None = None,
+        previous: str | None = None,
+    ) -> Envelope[Any]:
+        """Publish a `telemetry.risk.raised` (or `.escalated` when `previous` is given)."""
+        risk_id = risk_id or str(uuid.uuid4())
+        data: dict[str, Any] = {
+            "risk_id": risk_id,
+            "rule": "cold_chain_excursion",
+            "category": "food_safety",
+            "severity": severity,
+            "state": "open",
+            "terminal_id": place.terminal_id,
+            "market_id": place.market_id,
+            "merchant_id": place.merchant_id,
+            "stall_no": place.stall_no,
+            "district": place.district,
+            "raised_at": raised_at,
+            "evidence": {
+                "rule": "cold_chain_excursion",
+                "thresholds": {"limit_c": 8.0, "raise_after_s": 900},
+                "first_ts": raised_at - timedelta(minutes=15),
+                "last_ts": raised_at,
+                "peak": 11.0,
+                "duration_s": 900.0,
+                "degree_minutes": 45.0,
+                "readings_count": 16,
+                "profile": "chilled",
+            },
+        }
+        model: Any = RiskRaised
+        event_type = "telemetry.risk.raised"
+        if previous is not None:
+            model, event_type = RiskEscalated, "telemetry.risk.escalated"
+            data["previous_severity"] = previous
+        event = make_event(
+            service="telemetry",
+            event_type=event_type,
+            version=1,
+            subject=risk_id,
+            data=model.model_validate(data),
+            correlation_id=risk_id,
+        )
+        await self.send(event, place.terminal_id)
+        return event
+
+    async def send(self, event: Envelope[Any], key: str) -> None:
+        await self.producer.send_and_wait("telemetry.risks.v1", event.to_json(), key=key.encode())
+
+
+async def start_group_at_end(kafka: str, group: str, topic: str) -> None:
+    """Commit the topic's current end as `group`'s position: the service then sees only what the
+    test publishes, not every risk earlier runs and benchmarks left on the shared topic."""
+    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
+    await consumer.start()
+    try:
+        cluster = await consumer._client.fetch_all_metadata()
+        tps = [TopicPartition(topic, p) for p in cluster.partitions_for_topic(topic) or ()]
+        consumer.assign(tps)
+        await consumer.seek_to_end(*tps)
+        await consumer.commit({tp: await consumer.position(tp) for tp in tps})
+    finally:
+        await consumer.stop()
+
+
+@pytest.fixture(scope="module")
+async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> AsyncIterator[Stack]:
+    common = dict(
+        kafka_bootstrap_servers=kafka,
+        database_url=database_url,
+        auth_secret=secrets_env["SENTINEL_AUTH_SECRET"],
+        outbox_poll_interval_s=0.1,
+    )
+    registry_app = build_registry(
+        RegistrySettings(
+            **common, terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"]
+        )
+    )
+    clock = Clock()
+    group = f"ins-{uuid.uuid4().hex[:8]}"
+    await start_group_at_end(kafka, group, "telemetry.risks.v1")
+    # A schema and consumer groups of its own per test module; the registry projections start at
+    # the compacted topics' beginning, as in production.
+    inspection_app = build_inspection(
+        InspectionSettings(
+            **common,
+            consumer_group=group,
+            db_schema=f"inspection_{uuid.uuid4().hex[:6]}",
+            clock_check_interval_s=0.2,
+        ),
+        now=clock,
+    )
+    for app in (registry_app, inspection_app):
+        await app.state.service.start()
+    secret = secrets_env["SENTINEL_AUTH_SECRET"]
+    admin = {
+        "Authorization": "Bearer "
+        + issue_token(secret=secret, role="admin", district="*", subject="admin")
+    }
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await producer.start()
+    async with (
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=registry_app), base_url="http://r", headers=admin
+        ) as reg,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=inspection_app), base_url="http://i"
+        ) as ins,
+    ):
+        yield Stack(reg, ins, inspection_app, producer, clock, secret)
+    await producer.stop()
+    for app in (inspection_app, registry_app):
+        await app.state.service.stop()
