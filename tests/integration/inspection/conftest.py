@@ -11,7 +11,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from contracts.envelope import Envelope, make_event
-from contracts.telemetry import RiskEscalated, RiskRaised
+from contracts.telemetry import RiskRaised
 from services.inspection.app import build as build_inspection
 from services.inspection.settings import InspectionSettings
 from services.registry.app import build as build_registry
@@ -39,79 +39,51 @@ class Place:
     terminal_id: str
 
 
-@dataclass
-class Stack:
-    registry: httpx.AsyncClient
-    inspection: httpx.AsyncClient
-    inspection_app: Any
-    producer: AIOKafkaProducer
-    clock: Clock
-    secret: str
-
-    def token(self, role: str, district: str, subject: str | None = None) -> dict[str, str]:
-        token = issue_token(
-            secret=self.secret, role=role, district=district, subject=subject or f"{role}-x"
+async def provision(registry: httpx.AsyncClient, leader: str = "王队长") -> Place:
+    """A district, a market with a task force, and a merchant, through the registry's API."""
+    code = f"i{uuid.uuid4().hex[:8]}"
+    r = await registry.post("/districts", json={"code": code, "name": code})
+    assert r.status_code == 201, r.text
+    market = (
+        await registry.post(
+            "/markets",
+            json={
+                "name": "检查市场",
+                "district": code,
+                "kind": "farmers",
+                "operator": "o",
+                "address": "a",
+                "capacity": 500,
+                "opening_hours": {"open": "06:00", "close": "19:00"},
+            },
         )
-        return {"Authorization": f"Bearer {token}"}
-
-    async def place(self, leader: str = "王队长") -> Place:
-        """A district, market with a task force and merchant, once inspection knows them."""
-        code = f"i{uuid.uuid4().hex[:8]}"
-        r = await self.registry.post("/districts", json={"code": code, "name": code})
-        assert r.status_code == 201, r.text
-        market = (
-            await self.registry.post(
-                "/markets",
-                json={
-                    "name": "检查市场",
-                    "district": code,
-                    "kind": "farmers",
-                    "operator": "o",
-                    "address": "a",
-                    "capacity": 500,
-                    "opening_hours": {"open": "06:00", "close": "19:00"},
-                },
-            )
-        ).json()
-        r = await self.registry.put(
-            f"/markets/{market['id']}/task-force", json={"leader": leader, "members": ["李", "张"]}
+    ).json()
+    r = await registry.put(
+        f"/markets/{market['id']}/task-force", json={"leader": leader, "members": ["李", "张"]}
+    )
+    assert r.status_code == 200, r.text
+    merchant = (
+        await registry.post(
+            "/merchants",
+            json={
+                "name": "商户",
+                "market_id": market["id"],
+                "stall_no": "B-7",
+                "credit_code": "914403001922038216",
+                "food_licence": "JY13706020012345",
+                "licence_valid_until": (date.today() + timedelta(days=30)).isoformat(),
+                "categories": [],
+            },
         )
-        assert r.status_code == 200, r.text
-        merchant = (
-            await self.registry.post(
-                "/merchants",
-                json={
-                    "name": "商户",
-                    "market_id": market["id"],
-                    "stall_no": "B-7",
-                    "credit_code": "914403001922038216",
-                    "food_licence": "JY13706020012345",
-                    "licence_valid_until": (date.today() + timedelta(days=30)).isoformat(),
-                    "categories": [],
-                },
-            )
-        ).json()
-        directory = self.inspection_app.state.inspection.directory
+    ).json()
+    return Place(code, market["id"], merchant["id"], "B-7", f"trm_{uuid.uuid4().hex[:12]}")
 
-        def known() -> bool:
-            m = directory.markets.get(market["id"])
-            return bool(m and m.task_force and merchant["id"] in directory.merchants)
 
-        await until(known, what="inspection's projection has the market and merchant")
-        return Place(code, market["id"], merchant["id"], "B-7", f"trm_{uuid.uuid4().hex[:12]}")
-
-    async def risk(
-        self,
-        place: Place,
-        *,
-        severity: str = "major",
-        raised_at: datetime,
-        risk_id: str | None = None,
-        previous: str | None = None,
-    ) -> Envelope[Any]:
-        """Publish a `telemetry.risk.raised` (or `.escalated` when `previous` is given)."""
-        risk_id = risk_id or str(uuid.uuid4())
-        data: dict[str, Any] = {
+def risk_event(place: Place, *, raised_at: datetime, severity: str = "major") -> Envelope[Any]:
+    """A `telemetry.risk.raised` as telemetry publishes it (contracts model, make_event)."""
+    risk_id = str(uuid.uuid4())
+    data = RiskRaised.model_validate(
+        {
             "risk_id": risk_id,
             "rule": "cold_chain_excursion",
             "category": "food_safety",
@@ -135,19 +107,49 @@ class Stack:
                 "profile": "chilled",
             },
         }
-        model: Any = RiskRaised
-        event_type = "telemetry.risk.raised"
-        if previous is not None:
-            model, event_type = RiskEscalated, "telemetry.risk.escalated"
-            data["previous_severity"] = previous
-        event = make_event(
-            service="telemetry",
-            event_type=event_type,
-            version=1,
-            subject=risk_id,
-            data=model.model_validate(data),
-            correlation_id=risk_id,
+    )
+    return make_event(
+        service="telemetry",
+        event_type="telemetry.risk.raised",
+        version=1,
+        subject=risk_id,
+        data=data,
+        correlation_id=risk_id,
+    )
+
+
+@dataclass
+class Stack:
+    registry: httpx.AsyncClient
+    inspection: httpx.AsyncClient
+    inspection_app: Any
+    producer: AIOKafkaProducer
+    clock: Clock
+    secret: str
+
+    def token(self, role: str, district: str, subject: str | None = None) -> dict[str, str]:
+        token = issue_token(
+            secret=self.secret, role=role, district=district, subject=subject or f"{role}-x"
         )
+        return {"Authorization": f"Bearer {token}"}
+
+    async def place(self, leader: str = "王队长") -> Place:
+        """A district, market with a task force and merchant, once inspection knows them."""
+        place = await provision(self.registry, leader)
+        directory = self.inspection_app.state.inspection.directory
+
+        def known() -> bool:
+            m = directory.markets.get(place.market_id)
+            return bool(m and m.task_force and place.merchant_id in directory.merchants)
+
+        await until(known, what="inspection's projection has the market and merchant")
+        return place
+
+    async def risk(
+        self, place: Place, *, raised_at: datetime, severity: str = "major"
+    ) -> Envelope[Any]:
+        """Publish a `telemetry.risk.raised` about the place's merchant."""
+        event = risk_event(place, raised_at=raised_at, severity=severity)
         await self.send(event, place.terminal_id)
         return event
 
