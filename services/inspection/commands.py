@@ -31,6 +31,7 @@ from services.inspection.domain import (
     task_key,
     verify,
 )
+from services.inspection.metrics import InspectionMetrics
 from services.inspection.projections import Directory
 from services.inspection.store import InspectionStore
 from services.runtime import inbox
@@ -111,6 +112,12 @@ class Inspection:
         self.service, self.directory, self.policy = service, directory, policy
         self.now = now
         self.batch_limit = batch_limit
+        self.metrics = InspectionMetrics(service.metrics)
+
+    def _created(self, tasks: Iterable[Task | None]) -> None:
+        for task in tasks:
+            if task is not None:
+                self.metrics.tasks.labels(task.reason_kind, "created").inc()
 
     async def _publish(self, conn: asyncpg.Connection, events: Iterable[Outgoing]) -> None:
         items = [e.outbox_item() for e in events]
@@ -143,6 +150,12 @@ class Inspection:
             if decision.task is not None:
                 await store.save_task(decision.task)
             await self._publish(conn, decision.events)
+        self.metrics.decisions.labels("risk", decision.action).inc()
+        if decision.action == "create" and decision.task is not None:
+            self._created([decision.task])
+            self.metrics.trigger_to_task.labels("risk").observe(
+                max(0.0, (decision.task.created_at - trigger.at).total_seconds())
+            )
         log.info(
             "risk handled",
             extra={
@@ -176,6 +189,8 @@ class Inspection:
             if change.events:
                 await store.save_task(change.task)
                 await self._publish(conn, change.events)
+        if change.events:
+            self.metrics.tasks.labels(change.task.reason_kind, "claimed").inc()
         return change.task
 
     async def complete(
@@ -208,6 +223,12 @@ class Inspection:
             if done.reinspection is not None:
                 await store.save_task(done.reinspection)
             await self._publish(conn, done.events)
+        self.metrics.tasks.labels(done.task.reason_kind, "completed").inc()
+        if done.task.completed_at is not None:
+            self.metrics.completion.labels(done.task.reason_kind).observe(
+                (done.task.completed_at - done.task.created_at).total_seconds()
+            )
+        self._created([done.reinspection])
         return done.task, done.order
 
     async def orders(
@@ -241,6 +262,9 @@ class Inspection:
                 if task is not None:
                     await store.save_task(task)
             await self._publish(conn, checked.events)
+        if checked.closed_task is not None:
+            self.metrics.tasks.labels("reinspection", "completed").inc()
+        self._created([checked.reinspection])
         return checked.order
 
     # -- the clock -------------------------------------------------------------------------------
@@ -252,6 +276,8 @@ class Inspection:
         """
         now = self.now()
         marked = 0
+        tasks_marked = 0
+        created: list[Task | None] = []
         async with self.service.pool.acquire() as conn, conn.transaction():
             store = InspectionStore(conn)
             for task in await store.tasks_past_due(now, self.batch_limit):
@@ -260,6 +286,7 @@ class Inspection:
                     await store.save_task(change.task)
                     await self._publish(conn, change.events)
                     marked += 1
+                    tasks_marked += 1
             for order in await store.orders_past_deadline(now, self.batch_limit):
                 escalation = mark_rectification_overdue(
                     order, now, self.policy, task_force=self.directory.task_force(order.market_id)
@@ -269,7 +296,11 @@ class Inspection:
                     if escalation.reinspection is not None:
                         await store.save_task(escalation.reinspection)
                     await self._publish(conn, escalation.events)
+                    created.append(escalation.reinspection)
                     marked += 1
+        self.metrics.overdue.labels("task").inc(tasks_marked)
+        self.metrics.overdue.labels("rectification").inc(marked - tasks_marked)
+        self._created(created)
         if marked:
             log.info("overdue marked", extra={"count": marked, "now": now.isoformat()})
         return marked

@@ -6,7 +6,9 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from tests.integration.inspection.conftest import Place, Stack
+import orjson
+
+from tests.integration.inspection.conftest import Place, Stack, risk_event
 from tests.support.kafka import Record, TopicWatcher
 
 EVENTS = "inspection.events.v1"
@@ -79,6 +81,10 @@ async def test_a_major_risk_makes_one_task_a_redelivery_nothing_a_second_risk_at
     assert [t["id"] for t in task["triggers"]] == [risk.data.risk_id, second.data.risk_id]
     # Attaching never pushes the due date later.
     assert datetime.fromisoformat(task["due_at"]) == raised_at + timedelta(hours=4)
+    metrics = (await stack.inspection.get("/metrics")).text
+    assert 'sentinel_inspection_trigger_decisions_total{action="create",trigger="risk"}' in metrics
+    assert 'sentinel_inspection_trigger_decisions_total{action="attach",trigger="risk"}' in metrics
+    assert "sentinel_inspection_trigger_to_task_seconds_bucket" in metrics
 
 
 async def test_claim_complete_major_orders_rectification_verify_fail_then_overdue_once(
@@ -159,6 +165,12 @@ async def test_claim_complete_major_orders_rectification_verify_fail_then_overdu
     assert overdue[0].json()["correlationid"] == risk_id
     [order] = (await stack.inspection.get("/rectifications", headers=li)).json()["items"]
     assert order["overdue_at"] is not None and order["state"] == "open"
+    metrics = (await stack.inspection.get("/metrics")).text
+    assert 'sentinel_inspection_overdue_marked_total{entity="rectification"}' in metrics
+    assert (
+        'sentinel_inspection_task_transitions_total{reason_kind="risk",transition="completed"}'
+        in metrics
+    )
 
 
 async def test_an_inspector_of_another_district_can_neither_see_nor_act(
@@ -201,3 +213,24 @@ async def test_an_inspector_of_another_district_can_neither_see_nor_act(
     assert r.status_code == 404
     r = await stack.inspection.get(f"/tasks?market_id={place.market_id}", headers=mine)
     assert [t["state"] for t in r.json()["items"]] == ["completed"]
+
+
+async def test_a_poison_risk_event_is_parked_on_the_dlq_and_the_next_one_is_handled(
+    stack: Stack, kafka: str
+) -> None:
+    place = await stack.place()
+    key = place.terminal_id.encode()
+    good = risk_event(place, raised_at=_moment(1))
+    wrong = good.model_dump(mode="json")
+    wrong["data"]["severity"] = "apocalyptic"
+    async with (
+        TopicWatcher(kafka, "telemetry.risks.v1.dlq") as dlq,
+        TopicWatcher(kafka, EVENTS) as events,
+    ):
+        for value in (b"{not json", orjson.dumps(wrong)):
+            await stack.producer.send_and_wait("telemetry.risks.v1", value, key=key)
+        await stack.send(good, place.terminal_id)
+        parked = await dlq.wait_for(lambda r: r.key == key, count=2)
+        await events.wait_for(_of("inspection.task.created", merchant_id=place.merchant_id))
+    assert {r.headers["dlq.source_topic"] for r in parked} == {b"telemetry.risks.v1"}
+    assert b"severity" in parked[1].headers["dlq.error"]
