@@ -8,6 +8,7 @@ import json
 
 from services.registry.app import build
 from services.registry.settings import RegistrySettings
+from services.runtime import logging as jsonlog
 from services.runtime.app import run
 
 
@@ -30,6 +31,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     settings = RegistrySettings()
     if args.command == "expire-licences":
+        jsonlog.configure(settings.service_name, settings.log_level, settings.log_json)
         print(json.dumps({"expired": asyncio.run(_expire_once(settings))}))
         return 0
     run(build(settings), settings)

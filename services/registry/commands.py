@@ -6,12 +6,12 @@ enqueues the entity's new snapshot in the outbox in the same transaction (DESIGN
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import asyncpg
 
 from contracts import topics
 from contracts.envelope import Envelope
@@ -96,8 +96,11 @@ class Registry:
             topic, event = topics.REGISTRY_TERMINALS, publishing.terminal_upserted(entity)
         await self.service.enqueue(store.conn, topic.name, event)
 
-    def transaction(self) -> _Tx:
-        return _Tx(self.service.pool)
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[RegistryStore]:
+        """A pooled connection in one transaction; released whatever interrupts it."""
+        async with self.service.pool.acquire() as conn, conn.transaction():
+            yield RegistryStore(conn)
 
     # districts ---------------------------------------------------------------------------
     async def add_district(self, district: District) -> District:
@@ -271,25 +274,3 @@ class Registry:
     def key_of(self, terminal: Terminal) -> bytes:
         secret = self.settings.terminal_master_secret.get_secret_value().encode()
         return derive_key(secret, terminal.id, terminal.key_version)
-
-
-class _Tx:
-    """`async with registry.transaction() as store`: a pooled connection in one transaction."""
-
-    def __init__(self, pool: asyncpg.Pool) -> None:
-        self.pool = pool
-
-    async def __aenter__(self) -> RegistryStore:
-        self.conn = await self.pool.acquire()
-        self.tx = self.conn.transaction()
-        await self.tx.start()
-        return RegistryStore(self.conn)
-
-    async def __aexit__(self, exc_type: object, *_: object) -> None:
-        try:
-            if exc_type is None:
-                await self.tx.commit()
-            else:
-                await self.tx.rollback()
-        finally:
-            await self.pool.release(self.conn)

@@ -138,7 +138,13 @@ class Service:
         await self.messaging.stop()
         self._tasks.clear()
         if self._pool is not None:
-            await self._pool.close()
+            try:
+                # close() waits for every connection to come back; a stuck one must not hang
+                # the shutdown.
+                await asyncio.wait_for(self._pool.close(), 10)
+            except TimeoutError:
+                log.warning("database pool did not close in time; terminating it")
+                self._pool.terminate()
             self._pool = None
         self.started = False
         log.info("service stopped")

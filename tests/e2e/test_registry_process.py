@@ -75,17 +75,21 @@ async def test_registry_process_publishes_and_shuts_down_gracefully(
 
     # The licence command, run once for a day after the licence ends, publishes the expiry.
     async with TopicWatcher(kafka, "registry.merchants.v1") as merchants:
-        proc = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "services.registry",
-            "expire-licences",
-            cwd=ROOT,
-            env={**os.environ, **service_env},
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        out, err = await asyncio.wait_for(proc.communicate(), 120)
+        cli_log = tmp_path / "expire-licences.log"
+        with cli_log.open("wb") as log:
+            proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "services.registry", "expire-licences",
+                cwd=ROOT, env={**os.environ, **service_env},
+                stdout=log, stderr=asyncio.subprocess.STDOUT,
+            )  # fmt: skip
+            try:
+                await asyncio.wait_for(proc.wait(), 120)
+            except TimeoutError:
+                proc.kill()
+                raise AssertionError(
+                    f"expire-licences hung:\n{cli_log.read_text()[-4000:]}"
+                ) from None
+        output = cli_log.read_text()
         # The command expires what lapsed before today; this licence is still valid today.
-        assert proc.returncode == 0, err.decode()[-2000:]
-        assert merchant["id"] not in json.loads(out.decode().strip().splitlines()[-1])["expired"]
+        assert proc.returncode == 0, output[-2000:]
+        assert merchant["id"] not in json.loads(output.strip().splitlines()[-1])["expired"]
