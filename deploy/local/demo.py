@@ -104,6 +104,16 @@ def start_simulator(env: dict[str, str], first_run: bool) -> str:
             start_new_session=True,
         )
     pid_file.write_text(str(proc.pid))
+    # `make fault` talks to the control endpoint: say "started" only once it answers.
+    end = time.monotonic() + 30
+    while time.monotonic() < end:
+        if proc.poll() is not None:
+            raise SystemExit("the simulator exited; see .run/logs/simulator.log")
+        try:
+            if httpx.get("http://127.0.0.1:8190/status", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.2)
     return f"simulator: started (pid {proc.pid}), log {log_file.relative_to(ROOT)}"
 
 
