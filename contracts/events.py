@@ -8,8 +8,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts import inspection, registry, telemetry, topics
-from contracts.envelope import schema_id
+from contracts import complaints, credit, inspection, registry, telemetry, topics
+from contracts.envelope import Envelope, schema_id
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,8 @@ class EventSpec:
     version: int
     data: builtins.type[BaseModel]
     topic: topics.Topic
+    # The envelope class; only integrators' intake relaxes its `source`.
+    envelope: Any = Envelope
 
     @property
     def schema_id(self) -> str:
@@ -88,6 +90,32 @@ EVENTS: tuple[EventSpec, ...] = (
         1,
         inspection.RectificationOverdue,
         topics.INSPECTION_EVENTS,
+    ),
+    EventSpec(
+        "complaints.intake.submitted",
+        1,
+        complaints.ComplaintSubmitted,
+        topics.COMPLAINTS_INTAKE,
+        complaints.IntakeEnvelope,
+    ),
+    EventSpec(
+        "complaints.complaint.received", 1, complaints.ComplaintReceived, topics.COMPLAINTS_EVENTS
+    ),
+    EventSpec(
+        "complaints.complaint.accepted", 1, complaints.ComplaintAccepted, topics.COMPLAINTS_EVENTS
+    ),
+    EventSpec(
+        "complaints.complaint.rejected", 1, complaints.ComplaintRejected, topics.COMPLAINTS_EVENTS
+    ),
+    EventSpec(
+        "complaints.complaint.closed", 1, complaints.ComplaintClosed, topics.COMPLAINTS_EVENTS
+    ),
+    EventSpec(
+        "complaints.complaint.overdue", 1, complaints.ComplaintOverdue, topics.COMPLAINTS_EVENTS
+    ),
+    EventSpec("credit.score.changed", 1, credit.ScoreChanged, topics.CREDIT_SCORES),
+    EventSpec(
+        "credit.assessment.published", 1, credit.AssessmentPublished, topics.CREDIT_ASSESSMENTS
     ),
 )
 

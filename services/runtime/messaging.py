@@ -66,10 +66,11 @@ class Delivery:
     headers: tuple[tuple[str, bytes], ...] = ()
     timestamp_ms: int = 0
 
-    def envelope(self, data_model: type[M]) -> Envelope[M]:
+    def envelope(self, data_model: type[M], envelope: Any = Envelope) -> Envelope[M]:
         """Parse the CloudEvent and its data, or raise PoisonMessage naming what is wrong."""
         try:
-            return Envelope[data_model].model_validate_json(self.value)  # type: ignore[valid-type]
+            parsed: Envelope[M] = envelope[data_model].model_validate_json(self.value)
+            return parsed
         except ValidationError as exc:
             raise PoisonMessage(_describe(exc)) from exc
 
