@@ -84,7 +84,15 @@ class TriggerRef(BaseModel):
     kind: TriggerKind
     id: str = Field(min_length=1, description="the risk_id or complaint_id")
     event_ids: list[str] = Field(
-        min_length=1, description="ids of the events of this risk or complaint the task took in"
+        min_length=1,
+        description="ids of the events of this risk or complaint the task took in: all of them, "
+        "or, past the service's bound, the first and the latest (see event_count)",
+    )
+    event_count: int | None = Field(
+        default=None,
+        ge=1,
+        description="how many events of it the task took in, event_ids or not; absent in older "
+        "events, where event_ids lists them all",
     )
     category: str = Field(
         description="risk: food_safety | market_order; complaint: its category (food_safety, "
@@ -139,7 +147,14 @@ class _Task(BaseModel):
         description="the market's task force (专班) when the task was created"
     )
     triggers: list[TriggerRef] = Field(
-        description="risks or complaints behind the task; empty for patrols and re-inspections"
+        description="risks or complaints behind the task; empty for patrols and re-inspections. "
+        "Bounded: past the service's limit it keeps the one that created the task and the latest "
+        "(see triggers_dropped)"
+    )
+    triggers_dropped: int = Field(
+        default=0,
+        ge=0,
+        description="how many earlier triggers were left out of `triggers` to keep it bounded",
     )
     grade: Grade | None = Field(
         default=None, description="patrol: the credit grade that set the interval (B if none)"

@@ -103,6 +103,7 @@ def _task_fields(task: Task) -> dict[str, Any]:
         "stall_no": task.stall_no,
         "task_force": _task_force(task.task_force),
         "triggers": [_ref(ref) for ref in task.triggers],
+        "triggers_dropped": task.triggers_dropped,
         "grade": task.grade,
         "reinspection_of": task.reinspection_of,
         "created_at": task.created_at,

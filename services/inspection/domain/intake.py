@@ -16,7 +16,7 @@ an open task (a critical risk, an attached risk escalating, a food-safety compla
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
 
@@ -110,7 +110,9 @@ def _risk(
             return _ignore("not_attached")
         if ref.cleared_at is not None:
             return _ignore("duplicate")
-        cleared = replace(ref, event_ids=(*ref.event_ids, trigger.event_id), cleared_at=trigger.at)
+        cleared = ref.took(
+            trigger.event_id, policy.max_event_ids_per_trigger, cleared_at=trigger.at
+        )
         changed = task.next(triggers=_swap(task.triggers, cleared))
         return _updated("clear", changed, trigger, now, None)
 
@@ -124,12 +126,14 @@ def _risk(
     if ref is None:
         if sla is None and not policy.attach_below_threshold:
             return _ignore("below_threshold")
-        return _attach("attach", task, _risk_ref(trigger), trigger, sla, now)
+        # Also a risk whose reference was trimmed off a long list (`max_triggers_per_task`)
+        # and escalates later: it comes back as the latest evidence.
+        return _attach("attach", task, _risk_ref(trigger), trigger, sla, now, policy)
 
     if ref.severity is not None and severity_rank(trigger.severity) <= severity_rank(ref.severity):
         return _ignore("no_change")
-    worse = replace(ref, event_ids=(*ref.event_ids, trigger.event_id), severity=trigger.severity)
-    return _attach("escalate", task, worse, trigger, sla, now)
+    worse = ref.took(trigger.event_id, policy.max_event_ids_per_trigger, severity=trigger.severity)
+    return _attach("escalate", task, worse, trigger, sla, now, policy)
 
 
 def _complaint(
@@ -152,7 +156,7 @@ def _complaint(
     )
     if task is None:
         return _create(trigger, ref, trigger.at + sla, trigger.complaint_id, now, task_force)
-    return _attach("attach", task, ref, trigger, sla, now)
+    return _attach("attach", task, ref, trigger, sla, now, policy)
 
 
 def _patrol(
@@ -232,13 +236,19 @@ def _attach(
     trigger: RiskTrigger | ComplaintTrigger,
     sla: timedelta | None,
     now: datetime,
+    policy: Policy,
 ) -> Decision:
-    triggers = (*task.triggers, ref) if action == "attach" else _swap(task.triggers, ref)
+    dropped = task.triggers_dropped
+    if action == "attach":
+        triggers, left_out = _appended(task.triggers, ref, policy.max_triggers_per_task)
+        dropped += left_out
+    else:
+        triggers = _swap(task.triggers, ref)
     due_at = task.due_at
     previous: datetime | None = None
     if sla is not None and trigger.at + sla < due_at:
         previous, due_at = due_at, trigger.at + sla
-    changed = task.next(triggers=triggers, due_at=due_at)
+    changed = task.next(triggers=triggers, due_at=due_at, triggers_dropped=dropped)
     return _updated(action, changed, trigger, now, previous)
 
 
@@ -259,6 +269,17 @@ def _updated(
         previous_due_at=previous_due_at,
     )
     return Decision(action, task, (event,))
+
+
+def _appended(
+    triggers: tuple[TriggerRef, ...], ref: TriggerRef, keep: int
+) -> tuple[tuple[TriggerRef, ...], int]:
+    """`triggers` with `ref` appended, at most `keep`: the one that created the task (the chain's
+    root, its correlation) and the latest. Returns them and how many were left out."""
+    out = (*triggers, ref)
+    if len(out) <= keep:
+        return out, 0
+    return (out[0], *out[len(out) - keep + 1 :]), len(out) - keep
 
 
 def _swap(triggers: tuple[TriggerRef, ...], ref: TriggerRef) -> tuple[TriggerRef, ...]:

@@ -66,8 +66,10 @@ class TaskForce:
 class TriggerRef:
     """A risk or complaint attached to a task as evidence.
 
-    `event_ids` holds every event of it the task took in: a redelivered event is found there and
-    changes nothing. `severity` is the highest a risk reached while attached.
+    `event_ids` holds the events of it the task took in — the first and the latest few, when
+    there were more than the policy keeps (`took`); `event_count` counts them all. A redelivered
+    event found there changes nothing (the inbox, and the rules on severity and clearing, catch
+    one that was trimmed away). `severity` is the highest a risk reached while attached.
     """
 
     kind: str
@@ -79,6 +81,23 @@ class TriggerRef:
     severity: str | None = None
     terminal_id: str | None = None
     cleared_at: datetime | None = None
+    event_count: int = 0
+
+    def __post_init__(self) -> None:
+        if not self.event_ids:
+            raise ValueError("a trigger holds at least the event that attached it")
+        if self.event_count < len(self.event_ids):
+            object.__setattr__(self, "event_count", len(self.event_ids))
+
+    def took(self, event_id: str, keep: int, **changes: Any) -> TriggerRef:
+        """This trigger after one more of its events: `event_id` recorded, keeping the first id
+        and the latest ones, `keep` in all."""
+        return replace(
+            self,
+            event_ids=bounded(self.event_ids, event_id, keep),
+            event_count=self.event_count + 1,
+            **changes,
+        )
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +110,7 @@ class TriggerRef:
             "severity": self.severity,
             "terminal_id": self.terminal_id,
             "cleared_at": _ts(self.cleared_at),
+            "event_count": self.event_count,
         }
 
     @classmethod
@@ -105,7 +125,17 @@ class TriggerRef:
             severity=data.get("severity"),
             terminal_id=data.get("terminal_id"),
             cleared_at=_dt(data.get("cleared_at")),
+            # Absent in what was stored before counts were kept: then the ids were all of them.
+            event_count=data.get("event_count") or 0,
         )
+
+
+def bounded(ids: tuple[str, ...], new: str, keep: int) -> tuple[str, ...]:
+    """`ids` with `new` appended, at most `keep` of them: the first and the latest."""
+    if keep < 2:
+        raise ValueError("keep at least the first and the latest")
+    ids = (*ids, new)
+    return ids if len(ids) <= keep else (ids[0], *ids[len(ids) - keep + 1 :])
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,6 +223,9 @@ class Task:
     completed_by: str | None = None
     completed_at: datetime | None = None
     rectification_id: str | None = None
+    # How many triggers were left out of `triggers` to keep it bounded (Policy
+    # `max_triggers_per_task`); the first, which made the task, is always kept.
+    triggers_dropped: int = 0
     version: int = 1
 
     @property
@@ -247,6 +280,7 @@ class Task:
             "completed_by": self.completed_by,
             "completed_at": _ts(self.completed_at),
             "rectification_id": self.rectification_id,
+            "triggers_dropped": self.triggers_dropped,
             "version": self.version,
         }
 
@@ -277,6 +311,7 @@ class Task:
             completed_by=data["completed_by"],
             completed_at=_dt(data["completed_at"]),
             rectification_id=data["rectification_id"],
+            triggers_dropped=data.get("triggers_dropped", 0),
             version=data["version"],
         )
 

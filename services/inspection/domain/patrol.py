@@ -6,7 +6,7 @@ first seen, so seeding a city does not flood the task force). A grade change re-
 same anchor: a drop brings the patrol earlier (possibly due at once), a rise pushes it later.
 
     plan = PatrolPlan.start(merchant_id, grade, last_inspection_at, now, policy)
-    plan = plan.regrade(new_grade, policy)          # on credit.score.changed
+    plan = plan.regrade(new_grade, policy, version=score.version)   # on credit.score.changed
     if plan.is_due(now):                            # the scheduler
         decision = decide(open_patrol_task, plan.trigger(...), policy, now)
         plan = plan.task_created(decision.task.task_id)
@@ -34,13 +34,15 @@ def next_patrol(grade: str | None, last_inspection_at: datetime, policy: Policy)
 @dataclass(frozen=True, slots=True)
 class PatrolPlan:
     """One merchant's patrol plan. `task_id` is the patrol task made when it came due, until an
-    inspection completes; while it is set the plan does not come due again."""
+    inspection completes; while it is set the plan does not come due again. `grade_version` is
+    the version of the credit score the grade came from (None: no score yet)."""
 
     merchant_id: str
     grade: str | None
     anchor: datetime
     due_at: datetime
     task_id: str | None = None
+    grade_version: int | None = None
 
     @classmethod
     def start(
@@ -50,16 +52,35 @@ class PatrolPlan:
         last_inspection_at: datetime | None,
         now: datetime,
         policy: Policy,
+        *,
+        grade_version: int | None = None,
     ) -> PatrolPlan:
         anchor = aware(now) if last_inspection_at is None else aware(last_inspection_at, "at")
         policy.effective_grade(grade)  # an unknown grade fails here, not at the first patrol
-        return cls(merchant_id, grade, anchor, next_patrol(grade, anchor, policy))
+        return cls(
+            merchant_id,
+            grade,
+            anchor,
+            next_patrol(grade, anchor, policy),
+            grade_version=grade_version,
+        )
 
-    def regrade(self, grade: str | None, policy: Policy) -> PatrolPlan:
-        """The plan under a new grade, from the same anchor."""
-        if grade == self.grade:
+    def regrade(
+        self, grade: str | None, policy: Policy, *, version: int | None = None
+    ) -> PatrolPlan:
+        """The plan under a new grade, from the same anchor.
+
+        `version` is the score's: a score no newer than the one the plan has (a replay of the
+        compacted scores topic, a redelivery, an old record read late) changes nothing.
+        """
+        old = self.grade_version
+        if version is not None and old is not None and version <= old:
             return self
-        return replace(self, grade=grade, due_at=next_patrol(grade, self.anchor, policy))
+        known = version if version is not None else self.grade_version
+        if grade == self.grade:
+            return self if known == self.grade_version else replace(self, grade_version=known)
+        due_at = next_patrol(grade, self.anchor, policy)
+        return replace(self, grade=grade, due_at=due_at, grade_version=known)
 
     def inspected(self, at: datetime, policy: Policy, task_id: str | None = None) -> PatrolPlan:
         """The merchant was inspected at `at` (any completed task about it counts: an inspector
@@ -96,6 +117,7 @@ class PatrolPlan:
             "anchor": self.anchor.isoformat(),
             "due_at": self.due_at.isoformat(),
             "task_id": self.task_id,
+            "grade_version": self.grade_version,
         }
 
     @classmethod
@@ -106,4 +128,5 @@ class PatrolPlan:
             datetime.fromisoformat(data["anchor"]),
             datetime.fromisoformat(data["due_at"]),
             data["task_id"],
+            data.get("grade_version"),
         )

@@ -77,10 +77,21 @@ class Policy:
     outcome_at_least_findings: bool = True
     # Departments recorded when a completion names none: market regulation leads inspections.
     default_departments: tuple[str, ...] = ("market_regulation",)
+    # Not in DESIGN: bounds on the evidence a task carries, so one merchant with hundreds of
+    # risk events does not grow its task (row and every event) without limit. A task keeps the
+    # trigger that created it and the latest others (`Task.triggers_dropped` counts the rest);
+    # a trigger keeps its first event id and the latest others (`TriggerRef.event_count` counts
+    # them all). Redeliveries are caught by the inbox and by the rules, not by these lists.
+    max_triggers_per_task: int = 20
+    max_event_ids_per_trigger: int = 8
 
     def __post_init__(self) -> None:
         for name in _MAPPINGS:
-            object.__setattr__(self, name, _frozen(getattr(self, name)))
+            value = getattr(self, name)
+            if not isinstance(value, Mapping):
+                raise ValueError(f"{name} must be a mapping of names to durations")
+            object.__setattr__(self, name, _frozen(value))
+        self._check_scalars()
         object.__setattr__(self, "default_departments", tuple(self.default_departments))
         for name, value in self._durations():
             if value <= timedelta(0):
@@ -103,6 +114,21 @@ class Policy:
         bad = sorted(set(self.default_departments) - set(DEPARTMENTS))
         if bad or not self.default_departments:
             raise ValueError(f"default_departments must be some of {', '.join(DEPARTMENTS)}")
+
+    def _check_scalars(self) -> None:
+        # Configuration arrives as JSON or YAML: a quoted number or a "yes" must not slip in.
+        for name, kind in (
+            ("attach_below_threshold", bool),
+            ("outcome_at_least_findings", bool),
+            ("patrol_default_grade", str),
+            ("suspend_from", str),
+        ):
+            if not isinstance(getattr(self, name), kind):
+                raise ValueError(f"{name} must be a {kind.__name__}")
+        for name in ("max_triggers_per_task", "max_event_ids_per_trigger"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value < 2:
+                raise ValueError(f"{name} must be a whole number of at least 2, got {value!r}")
 
     def _durations(self) -> list[tuple[str, timedelta]]:
         found: list[tuple[str, timedelta]] = []
@@ -156,6 +182,8 @@ class Policy:
         take a `timedelta`, seconds, or `"<number><s|m|h|d>"`. Unknown names raise ValueError, so
         a typo in configuration fails at start-up instead of silently keeping a default.
         """
+        if not isinstance(overrides, Mapping):
+            raise ValueError("a policy is a mapping of setting names to values")
         defaults = cls()
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(overrides) - known)
@@ -165,6 +193,8 @@ class Policy:
         for name, value in overrides.items():
             current = getattr(defaults, name)
             if name in _MAPPINGS:
+                if not isinstance(value, Mapping):
+                    raise ValueError(f"{name} must be a mapping of names to durations")
                 merged = {
                     **current,
                     **{k: parse_duration(v, f"{name}.{k}") for k, v in value.items()},
@@ -173,6 +203,8 @@ class Policy:
             elif isinstance(current, timedelta):
                 changes[name] = parse_duration(value, name)
             elif isinstance(current, tuple):
+                if isinstance(value, str) or not isinstance(value, list | tuple):
+                    raise ValueError(f"{name} must be a list")
                 changes[name] = tuple(value)
             else:
                 changes[name] = value

@@ -143,3 +143,33 @@ def test_plans_refuse_naive_times() -> None:
         PatrolPlan.start("mer_1", "A", datetime(2026, 5, 1), T0, POLICY)
     with pytest.raises(ValueError, match="timezone"):
         next_patrol("A", datetime(2026, 5, 1), POLICY)
+
+
+def test_an_older_or_repeated_score_version_changes_nothing() -> None:
+    plan = PatrolPlan.start("mer_1", "B", None, T0, POLICY, grade_version=3)
+    assert plan.grade_version == 3
+    # A replay of the compacted topic, or a record read late.
+    assert plan.regrade("D", POLICY, version=3) is plan
+    assert plan.regrade("D", POLICY, version=2) is plan
+
+    newer = plan.regrade("D", POLICY, version=4)
+    assert (newer.grade, newer.grade_version, newer.due_at) == ("D", 4, T0 + 90 * D)
+    # The same grade under a newer score only records the version.
+    same = newer.regrade("D", POLICY, version=7)
+    assert (same.grade, same.grade_version, same.due_at) == ("D", 7, newer.due_at)
+    assert same.regrade("D", POLICY, version=7) is same
+
+
+def test_the_first_score_of_a_plan_started_without_one_applies() -> None:
+    plan = PatrolPlan.start("mer_1", None, None, T0, POLICY)
+    assert plan.grade_version is None
+    scored = plan.regrade("C", POLICY, version=1)
+    assert (scored.grade, scored.grade_version, scored.due_at) == ("C", 1, T0 + 120 * D)
+    # A regrade without a version (a caller that has none) keeps the version it had.
+    assert scored.regrade("A", POLICY).grade_version == 1
+
+
+def test_a_plan_stored_before_versions_were_kept_reads_back() -> None:
+    stored = PatrolPlan.start("mer_1", "A", T0, T0, POLICY).to_dict()
+    del stored["grade_version"]
+    assert PatrolPlan.from_dict(stored).grade_version is None

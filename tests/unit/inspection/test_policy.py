@@ -70,6 +70,12 @@ def test_to_dict_is_json_and_reads_back() -> None:
         ({"rectification_deadline": {"critical": "1d"}}, "needs exactly major, minor"),
         ({"default_departments": ["police"]}, "default_departments"),
         ({"default_departments": []}, "default_departments"),
+        ({"default_departments": "health"}, "default_departments must be a list"),
+        ({"risk_due": "4h"}, "risk_due must be a mapping"),
+        ({"attach_below_threshold": "yes"}, "attach_below_threshold must be a bool"),
+        ({"max_triggers_per_task": 1}, "max_triggers_per_task must be a whole number"),
+        ({"max_event_ids_per_trigger": "8"}, "max_event_ids_per_trigger must be a whole number"),
+        ({"max_event_ids_per_trigger": True}, "max_event_ids_per_trigger"),
     ],
 )
 def test_nonsense_fails_at_start_up(overrides: dict[str, object], message: str) -> None:
@@ -107,3 +113,17 @@ def test_durations(value: object, expected: timedelta) -> None:
 def test_what_is_not_a_duration(value: object) -> None:
     with pytest.raises(ValueError, match="not a duration"):
         parse_duration(value)
+
+
+def test_a_policy_is_a_mapping() -> None:
+    with pytest.raises(ValueError, match="a policy is a mapping"):
+        Policy.from_dict(["risk_due"])  # type: ignore[arg-type]
+
+
+def test_the_evidence_bounds_are_configurable() -> None:
+    policy = Policy.from_dict({"max_triggers_per_task": 5, "max_event_ids_per_trigger": 3})
+    assert (policy.max_triggers_per_task, policy.max_event_ids_per_trigger) == (5, 3)
+    assert (DEFAULT_POLICY.max_triggers_per_task, DEFAULT_POLICY.max_event_ids_per_trigger) == (
+        20,
+        8,
+    )
