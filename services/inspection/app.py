@@ -12,9 +12,9 @@ from fastapi import FastAPI
 from contracts import topics
 from services.inspection.api import router
 from services.inspection.commands import Inspection, utc_now
-from services.inspection.domain import DEFAULT_POLICY, Policy
+from services.inspection.domain import Policy
 from services.inspection.projections import Directory
-from services.inspection.settings import InspectionSettings
+from services.inspection.settings import InspectionSettings, InvalidPolicy
 from services.runtime.app import Service, create_app
 from services.runtime.messaging import Delivery
 
@@ -24,12 +24,18 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def build(
     settings: InspectionSettings | None = None,
     *,
-    policy: Policy = DEFAULT_POLICY,
+    policy: Policy | None = None,
     now: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
+    """The service; `policy` (tests) replaces the one the settings configure."""
     settings = settings or InspectionSettings()
     if not settings.auth_secret.get_secret_value():
         raise SystemExit("SENTINEL_AUTH_SECRET (or INSPECTION_AUTH_SECRET) is not set")
+    if policy is None:
+        try:
+            policy = settings.load_policy()
+        except InvalidPolicy as exc:
+            raise SystemExit(str(exc)) from exc
     service = Service(settings, MIGRATIONS)
     directory = Directory()
     inspection = Inspection(service, directory, policy, now)
