@@ -1,0 +1,1 @@
+"""Complaints service: complaints from the public and integrators, their working-day clocks."""

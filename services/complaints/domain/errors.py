@@ -1,0 +1,33 @@
+"""The errors the complaint rules raise on purpose.
+
+They extend the shared HTTP errors, so the API's error handler shows them as they are: an illegal
+transition is a 409 naming the current state, a complaint or decision that breaks a rule is a 422
+naming every offending field at once (the fields of the request body, e.g. `complainant.phone`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from services.runtime.errors import Conflict, InvalidInput
+
+
+class IllegalTransition(Conflict):
+    """The complaint is not in a state that allows the action; `state` says which it is in."""
+
+    def __init__(self, complaint_id: str, state: str, action: str) -> None:
+        reason = f"complaint {complaint_id} is {state}; cannot {action}"
+        super().__init__(reason, [{"field": "state", "reason": reason}])
+        self.complaint_id, self.state, self.action = complaint_id, state, action
+
+
+class InvalidComplaint(InvalidInput):
+    """A complaint, rejection or closing breaks the rules; nothing changed."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        if not problems:
+            raise ValueError("InvalidComplaint needs at least one problem")
+        super().__init__(*problems[0])
+        self.problems = list(problems)
+        self.errors = [{"field": field, "reason": reason} for field, reason in problems]
+        self.message = "; ".join(f"{field}: {reason}" for field, reason in problems)

@@ -1,0 +1,276 @@
+"""Receive, accept, reject and close complaints, and the working-day clocks.
+
+    received ──accept──► accepted ──close──► closed
+        └──────reject──► rejected
+    acceptance clock: from receipt, `policy.acceptance_working_days` (7) working days
+    mediation clock:  from acceptance, `policy.mediation_working_days` (45) working days
+    overdue mark:     a running clock past its deadline, once per clock (state unchanged)
+
+A deadline is the end (23:59:59.999999, city time) of the n-th working day after the day the
+clock started, so "within 7 working days" includes the 7th. A late decision is still allowed:
+the overdue mark stays, and `decided_in_time` / `closed_in_time` say how it went.
+
+Each function returns the changed complaint or raises `IllegalTransition` (409, carrying the
+current state) or `InvalidComplaint` (422, naming every offending field) having changed nothing.
+A blank `by` or a naive `now` is the caller's bug, not the user's: ValueError.
+
+Closing rule: the outcomes `unfounded` and `withdrawn` say the complaint was not borne out, so
+closing with one of them and `substantiated: true` is refused (422 on `substantiated`) rather
+than silently corrected; `mediated`, `refunded` and `referred_to_case` take either value.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from services.complaints.domain.calendar import WorkCalendar
+from services.complaints.domain.errors import IllegalTransition, InvalidComplaint
+from services.complaints.domain.model import (
+    CATEGORIES,
+    CHANNELS,
+    FACTS_MAX_CHARS,
+    ID_MAX_CHARS,
+    NAME_MAX_CHARS,
+    OUTCOMES,
+    REASON_MAX_CHARS,
+    REQUEST_MAX_CHARS,
+    TRACKING_ALPHABET,
+    UNSUBSTANTIATED_OUTCOMES,
+    Complainant,
+    Complaint,
+    aware,
+    new_complaint_id,
+    new_tracking_code,
+    parse_phone,
+    parse_tracking_code,
+)
+from services.complaints.domain.policy import Policy
+
+# How far `occurred_at` may lie ahead of the service's clock: a complainant's phone may run a
+# little fast; anything more is a mistake.
+OCCURRED_AT_SKEW = timedelta(minutes=5)
+STALL_NO_MAX_CHARS = 32
+
+
+def receive(
+    *,
+    name: str,
+    phone: str,
+    market_id: str,
+    district: str,
+    category: str,
+    facts: str,
+    channel: str,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkCalendar,
+    request: str = "",
+    merchant_id: str | None = None,
+    stall_no: str | None = None,
+    occurred_at: datetime | None = None,
+    complaint_id: str | None = None,
+    tracking_code: str | None = None,
+) -> Complaint:
+    """A new complaint, `received`, its acceptance clock started at `now`.
+
+    Checks every field at once (errors name the request body's fields: `complainant.name`,
+    `complainant.phone`, `market_id`, `merchant_id`, `stall_no`, `category`, `facts`,
+    `request`, `channel`, `occurred_at`). The market's existence and the merchant / stall are
+    the service's to resolve first; `district` is the market's. Text is trimmed; an empty
+    optional id or stall counts as absent. `complaint_id` and `tracking_code` are drawn fresh
+    unless given (a derived id for an intake message, fixed values in tests).
+    """
+    now = aware(now)
+    if not district.strip():
+        raise ValueError("district must name the market's district")
+    problems: list[tuple[str, str]] = []
+
+    name = _text(name, "complainant.name", NAME_MAX_CHARS, problems, required=True)
+    try:
+        phone = parse_phone(phone)
+    except ValueError as exc:
+        problems.append(("complainant.phone", str(exc)))
+    market_id = _text(market_id, "market_id", ID_MAX_CHARS, problems, required=True)
+    merchant = _optional(merchant_id, "merchant_id", ID_MAX_CHARS, problems)
+    stall = _optional(stall_no, "stall_no", STALL_NO_MAX_CHARS, problems)
+    if category not in CATEGORIES:
+        problems.append(("category", f"must be one of {', '.join(CATEGORIES)}"))
+    if channel not in CHANNELS:
+        problems.append(("channel", f"must be one of {', '.join(CHANNELS)}"))
+    facts = _text(facts, "facts", FACTS_MAX_CHARS, problems, required=True)
+    request = _text(request, "request", REQUEST_MAX_CHARS, problems, required=False)
+    if occurred_at is not None:
+        if not isinstance(occurred_at, datetime):
+            problems.append(("occurred_at", "must be a date and time"))
+        elif occurred_at.tzinfo is None or occurred_at.utcoffset() is None:
+            problems.append(("occurred_at", "must carry a timezone"))
+        else:
+            occurred_at = aware(occurred_at, "occurred_at")
+            if occurred_at > now + OCCURRED_AT_SKEW:
+                problems.append(("occurred_at", "must not be in the future"))
+    if problems:
+        raise InvalidComplaint(problems)
+
+    if complaint_id is not None and not complaint_id.strip():
+        raise ValueError("complaint_id must not be blank")
+    if tracking_code is not None and parse_tracking_code(tracking_code) != tracking_code:
+        raise ValueError(f"tracking_code must be canonical ({TRACKING_ALPHABET})")
+    return Complaint(
+        complaint_id=complaint_id or new_complaint_id(),
+        tracking_code=tracking_code or new_tracking_code(),
+        complainant=Complainant(name, phone),
+        market_id=market_id,
+        district=district,
+        merchant_id=merchant,
+        stall_no=stall,
+        category=category,
+        facts=facts,
+        request=request,
+        channel=channel,
+        occurred_at=occurred_at,
+        received_at=now,
+        acceptance_deadline=calendar.deadline_at(
+            now, policy.acceptance_working_days, policy.timezone
+        ),
+    )
+
+
+def accept(
+    complaint: Complaint, *, by: str, now: datetime, policy: Policy, calendar: WorkCalendar
+) -> Complaint:
+    """Accept (受理) a received complaint and start the mediation clock at `now`."""
+    now = aware(now)
+    _actor(by)
+    if complaint.state != "received":
+        raise IllegalTransition(complaint.complaint_id, complaint.state, "accept")
+    return complaint.next(
+        state="accepted",
+        accepted_at=now,
+        mediation_deadline=calendar.deadline_at(
+            now, policy.mediation_working_days, policy.timezone
+        ),
+        handled_by=by,
+    )
+
+
+def reject(complaint: Complaint, *, by: str, reason: str, now: datetime) -> Complaint:
+    """Reject (不予受理) a received complaint; the reason is required and shown to the public."""
+    now = aware(now)
+    _actor(by)
+    if complaint.state != "received":
+        raise IllegalTransition(complaint.complaint_id, complaint.state, "reject")
+    problems: list[tuple[str, str]] = []
+    reason = _text(reason, "reason", REASON_MAX_CHARS, problems, required=True)
+    if problems:
+        raise InvalidComplaint(problems)
+    return complaint.next(state="rejected", rejected_at=now, rejection_reason=reason, handled_by=by)
+
+
+def close(
+    complaint: Complaint,
+    *,
+    by: str,
+    outcome: str,
+    substantiated: bool,
+    satisfaction: int,
+    now: datetime,
+) -> Complaint:
+    """Close an accepted complaint with its outcome, whether it was substantiated, and the
+    complainant's satisfaction (1-5). `unfounded` and `withdrawn` refuse `substantiated: true`."""
+    now = aware(now)
+    _actor(by)
+    if complaint.state != "accepted":
+        raise IllegalTransition(complaint.complaint_id, complaint.state, "close")
+    problems: list[tuple[str, str]] = []
+    if outcome not in OUTCOMES:
+        problems.append(("outcome", f"must be one of {', '.join(OUTCOMES)}"))
+    if not isinstance(substantiated, bool):
+        problems.append(("substantiated", "must be true or false"))
+    elif substantiated and outcome in UNSUBSTANTIATED_OUTCOMES:
+        problems.append(
+            ("substantiated", f"a complaint closed as {outcome} cannot be substantiated")
+        )
+    if isinstance(satisfaction, bool) or not isinstance(satisfaction, int):
+        problems.append(("satisfaction", "must be an integer from 1 to 5"))
+    elif not 1 <= satisfaction <= 5:
+        problems.append(("satisfaction", f"must be from 1 to 5, got {satisfaction}"))
+    if problems:
+        raise InvalidComplaint(problems)
+    return complaint.next(
+        state="closed",
+        closed_at=now,
+        outcome=outcome,
+        substantiated=substantiated,
+        satisfaction=satisfaction,
+        handled_by=by,
+    )
+
+
+# -- clocks --------------------------------------------------------------------------------------
+
+
+def mark_overdue(complaint: Complaint, now: datetime) -> Complaint | None:
+    """Mark the running clock overdue when `now` is past its deadline; None when it is not, or
+    it is already marked. The scheduler may call this as often as it likes: each clock is
+    marked (and published `overdue`) once. `complaint.running_clock` of the result says which."""
+    now = aware(now)
+    deadline = complaint.current_deadline
+    if deadline is None or complaint.overdue_marked_at is not None or now <= deadline:
+        return None
+    if complaint.running_clock == "acceptance":
+        return complaint.next(acceptance_overdue_at=now)
+    return complaint.next(mediation_overdue_at=now)
+
+
+def working_days_left(
+    complaint: Complaint, now: datetime, policy: Policy, calendar: WorkCalendar
+) -> int | None:
+    """Working days after today (city time) up to the running clock's deadline day: 0 on the
+    deadline's own day, negative once past it; None when no clock runs."""
+    deadline = complaint.current_deadline
+    if deadline is None:
+        return None
+    today = calendar.local_date(aware(now), policy.timezone)
+    return calendar.working_days_between(today, calendar.local_date(deadline, policy.timezone))
+
+
+def nearing(complaint: Complaint, now: datetime, policy: Policy, calendar: WorkCalendar) -> bool:
+    """The running clock has not expired and at most `policy.nearing_working_days` working days
+    remain after today. Past the deadline it is overdue instead, not nearing."""
+    now = aware(now)
+    deadline = complaint.current_deadline
+    if deadline is None or now > deadline:
+        return False
+    left = working_days_left(complaint, now, policy, calendar)
+    return left is not None and left <= policy.nearing_working_days
+
+
+# -- helpers -------------------------------------------------------------------------------------
+
+
+def _actor(by: str) -> None:
+    if not by.strip():
+        raise ValueError("by must name the handler")
+
+
+def _text(
+    value: object, field: str, limit: int, problems: list[tuple[str, str]], *, required: bool
+) -> str:
+    if not isinstance(value, str):
+        problems.append((field, "must be text"))
+        return ""
+    text = value.strip()
+    if required and not text:
+        problems.append((field, "must not be empty"))
+    elif len(text) > limit:
+        problems.append((field, f"at most {limit} characters, got {len(text)}"))
+    return text
+
+
+def _optional(
+    value: str | None, field: str, limit: int, problems: list[tuple[str, str]]
+) -> str | None:
+    if value is None:
+        return None
+    text = _text(value, field, limit, problems, required=False)
+    return text or None
