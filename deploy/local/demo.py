@@ -257,6 +257,50 @@ def seed(base: str, token: str) -> dict[str, Any]:
     return {"seeded": True, **summary}
 
 
+# (market index, stall, category, facts, request, channel, accept?)
+COMPLAINTS = [
+    (0, "A-01", "short_weight", "在A-01摊位买的两斤猪肉，回家一称只有一斤六两。", "退还差价",
+     "web", True),
+    (0, "A-01", "short_weight", "A-01摊位买的两斤猪肉回家一称只有一斤六两，缺斤短两。", "退款",
+     "hotline_12345", False),
+    (0, "A-02", "food_safety", "A-02摊位的冻虾解冻后有异味，怀疑冷链断了。", "下架并赔偿",
+     "platform_12315", True),
+    (1, "A-04", "price", "A-04摊位白菜标价1.5元一斤，结账按2元收。", "按标价结算",
+     "walk_in", False),
+]  # fmt: skip
+
+
+def seed_complaints(base: str, token: str, markets: list[str]) -> int:
+    """A few citizens' complaints: two accepted (they become inspection tasks), one a duplicate
+    of another, one waiting for a decision. The complaints service learns the markets from the
+    registry's topics a moment after they are created, so a 422 on the market is retried."""
+    headers = {"Authorization": f"Bearer {token}"}
+    made = 0
+    with httpx.Client(base_url=base, timeout=10) as http:
+        for i, (market, stall, category, facts, request, channel, accept) in enumerate(COMPLAINTS):
+            body = {
+                "complainant": {"name": "市民" + "甲乙丙丁"[i], "phone": f"1380535{i:04d}"},
+                "market_id": markets[market],
+                "stall_no": stall,
+                "category": category,
+                "facts": facts,
+                "request": request,
+                "channel": channel,
+            }
+            deadline = time.monotonic() + 60
+            while True:
+                r = http.post("/complaints", json=body)
+                if r.status_code != 422 or time.monotonic() > deadline:
+                    break
+                time.sleep(0.5)
+            r.raise_for_status()
+            made += 1
+            if accept:
+                accepted = http.post(f"/complaints/{r.json()['id']}/accept", headers=headers)
+                accepted.raise_for_status()
+    return made
+
+
 def start() -> int:
     env_file = RUN / "env"
     if not env_file.exists():
@@ -272,6 +316,11 @@ def start() -> int:
     if result["seeded"]:
         markets, terminals = len(result["markets"]), len(result["terminals"])
         print(f"demo city seeded: {markets} markets, {terminals} terminals")
+        if "complaints" in names:
+            made = seed_complaints(
+                env["COMPLAINTS_URL"], env["SENTINEL_ADMIN_TOKEN"], result["markets"]
+            )
+            print(f"demo complaints filed: {made} (2 accepted, 1 linked as a duplicate)")
     else:
         print("demo city already seeded")
     if "telemetry" in names and (RUN / "demo" / "terminals.json").exists():
@@ -291,10 +340,12 @@ def print_where_to_look(env: dict[str, str], names: list[str]) -> None:
         print(f"  prometheus  {env['PROMETHEUS_URL']}")
     print("\n  source .run/env    # KAFKA_BOOTSTRAP_SERVERS, *_URL, SENTINEL_ADMIN_TOKEN")
     print('  curl -H "Authorization: Bearer $SENTINEL_ADMIN_TOKEN" $REGISTRY_URL/markets')
+    auth = '-H "Authorization: Bearer $SENTINEL_ADMIN_TOKEN"'
     if "telemetry" in names:
-        auth = '-H "Authorization: Bearer $SENTINEL_ADMIN_TOKEN"'
         print(f'  curl -s {auth} "$TELEMETRY_URL/risks?state=open"')
         print("  make fault SPEC='door_open:terminal=auto'   # the simulator's faults become risks")
+    if "complaints" in names:
+        print(f'  curl -s {auth} "$COMPLAINTS_URL/complaints?state=received"')
     print("  logs: .run/logs/   status: make status   stop: make down")
 
 

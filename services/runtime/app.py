@@ -44,6 +44,7 @@ class Service:
         self.name = settings.service_name
         self.schema = settings.pg_schema
         self.migrations = migrations
+        self._components: dict[str, Path] = {}
         self.metrics = Metrics(self.name)
         self.messaging = Messaging(
             self.name,
@@ -71,6 +72,10 @@ class Service:
     def subscribe(self, topic: str, handler: Handler, **kwargs: Any) -> None:
         self.messaging.subscribe(topic, handler, **kwargs)
 
+    def add_migrations(self, component: str, folder: Path) -> None:
+        """Apply a shared component's migrations (e.g. the registry directory) before ours."""
+        self._components[component] = folder
+
     def on_start(self, hook: Callable[[], Awaitable[Any]]) -> None:
         """Run `hook` once the database is ready and before any message is consumed."""
         self._on_start.append(hook)
@@ -95,7 +100,7 @@ class Service:
 
     async def start(self) -> None:
         s = self.settings
-        folders = {"runtime": RUNTIME_MIGRATIONS}
+        folders = {"runtime": RUNTIME_MIGRATIONS, **self._components}
         if self.migrations:
             folders[self.name] = self.migrations
         await migrate(s.database_url, self.schema, folders)

@@ -1,0 +1,113 @@
+"""Complaints HTTP API (DESIGN §6): thin routes that parse, authorise and call `Complaints`.
+
+`POST /complaints` and `GET /complaints/track/{code}` are public: a citizen files a complaint
+and follows it by its tracking code, which shows the status and the deadlines, nothing personal.
+Everything else needs a handler's token; a case of another district is refused (403).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.complaints import TEXT_MAX_CHARS, CloseOutcome, ComplaintState, ComplaintSubmission
+from services.complaints.commands import Complaints
+from services.runtime.auth import Principal, require
+
+router = APIRouter()
+Handler = Annotated[Principal, Depends(require("handler"))]
+Reader = Annotated[Principal, Depends(require("handler", "inspector"))]
+
+
+def complaints(request: Request) -> Complaints:
+    service: Complaints = request.app.state.complaints
+    return service
+
+
+Svc = Annotated[Complaints, Depends(complaints)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class RejectIn(Strict):
+    reason: str = Field(min_length=1, max_length=TEXT_MAX_CHARS, examples=["不属于市场监管职责"])
+
+
+class CloseIn(Strict):
+    outcome: CloseOutcome
+    substantiated: bool
+    satisfaction: int = Field(ge=1, le=5, description="the complainant's satisfaction, 1-5")
+
+
+@router.post("/complaints", status_code=201, tags=["public"])
+async def submit(
+    body: ComplaintSubmission,
+    svc: Svc,
+    idempotency_key: Annotated[str | None, Header(max_length=64)] = None,
+) -> dict[str, Any]:
+    """File a complaint (public). Returns its `id` and the `tracking_code` to follow it with.
+
+    Send an `Idempotency-Key` header to make a retry return the same complaint."""
+    case = await svc.submit(
+        body, via="http", intake_id=idempotency_key and f"http:{idempotency_key}"
+    )
+    return svc.receipt(case)
+
+
+@router.get("/complaints/track/{tracking_code}", tags=["public"])
+async def track(tracking_code: str, svc: Svc) -> dict[str, Any]:
+    """The public status of a complaint: state, deadlines and outcome — nothing personal."""
+    return svc.public_view(await svc.by_tracking_code(tracking_code))
+
+
+@router.get("/complaints", tags=["handling"])
+async def list_complaints(
+    svc: Svc,
+    who: Reader,
+    state: Annotated[ComplaintState | None, Query()] = None,
+    market_id: Annotated[str | None, Query()] = None,
+    nearing: Annotated[
+        bool, Query(description="only open cases within the warning window of a deadline")
+    ] = False,
+    overdue: Annotated[bool, Query(description="only cases past a deadline")] = False,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    cases = await svc.cases(
+        who, state=state, market_id=market_id, nearing=nearing, overdue=overdue, limit=limit
+    )
+    return {"items": [svc.case_view(c) for c in cases]}
+
+
+@router.get("/complaints/{complaint_id}", tags=["handling"])
+async def get_complaint(complaint_id: str, svc: Svc, who: Reader) -> dict[str, Any]:
+    """The whole case, with the complainant's contact details and linked duplicates."""
+    case = await svc.case(who, complaint_id)
+    return svc.case_view(case, inspections=await svc.inspections(case.complaint_id))
+
+
+@router.post("/complaints/{complaint_id}/accept", tags=["handling"])
+async def accept(complaint_id: str, svc: Svc, who: Handler) -> dict[str, Any]:
+    """Accept for handling; sets the mediation deadline (45 working days)."""
+    return svc.case_view(await svc.accept(who, complaint_id))
+
+
+@router.post("/complaints/{complaint_id}/reject", tags=["handling"])
+async def reject(complaint_id: str, body: RejectIn, svc: Svc, who: Handler) -> dict[str, Any]:
+    return svc.case_view(await svc.reject(who, complaint_id, reason=body.reason))
+
+
+@router.post("/complaints/{complaint_id}/close", tags=["handling"])
+async def close(complaint_id: str, body: CloseIn, svc: Svc, who: Handler) -> dict[str, Any]:
+    return svc.case_view(
+        await svc.close(
+            who,
+            complaint_id,
+            outcome=body.outcome,
+            substantiated=body.substantiated,
+            satisfaction=body.satisfaction,
+        )
+    )

@@ -1,0 +1,176 @@
+"""Complaint cases in Postgres: the whole case as jsonb, with the columns queries filter on.
+
+Every method runs on the connection (and transaction) the caller holds, so a change and its
+outbox event commit together.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import asyncpg
+
+from services.complaints.domain import Complaint
+
+
+def _case(row: asyncpg.Record) -> Complaint:
+    return Complaint.from_dict(row["complaint"])
+
+
+class ComplaintStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def insert(
+        self, case: Complaint, *, intake_id: str | None, external_ref: str | None
+    ) -> None:
+        await self.conn.execute(
+            """INSERT INTO complaints
+                   (id, tracking_code, district, market_id, merchant_id, category, channel, state,
+                    received_at, acceptance_deadline, mediation_deadline, acceptance_overdue_at,
+                    mediation_overdue_at, duplicate_of, intake_id, external_ref, version,
+                    complaint)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                       $17, $18)""",
+            case.complaint_id, case.tracking_code, case.district, case.market_id,
+            case.merchant_id, case.category, case.channel, case.state, case.received_at,
+            case.acceptance_deadline, case.mediation_deadline, case.acceptance_overdue_at,
+            case.mediation_overdue_at, case.duplicate_of, intake_id, external_ref, case.version,
+            case.to_dict(),
+        )  # fmt: skip
+
+    async def update(self, case: Complaint) -> None:
+        """Store a changed case; the version guard refuses a stale write (a lost update)."""
+        done = await self.conn.execute(
+            """UPDATE complaints SET
+                   state = $2, mediation_deadline = $3, acceptance_overdue_at = $4,
+                   mediation_overdue_at = $5, duplicate_of = $6, version = $7, complaint = $8,
+                   updated_at = now()
+               WHERE id = $1 AND version = $7 - 1""",
+            case.complaint_id, case.state, case.mediation_deadline, case.acceptance_overdue_at,
+            case.mediation_overdue_at, case.duplicate_of, case.version, case.to_dict(),
+        )  # fmt: skip
+        if done != "UPDATE 1":
+            raise RuntimeError(f"complaint {case.complaint_id} changed under us (v{case.version})")
+
+    async def get(self, complaint_id: str, *, for_update: bool = False) -> Complaint | None:
+        row = await self.conn.fetchrow(
+            f"SELECT complaint FROM complaints WHERE id = $1{' FOR UPDATE' if for_update else ''}",
+            complaint_id,
+        )
+        return None if row is None else _case(row)
+
+    async def external_ref(self, complaint_id: str) -> str | None:
+        ref: str | None = await self.conn.fetchval(
+            "SELECT external_ref FROM complaints WHERE id = $1", complaint_id
+        )
+        return ref
+
+    async def by_tracking_code(self, code: str) -> Complaint | None:
+        row = await self.conn.fetchrow(
+            "SELECT complaint FROM complaints WHERE tracking_code = $1", code
+        )
+        return None if row is None else _case(row)
+
+    async def by_intake(self, intake_id: str) -> Complaint | None:
+        row = await self.conn.fetchrow(
+            "SELECT complaint FROM complaints WHERE intake_id = $1", intake_id
+        )
+        return None if row is None else _case(row)
+
+    async def recent(
+        self, merchant_id: str, category: str, since: datetime, *, for_update: bool = False
+    ) -> list[Complaint]:
+        """Earlier complaints against the merchant in the category, received since `since`."""
+        rows = await self.conn.fetch(
+            f"""SELECT complaint FROM complaints
+                WHERE merchant_id = $1 AND category = $2 AND received_at >= $3
+                ORDER BY received_at{" FOR UPDATE" if for_update else ""}""",
+            merchant_id, category, since,
+        )  # fmt: skip
+        return [_case(r) for r in rows]
+
+    async def cases(
+        self,
+        *,
+        district: str | None,
+        state: str | None,
+        market_id: str | None,
+        overdue: bool,
+        open_only: bool,
+        limit: int,
+    ) -> list[Complaint]:
+        clauses: list[str] = ["true"]
+        args: list[Any] = []
+        for column, value in (("district", district), ("state", state), ("market_id", market_id)):
+            if value is not None:
+                args.append(value)
+                clauses.append(f"{column} = ${len(args)}")
+        if open_only:
+            clauses.append("state IN ('received', 'accepted')")
+        if overdue:
+            clauses.append(
+                "((state = 'received' AND acceptance_overdue_at IS NOT NULL) OR "
+                "(state = 'accepted' AND mediation_overdue_at IS NOT NULL))"
+            )
+        args.append(limit)
+        rows = await self.conn.fetch(
+            f"""SELECT complaint FROM complaints WHERE {" AND ".join(clauses)}
+                ORDER BY received_at DESC LIMIT ${len(args)}""",
+            *args,
+        )
+        return [_case(r) for r in rows]
+
+    async def past_deadline(self, now: datetime, limit: int) -> list[Complaint]:
+        """Open cases whose running clock ran out and is not yet marked, locked for the clock."""
+        rows = await self.conn.fetch(
+            """SELECT complaint FROM complaints
+               WHERE (state = 'received' AND acceptance_overdue_at IS NULL
+                      AND acceptance_deadline < $1)
+                  OR (state = 'accepted' AND mediation_overdue_at IS NULL
+                      AND mediation_deadline < $1)
+               ORDER BY received_at LIMIT $2
+               FOR UPDATE SKIP LOCKED""",
+            now, limit,
+        )  # fmt: skip
+        return [_case(r) for r in rows]
+
+    async def counts(self) -> list[tuple[str, str, int]]:
+        rows = await self.conn.fetch(
+            "SELECT state, category, count(*) AS n FROM complaints GROUP BY state, category"
+        )
+        return [(r["state"], r["category"], r["n"]) for r in rows]
+
+    async def record_inspection(
+        self,
+        complaint_id: str,
+        task_id: str,
+        outcome: str,
+        findings: list[dict[str, Any]],
+        completed_at: datetime,
+    ) -> bool:
+        done = await self.conn.execute(
+            """INSERT INTO complaint_inspections
+                   (complaint_id, task_id, outcome, findings, completed_at)
+               SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM complaints WHERE id = $1)
+               ON CONFLICT DO NOTHING""",
+            complaint_id, task_id, outcome, findings, completed_at,
+        )  # fmt: skip
+        return bool(done == "INSERT 0 1")
+
+    async def inspections(self, complaint_id: str) -> list[dict[str, Any]]:
+        rows = await self.conn.fetch(
+            """SELECT task_id, outcome, findings, completed_at FROM complaint_inspections
+               WHERE complaint_id = $1 ORDER BY completed_at""",
+            complaint_id,
+        )
+        return [
+            {
+                "task_id": r["task_id"],
+                "outcome": r["outcome"],
+                "findings": r["findings"],
+                "completed_at": r["completed_at"].isoformat(),
+            }
+            for r in rows
+        ]

@@ -1,0 +1,106 @@
+"""A service's local view of the registry: markets and merchants from the compacted topics.
+
+Complaints place a complaint in its market and resolve a stall to its merchant; credit names
+merchants and markets in its public views and assessments. Both read the registry's compacted
+topics from the beginning into their own tables (durable across restarts) and keep the latest
+snapshots in memory for handlers. A snapshot replaces what is held only when its version is
+newer, so a replay of the topic or a redelivery leaves the view as it was.
+
+    directory = RegistryDirectory()
+    directory.attach(service)        # migrations, two consumers, loading on start
+    directory.markets[market_id]     # MarketUpserted
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import asyncpg
+
+from contracts import topics
+from contracts.registry import MarketUpserted, MerchantUpserted
+from services.runtime.app import Service
+from services.runtime.messaging import Delivery
+
+MIGRATIONS = Path(__file__).parent / "directory_migrations"
+
+
+class RegistryDirectory:
+    def __init__(self) -> None:
+        self.markets: dict[str, MarketUpserted] = {}
+        self.merchants: dict[str, MerchantUpserted] = {}
+        self._stalls: dict[tuple[str, str], str] = {}
+        self.loaded = False
+
+    def attach(self, service: Service) -> None:
+        """Wire the view into `service`: its tables, its consumers and loading at start.
+
+        The projections have their own consumer groups: they always read the compacted topics to
+        the end, whatever the service's other consumers are doing."""
+        service.add_migrations("directory", MIGRATIONS)
+        group = service.settings.group_id
+
+        async def on_market(d: Delivery) -> None:
+            await self.on_market(service.pool, d)
+
+        async def on_merchant(d: Delivery) -> None:
+            await self.on_merchant(service.pool, d)
+
+        service.subscribe(topics.REGISTRY_MARKETS.name, on_market, group_id=f"{group}-markets")
+        service.subscribe(
+            topics.REGISTRY_MERCHANTS.name, on_merchant, group_id=f"{group}-merchants"
+        )
+        service.on_start(lambda: self.load(service.pool))
+
+    def merchant_at(self, market_id: str, stall_no: str) -> MerchantUpserted | None:
+        merchant_id = self._stalls.get((market_id, stall_no))
+        return self.merchants.get(merchant_id) if merchant_id else None
+
+    def _keep_merchant(self, merchant: MerchantUpserted) -> None:
+        old = self.merchants.get(merchant.merchant_id)
+        if old is not None and self._stalls.get((old.market_id, old.stall_no)) == old.merchant_id:
+            del self._stalls[(old.market_id, old.stall_no)]
+        self.merchants[merchant.merchant_id] = merchant
+        self._stalls[(merchant.market_id, merchant.stall_no)] = merchant.merchant_id
+
+    async def load(self, pool: asyncpg.Pool) -> None:
+        for row in await pool.fetch("SELECT snapshot FROM directory_markets"):
+            market = MarketUpserted.model_validate(row["snapshot"])
+            self.markets[market.market_id] = market
+        for row in await pool.fetch("SELECT snapshot FROM directory_merchants ORDER BY version"):
+            self._keep_merchant(MerchantUpserted.model_validate(row["snapshot"]))
+        self.loaded = True
+
+    async def on_market(self, pool: asyncpg.Pool, delivery: Delivery) -> None:
+        market = delivery.envelope(MarketUpserted).data
+        applied = await pool.fetchval(
+            """INSERT INTO directory_markets (id, district, version, snapshot)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (id) DO UPDATE SET
+                   district = EXCLUDED.district, version = EXCLUDED.version,
+                   snapshot = EXCLUDED.snapshot
+               WHERE directory_markets.version < EXCLUDED.version
+               RETURNING true""",
+            market.market_id, market.district, market.version,
+            market.model_dump(mode="json"),
+        )  # fmt: skip
+        if applied:
+            self.markets[market.market_id] = market
+
+    async def on_merchant(self, pool: asyncpg.Pool, delivery: Delivery) -> None:
+        merchant = delivery.envelope(MerchantUpserted).data
+        applied = await pool.fetchval(
+            """INSERT INTO directory_merchants
+                   (id, market_id, district, stall_no, status, version, snapshot)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (id) DO UPDATE SET
+                   market_id = EXCLUDED.market_id, district = EXCLUDED.district,
+                   stall_no = EXCLUDED.stall_no, status = EXCLUDED.status,
+                   version = EXCLUDED.version, snapshot = EXCLUDED.snapshot
+               WHERE directory_merchants.version < EXCLUDED.version
+               RETURNING true""",
+            merchant.merchant_id, merchant.market_id, merchant.district, merchant.stall_no,
+            merchant.status, merchant.version, merchant.model_dump(mode="json"),
+        )  # fmt: skip
+        if applied:
+            self._keep_merchant(merchant)
