@@ -1,0 +1,1 @@
+"""Credit: merchant credit ledgers, scores and A–D grades, and market assessments (考核)."""

@@ -1,0 +1,108 @@
+"""Pure credit rules: events in as facts, a ledger of adjustments, scores, grades, assessments.
+
+No I/O and no clock: the service passes the parsed contract models, where it read them, the
+state it loaded and `now` (an aware datetime).
+
+    book = default_book()                                   # policies/*.yaml, by effective date
+    meta = EventMeta.of(envelope, topic, partition, offset)
+    facts = facts_from_inspection(envelope.type, envelope.data, meta)   # or _complaint / _merchant
+    entries = [e for f in facts if (e := adjust(f, book)) is not None]  # policy at occurred_at
+    credit, change = apply(credit, entry, now, book)        # change: publish credit.score.changed
+    credit, change = refade(credit, ledger, now, book)      # scheduler, when credit.due(now, book)
+    rebuild(ledger, now, book) / rebuild_all(...)           # equal to the live values
+    ranked = rank_within_district([assess(figures, period, policy) for figures in markets])
+    districts = roll_up(ranked)
+"""
+
+from services.credit.domain.assessment import (
+    NEUTRAL_SCORE,
+    Assessment,
+    MarketFigures,
+    Period,
+    assess,
+    composite,
+    rank_within_district,
+    rate,
+    risk_component,
+    roll_up,
+)
+from services.credit.domain.errors import StaleCredit, UnknownPolicyVersion
+from services.credit.domain.facts import (
+    FACT_KINDS,
+    ClosedComplaint,
+    EventMeta,
+    Fact,
+    FactKind,
+    aware,
+    facts_from_complaint,
+    facts_from_inspection,
+    facts_from_merchant,
+)
+from services.credit.domain.ledger import (
+    LABELS,
+    Adjustment,
+    MerchantCredit,
+    ScoreChange,
+    adjust,
+    apply,
+    grade,
+    rebuild,
+    rebuild_all,
+    refade,
+    score,
+    unique,
+)
+from services.credit.domain.policy import (
+    COMPONENTS,
+    POLICY_DIR,
+    AssessmentPolicy,
+    Policy,
+    PolicyBook,
+    default_book,
+    format_duration,
+    parse_duration,
+)
+
+__all__ = [
+    "COMPONENTS",
+    "FACT_KINDS",
+    "LABELS",
+    "NEUTRAL_SCORE",
+    "POLICY_DIR",
+    "Adjustment",
+    "Assessment",
+    "AssessmentPolicy",
+    "ClosedComplaint",
+    "EventMeta",
+    "Fact",
+    "FactKind",
+    "MarketFigures",
+    "MerchantCredit",
+    "Period",
+    "Policy",
+    "PolicyBook",
+    "ScoreChange",
+    "StaleCredit",
+    "UnknownPolicyVersion",
+    "adjust",
+    "apply",
+    "assess",
+    "aware",
+    "composite",
+    "default_book",
+    "facts_from_complaint",
+    "facts_from_inspection",
+    "facts_from_merchant",
+    "format_duration",
+    "grade",
+    "parse_duration",
+    "rank_within_district",
+    "rate",
+    "rebuild",
+    "rebuild_all",
+    "refade",
+    "risk_component",
+    "roll_up",
+    "score",
+    "unique",
+]

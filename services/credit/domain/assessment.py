@@ -1,0 +1,319 @@
+"""Market assessment (考核): a market's figures for a period become rates and one score, ranked
+within its district, and rolled up per district.
+
+    period = Period(start, end)
+    results = [assess(store.figures(market, period), period, book.in_force(period.end))
+               for market in markets]
+    ranked = rank_within_district(results)          # rank 1 = best, per district
+    districts = roll_up(ranked)                     # one per district, merchant-weighted
+
+Rates are between 0 and 1, or None when there was nothing to rate (no denominator). The score
+(0–100) is `AssessmentPolicy`'s weighted mean of the components that exist: a None rate is
+neutral — left out, the other weights scaled up to fill its place. If no weighted component
+exists at all the score is 50, the middle: nothing to reward, nothing to punish.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import datetime
+from types import MappingProxyType
+from typing import Any, Final, Literal
+
+from contracts.inspection import GRADES
+from services.credit.domain.facts import aware
+from services.credit.domain.policy import COMPONENTS, AssessmentPolicy, Policy
+
+Scope = Literal["market", "district"]
+NEUTRAL_SCORE: Final = 50.0
+SCORE_DECIMALS: Final = 2
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """The assessed period, from `start` (included) to `end` (excluded)."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "start", aware(self.start, "period start"))
+        object.__setattr__(self, "end", aware(self.end, "period end"))
+        if self.end <= self.start:
+            raise ValueError("a period must end after it starts")
+
+
+def _grades(values: Mapping[str, int]) -> Mapping[str, int]:
+    unknown = sorted(set(values) - set(GRADES))
+    if unknown:
+        raise ValueError(f"grades: unknown grades {', '.join(unknown)}")
+    return MappingProxyType({g: values.get(g, 0) for g in GRADES})
+
+
+@dataclass(frozen=True, slots=True)
+class MarketFigures:
+    """What the store counted for one market in the period.
+
+    `merchants`: merchants registered in the market; `grades`: of them, how many hold each
+    grade (ungraded merchants are in no grade). Inspections completed and passed (re-inspections
+    excluded, as in credit); rectifications whose deadline fell in the period (`due`), of them
+    verified by the deadline (`on_time`) and missed (`overdue`); complaints closed within their
+    limits, and complaints that passed a limit (closed late or still open); open risks at the
+    period's end (the service counts food-safety ones).
+    """
+
+    market_id: str
+    district: str
+    merchants: int
+    grades: Mapping[str, int] = field(default_factory=dict)
+    inspections_completed: int = 0
+    inspections_passed: int = 0
+    rectifications_due: int = 0
+    rectifications_on_time: int = 0
+    rectifications_overdue: int = 0
+    complaints_within_limit: int = 0
+    complaints_overdue: int = 0
+    open_risks: int = 0
+    market_name: str | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "grades", _grades(self.grades))
+        counts = {
+            "merchants": self.merchants,
+            "inspections_completed": self.inspections_completed,
+            "inspections_passed": self.inspections_passed,
+            "rectifications_due": self.rectifications_due,
+            "rectifications_on_time": self.rectifications_on_time,
+            "rectifications_overdue": self.rectifications_overdue,
+            "complaints_within_limit": self.complaints_within_limit,
+            "complaints_overdue": self.complaints_overdue,
+            "open_risks": self.open_risks,
+            **{f"grades.{g}": n for g, n in self.grades.items()},
+        }
+        for name, value in counts.items():
+            if value < 0:
+                raise ValueError(f"{self.market_id}: {name} must not be negative")
+        if sum(self.grades.values()) > self.merchants:
+            raise ValueError(f"{self.market_id}: more merchants graded than registered")
+        if self.inspections_passed > self.inspections_completed:
+            raise ValueError(f"{self.market_id}: more inspections passed than completed")
+        if self.rectifications_on_time + self.rectifications_overdue > self.rectifications_due:
+            raise ValueError(f"{self.market_id}: more rectifications on time or overdue than due")
+
+    @property
+    def graded(self) -> int:
+        return sum(self.grades.values())
+
+
+@dataclass(frozen=True, slots=True)
+class Assessment:
+    """One market's (or one district's) assessment for a period; `rank` of `ranked` markets."""
+
+    scope: Scope
+    market_id: str | None
+    market_name: str | None
+    district: str
+    period: Period
+    merchants: int
+    grades: Mapping[str, int]
+    share_ab: float | None
+    inspection_pass_rate: float | None
+    rectification_on_time_rate: float | None
+    complaints_within_limit_rate: float | None
+    open_risks: int
+    score: float
+    policy_version: str
+    rank: int | None = None
+    ranked: int | None = None
+
+    @property
+    def key(self) -> str:
+        """The Kafka key: the market id, or `district:<code>` for a roll-up."""
+        return self.market_id if self.market_id is not None else f"district:{self.district}"
+
+    def rates(self) -> dict[str, float | None]:
+        return {
+            "share_ab": self.share_ab,
+            "inspection_pass_rate": self.inspection_pass_rate,
+            "rectification_on_time_rate": self.rectification_on_time_rate,
+            "complaints_within_limit_rate": self.complaints_within_limit_rate,
+        }
+
+    def to_dict(self) -> dict[str, Any]:
+        """The shape of `credit.assessment.published` (less its id and computing time)."""
+        return {
+            "scope": self.scope,
+            "market_id": self.market_id,
+            "market_name": self.market_name,
+            "district": self.district,
+            "period_from": self.period.start.isoformat(),
+            "period_to": self.period.end.isoformat(),
+            "merchants": self.merchants,
+            "grades": dict(self.grades),
+            **self.rates(),
+            "open_risks": self.open_risks,
+            "score": self.score,
+            "rank": self.rank,
+            "ranked": self.ranked,
+            "policy_version": self.policy_version,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Assessment:
+        return cls(
+            scope=data["scope"],
+            market_id=data["market_id"],
+            market_name=data["market_name"],
+            district=data["district"],
+            period=Period(
+                datetime.fromisoformat(data["period_from"]),
+                datetime.fromisoformat(data["period_to"]),
+            ),
+            merchants=data["merchants"],
+            grades=MappingProxyType(dict(data["grades"])),
+            share_ab=data["share_ab"],
+            inspection_pass_rate=data["inspection_pass_rate"],
+            rectification_on_time_rate=data["rectification_on_time_rate"],
+            complaints_within_limit_rate=data["complaints_within_limit_rate"],
+            open_risks=data["open_risks"],
+            score=data["score"],
+            policy_version=data["policy_version"],
+            rank=data["rank"],
+            ranked=data["ranked"],
+        )
+
+
+def rate(part: int, whole: int) -> float | None:
+    """`part / whole`, or None when there is nothing to rate."""
+    return None if whole == 0 else part / whole
+
+
+def risk_component(open_risks: int, merchants: int, policy: AssessmentPolicy) -> float:
+    """1 with no open risk, falling to 0 at `open_risks_zero_at` open risks per merchant."""
+    per_merchant = open_risks / max(merchants, 1)
+    return max(0.0, 1.0 - per_merchant / policy.open_risks_zero_at)
+
+
+def composite(components: Mapping[str, float | None], policy: AssessmentPolicy) -> float:
+    """100 × the weighted mean of the components that exist (None is neutral: left out)."""
+    total = weight = 0.0
+    for name in COMPONENTS:
+        value = components[name]
+        if value is None:
+            continue
+        total += policy.weights[name] * value
+        weight += policy.weights[name]
+    if weight == 0:
+        return NEUTRAL_SCORE
+    return round(100 * total / weight, SCORE_DECIMALS)
+
+
+def assess(figures: MarketFigures, period: Period, policy: Policy) -> Assessment:
+    """One market's rates and score (unranked), under the policy in force at the period's end."""
+    rates: dict[str, float | None] = {
+        "share_ab": rate(figures.grades["A"] + figures.grades["B"], figures.graded),
+        "inspection_pass_rate": rate(figures.inspections_passed, figures.inspections_completed),
+        "rectification_on_time_rate": rate(
+            figures.rectifications_on_time, figures.rectifications_due
+        ),
+        "complaints_within_limit_rate": rate(
+            figures.complaints_within_limit,
+            figures.complaints_within_limit + figures.complaints_overdue,
+        ),
+    }
+    risks = risk_component(figures.open_risks, figures.merchants, policy.assessment)
+    return Assessment(
+        scope="market",
+        market_id=figures.market_id,
+        market_name=figures.market_name,
+        district=figures.district,
+        period=period,
+        merchants=figures.merchants,
+        grades=figures.grades,
+        share_ab=rates["share_ab"],
+        inspection_pass_rate=rates["inspection_pass_rate"],
+        rectification_on_time_rate=rates["rectification_on_time_rate"],
+        complaints_within_limit_rate=rates["complaints_within_limit_rate"],
+        open_risks=figures.open_risks,
+        score=composite({**rates, "open_risks": risks}, policy.assessment),
+        policy_version=policy.version,
+    )
+
+
+def _by_district(assessments: Iterable[Assessment]) -> dict[str, list[Assessment]]:
+    groups: dict[str, list[Assessment]] = {}
+    for a in assessments:
+        if a.scope != "market" or a.market_id is None:
+            raise ValueError("only market assessments are ranked and rolled up")
+        groups.setdefault(a.district, []).append(a)
+    for district, group in groups.items():
+        ids = [a.market_id for a in group]
+        if len(set(ids)) != len(ids):
+            raise ValueError(f"district {district}: a market is listed twice")
+    return dict(sorted(groups.items()))
+
+
+def rank_within_district(assessments: Iterable[Assessment]) -> list[Assessment]:
+    """Markets ranked per district: highest score first, equal scores by market id; every
+    market gets its own rank (1..n) and `ranked` = n. Ordered by district, then rank."""
+    ranked: list[Assessment] = []
+    for group in _by_district(assessments).values():
+        ordered = sorted(group, key=lambda a: (-a.score, a.market_id or ""))
+        ranked.extend(
+            replace(a, rank=i, ranked=len(ordered)) for i, a in enumerate(ordered, start=1)
+        )
+    return ranked
+
+
+def _weighted(values: Sequence[tuple[float | None, int]]) -> float | None:
+    """Merchant-weighted mean of the values that exist; a plain mean if they weigh nothing."""
+    present = [(v, w) for v, w in values if v is not None]
+    if not present:
+        return None
+    weight = sum(w for _, w in present)
+    if weight == 0:
+        return sum(v for v, _ in present) / len(present)
+    return sum(v * w for v, w in present) / weight
+
+
+def roll_up(assessments: Iterable[Assessment]) -> list[Assessment]:
+    """One assessment per district from its markets' (same period, same policy version).
+
+    Counts (merchants, grades, open risks) add up; each rate and the score are the means of
+    the markets' values weighted by their merchants (a market without the rate is left out).
+    """
+    out: list[Assessment] = []
+    for district, group in _by_district(assessments).items():
+        periods = {a.period for a in group}
+        versions = {a.policy_version for a in group}
+        if len(periods) > 1 or len(versions) > 1:
+            raise ValueError(
+                f"district {district}: markets assessed for different periods or policy versions"
+            )
+        first = group[0]
+
+        def mean(name: str, group: list[Assessment] = group) -> float | None:
+            return _weighted([(getattr(a, name), a.merchants) for a in group])
+
+        score = mean("score")
+        out.append(
+            Assessment(
+                scope="district",
+                market_id=None,
+                market_name=None,
+                district=district,
+                period=first.period,
+                merchants=sum(a.merchants for a in group),
+                grades=MappingProxyType({g: sum(a.grades[g] for a in group) for g in GRADES}),
+                share_ab=mean("share_ab"),
+                inspection_pass_rate=mean("inspection_pass_rate"),
+                rectification_on_time_rate=mean("rectification_on_time_rate"),
+                complaints_within_limit_rate=mean("complaints_within_limit_rate"),
+                open_risks=sum(a.open_risks for a in group),
+                score=NEUTRAL_SCORE if score is None else round(score, SCORE_DECIMALS),
+                policy_version=first.policy_version,
+                ranked=len(group),
+            )
+        )
+    return out

@@ -1,0 +1,339 @@
+"""Facts: what the credit rules read from the events of other services, in one vocabulary.
+
+The adapter parses each consumed event into its contract model (`contracts.*`), then calls the
+translator of its topic with the event type, the model and where the event was read
+(`EventMeta`). A translator returns zero, one or two `Fact`s; the policy turns each into an
+adjustment (`ledger.adjust`). Translators are pure: the registry translator is told the status
+it last saw for the merchant instead of looking it up.
+
+- `inspection.task.completed`, outcome pass → `inspection.pass`; outcome minor, major or
+  critical → `inspection.finding.<outcome>`, plus `food_safety_risk.confirmed` when a
+  food-safety risk is among the task's triggers. A re-inspection's completion → nothing: it is
+  scored by its rectification events.
+- `inspection.rectification.verified`, passed and on time → `rectification.on_time`.
+- `inspection.rectification.overdue` → `rectification.overdue` (once per missed deadline).
+- `complaints.complaint.closed`, substantiated and no duplicate → `complaint.substantiated`.
+- `registry.merchant.upserted`: first sight → `merchant.registered` (and the status kind when
+  not active); a change of status into licence_expired / suspended → `licence.expired` /
+  `merchant.suspended`.
+- `telemetry.risks.v1` → nothing: a risk alone never cuts credit; one an inspection confirms
+  does.
+
+Every other event, and every event about a market rather than a merchant, gives no fact.
+Each fact's `occurred_at` is the time the event says the thing happened (`completed_at`,
+`verified_at`, `overdue_at`, `closed_at`, the registry's `updated_at`), so replaying the topics
+gives the same times, hence the same policy version and the same fade-out dates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Final, Literal, Protocol
+
+from pydantic import BaseModel
+
+from contracts.envelope import Envelope
+from contracts.inspection import RectificationOverdue, RectificationVerified, TaskCompleted
+from contracts.registry import MerchantUpserted
+
+FactKind = Literal[
+    "merchant.registered",
+    "inspection.pass",
+    "inspection.finding.minor",
+    "inspection.finding.major",
+    "inspection.finding.critical",
+    "rectification.on_time",
+    "rectification.overdue",
+    "complaint.substantiated",
+    "food_safety_risk.confirmed",
+    "licence.expired",
+    "merchant.suspended",
+]
+FACT_KINDS: Final[tuple[FactKind, ...]] = (
+    "merchant.registered",
+    "inspection.pass",
+    "inspection.finding.minor",
+    "inspection.finding.major",
+    "inspection.finding.critical",
+    "rectification.on_time",
+    "rectification.overdue",
+    "complaint.substantiated",
+    "food_safety_risk.confirmed",
+    "licence.expired",
+    "merchant.suspended",
+)
+
+TASK_COMPLETED: Final = "inspection.task.completed"
+RECTIFICATION_VERIFIED: Final = "inspection.rectification.verified"
+RECTIFICATION_OVERDUE: Final = "inspection.rectification.overdue"
+COMPLAINT_CLOSED: Final = "complaints.complaint.closed"
+MERCHANT_UPSERTED: Final = "registry.merchant.upserted"
+
+_FINDING_KIND: Final[dict[str, FactKind]] = {
+    "minor": "inspection.finding.minor",
+    "major": "inspection.finding.major",
+    "critical": "inspection.finding.critical",
+}
+# Registry statuses that cost credit when a merchant enters them.
+_STATUS_KIND: Final[dict[str, FactKind]] = {
+    "licence_expired": "licence.expired",
+    "suspended": "merchant.suspended",
+}
+
+
+def aware(moment: datetime, name: str = "now") -> datetime:
+    """`moment` in UTC; ValueError for a naive datetime, whose meaning would be a guess."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must carry a timezone")
+    return moment.astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class EventMeta:
+    """Where an event was read, and its envelope ids: the cause every adjustment names."""
+
+    event_id: str
+    topic: str
+    partition: int
+    offset: int
+    correlation_id: str
+
+    def __post_init__(self) -> None:
+        if not self.event_id:
+            raise ValueError("event_id must not be empty")
+        if self.partition < 0 or self.offset < 0:
+            raise ValueError("partition and offset must not be negative")
+
+    @classmethod
+    def of(cls, envelope: Envelope[Any], topic: str, partition: int, offset: int) -> EventMeta:
+        """From a parsed envelope and the Kafka record's position."""
+        return cls(envelope.id, topic, partition, offset, envelope.correlationid)
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One thing that happened to a merchant, as the credit policy names it."""
+
+    kind: FactKind
+    merchant_id: str
+    market_id: str
+    district: str
+    occurred_at: datetime
+    event_id: str
+    event_type: str
+    topic: str
+    partition: int
+    offset: int
+    correlation_id: str
+    detail: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.kind not in FACT_KINDS:
+            raise ValueError(f"unknown fact kind {self.kind!r}")
+        if not self.merchant_id:
+            raise ValueError("a fact is about a merchant: merchant_id must not be empty")
+        object.__setattr__(self, "occurred_at", aware(self.occurred_at, "occurred_at"))
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """Unique per fact: one event gives at most one fact of each kind."""
+        return (self.event_id, self.kind)
+
+
+def _fact(
+    kind: FactKind,
+    *,
+    merchant_id: str,
+    market_id: str,
+    district: str,
+    occurred_at: datetime,
+    event_type: str,
+    meta: EventMeta,
+    detail: str,
+) -> Fact:
+    return Fact(
+        kind=kind,
+        merchant_id=merchant_id,
+        market_id=market_id,
+        district=district,
+        occurred_at=occurred_at,
+        event_id=meta.event_id,
+        event_type=event_type,
+        topic=meta.topic,
+        partition=meta.partition,
+        offset=meta.offset,
+        correlation_id=meta.correlation_id,
+        detail=detail,
+    )
+
+
+def _mismatch(event_type: str, model: type[BaseModel], data: object) -> ValueError:
+    return ValueError(f"{event_type} carries {model.__name__}, got {type(data).__name__}")
+
+
+# -- inspection.events.v1 ----------------------------------------------------------------------
+
+
+def facts_from_inspection(event_type: str, data: BaseModel, meta: EventMeta) -> list[Fact]:
+    """Facts of one `inspection.events.v1` event (see the module's table)."""
+    if event_type == TASK_COMPLETED:
+        if not isinstance(data, TaskCompleted):
+            raise _mismatch(event_type, TaskCompleted, data)
+        return _task_completed(data, meta)
+    if event_type == RECTIFICATION_VERIFIED:
+        if not isinstance(data, RectificationVerified):
+            raise _mismatch(event_type, RectificationVerified, data)
+        return _rectification_verified(data, meta)
+    if event_type == RECTIFICATION_OVERDUE:
+        if not isinstance(data, RectificationOverdue):
+            raise _mismatch(event_type, RectificationOverdue, data)
+        return _rectification_overdue(data, meta)
+    return []
+
+
+def _task_completed(task: TaskCompleted, meta: EventMeta) -> list[Fact]:
+    if task.merchant_id is None or task.reason_kind == "reinspection":
+        return []
+    common: dict[str, Any] = {
+        "merchant_id": task.merchant_id,
+        "market_id": task.market_id,
+        "district": task.district,
+        "occurred_at": task.completed_at,
+        "event_type": TASK_COMPLETED,
+        "meta": meta,
+    }
+    if task.outcome == "pass":
+        return [_fact("inspection.pass", detail=f"task {task.task_id} passed", **common)]
+    codes = ", ".join(f.code for f in task.findings)
+    kind = _FINDING_KIND[task.outcome]
+    facts = [_fact(kind, detail=f"task {task.task_id}: {task.outcome} ({codes})", **common)]
+    risks = [t.id for t in task.triggers if t.kind == "risk" and t.category == "food_safety"]
+    if risks:
+        # One per inspection however many risks it confirmed: the inspection is the one fact.
+        detail = f"task {task.task_id} ({task.outcome}) confirmed risk {', '.join(risks)}"
+        facts.append(_fact("food_safety_risk.confirmed", detail=detail, **common))
+    return facts
+
+
+def _rectification_verified(order: RectificationVerified, meta: EventMeta) -> list[Fact]:
+    # A late or failed verification earns nothing: the missed deadline cost already (overdue).
+    if order.merchant_id is None or not (order.passed and order.on_time):
+        return []
+    detail = f"rectification {order.rectification_id} ({order.severity}) verified on time"
+    return [
+        _fact(
+            "rectification.on_time",
+            merchant_id=order.merchant_id,
+            market_id=order.market_id,
+            district=order.district,
+            occurred_at=order.verified_at,
+            event_type=RECTIFICATION_VERIFIED,
+            meta=meta,
+            detail=detail,
+        )
+    ]
+
+
+def _rectification_overdue(order: RectificationOverdue, meta: EventMeta) -> list[Fact]:
+    if order.merchant_id is None:
+        return []
+    deadline = order.deadline.isoformat() if order.deadline else "none"
+    detail = f"rectification {order.rectification_id} ({order.severity}) past deadline {deadline}"
+    return [
+        _fact(
+            "rectification.overdue",
+            merchant_id=order.merchant_id,
+            market_id=order.market_id,
+            district=order.district,
+            occurred_at=order.overdue_at,
+            event_type=RECTIFICATION_OVERDUE,
+            meta=meta,
+            detail=detail,
+        )
+    ]
+
+
+# -- complaints.events.v1 ----------------------------------------------------------------------
+
+
+class ClosedComplaint(Protocol):
+    """What credit reads of `contracts.complaints.ComplaintClosed`."""
+
+    @property
+    def complaint_id(self) -> str: ...
+    @property
+    def market_id(self) -> str: ...
+    @property
+    def district(self) -> str: ...
+    @property
+    def merchant_id(self) -> str | None: ...
+    @property
+    def category(self) -> str: ...
+    @property
+    def substantiated(self) -> bool | None: ...
+    @property
+    def duplicate_of(self) -> str | None: ...
+    @property
+    def closed_at(self) -> datetime | None: ...
+
+
+def facts_from_complaint(event_type: str, data: ClosedComplaint, meta: EventMeta) -> list[Fact]:
+    """`complaint.substantiated` for a closed, substantiated complaint that is no duplicate."""
+    if event_type != COMPLAINT_CLOSED:
+        return []
+    if data.merchant_id is None or data.substantiated is not True or data.duplicate_of:
+        return []
+    if data.closed_at is None:
+        raise ValueError(f"{event_type} {data.complaint_id}: closed_at is missing")
+    return [
+        _fact(
+            "complaint.substantiated",
+            merchant_id=data.merchant_id,
+            market_id=data.market_id,
+            district=data.district,
+            occurred_at=data.closed_at,
+            event_type=COMPLAINT_CLOSED,
+            meta=meta,
+            detail=f"complaint {data.complaint_id} ({data.category}) substantiated",
+        )
+    ]
+
+
+# -- registry.merchants.v1 ---------------------------------------------------------------------
+
+
+def facts_from_merchant(
+    data: MerchantUpserted, meta: EventMeta, previous_status: str | None
+) -> list[Fact]:
+    """Facts of a merchant snapshot, given the status last seen (None: never seen before).
+
+    First sight: `merchant.registered` (the merchant starts at the policy's start score), and
+    the status kind too when the merchant arrives already expired or suspended. Later: the
+    status kind only when the status changed into it; an unchanged snapshot, or a change back
+    to `active`, gives nothing.
+    """
+    common: dict[str, Any] = {
+        "merchant_id": data.merchant_id,
+        "market_id": data.market_id,
+        "district": data.district,
+        "occurred_at": aware(data.updated_at, "updated_at"),
+        "event_type": MERCHANT_UPSERTED,
+        "meta": meta,
+    }
+    facts: list[Fact] = []
+    if previous_status is None:
+        facts.append(
+            _fact("merchant.registered", detail=f"merchant {data.merchant_id} registered", **common)
+        )
+    if data.status != previous_status and data.status in _STATUS_KIND:
+        was = previous_status or "unregistered"
+        facts.append(
+            _fact(
+                _STATUS_KIND[data.status],
+                detail=f"status {was} → {data.status} (licence valid until "
+                f"{data.licence_valid_until.isoformat()})",
+                **common,
+            )
+        )
+    return facts

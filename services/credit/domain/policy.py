@@ -1,0 +1,438 @@
+"""The credit policy as data: versioned files that turn facts into adjustments and scores into
+grades, and the book of versions that says which one was in force when.
+
+One YAML file per version in `policies/` beside this module (`2026-01.yaml` holds DESIGN §4's
+defaults). A file names every number itself — `from_dict` fills in nothing — so a later change
+of a code default can never change what an old version meant:
+
+    version: "2026-01"            # recorded with every adjustment made under it
+    effective_from: 2026-01-01    # a date (00:00 UTC) or a date-time with an offset
+    start: 100                    # a merchant's score before any adjustment
+    bounds: {min: 0, max: 100}    # the score is clamped to these (within 0–100)
+    fade_after: 365d              # an adjustment stops counting this long after its event
+    bands: {A: 90, B: 75, C: 60}  # lowest score of each grade; below C is D
+    adjustments:                  # fact kind → delta; a kind left out is not scored
+      inspection.pass: 2
+      ...
+    assessment:
+      weights: {share_ab: 0.30, ...}   # see `AssessmentPolicy`
+      open_risks_zero_at: 0.1
+
+An event is adjusted by the version in force at the event's `occurred_at`; a score is computed
+(start, bounds, bands) by the version in force at the moment of computing. A new version thus
+applies from its effective date and never rewrites the ledger of the past. An event older than
+the first version is adjusted by the first version: there is no older rule to apply.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from itertools import pairwise
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any, Final
+
+import yaml
+
+from contracts.inspection import GRADES, Grade
+from services.credit.domain.errors import UnknownPolicyVersion
+from services.credit.domain.facts import FACT_KINDS, aware
+
+POLICY_DIR: Final = Path(__file__).parent / "policies"
+DAY: Final = timedelta(days=1)
+
+# The assessment's components, in the order they are reported.
+COMPONENTS: Final = (
+    "share_ab",
+    "inspection_pass_rate",
+    "rectification_on_time_rate",
+    "complaints_within_limit_rate",
+    "open_risks",
+)
+
+
+def _design_adjustments() -> Mapping[str, int]:
+    return MappingProxyType(
+        {
+            "merchant.registered": 0,
+            "inspection.pass": 2,
+            "inspection.finding.minor": -5,
+            "inspection.finding.major": -15,
+            "inspection.finding.critical": -30,
+            "rectification.on_time": 3,
+            "rectification.overdue": -10,
+            "complaint.substantiated": -5,
+            "food_safety_risk.confirmed": -10,
+            "licence.expired": -20,
+            # Not in DESIGN. A suspension mostly follows misconduct already scored (a critical
+            # finding −30, an expired licence −20): a big delta would punish it twice; −10, like
+            # a missed rectification deadline, still marks it on the record.
+            "merchant.suspended": -10,
+        }
+    )
+
+
+def _design_bands() -> Mapping[str, int]:
+    return MappingProxyType({"A": 90, "B": 75, "C": 60})
+
+
+def _design_weights() -> Mapping[str, float]:
+    return MappingProxyType(
+        {
+            "share_ab": 0.30,
+            "inspection_pass_rate": 0.25,
+            "rectification_on_time_rate": 0.20,
+            "complaints_within_limit_rate": 0.15,
+            "open_risks": 0.10,
+        }
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class AssessmentPolicy:
+    """How a market's figures become one score from 0 to 100.
+
+    Each component is a number from 0 to 1: the four rates as they are, and for open risks
+    `1 − (open risks per merchant) / open_risks_zero_at`, floored at 0 (no open risk: 1; one
+    open risk per ten merchants, by default: 0). The score is 100 × the weighted mean of the
+    components that can be computed: a rate with nothing to rate (no inspection completed, no
+    rectification due, no complaint closed, no merchant graded) is neutral — it is left out and
+    the weights of the others are scaled up to fill its place, so it neither helps nor hurts.
+
+    Default weights: A/B share 0.30 (the grades already sum up twelve months of every
+    merchant's record), inspection pass rate 0.25 (what the regulator saw), rectifications on
+    time 0.20 (whether problems get fixed), complaints within limits 0.15 (the market's own
+    handling), open risks 0.10 (a snapshot, volatile, hence light).
+    """
+
+    weights: Mapping[str, float] = field(default_factory=_design_weights)
+    open_risks_zero_at: float = 0.1
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
+        if set(self.weights) != set(COMPONENTS):
+            raise ValueError(f"assessment.weights needs exactly {', '.join(COMPONENTS)}")
+        for name, weight in self.weights.items():
+            if weight < 0:
+                raise ValueError(f"assessment.weights.{name} must not be negative")
+        if sum(self.weights.values()) <= 0:
+            raise ValueError("assessment.weights must not all be 0")
+        if self.open_risks_zero_at <= 0:
+            raise ValueError("assessment.open_risks_zero_at must be positive")
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """One version of the credit rules. Defaults are DESIGN §4's (files must name them all)."""
+
+    version: str
+    effective_from: datetime
+    adjustments: Mapping[str, int] = field(default_factory=_design_adjustments)
+    start: int = 100
+    lower: int = 0
+    upper: int = 100
+    fade_after: timedelta = 365 * DAY
+    bands: Mapping[str, int] = field(default_factory=_design_bands)
+    assessment: AssessmentPolicy = field(default_factory=AssessmentPolicy)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.version, str) or not self.version.strip():
+            raise ValueError("version must be a non-empty string")
+        object.__setattr__(self, "effective_from", aware(self.effective_from, "effective_from"))
+        object.__setattr__(self, "adjustments", MappingProxyType(dict(self.adjustments)))
+        object.__setattr__(self, "bands", MappingProxyType(dict(self.bands)))
+        unknown = sorted(set(self.adjustments) - set(FACT_KINDS))
+        if unknown:
+            raise ValueError(f"adjustments: unknown fact kinds {', '.join(unknown)}")
+        if not 0 <= self.lower < self.upper <= 100:
+            raise ValueError("bounds must satisfy 0 <= min < max <= 100")
+        if not self.lower <= self.start <= self.upper:
+            raise ValueError(f"start {self.start} is outside bounds {self.lower}..{self.upper}")
+        if self.fade_after <= timedelta(0):
+            raise ValueError("fade_after must be positive")
+        graded = GRADES[:-1]
+        if set(self.bands) != set(graded):
+            raise ValueError(f"bands needs exactly {', '.join(graded)} (below the last is D)")
+        floors = [self.bands[g] for g in graded]
+        if any(high <= low for high, low in pairwise(floors)):
+            raise ValueError("bands must fall strictly from A to C")
+        if not (self.lower < floors[-1] and floors[0] <= self.upper):
+            raise ValueError(f"bands must lie within bounds {self.lower}..{self.upper}")
+
+    def delta(self, kind: str) -> int | None:
+        """The adjustment for a fact kind, or None: this version does not score it."""
+        return self.adjustments.get(kind)
+
+    def clamp(self, value: int) -> int:
+        return max(self.lower, min(self.upper, value))
+
+    def grade(self, score: int) -> Grade:
+        for g in GRADES[:-1]:
+            if score >= self.bands[g]:
+                return g
+        return GRADES[-1]
+
+    # -- configuration -----------------------------------------------------------------------
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "policy") -> Policy:
+        """Validate a parsed policy file; ValueError names `source` and the offending key."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"{source}: must be a mapping of policy keys")
+        keys = {
+            "version",
+            "effective_from",
+            "start",
+            "bounds",
+            "fade_after",
+            "bands",
+            "adjustments",
+            "assessment",
+        }
+        unknown = sorted(str(k) for k in set(data) - keys)
+        if unknown:
+            raise ValueError(f"{source}: unknown keys {', '.join(unknown)}")
+        missing = sorted(keys - set(data))
+        if missing:
+            raise ValueError(f"{source}: missing keys {', '.join(missing)}")
+        where = _Where(source)
+        version = data["version"]
+        if not isinstance(version, str) or not version.strip():
+            raise where.error("version", "must be a non-empty string (quote it)")
+        bounds = where.mapping(data["bounds"], "bounds", {"min", "max"})
+        bands = where.mapping(data["bands"], "bands", set(GRADES[:-1]))
+        raw_adjustments = where.mapping(data["adjustments"], "adjustments")
+        for kind in raw_adjustments:
+            if kind not in FACT_KINDS:
+                raise where.error(f"adjustments.{kind}", "not a fact kind")
+        assessment = where.mapping(
+            data["assessment"], "assessment", {"weights", "open_risks_zero_at"}
+        )
+        known_assessment = {"weights", "open_risks_zero_at"}
+        for key in assessment:
+            if key not in known_assessment:
+                raise where.error(f"assessment.{key}", "unknown key")
+        weights = where.mapping(assessment["weights"], "assessment.weights", set(COMPONENTS))
+        for key in weights:
+            if key not in COMPONENTS:
+                raise where.error(f"assessment.weights.{key}", "unknown component")
+        try:
+            return cls(
+                version=version.strip(),
+                effective_from=where.moment(data["effective_from"], "effective_from"),
+                adjustments={
+                    str(k): where.integer(v, f"adjustments.{k}") for k, v in raw_adjustments.items()
+                },
+                start=where.integer(data["start"], "start"),
+                lower=where.integer(bounds["min"], "bounds.min"),
+                upper=where.integer(bounds["max"], "bounds.max"),
+                fade_after=where.duration(data["fade_after"], "fade_after"),
+                bands={str(g): where.integer(v, f"bands.{g}") for g, v in bands.items()},
+                assessment=AssessmentPolicy(
+                    weights={
+                        str(k): where.number(v, f"assessment.weights.{k}")
+                        for k, v in weights.items()
+                    },
+                    open_risks_zero_at=where.number(
+                        assessment["open_risks_zero_at"], "assessment.open_risks_zero_at"
+                    ),
+                ),
+            )
+        except ValueError as exc:
+            if str(exc).startswith(f"{source}:"):
+                raise
+            raise ValueError(f"{source}: {exc}") from exc
+
+    @classmethod
+    def load(cls, path: Path) -> Policy:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as exc:
+            raise ValueError(f"{path}: cannot read: {exc}") from exc
+        try:
+            data = yaml.safe_load(text)
+        except yaml.YAMLError as exc:
+            raise ValueError(f"{path}: not valid YAML: {exc}") from exc
+        return cls.from_dict(data, source=str(path))
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready, the shape of the file (for logs and introspection)."""
+        return {
+            "version": self.version,
+            "effective_from": self.effective_from.isoformat(),
+            "start": self.start,
+            "bounds": {"min": self.lower, "max": self.upper},
+            "fade_after": format_duration(self.fade_after),
+            "bands": dict(self.bands),
+            "adjustments": dict(self.adjustments),
+            "assessment": {
+                "weights": dict(self.assessment.weights),
+                "open_risks_zero_at": self.assessment.open_risks_zero_at,
+            },
+        }
+
+
+class _Where:
+    """Field checks that name the file and the key."""
+
+    def __init__(self, source: str) -> None:
+        self.source = source
+
+    def error(self, key: str, reason: str) -> ValueError:
+        return ValueError(f"{self.source}: {key}: {reason}")
+
+    def mapping(self, value: Any, key: str, needs: set[str] | None = None) -> Mapping[str, Any]:
+        if not isinstance(value, Mapping):
+            raise self.error(key, "must be a mapping")
+        missing = sorted((needs or set()) - {str(k) for k in value})
+        if missing:
+            raise self.error(key, f"missing {', '.join(missing)}")
+        return value
+
+    def integer(self, value: Any, key: str) -> int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.error(key, f"must be an integer, got {value!r}")
+        return value
+
+    def number(self, value: Any, key: str) -> float:
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise self.error(key, f"must be a number, got {value!r}")
+        return float(value)
+
+    def moment(self, value: Any, key: str) -> datetime:
+        if isinstance(value, str):
+            try:
+                text = value.strip()
+                value = (
+                    date.fromisoformat(text) if len(text) == 10 else datetime.fromisoformat(text)
+                )
+            except ValueError:
+                raise self.error(key, f"not a date or date-time: {value!r}") from None
+        if isinstance(value, datetime):
+            if value.tzinfo is None or value.utcoffset() is None:
+                raise self.error(key, "a date-time needs an offset, e.g. +08:00 or Z")
+            return value.astimezone(UTC)
+        if isinstance(value, date):
+            return datetime.combine(value, time(0), tzinfo=UTC)
+        raise self.error(key, f"must be a date or a date-time, got {value!r}")
+
+    def duration(self, value: Any, key: str) -> timedelta:
+        return parse_duration(value, f"{self.source}: {key}")
+
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
+_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
+
+
+def parse_duration(value: object, name: str = "duration") -> timedelta:
+    """A `timedelta`, or `"365d"` / `"12h"` / `"90m"` / `"30s"` (a bare number is ambiguous)."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, str):
+        match = _DURATION.match(value)
+        if match:
+            return timedelta(seconds=float(match.group(1)) * _UNIT[match.group(2)])
+    raise ValueError(f"{name}: {value!r} is not a duration with a unit, e.g. '365d'")
+
+
+def format_duration(value: timedelta) -> str:
+    """The shortest whole-unit form `parse_duration` reads back: `"365d"`, `"36h"`, `"90s"`."""
+    seconds = value.total_seconds()
+    for unit in ("d", "h", "m"):
+        if seconds % _UNIT[unit] == 0:
+            return f"{int(seconds // _UNIT[unit])}{unit}"
+    return f"{seconds:g}s"
+
+
+# -- the book of versions ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class PolicyBook:
+    """Every policy version, by effective date: which one was in force at a given moment."""
+
+    policies: tuple[Policy, ...]
+
+    def __post_init__(self) -> None:
+        ordered = tuple(sorted(self.policies, key=lambda p: p.effective_from))
+        if not ordered:
+            raise ValueError("a policy book needs at least one policy")
+        versions = [p.version for p in ordered]
+        twice = sorted({v for v in versions if versions.count(v) > 1})
+        if twice:
+            raise ValueError(f"policy versions listed twice: {', '.join(twice)}")
+        for earlier, later in pairwise(ordered):
+            if earlier.effective_from == later.effective_from:
+                raise ValueError(
+                    f"policies {earlier.version} and {later.version} take effect at the same "
+                    f"moment {later.effective_from.isoformat()}"
+                )
+        object.__setattr__(self, "policies", ordered)
+
+    @classmethod
+    def of(cls, *policies: Policy) -> PolicyBook:
+        return cls(tuple(policies))
+
+    def __iter__(self) -> Iterator[Policy]:
+        return iter(self.policies)
+
+    def __len__(self) -> int:
+        return len(self.policies)
+
+    @property
+    def latest(self) -> Policy:
+        return self.policies[-1]
+
+    def in_force(self, at: datetime) -> Policy:
+        """The version in force at `at`: the last whose `effective_from` is not after it.
+
+        Before the first version's effective date the first version applies.
+        """
+        starts = [p.effective_from for p in self.policies]
+        index = bisect.bisect_right(starts, aware(at, "at")) - 1
+        return self.policies[max(index, 0)]
+
+    def get(self, version: str) -> Policy:
+        for policy in self.policies:
+            if policy.version == version:
+                return policy
+        raise UnknownPolicyVersion(version)
+
+    @classmethod
+    def load(cls, path: Path | None = None) -> PolicyBook:
+        """The `*.yaml` files of a directory (default: the packaged `policies/`), or one file."""
+        where = POLICY_DIR if path is None else path
+        if where.is_dir():
+            files = sorted([*where.glob("*.yaml"), *where.glob("*.yml")])
+            if not files:
+                raise ValueError(f"{where}: no policy files (*.yaml)")
+        elif where.is_file():
+            files = [where]
+        else:
+            raise ValueError(f"{where}: no such policy file or directory")
+        return cls.from_files(files)
+
+    @classmethod
+    def from_files(cls, files: Iterable[Path]) -> PolicyBook:
+        loaded: dict[str, Path] = {}
+        policies: list[Policy] = []
+        for file in files:
+            policy = Policy.load(file)
+            if policy.version in loaded:
+                raise ValueError(
+                    f"{file}: version {policy.version!r} is already in {loaded[policy.version]}"
+                )
+            loaded[policy.version] = file
+            policies.append(policy)
+        return cls(tuple(policies))
+
+
+@lru_cache(maxsize=1)
+def default_book() -> PolicyBook:
+    """The packaged policy versions, read on first use."""
+    return PolicyBook.load()
