@@ -87,6 +87,13 @@ async def complete_task(task_id: str, body: CompleteIn, ins: Ins, who: Inspector
     return task_out(task) | {"rectification": order_out(order) if order else None}
 
 
+@router.get("/patrol-plans/{merchant_id}", tags=["patrols"])
+async def patrol_plan(merchant_id: str, ins: Ins, who: Reader) -> dict[str, Any]:
+    """A merchant's routine patrol plan: its grade, anchor (last inspection or when planning
+    began), when it is next due, and the patrol task pending, if any."""
+    return await ins.patrol_plan(who, merchant_id)
+
+
 @router.get("/rectifications", tags=["rectifications"])
 async def list_rectifications(
     ins: Ins,

@@ -1,8 +1,9 @@
-"""Wiring of the inspection service: registry projections, the risk consumer, the overdue clock
-and the work API."""
+"""Wiring of the inspection service: registry projections, the risk, complaint and credit score
+consumers, the overdue clock, the patrol scheduler and the work API."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -19,6 +20,11 @@ from services.runtime.app import Service, create_app
 from services.runtime.messaging import Delivery
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger(__name__)
+
+
+async def _log_policy(policy: Policy) -> None:
+    log.info("inspection policy", extra={"policy": policy.to_dict()})
 
 
 def build(
@@ -44,7 +50,8 @@ def build(
         await directory.on_market(service.pool, d)
 
     async def on_merchant(d: Delivery) -> None:
-        await directory.on_merchant(service.pool, d)
+        # A merchant's first snapshot starts its patrol plan, in the same transaction.
+        await directory.on_merchant(service.pool, d, on_new=inspection.start_plan)
 
     # Projections have their own groups: they always read the compacted topics to the end.
     service.subscribe(
@@ -53,10 +60,17 @@ def build(
     service.subscribe(
         topics.REGISTRY_MERCHANTS.name, on_merchant, group_id=f"{settings.group_id}-merchants"
     )
-    # complaints.events.v1 and credit.scores.v1 join when their contracts exist.
     service.subscribe(topics.TELEMETRY_RISKS.name, inspection.on_risk)
+    service.subscribe(topics.COMPLAINTS_EVENTS.name, inspection.on_complaint)
+    # Grades are a compacted latest-per-merchant topic, read like the projections in a group of
+    # their own; plans ignore a score version they already have, so a replay changes nothing.
+    service.subscribe(
+        topics.CREDIT_SCORES.name, inspection.on_score, group_id=f"{settings.group_id}-scores"
+    )
     service.on_start(lambda: directory.load(service.pool))
+    service.on_start(lambda: _log_policy(policy))
     service.every(settings.clock_check_interval_s, inspection.check_clock, "overdue-clock")
+    service.every(settings.patrol_check_interval_s, inspection.check_patrols, "patrol-scheduler")
 
     app = create_app(
         service,

@@ -15,10 +15,15 @@ from typing import Any
 import asyncpg
 import orjson
 
+from contracts.complaints import ComplaintAccepted
+from contracts.credit import ScoreChanged
 from contracts.telemetry import RiskAcknowledged, RiskCleared, RiskEscalated, RiskRaised
 from services.inspection.domain import (
+    ComplaintTrigger,
+    Decision,
     FindingReport,
     Outgoing,
+    PatrolPlan,
     Policy,
     RectificationOrder,
     RiskTrigger,
@@ -32,7 +37,7 @@ from services.inspection.domain import (
     verify,
 )
 from services.inspection.metrics import InspectionMetrics
-from services.inspection.projections import Directory
+from services.inspection.projections import Directory, MerchantInfo
 from services.inspection.store import InspectionStore
 from services.runtime import inbox
 from services.runtime.app import Service
@@ -42,6 +47,9 @@ from services.runtime.messaging import Delivery, PoisonMessage
 
 log = logging.getLogger(__name__)
 RISKS_CONSUMER = "inspection-risks"
+COMPLAINTS_CONSUMER = "inspection-complaints"
+COMPLAINT_ACCEPTED = "complaints.complaint.accepted"
+SCORE_CHANGED = "credit.score.changed"
 RiskModel = type[RiskRaised] | type[RiskEscalated] | type[RiskCleared] | type[RiskAcknowledged]
 RISK_MODELS: dict[str, RiskModel] = {
     "telemetry.risk.raised": RiskRaised,
@@ -55,18 +63,23 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def risk_trigger(delivery: Delivery) -> RiskTrigger | None:
-    """The trigger a risk event carries; None for an event type this service does not know
-    (the topic may grow new types; they are not ours to act on)."""
+def event_type(delivery: Delivery) -> str:
+    """The CloudEvents `type` of a delivery, read before choosing the model to parse it with."""
     try:
         head = orjson.loads(delivery.value)
     except orjson.JSONDecodeError as exc:
         raise PoisonMessage(f"not JSON: {exc}") from exc
-    event_type = head.get("type") if isinstance(head, dict) else None
-    model = RISK_MODELS.get(event_type) if isinstance(event_type, str) else None
+    found = head.get("type") if isinstance(head, dict) else None
+    if not isinstance(found, str):
+        raise PoisonMessage("type: missing")
+    return found
+
+
+def risk_trigger(delivery: Delivery) -> RiskTrigger | None:
+    """The trigger a risk event carries; None for an event type this service does not know
+    (the topic may grow new types; they are not ours to act on)."""
+    model = RISK_MODELS.get(event_type(delivery))
     if model is None:
-        if not isinstance(event_type, str):
-            raise PoisonMessage("type: missing")
         return None
     event = delivery.envelope(model)
     data = event.data
@@ -93,6 +106,33 @@ def risk_trigger(delivery: Delivery) -> RiskTrigger | None:
         district=data.district,
         at=at,
     )
+
+
+def complaint_trigger(delivery: Delivery) -> ComplaintTrigger | None:
+    """The trigger of a `complaints.complaint.accepted`; None for the other complaint events
+    (received, rejected, closed, overdue: none of them asks for an inspection)."""
+    if event_type(delivery) != COMPLAINT_ACCEPTED:
+        return None
+    event = delivery.envelope(ComplaintAccepted)
+    data = event.data
+    return ComplaintTrigger(
+        complaint_id=data.complaint_id,
+        event_id=event.id,
+        category=data.category,
+        merchant_id=data.merchant_id,
+        market_id=data.market_id,
+        stall_no=data.stall_no,
+        district=data.district,
+        # The SLA counts from the acceptance: the regulator is on notice from then.
+        at=data.accepted_at,
+    )
+
+
+def score_change(delivery: Delivery) -> ScoreChanged | None:
+    """The score of a `credit.score.changed`; None for another type on the topic."""
+    if event_type(delivery) != SCORE_CHANGED:
+        return None
+    return delivery.envelope(ScoreChanged).data
 
 
 def _scope(who: Principal, district: str) -> bool:
@@ -127,12 +167,25 @@ class Inspection:
     # -- triggers --------------------------------------------------------------------------------
     async def on_risk(self, delivery: Delivery) -> None:
         trigger = risk_trigger(delivery)
-        if trigger is None:
-            return
+        if trigger is not None:
+            await self._on_trigger(delivery, trigger, RISKS_CONSUMER, "risk")
+
+    async def on_complaint(self, delivery: Delivery) -> None:
+        trigger = complaint_trigger(delivery)
+        if trigger is not None:
+            await self._on_trigger(delivery, trigger, COMPLAINTS_CONSUMER, "complaint")
+
+    async def _on_trigger(
+        self,
+        delivery: Delivery,
+        trigger: RiskTrigger | ComplaintTrigger,
+        consumer: str,
+        label: str,
+    ) -> None:
         async with self.service.pool.acquire() as conn, conn.transaction():
             if not await inbox.claim(
                 conn,
-                RISKS_CONSUMER,
+                consumer,
                 trigger.event_id,
                 topic=delivery.topic,
                 partition=delivery.partition,
@@ -150,21 +203,138 @@ class Inspection:
             if decision.task is not None:
                 await store.save_task(decision.task)
             await self._publish(conn, decision.events)
-        self.metrics.decisions.labels("risk", decision.action).inc()
+        self.metrics.decisions.labels(label, decision.action).inc()
         if decision.action == "create" and decision.task is not None:
             self._created([decision.task])
-            self.metrics.trigger_to_task.labels("risk").observe(
+            self.metrics.trigger_to_task.labels(label).observe(
                 max(0.0, (decision.task.created_at - trigger.at).total_seconds())
             )
         log.info(
-            "risk handled",
+            f"{label} handled",
             extra={
-                "risk_id": trigger.risk_id,
+                f"{label}_id": trigger.ref_id,
                 "action": decision.action,
                 "reason": decision.reason,
                 "task_id": decision.task.task_id if decision.task else None,
             },
         )
+
+    # -- patrol plans ----------------------------------------------------------------------------
+    async def _plan(self, store: InspectionStore, merchant_id: str, now: datetime) -> PatrolPlan:
+        """The merchant's plan, locked; started (no grade: the default) if it has none."""
+        plan = await store.plan(merchant_id, for_update=True)
+        if plan is not None:
+            return plan
+        started = PatrolPlan.start(
+            merchant_id, None, await store.last_inspection(merchant_id), now, self.policy
+        )
+        if await store.insert_plan(started):
+            self.metrics.plans.labels("started").inc()
+            return started
+        # Another transaction started it meanwhile (a score and a snapshot at once): use theirs.
+        plan = await store.plan(merchant_id, for_update=True)
+        assert plan is not None, "a plan that conflicted on insert exists"
+        return plan
+
+    async def start_plan(self, conn: asyncpg.Connection, merchant: MerchantInfo) -> None:
+        """A merchant's first registry snapshot: its patrol plan starts (in that transaction)."""
+        await self._plan(InspectionStore(conn), merchant.id, self.now())
+
+    async def on_score(self, delivery: Delivery) -> None:
+        """`credit.score.changed`: re-plan the merchant's patrols under its grade.
+
+        The topic is compacted and may be read again from the start: the plan keeps the score
+        version its grade came from and ignores anything not newer, so no inbox is needed.
+        """
+        score = score_change(delivery)
+        if score is None:
+            return
+        async with self.service.pool.acquire() as conn, conn.transaction():
+            store = InspectionStore(conn)
+            plan = await self._plan(store, score.merchant_id, self.now())
+            replanned = plan.regrade(score.grade, self.policy, version=score.version)
+            if replanned != plan:
+                await store.save_plan(replanned)
+        change = "stale" if replanned == plan else "regraded"
+        self.metrics.plans.labels(change).inc()
+        log.info(
+            "score handled",
+            extra={
+                "merchant_id": score.merchant_id,
+                "grade": score.grade,
+                "score_version": score.version,
+                "change": change,
+                "due_at": replanned.due_at.isoformat(),
+            },
+        )
+
+    async def _inspected(self, store: InspectionStore, task: Task) -> None:
+        """A completed task about a merchant counts as its inspection: the plan re-anchors (and a
+        completed patrol task frees it to come due again)."""
+        if task.merchant_id is None or task.completed_at is None:
+            return
+        plan = await self._plan(store, task.merchant_id, task.completed_at)
+        moved = plan.inspected(task.completed_at, self.policy, task.task_id)
+        if moved != plan:
+            await store.save_plan(moved)
+            self.metrics.plans.labels("inspected").inc()
+
+    async def check_patrols(self, _: Service | None = None) -> int:
+        """Start plans for merchants without one, then make a patrol task for each plan that
+        came due. Returns how many tasks were made.
+
+        Runs as a periodic job under the runtime's advisory lock; the row locks (and the one
+        open patrol task per merchant) make a concurrent direct call harmless too.
+
+        Merchant status: a `suspended` merchant is still patrolled — suspension is already
+        followed by a re-inspection task, whose completion re-anchors the plan, so a patrol
+        rarely comes due then, and if it does the visit is still worth making. A
+        `licence_expired` merchant is not: it may not trade (市场准入), so a routine visit is
+        the licensing desk's business, not the task force's; its plan stays due and the patrol
+        is made once the registry shows the licence renewed. Risks and complaints about it
+        still make tasks (evidence it trades anyway).
+        """
+        now = self.now()
+        made: list[tuple[PatrolPlan, Decision]] = []
+        async with self.service.pool.acquire() as conn, conn.transaction():
+            store = InspectionStore(conn)
+            # Merchants projected before plans existed, or whose plan start was lost: lazily.
+            for merchant_id in await store.merchants_without_plan(self.batch_limit):
+                await self._plan(store, merchant_id, now)
+            for plan, place in await store.due_plans(now, self.batch_limit):
+                trigger = plan.trigger(
+                    market_id=place.market_id, stall_no=place.stall_no, district=place.district
+                )
+                open_task = await store.open_task(task_key(trigger))
+                decision = decide(
+                    open_task,
+                    trigger,
+                    self.policy,
+                    now,
+                    task_force=self.directory.task_force(place.market_id),
+                )
+                if decision.task is not None:
+                    await store.save_task(decision.task)
+                    await self._publish(conn, decision.events)
+                    pending = decision.task.task_id
+                else:
+                    # A patrol task is already open (made before the plan knew it): wait for it.
+                    assert open_task is not None
+                    pending = open_task.task_id
+                await store.save_plan(plan.task_created(pending))
+                made.append((plan, decision))
+        created = [d.task for _, d in made if d.task is not None]
+        for plan, decision in made:
+            self.metrics.decisions.labels("patrol", decision.action).inc()
+            if decision.task is not None:
+                self.metrics.plans.labels("task_created").inc()
+                self.metrics.trigger_to_task.labels("patrol").observe(
+                    max(0.0, (decision.task.created_at - plan.due_at).total_seconds())
+                )
+        self._created(created)
+        if created:
+            log.info("patrols due", extra={"count": len(created), "now": now.isoformat()})
+        return len(created)
 
     # -- work ------------------------------------------------------------------------------------
     async def tasks(
@@ -222,6 +392,7 @@ class Inspection:
                 await store.save_order(done.order)
             if done.reinspection is not None:
                 await store.save_task(done.reinspection)
+            await self._inspected(store, done.task)
             await self._publish(conn, done.events)
         self.metrics.tasks.labels(done.task.reason_kind, "completed").inc()
         if done.task.completed_at is not None:
@@ -230,6 +401,23 @@ class Inspection:
             )
         self._created([done.reinspection])
         return done.task, done.order
+
+    async def patrol_plan(self, who: Principal, merchant_id: str) -> dict[str, Any]:
+        """The merchant's patrol plan, in the caller's district; 404 otherwise."""
+        merchant = self.directory.merchants.get(merchant_id)
+        if merchant is None or not _scope(who, merchant.district):
+            raise NotFound(f"no patrol plan for merchant {merchant_id!r}")
+        async with self.service.pool.acquire() as conn:
+            plan = await InspectionStore(conn).plan(merchant_id)
+        if plan is None:
+            raise NotFound(f"no patrol plan for merchant {merchant_id!r}")
+        return {
+            **plan.to_dict(),
+            "effective_grade": self.policy.effective_grade(plan.grade),
+            "merchant_status": merchant.status,
+            # licence_expired: the plan waits (see check_patrols); the patrol follows renewal.
+            "patrolled": merchant.status != "licence_expired",
+        }
 
     async def orders(
         self, who: Principal, *, state: str | None, limit: int
@@ -261,6 +449,9 @@ class Inspection:
             for task in (checked.closed_task, checked.reinspection):
                 if task is not None:
                     await store.save_task(task)
+            if checked.closed_task is not None:
+                # A re-inspection closed by the check is an inspection of the merchant too.
+                await self._inspected(store, checked.closed_task)
             await self._publish(conn, checked.events)
         if checked.closed_task is not None:
             self.metrics.tasks.labels("reinspection", "completed").inc()

@@ -32,6 +32,14 @@ class InspectionMetrics:
             ["entity"],
             registry=r,
         )
+        self.plans = Counter(
+            f"{p}_patrol_plan_changes_total",
+            "Patrol plan changes: started, regraded (a newer credit score), stale (a score not "
+            "newer than the plan's, ignored), task_created (a patrol came due), inspected (a "
+            "completed task re-anchored it)",
+            ["change"],
+            registry=r,
+        )
         self.trigger_to_task = Histogram(
             f"{p}_trigger_to_task_seconds",
             "From the trigger's event time to the task made for it",

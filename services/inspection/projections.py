@@ -7,6 +7,7 @@ replayed from the beginning, or a redelivery, leaves the view as it was.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -81,7 +82,14 @@ class Directory:
         if applied:
             self.markets[info.id] = info
 
-    async def on_merchant(self, pool: asyncpg.Pool, delivery: Delivery) -> None:
+    async def on_merchant(
+        self,
+        pool: asyncpg.Pool,
+        delivery: Delivery,
+        on_new: Callable[[asyncpg.Connection, MerchantInfo], Awaitable[None]] | None = None,
+    ) -> None:
+        """Apply a merchant snapshot; `on_new` runs in the same transaction when it is the first
+        snapshot of that merchant (its patrol plan starts with it)."""
         data = delivery.envelope(MerchantUpserted).data
         info = MerchantInfo(
             id=data.merchant_id,
@@ -91,16 +99,21 @@ class Directory:
             status=data.status,
             version=data.version,
         )
-        applied = await pool.fetchval(
-            """INSERT INTO merchants (id, market_id, district, stall_no, status, version)
-               VALUES ($1, $2, $3, $4, $5, $6)
-               ON CONFLICT (id) DO UPDATE SET
-                   market_id = EXCLUDED.market_id, district = EXCLUDED.district,
-                   stall_no = EXCLUDED.stall_no, status = EXCLUDED.status,
-                   version = EXCLUDED.version
-               WHERE merchants.version < EXCLUDED.version
-               RETURNING true""",
-            info.id, info.market_id, info.district, info.stall_no, info.status, info.version,
-        )  # fmt: skip
-        if applied:
+        async with pool.acquire() as conn, conn.transaction():
+            # xmax = 0: the row was inserted by this statement, not updated.
+            inserted = await conn.fetchval(
+                """INSERT INTO merchants (id, market_id, district, stall_no, status, version)
+                   VALUES ($1, $2, $3, $4, $5, $6)
+                   ON CONFLICT (id) DO UPDATE SET
+                       market_id = EXCLUDED.market_id, district = EXCLUDED.district,
+                       stall_no = EXCLUDED.stall_no, status = EXCLUDED.status,
+                       version = EXCLUDED.version
+                   WHERE merchants.version < EXCLUDED.version
+                   RETURNING xmax = 0""",
+                info.id, info.market_id, info.district, info.stall_no, info.status,
+                info.version,
+            )  # fmt: skip
+            if inserted and on_new is not None:
+                await on_new(conn, info)
+        if inserted is not None:
             self.merchants[info.id] = info

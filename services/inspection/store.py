@@ -1,4 +1,4 @@
-"""Inspection's Postgres repository: tasks and rectification orders. Parameterised SQL.
+"""Inspection's Postgres repository: tasks, rectification orders, patrol plans. Parameterised SQL.
 
 Each value is stored whole as jsonb (`to_dict()`), with the columns the API and the clock filter
 on beside it. Reads that precede a change lock the row (`FOR UPDATE`), so two requests or a
@@ -7,13 +7,24 @@ request and the clock never both change one task.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import asyncpg
 
-from services.inspection.domain import RectificationOrder, Task
+from services.inspection.domain import PatrolPlan, RectificationOrder, Task
 
 _OPEN = "('open', 'claimed')"
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a merchant trades, from the registry projection: what a patrol task needs."""
+
+    market_id: str
+    district: str
+    stall_no: str
+    status: str
 
 
 def dedupe_key(key: tuple[str, str]) -> str:
@@ -120,3 +131,71 @@ class InspectionStore:
             limit,
         )
         return [RectificationOrder.from_dict(r["rectification"]) for r in rows]
+
+    # -- patrol plans ----------------------------------------------------------------------------
+    async def plan(self, merchant_id: str, *, for_update: bool = False) -> PatrolPlan | None:
+        sql = "SELECT plan FROM patrol_plans WHERE merchant_id = $1" + (
+            " FOR UPDATE" if for_update else ""
+        )
+        row = await self.conn.fetchrow(sql, merchant_id)
+        return PatrolPlan.from_dict(row["plan"]) if row else None
+
+    async def insert_plan(self, plan: PatrolPlan) -> bool:
+        """Store a new plan; False when the merchant already has one (a race lost)."""
+        inserted = await self.conn.fetchval(
+            """INSERT INTO patrol_plans (merchant_id, grade, grade_version, anchor, due_at,
+                                         task_id, plan)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               ON CONFLICT (merchant_id) DO NOTHING
+               RETURNING true""",
+            plan.merchant_id, plan.grade, plan.grade_version, plan.anchor, plan.due_at,
+            plan.task_id, plan.to_dict(),
+        )  # fmt: skip
+        return bool(inserted)
+
+    async def save_plan(self, plan: PatrolPlan) -> None:
+        await self.conn.execute(
+            """UPDATE patrol_plans SET grade = $2, grade_version = $3, anchor = $4, due_at = $5,
+                                       task_id = $6, plan = $7, updated_at = now()
+               WHERE merchant_id = $1""",
+            plan.merchant_id, plan.grade, plan.grade_version, plan.anchor, plan.due_at,
+            plan.task_id, plan.to_dict(),
+        )  # fmt: skip
+
+    async def due_plans(self, now: datetime, limit: int) -> list[tuple[PatrolPlan, Placement]]:
+        """Plans due by `now` with no pending task, for merchants the registry knows and that may
+        be patrolled (not `licence_expired`), locked; rows another transaction holds are
+        skipped. A licence_expired merchant's plan stays due and is patrolled once renewed."""
+        rows = await self.conn.fetch(
+            """SELECT p.plan, m.market_id, m.district, m.stall_no, m.status
+               FROM patrol_plans p JOIN merchants m ON m.id = p.merchant_id
+               WHERE p.task_id IS NULL AND p.due_at <= $1 AND m.status <> 'licence_expired'
+               ORDER BY p.due_at LIMIT $2 FOR UPDATE OF p SKIP LOCKED""",
+            now,
+            limit,
+        )
+        return [
+            (
+                PatrolPlan.from_dict(r["plan"]),
+                Placement(r["market_id"], r["district"], r["stall_no"], r["status"]),
+            )
+            for r in rows
+        ]
+
+    async def merchants_without_plan(self, limit: int) -> list[str]:
+        rows = await self.conn.fetch(
+            """SELECT m.id FROM merchants m
+               WHERE NOT EXISTS (SELECT 1 FROM patrol_plans p WHERE p.merchant_id = m.id)
+               ORDER BY m.id LIMIT $1""",
+            limit,
+        )
+        return [r["id"] for r in rows]
+
+    async def last_inspection(self, merchant_id: str) -> datetime | None:
+        """When the merchant's latest completed task was completed, if ever."""
+        value: datetime | None = await self.conn.fetchval(
+            """SELECT max((task ->> 'completed_at')::timestamptz) FROM tasks
+               WHERE merchant_id = $1 AND state = 'completed'""",
+            merchant_id,
+        )
+        return value

@@ -153,8 +153,19 @@ class Stack:
         await self.send(event, place.terminal_id)
         return event
 
-    async def send(self, event: Envelope[Any], key: str) -> None:
-        await self.producer.send_and_wait("telemetry.risks.v1", event.to_json(), key=key.encode())
+    async def send(
+        self,
+        event: Envelope[Any],
+        key: str,
+        topic: str = "telemetry.risks.v1",
+        *,
+        partition: int | None = None,
+    ) -> int:
+        """Publish `event`; returns the partition it went to."""
+        sent = await self.producer.send_and_wait(
+            topic, event.to_json(), key=key.encode(), partition=partition
+        )
+        return int(sent.partition)
 
 
 async def start_group_at_end(kafka: str, group: str, topic: str) -> None:
@@ -188,6 +199,8 @@ async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> A
     clock = Clock()
     group = f"ins-{uuid.uuid4().hex[:8]}"
     await start_group_at_end(kafka, group, "telemetry.risks.v1")
+    await start_group_at_end(kafka, group, "complaints.events.v1")
+    await start_group_at_end(kafka, f"{group}-scores", "credit.scores.v1")
     # A schema and consumer groups of its own per test module; the registry projections start at
     # the compacted topics' beginning, as in production.
     inspection_app = build_inspection(
@@ -196,6 +209,7 @@ async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> A
             consumer_group=group,
             db_schema=f"inspection_{uuid.uuid4().hex[:6]}",
             clock_check_interval_s=0.2,
+            patrol_check_interval_s=0.2,
         ),
         now=clock,
     )

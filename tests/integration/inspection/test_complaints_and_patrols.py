@@ -1,0 +1,285 @@
+"""Accepted complaints on `complaints.events.v1` → tasks; credit grades on `credit.scores.v1` →
+patrol plans; the scheduler → patrol tasks. Real Kafka and Postgres, in-process apps, the
+injectable clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+from contracts.envelope import make_event
+from contracts.registry import MerchantUpserted
+from tests.integration.inspection.conftest import Place, Stack
+from tests.integration.inspection.upstream import accepted_event, received_event, score_event
+from tests.support.kafka import Record, TopicWatcher
+from tests.support.poll import until
+
+EVENTS = "inspection.events.v1"
+COMPLAINTS = "complaints.events.v1"
+SCORES = "credit.scores.v1"
+
+
+def _of(event_type: str, **data: Any) -> Callable[[Record], bool]:
+    def match(r: Record) -> bool:
+        body = r.json()
+        return body["type"] == event_type and all(body["data"].get(k) == v for k, v in data.items())
+
+    return match
+
+
+def _moment(minutes_ago: int) -> datetime:
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=minutes_ago)
+
+
+async def _plan(
+    stack: Stack, place: Place, check: Callable[[dict[str, Any]], bool]
+) -> dict[str, Any]:
+    admin = stack.token("admin", "*")
+
+    async def found() -> dict[str, Any]:
+        # An empty answer (no plan yet, or not as expected) is falsy: `until` asks again.
+        r = await stack.inspection.get(f"/patrol-plans/{place.merchant_id}", headers=admin)
+        if r.status_code != 200:
+            return {}
+        plan: dict[str, Any] = r.json()
+        return plan if check(plan) else {}
+
+    return await until(found, what=f"the patrol plan of {place.merchant_id}")
+
+
+def _at(text: str) -> datetime:
+    return datetime.fromisoformat(text)
+
+
+# -- complaints ------------------------------------------------------------------------------
+
+
+async def test_an_accepted_food_safety_complaint_makes_one_task_due_in_24_hours(
+    stack: Stack, kafka: str
+) -> None:
+    place = await stack.place(leader="孙队长")
+    accepted_at = _moment(10)
+    event = accepted_event(place, category="food_safety", accepted_at=accepted_at)
+    complaint_id = event.data.complaint_id
+    inspector = stack.token("inspector", place.district)
+    async with (
+        TopicWatcher(kafka, EVENTS) as events,
+        TopicWatcher(kafka, f"{COMPLAINTS}.dlq") as dlq,
+    ):
+        # The case's earlier event is not a trigger, nor poison; a broken acceptance is poison.
+        partition = await stack.send(
+            received_event(place, complaint_id, "food_safety"), complaint_id, COMPLAINTS
+        )
+        broken = accepted_event(place, category="food_safety", accepted_at=accepted_at)
+        wrong = broken.model_dump(mode="json")
+        wrong["data"]["category"] = "gossip"
+        broken_key = broken.data.complaint_id.encode()
+        await stack.producer.send_and_wait(
+            COMPLAINTS, orjson.dumps(wrong), key=broken_key, partition=partition
+        )
+        await stack.send(event, complaint_id, COMPLAINTS, partition=partition)
+        [created] = await events.wait_for(
+            _of("inspection.task.created", merchant_id=place.merchant_id)
+        )
+        body = created.json()
+        task_id = body["subject"]
+        assert body["correlationid"] == complaint_id
+        assert body["causationid"] == event.id
+        assert body["data"]["reason_kind"] == "complaint"
+        assert body["data"]["task_force"]["leader"] == "孙队长"
+        [ref] = body["data"]["triggers"]
+        assert (ref["kind"], ref["id"], ref["category"]) == (
+            "complaint",
+            complaint_id,
+            "food_safety",
+        )
+        assert _at(body["data"]["due_at"]) == accepted_at + timedelta(hours=24)
+
+        # Redelivered, then a second complaint about the merchant behind it on the same partition:
+        # once the second is attached, the redelivery has been handled — and changed nothing.
+        await stack.send(event, complaint_id, COMPLAINTS, partition=partition)
+        second = accepted_event(place, category="price", accepted_at=_moment(2))
+        await stack.send(second, second.data.complaint_id, COMPLAINTS, partition=partition)
+        [attached] = await events.wait_for(_of("inspection.task.updated", task_id=task_id))
+        await events.drain(settle_s=1.0)
+        [parked] = await dlq.wait_for(lambda r: r.key == broken_key)
+        await dlq.drain(settle_s=0.5)
+    assert attached.json()["data"]["trigger_id"] == second.data.complaint_id
+    assert attached.json()["correlationid"] == complaint_id
+    about = [r for r in events.records if r.json()["data"].get("merchant_id") == place.merchant_id]
+    assert [r.json()["type"] for r in about] == [
+        "inspection.task.created",
+        "inspection.task.updated",
+    ]
+    assert b"category" in parked.headers["dlq.error"]
+    assert not [r for r in dlq.records if r.key == complaint_id.encode()]
+    [task] = (await stack.inspection.get("/tasks", headers=inspector)).json()["items"]
+    assert task["id"] == task_id and task["correlation_id"] == complaint_id
+    # A 72 h complaint joining never loosens the 24 h due date.
+    assert _at(task["due_at"]) == accepted_at + timedelta(hours=24)
+    assert [t["id"] for t in task["triggers"]] == [complaint_id, second.data.complaint_id]
+    metrics = (await stack.inspection.get("/metrics")).text
+    assert (
+        'sentinel_inspection_trigger_decisions_total{action="create",trigger="complaint"}'
+        in metrics
+    )
+    assert 'sentinel_inspection_trigger_to_task_seconds_count{trigger="complaint"}' in metrics
+
+
+async def test_a_short_weight_complaint_is_due_in_72_hours(stack: Stack, kafka: str) -> None:
+    place = await stack.place()
+    accepted_at = _moment(5)
+    event = accepted_event(place, category="short_weight", accepted_at=accepted_at)
+    async with TopicWatcher(kafka, EVENTS) as events:
+        await stack.send(event, event.data.complaint_id, COMPLAINTS)
+        [created] = await events.wait_for(
+            _of("inspection.task.created", merchant_id=place.merchant_id)
+        )
+    body = created.json()
+    assert body["correlationid"] == event.data.complaint_id
+    assert _at(body["data"]["due_at"]) == accepted_at + timedelta(hours=72)
+
+
+# -- patrols ---------------------------------------------------------------------------------
+
+
+async def test_a_grade_d_plans_the_patrol_at_90_days_the_scheduler_makes_one_task_and_completing_it_re_anchors(  # noqa: E501
+    stack: Stack, kafka: str
+) -> None:
+    place = await stack.place()
+    inspection = stack.inspection_app.state.inspection
+    # The merchant's first registry snapshot started its plan: no grade yet, so B's 180 days.
+    plan = await _plan(stack, place, lambda p: True)
+    anchor = _at(plan["anchor"])
+    assert plan["grade"] is None and plan["effective_grade"] == "B" and plan["task_id"] is None
+    assert _at(plan["due_at"]) == anchor + timedelta(days=180)
+
+    partition = await stack.send(
+        score_event(place, grade="D", version=2), place.merchant_id, SCORES
+    )
+    plan = await _plan(stack, place, lambda p: p["grade"] == "D")
+    assert _at(plan["due_at"]) == anchor + timedelta(days=90)
+    assert plan["grade_version"] == 2 and _at(plan["anchor"]) == anchor
+
+    # An older score (the compacted topic read again) changes nothing; a newer one is applied.
+    await stack.send(
+        score_event(place, grade="A", version=1), place.merchant_id, SCORES, partition=partition
+    )
+    await stack.send(
+        score_event(place, grade="D", version=3), place.merchant_id, SCORES, partition=partition
+    )
+    plan = await _plan(stack, place, lambda p: p["grade_version"] == 3)
+    assert plan["grade"] == "D" and _at(plan["due_at"]) == anchor + timedelta(days=90)
+
+    due_at = _at(plan["due_at"])
+    inspector = stack.token("inspector", place.district, subject="inspector-patrol")
+    try:
+        async with TopicWatcher(kafka, EVENTS) as events:
+            stack.clock.offset = due_at - datetime.now(UTC) + timedelta(minutes=1)
+            [created] = await events.wait_for(
+                _of("inspection.task.created", merchant_id=place.merchant_id)
+            )
+            # The scheduler runs on (every 0.2 s), and once more by hand: still one task.
+            assert await inspection.check_patrols() == 0
+            await events.drain(settle_s=1.0)
+        body = created.json()
+        task_id = body["subject"]
+        assert body["data"]["reason_kind"] == "patrol" and body["data"]["grade"] == "D"
+        assert body["correlationid"] == task_id and body["causationid"] is None
+        assert body["data"]["triggers"] == []
+        created_at = _at(body["data"]["created_at"])
+        assert _at(body["data"]["due_at"]) == max(due_at, created_at) + timedelta(days=7)
+        patrols = [
+            r
+            for r in events.records
+            if _of("inspection.task.created", merchant_id=place.merchant_id)(r)
+        ]
+        assert len(patrols) == 1
+        listed = (
+            await stack.inspection.get(f"/tasks?market_id={place.market_id}", headers=inspector)
+        ).json()["items"]
+        assert [(t["id"], t["reason_kind"]) for t in listed] == [(task_id, "patrol")]
+        plan = await _plan(stack, place, lambda p: p["task_id"] == task_id)
+
+        r = await stack.inspection.post(f"/tasks/{task_id}/claim", headers=inspector)
+        assert r.status_code == 200, r.text
+        r = await stack.inspection.post(
+            f"/tasks/{task_id}/complete", headers=inspector, json={"outcome": "pass"}
+        )
+        assert r.status_code == 200, r.text
+        completed_at = _at(r.json()["completed_at"])
+    finally:
+        stack.clock.offset = timedelta()
+
+    # Completing it re-anchors the plan at the inspection and frees it to come due again.
+    plan = await _plan(stack, place, lambda p: p["task_id"] is None)
+    assert _at(plan["anchor"]) == completed_at
+    assert _at(plan["due_at"]) == completed_at + timedelta(days=90)
+    metrics = (await stack.inspection.get("/metrics")).text
+    assert (
+        'sentinel_inspection_trigger_decisions_total{action="create",trigger="patrol"}' in metrics
+    )
+    assert 'sentinel_inspection_patrol_plan_changes_total{change="inspected"}' in metrics
+
+
+async def test_a_merchant_with_an_expired_licence_is_patrolled_once_it_is_renewed(
+    stack: Stack, kafka: str
+) -> None:
+    place = await stack.place()
+    inspection = stack.inspection_app.state.inspection
+    admin = stack.token("admin", "*")
+    await _plan(stack, place, lambda p: True)
+    await stack.send(score_event(place, grade="D", version=1), place.merchant_id, SCORES)
+    plan = await _plan(stack, place, lambda p: p["grade"] == "D")
+
+    async def registry_says(status: str) -> None:
+        # What the registry publishes when a licence lapses or is renewed.
+        merchant = inspection.directory.merchants[place.merchant_id]
+        r = await stack.registry.get(f"/merchants/{place.merchant_id}")
+        assert r.status_code == 200, r.text
+        fields = {k: v for k, v in r.json().items() if k in MerchantUpserted.model_fields}
+        data = MerchantUpserted.model_validate(
+            fields
+            | {
+                "merchant_id": place.merchant_id,
+                "status": status,
+                "version": merchant.version + 1,
+                "updated_at": datetime.now(UTC),
+            }
+        )
+        event = make_event(
+            service="registry",
+            event_type="registry.merchant.upserted",
+            version=1,
+            subject=place.merchant_id,
+            data=data,
+        )
+        await stack.send(event, place.merchant_id, "registry.merchants.v1")
+        await until(
+            lambda: inspection.directory.merchants[place.merchant_id].status == status,
+            what=f"inspection sees the merchant {status}",
+        )
+
+    await registry_says("licence_expired")
+    r = await stack.inspection.get(f"/patrol-plans/{place.merchant_id}", headers=admin)
+    assert r.json()["patrolled"] is False
+    try:
+        stack.clock.offset = _at(plan["due_at"]) - datetime.now(UTC) + timedelta(minutes=1)
+        async with TopicWatcher(kafka, EVENTS) as events:
+            await inspection.check_patrols()
+            plan = await _plan(stack, place, lambda p: True)
+            assert plan["task_id"] is None  # due, but waiting for the licence
+
+            await registry_says("active")
+            [created] = await events.wait_for(
+                _of("inspection.task.created", merchant_id=place.merchant_id)
+            )
+        assert created.json()["data"]["reason_kind"] == "patrol"
+        assert [
+            r for r in events.records if r.json()["data"].get("merchant_id") == place.merchant_id
+        ] == [created]
+    finally:
+        stack.clock.offset = timedelta()
