@@ -346,6 +346,8 @@ def print_where_to_look(env: dict[str, str], names: list[str]) -> None:
         print("  make fault SPEC='door_open:terminal=auto'   # the simulator's faults become risks")
     if "complaints" in names:
         print(f'  curl -s {auth} "$COMPLAINTS_URL/complaints?state=received"')
+    if "credit" in names:
+        print("  curl -s $CREDIT_URL/public/merchants/<merchant id>   # grade; README: Credit")
     print("  logs: .run/logs/   status: make status   stop: make down")
 
 

@@ -12,8 +12,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-import orjson
-
 from contracts.complaints import ComplaintSubmission, ComplaintSubmitted, IntakeEnvelope
 from contracts.inspection import TaskCompleted
 from services.complaints import events
@@ -187,11 +185,7 @@ class Complaints:
     # -- what inspection found -------------------------------------------------------------------
     async def on_inspection(self, delivery: Delivery) -> None:
         """Keep what inspections of a complaint found, for the handler who settles it."""
-        try:
-            head = orjson.loads(delivery.value)
-        except orjson.JSONDecodeError as exc:
-            raise PoisonMessage(f"not JSON: {exc}") from exc
-        if not isinstance(head, dict) or head.get("type") != "inspection.task.completed":
+        if delivery.event_type() != "inspection.task.completed":
             return
         task = delivery.envelope(TaskCompleted).data
         complaint_ids = [t.id for t in task.triggers if t.kind == "complaint"]

@@ -13,6 +13,7 @@ newer, so a replay of the topic or a redelivery leaves the view as it was.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import asyncpg
@@ -31,6 +32,9 @@ class RegistryDirectory:
         self.merchants: dict[str, MerchantUpserted] = {}
         self._stalls: dict[tuple[str, str], str] = {}
         self.loaded = False
+        # Set once both topics were read to the end they had at start: only then does the view
+        # know every market and merchant (a check or a report before that would miss some).
+        self.caught_up = asyncio.Event()
 
     def attach(self, service: Service) -> None:
         """Wire the view into `service`: its tables, its consumers and loading at start.
@@ -51,6 +55,13 @@ class RegistryDirectory:
             topics.REGISTRY_MERCHANTS.name, on_merchant, group_id=f"{group}-merchants"
         )
         service.on_start(lambda: self.load(service.pool))
+
+        async def catch_up() -> None:
+            await service.messaging.caught_up(topics.REGISTRY_MARKETS.name, f"{group}-markets")
+            await service.messaging.caught_up(topics.REGISTRY_MERCHANTS.name, f"{group}-merchants")
+            self.caught_up.set()
+
+        service.after_start(catch_up)
 
     def merchant_at(self, market_id: str, stall_no: str) -> MerchantUpserted | None:
         merchant_id = self._stalls.get((market_id, stall_no))

@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
 import asyncpg
+import orjson
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from faststream import AckPolicy
@@ -65,6 +66,17 @@ class Delivery:
     value: bytes
     headers: tuple[tuple[str, bytes], ...] = ()
     timestamp_ms: int = 0
+
+    def event_type(self) -> str:
+        """The CloudEvent's `type`, read before choosing a model to parse the whole event with."""
+        try:
+            head = orjson.loads(self.value)
+        except orjson.JSONDecodeError as exc:
+            raise PoisonMessage(f"not JSON: {exc}") from exc
+        kind = head.get("type") if isinstance(head, dict) else None
+        if not isinstance(kind, str):
+            raise PoisonMessage("type: missing")
+        return kind
 
     def envelope(self, data_model: type[M], envelope: Any = Envelope) -> Envelope[M]:
         """Parse the CloudEvent and its data, or raise PoisonMessage naming what is wrong."""
@@ -239,7 +251,7 @@ class Messaging:
             metrics, self.dead_letter, max_attempts=max_attempts, backoff_s=backoff_s
         )
         self._started = self._consuming = False
-        self._subscribers: list[tuple[str, Any]] = []
+        self._subscribers: list[tuple[str, str, Any]] = []
 
     def subscribe(
         self,
@@ -263,7 +275,7 @@ class Messaging:
             ack_policy=AckPolicy.NACK_ON_ERROR,
         )
         subscriber(on_message)
-        self._subscribers.append((topic, subscriber))
+        self._subscribers.append((topic, group, subscriber))
 
     def subscribe_batch(
         self,
@@ -295,7 +307,7 @@ class Messaging:
             ack_policy=AckPolicy.NACK_ON_ERROR,
         )
         subscriber(on_batch)
-        self._subscribers.append((topic, subscriber))
+        self._subscribers.append((topic, group, subscriber))
 
     async def caught_up(self, topic: str, group_id: str | None = None) -> None:
         """Return once this replica has handled every message that was on `topic` when called.
@@ -304,8 +316,9 @@ class Messaging:
         before it judges messages that refer to them. "Handled" is the committed offset, which
         moves only after the handler returned.
         """
-        for name, subscriber in self._subscribers:
-            if name != topic:
+        group = group_id or self.group_id
+        for name, subscribed_group, subscriber in self._subscribers:
+            if name != topic or subscribed_group != group:
                 continue
             while (  # noqa: ASYNC110 - polling the consumer's state; it offers no event
                 getattr(subscriber, "consumer", None) is None
@@ -319,11 +332,11 @@ class Messaging:
                 while ends[tp] > 0 and ((await consumer.committed(tp)) or 0) < ends[tp]:  # noqa: ASYNC110
                     await asyncio.sleep(0.05)
             return
-        raise KeyError(f"no subscription to {topic}")
+        raise KeyError(f"no subscription to {topic} in group {group}")
 
     async def measure_lag(self) -> None:
         """Set the lag gauge: per assigned partition, messages between our position and its end."""
-        for topic, subscriber in self._subscribers:
+        for topic, _group, subscriber in self._subscribers:
             consumer = getattr(subscriber, "consumer", None)
             if consumer is None:
                 continue

@@ -53,8 +53,11 @@ def build(settings: TelemetrySettings | None = None) -> FastAPI:
     service.on_start(lambda: directory.load(service.pool))
 
     async def catch_up() -> None:
-        for topic in (topics.REGISTRY_TERMINALS.name, topics.REGISTRY_MARKETS.name):
-            await service.messaging.caught_up(topic)
+        for topic, group in (
+            (topics.REGISTRY_TERMINALS.name, f"{settings.group_id}-terminals"),
+            (topics.REGISTRY_MARKETS.name, f"{settings.group_id}-markets"),
+        ):
+            await service.messaging.caught_up(topic, group)
         telemetry.projections_ready.set()
 
     service.after_start(catch_up)

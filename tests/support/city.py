@@ -5,11 +5,14 @@ every service's in-process test stack needs (a movable clock, tokens, a group at
 from __future__ import annotations
 
 import uuid
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import httpx
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from services.runtime.auth import issue_token
 
@@ -95,3 +98,61 @@ async def start_group_at_end(kafka: str, group: str, topic: str) -> None:
         await consumer.commit({tp: await consumer.position(tp) for tp in tps})
     finally:
         await consumer.stop()
+
+
+@dataclass
+class InProcess:
+    """The registry and one service as in-process apps on the real stack, with HTTP clients
+    (the registry's with an admin token) and a producer for the service's input topics."""
+
+    registry: httpx.AsyncClient
+    client: httpx.AsyncClient
+    app: Any
+    producer: AIOKafkaProducer
+    secret: str
+
+
+@asynccontextmanager
+async def in_process(
+    kafka: str,
+    database_url: str,
+    secrets_env: dict[str, str],
+    build: Callable[[dict[str, Any]], Any],
+) -> AsyncIterator[InProcess]:
+    """`build(common_settings)` makes the service's app; both apps run until the block ends."""
+    from services.registry.app import build as build_registry
+    from services.registry.settings import RegistrySettings
+
+    common: dict[str, Any] = {
+        "kafka_bootstrap_servers": kafka,
+        "database_url": database_url,
+        "auth_secret": secrets_env["SENTINEL_AUTH_SECRET"],
+        "outbox_poll_interval_s": 0.1,
+    }
+    registry_app = build_registry(
+        RegistrySettings(
+            **common, terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"]
+        )
+    )
+    app = build(common)
+    for a in (registry_app, app):
+        await a.state.service.start()
+    secret = secrets_env["SENTINEL_AUTH_SECRET"]
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await producer.start()
+    try:
+        async with (
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=registry_app),
+                base_url="http://registry",
+                headers=bearer(secret, "admin", "*"),
+            ) as reg,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://service"
+            ) as client,
+        ):
+            yield InProcess(reg, client, app, producer, secret)
+    finally:
+        await producer.stop()
+        for a in (app, registry_app):
+            await a.state.service.stop()

@@ -26,6 +26,15 @@ class Record:
         return orjson.loads(self.value)
 
 
+def _matches(predicate: Callable[[Record], bool], record: Record) -> bool:
+    """A record the predicate cannot even read (not JSON, another shape: a poison message some
+    other test parked on a shared topic) is not the one being waited for."""
+    try:
+        return predicate(record)
+    except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
+        return False
+
+
 class TopicWatcher:
     """Sees every record appended to `topic` after it was entered."""
 
@@ -62,7 +71,7 @@ class TopicWatcher:
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
         while True:
-            matches = [r for r in self.records if predicate(r)]
+            matches = [r for r in self.records if _matches(predicate, r)]
             if len(matches) >= count:
                 return matches
             remaining = deadline - loop.time()

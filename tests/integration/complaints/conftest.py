@@ -12,9 +12,7 @@ from aiokafka import AIOKafkaProducer
 from contracts import topics
 from services.complaints.app import build as build_complaints
 from services.complaints.settings import ComplaintsSettings
-from services.registry.app import build as build_registry
-from services.registry.settings import RegistrySettings
-from tests.support.city import Clock, Place, bearer, provision, start_group_at_end
+from tests.support.city import Clock, Place, bearer, in_process, provision, start_group_at_end
 from tests.support.poll import until
 
 
@@ -58,44 +56,21 @@ class Stack:
 
 @pytest.fixture(scope="module")
 async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> AsyncIterator[Stack]:
-    common = dict(
-        kafka_bootstrap_servers=kafka,
-        database_url=database_url,
-        auth_secret=secrets_env["SENTINEL_AUTH_SECRET"],
-        outbox_poll_interval_s=0.1,
-    )
-    registry_app = build_registry(
-        RegistrySettings(
-            **common, terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"]
-        )
-    )
     clock = Clock()
     group = f"cmp-{uuid.uuid4().hex[:8]}"
     for topic in (topics.COMPLAINTS_INTAKE.name, topics.INSPECTION_EVENTS.name):
         await start_group_at_end(kafka, group, topic)
-    app = build_complaints(
-        ComplaintsSettings(
-            **common,
-            consumer_group=group,
-            db_schema=f"complaints_{uuid.uuid4().hex[:6]}",
-            clock_check_interval_s=0.2,
-        ),
-        now=clock,
-    )
-    for a in (registry_app, app):
-        await a.state.service.start()
-    secret = secrets_env["SENTINEL_AUTH_SECRET"]
-    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
-    await producer.start()
-    async with (
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=registry_app),
-            base_url="http://r",
-            headers=bearer(secret, "admin", "*"),
-        ) as reg,
-        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://c") as cmp,
-    ):
-        yield Stack(reg, cmp, app, producer, clock, secret)
-    await producer.stop()
-    for a in (app, registry_app):
-        await a.state.service.stop()
+
+    def build(common: dict[str, Any]) -> Any:
+        return build_complaints(
+            ComplaintsSettings(
+                **common,
+                consumer_group=group,
+                db_schema=f"complaints_{uuid.uuid4().hex[:6]}",
+                clock_check_interval_s=0.2,
+            ),
+            now=clock,
+        )
+
+    async with in_process(kafka, database_url, secrets_env, build) as run:
+        yield Stack(run.registry, run.client, run.app, run.producer, clock, run.secret)

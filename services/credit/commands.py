@@ -1,0 +1,470 @@
+"""The credit use cases: consumed events become facts, facts become ledger adjustments, the
+adjustments a score and a grade; every change is published with its cause.
+
+Each consumed event is one transaction: the inbox claim, the adjustments, the merchant's new
+score and the `credit.score.changed` event (outbox) commit together, so whatever Kafka
+redelivers, an event counts once. `now` is the clock every rule is given (tests move it).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+
+from contracts.complaints import (
+    ComplaintAccepted,
+    ComplaintClosed,
+    ComplaintOverdue,
+    ComplaintReceived,
+    ComplaintRejected,
+)
+from contracts.envelope import Envelope
+from contracts.inspection import RectificationOverdue, RectificationVerified, TaskCompleted
+from contracts.registry import MerchantUpserted
+from contracts.telemetry import RiskCleared, RiskEscalated, RiskRaised
+from services.credit import events
+from services.credit.domain import (
+    Assessment,
+    EventMeta,
+    Fact,
+    MarketFigures,
+    Period,
+    PolicyBook,
+    adjust,
+    apply,
+    assess,
+    facts_from_complaint,
+    facts_from_inspection,
+    facts_from_merchant,
+    rank_within_district,
+    refade,
+    roll_up,
+)
+from services.credit.metrics import CreditMetrics
+from services.credit.store import CreditStore, StoredCredit
+from services.runtime import inbox
+from services.runtime.app import Service
+from services.runtime.auth import Principal
+from services.runtime.directory import RegistryDirectory
+from services.runtime.errors import NotFound
+from services.runtime.messaging import Delivery
+
+log = logging.getLogger(__name__)
+LEDGER = "credit-ledger"
+INSPECTION_MODELS: dict[str, Any] = {
+    "inspection.task.completed": TaskCompleted,
+    "inspection.rectification.verified": RectificationVerified,
+    "inspection.rectification.overdue": RectificationOverdue,
+}
+COMPLAINT_MODELS: dict[str, Any] = {
+    "complaints.complaint.received": ComplaintReceived,
+    "complaints.complaint.accepted": ComplaintAccepted,
+    "complaints.complaint.rejected": ComplaintRejected,
+    "complaints.complaint.closed": ComplaintClosed,
+    "complaints.complaint.overdue": ComplaintOverdue,
+}
+RISK_MODELS: dict[str, Any] = {
+    "telemetry.risk.raised": RiskRaised,
+    "telemetry.risk.escalated": RiskEscalated,
+    "telemetry.risk.cleared": RiskCleared,
+}
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def parse(delivery: Delivery, models: dict[str, Any]) -> Envelope[Any] | None:
+    """The event with its data model, or None for a type credit does not read."""
+    model = models.get(delivery.event_type())
+    return None if model is None else delivery.envelope(model)
+
+
+class Credit:
+    def __init__(
+        self,
+        service: Service,
+        directory: RegistryDirectory,
+        book: PolicyBook,
+        now: Callable[[], datetime] = utc_now,
+        *,
+        publish: bool = True,
+        batch_limit: int = 500,
+    ) -> None:
+        self.service, self.directory, self.book, self.now = service, directory, book, now
+        # A rebuild replays the topics into fresh tables and must not announce anything.
+        self.publish = publish
+        self.batch_limit = batch_limit
+        self.metrics = CreditMetrics(service.metrics)
+
+    # -- consuming -------------------------------------------------------------------------------
+    async def on_inspection(self, delivery: Delivery) -> None:
+        event = parse(delivery, INSPECTION_MODELS)
+        if event is None:
+            self.metrics.events.labels(delivery.topic, "ignored").inc()
+            return
+        data = event.data
+        meta = EventMeta.of(event, delivery.topic, delivery.partition, delivery.offset)
+
+        async def observe(store: CreditStore) -> None:
+            if isinstance(data, TaskCompleted) and data.reason_kind != "reinspection":
+                await store.observe(
+                    event.id, "inspection", market_id=data.market_id, district=data.district,
+                    merchant_id=data.merchant_id, at=data.completed_at,
+                    good=data.outcome == "pass",
+                )  # fmt: skip
+            elif isinstance(data, RectificationVerified) and data.passed and data.on_time:
+                await store.observe(
+                    event.id, "rectification", market_id=data.market_id,
+                    district=data.district, merchant_id=data.merchant_id,
+                    at=data.verified_at, good=True,
+                )  # fmt: skip
+            elif isinstance(data, RectificationOverdue):
+                await store.observe(
+                    event.id, "rectification", market_id=data.market_id,
+                    district=data.district, merchant_id=data.merchant_id,
+                    at=data.overdue_at, good=False,
+                )  # fmt: skip
+
+        await self._ledger(delivery, event, facts_from_inspection(event.type, data, meta), observe)
+
+    async def on_complaint(self, delivery: Delivery) -> None:
+        event = parse(delivery, COMPLAINT_MODELS)
+        if event is None:
+            self.metrics.events.labels(delivery.topic, "ignored").inc()
+            return
+        data = event.data
+        meta = EventMeta.of(event, delivery.topic, delivery.partition, delivery.offset)
+
+        async def observe(store: CreditStore) -> None:
+            await store.complaint_seen(
+                data.complaint_id, category=data.category, state=data.state,
+                merchant_id=data.merchant_id, received_at=data.received_at,
+                version=data.version,
+            )  # fmt: skip
+            # Each limit counts once: a case closed late was already counted when it ran out.
+            if isinstance(data, ComplaintClosed) and data.within_limit:
+                await store.observe(
+                    event.id, "complaint", market_id=data.market_id, district=data.district,
+                    merchant_id=data.merchant_id, at=data.closed_at, good=True,
+                )  # fmt: skip
+            elif isinstance(data, ComplaintOverdue):
+                await store.observe(
+                    event.id, "complaint", market_id=data.market_id, district=data.district,
+                    merchant_id=data.merchant_id, at=data.overdue_at, good=False,
+                )  # fmt: skip
+
+        facts = facts_from_complaint(event.type, data, meta)
+        await self._ledger(delivery, event, facts, observe)
+
+    async def on_merchant(self, delivery: Delivery) -> None:
+        """Registry snapshots: a new merchant starts at the policy's start; entering
+        `licence_expired` or `suspended` costs credit. The status last seen is kept with the
+        ledger, so a replayed or older snapshot is no change."""
+        event = delivery.envelope(MerchantUpserted)
+        data = event.data
+        meta = EventMeta.of(event, delivery.topic, delivery.partition, delivery.offset)
+        now = self.now()
+        async with self.service.pool.acquire() as conn, conn.transaction():
+            if not await self._claim(conn, delivery, event.id):
+                return
+            store = CreditStore(conn)
+            await store.lock(data.merchant_id)
+            seen = await store.status(data.merchant_id)
+            if seen is not None and seen[1] >= data.version:
+                self.metrics.events.labels(delivery.topic, "ignored").inc()
+                return
+            facts = facts_from_merchant(data, meta, seen[0] if seen else None)
+            await store.set_status(data.merchant_id, data.status, data.version)
+            kinds = await self._record(conn, store, facts, now)
+        self._applied(delivery.topic, kinds)
+
+    async def on_risk(self, delivery: Delivery) -> None:
+        """Risks are context only (a risk alone costs nothing): open food-safety risks for the
+        assessment, and the root of a chain for the explain endpoint."""
+        event = parse(delivery, RISK_MODELS)
+        if event is None:
+            return
+        data = event.data
+        async with self.service.pool.acquire() as conn:
+            store = CreditStore(conn)
+            if isinstance(data, RiskCleared):
+                await store.risk_cleared(data.risk_id, data.cleared_at)
+            else:
+                raised_at = data.raised_at
+                await store.risk_open(
+                    data.risk_id, rule=data.rule, category=data.category,
+                    severity=data.severity, market_id=data.market_id,
+                    merchant_id=data.merchant_id, raised_at=raised_at,
+                )  # fmt: skip
+
+    async def _claim(self, conn: asyncpg.Connection, delivery: Delivery, event_id: str) -> bool:
+        claimed = await inbox.claim(
+            conn,
+            LEDGER,
+            event_id,
+            topic=delivery.topic,
+            partition=delivery.partition,
+            offset=delivery.offset,
+        )
+        if not claimed:
+            self.metrics.events.labels(delivery.topic, "duplicate").inc()
+        return claimed
+
+    async def _ledger(
+        self,
+        delivery: Delivery,
+        event: Envelope[Any],
+        facts: Sequence[Fact],
+        observe: Callable[[CreditStore], Any],
+    ) -> None:
+        now = self.now()
+        async with self.service.pool.acquire() as conn, conn.transaction():
+            if not await self._claim(conn, delivery, event.id):
+                return
+            store = CreditStore(conn)
+            await observe(store)
+            kinds = await self._record(conn, store, facts, now)
+        self._applied(delivery.topic, kinds)
+
+    def _applied(self, topic: str, kinds: list[str]) -> None:
+        self.metrics.events.labels(topic, "applied").inc()
+        for kind in kinds:
+            self.metrics.adjustments.labels(kind).inc()
+
+    async def _record(
+        self, conn: asyncpg.Connection, store: CreditStore, facts: Sequence[Fact], now: datetime
+    ) -> list[str]:
+        """Adjust each fact's merchant; publish every change of score or grade."""
+        kinds: list[str] = []
+        items: list[events.Item] = []
+        for fact in facts:
+            entry = adjust(fact, self.book)
+            if entry is None:
+                continue
+            await store.lock(entry.merchant_id)
+            stored = await store.credit(entry.merchant_id)
+            credit = stored.credit if stored else None
+            version = stored.version if stored else 0
+            if credit is not None and credit.due(now, self.book):
+                # Fade first, against the ledger without the new entry: it counts once, below.
+                credit, faded = refade(
+                    credit, await store.ledger(entry.merchant_id), now, self.book
+                )
+                if faded is not None:
+                    version += 1
+                    items.append(
+                        events.score_changed(
+                            faded,
+                            market_id=fact.market_id,
+                            district=fact.district,
+                            version=version,
+                            now=now,
+                        )
+                    )
+            if not await store.add(entry):
+                continue
+            kinds.append(entry.kind)
+            credit, change = apply(credit, entry, now, self.book)
+            if change is not None:
+                version += 1
+                items.append(
+                    events.score_changed(
+                        change,
+                        market_id=fact.market_id,
+                        district=fact.district,
+                        version=version,
+                        now=now,
+                    )
+                )
+            await store.save(StoredCredit(credit, fact.market_id, fact.district, version))
+        await self._enqueue(conn, items)
+        for _, event, _key in items:
+            self.metrics.changes.labels(event.data.reason).inc()
+        return kinds
+
+    async def _enqueue(self, conn: asyncpg.Connection, items: list[events.Item]) -> None:
+        if items and self.publish:
+            await self.service.enqueue_many(conn, items)
+
+    # -- the fade clock --------------------------------------------------------------------------
+    async def check_fades(self, _: Service | None = None) -> int:
+        """Take faded adjustments (and a policy version that came into force) out of scores;
+        publish each score that moved. Returns how many scores moved."""
+        now = self.now()
+        moved = 0
+        async with self.service.pool.acquire() as conn:
+            due = await CreditStore(conn).due_for_refade(
+                now, self.book.in_force(now).version, self.batch_limit
+            )
+        for merchant_id in due:
+            async with self.service.pool.acquire() as conn, conn.transaction():
+                store = CreditStore(conn)
+                await store.lock(merchant_id)
+                stored = await store.credit(merchant_id)
+                if stored is None or not stored.credit.due(now, self.book):
+                    continue
+                credit, change = refade(
+                    stored.credit, await store.ledger(merchant_id), now, self.book
+                )
+                version = stored.version
+                if change is not None:
+                    version += 1
+                    await self._enqueue(
+                        conn,
+                        [
+                            events.score_changed(
+                                change,
+                                market_id=stored.market_id,
+                                district=stored.district,
+                                version=version,
+                                now=now,
+                            )
+                        ],
+                    )
+                    moved += 1
+                    self.metrics.changes.labels("fade").inc()
+                await store.save(StoredCredit(credit, stored.market_id, stored.district, version))
+        await self.refresh_grades()
+        return moved
+
+    async def refresh_grades(self) -> None:
+        async with self.service.pool.acquire() as conn:
+            counts = await CreditStore(conn).grade_counts()
+        for grade in ("A", "B", "C", "D"):
+            self.metrics.grades.labels(grade).set(counts.get(grade, 0))
+
+    # -- explaining ------------------------------------------------------------------------------
+    async def explain(self, who: Principal, merchant_id: str) -> dict[str, Any]:
+        """The score and every adjustment behind it: the causing event (id, type, topic,
+        partition, offset) and the risk or complaint at the root of its chain."""
+        async with self.service.pool.acquire() as conn:
+            store = CreditStore(conn)
+            stored = await store.credit(merchant_id)
+            if stored is None:
+                raise NotFound(f"no credit record for merchant {merchant_id!r}")
+            who.require_district(stored.district)
+            ledger = await store.ledger(merchant_id)
+            roots = await store.roots(sorted({a.correlation_id for a in ledger}))
+        now = self.now()
+        credit = stored.credit
+        return {
+            "merchant_id": merchant_id,
+            "market_id": stored.market_id,
+            "district": stored.district,
+            "score": credit.score,
+            "grade": credit.grade,
+            "policy_version": credit.policy_version,
+            "as_of": credit.as_of.isoformat(),
+            "next_fade_at": credit.next_fade_at.isoformat() if credit.next_fade_at else None,
+            "ledger": [
+                a.to_dict() | {"counting": a.counts_at(now), "root": roots.get(a.correlation_id)}
+                for a in ledger
+            ],
+        }
+
+    async def public(self, merchant_id: str) -> dict[str, Any]:
+        """What anyone may see: name, market, grade, the date of the last inspection."""
+        merchant = self.directory.merchants.get(merchant_id)
+        if merchant is None:
+            raise NotFound(f"no merchant {merchant_id!r}")
+        market = self.directory.markets.get(merchant.market_id)
+        async with self.service.pool.acquire() as conn:
+            store = CreditStore(conn)
+            stored = await store.credit(merchant_id)
+            inspected = await store.last_inspection(merchant_id)
+        return {
+            "merchant_id": merchant_id,
+            "name": merchant.name,
+            "market": market.name if market else None,
+            "market_id": merchant.market_id,
+            "grade": stored.credit.grade if stored else None,
+            "last_inspection": inspected.date().isoformat() if inspected else None,
+        }
+
+    # -- assessing -------------------------------------------------------------------------------
+    async def assess(self, period: Period) -> tuple[list[Assessment], list[Assessment]]:
+        """Every known market's assessment for `period`, ranked per district, and the district
+        roll-ups."""
+        async with self.service.pool.acquire() as conn:
+            store = CreditStore(conn)
+            grades = await store.grades_by_market()
+            seen = await store.observed(period.start, period.end)
+            risks = await store.open_food_safety_risks(period.end)
+        merchants: dict[str, int] = {}
+        for m in self.directory.merchants.values():
+            merchants[m.market_id] = merchants.get(m.market_id, 0) + 1
+        policy = self.book.in_force(period.end)
+        results = []
+        for market in self.directory.markets.values():
+            mid = market.market_id
+            inspections = seen.get((mid, "inspection"), (0, 0))
+            orders = seen.get((mid, "rectification"), (0, 0))
+            complaints = seen.get((mid, "complaint"), (0, 0))
+            market_grades = grades.get(mid, {})
+            figures = MarketFigures(
+                market_id=mid,
+                market_name=market.name,
+                district=market.district,
+                merchants=max(merchants.get(mid, 0), sum(market_grades.values())),
+                grades=market_grades,
+                inspections_completed=inspections[0],
+                inspections_passed=inspections[1],
+                rectifications_due=orders[0],
+                rectifications_on_time=orders[1],
+                rectifications_overdue=orders[0] - orders[1],
+                complaints_within_limit=complaints[1],
+                complaints_overdue=complaints[0] - complaints[1],
+                open_risks=risks.get(mid, 0),
+            )
+            results.append(assess(figures, period, policy))
+        ranked = rank_within_district(results)
+        return ranked, roll_up(ranked)
+
+    def period(self, days: int, end: datetime | None = None) -> Period:
+        end = end or self.now()
+        return Period(end - timedelta(days=days), end)
+
+    async def publish_assessments(self, period: Period) -> int:
+        """Compute, store and publish every market's and district's assessment for `period`."""
+        markets, districts = await self.assess(period)
+        now = self.now()
+        async with self.service.pool.acquire() as conn, conn.transaction():
+            store = CreditStore(conn)
+            items = []
+            for a in (*markets, *districts):
+                data = events.assessment_data(a, now)
+                await store.save_assessment(data.assessment_id, data.model_dump(mode="json"), now)
+                items.append(events.assessment_published(a, now))
+            await self._enqueue(conn, items)
+        for a in (*markets, *districts):
+            self.metrics.assessments.labels(a.scope).inc()
+        log.info(
+            "assessments published",
+            extra={"markets": len(markets), "districts": len(districts)},
+        )
+        return len(items)
+
+    async def assessment_due(self, interval_s: float) -> bool:
+        async with self.service.pool.acquire() as conn:
+            last = await CreditStore(conn).last_published()
+        return last is None or (self.now() - last).total_seconds() >= interval_s
+
+    async def market_assessment(
+        self, who: Principal, market_id: str, period: Period
+    ) -> dict[str, Any]:
+        market = self.directory.markets.get(market_id)
+        if market is None:
+            raise NotFound(f"no market {market_id!r}")
+        who.require_district(market.district)
+        markets, districts = await self.assess(period)
+        now = self.now()
+        mine = next(a for a in markets if a.market_id == market_id)
+        district = next(a for a in districts if a.district == market.district)
+        return events.assessment_data(mine, now).model_dump(mode="json") | {
+            "district_assessment": events.assessment_data(district, now).model_dump(mode="json")
+        }

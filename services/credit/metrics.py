@@ -1,0 +1,42 @@
+"""Credit's own metrics, beside the runtime's (DESIGN §9 names, bounded labels)."""
+
+from __future__ import annotations
+
+from prometheus_client import Counter, Gauge
+
+from services.runtime.metrics import Metrics
+
+
+class CreditMetrics:
+    def __init__(self, base: Metrics) -> None:
+        r, p = base.registry, "sentinel_credit"
+        self.adjustments = Counter(
+            f"{p}_adjustments_total",
+            "Ledger adjustments recorded, by kind (the policy's reason)",
+            ["kind"],
+            registry=r,
+        )
+        self.events = Counter(
+            f"{p}_events_total",
+            "Consumed events by topic and outcome (applied, duplicate, ignored)",
+            ["topic", "outcome"],
+            registry=r,
+        )
+        self.changes = Counter(
+            f"{p}_score_changes_total",
+            "Published score changes by reason (adjustment, fade)",
+            ["reason"],
+            registry=r,
+        )
+        self.grades = Gauge(
+            f"{p}_merchants_by_grade",
+            "Merchants holding each grade",
+            ["grade"],
+            registry=r,
+        )
+        self.assessments = Counter(
+            f"{p}_assessments_published_total",
+            "Assessments published, by scope (market, district)",
+            ["scope"],
+            registry=r,
+        )

@@ -1,0 +1,24 @@
+"""Credit configuration: `CREDIT_*` variables, falling back to the stack-wide ones."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar
+
+from pydantic_settings import SettingsConfigDict
+
+from services.runtime.settings import ServiceSettings
+
+
+class CreditSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="CREDIT_")
+    service_name: ClassVar[str] = "credit"
+    default_port: ClassVar[int] = 8105
+
+    # A directory of policy files (one version each); the packaged policies when unset.
+    policy_dir: Path | None = None
+    # How often adjustments that have faded (12 months) are taken out of scores.
+    fade_check_interval_s: float = 300.0
+    # Market assessments: published on this schedule, over the last `assessment_period_days`.
+    assessment_interval_s: float = 86400.0
+    assessment_period_days: int = 30

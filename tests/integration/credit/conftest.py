@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from contracts import topics
+from contracts.envelope import Envelope, make_event
+from services.credit.app import build as build_credit
+from services.credit.settings import CreditSettings
+from tests.support.city import Clock, Place, bearer, in_process, provision, start_group_at_end
+from tests.support.kafka import Record
+from tests.unit.credit import test_facts as samples
+
+LEDGER_TOPICS = (
+    topics.INSPECTION_EVENTS.name,
+    topics.COMPLAINTS_EVENTS.name,
+    topics.REGISTRY_MERCHANTS.name,
+    topics.TELEMETRY_RISKS.name,
+)
+
+
+def placed(model: Any, place: Place, **changes: Any) -> Any:
+    """A sample event's data moved to `place` (and to now), revalidated."""
+    data = model.model_dump(mode="json")
+    data.update(market_id=place.market_id, district=place.district, merchant_id=place.merchant_id)
+    data.update(changes)
+    return type(model).model_validate(data)
+
+
+def completed(place: Place, outcome: str, *, risk_id: str | None = None) -> Envelope[Any]:
+    """An `inspection.task.completed` for the place's merchant, now."""
+    now = datetime.now(UTC)
+    triggers = [] if risk_id is None else [samples._trigger(ref=risk_id)]
+    task_id = f"tsk_{uuid.uuid4().hex[:12]}"
+    data = placed(
+        samples.task_completed(outcome, triggers=triggers),
+        place,
+        task_id=task_id,
+        completed_at=now.isoformat(),
+        stall_no=place.stall_no,
+    )
+    return make_event(
+        service="inspection",
+        event_type="inspection.task.completed",
+        version=1,
+        subject=task_id,
+        data=data,
+        correlation_id=risk_id or task_id,
+        time=now,
+    )
+
+
+def closed_complaint(place: Place, *, duplicate_of: str | None = None) -> Envelope[Any]:
+    now = datetime.now(UTC)
+    complaint_id = f"cmp_{uuid.uuid4().hex[:12]}"
+    data = placed(
+        samples.complaint_closed(duplicate_of=duplicate_of),
+        place,
+        complaint_id=complaint_id,
+        closed_at=now.isoformat(),
+    )
+    return make_event(
+        service="complaints",
+        event_type="complaints.complaint.closed",
+        version=1,
+        subject=complaint_id,
+        data=data,
+        correlation_id=complaint_id,
+        time=now,
+    )
+
+
+def score_of(merchant_id: str, **expected: Any):  # type: ignore[no-untyped-def]
+    def match(r: Record) -> bool:
+        body = r.json()
+        return (
+            body["type"] == "credit.score.changed"
+            and body["subject"] == merchant_id
+            and all(body["data"].get(k) == v for k, v in expected.items())
+        )
+
+    return match
+
+
+@dataclass
+class Stack:
+    registry: httpx.AsyncClient
+    credit: httpx.AsyncClient
+    app: Any
+    producer: AIOKafkaProducer
+    clock: Clock
+    secret: str
+    settings: CreditSettings
+
+    def token(self, role: str, district: str) -> dict[str, str]:
+        return bearer(self.secret, role, district)
+
+    async def place(self) -> Place:
+        return await provision(self.registry, stall_no=f"C-{uuid.uuid4().hex[:4]}")
+
+    async def send(self, topic: str, event: Envelope[Any], key: str) -> None:
+        await self.producer.send_and_wait(topic, event.to_json(), key=key.encode())
+
+
+async def credit_stack(
+    kafka: str,
+    database_url: str,
+    secrets_env: dict[str, str],
+    *,
+    from_beginning: bool,
+) -> AsyncIterator[Stack]:
+    clock = Clock()
+    group = f"crd-{uuid.uuid4().hex[:8]}"
+    if not from_beginning:
+        for topic in LEDGER_TOPICS:
+            await start_group_at_end(kafka, group, topic)
+    settings: list[CreditSettings] = []
+
+    def build(common: dict[str, Any]) -> Any:
+        settings.append(
+            CreditSettings(
+                **common,
+                consumer_group=group,
+                db_schema=f"credit_{uuid.uuid4().hex[:6]}",
+                fade_check_interval_s=0.5,
+            )
+        )
+        return build_credit(settings[0], now=clock)
+
+    async with in_process(kafka, database_url, secrets_env, build) as run:
+        yield Stack(run.registry, run.client, run.app, run.producer, clock, run.secret, settings[0])
+
+
+@pytest.fixture(scope="module")
+async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> AsyncIterator[Stack]:
+    async for s in credit_stack(kafka, database_url, secrets_env, from_beginning=False):
+        yield s
