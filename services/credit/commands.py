@@ -284,8 +284,15 @@ class Credit:
             await store.save(StoredCredit(credit, fact.market_id, fact.district, version))
         await self._enqueue(conn, items)
         for _, event, _key in items:
-            self.metrics.changes.labels(event.data.reason).inc()
+            self._count(event.data)
         return kinds
+
+    def _count(self, change: Any) -> None:
+        # Kept current per change (the fade clock recounts from the table as well).
+        self.metrics.changes.labels(change.reason).inc()
+        if change.previous_grade is not None:
+            self.metrics.grades.labels(change.previous_grade).dec()
+        self.metrics.grades.labels(change.grade).inc()
 
     async def _enqueue(self, conn: asyncpg.Connection, items: list[events.Item]) -> None:
         if items and self.publish:
@@ -296,7 +303,7 @@ class Credit:
         """Take faded adjustments (and a policy version that came into force) out of scores;
         publish each score that moved. Returns how many scores moved."""
         now = self.now()
-        moved = 0
+        moved: list[Any] = []
         async with self.service.pool.acquire() as conn:
             due = await CreditStore(conn).due_for_refade(
                 now, self.book.in_force(now).version, self.batch_limit
@@ -314,23 +321,20 @@ class Credit:
                 version = stored.version
                 if change is not None:
                     version += 1
-                    await self._enqueue(
-                        conn,
-                        [
-                            events.score_changed(
-                                change,
-                                market_id=stored.market_id,
-                                district=stored.district,
-                                version=version,
-                                now=now,
-                            )
-                        ],
+                    item = events.score_changed(
+                        change,
+                        market_id=stored.market_id,
+                        district=stored.district,
+                        version=version,
+                        now=now,
                     )
-                    moved += 1
-                    self.metrics.changes.labels("fade").inc()
+                    await self._enqueue(conn, [item])
+                    moved.append(item[1].data)
                 await store.save(StoredCredit(credit, stored.market_id, stored.district, version))
+        for change in moved:
+            self.metrics.changes.labels(change.reason).inc()
         await self.refresh_grades()
-        return moved
+        return len(moved)
 
     async def refresh_grades(self) -> None:
         async with self.service.pool.acquire() as conn:

@@ -61,6 +61,22 @@ async def test_a_major_finding_costs_15_once_whatever_is_redelivered(
     kinds = [e["kind"] for e in await ledger(stack, place)]
     assert kinds.count("inspection.finding.major") == 1
     assert sorted(kinds) == ["inspection.finding.major", "inspection.pass", "merchant.registered"]
+    metrics = (await stack.credit.get("/metrics")).text
+    assert 'sentinel_credit_adjustments_total{kind="inspection.finding.major"}' in metrics
+    duplicates = [
+        line
+        for line in metrics.splitlines()
+        if line.startswith("sentinel_credit_events_total{")
+        and 'outcome="duplicate"' in line
+        and 'topic="inspection.events.v1"' in line
+    ]
+    assert duplicates and float(duplicates[0].rsplit(" ", 1)[1]) >= 1
+    graded = [
+        float(line.rsplit(" ", 1)[1])
+        for line in metrics.splitlines()
+        if line.startswith('sentinel_credit_merchants_by_grade{grade="B"}')
+    ]
+    assert graded and graded[0] >= 1
 
 
 async def test_a_substantiated_complaint_costs_5_a_duplicate_nothing(
