@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts import complaints, credit, inspection, registry, telemetry, topics
+from contracts import campaign, complaints, credit, inspection, registry, telemetry, topics
 from contracts.envelope import Envelope, schema_id
 
 
@@ -60,6 +60,26 @@ EVENTS: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         "registry.terminal.upserted", 1, registry.TerminalUpserted, topics.REGISTRY_TERMINALS
+    ),
+    EventSpec("registry.campaign.upserted", 1, campaign.CampaignUpserted, topics.REGISTRY_CAMPAIGN),
+    EventSpec(
+        "registry.milestone.recorded", 1, campaign.MilestoneRecorded, topics.REGISTRY_CAMPAIGN
+    ),
+    EventSpec("registry.milestone.late", 1, campaign.MilestoneLate, topics.REGISTRY_CAMPAIGN),
+    EventSpec(
+        "registry.renovation.upserted", 1, campaign.RenovationUpserted, topics.REGISTRY_CAMPAIGN
+    ),
+    EventSpec(
+        "registry.renovation.check_failed",
+        1,
+        campaign.RenovationCheckFailed,
+        topics.REGISTRY_CAMPAIGN,
+    ),
+    EventSpec(
+        "registry.disclosure.upserted",
+        1,
+        campaign.DisclosureUpserted,
+        topics.REGISTRY_DISCLOSURES,
     ),
     EventSpec(
         "telemetry.reading.rejected", 1, telemetry.ReadingRejected, topics.TELEMETRY_REJECTED

@@ -66,6 +66,31 @@ REGISTRY_TERMINALS = Topic(
     event_types=("registry.terminal.upserted",),
     cleanup_policy="compact",
 )
+REGISTRY_CAMPAIGN = Topic(
+    name="registry.campaign.v1",
+    key="campaign id",
+    description="The city's campaign: its deadlines, district and market milestones recorded or "
+    "late, market renovation projects with their budgets, stages and quality and safety checks.",
+    producers=("registry",),
+    consumers=(),
+    event_types=(
+        "registry.campaign.upserted",
+        "registry.milestone.recorded",
+        "registry.milestone.late",
+        "registry.renovation.upserted",
+        "registry.renovation.check_failed",
+    ),
+)
+REGISTRY_DISCLOSURES = Topic(
+    name="registry.disclosures.v1",
+    key="disclosure id",
+    description="Compacted public disclosures: late milestones, failed renovation checks and "
+    "overdue rectifications, with their deadline and state.",
+    producers=("registry",),
+    consumers=(),
+    event_types=("registry.disclosure.upserted",),
+    cleanup_policy="compact",
+)
 TELEMETRY_READINGS = Topic(
     name="telemetry.readings.v1",
     key="terminal id",
@@ -125,7 +150,7 @@ INSPECTION_EVENTS = Topic(
     key="task id",
     description="Inspection tasks and rectification orders, every state change.",
     producers=("inspection",),
-    consumers=("complaints", "credit"),
+    consumers=("complaints", "credit", "registry"),
     event_types=(
         "inspection.task.created",
         "inspection.task.updated",
@@ -159,6 +184,8 @@ TOPICS: tuple[Topic, ...] = (
     REGISTRY_MARKETS,
     REGISTRY_MERCHANTS,
     REGISTRY_TERMINALS,
+    REGISTRY_CAMPAIGN,
+    REGISTRY_DISCLOSURES,
     TELEMETRY_READINGS,
     TELEMETRY_REJECTED,
     TELEMETRY_RISKS,
