@@ -1,4 +1,5 @@
-"""`python -m services.inspection` serves the work API, consumes risks and runs the clock."""
+"""`python -m services.inspection` serves the work API, consumes risks, complaints and credit
+scores, and runs the overdue clock and the patrol scheduler."""
 
 from __future__ import annotations
 

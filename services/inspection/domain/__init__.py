@@ -4,7 +4,7 @@ Every function takes the state the service loaded and `now` (an aware datetime f
 injectable clock) and returns the changed values with the events to publish; the service stores
 both in one transaction (`outgoing.outbox_item()` for the outbox).
 
-    policy = Policy.from_dict(settings.policy)           # DESIGN §4 defaults, configurable
+    policy = settings.load_policy()   # Policy.from_dict over DESIGN §4 defaults (settings.py)
     # Kafka handlers: telemetry.risks.v1, complaints.events.v1 (accepted)
     decision = decide(store.open_task(task_key(trigger)), trigger, policy, now,
                       task_force=market.task_force)

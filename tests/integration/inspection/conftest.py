@@ -17,6 +17,7 @@ from services.inspection.settings import InspectionSettings
 from services.registry.app import build as build_registry
 from services.registry.settings import RegistrySettings
 from services.runtime.auth import issue_token
+from tests.support.kafka import Record
 from tests.support.poll import until
 
 
@@ -126,6 +127,12 @@ class Stack:
     producer: AIOKafkaProducer
     clock: Clock
     secret: str
+    group: str
+
+    def ours(self, record: Record) -> bool:
+        """Whether a DLQ record was parked by this stack's consumers (another test session's
+        inspection on the shared broker may read the same topics and park the same message)."""
+        return record.headers.get("dlq.consumer_group") == self.group.encode()
 
     def token(self, role: str, district: str, subject: str | None = None) -> dict[str, str]:
         token = issue_token(
@@ -166,6 +173,22 @@ class Stack:
             topic, event.to_json(), key=key.encode(), partition=partition
         )
         return int(sent.partition)
+
+
+def distinct(records: list[Record]) -> list[Record]:
+    """Records with distinct CloudEvents ids, in order.
+
+    The broker is shared: another test session's inspection may consume what this one publishes
+    and, its ids being derived from its inputs, publish the very same events again. Counting
+    what happened counts distinct event ids (what a consumer's inbox would see)."""
+    seen: set[str] = set()
+    out: list[Record] = []
+    for record in records:
+        event_id = record.json()["id"]
+        if event_id not in seen:
+            seen.add(event_id)
+            out.append(record)
+    return out
 
 
 async def start_group_at_end(kafka: str, group: str, topic: str) -> None:
@@ -230,7 +253,7 @@ async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> A
             transport=httpx.ASGITransport(app=inspection_app), base_url="http://i"
         ) as ins,
     ):
-        yield Stack(reg, ins, inspection_app, producer, clock, secret)
+        yield Stack(reg, ins, inspection_app, producer, clock, secret, group)
     await producer.stop()
     for app in (inspection_app, registry_app):
         await app.state.service.stop()

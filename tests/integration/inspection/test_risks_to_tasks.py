@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from tests.integration.inspection.conftest import Place, Stack, risk_event
+from tests.integration.inspection.conftest import Place, Stack, distinct, risk_event
 from tests.support.kafka import Record, TopicWatcher
 
 EVENTS = "inspection.events.v1"
@@ -29,8 +29,8 @@ def _moment(minutes_ago: int) -> datetime:
 async def _task_from_risk(stack: Stack, kafka: str, place: Place) -> tuple[dict[str, Any], str]:
     async with TopicWatcher(kafka, EVENTS) as events:
         risk = await stack.risk(place, raised_at=_moment(5))
-        [created] = await events.wait_for(
-            _of("inspection.task.created", merchant_id=place.merchant_id)
+        [created] = distinct(
+            await events.wait_for(_of("inspection.task.created", merchant_id=place.merchant_id))
         )
     return created.json(), risk.data.risk_id
 
@@ -43,8 +43,8 @@ async def test_a_major_risk_makes_one_task_a_redelivery_nothing_a_second_risk_at
     inspector = stack.token("inspector", place.district)
     async with TopicWatcher(kafka, EVENTS) as events:
         risk = await stack.risk(place, raised_at=raised_at)
-        [created] = await events.wait_for(
-            _of("inspection.task.created", merchant_id=place.merchant_id)
+        [created] = distinct(
+            await events.wait_for(_of("inspection.task.created", merchant_id=place.merchant_id))
         )
         body = created.json()
         task_id = body["subject"]
@@ -65,13 +65,17 @@ async def test_a_major_risk_makes_one_task_a_redelivery_nothing_a_second_risk_at
         # merchant; one partition (the terminal's key), so the second is handled after the first.
         await stack.send(risk, place.terminal_id)
         second = await stack.risk(place, raised_at=_moment(2))
-        [attached] = await events.wait_for(_of("inspection.task.updated", task_id=task_id))
+        [attached] = distinct(
+            await events.wait_for(_of("inspection.task.updated", task_id=task_id))
+        )
         await events.drain(settle_s=1.0)
     assert attached.json()["data"]["change"] == "attached"
     assert attached.json()["data"]["trigger_id"] == second.data.risk_id
     assert attached.json()["correlationid"] == risk.data.risk_id
     about_merchant = [
-        r for r in events.records if r.json()["data"].get("merchant_id") == place.merchant_id
+        r
+        for r in distinct(events.records)
+        if r.json()["data"].get("merchant_id") == place.merchant_id
     ]
     assert [r.json()["type"] for r in about_merchant] == [
         "inspection.task.created",
@@ -121,13 +125,15 @@ async def test_claim_complete_major_orders_rectification_verify_fail_then_overdu
         assert r.status_code == 200, r.text
         done = r.json()
         order_id = done["rectification_id"]
-        completed, ordered = await events.wait_for(
-            lambda x: (
-                x.json()["type"]
-                in ("inspection.task.completed", "inspection.rectification.ordered")
-                and x.key == task_id.encode()
-            ),
-            count=2,
+        completed, ordered = distinct(
+            await events.wait_for(
+                lambda x: (
+                    x.json()["type"]
+                    in ("inspection.task.completed", "inspection.rectification.ordered")
+                    and x.key == task_id.encode()
+                ),
+                count=2,
+            )
         )
     assert done["state"] == "completed" and done["departments"] == ["market_regulation", "health"]
     o = ordered.json()
@@ -158,7 +164,7 @@ async def test_claim_complete_major_orders_rectification_verify_fail_then_overdu
         stack.clock.offset = timedelta()
     overdue = [
         r
-        for r in events.records
+        for r in distinct(events.records)
         if _of("inspection.rectification.overdue", rectification_id=order_id)(r)
     ]
     assert len(overdue) == 1
@@ -230,7 +236,7 @@ async def test_a_poison_risk_event_is_parked_on_the_dlq_and_the_next_one_is_hand
         for value in (b"{not json", orjson.dumps(wrong)):
             await stack.producer.send_and_wait("telemetry.risks.v1", value, key=key)
         await stack.send(good, place.terminal_id)
-        parked = await dlq.wait_for(lambda r: r.key == key, count=2)
+        parked = await dlq.wait_for(lambda r: r.key == key and stack.ours(r), count=2)
         await events.wait_for(_of("inspection.task.created", merchant_id=place.merchant_id))
     assert {r.headers["dlq.source_topic"] for r in parked} == {b"telemetry.risks.v1"}
     assert b"severity" in parked[1].headers["dlq.error"]
