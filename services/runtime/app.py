@@ -20,10 +20,12 @@ from typing import Any
 
 import asyncpg
 import uvicorn
+import yaml
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
 
+import contracts
 from contracts.envelope import Envelope
 from services.runtime import errors
 from services.runtime import logging as jsonlog
@@ -36,6 +38,7 @@ from services.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 Job = Callable[["Service"], Awaitable[Any]]
+ASYNCAPI = Path(contracts.__file__).resolve().parent / "asyncapi.yaml"
 
 
 class Service:
@@ -248,6 +251,23 @@ def create_app(
     @app.get("/metrics", tags=["operations"], summary="Prometheus metrics")
     async def metrics() -> Response:
         return Response(service.metrics.render(), media_type=CONTENT_TYPE_LATEST)
+
+    # The event contracts (contracts/README.md), as committed: the AsyncAPI document and the
+    # JSON Schemas its `./schemas/...` references point at, resolvable relative to it.
+    @app.get("/asyncapi.yaml", tags=["contracts"], summary="AsyncAPI document of every topic")
+    async def asyncapi_yaml() -> Response:
+        return Response(ASYNCAPI.read_bytes(), media_type="application/yaml")
+
+    @app.get("/asyncapi.json", tags=["contracts"], summary="AsyncAPI document as JSON")
+    async def asyncapi_json() -> JSONResponse:
+        return JSONResponse(yaml.safe_load(ASYNCAPI.read_bytes()))
+
+    @app.get("/schemas/{name}", tags=["contracts"], summary="an event's JSON Schema")
+    async def event_schema(name: str) -> Response:
+        path = ASYNCAPI.parent / "schemas" / name
+        if not name.endswith(".json") or "/" in name or name.startswith(".") or not path.is_file():
+            raise errors.NotFound(f"no schema {name!r}")
+        return Response(path.read_bytes(), media_type="application/schema+json")
 
     for router in routers:
         app.include_router(router)
