@@ -7,7 +7,8 @@ enqueues the entity's new snapshot in the outbox in the same transaction (DESIGN
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -34,6 +35,8 @@ from services.runtime.app import Service
 from services.runtime.auth import Principal
 from services.runtime.errors import Conflict, InvalidInput, NotFound
 from services.runtime.terminal_keys import derive_key
+
+log = logging.getLogger(__name__)
 
 
 def now() -> datetime:
@@ -78,11 +81,16 @@ class NewTerminal:
     profile: str | None = None
 
 
+TaskForceHook = Callable[[RegistryStore, Market, Principal], Awaitable[None]]
+
+
 class Registry:
     def __init__(self, service: Service, settings: RegistrySettings) -> None:
         self.service, self.settings = service, settings
+        # Called in the transaction that registers a market's task force (campaign milestones).
+        self.task_force_hooks: list[TaskForceHook] = []
 
-    async def _save(self, store: RegistryStore, entity: Market | Merchant | Terminal) -> None:
+    async def save(self, store: RegistryStore, entity: Market | Merchant | Terminal) -> None:
         """Write the entity and, in the same transaction, its new snapshot to the outbox."""
         event: Envelope[Any]
         if isinstance(entity, Market):
@@ -121,7 +129,7 @@ class Registry:
             if await store.district(cmd.district) is None:
                 raise InvalidInput("district", f"no district with code {cmd.district!r}")
             market = Market(id=new_id("mkt"), version=1, updated_at=now(), **vars(cmd))
-            await self._save(store, market)
+            await self.save(store, market)
         return market
 
     async def market(self, who: Principal, market_id: str) -> Market:
@@ -147,7 +155,9 @@ class Registry:
                 raise NotFound(f"no market {market_id!r}")
             who.require_district(market.district)
             market = market.with_task_force(tf, now())
-            await self._save(store, market)
+            await self.save(store, market)
+            for hook in self.task_force_hooks:
+                await hook(store, market, who)
         return market
 
     # merchants ---------------------------------------------------------------------------
@@ -174,7 +184,7 @@ class Registry:
                 categories=cmd.categories,
                 updated_at=now(),
             )
-            await self._save(store, merchant)
+            await self.save(store, merchant)
         return merchant
 
     async def merchant(self, who: Principal, merchant_id: str) -> Merchant:
@@ -200,7 +210,7 @@ class Registry:
                 raise NotFound(f"no merchant {merchant_id!r}")
             who.require_district(merchant.district)
             merchant = merchant.renew_licence(number, valid_until, today(self.settings), now())
-            await self._save(store, merchant)
+            await self.save(store, merchant)
         return merchant
 
     async def expire_licences(self, on: date | None = None) -> list[Merchant]:
@@ -212,10 +222,45 @@ class Registry:
                 batch = await store.lapsed_licences(day)
                 for merchant in batch:
                     changed = merchant.expire_licence(now())
-                    await self._save(store, changed)
+                    await self.save(store, changed)
                     expired.append(changed)
             if not batch:
                 return expired
+
+    # suspensions (inspection's rectification orders) ---------------------------------------
+    async def suspend(
+        self, store: RegistryStore, *, merchant_id: str, rectification_id: str, task_id: str
+    ) -> Merchant | None:
+        """A rectification order suspended the merchant's trading: status `suspended`.
+
+        Returns the changed merchant, or None when nothing changed (unknown merchant, an order
+        already applied, or a merchant already suspended by another order)."""
+        merchant = await store.merchant(merchant_id, for_update=True)
+        if merchant is None:
+            log.warning("suspension for an unknown merchant", extra={"merchant_id": merchant_id})
+            return None
+        if not await store.add_suspension(rectification_id, merchant_id, task_id, now()):
+            return None
+        if merchant.status == "suspended":
+            return None
+        changed = merchant.suspend(now())
+        await self.save(store, changed)
+        return changed
+
+    async def lift_suspension(
+        self, store: RegistryStore, *, merchant_id: str, rectification_id: str
+    ) -> Merchant | None:
+        """A re-inspection passed and lifted the order's suspension. The merchant trades again
+        once no other order keeps it suspended (`licence_expired` if the licence ran out)."""
+        merchant = await store.merchant(merchant_id, for_update=True)
+        if merchant is None:
+            return None
+        await store.lift_suspension(rectification_id, now())
+        if merchant.status != "suspended" or await store.active_suspensions(merchant_id):
+            return None
+        changed = merchant.lift_suspension(today(self.settings), now())
+        await self.save(store, changed)
+        return changed
 
     # terminals ---------------------------------------------------------------------------
     async def add_terminal(self, who: Principal, cmd: NewTerminal) -> tuple[Terminal, bytes]:
@@ -241,7 +286,7 @@ class Registry:
                 profile=cmd.profile,
                 updated_at=now(),
             )
-            await self._save(store, terminal)
+            await self.save(store, terminal)
         return terminal, self.key_of(terminal)
 
     async def terminal(self, who: Principal, terminal_id: str) -> Terminal:
@@ -268,7 +313,7 @@ class Registry:
                 raise NotFound(f"no terminal {terminal_id!r}")
             who.require_district(terminal.district)
             terminal = terminal.rotate_key(now()) if rotate else terminal.retire(now())
-            await self._save(store, terminal)
+            await self.save(store, terminal)
         return terminal, self.key_of(terminal)
 
     def key_of(self, terminal: Terminal) -> bytes:

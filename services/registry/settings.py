@@ -19,3 +19,5 @@ class RegistrySettings(ServiceSettings):
     # Licence validity is a calendar date in the city's own time zone.
     timezone: str = "Asia/Shanghai"
     licence_check_interval_s: float = 24 * 3600
+    # How often the campaign clock flags milestones past their deadline.
+    campaign_check_interval_s: float = 600

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import asyncpg
@@ -205,3 +206,37 @@ class RegistryStore:
         ) + (" FOR UPDATE" if for_update else "")
         r = await self.conn.fetchrow(sql, terminal_id)
         return _terminal(r) if r else None
+
+    # suspensions ordered by inspection
+    async def add_suspension(
+        self, rectification_id: str, merchant_id: str, task_id: str, at: datetime
+    ) -> bool:
+        """Record an order's suspension; False when it is already known."""
+        inserted = await self.conn.fetchval(
+            """INSERT INTO merchant_suspensions (rectification_id, merchant_id, task_id,
+                                                suspended_at)
+               VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING RETURNING true""",
+            rectification_id,
+            merchant_id,
+            task_id,
+            at,
+        )
+        return bool(inserted)
+
+    async def lift_suspension(self, rectification_id: str, at: datetime) -> bool:
+        """Lift an order's suspension; False when it was unknown or already lifted."""
+        lifted = await self.conn.fetchval(
+            """UPDATE merchant_suspensions SET lifted_at = $2
+               WHERE rectification_id = $1 AND lifted_at IS NULL RETURNING true""",
+            rectification_id,
+            at,
+        )
+        return bool(lifted)
+
+    async def active_suspensions(self, merchant_id: str) -> int:
+        count: int = await self.conn.fetchval(
+            "SELECT count(*) FROM merchant_suspensions"
+            " WHERE merchant_id = $1 AND lifted_at IS NULL",
+            merchant_id,
+        )
+        return count

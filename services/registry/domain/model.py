@@ -51,6 +51,13 @@ class Market:
             raise InvalidInput("leader", "must not be empty")
         return replace(self, task_force=task_force, version=self.version + 1, updated_at=now)
 
+    def with_renovation_status(self, status: str, now: datetime) -> Market:
+        if status not in RENOVATION_STATUSES:
+            raise InvalidInput(
+                "renovation_status", f"must be one of {', '.join(RENOVATION_STATUSES)}"
+            )
+        return replace(self, renovation_status=status, version=self.version + 1, updated_at=now)
+
 
 def validate_opening_hours(opens: str, closes: str) -> None:
     if time.fromisoformat(opens) >= time.fromisoformat(closes):
@@ -77,6 +84,15 @@ class Merchant:
 
     def expire_licence(self, now: datetime) -> Merchant:
         return replace(self, status="licence_expired", version=self.version + 1, updated_at=now)
+
+    def suspend(self, now: datetime) -> Merchant:
+        """Trading suspended by a rectification order (critical finding) until re-inspection."""
+        return replace(self, status="suspended", version=self.version + 1, updated_at=now)
+
+    def lift_suspension(self, today: date, now: datetime) -> Merchant:
+        """Back to trading; to `licence_expired` instead if the licence ran out meanwhile."""
+        status = "licence_expired" if self.licence_lapsed(today) else "active"
+        return replace(self, status=status, version=self.version + 1, updated_at=now)
 
     def renew_licence(
         self, food_licence: str, valid_until: date, today: date, now: datetime

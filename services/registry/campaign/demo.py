@@ -1,0 +1,179 @@
+"""Seed a demo campaign through the registry's HTTP API, on whatever city is registered.
+
+    from services.registry.campaign.demo import seed_demo_campaign
+    seed_demo_campaign(env["REGISTRY_URL"], env["SENTINEL_ADMIN_TOKEN"])
+
+or `python -m services.registry seed-campaign` (REGISTRY_URL and SENTINEL_ADMIN_TOKEN from the
+environment). Idempotent: a city that has the demo campaign is left alone.
+
+The campaign was mobilised on 10 March of the latest year whose deadlines have all passed.
+Every district but one did everything on time: work plan and leadership structure the day after
+mobilisation, a deployment meeting in April, task forces within a week, renovation plans
+approved; one market is under construction with a failed safety check (publicly disclosed),
+another renovated and accepted. The late district (the one with the fewest markets) submitted
+its leadership structure three days late and never held its deployment meeting nor approved its
+renovation plans: the campaign clock flags those, and they show on `GET /public/disclosures`.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+DEMO_NAME = "农贸市场提升改造专项行动（演示）"
+
+
+def demo_mobilisation(today: date) -> date:
+    """10 March of the latest year whose spring deadlines (to 60 days on) have all passed."""
+    year = today.year if today >= date(today.year, 6, 1) else today.year - 1
+    return date(year, 3, 10)
+
+
+def late_district(districts: list[str], markets: dict[str, list[dict[str, Any]]]) -> str:
+    """The district that is late in the demo: the fewest markets, then the last by code."""
+    return min(sorted(districts, reverse=True), key=lambda d: len(markets.get(d, [])))
+
+
+def seed_demo_campaign(base_url: str, token: str, *, today: date | None = None) -> dict[str, Any]:
+    import httpx  # the demo's client; not a dependency of the service itself
+
+    today = today or date.today()
+    with httpx.Client(
+        base_url=base_url, headers={"Authorization": f"Bearer {token}"}, timeout=10
+    ) as http:
+
+        def call(method: str, path: str, body: Any = None) -> Any:
+            response = http.request(method, path, json=body)
+            if response.is_error:
+                raise RuntimeError(f"{method} {path}: {response.status_code} {response.text}")
+            return response.json()
+
+        for existing in call("GET", "/campaigns")["items"]:
+            if existing["name"] == DEMO_NAME:
+                return {"seeded": False, "campaign_id": existing["id"]}
+        districts = sorted(d["code"] for d in call("GET", "/districts"))
+        if not districts:
+            raise RuntimeError("no districts registered: seed the demo city first")
+        markets: dict[str, list[dict[str, Any]]] = {d: [] for d in districts}
+        for market in call("GET", "/markets")["items"]:
+            markets.setdefault(market["district"], []).append(market)
+        late = late_district(districts, markets)
+        mob = demo_mobilisation(today)
+        year = mob.year
+
+        def day(offset: int) -> str:
+            return (mob + timedelta(days=offset)).isoformat()
+
+        campaign = call(
+            "POST",
+            "/campaigns",
+            {"name": DEMO_NAME, "mobilisation_date": mob.isoformat(), "districts": districts},
+        )
+        cid = campaign["id"]
+
+        def district_milestone(code: str, kind: str, body: dict[str, Any]) -> None:
+            call("PUT", f"/campaigns/{cid}/districts/{code}/milestones/{kind}", body)
+
+        projects: list[str] = []
+        for n, code in enumerate(districts, start=1):
+            on_time = code != late
+            district_milestone(
+                code,
+                "work_plan_submitted",
+                {"achieved_on": day(1), "documents": [f"{code}政办发〔{year}〕{n * 10 + 1}号"]},
+            )
+            district_milestone(
+                code,
+                "leadership_structure_submitted",
+                {
+                    "achieved_on": day(1 if on_time else 4),
+                    "documents": [f"{code}政办字〔{year}〕{n * 10 + 2}号"],
+                },
+            )
+            if on_time:
+                district_milestone(
+                    code,
+                    "deployment_meeting_held",
+                    {
+                        "achieved_on": date(year, 4, 22).isoformat(),
+                        "attendees": 40 + 8 * len(markets[code]),
+                        "documents": [f"{code}市场监管〔{year}〕{n * 10 + 3}号"],
+                        "note": "全区农贸市场经营者部署会",
+                    },
+                )
+            for i, market in enumerate(markets[code]):
+                mid = market["id"]
+                if market.get("task_force") and on_time:
+                    call(
+                        "PUT",
+                        f"/campaigns/{cid}/markets/{mid}/milestones/task_force_set_up",
+                        {"achieved_on": day(6), "documents": [f"{market['name']}专班成立通知"]},
+                    )
+                old = market["kind"] == "farmers"
+                project = call(
+                    "POST",
+                    "/renovations",
+                    {
+                        "campaign_id": cid,
+                        "market_id": mid,
+                        "kind": "old_market_upgrade" if old else "new_market",
+                        "title": f"{market['name']}提升改造工程",
+                        "planned_on": day(20),
+                        "scope_items": [
+                            {"area": "infrastructure", "description": "更换排水管网，地面防滑改造"},
+                            {"area": "hygiene", "description": "增设洗手池和密闭垃圾房"},
+                        ]
+                        if old
+                        else [
+                            {"area": "layout", "description": "生熟分区，划行归市"},
+                            {"area": "equipment", "description": "冷链展示柜与智能监控"},
+                        ],
+                        "budget": [
+                            {"source": "fiscal", "amount_yuan": "1200000.00"},
+                            {"source": "ppp", "amount_yuan": "800000.00"},
+                            {"source": "special_fund", "amount_yuan": "350000.50"},
+                        ],
+                    },
+                )
+                projects.append(project["id"])
+                if not on_time:
+                    continue  # the late district's plans are still waiting for approval
+                stage = f"/renovations/{project['id']}/stage"
+                call("POST", stage, {"stage": "approved", "reached_on": day(40)})
+                call("POST", stage, {"stage": "under_construction", "reached_on": day(50)})
+                checks = f"/renovations/{project['id']}/checks"
+                if i % 2 == 0:
+                    call(
+                        "POST",
+                        checks,
+                        {
+                            "kind": "safety",
+                            "result": "fail",
+                            "checked_on": day(70),
+                            "inspector": "市住建局质安站 刘工",
+                            "findings": ["施工区与经营区未有效隔离", "临时用电线路裸露"],
+                        },
+                    )
+                else:
+                    call(
+                        "POST",
+                        checks,
+                        {
+                            "kind": "quality",
+                            "result": "pass",
+                            "checked_on": day(75),
+                            "inspector": "市住建局质安站 王工",
+                        },
+                    )
+                    call("POST", stage, {"stage": "accepted", "reached_on": day(80)})
+        flagged = call("POST", "/jobs/check-campaigns")["flagged"]
+        disclosures = call("GET", f"/public/disclosures?campaign_id={cid}")["items"]
+    return {
+        "seeded": True,
+        "campaign_id": cid,
+        "mobilisation_date": mob.isoformat(),
+        "late_district": late,
+        "renovation_projects": projects,
+        "flagged_late": flagged,
+        "disclosures": len(disclosures),
+    }
