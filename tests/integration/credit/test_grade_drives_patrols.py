@@ -1,0 +1,131 @@
+"""Credit and inspection through their topics: a critical inspection of a food-safety risk drops
+the merchant to grade C, and inspection re-plans the merchant's routine patrol to 120 days.
+
+registry, credit and inspection run in-process on the real stack; they meet only on Kafka:
+telemetry.risks.v1 → inspection task → completion on inspection.events.v1 → credit's ledger →
+credit.scores.v1 → inspection's patrol plan.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from contracts import topics
+from services.credit.app import build as build_credit
+from services.credit.settings import CreditSettings
+from services.inspection.app import build as build_inspection
+from services.inspection.settings import InspectionSettings
+from tests.integration.credit.conftest import LEDGER_TOPICS, score_of
+from tests.integration.inspection.conftest import risk_event
+from tests.support.city import InProcess, bearer, in_process, provision, start_group_at_end
+from tests.support.kafka import TopicWatcher
+from tests.support.poll import until
+
+
+@pytest.fixture(scope="module")
+async def loop(
+    kafka: str, database_url: str, secrets_env: dict[str, str]
+) -> AsyncIterator[tuple[InProcess, httpx.AsyncClient, Any]]:
+    tag = uuid.uuid4().hex[:8]
+    credit_group, inspection_group = f"crd-loop-{tag}", f"ins-loop-{tag}"
+    for topic in LEDGER_TOPICS:
+        await start_group_at_end(kafka, credit_group, topic)
+    for topic in (topics.TELEMETRY_RISKS.name, topics.COMPLAINTS_EVENTS.name):
+        await start_group_at_end(kafka, inspection_group, topic)
+    # Inspection reads grades in a group of its own; earlier runs' scores are not this test's.
+    await start_group_at_end(kafka, f"{inspection_group}-scores", topics.CREDIT_SCORES.name)
+
+    def build(common: dict[str, Any]) -> Any:
+        return build_credit(
+            CreditSettings(**common, consumer_group=credit_group, db_schema=f"credit_{tag}")
+        )
+
+    async with in_process(kafka, database_url, secrets_env, build) as run:
+        inspection_app = build_inspection(
+            InspectionSettings(
+                kafka_bootstrap_servers=kafka,
+                database_url=database_url,
+                auth_secret=secrets_env["SENTINEL_AUTH_SECRET"],
+                outbox_poll_interval_s=0.1,
+                consumer_group=inspection_group,
+                db_schema=f"inspection_{tag}",
+            )
+        )
+        await inspection_app.state.service.start()
+        try:
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=inspection_app), base_url="http://inspection"
+            ) as inspection:
+                yield run, inspection, inspection_app
+        finally:
+            await inspection_app.state.service.stop()
+
+
+async def test_grade_c_after_a_critical_inspection_replans_the_patrol_to_120_days(
+    loop: tuple[InProcess, httpx.AsyncClient, Any], kafka: str
+) -> None:
+    run, inspection, inspection_app = loop
+    place = await provision(run.registry, leader="钱队长")
+    inspector = bearer(run.secret, "inspector", place.district)
+    directory = inspection_app.state.inspection.directory
+    await until(
+        lambda: place.merchant_id in directory.merchants and place.market_id in directory.markets,
+        what="inspection knows the merchant",
+    )
+    plan = await until(
+        lambda: plan_of(inspection, place.merchant_id, inspector), what="a patrol plan"
+    )
+    # B until credit's first score (100, A) arrives; which one depends on who was quicker.
+    assert plan["effective_grade"] in ("A", "B")
+
+    risk = risk_event(place, raised_at=datetime.now(UTC) - timedelta(minutes=20))
+    await run.producer.send_and_wait(
+        topics.TELEMETRY_RISKS.name, risk.to_json(), key=place.terminal_id.encode()
+    )
+
+    async def risk_task() -> str | None:
+        r = await inspection.get("/tasks?state=open", headers=inspector)
+        mine = [t for t in r.json()["items"] if t["merchant_id"] == place.merchant_id]
+        return mine[0]["id"] if mine else None
+
+    task_id = await until(risk_task, what="the risk became a task")
+    assert (await inspection.post(f"/tasks/{task_id}/claim", headers=inspector)).status_code == 200
+    async with TopicWatcher(kafka, topics.CREDIT_SCORES.name) as scores:
+        done = await inspection.post(
+            f"/tasks/{task_id}/complete",
+            json={
+                "outcome": "critical",
+                "findings": [{"code": "CCH-01", "note": "冷柜门整夜未关"}],
+                "departments": ["market_regulation", "health"],
+            },
+            headers=inspector,
+        )
+        assert done.status_code == 200, done.text
+        completed_at = datetime.fromisoformat(done.json()["completed_at"])
+        # −30 for the critical finding, −10 for the food-safety risk it confirmed: 60, grade C.
+        changes = await scores.wait_for(score_of(place.merchant_id, score=60), timeout=30)
+        [graded] = changes
+    assert graded.json()["data"]["grade"] == "C"
+    assert graded.json()["correlationid"] == risk.data.risk_id
+
+    async def replanned() -> dict[str, Any] | None:
+        plan = await plan_of(inspection, place.merchant_id, inspector)
+        return plan if plan and plan["grade"] == "C" else None
+
+    plan = await until(replanned, what="inspection re-planned the patrol for grade C")
+    anchor = datetime.fromisoformat(plan["anchor"])
+    assert anchor == completed_at  # the critical inspection itself is the last inspection
+    assert datetime.fromisoformat(plan["due_at"]) == anchor + timedelta(days=120)
+
+
+async def plan_of(
+    inspection: httpx.AsyncClient, merchant_id: str, headers: dict[str, str]
+) -> dict[str, Any] | None:
+    r = await inspection.get(f"/patrol-plans/{merchant_id}", headers=headers)
+    return r.json() if r.status_code == 200 else None
