@@ -1,0 +1,419 @@
+"""The closed loop, end to end: every service as its own process on the real stack, driven only
+from outside — HTTP and Kafka, no service code imported.
+
+1. A freezer's door left open → risk → inspection task → a `major` cold-chain finding →
+   rectification ordered → credit drops, the grade changes → the patrol plan follows the grade;
+   the risk clears when the readings recover; every event of the chain carries the risk's id.
+2. A citizen's short-weight complaint → accepted → task → finding → closed substantiated →
+   credit adjustment; the public lookup shows the new grade.
+3. Forged readings from a terminal pretending to be another market's → rejected; no risk, no
+   task, no credit change.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import ExitStack
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from tests.support.city import bearer, start_group_at_end
+from tests.support.kafka import Record, TopicWatcher
+from tests.support.poll import until
+from tests.support.process import ServiceProcess, service_process
+from tests.support.readings import Terminal, encode
+
+SERVICES = ("registry", "telemetry", "inspection", "complaints", "credit")
+# Each service's main consumer group reads these; they start at the topic's end so the run sees
+# only its own traffic (the registry's compacted topics are read from the beginning, as always).
+INPUTS = {
+    "registry": ("inspection.events.v1",),
+    "telemetry": ("telemetry.readings.v1",),
+    "inspection": ("telemetry.risks.v1", "complaints.events.v1"),
+    "complaints": ("complaints.intake.v1", "inspection.events.v1"),
+    "credit": (
+        "inspection.events.v1",
+        "complaints.events.v1",
+        "registry.merchants.v1",
+        "telemetry.risks.v1",
+    ),
+}
+
+
+@dataclass
+class City:
+    urls: dict[str, str]
+    producer: AIOKafkaProducer
+    secret: str
+    processes: dict[str, ServiceProcess]
+
+    def client(self, service: str, role: str = "admin", district: str = "*") -> httpx.AsyncClient:
+        return httpx.AsyncClient(
+            base_url=self.urls[service], headers=bearer(self.secret, role, district), timeout=10
+        )
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("closed-loop")
+
+
+@pytest.fixture(scope="module")
+def processes(
+    service_env: dict[str, str], kafka: str, run_dir: Path
+) -> Iterator[tuple[dict[str, ServiceProcess], str]]:
+    tag = uuid.uuid4().hex[:6]
+    env = dict(service_env)
+    for name in SERVICES:
+        prefix = name.upper()
+        env[f"{prefix}_CONSUMER_GROUP"] = f"loop-{name}-{tag}"
+        env[f"{prefix}_DB_SCHEMA"] = f"loop_{name}_{tag}"
+        env[f"{prefix}_OUTBOX_POLL_INTERVAL_S"] = "0.1"
+    env["INSPECTION_PATROL_CHECK_INTERVAL_S"] = "1"
+    with ExitStack() as stack:
+        started = {
+            name: stack.enter_context(service_process(name, env, run_dir)) for name in SERVICES
+        }
+        yield started, tag
+
+
+@pytest.fixture(scope="module")
+async def city(
+    processes: tuple[dict[str, ServiceProcess], str], kafka: str, service_env: dict[str, str]
+) -> AsyncIterator[City]:
+    started, tag = processes
+    # Before the consumers join: their groups then begin at the end of the shared topics.
+    for name, topics in INPUTS.items():
+        for topic in topics:
+            await start_group_at_end(kafka, f"loop-{name}-{tag}", topic)
+    await start_group_at_end(kafka, f"loop-inspection-{tag}-scores", "credit.scores.v1")
+    for process in started.values():
+        await process.ready(within=120)
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await producer.start()
+    try:
+        yield City(
+            {n: p.url for n, p in started.items()},
+            producer,
+            service_env["SENTINEL_AUTH_SECRET"],
+            started,
+        )
+    finally:
+        await producer.stop()
+
+
+@dataclass
+class Stall:
+    district: str
+    market_id: str
+    merchant_id: str
+    freezer: Terminal
+
+
+async def open_stall(city: City, district: str | None = None) -> Stall:
+    """A market (with its task force), a merchant and the merchant's freezer, through the
+    registry's API; returns once every service that needs them knows them."""
+    async with city.client("registry") as registry:
+        code = district or f"e{uuid.uuid4().hex[:8]}"
+        if district is None:
+            r = await registry.post("/districts", json={"code": code, "name": code})
+            assert r.status_code == 201, r.text
+        r = await registry.post(
+            "/markets",
+            json={
+                "name": f"闭环市场{uuid.uuid4().hex[:4]}",
+                "district": code,
+                "kind": "farmers",
+                "operator": "闭环市场管理公司",
+                "address": "闭环路1号",
+                "capacity": 300,
+                "opening_hours": {"open": "00:00", "close": "23:59"},
+            },
+        )
+        assert r.status_code == 201, r.text
+        market = r.json()
+        r = await registry.put(
+            f"/markets/{market['id']}/task-force", json={"leader": "周队长", "members": ["吴"]}
+        )
+        assert r.status_code == 200, r.text
+        r = await registry.post(
+            "/merchants",
+            json={
+                "name": "闭环冻品",
+                "market_id": market["id"],
+                "stall_no": "E-1",
+                "credit_code": "914403001922038216",
+                "food_licence": "JY13706020012345",
+                "licence_valid_until": (date.today() + timedelta(days=200)).isoformat(),
+                "categories": ["frozen_food"],
+            },
+        )
+        assert r.status_code == 201, r.text
+        merchant = r.json()
+        r = await registry.post(
+            "/terminals",
+            json={
+                "kind": "cold_chain",
+                "market_id": market["id"],
+                "merchant_id": merchant["id"],
+                "profile": "frozen",
+                "interval_s": 60,
+            },
+        )
+        assert r.status_code == 201, r.text
+        terminal = r.json()
+    stall = Stall(code, market["id"], merchant["id"], Terminal(terminal["id"], terminal["key"]))
+    async with city.client("credit") as credit:
+
+        async def scored() -> bool:
+            r = await credit.get(f"/merchants/{stall.merchant_id}/credit")
+            return r.status_code == 200
+
+        await until(scored, within=60, what="credit scored the new merchant")
+    async with city.client("inspection") as inspection:
+
+        async def planned() -> bool:
+            r = await inspection.get(f"/patrol-plans/{stall.merchant_id}")
+            return r.status_code == 200
+
+        await until(planned, within=60, what="inspection planned the merchant's patrols")
+    return stall
+
+
+async def send_readings(city: City, readings: list[dict[str, Any]]) -> None:
+    for reading in readings:
+        await city.producer.send(
+            "telemetry.readings.v1", encode(reading), key=reading["terminal_id"].encode()
+        )
+    await city.producer.flush()
+
+
+def readable(r: Record) -> dict[str, Any]:
+    """The record's event, or {} for a record that is not one (another test's poison)."""
+    try:
+        body = r.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
+def of_type(event_type: str, subject: str | None = None):  # type: ignore[no-untyped-def]
+    def match(r: Record) -> bool:
+        body = r.json()
+        return body["type"] == event_type and (subject is None or body["subject"] == subject)
+
+    return match
+
+
+async def test_a_freezer_door_left_open_runs_the_whole_loop(city: City, kafka: str) -> None:
+    stall = await open_stall(city)
+    inspector = bearer(city.secret, "inspector", stall.district)
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=40)
+    # frozen: limit −15 °C; −5 °C is 10 °C beyond it — a major risk at once (hard limit).
+    door_open = stall.freezer.series(start, [-19.0, -18.5, -5.0, -4.5, -5.0])
+    async with (
+        TopicWatcher(kafka, "telemetry.risks.v1") as risks,
+        TopicWatcher(kafka, "inspection.events.v1") as inspections,
+        TopicWatcher(kafka, "credit.scores.v1") as scores,
+    ):
+        await send_readings(city, door_open)
+        [raised] = await risks.wait_for(
+            lambda r: r.key == stall.freezer.id.encode() and of_type("telemetry.risk.raised")(r),
+            timeout=60,
+        )
+        risk = raised.json()
+        risk_id = risk["data"]["risk_id"]
+        assert risk["data"]["severity"] in ("major", "critical")
+        assert risk["data"]["merchant_id"] == stall.merchant_id
+
+        [created] = await inspections.wait_for(
+            lambda r: (
+                of_type("inspection.task.created")(r)
+                and r.json()["data"]["merchant_id"] == stall.merchant_id
+            ),
+            timeout=60,
+        )
+        task_id = created.json()["subject"]
+        async with httpx.AsyncClient(base_url=city.urls["inspection"], headers=inspector) as ins:
+            assert (await ins.post(f"/tasks/{task_id}/claim")).status_code == 200
+            r = await ins.post(
+                f"/tasks/{task_id}/complete",
+                json={
+                    "outcome": "major",
+                    "findings": [{"code": "CCH-01", "note": "冷柜门未关"}],
+                    "departments": ["market_regulation", "health"],
+                },
+            )
+            assert r.status_code == 200, r.text
+            order = r.json()["rectification"]
+        completed_at = datetime.fromisoformat(r.json()["completed_at"])
+        assert datetime.fromisoformat(order["deadline"]) == completed_at + timedelta(days=3)
+        await inspections.wait_for(of_type("inspection.rectification.ordered"), timeout=30)
+
+        # −15 for the major finding, −10 for the food-safety risk it confirmed: 75, grade B.
+        [graded] = await scores.wait_for(
+            lambda r: r.key == stall.merchant_id.encode() and r.json()["data"]["score"] == 75,
+            timeout=60,
+        )
+        assert graded.json()["data"]["grade"] == "B"
+
+        # The readings recover: −19 °C for more than 10 minutes clears the risk.
+        recovered = stall.freezer.series(start + timedelta(minutes=5), [-19.0] * 14)
+        await send_readings(city, recovered)
+        await risks.wait_for(
+            lambda r: r.key == stall.freezer.id.encode() and of_type("telemetry.risk.cleared")(r),
+            timeout=60,
+        )
+
+    async with httpx.AsyncClient(base_url=city.urls["inspection"], headers=inspector) as ins:
+
+        async def replanned() -> dict[str, Any] | None:
+            plan = (await ins.get(f"/patrol-plans/{stall.merchant_id}")).json()
+            return plan if plan.get("grade") == "B" else None
+
+        plan = await until(replanned, within=60, what="the patrol plan follows grade B")
+    assert datetime.fromisoformat(plan["due_at"]) == completed_at + timedelta(days=180)
+
+    # One chain: every event it caused carries the first risk's id.
+    merchant = stall.merchant_id
+
+    def about_merchant(r: Record) -> bool:
+        data = readable(r).get("data") or {}
+        adjustment = data.get("adjustment") or {}
+        return data.get("merchant_id") == merchant and adjustment.get("kind") != (
+            "merchant.registered"
+        )
+
+    chain = [
+        *[r for r in risks.records if r.key == stall.freezer.id.encode()],
+        *[r for r in (*inspections.records, *scores.records) if about_merchant(r)],
+    ]
+    types = {r.json()["type"] for r in chain}
+    assert {
+        "telemetry.risk.raised",
+        "telemetry.risk.cleared",
+        "inspection.task.created",
+        "inspection.task.claimed",
+        "inspection.task.completed",
+        "inspection.rectification.ordered",
+        "credit.score.changed",
+    } <= types
+    assert {r.json()["correlationid"] for r in chain} == {risk_id}
+
+
+async def test_a_short_weight_complaint_is_settled_and_scored(city: City, kafka: str) -> None:
+    stall = await open_stall(city)
+    handler = bearer(city.secret, "handler", stall.district)
+    inspector = bearer(city.secret, "inspector", stall.district)
+    async with (
+        httpx.AsyncClient(base_url=city.urls["complaints"]) as public,
+        TopicWatcher(kafka, "inspection.events.v1") as inspections,
+        TopicWatcher(kafka, "credit.scores.v1") as scores,
+    ):
+
+        async def filed() -> dict[str, Any] | None:
+            r = await public.post(
+                "/complaints",
+                json={
+                    "complainant": {"name": "赵女士", "phone": "13905350000"},
+                    "market_id": stall.market_id,
+                    "stall_no": "E-1",
+                    "category": "short_weight",
+                    "facts": "两斤冻虾只有一斤七两",
+                    "request": "退还差价",
+                    "channel": "web",
+                },
+            )
+            return r.json() if r.status_code == 201 else None
+
+        receipt = await until(filed, within=30, what="the complaint is filed")
+        cid = receipt["id"]
+        r = await public.post(f"/complaints/{cid}/accept", headers=handler)
+        assert r.status_code == 200, r.text
+        [created] = await inspections.wait_for(
+            lambda r: of_type("inspection.task.created")(r) and r.json()["correlationid"] == cid,
+            timeout=60,
+        )
+        task_id = created.json()["subject"]
+        assert created.json()["data"]["reason_kind"] == "complaint"
+        async with httpx.AsyncClient(base_url=city.urls["inspection"], headers=inspector) as ins:
+            assert (await ins.post(f"/tasks/{task_id}/claim")).status_code == 200
+            r = await ins.post(
+                f"/tasks/{task_id}/complete",
+                json={
+                    "outcome": "major",
+                    "findings": [{"code": "WGT-01", "note": "电子秤未检定"}],
+                    "departments": ["market_regulation"],
+                },
+            )
+            assert r.status_code == 200, r.text
+        await scores.wait_for(
+            lambda r: r.key == stall.merchant_id.encode() and r.json()["data"]["score"] == 85,
+            timeout=60,
+        )
+
+        async def inspected() -> bool:
+            case = (await public.get(f"/complaints/{cid}", headers=handler)).json()
+            return bool(case["inspections"])
+
+        await until(inspected, within=30, what="the complaint shows the inspection")
+        r = await public.post(
+            f"/complaints/{cid}/close",
+            json={"outcome": "refunded", "substantiated": True, "satisfaction": 4},
+            headers=handler,
+        )
+        assert r.status_code == 200, r.text
+        [changed] = await scores.wait_for(
+            lambda r: r.key == stall.merchant_id.encode() and r.json()["data"]["score"] == 80,
+            timeout=60,
+        )
+    adjustment = changed.json()["data"]["adjustment"]
+    assert adjustment["kind"] == "complaint.substantiated" and adjustment["delta"] == -5
+    assert changed.json()["correlationid"] == cid
+    async with httpx.AsyncClient(base_url=city.urls["credit"]) as credit:
+        public_view = (await credit.get(f"/public/merchants/{stall.merchant_id}")).json()
+    assert public_view["grade"] == "B"
+    assert public_view["last_inspection"] == datetime.now(UTC).date().isoformat()
+    assert set(public_view) == {
+        "merchant_id",
+        "name",
+        "market",
+        "market_id",
+        "grade",
+        "last_inspection",
+    }
+
+
+async def test_forged_readings_are_rejected_and_change_nothing(city: City, kafka: str) -> None:
+    victim = await open_stall(city)
+    forger = await open_stall(city)
+    # The forger's terminal signs with its own key and claims the victim's terminal id.
+    impostor = Terminal(victim.freezer.id, forger.freezer.key.hex())
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=30)
+    forged = impostor.series(start, [-2.0, -1.0, 0.0, 1.0])
+    honest = victim.freezer.series(start + timedelta(minutes=10), [-19.0])
+    async with (
+        TopicWatcher(kafka, "telemetry.rejected.v1") as rejected,
+        TopicWatcher(kafka, "telemetry.risks.v1") as risks,
+    ):
+        await send_readings(city, forged + honest)
+        found = await rejected.wait_for(
+            lambda r: r.key == victim.freezer.id.encode(), count=len(forged), timeout=60
+        )
+        await risks.drain(settle_s=2.0)
+    assert {r.json()["data"]["reason"] for r in found} == {"signature"}
+    assert not [r for r in risks.records if r.key == victim.freezer.id.encode()]
+    async with city.client("inspection") as ins:
+        tasks = (await ins.get(f"/tasks?market_id={victim.market_id}")).json()["items"]
+    assert tasks == []
+    async with city.client("credit") as credit:
+        body = (await credit.get(f"/merchants/{victim.merchant_id}/credit")).json()
+    assert (body["score"], body["grade"]) == (100, "A")
+    assert [e["kind"] for e in body["ledger"]] == ["merchant.registered"]
