@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -27,6 +28,19 @@ class Api:
     ) -> httpx.Response:
         return await self.client.post(path, json=body, headers=self.token(role, district))
 
+    async def put(
+        self, path: str, body: object, role: str = "admin", district: str = "*"
+    ) -> httpx.Response:
+        return await self.client.put(path, json=body, headers=self.token(role, district))
+
+    async def patch(
+        self, path: str, body: object, role: str = "admin", district: str = "*"
+    ) -> httpx.Response:
+        return await self.client.patch(path, json=body, headers=self.token(role, district))
+
+    async def get(self, path: str, role: str = "admin", district: str = "*") -> httpx.Response:
+        return await self.client.get(path, headers=self.token(role, district))
+
 
 @pytest.fixture(scope="module")
 async def api(kafka: str, database_url: str, secrets_env: dict[str, str]) -> AsyncIterator[Api]:
@@ -36,6 +50,10 @@ async def api(kafka: str, database_url: str, secrets_env: dict[str, str]) -> Asy
         auth_secret=secrets_env["SENTINEL_AUTH_SECRET"],
         terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"],
         outbox_poll_interval_s=0.1,
+        # Its own group: inspection.events.v1 is shared with other runs and services.
+        consumer_group=f"sentinel-registry-test-{uuid.uuid4().hex[:8]}",
+        # Tests run the campaign clock themselves, at the time they choose.
+        campaign_check_interval_s=3600,
     )
     app = build(settings)
     service = app.state.service

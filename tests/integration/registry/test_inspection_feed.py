@@ -1,0 +1,244 @@
+"""What the registry takes from inspection.events.v1, on real Kafka and Postgres: suspensions
+set the merchant's status (exactly once), overdue rectifications are disclosed."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from contracts import topics
+from contracts.campaign import DisclosureUpserted
+from contracts.envelope import CONTENT_TYPE, Envelope, make_event
+from contracts.inspection import (
+    Finding,
+    RectificationOrdered,
+    RectificationOverdue,
+    RectificationVerified,
+    TaskClaimed,
+)
+from contracts.registry import MerchantUpserted
+from services.runtime.messaging import Delivery
+from tests.integration.registry.conftest import Api, market_body, merchant_body
+from tests.support.kafka import Record, TopicWatcher
+
+AT = datetime(2026, 5, 1, 8, tzinfo=UTC)
+FINDING = Finding(
+    code="CCH-01",
+    group="cold_chain",
+    severity="critical",
+    title_zh="冷链温度严重超标",
+    title_en="cold chain far out of range",
+    note="冷柜12°C",
+)
+
+
+@pytest.fixture(scope="module")
+async def producer(kafka: str) -> AsyncIterator[AIOKafkaProducer]:
+    p = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", enable_idempotence=True)
+    await p.start()
+    yield p
+    await p.stop()
+
+
+async def _publish(producer: AIOKafkaProducer, key: str, event: Envelope[Any]) -> None:
+    await producer.send_and_wait(
+        topics.INSPECTION_EVENTS.name,
+        event.to_json(),
+        key=key.encode(),
+        headers=[("content-type", CONTENT_TYPE.encode()), ("ce_type", event.type.encode())],
+    )
+
+
+def _order(
+    merchant: dict[str, Any] | None, market_id: str, district: str, **more: Any
+) -> dict[str, Any]:
+    return {
+        "rectification_id": f"rec_{uuid.uuid4().hex[:10]}",
+        "version": 1,
+        "task_id": f"tsk_{uuid.uuid4().hex[:10]}",
+        "market_id": market_id,
+        "district": district,
+        "merchant_id": merchant["id"] if merchant else None,
+        "stall_no": merchant["stall_no"] if merchant else None,
+        "severity": "critical",
+        "findings": [FINDING],
+        "state": "open",
+        "ordered_at": AT,
+        "deadline": None,
+        "suspension": True,
+        "failed_verifications": 0,
+        "reinspection_task_id": None,
+        "overdue_at": None,
+    } | more
+
+
+def _inspection_event(event_type: str, data: Any, correlation: str | None = None) -> Envelope[Any]:
+    return make_event(
+        service="inspection",
+        event_type=event_type,
+        version=1,
+        subject=data.rectification_id if hasattr(data, "rectification_id") else data.task_id,
+        data=data,
+        correlation_id=correlation,
+    )
+
+
+async def _city(api: Api) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    district = f"d{uuid.uuid4().hex[:8]}"
+    assert (await api.post("/districts", {"code": district, "name": "芝罘区"})).status_code == 201
+    market = (await api.post("/markets", market_body(district))).json()
+    merchant = await api.post("/merchants", merchant_body(market["id"], "A-01"))
+    assert merchant.status_code == 201, merchant.text
+    return district, market, merchant.json()
+
+
+def _about(merchant_id: str):  # type: ignore[no-untyped-def]
+    """The merchant's snapshots after the one its registration published (which the relay may
+    still be sending when a test starts watching)."""
+
+    def match(rec: Record) -> bool:
+        return rec.key == merchant_id.encode() and rec.json()["data"]["version"] > 1
+
+    return match
+
+
+async def test_a_suspension_order_suspends_the_merchant_once_and_lifting_it_reactivates(
+    api: Api, kafka: str, producer: AIOKafkaProducer
+) -> None:
+    district, market, merchant = await _city(api)
+    fields = _order(merchant, market["id"], district)
+    ordered = _inspection_event("inspection.rectification.ordered", RectificationOrdered(**fields))
+    key = fields["task_id"]
+    async with TopicWatcher(kafka, topics.REGISTRY_MERCHANTS.name) as watcher:
+        await _publish(producer, key, ordered)
+        [suspended] = await watcher.wait_for(_about(merchant["id"]))
+        snapshot = Delivery(
+            suspended.topic, suspended.partition, suspended.offset, suspended.key, suspended.value
+        ).envelope(MerchantUpserted)
+        assert (snapshot.data.status, snapshot.data.version) == ("suspended", 2)
+
+        # The same event again (Kafka redelivers), other event types and a market-level order
+        # change nothing; they share the task's key, so they are handled before what follows.
+        await _publish(producer, key, ordered)
+        claimed = TaskClaimed(
+            task_id=key, version=2, reason_kind="risk", state="claimed", market_id=market["id"],
+            district=district, merchant_id=merchant["id"], stall_no="A-01", task_force=None,
+            triggers=[], created_at=AT, due_at=AT, assignee="insp", claimed_at=AT,
+            overdue_at=None,
+        )  # fmt: skip
+        await _publish(producer, key, _inspection_event("inspection.task.claimed", claimed))
+        market_level = RectificationOrdered(**_order(None, market["id"], district, task_id=key))
+        await _publish(
+            producer, key, _inspection_event("inspection.rectification.ordered", market_level)
+        )
+        lifted = RectificationVerified(
+            **(fields | {"version": 2, "state": "verified"}),
+            passed=True,
+            verified_by="insp",
+            verified_at=AT + timedelta(days=1),
+            on_time=True,
+            previous_deadline=None,
+            suspension_lifted=True,
+        )
+        await _publish(
+            producer, key, _inspection_event("inspection.rectification.verified", lifted)
+        )
+        await watcher.wait_for(_about(merchant["id"]), count=2)
+        records = await watcher.drain(settle_s=1.0)
+
+    snapshots = [
+        Delivery(r.topic, r.partition, r.offset, r.key, r.value).envelope(MerchantUpserted).data
+        for r in records
+        if _about(merchant["id"])(r)
+    ]
+    assert [(s.version, s.status) for s in snapshots] == [(2, "suspended"), (3, "active")]
+    got = await api.get(f"/merchants/{merchant['id']}")
+    assert (got.json()["status"], got.json()["version"]) == ("active", 3)
+    pool = api.app.state.service.pool  # type: ignore[attr-defined]
+    assert await pool.fetchval("SELECT count(*) FROM inbox WHERE event_id = $1", ordered.id) == 1
+
+
+async def test_lifting_a_suspension_after_the_licence_ran_out_leaves_it_expired(
+    api: Api, kafka: str, producer: AIOKafkaProducer
+) -> None:
+    district, market, merchant = await _city(api)
+    fields = _order(merchant, market["id"], district)
+    key = fields["task_id"]
+    pool = api.app.state.service.pool  # type: ignore[attr-defined]
+    async with TopicWatcher(kafka, topics.REGISTRY_MERCHANTS.name) as watcher:
+        await _publish(
+            producer,
+            key,
+            _inspection_event("inspection.rectification.ordered", RectificationOrdered(**fields)),
+        )
+        await watcher.wait_for(_about(merchant["id"]))
+        # The licence ran out while the merchant was suspended (the licence job skips it).
+        await pool.execute(
+            "UPDATE merchants SET licence_valid_until = current_date - 1 WHERE id = $1",
+            merchant["id"],
+        )
+        lifted = RectificationVerified(
+            **(fields | {"version": 2, "state": "verified"}),
+            passed=True, verified_by="insp", verified_at=AT, on_time=True,
+            previous_deadline=None, suspension_lifted=True,
+        )  # fmt: skip
+        await _publish(
+            producer, key, _inspection_event("inspection.rectification.verified", lifted)
+        )
+        [_, last] = await watcher.wait_for(_about(merchant["id"]), count=2)
+    assert last.json()["data"]["status"] == "licence_expired"
+
+
+async def test_an_overdue_rectification_is_disclosed_until_it_is_verified(
+    api: Api, kafka: str, producer: AIOKafkaProducer
+) -> None:
+    district, market, merchant = await _city(api)
+    deadline = AT + timedelta(days=3)
+    fields = _order(
+        merchant, market["id"], district, severity="major", suspension=False, deadline=deadline
+    )
+    key = fields["task_id"]
+    overdue = RectificationOverdue(
+        **(fields | {"version": 2, "overdue_at": deadline}), escalation_task_id="tsk_x"
+    )
+    event = _inspection_event("inspection.rectification.overdue", overdue, correlation="risk_1")
+    async with TopicWatcher(kafka, topics.REGISTRY_DISCLOSURES.name) as watcher:
+        await _publish(producer, key, event)
+        [opened] = await watcher.wait_for(
+            lambda r: r.json()["data"]["source_id"] == fields["rectification_id"]
+        )
+        disclosure = Delivery(
+            opened.topic, opened.partition, opened.offset, opened.key, opened.value
+        ).envelope(DisclosureUpserted)
+        assert (disclosure.causationid, disclosure.correlationid) == (event.id, "risk_1")
+        data = disclosure.data
+        assert (data.kind, data.state, data.deadline) == ("overdue_rectification", "open", deadline)
+        assert (data.merchant_name, data.stall_no, data.market_name) == (
+            merchant["name"],
+            "A-01",
+            market["name"],
+        )
+        assert data.details == ["CCH-01 冷链温度严重超标：冷柜12°C"]
+        # Committed before it was published: the public endpoint shows it already.
+        public = await api.client.get(f"/public/disclosures?market_id={market['id']}")
+        [item] = public.json()["items"]
+        assert (item["id"], item["state"], item["overdue"]) == (data.disclosure_id, "open", True)
+
+        verified = RectificationVerified(
+            **(fields | {"version": 3, "state": "verified"}),
+            passed=True, verified_by="insp", verified_at=deadline + timedelta(days=1),
+            on_time=False, previous_deadline=deadline, suspension_lifted=False,
+        )  # fmt: skip
+        await _publish(
+            producer, key, _inspection_event("inspection.rectification.verified", verified)
+        )
+        [_, resolved] = await watcher.wait_for(lambda r: r.key == opened.key, count=2)
+    assert resolved.json()["data"]["state"] == "resolved"
+    assert resolved.json()["data"]["version"] == 2
+    item = (await api.client.get(f"/public/disclosures/{data.disclosure_id}")).json()
+    assert (item["state"], item["overdue"]) == ("resolved", False)
