@@ -13,6 +13,7 @@ import pytest
 
 from contracts import topics
 from contracts.campaign import (
+    CampaignUpserted,
     DisclosureUpserted,
     MilestoneLate,
     MilestoneRecorded,
@@ -98,7 +99,7 @@ def _parse(rec: Record, model: Any) -> Any:
 
 
 async def test_a_campaign_derives_its_deadlines_and_checks_its_configuration(
-    api: Api, clock: Clock
+    api: Api, kafka: str, clock: Clock
 ) -> None:
     district = await _district(api)
     campaign = await _campaign(
@@ -131,6 +132,31 @@ async def test_a_campaign_derives_its_deadlines_and_checks_its_configuration(
         "/campaigns", {"name": "x", "mobilisation_date": "2026-03-10"}, "clerk", district
     )
     assert district_clerk.status_code == 403
+
+    # Reconfigured: the deadlines follow, as a new version of the campaign on its topic.
+    cid = campaign["id"]
+    async with TopicWatcher(kafka, topics.REGISTRY_CAMPAIGN.name) as watcher:
+        r = await api.patch(
+            f"/campaigns/{cid}",
+            {
+                "mobilisation_date": "2026-03-16",
+                "deadlines": {"task_force_set_up": {"fixed_date": "2026-04-01"}},
+            },
+        )
+        assert r.status_code == 200, r.text
+        [record] = await watcher.wait_for(_typed(cid, "registry.campaign.upserted"))
+    changed = _parse(record, CampaignUpserted).data
+    assert changed.version == 2 and changed.mobilisation_date == date(2026, 3, 16)
+    assert {d.kind: d.deadline for d in changed.deadlines} == {
+        "work_plan_submitted": date(2026, 3, 17),
+        "leadership_structure_submitted": date(2026, 3, 17),
+        "deployment_meeting_held": date(2026, 5, 15),
+        "task_force_set_up": date(2026, 4, 1),
+        "renovation_plan_approved": date(2026, 5, 15),
+    }
+    assert (await api.get(f"/campaigns/{cid}", "inspector", district)).json() == r.json()
+    listed = (await api.get("/campaigns", "handler", district)).json()["items"]
+    assert cid in [c["id"] for c in listed]
 
 
 async def test_milestone_submission_is_published_on_the_campaign_topic(
@@ -523,6 +549,30 @@ async def test_bad_renovation_input_is_refused_naming_the_field(api: Api, clock:
         assert r.status_code == 422, (budget, r.text)
         if field:
             assert r.json()["errors"][0]["field"] == field, r.text
+    ok = await api.post(
+        "/renovations", base | {"budget": [{"source": "ppp", "amount_fen": 5}]}, "clerk", district
+    )
+    assert ok.status_code == 201, ok.text
+    pid = ok.json()["id"]
+    amended = await api.patch(
+        f"/renovations/{pid}",
+        {"title": "新市场建设", "budget": [{"source": "special_fund", "amount_yuan": "12.34"}]},
+        "clerk",
+        district,
+    )
+    assert amended.status_code == 200, amended.text
+    assert (amended.json()["version"], amended.json()["budget_by_source_fen"]["special_fund"]) == (
+        2,
+        1234,
+    )
+    assert (await api.get(f"/renovations/{pid}", "inspector", district)).json() == amended.json()
+    listed = await api.get(f"/renovations?market_id={market['id']}&stage=planned")
+    assert [p["id"] for p in listed.json()["items"]] == [pid]
+    stranger = await _district(api)
+    assert (await api.get(f"/renovations/{pid}", "clerk", stranger)).status_code == 403
+    assert (await api.get(f"/renovations?market_id={market['id']}", "clerk", stranger)).json() == {
+        "items": []
+    }
     outside = await _market(api, await _district(api))
     r = await api.post(
         "/renovations",
