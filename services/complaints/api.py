@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.complaints import TEXT_MAX_CHARS, CloseOutcome, ComplaintState, ComplaintSubmission
 from services.complaints.commands import Complaints
 from services.runtime.auth import Principal, require
+from services.runtime.ratelimit import rate_limited
 
 router = APIRouter()
 Handler = Annotated[Principal, Depends(require("handler"))]
@@ -43,7 +44,12 @@ class CloseIn(Strict):
     satisfaction: int = Field(ge=1, le=5, description="the complainant's satisfaction, 1-5")
 
 
-@router.post("/complaints", status_code=201, tags=["public"])
+@router.post(
+    "/complaints",
+    status_code=201,
+    tags=["public"],
+    dependencies=[Depends(rate_limited("complaints"))],
+)
 async def submit(
     body: ComplaintSubmission,
     svc: Svc,
@@ -58,7 +64,11 @@ async def submit(
     return svc.receipt(case)
 
 
-@router.get("/complaints/track/{tracking_code}", tags=["public"])
+@router.get(
+    "/complaints/track/{tracking_code}",
+    tags=["public"],
+    dependencies=[Depends(rate_limited("track"))],
+)
 async def track(tracking_code: str, svc: Svc) -> dict[str, Any]:
     """The public status of a complaint: state, deadlines and outcome — nothing personal."""
     return svc.public_view(await svc.by_tracking_code(tracking_code))

@@ -15,6 +15,7 @@ from services.credit.commands import Credit
 from services.credit.domain import Period
 from services.runtime.auth import Principal, require
 from services.runtime.errors import InvalidInput
+from services.runtime.ratelimit import rate_limited
 
 router = APIRouter()
 Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler"))]
@@ -47,7 +48,11 @@ async def merchant_credit(merchant_id: str, svc: Svc, who: Reader) -> dict[str, 
     return await svc.explain(who, merchant_id)
 
 
-@router.get("/public/merchants/{merchant_id}", tags=["public"])
+@router.get(
+    "/public/merchants/{merchant_id}",
+    tags=["public"],
+    dependencies=[Depends(rate_limited("public"))],
+)
 async def public_merchant(merchant_id: str, svc: Svc) -> dict[str, Any]:
     return await svc.public(merchant_id)
 

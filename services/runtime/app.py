@@ -221,6 +221,7 @@ def create_app(
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     app.state.service = service
     app.state.auth_secret = service.settings.auth_secret.get_secret_value()
+    app.state.rate_limits = {}
     errors.install(app)
 
     @app.middleware("http")

@@ -94,6 +94,8 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
             raise Forbidden(f"role {principal.role!r} may not do this; needs {' or '.join(roles)}")
         return principal
 
+    # The route-table test reads which roles each route admits.
+    check.roles = roles  # type: ignore[attr-defined]
     return check
 
 

@@ -6,6 +6,7 @@ Every error body has the same shape, so clients handle one format:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -66,6 +67,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def on_service_error(_: Request, exc: ServiceError) -> JSONResponse:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+        if exc.status == 429:
+            retry_after_s = getattr(exc, "retry_after_s", 1.0)
+            headers = {"Retry-After": str(max(1, math.ceil(retry_after_s)))}
         return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
 
     @app.exception_handler(RequestValidationError)

@@ -44,6 +44,9 @@ class ServiceSettings(BaseSettings):
     outbox_batch_size: int = 500
     handler_max_attempts: int = 3
     retry_backoff_s: float = 0.5
+    # Public endpoints, per client address: requests a second on average, and the burst allowed.
+    public_rate_per_s: float = 20.0
+    public_burst: int = 60
 
     @classmethod
     def settings_customise_sources(

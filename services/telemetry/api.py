@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import topics
 from services.runtime.auth import ALL_DISTRICTS, Principal, require
+from services.runtime.ratelimit import rate_limited
 from services.telemetry.pipeline import Telemetry
 from services.telemetry.store import TelemetryStore
 from services.telemetry.verification import Rejected, check
@@ -34,7 +35,12 @@ def _scope(who: Principal) -> str | None:
     return None if who.role == "admin" or who.district == ALL_DISTRICTS else who.district
 
 
-@router.post("/ingest", tags=["readings"], summary="signed readings from terminals (public)")
+@router.post(
+    "/ingest",
+    tags=["readings"],
+    summary="signed readings from terminals (public)",
+    dependencies=[Depends(rate_limited("ingest"))],
+)
 async def ingest(
     tel: Tel,
     readings: Annotated[list[Any], Body(max_length=MAX_INGEST, description="signed readings")],

@@ -235,3 +235,33 @@ async def test_another_districts_handler_is_refused_and_an_idempotency_key_repea
     mine = (await stack.complaints.get("/complaints", headers=elsewhere)).json()["items"]
     assert cid not in [c["id"] for c in mine]
     assert (await stack.complaints.get(f"/complaints/{cid}")).status_code == 401
+
+
+async def test_the_public_endpoint_is_rate_limited_per_client_and_refusals_store_nothing(
+    stack: Stack,
+) -> None:
+    from services.runtime.ratelimit import TokenBuckets
+
+    place = await stack.place()
+    admin = stack.token("admin", "*")
+    limits = stack.app.state.rate_limits
+    saved = limits.get("complaints")
+    limits["complaints"] = TokenBuckets(rate=0.01, burst=2)  # this test's tight limit
+    try:
+        codes = [
+            (await stack.complaints.post("/complaints", json=submission(place))).status_code
+            for _ in range(4)
+        ]
+        refused = await stack.complaints.post("/complaints", json=submission(place))
+    finally:
+        if saved is None:
+            limits.pop("complaints")
+        else:
+            limits["complaints"] = saved
+    assert codes == [201, 201, 429, 429]
+    assert refused.status_code == 429 and int(refused.headers["Retry-After"]) >= 1
+    assert refused.json()["error"] == "too_many_requests"
+    stored = (
+        await stack.complaints.get(f"/complaints?market_id={place.market_id}", headers=admin)
+    ).json()["items"]
+    assert len(stored) == 2

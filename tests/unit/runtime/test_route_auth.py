@@ -1,0 +1,168 @@
+"""Every route of every service, walked: the public ones are exactly the documented ones, and
+every other one refuses a missing, expired or badly signed token (401) and a role it does not
+admit (403) before it does anything. A route someone forgot to protect fails here.
+
+The apps are built, not started: authorisation runs before any handler touches Kafka or
+Postgres, so a refusal needs neither.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
+
+from services.runtime.auth import ISSUER, ROLES, issue_token
+
+SECRET = "route-table-test-secret-of-32-bytes-or-more"
+COMMON: dict[str, Any] = {
+    "kafka_bootstrap_servers": "127.0.0.1:1",
+    "database_url": "postgresql://nobody@127.0.0.1:1/none",
+    "auth_secret": SECRET,
+}
+# DESIGN §6 and the issues: what anyone may call. Health, metrics and the API documents too.
+PUBLIC = {
+    ("POST", "/ingest"),
+    ("POST", "/complaints"),
+    ("GET", "/complaints/track/{tracking_code}"),
+    ("GET", "/public/merchants/{merchant_id}"),
+    ("GET", "/public/disclosures"),
+    ("GET", "/public/disclosures/{disclosure_id}"),
+    ("GET", "/healthz"),
+    ("GET", "/readyz"),
+    ("GET", "/metrics"),
+    ("GET", "/asyncapi.yaml"),
+    ("GET", "/asyncapi.json"),
+    ("GET", "/schemas/{name}"),
+}
+
+
+def _apps() -> Iterator[tuple[str, Any]]:
+    from services.complaints.app import build as complaints
+    from services.complaints.settings import ComplaintsSettings
+    from services.credit.app import build as credit
+    from services.credit.settings import CreditSettings
+    from services.inspection.app import build as inspection
+    from services.inspection.settings import InspectionSettings
+    from services.registry.app import build as registry
+    from services.registry.settings import RegistrySettings
+    from services.telemetry.app import build as telemetry
+    from services.telemetry.settings import TelemetrySettings
+
+    yield "registry", registry(RegistrySettings(**COMMON, terminal_master_secret="m" * 32))
+    yield "telemetry", telemetry(TelemetrySettings(**COMMON, terminal_master_secret="m" * 32))
+    yield "inspection", inspection(InspectionSettings(**COMMON))
+    yield "complaints", complaints(ComplaintsSettings(**COMMON))
+    yield "credit", credit(CreditSettings(**COMMON))
+
+
+APPS = dict(_apps())
+
+
+def roles_of(dependant: Dependant) -> tuple[str, ...] | None:
+    """The roles a route's `require(...)` admits, found anywhere in its dependency tree."""
+    roles = getattr(dependant.call, "roles", None)
+    if roles is not None:
+        return tuple(roles)
+    for sub in dependant.dependencies:
+        found = roles_of(sub)
+        if found is not None:
+            return found
+    return None
+
+
+def api_routes(routes: list[Any]) -> Iterator[APIRoute]:
+    """Every APIRoute, also inside included routers (which this FastAPI keeps nested; the
+    services include theirs without a prefix)."""
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):
+            yield from api_routes(route.original_router.routes)
+
+
+def routes() -> Iterator[tuple[str, str, str, tuple[str, ...] | None]]:
+    for service, app in APPS.items():
+        for route in api_routes(app.routes):
+            for method in sorted(route.methods):
+                yield service, method, route.path, roles_of(route.dependant)
+
+
+ROUTES = list(routes())
+PROTECTED = [(s, m, p, r) for s, m, p, r in ROUTES if r is not None]
+
+
+def test_the_public_routes_are_exactly_the_documented_ones() -> None:
+    unprotected = {(m, p) for _, m, p, roles in ROUTES if roles is None}
+    assert unprotected <= PUBLIC, f"routes without a role check: {unprotected - PUBLIC}"
+    assert len(PROTECTED) >= 25  # every service's work API is in the walk
+
+
+def _url(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x", path)
+
+
+async def _call(app: Any, method: str, path: str, headers: dict[str, str]) -> httpx.Response:
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://svc"
+    ) as http:
+        return await http.request(method, _url(path), headers=headers, json={})
+
+
+def _expired() -> str:
+    now = int(time.time())
+    claims = {
+        "iss": ISSUER,
+        "sub": "late",
+        "role": "admin",
+        "district": "*",
+        "iat": now - 7200,
+        "exp": now - 3600,
+    }
+    return jwt.encode(claims, SECRET, algorithm="HS256")
+
+
+BAD_TOKENS = {
+    "missing": {},
+    "not bearer": {"Authorization": "Basic YWRtaW46YWRtaW4="},
+    "expired": {"Authorization": f"Bearer {_expired()}"},
+    "badly signed": {
+        "Authorization": "Bearer "
+        + issue_token(
+            secret="another-secret-also-long-enough-for-hs256",
+            role="admin",
+            district="*",
+            subject="x",
+        )
+    },
+    "garbage": {"Authorization": "Bearer not.a.jwt"},
+}
+
+
+@pytest.mark.parametrize(
+    ("service", "method", "path", "roles"),
+    PROTECTED,
+    ids=[f"{s}:{m}:{p}" for s, m, p, _ in PROTECTED],
+)
+async def test_a_protected_route_refuses_bad_tokens_and_other_roles(
+    service: str, method: str, path: str, roles: tuple[str, ...]
+) -> None:
+    app = APPS[service]
+    for name, headers in BAD_TOKENS.items():
+        r = await _call(app, method, path, headers)
+        assert r.status_code == 401, f"{name}: {r.status_code} {r.text}"
+        assert r.json()["error"] == "unauthorized"
+    for role in ROLES:
+        if role == "admin" or role in roles:
+            continue
+        token = issue_token(secret=SECRET, role=role, district="*", subject=f"{role}-x")
+        r = await _call(app, method, path, {"Authorization": f"Bearer {token}"})
+        assert r.status_code == 403, f"role {role}: {r.status_code} {r.text}"
+        assert r.json()["error"] == "forbidden"
