@@ -192,8 +192,38 @@ def test_local_prometheus_scrapes_every_service_on_loopback_every_5s() -> None:
 
 def test_the_checked_in_template_has_the_same_jobs_on_service_dns_names() -> None:
     committed = yaml.safe_load(stack.PROMETHEUS_TEMPLATE.read_text())
-    assert committed == stack.prometheus_config(stack.compose_target)
+    assert committed == stack.prometheus_config(
+        stack.compose_target, rule_files=[stack.COMPOSE_RULES]
+    )
     assert _jobs(committed)["credit"] == ["credit:8105"]
+    # relative to prometheus.yml: the repository's alerts.yml, and /etc/prometheus in compose
+    assert committed["rule_files"] == ["alerts.yml"]
+    assert (stack.PROMETHEUS_TEMPLATE.parent / "alerts.yml") == stack.PROMETHEUS_RULES
+
+
+def test_rule_files_are_only_listed_when_given() -> None:
+    assert "rule_files" not in stack.prometheus_config(stack.local_target)
+    config = stack.prometheus_config(stack.local_target, rule_files=["/r/alerts.yml"])
+    assert list(config) == ["global", "rule_files", "scrape_configs"]
+    assert config["rule_files"] == ["/r/alerts.yml"]
+
+
+def test_the_local_prometheus_loads_the_repositorys_rules_and_reloads_when_they_change(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rules = tmp_path / "alerts.yml"
+    rules.write_text("groups: []\n")
+    monkeypatch.setattr(stack, "PROMETHEUS_RULES", rules)
+    prometheus = stack.Prometheus(stack.profiles(tmp_path)["dev"])
+    prometheus.home.mkdir(parents=True)
+    assert prometheus._write_config()
+    config = yaml.safe_load(prometheus.config.read_text())
+    assert config["rule_files"] == [str(rules)]
+    assert rules.is_absolute()
+    assert _jobs(config)["telemetry"] == ["127.0.0.1:8102"]
+    assert not prometheus._write_config()  # nothing changed: no reload
+    rules.write_text("groups: [{name: x, rules: []}]\n")
+    assert prometheus._write_config()  # the rules' digest is in the header: `up` sends HUP
 
 
 # --- env file and secrets ---------------------------------------------------------------------
