@@ -63,7 +63,49 @@ def test_infrastructure_uses_official_images_on_the_local_stack_ports() -> None:
         assert (ROOT / host).exists(), f"prometheus mounts missing {host}"
 
 
+def test_prometheus_loads_the_alert_rules() -> None:
+    prometheus = SERVICES["prometheus"]
+    assert "--config.file=/etc/prometheus/prometheus.yml" in prometheus["command"]
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in prometheus["volumes"]}
+    assert mounted["/etc/prometheus/alerts.yml"] == "./deploy/prometheus/alerts.yml"
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    assert config["rule_files"] == ["alerts.yml"]  # beside prometheus.yml: /etc/prometheus
+
+
+def test_grafana_serves_the_provisioned_dashboard_to_anonymous_viewers() -> None:
+    grafana = SERVICES["grafana"]
+    assert re.match(r"^grafana/grafana:\d+\.", grafana["image"])
+    assert grafana["ports"] == ["127.0.0.1:3000:3000"]
+    env = grafana["environment"]
+    assert env["GF_AUTH_ANONYMOUS_ENABLED"] == "true"
+    assert env["GF_AUTH_ANONYMOUS_ORG_ROLE"] == "Viewer"
+    assert env["GF_USERS_ALLOW_SIGN_UP"] == "false"
+    assert "prometheus" in grafana["depends_on"]
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in grafana["volumes"]}
+    assert mounted["/etc/grafana/provisioning"] == "./deploy/grafana/provisioning"
+    for volume in grafana["volumes"]:
+        host, _container, mode = volume.split(":")
+        assert (ROOT / host).is_dir(), f"grafana mounts missing {host}"
+        assert mode == "ro"
+    assert (ROOT / "deploy/grafana/provisioning/datasources").is_dir()
+    assert (ROOT / "deploy/grafana/provisioning/dashboards").is_dir()
+    home = env["GF_DASHBOARDS_DEFAULT_HOME_DASHBOARD_PATH"]
+    host_dir = next(h for c, h in mounted.items() if home.startswith(c + "/"))
+    assert (ROOT / host_dir / home.rsplit("/", 1)[1]).is_file()
+
+
+def test_only_loopback_ports_are_published() -> None:
+    for name, svc in SERVICES.items():
+        for port in svc.get("ports", []):
+            assert port.startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback"
+
+
 def test_secrets_come_from_the_environment_not_the_file() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
-    for var in ("SENTINEL_AUTH_SECRET", "SENTINEL_TERMINAL_MASTER_SECRET", "POSTGRES_PASSWORD"):
+    for var in (
+        "SENTINEL_AUTH_SECRET",
+        "SENTINEL_TERMINAL_MASTER_SECRET",
+        "POSTGRES_PASSWORD",
+        "GRAFANA_ADMIN_PASSWORD",
+    ):
         assert re.search(rf"\$\{{{var}:\?", text), f"{var} must be required from the environment"

@@ -1,24 +1,18 @@
-"""Prometheus configuration and alert rules, checked by the real promtool.
-
-promtool ships with Debian's `prometheus` package (`make setup` installs it through
-`stack.py install-extras`). These tests never skip: without promtool they install it the same way,
-and fail with the way to get it when that is impossible.
-"""
+"""Prometheus configuration and alert rules, checked by the real promtool (the `promtool` fixture
+in conftest.py finds it, installs Debian's package where it is missing, and never skips)."""
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
-import subprocess
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 from deploy.local import stack
 from tests.unit.deploy.metric_names import known_metric_names, references, unknown_metrics
+from tests.unit.deploy.promtool import promtool_run, run
 
 ROOT = Path(__file__).resolve().parents[3]
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
@@ -26,43 +20,6 @@ CONFIG = PROMETHEUS_DIR / "prometheus.yml"
 RULES = PROMETHEUS_DIR / "alerts.yml"
 RULE_TESTS = PROMETHEUS_DIR / "alerts_test.yml"
 OPERATIONS_DOC = ROOT / "docs" / "operations.md"
-FALLBACK_PATHS = ("/usr/bin/promtool", "/usr/local/bin/promtool")
-
-
-def _find_promtool() -> str | None:
-    found = shutil.which("promtool")
-    if found:
-        return found
-    return next((p for p in FALLBACK_PATHS if os.access(p, os.X_OK)), None)
-
-
-@pytest.fixture(scope="session")
-def promtool() -> str:
-    found = _find_promtool()
-    if found is None:
-        stack.install_extras()  # Debian's prometheus package, where apt is usable
-        found = _find_promtool()
-    if found is None:
-        pytest.fail(
-            "promtool not found on PATH or in /usr/bin: install Debian's prometheus package "
-            "(`apt-get install --no-install-recommends prometheus`, which `make setup` does as "
-            "root) or put the promtool of a Prometheus 2.x release on PATH"
-        )
-    return found
-
-
-def run(promtool: str, *args: str | Path) -> str:
-    done = subprocess.run(
-        [promtool, *map(str, args)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-        cwd=ROOT,
-    )
-    output = done.stdout + done.stderr
-    assert done.returncode == 0, f"promtool {' '.join(map(str, args))} failed:\n{output}"
-    return output
 
 
 def alert_rules() -> list[dict[str, Any]]:
@@ -110,13 +67,7 @@ def test_a_wrong_expectation_fails_the_rule_unit_tests(promtool: str, tmp_path: 
     shutil.copy(RULES, tmp_path / RULES.name)
     broken = RULE_TESTS.read_text().replace("summary: telemetry is down", "summary: fine")
     (tmp_path / RULE_TESTS.name).write_text(broken)
-    done = subprocess.run(
-        [promtool, "test", "rules", str(tmp_path / RULE_TESTS.name)],
-        capture_output=True,
-        text=True,
-        check=False,
-        timeout=120,
-    )
+    done = promtool_run(promtool, "test", "rules", tmp_path / RULE_TESTS.name)
     assert done.returncode != 0
     assert "SentinelServiceDown" in done.stdout + done.stderr
 
