@@ -68,9 +68,8 @@ test-unit: $(VENV)/.installed ## only the unit tests (no infrastructure)
 token: $(VENV)/.installed ## issue a bearer token: make token ROLE=clerk DISTRICT=zhifu
 	@$(PY) -m services.runtime.auth issue --role $(or $(ROLE),admin) --district '$(or $(DISTRICT),*)'
 
-tail: $(VENV)/.installed ## print a topic as JSON lines: make tail TOPIC=registry.markets.v1 [FROM=beginning]
-	@set -a; [ -f .run/env ] && . ./.run/env; set +a; \
-	$(PY) -m deploy.local.tail $(TOPIC) $(if $(FROM),--from-beginning)
+tail: $(VENV)/.installed ## print a topic as validated JSON lines: make tail TOPIC=registry.markets.v1 [FROM=beginning|end|<RFC 3339 time>]
+	@$(PY) -m sentinel_cli tail '$(TOPIC)' --json --from '$(or $(FROM),end)'
 
 fault: $(VENV)/.installed ## inject a fault into the demo's simulator: make fault SPEC='door_open:terminal=auto'
 	@$(PY) -m simulator fault '$(SPEC)'

@@ -1,0 +1,112 @@
+"""An integrator's consumer of Market Sentinel risks; it needs only `contracts` and `aiokafka`.
+
+    python examples/consumer.py --group my-department            # new risks from now on
+    python examples/consumer.py --group my-department-2 --from-beginning
+
+It subscribes to `telemetry.risks.v1` in its own consumer group, validates every event with the
+contract model for its `type`, prints each risk on one line, and commits only after handling:
+delivery is at-least-once, so a redelivered event (same CloudEvent `id`) is dropped. An event
+type it does not know is skipped, not an error: within a major version, new event types and
+optional fields may arrive at any time (docs/integration.md, "Compatibility").
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+from collections import OrderedDict
+from typing import Any
+
+from aiokafka import AIOKafkaConsumer
+
+from contracts import events, topics
+
+TOPIC = topics.TELEMETRY_RISKS.name  # "telemetry.risks.v1"
+
+
+def parse(value: bytes) -> Any:
+    """The validated event (envelope + data model) or None for a type these contracts do not
+    know. Raises ValueError (pydantic's ValidationError is one) when it breaks its contract."""
+    head = json.loads(value)
+    event_type = head.get("type") if isinstance(head, dict) else None
+    try:
+        spec = events.spec(str(event_type))
+    except KeyError:
+        return None
+    return spec.envelope[spec.data].model_validate_json(value)
+
+
+def describe(event: Any) -> str:
+    """One line for a risk event."""
+    risk = event.data
+    change = event.type.rsplit(".", 1)[-1]
+    where = f"market {risk.market_id}"
+    if risk.merchant_id:
+        where += f" merchant {risk.merchant_id} stall {risk.stall_no}"
+    peak = "" if risk.evidence.peak is None else f" peak {risk.evidence.peak:g}"
+    return (
+        f"{event.time:%Y-%m-%d %H:%M:%S}Z {change:<12} {risk.severity:<8} {risk.rule:<22} "
+        f"terminal {risk.terminal_id} {where}{peak} risk={risk.risk_id}"
+    )
+
+
+class RiskPrinter:
+    """What to print for each record: a line per new risk event, a warning for a broken one."""
+
+    def __init__(self, remember: int = 100_000) -> None:
+        self.seen: OrderedDict[str, None] = OrderedDict()
+        self.remember = remember
+
+    def handle(self, value: bytes | None) -> str | None:
+        try:
+            event = parse(value or b"")
+        except ValueError as exc:
+            return f"skipped an event that breaks its contract: {str(exc).splitlines()[0]}"
+        if event is None or not event.type.startswith("telemetry.risk.") or event.id in self.seen:
+            return None
+        self.seen[event.id] = None
+        if len(self.seen) > self.remember:
+            self.seen.popitem(last=False)
+        return describe(event)
+
+
+async def consume(bootstrap: str, group: str, from_beginning: bool) -> None:
+    consumer = AIOKafkaConsumer(
+        TOPIC,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest" if from_beginning else "latest",
+    )
+    printer = RiskPrinter()
+    await consumer.start()
+    try:
+        async for record in consumer:
+            line = printer.handle(record.value)
+            if line:
+                print(line, flush=True)
+            await consumer.commit()  # after handling: a crash re-delivers, never loses
+    finally:
+        await consumer.stop()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Print Market Sentinel risks as they happen.")
+    parser.add_argument(
+        "--bootstrap", default=os.environ.get("KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:19092")
+    )
+    parser.add_argument("--group", default="example-risk-printer", help="your consumer group")
+    parser.add_argument(
+        "--from-beginning", action="store_true", help="a new group starts at the oldest risk"
+    )
+    args = parser.parse_args(argv)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(consume(args.bootstrap, args.group, args.from_beginning))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

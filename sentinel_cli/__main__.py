@@ -1,0 +1,306 @@
+"""`sentinel` (or `python -m sentinel_cli`): the command line of Market Sentinel.
+
+Settings come from the environment, else from `.run/env` (written by `make up` / `make demo`):
+`KAFKA_BOOTSTRAP_SERVERS`, the services' `*_URL`, `SENTINEL_AUTH_SECRET`, `SENTINEL_ADMIN_TOKEN`.
+Exit status: 0 success; 1 `status` found a service not ready; 2 a usage or connection problem.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import importlib
+import inspect
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.live import Live
+
+from contracts import topics as catalog
+from sentinel_cli import config as cfg
+from sentinel_cli import kafka, render, status
+from sentinel_cli.events import Decoded
+from sentinel_cli.kafka import CliError
+
+app = typer.Typer(
+    name="sentinel",
+    help="Market Sentinel: topics, tail, replay, token, simulate, status.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+EnvFile = Annotated[
+    Path | None,
+    typer.Option("--env-file", help="read settings from this file instead of .run/env"),
+]
+Bootstrap = Annotated[
+    str | None,
+    typer.Option("--bootstrap", help="Kafka bootstrap servers [env KAFKA_BOOTSTRAP_SERVERS]"),
+]
+
+
+@app.callback()
+def settings(ctx: typer.Context, env_file: EnvFile = None) -> None:
+    """Market Sentinel's command line: the topic catalog, tailing and replaying topics with
+    every event validated against its contract, tokens, the terminal simulator, and a
+    one-screen status of the running stack."""
+    ctx.obj = env_file
+
+
+def _config(ctx: typer.Context, bootstrap: str | None = None) -> cfg.Config:
+    env_file: Path | None = ctx.obj
+    return cfg.load(env_file).with_bootstrap(bootstrap)
+
+
+def _fail(message: str) -> typer.Exit:
+    render.console(stderr=True).print(
+        f"sentinel: {message}", style="red", markup=False, soft_wrap=True
+    )
+    return typer.Exit(2)
+
+
+@app.command("topics")
+def topics_command(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON instead of a table")] = False,
+    dlq: Annotated[bool, typer.Option("--dlq", help="include the <topic>.dlq topics")] = False,
+) -> None:
+    """The topic catalog: key, partitions, cleanup, retention, producers, consumers, types."""
+    listed = catalog.all_topics() if dlq else catalog.TOPICS
+    if as_json:
+        typer.echo(orjson.dumps([render.topic_json(t) for t in listed], option=orjson.OPT_INDENT_2))
+        return
+    render.console().print(render.topics_table(listed))
+
+
+@app.command("tail")
+def tail_command(
+    ctx: typer.Context,
+    topic: Annotated[str, typer.Argument(help="e.g. telemetry.risks.v1")],
+    start: Annotated[
+        str,
+        typer.Option(
+            "--from",
+            help="beginning | end | an RFC 3339 time (2026-05-01T08:00:00Z) | -10m, -2h, -1d",
+        ),
+    ] = "end",
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of pretty")] = False,
+    max_records: Annotated[
+        int | None, typer.Option("--max", min=1, help="stop after this many records")
+    ] = None,
+    timeout: Annotated[
+        float | None,
+        typer.Option("--timeout", min=0.0, help="stop after this many seconds with no record"),
+    ] = None,
+    bootstrap: Bootstrap = None,
+) -> None:
+    """Print a topic's records, decoded and validated against their contract."""
+    conf = _config(ctx, bootstrap)
+    out = render.console()
+    err = render.console(stderr=True)
+
+    def emit(decoded: Decoded) -> None:
+        if as_json:
+            sys.stdout.write(render.json_line(decoded) + "\n")
+            sys.stdout.flush()
+        else:
+            render.print_event(out, decoded)
+
+    def ready() -> None:
+        if not as_json:
+            err.print(
+                f"tailing {topic} from {start} on {conf.bootstrap} (Ctrl-C stops)",
+                style="dim",
+                markup=False,
+            )
+
+    try:
+        position = kafka.parse_start(start)
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(
+                kafka.tail(
+                    conf.bootstrap,
+                    topic,
+                    position,
+                    emit,
+                    max_records=max_records,
+                    idle_timeout_s=timeout,
+                    on_ready=ready,
+                )
+            )
+    except CliError as exc:
+        raise _fail(str(exc)) from None
+
+
+def load_handler(spec: str) -> Callable[[Decoded], Any]:
+    """`package.module:function`, importable from the current directory too."""
+    module_name, _, attribute = spec.partition(":")
+    if not module_name or not attribute:
+        raise CliError(f"--handler wants module:function, not {spec!r}")
+    if "" not in sys.path and str(Path.cwd()) not in sys.path:
+        sys.path.insert(0, str(Path.cwd()))
+    try:
+        target: Any = importlib.import_module(module_name)
+        for part in attribute.split("."):
+            target = getattr(target, part)
+    except (ImportError, AttributeError) as exc:
+        raise CliError(f"cannot load handler {spec!r}: {exc}") from exc
+    if not callable(target):
+        raise CliError(f"handler {spec!r} is not callable")
+    handler: Callable[[Decoded], Any] = target
+    return handler
+
+
+@app.command("replay")
+def replay_command(
+    ctx: typer.Context,
+    topic: Annotated[str, typer.Argument(help="e.g. inspection.events.v1")],
+    since: Annotated[
+        str, typer.Option("--from", help="RFC 3339 time (inclusive), or -10m, -2h, -1d")
+    ],
+    until: Annotated[
+        str | None, typer.Option("--to", help="RFC 3339 time (exclusive); default: the end")
+    ] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="write JSON lines (as tail --json) to this file")
+    ] = None,
+    handler: Annotated[
+        str | None,
+        typer.Option("--handler", help="module:function called with each record (may be async)"),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=1.0, help="give up after this many idle seconds")
+    ] = 30.0,
+    bootstrap: Bootstrap = None,
+) -> None:
+    """Re-read a topic between two times into a JSON-lines file or a Python callable.
+
+    The handler gets a record with `topic`, `partition`, `offset`, `timestamp_ms`, `key`,
+    `headers`, `value` (the event as JSON), `type`, `valid` and `error`."""
+    conf = _config(ctx, bootstrap)
+    err = render.console(stderr=True)
+    try:
+        if (out is None) == (handler is None):
+            raise CliError("give exactly one of --out FILE or --handler module:function")
+        start = kafka.parse_time(since)
+        end = kafka.parse_time(until) if until else None
+        if end is not None and end <= start:
+            raise CliError("--to must be after --from")
+        with contextlib.ExitStack() as stack:
+            if out is not None:
+                sink = stack.enter_context(out.open("w", encoding="utf-8"))
+
+                async def handle(decoded: Decoded) -> None:
+                    sink.write(render.json_line(decoded) + "\n")
+
+            else:
+                assert handler is not None
+                function = load_handler(handler)
+
+                async def handle(decoded: Decoded) -> None:
+                    result = function(decoded)
+                    if inspect.isawaitable(result):
+                        await result
+
+            began = time.monotonic()
+            result = asyncio.run(
+                kafka.replay(conf.bootstrap, topic, start, end, handle, idle_timeout_s=timeout)
+            )
+    except CliError as exc:
+        raise _fail(str(exc)) from None
+    where = str(out) if out is not None else handler
+    err.print(
+        f"replayed {result.records} records of {topic} ({result.invalid} invalid) into {where}"
+        f" in {time.monotonic() - began:.1f}s",
+        markup=False,
+    )
+
+
+@app.command("token")
+def token_command(
+    ctx: typer.Context,
+    role: Annotated[str, typer.Option("--role", help="clerk | inspector | handler | admin")],
+    district: Annotated[str, typer.Option("--district", help="a district code, or * for all")],
+    subject: Annotated[str | None, typer.Option("--subject", help="who it is for")] = None,
+    ttl: Annotated[int, typer.Option("--ttl", min=1, help="seconds until it expires")] = 12 * 3600,
+) -> None:
+    """Print a bearer token signed with the stack's SENTINEL_AUTH_SECRET."""
+    from services.runtime.auth import issue_token
+
+    secret = _config(ctx).auth_secret
+    if not secret:
+        raise _fail("SENTINEL_AUTH_SECRET is not set and no .run/env has it (make up first)")
+    try:
+        token = issue_token(
+            secret=secret,
+            role=role,
+            district=district,
+            subject=subject or f"{role}@{district}",
+            ttl_s=ttl,
+        )
+    except ValueError as exc:
+        raise _fail(str(exc)) from None
+    typer.echo(token)
+
+
+@app.command(
+    "simulate",
+    context_settings={
+        "allow_extra_args": True,
+        "ignore_unknown_options": True,
+        "help_option_names": [],
+    },
+    add_help_option=False,
+)
+def simulate_command(ctx: typer.Context) -> None:
+    """The terminal simulator (python -m simulator): sentinel simulate run --help."""
+    from simulator.__main__ import main as simulator_main
+
+    for key, value in _config(ctx).missing_from_environ().items():
+        os.environ[key] = value
+    raise typer.Exit(simulator_main(list(ctx.args)))
+
+
+@app.command("status")
+def status_command(
+    ctx: typer.Context,
+    watch: Annotated[bool, typer.Option("--watch", help="refresh until Ctrl-C")] = False,
+    interval: Annotated[
+        float, typer.Option("--interval", min=0.2, help="seconds between metric scrapes")
+    ] = 1.0,
+    as_json: Annotated[bool, typer.Option("--json", help="the snapshot as JSON")] = False,
+) -> None:
+    """One screen: service health, readings/s, open risks, tasks, complaints, grades.
+
+    Exit status 0 when every service is ready, 1 when any is down or not ready."""
+    conf = _config(ctx)
+    console = render.console()
+    if watch:
+        with (
+            contextlib.suppress(KeyboardInterrupt),
+            Live(console=console, auto_refresh=False, screen=False) as live,
+        ):
+            while True:
+                live.update(status.render(asyncio.run(status.gather(conf, interval))), refresh=True)
+        return
+    snapshot = asyncio.run(status.gather(conf, interval))
+    if as_json:
+        typer.echo(orjson.dumps(snapshot.to_json(), option=orjson.OPT_INDENT_2))
+    else:
+        console.print(status.render(snapshot))
+    raise typer.Exit(0 if snapshot.all_ready else 1)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,190 @@
+"""The `sentinel` commands that need no broker: topics, token, simulate, argument checks, config."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime
+from pathlib import Path
+
+import orjson
+import pytest
+from typer.testing import CliRunner
+
+from contracts import topics
+from sentinel_cli import config
+from sentinel_cli.__main__ import app
+from sentinel_cli.kafka import CliError, parse_start, parse_time
+from services.runtime.auth import verify_token
+
+runner = CliRunner()
+SECRET_FROM_FILE = "secret-from-the-env-file-0123456789abcdef"
+
+
+@pytest.fixture(autouse=True)
+def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
+    """No stack settings leak in from the developer's shell or a running `make demo`."""
+    for name in [
+        *config.DEFAULTS,
+        "SENTINEL_AUTH_SECRET",
+        "SENTINEL_ADMIN_TOKEN",
+        "SENTINEL_ENV_FILE",
+    ]:
+        monkeypatch.delenv(name, raising=False)
+    empty = tmp_path / "none.env"
+    monkeypatch.setenv("SENTINEL_ENV_FILE", str(empty))
+    return empty
+
+
+def test_topics_lists_every_catalog_topic_as_a_table_and_as_json() -> None:
+    table = runner.invoke(app, ["topics"])
+    assert table.exit_code == 0, table.output
+    for topic in topics.TOPICS:
+        assert topic.name in table.output
+        for event_type in topic.event_types:
+            assert event_type in table.output
+    assert ".dlq" not in table.output
+
+    listed = orjson.loads(runner.invoke(app, ["topics", "--json"]).stdout)
+    assert [t["name"] for t in listed] == [t.name for t in topics.TOPICS]
+    risks = next(t for t in listed if t["name"] == "telemetry.risks.v1")
+    assert risks["key"] == "terminal id"
+    assert risks["partitions"] == 3 and risks["cleanup_policy"] == "delete"
+    assert risks["retention"] == "forever"
+    assert risks["producers"] == ["telemetry"] and "inspection" in risks["consumers"]
+    readings = next(t for t in listed if t["name"] == "telemetry.readings.v1")
+    assert readings["retention"] == "7 days"
+
+    with_dlq = orjson.loads(runner.invoke(app, ["topics", "--json", "--dlq"]).stdout)
+    assert {t["name"] for t in with_dlq} == {t.name for t in topics.all_topics()}
+
+
+def test_token_is_signed_with_the_secret_from_the_env_file(tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    env.write_text(f"# written by make up\nexport SENTINEL_AUTH_SECRET='{SECRET_FROM_FILE}'\n")
+    result = runner.invoke(
+        app,
+        [
+            "--env-file",
+            str(env),
+            "token",
+            "--role",
+            "inspector",
+            "--district",
+            "zhifu",
+            "--subject",
+            "li@zhifu",
+            "--ttl",
+            "600",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    principal = verify_token(result.stdout.strip(), SECRET_FROM_FILE)
+    assert (principal.role, principal.district, principal.subject) == (
+        "inspector",
+        "zhifu",
+        "li@zhifu",
+    )
+
+
+def test_token_prefers_the_environment_and_refuses_without_a_secret(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    missing = runner.invoke(app, ["token", "--role", "admin", "--district", "*"])
+    assert missing.exit_code == 2
+    assert "SENTINEL_AUTH_SECRET" in missing.stderr
+    assert missing.exception is None or isinstance(missing.exception, SystemExit)
+
+    monkeypatch.setenv("SENTINEL_AUTH_SECRET", "secret-from-the-environment-0123456789abcdef")
+    ok = runner.invoke(app, ["token", "--role", "admin", "--district", "*"])
+    assert (
+        verify_token(ok.stdout.strip(), "secret-from-the-environment-0123456789abcdef").district
+        == "*"
+    )
+
+    bad_role = runner.invoke(app, ["token", "--role", "mayor", "--district", "*"])
+    assert bad_role.exit_code == 2 and "role must be one of" in bad_role.stderr
+
+
+def test_simulate_passes_its_arguments_to_the_simulator() -> None:
+    result = runner.invoke(app, ["simulate", "run", "--help"])
+    assert result.exit_code == 0
+    assert "usage:" in result.stdout and "--fault" in result.stdout
+    assert runner.invoke(app, ["simulate", "--help"]).exit_code == 0
+    assert runner.invoke(app, ["simulate", "no-such-command"]).exit_code == 2
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def test_status_shows_every_service_down_without_a_traceback(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name in config.SERVICES:
+        monkeypatch.setenv(f"{name.upper()}_URL", f"http://127.0.0.1:{_closed_port()}")
+    result = runner.invoke(app, ["status"])
+    assert result.exit_code == 1  # documented: 1 when any service is not ready
+    assert isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    for name in config.SERVICES:
+        assert name in result.stdout
+    assert result.stdout.count("down") >= len(config.SERVICES)
+    assert "0/5 services ready" in result.stdout
+
+    as_json = orjson.loads(runner.invoke(app, ["status", "--json"]).stdout)
+    assert [s["state"] for s in as_json["services"]] == ["down"] * 5
+    assert as_json["all_ready"] is False
+    assert as_json["readings_per_s"] is None and as_json["grades"] is None
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["tail", "telemetry.risks.v1", "--from", "yesterday"],
+        ["tail", "telemetry.risks.v1", "--from", "2026-05-01T08:00:00"],  # no offset
+        ["replay", "telemetry.risks.v1", "--from", "-1h"],  # neither --out nor --handler
+        ["replay", "telemetry.risks.v1", "--from", "-1h", "--out", "x", "--handler", "m:f"],
+        ["replay", "telemetry.risks.v1", "--from", "-1h", "--to", "-2h", "--out", "x"],
+        ["replay", "telemetry.risks.v1", "--from", "-1h", "--handler", "no_such_module:f"],
+        ["replay", "telemetry.risks.v1", "--from", "-1h", "--handler", "nocolon"],
+    ],
+)
+def test_bad_arguments_are_one_line_errors(args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("sentinel: ")
+    assert "Traceback" not in result.output
+
+
+def test_times_are_rfc3339_with_an_offset_or_relative() -> None:
+    now = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    assert parse_time("2026-05-01T08:00:00Z") == datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+    assert parse_time("2026-05-01T16:00:00+08:00") == datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
+    assert parse_time("-90m", now=now) == datetime(2026, 5, 1, 10, 30, tzinfo=UTC)
+    assert parse_time("-1d", now=now) == datetime(2026, 4, 30, 12, 0, tzinfo=UTC)
+    assert parse_start("beginning") == "beginning" and parse_start("END") == "end"
+    with pytest.raises(CliError, match="needs an offset"):
+        parse_time("2026-05-01T08:00:00")
+
+
+def test_settings_come_from_the_environment_before_the_env_file(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    env = tmp_path / "env"
+    env.write_text(
+        "export KAFKA_BOOTSTRAP_SERVERS=file:9092\n"
+        "export REGISTRY_URL='http://file:8101'\n"
+        'export SENTINEL_ADMIN_TOKEN="tok en"\n'
+        "DATABASE_URL=postgresql://x@127.0.0.1:15432/postgres\n"
+    )
+    monkeypatch.setenv("REGISTRY_URL", "http://env:8101/")
+    conf = config.load(env)
+    assert conf.bootstrap == "file:9092"
+    assert conf.url("registry") == "http://env:8101"
+    assert conf.url("credit") == "http://127.0.0.1:8105"  # the local stack's default
+    assert conf.admin_token == "tok en"
+    assert conf.with_bootstrap("flag:9092").bootstrap == "flag:9092"
+    assert conf.missing_from_environ()["DATABASE_URL"].endswith("/postgres")
+    assert "REGISTRY_URL" not in conf.missing_from_environ()
