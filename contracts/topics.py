@@ -53,7 +53,7 @@ REGISTRY_MERCHANTS = Topic(
     key="merchant id",
     description="Compacted snapshots of merchants, their licences and status.",
     producers=("registry",),
-    consumers=("telemetry", "complaints", "inspection", "credit"),
+    consumers=("complaints", "inspection", "credit"),
     event_types=("registry.merchant.upserted",),
     cleanup_policy="compact",
 )
