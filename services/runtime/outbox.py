@@ -165,7 +165,12 @@ class OutboxRelay:
                 )
                 for r in rows
             ]
-            await self.publish(batch)
+            try:
+                await self.publish(batch)
+            except BaseException:
+                # The backlog is what an operator must see while the broker is away.
+                await self._observe(conn)
+                raise
             await conn.execute(
                 "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",
                 [m.id for m in batch],

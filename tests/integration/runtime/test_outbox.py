@@ -160,3 +160,28 @@ async def test_relay_outlives_a_failing_publish_and_delivers_once_it_works(
             relay.stop()
             await asyncio.wait_for(task, 10)
     assert failures == 0 and record.key == b"s7"
+
+
+async def test_the_backlog_gauges_rise_while_publishing_fails(
+    make_service, started, topic: str
+) -> None:
+    svc = make_service()
+    started.append(svc)
+    await svc.start()
+    svc.relay.stop()
+
+    async def broker_away(batch):  # type: ignore[no-untyped-def]
+        raise ConnectionError("broker away")
+
+    relay = OutboxRelay(svc.pool, svc.settings.database_url, svc.schema, broker_away, svc.metrics)
+    async with svc.pool.acquire() as conn, conn.transaction():
+        await enqueue(conn, topic, _event(8))
+    svc.metrics.outbox_pending.set(0)
+    async with svc.pool.acquire() as conn:
+        try:
+            await relay.relay_once(conn)
+        except ConnectionError:
+            pass
+        else:
+            raise AssertionError("the publish should have failed")
+    assert svc.metrics.outbox_pending._value.get() >= 1
