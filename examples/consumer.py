@@ -53,6 +53,18 @@ def describe(event: Any) -> str:
     )
 
 
+def skipped(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if errors is None:
+        return f"skipped a record that is not JSON: {exc}"
+    problems: list[dict[str, Any]] = errors()
+    where = ".".join(str(part) for part in problems[0]["loc"])
+    if all(p["type"] == "extra_forbidden" for p in problems):
+        # A compatible addition (a new optional field) these models predate.
+        return f"skipped an event with a field newer than these contracts ({where}): upgrade them"
+    return f"skipped an event that breaks its contract: {where}: {problems[0]['msg']}"
+
+
 class RiskPrinter:
     """What to print for each record: a line per new risk event, a warning for a broken one."""
 
@@ -63,8 +75,8 @@ class RiskPrinter:
     def handle(self, value: bytes | None) -> str | None:
         try:
             event = parse(value or b"")
-        except ValueError as exc:
-            return f"skipped an event that breaks its contract: {str(exc).splitlines()[0]}"
+        except ValueError as exc:  # pydantic's ValidationError is a ValueError too
+            return skipped(exc)
         if event is None or not event.type.startswith("telemetry.risk.") or event.id in self.seen:
             return None
         self.seen[event.id] = None

@@ -28,6 +28,8 @@ from sentinel_cli import kafka, render, status
 from sentinel_cli.events import Decoded
 from sentinel_cli.kafka import CliError
 
+WATCH_PERIOD_S = 2.0
+
 app = typer.Typer(
     name="sentinel",
     help="Market Sentinel: topics, tail, replay, token, simulate, status.",
@@ -285,10 +287,13 @@ def status_command(
     if watch:
         with (
             contextlib.suppress(KeyboardInterrupt),
-            Live(console=console, auto_refresh=False, screen=False) as live,
+            Live(console=console, auto_refresh=False) as live,
         ):
             while True:
+                began = time.monotonic()
                 live.update(status.render(asyncio.run(status.gather(conf, interval))), refresh=True)
+                # At most one refresh every two seconds, even when nothing answers at all.
+                time.sleep(max(0.0, WATCH_PERIOD_S - (time.monotonic() - began)))
         return
     snapshot = asyncio.run(status.gather(conf, interval))
     if as_json:

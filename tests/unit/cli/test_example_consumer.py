@@ -54,7 +54,12 @@ def test_other_types_are_skipped_and_broken_events_reported(example: ModuleType)
     assert printer.handle(unknown) is None
     line = printer.handle(broken_risk_event())
     assert line is not None and line.startswith("skipped an event that breaks its contract")
-    assert (printer.handle(b"{oops") or "").startswith("skipped an event")
+    assert line.endswith("data.severity: Field required")
+    assert (printer.handle(b"{oops") or "").startswith("skipped a record that is not JSON")
+    newer = orjson.loads(risk_event(risk_id="risk_newer"))
+    newer["data"]["weather"] = "hot"  # a new optional field the local models do not know yet
+    line = printer.handle(orjson.dumps(newer))
+    assert line is not None and "newer than these contracts (data.weather)" in line
 
 
 def test_its_command_line_parses(example: ModuleType, monkeypatch: pytest.MonkeyPatch) -> None:
