@@ -316,6 +316,14 @@ def start() -> int:
     if result["seeded"]:
         markets, terminals = len(result["markets"]), len(result["terminals"])
         print(f"demo city seeded: {markets} markets, {terminals} terminals")
+        from services.registry.campaign.demo import seed_demo_campaign
+
+        campaign = seed_demo_campaign(env["REGISTRY_URL"], env["SENTINEL_ADMIN_TOKEN"])
+        if campaign.get("seeded"):
+            print(
+                f"demo campaign seeded: {campaign['campaign_id']}, "
+                f"district {campaign['late_district']} late"
+            )
         if "complaints" in names:
             made = seed_complaints(
                 env["COMPLAINTS_URL"], env["SENTINEL_ADMIN_TOKEN"], result["markets"]
@@ -348,6 +356,7 @@ def print_where_to_look(env: dict[str, str], names: list[str]) -> None:
         print(f'  curl -s {auth} "$COMPLAINTS_URL/complaints?state=received"')
     if "credit" in names:
         print("  curl -s $CREDIT_URL/public/merchants/<merchant id>   # grade; README: Credit")
+    print("  curl -s $REGISTRY_URL/public/disclosures            # the campaign's exposed problems")
     print("  logs: .run/logs/   status: make status   stop: make down")
 
 
