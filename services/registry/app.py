@@ -48,7 +48,8 @@ def build(
         await registry.expire_licences()
 
     service.every(settings.licence_check_interval_s, expire_licences, "expire-licences")
-    service.every(settings.campaign_check_interval_s, campaigns.check_clock, "campaign-clock")
+    if settings.campaign_check_interval_s > 0:
+        service.every(settings.campaign_check_interval_s, campaigns.check_clock, "campaign-clock")
     if consume:
         service.subscribe(topics.INSPECTION_EVENTS.name, feed.on_event)
     app = create_app(

@@ -12,6 +12,8 @@ from services.registry.app import build
 from services.registry.settings import RegistrySettings
 from services.runtime.auth import issue_token
 
+SESSION_GROUP = f"sentinel-registry-test-{uuid.uuid4().hex[:8]}"
+
 
 @dataclass
 class Api:
@@ -50,10 +52,11 @@ async def api(kafka: str, database_url: str, secrets_env: dict[str, str]) -> Asy
         auth_secret=secrets_env["SENTINEL_AUTH_SECRET"],
         terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"],
         outbox_poll_interval_s=0.1,
-        # Its own group: inspection.events.v1 is shared with other runs and services.
-        consumer_group=f"sentinel-registry-test-{uuid.uuid4().hex[:8]}",
-        # Tests run the campaign clock themselves, at the time they choose.
-        campaign_check_interval_s=3600,
+        # This session's own group: inspection.events.v1 is shared with other runs and
+        # services. Modules run one after another and carry on from each other's offsets.
+        consumer_group=SESSION_GROUP,
+        # No periodic clock: tests run the campaign clock themselves, at the time they choose.
+        campaign_check_interval_s=0,
     )
     app = build(settings)
     service = app.state.service

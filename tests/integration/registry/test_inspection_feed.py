@@ -3,6 +3,7 @@ set the merchant's status (exactly once), overdue rectifications are disclosed."
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,14 @@ async def producer(kafka: str) -> AsyncIterator[AIOKafkaProducer]:
     await p.start()
     yield p
     await p.stop()
+
+
+@pytest.fixture(scope="module", autouse=True)
+async def caught_up(api: Api) -> None:
+    """The registry has read what inspection.events.v1 already held (other runs' events, from
+    the beginning, in this session's new group) before a test waits for its own."""
+    service = api.app.state.service  # type: ignore[attr-defined]
+    await asyncio.wait_for(service.messaging.caught_up(topics.INSPECTION_EVENTS.name), 180)
 
 
 async def _publish(producer: AIOKafkaProducer, key: str, event: Envelope[Any]) -> None:
