@@ -1,0 +1,87 @@
+"""Profile the telemetry full path: `python -m bench.profile [--readings N] [--html FILE]`.
+
+Produces N signed readings to a fresh topic (not profiled), then runs one telemetry replica on
+them under pyinstrument, from the first accepted reading to the last, and prints the call tree
+(wall-clock samples of the event loop's thread: everything the replica does, awaits included).
+For a sampling profile from outside the process, run the same command under
+`py-spy record -o profile.svg -- python -m bench.profile --no-profiler`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from pathlib import Path
+
+from bench import loops
+from bench.telemetry import PARTITIONS, accepted, make_readings, new_topic, produce, start_replica
+from tests.support.infra import infrastructure
+
+
+async def profile(
+    kafka: str, database_url: str, n: int, html: str | None, use: bool, topic: str | None
+) -> None:
+    terminals = 2000
+    messages = make_readings(terminals, n // terminals)
+    if topic is None:
+        topic = await new_topic(kafka, PARTITIONS)
+        await produce(kafka, topic, messages)
+        print(f"produced to {topic}", file=sys.stderr)
+    ids = [f"trm_b{i:05d}" for i in range(terminals)]
+    app = await start_replica(kafka, database_url, topic, ids)
+    profiler = None
+    try:
+        while accepted(app) == 0:
+            await asyncio.sleep(0.001)
+        if use:
+            from pyinstrument import Profiler
+
+            profiler = Profiler(interval=0.0005, async_mode="disabled")
+            profiler.start()
+        first, started, cpu = accepted(app), time.perf_counter(), time.process_time()
+        while accepted(app) < len(messages):
+            await asyncio.sleep(0.02)
+        took, cpu = time.perf_counter() - started, time.process_time() - cpu
+        if profiler is not None:
+            profiler.stop()
+        done = len(messages) - first
+        print(
+            f"{done:,} readings in {took:.2f} s: {done / took:,.0f} readings/s,"
+            f" {1e6 * cpu / done:.1f} ms CPU per 1,000",
+            file=sys.stderr,
+        )
+        if profiler is not None:
+            print(profiler.output_text(unicode=False, color=False, show_all=False))
+            if html:
+                await asyncio.to_thread(Path(html).write_text, profiler.output_html())
+    finally:
+        await app.state.service.stop()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--readings", type=int, default=100_000)
+    parser.add_argument("--html")
+    parser.add_argument("--no-profiler", action="store_true")
+    parser.add_argument("--topic", help="a topic produced by an earlier run (same --readings)")
+    parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
+    args = parser.parse_args()
+    with infrastructure() as endpoints:
+        loops.run(
+            profile(
+                endpoints.kafka,
+                endpoints.database_url,
+                args.readings,
+                args.html,
+                not args.no_profiler,
+                args.topic,
+            ),
+            args.loop,
+        )
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
