@@ -27,7 +27,6 @@ from services.runtime.errors import Conflict, NotFound
 from services.runtime.messaging import Delivery
 from services.telemetry.domain import (
     Decision,
-    Sample,
     TerminalContext,
     check_silence,
     evaluate,
@@ -137,14 +136,16 @@ class Telemetry:
                 if isinstance(verdict, Rejected):
                     outgoing.append(self.rejection(d.value, verdict, received, "kafka"))
                     continue
-                kind = verdict.reading.kind
+                kind = verdict.kind
                 accepted[kind] = accepted.get(kind, 0) + 1
-                oldest_ts = min(oldest_ts, verdict.ts)
-                h = held[verdict.terminal.id]
-                sample = Sample.from_reading(verdict.reading, received_at=now)
-                for decision in evaluate(h.state, sample, self.context(verdict.terminal)):
-                    decisions.append((decision, verdict.terminal))
-                touched[verdict.terminal.id] = h
+                if verdict.ts < oldest_ts:
+                    oldest_ts = verdict.ts
+                terminal = verdict.terminal
+                h = held[terminal.id]
+                sample = verdict.sample(received_at=now)
+                for decision in evaluate(h.state, sample, self.context(terminal)):
+                    decisions.append((decision, terminal))
+                touched[terminal.id] = h
 
             for tid, h in touched.items():
                 terminal = self.directory.terminals[tid]

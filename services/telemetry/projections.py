@@ -15,6 +15,7 @@ import asyncpg
 from contracts.registry import MarketUpserted, TerminalUpserted
 from services.runtime.messaging import Delivery
 from services.runtime.terminal_keys import derive_key
+from services.telemetry.signing import Signer
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,6 +50,7 @@ class Directory:
         self.terminals: dict[str, TerminalInfo] = {}
         self.markets: dict[str, MarketInfo] = {}
         self._keys: dict[tuple[str, int], bytes] = {}
+        self._signers: dict[tuple[str, int], Signer] = {}
 
     def key(self, terminal: TerminalInfo) -> bytes:
         """The terminal's current signing key, derived once per key version."""
@@ -58,6 +60,15 @@ class Directory:
             key = derive_key(self.master_secret, terminal.id, terminal.key_version)
             self._keys[cache_key] = key
         return key
+
+    def signer(self, terminal: TerminalInfo) -> Signer:
+        """HMAC under the terminal's current key, its pads prepared once per key version."""
+        cache_key = (terminal.id, terminal.key_version)
+        signer = self._signers.get(cache_key)
+        if signer is None:
+            signer = Signer(self.key(terminal))
+            self._signers[cache_key] = signer
+        return signer
 
     async def load(self, pool: asyncpg.Pool) -> None:
         for r in await pool.fetch("SELECT * FROM terminals"):

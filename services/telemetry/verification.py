@@ -4,33 +4,85 @@ Order matters: a reading is parsed, then placed (known, active terminal), then a
 (signature), and only an authentic reading is judged on its content (replayed seq, future
 timestamp, physical range). So a forger learns nothing about a terminal's state, and a fault
 in a genuine terminal is reported as what it is.
+
+Fast path: a reading that passes every check is the common case, so `check` first tries
+`_accepted`, which runs the same checks at a fraction of the cost (plain type checks instead of
+building a pydantic model, the signing key's padded hashes computed once, a timestamp string
+parsed once) and returns `Accepted` only when every one of them passes. Anything it
+does not accept, for whatever reason, goes through the full checks below, which alone name
+rejections, so a rejection carries exactly the reason, field and detail it always did. The fast
+path is strictly narrower than the full one (unit-tested against it): it never accepts what the
+full checks would reject.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from datetime import datetime
+from hmac import compare_digest
 from typing import Any
 
 import orjson
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from contracts.telemetry import (
+    INTERVAL_RANGE_S,
+    PHYSICAL_RANGES,
     READING_KINDS,
     AnyReading,
+    Timestamp,
     describe_invalid,
     parse_reading,
     range_violation,
     verify,
 )
+from services.telemetry.domain import Sample
 from services.telemetry.projections import Directory, TerminalInfo
 
 
-@dataclass(frozen=True, slots=True)
 class Accepted:
-    reading: AnyReading
-    terminal: TerminalInfo
-    ts: float  # event time, epoch seconds
+    """An authentic, plausible reading: its terminal, event time (epoch seconds) and values.
+
+    `reading` is the validated contract model; on the fast path it is built only when asked for
+    (the pipeline needs only `sample`), from the very dict that passed the checks.
+    """
+
+    __slots__ = ("_body", "_reading", "_sample", "terminal", "ts")
+
+    def __init__(
+        self,
+        terminal: TerminalInfo,
+        ts: float,
+        *,
+        reading: AnyReading | None = None,
+        sample: Sample | None = None,
+        body: dict[str, Any] | None = None,
+    ) -> None:
+        self.terminal, self.ts = terminal, ts
+        self._reading, self._sample, self._body = reading, sample, body
+
+    @property
+    def reading(self) -> AnyReading:
+        if self._reading is None:
+            self._reading = parse_reading(self._body or {})
+        return self._reading
+
+    @property
+    def kind(self) -> str:
+        return self._sample.kind if self._sample is not None else self.reading.kind
+
+    @property
+    def seq(self) -> int:
+        return self._sample.seq if self._sample is not None else self.reading.seq
+
+    def sample(self, received_at: float | None = None) -> Sample:
+        """The reading as the rules take it: `Sample.from_reading` of the model."""
+        if self._sample is None:
+            return Sample.from_reading(self.reading, received_at=received_at)
+        self._sample.received_at = received_at
+        return self._sample
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +112,20 @@ def check(
             return Rejected("malformed", f"not JSON: {exc}")
     if not isinstance(body, dict):
         return Rejected("malformed", f"a reading is a JSON object, not {type(body).__name__}")
+    fast = _accepted(body, directory, last_seq, now, future_tolerance_s)
+    if fast is not None:
+        return fast
+    return full_check(body, directory, last_seq, now, future_tolerance_s)
+
+
+def full_check(
+    body: dict[str, Any],
+    directory: Directory,
+    last_seq: Callable[[str], int],
+    now: float,
+    future_tolerance_s: float,
+) -> Accepted | Rejected:
+    """Every check, through the contract model: the only path that names a rejection."""
     claimed_id = body.get("terminal_id") if isinstance(body.get("terminal_id"), str) else None
     try:
         reading = parse_reading(body)
@@ -138,4 +204,127 @@ def _judge(
     if violation is not None:
         field, detail = violation
         return Rejected("out_of_range", detail, field, reading.terminal_id, reading.seq)
-    return Accepted(reading, terminal, ts)
+    return Accepted(terminal, ts, reading=reading)
+
+
+# -- the fast path -----------------------------------------------------------------------------
+# The reading models of contracts.telemetry, restated as plain checks: the same fields, closed
+# (an unknown field fails), strict types (no `"5"` for 5, no bool for a number; an integer is
+# taken for a float, as pydantic's strict float takes it), the same bounds. `ts` is parsed by the
+# contract's own `Timestamp`; the `sig` pattern is implied by the match: a `sig` equal to the
+# HMAC we compute is 64 lowercase hex digits.
+_COMMON = ("terminal_id", "seq", "ts", "kind", "sig")
+_VALUES: dict[str, tuple[tuple[str, bool], ...]] = {  # (field, is a float)
+    "cold_chain": (("temp_c", True),),
+    "footfall": (("entries", False), ("exits", False), ("occupancy", False)),
+    "payment": (("tx_count", False), ("tx_amount", True), ("refunds", False)),
+}
+_REQUIRED = {kind: frozenset(_COMMON + tuple(n for n, _ in v)) for kind, v in _VALUES.items()}
+_ALLOWED = {kind: names | {"interval_s"} for kind, names in _REQUIRED.items()}
+_BOUNDS = {kind: tuple(PHYSICAL_RANGES[kind][name] for name, _ in v) for kind, v in _VALUES.items()}
+_INTERVAL_LOW, _INTERVAL_HIGH = INTERVAL_RANGE_S
+# Event times as the contract parses them (`Timestamp`, then UTC), by the string a terminal
+# sent: terminals of one market report on the same minute, so most are parsed once.
+_TS_ADAPTER: TypeAdapter[datetime] = TypeAdapter(Timestamp)
+_TIMES: dict[str, float] = {}
+_TIMES_MAX = 4096
+
+
+def _event_time(text: str) -> float | None:
+    epoch = _TIMES.get(text)
+    if epoch is not None:
+        return epoch
+    try:
+        parsed = _TS_ADAPTER.validate_python(text)
+    except ValidationError:
+        return None
+    if parsed.tzinfo is None:
+        return None
+    epoch = parsed.timestamp()
+    if len(_TIMES) >= _TIMES_MAX:
+        _TIMES.clear()
+    _TIMES[text] = epoch
+    return epoch
+
+
+def _accepted(
+    body: dict[str, Any],
+    directory: Directory,
+    last_seq: Callable[[str], int],
+    now: float,
+    future_tolerance_s: float,
+) -> Accepted | None:
+    """`Accepted` when the reading passes every check of `check`, else None (no verdict)."""
+    kind = body.get("kind")
+    if type(kind) is not str or kind not in _VALUES:
+        return None
+    keys = body.keys()
+    if not (_REQUIRED[kind] <= keys and keys <= _ALLOWED[kind]):
+        return None
+    tid, seq, ts_text, sig = body["terminal_id"], body["seq"], body["ts"], body["sig"]
+    interval = body.get("interval_s")
+    if not (
+        type(tid) is str
+        and 0 < len(tid) <= 128
+        and type(seq) is int
+        and seq >= 0
+        and type(ts_text) is str
+        and type(sig) is str
+        and (interval is None or (type(interval) is int and interval > 0))
+    ):
+        return None
+    values: list[float] = []
+    for (name, is_float), (low, high) in zip(_VALUES[kind], _BOUNDS[kind], strict=True):
+        value = body[name]
+        kind_of_value = type(value)
+        if kind_of_value is float or (is_float and kind_of_value is int):
+            if not is_float:
+                return None
+            try:
+                value = float(value)
+            except OverflowError:
+                return None
+            if not math.isfinite(value):
+                return None
+        elif kind_of_value is not int:
+            return None
+        if not low <= value <= high:
+            return None
+        values.append(value)
+    ts = _event_time(ts_text)
+    if ts is None:
+        return None
+    terminal = directory.terminals.get(tid)
+    if terminal is None or terminal.status != "active" or terminal.kind != kind:
+        return None
+    canonical = dict(body)
+    del canonical["sig"]
+    try:
+        signed = orjson.dumps(canonical, option=orjson.OPT_SORT_KEYS)
+    except TypeError:
+        return None
+    if not (sig.isascii() and compare_digest(directory.signer(terminal).hexdigest(signed), sig)):
+        return None
+    if seq <= last_seq(tid) or ts > now + future_tolerance_s:
+        return None
+    if interval is not None and not _INTERVAL_LOW <= interval <= _INTERVAL_HIGH:
+        return None
+    if kind == "cold_chain":
+        sample = Sample(seq, ts, kind, temp_c=values[0], interval_s=interval)
+    elif kind == "footfall":
+        entries, exits, occupancy = (int(v) for v in values)
+        sample = Sample(
+            seq, ts, kind, entries=entries, exits=exits, occupancy=occupancy, interval_s=interval
+        )
+    else:
+        tx_count, tx_amount, refunds = values
+        sample = Sample(
+            seq,
+            ts,
+            kind,
+            tx_count=int(tx_count),
+            tx_amount=tx_amount,
+            refunds=int(refunds),
+            interval_s=interval,
+        )
+    return Accepted(terminal, ts, sample=sample, body=body)

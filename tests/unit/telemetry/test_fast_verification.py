@@ -1,0 +1,253 @@
+"""The fast path of verification never decides differently from the full checks.
+
+`check` tries `_accepted` first and falls back to `full_check`; the fast path may only say
+"accepted", and only for a reading the full checks accept with the same terminal, event time,
+sample and model. Readings here are genuine ones of each kind, then bent in the ways a broken or
+forged terminal would bend them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contracts.telemetry import sign
+from services.runtime.terminal_keys import derive_key
+from services.telemetry.domain import Sample
+from services.telemetry.projections import Directory, TerminalInfo
+from services.telemetry.signing import Signer
+from services.telemetry.verification import Accepted, Rejected, _accepted, check, full_check
+
+MASTER = b"f" * 32
+NOW = time.time()
+KINDS = {"trm_cc": "cold_chain", "trm_ff": "footfall", "trm_pay": "payment"}
+
+
+def _directory() -> Directory:
+    d = Directory(MASTER)
+    for tid, kind in KINDS.items():
+        d.terminals[tid] = TerminalInfo(
+            tid, kind, "mkt", "zhifu", None, None, "chilled", 60, 1, "active", 1
+        )
+    d.terminals["trm_off"] = TerminalInfo(
+        "trm_off", "cold_chain", "mkt", "zhifu", None, None, "chilled", 60, 1, "retired", 1
+    )
+    return d
+
+
+DIRECTORY = _directory()
+
+
+def _ts(minutes: float) -> str:
+    return (
+        (datetime.fromtimestamp(NOW, UTC) + timedelta(minutes=minutes))
+        .isoformat()
+        .replace("+00:00", "Z")
+    )
+
+
+def _genuine(tid: str, seq: int = 5, minutes: float = -1.0) -> dict[str, Any]:
+    kind = KINDS.get(tid, "cold_chain")
+    body: dict[str, Any] = {"terminal_id": tid, "seq": seq, "ts": _ts(minutes), "kind": kind}
+    body |= {
+        "cold_chain": {"temp_c": 3.5, "interval_s": 60},
+        "footfall": {"entries": 12, "exits": 9, "occupancy": 140},
+        "payment": {"tx_count": 7, "tx_amount": 312.5, "refunds": 0, "interval_s": 900},
+    }[kind]
+    return _signed(body)
+
+
+def _signed(body: dict[str, Any], tid: str | None = None) -> dict[str, Any]:
+    body = {k: v for k, v in body.items() if k != "sig"}
+    body["sig"] = sign(body, derive_key(MASTER, tid or str(body.get("terminal_id")), 1))
+    return body
+
+
+def _same(fast: Accepted, full: Accepted | Rejected) -> None:
+    assert isinstance(full, Accepted), f"fast path accepted what the full checks reject: {full}"
+    assert fast.terminal is full.terminal
+    assert fast.ts == full.ts
+    assert fast.kind == full.kind and fast.seq == full.seq
+    assert fast.sample(12.5) == full.sample(12.5) == Sample.from_reading(full.reading, 12.5)
+    assert fast.reading == full.reading
+
+
+def _both(body: dict[str, Any], last: int = 2) -> tuple[Accepted | None, Accepted | Rejected]:
+    def last_seq(_: str) -> int:
+        return last
+
+    return (
+        _accepted(body, DIRECTORY, last_seq, NOW, 300),
+        full_check(body, DIRECTORY, last_seq, NOW, 300),
+    )
+
+
+@pytest.mark.parametrize("tid", list(KINDS))
+def test_a_genuine_reading_of_each_kind_takes_the_fast_path(tid: str) -> None:
+    fast, full = _both(_genuine(tid))
+    assert fast is not None
+    _same(fast, full)
+
+
+def test_an_integer_for_a_float_is_taken_as_a_float_as_the_contract_takes_it() -> None:
+    body = _genuine("trm_cc") | {"temp_c": 4}
+    fast, full = _both(_signed(body))
+    assert fast is not None and isinstance(fast.sample().temp_c, float)
+    _same(fast, full)
+
+
+# Values a terminal could put in a field, of every JSON type and a few Python-only ones that
+# /ingest can hand over (the stdlib json parser reads NaN and Infinity).
+ODD_VALUES = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.sampled_from([0, 1, -1, 60, 86_400, 86_401, 100_000, 100_001, 10**6, 10**6 + 1]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([-60.0, 80.0, 80.0001, -60.5, 1e16, 1e-7, 3.0]),
+    st.text(max_size=5),
+    st.sampled_from(
+        [
+            "",
+            "x" * 129,
+            "cold_chain",
+            "footfall",
+            "payment",
+            "trm_cc",
+            "trm_off",
+            "trm_ghost",
+            "2026-05-01T08:00:00Z",
+            "2026-05-01t08:00:00z",
+            "2026-05-01 08:00:00Z",
+            "2026-05-01T08:00:00",
+            "2026-05-01T08:00:00.123456789+08:00",
+            "2026-13-01T08:00:00Z",
+            "0" * 64,
+            "F" * 64,
+            "é" * 64,
+        ]
+    ),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=2), st.integers(), max_size=1),
+)
+FIELDS = [
+    "terminal_id",
+    "seq",
+    "ts",
+    "kind",
+    "sig",
+    "interval_s",
+    "temp_c",
+    "entries",
+    "exits",
+    "occupancy",
+    "tx_count",
+    "tx_amount",
+    "refunds",
+    "extra",
+]
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    tid=st.sampled_from([*KINDS, "trm_off", "trm_ghost"]),
+    changes=st.dictionaries(st.sampled_from(FIELDS), ODD_VALUES, max_size=3),
+    dropped=st.sets(st.sampled_from(FIELDS), max_size=2),
+    resign=st.booleans(),
+    last=st.sampled_from([0, 4, 5, 9]),
+    minutes=st.sampled_from([-600.0, -1.0, 4.0, 6.0]),
+)
+def test_the_fast_path_never_accepts_what_the_full_checks_reject(
+    tid: str,
+    changes: dict[str, Any],
+    dropped: set[str],
+    resign: bool,
+    last: int,
+    minutes: float,
+) -> None:
+    body = _genuine(tid, minutes=minutes) | changes
+    for name in dropped:
+        body.pop(name, None)
+    if resign:  # a genuine terminal that sends a broken reading signs it all the same
+        body = _signed(body, tid)
+    fast, full = _both(body, last)
+    if fast is not None:
+        _same(fast, full)
+    verdict = check(body, DIRECTORY, lambda _: last, NOW, 300)
+    if isinstance(full, Rejected):
+        assert verdict == full  # the same reason, field, detail, seq and kind
+    else:
+        assert isinstance(verdict, Accepted) and verdict.ts == full.ts
+
+
+@settings(max_examples=300, deadline=None)
+@given(key=st.binary(max_size=200), message=st.binary(max_size=300))
+def test_a_signer_is_hmac_sha256(key: bytes, message: bytes) -> None:
+    signer = Signer(key)
+    expected = hmac.new(key, message, hashlib.sha256).hexdigest()
+    assert signer.hexdigest(message) == expected
+    assert signer.hexdigest(message) == expected  # the prepared hashes are not consumed
+
+
+BOUNDARY = [
+    -61,
+    -60,
+    -60.0,
+    -59.99,
+    0,
+    0.0,
+    -0.0,
+    1,
+    59,
+    60,
+    79.99,
+    80,
+    80.0,
+    80.01,
+    86_400,
+    86_401,
+    100_000,
+    100_001,
+    100_000_000.0,
+    100_000_001.0,
+    10**6,
+    10**6 + 1,
+    None,
+    True,
+    False,
+    "5",
+]
+
+
+@pytest.mark.parametrize("value", BOUNDARY, ids=repr)
+@pytest.mark.parametrize(
+    ("tid", "name"),
+    [
+        ("trm_cc", "temp_c"),
+        ("trm_cc", "interval_s"),
+        ("trm_cc", "seq"),
+        ("trm_ff", "entries"),
+        ("trm_ff", "exits"),
+        ("trm_ff", "occupancy"),
+        ("trm_pay", "tx_count"),
+        ("trm_pay", "tx_amount"),
+        ("trm_pay", "refunds"),
+        ("trm_pay", "interval_s"),
+    ],
+)
+def test_values_at_and_beyond_their_bounds_decide_alike(tid: str, name: str, value: Any) -> None:
+    body = _signed(_genuine(tid) | {name: value})
+    fast, full = _both(body, last=-1)
+    if isinstance(full, Accepted):
+        assert fast is not None, "a plausible reading the contract accepts takes the fast path"
+        _same(fast, full)
+    else:
+        assert fast is None
+        assert check(body, DIRECTORY, lambda _: -1, NOW, 300) == full
