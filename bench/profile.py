@@ -4,13 +4,16 @@ Produces N signed readings to a fresh topic (not profiled), then runs one teleme
 them under pyinstrument, from the first accepted reading to the last, and prints the call tree
 (wall-clock samples of the event loop's thread: everything the replica does, awaits included).
 For a sampling profile from outside the process, run the same command under
-`py-spy record -o profile.svg -- python -m bench.profile --no-profiler`.
+`py-spy record -o profile.svg -- python -m bench.profile --profiler none`; `--profiler cprofile`
+is deterministic (slower, exact call counts).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import cProfile
+import pstats
 import sys
 import time
 from pathlib import Path
@@ -21,7 +24,12 @@ from tests.support.infra import infrastructure
 
 
 async def profile(
-    kafka: str, database_url: str, n: int, html: str | None, use: bool, topic: str | None
+    kafka: str,
+    database_url: str,
+    n: int,
+    html: str | None,
+    use: str | None,
+    topic: str | None,
 ) -> None:
     terminals = 2000
     messages = make_readings(terminals, n // terminals)
@@ -35,23 +43,34 @@ async def profile(
     try:
         while accepted(app) == 0:
             await asyncio.sleep(0.001)
-        if use:
+        if use == "pyinstrument":
             from pyinstrument import Profiler
 
-            profiler = Profiler(interval=0.0005, async_mode="disabled")
+            profiler = Profiler(interval=0.001, async_mode="disabled")
             profiler.start()
+        elif use == "cprofile":
+            deterministic = cProfile.Profile()
+            deterministic.enable()
         first, started, cpu = accepted(app), time.perf_counter(), time.process_time()
         while accepted(app) < len(messages):
             await asyncio.sleep(0.02)
         took, cpu = time.perf_counter() - started, time.process_time() - cpu
         if profiler is not None:
             profiler.stop()
+        if use == "cprofile":
+            deterministic.disable()
+            stats = pstats.Stats(deterministic)
+            stats.sort_stats("tottime").print_stats(35)
+            stats.sort_stats("cumulative").print_stats(45)
         done = len(messages) - first
         print(
             f"{done:,} readings in {took:.2f} s: {done / took:,.0f} readings/s,"
             f" {1e6 * cpu / done:.1f} ms CPU per 1,000",
             file=sys.stderr,
         )
+        sizes = app.state.telemetry.metrics.batch_size
+        count = sum(b.get() for b in sizes._buckets)
+        print(f"{count:.0f} batches, {done / max(count, 1):,.0f} readings each", file=sys.stderr)
         if profiler is not None:
             print(profiler.output_text(unicode=False, color=False, show_all=False))
             if html:
@@ -64,7 +83,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--readings", type=int, default=100_000)
     parser.add_argument("--html")
-    parser.add_argument("--no-profiler", action="store_true")
+    parser.add_argument(
+        "--profiler", choices=["pyinstrument", "cprofile", "none"], default="pyinstrument"
+    )
     parser.add_argument("--topic", help="a topic produced by an earlier run (same --readings)")
     parser.add_argument("--loop", choices=["asyncio", "uvloop"], default="asyncio")
     args = parser.parse_args()
@@ -75,7 +96,7 @@ def main() -> int:
                 endpoints.database_url,
                 args.readings,
                 args.html,
-                not args.no_profiler,
+                None if args.profiler == "none" else args.profiler,
                 args.topic,
             ),
             args.loop,

@@ -17,7 +17,6 @@ full checks would reject.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
@@ -214,15 +213,74 @@ def _judge(
 # contract's own `Timestamp`; the `sig` pattern is implied by the match: a `sig` equal to the
 # HMAC we compute is 64 lowercase hex digits.
 _COMMON = ("terminal_id", "seq", "ts", "kind", "sig")
-_VALUES: dict[str, tuple[tuple[str, bool], ...]] = {  # (field, is a float)
-    "cold_chain": (("temp_c", True),),
-    "footfall": (("entries", False), ("exits", False), ("occupancy", False)),
-    "payment": (("tx_count", False), ("tx_amount", True), ("refunds", False)),
-}
-_REQUIRED = {kind: frozenset(_COMMON + tuple(n for n, _ in v)) for kind, v in _VALUES.items()}
+_REQUIRED = {kind: frozenset((*_COMMON, *fields)) for kind, fields in PHYSICAL_RANGES.items()}
 _ALLOWED = {kind: names | {"interval_s"} for kind, names in _REQUIRED.items()}
-_BOUNDS = {kind: tuple(PHYSICAL_RANGES[kind][name] for name, _ in v) for kind, v in _VALUES.items()}
 _INTERVAL_LOW, _INTERVAL_HIGH = INTERVAL_RANGE_S
+_TEMP = PHYSICAL_RANGES["cold_chain"]["temp_c"]
+_ENTRIES, _EXITS, _OCCUPANCY = (
+    PHYSICAL_RANGES["footfall"][n] for n in ("entries", "exits", "occupancy")
+)
+_TX_COUNT, _TX_AMOUNT, _REFUNDS = (
+    PHYSICAL_RANGES["payment"][n] for n in ("tx_count", "tx_amount", "refunds")
+)
+
+
+def _number(value: Any, bounds: tuple[float, float]) -> float | None:
+    """A strict, finite float of the contract within its physical range (an int is taken, as
+    a float); the bounds are finite, so NaN and infinity fail them."""
+    kind = type(value)
+    if (kind is float or kind is int) and bounds[0] <= value <= bounds[1]:
+        return float(value)
+    return None
+
+
+def _count(value: Any, bounds: tuple[float, float]) -> int | None:
+    """A strict int (never a bool) within its physical range."""
+    if type(value) is int and bounds[0] <= value <= bounds[1]:
+        return value
+    return None
+
+
+def _cold_chain(body: dict[str, Any], seq: int, ts: float, interval: int | None) -> Sample | None:
+    temp_c = _number(body["temp_c"], _TEMP)
+    if temp_c is None:
+        return None
+    return Sample(seq, ts, "cold_chain", temp_c=temp_c, interval_s=interval)
+
+
+def _footfall(body: dict[str, Any], seq: int, ts: float, interval: int | None) -> Sample | None:
+    entries = _count(body["entries"], _ENTRIES)
+    exits = _count(body["exits"], _EXITS)
+    occupancy = _count(body["occupancy"], _OCCUPANCY)
+    if entries is None or exits is None or occupancy is None:
+        return None
+    return Sample(
+        seq, ts, "footfall", entries=entries, exits=exits, occupancy=occupancy, interval_s=interval
+    )
+
+
+def _payment(body: dict[str, Any], seq: int, ts: float, interval: int | None) -> Sample | None:
+    tx_count = _count(body["tx_count"], _TX_COUNT)
+    tx_amount = _number(body["tx_amount"], _TX_AMOUNT)
+    refunds = _count(body["refunds"], _REFUNDS)
+    if tx_count is None or tx_amount is None or refunds is None:
+        return None
+    return Sample(
+        seq,
+        ts,
+        "payment",
+        tx_count=tx_count,
+        tx_amount=tx_amount,
+        refunds=refunds,
+        interval_s=interval,
+    )
+
+
+_SAMPLE: dict[str, Callable[[dict[str, Any], int, float, int | None], Sample | None]] = {
+    "cold_chain": _cold_chain,
+    "footfall": _footfall,
+    "payment": _payment,
+}
 # Event times as the contract parses them (`Timestamp`, then UTC), by the string a terminal
 # sent: terminals of one market report on the same minute, so most are parsed once.
 _TS_ADAPTER: TypeAdapter[datetime] = TypeAdapter(Timestamp)
@@ -256,7 +314,7 @@ def _accepted(
 ) -> Accepted | None:
     """`Accepted` when the reading passes every check of `check`, else None (no verdict)."""
     kind = body.get("kind")
-    if type(kind) is not str or kind not in _VALUES:
+    if type(kind) is not str or kind not in _SAMPLE:
         return None
     keys = body.keys()
     if not (_REQUIRED[kind] <= keys and keys <= _ALLOWED[kind]):
@@ -270,32 +328,22 @@ def _accepted(
         and seq >= 0
         and type(ts_text) is str
         and type(sig) is str
-        and (interval is None or (type(interval) is int and interval > 0))
+        and (
+            interval is None
+            or (type(interval) is int and _INTERVAL_LOW <= interval <= _INTERVAL_HIGH)
+        )
     ):
         return None
-    values: list[float] = []
-    for (name, is_float), (low, high) in zip(_VALUES[kind], _BOUNDS[kind], strict=True):
-        value = body[name]
-        kind_of_value = type(value)
-        if kind_of_value is float or (is_float and kind_of_value is int):
-            if not is_float:
-                return None
-            try:
-                value = float(value)
-            except OverflowError:
-                return None
-            if not math.isfinite(value):
-                return None
-        elif kind_of_value is not int:
-            return None
-        if not low <= value <= high:
-            return None
-        values.append(value)
     ts = _event_time(ts_text)
-    if ts is None:
+    if ts is None or ts > now + future_tolerance_s:
+        return None
+    sample = _SAMPLE[kind](body, seq, ts, interval)
+    if sample is None:
         return None
     terminal = directory.terminals.get(tid)
     if terminal is None or terminal.status != "active" or terminal.kind != kind:
+        return None
+    if seq <= last_seq(tid):
         return None
     canonical = dict(body)
     del canonical["sig"]
@@ -305,26 +353,4 @@ def _accepted(
         return None
     if not (sig.isascii() and compare_digest(directory.signer(terminal).hexdigest(signed), sig)):
         return None
-    if seq <= last_seq(tid) or ts > now + future_tolerance_s:
-        return None
-    if interval is not None and not _INTERVAL_LOW <= interval <= _INTERVAL_HIGH:
-        return None
-    if kind == "cold_chain":
-        sample = Sample(seq, ts, kind, temp_c=values[0], interval_s=interval)
-    elif kind == "footfall":
-        entries, exits, occupancy = (int(v) for v in values)
-        sample = Sample(
-            seq, ts, kind, entries=entries, exits=exits, occupancy=occupancy, interval_s=interval
-        )
-    else:
-        tx_count, tx_amount, refunds = values
-        sample = Sample(
-            seq,
-            ts,
-            kind,
-            tx_count=int(tx_count),
-            tx_amount=tx_amount,
-            refunds=int(refunds),
-            interval_s=interval,
-        )
     return Accepted(terminal, ts, sample=sample, body=body)
