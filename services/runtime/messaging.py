@@ -28,11 +28,13 @@ from aiokafka.errors import KafkaConnectionError, KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
+from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
 from pydantic import BaseModel, ValidationError
 
 from contracts.envelope import Envelope
 from services.runtime.metrics import Metrics
 from services.runtime.outbox import OutgoingMessage
+from services.runtime.settings import kafka_client_options_from_env
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
@@ -245,6 +247,21 @@ def dlq_headers(delivery: Delivery, exc: BaseException, group: str) -> list[tupl
     ]
 
 
+def faststream_security(options: dict[str, Any]) -> BaseSecurity | None:
+    """FastStream's spelling of aiokafka's SASL options (it takes no `sasl_*` keywords)."""
+    if options.get("security_protocol", "PLAINTEXT") == "PLAINTEXT":
+        return None
+    if options.get("security_protocol") != "SASL_PLAINTEXT":
+        raise ValueError(f"unsupported Kafka security protocol {options['security_protocol']}")
+    kinds: dict[str, type[SASLPlaintext | SASLScram256 | SASLScram512]] = {
+        "PLAIN": SASLPlaintext,
+        "SCRAM-SHA-256": SASLScram256,
+        "SCRAM-SHA-512": SASLScram512,
+    }
+    kind = kinds[options["sasl_mechanism"]]
+    return kind(options["sasl_plain_username"], options["sasl_plain_password"])
+
+
 class Messaging:
     """The service's Kafka side: a FastStream broker for consuming, a producer for publishing."""
 
@@ -257,9 +274,15 @@ class Messaging:
         group_id: str,
         max_attempts: int = 3,
         backoff_s: float = 0.5,
+        kafka_options: dict[str, Any] | None = None,
     ) -> None:
         self.service, self.bootstrap_servers, self.group_id = service, bootstrap_servers, group_id
         self.metrics = metrics
+        # How every client authenticates (ServiceSettings.kafka_client_options()); without it,
+        # the service's environment says (`<SERVICE>_KAFKA_SASL_*`, default PLAINTEXT).
+        if kafka_options is None:
+            kafka_options = kafka_client_options_from_env(service)
+        self.kafka_options = kafka_options
         self.broker = KafkaBroker(
             bootstrap_servers,
             client_id=f"sentinel-{service}",
@@ -268,6 +291,7 @@ class Messaging:
             # FastStream logs each message at INFO; our JSON logs say what was decided instead.
             log_level=logging.DEBUG,
             graceful_timeout=15.0,
+            security=faststream_security(kafka_options),
         )
         # aiokafka binds a producer to the running loop, so it is made in `start`.
         self._producer: AIOKafkaProducer | None = None
@@ -384,6 +408,7 @@ class Messaging:
             acks="all",
             enable_idempotence=True,
             linger_ms=5,
+            **self.kafka_options,
         )
         await self._producer.start()
         await self.broker.start()

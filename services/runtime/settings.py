@@ -4,13 +4,17 @@ Each service subclasses `ServiceSettings` with its own prefix (`REGISTRY_`, `TEL
 The stack-wide variables written to `.run/env` (`KAFKA_BOOTSTRAP_SERVERS`, `DATABASE_URL`,
 `SENTINEL_AUTH_SECRET`, ...) are read as a fallback, so one sourced env file configures every
 service while a prefixed variable still overrides it for one service.
+
+Kafka authentication (`KafkaClientSettings`) is PLAINTEXT unless `KAFKA_SECURITY_PROTOCOL` says
+SASL_PLAINTEXT; then each service authenticates as its own principal with
+`<SERVICE>_KAFKA_SASL_USERNAME` / `<SERVICE>_KAFKA_SASL_PASSWORD` (docs/operations.md).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
 
 
@@ -25,7 +29,57 @@ class _UnprefixedEnv(EnvSettingsSource):
         return None, field_name, False
 
 
-class ServiceSettings(BaseSettings):
+class KafkaClientSettings(BaseSettings):
+    """How a Kafka client authenticates: nothing (PLAINTEXT), or SASL with a username/password."""
+
+    kafka_security_protocol: Literal["PLAINTEXT", "SASL_PLAINTEXT"] = "PLAINTEXT"
+    kafka_sasl_mechanism: Literal["SCRAM-SHA-512", "SCRAM-SHA-256", "PLAIN"] = "SCRAM-SHA-512"
+    kafka_sasl_username: str = ""
+    kafka_sasl_password: SecretStr = SecretStr("")
+
+    @model_validator(mode="after")
+    def _sasl_needs_credentials(self) -> Self:
+        if self.kafka_security_protocol != "PLAINTEXT" and not (
+            self.kafka_sasl_username and self.kafka_sasl_password.get_secret_value()
+        ):
+            raise ValueError(
+                f"kafka_security_protocol={self.kafka_security_protocol} needs "
+                "kafka_sasl_username and kafka_sasl_password"
+            )
+        return self
+
+    def kafka_client_options(self) -> dict[str, Any]:
+        """Keyword arguments for aiokafka clients (producer, consumer, admin); {} for PLAINTEXT."""
+        if self.kafka_security_protocol == "PLAINTEXT":
+            return {}
+        return {
+            "security_protocol": self.kafka_security_protocol,
+            "sasl_mechanism": self.kafka_sasl_mechanism,
+            "sasl_plain_username": self.kafka_sasl_username,
+            "sasl_plain_password": self.kafka_sasl_password.get_secret_value(),
+        }
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The prefixed variable wins; the stack-wide one fills in what it leaves unset.
+        return (init_settings, env_settings, _UnprefixedEnv(settings_cls), file_secret_settings)
+
+
+def kafka_client_options_from_env(service: str) -> dict[str, Any]:
+    """`kafka_client_options()` of a service configured only by the environment
+    (`<SERVICE>_KAFKA_*`, falling back to `KAFKA_*`), for code that has no settings object."""
+    settings = KafkaClientSettings(_env_prefix=f"{service.upper()}_")
+    return settings.kafka_client_options()
+
+
+class ServiceSettings(KafkaClientSettings):
     service_name: ClassVar[str] = "service"
     default_port: ClassVar[int] = 8100
 
@@ -47,18 +101,6 @@ class ServiceSettings(BaseSettings):
     # Public endpoints, per client address: requests a second on average, and the burst allowed.
     public_rate_per_s: float = 20.0
     public_burst: int = 60
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # The prefixed variable wins; the stack-wide one fills in what it leaves unset.
-        return (init_settings, env_settings, _UnprefixedEnv(settings_cls), file_secret_settings)
 
     @property
     def pg_schema(self) -> str:
