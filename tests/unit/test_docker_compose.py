@@ -9,6 +9,11 @@ from typing import Any
 
 import yaml
 
+from deploy.kafka import acls, compose, security
+from deploy.kafka.acls import PRINCIPALS
+from deploy.kafka.security import password_var, username_var
+from deploy.local import stack
+
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES: dict[str, Any] = COMPOSE["services"]
@@ -53,7 +58,7 @@ def test_every_built_service_module_is_in_compose_on_its_port() -> None:
 
 def test_infrastructure_uses_official_images_on_the_local_stack_ports() -> None:
     assert re.match(r"^apache/kafka:4\.", SERVICES["kafka"]["image"])
-    assert SERVICES["kafka"]["environment"]["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert kafka_properties()["process.roles"] == "broker,controller"
     assert "127.0.0.1:19092:19092" in SERVICES["kafka"]["ports"]
     assert re.match(r"^postgres:15", SERVICES["postgres"]["image"])
     assert "127.0.0.1:15432:5432" in SERVICES["postgres"]["ports"]
@@ -107,5 +112,79 @@ def test_secrets_come_from_the_environment_not_the_file() -> None:
         "SENTINEL_TERMINAL_MASTER_SECRET",
         "POSTGRES_PASSWORD",
         "GRAFANA_ADMIN_PASSWORD",
+        *(password_var(principal) for principal in PRINCIPALS),
     ):
         assert re.search(rf"\$\{{{var}:\?", text), f"{var} must be required from the environment"
+
+
+# --- Kafka security (issue 9 item 3; deploy/kafka/) -------------------------------------------
+def kafka_properties() -> dict[str, str]:
+    """The broker's configuration: the file docker-compose mounts for start.sh."""
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in SERVICES["kafka"]["volumes"]}
+    assert mounted[compose.MOUNT] == "./deploy/kafka/docker"
+    return stack.parse_properties((ROOT / "deploy/kafka/docker/server.properties").read_text())
+
+
+def test_kafka_runs_the_sasl_broker_from_the_rendered_configuration() -> None:
+    kafka = SERVICES["kafka"]
+    assert kafka["entrypoint"] == ["/bin/bash", f"{compose.MOUNT}/start.sh"]
+    assert (ROOT / "deploy/kafka/docker/start.sh").is_file()
+    assert kafka_properties() == compose.compose_broker_properties()
+    assert compose.SERVER_PROPERTIES.read_text() == compose.render(), (
+        "deploy/kafka/docker/server.properties is stale: python -m deploy.kafka.compose"
+    )
+    props = kafka_properties()
+    assert props["authorizer.class.name"] == security.AUTHORIZER
+    assert props["super.users"] == "User:admin"
+    assert props["sasl.enabled.mechanisms"] == "SCRAM-SHA-512"
+    assert "PLAINTEXT://" not in props["listeners"].replace("SASL_PLAINTEXT://", "")
+    for protocol in props["listener.security.protocol.map"].split(","):
+        assert protocol.split(":")[1] == "SASL_PLAINTEXT", protocol
+    assert props["log.dirs"] == "/var/lib/kafka/data"
+    assert "kafka-data:/var/lib/kafka/data" in kafka["volumes"]
+    # The healthcheck logs in with the admin properties start.sh writes.
+    assert "--command-config /tmp/sentinel/admin.properties" in kafka["healthcheck"]["test"][1]
+
+
+def test_kafka_creates_a_scram_user_per_principal_from_the_environment() -> None:
+    env = SERVICES["kafka"]["environment"]
+    assert set(env) == {password_var(p) for p in PRINCIPALS}
+    for principal in PRINCIPALS:
+        var = password_var(principal)
+        assert env[var] == f"${{{var}:?set {var}}}"
+
+
+def test_every_service_logs_in_to_kafka_as_its_own_principal() -> None:
+    seen: dict[str, str] = {}
+    for name in PORTS:
+        env = SERVICES[name]["environment"]
+        assert env["KAFKA_SECURITY_PROTOCOL"] == "SASL_PLAINTEXT"
+        assert env["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
+        assert env[username_var(name)] == name
+        var = password_var(name)
+        assert env[var] == f"${{{var}:?set {var}}}"
+        # No shared login: no unprefixed username, no other service's password.
+        assert "KAFKA_SASL_USERNAME" not in env
+        assert not [k for k in env if k.endswith("_KAFKA_SASL_PASSWORD") and k != var]
+        seen[env[username_var(name)]] = name
+    assert sorted(seen) == sorted(PORTS)
+
+
+def test_the_topics_provisioner_applies_the_acls_as_admin() -> None:
+    topics = SERVICES["topics"]
+    assert topics["command"][-1] == "--acls"
+    assert topics["command"][:3] == ["python", "deploy/local/stack.py", "provision"]
+    env = topics["environment"]
+    assert security.client_options_from_env(env | {"KAFKA_SASL_PASSWORD": "x"}) == (
+        security.client_options("admin", "x")
+    )
+    assert (
+        env["KAFKA_SASL_PASSWORD"] == "${ADMIN_KAFKA_SASL_PASSWORD:?set ADMIN_KAFKA_SASL_PASSWORD}"
+    )
+    # The image copies deploy/local only; the ACL rules are mounted from the checkout.
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in topics["volumes"]}
+    assert mounted["/app/deploy/kafka"] == "./deploy/kafka"
+    assert (ROOT / "deploy/kafka/acls.py").is_file()
+    # The rules it applies cover every principal but the super user.
+    principals = {acl.principal for acl in acls.catalog_acls()}
+    assert principals == set(PRINCIPALS) - set(acls.SUPER_USERS)
