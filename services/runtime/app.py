@@ -29,7 +29,7 @@ import contracts
 from contracts.envelope import Envelope
 from services.runtime import errors
 from services.runtime import logging as jsonlog
-from services.runtime.db import create_pool
+from services.runtime.db import connect, create_pool
 from services.runtime.messaging import Handler, Messaging
 from services.runtime.metrics import Metrics
 from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
@@ -56,6 +56,7 @@ class Service:
             group_id=settings.group_id,
             max_attempts=settings.handler_max_attempts,
             backoff_s=settings.retry_backoff_s,
+            kafka_options=settings.kafka_client_options(),
         )
         self._pool: asyncpg.Pool | None = None
         self.relay: OutboxRelay | None = None
@@ -101,11 +102,36 @@ class Service:
     ) -> None:
         await enqueue_many(conn, items, schema=self.schema)
 
+    async def _wait_for(self, what: str, probe: Callable[[], Awaitable[Any]]) -> None:
+        """Wait for a dependency at start-up: a service started while the broker or the database
+        is away (a host reboot, a rolling restart) waits for it instead of exiting."""
+        deadline = asyncio.get_running_loop().time() + self.settings.startup_timeout_s
+        delay = 0.5
+        while True:
+            try:
+                await probe()
+                return
+            except Exception as exc:
+                if asyncio.get_running_loop().time() > deadline:
+                    raise
+                log.warning(
+                    "waiting for a dependency",
+                    extra={"dependency": what, "error": f"{type(exc).__name__}: {exc}"},
+                )
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    async def _postgres_answers(self) -> None:
+        async with connect(self.settings.database_url):
+            pass
+
     async def start(self) -> None:
         s = self.settings
         folders = {"runtime": RUNTIME_MIGRATIONS, **self._components}
         if self.migrations:
             folders[self.name] = self.migrations
+        await self._wait_for("postgres", self._postgres_answers)
+        await self._wait_for("kafka", self.messaging.probe)
         await migrate(s.database_url, self.schema, folders)
         self._pool = await create_pool(
             s.database_url, self.schema, min_size=s.db_pool_min, max_size=s.db_pool_max

@@ -23,7 +23,7 @@ from typing import Any, Literal, TypeVar
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaProducer
+from aiokafka import AIOKafkaClient, AIOKafkaProducer
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -400,6 +400,18 @@ class Messaging:
         if self._producer is None:
             raise RuntimeError("messaging is not started")
         return self._producer
+
+    async def probe(self) -> None:
+        """Raise unless the broker answers a metadata request."""
+        client = AIOKafkaClient(
+            bootstrap_servers=self.bootstrap_servers,
+            client_id=f"sentinel-{self.service}-probe",
+            **self.kafka_options,
+        )
+        try:
+            await client.bootstrap()
+        finally:
+            await client.close()
 
     async def start(self) -> None:
         self._producer = AIOKafkaProducer(

@@ -98,6 +98,8 @@ class ServiceSettings(KafkaClientSettings):
     outbox_batch_size: int = 500
     handler_max_attempts: int = 3
     retry_backoff_s: float = 0.5
+    # How long start-up waits for the broker and the database before giving up.
+    startup_timeout_s: float = 300.0
     # Public endpoints, per client address: requests a second on average, and the burst allowed.
     public_rate_per_s: float = 20.0
     public_burst: int = 60
