@@ -291,22 +291,58 @@ async def chaos(run: Run, stop: asyncio.Event) -> None:
             break
 
 
-async def restart_broker_and_database() -> None:
+async def readiness(proc: Proc) -> dict[str, Any]:
+    try:
+        async with httpx.AsyncClient() as http:
+            r = await http.get(f"{proc.url}/readyz", timeout=5)
+        return {"code": r.status_code, **r.json()}
+    except (httpx.HTTPError, ValueError):
+        return {"code": None}
+
+
+async def restart_broker_and_database(run: Run) -> dict[str, int]:
+    """Stop and start the broker, then the database, under the running services; readiness
+    must go false while each is away and come back without a restart. Returns how many
+    services were seen not ready, per outage."""
     sys.path.insert(0, str(ROOT / "deploy" / "local"))
     import stack  # the local stack's own components
 
     profile = stack.profiles()["test"]
     kafka, postgres = stack.Kafka(profile), stack.Postgres(profile)
+    pids = {n: p.proc.pid for n, p in run.procs.items() if p.proc}
+    seen: dict[str, int] = {}
+
+    async def all_unready(what: str) -> None:
+        last: dict[str, Any] = {}
+
+        async def check() -> bool:
+            last.update({n: await readiness(p) for n, p in run.procs.items()})
+            return all(
+                s["code"] == 503 and s.get("checks", {}).get(what) is False for s in last.values()
+            )
+
+        try:
+            await until(check, within=60, every=0.5, what=f"every service unready without {what}")
+        except TimeoutError as exc:
+            raise AssertionError(f"readiness without {what}: {last}") from exc
+        seen[what] = len(run.procs)
+
     print("chaos: stopping the broker:", kafka.stop())
-    await asyncio.sleep(3)
+    await all_unready("kafka")
     kafka.start()
     deadline = time.monotonic() + 120
     await stack._poll("kafka", lambda: stack.kafka_answers(profile.bootstrap), deadline)
-    print("chaos: broker back")
+    for p in run.procs.values():
+        await p.ready(within=120)
+    print("chaos: broker back; every service ready again")
     print("chaos: stopping postgres:", postgres.stop())
-    await asyncio.sleep(3)
+    await all_unready("database")
     postgres.start()  # pg_ctl -w: returns once it accepts connections
-    print("chaos: postgres back")
+    for p in run.procs.values():
+        await p.ready(within=120)
+    print("chaos: postgres back; every service ready again")
+    assert {n: p.proc.pid for n, p in run.procs.items() if p.proc} == pids, "a service restarted"
+    return seen
 
 
 @pytest.fixture
@@ -417,7 +453,7 @@ async def test_kills_and_restarts_lose_nothing_and_double_nothing(
             await p.ready()  # the broker and the database then go away under running services
 
         # The broker and the database go away and come back while the loop finishes.
-        await restart_broker_and_database()
+        unready = await restart_broker_and_database(run)
         for stall in run.freezers:
             assert stall.freezer is not None
             await send(
@@ -576,6 +612,13 @@ async def test_kills_and_restarts_lose_nothing_and_double_nothing(
     counts["rebuild identical"] = int(rebuilt.returncode == 0)
     if rebuilt.returncode != 0:
         problems.append(f"rebuild differs:\n{output[-3000:]}")
+
+    # The complainants' phones and names never reach a log.
+    for proc in run.procs.values():
+        text = proc.log.read_text(errors="replace")
+        assert "13905351111" not in text and "钱先生" not in text, f"personal data in {proc.name}"
+    counts["services unready while the broker was away"] = unready["kafka"]
+    counts["services unready while the database was away"] = unready["database"]
 
     kills = {n: p.kills for n, p in run.procs.items()}
     print(f"\nchaos: kills {kills}; broker and postgres restarted once each")
