@@ -1,0 +1,129 @@
+"""SIGTERM is a graceful stop: telemetry finishes the batch in hand, commits and exits 0; after
+a restart nothing is handled twice (no reading comes back as a replay, no risk twice) and nothing
+is lost (every terminal's last seq is reached)."""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+import uuid
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaProducer
+
+from services.runtime.auth import issue_token
+from tests.e2e.test_telemetry_process import _provision
+from tests.support.city import start_group_at_end
+from tests.support.kafka import TopicWatcher
+from tests.support.poll import until
+from tests.support.process import service_process
+from tests.support.readings import Terminal, encode
+
+TERMINALS = 4
+READINGS = 600  # per terminal: one reading a minute for ten hours, an excursion in the middle
+
+
+async def test_sigterm_drains_and_commits_so_a_restart_repeats_nothing(
+    service_env: dict[str, str], kafka: str, database_url: str, tmp_path: Path
+) -> None:
+    token = issue_token(
+        secret=service_env["SENTINEL_AUTH_SECRET"], role="admin", district="*", subject="e2e"
+    )
+    admin = {"Authorization": f"Bearer {token}"}
+    tag = uuid.uuid4().hex[:6]
+    group, schema = f"tel-graceful-{tag}", f"tel_graceful_{tag}"
+    env = service_env | {"TELEMETRY_CONSUMER_GROUP": group, "TELEMETRY_DB_SCHEMA": schema}
+    await start_group_at_end(kafka, group, "telemetry.readings.v1")
+
+    async def last_seq(tid: str) -> int:
+        conn = await asyncpg.connect(database_url)
+        try:
+            seq = await conn.fetchval(
+                f'SELECT last_seq FROM "{schema}".terminal_state WHERE terminal_id = $1', tid
+            )
+        except asyncpg.UndefinedTableError:
+            seq = None
+        finally:
+            await conn.close()
+        return -1 if seq is None else int(seq)
+
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=20)
+    await producer.start()
+    # The registry stays up: its outbox publishes the terminals telemetry must know.
+    with service_process("registry", env, tmp_path) as registry:
+        await registry.ready()
+        async with httpx.AsyncClient(base_url=registry.url, headers=admin) as http:
+            terminals: list[Terminal] = [(await _provision(http))[0] for _ in range(TERMINALS)]
+        start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=12)
+        temps = [-19.0] * 280 + [-5.0] * 20 + [-19.0] * (READINGS - 300)
+        readings = {t.id: t.series(start, temps) for t in terminals}
+        halfway = asyncio.Event()
+
+        async def stream() -> None:
+            # Readings keep coming while telemetry stops and starts again.
+            for i in range(READINGS):
+                for t in terminals:
+                    r = readings[t.id][i]
+                    await producer.send("telemetry.readings.v1", encode(r), key=t.id.encode())
+                if i % 20 == 19:
+                    await producer.flush()
+                    await asyncio.sleep(0.05)
+                if i == READINGS // 2:
+                    halfway.set()
+            await producer.flush()
+
+        try:
+            async with (
+                TopicWatcher(kafka, "telemetry.rejected.v1") as rejected,
+                TopicWatcher(kafka, "telemetry.risks.v1") as risks,
+            ):
+                (tmp_path / "a").mkdir()
+                with service_process("telemetry", env, tmp_path / "a") as telemetry:
+                    await telemetry.ready()
+                    streaming = asyncio.create_task(stream())
+                    await halfway.wait()
+                    first = readings[terminals[0].id][0]["seq"]
+                    await until(
+                        lambda: _between(last_seq, terminals[0].id, first, 10**18),
+                        what="telemetry is working through the readings",
+                    )
+                    telemetry.proc.send_signal(signal.SIGTERM)  # in the middle of the stream
+                    code = telemetry.proc.wait(30)
+                    log = (tmp_path / "a" / "telemetry.log").read_text()
+                    # uvicorn re-raises the signal once shut down: -SIGTERM is a clean exit too.
+                    assert code in (0, -signal.SIGTERM), log[-2000:]
+                    assert '"msg":"service stopped"' in log
+                stopped_at = {t.id: await last_seq(t.id) for t in terminals}
+                (tmp_path / "b").mkdir()
+                with service_process("telemetry", env, tmp_path / "b") as telemetry:
+                    await telemetry.ready()
+                    await streaming
+                    for t in terminals:
+                        final = readings[t.id][-1]["seq"]
+                        await until(
+                            lambda t=t, final=final: _between(last_seq, t.id, final, final),
+                            within=120,
+                            what=f"{t.id} reached its last reading",
+                        )
+                    await rejected.drain(settle_s=1.0)
+                    await risks.drain(settle_s=1.0)
+        finally:
+            await producer.stop()
+    ids = {t.id.encode() for t in terminals}
+    assert [r for r in rejected.records if r.key in ids] == []  # nothing came back as a replay
+    raised = [
+        r.json()["data"]["terminal_id"]
+        for r in risks.records
+        if r.key in ids and r.json()["type"] == "telemetry.risk.raised"
+    ]
+    assert sorted(raised) == sorted(t.id for t in terminals)  # one excursion, one risk each
+    # Stopped mid-stream: every terminal had readings still to come.
+    assert all(seq < readings[tid][-1]["seq"] for tid, seq in stopped_at.items()), stopped_at
+
+
+async def _between(last_seq, tid: str, low: int, high: int) -> bool:  # type: ignore[no-untyped-def]
+    seq = await last_seq(tid)
+    return bool(low <= seq <= high)
