@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -37,13 +38,14 @@ def build(settings: TelemetrySettings | None = None) -> FastAPI:
     async def on_market(d: Delivery) -> None:
         await directory.on_market(service.pool, d)
 
-    # Projections have their own groups: they always read the compacted topics to the end.
-    service.subscribe(
-        topics.REGISTRY_TERMINALS.name, on_terminal, group_id=f"{settings.group_id}-terminals"
-    )
-    service.subscribe(
-        topics.REGISTRY_MARKETS.name, on_market, group_id=f"{settings.group_id}-markets"
-    )
+    # Projections have their own groups, one per replica: each replica reads the compacted topics
+    # to the end. Replicas sharing one group would split the registry's partitions, and each
+    # would know only some of the terminals provisioned while it runs.
+    replica = settings.replica_id or uuid.uuid4().hex[:12]
+    terminals_group = f"{settings.group_id}-terminals-{replica}"
+    markets_group = f"{settings.group_id}-markets-{replica}"
+    service.subscribe(topics.REGISTRY_TERMINALS.name, on_terminal, group_id=terminals_group)
+    service.subscribe(topics.REGISTRY_MARKETS.name, on_market, group_id=markets_group)
     service.messaging.subscribe_batch(
         settings.readings_topic,
         telemetry.handle_batch,
@@ -54,8 +56,8 @@ def build(settings: TelemetrySettings | None = None) -> FastAPI:
 
     async def catch_up() -> None:
         for topic, group in (
-            (topics.REGISTRY_TERMINALS.name, f"{settings.group_id}-terminals"),
-            (topics.REGISTRY_MARKETS.name, f"{settings.group_id}-markets"),
+            (topics.REGISTRY_TERMINALS.name, terminals_group),
+            (topics.REGISTRY_MARKETS.name, markets_group),
         ):
             await service.messaging.caught_up(topic, group)
         telemetry.projections_ready.set()

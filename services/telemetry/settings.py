@@ -24,3 +24,7 @@ class TelemetrySettings(ServiceSettings):
     batch_timeout_ms: int = 20
     silence_check_interval_s: float = 15.0
     raw_payload_limit: int = 2000
+    # This replica's own name in its registry projection groups (a pod name, say): every replica
+    # must read the whole compacted topics, so no two may share those groups. Empty: a random
+    # name per start (the projections then replay the topics from the beginning, as they may).
+    replica_id: str = ""
