@@ -74,8 +74,18 @@ tail: $(VENV)/.installed ## print a topic as validated JSON lines: make tail TOP
 fault: $(VENV)/.installed ## inject a fault into the demo's simulator: make fault SPEC='door_open:terminal=auto'
 	@$(PY) -m simulator fault '$(SPEC)'
 
-bench: setup ## benchmarks with ratios against baselines measured in the same run
-	$(PY) -m bench
+$(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml constraints.txt
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev,bench]'
+	@touch $@
+
+# The Quix Streams peer pins pydantic < 2.14 (the services 2.14): its own virtualenv.
+.cache/bench-quix/.installed: bench/quix-requirements.txt
+	@test -x .cache/bench-quix/bin/python || $(PY) -c 'import venv; venv.create(".cache/bench-quix", with_pip=True)'
+	.cache/bench-quix/bin/python -m pip install -q -r bench/quix-requirements.txt
+	@touch $@
+
+bench: setup $(VENV)/.bench-installed .cache/bench-quix/.installed ## benchmarks against baselines measured in the same run, twice (BENCH_ARGS='--repeat 3 --loop uvloop')
+	$(PY) -m bench $(BENCH_ARGS)
 
 clean: down ## stop the stack and delete its data, logs and caches
 	rm -rf .run $(VENV) .cache

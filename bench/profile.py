@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 
 from bench import loops
-from bench.telemetry import PARTITIONS, accepted, make_readings, new_topic, produce, start_replica
+from bench.readings import PARTITIONS, accepted, make_readings, new_topic, produce, start_replica
 from tests.support.infra import infrastructure
 
 
