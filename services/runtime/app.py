@@ -307,6 +307,17 @@ def service_of(request: Request) -> Service:
 
 
 def run(app: FastAPI, settings: ServiceSettings) -> None:
+    """Serve the app. `SENTINEL_EVENT_LOOP` chooses the event loop: `asyncio` (default) or
+    `uvloop` (installed with the `bench` extra, or `pip install uvloop`); chosen explicitly, so
+    that installing uvloop does not change what runs (uvicorn's `auto` would take it)."""
+    import importlib.util
+    import os
+
+    loop = os.environ.get("SENTINEL_EVENT_LOOP", "asyncio").strip().lower() or "asyncio"
+    if loop not in ("asyncio", "uvloop"):
+        raise SystemExit(f"SENTINEL_EVENT_LOOP={loop!r}: use asyncio or uvloop")
+    if loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
+        raise SystemExit("SENTINEL_EVENT_LOOP=uvloop, but uvloop is not installed")
     jsonlog.configure(settings.service_name, settings.log_level, settings.log_json)
     uvicorn.run(
         app,
@@ -314,4 +325,5 @@ def run(app: FastAPI, settings: ServiceSettings) -> None:
         port=settings.port,
         log_config=None,
         timeout_graceful_shutdown=15,
+        loop=loop,
     )
