@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -21,6 +22,21 @@ router = APIRouter()
 Reader = Annotated[Principal, Depends(require("inspector", "handler", "clerk"))]
 Inspector = Annotated[Principal, Depends(require("inspector"))]
 MAX_INGEST = 1000
+
+
+def _as_sent(reading: Any) -> tuple[Any, bytes]:
+    """What to judge for one item of a request, and its JSON bytes (to forward or to quote).
+
+    orjson, which reads the topic, neither writes nor reads an integer beyond 64 bits or a lone
+    surrogate (`"\\ud800"`), both of which a JSON body may hold. Such an item is judged as its
+    JSON text, as the topic's consumer would judge those very bytes, instead of failing the
+    whole request."""
+    try:
+        raw = orjson.dumps(reading)
+    except TypeError:
+        raw = json.dumps(reading, separators=(",", ":")).encode()
+        return raw, raw
+    return (reading if isinstance(reading, dict) else raw), raw
 
 
 def telemetry(request: Request) -> Telemetry:
@@ -49,9 +65,10 @@ async def ingest(
     rejected ones to `telemetry.rejected.v1`, and the answer says which, reading by reading."""
     now = time.time()
     received = datetime.fromtimestamp(now, UTC)
+    items = [_as_sent(r) for r in readings]
     ids = [
         r["terminal_id"]
-        for r in readings
+        for r, _ in items
         if isinstance(r, dict) and isinstance(r.get("terminal_id"), str)
     ]
     async with tel.service.pool.acquire() as conn:
@@ -60,16 +77,16 @@ async def ingest(
     producer = tel.service.messaging.producer
     results: list[dict[str, Any]] = []
     futures = []
-    for index, reading in enumerate(readings):
+    for index, (reading, raw) in enumerate(items):
         verdict = check(
-            reading if isinstance(reading, dict) else orjson.dumps(reading),
+            reading,
             tel.directory,
             lambda tid: seqs.get(tid, -1),
             now,
             tel.settings.future_tolerance_s,
         )
         if isinstance(verdict, Rejected):
-            topic, event, key = tel.rejection(orjson.dumps(reading), verdict, received, "ingest")
+            topic, event, key = tel.rejection(raw, verdict, received, "ingest")
             futures.append(await producer.send(topic, event.to_json(), key=key.encode()))
             results.append(
                 {
@@ -84,9 +101,7 @@ async def ingest(
         seqs[verdict.terminal.id] = verdict.reading.seq
         futures.append(
             await producer.send(
-                topics.TELEMETRY_READINGS.name,
-                orjson.dumps(reading),
-                key=verdict.terminal.id.encode(),
+                topics.TELEMETRY_READINGS.name, raw, key=verdict.terminal.id.encode()
             )
         )
         results.append({"index": index, "status": "accepted"})
