@@ -78,7 +78,7 @@ async def _round(kafka_url: str, database_url: str, parts: set[str], n: int, loo
         except (OSError, RuntimeError, TimeoutError, ValueError, KeyError) as exc:
             print(f"  Quix Streams peer unavailable: {exc}", file=sys.stderr)
     if "latency" in parts:
-        lat = await telemetry.latency(kafka_url, database_url)
+        lat = await telemetry.latency(kafka_url, database_url, loop=loop)
         out["reading -> risk p50 ms"] = 1000 * _pct(lat, 50)
         out["reading -> risk p99 ms"] = 1000 * _pct(lat, 99)
     if "task" in parts:

@@ -59,3 +59,79 @@ def main() -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+Sample = dict[str, float]
+
+
+class ReplicaProcess:
+    """The parent's handle on one `python -m bench.replica`: its samples, its word to start."""
+
+    def __init__(self, args: list[str]) -> None:
+        self.args = args
+        self.samples: list[Sample] = []
+        self.ready = asyncio.Event()
+        self.errors = b""
+        self._process: asyncio.subprocess.Process | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+
+    @property
+    def accepted(self) -> float:
+        return self.samples[-1]["accepted"] if self.samples else 0.0
+
+    @property
+    def exited(self) -> bool:
+        return self._process is not None and self._process.returncode is not None
+
+    async def spawn(self) -> None:
+        self._process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.replica",
+            *self.args,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
+        self._tasks = [asyncio.create_task(self._follow()), asyncio.create_task(self._errors())]
+
+    async def _follow(self) -> None:
+        assert self._process is not None and self._process.stdout is not None
+        while line := await self._process.stdout.readline():
+            if line.startswith(b"bench ready"):
+                self.ready.set()
+            elif line.startswith(b"bench "):
+                self.samples.append(json.loads(line[6:]))
+
+    async def _errors(self) -> None:
+        assert self._process is not None and self._process.stderr is not None
+        while chunk := await self._process.stderr.read(65536):
+            self.errors = (self.errors + chunk)[-4000:]
+
+    async def go(self) -> None:
+        assert self._process is not None and self._process.stdin is not None
+        self._process.stdin.write(b"go\n")
+        await self._process.stdin.drain()
+
+    async def stop(self) -> None:
+        if self._process is None:
+            return
+        if self._process.stdin is not None:
+            self._process.stdin.close()
+        try:
+            await asyncio.wait_for(self._process.wait(), 60)
+        finally:
+            for task in self._tasks:
+                task.cancel()
+
+
+async def start_together(replicas: list[ReplicaProcess], limit_s: float = 120) -> None:
+    """Spawn the replicas, wait until each is built, then tell them all to start."""
+    for r in replicas:
+        await r.spawn()
+    try:
+        await asyncio.wait_for(asyncio.gather(*(r.ready.wait() for r in replicas)), limit_s)
+    except TimeoutError:
+        raise RuntimeError(f"a replica did not start: {[r.errors for r in replicas]}") from None
+    for r in replicas:
+        await r.go()

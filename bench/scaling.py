@@ -18,12 +18,11 @@ can only take what the first leaves, and the figures say how much that was.
 from __future__ import annotations
 
 import asyncio
-import json
-import sys
 import uuid
 from dataclasses import dataclass, field
 
 from bench.readings import Messages, new_topic, produce, settings
+from bench.replica import ReplicaProcess, Sample, start_together
 from services.telemetry.app import build
 
 
@@ -41,9 +40,6 @@ async def _migrate(kafka: str, database_url: str, schema: str) -> None:
     app = build(settings(kafka, database_url, topic, schema=schema))
     await app.state.service.start()
     await app.state.service.stop()
-
-
-Sample = dict[str, float]
 
 
 def _at(samples: list[Sample], t: float) -> Sample:
@@ -88,66 +84,21 @@ async def run_group(
     await _migrate(kafka, database_url, schema)
     args = ["--kafka", kafka, "--database-url", database_url, "--topic", topic]
     args += ["--group", group, "--schema", schema, "--terminals", str(terminals), "--loop", loop]
-    procs = [
-        await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bench.replica",
-            *args,
-            stdin=asyncio.subprocess.PIPE,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE,
-        )
-        for _ in range(replicas)
-    ]
-    series: list[list[Sample]] = [[] for _ in procs]
-    ready = [asyncio.Event() for _ in procs]
-    errors = [b""] * replicas
-    readers: list[asyncio.Task[None]] = []
-
-    async def follow(i: int) -> None:
-        stream = procs[i].stdout
-        assert stream is not None
-        while line := await stream.readline():
-            if line.startswith(b"bench ready"):
-                ready[i].set()
-            elif line.startswith(b"bench "):
-                series[i].append(json.loads(line[6:]))
-
-    async def errors_of(i: int) -> None:
-        stream = procs[i].stderr
-        assert stream is not None
-        while chunk := await stream.read(65536):
-            errors[i] = (errors[i] + chunk)[-4000:]
-
+    procs = [ReplicaProcess(args) for _ in range(replicas)]
     try:
-        readers = [asyncio.create_task(follow(i)) for i in range(replicas)]
-        readers += [asyncio.create_task(errors_of(i)) for i in range(replicas)]
-        try:
-            await asyncio.wait_for(asyncio.gather(*(r.wait() for r in ready)), 120)
-        except TimeoutError:
-            raise RuntimeError(f"a replica did not start: {errors}") from None
-        for p in procs:
-            assert p.stdin is not None
-            p.stdin.write(b"go\n")
-            await p.stdin.drain()
+        await start_together(procs)
         deadline = asyncio.get_running_loop().time() + 300
-        while sum(s[-1]["accepted"] if s else 0 for s in series) < n:
+        while sum(p.accepted for p in procs) < n:
             if asyncio.get_running_loop().time() > deadline:
                 raise TimeoutError(f"{replicas} replicas did not consume {n} readings in 300 s")
-            if any(p.returncode is not None for p in procs):
-                raise RuntimeError(f"a replica exited: {errors}")
+            if any(p.exited for p in procs):
+                raise RuntimeError(f"a replica exited: {[p.errors for p in procs]}")
             await asyncio.sleep(0.05)
         await asyncio.sleep(0.2)  # a last sample from each
     finally:
         for p in procs:
-            if p.stdin is not None:
-                p.stdin.close()
-        for p in procs:
-            await asyncio.wait_for(p.wait(), 60)
-        for task in readers:
-            task.cancel()
-    return window(series)
+            await p.stop()
+    return window([p.samples for p in procs])
 
 
 async def run(
