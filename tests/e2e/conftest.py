@@ -1,5 +1,7 @@
-"""Every service as its own process on the real stack, for the end-to-end tests of this package:
-started once, each with consumer groups and a schema of its own."""
+"""Every service as its own process on the real stack, each with consumer groups and a schema of
+its own: started once per module that asks for it, and stopped at the module's end. (Not for the
+whole package: a running city's telemetry would also judge the readings other modules send, with
+the same terminals and secrets, and double their risks on the shared topic.)"""
 
 from __future__ import annotations
 
@@ -51,12 +53,12 @@ class City:
         )
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def run_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("closed-loop")
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 def processes(
     service_env: dict[str, str], kafka: str, run_dir: Path
 ) -> Iterator[tuple[dict[str, ServiceProcess], str]]:
@@ -75,7 +77,7 @@ def processes(
         yield started, tag
 
 
-@pytest.fixture(scope="package")
+@pytest.fixture(scope="module")
 async def city(
     processes: tuple[dict[str, ServiceProcess], str], kafka: str, service_env: dict[str, str]
 ) -> AsyncIterator[City]:
