@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from pydantic import BaseModel
 
-from contracts.envelope import make_event
+from contracts.envelope import Envelope, make_event
 from services.runtime.app import Service
 from services.runtime.outbox import enqueue, enqueue_many
 from services.runtime.settings import ServiceSettings
@@ -31,7 +31,7 @@ class Snapshot(BaseModel):
     version: int
 
 
-def _events(n: int) -> list:  # type: ignore[type-arg]
+def _events(n: int) -> list[Envelope[Snapshot]]:
     return [
         make_event(
             service="bench",
@@ -50,7 +50,9 @@ def _events(n: int) -> list:  # type: ignore[type-arg]
     ]
 
 
-async def raw_produce(kafka: str, topic: str, events: list, batch: int = 500) -> float:  # type: ignore[type-arg]
+async def raw_produce(
+    kafka: str, topic: str, events: list[Envelope[Snapshot]], batch: int = 500
+) -> float:
     payloads = [(e.subject.encode(), e.to_json()) for e in events]
     producer = AIOKafkaProducer(
         bootstrap_servers=kafka, acks="all", enable_idempotence=True, linger_ms=5
@@ -67,8 +69,13 @@ async def raw_produce(kafka: str, topic: str, events: list, batch: int = 500) ->
 
 
 async def outbox_path(
-    kafka: str, database_url: str, topic: str, events: list, tx_size: int = 100, many: bool = False
-) -> tuple[float, float]:  # type: ignore[type-arg]
+    kafka: str,
+    database_url: str,
+    topic: str,
+    events: list[Envelope[Snapshot]],
+    tx_size: int = 100,
+    many: bool = False,
+) -> tuple[float, float]:
     settings = ServiceSettings(
         kafka_bootstrap_servers=kafka,
         database_url=database_url,
