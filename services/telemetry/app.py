@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import uuid
+import socket
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -41,7 +41,7 @@ def build(settings: TelemetrySettings | None = None) -> FastAPI:
     # Projections have their own groups, one per replica: each replica reads the compacted topics
     # to the end. Replicas sharing one group would split the registry's partitions, and each
     # would know only some of the terminals provisioned while it runs.
-    replica = settings.replica_id or uuid.uuid4().hex[:12]
+    replica = settings.replica_id or f"{socket.gethostname()}-{settings.port}"
     terminals_group = f"{settings.group_id}-terminals-{replica}"
     markets_group = f"{settings.group_id}-markets-{replica}"
     service.subscribe(topics.REGISTRY_TERMINALS.name, on_terminal, group_id=terminals_group)

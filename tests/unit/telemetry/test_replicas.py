@@ -18,13 +18,14 @@ def _groups(**extra: str) -> dict[str, str]:
 
 
 def test_replicas_split_the_readings_but_each_reads_the_whole_registry() -> None:
-    first, second = _groups(), _groups()
+    first, second = _groups(http_port="8102"), _groups(http_port="8112")
     assert first["telemetry.readings.v1"] == second["telemetry.readings.v1"] == "tel"
     for topic in ("registry.terminals.v1", "registry.markets.v1"):
         assert first[topic] != second[topic]
         assert first[topic].startswith("tel-") and second[topic].startswith("tel-")
 
 
-def test_a_named_replica_keeps_its_projection_groups_across_restarts() -> None:
+def test_a_replica_keeps_its_projection_groups_across_restarts() -> None:
+    assert _groups() == _groups()
     assert _groups(replica_id="pod-7") == _groups(replica_id="pod-7")
     assert _groups(replica_id="pod-7")["registry.terminals.v1"] == "tel-terminals-pod-7"
