@@ -15,9 +15,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.complaints import TEXT_MAX_CHARS, CloseOutcome, ComplaintState, ComplaintSubmission
 from services.complaints.commands import Complaints
 from services.runtime.auth import Principal, require
+from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
 
-router = APIRouter()
+# Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
+router = APIRouter(dependencies=[Depends(text_inputs)])
 Handler = Annotated[Principal, Depends(require("handler"))]
 Reader = Annotated[Principal, Depends(require("handler", "inspector"))]
 

@@ -15,9 +15,11 @@ from services.credit.commands import Credit
 from services.credit.domain import Period
 from services.runtime.auth import Principal, require
 from services.runtime.errors import InvalidInput
+from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
 
-router = APIRouter()
+# Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
+router = APIRouter(dependencies=[Depends(text_inputs)])
 Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 
@@ -37,8 +39,14 @@ def _period(svc: Credit, days: int, start: datetime | None, end: datetime | None
     if start is not None and end is not None and end <= start:
         raise InvalidInput("to", "must be after from")
     if start is not None:
-        return Period(start, end or svc.now())
-    return svc.period(days, end)
+        end = end or svc.now()
+        if end <= start:
+            raise InvalidInput("from", "must be in the past, or give `to` after it")
+        return Period(start, end)
+    try:
+        return svc.period(days, end)
+    except OverflowError:
+        raise InvalidInput("to", f"is too early for a period of {days} days") from None
 
 
 @router.get("/merchants/{merchant_id}/credit", tags=["credit"])

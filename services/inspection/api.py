@@ -16,8 +16,10 @@ from contracts.inspection import RectificationState, TaskState
 from services.inspection.commands import Inspection, order_out, task_out
 from services.inspection.domain import FindingReport
 from services.runtime.auth import Principal, require
+from services.runtime.inputs import text_inputs
 
-router = APIRouter()
+# Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
+router = APIRouter(dependencies=[Depends(text_inputs)])
 Inspector = Annotated[Principal, Depends(require("inspector"))]
 Reader = Annotated[Principal, Depends(require("inspector", "handler"))]
 

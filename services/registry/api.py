@@ -14,8 +14,10 @@ from services.registry.domain.identifiers import validate_credit_code, validate_
 from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
 from services.runtime.auth import Principal, require
 from services.runtime.errors import InvalidInput
+from services.runtime.inputs import text_inputs
 
-router = APIRouter()
+# Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
+router = APIRouter(dependencies=[Depends(text_inputs)])
 Clerk = Annotated[Principal, Depends(require("clerk"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler"))]

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import topics
 from services.runtime.auth import ALL_DISTRICTS, Principal, require
+from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
 from services.telemetry.pipeline import Telemetry
 from services.telemetry.store import TelemetryStore
@@ -66,10 +67,15 @@ async def ingest(
     now = time.time()
     received = datetime.fromtimestamp(now, UTC)
     items = [_as_sent(r) for r in readings]
+    # Only terminals the registry knows have a state (and a NUL in an unknown id would fail the
+    # query).
+    known = tel.directory.terminals
     ids = [
         r["terminal_id"]
         for r, _ in items
-        if isinstance(r, dict) and isinstance(r.get("terminal_id"), str)
+        if isinstance(r, dict)
+        and isinstance(r.get("terminal_id"), str)
+        and r["terminal_id"] in known
     ]
     async with tel.service.pool.acquire() as conn:
         seqs = await TelemetryStore(conn).last_seqs(ids)
@@ -116,7 +122,9 @@ class AcknowledgeIn(BaseModel):
     note: str | None = Field(default=None, max_length=1000)
 
 
-@router.get("/risks", tags=["risks"])
+# Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field. Not on
+# /ingest: there each reading is judged on its own, as on the topic.
+@router.get("/risks", tags=["risks"], dependencies=[Depends(text_inputs)])
 async def list_risks(
     tel: Tel,
     who: Reader,
@@ -136,7 +144,7 @@ async def list_risks(
     return {"items": items}
 
 
-@router.post("/risks/{risk_id}/acknowledge", tags=["risks"])
+@router.post("/risks/{risk_id}/acknowledge", tags=["risks"], dependencies=[Depends(text_inputs)])
 async def acknowledge(
     risk_id: str,
     tel: Tel,

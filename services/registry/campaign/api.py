@@ -28,8 +28,10 @@ from contracts.campaign import (
 from services.registry.campaign import domain, events
 from services.registry.campaign.commands import CampaignChanges, Campaigns, NewCampaign, NewProject
 from services.runtime.auth import Principal, require
+from services.runtime.inputs import text_inputs
 
-router = APIRouter()
+# Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
+router = APIRouter(dependencies=[Depends(text_inputs)])
 Clerk = Annotated[Principal, Depends(require("clerk"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler"))]
@@ -383,7 +385,8 @@ async def public_disclosures(
     state: Annotated[DisclosureState | None, Query()] = None,
     campaign_id: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    # SQL OFFSET takes a bigint.
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
 ) -> dict[str, Any]:
     """Public (no token): problems exposed to the public — late campaign milestones, failed
     renovation checks, overdue rectification orders — newest first, with deadline and state."""

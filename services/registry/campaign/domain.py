@@ -27,6 +27,8 @@ from contracts.campaign import (
 from services.runtime.errors import Conflict, InvalidInput
 
 MILESTONE_KINDS: Final = (*DISTRICT_MILESTONES, *MARKET_MILESTONES)
+# The years a campaign may have: those of `year` in registry.campaign.upserted.
+CAMPAIGN_YEARS: Final[tuple[int, int]] = (2000, 2100)
 SCOPE_OF: Final[Mapping[str, str]] = {
     **{k: "district" for k in DISTRICT_MILESTONES},
     **{k: "market" for k in MARKET_MILESTONES},
@@ -203,7 +205,14 @@ def plan_campaign(
     unknown = sorted(set(rules) - set(MILESTONE_KINDS))
     if unknown:
         raise InvalidInput(f"deadlines.{unknown[0]}", "not a milestone kind")
+    # The event contract's years (and no deadline past the calendar's end).
+    if not CAMPAIGN_YEARS[0] <= mobilisation_date.year <= CAMPAIGN_YEARS[1]:
+        raise InvalidInput(
+            "mobilisation_date", f"must be in the years {CAMPAIGN_YEARS[0]} to {CAMPAIGN_YEARS[1]}"
+        )
     year = year if year is not None else mobilisation_date.year
+    if not CAMPAIGN_YEARS[0] <= year <= CAMPAIGN_YEARS[1]:
+        raise InvalidInput("year", f"must be from {CAMPAIGN_YEARS[0]} to {CAMPAIGN_YEARS[1]}")
     campaign = Campaign(
         id=campaign_id,
         name=name.strip(),

@@ -9,16 +9,12 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import orjson
 import pytest
 
-from services.telemetry.app import build as build_telemetry
-from services.telemetry.settings import TelemetrySettings
-from tests.support.city import InProcess, in_process, provision, start_group_at_end
+from tests.support.city import InProcess, provision
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
 from tests.support.readings import Terminal
@@ -27,41 +23,20 @@ pytestmark = pytest.mark.integration
 READINGS = "telemetry.readings.v1"
 
 
-@pytest.fixture(scope="module")
-async def run(
-    kafka: str, database_url: str, secrets_env: dict[str, str]
-) -> AsyncIterator[InProcess]:
-    group = f"edg-{uuid.uuid4().hex[:8]}"
-    await start_group_at_end(kafka, group, READINGS)
-
-    def build(common: dict[str, Any]) -> Any:
-        return build_telemetry(
-            TelemetrySettings(
-                **common,
-                consumer_group=group,
-                db_schema=f"telemetry_{uuid.uuid4().hex[:6]}",
-                terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"],
-            )
-        )
-
-    async with in_process(kafka, database_url, secrets_env, build) as started:
-        yield started
-
-
-async def _terminal(run: InProcess) -> Terminal:
-    place = await provision(run.registry, stall_no=f"E-{uuid.uuid4().hex[:4]}")
+async def _terminal(telemetry: InProcess) -> Terminal:
+    place = await provision(telemetry.registry, stall_no=f"E-{uuid.uuid4().hex[:4]}")
     body = {"kind": "cold_chain", "market_id": place.market_id, "profile": "chilled"}
-    r = await run.registry.post("/terminals", json=body | {"merchant_id": place.merchant_id})
+    r = await telemetry.registry.post("/terminals", json=body | {"merchant_id": place.merchant_id})
     assert r.status_code == 201, r.text
-    directory = run.app.state.telemetry.directory
+    directory = telemetry.app.state.telemetry.directory
     await until(lambda: r.json()["id"] in directory.terminals, what="telemetry knows it")
     return Terminal(r.json()["id"], r.json()["key"])
 
 
 async def test_ingest_judges_what_orjson_cannot_carry_as_the_topic_would(
-    run: InProcess,
+    telemetry: InProcess,
 ) -> None:
-    terminal = await _terminal(run)
+    terminal = await _terminal(telemetry)
     at = datetime.now(UTC) - timedelta(minutes=5)
     terminal.seq = 2**64 - 1
     huge_seq = json.dumps(terminal.reading(at, temp_c=3.0)).encode()  # seq 2**64: beyond orjson
@@ -75,7 +50,7 @@ async def test_ingest_judges_what_orjson_cannot_carry_as_the_topic_would(
         huge_seq,
         fine,
     ]
-    r = await run.client.post(
+    r = await telemetry.client.post(
         "/ingest",
         content=b"[" + b",".join(items) + b"]",
         headers={"content-type": "application/json"},
@@ -96,13 +71,15 @@ async def test_ingest_judges_what_orjson_cannot_carry_as_the_topic_would(
     "services/telemetry/verification.py)",
 )
 async def test_a_seq_beyond_bigint_is_rejected_not_dead_lettered(
-    run: InProcess, kafka: str
+    telemetry: InProcess, kafka: str
 ) -> None:
-    terminal = await _terminal(run)
+    terminal = await _terminal(telemetry)
     terminal.seq = 2**63 - 1
     reading = terminal.reading(datetime.now(UTC) - timedelta(minutes=1), temp_c=3.0)
     async with TopicWatcher(kafka, "telemetry.rejected.v1") as rejected:
-        await run.producer.send_and_wait(READINGS, orjson.dumps(reading), key=terminal.id.encode())
+        await telemetry.producer.send_and_wait(
+            READINGS, orjson.dumps(reading), key=terminal.id.encode()
+        )
         [found] = await rejected.wait_for(
             lambda r: r.json()["data"].get("terminal_id") == terminal.id, timeout=8
         )
