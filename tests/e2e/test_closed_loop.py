@@ -295,7 +295,13 @@ async def test_a_short_weight_complaint_is_settled_and_scored(city: City, kafka:
     assert adjustment["kind"] == "complaint.substantiated" and adjustment["delta"] == -5
     assert changed.json()["correlationid"] == cid
     async with httpx.AsyncClient(base_url=city.urls["credit"]) as credit:
-        public_view = (await credit.get(f"/public/merchants/{stall.merchant_id}")).json()
+
+        async def public() -> dict[str, Any] | None:
+            # The name comes from credit's registry view, which may still be reading the topic.
+            r = await credit.get(f"/public/merchants/{stall.merchant_id}")
+            return r.json() if r.status_code == 200 else None
+
+        public_view = await until(public, within=60, what="credit's public view of the merchant")
     assert public_view["grade"] == "B"
     assert public_view["last_inspection"] == datetime.now(UTC).date().isoformat()
     assert set(public_view) == {
