@@ -14,9 +14,11 @@ while the parsed dict prints every number back as it was written. Terminals shou
 in plain decimal notation (`-18.5`, `8`, `12.75`), which every common JSON library prints back
 identically; exponent forms (`1e-7`) differ between languages and are best avoided.
 
-A sensible order of checks in the service: parse (`malformed`), look the terminal up
-(`unknown_terminal`), verify `sig` (`signature`), validate the model (`malformed`), then seq
-(`replay`), ts (`future_ts`) and the physical ranges below (`out_of_range`). A well-formed but
+The order of checks in the service (it decides the reason when several things are wrong): parse
+and validate the model (`malformed`; a missing or non-hex `sig` is malformed too), look the
+terminal up (`unknown_terminal`), verify `sig` (`signature`), then the kind against the
+terminal's and seq against `SEQ_MAX` (`malformed`), seq against the last accepted (`replay`), ts
+(`future_ts`) and the physical ranges below (`out_of_range`). A well-formed but
 physically impossible value is a faulty or forged sensor, not a malformed message, hence its own
 reason.
 
@@ -52,6 +54,10 @@ from contracts.registry import ColdChainProfile
 
 ReadingKind = Literal["cold_chain", "footfall", "payment"]
 READING_KINDS: Final[tuple[ReadingKind, ...]] = ("cold_chain", "footfall", "payment")
+
+# Terminals number readings with a signed 64-bit counter; the service keeps it as a bigint. A
+# larger seq is a malformed reading (rejected, field `seq`), judged after its signature.
+SEQ_MAX: Final = 2**63 - 1
 
 RejectReason = Literal[
     "signature", "unknown_terminal", "replay", "future_ts", "out_of_range", "malformed"

@@ -30,6 +30,7 @@ from contracts.telemetry import (
     INTERVAL_RANGE_S,
     PHYSICAL_RANGES,
     READING_KINDS,
+    SEQ_MAX,
     AnyReading,
     Timestamp,
     describe_invalid,
@@ -180,6 +181,14 @@ def _judge(
             reading.terminal_id,
             reading.seq,
         )
+    if reading.seq > SEQ_MAX:
+        return Rejected(
+            "malformed",
+            f"seq must be at most {SEQ_MAX} (a signed 64-bit integer)",
+            "seq",
+            reading.terminal_id,
+            None,
+        )
 
     seen = last_seq(reading.terminal_id)
     if reading.seq <= seen:
@@ -325,7 +334,7 @@ def _accepted(
         type(tid) is str
         and 0 < len(tid) <= 128
         and type(seq) is int
-        and seq >= 0
+        and 0 <= seq <= SEQ_MAX
         and type(ts_text) is str
         and type(sig) is str
         and (

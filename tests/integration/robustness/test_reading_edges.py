@@ -63,13 +63,6 @@ async def test_ingest_judges_what_orjson_cannot_carry_as_the_topic_would(
     assert results[3]["field"] == "seq"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="reported, not fixed here: a seq above bigint passes the contract (no upper bound) "
-    "and the fast path, then fails the batch's INSERT, so the reading goes to the DLQ after "
-    "retries instead of telemetry.rejected.v1 (contracts/telemetry.py, "
-    "services/telemetry/verification.py)",
-)
 async def test_a_seq_beyond_bigint_is_rejected_not_dead_lettered(
     telemetry: InProcess, kafka: str
 ) -> None:
@@ -84,3 +77,4 @@ async def test_a_seq_beyond_bigint_is_rejected_not_dead_lettered(
             lambda r: r.json()["data"].get("terminal_id") == terminal.id, timeout=8
         )
     assert found.json()["data"]["field"] == "seq"
+    assert found.json()["data"]["reason"] == "malformed"
