@@ -144,7 +144,13 @@ async def test_a_campaign_derives_its_deadlines_and_checks_its_configuration(
             },
         )
         assert r.status_code == 200, r.text
-        [record] = await watcher.wait_for(_typed(cid, "registry.campaign.upserted"))
+        # The creation's own event may still be on its way from the outbox: wait for v2.
+        [record] = await watcher.wait_for(
+            lambda rec: (
+                _typed(cid, "registry.campaign.upserted")(rec)
+                and rec.json()["data"]["version"] == 2
+            )
+        )
     changed = _parse(record, CampaignUpserted).data
     assert changed.version == 2 and changed.mobilisation_date == date(2026, 3, 16)
     assert {d.kind: d.deadline for d in changed.deadlines} == {
