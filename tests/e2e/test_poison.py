@@ -50,7 +50,9 @@ async def park(city: City, kafka: str, topic: str) -> set[str]:
             assert rejected.json()["data"]["reason"] == "malformed"
             groups = {city.groups("telemetry")}
         else:
-            records = await watcher.wait_for(ours, count=len(consumers), timeout=60)
+            # A projection reads its compacted topic from the beginning (every merchant the session
+            # registered) before it reaches the poison at the end: give it time.
+            records = await watcher.wait_for(ours, count=len(consumers), timeout=180)
             for record in records:
                 assert record.value == payload
                 assert record.headers["dlq.source_topic"] == topic.encode()
@@ -65,7 +67,7 @@ async def park(city: City, kafka: str, topic: str) -> set[str]:
         async def moved(group: str = group) -> bool:
             return await committed_past(kafka, group, tp, sent.offset)
 
-        await until(moved, within=30, what=f"{group} moved past the poison on {topic}")
+        await until(moved, within=60, what=f"{group} moved past the poison on {topic}")
     return groups
 
 
