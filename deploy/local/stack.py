@@ -110,7 +110,7 @@ def profiles(root: Path = ROOT) -> dict[str, Profile]:
         # dev profile never looks inside test/, so the two never share a file.
         "test": Profile("test", run / "test", 29092, 29093, 25432, None),
         # Kafka with SASL/SCRAM and ACLs (docs/local-stack.md); tests/integration/security.
-        "secure": Profile("secure", run / "secure", 39092, 39093, 35432, None, secure=True),
+        "secure": Profile("secure", run / "secure", 21092, 21093, 21432, None, secure=True),
     }
 
 

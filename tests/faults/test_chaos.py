@@ -39,7 +39,7 @@ from tests.support.city import bearer, start_group_at_end
 from tests.support.infra import Endpoints
 from tests.support.kafka import Record, TopicWatcher
 from tests.support.poll import until
-from tests.support.process import ROOT, free_port
+from tests.support.process import ROOT
 from tests.support.readings import Terminal, encode
 
 SERVICES = ("registry", "telemetry", "inspection", "complaints", "credit")
@@ -55,6 +55,21 @@ CHAIN_TOPICS = (
 
 
 # -- services as processes that can be killed and restarted on the same port --------------------
+
+
+def fixed_port(start: int = 22100) -> int:
+    """A free port below the ephemeral range (32768+): a restarted service binds it again, and
+    no outgoing connection can be holding it as its local port meanwhile."""
+    import socket
+
+    for port in range(start, start + 800):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError("no free port below the ephemeral range")
 
 
 @dataclass
@@ -371,7 +386,13 @@ async def run(
         for topic in topics:
             await start_group_at_end(kafka, f"chaos-{name}-{tag}", topic)
     await start_group_at_end(kafka, f"chaos-inspection-{tag}-scores", "credit.scores.v1")
-    procs = {n: Proc(n, free_port(), env, tmp_path / f"{n}.log") for n in SERVICES}
+    ports: list[int] = []
+    for _ in SERVICES:
+        ports.append(fixed_port((ports[-1] + 1) if ports else 22100))
+    procs = {
+        n: Proc(n, port, env, tmp_path / f"{n}.log")
+        for n, port in zip(SERVICES, ports, strict=True)
+    }
     for p in procs.values():
         p.start()
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", enable_idempotence=True)

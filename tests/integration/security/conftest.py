@@ -1,5 +1,5 @@
 """The secured broker for these tests: the local stack's `secure` profile (SASL/SCRAM listener on
-127.0.0.1:39092, StandardAuthorizer, the catalog's ACLs; PostgreSQL on 35432).
+127.0.0.1:21092, StandardAuthorizer, the catalog's ACLs; PostgreSQL on 21432).
 
 It never comes from the environment or testcontainers: what is under test is this broker's
 configuration. The session starts it with `stack.py --profile secure up` and, if it was not

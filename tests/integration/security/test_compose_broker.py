@@ -31,7 +31,7 @@ from deploy.local import stack
 
 ROOT = Path(__file__).resolve().parents[3]
 # Loopback stand-ins for kafka:9092 (inside), kafka:9093 (controller), 127.0.0.1:19092 (host).
-INSIDE, CONTROLLER, HOST = 39192, 39193, 39119
+INSIDE, CONTROLLER, HOST = 21192, 21193, 21119
 PASSWORDS = {p: security.new_password() for p in PRINCIPALS}
 
 TOOL = """#!/usr/bin/env bash

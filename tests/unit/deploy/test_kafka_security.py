@@ -96,9 +96,9 @@ def test_the_secure_profile_has_ports_of_its_own() -> None:
     profiles = stack.profiles(Path("/repo"))
     secure = profiles["secure"]
     assert (secure.kafka_port, secure.controller_port, secure.postgres_port) == (
-        39092,
-        39093,
-        35432,
+        21092,
+        21093,
+        21432,
     )
     assert secure.secure and secure.prometheus_port is None
     assert secure.state == Path("/repo/.run/secure")
@@ -124,8 +124,8 @@ def test_the_plain_profiles_keep_their_plaintext_broker(name: str) -> None:
 def test_the_secure_profile_renders_a_sasl_only_broker() -> None:
     profile = stack.profiles(Path("/repo"))["secure"]
     props = stack.kafka_properties(profile, Path("/data"), "adminpw1")
-    assert props["listeners"] == ("SASL_PLAINTEXT://127.0.0.1:39092,CONTROLLER://127.0.0.1:39093")
-    assert props["advertised.listeners"] == "SASL_PLAINTEXT://127.0.0.1:39092"
+    assert props["listeners"] == ("SASL_PLAINTEXT://127.0.0.1:21092,CONTROLLER://127.0.0.1:21093")
+    assert props["advertised.listeners"] == "SASL_PLAINTEXT://127.0.0.1:21092"
     assert props["inter.broker.listener.name"] == "SASL_PLAINTEXT"
     assert props["listener.security.protocol.map"] == (
         "SASL_PLAINTEXT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
@@ -142,7 +142,7 @@ def test_the_secure_profile_renders_a_sasl_only_broker() -> None:
 def test_credentials_are_generated_once_private_and_never_regenerated_for_a_formatted_broker(
     tmp_path: Path,
 ) -> None:
-    profile = stack.Profile("secure", tmp_path, 39092, 39093, 35432, None, secure=True)
+    profile = stack.Profile("secure", tmp_path, 21092, 21093, 21432, None, secure=True)
     kafka = stack.Kafka(profile)
     first = kafka.credentials()
     assert kafka.credentials() == first
