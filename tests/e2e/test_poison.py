@@ -50,9 +50,16 @@ async def park(city: City, kafka: str, topic: str) -> set[str]:
             assert rejected.json()["data"]["reason"] == "malformed"
             groups = {city.groups("telemetry")}
         else:
-            # A projection reads its compacted topic from the beginning (every merchant the session
-            # registered) before it reaches the poison at the end: give it time.
-            records = await watcher.wait_for(ours, count=len(consumers), timeout=180)
+            # Each consuming service parks it (some in more than one group: a ledger and a
+            # projection); a projection reads its compacted topic from the beginning first.
+            records = []
+            for service in sorted(consumers):
+
+                def by(r: Record, service: str = service) -> bool:
+                    group = r.headers.get("dlq.consumer_group", b"").decode()
+                    return ours(r) and group.startswith(f"loop-{service}-")
+
+                records += await watcher.wait_for(by, timeout=180)
             for record in records:
                 assert record.value == payload
                 assert record.headers["dlq.source_topic"] == topic.encode()
