@@ -2,13 +2,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from aiokafka import AIOKafkaProducer
 
 from contracts.envelope import Envelope, make_event
 from contracts.telemetry import RiskRaised
@@ -17,67 +17,9 @@ from services.inspection.settings import InspectionSettings
 from services.registry.app import build as build_registry
 from services.registry.settings import RegistrySettings
 from services.runtime.auth import issue_token
+from tests.support.city import Clock, Place, provision, start_group_at_end
 from tests.support.kafka import Record
 from tests.support.poll import until
-
-
-@dataclass
-class Clock:
-    """The inspection service's clock: real time plus an offset the tests move forward."""
-
-    offset: timedelta = field(default_factory=timedelta)
-
-    def __call__(self) -> datetime:
-        return datetime.now(UTC) + self.offset
-
-
-@dataclass
-class Place:
-    district: str
-    market_id: str
-    merchant_id: str
-    stall_no: str
-    terminal_id: str
-
-
-async def provision(registry: httpx.AsyncClient, leader: str = "王队长") -> Place:
-    """A district, a market with a task force, and a merchant, through the registry's API."""
-    code = f"i{uuid.uuid4().hex[:8]}"
-    r = await registry.post("/districts", json={"code": code, "name": code})
-    assert r.status_code == 201, r.text
-    market = (
-        await registry.post(
-            "/markets",
-            json={
-                "name": "检查市场",
-                "district": code,
-                "kind": "farmers",
-                "operator": "o",
-                "address": "a",
-                "capacity": 500,
-                "opening_hours": {"open": "06:00", "close": "19:00"},
-            },
-        )
-    ).json()
-    r = await registry.put(
-        f"/markets/{market['id']}/task-force", json={"leader": leader, "members": ["李", "张"]}
-    )
-    assert r.status_code == 200, r.text
-    merchant = (
-        await registry.post(
-            "/merchants",
-            json={
-                "name": "商户",
-                "market_id": market["id"],
-                "stall_no": "B-7",
-                "credit_code": "914403001922038216",
-                "food_licence": "JY13706020012345",
-                "licence_valid_until": (date.today() + timedelta(days=30)).isoformat(),
-                "categories": [],
-            },
-        )
-    ).json()
-    return Place(code, market["id"], merchant["id"], "B-7", f"trm_{uuid.uuid4().hex[:12]}")
 
 
 def risk_event(place: Place, *, raised_at: datetime, severity: str = "major") -> Envelope[Any]:
@@ -189,21 +131,6 @@ def distinct(records: list[Record]) -> list[Record]:
             seen.add(event_id)
             out.append(record)
     return out
-
-
-async def start_group_at_end(kafka: str, group: str, topic: str) -> None:
-    """Commit the topic's current end as `group`'s position: the service then sees only what the
-    test publishes, not every risk earlier runs and benchmarks left on the shared topic."""
-    consumer = AIOKafkaConsumer(bootstrap_servers=kafka, group_id=group, enable_auto_commit=False)
-    await consumer.start()
-    try:
-        cluster = await consumer._client.fetch_all_metadata()
-        tps = [TopicPartition(topic, p) for p in cluster.partitions_for_topic(topic) or ()]
-        consumer.assign(tps)
-        await consumer.seek_to_end(*tps)
-        await consumer.commit({tp: await consumer.position(tp) for tp in tps})
-    finally:
-        await consumer.stop()
 
 
 @pytest.fixture(scope="module")
