@@ -7,8 +7,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STACK := $(PY) deploy/local/stack.py
 KAFKA_LIBS := .cache/kafka/libs
+# The identity provider (deploy/local/identity.py has the same version).
+KEYCLOAK_VERSION := 26.7.3
+KEYCLOAK_DIST := .cache/keycloak/keycloak-$(KEYCLOAK_VERSION)
 
-.PHONY: help setup kafka-jars up down status demo demo-stop test test-unit lint typecheck contracts \
+.PHONY: help setup kafka-jars keycloak up down status demo demo-stop test test-unit lint typecheck contracts \
         contracts-check token bench lock clean fault tail
 
 help: ## list the targets
@@ -28,16 +31,29 @@ $(KAFKA_LIBS)/.complete: deploy/kafka/pom.xml
 	    -DoutputDirectory=$(CURDIR)/$(KAFKA_LIBS) -DincludeScope=runtime
 	@touch $@
 
-setup: $(VENV)/.installed $(KAFKA_LIBS)/.complete ## venv, pinned dependencies, Kafka jars (idempotent)
+# The unpack goal leaves a `$${project.basedir}` marker folder in its working directory: a
+# scratch one. `stack.py up` builds the server for PostgreSQL on its first start (~30 s).
+$(KEYCLOAK_DIST)/.complete:
+	@command -v mvn >/dev/null || { echo "Maven (mvn) is needed to fetch Keycloak"; exit 1; }
+	@rm -rf $(KEYCLOAK_DIST)
+	@mkdir -p $(dir $(KEYCLOAK_DIST))
+	scratch=$$(mktemp -d) && cd $$scratch && mvn -q -B dependency:unpack \
+	    -Dartifact=org.keycloak:keycloak-quarkus-dist:$(KEYCLOAK_VERSION):zip \
+	    -DoutputDirectory=$(CURDIR)/$(dir $(KEYCLOAK_DIST)); status=$$?; rm -rf $$scratch; exit $$status
+	@touch $@
+
+setup: $(VENV)/.installed $(KAFKA_LIBS)/.complete $(KEYCLOAK_DIST)/.complete ## venv, pinned dependencies, Kafka jars, Keycloak (idempotent)
 	@$(STACK) install-extras
 
 kafka-jars: $(KAFKA_LIBS)/.complete ## resolve the Kafka broker jars from Maven Central
+
+keycloak: $(KEYCLOAK_DIST)/.complete ## fetch the identity provider (Keycloak) from Maven Central
 
 lock: ## re-pin every dependency into constraints.txt from the current venv
 	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
 # --- local stack ----------------------------------------------------------------------------
-up: setup ## start Kafka, PostgreSQL (and Prometheus) on loopback, provision topics, write .run/env
+up: setup ## start Kafka, PostgreSQL, Keycloak (and Prometheus) on loopback, provision topics, write .run/env
 	@$(STACK) up
 
 down: ## stop everything `make up` / `make demo` started
@@ -65,8 +81,10 @@ test: setup lint ## install, start what the tests need, run the whole suite
 test-unit: $(VENV)/.installed ## only the unit tests (no infrastructure)
 	$(PY) -m pytest tests/unit
 
-token: $(VENV)/.installed ## issue a bearer token: make token ROLE=clerk DISTRICT=zhifu
-	@$(PY) -m services.runtime.auth issue --role $(or $(ROLE),admin) --district '$(or $(DISTRICT),*)'
+# USER counts only when given on the command line (the environment always has one).
+TOKEN_WHO = $(if $(filter command line,$(origin USER)),--user '$(USER)',$(if $(CLIENT),--client '$(CLIENT)',--role '$(or $(ROLE),admin)' --district '$(or $(DISTRICT),*)'))
+token: $(VENV)/.installed ## a token from the identity provider: make token USER=inspector.zhifu | ROLE=clerk DISTRICT=zhifu | CLIENT=sentinel-ops
+	@$(PY) -m sentinel_cli token $(TOKEN_WHO)
 
 tail: $(VENV)/.installed ## print a topic as validated JSON lines: make tail TOPIC=registry.markets.v1 [FROM=beginning|end|<RFC 3339 time>]
 	@$(PY) -m sentinel_cli tail '$(TOPIC)' --json --from '$(or $(FROM),end)'
@@ -87,5 +105,6 @@ $(VENV)/.bench-installed: $(VENV)/.installed pyproject.toml constraints.txt
 bench: setup $(VENV)/.bench-installed .cache/bench-quix/.installed ## benchmarks against baselines measured in the same run, twice (BENCH_ARGS='--repeat 3 --loop uvloop')
 	$(PY) -m bench $(BENCH_ARGS)
 
-clean: down ## stop the stack and delete its data, logs and caches
+clean: down ## stop the stacks (dev, test, secure) and delete their data, logs and caches
+	@if test -x $(PY); then $(STACK) --profile test down; $(STACK) --profile secure down; fi
 	rm -rf .run $(VENV) .cache

@@ -26,9 +26,11 @@ from services.inspection.app import build as build_inspection
 from services.inspection.settings import InspectionSettings
 from services.registry.app import build as build_registry
 from services.registry.settings import RegistrySettings
-from services.runtime.auth import issue_token
+from tests.support.signing import ISSUER, LocalSigner
 
-SECRET = "bench-only-secret-for-in-process-apps"  # noqa: S105 - never served
+# In-process apps trust a key made for this run only (as the unit tests do): the benchmark
+# measures risk -> task, not sign-in.
+SIGNER = LocalSigner()
 RISKS = "telemetry.risks.v1"
 
 
@@ -131,7 +133,8 @@ async def risk_to_task(
     common: dict[str, Any] = dict(
         kafka_bootstrap_servers=kafka,
         database_url=database_url,
-        auth_secret=SECRET,
+        oidc_issuer=ISSUER,
+        oidc_jwks=SIGNER.jwks_json(),
         outbox_poll_interval_s=0.05,
     )
     tag = uuid.uuid4().hex[:6]
@@ -153,10 +156,7 @@ async def risk_to_task(
     )
     for app in (registry_app, inspection_app):
         await app.state.service.start()
-    admin = {
-        "Authorization": "Bearer "
-        + issue_token(secret=SECRET, role="admin", district="*", subject="bench")
-    }
+    admin = SIGNER.bearer("admin", "*")
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
     await producer.start()
     try:

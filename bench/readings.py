@@ -98,7 +98,6 @@ def settings(
         db_schema=schema or f"bench_tel_{uuid.uuid4().hex[:6]}",
         consumer_group=group or f"bench-{uuid.uuid4().hex[:6]}",
         terminal_master_secret=MASTER.hex(),
-        auth_secret="bench-only-secret",  # noqa: S106 - no HTTP is served in the benchmark
         outbox_poll_interval_s=0.02,
         replica_id=replica,
     )

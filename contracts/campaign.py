@@ -28,6 +28,8 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from contracts.people import Actor
+
 # -- vocabulary ------------------------------------------------------------------------------
 
 MilestoneScope = Literal["district", "market"]
@@ -145,6 +147,9 @@ class CampaignUpserted(_Frozen):
     deadlines: list[MilestoneDeadline]
     created_at: Instant
     updated_at: Instant
+    actor: Actor | None = Field(
+        default=None, description="who created or reconfigured it (subject and name)"
+    )
 
 
 # -- milestones ------------------------------------------------------------------------------
@@ -188,6 +193,11 @@ class MilestoneRecorded(_Milestone):
     on_time: bool
     recorded_by: str
     recorded_at: Instant
+    actor: Actor | None = Field(
+        default=None,
+        description="who recorded it (subject and name); also when registering a task force or "
+        "approving a renovation recorded it for them",
+    )
 
 
 class MilestoneLate(_Milestone):
@@ -273,6 +283,7 @@ class RenovationUpserted(_Frozen):
     change: RenovationChange
     created_at: Instant
     updated_at: Instant
+    actor: Actor | None = Field(default=None, description="who made this change (subject and name)")
 
 
 class RenovationCheckFailed(_Frozen):

@@ -28,6 +28,7 @@ from typing import Annotated, Final, Generic, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from contracts.envelope import D, Envelope
+from contracts.people import Actor
 
 # -- vocabulary ------------------------------------------------------------------------------
 
@@ -215,6 +216,9 @@ class ComplaintAccepted(_Case):
     state: Literal["accepted"]
     accepted_at: Instant
     mediation_deadline: Instant
+    actor: Actor | None = Field(
+        default=None, description="the handler who accepted it (subject and name)"
+    )
 
 
 class ComplaintRejected(_Case):
@@ -223,6 +227,9 @@ class ComplaintRejected(_Case):
     state: Literal["rejected"]
     rejected_at: Instant
     reject_reason: str
+    actor: Actor | None = Field(
+        default=None, description="the handler who rejected it (subject and name)"
+    )
 
 
 class ComplaintClosed(_Case):
@@ -236,6 +243,9 @@ class ComplaintClosed(_Case):
     outcome: CloseOutcome
     substantiated: bool
     within_limit: bool = Field(description="closed by the mediation deadline")
+    actor: Actor | None = Field(
+        default=None, description="the handler who closed it (subject and name)"
+    )
 
 
 class ComplaintOverdue(_Case):

@@ -32,6 +32,7 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
+from contracts.people import Actor
 from contracts.registry import TaskForce
 from contracts.telemetry import RiskRule, Severity
 
@@ -203,6 +204,9 @@ class TaskClaimed(_Task):
     state: Literal["claimed"]
     assignee: str = Field(min_length=1)
     claimed_at: Instant
+    actor: Actor | None = Field(
+        default=None, description="the inspector who claimed it (subject and name)"
+    )
 
 
 class TaskCompleted(_Task):
@@ -224,6 +228,11 @@ class TaskCompleted(_Task):
     completed_by: str = Field(min_length=1)
     completed_at: Instant
     rectification_id: str | None = Field(description="the order this outcome issued, if any")
+    actor: Actor | None = Field(
+        default=None,
+        description="the inspector who completed it (subject and name); for a re-inspection, "
+        "whoever verified its order",
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> TaskCompleted:
@@ -314,6 +323,9 @@ class RectificationVerified(_Rectification):
     )
     previous_deadline: Instant | None = Field(description="the deadline the check was against")
     suspension_lifted: bool
+    actor: Actor | None = Field(
+        default=None, description="the inspector who verified it (subject and name)"
+    )
 
     @model_validator(mode="after")
     def _state_follows_result(self) -> RectificationVerified:

@@ -12,6 +12,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from contracts.people import Actor
+
 MarketKind = Literal["farmers", "wholesale"]
 RenovationStatus = Literal["not_planned", "planned", "in_progress", "completed"]
 MerchantStatus = Literal["active", "suspended", "licence_expired"]
@@ -25,6 +27,11 @@ class Snapshot(BaseModel):
 
     version: int = Field(ge=1, description="grows by one with every change of the entity")
     updated_at: datetime
+    actor: Actor | None = Field(
+        default=None,
+        description="the person who made this change (registered it, or changed it through the "
+        "API); null when the clock or another event changed it",
+    )
 
 
 class OpeningHours(BaseModel):

@@ -48,6 +48,7 @@ from pydantic import (
     model_validator,
 )
 
+from contracts.people import Actor
 from contracts.registry import ColdChainProfile
 
 # -- vocabulary ------------------------------------------------------------------------------
@@ -516,6 +517,7 @@ class RiskAcknowledged(_Risk):
     acknowledged_by: str = Field(min_length=1, description="who acknowledged (token subject)")
     acknowledged_at: datetime
     note: str | None = Field(default=None, max_length=1000)
+    actor: Actor | None = Field(default=None, description="who acknowledged (subject and name)")
 
     @field_validator("acknowledged_at")
     @classmethod

@@ -1,7 +1,8 @@
 """`sentinel` (or `python -m sentinel_cli`): the command line of Market Sentinel.
 
 Settings come from the environment, else from `.run/env` (written by `make up` / `make demo`):
-`KAFKA_BOOTSTRAP_SERVERS`, the services' `*_URL`, `SENTINEL_AUTH_SECRET`, `SENTINEL_ADMIN_TOKEN`.
+`KAFKA_BOOTSTRAP_SERVERS`, the services' `*_URL`, `OIDC_ISSUER`, `SENTINEL_DEMO_PASSWORD`,
+`SENTINEL_ADMIN_TOKEN`.
 Exit status: 0 success; 1 `status` found a service not ready; 2 a usage or connection problem.
 """
 
@@ -18,6 +19,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
+import httpx
 import orjson
 import typer
 from rich.live import Live
@@ -228,28 +230,49 @@ def replay_command(
 @app.command("token")
 def token_command(
     ctx: typer.Context,
-    role: Annotated[str, typer.Option("--role", help="clerk | inspector | handler | admin")],
-    district: Annotated[str, typer.Option("--district", help="a district code, or * for all")],
-    subject: Annotated[str | None, typer.Option("--subject", help="who it is for")] = None,
-    ttl: Annotated[int, typer.Option("--ttl", min=1, help="seconds until it expires")] = 12 * 3600,
+    user: Annotated[
+        str | None, typer.Option("--user", help="a person to sign in as, e.g. inspector.zhifu")
+    ] = None,
+    role: Annotated[
+        str | None, typer.Option("--role", help="with --district: that demo person (role.district)")
+    ] = None,
+    district: Annotated[str | None, typer.Option("--district", help="a district code")] = None,
+    client: Annotated[
+        str | None, typer.Option("--client", help="a machine client, e.g. sentinel-ops")
+    ] = None,
+    password: Annotated[
+        str | None,
+        typer.Option("--password", help="the person's password [env SENTINEL_DEMO_PASSWORD]"),
+    ] = None,
 ) -> None:
-    """Print a bearer token signed with the stack's SENTINEL_AUTH_SECRET."""
-    from services.runtime.auth import issue_token
+    """Print an access token from the identity provider: a person's (--user, or --role and
+    --district for a demo person) through the direct-grant client, or a machine client's
+    (--client) through client credentials. Tokens live 5 minutes (machine clients' as set)."""
+    from sentinel_cli import identity
 
-    secret = _config(ctx).auth_secret
-    if not secret:
-        raise _fail("SENTINEL_AUTH_SECRET is not set and no .run/env has it (make up first)")
+    config = _config(ctx)
+    oidc = config.get("OIDC_ISSUER")
+    if not oidc:
+        raise _fail("OIDC_ISSUER is not set and no .run/env has it (make up first)")
     try:
-        token = issue_token(
-            secret=secret,
-            role=role,
-            district=district,
-            subject=subject or f"{role}@{district}",
-            ttl_s=ttl,
-        )
-    except ValueError as exc:
+        if client:
+            secret = config.get(identity.client_secret_name(client))
+            if not secret:
+                raise _fail(f"{identity.client_secret_name(client)} is not set (make up first)")
+            typer.echo(identity.client_grant(oidc, client, secret))
+            return
+        if not user:
+            if not role:
+                raise _fail("say who: --user NAME, --role ROLE --district CODE, or --client ID")
+            if role != "admin" and not district:
+                raise _fail("--role needs --district (or use --user)")
+            user = identity.demo_username(role, district or "*")
+        secret = password or config.get("SENTINEL_DEMO_PASSWORD")
+        if not secret:
+            raise _fail("no password: --password, or SENTINEL_DEMO_PASSWORD in .run/env")
+        typer.echo(identity.password_grant(oidc, user, secret)["access_token"])
+    except (identity.IdentityError, httpx.HTTPError) as exc:
         raise _fail(str(exc)) from None
-    typer.echo(token)
 
 
 @app.command(

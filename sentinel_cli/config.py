@@ -68,10 +68,6 @@ class Config:
         return self.get(f"{service.upper()}_URL").rstrip("/")
 
     @property
-    def auth_secret(self) -> str:
-        return self.get("SENTINEL_AUTH_SECRET")
-
-    @property
     def admin_token(self) -> str:
         return self.get("SENTINEL_ADMIN_TOKEN")
 
@@ -88,9 +84,14 @@ class Config:
         return {k: v for k, v in self.values.items() if k not in os.environ and v}
 
 
+def _stack_wide(name: str) -> bool:
+    """Names `.run/env` may carry beyond the defaults: ours, the provider, clients' secrets."""
+    return name.startswith("SENTINEL_") or name == "OIDC_ISSUER" or name.endswith("_CLIENT_SECRET")
+
+
 def load(path: Path | None = None) -> Config:
     source = path if path is not None else env_file()
     from_file = read_env(source) if source is not None and source.is_file() else {}
     values = dict(DEFAULTS) | from_file
-    values |= {k: v for k, v in os.environ.items() if k in values or k.startswith("SENTINEL_")}
+    values |= {k: v for k, v in os.environ.items() if k in values or _stack_wide(k)}
     return Config(values, source if from_file else None)

@@ -6,7 +6,7 @@
   `sentinel_telemetry_readings_total` (by outcome: accepted, rejected);
 - open risks by severity: telemetry `GET /risks?state=open`; open and claimed tasks: inspection
   `GET /tasks?state=...`; complaints by state: complaints `GET /complaints` — all with the admin
-  token (`SENTINEL_ADMIN_TOKEN`, or one signed on the spot with `SENTINEL_AUTH_SECRET`);
+  token (`SENTINEL_ADMIN_TOKEN`, or one the provider grants the `sentinel-ops` client);
 - grade distribution: credit's `sentinel_credit_merchants_by_grade` gauge.
 
 Whatever does not answer is shown as unavailable; nothing here raises.
@@ -28,11 +28,13 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from sentinel_cli import identity
 from sentinel_cli.config import SERVICES, Config
 
 READINGS = "sentinel_telemetry_readings_total"
 GRADES = "sentinel_credit_merchants_by_grade"
 PAGE = 1000
+OPS_CLIENT = "sentinel-ops"
 TIMEOUT_S = 3.0
 
 
@@ -154,16 +156,12 @@ async def count(
 def admin_token(config: Config) -> str:
     if config.admin_token:
         return config.admin_token
-    if config.auth_secret:
-        from services.runtime.auth import issue_token
-
-        return issue_token(
-            secret=config.auth_secret,
-            role="admin",
-            district="*",
-            subject="sentinel-status",
-            ttl_s=300,
-        )
+    secret, oidc = config.get(identity.client_secret_name(OPS_CLIENT)), config.get("OIDC_ISSUER")
+    if secret and oidc:
+        try:
+            return identity.client_grant(oidc, OPS_CLIENT, secret)
+        except (identity.IdentityError, httpx.HTTPError):
+            return ""
     return ""
 
 

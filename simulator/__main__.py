@@ -113,7 +113,8 @@ def parser() -> argparse.ArgumentParser:
     city.add_argument(
         "--token",
         default=os.environ.get("SENTINEL_ADMIN_TOKEN"),
-        help="bearer token for the registry (default $SENTINEL_ADMIN_TOKEN)",
+        help="bearer token for the registry (default $SENTINEL_ADMIN_TOKEN, else one for the "
+        "sentinel-simulator client from $OIDC_ISSUER with $SENTINEL_SIMULATOR_CLIENT_SECRET)",
     )
     timing = run.add_argument_group("time")
     timing.add_argument(
@@ -276,12 +277,33 @@ def plan_time(args: argparse.Namespace, now: float, terminals: int) -> dict[str,
     }
 
 
+SIMULATOR_CLIENT = "sentinel-simulator"
+
+
+async def _registry_token(args: argparse.Namespace) -> str | None:
+    """--token, else a token of the simulator's own machine client (client credentials)."""
+    if args.token:
+        return str(args.token)
+    issuer = os.environ.get("OIDC_ISSUER")
+    secret = os.environ.get("SENTINEL_SIMULATOR_CLIENT_SECRET")
+    if not (issuer and secret):
+        return None
+    from sentinel_cli.identity import IdentityError, client_grant
+
+    try:
+        return await asyncio.to_thread(client_grant, issuer, SIMULATOR_CLIENT, secret)
+    except (IdentityError, httpx.HTTPError) as exc:
+        log.warning("identity_unavailable", extra={"error": str(exc)})
+        return None
+
+
 async def _load(args: argparse.Namespace) -> City:
     city = load_city(args.city)
     if all(m.known for m in city.markets.values()):
         return city
-    if args.registry_url and args.token:
-        headers = {"Authorization": f"Bearer {args.token}"}
+    token = await _registry_token(args) if args.registry_url else None
+    if args.registry_url and token:
+        headers = {"Authorization": f"Bearer {token}"}
         try:
             async with httpx.AsyncClient(
                 base_url=args.registry_url, headers=headers, timeout=10

@@ -15,6 +15,9 @@ from urllib.parse import urlsplit, urlunsplit
 import asyncpg
 import pytest
 
+from deploy.identity.keycloak import KeycloakAdmin
+from tests.support import identity
+from tests.support.identity import Tokens
 from tests.support.infra import Endpoints, infrastructure
 
 
@@ -52,10 +55,30 @@ async def database_url(endpoints: Endpoints) -> AsyncIterator[str]:
 
 
 @pytest.fixture(scope="session")
-def secrets_env() -> dict[str, str]:
+def tokens(endpoints: Endpoints) -> Iterator[Tokens]:
+    """People signed in at the test stack's identity provider (tests/support/identity.py)."""
+    if not endpoints.identity_url:
+        raise RuntimeError(f"no identity provider among the {endpoints.origin} endpoints")
+    with KeycloakAdmin(endpoints.identity_url, *endpoints.identity_admin) as admin:
+        admin.ensure_realm()
+        found = Tokens(endpoints.identity_url, admin)
+        identity.use(found)
+        yield found
+        identity.use(None)
+
+
+@pytest.fixture(scope="session")
+def oidc_issuer(tokens: Tokens) -> str:
+    return tokens.issuer
+
+
+@pytest.fixture(scope="session")
+def secrets_env(oidc_issuer: str) -> dict[str, str]:
+    """The stack-wide settings every service reads: the terminal master secret, and the identity
+    provider whose tokens it accepts (no service holds a key that signs one)."""
     return {
-        "SENTINEL_AUTH_SECRET": secrets.token_hex(32),
         "SENTINEL_TERMINAL_MASTER_SECRET": secrets.token_hex(32),
+        "OIDC_ISSUER": oidc_issuer,
     }
 
 

@@ -1,7 +1,10 @@
 """`make demo`: start every service as its own process, seed a demo city, print where to look.
 
-Run after `stack.py up` (which writes `.run/env`). Idempotent: services already running are
-left alone, and a city already seeded is not seeded twice.
+Run after `stack.py up` (which writes `.run/env` and creates the demo people in the identity
+provider: `admin` and `<role>.<district>`, see `demo_people`). Here the city is seeded through
+the registry with SENTINEL_ADMIN_TOKEN, and each market gets its operator, `operator.<market id>`.
+Idempotent: services already running are left alone, and a city already seeded is not seeded
+twice.
 """
 
 from __future__ import annotations
@@ -15,9 +18,12 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
+
+if TYPE_CHECKING:
+    from deploy.identity.keycloak import Person
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / ".run"
@@ -39,6 +45,23 @@ def read_env(path: Path) -> dict[str, str]:
         key, _, value = line.removeprefix("export ").partition("=")
         env[key] = value.strip().strip("'\"")
     return env
+
+
+# What the services need from `.run/env` and nothing more: no provider administrator, no
+# client secret, no password, no admin token (a service verifies tokens, it never gets one).
+PRIVATE = ("KEYCLOAK_ADMIN_", "SENTINEL_DEMO_PASSWORD", "SENTINEL_ADMIN_TOKEN")
+
+
+def service_env(env: dict[str, str]) -> dict[str, str]:
+    return {
+        k: v for k, v in env.items() if not k.startswith(PRIVATE) and not k.endswith("_SECRET")
+    } | {"SENTINEL_TERMINAL_MASTER_SECRET": env.get("SENTINEL_TERMINAL_MASTER_SECRET", "")}
+
+
+def simulator_env(env: dict[str, str]) -> dict[str, str]:
+    """The simulator reads the registry as its own machine client (role clerk), not as admin."""
+    keep = ("OIDC_ISSUER", "SENTINEL_SIMULATOR_CLIENT_SECRET")
+    return service_env(env) | {k: env[k] for k in keep if k in env}
 
 
 def runnable() -> list[str]:
@@ -64,7 +87,7 @@ def start_service(name: str, env: dict[str, str]) -> str:
         proc = subprocess.Popen(
             [sys.executable, "-m", f"services.{name}"],
             cwd=ROOT,
-            env={**os.environ, **env},
+            env=_child_env(service_env(env)),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -72,6 +95,13 @@ def start_service(name: str, env: dict[str, str]) -> str:
         )
     pid_file.write_text(str(proc.pid))
     return f"{name}: started (pid {proc.pid}), log {log_file.relative_to(ROOT)}"
+
+
+def _child_env(env: dict[str, str]) -> dict[str, str]:
+    """This process's environment (PATH, …) without what `service_env` keeps from children."""
+    mine = {k: v for k, v in os.environ.items() if not k.startswith(PRIVATE)}
+    mine = {k: v for k, v in mine.items() if not k.endswith("_SECRET")}
+    return mine | env
 
 
 def start_simulator(env: dict[str, str], first_run: bool) -> str:
@@ -97,7 +127,7 @@ def start_simulator(env: dict[str, str], first_run: bool) -> str:
         proc = subprocess.Popen(
             command,
             cwd=ROOT,
-            env={**os.environ, **env},
+            env=_child_env(simulator_env(env)),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -160,6 +190,80 @@ CITY: list[dict[str, Any]] = [
         "markets": [("莱山农贸市场", "farmers", 600, "迎春大街20号", "孙伟", ["周洁", "吴刚"])],
     },
 ]
+# The demo people (deploy/local/identity.py creates them on `make up`, dev profile): one per
+# role and district, plus the city's administrator; (family name, given name).
+STAFF_ROLES = ("clerk", "inspector", "handler", "leader", "department")
+ADMIN_NAME = ("陈", "志远")
+STAFF_NAMES: dict[tuple[str, str], tuple[str, str]] = {
+    ("clerk", "zhifu"): ("王", "晓燕"),
+    ("inspector", "zhifu"): ("李", "建军"),
+    ("handler", "zhifu"): ("张", "丽娟"),
+    ("leader", "zhifu"): ("刘", "国强"),
+    ("department", "zhifu"): ("赵", "文静"),
+    ("clerk", "laishan"): ("孙", "海涛"),
+    ("inspector", "laishan"): ("周", "志刚"),
+    ("handler", "laishan"): ("吴", "秀兰"),
+    ("leader", "laishan"): ("郑", "伟民"),
+    ("department", "laishan"): ("冯", "雪梅"),
+}
+# A market operator's (主办方) staff member per market, in the order the markets are seeded.
+OPERATOR_NAMES = [("黄", "立新"), ("马", "春华"), ("高", "明"), ("林", "淑芬"), ("何", "永生")]
+
+
+def demo_people() -> list[Person]:
+    """`admin` (district *) and `<role>.<district>` for every staff role and demo district."""
+    from deploy.identity.keycloak import Person
+
+    family, given = ADMIN_NAME
+    # Chinese names read family name first: the whole name is the first name, so the token's
+    # `name` (the realm's full-name mapper: "first last") reads 李建军, not 建军 李.
+    people = [Person("admin", ("admin",), "*", first_name=family + given)]
+    for district in CITY:
+        for role in STAFF_ROLES:
+            family, given = STAFF_NAMES.get((role, district["code"]), ("钱", "多多"))
+            people.append(
+                Person(
+                    f"{role}.{district['code']}",
+                    (role,),
+                    district["code"],
+                    first_name=family + given,
+                )
+            )
+    return people
+
+
+def operator_person(market: dict[str, Any], index: int) -> Person:
+    from deploy.identity.keycloak import Person
+
+    family, given = OPERATOR_NAMES[index % len(OPERATOR_NAMES)]
+    return Person(
+        f"operator.{market['id']}",
+        ("operator",),
+        market["district"],
+        first_name=family + given,
+        market_id=market["id"],
+    )
+
+
+def seed_operators(env: dict[str, str]) -> list[str]:
+    """`operator.<market id>` for every market the registry knows; the demo password."""
+    from deploy.identity.keycloak import KeycloakAdmin
+
+    headers = {"Authorization": f"Bearer {env['SENTINEL_ADMIN_TOKEN']}"}
+    answer = httpx.get(f"{env['REGISTRY_URL']}/markets", headers=headers, timeout=10)
+    body = answer.raise_for_status().json()
+    markets = body["items"] if isinstance(body, dict) else body
+    made = []
+    with KeycloakAdmin(
+        env["KEYCLOAK_URL"], env["KEYCLOAK_ADMIN_USERNAME"], env["KEYCLOAK_ADMIN_PASSWORD"]
+    ) as admin:
+        for index, market in enumerate(markets):
+            person = operator_person(market, index)
+            admin.ensure_user(person, env["SENTINEL_DEMO_PASSWORD"])
+            made.append(person.username)
+    return made
+
+
 STALLS = [
     ("老王鲜肉", ["pork", "beef"], "chilled"),
     ("海鲜李", ["seafood"], "frozen"),
@@ -331,6 +435,9 @@ def start() -> int:
             print(f"demo complaints filed: {made} (2 accepted, 1 linked as a duplicate)")
     else:
         print("demo city already seeded")
+    if env.get("KEYCLOAK_URL"):
+        operators = seed_operators(env)
+        print(f"market operators in the identity provider: {len(operators)} (operator.<market id>)")
     if "telemetry" in names and (RUN / "demo" / "terminals.json").exists():
         print(start_simulator(env, first_run=result["seeded"]))
     print_where_to_look(env, names)
@@ -346,7 +453,10 @@ def print_where_to_look(env: dict[str, str], names: list[str]) -> None:
     print(f"  postgres    {env['DATABASE_URL']}")
     if env.get("PROMETHEUS_URL"):
         print(f"  prometheus  {env['PROMETHEUS_URL']}")
-    print("\n  source .run/env    # KAFKA_BOOTSTRAP_SERVERS, *_URL, SENTINEL_ADMIN_TOKEN")
+    if env.get("KEYCLOAK_URL"):
+        kc = env["KEYCLOAK_URL"]
+        print(f"  identity    {kc}   realm sentinel   admin console {kc}/admin (KEYCLOAK_ADMIN_*)")
+    print("\n  source .run/env    # *_URL, OIDC_ISSUER, SENTINEL_ADMIN_TOKEN (10 h), …")
     print('  curl -H "Authorization: Bearer $SENTINEL_ADMIN_TOKEN" $REGISTRY_URL/markets')
     auth = '-H "Authorization: Bearer $SENTINEL_ADMIN_TOKEN"'
     if "telemetry" in names:
@@ -357,7 +467,20 @@ def print_where_to_look(env: dict[str, str], names: list[str]) -> None:
     if "credit" in names:
         print("  curl -s $CREDIT_URL/public/merchants/<merchant id>   # grade; README: Credit")
     print("  curl -s $REGISTRY_URL/public/disclosures            # the campaign's exposed problems")
+    if env.get("OIDC_ISSUER"):
+        print_sign_in(env)
     print("  logs: .run/logs/   status: make status   stop: make down")
+
+
+def print_sign_in(env: dict[str, str]) -> None:
+    people = ", ".join(p.username for p in demo_people()[:4])
+    print(f"\nSign in at the identity provider {env.get('KEYCLOAK_URL', '')} (realm sentinel,")
+    print(f"issuer {env['OIDC_ISSUER']}) as any demo person:")
+    print(f"  {people}, …: admin, and <role>.<district> for roles {', '.join(STAFF_ROLES)}")
+    print(f"  in districts {', '.join(d['code'] for d in CITY)}; operator.<market id> per market")
+    print("  password: source .run/env; echo $SENTINEL_DEMO_PASSWORD   (the same for everyone)")
+    print("  make token USER=inspector.zhifu       # that person's access token (5 minutes)")
+    print(f"  account page: {env.get('KEYCLOAK_URL', '')}/realms/sentinel/account")
 
 
 def stop() -> int:

@@ -1,4 +1,5 @@
-"""The local stack without Docker: Kafka (KRaft, jars from Maven), PostgreSQL, Prometheus.
+"""The local stack without Docker: Kafka (KRaft, jars from Maven), PostgreSQL, Prometheus and
+the identity provider (Keycloak from Maven, deploy/local/identity.py).
 
     python deploy/local/stack.py [--profile dev|test|secure] up [--json] | down | status
     python deploy/local/stack.py install-extras
@@ -7,7 +8,7 @@
 Everything listens on loopback; each profile has its own ports and state folder (`.run/` for
 dev, `.run/test/` for test, `.run/secure/` for secure) so a test run never fights a running demo.
 The `secure` profile's broker takes SASL/SCRAM clients only, with an ACL per principal
-(deploy/kafka/security.py, deploy/kafka/acls.py). `up` writes
+(deploy/kafka/security.py, deploy/kafka/acls.py); it runs no identity provider. `up` writes
 `<state>/env` (shell-sourceable) and, with `--json`, prints the same variables as one JSON line
 on stdout; progress goes to stderr. See docs/local-stack.md.
 """
@@ -64,8 +65,6 @@ SERVICE_PORTS: dict[str, int] = {  # DESIGN §6
 SCRAPE_INTERVAL = "5s"
 READY_DEADLINE_S = 90.0
 STOP_DEADLINE_S = 30.0
-TOKEN_TTL_S = 30 * 24 * 3600
-ISSUER = "market-sentinel"
 
 
 class StackError(RuntimeError):
@@ -83,6 +82,11 @@ class Profile:
     prometheus_port: int | None
     # SASL_PLAINTEXT listener, SCRAM users, StandardAuthorizer and the catalog's ACLs.
     secure: bool = False
+    # The identity provider (deploy/local/identity.py): HTTP and management (health) ports.
+    keycloak_port: int | None = None
+    keycloak_management_port: int | None = None
+    # The demo people (`admin`, `<role>.<district>`) in the provider: the dev profile's.
+    demo_people: bool = False
 
     @property
     def bootstrap(self) -> str:
@@ -105,10 +109,29 @@ class Profile:
 def profiles(root: Path = ROOT) -> dict[str, Profile]:
     run = root / ".run"
     return {
-        "dev": Profile("dev", run, 19092, 19093, 15432, 19090),
+        "dev": Profile(
+            "dev",
+            run,
+            19092,
+            19093,
+            15432,
+            19090,
+            keycloak_port=8180,
+            keycloak_management_port=19000,
+            demo_people=True,
+        ),
         # Nested under .run/ but every component keeps its data in its own subfolder, and the
         # dev profile never looks inside test/, so the two never share a file.
-        "test": Profile("test", run / "test", 29092, 29093, 25432, None),
+        "test": Profile(
+            "test",
+            run / "test",
+            29092,
+            29093,
+            25432,
+            None,
+            keycloak_port=28180,
+            keycloak_management_port=29000,
+        ),
         # Kafka with SASL/SCRAM and ACLs (docs/local-stack.md); tests/integration/security.
         "secure": Profile("secure", run / "secure", 21092, 21093, 21432, None, secure=True),
     }
@@ -307,8 +330,13 @@ def service_urls() -> dict[str, str]:
 
 
 def stack_env(
-    profile: Profile, secret_values: Mapping[str, str], admin_token: str, prometheus_url: str | None
+    profile: Profile,
+    secret_values: Mapping[str, str],
+    prometheus_url: str | None,
+    identity: Mapping[str, str] | None = None,
 ) -> dict[str, str]:
+    """`identity` is what the provider's set-up returned (Keycloak.configure): OIDC_ISSUER,
+    KEYCLOAK_URL, its administrator and SENTINEL_ADMIN_TOKEN; None where none runs."""
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": profile.bootstrap,
         "DATABASE_URL": profile.database_url,
@@ -316,11 +344,15 @@ def stack_env(
     }
     if prometheus_url:
         env["PROMETHEUS_URL"] = prometheus_url
-    env |= {
-        "SENTINEL_AUTH_SECRET": secret_values["SENTINEL_AUTH_SECRET"],
-        "SENTINEL_TERMINAL_MASTER_SECRET": secret_values["SENTINEL_TERMINAL_MASTER_SECRET"],
-        "SENTINEL_ADMIN_TOKEN": admin_token,
-    }
+    token = ""
+    if identity:
+        token = identity["SENTINEL_ADMIN_TOKEN"]
+        env |= {k: v for k, v in identity.items() if k != "SENTINEL_ADMIN_TOKEN"}
+    env["SENTINEL_TERMINAL_MASTER_SECRET"] = secret_values["SENTINEL_TERMINAL_MASTER_SECRET"]
+    if identity:
+        env["SENTINEL_DEMO_PASSWORD"] = secret_values["SENTINEL_DEMO_PASSWORD"]
+        env |= {name: secret_values[name] for name in client_secret_names()}
+        env["SENTINEL_ADMIN_TOKEN"] = token
     return env
 
 
@@ -346,42 +378,36 @@ def parse_env_file(text: str) -> dict[str, str]:
     return env
 
 
-SECRET_NAMES = ("SENTINEL_AUTH_SECRET", "SENTINEL_TERMINAL_MASTER_SECRET")
+def client_secret_names() -> tuple[str, ...]:
+    """The env names of the identity provider's machine clients' secrets (SENTINEL_OPS_…)."""
+    from deploy.identity.keycloak import MACHINE_CLIENTS
+    from sentinel_cli.identity import client_secret_name
+
+    return tuple(client_secret_name(client) for client in MACHINE_CLIENTS)
+
+
+def secret_names() -> tuple[str, ...]:
+    return (
+        "SENTINEL_TERMINAL_MASTER_SECRET",  # terminal keys derive from it
+        "SENTINEL_DEMO_PASSWORD",  # every demo person's, in the identity provider
+        *client_secret_names(),
+    )
+
+
+def new_secret(name: str) -> str:
+    # People type the demo password into a sign-in form: shorter, still 96 random bits.
+    return secrets.token_urlsafe(12) if name == "SENTINEL_DEMO_PASSWORD" else secrets.token_hex(32)
 
 
 def complete_secrets(existing: Mapping[str, str]) -> tuple[dict[str, str], bool]:
-    """Keep the secrets already generated (tokens and terminal keys derive from them)."""
-    values = {k: existing[k] for k in SECRET_NAMES if existing.get(k)}
-    missing = [k for k in SECRET_NAMES if k not in values]
+    """Keep the secrets already generated (terminal keys derive from them; the provider holds
+    the clients' secrets and the demo people's password); generate the missing ones."""
+    names = secret_names()
+    values = {k: existing[k] for k in names if existing.get(k)}
+    missing = [k for k in names if k not in values]
     for key in missing:
-        values[key] = secrets.token_hex(32)
-    return {k: values[k] for k in SECRET_NAMES}, bool(missing)
-
-
-def fallback_token(*, secret: str, role: str, district: str, subject: str, ttl_s: int) -> str:
-    import jwt
-
-    now = int(time.time())
-    claims = {
-        "sub": subject,
-        "role": role,
-        "district": district,
-        "iat": now,
-        "exp": now + ttl_s,
-        "iss": ISSUER,
-    }
-    return str(jwt.encode(claims, secret, algorithm="HS256"))
-
-
-def admin_token(secret: str) -> str:
-    issue: Callable[..., str] = fallback_token
-    try:
-        from services.runtime.auth import issue_token
-
-        issue = issue_token
-    except Exception:  # the shared runtime is optional here; its token format is fixed (§6)
-        say("services.runtime.auth is not importable; signing the admin token with PyJWT")
-    return issue(secret=secret, role="admin", district="*", subject="demo-admin", ttl_s=TOKEN_TTL_S)
+        values[key] = new_secret(key)
+    return {k: values[k] for k in names}, bool(missing)
 
 
 # --- topic provisioning plan (pure) -----------------------------------------------------------
@@ -1246,17 +1272,17 @@ def load_secrets(profile: Profile) -> dict[str, str]:
     existing = parse_env_file(path.read_text()) if path.exists() else {}
     values, changed = complete_secrets(existing)
     if changed:
-        # Created 0600 from the start: the secrets sign every token and derive terminal keys.
+        # Created 0600 from the start: terminal keys derive from them, clients log in with them.
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         with os.fdopen(fd, "w") as f:
             f.write(render_env_file(values, "Generated once by deploy/local/stack.py; keep it."))
     return values
 
 
-def write_env(profile: Profile, prometheus_url: str | None) -> dict[str, str]:
-    secret_values = load_secrets(profile)
-    token = admin_token(secret_values["SENTINEL_AUTH_SECRET"])
-    env = stack_env(profile, secret_values, token, prometheus_url)
+def write_env(
+    profile: Profile, prometheus_url: str | None, identity: Mapping[str, str] | None = None
+) -> dict[str, str]:
+    env = stack_env(profile, load_secrets(profile), prometheus_url, identity)
     if profile.secure:
         from deploy.kafka.security import client_env
 
@@ -1265,6 +1291,12 @@ def write_env(profile: Profile, prometheus_url: str | None) -> dict[str, str]:
         f"Market Sentinel local stack, profile {profile.name}; written by deploy/local/stack.py up"
         f"\nsource {rel(profile.state / 'env')}"
     )
+    if identity:
+        header += (
+            "\nSENTINEL_ADMIN_TOKEN: the identity provider's token for client sentinel-ops (role"
+            "\nadmin, district *); it lives 10 hours, and every `up` (make up, make demo) gets a"
+            "\nnew one. Sign in as a demo person: make token USER=inspector.zhifu"
+        )
     path = profile.state / "env"
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -1295,25 +1327,59 @@ async def _wait_ready(kafka: Kafka, postgres: Postgres, deadline: float) -> None
     )
 
 
-def preflight(components: Sequence[Kafka | Postgres | Prometheus]) -> None:
-    """Check every port (and the jars) first, so a clash never leaves half a stack running."""
+def preflight(components: Sequence[Any]) -> None:
+    """Check every port (and the jars, the identity provider's build and its Java) first, so a
+    clash or a missing piece never leaves half a stack running."""
     for component in components:
         if component.pid() is None:
             if isinstance(component, Kafka):
                 ensure_kafka_jars()
+            elif hasattr(component, "prepare"):
+                component.prepare()
             for label, port in component.ports():
                 ensure_port_free(label, port)
 
 
+def identity_provider(profile: Profile) -> Any:
+    """The profile's Keycloak (deploy/local/identity.py), or None (the secure profile)."""
+    if profile.keycloak_port is None:
+        return None
+    from deploy.local.identity import Keycloak
+
+    return Keycloak(profile)
+
+
+def demo_people(profile: Profile) -> list[Any]:
+    if not profile.demo_people:
+        return []
+    from deploy.local.demo import demo_people as people
+
+    return people()
+
+
 def up(profile: Profile, as_json: bool) -> int:
     started = time.monotonic()
-    deadline = started + READY_DEADLINE_S
     kafka, postgres, prometheus = Kafka(profile), Postgres(profile), Prometheus(profile)
+    keycloak = identity_provider(profile)
     with state_lock(profile):
-        preflight([kafka, postgres, prometheus])
+        preflight([kafka, postgres, prometheus, *([keycloak] if keycloak else [])])
+        deadline = time.monotonic() + READY_DEADLINE_S
         for component in (kafka, postgres):
             if not component.start():
                 say(f"{component.name}: already running (pid {component.pid()})")
+        if keycloak:
+            # It needs only PostgreSQL: its ~20 s boot overlaps Kafka's and the topics.
+            asyncio.run(
+                _poll(
+                    "postgres",
+                    lambda: postgres_answers(profile.database_url),
+                    deadline,
+                    postgres.exited,
+                    postgres.log,
+                )
+            )
+            if not keycloak.start():
+                say(f"keycloak: already running (pid {keycloak.pid()})")
         asyncio.run(_wait_ready(kafka, postgres, deadline))
         say(f"kafka and postgres ready after {time.monotonic() - started:.1f}s")
         from contracts.topics import all_topics
@@ -1339,7 +1405,11 @@ def up(profile: Profile, as_json: bool) -> int:
                     )
                 )
                 prometheus_url = prometheus.url
-        env = write_env(profile, prometheus_url)
+        identity = None
+        if keycloak:
+            keycloak.wait_ready()
+            identity = keycloak.configure(load_secrets(profile), demo_people(profile))
+        env = write_env(profile, prometheus_url, identity)
     took = time.monotonic() - started
     say(f"stack ({profile.name}) up in {took:.1f}s; env in {rel(profile.state / 'env')}")
     if as_json:
@@ -1361,7 +1431,10 @@ def down(profile: Profile) -> int:
     with state_lock(profile):
         for service in services(profile):
             say(f"{service.name}: {service.stop()}")
-        for component in (Prometheus(profile), Kafka(profile), Postgres(profile)):
+        keycloak = identity_provider(profile)
+        components: list[Any] = [Prometheus(profile), *([keycloak] if keycloak else [])]
+        # The provider before PostgreSQL, its database.
+        for component in (*components, Kafka(profile), Postgres(profile)):
             say(f"{component.name}: {component.stop()}")
     return 0
 
@@ -1370,6 +1443,9 @@ def status(profile: Profile) -> int:
     components: list[Any] = [Kafka(profile), Postgres(profile)]
     if profile.prometheus_port is not None:
         components.append(Prometheus(profile))
+    keycloak = identity_provider(profile)
+    if keycloak:
+        components.append(keycloak)
     components += services(profile)
     say(f"profile {profile.name}, state {rel(profile.state)}")
     for component in components:
@@ -1457,7 +1533,8 @@ def _system_prometheus_pids() -> Iterator[int]:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="stack.py", description="Market Sentinel's local stack (Kafka, PostgreSQL, Prometheus)"
+        prog="stack.py",
+        description="Market Sentinel's local stack (Kafka, PostgreSQL, Prometheus, Keycloak)",
     )
     parser.add_argument("--profile", choices=list(profiles()), default="dev")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -1503,4 +1580,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    # Run as a script this is __main__; deploy/local/identity.py imports deploy.local.stack. Run
+    # that one copy, so there is one StackError (and one of everything else).
+    from deploy.local.stack import main as main_of_the_module
+
+    raise SystemExit(main_of_the_module())

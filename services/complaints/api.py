@@ -21,7 +21,7 @@ from services.runtime.ratelimit import rate_limited
 # Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
 router = APIRouter(dependencies=[Depends(text_inputs)])
 Handler = Annotated[Principal, Depends(require("handler"))]
-Reader = Annotated[Principal, Depends(require("handler", "inspector"))]
+Reader = Annotated[Principal, Depends(require("handler", "inspector", "leader"))]
 
 
 def complaints(request: Request) -> Complaints:

@@ -49,8 +49,6 @@ def build(
     now: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
     settings = settings or ComplaintsSettings()
-    if not settings.auth_secret.get_secret_value():
-        raise SystemExit("SENTINEL_AUTH_SECRET (or COMPLAINTS_AUTH_SECRET) is not set")
     service = Service(settings, MIGRATIONS)
     directory = RegistryDirectory()
     directory.attach(service)

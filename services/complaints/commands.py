@@ -14,6 +14,7 @@ from typing import Any
 
 from contracts.complaints import ComplaintSubmission, ComplaintSubmitted, IntakeEnvelope
 from contracts.inspection import TaskCompleted
+from contracts.people import Actor
 from services.complaints import events
 from services.complaints.domain import (
     Complaint,
@@ -45,6 +46,11 @@ INTAKE_CONSUMER = "complaints-intake"
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def actor(who: Principal) -> Actor:
+    """The handler behind a request, as the case records them and its event carries."""
+    return Actor.of(who.subject, who.display_name)
 
 
 def district_scope(who: Principal) -> str | None:
@@ -313,7 +319,7 @@ class Complaints:
             who,
             complaint_id,
             lambda c, now: accept(
-                c, by=who.subject, now=now, policy=self.policy, calendar=self.calendar
+                c, by=actor(who), now=now, policy=self.policy, calendar=self.calendar
             ),
             events.accepted,
         )
@@ -324,7 +330,7 @@ class Complaints:
         case = await self._decide(
             who,
             complaint_id,
-            lambda c, now: reject(c, by=who.subject, reason=reason, now=now),
+            lambda c, now: reject(c, by=actor(who), reason=reason, now=now),
             events.rejected,
         )
         self._decided(case, "rejected")
@@ -350,7 +356,7 @@ class Complaints:
             complaint_id,
             lambda c, now: close(
                 c,
-                by=who.subject,
+                by=actor(who),
                 outcome=outcome,
                 substantiated=substantiated,
                 satisfaction=satisfaction,

@@ -85,11 +85,25 @@ def received(
 
 
 def accepted(case: Complaint, now: datetime, external_ref: str | None) -> Item:
-    return _event("complaints.complaint.accepted", c.ComplaintAccepted, case, now, external_ref)
+    return _event(
+        "complaints.complaint.accepted",
+        c.ComplaintAccepted,
+        case,
+        now,
+        external_ref,
+        actor=case.accepted_actor,
+    )
 
 
 def rejected(case: Complaint, now: datetime, external_ref: str | None) -> Item:
-    return _event("complaints.complaint.rejected", c.ComplaintRejected, case, now, external_ref)
+    return _event(
+        "complaints.complaint.rejected",
+        c.ComplaintRejected,
+        case,
+        now,
+        external_ref,
+        actor=case.rejected_actor,
+    )
 
 
 def closed(case: Complaint, now: datetime, external_ref: str | None) -> Item:
@@ -100,6 +114,7 @@ def closed(case: Complaint, now: datetime, external_ref: str | None) -> Item:
         now,
         external_ref,
         within_limit=bool(case.closed_in_time),
+        actor=case.closed_actor,
     )
 
 

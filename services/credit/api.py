@@ -20,7 +20,7 @@ from services.runtime.ratelimit import rate_limited
 
 # Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
 router = APIRouter(dependencies=[Depends(text_inputs)])
-Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler"))]
+Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler", "leader"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 
 

@@ -66,8 +66,6 @@ def build(
     now: Callable[[], datetime] = utc_now,
 ) -> FastAPI:
     settings = settings or CreditSettings()
-    if not settings.auth_secret.get_secret_value():
-        raise SystemExit("SENTINEL_AUTH_SECRET (or CREDIT_AUTH_SECRET) is not set")
     credit = wire(settings, book=book, now=now)
     app = create_app(
         credit.service,

@@ -21,7 +21,7 @@ from services.runtime.inputs import text_inputs
 # Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
 router = APIRouter(dependencies=[Depends(text_inputs)])
 Inspector = Annotated[Principal, Depends(require("inspector"))]
-Reader = Annotated[Principal, Depends(require("inspector", "handler"))]
+Reader = Annotated[Principal, Depends(require("inspector", "handler", "leader", "department"))]
 
 
 def inspection(request: Request) -> Inspection:

@@ -17,6 +17,7 @@ import orjson
 
 from contracts.complaints import ComplaintAccepted
 from contracts.credit import ScoreChanged
+from contracts.people import Actor
 from contracts.telemetry import RiskAcknowledged, RiskCleared, RiskEscalated, RiskRaised
 from services.inspection.domain import (
     ComplaintTrigger,
@@ -137,6 +138,11 @@ def score_change(delivery: Delivery) -> ScoreChanged | None:
 
 def _scope(who: Principal, district: str) -> bool:
     return who.may_act_in(district)
+
+
+def actor(who: Principal) -> Actor:
+    """The person behind a request, as the task or order records them and its event carries."""
+    return Actor.of(who.subject, who.display_name)
 
 
 class Inspection:
@@ -355,7 +361,7 @@ class Inspection:
     async def claim(self, who: Principal, task_id: str) -> Task:
         async with self.service.pool.acquire() as conn, conn.transaction():
             store = InspectionStore(conn)
-            change = claim(await self._task(store, who, task_id), by=who.subject, now=self.now())
+            change = claim(await self._task(store, who, task_id), by=actor(who), now=self.now())
             if change.events:
                 await store.save_task(change.task)
                 await self._publish(conn, change.events)
@@ -378,7 +384,7 @@ class Inspection:
             task = await self._task(store, who, task_id)
             done = complete(
                 task,
-                by=who.subject,
+                by=actor(who),
                 outcome=outcome,
                 findings=findings,
                 departments=departments,
@@ -439,7 +445,7 @@ class Inspection:
             checked = verify(
                 order,
                 passed=passed,
-                by=who.subject,
+                by=actor(who),
                 now=self.now(),
                 policy=self.policy,
                 reinspection=reinspection,

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from contracts.people import actor_dict
 from services.registry.commands import NewMarket, NewMerchant, NewTerminal, Registry
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
@@ -20,7 +21,7 @@ from services.runtime.inputs import text_inputs
 router = APIRouter(dependencies=[Depends(text_inputs)])
 Clerk = Annotated[Principal, Depends(require("clerk"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
-Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler"))]
+Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler", "leader"))]
 
 
 def registry(request: Request) -> Registry:
@@ -112,14 +113,26 @@ class TerminalIn(Strict):
     interval_s: int = Field(default=60, ge=1, le=3600)
 
 
+def _with_actors(entity: Market | Merchant | Terminal) -> dict[str, Any]:
+    """The entity's fields, its actors as `{"subject", "name"}` objects (or null)."""
+    out = asdict(entity)
+    out["registered_actor"] = actor_dict(entity.registered_actor)
+    out["updated_actor"] = actor_dict(entity.updated_actor)
+    return out
+
+
 def market_out(m: Market) -> dict[str, Any]:
-    out = asdict(m)
+    out = _with_actors(m)
     out["opening_hours"] = {"open": out.pop("opens"), "close": out.pop("closes")}
     return out
 
 
+def merchant_out(m: Merchant) -> dict[str, Any]:
+    return _with_actors(m)
+
+
 def terminal_out(t: Terminal, key: bytes | None = None) -> dict[str, Any]:
-    out = asdict(t)
+    out = _with_actors(t)
     if key is not None:
         out["key"] = key.hex()
     return out
@@ -180,19 +193,19 @@ async def add_merchant(body: MerchantIn, reg: Reg, who: Clerk) -> dict[str, Any]
         licence_valid_until=body.licence_valid_until,
         categories=tuple(body.categories),
     )
-    return asdict(await reg.add_merchant(who, cmd))
+    return merchant_out(await reg.add_merchant(who, cmd))
 
 
 @router.get("/merchants", tags=["merchants"])
 async def list_merchants(
     reg: Reg, who: Reader, market_id: Annotated[str | None, Query()] = None
 ) -> dict[str, Any]:
-    return {"items": [asdict(m) for m in await reg.merchants(who, market_id)]}
+    return {"items": [merchant_out(m) for m in await reg.merchants(who, market_id)]}
 
 
 @router.get("/merchants/{merchant_id}", tags=["merchants"])
 async def get_merchant(merchant_id: str, reg: Reg, who: Reader) -> dict[str, Any]:
-    return asdict(await reg.merchant(who, merchant_id))
+    return merchant_out(await reg.merchant(who, merchant_id))
 
 
 @router.put("/merchants/{merchant_id}/licence", tags=["merchants"])
@@ -200,7 +213,7 @@ async def renew_licence(merchant_id: str, body: LicenceIn, reg: Reg, who: Clerk)
     merchant: Merchant = await reg.renew_licence(
         who, merchant_id, body.food_licence, body.licence_valid_until
     )
-    return asdict(merchant)
+    return merchant_out(merchant)
 
 
 @router.post("/terminals", status_code=201, tags=["terminals"])

@@ -35,8 +35,6 @@ def build(
         raise SystemExit(
             "SENTINEL_TERMINAL_MASTER_SECRET (or REGISTRY_TERMINAL_MASTER_SECRET) is not set"
         )
-    if not settings.auth_secret.get_secret_value():
-        raise SystemExit("SENTINEL_AUTH_SECRET (or REGISTRY_AUTH_SECRET) is not set")
     service = Service(settings, MIGRATIONS)
     metrics = RegistryMetrics(service.metrics)
     registry = Registry(service, settings)

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 
 from contracts import topics
 from contracts.envelope import Envelope
+from contracts.people import Actor
 from services.registry import publishing
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.registry.domain.model import (
@@ -45,6 +46,11 @@ def now() -> datetime:
 
 def today(settings: RegistrySettings) -> date:
     return datetime.now(ZoneInfo(settings.timezone)).date()
+
+
+def actor(who: Principal) -> Actor:
+    """The person behind a request, as the entity records them and its snapshot carries."""
+    return Actor.of(who.subject, who.display_name)
 
 
 @dataclass(frozen=True)
@@ -90,18 +96,24 @@ class Registry:
         # Called in the transaction that registers a market's task force (campaign milestones).
         self.task_force_hooks: list[TaskForceHook] = []
 
-    async def save(self, store: RegistryStore, entity: Market | Merchant | Terminal) -> None:
-        """Write the entity and, in the same transaction, its new snapshot to the outbox."""
+    async def save(
+        self,
+        store: RegistryStore,
+        entity: Market | Merchant | Terminal,
+        by: Actor | None = None,
+    ) -> None:
+        """Write the entity and, in the same transaction, its new snapshot to the outbox; `by`
+        is the person who made the change (None: the clock or another event made it)."""
         event: Envelope[Any]
         if isinstance(entity, Market):
             await store.save_market(entity)
-            topic, event = topics.REGISTRY_MARKETS, publishing.market_upserted(entity)
+            topic, event = topics.REGISTRY_MARKETS, publishing.market_upserted(entity, by)
         elif isinstance(entity, Merchant):
             await store.save_merchant(entity)
-            topic, event = topics.REGISTRY_MERCHANTS, publishing.merchant_upserted(entity)
+            topic, event = topics.REGISTRY_MERCHANTS, publishing.merchant_upserted(entity, by)
         else:
             await store.save_terminal(entity)
-            topic, event = topics.REGISTRY_TERMINALS, publishing.terminal_upserted(entity)
+            topic, event = topics.REGISTRY_TERMINALS, publishing.terminal_upserted(entity, by)
         await self.service.enqueue(store.conn, topic.name, event)
 
     @contextlib.asynccontextmanager
@@ -128,8 +140,16 @@ class Registry:
         async with self.transaction() as store:
             if await store.district(cmd.district) is None:
                 raise InvalidInput("district", f"no district with code {cmd.district!r}")
-            market = Market(id=new_id("mkt"), version=1, updated_at=now(), **vars(cmd))
-            await self.save(store, market)
+            by = actor(who)
+            market = Market(
+                id=new_id("mkt"),
+                version=1,
+                updated_at=now(),
+                registered_actor=by,
+                updated_actor=by,
+                **vars(cmd),
+            )
+            await self.save(store, market, by)
         return market
 
     async def market(self, who: Principal, market_id: str) -> Market:
@@ -154,8 +174,9 @@ class Registry:
             if market is None:
                 raise NotFound(f"no market {market_id!r}")
             who.require_district(market.district)
-            market = market.with_task_force(tf, now())
-            await self.save(store, market)
+            by = actor(who)
+            market = market.with_task_force(tf, now(), by=by)
+            await self.save(store, market, by)
             for hook in self.task_force_hooks:
                 await hook(store, market, who)
         return market
@@ -170,6 +191,7 @@ class Registry:
             if market is None:
                 raise InvalidInput("market_id", f"no market {cmd.market_id!r}")
             who.require_district(market.district)
+            by = actor(who)
             if await store.merchant_at_stall(market.id, cmd.stall_no) is not None:
                 raise Conflict(f"stall {cmd.stall_no!r} of market {market.id} has a merchant")
             merchant = Merchant(
@@ -183,8 +205,10 @@ class Registry:
                 licence_valid_until=cmd.licence_valid_until,
                 categories=cmd.categories,
                 updated_at=now(),
+                registered_actor=by,
+                updated_actor=by,
             )
-            await self.save(store, merchant)
+            await self.save(store, merchant, by)
         return merchant
 
     async def merchant(self, who: Principal, merchant_id: str) -> Merchant:
@@ -209,8 +233,11 @@ class Registry:
             if merchant is None:
                 raise NotFound(f"no merchant {merchant_id!r}")
             who.require_district(merchant.district)
-            merchant = merchant.renew_licence(number, valid_until, today(self.settings), now())
-            await self.save(store, merchant)
+            by = actor(who)
+            merchant = merchant.renew_licence(
+                number, valid_until, today(self.settings), now(), by=by
+            )
+            await self.save(store, merchant, by)
         return merchant
 
     async def expire_licences(self, on: date | None = None) -> list[Merchant]:
@@ -275,6 +302,7 @@ class Registry:
                 if merchant is None:
                     raise InvalidInput("merchant_id", f"no merchant {cmd.merchant_id!r}")
             check_terminal_placement(cmd.kind, cmd.profile, market, merchant, cmd.stall_no)
+            by = actor(who)
             terminal = Terminal(
                 id=new_id("trm"),
                 kind=cmd.kind,
@@ -285,8 +313,10 @@ class Registry:
                 stall_no=cmd.stall_no or (merchant.stall_no if merchant else None),
                 profile=cmd.profile,
                 updated_at=now(),
+                registered_actor=by,
+                updated_actor=by,
             )
-            await self.save(store, terminal)
+            await self.save(store, terminal, by)
         return terminal, self.key_of(terminal)
 
     async def terminal(self, who: Principal, terminal_id: str) -> Terminal:
@@ -312,8 +342,11 @@ class Registry:
             if terminal is None:
                 raise NotFound(f"no terminal {terminal_id!r}")
             who.require_district(terminal.district)
-            terminal = terminal.rotate_key(now()) if rotate else terminal.retire(now())
-            await self.save(store, terminal)
+            by = actor(who)
+            terminal = (
+                terminal.rotate_key(now(), by=by) if rotate else terminal.retire(now(), by=by)
+            )
+            await self.save(store, terminal, by)
         return terminal, self.key_of(terminal)
 
     def key_of(self, terminal: Terminal) -> bytes:

@@ -1,4 +1,9 @@
-"""Domain values to contract events: the snapshots the registry publishes on compacted topics."""
+"""Domain values to contract events: the snapshots the registry publishes on compacted topics.
+
+`actor` is the person who made the change being published (registered the entity, or changed it
+through the API); None when the clock or another event made it (a licence expiring, a suspension,
+a renovation moving the market's status).
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from typing import Any
 from contracts import registry as c
 from contracts.envelope import Envelope, make_event
 from contracts.events import spec
+from contracts.people import Actor
 from services.registry.domain.model import Market, Merchant, Terminal
 
 
@@ -17,7 +23,7 @@ def _event(event_type: str, subject: str, data: Any) -> Envelope[Any]:
     )
 
 
-def market_upserted(m: Market) -> Envelope[c.MarketUpserted]:
+def market_upserted(m: Market, actor: Actor | None = None) -> Envelope[c.MarketUpserted]:
     return _event(
         "registry.market.upserted",
         m.id,
@@ -38,11 +44,12 @@ def market_upserted(m: Market) -> Envelope[c.MarketUpserted]:
             ),
             version=m.version,
             updated_at=m.updated_at,
+            actor=actor,
         ),
     )
 
 
-def merchant_upserted(m: Merchant) -> Envelope[c.MerchantUpserted]:
+def merchant_upserted(m: Merchant, actor: Actor | None = None) -> Envelope[c.MerchantUpserted]:
     return _event(
         "registry.merchant.upserted",
         m.id,
@@ -59,11 +66,12 @@ def merchant_upserted(m: Merchant) -> Envelope[c.MerchantUpserted]:
             status=m.status,
             version=m.version,
             updated_at=m.updated_at,
+            actor=actor,
         ),
     )
 
 
-def terminal_upserted(t: Terminal) -> Envelope[c.TerminalUpserted]:
+def terminal_upserted(t: Terminal, actor: Actor | None = None) -> Envelope[c.TerminalUpserted]:
     return _event(
         "registry.terminal.upserted",
         t.id,
@@ -80,5 +88,6 @@ def terminal_upserted(t: Terminal) -> Envelope[c.TerminalUpserted]:
             status=t.status,
             version=t.version,
             updated_at=t.updated_at,
+            actor=actor,
         ),
     )

@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from contracts.people import actor_dict, actor_from
 from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
 
 
@@ -26,6 +27,8 @@ def _market(r: asyncpg.Record) -> Market:
         task_force=TaskForce(tf["leader"], tuple(tf["members"])) if tf else None,
         version=r["version"],
         updated_at=r["updated_at"],
+        registered_actor=actor_from(r["registered_actor"]),
+        updated_actor=actor_from(r["updated_actor"]),
     )
 
 
@@ -43,11 +46,21 @@ def _merchant(r: asyncpg.Record) -> Merchant:
         status=r["status"],
         version=r["version"],
         updated_at=r["updated_at"],
+        registered_actor=actor_from(r["registered_actor"]),
+        updated_actor=actor_from(r["updated_actor"]),
     )
 
 
+_ACTORS = ("registered_actor", "updated_actor")
+
+
 def _terminal(r: asyncpg.Record) -> Terminal:
-    return Terminal(**{k: r[k] for k in r.keys()})  # noqa: SIM118 - Record has no __iter__ of keys
+    fields = {k: r[k] for k in r.keys() if k not in _ACTORS}  # noqa: SIM118 - Record has no __iter__ of keys
+    return Terminal(
+        **fields,
+        registered_actor=actor_from(r["registered_actor"]),
+        updated_actor=actor_from(r["updated_actor"]),
+    )
 
 
 class RegistryStore:
@@ -82,15 +95,16 @@ class RegistryStore:
         )
         await self.conn.execute(
             """INSERT INTO markets (id, district, name, kind, operator, address, capacity, opens,
-                                   closes, renovation_status, task_force, version, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+                                   closes, renovation_status, task_force, version, updated_at,
+                                   registered_actor, updated_actor)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
                ON CONFLICT (id) DO UPDATE SET
                    name = EXCLUDED.name, kind = EXCLUDED.kind, operator = EXCLUDED.operator,
                    address = EXCLUDED.address, capacity = EXCLUDED.capacity,
                    opens = EXCLUDED.opens, closes = EXCLUDED.closes,
                    renovation_status = EXCLUDED.renovation_status,
                    task_force = EXCLUDED.task_force, version = EXCLUDED.version,
-                   updated_at = EXCLUDED.updated_at""",
+                   updated_at = EXCLUDED.updated_at, updated_actor = EXCLUDED.updated_actor""",
             m.id,
             m.district,
             m.name,
@@ -104,6 +118,8 @@ class RegistryStore:
             tf,
             m.version,
             m.updated_at,
+            actor_dict(m.registered_actor),
+            actor_dict(m.updated_actor),
         )
 
     async def market(self, market_id: str, *, for_update: bool = False) -> Market | None:
@@ -123,13 +139,14 @@ class RegistryStore:
         await self.conn.execute(
             """INSERT INTO merchants (id, market_id, district, name, stall_no, credit_code,
                                      food_licence, licence_valid_until, categories, status,
-                                     version, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                     version, updated_at, registered_actor, updated_actor)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                ON CONFLICT (id) DO UPDATE SET
                    name = EXCLUDED.name, food_licence = EXCLUDED.food_licence,
                    licence_valid_until = EXCLUDED.licence_valid_until,
                    categories = EXCLUDED.categories, status = EXCLUDED.status,
-                   version = EXCLUDED.version, updated_at = EXCLUDED.updated_at""",
+                   version = EXCLUDED.version, updated_at = EXCLUDED.updated_at,
+                   updated_actor = EXCLUDED.updated_actor""",
             m.id,
             m.market_id,
             m.district,
@@ -142,6 +159,8 @@ class RegistryStore:
             m.status,
             m.version,
             m.updated_at,
+            actor_dict(m.registered_actor),
+            actor_dict(m.updated_actor),
         )
 
     async def merchant(self, merchant_id: str, *, for_update: bool = False) -> Merchant | None:
@@ -179,12 +198,13 @@ class RegistryStore:
     async def save_terminal(self, t: Terminal) -> None:
         await self.conn.execute(
             """INSERT INTO terminals (id, kind, market_id, district, merchant_id, stall_no, profile,
-                                     interval_s, key_version, status, version, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                     interval_s, key_version, status, version, updated_at,
+                                     registered_actor, updated_actor)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
                ON CONFLICT (id) DO UPDATE SET
                    key_version = EXCLUDED.key_version, status = EXCLUDED.status,
                    interval_s = EXCLUDED.interval_s, version = EXCLUDED.version,
-                   updated_at = EXCLUDED.updated_at""",
+                   updated_at = EXCLUDED.updated_at, updated_actor = EXCLUDED.updated_actor""",
             t.id,
             t.kind,
             t.market_id,
@@ -197,12 +217,15 @@ class RegistryStore:
             t.status,
             t.version,
             t.updated_at,
+            actor_dict(t.registered_actor),
+            actor_dict(t.updated_actor),
         )
 
     async def terminal(self, terminal_id: str, *, for_update: bool = False) -> Terminal | None:
         sql = (
             "SELECT id, kind, market_id, district, interval_s, merchant_id, stall_no, profile,"
-            " key_version, status, version, updated_at FROM terminals WHERE id = $1"
+            " key_version, status, version, updated_at, registered_actor, updated_actor"
+            " FROM terminals WHERE id = $1"
         ) + (" FOR UPDATE" if for_update else "")
         r = await self.conn.fetchrow(sql, terminal_id)
         return _terminal(r) if r else None

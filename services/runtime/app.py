@@ -29,6 +29,7 @@ import contracts
 from contracts.envelope import Envelope
 from services.runtime import errors
 from services.runtime import logging as jsonlog
+from services.runtime.auth import token_verifier
 from services.runtime.db import connect, create_pool
 from services.runtime.messaging import Handler, Messaging
 from services.runtime.metrics import Metrics
@@ -246,7 +247,7 @@ def create_app(
 
     app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
     app.state.service = service
-    app.state.auth_secret = service.settings.auth_secret.get_secret_value()
+    app.state.verifier = token_verifier(service.settings)
     app.state.rate_limits = {}
     errors.install(app)
 

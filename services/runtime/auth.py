@@ -1,29 +1,45 @@
-"""Bearer tokens: HS256 JWTs carrying a role and a district scope, checked by every service.
+"""Bearer tokens from the identity provider: verified here, never minted here.
 
-A token's `district` is a district code, or `*` for the whole city (admin and city-level staff).
-`python -m services.runtime.auth issue --role clerk --district zhifu` prints one.
+People sign in at the OpenID Connect provider (Keycloak in the local stack, realm `sentinel`);
+machines use its client-credentials grant. A service only checks what the provider signed: the
+signature against the provider's JWKS (cached, fetched again when a token names an unknown
+`kid`), the issuer, the audience and the expiry. No service holds a key that can sign a token.
+
+The claims a token must carry (docs/identity.md): `roles` (the realm roles; the first of
+`ROLES` it holds is the principal's role), `district` (a district code, or `*` for the whole
+city), for an operator `market_id`, and `name` / `preferred_username` for the actor recorded
+with every change a person makes.
 """
 
 from __future__ import annotations
 
-import argparse
-import os
-import sys
+import asyncio
+import json
+import logging
 import time
-import uuid
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Annotated, Literal, get_args
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Annotated, Any, Literal, Protocol, get_args
 
+import httpx
 import jwt
 from fastapi import Depends, Request
 
-from services.runtime.errors import Forbidden, Unauthorized
+from services.runtime.errors import Forbidden, ServiceError, Unauthorized
 
-Role = Literal["clerk", "inspector", "handler", "admin"]
+log = logging.getLogger(__name__)
+
+Role = Literal["clerk", "inspector", "handler", "admin", "leader", "department", "operator"]
 ROLES: tuple[str, ...] = get_args(Role)
-ISSUER = "market-sentinel"
 ALL_DISTRICTS = "*"
+ALGORITHMS = ("RS256", "ES256")
+DEFAULT_AUDIENCE = "sentinel-api"
+
+
+class IdentityUnavailable(ServiceError):
+    """The provider's keys could not be fetched: nobody can be verified until it answers."""
+
+    status, code = 503, "identity_unavailable"
 
 
 @dataclass(frozen=True)
@@ -31,6 +47,20 @@ class Principal:
     subject: str
     role: str
     district: str
+    name: str = ""
+    roles: frozenset[str] = field(default_factory=frozenset)
+    market_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if not self.roles:
+            object.__setattr__(self, "roles", frozenset({self.role}))
+
+    @property
+    def display_name(self) -> str:
+        return self.name or self.subject
+
+    def holds(self, *roles: str) -> bool:
+        return "admin" in self.roles or any(r in self.roles for r in roles)
 
     def may_act_in(self, district: str) -> bool:
         return self.role == "admin" or self.district in (ALL_DISTRICTS, district)
@@ -40,57 +70,141 @@ class Principal:
             raise Forbidden(f"token is scoped to district {self.district!r}, not {district!r}")
 
 
-def issue_token(*, secret: str, role: str, district: str, subject: str, ttl_s: int = 3600) -> str:
-    if role not in ROLES:
-        raise ValueError(f"role must be one of {', '.join(ROLES)}")
-    if not secret:
-        raise ValueError("an auth secret is needed to sign tokens (SENTINEL_AUTH_SECRET)")
-    now = int(time.time())
-    claims = {
-        "iss": ISSUER,
-        "sub": subject,
-        "role": role,
-        "district": district,
-        "iat": now,
-        "exp": now + ttl_s,
-        "jti": str(uuid.uuid4()),
-    }
-    return jwt.encode(claims, secret, algorithm="HS256")
-
-
-def verify_token(token: str, secret: str) -> Principal:
-    try:
-        claims = jwt.decode(
-            token,
-            secret,
-            algorithms=["HS256"],
-            issuer=ISSUER,
-            options={"require": ["exp", "iat", "sub", "iss"]},
-        )
-    except jwt.ExpiredSignatureError as exc:
-        raise Unauthorized("token expired") from exc
-    except jwt.InvalidTokenError as exc:
-        raise Unauthorized(f"invalid token: {exc}") from exc
-    role, district = claims.get("role"), claims.get("district")
-    if role not in ROLES or not isinstance(district, str) or not district:
+def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
+    """The principal a verified token describes; 401 when it lacks a role or a district."""
+    held = claims.get("roles")
+    if not isinstance(held, list):
+        realm_access = claims.get("realm_access")
+        held = realm_access.get("roles") if isinstance(realm_access, Mapping) else None
+    roles = frozenset(r for r in held or () if r in ROLES)
+    district = claims.get("district")
+    if not roles or not isinstance(district, str) or not district:
         raise Unauthorized("token lacks a valid role or district")
-    return Principal(subject=str(claims["sub"]), role=role, district=district)
+    # One role speaks for the principal where a single one is shown (admin first).
+    role = next(r for r in ("admin", *ROLES) if r in roles)
+    market = claims.get("market_id")
+    name = claims.get("name") or claims.get("preferred_username") or ""
+    return Principal(
+        subject=str(claims["sub"]),
+        role=role,
+        district=district,
+        name=str(name),
+        roles=roles,
+        market_id=market if isinstance(market, str) and market else None,
+    )
 
 
-def bearer(request: Request) -> Principal:
+class TokenVerifier:
+    """Checks access tokens against the provider's published keys.
+
+    `jwks` given (tests): those keys only. Otherwise the keys are fetched from `jwks_url`, or
+    the one the provider's discovery document names, on first use and again when a token names
+    a key not yet seen (a key rotation), at most once per `refetch_after_s`.
+    """
+
+    def __init__(
+        self,
+        issuer: str,
+        audience: str = DEFAULT_AUDIENCE,
+        *,
+        jwks: Mapping[str, Any] | None = None,
+        jwks_url: str = "",
+        leeway_s: float = 5.0,
+        refetch_after_s: float = 10.0,
+        timeout_s: float = 5.0,
+    ) -> None:
+        self.issuer = issuer.rstrip("/")
+        self.audience = audience
+        self.leeway_s = leeway_s
+        self.refetch_after_s = refetch_after_s
+        self.timeout_s = timeout_s
+        self._static = jwks is not None
+        self.jwks_url = jwks_url
+        self._keys: dict[str, jwt.PyJWK] = self._parse(jwks) if jwks is not None else {}
+        self._fetched_at = float("-inf")
+        self._lock = asyncio.Lock()
+
+    @staticmethod
+    def _parse(jwks: Mapping[str, Any]) -> dict[str, jwt.PyJWK]:
+        keys: dict[str, jwt.PyJWK] = {}
+        for jwk in jwks.get("keys", ()):
+            if jwk.get("use", "sig") != "sig" or jwk.get("alg", "RS256") not in ALGORITHMS:
+                continue  # Keycloak also publishes its encryption key
+            try:
+                keys[str(jwk.get("kid", ""))] = jwt.PyJWK(dict(jwk))
+            except jwt.PyJWTError:
+                log.warning("ignoring a key the provider published", extra={"kid": jwk.get("kid")})
+        return keys
+
+    async def _fetch(self) -> None:
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout_s) as http:
+                url = self.jwks_url
+                if not url:
+                    meta = await http.get(f"{self.issuer}/.well-known/openid-configuration")
+                    meta.raise_for_status()
+                    url = meta.json()["jwks_uri"]
+                answer = await http.get(url)
+                answer.raise_for_status()
+                self._keys = self._parse(answer.json())
+        except (httpx.HTTPError, KeyError, ValueError) as exc:
+            raise IdentityUnavailable(f"identity provider {self.issuer} did not answer") from exc
+        finally:
+            self._fetched_at = time.monotonic()
+
+    async def _key(self, kid: str) -> jwt.PyJWK:
+        if kid in self._keys or self._static:
+            if kid in self._keys:
+                return self._keys[kid]
+            raise Unauthorized("invalid token: signed by an unknown key")
+        async with self._lock:
+            if kid not in self._keys and (
+                time.monotonic() - self._fetched_at >= self.refetch_after_s or not self._keys
+            ):
+                await self._fetch()
+        if kid not in self._keys:
+            raise Unauthorized("invalid token: signed by an unknown key")
+        return self._keys[kid]
+
+    async def verify(self, token: str) -> Principal:
+        try:
+            header = jwt.get_unverified_header(token)
+        except jwt.PyJWTError as exc:
+            raise Unauthorized(f"invalid token: {exc}") from exc
+        if header.get("alg") not in ALGORITHMS:
+            raise Unauthorized(f"invalid token: algorithm {header.get('alg')!r} is not accepted")
+        key = await self._key(str(header.get("kid", "")))
+        try:
+            claims = jwt.decode(
+                token,
+                key.key,
+                algorithms=list(ALGORITHMS),
+                issuer=self.issuer,
+                audience=self.audience,
+                leeway=self.leeway_s,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise Unauthorized("token expired") from exc
+        except jwt.InvalidTokenError as exc:
+            raise Unauthorized(f"invalid token: {exc}") from exc
+        return principal_from_claims(claims)
+
+
+async def bearer(request: Request) -> Principal:
     header = request.headers.get("authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise Unauthorized("missing bearer token")
-    secret: str = request.app.state.auth_secret
-    return verify_token(token.strip(), secret)
+    verifier: TokenVerifier = request.app.state.verifier
+    return await verifier.verify(token.strip())
 
 
 def require(*roles: str) -> Callable[[Principal], Principal]:
     """A FastAPI dependency: the caller must hold one of `roles` (admin always may)."""
 
     def check(principal: Annotated[Principal, Depends(bearer)]) -> Principal:
-        if principal.role != "admin" and principal.role not in roles:
+        if not principal.holds(*roles):
             raise Forbidden(f"role {principal.role!r} may not do this; needs {' or '.join(roles)}")
         return principal
 
@@ -99,26 +213,21 @@ def require(*roles: str) -> Callable[[Principal], Principal]:
     return check
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="sentinel-token", description=__doc__)
-    sub = parser.add_subparsers(dest="command", required=True)
-    issue = sub.add_parser("issue", help="print a signed bearer token")
-    issue.add_argument("--role", required=True, choices=ROLES)
-    issue.add_argument("--district", required=True, help="district code, or * for all")
-    issue.add_argument("--subject", default=None, help="who the token is for")
-    issue.add_argument("--ttl", type=int, default=12 * 3600, help="seconds until it expires")
-    args = parser.parse_args(argv)
-    secret = os.environ.get("SENTINEL_AUTH_SECRET", "")
-    if not secret:
-        print("SENTINEL_AUTH_SECRET is not set (source .run/env first)", file=sys.stderr)
-        return 2
-    subject = args.subject or f"{args.role}@{args.district}"
-    token = issue_token(
-        secret=secret, role=args.role, district=args.district, subject=subject, ttl_s=args.ttl
+def decode_unverified(token: str) -> dict[str, Any]:
+    """A token's claims without checking them: for showing who a token is for, never to trust."""
+    claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
+    return claims
+
+
+class _OidcSettings(Protocol):
+    oidc_issuer: str
+    oidc_audience: str
+    oidc_jwks_url: str
+    oidc_jwks: str
+
+
+def token_verifier(settings: _OidcSettings) -> TokenVerifier:
+    jwks = json.loads(settings.oidc_jwks) if settings.oidc_jwks else None
+    return TokenVerifier(
+        settings.oidc_issuer, settings.oidc_audience, jwks=jwks, jwks_url=settings.oidc_jwks_url
     )
-    print(token)
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -2,7 +2,7 @@
 
 Each service subclasses `ServiceSettings` with its own prefix (`REGISTRY_`, `TELEMETRY_`, ...).
 The stack-wide variables written to `.run/env` (`KAFKA_BOOTSTRAP_SERVERS`, `DATABASE_URL`,
-`SENTINEL_AUTH_SECRET`, ...) are read as a fallback, so one sourced env file configures every
+`OIDC_ISSUER`, ...) are read as a fallback, so one sourced env file configures every
 service while a prefixed variable still overrides it for one service.
 
 Kafka authentication (`KafkaClientSettings`) is PLAINTEXT unless `KAFKA_SECURITY_PROTOCOL` says
@@ -90,7 +90,14 @@ class ServiceSettings(KafkaClientSettings):
     db_pool_max: int = 10
     http_host: str = "127.0.0.1"
     http_port: int = 0
-    auth_secret: SecretStr = SecretStr("")
+    # The identity provider whose access tokens the service accepts (services/runtime/auth.py).
+    oidc_issuer: str = "http://127.0.0.1:8180/realms/sentinel"
+    oidc_audience: str = "sentinel-api"
+    # Where to fetch the provider's keys when the issuer's own address does not reach it from
+    # here (compose: the issuer is what browsers see, the keys come from the `keycloak` host).
+    oidc_jwks_url: str = ""
+    # A JWKS document (JSON) to trust instead of fetching one: public keys only.
+    oidc_jwks: str = ""
     log_level: str = "INFO"
     log_json: bool = True
     consumer_group: str = ""

@@ -12,6 +12,7 @@ from fastapi import APIRouter, Body, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import topics
+from contracts.people import Actor
 from services.runtime.auth import ALL_DISTRICTS, Principal, require
 from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
@@ -20,7 +21,7 @@ from services.telemetry.store import TelemetryStore
 from services.telemetry.verification import Rejected, check
 
 router = APIRouter()
-Reader = Annotated[Principal, Depends(require("inspector", "handler", "clerk"))]
+Reader = Annotated[Principal, Depends(require("inspector", "handler", "clerk", "leader"))]
 Inspector = Annotated[Principal, Depends(require("inspector"))]
 MAX_INGEST = 1000
 
@@ -152,4 +153,6 @@ async def acknowledge(
     body: Annotated[AcknowledgeIn | None, Body()] = None,
 ) -> dict[str, Any]:
     note = body.note if body else None
-    return await tel.acknowledge(risk_id, who.subject, note, _scope(who))
+    return await tel.acknowledge(
+        risk_id, Actor.of(who.subject, who.display_name), note, _scope(who)
+    )

@@ -26,8 +26,6 @@ def build(settings: TelemetrySettings | None = None) -> FastAPI:
         raise SystemExit(
             "SENTINEL_TERMINAL_MASTER_SECRET (or TELEMETRY_TERMINAL_MASTER_SECRET) is not set"
         )
-    if not settings.auth_secret.get_secret_value():
-        raise SystemExit("SENTINEL_AUTH_SECRET (or TELEMETRY_AUTH_SECRET) is not set")
     service = Service(settings, MIGRATIONS)
     directory = Directory(master.encode())
     telemetry = Telemetry(service, settings, directory, TelemetryMetrics(service.metrics))

@@ -20,6 +20,7 @@ import orjson
 
 from contracts import topics
 from contracts.envelope import Envelope, make_event
+from contracts.people import Actor
 from contracts.telemetry import ReadingRejected, RiskAcknowledged
 from services.runtime import offsets
 from services.runtime.app import Service
@@ -253,8 +254,10 @@ class Telemetry:
 
     # --- people -------------------------------------------------------------------------------
     async def acknowledge(
-        self, risk_id: str, who: str, note: str | None, district: str | None
+        self, risk_id: str, who: Actor, note: str | None, district: str | None
     ) -> dict[str, Any]:
+        """A person has seen the risk: recorded with the risk (`acknowledged_actor`, the subject
+        as `acknowledged_by`) and published as `telemetry.risk.acknowledged` with its `actor`."""
         at = datetime.now(UTC)
         async with self.service.pool.acquire() as conn, conn.transaction():
             store = TelemetryStore(conn)
@@ -278,9 +281,10 @@ class Telemetry:
                     "district": risk["district"],
                     "raised_at": risk["raised_at"],
                     "evidence": risk["evidence"],
-                    "acknowledged_by": who,
+                    "acknowledged_by": who.subject,
                     "acknowledged_at": at,
                     "note": note,
+                    "actor": who,
                 }
             )
             event = make_event(
@@ -294,5 +298,7 @@ class Telemetry:
             await self.service.enqueue_many(
                 conn, [(topics.TELEMETRY_RISKS.name, event, risk["terminal_id"])]
             )
-            risk.update(acknowledged_by=who, acknowledged_at=at)
+            risk.update(
+                acknowledged_by=who.subject, acknowledged_at=at, acknowledged_actor=who.to_dict()
+            )
         return risk

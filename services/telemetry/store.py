@@ -9,6 +9,7 @@ from typing import Any
 
 import asyncpg
 
+from contracts.people import Actor
 from services.telemetry.domain import Decision, TerminalState
 from services.telemetry.projections import TerminalInfo
 
@@ -142,11 +143,11 @@ class TelemetryStore:
         row = await self.conn.fetchrow(sql, risk_id)
         return dict(row) if row else None
 
-    async def acknowledge(self, risk_id: str, who: str, at: datetime) -> None:
+    async def acknowledge(self, risk_id: str, who: Actor, at: datetime) -> None:
         await self.conn.execute(
-            "UPDATE risks SET acknowledged_by = $2, acknowledged_at = $3, updated_at = $3"
-            " WHERE id = $1",
-            risk_id, who, at,
+            "UPDATE risks SET acknowledged_by = $2, acknowledged_at = $3, updated_at = $3,"
+            " acknowledged_actor = $4 WHERE id = $1",
+            risk_id, who.subject, at, who.to_dict(),
         )  # fmt: skip
 
     async def last_seqs(self, terminal_ids: Sequence[str]) -> dict[str, int]:

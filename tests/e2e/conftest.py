@@ -15,7 +15,8 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from tests.support.city import bearer, start_group_at_end
+from tests.support import identity
+from tests.support.city import start_group_at_end
 from tests.support.process import ServiceProcess, service_process
 
 SERVICES = ("registry", "telemetry", "inspection", "complaints", "credit")
@@ -39,7 +40,6 @@ INPUTS = {
 class City:
     urls: dict[str, str]
     producer: AIOKafkaProducer
-    secret: str
     processes: dict[str, ServiceProcess]
     tag: str
 
@@ -49,7 +49,7 @@ class City:
 
     def client(self, service: str, role: str = "admin", district: str = "*") -> httpx.AsyncClient:
         return httpx.AsyncClient(
-            base_url=self.urls[service], headers=bearer(self.secret, role, district), timeout=10
+            base_url=self.urls[service], auth=identity.current().auth(role, district), timeout=10
         )
 
 
@@ -95,7 +95,6 @@ async def city(
         yield City(
             {n: p.url for n, p in started.items()},
             producer,
-            service_env["SENTINEL_AUTH_SECRET"],
             started,
             tag,
         )

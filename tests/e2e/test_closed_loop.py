@@ -131,7 +131,7 @@ def of_type(event_type: str, subject: str | None = None):  # type: ignore[no-unt
 
 async def test_a_freezer_door_left_open_runs_the_whole_loop(city: City, kafka: str) -> None:
     stall = await open_stall(city)
-    inspector = bearer(city.secret, "inspector", stall.district)
+    inspector = bearer("inspector", stall.district)
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=40)
     # frozen: limit −15 °C; −5 °C is 10 °C beyond it — a major risk at once (hard limit).
     door_open = stall.freezer.series(start, [-19.0, -18.5, -5.0, -4.5, -5.0])
@@ -227,8 +227,8 @@ async def test_a_freezer_door_left_open_runs_the_whole_loop(city: City, kafka: s
 
 async def test_a_short_weight_complaint_is_settled_and_scored(city: City, kafka: str) -> None:
     stall = await open_stall(city)
-    handler = bearer(city.secret, "handler", stall.district)
-    inspector = bearer(city.secret, "inspector", stall.district)
+    handler = bearer("handler", stall.district)
+    inspector = bearer("inspector", stall.district)
     async with (
         httpx.AsyncClient(base_url=city.urls["complaints"]) as public,
         TopicWatcher(kafka, "inspection.events.v1") as inspections,

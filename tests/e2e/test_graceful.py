@@ -15,8 +15,8 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from services.runtime.auth import issue_token
 from tests.e2e.test_telemetry_process import _provision
+from tests.support import identity
 from tests.support.city import start_group_at_end
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
@@ -30,9 +30,7 @@ READINGS = 600  # per terminal: one reading a minute for ten hours, an excursion
 async def test_sigterm_drains_and_commits_so_a_restart_repeats_nothing(
     service_env: dict[str, str], kafka: str, database_url: str, tmp_path: Path
 ) -> None:
-    token = issue_token(
-        secret=service_env["SENTINEL_AUTH_SECRET"], role="admin", district="*", subject="e2e"
-    )
+    token = identity.token("admin", "*")
     admin = {"Authorization": f"Bearer {token}"}
     tag = uuid.uuid4().hex[:6]
     group, schema = f"tel-graceful-{tag}", f"tel_graceful_{tag}"

@@ -13,8 +13,8 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from contracts.envelope import Envelope
-from services.runtime.auth import issue_token
 from tests.integration.inspection.conftest import provision, risk_event, start_group_at_end
+from tests.support import identity
 from tests.support.poll import until
 from tests.support.process import service_process
 
@@ -22,11 +22,7 @@ from tests.support.process import service_process
 async def test_sigkill_then_restart_keeps_one_task_and_its_due_date(
     service_env: dict[str, str], kafka: str, tmp_path: Path
 ) -> None:
-    secret = service_env["SENTINEL_AUTH_SECRET"]
-    admin = {
-        "Authorization": "Bearer "
-        + issue_token(secret=secret, role="admin", district="*", subject="e2e")
-    }
+    admin = identity.bearer("admin", "*")
     group = f"ins-e2e-{uuid.uuid4().hex[:6]}"
     await start_group_at_end(kafka, group, "telemetry.risks.v1")
     env = service_env | {
@@ -44,12 +40,7 @@ async def test_sigkill_then_restart_keeps_one_task_and_its_due_date(
             await registry.ready()
             async with httpx.AsyncClient(base_url=registry.url, headers=admin) as http:
                 place = await provision(http)
-            inspector = {
-                "Authorization": "Bearer "
-                + issue_token(
-                    secret=secret, role="inspector", district=place.district, subject="li"
-                )
-            }
+            inspector = identity.bearer("inspector", place.district)
             raised_at = datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=3)
             first = risk_event(place, raised_at=raised_at)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from services.runtime.auth import issue_token
+from tests.support import identity
 from tests.support.kafka import TopicWatcher
 from tests.support.process import ROOT, service_process
 
@@ -21,9 +21,7 @@ from tests.support.process import ROOT, service_process
 async def test_registry_process_publishes_and_shuts_down_gracefully(
     service_env: dict[str, str], kafka: str, tmp_path: Path
 ) -> None:
-    token = issue_token(
-        secret=service_env["SENTINEL_AUTH_SECRET"], role="admin", district="*", subject="e2e"
-    )
+    token = identity.token("admin", "*")
     headers = {"Authorization": f"Bearer {token}"}
     district = f"e{uuid.uuid4().hex[:8]}"
     with service_process("registry", service_env, tmp_path) as registry:

@@ -12,7 +12,7 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from services.runtime.auth import issue_token
+from tests.support import identity
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
 from tests.support.process import service_process
@@ -68,9 +68,7 @@ async def _provision(http: httpx.AsyncClient) -> tuple[Terminal, str]:
 async def test_sigkill_mid_excursion_then_restart_raises_exactly_once(
     service_env: dict[str, str], kafka: str, database_url: str, tmp_path: Path
 ) -> None:
-    token = issue_token(
-        secret=service_env["SENTINEL_AUTH_SECRET"], role="admin", district="*", subject="e2e"
-    )
+    token = identity.token("admin", "*")
     admin = {"Authorization": f"Bearer {token}"}
     env = service_env | {
         "TELEMETRY_CONSUMER_GROUP": f"tel-e2e-{uuid.uuid4().hex[:6]}",

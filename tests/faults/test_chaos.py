@@ -158,7 +158,6 @@ class Stall:
 @dataclass
 class Run:
     procs: dict[str, Proc]
-    secret: str
     district: str
     market_id: str
     producer: AIOKafkaProducer
@@ -169,7 +168,7 @@ class Run:
         return self.procs[service].url
 
     def as_(self, role: str) -> dict[str, str]:
-        return bearer(self.secret, role, self.district, subject=f"{role}-chaos")
+        return bearer(role, self.district)
 
 
 def require_test_profile(endpoints: Endpoints) -> None:
@@ -181,7 +180,7 @@ def require_test_profile(endpoints: Endpoints) -> None:
 
 
 async def provision(run: Run) -> None:
-    admin = bearer(run.secret, "admin", "*")
+    admin = bearer("admin", "*")
     reg = run.url("registry")
     await call(
         reg, "POST", "/districts", headers=admin, json={"code": run.district, "name": "混沌区"}
@@ -400,7 +399,7 @@ async def run(
     try:
         for p in procs.values():
             await p.ready()
-        yield Run(procs, service_env["SENTINEL_AUTH_SECRET"], f"chaos{tag}", "", producer)
+        yield Run(procs, f"chaos{tag}", "", producer)
     finally:
         await producer.stop()
         for p in procs.values():
@@ -547,7 +546,7 @@ async def test_kills_and_restarts_lose_nothing_and_double_nothing(
 
     risks = watchers["telemetry.risks.v1"].records
     inspections = watchers["inspection.events.v1"].records
-    ins, admin = run.url("inspection"), bearer(run.secret, "admin", "*")
+    ins, admin = run.url("inspection"), bearer("admin", "*")
     all_tasks = (await call(ins, "GET", "/tasks?limit=1000", headers=admin)).json()["items"]
     all_orders = (await call(ins, "GET", "/rectifications?limit=1000", headers=admin)).json()[
         "items"

@@ -1,5 +1,6 @@
 """A small city for integration tests: provisioned through the registry's API, and the pieces
-every service's in-process test stack needs (a movable clock, tokens, a group at the topic end).
+every service's in-process test stack needs (a movable clock, people's tokens from the identity
+provider, a group at the topic end).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from services.runtime.auth import issue_token
+from tests.support import identity
 
 
 @dataclass
@@ -36,11 +37,10 @@ class Place:
     terminal_id: str
 
 
-def bearer(secret: str, role: str, district: str, subject: str | None = None) -> dict[str, str]:
-    token = issue_token(
-        secret=secret, role=role, district=district, subject=subject or f"{role}-{district}"
-    )
-    return {"Authorization": f"Bearer {token}"}
+def bearer(role: str, district: str, market_id: str | None = None) -> dict[str, str]:
+    """A header with the access token of the test person of `role` in `district`, signed in at
+    the session's identity provider (tests/support/identity.py)."""
+    return identity.bearer(role, district, market_id)
 
 
 async def provision(
@@ -109,7 +109,6 @@ class InProcess:
     client: httpx.AsyncClient
     app: Any
     producer: AIOKafkaProducer
-    secret: str
 
 
 @asynccontextmanager
@@ -126,7 +125,7 @@ async def in_process(
     common: dict[str, Any] = {
         "kafka_bootstrap_servers": kafka,
         "database_url": database_url,
-        "auth_secret": secrets_env["SENTINEL_AUTH_SECRET"],
+        "oidc_issuer": secrets_env["OIDC_ISSUER"],
         "outbox_poll_interval_s": 0.1,
     }
     registry_app = build_registry(
@@ -137,7 +136,6 @@ async def in_process(
     app = build(common)
     for a in (registry_app, app):
         await a.state.service.start()
-    secret = secrets_env["SENTINEL_AUTH_SECRET"]
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
     await producer.start()
     try:
@@ -145,13 +143,13 @@ async def in_process(
             httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=registry_app),
                 base_url="http://registry",
-                headers=bearer(secret, "admin", "*"),
+                auth=identity.current().auth("admin", "*"),
             ) as reg,
             httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app), base_url="http://service"
             ) as client,
         ):
-            yield InProcess(reg, client, app, producer, secret)
+            yield InProcess(reg, client, app, producer)
     finally:
         await producer.stop()
         for a in (app, registry_app):

@@ -1,6 +1,8 @@
-"""Where the tests' Kafka and PostgreSQL come from, in DESIGN §5's order:
+"""Where the tests' Kafka, PostgreSQL and identity provider come from, in DESIGN §5's order:
 
-1. endpoints given in the environment (`KAFKA_BOOTSTRAP_SERVERS` and `DATABASE_URL`);
+1. endpoints given in the environment (`KAFKA_BOOTSTRAP_SERVERS`, `DATABASE_URL`, and the
+   provider's `KEYCLOAK_URL` with its administrator `KEYCLOAK_ADMIN_USERNAME` /
+   `KEYCLOAK_ADMIN_PASSWORD`);
 2. testcontainers, where a Docker engine answers;
 3. else the local stack's `test` profile (its own ports and folder, so it never fights a
    running `make demo`), started once and left running for the next session.
@@ -26,6 +28,19 @@ class Endpoints:
     kafka: str
     database_url: str
     origin: str
+    # The identity provider (Keycloak) and its administrator, who creates the tests' people.
+    identity_url: str = ""
+    identity_admin: tuple[str, str] = ("", "")
+
+
+def _identity(env: dict[str, str] | os._Environ[str]) -> dict[str, object]:
+    return {
+        "identity_url": env.get("KEYCLOAK_URL", ""),
+        "identity_admin": (
+            env.get("KEYCLOAK_ADMIN_USERNAME", ""),
+            env.get("KEYCLOAK_ADMIN_PASSWORD", ""),
+        ),
+    }
 
 
 def docker_engine_answers() -> bool:
@@ -62,14 +77,16 @@ def _local_stack() -> Endpoints:
     if run.returncode != 0:
         raise RuntimeError(f"local test stack did not start:\n{run.stderr[-4000:]}")
     env = json.loads(run.stdout.strip().splitlines()[-1])
-    return Endpoints(env["KAFKA_BOOTSTRAP_SERVERS"], env["DATABASE_URL"], "local stack (test)")
+    return Endpoints(
+        env["KAFKA_BOOTSTRAP_SERVERS"], env["DATABASE_URL"], "local stack (test)", **_identity(env)
+    )
 
 
 @contextmanager
 def infrastructure() -> Iterator[Endpoints]:
     kafka, db = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("DATABASE_URL")
-    if kafka and db:
-        yield Endpoints(kafka, db, "environment")
+    if kafka and db and os.environ.get("KEYCLOAK_URL"):
+        yield Endpoints(kafka, db, "environment", **_identity(os.environ))
     elif docker_engine_answers():
         with _containers() as endpoints:
             yield endpoints

@@ -3,6 +3,7 @@ the code and the local stack: references resolve, commands exist, ports and vari
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 from typing import Any
@@ -12,7 +13,7 @@ import yaml
 from deploy.kafka import acls, compose, security
 from deploy.kafka.acls import PRINCIPALS
 from deploy.kafka.security import password_var, username_var
-from deploy.local import stack
+from deploy.local import identity, stack
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE: dict[str, Any] = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -52,8 +53,10 @@ def test_every_built_service_module_is_in_compose_on_its_port() -> None:
         assert name in SERVICES, f"services/{name} exists but docker-compose.yml lacks it"
         assert f"127.0.0.1:{port}:{port}" in SERVICES[name]["ports"]
         env = SERVICES[name]["environment"]
-        for var in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "SENTINEL_AUTH_SECRET"):
+        for var in ("KAFKA_BOOTSTRAP_SERVERS", "DATABASE_URL", "OIDC_ISSUER"):
             assert var in env, f"{name} lacks {var}"
+        # Services verify tokens; nothing in compose can sign one (issue 14).
+        assert "SENTINEL_AUTH_SECRET" not in env
 
 
 def test_infrastructure_uses_official_images_on_the_local_stack_ports() -> None:
@@ -107,8 +110,9 @@ def test_only_loopback_ports_are_published() -> None:
 
 def test_secrets_come_from_the_environment_not_the_file() -> None:
     text = (ROOT / "docker-compose.yml").read_text()
+    assert "SENTINEL_AUTH_SECRET" not in text
     for var in (
-        "SENTINEL_AUTH_SECRET",
+        "KEYCLOAK_ADMIN_PASSWORD",
         "SENTINEL_TERMINAL_MASTER_SECRET",
         "POSTGRES_PASSWORD",
         "GRAFANA_ADMIN_PASSWORD",
@@ -188,3 +192,57 @@ def test_the_topics_provisioner_applies_the_acls_as_admin() -> None:
     # The rules it applies cover every principal but the super user.
     principals = {acl.principal for acl in acls.catalog_acls()}
     assert principals == set(PRINCIPALS) - set(acls.SUPER_USERS)
+
+
+# --- identity provider (issue 14; deploy/identity/, deploy/local/identity.py) -----------------
+def test_keycloak_is_the_official_image_of_the_local_stacks_version_on_8180() -> None:
+    keycloak = SERVICES["keycloak"]
+    assert keycloak["image"] == f"quay.io/keycloak/keycloak:{identity.KEYCLOAK_VERSION}"
+    assert keycloak["ports"] == ["127.0.0.1:8180:8080"]  # DESIGN §6
+    env = keycloak["environment"]
+    assert env["KC_HTTP_ENABLED"] == "true"
+    assert env["KC_CACHE"] == "local"  # one node: no JGroups cluster
+    assert env["KC_HEALTH_ENABLED"] == "true"
+    assert "/dev/tcp/127.0.0.1/9000" in keycloak["healthcheck"]["test"][1]
+    assert "/health/ready" in keycloak["healthcheck"]["test"][1]
+    assert env["KC_BOOTSTRAP_ADMIN_PASSWORD"] == (
+        "${KEYCLOAK_ADMIN_PASSWORD:?set KEYCLOAK_ADMIN_PASSWORD}"
+    )
+
+
+def test_keycloak_imports_the_repositorys_realm() -> None:
+    keycloak = SERVICES["keycloak"]
+    assert keycloak["command"][0] == "start" and "--import-realm" in keycloak["command"]
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in keycloak["volumes"]}
+    host = mounted["/opt/keycloak/data/import/sentinel-realm.json"]
+    assert (ROOT / host).resolve() == identity.REALM_FILE
+    assert json.loads(identity.REALM_FILE.read_text())["realm"] == "sentinel"
+
+
+def test_keycloak_keeps_its_data_in_its_own_database_on_the_compose_postgres() -> None:
+    env = SERVICES["keycloak"]["environment"]
+    assert env["KC_DB"] == "postgres"
+    assert env["KC_DB_URL"] == f"jdbc:postgresql://postgres:5432/{identity.DATABASE}"
+    assert env["KC_DB_USERNAME"] == SERVICES["postgres"]["environment"]["POSTGRES_USER"]
+    assert env["KC_DB_PASSWORD"] == "${POSTGRES_PASSWORD:?set POSTGRES_PASSWORD}"
+    assert SERVICES["keycloak"]["depends_on"]["keycloak-db"] == {
+        "condition": "service_completed_successfully"
+    }
+    creator = SERVICES["keycloak-db"]
+    assert creator["image"] == SERVICES["postgres"]["image"]
+    assert f"CREATE DATABASE {identity.DATABASE}" in creator["command"][-1]
+    assert creator["depends_on"]["postgres"] == {"condition": "service_healthy"}
+
+
+def test_the_services_trust_the_issuer_people_get_their_tokens_from() -> None:
+    """Tokens carry the front-end URL (KC_HOSTNAME) as issuer: the services' OIDC_ISSUER, the
+    local stack's; the keys come from inside the network."""
+    keycloak = SERVICES["keycloak"]["environment"]
+    assert keycloak["KC_HOSTNAME"] == "http://127.0.0.1:8180"
+    assert keycloak["KC_HOSTNAME_BACKCHANNEL_DYNAMIC"] == "true"
+    issuer = f"{keycloak['KC_HOSTNAME']}/realms/sentinel"
+    assert issuer == identity.Keycloak(stack.profiles()["dev"]).issuer
+    for name in PORTS:
+        env = SERVICES[name]["environment"]
+        assert env["OIDC_ISSUER"] == issuer
+        assert env["OIDC_JWKS_URL"].startswith("http://keycloak:8080/realms/sentinel/")

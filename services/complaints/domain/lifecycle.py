@@ -12,7 +12,9 @@ the overdue mark stays, and `decided_in_time` / `closed_in_time` say how it went
 
 Each function returns the changed complaint or raises `IllegalTransition` (409, carrying the
 current state) or `InvalidComplaint` (422, naming every offending field) having changed nothing.
-A blank `by` or a naive `now` is the caller's bug, not the user's: ValueError.
+A blank `by` or a naive `now` is the caller's bug, not the user's: ValueError. `by` is the
+handler as an `Actor` (subject and name), recorded as `accepted_actor`, `rejected_actor` or
+`closed_actor`, its subject as `handled_by`; a bare subject is an actor named by it.
 
 Closing rule: the outcomes `unfounded` and `withdrawn` say the complaint was not borne out, so
 closing with one of them and `substantiated: true` is refused (422 on `substantiated`) rather
@@ -23,6 +25,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+from contracts.people import Actor
 from services.complaints.domain.calendar import WorkCalendar
 from services.complaints.domain.errors import IllegalTransition, InvalidComplaint
 from services.complaints.domain.model import (
@@ -136,11 +139,16 @@ def receive(
 
 
 def accept(
-    complaint: Complaint, *, by: str, now: datetime, policy: Policy, calendar: WorkCalendar
+    complaint: Complaint,
+    *,
+    by: Actor | str,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkCalendar,
 ) -> Complaint:
     """Accept (受理) a received complaint and start the mediation clock at `now`."""
     now = aware(now)
-    _actor(by)
+    actor = _actor(by)
     if complaint.state != "received":
         raise IllegalTransition(complaint.complaint_id, complaint.state, "accept")
     return complaint.next(
@@ -149,27 +157,34 @@ def accept(
         mediation_deadline=calendar.deadline_at(
             now, policy.mediation_working_days, policy.timezone
         ),
-        handled_by=by,
+        handled_by=actor.subject,
+        accepted_actor=actor,
     )
 
 
-def reject(complaint: Complaint, *, by: str, reason: str, now: datetime) -> Complaint:
+def reject(complaint: Complaint, *, by: Actor | str, reason: str, now: datetime) -> Complaint:
     """Reject (不予受理) a received complaint; the reason is required and shown to the public."""
     now = aware(now)
-    _actor(by)
+    actor = _actor(by)
     if complaint.state != "received":
         raise IllegalTransition(complaint.complaint_id, complaint.state, "reject")
     problems: list[tuple[str, str]] = []
     reason = _text(reason, "reason", REASON_MAX_CHARS, problems, required=True)
     if problems:
         raise InvalidComplaint(problems)
-    return complaint.next(state="rejected", rejected_at=now, rejection_reason=reason, handled_by=by)
+    return complaint.next(
+        state="rejected",
+        rejected_at=now,
+        rejection_reason=reason,
+        handled_by=actor.subject,
+        rejected_actor=actor,
+    )
 
 
 def close(
     complaint: Complaint,
     *,
-    by: str,
+    by: Actor | str,
     outcome: str,
     substantiated: bool,
     satisfaction: int,
@@ -178,7 +193,7 @@ def close(
     """Close an accepted complaint with its outcome, whether it was substantiated, and the
     complainant's satisfaction (1-5). `unfounded` and `withdrawn` refuse `substantiated: true`."""
     now = aware(now)
-    _actor(by)
+    actor = _actor(by)
     if complaint.state != "accepted":
         raise IllegalTransition(complaint.complaint_id, complaint.state, "close")
     problems: list[tuple[str, str]] = []
@@ -202,7 +217,8 @@ def close(
         outcome=outcome,
         substantiated=substantiated,
         satisfaction=satisfaction,
-        handled_by=by,
+        handled_by=actor.subject,
+        closed_actor=actor,
     )
 
 
@@ -248,9 +264,13 @@ def nearing(complaint: Complaint, now: datetime, policy: Policy, calendar: WorkC
 # -- helpers -------------------------------------------------------------------------------------
 
 
-def _actor(by: str) -> None:
+def _actor(by: Actor | str) -> Actor:
+    """The handler deciding: an `Actor`, or a bare subject that is its own name."""
+    if isinstance(by, Actor):
+        return by
     if not by.strip():
         raise ValueError("by must name the handler")
+    return Actor.of(by)
 
 
 def _text(

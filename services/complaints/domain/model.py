@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
+from contracts.people import Actor, actor_dict, actor_from
 from services.runtime.errors import InvalidInput
 
 CATEGORIES: Final = ("food_safety", "short_weight", "price", "hygiene", "service", "other")
@@ -222,6 +223,11 @@ class Complaint:
     duplicate_of: str | None = None
     duplicates: tuple[str, ...] = ()
     handled_by: str | None = None
+    # The handlers who decided on it, as the identity provider named them (`handled_by` keeps
+    # the bare subject of the latest, as the events have always carried it).
+    accepted_actor: Actor | None = None
+    rejected_actor: Actor | None = None
+    closed_actor: Actor | None = None
     version: int = 1
 
     # -- questions ---------------------------------------------------------------------------
@@ -343,6 +349,9 @@ class Complaint:
             "duplicate_of": self.duplicate_of,
             "duplicates": list(self.duplicates),
             "handled_by": self.handled_by,
+            "accepted_actor": actor_dict(self.accepted_actor),
+            "rejected_actor": actor_dict(self.rejected_actor),
+            "closed_actor": actor_dict(self.closed_actor),
             "version": self.version,
         }
 
@@ -380,5 +389,9 @@ class Complaint:
             duplicate_of=data["duplicate_of"],
             duplicates=tuple(data["duplicates"]),
             handled_by=data["handled_by"],
+            # Absent in what was stored before actors were recorded.
+            accepted_actor=actor_from(data.get("accepted_actor")),
+            rejected_actor=actor_from(data.get("rejected_actor")),
+            closed_actor=actor_from(data.get("closed_actor")),
             version=data["version"],
         )

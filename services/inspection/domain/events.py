@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from contracts import inspection as c
 from contracts.envelope import Envelope, schema_id
 from contracts.events import spec
+from contracts.people import Actor
 from contracts.registry import TaskForce as TaskForceModel
 from contracts.topics import INSPECTION_EVENTS
 from services.inspection.domain.model import (
@@ -197,7 +198,8 @@ def task_updated(
 
 
 def task_claimed(task: Task, now: datetime) -> Outgoing:
-    return _task_event(TASK_CLAIMED, c.TaskClaimed(**_task_fields(task)), task, now, None)
+    data = c.TaskClaimed(**_task_fields(task), actor=task.claimed_actor)
+    return _task_event(TASK_CLAIMED, data, task, now, None)
 
 
 def task_completed(task: Task, now: datetime, causation_id: str | None = None) -> Outgoing:
@@ -210,6 +212,7 @@ def task_completed(task: Task, now: datetime, causation_id: str | None = None) -
         completed_by=task.completed_by,
         completed_at=task.completed_at,
         rectification_id=task.rectification_id,
+        actor=task.completed_actor,
     )
     return _task_event(TASK_COMPLETED, data, task, now, causation_id)
 
@@ -228,7 +231,7 @@ def rectification_verified(
     now: datetime,
     *,
     passed: bool,
-    by: str,
+    by: Actor,
     on_time: bool,
     previous_deadline: datetime | None,
     suspension_lifted: bool,
@@ -236,11 +239,12 @@ def rectification_verified(
     data = c.RectificationVerified(
         **_order_fields(order),
         passed=passed,
-        verified_by=by,
+        verified_by=by.subject,
         verified_at=now,
         on_time=on_time,
         previous_deadline=previous_deadline,
         suspension_lifted=suspension_lifted,
+        actor=by,
     )
     return _order_event(RECTIFICATION_VERIFIED, data, order, now, None)
 

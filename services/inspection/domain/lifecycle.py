@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from contracts.inspection import DEPARTMENTS, NOTE_MAX_CHARS, OUTCOMES, outcome_rank
+from contracts.people import Actor
 from services.inspection.domain import events
 from services.inspection.domain.catalogue import Catalogue, default_catalogue
 from services.inspection.domain.errors import IllegalTransition, InvalidCompletion
@@ -33,6 +34,7 @@ from services.inspection.domain.model import (
     RectificationOrder,
     Task,
     TaskForce,
+    as_actor,
     aware,
     derive_id,
 )
@@ -82,28 +84,30 @@ class Escalation:
 # -- tasks ---------------------------------------------------------------------------------------
 
 
-def claim(task: Task, *, by: str, now: datetime) -> TaskChange:
-    """`by` takes the task. The same inspector claiming again changes nothing (a retried request);
-    another inspector gets a conflict naming who holds it."""
+def claim(task: Task, *, by: Actor | str, now: datetime) -> TaskChange:
+    """`by` takes the task: recorded as `claimed_actor` (its subject as `assignee`). The same
+    inspector claiming again changes nothing (a retried request); another inspector gets a
+    conflict naming who holds it. A bare subject is an actor named by it."""
     now = aware(now)
-    if not by.strip():
-        raise ValueError("by must name the inspector")
+    actor = as_actor(by)
     if task.state == "claimed":
-        if task.assignee == by:
+        if task.assignee == actor.subject:
             return TaskChange(task, ())
         raise IllegalTransition(
-            "task", task.task_id, task.state, "claim", f"claimed by {task.assignee}"
+            "task", task.task_id, task.state, "claim", f"claimed by {_holder(task)}"
         )
     if task.state != "open":
         raise IllegalTransition("task", task.task_id, task.state, "claim")
-    claimed = task.next(state="claimed", assignee=by, claimed_at=now)
+    claimed = task.next(
+        state="claimed", assignee=actor.subject, claimed_at=now, claimed_actor=actor
+    )
     return TaskChange(claimed, (events.task_claimed(claimed, now),))
 
 
 def complete(
     task: Task,
     *,
-    by: str,
+    by: Actor | str,
     outcome: str,
     findings: Sequence[FindingReport],
     departments: Iterable[str] = (),
@@ -120,9 +124,11 @@ def complete(
     no milder than any finding's catalogue severity (Policy `outcome_at_least_findings`);
     departments are market_regulation, health, environment (none given: the policy's default).
     `catalogue` defaults to the packaged one; `task_force` (the market's current one) staffs the
-    re-inspection a suspension needs, by default the task's.
+    re-inspection a suspension needs, by default the task's. `by` (the claimer) is recorded as
+    `completed_actor`, its subject as `completed_by`.
     """
     now = aware(now)
+    actor = as_actor(by)
     if task.reason_kind == "reinspection" and task.is_open:
         raise IllegalTransition(
             "task",
@@ -139,9 +145,9 @@ def complete(
             "complete",
             "claim it first" if task.state == "open" else None,
         )
-    if task.assignee != by:
+    if task.assignee != actor.subject:
         raise IllegalTransition(
-            "task", task.task_id, task.state, "complete", f"claimed by {task.assignee}"
+            "task", task.task_id, task.state, "complete", f"claimed by {_holder(task)}"
         )
     recorded, chosen = _validate(
         outcome, findings, departments, note, policy, catalogue or default_catalogue()
@@ -154,9 +160,10 @@ def complete(
         findings=recorded,
         departments=chosen,
         note=note,
-        completed_by=by,
+        completed_by=actor.subject,
         completed_at=now,
         rectification_id=rectification_id,
+        completed_actor=actor,
     )
     completed_event = events.task_completed(done, now)
     if rectification_id is None:
@@ -268,7 +275,7 @@ def verify(
     order: RectificationOrder,
     *,
     passed: bool,
-    by: str,
+    by: Actor | str,
     now: datetime,
     policy: Policy,
     reinspection: Task | None = None,
@@ -283,11 +290,11 @@ def verify(
     When the order has an open re-inspection task (`order.reinspection_task_id`), pass it: the
     check closes it, with outcome `pass` or the order's severity and findings. Whoever verifies
     closes it, claimed or not: the result matters more than who held the task. `task_force`
-    (the market's current one) staffs a new re-inspection; by default the order's.
+    (the market's current one) staffs a new re-inspection; by default the order's. `by` is
+    recorded as the order's `verified_actor` (and, passed, its subject as `verified_by`).
     """
     now = aware(now)
-    if not by.strip():
-        raise ValueError("by must name the inspector")
+    actor = as_actor(by)
     if order.state != "open":
         raise IllegalTransition("rectification", order.rectification_id, order.state, "verify")
     _check_reinspection(order, reinspection)
@@ -297,7 +304,11 @@ def verify(
     new_task: Task | None = None
     if passed:
         changed = order.next(
-            state="verified", verified_by=by, verified_at=now, reinspection_task_id=None
+            state="verified",
+            verified_by=actor.subject,
+            verified_at=now,
+            reinspection_task_id=None,
+            verified_actor=actor,
         )
     elif order.suspension:
         new_task = _reinspection(
@@ -306,6 +317,7 @@ def verify(
         changed = order.next(
             failed_verifications=order.failed_verifications + 1,
             reinspection_task_id=new_task.task_id,
+            verified_actor=actor,
         )
     else:
         again = policy.deadline_after(order.severity)
@@ -315,12 +327,13 @@ def verify(
             deadline=now + again,
             overdue_at=None,
             reinspection_task_id=None,
+            verified_actor=actor,
         )
     verified = events.rectification_verified(
         changed,
         now,
         passed=passed,
-        by=by,
+        by=actor,
         on_time=on_time,
         previous_deadline=order.deadline,
         suspension_lifted=passed and order.suspension,
@@ -328,15 +341,18 @@ def verify(
     out = [verified]
     closed: Task | None = None
     if reinspection is not None and reinspection.is_open:
+        held = reinspection.assignee is not None
         closed = reinspection.next(
             state="completed",
-            assignee=reinspection.assignee or by,
+            assignee=reinspection.assignee if held else actor.subject,
             claimed_at=reinspection.claimed_at or now,
+            claimed_actor=reinspection.claimed_actor if held else actor,
             outcome="pass" if passed else order.severity,
             findings=() if passed else order.findings,
             departments=policy.default_departments,
-            completed_by=by,
+            completed_by=actor.subject,
             completed_at=now,
+            completed_actor=actor,
         )
         out.append(events.task_completed(closed, now, verified.id))
     if new_task is not None:
@@ -386,6 +402,14 @@ def mark_rectification_overdue(
     if reinspection is not None:
         out.append(events.task_created(reinspection, now, overdue.id))
     return Escalation(marked, reinspection, tuple(out))
+
+
+def _holder(task: Task) -> str:
+    """Who holds a claimed task, for a conflict's message: the name, and the subject."""
+    actor = task.claimed_actor
+    if actor is None or actor.name == actor.subject:
+        return str(task.assignee)
+    return f"{actor.name} ({actor.subject})"
 
 
 def _check_reinspection(order: RectificationOrder, task: Task | None) -> None:

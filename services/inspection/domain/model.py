@@ -18,6 +18,8 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final
 
+from contracts.people import Actor, actor_dict, actor_from
+
 # Fixed namespace: ids must come out the same on every replica and every replay.
 NAMESPACE: Final = uuid.UUID("8f6d2a4e-3c1b-5e7f-9a0d-4b2c6e8f1a37")
 
@@ -49,6 +51,16 @@ def _dt(text: str | None) -> datetime | None:
 
 def _req(text: str) -> datetime:
     return datetime.fromisoformat(text)
+
+
+def as_actor(by: Actor | str) -> Actor:
+    """The person behind a change: an `Actor`, or a bare subject that is its own name (older
+    callers and tests). ValueError for a blank subject: naming nobody is the caller's bug."""
+    if isinstance(by, Actor):
+        return by
+    if not by.strip():
+        raise ValueError("by must name the inspector")
+    return Actor.of(by)
 
 
 # -- value objects -------------------------------------------------------------------------------
@@ -223,6 +235,10 @@ class Task:
     completed_by: str | None = None
     completed_at: datetime | None = None
     rectification_id: str | None = None
+    # Who claimed and who completed it, as the identity provider named them (`assignee` and
+    # `completed_by` keep the bare subjects the events have always carried).
+    claimed_actor: Actor | None = None
+    completed_actor: Actor | None = None
     # How many triggers were left out of `triggers` to keep it bounded (Policy
     # `max_triggers_per_task`); the first, which made the task, is always kept.
     triggers_dropped: int = 0
@@ -280,6 +296,8 @@ class Task:
             "completed_by": self.completed_by,
             "completed_at": _ts(self.completed_at),
             "rectification_id": self.rectification_id,
+            "claimed_actor": actor_dict(self.claimed_actor),
+            "completed_actor": actor_dict(self.completed_actor),
             "triggers_dropped": self.triggers_dropped,
             "version": self.version,
         }
@@ -311,6 +329,9 @@ class Task:
             completed_by=data["completed_by"],
             completed_at=_dt(data["completed_at"]),
             rectification_id=data["rectification_id"],
+            # Absent in what was stored before actors were recorded.
+            claimed_actor=actor_from(data.get("claimed_actor")),
+            completed_actor=actor_from(data.get("completed_actor")),
             triggers_dropped=data.get("triggers_dropped", 0),
             version=data["version"],
         )
@@ -351,6 +372,9 @@ class RectificationOrder:
     overdue_at: datetime | None = None
     verified_by: str | None = None
     verified_at: datetime | None = None
+    # Who made the latest verification, passed or failed (`verified_by`, the bare subject, is set
+    # by a passed one only, as the events have always carried it).
+    verified_actor: Actor | None = None
     version: int = 1
 
     def next(self, **changes: Any) -> RectificationOrder:
@@ -377,6 +401,7 @@ class RectificationOrder:
             "overdue_at": _ts(self.overdue_at),
             "verified_by": self.verified_by,
             "verified_at": _ts(self.verified_at),
+            "verified_actor": actor_dict(self.verified_actor),
             "version": self.version,
         }
 
@@ -402,5 +427,6 @@ class RectificationOrder:
             overdue_at=_dt(data["overdue_at"]),
             verified_by=data["verified_by"],
             verified_at=_dt(data["verified_at"]),
+            verified_actor=actor_from(data.get("verified_actor")),
             version=data["version"],
         )

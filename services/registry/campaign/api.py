@@ -25,6 +25,7 @@ from contracts.campaign import (
     RenovationStage,
     ScopeArea,
 )
+from contracts.people import actor_dict
 from services.registry.campaign import domain, events
 from services.registry.campaign.commands import CampaignChanges, Campaigns, NewCampaign, NewProject
 from services.runtime.auth import Principal, require
@@ -34,7 +35,7 @@ from services.runtime.inputs import text_inputs
 router = APIRouter(dependencies=[Depends(text_inputs)])
 Clerk = Annotated[Principal, Depends(require("clerk"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
-Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler"))]
+Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler", "leader"))]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 
 
@@ -176,7 +177,7 @@ class CheckIn(Strict):
 
 
 def campaign_out(c: domain.Campaign) -> dict[str, Any]:
-    data = events.campaign_data(c).model_dump(mode="json")
+    data = events.campaign_data(c).model_dump(mode="json", exclude={"actor"})
     return {"id": c.id, **data}
 
 
@@ -197,13 +198,14 @@ def milestone_out(m: domain.Milestone, today: date) -> dict[str, Any]:
         "note": m.note,
         "recorded_by": m.recorded_by,
         "recorded_at": m.recorded_at.isoformat() if m.recorded_at else None,
+        "recorded_actor": actor_dict(m.recorded_actor),
         "late_flagged_at": m.late_flagged_at.isoformat() if m.late_flagged_at else None,
         "version": m.version,
     }
 
 
 def project_out(p: domain.RenovationProject) -> dict[str, Any]:
-    data = events.project_data(p, "created").model_dump(mode="json", exclude={"change"})
+    data = events.project_data(p, "created").model_dump(mode="json", exclude={"change", "actor"})
     for line in data["budget"]:
         line["amount_yuan"] = domain.fen_to_yuan(line["amount_fen"])
     return {

@@ -21,6 +21,7 @@ import asyncpg
 from contracts.campaign import DISTRICT_MILESTONES, MARKET_MILESTONES
 from contracts.envelope import Envelope
 from contracts.inspection import RectificationOverdue, RectificationVerified
+from contracts.people import Actor
 from services.registry.campaign import events
 from services.registry.campaign.domain import (
     BudgetLine,
@@ -54,7 +55,7 @@ from services.registry.campaign.domain import (
     still_overdue,
 )
 from services.registry.campaign.store import CampaignStore
-from services.registry.commands import Registry
+from services.registry.commands import Registry, actor
 from services.registry.domain.model import Market
 from services.registry.metrics import RegistryMetrics
 from services.registry.store import RegistryStore
@@ -162,7 +163,7 @@ class Campaigns:
                 year=cmd.year,
             )
             await tx.store.save_campaign(campaign)
-            tx.outgoing.append(events.campaign_upserted(campaign))
+            tx.outgoing.append(events.campaign_upserted(campaign, actor(who)))
         log.info("campaign created", extra={"campaign_id": campaign.id})
         return campaign
 
@@ -185,7 +186,7 @@ class Campaigns:
                 districts=changes.districts,
             )
             await tx.store.save_campaign(changed)
-            tx.outgoing.append(events.campaign_upserted(changed))
+            tx.outgoing.append(events.campaign_upserted(changed, actor(who)))
         return changed
 
     async def campaign(self, campaign_id: str) -> Campaign:
@@ -224,7 +225,7 @@ class Campaigns:
             expected = Expected(
                 campaign.id, "district", district, None, kind, campaign.deadline(kind)
             )
-            return await self._record(tx, expected, report, who.subject)
+            return await self._record(tx, expected, report, actor(who))
 
     async def record_market_milestone(
         self, who: Principal, campaign_id: str, market_id: str, kind: str, report: MilestoneReport
@@ -252,10 +253,10 @@ class Campaigns:
             expected = Expected(
                 campaign.id, "market", market.district, market.id, kind, campaign.deadline(kind)
             )
-            return await self._record(tx, expected, report, who.subject)
+            return await self._record(tx, expected, report, actor(who))
 
     async def _record(
-        self, tx: Tx, expected: Expected, report: MilestoneReport, by: str
+        self, tx: Tx, expected: Expected, report: MilestoneReport, by: Actor
     ) -> Milestone:
         existing = await tx.store.milestone(
             expected.campaign_id, expected.scope_id, expected.kind, for_update=True
@@ -343,7 +344,7 @@ class Campaigns:
         expected = Expected(
             campaign.id, "market", market.district, market.id, kind, campaign.deadline(kind)
         )
-        await self._record(tx, expected, MilestoneReport(achieved_on), who.subject)
+        await self._record(tx, expected, MilestoneReport(achieved_on), actor(who))
 
     # -- the clock -------------------------------------------------------------------------------
     async def check_clock(self, _: Service | None = None) -> int:
@@ -414,7 +415,7 @@ class Campaigns:
                 planned_on=cmd.planned_on,
             )
             await tx.store.save_project(project)
-            tx.outgoing.append(events.renovation_upserted(project, "created"))
+            tx.outgoing.append(events.renovation_upserted(project, "created", actor(who)))
             await self._sync_market(tx, market.id)
         self.metrics.renovations.labels("created").inc()
         return project
@@ -434,7 +435,7 @@ class Campaigns:
                 project, self.now(), title=title, scope_items=scope_items, budget=budget
             )
             await tx.store.save_project(changed)
-            tx.outgoing.append(events.renovation_upserted(changed, "amended"))
+            tx.outgoing.append(events.renovation_upserted(changed, "amended", actor(who)))
         self.metrics.renovations.labels("amended").inc()
         return changed
 
@@ -463,7 +464,7 @@ class Campaigns:
                 note=note,
             )
             await tx.store.save_project(changed)
-            tx.outgoing.append(events.renovation_upserted(changed, "stage_changed"))
+            tx.outgoing.append(events.renovation_upserted(changed, "stage_changed", actor(who)))
             if stage == "approved":
                 campaign = await self._campaign(tx, changed.campaign_id)
                 market = await tx.reg.market(changed.market_id)
@@ -498,7 +499,7 @@ class Campaigns:
             )
             changed, check = outcome.project, outcome.check
             await tx.store.save_project(changed)
-            upserted = events.renovation_upserted(changed, "check_recorded")
+            upserted = events.renovation_upserted(changed, "check_recorded", actor(who))
             tx.outgoing.append(upserted)
             if check.result == "fail":
                 market = await tx.reg.market(changed.market_id)

@@ -24,6 +24,7 @@ from contracts.campaign import (
     RENOVATION_STAGES,
     SCOPE_AREAS,
 )
+from contracts.people import Actor
 from services.runtime.errors import Conflict, InvalidInput
 
 MILESTONE_KINDS: Final = (*DISTRICT_MILESTONES, *MARKET_MILESTONES)
@@ -314,6 +315,8 @@ class Milestone:
     late_flagged_at: datetime | None = None
     version: int = 1
     updated_at: datetime | None = None
+    # Who recorded it, as the identity provider named them (`recorded_by` is the bare subject).
+    recorded_actor: Actor | None = None
 
     @property
     def scope_id(self) -> str:
@@ -342,13 +345,15 @@ def record_milestone(
     existing: Milestone | None,
     report: MilestoneReport,
     *,
-    by: str,
+    by: Actor | str,
     today: date,
     now: datetime,
     make_id: Callable[[], str] = lambda: new_id("mst"),
 ) -> MilestoneChange:
     """Record (or correct) a milestone as done. Done after its deadline and not flagged yet: it
-    is flagged in this change, so every late milestone is flagged exactly once."""
+    is flagged in this change, so every late milestone is flagged exactly once. `by` is recorded
+    as `recorded_actor` (its subject as `recorded_by`); a bare subject is an actor named by it."""
+    actor = by if isinstance(by, Actor) else Actor.of(by)
     if SCOPE_OF[expected.kind] != expected.scope:
         raise InvalidInput("kind", f"{expected.kind} is a {SCOPE_OF[expected.kind]} milestone")
     if report.achieved_on > today:
@@ -378,8 +383,9 @@ def record_milestone(
         attendees=report.attendees,
         documents=tuple(d.strip() for d in report.documents),
         note=report.note,
-        recorded_by=by,
+        recorded_by=actor.subject,
         recorded_at=now,
+        recorded_actor=actor,
         late_flagged_at=now if flag else base.late_flagged_at,
         version=base.version + 1,
         updated_at=now,

@@ -12,6 +12,7 @@ from contracts import campaign as c
 from contracts import topics
 from contracts.envelope import Envelope, make_event
 from contracts.events import spec
+from contracts.people import Actor
 from services.registry.campaign.domain import (
     Campaign,
     Check,
@@ -46,7 +47,7 @@ def _campaign_item(event: Envelope[Any], campaign_id: str) -> Item:
     return (topics.REGISTRY_CAMPAIGN.name, event, campaign_id)
 
 
-def campaign_data(x: Campaign) -> c.CampaignUpserted:
+def campaign_data(x: Campaign, actor: Actor | None = None) -> c.CampaignUpserted:
     assert x.created_at is not None and x.updated_at is not None
     deadlines = x.deadlines()
     return c.CampaignUpserted(
@@ -67,11 +68,14 @@ def campaign_data(x: Campaign) -> c.CampaignUpserted:
         ],
         created_at=x.created_at,
         updated_at=x.updated_at,
+        actor=actor,
     )
 
 
-def campaign_upserted(x: Campaign) -> Item:
-    return _campaign_item(_event("registry.campaign.upserted", x.id, campaign_data(x)), x.id)
+def campaign_upserted(x: Campaign, actor: Actor | None = None) -> Item:
+    """`actor`: who created or reconfigured the campaign."""
+    data = campaign_data(x, actor)
+    return _campaign_item(_event("registry.campaign.upserted", x.id, data), x.id)
 
 
 def _milestone_fields(m: Milestone) -> dict[str, Any]:
@@ -97,7 +101,7 @@ def _milestone_fields(m: Milestone) -> dict[str, Any]:
 
 
 def milestone_recorded(m: Milestone) -> Item:
-    data = c.MilestoneRecorded(**_milestone_fields(m))
+    data = c.MilestoneRecorded(**_milestone_fields(m), actor=m.recorded_actor)
     return _campaign_item(_event("registry.milestone.recorded", m.id, data), m.campaign_id)
 
 
@@ -122,7 +126,9 @@ def check_data(x: Check) -> c.Check:
     )
 
 
-def project_data(p: RenovationProject, change: str) -> c.RenovationUpserted:
+def project_data(
+    p: RenovationProject, change: str, actor: Actor | None = None
+) -> c.RenovationUpserted:
     assert p.created_at is not None and p.updated_at is not None
     return c.RenovationUpserted(
         project_id=p.id,
@@ -150,11 +156,13 @@ def project_data(p: RenovationProject, change: str) -> c.RenovationUpserted:
         change=change,
         created_at=p.created_at,
         updated_at=p.updated_at,
+        actor=actor,
     )
 
 
-def renovation_upserted(p: RenovationProject, change: str) -> Item:
-    event = _event("registry.renovation.upserted", p.id, project_data(p, change))
+def renovation_upserted(p: RenovationProject, change: str, actor: Actor | None = None) -> Item:
+    """`actor`: who made the change (created, amended, moved the stage, recorded the check)."""
+    event = _event("registry.renovation.upserted", p.id, project_data(p, change, actor))
     return _campaign_item(event, p.campaign_id)
 
 

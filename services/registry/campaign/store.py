@@ -7,6 +7,7 @@ from typing import Any
 
 import asyncpg
 
+from contracts.people import actor_dict, actor_from
 from services.registry.campaign.domain import (
     MILESTONE_KINDS,
     BudgetLine,
@@ -62,6 +63,7 @@ def _milestone(r: asyncpg.Record) -> Milestone:
         late_flagged_at=r["late_flagged_at"],
         version=r["version"],
         updated_at=r["updated_at"],
+        recorded_actor=actor_from(r["recorded_actor"]),
     )
 
 
@@ -230,14 +232,15 @@ class CampaignStore:
             """INSERT INTO milestones (id, campaign_id, scope, scope_id, district, market_id, kind,
                                       deadline, achieved_on, attendees, documents, note,
                                       recorded_by, recorded_at, late_flagged_at, version,
-                                      updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                                      updated_at, recorded_actor)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                       $18)
                ON CONFLICT (id) DO UPDATE SET
                    achieved_on = EXCLUDED.achieved_on, attendees = EXCLUDED.attendees,
                    documents = EXCLUDED.documents, note = EXCLUDED.note,
                    recorded_by = EXCLUDED.recorded_by, recorded_at = EXCLUDED.recorded_at,
                    late_flagged_at = EXCLUDED.late_flagged_at, version = EXCLUDED.version,
-                   updated_at = EXCLUDED.updated_at""",
+                   updated_at = EXCLUDED.updated_at, recorded_actor = EXCLUDED.recorded_actor""",
             *self._milestone_args(m),
         )
 
@@ -247,8 +250,9 @@ class CampaignStore:
             """INSERT INTO milestones (id, campaign_id, scope, scope_id, district, market_id, kind,
                                       deadline, achieved_on, attendees, documents, note,
                                       recorded_by, recorded_at, late_flagged_at, version,
-                                      updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                                      updated_at, recorded_actor)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
+                       $18)
                ON CONFLICT (campaign_id, scope_id, kind) DO NOTHING RETURNING true""",
             *self._milestone_args(m),
         )
@@ -274,6 +278,7 @@ class CampaignStore:
             m.late_flagged_at,
             m.version,
             m.updated_at,
+            actor_dict(m.recorded_actor),
         )
 
     async def milestone(

@@ -1,4 +1,10 @@
-"""Registry entities as plain values, and the rules that change them."""
+"""Registry entities as plain values, and the rules that change them.
+
+Every entity records the people behind it: `registered_actor`, who registered it, and
+`updated_actor`, who made its latest change by hand (a change the clock or an event made — a
+licence expiring, a suspension — leaves it as it was). The use case passes the `Actor`; nothing
+here knows about tokens.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,7 @@ import uuid
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 
+from contracts.people import Actor
 from services.runtime.errors import Conflict, InvalidInput
 
 MARKET_KINDS = ("farmers", "wholesale")
@@ -45,11 +52,21 @@ class Market:
     task_force: TaskForce | None = None
     version: int = 1
     updated_at: datetime | None = None
+    registered_actor: Actor | None = None
+    updated_actor: Actor | None = None
 
-    def with_task_force(self, task_force: TaskForce, now: datetime) -> Market:
+    def with_task_force(
+        self, task_force: TaskForce, now: datetime, *, by: Actor | None = None
+    ) -> Market:
         if not task_force.leader.strip():
             raise InvalidInput("leader", "must not be empty")
-        return replace(self, task_force=task_force, version=self.version + 1, updated_at=now)
+        return replace(
+            self,
+            task_force=task_force,
+            version=self.version + 1,
+            updated_at=now,
+            updated_actor=by or self.updated_actor,
+        )
 
     def with_renovation_status(self, status: str, now: datetime) -> Market:
         if status not in RENOVATION_STATUSES:
@@ -78,6 +95,8 @@ class Merchant:
     status: str = "active"
     version: int = 1
     updated_at: datetime | None = None
+    registered_actor: Actor | None = None
+    updated_actor: Actor | None = None
 
     def licence_lapsed(self, today: date) -> bool:
         return self.licence_valid_until < today
@@ -95,7 +114,13 @@ class Merchant:
         return replace(self, status=status, version=self.version + 1, updated_at=now)
 
     def renew_licence(
-        self, food_licence: str, valid_until: date, today: date, now: datetime
+        self,
+        food_licence: str,
+        valid_until: date,
+        today: date,
+        now: datetime,
+        *,
+        by: Actor | None = None,
     ) -> Merchant:
         require_valid_licence(valid_until, today)
         status = "active" if self.status == "licence_expired" else self.status
@@ -106,6 +131,7 @@ class Merchant:
             status=status,
             version=self.version + 1,
             updated_at=now,
+            updated_actor=by or self.updated_actor,
         )
 
 
@@ -129,16 +155,28 @@ class Terminal:
     status: str = "active"
     version: int = 1
     updated_at: datetime | None = None
+    registered_actor: Actor | None = None
+    updated_actor: Actor | None = None
 
-    def rotate_key(self, now: datetime) -> Terminal:
+    def rotate_key(self, now: datetime, *, by: Actor | None = None) -> Terminal:
         if self.status != "active":
             raise Conflict(f"terminal is {self.status}; a retired terminal gets no new key")
         return replace(
-            self, key_version=self.key_version + 1, version=self.version + 1, updated_at=now
+            self,
+            key_version=self.key_version + 1,
+            version=self.version + 1,
+            updated_at=now,
+            updated_actor=by or self.updated_actor,
         )
 
-    def retire(self, now: datetime) -> Terminal:
-        return replace(self, status="retired", version=self.version + 1, updated_at=now)
+    def retire(self, now: datetime, *, by: Actor | None = None) -> Terminal:
+        return replace(
+            self,
+            status="retired",
+            version=self.version + 1,
+            updated_at=now,
+            updated_actor=by or self.updated_actor,
+        )
 
 
 def check_terminal_placement(

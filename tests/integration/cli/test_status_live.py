@@ -13,7 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from sentinel_cli.__main__ import app
-from services.runtime.auth import issue_token
+from tests.support import identity
 from tests.support.city import start_group_at_end
 from tests.support.process import free_port, service_process
 
@@ -51,12 +51,7 @@ async def test_status_reads_live_services_and_shows_the_others_down(
         monkeypatch.setenv("SENTINEL_ENV_FILE", str(tmp_path / "no.env"))
         monkeypatch.setenv(
             "SENTINEL_ADMIN_TOKEN",
-            issue_token(
-                secret=service_env["SENTINEL_AUTH_SECRET"],
-                role="admin",
-                district="*",
-                subject="cli-test",
-            ),
+            identity.token("admin", "*"),
         )
         for name in ("registry", "inspection", "complaints"):
             monkeypatch.setenv(f"{name.upper()}_URL", f"http://127.0.0.1:{free_port()}")

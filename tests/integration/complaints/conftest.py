@@ -37,10 +37,9 @@ class Stack:
     app: Any
     producer: AIOKafkaProducer
     clock: Clock
-    secret: str
 
     def token(self, role: str, district: str) -> dict[str, str]:
-        return bearer(self.secret, role, district)
+        return bearer(role, district)
 
     async def place(self) -> Place:
         """A district, market and merchant, once the complaints service knows them."""
@@ -73,4 +72,4 @@ async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> A
         )
 
     async with in_process(kafka, database_url, secrets_env, build) as run:
-        yield Stack(run.registry, run.client, run.app, run.producer, clock, run.secret)
+        yield Stack(run.registry, run.client, run.app, run.producer, clock)

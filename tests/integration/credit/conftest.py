@@ -96,11 +96,10 @@ class Stack:
     app: Any
     producer: AIOKafkaProducer
     clock: Clock
-    secret: str
     settings: CreditSettings
 
     def token(self, role: str, district: str) -> dict[str, str]:
-        return bearer(self.secret, role, district)
+        return bearer(role, district)
 
     async def place(self) -> Place:
         return await provision(self.registry, stall_no=f"C-{uuid.uuid4().hex[:4]}")
@@ -135,7 +134,7 @@ async def credit_stack(
         return build_credit(settings[0], now=clock)
 
     async with in_process(kafka, database_url, secrets_env, build) as run:
-        yield Stack(run.registry, run.client, run.app, run.producer, clock, run.secret, settings[0])
+        yield Stack(run.registry, run.client, run.app, run.producer, clock, settings[0])
 
 
 @pytest.fixture(scope="module")

@@ -51,7 +51,7 @@ async def loop(
             InspectionSettings(
                 kafka_bootstrap_servers=kafka,
                 database_url=database_url,
-                auth_secret=secrets_env["SENTINEL_AUTH_SECRET"],
+                oidc_issuer=secrets_env["OIDC_ISSUER"],
                 outbox_poll_interval_s=0.1,
                 consumer_group=inspection_group,
                 db_schema=f"inspection_{tag}",
@@ -72,7 +72,7 @@ async def test_grade_c_after_a_critical_inspection_replans_the_patrol_to_120_day
 ) -> None:
     run, inspection, inspection_app = loop
     place = await provision(run.registry, leader="钱队长")
-    inspector = bearer(run.secret, "inspector", place.district)
+    inspector = bearer("inspector", place.district)
     directory = inspection_app.state.inspection.directory
     await until(
         lambda: place.merchant_id in directory.merchants and place.market_id in directory.markets,

@@ -16,7 +16,7 @@ from services.inspection.app import build as build_inspection
 from services.inspection.settings import InspectionSettings
 from services.registry.app import build as build_registry
 from services.registry.settings import RegistrySettings
-from services.runtime.auth import issue_token
+from tests.support import identity
 from tests.support.city import Clock, Place, provision, start_group_at_end
 from tests.support.kafka import Record
 from tests.support.poll import until
@@ -68,7 +68,6 @@ class Stack:
     inspection_app: Any
     producer: AIOKafkaProducer
     clock: Clock
-    secret: str
     group: str
 
     def ours(self, record: Record) -> bool:
@@ -77,10 +76,11 @@ class Stack:
         return record.headers.get("dlq.consumer_group") == self.group.encode()
 
     def token(self, role: str, district: str, subject: str | None = None) -> dict[str, str]:
-        token = issue_token(
-            secret=self.secret, role=role, district=district, subject=subject or f"{role}-x"
-        )
-        return {"Authorization": f"Bearer {token}"}
+        """A person's token; `subject` tells several people of one role and district apart."""
+        return identity.bearer(role, district, who=subject)
+
+    def subject(self, role: str, district: str, who: str | None = None) -> str:
+        return identity.current().subject(role, district, who)
 
     async def place(self, leader: str = "王队长") -> Place:
         """A district, market with a task force and merchant, once inspection knows them."""
@@ -138,7 +138,7 @@ async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> A
     common = dict(
         kafka_bootstrap_servers=kafka,
         database_url=database_url,
-        auth_secret=secrets_env["SENTINEL_AUTH_SECRET"],
+        oidc_issuer=secrets_env["OIDC_ISSUER"],
         outbox_poll_interval_s=0.1,
     )
     registry_app = build_registry(
@@ -165,22 +165,19 @@ async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> A
     )
     for app in (registry_app, inspection_app):
         await app.state.service.start()
-    secret = secrets_env["SENTINEL_AUTH_SECRET"]
-    admin = {
-        "Authorization": "Bearer "
-        + issue_token(secret=secret, role="admin", district="*", subject="admin")
-    }
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
     await producer.start()
     async with (
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=registry_app), base_url="http://r", headers=admin
+            transport=httpx.ASGITransport(app=registry_app),
+            base_url="http://r",
+            auth=identity.current().auth("admin", "*"),
         ) as reg,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=inspection_app), base_url="http://i"
         ) as ins,
     ):
-        yield Stack(reg, ins, inspection_app, producer, clock, secret, group)
+        yield Stack(reg, ins, inspection_app, producer, clock, group)
     await producer.stop()
     for app in (inspection_app, registry_app):
         await app.state.service.stop()

@@ -98,10 +98,26 @@ async def test_claim_complete_major_orders_rectification_verify_fail_then_overdu
     created, risk_id = await _task_from_risk(stack, kafka, place)
     task_id = created["subject"]
     li = stack.token("inspector", place.district, subject="inspector-li")
+    li_subject = stack.subject("inspector", place.district, "inspector-li")
 
-    r = await stack.inspection.post(f"/tasks/{task_id}/claim", headers=li)
-    assert r.status_code == 200, r.text
-    assert r.json()["state"] == "claimed" and r.json()["assignee"] == "inspector-li"
+    async with TopicWatcher(kafka, EVENTS) as events:
+        r = await stack.inspection.post(f"/tasks/{task_id}/claim", headers=li)
+        assert r.status_code == 200, r.text
+        claimed = (
+            await events.wait_for(
+                lambda x: (
+                    x.json()["type"] == "inspection.task.claimed" and x.key == task_id.encode()
+                )
+            )
+        )[0]
+    # The actor is the person who signed in: their subject and name, in the API and the event.
+    actor = {"subject": li_subject, "name": "测试inspector " + place.district}
+    assert r.json()["state"] == "claimed" and r.json()["assignee"] == li_subject
+    assert r.json()["claimed_actor"] == actor
+    assert (
+        claimed.json()["data"]["actor"] == actor
+        and claimed.json()["data"]["assignee"] == li_subject
+    )
     other = stack.token("inspector", place.district, subject="inspector-wang")
     r = await stack.inspection.post(f"/tasks/{task_id}/claim", headers=other)
     assert r.status_code == 409 and r.json()["errors"][0]["field"] == "state"

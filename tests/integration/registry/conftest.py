@@ -10,7 +10,7 @@ import pytest
 
 from services.registry.app import build
 from services.registry.settings import RegistrySettings
-from services.runtime.auth import issue_token
+from tests.support import identity
 
 SESSION_GROUP = f"sentinel-registry-test-{uuid.uuid4().hex[:8]}"
 
@@ -18,12 +18,10 @@ SESSION_GROUP = f"sentinel-registry-test-{uuid.uuid4().hex[:8]}"
 @dataclass
 class Api:
     client: httpx.AsyncClient
-    secret: str
     app: object
 
     def token(self, role: str = "admin", district: str = "*") -> dict[str, str]:
-        tok = issue_token(secret=self.secret, role=role, district=district, subject=f"{role}-t")
-        return {"Authorization": f"Bearer {tok}"}
+        return identity.bearer(role, district)
 
     async def post(
         self, path: str, body: object, role: str = "admin", district: str = "*"
@@ -49,7 +47,7 @@ async def api(kafka: str, database_url: str, secrets_env: dict[str, str]) -> Asy
     settings = RegistrySettings(
         kafka_bootstrap_servers=kafka,
         database_url=database_url,
-        auth_secret=secrets_env["SENTINEL_AUTH_SECRET"],
+        oidc_issuer=secrets_env["OIDC_ISSUER"],
         terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"],
         outbox_poll_interval_s=0.1,
         # This session's own group: inspection.events.v1 is shared with other runs and
@@ -63,7 +61,7 @@ async def api(kafka: str, database_url: str, secrets_env: dict[str, str]) -> Asy
     await service.start()
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://registry") as client:
-        yield Api(client, secrets_env["SENTINEL_AUTH_SECRET"], app)
+        yield Api(client, app)
     await service.stop()
 
 

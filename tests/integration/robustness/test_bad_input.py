@@ -62,7 +62,7 @@ async def test_unstorable_text_is_refused_naming_the_field(telemetry: InProcess)
     market_now = (await reg.get(f"/markets/{place.market_id}")).json()
     assert market_now["task_force"]["members"] == ["李", "张"]
 
-    admin = bearer(telemetry.secret, "admin", "*")
+    admin = bearer("admin", "*")
     r = await telemetry.client.get("/risks?terminal_id=%00X", headers=admin)
     assert _field_of(r) == "terminal_id"
     # /ingest judges each reading on its own: a NUL in a claimed terminal id is no 500.
@@ -91,7 +91,7 @@ async def test_a_page_offset_fits_the_query(telemetry: InProcess) -> None:
 
 async def test_an_assessment_period_is_checked_before_it_is_made(credit: InProcess) -> None:
     place = await provision(credit.registry, stall_no=f"P-{uuid.uuid4().hex[:4]}")
-    who = bearer(credit.secret, "clerk", place.district)
+    who = bearer("clerk", place.district)
     path = f"/markets/{place.market_id}/assessment"
     later = (datetime.now(UTC) + timedelta(days=30)).isoformat()
     assert _field_of(await credit.client.get(path, params={"from": later}, headers=who)) == "from"

@@ -31,7 +31,6 @@ import pytest
 import schemathesis
 import uvicorn
 from hypothesis import HealthCheck, Phase, settings
-from pydantic import SecretStr
 from schemathesis.checks import not_a_server_error
 
 from services.complaints.app import build as build_complaints
@@ -133,13 +132,12 @@ class Running:
 @dataclass
 class City:
     services: dict[str, Running]
-    secret: str
     district: str
 
     def headers(self, service: str, who: str) -> dict[str, str]:
         if who == "admin":
-            return bearer(self.secret, "admin", "*")
-        return bearer(self.secret, DISTRICT_ROLE[service], self.district)
+            return bearer("admin", "*")
+        return bearer(DISTRICT_ROLE[service], self.district)
 
 
 async def _start(name: str, common: dict[str, Any], master: str) -> Running:
@@ -227,18 +225,17 @@ def city(kafka: str, database_url: str, secrets_env: dict[str, str]) -> Iterator
     common: dict[str, Any] = {
         "kafka_bootstrap_servers": kafka,
         "database_url": database_url,
-        "auth_secret": secrets_env["SENTINEL_AUTH_SECRET"],
+        "oidc_issuer": secrets_env["OIDC_ISSUER"],
         "outbox_poll_interval_s": 0.1,
     }
-    secret = secrets_env["SENTINEL_AUTH_SECRET"]
     background = Background()
     started: dict[str, Running] = {}
     try:
         master = secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"]
         started.update(background.run(_start_all(common, master)))
-        district = background.run(_provision(started["registry"].url, bearer(secret, "admin", "*")))
+        district = background.run(_provision(started["registry"].url, bearer("admin", "*")))
         background.run(_ready(started))
-        yield City(started, secret, district)
+        yield City(started, district)
         operations = len(CALLS)
         print(
             f"\nopenapi fuzz: {operations} operations, {CALLS.total()} requests "
@@ -255,9 +252,7 @@ def city(kafka: str, database_url: str, secrets_env: dict[str, str]) -> Iterator
 def _openapi(name: str) -> dict[str, Any]:
     """The service's OpenAPI document, as its app serves it at /openapi.json (checked below):
     schemathesis parametrizes at collection, before any service runs."""
-    dummy = {"auth_secret": "x" * 32, "terminal_master_secret": "y" * 32}
-    settings_ = _settings(name, {}, dummy["terminal_master_secret"])
-    settings_ = settings_.model_copy(update={"auth_secret": SecretStr(dummy["auth_secret"])})
+    settings_ = _settings(name, {}, "y" * 32)
     document: dict[str, Any] = BUILDERS[name](settings_).openapi()
     return document
 

@@ -31,12 +31,12 @@ from aiokafka.structs import RecordMetadata
 
 from contracts import topics
 from deploy.kafka.acls import SERVICES
-from services.runtime.auth import issue_token
 from services.runtime.messaging import Delivery, Messaging
 from services.runtime.metrics import Metrics
 from services.runtime.outbox import OutgoingMessage
 from services.runtime.settings import ServiceSettings
 from tests.integration.security.conftest import SecureStack
+from tests.support import identity
 
 T = TypeVar("T")
 TIMEOUT_S = 30.0
@@ -293,7 +293,10 @@ async def test_messaging_consumes_and_publishes_with_its_sasl_settings(
 
 
 async def test_the_registry_runs_on_the_secured_broker(
-    secure_stack: SecureStack, secure_database_url: str, monkeypatch: pytest.MonkeyPatch
+    secure_stack: SecureStack,
+    secure_database_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tokens: identity.Tokens,
 ) -> None:
     """A market posted to the registry reaches the integrator on registry.markets.v1."""
     from services.registry.app import build
@@ -304,11 +307,10 @@ async def test_the_registry_runs_on_the_secured_broker(
         monkeypatch.setenv(key, secure_stack.env[key])
     for key in ("REGISTRY_KAFKA_SASL_USERNAME", "REGISTRY_KAFKA_SASL_PASSWORD"):
         monkeypatch.setenv(key, secure_stack.env[key])
-    secret = secure_stack.env["SENTINEL_AUTH_SECRET"]
     settings = RegistrySettings(
         kafka_bootstrap_servers=secure_stack.bootstrap,
         database_url=secure_database_url,
-        auth_secret=secret,
+        oidc_issuer=identity.current().issuer,
         terminal_master_secret=secure_stack.env["SENTINEL_TERMINAL_MASTER_SECRET"],
         outbox_poll_interval_s=0.1,
         consumer_group=f"sentinel-registry-acl-{uuid.uuid4().hex[:8]}",
@@ -320,7 +322,7 @@ async def test_the_registry_runs_on_the_secured_broker(
     try:
         await within(app.state.service.start(), 60)
         try:
-            token = issue_token(secret=secret, role="admin", district="*", subject="acl-test")
+            token = identity.token("admin", "*")
             async with httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=app),
                 base_url="http://registry",

@@ -9,7 +9,7 @@ import pytest
 
 from services.registry.app import build
 from services.registry.settings import RegistrySettings
-from services.runtime.auth import issue_token
+from tests.support import identity
 
 
 @pytest.fixture(scope="module")
@@ -20,21 +20,18 @@ async def registry(
     settings = RegistrySettings(
         kafka_bootstrap_servers=kafka,
         database_url=database_url,
-        auth_secret=secrets_env["SENTINEL_AUTH_SECRET"],
+        oidc_issuer=secrets_env["OIDC_ISSUER"],
         terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"],
         outbox_poll_interval_s=0.1,
     )
     app = build(settings)
     service = app.state.service
     await service.start()
-    token = issue_token(
-        secret=secrets_env["SENTINEL_AUTH_SECRET"], role="admin", district="*", subject="simulator"
-    )
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(
         transport=transport,
         base_url="http://registry",
-        headers={"Authorization": f"Bearer {token}"},
+        auth=identity.current().auth("admin", "*"),
     ) as client:
         yield client
     await service.stop()

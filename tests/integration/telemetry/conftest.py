@@ -12,9 +12,9 @@ from aiokafka import AIOKafkaProducer
 
 from services.registry.app import build as build_registry
 from services.registry.settings import RegistrySettings
-from services.runtime.auth import issue_token
 from services.telemetry.app import build as build_telemetry
 from services.telemetry.settings import TelemetrySettings
+from tests.support import identity
 from tests.support.poll import until
 from tests.support.readings import Terminal, encode
 
@@ -86,7 +86,7 @@ async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> A
     common = dict(
         kafka_bootstrap_servers=kafka,
         database_url=database_url,
-        auth_secret=secrets_env["SENTINEL_AUTH_SECRET"],
+        oidc_issuer=secrets_env["OIDC_ISSUER"],
         terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"],
         outbox_poll_interval_s=0.1,
     )
@@ -101,15 +101,14 @@ async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> A
     )
     for app in (registry_app, telemetry_app):
         await app.state.service.start()
-    token = issue_token(
-        secret=secrets_env["SENTINEL_AUTH_SECRET"], role="admin", district="*", subject="t"
-    )
-    admin = {"Authorization": f"Bearer {token}"}
+    admin = identity.bearer("admin", "*")
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
     await producer.start()
     async with (
         httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=registry_app), base_url="http://r", headers=admin
+            transport=httpx.ASGITransport(app=registry_app),
+            base_url="http://r",
+            auth=identity.current().auth("admin", "*"),
         ) as reg,
         httpx.AsyncClient(
             transport=httpx.ASGITransport(app=telemetry_app), base_url="http://t"

@@ -14,10 +14,8 @@ from contracts import topics
 from sentinel_cli import config
 from sentinel_cli.__main__ import app
 from sentinel_cli.kafka import CliError, parse_start, parse_time
-from services.runtime.auth import verify_token
 
 runner = CliRunner()
-SECRET_FROM_FILE = "secret-from-the-env-file-0123456789abcdef"
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +23,9 @@ def isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     """No stack settings leak in from the developer's shell or a running `make demo`."""
     for name in [
         *config.DEFAULTS,
-        "SENTINEL_AUTH_SECRET",
+        "OIDC_ISSUER",
+        "SENTINEL_DEMO_PASSWORD",
+        "SENTINEL_OPS_CLIENT_SECRET",
         "SENTINEL_ADMIN_TOKEN",
         "SENTINEL_ENV_FILE",
     ]:
@@ -58,51 +58,30 @@ def test_topics_lists_every_catalog_topic_as_a_table_and_as_json() -> None:
     assert {t["name"] for t in with_dlq} == {t.name for t in topics.all_topics()}
 
 
-def test_token_is_signed_with_the_secret_from_the_env_file(tmp_path: Path) -> None:
+def test_token_says_what_is_missing_before_it_asks_the_provider(tmp_path: Path) -> None:
+    no_issuer = runner.invoke(app, ["token", "--user", "inspector.zhifu"])
+    assert no_issuer.exit_code == 2 and "OIDC_ISSUER" in no_issuer.stderr
     env = tmp_path / "env"
-    env.write_text(f"# written by make up\nexport SENTINEL_AUTH_SECRET='{SECRET_FROM_FILE}'\n")
-    result = runner.invoke(
-        app,
-        [
-            "--env-file",
-            str(env),
-            "token",
-            "--role",
-            "inspector",
-            "--district",
-            "zhifu",
-            "--subject",
-            "li@zhifu",
-            "--ttl",
-            "600",
-        ],
+    env.write_text("export OIDC_ISSUER='http://127.0.0.1:1/realms/sentinel'\n")
+    for args, reason in [
+        (["token"], "say who"),
+        (["token", "--role", "inspector"], "--role needs --district"),
+        (["token", "--user", "inspector.zhifu"], "SENTINEL_DEMO_PASSWORD"),
+        (["token", "--client", "sentinel-ops"], "SENTINEL_OPS_CLIENT_SECRET"),
+    ]:
+        result = runner.invoke(app, ["--env-file", str(env), *args])
+        assert result.exit_code == 2, result.output
+        assert reason in result.stderr
+
+
+def test_token_reports_an_unreachable_provider(tmp_path: Path) -> None:
+    env = tmp_path / "env"
+    env.write_text(
+        "export OIDC_ISSUER='http://127.0.0.1:1/realms/sentinel'\n"
+        "export SENTINEL_DEMO_PASSWORD='pw'\n"
     )
-    assert result.exit_code == 0, result.output
-    principal = verify_token(result.stdout.strip(), SECRET_FROM_FILE)
-    assert (principal.role, principal.district, principal.subject) == (
-        "inspector",
-        "zhifu",
-        "li@zhifu",
-    )
-
-
-def test_token_prefers_the_environment_and_refuses_without_a_secret(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    missing = runner.invoke(app, ["token", "--role", "admin", "--district", "*"])
-    assert missing.exit_code == 2
-    assert "SENTINEL_AUTH_SECRET" in missing.stderr
-    assert missing.exception is None or isinstance(missing.exception, SystemExit)
-
-    monkeypatch.setenv("SENTINEL_AUTH_SECRET", "secret-from-the-environment-0123456789abcdef")
-    ok = runner.invoke(app, ["token", "--role", "admin", "--district", "*"])
-    assert (
-        verify_token(ok.stdout.strip(), "secret-from-the-environment-0123456789abcdef").district
-        == "*"
-    )
-
-    bad_role = runner.invoke(app, ["token", "--role", "mayor", "--district", "*"])
-    assert bad_role.exit_code == 2 and "role must be one of" in bad_role.stderr
+    result = runner.invoke(app, ["--env-file", str(env), "token", "--role", "admin"])
+    assert result.exit_code == 2 and "sentinel:" in result.stderr
 
 
 def test_simulate_passes_its_arguments_to_the_simulator() -> None:

@@ -12,7 +12,6 @@ import shlex
 import subprocess
 from pathlib import Path
 
-import jwt
 import pytest
 import yaml
 
@@ -43,6 +42,10 @@ def test_profiles_use_the_fixed_ports_and_separate_state(
     assert (test_profile.kafka_port, test_profile.controller_port) == (29092, 29093)
     assert test_profile.postgres_port == 25432
     assert test_profile.prometheus_port is None
+    assert (dev.keycloak_port, dev.keycloak_management_port) == (8180, 19000)
+    assert (test_profile.keycloak_port, test_profile.keycloak_management_port) == (28180, 29000)
+    assert dev.demo_people and not test_profile.demo_people
+    assert stack.profiles()["secure"].keycloak_port is None
     assert dev.state == Path("/repo/.run")
     assert test_profile.state == Path("/repo/.run/test")
     assert dev.bootstrap == "127.0.0.1:19092"
@@ -54,8 +57,19 @@ def test_no_two_profiles_share_a_port() -> None:
     for p in stack.profiles().values():
         ports += [p.kafka_port, p.controller_port, p.postgres_port]
         ports += [p.prometheus_port] if p.prometheus_port else []
+        ports += [p.keycloak_port, p.keycloak_management_port] if p.keycloak_port else []
     ports += stack.SERVICE_PORTS.values()
+    ports += [8100, 8106, 8190]  # console, campaign (DESIGN §6), the demo simulator's control
     assert len(ports) == len(set(ports))
+
+
+def test_every_fixed_port_is_below_the_ephemeral_range() -> None:
+    """An outgoing connection's local port (32768-60999) could hold one and fail a start."""
+    for p in stack.profiles().values():
+        for port in (p.kafka_port, p.controller_port, p.postgres_port, p.prometheus_port):
+            assert port is None or port < 32768
+        for port in (p.keycloak_port, p.keycloak_management_port):
+            assert port is None or port < 32768
 
 
 def test_a_profiles_component_folders_are_not_inside_another_profiles(
@@ -227,11 +241,24 @@ def test_the_local_prometheus_loads_the_repositorys_rules_and_reloads_when_they_
 
 
 # --- env file and secrets ---------------------------------------------------------------------
-SECRETS = {"SENTINEL_AUTH_SECRET": "a" * 64, "SENTINEL_TERMINAL_MASTER_SECRET": "b" * 64}
+SECRETS = {
+    "SENTINEL_TERMINAL_MASTER_SECRET": "b" * 64,
+    "SENTINEL_DEMO_PASSWORD": "demo-pw",
+    "SENTINEL_OPS_CLIENT_SECRET": "ops",
+    "SENTINEL_SIMULATOR_CLIENT_SECRET": "sim",
+    "INTEGRATOR_HOTLINE_12345_CLIENT_SECRET": "hotline",
+}
+IDENTITY = {
+    "OIDC_ISSUER": "http://127.0.0.1:8180/realms/sentinel",
+    "KEYCLOAK_URL": "http://127.0.0.1:8180",
+    "KEYCLOAK_ADMIN_USERNAME": "sentinel-admin",
+    "KEYCLOAK_ADMIN_PASSWORD": "kc-pw",
+    "SENTINEL_ADMIN_TOKEN": "tok",
+}
 
 
 def test_env_has_every_fixed_variable(dev: stack.Profile, test_profile: stack.Profile) -> None:
-    env = stack.stack_env(dev, SECRETS, "tok", "http://127.0.0.1:19090")
+    env = stack.stack_env(dev, SECRETS, "http://127.0.0.1:19090", IDENTITY)
     assert env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:19092"
     assert env["DATABASE_URL"] == "postgresql://postgres@127.0.0.1:15432/postgres"
     assert env["REGISTRY_URL"] == "http://127.0.0.1:8101"
@@ -241,10 +268,32 @@ def test_env_has_every_fixed_variable(dev: stack.Profile, test_profile: stack.Pr
     assert env["CREDIT_URL"] == "http://127.0.0.1:8105"
     assert env["PROMETHEUS_URL"] == "http://127.0.0.1:19090"
     assert env["SENTINEL_ADMIN_TOKEN"] == "tok"
-    assert env["SENTINEL_AUTH_SECRET"] == "a" * 64
-    test_env = stack.stack_env(test_profile, SECRETS, "tok", None)
+    assert env["SENTINEL_TERMINAL_MASTER_SECRET"] == "b" * 64
+    # DESIGN §6 and issue 14: the provider's issuer, the demo people's one password.
+    assert env["OIDC_ISSUER"] == "http://127.0.0.1:8180/realms/sentinel"
+    assert env["SENTINEL_DEMO_PASSWORD"] == "demo-pw"
+    assert env["KEYCLOAK_URL"] == "http://127.0.0.1:8180"
+    assert (env["KEYCLOAK_ADMIN_USERNAME"], env["KEYCLOAK_ADMIN_PASSWORD"]) == (
+        "sentinel-admin",
+        "kc-pw",
+    )
+    assert env["SENTINEL_OPS_CLIENT_SECRET"] == "ops"
+    assert env["SENTINEL_SIMULATOR_CLIENT_SECRET"] == "sim"
+    assert env["INTEGRATOR_HOTLINE_12345_CLIENT_SECRET"] == "hotline"
+    # Nothing signs tokens any more.
+    assert "SENTINEL_AUTH_SECRET" not in env
+    assert list(env)[-1] == "SENTINEL_ADMIN_TOKEN"
+    test_env = stack.stack_env(test_profile, SECRETS, None, IDENTITY)
     assert "PROMETHEUS_URL" not in test_env
     assert test_env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:29092"
+
+
+def test_without_a_provider_the_env_has_no_identity_and_no_token() -> None:
+    env = stack.stack_env(stack.profiles()["secure"], SECRETS, None, None)
+    assert env["SENTINEL_TERMINAL_MASTER_SECRET"] == "b" * 64
+    for name in ("OIDC_ISSUER", "SENTINEL_ADMIN_TOKEN", "SENTINEL_DEMO_PASSWORD"):
+        assert name not in env
+    assert not [k for k in env if k.endswith("_CLIENT_SECRET")]
 
 
 def test_env_file_renders_exports_that_parse_back() -> None:
@@ -280,26 +329,25 @@ def test_the_demo_launcher_reads_the_env_file(tmp_path: Path) -> None:
 def test_secrets_are_generated_once_and_then_kept() -> None:
     fresh, changed = stack.complete_secrets({})
     assert changed
-    assert set(fresh) == set(stack.SECRET_NAMES)
-    assert all(len(v) == 64 and int(v, 16) >= 0 for v in fresh.values())
-    assert fresh["SENTINEL_AUTH_SECRET"] != fresh["SENTINEL_TERMINAL_MASTER_SECRET"]
+    assert set(fresh) == set(SECRETS)
+    keys = {k: v for k, v in fresh.items() if k != "SENTINEL_DEMO_PASSWORD"}
+    assert all(len(v) == 64 and int(v, 16) >= 0 for v in keys.values())
+    assert len(set(keys.values())) == len(keys)
+    # Typed into a sign-in form: short, URL-safe, still 96 random bits.
+    assert len(fresh["SENTINEL_DEMO_PASSWORD"]) == 16
     again, changed = stack.complete_secrets(fresh)
     assert again == fresh and not changed
-    partial, changed = stack.complete_secrets({"SENTINEL_AUTH_SECRET": "keep"})
-    assert changed and partial["SENTINEL_AUTH_SECRET"] == "keep"
+    partial, changed = stack.complete_secrets({"SENTINEL_TERMINAL_MASTER_SECRET": "keep"})
+    assert changed and partial["SENTINEL_TERMINAL_MASTER_SECRET"] == "keep"
+    # The HS256 secret of old env files is dropped when the file is completed.
+    old, changed = stack.complete_secrets({"SENTINEL_AUTH_SECRET": "x", **fresh})
+    assert old == fresh and not changed
 
 
-def test_the_admin_token_is_an_admin_jwt_for_every_district() -> None:
-    secret = "s" * 64
-    for token in (
-        stack.admin_token(secret),
-        stack.fallback_token(
-            secret=secret, role="admin", district="*", subject="demo-admin", ttl_s=3600
-        ),
-    ):
-        claims = jwt.decode(token, secret, algorithms=["HS256"], issuer="market-sentinel")
-        assert (claims["role"], claims["district"], claims["sub"]) == ("admin", "*", "demo-admin")
-        assert claims["exp"] > claims["iat"]
+def test_no_helper_signs_a_token_any_more() -> None:
+    for name in ("admin_token", "fallback_token", "ISSUER", "TOKEN_TTL_S"):
+        assert not hasattr(stack, name)
+    assert "jwt.encode" not in Path(stack.__file__).read_text()
 
 
 # --- topic plan -------------------------------------------------------------------------------

@@ -96,7 +96,7 @@ def test_a_variable_that_is_not_a_json_object_is_refused(
 
 
 def test_build_stops_on_a_bad_policy_and_takes_one_given() -> None:
-    settings = InspectionSettings(auth_secret="s" * 32, policy={"risk_due": {"major": "-1h"}})
+    settings = InspectionSettings(policy={"risk_due": {"major": "-1h"}})
     with pytest.raises(
         SystemExit, match=r"invalid inspection policy \(INSPECTION_POLICY\): .*not a duration"
     ):
@@ -104,5 +104,5 @@ def test_build_stops_on_a_bad_policy_and_takes_one_given() -> None:
     given = Policy.from_dict({"patrol_default_grade": "C"})
     app = build(settings, policy=given)
     assert app.state.inspection.policy is given
-    good = InspectionSettings(auth_secret="s" * 32, policy={"patrol_default_grade": "A"})
+    good = InspectionSettings(policy={"patrol_default_grade": "A"})
     assert build(good).state.inspection.policy.patrol_default_grade == "A"

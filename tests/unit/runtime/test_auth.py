@@ -1,41 +1,118 @@
+"""The verifier: what a token must be for a service to accept it, checked against a key set.
+
+These run without the identity provider: tests/support/signing.py signs stand-in tokens with a
+key whose public half is the verifier's JWKS. tests/integration/identity proves the same
+against the real provider.
+"""
+
 from __future__ import annotations
 
+import httpx
 import pytest
 from fastapi import Depends, FastAPI
 from fastapi.testclient import TestClient
 
 from services.runtime import errors
-from services.runtime.auth import Principal, issue_token, main, require, verify_token
+from services.runtime.auth import (
+    IdentityUnavailable,
+    Principal,
+    TokenVerifier,
+    principal_from_claims,
+    require,
+)
 from services.runtime.errors import Forbidden, Unauthorized
+from tests.support.signing import AUDIENCE, ISSUER, LocalSigner
 
-SECRET = "s" * 32
+SIGNER = LocalSigner()
+VERIFIER = TokenVerifier(ISSUER, AUDIENCE, jwks=SIGNER.jwks())
 
 
-def test_token_round_trip_carries_role_and_district() -> None:
-    token = issue_token(secret=SECRET, role="clerk", district="zhifu", subject="c1")
-    assert verify_token(token, SECRET) == Principal("c1", "clerk", "zhifu")
+async def test_a_token_of_the_provider_carries_subject_name_roles_and_district() -> None:
+    token = SIGNER.token("clerk", "zhifu", subject="u-1", name="王登记")
+    principal = await VERIFIER.verify(token)
+    assert principal == Principal(
+        "u-1", "clerk", "zhifu", name="王登记", roles=frozenset({"clerk"})
+    )
+    assert principal.display_name == "王登记"
+
+
+async def test_an_operator_carries_its_market() -> None:
+    principal = await VERIFIER.verify(SIGNER.token("operator", "zhifu", market_id="mkt_1"))
+    assert (principal.role, principal.market_id) == ("operator", "mkt_1")
+
+
+OTHER = LocalSigner(kid=SIGNER.kid)  # the same key id, another key: a forgery
 
 
 @pytest.mark.parametrize(
     ("token", "reason"),
     [
-        (
-            issue_token(secret=SECRET, role="clerk", district="zhifu", subject="c", ttl_s=-5),
-            "expired",
-        ),
-        (issue_token(secret="other" * 8, role="clerk", district="zhifu", subject="c"), "invalid"),
+        (SIGNER.token("clerk", "zhifu", ttl_s=-60), "expired"),
+        (OTHER.token("clerk", "zhifu"), "Signature verification failed"),
+        (LocalSigner().token("clerk", "zhifu"), "unknown key"),
+        (SIGNER.token("clerk", "zhifu", issuer="http://elsewhere/realms/x"), "Invalid issuer"),
+        (SIGNER.token("clerk", "zhifu", audience="account"), "Audience"),
+        (SIGNER.token("clerk", "zhifu", roles=["offline_access"]), "role"),
+        (SIGNER.token("clerk", ""), "district"),
         ("not.a.token", "invalid"),
     ],
+    ids=["expired", "forged", "unknown-kid", "issuer", "audience", "no-role", "no-district", "bad"],
 )
-def test_bad_tokens_are_unauthorized(token: str, reason: str) -> None:
+async def test_bad_tokens_are_unauthorized(token: str, reason: str) -> None:
     with pytest.raises(Unauthorized) as err:
-        verify_token(token, SECRET)
+        await VERIFIER.verify(token)
     assert reason in err.value.message
 
 
-def test_unknown_role_cannot_be_issued() -> None:
-    with pytest.raises(ValueError, match="role"):
-        issue_token(secret=SECRET, role="mayor", district="*", subject="x")
+async def test_a_symmetric_token_is_refused_even_with_the_public_key_as_secret() -> None:
+    import jwt
+
+    forged = jwt.encode({"sub": "x", "roles": ["admin"], "district": "*"}, "k" * 32, "HS256")
+    with pytest.raises(Unauthorized, match="algorithm"):
+        await VERIFIER.verify(forged)
+
+
+def test_roles_come_from_realm_access_when_no_roles_claim() -> None:
+    claims = {"sub": "s", "realm_access": {"roles": ["leader", "x"]}, "district": "*"}
+    principal = principal_from_claims(claims)
+    assert principal.role == "leader" and principal.roles == frozenset({"leader"})
+
+
+def test_admin_speaks_first_among_several_roles() -> None:
+    claims = {"sub": "s", "roles": ["inspector", "admin"], "district": "zhifu"}
+    assert principal_from_claims(claims).role == "admin"
+
+
+async def test_keys_are_fetched_from_the_provider_and_again_for_an_unknown_kid(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    first, rotated = LocalSigner(), LocalSigner()
+    published = {"keys": first.jwks()["keys"]}
+    fetches: list[str] = []
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        fetches.append(request.url.path)
+        if request.url.path.endswith("openid-configuration"):
+            return httpx.Response(200, json={"jwks_uri": "http://identity.test/certs"})
+        return httpx.Response(200, json=published)
+
+    transport = httpx.MockTransport(provider)
+    real_client = httpx.AsyncClient
+    monkeypatch.setattr(httpx, "AsyncClient", lambda **kw: real_client(transport=transport, **kw))
+    verifier = TokenVerifier(ISSUER, AUDIENCE, refetch_after_s=0)
+    assert (await verifier.verify(first.token("clerk", "zhifu"))).role == "clerk"
+    await verifier.verify(first.token("clerk", "zhifu"))
+    assert len(fetches) == 2  # discovery + keys, once: the second token used the cache
+    published = {"keys": first.jwks()["keys"] + rotated.jwks()["keys"]}
+    assert (await verifier.verify(rotated.token("inspector", "zhifu"))).role == "inspector"
+    assert len(fetches) == 4
+
+
+async def test_an_unreachable_provider_is_503_not_401() -> None:
+    verifier = TokenVerifier("http://127.0.0.1:1/realms/sentinel", AUDIENCE, timeout_s=0.5)
+    with pytest.raises(IdentityUnavailable) as err:
+        await verifier.verify(SIGNER.token("clerk", "zhifu"))
+    assert err.value.status == 503
 
 
 def test_district_scope() -> None:
@@ -49,7 +126,7 @@ def test_district_scope() -> None:
 
 def _app() -> TestClient:
     app = FastAPI()
-    app.state.auth_secret = SECRET
+    app.state.verifier = VERIFIER
     errors.install(app)
 
     @app.get("/clerks-only")
@@ -64,22 +141,27 @@ def test_http_401_without_token_403_with_wrong_role_200_for_clerk_and_admin() ->
     missing = client.get("/clerks-only")
     assert missing.status_code == 401 and missing.headers["www-authenticate"] == "Bearer"
     assert missing.json()["error"] == "unauthorized"
-    token = issue_token(secret=SECRET, role="inspector", district="zhifu", subject="i")
-    assert (
-        client.get("/clerks-only", headers={"Authorization": f"Bearer {token}"}).status_code == 403
-    )
+    for role in ("inspector", "leader"):
+        refused = client.get("/clerks-only", headers=SIGNER.bearer(role, "zhifu"))
+        assert refused.status_code == 403
     for role in ("clerk", "admin"):
-        token = issue_token(secret=SECRET, role=role, district="zhifu", subject=role)
-        ok = client.get("/clerks-only", headers={"Authorization": f"Bearer {token}"})
+        ok = client.get("/clerks-only", headers=SIGNER.bearer(role, "zhifu", subject=role))
         assert ok.status_code == 200 and ok.json() == {"sub": role}
 
 
-def test_cli_issues_a_verifiable_token(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    monkeypatch.setenv("SENTINEL_AUTH_SECRET", SECRET)
-    assert main(["issue", "--role", "handler", "--district", "laishan"]) == 0
-    principal = verify_token(capsys.readouterr().out.strip(), SECRET)
-    assert (principal.role, principal.district) == ("handler", "laishan")
-    monkeypatch.delenv("SENTINEL_AUTH_SECRET")
-    assert main(["issue", "--role", "handler", "--district", "laishan"]) == 2
+async def test_a_jwks_url_is_used_instead_of_discovery(monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[str] = []
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        asked.append(str(request.url))
+        return httpx.Response(200, json=SIGNER.jwks())
+
+    real_client = httpx.AsyncClient
+    monkeypatch.setattr(
+        httpx,
+        "AsyncClient",
+        lambda **kw: real_client(transport=httpx.MockTransport(provider), **kw),
+    )
+    verifier = TokenVerifier(ISSUER, AUDIENCE, jwks_url="http://keycloak:8080/certs")
+    assert (await verifier.verify(SIGNER.token("handler", "zhifu"))).role == "handler"
+    assert asked == ["http://keycloak:8080/certs"]

@@ -9,23 +9,23 @@ Postgres, so a refusal needs neither.
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
-import jwt
 import pytest
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from services.runtime.auth import ISSUER, ROLES, issue_token
+from services.runtime.auth import ROLES
+from tests.support.signing import ISSUER, LocalSigner
 
-SECRET = "route-table-test-secret-of-32-bytes-or-more"
+SIGNER = LocalSigner()
 COMMON: dict[str, Any] = {
     "kafka_bootstrap_servers": "127.0.0.1:1",
     "database_url": "postgresql://nobody@127.0.0.1:1/none",
-    "auth_secret": SECRET,
+    "oidc_issuer": ISSUER,
+    "oidc_jwks": SIGNER.jwks_json(),
 }
 # DESIGN §6 and the issues: what anyone may call. Health, metrics and the API documents too.
 PUBLIC = {
@@ -116,32 +116,12 @@ async def _call(app: Any, method: str, path: str, headers: dict[str, str]) -> ht
         return await http.request(method, _url(path), headers=headers, json={})
 
 
-def _expired() -> str:
-    now = int(time.time())
-    claims = {
-        "iss": ISSUER,
-        "sub": "late",
-        "role": "admin",
-        "district": "*",
-        "iat": now - 7200,
-        "exp": now - 3600,
-    }
-    return jwt.encode(claims, SECRET, algorithm="HS256")
-
-
 BAD_TOKENS = {
     "missing": {},
     "not bearer": {"Authorization": "Basic YWRtaW46YWRtaW4="},
-    "expired": {"Authorization": f"Bearer {_expired()}"},
-    "badly signed": {
-        "Authorization": "Bearer "
-        + issue_token(
-            secret="another-secret-also-long-enough-for-hs256",
-            role="admin",
-            district="*",
-            subject="x",
-        )
-    },
+    "expired": SIGNER.bearer("admin", "*", ttl_s=-3600),
+    "badly signed": LocalSigner(kid=SIGNER.kid).bearer("admin", "*"),
+    "another issuer": SIGNER.bearer("admin", "*", issuer="http://elsewhere/realms/sentinel"),
     "garbage": {"Authorization": "Bearer not.a.jwt"},
 }
 
@@ -162,7 +142,6 @@ async def test_a_protected_route_refuses_bad_tokens_and_other_roles(
     for role in ROLES:
         if role == "admin" or role in roles:
             continue
-        token = issue_token(secret=SECRET, role=role, district="*", subject=f"{role}-x")
-        r = await _call(app, method, path, {"Authorization": f"Bearer {token}"})
+        r = await _call(app, method, path, SIGNER.bearer(role, "*"))
         assert r.status_code == 403, f"role {role}: {r.status_code} {r.text}"
         assert r.json()["error"] == "forbidden"

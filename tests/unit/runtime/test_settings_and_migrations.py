@@ -20,12 +20,12 @@ def test_stack_wide_variables_fill_in_and_prefixed_ones_win(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("KAFKA_BOOTSTRAP_SERVERS", "stack:9092")
-    monkeypatch.setenv("SENTINEL_AUTH_SECRET", "stack-secret")
+    monkeypatch.setenv("OIDC_ISSUER", "http://idp:8180/realms/sentinel")
     monkeypatch.setenv("DATABASE_URL", "postgresql://stack/db")
     monkeypatch.setenv("DEMO_DATABASE_URL", "postgresql://own/db")
     s = DemoSettings()
     assert s.kafka_bootstrap_servers == "stack:9092"
-    assert s.auth_secret.get_secret_value() == "stack-secret"
+    assert s.oidc_issuer == "http://idp:8180/realms/sentinel"
     assert s.database_url == "postgresql://own/db"
     assert (s.pg_schema, s.port, s.group_id) == ("demo", 8199, "sentinel-demo")
 

@@ -9,7 +9,6 @@ from services.telemetry.settings import TelemetrySettings
 def _groups(**extra: str) -> dict[str, str]:
     settings = TelemetrySettings(
         terminal_master_secret="m" * 32,
-        auth_secret="a" * 32,
         consumer_group="tel",
         **extra,  # type: ignore[arg-type]
     )

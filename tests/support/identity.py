@@ -1,0 +1,129 @@
+"""People for the tests, signed in at the real identity provider of the test stack.
+
+`tokens.bearer("inspector", district)` makes sure a person with that role and district exists
+in the `sentinel` realm (through Keycloak's admin API), signs them in through the direct-grant
+client and caches the access token until shortly before it expires. Nothing here signs a token:
+the provider does (tests/support/signing.py signs only for unit tests, which run without it).
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+from collections.abc import Generator
+from dataclasses import dataclass, field
+
+import httpx
+
+from deploy.identity.keycloak import KeycloakAdmin, Person
+from sentinel_cli.identity import issuer, password_grant
+
+# Sign in again this long before the cached token expires.
+_MARGIN_S = 60.0
+
+
+@dataclass
+class Tokens:
+    base_url: str
+    admin: KeycloakAdmin
+    password: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+    _people: dict[str, str] = field(default_factory=dict)  # username -> subject
+    _cache: dict[str, tuple[str, float]] = field(default_factory=dict)
+
+    @property
+    def issuer(self) -> str:
+        return issuer(self.base_url)
+
+    @staticmethod
+    def username(
+        role: str, district: str, market_id: str | None = None, who: str | None = None
+    ) -> str:
+        place = "city" if district == "*" else district
+        return "-".join(x for x in ("t", role, place, market_id, who) if x)
+
+    def person(
+        self,
+        role: str,
+        district: str,
+        *,
+        market_id: str | None = None,
+        name: str | None = None,
+        who: str | None = None,
+    ) -> tuple[str, str]:
+        """(username, subject) of the test person of `role` in `district` (one of several when
+        `who` tells them apart), created if needed."""
+        username = self.username(role, district, market_id, who)
+        if username not in self._people:
+            self._people[username] = self.admin.ensure_user(
+                Person(
+                    username,
+                    (role,),
+                    district,
+                    first_name=name or f"测试{role}",
+                    last_name="全市" if district == "*" else district,
+                    market_id=market_id,
+                ),
+                self.password,
+            )
+        return username, self._people[username]
+
+    def subject(self, role: str, district: str, who: str | None = None) -> str:
+        return self.person(role, district, who=who)[1]
+
+    def token(
+        self, role: str, district: str, market_id: str | None = None, who: str | None = None
+    ) -> str:
+        username, _ = self.person(role, district, market_id=market_id, who=who)
+        cached = self._cache.get(username)
+        if cached and cached[1] - _MARGIN_S > time.monotonic():
+            return cached[0]
+        answer = password_grant(self.issuer, username, self.password)
+        token = str(answer["access_token"])
+        self._cache[username] = (token, time.monotonic() + float(answer["expires_in"]))
+        return token
+
+    def bearer(
+        self, role: str, district: str, market_id: str | None = None, who: str | None = None
+    ) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(role, district, market_id, who)}"}
+
+    def auth(self, role: str, district: str) -> BearerAuth:
+        """For a long-lived client: a fresh (cached) token on every request."""
+        return BearerAuth(self, role, district)
+
+    def forget(self, username: str) -> None:
+        self._cache.pop(username, None)
+
+
+class BearerAuth(httpx.Auth):
+    def __init__(self, tokens: Tokens, role: str, district: str) -> None:
+        self.tokens, self.role, self.district = tokens, role, district
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = f"Bearer {self.tokens.token(self.role, self.district)}"
+        yield request
+
+
+_current: Tokens | None = None
+
+
+def use(tokens: Tokens | None) -> None:
+    """The session's provider (tests/conftest.py sets it) for helpers that are not fixtures."""
+    global _current
+    _current = tokens
+
+
+def current() -> Tokens:
+    if _current is None:
+        raise RuntimeError("no identity provider for this test session (use the `tokens` fixture)")
+    return _current
+
+
+def bearer(
+    role: str, district: str, market_id: str | None = None, who: str | None = None
+) -> dict[str, str]:
+    return current().bearer(role, district, market_id, who)
+
+
+def token(role: str, district: str) -> str:
+    return current().token(role, district)
