@@ -1,4 +1,11 @@
 # One image for every Market Sentinel service; the command picks the service.
+
+# The console's scripts (htmx, charts) from the npm registry, pinned by its package-lock.json.
+FROM node:20-slim AS console-assets
+WORKDIR /assets
+COPY services/console/package.json services/console/package-lock.json ./
+RUN npm ci --no-audit --no-fund --loglevel=error
+
 FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
@@ -10,6 +17,7 @@ RUN mkdir -p contracts services && touch contracts/__init__.py services/__init__
 
 COPY contracts ./contracts
 COPY services ./services
+COPY --from=console-assets /assets/node_modules ./services/console/node_modules
 COPY deploy/__init__.py ./deploy/__init__.py
 COPY deploy/local ./deploy/local
 RUN pip install --no-deps -c constraints.txt . \
@@ -17,5 +25,5 @@ RUN pip install --no-deps -c constraints.txt . \
 USER sentinel
 # Each service reads <SERVICE>_HTTP_HOST; in a container it listens on all interfaces.
 ENV REGISTRY_HTTP_HOST=0.0.0.0 TELEMETRY_HTTP_HOST=0.0.0.0 INSPECTION_HTTP_HOST=0.0.0.0 \
-    COMPLAINTS_HTTP_HOST=0.0.0.0 CREDIT_HTTP_HOST=0.0.0.0
+    COMPLAINTS_HTTP_HOST=0.0.0.0 CREDIT_HTTP_HOST=0.0.0.0 CONSOLE_HTTP_HOST=0.0.0.0
 CMD ["python", "-m", "services.registry"]

@@ -42,7 +42,15 @@ $(KEYCLOAK_DIST)/.complete:
 	    -DoutputDirectory=$(CURDIR)/$(dir $(KEYCLOAK_DIST)); status=$$?; rm -rf $$scratch; exit $$status
 	@touch $@
 
-setup: $(VENV)/.installed $(KAFKA_LIBS)/.complete $(KEYCLOAK_DIST)/.complete ## venv, pinned dependencies, Kafka jars, Keycloak (idempotent)
+# The console's scripts (htmx, charts) from the npm registry, pinned by its package-lock.json; it
+# serves them itself, never from a CDN.
+CONSOLE_NODE := services/console/node_modules
+$(CONSOLE_NODE)/.installed: services/console/package.json services/console/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node 20) is needed for the console's scripts"; exit 1; }
+	npm ci --prefix services/console --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(VENV)/.installed $(KAFKA_LIBS)/.complete $(KEYCLOAK_DIST)/.complete $(CONSOLE_NODE)/.installed ## venv, pinned dependencies, Kafka jars, Keycloak, console scripts, Chromium (idempotent)
 	@$(STACK) install-extras
 
 kafka-jars: $(KAFKA_LIBS)/.complete ## resolve the Kafka broker jars from Maven Central

@@ -14,6 +14,9 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -127,9 +130,50 @@ def _risk(district: str, market_id: str, merchant_id: str) -> Any:
     )
 
 
-async def risk_to_task(
-    kafka: str, database_url: str, risks: int = 100, rate: float = 10.0
-) -> list[float]:
+@dataclass
+class RunningStack:
+    """Registry and inspection in-process, a district with one market and its merchants."""
+
+    registry_app: Any
+    inspection_app: Any
+    registry: httpx.AsyncClient
+    inspection: httpx.AsyncClient
+    producer: AIOKafkaProducer
+    district: str
+    market_id: str
+    merchants: list[str]
+
+    async def raise_risk(self, merchant: str) -> None:
+        event = _risk(self.district, self.market_id, merchant)
+        await self.producer.send_and_wait(RISKS, event.to_json(), key=event.subject.encode())
+
+    async def raise_risks(self, rate: float) -> None:
+        started = time.perf_counter()
+        for i, merchant in enumerate(self.merchants):
+            await self.raise_risk(merchant)
+            ahead = started + (i + 1) / rate - time.perf_counter()
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+
+    async def open_tasks(self) -> list[dict[str, Any]]:
+        r = await self.inspection.get(
+            "/tasks", params={"market_id": self.market_id, "state": "open", "limit": 1000}
+        )
+        items: list[dict[str, Any]] = r.json()["items"]
+        return items
+
+    async def wait_for_tasks(self, count: int, within: float) -> None:
+        deadline = time.monotonic() + within
+        while len(await self.open_tasks()) < count:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"inspection did not open {count} tasks in {within} s")
+            await asyncio.sleep(0.2)
+
+
+@asynccontextmanager
+async def running_stack(
+    kafka: str, database_url: str, merchants: int
+) -> AsyncIterator[RunningStack]:
     common: dict[str, Any] = dict(
         kafka_bootstrap_servers=kafka,
         database_url=database_url,
@@ -170,44 +214,59 @@ async def risk_to_task(
                 headers=admin,
             ) as inspection,
         ):
-            district, market_id, merchants = await _city(registry, risks)
+            district, market_id, ids = await _city(registry, merchants)
             directory = inspection_app.state.inspection.directory
             deadline = time.monotonic() + 120
             while not (
                 (m := directory.markets.get(market_id))
                 and m.task_force
-                and all(x in directory.merchants for x in merchants)
+                and all(x in directory.merchants for x in ids)
             ):
                 if time.monotonic() > deadline:
                     raise TimeoutError("inspection did not learn the bench merchants in 120 s")
                 await asyncio.sleep(0.05)
-            sent: dict[str, float] = {}
-            seen: dict[str, float] = {}
-
-            async def poll() -> None:
-                while len(seen) < risks:
-                    r = await inspection.get(
-                        "/tasks", params={"market_id": market_id, "limit": 1000}
-                    )
-                    now = time.perf_counter()
-                    for task in r.json()["items"]:
-                        merchant = task["merchant_id"]
-                        if merchant in sent and merchant not in seen:
-                            seen[merchant] = now
-                    await asyncio.sleep(0.02)
-
-            polling = asyncio.create_task(poll())
-            started = time.perf_counter()
-            for i, merchant in enumerate(merchants):
-                event = _risk(district, market_id, merchant)
-                await producer.send_and_wait(RISKS, event.to_json(), key=event.subject.encode())
-                sent[merchant] = time.perf_counter()
-                ahead = started + (i + 1) / rate - time.perf_counter()
-                if ahead > 0:
-                    await asyncio.sleep(ahead)
-            await asyncio.wait_for(polling, 60)
-            return [seen[m] - sent[m] for m in merchants]
+            yield RunningStack(
+                registry_app,
+                inspection_app,
+                registry,
+                inspection,
+                producer,
+                district,
+                market_id,
+                ids,
+            )
     finally:
         await producer.stop()
         for app in (inspection_app, registry_app):
             await app.state.service.stop()
+
+
+async def risk_to_task(
+    kafka: str, database_url: str, risks: int = 100, rate: float = 10.0
+) -> list[float]:
+    async with running_stack(kafka, database_url, risks) as stack:
+        sent: dict[str, float] = {}
+        seen: dict[str, float] = {}
+
+        async def poll() -> None:
+            while len(seen) < risks:
+                r = await stack.inspection.get(
+                    "/tasks", params={"market_id": stack.market_id, "limit": 1000}
+                )
+                now = time.perf_counter()
+                for task in r.json()["items"]:
+                    merchant = task["merchant_id"]
+                    if merchant in sent and merchant not in seen:
+                        seen[merchant] = now
+                await asyncio.sleep(0.02)
+
+        polling = asyncio.create_task(poll())
+        started = time.perf_counter()
+        for i, merchant in enumerate(stack.merchants):
+            await stack.raise_risk(merchant)
+            sent[merchant] = time.perf_counter()
+            ahead = started + (i + 1) / rate - time.perf_counter()
+            if ahead > 0:
+                await asyncio.sleep(ahead)
+        await asyncio.wait_for(polling, 60)
+        return [seen[m] - sent[m] for m in stack.merchants]

@@ -128,6 +128,10 @@ class Finding(BaseModel):
 # -- tasks -------------------------------------------------------------------------------------
 
 
+# The most photos one inspection records.
+PHOTOS_MAX: Final = 5
+
+
 class _Task(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -232,6 +236,12 @@ class TaskCompleted(_Task):
         default=None,
         description="the inspector who completed it (subject and name); for a re-inspection, "
         "whoever verified its order",
+    )
+    photos: list[str] = Field(
+        default_factory=list,
+        max_length=PHOTOS_MAX,
+        description="ids of the task's photos recorded with the outcome (the inspection "
+        "service keeps them, for staff of the district: GET /tasks/{task_id}/photos/{id})",
     )
 
     @model_validator(mode="after")

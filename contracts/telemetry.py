@@ -408,6 +408,25 @@ class TransactionBaseline(BaseModel):
     samples: int = Field(ge=0)
 
 
+# The most points of a cold-chain risk's temperature curve (`RiskEvidence.readings`); the
+# service keeps fewer (120 by default), downsampled.
+EVIDENCE_READINGS_MAX: Final = 1000
+
+
+class EvidenceReading(BaseModel):
+    """One point of a cold-chain risk's temperature curve."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+
+    ts: datetime = Field(description="event time of the reading")
+    temp_c: float = Field(allow_inf_nan=False, description="its temperature, °C")
+
+    @field_validator("ts")
+    @classmethod
+    def _ts_utc(cls, value: datetime) -> datetime:
+        return _utc(value)
+
+
 class RiskEvidence(BaseModel):
     """What the rule saw: thresholds in force and the window of readings behind the risk."""
 
@@ -439,6 +458,13 @@ class RiskEvidence(BaseModel):
     )
     refund_share: float | None = Field(
         default=None, description="transaction anomaly: highest refunds/transactions seen"
+    )
+    readings: list[EvidenceReading] | None = Field(
+        default=None,
+        max_length=EVIDENCE_READINGS_MAX,
+        description="cold chain: the temperature curve of the window, in time order, from the "
+        "reading before the first one above the limit; downsampled (each stretch of readings "
+        "keeps its lowest and highest) to a bounded number of points",
     )
 
     @field_validator("first_ts", "last_ts")

@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -215,6 +216,39 @@ class KeycloakAdmin:
             "PUT",
             f"/realms/{REALM}/clients/{client['id']}",
             json={**client, "attributes": attributes},
+        )
+
+    def add_redirect_uri(self, client_id: str, uri: str) -> bool:
+        """Let `client_id` send people back to `uri` (an exact URI, or one ending in `*`), and
+        accept requests from its origin; True when the client changed. The tests register their
+        console's address this way (its port is picked per run)."""
+        client = self._client(client_id)
+        parts = urlsplit(uri)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        redirects = list(client.get("redirectUris") or [])
+        origins = list(client.get("webOrigins") or [])
+        if uri in redirects and origin in origins:
+            return False
+        redirects += [uri] if uri not in redirects else []
+        origins += [origin] if origin not in origins else []
+        self._call(
+            "PUT",
+            f"/realms/{REALM}/clients/{client['id']}",
+            json={**client, "redirectUris": redirects, "webOrigins": origins},
+        )
+        return True
+
+    def remove_redirect_uri(self, client_id: str, uri: str) -> None:
+        """Undo `add_redirect_uri`: `uri` and its origin are no longer accepted."""
+        client = self._client(client_id)
+        parts = urlsplit(uri)
+        origin = f"{parts.scheme}://{parts.netloc}"
+        redirects = [u for u in client.get("redirectUris") or [] if u != uri]
+        origins = [o for o in client.get("webOrigins") or [] if o != origin]
+        self._call(
+            "PUT",
+            f"/realms/{REALM}/clients/{client['id']}",
+            json={**client, "redirectUris": redirects, "webOrigins": origins},
         )
 
     def ensure_direct_grant_client(self, client_id: str, token_lifespan_s: int) -> None:

@@ -34,6 +34,8 @@ SERVICES = {  # name -> port (DESIGN §6)
     "complaints": 8104,
     "credit": 8105,
 }
+CONSOLE = "console"  # the staff console, on 8100 (DESIGN §6): pages for people, no API
+CONSOLE_PORT = 8100
 
 
 def read_env(path: Path) -> dict[str, str]:
@@ -69,6 +71,18 @@ def runnable() -> list[str]:
     return [s for s in SERVICES if (ROOT / "services" / s / "__main__.py").exists()]
 
 
+def console_runnable() -> bool:
+    return (ROOT / "services" / CONSOLE / "__main__.py").exists()
+
+
+def console_env(env: dict[str, str]) -> dict[str, str]:
+    """The console is the services' client: their URLs (in `.run/env`) and the provider people
+    sign in at; its own address as the browser sees it."""
+    url = env.get("CONSOLE_URL", f"http://127.0.0.1:{CONSOLE_PORT}")
+    port = url.rsplit(":", 1)[-1].split("/")[0]
+    return {"CONSOLE_PUBLIC_URL": url, "CONSOLE_HTTP_PORT": port}
+
+
 def alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
@@ -77,7 +91,7 @@ def alive(pid: int) -> bool:
     return True
 
 
-def start_service(name: str, env: dict[str, str]) -> str:
+def start_service(name: str, env: dict[str, str], extra: dict[str, str] | None = None) -> str:
     pid_file, log_file = RUN / "pids" / f"{name}.pid", RUN / "logs" / f"{name}.log"
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
@@ -87,7 +101,7 @@ def start_service(name: str, env: dict[str, str]) -> str:
         proc = subprocess.Popen(
             [sys.executable, "-m", f"services.{name}"],
             cwd=ROOT,
-            env=_child_env(service_env(env)),
+            env=_child_env(service_env(env) | (extra or {})),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
@@ -148,7 +162,10 @@ def start_simulator(env: dict[str, str], first_run: bool) -> str:
 
 
 def wait_ready(name: str, deadline_s: float = 90) -> None:
-    url = f"http://127.0.0.1:{SERVICES[name]}/readyz"
+    if name == CONSOLE:  # no broker or database of its own: alive is ready
+        url = f"http://127.0.0.1:{CONSOLE_PORT}/healthz"
+    else:
+        url = f"http://127.0.0.1:{SERVICES[name]}/readyz"
     end = time.monotonic() + deadline_s
     last = ""
     while time.monotonic() < end:
@@ -440,12 +457,21 @@ def start() -> int:
         print(f"market operators in the identity provider: {len(operators)} (operator.<market id>)")
     if "telemetry" in names and (RUN / "demo" / "terminals.json").exists():
         print(start_simulator(env, first_run=result["seeded"]))
+    if console_runnable():
+        print(start_service(CONSOLE, env, console_env(env)))
+        wait_ready(CONSOLE)
+        print(f"{CONSOLE}: ready")
     print_where_to_look(env, names)
     return 0
 
 
 def print_where_to_look(env: dict[str, str], names: list[str]) -> None:
     print("\nMarket Sentinel is running.")
+    if console_runnable():
+        console = env.get("CONSOLE_URL", f"http://127.0.0.1:{CONSOLE_PORT}")
+        print(f"  console     {console}/staff/   the staff pages; sign in at {console}/login")
+        print("              as inspector.zhifu, handler.zhifu, clerk.zhifu, leader.zhifu, …")
+        print("              password: source .run/env; echo $SENTINEL_DEMO_PASSWORD")
     for name in names:
         url = env.get(f"{name.upper()}_URL", f"http://127.0.0.1:{SERVICES[name]}")
         print(f"  {name:<11} {url}   API docs {url}/docs   metrics {url}/metrics")

@@ -62,6 +62,7 @@ SERVICE_PORTS: dict[str, int] = {  # DESIGN §6
     "complaints": 8104,
     "credit": 8105,
 }
+CONSOLE_PORT = 8100  # the staff console (DESIGN §6): pages, not an API Prometheus scrapes
 SCRAPE_INTERVAL = "5s"
 READY_DEADLINE_S = 90.0
 STOP_DEADLINE_S = 30.0
@@ -326,7 +327,7 @@ def _digest(path: Path) -> str:
 def service_urls() -> dict[str, str]:
     return {
         f"{name.upper()}_URL": f"http://127.0.0.1:{port}" for name, port in SERVICE_PORTS.items()
-    }
+    } | {"CONSOLE_URL": f"http://127.0.0.1:{CONSOLE_PORT}"}
 
 
 def stack_env(
@@ -999,7 +1000,7 @@ class ServiceProcess:
 
     @property
     def address(self) -> str:
-        port = SERVICE_PORTS.get(self.name)
+        port = CONSOLE_PORT if self.name == "console" else SERVICE_PORTS.get(self.name)
         return f"http://127.0.0.1:{port}" if port else ""
 
     def pid(self) -> int | None:
@@ -1484,8 +1485,38 @@ def provision_login(profile: Profile, environ: Mapping[str, str]) -> dict[str, A
     return client or Kafka(profile).admin_options()
 
 
+# The real-browser tests (tests/browser) drive Debian's Chromium with Playwright; a CJK font makes
+# the zh-CN pages legible in their screenshots. Package -> a file it installs.
+BROWSER_PACKAGES = {
+    "chromium": Path("/usr/bin/chromium"),
+    "chromium-driver": Path("/usr/bin/chromedriver"),
+    "fonts-wqy-microhei": Path("/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"),
+}
+
+
 def install_extras() -> int:
-    """Best effort: Debian's prometheus package. Never fails the set-up."""
+    """Best effort: Debian's prometheus package, and Chromium for the browser tests. Never fails
+    the set-up (the browser tests say what is missing)."""
+    install_browser()
+    return install_prometheus()
+
+
+def install_browser() -> None:
+    missing = [name for name, path in BROWSER_PACKAGES.items() if not path.exists()]
+    if not missing:
+        say("chromium: installed")
+        return
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        say(f"chromium: {' '.join(missing)} missing and apt-get is not usable here")
+        return
+    env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing]
+    ok = _apt(["apt-get", "update", "-q"], env) and _apt(install, env)
+    installed = all(path.exists() for path in BROWSER_PACKAGES.values())
+    say("chromium: installed" if ok and installed else f"chromium: {' '.join(missing)} skipped")
+
+
+def install_prometheus() -> int:
     if shutil.which("prometheus"):
         say("prometheus: installed")
         return 0
@@ -1542,7 +1573,9 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     start.add_argument("--json", action="store_true", help="print the env as JSON on stdout")
     commands.add_parser("down", help="stop everything this stack (and the demo) started")
     commands.add_parser("status", help="one line per component")
-    commands.add_parser("install-extras", help="install Debian's prometheus where apt is usable")
+    commands.add_parser(
+        "install-extras", help="install Debian's prometheus and chromium where apt is usable"
+    )
     prov = commands.add_parser("provision", help="create or update the catalog topics only")
     prov.add_argument("--bootstrap", help="Kafka bootstrap servers (default: the profile's)")
     prov.add_argument(

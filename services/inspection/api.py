@@ -7,15 +7,20 @@ other districts' work cannot be probed.
 
 from __future__ import annotations
 
+from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 
-from contracts.inspection import RectificationState, TaskState
+from contracts.inspection import PHOTOS_MAX, RectificationState, TaskState
 from services.inspection.commands import Inspection, order_out, task_out
-from services.inspection.domain import FindingReport
+from services.inspection.domain import FindingReport, default_catalogue
+from services.inspection.domain.photos import FIELD, Photo, PhotoTooLarge
 from services.runtime.auth import Principal, require
+from services.runtime.errors import InvalidInput
 from services.runtime.inputs import text_inputs
 
 # Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
@@ -51,6 +56,11 @@ class CompleteIn(Strict):
         default_factory=list, description="market_regulation, health, environment"
     )
     note: str | None = None
+    photos: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list,
+        max_length=PHOTOS_MAX,
+        description="ids of photos uploaded to this task (POST /tasks/{task_id}/photos)",
+    )
 
 
 class VerifyIn(Strict):
@@ -69,6 +79,131 @@ async def list_tasks(
     return {"items": [task_out(t) for t in tasks]}
 
 
+@router.get("/findings", tags=["findings"])
+async def list_findings(_: Reader) -> dict[str, Any]:
+    """The finding catalogue for a checklist: each code with its Chinese (and English) label,
+    default severity and category, grouped in the catalogue's order."""
+    catalogue = default_catalogue()
+    return {
+        "version": catalogue.version,
+        "categories": [
+            {"code": g.name, "label_zh": g.title_zh, "label_en": g.title_en, "codes": list(g.codes)}
+            for g in catalogue.groups.values()
+        ],
+        "items": [
+            {
+                "code": f.code,
+                "label_zh": f.title_zh,
+                "label_en": f.title_en,
+                "severity": f.severity,
+                "category": f.group,
+                "category_zh": catalogue.groups[f.group].title_zh,
+            }
+            for f in catalogue
+        ],
+    }
+
+
+@router.get("/tasks/{task_id}", tags=["tasks"])
+async def get_task(task_id: str, ins: Ins, who: Reader) -> dict[str, Any]:
+    """One task of the caller's district (another district's answers 404, as if absent)."""
+    return task_out(await ins.task(who, task_id))
+
+
+# Room for the multipart envelope (boundaries, part headers) around a photo of the largest size.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+async def _upload(request: Request, max_bytes: int) -> bytes:
+    """The bytes of the form field `file`, reading no more of the request than a photo of
+    `max_bytes` may take (413 beyond, before the whole of it has arrived)."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        raise InvalidInput(FIELD, "send the photo as multipart/form-data, in the field file")
+    limit = max_bytes + MULTIPART_OVERHEAD
+    length = request.headers.get("content-length", "")
+    if length.isdigit() and int(length) > limit:
+        raise PhotoTooLarge(max_bytes)
+
+    async def body() -> AsyncGenerator[bytes, None]:
+        seen = 0
+        async for chunk in request.stream():
+            seen += len(chunk)
+            if seen > limit:
+                raise PhotoTooLarge(max_bytes)
+            yield chunk
+
+    parser = MultiPartParser(request.headers, body(), max_files=1, max_fields=8)
+    try:
+        form = await parser.parse()
+    except MultiPartException as exc:
+        raise InvalidInput(FIELD, f"not a readable multipart form: {exc.message}") from None
+    try:
+        upload = form.get(FIELD)
+        if not isinstance(upload, UploadFile):
+            raise InvalidInput(FIELD, "required: the photo, as the form field file")
+        return await upload.read()
+    finally:
+        await form.close()
+
+
+def photo_out(photo: Photo) -> dict[str, Any]:
+    return photo.to_dict()
+
+
+@router.post(
+    "/tasks/{task_id}/photos",
+    status_code=201,
+    tags=["photos"],
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "multipart/form-data": {
+                    "schema": {
+                        "type": "object",
+                        "required": [FIELD],
+                        "properties": {FIELD: {"type": "string", "format": "binary"}},
+                    }
+                }
+            },
+        }
+    },
+)
+async def add_photo(task_id: str, request: Request, ins: Ins, who: Inspector) -> dict[str, Any]:
+    """Attach a photo (multipart field `file`) to an open task of the caller's district.
+
+    JPEG, PNG or WebP, told by the bytes (not the name or the declared type); at most
+    `INSPECTION_PHOTO_MAX_BYTES` (5 MB: 413 beyond); at most 5 per task (409 beyond). Errors
+    name the field `file`."""
+    data = await _upload(request, ins.photo_max_bytes)
+    return photo_out(await ins.add_photo(who, task_id, data))
+
+
+@router.get("/tasks/{task_id}/photos", tags=["photos"])
+async def list_photos(task_id: str, ins: Ins, who: Reader) -> dict[str, Any]:
+    return {"items": [photo_out(p) for p in await ins.photos(who, task_id)]}
+
+
+@router.get(
+    "/tasks/{task_id}/photos/{photo_id}",
+    tags=["photos"],
+    response_class=Response,
+    responses={200: {"content": {t: {} for t in ("image/jpeg", "image/png", "image/webp")}}},
+)
+async def get_photo(task_id: str, photo_id: str, ins: Ins, who: Reader) -> Response:
+    """The photo's bytes, with the type its content was recognised as."""
+    photo, data = await ins.photo(who, task_id, photo_id)
+    return Response(
+        content=data,
+        media_type=photo.content_type,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=3600",
+            "Content-Disposition": f'inline; filename="{photo.photo_id}"',
+        },
+    )
+
+
 @router.post("/tasks/{task_id}/claim", tags=["tasks"])
 async def claim_task(task_id: str, ins: Ins, who: Inspector) -> dict[str, Any]:
     """Take the task (one inspector at a time); claiming again as its holder changes nothing."""
@@ -85,6 +220,7 @@ async def complete_task(task_id: str, body: CompleteIn, ins: Ins, who: Inspector
         findings=[FindingReport(f.code, f.note) for f in body.findings],
         departments=body.departments,
         note=body.note,
+        photos=body.photos,
     )
     return task_out(task) | {"rectification": order_out(order) if order else None}
 

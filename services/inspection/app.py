@@ -42,7 +42,9 @@ def build(
             raise SystemExit(str(exc)) from exc
     service = Service(settings, MIGRATIONS)
     directory = Directory()
-    inspection = Inspection(service, directory, policy, now)
+    inspection = Inspection(
+        service, directory, policy, now, photo_max_bytes=settings.photo_max_bytes
+    )
 
     async def on_market(d: Delivery) -> None:
         await directory.on_market(service.pool, d)

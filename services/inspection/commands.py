@@ -8,6 +8,7 @@ Kafka handlers, HTTP routes and the clock call these; they never touch SQL or Ka
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -37,6 +38,7 @@ from services.inspection.domain import (
     task_key,
     verify,
 )
+from services.inspection.domain.photos import DEFAULT_MAX_BYTES, Photo, accept_photo
 from services.inspection.metrics import InspectionMetrics
 from services.inspection.projections import Directory, MerchantInfo
 from services.inspection.store import InspectionStore
@@ -154,10 +156,12 @@ class Inspection:
         now: Callable[[], datetime] = utc_now,
         *,
         batch_limit: int = 500,
+        photo_max_bytes: int = DEFAULT_MAX_BYTES,
     ) -> None:
         self.service, self.directory, self.policy = service, directory, policy
         self.now = now
         self.batch_limit = batch_limit
+        self.photo_max_bytes = photo_max_bytes
         self.metrics = InspectionMetrics(service.metrics)
 
     def _created(self, tasks: Iterable[Task | None]) -> None:
@@ -358,6 +362,53 @@ class Inspection:
             raise NotFound(f"no task {task_id!r}")
         return task
 
+    async def task(self, who: Principal, task_id: str) -> Task:
+        """One task, in the caller's district (404 otherwise, as for the list)."""
+        async with self.service.pool.acquire() as conn:
+            task = await InspectionStore(conn).task(task_id)
+        if task is None or not _scope(who, task.district):
+            raise NotFound(f"no task {task_id!r}")
+        return task
+
+    # -- photos ----------------------------------------------------------------------------------
+    async def add_photo(self, who: Principal, task_id: str, data: bytes) -> Photo:
+        """Attach a photo to an open task of the caller's district (the task row is locked, so
+        two uploads at once cannot pass the limit together)."""
+        async with self.service.pool.acquire() as conn, conn.transaction():
+            store = InspectionStore(conn)
+            task = await self._task(store, who, task_id)
+            photo = accept_photo(
+                task,
+                data,
+                photo_id=f"pho_{uuid.uuid4().hex[:16]}",
+                existing=len(await store.photos(task_id)),
+                by=actor(who),
+                now=self.now(),
+                max_bytes=self.photo_max_bytes,
+            )
+            await store.add_photo(photo, data)
+        log.info(
+            "photo attached",
+            extra={"task_id": task_id, "photo_id": photo.photo_id, "size": photo.size},
+        )
+        return photo
+
+    async def photos(self, who: Principal, task_id: str) -> list[Photo]:
+        async with self.service.pool.acquire() as conn:
+            store = InspectionStore(conn)
+            task = await store.task(task_id)
+            if task is None or not _scope(who, task.district):
+                raise NotFound(f"no task {task_id!r}")
+            return await store.photos(task_id)
+
+    async def photo(self, who: Principal, task_id: str, photo_id: str) -> tuple[Photo, bytes]:
+        async with self.service.pool.acquire() as conn:
+            found = await InspectionStore(conn).photo(task_id, photo_id)
+        # Scoped by the photo's own district (its task's): another district's is absent.
+        if found is None or not _scope(who, found[0].district):
+            raise NotFound(f"no photo {photo_id!r} of task {task_id!r}")
+        return found
+
     async def claim(self, who: Principal, task_id: str) -> Task:
         async with self.service.pool.acquire() as conn, conn.transaction():
             store = InspectionStore(conn)
@@ -378,10 +429,12 @@ class Inspection:
         findings: Sequence[FindingReport],
         departments: Sequence[str],
         note: str | None,
+        photos: Sequence[str] = (),
     ) -> tuple[Task, RectificationOrder | None]:
         async with self.service.pool.acquire() as conn, conn.transaction():
             store = InspectionStore(conn)
             task = await self._task(store, who, task_id)
+            attached = [p.photo_id for p in await store.photos(task_id)] if photos else []
             done = complete(
                 task,
                 by=actor(who),
@@ -392,6 +445,8 @@ class Inspection:
                 now=self.now(),
                 policy=self.policy,
                 task_force=self.directory.task_force(task.market_id),
+                photos=photos,
+                task_photos=attached,
             )
             await store.save_task(done.task)
             if done.order is not None:

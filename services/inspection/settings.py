@@ -52,6 +52,9 @@ class InspectionSettings(ServiceSettings):
     patrol_check_interval_s: float = Field(
         default=60.0, description="how often the scheduler looks for patrols that came due"
     )
+    photo_max_bytes: int = Field(
+        default=5 * 1024 * 1024, ge=1024, description="the largest photo an inspector may upload"
+    )
     policy: dict[str, Any] | None = Field(
         default=None, description="overrides of the inspection policy, as a JSON object"
     )

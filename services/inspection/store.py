@@ -13,6 +13,7 @@ from datetime import datetime
 import asyncpg
 
 from services.inspection.domain import PatrolPlan, RectificationOrder, Task
+from services.inspection.domain.photos import Photo
 
 _OPEN = "('open', 'claimed')"
 
@@ -86,6 +87,34 @@ class InspectionStore:
             limit,
         )
         return [Task.from_dict(r["task"]) for r in rows]
+
+    # -- photos ----------------------------------------------------------------------------------
+    _PHOTO = "id, task_id, district, content_type, size, sha256, uploaded_actor, uploaded_at"
+
+    async def add_photo(self, photo: Photo, data: bytes) -> None:
+        await self.conn.execute(
+            """INSERT INTO task_photos (id, task_id, district, content_type, size, sha256, data,
+                                        uploaded_by, uploaded_actor, uploaded_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+            photo.photo_id, photo.task_id, photo.district, photo.content_type, photo.size,
+            photo.sha256, data, photo.uploaded_by.subject, photo.uploaded_by.to_dict(),
+            photo.uploaded_at,
+        )  # fmt: skip
+
+    async def photos(self, task_id: str) -> list[Photo]:
+        rows = await self.conn.fetch(
+            f"SELECT {self._PHOTO} FROM task_photos WHERE task_id = $1 ORDER BY uploaded_at, id",
+            task_id,
+        )
+        return [Photo.from_row(r) for r in rows]
+
+    async def photo(self, task_id: str, photo_id: str) -> tuple[Photo, bytes] | None:
+        row = await self.conn.fetchrow(
+            f"SELECT {self._PHOTO}, data FROM task_photos WHERE task_id = $1 AND id = $2",
+            task_id,
+            photo_id,
+        )
+        return (Photo.from_row(row), bytes(row["data"])) if row else None
 
     # -- rectification orders --------------------------------------------------------------------
     async def order(self, order_id: str, *, for_update: bool = False) -> RectificationOrder | None:

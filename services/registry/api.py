@@ -72,6 +72,9 @@ class TaskForceIn(Strict):
     members: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(max_length=200)
 
 
+Category = Annotated[str, Field(min_length=1, max_length=50)]
+
+
 class MerchantIn(Strict):
     name: str = Field(min_length=1, max_length=200)
     market_id: str = Field(min_length=1)
@@ -79,9 +82,7 @@ class MerchantIn(Strict):
     credit_code: str = Field(description="统一社会信用代码, 18 characters, GB 32100-2015")
     food_licence: str = Field(description="食品经营许可证编号: JY + 14 digits")
     licence_valid_until: date
-    categories: list[Annotated[str, Field(min_length=1, max_length=50)]] = Field(
-        default_factory=list, max_length=50
-    )
+    categories: list[Category] = Field(default_factory=list, max_length=50)
 
     @field_validator("credit_code")
     @classmethod
@@ -92,6 +93,31 @@ class MerchantIn(Strict):
     @classmethod
     def _licence(cls, v: str) -> str:
         return _domain_check(validate_food_licence, v, "food_licence")
+
+
+class MerchantDraftIn(Strict):
+    """`POST /merchants/validate`: the fields of `POST /merchants`, each optional, each checked
+    exactly as there when present (a form checks the fields typed so far)."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    market_id: str | None = Field(default=None, min_length=1)
+    stall_no: str | None = Field(default=None, min_length=1, max_length=32)
+    credit_code: str | None = Field(
+        default=None, description="统一社会信用代码, 18 characters, GB 32100-2015"
+    )
+    food_licence: str | None = Field(default=None, description="食品经营许可证编号: JY + 14 digits")
+    licence_valid_until: date | None = None
+    categories: list[Category] | None = Field(default=None, max_length=50)
+
+    @field_validator("credit_code")
+    @classmethod
+    def _credit_code(cls, v: str | None) -> str | None:
+        return None if v is None else MerchantIn._credit_code(v)
+
+    @field_validator("food_licence")
+    @classmethod
+    def _licence(cls, v: str | None) -> str | None:
+        return None if v is None else MerchantIn._licence(v)
 
 
 class LicenceIn(Strict):
@@ -196,11 +222,40 @@ async def add_merchant(body: MerchantIn, reg: Reg, who: Clerk) -> dict[str, Any]
     return merchant_out(await reg.add_merchant(who, cmd))
 
 
+@router.post("/merchants/validate", tags=["merchants"])
+async def validate_merchant(body: MerchantDraftIn, reg: Reg, who: Clerk) -> dict[str, Any]:
+    """Check a merchant as `POST /merchants` would, storing and publishing nothing: 200
+    `{"ok": true}`, or the very error `POST /merchants` would answer (422 naming the field; 403
+    for a market of another district; 409 naming `stall_no` for a taken stall). Fields left out
+    are not checked, so a form can check each field as it is typed."""
+    await reg.check_merchant(
+        who,
+        credit_code=body.credit_code,
+        food_licence=body.food_licence,
+        licence_valid_until=body.licence_valid_until,
+        market_id=body.market_id,
+        stall_no=body.stall_no,
+    )
+    return {"ok": True}
+
+
 @router.get("/merchants", tags=["merchants"])
 async def list_merchants(
-    reg: Reg, who: Reader, market_id: Annotated[str | None, Query()] = None
+    reg: Reg,
+    who: Reader,
+    market_id: Annotated[str | None, Query()] = None,
+    expiring_within_days: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=366,
+            description="only merchants whose food licence runs out within this many days "
+            "(today included), soonest first",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
-    return {"items": [merchant_out(m) for m in await reg.merchants(who, market_id)]}
+    merchants = await reg.merchants(who, market_id, expiring_within_days)
+    return {"items": [merchant_out(m) for m in merchants]}
 
 
 @router.get("/merchants/{merchant_id}", tags=["merchants"])

@@ -16,6 +16,7 @@ from services.registry.campaign.commands import Campaigns, utc_now
 from services.registry.commands import Registry
 from services.registry.feed import InspectionFeed
 from services.registry.metrics import RegistryMetrics
+from services.registry.public import router as public_router
 from services.registry.settings import RegistrySettings
 from services.runtime.app import Service, create_app
 
@@ -52,7 +53,7 @@ def build(
         service.subscribe(topics.INSPECTION_EVENTS.name, feed.on_event)
     app = create_app(
         service,
-        [router, campaign_router],
+        [router, campaign_router, public_router],
         title="Market Sentinel — registry",
         description="Districts, markets and task forces, merchants and licences, terminals; "
         "the city's campaign, renovation projects and public disclosures.",

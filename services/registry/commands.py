@@ -10,7 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -182,18 +182,27 @@ class Registry:
         return market
 
     # merchants ---------------------------------------------------------------------------
+    async def _place_merchant(
+        self, store: RegistryStore, who: Principal, market_id: str, stall_no: str | None
+    ) -> Market:
+        """The market a new merchant joins: it exists (422 `market_id`), it is in the caller's
+        district (403), and the stall is free (409 `stall_no`), checked when given."""
+        market = await store.market(market_id)
+        if market is None:
+            raise InvalidInput("market_id", f"no market {market_id!r}")
+        who.require_district(market.district)
+        if stall_no is not None and await store.merchant_at_stall(market.id, stall_no) is not None:
+            reason = f"stall {stall_no!r} of market {market.id} has a merchant"
+            raise Conflict(reason, [{"field": "stall_no", "reason": reason}])
+        return market
+
     async def add_merchant(self, who: Principal, cmd: NewMerchant) -> Merchant:
         credit_code = validate_credit_code(cmd.credit_code)
         food_licence = validate_food_licence(cmd.food_licence)
         require_valid_licence(cmd.licence_valid_until, today(self.settings))
         async with self.transaction() as store:
-            market = await store.market(cmd.market_id)
-            if market is None:
-                raise InvalidInput("market_id", f"no market {cmd.market_id!r}")
-            who.require_district(market.district)
+            market = await self._place_merchant(store, who, cmd.market_id, cmd.stall_no)
             by = actor(who)
-            if await store.merchant_at_stall(market.id, cmd.stall_no) is not None:
-                raise Conflict(f"stall {cmd.stall_no!r} of market {market.id} has a merchant")
             merchant = Merchant(
                 id=new_id("mer"),
                 name=cmd.name,
@@ -211,6 +220,28 @@ class Registry:
             await self.save(store, merchant, by)
         return merchant
 
+    async def check_merchant(
+        self,
+        who: Principal,
+        *,
+        credit_code: str | None = None,
+        food_licence: str | None = None,
+        licence_valid_until: date | None = None,
+        market_id: str | None = None,
+        stall_no: str | None = None,
+    ) -> None:
+        """`add_merchant`'s checks, in its order, on the fields given; stores and publishes
+        nothing. Raises the error `add_merchant` would for the first field that fails."""
+        if credit_code is not None:
+            validate_credit_code(credit_code)
+        if food_licence is not None:
+            validate_food_licence(food_licence)
+        if licence_valid_until is not None:
+            require_valid_licence(licence_valid_until, today(self.settings))
+        if market_id is not None:
+            async with self.transaction() as store:
+                await self._place_merchant(store, who, market_id, stall_no)
+
     async def merchant(self, who: Principal, merchant_id: str) -> Merchant:
         async with self.transaction() as store:
             merchant = await store.merchant(merchant_id)
@@ -219,10 +250,19 @@ class Registry:
         who.require_district(merchant.district)
         return merchant
 
-    async def merchants(self, who: Principal, market_id: str | None) -> list[Merchant]:
+    async def merchants(
+        self, who: Principal, market_id: str | None, expiring_within_days: int | None = None
+    ) -> list[Merchant]:
+        """The merchants of the caller's district (or market); with `expiring_within_days`,
+        only those whose food licence runs out between today and that many days on, soonest
+        first."""
         district = None if who.may_act_in("*") else who.district
+        expiring = None
+        if expiring_within_days is not None:
+            day = today(self.settings)
+            expiring = (day, day + timedelta(days=expiring_within_days))
         async with self.transaction() as store:
-            return await store.merchants(market_id, district)
+            return await store.merchants(market_id, district, expiring)
 
     async def renew_licence(
         self, who: Principal, merchant_id: str, food_licence: str, valid_until: date

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -174,13 +174,24 @@ class RegistryStore:
         )
         return _merchant(r) if r else None
 
-    async def merchants(self, market_id: str | None, district: str | None) -> list[Merchant]:
+    async def merchants(
+        self,
+        market_id: str | None,
+        district: str | None,
+        expiring: tuple[date, date] | None = None,
+    ) -> list[Merchant]:
+        """`expiring` (first, last day): only licences valid until a day in it, soonest first."""
+        first, last = expiring if expiring is not None else (None, None)
         rows = await self.conn.fetch(
             """SELECT * FROM merchants
                WHERE ($1::text IS NULL OR market_id = $1) AND ($2::text IS NULL OR district = $2)
-               ORDER BY market_id, stall_no""",
+                 AND ($3::date IS NULL OR licence_valid_until BETWEEN $3 AND $4)
+               ORDER BY CASE WHEN $3::date IS NULL THEN NULL ELSE licence_valid_until END,
+                        market_id, stall_no""",
             market_id,
             district,
+            first,
+            last,
         )
         return [_merchant(r) for r in rows]
 
@@ -263,3 +274,44 @@ class RegistryStore:
             merchant_id,
         )
         return count
+
+    # the public directory -------------------------------------------------------------------
+    async def public_markets(
+        self,
+        *,
+        q: str | None,
+        district: str | None,
+        kind: str | None,
+        offset: int,
+        limit: int,
+        market_id: str | None = None,
+    ) -> tuple[list[tuple[Market, str | None]], int]:
+        """Markets matching the filters (name contains `q`, case-insensitive), by district and
+        name, each with its district's name; and how many match in all."""
+        pattern = None if q is None else "%" + like_escape(q) + "%"
+        where = """($1::text IS NULL OR m.name ILIKE $1 ESCAPE '\\')
+                   AND ($2::text IS NULL OR m.district = $2)
+                   AND ($3::text IS NULL OR m.kind = $3)
+                   AND ($4::text IS NULL OR m.id = $4)"""
+        args = (pattern, district, kind, market_id)
+        total: int = await self.conn.fetchval(f"SELECT count(*) FROM markets m WHERE {where}", *args)
+        rows = await self.conn.fetch(
+            f"""SELECT m.*, d.name AS district_name FROM markets m
+                LEFT JOIN districts d ON d.code = m.district
+                WHERE {where} ORDER BY m.district, m.name, m.id OFFSET $5 LIMIT $6""",
+            *args, offset, limit,
+        )  # fmt: skip
+        return [(_market(r), r["district_name"]) for r in rows], total
+
+    async def active_merchants(self, market_id: str) -> list[Merchant]:
+        rows = await self.conn.fetch(
+            """SELECT * FROM merchants WHERE market_id = $1 AND status = 'active'
+               ORDER BY stall_no, id""",
+            market_id,
+        )
+        return [_merchant(r) for r in rows]
+
+
+def like_escape(text: str) -> str:
+    """`text` matched literally inside a LIKE pattern (escape character `\\`)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts import topics
 from contracts.people import Actor
 from services.runtime.auth import ALL_DISTRICTS, Principal, require
+from services.runtime.errors import NotFound
 from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
 from services.telemetry.pipeline import Telemetry
@@ -143,6 +144,18 @@ async def list_risks(
             limit=limit,
         )
     return {"items": items}
+
+
+@router.get("/risks/{risk_id}", tags=["risks"], dependencies=[Depends(text_inputs)])
+async def get_risk(risk_id: str, tel: Tel, who: Reader) -> dict[str, Any]:
+    """One risk with its evidence; a cold-chain risk's carries `readings`, the temperature
+    curve of its window. Another district's risk answers 404, as if absent."""
+    async with tel.service.pool.acquire() as conn:
+        risk = await TelemetryStore(conn).risk(risk_id)
+    scope = _scope(who)
+    if risk is None or (scope is not None and risk["district"] != scope):
+        raise NotFound(f"no risk {risk_id!r}")
+    return risk
 
 
 @router.post("/risks/{risk_id}/acknowledge", tags=["risks"], dependencies=[Depends(text_inputs)])

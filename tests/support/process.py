@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -25,6 +26,24 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
+# Below the kernel's ephemeral range (32768+), where outgoing connections can take a port between
+# choosing it and binding it, and above the stacks' fixed ports (DESIGN §6: up to 29093).
+LOW_PORTS = range(30000, 32768)
+
+
+def low_free_port() -> int:
+    """A free loopback port below the ephemeral range: for a process whose address is
+    registered elsewhere before it starts (the console's redirect URI at the provider)."""
+    for port in random.sample(LOW_PORTS, 200):
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free port in {LOW_PORTS}")
+
+
 @dataclass
 class ServiceProcess:
     name: str
@@ -32,13 +51,13 @@ class ServiceProcess:
     proc: subprocess.Popen[bytes]
     log: Path
 
-    async def ready(self, within: float = 60) -> None:
+    async def ready(self, within: float = 60, path: str = "/readyz") -> None:
         async def check() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()[-3000:]}")
             try:
                 async with httpx.AsyncClient() as http:
-                    return (await http.get(f"{self.url}/readyz", timeout=2)).status_code == 200
+                    return (await http.get(f"{self.url}{path}", timeout=2)).status_code == 200
             except httpx.HTTPError:
                 return False
 
@@ -50,8 +69,10 @@ class ServiceProcess:
 
 
 @contextmanager
-def service_process(name: str, env: dict[str, str], log_dir: Path) -> Iterator[ServiceProcess]:
-    port = free_port()
+def service_process(
+    name: str, env: dict[str, str], log_dir: Path, port: int | None = None
+) -> Iterator[ServiceProcess]:
+    port = port or free_port()
     log = log_dir / f"{name}.log"
     full_env = {**os.environ, **env, f"{name.upper()}_HTTP_PORT": str(port)}
     with log.open("wb") as out:

@@ -25,6 +25,7 @@ PORTS = {
     "complaints": 8104,
     "credit": 8105,
 }
+CONSOLE_PORT = 8100  # DESIGN §6
 
 
 def test_dependencies_refer_to_defined_services() -> None:
@@ -116,6 +117,7 @@ def test_secrets_come_from_the_environment_not_the_file() -> None:
         "SENTINEL_TERMINAL_MASTER_SECRET",
         "POSTGRES_PASSWORD",
         "GRAFANA_ADMIN_PASSWORD",
+        "CONSOLE_SESSION_SECRET",
         *(password_var(principal) for principal in PRINCIPALS),
     ):
         assert re.search(rf"\$\{{{var}:\?", text), f"{var} must be required from the environment"
@@ -246,3 +248,45 @@ def test_the_services_trust_the_issuer_people_get_their_tokens_from() -> None:
         env = SERVICES[name]["environment"]
         assert env["OIDC_ISSUER"] == issuer
         assert env["OIDC_JWKS_URL"].startswith("http://keycloak:8080/realms/sentinel/")
+
+
+# --- the staff console (issue 15; services/console) -------------------------------------------
+def test_the_console_runs_from_the_same_image_on_8100() -> None:
+    console = SERVICES["console"]
+    assert console["build"] == SERVICES["registry"]["build"]
+    assert console["command"] == ["python", "-m", "services.console"]
+    assert console["ports"] == [f"127.0.0.1:{CONSOLE_PORT}:{CONSOLE_PORT}"]
+    assert stack.CONSOLE_PORT == CONSOLE_PORT
+    assert f"127.0.0.1:{CONSOLE_PORT}/healthz" in console["healthcheck"]["test"][-1]
+    # The image listens on all interfaces (the console reads CONSOLE_HTTP_HOST) and carries the
+    # console's scripts from the npm registry, not from the build context.
+    dockerfile = (ROOT / "Dockerfile").read_text()
+    assert "CONSOLE_HTTP_HOST=0.0.0.0" in dockerfile
+    assert "services/console/package-lock.json" in dockerfile and "npm ci" in dockerfile
+    assert "services/console/node_modules" in (ROOT / ".dockerignore").read_text().split()
+
+
+def test_the_console_calls_every_service_by_its_name_in_the_network() -> None:
+    env = SERVICES["console"]["environment"]
+    for name, port in PORTS.items():
+        assert env[f"{name.upper()}_URL"] == f"http://{name}:{port}"
+        assert SERVICES["console"]["depends_on"][name] == {"condition": "service_healthy"}
+    assert SERVICES["console"]["depends_on"]["keycloak"] == {"condition": "service_healthy"}
+
+
+def test_the_console_sends_people_to_the_issuer_and_back_to_a_registered_address() -> None:
+    env = SERVICES["console"]["environment"]
+    keycloak = SERVICES["keycloak"]["environment"]
+    assert env["OIDC_ISSUER"] == f"{keycloak['KC_HOSTNAME']}/realms/sentinel"
+    assert env["OIDC_JWKS_URL"].startswith("http://keycloak:8080/realms/sentinel/")
+    assert env["CONSOLE_OIDC_METADATA_URL"] == (
+        "http://keycloak:8080/realms/sentinel/.well-known/openid-configuration"
+    )
+    realm = json.loads(identity.REALM_FILE.read_text())
+    client = next(c for c in realm["clients"] if c["clientId"] == "sentinel-console")
+    assert client["publicClient"] and client["attributes"]["pkce.code.challenge.method"] == "S256"
+    assert f"{env['CONSOLE_PUBLIC_URL']}/*" in client["redirectUris"]
+    # A session secret from the environment; no Kafka login, no database, no signing key.
+    assert env["CONSOLE_SESSION_SECRET"] == "${CONSOLE_SESSION_SECRET:?set CONSOLE_SESSION_SECRET}"
+    assert not [k for k in env if "KAFKA_SASL" in k or k == "DATABASE_URL"]
+    assert "SENTINEL_TERMINAL_MASTER_SECRET" not in env

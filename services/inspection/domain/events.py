@@ -213,6 +213,7 @@ def task_completed(task: Task, now: datetime, causation_id: str | None = None) -
         completed_at=task.completed_at,
         rectification_id=task.rectification_id,
         actor=task.completed_actor,
+        photos=list(task.photos),
     )
     return _task_event(TASK_COMPLETED, data, task, now, causation_id)
 

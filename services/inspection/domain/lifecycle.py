@@ -18,7 +18,7 @@ or `InvalidCompletion` (422) having changed nothing.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
@@ -38,6 +38,7 @@ from services.inspection.domain.model import (
     aware,
     derive_id,
 )
+from services.inspection.domain.photos import completion_photos
 from services.inspection.domain.policy import Policy
 
 MAX_FINDINGS = 50
@@ -116,6 +117,8 @@ def complete(
     policy: Policy,
     catalogue: Catalogue | None = None,
     task_force: TaskForce | None = None,
+    photos: Sequence[str] = (),
+    task_photos: Collection[str] = (),
 ) -> Completion:
     """The claimer records the outcome. Any outcome but `pass` orders rectification.
 
@@ -125,7 +128,8 @@ def complete(
     departments are market_regulation, health, environment (none given: the policy's default).
     `catalogue` defaults to the packaged one; `task_force` (the market's current one) staffs the
     re-inspection a suspension needs, by default the task's. `by` (the claimer) is recorded as
-    `completed_actor`, its subject as `completed_by`.
+    `completed_actor`, its subject as `completed_by`. `photos` are ids of photos attached to the
+    task (`task_photos`: the ids it has), recorded with the completion.
     """
     now = aware(now)
     actor = as_actor(by)
@@ -149,9 +153,15 @@ def complete(
         raise IllegalTransition(
             "task", task.task_id, task.state, "complete", f"claimed by {_holder(task)}"
         )
-    recorded, chosen = _validate(
-        outcome, findings, departments, note, policy, catalogue or default_catalogue()
-    )
+    chosen_photos, photo_problems = completion_photos(photos, task_photos)
+    try:
+        recorded, chosen = _validate(
+            outcome, findings, departments, note, policy, catalogue or default_catalogue()
+        )
+    except InvalidCompletion as exc:
+        raise InvalidCompletion([*exc.problems, *photo_problems]) from None
+    if photo_problems:
+        raise InvalidCompletion(photo_problems)
 
     rectification_id = None if outcome == "pass" else derive_id("rct", task.task_id)
     done = task.next(
@@ -164,6 +174,7 @@ def complete(
         completed_at=now,
         rectification_id=rectification_id,
         completed_actor=actor,
+        photos=chosen_photos,
     )
     completed_event = events.task_completed(done, now)
     if rectification_id is None:

@@ -242,6 +242,8 @@ class Task:
     # How many triggers were left out of `triggers` to keep it bounded (Policy
     # `max_triggers_per_task`); the first, which made the task, is always kept.
     triggers_dropped: int = 0
+    # Photos recorded with the completion (ids of the task's photos, at most 5).
+    photos: tuple[str, ...] = ()
     version: int = 1
 
     @property
@@ -299,6 +301,7 @@ class Task:
             "claimed_actor": actor_dict(self.claimed_actor),
             "completed_actor": actor_dict(self.completed_actor),
             "triggers_dropped": self.triggers_dropped,
+            "photos": list(self.photos),
             "version": self.version,
         }
 
@@ -333,6 +336,7 @@ class Task:
             claimed_actor=actor_from(data.get("claimed_actor")),
             completed_actor=actor_from(data.get("completed_actor")),
             triggers_dropped=data.get("triggers_dropped", 0),
+            photos=tuple(data.get("photos", ())),
             version=data["version"],
         )
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from services.telemetry.domain.clock import rfc3339
 from services.telemetry.domain.config import TerminalContext
 from services.telemetry.domain.decisions import (
     CRITICAL,
@@ -26,6 +27,7 @@ from services.telemetry.domain.state import (
     OpenRisk,
     TerminalState,
 )
+from services.telemetry.domain.trace import ColdTrace
 from services.telemetry.domain.transitions import Emit
 
 
@@ -64,6 +66,16 @@ def evaluate_cold_chain(
     prev_ts = state.last_ts
     prev_temp = state.last_temp
     state.last_temp = temp
+
+    # The curve of the window: kept from the reading before the first one above the limit while
+    # an episode runs or a cold-chain risk is open; in band with nothing open, no work at all.
+    trace = state.trace
+    if trace is None and excess > 0:
+        trace = state.trace = ColdTrace()
+        if prev_temp is not None and prev_ts is not None and prev_ts < ts:
+            trace.add(prev_ts, prev_temp, cfg.trace_max_points)
+    if trace is not None:
+        trace.add(ts, temp, cfg.trace_max_points)
 
     # The segment from the previous reading: degree-minutes and time out of range.
     cum = state.cumulative
@@ -124,6 +136,10 @@ def evaluate_cold_chain(
 
     if cum is not None:
         _cumulative(state, cum, ts, grew, ctx, emit)
+    if trace is not None and w.first is None:
+        risks = state.risks
+        if EXCURSION not in risks and CUMULATIVE not in risks:
+            state.trace = None
 
 
 def _cumulative(
@@ -172,6 +188,15 @@ def _cold_thresholds(ctx: TerminalContext) -> dict[str, Any]:
     }
 
 
+def _readings(state: TerminalState, since: float) -> dict[str, Any]:
+    """`{"readings": [{"ts", "temp_c"}...]}`: the curve from `since` (led by the reading before
+    it), at most `trace_max_points`; empty when no trace is kept (a state from before traces)."""
+    trace = state.trace
+    if trace is None:
+        return {}
+    return {"readings": [{"ts": rfc3339(t), "temp_c": round(v, 3)} for t, v in trace.since(since)]}
+
+
 def excursion_evidence(
     state: TerminalState, risk: OpenRisk | None, at: float, ctx: TerminalContext
 ) -> Evidence:
@@ -186,7 +211,7 @@ def excursion_evidence(
         duration_s=w.above_s,
         degree_minutes=w.dm,
         readings_count=w.n,
-        extra={"profile": ctx.effective_profile},
+        extra={"profile": ctx.effective_profile, **_readings(state, w.first)},
     )
 
 
@@ -214,5 +239,5 @@ def cumulative_evidence(
         duration_s=cum.total(cutoff) if cum is not None else 0.0,
         degree_minutes=sum(iv[3] for iv in intervals),
         readings_count=sum(iv[4] for iv in intervals),
-        extra={"profile": ctx.effective_profile},
+        extra={"profile": ctx.effective_profile, **_readings(state, first)},
     )

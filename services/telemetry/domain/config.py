@@ -15,7 +15,7 @@ from types import MappingProxyType
 from typing import Any, ClassVar
 from zoneinfo import ZoneInfo
 
-from contracts.telemetry import READING_KINDS
+from contracts.telemetry import EVIDENCE_READINGS_MAX, READING_KINDS
 
 HOUR = 3600.0
 DAY = 86_400.0
@@ -47,6 +47,13 @@ class ColdChainThresholds:
     # Bounds the state; beyond it the two closest intervals merge (counting the gap between
     # them as out of range, the cautious error for food safety).
     cumulative_max_intervals: int = 48
+    # Not in DESIGN: the points of the temperature curve a cold-chain risk's evidence carries
+    # (`readings`), downsampled to at most this many whatever the window's length.
+    trace_max_points: int = 120
+
+    def __post_init__(self) -> None:
+        if not 3 <= self.trace_max_points <= EVIDENCE_READINGS_MAX:
+            raise ValueError(f"trace_max_points must be 3 to {EVIDENCE_READINGS_MAX}")
 
 
 @dataclass(frozen=True, slots=True)

@@ -4,7 +4,8 @@ The service keeps one `TerminalState` per terminal, hands it to `evaluate` for e
 state is changed in place), and persists `to_dict()` once per batch (Postgres jsonb). Everything
 in it is bounded: the cumulative rule keeps at most `cumulative_max_intervals` intervals, the
 transaction baseline at most (min_weeks + 1) × samples_per_slot_hour values per hour-of-week slot
-plus recent_samples_per_hour × 168 recent ones. Floats survive JSON exactly (shortest repr), so
+plus recent_samples_per_hour × 168 recent ones, the cold-chain trace at most
+`trace_max_points` points. Floats survive JSON exactly (shortest repr), so
 `from_dict(to_dict())` continues with the very same decisions. No NaN or infinity is ever stored.
 """
 
@@ -20,6 +21,7 @@ from contracts.telemetry import (
     FootfallReading,
     PaymentReading,
 )
+from services.telemetry.domain.trace import ColdTrace
 
 STATE_VERSION = 1
 
@@ -337,6 +339,8 @@ class TerminalState:
     crowd: CrowdWindow | None = None
     tx: TxWindow | None = None
     risks: dict[str, OpenRisk] = field(default_factory=dict)
+    # The readings of an open cold-chain window (downsampled, bounded): the risks' curve.
+    trace: ColdTrace | None = None
 
     @property
     def silent_since(self) -> float | None:
@@ -367,6 +371,8 @@ class TerminalState:
             data["tx"] = self.tx.to_dict()
         if self.risks:
             data["risks"] = {rule: risk.to_list() for rule, risk in self.risks.items()}
+        if self.trace is not None:
+            data["trace"] = self.trace.to_dict()
         return data
 
     @classmethod
@@ -385,4 +391,5 @@ class TerminalState:
             crowd=CrowdWindow.from_dict(data["crowd"]) if "crowd" in data else None,
             tx=TxWindow.from_dict(data["tx"]) if "tx" in data else None,
             risks={rule: OpenRisk.from_list(r) for rule, r in data.get("risks", {}).items()},
+            trace=ColdTrace.from_dict(data["trace"]) if "trace" in data else None,
         )

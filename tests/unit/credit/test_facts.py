@@ -300,6 +300,7 @@ def test_other_inspection_events_give_nothing() -> None:
         task.pop(name)
     task.pop("rectification_id")
     task.pop("actor")
+    task.pop("photos")
     created = TaskCreated.model_validate({**task, "state": "open"})
     assert facts_from_inspection("inspection.task.created", created, META) == []
 

@@ -11,7 +11,7 @@ def promtool() -> str:
     """promtool's path, installing Debian's prometheus package where it is missing."""
     found = find_promtool()
     if found is None:
-        stack.install_extras()  # best effort, where apt is usable
+        stack.install_prometheus()  # best effort, where apt is usable
         found = find_promtool()
     if found is None:
         pytest.fail(MISSING)

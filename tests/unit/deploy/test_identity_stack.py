@@ -9,9 +9,12 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
+from deploy.identity.keycloak import KeycloakAdmin
 from deploy.local import demo, identity, stack
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -234,6 +237,14 @@ def test_services_get_no_credential_of_the_provider_and_no_token() -> None:
         assert name not in env
 
 
+def test_the_console_gets_what_a_service_gets_and_its_own_address() -> None:
+    env = demo.service_env(ENV) | demo.console_env(ENV | {"CONSOLE_URL": "http://127.0.0.1:8100"})
+    assert env["CONSOLE_PUBLIC_URL"] == "http://127.0.0.1:8100"
+    assert env["CONSOLE_HTTP_PORT"] == "8100"
+    assert "SENTINEL_ADMIN_TOKEN" not in env and "KEYCLOAK_ADMIN_PASSWORD" not in env
+    assert demo.console_env({})["CONSOLE_PUBLIC_URL"] == "http://127.0.0.1:8100"
+
+
 def test_the_simulator_logs_in_as_its_own_client_not_as_admin() -> None:
     env = demo.simulator_env(ENV)
     assert env["SENTINEL_SIMULATOR_CLIENT_SECRET"] == "sim"
@@ -289,3 +300,34 @@ async def test_the_simulator_gets_its_registry_token_by_client_credentials(
     monkeypatch.delenv("SENTINEL_SIMULATOR_CLIENT_SECRET")
     assert await simulator._registry_token(argparse.Namespace(token=None)) is None
     assert len(calls) == 1
+
+
+class _FakeAdmin(KeycloakAdmin):
+    """The admin client over one stored client representation instead of the provider."""
+
+    def __init__(self, client: dict[str, Any]) -> None:
+        super().__init__("http://127.0.0.1:1", "admin", "pw")
+        self.stored, self.puts = client, 0
+
+    def _client(self, client_id: str) -> dict[str, Any]:
+        return dict(self.stored)
+
+    def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        assert (method, path) == ("PUT", f"/realms/sentinel/clients/{self.stored['id']}")
+        self.stored, self.puts = kwargs["json"], self.puts + 1
+        return httpx.Response(204)
+
+
+def test_a_console_address_is_registered_once_with_its_origin_and_removed_again() -> None:
+    admin = _FakeAdmin(
+        {"id": "c1", "clientId": "sentinel-console", "redirectUris": ["a/*"], "webOrigins": ["+"]}
+    )
+    uri = "http://127.0.0.1:31234/auth/callback"
+    assert admin.add_redirect_uri("sentinel-console", uri)
+    assert admin.stored["redirectUris"] == ["a/*", uri]
+    assert admin.stored["webOrigins"] == ["+", "http://127.0.0.1:31234"]
+    assert not admin.add_redirect_uri("sentinel-console", uri)  # idempotent: no second write
+    assert admin.puts == 1
+    admin.remove_redirect_uri("sentinel-console", uri)
+    assert (admin.stored["redirectUris"], admin.stored["webOrigins"]) == (["a/*"], ["+"])
+    admin.close()

@@ -266,6 +266,7 @@ def test_env_has_every_fixed_variable(dev: stack.Profile, test_profile: stack.Pr
     assert env["INSPECTION_URL"] == "http://127.0.0.1:8103"
     assert env["COMPLAINTS_URL"] == "http://127.0.0.1:8104"
     assert env["CREDIT_URL"] == "http://127.0.0.1:8105"
+    assert env["CONSOLE_URL"] == "http://127.0.0.1:8100"  # the staff console (issue 15)
     assert env["PROMETHEUS_URL"] == "http://127.0.0.1:19090"
     assert env["SENTINEL_ADMIN_TOKEN"] == "tok"
     assert env["SENTINEL_TERMINAL_MASTER_SECRET"] == "b" * 64
@@ -445,3 +446,34 @@ def test_the_cli_offers_the_commands_the_makefile_and_compose_call() -> None:
     assert stack.parse_args(["provision", "--bootstrap", "kafka:9092"]).bootstrap == "kafka:9092"
     with pytest.raises(SystemExit):
         stack.parse_args(["--profile", "prod", "up"])
+
+
+def test_the_console_is_a_recorded_service_on_8100(tmp_path: Path) -> None:
+    """`make status` and `make down` know the console the demo started, by its pid file."""
+    pid_file = tmp_path / "console.pid"
+    pid_file.write_text("0")
+    service = stack.ServiceProcess(pid_file)
+    assert (service.name, service.address) == ("console", "http://127.0.0.1:8100")
+    assert stack.CONSOLE_PORT not in stack.SERVICE_PORTS.values()  # pages: Prometheus skips it
+
+
+def test_the_browser_install_is_skipped_when_everything_is_there(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    present = {}
+    for name in stack.BROWSER_PACKAGES:
+        (tmp_path / name).touch()
+        present[name] = tmp_path / name
+    monkeypatch.setattr(stack, "BROWSER_PACKAGES", present)
+    calls: list[list[str]] = []
+    monkeypatch.setattr(stack, "_apt", lambda cmd, env: calls.append(cmd) or True)
+    stack.install_browser()
+    assert calls == []
+    present["chromium"].unlink()
+    monkeypatch.setattr(stack.os, "geteuid", lambda: 0)
+    monkeypatch.setattr(stack.shutil, "which", lambda _: "/usr/bin/apt-get")
+    stack.install_browser()
+    # Refresh the lists first, then only what is missing.
+    assert calls[0] == ["apt-get", "update", "-q"]
+    assert calls[1][-1] == "chromium" and "--no-install-recommends" in calls[1]
+    assert set(stack.BROWSER_PACKAGES) >= {"chromium", "chromium-driver"}

@@ -7,6 +7,8 @@ against the real provider.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import httpx
 import pytest
 from fastapi import Depends, FastAPI
@@ -44,23 +46,27 @@ async def test_an_operator_carries_its_market() -> None:
 OTHER = LocalSigner(kid=SIGNER.kid)  # the same key id, another key: a forgery
 
 
-@pytest.mark.parametrize(
-    ("token", "reason"),
-    [
-        (SIGNER.token("clerk", "zhifu", ttl_s=-60), "expired"),
-        (OTHER.token("clerk", "zhifu"), "Signature verification failed"),
-        (LocalSigner().token("clerk", "zhifu"), "unknown key"),
-        (SIGNER.token("clerk", "zhifu", issuer="http://elsewhere/realms/x"), "Invalid issuer"),
-        (SIGNER.token("clerk", "zhifu", audience="account"), "Audience"),
-        (SIGNER.token("clerk", "zhifu", roles=["offline_access"]), "role"),
-        (SIGNER.token("clerk", ""), "district"),
-        ("not.a.token", "invalid"),
-    ],
-    ids=["expired", "forged", "unknown-kid", "issuer", "audience", "no-role", "no-district", "bad"],
-)
-async def test_bad_tokens_are_unauthorized(token: str, reason: str) -> None:
+# Made when the test runs, not at collection: a long session would otherwise find them expired.
+BAD: dict[str, tuple[Callable[[], str], str]] = {
+    "expired": (lambda: SIGNER.token("clerk", "zhifu", ttl_s=-60), "expired"),
+    "forged": (lambda: OTHER.token("clerk", "zhifu"), "Signature verification failed"),
+    "unknown-kid": (lambda: LocalSigner().token("clerk", "zhifu"), "unknown key"),
+    "issuer": (
+        lambda: SIGNER.token("clerk", "zhifu", issuer="http://elsewhere/realms/x"),
+        "Invalid issuer",
+    ),
+    "audience": (lambda: SIGNER.token("clerk", "zhifu", audience="account"), "Audience"),
+    "no-role": (lambda: SIGNER.token("clerk", "zhifu", roles=["offline_access"]), "role"),
+    "no-district": (lambda: SIGNER.token("clerk", ""), "district"),
+    "bad": (lambda: "not.a.token", "invalid"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+async def test_bad_tokens_are_unauthorized(case: str) -> None:
+    make, reason = BAD[case]
     with pytest.raises(Unauthorized) as err:
-        await VERIFIER.verify(token)
+        await VERIFIER.verify(make())
     assert reason in err.value.message
 
 

@@ -50,7 +50,11 @@ def test_16_minutes_above_the_limit_raise_exactly_one_risk_after_15() -> None:
     assert evidence.readings_count == 16
     assert evidence.thresholds["limit_c"] == 8.0
     assert evidence.thresholds["raise_after_s"] == 15 * MINUTE
-    assert evidence.extra == {"profile": "chilled"}
+    assert evidence.extra["profile"] == "chilled"
+    # The curve: the last reading in band, then the 16 readings above the limit.
+    curve = evidence.extra["readings"]
+    assert [p["temp_c"] for p in curve] == [4.0] + [10.0] * 16
+    assert curve[1]["ts"] == evidence.to_dict()["first_ts"]
 
 
 def test_a_reading_6_degrees_beyond_the_limit_raises_major_at_once() -> None:
@@ -178,7 +182,7 @@ def test_frozen_profile_thresholds() -> None:
     assert (raised.action, raised.severity) == ("raise", "minor")
     assert raised.evidence.thresholds["limit_c"] == -15.0
     assert raised.evidence.thresholds["clear_below_c"] == -16.0
-    assert raised.evidence.extra == {"profile": "frozen"}
+    assert raised.evidence.extra["profile"] == "frozen"
     assert duration.hold(30, temp_c=-15.5) == []  # under the limit, inside the band
     duration.hold(10, temp_c=-16.5)
     assert duration.actions(EXCURSION) == [("raise", "minor"), ("clear", "minor")]

@@ -176,8 +176,28 @@ def test_cumulative_intervals_stay_bounded_under_a_day_of_flapping() -> None:
 def test_a_cold_chain_state_is_small() -> None:
     feed = cold()
     feed.hold(60, temp_c=4.0)
-    feed.hold(20, temp_c=10.0)
     assert len(json.dumps(feed.state.to_dict())) < 1_000
+    assert feed.state.trace is None  # in band, nothing open: no curve kept
+    feed.hold(20, temp_c=10.0)
+    data = feed.state.to_dict()
+    assert "trace" in data  # the curve of the open risk's window
+    del data["trace"]
+    assert len(json.dumps(data)) < 1_000
+
+
+def test_the_curve_of_an_open_risk_stays_bounded_and_goes_with_the_risk() -> None:
+    feed = cold()
+    feed.hold(10, temp_c=4.0)
+    feed.temps(9.0 + (i % 10) * 0.3 for i in range(24 * 60))  # a day above the limit
+    trace = feed.state.trace
+    assert trace is not None
+    assert len(list(trace.points())) <= feed.ctx.thresholds.cold_chain.trace_max_points
+    assert len(json.dumps(feed.state.to_dict())) < 8_000
+    assert TerminalState.from_dict(feed.state.to_dict()) == feed.state
+    feed.hold(30, temp_c=3.0)  # back in band for 30 min: the excursion clears
+    assert "cold_chain_excursion" not in feed.state.risks
+    if "cold_chain_cumulative" not in feed.state.risks:
+        assert feed.state.trace is None
 
 
 def test_a_payment_state_is_bounded_after_weeks_of_minute_readings() -> None:

@@ -1,0 +1,150 @@
+"""Wiring of the console: sessions, security headers, static assets, sign-in and the pages."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import httpx
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.responses import RedirectResponse, Response
+
+from services.console import views
+from services.console.auth import SignIn, SignInNeeded, login_url, safe_next
+from services.console.backend import Backend
+from services.console.sessions import SessionStore
+from services.console.settings import SERVICES, ConsoleSettings
+from services.console.web import CsrfRefused, is_htmx, optional_person, render
+
+HERE = Path(__file__).resolve().parent
+VENDOR = {
+    # what the pages load -> where npm (make setup) put it; nothing comes from a CDN
+    "htmx.min.js": "htmx.org/dist/htmx.min.js",
+    "uPlot.iife.min.js": "uplot/dist/uPlot.iife.min.js",
+    "uPlot.min.css": "uplot/dist/uPlot.min.css",
+}
+
+
+def content_security_policy(issuer: str) -> str:
+    provider = "{0.scheme}://{0.netloc}".format(urlsplit(issuer))
+    return "; ".join(
+        [
+            "default-src 'self'",
+            "script-src 'self'",
+            "style-src 'self'",
+            "img-src 'self' data: blob:",
+            "connect-src 'self'",
+            "font-src 'self'",
+            "object-src 'none'",
+            "base-uri 'none'",
+            "frame-ancestors 'none'",
+            f"form-action 'self' {provider}",
+        ]
+    )
+
+
+def build(
+    settings: ConsoleSettings | None = None, transport: httpx.AsyncBaseTransport | None = None
+) -> FastAPI:
+    """The console; `transport` (benchmarks) reaches the services in-process."""
+    settings = settings or ConsoleSettings()
+    secret = settings.session_secret.get_secret_value() or secrets.token_urlsafe(32)
+    store = SessionStore(secret.encode())
+    sign_in = SignIn(settings, store)
+    backend = Backend(
+        {s: settings.url_of(s) for s in SERVICES}, settings.backend_timeout_s, transport
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        await backend.close()
+
+    app = FastAPI(title="Market Sentinel console", lifespan=lifespan, docs_url=None, redoc_url=None)
+    app.state.settings = settings
+    app.state.sessions = store
+    app.state.sign_in = sign_in
+    app.state.backend = backend
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=secret,
+        session_cookie="sentinel_session",
+        same_site="lax",  # the provider's redirect back to /auth/callback is a top-level GET
+        https_only=settings.cookie_secure,
+        max_age=12 * 3600,
+    )
+    policy = content_security_policy(settings.oidc_issuer)
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers["Content-Security-Policy"] = policy
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if request.url.path.startswith("/staff/"):
+            response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @app.exception_handler(SignInNeeded)
+    async def needs_sign_in(request: Request, exc: SignInNeeded) -> Response:
+        target = login_url(exc.next_url)
+        if is_htmx(request):
+            return Response(status_code=204, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    @app.exception_handler(CsrfRefused)
+    async def csrf_refused(request: Request, _: CsrfRefused) -> Response:
+        return render(
+            request, "error.html", None, status_code=403, message="表单已过期，请刷新页面后重试"
+        )
+
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    vendor = HERE / "node_modules"
+
+    @app.get("/vendor/{name}", include_in_schema=False)
+    async def vendored(name: str) -> Response:
+        from starlette.responses import FileResponse
+
+        if name not in VENDOR or not (vendor / VENDOR[name]).is_file():
+            return Response("not found (run make setup)", status_code=404)
+        return FileResponse(vendor / VENDOR[name], headers={"Cache-Control": "max-age=86400"})
+
+    @app.get("/healthz", include_in_schema=False)
+    async def healthz() -> JSONResponse:
+        return JSONResponse({"status": "ok"})
+
+    @app.get("/login", include_in_schema=False)
+    async def login(request: Request, next: str = "/staff/") -> Response:
+        return await sign_in.login(request, safe_next(next))
+
+    @app.get("/auth/callback", include_in_schema=False)
+    async def callback(request: Request) -> Response:
+        return await sign_in.callback(request)
+
+    @app.post("/logout", include_in_schema=False)
+    async def logout(request: Request) -> Response:
+        form = await request.form()
+        sid = request.session.get("sid")
+        token = form.get("csrf")
+        if not store.csrf_ok(sid, token if isinstance(token, str) else None):
+            raise CsrfRefused()
+        return sign_in.logout(request)
+
+    @app.get("/", include_in_schema=False)
+    async def home(request: Request) -> Response:
+        who = await optional_person(request)
+        if who is not None:
+            return RedirectResponse("/staff/", status_code=303)
+        failed = request.query_params.get("signin") == "failed"
+        return render(request, "welcome.html", None, failed=failed)
+
+    for router in views.ROUTERS:
+        app.include_router(router)
+    return app

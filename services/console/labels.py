@@ -1,0 +1,186 @@
+"""The words people read (../UX words table, kept in docs/console.md): codes stay in the APIs,
+pages show Chinese."""
+
+from __future__ import annotations
+
+import re
+from typing import Final
+
+ROLES: Final = {
+    "admin": "管理员",
+    "clerk": "登记员",
+    "inspector": "检查员",
+    "handler": "投诉处理员",
+    "leader": "领导",
+    "department": "部门人员",
+    "operator": "市场主办方",
+}
+SEVERITY: Final = {"warning": "提示", "minor": "一般", "major": "较重", "critical": "严重"}
+OUTCOME: Final = {"pass": "合格", "minor": "一般问题", "major": "较重问题", "critical": "严重问题"}
+RULE: Final = {
+    "cold_chain_excursion": "冷链温度超标",
+    "cold_chain_cumulative": "累计超温",
+    "monitoring_gap": "监测中断",
+    "crowding": "客流超限",
+    "transaction_anomaly": "交易异常",
+}
+REASON_KIND: Final = {
+    "risk": "风险",
+    "complaint": "投诉",
+    "patrol": "例行巡查",
+    "reinspection": "复查",
+}
+TASK_STATE: Final = {"open": "待认领", "claimed": "已认领", "completed": "已完成"}
+RECTIFICATION_STATE: Final = {"open": "整改中", "verified": "已复查通过"}
+DEPARTMENT: Final = {
+    "market_regulation": "市场监管",
+    "health": "卫生健康",
+    "environment": "生态环境",
+}
+COMPLAINT_CATEGORY: Final = {
+    "food_safety": "食品安全",
+    "short_weight": "缺斤短两",
+    "price": "价格",
+    "hygiene": "环境卫生",
+    "service": "服务态度",
+    "other": "其他",
+}
+COMPLAINT_STATE: Final = {
+    "received": "待受理",
+    "accepted": "已受理",
+    "rejected": "不予受理",
+    "closed": "已办结",
+}
+MARKET_KIND: Final = {"farmers": "农贸市场", "wholesale": "批发市场"}
+TERMINAL_KIND: Final = {"cold_chain": "冷链温度", "footfall": "客流计数", "payment": "电子支付"}
+RISK_STATE: Final = {"open": "未解除", "cleared": "已解除"}
+RENOVATION_STATUS: Final = {
+    "not_planned": "未列入计划",
+    "planned": "已列入计划",
+    "in_progress": "改造中",
+    "completed": "已完成",
+}
+PROFILE: Final = {"chilled": "冷藏", "frozen": "冷冻"}
+MILESTONE_KIND: Final = {
+    "work_plan_submitted": "报送工作方案",
+    "leadership_structure_submitted": "报送领导机构",
+    "deployment_meeting_held": "召开部署会",
+    "task_force_set_up": "成立专班",
+    "renovation_plan_approved": "改造方案获批",
+}
+MILESTONE_STATUS: Final = {
+    "on_time": "按时完成",
+    "late": "逾期完成",
+    "overdue": "逾期未完成",
+    "pending": "未到期",
+    "missing": "未完成",
+}
+CLOSE_OUTCOME: Final = {
+    "mediated": "调解成功",
+    "refunded": "退款退货",
+    "referred_to_case": "转立案查处",
+    "unfounded": "投诉不成立",
+    "withdrawn": "投诉人撤回",
+}
+CHANNEL: Final = {
+    "web": "网上投诉",
+    "hotline_12345": "12345 热线",
+    "platform_12315": "12315 平台",
+    "walk_in": "现场投诉",
+    "other": "其他渠道",
+}
+CLOCK: Final = {"acceptance": "受理期限", "mediation": "调解期限"}
+CREDIT_KIND: Final = {
+    "merchant.registered": "登记建档",
+    "inspection.pass": "检查合格",
+    "inspection.finding.minor": "检查发现一般问题",
+    "inspection.finding.major": "检查发现较重问题",
+    "inspection.finding.critical": "检查发现严重问题",
+    "rectification.on_time": "按期整改",
+    "rectification.overdue": "整改逾期",
+    "complaint.substantiated": "投诉属实",
+    "food_safety_risk.confirmed": "食品安全风险经检查确认",
+    "licence.expired": "许可证过期",
+    "merchant.suspended": "暂停经营",
+}
+MERCHANT_STATUS: Final = {
+    "active": "正常经营",
+    "licence_expired": "许可证已过期",
+    "suspended": "暂停经营",
+}
+
+FIELDS: Final = {
+    "name": "名称",
+    "credit_code": "统一社会信用代码",
+    "food_licence": "食品经营许可证",
+    "licence_valid_until": "许可证有效期至",
+    "stall_no": "摊位号",
+    "market_id": "市场",
+    "categories": "经营品类",
+    "reason": "理由",
+    "outcome": "结果",
+    "satisfaction": "满意度",
+    "findings": "检查发现",
+    "file": "照片",
+    "state": "状态",
+    "substantiated": "是否属实",
+}
+
+# The services explain in English; the pages say the same in Chinese where the reason is known.
+_REASONS: Final = [
+    (
+        re.compile(r"check character is '(.)', GB 32100-2015 gives '(.)'"),
+        r"校验位为“\1”，按 GB 32100-2015 应为“\2”",
+    ),
+    (re.compile(r"must be 18 characters.*", re.I), "应为 18 位"),
+    (re.compile(r".*JY.*14 digits.*", re.I), "应为 JY 加 14 位数字"),
+    (re.compile(r"licence (has )?expired.*|.*in the past.*", re.I), "许可证已过期"),
+    (re.compile(r"Field required", re.I), "必填"),
+    (
+        re.compile(r"contains characters not allowed by GB 32100-2015: (.*)"),
+        r"含有 GB 32100-2015 不允许的字符：\1",
+    ),
+    (re.compile(r"registration authority code '(.)' is not valid"), r"登记管理部门代码“\1”无效"),
+    (
+        re.compile(r"characters 3-8 must be an administrative division code"),
+        "第 3–8 位应为行政区划代码",
+    ),
+    (re.compile(r"stall .* has a merchant"), "该摊位已有商户"),
+    (re.compile(r"must be later than open.*"), "应晚于开市时间"),
+    (re.compile(r"a cold_chain terminal needs a profile.*"), "冷链终端须选择冷藏或冷冻"),
+    (re.compile(r"only cold_chain terminals have a profile.*"), "只有冷链终端选择温控类型"),
+    (re.compile(r"merchant .* trades at stall (.*)"), r"该商户的摊位号是 \1"),
+    (re.compile(r"String should have at least 1 character.*|must not be empty"), "必填"),
+    (re.compile(r"Input should be greater than 0.*"), "应大于 0"),
+    (re.compile(r"Input should be a valid date.*"), "日期格式不正确"),
+    (re.compile(r"String should match pattern.*"), "格式不正确"),
+    (re.compile(r".*not in the catalogue.*|unknown finding.*", re.I), "不在检查发现目录中"),
+    (re.compile(r".*already claimed.*|state is .*", re.I), "当前状态不允许此操作"),
+    (re.compile(r".* is (received|accepted|rejected|closed); cannot .*"), "当前状态不允许此操作"),
+    (re.compile(r".*cannot be substantiated.*", re.I), "该结果不能认定投诉属实"),
+    (re.compile(r".*from 1 to 5.*|.*(greater|less) than or equal to [15].*", re.I), "应为 1–5 分"),
+    (re.compile(r"String should have at least 1 character", re.I), "必填"),
+    (re.compile(r"Input should be a valid boolean.*", re.I), "请选择是否属实"),
+    (re.compile(r"Input should be a valid integer.*", re.I), "请选择满意度"),
+    (re.compile(r"Input should be 'mediated'.*|must be one of mediated.*", re.I), "请选择办结结果"),
+]
+
+
+def reason_zh(reason: str) -> str:
+    for pattern, chinese in _REASONS:
+        if pattern.fullmatch(reason) or pattern.search(reason):
+            return pattern.sub(chinese, reason) if "\\" in chinese else chinese
+    return reason
+
+
+def label(table: dict[str, str], code: str | None) -> str:
+    return table.get(code or "", code or "—")
+
+# The public portal (issue 16).
+SUGGESTION_ABOUT: Final = {"market": "关于某个市场", "campaign": "关于全市农贸市场提升工作"}
+SUGGESTION_STATE: Final = {
+    "received": "已收到",
+    "open": "已收到",
+    "answered": "已答复",
+    "closed": "已办结",
+}

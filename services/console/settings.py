@@ -1,0 +1,45 @@
+"""The console's settings: `CONSOLE_*`, with the stack-wide names of `.run/env` as fallback."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+from pydantic import SecretStr
+from pydantic_settings import SettingsConfigDict
+
+from services.runtime.settings import ServiceSettings
+
+SERVICES = ("registry", "telemetry", "inspection", "complaints", "credit")
+
+
+class ConsoleSettings(ServiceSettings):
+    service_name: ClassVar[str] = "console"
+    default_port: ClassVar[int] = 8100
+
+    model_config = SettingsConfigDict(env_prefix="CONSOLE_")
+
+    # The console's own address as the browser sees it: the provider sends people back here.
+    public_url: str = ""
+    oidc_client_id: str = "sentinel-console"
+    # Where the console itself reads the provider's metadata when the issuer's address does not
+    # reach it from here (compose: the issuer is what browsers see, `keycloak:8080` is inside).
+    oidc_metadata_url: str = ""
+    # Signs the session cookie; a random one per start when unset (sessions then end with it).
+    session_secret: SecretStr = SecretStr("")
+    # Secure cookies when served over https (a reverse proxy in production).
+    cookie_secure: bool = False
+    registry_url: str = "http://127.0.0.1:8101"
+    telemetry_url: str = "http://127.0.0.1:8102"
+    inspection_url: str = "http://127.0.0.1:8103"
+    complaints_url: str = "http://127.0.0.1:8104"
+    credit_url: str = "http://127.0.0.1:8105"
+    # How long a page waits for a service before it says so.
+    backend_timeout_s: float = 10.0
+
+    @property
+    def base_url(self) -> str:
+        return (self.public_url or f"http://127.0.0.1:{self.port}").rstrip("/")
+
+    def url_of(self, service: str) -> str:
+        url: str = getattr(self, f"{service}_url")
+        return url.rstrip("/")

@@ -1,0 +1,435 @@
+"""The complaint handler's day: 投诉队列 with both working-day clocks (受理期限, 调解期限), 临期 and
+逾期 marked → a case with its timeline, facts and linked duplicates → 受理 or 不予受理 (理由) →
+after mediation 办结 (结果, 是否属实, 满意度).
+
+The complaints service computes every deadline, the running clock, the working days left and
+whether a case is nearing its deadline; the pages only show them."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from services.console import labels
+from services.console.backend import ApiError, Backend
+from services.console.web import Acting, Person, Services, render
+
+router = APIRouter()
+
+# The statutory clocks as the handler reads them (DESIGN §4; the service holds the numbers).
+RULES = {
+    "acceptance": "收到后 7 个工作日",
+    "mediation": "受理后 45 个工作日",
+}
+# The queue's views: what the handler asks the service for.
+VIEWS: dict[str, tuple[str, dict[str, Any]]] = {
+    "open": ("待办", {}),
+    "nearing": ("临期", {"nearing": "true"}),
+    "overdue": ("逾期", {"overdue": "true"}),
+    "closed": ("已办结", {"state": "closed"}),
+    "rejected": ("不予受理", {"state": "rejected"}),
+}
+# The fields each action's form has: an error naming another (the case's state) goes beside
+# the action's button.
+ACTIONS = {"accept": "受理", "reject": "不予受理", "close": "办结"}
+FORM_FIELDS = {
+    "accept": frozenset[str](),
+    "reject": frozenset({"reason"}),
+    "close": frozenset({"outcome", "substantiated", "satisfaction"}),
+}
+DONE = {"accepted": "已受理", "rejected": "已决定不予受理", "closed": "已办结"}
+
+
+def _moment(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+def _past(value: str | None, now: datetime) -> bool:
+    moment = _moment(value)
+    return moment is not None and moment < now
+
+
+def _after(value: str | None, deadline: str | None) -> bool:
+    moment, limit = _moment(value), _moment(deadline)
+    return moment is not None and limit is not None and moment > limit
+
+
+@dataclass
+class Clock:
+    """One of a case's two clocks, as a line of the queue and of the case page."""
+
+    name: str  # 受理期限 / 调解期限
+    rule: str  # 收到后 7 个工作日
+    deadline: str | None
+    running: bool
+    status: str  # 剩余 3 个工作日 / 临期 / 逾期 / 按期受理 / 受理后起算 ...
+    css: str  # overdue / nearing / ok / muted
+
+
+def clocks(case: dict[str, Any], now: datetime | None = None) -> list[Clock]:
+    """受理期限 and 调解期限 of a case: which runs, how many working days are left, whether the
+    running one is nearing (临期) or past (逾期) its deadline, and how the stopped ones ended."""
+    now = now or datetime.now(UTC)
+    running = case.get("running_clock")
+    left = case.get("working_days_left")
+    found: list[Clock] = []
+    for name in ("acceptance", "mediation"):
+        deadline = case.get(f"{name}_deadline")
+        marked = case.get(f"{name}_overdue_at")
+        if name == running:
+            if marked or _past(deadline, now):
+                status, css = "逾期", "overdue"
+            elif case.get("nearing"):
+                status, css = f"临期 · 剩余 {left} 个工作日", "nearing"
+            else:
+                status, css = f"剩余 {left} 个工作日", ""
+        elif name == "acceptance":
+            late = _after(case.get("accepted_at") or case.get("rejected_at"), deadline)
+            decision = "决定" if case.get("rejected_at") else "受理"
+            status, css = (
+                (f"逾期{decision}", "overdue") if late or marked else (f"按期{decision}", "ok")
+            )
+        elif deadline is None:
+            # Mediation starts on acceptance; a rejected case never has one.
+            status = "不予受理，无调解" if case.get("state") == "rejected" else "受理后起算"
+            css = "muted"
+        else:
+            late = _after(case.get("closed_at"), deadline)
+            status, css = ("逾期办结", "overdue") if late or marked else ("按期办结", "ok")
+        found.append(Clock(labels.CLOCK[name], RULES[name], deadline, name == running, status, css))
+    return found
+
+
+def urgency(case: dict[str, Any], now: datetime | None = None) -> str:
+    """overdue / nearing / '' for the case's running clock: the colour of its row."""
+    now = now or datetime.now(UTC)
+    running = case.get("running_clock")
+    if running is None:
+        return ""
+    if case.get(f"{running}_overdue_at") or _past(case.get("current_deadline"), now):
+        return "overdue"
+    return "nearing" if case.get("nearing") else ""
+
+
+async def _names(services: Backend, token: str) -> tuple[dict[str, str], dict[str, str]]:
+    """Market and merchant names by id (the district's), so people read names, never ids."""
+
+    async def names(path: str) -> dict[str, str]:
+        try:
+            return {m["id"]: m["name"] for m in await services.items("registry", path, token)}
+        except ApiError:
+            return {}
+
+    return await asyncio.gather(names("/markets"), names("/merchants"))
+
+
+def _deadline_key(case: dict[str, Any]) -> str:
+    return str(case.get("current_deadline") or case.get("closed_at") or case.get("received_at"))
+
+
+@router.get("/staff/complaints")
+async def queue(request: Request, who: Person, services: Services) -> Response:
+    token = who.access_token
+    view = request.query_params.get("view", "open")
+    if view not in VIEWS:
+        view = "open"
+    params = VIEWS[view][1]
+    try:
+        if view == "open":
+            received, accepted = await asyncio.gather(
+                services.items("complaints", "/complaints", token, state="received", limit=1000),
+                services.items("complaints", "/complaints", token, state="accepted", limit=1000),
+            )
+            cases = received + accepted
+        else:
+            cases = await services.items("complaints", "/complaints", token, limit=1000, **params)
+    except ApiError as exc:
+        return render(
+            request,
+            "error.html",
+            who,
+            status_code=exc.status,
+            message=labels.reason_zh(exc.message),
+        )
+    markets, merchants = await _names(services, token)
+    now = datetime.now(UTC)
+    if view in ("closed", "rejected"):
+        cases.sort(key=_deadline_key, reverse=True)
+    else:
+        cases.sort(key=_deadline_key)
+    rows = [{"case": c, "clocks": clocks(c, now), "urgency": urgency(c, now)} for c in cases]
+    return render(
+        request,
+        "complaints/list.html",
+        who,
+        rows=rows,
+        view=view,
+        views={k: v[0] for k, v in VIEWS.items()},
+        markets=markets,
+        merchants=merchants,
+        counts={
+            "overdue": sum(1 for r in rows if r["urgency"] == "overdue"),
+            "nearing": sum(1 for r in rows if r["urgency"] == "nearing"),
+        },
+    )
+
+
+def timeline(case: dict[str, Any], inspections: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What happened to the case, oldest first: each step with when, who and what."""
+    steps: list[dict[str, Any]] = [
+        {
+            "at": case["received_at"],
+            "what": "收到投诉",
+            "note": labels.label(labels.CHANNEL, case.get("channel")),
+        },
+    ]
+
+    def who(actor: dict[str, Any] | None) -> str:
+        return str(actor.get("name") or actor.get("subject")) if actor else ""
+
+    if case.get("acceptance_overdue_at"):
+        steps.append(
+            {
+                "at": case["acceptance_overdue_at"],
+                "what": "受理逾期",
+                "css": "overdue",
+                "note": "超过受理期限（收到后 7 个工作日）",
+            }
+        )
+    if case.get("accepted_at"):
+        steps.append(
+            {
+                "at": case["accepted_at"],
+                "what": "受理",
+                "by": who(case.get("accepted_actor")),
+                "note": "调解期限起算（受理后 45 个工作日）",
+            }
+        )
+    if case.get("rejected_at"):
+        steps.append(
+            {
+                "at": case["rejected_at"],
+                "what": "不予受理",
+                "by": who(case.get("rejected_actor")),
+                "note": f"理由：{case.get('rejection_reason') or '—'}",
+            }
+        )
+    for done in inspections:
+        steps.append(
+            {
+                "at": done["completed_at"],
+                "what": "检查完成",
+                "task_id": done["task_id"],
+                "note": f"结果：{labels.label(labels.OUTCOME, done.get('outcome'))}",
+            }
+        )
+    if case.get("mediation_overdue_at"):
+        steps.append(
+            {
+                "at": case["mediation_overdue_at"],
+                "what": "调解逾期",
+                "css": "overdue",
+                "note": "超过调解期限（受理后 45 个工作日）",
+            }
+        )
+    if case.get("closed_at"):
+        found = case.get("substantiated")
+        substantiated = "属实" if found is True else "不属实" if found is False else "—"
+        outcome = labels.label(labels.CLOSE_OUTCOME, case.get("outcome"))
+        steps.append(
+            {
+                "at": case["closed_at"],
+                "what": "办结",
+                "by": who(case.get("closed_actor")),
+                "note": f"{outcome} · {substantiated} · 满意度 {case.get('satisfaction') or '—'}/5",
+            }
+        )
+    steps.sort(key=lambda s: str(s["at"]))
+    return steps
+
+
+async def _optional(services: Backend, service: str, path: str, token: str) -> Any:
+    try:
+        return await services.get(service, path, token)
+    except ApiError:
+        return None
+
+
+async def _none() -> None:
+    return None
+
+
+async def _tasks_of(services: Backend, token: str, case: dict[str, Any]) -> list[dict[str, Any]]:
+    """The inspection tasks this complaint triggered (or was attached to)."""
+    try:
+        tasks = await services.items(
+            "inspection", "/tasks", token, market_id=case["market_id"], limit=1000
+        )
+    except ApiError:
+        return []
+    return [
+        t
+        for t in tasks
+        if any(
+            tr.get("kind") == "complaint" and tr.get("id") == case["id"]
+            for tr in t.get("triggers") or []
+        )
+    ]
+
+
+async def _case_page(
+    request: Request,
+    who: Any,
+    services: Backend,
+    complaint_id: str,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    token = who.access_token
+    try:
+        case = await services.get("complaints", f"/complaints/{complaint_id}", token)
+    except ApiError as exc:
+        if exc.status in (403, 404):
+            return render(
+                request,
+                "error.html",
+                who,
+                status_code=404,
+                title="找不到该投诉",
+                message="该投诉不存在或不在您的辖区内。",
+            )
+        raise
+    linked_ids = ([case["duplicate_of"]] if case.get("duplicate_of") else []) + list(
+        case.get("duplicates") or []
+    )
+    merchant_path = f"/merchants/{case['merchant_id']}" if case.get("merchant_id") else None
+    market, merchant, tasks, linked = await asyncio.gather(
+        _optional(services, "registry", f"/markets/{case['market_id']}", token),
+        _optional(services, "registry", merchant_path, token) if merchant_path else _none(),
+        _tasks_of(services, token, case),
+        asyncio.gather(
+            *(_optional(services, "complaints", f"/complaints/{i}", token) for i in linked_ids)
+        ),
+    )
+    found = {i: c for i, c in zip(linked_ids, linked, strict=True) if c}
+    return render(
+        request,
+        "complaints/detail.html",
+        who,
+        status_code=status_code,
+        case=case,
+        market=market,
+        merchant=merchant,
+        tasks=tasks,
+        clocks=clocks(case),
+        urgency=urgency(case),
+        steps=timeline(case, case.get("inspections") or []),
+        root=found.get(case["duplicate_of"]) if case.get("duplicate_of") else None,
+        root_id=case.get("duplicate_of"),
+        duplicates=[(i, found.get(i)) for i in case.get("duplicates") or []],
+        may_act=who.principal.holds("handler"),
+        outcomes=labels.CLOSE_OUTCOME,
+        errors=errors or {},
+        values=values or {},
+        notice=notice,
+    )
+
+
+@router.get("/staff/complaints/{complaint_id}")
+async def case_page(
+    request: Request, complaint_id: str, who: Person, services: Services
+) -> Response:
+    notice = DONE.get(request.query_params.get("done", ""))
+    return await _case_page(request, who, services, complaint_id, notice=notice)
+
+
+def _errors(exc: ApiError, action: str) -> dict[str, str]:
+    """The service's field errors in Chinese, each under the field it names; an error about the
+    case's state (another handler decided first) beside the action's button."""
+    errors: dict[str, str] = {}
+    for e in exc.errors:
+        field = e.get("field", "")
+        where = field if field in FORM_FIELDS[action] else action
+        errors.setdefault(where, labels.reason_zh(e.get("reason", "")))
+    if not errors:
+        errors[action] = labels.reason_zh(exc.message)
+    return errors
+
+
+async def _decide(
+    request: Request,
+    who: Any,
+    services: Backend,
+    complaint_id: str,
+    action: str,
+    body: dict[str, Any] | None,
+    values: dict[str, Any],
+    done: str,
+) -> Response:
+    try:
+        await services.post(
+            "complaints", f"/complaints/{complaint_id}/{action}", who.access_token, body
+        )
+    except ApiError as exc:
+        if exc.status in (403, 404) or exc.status >= 500:
+            return render(
+                request,
+                "error.html",
+                who,
+                status_code=exc.status,
+                message=labels.reason_zh(exc.message),
+            )
+        return await _case_page(
+            request,
+            who,
+            services,
+            complaint_id,
+            status_code=exc.status,
+            errors=_errors(exc, action) | ({"case": ACTIONS[action]} if exc.status == 409 else {}),
+            values=values,
+        )
+    return RedirectResponse(f"/staff/complaints/{complaint_id}?done={done}", status_code=303)
+
+
+@router.post("/staff/complaints/{complaint_id}/accept")
+async def accept(request: Request, complaint_id: str, who: Acting, services: Services) -> Response:
+    return await _decide(request, who, services, complaint_id, "accept", None, {}, "accepted")
+
+
+@router.post("/staff/complaints/{complaint_id}/reject")
+async def reject(request: Request, complaint_id: str, who: Acting, services: Services) -> Response:
+    form = await request.form()
+    reason = str(form.get("reason") or "")
+    return await _decide(
+        request,
+        who,
+        services,
+        complaint_id,
+        "reject",
+        {"reason": reason},
+        {"reason": reason},
+        "rejected",
+    )
+
+
+@router.post("/staff/complaints/{complaint_id}/close")
+async def close(request: Request, complaint_id: str, who: Acting, services: Services) -> Response:
+    form = await request.form()
+    outcome = str(form.get("outcome") or "")
+    substantiated = str(form.get("substantiated") or "")
+    satisfaction = str(form.get("satisfaction") or "")
+    body = {
+        "outcome": outcome or None,
+        "substantiated": {"true": True, "false": False}.get(substantiated),
+        "satisfaction": int(satisfaction) if satisfaction.isdigit() else None,
+    }
+    values = {"outcome": outcome, "substantiated": substantiated, "satisfaction": satisfaction}
+    return await _decide(request, who, services, complaint_id, "close", body, values, "closed")

@@ -1,0 +1,168 @@
+"""商户信用: a merchant's grade and score, and why — the credit ledger as a timeline, newest
+first, each adjustment linked to the task, complaint or risk at its root — with the registry's
+name, market, stall and licence, and the patrol plan one click away."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from datetime import UTC, date, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from services.console import labels
+from services.console.backend import ApiError, Backend
+from services.console.web import CHINA, Person, Services, render
+
+router = APIRouter()
+# Licences expiring within this many days are flagged (the clerk's 证照即将到期 uses the same).
+LICENCE_WARNING_DAYS = 30
+
+# What the credit service writes into an adjustment's reason (services/credit facts' detail):
+# "task tsk_… passed", "complaint cmp_… (short_weight) substantiated", "confirmed risk r1, r2".
+_TASK = re.compile(r"\btask ([\w-]+)")
+_COMPLAINT = re.compile(r"\bcomplaint ([\w-]+)(?: \((\w+)\))?")
+_RECTIFICATION = re.compile(r"\brectification ([\w-]+)")
+_RISKS = re.compile(r"\bconfirmed risk ([\w-]+(?:, [\w-]+)*)")
+
+
+def links(entry: dict[str, Any]) -> list[dict[str, str]]:
+    """Where an adjustment came from, as links a person can follow: the task whose result it
+    scores, the complaint (named by the entry, or at the root of its chain), the risk at the
+    root (its page draws the temperature curve)."""
+    reason = str(entry.get("reason") or "")
+    found: list[dict[str, str]] = []
+    task = _TASK.search(reason)
+    if task:
+        found.append({"kind": "task", "text": "检查任务", "href": f"/staff/tasks/{task.group(1)}"})
+    # complaint id -> its category, where the reason or the chain's root says it
+    complaints = {m.group(1): m.group(2) for m in _COMPLAINT.finditer(reason)}
+    root = entry.get("root") or {}
+    if root.get("kind") == "complaint":
+        complaints[str(root["id"])] = complaints.get(str(root["id"])) or root.get("category")
+    for complaint_id, category in complaints.items():
+        text = (
+            f"投诉（{labels.label(labels.COMPLAINT_CATEGORY, category)}）" if category else "投诉"
+        )
+        found.append(
+            {"kind": "complaint", "text": text, "href": f"/staff/complaints/{complaint_id}"}
+        )
+    risk = risk_root(entry)
+    if risk is not None:
+        rule = labels.label(labels.RULE, risk.get("rule")) if risk.get("rule") else "食品安全"
+        found.append(
+            {"kind": "risk", "text": f"风险（{rule}）", "href": f"/staff/risks/{risk['id']}"}
+        )
+    if _RECTIFICATION.search(reason):
+        found.append({"kind": "rectification", "text": "整改通知", "href": "/staff/rectifications"})
+    return found
+
+
+def risk_root(entry: dict[str, Any]) -> dict[str, Any] | None:
+    """The risk at the root of the adjustment's chain (rule, severity, when it was raised)."""
+    root = entry.get("root") or {}
+    if root.get("kind") == "risk":
+        return root
+    risks = _RISKS.search(str(entry.get("reason") or ""))
+    return {"kind": "risk", "id": risks.group(1).split(", ")[0]} if risks else None
+
+
+def explain(credit: dict[str, Any]) -> list[dict[str, Any]]:
+    """The ledger newest first, each entry with its links and the sign of its delta."""
+    entries = []
+    for entry in sorted(
+        credit.get("ledger") or [], key=lambda e: str(e.get("occurred_at")), reverse=True
+    ):
+        delta = int(entry.get("delta") or 0)
+        entries.append(
+            entry
+            | {
+                "links": links(entry),
+                "risk": risk_root(entry),
+                "sign": "down" if delta < 0 else "up" if delta > 0 else "zero",
+            }
+        )
+    return entries
+
+
+def licence(merchant: dict[str, Any], today: date | None = None) -> dict[str, Any]:
+    """The licence's validity in words: 有效 / 30 天内到期 / 已过期."""
+    text = merchant.get("licence_valid_until")
+    if not text:
+        return {"until": None, "status": "—", "css": "muted"}
+    until = date.fromisoformat(str(text))
+    today = today or datetime.now(UTC).astimezone(CHINA).date()
+    left = (until - today).days
+    if left < 0:
+        return {"until": until, "status": f"已过期 {-left} 天", "css": "overdue"}
+    if left <= LICENCE_WARNING_DAYS:
+        return {"until": until, "status": f"{left} 天后到期", "css": "nearing"}
+    return {"until": until, "status": "有效", "css": "ok"}
+
+
+async def _credit(services: Backend, token: str, merchant_id: str) -> dict[str, Any] | None:
+    """The credit explanation; None while the credit service has not scored the merchant yet."""
+    try:
+        found: dict[str, Any] = await services.get(
+            "credit", f"/merchants/{merchant_id}/credit", token
+        )
+    except ApiError as exc:
+        if exc.status == 404:
+            return None
+        raise
+    return found
+
+
+@router.get("/staff/merchants/{merchant_id}")
+async def merchant_page(
+    request: Request, merchant_id: str, who: Person, services: Services
+) -> Response:
+    token = who.access_token
+    found, scored = await asyncio.gather(
+        services.get("registry", f"/merchants/{merchant_id}", token),
+        _credit(services, token, merchant_id),
+        return_exceptions=True,
+    )
+    for answer in (found, scored):
+        if isinstance(answer, BaseException) and not isinstance(answer, ApiError):
+            raise answer
+    merchant = found if isinstance(found, dict) else None
+    credit = scored if isinstance(scored, dict) else None
+    refused = any(isinstance(a, ApiError) and a.status == 403 for a in (found, scored))
+    if refused or (merchant is None and credit is None):
+        failed = found if isinstance(found, ApiError) else scored
+        if isinstance(failed, ApiError) and failed.status not in (403, 404):
+            return render(
+                request,
+                "error.html",
+                who,
+                status_code=failed.status,
+                message=labels.reason_zh(failed.message),
+            )
+        return render(
+            request,
+            "error.html",
+            who,
+            status_code=404,
+            title="找不到该商户",
+            message="该商户不存在，或不在您的辖区内。",
+        )
+    market_id = (merchant or credit or {}).get("market_id")
+    try:
+        market = await services.get("registry", f"/markets/{market_id}", token)
+    except ApiError:
+        market = None
+    return render(
+        request,
+        "merchants/credit.html",
+        who,
+        merchant_id=merchant_id,
+        merchant=merchant,
+        market=market,
+        credit=credit,
+        entries=explain(credit) if credit else [],
+        licence=licence(merchant) if merchant else None,
+        credit_unavailable=scored.message if isinstance(scored, ApiError) else None,
+    )

@@ -1,0 +1,186 @@
+"""总览 for a leader (领导): the district's ranking in the latest assessment (考核), the campaign's
+progress with its late milestones, and how risks, complaints and inspection tasks went day by day.
+Leaders read here; nothing on this page changes anything."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections import Counter
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from services.console import labels
+from services.console.backend import ApiError, Backend
+from services.console.sessions import Session
+from services.console.web import CHINA, Person, Services, render, templates
+
+router = APIRouter()
+TREND_DAYS = 30
+ASSESSMENT_DAYS = 30
+LATE = ("late", "overdue")
+
+templates.env.filters["milestone_kind"] = lambda c: labels.label(labels.MILESTONE_KIND, c)
+templates.env.filters["milestone_status"] = lambda c: labels.label(labels.MILESTONE_STATUS, c)
+
+
+def _pct(value: float | None) -> str:
+    return "—" if value is None else f"{value * 100:.0f}%"
+
+
+def _tenth(value: float | None) -> str:
+    """`w-70`: a width class (the CSP allows no inline style) for a share in 0..1."""
+    return f"w-{round(max(0.0, min(1.0, value or 0.0)) * 10) * 10}"
+
+
+templates.env.filters["pct"] = _pct
+templates.env.filters["tenth"] = _tenth
+
+
+async def _ranking(services: Backend, who: Session) -> tuple[list[dict[str, Any]], list[Any]]:
+    """Every market of the scope with its assessment, best first; the districts' roll-ups."""
+    token = who.access_token
+    district = None if who.principal.district == "*" else who.principal.district
+    try:
+        markets = await services.items("registry", "/markets", token, district=district)
+    except ApiError:
+        return [], []
+
+    async def one(market: dict[str, Any]) -> dict[str, Any] | None:
+        try:
+            found: dict[str, Any] = await services.get(
+                "credit", f"/markets/{market['id']}/assessment", token, days=ASSESSMENT_DAYS
+            )
+        except ApiError:
+            return None
+        found.setdefault("market_name", market["name"])
+        return found
+
+    found = [a for a in await asyncio.gather(*(one(m) for m in markets)) if a]
+    found.sort(key=lambda a: (a.get("district", ""), a.get("rank") or 10**6))
+    districts = {
+        a["district"]: a["district_assessment"] for a in found if a.get("district_assessment")
+    }
+    return found, sorted(districts.values(), key=lambda d: d.get("rank") or 10**6)
+
+
+async def _campaign(services: Backend, who: Session) -> dict[str, Any] | None:
+    """The latest campaign's progress, the person's district only, with its late milestones."""
+    token = who.access_token
+    try:
+        campaigns = await services.items("registry", "/campaigns", token)
+        if not campaigns:
+            return None
+        latest = max(
+            campaigns, key=lambda c: (c.get("year") or 0, c.get("mobilisation_date") or "")
+        )
+        progress: dict[str, Any] = await services.get(
+            "registry", f"/campaigns/{latest['id']}/progress", token
+        )
+    except ApiError:
+        return None
+    mine = who.principal.district
+    progress["districts"] = [
+        d for d in progress.get("districts") or [] if mine == "*" or d.get("district") == mine
+    ]
+    late: list[dict[str, Any]] = []
+    for d in progress["districts"]:
+        for item in d.get("milestone_items") or []:
+            if item.get("status") in LATE:
+                late.append(item | {"district_name": d.get("name") or d.get("district")})
+        m = d.get("milestones") or {}
+        done = (m.get("on_time") or 0) + (m.get("late") or 0)
+        d["done_share"] = done / m["expected"] if m.get("expected") else None
+    late.sort(key=lambda i: (i.get("status") != "overdue", str(i.get("deadline") or "")))
+    progress["late"] = late
+    return progress
+
+
+def _day(value: str | None) -> date | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value).astimezone(CHINA).date()
+
+
+def per_day(stamps: list[str | None], days: list[date]) -> list[int]:
+    counted = Counter(_day(s) for s in stamps)
+    return [counted.get(d, 0) for d in days]
+
+
+async def _stamps(
+    services: Backend, service: str, path: str, token: str, key: str
+) -> list[str | None] | None:
+    try:
+        items = await services.items(service, path, token, limit=1000)
+    except ApiError:
+        return None
+    return [i.get(key) for i in items]
+
+
+async def _trends(services: Backend, who: Session) -> tuple[str | None, dict[str, int | None]]:
+    """Counts per day (China time) over the last 30 days, as a uPlot chart; totals beside it."""
+    token = who.access_token
+    today = datetime.now(CHINA).date()
+    days = [today - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
+    risks, complaints, tasks = await asyncio.gather(
+        _stamps(services, "telemetry", "/risks", token, "raised_at"),
+        _stamps(services, "complaints", "/complaints", token, "received_at"),
+        _stamps(services, "inspection", "/tasks", token, "created_at"),
+    )
+    series: list[dict[str, str]] = []
+    columns: list[list[int]] = []
+    totals: dict[str, int | None] = {}
+    for label, color, stamps in (
+        ("风险", "#c62828", risks),
+        ("投诉", "#b35900", complaints),
+        ("检查任务", "#0b5cab", tasks),
+    ):
+        if stamps is None:
+            totals[label] = None
+            continue
+        counts = per_day(stamps, days)
+        totals[label] = sum(counts)
+        series.append({"label": label, "color": color})
+        columns.append(counts)
+    if not series:
+        return None, totals
+    xs = [datetime(d.year, d.month, d.day, tzinfo=CHINA).timestamp() for d in days]
+    chart = json.dumps({"series": series, "data": [xs, *columns], "unit": "件/天"})
+    return chart, totals
+
+
+async def _district_name(services: Backend, who: Session) -> str:
+    mine = who.principal.district
+    if mine == "*":
+        return "全市"
+    try:
+        found = await services.get("registry", "/districts", who.access_token)
+    except ApiError:
+        return mine
+    return next((str(d["name"]) for d in found if d.get("code") == mine), mine)
+
+
+@router.get("/staff/overview")
+async def overview(request: Request, who: Person, services: Services) -> Response:
+    (ranking, districts), campaign, (trend, totals), name = await asyncio.gather(
+        _ranking(services, who),
+        _campaign(services, who),
+        _trends(services, who),
+        _district_name(services, who),
+    )
+    return render(
+        request,
+        "overview/index.html",
+        who,
+        district_name=name,
+        ranking=ranking,
+        districts=districts,
+        campaign=campaign,
+        trend=trend,
+        totals=totals,
+        trend_days=TREND_DAYS,
+        assessment_days=ASSESSMENT_DAYS,
+    )

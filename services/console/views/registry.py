@@ -1,0 +1,487 @@
+"""The clerk's day (登记员): 市场 with their 专班, 商户 registered with the credit code and the
+licence checked as typed, 终端 provisioned with the signing key shown once (and a QR code for
+the device), and 证照即将到期."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import secrets
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import segno
+from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
+from starlette.responses import HTMLResponse, RedirectResponse, Response
+
+from services.console import labels
+from services.console.backend import ApiError, Backend, Unavailable
+from services.console.sessions import Session
+from services.console.web import Acting, Person, Services, render, templates
+
+router = APIRouter()
+EXPIRING_DAYS = 30
+# The fields checked as they are typed (POST /merchants/validate of the registry).
+LIVE_FIELDS = ("stall_no", "credit_code", "food_licence")
+# A terminal's signing key waits here, for its one showing, this long at most.
+KEY_TTL_S = 600.0
+
+templates.env.filters["renovation"] = lambda code: labels.label(labels.RENOVATION_STATUS, code)
+templates.env.filters["profile"] = lambda code: labels.label(labels.PROFILE, code)
+
+
+def field_errors(exc: ApiError) -> dict[str, str]:
+    """The service's refusal, field by field, in Chinese; `form` when it names no field."""
+    errors: dict[str, str] = {}
+    for e in exc.errors:
+        name = e.get("field", "")
+        name = {"opening_hours.open": "open", "opening_hours.close": "close"}.get(name, name)
+        name = re.sub(r"\.\d+$", "", name)  # categories.0, members.2 -> the field
+        errors.setdefault(name, labels.reason_zh(e.get("reason", "")))
+    if not errors:
+        field = "stall_no" if exc.status == 409 and "stall" in exc.message else "form"
+        errors[field] = labels.reason_zh(exc.message)
+    return errors
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _words(text: str) -> list[str]:
+    """成员 / 品类: separated by commas, 、, semicolons or spaces."""
+    return [w for w in re.split(r"[,，、;；\s]+", text) if w]
+
+
+# -- one-time keys ---------------------------------------------------------------------------
+
+
+@dataclass
+class _Key:
+    sid: str
+    terminal: dict[str, Any]
+    until: float
+
+
+_keys: dict[str, _Key] = {}
+
+
+def _keep_key(who: Session, terminal: dict[str, Any]) -> str:
+    """Hold a new key for its one showing (this person's session only); the page that shows it
+    takes it away."""
+    now = time.monotonic()
+    for ticket in [t for t, k in _keys.items() if k.until < now]:
+        _keys.pop(ticket, None)
+    ticket = secrets.token_urlsafe(16)
+    _keys[ticket] = _Key(who.sid, terminal, now + KEY_TTL_S)
+    return ticket
+
+
+def _take_key(who: Session, ticket: str) -> dict[str, Any] | None:
+    kept = _keys.get(ticket)
+    if kept is None or kept.sid != who.sid or kept.until < time.monotonic():
+        return None
+    _keys.pop(ticket, None)
+    return kept.terminal
+
+
+def provisioning(terminal: dict[str, Any]) -> str:
+    """What the device reads from the QR code: the simulator's terminal record with its key."""
+    fields = ("id", "kind", "market_id", "merchant_id", "stall_no", "profile", "interval_s")
+    record = {k: terminal.get(k) for k in fields} | {
+        "key_version": terminal.get("key_version", 1),
+        "key": terminal["key"],
+    }
+    return json.dumps(record, separators=(",", ":"), ensure_ascii=False)
+
+
+def qr_data_uri(payload: str) -> str:
+    return str(segno.make(payload, error="m").svg_data_uri(scale=4, border=2))
+
+
+# -- reading the registry --------------------------------------------------------------------
+
+
+async def _markets(services: Backend, who: Session) -> list[dict[str, Any]]:
+    district = None if who.principal.district == "*" else who.principal.district
+    markets = await services.items("registry", "/markets", who.access_token, district=district)
+    return sorted(markets, key=lambda m: (m.get("district", ""), m.get("name", "")))
+
+
+async def _expiring(services: Backend, token: str) -> list[dict[str, Any]]:
+    """Licences that end within 30 days (the registry may filter; the page filters again)."""
+    try:
+        merchants = await services.items(
+            "registry", "/merchants", token, expiring_within_days=EXPIRING_DAYS
+        )
+    except ApiError:
+        return []
+    today = datetime.now(UTC).date()
+    soon = today + timedelta(days=EXPIRING_DAYS)
+    found = [
+        m
+        for m in merchants
+        if m.get("licence_valid_until")
+        and date.fromisoformat(m["licence_valid_until"]) <= soon
+        and m.get("status") != "closed"
+    ]
+    for m in found:
+        m["days_left"] = (date.fromisoformat(m["licence_valid_until"]) - today).days
+    return sorted(found, key=lambda m: str(m["licence_valid_until"]))
+
+
+async def _districts(services: Backend, who: Session) -> list[dict[str, Any]]:
+    if who.principal.district != "*":
+        return [{"code": who.principal.district, "name": who.principal.district}]
+    try:
+        found: list[dict[str, Any]] = await services.get("registry", "/districts", who.access_token)
+    except ApiError:
+        return []
+    return found
+
+
+async def _index(
+    request: Request,
+    who: Session,
+    services: Backend,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status_code: int = 200,
+) -> Response:
+    markets, expiring, districts = await asyncio.gather(
+        _markets(services, who),
+        _expiring(services, who.access_token),
+        _districts(services, who),
+    )
+    names = {m["id"]: m["name"] for m in markets}
+    notice = {"market": "市场已登记"}.get(request.query_params.get("done", ""))
+    return render(
+        request,
+        "registry/index.html",
+        who,
+        status_code=status_code,
+        markets=markets,
+        expiring=[m for m in expiring if m.get("market_id") in names],
+        names=names,
+        districts=districts,
+        kinds=labels.MARKET_KIND,
+        errors=errors or {},
+        values=values or {},
+        notice=notice,
+        expiring_days=EXPIRING_DAYS,
+    )
+
+
+@router.get("/staff/registry")
+async def registry_home(request: Request, who: Person, services: Services) -> Response:
+    return await _index(request, who, services)
+
+
+@router.post("/staff/registry/markets")
+async def add_market(request: Request, who: Acting, services: Services) -> Response:
+    form = await request.form()
+    names = ("name", "district", "kind", "operator", "address", "capacity", "open", "close")
+    values = {n: _text(form, n) for n in names}
+    if who.principal.district != "*":
+        values["district"] = who.principal.district
+    capacity: int | str = (
+        int(values["capacity"]) if values["capacity"].isdigit() else values["capacity"]
+    )
+    body = {
+        "name": values["name"],
+        "district": values["district"],
+        "kind": values["kind"],
+        "operator": values["operator"],
+        "address": values["address"],
+        "capacity": capacity,
+        "opening_hours": {"open": values["open"], "close": values["close"]},
+    }
+    try:
+        market = await services.post("registry", "/markets", who.access_token, body)
+    except ApiError as exc:
+        return await _index(
+            request,
+            who,
+            services,
+            errors=field_errors(exc),
+            values=values,
+            status_code=exc.status if not isinstance(exc, Unavailable) else 503,
+        )
+    return RedirectResponse(f"/staff/registry/markets/{market['id']}?done=market", status_code=303)
+
+
+# -- one market: task force, merchants, terminals ----------------------------------------------
+
+
+async def _terminals(services: Backend, token: str, market_id: str) -> list[dict[str, Any]] | None:
+    """The market's terminals, when the registry lists them (None: it does not)."""
+    try:
+        return await services.items("registry", "/terminals", token, market_id=market_id)
+    except ApiError:
+        return None
+
+
+async def _market_page(
+    request: Request,
+    who: Session,
+    services: Backend,
+    market_id: str,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    form: str = "",
+    status_code: int = 200,
+) -> Response:
+    token = who.access_token
+    try:
+        market = await services.get("registry", f"/markets/{market_id}", token)
+    except ApiError as exc:
+        if exc.status in (403, 404):
+            return render(
+                request,
+                "error.html",
+                who,
+                status_code=404,
+                title="找不到该市场",
+                message="该市场不存在或不在您的辖区内。",
+            )
+        raise
+    merchants, terminals = await asyncio.gather(
+        services.items("registry", "/merchants", token, market_id=market_id),
+        _terminals(services, token, market_id),
+    )
+    merchants.sort(key=lambda m: str(m.get("stall_no", "")))
+    merchant_names = {m["id"]: m["name"] for m in merchants}
+    today = datetime.now(UTC).date()
+    for m in merchants:
+        until = m.get("licence_valid_until")
+        m["days_left"] = (date.fromisoformat(until) - today).days if until else None
+    notice = {
+        "merchant": "商户已登记",
+        "task_force": "专班已更新",
+        "market": "市场已登记",
+    }.get(request.query_params.get("done", ""))
+    return render(
+        request,
+        "registry/market.html",
+        who,
+        status_code=status_code,
+        market=market,
+        merchants=merchants,
+        merchant_names=merchant_names,
+        terminals=terminals,
+        errors=errors or {},
+        values=values or {},
+        form=form,
+        notice=notice,
+        terminal_kinds=labels.TERMINAL_KIND,
+        profiles=labels.PROFILE,
+        expiring_days=EXPIRING_DAYS,
+    )
+
+
+@router.get("/staff/registry/markets/{market_id}")
+async def market_detail(
+    request: Request, market_id: str, who: Person, services: Services
+) -> Response:
+    return await _market_page(request, who, services, market_id)
+
+
+@router.post("/staff/registry/markets/{market_id}/task-force")
+async def set_task_force(
+    request: Request, market_id: str, who: Acting, services: Services
+) -> Response:
+    form = await request.form()
+    values = {"leader": _text(form, "leader"), "members": _text(form, "members")}
+    body = {"leader": values["leader"], "members": _words(values["members"])}
+    try:
+        await services.call(
+            "registry", "PUT", f"/markets/{market_id}/task-force", who.access_token, json=body
+        )
+    except ApiError as exc:
+        return await _market_page(
+            request,
+            who,
+            services,
+            market_id,
+            errors=field_errors(exc),
+            values=values,
+            form="task_force",
+            status_code=exc.status,
+        )
+    return RedirectResponse(f"/staff/registry/markets/{market_id}?done=task_force", status_code=303)
+
+
+MERCHANT_FIELDS = (
+    "name",
+    "stall_no",
+    "credit_code",
+    "food_licence",
+    "licence_valid_until",
+    "categories",
+)
+
+
+def _merchant_body(market_id: str, values: dict[str, str]) -> dict[str, Any]:
+    return {
+        "name": values["name"],
+        "market_id": market_id,
+        "stall_no": values["stall_no"],
+        "credit_code": values["credit_code"],
+        "food_licence": values["food_licence"],
+        "licence_valid_until": values["licence_valid_until"],
+        "categories": _words(values["categories"]),
+    }
+
+
+@router.post("/staff/registry/markets/{market_id}/merchants")
+async def register_merchant(
+    request: Request, market_id: str, who: Acting, services: Services
+) -> Response:
+    form = await request.form()
+    values = {n: _text(form, n) for n in MERCHANT_FIELDS}
+    try:
+        await services.post(
+            "registry", "/merchants", who.access_token, _merchant_body(market_id, values)
+        )
+    except ApiError as exc:
+        return await _market_page(
+            request,
+            who,
+            services,
+            market_id,
+            errors=field_errors(exc),
+            values=values,
+            form="merchant",
+            status_code=exc.status,
+        )
+    return RedirectResponse(f"/staff/registry/markets/{market_id}?done=merchant", status_code=303)
+
+
+@router.post("/staff/registry/markets/{market_id}/merchants/check")
+async def check_merchant_field(
+    request: Request, market_id: str, who: Acting, services: Services
+) -> Response:
+    """htmx, as the clerk types: the registry's own verdict on one field, beside it.
+
+    The whole form goes to `POST /merchants/validate` (the same checks as registering, nothing
+    stored); only the field being typed in is answered, so a form half filled in is not shouted
+    at. A registry without that endpoint (or unreachable) answers nothing: the submit checks."""
+    form = await request.form()
+    field = request.headers.get("hx-trigger-name") or _text(form, "field")
+    if field not in LIVE_FIELDS:
+        return Response(status_code=204)
+    values = {n: _text(form, n) for n in MERCHANT_FIELDS}
+    reason = ""
+    if values[field]:
+        body = {k: v for k, v in _merchant_body(market_id, values).items() if v not in ("", [])}
+        try:
+            await services.post("registry", "/merchants/validate", who.access_token, body)
+        except ApiError as exc:
+            if exc.status in (409, 422):
+                reason = field_errors(exc).get(field, "")
+    return HTMLResponse(
+        templates.get_template("registry/_field_error.html").render(field=field, reason=reason)
+    )
+
+
+@router.post("/staff/registry/markets/{market_id}/terminals")
+async def add_terminal(
+    request: Request, market_id: str, who: Acting, services: Services
+) -> Response:
+    form = await request.form()
+    names = ("kind", "merchant_id", "stall_no", "profile", "interval_s")
+    values = {n: _text(form, n) for n in names}
+    interval: int | str = (
+        int(values["interval_s"])
+        if values["interval_s"].isdigit()
+        else (values["interval_s"] or 60)
+    )
+    body = {
+        "kind": values["kind"],
+        "market_id": market_id,
+        "merchant_id": values["merchant_id"] or None,
+        "stall_no": values["stall_no"] or None,
+        "profile": values["profile"] or None,
+        "interval_s": interval,
+    }
+    try:
+        terminal = await services.post("registry", "/terminals", who.access_token, body)
+    except ApiError as exc:
+        return await _market_page(
+            request,
+            who,
+            services,
+            market_id,
+            errors=field_errors(exc),
+            values=values,
+            form="terminal",
+            status_code=exc.status,
+        )
+    ticket = _keep_key(who, terminal)
+    return RedirectResponse(f"/staff/registry/terminals/key/{ticket}", status_code=303)
+
+
+@router.post("/staff/registry/terminals/{terminal_id}/rotate-key")
+async def rotate_key(
+    request: Request, terminal_id: str, who: Acting, services: Services
+) -> Response:
+    try:
+        terminal = await services.post(
+            "registry", f"/terminals/{terminal_id}/rotate-key", who.access_token
+        )
+    except ApiError as exc:
+        return render(
+            request,
+            "error.html",
+            who,
+            status_code=exc.status,
+            message=labels.reason_zh(exc.message),
+        )
+    ticket = _keep_key(who, terminal)
+    return RedirectResponse(f"/staff/registry/terminals/key/{ticket}", status_code=303)
+
+
+@router.get("/staff/registry/terminals/key/{ticket}")
+async def terminal_key(request: Request, ticket: str, who: Person, services: Services) -> Response:
+    """The key's one showing: taken from memory as the page is made, so a reload shows none."""
+    terminal = _take_key(who, ticket)
+    if terminal is None:
+        return render(
+            request,
+            "error.html",
+            who,
+            status_code=410,
+            title="密钥已不再显示",
+            message="终端密钥只在登记（或轮换密钥）后显示一次。如设备尚未写入密钥，请轮换密钥。",
+        )
+    market_name, merchant_name = "", ""
+    try:
+        market = await services.get(
+            "registry", f"/markets/{terminal['market_id']}", who.access_token
+        )
+        market_name = market["name"]
+        if terminal.get("merchant_id"):
+            merchant = await services.get(
+                "registry", f"/merchants/{terminal['merchant_id']}", who.access_token
+            )
+            merchant_name = merchant["name"]
+    except ApiError:
+        pass
+    payload = provisioning(terminal)
+    return render(
+        request,
+        "registry/terminal_key.html",
+        who,
+        terminal=terminal,
+        market_name=market_name,
+        merchant_name=merchant_name,
+        qr=qr_data_uri(payload),
+        payload=payload,
+    )

@@ -1,0 +1,315 @@
+"""The inspector's day: 我的任务 by due time → a task with its trigger → 认领 → 完成检查 with the
+checklist, notes, departments and photos → 整改复查."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import UploadFile
+from starlette.responses import RedirectResponse, Response
+
+from services.console import labels
+from services.console.backend import ApiError, Backend
+from services.console.web import Acting, Person, Services, render
+
+router = APIRouter()
+MAX_PHOTOS = 5
+
+
+async def _names(services: Backend, token: str) -> dict[str, str]:
+    """Market names by id, so people read names, never ids."""
+    try:
+        markets = await services.items("registry", "/markets", token)
+    except ApiError:
+        return {}
+    return {m["id"]: m["name"] for m in markets}
+
+
+def _why(exc: ApiError) -> str:
+    return labels.reason_zh(exc.errors[0]["reason"] if exc.errors else exc.message)
+
+
+def _due_key(task: dict[str, Any]) -> str:
+    return str(task.get("due_at") or "")
+
+
+@router.get("/staff/tasks")
+async def task_list(request: Request, who: Person, services: Services) -> Response:
+    token = who.access_token
+    market = request.query_params.get("market_id") or None
+    opened, claimed, names = await asyncio.gather(
+        services.items("inspection", "/tasks", token, state="open", market_id=market, limit=1000),
+        services.items(
+            "inspection", "/tasks", token, state="claimed", market_id=market, limit=1000
+        ),
+        _names(services, token),
+    )
+    tasks = sorted(opened + claimed, key=_due_key)
+    now = datetime.now(UTC).isoformat()
+    return render(
+        request, "tasks/list.html", who, tasks=tasks, names=names, now=now, market_id=market
+    )
+
+
+def _curve(risk: dict[str, Any]) -> str | None:
+    """The excursion's temperature curve (uPlot's columns) from the risk's evidence."""
+    evidence = risk.get("evidence") or {}
+    readings = evidence.get("readings") or []
+    if not readings:
+        return None
+    xs = [datetime.fromisoformat(r["ts"]).timestamp() for r in readings]
+    ys = [r["temp_c"] for r in readings]
+    thresholds = evidence.get("thresholds") or {}
+    limit = next(
+        (v for k, v in thresholds.items() if "limit" in k and isinstance(v, int | float)), None
+    )
+    return json.dumps(
+        {
+            "series": [{"label": "温度 °C", "color": "#0b5cab"}],
+            "data": [xs, ys],
+            "unit": "°C",
+            "limit": limit,
+            "limitLabel": "超标限值",
+        }
+    )
+
+
+async def _triggers(services: Backend, token: str, task: dict[str, Any]) -> list[dict[str, Any]]:
+    found: list[dict[str, Any]] = []
+    for trigger in task.get("triggers") or []:
+        item = dict(trigger)
+        try:
+            if trigger["kind"] == "risk":
+                risk = await services.get("telemetry", f"/risks/{trigger['id']}", token)
+                item["risk"] = risk
+                item["curve"] = _curve(risk)
+            elif trigger["kind"] == "complaint":
+                item["complaint"] = await services.get(
+                    "complaints", f"/complaints/{trigger['id']}", token
+                )
+        except ApiError as exc:
+            item["unavailable"] = exc.message
+        found.append(item)
+    return found
+
+
+async def _task_page(
+    request: Request,
+    who: Any,
+    services: Backend,
+    task_id: str,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    token = who.access_token
+    try:
+        task = await services.get("inspection", f"/tasks/{task_id}", token)
+    except ApiError as exc:
+        if exc.status in (403, 404):
+            return render(
+                request,
+                "error.html",
+                who,
+                status_code=404,
+                title="找不到该任务",
+                message="该任务不存在或不在您的辖区内。",
+            )
+        raise
+    triggers, names = await asyncio.gather(
+        _triggers(services, token, task), _names(services, token)
+    )
+    merchant, findings, photos = None, [], []
+    if task.get("merchant_id"):
+        try:
+            merchant = await services.get("registry", f"/merchants/{task['merchant_id']}", token)
+        except ApiError:
+            merchant = None
+    try:
+        findings = await services.items("inspection", "/findings", token)
+    except ApiError:
+        findings = []
+    try:
+        photos = await services.items("inspection", f"/tasks/{task_id}/photos", token)
+    except ApiError:
+        photos = []
+    groups: dict[str, list[dict[str, Any]]] = {}
+    for finding in findings:
+        group = finding.get("category_zh") or finding.get("category") or "其他"
+        groups.setdefault(group, []).append(finding)
+    return render(
+        request,
+        "tasks/detail.html",
+        who,
+        status_code=status_code,
+        task=task,
+        triggers=triggers,
+        merchant=merchant,
+        market_name=names.get(task["market_id"], ""),
+        groups=groups,
+        photos=photos,
+        errors=errors or {},
+        values=values or {},
+        notice=notice,
+        departments=labels.DEPARTMENT,
+        outcomes=labels.OUTCOME,
+        max_photos=MAX_PHOTOS,
+    )
+
+
+@router.get("/staff/tasks/{task_id}")
+async def task_detail(request: Request, task_id: str, who: Person, services: Services) -> Response:
+    notice = {"claimed": "已认领", "completed": "检查已完成"}.get(
+        request.query_params.get("done", "")
+    )
+    return await _task_page(request, who, services, task_id, notice=notice)
+
+
+@router.post("/staff/tasks/{task_id}/claim")
+async def claim(request: Request, task_id: str, who: Acting, services: Services) -> Response:
+    try:
+        await services.post("inspection", f"/tasks/{task_id}/claim", who.access_token)
+    except ApiError as exc:
+        return await _task_page(
+            request,
+            who,
+            services,
+            task_id,
+            status_code=exc.status,
+            errors={
+                "claim": labels.reason_zh(exc.errors[0]["reason"] if exc.errors else exc.message)
+            },
+        )
+    return RedirectResponse(f"/staff/tasks/{task_id}?done=claimed", status_code=303)
+
+
+@router.post("/staff/tasks/{task_id}/complete")
+async def complete(request: Request, task_id: str, who: Acting, services: Services) -> Response:
+    form = await request.form()
+    codes = [str(c) for c in form.getlist("finding")]
+    body: dict[str, Any] = {
+        "outcome": str(form.get("outcome") or ""),
+        "findings": [{"code": c, "note": str(form.get(f"note_{c}") or "")} for c in codes],
+        "departments": [str(d) for d in form.getlist("department")],
+    }
+    values = {
+        "outcome": body["outcome"],
+        "finding": codes,
+        "department": body["departments"],
+        "notes": {c: str(form.get(f"note_{c}") or "") for c in codes},
+    }
+    uploads = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
+    if len(uploads) > MAX_PHOTOS:
+        return await _task_page(
+            request,
+            who,
+            services,
+            task_id,
+            status_code=422,
+            values=values,
+            errors={"file": f"最多 {MAX_PHOTOS} 张照片"},
+        )
+    photo_ids: list[str] = []
+    try:
+        for upload in uploads:
+            content = await upload.read()
+            stored = await services.call(
+                "inspection",
+                "POST",
+                f"/tasks/{task_id}/photos",
+                who.access_token,
+                files={
+                    "file": (
+                        upload.filename,
+                        content,
+                        upload.content_type or "application/octet-stream",
+                    )
+                },
+            )
+            photo_ids.append(stored["id"])
+        if photo_ids:
+            body["photos"] = photo_ids
+        await services.post("inspection", f"/tasks/{task_id}/complete", who.access_token, body)
+    except ApiError as exc:
+        errors = {e.get("field", ""): labels.reason_zh(e.get("reason", "")) for e in exc.errors}
+        if not errors:
+            errors = {"form": labels.reason_zh(exc.message)}
+        return await _task_page(
+            request, who, services, task_id, status_code=exc.status, values=values, errors=errors
+        )
+    return RedirectResponse(f"/staff/tasks/{task_id}?done=completed", status_code=303)
+
+
+@router.get("/staff/tasks/{task_id}/photos/{photo_id}")
+async def photo(task_id: str, photo_id: str, who: Person, services: Services) -> Response:
+    try:
+        answer = await services.raw(
+            "inspection", "GET", f"/tasks/{task_id}/photos/{photo_id}", who.access_token
+        )
+    except ApiError:
+        return Response("找不到照片", status_code=404)
+    return Response(
+        answer.content,
+        media_type=answer.headers.get("content-type", "application/octet-stream"),
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
+@router.get("/staff/rectifications")
+async def rectifications(request: Request, who: Person, services: Services) -> Response:
+    token = who.access_token
+    orders, names = await asyncio.gather(
+        services.items("inspection", "/rectifications", token, state="open"),
+        _names(services, token),
+    )
+    orders.sort(key=lambda o: str(o.get("deadline") or ""))
+    notice = "复查结果已记录" if request.query_params.get("done") else None
+    return render(
+        request, "tasks/rectifications.html", who, orders=orders, names=names, notice=notice
+    )
+
+
+@router.post("/staff/rectifications/{order_id}/verify")
+async def verify(request: Request, order_id: str, who: Acting, services: Services) -> Response:
+    form = await request.form()
+    passed = form.get("passed") == "true"
+    try:
+        await services.post(
+            "inspection",
+            f"/rectifications/{order_id}/verify",
+            who.access_token,
+            {"passed": passed},
+        )
+    except ApiError as exc:
+        return render(
+            request,
+            "error.html",
+            who,
+            status_code=exc.status,
+            message=labels.reason_zh(exc.message),
+        )
+    return RedirectResponse("/staff/rectifications?done=1", status_code=303)
+
+
+@router.get("/staff/merchants/{merchant_id}/patrol-plan")
+async def patrol_plan(
+    request: Request, merchant_id: str, who: Person, services: Services
+) -> Response:
+    try:
+        plan = await services.get("inspection", f"/patrol-plans/{merchant_id}", who.access_token)
+        merchant = await services.get("registry", f"/merchants/{merchant_id}", who.access_token)
+    except ApiError as exc:
+        return render(
+            request,
+            "error.html",
+            who,
+            status_code=exc.status,
+            message=labels.reason_zh(exc.message),
+        )
+    return render(request, "tasks/patrol_plan.html", who, plan=plan, merchant=merchant)

@@ -1,0 +1,161 @@
+"""What every page shares: the templates with their filters, the signed-in person, CSRF."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import Depends, Request
+from fastapi.templating import Jinja2Templates
+from starlette.responses import Response
+
+from services.console import labels
+from services.console.auth import SignIn, SignInNeeded
+from services.console.backend import Backend
+from services.console.sessions import Session, SessionStore
+from services.runtime.auth import Principal
+
+HERE = Path(__file__).resolve().parent
+CHINA = timezone(timedelta(hours=8), "CST")
+templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes .html
+
+
+def _when(value: str | datetime | None, fmt: str = "%m-%d %H:%M") -> str:
+    if not value:
+        return "—"
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.astimezone(CHINA).strftime(fmt)
+
+
+def _due(value: str | None, now: datetime | None = None) -> str:
+    """剩余 3 小时 / 逾期 2 小时: the next action first, the deadline in words."""
+    if not value:
+        return ""
+    left = datetime.fromisoformat(value) - (now or datetime.now(UTC))
+    minutes = int(abs(left.total_seconds()) // 60)
+    span = (
+        f"{minutes // 1440} 天"
+        if minutes >= 1440
+        else (f"{minutes // 60} 小时" if minutes >= 60 else f"{minutes} 分钟")
+    )
+    return f"剩余 {span}" if left.total_seconds() >= 0 else f"逾期 {span}"
+
+
+def _overdue(value: str | None) -> bool:
+    return bool(value) and datetime.fromisoformat(str(value)) < datetime.now(UTC)
+
+
+for name, table in {
+    "severity": labels.SEVERITY,
+    "outcome": labels.OUTCOME,
+    "rule": labels.RULE,
+    "reason_kind": labels.REASON_KIND,
+    "task_state": labels.TASK_STATE,
+    "rectification_state": labels.RECTIFICATION_STATE,
+    "department": labels.DEPARTMENT,
+    "category": labels.COMPLAINT_CATEGORY,
+    "complaint_state": labels.COMPLAINT_STATE,
+    "market_kind": labels.MARKET_KIND,
+    "terminal_kind": labels.TERMINAL_KIND,
+    "role": labels.ROLES,
+    "risk_state": labels.RISK_STATE,
+    "close_outcome": labels.CLOSE_OUTCOME,
+    "channel": labels.CHANNEL,
+    "clock": labels.CLOCK,
+    "credit_kind": labels.CREDIT_KIND,
+    "merchant_status": labels.MERCHANT_STATUS,
+}.items():
+    templates.env.filters[name] = lambda code, t=table: labels.label(t, code)
+templates.env.filters["when"] = _when
+templates.env.filters["due"] = _due
+templates.env.filters["overdue"] = _overdue
+templates.env.filters["reason_zh"] = labels.reason_zh
+templates.env.globals["FIELDS"] = labels.FIELDS
+
+# (path, label, roles that see it); admin sees everything.
+NAV: list[tuple[str, str, frozenset[str]]] = [
+    ("/staff/tasks", "检查任务", frozenset({"inspector", "leader", "department"})),
+    ("/staff/rectifications", "整改复查", frozenset({"inspector", "leader"})),
+    ("/staff/complaints", "投诉队列", frozenset({"handler", "leader"})),
+    ("/staff/registry", "登记", frozenset({"clerk"})),
+    ("/staff/risks", "风险看板", frozenset({"inspector", "handler", "clerk", "leader"})),
+    ("/staff/overview", "总览", frozenset({"leader"})),
+]
+
+
+def nav(principal: Principal) -> list[tuple[str, str]]:
+    return [(href, text) for href, text, roles in NAV if principal.holds(*roles)]
+
+
+templates.env.globals["nav"] = nav
+
+
+def state(request: Request) -> Any:
+    return request.app.state
+
+
+async def optional_person(request: Request) -> Session | None:
+    sign_in: SignIn = request.app.state.sign_in
+    return await sign_in.current(request)
+
+
+async def person(request: Request) -> Session:
+    session = await optional_person(request)
+    if session is None:
+        raise SignInNeeded(
+            str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
+        )
+    return session
+
+
+Person = Annotated[Session, Depends(person)]
+
+
+def backend(request: Request) -> Backend:
+    found: Backend = request.app.state.backend
+    return found
+
+
+Services = Annotated[Backend, Depends(backend)]
+
+
+async def csrf_checked(request: Request, who: Person) -> Session:
+    """Every form posts the session's CSRF token (a hidden field, or htmx's header)."""
+    store: SessionStore = request.app.state.sessions
+    sent = request.headers.get("x-csrf-token")
+    if sent is None:
+        form = await request.form()
+        value = form.get("csrf")
+        sent = value if isinstance(value, str) else None
+    if not store.csrf_ok(who.sid, sent):
+        raise CsrfRefused()
+    return who
+
+
+class CsrfRefused(Exception):
+    pass
+
+
+Acting = Annotated[Session, Depends(csrf_checked)]
+
+
+def render(
+    request: Request, template: str, who: Session | None, status_code: int = 200, **context: Any
+) -> Response:
+    store: SessionStore = request.app.state.sessions
+    return templates.TemplateResponse(
+        request,
+        template,
+        {
+            "who": who,
+            "csrf": store.csrf_token(who.sid) if who else "",
+            "path": request.url.path,
+            **context,
+        },
+        status_code=status_code,
+    )
+
+
+def is_htmx(request: Request) -> bool:
+    return request.headers.get("hx-request") == "true"

@@ -1,0 +1,126 @@
+"""The registry's public directory (issue 16): districts, markets and their active merchants,
+for anyone, no token, rate limited.
+
+Nothing personal: a market is shown with its address, opening hours and renovation status —
+never its task force (people) — and a merchant with its name and stall only.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel, Field
+
+from services.registry.api import Reg
+from services.registry.domain.model import Market
+from services.runtime.errors import NotFound
+from services.runtime.inputs import text_inputs
+from services.runtime.ratelimit import rate_limited
+
+router = APIRouter(
+    tags=["public"],
+    dependencies=[Depends(text_inputs), Depends(rate_limited("public"))],
+)
+MAX_PAGE = 100
+
+
+class PublicDistrict(BaseModel):
+    code: str
+    name: str
+
+
+class PublicOpeningHours(BaseModel):
+    open: str = Field(examples=["06:00"])
+    close: str = Field(examples=["19:00"])
+
+
+class PublicMarket(BaseModel):
+    id: str
+    name: str
+    district: str = Field(description="district code")
+    district_name: str | None
+    kind: Literal["farmers", "wholesale"]
+    address: str
+    opening_hours: PublicOpeningHours
+    renovation_status: Literal["not_planned", "planned", "in_progress", "completed"]
+
+
+class PublicMarketPage(BaseModel):
+    items: list[PublicMarket]
+    total: int = Field(description="how many markets match, across all pages")
+
+
+class PublicMerchantRef(BaseModel):
+    id: str
+    name: str
+    stall_no: str
+
+
+class PublicMerchantList(BaseModel):
+    items: list[PublicMerchantRef]
+
+
+def public_market(m: Market, district_name: str | None) -> PublicMarket:
+    return PublicMarket(
+        id=m.id,
+        name=m.name,
+        district=m.district,
+        district_name=district_name,
+        kind=m.kind,  # type: ignore[arg-type]  # the database's CHECK keeps it to these
+        address=m.address,
+        opening_hours=PublicOpeningHours(open=m.opens, close=m.closes),
+        renovation_status=m.renovation_status,  # type: ignore[arg-type]
+    )
+
+
+@router.get("/public/districts")
+async def public_districts(reg: Reg) -> list[PublicDistrict]:
+    """Every district: its code (the `district` filter) and name."""
+    return [PublicDistrict(code=d.code, name=d.name) for d in await reg.districts()]
+
+
+@router.get("/public/markets")
+async def public_markets(
+    reg: Reg,
+    q: Annotated[
+        str | None, Query(max_length=100, description="part of the market's name")
+    ] = None,
+    district: Annotated[str | None, Query(max_length=32, description="district code")] = None,
+    kind: Annotated[Literal["farmers", "wholesale"] | None, Query()] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+) -> PublicMarketPage:
+    """Search the markets by name, district and kind; by district and name, paginated."""
+    async with reg.transaction() as store:
+        found, total = await store.public_markets(
+            q=q.strip() or None if q else None,
+            district=district,
+            kind=kind,
+            offset=offset,
+            limit=limit,
+        )
+    return PublicMarketPage(items=[public_market(m, name) for m, name in found], total=total)
+
+
+@router.get("/public/markets/{market_id}")
+async def public_market_page(market_id: str, reg: Reg) -> PublicMarket:
+    async with reg.transaction() as store:
+        found, _ = await store.public_markets(
+            q=None, district=None, kind=None, offset=0, limit=1, market_id=market_id
+        )
+    if not found:
+        raise NotFound(f"no market {market_id!r}")
+    return public_market(*found[0])
+
+
+@router.get("/public/markets/{market_id}/merchants")
+async def public_market_merchants(market_id: str, reg: Reg) -> PublicMerchantList:
+    """The market's active merchants (name and stall), by stall: what a complaint form lists."""
+    async with reg.transaction() as store:
+        if await store.market(market_id) is None:
+            raise NotFound(f"no market {market_id!r}")
+        merchants = await store.active_merchants(market_id)
+    return PublicMerchantList(
+        items=[PublicMerchantRef(id=m.id, name=m.name, stall_no=m.stall_no) for m in merchants]
+    )

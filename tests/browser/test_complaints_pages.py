@@ -1,0 +1,166 @@
+"""The complaint handler's pages in a real browser (issue 15): a citizen's complaint reaches the
+queue with both working-day clocks, the handler accepts it, a refused close shows the service's
+error beside the field, the handler closes it substantiated, and the merchant's credit page then
+shows the adjustment linked to the complaint. A handler of another district cannot open the
+case, by URL either."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+import httpx
+from playwright.async_api import Page
+
+from tests.browser.support import Console, Shots, sign_in
+from tests.support.city import Place, provision
+from tests.support.identity import Tokens
+from tests.support.poll import until
+
+HANDLER = "赵处理"
+FACTS = "在摊位买的两斤猪肉，回家一称只有一斤六两，缺斤短两。"
+
+
+@dataclass
+class Filed:
+    place: Place
+    complaint_id: str
+    tracking_code: str
+
+
+async def file_complaint(console: Console) -> Filed:
+    """A district with a market and a merchant (registry), then a citizen's complaint about
+    the merchant's stall through the public POST /complaints, once the complaints service
+    knows the market; returns when credit has scored the merchant too."""
+    city = console.city
+    async with city.client("registry") as registry:
+        place = await provision(registry, stall_no="C-3")
+    body = {
+        "complainant": {"name": "市民甲", "phone": "13805350001"},
+        "market_id": place.market_id,
+        "stall_no": place.stall_no,
+        "category": "short_weight",
+        "facts": FACTS,
+        "request": "退还差价并道歉",
+        "channel": "hotline_12345",
+    }
+    key = uuid.uuid4().hex
+    async with httpx.AsyncClient(base_url=city.urls["complaints"], timeout=10) as public:
+
+        async def filed() -> dict[str, str] | None:
+            r = await public.post("/complaints", json=body, headers={"Idempotency-Key": key})
+            if r.status_code == 422:  # the registry's market has not reached complaints yet
+                return None
+            assert r.status_code == 201, r.text
+            receipt: dict[str, str] = r.json()
+            return receipt
+
+        receipt = await until(filed, within=60, every=0.5, what="complaints knows the market")
+    async with city.client("credit") as credit:
+
+        async def scored() -> bool:
+            r = await credit.get(f"/merchants/{place.merchant_id}/credit")
+            return r.status_code == 200
+
+        await until(scored, within=60, every=0.5, what="credit scored the new merchant")
+    return Filed(place, receipt["id"], receipt["tracking_code"])
+
+
+async def test_a_handler_accepts_and_closes_a_complaint_and_the_merchant_credit_follows(
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
+) -> None:
+    filed = await file_complaint(console)
+    district, case = filed.place.district, filed.complaint_id
+    username, _ = tokens.person("handler", district, name=HANDLER, who="browser")
+    await sign_in(phone, username, tokens.password, shot)
+    await shot(phone, "staff")
+
+    # The queue: the new case, with both clocks and the rules that set them.
+    await phone.locator("nav a[href='/staff/complaints']").click()
+    await phone.wait_for_url("**/staff/complaints")
+    row = phone.locator(f"li[data-complaint='{case}']")
+    await row.wait_for()
+    await shot(phone, "complaints")
+    text = await row.inner_text()
+    assert "缺斤短两" in text and "待受理" in text, text
+    assert "受理期限" in text and "剩余" in text and "个工作日" in text, text
+    assert "调解期限" in text and "受理后起算" in text, text
+    assert "摊位 C-3" in text, text
+    assert "收到后 7 个工作日" in await phone.inner_text("main")
+
+    # The case: facts, request and both clocks; accept it.
+    await row.locator("a").first.click()
+    await phone.wait_for_url(f"**/staff/complaints/{case}")
+    await shot(phone, "case-received")
+    assert FACTS in await phone.inner_text("main")
+    assert "受理后 45 个工作日" in await phone.inner_text("#clocks")
+    await phone.click("#accept button[type=submit]")
+    await phone.wait_for_url(f"**/staff/complaints/{case}?done=accepted")
+    await shot(phone, "case-accepted")
+    assert "已受理" in await phone.inner_text("#state")
+    timeline = await phone.inner_text("#timeline")
+    assert "受理" in timeline and HANDLER in timeline, timeline
+    assert "计时中" in await phone.inner_text("#clocks")
+
+    # A close the service refuses (unfounded yet substantiated): the reason beside the field,
+    # what was typed kept, nothing changed.
+    await phone.select_option("#outcome", "unfounded")
+    await phone.check("input[name=substantiated][value=true]")
+    await phone.check("input[name=satisfaction][value='4']")
+    await phone.click("#close button[type=submit]")
+    error = phone.locator("#close fieldset", has_text="是否属实").locator(".field-error")
+    await error.wait_for()
+    await shot(phone, "close-refused")
+    assert "不能认定投诉属实" in await error.inner_text()
+    assert await phone.input_value("#outcome") == "unfounded"
+    assert await phone.is_checked("input[name=satisfaction][value='4']")
+    assert "已受理" in await phone.inner_text("#state")
+
+    # Closed: refunded, substantiated, satisfaction 4.
+    await phone.select_option("#outcome", "refunded")
+    await phone.click("#close button[type=submit]")
+    await phone.wait_for_url(f"**/staff/complaints/{case}?done=closed")
+    await shot(phone, "case-closed")
+    assert "已办结" in await phone.inner_text("#state")
+    timeline = await phone.inner_text("#timeline")
+    assert "办结" in timeline and "退款退货 · 属实 · 满意度 4/5" in timeline, timeline
+    assert "按期办结" in await phone.inner_text("#clocks")
+    assert await phone.locator("#close").count() == 0
+
+    # The merchant's page: the grade, and the substantiated complaint in its explanation,
+    # linked back to the case.
+    await phone.click("#case a:text('信用')")
+    await phone.wait_for_url(f"**/staff/merchants/{filed.place.merchant_id}")
+    entry = phone.locator("#ledger li[data-kind='complaint.substantiated']")
+
+    async def adjusted() -> bool:
+        if await entry.count():
+            return True
+        await phone.reload()
+        return False
+
+    await until(adjusted, within=60, every=1, what="the complaint's credit adjustment")
+    await shot(phone, "merchant-credit")
+    assert (await phone.inner_text("#grade")).strip() in ("A", "B", "C", "D")
+    assert "投诉属实" in await entry.inner_text()
+    link = entry.locator("a[data-link='complaint']")
+    assert await link.get_attribute("href") == f"/staff/complaints/{case}"
+    assert await entry.locator(".delta.down").count() == 1, "a substantiated complaint costs"
+
+
+async def test_a_handler_of_another_district_cannot_open_the_case(
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
+) -> None:
+    filed = await file_complaint(console)
+    async with console.city.client("registry") as registry:
+        other = (await provision(registry)).district
+    username, _ = tokens.person("handler", other, name="钱处理", who="browser")
+    await sign_in(phone, username, tokens.password)
+    await phone.goto("/staff/complaints")
+    await shot(phone, "complaints-other-district")
+    assert await phone.locator(f"li[data-complaint='{filed.complaint_id}']").count() == 0
+    response = await phone.goto(f"/staff/complaints/{filed.complaint_id}")
+    await shot(phone, "case-refused")
+    assert response is not None and response.status == 404
+    assert "找不到该投诉" in await phone.inner_text("main")
+    assert filed.tracking_code not in await phone.inner_text("body")

@@ -1,0 +1,127 @@
+"""An inspector's day in a real browser (issue 15): a freezer door left open becomes a task; the
+inspector signs in at the provider, finds the task, sees the excursion's temperature curve,
+claims it, completes it `major` with a finding and a photo; the merchant's page then shows the
+lower grade. An inspector of another district cannot open the task, by list or by URL."""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from playwright.async_api import Page
+
+from tests.browser.conftest import Pages
+from tests.browser.support import Console, Shots, sign_in
+from tests.support.identity import Tokens
+from tests.support.poll import until
+from tests.support.stalls import Stall, open_stall, send_readings
+
+
+def png(width: int = 8, height: int = 8) -> bytes:
+    """A small, valid PNG (a grey square): what a phone's camera would upload."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    rows = b"".join(b"\x00" + b"\x80\x80\x80" * width for _ in range(height))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+async def door_left_open(console: Console) -> tuple[Stall, str]:
+    """A stall whose freezer warmed to −5 °C (10 °C beyond the frozen limit): the task it made."""
+    stall = await open_stall(console.city)
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=40)
+    await send_readings(console.city, stall.freezer.series(start, [-19.0, -18.5, -5.0, -4.5, -5.0]))
+    async with console.city.client("inspection") as inspection:
+
+        async def created() -> str | None:
+            r = await inspection.get("/tasks", params={"market_id": stall.market_id})
+            items: list[dict[str, Any]] = r.json()["items"]
+            return next((t["task_id"] for t in items if t["reason_kind"] == "risk"), None)
+
+        task_id = await until(created, within=90, every=0.5, what="the door-open task")
+    return stall, str(task_id)
+
+
+async def test_an_inspector_finds_claims_and_completes_the_door_open_task(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots, tmp_path: Path
+) -> None:
+    stall, task_id = await door_left_open(console)
+    inspector, _ = tokens.person("inspector", stall.district, name="王检查", who="browser")
+    phone = await open_page(phone=True)
+    await sign_in(phone, inspector, tokens.password, shot)
+    await shot(phone, "staff")
+
+    await phone.goto("/staff/tasks")
+    row = phone.locator(f'[data-task="{task_id}"]')
+    await row.wait_for()
+    assert "冷链温度超标" in await row.inner_text()
+    await shot(phone, "tasks")
+
+    await row.locator("a").click()
+    await phone.wait_for_url(f"**/staff/tasks/{task_id}")
+    curve = phone.locator("[data-chart][data-drawn] canvas")
+    await curve.first.wait_for()  # uPlot drew the excursion from the risk's evidence
+    await shot(phone, "task")
+
+    await phone.get_by_role("button", name="认领").click()
+    await phone.wait_for_url(f"**/staff/tasks/{task_id}?done=claimed")
+    assert "王检查" in await phone.inner_text("main")
+    await shot(phone, "claimed")
+
+    photo = tmp_path / "freezer.png"
+    photo.write_bytes(png())
+    form = phone.locator("form#complete")
+    await form.locator('input[name="outcome"][value="major"]').check()
+    await form.locator('input[name="finding"][value="CCH-01"]').check()
+    await form.locator('input[name="note_CCH-01"]').fill("冷柜门未关，柜内 −5 °C")
+    await form.locator('input[name="department"][value="health"]').check()
+    await form.locator('input[name="photos"]').set_input_files(str(photo))
+    await shot(phone, "complete-form")
+    await form.get_by_role("button", name="完成检查").click()
+    await phone.wait_for_url(f"**/staff/tasks/{task_id}?done=completed")
+    assert await phone.locator(".photos img").count() == 1
+    await shot(phone, "completed")
+
+    # The major finding reaches credit; the merchant's page shows the lower grade.
+    async with console.city.client("credit") as credit:
+
+        async def lowered() -> dict[str, Any] | None:
+            r = await credit.get(f"/merchants/{stall.merchant_id}/credit")
+            body: dict[str, Any] = r.json()
+            return body if body["grade"] != "A" else None
+
+        score = await until(lowered, within=60, every=0.5, what="the grade fell")
+    await phone.goto(f"/staff/merchants/{stall.merchant_id}")
+    text = await phone.inner_text("main")
+    assert f"{score['grade']}" in text and str(int(score["score"])) in text
+    await shot(phone, "merchant")
+
+
+async def test_an_inspector_of_another_district_cannot_open_the_task(
+    console: Console, page: Page, tokens: Tokens, shot: Shots
+) -> None:
+    _, task_id = await door_left_open(console)
+    async with console.city.client("registry") as registry:
+        other = f"x{task_id[-8:]}"
+        r = await registry.post("/districts", json={"code": other, "name": other})
+        assert r.status_code == 201, r.text
+    stranger, _ = tokens.person("inspector", other, name="赵外区", who="browser")
+    await sign_in(page, stranger, tokens.password, shot)
+    await page.goto("/staff/tasks")
+    assert await page.locator(f'[data-task="{task_id}"]').count() == 0
+    await shot(page, "tasks")
+    answer = await page.goto(f"/staff/tasks/{task_id}")
+    assert answer is not None and answer.status == 404
+    assert "找不到该任务" in await page.inner_text("main")
+    await shot(page, "task-refused")

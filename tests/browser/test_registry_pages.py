@@ -1,0 +1,84 @@
+"""The clerk's pages in a real browser (issue 15): a merchant's 统一社会信用代码 is checked as it
+is typed, by the registry's own rules, and the error stands beside the field in Chinese; a
+register with a wrong check character is refused, the form keeps what was typed, and the
+registry holds nothing new."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+from playwright.async_api import Page
+
+from services.registry.domain.identifiers import CREDIT_CODE_ALPHABET, credit_code_check_char
+from tests.browser.conftest import Pages
+from tests.browser.support import Console, Shots, sign_in
+from tests.support.identity import Tokens
+from tests.support.stalls import open_stall
+
+FIRST17 = "91370602MA0000123"
+
+
+def wrong_credit_code() -> tuple[str, str, str]:
+    """(the code with a wrong 18th character, the character typed, the one GB 32100 gives)."""
+    right = credit_code_check_char(FIRST17)
+    typed = next(c for c in CREDIT_CODE_ALPHABET if c != right)
+    return FIRST17 + typed, typed, right
+
+
+async def merchants_of(console: Console, market_id: str) -> list[dict[str, Any]]:
+    async with console.city.client("registry") as registry:
+        r = await registry.get("/merchants", params={"market_id": market_id})
+        assert r.status_code == 200, r.text
+        items: list[dict[str, Any]] = r.json()["items"]
+        return items
+
+
+async def test_a_clerk_enters_a_wrong_check_character_and_sees_the_error_beside_the_field(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    stall = await open_stall(console.city)  # a district with a market (and one merchant)
+    before = await merchants_of(console, stall.market_id)
+    clerk, _ = tokens.person("clerk", stall.district, name="王登记", who="browser")
+    phone: Page = await open_page(phone=True)
+    await sign_in(phone, clerk, tokens.password, shot)
+
+    await phone.goto("/staff/registry")
+    market = phone.locator(f'#markets a[href="/staff/registry/markets/{stall.market_id}"]')
+    await market.wait_for()
+    await shot(phone, "registry")
+    await market.click()  # a name, never an id
+    await phone.wait_for_url(f"**/staff/registry/markets/{stall.market_id}")
+    await phone.click("#register-merchant summary")
+
+    code, typed, right = wrong_credit_code()
+    expected = f"校验位为“{typed}”，按 GB 32100-2015 应为“{right}”"
+    await phone.fill("#f-name", "浏览器测试鲜肉")
+    await phone.fill("#f-stall_no", "B-7")
+    await phone.fill("#f-food_licence", "JY13706020054321")
+    await phone.fill("#f-licence_valid_until", (date.today() + timedelta(days=365)).isoformat())
+    await phone.locator("#f-credit_code").press_sequentially(code)
+    # As typed: the registry's POST /merchants/validate answers, the error appears beside it.
+    beside = phone.locator("#f-credit_code ~ #err-credit_code")
+    await phone.wait_for_function(
+        "t => document.getElementById('err-credit_code').textContent.includes(t)", arg=expected
+    )
+    assert await phone.inner_text("#err-food_licence") == ""
+    await shot(phone, "checked-as-typed")
+
+    submitted = f"/staff/registry/markets/{stall.market_id}/merchants"
+    async with phone.expect_response(lambda r: r.url.endswith(submitted)) as answer:
+        await phone.click("#merchant-form button[type=submit]")
+    assert (await answer.value).status == 422
+    await phone.wait_for_load_state("load")
+    # Re-rendered: the error beside the field, what was typed kept, the form open.
+    assert expected in await beside.inner_text()
+    assert await phone.get_attribute("#f-credit_code", "aria-invalid") == "true"
+    assert await phone.input_value("#f-credit_code") == code
+    assert await phone.input_value("#f-name") == "浏览器测试鲜肉"
+    assert await phone.input_value("#f-stall_no") == "B-7"
+    await shot(phone, "refused")
+
+    after = await merchants_of(console, stall.market_id)
+    assert [m["id"] for m in after] == [m["id"] for m in before]
+    assert not any(m["stall_no"] == "B-7" or m["credit_code"] == code for m in after)

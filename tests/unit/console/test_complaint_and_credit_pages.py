@@ -1,0 +1,193 @@
+"""The handler's clocks and the merchant's credit explanation as the console words them: which
+clock runs, 临期 and 逾期, how a stopped clock ended; each ledger entry's links to its task,
+complaint or risk; the licence's validity."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from services.console import labels
+from services.console.views.complaints import clocks, timeline, urgency
+from services.console.views.merchants import explain, licence, links, risk_root
+
+NOW = datetime(2026, 5, 6, 2, 0, tzinfo=UTC)
+
+
+def case(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "id": "cmp_1",
+        "state": "received",
+        "channel": "hotline_12345",
+        "received_at": "2026-05-04T01:00:00+00:00",
+        "acceptance_deadline": "2026-05-13T15:59:59.999999+00:00",
+        "mediation_deadline": None,
+        "accepted_at": None,
+        "rejected_at": None,
+        "closed_at": None,
+        "acceptance_overdue_at": None,
+        "mediation_overdue_at": None,
+        "running_clock": "acceptance",
+        "current_deadline": "2026-05-13T15:59:59.999999+00:00",
+        "working_days_left": 5,
+        "nearing": False,
+    }
+    return base | changes
+
+
+def test_a_received_case_runs_the_acceptance_clock_and_mediation_waits() -> None:
+    acceptance, mediation = clocks(case(), NOW)
+    assert (acceptance.name, acceptance.rule) == ("受理期限", "收到后 7 个工作日")
+    assert acceptance.running and acceptance.status == "剩余 5 个工作日"
+    assert (mediation.name, mediation.rule) == ("调解期限", "受理后 45 个工作日")
+    assert not mediation.running and mediation.status == "受理后起算"
+    assert urgency(case(), NOW) == ""
+
+
+def test_nearing_and_overdue_are_marked_on_the_running_clock() -> None:
+    near = case(nearing=True, working_days_left=1)
+    assert clocks(near, NOW)[0].status == "临期 · 剩余 1 个工作日"
+    assert clocks(near, NOW)[0].css == "nearing" and urgency(near, NOW) == "nearing"
+    late = case(
+        current_deadline="2026-05-05T15:59:59+00:00",
+        acceptance_deadline="2026-05-05T15:59:59+00:00",
+        working_days_left=-1,
+    )
+    assert (clocks(late, NOW)[0].status, clocks(late, NOW)[0].css) == ("逾期", "overdue")
+    assert urgency(late, NOW) == "overdue"
+    # Marked overdue by the service's clock: overdue even if the page's clock disagrees.
+    marked = case(acceptance_overdue_at="2026-05-06T00:00:00+00:00")
+    assert urgency(marked, NOW) == "overdue"
+
+
+def test_an_accepted_case_shows_how_acceptance_ended_and_runs_mediation() -> None:
+    accepted = case(
+        state="accepted",
+        accepted_at="2026-05-14T01:00:00+00:00",  # after the acceptance deadline
+        mediation_deadline="2026-07-20T15:59:59+00:00",
+        running_clock="mediation",
+        current_deadline="2026-07-20T15:59:59+00:00",
+        working_days_left=44,
+    )
+    acceptance, mediation = clocks(accepted, NOW)
+    assert (acceptance.status, acceptance.css) == ("逾期受理", "overdue")
+    assert mediation.running and mediation.status == "剩余 44 个工作日"
+
+
+def test_a_closed_or_rejected_case_has_no_running_clock() -> None:
+    closed = case(
+        state="closed",
+        accepted_at="2026-05-05T01:00:00+00:00",
+        mediation_deadline="2026-07-20T15:59:59+00:00",
+        closed_at="2026-05-20T01:00:00+00:00",
+        running_clock=None,
+        current_deadline=None,
+        working_days_left=None,
+    )
+    assert [c.status for c in clocks(closed, NOW)] == ["按期受理", "按期办结"]
+    assert urgency(closed, NOW) == ""
+    rejected = case(
+        state="rejected",
+        rejected_at="2026-05-05T01:00:00+00:00",
+        running_clock=None,
+        current_deadline=None,
+    )
+    assert [c.status for c in clocks(rejected, NOW)] == ["按期决定", "不予受理，无调解"]
+
+
+def test_the_timeline_names_who_decided_in_order() -> None:
+    closed = case(
+        state="closed",
+        accepted_at="2026-05-05T01:00:00+00:00",
+        accepted_actor={"subject": "s1", "name": "张丽娟"},
+        closed_at="2026-05-20T01:00:00+00:00",
+        closed_actor={"subject": "s1", "name": "张丽娟"},
+        outcome="refunded",
+        substantiated=True,
+        satisfaction=4,
+    )
+    done = [{"task_id": "tsk_1", "outcome": "minor", "completed_at": "2026-05-08T01:00:00+00:00"}]
+    steps = timeline(closed, done)
+    assert [s["what"] for s in steps] == ["收到投诉", "受理", "检查完成", "办结"]
+    assert steps[1]["by"] == "张丽娟" and steps[2]["task_id"] == "tsk_1"
+    assert steps[3]["note"] == "退款退货 · 属实 · 满意度 4/5"
+
+
+def entry(**changes: Any) -> dict[str, Any]:
+    base: dict[str, Any] = {
+        "kind": "inspection.finding.major",
+        "delta": -15,
+        "reason": "inspection found major problems (task tsk_ab12: major (CCH-01)): -15 under "
+        "policy 2026-01",
+        "occurred_at": "2026-05-05T01:00:00+00:00",
+        "counting": True,
+        "root": None,
+    }
+    return base | changes
+
+
+def test_an_adjustment_links_to_its_task_and_the_complaint_at_its_root() -> None:
+    found = links(entry(root={"kind": "complaint", "id": "cmp_9", "category": "short_weight"}))
+    assert found == [
+        {"kind": "task", "text": "检查任务", "href": "/staff/tasks/tsk_ab12"},
+        {"kind": "complaint", "text": "投诉（缺斤短两）", "href": "/staff/complaints/cmp_9"},
+    ]
+    substantiated = entry(
+        kind="complaint.substantiated",
+        reason="substantiated complaint (complaint cmp_7 (price) substantiated): -5 under policy",
+    )
+    assert links(substantiated) == [
+        {"kind": "complaint", "text": "投诉（价格）", "href": "/staff/complaints/cmp_7"}
+    ]
+
+
+def test_a_confirmed_risk_is_named_from_the_root_or_the_reason() -> None:
+    root = {"kind": "risk", "id": "r1", "rule": "cold_chain_excursion", "severity": "major"}
+    assert risk_root(entry(root=root)) == root
+    confirmed = entry(
+        kind="food_safety_risk.confirmed",
+        reason="food-safety risk confirmed by inspection (task tsk_1 (major) confirmed risk "
+        "r1, r2): -10 under policy 2026-01",
+    )
+    assert risk_root(confirmed) == {"kind": "risk", "id": "r1"}
+    assert links(confirmed)[-1] == {
+        "kind": "risk",
+        "text": "风险（食品安全）",
+        "href": "/staff/risks/r1",
+    }
+    assert links(entry(root=root))[-1]["text"] == "风险（冷链温度超标）"
+    assert risk_root(entry()) is None
+
+
+def test_the_explanation_is_newest_first_with_the_sign_of_each_delta() -> None:
+    credit = {
+        "ledger": [
+            entry(
+                kind="merchant.registered",
+                delta=0,
+                reason="registered",
+                occurred_at="2026-01-01T00:00:00+00:00",
+            ),
+            entry(),
+            entry(
+                kind="inspection.pass",
+                delta=2,
+                reason="passed",
+                occurred_at="2026-06-01T00:00:00+00:00",
+            ),
+        ]
+    }
+    assert [(e["kind"], e["sign"]) for e in explain(credit)] == [
+        ("inspection.pass", "up"),
+        ("inspection.finding.major", "down"),
+        ("merchant.registered", "zero"),
+    ]
+    assert all(kind in labels.CREDIT_KIND for kind in (e["kind"] for e in explain(credit)))
+
+
+def test_the_licence_validity_in_words() -> None:
+    today = date(2026, 5, 6)
+    assert licence({"licence_valid_until": "2027-01-01"}, today)["status"] == "有效"
+    assert licence({"licence_valid_until": "2026-05-20"}, today)["status"] == "14 天后到期"
+    expired = licence({"licence_valid_until": "2026-05-01"}, today)
+    assert (expired["status"], expired["css"]) == ("已过期 5 天", "overdue")
