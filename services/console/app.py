@@ -20,7 +20,7 @@ from services.console.auth import SignIn, SignInNeeded, login_url, safe_next
 from services.console.backend import Backend
 from services.console.sessions import SessionStore
 from services.console.settings import SERVICES, ConsoleSettings
-from services.console.web import CsrfRefused, is_htmx, optional_person, render
+from services.console.web import CsrfRefused, OutOfScope, is_htmx, optional_person, render
 
 HERE = Path(__file__).resolve().parent
 VENDOR = {
@@ -103,6 +103,18 @@ def build(
     async def csrf_refused(request: Request, _: CsrfRefused) -> Response:
         return render(
             request, "error.html", None, status_code=403, message="表单已过期，请刷新页面后重试"
+        )
+
+    @app.exception_handler(OutOfScope)
+    async def out_of_scope(request: Request, exc: OutOfScope) -> Response:
+        who = await optional_person(request)
+        return render(
+            request,
+            "error.html",
+            who,
+            status_code=404,
+            title=f"找不到该{exc.what}",
+            message=f"该{exc.what}不存在或不在您的辖区内。",
         )
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

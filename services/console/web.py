@@ -12,7 +12,7 @@ from starlette.responses import Response
 
 from services.console import labels
 from services.console.auth import SignIn, SignInNeeded
-from services.console.backend import Backend
+from services.console.backend import ApiError, Backend
 from services.console.sessions import Session, SessionStore
 from services.runtime.auth import Principal
 
@@ -135,6 +135,25 @@ async def csrf_checked(request: Request, who: Person) -> Session:
 
 class CsrfRefused(Exception):
     pass
+
+
+class OutOfScope(Exception):
+    """What a page shows does not exist, or lies outside the person's district: both read as
+    absent (404), so a URL tells nothing about another district's work."""
+
+    def __init__(self, what: str) -> None:
+        super().__init__(what)
+        self.what = what
+
+
+async def in_scope(services: Backend, service: str, path: str, token: str, what: str) -> Any:
+    """GET one thing the page is about; OutOfScope (→ 404 page) when the service refuses it."""
+    try:
+        return await services.get(service, path, token)
+    except ApiError as exc:
+        if exc.status in (403, 404):
+            raise OutOfScope(what) from exc
+        raise
 
 
 Acting = Annotated[Session, Depends(csrf_checked)]

@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
 from services.console.backend import ApiError, Backend
-from services.console.web import Acting, Person, Services, render
+from services.console.web import Acting, Person, Services, in_scope, render
 
 router = APIRouter()
 
@@ -294,19 +294,7 @@ async def _case_page(
     status_code: int = 200,
 ) -> Response:
     token = who.access_token
-    try:
-        case = await services.get("complaints", f"/complaints/{complaint_id}", token)
-    except ApiError as exc:
-        if exc.status in (403, 404):
-            return render(
-                request,
-                "error.html",
-                who,
-                status_code=404,
-                title="找不到该投诉",
-                message="该投诉不存在或不在您的辖区内。",
-            )
-        raise
+    case = await in_scope(services, "complaints", f"/complaints/{complaint_id}", token, "投诉")
     linked_ids = ([case["duplicate_of"]] if case.get("duplicate_of") else []) + list(
         case.get("duplicates") or []
     )

@@ -21,7 +21,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from services.console import labels
 from services.console.backend import ApiError, Backend, Unavailable
 from services.console.sessions import Session
-from services.console.web import Acting, Person, Services, render, templates
+from services.console.web import Acting, Person, Services, in_scope, render, templates
 
 router = APIRouter()
 EXPIRING_DAYS = 30
@@ -239,19 +239,7 @@ async def _market_page(
     status_code: int = 200,
 ) -> Response:
     token = who.access_token
-    try:
-        market = await services.get("registry", f"/markets/{market_id}", token)
-    except ApiError as exc:
-        if exc.status in (403, 404):
-            return render(
-                request,
-                "error.html",
-                who,
-                status_code=404,
-                title="找不到该市场",
-                message="该市场不存在或不在您的辖区内。",
-            )
-        raise
+    market = await in_scope(services, "registry", f"/markets/{market_id}", token, "市场")
     merchants, terminals = await asyncio.gather(
         services.items("registry", "/merchants", token, market_id=market_id),
         _terminals(services, token, market_id),

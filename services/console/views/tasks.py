@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
 from services.console.backend import ApiError, Backend
-from services.console.web import Acting, Person, Services, render
+from services.console.web import Acting, Person, Services, in_scope, render
 
 router = APIRouter()
 MAX_PHOTOS = 5
@@ -109,19 +109,7 @@ async def _task_page(
     status_code: int = 200,
 ) -> Response:
     token = who.access_token
-    try:
-        task = await services.get("inspection", f"/tasks/{task_id}", token)
-    except ApiError as exc:
-        if exc.status in (403, 404):
-            return render(
-                request,
-                "error.html",
-                who,
-                status_code=404,
-                title="找不到该任务",
-                message="该任务不存在或不在您的辖区内。",
-            )
-        raise
+    task = await in_scope(services, "inspection", f"/tasks/{task_id}", token, "任务")
     triggers, names = await asyncio.gather(
         _triggers(services, token, task), _names(services, token)
     )
