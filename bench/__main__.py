@@ -24,11 +24,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import inspection, kafka, loops, outbox_relay, peer, scaling, telemetry
+from bench import console, inspection, kafka, loops, outbox_relay, peer, scaling, telemetry
 from bench.readings import PARTITIONS, make_readings, new_topic, terminal_ids
 from tests.support.infra import infrastructure
 
-PARTS = ("kafka", "telemetry", "peer", "latency", "task", "scaling", "outbox")
+PARTS = ("kafka", "telemetry", "peer", "latency", "task", "console", "scaling", "outbox")
 Figures = dict[str, float]
 
 
@@ -85,6 +85,11 @@ async def _round(kafka_url: str, database_url: str, parts: set[str], n: int, loo
         lat = await inspection.risk_to_task(kafka_url, database_url)
         out["risk -> task p50 ms"] = 1000 * _pct(lat, 50)
         out["risk -> task p99 ms"] = 1000 * _pct(lat, 99)
+    if "console" in parts:
+        page = await console.task_list(kafka_url, database_url)
+        out["console task list (1,000 tasks) p95 ms"] = page["page_p95_ms"]
+        out["inspection GET /tasks (1,000) p95 ms"] = page["api_p95_ms"]
+        out["ratio task list page / API p95"] = page["page_p95_ms"] / page["api_p95_ms"]
     if "scaling" in parts:
         big = make_readings(terminals, 300)
         for run in await scaling.run(kafka_url, database_url, big, loop):
