@@ -8,7 +8,16 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from contracts import campaign, complaints, credit, inspection, registry, telemetry, topics
+from contracts import (
+    campaign,
+    complaints,
+    credit,
+    inspection,
+    registry,
+    suggestions,
+    telemetry,
+    topics,
+)
 from contracts.envelope import Envelope, schema_id
 
 
@@ -132,6 +141,18 @@ EVENTS: tuple[EventSpec, ...] = (
     ),
     EventSpec(
         "complaints.complaint.overdue", 1, complaints.ComplaintOverdue, topics.COMPLAINTS_EVENTS
+    ),
+    EventSpec(
+        "complaints.suggestion.received",
+        1,
+        suggestions.SuggestionReceived,
+        topics.COMPLAINTS_SUGGESTIONS,
+    ),
+    EventSpec(
+        "complaints.suggestion.answered",
+        1,
+        suggestions.SuggestionAnswered,
+        topics.COMPLAINTS_SUGGESTIONS,
     ),
     EventSpec("credit.score.changed", 1, credit.ScoreChanged, topics.CREDIT_SCORES),
     EventSpec(

@@ -145,6 +145,15 @@ COMPLAINTS_EVENTS = Topic(
         "complaints.complaint.overdue",
     ),
 )
+COMPLAINTS_SUGGESTIONS = Topic(
+    name="complaints.suggestions.v1",
+    key="suggestion id",
+    description="Citizens' suggestions (意见建议) about a market or the city's campaign and "
+    "staff's answers; the author's name and phone masked.",
+    producers=("complaints",),
+    consumers=(),
+    event_types=("complaints.suggestion.received", "complaints.suggestion.answered"),
+)
 INSPECTION_EVENTS = Topic(
     name="inspection.events.v1",
     key="task id",
@@ -191,6 +200,7 @@ TOPICS: tuple[Topic, ...] = (
     TELEMETRY_RISKS,
     COMPLAINTS_INTAKE,
     COMPLAINTS_EVENTS,
+    COMPLAINTS_SUGGESTIONS,
     INSPECTION_EVENTS,
     CREDIT_SCORES,
     CREDIT_ASSESSMENTS,

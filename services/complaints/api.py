@@ -1,7 +1,10 @@
-"""Complaints HTTP API (DESIGN §6): thin routes that parse, authorise and call `Complaints`.
+"""Complaints HTTP API (DESIGN §6): thin routes that parse, authorise and call `Complaints`
+and `Suggestions`.
 
 `POST /complaints` and `GET /complaints/track/{code}` are public: a citizen files a complaint
 and follows it by its tracking code, which shows the status and the deadlines, nothing personal.
+Suggestions (意见建议) likewise: `POST /suggestions`, `GET /suggestions/track/{code}` and
+`GET /public/suggestions` (answered ones whose author agreed) are public and rate limited.
 Everything else needs a handler's token; a case of another district is refused (403).
 """
 
@@ -13,7 +16,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.complaints import TEXT_MAX_CHARS, CloseOutcome, ComplaintState, ComplaintSubmission
+from contracts.suggestions import ANSWER_MAX_CHARS, About, SuggestionState, SuggestionSubmission
 from services.complaints.commands import Complaints
+from services.complaints.suggestions import Suggestions
 from services.runtime.auth import Principal, require
 from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
@@ -30,6 +35,15 @@ def complaints(request: Request) -> Complaints:
 
 
 Svc = Annotated[Complaints, Depends(complaints)]
+
+
+def suggestions(request: Request) -> Suggestions:
+    service: Suggestions = request.app.state.suggestions
+    return service
+
+
+Sugg = Annotated[Suggestions, Depends(suggestions)]
+SuggestionReader = Annotated[Principal, Depends(require("handler", "leader"))]
 
 
 class Strict(BaseModel):
@@ -123,3 +137,95 @@ async def close(complaint_id: str, body: CloseIn, svc: Svc, who: Handler) -> dic
             satisfaction=body.satisfaction,
         )
     )
+
+
+# -- suggestions (意见建议) ------------------------------------------------------------------
+
+
+class AnswerIn(Strict):
+    answer: str = Field(min_length=1, max_length=ANSWER_MAX_CHARS, examples=["已责成市场整改"])
+
+
+class SuggestionReceipt(BaseModel):
+    id: str
+    tracking_code: str
+
+
+class SuggestionStatus(BaseModel):
+    about: About
+    market_id: str | None
+    status: SuggestionState
+    answer: str | None
+    answered_at: str | None
+
+
+class PublicSuggestion(BaseModel):
+    id: str
+    about: About
+    market_id: str | None
+    text: str
+    answer: str | None
+    answered_at: str | None
+
+
+@router.post(
+    "/suggestions",
+    status_code=201,
+    tags=["public"],
+    dependencies=[Depends(rate_limited("suggestions"))],
+    response_model=SuggestionReceipt,
+)
+async def suggest(body: SuggestionSubmission, sugg: Sugg) -> dict[str, Any]:
+    """Send a suggestion about a market or the city's campaign (public). Name and phone are
+    optional; `publish_answer` lets the answer be shown publicly."""
+    s = await sugg.submit(body)
+    return {"id": s.suggestion_id, "tracking_code": s.tracking_code}
+
+
+@router.get(
+    "/suggestions/track/{tracking_code}",
+    tags=["public"],
+    dependencies=[Depends(rate_limited("track"))],
+    response_model=SuggestionStatus,
+)
+async def track_suggestion(tracking_code: str, sugg: Sugg) -> dict[str, Any]:
+    """Whether a suggestion was answered, and the answer — nothing personal."""
+    return (await sugg.by_tracking_code(tracking_code)).public_status()
+
+
+@router.get(
+    "/public/suggestions",
+    tags=["public"],
+    dependencies=[Depends(rate_limited("public"))],
+    response_model=list[PublicSuggestion],
+)
+async def public_suggestions(
+    sugg: Sugg,
+    market_id: Annotated[str | None, Query(max_length=64)] = None,
+    about: Annotated[About | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 50,
+) -> list[dict[str, Any]]:
+    """Answered suggestions whose author agreed to publication, newest answer first: the text
+    and the answer as written, never the author."""
+    found = await sugg.published(market_id=market_id, about=about, limit=limit)
+    return [s.public_view() for s in found]
+
+
+@router.get("/suggestions", tags=["suggestions"])
+async def list_suggestions(
+    sugg: Sugg,
+    who: SuggestionReader,
+    state: Annotated[SuggestionState | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """Suggestions the caller may read, newest first: its district's markets' and the
+    campaign's (city-wide tokens: all), with the author's contact details."""
+    return {"items": [s.staff_view() for s in await sugg.listed(who, state=state, limit=limit)]}
+
+
+@router.post("/suggestions/{suggestion_id}/answer", tags=["suggestions"])
+async def answer_suggestion(
+    suggestion_id: str, body: AnswerIn, sugg: Sugg, who: Handler
+) -> dict[str, Any]:
+    """Answer a suggestion, once (409 when already answered); the actor is recorded."""
+    return (await sugg.answer(who, suggestion_id, body.answer)).staff_view()

@@ -15,6 +15,7 @@ from services.complaints.api import router
 from services.complaints.commands import Complaints, utc_now
 from services.complaints.domain import Policy, WorkCalendar
 from services.complaints.settings import ComplaintsSettings
+from services.complaints.suggestions import Suggestions
 from services.runtime.app import Service, create_app
 from services.runtime.directory import RegistryDirectory
 
@@ -67,7 +68,9 @@ def build(
         service,
         [router],
         title="Market Sentinel — complaints",
-        description="Consumer complaints within the legal time limits (working-day clocks).",
+        description="Consumer complaints within the legal time limits (working-day clocks); "
+        "citizens' suggestions (意见建议) and their answers.",
     )
     app.state.complaints = complaints
+    app.state.suggestions = Suggestions(service, directory, now)
     return app

@@ -153,6 +153,8 @@ _REASONS: Final = [
     (re.compile(r"String should have at least 1 character.*|must not be empty"), "必填"),
     (re.compile(r"Input should be greater than 0.*"), "应大于 0"),
     (re.compile(r"Input should be a valid date.*"), "日期格式不正确"),
+    (re.compile(r"no market .* is registered.*"), "该市场未登记"),
+    (re.compile(r"merchant .* is not (in|at) .*|no merchant .*"), "该商户不在所选市场"),
     (re.compile(r"String should match pattern.*"), "格式不正确"),
     (re.compile(r".*not in the catalogue.*|unknown finding.*", re.I), "不在检查发现目录中"),
     (re.compile(r".*already claimed.*|state is .*", re.I), "当前状态不允许此操作"),
@@ -175,6 +177,7 @@ def reason_zh(reason: str) -> str:
 
 def label(table: dict[str, str], code: str | None) -> str:
     return table.get(code or "", code or "—")
+
 
 # The public portal (issue 16).
 SUGGESTION_ABOUT: Final = {"market": "关于某个市场", "campaign": "关于全市农贸市场提升工作"}

@@ -1,18 +1,21 @@
 """Credit HTTP API (DESIGN §6): the explainable score, the public view, market assessments.
 
-`GET /public/merchants/{id}` is public (name, market, grade, last inspection — nothing more);
-the rest needs a token of the merchant's or market's district (or the city).
+The `/public/...` routes are public and rate limited: open data on merchants' grades and
+markets' grade shares (docs/open-data.md), nothing personal. The rest needs a token of the
+merchant's or market's district (or the city).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Annotated, Any
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
+from pydantic import BaseModel, Field
 
 from services.credit.commands import Credit
 from services.credit.domain import Period
+from services.credit.domain.public import grades_csv
 from services.runtime.auth import Principal, require
 from services.runtime.errors import InvalidInput
 from services.runtime.inputs import text_inputs
@@ -56,13 +59,145 @@ async def merchant_credit(merchant_id: str, svc: Svc, who: Reader) -> dict[str, 
     return await svc.explain(who, merchant_id)
 
 
+# -- the public side: open data (issue 16; docs/open-data.md) -----------------------------------
+Public = [Depends(rate_limited("public"))]
+GradeLetter = Literal["A", "B", "C", "D"]
+MAX_PAGE = 100
+
+
+class PublicMerchantGrade(BaseModel):
+    id: str
+    name: str
+    market_id: str
+    market_name: str | None = Field(description="null while credit has not seen the market")
+    district: str = Field(description="district code")
+    stall_no: str
+    grade: GradeLetter | None = Field(description="null before credit has graded the merchant")
+    graded_at: datetime | None = Field(description="when the current grade was given")
+
+
+class PublicMerchantPage(BaseModel):
+    items: list[PublicMerchantGrade]
+    total: int = Field(description="how many merchants match, across all pages")
+    offset: int
+    limit: int
+
+
+class OpenRectifications(BaseModel):
+    count: int
+    earliest_deadline: datetime | None
+
+
+class PublicMerchant(PublicMerchantGrade):
+    merchant_id: str = Field(description="the same as id (kept for older clients)")
+    market: str | None = Field(description="the same as market_name (kept for older clients)")
+    last_inspection: date | None = Field(description="the day of the latest inspection")
+    last_inspection_outcome: Literal["pass", "minor", "major", "critical"] | None = Field(
+        description="its outcome; null without one or for one recorded before outcomes were kept"
+    )
+    open_rectifications: OpenRectifications
+
+
+class Shares(BaseModel):
+    A: float
+    B: float
+    C: float
+    D: float
+
+
+class AssessedPeriod(BaseModel):
+    from_: datetime = Field(alias="from")
+    to: datetime
+
+
+class Rank(BaseModel):
+    position: int = Field(description="1 = best in its district")
+    of: int = Field(description="how many markets of the district were ranked")
+    period: AssessedPeriod
+
+
+class MarketGrades(BaseModel):
+    shares: Shares = Field(description="each grade's share of the market's merchants (0..1)")
+    merchants: int
+    rank: Rank | None = Field(description="null before the market's first assessment")
+
+
+def _blank(text: str | None) -> str | None:
+    return text.strip() or None if text else None
+
+
+@router.get("/public/merchants", tags=["public"], dependencies=Public)
+async def public_merchants(
+    svc: Svc,
+    q: Annotated[str | None, Query(max_length=100, description="part of the name")] = None,
+    district: Annotated[str | None, Query(max_length=32, description="district code")] = None,
+    market_id: Annotated[str | None, Query(max_length=64)] = None,
+    grade: Annotated[GradeLetter | None, Query()] = None,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+) -> PublicMerchantPage:
+    """Search the merchants by name, district, market and grade; paginated (limit ≤ 100)."""
+    found, total = await svc.merchant_grades(
+        q=_blank(q),
+        district=_blank(district),
+        market_id=_blank(market_id),
+        grade=grade,
+        offset=offset,
+        limit=limit,
+    )
+    return PublicMerchantPage.model_validate(
+        {"items": [m.to_dict() for m in found], "total": total, "offset": offset, "limit": limit}
+    )
+
+
+@router.get(
+    "/public/merchants.csv",
+    tags=["public"],
+    dependencies=Public,
+    response_class=Response,
+    responses={200: {"content": {"text/csv": {}}, "description": "UTF-8 with a BOM"}},
+)
+async def public_merchants_csv(
+    svc: Svc,
+    district: Annotated[str | None, Query(max_length=32)] = None,
+    market_id: Annotated[str | None, Query(max_length=64)] = None,
+    grade: Annotated[GradeLetter | None, Query()] = None,
+) -> Response:
+    """Every merchant's grade as CSV, columns id,name,market_id,market_name,district,stall_no,
+    grade,graded_at (UTF-8 with a BOM, CRLF lines)."""
+    found, _ = await svc.merchant_grades(
+        q=None, district=_blank(district), market_id=_blank(market_id), grade=grade, limit=None
+    )
+    return Response(
+        grades_csv(found).encode("utf-8"),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="merchant-grades.csv"'},
+    )
+
+
 @router.get(
     "/public/merchants/{merchant_id}",
     tags=["public"],
-    dependencies=[Depends(rate_limited("public"))],
+    dependencies=Public,
+    response_model=PublicMerchant,
 )
 async def public_merchant(merchant_id: str, svc: Svc) -> dict[str, Any]:
+    """One merchant: market, stall, grade with its date, the last inspection (date and outcome)
+    and its open rectification orders (count, earliest deadline) — nothing personal."""
     return await svc.public(merchant_id)
+
+
+@router.get(
+    "/public/markets/{market_id}/grades",
+    tags=["public"],
+    dependencies=Public,
+    response_model=MarketGrades,
+    response_model_by_alias=True,
+)
+async def public_market_grades(market_id: str, svc: Svc) -> dict[str, Any]:
+    """The shares of the market's merchants at each grade and its rank in its district, from
+    its latest assessment."""
+    return await svc.market_grades(market_id)
 
 
 @router.get("/markets/{market_id}/assessment", tags=["assessment"])

@@ -23,7 +23,12 @@ from contracts.complaints import (
     ComplaintRejected,
 )
 from contracts.envelope import Envelope
-from contracts.inspection import RectificationOverdue, RectificationVerified, TaskCompleted
+from contracts.inspection import (
+    RectificationOrdered,
+    RectificationOverdue,
+    RectificationVerified,
+    TaskCompleted,
+)
 from contracts.registry import MerchantUpserted
 from contracts.telemetry import RiskCleared, RiskEscalated, RiskRaised
 from services.credit import events
@@ -44,6 +49,7 @@ from services.credit.domain import (
     refade,
     roll_up,
 )
+from services.credit.domain.public import MerchantGrade, grade_shares, public_rank
 from services.credit.metrics import CreditMetrics
 from services.credit.store import CreditStore, StoredCredit
 from services.runtime import inbox
@@ -57,6 +63,7 @@ log = logging.getLogger(__name__)
 LEDGER = "credit-ledger"
 INSPECTION_MODELS: dict[str, Any] = {
     "inspection.task.completed": TaskCompleted,
+    "inspection.rectification.ordered": RectificationOrdered,
     "inspection.rectification.verified": RectificationVerified,
     "inspection.rectification.overdue": RectificationOverdue,
 }
@@ -111,6 +118,7 @@ class Credit:
         meta = EventMeta.of(event, delivery.topic, delivery.partition, delivery.offset)
 
         async def observe(store: CreditStore) -> None:
+            await self._keep_public(store, data)
             if isinstance(data, TaskCompleted) and data.reason_kind != "reinspection":
                 await store.observe(
                     event.id, "inspection", market_id=data.market_id, district=data.district,
@@ -131,6 +139,17 @@ class Credit:
                 )  # fmt: skip
 
         await self._ledger(delivery, event, facts_from_inspection(event.type, data, meta), observe)
+
+    @staticmethod
+    async def _keep_public(store: CreditStore, data: Any) -> None:
+        """What the public merchant page shows: the last inspection, the open orders."""
+        if isinstance(data, TaskCompleted) and data.merchant_id is not None:
+            await store.inspected(data.merchant_id, data.task_id, data.outcome, data.completed_at)
+        elif isinstance(data, RectificationOrdered | RectificationVerified | RectificationOverdue):
+            await store.rectification(
+                data.rectification_id, merchant_id=data.merchant_id, market_id=data.market_id,
+                state=data.state, deadline=data.deadline, version=data.version,
+            )  # fmt: skip
 
     async def on_complaint(self, delivery: Delivery) -> None:
         event = parse(delivery, COMPLAINT_MODELS)
@@ -372,22 +391,68 @@ class Credit:
         }
 
     async def public(self, merchant_id: str) -> dict[str, Any]:
-        """What anyone may see: name, market, grade, the date of the last inspection."""
+        """What anyone may see: name, market, stall, grade and when it was given, the last
+        inspection (date and outcome), open rectification orders (count, earliest deadline)."""
         merchant = self.directory.merchants.get(merchant_id)
         if merchant is None:
             raise NotFound(f"no merchant {merchant_id!r}")
         market = self.directory.markets.get(merchant.market_id)
         async with self.service.pool.acquire() as conn:
             store = CreditStore(conn)
-            stored = await store.credit(merchant_id)
-            inspected = await store.last_inspection(merchant_id)
+            graded = await store.graded(merchant_id)
+            inspected = await store.last_inspection_of(merchant_id)
+            orders, earliest = await store.open_rectifications(merchant_id)
         return {
+            "id": merchant_id,
             "merchant_id": merchant_id,
             "name": merchant.name,
-            "market": market.name if market else None,
             "market_id": merchant.market_id,
-            "grade": stored.credit.grade if stored else None,
-            "last_inspection": inspected.date().isoformat() if inspected else None,
+            "market_name": market.name if market else None,
+            "market": market.name if market else None,
+            "district": merchant.district,
+            "stall_no": merchant.stall_no,
+            "grade": graded[0] if graded else None,
+            "graded_at": graded[1].isoformat() if graded and graded[1] else None,
+            # A date, as this field always was; the outcome beside it (an added field).
+            "last_inspection": inspected[0].date().isoformat() if inspected else None,
+            "last_inspection_outcome": inspected[1] if inspected else None,
+            "open_rectifications": {
+                "count": orders,
+                "earliest_deadline": earliest.isoformat() if earliest else None,
+            },
+        }
+
+    async def merchant_grades(
+        self,
+        *,
+        q: str | None,
+        district: str | None,
+        market_id: str | None,
+        grade: str | None,
+        offset: int = 0,
+        limit: int | None,
+    ) -> tuple[list[MerchantGrade], int]:
+        async with self.service.pool.acquire() as conn:
+            return await CreditStore(conn).merchant_grades(
+                q=q, district=district, market_id=market_id, grade=grade, offset=offset,
+                limit=limit,
+            )  # fmt: skip
+
+    async def market_grades(self, market_id: str) -> dict[str, Any]:
+        """The shares of the market's merchants at each grade and its rank in its district, from
+        its latest assessment; before the first one, the current grades and no rank."""
+        if market_id not in self.directory.markets:
+            raise NotFound(f"no market {market_id!r}")
+        async with self.service.pool.acquire() as conn:
+            store = CreditStore(conn)
+            latest = await store.latest_assessment(market_id)
+            counts = (
+                dict(latest["grades"]) if latest else await store.market_grade_counts(market_id)
+            )
+        return {
+            "shares": grade_shares(counts),
+            "merchants": latest["merchants"] if latest else sum(counts.values()),
+            "rank": public_rank(latest),
         }
 
     # -- assessing -------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from services.credit.domain import Adjustment, MerchantCredit
+from services.credit.domain.public import MerchantGrade
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,15 +67,18 @@ class CreditStore:
         c = stored.credit
         await self.conn.execute(
             """INSERT INTO credits (merchant_id, market_id, district, score, grade, policy_version,
-                                    next_fade_at, version, credit)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+                                    next_fade_at, version, credit, graded_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
                ON CONFLICT (merchant_id) DO UPDATE SET
                    market_id = EXCLUDED.market_id, district = EXCLUDED.district,
+                   graded_at = CASE WHEN credits.grade = EXCLUDED.grade
+                                    AND credits.graded_at IS NOT NULL
+                                    THEN credits.graded_at ELSE EXCLUDED.graded_at END,
                    score = EXCLUDED.score, grade = EXCLUDED.grade,
                    policy_version = EXCLUDED.policy_version, next_fade_at = EXCLUDED.next_fade_at,
                    version = EXCLUDED.version, credit = EXCLUDED.credit, updated_at = now()""",
             c.merchant_id, stored.market_id, stored.district, c.score, c.grade, c.policy_version,
-            c.next_fade_at, stored.version, c.to_dict(),
+            c.next_fade_at, stored.version, c.to_dict(), c.as_of,
         )  # fmt: skip
 
     async def due_for_refade(self, now: datetime, current_version: str, limit: int) -> list[str]:
@@ -267,3 +271,118 @@ class CreditStore:
             market_id,
         )
         return None if row is None else dict(row["assessment"])
+
+    # -- the public side -------------------------------------------------------------------------
+    async def inspected(self, merchant_id: str, task_id: str, outcome: str, at: datetime) -> None:
+        await self.conn.execute(
+            """INSERT INTO last_inspections (merchant_id, task_id, outcome, at)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (merchant_id) DO UPDATE SET
+                   task_id = EXCLUDED.task_id, outcome = EXCLUDED.outcome, at = EXCLUDED.at
+               WHERE last_inspections.at < EXCLUDED.at""",
+            merchant_id, task_id, outcome, at,
+        )  # fmt: skip
+
+    async def rectification(
+        self,
+        rectification_id: str,
+        *,
+        merchant_id: str | None,
+        market_id: str,
+        state: str,
+        deadline: datetime | None,
+        version: int,
+    ) -> None:
+        await self.conn.execute(
+            """INSERT INTO rectifications
+                   (rectification_id, merchant_id, market_id, state, deadline, version)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (rectification_id) DO UPDATE SET
+                   state = EXCLUDED.state, deadline = EXCLUDED.deadline,
+                   version = EXCLUDED.version
+               WHERE rectifications.version < EXCLUDED.version""",
+            rectification_id, merchant_id, market_id, state, deadline, version,
+        )  # fmt: skip
+
+    async def last_inspection_of(self, merchant_id: str) -> tuple[datetime, str | None] | None:
+        """When the merchant was last inspected and the outcome; an inspection counted before
+        outcomes were kept has none."""
+        row = await self.conn.fetchrow(
+            "SELECT at, outcome FROM last_inspections WHERE merchant_id = $1", merchant_id
+        )
+        if row is not None:
+            return row["at"], row["outcome"]
+        at = await self.last_inspection(merchant_id)
+        return None if at is None else (at, None)
+
+    async def open_rectifications(self, merchant_id: str) -> tuple[int, datetime | None]:
+        row = await self.conn.fetchrow(
+            """SELECT count(*) AS n, min(deadline) AS earliest FROM rectifications
+               WHERE merchant_id = $1 AND state = 'open'""",
+            merchant_id,
+        )
+        return row["n"], row["earliest"]
+
+    async def graded(self, merchant_id: str) -> tuple[str, datetime | None] | None:
+        row = await self.conn.fetchrow(
+            "SELECT grade, graded_at FROM credits WHERE merchant_id = $1", merchant_id
+        )
+        return None if row is None else (row["grade"], row["graded_at"])
+
+    async def merchant_grades(
+        self,
+        *,
+        q: str | None,
+        district: str | None,
+        market_id: str | None,
+        grade: str | None,
+        offset: int,
+        limit: int | None,
+    ) -> tuple[list[MerchantGrade], int]:
+        """Merchants of the registry view with their grades (name contains `q`), by district,
+        market and stall; and how many match in all. `limit=None`: every one (the CSV)."""
+        pattern = None if q is None else "%" + like_escape(q) + "%"
+        where = """($1::text IS NULL OR m.snapshot->>'name' ILIKE $1 ESCAPE '\\')
+                   AND ($2::text IS NULL OR m.district = $2)
+                   AND ($3::text IS NULL OR m.market_id = $3)
+                   AND ($4::text IS NULL OR c.grade = $4)"""
+        args = (pattern, district, market_id, grade)
+        body = f"""FROM directory_merchants m
+                   LEFT JOIN credits c ON c.merchant_id = m.id
+                   LEFT JOIN directory_markets k ON k.id = m.market_id
+                   WHERE {where}"""
+        total: int = await self.conn.fetchval(f"SELECT count(*) {body}", *args)
+        rows = await self.conn.fetch(
+            f"""SELECT m.id, m.snapshot->>'name' AS name, m.market_id,
+                       k.snapshot->>'name' AS market_name, m.district, m.stall_no, c.grade,
+                       c.graded_at
+                {body} ORDER BY m.district, m.market_id, m.stall_no, m.id
+                OFFSET $5 LIMIT $6""",
+            *args, offset, limit,
+        )  # fmt: skip
+        found = [
+            MerchantGrade(
+                id=r["id"],
+                name=r["name"],
+                market_id=r["market_id"],
+                market_name=r["market_name"],
+                district=r["district"],
+                stall_no=r["stall_no"],
+                grade=r["grade"],
+                graded_at=r["graded_at"],
+            )
+            for r in rows
+        ]
+        return found, total
+
+    async def market_grade_counts(self, market_id: str) -> dict[str, int]:
+        rows = await self.conn.fetch(
+            "SELECT grade, count(*) AS n FROM credits WHERE market_id = $1 GROUP BY grade",
+            market_id,
+        )
+        return {r["grade"]: r["n"] for r in rows}
+
+
+def like_escape(text: str) -> str:
+    """`text` matched literally inside a LIKE pattern (escape character `\\`)."""
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")

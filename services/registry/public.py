@@ -67,10 +67,10 @@ def public_market(m: Market, district_name: str | None) -> PublicMarket:
         name=m.name,
         district=m.district,
         district_name=district_name,
-        kind=m.kind,  # type: ignore[arg-type]  # the database's CHECK keeps it to these
+        kind=m.kind,
         address=m.address,
         opening_hours=PublicOpeningHours(open=m.opens, close=m.closes),
-        renovation_status=m.renovation_status,  # type: ignore[arg-type]
+        renovation_status=m.renovation_status,
     )
 
 
@@ -83,9 +83,7 @@ async def public_districts(reg: Reg) -> list[PublicDistrict]:
 @router.get("/public/markets")
 async def public_markets(
     reg: Reg,
-    q: Annotated[
-        str | None, Query(max_length=100, description="part of the market's name")
-    ] = None,
+    q: Annotated[str | None, Query(max_length=100, description="part of the market's name")] = None,
     district: Annotated[str | None, Query(max_length=32, description="district code")] = None,
     kind: Annotated[Literal["farmers", "wholesale"] | None, Query()] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,

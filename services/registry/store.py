@@ -294,7 +294,9 @@ class RegistryStore:
                    AND ($3::text IS NULL OR m.kind = $3)
                    AND ($4::text IS NULL OR m.id = $4)"""
         args = (pattern, district, kind, market_id)
-        total: int = await self.conn.fetchval(f"SELECT count(*) FROM markets m WHERE {where}", *args)
+        total: int = await self.conn.fetchval(
+            f"SELECT count(*) FROM markets m WHERE {where}", *args
+        )
         rows = await self.conn.fetch(
             f"""SELECT m.*, d.name AS district_name FROM markets m
                 LEFT JOIN districts d ON d.code = m.district

@@ -217,13 +217,21 @@ async def test_a_short_weight_complaint_is_settled_and_scored(city: City, kafka:
         public_view = await until(public, within=60, what="credit's public view of the merchant")
     assert public_view["grade"] == "B"
     assert public_view["last_inspection"] == datetime.now(UTC).date().isoformat()
+    assert public_view["last_inspection_outcome"] == "major"
     assert set(public_view) == {
+        "id",
         "merchant_id",
         "name",
         "market",
+        "market_name",
         "market_id",
+        "district",
+        "stall_no",
         "grade",
+        "graded_at",
         "last_inspection",
+        "last_inspection_outcome",
+        "open_rectifications",
     }
 
 

@@ -9,6 +9,7 @@ from services.console.views import (
     home,
     merchants,
     overview,
+    public,
     registry,
     risks,
     tasks,
@@ -16,3 +17,4 @@ from services.console.views import (
 
 ROUTERS: list[APIRouter] = [home.router, tasks.router, complaints.router, merchants.router]
 ROUTERS += [registry.router, risks.router, overview.router]  # clerk, risk board, leader
+ROUTERS += [public.router]  # the citizens' portal (issue 16): no sign-in, rate limited

@@ -34,6 +34,7 @@ PERSON_EVENTS = {
     "complaints.complaint.accepted",
     "complaints.complaint.rejected",
     "complaints.complaint.closed",
+    "complaints.suggestion.answered",
 }
 
 

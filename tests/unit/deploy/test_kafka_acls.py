@@ -100,7 +100,7 @@ def test_the_rules_match_design_section_2() -> None:
             "registry.disclosures.v1",
         },
         "telemetry": {"telemetry.risks.v1", "telemetry.rejected.v1", "telemetry.readings.v1"},
-        "complaints": {"complaints.events.v1"},
+        "complaints": {"complaints.events.v1", "complaints.suggestions.v1"},
         "inspection": {"inspection.events.v1"},
         "credit": {"credit.scores.v1", "credit.assessments.v1"},
         TERMINALS: {"telemetry.readings.v1"},

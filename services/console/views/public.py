@@ -1,0 +1,622 @@
+"""The public portal (issue 16): citizens look markets and merchants up, complain, suggest and
+follow up, with no sign-in. Separate from the staff pages: its own base template, no routes under
+/staff/, every route rate limited per client address, and nothing personal on any page (names
+and phones go to the services and never come back).
+
+Forms carry a signed double-submit token: a random value in an HttpOnly, SameSite cookie and
+the same value, signed with the console's secret, in a hidden field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import Any
+
+import segno
+from fastapi import APIRouter, Request
+from fastapi.routing import APIRoute
+from itsdangerous import BadSignature, URLSafeTimedSerializer
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from services.console import labels
+from services.console.backend import ApiError, Backend
+from services.console.web import templates
+from services.runtime.ratelimit import TokenBuckets, client_of
+
+CSRF_COOKIE = "sentinel_public_csrf"
+CSRF_MAX_AGE_S = 4 * 3600
+PAGE_SIZE = 20
+UNAVAILABLE = "暂时无法获取"
+# Free text shown publicly (a suggestion, its answer) never shows a phone number, even one its
+# author typed into it: a mobile, or a landline with its area code.
+PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
+
+
+def no_phone(text: str | None) -> str:
+    return PHONE_IN_TEXT.sub("***********", text or "")
+
+
+templates.env.filters["no_phone"] = no_phone
+
+
+class _Limited(APIRoute):
+    """Every public route takes a token from its client's bucket first; past the limit the
+    answer is a Chinese 429 page with Retry-After."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handler = super().get_route_handler()
+
+        async def limited(request: Request) -> Response:
+            wait = _buckets(request).take(client_of(request))
+            if wait > 0:
+                response = _page(
+                    request,
+                    "public/message.html",
+                    status_code=429,
+                    title="请求过于频繁",
+                    message="请求过于频繁，请稍后再试。",
+                )
+                response.headers["Retry-After"] = str(max(1, int(wait + 0.999)))
+                return response
+            return await handler(request)
+
+        return limited
+
+
+router = APIRouter(route_class=_Limited)
+
+
+def _buckets(request: Request) -> TokenBuckets:
+    state = request.app.state
+    found: TokenBuckets | None = getattr(state, "public_limits", None)
+    if found is None:
+        rate, burst = state.settings.public_rate_per_s, state.settings.public_burst
+        found = state.public_limits = TokenBuckets(rate, burst)
+    return found
+
+
+# -- CSRF for forms without a session -----------------------------------------------------------
+
+
+def _serializer(request: Request) -> URLSafeTimedSerializer:
+    state = request.app.state
+    found: URLSafeTimedSerializer | None = getattr(state, "public_csrf", None)
+    if found is None:
+        secret = state.settings.session_secret.get_secret_value() or secrets.token_urlsafe(32)
+        found = state.public_csrf = URLSafeTimedSerializer(secret, salt="public-form")
+    return found
+
+
+def _csrf_pair(request: Request) -> tuple[str, str]:
+    """(cookie value, signed hidden-field value): the browser's cookie kept when it has one."""
+    value = request.cookies.get(CSRF_COOKIE) or secrets.token_urlsafe(24)
+    return value, str(_serializer(request).dumps(value))
+
+
+def _csrf_ok(request: Request, form: FormData) -> bool:
+    cookie = request.cookies.get(CSRF_COOKIE)
+    sent = form.get("csrf")
+    if not cookie or not isinstance(sent, str):
+        return False
+    try:
+        signed = _serializer(request).loads(sent, max_age=CSRF_MAX_AGE_S)
+    except BadSignature:
+        return False
+    return isinstance(signed, str) and secrets.compare_digest(signed, cookie)
+
+
+# -- rendering ----------------------------------------------------------------------------------
+
+
+def _page(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
+    cookie, token = _csrf_pair(request)
+    response = templates.TemplateResponse(
+        request,
+        template,
+        {"path": request.url.path, "csrf": token, "who": None, **context},
+        status_code=status_code,
+    )
+    response.set_cookie(
+        CSRF_COOKIE,
+        cookie,
+        max_age=CSRF_MAX_AGE_S,
+        httponly=True,
+        samesite="strict",
+        secure=request.app.state.settings.cookie_secure,
+    )
+    return response
+
+
+def _not_found(request: Request, what: str) -> Response:
+    return _page(
+        request,
+        "public/message.html",
+        status_code=404,
+        title=f"找不到该{what}",
+        message=f"该{what}不存在或未公开。",
+    )
+
+
+def _backend(request: Request) -> Backend:
+    found: Backend = request.app.state.backend
+    return found
+
+
+async def _fetch(call: Awaitable[Any]) -> tuple[Any, str | None]:
+    """(the answer, None) or (None, why): a service that does not answer, or does not have the
+    endpoint yet, leaves its part of the page saying 暂时无法获取."""
+    try:
+        return await call, None
+    except ApiError as exc:
+        if exc.status == 404 and exc.message != "Not Found":  # not a missing route: no such thing
+            return None, "not_found"
+        if exc.status == 422:
+            return None, "invalid"
+        return None, UNAVAILABLE
+
+
+def _items(body: Any) -> list[dict[str, Any]]:
+    if isinstance(body, dict):
+        listed: list[dict[str, Any]] = body.get("items") or []
+        return listed
+    return list(body or [])
+
+
+def _public_merchant(body: dict[str, Any]) -> dict[str, Any]:
+    """One shape for the page, from the credit service's public view (older or newer form)."""
+    inspection = body.get("last_inspection")
+    if isinstance(inspection, str):
+        inspection = {"at": inspection, "outcome": body.get("last_inspection_outcome")}
+    return {
+        "id": body.get("id") or body.get("merchant_id"),
+        "name": body.get("name"),
+        "market_id": body.get("market_id"),
+        "market_name": body.get("market_name") or body.get("market"),
+        "stall_no": body.get("stall_no"),
+        "grade": body.get("grade"),
+        "graded_at": body.get("graded_at"),
+        "last_inspection": inspection,
+        "open_rectifications": body.get("open_rectifications"),
+    }
+
+
+def _qr(url: str) -> str:
+    return str(segno.make(url, error="m").svg_data_uri(scale=8, border=4))
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _field_errors(exc: ApiError, known: set[str]) -> dict[str, str]:
+    """The service's field errors by the form's field names (complainant.phone -> phone)."""
+    errors: dict[str, str] = {}
+    for e in exc.errors:
+        name = e.get("field", "").removeprefix("complainant.")
+        errors[name if name in known else "form"] = labels.reason_zh(e.get("reason", ""))
+    if not errors:
+        errors["form"] = labels.reason_zh(exc.message)
+    return errors
+
+
+# -- markets ------------------------------------------------------------------------------------
+
+
+@router.get("/markets")
+async def market_directory(request: Request) -> Response:
+    services = _backend(request)
+    q = request.query_params.get("q", "").strip()[:50]
+    district = request.query_params.get("district", "").strip()[:40]
+    kind = request.query_params.get("kind", "").strip()
+    kind = kind if kind in labels.MARKET_KIND else ""
+    try:
+        offset = max(0, int(request.query_params.get("offset", "0")))
+    except ValueError:
+        offset = 0
+    (districts, _), (found, failed) = await asyncio.gather(
+        _fetch(services.get("registry", "/public/districts", "")),
+        _fetch(
+            services.get(
+                "registry",
+                "/public/markets",
+                "",
+                q=q,
+                district=district,
+                kind=kind,
+                offset=offset,
+                limit=PAGE_SIZE,
+            )
+        ),
+    )
+    markets = _items(found)
+    total = found.get("total", len(markets)) if isinstance(found, dict) else len(markets)
+    return _page(
+        request,
+        "public/markets.html",
+        districts=_items(districts),
+        markets=markets,
+        total=total,
+        failed=failed,
+        q=q,
+        district=district,
+        kind=kind,
+        offset=offset,
+        page_size=PAGE_SIZE,
+        kinds=labels.MARKET_KIND,
+    )
+
+
+async def _graded(
+    services: Backend, market_id: str
+) -> tuple[dict[str, dict[str, Any]], str | None]:
+    """The market's merchants' grades by merchant id, page by page from the credit service."""
+    graded: dict[str, dict[str, Any]] = {}
+    offset = 0
+    while offset < 2000:
+        page, failed = await _fetch(
+            services.get(
+                "credit", "/public/merchants", "", market_id=market_id, offset=offset, limit=100
+            )
+        )
+        if failed:
+            return graded, failed
+        items = _items(page)
+        graded.update({str(m.get("id")): m for m in items})
+        total = page.get("total", 0) if isinstance(page, dict) else 0
+        offset += len(items)
+        if not items or offset >= total:
+            break
+    return graded, None
+
+
+@router.get("/markets/{market_id}")
+async def market_page(request: Request, market_id: str) -> Response:
+    services = _backend(request)
+    (
+        (market, failed),
+        (grades, grades_failed),
+        (disclosures, disclosures_failed),
+        (stalls, merchants_failed),
+        (graded, _),
+        (suggestions, _),
+    ) = await asyncio.gather(
+        _fetch(services.get("registry", f"/public/markets/{market_id}", "")),
+        _fetch(services.get("credit", f"/public/markets/{market_id}/grades", "")),
+        _fetch(
+            services.get("registry", "/public/disclosures", "", market_id=market_id, state="open")
+        ),
+        _fetch(services.get("registry", f"/public/markets/{market_id}/merchants", "")),
+        _graded(services, market_id),
+        _fetch(services.get("complaints", "/public/suggestions", "", market_id=market_id)),
+    )
+    if failed == "not_found":
+        return _not_found(request, "市场")
+    merchants = [
+        {**m, "grade": graded.get(str(m.get("id")), {}).get("grade")} for m in _items(stalls)
+    ]
+    shares = (grades or {}).get("shares") or {}
+    return _page(
+        request,
+        "public/market.html",
+        market_id=market_id,
+        market=market,
+        failed=failed,
+        shares=[(g, round(float(shares.get(g) or 0) * 100)) for g in "ABCD"] if shares else [],
+        rank=(grades or {}).get("rank"),
+        grades_failed=grades_failed,
+        disclosures=_items(disclosures),
+        disclosures_failed=disclosures_failed,
+        merchants=sorted(merchants, key=lambda m: str(m.get("stall_no") or "")),
+        merchants_failed=merchants_failed,
+        suggestions=[s for s in _items(suggestions) if s.get("answer")],
+        renovation=labels.RENOVATION_STATUS,
+    )
+
+
+@router.get("/markets/{market_id}/qr")
+async def market_qr(request: Request, market_id: str) -> Response:
+    services = _backend(request)
+    (market, failed), (grades, _) = await asyncio.gather(
+        _fetch(services.get("registry", f"/public/markets/{market_id}", "")),
+        _fetch(services.get("credit", f"/public/markets/{market_id}/grades", "")),
+    )
+    if failed == "not_found":
+        return _not_found(request, "市场")
+    url = f"{request.app.state.settings.base_url}/markets/{market_id}"
+    shares = (grades or {}).get("shares") or {}
+    return _page(
+        request,
+        "public/qr.html",
+        kind="market",
+        title=(market or {}).get("name") or "农贸市场",
+        subtitle=(market or {}).get("address") or "",
+        grade=None,
+        shares=[(g, round(float(shares.get(g) or 0) * 100)) for g in "ABCD"] if shares else [],
+        url=url,
+        qr=_qr(url),
+    )
+
+
+# -- merchants ----------------------------------------------------------------------------------
+
+
+@router.get("/merchants/{merchant_id}")
+async def merchant_page(request: Request, merchant_id: str) -> Response:
+    body, failed = await _fetch(
+        _backend(request).get("credit", f"/public/merchants/{merchant_id}", "")
+    )
+    if failed == "not_found":
+        return _not_found(request, "商户")
+    return _page(
+        request,
+        "public/merchant.html",
+        merchant=_public_merchant(body) if body else None,
+        merchant_id=merchant_id,
+        failed=failed,
+    )
+
+
+@router.get("/merchants/{merchant_id}/qr")
+async def merchant_qr(request: Request, merchant_id: str) -> Response:
+    body, failed = await _fetch(
+        _backend(request).get("credit", f"/public/merchants/{merchant_id}", "")
+    )
+    if failed == "not_found":
+        return _not_found(request, "商户")
+    merchant = _public_merchant(body) if body else {}
+    url = f"{request.app.state.settings.base_url}/merchants/{merchant_id}"
+    stall = f"摊位 {merchant['stall_no']}" if merchant.get("stall_no") else ""
+    return _page(
+        request,
+        "public/qr.html",
+        kind="merchant",
+        title=merchant.get("name") or "商户",
+        subtitle=" · ".join(s for s in (merchant.get("market_name"), stall) if s),
+        grade=merchant.get("grade"),
+        graded_at=merchant.get("graded_at"),
+        shares=[],
+        url=url,
+        qr=_qr(url),
+    )
+
+
+# -- complaints ---------------------------------------------------------------------------------
+
+COMPLAINT_FIELDS = {"market_id", "merchant_id", "category", "facts", "request", "name", "phone"}
+REQUIRED = ("market_id", "category", "facts", "request", "name", "phone")
+
+
+async def _market_choices(
+    services: Backend, chosen: str = ""
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The markets a form lists (the first 100 by district and name), the chosen one included."""
+    found, failed = await _fetch(services.get("registry", "/public/markets", "", limit=100))
+    markets = _items(found)
+    if chosen and all(m.get("id") != chosen for m in markets):
+        market, _ = await _fetch(services.get("registry", f"/public/markets/{chosen}", ""))
+        if market:
+            markets.insert(0, market)
+    return markets, failed
+
+
+async def _stalls(services: Backend, market_id: str) -> tuple[list[dict[str, Any]], str | None]:
+    if not market_id:
+        return [], None
+    found, failed = await _fetch(
+        services.get("registry", f"/public/markets/{market_id}/merchants", "")
+    )
+    return sorted(_items(found), key=lambda m: str(m.get("stall_no") or "")), failed
+
+
+async def _complaint_form(
+    request: Request,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    services = _backend(request)
+    (markets, failed), (stalls, stalls_failed) = await asyncio.gather(
+        _market_choices(services, values.get("market_id", "")),
+        _stalls(services, values.get("market_id", "")),
+    )
+    return _page(
+        request,
+        "public/complaint_new.html",
+        status_code=status_code,
+        markets=markets,
+        markets_failed=failed,
+        stalls=stalls,
+        stalls_failed=stalls_failed,
+        values=values,
+        errors=errors or {},
+        categories=labels.COMPLAINT_CATEGORY,
+    )
+
+
+@router.get("/complaints/new")
+async def complaint_new(request: Request) -> Response:
+    market_id = request.query_params.get("market_id", "")[:64]
+    merchant_id = request.query_params.get("merchant_id", "")[:64]
+    return await _complaint_form(request, {"market_id": market_id, "merchant_id": merchant_id})
+
+
+@router.get("/complaints/stalls")
+async def complaint_stalls(request: Request) -> Response:
+    """The stall list of the chosen market (htmx swaps it into the form)."""
+    market_id = request.query_params.get("market_id", "")[:64]
+    stalls, failed = await _stalls(_backend(request), market_id)
+    return _page(
+        request,
+        "public/_stalls.html",
+        stalls=stalls,
+        stalls_failed=failed,
+        values={"market_id": market_id},
+        errors={},
+    )
+
+
+@router.post("/complaints/new")
+async def complaint_submit(request: Request) -> Response:
+    form = await request.form()
+    values = {name: _text(form, name) for name in COMPLAINT_FIELDS}
+    if not _csrf_ok(request, form):
+        return await _complaint_form(
+            request, values, {"form": "表单已过期，请重新提交"}, status_code=403
+        )
+    errors = {name: "必填" for name in REQUIRED if not values[name]}
+    if values["category"] and values["category"] not in labels.COMPLAINT_CATEGORY:
+        errors["category"] = "请选择投诉类别"
+    if errors:  # nothing is sent, so nothing is stored
+        return await _complaint_form(request, values, errors, status_code=422)
+    body: dict[str, Any] = {
+        "complainant": {"name": values["name"], "phone": values["phone"]},
+        "market_id": values["market_id"],
+        "category": values["category"],
+        "facts": values["facts"],
+        "request": values["request"],
+        "channel": "web",
+    }
+    if values["merchant_id"]:
+        body["merchant_id"] = values["merchant_id"]
+    try:
+        receipt = await _backend(request).post("complaints", "/complaints", "", body)
+    except ApiError as exc:
+        status = exc.status if exc.status < 500 else 503
+        return await _complaint_form(
+            request, values, _field_errors(exc, COMPLAINT_FIELDS), status_code=status
+        )
+    return RedirectResponse(f"/complaints/filed/{receipt['tracking_code']}", status_code=303)
+
+
+@router.get("/complaints/filed/{code}")
+async def complaint_filed(request: Request, code: str) -> Response:
+    return _page(request, "public/filed.html", code=code, kind="complaint")
+
+
+@router.get("/complaints/track")
+async def complaint_track_form(request: Request) -> Response:
+    code = request.query_params.get("code", "").strip()
+    if code:
+        return RedirectResponse(f"/complaints/track/{code[:64]}", status_code=303)
+    return _page(request, "public/track_form.html", kind="complaint")
+
+
+@router.get("/complaints/track/{code}")
+async def complaint_track(request: Request, code: str) -> Response:
+    status, failed = await _fetch(
+        _backend(request).get("complaints", f"/complaints/track/{code}", "")
+    )
+    if failed in ("not_found", "invalid"):
+        return _not_found(request, "查询码")
+    return _page(
+        request,
+        "public/complaint_track.html",
+        code=code,
+        status=status,
+        failed=failed,
+        states=labels.COMPLAINT_STATE,
+    )
+
+
+# -- suggestions --------------------------------------------------------------------------------
+
+SUGGESTION_FIELDS = {"about", "market_id", "text", "name", "phone", "publish_answer"}
+
+
+async def _suggestion_form(
+    request: Request,
+    values: dict[str, str],
+    errors: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    markets, failed = await _market_choices(_backend(request), values.get("market_id", ""))
+    return _page(
+        request,
+        "public/suggestion_new.html",
+        status_code=status_code,
+        markets=markets,
+        markets_failed=failed,
+        values=values,
+        errors=errors or {},
+        abouts=labels.SUGGESTION_ABOUT,
+    )
+
+
+@router.get("/suggestions/new")
+async def suggestion_new(request: Request) -> Response:
+    market_id = request.query_params.get("market_id", "")[:64]
+    about = "market" if market_id else request.query_params.get("about", "market")
+    return await _suggestion_form(request, {"about": about, "market_id": market_id})
+
+
+@router.post("/suggestions/new")
+async def suggestion_submit(request: Request) -> Response:
+    form = await request.form()
+    values = {name: _text(form, name) for name in SUGGESTION_FIELDS}
+    if not _csrf_ok(request, form):
+        return await _suggestion_form(
+            request, values, {"form": "表单已过期，请重新提交"}, status_code=403
+        )
+    errors: dict[str, str] = {}
+    if values["about"] not in labels.SUGGESTION_ABOUT:
+        errors["about"] = "请选择建议对象"
+    if values["about"] == "market" and not values["market_id"]:
+        errors["market_id"] = "必填"
+    if not values["text"]:
+        errors["text"] = "必填"
+    if errors:
+        return await _suggestion_form(request, values, errors, status_code=422)
+    body: dict[str, Any] = {
+        "about": values["about"],
+        "text": values["text"],
+        "publish_answer": values["publish_answer"] == "on",
+    }
+    if values["about"] == "market":
+        body["market_id"] = values["market_id"]
+    for optional in ("name", "phone"):
+        if values[optional]:
+            body[optional] = values[optional]
+    try:
+        receipt = await _backend(request).post("complaints", "/suggestions", "", body)
+    except ApiError as exc:
+        status = exc.status if exc.status < 500 else 503
+        return await _suggestion_form(
+            request, values, _field_errors(exc, SUGGESTION_FIELDS), status_code=status
+        )
+    return RedirectResponse(f"/suggestions/filed/{receipt['tracking_code']}", status_code=303)
+
+
+@router.get("/suggestions/filed/{code}")
+async def suggestion_filed(request: Request, code: str) -> Response:
+    return _page(request, "public/filed.html", code=code, kind="suggestion")
+
+
+@router.get("/suggestions/track")
+async def suggestion_track_form(request: Request) -> Response:
+    code = request.query_params.get("code", "").strip()
+    if code:
+        return RedirectResponse(f"/suggestions/track/{code[:64]}", status_code=303)
+    return _page(request, "public/track_form.html", kind="suggestion")
+
+
+@router.get("/suggestions/track/{code}")
+async def suggestion_track(request: Request, code: str) -> Response:
+    status, failed = await _fetch(
+        _backend(request).get("complaints", f"/suggestions/track/{code}", "")
+    )
+    if failed in ("not_found", "invalid"):
+        return _not_found(request, "查询码")
+    return _page(
+        request,
+        "public/suggestion_track.html",
+        code=code,
+        status=status,
+        failed=failed,
+        abouts=labels.SUGGESTION_ABOUT,
+        states=labels.SUGGESTION_STATE,
+    )

@@ -1,0 +1,136 @@
+"""The citizens' portal in-process, its services answered by a stub: the market page's parts, a
+service that does not answer, the rate limit per client, the signed double-submit token of the
+public forms, and phone numbers kept out of free text shown publicly."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from services.console.app import build
+from services.console.settings import ConsoleSettings
+from services.console.views.public import no_phone
+
+MARKET = {
+    "id": "mkt_1",
+    "name": "幸福农贸市场",
+    "district": "zhifu",
+    "district_name": "芝罘区",
+    "kind": "farmers",
+    "address": "幸福路 1 号",
+    "opening_hours": {"open": "06:00", "close": "19:00"},
+    "renovation_status": "in_progress",
+}
+ANSWERS: dict[str, Any] = {
+    "/public/markets/mkt_1": MARKET,
+    "/public/markets": {"items": [MARKET], "total": 1},
+    "/public/districts": [{"code": "zhifu", "name": "芝罘区"}],
+    "/public/markets/mkt_1/grades": {
+        "shares": {"A": 0.5, "B": 0.25, "C": 0.25, "D": 0.0},
+        "merchants": 4,
+        "rank": {
+            "position": 2,
+            "of": 7,
+            "period": {"from": "2026-11-01T00:00:00Z", "to": "2026-12-01T00:00:00Z"},
+        },
+    },
+    "/public/markets/mkt_1/merchants": {
+        "items": [{"id": "mer_1", "name": "老王鲜肉", "stall_no": "A-1"}]
+    },
+    "/public/merchants": {"items": [{"id": "mer_1", "grade": "B"}], "total": 1},
+    "/public/disclosures": {"items": []},
+    "/public/suggestions": [
+        {"id": "s1", "about": "market", "market_id": "mkt_1", "text": "请回电 13912345678",
+         "answer": "已整改", "answered_at": "2026-12-01T00:00:00Z"}
+    ],
+}  # fmt: skip
+
+
+def stub(request: httpx.Request) -> httpx.Response:
+    assert "authorization" not in request.headers, "public calls carry no token"
+    if request.url.host == "down":
+        return httpx.Response(503, json={"error": "unavailable", "message": "down"})
+    body = ANSWERS.get(request.url.path)
+    if body is None:
+        return httpx.Response(404, json={"detail": "Not Found"})
+    return httpx.Response(200, content=json.dumps(body).encode())
+
+
+def client(**settings: Any) -> httpx.AsyncClient:
+    app = build(
+        ConsoleSettings(
+            **{
+                "oidc_issuer": "http://idp.invalid/realms/x",
+                "session_secret": "s" * 32,
+                "registry_url": "http://registry",
+                "credit_url": "http://credit",
+                "complaints_url": "http://complaints",
+                **settings,
+            }
+        ),
+        httpx.MockTransport(stub),
+    )
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal")
+
+
+def text(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+async def test_the_market_page_shows_shares_rank_merchants_and_published_answers() -> None:
+    async with client() as portal:
+        r = await portal.get("/markets/mkt_1")
+    assert r.status_code == 200
+    page = text(r.text)
+    assert "幸福农贸市场" in page and "06:00–19:00" in page and "改造中" in page
+    assert "50%" in page and "25%" in page
+    assert "在本区 7 个市场中排名第 2 位" in page and "截至 2026-12-01" in page
+    assert "老王鲜肉" in page and 'class="grade grade-B"' in r.text
+    assert "已整改" in page and "13912345678" not in r.text
+    assert "/staff/" not in r.text
+
+
+async def test_a_service_that_does_not_answer_leaves_its_part_saying_so() -> None:
+    async with client(registry_url="http://down") as portal:
+        r = await portal.get("/markets")
+    assert r.status_code == 200 and "暂时无法获取" in text(r.text)
+
+
+async def test_public_pages_are_rate_limited_per_client() -> None:
+    async with client(public_rate_per_s=0.001, public_burst=2) as portal:
+        answers = [await portal.get("/markets") for _ in range(3)]
+    assert [a.status_code for a in answers] == [200, 200, 429]
+    assert "请求过于频繁" in answers[2].text and int(answers[2].headers["retry-after"]) >= 1
+
+
+async def test_a_public_form_needs_its_signed_token_and_the_cookie_it_came_with() -> None:
+    form = {"market_id": "mkt_1", "category": "price", "facts": "f", "request": "r", "name": "甲"}
+    async with client() as portal:
+        page = await portal.get("/complaints/new")
+        token = re.search(r'name="csrf" value="([^"]+)"', page.text)
+        assert token and portal.cookies.get("sentinel_public_csrf")
+        refused = await portal.post("/complaints/new", data={**form, "csrf": "forged"})
+        assert refused.status_code == 403 and "表单已过期" in refused.text
+        # The right token, but an empty phone: beside the field, and nothing sent.
+        empty = await portal.post("/complaints/new", data={**form, "csrf": token.group(1)})
+        assert empty.status_code == 422
+        assert re.search(r'id="phone-error">必填<', empty.text)
+        portal.cookies.clear()
+        no_cookie = await portal.post("/complaints/new", data={**form, "csrf": token.group(1)})
+        assert no_cookie.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("typed", "shown"),
+    [
+        ("请回电 13912345678。", "请回电 ***********。"),
+        ("座机 0535-6612345", "座机 ***********"),
+        ("摊位 A-12，2026-12-01 整改", "摊位 A-12，2026-12-01 整改"),
+    ],
+)
+def test_phone_numbers_never_show_in_public_free_text(typed: str, shown: str) -> None:
+    assert no_phone(typed) == shown
