@@ -15,7 +15,10 @@ CLI_CLIENT = "sentinel-cli"
 
 
 class IdentityError(RuntimeError):
-    pass
+    def __init__(self, message: str, status: int | None = None) -> None:
+        super().__init__(message)
+        # The provider's HTTP status: 4xx refuses the request, 5xx is the provider's own trouble.
+        self.status = status
 
 
 def issuer(base_url: str, realm: str = REALM) -> str:
@@ -47,7 +50,9 @@ def password_grant(
         timeout=timeout,
     )
     if r.status_code != 200:
-        raise IdentityError(f"sign-in of {username!r} refused: {r.status_code} {_why(r)}")
+        raise IdentityError(
+            f"sign-in of {username!r} refused: {r.status_code} {_why(r)}", r.status_code
+        )
     answer: dict[str, Any] = r.json()
     return answer
 
@@ -61,7 +66,9 @@ def client_grant(oidc_issuer: str, client_id: str, secret: str, *, timeout: floa
         timeout=timeout,
     )
     if r.status_code != 200:
-        raise IdentityError(f"client {client_id!r} refused: {r.status_code} {_why(r)}")
+        raise IdentityError(
+            f"client {client_id!r} refused: {r.status_code} {_why(r)}", r.status_code
+        )
     return str(r.json()["access_token"])
 
 

@@ -12,11 +12,12 @@ import secrets
 import time
 from collections.abc import Generator
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 
 from deploy.identity.keycloak import KeycloakAdmin, Person
-from sentinel_cli.identity import issuer, password_grant
+from sentinel_cli.identity import IdentityError, issuer, password_grant
 
 # Sign in again this long before the cached token expires.
 _MARGIN_S = 60.0
@@ -77,10 +78,23 @@ class Tokens:
         cached = self._cache.get(username)
         if cached and cached[1] - _MARGIN_S > time.monotonic():
             return cached[0]
-        answer = password_grant(self.issuer, username, self.password)
+        answer = self._sign_in(username)
         token = str(answer["access_token"])
         self._cache[username] = (token, time.monotonic() + float(answer["expires_in"]))
         return token
+
+    def _sign_in(self, username: str, within_s: float = 60.0) -> dict[str, Any]:
+        """The provider's answer, retried while it has trouble of its own (a 5xx or no answer):
+        the fault tests restart the database it shares, and its first query after that fails."""
+        deadline = time.monotonic() + within_s
+        while True:
+            try:
+                return password_grant(self.issuer, username, self.password)
+            except (IdentityError, httpx.HTTPError) as exc:
+                transient = not isinstance(exc, IdentityError) or (exc.status or 0) >= 500
+                if not transient or time.monotonic() > deadline:
+                    raise
+            time.sleep(0.5)
 
     def bearer(
         self, role: str, district: str, market_id: str | None = None, who: str | None = None
