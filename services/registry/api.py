@@ -278,6 +278,14 @@ async def add_terminal(body: TerminalIn, reg: Reg, who: Clerk) -> dict[str, Any]
     return terminal_out(terminal, key)
 
 
+@router.get("/terminals", tags=["terminals"])
+async def list_terminals(
+    reg: Reg, who: Reader, market_id: Annotated[str, Query(min_length=1)]
+) -> dict[str, Any]:
+    """A market's terminals in the caller's district; a signing key is never listed."""
+    return {"items": [terminal_out(t) for t in await reg.terminals(who, market_id)]}
+
+
 @router.get("/terminals/{terminal_id}", tags=["terminals"])
 async def get_terminal(terminal_id: str, reg: Reg, who: Reader) -> dict[str, Any]:
     return terminal_out(await reg.terminal(who, terminal_id))

@@ -359,6 +359,12 @@ class Registry:
             await self.save(store, terminal, by)
         return terminal, self.key_of(terminal)
 
+    async def terminals(self, who: Principal, market_id: str) -> list[Terminal]:
+        """A market's terminals, as far as the caller's district reaches (never a key)."""
+        district = None if who.may_act_in("*") else who.district
+        async with self.transaction() as store:
+            return await store.terminals(market_id, district)
+
     async def terminal(self, who: Principal, terminal_id: str) -> Terminal:
         async with self.transaction() as store:
             terminal = await store.terminal(terminal_id)

@@ -232,6 +232,18 @@ class RegistryStore:
             actor_dict(t.updated_actor),
         )
 
+    async def terminals(self, market_id: str, district: str | None) -> list[Terminal]:
+        """A market's terminals (of `district` only, when one is given), in the order added."""
+        rows = await self.conn.fetch(
+            "SELECT id, kind, market_id, district, interval_s, merchant_id, stall_no, profile,"
+            " key_version, status, version, updated_at, registered_actor, updated_actor"
+            " FROM terminals WHERE market_id = $1 AND ($2::text IS NULL OR district = $2)"
+            " ORDER BY id",
+            market_id,
+            district,
+        )
+        return [_terminal(r) for r in rows]
+
     async def terminal(self, terminal_id: str, *, for_update: bool = False) -> Terminal | None:
         sql = (
             "SELECT id, kind, market_id, district, interval_s, merchant_id, stall_no, profile,"

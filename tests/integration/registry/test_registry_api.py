@@ -195,6 +195,16 @@ async def test_terminal_key_is_returned_once_and_derived_from_the_master_secret(
     no_profile = await api.post("/terminals", {"kind": "cold_chain", "market_id": market["id"]})
     assert no_profile.status_code == 422 and no_profile.json()["errors"][0]["field"] == "profile"
 
+    # The market's terminals, listed for its district's clerk, never with a key; another
+    # district's clerk sees none of them.
+    listed = await api.get(f"/terminals?market_id={market['id']}", role="clerk", district=district)
+    assert listed.status_code == 200
+    [shown] = listed.json()["items"]
+    assert shown["id"] == terminal["id"] and shown["key_version"] == 2 and "key" not in shown
+    elsewhere = await _district(api)
+    other = await api.get(f"/terminals?market_id={market['id']}", role="clerk", district=elsewhere)
+    assert other.status_code == 200 and other.json()["items"] == []
+
 
 async def test_licence_expiry_job_marks_lapsed_merchants_and_publishes_once(
     api: Api, kafka: str
