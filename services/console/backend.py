@@ -18,9 +18,6 @@ class ApiError(Exception):
     message: str
     errors: list[dict[str, str]] = field(default_factory=list)
 
-    def by_field(self) -> dict[str, str]:
-        return {e.get("field", ""): e.get("reason", "") for e in self.errors}
-
 
 class Unavailable(ApiError):
     """The service did not answer: nothing was done, and the page says so."""

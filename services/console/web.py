@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
@@ -157,6 +158,17 @@ async def in_scope(services: Backend, service: str, path: str, token: str, what:
 
 
 Acting = Annotated[Session, Depends(csrf_checked)]
+
+
+def field_errors(
+    exc: ApiError, where: Callable[[str], str] = lambda field: field, fallback: str = "form"
+) -> dict[str, str]:
+    """A service's refusal in Chinese, each reason under the form field `where` maps its field
+    to (the first reason per field); under `fallback` when it names none."""
+    errors: dict[str, str] = {}
+    for e in exc.errors:
+        errors.setdefault(where(e.get("field", "")), labels.reason_zh(e.get("reason", "")))
+    return errors or {fallback: labels.reason_zh(exc.message)}
 
 
 def render(

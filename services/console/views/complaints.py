@@ -17,7 +17,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
 from services.console.backend import ApiError, Backend
-from services.console.web import Acting, Person, Services, in_scope, render
+from services.console.web import Acting, Person, Services, field_errors, in_scope, render
 
 router = APIRouter()
 
@@ -342,14 +342,8 @@ async def case_page(
 def _errors(exc: ApiError, action: str) -> dict[str, str]:
     """The service's field errors in Chinese, each under the field it names; an error about the
     case's state (another handler decided first) beside the action's button."""
-    errors: dict[str, str] = {}
-    for e in exc.errors:
-        field = e.get("field", "")
-        where = field if field in FORM_FIELDS[action] else action
-        errors.setdefault(where, labels.reason_zh(e.get("reason", "")))
-    if not errors:
-        errors[action] = labels.reason_zh(exc.message)
-    return errors
+    known = FORM_FIELDS[action]
+    return field_errors(exc, lambda field: field if field in known else action, action)
 
 
 async def _decide(

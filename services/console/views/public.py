@@ -24,7 +24,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
 from services.console.backend import ApiError, Backend
-from services.console.web import templates
+from services.console.web import field_errors, templates
 from services.runtime.ratelimit import TokenBuckets, client_of
 
 CSRF_COOKIE = "sentinel_public_csrf"
@@ -195,13 +195,12 @@ def _text(form: FormData, name: str) -> str:
 
 def _field_errors(exc: ApiError, known: set[str]) -> dict[str, str]:
     """The service's field errors by the form's field names (complainant.phone -> phone)."""
-    errors: dict[str, str] = {}
-    for e in exc.errors:
-        name = e.get("field", "").removeprefix("complainant.")
-        errors[name if name in known else "form"] = labels.reason_zh(e.get("reason", ""))
-    if not errors:
-        errors["form"] = labels.reason_zh(exc.message)
-    return errors
+
+    def where(field: str) -> str:
+        name = field.removeprefix("complainant.")
+        return name if name in known else "form"
+
+    return field_errors(exc, where)
 
 
 # -- markets ------------------------------------------------------------------------------------

@@ -21,7 +21,15 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from services.console import labels
 from services.console.backend import ApiError, Backend, Unavailable
 from services.console.sessions import Session
-from services.console.web import Acting, Person, Services, in_scope, render, templates
+from services.console.web import (
+    Acting,
+    Person,
+    Services,
+    field_errors,
+    in_scope,
+    render,
+    templates,
+)
 
 router = APIRouter()
 EXPIRING_DAYS = 30
@@ -34,18 +42,15 @@ templates.env.filters["renovation"] = lambda code: labels.label(labels.RENOVATIO
 templates.env.filters["profile"] = lambda code: labels.label(labels.PROFILE, code)
 
 
-def field_errors(exc: ApiError) -> dict[str, str]:
-    """The service's refusal, field by field, in Chinese; `form` when it names no field."""
-    errors: dict[str, str] = {}
-    for e in exc.errors:
-        name = e.get("field", "")
-        name = {"opening_hours.open": "open", "opening_hours.close": "close"}.get(name, name)
-        name = re.sub(r"\.\d+$", "", name)  # categories.0, members.2 -> the field
-        errors.setdefault(name, labels.reason_zh(e.get("reason", "")))
-    if not errors:
-        field = "stall_no" if exc.status == 409 and "stall" in exc.message else "form"
-        errors[field] = labels.reason_zh(exc.message)
-    return errors
+def _form_field(name: str) -> str:
+    name = {"opening_hours.open": "open", "opening_hours.close": "close"}.get(name, name)
+    return re.sub(r"\.\d+$", "", name)  # categories.0, members.2 -> the field
+
+
+def registry_errors(exc: ApiError) -> dict[str, str]:
+    """The registry's refusal by the form's fields; a taken stall beside 摊位号."""
+    taken = exc.status == 409 and "stall" in exc.message
+    return field_errors(exc, _form_field, "stall_no" if taken else "form")
 
 
 def _text(form: FormData, name: str) -> str:
@@ -209,7 +214,7 @@ async def add_market(request: Request, who: Acting, services: Services) -> Respo
             request,
             who,
             services,
-            errors=field_errors(exc),
+            errors=registry_errors(exc),
             values=values,
             status_code=exc.status if not isinstance(exc, Unavailable) else 503,
         )
@@ -298,7 +303,7 @@ async def set_task_force(
             who,
             services,
             market_id,
-            errors=field_errors(exc),
+            errors=registry_errors(exc),
             values=values,
             form="task_force",
             status_code=exc.status,
@@ -344,7 +349,7 @@ async def register_merchant(
             who,
             services,
             market_id,
-            errors=field_errors(exc),
+            errors=registry_errors(exc),
             values=values,
             form="merchant",
             status_code=exc.status,
@@ -373,7 +378,7 @@ async def check_merchant_field(
             await services.post("registry", "/merchants/validate", who.access_token, body)
         except ApiError as exc:
             if exc.status in (409, 422):
-                reason = field_errors(exc).get(field, "")
+                reason = registry_errors(exc).get(field, "")
     return HTMLResponse(
         templates.get_template("registry/_field_error.html").render(field=field, reason=reason)
     )
@@ -407,7 +412,7 @@ async def add_terminal(
             who,
             services,
             market_id,
-            errors=field_errors(exc),
+            errors=registry_errors(exc),
             values=values,
             form="terminal",
             status_code=exc.status,

@@ -14,7 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
 from services.console.backend import ApiError, Backend
-from services.console.web import Acting, Person, Services, in_scope, render
+from services.console.web import Acting, Person, Services, field_errors, in_scope, render
 
 router = APIRouter()
 MAX_PHOTOS = 5
@@ -225,9 +225,7 @@ async def complete(request: Request, task_id: str, who: Acting, services: Servic
             body["photos"] = photo_ids
         await services.post("inspection", f"/tasks/{task_id}/complete", who.access_token, body)
     except ApiError as exc:
-        errors = {e.get("field", ""): labels.reason_zh(e.get("reason", "")) for e in exc.errors}
-        if not errors:
-            errors = {"form": labels.reason_zh(exc.message)}
+        errors = field_errors(exc)
         return await _task_page(
             request, who, services, task_id, status_code=exc.status, values=values, errors=errors
         )
