@@ -188,7 +188,6 @@ async def running_stack(
             terminal_master_secret="bench-only-master",  # noqa: S106
             db_schema=f"bench_reg_{tag}",
             consumer_group=f"bench-reg-{tag}",
-            campaign_check_interval_s=0,
         )
     )
     group = f"bench-ins-{tag}"

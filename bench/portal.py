@@ -109,15 +109,16 @@ async def running_portal(kafka: str, database_url: str, merchants: int) -> Async
         **UNLIMITED,
     )
     tag = uuid.uuid4().hex[:6]
-    # Only what this run makes: no history of suspensions for merchants it never registered.
-    await _start_at_end(kafka, f"bench-preg-{tag}", "inspection.events.v1")
+    # Only what this run makes: no history of suspensions or renovations for markets and
+    # merchants it never registered.
+    for topic in ("inspection.events.v1", "registry.campaign.v1"):
+        await _start_at_end(kafka, f"bench-preg-{tag}", topic)
     registry_app = build_registry(
         RegistrySettings(
             **common,
             terminal_master_secret="bench-only-master",  # noqa: S106
             db_schema=f"bench_preg_{tag}",
             consumer_group=f"bench-preg-{tag}",
-            campaign_check_interval_s=0,
         )
     )
     group = f"bench-pcre-{tag}"

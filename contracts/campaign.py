@@ -71,13 +71,25 @@ SCOPE_AREAS: Final[tuple[ScopeArea, ...]] = (
 )
 CheckKind = Literal["quality", "safety"]
 CheckResult = Literal["pass", "fail"]
-RenovationChange = Literal["created", "amended", "stage_changed", "check_recorded"]
-DisclosureKind = Literal["late_milestone", "failed_check", "overdue_rectification"]
+RenovationChange = Literal[
+    "created",
+    "amended",
+    "stage_changed",
+    "check_recorded",
+    "consultation_opened",
+    "comment_received",
+    "comment_answered",
+]
+DisclosureKind = Literal["late_milestone", "failed_check", "overdue_rectification", "exposure"]
 DISCLOSURE_KINDS: Final[tuple[DisclosureKind, ...]] = (
     "late_milestone",
     "failed_check",
     "overdue_rectification",
+    "exposure",
 )
+# Who exposed a problem (舆论监督): the press, a citizen, or a supervising body.
+ExposureSource = Literal["press", "public", "supervision"]
+EXPOSURE_SOURCES: Final[tuple[ExposureSource, ...]] = ("press", "public", "supervision")
 DisclosureState = Literal["open", "resolved"]
 
 
@@ -258,6 +270,23 @@ class Check(_Frozen):
         return self
 
 
+class Comment(_Frozen):
+    suggestion_id: str = Field(description="the citizen's suggestion (complaints service)")
+    received_at: Instant
+    answer: str | None = Field(description="how the plan answered it; null while unanswered")
+    answered_at: Instant | None
+    answered_by: Actor | None = None
+
+
+class Consultation(_Frozen):
+    opens_on: date
+    closes_on: date = Field(description="the last day comments are taken (city time)")
+    comments: list[Comment]
+    unanswered: int = Field(
+        ge=0, description="comments not answered yet; the plan moves to construction only at 0"
+    )
+
+
 class RenovationUpserted(_Frozen):
     """`registry.renovation.upserted` on `registry.campaign.v1`, key = campaign_id,
     subject = project_id.
@@ -280,6 +309,9 @@ class RenovationUpserted(_Frozen):
     stage: RenovationStage
     stages: list[StageChange] = Field(min_length=1, description="every stage reached, in order")
     checks: list[Check]
+    consultation: Consultation | None = Field(
+        default=None, description="the public consultation on the plan (征求群众意见), if opened"
+    )
     change: RenovationChange
     created_at: Instant
     updated_at: Instant
@@ -338,6 +370,12 @@ class DisclosureUpserted(_Frozen):
     title: str = Field(description="a one-line summary in Chinese, for the public")
     title_en: str
     details: list[str] = Field(description="what was found or what is missing")
+    exposure_source: ExposureSource | None = Field(
+        default=None, description="exposures: who exposed the problem"
+    )
+    exposure_reference: str | None = Field(
+        default=None, description="exposures: the report or article, e.g. 烟台日报 2026-05-03"
+    )
     deadline: Instant = Field(description="when it had to be done or rectified by")
     deadline_date: date = Field(description="the deadline's day in city time")
     opened_at: Instant

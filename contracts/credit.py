@@ -110,6 +110,18 @@ class AssessmentPublished(BaseModel):
     rectification_on_time_rate: float | None = Field(ge=0, le=1)
     complaints_within_limit_rate: float | None = Field(ge=0, le=1)
     open_risks: int = Field(ge=0)
+    self_inspection_rate: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="the operator's daily self-inspections done / opening days (campaign)",
+    )
+    report_on_time_rate: float | None = Field(
+        default=None, ge=0, le=1, description="the task force's progress reports on time / due"
+    )
+    certified_share: float | None = Field(
+        default=None, ge=0, le=1, description="the market's managers with a valid certificate"
+    )
     score: float = Field(ge=0, le=100, description="the weighted composite")
     rank: int | None = Field(ge=1, description="rank within the district (markets only)")
     ranked: int | None = Field(ge=1, description="how many markets the district ranks")

@@ -12,7 +12,10 @@ from contracts import (
     campaign,
     complaints,
     credit,
+    duties,
+    honours,
     inspection,
+    joint,
     registry,
     suggestions,
     telemetry,
@@ -90,6 +93,38 @@ EVENTS: tuple[EventSpec, ...] = (
         campaign.DisclosureUpserted,
         topics.REGISTRY_DISCLOSURES,
     ),
+    EventSpec("campaign.report.filed", 1, duties.ReportFiled, topics.CAMPAIGN_REPORTS),
+    EventSpec("campaign.report.late", 1, duties.ReportLate, topics.CAMPAIGN_REPORTS),
+    EventSpec(
+        "campaign.self_inspection.recorded",
+        1,
+        duties.SelfInspectionRecorded,
+        topics.CAMPAIGN_SELF_INSPECTIONS,
+    ),
+    EventSpec(
+        "campaign.follow_up.closed", 1, duties.FollowUpClosed, topics.CAMPAIGN_SELF_INSPECTIONS
+    ),
+    EventSpec(
+        "campaign.self_inspection.missed",
+        1,
+        duties.SelfInspectionMissed,
+        topics.CAMPAIGN_SELF_INSPECTIONS,
+    ),
+    EventSpec("campaign.training.attended", 1, duties.TrainingAttended, topics.CAMPAIGN_TRAINING),
+    EventSpec("campaign.certificate.issued", 1, duties.CertificateIssued, topics.CAMPAIGN_TRAINING),
+    EventSpec("campaign.duties.updated", 1, duties.DutiesUpdated, topics.CAMPAIGN_DUTIES),
+    EventSpec("campaign.meeting.recorded", 1, joint.MeetingRecorded, topics.CAMPAIGN_MEETINGS),
+    EventSpec("campaign.action_item.done", 1, joint.ActionItemDone, topics.CAMPAIGN_MEETINGS),
+    EventSpec("campaign.action_item.late", 1, joint.ActionItemLate, topics.CAMPAIGN_MEETINGS),
+    EventSpec(
+        "campaign.enforcement.opened", 1, joint.EnforcementOpened, topics.CAMPAIGN_ENFORCEMENT
+    ),
+    EventSpec(
+        "campaign.enforcement.decided", 1, joint.EnforcementDecided, topics.CAMPAIGN_ENFORCEMENT
+    ),
+    EventSpec(
+        "campaign.enforcement.closed", 1, joint.EnforcementClosed, topics.CAMPAIGN_ENFORCEMENT
+    ),
     EventSpec(
         "telemetry.reading.rejected", 1, telemetry.ReadingRejected, topics.TELEMETRY_REJECTED
     ),
@@ -158,6 +193,8 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
         "credit.assessment.published", 1, credit.AssessmentPublished, topics.CREDIT_ASSESSMENTS
     ),
+    EventSpec("credit.honour.listed", 1, honours.HonourListed, topics.CREDIT_HONOURS),
+    EventSpec("credit.honour.delisted", 1, honours.HonourDelisted, topics.CREDIT_HONOURS),
 )
 
 RAW_MESSAGES: tuple[RawSpec, ...] = (

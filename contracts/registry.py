@@ -54,6 +54,9 @@ class MarketUpserted(Snapshot):
     market_id: str
     name: str
     district: str = Field(description="district code")
+    district_name: str | None = Field(
+        default=None, description="the district's name, e.g. 芝罘区 (absent in older snapshots)"
+    )
     kind: MarketKind
     operator: str
     address: str

@@ -52,6 +52,11 @@ class SuggestionSubmission(BaseModel):
         max_length=64,
         description="the market it is about: required when about=market, absent otherwise",
     )
+    project_id: str | None = Field(
+        default=None,
+        max_length=64,
+        description="a renovation plan open for comment (征求群众意见) that it comments on",
+    )
     text: Text = Field(max_length=SUGGESTION_MAX_CHARS, description="the suggestion, 1-2000")
     name: Text | None = Field(default=None, max_length=NAME_MAX_CHARS, description="optional")
     phone: str | None = Field(
@@ -63,7 +68,7 @@ class SuggestionSubmission(BaseModel):
         default=False, description="the author agrees to the suggestion and its answer being public"
     )
 
-    @field_validator("market_id", "name", mode="before")
+    @field_validator("market_id", "project_id", "name", mode="before")
     @classmethod
     def _blank(cls, value: object) -> object:
         return _blank_is_none(value)
@@ -91,6 +96,9 @@ class _Suggestion(BaseModel):
     about: About
     market_id: str | None
     district: str | None = Field(description="the market's district code; null for the campaign")
+    project_id: str | None = Field(
+        default=None, description="the renovation plan open for comment it comments on"
+    )
     text: str
     author: MaskedAuthor
     publish_answer: bool = Field(description="the author agreed to the answer being public")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-Service = Literal["registry", "telemetry", "inspection", "complaints", "credit"]
+Service = Literal["registry", "telemetry", "inspection", "complaints", "credit", "campaign"]
 DAY_MS = 24 * 3600 * 1000
 FOREVER = -1
 
@@ -44,7 +44,7 @@ REGISTRY_MARKETS = Topic(
     key="market id",
     description="Compacted snapshots of markets, their opening hours, capacity and task force.",
     producers=("registry",),
-    consumers=("telemetry", "complaints", "inspection", "credit"),
+    consumers=("telemetry", "complaints", "inspection", "credit", "campaign"),
     event_types=("registry.market.upserted",),
     cleanup_policy="compact",
 )
@@ -53,7 +53,7 @@ REGISTRY_MERCHANTS = Topic(
     key="merchant id",
     description="Compacted snapshots of merchants, their licences and status.",
     producers=("registry",),
-    consumers=("complaints", "inspection", "credit"),
+    consumers=("complaints", "inspection", "credit", "campaign"),
     event_types=("registry.merchant.upserted",),
     cleanup_policy="compact",
 )
@@ -70,9 +70,10 @@ REGISTRY_CAMPAIGN = Topic(
     name="registry.campaign.v1",
     key="campaign id",
     description="The city's campaign: its deadlines, district and market milestones recorded or "
-    "late, market renovation projects with their budgets, stages and quality and safety checks.",
-    producers=("registry",),
-    consumers=(),
+    "late, market renovation projects with their budgets, stages and quality and safety checks. "
+    "Owned by the campaign service since it left the registry; the name stays for integrators.",
+    producers=("campaign",),
+    consumers=("registry",),
     event_types=(
         "registry.campaign.upserted",
         "registry.milestone.recorded",
@@ -85,11 +86,78 @@ REGISTRY_DISCLOSURES = Topic(
     name="registry.disclosures.v1",
     key="disclosure id",
     description="Compacted public disclosures: late milestones, failed renovation checks and "
-    "overdue rectifications, with their deadline and state.",
-    producers=("registry",),
+    "overdue rectifications, with their deadline and state. Owned by the campaign service since "
+    "it left the registry; the name stays for integrators.",
+    producers=("campaign",),
     consumers=(),
     event_types=("registry.disclosure.upserted",),
     cleanup_policy="compact",
+)
+CAMPAIGN_REPORTS = Topic(
+    name="campaign.reports.v1",
+    key="market id",
+    description="Task forces' progress reports (定期汇报制度): filed, or late once per period.",
+    producers=("campaign",),
+    consumers=(),
+    event_types=("campaign.report.filed", "campaign.report.late"),
+)
+CAMPAIGN_SELF_INSPECTIONS = Topic(
+    name="campaign.self_inspections.v1",
+    key="market id",
+    description="Market operators' daily self-inspections from the checklist, the follow-ups "
+    "of failed items, and opening days missed.",
+    producers=("campaign",),
+    consumers=(),
+    event_types=(
+        "campaign.self_inspection.recorded",
+        "campaign.follow_up.closed",
+        "campaign.self_inspection.missed",
+    ),
+)
+CAMPAIGN_TRAINING = Topic(
+    name="campaign.training.v1",
+    key="market id",
+    description="Training of market managers: attendance at sessions and certificates issued "
+    "(ids only; names stay in the campaign service).",
+    producers=("campaign",),
+    consumers=(),
+    event_types=("campaign.training.attended", "campaign.certificate.issued"),
+)
+CAMPAIGN_DUTIES = Topic(
+    name="campaign.duties.v1",
+    key="market id",
+    description="Compacted: each market's standing on its duties (self-inspection rate, late "
+    "reports, certified managers), read into the market assessment.",
+    producers=("campaign",),
+    consumers=("credit",),
+    event_types=("campaign.duties.updated",),
+    cleanup_policy="compact",
+)
+CAMPAIGN_MEETINGS = Topic(
+    name="campaign.meetings.v1",
+    key="meeting id",
+    description="Joint meetings (联席会议): departments present, minutes, action items done or "
+    "late.",
+    producers=("campaign",),
+    consumers=(),
+    event_types=(
+        "campaign.meeting.recorded",
+        "campaign.action_item.done",
+        "campaign.action_item.late",
+    ),
+)
+CAMPAIGN_ENFORCEMENT = Topic(
+    name="campaign.enforcement.v1",
+    key="case id",
+    description="Joint enforcement cases (联合执法): opened from a critical finding or a "
+    "complaint, decided (warning, fine, suspension), closed.",
+    producers=("campaign",),
+    consumers=("credit",),
+    event_types=(
+        "campaign.enforcement.opened",
+        "campaign.enforcement.decided",
+        "campaign.enforcement.closed",
+    ),
 )
 TELEMETRY_READINGS = Topic(
     name="telemetry.readings.v1",
@@ -136,7 +204,7 @@ COMPLAINTS_EVENTS = Topic(
     key="complaint id",
     description="Complaint lifecycle: received, accepted, rejected, closed, overdue.",
     producers=("complaints",),
-    consumers=("inspection", "credit"),
+    consumers=("inspection", "credit", "campaign"),
     event_types=(
         "complaints.complaint.received",
         "complaints.complaint.accepted",
@@ -151,7 +219,7 @@ COMPLAINTS_SUGGESTIONS = Topic(
     description="Citizens' suggestions (意见建议) about a market or the city's campaign and "
     "staff's answers; the author's name and phone masked.",
     producers=("complaints",),
-    consumers=(),
+    consumers=("campaign",),
     event_types=("complaints.suggestion.received", "complaints.suggestion.answered"),
 )
 INSPECTION_EVENTS = Topic(
@@ -159,7 +227,7 @@ INSPECTION_EVENTS = Topic(
     key="task id",
     description="Inspection tasks and rectification orders, every state change.",
     producers=("inspection",),
-    consumers=("complaints", "credit", "registry"),
+    consumers=("complaints", "credit", "registry", "campaign"),
     event_types=(
         "inspection.task.created",
         "inspection.task.updated",
@@ -188,6 +256,15 @@ CREDIT_ASSESSMENTS = Topic(
     consumers=(),
     event_types=("credit.assessment.published",),
 )
+CREDIT_HONOURS = Topic(
+    name="credit.honours.v1",
+    key="market or merchant id",
+    description="The monthly honour and warning list (红黑榜) of markets and merchants: listed "
+    "and delisted entries.",
+    producers=("credit",),
+    consumers=("inspection",),
+    event_types=("credit.honour.listed", "credit.honour.delisted"),
+)
 
 TOPICS: tuple[Topic, ...] = (
     REGISTRY_MARKETS,
@@ -195,6 +272,12 @@ TOPICS: tuple[Topic, ...] = (
     REGISTRY_TERMINALS,
     REGISTRY_CAMPAIGN,
     REGISTRY_DISCLOSURES,
+    CAMPAIGN_REPORTS,
+    CAMPAIGN_SELF_INSPECTIONS,
+    CAMPAIGN_TRAINING,
+    CAMPAIGN_DUTIES,
+    CAMPAIGN_MEETINGS,
+    CAMPAIGN_ENFORCEMENT,
     TELEMETRY_READINGS,
     TELEMETRY_REJECTED,
     TELEMETRY_RISKS,
@@ -204,6 +287,7 @@ TOPICS: tuple[Topic, ...] = (
     INSPECTION_EVENTS,
     CREDIT_SCORES,
     CREDIT_ASSESSMENTS,
+    CREDIT_HONOURS,
 )
 
 

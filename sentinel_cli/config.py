@@ -18,6 +18,7 @@ SERVICES: dict[str, int] = {
     "inspection": 8103,
     "complaints": 8104,
     "credit": 8105,
+    "campaign": 8106,
 }
 DEFAULTS: dict[str, str] = {
     "KAFKA_BOOTSTRAP_SERVERS": "127.0.0.1:19092",

@@ -31,7 +31,14 @@ from typing import Any
 
 from contracts.topics import Topic, all_topics
 
-SERVICES: tuple[str, ...] = ("registry", "telemetry", "inspection", "complaints", "credit")
+SERVICES: tuple[str, ...] = (
+    "registry",
+    "telemetry",
+    "inspection",
+    "complaints",
+    "credit",
+    "campaign",
+)
 TERMINALS = "terminals"
 INTEGRATOR = "integrator"
 ADMIN = "admin"

@@ -33,6 +33,7 @@ SERVICES = {  # name -> port (DESIGN §6)
     "inspection": 8103,
     "complaints": 8104,
     "credit": 8105,
+    "campaign": 8106,
 }
 CONSOLE = "console"  # the staff console, on 8100 (DESIGN §6): pages for people, no API
 CONSOLE_PORT = 8100
@@ -437,14 +438,6 @@ def start() -> int:
     if result["seeded"]:
         markets, terminals = len(result["markets"]), len(result["terminals"])
         print(f"demo city seeded: {markets} markets, {terminals} terminals")
-        from services.registry.campaign.demo import seed_demo_campaign
-
-        campaign = seed_demo_campaign(env["REGISTRY_URL"], env["SENTINEL_ADMIN_TOKEN"])
-        if campaign.get("seeded"):
-            print(
-                f"demo campaign seeded: {campaign['campaign_id']}, "
-                f"district {campaign['late_district']} late"
-            )
         if "complaints" in names:
             made = seed_complaints(
                 env["COMPLAINTS_URL"], env["SENTINEL_ADMIN_TOKEN"], result["markets"]
@@ -452,6 +445,19 @@ def start() -> int:
             print(f"demo complaints filed: {made} (2 accepted, 1 linked as a duplicate)")
     else:
         print("demo city already seeded")
+    if "campaign" in names:
+        # Idempotent on its own: a city seeded before the campaign service existed gets it too.
+        from services.campaign.demo import seed_demo_campaign
+
+        url = env.get("CAMPAIGN_URL", f"http://127.0.0.1:{SERVICES['campaign']}")
+        campaign = seed_demo_campaign(url, env["SENTINEL_ADMIN_TOKEN"], env["REGISTRY_URL"])
+        if campaign.get("seeded"):
+            print(
+                f"demo campaign seeded: {campaign['campaign_id']}, "
+                f"district {campaign['late_district']} late"
+            )
+        else:
+            print("demo campaign already seeded")
     if env.get("KEYCLOAK_URL"):
         operators = seed_operators(env)
         print(f"market operators in the identity provider: {len(operators)} (operator.<market id>)")
@@ -492,7 +498,8 @@ def print_where_to_look(env: dict[str, str], names: list[str]) -> None:
         print(f'  curl -s {auth} "$COMPLAINTS_URL/complaints?state=received"')
     if "credit" in names:
         print("  curl -s $CREDIT_URL/public/merchants/<merchant id>   # grade; README: Credit")
-    print("  curl -s $REGISTRY_URL/public/disclosures            # the campaign's exposed problems")
+    if "campaign" in names:
+        print("  curl -s $CAMPAIGN_URL/public/disclosures   # the campaign's exposed problems")
     if env.get("OIDC_ISSUER"):
         print_sign_in(env)
     print("  logs: .run/logs/   status: make status   stop: make down")

@@ -61,6 +61,7 @@ SERVICE_PORTS: dict[str, int] = {  # DESIGN §6
     "inspection": 8103,
     "complaints": 8104,
     "credit": 8105,
+    "campaign": 8106,
 }
 CONSOLE_PORT = 8100  # the staff console (DESIGN §6): pages, not an API Prometheus scrapes
 SCRAPE_INTERVAL = "5s"

@@ -36,6 +36,10 @@ DEPARTMENT: Final = {
     "market_regulation": "市场监管",
     "health": "卫生健康",
     "environment": "生态环境",
+    # Joint meetings and enforcement (issue 17) name these too (services/campaign/departments.yaml).
+    "urban_management": "城市管理",
+    "public_security": "公安",
+    "commerce": "商务",
 }
 COMPLAINT_CATEGORY: Final = {
     "food_safety": "食品安全",
@@ -124,10 +128,63 @@ FIELDS: Final = {
     "file": "照片",
     "state": "状态",
     "substantiated": "是否属实",
+    # Joint meetings and enforcement, the honour and warning list (issue 17).
+    "district": "区",
+    "title": "会议名称",
+    "held_on": "召开日期",
+    "departments": "参会部门",
+    "minutes": "会议纪要",
+    "decision": "议定事项",
+    "department": "责任部门",
+    "deadline": "办结期限",
+    "note": "说明",
+    "origin": "案件来源",
+    "facts": "案件事实",
+    "sanction": "处罚",
+    "fine_yuan": "罚款金额（元）",
+    "suspension_days": "暂停经营天数",
+    "reasoning": "理由",
+    "month": "月份",
 }
 
 # The services explain in English; the pages say the same in Chinese where the reason is known.
 _REASONS: Final = [
+    # Joint meetings and enforcement (services/campaign/domain), the honour list (credit).
+    (re.compile(r"must not be blank"), "必填"),
+    (re.compile(r"must not be before the meeting \((.*)\)"), r"不得早于会议召开日期（\1）"),
+    (
+        re.compile(r"a meeting is recorded once held: not after (.*)"),
+        r"会议召开后再记录：不得晚于 \1",
+    ),
+    (re.compile(r"name at least one department"), "请至少选择一个部门"),
+    (re.compile(r"unknown department .*"), "不在部门目录中"),
+    (re.compile(r"no district .* is known.*"), "该区不存在"),
+    (re.compile(r"no (completed inspection task|accepted complaint) .* is known"), "找不到该来源"),
+    (
+        re.compile(r"inspection task .* completed with outcome '(\w+)'.*"),
+        "只能从检查发现严重问题的任务立案",
+    ),
+    (re.compile(r"complaint .* is '(\w+)'; a case is opened .*"), "只能从已受理的投诉立案"),
+    (re.compile(r".*(case|it) .*is not closed yet"), "该来源已有未结案的联合执法案件"),
+    (re.compile(r"a fine needs its amount.*"), "罚款须填写金额（元）"),
+    (re.compile(r"must be an amount in yuan.*"), "应为金额（元），最多两位小数"),
+    (re.compile(r"a fine must be more than 0.*"), "罚款金额应大于 0"),
+    (re.compile(r"must be at most \d+ yuan"), "金额过大"),
+    (re.compile(r"only a fine has an amount"), "只有罚款填写金额"),
+    (re.compile(r"a suspension needs its number of days"), "暂停经营须填写天数"),
+    (re.compile(r"must be a whole number of days.*"), "应为 1–365 的整数天数"),
+    (re.compile(r"only a suspension has days"), "只有暂停经营填写天数"),
+    (re.compile(r"must not be after today \((.*)\)"), r"不得晚于今天（\1）"),
+    (re.compile(r"must not be before the case was opened \((.*)\)"), r"不得早于立案日期（\1）"),
+    (
+        re.compile(r"(case|action item) .* is (open|decided|closed|done); cannot .*"),
+        "当前状态不允许此操作",
+    ),
+    (re.compile(r"must be at most \d+ characters"), "内容过长"),
+    (re.compile(r".* is not a month YYYY-MM"), "月份格式应为 YYYY-MM"),
+    (re.compile(r".* has not ended yet.*"), "该月尚未结束，不能生成"),
+    (re.compile(r".* is drawn already: .* cannot be drawn after it"), "已生成更晚月份的榜单"),
+    (re.compile(r"no honour rules in force.*|.*has no honour rules"), "该月没有适用的红黑榜规则"),
     (
         re.compile(r"check character is '(.)', GB 32100-2015 gives '(.)'"),
         r"校验位为“\1”，按 GB 32100-2015 应为“\2”",
@@ -187,3 +244,90 @@ SUGGESTION_STATE: Final = {
     "answered": "已答复",
     "closed": "已办结",
 }
+
+# Joint meetings and enforcement (联席会议, 联合执法), the honour and warning list (issue 17).
+ITEM_STATE: Final = {"open": "未办结", "done": "已办结"}
+CASE_STATE: Final = {"open": "待决定", "decided": "已决定", "closed": "已结案"}
+ORIGIN_KIND: Final = {"finding": "检查发现严重问题", "complaint": "投诉"}
+SANCTION: Final = {"warning": "警告", "fine": "罚款", "suspension": "暂停经营"}
+HONOUR_LIST: Final = {"honour": "红榜", "warning": "黑榜"}
+HONOUR_ENTITY: Final = {"market": "市场", "merchant": "商户"}
+_PERIOD = re.compile(r"(\d{4}-\d{2})\.\.(\d{4}-\d{2})")
+_HONOUR_REASONS: Final = [
+    (re.compile(r"grade: (\w+)"), r"信用等级 \1"),
+    (re.compile(r"no_findings: none in (.+)"), r"\1 无检查发现问题"),
+    (re.compile(r"inspections: (\d+) in (.+)"), r"\2 检查 \1 次"),
+    (re.compile(r"critical_findings: (\d+) in (.+)"), r"\2 检查发现严重问题 \1 次"),
+    (re.compile(r"overdue_rectifications: (\d+) in (.+)"), r"\2 整改逾期 \1 次"),
+    (re.compile(r"score: ([\d.]+) at least ([\d.]+)"), r"考核得分 \1（不低于 \2）"),
+    (re.compile(r"score: ([\d.]+) below ([\d.]+)"), r"考核得分 \1（低于 \2）"),
+    (re.compile(r"rank: (\d+) of (\d+) in the district"), r"区内考核排名第 \1 / \2"),
+]
+
+
+def honour_reason(reason: str) -> str:
+    """A rule an entry of the honour and warning list met (`critical_findings: 2 in
+    2026-06..2026-11`), in Chinese (`2026-06 至 2026-11 检查发现严重问题 2 次`)."""
+    text = reason.strip()
+    for pattern, chinese in _HONOUR_REASONS:
+        if pattern.fullmatch(text):
+            return _PERIOD.sub(r"\1 至 \2", pattern.sub(chinese, text))
+    return text
+
+
+# Operators' duties, task-force reports and training (自查, 专班汇报, 培训; issue 17).
+REPORT_STATE: Final = {
+    "on_time": "按时提交",
+    "filed_late": "逾期提交",
+    "late": "逾期未报",
+    "due": "本期待报",
+    "upcoming": "未到期",
+}
+CERTIFICATE_STATUS: Final = {
+    "valid": "合格证有效",
+    "expiring": "合格证即将到期",
+    "expired": "合格证已过期",
+    "none": "未取得合格证",
+}
+_REASONS.extend(
+    [
+        (
+            re.compile(r"\w+ \(.*\) failed: a note of what was seen is required"),
+            "不合格须写明看到的问题",
+        ),
+        (re.compile(r"\w+ \(.*\) is not answered"), "请选择合格或不合格"),
+        (re.compile(r"a self-inspection of (\S+) is already recorded"), r"\1 的自查已记录"),
+        (re.compile(r"(\S+) was flagged missed; .*"), r"\1 已记为未自查，不能补录"),
+        (re.compile(r"(\S+) \(\w+\) is not an opening day"), r"\1 不是开市日"),
+        (re.compile(r"(\S+) is in the future .*"), r"\1 还没到"),
+        (re.compile(r"can be recorded back to (\S+), not .*"), r"最早只能补录 \1 的自查"),
+        (re.compile(r"closing a follow-up needs a note.*"), "请写明整改情况"),
+        (re.compile(r"follow-up .* is closed; cannot close"), "该整改跟进已完成"),
+        (
+            re.compile(r"an operator acts for its own market only.*"),
+            "市场主办方只能办理本市场的事项",
+        ),
+        (
+            re.compile(r"no campaign and no task force: nothing is due"),
+            "该市场尚未成立专班：没有应报的汇报",
+        ),
+        (re.compile(r"market .* has no reporting schedule"), "该市场尚未成立专班：没有应报的汇报"),
+        (re.compile(r"reporting starts on (\S+)"), r"汇报从 \1 开始"),
+        (
+            re.compile(r"the report for .* was already filed; the next period starts on (\S+)"),
+            r"本期汇报已提交，下一期从 \1 开始",
+        ),
+        (re.compile(r"must be 1 to (\d+) months"), r"应为 1–\1 个月"),
+        (
+            re.compile(r"the session is held on (\S+); record attendance then"),
+            r"该场次 \1 举办，届时再记录",
+        ),
+        (
+            re.compile(r"trainee .* is already recorded at this session"),
+            "该人员在本场次已有考核结果",
+        ),
+        (re.compile(r"no manager .* is registered"), "该管理人员未登记"),
+        (re.compile(r"no (session|course) .*"), "找不到该培训场次或课程"),
+        (re.compile(r"(String should have )?at most (\d+) characters"), r"最多 \2 个字"),
+    ]
+)

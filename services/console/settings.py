@@ -9,7 +9,7 @@ from pydantic_settings import SettingsConfigDict
 
 from services.runtime.settings import ServiceSettings
 
-SERVICES = ("registry", "telemetry", "inspection", "complaints", "credit")
+SERVICES = ("registry", "telemetry", "inspection", "complaints", "credit", "campaign")
 
 
 class ConsoleSettings(ServiceSettings):
@@ -33,6 +33,7 @@ class ConsoleSettings(ServiceSettings):
     inspection_url: str = "http://127.0.0.1:8103"
     complaints_url: str = "http://127.0.0.1:8104"
     credit_url: str = "http://127.0.0.1:8105"
+    campaign_url: str = "http://127.0.0.1:8106"
     # How long a page waits for a service before it says so.
     backend_timeout_s: float = 10.0
 

@@ -66,12 +66,19 @@ for name, table in {
     "clock": labels.CLOCK,
     "credit_kind": labels.CREDIT_KIND,
     "merchant_status": labels.MERCHANT_STATUS,
+    "item_state": labels.ITEM_STATE,
+    "case_state": labels.CASE_STATE,
+    "origin_kind": labels.ORIGIN_KIND,
+    "sanction": labels.SANCTION,
+    "honour_list": labels.HONOUR_LIST,
+    "honour_entity": labels.HONOUR_ENTITY,
 }.items():
     templates.env.filters[name] = lambda code, t=table: labels.label(t, code)
 templates.env.filters["when"] = _when
 templates.env.filters["due"] = _due
 templates.env.filters["overdue"] = _overdue
 templates.env.filters["reason_zh"] = labels.reason_zh
+templates.env.filters["honour_reason"] = labels.honour_reason
 templates.env.globals["FIELDS"] = labels.FIELDS
 
 # (path, label, roles that see it); admin sees everything.
@@ -82,7 +89,21 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/staff/registry", "登记", frozenset({"clerk"})),
     ("/staff/risks", "风险看板", frozenset({"inspector", "handler", "clerk", "leader"})),
     ("/staff/overview", "总览", frozenset({"leader"})),
+    ("/staff/meetings", "联席会议", frozenset({"department", "clerk", "leader"})),
+    ("/staff/enforcement", "联合执法", frozenset({"department", "inspector", "leader"})),
+    ("/staff/honours", "红黑榜", frozenset({"leader"})),
+    ("/staff/self-inspection", "今日自查", frozenset({"operator"})),
+    ("/staff/reports", "专班汇报", frozenset({"clerk", "inspector", "leader"})),
+    ("/staff/training", "培训", frozenset({"clerk"})),
 ]
+# A market's operator (主办方) sees its own market's duties (its home /staff/ and these) and no
+# other page of the console: any other reads as absent.
+OPERATOR_PAGES = (
+    "/staff/self-inspection",
+    "/staff/follow-ups/",
+    "/staff/duties/",
+    "/staff/training",
+)
 
 
 def nav(principal: Principal) -> list[tuple[str, str]]:
@@ -107,6 +128,10 @@ async def person(request: Request) -> Session:
         raise SignInNeeded(
             str(request.url.path) + (f"?{request.url.query}" if request.url.query else "")
         )
+    path = request.url.path
+    operator = session.principal.roles <= {"operator"}
+    if operator and path != "/staff/" and not path.startswith(OPERATOR_PAGES):
+        raise OutOfScope("页面")
     return session
 
 

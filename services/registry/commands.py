@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -26,6 +26,7 @@ from services.registry.domain.model import (
     TaskForce,
     Terminal,
     check_terminal_placement,
+    market_renovation_status,
     new_id,
     require_valid_licence,
     validate_opening_hours,
@@ -87,14 +88,9 @@ class NewTerminal:
     profile: str | None = None
 
 
-TaskForceHook = Callable[[RegistryStore, Market, Principal], Awaitable[None]]
-
-
 class Registry:
     def __init__(self, service: Service, settings: RegistrySettings) -> None:
         self.service, self.settings = service, settings
-        # Called in the transaction that registers a market's task force (campaign milestones).
-        self.task_force_hooks: list[TaskForceHook] = []
 
     async def save(
         self,
@@ -107,7 +103,11 @@ class Registry:
         event: Envelope[Any]
         if isinstance(entity, Market):
             await store.save_market(entity)
-            topic, event = topics.REGISTRY_MARKETS, publishing.market_upserted(entity, by)
+            district = await store.district(entity.district)
+            topic, event = (
+                topics.REGISTRY_MARKETS,
+                publishing.market_upserted(entity, by, district.name if district else None),
+            )
         elif isinstance(entity, Merchant):
             await store.save_merchant(entity)
             topic, event = topics.REGISTRY_MERCHANTS, publishing.merchant_upserted(entity, by)
@@ -177,8 +177,6 @@ class Registry:
             by = actor(who)
             market = market.with_task_force(tf, now(), by=by)
             await self.save(store, market, by)
-            for hook in self.task_force_hooks:
-                await hook(store, market, who)
         return market
 
     # merchants ---------------------------------------------------------------------------
@@ -326,6 +324,28 @@ class Registry:
         if merchant.status != "suspended" or await store.active_suspensions(merchant_id):
             return None
         changed = merchant.lift_suspension(today(self.settings), now())
+        await self.save(store, changed)
+        return changed
+
+    # renovation projects (the campaign's) -------------------------------------------------
+    async def follow_renovation(
+        self, store: RegistryStore, *, project_id: str, market_id: str, stage: str, version: int
+    ) -> Market | None:
+        """A renovation project of the market reached `stage` (the campaign's
+        `registry.renovation.upserted`, version `version`): the market's `renovation_status`
+        follows its projects' stages. Returns the market when its status changed (a new
+        snapshot), None otherwise (an older version of the project, an unknown market, or the
+        same status)."""
+        market = await store.market(market_id, for_update=True)
+        if market is None:
+            log.warning("renovation of an unknown market", extra={"market_id": market_id})
+            return None
+        if not await store.save_renovation(project_id, market_id, stage, version):
+            return None
+        status = market_renovation_status(await store.renovation_stages(market_id))
+        if status == market.renovation_status:
+            return None
+        changed = market.with_renovation_status(status, now())
         await self.save(store, changed)
         return changed
 

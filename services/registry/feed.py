@@ -1,13 +1,19 @@
-"""What the registry takes from `inspection.events.v1`, each event exactly once (inbox):
+"""What the registry takes from other services' topics, each event exactly once (inbox).
+
+From `inspection.events.v1` (`InspectionFeed`):
 
 - `inspection.rectification.ordered` with `suspension: true` for a merchant: the merchant is
   `suspended` (a new `registry.merchant.upserted` snapshot);
 - `inspection.rectification.verified` with `suspension_lifted: true`: back to `active` (or
-  `licence_expired` if the licence ran out meanwhile) once no other order keeps it suspended;
-  a passed verification also resolves the order's public disclosure;
-- `inspection.rectification.overdue`: disclosed to the public (`registry.disclosures.v1`).
+  `licence_expired` if the licence ran out meanwhile) once no other order keeps it suspended.
 
-Other event types, and market-level orders (no merchant) for suspensions, change nothing.
+Other event types, and market-level orders (no merchant), change nothing. (Disclosing overdue
+rectifications is the campaign service's business now.)
+
+From `registry.campaign.v1`, the campaign service's topic (`RenovationFeed`):
+
+- `registry.renovation.upserted`: the market's `renovation_status` follows the stages of its
+  renovation projects (a new `registry.market.upserted` snapshot when it changes).
 """
 
 from __future__ import annotations
@@ -17,12 +23,8 @@ from typing import Any
 
 import orjson
 
-from contracts.inspection import (
-    RectificationOrdered,
-    RectificationOverdue,
-    RectificationVerified,
-)
-from services.registry.campaign.commands import Campaigns
+from contracts.campaign import RenovationUpserted
+from contracts.inspection import RectificationOrdered, RectificationVerified
 from services.registry.commands import Registry
 from services.registry.metrics import RegistryMetrics
 from services.runtime import inbox
@@ -30,14 +32,11 @@ from services.runtime.messaging import Delivery, PoisonMessage
 
 log = logging.getLogger(__name__)
 CONSUMER = "registry-inspection"
+RENOVATIONS = "registry-renovations"
 ORDERED = "inspection.rectification.ordered"
 VERIFIED = "inspection.rectification.verified"
-OVERDUE = "inspection.rectification.overdue"
-MODELS: dict[str, Any] = {
-    ORDERED: RectificationOrdered,
-    VERIFIED: RectificationVerified,
-    OVERDUE: RectificationOverdue,
-}
+RENOVATION = "registry.renovation.upserted"
+MODELS: dict[str, Any] = {ORDERED: RectificationOrdered, VERIFIED: RectificationVerified}
 
 
 def event_type(delivery: Delivery) -> str:
@@ -53,8 +52,8 @@ def event_type(delivery: Delivery) -> str:
 
 
 class InspectionFeed:
-    def __init__(self, registry: Registry, campaigns: Campaigns, metrics: RegistryMetrics) -> None:
-        self.registry, self.campaigns, self.metrics = registry, campaigns, metrics
+    def __init__(self, registry: Registry, metrics: RegistryMetrics) -> None:
+        self.registry, self.metrics = registry, metrics
 
     async def on_event(self, delivery: Delivery) -> None:
         kind = event_type(delivery)
@@ -62,6 +61,11 @@ class InspectionFeed:
         if model is None:
             return  # tasks and the rest: not the registry's business
         event = delivery.envelope(model)
+        data = event.data
+        if not data.merchant_id or not (
+            (kind == ORDERED and data.suspension) or (kind == VERIFIED and data.suspension_lifted)
+        ):
+            return  # no suspension to set or lift
         async with self.registry.transaction() as store:
             if not await inbox.claim(
                 store.conn,
@@ -72,8 +76,7 @@ class InspectionFeed:
                 offset=delivery.offset,
             ):
                 return
-            data = event.data
-            if kind == ORDERED and data.suspension and data.merchant_id:
+            if kind == ORDERED:
                 changed = await self.registry.suspend(
                     store,
                     merchant_id=data.merchant_id,
@@ -89,17 +92,47 @@ class InspectionFeed:
                             "rectification_id": data.rectification_id,
                         },
                     )
-            elif kind == VERIFIED:
-                if data.suspension_lifted and data.merchant_id:
-                    changed = await self.registry.lift_suspension(
-                        store, merchant_id=data.merchant_id, rectification_id=data.rectification_id
+            else:
+                changed = await self.registry.lift_suspension(
+                    store, merchant_id=data.merchant_id, rectification_id=data.rectification_id
+                )
+                if changed is not None:
+                    self.metrics.suspensions.labels("lifted").inc()
+                    log.info(
+                        "merchant suspension lifted",
+                        extra={"merchant_id": changed.id, "status": changed.status},
                     )
-                    if changed is not None:
-                        self.metrics.suspensions.labels("lifted").inc()
-                        log.info(
-                            "merchant suspension lifted",
-                            extra={"merchant_id": changed.id, "status": changed.status},
-                        )
-                await self.campaigns.rectification_verified(store.conn, event)
-            elif kind == OVERDUE:
-                await self.campaigns.disclose_overdue(store.conn, event)
+
+
+class RenovationFeed:
+    def __init__(self, registry: Registry, metrics: RegistryMetrics) -> None:
+        self.registry, self.metrics = registry, metrics
+
+    async def on_event(self, delivery: Delivery) -> None:
+        if event_type(delivery) != RENOVATION:
+            return  # campaigns and milestones: the campaign's own business
+        event = delivery.envelope(RenovationUpserted)
+        project = event.data
+        async with self.registry.transaction() as store:
+            if not await inbox.claim(
+                store.conn,
+                RENOVATIONS,
+                event.id,
+                topic=delivery.topic,
+                partition=delivery.partition,
+                offset=delivery.offset,
+            ):
+                return
+            changed = await self.registry.follow_renovation(
+                store,
+                project_id=project.project_id,
+                market_id=project.market_id,
+                stage=project.stage,
+                version=project.version,
+            )
+        if changed is not None:
+            self.metrics.renovation_statuses.labels(changed.renovation_status).inc()
+            log.info(
+                "market renovation status changed",
+                extra={"market_id": changed.id, "renovation_status": changed.renovation_status},
+            )

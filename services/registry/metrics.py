@@ -10,27 +10,16 @@ from services.runtime.metrics import Metrics
 class RegistryMetrics:
     def __init__(self, base: Metrics) -> None:
         r, p = base.registry, "sentinel_registry"
-        self.milestones = Counter(
-            f"{p}_campaign_milestones_total",
-            "Campaign milestones by scope and what happened (recorded, flagged_late)",
-            ["scope", "change"],
-            registry=r,
-        )
-        self.renovations = Counter(
-            f"{p}_renovation_changes_total",
-            "Renovation project changes (created, amended, stage_changed, check_recorded)",
-            ["change"],
-            registry=r,
-        )
-        self.disclosures = Counter(
-            f"{p}_disclosures_total",
-            "Public disclosures by kind and change (opened, reopened, resolved)",
-            ["kind", "change"],
-            registry=r,
-        )
         self.suspensions = Counter(
             f"{p}_merchant_suspensions_total",
             "Merchant status changes ordered by inspection (suspended, lifted)",
             ["change"],
+            registry=r,
+        )
+        self.renovation_statuses = Counter(
+            f"{p}_market_renovation_status_changes_total",
+            "Markets whose renovation status followed the campaign's renovation projects, by the "
+            "status reached (planned, in_progress, completed, not_planned)",
+            ["status"],
             registry=r,
         )

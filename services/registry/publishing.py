@@ -3,6 +3,9 @@
 `actor` is the person who made the change being published (registered the entity, or changed it
 through the API); None when the clock or another event made it (a licence expiring, a suspension,
 a renovation moving the market's status).
+
+A market's snapshot carries its district's name, so services that know districts only through
+the markets (the campaign) can name them.
 """
 
 from __future__ import annotations
@@ -23,7 +26,9 @@ def _event(event_type: str, subject: str, data: Any) -> Envelope[Any]:
     )
 
 
-def market_upserted(m: Market, actor: Actor | None = None) -> Envelope[c.MarketUpserted]:
+def market_upserted(
+    m: Market, actor: Actor | None = None, district_name: str | None = None
+) -> Envelope[c.MarketUpserted]:
     return _event(
         "registry.market.upserted",
         m.id,
@@ -31,6 +36,7 @@ def market_upserted(m: Market, actor: Actor | None = None) -> Envelope[c.MarketU
             market_id=m.id,
             name=m.name,
             district=m.district,
+            district_name=district_name,
             kind=m.kind,
             operator=m.operator,
             address=m.address,

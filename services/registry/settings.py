@@ -19,6 +19,3 @@ class RegistrySettings(ServiceSettings):
     # Licence validity is a calendar date in the city's own time zone.
     timezone: str = "Asia/Shanghai"
     licence_check_interval_s: float = 24 * 3600
-    # How often the campaign clock flags milestones past their deadline; 0 turns the periodic
-    # job off (run `python -m services.registry check-campaigns` from a scheduler instead).
-    campaign_check_interval_s: float = 600

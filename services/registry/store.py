@@ -287,6 +287,32 @@ class RegistryStore:
         )
         return count
 
+    # renovation projects, as the campaign publishes them
+    async def save_renovation(
+        self, project_id: str, market_id: str, stage: str, version: int
+    ) -> bool:
+        """Keep a project's stage; False when a version as new or newer is already kept."""
+        applied = await self.conn.fetchval(
+            """INSERT INTO market_renovations (project_id, market_id, stage, version)
+               VALUES ($1, $2, $3, $4)
+               ON CONFLICT (project_id) DO UPDATE SET
+                   market_id = EXCLUDED.market_id, stage = EXCLUDED.stage,
+                   version = EXCLUDED.version
+               WHERE market_renovations.version < EXCLUDED.version
+               RETURNING true""",
+            project_id,
+            market_id,
+            stage,
+            version,
+        )
+        return bool(applied)
+
+    async def renovation_stages(self, market_id: str) -> list[str]:
+        rows = await self.conn.fetch(
+            "SELECT stage FROM market_renovations WHERE market_id = $1", market_id
+        )
+        return [r["stage"] for r in rows]
+
     # the public directory -------------------------------------------------------------------
     async def public_markets(
         self,

@@ -1,19 +1,26 @@
 """A service's local view of the registry: markets and merchants from the compacted topics.
 
 Complaints place a complaint in its market and resolve a stall to its merchant; credit names
-merchants and markets in its public views and assessments. Both read the registry's compacted
-topics from the beginning into their own tables (durable across restarts) and keep the latest
-snapshots in memory for handlers. A snapshot replaces what is held only when its version is
-newer, so a replay of the topic or a redelivery leaves the view as it was.
+merchants and markets in its public views and assessments; the campaign expects milestones of
+the markets and districts it knows. Each reads the registry's compacted topics from the
+beginning into its own tables (durable across restarts) and keeps the latest snapshots in memory
+for handlers. A snapshot replaces what is held only when its version is newer, so a replay of
+the topic or a redelivery leaves the view as it was.
+
+Districts are known through their markets: a market's snapshot names its district's code and
+(since the field exists) its name.
 
     directory = RegistryDirectory()
     directory.attach(service)        # migrations, two consumers, loading on start
     directory.markets[market_id]     # MarketUpserted
+    directory.district_names         # {code: name}, of the districts that have markets
+    directory.on_market_change(hook) # hook(conn, previous, market): once per newer snapshot
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import asyncpg
@@ -24,6 +31,11 @@ from services.runtime.app import Service
 from services.runtime.messaging import Delivery
 
 MIGRATIONS = Path(__file__).parent / "directory_migrations"
+# Called with the connection of the transaction that takes a newer market snapshot into the view,
+# the snapshot held before (None for a market new to the view) and the new one. What the hook
+# writes commits with the view's change, or neither does: a redelivered snapshot is not newer
+# and calls no hook, so its effect happens once.
+MarketHook = Callable[[asyncpg.Connection, MarketUpserted | None, MarketUpserted], Awaitable[None]]
 
 
 class RegistryDirectory:
@@ -31,6 +43,9 @@ class RegistryDirectory:
         self.markets: dict[str, MarketUpserted] = {}
         self.merchants: dict[str, MerchantUpserted] = {}
         self._stalls: dict[tuple[str, str], str] = {}
+        # District code to name, from the markets' snapshots (older snapshots carry no name).
+        self.district_names: dict[str, str] = {}
+        self._market_hooks: list[MarketHook] = []
         self.loaded = False
         # Set once both topics were read to the end they had at start: only then does the view
         # know every market and merchant (a check or a report before that would miss some).
@@ -63,6 +78,24 @@ class RegistryDirectory:
 
         service.after_start(catch_up)
 
+    def on_market_change(self, hook: MarketHook) -> None:
+        """Run `hook` in the transaction that takes a newer market snapshot into the view."""
+        self._market_hooks.append(hook)
+
+    def districts(self) -> set[str]:
+        """The codes of the districts the view knows: those that have a market."""
+        return {m.district for m in self.markets.values()}
+
+    def markets_in(self, district: str | None = None) -> list[MarketUpserted]:
+        """The markets (of `district`, when given), by district and name."""
+        found = [m for m in self.markets.values() if district is None or m.district == district]
+        return sorted(found, key=lambda m: (m.district, m.name, m.market_id))
+
+    def _keep_market(self, market: MarketUpserted) -> None:
+        self.markets[market.market_id] = market
+        if market.district_name:
+            self.district_names[market.district] = market.district_name
+
     def merchant_at(self, market_id: str, stall_no: str) -> MerchantUpserted | None:
         merchant_id = self._stalls.get((market_id, stall_no))
         return self.merchants.get(merchant_id) if merchant_id else None
@@ -75,28 +108,36 @@ class RegistryDirectory:
         self._stalls[(merchant.market_id, merchant.stall_no)] = merchant.merchant_id
 
     async def load(self, pool: asyncpg.Pool) -> None:
-        for row in await pool.fetch("SELECT snapshot FROM directory_markets"):
-            market = MarketUpserted.model_validate(row["snapshot"])
-            self.markets[market.market_id] = market
+        for row in await pool.fetch("SELECT snapshot FROM directory_markets ORDER BY version"):
+            self._keep_market(MarketUpserted.model_validate(row["snapshot"]))
         for row in await pool.fetch("SELECT snapshot FROM directory_merchants ORDER BY version"):
             self._keep_merchant(MerchantUpserted.model_validate(row["snapshot"]))
         self.loaded = True
 
     async def on_market(self, pool: asyncpg.Pool, delivery: Delivery) -> None:
         market = delivery.envelope(MarketUpserted).data
-        applied = await pool.fetchval(
-            """INSERT INTO directory_markets (id, district, version, snapshot)
-               VALUES ($1, $2, $3, $4)
-               ON CONFLICT (id) DO UPDATE SET
-                   district = EXCLUDED.district, version = EXCLUDED.version,
-                   snapshot = EXCLUDED.snapshot
-               WHERE directory_markets.version < EXCLUDED.version
-               RETURNING true""",
-            market.market_id, market.district, market.version,
-            market.model_dump(mode="json"),
-        )  # fmt: skip
+        async with pool.acquire() as conn, conn.transaction():
+            held = await conn.fetchval(
+                "SELECT snapshot FROM directory_markets WHERE id = $1 FOR UPDATE",
+                market.market_id,
+            )
+            applied = await conn.fetchval(
+                """INSERT INTO directory_markets (id, district, version, snapshot)
+                   VALUES ($1, $2, $3, $4)
+                   ON CONFLICT (id) DO UPDATE SET
+                       district = EXCLUDED.district, version = EXCLUDED.version,
+                       snapshot = EXCLUDED.snapshot
+                   WHERE directory_markets.version < EXCLUDED.version
+                   RETURNING true""",
+                market.market_id, market.district, market.version,
+                market.model_dump(mode="json"),
+            )  # fmt: skip
+            if applied:
+                previous = MarketUpserted.model_validate(held) if held is not None else None
+                for hook in self._market_hooks:
+                    await hook(conn, previous, market)
         if applied:
-            self.markets[market.market_id] = market
+            self._keep_market(market)
 
     async def on_merchant(self, pool: asyncpg.Pool, delivery: Delivery) -> None:
         merchant = delivery.envelope(MerchantUpserted).data

@@ -42,7 +42,7 @@ from tests.support.poll import until
 from tests.support.process import ROOT
 from tests.support.readings import Terminal, encode
 
-SERVICES = ("registry", "telemetry", "inspection", "complaints", "credit")
+SERVICES = ("registry", "telemetry", "inspection", "complaints", "credit", "campaign")
 KILLS_PER_SERVICE = 5
 FREEZERS = 6
 COMPLAINTS = 4
@@ -376,10 +376,11 @@ async def run(
         env[f"{prefix}_OUTBOX_POLL_INTERVAL_S"] = "0.1"
     # Credit reads its topics from the beginning, so the rebuild (which does too) sees the same.
     starts = {
-        "registry": ("inspection.events.v1",),
+        "registry": ("inspection.events.v1", "registry.campaign.v1"),
         "telemetry": ("telemetry.readings.v1",),
         "inspection": ("telemetry.risks.v1", "complaints.events.v1"),
         "complaints": ("complaints.intake.v1", "inspection.events.v1"),
+        "campaign": ("inspection.events.v1",),
     }
     for name, topics in starts.items():
         for topic in topics:

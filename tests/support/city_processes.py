@@ -18,11 +18,11 @@ from tests.support import identity
 from tests.support.city import start_group_at_end
 from tests.support.process import ServiceProcess, service_process
 
-SERVICES = ("registry", "telemetry", "inspection", "complaints", "credit")
+SERVICES = ("registry", "telemetry", "inspection", "complaints", "credit", "campaign")
 # Each service's main consumer group reads these; they start at the topic's end so the run sees
 # only its own traffic (the registry's compacted topics are read from the beginning, as always).
 INPUTS = {
-    "registry": ("inspection.events.v1",),
+    "registry": ("inspection.events.v1", "registry.campaign.v1"),
     "telemetry": ("telemetry.readings.v1",),
     "inspection": ("telemetry.risks.v1", "complaints.events.v1"),
     "complaints": ("complaints.intake.v1", "inspection.events.v1"),
@@ -32,6 +32,7 @@ INPUTS = {
         "registry.merchants.v1",
         "telemetry.risks.v1",
     ),
+    "campaign": ("inspection.events.v1",),
 }
 
 

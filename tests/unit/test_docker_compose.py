@@ -24,6 +24,7 @@ PORTS = {
     "inspection": 8103,
     "complaints": 8104,
     "credit": 8105,
+    "campaign": 8106,
 }
 CONSOLE_PORT = 8100  # DESIGN §6
 

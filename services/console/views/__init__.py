@@ -6,15 +6,23 @@ from fastapi import APIRouter
 
 from services.console.views import (
     complaints,
+    duties,
     home,
+    honours,
+    joint,
     merchants,
     overview,
     public,
     registry,
     risks,
+    self_inspection,
     tasks,
+    training,
 )
 
 ROUTERS: list[APIRouter] = [home.router, tasks.router, complaints.router, merchants.router]
 ROUTERS += [registry.router, risks.router, overview.router]  # clerk, risk board, leader
 ROUTERS += [public.router]  # the citizens' portal (issue 16): no sign-in, rate limited
+ROUTERS += [joint.router, honours.router]  # joint meetings and enforcement, 红黑榜 (issue 17)
+ROUTERS += [honours.public_router]  # 红黑榜 for citizens: no sign-in, rate limited
+ROUTERS += [self_inspection.router, duties.router, training.router]  # 自查, 专班汇报, 培训

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.console.backend import ApiError
+from services.console.backend import ApiError, Backend
+from services.console.views import self_inspection
 from services.console.web import Person, Services, render
 
 router = APIRouter()
@@ -25,6 +26,9 @@ class Card:
 @router.get("/staff/")
 async def staff_home(request: Request, who: Person, services: Services) -> Response:
     p, cards = who.principal, []
+    if p.roles <= {"operator"}:  # a market's operator: its own market's 今日自查 first
+        notice = self_inspection.DONE.get(request.query_params.get("done", ""))
+        return await self_inspection.operator_home(request, who, services, notice=notice)
     if p.holds("inspector", "leader", "department"):
         try:
             open_tasks = await services.items(
@@ -47,4 +51,54 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
         cards.append(Card("风险看板", "/staff/risks", "实时风险，按市场、等级、规则筛选"))
     if p.holds("leader"):
         cards.append(Card("总览", "/staff/overview", "考核排名、创建进度、趋势"))
+    if p.holds("department", "clerk", "leader"):
+        cards.append(await _meetings_card(services, who.access_token))
+    if p.holds("department", "inspector", "leader"):
+        cards.append(await _cases_card(services, who.access_token))
+    if p.holds("leader"):
+        cards.append(Card("红黑榜", "/staff/honours", "每月市场与商户红榜、黑榜"))
+    if p.holds("clerk", "inspector"):
+        cards.append(await _reports_card(services, who.access_token))
+    if p.holds("clerk"):
+        cards.append(await _training_card(services, who.access_token))
     return render(request, "home.html", who, cards=cards)
+
+
+async def _meetings_card(services: Backend, token: str) -> Card:
+    """联席会议: the open action items, the late ones counted in red."""
+    try:
+        items = await services.items("campaign", "/action-items", token, state="open", limit=1000)
+    except ApiError:
+        return Card("联席会议", "/staff/meetings", "会议纪要与议定事项")
+    late = sum(1 for i in items if i.get("late"))
+    note = f"议定事项 {late} 项逾期" if late else "未办结的议定事项"
+    return Card("联席会议", "/staff/meetings", note, len(items), late > 0)
+
+
+async def _cases_card(services: Backend, token: str) -> Card:
+    """联合执法: the cases waiting for a decision."""
+    try:
+        cases = await services.items("campaign", "/enforcement-cases", token, state="open")
+    except ApiError:
+        return Card("联合执法", "/staff/enforcement", "严重问题与投诉移送的案件")
+    return Card("联合执法", "/staff/enforcement", "待决定的案件", len(cases))
+
+
+async def _reports_card(services: Backend, token: str) -> Card:
+    """专班汇报: the reports of the district late and still not filed, in red."""
+    try:
+        late = await services.items("campaign", "/reports", token, state="late")
+    except ApiError:
+        return Card("专班汇报", "/staff/reports", "各市场专班定期汇报")
+    note = f"{len(late)} 期逾期未报" if late else "各市场专班定期汇报，下次应报日期"
+    return Card("专班汇报", "/staff/reports", note, len(late), bool(late))
+
+
+async def _training_card(services: Backend, token: str) -> Card:
+    """培训: managers' certificates ending within 30 days."""
+    try:
+        soon = await services.items("campaign", "/certificates", token, expiring_within_days=30)
+    except ApiError:
+        return Card("培训", "/staff/training", "课程、场次、管理人员合格证")
+    note = "合格证即将到期（30 天内）" if soon else "课程、场次、管理人员合格证"
+    return Card("培训", "/staff/training", note, len(soon), bool(soon))

@@ -71,14 +71,14 @@ async def _campaign(services: Backend, who: Session) -> dict[str, Any] | None:
     """The latest campaign's progress, the person's district only, with its late milestones."""
     token = who.access_token
     try:
-        campaigns = await services.items("registry", "/campaigns", token)
+        campaigns = await services.items("campaign", "/campaigns", token)
         if not campaigns:
             return None
         latest = max(
             campaigns, key=lambda c: (c.get("year") or 0, c.get("mobilisation_date") or "")
         )
         progress: dict[str, Any] = await services.get(
-            "registry", f"/campaigns/{latest['id']}/progress", token
+            "campaign", f"/campaigns/{latest['id']}/progress", token
         )
     except ApiError:
         return None

@@ -287,7 +287,7 @@ async def market_page(request: Request, market_id: str) -> Response:
         _fetch(services.get("registry", f"/public/markets/{market_id}", "")),
         _fetch(services.get("credit", f"/public/markets/{market_id}/grades", "")),
         _fetch(
-            services.get("registry", "/public/disclosures", "", market_id=market_id, state="open")
+            services.get("campaign", "/public/disclosures", "", market_id=market_id, state="open")
         ),
         _fetch(services.get("registry", f"/public/markets/{market_id}/merchants", "")),
         _graded(services, market_id),

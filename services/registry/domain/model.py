@@ -9,6 +9,7 @@ here knows about tokens.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 
@@ -74,6 +75,20 @@ class Market:
                 "renovation_status", f"must be one of {', '.join(RENOVATION_STATUSES)}"
             )
         return replace(self, renovation_status=status, version=self.version + 1, updated_at=now)
+
+
+def market_renovation_status(stages: Iterable[str]) -> str:
+    """A market's `renovation_status` from the stages of its renovation projects (the campaign's
+    `registry.renovation.upserted` events): none, all planned or approved, any being built or
+    accepted, all accepted."""
+    found = list(stages)
+    if not found:
+        return "not_planned"
+    if all(s == "accepted" for s in found):
+        return "completed"
+    if any(s in ("under_construction", "accepted") for s in found):
+        return "in_progress"
+    return "planned"
 
 
 def validate_opening_hours(opens: str, closes: str) -> None:

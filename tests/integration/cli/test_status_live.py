@@ -53,7 +53,7 @@ async def test_status_reads_live_services_and_shows_the_others_down(
             "SENTINEL_ADMIN_TOKEN",
             identity.token("admin", "*"),
         )
-        for name in ("registry", "inspection", "complaints"):
+        for name in ("registry", "inspection", "complaints", "campaign"):
             monkeypatch.setenv(f"{name.upper()}_URL", f"http://127.0.0.1:{free_port()}")
         for name, process in started.items():
             monkeypatch.setenv(f"{name.upper()}_URL", process.url)
@@ -61,7 +61,7 @@ async def test_status_reads_live_services_and_shows_the_others_down(
         result = await asyncio.to_thread(
             CliRunner().invoke, app, ["status", "--json", "--interval", "0.3"]
         )
-        assert result.exit_code == 1, result.output  # three services are down
+        assert result.exit_code == 1, result.output  # four services are down
         snap = orjson.loads(result.stdout)
         states = {s["name"]: s["state"] for s in snap["services"]}
         assert states == {
@@ -70,6 +70,7 @@ async def test_status_reads_live_services_and_shows_the_others_down(
             "inspection": "down",
             "complaints": "down",
             "credit": "ready",
+            "campaign": "down",
         }
         rates = snap["readings_per_s"]
         assert rates is not None and rates["total"] >= 0.0, snap["readings_error"]
@@ -78,5 +79,5 @@ async def test_status_reads_live_services_and_shows_the_others_down(
         assert snap["tasks"]["error"] == "inspection is down"
 
         pretty = await asyncio.to_thread(CliRunner().invoke, app, ["status"])
-        assert "2/5 services ready" in pretty.stdout
+        assert "2/6 services ready" in pretty.stdout
         assert "Traceback" not in pretty.output

@@ -39,7 +39,6 @@ async def registry(
         terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"],
         outbox_poll_interval_s=0.1,
         consumer_group=f"identity-test-{uuid.uuid4().hex[:8]}",
-        campaign_check_interval_s=0,
     )
     app = build(settings)
     await app.state.service.start()

@@ -50,11 +50,10 @@ async def api(kafka: str, database_url: str, secrets_env: dict[str, str]) -> Asy
         oidc_issuer=secrets_env["OIDC_ISSUER"],
         terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"],
         outbox_poll_interval_s=0.1,
-        # This session's own group: inspection.events.v1 is shared with other runs and
-        # services. Modules run one after another and carry on from each other's offsets.
+        # This session's own group: inspection.events.v1 and registry.campaign.v1 are shared
+        # with other runs and services. Modules run one after another and carry on from each
+        # other's offsets.
         consumer_group=SESSION_GROUP,
-        # No periodic clock: tests run the campaign clock themselves, at the time they choose.
-        campaign_check_interval_s=0,
     )
     app = build(settings)
     service = app.state.service

@@ -1,5 +1,6 @@
 """What the registry takes from inspection.events.v1, on real Kafka and Postgres: suspensions
-set the merchant's status (exactly once), overdue rectifications are disclosed."""
+set the merchant's status (exactly once). (Disclosures of overdue rectifications are the campaign
+service's: tests/integration/campaign/test_inspection_feed.py.)"""
 
 from __future__ import annotations
 
@@ -13,12 +14,10 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from contracts import topics
-from contracts.campaign import DisclosureUpserted
 from contracts.envelope import CONTENT_TYPE, Envelope, make_event
 from contracts.inspection import (
     Finding,
     RectificationOrdered,
-    RectificationOverdue,
     RectificationVerified,
     TaskClaimed,
 )
@@ -201,53 +200,3 @@ async def test_lifting_a_suspension_after_the_licence_ran_out_leaves_it_expired(
         )
         [_, last] = await watcher.wait_for(_about(merchant["id"]), count=2)
     assert last.json()["data"]["status"] == "licence_expired"
-
-
-async def test_an_overdue_rectification_is_disclosed_until_it_is_verified(
-    api: Api, kafka: str, producer: AIOKafkaProducer
-) -> None:
-    district, market, merchant = await _city(api)
-    deadline = AT + timedelta(days=3)
-    fields = _order(
-        merchant, market["id"], district, severity="major", suspension=False, deadline=deadline
-    )
-    key = fields["task_id"]
-    overdue = RectificationOverdue(
-        **(fields | {"version": 2, "overdue_at": deadline}), escalation_task_id="tsk_x"
-    )
-    event = _inspection_event("inspection.rectification.overdue", overdue, correlation="risk_1")
-    async with TopicWatcher(kafka, topics.REGISTRY_DISCLOSURES.name) as watcher:
-        await _publish(producer, key, event)
-        [opened] = await watcher.wait_for(
-            lambda r: r.json()["data"]["source_id"] == fields["rectification_id"]
-        )
-        disclosure = Delivery(
-            opened.topic, opened.partition, opened.offset, opened.key, opened.value
-        ).envelope(DisclosureUpserted)
-        assert (disclosure.causationid, disclosure.correlationid) == (event.id, "risk_1")
-        data = disclosure.data
-        assert (data.kind, data.state, data.deadline) == ("overdue_rectification", "open", deadline)
-        assert (data.merchant_name, data.stall_no, data.market_name) == (
-            merchant["name"],
-            "A-01",
-            market["name"],
-        )
-        assert data.details == ["CCH-01 冷链温度严重超标：冷柜12°C"]
-        # Committed before it was published: the public endpoint shows it already.
-        public = await api.client.get(f"/public/disclosures?market_id={market['id']}")
-        [item] = public.json()["items"]
-        assert (item["id"], item["state"], item["overdue"]) == (data.disclosure_id, "open", True)
-
-        verified = RectificationVerified(
-            **(fields | {"version": 3, "state": "verified"}),
-            passed=True, verified_by="insp", verified_at=deadline + timedelta(days=1),
-            on_time=False, previous_deadline=deadline, suspension_lifted=False,
-        )  # fmt: skip
-        await _publish(
-            producer, key, _inspection_event("inspection.rectification.verified", verified)
-        )
-        [_, resolved] = await watcher.wait_for(lambda r: r.key == opened.key, count=2)
-    assert resolved.json()["data"]["state"] == "resolved"
-    assert resolved.json()["data"]["version"] == 2
-    item = (await api.client.get(f"/public/disclosures/{data.disclosure_id}")).json()
-    assert (item["state"], item["overdue"]) == ("resolved", False)

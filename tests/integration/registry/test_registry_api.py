@@ -63,6 +63,8 @@ async def test_market_created_is_published_with_the_full_envelope(api: Api, kafk
         800,
     )
     assert event.data.opening_hours.open == "06:00"
+    # The district's name travels with the market (the campaign knows districts through them).
+    assert event.data.district_name == f"区{district}"
 
     got = await api.client.get(f"/markets/{market['id']}", headers=api.token("clerk", district))
     assert got.status_code == 200 and got.json() == market

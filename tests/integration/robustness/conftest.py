@@ -10,6 +10,8 @@ from typing import Any
 import pytest
 
 from contracts import topics
+from services.campaign.app import build as build_campaign
+from services.campaign.settings import CampaignSettings
 from services.credit.app import build as build_credit
 from services.credit.settings import CreditSettings
 from services.telemetry.app import build as build_telemetry
@@ -58,6 +60,27 @@ async def credit(
             **common, consumer_group=group, db_schema=f"credit_{uuid.uuid4().hex[:6]}"
         )
         return build_credit(settings)
+
+    async with in_process(kafka, database_url, secrets_env, build) as started:
+        yield started
+
+
+@pytest.fixture(scope="module")
+async def campaign(
+    kafka: str, database_url: str, secrets_env: dict[str, str]
+) -> AsyncIterator[InProcess]:
+    """The registry and the campaign; the test's client is the campaign's."""
+    group = f"rbm-{uuid.uuid4().hex[:8]}"
+    await start_group_at_end(kafka, group, topics.INSPECTION_EVENTS.name)
+
+    def build(common: dict[str, Any]) -> Any:
+        settings = CampaignSettings(
+            **common,
+            consumer_group=group,
+            db_schema=f"campaign_{uuid.uuid4().hex[:6]}",
+            campaign_check_interval_s=0,
+        )
+        return build_campaign(settings)
 
     async with in_process(kafka, database_url, secrets_env, build) as started:
         yield started

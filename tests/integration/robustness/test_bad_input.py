@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.support.city import InProcess, bearer, provision
+from tests.support.poll import until
 
 pytestmark = pytest.mark.integration
 JSON = {"content-type": "application/json"}
@@ -71,21 +72,27 @@ async def test_unstorable_text_is_refused_naming_the_field(telemetry: InProcess)
     assert r.json()["results"][0]["status"] == "rejected"
 
 
-async def test_a_campaign_stays_within_the_contracts_years(telemetry: InProcess) -> None:
-    reg = telemetry.registry
-    place = await provision(reg, stall_no=f"Y-{uuid.uuid4().hex[:4]}")
+async def test_a_campaign_stays_within_the_contracts_years(campaign: InProcess) -> None:
+    place = await provision(campaign.registry, stall_no=f"Y-{uuid.uuid4().hex[:4]}")
+    directory = campaign.app.state.directory
+    await until(lambda: place.market_id in directory.markets, what="the campaign knows the market")
     body = {"name": "专项行动", "districts": [place.district]}
+    admin = bearer("admin", "*")
     for day in ("6136-01-20", "9999-12-20", "1999-12-31"):
-        r = await reg.post("/campaigns", json=body | {"mobilisation_date": day})
+        r = await campaign.client.post(
+            "/campaigns", json=body | {"mobilisation_date": day}, headers=admin
+        )
         assert _field_of(r) == "mobilisation_date", day
-    r = await reg.post("/campaigns", json=body | {"mobilisation_date": "2026-03-01"})
+    r = await campaign.client.post(
+        "/campaigns", json=body | {"mobilisation_date": "2026-03-01"}, headers=admin
+    )
     assert r.status_code == 201, r.text
 
 
-async def test_a_page_offset_fits_the_query(telemetry: InProcess) -> None:
-    r = await telemetry.registry.get("/public/disclosures", params={"offset": 2**63})
+async def test_a_page_offset_fits_the_query(campaign: InProcess) -> None:
+    r = await campaign.client.get("/public/disclosures", params={"offset": 2**63})
     assert _field_of(r) == "offset"
-    r = await telemetry.registry.get("/public/disclosures", params={"offset": 2**63 - 1})
+    r = await campaign.client.get("/public/disclosures", params={"offset": 2**63 - 1})
     assert r.status_code == 200, r.text
 
 

@@ -1,6 +1,6 @@
 """schemathesis against every service's OpenAPI document: no request, valid or not, gets a 5xx.
 
-The five services run in-process on the real Kafka and PostgreSQL, each behind a real HTTP
+The six services run in-process on the real Kafka and PostgreSQL, each behind a real HTTP
 server (uvicorn) on a loopback port, in an event loop of their own on a background thread:
 schemathesis calls them synchronously, as any client would. Each service is fuzzed twice, with
 an admin token and with a token of one district in the role that service's people hold, on
@@ -8,9 +8,8 @@ every operation of its `/openapi.json`, with valid (positive) and invalid (negat
 The only check is `not_a_server_error`; a 4xx is a fine answer to fuzz.
 
 The services have schemas and consumer groups of their own, the groups positioned at the ends
-of the topics they consume (the registry's compacted topics excepted: projections read them
-whole), so the fuzz neither reads the shared topics' history nor leaves rows where other tests
-look.
+of the topics they consume (the compacted topics excepted: projections read them whole), so the
+fuzz neither reads the shared topics' history nor leaves rows where other tests look.
 """
 
 from __future__ import annotations
@@ -33,6 +32,9 @@ import uvicorn
 from hypothesis import HealthCheck, Phase, settings
 from schemathesis.checks import not_a_server_error
 
+from contracts import topics
+from services.campaign.app import build as build_campaign
+from services.campaign.settings import CampaignSettings
 from services.complaints.app import build as build_complaints
 from services.complaints.settings import ComplaintsSettings
 from services.credit.app import build as build_credit
@@ -60,6 +62,7 @@ DISTRICT_ROLE = {
     "inspection": "inspector",
     "complaints": "handler",
     "credit": "clerk",
+    "campaign": "clerk",
 }
 SERVICES = tuple(DISTRICT_ROLE)
 EXAMPLES = int(os.environ.get("ROBUSTNESS_FUZZ_EXAMPLES", "10"))
@@ -68,7 +71,7 @@ EXAMPLES = int(os.environ.get("ROBUSTNESS_FUZZ_EXAMPLES", "10"))
 EXPENSIVE = {
     ("credit", "POST /assessments"),
     ("registry", "POST /jobs/expire-licences"),
-    ("registry", "POST /jobs/check-campaigns"),
+    ("campaign", "POST /jobs/check-campaigns"),
 }
 EXPENSIVE_CALLS = 6
 
@@ -81,15 +84,15 @@ def _settings(name: str, common: dict[str, Any], master: str) -> Any:
     }
     public: dict[str, Any] = {"public_rate_per_s": 10_000.0, "public_burst": 10_000}
     if name == "registry":
-        return RegistrySettings(
-            **common, **own, **public, terminal_master_secret=master, campaign_check_interval_s=0
-        )
+        return RegistrySettings(**common, **own, **public, terminal_master_secret=master)
     if name == "telemetry":
         return TelemetrySettings(**common, **own, **public, terminal_master_secret=master)
     if name == "inspection":
         return InspectionSettings(**common, **own, **public)
     if name == "complaints":
         return ComplaintsSettings(**common, **own, **public)
+    if name == "campaign":
+        return CampaignSettings(**common, **own, **public, campaign_check_interval_s=0)
     return CreditSettings(**common, **own, **public)
 
 
@@ -99,6 +102,7 @@ BUILDERS: dict[str, Callable[[Any], Any]] = {
     "inspection": build_inspection,
     "complaints": build_complaints,
     "credit": build_credit,
+    "campaign": build_campaign,
 }
 
 
@@ -145,7 +149,7 @@ async def _start(name: str, common: dict[str, Any], master: str) -> Running:
     kafka = common["kafka_bootstrap_servers"]
     service = app.state.service
     for topic, group, _ in service.messaging._subscribers:
-        if not topic.startswith("registry."):
+        if topics.by_name(topic).cleanup_policy != "compact":
             await start_group_at_end(kafka, group, topic)
     await service.start()
     port = free_port()
@@ -307,3 +311,4 @@ test_telemetry_no_server_error = _fuzz("telemetry")
 test_inspection_no_server_error = _fuzz("inspection")
 test_complaints_no_server_error = _fuzz("complaints")
 test_credit_no_server_error = _fuzz("credit")
+test_campaign_no_server_error = _fuzz("campaign")

@@ -314,7 +314,6 @@ async def test_the_registry_runs_on_the_secured_broker(
         terminal_master_secret=secure_stack.env["SENTINEL_TERMINAL_MASTER_SECRET"],
         outbox_poll_interval_s=0.1,
         consumer_group=f"sentinel-registry-acl-{uuid.uuid4().hex[:8]}",
-        campaign_check_interval_s=0,
     )
     assert settings.kafka_client_options()["sasl_plain_username"] == "registry"
     app = build(settings)

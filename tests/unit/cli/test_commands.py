@@ -110,10 +110,10 @@ def test_status_shows_every_service_down_without_a_traceback(
     for name in config.SERVICES:
         assert name in result.stdout
     assert result.stdout.count("down") >= len(config.SERVICES)
-    assert "0/5 services ready" in result.stdout
+    assert "0/6 services ready" in result.stdout
 
     as_json = orjson.loads(runner.invoke(app, ["status", "--json"]).stdout)
-    assert [s["state"] for s in as_json["services"]] == ["down"] * 5
+    assert [s["state"] for s in as_json["services"]] == ["down"] * 6
     assert as_json["all_ready"] is False
     assert as_json["readings_per_s"] is None and as_json["grades"] is None
 

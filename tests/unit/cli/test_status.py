@@ -76,7 +76,7 @@ def conf(tmp_path: Path) -> config.Config:
 async def test_a_healthy_stack_shows_every_number(conf: config.Config) -> None:
     snap = await status.gather(conf, 0.05, transport=httpx.MockTransport(stack()))
     assert snap.all_ready
-    assert [s.state for s in snap.services] == ["ready"] * 5
+    assert [s.state for s in snap.services] == ["ready"] * 6
     rates = snap.readings_per_s
     assert rates is not None
     # 50 accepted and 2 rejected more between the two scrapes, 0.05 s (or a little more) apart
@@ -91,7 +91,7 @@ async def test_a_healthy_stack_shows_every_number(conf: config.Config) -> None:
     console = Console(record=True, width=120)
     console.print(status.render(snap))
     screen = console.export_text()
-    assert "5/5 services ready" in screen
+    assert "6/6 services ready" in screen
     assert "major 2" in screen and "claimed 1" in screen and "A 7 (70%)" in screen
 
 

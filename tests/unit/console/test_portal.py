@@ -67,6 +67,7 @@ def client(**settings: Any) -> httpx.AsyncClient:
                 "oidc_issuer": "http://idp.invalid/realms/x",
                 "session_secret": "s" * 32,
                 "registry_url": "http://registry",
+                "campaign_url": "http://campaign",
                 "credit_url": "http://credit",
                 "complaints_url": "http://complaints",
                 **settings,

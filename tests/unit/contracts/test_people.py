@@ -35,6 +35,15 @@ PERSON_EVENTS = {
     "complaints.complaint.rejected",
     "complaints.complaint.closed",
     "complaints.suggestion.answered",
+    "campaign.report.filed",
+    "campaign.self_inspection.recorded",
+    "campaign.follow_up.closed",
+    "campaign.training.attended",
+    "campaign.meeting.recorded",
+    "campaign.action_item.done",
+    "campaign.enforcement.opened",
+    "campaign.enforcement.decided",
+    "campaign.enforcement.closed",
 }
 
 

@@ -18,7 +18,7 @@ from prometheus_client.metrics_core import Metric
 
 from services.runtime.metrics import Metrics
 
-SERVICES = ("registry", "telemetry", "inspection", "complaints", "credit")
+SERVICES = ("registry", "telemetry", "inspection", "complaints", "credit", "campaign")
 
 # What a family of each type exposes (text format, prometheus_client's default `_created`).
 SUFFIXES: dict[str, tuple[str, ...]] = {
@@ -40,7 +40,7 @@ def family_names(family: Metric) -> set[str]:
 
 @cache
 def known_metric_names() -> frozenset[str]:
-    """Every sample name the five services can expose."""
+    """Every sample name the six services can expose."""
     names: set[str] = set()
     for service in SERVICES:
         base = Metrics(service)

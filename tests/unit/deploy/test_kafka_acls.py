@@ -92,22 +92,27 @@ def test_a_service_writes_the_dead_letters_of_exactly_the_topics_it_consumes(ser
 def test_the_rules_match_design_section_2() -> None:
     """Spelled out, so a catalog change that widens a principal's rights shows up here too."""
     writes = {
-        "registry": {
-            "registry.markets.v1",
-            "registry.merchants.v1",
-            "registry.terminals.v1",
-            "registry.campaign.v1",
-            "registry.disclosures.v1",
-        },
+        "registry": {"registry.markets.v1", "registry.merchants.v1", "registry.terminals.v1"},
         "telemetry": {"telemetry.risks.v1", "telemetry.rejected.v1", "telemetry.readings.v1"},
         "complaints": {"complaints.events.v1", "complaints.suggestions.v1"},
         "inspection": {"inspection.events.v1"},
-        "credit": {"credit.scores.v1", "credit.assessments.v1"},
+        "credit": {"credit.scores.v1", "credit.assessments.v1", "credit.honours.v1"},
+        # the campaign's topics moved with it from the registry, names and all
+        "campaign": {
+            "registry.campaign.v1",
+            "registry.disclosures.v1",
+            "campaign.reports.v1",
+            "campaign.self_inspections.v1",
+            "campaign.training.v1",
+            "campaign.duties.v1",
+            "campaign.meetings.v1",
+            "campaign.enforcement.v1",
+        },
         TERMINALS: {"telemetry.readings.v1"},
         INTEGRATOR: {"complaints.intake.v1"},
     }
     reads = {
-        "registry": {"inspection.events.v1"},
+        "registry": {"inspection.events.v1", "registry.campaign.v1"},
         "telemetry": {"telemetry.readings.v1", "registry.terminals.v1", "registry.markets.v1"},
         "complaints": {
             "registry.markets.v1",
@@ -119,6 +124,7 @@ def test_the_rules_match_design_section_2() -> None:
             "telemetry.risks.v1",
             "complaints.events.v1",
             "credit.scores.v1",
+            "credit.honours.v1",
             "registry.markets.v1",
             "registry.merchants.v1",
         },
@@ -128,6 +134,15 @@ def test_the_rules_match_design_section_2() -> None:
             "telemetry.risks.v1",
             "registry.merchants.v1",
             "registry.markets.v1",
+            "campaign.duties.v1",
+            "campaign.enforcement.v1",
+        },
+        "campaign": {
+            "registry.markets.v1",
+            "registry.merchants.v1",
+            "inspection.events.v1",
+            "complaints.events.v1",
+            "complaints.suggestions.v1",
         },
         TERMINALS: set(),
         INTEGRATOR: {t.name for t in TOPICS},

@@ -107,7 +107,7 @@ def test_the_rules_name_real_metrics_and_patterns() -> None:
     assert "sentinel_telemetry_readings_total" in used.names
     assert "sentinel_inspection_overdue_marked_total" in used.names
     assert "sentinel_[a-z]+_consumer_lag_messages" in used.patterns
-    for service in ("registry", "telemetry", "inspection", "complaints", "credit"):
+    for service in ("registry", "telemetry", "inspection", "complaints", "credit", "campaign"):
         assert f"sentinel_{service}_consumer_lag_messages" in known_metric_names()
 
 

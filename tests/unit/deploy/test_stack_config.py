@@ -59,7 +59,7 @@ def test_no_two_profiles_share_a_port() -> None:
         ports += [p.prometheus_port] if p.prometheus_port else []
         ports += [p.keycloak_port, p.keycloak_management_port] if p.keycloak_port else []
     ports += stack.SERVICE_PORTS.values()
-    ports += [8100, 8106, 8190]  # console, campaign (DESIGN §6), the demo simulator's control
+    ports += [8100, 8190]  # the console (DESIGN §6), the demo simulator's control
     assert len(ports) == len(set(ports))
 
 
@@ -200,6 +200,7 @@ def test_local_prometheus_scrapes_every_service_on_loopback_every_5s() -> None:
         "inspection": ["127.0.0.1:8103"],
         "complaints": ["127.0.0.1:8104"],
         "credit": ["127.0.0.1:8105"],
+        "campaign": ["127.0.0.1:8106"],
     }
     assert {job["metrics_path"] for job in config["scrape_configs"]} == {"/metrics"}
 
@@ -210,6 +211,7 @@ def test_the_checked_in_template_has_the_same_jobs_on_service_dns_names() -> Non
         stack.compose_target, rule_files=[stack.COMPOSE_RULES]
     )
     assert _jobs(committed)["credit"] == ["credit:8105"]
+    assert _jobs(committed)["campaign"] == ["campaign:8106"]
     # relative to prometheus.yml: the repository's alerts.yml, and /etc/prometheus in compose
     assert committed["rule_files"] == ["alerts.yml"]
     assert (stack.PROMETHEUS_TEMPLATE.parent / "alerts.yml") == stack.PROMETHEUS_RULES
@@ -266,6 +268,7 @@ def test_env_has_every_fixed_variable(dev: stack.Profile, test_profile: stack.Pr
     assert env["INSPECTION_URL"] == "http://127.0.0.1:8103"
     assert env["COMPLAINTS_URL"] == "http://127.0.0.1:8104"
     assert env["CREDIT_URL"] == "http://127.0.0.1:8105"
+    assert env["CAMPAIGN_URL"] == "http://127.0.0.1:8106"  # split out of the registry
     assert env["CONSOLE_URL"] == "http://127.0.0.1:8100"  # the staff console (issue 15)
     assert env["PROMETHEUS_URL"] == "http://127.0.0.1:19090"
     assert env["SENTINEL_ADMIN_TOKEN"] == "tok"

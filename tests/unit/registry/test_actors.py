@@ -13,13 +13,6 @@ from contracts.events import spec
 from contracts.people import Actor
 from services.registry import publishing
 from services.registry.api import market_out, merchant_out, terminal_out
-from services.registry.campaign import events as campaign_events
-from services.registry.campaign.domain import (
-    Expected,
-    MilestoneReport,
-    plan_campaign,
-    record_milestone,
-)
 from services.registry.domain.model import Market, Merchant, TaskForce, Terminal
 from tests.unit.contracts.schema_subset import validate
 
@@ -127,26 +120,3 @@ def test_the_api_shows_the_actors_as_objects() -> None:
         json.dumps(out, default=str)  # plain JSON values, nothing left as a model
     unknown = merchant_out(Merchant(**{**MERCHANT.__dict__, "registered_actor": None}))
     assert unknown["registered_actor"] is None
-
-
-def test_a_recorded_milestone_names_who_recorded_it() -> None:
-    campaign = plan_campaign("cmp_1", "专项行动", date(2026, 3, 10), ["zhifu"], {}, NOW)
-    kind = "work_plan_submitted"
-    expected = Expected("cmp_1", "district", "zhifu", None, kind, campaign.deadline(kind))
-    change = record_milestone(
-        expected,
-        None,
-        MilestoneReport(date(2026, 3, 14)),  # late: flagged in this change
-        by=CLERK,
-        today=date(2026, 5, 1),
-        now=NOW,
-    )
-    milestone = change.milestone
-    assert change.flagged_late
-    assert (milestone.recorded_by, milestone.recorded_actor) == (CLERK.subject, CLERK)
-    _, event, _ = campaign_events.milestone_recorded(milestone)
-    assert event.data.actor == CLERK and valid(event)
-    _, late, _ = campaign_events.milestone_late(milestone, "dsc_1")
-    assert "actor" not in wire(late)["data"]
-    _, upserted, _ = campaign_events.campaign_upserted(campaign, OTHER)
-    assert upserted.data.actor == OTHER and valid(upserted)

@@ -56,6 +56,8 @@ PUBLIC = {
 
 
 def _apps() -> Iterator[tuple[str, Any]]:
+    from services.campaign.app import build as campaign
+    from services.campaign.settings import CampaignSettings
     from services.complaints.app import build as complaints
     from services.complaints.settings import ComplaintsSettings
     from services.credit.app import build as credit
@@ -72,6 +74,7 @@ def _apps() -> Iterator[tuple[str, Any]]:
     yield "inspection", inspection(InspectionSettings(**COMMON))
     yield "complaints", complaints(ComplaintsSettings(**COMMON))
     yield "credit", credit(CreditSettings(**COMMON))
+    yield "campaign", campaign(CampaignSettings(**COMMON))
 
 
 APPS = dict(_apps())

@@ -1,0 +1,416 @@
+"""Campaign HTTP API: thin routes that parse, authorise and call `Campaigns`.
+
+Writes need a clerk (or admin) token scoped to the district concerned; a campaign itself is the
+city's, configured with a city-wide token. `GET /public/disclosures` needs no token.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Query, Request
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from contracts.campaign import (
+    CheckKind,
+    CheckResult,
+    DeadlineRule,
+    DisclosureKind,
+    DisclosureState,
+    FundingSource,
+    MilestoneKind,
+    RenovationKind,
+    RenovationStage,
+    ScopeArea,
+)
+from contracts.people import actor_dict
+from services.campaign import events
+from services.campaign.commands import CampaignChanges, Campaigns, NewCampaign, NewProject
+from services.campaign.domain import campaign as domain
+from services.runtime.auth import Principal, require
+from services.runtime.inputs import text_inputs
+
+# Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
+router = APIRouter(dependencies=[Depends(text_inputs)])
+Clerk = Annotated[Principal, Depends(require("clerk"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler", "leader"))]
+Text = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+def campaigns(request: Request) -> Campaigns:
+    found: Campaigns = request.app.state.campaigns
+    return found
+
+
+Camp = Annotated[Campaigns, Depends(campaigns)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+def _rules(deadlines: dict[MilestoneKind, DeadlineRule]) -> dict[str, domain.DeadlineRule]:
+    return {
+        kind: domain.DeadlineRule.from_dict(rule.model_dump(), f"deadlines.{kind}")
+        for kind, rule in deadlines.items()
+    }
+
+
+class CampaignIn(Strict):
+    name: str = Field(min_length=1, max_length=200, examples=["农贸市场提升改造专项行动"])
+    mobilisation_date: date = Field(description="the city's mobilisation meeting (动员会)")
+    year: int | None = Field(
+        default=None, ge=2000, le=2100, description="for month_day rules; default: its year"
+    )
+    districts: list[Annotated[str, Field(min_length=1)]] = Field(
+        default_factory=list, max_length=200, description="default: every registered district"
+    )
+    deadlines: dict[MilestoneKind, DeadlineRule] = Field(
+        default_factory=dict,
+        description="deadline rules replacing the defaults: work plan and leadership structure "
+        "1 day after mobilisation, deployment meeting 04-30, task force 14 days, renovation "
+        "plan approved 60 days",
+        examples=[{"deployment_meeting_held": {"month_day": "05-15"}}],
+    )
+
+
+class CampaignPatch(Strict):
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    mobilisation_date: date | None = None
+    year: int | None = Field(default=None, ge=2000, le=2100)
+    districts: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        default=None, max_length=200
+    )
+    deadlines: dict[MilestoneKind, DeadlineRule] | None = None
+
+
+class MilestoneIn(Strict):
+    achieved_on: date = Field(description="the day it was done (submitted, held, set up)")
+    attendees: int | None = Field(default=None, ge=1, le=100_000, description="meetings")
+    documents: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=50, examples=[["芝政办发〔2026〕12号"]]
+    )
+    note: str | None = Field(default=None, max_length=1000)
+
+    def report(self) -> domain.MilestoneReport:
+        return domain.MilestoneReport(
+            self.achieved_on, self.attendees, tuple(self.documents), self.note
+        )
+
+
+class ScopeItemIn(Strict):
+    area: ScopeArea
+    description: Text
+
+
+class BudgetLineIn(Strict):
+    """An amount in integer fen, or in yuan as a decimal with at most two places."""
+
+    source: FundingSource
+    amount_fen: int | None = Field(default=None, ge=0, le=domain.MAX_FEN)
+    amount_yuan: Decimal | None = Field(
+        default=None, ge=0, decimal_places=2, examples=["1500000.00"]
+    )
+
+    @model_validator(mode="after")
+    def _one_amount(self) -> BudgetLineIn:
+        if (self.amount_fen is None) == (self.amount_yuan is None):
+            raise ValueError("give amount_fen or amount_yuan, not both")
+        return self
+
+    def line(self, i: int) -> domain.BudgetLine:
+        fen = (
+            self.amount_fen
+            if self.amount_fen is not None
+            else domain.yuan_to_fen(self.amount_yuan or Decimal(0), f"budget.{i}.amount_yuan")
+        )
+        return domain.BudgetLine(self.source, fen)
+
+
+def _scope(items: list[ScopeItemIn]) -> tuple[domain.ScopeItem, ...]:
+    return tuple(domain.ScopeItem(i.area, i.description) for i in items)
+
+
+def _budget(lines: list[BudgetLineIn]) -> tuple[domain.BudgetLine, ...]:
+    return tuple(line.line(i) for i, line in enumerate(lines))
+
+
+class ProjectIn(Strict):
+    campaign_id: str = Field(min_length=1)
+    market_id: str = Field(min_length=1)
+    kind: RenovationKind
+    title: str = Field(min_length=1, max_length=200)
+    scope_items: list[ScopeItemIn] = Field(min_length=1, max_length=100)
+    budget: list[BudgetLineIn] = Field(min_length=1, max_length=3)
+    planned_on: date | None = Field(
+        default=None, description="when the plan was drawn up (registering an existing one)"
+    )
+
+
+class ProjectPatch(Strict):
+    title: str | None = Field(default=None, min_length=1, max_length=200)
+    scope_items: list[ScopeItemIn] | None = Field(default=None, min_length=1, max_length=100)
+    budget: list[BudgetLineIn] | None = Field(default=None, min_length=1, max_length=3)
+
+
+class StageIn(Strict):
+    stage: RenovationStage = Field(description="the next stage")
+    reached_on: date | None = Field(default=None, description="default: today")
+    note: str | None = Field(default=None, max_length=1000)
+
+
+class CheckIn(Strict):
+    kind: CheckKind
+    result: CheckResult
+    checked_on: date
+    inspector: str = Field(min_length=1, max_length=100)
+    findings: list[Text] = Field(default_factory=list, max_length=50)
+    note: str | None = Field(default=None, max_length=1000)
+    rectify_by: date | None = Field(
+        default=None, description=f"failed: default {domain.DEFAULT_RECTIFY_DAYS} days after"
+    )
+
+
+# -- views -----------------------------------------------------------------------------------
+
+
+def campaign_out(c: domain.Campaign) -> dict[str, Any]:
+    data = events.campaign_data(c).model_dump(mode="json", exclude={"actor"})
+    return {"id": c.id, **data}
+
+
+def milestone_out(m: domain.Milestone, today: date) -> dict[str, Any]:
+    return {
+        "id": m.id,
+        "campaign_id": m.campaign_id,
+        "scope": m.scope,
+        "district": m.district,
+        "market_id": m.market_id,
+        "kind": m.kind,
+        "deadline": m.deadline.isoformat(),
+        "achieved_on": m.achieved_on.isoformat() if m.achieved_on else None,
+        "on_time": m.on_time,
+        "status": m.status(today),
+        "attendees": m.attendees,
+        "documents": list(m.documents),
+        "note": m.note,
+        "recorded_by": m.recorded_by,
+        "recorded_at": m.recorded_at.isoformat() if m.recorded_at else None,
+        "recorded_actor": actor_dict(m.recorded_actor),
+        "late_flagged_at": m.late_flagged_at.isoformat() if m.late_flagged_at else None,
+        "version": m.version,
+    }
+
+
+def project_out(p: domain.RenovationProject) -> dict[str, Any]:
+    data = events.project_data(p, "created").model_dump(mode="json", exclude={"change", "actor"})
+    for line in data["budget"]:
+        line["amount_yuan"] = domain.fen_to_yuan(line["amount_fen"])
+    return {
+        "id": p.id,
+        **data,
+        "budget_total_yuan": domain.fen_to_yuan(p.budget_total_fen),
+        "budget_by_source_fen": p.budget_by_source(),
+        "open_failed_checks": [c.id for c in p.open_failures()],
+    }
+
+
+def disclosure_out(d: domain.Disclosure, camp: Campaigns) -> dict[str, Any]:
+    data = events.disclosure_data(d).model_dump(mode="json")
+    return {"id": d.id, **data, "overdue": d.overdue(camp.now())}
+
+
+# -- campaigns -------------------------------------------------------------------------------
+
+
+@router.post("/campaigns", status_code=201, tags=["campaign"])
+async def create_campaign(body: CampaignIn, camp: Camp, who: Clerk) -> dict[str, Any]:
+    """Create the city's campaign (a city-wide clerk or admin token); deadlines are derived."""
+    cmd = NewCampaign(
+        name=body.name,
+        mobilisation_date=body.mobilisation_date,
+        districts=tuple(body.districts),
+        rules=_rules(body.deadlines),
+        year=body.year,
+    )
+    return campaign_out(await camp.create(who, cmd))
+
+
+@router.get("/campaigns", tags=["campaign"])
+async def list_campaigns(camp: Camp, _: Reader) -> dict[str, Any]:
+    return {"items": [campaign_out(c) for c in await camp.campaigns()]}
+
+
+@router.get("/campaigns/{campaign_id}", tags=["campaign"])
+async def get_campaign(campaign_id: str, camp: Camp, _: Reader) -> dict[str, Any]:
+    return campaign_out(await camp.campaign(campaign_id))
+
+
+@router.patch("/campaigns/{campaign_id}", tags=["campaign"])
+async def reconfigure_campaign(
+    campaign_id: str, body: CampaignPatch, camp: Camp, who: Clerk
+) -> dict[str, Any]:
+    changes = CampaignChanges(
+        name=body.name,
+        mobilisation_date=body.mobilisation_date,
+        year=body.year,
+        districts=tuple(body.districts) if body.districts is not None else None,
+        rules=_rules(body.deadlines) if body.deadlines is not None else None,
+    )
+    return campaign_out(await camp.reconfigure(who, campaign_id, changes))
+
+
+@router.get("/campaigns/{campaign_id}/progress", tags=["campaign"])
+async def campaign_progress(campaign_id: str, camp: Camp, who: Reader) -> dict[str, Any]:
+    """Per district: milestones on time / late / missing, markets with task forces, renovation
+    projects by stage and money by funding source (budgeted; committed from approval on)."""
+    return await camp.progress(who, campaign_id)
+
+
+@router.get("/campaigns/{campaign_id}/milestones", tags=["campaign"])
+async def list_milestones(campaign_id: str, camp: Camp, who: Reader) -> dict[str, Any]:
+    """Milestones recorded or flagged late (a district token sees its own district)."""
+    today = camp.today()
+    return {"items": [milestone_out(m, today) for m in await camp.milestones(who, campaign_id)]}
+
+
+@router.put("/campaigns/{campaign_id}/districts/{district}/milestones/{kind}", tags=["campaign"])
+async def record_district_milestone(
+    campaign_id: str, district: str, kind: str, body: MilestoneIn, camp: Camp, who: Clerk
+) -> dict[str, Any]:
+    """Record (or correct) a district milestone: `work_plan_submitted`,
+    `leadership_structure_submitted`, `deployment_meeting_held` (with `attendees`)."""
+    m = await camp.record_district_milestone(who, campaign_id, district, kind, body.report())
+    return milestone_out(m, camp.today())
+
+
+@router.put("/campaigns/{campaign_id}/markets/{market_id}/milestones/{kind}", tags=["campaign"])
+async def record_market_milestone(
+    campaign_id: str, market_id: str, kind: str, body: MilestoneIn, camp: Camp, who: Clerk
+) -> dict[str, Any]:
+    """Record (or correct) a market milestone: `task_force_set_up`, `renovation_plan_approved`."""
+    m = await camp.record_market_milestone(who, campaign_id, market_id, kind, body.report())
+    return milestone_out(m, camp.today())
+
+
+# -- renovation projects ---------------------------------------------------------------------
+
+
+@router.post("/renovations", status_code=201, tags=["renovation"])
+async def add_project(body: ProjectIn, camp: Camp, who: Clerk) -> dict[str, Any]:
+    cmd = NewProject(
+        campaign_id=body.campaign_id,
+        market_id=body.market_id,
+        kind=body.kind,
+        title=body.title,
+        scope_items=_scope(body.scope_items),
+        budget=_budget(body.budget),
+        planned_on=body.planned_on,
+    )
+    return project_out(await camp.add_project(who, cmd))
+
+
+@router.get("/renovations", tags=["renovation"])
+async def list_projects(
+    camp: Camp,
+    who: Reader,
+    campaign_id: Annotated[str | None, Query()] = None,
+    market_id: Annotated[str | None, Query()] = None,
+    stage: Annotated[RenovationStage | None, Query()] = None,
+) -> dict[str, Any]:
+    found = await camp.projects(who, campaign_id=campaign_id, market_id=market_id, stage=stage)
+    return {"items": [project_out(p) for p in found]}
+
+
+@router.get("/renovations/{project_id}", tags=["renovation"])
+async def get_project(project_id: str, camp: Camp, who: Reader) -> dict[str, Any]:
+    return project_out(await camp.project(who, project_id))
+
+
+@router.patch("/renovations/{project_id}", tags=["renovation"])
+async def amend_project(
+    project_id: str, body: ProjectPatch, camp: Camp, who: Clerk
+) -> dict[str, Any]:
+    """Change title, scope or budget — only while the project is `planned` (else 409)."""
+    project = await camp.amend_project(
+        who,
+        project_id,
+        title=body.title,
+        scope_items=_scope(body.scope_items) if body.scope_items is not None else None,
+        budget=_budget(body.budget) if body.budget is not None else None,
+    )
+    return project_out(project)
+
+
+@router.post("/renovations/{project_id}/stage", tags=["renovation"])
+async def advance_project(project_id: str, body: StageIn, camp: Camp, who: Clerk) -> dict[str, Any]:
+    """planned → approved → under_construction → accepted; any other move is 409 with
+    `current_stage`. Acceptance needs every failed check resolved."""
+    project = await camp.advance(
+        who, project_id, body.stage, reached_on=body.reached_on, note=body.note
+    )
+    return project_out(project)
+
+
+@router.post("/renovations/{project_id}/checks", status_code=201, tags=["renovation"])
+async def record_check(project_id: str, body: CheckIn, camp: Camp, who: Clerk) -> dict[str, Any]:
+    """A quality or safety check. A failure is published (`registry.renovation.check_failed`)
+    and disclosed to the public with its rectification deadline."""
+    report = domain.CheckReport(
+        kind=body.kind,
+        result=body.result,
+        checked_on=body.checked_on,
+        inspector=body.inspector,
+        findings=tuple(body.findings),
+        note=body.note,
+        rectify_by=body.rectify_by,
+    )
+    outcome = await camp.record_check(who, project_id, report)
+    return {
+        "check": events.check_data(outcome.check).model_dump(mode="json"),
+        "resolved": [c.id for c in outcome.resolved],
+        "project": project_out(outcome.project),
+    }
+
+
+# -- public disclosure and jobs --------------------------------------------------------------
+
+
+@router.get("/public/disclosures", tags=["public"])
+async def public_disclosures(
+    camp: Camp,
+    district: Annotated[str | None, Query()] = None,
+    market_id: Annotated[str | None, Query()] = None,
+    kind: Annotated[DisclosureKind | None, Query()] = None,
+    state: Annotated[DisclosureState | None, Query()] = None,
+    campaign_id: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    # SQL OFFSET takes a bigint.
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+) -> dict[str, Any]:
+    """Public (no token): problems exposed to the public — late campaign milestones, failed
+    renovation checks, overdue rectification orders — newest first, with deadline and state."""
+    found = await camp.disclosures(
+        district=district,
+        market_id=market_id,
+        kind=kind,
+        state=state,
+        campaign_id=campaign_id,
+        limit=limit,
+        offset=offset,
+    )
+    return {"items": [disclosure_out(d, camp) for d in found]}
+
+
+@router.get("/public/disclosures/{disclosure_id}", tags=["public"])
+async def public_disclosure(disclosure_id: str, camp: Camp) -> dict[str, Any]:
+    return disclosure_out(await camp.disclosure(disclosure_id), camp)
+
+
+@router.post("/jobs/check-campaigns", tags=["jobs"])
+async def check_campaigns(camp: Camp, _: Admin) -> dict[str, Any]:
+    """Run the campaign clock now: flag (once) and disclose milestones past their deadline."""
+    return {"flagged": await camp.check_clock()}

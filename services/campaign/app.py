@@ -1,0 +1,79 @@
+"""Wiring of the campaign service: the registry view (markets, task forces, merchants), the
+inspection events it discloses, the campaign clock and the HTTP API."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from contracts import topics
+from services.campaign import duties, joint
+from services.campaign.api import router
+from services.campaign.commands import Campaigns, utc_now
+from services.campaign.duties import DutiesConfig
+from services.campaign.feed import InspectionFeed
+from services.campaign.joint.config import DEPARTMENTS_FILE, JointConfig
+from services.campaign.metrics import CampaignMetrics
+from services.campaign.settings import CampaignSettings
+from services.runtime.app import Service, create_app
+from services.runtime.directory import RegistryDirectory
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def build(
+    settings: CampaignSettings | None = None,
+    *,
+    now: Callable[[], datetime] = utc_now,
+    consume: bool = True,
+) -> FastAPI:
+    """The service. `now` is the campaign clock (tests move it); `consume=False` (one-off CLI
+    runs) leaves inspection's events to the running service (the registry view is still read)."""
+    settings = settings or CampaignSettings()
+    service = Service(settings, MIGRATIONS)
+    metrics = CampaignMetrics(service.metrics)
+    directory = RegistryDirectory()
+    directory.attach(service)
+    campaigns = Campaigns(service, directory, metrics, timezone=settings.timezone, now=now)
+    directory.on_market_change(campaigns.on_market)
+    feed = InspectionFeed(campaigns)
+
+    async def check_clock(_: Service) -> None:
+        # Only once the view knows every market: a market it missed has no milestones to flag.
+        if directory.caught_up.is_set():
+            await campaigns.check_clock()
+
+    if settings.campaign_check_interval_s > 0:
+        service.every(settings.campaign_check_interval_s, check_clock, "campaign-clock")
+    if consume:
+        service.subscribe(topics.INSPECTION_EVENTS.name, feed.on_event)
+    plan = duties.install(service, directory, config=DutiesConfig.from_settings(settings), now=now)
+    joint_router = joint.attach(
+        service,
+        directory,
+        config=JointConfig(
+            check_interval_s=settings.joint_check_interval_s,
+            timezone=settings.timezone,
+            departments_file=settings.joint_departments_file or DEPARTMENTS_FILE,
+        ),
+        now=now,
+        consume=consume,
+    )
+    app = create_app(
+        service,
+        [router, plan.router, joint_router],
+        title="Market Sentinel — campaign",
+        description="The city's campaign (专项整治行动): deadlines and milestones, renovation "
+        "projects, public disclosures of late milestones, failed checks and overdue "
+        "rectifications; task-force reports, operators' self-inspections, training and "
+        "certificates; joint meetings and joint enforcement cases.",
+    )
+    app.state.campaigns = campaigns
+    app.state.directory = directory
+    app.state.feed = feed
+    app.state.duties = plan.duties
+    app.state.joint = joint_router.joint
+    return app

@@ -1,0 +1,645 @@
+"""The campaign use cases: each a transaction that loads what a pure rule needs, applies it, and
+writes the changed values with their events (outbox) — routes, the clock, the inspection feed
+and the registry view call these and never touch SQL or Kafka themselves.
+
+Districts, markets and merchants are the registry's: the campaign knows them through its
+registry directory (services/runtime/directory.py), fed by the compacted registry topics. A
+district is known once it has a market.
+
+`now` is the clock every rule is given: replace it (tests) to move time. Dates are the city's
+(`CampaignSettings.timezone`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import asyncpg
+
+from contracts.campaign import DISTRICT_MILESTONES, MARKET_MILESTONES
+from contracts.envelope import Envelope
+from contracts.inspection import RectificationOverdue, RectificationVerified
+from contracts.people import Actor
+from contracts.registry import MarketUpserted
+from services.campaign import events
+from services.campaign.domain.campaign import (
+    BudgetLine,
+    Campaign,
+    CheckOutcome,
+    CheckReport,
+    DeadlineRule,
+    Disclosure,
+    Expected,
+    MarketFacts,
+    Milestone,
+    MilestoneReport,
+    OverdueOrder,
+    RenovationProject,
+    ScopeItem,
+    advance_project,
+    amend_project,
+    disclose_failed_check,
+    disclose_late_milestone,
+    disclose_overdue_rectification,
+    due_late_flags,
+    expected_milestones,
+    flag_missing,
+    new_id,
+    plan_campaign,
+    plan_project,
+    progress,
+    record_check,
+    record_milestone,
+    still_overdue,
+)
+from services.campaign.metrics import CampaignMetrics
+from services.campaign.store import CampaignStore
+from services.runtime.app import Service
+from services.runtime.auth import ALL_DISTRICTS, Principal
+from services.runtime.directory import RegistryDirectory
+from services.runtime.errors import Forbidden, InvalidInput, NotFound
+
+log = logging.getLogger(__name__)
+
+
+# Who recorded a milestone the registry's change implied, when its snapshot names nobody.
+REGISTRY = Actor.of("registry")
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def actor(who: Principal) -> Actor:
+    """The person behind a request, as the records and events name them."""
+    return Actor.of(who.subject, who.display_name)
+
+
+def require_city(who: Principal) -> None:
+    """A campaign is the city's: only city-wide staff (admin, `*` tokens) configure it."""
+    if not who.may_act_in(ALL_DISTRICTS):
+        raise Forbidden(f"token is scoped to district {who.district!r}; campaigns are city-wide")
+
+
+@dataclass(frozen=True)
+class NewCampaign:
+    name: str
+    mobilisation_date: date
+    districts: tuple[str, ...] = ()  # empty: every registered district
+    rules: dict[str, DeadlineRule] = field(default_factory=dict)
+    year: int | None = None
+
+
+@dataclass(frozen=True)
+class CampaignChanges:
+    name: str | None = None
+    mobilisation_date: date | None = None
+    year: int | None = None
+    districts: tuple[str, ...] | None = None
+    rules: dict[str, DeadlineRule] | None = None
+
+
+@dataclass(frozen=True)
+class NewProject:
+    campaign_id: str
+    market_id: str
+    kind: str
+    title: str
+    scope_items: tuple[ScopeItem, ...]
+    budget: tuple[BudgetLine, ...]
+    planned_on: date | None = None  # default: today
+
+
+@dataclass
+class Tx:
+    """One transaction: the campaign's repository and the events to write to the outbox."""
+
+    conn: asyncpg.Connection
+    store: CampaignStore
+    outgoing: list[events.Item] = field(default_factory=list)
+
+
+class Campaigns:
+    def __init__(
+        self,
+        service: Service,
+        directory: RegistryDirectory,
+        metrics: CampaignMetrics,
+        *,
+        timezone: str,
+        now: Callable[[], datetime] = utc_now,
+    ) -> None:
+        self.service, self.directory, self.metrics = service, directory, metrics
+        self.tz = ZoneInfo(timezone)
+        self.now = now
+
+    def today(self) -> date:
+        return self.now().astimezone(self.tz).date()
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, conn: asyncpg.Connection | None = None) -> AsyncIterator[Tx]:
+        """A transaction whose queued events are written to the outbox before it commits."""
+        async with contextlib.AsyncExitStack() as stack:
+            if conn is None:
+                pooled: asyncpg.Connection = await stack.enter_async_context(
+                    self.service.pool.acquire()
+                )
+                await stack.enter_async_context(pooled.transaction())
+                conn = pooled
+            tx = Tx(conn, CampaignStore(conn))
+            yield tx
+            if tx.outgoing:
+                await self.service.enqueue_many(conn, tx.outgoing)
+
+    # -- campaigns -------------------------------------------------------------------------------
+    async def create(self, who: Principal, cmd: NewCampaign) -> Campaign:
+        require_city(who)
+        async with self.transaction() as tx:
+            districts = list(cmd.districts) or sorted(self.directory.districts())
+            self._known_districts(districts)
+            campaign = plan_campaign(
+                new_id("cmp"),
+                cmd.name,
+                cmd.mobilisation_date,
+                districts,
+                cmd.rules,
+                self.now(),
+                year=cmd.year,
+            )
+            await tx.store.save_campaign(campaign)
+            tx.outgoing.append(events.campaign_upserted(campaign, actor(who)))
+        log.info("campaign created", extra={"campaign_id": campaign.id})
+        return campaign
+
+    async def reconfigure(
+        self, who: Principal, campaign_id: str, changes: CampaignChanges
+    ) -> Campaign:
+        """Change the campaign's name, dates, deadline rules or districts. Milestones already
+        recorded or flagged keep the deadline they were judged against."""
+        require_city(who)
+        async with self.transaction() as tx:
+            campaign = await self._campaign(tx, campaign_id, for_update=True)
+            if changes.districts is not None:
+                self._known_districts(changes.districts)
+            changed = campaign.reconfigure(
+                self.now(),
+                name=changes.name,
+                mobilisation_date=changes.mobilisation_date,
+                year=changes.year,
+                rules=changes.rules,
+                districts=changes.districts,
+            )
+            await tx.store.save_campaign(changed)
+            tx.outgoing.append(events.campaign_upserted(changed, actor(who)))
+        return changed
+
+    async def campaign(self, campaign_id: str) -> Campaign:
+        async with self.transaction() as tx:
+            return await self._campaign(tx, campaign_id)
+
+    async def campaigns(self) -> list[Campaign]:
+        async with self.transaction() as tx:
+            return await tx.store.campaigns()
+
+    async def _campaign(self, tx: Tx, campaign_id: str, *, for_update: bool = False) -> Campaign:
+        campaign = await tx.store.campaign(campaign_id, for_update=for_update)
+        if campaign is None:
+            raise NotFound(f"no campaign {campaign_id!r}")
+        return campaign
+
+    def _known_districts(self, districts: Sequence[str]) -> None:
+        known = self.directory.districts()
+        for code in districts:
+            if code not in known:
+                raise InvalidInput("districts", f"no district with code {code!r}")
+
+    # -- milestones ------------------------------------------------------------------------------
+    async def record_district_milestone(
+        self, who: Principal, campaign_id: str, district: str, kind: str, report: MilestoneReport
+    ) -> Milestone:
+        if kind not in DISTRICT_MILESTONES:
+            raise InvalidInput(
+                "kind", f"district milestones are {', '.join(DISTRICT_MILESTONES)}, not {kind}"
+            )
+        who.require_district(district)
+        async with self.transaction() as tx:
+            campaign = await self._campaign(tx, campaign_id)
+            if district not in campaign.districts:
+                raise InvalidInput("district", f"{district!r} does not take part in the campaign")
+            expected = Expected(
+                campaign.id, "district", district, None, kind, campaign.deadline(kind)
+            )
+            return await self._record(tx, expected, report, actor(who))
+
+    async def record_market_milestone(
+        self, who: Principal, campaign_id: str, market_id: str, kind: str, report: MilestoneReport
+    ) -> Milestone:
+        if kind not in MARKET_MILESTONES:
+            raise InvalidInput(
+                "kind", f"market milestones are {', '.join(MARKET_MILESTONES)}, not {kind}"
+            )
+        market = self.directory.markets.get(market_id)
+        if market is None:
+            raise NotFound(f"no market {market_id!r}")
+        who.require_district(market.district)
+        async with self.transaction() as tx:
+            campaign = await self._campaign(tx, campaign_id)
+            if market.district not in campaign.districts:
+                raise InvalidInput(
+                    "market_id",
+                    f"the market's district {market.district!r} does not take part in the campaign",
+                )
+            if kind == "task_force_set_up" and market.task_force is None:
+                raise InvalidInput(
+                    "kind",
+                    "the market has no task force registered (PUT /markets/{id}/task-force)",
+                )
+            expected = Expected(
+                campaign.id,
+                "market",
+                market.district,
+                market.market_id,
+                kind,
+                campaign.deadline(kind),
+            )
+            return await self._record(tx, expected, report, actor(who))
+
+    async def _record(
+        self, tx: Tx, expected: Expected, report: MilestoneReport, by: Actor
+    ) -> Milestone:
+        existing = await tx.store.milestone(
+            expected.campaign_id, expected.scope_id, expected.kind, for_update=True
+        )
+        change = record_milestone(
+            expected, existing, report, by=by, today=self.today(), now=self.now()
+        )
+        milestone = change.milestone
+        if existing is None and not await tx.store.insert_milestone(milestone):
+            # Recorded or flagged by another transaction meanwhile: apply the report to that.
+            existing = await tx.store.milestone(
+                expected.campaign_id, expected.scope_id, expected.kind, for_update=True
+            )
+            assert existing is not None
+            change = record_milestone(
+                expected, existing, report, by=by, today=self.today(), now=self.now()
+            )
+            milestone = change.milestone
+        if existing is not None:
+            await tx.store.save_milestone(milestone)
+        tx.outgoing.append(events.milestone_recorded(milestone))
+        self.metrics.milestones.labels(milestone.scope, "recorded").inc()
+        if change.flagged_late:
+            await self._disclose_late(tx, milestone)
+        elif existing is not None and existing.late_flagged_at is not None:
+            # Flagged while missing: now it is done, the public sees it resolved.
+            await self._resolve(tx, "late_milestone", milestone.id)
+        return milestone
+
+    def _market_name(self, market_id: str | None) -> str | None:
+        market = self.directory.markets.get(market_id) if market_id else None
+        return market.name if market else None
+
+    async def _disclose_late(self, tx: Tx, milestone: Milestone) -> None:
+        disclosure = disclose_late_milestone(
+            milestone,
+            disclosure_id=new_id("dsc"),
+            tz=self.tz,
+            now=self.now(),
+            district_name=self.directory.district_names.get(milestone.district),
+            market_name=self._market_name(milestone.market_id),
+        )
+        await tx.store.save_disclosure(disclosure)
+        late = events.milestone_late(milestone, disclosure.id)
+        tx.outgoing += [late, events.disclosure_upserted(disclosure, cause=late[1])]
+        self.metrics.milestones.labels(milestone.scope, "flagged_late").inc()
+        self.metrics.disclosures.labels("late_milestone", "opened").inc()
+
+    async def _resolve(
+        self, tx: Tx, kind: str, source_id: str, cause: Envelope[Any] | None = None
+    ) -> Disclosure | None:
+        existing = await tx.store.disclosure_of(kind, source_id, for_update=True)
+        resolved = existing.resolve(self.now()) if existing else None
+        if resolved is not None:
+            await tx.store.save_disclosure(resolved)
+            tx.outgoing.append(events.disclosure_upserted(resolved, cause=cause))
+            self.metrics.disclosures.labels(kind, "resolved").inc()
+        return resolved
+
+    async def milestones(self, who: Principal, campaign_id: str) -> list[Milestone]:
+        district = None if who.may_act_in(ALL_DISTRICTS) else who.district
+        async with self.transaction() as tx:
+            await self._campaign(tx, campaign_id)
+            return await tx.store.milestones(campaign_id, district)
+
+    async def on_market(
+        self, conn: asyncpg.Connection, previous: MarketUpserted | None, market: MarketUpserted
+    ) -> None:
+        """A newer snapshot of a market entered the registry view (in that transaction). When it
+        shows a task force the market did not have, the campaigns its district takes part in
+        — those that existed when the registry registered the task force — record
+        `task_force_set_up` today, unless already recorded. The view takes each snapshot once,
+        so this happens once."""
+        if market.task_force is None or (previous is not None and previous.task_force):
+            return
+        async with self.transaction(conn) as tx:
+            for campaign in await tx.store.campaigns_covering(market.district, self.today()):
+                if campaign.created_at is not None and campaign.created_at > market.updated_at:
+                    continue  # the task force was there before the campaign
+                await self._auto_record(
+                    tx,
+                    campaign,
+                    market.district,
+                    market.market_id,
+                    "task_force_set_up",
+                    self.today(),
+                    market.actor or REGISTRY,
+                )
+
+    async def _auto_record(
+        self,
+        tx: Tx,
+        campaign: Campaign,
+        district: str,
+        market_id: str,
+        kind: str,
+        achieved_on: date,
+        by: Actor,
+    ) -> None:
+        known = await tx.store.milestone(campaign.id, market_id, kind)
+        if known is not None and known.recorded:
+            return
+        expected = Expected(
+            campaign.id, "market", district, market_id, kind, campaign.deadline(kind)
+        )
+        await self._record(tx, expected, MilestoneReport(achieved_on), by)
+
+    # -- the clock -------------------------------------------------------------------------------
+    async def check_clock(self, _: Service | None = None) -> int:
+        """Flag every milestone whose deadline passed undone, once, and disclose it.
+
+        Returns how many were flagged. Runs as a periodic job under the runtime's advisory
+        lock; the unique (campaign, scope, kind) row makes a concurrent run or a concurrent
+        recording harmless: whoever writes the row first decides."""
+        today, flagged = self.today(), 0
+        markets = [(m.market_id, m.district) for m in self.directory.markets_in()]
+        for campaign in await self.campaigns():
+            async with self.transaction() as tx:
+                known = {(m.scope_id, m.kind): m for m in await tx.store.milestones(campaign.id)}
+                due = due_late_flags(expected_milestones(campaign, markets), known, today)
+                for expected in due:
+                    milestone = flag_missing(expected, self.now())
+                    if await tx.store.insert_milestone(milestone):
+                        await self._disclose_late(tx, milestone)
+                        flagged += 1
+        if flagged:
+            log.info("milestones flagged late", extra={"count": flagged, "today": str(today)})
+        return flagged
+
+    # -- progress --------------------------------------------------------------------------------
+    async def progress(self, who: Principal, campaign_id: str) -> dict[str, Any]:
+        only = None if who.may_act_in(ALL_DISTRICTS) else who.district
+        names = dict(self.directory.district_names)
+        markets = [
+            MarketFacts(m.market_id, m.name, m.district, m.task_force is not None)
+            for m in self.directory.markets_in()
+        ]
+        async with self.transaction() as tx:
+            campaign = await self._campaign(tx, campaign_id)
+            milestones = await tx.store.milestones(campaign.id)
+            projects = await tx.store.projects(campaign_id=campaign.id)
+        return progress(
+            campaign,
+            district_names=names,
+            markets=markets,
+            milestones=milestones,
+            projects=projects,
+            today=self.today(),
+            only_district=only,
+        )
+
+    # -- renovation projects ---------------------------------------------------------------------
+    async def add_project(self, who: Principal, cmd: NewProject) -> RenovationProject:
+        market = self.directory.markets.get(cmd.market_id)
+        if market is None:
+            raise InvalidInput("market_id", f"no market {cmd.market_id!r}")
+        who.require_district(market.district)
+        async with self.transaction() as tx:
+            campaign = await tx.store.campaign(cmd.campaign_id)
+            if campaign is None:
+                raise InvalidInput("campaign_id", f"no campaign {cmd.campaign_id!r}")
+            project = plan_project(
+                campaign,
+                project_id=new_id("rnv"),
+                market_id=market.market_id,
+                district=market.district,
+                kind=cmd.kind,
+                title=cmd.title,
+                scope_items=cmd.scope_items,
+                budget=cmd.budget,
+                by=who.subject,
+                today=self.today(),
+                now=self.now(),
+                planned_on=cmd.planned_on,
+            )
+            await tx.store.save_project(project)
+            tx.outgoing.append(events.renovation_upserted(project, "created", actor(who)))
+        self.metrics.renovations.labels("created").inc()
+        return project
+
+    async def amend_project(
+        self,
+        who: Principal,
+        project_id: str,
+        *,
+        title: str | None = None,
+        scope_items: Sequence[ScopeItem] | None = None,
+        budget: Sequence[BudgetLine] | None = None,
+    ) -> RenovationProject:
+        async with self.transaction() as tx:
+            project = await self._project(tx, who, project_id, for_update=True)
+            changed = amend_project(
+                project, self.now(), title=title, scope_items=scope_items, budget=budget
+            )
+            await tx.store.save_project(changed)
+            tx.outgoing.append(events.renovation_upserted(changed, "amended", actor(who)))
+        self.metrics.renovations.labels("amended").inc()
+        return changed
+
+    async def advance(
+        self,
+        who: Principal,
+        project_id: str,
+        stage: str,
+        *,
+        reached_on: date | None = None,
+        note: str | None = None,
+    ) -> RenovationProject:
+        """Move the project one stage on; reaching `approved` records the market's
+        `renovation_plan_approved` milestone (if not recorded). (The registry follows the stages
+        of a market's projects into its `renovation_status`.)"""
+        today = self.today()
+        async with self.transaction() as tx:
+            project = await self._project(tx, who, project_id, for_update=True)
+            changed = advance_project(
+                project,
+                stage,
+                reached_on=reached_on or today,
+                by=who.subject,
+                today=today,
+                now=self.now(),
+                note=note,
+            )
+            await tx.store.save_project(changed)
+            tx.outgoing.append(events.renovation_upserted(changed, "stage_changed", actor(who)))
+            if stage == "approved":
+                campaign = await self._campaign(tx, changed.campaign_id)
+                await self._auto_record(
+                    tx,
+                    campaign,
+                    changed.district,
+                    changed.market_id,
+                    "renovation_plan_approved",
+                    changed.stages[-1].reached_on,
+                    actor(who),
+                )
+        self.metrics.renovations.labels("stage_changed").inc()
+        return changed
+
+    async def record_check(
+        self, who: Principal, project_id: str, report: CheckReport
+    ) -> CheckOutcome:
+        """A quality or safety check. A failure is published for inspection
+        (`registry.renovation.check_failed`) and disclosed with its rectification deadline; a
+        pass resolves the open failures of its kind and their disclosures."""
+        async with self.transaction() as tx:
+            project = await self._project(tx, who, project_id, for_update=True)
+            outcome = record_check(
+                project,
+                report,
+                check_id=new_id("chk"),
+                by=who.subject,
+                today=self.today(),
+                now=self.now(),
+            )
+            changed, check = outcome.project, outcome.check
+            await tx.store.save_project(changed)
+            upserted = events.renovation_upserted(changed, "check_recorded", actor(who))
+            tx.outgoing.append(upserted)
+            if check.result == "fail":
+                market_name = self._market_name(changed.market_id)
+                disclosure = disclose_failed_check(
+                    changed,
+                    check,
+                    disclosure_id=new_id("dsc"),
+                    tz=self.tz,
+                    now=self.now(),
+                    district_name=self.directory.district_names.get(changed.district),
+                    market_name=market_name,
+                )
+                await tx.store.save_disclosure(disclosure)
+                failed = events.check_failed(changed, check, disclosure.id, market_name)
+                tx.outgoing += [failed, events.disclosure_upserted(disclosure, cause=failed[1])]
+                self.metrics.disclosures.labels("failed_check", "opened").inc()
+            for resolved in outcome.resolved:
+                await self._resolve(tx, "failed_check", resolved.id, cause=upserted[1])
+        self.metrics.renovations.labels("check_recorded").inc()
+        return outcome
+
+    async def project(self, who: Principal, project_id: str) -> RenovationProject:
+        async with self.transaction() as tx:
+            return await self._project(tx, who, project_id)
+
+    async def projects(
+        self,
+        who: Principal,
+        *,
+        campaign_id: str | None = None,
+        market_id: str | None = None,
+        stage: str | None = None,
+    ) -> list[RenovationProject]:
+        district = None if who.may_act_in(ALL_DISTRICTS) else who.district
+        async with self.transaction() as tx:
+            return await tx.store.projects(
+                campaign_id=campaign_id, market_id=market_id, district=district, stage=stage
+            )
+
+    async def _project(
+        self, tx: Tx, who: Principal, project_id: str, *, for_update: bool = False
+    ) -> RenovationProject:
+        project = await tx.store.project(project_id, for_update=for_update)
+        if project is None:
+            raise NotFound(f"no renovation project {project_id!r}")
+        who.require_district(project.district)
+        return project
+
+    # -- public disclosure -----------------------------------------------------------------------
+    async def disclosures(self, **filters: Any) -> list[Disclosure]:
+        async with self.transaction() as tx:
+            return await tx.store.disclosures(**filters)
+
+    async def disclosure(self, disclosure_id: str) -> Disclosure:
+        async with self.transaction() as tx:
+            found = await tx.store.disclosure(disclosure_id)
+        if found is None:
+            raise NotFound(f"no disclosure {disclosure_id!r}")
+        return found
+
+    async def disclose_overdue(
+        self, conn: asyncpg.Connection, event: Envelope[RectificationOverdue]
+    ) -> Disclosure | None:
+        """Inspection marked a rectification order overdue (in the caller's transaction): it is
+        disclosed, or its disclosure reopened with the deadline that passed."""
+        o = event.data
+        assert o.deadline is not None, "an overdue order has a deadline"
+        order = OverdueOrder(
+            rectification_id=o.rectification_id,
+            district=o.district,
+            market_id=o.market_id,
+            merchant_id=o.merchant_id,
+            stall_no=o.stall_no,
+            deadline=o.deadline,
+            findings=tuple(
+                f"{f.code} {f.title_zh}" + (f"：{f.note}" if f.note else "") for f in o.findings
+            ),
+        )
+        async with self.transaction(conn) as tx:
+            existing = await tx.store.disclosure_of(
+                "overdue_rectification", o.rectification_id, for_update=True
+            )
+            if existing is not None:
+                changed = still_overdue(existing, order, tz=self.tz, now=self.now())
+                change = "reopened"
+            else:
+                merchant = self.directory.merchants.get(o.merchant_id) if o.merchant_id else None
+                changed = disclose_overdue_rectification(
+                    order,
+                    disclosure_id=new_id("dsc"),
+                    tz=self.tz,
+                    now=self.now(),
+                    district_name=self.directory.district_names.get(o.district),
+                    market_name=self._market_name(o.market_id),
+                    merchant_name=merchant.name if merchant else None,
+                )
+                change = "opened"
+            if changed is not None:
+                await tx.store.save_disclosure(changed)
+                tx.outgoing.append(events.disclosure_upserted(changed, cause=event))
+                self.metrics.disclosures.labels("overdue_rectification", change).inc()
+        return changed
+
+    async def rectification_verified(
+        self, conn: asyncpg.Connection, event: Envelope[RectificationVerified]
+    ) -> Disclosure | None:
+        """A passed re-inspection resolves the order's disclosure, if it was disclosed."""
+        if not event.data.passed:
+            return None
+        async with self.transaction(conn) as tx:
+            return await self._resolve(
+                tx, "overdue_rectification", event.data.rectification_id, cause=event
+            )

@@ -1,0 +1,175 @@
+"""The duties' events, in the envelope: `campaign.reports.v1`, `campaign.self_inspections.v1`,
+`campaign.training.v1` and `campaign.duties.v1`, each keyed (and `subject`ed) by market id.
+
+A person's change starts its own chain; a flag the clock raised starts its own; a certificate
+follows the attendance that issued it; `campaign.duties.updated` carries the chain of the change
+that moved the standing (`causationid` = that event's id) or its own when the clock moved it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from pydantic import BaseModel
+
+from contracts import duties as c
+from contracts import topics
+from contracts.envelope import Envelope, make_event
+from contracts.events import spec
+from services.campaign.domain.duties import Standing
+from services.campaign.domain.reports import Report
+from services.campaign.domain.self_inspection import FollowUp, Recorded
+from services.campaign.domain.training import Attended, Course, Session
+
+Item = tuple[str, Envelope[Any], str]
+
+
+def _event(
+    event_type: str,
+    data: BaseModel,
+    market_id: str,
+    now: datetime,
+    cause: Envelope[Any] | None = None,
+) -> Item:
+    event = make_event(
+        service="campaign",
+        event_type=event_type,
+        version=spec(event_type).version,
+        subject=market_id,
+        data=data,
+        correlation_id=cause.correlationid if cause is not None else None,
+        causation_id=cause.id if cause is not None else None,
+        time=now,
+    )
+    return (spec(event_type).topic.name, event, market_id)
+
+
+def report_filed(report: Report) -> Item:
+    assert report.report_id and report.filed_on and report.filed_at and report.progress
+    data = c.ReportFiled(
+        report_id=report.report_id,
+        market_id=report.market_id,
+        district=report.district,
+        period_start=report.period.start,
+        due_on=report.period.due_on,
+        filed_on=report.filed_on,
+        on_time=bool(report.on_time),
+        progress=report.progress,
+        problems=list(report.problems),
+        next_steps=list(report.next_steps),
+        filed_at=report.filed_at,
+        actor=report.actor,
+    )
+    return _event("campaign.report.filed", data, report.market_id, report.filed_at)
+
+
+def report_late(report: Report, now: datetime) -> Item:
+    data = c.ReportLate(
+        market_id=report.market_id,
+        district=report.district,
+        period_start=report.period.start,
+        due_on=report.period.due_on,
+        flagged_at=report.late_flagged_at or now,
+    )
+    return _event("campaign.report.late", data, report.market_id, now)
+
+
+def _follow_up(f: FollowUp) -> c.FollowUp:
+    return c.FollowUp(
+        follow_up_id=f.follow_up_id,
+        item=f.item,
+        state=f.state,
+        opened_note=f.opened_note,
+        closed_note=f.closed_note,
+        closed_at=f.closed_at,
+    )
+
+
+def self_inspection_recorded(recorded: Recorded) -> Item:
+    i = recorded.inspection
+    data = c.SelfInspectionRecorded(
+        self_inspection_id=i.self_inspection_id,
+        market_id=i.market_id,
+        district=i.district,
+        day=i.day,
+        checklist_version=i.checklist_version,
+        items=[c.ItemResult(code=a.code, passed=a.passed, note=a.note) for a in i.answers],
+        follow_ups=[_follow_up(f) for f in recorded.follow_ups],
+        recorded_at=i.recorded_at,
+        actor=i.actor,
+    )
+    return _event("campaign.self_inspection.recorded", data, i.market_id, i.recorded_at)
+
+
+def follow_up_closed(f: FollowUp) -> Item:
+    assert f.closed_note is not None and f.closed_at is not None
+    data = c.FollowUpClosed(
+        follow_up_id=f.follow_up_id,
+        self_inspection_id=f.self_inspection_id,
+        market_id=f.market_id,
+        district=f.district,
+        item=f.item,
+        opened_note=f.opened_note,
+        closed_note=f.closed_note,
+        closed_at=f.closed_at,
+        actor=f.closed_by,
+    )
+    return _event("campaign.follow_up.closed", data, f.market_id, f.closed_at)
+
+
+def self_inspection_missed(market_id: str, district: str, day: date, now: datetime) -> Item:
+    data = c.SelfInspectionMissed(market_id=market_id, district=district, day=day, flagged_at=now)
+    return _event("campaign.self_inspection.missed", data, market_id, now)
+
+
+def training_attended(
+    attended: Attended, course: Course, session: Session, market_id: str, district: str
+) -> Item:
+    a = attended.attendance
+    data = c.TrainingAttended(
+        session_id=session.session_id,
+        course_id=course.course_id,
+        course_title=course.title,
+        held_on=session.held_on,
+        trainee_id=a.trainee_id,
+        market_id=market_id,
+        district=district,
+        passed=a.passed,
+        recorded_at=a.recorded_at,
+        actor=a.actor,
+    )
+    return _event("campaign.training.attended", data, market_id, a.recorded_at)
+
+
+def certificate_issued(attended: Attended, course: Course, cause: Envelope[Any]) -> Item | None:
+    cert = attended.certificate
+    if cert is None:
+        return None
+    data = c.CertificateIssued(
+        certificate_id=cert.certificate_id,
+        course_id=course.course_id,
+        course_title=course.title,
+        session_id=cert.session_id,
+        trainee_id=cert.trainee_id,
+        market_id=cert.market_id,
+        district=cert.district,
+        issued_on=cert.issued_on,
+        valid_until=cert.valid_until,
+        issued_at=cert.issued_at,
+    )
+    return _event("campaign.certificate.issued", data, cert.market_id, cert.issued_at, cause)
+
+
+def duties_updated(standing: Standing, cause: Envelope[Any] | None) -> Item:
+    data = c.DutiesUpdated.model_validate(standing.to_dict())
+    return _event("campaign.duties.updated", data, standing.market_id, standing.updated_at, cause)
+
+
+def topic_names() -> tuple[str, ...]:
+    return (
+        topics.CAMPAIGN_REPORTS.name,
+        topics.CAMPAIGN_SELF_INSPECTIONS.name,
+        topics.CAMPAIGN_TRAINING.name,
+        topics.CAMPAIGN_DUTIES.name,
+    )

@@ -1,0 +1,136 @@
+"""Joint meetings and enforcement cases as the events on `campaign.meetings.v1` and
+`campaign.enforcement.v1` carry them (contracts/joint.py), ready for the outbox.
+
+Meetings: key = subject = correlation id = the meeting id (a meeting starts its own chain).
+Cases: key = subject = the case id; every event of a case carries the chain of its origin (the
+correlation id of the finding's or complaint's event) and is caused by the case's previous event
+(the opening by the origin's event); each carries the whole case after the change.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from contracts import joint, topics
+from contracts.envelope import Envelope, make_event
+from contracts.events import spec
+from services.campaign.domain.enforcement import Case
+from services.campaign.domain.meetings import ActionItem, Meeting
+
+MEETINGS = topics.CAMPAIGN_MEETINGS.name
+ENFORCEMENT = topics.CAMPAIGN_ENFORCEMENT.name
+RECORDED = "campaign.meeting.recorded"
+DONE = "campaign.action_item.done"
+LATE = "campaign.action_item.late"
+OPENED = "campaign.enforcement.opened"
+DECIDED = "campaign.enforcement.decided"
+CLOSED = "campaign.enforcement.closed"
+CASE_EVENTS = {"open": OPENED, "decided": DECIDED, "closed": CLOSED}
+Item = tuple[str, Envelope[Any], str]
+
+
+def _event(
+    topic: str,
+    event_type: str,
+    subject: str,
+    data: Any,
+    now: datetime,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+) -> Item:
+    event = make_event(
+        service="campaign",
+        event_type=event_type,
+        version=spec(event_type).version,
+        subject=subject,
+        data=data,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        time=now,
+    )
+    return (topic, event, subject)
+
+
+def action_item(i: ActionItem) -> joint.ActionItem:
+    return joint.ActionItem(
+        item_id=i.item_id,
+        decision=i.decision,
+        department=i.department,
+        deadline=i.deadline,
+        state=i.state,
+        done_on=i.done_on,
+        done_note=i.done_note,
+        late_flagged_at=i.late_flagged_at,
+    )
+
+
+def meeting_recorded(m: Meeting, now: datetime) -> Item:
+    data = joint.MeetingRecorded(
+        meeting_id=m.meeting_id,
+        district=m.district,
+        title=m.title,
+        held_on=m.held_on,
+        departments=list(m.departments),
+        minutes=m.minutes,
+        action_items=[action_item(i) for i in m.items],
+        recorded_at=m.recorded_at,
+        actor=m.recorded_actor,
+    )
+    return _event(MEETINGS, RECORDED, m.meeting_id, data, now, m.meeting_id)
+
+
+def item_done(m: Meeting, i: ActionItem, now: datetime) -> Item:
+    data = joint.ActionItemDone(
+        meeting_id=m.meeting_id,
+        district=m.district,
+        item=action_item(i),
+        on_time=bool(i.on_time),
+        actor=i.done_actor,
+    )
+    return _event(MEETINGS, DONE, m.meeting_id, data, now, m.meeting_id)
+
+
+def item_late(district: str, i: ActionItem, now: datetime) -> Item:
+    assert i.late_flagged_at is not None
+    data = joint.ActionItemLate(
+        meeting_id=i.meeting_id, district=district, item=action_item(i), flagged_at=now
+    )
+    return _event(MEETINGS, LATE, i.meeting_id, data, now, i.meeting_id)
+
+
+def case_body(c: Case) -> dict[str, Any]:
+    """The whole case as contracts/joint.py `EnforcementCase` describes it (JSON types)."""
+    d = c.decision
+    return {
+        "case_id": c.case_id,
+        "version": c.version,
+        "state": c.state,
+        "district": c.district,
+        "market_id": c.market_id,
+        "merchant_id": c.merchant_id,
+        "origin": {"kind": c.origin_kind, "id": c.origin_id},
+        "departments": list(c.departments),
+        "facts": c.facts,
+        "decision": None
+        if d is None
+        else {
+            "sanction": d.sanction,
+            "fine_fen": d.fine_fen,
+            "suspension_days": d.suspension_days,
+            "reasoning": d.reasoning,
+            "decided_on": d.decided_on,
+        },
+        "closing_note": c.closing_note,
+        "opened_at": c.opened_at,
+        "decided_at": c.decided_at,
+        "closed_at": c.closed_at,
+        "actor": c.last_actor,
+    }
+
+
+def case_event(c: Case, now: datetime, *, correlation_id: str, causation_id: str | None) -> Item:
+    """The event of the case's latest change (its state says which)."""
+    event_type = CASE_EVENTS[c.state]
+    data = spec(event_type).data.model_validate(case_body(c))
+    return _event(ENFORCEMENT, event_type, c.case_id, data, now, correlation_id, causation_id)

@@ -1,0 +1,326 @@
+"""Postgres repository of joint meetings, action items, enforcement cases and their origins: rows
+in, domain values out. All SQL is parameterised. Runs on the caller's connection (and so in the
+caller's transaction)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import asyncpg
+
+from contracts.people import actor_dict, actor_from
+from services.campaign.domain.enforcement import Case, Decision, Origin
+from services.campaign.domain.meetings import ActionItem, Meeting
+
+MEETING_COLUMNS = "id, district, title, held_on, departments, minutes, recorded_at, recorded_actor"
+ITEM_COLUMNS = (
+    "i.id, i.meeting_id, i.position, i.decision, i.department, i.deadline, i.state, i.done_on,"
+    " i.done_note, i.done_at, i.done_actor, i.late_flagged_at"
+)
+
+
+@dataclass(frozen=True)
+class ItemRow:
+    """An action item with what a listing shows of its meeting."""
+
+    item: ActionItem
+    district: str
+    title: str
+    held_on: date
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """A case with its place in the event chain."""
+
+    case: Case
+    correlation_id: str
+    last_event_id: str
+
+
+def _item(r: asyncpg.Record) -> ActionItem:
+    return ActionItem(
+        item_id=r["id"],
+        meeting_id=r["meeting_id"],
+        position=r["position"],
+        decision=r["decision"],
+        department=r["department"],
+        deadline=r["deadline"],
+        state=r["state"],
+        done_on=r["done_on"],
+        done_note=r["done_note"],
+        done_at=r["done_at"],
+        done_actor=actor_from(r["done_actor"]),
+        late_flagged_at=r["late_flagged_at"],
+    )
+
+
+def _meeting(r: asyncpg.Record, items: Sequence[ActionItem]) -> Meeting:
+    return Meeting(
+        meeting_id=r["id"],
+        district=r["district"],
+        title=r["title"],
+        held_on=r["held_on"],
+        departments=tuple(r["departments"]),
+        minutes=r["minutes"],
+        items=tuple(items),
+        recorded_at=r["recorded_at"],
+        recorded_actor=actor_from(r["recorded_actor"]),
+    )
+
+
+def _decision_body(d: Decision | None) -> dict[str, Any] | None:
+    if d is None:
+        return None
+    return {
+        "sanction": d.sanction,
+        "fine_fen": d.fine_fen,
+        "suspension_days": d.suspension_days,
+        "reasoning": d.reasoning,
+        "decided_on": d.decided_on.isoformat(),
+    }
+
+
+def _decision(body: dict[str, Any] | None) -> Decision | None:
+    if body is None:
+        return None
+    return Decision(
+        sanction=body["sanction"],
+        reasoning=body["reasoning"],
+        decided_on=date.fromisoformat(body["decided_on"]),
+        fine_fen=body.get("fine_fen"),
+        suspension_days=body.get("suspension_days"),
+    )
+
+
+def _case(r: asyncpg.Record) -> CaseRow:
+    case = Case(
+        case_id=r["id"],
+        version=r["version"],
+        state=r["state"],
+        district=r["district"],
+        market_id=r["market_id"],
+        merchant_id=r["merchant_id"],
+        origin_kind=r["origin_kind"],
+        origin_id=r["origin_id"],
+        departments=tuple(r["departments"]),
+        facts=r["facts"],
+        opened_at=r["opened_at"],
+        opened_actor=actor_from(r["opened_actor"]),
+        decision=_decision(r["decision"]),
+        decided_at=r["decided_at"],
+        decided_actor=actor_from(r["decided_actor"]),
+        closing_note=r["closing_note"],
+        closed_at=r["closed_at"],
+        closed_actor=actor_from(r["closed_actor"]),
+    )
+    return CaseRow(case, r["correlation_id"], r["last_event_id"])
+
+
+def _origin(r: asyncpg.Record) -> Origin:
+    return Origin(
+        kind=r["kind"],
+        origin_id=r["id"],
+        district=r["district"],
+        market_id=r["market_id"],
+        merchant_id=r["merchant_id"],
+        status=r["status"],
+        event_id=r["event_id"],
+        correlation_id=r["correlation_id"],
+        occurred_at=r["occurred_at"],
+        detail=r["detail"],
+    )
+
+
+class JointStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    # -- meetings ----------------------------------------------------------------------------
+    async def insert_meeting(self, m: Meeting) -> None:
+        await self.conn.execute(
+            f"INSERT INTO joint_meetings ({MEETING_COLUMNS})"
+            " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            m.meeting_id, m.district, m.title, m.held_on, list(m.departments), m.minutes,
+            m.recorded_at, actor_dict(m.recorded_actor),
+        )  # fmt: skip
+        await self.conn.executemany(
+            """INSERT INTO joint_action_items
+                   (id, meeting_id, position, district, decision, department, deadline, state)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
+            [
+                (i.item_id, m.meeting_id, i.position, m.district, i.decision, i.department,
+                 i.deadline, i.state)
+                for i in m.items
+            ],
+        )  # fmt: skip
+
+    async def meeting(self, meeting_id: str, *, for_update: bool = False) -> Meeting | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row = await self.conn.fetchrow(
+            f"SELECT {MEETING_COLUMNS} FROM joint_meetings WHERE id = $1{lock}", meeting_id
+        )
+        if row is None:
+            return None
+        items = await self.conn.fetch(
+            f"SELECT {ITEM_COLUMNS} FROM joint_action_items i"
+            f" WHERE i.meeting_id = $1 ORDER BY i.position{lock}",
+            meeting_id,
+        )
+        return _meeting(row, [_item(r) for r in items])
+
+    async def meetings(self, districts: Sequence[str] | None, limit: int) -> list[Meeting]:
+        rows = await self.conn.fetch(
+            f"SELECT {MEETING_COLUMNS} FROM joint_meetings"
+            " WHERE ($1::text[] IS NULL OR district = ANY($1::text[]))"
+            " ORDER BY held_on DESC, recorded_at DESC LIMIT $2",
+            None if districts is None else list(districts),
+            limit,
+        )
+        if not rows:
+            return []
+        items = await self.conn.fetch(
+            f"SELECT {ITEM_COLUMNS} FROM joint_action_items i"
+            " WHERE i.meeting_id = ANY($1::text[]) ORDER BY i.meeting_id, i.position",
+            [r["id"] for r in rows],
+        )
+        by_meeting: dict[str, list[ActionItem]] = {}
+        for r in items:
+            by_meeting.setdefault(r["meeting_id"], []).append(_item(r))
+        return [_meeting(r, by_meeting.get(r["id"], [])) for r in rows]
+
+    async def update_item(self, i: ActionItem) -> None:
+        await self.conn.execute(
+            """UPDATE joint_action_items SET state = $2, done_on = $3, done_note = $4,
+                   done_at = $5, done_actor = $6, late_flagged_at = $7
+               WHERE id = $1""",
+            i.item_id, i.state, i.done_on, i.done_note, i.done_at, actor_dict(i.done_actor),
+            i.late_flagged_at,
+        )  # fmt: skip
+
+    async def items(
+        self,
+        districts: Sequence[str] | None,
+        *,
+        state: str | None,
+        today: date,
+        department: str | None,
+        limit: int,
+    ) -> list[ItemRow]:
+        """Action items by deadline; `state`: `open` (not done), `late` (open past the deadline
+        day `today` is after), `done`, or None for all."""
+        rows = await self.conn.fetch(
+            f"""SELECT {ITEM_COLUMNS}, m.district, m.title, m.held_on
+                FROM joint_action_items i JOIN joint_meetings m ON m.id = i.meeting_id
+                WHERE ($1::text[] IS NULL OR i.district = ANY($1::text[]))
+                  AND ($2::text IS NULL
+                       OR ($2 = 'open' AND i.state = 'open')
+                       OR ($2 = 'done' AND i.state = 'done')
+                       OR ($2 = 'late' AND i.state = 'open' AND i.deadline < $3))
+                  AND ($4::text IS NULL OR i.department = $4)
+                ORDER BY i.deadline, i.meeting_id, i.position LIMIT $5""",
+            None if districts is None else list(districts), state, today, department, limit,
+        )  # fmt: skip
+        return [ItemRow(_item(r), r["district"], r["title"], r["held_on"]) for r in rows]
+
+    async def items_to_flag(self, today: date, limit: int) -> list[tuple[ActionItem, str]]:
+        """Open, unflagged items whose deadline day is before `today`, locked (a concurrent
+        run skips them), with their meeting's district."""
+        rows = await self.conn.fetch(
+            f"""SELECT {ITEM_COLUMNS}, i.district FROM joint_action_items i
+                WHERE i.state = 'open' AND i.late_flagged_at IS NULL AND i.deadline < $1
+                ORDER BY i.deadline, i.id LIMIT $2
+                FOR UPDATE SKIP LOCKED""",
+            today,
+            limit,
+        )
+        return [(_item(r), r["district"]) for r in rows]
+
+    # -- origins -----------------------------------------------------------------------------
+    async def upsert_origin(self, o: Origin) -> None:
+        """Keep what was learned of an origin; a later event of it replaces an earlier one."""
+        await self.conn.execute(
+            """INSERT INTO joint_origins (kind, id, district, market_id, merchant_id, status,
+                   event_id, correlation_id, occurred_at, detail)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+               ON CONFLICT (kind, id) DO UPDATE SET
+                   district = EXCLUDED.district, market_id = EXCLUDED.market_id,
+                   merchant_id = EXCLUDED.merchant_id, status = EXCLUDED.status,
+                   event_id = EXCLUDED.event_id, correlation_id = EXCLUDED.correlation_id,
+                   occurred_at = EXCLUDED.occurred_at, detail = EXCLUDED.detail
+               WHERE joint_origins.occurred_at <= EXCLUDED.occurred_at""",
+            o.kind, o.origin_id, o.district, o.market_id, o.merchant_id, o.status, o.event_id,
+            o.correlation_id, o.occurred_at, dict(o.detail),
+        )  # fmt: skip
+
+    async def origin(self, kind: str, origin_id: str, *, for_update: bool = False) -> Origin | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row = await self.conn.fetchrow(
+            "SELECT kind, id, district, market_id, merchant_id, status, event_id,"
+            f" correlation_id, occurred_at, detail FROM joint_origins"
+            f" WHERE kind = $1 AND id = $2{lock}",
+            kind,
+            origin_id,
+        )
+        return None if row is None else _origin(row)
+
+    # -- cases -------------------------------------------------------------------------------
+    async def insert_case(self, c: Case, *, correlation_id: str, event_id: str) -> None:
+        await self.conn.execute(
+            """INSERT INTO joint_cases (id, version, state, district, market_id, merchant_id,
+                   origin_kind, origin_id, departments, facts, decision, closing_note, opened_at,
+                   decided_at, closed_at, opened_actor, decided_actor, closed_actor,
+                   correlation_id, last_event_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                   $17, $18, $19, $20)""",
+            c.case_id, c.version, c.state, c.district, c.market_id, c.merchant_id, c.origin_kind,
+            c.origin_id, list(c.departments), c.facts, _decision_body(c.decision),
+            c.closing_note, c.opened_at, c.decided_at, c.closed_at, actor_dict(c.opened_actor),
+            actor_dict(c.decided_actor), actor_dict(c.closed_actor), correlation_id, event_id,
+        )  # fmt: skip
+
+    async def update_case(self, c: Case, *, event_id: str) -> None:
+        await self.conn.execute(
+            """UPDATE joint_cases SET version = $2, state = $3, decision = $4,
+                   closing_note = $5, decided_at = $6, closed_at = $7, decided_actor = $8,
+                   closed_actor = $9, last_event_id = $10
+               WHERE id = $1""",
+            c.case_id, c.version, c.state, _decision_body(c.decision), c.closing_note,
+            c.decided_at, c.closed_at, actor_dict(c.decided_actor), actor_dict(c.closed_actor),
+            event_id,
+        )  # fmt: skip
+
+    async def case(self, case_id: str, *, for_update: bool = False) -> CaseRow | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row = await self.conn.fetchrow(f"SELECT * FROM joint_cases WHERE id = $1{lock}", case_id)
+        return None if row is None else _case(row)
+
+    async def active_case(self, kind: str, origin_id: str) -> Case | None:
+        row = await self.conn.fetchrow(
+            "SELECT * FROM joint_cases WHERE origin_kind = $1 AND origin_id = $2"
+            " AND state <> 'closed'",
+            kind,
+            origin_id,
+        )
+        return None if row is None else _case(row).case
+
+    async def cases(
+        self,
+        districts: Sequence[str] | None,
+        *,
+        state: str | None,
+        market_id: str | None,
+        limit: int,
+    ) -> list[Case]:
+        rows = await self.conn.fetch(
+            """SELECT * FROM joint_cases
+               WHERE ($1::text[] IS NULL OR district = ANY($1::text[]))
+                 AND ($2::text IS NULL OR state = $2)
+                 AND ($3::text IS NULL OR market_id = $3)
+               ORDER BY opened_at DESC, id LIMIT $4""",
+            None if districts is None else list(districts), state, market_id, limit,
+        )  # fmt: skip
+        return [_case(r).case for r in rows]

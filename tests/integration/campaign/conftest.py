@@ -1,0 +1,160 @@
+"""The campaign service and the registry, in process on the real stack: the registry registers
+the city, the campaign learns it from the registry's topics (its registry view) and the registry
+follows the campaign's renovation projects into its markets' renovation status."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+import pytest
+
+from contracts import topics
+from services.campaign.app import build
+from services.campaign.commands import Campaigns
+from services.campaign.settings import CampaignSettings
+from services.registry.app import build as build_registry
+from services.registry.settings import RegistrySettings
+from services.runtime.directory import RegistryDirectory
+from tests.support import identity
+from tests.support.city import start_group_at_end
+from tests.support.poll import until
+
+
+@dataclass
+class Client:
+    """A service's HTTP client; each call carries a token of `role` in `district`."""
+
+    client: httpx.AsyncClient
+
+    def token(self, role: str = "admin", district: str = "*") -> dict[str, str]:
+        return identity.bearer(role, district)
+
+    async def post(
+        self, path: str, body: object, role: str = "admin", district: str = "*"
+    ) -> httpx.Response:
+        return await self.client.post(path, json=body, headers=self.token(role, district))
+
+    async def put(
+        self, path: str, body: object, role: str = "admin", district: str = "*"
+    ) -> httpx.Response:
+        return await self.client.put(path, json=body, headers=self.token(role, district))
+
+    async def patch(
+        self, path: str, body: object, role: str = "admin", district: str = "*"
+    ) -> httpx.Response:
+        return await self.client.patch(path, json=body, headers=self.token(role, district))
+
+    async def get(self, path: str, role: str = "admin", district: str = "*") -> httpx.Response:
+        return await self.client.get(path, headers=self.token(role, district))
+
+
+@dataclass
+class Api(Client):
+    """The campaign service's API; `registry` is the registry's, where the city is registered."""
+
+    app: Any
+    registry: Client
+    registry_app: Any
+
+    @property
+    def campaigns(self) -> Campaigns:
+        found: Campaigns = self.app.state.campaigns
+        return found
+
+    @property
+    def directory(self) -> RegistryDirectory:
+        found: RegistryDirectory = self.app.state.directory
+        return found
+
+    async def knows(self, market: dict[str, Any], merchant: dict[str, Any] | None = None) -> None:
+        """Wait until the campaign's registry view holds the market at (at least) the version
+        the registry answered, and the merchant, if one is given."""
+
+        def known() -> bool:
+            held = self.directory.markets.get(market["id"])
+            return bool(
+                held
+                and held.version >= market["version"]
+                and (merchant is None or merchant["id"] in self.directory.merchants)
+            )
+
+        await until(known, what=f"the campaign knows market {market['id']}")
+
+
+@pytest.fixture(scope="module")
+async def api(kafka: str, database_url: str, secrets_env: dict[str, str]) -> AsyncIterator[Api]:
+    # Groups of this module's own, at the ends of the shared topics the two services consume:
+    # they see what the tests cause, not what earlier runs left. (The campaign's registry view
+    # has groups of its own and reads the registry's compacted topics from the beginning.)
+    registry_group, campaign_group = (f"{n}-{uuid.uuid4().hex[:8]}" for n in ("cr", "cc"))
+    for group, topic in (
+        (registry_group, topics.INSPECTION_EVENTS.name),
+        (registry_group, topics.REGISTRY_CAMPAIGN.name),
+        (campaign_group, topics.INSPECTION_EVENTS.name),
+    ):
+        await start_group_at_end(kafka, group, topic)
+    common: dict[str, Any] = {
+        "kafka_bootstrap_servers": kafka,
+        "database_url": database_url,
+        "oidc_issuer": secrets_env["OIDC_ISSUER"],
+        "outbox_poll_interval_s": 0.1,
+    }
+    registry_app = build_registry(
+        RegistrySettings(
+            **common,
+            consumer_group=registry_group,
+            terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"],
+        )
+    )
+    # No periodic clock: tests run the campaign clock themselves, at the time they choose.
+    app = build(
+        CampaignSettings(**common, consumer_group=campaign_group, campaign_check_interval_s=0)
+    )
+    for a in (registry_app, app):
+        await a.state.service.start()
+    # The registry view has read what the topics held (other runs' markets) before tests wait
+    # for their own.
+    await asyncio.wait_for(app.state.directory.caught_up.wait(), 180)
+    try:
+        async with (
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://campaign"
+            ) as client,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=registry_app), base_url="http://registry"
+            ) as reg,
+        ):
+            yield Api(client, app, Client(reg), registry_app)
+    finally:
+        for a in (app, registry_app):
+            await a.state.service.stop()
+
+
+def market_body(district: str, name: str = "幸福农贸市场") -> dict[str, object]:
+    return {
+        "name": name,
+        "district": district,
+        "kind": "farmers",
+        "operator": "幸福市场管理有限公司",
+        "address": "幸福路1号",
+        "capacity": 800,
+        "opening_hours": {"open": "06:00", "close": "19:00"},
+    }
+
+
+def merchant_body(market_id: str, stall_no: str) -> dict[str, object]:
+    return {
+        "name": f"商户{stall_no}",
+        "market_id": market_id,
+        "stall_no": stall_no,
+        "credit_code": "914403001922038216",
+        "food_licence": "JY13706020012345",
+        "licence_valid_until": (date.today() + timedelta(days=365)).isoformat(),
+        "categories": ["pork"],
+    }

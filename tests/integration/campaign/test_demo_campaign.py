@@ -1,0 +1,79 @@
+"""The demo campaign seeder, through the campaign service's API in-process (the city read from
+the registry's): some districts on time, one late, and idempotent."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+import httpx
+
+from services.campaign.demo import seed
+from tests.integration.campaign.conftest import Api, market_body
+
+
+async def _district_with_markets(api: Api, markets: int) -> str:
+    reg = api.registry
+    code = f"d{uuid.uuid4().hex[:8]}"
+    assert (await reg.post("/districts", {"code": code, "name": f"{code}区"})).status_code == 201
+    for i in range(markets):
+        body = market_body(code, f"市场{i}") | {"kind": "farmers" if i % 2 == 0 else "wholesale"}
+        market = (await reg.post("/markets", body)).json()
+        tf = await reg.put(f"/markets/{market['id']}/task-force", {"leader": "组长", "members": []})
+        assert tf.status_code == 200, tf.text
+    return code
+
+
+async def test_the_demo_campaign_has_districts_on_time_and_one_late(api: Api) -> None:
+    on_time = await _district_with_markets(api, 2)
+    late = await _district_with_markets(api, 1)
+    # The seeder does not wait for the campaign to learn the city: it waits itself.
+    async with (
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=api.app),
+            base_url="http://campaign",
+            headers=api.token(),
+        ) as http,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=api.registry_app),
+            base_url="http://registry",
+            headers=api.token(),
+        ) as city,
+    ):
+        result = await seed(http, city, today=date.today(), districts=[on_time, late])
+        again = await seed(http, city, today=date.today(), districts=[on_time, late])
+    assert result["seeded"] and result["late_district"] == late
+    assert again == {"seeded": False, "campaign_id": result["campaign_id"]}
+
+    progress = (await api.get(f"/campaigns/{result['campaign_id']}/progress")).json()
+    rows = {row["district"]: row for row in progress["districts"]}
+    assert rows[on_time]["milestones"]["on_time"] == 3 + 2 * 2
+    assert rows[on_time]["milestones"]["missed_deadline"] == 0
+    assert rows[late]["milestones"] == {
+        "expected": 5,
+        "on_time": 1,
+        "late": 1,
+        "missing": 3,
+        "overdue": 3,
+        "pending": 0,
+        "missed_deadline": 4,
+    }
+    assert rows[on_time]["renovations"]["by_stage"] == {
+        "planned": 0,
+        "approved": 0,
+        "under_construction": 1,
+        "accepted": 1,
+    }
+    assert rows[on_time]["renovations"]["committed"]["fen"]["fiscal"] == 2 * 120_000_000
+    assert rows[late]["renovations"]["committed"]["total_fen"] == 0
+    assert rows[late]["renovations"]["budget"]["fen"]["special_fund"] == 35_000_050
+
+    public = await api.client.get(f"/public/disclosures?campaign_id={result['campaign_id']}")
+    kinds = sorted((d["kind"], d["district"], d["state"]) for d in public.json()["items"])
+    assert kinds == [
+        ("failed_check", on_time, "open"),
+        ("late_milestone", late, "open"),
+        ("late_milestone", late, "open"),
+        ("late_milestone", late, "open"),
+        ("late_milestone", late, "resolved"),
+    ]

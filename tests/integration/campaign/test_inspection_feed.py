@@ -1,0 +1,147 @@
+"""What the campaign takes from inspection.events.v1, on real Kafka and Postgres: an overdue
+rectification order is disclosed to the public, and resolved when a re-inspection passes."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaProducer
+
+from contracts import topics
+from contracts.campaign import DisclosureUpserted
+from contracts.envelope import CONTENT_TYPE, Envelope, make_event
+from contracts.inspection import (
+    Finding,
+    RectificationOverdue,
+    RectificationVerified,
+)
+from services.runtime.messaging import Delivery
+from tests.integration.campaign.conftest import Api, market_body, merchant_body
+from tests.support.kafka import TopicWatcher
+
+AT = datetime(2026, 5, 1, 8, tzinfo=UTC)
+FINDING = Finding(
+    code="CCH-01",
+    group="cold_chain",
+    severity="critical",
+    title_zh="冷链温度严重超标",
+    title_en="cold chain far out of range",
+    note="冷柜12°C",
+)
+
+
+@pytest.fixture(scope="module")
+async def producer(kafka: str) -> AsyncIterator[AIOKafkaProducer]:
+    p = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", enable_idempotence=True)
+    await p.start()
+    yield p
+    await p.stop()
+
+
+async def _publish(producer: AIOKafkaProducer, key: str, event: Envelope[Any]) -> None:
+    await producer.send_and_wait(
+        topics.INSPECTION_EVENTS.name,
+        event.to_json(),
+        key=key.encode(),
+        headers=[("content-type", CONTENT_TYPE.encode()), ("ce_type", event.type.encode())],
+    )
+
+
+def _order(
+    merchant: dict[str, Any] | None, market_id: str, district: str, **more: Any
+) -> dict[str, Any]:
+    return {
+        "rectification_id": f"rec_{uuid.uuid4().hex[:10]}",
+        "version": 1,
+        "task_id": f"tsk_{uuid.uuid4().hex[:10]}",
+        "market_id": market_id,
+        "district": district,
+        "merchant_id": merchant["id"] if merchant else None,
+        "stall_no": merchant["stall_no"] if merchant else None,
+        "severity": "critical",
+        "findings": [FINDING],
+        "state": "open",
+        "ordered_at": AT,
+        "deadline": None,
+        "suspension": True,
+        "failed_verifications": 0,
+        "reinspection_task_id": None,
+        "overdue_at": None,
+    } | more
+
+
+def _inspection_event(event_type: str, data: Any, correlation: str | None = None) -> Envelope[Any]:
+    return make_event(
+        service="inspection",
+        event_type=event_type,
+        version=1,
+        subject=data.rectification_id if hasattr(data, "rectification_id") else data.task_id,
+        data=data,
+        correlation_id=correlation,
+    )
+
+
+async def _city(api: Api) -> tuple[str, dict[str, Any], dict[str, Any]]:
+    """A district, market and merchant at the registry, once the campaign knows them."""
+    reg = api.registry
+    district = f"d{uuid.uuid4().hex[:8]}"
+    assert (await reg.post("/districts", {"code": district, "name": "芝罘区"})).status_code == 201
+    market = (await reg.post("/markets", market_body(district))).json()
+    merchant = await reg.post("/merchants", merchant_body(market["id"], "A-01"))
+    assert merchant.status_code == 201, merchant.text
+    await api.knows(market, merchant.json())
+    return district, market, merchant.json()
+
+
+async def test_an_overdue_rectification_is_disclosed_until_it_is_verified(
+    api: Api, kafka: str, producer: AIOKafkaProducer
+) -> None:
+    district, market, merchant = await _city(api)
+    deadline = AT + timedelta(days=3)
+    fields = _order(
+        merchant, market["id"], district, severity="major", suspension=False, deadline=deadline
+    )
+    key = fields["task_id"]
+    overdue = RectificationOverdue(
+        **(fields | {"version": 2, "overdue_at": deadline}), escalation_task_id="tsk_x"
+    )
+    event = _inspection_event("inspection.rectification.overdue", overdue, correlation="risk_1")
+    async with TopicWatcher(kafka, topics.REGISTRY_DISCLOSURES.name) as watcher:
+        await _publish(producer, key, event)
+        [opened] = await watcher.wait_for(
+            lambda r: r.json()["data"]["source_id"] == fields["rectification_id"]
+        )
+        disclosure = Delivery(
+            opened.topic, opened.partition, opened.offset, opened.key, opened.value
+        ).envelope(DisclosureUpserted)
+        assert (disclosure.causationid, disclosure.correlationid) == (event.id, "risk_1")
+        data = disclosure.data
+        assert (data.kind, data.state, data.deadline) == ("overdue_rectification", "open", deadline)
+        assert (data.merchant_name, data.stall_no, data.market_name) == (
+            merchant["name"],
+            "A-01",
+            market["name"],
+        )
+        assert data.details == ["CCH-01 冷链温度严重超标：冷柜12°C"]
+        # Committed before it was published: the public endpoint shows it already.
+        public = await api.client.get(f"/public/disclosures?market_id={market['id']}")
+        [item] = public.json()["items"]
+        assert (item["id"], item["state"], item["overdue"]) == (data.disclosure_id, "open", True)
+
+        verified = RectificationVerified(
+            **(fields | {"version": 3, "state": "verified"}),
+            passed=True, verified_by="insp", verified_at=deadline + timedelta(days=1),
+            on_time=False, previous_deadline=deadline, suspension_lifted=False,
+        )  # fmt: skip
+        await _publish(
+            producer, key, _inspection_event("inspection.rectification.verified", verified)
+        )
+        [_, resolved] = await watcher.wait_for(lambda r: r.key == opened.key, count=2)
+    assert resolved.json()["data"]["state"] == "resolved"
+    assert resolved.json()["data"]["version"] == 2
+    item = (await api.client.get(f"/public/disclosures/{data.disclosure_id}")).json()
+    assert (item["state"], item["overdue"]) == ("resolved", False)
