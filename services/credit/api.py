@@ -1,4 +1,5 @@
-"""Credit HTTP API (DESIGN §6): the explainable score, the public view, market assessments.
+"""Credit HTTP API (DESIGN §6): the explainable score, the public view, market assessments,
+the monthly honour and warning list (红黑榜, issue 17; docs/honours.md).
 
 The `/public/...` routes are public and rate limited: open data on merchants' grades and
 markets' grade shares (docs/open-data.md), nothing personal. The rest needs a token of the
@@ -13,6 +14,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
+from contracts.honours import MONTH_PATTERN
 from services.credit.commands import Credit
 from services.credit.domain import Period
 from services.credit.domain.public import grades_csv
@@ -223,3 +225,47 @@ async def publish_assessments(
     """Compute and publish every market's and district's assessment now (admin)."""
     published = await svc.publish_assessments(svc.period(days))
     return {"published": published}
+
+
+# -- the honour and warning list (红黑榜, issue 17; docs/honours.md) ------------------------------
+MonthQuery = Annotated[
+    str | None,
+    Query(max_length=7, description="the month listed, YYYY-MM; the latest drawn when absent"),
+]
+DistrictQuery = Annotated[str | None, Query(max_length=32, description="district code")]
+
+
+class DrawHonours(BaseModel):
+    month: str = Field(pattern=MONTH_PATTERN, description="the month to draw, YYYY-MM")
+
+
+@router.get("/honours", tags=["honours"])
+async def honours(
+    svc: Svc, who: Reader, month: MonthQuery = None, district: DistrictQuery = None
+) -> dict[str, Any]:
+    """A month's honour (红榜) and warning (黑榜) lists of markets and merchants, with the rules
+    each entry met and the entries delisted since the list before; of the caller's district
+    unless they may read the city's."""
+    return await svc.staff_honours(who, _blank(month), _blank(district))
+
+
+@router.post("/honours/draw", tags=["honours"])
+async def draw_honours(
+    body: DrawHonours, svc: Svc, who: Admin, response: Response
+) -> dict[str, Any]:
+    """Draw a month's list now (admin; the schedule draws it on the 1st, city time): 201 with
+    the list when drawn, 200 with the stored list when the month was drawn before (nothing is
+    published again)."""
+    view, drawn = await svc.draw_honours(svc.month(body.month), who=who)
+    response.status_code = 201 if drawn else 200
+    return view | {"drawn": drawn}
+
+
+@router.get("/public/honours", tags=["public"], dependencies=Public)
+async def public_honours(
+    svc: Svc, month: MonthQuery = None, district: DistrictQuery = None
+) -> dict[str, Any]:
+    """The month's honour and warning lists as open data: markets' and merchants' registered
+    names, their market and district, and the rules they met — nothing personal."""
+    checked = None if _blank(month) is None else str(svc.month(str(month)))
+    return await svc.honours(checked, _blank(district), public=True)

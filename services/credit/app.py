@@ -1,5 +1,6 @@
-"""Wiring of the credit service: the registry view, the ledger consumers, the fade clock, the
-assessment schedule and the HTTP API."""
+"""Wiring of the credit service: the registry view, the ledger consumers (inspection,
+complaints, registry, risks, joint enforcement), the campaign's duties, the fade clock, the
+assessment and honour-list schedules and the HTTP API."""
 
 from __future__ import annotations
 
@@ -15,9 +16,18 @@ from services.credit.commands import Credit, utc_now
 from services.credit.domain import PolicyBook
 from services.credit.settings import CreditSettings
 from services.runtime.app import Service, create_app
+from services.runtime.directory import MIGRATIONS as DIRECTORY_MIGRATIONS
 from services.runtime.directory import RegistryDirectory
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The topics the ledger is made of: a rebuild replays them, the monthly drawing waits for them.
+LEDGER_TOPICS = (
+    topics.INSPECTION_EVENTS.name,
+    topics.COMPLAINTS_EVENTS.name,
+    topics.REGISTRY_MERCHANTS.name,
+    topics.TELEMETRY_RISKS.name,
+    topics.CAMPAIGN_ENFORCEMENT.name,
+)
 
 
 def load_book(settings: CreditSettings) -> PolicyBook:
@@ -33,17 +43,35 @@ def wire(
     book: PolicyBook | None = None,
     now: Callable[[], datetime] = utc_now,
     publish: bool = True,
+    consume: bool = True,
 ) -> Credit:
     """The service and its consumers; `publish=False` (a rebuild) announces nothing and runs no
-    clocks."""
+    clocks; `consume=False` (a one-off command) consumes nothing and runs no clocks."""
     service = Service(settings, MIGRATIONS)
     directory = RegistryDirectory()
+    credit = Credit(
+        service, directory, book or load_book(settings), now, publish=publish, tz=settings.timezone
+    )
+    if not consume:
+        # A one-off command: the registry view as the running service left it in the tables;
+        # the topics are the running service's to consume.
+        service.add_migrations("directory", DIRECTORY_MIGRATIONS)
+        service.on_start(lambda: directory.load(service.pool))
+        return credit
     directory.attach(service)
-    credit = Credit(service, directory, book or load_book(settings), now, publish=publish)
     service.subscribe(topics.INSPECTION_EVENTS.name, credit.on_inspection)
     service.subscribe(topics.COMPLAINTS_EVENTS.name, credit.on_complaint)
     service.subscribe(topics.REGISTRY_MERCHANTS.name, credit.on_merchant)
     service.subscribe(topics.TELEMETRY_RISKS.name, credit.on_risk)
+    service.subscribe(topics.CAMPAIGN_ENFORCEMENT.name, credit.on_enforcement)
+    service.subscribe(topics.CAMPAIGN_DUTIES.name, credit.on_duties)
+
+    async def ledger_caught_up() -> None:
+        for topic in LEDGER_TOPICS:
+            await service.messaging.caught_up(topic)
+        credit.ledger_caught_up.set()
+
+    service.after_start(ledger_caught_up)
     if publish:
         service.every(settings.fade_check_interval_s, credit.check_fades, "fade-clock")
 
@@ -55,6 +83,8 @@ def wire(
                 await credit.publish_assessments(credit.period(settings.assessment_period_days))
 
         service.every(min(settings.assessment_interval_s, 60.0), assessments, "assessments")
+        if settings.honours_auto_draw:
+            service.every(settings.honours_check_interval_s, credit.draw_due_honours, "honours")
         service.on_start(credit.refresh_grades)
     return credit
 

@@ -4,14 +4,21 @@ adjustments a score and a grade; every change is published with its cause.
 Each consumed event is one transaction: the inbox claim, the adjustments, the merchant's new
 score and the `credit.score.changed` event (outbox) commit together, so whatever Kafka
 redelivers, an event counts once. `now` is the clock every rule is given (tests move it).
+
+Issue 17 adds the campaign's events: a decided joint enforcement case adjusts its merchant (once
+per case), the operators' duties feed the market assessment, and the monthly honour and warning
+list (红黑榜) is drawn from the ledger and the assessment (`draw_honours`).
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import uuid
 from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 
@@ -22,6 +29,7 @@ from contracts.complaints import (
     ComplaintReceived,
     ComplaintRejected,
 )
+from contracts.duties import DutiesUpdated
 from contracts.envelope import Envelope
 from contracts.inspection import (
     RectificationOrdered,
@@ -29,34 +37,46 @@ from contracts.inspection import (
     RectificationVerified,
     TaskCompleted,
 )
+from contracts.joint import EnforcementDecided
+from contracts.people import Actor
 from contracts.registry import MerchantUpserted
 from contracts.telemetry import RiskCleared, RiskEscalated, RiskRaised
 from services.credit import events
 from services.credit.domain import (
     Assessment,
+    Entry,
     EventMeta,
     Fact,
     MarketFigures,
+    MarketRecord,
+    MerchantRecord,
+    Month,
     Period,
     PolicyBook,
     adjust,
     apply,
     assess,
+    delisted,
+    draw,
+    due_month,
     facts_from_complaint,
+    facts_from_enforcement,
     facts_from_inspection,
     facts_from_merchant,
     rank_within_district,
+    rebuild_all,
     refade,
     roll_up,
 )
+from services.credit.domain.honours import LEDGER_KINDS, HonourRules, span
 from services.credit.domain.public import MerchantGrade, grade_shares, public_rank
 from services.credit.metrics import CreditMetrics
 from services.credit.store import CreditStore, StoredCredit
 from services.runtime import inbox
 from services.runtime.app import Service
-from services.runtime.auth import Principal
+from services.runtime.auth import ALL_DISTRICTS, Principal
 from services.runtime.directory import RegistryDirectory
-from services.runtime.errors import NotFound
+from services.runtime.errors import Conflict, InvalidInput, NotFound
 from services.runtime.messaging import Delivery
 
 log = logging.getLogger(__name__)
@@ -79,10 +99,17 @@ RISK_MODELS: dict[str, Any] = {
     "telemetry.risk.escalated": RiskEscalated,
     "telemetry.risk.cleared": RiskCleared,
 }
+# Opened and closed cases change nothing in credit: the decision is what is scored.
+ENFORCEMENT_MODELS: dict[str, Any] = {"campaign.enforcement.decided": EnforcementDecided}
+DUTIES_UPDATED = "campaign.duties.updated"
 
 
 def utc_now() -> datetime:
     return datetime.now(UTC)
+
+
+def actor(who: Principal) -> dict[str, str]:
+    return Actor.of(who.subject, who.display_name).to_dict()
 
 
 def parse(delivery: Delivery, models: dict[str, Any]) -> Envelope[Any] | None:
@@ -101,12 +128,18 @@ class Credit:
         *,
         publish: bool = True,
         batch_limit: int = 500,
+        tz: tzinfo | str = "Asia/Shanghai",
     ) -> None:
         self.service, self.directory, self.book, self.now = service, directory, book, now
         # A rebuild replays the topics into fresh tables and must not announce anything.
         self.publish = publish
         self.batch_limit = batch_limit
+        # The city's time: the months of the honour and warning list, the campaign's days.
+        self.tz: tzinfo = ZoneInfo(tz) if isinstance(tz, str) else tz
         self.metrics = CreditMetrics(service.metrics)
+        # Set once the ledger's topics were read to the end they had at start (the periodic
+        # drawing waits for it: a list drawn from half a ledger would be wrong for a month).
+        self.ledger_caught_up = asyncio.Event()
 
     # -- consuming -------------------------------------------------------------------------------
     async def on_inspection(self, delivery: Delivery) -> None:
@@ -220,6 +253,44 @@ class Credit:
                     severity=data.severity, market_id=data.market_id,
                     merchant_id=data.merchant_id, raised_at=raised_at,
                 )  # fmt: skip
+
+    async def on_enforcement(self, delivery: Delivery) -> None:
+        """`campaign.enforcement.decided`: the sanction of a joint enforcement case adjusts its
+        merchant through the policy (`enforcement.<sanction>`), once per case — inbox for the
+        event, the case table for a case decided again — with the case event as the cause."""
+        event = parse(delivery, ENFORCEMENT_MODELS)
+        if event is None:
+            self.metrics.events.labels(delivery.topic, "ignored").inc()
+            return
+        data: EnforcementDecided = event.data
+        meta = EventMeta.of(event, delivery.topic, delivery.partition, delivery.offset)
+        facts = facts_from_enforcement(event.type, data, meta)
+        now = self.now()
+        async with self.service.pool.acquire() as conn, conn.transaction():
+            if not await self._claim(conn, delivery, event.id):
+                return
+            store = CreditStore(conn)
+            first = await store.case_decided(
+                data.case_id, merchant_id=data.merchant_id, market_id=data.market_id,
+                sanction=data.decision.sanction, decided_at=data.decided_at, event_id=event.id,
+            )  # fmt: skip
+            if not first:
+                self.metrics.events.labels(delivery.topic, "ignored").inc()
+                log.info("enforcement case decided again", extra={"case_id": data.case_id})
+                return
+            kinds = await self._record(conn, store, facts, now)
+        self._applied(delivery.topic, kinds)
+
+    async def on_duties(self, delivery: Delivery) -> None:
+        """`campaign.duties.updated`: a market's standing on its duties, for the assessment. The
+        latest update of each day is kept; a replay or an older update changes nothing."""
+        if delivery.event_type() != DUTIES_UPDATED:
+            self.metrics.events.labels(delivery.topic, "ignored").inc()
+            return
+        data = delivery.envelope(DutiesUpdated).data
+        async with self.service.pool.acquire() as conn:
+            kept = await CreditStore(conn).keep_duties(data)
+        self.metrics.events.labels(delivery.topic, "applied" if kept else "ignored").inc()
 
     async def _claim(self, conn: asyncpg.Connection, delivery: Delivery, event_id: str) -> bool:
         claimed = await inbox.claim(
@@ -456,14 +527,21 @@ class Credit:
         }
 
     # -- assessing -------------------------------------------------------------------------------
-    async def assess(self, period: Period) -> tuple[list[Assessment], list[Assessment]]:
+    async def assess(
+        self, period: Period, grades: dict[str, dict[str, int]] | None = None
+    ) -> tuple[list[Assessment], list[Assessment]]:
         """Every known market's assessment for `period`, ranked per district, and the district
-        roll-ups."""
+        roll-ups. `grades` (market → grade → merchants): the grades to assess, the current ones
+        when None. The operators' duties are the campaign's latest figures of a day not after
+        the period's end (city time)."""
+        last_day = (period.end - timedelta(microseconds=1)).astimezone(self.tz).date()
         async with self.service.pool.acquire() as conn:
             store = CreditStore(conn)
-            grades = await store.grades_by_market()
+            if grades is None:
+                grades = await store.grades_by_market()
             seen = await store.observed(period.start, period.end)
             risks = await store.open_food_safety_risks(period.end)
+            duties = await store.duties(last_day)
         merchants: dict[str, int] = {}
         for m in self.directory.merchants.values():
             merchants[m.market_id] = merchants.get(m.market_id, 0) + 1
@@ -475,6 +553,7 @@ class Credit:
             orders = seen.get((mid, "rectification"), (0, 0))
             complaints = seen.get((mid, "complaint"), (0, 0))
             market_grades = grades.get(mid, {})
+            own = duties.get(mid, (None, None, None))
             figures = MarketFigures(
                 market_id=mid,
                 market_name=market.name,
@@ -489,6 +568,9 @@ class Credit:
                 complaints_within_limit=complaints[1],
                 complaints_overdue=complaints[0] - complaints[1],
                 open_risks=risks.get(mid, 0),
+                self_inspection_rate=own[0],
+                report_on_time_rate=own[1],
+                certified_share=own[2],
             )
             results.append(assess(figures, period, policy))
         ranked = rank_within_district(results)
@@ -537,3 +619,202 @@ class Credit:
         return events.assessment_data(mine, now).model_dump(mode="json") | {
             "district_assessment": events.assessment_data(district, now).model_dump(mode="json")
         }
+
+    # -- the honour and warning list (红黑榜) ----------------------------------------------------
+    def month(self, text: str, field: str = "month") -> Month:
+        """A month `YYYY-MM`, or a 422 naming `field`."""
+        try:
+            return Month.parse(text)
+        except ValueError as exc:
+            raise InvalidInput(field, str(exc)) from None
+
+    async def _honour_records(
+        self, month: Month, rules: HonourRules
+    ) -> tuple[list[MerchantRecord], list[MarketRecord]]:
+        """What the rules read for `month`: each merchant's grade at the month's end (rebuilt from
+        the ledger, so a late drawing sees what an early one would) with its ledger facts of the
+        months looked back over, and each market's assessment for the month under those grades
+        with its rectifications overdue in the month."""
+        start, end = month.start(self.tz), month.end(self.tz)
+        first, _ = span(month, rules.lookback)
+        async with self.service.pool.acquire() as conn:
+            store = CreditStore(conn)
+            ledger = await store.ledger_before(end)
+            facts = await store.ledger_facts(LEDGER_KINDS, first.start(self.tz), end)
+            seen = await store.observed(start, end)
+        credits = rebuild_all(ledger, end, self.book)
+        graded: dict[str, dict[str, int]] = {}
+        merchants: list[MerchantRecord] = []
+        for m in self.directory.merchants.values():
+            credit = credits.get(m.merchant_id)
+            grade = credit.grade if credit is not None else None
+            if grade is not None:
+                counts = graded.setdefault(m.market_id, {})
+                counts[grade] = counts.get(grade, 0) + 1
+            merchants.append(
+                MerchantRecord(
+                    merchant_id=m.merchant_id,
+                    name=m.name,
+                    market_id=m.market_id,
+                    district=m.district,
+                    grade=grade,
+                    facts=tuple(facts.get(m.merchant_id, ())),
+                )
+            )
+        ranked, _ = await self.assess(Period(start, end), grades=graded)
+        markets = []
+        for a in ranked:
+            assert a.market_id is not None
+            due, on_time = seen.get((a.market_id, "rectification"), (0, 0))
+            markets.append(
+                MarketRecord(
+                    market_id=a.market_id,
+                    name=a.market_name or a.market_id,
+                    district=a.district,
+                    graded=sum(graded.get(a.market_id, {}).values()),
+                    score=a.score,
+                    rank=a.rank,
+                    ranked=a.ranked,
+                    overdue_rectifications=due - on_time,
+                )
+            )
+        return merchants, markets
+
+    async def draw_honours(
+        self, month: Month, *, who: Principal | None = None
+    ) -> tuple[dict[str, Any], bool]:
+        """Draw `month`'s honour and warning list, store it and publish `credit.honour.listed`
+        per entry and `credit.honour.delisted` per entry of the last list drawn before that is
+        not on this one — all in one transaction. A month is drawn once: drawing it again
+        returns the stored list and publishes nothing (the second value is False).
+
+        The month must have ended (city time), must not come before the latest month drawn
+        (the lists follow each other: each delists from the one before), and the policy version
+        in force at its end must have honour rules.
+        """
+        now = self.now()
+        key = str(month)
+        async with self.service.pool.acquire() as conn:
+            held = await CreditStore(conn).drawing(key)
+        if held is not None:
+            return await self.honours(key), False
+        end = month.end(self.tz)
+        if end > now:
+            raise InvalidInput("month", f"{key} has not ended yet (city time)")
+        policy = self.book.in_force(end)
+        if policy.honours is None:
+            raise Conflict(
+                f"policy {policy.version}, in force at the end of {key}, has no honour rules",
+                [{"field": "month", "reason": f"no honour rules in force for {key}"}],
+            )
+        merchants, markets = await self._honour_records(month, policy.honours)
+        entries = draw(month, policy.honours, merchants, markets, self.tz)
+        gone: list[Entry] = []
+        async with self.service.pool.acquire() as conn, conn.transaction():
+            store = CreditStore(conn)
+            await store.lock_honours()
+            drawn = await store.drawing(key) is None
+            if drawn:
+                latest = await store.drawing()
+                if latest is not None and latest["month"] > key:
+                    reason = f"{latest['month']} is drawn already: {key} cannot be drawn after it"
+                    raise Conflict(reason, [{"field": "month", "reason": reason}])
+                previous = await store.honour_entries(latest["month"], "listed") if latest else []
+                gone = delisted(previous, entries)
+                did = str(uuid.uuid4())  # the chain the month's events share
+                await store.save_drawing(
+                    month=key,
+                    drawing_id=did,
+                    policy_version=policy.version,
+                    period=(month.start(self.tz), end),
+                    drawn_at=now,
+                    drawn_by=None if who is None else actor(who),
+                )
+                await store.save_honour_entries(key, "listed", entries)
+                await store.save_honour_entries(key, "delisted", gone)
+                common: dict[str, Any] = {
+                    "drawing_id": did,
+                    "month": key,
+                    "policy_version": policy.version,
+                    "drawn_at": now,
+                }
+                # Delistings first: a consumer keeping an entity's current list ends on the new.
+                items = [events.honour_delisted(e, **common) for e in gone]
+                items += [events.honour_listed(e, **common) for e in entries]
+                await self._enqueue(conn, items)
+        if drawn:
+            for change, found in (("listed", entries), ("delisted", gone)):
+                for e in found:
+                    self.metrics.honours.labels(e.kind, e.entity, change).inc()
+            log.info(
+                "honours drawn",
+                extra={
+                    "month": key,
+                    "policy_version": policy.version,
+                    "listed": len(entries),
+                    "delisted": len(gone),
+                },
+            )
+        return await self.honours(key), drawn
+
+    async def draw_due_honours(self, _: Service | None = None) -> Month | None:
+        """The schedule: once a month has ended (city time), draw it — on the 1st, or at the
+        first check after a restart. Waits until the registry view and the ledger have caught up
+        with their topics. Returns the month drawn, if any."""
+        if not (self.directory.caught_up.is_set() and self.ledger_caught_up.is_set()):
+            return None
+        async with self.service.pool.acquire() as conn:
+            latest = await CreditStore(conn).drawing()
+        month = due_month(self.now(), self.tz, Month.parse(latest["month"]) if latest else None)
+        if month is None or self.book.in_force(month.end(self.tz)).honours is None:
+            return None
+        await self.draw_honours(month)
+        return month
+
+    def _entry_out(self, entry: Entry) -> dict[str, Any]:
+        market = self.directory.markets.get(entry.market_id)
+        return entry.to_dict() | {"market_name": market.name if market else None}
+
+    async def honours(
+        self, month: str | None = None, district: str | None = None, *, public: bool = False
+    ) -> dict[str, Any]:
+        """A month's lists (the latest drawn when `month` is None), of one district or all:
+        honour and warning entries with the rules each met, and (staff) the entries delisted."""
+        async with self.service.pool.acquire() as conn:
+            store = CreditStore(conn)
+            drawing = await store.drawing(month)
+            if drawing is None:
+                what = f"for {month}" if month else "yet"
+                raise NotFound(f"no honour and warning list drawn {what}")
+            listed = await store.honour_entries(drawing["month"], "listed", district)
+            gone = await store.honour_entries(drawing["month"], "delisted", district)
+        body: dict[str, Any] = {
+            "month": drawing["month"],
+            "district": district,
+            "drawing_id": drawing["drawing_id"],
+            "policy_version": drawing["policy_version"],
+            "period": {
+                "from": drawing["period_from"].isoformat(),
+                "to": drawing["period_to"].isoformat(),
+            },
+            "drawn_at": drawing["drawn_at"].isoformat(),
+            "honour": [self._entry_out(e) for e in listed if e.kind == "honour"],
+            "warning": [self._entry_out(e) for e in listed if e.kind == "warning"],
+        }
+        if not public:
+            body["delisted"] = [self._entry_out(e) for e in gone]
+            body["drawn_by"] = drawing["drawn_by"]
+        return body
+
+    async def staff_honours(
+        self, who: Principal, month: str | None, district: str | None
+    ) -> dict[str, Any]:
+        """The lists as a district's staff see them: their district's (the city's for admins
+        and city-wide readers), or the district asked for if they may read it."""
+        if month is not None:
+            month = str(self.month(month))
+        if district is None and not who.may_act_in(ALL_DISTRICTS):
+            district = who.district
+        if district is not None:
+            who.require_district(district)
+        return await self.honours(month, district)

@@ -1,5 +1,5 @@
-"""Score changes and assessments as the events on `credit.scores.v1` and
-`credit.assessments.v1` carry them."""
+"""Score changes, assessments and the honour and warning list as the events on
+`credit.scores.v1`, `credit.assessments.v1` and `credit.honours.v1` carry them."""
 
 from __future__ import annotations
 
@@ -8,9 +8,11 @@ from datetime import datetime
 from typing import Any
 
 from contracts import credit as c
+from contracts import honours as h
 from contracts import topics
 from contracts.envelope import Envelope, make_event
-from services.credit.domain import Assessment, ScoreChange
+from contracts.events import spec
+from services.credit.domain import Assessment, Entry, ScoreChange
 
 Item = tuple[str, Envelope[Any], str]
 
@@ -89,3 +91,63 @@ def assessment_published(a: Assessment, now: datetime) -> Item:
         time=now,
     )
     return (topics.CREDIT_ASSESSMENTS.name, event, a.key)
+
+
+def _honour(
+    event_type: str,
+    data: h.HonourListed | h.HonourDelisted,
+    entry: Entry,
+    drawing_id: str,
+    now: datetime,
+) -> Item:
+    event = make_event(
+        service="credit",
+        event_type=event_type,
+        version=spec(event_type).version,
+        subject=entry.entity_id,
+        data=data,
+        # One month's drawing is one chain: every entry of it shares the drawing's id.
+        correlation_id=drawing_id,
+        time=now,
+    )
+    return (topics.CREDIT_HONOURS.name, event, entry.entity_id)
+
+
+def _common(
+    entry: Entry, *, drawing_id: str, month: str, policy_version: str, drawn_at: datetime
+) -> dict[str, Any]:
+    return {
+        "drawing_id": drawing_id,
+        "month": month,
+        "list": entry.kind,
+        "entity": entry.entity,
+        "entity_id": entry.entity_id,
+        "name": entry.name,
+        "market_id": entry.market_id,
+        "district": entry.district,
+        "policy_version": policy_version,
+        "drawn_at": drawn_at,
+    }
+
+
+def honour_listed(
+    entry: Entry, *, drawing_id: str, month: str, policy_version: str, drawn_at: datetime
+) -> Item:
+    """`credit.honour.listed`: the entity is on the month's list, with the rules it met."""
+    common = _common(
+        entry, drawing_id=drawing_id, month=month, policy_version=policy_version, drawn_at=drawn_at
+    )
+    data = h.HonourListed.model_validate(common | {"reasons": list(entry.reasons)})
+    return _honour("credit.honour.listed", data, entry, drawing_id, drawn_at)
+
+
+def honour_delisted(
+    entry: Entry, *, drawing_id: str, month: str, policy_version: str, drawn_at: datetime
+) -> Item:
+    """`credit.honour.delisted`: the entity was on the last list drawn and is not on `month`'s
+    (`entry` is its entry on that last list)."""
+    common = _common(
+        entry, drawing_id=drawing_id, month=month, policy_version=policy_version, drawn_at=drawn_at
+    )
+    data = h.HonourDelisted.model_validate(common)
+    return _honour("credit.honour.delisted", data, entry, drawing_id, drawn_at)

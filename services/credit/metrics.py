@@ -34,6 +34,13 @@ class CreditMetrics:
             ["grade"],
             registry=r,
         )
+        self.honours = Counter(
+            f"{p}_honour_entries_total",
+            "Entries of the honour and warning lists drawn, by list, entity and change "
+            "(listed, delisted)",
+            ["list", "entity", "change"],
+            registry=r,
+        )
         self.assessments = Counter(
             f"{p}_assessments_published_total",
             "Assessments published, by scope (market, district)",

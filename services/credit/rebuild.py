@@ -8,6 +8,9 @@ own, publishing nothing, until it has read every ledger topic to the end it had 
 began; then the scores and the adjustments of both schemas are compared. Exit status 0 when they
 are identical, 1 with the differences printed otherwise.
 
+Replayed: inspection, complaints, registry merchants, risks, joint enforcement cases
+(`campaign.enforcement.v1`) and the campaign's duties (`campaign.duties.v1`).
+
 One known limit: `registry.merchants.v1` is compacted, so a status a merchant left before
 compaction ran (active → licence_expired → active) is no longer on the topic; the live ledger
 keeps its adjustment, a rebuild cannot see it.
@@ -20,17 +23,14 @@ import uuid
 from dataclasses import dataclass, field
 
 from contracts import topics
-from services.credit.app import wire
+from services.credit.app import LEDGER_TOPICS, wire
 from services.credit.settings import CreditSettings
 from services.credit.store import CreditStore
 from services.runtime.db import connect, ident
 
-LEDGER_TOPICS = (
-    topics.INSPECTION_EVENTS.name,
-    topics.COMPLAINTS_EVENTS.name,
-    topics.REGISTRY_MERCHANTS.name,
-    topics.TELEMETRY_RISKS.name,
-)
+# The ledger's topics (joint enforcement decisions among them since issue 17), and the
+# campaign's duties (no score, but the rebuilt tables hold them too).
+REPLAYED_TOPICS = (*LEDGER_TOPICS, topics.CAMPAIGN_DUTIES.name)
 
 
 @dataclass
@@ -93,7 +93,7 @@ async def rebuild(settings: CreditSettings, schema: str, *, keep: bool = False) 
     credit = wire(fresh, publish=False)
     await credit.service.start()
     try:
-        for topic in LEDGER_TOPICS:
+        for topic in REPLAYED_TOPICS:
             await credit.service.messaging.caught_up(topic)
     finally:
         await credit.service.stop()

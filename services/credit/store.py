@@ -3,14 +3,18 @@ an adjustment, the score it moves and the event announcing it commit together.""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
 
-from services.credit.domain import Adjustment, MerchantCredit
+from contracts.duties import DutiesUpdated
+from services.credit.domain import Adjustment, Entry, MerchantCredit
 from services.credit.domain.public import MerchantGrade
+
+Duties = tuple[float | None, float | None, float | None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,6 +385,139 @@ class CreditStore:
             market_id,
         )
         return {r["grade"]: r["n"] for r in rows}
+
+    # -- issue 17: enforcement cases, duties, the honour and warning list ------------------------
+    async def case_decided(
+        self,
+        case_id: str,
+        *,
+        merchant_id: str | None,
+        market_id: str,
+        sanction: str,
+        decided_at: datetime,
+        event_id: str,
+    ) -> bool:
+        """True the first time a decision of the case is seen (it adjusts the merchant then)."""
+        inserted = await self.conn.fetchval(
+            """INSERT INTO enforcement_cases
+                   (case_id, merchant_id, market_id, sanction, decided_at, event_id)
+               VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true""",
+            case_id, merchant_id, market_id, sanction, decided_at, event_id,
+        )  # fmt: skip
+        return bool(inserted)
+
+    async def keep_duties(self, data: DutiesUpdated) -> bool:
+        """Keep a market's duties of a day unless a later update of that day is held."""
+        applied = await self.conn.fetchval(
+            """INSERT INTO market_duties (market_id, as_of, district, self_inspection_rate,
+                                          report_on_time_rate, certified_share, updated_at, duties)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (market_id, as_of) DO UPDATE SET
+                   district = EXCLUDED.district,
+                   self_inspection_rate = EXCLUDED.self_inspection_rate,
+                   report_on_time_rate = EXCLUDED.report_on_time_rate,
+                   certified_share = EXCLUDED.certified_share,
+                   updated_at = EXCLUDED.updated_at, duties = EXCLUDED.duties
+               WHERE market_duties.updated_at < EXCLUDED.updated_at
+               RETURNING true""",
+            data.market_id, data.as_of, data.district, data.self_inspection_rate,
+            data.report_on_time_rate, data.certified_share, data.updated_at,
+            data.model_dump(mode="json"),
+        )  # fmt: skip
+        return bool(applied)
+
+    async def duties(self, day: date) -> dict[str, Duties]:
+        """Each market's latest duties of a day not after `day`: (self-inspection rate, reports
+        on time, certified share)."""
+        rows = await self.conn.fetch(
+            """SELECT DISTINCT ON (market_id) market_id, self_inspection_rate,
+                      report_on_time_rate, certified_share
+               FROM market_duties WHERE as_of <= $1
+               ORDER BY market_id, as_of DESC""",
+            day,
+        )
+        return {
+            r["market_id"]: (
+                r["self_inspection_rate"],
+                r["report_on_time_rate"],
+                r["certified_share"],
+            )
+            for r in rows
+        }
+
+    async def ledger_before(self, end: datetime) -> list[Adjustment]:
+        """Every adjustment that happened before `end` (the grades then)."""
+        rows = await self.conn.fetch(
+            "SELECT entry FROM adjustments WHERE occurred_at < $1 ORDER BY merchant_id", end
+        )
+        return [Adjustment.from_dict(r["entry"]) for r in rows]
+
+    async def ledger_facts(
+        self, kinds: Sequence[str], start: datetime, end: datetime
+    ) -> dict[str, list[tuple[str, datetime]]]:
+        """Merchant → (kind, occurred_at) of the adjustments of `kinds` in [start, end)."""
+        rows = await self.conn.fetch(
+            """SELECT merchant_id, kind, occurred_at FROM adjustments
+               WHERE kind = ANY($1::text[]) AND occurred_at >= $2 AND occurred_at < $3""",
+            list(kinds), start, end,
+        )  # fmt: skip
+        out: dict[str, list[tuple[str, datetime]]] = {}
+        for r in rows:
+            out.setdefault(r["merchant_id"], []).append((r["kind"], r["occurred_at"]))
+        return out
+
+    async def lock_honours(self) -> None:
+        """One drawing at a time (the schedule and an admin at once)."""
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('credit:honours'))")
+
+    async def drawing(self, month: str | None = None) -> dict[str, Any] | None:
+        """A month's drawing, or the latest one when `month` is None."""
+        row = await self.conn.fetchrow(
+            """SELECT month, drawing_id, policy_version, period_from, period_to, drawn_at,
+                      drawn_by
+               FROM honour_drawings WHERE $1::text IS NULL OR month = $1
+               ORDER BY month DESC LIMIT 1""",
+            month,
+        )
+        return None if row is None else dict(row)
+
+    async def save_drawing(
+        self,
+        *,
+        month: str,
+        drawing_id: str,
+        policy_version: str,
+        period: tuple[datetime, datetime],
+        drawn_at: datetime,
+        drawn_by: dict[str, Any] | None,
+    ) -> None:
+        await self.conn.execute(
+            """INSERT INTO honour_drawings (month, drawing_id, policy_version, period_from,
+                                            period_to, drawn_at, drawn_by)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            month, drawing_id, policy_version, period[0], period[1], drawn_at, drawn_by,
+        )  # fmt: skip
+
+    async def save_honour_entries(self, month: str, change: str, entries: Sequence[Entry]) -> None:
+        await self.conn.executemany(
+            """INSERT INTO honour_entries (month, change, list, entity, entity_id, district, entry)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            [
+                (month, change, e.kind, e.entity, e.entity_id, e.district, e.to_dict())
+                for e in entries
+            ],
+        )
+
+    async def honour_entries(
+        self, month: str, change: str, district: str | None = None
+    ) -> list[Entry]:
+        rows = await self.conn.fetch(
+            """SELECT entry FROM honour_entries
+               WHERE month = $1 AND change = $2 AND ($3::text IS NULL OR district = $3)
+               ORDER BY list, entity, district, entity_id""",
+            month, change, district,
+        )  # fmt: skip
+        return [Entry.from_dict(r["entry"]) for r in rows]
 
 
 def like_escape(text: str) -> str:

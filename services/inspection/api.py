@@ -228,7 +228,8 @@ async def complete_task(task_id: str, body: CompleteIn, ins: Ins, who: Inspector
 @router.get("/patrol-plans/{merchant_id}", tags=["patrols"])
 async def patrol_plan(merchant_id: str, ins: Ins, who: Reader) -> dict[str, Any]:
     """A merchant's routine patrol plan: its grade, anchor (last inspection or when planning
-    began), when it is next due, and the patrol task pending, if any."""
+    began), when it is next due, the interval and why (`interval_reason`: grade, default_grade,
+    or warning_list — the month's 黑榜 in `warning_list`), and the patrol task pending, if any."""
     return await ins.patrol_plan(who, merchant_id)
 
 

@@ -1,5 +1,5 @@
-"""Wiring of the inspection service: registry projections, the risk, complaint and credit score
-consumers, the overdue clock, the patrol scheduler and the work API."""
+"""Wiring of the inspection service: registry projections, the risk, complaint, credit score and
+warning list consumers, the overdue clock, the patrol scheduler and the work API."""
 
 from __future__ import annotations
 
@@ -67,6 +67,8 @@ def build(
     service.subscribe(
         topics.CREDIT_SCORES.name, inspection.on_score, group_id=f"{settings.group_id}-scores"
     )
+    # The monthly warning list (红黑榜): exactly once through the inbox, in the service's group.
+    service.subscribe(topics.CREDIT_HONOURS.name, inspection.on_honour)
     service.on_start(lambda: directory.load(service.pool))
     service.on_start(lambda: _log_policy(policy))
     service.every(settings.clock_check_interval_s, inspection.check_clock, "overdue-clock")

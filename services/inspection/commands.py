@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable, Iterable, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -18,6 +18,7 @@ import orjson
 
 from contracts.complaints import ComplaintAccepted
 from contracts.credit import ScoreChanged
+from contracts.honours import HonourDelisted, HonourListed
 from contracts.people import Actor
 from contracts.telemetry import RiskAcknowledged, RiskCleared, RiskEscalated, RiskRaised
 from services.inspection.domain import (
@@ -51,6 +52,11 @@ from services.runtime.messaging import Delivery, PoisonMessage
 log = logging.getLogger(__name__)
 RISKS_CONSUMER = "inspection-risks"
 COMPLAINTS_CONSUMER = "inspection-complaints"
+HONOURS_CONSUMER = "inspection-honours"
+HONOUR_MODELS: dict[str, type[HonourListed] | type[HonourDelisted]] = {
+    "credit.honour.listed": HonourListed,
+    "credit.honour.delisted": HonourDelisted,
+}
 COMPLAINT_ACCEPTED = "complaints.complaint.accepted"
 SCORE_CHANGED = "credit.score.changed"
 RiskModel = type[RiskRaised] | type[RiskEscalated] | type[RiskCleared] | type[RiskAcknowledged]
@@ -278,6 +284,50 @@ class Inspection:
             },
         )
 
+    async def on_honour(self, delivery: Delivery) -> None:
+        """`credit.honours.v1`: a merchant on the month's warning list (黑榜) is patrolled at the
+        warning list's interval (D's) until a `credit.honour.delisted` from that list; then its
+        grade's interval is back. Exactly once (inbox); the plan also keeps the months it was
+        listed and delisted in and ignores anything not newer. Honours and markets: nothing."""
+        model = HONOUR_MODELS.get(event_type(delivery))
+        if model is None:
+            return
+        event = delivery.envelope(model)
+        data = event.data
+        if data.entity != "merchant" or data.list != "warning":
+            return
+        listed = isinstance(data, HonourListed)
+        async with self.service.pool.acquire() as conn, conn.transaction():
+            if not await inbox.claim(
+                conn,
+                HONOURS_CONSUMER,
+                event.id,
+                topic=delivery.topic,
+                partition=delivery.partition,
+                offset=delivery.offset,
+            ):
+                return
+            store = InspectionStore(conn)
+            plan = await self._plan(store, data.entity_id, self.now())
+            if listed:
+                changed = plan.warn(data.month, self.policy)
+            else:
+                changed = plan.unwarn(data.month, self.policy)
+            if changed != plan:
+                await store.save_plan(changed)
+        change = "stale" if changed == plan else ("warned" if listed else "delisted")
+        self.metrics.plans.labels(change).inc()
+        log.info(
+            "warning list handled",
+            extra={
+                "merchant_id": data.entity_id,
+                "month": data.month,
+                "listed": listed,
+                "change": change,
+                "due_at": changed.due_at.isoformat(),
+            },
+        )
+
     async def _inspected(self, store: InspectionStore, task: Task) -> None:
         """A completed task about a merchant counts as its inspection: the plan re-anchors (and a
         completed patrol task frees it to come due again)."""
@@ -472,9 +522,19 @@ class Inspection:
             plan = await InspectionStore(conn).plan(merchant_id)
         if plan is None:
             raise NotFound(f"no patrol plan for merchant {merchant_id!r}")
+        interval = self.policy.patrol_every(plan.grade, warned=plan.warned)
+        if plan.warned:
+            reason = "warning_list"
+        else:
+            reason = "grade" if plan.grade is not None else "default_grade"
         return {
             **plan.to_dict(),
-            "effective_grade": self.policy.effective_grade(plan.grade),
+            # The grade whose interval applies: the warning list's (D) while on it.
+            "effective_grade": self.policy.patrol_grade(plan.grade, warned=plan.warned),
+            "interval_days": _days(interval),
+            # Why this interval: the credit grade, the default (no grade yet), or the warning
+            # list (黑榜) of `warning_list` (the month).
+            "interval_reason": reason,
             "merchant_status": merchant.status,
             # licence_expired: the plan waits (see check_patrols); the patrol follows renewal.
             "patrolled": merchant.status != "licence_expired",
@@ -556,6 +616,11 @@ class Inspection:
         if marked:
             log.info("overdue marked", extra={"count": marked, "now": now.isoformat()})
         return marked
+
+
+def _days(span: timedelta) -> int | float:
+    days = span / timedelta(days=1)
+    return int(days) if days.is_integer() else round(days, 4)
 
 
 def district_scope(who: Principal) -> str | None:

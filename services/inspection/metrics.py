@@ -34,9 +34,10 @@ class InspectionMetrics:
         )
         self.plans = Counter(
             f"{p}_patrol_plan_changes_total",
-            "Patrol plan changes: started, regraded (a newer credit score), stale (a score not "
-            "newer than the plan's, ignored), task_created (a patrol came due), inspected (a "
-            "completed task re-anchored it)",
+            "Patrol plan changes: started, regraded (a newer credit score), stale (a score or "
+            "warning list entry not newer than the plan's, ignored), task_created (a patrol came "
+            "due), inspected (a completed task re-anchored it), warned and delisted (the warning "
+            "list)",
             ["change"],
             registry=r,
         )

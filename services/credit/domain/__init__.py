@@ -12,6 +12,7 @@ state it loaded and `now` (an aware datetime).
     rebuild(ledger, now, book) / rebuild_all(...)           # equal to the live values
     ranked = rank_within_district([assess(figures, period, policy) for figures in markets])
     districts = roll_up(ranked)
+    entries = draw(month, book.in_force(month.end(tz)).honours, merchants, markets, tz)  # 红黑榜
 """
 
 from services.credit.domain.assessment import (
@@ -35,8 +36,19 @@ from services.credit.domain.facts import (
     FactKind,
     aware,
     facts_from_complaint,
+    facts_from_enforcement,
     facts_from_inspection,
     facts_from_merchant,
+)
+from services.credit.domain.honours import (
+    Entry,
+    HonourRules,
+    MarketRecord,
+    MerchantRecord,
+    Month,
+    delisted,
+    draw,
+    due_month,
 )
 from services.credit.domain.ledger import (
     LABELS,
@@ -53,7 +65,9 @@ from services.credit.domain.ledger import (
     unique,
 )
 from services.credit.domain.policy import (
+    BASE_COMPONENTS,
     COMPONENTS,
+    DUTY_COMPONENTS,
     POLICY_DIR,
     AssessmentPolicy,
     Policy,
@@ -64,7 +78,9 @@ from services.credit.domain.policy import (
 )
 
 __all__ = [
+    "BASE_COMPONENTS",
     "COMPONENTS",
+    "DUTY_COMPONENTS",
     "FACT_KINDS",
     "LABELS",
     "NEUTRAL_SCORE",
@@ -73,11 +89,16 @@ __all__ = [
     "Assessment",
     "AssessmentPolicy",
     "ClosedComplaint",
+    "Entry",
     "EventMeta",
     "Fact",
     "FactKind",
+    "HonourRules",
     "MarketFigures",
+    "MarketRecord",
     "MerchantCredit",
+    "MerchantRecord",
+    "Month",
     "Period",
     "Policy",
     "PolicyBook",
@@ -90,7 +111,11 @@ __all__ = [
     "aware",
     "composite",
     "default_book",
+    "delisted",
+    "draw",
+    "due_month",
     "facts_from_complaint",
+    "facts_from_enforcement",
     "facts_from_inspection",
     "facts_from_merchant",
     "format_duration",

@@ -11,6 +11,12 @@ Rates are between 0 and 1, or None when there was nothing to rate (no denominato
 (0–100) is `AssessmentPolicy`'s weighted mean of the components that exist: a None rate is
 neutral — left out, the other weights scaled up to fill its place. If no weighted component
 exists at all the score is 50, the middle: nothing to reward, nothing to punish.
+
+Beside the rates credit counts, the operators' duties come from the campaign service
+(`campaign.duties.v1`, issue 17): the self-inspection rate, the task force's reports on time and
+the share of managers with a valid certificate, as its latest figures for the market gave them
+(None: the campaign had nothing to rate, or sent nothing). They count under a policy version
+whose weights name them.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from typing import Any, Final, Literal
 
 from contracts.inspection import GRADES
 from services.credit.domain.facts import aware
-from services.credit.domain.policy import COMPONENTS, AssessmentPolicy, Policy
+from services.credit.domain.policy import COMPONENTS, DUTY_COMPONENTS, AssessmentPolicy, Policy
 
 Scope = Literal["market", "district"]
 NEUTRAL_SCORE: Final = 50.0
@@ -76,9 +82,17 @@ class MarketFigures:
     complaints_overdue: int = 0
     open_risks: int = 0
     market_name: str | None = None
+    # The operators' duties, from the campaign service (None: nothing to rate).
+    self_inspection_rate: float | None = None
+    report_on_time_rate: float | None = None
+    certified_share: float | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "grades", _grades(self.grades))
+        for name in DUTY_COMPONENTS:
+            value = getattr(self, name)
+            if value is not None and not 0 <= value <= 1:
+                raise ValueError(f"{self.market_id}: {name} must be within 0..1")
         counts = {
             "merchants": self.merchants,
             "inspections_completed": self.inspections_completed,
@@ -126,6 +140,9 @@ class Assessment:
     policy_version: str
     rank: int | None = None
     ranked: int | None = None
+    self_inspection_rate: float | None = None
+    report_on_time_rate: float | None = None
+    certified_share: float | None = None
 
     @property
     def key(self) -> str:
@@ -138,6 +155,9 @@ class Assessment:
             "inspection_pass_rate": self.inspection_pass_rate,
             "rectification_on_time_rate": self.rectification_on_time_rate,
             "complaints_within_limit_rate": self.complaints_within_limit_rate,
+            "self_inspection_rate": self.self_inspection_rate,
+            "report_on_time_rate": self.report_on_time_rate,
+            "certified_share": self.certified_share,
         }
 
     def to_dict(self) -> dict[str, Any]:
@@ -181,6 +201,10 @@ class Assessment:
             policy_version=data["policy_version"],
             rank=data["rank"],
             ranked=data["ranked"],
+            # Absent from assessments stored before the duties were assessed.
+            self_inspection_rate=data.get("self_inspection_rate"),
+            report_on_time_rate=data.get("report_on_time_rate"),
+            certified_share=data.get("certified_share"),
         )
 
 
@@ -196,14 +220,16 @@ def risk_component(open_risks: int, merchants: int, policy: AssessmentPolicy) ->
 
 
 def composite(components: Mapping[str, float | None], policy: AssessmentPolicy) -> float:
-    """100 × the weighted mean of the components that exist (None is neutral: left out)."""
+    """100 × the weighted mean of the components that exist (None is neutral: left out); a
+    component the policy does not weigh counts for nothing."""
     total = weight = 0.0
     for name in COMPONENTS:
-        value = components[name]
-        if value is None:
+        value = components.get(name)
+        given = policy.weights.get(name)
+        if value is None or given is None:
             continue
-        total += policy.weights[name] * value
-        weight += policy.weights[name]
+        total += given * value
+        weight += given
     if weight == 0:
         return NEUTRAL_SCORE
     return round(100 * total / weight, SCORE_DECIMALS)
@@ -221,6 +247,9 @@ def assess(figures: MarketFigures, period: Period, policy: Policy) -> Assessment
             figures.complaints_within_limit,
             figures.complaints_within_limit + figures.complaints_overdue,
         ),
+        "self_inspection_rate": figures.self_inspection_rate,
+        "report_on_time_rate": figures.report_on_time_rate,
+        "certified_share": figures.certified_share,
     }
     risks = risk_component(figures.open_risks, figures.merchants, policy.assessment)
     return Assessment(
@@ -238,6 +267,9 @@ def assess(figures: MarketFigures, period: Period, policy: Policy) -> Assessment
         open_risks=figures.open_risks,
         score=composite({**rates, "open_risks": risks}, policy.assessment),
         policy_version=policy.version,
+        self_inspection_rate=rates["self_inspection_rate"],
+        report_on_time_rate=rates["report_on_time_rate"],
+        certified_share=rates["certified_share"],
     )
 
 
@@ -314,6 +346,9 @@ def roll_up(assessments: Iterable[Assessment]) -> list[Assessment]:
                 score=NEUTRAL_SCORE if score is None else round(score, SCORE_DECIMALS),
                 policy_version=first.policy_version,
                 ranked=len(group),
+                self_inspection_rate=mean("self_inspection_rate"),
+                report_on_time_rate=mean("report_on_time_rate"),
+                certified_share=mean("certified_share"),
             )
         )
     return out

@@ -18,10 +18,14 @@ it last saw for the merchant instead of looking it up.
   `merchant.suspended`.
 - `telemetry.risks.v1` → nothing: a risk alone never cuts credit; one an inspection confirms
   does.
+- `campaign.enforcement.decided` about a merchant → `enforcement.<sanction>` (warning, fine,
+  suspension): a joint enforcement case decided against it. A case against a market's operator
+  (no merchant) gives nothing; the service adjusts each case once, on its first decision.
 
 Every other event, and every event about a market rather than a merchant, gives no fact.
 Each fact's `occurred_at` is the time the event says the thing happened (`completed_at`,
-`verified_at`, `overdue_at`, `closed_at`, the registry's `updated_at`), so replaying the topics
+`verified_at`, `overdue_at`, `closed_at`, the registry's `updated_at`, the case's
+`decided_at`), so replaying the topics
 gives the same times, hence the same policy version and the same fade-out dates.
 """
 
@@ -35,6 +39,7 @@ from pydantic import BaseModel
 
 from contracts.envelope import Envelope
 from contracts.inspection import RectificationOverdue, RectificationVerified, TaskCompleted
+from contracts.joint import EnforcementDecided
 from contracts.registry import MerchantUpserted
 
 FactKind = Literal[
@@ -49,6 +54,9 @@ FactKind = Literal[
     "food_safety_risk.confirmed",
     "licence.expired",
     "merchant.suspended",
+    "enforcement.warning",
+    "enforcement.fine",
+    "enforcement.suspension",
 ]
 FACT_KINDS: Final[tuple[FactKind, ...]] = (
     "merchant.registered",
@@ -62,6 +70,9 @@ FACT_KINDS: Final[tuple[FactKind, ...]] = (
     "food_safety_risk.confirmed",
     "licence.expired",
     "merchant.suspended",
+    "enforcement.warning",
+    "enforcement.fine",
+    "enforcement.suspension",
 )
 
 TASK_COMPLETED: Final = "inspection.task.completed"
@@ -69,6 +80,7 @@ RECTIFICATION_VERIFIED: Final = "inspection.rectification.verified"
 RECTIFICATION_OVERDUE: Final = "inspection.rectification.overdue"
 COMPLAINT_CLOSED: Final = "complaints.complaint.closed"
 MERCHANT_UPSERTED: Final = "registry.merchant.upserted"
+ENFORCEMENT_DECIDED: Final = "campaign.enforcement.decided"
 
 _FINDING_KIND: Final[dict[str, FactKind]] = {
     "minor": "inspection.finding.minor",
@@ -80,6 +92,14 @@ _STATUS_KIND: Final[dict[str, FactKind]] = {
     "licence_expired": "licence.expired",
     "suspended": "merchant.suspended",
 }
+_SANCTION_KIND: Final[dict[str, FactKind]] = {
+    "warning": "enforcement.warning",
+    "fine": "enforcement.fine",
+    "suspension": "enforcement.suspension",
+}
+# What a case was opened from, as the reason names it (the console links "task …" and
+# "complaint …").
+_ORIGIN: Final[dict[str, str]] = {"finding": "task", "complaint": "complaint"}
 
 
 def aware(moment: datetime, name: str = "now") -> datetime:
@@ -337,3 +357,39 @@ def facts_from_merchant(
             )
         )
     return facts
+
+
+# -- campaign.enforcement.v1 -------------------------------------------------------------------
+
+
+def _sanction(case: EnforcementDecided) -> str:
+    decision = case.decision
+    if decision.sanction == "fine" and decision.fine_fen is not None:
+        return f"fine ¥{decision.fine_fen / 100:,.2f}"
+    if decision.sanction == "suspension" and decision.suspension_days is not None:
+        return f"suspension of {decision.suspension_days} days"
+    return decision.sanction
+
+
+def facts_from_enforcement(event_type: str, data: BaseModel, meta: EventMeta) -> list[Fact]:
+    """`enforcement.<sanction>` for a decided joint enforcement case against a merchant; nothing
+    for another event of the topic or a case against the market's operator."""
+    if event_type != ENFORCEMENT_DECIDED:
+        return []
+    if not isinstance(data, EnforcementDecided):
+        raise _mismatch(event_type, EnforcementDecided, data)
+    if data.merchant_id is None:
+        return []
+    origin = f"{_ORIGIN[data.origin.kind]} {data.origin.id}"
+    return [
+        _fact(
+            _SANCTION_KIND[data.decision.sanction],
+            merchant_id=data.merchant_id,
+            market_id=data.market_id,
+            district=data.district,
+            occurred_at=data.decided_at,
+            event_type=ENFORCEMENT_DECIDED,
+            meta=meta,
+            detail=f"case {data.case_id} from {origin}: {_sanction(data)}",
+        )
+    ]

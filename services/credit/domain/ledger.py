@@ -51,6 +51,9 @@ LABELS: Final[Mapping[str, str]] = {
     "food_safety_risk.confirmed": "food-safety risk confirmed by inspection",
     "licence.expired": "licence expired",
     "merchant.suspended": "suspended",
+    "enforcement.warning": "joint enforcement: warning",
+    "enforcement.fine": "joint enforcement: fine",
+    "enforcement.suspension": "joint enforcement: suspension",
 }
 
 

@@ -42,18 +42,28 @@ import yaml
 from contracts.inspection import GRADES, Grade
 from services.credit.domain.errors import UnknownPolicyVersion
 from services.credit.domain.facts import FACT_KINDS, aware
+from services.credit.domain.honours import HonourRules
 
 POLICY_DIR: Final = Path(__file__).parent / "policies"
 DAY: Final = timedelta(days=1)
 
-# The assessment's components, in the order they are reported.
-COMPONENTS: Final = (
+# The assessment's components, in the order they are reported. Every version weighs the first
+# five; the operators' duties (issue 17: self-inspections, task-force reports, certified
+# managers) are weighed only by a version that names them (2026-12 on): an older version did
+# not know them, so they count for nothing under it.
+BASE_COMPONENTS: Final = (
     "share_ab",
     "inspection_pass_rate",
     "rectification_on_time_rate",
     "complaints_within_limit_rate",
     "open_risks",
 )
+DUTY_COMPONENTS: Final = (
+    "self_inspection_rate",
+    "report_on_time_rate",
+    "certified_share",
+)
+COMPONENTS: Final = (*BASE_COMPONENTS, *DUTY_COMPONENTS)
 
 
 def _design_adjustments() -> Mapping[str, int]:
@@ -104,6 +114,10 @@ class AssessmentPolicy:
     rectification due, no complaint closed, no merchant graded) is neutral — it is left out and
     the weights of the others are scaled up to fill its place, so it neither helps nor hurts.
 
+    The operators' duties (`DUTY_COMPONENTS`: self-inspection rate, task-force reports on
+    time, share of managers certified) count only under a version whose weights name them; a
+    market the campaign has no figure for (null) is not rated on it, like any other rate.
+
     Default weights: A/B share 0.30 (the grades already sum up twelve months of every
     merchant's record), inspection pass rate 0.25 (what the regulator saw), rectifications on
     time 0.20 (whether problems get fixed), complaints within limits 0.15 (the market's own
@@ -115,8 +129,11 @@ class AssessmentPolicy:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "weights", MappingProxyType(dict(self.weights)))
-        if set(self.weights) != set(COMPONENTS):
-            raise ValueError(f"assessment.weights needs exactly {', '.join(COMPONENTS)}")
+        if not set(BASE_COMPONENTS) <= set(self.weights) <= set(COMPONENTS):
+            raise ValueError(
+                f"assessment.weights needs {', '.join(BASE_COMPONENTS)} and may weigh "
+                f"{', '.join(DUTY_COMPONENTS)}"
+            )
         for name, weight in self.weights.items():
             if weight < 0:
                 raise ValueError(f"assessment.weights.{name} must not be negative")
@@ -139,6 +156,9 @@ class Policy:
     fade_after: timedelta = 365 * DAY
     bands: Mapping[str, int] = field(default_factory=_design_bands)
     assessment: AssessmentPolicy = field(default_factory=AssessmentPolicy)
+
+    # The monthly honour and warning list (红黑榜); None: this version draws none.
+    honours: HonourRules | None = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.version, str) or not self.version.strip():
@@ -194,7 +214,9 @@ class Policy:
             "adjustments",
             "assessment",
         }
-        unknown = sorted(str(k) for k in set(data) - keys)
+        # Optional: a version without it draws no honour and warning list.
+        optional = {"honours"}
+        unknown = sorted(str(k) for k in set(data) - keys - optional)
         if unknown:
             raise ValueError(f"{source}: unknown keys {', '.join(unknown)}")
         missing = sorted(keys - set(data))
@@ -217,7 +239,7 @@ class Policy:
         for key in assessment:
             if key not in known_assessment:
                 raise where.error(f"assessment.{key}", "unknown key")
-        weights = where.mapping(assessment["weights"], "assessment.weights", set(COMPONENTS))
+        weights = where.mapping(assessment["weights"], "assessment.weights", set(BASE_COMPONENTS))
         for key in weights:
             if key not in COMPONENTS:
                 raise where.error(f"assessment.weights.{key}", "unknown component")
@@ -242,6 +264,7 @@ class Policy:
                         assessment["open_risks_zero_at"], "assessment.open_risks_zero_at"
                     ),
                 ),
+                honours=None if data.get("honours") is None else where.honours(data["honours"]),
             )
         except ValueError as exc:
             if str(exc).startswith(f"{source}:"):
@@ -262,6 +285,7 @@ class Policy:
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, the shape of the file (for logs and introspection)."""
+        honours = {} if self.honours is None else {"honours": self.honours.to_dict()}
         return {
             "version": self.version,
             "effective_from": self.effective_from.isoformat(),
@@ -274,7 +298,7 @@ class Policy:
                 "weights": dict(self.assessment.weights),
                 "open_risks_zero_at": self.assessment.open_risks_zero_at,
             },
-        }
+        } | honours
 
 
 class _Where:
@@ -323,6 +347,80 @@ class _Where:
 
     def duration(self, value: Any, key: str) -> timedelta:
         return parse_duration(value, f"{self.source}: {key}")
+
+    def strict(self, value: Any, key: str, keys: set[str]) -> Mapping[str, Any]:
+        """A mapping with exactly `keys`."""
+        found = self.mapping(value, key, keys)
+        unknown = sorted(str(k) for k in set(found) - keys)
+        if unknown:
+            raise self.error(f"{key}.{unknown[0]}", "unknown key")
+        return found
+
+    def count(self, value: Any, key: str) -> int:
+        """A whole number of at least 1."""
+        if self.integer(value, key) < 1:
+            raise self.error(key, f"must be at least 1, got {value!r}")
+        return int(value)
+
+    def threshold(self, value: Any, key: str) -> int | None:
+        """A whole number of at least 1, or null: the rule is switched off."""
+        return None if value is None else self.count(value, key)
+
+    def grades(self, value: Any, key: str) -> tuple[str, ...]:
+        if not isinstance(value, list) or any(g not in GRADES for g in value):
+            raise self.error(key, f"must be a list of grades ({', '.join(GRADES)})")
+        return tuple(value)
+
+    def honours(self, value: Any) -> HonourRules:
+        """The `honours:` section (see `honours.HonourRules`)."""
+        h = self.strict(value, "honours", {"merchants", "markets"})
+        m = self.strict(h["merchants"], "honours.merchants", {"honour", "warning"})
+        mh = self.strict(
+            m["honour"],
+            "honours.merchants.honour",
+            {"grades", "clean_months", "min_inspections"},
+        )
+        mw = self.strict(
+            m["warning"],
+            "honours.merchants.warning",
+            {"grades", "overdue_rectifications", "critical_findings", "critical_months"},
+        )
+        k = self.strict(h["markets"], "honours.markets", {"min_graded", "honour", "warning"})
+        kh = self.strict(k["honour"], "honours.markets.honour", {"min_score", "max_rank"})
+        kw = self.strict(
+            k["warning"], "honours.markets.warning", {"below_score", "overdue_rectifications"}
+        )
+        p = "honours.merchants"
+        q = "honours.markets"
+        inspections = self.integer(mh["min_inspections"], f"{p}.honour.min_inspections")
+        if inspections < 0:
+            raise self.error(f"{p}.honour.min_inspections", "must not be negative")
+        below = kw["below_score"]
+        try:
+            return HonourRules(
+                merchant_honour_grades=self.grades(mh["grades"], f"{p}.honour.grades"),
+                clean_months=self.count(mh["clean_months"], f"{p}.honour.clean_months"),
+                min_inspections=inspections,
+                merchant_warning_grades=self.grades(mw["grades"], f"{p}.warning.grades"),
+                overdue_rectifications=self.threshold(
+                    mw["overdue_rectifications"], f"{p}.warning.overdue_rectifications"
+                ),
+                critical_findings=self.threshold(
+                    mw["critical_findings"], f"{p}.warning.critical_findings"
+                ),
+                critical_months=self.count(mw["critical_months"], f"{p}.warning.critical_months"),
+                min_graded=self.integer(k["min_graded"], f"{q}.min_graded"),
+                min_score=self.number(kh["min_score"], f"{q}.honour.min_score"),
+                max_rank=self.count(kh["max_rank"], f"{q}.honour.max_rank"),
+                below_score=None
+                if below is None
+                else self.number(below, f"{q}.warning.below_score"),
+                market_overdue_rectifications=self.threshold(
+                    kw["overdue_rectifications"], f"{q}.warning.overdue_rectifications"
+                ),
+            )
+        except ValueError as exc:
+            raise self.error("honours", str(exc)) from exc
 
 
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")

@@ -1,9 +1,12 @@
-"""Routine patrols: when each merchant is next due, from its credit grade (the A–D scheme).
+"""Routine patrols: when each merchant is next due, from its credit grade (the A–D scheme) and
+the credit service's monthly warning list (黑榜, issue 17).
 
 A plan counts from its anchor — the merchant's last completed inspection, or, for a merchant
 never inspected, when planning began (a new merchant is first patrolled one interval after it is
 first seen, so seeding a city does not flood the task force). A grade change re-plans from the
 same anchor: a drop brings the patrol earlier (possibly due at once), a rise pushes it later.
+A merchant on the warning list is patrolled at the D grade's interval (`Policy.
+warning_list_grade`) whatever its grade, until it is delisted; then its grade's interval is back.
 
     plan = PatrolPlan.start(merchant_id, grade, last_inspection_at, now, policy)
     plan = plan.regrade(new_grade, policy, version=score.version)   # on credit.score.changed
@@ -11,6 +14,8 @@ same anchor: a drop brings the patrol earlier (possibly due at once), a rise pus
         decision = decide(open_patrol_task, plan.trigger(...), policy, now)
         plan = plan.task_created(decision.task.task_id)
     plan = plan.inspected(completed_at, policy, task_id)   # any completed task of the merchant
+    plan = plan.warn("2026-11", policy)             # credit.honour.listed (warning list)
+    plan = plan.unwarn("2026-12", policy)           # credit.honour.delisted (from it)
 """
 
 from __future__ import annotations
@@ -25,17 +30,24 @@ from services.inspection.domain.policy import Policy
 from services.inspection.domain.triggers import PatrolTrigger
 
 
-def next_patrol(grade: str | None, last_inspection_at: datetime, policy: Policy) -> datetime:
+def next_patrol(
+    grade: str | None, last_inspection_at: datetime, policy: Policy, *, warned: bool = False
+) -> datetime:
     """When a merchant graded `grade` (None: the default, B) inspected at `last_inspection_at`
-    is next due for a routine patrol."""
-    return aware(last_inspection_at, "last_inspection_at") + policy.patrol_every(grade)
+    is next due for a routine patrol; `warned`: it is on the warning list."""
+    at = aware(last_inspection_at, "last_inspection_at")
+    return at + policy.patrol_every(grade, warned=warned)
 
 
 @dataclass(frozen=True, slots=True)
 class PatrolPlan:
     """One merchant's patrol plan. `task_id` is the patrol task made when it came due, until an
     inspection completes; while it is set the plan does not come due again. `grade_version` is
-    the version of the credit score the grade came from (None: no score yet)."""
+    the version of the credit score the grade came from (None: no score yet).
+
+    `warning_list` is the month (YYYY-MM) of the warning list the merchant is on (None: on
+    none), `delisted` the month it was last delisted in: a listing or a delisting not newer than
+    the one the plan has (a replay, an old record read late) changes nothing."""
 
     merchant_id: str
     grade: str | None
@@ -43,6 +55,17 @@ class PatrolPlan:
     due_at: datetime
     task_id: str | None = None
     grade_version: int | None = None
+    warning_list: str | None = None
+    delisted: str | None = None
+
+    @property
+    def warned(self) -> bool:
+        return self.warning_list is not None
+
+    def _due(self, anchor: datetime, policy: Policy, **changes: Any) -> datetime:
+        grade = changes.get("grade", self.grade)
+        warned = changes.get("warning_list", self.warning_list) is not None
+        return next_patrol(grade, anchor, policy, warned=warned)
 
     @classmethod
     def start(
@@ -79,8 +102,30 @@ class PatrolPlan:
         known = version if version is not None else self.grade_version
         if grade == self.grade:
             return self if known == self.grade_version else replace(self, grade_version=known)
-        due_at = next_patrol(grade, self.anchor, policy)
+        due_at = self._due(self.anchor, policy, grade=grade)
         return replace(self, grade=grade, due_at=due_at, grade_version=known)
+
+    def warn(self, month: str, policy: Policy) -> PatrolPlan:
+        """On the warning list of `month`: patrolled at the warning list's interval, from the
+        same anchor, until delisted."""
+        if any(held is not None and month <= held for held in (self.warning_list, self.delisted)):
+            return self
+        return replace(
+            self,
+            warning_list=month,
+            due_at=self._due(self.anchor, policy, warning_list=month),
+        )
+
+    def unwarn(self, month: str, policy: Policy) -> PatrolPlan:
+        """Delisted from the warning list in `month`: the grade's interval is back."""
+        if self.warning_list is None or month <= self.warning_list:
+            return self
+        return replace(
+            self,
+            warning_list=None,
+            delisted=month,
+            due_at=self._due(self.anchor, policy, warning_list=None),
+        )
 
     def inspected(self, at: datetime, policy: Policy, task_id: str | None = None) -> PatrolPlan:
         """The merchant was inspected at `at` (any completed task about it counts: an inspector
@@ -89,9 +134,7 @@ class PatrolPlan:
         at = aware(at, "at")
         anchor = max(self.anchor, at)
         pending = None if task_id is not None and task_id == self.task_id else self.task_id
-        return replace(
-            self, anchor=anchor, due_at=next_patrol(self.grade, anchor, policy), task_id=pending
-        )
+        return replace(self, anchor=anchor, due_at=self._due(anchor, policy), task_id=pending)
 
     def is_due(self, now: datetime) -> bool:
         return self.task_id is None and aware(now) >= self.due_at
@@ -118,6 +161,8 @@ class PatrolPlan:
             "due_at": self.due_at.isoformat(),
             "task_id": self.task_id,
             "grade_version": self.grade_version,
+            "warning_list": self.warning_list,
+            "delisted": self.delisted,
         }
 
     @classmethod
@@ -129,4 +174,7 @@ class PatrolPlan:
             datetime.fromisoformat(data["due_at"]),
             data["task_id"],
             data.get("grade_version"),
+            # Absent from plans stored before the warning list existed.
+            data.get("warning_list"),
+            data.get("delisted"),
         )

@@ -59,6 +59,9 @@ class Policy:
     # Routine patrol every so long after the merchant's last inspection, by credit grade.
     patrol_interval: Mapping[str, timedelta] = field(default_factory=_patrol_interval)
     patrol_default_grade: str = "B"
+    # Issue 17: a merchant on the credit service's monthly warning list (黑榜) is patrolled at
+    # this grade's interval (when it is shorter than its own) until it leaves the list.
+    warning_list_grade: str = "D"
     # Not in DESIGN: a patrol comes due on its planned date; the task force then has this long.
     patrol_task_within: timedelta = 7 * DAY
     # Outcome → deadline of its rectification order; from `suspend_from` up, suspension instead.
@@ -103,6 +106,8 @@ class Policy:
             raise ValueError(f"patrol_interval needs exactly the grades {', '.join(GRADES)}")
         if self.patrol_default_grade not in GRADES:
             raise ValueError(f"patrol_default_grade must be one of {', '.join(GRADES)}")
+        if self.warning_list_grade not in GRADES:
+            raise ValueError(f"warning_list_grade must be one of {', '.join(GRADES)}")
         if self.suspend_from not in FINDING_SEVERITIES:
             raise ValueError(f"suspend_from must be one of {', '.join(FINDING_SEVERITIES)}")
         needed = {s for s in FINDING_SEVERITIES if not self.suspends(s)}
@@ -121,6 +126,7 @@ class Policy:
             ("attach_below_threshold", bool),
             ("outcome_at_least_findings", bool),
             ("patrol_default_grade", str),
+            ("warning_list_grade", str),
             ("suspend_from", str),
         ):
             if not isinstance(getattr(self, name), kind):
@@ -157,8 +163,17 @@ class Policy:
             raise ValueError(f"unknown credit grade {grade!r}")
         return grade
 
-    def patrol_every(self, grade: str | None) -> timedelta:
-        return self.patrol_interval[self.effective_grade(grade)]
+    def patrol_grade(self, grade: str | None, *, warned: bool = False) -> str:
+        """The grade whose interval a merchant is patrolled at: its own (or the default), or the
+        warning list's when it is on that list and that interval is shorter."""
+        own = self.effective_grade(grade)
+        listed = self.warning_list_grade
+        if warned and self.patrol_interval[listed] < self.patrol_interval[own]:
+            return listed
+        return own
+
+    def patrol_every(self, grade: str | None, *, warned: bool = False) -> timedelta:
+        return self.patrol_interval[self.patrol_grade(grade, warned=warned)]
 
     def suspends(self, outcome: str) -> bool:
         """Whether this outcome suspends trading instead of setting a deadline."""

@@ -1,9 +1,10 @@
 from __future__ import annotations
 
 import uuid
+from collections import Counter
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -23,6 +24,8 @@ LEDGER_TOPICS = (
     topics.COMPLAINTS_EVENTS.name,
     topics.REGISTRY_MERCHANTS.name,
     topics.TELEMETRY_RISKS.name,
+    topics.CAMPAIGN_ENFORCEMENT.name,
+    topics.CAMPAIGN_DUTIES.name,
 )
 
 
@@ -34,9 +37,11 @@ def placed(model: Any, place: Place, **changes: Any) -> Any:
     return type(model).model_validate(data)
 
 
-def completed(place: Place, outcome: str, *, risk_id: str | None = None) -> Envelope[Any]:
-    """An `inspection.task.completed` for the place's merchant, now."""
-    now = datetime.now(UTC)
+def completed(
+    place: Place, outcome: str, *, risk_id: str | None = None, at: datetime | None = None
+) -> Envelope[Any]:
+    """An `inspection.task.completed` for the place's merchant, now (or `at`)."""
+    now = at or datetime.now(UTC)
     triggers = [] if risk_id is None else [samples._trigger(ref=risk_id)]
     task_id = f"tsk_{uuid.uuid4().hex[:12]}"
     data = placed(
@@ -54,6 +59,30 @@ def completed(place: Place, outcome: str, *, risk_id: str | None = None) -> Enve
         data=data,
         correlation_id=risk_id or task_id,
         time=now,
+    )
+
+
+def overdue_rectification(place: Place, *, at: datetime) -> Envelope[Any]:
+    """An `inspection.rectification.overdue` for the place's merchant, its deadline missed at
+    `at`."""
+    rectification_id = f"rec_{uuid.uuid4().hex[:12]}"
+    data = placed(
+        samples.overdue(),
+        place,
+        rectification_id=rectification_id,
+        stall_no=place.stall_no,
+        ordered_at=(at - timedelta(days=3)).isoformat(),
+        deadline=at.isoformat(),
+        overdue_at=at.isoformat(),
+    )
+    return make_event(
+        service="inspection",
+        event_type="inspection.rectification.overdue",
+        version=1,
+        subject=rectification_id,
+        data=data,
+        correlation_id=rectification_id,
+        time=at,
     )
 
 
@@ -87,6 +116,19 @@ def score_of(merchant_id: str, **expected: Any):  # type: ignore[no-untyped-def]
         )
 
     return match
+
+
+async def recorded(client: httpx.AsyncClient, place: Place, *kinds: str) -> bool:
+    """Whether this credit service's own ledger of the place's merchant holds `kinds` (each as
+    often as named). Another test session's credit on the shared broker may publish the same
+    score changes first: a test that goes on to read this service waits on its ledger."""
+    r = await client.get(
+        f"/merchants/{place.merchant_id}/credit", headers=bearer("inspector", place.district)
+    )
+    if r.status_code != 200:
+        return False
+    held = Counter(e["kind"] for e in r.json()["ledger"])
+    return all(held[k] >= n for k, n in Counter(kinds).items())
 
 
 @dataclass
@@ -129,6 +171,8 @@ async def credit_stack(
                 consumer_group=group,
                 db_schema=f"credit_{uuid.uuid4().hex[:6]}",
                 fade_check_interval_s=0.5,
+                # The tests draw the honour and warning list themselves (POST /honours/draw).
+                honours_auto_draw=False,
             )
         )
         return build_credit(settings[0], now=clock)

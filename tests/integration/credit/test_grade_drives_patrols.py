@@ -36,14 +36,23 @@ async def loop(
     credit_group, inspection_group = f"crd-loop-{tag}", f"ins-loop-{tag}"
     for topic in LEDGER_TOPICS:
         await start_group_at_end(kafka, credit_group, topic)
-    for topic in (topics.TELEMETRY_RISKS.name, topics.COMPLAINTS_EVENTS.name):
+    for topic in (
+        topics.TELEMETRY_RISKS.name,
+        topics.COMPLAINTS_EVENTS.name,
+        topics.CREDIT_HONOURS.name,
+    ):
         await start_group_at_end(kafka, inspection_group, topic)
     # Inspection reads grades in a group of its own; earlier runs' scores are not this test's.
     await start_group_at_end(kafka, f"{inspection_group}-scores", topics.CREDIT_SCORES.name)
 
     def build(common: dict[str, Any]) -> Any:
         return build_credit(
-            CreditSettings(**common, consumer_group=credit_group, db_schema=f"credit_{tag}")
+            CreditSettings(
+                **common,
+                consumer_group=credit_group,
+                db_schema=f"credit_{tag}",
+                honours_auto_draw=False,
+            )
         )
 
     async with in_process(kafka, database_url, secrets_env, build) as run:

@@ -47,7 +47,13 @@ def test_the_shipped_policy_is_the_designs() -> None:
         "licence.expired": -20,
         "merchant.suspended": -10,
     }
-    assert set(policy.adjustments) == set(FACT_KINDS)  # the shipped version scores every kind
+    # It scores every kind but the joint enforcement decisions, which came with 2026-12.
+    assert set(FACT_KINDS) - set(policy.adjustments) == {
+        "enforcement.warning",
+        "enforcement.fine",
+        "enforcement.suspension",
+    }
+    assert policy.honours is None  # and draws no honour and warning list
     assert (policy.start, policy.lower, policy.upper) == (100, 0, 100)
     assert policy.fade_after == timedelta(days=365)
     assert dict(policy.bands) == {"A": 90, "B": 75, "C": 60}
@@ -56,7 +62,7 @@ def test_the_shipped_policy_is_the_designs() -> None:
 
 
 def test_code_defaults_match_the_shipped_file() -> None:
-    policy = default_book().latest
+    policy = default_book().get("2026-01")
     assert Policy("2026-01", policy.effective_from) == policy
 
 
@@ -68,8 +74,9 @@ def test_grade_band_edges(value: int, expected: str) -> None:
     assert grade(value, default_book().latest) == expected
 
 
-def test_to_dict_is_json_and_reads_back() -> None:
-    policy = default_book().latest
+@pytest.mark.parametrize("version", ["2026-01", "2026-12"])
+def test_to_dict_is_json_and_reads_back(version: str) -> None:
+    policy = default_book().get(version)
     text = json.dumps(policy.to_dict())
     assert Policy.from_dict(json.loads(text)) == policy
     assert policy.to_dict()["fade_after"] == "365d"

@@ -41,6 +41,7 @@ PUBLIC = {
     ("GET", "/public/markets/{market_id}/grades"),
     ("GET", "/public/merchants"),
     ("GET", "/public/merchants.csv"),
+    ("GET", "/public/honours"),
     ("POST", "/suggestions"),
     ("GET", "/suggestions/track/{tracking_code}"),
     ("GET", "/public/suggestions"),

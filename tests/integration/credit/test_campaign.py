@@ -1,0 +1,297 @@
+"""Issue 17 in credit, on real Kafka and Postgres: a decided joint enforcement case on
+`campaign.enforcement.v1` lowers the merchant's score once, with the case as the cause; the
+operators' duties on `campaign.duties.v1` lower a market's assessment and its rank."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from contracts import topics
+from contracts.duties import DutiesUpdated
+from contracts.envelope import Envelope, make_event
+from contracts.events import spec
+from contracts.joint import EnforcementDecided
+from tests.integration.credit.conftest import Stack, completed, recorded, score_of
+from tests.integration.credit.test_ledger import ledger, registered
+from tests.support.city import Place
+from tests.support.kafka import TopicWatcher
+from tests.support.poll import until
+from tests.unit.credit.test_campaign import case
+
+SCORES = topics.CREDIT_SCORES.name
+ENFORCEMENT = topics.CAMPAIGN_ENFORCEMENT.name
+DUTIES = topics.CAMPAIGN_DUTIES.name
+
+
+def decided_event(
+    place: Place,
+    sanction: str,
+    *,
+    case_id: str | None = None,
+    merchant: bool = True,
+    root: str | None = None,
+) -> Envelope[Any]:
+    """A `campaign.enforcement.decided` as the campaign service publishes it."""
+    case_id = case_id or f"case_{uuid.uuid4().hex[:12]}"
+    data = EnforcementDecided.model_validate(
+        case(sanction, case_id=case_id, decided_at=datetime.now(UTC))
+        | {
+            "market_id": place.market_id,
+            "district": place.district,
+            "merchant_id": place.merchant_id if merchant else None,
+        }
+    )
+    return make_event(
+        service="campaign",
+        event_type="campaign.enforcement.decided",
+        version=spec("campaign.enforcement.decided").version,
+        subject=case_id,
+        data=data,
+        correlation_id=root or case_id,
+    )
+
+
+async def test_a_decided_case_lowers_the_score_once_with_the_case_as_cause(
+    stack: Stack, kafka: str
+) -> None:
+    place = await registered(stack, kafka)
+    event = decided_event(place, "fine", root="cmp_root_1")
+    again = decided_event(place, "suspension", case_id=event.subject)  # the case decided again
+    operator = decided_event(place, "warning", merchant=False)  # against the operator
+    marker = completed(place, "pass")
+    async with TopicWatcher(kafka, SCORES) as scores:
+        sent = await stack.producer.send_and_wait(
+            ENFORCEMENT, event.to_json(), key=event.subject.encode()
+        )
+        [changed] = await scores.wait_for(score_of(place.merchant_id, score=85))
+        for other in (event, again, operator):  # a redelivery, a second decision, no merchant
+            await stack.send(ENFORCEMENT, other, other.subject)
+        await stack.send(topics.INSPECTION_EVENTS.name, marker, marker.subject)
+        await scores.wait_for(score_of(place.merchant_id, score=87))
+    # This service read all three: one duplicate, one case decided again, one without merchant.
+    await until(
+        lambda: _counted(stack, duplicate=1, ignored=1, applied=2),
+        what="the redelivery, the second decision and the operator's case were read",
+    )
+    await until(lambda: recorded(stack.credit, place, "inspection.pass"), what="the marker")
+    body = changed.json()
+    data = body["data"]
+    assert (data["grade"], data["previous_score"]) == ("B", 100)
+    adjustment = data["adjustment"]
+    assert (adjustment["kind"], adjustment["delta"]) == ("enforcement.fine", -15)
+    assert adjustment["policy_version"] == "2026-12"
+    assert adjustment["cause"] == {
+        "event_id": event.id,
+        "event_type": "campaign.enforcement.decided",
+        "topic": ENFORCEMENT,
+        "partition": sent.partition,
+        "offset": sent.offset,
+        "correlation_id": "cmp_root_1",
+    }
+    assert body["causationid"] == event.id and body["correlationid"] == "cmp_root_1"
+
+    # The explanation names the case as the cause of the drop.
+    entries = await ledger(stack, place)
+    enforcement = [e for e in entries if e["kind"].startswith("enforcement.")]
+    assert len(enforcement) == 1
+    [entry] = enforcement
+    assert (entry["event_id"], entry["event_type"], entry["topic"]) == (
+        event.id,
+        "campaign.enforcement.decided",
+        ENFORCEMENT,
+    )
+    assert (entry["partition"], entry["offset"]) == (sent.partition, sent.offset)
+    assert entry["correlation_id"] == "cmp_root_1" and entry["delta"] == -15
+    assert f"case {event.subject} from complaint cmp_9: fine ¥5,000.00" in entry["reason"]
+    assert entry["counting"] is True
+    metrics = (await stack.credit.get("/metrics")).text
+    assert 'sentinel_credit_adjustments_total{kind="enforcement.fine"}' in metrics
+
+
+async def _counted(stack: Stack, **outcomes: int) -> bool:
+    """Whether this service counted at least so many enforcement events of each outcome."""
+    metrics = (await stack.credit.get("/metrics")).text
+    seen: dict[str, float] = {}
+    for line in metrics.splitlines():
+        if line.startswith("sentinel_credit_events_total{") and f'topic="{ENFORCEMENT}"' in line:
+            outcome = line.split('outcome="', 1)[1].split('"', 1)[0]
+            seen[outcome] = float(line.rsplit(" ", 1)[1])
+    return all(seen.get(k, 0) >= n for k, n in outcomes.items())
+
+
+# -- duties ------------------------------------------------------------------------------------
+
+
+async def neighbour(stack: Stack, place: Place, kafka: str) -> Place:
+    """A second market in the place's district with one merchant, once credit scored it."""
+    r = await stack.registry.post(
+        "/markets",
+        json={
+            "name": "邻近市场",
+            "district": place.district,
+            "kind": "farmers",
+            "operator": "o",
+            "address": "a",
+            "capacity": 500,
+            "opening_hours": {"open": "06:00", "close": "19:00"},
+        },
+    )
+    assert r.status_code == 201, r.text
+    market = r.json()
+    async with TopicWatcher(kafka, SCORES) as scores:
+        r = await stack.registry.post(
+            "/merchants",
+            json={
+                "name": "邻近商户",
+                "market_id": market["id"],
+                "stall_no": "N-1",
+                "credit_code": "914403001922038216",
+                "food_licence": "JY13706020012345",
+                "licence_valid_until": (date.today() + timedelta(days=30)).isoformat(),
+                "categories": [],
+            },
+        )
+        assert r.status_code == 201, r.text
+        merchant = r.json()
+        await scores.wait_for(score_of(merchant["id"], score=100))
+    found = Place(place.district, market["id"], merchant["id"], "N-1", place.terminal_id)
+    await until(lambda: recorded(stack.credit, found, "merchant.registered"), what="scored")
+    return found
+
+
+def duties_event(
+    place: Place,
+    *,
+    self_inspection: float | None,
+    reports: float | None,
+    certified: float | None,
+    as_of: date | None = None,
+    updated_at: datetime | None = None,
+) -> Envelope[Any]:
+    """A `campaign.duties.updated` for the place's market, as the campaign service sends it."""
+    data = DutiesUpdated(
+        market_id=place.market_id,
+        district=place.district,
+        as_of=as_of or datetime.now(UTC).date(),
+        window_days=30,
+        opening_days=20,
+        self_inspected_days=round(20 * (self_inspection or 0)),
+        self_inspection_rate=self_inspection,
+        open_follow_ups=0,
+        reports_due=2,
+        reports_late=2 - round(2 * (reports or 0)),
+        report_on_time_rate=reports,
+        managers=4,
+        managers_certified=round(4 * (certified or 0)),
+        certified_share=certified,
+        updated_at=updated_at or datetime.now(UTC),
+    )
+    return make_event(
+        service="campaign",
+        event_type="campaign.duties.updated",
+        version=spec("campaign.duties.updated").version,
+        subject=place.market_id,
+        data=data,
+    )
+
+
+async def assessment(stack: Stack, place: Place) -> dict[str, Any]:
+    r = await stack.credit.get(
+        f"/markets/{place.market_id}/assessment?days=7",
+        headers=stack.token("leader", place.district),
+    )
+    assert r.status_code == 200, r.text
+    body: dict[str, Any] = r.json()
+    return body
+
+
+async def test_a_market_neglecting_its_duties_scores_and_ranks_below_its_neighbour(
+    stack: Stack, kafka: str
+) -> None:
+    lax = await registered(stack, kafka)
+    diligent = await neighbour(stack, lax, kafka)
+    directory = stack.app.state.credit.directory
+    await until(
+        lambda: (
+            {lax.market_id, diligent.market_id} <= set(directory.markets)
+            and {lax.merchant_id, diligent.merchant_id} <= set(directory.merchants)
+        ),
+        what="credit knows both markets and their merchants",
+    )
+    # Otherwise identical: one merchant each, graded A, nothing else in the period. The market
+    # ids decide a tie, so whichever ranks first without duties, the duties must decide it.
+    before = {p.market_id: await assessment(stack, p) for p in (lax, diligent)}
+    assert before[lax.market_id]["score"] == before[diligent.market_id]["score"]
+
+    # The operator skips self-inspections, the task force misses reports, certificates lapse.
+    stale = duties_event(
+        lax,
+        self_inspection=1.0,
+        reports=1.0,
+        certified=1.0,
+        updated_at=datetime.now(UTC) - timedelta(hours=2),
+    )
+    bad = duties_event(lax, self_inspection=0.25, reports=0.0, certified=0.25)
+    good = duties_event(diligent, self_inspection=1.0, reports=1.0, certified=1.0)
+    for event in (bad, good):
+        await stack.send(DUTIES, event, event.subject)
+
+    async def applied() -> dict[str, Any] | None:
+        mine = await assessment(stack, lax)
+        theirs = await assessment(stack, diligent)
+        ready = mine["self_inspection_rate"] == 0.25 and theirs["certified_share"] == 1.0
+        return mine if ready else None
+
+    await until(applied, what="credit read both markets' duties")
+    mine, theirs = await assessment(stack, lax), await assessment(stack, diligent)
+    assert (mine["report_on_time_rate"], mine["certified_share"]) == (0.0, 0.25)
+    assert mine["score"] < theirs["score"] == before[diligent.market_id]["score"]
+    assert (mine["rank"], theirs["rank"], mine["ranked"]) == (2, 1, 2)
+    district = mine["district_assessment"]
+    assert district["self_inspection_rate"] == (0.25 + 1.0) / 2
+
+    # An older update of the same day (a replay of the compacted topic) changes nothing.
+    await stack.send(DUTIES, stale, stale.subject)
+    await until(lambda: _ignored_duties(stack), what="credit read the older update")
+    assert (await assessment(stack, lax))["self_inspection_rate"] == 0.25
+
+    # Published assessments carry the duties too (contracts: optional fields).
+    admin = stack.token("admin", "*")
+    async with TopicWatcher(kafka, topics.CREDIT_ASSESSMENTS.name) as published:
+        r = await stack.credit.post("/assessments?days=7", headers=admin)
+        assert r.status_code == 202, r.text
+        [record] = await published.wait_for(lambda rec: rec.key == lax.market_id.encode())
+    data = record.json()["data"]
+    assert (data["self_inspection_rate"], data["report_on_time_rate"]) == (0.25, 0.0)
+    assert data["rank"] == 2
+
+
+async def _ignored_duties(stack: Stack) -> bool:
+    metrics = (await stack.credit.get("/metrics")).text
+    return any(
+        line.startswith("sentinel_credit_events_total{")
+        and 'outcome="ignored"' in line
+        and f'topic="{DUTIES}"' in line
+        and float(line.rsplit(" ", 1)[1]) >= 1
+        for line in metrics.splitlines()
+    )
+
+
+async def test_a_decision_before_the_merchant_is_known_still_counts_once(
+    stack: Stack, kafka: str
+) -> None:
+    # The campaign may decide a case on a merchant credit has not scored yet: the ledger takes
+    # it (the merchant starts from it), and the registration that follows adds its 0.
+    place = await stack.place()
+    event = decided_event(place, "warning")
+    async with TopicWatcher(kafka, SCORES) as scores:
+        await stack.send(ENFORCEMENT, event, event.subject)
+        await scores.wait_for(score_of(place.merchant_id, score=95))
+    await until(
+        lambda: recorded(stack.credit, place, "merchant.registered", "enforcement.warning"),
+        what="the registration and the case",
+    )
+    kinds = sorted(e["kind"] for e in await ledger(stack, place))
+    assert kinds == ["enforcement.warning", "merchant.registered"]
