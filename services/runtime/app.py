@@ -27,7 +27,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 
 import contracts
 from contracts.envelope import Envelope
-from services.runtime import errors
+from services.runtime import docs, errors
 from services.runtime import logging as jsonlog
 from services.runtime.auth import token_verifier
 from services.runtime.db import connect, create_pool
@@ -245,11 +245,20 @@ def create_app(
         finally:
             await service.stop()
 
-    app = FastAPI(title=title, description=description, version=version, lifespan=lifespan)
+    # /docs and /redoc are served from local assets (services/runtime/docs.py), not a CDN.
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+    )
     app.state.service = service
     app.state.verifier = token_verifier(service.settings)
     app.state.rate_limits = {}
     errors.install(app)
+    docs.install(app)
 
     @app.middleware("http")
     async def observe(request: Request, call_next: Any) -> Response:

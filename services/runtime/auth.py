@@ -24,6 +24,7 @@ from typing import Annotated, Any, Literal, Protocol, get_args
 import httpx
 import jwt
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from services.runtime.errors import Forbidden, ServiceError, Unauthorized
 
@@ -191,13 +192,28 @@ class TokenVerifier:
         return principal_from_claims(claims)
 
 
-async def bearer(request: Request) -> Principal:
-    header = request.headers.get("authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token:
+# The OpenAPI security scheme every `require(...)` route declares (so /docs has an Authorize
+# button). `auto_error=False`: a missing or non-bearer header comes back as None and is refused
+# below, in the services' error format (401, `WWW-Authenticate: Bearer`), not FastAPI's.
+BEARER = HTTPBearer(
+    scheme_name="bearer",
+    bearerFormat="JWT",
+    description=(
+        "An access token of the identity provider (realm `sentinel`; docs/identity.md): "
+        "`Authorization: Bearer <token>`."
+    ),
+    auto_error=False,
+)
+
+
+async def bearer(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(BEARER)],
+) -> Principal:
+    if credentials is None:
         raise Unauthorized("missing bearer token")
     verifier: TokenVerifier = request.app.state.verifier
-    return await verifier.verify(token.strip())
+    return await verifier.verify(credentials.credentials)
 
 
 def require(*roles: str) -> Callable[[Principal], Principal]:
