@@ -381,6 +381,9 @@ class DisclosureUpserted(_Frozen):
     opened_at: Instant
     resolved_at: Instant | None
     updated_at: Instant
+    late_flagged_at: Instant | None = Field(
+        default=None, description="exposures: when it was flagged past its deadline (set once)"
+    )
 
     @model_validator(mode="after")
     def _resolved_at(self) -> DisclosureUpserted:

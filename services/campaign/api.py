@@ -1,7 +1,8 @@
 """Campaign HTTP API: thin routes that parse, authorise and call `Campaigns`.
 
-Writes need a clerk (or admin) token scoped to the district concerned; a campaign itself is the
-city's, configured with a city-wide token. `GET /public/disclosures` needs no token.
+Writes need a clerk (or admin) token scoped to the district concerned — an exposure an inspector
+may record and verify too; a campaign itself is the city's, configured with a city-wide token.
+`GET /public/disclosures` and `GET /public/consultations` need no token.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
 
 from contracts.campaign import (
     CheckKind,
@@ -19,6 +20,7 @@ from contracts.campaign import (
     DeadlineRule,
     DisclosureKind,
     DisclosureState,
+    ExposureSource,
     FundingSource,
     MilestoneKind,
     RenovationKind,
@@ -37,6 +39,8 @@ router = APIRouter(dependencies=[Depends(text_inputs)])
 Clerk = Annotated[Principal, Depends(require("clerk"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler", "leader"))]
+# Who records an exposed problem and re-checks it: the district's clerks and inspectors.
+Recorder = Annotated[Principal, Depends(require("clerk", "inspector"))]
 Text = Annotated[str, Field(min_length=1, max_length=500)]
 
 
@@ -174,6 +178,62 @@ class CheckIn(Strict):
     )
 
 
+class ConsultationIn(Strict):
+    days: StrictInt = Field(
+        ge=domain.CONSULTATION_DAYS[0],
+        le=domain.CONSULTATION_DAYS[1],
+        description="how many days comments are taken, today included (1-60)",
+        examples=[15],
+    )
+
+
+class CommentAnswerIn(Strict):
+    answer: str = Field(
+        min_length=1,
+        max_length=domain.ANSWER_MAX_CHARS,
+        description="how the plan answered the comment (adopted, why not, what changes)",
+        examples=["已采纳：改造方案增加两处无障碍通道"],
+    )
+
+
+class ExposureIn(Strict):
+    market_id: str = Field(min_length=1, max_length=64, description="the responsible market")
+    source: ExposureSource = Field(
+        description="who exposed it: press (媒体), public (群众), supervision (督查)"
+    )
+    reference: str = Field(
+        min_length=1,
+        max_length=domain.EXPOSURE_REFERENCE_MAX,
+        description="the report, article or letter",
+        examples=["烟台日报 2026-05-03 第 4 版"],
+    )
+    title: str = Field(
+        min_length=1, max_length=domain.EXPOSURE_TITLE_MAX, examples=["水产区污水横流"]
+    )
+    details: list[Annotated[str, Field(min_length=1, max_length=domain.EXPOSURE_DETAIL_MAX)]] = (
+        Field(default_factory=list, max_length=domain.EXPOSURE_DETAILS_MAX)
+    )
+    rectify_by: date = Field(description="the last day (city time) to rectify it by")
+
+    def report(self) -> domain.ExposureReport:
+        return domain.ExposureReport(
+            source=self.source,
+            reference=self.reference,
+            title=self.title,
+            rectify_by=self.rectify_by,
+            details=tuple(self.details),
+        )
+
+
+class VerifyIn(Strict):
+    fixed: StrictBool = Field(description="the re-check found the problem fixed")
+    note: str | None = Field(
+        default=None,
+        max_length=domain.VERIFY_NOTE_MAX,
+        description="what was seen; required when not fixed",
+    )
+
+
 # -- views -----------------------------------------------------------------------------------
 
 
@@ -205,22 +265,87 @@ def milestone_out(m: domain.Milestone, today: date) -> dict[str, Any]:
     }
 
 
-def project_out(p: domain.RenovationProject) -> dict[str, Any]:
+def consultation_out(c: domain.Consultation, today: date) -> dict[str, Any]:
+    """The consultation as the event carries it, with each comment's text (what the suggestion
+    said; never its author) and whether comments are taken today."""
+    data = events.consultation_data(c).model_dump(mode="json")
+    for comment, held in zip(data["comments"], c.comments, strict=True):
+        comment["text"] = held.text
+    return {
+        **data,
+        "open": c.is_open(today),
+        "closed": c.closed(today),
+        "opened_at": c.opened_at.isoformat() if c.opened_at else None,
+        "opened_by": actor_dict(c.opened_by),
+    }
+
+
+def project_out(p: domain.RenovationProject, today: date) -> dict[str, Any]:
     data = events.project_data(p, "created").model_dump(mode="json", exclude={"change", "actor"})
     for line in data["budget"]:
         line["amount_yuan"] = domain.fen_to_yuan(line["amount_fen"])
     return {
         "id": p.id,
         **data,
+        "consultation": consultation_out(p.consultation, today) if p.consultation else None,
         "budget_total_yuan": domain.fen_to_yuan(p.budget_total_fen),
         "budget_by_source_fen": p.budget_by_source(),
         "open_failed_checks": [c.id for c in p.open_failures()],
     }
 
 
+def public_consultation_out(
+    p: domain.RenovationProject, market_name: str | None, today: date
+) -> dict[str, Any]:
+    """What citizens read of a plan open for comment: the plan and its window, how many
+    comments came and how many were answered — no text, nobody's name."""
+    assert p.consultation is not None
+    c = p.consultation
+    return {
+        "project_id": p.id,
+        "market_id": p.market_id,
+        "market_name": market_name,
+        "district": p.district,
+        "kind": p.kind,
+        "title": p.title,
+        "stage": p.stage,
+        "scope_items": [{"area": i.area, "description": i.description} for i in p.scope_items],
+        "budget_total_fen": p.budget_total_fen,
+        "budget_total_yuan": domain.fen_to_yuan(p.budget_total_fen),
+        "opens_on": c.opens_on.isoformat(),
+        "closes_on": c.closes_on.isoformat(),
+        "open": c.is_open(today),
+        "comments": len(c.comments),
+        "answered": len(c.comments) - c.unanswered,
+    }
+
+
 def disclosure_out(d: domain.Disclosure, camp: Campaigns) -> dict[str, Any]:
     data = events.disclosure_data(d).model_dump(mode="json")
-    return {"id": d.id, **data, "overdue": d.overdue(camp.now())}
+    return {
+        "id": d.id,
+        **data,
+        "overdue": d.overdue(camp.now()),
+        "late_flagged_at": d.late_flagged_at.isoformat() if d.late_flagged_at else None,
+    }
+
+
+def exposure_out(d: domain.Disclosure, camp: Campaigns) -> dict[str, Any]:
+    """An exposure as staff read it: the disclosure, who recorded it and its re-checks."""
+    return disclosure_out(d, camp) | {
+        "rectify_by": d.deadline_date.isoformat(),
+        "recorded_by": actor_dict(d.recorded_by),
+        "verifications": [
+            {
+                "on": v.on.isoformat(),
+                "at": v.at.isoformat(),
+                "fixed": v.fixed,
+                "note": v.note,
+                "by": actor_dict(v.by),
+            }
+            for v in d.verifications
+        ],
+    }
 
 
 # -- campaigns -------------------------------------------------------------------------------
@@ -310,7 +435,7 @@ async def add_project(body: ProjectIn, camp: Camp, who: Clerk) -> dict[str, Any]
         budget=_budget(body.budget),
         planned_on=body.planned_on,
     )
-    return project_out(await camp.add_project(who, cmd))
+    return project_out(await camp.add_project(who, cmd), camp.today())
 
 
 @router.get("/renovations", tags=["renovation"])
@@ -322,12 +447,13 @@ async def list_projects(
     stage: Annotated[RenovationStage | None, Query()] = None,
 ) -> dict[str, Any]:
     found = await camp.projects(who, campaign_id=campaign_id, market_id=market_id, stage=stage)
-    return {"items": [project_out(p) for p in found]}
+    today = camp.today()
+    return {"items": [project_out(p, today) for p in found]}
 
 
 @router.get("/renovations/{project_id}", tags=["renovation"])
 async def get_project(project_id: str, camp: Camp, who: Reader) -> dict[str, Any]:
-    return project_out(await camp.project(who, project_id))
+    return project_out(await camp.project(who, project_id), camp.today())
 
 
 @router.patch("/renovations/{project_id}", tags=["renovation"])
@@ -342,17 +468,19 @@ async def amend_project(
         scope_items=_scope(body.scope_items) if body.scope_items is not None else None,
         budget=_budget(body.budget) if body.budget is not None else None,
     )
-    return project_out(project)
+    return project_out(project, camp.today())
 
 
 @router.post("/renovations/{project_id}/stage", tags=["renovation"])
 async def advance_project(project_id: str, body: StageIn, camp: Camp, who: Clerk) -> dict[str, Any]:
     """planned → approved → under_construction → accepted; any other move is 409 with
-    `current_stage`. Acceptance needs every failed check resolved."""
+    `current_stage`. Acceptance needs every failed check resolved. A plan opened for comment is
+    approved once its consultation has closed, and built once every comment is answered too
+    (else 409 naming `consultation`)."""
     project = await camp.advance(
         who, project_id, body.stage, reached_on=body.reached_on, note=body.note
     )
-    return project_out(project)
+    return project_out(project, camp.today())
 
 
 @router.post("/renovations/{project_id}/checks", status_code=201, tags=["renovation"])
@@ -372,8 +500,73 @@ async def record_check(project_id: str, body: CheckIn, camp: Camp, who: Clerk) -
     return {
         "check": events.check_data(outcome.check).model_dump(mode="json"),
         "resolved": [c.id for c in outcome.resolved],
-        "project": project_out(outcome.project),
+        "project": project_out(outcome.project, camp.today()),
     }
+
+
+@router.post("/renovations/{project_id}/consultation", tags=["renovation"])
+async def open_consultation(
+    project_id: str, body: ConsultationIn, camp: Camp, who: Clerk
+) -> dict[str, Any]:
+    """Open the plan for public comment (征求群众意见) from today for `days` days — only while
+    the project is `planned` (else 409). Citizens' suggestions naming the project
+    (`project_id`) during those days become its comments."""
+    project = await camp.open_consultation(who, project_id, body.days)
+    return project_out(project, camp.today())
+
+
+@router.post("/renovations/{project_id}/comments/{suggestion_id}/answer", tags=["renovation"])
+async def answer_comment(
+    project_id: str, suggestion_id: str, body: CommentAnswerIn, camp: Camp, who: Clerk
+) -> dict[str, Any]:
+    """Record how the plan answered a comment (a later answer corrects it), until
+    construction begins."""
+    project = await camp.answer_comment(who, project_id, suggestion_id, body.answer)
+    return project_out(project, camp.today())
+
+
+# -- public exposure and deadline rectification ---------------------------------------------
+
+
+@router.post("/exposures", status_code=201, tags=["exposure"])
+async def record_exposure(body: ExposureIn, camp: Camp, who: Recorder) -> dict[str, Any]:
+    """A problem the press, a citizen or a supervising body exposed (曝光, 舆论监督), with the
+    market responsible and the day to rectify it by (限期整改): public at once on the disclosure
+    feed, open until a re-check finds it fixed; flagged late once if still open after its
+    deadline."""
+    return exposure_out(await camp.record_exposure(who, body.market_id, body.report()), camp)
+
+
+@router.get("/exposures", tags=["exposure"])
+async def list_exposures(
+    camp: Camp,
+    who: Reader,
+    state: Annotated[DisclosureState | None, Query()] = None,
+    district: Annotated[str | None, Query(max_length=64)] = None,
+    market_id: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 200,
+    offset: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0,
+) -> dict[str, Any]:
+    """Exposures by deadline, nearest first (a district token reads its own district)."""
+    found = await camp.exposures(
+        who, state=state, district=district, market_id=market_id, limit=limit, offset=offset
+    )
+    return {"items": [exposure_out(d, camp) for d in found]}
+
+
+@router.get("/exposures/{disclosure_id}", tags=["exposure"])
+async def get_exposure(disclosure_id: str, camp: Camp, who: Reader) -> dict[str, Any]:
+    return exposure_out(await camp.exposure(who, disclosure_id), camp)
+
+
+@router.post("/exposures/{disclosure_id}/verify", tags=["exposure"])
+async def verify_exposure(
+    disclosure_id: str, body: VerifyIn, camp: Camp, who: Recorder
+) -> dict[str, Any]:
+    """A re-check (复查): fixed resolves the exposure; not fixed (with a note) keeps it open and
+    says so publicly. A resolved exposure is 409."""
+    found = await camp.verify_exposure(who, disclosure_id, fixed=body.fixed, note=body.note)
+    return exposure_out(found, camp)
 
 
 # -- public disclosure and jobs --------------------------------------------------------------
@@ -410,7 +603,34 @@ async def public_disclosure(disclosure_id: str, camp: Camp) -> dict[str, Any]:
     return disclosure_out(await camp.disclosure(disclosure_id), camp)
 
 
+@router.get("/public/consultations", tags=["public"])
+async def public_consultations(
+    camp: Camp,
+    market_id: Annotated[str | None, Query(max_length=64)] = None,
+    open_only: Annotated[bool, Query(alias="open")] = False,
+) -> dict[str, Any]:
+    """Public (no token): renovation plans opened for comment, the latest window first;
+    `open=true`: only those taking comments today."""
+    today = camp.today()
+    found = await camp.consultations(market_id=market_id, open_only=open_only)
+    names = camp.directory.markets
+    return {
+        "items": [
+            public_consultation_out(p, m.name if (m := names.get(p.market_id)) else None, today)
+            for p in found
+        ]
+    }
+
+
+@router.get("/public/consultations/{project_id}", tags=["public"])
+async def public_consultation(project_id: str, camp: Camp) -> dict[str, Any]:
+    found = await camp.public_consultation(project_id)
+    market = camp.directory.markets.get(found.market_id)
+    return public_consultation_out(found, market.name if market else None, camp.today())
+
+
 @router.post("/jobs/check-campaigns", tags=["jobs"])
 async def check_campaigns(camp: Camp, _: Admin) -> dict[str, Any]:
-    """Run the campaign clock now: flag (once) and disclose milestones past their deadline."""
+    """Run the campaign clock now: flag (once) and disclose milestones past their deadline,
+    and flag (once) exposures still open after theirs; `flagged` counts both."""
     return {"flagged": await camp.check_clock()}

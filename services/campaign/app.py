@@ -1,5 +1,6 @@
 """Wiring of the campaign service: the registry view (markets, task forces, merchants), the
-inspection events it discloses, the campaign clock and the HTTP API."""
+inspection events it discloses, the citizens' suggestions that comment on renovation plans, the
+campaign clock and the HTTP API."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from services.campaign import duties, joint
 from services.campaign.api import router
 from services.campaign.commands import Campaigns, utc_now
 from services.campaign.duties import DutiesConfig
-from services.campaign.feed import InspectionFeed
+from services.campaign.feed import InspectionFeed, SuggestionFeed
 from services.campaign.joint.config import DEPARTMENTS_FILE, JointConfig
 from services.campaign.metrics import CampaignMetrics
 from services.campaign.settings import CampaignSettings
@@ -40,6 +41,7 @@ def build(
     campaigns = Campaigns(service, directory, metrics, timezone=settings.timezone, now=now)
     directory.on_market_change(campaigns.on_market)
     feed = InspectionFeed(campaigns)
+    suggestions = SuggestionFeed(campaigns)
 
     async def check_clock(_: Service) -> None:
         # Only once the view knows every market: a market it missed has no milestones to flag.
@@ -50,6 +52,12 @@ def build(
         service.every(settings.campaign_check_interval_s, check_clock, "campaign-clock")
     if consume:
         service.subscribe(topics.INSPECTION_EVENTS.name, feed.on_event)
+        # A group of its own: the suggestions topic's offsets never wait on inspection's.
+        service.subscribe(
+            topics.COMPLAINTS_SUGGESTIONS.name,
+            suggestions.on_event,
+            group_id=f"{settings.group_id}-suggestions",
+        )
     plan = duties.install(service, directory, config=DutiesConfig.from_settings(settings), now=now)
     joint_router = joint.attach(
         service,
@@ -67,13 +75,16 @@ def build(
         [router, plan.router, joint_router],
         title="Market Sentinel — campaign",
         description="The city's campaign (专项整治行动): deadlines and milestones, renovation "
-        "projects, public disclosures of late milestones, failed checks and overdue "
-        "rectifications; task-force reports, operators' self-inspections, training and "
-        "certificates; joint meetings and joint enforcement cases.",
+        "projects and the public consultation on their plans, public disclosures of late "
+        "milestones, failed checks, overdue rectifications and problems exposed by the press "
+        "or the public (with their rectification deadlines); task-force reports, operators' "
+        "self-inspections, training and certificates; joint meetings and joint enforcement "
+        "cases.",
     )
     app.state.campaigns = campaigns
     app.state.directory = directory
     app.state.feed = feed
+    app.state.suggestions = suggestions
     app.state.duties = plan.duties
     app.state.joint = joint_router.joint
     return app

@@ -27,6 +27,7 @@ from contracts.envelope import Envelope
 from contracts.inspection import RectificationOverdue, RectificationVerified
 from contracts.people import Actor
 from contracts.registry import MarketUpserted
+from contracts.suggestions import SuggestionReceived
 from services.campaign import events
 from services.campaign.domain.campaign import (
     BudgetLine,
@@ -36,6 +37,7 @@ from services.campaign.domain.campaign import (
     DeadlineRule,
     Disclosure,
     Expected,
+    ExposureReport,
     MarketFacts,
     Milestone,
     MilestoneReport,
@@ -44,19 +46,25 @@ from services.campaign.domain.campaign import (
     ScopeItem,
     advance_project,
     amend_project,
+    answer_comment,
+    disclose_exposure,
     disclose_failed_check,
     disclose_late_milestone,
     disclose_overdue_rectification,
     due_late_flags,
     expected_milestones,
+    flag_late_exposure,
     flag_missing,
     new_id,
+    open_consultation,
     plan_campaign,
     plan_project,
     progress,
+    receive_comment,
     record_check,
     record_milestone,
     still_overdue,
+    verify_exposure,
 )
 from services.campaign.metrics import CampaignMetrics
 from services.campaign.store import CampaignStore
@@ -66,6 +74,8 @@ from services.runtime.directory import RegistryDirectory
 from services.runtime.errors import Forbidden, InvalidInput, NotFound
 
 log = logging.getLogger(__name__)
+# Late exposures flagged per transaction by the clock.
+EXPOSURE_BATCH = 200
 
 
 # Who recorded a milestone the registry's change implied, when its snapshot names nobody.
@@ -381,6 +391,35 @@ class Campaigns:
 
     # -- the clock -------------------------------------------------------------------------------
     async def check_clock(self, _: Service | None = None) -> int:
+        """Flag every milestone whose deadline passed undone, and every exposure still open
+        after its deadline, once each. Returns how many were flagged (both kinds)."""
+        milestones = await self.flag_late_milestones()
+        return milestones + await self.flag_late_exposures()
+
+    async def flag_late_exposures(self) -> int:
+        """Flag (once) every exposure still open after its rectification deadline: its
+        `late_flagged_at` set and its disclosure republished saying it is late, in one
+        transaction per batch. The rows are locked as they are read (SKIP LOCKED), so a
+        concurrent run flags none twice."""
+        flagged = 0
+        while True:
+            async with self.transaction() as tx:
+                now = self.now()
+                due = await tx.store.exposures_to_flag(now, EXPOSURE_BATCH)
+                late = [x for x in (flag_late_exposure(d, now) for d in due) if x is not None]
+                for disclosure in late:
+                    await tx.store.save_disclosure(disclosure)
+                    tx.outgoing.append(events.disclosure_upserted(disclosure))
+            if late:
+                self.metrics.disclosures.labels("exposure", "flagged_late").inc(len(late))
+                flagged += len(late)
+            if len(due) < EXPOSURE_BATCH or not late:
+                break
+        if flagged:
+            log.info("exposures flagged late", extra={"count": flagged})
+        return flagged
+
+    async def flag_late_milestones(self) -> int:
         """Flag every milestone whose deadline passed undone, once, and disclose it.
 
         Returns how many were flagged. Runs as a periodic job under the runtime's advisory
@@ -577,6 +616,158 @@ class Campaigns:
             raise NotFound(f"no renovation project {project_id!r}")
         who.require_district(project.district)
         return project
+
+    # -- public consultation on a renovation plan (征求群众意见) ----------------------------------
+    async def open_consultation(
+        self, who: Principal, project_id: str, days: int
+    ) -> RenovationProject:
+        """Open a planned project's plan for comment from today for `days` days."""
+        async with self.transaction() as tx:
+            project = await self._project(tx, who, project_id, for_update=True)
+            changed = open_consultation(
+                project, days=days, today=self.today(), now=self.now(), by=actor(who)
+            )
+            await tx.store.save_project(changed)
+            tx.outgoing.append(
+                events.renovation_upserted(changed, "consultation_opened", actor(who))
+            )
+        self.metrics.renovations.labels("consultation_opened").inc()
+        return changed
+
+    async def take_comment(
+        self, conn: asyncpg.Connection, event: Envelope[SuggestionReceived]
+    ) -> RenovationProject | None:
+        """A citizen's suggestion naming a project (in the caller's transaction): a comment on
+        the project when its consultation was open on the day the suggestion was received;
+        None — nothing changed — otherwise."""
+        s = event.data
+        if not s.project_id:
+            return None
+        async with self.transaction(conn) as tx:
+            project = await tx.store.project(s.project_id, for_update=True)
+            if project is None:
+                return None
+            changed = receive_comment(
+                project,
+                suggestion_id=s.suggestion_id,
+                text=s.text,
+                received_at=s.received_at,
+                market_id=s.market_id,
+                tz=self.tz,
+                now=self.now(),
+            )
+            if changed is None:
+                return None
+            await tx.store.save_project(changed)
+            tx.outgoing.append(events.renovation_upserted(changed, "comment_received", cause=event))
+        self.metrics.renovations.labels("comment_received").inc()
+        return changed
+
+    async def answer_comment(
+        self, who: Principal, project_id: str, suggestion_id: str, answer: str
+    ) -> RenovationProject:
+        async with self.transaction() as tx:
+            project = await self._project(tx, who, project_id, for_update=True)
+            changed = answer_comment(
+                project, suggestion_id, answer=answer, by=actor(who), now=self.now()
+            )
+            await tx.store.save_project(changed)
+            tx.outgoing.append(events.renovation_upserted(changed, "comment_answered", actor(who)))
+        self.metrics.renovations.labels("comment_answered").inc()
+        return changed
+
+    async def consultations(
+        self, *, market_id: str | None = None, open_only: bool = False
+    ) -> list[RenovationProject]:
+        """Projects opened for comment (public): the open ones only, if asked."""
+        today = self.today()
+        async with self.transaction() as tx:
+            found = await tx.store.consultations(market_id=market_id)
+        return [
+            p
+            for p in found
+            if p.consultation is not None and (not open_only or p.consultation.is_open(today))
+        ]
+
+    async def public_consultation(self, project_id: str) -> RenovationProject:
+        async with self.transaction() as tx:
+            found = await tx.store.project(project_id)
+        if found is None or found.consultation is None:
+            raise NotFound(f"no consultation on renovation project {project_id!r}")
+        return found
+
+    # -- public exposure and deadline rectification (曝光, 限期整改) -----------------------------
+    async def record_exposure(
+        self, who: Principal, market_id: str, report: ExposureReport
+    ) -> Disclosure:
+        """A problem the press, a citizen or a supervising body exposed: disclosed to the public
+        at once, open until a re-check finds it fixed."""
+        market = self.directory.markets.get(market_id)
+        if market is None:
+            raise InvalidInput("market_id", f"no market {market_id!r} is registered")
+        who.require_district(market.district)
+        async with self.transaction() as tx:
+            disclosure = disclose_exposure(
+                report,
+                disclosure_id=new_id("dsc"),
+                district=market.district,
+                market_id=market.market_id,
+                tz=self.tz,
+                today=self.today(),
+                now=self.now(),
+                by=actor(who),
+                district_name=self.directory.district_names.get(market.district),
+                market_name=market.name,
+            )
+            await tx.store.save_disclosure(disclosure)
+            tx.outgoing.append(events.disclosure_upserted(disclosure))
+        self.metrics.disclosures.labels("exposure", "opened").inc()
+        log.info("exposure recorded", extra={"disclosure_id": disclosure.id})
+        return disclosure
+
+    async def verify_exposure(
+        self, who: Principal, disclosure_id: str, *, fixed: bool, note: str | None
+    ) -> Disclosure:
+        async with self.transaction() as tx:
+            found = await tx.store.disclosure(disclosure_id, for_update=True)
+            if found is None or found.kind != "exposure":
+                raise NotFound(f"no exposure {disclosure_id!r}")
+            who.require_district(found.district)
+            changed = verify_exposure(
+                found, fixed=fixed, note=note, by=actor(who), today=self.today(), now=self.now()
+            )
+            await tx.store.save_disclosure(changed)
+            tx.outgoing.append(events.disclosure_upserted(changed))
+        self.metrics.disclosures.labels("exposure", "resolved" if fixed else "not_fixed").inc()
+        return changed
+
+    async def exposures(
+        self,
+        who: Principal,
+        *,
+        state: str | None = None,
+        district: str | None = None,
+        market_id: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[Disclosure]:
+        """Exposures by deadline; a district token reads its own district."""
+        if district is not None:
+            who.require_district(district)
+        elif not who.may_act_in(ALL_DISTRICTS):
+            district = who.district
+        async with self.transaction() as tx:
+            return await tx.store.exposures(
+                district=district, market_id=market_id, state=state, limit=limit, offset=offset
+            )
+
+    async def exposure(self, who: Principal, disclosure_id: str) -> Disclosure:
+        async with self.transaction() as tx:
+            found = await tx.store.disclosure(disclosure_id)
+        if found is None or found.kind != "exposure":
+            raise NotFound(f"no exposure {disclosure_id!r}")
+        who.require_district(found.district)
+        return found
 
     # -- public disclosure -----------------------------------------------------------------------
     async def disclosures(self, **filters: Any) -> list[Disclosure]:

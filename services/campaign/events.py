@@ -18,6 +18,7 @@ from contracts.people import Actor
 from services.campaign.domain.campaign import (
     Campaign,
     Check,
+    Consultation,
     Disclosure,
     Milestone,
     RenovationProject,
@@ -128,6 +129,26 @@ def check_data(x: Check) -> c.Check:
     )
 
 
+def consultation_data(x: Consultation) -> c.Consultation:
+    """The consultation as the event carries it: comments by suggestion id, their answers —
+    the suggestions' text is on complaints.suggestions.v1, not repeated here."""
+    return c.Consultation(
+        opens_on=x.opens_on,
+        closes_on=x.closes_on,
+        comments=[
+            c.Comment(
+                suggestion_id=m.suggestion_id,
+                received_at=m.received_at,
+                answer=m.answer,
+                answered_at=m.answered_at,
+                answered_by=m.answered_by,
+            )
+            for m in x.comments
+        ],
+        unanswered=x.unanswered,
+    )
+
+
 def project_data(
     p: RenovationProject, change: str, actor: Actor | None = None
 ) -> c.RenovationUpserted:
@@ -155,6 +176,7 @@ def project_data(
             for s in p.stages
         ],
         checks=[check_data(x) for x in p.checks],
+        consultation=consultation_data(p.consultation) if p.consultation else None,
         change=change,
         created_at=p.created_at,
         updated_at=p.updated_at,
@@ -162,9 +184,23 @@ def project_data(
     )
 
 
-def renovation_upserted(p: RenovationProject, change: str, actor: Actor | None = None) -> Item:
-    """`actor`: who made the change (created, amended, moved the stage, recorded the check)."""
-    event = _event("registry.renovation.upserted", p.id, project_data(p, change, actor))
+def renovation_upserted(
+    p: RenovationProject,
+    change: str,
+    actor: Actor | None = None,
+    *,
+    cause: Envelope[Any] | None = None,
+) -> Item:
+    """`actor`: who made the change (created, amended, moved the stage, recorded the check,
+    opened the consultation, answered a comment); none for a comment received. `cause`: the
+    event that made the change (a citizen's suggestion), whose chain it joins."""
+    event = _event(
+        "registry.renovation.upserted",
+        p.id,
+        project_data(p, change, actor),
+        correlation_id=cause.correlationid if cause else None,
+        causation_id=cause.id if cause else None,
+    )
     return _campaign_item(event, p.campaign_id)
 
 
@@ -206,11 +242,14 @@ def disclosure_data(d: Disclosure) -> c.DisclosureUpserted:
         title=d.title,
         title_en=d.title_en,
         details=list(d.details),
+        exposure_source=d.exposure_source,
+        exposure_reference=d.exposure_reference,
         deadline=d.deadline,
         deadline_date=d.deadline_date,
         opened_at=d.opened_at,
         resolved_at=d.resolved_at,
         updated_at=d.updated_at,
+        late_flagged_at=d.late_flagged_at,
     )
 
 

@@ -13,12 +13,15 @@ from services.campaign.domain.campaign import (
     BudgetLine,
     Campaign,
     Check,
+    Comment,
+    Consultation,
     DeadlineRule,
     Disclosure,
     Milestone,
     RenovationProject,
     ScopeItem,
     StageChange,
+    Verification,
 )
 
 
@@ -101,6 +104,60 @@ def _check(b: dict[str, Any]) -> Check:
     )
 
 
+def _iso(value: date | datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _consultation_body(c: Consultation | None) -> dict[str, Any] | None:
+    if c is None:
+        return None
+    return {
+        "opens_on": c.opens_on.isoformat(),
+        "closes_on": c.closes_on.isoformat(),
+        "opened_at": _iso(c.opened_at),
+        "opened_by": actor_dict(c.opened_by),
+        "comments": [
+            {
+                "suggestion_id": m.suggestion_id,
+                "received_at": m.received_at.isoformat(),
+                "text": m.text,
+                "answer": m.answer,
+                "answered_at": _iso(m.answered_at),
+                "answered_by": actor_dict(m.answered_by),
+            }
+            for m in c.comments
+        ],
+    }
+
+
+def _consultation(b: dict[str, Any] | None) -> Consultation | None:
+    if not b:
+        return None
+    opens_on, closes_on = _d(b["opens_on"]), _d(b["closes_on"])
+    assert opens_on is not None and closes_on is not None
+    comments = []
+    for m in b["comments"]:
+        received_at = _t(m["received_at"])
+        assert received_at is not None
+        comments.append(
+            Comment(
+                suggestion_id=m["suggestion_id"],
+                received_at=received_at,
+                text=m["text"],
+                answer=m.get("answer"),
+                answered_at=_t(m.get("answered_at")),
+                answered_by=actor_from(m.get("answered_by")),
+            )
+        )
+    return Consultation(
+        opens_on=opens_on,
+        closes_on=closes_on,
+        comments=tuple(comments),
+        opened_at=_t(b.get("opened_at")),
+        opened_by=actor_from(b.get("opened_by")),
+    )
+
+
 def _project_body(p: RenovationProject) -> dict[str, Any]:
     return {
         "title": p.title,
@@ -117,6 +174,7 @@ def _project_body(p: RenovationProject) -> dict[str, Any]:
             for s in p.stages
         ],
         "checks": [_check_body(c) for c in p.checks],
+        "consultation": _consultation_body(p.consultation),
     }
 
 
@@ -143,6 +201,7 @@ def _project(r: asyncpg.Record) -> RenovationProject:
         version=r["version"],
         created_at=r["created_at"],
         updated_at=r["updated_at"],
+        consultation=_consultation(b.get("consultation")),
     )
 
 
@@ -154,7 +213,25 @@ _DISCLOSURE_BODY = (
     "merchant_id",
     "merchant_name",
     "stall_no",
+    "exposure_source",
+    "exposure_reference",
 )
+
+
+def _verification_body(v: Verification) -> dict[str, Any]:
+    return {
+        "on": v.on.isoformat(),
+        "at": v.at.isoformat(),
+        "fixed": v.fixed,
+        "note": v.note,
+        "by": actor_dict(v.by),
+    }
+
+
+def _verification(b: dict[str, Any]) -> Verification:
+    on, at, by = _d(b["on"]), _t(b["at"]), actor_from(b["by"])
+    assert on is not None and at is not None and by is not None
+    return Verification(on, at, bool(b["fixed"]), b.get("note"), by)
 
 
 def _disclosure(r: asyncpg.Record) -> Disclosure:
@@ -176,6 +253,9 @@ def _disclosure(r: asyncpg.Record) -> Disclosure:
         resolved_at=_t(b.get("resolved_at")),
         version=r["version"],
         updated_at=r["updated_at"],
+        recorded_by=actor_from(b.get("recorded_by")),
+        late_flagged_at=r["late_flagged_at"],
+        verifications=tuple(_verification(v) for v in b.get("verifications") or ()),
         **{k: b.get(k) for k in _DISCLOSURE_BODY},
     )
 
@@ -352,20 +432,39 @@ class CampaignStore:
         )
         return [_project(r) for r in rows]
 
+    async def consultations(
+        self, *, market_id: str | None = None, district: str | None = None
+    ) -> list[RenovationProject]:
+        """Projects that were ever opened for comment, the latest window first."""
+        rows = await self.conn.fetch(
+            """SELECT * FROM renovation_projects
+               WHERE jsonb_typeof(body -> 'consultation') = 'object'
+                 AND ($1::text IS NULL OR market_id = $1)
+                 AND ($2::text IS NULL OR district = $2)
+               ORDER BY body -> 'consultation' ->> 'closes_on' DESC, id""",
+            market_id,
+            district,
+        )
+        return [_project(r) for r in rows]
+
     # disclosures
     async def save_disclosure(self, d: Disclosure) -> None:
         body = {k: getattr(d, k) for k in _DISCLOSURE_BODY} | {
             "details": list(d.details),
             "deadline_date": d.deadline_date.isoformat(),
             "resolved_at": d.resolved_at.isoformat() if d.resolved_at else None,
+            "recorded_by": actor_dict(d.recorded_by),
+            "verifications": [_verification_body(v) for v in d.verifications],
         }
         await self.conn.execute(
             """INSERT INTO disclosures (id, kind, source_id, state, district, market_id,
-                                       campaign_id, deadline, opened_at, body, version, updated_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                       campaign_id, deadline, opened_at, body, version, updated_at,
+                                       late_flagged_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                ON CONFLICT (id) DO UPDATE SET
                    state = EXCLUDED.state, deadline = EXCLUDED.deadline, body = EXCLUDED.body,
-                   version = EXCLUDED.version, updated_at = EXCLUDED.updated_at""",
+                   version = EXCLUDED.version, updated_at = EXCLUDED.updated_at,
+                   late_flagged_at = EXCLUDED.late_flagged_at""",
             d.id,
             d.kind,
             d.source_id,
@@ -378,11 +477,53 @@ class CampaignStore:
             body,
             d.version,
             d.updated_at,
+            d.late_flagged_at,
         )
 
-    async def disclosure(self, disclosure_id: str) -> Disclosure | None:
-        r = await self.conn.fetchrow("SELECT * FROM disclosures WHERE id = $1", disclosure_id)
+    async def disclosure(
+        self, disclosure_id: str, *, for_update: bool = False
+    ) -> Disclosure | None:
+        sql = "SELECT * FROM disclosures WHERE id = $1" + (" FOR UPDATE" if for_update else "")
+        r = await self.conn.fetchrow(sql, disclosure_id)
         return _disclosure(r) if r else None
+
+    async def exposures(
+        self,
+        *,
+        district: str | None = None,
+        market_id: str | None = None,
+        state: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[Disclosure]:
+        """Exposed problems by deadline, the nearest first."""
+        rows = await self.conn.fetch(
+            """SELECT * FROM disclosures
+               WHERE kind = 'exposure'
+                 AND ($1::text IS NULL OR district = $1)
+                 AND ($2::text IS NULL OR market_id = $2)
+                 AND ($3::text IS NULL OR state = $3)
+               ORDER BY deadline, opened_at, id LIMIT $4 OFFSET $5""",
+            district,
+            market_id,
+            state,
+            limit,
+            offset,
+        )
+        return [_disclosure(r) for r in rows]
+
+    async def exposures_to_flag(self, now: datetime, limit: int) -> list[Disclosure]:
+        """Open exposures past their deadline and not flagged yet, locked for this transaction
+        (another run skips them)."""
+        rows = await self.conn.fetch(
+            """SELECT * FROM disclosures
+               WHERE kind = 'exposure' AND state = 'open' AND late_flagged_at IS NULL
+                 AND deadline <= $1
+               ORDER BY deadline, id LIMIT $2 FOR UPDATE SKIP LOCKED""",
+            now,
+            limit,
+        )
+        return [_disclosure(r) for r in rows]
 
     async def disclosure_of(
         self, kind: str, source_id: str, *, for_update: bool = False

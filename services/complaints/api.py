@@ -177,7 +177,8 @@ class PublicSuggestion(BaseModel):
 )
 async def suggest(body: SuggestionSubmission, sugg: Sugg) -> dict[str, Any]:
     """Send a suggestion about a market or the city's campaign (public). Name and phone are
-    optional; `publish_answer` lets the answer be shown publicly."""
+    optional; `publish_answer` lets the answer be shown publicly; `project_id` names a
+    renovation plan open for comment (征求群众意见) that it comments on."""
     s = await sugg.submit(body)
     return {"id": s.suggestion_id, "tracking_code": s.tracking_code}
 

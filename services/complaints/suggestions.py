@@ -43,6 +43,7 @@ def event_data(s: Suggestion) -> dict[str, Any]:
         "about": s.about,
         "market_id": s.market_id,
         "district": s.district,
+        "project_id": s.project_id,
         "text": s.text,
         "author": s.masked_author(),
         "publish_answer": s.publish_answer,
@@ -161,6 +162,7 @@ class Suggestions:
             phone=body.phone,
             publish_answer=body.publish_answer,
             now=now,
+            project_id=body.project_id,
         )
         async with self.service.pool.acquire() as conn, conn.transaction():
             await SuggestionStore(conn).insert(s)

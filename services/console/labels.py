@@ -331,3 +331,56 @@ _REASONS.extend(
         (re.compile(r"(String should have )?at most (\d+) characters"), r"最多 \2 个字"),
     ]
 )
+
+# Public exposure and deadline rectification (曝光, 限期整改) and the public consultation on
+# renovation plans (征求群众意见), issue 17.
+EXPOSURE_SOURCE: Final = {"press": "媒体", "public": "群众", "supervision": "督查"}
+DISCLOSURE_KIND: Final = {
+    "late_milestone": "创建工作节点逾期",
+    "failed_check": "改造工程检查不合格",
+    "overdue_rectification": "逾期未整改",
+    "exposure": "曝光",
+}
+DISCLOSURE_STATE: Final = {"open": "未整改", "resolved": "已整改"}
+RENOVATION_STAGE: Final = {
+    "planned": "计划",
+    "approved": "已批复",
+    "under_construction": "施工中",
+    "accepted": "已验收",
+}
+RENOVATION_KIND: Final = {"old_market_upgrade": "老旧市场提升改造", "new_market": "新建市场"}
+SCOPE_AREA: Final = {
+    "infrastructure": "基础设施",
+    "hygiene": "环境卫生",
+    "layout": "布局",
+    "equipment": "设施设备",
+    "other": "其他",
+}
+FUNDING_SOURCE: Final = {"fiscal": "财政资金", "ppp": "PPP", "special_fund": "专项基金"}
+_REASONS.extend(
+    [
+        (re.compile(r"\S+ is before today \((\S+)\)"), r"不得早于今天（\1）"),
+        (re.compile(r"must be within \d+ days of today"), "整改期限不得超过一年"),
+        (re.compile(r"a problem not fixed needs a note.*"), "未整改到位须写明仍存在的问题"),
+        (re.compile(r"exposure .* is resolved already.*"), "该曝光问题已整改，无需再复查"),
+        (re.compile(r"must be one of press, public, supervision"), "请选择曝光来源"),
+        (re.compile(r"must be from 1 to 60 days"), "应为 1–60 天"),
+        (
+            re.compile(r"the consultation is open until (\S+); .*"),
+            r"征求意见至 \1 结束，结束后才能推进",
+        ),
+        (
+            re.compile(r"(\d+) comment\(s\) of the consultation are not answered.*"),
+            r"还有 \1 条意见未答复，全部答复后才能开工",
+        ),
+        (re.compile(r"a consultation is open already, until (\S+)"), r"正在征求意见（至 \1）"),
+        (
+            re.compile(r"the project is \w+; a plan is opened for comment only while planned"),
+            "只有计划阶段的改造方案可以征求意见",
+        ),
+        (
+            re.compile(r"the project is \w+; comments are answered before construction"),
+            "开工后不能再修改答复",
+        ),
+    ]
+)

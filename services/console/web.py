@@ -95,6 +95,8 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/staff/self-inspection", "今日自查", frozenset({"operator"})),
     ("/staff/reports", "专班汇报", frozenset({"clerk", "inspector", "leader"})),
     ("/staff/training", "培训", frozenset({"clerk"})),
+    ("/staff/exposures", "曝光整改", frozenset({"clerk", "inspector", "leader"})),
+    ("/staff/renovations", "改造项目", frozenset({"clerk", "leader"})),
 ]
 # A market's operator (主办方) sees its own market's duties (its home /staff/ and these) and no
 # other page of the console: any other reads as absent.

@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 from contracts.campaign import (
     DISTRICT_MILESTONES,
+    EXPOSURE_SOURCES,
     FUNDING_SOURCES,
     MARKET_MILESTONES,
     RENOVATION_KINDS,
@@ -25,7 +26,7 @@ from contracts.campaign import (
     SCOPE_AREAS,
 )
 from contracts.people import Actor
-from services.runtime.errors import Conflict, InvalidInput
+from services.runtime.errors import Conflict, InvalidInput, NotFound
 
 MILESTONE_KINDS: Final = (*DISTRICT_MILESTONES, *MARKET_MILESTONES)
 # The years a campaign may have: those of `year` in registry.campaign.upserted.
@@ -503,6 +504,49 @@ class Check:
 
 
 @dataclass(frozen=True)
+class Comment:
+    """A citizen's suggestion on a plan open for comment, and how the plan answered it. `text`
+    is what the suggestion event carried (never its author)."""
+
+    suggestion_id: str
+    received_at: datetime
+    text: str
+    answer: str | None = None
+    answered_at: datetime | None = None
+    answered_by: Actor | None = None
+
+    @property
+    def answered(self) -> bool:
+        return self.answer is not None
+
+
+@dataclass(frozen=True)
+class Consultation:
+    """The public consultation on a renovation plan (征求群众意见): comments are taken from
+    `opens_on` to `closes_on`, both included (city days)."""
+
+    opens_on: date
+    closes_on: date
+    comments: tuple[Comment, ...] = ()
+    opened_at: datetime | None = None
+    opened_by: Actor | None = None
+
+    def is_open(self, day: date) -> bool:
+        return self.opens_on <= day <= self.closes_on
+
+    def closed(self, day: date) -> bool:
+        """The window is over: no comment is taken any more."""
+        return day > self.closes_on
+
+    @property
+    def unanswered(self) -> int:
+        return sum(1 for c in self.comments if not c.answered)
+
+    def comment(self, suggestion_id: str) -> Comment | None:
+        return next((c for c in self.comments if c.suggestion_id == suggestion_id), None)
+
+
+@dataclass(frozen=True)
 class RenovationProject:
     id: str
     campaign_id: str
@@ -518,6 +562,7 @@ class RenovationProject:
     version: int = 1
     created_at: datetime | None = None
     updated_at: datetime | None = None
+    consultation: Consultation | None = None
 
     @property
     def budget_total_fen(self) -> int:
@@ -666,6 +711,8 @@ def advance_project(
             f"{reached_on.isoformat()} is before the project became {last.stage} "
             f"({last.reached_on.isoformat()})",
         )
+    if to in CONSULTATION_GATES:
+        consultation_allows(project, to, today)
     failures = project.open_failures()
     if to == "accepted" and failures:
         names = ", ".join(f"{c.kind} check {c.id}" for c in failures)
@@ -758,7 +805,162 @@ def record_check(
     return CheckOutcome(changed, check, tuple(resolved))
 
 
+# -- public consultation on a renovation plan (征求群众意见) --------------------------------------
+
+CONSULTATION_DAYS: Final[tuple[int, int]] = (1, 60)
+ANSWER_MAX_CHARS: Final = 2000
+# The stages a project reaches only once its consultation allows it: approval once the window
+# is over (the public is not asked about a plan already approved), construction once every
+# comment is answered too.
+CONSULTATION_GATES: Final = ("approved", "under_construction")
+
+
+class ConsultationConflict(Conflict):
+    """The plan's consultation does not allow the change yet: 409 naming `consultation`."""
+
+    def __init__(self, project: RenovationProject, reason: str) -> None:
+        super().__init__(reason, [{"field": "consultation", "reason": reason}])
+        self.current = project.stage
+        self.consultation = project.consultation
+
+    def body(self) -> dict[str, Any]:
+        extra: dict[str, Any] = {"current_stage": self.current}
+        if self.consultation is not None:
+            extra["consultation"] = {
+                "opens_on": self.consultation.opens_on.isoformat(),
+                "closes_on": self.consultation.closes_on.isoformat(),
+                "unanswered": self.consultation.unanswered,
+            }
+        return super().body() | extra
+
+
+def consultation_allows(project: RenovationProject, to: str, today: date) -> None:
+    """Raise ConsultationConflict when the consultation holds the project back from `to`:
+    approval while comments are still taken; construction while they are, or while a comment
+    has no answer. A project never opened for comment is not held back."""
+    c = project.consultation
+    if c is None or to not in CONSULTATION_GATES:
+        return
+    if not c.closed(today):
+        raise ConsultationConflict(
+            project,
+            f"the consultation is open until {c.closes_on.isoformat()}; the project moves to "
+            f"{to} once it has closed",
+        )
+    if to == "under_construction" and c.unanswered:
+        raise ConsultationConflict(
+            project,
+            f"{c.unanswered} comment(s) of the consultation are not answered; answer every "
+            "comment before construction",
+        )
+
+
+def open_consultation(
+    project: RenovationProject, *, days: int, today: date, now: datetime, by: Actor
+) -> RenovationProject:
+    """Open the plan for comment from today for `days` days (today included), only while the
+    project is planned. A new round may follow one that has closed; comments carry over."""
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise InvalidInput("days", "must be a whole number of days")
+    low, high = CONSULTATION_DAYS
+    if not low <= days <= high:
+        raise InvalidInput("days", f"must be from {low} to {high} days")
+    if project.stage != "planned":
+        raise StageConflict(
+            project.stage,
+            f"the project is {project.stage}; a plan is opened for comment only while planned",
+        )
+    earlier = project.consultation
+    if earlier is not None and not earlier.closed(today):
+        raise ConsultationConflict(
+            project, f"a consultation is open already, until {earlier.closes_on.isoformat()}"
+        )
+    consultation = Consultation(
+        opens_on=today,
+        closes_on=today + timedelta(days=days - 1),
+        comments=earlier.comments if earlier else (),
+        opened_at=now,
+        opened_by=by,
+    )
+    return replace(project, consultation=consultation, version=project.version + 1, updated_at=now)
+
+
+def receive_comment(
+    project: RenovationProject,
+    *,
+    suggestion_id: str,
+    text: str,
+    received_at: datetime,
+    market_id: str | None,
+    tz: ZoneInfo,
+    now: datetime,
+) -> RenovationProject | None:
+    """A citizen's suggestion naming the project: a comment when the consultation was open on
+    the day it was received (city time) and it is about the project's market (or names none).
+    None — nothing to change — otherwise, or when it is attached already."""
+    c = project.consultation
+    if c is None or not c.is_open(received_at.astimezone(tz).date()):
+        return None
+    if market_id is not None and market_id != project.market_id:
+        return None
+    if c.comment(suggestion_id) is not None:
+        return None
+    comment = Comment(suggestion_id, received_at.astimezone(UTC), text.strip())
+    comments = tuple(sorted((*c.comments, comment), key=lambda x: x.received_at))
+    return replace(
+        project,
+        consultation=replace(c, comments=comments),
+        version=project.version + 1,
+        updated_at=now,
+    )
+
+
+def answer_comment(
+    project: RenovationProject,
+    suggestion_id: str,
+    *,
+    answer: str,
+    by: Actor,
+    now: datetime,
+) -> RenovationProject:
+    """Record how the plan answered a comment (a later answer corrects it) — until construction
+    begins: from then on the answers are the record the plan was built on."""
+    c = project.consultation
+    comment = c.comment(suggestion_id) if c is not None else None
+    if c is None or comment is None:
+        raise NotFound(f"no comment {suggestion_id!r} on renovation project {project.id!r}")
+    if project.stage not in ("planned", "approved"):
+        raise StageConflict(
+            project.stage,
+            f"the project is {project.stage}; comments are answered before construction",
+        )
+    answer = answer.strip()
+    if not answer:
+        raise InvalidInput("answer", "must not be blank")
+    if len(answer) > ANSWER_MAX_CHARS:
+        raise InvalidInput("answer", f"must be at most {ANSWER_MAX_CHARS} characters")
+    answered = replace(comment, answer=answer, answered_at=now, answered_by=by)
+    comments = tuple(answered if x.suggestion_id == suggestion_id else x for x in c.comments)
+    return replace(
+        project,
+        consultation=replace(c, comments=comments),
+        version=project.version + 1,
+        updated_at=now,
+    )
+
+
 # -- public disclosure -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Verification:
+    """A re-check of an exposed problem's rectification (复查): fixed, or not yet."""
+
+    on: date
+    at: datetime
+    fixed: bool
+    note: str | None
+    by: Actor
 
 
 @dataclass(frozen=True)
@@ -784,6 +986,13 @@ class Disclosure:
     resolved_at: datetime | None = None
     version: int = 1
     updated_at: datetime | None = None
+    # Exposures (曝光): who exposed the problem and where, who recorded it, when its deadline
+    # passed unrectified (flagged once) and the re-checks of its rectification.
+    exposure_source: str | None = None
+    exposure_reference: str | None = None
+    recorded_by: Actor | None = None
+    late_flagged_at: datetime | None = None
+    verifications: tuple[Verification, ...] = ()
 
     def overdue(self, now: datetime) -> bool:
         return self.state == "open" and now >= self.deadline
@@ -938,6 +1147,149 @@ def still_overdue(
         deadline_date=order.deadline.astimezone(tz).date(),
         details=order.findings or existing.details,
         version=existing.version + 1,
+        updated_at=now,
+    )
+
+
+# -- public exposure and deadline rectification (舆论监督, 限期整改) ------------------------------
+
+# (Chinese, English) names of who exposed a problem.
+EXPOSURE_SOURCE_LABELS: Final[Mapping[str, tuple[str, str]]] = {
+    "press": ("媒体", "the press"),
+    "public": ("群众", "the public"),
+    "supervision": ("督查", "supervision"),
+}
+MAX_RECTIFY_DAYS: Final = 365
+EXPOSURE_TITLE_MAX: Final = 200
+EXPOSURE_REFERENCE_MAX: Final = 200
+EXPOSURE_DETAIL_MAX: Final = 500
+EXPOSURE_DETAILS_MAX: Final = 50
+VERIFY_NOTE_MAX: Final = 1000
+
+
+@dataclass(frozen=True)
+class ExposureReport:
+    """A problem the press, a citizen or a supervising body exposed, as a clerk records it."""
+
+    source: str
+    reference: str
+    title: str
+    rectify_by: date
+    details: tuple[str, ...] = ()
+
+
+def _bounded(field_name: str, value: str, most: int) -> str:
+    value = value.strip()
+    if not value:
+        raise InvalidInput(field_name, "must not be blank")
+    if len(value) > most:
+        raise InvalidInput(field_name, f"must be at most {most} characters")
+    return value
+
+
+def disclose_exposure(
+    report: ExposureReport,
+    *,
+    disclosure_id: str,
+    district: str,
+    market_id: str,
+    tz: ZoneInfo,
+    today: date,
+    now: datetime,
+    by: Actor,
+    district_name: str | None = None,
+    market_name: str | None = None,
+) -> Disclosure:
+    """An exposed problem, public and open until a re-check finds it fixed, with the deadline
+    the market has to rectify it by (from today to a year ahead)."""
+    if report.source not in EXPOSURE_SOURCES:
+        raise InvalidInput("source", f"must be one of {', '.join(EXPOSURE_SOURCES)}")
+    reference = _bounded("reference", report.reference, EXPOSURE_REFERENCE_MAX)
+    title = _bounded("title", report.title, EXPOSURE_TITLE_MAX)
+    if len(report.details) > EXPOSURE_DETAILS_MAX:
+        raise InvalidInput("details", f"at most {EXPOSURE_DETAILS_MAX} lines")
+    details = tuple(
+        _bounded(f"details.{i}", d, EXPOSURE_DETAIL_MAX) for i, d in enumerate(report.details)
+    )
+    if report.rectify_by < today:
+        raise InvalidInput(
+            "rectify_by", f"{report.rectify_by.isoformat()} is before today ({today.isoformat()})"
+        )
+    if report.rectify_by > today + timedelta(days=MAX_RECTIFY_DAYS):
+        raise InvalidInput("rectify_by", f"must be within {MAX_RECTIFY_DAYS} days of today")
+    en = EXPOSURE_SOURCE_LABELS[report.source][1]
+    where = _where(district, district_name, market_name)
+    return Disclosure(
+        id=disclosure_id,
+        kind="exposure",
+        source_id=disclosure_id,
+        state="open",
+        district=district,
+        district_name=district_name,
+        market_id=market_id,
+        market_name=market_name,
+        title=f"{where}：{title}",
+        title_en=f"{where}: {title} — exposed by {en}; rectify by {report.rectify_by}",
+        details=details,
+        deadline=end_of_day(report.rectify_by, tz),
+        deadline_date=report.rectify_by,
+        opened_at=now,
+        updated_at=now,
+        exposure_source=report.source,
+        exposure_reference=reference,
+        recorded_by=by,
+    )
+
+
+def flag_late_exposure(d: Disclosure, now: datetime) -> Disclosure | None:
+    """An exposure still open after its deadline day, not flagged yet: flagged now (once), the
+    public told it is late. None when there is nothing to flag."""
+    if d.kind != "exposure" or d.late_flagged_at is not None or not d.overdue(now):
+        return None
+    line = f"整改期限{d.deadline_date.isoformat()}已过，尚未整改到位"
+    return replace(
+        d,
+        late_flagged_at=now,
+        details=(*d.details, line),
+        version=d.version + 1,
+        updated_at=now,
+    )
+
+
+def verify_exposure(
+    d: Disclosure,
+    *,
+    fixed: bool,
+    note: str | None,
+    by: Actor,
+    today: date,
+    now: datetime,
+) -> Disclosure:
+    """A re-check: fixed resolves the exposure (it leaves the public's open list); not fixed
+    keeps it open, and the public reads that it was not. Not fixed needs a note of what is
+    still wrong."""
+    if d.kind != "exposure":
+        raise NotFound(f"disclosure {d.id} is not an exposure")
+    if d.state == "resolved":
+        reason = f"exposure {d.id} is resolved already; nothing to verify"
+        raise Conflict(reason, [{"field": "state", "reason": reason}])
+    text = (note or "").strip() or None
+    if text is not None and len(text) > VERIFY_NOTE_MAX:
+        raise InvalidInput("note", f"must be at most {VERIFY_NOTE_MAX} characters")
+    if not fixed and text is None:
+        raise InvalidInput("note", "a problem not fixed needs a note of what is still wrong")
+    check = Verification(today, now, fixed, text, by)
+    if fixed:
+        line = f"{today.isoformat()}复查：已整改到位" + (f"（{text}）" if text else "")
+    else:
+        line = f"{today.isoformat()}复查：未整改到位（{text}）"
+    return replace(
+        d,
+        state="resolved" if fixed else "open",
+        resolved_at=now if fixed else None,
+        details=(*d.details, line),
+        verifications=(*d.verifications, check),
+        version=d.version + 1,
         updated_at=now,
     )
 

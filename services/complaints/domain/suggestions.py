@@ -2,7 +2,8 @@
 campaign, and a handler's answer. Pure: the service passes `now` and the market's district.
 
     s = receive_suggestion(about="market", market_id=..., district=market.district, text=...,
-                           name=None, phone=None, publish_answer=True, now=now)
+                           name=None, phone=None, publish_answer=True, now=now,
+                           project_id=None)   # or a renovation plan open for comment
     s = answer_suggestion(s, answer="已责成市场整改", by=handler, now=now)   # once; then 409
     s.public_status()   # the tracking page: nothing personal
     s.public_view()     # the public list: text and answer, only when the author agreed
@@ -12,6 +13,10 @@ market's district — its handlers answer, its handlers and leaders read; city-w
 tokens, admin) read and answer every one. A campaign suggestion is the whole city's: every
 handler (any district) reads and answers it, every leader reads it, so none waits for a
 city-level handler the city may not have.
+
+A suggestion may name a renovation plan open for comment (`project_id`, 征求群众意见): the
+campaign service, which owns the plans, attaches it to the plan's consultation when that is
+open; here it is only kept and passed on (at most 64 characters).
 
 The author's name and phone are optional; kept in clear in the service's database for staff
 who call back, published only masked (`mask_name`, `mask_phone`) and never shown publicly.
@@ -42,6 +47,7 @@ from services.runtime.errors import Conflict
 ABOUTS: Final = ("market", "campaign")
 SUGGESTION_STATES: Final = ("received", "answered")
 ALL_DISTRICTS: Final = "*"
+PROJECT_ID_MAX_CHARS: Final = 64
 
 
 def new_suggestion_id(uuid_factory: Callable[[], uuid.UUID] = uuid.uuid4) -> str:
@@ -74,6 +80,8 @@ class Suggestion:
     answered_at: datetime | None = None
     answered_by: Actor | None = None
     version: int = 1
+    # A renovation plan open for comment this suggestion comments on (the campaign's project).
+    project_id: str | None = None
 
     # -- who may see it ------------------------------------------------------------------------
     def may_read(self, role: str, district: str) -> bool:
@@ -127,6 +135,7 @@ class Suggestion:
             "about": self.about,
             "market_id": self.market_id,
             "district": self.district,
+            "project_id": self.project_id,
             "text": self.text,
             "author": {"name": self.name, "phone": self.phone},
             "publish_answer": self.publish_answer,
@@ -147,6 +156,7 @@ class Suggestion:
             "about": self.about,
             "market_id": self.market_id,
             "district": self.district,
+            "project_id": self.project_id,
             "text": self.text,
             "name": self.name,
             "phone": self.phone,
@@ -180,6 +190,7 @@ class Suggestion:
             answered_at=_dt(data["answered_at"]),
             answered_by=actor_from(data["answered_by"]),
             version=int(data["version"]),
+            project_id=data.get("project_id"),
         )
 
 
@@ -195,6 +206,7 @@ def receive_suggestion(
     now: datetime,
     suggestion_id: str | None = None,
     tracking_code: str | None = None,
+    project_id: str | None = None,
 ) -> Suggestion:
     """A new suggestion; InvalidComplaint (422) names every offending field at once."""
     problems: list[tuple[str, str]] = []
@@ -214,6 +226,9 @@ def receive_suggestion(
     name = (name or "").strip() or None
     if name is not None and len(name) > NAME_MAX_CHARS:
         problems.append(("name", f"at most {NAME_MAX_CHARS} characters"))
+    project_id = (project_id or "").strip() or None
+    if project_id is not None and len(project_id) > PROJECT_ID_MAX_CHARS:
+        problems.append(("project_id", f"at most {PROJECT_ID_MAX_CHARS} characters"))
     canonical: str | None = None
     if phone is not None and phone.strip():
         try:
@@ -233,6 +248,7 @@ def receive_suggestion(
         phone=canonical,
         publish_answer=publish_answer,
         received_at=aware(now),
+        project_id=project_id,
     )
 
 

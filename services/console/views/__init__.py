@@ -7,6 +7,7 @@ from fastapi import APIRouter
 from services.console.views import (
     complaints,
     duties,
+    exposures,
     home,
     honours,
     joint,
@@ -14,6 +15,7 @@ from services.console.views import (
     overview,
     public,
     registry,
+    renovations,
     risks,
     self_inspection,
     tasks,
@@ -26,3 +28,4 @@ ROUTERS += [public.router]  # the citizens' portal (issue 16): no sign-in, rate 
 ROUTERS += [joint.router, honours.router]  # joint meetings and enforcement, 红黑榜 (issue 17)
 ROUTERS += [honours.public_router]  # 红黑榜 for citizens: no sign-in, rate limited
 ROUTERS += [self_inspection.router, duties.router, training.router]  # 自查, 专班汇报, 培训
+ROUTERS += [exposures.router, renovations.router]  # 曝光整改, 改造项目 and 征求意见 (issue 17)

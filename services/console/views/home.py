@@ -61,6 +61,10 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
         cards.append(await _reports_card(services, who.access_token))
     if p.holds("clerk"):
         cards.append(await _training_card(services, who.access_token))
+    if p.holds("clerk", "inspector", "leader"):
+        cards.append(await _exposures_card(services, who.access_token))
+    if p.holds("clerk", "leader"):
+        cards.append(await _renovations_card(services, who.access_token))
     return render(request, "home.html", who, cards=cards)
 
 
@@ -102,3 +106,27 @@ async def _training_card(services: Backend, token: str) -> Card:
         return Card("培训", "/staff/training", "课程、场次、管理人员合格证")
     note = "合格证即将到期（30 天内）" if soon else "课程、场次、管理人员合格证"
     return Card("培训", "/staff/training", note, len(soon), bool(soon))
+
+
+async def _exposures_card(services: Backend, token: str) -> Card:
+    """曝光整改: the exposed problems not rectified yet, the overdue ones in red."""
+    try:
+        found = await services.items("campaign", "/exposures", token, state="open", limit=500)
+    except ApiError:
+        return Card("曝光整改", "/staff/exposures", "媒体、群众、督查曝光的问题，限期整改")
+    late = sum(1 for d in found if d.get("overdue"))
+    note = f"{late} 项逾期未整改" if late else "曝光问题按整改期限"
+    return Card("曝光整改", "/staff/exposures", note, len(found), late > 0)
+
+
+async def _renovations_card(services: Backend, token: str) -> Card:
+    """改造项目: plans open for comment, and the comments not answered yet (in red)."""
+    try:
+        projects = await services.items("campaign", "/renovations", token)
+    except ApiError:
+        return Card("改造项目", "/staff/renovations", "改造方案征求群众意见")
+    consulting = [p["consultation"] for p in projects if p.get("consultation")]
+    waiting = sum(int(c.get("unanswered") or 0) for c in consulting)
+    open_now = sum(1 for c in consulting if c.get("open"))
+    note = f"{waiting} 条群众意见未答复" if waiting else f"{open_now} 个方案正在征求意见"
+    return Card("改造项目", "/staff/renovations", note, len(projects), waiting > 0)

@@ -283,6 +283,7 @@ async def market_page(request: Request, market_id: str) -> Response:
         (stalls, merchants_failed),
         (graded, _),
         (suggestions, _),
+        (consultations, _),
     ) = await asyncio.gather(
         _fetch(services.get("registry", f"/public/markets/{market_id}", "")),
         _fetch(services.get("credit", f"/public/markets/{market_id}/grades", "")),
@@ -292,6 +293,9 @@ async def market_page(request: Request, market_id: str) -> Response:
         _fetch(services.get("registry", f"/public/markets/{market_id}/merchants", "")),
         _graded(services, market_id),
         _fetch(services.get("complaints", "/public/suggestions", "", market_id=market_id)),
+        _fetch(
+            services.get("campaign", "/public/consultations", "", market_id=market_id, open="true")
+        ),
     )
     if failed == "not_found":
         return _not_found(request, "市场")
@@ -314,6 +318,9 @@ async def market_page(request: Request, market_id: str) -> Response:
         merchants_failed=merchants_failed,
         suggestions=[s for s in _items(suggestions) if s.get("answer")],
         renovation=labels.RENOVATION_STATUS,
+        consultations=[c for c in _items(consultations) if c.get("open")],
+        disclosure_kinds=labels.DISCLOSURE_KIND,
+        exposure_sources=labels.EXPOSURE_SOURCE,
     )
 
 
@@ -524,7 +531,15 @@ async def complaint_track(request: Request, code: str) -> Response:
 
 # -- suggestions --------------------------------------------------------------------------------
 
-SUGGESTION_FIELDS = {"about", "market_id", "text", "name", "phone", "publish_answer"}
+SUGGESTION_FIELDS = {"about", "market_id", "text", "name", "phone", "publish_answer", "project_id"}
+
+
+async def _consultation(services: Backend, project_id: str) -> dict[str, Any] | None:
+    """The renovation plan a suggestion comments on (征求群众意见), as the public reads it."""
+    if not project_id:
+        return None
+    found, _ = await _fetch(services.get("campaign", f"/public/consultations/{project_id}", ""))
+    return found if isinstance(found, dict) else None
 
 
 async def _suggestion_form(
@@ -533,7 +548,11 @@ async def _suggestion_form(
     errors: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    markets, failed = await _market_choices(_backend(request), values.get("market_id", ""))
+    services = _backend(request)
+    (markets, failed), consultation = await asyncio.gather(
+        _market_choices(services, values.get("market_id", "")),
+        _consultation(services, values.get("project_id", "")),
+    )
     return _page(
         request,
         "public/suggestion_new.html",
@@ -543,6 +562,7 @@ async def _suggestion_form(
         values=values,
         errors=errors or {},
         abouts=labels.SUGGESTION_ABOUT,
+        consultation=consultation,
     )
 
 
@@ -550,7 +570,10 @@ async def _suggestion_form(
 async def suggestion_new(request: Request) -> Response:
     market_id = request.query_params.get("market_id", "")[:64]
     about = "market" if market_id else request.query_params.get("about", "market")
-    return await _suggestion_form(request, {"about": about, "market_id": market_id})
+    # A renovation plan open for comment (from the market's page): its comment, preselected.
+    project_id = request.query_params.get("project_id", "")[:64] if market_id else ""
+    values = {"about": about, "market_id": market_id, "project_id": project_id}
+    return await _suggestion_form(request, values)
 
 
 @router.post("/suggestions/new")
@@ -577,6 +600,8 @@ async def suggestion_submit(request: Request) -> Response:
     }
     if values["about"] == "market":
         body["market_id"] = values["market_id"]
+        if values["project_id"]:
+            body["project_id"] = values["project_id"]
     for optional in ("name", "phone"):
         if values[optional]:
             body[optional] = values[optional]

@@ -97,6 +97,7 @@ async def api(kafka: str, database_url: str, secrets_env: dict[str, str]) -> Asy
         (registry_group, topics.INSPECTION_EVENTS.name),
         (registry_group, topics.REGISTRY_CAMPAIGN.name),
         (campaign_group, topics.INSPECTION_EVENTS.name),
+        (f"{campaign_group}-suggestions", topics.COMPLAINTS_SUGGESTIONS.name),
     ):
         await start_group_at_end(kafka, group, topic)
     common: dict[str, Any] = {

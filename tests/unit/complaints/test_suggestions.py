@@ -127,3 +127,21 @@ def test_the_public_body_treats_blank_form_fields_as_not_given() -> None:
         {"about": "campaign", "market_id": "", "text": "好", "name": " ", "phone": ""}
     )
     assert (body.market_id, body.name, body.phone, body.publish_answer) == (None, None, None, False)
+
+
+def test_a_suggestion_may_name_a_renovation_plan_open_for_comment() -> None:
+    s = received(project_id=" rnv_0123456789abcdef ")
+    assert s.project_id == "rnv_0123456789abcdef"
+    assert Suggestion.from_dict(s.to_dict()) == s
+    assert s.staff_view()["project_id"] == "rnv_0123456789abcdef"
+    assert received(project_id="  ").project_id is None
+    # Stored before plans could be named: none.
+    legacy = {k: v for k, v in received().to_dict().items() if k != "project_id"}
+    assert Suggestion.from_dict(legacy).project_id is None
+    with pytest.raises(InvalidComplaint) as err:
+        received(project_id="p" * 65)
+    assert [f for f, _ in err.value.problems] == ["project_id"]
+    body = SuggestionSubmission.model_validate(
+        {"about": "market", "market_id": "mkt_1", "project_id": "", "text": "好"}
+    )
+    assert body.project_id is None

@@ -42,6 +42,8 @@ PUBLIC = {
     ("GET", "/public/merchants"),
     ("GET", "/public/merchants.csv"),
     ("GET", "/public/honours"),
+    ("GET", "/public/consultations"),
+    ("GET", "/public/consultations/{project_id}"),
     ("POST", "/suggestions"),
     ("GET", "/suggestions/track/{tracking_code}"),
     ("GET", "/public/suggestions"),

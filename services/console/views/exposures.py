@@ -1,0 +1,234 @@
+"""曝光整改 (issue 17): problems the press, citizens or a supervising body exposed (舆论监督),
+each with the market responsible and the day to rectify it by (限期整改) — the campaign service's
+`/exposures` as a page.
+
+`/staff/exposures` lists the district's exposures by deadline (逾期 in red), records a new one
+(the market picked from a list, 媒体 / 群众 / 督查, the report it appeared in, the problem, one
+detail a line, the deadline) and re-checks one (复查: 已整改到位 closes it, 未整改到位 with a note
+keeps it open and public). Clerks and inspectors act; leaders read. The service decides who may
+do what; its refusal is shown beside the field it names, with what was typed kept.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from services.console import labels
+from services.console.backend import ApiError, Backend, Unavailable
+from services.console.sessions import Session
+from services.console.web import CHINA, Acting, Person, Services, render, templates
+
+router = APIRouter()
+
+READERS = ("clerk", "inspector", "leader")
+WRITERS = ("clerk", "inspector")
+VIEWS = {"open": "未整改", "resolved": "已整改"}
+DEFAULT_RECTIFY_DAYS = 15
+FIELDS = ("market_id", "source", "reference", "title", "details", "rectify_by")
+DONE = {
+    "recorded": "曝光问题已记录并公开",
+    "fixed": "复查已整改，已销号",
+    "kept": "复查未整改到位，继续公开",
+}
+
+templates.env.filters["exposure_source"] = lambda code: labels.label(labels.EXPOSURE_SOURCE, code)
+templates.env.filters["disclosure_kind"] = lambda code: labels.label(labels.DISCLOSURE_KIND, code)
+
+
+def today() -> date:
+    return datetime.now(CHINA).date()
+
+
+def days_left(deadline: str | None, on: date | None = None) -> str:
+    """剩余 3 天 / 今天到期 / 逾期 2 天: the rectification deadline in words."""
+    if not deadline:
+        return ""
+    left = (date.fromisoformat(deadline) - (on or today())).days
+    if left > 0:
+        return f"剩余 {left} 天"
+    return "今天到期" if left == 0 else f"逾期 {-left} 天"
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _lines(text: str) -> list[str]:
+    return [line.strip() for line in text.splitlines() if line.strip()]
+
+
+def errors_of(exc: ApiError, sent: dict[str, str], prefix: str = "") -> dict[str, str]:
+    """The service's refusal in Chinese under the form's fields (`details.2` is `details`):
+    必填 for a required field left empty (a re-check's note is required only when not fixed:
+    the service's reason says so), the first reason per field, the rest under `form`."""
+    errors: dict[str, str] = {}
+    for e in exc.errors:
+        field = e.get("field", "").split(".")[0]
+        key = f"{prefix}{field}" if field in sent else "form"
+        if key in errors:
+            continue
+        if field in sent and not sent[field] and field != "note":  # a note is optional
+            errors[key] = "必填"
+        elif field == "source":
+            errors[key] = "请选择曝光来源"
+        elif field == "fixed":
+            errors[key] = "请选择复查结果"
+        else:
+            errors[key] = labels.reason_zh(e.get("reason", ""))
+    return errors or {"form": labels.reason_zh(exc.message)}
+
+
+async def _markets(services: Backend, who: Session) -> list[dict[str, Any]]:
+    district = None if who.principal.district == "*" else who.principal.district
+    try:
+        found = await services.items("registry", "/markets", who.access_token, district=district)
+    except ApiError:
+        return []
+    return sorted(found, key=lambda m: (str(m.get("district", "")), str(m.get("name", ""))))
+
+
+def _refused(request: Request, who: Session) -> Response:
+    return render(
+        request,
+        "error.html",
+        who,
+        status_code=403,
+        title="无权访问",
+        message="曝光整改由登记员、检查员办理，领导查阅。",
+    )
+
+
+async def _page(
+    request: Request,
+    who: Session,
+    services: Backend,
+    *,
+    view: str = "open",
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    notice: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    token = who.access_token
+    try:
+        items, markets = await asyncio.gather(
+            services.items("campaign", "/exposures", token, state=view, limit=500),
+            _markets(services, who),
+        )
+    except ApiError as exc:
+        return render(
+            request,
+            "error.html",
+            who,
+            status_code=exc.status if exc.status >= 400 else 502,
+            message=labels.reason_zh(exc.message),
+        )
+    if view == "resolved":
+        items.sort(key=lambda d: str(d.get("resolved_at") or ""), reverse=True)
+    defaults = {"rectify_by": (today() + timedelta(days=DEFAULT_RECTIFY_DAYS)).isoformat()}
+    return render(
+        request,
+        "exposures/index.html",
+        who,
+        status_code=status_code,
+        items=items,
+        markets=markets,
+        view=view,
+        views=VIEWS,
+        sources=labels.EXPOSURE_SOURCE,
+        overdue=sum(1 for d in items if d.get("overdue")),
+        may_act=who.principal.holds(*WRITERS),
+        days_left=days_left,
+        errors=errors or {},
+        values=defaults | (values or {}),
+        notice=notice,
+    )
+
+
+@router.get("/staff/exposures")
+async def exposures_page(request: Request, who: Person, services: Services) -> Response:
+    if not who.principal.holds(*READERS):
+        return _refused(request, who)
+    view = request.query_params.get("view", "open")
+    notice = DONE.get(request.query_params.get("done", ""))
+    return await _page(
+        request, who, services, view=view if view in VIEWS else "open", notice=notice
+    )
+
+
+@router.post("/staff/exposures")
+async def record_exposure(request: Request, who: Acting, services: Services) -> Response:
+    if not who.principal.holds(*WRITERS):
+        return _refused(request, who)
+    form = await request.form()
+    values = {name: _text(form, name) for name in FIELDS}
+    body = {
+        "market_id": values["market_id"],
+        "source": values["source"] or None,
+        "reference": values["reference"],
+        "title": values["title"],
+        "details": _lines(values["details"]),
+        "rectify_by": values["rectify_by"] or None,
+    }
+    try:
+        await services.post("campaign", "/exposures", who.access_token, body)
+    except ApiError as exc:
+        errors = (
+            {"form": labels.reason_zh(exc.message)}
+            if isinstance(exc, Unavailable) or exc.status in (401, 403)
+            else errors_of(exc, values)
+        )
+        return await _page(
+            request,
+            who,
+            services,
+            errors=errors,
+            values=values,
+            status_code=503 if isinstance(exc, Unavailable) else exc.status,
+        )
+    return RedirectResponse("/staff/exposures?done=recorded", status_code=303)
+
+
+@router.post("/staff/exposures/{disclosure_id}/verify")
+async def verify_exposure(
+    request: Request, disclosure_id: str, who: Acting, services: Services
+) -> Response:
+    if not who.principal.holds(*WRITERS):
+        return _refused(request, who)
+    form = await request.form()
+    fixed, note = _text(form, "fixed"), _text(form, "note")
+    prefix = f"{disclosure_id}-"
+    values = {f"{prefix}fixed": fixed, f"{prefix}note": note}
+    if fixed not in ("yes", "no"):
+        errors = {f"{prefix}fixed": "请选择复查结果"}
+        return await _page(request, who, services, errors=errors, values=values, status_code=422)
+    body = {"fixed": fixed == "yes", "note": note or None}
+    try:
+        await services.post(
+            "campaign", f"/exposures/{disclosure_id}/verify", who.access_token, body
+        )
+    except ApiError as exc:
+        errors = (
+            {"form": labels.reason_zh(exc.message)}
+            if isinstance(exc, Unavailable) or exc.status in (401, 403, 404)
+            else errors_of(exc, {"fixed": fixed, "note": note}, prefix)
+        )
+        if exc.status == 409:
+            errors = {f"{prefix}fixed": labels.reason_zh(exc.message)}
+        return await _page(
+            request,
+            who,
+            services,
+            errors=errors,
+            values=values,
+            status_code=503 if isinstance(exc, Unavailable) else exc.status,
+        )
+    done = "fixed" if body["fixed"] else "kept"
+    return RedirectResponse(f"/staff/exposures?done={done}", status_code=303)

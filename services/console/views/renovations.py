@@ -1,0 +1,254 @@
+"""改造项目 and their public consultation (征求群众意见), issue 17: the campaign service's
+`/renovations` as pages for the clerk (登记员) and the leader who reads.
+
+- `/staff/renovations` (`?market_id=`): the district's renovation projects by market, each with
+  its stage and its consultation — 征求意见中 until a day, 未答复 comments in red.
+- `/staff/renovations/{id}`: the plan (scope, budget by funding source, stages); 征求意见 opens
+  it for comment for a number of days while it is planned; the comments citizens sent (the
+  suggestion's text, never its author), each answered on a form (答复) — the plan moves to
+  construction only once every comment is answered, as the service says when it refuses.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from services.console import labels
+from services.console.backend import ApiError, Backend, Unavailable
+from services.console.sessions import Session
+from services.console.web import Acting, Person, Services, in_scope, render, templates
+
+router = APIRouter()
+
+READERS = ("clerk", "leader")
+WRITERS = ("clerk",)
+DEFAULT_DAYS = 15
+DONE = {"opened": "已公开征求意见", "answered": "答复已记录", "stage": "项目阶段已更新"}
+
+templates.env.filters["renovation_stage"] = lambda code: labels.label(labels.RENOVATION_STAGE, code)
+
+
+def _text(form: FormData, name: str) -> str:
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _refused(request: Request, who: Session) -> Response:
+    return render(
+        request,
+        "error.html",
+        who,
+        status_code=403,
+        title="无权访问",
+        message="改造项目由登记员办理，领导查阅。",
+    )
+
+
+def _reason(exc: ApiError, field: str) -> str:
+    """The service's reason for `field` in Chinese (a days error is always the range); its
+    summary when it names no such field (a 409: the stage or the consultation)."""
+    for e in exc.errors:
+        if e.get("field", "").split(".")[0] != field:
+            continue
+        raw = e.get("reason", "")
+        if field == "days":
+            return "应为 1–60 的整数天数"
+        if "at least 1 character" in raw or "blank" in raw:
+            return "必填"
+        return labels.reason_zh(raw)
+    return labels.reason_zh(exc.message)
+
+
+async def _market_names(services: Backend, who: Session) -> dict[str, str]:
+    district = None if who.principal.district == "*" else who.principal.district
+    try:
+        found = await services.items("registry", "/markets", who.access_token, district=district)
+    except ApiError:
+        return {}
+    return {m["id"]: m.get("name") or m["id"] for m in found}
+
+
+@router.get("/staff/renovations")
+async def renovations_page(request: Request, who: Person, services: Services) -> Response:
+    if not who.principal.holds(*READERS):
+        return _refused(request, who)
+    market_id = request.query_params.get("market_id", "")[:64] or None
+    try:
+        projects, names = await asyncio.gather(
+            services.items("campaign", "/renovations", who.access_token, market_id=market_id),
+            _market_names(services, who),
+        )
+    except ApiError as exc:
+        return render(
+            request,
+            "error.html",
+            who,
+            status_code=exc.status if exc.status >= 400 else 502,
+            message=labels.reason_zh(exc.message),
+        )
+    projects.sort(key=lambda p: (names.get(p["market_id"], p["market_id"]), p["created_at"]))
+    unanswered = sum(int((p.get("consultation") or {}).get("unanswered") or 0) for p in projects)
+    return render(
+        request,
+        "renovations/index.html",
+        who,
+        projects=projects,
+        names=names,
+        market_id=market_id,
+        unanswered=unanswered,
+    )
+
+
+async def _project_page(
+    request: Request,
+    who: Session,
+    services: Backend,
+    project_id: str,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, str] | None = None,
+    status_code: int = 200,
+) -> Response:
+    token = who.access_token
+    project = await in_scope(services, "campaign", f"/renovations/{project_id}", token, "改造项目")
+    names = await _market_names(services, who)
+    notice = DONE.get(request.query_params.get("done", ""))
+    stage = project.get("stage")
+    return render(
+        request,
+        "renovations/detail.html",
+        who,
+        status_code=status_code,
+        project=project,
+        market_name=names.get(project["market_id"], ""),
+        consultation=project.get("consultation"),
+        may_act=who.principal.holds(*WRITERS),
+        may_answer=stage in ("planned", "approved"),
+        stages=labels.RENOVATION_STAGE,
+        kinds=labels.RENOVATION_KIND,
+        areas=labels.SCOPE_AREA,
+        funding=labels.FUNDING_SOURCE,
+        next_stage={"planned": "approved", "approved": "under_construction"}.get(str(stage)),
+        errors=errors or {},
+        values={"days": str(DEFAULT_DAYS)} | (values or {}),
+        notice=notice,
+    )
+
+
+@router.get("/staff/renovations/{project_id}")
+async def project_page(
+    request: Request, project_id: str, who: Person, services: Services
+) -> Response:
+    if not who.principal.holds(*READERS):
+        return _refused(request, who)
+    return await _project_page(request, who, services, project_id)
+
+
+def _status(exc: ApiError) -> int:
+    return 503 if isinstance(exc, Unavailable) else exc.status
+
+
+@router.post("/staff/renovations/{project_id}/consultation")
+async def open_consultation(
+    request: Request, project_id: str, who: Acting, services: Services
+) -> Response:
+    if not who.principal.holds(*WRITERS):
+        return _refused(request, who)
+    days = _text(await request.form(), "days")
+    if not days.isdigit():
+        return await _project_page(
+            request,
+            who,
+            services,
+            project_id,
+            errors={"days": "应为 1–60 的整数天数"},
+            values={"days": days},
+            status_code=422,
+        )
+    body = {"days": int(days)}
+    try:
+        await services.post(
+            "campaign", f"/renovations/{project_id}/consultation", who.access_token, body
+        )
+    except ApiError as exc:
+        return await _project_page(
+            request,
+            who,
+            services,
+            project_id,
+            errors={"days": _reason(exc, "days")},
+            values={"days": days},
+            status_code=_status(exc),
+        )
+    return RedirectResponse(f"/staff/renovations/{project_id}?done=opened", status_code=303)
+
+
+@router.post("/staff/renovations/{project_id}/comments/{suggestion_id}/answer")
+async def answer_comment(
+    request: Request, project_id: str, suggestion_id: str, who: Acting, services: Services
+) -> Response:
+    if not who.principal.holds(*WRITERS):
+        return _refused(request, who)
+    answer = _text(await request.form(), "answer")
+    key = f"answer-{suggestion_id}"
+    if not answer:
+        return await _project_page(
+            request, who, services, project_id, errors={key: "必填"}, status_code=422
+        )
+    try:
+        await services.post(
+            "campaign",
+            f"/renovations/{project_id}/comments/{suggestion_id}/answer",
+            who.access_token,
+            {"answer": answer},
+        )
+    except ApiError as exc:
+        return await _project_page(
+            request,
+            who,
+            services,
+            project_id,
+            errors={key: _reason(exc, "answer")},
+            values={key: answer},
+            status_code=_status(exc),
+        )
+    return RedirectResponse(
+        f"/staff/renovations/{project_id}?done=answered#comment-{suggestion_id}", status_code=303
+    )
+
+
+@router.post("/staff/renovations/{project_id}/stage")
+async def advance(request: Request, project_id: str, who: Acting, services: Services) -> Response:
+    """The plan's next stage (批复, 开工): the service refuses it while the consultation holds it
+    back, and its reason shows on the page."""
+    if not who.principal.holds(*WRITERS):
+        return _refused(request, who)
+    stage = _text(await request.form(), "stage")
+    try:
+        await services.post(
+            "campaign", f"/renovations/{project_id}/stage", who.access_token, {"stage": stage}
+        )
+    except ApiError as exc:
+        reason = labels.reason_zh(exc.message)
+        return await _project_page(
+            request, who, services, project_id, errors={"stage": reason}, status_code=_status(exc)
+        )
+    return RedirectResponse(f"/staff/renovations/{project_id}?done=stage", status_code=303)
+
+
+def consultation_summary(project: dict[str, Any]) -> str:
+    """征求意见中（至 6 月 15 日）/ 征求意见已结束 / 未征求意见, for lists."""
+    c = project.get("consultation")
+    if not c:
+        return "未征求意见"
+    if c.get("open"):
+        return f"征求意见中（至 {c['closes_on']}）"
+    return "征求意见已结束" if c.get("closed") else f"征求意见自 {c['opens_on']} 起"
+
+
+templates.env.globals["consultation_summary"] = consultation_summary
