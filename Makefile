@@ -12,7 +12,7 @@ KEYCLOAK_VERSION := 26.7.3
 KEYCLOAK_DIST := .cache/keycloak/keycloak-$(KEYCLOAK_VERSION)
 
 .PHONY: help setup kafka-jars keycloak up down status demo demo-stop test test-unit lint typecheck contracts \
-        contracts-check token bench lock clean fault tail
+        contracts-check contracts-release token bench lock clean fault tail
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -50,7 +50,15 @@ $(CONSOLE_NODE)/.installed: services/console/package.json services/console/packa
 	npm ci --prefix services/console --no-audit --no-fund --loglevel=error
 	@touch $@
 
-setup: $(VENV)/.installed $(KAFKA_LIBS)/.complete $(KEYCLOAK_DIST)/.complete $(CONSOLE_NODE)/.installed ## venv, pinned dependencies, Kafka jars, Keycloak, console scripts, Chromium (idempotent)
+# The official AsyncAPI parser (@asyncapi/parser 3, pinned by its package-lock.json) that
+# `make contracts-check` and tests/unit/contracts/test_asyncapi_parser.py run on asyncapi.yaml.
+ASYNCAPI_NODE := tools/asyncapi-validate/node_modules
+$(ASYNCAPI_NODE)/.installed: tools/asyncapi-validate/package.json tools/asyncapi-validate/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node 20) is needed for the AsyncAPI parser"; exit 1; }
+	npm ci --prefix tools/asyncapi-validate --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(VENV)/.installed $(KAFKA_LIBS)/.complete $(KEYCLOAK_DIST)/.complete $(CONSOLE_NODE)/.installed $(ASYNCAPI_NODE)/.installed ## venv, pinned dependencies, Kafka jars, Keycloak, console scripts, AsyncAPI parser, Chromium (idempotent)
 	@$(STACK) install-extras
 
 kafka-jars: $(KAFKA_LIBS)/.complete ## resolve the Kafka broker jars from Maven Central
@@ -83,7 +91,16 @@ lint: $(VENV)/.installed ## ruff and mypy
 contracts: $(VENV)/.installed ## regenerate JSON Schemas and the AsyncAPI document into contracts/
 	$(PY) -m contracts.generate
 
-test: setup lint ## install, start what the tests need, run the whole suite
+contracts-check: $(VENV)/.installed $(ASYNCAPI_NODE)/.installed ## generated files current, no breaking change since the release, AsyncAPI document valid
+	$(PY) -m contracts.generate --check
+	$(PY) -m contracts.compat
+	node tools/asyncapi-validate/validate.mjs contracts/asyncapi.yaml
+
+# RETIRE/REASON: take a released schema the models dropped out of the baseline, with the reason.
+contracts-release: $(VENV)/.installed ## make the current schemas the released baseline (contracts/released/): [RETIRE=<file>.json REASON='why']
+	$(PY) -m contracts.release $(if $(RETIRE),--retire '$(RETIRE)' --reason '$(REASON)')
+
+test: setup lint contracts-check ## install, start what the tests need, run the whole suite
 	$(PY) -m pytest
 
 test-unit: $(VENV)/.installed ## only the unit tests (no infrastructure)

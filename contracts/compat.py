@@ -1,7 +1,12 @@
 """Backward-compatibility check of event JSON Schemas within one event type and major version.
 
-    python -m contracts.compat                  committed schemas vs git HEAD and vs the models
-    python -m contracts.compat --against main   committed schemas vs another ref (CI: the base)
+    python -m contracts.compat                  committed schemas and the models vs the release
+    python -m contracts.compat --against main   ... and also vs a git ref (CI: the base branch)
+
+The release is the baseline in contracts/released/ (the schemas as last released and a manifest
+with the release's contract version, date and retired schemas), written only by
+`make contracts-release` (`python -m contracts.release`). Comparing with the release rather than
+with git HEAD means a breaking change fails the check even once it is committed.
 
 Within a major version (the `.v<major>` topic and the schema file name) events must stay readable
 both ways: a consumer built on the new schema reads old events (compacted topics and replays
@@ -21,6 +26,7 @@ properties they do not know and treat enums as open. Those are reported as notes
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import subprocess
@@ -648,46 +654,194 @@ def compare_sets(
     return found
 
 
+# -- the released baseline -------------------------------------------------------------------
+
+RELEASED_DIR = "released"
+MANIFEST_FILE = "manifest.json"
+RELEASE_COMMAND = "make contracts-release"
+
+
+class BaselineError(RuntimeError):
+    """The released baseline is missing or was changed by other means than a release."""
+
+
+@dataclass(frozen=True)
+class Retired:
+    """A schema taken out of the baseline on purpose; its file name never comes back."""
+
+    schema: str
+    event_type: str
+    reason: str
+    retired_in: str
+    retired_on: str
+
+    def as_json(self) -> JSON:
+        return {
+            "schema": self.schema,
+            "event_type": self.event_type,
+            "reason": self.reason,
+            "retired_in": self.retired_in,
+            "retired_on": self.retired_on,
+        }
+
+
+@dataclass(frozen=True)
+class Baseline:
+    contract_version: str
+    released_on: str
+    schemas: dict[str, Any]
+    retired: dict[str, Retired]
+
+    @property
+    def label(self) -> str:
+        return f"release {self.contract_version}"
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def load_baseline(contracts_dir: Path) -> Baseline:
+    """The released baseline under `contracts_dir`, checked against its manifest."""
+    directory = contracts_dir / RELEASED_DIR
+    manifest_path = directory / MANIFEST_FILE
+    if not manifest_path.is_file():
+        raise BaselineError(
+            f"no released baseline ({manifest_path} is missing); `{RELEASE_COMMAND}` creates it"
+        )
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        listed: dict[str, str] = dict(manifest["schemas"])
+        retired = {
+            entry["schema"]: Retired(**{k: str(entry[k]) for k in Retired.__dataclass_fields__})
+            for entry in manifest.get("retired", [])
+        }
+        version, released_on = str(manifest["contract_version"]), str(manifest["released_on"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BaselineError(f"{manifest_path} is not a release manifest ({exc!r})") from exc
+    texts = {
+        p.name: p.read_text(encoding="utf-8")
+        for p in sorted((directory / "schemas").glob("*.json"))
+    }
+    problems = [f"{name} is missing" for name in sorted(set(listed) - set(texts))]
+    problems += [f"{name} is not in the manifest" for name in sorted(set(texts) - set(listed))]
+    problems += [
+        f"{name} differs from the released file"
+        for name in sorted(set(listed) & set(texts))
+        if sha256(texts[name]) != listed[name]
+    ]
+    problems += [
+        f"{name} is both released and retired" for name in sorted(set(listed) & set(retired))
+    ]
+    if problems:
+        raise BaselineError(
+            f"{directory} was changed by hand ({'; '.join(problems)}); it changes only through "
+            f"`{RELEASE_COMMAND}` (restore it with `git checkout -- {directory}`)"
+        )
+    return Baseline(version, released_on, {n: json.loads(t) for n, t in texts.items()}, retired)
+
+
+def against_baseline(
+    baseline: Baseline, current: Mapping[str, Any], *, retiring: Sequence[str] = ()
+) -> list[tuple[str, Change]]:
+    """Every change of `current` (schemas by file name) since the release; `.breaking` marks bad.
+
+    A released schema that is gone is breaking unless it is being retired (`retiring`); a schema
+    that was retired must not come back under the same file name.
+    """
+    found: list[tuple[str, Change]] = []
+    for name in sorted(baseline.schemas):
+        if name not in current and name not in retiring:
+            found.append(
+                (
+                    event_type_of(baseline.schemas[name], name),
+                    Change(
+                        "$",
+                        f"schema {name} removed since {baseline.label}; retire it explicitly: "
+                        f"{RELEASE_COMMAND} RETIRE={name} REASON='...'",
+                    ),
+                )
+            )
+    kept = {name: schema for name, schema in baseline.schemas.items() if name in current}
+    found += compare_sets(kept, current, missing_reason="")
+    for name in sorted(current):
+        event_type = event_type_of(current[name], name)
+        if name in baseline.retired:
+            gone = baseline.retired[name]
+            found.append(
+                (
+                    event_type,
+                    Change(
+                        "$",
+                        f"schema {name} was retired in {gone.retired_in} ({gone.reason}); a "
+                        "retired schema does not come back: publish a new major version",
+                    ),
+                )
+            )
+        elif name not in baseline.schemas:
+            found.append((event_type, Change("$", f"new since {baseline.label}", breaking=False)))
+    return found
+
+
+def generated_schemas() -> dict[str, Any]:
+    """The schemas the models declare, by file name."""
+    from contracts import generate
+
+    return {name: json.loads(text) for name, text in generate.render_schemas().items()}
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     from contracts import generate
 
     parser = argparse.ArgumentParser(
         prog="python -m contracts.compat",
-        description="Fail on backward-incompatible changes of the event JSON Schemas.",
+        description="Fail on backward-incompatible changes of the event JSON Schemas since the "
+        "release in contracts/released/.",
     )
     parser.add_argument(
-        "--against", default="HEAD", metavar="REF", help="git ref to compare with (default HEAD)"
+        "--against",
+        metavar="REF",
+        help="also compare the committed schemas with a git ref (CI: the branch merged into)",
     )
     parser.add_argument("--dir", type=Path, default=generate.CONTRACTS_DIR, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
 
-    committed = schemas_on_disk(args.dir)
-    results: list[tuple[str, str, Change]] = []
     try:
-        at_ref = schemas_at_ref(args.against, args.dir)
-    except GitUnavailable as exc:
-        print(
-            f"warning: cannot compare with git ref {args.against!r} ({exc}); "
-            "only comparing the committed schemas with the models",
-            file=sys.stderr,
-        )
-    else:
-        removed = f"schema removed since {args.against} (retire a major version, don't delete it)"
-        results += [
-            (f"committed files against {args.against}", t, c)
-            for t, c in compare_sets(at_ref, committed, missing_reason=removed)
-        ]
-    generated = {
-        path.removeprefix(f"{generate.SCHEMAS_DIR}/"): json.loads(content)
-        for path, content in generate.render().items()
-        if path.startswith(f"{generate.SCHEMAS_DIR}/")
-    }
-    results += [
-        ("committed files against the models", t, c)
-        for t, c in compare_sets(
-            committed, generated, missing_reason="the models no longer declare this schema"
-        )
+        baseline = load_baseline(args.dir)
+    except BaselineError as exc:
+        print(f"contracts.compat: {exc}", file=sys.stderr)
+        return 1
+    committed = schemas_on_disk(args.dir)
+    generated = generated_schemas()
+    results: list[tuple[str, str, Change]] = [
+        (f"committed files against {baseline.label}", t, c)
+        for t, c in against_baseline(baseline, committed)
     ]
+    if generated != committed:  # stale files (generate --check says so too): check both
+        results += [
+            (f"the models against {baseline.label}", t, c)
+            for t, c in against_baseline(baseline, generated)
+        ]
+    if args.against:
+        try:
+            at_ref = schemas_at_ref(args.against, args.dir)
+        except GitUnavailable as exc:
+            print(
+                f"warning: cannot compare with git ref {args.against!r} ({exc}); "
+                f"only comparing with {baseline.label}",
+                file=sys.stderr,
+            )
+        else:
+            removed = (
+                f"schema removed since {args.against} (retire it with {RELEASE_COMMAND} "
+                "RETIRE=<file> REASON='...', don't just delete it)"
+            )
+            # A schema retired by the release is meant to be gone.
+            kept = {n: s for n, s in at_ref.items() if n not in baseline.retired}
+            results += [
+                (f"committed files against {args.against}", t, c)
+                for t, c in compare_sets(kept, committed, missing_reason=removed)
+            ]
 
     for where, event_type, change in results:
         if not change.breaking:
@@ -704,7 +858,11 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return 1
-    print(f"contracts.compat: {len(committed)} schema(s), no breaking change")
+    print(
+        f"contracts.compat: {len(committed)} schema(s), no breaking change since "
+        f"{baseline.label} ({baseline.released_on})"
+        + (f" or {args.against}" if args.against else "")
+    )
     return 0
 
 

@@ -12,8 +12,9 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import re
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,11 @@ CONTRACTS_DIR = Path(__file__).resolve().parent
 SCHEMAS_DIR = "schemas"
 ASYNCAPI_FILE = "asyncapi.yaml"
 JSON_SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+# AsyncAPI 3 payloads are multi-format schema objects. The official parser (@asyncapi/parser 3)
+# reads JSON Schema draft-07 (and the AsyncAPI Schema, its superset), not 2020-12, so the document
+# carries a draft-07 rendering of each schema file; the files stay the canonical 2020-12 schemas.
+PAYLOAD_SCHEMA_FORMAT = "application/schema+json;version=draft-07"
+COMPONENT_SCHEMAS = "#/components/schemas/"
 
 # The version of the contract as a whole, shown in the AsyncAPI info. Bump the minor part when an
 # event type or an optional field is added; a major bump comes only with new `.v<major>` topics.
@@ -183,7 +189,89 @@ def _kafka_channel_binding(topic: Topic) -> JSON:
     }
 
 
-def _message(spec: EventSpec) -> JSON:
+# -- the draft-07 rendering of the payload schemas ---------------------------------------------
+
+# Keywords whose value is data, not a schema; they are copied as they are.
+_DATA_KEYWORDS = frozenset({"enum", "const", "default", "examples"})
+# Keywords whose value maps names (not keywords) to schemas.
+_SCHEMA_MAPS = frozenset({"properties", "patternProperties"})
+_COMPONENT_KEY = re.compile(r"[^A-Za-z0-9._-]")
+
+
+class _Draft07:
+    """Renders the 2020-12 schemas as draft-07 schemas inside one AsyncAPI document.
+
+    Every `$defs` entry becomes a shared `components.schemas` entry under its model name (the same
+    name in two schemas with different content gets the message id as a prefix, for both), and
+    the internal `$ref`s point there. Beyond that: `prefixItems` becomes draft-07's array `items`
+    (and `items` `additionalItems`); a `$ref` with sibling keywords is wrapped in an `allOf`
+    (draft-07 ignores a `$ref`'s siblings); pydantic's OpenAPI-style object `discriminator` is
+    left out: the AsyncAPI Schema's `discriminator` is a property name with other semantics, and
+    the `oneOf` variants already fix the tag property with a `const`.
+    """
+
+    def __init__(self, schemas: Mapping[str, JSON]) -> None:
+        by_name: dict[str, set[str]] = {}
+        for schema in schemas.values():
+            for name, definition in schema.get("$defs", {}).items():
+                by_name.setdefault(name, set()).add(dump_json(definition))
+        self.keys: dict[tuple[str, str], str] = {}
+        for owner, schema in schemas.items():
+            for name in schema.get("$defs", {}):
+                key = name if len(by_name[name]) == 1 else f"{owner}.{name}"
+                self.keys[(owner, name)] = _COMPONENT_KEY.sub("_", key)
+        self.components: JSON = {}
+        for owner, schema in schemas.items():
+            for name, definition in schema.get("$defs", {}).items():
+                self.components[self.keys[(owner, name)]] = self._convert(definition, owner)
+        self.components = dict(sorted(self.components.items()))
+
+    def payload(self, owner: str, schema: JSON, schema_file: str) -> JSON:
+        root = {k: v for k, v in schema.items() if k not in ("$schema", "$id", "$defs")}
+        rendered = self._convert(root, owner)
+        rendered["$comment"] = (
+            f"draft-07 rendering of ./{SCHEMAS_DIR}/{schema_file} ($id {schema['$id']}), the "
+            "canonical JSON Schema (draft 2020-12) of this message"
+        )
+        return {"schemaFormat": PAYLOAD_SCHEMA_FORMAT, "schema": rendered}
+
+    def _ref(self, owner: str, ref: str) -> str:
+        prefix = "#/$defs/"
+        name = ref.removeprefix(prefix)
+        if not ref.startswith(prefix) or (owner, name) not in self.keys:
+            raise ContractError(f"{owner}: cannot render reference {ref!r} for AsyncAPI")
+        return COMPONENT_SCHEMAS + self.keys[(owner, name)]
+
+    def _convert(self, node: Any, owner: str) -> Any:
+        if isinstance(node, list):
+            return [self._convert(item, owner) for item in node]
+        if not isinstance(node, dict):
+            return node
+        out: JSON = {}
+        for key, value in node.items():
+            if key in _DATA_KEYWORDS:
+                out[key] = copy.deepcopy(value)
+            elif key == "discriminator" and isinstance(value, dict):
+                continue
+            elif key == "$ref":
+                out[key] = self._ref(owner, value)
+            elif key in _SCHEMA_MAPS:
+                out[key] = {name: self._convert(sub, owner) for name, sub in value.items()}
+            elif key == "prefixItems":
+                out["items"] = self._convert(value, owner)
+            elif key == "items" and "prefixItems" in node:
+                out["additionalItems"] = self._convert(value, owner)
+            elif key in ("$defs", "$schema", "$id"):
+                raise ContractError(f"{owner}: nested {key} cannot be rendered for AsyncAPI")
+            else:
+                out[key] = self._convert(value, owner)
+        if "$ref" in out and len(out) > 1:
+            siblings = {k: v for k, v in out.items() if k != "$ref"}
+            return {"allOf": [{"$ref": out["$ref"]}], **siblings}
+        return out
+
+
+def _message(spec: EventSpec, payload: JSON) -> JSON:
     doc = (spec.data.__doc__ or "").strip()
     message: JSON = {
         "name": spec.type,
@@ -201,8 +289,7 @@ def _message(spec: EventSpec) -> JSON:
             },
             "required": ["content-type"],
         },
-        # A relative reference keeps one copy of each schema, the file integrators validate with.
-        "payload": {"$ref": f"./{SCHEMAS_DIR}/{spec.schema_file}"},
+        "payload": payload,
         "bindings": {
             "kafka": {
                 "key": {"type": "string", "description": spec.topic.key},
@@ -215,13 +302,13 @@ def _message(spec: EventSpec) -> JSON:
     return message
 
 
-def _raw_message(spec: RawSpec) -> JSON:
+def _raw_message(spec: RawSpec, payload: JSON) -> JSON:
     return {
         "name": spec.name,
         "title": f"{spec.name} v{spec.version}",
         "summary": spec.summary,
         "contentType": "application/json",
-        "payload": {"$ref": f"./{SCHEMAS_DIR}/{spec.schema_file}"},
+        "payload": payload,
         "bindings": {
             "kafka": {
                 "key": {"type": "string", "description": spec.topic.key},
@@ -243,6 +330,16 @@ def asyncapi_document(
     channels: JSON = {}
     operations: JSON = {}
     messages: JSON = {}
+    sources: dict[str, tuple[JSON, str]] = {
+        message_id(s): (envelope_schema(s), s.schema_file) for s in specs
+    }
+    sources |= {message_id(r): (raw_schema(r), r.schema_file) for r in raw}
+    draft07 = _Draft07({owner: schema for owner, (schema, _) in sources.items()})
+
+    def payload(owner: str) -> JSON:
+        schema, schema_file = sources[owner]
+        return draft07.payload(owner, schema, schema_file)
+
     for topic in all_topics():
         on_topic = [s for s in specs if s.topic.name == topic.name]
         raw_on_topic = [r for r in raw if r.topic.name == topic.name]
@@ -273,9 +370,9 @@ def asyncapi_document(
                     ]
                 operations[operation_id(service, action, topic)] = operation
         for s in on_topic:
-            messages[message_id(s)] = _message(s)
+            messages[message_id(s)] = _message(s, payload(message_id(s)))
         for r in raw_on_topic:
-            messages[message_id(r)] = _raw_message(r)
+            messages[message_id(r)] = _raw_message(r, payload(message_id(r)))
     return {
         "asyncapi": "3.0.0",
         "info": {
@@ -284,10 +381,12 @@ def asyncapi_document(
             "description": (
                 "Topics and events of Market Sentinel. Every event is a CloudEvents 1.0 event in "
                 "structured mode (Kafka header `content-type: application/cloudevents+json`, "
-                "the value is one JSON object); its `data` is described by the JSON Schema "
-                "(draft 2020-12) each message's payload references. Readings on "
-                "`telemetry.readings.v1` are the exception: compact signed objects without an "
-                "envelope. See contracts/README.md."
+                "the value is one JSON object). Each message's payload is the JSON Schema of the "
+                "whole value, rendered as draft-07 with shared definitions in "
+                "`components.schemas`; the canonical schemas (draft 2020-12) are the files "
+                "`schemas/<type>.v<N>.json` next to this document, also served by every service "
+                "at `/schemas/<type>.v<N>.json`. Readings on `telemetry.readings.v1` are the "
+                "exception: compact signed objects without an envelope. See contracts/README.md."
             ),
         },
         "defaultContentType": CONTENT_TYPE,
@@ -300,7 +399,7 @@ def asyncapi_document(
         },
         "channels": channels,
         "operations": operations,
-        "components": {"messages": messages},
+        "components": {"schemas": draft07.components, "messages": messages},
     }
 
 
@@ -329,14 +428,24 @@ def _validated(specs: Sequence[EventSpec], raw: Sequence[RawSpec] = ()) -> Seque
     return specs
 
 
+def render_schemas(
+    specs: Sequence[EventSpec] | None = None, raw: Sequence[RawSpec] | None = None
+) -> dict[str, str]:
+    """The schema files alone (no AsyncAPI document), keyed by their file name."""
+    raw = _raw_default(specs, raw)
+    specs = _validated(events_module.EVENTS if specs is None else specs, raw)
+    files = {s.schema_file: dump_json(envelope_schema(s)) for s in specs}
+    files |= {r.schema_file: dump_json(raw_schema(r)) for r in raw}
+    return files
+
+
 def render(
     specs: Sequence[EventSpec] | None = None, raw: Sequence[RawSpec] | None = None
 ) -> dict[str, str]:
     """Every generated file, keyed by its path relative to the contracts directory."""
     raw = _raw_default(specs, raw)
     specs = _validated(events_module.EVENTS if specs is None else specs, raw)
-    files = {f"{SCHEMAS_DIR}/{s.schema_file}": dump_json(envelope_schema(s)) for s in specs}
-    files |= {f"{SCHEMAS_DIR}/{r.schema_file}": dump_json(raw_schema(r)) for r in raw}
+    files = {f"{SCHEMAS_DIR}/{name}": text for name, text in render_schemas(specs, raw).items()}
     files[ASYNCAPI_FILE] = dump_yaml(asyncapi_document(specs, raw))
     return files
 
