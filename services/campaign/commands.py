@@ -72,6 +72,7 @@ from services.runtime.app import Service
 from services.runtime.auth import ALL_DISTRICTS, Principal
 from services.runtime.directory import RegistryDirectory
 from services.runtime.errors import Forbidden, InvalidInput, NotFound
+from services.runtime.outbox import Item
 
 log = logging.getLogger(__name__)
 # Late exposures flagged per transaction by the clock.
@@ -132,7 +133,7 @@ class Tx:
 
     conn: asyncpg.Connection
     store: CampaignStore
-    outgoing: list[events.Item] = field(default_factory=list)
+    outgoing: list[Item] = field(default_factory=list)
 
 
 class Campaigns:

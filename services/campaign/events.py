@@ -12,8 +12,7 @@ from typing import Any
 
 from contracts import campaign as c
 from contracts import topics
-from contracts.envelope import Envelope, make_event
-from contracts.events import spec
+from contracts.envelope import Envelope
 from contracts.people import Actor
 from services.campaign.domain.campaign import (
     Campaign,
@@ -23,8 +22,7 @@ from services.campaign.domain.campaign import (
     Milestone,
     RenovationProject,
 )
-
-Item = tuple[str, Envelope[Any], str]
+from services.runtime.outbox import Item, outgoing
 
 
 def _event(
@@ -35,15 +33,15 @@ def _event(
     correlation_id: str | None = None,
     causation_id: str | None = None,
 ) -> Envelope[Any]:
-    return make_event(
-        service="campaign",
-        event_type=event_type,
-        version=spec(event_type).version,
-        subject=subject,
-        data=data,
+    _, event, _ = outgoing(
+        "campaign",
+        event_type,
+        subject,
+        data,
         correlation_id=correlation_id,
         causation_id=causation_id,
     )
+    return event
 
 
 def _campaign_item(event: Envelope[Any], campaign_id: str) -> Item:

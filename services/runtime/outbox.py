@@ -15,11 +15,13 @@ import logging
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import asyncpg
 
-from contracts.envelope import CONTENT_TYPE, Envelope
+from contracts.envelope import CONTENT_TYPE, Envelope, make_event
+from contracts.events import spec
 from services.runtime.db import init_connection
 from services.runtime.metrics import Metrics
 
@@ -39,6 +41,35 @@ class OutgoingMessage:
 
 
 Publish = Callable[[Sequence[OutgoingMessage]], Awaitable[None]]
+# What `enqueue_many` takes: the topic, the event and its Kafka key.
+Item = tuple[str, Envelope[Any], str]
+
+
+def outgoing(
+    service: str,
+    event_type: str,
+    subject: str,
+    data: Any,
+    *,
+    key: str | None = None,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    time: datetime | None = None,
+) -> Item:
+    """An event for the outbox, its schema version and topic taken from the catalog
+    (contracts.events), keyed by `key` or else its subject."""
+    found = spec(event_type)
+    event = make_event(
+        service=service,
+        event_type=event_type,
+        version=found.version,
+        subject=subject,
+        data=data,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        time=time,
+    )
+    return (found.topic.name, event, key or subject)
 
 
 def channel(schema: str) -> str:

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from pathlib import Path
 
 from fastapi import APIRouter
 
+from services.campaign.commands import utc_now
 from services.campaign.duties import clock
 from services.campaign.duties.api import build_router
 from services.campaign.duties.checklist import load_checklist
@@ -29,10 +30,6 @@ from services.runtime.directory import RegistryDirectory
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 __all__ = ["MIGRATIONS", "Component", "Duties", "DutiesConfig", "attach", "install"]
-
-
-def utc_now() -> datetime:
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

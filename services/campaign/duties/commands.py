@@ -47,9 +47,10 @@ from services.runtime.app import Service
 from services.runtime.auth import ALL_DISTRICTS, Principal
 from services.runtime.directory import RegistryDirectory
 from services.runtime.errors import Forbidden, InvalidInput, NotFound
+from services.runtime.outbox import Item
 
 log = logging.getLogger(__name__)
-Item = events.Item
+
 
 # Who may act on a market's duties, besides admin (always) and the market's own operator where
 # a use case admits operators.

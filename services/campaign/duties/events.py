@@ -15,14 +15,12 @@ from pydantic import BaseModel
 
 from contracts import duties as c
 from contracts import topics
-from contracts.envelope import Envelope, make_event
-from contracts.events import spec
+from contracts.envelope import Envelope
 from services.campaign.domain.duties import Standing
 from services.campaign.domain.reports import Report
 from services.campaign.domain.self_inspection import FollowUp, Recorded
 from services.campaign.domain.training import Attended, Course, Session
-
-Item = tuple[str, Envelope[Any], str]
+from services.runtime.outbox import Item, outgoing
 
 
 def _event(
@@ -32,17 +30,15 @@ def _event(
     now: datetime,
     cause: Envelope[Any] | None = None,
 ) -> Item:
-    event = make_event(
-        service="campaign",
-        event_type=event_type,
-        version=spec(event_type).version,
-        subject=market_id,
-        data=data,
+    return outgoing(
+        "campaign",
+        event_type,
+        market_id,
+        data,
         correlation_id=cause.correlationid if cause is not None else None,
         causation_id=cause.id if cause is not None else None,
         time=now,
     )
-    return (spec(event_type).topic.name, event, market_id)
 
 
 def report_filed(report: Report) -> Item:

@@ -13,10 +13,10 @@ from datetime import datetime
 from typing import Any
 
 from contracts import joint, topics
-from contracts.envelope import Envelope, make_event
 from contracts.events import spec
 from services.campaign.domain.enforcement import Case
 from services.campaign.domain.meetings import ActionItem, Meeting
+from services.runtime.outbox import Item, outgoing
 
 MEETINGS = topics.CAMPAIGN_MEETINGS.name
 ENFORCEMENT = topics.CAMPAIGN_ENFORCEMENT.name
@@ -27,11 +27,9 @@ OPENED = "campaign.enforcement.opened"
 DECIDED = "campaign.enforcement.decided"
 CLOSED = "campaign.enforcement.closed"
 CASE_EVENTS = {"open": OPENED, "decided": DECIDED, "closed": CLOSED}
-Item = tuple[str, Envelope[Any], str]
 
 
 def _event(
-    topic: str,
     event_type: str,
     subject: str,
     data: Any,
@@ -39,17 +37,16 @@ def _event(
     correlation_id: str | None = None,
     causation_id: str | None = None,
 ) -> Item:
-    event = make_event(
-        service="campaign",
-        event_type=event_type,
-        version=spec(event_type).version,
-        subject=subject,
-        data=data,
+    return outgoing(
+        "campaign",
+        event_type,
+        subject,
+        data,
+        key=subject,
         correlation_id=correlation_id,
         causation_id=causation_id,
         time=now,
     )
-    return (topic, event, subject)
 
 
 def action_item(i: ActionItem) -> joint.ActionItem:
@@ -77,7 +74,7 @@ def meeting_recorded(m: Meeting, now: datetime) -> Item:
         recorded_at=m.recorded_at,
         actor=m.recorded_actor,
     )
-    return _event(MEETINGS, RECORDED, m.meeting_id, data, now, m.meeting_id)
+    return _event(RECORDED, m.meeting_id, data, now, m.meeting_id)
 
 
 def item_done(m: Meeting, i: ActionItem, now: datetime) -> Item:
@@ -88,7 +85,7 @@ def item_done(m: Meeting, i: ActionItem, now: datetime) -> Item:
         on_time=bool(i.on_time),
         actor=i.done_actor,
     )
-    return _event(MEETINGS, DONE, m.meeting_id, data, now, m.meeting_id)
+    return _event(DONE, m.meeting_id, data, now, m.meeting_id)
 
 
 def item_late(district: str, i: ActionItem, now: datetime) -> Item:
@@ -96,7 +93,7 @@ def item_late(district: str, i: ActionItem, now: datetime) -> Item:
     data = joint.ActionItemLate(
         meeting_id=i.meeting_id, district=district, item=action_item(i), flagged_at=now
     )
-    return _event(MEETINGS, LATE, i.meeting_id, data, now, i.meeting_id)
+    return _event(LATE, i.meeting_id, data, now, i.meeting_id)
 
 
 def case_body(c: Case) -> dict[str, Any]:
@@ -133,4 +130,4 @@ def case_event(c: Case, now: datetime, *, correlation_id: str, causation_id: str
     """The event of the case's latest change (its state says which)."""
     event_type = CASE_EVENTS[c.state]
     data = spec(event_type).data.model_validate(case_body(c))
-    return _event(ENFORCEMENT, event_type, c.case_id, data, now, correlation_id, causation_id)
+    return _event(event_type, c.case_id, data, now, correlation_id, causation_id)

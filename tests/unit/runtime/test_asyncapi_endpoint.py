@@ -1,5 +1,5 @@
 """Every service serves the committed contracts: GET /asyncapi.yaml, /asyncapi.json and the
-schemas the document references, from `create_app` (no service start needed)."""
+event JSON Schemas beside it, from `create_app` (no service start needed)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ async def test_the_committed_asyncapi_document_is_served_as_yaml_and_json(
     assert "telemetry.risks.v1" in {c["address"] for c in document["channels"].values()}
 
 
-async def test_schemas_the_document_references_are_served_and_nothing_else(
+async def test_the_event_schemas_are_served_and_nothing_else(
     client: httpx.AsyncClient,
 ) -> None:
     name = "telemetry.risk.raised.v1.json"
