@@ -291,14 +291,26 @@ async def work_tasks(run: Run, merchants: set[str]) -> dict[str, str]:
 
 async def chaos(run: Run, stop: asyncio.Event) -> None:
     """SIGKILL every service at random moments, restarting each at once, until each has died
-    KILLS_PER_SERVICE times (and keep going while the flows still run)."""
+    KILLS_PER_SERVICE times (and keep going while the flows still run).
+
+    A service is killed while it starts up at most once in a row: the next time it is killed
+    only after it became ready. With six services a round of kills is about ten seconds, less
+    than a start takes on a busy two-core machine, so without that a service could be killed
+    before every chance to serve and the flows could never finish."""
     rng = random.Random(int.from_bytes(os.urandom(4)))
+    killed_starting = dict.fromkeys(SERVICES, False)
     while not stop.is_set() or min(p.kills for p in run.procs.values()) < KILLS_PER_SERVICE:
         names = list(SERVICES)
         rng.shuffle(names)
         for name in names:
             await asyncio.sleep(rng.uniform(0.5, 3.0))
             proc = run.procs[name]
+            starting = (await readiness(proc))["code"] != 200
+            if starting and killed_starting[name]:
+                await proc.ready()
+                await asyncio.sleep(rng.uniform(0.0, 2.0))
+                starting = False
+            killed_starting[name] = starting
             proc.kill()
             proc.start()
         if min(p.kills for p in run.procs.values()) >= KILLS_PER_SERVICE and stop.is_set():
