@@ -57,6 +57,8 @@ class Service:
             group_id=settings.group_id,
             max_attempts=settings.handler_max_attempts,
             backoff_s=settings.retry_backoff_s,
+            backoff_max_s=settings.retry_backoff_max_s,
+            stalled_retry_s=settings.stalled_retry_s,
             kafka_options=settings.kafka_client_options(),
         )
         self._pool: asyncpg.Pool | None = None

@@ -2,18 +2,32 @@
 idempotent `acks=all` producer for the outbox relay.
 
 Every handler is wrapped by `Dispatcher`, which decides what a failure means:
-- the message can never be handled (malformed, breaks its contract): park it on `<topic>.dlq`
-  with the error and its source coordinates, then commit, so the partition keeps moving;
+- the message is proven wrong (undecodable bytes, not JSON, breaks its contract, or a handler's
+  explicit `PoisonMessage`): park it on `<topic>.dlq` with the error and its source coordinates,
+  then commit, so the partition keeps moving;
 - the infrastructure is away (database or broker unreachable): retry with backoff, and after a
   while nack, so FastStream seeks back and the message comes again; nothing is committed;
-- anything else: retry a few times, then dead-letter it.
+- anything else (a consistency check, a corrupt stored row, a bug): nothing proves the message
+  wrong, so it is never dead-lettered. It is retried with backoff (`retry_backoff_s` doubling to
+  `retry_backoff_max_s`), and after `handler_max_attempts` tries its partition *stalls*: the
+  consumer pauses that partition at the message (no commit past it), logs at error level and sets
+  `sentinel_<service>_consumer_stalled{topic,partition,group}` to 1 (alert
+  SentinelConsumerStalled) while the other partitions go on. The partition is tried again every
+  `stalled_retry_s` (and after a restart or a rebalance); the first success resumes it and sets
+  the gauge back to 0.
 Offsets are committed only after the handler returned (AckPolicy.NACK_ON_ERROR): FastStream's
 default ACK_FIRST would commit before handling and lose the message on a crash.
+
+Consumers are lenient about what they do not know (forward compatibility): a `.v1` topic only ever
+gains optional fields, so `Delivery.envelope` accepts and ignores fields the consumer's contracts do
+not declare, at any depth, while every declared field is still checked. Producers stay strict
+(`make_event` validates against the models, which forbid unknown fields).
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
@@ -23,7 +37,7 @@ from typing import Any, Literal, TypeVar
 
 import asyncpg
 import orjson
-from aiokafka import AIOKafkaClient, AIOKafkaProducer
+from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaConnectionError, KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -57,6 +71,15 @@ class PoisonMessage(Exception):
     """The message can never be handled as it is; retrying would only block its partition."""
 
 
+class PartitionStalled(Exception):
+    """A handler kept failing on these deliveries (the first unhandled one of each partition)
+    although nothing proved them wrong: their partitions must stop there, uncommitted."""
+
+    def __init__(self, deliveries: Sequence[Delivery], cause: BaseException) -> None:
+        super().__init__(f"{type(cause).__name__}: {cause}")
+        self.deliveries, self.cause = tuple(deliveries), cause
+
+
 @dataclass(frozen=True)
 class Delivery:
     """One Kafka record as a handler sees it, with the coordinates the inbox and DLQ need."""
@@ -81,12 +104,38 @@ class Delivery:
         return kind
 
     def envelope(self, data_model: type[M], envelope: Any = Envelope) -> Envelope[M]:
-        """Parse the CloudEvent and its data, or raise PoisonMessage naming what is wrong."""
+        """Parse the CloudEvent and its data, or raise PoisonMessage naming what is wrong.
+
+        Fields the consumer's contracts do not declare are ignored (see `parse_lenient`)."""
+        parsed: Envelope[M] = parse_lenient(envelope[data_model], self.value)
+        return parsed
+
+
+def parse_lenient(model: type[M], value: bytes | str) -> M:
+    """Validate `value` (JSON) as `model`, ignoring fields the model does not declare at any
+    depth (nested models, list items, union variants, the envelope's own attributes) — the
+    forward compatibility a consumer on older contracts needs — while every declared field is
+    checked as strictly as ever. Raise PoisonMessage naming the real errors otherwise.
+
+    The strict parse runs first, so a message that fits its contract costs one parse and models
+    that keep unknown fields (`extra="allow"`) keep them; only when it fails is the message parsed
+    again with unknown fields ignored (pydantic's per-call `extra` override)."""
+    try:
+        return model.model_validate_json(value)
+    except ValidationError as strict:
         try:
-            parsed: Envelope[M] = envelope[data_model].model_validate_json(self.value)
-            return parsed
+            parsed = model.model_validate_json(value, extra="ignore")
         except ValidationError as exc:
             raise PoisonMessage(_describe(exc)) from exc
+        log.debug(
+            "ignored fields unknown to this consumer's contracts",
+            extra={"fields": _paths(strict, "extra_forbidden")},
+        )
+        return parsed
+
+
+def _paths(exc: ValidationError, kind: str) -> list[str]:
+    return [".".join(str(p) for p in e["loc"]) for e in exc.errors() if e["type"] == kind]
 
 
 def _describe(exc: ValidationError) -> str:
@@ -97,12 +146,14 @@ def _describe(exc: ValidationError) -> str:
 
 Handler = Callable[[Delivery], Awaitable[None]]
 BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
-# Errors that say the message itself is wrong: retrying cannot help.
+# Errors that prove the message itself wrong: retrying cannot help. A message that breaks its
+# contract is reported by `Delivery.envelope` as PoisonMessage; a bare pydantic ValidationError or
+# ValueError raised elsewhere in a handler (building an event from a stored row, a consistency
+# check) proves nothing about the message and is retried, then stalls its partition.
 POISON: tuple[type[BaseException], ...] = (
     PoisonMessage,
-    ValidationError,
     UnicodeDecodeError,
-    ValueError,
+    json.JSONDecodeError,  # orjson.JSONDecodeError is one
 )
 
 
@@ -114,47 +165,86 @@ class Dispatcher:
         metrics: Metrics,
         dead_letter: Callable[[Delivery, BaseException, str], Awaitable[None]],
         *,
-        max_attempts: int = 3,
-        backoff_s: float = 0.5,
+        max_attempts: int = 10,
+        backoff_s: float = 0.2,
+        backoff_max_s: float = 5.0,
         transient_budget_s: float = 30.0,
     ) -> None:
         self.metrics, self.dead_letter = metrics, dead_letter
-        self.max_attempts, self.backoff_s = max_attempts, backoff_s
+        self.max_attempts, self.backoff_s = max(1, max_attempts), backoff_s
+        self.backoff_max_s = backoff_max_s
         self.transient_budget_s = transient_budget_s
+        # (group, topic, partition) of the partitions this replica holds stalled.
+        self.stalled: set[tuple[str, str, int]] = set()
 
     async def dispatch(self, handler: Handler, delivery: Delivery, group: str) -> None:
+        """Handle one delivery; raise PartitionStalled when its partition must stop at it."""
+
         async def park(exc: BaseException) -> None:
             await self._park(delivery, exc, group)
 
-        await self._run(lambda: handler(delivery), delivery.topic, 1, park, _at(delivery))
+        async def stall(exc: BaseException) -> None:
+            self._stall(delivery, exc, group)
+            raise PartitionStalled([delivery], exc) from exc
+
+        where = _at(delivery) | {"group": group}
+        await self._run(lambda: handler(delivery), delivery.topic, 1, park, stall, where)
+        self._resumed(group, delivery.topic, (delivery.partition,))
 
     async def dispatch_batch(
         self, handler: BatchHandler, deliveries: Sequence[Delivery], group: str
     ) -> None:
-        """A batch that cannot be handled is retried record by record, so only poison is parked."""
+        """A batch that cannot be handled is retried record by record, so only poison is parked
+        and only the partition of a record that keeps failing stops (at that record; the records
+        behind it on the same partition wait, those of other partitions are handled)."""
         if len(deliveries) <= 1:
-            for delivery in deliveries:
-                await self.dispatch(lambda d: handler([d]), delivery, group)
+            await self._one_by_one(handler, deliveries, group)
             return
 
         async def one_by_one(exc: BaseException) -> None:
             log.warning("batch failed, handling it record by record", extra={"error": repr(exc)})
-            for delivery in deliveries:
-                await self.dispatch(lambda d: handler([d]), delivery, group)
+            await self._one_by_one(handler, deliveries, group)
 
-        where = _at(deliveries[0]) | {"batch": len(deliveries)}
+        where = _at(deliveries[0]) | {"batch": len(deliveries), "group": group}
+        # A failing batch goes record by record at once: each record gets its own retries.
         await self._run(
-            lambda: handler(deliveries), deliveries[0].topic, len(deliveries), one_by_one, where
+            lambda: handler(deliveries),
+            deliveries[0].topic,
+            len(deliveries),
+            one_by_one,
+            one_by_one,
+            where,
+            attempts=1,
         )
+        self._resumed(group, deliveries[0].topic, {d.partition for d in deliveries})
+
+    async def _one_by_one(
+        self, handler: BatchHandler, deliveries: Sequence[Delivery], group: str
+    ) -> None:
+        stopped: dict[tuple[str, int], Delivery] = {}
+        cause: BaseException | None = None
+        for delivery in deliveries:
+            if (delivery.topic, delivery.partition) in stopped:
+                continue  # behind a stalled record: order within a partition is kept
+            try:
+                await self.dispatch(lambda d: handler([d]), delivery, group)
+            except PartitionStalled as exc:
+                stopped[(delivery.topic, delivery.partition)] = delivery
+                cause = exc.cause
+        if cause is not None:
+            raise PartitionStalled(list(stopped.values()), cause)
 
     async def _run(
         self,
         call: Callable[[], Awaitable[None]],
         topic: str,
         count: int,
-        give_up: Callable[[BaseException], Awaitable[None]],
+        on_poison: Callable[[BaseException], Awaitable[None]],
+        on_exhausted: Callable[[BaseException], Awaitable[None]],
         where: dict[str, Any],
+        attempts: int | None = None,
     ) -> None:
+        attempts = attempts or self.max_attempts
         started = time.monotonic()
         attempt = 0
         while True:
@@ -165,7 +255,7 @@ class Dispatcher:
                 self.metrics.consumed.labels(topic, "handled").inc(count)
                 return
             except POISON as exc:
-                await give_up(exc)
+                await on_poison(exc)
                 return
             except TRANSIENT as exc:
                 self.metrics.handler_retries.labels(topic, "transient").inc()
@@ -173,14 +263,51 @@ class Dispatcher:
                     # Give the message back: FastStream nacks, seeks, and it comes again.
                     log.warning("infrastructure unavailable, handing back", extra=where | _err(exc))
                     raise
-                await asyncio.sleep(min(self.backoff_s * 2 ** (attempt - 1), 5.0))
+                await asyncio.sleep(self._backoff(attempt))
             except Exception as exc:
-                self.metrics.handler_retries.labels(topic, "error").inc()
-                if attempt >= self.max_attempts:
-                    log.exception("handler failed %d times", attempt, extra=where | _err(exc))
-                    await give_up(exc)
+                if attempt >= attempts:
+                    await on_exhausted(exc)
                     return
-                await asyncio.sleep(self.backoff_s * attempt)
+                self.metrics.handler_retries.labels(topic, "error").inc()
+                log.warning(
+                    "handler failed (attempt %d of %d), retrying",
+                    attempt,
+                    attempts,
+                    extra=where | _err(exc),
+                )
+                await asyncio.sleep(self._backoff(attempt))
+
+    def _backoff(self, attempt: int) -> float:
+        return float(min(self.backoff_s * 2 ** (attempt - 1), self.backoff_max_s))
+
+    def _stall(self, delivery: Delivery, exc: BaseException, group: str) -> None:
+        self.stalled.add((group, delivery.topic, delivery.partition))
+        self.metrics.consumer_stalled.labels(delivery.topic, str(delivery.partition), group).set(1)
+        log.error(
+            "partition stalled: the handler failed %d times on a message nothing proves wrong; "
+            "its partition stops there (not committed past it, not dead-lettered) and is tried "
+            "again later",
+            self.max_attempts,
+            exc_info=exc,
+            extra=_at(delivery) | {"group": group} | _err(exc),
+        )
+
+    def _resumed(self, group: str, topic: str, partitions: Any) -> None:
+        """A message handled on a stalled partition: it moves again."""
+        if not self.stalled:
+            return
+        for partition in partitions:
+            if (group, topic, partition) in self.stalled:
+                self.clear(group, topic, partition)
+                log.info(
+                    "stalled partition resumed",
+                    extra={"topic": topic, "partition": partition, "group": group},
+                )
+
+    def clear(self, group: str, topic: str, partition: int) -> None:
+        """Forget a stall (resumed, or the partition went to another replica)."""
+        self.stalled.discard((group, topic, partition))
+        self.metrics.consumer_stalled.labels(topic, str(partition), group).set(0)
 
     async def _park(self, delivery: Delivery, exc: BaseException, group: str) -> None:
         await self.dead_letter(delivery, exc, group)
@@ -272,8 +399,10 @@ class Messaging:
         metrics: Metrics,
         *,
         group_id: str,
-        max_attempts: int = 3,
-        backoff_s: float = 0.5,
+        max_attempts: int = 10,
+        backoff_s: float = 0.2,
+        backoff_max_s: float = 5.0,
+        stalled_retry_s: float = 60.0,
         kafka_options: dict[str, Any] | None = None,
     ) -> None:
         self.service, self.bootstrap_servers, self.group_id = service, bootstrap_servers, group_id
@@ -296,8 +425,15 @@ class Messaging:
         # aiokafka binds a producer to the running loop, so it is made in `start`.
         self._producer: AIOKafkaProducer | None = None
         self.dispatcher = Dispatcher(
-            metrics, self.dead_letter, max_attempts=max_attempts, backoff_s=backoff_s
+            metrics,
+            self.dead_letter,
+            max_attempts=max_attempts,
+            backoff_s=backoff_s,
+            backoff_max_s=backoff_max_s,
         )
+        self.stalled_retry_s = stalled_retry_s
+        # When each stalled partition (by consumer) is tried again.
+        self._retries: dict[tuple[int, TopicPartition], asyncio.TimerHandle] = {}
         self._started = self._consuming = False
         self._subscribers: list[tuple[str, str, Any]] = []
 
@@ -313,7 +449,10 @@ class Messaging:
         group = group_id or self.group_id
 
         async def on_message(message: KafkaMessage) -> None:
-            await self.dispatcher.dispatch(handler, _delivery(message.raw_message), group)
+            try:
+                await self.dispatcher.dispatch(handler, _delivery(message.raw_message), group)
+            except PartitionStalled as stalled:
+                self._hold(message.consumer, stalled)
 
         on_message.__name__ = f"{getattr(handler, '__name__', 'handler')}_{topic}"
         subscriber = self.broker.subscriber(
@@ -343,7 +482,10 @@ class Messaging:
             if not isinstance(records, tuple):
                 records = (records,)
             deliveries = [_batch_delivery(r) for r in records]
-            await self.dispatcher.dispatch_batch(handler, deliveries, group)
+            try:
+                await self.dispatcher.dispatch_batch(handler, deliveries, group)
+            except PartitionStalled as stalled:
+                self._hold(message.consumer, stalled)
 
         on_batch.__name__ = f"{getattr(handler, '__name__', 'handler')}_{topic}_batch"
         subscriber = self.broker.subscriber(
@@ -357,6 +499,33 @@ class Messaging:
         )
         subscriber(on_batch, decoder=_undecoded)
         self._subscribers.append((topic, group, subscriber))
+
+    def _hold(self, consumer: Any, stalled: PartitionStalled) -> None:
+        """Stop each stalled partition at its message: pause it and rewind to the message, so
+        the commit that follows (of what was handled) does not pass it; try it again later."""
+        loop = asyncio.get_running_loop()
+        for delivery in stalled.deliveries:
+            tp = TopicPartition(delivery.topic, delivery.partition)
+            consumer.pause(tp)
+            consumer.seek(tp, delivery.offset)
+            key = (id(consumer), tp)
+            if (previous := self._retries.pop(key, None)) is not None:
+                previous.cancel()
+            self._retries[key] = loop.call_later(
+                self.stalled_retry_s, self._retry_stalled, consumer, tp
+            )
+
+    def _retry_stalled(self, consumer: AIOKafkaConsumer, tp: TopicPartition) -> None:
+        self._retries.pop((id(consumer), tp), None)
+        try:
+            if tp in consumer.paused():
+                log.info(
+                    "trying a stalled partition again",
+                    extra={"topic": tp.topic, "partition": tp.partition},
+                )
+                consumer.resume(tp)
+        except Exception:  # no longer assigned (a rebalance resumes it anyway), or stopped
+            log.debug("stalled partition not resumed", exc_info=True)
 
     async def caught_up(self, topic: str, group_id: str | None = None) -> None:
         """Return once this replica has handled every message that was on `topic` when called.
@@ -385,11 +554,18 @@ class Messaging:
 
     async def measure_lag(self) -> None:
         """Set the lag gauge: per assigned partition, messages between our position and its end."""
-        for topic, _group, subscriber in self._subscribers:
+        for topic, group, subscriber in self._subscribers:
             consumer = getattr(subscriber, "consumer", None)
             if consumer is None:
                 continue
-            for tp in consumer.assignment():
+            held = consumer.assignment()
+            for stalled_group, stalled_topic, partition in list(self.dispatcher.stalled):
+                # A stalled partition that went to another replica is that replica's to report.
+                if (stalled_group, stalled_topic) == (group, topic) and (
+                    TopicPartition(topic, partition) not in held
+                ):
+                    self.dispatcher.clear(group, topic, partition)
+            for tp in held:
                 end = consumer.highwater(tp)
                 if end is not None:
                     lag = max(0, end - await consumer.position(tp))
@@ -430,6 +606,9 @@ class Messaging:
         """Stop the consumers (each finishes the message in hand); the producer stays open."""
         if self._consuming:
             self._consuming = False
+            for handle in self._retries.values():
+                handle.cancel()
+            self._retries.clear()
             await self.broker.stop()
 
     async def stop(self) -> None:

@@ -63,6 +63,13 @@ class Metrics:
             ["topic", "partition"],
             registry=r,
         )
+        self.consumer_stalled = Gauge(
+            f"{p}_consumer_stalled",
+            "1 while a partition this replica holds is stopped at a message its handler keeps "
+            "failing on (retried, not dead-lettered; services/runtime/messaging.py)",
+            ["topic", "partition", "group"],
+            registry=r,
+        )
         self.http_requests = Counter(
             f"{p}_http_requests_total",
             "HTTP requests by method, route template and status code",

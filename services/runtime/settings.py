@@ -103,8 +103,13 @@ class ServiceSettings(KafkaClientSettings):
     consumer_group: str = ""
     outbox_poll_interval_s: float = 0.5
     outbox_batch_size: int = 500
-    handler_max_attempts: int = 3
-    retry_backoff_s: float = 0.5
+    # A handler failing on a message nothing proves wrong is retried with backoff (doubling from
+    # retry_backoff_s to retry_backoff_max_s); after handler_max_attempts tries its partition
+    # stalls, and is tried again every stalled_retry_s (services/runtime/messaging.py).
+    handler_max_attempts: int = 10
+    retry_backoff_s: float = 0.2
+    retry_backoff_max_s: float = 5.0
+    stalled_retry_s: float = 60.0
     # How long start-up waits for the broker and the database before giving up.
     startup_timeout_s: float = 300.0
     # Public endpoints, per client address: requests a second on average, and the burst allowed.

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import asyncpg
 import pytest
 
-from services.runtime.messaging import Delivery, Dispatcher, PoisonMessage
+from services.runtime.messaging import Delivery, Dispatcher, PartitionStalled, PoisonMessage
 from services.runtime.metrics import Metrics
 
 DELIVERY = Delivery(topic="t.v1", partition=0, offset=5, key=b"k", value=b"{}")
@@ -49,7 +49,7 @@ async def test_poison_is_parked_at_once_without_retry() -> None:
     assert _count(metrics, "dead_lettered") == 1
 
 
-async def test_unexpected_error_is_retried_then_parked() -> None:
+async def test_unexpected_error_is_retried_then_stalls_its_partition_not_parked() -> None:
     dispatcher, dlq, _metrics = _dispatcher()
     calls = 0
 
@@ -58,8 +58,10 @@ async def test_unexpected_error_is_retried_then_parked() -> None:
         calls += 1
         raise KeyError("bug")
 
-    await dispatcher.dispatch(handler, DELIVERY, "g")
-    assert (calls, dlq.parked) == (3, ["KeyError"])
+    with pytest.raises(PartitionStalled) as stalled:
+        await dispatcher.dispatch(handler, DELIVERY, "g")
+    assert (calls, dlq.parked) == (3, [])
+    assert stalled.value.deliveries == (DELIVERY,)
 
 
 async def test_transient_error_is_retried_until_it_passes() -> None:
