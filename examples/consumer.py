@@ -1,7 +1,14 @@
-"""An integrator's consumer of Market Sentinel risks; it needs only `contracts` and `aiokafka`.
+"""An integrator's consumer of Market Sentinel risks; it needs `contracts` and `aiokafka` (and,
+from the same package, the Kafka login helper the services use).
 
     python examples/consumer.py --group my-department            # new risks from now on
     python examples/consumer.py --group my-department-2 --from-beginning
+
+On a broker that requires SASL/SCRAM (docker-compose, the local `secure` profile) it logs in as
+the `integrator` principal: `KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT` with
+`INTEGRATOR_KAFKA_SASL_USERNAME` / `INTEGRATOR_KAFKA_SASL_PASSWORD` (`source .run/secure/env`
+sets them), and its group must then be named `integrator-...`. A refused login ends it at once
+with the reason (exit status 2).
 
 It subscribes to `telemetry.risks.v1` in its own consumer group, validates every event with the
 contract model for its `type`, prints each risk on one line, and commits only after handling:
@@ -17,14 +24,28 @@ import asyncio
 import contextlib
 import json
 import os
+import sys
 from collections import OrderedDict
+from collections.abc import Mapping
 from typing import Any
 
 from aiokafka import AIOKafkaConsumer
+from aiokafka.errors import KafkaError
 
 from contracts import events, topics
+from services.runtime.kafka_login import (
+    INTEGRATOR,
+    KafkaLoginError,
+    client_options,
+    explain_failure,
+)
 
 TOPIC = topics.TELEMETRY_RISKS.name  # "telemetry.risks.v1"
+START_TIMEOUT_S = 20.0  # a broker that drops a client without a login never answers
+
+
+class CannotConnect(Exception):
+    """Kafka is not there or refused the login; the message says which."""
 
 
 def parse(value: bytes) -> Any:
@@ -85,22 +106,42 @@ class RiskPrinter:
         return describe(event)
 
 
-async def consume(bootstrap: str, group: str, from_beginning: bool) -> None:
+async def consume(
+    bootstrap: str,
+    group: str,
+    from_beginning: bool,
+    login: Mapping[str, Any] | None = None,
+    max_records: int | None = None,
+) -> None:
+    """Print risks until interrupted (or `max_records` records were read); `login` is
+    aiokafka's SASL options ({} or None for PLAINTEXT)."""
+    login = dict(login or {})
     consumer = AIOKafkaConsumer(
         TOPIC,
         bootstrap_servers=bootstrap,
         group_id=group,
         enable_auto_commit=False,
         auto_offset_reset="earliest" if from_beginning else "latest",
+        request_timeout_ms=15000,
+        **login,
     )
     printer = RiskPrinter()
-    await consumer.start()
+    try:
+        await asyncio.wait_for(consumer.start(), START_TIMEOUT_S)
+    except (KafkaError, OSError, TimeoutError) as exc:
+        await consumer.stop()
+        why = await explain_failure(bootstrap, login, INTEGRATOR)
+        raise CannotConnect(f"Kafka at {bootstrap} is not reachable: {why}") from exc
+    read = 0
     try:
         async for record in consumer:
             line = printer.handle(record.value)
             if line:
                 print(line, flush=True)
             await consumer.commit()  # after handling: a crash re-delivers, never loses
+            read += 1
+            if max_records is not None and read >= max_records:
+                break
     finally:
         await consumer.stop()
 
@@ -114,9 +155,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--from-beginning", action="store_true", help="a new group starts at the oldest risk"
     )
+    parser.add_argument("--max", type=int, default=None, help="stop after this many records")
     args = parser.parse_args(argv)
-    with contextlib.suppress(KeyboardInterrupt):
-        asyncio.run(consume(args.bootstrap, args.group, args.from_beginning))
+    try:
+        login = client_options(INTEGRATOR)  # KAFKA_SECURITY_PROTOCOL, INTEGRATOR_KAFKA_SASL_*
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(consume(args.bootstrap, args.group, args.from_beginning, login, args.max))
+    except (KafkaLoginError, CannotConnect) as exc:
+        print(f"consumer: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 

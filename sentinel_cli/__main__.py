@@ -2,7 +2,8 @@
 
 Settings come from the environment, else from `.run/env` (written by `make up` / `make demo`):
 `KAFKA_BOOTSTRAP_SERVERS`, the services' `*_URL`, `OIDC_ISSUER`, `SENTINEL_DEMO_PASSWORD`,
-`SENTINEL_ADMIN_TOKEN`.
+`SENTINEL_ADMIN_TOKEN`; on a broker that requires SASL/SCRAM, `KAFKA_SECURITY_PROTOCOL` and the
+integrator's `INTEGRATOR_KAFKA_SASL_USERNAME` / `_PASSWORD` (as `.run/secure/env` sets them).
 Exit status: 0 success; 1 `status` found a service not ready; 2 a usage or connection problem.
 """
 
@@ -29,6 +30,7 @@ from sentinel_cli import config as cfg
 from sentinel_cli import kafka, render, status
 from sentinel_cli.events import Decoded
 from sentinel_cli.kafka import CliError
+from services.runtime.kafka_login import KafkaLoginError
 
 WATCH_PERIOD_S = 2.0
 
@@ -62,6 +64,13 @@ def settings(ctx: typer.Context, env_file: EnvFile = None) -> None:
 def _config(ctx: typer.Context, bootstrap: str | None = None) -> cfg.Config:
     env_file: Path | None = ctx.obj
     return cfg.load(env_file).with_bootstrap(bootstrap)
+
+
+def _login(conf: cfg.Config) -> dict[str, Any]:
+    try:
+        return conf.kafka_login()
+    except KafkaLoginError as exc:
+        raise CliError(f"Kafka login: {exc}") from None
 
 
 def _fail(message: str) -> typer.Exit:
@@ -127,6 +136,7 @@ def tail_command(
 
     try:
         position = kafka.parse_start(start)
+        login = _login(conf)
         with contextlib.suppress(KeyboardInterrupt):
             asyncio.run(
                 kafka.tail(
@@ -137,6 +147,7 @@ def tail_command(
                     max_records=max_records,
                     idle_timeout_s=timeout,
                     on_ready=ready,
+                    login=login,
                 )
             )
     except CliError as exc:
@@ -213,9 +224,18 @@ def replay_command(
                     if inspect.isawaitable(result):
                         await result
 
+            login = _login(conf)
             began = time.monotonic()
             result = asyncio.run(
-                kafka.replay(conf.bootstrap, topic, start, end, handle, idle_timeout_s=timeout)
+                kafka.replay(
+                    conf.bootstrap,
+                    topic,
+                    start,
+                    end,
+                    handle,
+                    idle_timeout_s=timeout,
+                    login=login,
+                )
             )
     except CliError as exc:
         raise _fail(str(exc)) from None

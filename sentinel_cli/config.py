@@ -2,6 +2,10 @@
 `.run/env` (written by `make up` / `make demo`), else the local stack's default (DESIGN §6).
 
 `.run/env` is looked for as `$SENTINEL_ENV_FILE`, then `./.run/env`, then the checkout's own.
+
+Kafka: the CLI logs in as the `integrator` principal when `KAFKA_SECURITY_PROTOCOL` says
+SASL_PLAINTEXT, with `INTEGRATOR_KAFKA_SASL_USERNAME` / `_PASSWORD` (else `KAFKA_SASL_*`), the
+names the services use (services/runtime/kafka_login.py); `.run/secure/env` sets them.
 """
 
 from __future__ import annotations
@@ -10,6 +14,9 @@ import os
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+
+from services.runtime.kafka_login import INTEGRATOR, client_options
 
 ROOT = Path(__file__).resolve().parents[1]
 SERVICES: dict[str, int] = {
@@ -68,6 +75,11 @@ class Config:
     def url(self, service: str) -> str:
         return self.get(f"{service.upper()}_URL").rstrip("/")
 
+    def kafka_login(self, principal: str = INTEGRATOR) -> dict[str, Any]:
+        """aiokafka's login options for `principal` from these settings ({} for PLAINTEXT);
+        KafkaLoginError (a ValueError) names the variable missing."""
+        return client_options(principal, self.values | self.overrides)
+
     @property
     def admin_token(self) -> str:
         return self.get("SENTINEL_ADMIN_TOKEN")
@@ -86,8 +98,14 @@ class Config:
 
 
 def _stack_wide(name: str) -> bool:
-    """Names `.run/env` may carry beyond the defaults: ours, the provider, clients' secrets."""
-    return name.startswith("SENTINEL_") or name == "OIDC_ISSUER" or name.endswith("_CLIENT_SECRET")
+    """Names `.run/env` may carry beyond the defaults: ours, the provider, clients' secrets,
+    Kafka logins (`KAFKA_SECURITY_PROTOCOL`, `INTEGRATOR_KAFKA_SASL_USERNAME`, ...)."""
+    return (
+        name.startswith(("SENTINEL_", "KAFKA_"))
+        or "_KAFKA_" in name
+        or name == "OIDC_ISSUER"
+        or name.endswith("_CLIENT_SECRET")
+    )
 
 
 def load(path: Path | None = None) -> Config:

@@ -8,20 +8,23 @@ import asyncio
 import contextlib
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 
 from sentinel_cli.events import Decoded, from_record
+from services.runtime.kafka_login import INTEGRATOR, explain_failure
 
 Start = Literal["beginning", "end"] | datetime
 _RELATIVE = re.compile(r"^-(\d+(?:\.\d+)?)([smhd])$")
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+# The longest `start()` may take: a broker that drops a client without a login never answers.
+START_TIMEOUT_S = 20.0
 # The CLI reports what goes wrong in one line of its own; aiokafka's log lines would repeat it.
 logging.getLogger("aiokafka").setLevel(logging.CRITICAL)
 
@@ -62,24 +65,28 @@ def millis(when: datetime) -> int:
 
 @asynccontextmanager
 async def assigned(
-    bootstrap: str, topic: str
+    bootstrap: str, topic: str, login: Mapping[str, Any] | None = None
 ) -> AsyncIterator[tuple[AIOKafkaConsumer, list[TopicPartition]]]:
-    """A consumer assigned every partition of `topic`; CliError if Kafka or the topic is not
-    there."""
+    """A consumer assigned every partition of `topic`, logged in with `login` (aiokafka's
+    options, services/runtime/kafka_login.py); CliError if Kafka or the topic is not there, or
+    the broker refuses the login."""
+    login = dict(login or {})
     consumer = AIOKafkaConsumer(
         bootstrap_servers=bootstrap,
         group_id=None,
         enable_auto_commit=False,
         client_id="sentinel-cli",
         request_timeout_ms=15000,
+        **login,
     )
     try:
-        await consumer.start()
-    except (KafkaError, OSError) as exc:
+        await asyncio.wait_for(consumer.start(), START_TIMEOUT_S)
+    except (KafkaError, OSError, TimeoutError) as exc:
         with contextlib.suppress(Exception):
             await consumer.stop()
         reason = " ".join(str(exc).split()) or type(exc).__name__
-        raise CliError(f"Kafka at {bootstrap} is not reachable: {reason}") from exc
+        why = await explain_failure(bootstrap, login, INTEGRATOR)
+        raise CliError(f"Kafka at {bootstrap} is not reachable: {reason}; {why}") from exc
     try:
         # An unassigned consumer's metadata never learns the topic: ask the cluster.
         cluster = await consumer._client.fetch_all_metadata()
@@ -126,11 +133,12 @@ async def tail(
     max_records: int | None = None,
     idle_timeout_s: float | None = None,
     on_ready: Callable[[], None] | None = None,
+    login: Mapping[str, Any] | None = None,
 ) -> int:
     """Emit decoded records until `max_records`, or `idle_timeout_s` passes with none new, or
     the caller is interrupted; returns how many were emitted."""
     seen = 0
-    async with assigned(bootstrap, topic) as (consumer, tps):
+    async with assigned(bootstrap, topic, login) as (consumer, tps):
         await seek(consumer, tps, start)
         if on_ready is not None:
             on_ready()
@@ -169,11 +177,12 @@ async def replay(
     handle: Callable[[Decoded], Awaitable[None]],
     *,
     idle_timeout_s: float = 30.0,
+    login: Mapping[str, Any] | None = None,
 ) -> ReplayResult:
     """Hand every record with `since <= timestamp < until` to `handle`, partition by partition
     in offset order, up to where the topic ended when the replay began."""
     result = ReplayResult()
-    async with assigned(bootstrap, topic) as (consumer, tps):
+    async with assigned(bootstrap, topic, login) as (consumer, tps):
         starts = await offsets_at(consumer, tps, since)
         ends = await consumer.end_offsets(tps)
         stops = await offsets_at(consumer, tps, until) if until is not None else ends

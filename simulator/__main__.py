@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 import orjson
 
+from services.runtime.kafka_login import TERMINALS, KafkaLoginError, client_options
 from services.runtime.logging import JsonFormatter
 from simulator.city import City, CityError, CityPlan, enrich, load_city, provision, save_city
 from simulator.clock import DAY, Pacer, day_start, iso, live_start, parse_duration, parse_instant
@@ -152,7 +153,10 @@ def parser() -> argparse.ArgumentParser:
         "terminals/N seconds",
     )
     timing.add_argument("--count", type=_positive_int, help="stop after N messages")
-    out = run.add_argument_group("output (default: Kafka at $KAFKA_BOOTSTRAP_SERVERS)")
+    out = run.add_argument_group(
+        "output (default: Kafka at $KAFKA_BOOTSTRAP_SERVERS; on a SASL/SCRAM broker, "
+        "KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT with TERMINALS_KAFKA_SASL_USERNAME/_PASSWORD)"
+    )
     out.add_argument(
         "--kafka",
         nargs="?",
@@ -237,7 +241,11 @@ def _sinks(args: argparse.Namespace) -> list[Sink]:
                 "no Kafka bootstrap: pass --kafka HOST:PORT or set "
                 "KAFKA_BOOTSTRAP_SERVERS (or use --ingest-url / --stdout)"
             )
-        sinks.append(KafkaSink(kafka, args.topic))
+        try:
+            login = client_options(TERMINALS)
+        except KafkaLoginError as exc:
+            raise SystemExit(f"Kafka login: {exc}") from None
+        sinks.append(KafkaSink(kafka, args.topic, login))
     if args.ingest_url is not None:
         if not args.ingest_url:
             raise SystemExit("no ingest URL: pass --ingest-url URL or set TELEMETRY_URL")

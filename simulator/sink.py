@@ -1,6 +1,10 @@
 """Where readings go: Kafka (`telemetry.readings.v1`, key = terminal id), the telemetry service's
 HTTP ingest endpoint, or stdout as JSON lines.
 
+On a broker that requires SASL/SCRAM the Kafka sink logs in as the `terminals` principal
+(`KAFKA_SECURITY_PROTOCOL`, `TERMINALS_KAFKA_SASL_USERNAME` / `_PASSWORD`: the services' names,
+services/runtime/kafka_login.py).
+
 Sinks take batches and pipeline them: a batch is handed over while the previous one is still
 being acknowledged, and `close()` waits until everything handed over is delivered.
 """
@@ -11,17 +15,26 @@ import asyncio
 import logging
 import sys
 from collections import Counter
-from collections.abc import Awaitable, Sequence
+from collections.abc import Awaitable, Mapping, Sequence
 from typing import IO, Any, Protocol
 
 import httpx
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import KafkaError
 
 from contracts.topics import TELEMETRY_READINGS
+from services.runtime.kafka_login import TERMINALS, explain_failure
 from simulator.engine import Emission
 
 log = logging.getLogger("simulator.sink")
 READINGS_TOPIC = TELEMETRY_READINGS.name
+# The longest a producer's start may take: a broker that drops a client without a login never
+# answers, and the simulator must say so instead of hanging.
+START_TIMEOUT_S = 20.0
+
+
+class SinkError(Exception):
+    """A sink cannot start; the message says why (a refused login, an unreachable broker)."""
 
 
 class Sink(Protocol):
@@ -39,8 +52,14 @@ class Sink(Protocol):
 class KafkaSink:
     name = "kafka"
 
-    def __init__(self, bootstrap: str, topic: str = READINGS_TOPIC) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str = READINGS_TOPIC,
+        login: Mapping[str, Any] | None = None,
+    ) -> None:
         self.bootstrap, self.topic = bootstrap, topic
+        self.login = dict(login or {})  # aiokafka's SASL options ({} for PLAINTEXT)
         self._producer: AIOKafkaProducer | None = None
         self._pending: list[Awaitable[Any]] = []
         self.sent = 0
@@ -54,8 +73,17 @@ class KafkaSink:
             enable_idempotence=True,
             linger_ms=5,
             max_batch_size=256 * 1024,
+            request_timeout_ms=15000,
+            **self.login,
         )
-        await self._producer.start()
+        try:
+            await asyncio.wait_for(self._producer.start(), START_TIMEOUT_S)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            producer, self._producer = self._producer, None
+            await producer.stop()
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            why = await explain_failure(self.bootstrap, self.login, TERMINALS)
+            raise SinkError(f"Kafka at {self.bootstrap} is not reachable: {reason}; {why}") from exc
 
     async def emit(self, batch: Sequence[Emission]) -> None:
         assert self._producer is not None, "start() first"

@@ -43,7 +43,12 @@ def build(
     service = Service(settings, MIGRATIONS)
     directory = Directory()
     inspection = Inspection(
-        service, directory, policy, now, photo_max_bytes=settings.photo_max_bytes
+        service,
+        directory,
+        policy,
+        now,
+        photo_max_bytes=settings.photo_max_bytes,
+        gauge_refresh_interval_s=settings.gauge_refresh_interval_s,
     )
 
     async def on_market(d: Delivery) -> None:
@@ -71,6 +76,10 @@ def build(
     service.subscribe(topics.CREDIT_HONOURS.name, inspection.on_honour)
     service.on_start(lambda: directory.load(service.pool))
     service.on_start(lambda: _log_policy(policy))
+    # Tasks by state and overdue rectifications, counted from the database: before consuming,
+    # then periodically and after each change (on every replica).
+    service.on_start(inspection.gauges.refresh)
+    service.after_start(inspection.gauges.run)
     service.every(settings.clock_check_interval_s, inspection.check_clock, "overdue-clock")
     service.every(settings.patrol_check_interval_s, inspection.check_patrols, "patrol-scheduler")
 

@@ -47,6 +47,7 @@ from services.runtime import inbox
 from services.runtime.app import Service
 from services.runtime.auth import ALL_DISTRICTS, Principal
 from services.runtime.errors import NotFound
+from services.runtime.gauges import CountedGauges
 from services.runtime.messaging import Delivery, PoisonMessage
 
 log = logging.getLogger(__name__)
@@ -163,17 +164,23 @@ class Inspection:
         *,
         batch_limit: int = 500,
         photo_max_bytes: int = DEFAULT_MAX_BYTES,
+        gauge_refresh_interval_s: float = 15.0,
     ) -> None:
         self.service, self.directory, self.policy = service, directory, policy
         self.now = now
         self.batch_limit = batch_limit
         self.photo_max_bytes = photo_max_bytes
         self.metrics = InspectionMetrics(service.metrics)
+        # Recounted from the database: at start, periodically, and after each committed change.
+        self.gauges = CountedGauges(
+            "inspection", lambda: self.metrics.count(service.pool), gauge_refresh_interval_s
+        )
 
     def _created(self, tasks: Iterable[Task | None]) -> None:
         for task in tasks:
             if task is not None:
                 self.metrics.tasks.labels(task.reason_kind, "created").inc()
+                self.gauges.poke()
 
     async def _publish(self, conn: asyncpg.Connection, events: Iterable[Outgoing]) -> None:
         items = [e.outbox_item() for e in events]
@@ -220,6 +227,8 @@ class Inspection:
                 await store.save_task(decision.task)
             await self._publish(conn, decision.events)
         self.metrics.decisions.labels(label, decision.action).inc()
+        if decision.task is not None:
+            self.gauges.poke()  # a new task, or one whose due time may have moved
         if decision.action == "create" and decision.task is not None:
             self._created([decision.task])
             self.metrics.trigger_to_task.labels(label).observe(
@@ -468,6 +477,7 @@ class Inspection:
                 await self._publish(conn, change.events)
         if change.events:
             self.metrics.tasks.labels(change.task.reason_kind, "claimed").inc()
+            self.gauges.poke()
         return change.task
 
     async def complete(
@@ -506,6 +516,7 @@ class Inspection:
             await self._inspected(store, done.task)
             await self._publish(conn, done.events)
         self.metrics.tasks.labels(done.task.reason_kind, "completed").inc()
+        self.gauges.poke()
         if done.task.completed_at is not None:
             self.metrics.completion.labels(done.task.reason_kind).observe(
                 (done.task.completed_at - done.task.created_at).total_seconds()
@@ -576,6 +587,7 @@ class Inspection:
             await self._publish(conn, checked.events)
         if checked.closed_task is not None:
             self.metrics.tasks.labels("reinspection", "completed").inc()
+        self.gauges.poke()
         self._created([checked.reinspection])
         return checked.order
 
@@ -614,6 +626,7 @@ class Inspection:
         self.metrics.overdue.labels("rectification").inc(marked - tasks_marked)
         self._created(created)
         if marked:
+            self.gauges.poke()
             log.info("overdue marked", extra={"count": marked, "now": now.isoformat()})
         return marked
 

@@ -1,10 +1,38 @@
-"""Inspection's own metrics, beside the runtime's (DESIGN §9 names, bounded labels)."""
+"""Inspection's own metrics, beside the runtime's (DESIGN §9 names, bounded labels).
+
+The counters count what happened in this process; the gauges (`sentinel_inspection_tasks`,
+`sentinel_inspection_rectifications_overdue`) count what is in the database now, recounted at
+start-up, every `INSPECTION_GAUGE_REFRESH_INTERVAL_S` and after each change
+(services/runtime/gauges.py), so they are right after a restart and on every replica.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import asyncpg
+from prometheus_client import Counter, Gauge, Histogram
 
+from services.runtime.gauges import LabelledCounts, Labels
 from services.runtime.metrics import Metrics
+
+# The states of an unfinished task as the gauge tells them apart: `overdue` is an open or claimed
+# task marked overdue by the clock; `open` and `claimed` are the others.
+TASK_GAUGE_STATES = ("open", "claimed", "overdue")
+
+TASKS_BY_STATE = """
+SELECT district,
+       CASE WHEN overdue_at IS NOT NULL THEN 'overdue' ELSE state END AS state,
+       count(*) AS n
+  FROM tasks
+ WHERE state IN ('open', 'claimed')
+ GROUP BY 1, 2
+"""
+RECTIFICATIONS_OVERDUE = """
+SELECT district, count(*) AS n
+  FROM rectifications
+ WHERE state = 'open' AND overdue_at IS NOT NULL
+ GROUP BY 1
+"""
+DISTRICTS = "SELECT DISTINCT district FROM markets"
 
 # From minutes (a live risk) to days (a task completed within its SLA, a late replay).
 SLA_BUCKETS = (1, 5, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 3 * 86400, 7 * 86400)
@@ -48,6 +76,22 @@ class InspectionMetrics:
             buckets=SLA_BUCKETS,
             registry=r,
         )
+        self.open_tasks = Gauge(
+            f"{p}_tasks",
+            "Unfinished tasks by district and state: open, claimed (neither overdue) and overdue "
+            "(open or claimed, marked overdue), as last counted in the database",
+            ["district", "state"],
+            registry=r,
+        )
+        self.rectifications_overdue = Gauge(
+            f"{p}_rectifications_overdue",
+            "Rectification orders past their deadline and not verified, by district, as last "
+            "counted in the database",
+            ["district"],
+            registry=r,
+        )
+        self._tasks_counts = LabelledCounts(self.open_tasks)
+        self._overdue_counts = LabelledCounts(self.rectifications_overdue)
         self.completion = Histogram(
             f"{p}_task_completion_seconds",
             "From a task's creation to its completion, by reason kind",
@@ -55,3 +99,18 @@ class InspectionMetrics:
             buckets=SLA_BUCKETS,
             registry=r,
         )
+
+    async def count(self, pool: asyncpg.Pool) -> None:
+        """Recount the gauges from the database (every district of a known market is shown, at
+        0 where it has nothing)."""
+        async with pool.acquire() as conn, conn.transaction(readonly=True):
+            tasks = await conn.fetch(TASKS_BY_STATE)
+            orders = await conn.fetch(RECTIFICATIONS_OVERDUE)
+            districts = {r["district"] for r in await conn.fetch(DISTRICTS)}
+        task_counts: dict[Labels, float] = {(r["district"], r["state"]): r["n"] for r in tasks}
+        districts |= {district for district, _ in task_counts}
+        self._tasks_counts.set(
+            task_counts, also=[(d, state) for d in districts for state in TASK_GAUGE_STATES]
+        )
+        order_counts: dict[Labels, float] = {(r["district"],): r["n"] for r in orders}
+        self._overdue_counts.set(order_counts, also=[(d,) for d in districts])

@@ -52,6 +52,12 @@ class InspectionSettings(ServiceSettings):
     patrol_check_interval_s: float = Field(
         default=60.0, description="how often the scheduler looks for patrols that came due"
     )
+    gauge_refresh_interval_s: float = Field(
+        default=15.0,
+        gt=0,
+        description="how often the task and rectification gauges are recounted from the database "
+        "(they are also recounted at start-up and after each change)",
+    )
     photo_max_bytes: int = Field(
         default=5 * 1024 * 1024, ge=1024, description="the largest photo an inspector may upload"
     )

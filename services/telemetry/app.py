@@ -51,6 +51,8 @@ def build(settings: TelemetrySettings | None = None) -> FastAPI:
         batch_timeout_ms=settings.batch_timeout_ms,
     )
     service.on_start(lambda: directory.load(service.pool))
+    service.on_start(telemetry.gauges.refresh)
+    service.after_start(telemetry.gauges.run)
 
     async def catch_up() -> None:
         for topic, group in (

@@ -1,10 +1,20 @@
-"""Telemetry's own metrics, beside the runtime's (DESIGN §9 names, bounded labels)."""
+"""Telemetry's own metrics, beside the runtime's (DESIGN §9 names, bounded labels).
+
+The counters count what happened in this process; the gauge `sentinel_telemetry_open_risks`
+counts what is open in the database now, recounted at start-up, every
+`TELEMETRY_GAUGE_REFRESH_INTERVAL_S` and after each risk change (services/runtime/gauges.py), so
+it is right after a restart and on every replica.
+"""
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Histogram
+import asyncpg
+from prometheus_client import Counter, Gauge, Histogram
 
+from services.runtime.gauges import LabelledCounts, Labels
 from services.runtime.metrics import Metrics
+
+OPEN_RISKS = "SELECT rule, severity, count(*) AS n FROM risks WHERE state = 'open' GROUP BY 1, 2"
 
 
 class TelemetryMetrics:
@@ -25,6 +35,13 @@ class TelemetryMetrics:
             ["rule", "severity", "transition"],
             registry=r,
         )
+        self.open_risks = Gauge(
+            f"{p}_open_risks",
+            "Risks open now, by rule and severity, as last counted in the database",
+            ["rule", "severity"],
+            registry=r,
+        )
+        self._open_risks_counts = LabelledCounts(self.open_risks)
         self.batch_size = Histogram(
             f"{p}_batch_size_readings",
             "Readings per consumed batch",
@@ -43,3 +60,10 @@ class TelemetryMetrics:
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
             registry=r,
         )
+
+    async def count(self, pool: asyncpg.Pool) -> None:
+        """Recount the open risks from the database."""
+        async with pool.acquire() as conn:
+            rows = await conn.fetch(OPEN_RISKS)
+        counts: dict[Labels, float] = {(r["rule"], r["severity"]): r["n"] for r in rows}
+        self._open_risks_counts.set(counts)

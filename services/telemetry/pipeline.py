@@ -25,6 +25,7 @@ from contracts.telemetry import ReadingRejected, RiskAcknowledged
 from services.runtime import offsets
 from services.runtime.app import Service
 from services.runtime.errors import Conflict, NotFound
+from services.runtime.gauges import CountedGauges
 from services.runtime.messaging import Delivery
 from services.telemetry.domain import (
     Decision,
@@ -57,6 +58,13 @@ class Telemetry:
         self.directory, self.metrics = directory, metrics
         self.held: dict[str, Held] = {}
         self._contexts: dict[str, tuple[TerminalInfo, Any, TerminalContext]] = {}
+        # Open risks by rule and severity, counted from the database: at start, periodically
+        # and after each batch or silence check that changed a risk.
+        self.gauges = CountedGauges(
+            "telemetry",
+            lambda: self.metrics.count(service.pool),
+            settings.gauge_refresh_interval_s,
+        )
         # One batch or silence check at a time in this process: both mutate held states.
         self.lock = asyncio.Lock()
         # Readings wait until the registry projections have caught up once, so a terminal
@@ -157,6 +165,8 @@ class Telemetry:
             await self._record(store, touched.values(), decisions, outgoing)
             await offsets.advance(conn, CONSUMER, deliveries)
         self.held.update(touched)
+        if any(d.action != "update" for d, _ in decisions):
+            self.gauges.poke()  # committed: a risk was raised, escalated or cleared
         # Counted once per batch: per-reading label lookups cost as much as the rules do.
         for kind_name, count in accepted.items():
             self.metrics.readings.labels(kind_name, "accepted").inc(count)
@@ -250,6 +260,8 @@ class Telemetry:
                 raise
             for h in changed:
                 self.held[h.state.terminal_id] = h
+        if any(d.action != "update" for d, _ in decisions):
+            self.gauges.poke()
         return len(decisions)
 
     # --- people -------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from pydantic import SecretStr
+from pydantic import Field, SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.runtime.settings import ServiceSettings
@@ -23,6 +23,9 @@ class TelemetrySettings(ServiceSettings):
     batch_max_records: int = 5000
     batch_timeout_ms: int = 20
     silence_check_interval_s: float = 15.0
+    # How often the open-risks gauge is recounted from the database (also at start-up and after
+    # each risk change).
+    gauge_refresh_interval_s: float = Field(default=15.0, gt=0)
     raw_payload_limit: int = 2000
     # This replica's own name in its registry projection groups (a pod name, say): every replica
     # must read the whole compacted topics, so no two may share those groups. Empty: the host's

@@ -167,3 +167,51 @@ def test_settings_come_from_the_environment_before_the_env_file(
     assert conf.with_bootstrap("flag:9092").bootstrap == "flag:9092"
     assert conf.missing_from_environ()["DATABASE_URL"].endswith("/postgres")
     assert "REGISTRY_URL" not in conf.missing_from_environ()
+
+
+KAFKA_LOGIN_VARS = (
+    "KAFKA_SECURITY_PROTOCOL",
+    "KAFKA_SASL_MECHANISM",
+    "KAFKA_SASL_USERNAME",
+    "KAFKA_SASL_PASSWORD",
+    "INTEGRATOR_KAFKA_SASL_USERNAME",
+    "INTEGRATOR_KAFKA_SASL_PASSWORD",
+)
+
+
+def test_the_kafka_login_comes_from_the_env_file_and_the_environment_before_it(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in KAFKA_LOGIN_VARS:
+        monkeypatch.delenv(name, raising=False)
+    env = tmp_path / "env"
+    env.write_text(
+        "export KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT\n"
+        "export KAFKA_SASL_MECHANISM=SCRAM-SHA-512\n"
+        "export TERMINALS_KAFKA_SASL_USERNAME=terminals\n"
+        "export INTEGRATOR_KAFKA_SASL_USERNAME=integrator\n"
+        "export INTEGRATOR_KAFKA_SASL_PASSWORD=from-file\n"
+    )
+    assert config.load(env).kafka_login() == {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": "integrator",
+        "sasl_plain_password": "from-file",
+    }
+    monkeypatch.setenv("INTEGRATOR_KAFKA_SASL_PASSWORD", "from-env")
+    assert config.load(env).kafka_login()["sasl_plain_password"] == "from-env"
+    assert config.load(tmp_path / "none.env").kafka_login() == {}  # PLAINTEXT
+
+
+def test_tail_on_sasl_without_a_login_says_which_variables_to_set(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    for name in KAFKA_LOGIN_VARS:
+        monkeypatch.delenv(name, raising=False)
+    env = tmp_path / "env"
+    env.write_text("export KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT\n")
+    result = runner.invoke(app, ["--env-file", str(env), "tail", "telemetry.risks.v1"])
+    assert result.exit_code == 2, result.output
+    assert result.stderr.startswith("sentinel: Kafka login: ")
+    assert "INTEGRATOR_KAFKA_SASL_USERNAME" in result.stderr
+    assert "Traceback" not in result.output

@@ -128,6 +128,9 @@ def test_the_dashboard_shows_what_operators_watch() -> None:
         "sentinel_credit_merchants_by_grade",  # grade distribution
         "sentinel_[a-z]+_dlq_messages_total",  # dead letters
         "sentinel_[a-z]+_outbox_pending_events",  # outbox backlog
+        "sentinel_telemetry_open_risks",  # open risks, counted from the database
+        "sentinel_inspection_tasks",  # unfinished tasks by state and district
+        "sentinel_inspection_rectifications_overdue",  # overdue rectifications by district
     ):
         assert needed in used, f"no panel shows {needed}"
 

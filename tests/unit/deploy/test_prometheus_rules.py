@@ -83,6 +83,8 @@ EXPECTED_ALERTS = {
     "SentinelOutboxBacklog",
     "SentinelOutboxStalled",
     "SentinelComplaintsOverdue",
+    "SentinelCriticalRisksOpen",
+    "SentinelOverdueRectificationsGrowing",
 }
 
 
@@ -106,6 +108,9 @@ def test_the_rules_name_real_metrics_and_patterns() -> None:
     used = references("\n".join(rule["expr"] for rule in alert_rules()))
     assert "sentinel_telemetry_readings_total" in used.names
     assert "sentinel_inspection_overdue_marked_total" in used.names
+    # the gauges counted from the databases
+    assert "sentinel_telemetry_open_risks" in used.names
+    assert "sentinel_inspection_rectifications_overdue" in used.names
     assert "sentinel_[a-z]+_consumer_lag_messages" in used.patterns
     for service in ("registry", "telemetry", "inspection", "complaints", "credit", "campaign"):
         assert f"sentinel_{service}_consumer_lag_messages" in known_metric_names()
