@@ -17,6 +17,7 @@ after every other test (see tests/conftest.py).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import random
 import signal
@@ -446,6 +447,7 @@ async def test_kills_and_restarts_lose_nothing_and_double_nothing(
     for w in watchers.values():
         await w.__aenter__()
     stop = asyncio.Event()
+    chaos_task: asyncio.Task[None] | None = None
     try:
         await provision(run)
         chaos_task = asyncio.create_task(chaos(run, stop))
@@ -538,6 +540,12 @@ async def test_kills_and_restarts_lose_nothing_and_double_nothing(
             await w.drain(settle_s=2.0)
     finally:
         stop.set()
+        if chaos_task is not None and not chaos_task.done():
+            # A failed test must not leave the chaos restarting services after the fixture
+            # stopped them (seen: a complaints process outliving its run).
+            chaos_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await chaos_task
         for w in watchers.values():
             await w.__aexit__(None, None, None)
 
