@@ -229,7 +229,9 @@ async def complete_task(task_id: str, body: CompleteIn, ins: Ins, who: Inspector
 async def patrol_plan(merchant_id: str, ins: Ins, who: Reader) -> dict[str, Any]:
     """A merchant's routine patrol plan: its grade, anchor (last inspection or when planning
     began), when it is next due, the interval and why (`interval_reason`: grade, default_grade,
-    or warning_list — the month's 黑榜 in `warning_list`), and the patrol task pending, if any."""
+    or warning_list — the month's 黑榜 in `warning_list`), and the patrol task pending, if any.
+    `first_round`: never inspected, so the first patrol falls at the merchant's own point of the
+    interval after planning began, not at its end (docs/honours.md, Patrols)."""
     return await ins.patrol_plan(who, merchant_id)
 
 

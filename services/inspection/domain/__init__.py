@@ -54,7 +54,7 @@ from services.inspection.domain.model import (
     TriggerRef,
     target_of,
 )
-from services.inspection.domain.patrol import PatrolPlan, next_patrol
+from services.inspection.domain.patrol import PatrolPlan, first_patrol_offset, next_patrol
 from services.inspection.domain.policy import DEFAULT_POLICY, Policy, parse_duration
 from services.inspection.domain.triggers import (
     ComplaintTrigger,
@@ -97,6 +97,7 @@ __all__ = [
     "complete",
     "decide",
     "default_catalogue",
+    "first_patrol_offset",
     "mark_rectification_overdue",
     "mark_task_overdue",
     "next_patrol",

@@ -2,9 +2,12 @@
 the credit service's monthly warning list (黑榜, issue 17).
 
 A plan counts from its anchor — the merchant's last completed inspection, or, for a merchant
-never inspected, when planning began (a new merchant is first patrolled one interval after it is
-first seen, so seeding a city does not flood the task force). A grade change re-plans from the
-same anchor: a drop brings the patrol earlier (possibly due at once), a rise pushes it later.
+never inspected, when planning began. A merchant never inspected is first patrolled within one
+interval of being first seen, at a point of the interval its id fixes (`first_patrol_offset`):
+the merchants of a city seeded in one go fall due spread over the interval, about as many on each
+day as in the steady state, instead of all on its last day. A grade change re-plans from the
+same anchor (a first patrol keeps its point of the new interval): a drop brings the patrol
+earlier (possibly due at once), a rise pushes it later.
 A merchant on the warning list is patrolled at the D grade's interval (`Policy.
 warning_list_grade`) whatever its grade, until it is delisted; then its grade's interval is back.
 
@@ -20,23 +23,54 @@ warning_list_grade`) whatever its grade, until it is delisted; then its grade's 
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from services.inspection.domain.model import aware
 from services.inspection.domain.policy import Policy
 from services.inspection.domain.triggers import PatrolTrigger
 
+_MICROSECOND = timedelta(microseconds=1)
+
+
+def first_patrol_offset(merchant_id: str, interval: timedelta) -> timedelta:
+    """How long after planning began the first patrol of a merchant never inspected falls: a
+    point of `interval`, after its start and at most its end.
+
+    The point is the same fraction of any interval for one merchant, taken from a hash of its id,
+    so merchants spread evenly over the interval. A hash rather than a random draw: every replica,
+    a retried transaction and a replay of the registry topic compute the same date. A fraction
+    rather than an offset: a worse grade's shorter interval never plans the patrol later.
+    """
+    if interval <= timedelta(0):
+        raise ValueError(f"interval must be positive, got {interval}")
+    digest = hashlib.sha256(merchant_id.encode()).digest()
+    fraction = int.from_bytes(digest[:8], "big") + 1  # of 2**64: (0, 1]
+    micros = interval // _MICROSECOND
+    # Rounded up, in integers (no float that could round differently elsewhere): at least 1 µs.
+    return timedelta(microseconds=-((-fraction * micros) >> 64))
+
 
 def next_patrol(
-    grade: str | None, last_inspection_at: datetime, policy: Policy, *, warned: bool = False
+    grade: str | None,
+    last_inspection_at: datetime,
+    policy: Policy,
+    *,
+    warned: bool = False,
+    first_of: str | None = None,
 ) -> datetime:
     """When a merchant graded `grade` (None: the default, B) inspected at `last_inspection_at`
-    is next due for a routine patrol; `warned`: it is on the warning list."""
+    is next due for a routine patrol; `warned`: it is on the warning list. `first_of` names the
+    merchant when it was never inspected and `last_inspection_at` is when planning began: its
+    first patrol falls within the interval (`first_patrol_offset`), not at its end."""
     at = aware(last_inspection_at, "last_inspection_at")
-    return at + policy.patrol_every(grade, warned=warned)
+    interval = policy.patrol_every(grade, warned=warned)
+    if first_of is not None:
+        return at + first_patrol_offset(first_of, interval)
+    return at + interval
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,7 +81,12 @@ class PatrolPlan:
 
     `warning_list` is the month (YYYY-MM) of the warning list the merchant is on (None: on
     none), `delisted` the month it was last delisted in: a listing or a delisting not newer than
-    the one the plan has (a replay, an old record read late) changes nothing."""
+    the one the plan has (a replay, an old record read late) changes nothing.
+
+    `first_round`: the anchor is when planning began, the merchant was never inspected, and its
+    first patrol falls at its own point of the interval (`first_patrol_offset`) until an
+    inspection re-anchors the plan. Plans stored before it existed read back without it and keep
+    the whole interval they were planned with."""
 
     merchant_id: str
     grade: str | None
@@ -57,6 +96,7 @@ class PatrolPlan:
     grade_version: int | None = None
     warning_list: str | None = None
     delisted: str | None = None
+    first_round: bool = False
 
     @property
     def warned(self) -> bool:
@@ -65,7 +105,10 @@ class PatrolPlan:
     def _due(self, anchor: datetime, policy: Policy, **changes: Any) -> datetime:
         grade = changes.get("grade", self.grade)
         warned = changes.get("warning_list", self.warning_list) is not None
-        return next_patrol(grade, anchor, policy, warned=warned)
+        first = changes.get("first_round", self.first_round)
+        return next_patrol(
+            grade, anchor, policy, warned=warned, first_of=self.merchant_id if first else None
+        )
 
     @classmethod
     def start(
@@ -78,14 +121,16 @@ class PatrolPlan:
         *,
         grade_version: int | None = None,
     ) -> PatrolPlan:
+        first = last_inspection_at is None
         anchor = aware(now) if last_inspection_at is None else aware(last_inspection_at, "at")
         policy.effective_grade(grade)  # an unknown grade fails here, not at the first patrol
         return cls(
             merchant_id,
             grade,
             anchor,
-            next_patrol(grade, anchor, policy),
+            next_patrol(grade, anchor, policy, first_of=merchant_id if first else None),
             grade_version=grade_version,
+            first_round=first,
         )
 
     def regrade(
@@ -133,8 +178,16 @@ class PatrolPlan:
         (`task_id`) frees the plan to come due again. An older inspection moves nothing back."""
         at = aware(at, "at")
         anchor = max(self.anchor, at)
+        # An inspection from before planning began moves nothing, so it ends no first round.
+        first = self.first_round and at < self.anchor
         pending = None if task_id is not None and task_id == self.task_id else self.task_id
-        return replace(self, anchor=anchor, due_at=self._due(anchor, policy), task_id=pending)
+        return replace(
+            self,
+            anchor=anchor,
+            due_at=self._due(anchor, policy, first_round=first),
+            task_id=pending,
+            first_round=first,
+        )
 
     def is_due(self, now: datetime) -> bool:
         return self.task_id is None and aware(now) >= self.due_at
@@ -163,6 +216,7 @@ class PatrolPlan:
             "grade_version": self.grade_version,
             "warning_list": self.warning_list,
             "delisted": self.delisted,
+            "first_round": self.first_round,
         }
 
     @classmethod
@@ -177,4 +231,6 @@ class PatrolPlan:
             # Absent from plans stored before the warning list existed.
             data.get("warning_list"),
             data.get("delisted"),
+            # Absent from plans stored before first patrols were spread: the whole interval.
+            data.get("first_round", False),
         )

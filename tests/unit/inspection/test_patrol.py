@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from collections import Counter
+from datetime import datetime, timedelta
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.inspection.domain import PatrolPlan, Policy, decide, next_patrol, task_key
+from services.inspection.domain import (
+    PatrolPlan,
+    Policy,
+    decide,
+    first_patrol_offset,
+    next_patrol,
+    task_key,
+)
 from tests.unit.inspection.builders import POLICY, T0, TASK_FORCE, D
 
 
@@ -38,8 +46,11 @@ def test_intervals_and_the_default_grade_are_configurable() -> None:
 def test_a_plan_counts_from_the_last_inspection_or_from_when_planning_began() -> None:
     inspected = PatrolPlan.start("mer_1", "C", T0, T0 + 10 * D, POLICY)
     assert (inspected.anchor, inspected.due_at) == (T0, T0 + 120 * D)
+    assert not inspected.first_round
+    # Never inspected: its first patrol falls at its own point of B's 180 days (see below).
     new = PatrolPlan.start("mer_2", None, None, T0, POLICY)
-    assert (new.anchor, new.due_at) == (T0, T0 + 180 * D)
+    assert (new.anchor, new.due_at) == (T0, T0 + first_patrol_offset("mer_2", 180 * D))
+    assert new.first_round and T0 < new.due_at <= T0 + 180 * D
 
 
 def test_a_grade_drop_brings_the_patrol_earlier_and_a_rise_later() -> None:
@@ -153,7 +164,8 @@ def test_an_older_or_repeated_score_version_changes_nothing() -> None:
     assert plan.regrade("D", POLICY, version=2) is plan
 
     newer = plan.regrade("D", POLICY, version=4)
-    assert (newer.grade, newer.grade_version, newer.due_at) == ("D", 4, T0 + 90 * D)
+    first_d = T0 + first_patrol_offset("mer_1", 90 * D)  # never inspected: its first patrol
+    assert (newer.grade, newer.grade_version, newer.due_at) == ("D", 4, first_d)
     # The same grade under a newer score only records the version.
     same = newer.regrade("D", POLICY, version=7)
     assert (same.grade, same.grade_version, same.due_at) == ("D", 7, newer.due_at)
@@ -164,7 +176,8 @@ def test_the_first_score_of_a_plan_started_without_one_applies() -> None:
     plan = PatrolPlan.start("mer_1", None, None, T0, POLICY)
     assert plan.grade_version is None
     scored = plan.regrade("C", POLICY, version=1)
-    assert (scored.grade, scored.grade_version, scored.due_at) == ("C", 1, T0 + 120 * D)
+    first_c = T0 + first_patrol_offset("mer_1", 120 * D)  # never inspected: its first patrol
+    assert (scored.grade, scored.grade_version, scored.due_at) == ("C", 1, first_c)
     # A regrade without a version (a caller that has none) keeps the version it had.
     assert scored.regrade("A", POLICY).grade_version == 1
 
@@ -173,3 +186,111 @@ def test_a_plan_stored_before_versions_were_kept_reads_back() -> None:
     stored = PatrolPlan.start("mer_1", "A", T0, T0, POLICY).to_dict()
     del stored["grade_version"]
     assert PatrolPlan.from_dict(stored).grade_version is None
+
+
+# -- first patrols of merchants never inspected, spread over the interval -------------------------
+
+CITY = [f"mer_{n:016x}" for n in range(1000)]  # the registry's id shape, in creation order
+
+
+def _per_day(dues: list[datetime]) -> Counter[int]:
+    return Counter((due - T0) // D for due in dues)
+
+
+def test_a_seeded_city_falls_due_spread_over_the_interval_not_on_one_day() -> None:
+    plans = [PatrolPlan.start(m, "C", None, T0, POLICY) for m in CITY]
+    assert all(T0 < p.due_at <= T0 + 120 * D for p in plans)
+    days = _per_day([p.due_at for p in plans])
+    mean = len(CITY) / 120
+    assert max(days.values()) <= 3 * mean, days.most_common(3)
+    assert len(days) >= 110  # nearly every day of the interval has some
+    # Each month of it has about its share (a third of the city), none a flood.
+    thirds = Counter((p.due_at - T0) // (40 * D) for p in plans)
+    assert all(250 <= thirds[i] <= 420 for i in range(3)), thirds
+
+
+def test_the_first_scores_of_a_seeded_city_keep_it_spread() -> None:
+    """Credit scores every new merchant (grade A at 100): the plans re-plan under A from the
+    same anchor, each at its own point of A's 365 days, not all 365 days on."""
+    plans = [PatrolPlan.start(m, None, None, T0, POLICY).regrade("A", POLICY) for m in CITY]
+    assert all(T0 < p.due_at <= T0 + 365 * D for p in plans)
+    assert max(_per_day([p.due_at for p in plans]).values()) <= 3 * len(CITY) / 365 + 3
+
+
+def test_the_first_patrol_date_is_the_same_on_every_replica_and_replay() -> None:
+    one = PatrolPlan.start("mer_7", "B", None, T0, POLICY)
+    again = PatrolPlan.start("mer_7", "B", None, T0, Policy())
+    assert one == again and one.to_dict() == again.to_dict()
+    assert first_patrol_offset("mer_7", 180 * D) == first_patrol_offset("mer_7", 180 * D)
+    # The point belongs to the merchant, not to when it was first seen.
+    later = PatrolPlan.start("mer_7", "B", None, T0 + 3 * D, POLICY)
+    assert later.due_at - later.anchor == one.due_at - one.anchor
+    assert first_patrol_offset("mer_8", 180 * D) != first_patrol_offset("mer_7", 180 * D)
+
+
+@given(
+    merchant=st.text(min_size=1, max_size=40),
+    seconds=st.integers(min_value=1, max_value=10 * 365 * 86_400),
+)
+def test_the_first_patrol_falls_after_planning_began_and_within_the_interval(
+    merchant: str, seconds: int
+) -> None:
+    interval = timedelta(seconds=seconds)
+    offset = first_patrol_offset(merchant, interval)
+    assert timedelta(0) < offset <= interval
+
+
+@given(
+    merchant=st.text(min_size=1, max_size=40),
+    shorter=st.integers(min_value=1, max_value=400),
+    longer=st.integers(min_value=1, max_value=400),
+)
+def test_a_shorter_interval_never_plans_the_first_patrol_later(
+    merchant: str, shorter: int, longer: int
+) -> None:
+    shorter, longer = min(shorter, longer), max(shorter, longer)
+    assert first_patrol_offset(merchant, shorter * D) <= first_patrol_offset(merchant, longer * D)
+
+
+def test_an_interval_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="positive"):
+        first_patrol_offset("mer_1", timedelta(0))
+
+
+def test_a_first_patrol_keeps_its_point_through_grades_and_the_warning_list() -> None:
+    plan = PatrolPlan.start("mer_1", None, None, T0, POLICY)
+    point = {g: T0 + first_patrol_offset("mer_1", n * D) for g, n in DAYS.items()}
+    assert plan.due_at == point["B"]
+    assert plan.regrade("A", POLICY).due_at == point["A"]
+    dropped = plan.regrade("D", POLICY)
+    assert dropped.due_at == point["D"] < plan.due_at
+    warned = plan.regrade("A", POLICY).warn("2026-11", POLICY)
+    assert warned.due_at == point["D"]
+    assert warned.unwarn("2026-12", POLICY).due_at == point["A"]
+
+
+def test_the_first_inspection_ends_the_first_round() -> None:
+    plan = PatrolPlan.start("mer_1", "C", None, T0, POLICY)
+    inspected = plan.inspected(T0 + 5 * D, POLICY)
+    assert not inspected.first_round
+    assert (inspected.anchor, inspected.due_at) == (T0 + 5 * D, T0 + 125 * D)
+    assert inspected.regrade("D", POLICY).due_at == T0 + 95 * D
+    # An inspection from before planning began moves nothing.
+    assert plan.inspected(T0 - D, POLICY) == plan
+
+
+def test_a_plan_stored_before_first_patrols_were_spread_keeps_its_whole_interval() -> None:
+    stored = PatrolPlan.start("mer_1", "B", None, T0, POLICY).to_dict()
+    del stored["first_round"]
+    stored["due_at"] = (T0 + 180 * D).isoformat()
+    old = PatrolPlan.from_dict(stored)
+    assert not old.first_round
+    assert old.regrade("C", POLICY).due_at == T0 + 120 * D
+
+
+def test_a_spread_plan_survives_json() -> None:
+    plan = PatrolPlan.start("mer_1", "C", None, T0, POLICY)
+    assert PatrolPlan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan
+
+
+DAYS = {"A": 365, "B": 180, "C": 120, "D": 90}
