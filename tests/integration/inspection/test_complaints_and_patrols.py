@@ -12,6 +12,7 @@ import orjson
 
 from contracts.envelope import make_event
 from contracts.registry import MerchantUpserted
+from services.inspection.domain import first_patrol_offset
 from tests.integration.inspection.conftest import Place, Stack, distinct
 from tests.integration.inspection.upstream import accepted_event, received_event, score_event
 from tests.support.kafka import Record, TopicWatcher
@@ -171,12 +172,18 @@ async def test_a_grade_d_plans_the_patrol_at_90_days_the_scheduler_makes_one_tas
 ) -> None:
     place = await stack.place()
     inspection = stack.inspection_app.state.inspection
-    # The merchant's first registry snapshot started its plan, one interval of its grade (B's
-    # 180 days while it has none) from when planning began.
+    # The merchant's first registry snapshot started its plan within one interval of its grade
+    # (B's 180 days while it has none) from when planning began, at the merchant's own point of
+    # it (never inspected: first patrols of a seeded city spread over the interval).
     plan = await _plan(stack, place, lambda p: True)
     anchor = _at(plan["anchor"])
     days = {"A": 365, "B": 180, "C": 120, "D": 90}
-    assert _at(plan["due_at"]) == anchor + timedelta(days=days[plan["effective_grade"]])
+
+    def first(grade: str) -> datetime:
+        return anchor + first_patrol_offset(place.merchant_id, timedelta(days=days[grade]))
+
+    assert _at(plan["due_at"]) == first(plan["effective_grade"])
+    assert plan["first_round"] is True
     assert plan["task_id"] is None
 
     partition = await stack.send(
@@ -184,7 +191,7 @@ async def test_a_grade_d_plans_the_patrol_at_90_days_the_scheduler_makes_one_tas
     )
     plan = await _plan(stack, place, lambda p: p["grade_version"] == V + 2)
     assert plan["grade"] == "D" and _at(plan["anchor"]) == anchor
-    assert _at(plan["due_at"]) == anchor + timedelta(days=90)
+    assert _at(plan["due_at"]) == first("D")
 
     # An older score (the compacted topic read again) changes nothing; a newer one is applied.
     await stack.send(
@@ -194,7 +201,7 @@ async def test_a_grade_d_plans_the_patrol_at_90_days_the_scheduler_makes_one_tas
         score_event(place, grade="D", version=V + 3), place.merchant_id, SCORES, partition=partition
     )
     plan = await _plan(stack, place, lambda p: p["grade_version"] == V + 3)
-    assert plan["grade"] == "D" and _at(plan["due_at"]) == anchor + timedelta(days=90)
+    assert plan["grade"] == "D" and _at(plan["due_at"]) == first("D")
 
     due_at = _at(plan["due_at"])
     inspector = stack.token("inspector", place.district, subject="inspector-patrol")
@@ -236,6 +243,7 @@ async def test_a_grade_d_plans_the_patrol_at_90_days_the_scheduler_makes_one_tas
     plan = await _plan(stack, place, lambda p: p["task_id"] is None)
     assert _at(plan["anchor"]) == completed_at
     assert _at(plan["due_at"]) == completed_at + timedelta(days=90)
+    assert plan["first_round"] is False  # whole intervals from inspections on
     metrics = (await stack.inspection.get("/metrics")).text
     assert (
         'sentinel_inspection_trigger_decisions_total{action="create",trigger="patrol"}' in metrics

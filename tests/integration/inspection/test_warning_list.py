@@ -12,6 +12,7 @@ from typing import Any
 from contracts.envelope import Envelope, make_event
 from contracts.events import spec
 from contracts.honours import HonourDelisted, HonourListed
+from services.inspection.domain import first_patrol_offset
 from tests.integration.inspection.conftest import Place, Stack
 from tests.integration.inspection.upstream import score_event
 from tests.support.poll import until
@@ -89,7 +90,9 @@ async def test_a_listed_merchant_is_patrolled_at_90_days_until_delisted(stack: S
     await stack.send(score_event(place, grade="A", version=1, score=95), place.merchant_id, SCORES)
     graded = await _plan(stack, place, lambda p: p["grade"] == "A")
     anchor = _at(graded["anchor"])
-    assert _at(graded["due_at"]) == anchor + 365 * D
+    # Never inspected: the first patrol falls at the merchant's own point of the interval.
+    at_a, at_d = (anchor + first_patrol_offset(place.merchant_id, n * D) for n in (365, 90))
+    assert _at(graded["due_at"]) == at_a
     assert (graded["interval_reason"], graded["interval_days"]) == ("grade", 365)
 
     # Neither the honour list nor a market's entry changes a merchant's patrols.
@@ -104,7 +107,7 @@ async def test_a_listed_merchant_is_patrolled_at_90_days_until_delisted(stack: S
     assert warned["warning_list"] == "2026-11" and warned["grade"] == "A"
     assert (warned["effective_grade"], warned["interval_days"]) == ("D", 90)
     assert _at(warned["anchor"]) == anchor
-    assert _at(warned["due_at"]) == anchor + 90 * D
+    assert _at(warned["due_at"]) == at_d
 
     # A better grade does not lift the warning; the listing redelivered changes nothing.
     await stack.send(listing, place.merchant_id, HONOURS, partition=partition)
@@ -115,14 +118,14 @@ async def test_a_listed_merchant_is_patrolled_at_90_days_until_delisted(stack: S
     )
     regraded = await _plan(stack, place, lambda p: p["grade_version"] == 2)
     assert regraded["interval_reason"] == "warning_list"
-    assert _at(regraded["due_at"]) == anchor + 90 * D
+    assert _at(regraded["due_at"]) == at_d
 
     # Delisted the month after: the grade's interval is back.
     delisting = honour_event(place, "2026-12", listed=False)
     await stack.send(delisting, place.merchant_id, HONOURS, partition=partition)
     back = await _plan(stack, place, lambda p: p["interval_reason"] == "grade")
     assert back["warning_list"] is None and back["delisted"] == "2026-12"
-    assert _at(back["due_at"]) == anchor + 365 * D
+    assert _at(back["due_at"]) == at_a
 
     # An old listing read late (a new delivery of November's list) leaves it delisted.
     stale = await _stale_count(stack)
@@ -138,7 +141,7 @@ async def test_a_listed_merchant_is_patrolled_at_90_days_until_delisted(stack: S
     again = honour_event(place, "2027-01")
     await stack.send(again, place.merchant_id, HONOURS, partition=partition)
     relisted = await _plan(stack, place, lambda p: p["warning_list"] == "2027-01")
-    assert _at(relisted["due_at"]) == anchor + 90 * D
+    assert _at(relisted["due_at"]) == at_d
     metrics = (await stack.inspection.get("/metrics")).text
     assert 'sentinel_inspection_patrol_plan_changes_total{change="warned"}' in metrics
     assert 'sentinel_inspection_patrol_plan_changes_total{change="delisted"}' in metrics
