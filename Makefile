@@ -72,11 +72,11 @@ lock: ## re-pin every dependency into constraints.txt from the current venv
 up: setup ## start Kafka, PostgreSQL, Keycloak (and Prometheus) on loopback, provision topics, write .run/env
 	@$(STACK) up
 
-down: ## stop everything `make up` / `make demo` started
-	@$(STACK) down
+down: ## stop everything this checkout started: `make up` / `make demo`, the test and secure stacks
+	@if test -x $(PY); then $(STACK) down --all; fi
 
-status: ## show what runs
-	@$(STACK) status
+status: ## show what runs, for every profile this checkout started
+	@$(STACK) status --all
 
 demo: setup ## the whole system: stack, every service, a seeded demo city; prints where to look
 	@$(STACK) up
@@ -100,8 +100,13 @@ contracts-check: $(VENV)/.installed $(ASYNCAPI_NODE)/.installed ## generated fil
 contracts-release: $(VENV)/.installed ## make the current schemas the released baseline (contracts/released/): [RETIRE=<file>.json REASON='why']
 	$(PY) -m contracts.release $(if $(RETIRE),--retire '$(RETIRE)' --reason '$(REASON)')
 
+# The suite starts the test stack (tests/support/infra.py) and leaves it for the next session;
+# `make test` leaves the machine as it found it: a test stack it started, it stops.
 test: setup lint contracts-check ## install, start what the tests need, run the whole suite
-	$(PY) -m pytest
+	@if $(STACK) --profile test status --running; then keep=1; else keep=0; fi; \
+	$(PY) -m pytest; status=$$?; \
+	if [ $$keep = 0 ]; then $(STACK) --profile test down >&2 || true; fi; \
+	exit $$status
 
 test-unit: $(VENV)/.installed ## only the unit tests (no infrastructure)
 	$(PY) -m pytest tests/unit

@@ -84,20 +84,26 @@ def console_env(env: dict[str, str]) -> dict[str, str]:
     return {"CONSOLE_PUBLIC_URL": url, "CONSOLE_HTTP_PORT": port}
 
 
-def alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except OSError:
-        return False
-    return True
+def running_pid(pid_file: Path) -> int | None:
+    """The process a pid file of ours names, checked as `make status` checks it (its start
+    ticks, recorded at launch; deploy/local/stack.py)."""
+    from deploy.local.stack import ServiceProcess
+
+    return ServiceProcess(pid_file).pid() if pid_file.exists() else None
+
+
+def record_pid(pid_file: Path, pid: int) -> None:
+    from deploy.local.stack import write_pid_file
+
+    write_pid_file(pid_file, pid)
 
 
 def start_service(name: str, env: dict[str, str], extra: dict[str, str] | None = None) -> str:
     pid_file, log_file = RUN / "pids" / f"{name}.pid", RUN / "logs" / f"{name}.log"
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
-    if pid_file.exists() and alive(int(pid_file.read_text())):
-        return f"{name}: already running (pid {pid_file.read_text().strip()})"
+    if pid := running_pid(pid_file):
+        return f"{name}: already running (pid {pid})"
     with log_file.open("ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", f"services.{name}"],
@@ -108,7 +114,7 @@ def start_service(name: str, env: dict[str, str], extra: dict[str, str] | None =
             stdin=subprocess.DEVNULL,
             start_new_session=True,  # outlives `make demo`; `make down` stops it by pid
         )
-    pid_file.write_text(str(proc.pid))
+    record_pid(pid_file, proc.pid)
     return f"{name}: started (pid {proc.pid}), log {log_file.relative_to(ROOT)}"
 
 
@@ -124,8 +130,8 @@ def start_simulator(env: dict[str, str], first_run: bool) -> str:
     with faults, so risks appear within a couple of minutes; later runs only go on live (the
     hour already sent would be rejected as replays)."""
     pid_file, log_file = RUN / "pids" / "simulator.pid", RUN / "logs" / "simulator.log"
-    if pid_file.exists() and alive(int(pid_file.read_text())):
-        return f"simulator: already running (pid {pid_file.read_text().strip()})"
+    if pid := running_pid(pid_file):
+        return f"simulator: already running (pid {pid})"
     command = [
         sys.executable, "-m", "simulator", "run",
         "--city", str(RUN / "demo" / "terminals.json"),
@@ -148,7 +154,7 @@ def start_simulator(env: dict[str, str], first_run: bool) -> str:
             stdin=subprocess.DEVNULL,
             start_new_session=True,
         )
-    pid_file.write_text(str(proc.pid))
+    record_pid(pid_file, proc.pid)
     # `make fault` talks to the control endpoint: say "started" only once it answers.
     end = time.monotonic() + 30
     while time.monotonic() < end:
@@ -178,7 +184,7 @@ def wait_ready(name: str, deadline_s: float = 90) -> None:
         except httpx.HTTPError as exc:
             last = str(exc)
         pid_file = RUN / "pids" / f"{name}.pid"
-        if pid_file.exists() and not alive(int(pid_file.read_text())):
+        if pid_file.exists() and not running_pid(pid_file):
             raise SystemExit(f"{name} exited; see .run/logs/{name}.log")
         time.sleep(0.5)
     raise SystemExit(f"{name} not ready within {deadline_s}s: {last}")
@@ -518,8 +524,8 @@ def print_sign_in(env: dict[str, str]) -> None:
 
 def stop() -> int:
     for pid_file in sorted((RUN / "pids").glob("*.pid")):
-        pid = int(pid_file.read_text())
-        if alive(pid):
+        pid = running_pid(pid_file)
+        if pid:
             os.kill(pid, signal.SIGTERM)
             print(f"{pid_file.stem}: SIGTERM sent")
     return 0

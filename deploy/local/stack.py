@@ -34,7 +34,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -42,6 +42,8 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     # Run as a script, sys.path[0] is deploy/local; contracts/ and services/ live at the root.
     sys.path.insert(0, str(ROOT))
+
+from deploy.local.slots import SLOT_STEP, SlotError, Slots, read_slot  # noqa: E402
 
 KAFKA_LIBS = ROOT / ".cache" / "kafka" / "libs"
 KAFKA_POM = ROOT / "deploy" / "kafka" / "pom.xml"
@@ -89,6 +91,43 @@ class Profile:
     keycloak_management_port: int | None = None
     # The demo people (`admin`, `<role>.<district>`) in the provider: the dev profile's.
     demo_people: bool = False
+    # None: fixed ports (dev, DESIGN §6). Else the port slot (deploy/local/slots.py) these
+    # ports belong to: `up` claims one so two checkouts' stacks never share a port.
+    slot: int | None = None
+
+    def at_slot(self, slot: int) -> Profile:
+        """The same profile on another slot's ports."""
+        if self.slot is None:
+            raise ValueError(f"profile {self.name} has fixed ports")
+        step = (slot - self.slot) * SLOT_STEP
+
+        def shift(port: int | None) -> int | None:
+            return None if port is None else port + step
+
+        return replace(
+            self,
+            kafka_port=self.kafka_port + step,
+            controller_port=self.controller_port + step,
+            postgres_port=self.postgres_port + step,
+            prometheus_port=shift(self.prometheus_port),
+            keycloak_port=shift(self.keycloak_port),
+            keycloak_management_port=shift(self.keycloak_management_port),
+            slot=slot,
+        )
+
+    def ports(self) -> list[int]:
+        return [
+            port
+            for port in (
+                self.kafka_port,
+                self.controller_port,
+                self.postgres_port,
+                self.prometheus_port,
+                self.keycloak_port,
+                self.keycloak_management_port,
+            )
+            if port is not None
+        ]
 
     @property
     def bootstrap(self) -> str:
@@ -109,8 +148,10 @@ class Profile:
 
 
 def profiles(root: Path = ROOT) -> dict[str, Profile]:
+    """Every profile; the test and secure ones on the port slot their state folder records
+    (slot 0's ports, below, until an `up` claimed another)."""
     run = root / ".run"
-    return {
+    fixed = {
         "dev": Profile(
             "dev",
             run,
@@ -133,9 +174,14 @@ def profiles(root: Path = ROOT) -> dict[str, Profile]:
             None,
             keycloak_port=28180,
             keycloak_management_port=29000,
+            slot=0,
         ),
         # Kafka with SASL/SCRAM and ACLs (docs/local-stack.md); tests/integration/security.
-        "secure": Profile("secure", run / "secure", 21092, 21093, 21432, None, secure=True),
+        "secure": Profile("secure", run / "secure", 21092, 21093, 21432, None, secure=True, slot=0),
+    }
+    return {
+        name: p if p.slot is None else p.at_slot(read_slot(p.state) or 0)
+        for name, p in fixed.items()
     }
 
 
@@ -486,10 +532,24 @@ def cmdline_matches(args: Sequence[str], needles: Iterable[str]) -> bool:
     return bool(args) and all(needle in joined for needle in needles)
 
 
-def started_at(pid: int) -> float | None:
-    """A process's start as a Unix time, from /proc (start ticks after boot + boot time)."""
+def start_ticks(pid: int) -> int | None:
+    """When a process started, in clock ticks after boot (field 22 of /proc/<pid>/stat).
+
+    Unlike a wall-clock time this never moves: a pid reused by another process has other
+    ticks, and an NTP step or a resumed virtual machine changes nothing.
+    """
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return int(fields[19])  # fields here start at field 3 (state)
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def started_at(pid: int) -> float | None:
+    """A process's start as a Unix time (boot time + start ticks): it moves when the wall
+    clock steps, so it only serves pid files written before start ticks were recorded."""
+    ticks = start_ticks(pid)
+    try:
         boot = next(
             float(line.split()[1])
             for line in Path("/proc/stat").read_text().splitlines()
@@ -497,17 +557,79 @@ def started_at(pid: int) -> float | None:
         )
     except (OSError, StopIteration, IndexError):
         return None
-    return boot + int(fields[19]) / os.sysconf("SC_CLK_TCK")
+    return None if ticks is None else boot + ticks / os.sysconf("SC_CLK_TCK")
+
+
+@dataclass(frozen=True)
+class PidRecord:
+    """A pid file: the pid, and the start ticks recorded at launch (None in an older file)."""
+
+    pid: int
+    ticks: int | None
+
+
+STARTTIME = "starttime="  # proc(5) calls field 22 `starttime`
+
+
+def render_pid_file(pid: int, ticks: int | None) -> str:
+    # The pid alone on the first line: read_pid (and `cat`) keep working.
+    return f"{pid}\n" + (f"{STARTTIME}{ticks}\n" if ticks is not None else "")
+
+
+def parse_pid_file(text: str) -> PidRecord | None:
+    lines = text.strip().splitlines()
+    if not lines or not lines[0].strip().isdigit():
+        return None
+    ticks = None
+    for line in lines[1:]:
+        value = line.strip().removeprefix(STARTTIME)
+        if line.strip().startswith(STARTTIME) and value.isdigit():
+            ticks = int(value)
+    return PidRecord(int(lines[0]), ticks)
+
+
+def write_pid_file(path: Path, pid: int) -> None:
+    """Record a process just launched (or just found), with its start ticks."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(render_pid_file(pid, start_ticks(pid)))
+    tmp.replace(path)
+
+
+def read_pid_record(path: Path) -> PidRecord | None:
+    try:
+        return parse_pid_file(path.read_text())
+    except OSError:
+        return None
 
 
 def read_pid(path: Path) -> int | None:
-    try:
-        text = path.read_text().strip().splitlines()
-    except OSError:
+    record = read_pid_record(path)
+    return record.pid if record else None
+
+
+def same_process(
+    record: PidRecord, ticks_now: int | None, started: float | None, written: float
+) -> bool:
+    """Whether the process now running as `record.pid` is the one the pid file recorded.
+
+    With recorded ticks, only equal ticks vouch for it. An older pid file has none: it falls
+    back to the old check, a process no younger than its pid file (5 s of slack), which a step
+    of the wall clock can fool (both `started` and `written` are wall-clock times).
+    """
+    if record.ticks is not None:
+        return ticks_now == record.ticks
+    return started is None or started <= written + 5
+
+
+def recorded_process(path: Path, needles: Sequence[str]) -> int | None:
+    """The live process a pid file names, if its command line has every needle and (where the
+    file recorded them) its start ticks match."""
+    record = read_pid_record(path)
+    if record is None or not alive(record.pid) or not cmdline_matches(cmdline(record.pid), needles):
         return None
-    if not text or not text[0].strip().isdigit():
+    if record.ticks is not None and start_ticks(record.pid) != record.ticks:
         return None
-    return int(text[0])
+    return record.pid
 
 
 def find_process(needles: Sequence[str]) -> int | None:
@@ -591,7 +713,43 @@ def chown_to_pg_user(*paths: Path) -> None:
 
     account = pwd.getpwnam(PG_USER)
     for path in paths:
-        os.chown(path, account.pw_uid, account.pw_gid)
+        os.chown(path, account.pw_uid, account.pw_gid, follow_symlinks=False)
+
+
+def pg_account_home() -> Path:
+    """Where clusters out of the checkout live: the postgres account's own home (Debian's
+    /var/lib/postgresql: persistent, and no other account can write there)."""
+    import pwd
+
+    try:
+        home = Path(pwd.getpwnam(PG_USER).pw_dir)
+    except KeyError:
+        raise StackError(
+            "postgres: PostgreSQL refuses to run as root and there is no `postgres` account to "
+            "run it as; create one (adduser --system --group postgres) or run as another user"
+        ) from None
+    if not home.is_dir():
+        raise StackError(
+            f"postgres: the postgres account cannot reach this checkout and its home {home} "
+            "does not exist; create it (owned by postgres) or clone where it can reach"
+        )
+    return home
+
+
+def pg_account_reaches(path: Path) -> bool:
+    """Whether the postgres account can get through `path` (every folder on the way must let
+    it search: a clone in root's mode-0700 home does not)."""
+    probe = subprocess.run(
+        ["runuser", "-u", PG_USER, "--", "test", "-x", str(path)], capture_output=True, check=False
+    )
+    return probe.returncode == 0
+
+
+def outside_pg_home(state: Path, base: Path) -> Path:
+    """The cluster folder of the profile whose state folder is `state`, when the postgres
+    account cannot reach the checkout: one per state folder, named by a hash of its path."""
+    digest = hashlib.sha256(str(state).encode()).hexdigest()[:16]
+    return base / "market-sentinel" / f"{state.name}-{digest}"
 
 
 @dataclass
@@ -629,12 +787,13 @@ class Kafka:
         return ("kafka.Kafka", str(self.properties))
 
     def pid(self) -> int | None:
-        pid = read_pid(self.pid_file)
-        if pid and alive(pid) and cmdline_matches(cmdline(pid), self.needles):
+        pid = recorded_process(self.pid_file, self.needles)
+        if pid:
             return pid
         found = find_process(self.needles)
         if found:
-            self.pid_file.write_text(f"{found}\n")
+            with contextlib.suppress(OSError):
+                write_pid_file(self.pid_file, found)
         return found
 
     def status(self) -> Status:
@@ -690,7 +849,7 @@ class Kafka:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,  # outlives this command; `down` stops it by pid
             )
-        self.pid_file.write_text(f"{proc.pid}\n")
+        write_pid_file(self.pid_file, proc.pid)
         say(f"kafka: started (pid {proc.pid}) on {self.profile.bootstrap}, log {rel(self.log)}")
         return True
 
@@ -760,10 +919,31 @@ class Postgres:
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
-        self.home = profile.state / "postgres"
-        self.data = self.home / "data"
-        self.socket_dir = self.home / "run"
-        self.log = profile.logs / "postgres.log"
+        # The cluster's folder, or a link to it where the postgres account cannot reach the
+        # checkout (_place).
+        self.link = profile.state / "postgres"
+
+    @property
+    def outside(self) -> bool:
+        return self.link.is_symlink()
+
+    @property
+    def home(self) -> Path:
+        return Path(os.readlink(self.link)) if self.outside else self.link
+
+    @property
+    def data(self) -> Path:
+        return self.home / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.home / "run"
+
+    @property
+    def log(self) -> Path:
+        # pg_ctl, as the postgres account, writes it; out of the checkout it sits beside the
+        # cluster, and <state>/logs/postgres.log links to it.
+        return self.home / "postgres.log" if self.outside else self.profile.logs / "postgres.log"
 
     def _bin(self, tool: str) -> str:
         path = PG_BIN / tool
@@ -782,10 +962,49 @@ class Postgres:
 
     def status(self) -> Status:
         pid = self.pid()
-        return Status(self.name, pid is not None, pid, f"127.0.0.1:{self.profile.postgres_port}")
+        note = f"cluster in {self.home}" if self.outside else ""
+        address = f"127.0.0.1:{self.profile.postgres_port}"
+        return Status(self.name, pid is not None, pid, address, note)
 
     def ports(self) -> list[tuple[str, int]]:
         return [(self.name, self.profile.postgres_port)]
+
+    def _place(self) -> None:
+        """As root, PostgreSQL runs as the postgres account, which must reach its cluster. A
+        checkout it cannot get into (a clone in root's mode-0700 home) gets its cluster in
+        that account's home instead, linked from <state>/postgres."""
+        if self.link.exists() or self.link.is_symlink() or os.geteuid() != 0:
+            return  # an existing cluster (or link) stays where it is
+        self.profile.state.mkdir(parents=True, exist_ok=True)
+        base = pg_account_home()
+        if pg_account_reaches(self.profile.state):
+            return
+        home = outside_pg_home(self.profile.state, base)
+        if home.exists():
+            # Left by an earlier checkout at this path (its .run/ is gone, as after `make clean`
+            # or a new clone): this state folder starts over, like an in-checkout one would.
+            running = read_pid(home / "data" / "postmaster.pid")
+            if running and alive(running) and cmdline_matches(cmdline(running), (str(home),)):
+                raise StackError(
+                    f"postgres: a server of an earlier checkout at this path still runs on "
+                    f"{home}/data (pid {running}); stop it (runuser -u {PG_USER} -- pg_ctl -D "
+                    f"{home}/data stop) and run `up` again"
+                )
+            say(f"postgres: removing {home}, left by an earlier checkout at this path")
+            shutil.rmtree(home)
+        home.parent.mkdir(parents=True, exist_ok=True)
+        home.mkdir(mode=0o700)
+        (home / "origin").write_text(f"{self.profile.state}\n")  # whose cluster this is
+        chown_to_pg_user(home, home / "origin")
+        self.link.symlink_to(home)
+        self.profile.logs.mkdir(parents=True, exist_ok=True)
+        log_link = self.profile.logs / "postgres.log"
+        log_link.unlink(missing_ok=True)
+        log_link.symlink_to(home / "postgres.log")
+        say(
+            f"postgres: the postgres account cannot reach {self.profile.state}; the cluster "
+            f"lives in {home} (linked from {rel(self.link)})"
+        )
 
     def _socket_dir(self) -> Path | None:
         socket_path = self.socket_dir / f".s.PGSQL.{self.profile.postgres_port}"
@@ -802,6 +1021,7 @@ class Postgres:
         if self.pid():
             return False
         ensure_port_free(self.name, self.profile.postgres_port)
+        self._place()
         self.home.mkdir(parents=True, exist_ok=True)
         self.socket_dir.mkdir(exist_ok=True)
         self.profile.logs.mkdir(parents=True, exist_ok=True)
@@ -904,12 +1124,13 @@ class Prometheus:
         return shutil.which("prometheus")
 
     def pid(self) -> int | None:
-        pid = read_pid(self.pid_file)
-        if pid and alive(pid) and cmdline_matches(cmdline(pid), self.needles):
+        pid = recorded_process(self.pid_file, self.needles)
+        if pid:
             return pid
         found = find_process(self.needles) if self.enabled else None
         if found:
-            self.pid_file.write_text(f"{found}\n")
+            with contextlib.suppress(OSError):
+                write_pid_file(self.pid_file, found)
         return found
 
     def status(self) -> Status:
@@ -963,7 +1184,7 @@ class Prometheus:
                 stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
-        self.pid_file.write_text(f"{proc.pid}\n")
+        write_pid_file(self.pid_file, proc.pid)
         say(f"prometheus: started (pid {proc.pid}) on {self.url}, log {rel(self.log)}")
         return True
 
@@ -1005,14 +1226,25 @@ class ServiceProcess:
         return f"http://127.0.0.1:{port}" if port else ""
 
     def pid(self) -> int | None:
-        pid = read_pid(self.pid_file)
-        if not (pid and alive(pid) and cmdline_matches(cmdline(pid), (self.name,))):
+        record = read_pid_record(self.pid_file)
+        if not (
+            record and alive(record.pid) and cmdline_matches(cmdline(record.pid), (self.name,))
+        ):
             return None
-        # Only the service's name vouches for these pids, so also refuse a process younger
-        # than its pid file: that is a pid reused after the service died.
-        start = started_at(pid)
-        if start is not None and start > self.pid_file.stat().st_mtime + 5:
+        # Only the service's name vouches for these pids, so the start ticks the launcher
+        # recorded must match too: other ticks are a pid reused after the service died.
+        pid = record.pid
+        try:
+            written = self.pid_file.stat().st_mtime
+        except OSError:
             return None
+        if not same_process(record, start_ticks(pid), started_at(pid), written):
+            return None
+        if record.ticks is None:
+            # An older pid file that passed the wall-clock check: record the ticks now, so
+            # that a later step of the clock cannot make the service look stopped.
+            with contextlib.suppress(OSError):
+                write_pid_file(self.pid_file, pid)
         return pid
 
     def status(self) -> Status:
@@ -1359,59 +1591,129 @@ def demo_people(profile: Profile) -> list[Any]:
     return people()
 
 
+def components(profile: Profile) -> list[Any]:
+    """The profile's infrastructure, in the order `down` stops it: the identity provider
+    before PostgreSQL, its database."""
+    keycloak = identity_provider(profile)
+    return [
+        Prometheus(profile),
+        *([keycloak] if keycloak else []),
+        Kafka(profile),
+        Postgres(profile),
+    ]
+
+
+def claim_slot(profile: Profile, slots: Slots | None = None) -> Profile:
+    """A slotted profile on the slot `up` claims for it (deploy/local/slots.py)."""
+    if profile.slot is None:
+        return profile
+    running = any(component.pid() for component in components(profile))
+
+    def usable(slot: int) -> bool:
+        return all(port_free(port) for port in profile.at_slot(slot).ports())
+
+    registry = slots or Slots(profile.name)
+    try:
+        slot = registry.claim(profile.state, read_slot(profile.state), usable, pinned=running)
+    except SlotError as exc:
+        raise StackError(f"{profile.name} stack: {exc}") from exc
+    if slot != profile.slot:
+        say(f"stack ({profile.name}): port slot {slot} (slot 0's ports + {slot * SLOT_STEP})")
+    return profile.at_slot(slot)
+
+
+@contextlib.contextmanager
+def undo_on_failure(
+    launched: Sequence[Any], then: Callable[[], None] = lambda: None
+) -> Iterator[None]:
+    """A start that fails (an error, Ctrl-C, SIGTERM) stops what it launched, so no half
+    stack is left holding the ports, then runs `then`.
+
+    `launched` are the components that did not run before this start, in stopping order:
+    each that runs now is stopped. Components that already ran are left alone.
+    """
+    try:
+        yield
+    except BaseException:
+        for component in launched:
+            try:
+                if component.pid():
+                    say(f"{component.name}: {component.stop()} (the start failed)")
+            except Exception as exc:  # stop the others all the same
+                say(f"{component.name}: could not stop it: {exc}")
+        then()
+        raise
+
+
+def release_slot(profile: Profile) -> None:
+    """Give the profile's port slot back, once nothing of it runs."""
+    if profile.slot is None or any(component.pid() for component in components(profile)):
+        return
+    slot = Slots(profile.name).release(profile.state)
+    if slot is not None:
+        say(f"stack ({profile.name}): port slot {slot} released")
+
+
 def up(profile: Profile, as_json: bool) -> int:
     started = time.monotonic()
+    with state_lock(profile):
+        profile = claim_slot(profile)
+        launched = [component for component in components(profile) if not component.pid()]
+        with undo_on_failure(launched, lambda: release_slot(profile)):
+            return _up(profile, as_json, started)
+
+
+def _up(profile: Profile, as_json: bool, started: float) -> int:
     kafka, postgres, prometheus = Kafka(profile), Postgres(profile), Prometheus(profile)
     keycloak = identity_provider(profile)
-    with state_lock(profile):
-        preflight([kafka, postgres, prometheus, *([keycloak] if keycloak else [])])
-        deadline = time.monotonic() + READY_DEADLINE_S
-        for component in (kafka, postgres):
-            if not component.start():
-                say(f"{component.name}: already running (pid {component.pid()})")
-        if keycloak:
-            # It needs only PostgreSQL: its ~20 s boot overlaps Kafka's and the topics.
+    preflight([kafka, postgres, prometheus, *([keycloak] if keycloak else [])])
+    deadline = time.monotonic() + READY_DEADLINE_S
+    for component in (kafka, postgres):
+        if not component.start():
+            say(f"{component.name}: already running (pid {component.pid()})")
+    if keycloak:
+        # It needs only PostgreSQL: its ~20 s boot overlaps Kafka's and the topics.
+        asyncio.run(
+            _poll(
+                "postgres",
+                lambda: postgres_answers(profile.database_url),
+                deadline,
+                postgres.exited,
+                postgres.log,
+            )
+        )
+        if not keycloak.start():
+            say(f"keycloak: already running (pid {keycloak.pid()})")
+    asyncio.run(_wait_ready(kafka, postgres, deadline))
+    say(f"kafka and postgres ready after {time.monotonic() - started:.1f}s")
+    from contracts.topics import all_topics
+
+    plan = asyncio.run(provision_topics(profile.bootstrap, deadline, kafka.admin_options()))
+    say(describe_plan(plan, len(all_topics())))
+    if profile.secure:
+        say(asyncio.run(provision_acls(profile.bootstrap, deadline, kafka.admin_options())))
+    prometheus_url = None
+    if prometheus.enabled:
+        if not prometheus.binary():
+            say("prometheus: not installed (`make setup` installs Debian's package); skipped")
+        else:
+            if not prometheus.start():
+                say(f"prometheus: already running (pid {prometheus.pid()})")
             asyncio.run(
                 _poll(
-                    "postgres",
-                    lambda: postgres_answers(profile.database_url),
+                    "prometheus",
+                    _as_async(prometheus.ready),
                     deadline,
-                    postgres.exited,
-                    postgres.log,
+                    prometheus.exited,
+                    prometheus.log,
                 )
             )
-            if not keycloak.start():
-                say(f"keycloak: already running (pid {keycloak.pid()})")
-        asyncio.run(_wait_ready(kafka, postgres, deadline))
-        say(f"kafka and postgres ready after {time.monotonic() - started:.1f}s")
-        from contracts.topics import all_topics
-
-        plan = asyncio.run(provision_topics(profile.bootstrap, deadline, kafka.admin_options()))
-        say(describe_plan(plan, len(all_topics())))
-        if profile.secure:
-            say(asyncio.run(provision_acls(profile.bootstrap, deadline, kafka.admin_options())))
-        prometheus_url = None
-        if prometheus.enabled:
-            if not prometheus.binary():
-                say("prometheus: not installed (`make setup` installs Debian's package); skipped")
-            else:
-                if not prometheus.start():
-                    say(f"prometheus: already running (pid {prometheus.pid()})")
-                asyncio.run(
-                    _poll(
-                        "prometheus",
-                        _as_async(prometheus.ready),
-                        deadline,
-                        prometheus.exited,
-                        prometheus.log,
-                    )
-                )
-                prometheus_url = prometheus.url
-        identity = None
-        if keycloak:
-            keycloak.wait_ready()
-            identity = keycloak.configure(load_secrets(profile), demo_people(profile))
-        env = write_env(profile, prometheus_url, identity)
+            prometheus_url = prometheus.url
+    identity = None
+    if keycloak:
+        keycloak.wait_ready()
+        identity = keycloak.configure(load_secrets(profile), demo_people(profile))
+    env = write_env(profile, prometheus_url, identity)
     took = time.monotonic() - started
     say(f"stack ({profile.name}) up in {took:.1f}s; env in {rel(profile.state / 'env')}")
     if as_json:
@@ -1433,28 +1735,55 @@ def down(profile: Profile) -> int:
     with state_lock(profile):
         for service in services(profile):
             say(f"{service.name}: {service.stop()}")
-        keycloak = identity_provider(profile)
-        components: list[Any] = [Prometheus(profile), *([keycloak] if keycloak else [])]
-        # The provider before PostgreSQL, its database.
-        for component in (*components, Kafka(profile), Postgres(profile)):
+        for component in components(profile):
             say(f"{component.name}: {component.stop()}")
+        release_slot(profile)
     return 0
 
 
+def started_profiles(root: Path = ROOT) -> list[Profile]:
+    """The profiles this checkout has started at some time (their state folder exists)."""
+    return [p for p in profiles(root).values() if p.state.exists()]
+
+
+def down_all(root: Path = ROOT) -> int:
+    """`make down`: every profile of this checkout, not only dev (a test run's stack too)."""
+    found = started_profiles(root)
+    if not found:
+        say("stack: nothing to stop")
+    for profile in found:
+        say(f"--- {profile.name}")
+        down(profile)
+    return 0
+
+
+def running(profile: Profile) -> bool:
+    return any(component.pid() for component in components(profile)) or any(
+        service.pid() for service in services(profile)
+    )
+
+
 def status(profile: Profile) -> int:
-    components: list[Any] = [Kafka(profile), Postgres(profile)]
+    shown: list[Any] = [Kafka(profile), Postgres(profile)]
     if profile.prometheus_port is not None:
-        components.append(Prometheus(profile))
+        shown.append(Prometheus(profile))
     keycloak = identity_provider(profile)
     if keycloak:
-        components.append(keycloak)
-    components += services(profile)
-    say(f"profile {profile.name}, state {rel(profile.state)}")
-    for component in components:
+        shown.append(keycloak)
+    shown += services(profile)
+    slot = "" if profile.slot is None else f", port slot {profile.slot}"
+    say(f"profile {profile.name}, state {rel(profile.state)}{slot}")
+    for component in shown:
         try:
             print(component.status().line())
         except OSError as exc:
             print(f"{component.name:<12} unknown  ({exc})")
+    return 0
+
+
+def status_all(root: Path = ROOT) -> int:
+    for profile in started_profiles(root) or [profiles(root)["dev"]]:
+        status(profile)
     return 0
 
 
@@ -1572,8 +1901,19 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     commands = parser.add_subparsers(dest="command", required=True)
     start = commands.add_parser("up", help="start, wait until ready, provision topics, write env")
     start.add_argument("--json", action="store_true", help="print the env as JSON on stdout")
-    commands.add_parser("down", help="stop everything this stack (and the demo) started")
-    commands.add_parser("status", help="one line per component")
+    stop = commands.add_parser("down", help="stop everything this stack (and the demo) started")
+    stop.add_argument(
+        "--all", action="store_true", help="every profile this checkout started (make down)"
+    )
+    show = commands.add_parser("status", help="one line per component")
+    show.add_argument(
+        "--all", action="store_true", help="every profile this checkout started (make status)"
+    )
+    show.add_argument(
+        "--running",
+        action="store_true",
+        help="print nothing; exit 0 if anything of the profile runs, else 3",
+    )
     commands.add_parser(
         "install-extras", help="install Debian's prometheus and chromium where apt is usable"
     )
@@ -1587,6 +1927,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def _exit_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     # aiokafka logs every refused connection while the broker boots; polling expects those.
@@ -1594,11 +1938,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     profile = profiles()[args.profile]
     try:
         if args.command == "up":
+            # A start stopped from outside (a CI timeout, `kill`) cleans up like a failed one.
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
             return up(profile, args.json)
         if args.command == "down":
-            return down(profile)
+            return down_all() if args.all else down(profile)
         if args.command == "status":
-            return status(profile)
+            if args.running:
+                return 0 if running(profile) else 3
+            return status_all() if args.all else status(profile)
         if args.command == "install-extras":
             return install_extras()
         return provision(
