@@ -38,7 +38,7 @@ COMPONENT_SCHEMAS = "#/components/schemas/"
 
 # The version of the contract as a whole, shown in the AsyncAPI info. Bump the minor part when an
 # event type or an optional field is added; a major bump comes only with new `.v<major>` topics.
-CONTRACT_VERSION = "1.7.0"
+CONTRACT_VERSION = "1.8.0"
 LOCAL_KAFKA = "127.0.0.1:19092"
 # The development cluster is a single KRaft node; production sets its own replication.
 LOCAL_REPLICAS = 1

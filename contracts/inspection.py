@@ -10,14 +10,15 @@ Envelope attributes (DESIGN §3):
 - `subject`: the task id for `inspection.task.*`, the rectification id for
   `inspection.rectification.*`.
 - `correlationid`: the chain the task belongs to, fixed when the task is created: the `risk_id`
-  of the risk or the `complaint_id` of the complaint that started it; a routine patrol starts its
-  own chain, so its correlation id is its task id; a re-inspection task and every rectification
-  event carry the correlation id of the task that found the problem.
-- `causationid`: the `id` of the event that directly caused this one: the risk or complaint event
-  for `task.created` and `task.updated`; `task.completed` for `rectification.ordered`;
-  `rectification.ordered`, `.verified` or `.overdue` for the re-inspection task they create or
-  close. Events caused by a person (claim, complete, verify) or by the clock (overdue, a patrol
-  coming due) have none: `null`.
+  of the risk or the `complaint_id` of the complaint that started it, or the chain of the
+  `registry.renovation.check_failed` event that did; a routine patrol starts its own chain, so its
+  correlation id is its task id; a re-inspection task and every rectification event carry the
+  correlation id of the task that found the problem.
+- `causationid`: the `id` of the event that directly caused this one: the risk, complaint or
+  failed renovation check event for `task.created` and `task.updated`; `task.completed` for
+  `rectification.ordered`; `rectification.ordered`, `.verified` or `.overdue` for the
+  re-inspection task they create or close. Events caused by a person (claim, complete, verify)
+  or by the clock (overdue, a patrol coming due) have none: `null`.
 
 Each event's `data` is the whole task (or order) as it is after the change, with `version`
 growing by one per change, so a consumer can build its projection from any one event and ignore
@@ -38,8 +39,15 @@ from contracts.telemetry import RiskRule, Severity
 
 # -- vocabulary ------------------------------------------------------------------------------
 
-ReasonKind = Literal["risk", "complaint", "patrol", "reinspection"]
-REASON_KINDS: Final[tuple[ReasonKind, ...]] = ("risk", "complaint", "patrol", "reinspection")
+# `renovation` (since 1.8.0): a failed quality or safety check of a market's renovation project.
+ReasonKind = Literal["risk", "complaint", "patrol", "reinspection", "renovation"]
+REASON_KINDS: Final[tuple[ReasonKind, ...]] = (
+    "risk",
+    "complaint",
+    "patrol",
+    "reinspection",
+    "renovation",
+)
 TaskState = Literal["open", "claimed", "completed"]
 TASK_STATES: Final[tuple[TaskState, ...]] = ("open", "claimed", "completed")
 Outcome = Literal["pass", "minor", "major", "critical"]
@@ -53,7 +61,8 @@ RectificationState = Literal["open", "verified"]
 RECTIFICATION_STATES: Final[tuple[RectificationState, ...]] = ("open", "verified")
 Grade = Literal["A", "B", "C", "D"]
 GRADES: Final[tuple[Grade, ...]] = ("A", "B", "C", "D")
-TriggerKind = Literal["risk", "complaint"]
+# `renovation_check` (since 1.8.0): a failed check of a renovation project (campaign service).
+TriggerKind = Literal["risk", "complaint", "renovation_check"]
 TaskChange = Literal["attached", "escalated", "cleared"]
 
 NOTE_MAX_CHARS: Final = 1000
@@ -78,12 +87,16 @@ Instant = Annotated[datetime, AfterValidator(_utc)]
 
 
 class TriggerRef(BaseModel):
-    """A risk or complaint attached to a task as evidence (the first one created the task)."""
+    """A risk, complaint or failed renovation check attached to a task as evidence (the first one
+    created the task)."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     kind: TriggerKind
-    id: str = Field(min_length=1, description="the risk_id or complaint_id")
+    id: str = Field(
+        min_length=1,
+        description="the risk_id, the complaint_id, or the check_id of a failed renovation check",
+    )
     event_ids: list[str] = Field(
         min_length=1,
         description="ids of the events of this risk or complaint the task took in: all of them, "
@@ -97,7 +110,7 @@ class TriggerRef(BaseModel):
     )
     category: str = Field(
         description="risk: food_safety | market_order; complaint: its category (food_safety, "
-        "short_weight, price, hygiene, service, other)"
+        "short_weight, price, hygiene, service, other); renovation check: quality | safety"
     )
     rule: RiskRule | None = Field(default=None, description="risk: the rule that raised it")
     severity: Severity | None = Field(
@@ -152,7 +165,8 @@ class _Task(BaseModel):
         description="the market's task force (专班) when the task was created"
     )
     triggers: list[TriggerRef] = Field(
-        description="risks or complaints behind the task; empty for patrols and re-inspections. "
+        description="risks, complaints or failed renovation checks behind the task; empty for "
+        "patrols and re-inspections. "
         "Bounded: past the service's limit it keeps the one that created the task and the latest "
         "(see triggers_dropped)"
     )

@@ -73,7 +73,7 @@ REGISTRY_CAMPAIGN = Topic(
     "late, market renovation projects with their budgets, stages and quality and safety checks. "
     "Owned by the campaign service since it left the registry; the name stays for integrators.",
     producers=("campaign",),
-    consumers=("registry",),
+    consumers=("registry", "inspection"),
     event_types=(
         "registry.campaign.upserted",
         "registry.milestone.recorded",

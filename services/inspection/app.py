@@ -1,5 +1,6 @@
-"""Wiring of the inspection service: registry projections, the risk, complaint, credit score and
-warning list consumers, the overdue clock, the patrol scheduler and the work API."""
+"""Wiring of the inspection service: registry projections, the risk, complaint, failed renovation
+check, credit score and warning list consumers, the overdue clock, the patrol scheduler and the
+work API."""
 
 from __future__ import annotations
 
@@ -67,6 +68,8 @@ def build(
     )
     service.subscribe(topics.TELEMETRY_RISKS.name, inspection.on_risk)
     service.subscribe(topics.COMPLAINTS_EVENTS.name, inspection.on_complaint)
+    # Failed renovation checks become market-level tasks; the topic's other events are ignored.
+    service.subscribe(topics.REGISTRY_CAMPAIGN.name, inspection.on_campaign)
     # Grades are a compacted latest-per-merchant topic, read like the projections in a group of
     # their own; plans ignore a score version they already have, so a replay changes nothing.
     service.subscribe(

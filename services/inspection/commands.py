@@ -16,6 +16,7 @@ from typing import Any
 import asyncpg
 import orjson
 
+from contracts.campaign import RenovationCheckFailed
 from contracts.complaints import ComplaintAccepted
 from contracts.credit import ScoreChanged
 from contracts.honours import HonourDelisted, HonourListed
@@ -29,6 +30,7 @@ from services.inspection.domain import (
     PatrolPlan,
     Policy,
     RectificationOrder,
+    RenovationTrigger,
     RiskTrigger,
     Task,
     claim,
@@ -54,6 +56,8 @@ log = logging.getLogger(__name__)
 RISKS_CONSUMER = "inspection-risks"
 COMPLAINTS_CONSUMER = "inspection-complaints"
 HONOURS_CONSUMER = "inspection-honours"
+RENOVATIONS_CONSUMER = "inspection-renovations"
+RENOVATION_CHECK_FAILED = "registry.renovation.check_failed"
 HONOUR_MODELS: dict[str, type[HonourListed] | type[HonourDelisted]] = {
     "credit.honour.listed": HonourListed,
     "credit.honour.delisted": HonourDelisted,
@@ -138,6 +142,27 @@ def complaint_trigger(delivery: Delivery) -> ComplaintTrigger | None:
     )
 
 
+def renovation_trigger(delivery: Delivery) -> RenovationTrigger | None:
+    """The trigger of a `registry.renovation.check_failed`; None for the other events on
+    `registry.campaign.v1` (the campaign, its milestones, renovation snapshots: none of them asks
+    for an inspection)."""
+    if event_type(delivery) != RENOVATION_CHECK_FAILED:
+        return None
+    event = delivery.envelope(RenovationCheckFailed)
+    data = event.data
+    return RenovationTrigger(
+        check_id=data.check.check_id,
+        project_id=data.project_id,
+        event_id=event.id,
+        correlation_id=event.correlationid,
+        check_kind=data.check.kind,
+        market_id=data.market_id,
+        district=data.district,
+        rectify_by=data.rectify_by,
+        at=data.check.recorded_at,
+    )
+
+
 def score_change(delivery: Delivery) -> ScoreChanged | None:
     """The score of a `credit.score.changed`; None for another type on the topic."""
     if event_type(delivery) != SCORE_CHANGED:
@@ -198,10 +223,17 @@ class Inspection:
         if trigger is not None:
             await self._on_trigger(delivery, trigger, COMPLAINTS_CONSUMER, "complaint")
 
+    async def on_campaign(self, delivery: Delivery) -> None:
+        """`registry.campaign.v1`: a failed renovation check opens (or joins) the market's
+        `renovation` task, exactly once (inbox, and a task id derived from the event)."""
+        trigger = renovation_trigger(delivery)
+        if trigger is not None:
+            await self._on_trigger(delivery, trigger, RENOVATIONS_CONSUMER, "renovation")
+
     async def _on_trigger(
         self,
         delivery: Delivery,
-        trigger: RiskTrigger | ComplaintTrigger,
+        trigger: RiskTrigger | ComplaintTrigger | RenovationTrigger,
         consumer: str,
         label: str,
     ) -> None:

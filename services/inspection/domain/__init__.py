@@ -5,7 +5,8 @@ injectable clock) and returns the changed values with the events to publish; the
 both in one transaction (`outgoing.outbox_item()` for the outbox).
 
     policy = settings.load_policy()   # Policy.from_dict over DESIGN §4 defaults (settings.py)
-    # Kafka handlers: telemetry.risks.v1, complaints.events.v1 (accepted)
+    # Kafka handlers: telemetry.risks.v1, complaints.events.v1 (accepted),
+    # registry.campaign.v1 (registry.renovation.check_failed: a market-level renovation task)
     decision = decide(store.open_task(task_key(trigger)), trigger, policy, now,
                       task_force=market.task_force)
     # HTTP: POST /tasks/{id}/claim, /complete; POST /rectifications/{id}/verify
@@ -59,6 +60,7 @@ from services.inspection.domain.policy import DEFAULT_POLICY, Policy, parse_dura
 from services.inspection.domain.triggers import (
     ComplaintTrigger,
     PatrolTrigger,
+    RenovationTrigger,
     RiskTrigger,
     Trigger,
     task_key,
@@ -86,6 +88,7 @@ __all__ = [
     "PatrolTrigger",
     "Policy",
     "RectificationOrder",
+    "RenovationTrigger",
     "RiskTrigger",
     "Task",
     "TaskChange",

@@ -12,6 +12,12 @@ task (merchant_id None, addressed to the operator), one open per (market, reason
 Due dates count from the trigger's `at` and only ever move earlier: a worse trigger attached to
 an open task (a critical risk, an attached risk escalating, a food-safety complaint joining a
 72 h one) tightens the due date when its own SLA ends sooner.
+
+A failed quality or safety check of a market's renovation project (campaign service) is about
+the market: a market-level `renovation` task for its operator, due when the check's `rectify_by`
+day ends in the city (`Policy.renovation_due`) — the date the campaign already set, not an SLA
+of ours. Another failed check of the same market attaches to the open task (its earlier
+`rectify_by` moves the due date earlier); the same check again is a duplicate.
 """
 
 from __future__ import annotations
@@ -28,14 +34,18 @@ from services.inspection.domain.policy import Policy
 from services.inspection.domain.triggers import (
     ComplaintTrigger,
     PatrolTrigger,
+    RenovationTrigger,
     RiskTrigger,
     Trigger,
     task_key,
 )
 
+# Triggers that carry an event and attach to an open task as evidence (patrols do neither).
+Evidence = RiskTrigger | ComplaintTrigger | RenovationTrigger
+
 Action = Literal["create", "attach", "escalate", "clear", "ignore"]
 IgnoreReason = Literal[
-    "duplicate",  # this event, or this risk or complaint, is already on the task
+    "duplicate",  # this event, or this risk, complaint or check, is already on the task
     "below_threshold",  # a risk milder than any task SLA, and no open task to join
     "acknowledged",  # someone saw the risk: nothing for an inspection to do
     "not_attached",  # a risk cleared that no open task holds
@@ -89,6 +99,8 @@ def decide(
         return _risk(open_task, trigger, policy, now, task_force)
     if isinstance(trigger, ComplaintTrigger):
         return _complaint(open_task, trigger, policy, now, task_force)
+    if isinstance(trigger, RenovationTrigger):
+        return _renovation(open_task, trigger, policy, now, task_force)
     return _patrol(open_task, trigger, policy, now, task_force)
 
 
@@ -128,12 +140,12 @@ def _risk(
             return _ignore("below_threshold")
         # Also a risk whose reference was trimmed off a long list (`max_triggers_per_task`)
         # and escalates later: it comes back as the latest evidence.
-        return _attach("attach", task, _risk_ref(trigger), trigger, sla, now, policy)
+        return _attach("attach", task, _risk_ref(trigger), trigger, _by(trigger, sla), now, policy)
 
     if ref.severity is not None and severity_rank(trigger.severity) <= severity_rank(ref.severity):
         return _ignore("no_change")
     worse = ref.took(trigger.event_id, policy.max_event_ids_per_trigger, severity=trigger.severity)
-    return _attach("escalate", task, worse, trigger, sla, now, policy)
+    return _attach("escalate", task, worse, trigger, _by(trigger, sla), now, policy)
 
 
 def _complaint(
@@ -156,7 +168,30 @@ def _complaint(
     )
     if task is None:
         return _create(trigger, ref, trigger.at + sla, trigger.complaint_id, now, task_force)
-    return _attach("attach", task, ref, trigger, sla, now, policy)
+    return _attach("attach", task, ref, trigger, trigger.at + sla, now, policy)
+
+
+def _renovation(
+    task: Task | None,
+    trigger: RenovationTrigger,
+    policy: Policy,
+    now: datetime,
+    task_force: TaskForce | None,
+) -> Decision:
+    if task is not None and (task.seen(trigger.event_id) or task.trigger(trigger.check_id)):
+        # One failed check is one piece of evidence, however often its event is delivered.
+        return _ignore("duplicate")
+    ref = TriggerRef(
+        kind="renovation_check",
+        ref_id=trigger.check_id,
+        event_ids=(trigger.event_id,),
+        category=trigger.check_kind,
+        attached_at=trigger.at,
+    )
+    due_at = policy.renovation_due(trigger.rectify_by)
+    if task is None:
+        return _create(trigger, ref, due_at, trigger.correlation_id, now, task_force)
+    return _attach("attach", task, ref, trigger, due_at, now, policy)
 
 
 def _patrol(
@@ -204,8 +239,13 @@ def _risk_ref(trigger: RiskTrigger) -> TriggerRef:
     )
 
 
+def _by(trigger: RiskTrigger, sla: timedelta | None) -> datetime | None:
+    """The due date a risk's SLA sets, if it sets one."""
+    return None if sla is None else trigger.at + sla
+
+
 def _create(
-    trigger: RiskTrigger | ComplaintTrigger,
+    trigger: Evidence,
     ref: TriggerRef,
     due_at: datetime,
     correlation_id: str,
@@ -233,11 +273,13 @@ def _attach(
     action: Literal["attach", "escalate"],
     task: Task,
     ref: TriggerRef,
-    trigger: RiskTrigger | ComplaintTrigger,
-    sla: timedelta | None,
+    trigger: Evidence,
+    due_by: datetime | None,
     now: datetime,
     policy: Policy,
 ) -> Decision:
+    """`ref` attached to (or swapped on) `task`; `due_by` is the due date the trigger sets on
+    its own (None: none), which moves the task's earlier, never later."""
     dropped = task.triggers_dropped
     if action == "attach":
         triggers, left_out = _appended(task.triggers, ref, policy.max_triggers_per_task)
@@ -246,8 +288,8 @@ def _attach(
         triggers = _swap(task.triggers, ref)
     due_at = task.due_at
     previous: datetime | None = None
-    if sla is not None and trigger.at + sla < due_at:
-        previous, due_at = due_at, trigger.at + sla
+    if due_by is not None and due_by < due_at:
+        previous, due_at = due_at, due_by
     changed = task.next(triggers=triggers, due_at=due_at, triggers_dropped=dropped)
     return _updated(action, changed, trigger, now, previous)
 
@@ -255,7 +297,7 @@ def _attach(
 def _updated(
     action: Literal["attach", "escalate", "clear"],
     task: Task,
-    trigger: RiskTrigger | ComplaintTrigger,
+    trigger: Evidence,
     now: datetime,
     previous_due_at: datetime | None,
 ) -> Decision:

@@ -11,9 +11,10 @@ import dataclasses
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from types import MappingProxyType
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from contracts.inspection import DEPARTMENTS, FINDING_SEVERITIES, GRADES, outcome_rank
 from contracts.telemetry import SEVERITIES
@@ -87,6 +88,9 @@ class Policy:
     # them all). Redeliveries are caught by the inbox and by the rules, not by these lists.
     max_triggers_per_task: int = 20
     max_event_ids_per_trigger: int = 8
+    # The city's time zone: a date the campaign service gives (a failed renovation check's
+    # `rectify_by`) is a calendar day there, as in contracts/README.md (Campaign).
+    timezone: str = "Asia/Shanghai"
 
     def __post_init__(self) -> None:
         for name in _MAPPINGS:
@@ -119,6 +123,10 @@ class Policy:
         bad = sorted(set(self.default_departments) - set(DEPARTMENTS))
         if bad or not self.default_departments:
             raise ValueError(f"default_departments must be some of {', '.join(DEPARTMENTS)}")
+        try:
+            ZoneInfo(self.timezone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"timezone: unknown time zone {self.timezone!r}") from exc
 
     def _check_scalars(self) -> None:
         # Configuration arrives as JSON or YAML: a quoted number or a "yes" must not slip in.
@@ -128,6 +136,7 @@ class Policy:
             ("patrol_default_grade", str),
             ("warning_list_grade", str),
             ("suspend_from", str),
+            ("timezone", str),
         ):
             if not isinstance(getattr(self, name), kind):
                 raise ValueError(f"{name} must be a {kind.__name__}")
@@ -154,6 +163,12 @@ class Policy:
 
     def complaint_sla(self, category: str) -> timedelta:
         return self.complaint_due.get(category, self.complaint_due_default)
+
+    def renovation_due(self, rectify_by: date) -> datetime:
+        """When the task of a failed renovation check is due: the end of its `rectify_by` day in
+        the city, the last day the operator had to put it right (on or before it is in time)."""
+        end = datetime.combine(rectify_by + DAY, time(0), tzinfo=ZoneInfo(self.timezone))
+        return end.astimezone(UTC)
 
     def effective_grade(self, grade: str | None) -> str:
         """The grade that sets a merchant's patrol interval: its own, or the default (B)."""

@@ -1,4 +1,5 @@
-"""What can start or feed a task: a risk's lifecycle event, an accepted complaint, a patrol due.
+"""What can start or feed a task: a risk's lifecycle event, an accepted complaint, a patrol due,
+a failed quality or safety check of a market's renovation project.
 
 Handlers build these from the consumed events (plain values, so the rules do not depend on the
 other services' contracts beyond their vocabulary). `at` is when the thing happened — the risk
@@ -9,7 +10,7 @@ from that moment, however late the event is processed.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Literal
 
 from contracts.telemetry import SEVERITIES
@@ -96,7 +97,52 @@ class PatrolTrigger:
         return "patrol"
 
 
-Trigger = RiskTrigger | ComplaintTrigger | PatrolTrigger
+CHECK_KINDS: tuple[str, ...] = ("quality", "safety")
+
+
+@dataclass(frozen=True, slots=True)
+class RenovationTrigger:
+    """A `registry.renovation.check_failed` (campaign service): a quality or safety check of a
+    market's renovation project found problems. It is about the market, not a merchant: the task
+    is market-level, addressed to the operator (contracts/README.md, Campaign).
+
+    `rectify_by` is the last day (city time) the check gave to put it right; `at` is when the
+    check was recorded; `correlation_id` is the chain of the consumed event, which the task
+    carries on."""
+
+    check_id: str
+    project_id: str
+    event_id: str
+    correlation_id: str
+    check_kind: str
+    market_id: str
+    district: str
+    rectify_by: date
+    at: datetime
+
+    def __post_init__(self) -> None:
+        if self.check_kind not in CHECK_KINDS:
+            raise ValueError(f"check_kind must be one of {', '.join(CHECK_KINDS)}")
+        object.__setattr__(self, "at", aware(self.at, "at"))
+
+    @property
+    def reason_kind(self) -> str:
+        return "renovation"
+
+    @property
+    def ref_id(self) -> str:
+        return self.check_id
+
+    @property
+    def merchant_id(self) -> None:
+        return None
+
+    @property
+    def stall_no(self) -> None:
+        return None
+
+
+Trigger = RiskTrigger | ComplaintTrigger | PatrolTrigger | RenovationTrigger
 
 
 def task_key(trigger: Trigger) -> tuple[str, str]:

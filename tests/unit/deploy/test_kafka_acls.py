@@ -127,6 +127,8 @@ def test_the_rules_match_design_section_2() -> None:
             "credit.honours.v1",
             "registry.markets.v1",
             "registry.merchants.v1",
+            # failed renovation checks open market-level tasks (issue 18)
+            "registry.campaign.v1",
         },
         "credit": {
             "inspection.events.v1",
