@@ -152,6 +152,7 @@ async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> A
     await start_group_at_end(kafka, group, "complaints.events.v1")
     await start_group_at_end(kafka, f"{group}-scores", "credit.scores.v1")
     await start_group_at_end(kafka, group, "credit.honours.v1")
+    await start_group_at_end(kafka, group, "registry.campaign.v1")
     # A schema and consumer groups of its own per test module; the registry projections start at
     # the compacted topics' beginning, as in production.
     inspection_app = build_inspection(
