@@ -93,6 +93,18 @@ def test_postgres_starts_in_a_checkout_its_account_cannot_reach(checkout: Path) 
     finally:
         postgres.stop()
     assert not listening(profile.postgres_port)
+    if postgres.outside:
+        # A new clone at the same path (or `.run/` deleted): the state folder starts over, as
+        # it would in the checkout, instead of meeting the old cluster.
+        old = postgres.home
+        (old / "left-behind").touch()
+        postgres.link.unlink()
+        try:
+            assert postgres.start()
+            assert postgres.home == old and not (old / "left-behind").exists()
+            assert asyncio.run(stack.postgres_answers(profile.database_url))
+        finally:
+            postgres.stop()
 
 
 def test_a_failed_postgres_start_stops_the_kafka_it_started(
