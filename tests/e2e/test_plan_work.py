@@ -138,6 +138,7 @@ async def city(kafka: str, database_url: str, secrets_env: dict[str, str]) -> As
         (groups["ins"], topics.TELEMETRY_RISKS.name),
         (groups["ins"], topics.COMPLAINTS_EVENTS.name),
         (groups["ins"], topics.CREDIT_HONOURS.name),
+        (groups["ins"], topics.REGISTRY_CAMPAIGN.name),
         (f"{groups['ins']}-scores", topics.CREDIT_SCORES.name),
         (groups["cam"], topics.INSPECTION_EVENTS.name),
         (groups["cam"], topics.COMPLAINTS_SUGGESTIONS.name),

@@ -391,7 +391,7 @@ async def run(
     starts = {
         "registry": ("inspection.events.v1", "registry.campaign.v1"),
         "telemetry": ("telemetry.readings.v1",),
-        "inspection": ("telemetry.risks.v1", "complaints.events.v1"),
+        "inspection": ("telemetry.risks.v1", "complaints.events.v1", "registry.campaign.v1"),
         "complaints": ("complaints.intake.v1", "inspection.events.v1"),
         "campaign": ("inspection.events.v1",),
     }

@@ -24,7 +24,7 @@ SERVICES = ("registry", "telemetry", "inspection", "complaints", "credit", "camp
 INPUTS = {
     "registry": ("inspection.events.v1", "registry.campaign.v1"),
     "telemetry": ("telemetry.readings.v1",),
-    "inspection": ("telemetry.risks.v1", "complaints.events.v1"),
+    "inspection": ("telemetry.risks.v1", "complaints.events.v1", "registry.campaign.v1"),
     "complaints": ("complaints.intake.v1", "inspection.events.v1"),
     "credit": (
         "inspection.events.v1",

@@ -40,6 +40,7 @@ async def loop(
         topics.TELEMETRY_RISKS.name,
         topics.COMPLAINTS_EVENTS.name,
         topics.CREDIT_HONOURS.name,
+        topics.REGISTRY_CAMPAIGN.name,
     ):
         await start_group_at_end(kafka, inspection_group, topic)
     # Inspection reads grades in a group of its own; earlier runs' scores are not this test's.
