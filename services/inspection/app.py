@@ -59,13 +59,8 @@ def build(
         # A merchant's first snapshot starts its patrol plan, in the same transaction.
         await directory.on_merchant(service.pool, d, on_new=inspection.start_plan)
 
-    # Projections have their own groups: they always read the compacted topics to the end.
-    service.subscribe(
-        topics.REGISTRY_MARKETS.name, on_market, group_id=f"{settings.group_id}-markets"
-    )
-    service.subscribe(
-        topics.REGISTRY_MERCHANTS.name, on_merchant, group_id=f"{settings.group_id}-merchants"
-    )
+    service.project(topics.REGISTRY_MARKETS.name, on_market, view="markets")
+    service.project(topics.REGISTRY_MERCHANTS.name, on_merchant, view="merchants")
     service.subscribe(topics.TELEMETRY_RISKS.name, inspection.on_risk)
     service.subscribe(topics.COMPLAINTS_EVENTS.name, inspection.on_complaint)
     # Failed renovation checks become market-level tasks; the topic's other events are ignored.

@@ -2,7 +2,9 @@
 
 The tables are the durable copy (a restart reloads them); the dictionaries are what handlers
 read. A snapshot replaces what we hold only when its version is newer, so a compacted topic
-replayed from the beginning, or a redelivery, leaves the view as it was.
+replayed from the beginning, or a redelivery, leaves the view as it was. Every replica reads the
+topics whole and takes each newer snapshot into memory; the replica that stores it first starts
+the merchant's patrol plan (services/runtime/projection.py).
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import asyncpg
 from contracts.registry import MarketUpserted, MerchantUpserted
 from services.inspection.domain import TaskForce
 from services.runtime.messaging import Delivery
+from services.runtime.projection import keep_newer
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,18 +72,16 @@ class Directory:
             version=data.version,
         )
         stored = None if tf is None else {"leader": tf.leader, "members": list(tf.members)}
-        applied = await pool.fetchval(
+        await pool.execute(
             """INSERT INTO markets (id, district, name, task_force, version)
                VALUES ($1, $2, $3, $4, $5)
                ON CONFLICT (id) DO UPDATE SET
                    district = EXCLUDED.district, name = EXCLUDED.name,
                    task_force = EXCLUDED.task_force, version = EXCLUDED.version
-               WHERE markets.version < EXCLUDED.version
-               RETURNING true""",
+               WHERE markets.version < EXCLUDED.version""",
             info.id, info.district, info.name, stored, info.version,
         )  # fmt: skip
-        if applied:
-            self.markets[info.id] = info
+        keep_newer(self.markets, info.id, info)
 
     async def on_merchant(
         self,
@@ -115,5 +116,5 @@ class Directory:
             )  # fmt: skip
             if inserted and on_new is not None:
                 await on_new(conn, info)
-        if inserted is not None:
-            self.merchants[info.id] = info
+        # Another replica may have stored it first: the memory takes it all the same.
+        keep_newer(self.merchants, info.id, info)

@@ -35,6 +35,7 @@ from services.runtime.messaging import Handler, Messaging
 from services.runtime.metrics import Metrics
 from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
 from services.runtime.outbox import OutboxRelay, enqueue, enqueue_many, purge_published
+from services.runtime.projection import Projections, replica_name
 from services.runtime.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
@@ -61,6 +62,9 @@ class Service:
             stalled_retry_s=settings.stalled_retry_s,
             kafka_options=settings.kafka_client_options(),
         )
+        self.projections = Projections(
+            self.messaging, settings.group_id, replica_name(settings.replica_id, settings.port)
+        )
         self._pool: asyncpg.Pool | None = None
         self.relay: OutboxRelay | None = None
         self._jobs: list[tuple[str, float, Job]] = []
@@ -78,6 +82,14 @@ class Service:
 
     def subscribe(self, topic: str, handler: Handler, **kwargs: Any) -> None:
         self.messaging.subscribe(topic, handler, **kwargs)
+
+    def project(self, topic: str, handler: Handler, *, view: str) -> None:
+        """Keep a view of the compacted `topic` that this replica reads whole
+        (services/runtime/projection.py); the service is ready once every view caught up."""
+        if not self.projections.views:
+            self.ready_checks["projections"] = self.projections.ready.is_set
+            self.after_start(self.projections.catch_up)
+        self.projections.add(topic, handler, view)
 
     def add_migrations(self, component: str, folder: Path) -> None:
         """Apply a shared component's migrations (e.g. the registry directory) before ours."""

@@ -11,7 +11,7 @@ Districts are known through their markets: a market's snapshot names its distric
 (since the field exists) its name.
 
     directory = RegistryDirectory()
-    directory.attach(service)        # migrations, two consumers, loading on start
+    directory.attach(service)        # migrations, two views, loading on start
     directory.markets[market_id]     # MarketUpserted
     directory.district_names         # {code: name}, of the districts that have markets
     directory.on_market_change(hook) # hook(conn, previous, market): once per newer snapshot
@@ -29,6 +29,7 @@ from contracts import topics
 from contracts.registry import MarketUpserted, MerchantUpserted
 from services.runtime.app import Service
 from services.runtime.messaging import Delivery
+from services.runtime.projection import keep_newer
 
 MIGRATIONS = Path(__file__).parent / "directory_migrations"
 # Called with the connection of the transaction that takes a newer market snapshot into the view,
@@ -54,10 +55,9 @@ class RegistryDirectory:
     def attach(self, service: Service) -> None:
         """Wire the view into `service`: its tables, its consumers and loading at start.
 
-        The projections have their own consumer groups: they always read the compacted topics to
-        the end, whatever the service's other consumers are doing."""
+        The view consumes in groups of this replica's own (services/runtime/projection.py): it
+        always reads the compacted topics whole, whatever the service's other consumers do."""
         service.add_migrations("directory", MIGRATIONS)
-        group = service.settings.group_id
 
         async def on_market(d: Delivery) -> None:
             await self.on_market(service.pool, d)
@@ -65,18 +65,10 @@ class RegistryDirectory:
         async def on_merchant(d: Delivery) -> None:
             await self.on_merchant(service.pool, d)
 
-        service.subscribe(topics.REGISTRY_MARKETS.name, on_market, group_id=f"{group}-markets")
-        service.subscribe(
-            topics.REGISTRY_MERCHANTS.name, on_merchant, group_id=f"{group}-merchants"
-        )
+        service.project(topics.REGISTRY_MARKETS.name, on_market, view="markets")
+        service.project(topics.REGISTRY_MERCHANTS.name, on_merchant, view="merchants")
         service.on_start(lambda: self.load(service.pool))
-
-        async def catch_up() -> None:
-            await service.messaging.caught_up(topics.REGISTRY_MARKETS.name, f"{group}-markets")
-            await service.messaging.caught_up(topics.REGISTRY_MERCHANTS.name, f"{group}-merchants")
-            self.caught_up.set()
-
-        service.after_start(catch_up)
+        self.caught_up = service.projections.ready
 
     def on_market_change(self, hook: MarketHook) -> None:
         """Run `hook` in the transaction that takes a newer market snapshot into the view."""
@@ -92,7 +84,8 @@ class RegistryDirectory:
         return sorted(found, key=lambda m: (m.district, m.name, m.market_id))
 
     def _keep_market(self, market: MarketUpserted) -> None:
-        self.markets[market.market_id] = market
+        if not keep_newer(self.markets, market.market_id, market):
+            return
         if market.district_name:
             self.district_names[market.district] = market.district_name
 
@@ -102,6 +95,8 @@ class RegistryDirectory:
 
     def _keep_merchant(self, merchant: MerchantUpserted) -> None:
         old = self.merchants.get(merchant.merchant_id)
+        if old is not None and old.version >= merchant.version:
+            return
         if old is not None and self._stalls.get((old.market_id, old.stall_no)) == old.merchant_id:
             del self._stalls[(old.market_id, old.stall_no)]
         self.merchants[merchant.merchant_id] = merchant
@@ -136,12 +131,12 @@ class RegistryDirectory:
                 previous = MarketUpserted.model_validate(held) if held is not None else None
                 for hook in self._market_hooks:
                     await hook(conn, previous, market)
-        if applied:
-            self._keep_market(market)
+        # Another replica may have stored it first: the memory takes it all the same.
+        self._keep_market(market)
 
     async def on_merchant(self, pool: asyncpg.Pool, delivery: Delivery) -> None:
         merchant = delivery.envelope(MerchantUpserted).data
-        applied = await pool.fetchval(
+        await pool.execute(
             """INSERT INTO directory_merchants
                    (id, market_id, district, stall_no, status, version, snapshot)
                VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -149,10 +144,8 @@ class RegistryDirectory:
                    market_id = EXCLUDED.market_id, district = EXCLUDED.district,
                    stall_no = EXCLUDED.stall_no, status = EXCLUDED.status,
                    version = EXCLUDED.version, snapshot = EXCLUDED.snapshot
-               WHERE directory_merchants.version < EXCLUDED.version
-               RETURNING true""",
+               WHERE directory_merchants.version < EXCLUDED.version""",
             merchant.merchant_id, merchant.market_id, merchant.district, merchant.stall_no,
             merchant.status, merchant.version, merchant.model_dump(mode="json"),
         )  # fmt: skip
-        if applied:
-            self._keep_merchant(merchant)
+        self._keep_merchant(merchant)

@@ -89,6 +89,10 @@ class ServiceSettings(KafkaClientSettings):
     db_pool_min: int = 1
     db_pool_max: int = 10
     http_host: str = "127.0.0.1"
+    # This replica's own name in its view groups (a pod's name, say): every replica reads the
+    # registry's compacted topics whole, so no two may share those groups. Empty: the host's
+    # name and the HTTP port (services/runtime/projection.py).
+    replica_id: str = ""
     http_port: int = 0
     # The identity provider whose access tokens the service accepts (services/runtime/auth.py).
     oidc_issuer: str = "http://127.0.0.1:8180/realms/sentinel"

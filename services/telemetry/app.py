@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -36,14 +35,8 @@ def build(settings: TelemetrySettings | None = None) -> FastAPI:
     async def on_market(d: Delivery) -> None:
         await directory.on_market(service.pool, d)
 
-    # Projections have their own groups, one per replica: each replica reads the compacted topics
-    # to the end. Replicas sharing one group would split the registry's partitions, and each
-    # would know only some of the terminals provisioned while it runs.
-    replica = settings.replica_id or f"{socket.gethostname()}-{settings.port}"
-    terminals_group = f"{settings.group_id}-terminals-{replica}"
-    markets_group = f"{settings.group_id}-markets-{replica}"
-    service.subscribe(topics.REGISTRY_TERMINALS.name, on_terminal, group_id=terminals_group)
-    service.subscribe(topics.REGISTRY_MARKETS.name, on_market, group_id=markets_group)
+    service.project(topics.REGISTRY_TERMINALS.name, on_terminal, view="terminals")
+    service.project(topics.REGISTRY_MARKETS.name, on_market, view="markets")
     service.messaging.subscribe_batch(
         settings.readings_topic,
         telemetry.handle_batch,
@@ -54,16 +47,6 @@ def build(settings: TelemetrySettings | None = None) -> FastAPI:
     service.on_start(telemetry.gauges.refresh)
     service.after_start(telemetry.gauges.run)
 
-    async def catch_up() -> None:
-        for topic, group in (
-            (topics.REGISTRY_TERMINALS.name, terminals_group),
-            (topics.REGISTRY_MARKETS.name, markets_group),
-        ):
-            await service.messaging.caught_up(topic, group)
-        telemetry.projections_ready.set()
-
-    service.after_start(catch_up)
-    service.ready_checks["projections"] = telemetry.projections_ready.is_set
     service.every(settings.silence_check_interval_s, telemetry.check_silence, "silence-check")
 
     app = create_app(

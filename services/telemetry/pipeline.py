@@ -67,9 +67,9 @@ class Telemetry:
         )
         # One batch or silence check at a time in this process: both mutate held states.
         self.lock = asyncio.Lock()
-        # Readings wait until the registry projections have caught up once, so a terminal
+        # Readings wait until the registry views have caught up once, so a terminal
         # provisioned while this replica was away is not rejected as unknown.
-        self.projections_ready = asyncio.Event()
+        self.projections_ready = service.projections.ready
 
     # --- context ------------------------------------------------------------------------------
     def context(self, terminal: TerminalInfo) -> TerminalContext:

@@ -3,7 +3,8 @@
 The tables are the durable copy (a restart reloads them); the dictionaries are what the hot
 path reads, so verifying a reading never waits on the database. A snapshot replaces what we
 hold only when its version is newer, so a compacted topic replayed from the beginning, or a
-redelivery, leaves the view as it was.
+redelivery, leaves the view as it was; the memory takes a newer snapshot even when another
+replica stored it first (services/runtime/projection.py).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import asyncpg
 
 from contracts.registry import MarketUpserted, TerminalUpserted
 from services.runtime.messaging import Delivery
+from services.runtime.projection import keep_newer
 from services.runtime.terminal_keys import derive_key
 from services.telemetry.signing import Signer
 
@@ -91,7 +93,7 @@ class Directory:
             status=data.status,
             version=data.version,
         )
-        applied = await pool.fetchval(
+        await pool.execute(
             """INSERT INTO terminals (id, kind, market_id, district, merchant_id, stall_no,
                                       profile, interval_s, key_version, status, version)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
@@ -101,8 +103,7 @@ class Directory:
                    stall_no = EXCLUDED.stall_no, profile = EXCLUDED.profile,
                    interval_s = EXCLUDED.interval_s, key_version = EXCLUDED.key_version,
                    status = EXCLUDED.status, version = EXCLUDED.version
-               WHERE terminals.version < EXCLUDED.version
-               RETURNING true""",
+               WHERE terminals.version < EXCLUDED.version""",
             info.id,
             info.kind,
             info.market_id,
@@ -115,8 +116,7 @@ class Directory:
             info.status,
             info.version,
         )
-        if applied:
-            self.terminals[info.id] = info
+        keep_newer(self.terminals, info.id, info)
 
     async def on_market(self, pool: asyncpg.Pool, delivery: Delivery) -> None:
         data = delivery.envelope(MarketUpserted).data
@@ -129,15 +129,14 @@ class Directory:
             closes=data.opening_hours.close,
             version=data.version,
         )
-        applied = await pool.fetchval(
+        await pool.execute(
             """INSERT INTO markets (id, district, name, capacity, opens, closes, version)
                VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (id) DO UPDATE SET
                    district = EXCLUDED.district, name = EXCLUDED.name,
                    capacity = EXCLUDED.capacity, opens = EXCLUDED.opens,
                    closes = EXCLUDED.closes, version = EXCLUDED.version
-               WHERE markets.version < EXCLUDED.version
-               RETURNING true""",
+               WHERE markets.version < EXCLUDED.version""",
             info.id,
             info.district,
             info.name,
@@ -146,5 +145,4 @@ class Directory:
             info.closes,
             info.version,
         )
-        if applied:
-            self.markets[info.id] = info
+        keep_newer(self.markets, info.id, info)

@@ -27,8 +27,3 @@ class TelemetrySettings(ServiceSettings):
     # each risk change).
     gauge_refresh_interval_s: float = Field(default=15.0, gt=0)
     raw_payload_limit: int = 2000
-    # This replica's own name in its registry projection groups (a pod name, say): every replica
-    # must read the whole compacted topics, so no two may share those groups. Empty: the host's
-    # name and the HTTP port, unique on a host and stable across restarts (which then resume
-    # where they stopped instead of replaying the topics).
-    replica_id: str = ""

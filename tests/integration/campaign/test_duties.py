@@ -94,8 +94,6 @@ class Stack:
 async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> AsyncIterator[Stack]:
     clock = Clock()
     group = f"duties-{uuid.uuid4().hex[:8]}"
-    await start_group_at_end(kafka, f"{group}-markets", topics.REGISTRY_MARKETS.name)
-    await start_group_at_end(kafka, f"{group}-merchants", topics.REGISTRY_MERCHANTS.name)
     settings = CampaignSettings(
         kafka_bootstrap_servers=kafka,
         database_url=database_url,
@@ -108,6 +106,12 @@ async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> A
     service = Service(settings)
     directory = RegistryDirectory()
     directory.attach(service)
+    await start_group_at_end(
+        kafka, service.projections.group("markets"), topics.REGISTRY_MARKETS.name
+    )
+    await start_group_at_end(
+        kafka, service.projections.group("merchants"), topics.REGISTRY_MERCHANTS.name
+    )
     # Weekly reports make the periods short; no periodic clock: the tests run it.
     component = install(
         service,
