@@ -15,6 +15,7 @@ from services.registry.settings import RegistrySettings
 from services.telemetry.app import build as build_telemetry
 from services.telemetry.settings import TelemetrySettings
 from tests.support import identity
+from tests.support.city import start_group_at_end
 from tests.support.poll import until
 from tests.support.readings import Terminal, encode
 
@@ -91,11 +92,15 @@ async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> A
         outbox_poll_interval_s=0.1,
     )
     registry_app = build_registry(RegistrySettings(**common))
-    # A consumer group of its own per test module, so it starts at the beginning of the topics.
+    # A consumer group and a schema of its own per test module, its readings group at the end
+    # of the shared readings topic: the module's telemetry judges only the readings its tests
+    # send, not the whole history of the suite (which would open and clear risks under them).
+    group = f"tel-{uuid.uuid4().hex[:8]}"
+    await start_group_at_end(kafka, group, "telemetry.readings.v1")
     telemetry_app = build_telemetry(
         TelemetrySettings(
             **common,
-            consumer_group=f"tel-{uuid.uuid4().hex[:8]}",
+            consumer_group=group,
             db_schema=f"telemetry_{uuid.uuid4().hex[:6]}",
         )
     )
