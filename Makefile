@@ -104,7 +104,7 @@ contracts-release: $(VENV)/.installed ## make the current schemas the released b
 # `make test` leaves the machine as it found it: a test stack it started, it stops.
 test: setup lint contracts-check ## install, start what the tests need, run the whole suite
 	@if $(STACK) --profile test status --running; then keep=1; else keep=0; fi; \
-	$(PY) -m pytest; status=$$?; \
+	$(PY) -m pytest --durations=30; status=$$?; \
 	if [ $$keep = 0 ]; then $(STACK) --profile test down >&2 || true; fi; \
 	exit $$status
 
