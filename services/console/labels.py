@@ -29,7 +29,10 @@ REASON_KIND: Final = {
     "complaint": "投诉",
     "patrol": "例行巡查",
     "reinspection": "复查",
+    "renovation": "改造检查",
 }
+# What put a task on the list (a task's triggers).
+TRIGGER_KIND: Final = {"risk": "风险", "complaint": "投诉", "renovation_check": "改造检查未通过"}
 TASK_STATE: Final = {"open": "待认领", "claimed": "已认领", "completed": "已完成"}
 RECTIFICATION_STATE: Final = {"open": "整改中", "verified": "已复查通过"}
 DEPARTMENT: Final = {

@@ -52,6 +52,7 @@ for name, table in {
     "outcome": labels.OUTCOME,
     "rule": labels.RULE,
     "reason_kind": labels.REASON_KIND,
+    "trigger_kind": labels.TRIGGER_KIND,
     "task_state": labels.TASK_STATE,
     "rectification_state": labels.RECTIFICATION_STATE,
     "department": labels.DEPARTMENT,

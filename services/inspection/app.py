@@ -64,7 +64,12 @@ def build(
     service.subscribe(topics.TELEMETRY_RISKS.name, inspection.on_risk)
     service.subscribe(topics.COMPLAINTS_EVENTS.name, inspection.on_complaint)
     # Failed renovation checks become market-level tasks; the topic's other events are ignored.
-    service.subscribe(topics.REGISTRY_CAMPAIGN.name, inspection.on_campaign)
+    # From the topic's end the first time: inspection does not read the passing checks that
+    # close a failure, so replaying the campaign's history would open a task for every failed
+    # check ever recorded, long since put right.
+    service.subscribe(
+        topics.REGISTRY_CAMPAIGN.name, inspection.on_campaign, auto_offset_reset="latest"
+    )
     # Grades are a compacted latest-per-merchant topic, read like the projections in a group of
     # their own; plans ignore a score version they already have, so a replay changes nothing.
     service.subscribe(
