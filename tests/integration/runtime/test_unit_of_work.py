@@ -1,0 +1,74 @@
+"""The Postgres unit of work on a real database: a block that returns commits its state, its
+inbox claim and its outbox rows together; a block that raises leaves none of them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import pytest
+
+from services.runtime.messaging import Delivery
+from services.runtime.outbox import outgoing
+from services.runtime.unit_of_work import postgres_units
+from tests.unit.contracts.samples import SAMPLES
+
+MARKET = "registry.market.upserted"
+DELIVERY = Delivery("registry.markets.v1", 2, 41, None, b"{}")
+
+
+class Notes:
+    """A store of the smallest kind: one table of notes."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def add(self, text: str) -> None:
+        await self.conn.execute("INSERT INTO uow_notes (text) VALUES ($1)", text)
+
+
+async def _counts(pool: asyncpg.Pool) -> dict[str, Any]:
+    return {
+        "notes": await pool.fetchval("SELECT count(*) FROM uow_notes"),
+        "inbox": await pool.fetchval("SELECT count(*) FROM inbox WHERE consumer = 'uow-test'"),
+        "outbox": await pool.fetchval(
+            "SELECT count(*) FROM outbox WHERE topic = 'registry.markets.v1'"
+        ),
+    }
+
+
+async def test_a_unit_commits_state_claim_and_events_together_or_none_of_them(
+    make_service, started
+) -> None:
+    svc = make_service()
+    started.append(svc)
+    await svc.start()
+    svc.relay.stop()  # the outbox rows stay where the unit wrote them
+    await svc.pool.execute("CREATE TABLE uow_notes (text text NOT NULL)")
+    uow = postgres_units(lambda: svc.pool, svc.schema, Notes)
+    item = outgoing("registry", MARKET, "mkt_1", SAMPLES[MARKET])
+
+    with pytest.raises(RuntimeError):
+        async with uow() as work:
+            assert await work.claim("uow-test", "evt_1", DELIVERY)
+            await work.stores.add("lost")
+            work.emit(item)
+            raise RuntimeError("a later step failed")
+    assert await _counts(svc.pool) == {"notes": 0, "inbox": 0, "outbox": 0}
+
+    async with uow() as work:
+        assert await work.claim("uow-test", "evt_1", DELIVERY)
+        await work.stores.add("kept")
+        work.emit(item)
+    assert await _counts(svc.pool) == {"notes": 1, "inbox": 1, "outbox": 1}
+    row = await svc.pool.fetchrow(
+        'SELECT topic, partition, "offset" FROM inbox WHERE consumer = $1', "uow-test"
+    )
+    assert tuple(row) == ("registry.markets.v1", 2, 41)
+
+    # The redelivery: claimed before, so the use case does nothing.
+    async with uow() as work:
+        assert not await work.claim("uow-test", "evt_1", DELIVERY)
+    assert await _counts(svc.pool) == {"notes": 1, "inbox": 1, "outbox": 1}
+    # Every connection went back to the pool.
+    assert svc.pool.get_size() - svc.pool.get_idle_size() == 0
