@@ -6,6 +6,8 @@ Kafka topics are shared, so tests match the records they caused by their own ids
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import os
 import secrets
 import uuid
@@ -61,7 +63,12 @@ def tokens(endpoints: Endpoints) -> Iterator[Tokens]:
         raise RuntimeError(f"no identity provider among the {endpoints.origin} endpoints")
     with KeycloakAdmin(endpoints.identity_url, *endpoints.identity_admin) as admin:
         admin.ensure_realm()
-        found = Tokens(endpoints.identity_url, admin)
+        # One password for the test people of a stack, derived from its admin secret: test
+        # sessions that share a stack (two shells, a helper beside a run) would otherwise reset
+        # each other's people to their own random password and fail to sign in.
+        secret = endpoints.identity_admin[1].encode()
+        password = hmac.new(secret, b"sentinel test people", hashlib.sha256).hexdigest()[:24]
+        found = Tokens(endpoints.identity_url, admin, password=password)
         identity.use(found)
         yield found
         identity.use(None)
