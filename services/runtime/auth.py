@@ -40,7 +40,7 @@ DEFAULT_AUDIENCE = "sentinel-api"
 class IdentityUnavailable(ServiceError):
     """The provider's keys could not be fetched: nobody can be verified until it answers."""
 
-    status, code = 503, "identity_unavailable"
+    code = "identity_unavailable"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,6 @@
-"""Errors a service raises on purpose, and how HTTP shows them: JSON naming field and reason.
-
-Every error body has the same shape, so clients handle one format:
-`{"error": "<code>", "message": "<summary>", "errors": [{"field": "...", "reason": "..."}]}`.
+"""How HTTP shows the errors raised on purpose (services/runtime/failures.py): a status by
+the error's code, and a JSON body naming field and reason; a request that does not fit its
+model gets the same body.
 """
 
 from __future__ import annotations
@@ -13,43 +12,45 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
+from services.runtime.failures import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    NotFound,
+    ServiceError,
+    TooLarge,
+    Unauthorized,
+)
 
-class ServiceError(Exception):
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
-        super().__init__(message)
-        self.message, self.errors = message, errors or []
-
-    def body(self) -> dict[str, Any]:
-        return {"error": self.code, "message": self.message, "errors": self.errors}
-
-
-class InvalidInput(ServiceError):
-    """A value broke a domain rule (a check character, a date in the past...)."""
-
-    status, code = 422, "invalid_input"
-
-    def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}", [{"field": field, "reason": reason}])
-        self.field, self.reason = field, reason
-
-
-class NotFound(ServiceError):
-    status, code = 404, "not_found"
+__all__ = [
+    "Conflict",
+    "Forbidden",
+    "InvalidInput",
+    "NotFound",
+    "ServiceError",
+    "TooLarge",
+    "Unauthorized",
+    "install",
+    "status_of",
+]
 
 
-class Conflict(ServiceError):
-    status, code = 409, "conflict"
+# The one place a failure becomes an HTTP status, by its code.
+STATUS: dict[str, int] = {
+    "bad_request": 400,
+    "unauthorized": 401,
+    "forbidden": 403,
+    "not_found": 404,
+    "conflict": 409,
+    "too_large": 413,
+    "invalid_input": 422,
+    "too_many_requests": 429,
+    "identity_unavailable": 503,
+}
 
 
-class Unauthorized(ServiceError):
-    status, code = 401, "unauthorized"
-
-
-class Forbidden(ServiceError):
-    status, code = 403, "forbidden"
+def status_of(exc: ServiceError) -> int:
+    return STATUS.get(exc.code, 400)
 
 
 def _field(loc: tuple[Any, ...]) -> str:
@@ -66,11 +67,12 @@ def _reason(message: str) -> str:
 def install(app: FastAPI) -> None:
     @app.exception_handler(ServiceError)
     async def on_service_error(_: Request, exc: ServiceError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-        if exc.status == 429:
+        status = status_of(exc)
+        headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+        if status == 429:
             retry_after_s = getattr(exc, "retry_after_s", 1.0)
             headers = {"Retry-After": str(max(1, math.ceil(retry_after_s)))}
-        return JSONResponse(exc.body(), status_code=exc.status, headers=headers)
+        return JSONResponse(exc.body(), status_code=status, headers=headers)
 
     @app.exception_handler(RequestValidationError)
     async def on_validation(_: Request, exc: RequestValidationError) -> JSONResponse:

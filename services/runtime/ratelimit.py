@@ -18,7 +18,7 @@ from services.runtime.errors import ServiceError
 
 
 class TooManyRequests(ServiceError):
-    status, code = 429, "too_many_requests"
+    code = "too_many_requests"
 
     def __init__(self, retry_after_s: float) -> None:
         super().__init__(f"rate limit reached; retry in {retry_after_s:.1f}s")

@@ -26,7 +26,7 @@ from contracts.campaign import (
     SCOPE_AREAS,
 )
 from contracts.people import Actor
-from services.runtime.errors import Conflict, InvalidInput, NotFound
+from services.runtime.failures import Conflict, InvalidInput, NotFound
 
 MILESTONE_KINDS: Final = (*DISTRICT_MILESTONES, *MARKET_MILESTONES)
 # The years a campaign may have: those of `year` in registry.campaign.upserted.

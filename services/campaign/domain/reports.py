@@ -22,7 +22,7 @@ from datetime import date, datetime, timedelta
 from typing import Final, Literal
 
 from contracts.people import Actor
-from services.runtime.errors import Conflict, InvalidInput
+from services.runtime.failures import Conflict, InvalidInput
 
 DEFAULT_INTERVAL_DAYS: Final = 14
 MAX_INTERVAL_DAYS: Final = 366

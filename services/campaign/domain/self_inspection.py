@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final, Literal
 
 from contracts.people import Actor
-from services.runtime.errors import Conflict, InvalidInput
+from services.runtime.failures import Conflict, InvalidInput
 
 FollowUpState = Literal["open", "closed"]
 NOTE_MAX_CHARS: Final = 1000

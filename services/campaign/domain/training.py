@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Final, Literal
 
 from contracts.people import Actor
-from services.runtime.errors import Conflict, InvalidInput
+from services.runtime.failures import Conflict, InvalidInput
 
 MAX_VALIDITY_MONTHS: Final = 120
 TITLE_MAX_CHARS: Final = 200

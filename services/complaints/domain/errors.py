@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from services.runtime.errors import Conflict, InvalidInput
+from services.runtime.failures import Conflict, InvalidInput
 
 
 class IllegalTransition(Conflict):

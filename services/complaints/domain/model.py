@@ -21,7 +21,7 @@ from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
 from contracts.people import Actor, actor_dict, actor_from
-from services.runtime.errors import InvalidInput
+from services.runtime.failures import InvalidInput
 
 CATEGORIES: Final = ("food_safety", "short_weight", "price", "hygiene", "service", "other")
 CHANNELS: Final = ("web", "hotline_12345", "platform_12315", "walk_in", "other")

@@ -42,7 +42,7 @@ from services.complaints.domain.model import (
     new_tracking_code,
     parse_phone,
 )
-from services.runtime.errors import Conflict
+from services.runtime.failures import Conflict
 
 ABOUTS: Final = ("market", "campaign")
 SUGGESTION_STATES: Final = ("received", "answered")

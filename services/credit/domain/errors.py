@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.runtime.errors import Conflict, NotFound
+from services.runtime.failures import Conflict, NotFound
 
 
 class StaleCredit(Conflict):

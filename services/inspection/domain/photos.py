@@ -19,7 +19,7 @@ from contracts.inspection import PHOTOS_MAX
 from contracts.people import Actor, actor_dict, actor_from
 from services.inspection.domain.errors import IllegalTransition
 from services.inspection.domain.model import Task, aware
-from services.runtime.errors import Conflict, InvalidInput, ServiceError
+from services.runtime.failures import Conflict, InvalidInput, TooLarge
 
 PHOTO_TYPES: Final = ("image/jpeg", "image/png", "image/webp")
 MAX_PHOTOS_PER_TASK: Final = PHOTOS_MAX
@@ -27,10 +27,8 @@ DEFAULT_MAX_BYTES: Final = 5 * 1024 * 1024
 FIELD: Final = "file"
 
 
-class PhotoTooLarge(ServiceError):
-    """413, naming the field: the upload is over the size cap."""
-
-    status, code = 413, "too_large"
+class PhotoTooLarge(TooLarge):
+    """The upload is over the size cap, naming the field."""
 
     def __init__(self, max_bytes: int) -> None:
         reason = f"a photo is at most {max_bytes} bytes ({max_bytes / 1024 / 1024:g} MB)"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from services.runtime.errors import InvalidInput
+from services.runtime.failures import InvalidInput
 
 # GB 32100-2015: 统一社会信用代码 — 18 characters from a 31-symbol alphabet (no I, O, Z, S, V);
 # the 18th is a check character over the first 17 with these weights, modulo 31.

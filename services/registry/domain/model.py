@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 
 from contracts.people import Actor
-from services.runtime.errors import Conflict, InvalidInput
+from services.runtime.failures import Conflict, InvalidInput
 
 MARKET_KINDS = ("farmers", "wholesale")
 RENOVATION_STATUSES = ("not_planned", "planned", "in_progress", "completed")

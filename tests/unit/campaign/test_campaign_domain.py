@@ -42,7 +42,7 @@ from services.campaign.domain.campaign import (
     validate_budget,
     yuan_to_fen,
 )
-from services.runtime.errors import InvalidInput
+from services.runtime.errors import InvalidInput, status_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 6, 1, 2, tzinfo=UTC)
@@ -334,7 +334,7 @@ def test_an_illegal_transition_is_a_conflict_naming_the_current_stage(
 ) -> None:
     with pytest.raises(StageConflict) as err:
         adv(project(stage=current), to)
-    assert err.value.status == 409
+    assert status_of(err.value) == 409
     assert err.value.body()["current_stage"] == current
     assert err.value.body()["errors"][0]["field"] == "stage"
 

@@ -26,7 +26,7 @@ from services.campaign.domain.campaign import (
     receive_comment,
     verify_exposure,
 )
-from services.runtime.errors import Conflict, InvalidInput, NotFound
+from services.runtime.errors import Conflict, InvalidInput, NotFound, status_of
 from tests.unit.campaign.test_campaign_domain import NOW, TODAY, project
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -277,7 +277,7 @@ def test_approval_waits_for_the_window_and_construction_for_every_answer() -> No
     # Approval while comments are still taken: refused, naming the consultation.
     with pytest.raises(ConsultationConflict) as err:
         _advance(p, "approved", TODAY + timedelta(days=2))
-    assert err.value.status == 409
+    assert status_of(err.value) == 409
     assert err.value.errors[0]["field"] == "consultation"
     body = err.value.body()
     assert (body["current_stage"], body["consultation"]["unanswered"]) == ("planned", 1)

@@ -22,7 +22,7 @@ from services.complaints.domain import (
     working_days_left,
 )
 from services.complaints.domain.model import Complaint
-from services.runtime.errors import Conflict, InvalidInput
+from services.runtime.errors import Conflict, InvalidInput, status_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CAL = WorkCalendar.default()
@@ -144,7 +144,7 @@ def test_every_bad_field_is_named_at_once() -> None:
         "request",
         "occurred_at",
     ]
-    assert isinstance(err.value, InvalidInput) and err.value.status == 422
+    assert isinstance(err.value, InvalidInput) and status_of(err.value) == 422
     assert err.value.field == "complainant.name"
     assert {e["field"] for e in err.value.errors} == set(fields)
 
@@ -289,7 +289,7 @@ def test_every_transition(state: str, action: str) -> None:
         return
     with pytest.raises(IllegalTransition) as err:
         ACTIONS[action](before)
-    assert isinstance(err.value, Conflict) and err.value.status == 409
+    assert isinstance(err.value, Conflict) and status_of(err.value) == 409
     assert (err.value.state, err.value.action, err.value.complaint_id) == (state, action, "cmp_1")
     assert err.value.errors == [
         {"field": "state", "reason": f"complaint cmp_1 is {state}; cannot {action}"}

@@ -23,7 +23,7 @@ from services.inspection.domain import (
     mark_task_overdue,
     verify,
 )
-from services.runtime.errors import Conflict, InvalidInput
+from services.runtime.errors import Conflict, InvalidInput, status_of
 from tests.unit.inspection.builders import (
     INSPECTOR,
     POLICY,
@@ -66,7 +66,7 @@ def test_claiming_a_task_another_inspector_holds_is_a_conflict() -> None:
     with pytest.raises(IllegalTransition) as caught:
         claim(task, by="inspector-wang", now=T0 + H)
     error = caught.value
-    assert isinstance(error, Conflict) and error.status == 409
+    assert isinstance(error, Conflict) and status_of(error) == 409
     assert (error.state, error.action, error.entity_id) == ("claimed", "claim", task.task_id)
     assert f"claimed by {INSPECTOR}" in error.message
     assert error.errors == [{"field": "state", "reason": error.message}]
@@ -135,7 +135,7 @@ def test_unknown_finding_codes_are_refused_naming_each() -> None:
             policy=POLICY,
         )
     error = caught.value
-    assert isinstance(error, InvalidInput) and error.status == 422
+    assert isinstance(error, InvalidInput) and status_of(error) == 422
     assert [e["field"] for e in error.errors] == ["findings[1].code", "findings[2].code"]
     assert "'XXX-99'" in error.errors[0]["reason"]
 

@@ -12,7 +12,7 @@ from services.inspection.domain.photos import (
     accept_photo,
     sniff,
 )
-from services.runtime.errors import Conflict, InvalidInput
+from services.runtime.errors import Conflict, InvalidInput, status_of
 from tests.unit.inspection.builders import (
     INSPECTOR,
     POLICY,
@@ -77,7 +77,7 @@ def test_refusals_name_the_field_file() -> None:
     assert empty.value.field == "file"
     with pytest.raises(PhotoTooLarge) as big:
         _accept(JPEG + b"\x00" * 2000, max_bytes=1000)
-    assert big.value.status == 413 and big.value.errors[0]["field"] == "file"
+    assert status_of(big.value) == 413 and big.value.errors[0]["field"] == "file"
     with pytest.raises(Conflict) as sixth:
         _accept(PNG, existing=MAX_PHOTOS_PER_TASK)
     assert sixth.value.errors[0]["field"] == "file"

@@ -22,7 +22,7 @@ from services.runtime.auth import (
     principal_from_claims,
     require,
 )
-from services.runtime.errors import Forbidden, Unauthorized
+from services.runtime.errors import Forbidden, Unauthorized, status_of
 from tests.support.signing import AUDIENCE, ISSUER, LocalSigner
 
 SIGNER = LocalSigner()
@@ -118,7 +118,7 @@ async def test_an_unreachable_provider_is_503_not_401() -> None:
     verifier = TokenVerifier("http://127.0.0.1:1/realms/sentinel", AUDIENCE, timeout_s=0.5)
     with pytest.raises(IdentityUnavailable) as err:
         await verifier.verify(SIGNER.token("clerk", "zhifu"))
-    assert err.value.status == 503
+    assert status_of(err.value) == 503
 
 
 def test_district_scope() -> None:
