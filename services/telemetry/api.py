@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
@@ -66,7 +65,7 @@ async def ingest(
 ) -> dict[str, Any]:
     """Each reading is verified as on the topic; accepted ones go to `telemetry.readings.v1`,
     rejected ones to `telemetry.rejected.v1`, and the answer says which, reading by reading."""
-    now = time.time()
+    now = tel.now()
     received = datetime.fromtimestamp(now, UTC)
     items = [_as_sent(r) for r in readings]
     # Only terminals the registry knows have a state (and a NUL in an unknown id would fail the

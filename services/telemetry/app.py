@@ -8,6 +8,7 @@ from fastapi import FastAPI
 
 from contracts import topics
 from services.runtime.app import Service, create_app
+from services.runtime.clock import EpochClock, epoch_now
 from services.runtime.messaging import Delivery
 from services.telemetry.api import router
 from services.telemetry.metrics import TelemetryMetrics
@@ -18,7 +19,7 @@ from services.telemetry.settings import TelemetrySettings
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
-def build(settings: TelemetrySettings | None = None) -> FastAPI:
+def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now) -> FastAPI:
     settings = settings or TelemetrySettings()
     master = settings.terminal_master_secret.get_secret_value()
     if not master:
@@ -27,7 +28,7 @@ def build(settings: TelemetrySettings | None = None) -> FastAPI:
         )
     service = Service(settings, MIGRATIONS)
     directory = Directory(master.encode())
-    telemetry = Telemetry(service, settings, directory, TelemetryMetrics(service.metrics))
+    telemetry = Telemetry(service, settings, directory, TelemetryMetrics(service.metrics), now)
 
     async def on_terminal(d: Delivery) -> None:
         await directory.on_terminal(service.pool, d)

@@ -24,6 +24,7 @@ from contracts.people import Actor
 from contracts.telemetry import ReadingRejected, RiskAcknowledged
 from services.runtime import offsets
 from services.runtime.app import Service
+from services.runtime.clock import EpochClock, epoch_now
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.gauges import CountedGauges
 from services.runtime.messaging import Delivery
@@ -53,7 +54,11 @@ class Telemetry:
         settings: TelemetrySettings,
         directory: Directory,
         metrics: TelemetryMetrics,
+        now: EpochClock = epoch_now,
     ) -> None:
+        # The clock every judgement is given (seconds since the epoch: the hot path compares
+        # reading timestamps as numbers); tests hand another to move time.
+        self.now = now
         self.service, self.settings = service, settings
         self.directory, self.metrics = directory, metrics
         self.held: dict[str, Held] = {}
@@ -104,7 +109,7 @@ class Telemetry:
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
 
     async def _handle(self, deliveries: Sequence[Delivery]) -> None:
-        now = time.time()
+        now = self.now()
         received = datetime.fromtimestamp(now, UTC)
         async with self.service.pool.acquire() as conn, conn.transaction():
             fresh = await offsets.unseen(conn, CONSUMER, deliveries)
@@ -181,7 +186,7 @@ class Telemetry:
         outgoing: list[Outgoing],
     ) -> None:
         await store.save_states(states)
-        await store.apply(decisions)
+        await store.apply(decisions, datetime.fromtimestamp(self.now(), UTC))
         for decision, terminal in decisions:
             if decision.action == "update":
                 continue
@@ -238,7 +243,7 @@ class Telemetry:
     # --- monitoring gap -----------------------------------------------------------------------
     async def check_silence(self, _: Service | None = None) -> int:
         """Raise or escalate gap risks of silent cold-chain sensors; returns decisions taken."""
-        now = time.time()
+        now = self.now()
         async with self.lock:
             try:
                 async with self.service.pool.acquire() as conn, conn.transaction():
@@ -270,7 +275,7 @@ class Telemetry:
     ) -> dict[str, Any]:
         """A person has seen the risk: recorded with the risk (`acknowledged_actor`, the subject
         as `acknowledged_by`) and published as `telemetry.risk.acknowledged` with its `actor`."""
-        at = datetime.now(UTC)
+        at = datetime.fromtimestamp(self.now(), UTC)
         async with self.service.pool.acquire() as conn, conn.transaction():
             store = TelemetryStore(conn)
             risk = await store.risk(risk_id, for_update=True)

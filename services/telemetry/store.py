@@ -92,9 +92,10 @@ class TelemetryStore:
         )
         return [(r["terminal_id"], r["rev"], TerminalState.from_dict(r["state"])) for r in rows]
 
-    async def apply(self, decisions: Sequence[tuple[Decision, TerminalInfo]]) -> None:
-        """Reflect decisions in the risks table the API reads."""
-        now = datetime.now(UTC)
+    async def apply(
+        self, decisions: Sequence[tuple[Decision, TerminalInfo]], now: datetime
+    ) -> None:
+        """Reflect decisions in the risks table the API reads, as of `now`."""
         for d, t in decisions:
             evidence = d.evidence.to_dict()
             if d.action == "raise":

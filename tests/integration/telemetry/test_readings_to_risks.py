@@ -133,3 +133,21 @@ async def test_ingest_verifies_like_the_topic_and_answers_per_reading(
 
 def _raw_about(terminal_id: str):  # type: ignore[no-untyped-def]
     return lambda r: r.json().get("terminal_id") == terminal_id
+
+
+async def test_readings_are_judged_by_the_clock_telemetry_is_given(stack: Stack) -> None:
+    """The clock is injected: with telemetry's clock an hour behind, a reading stamped now is
+    from the future; with the wall clock back, the same reading is accepted."""
+    terminal, _ = await stack.provision(profile="chilled")
+    now = datetime.now(UTC).replace(microsecond=0)
+    reading = terminal.reading(now - timedelta(seconds=30), temp_c=3.0)
+    telemetry = stack.telemetry_app.state.telemetry
+    wall = telemetry.now
+    telemetry.now = lambda: wall() - 3600
+    try:
+        early = (await stack.telemetry.post("/ingest", json=[reading])).json()
+    finally:
+        telemetry.now = wall
+    on_time = (await stack.telemetry.post("/ingest", json=[reading])).json()
+    assert [(x["status"], x.get("reason")) for x in early["results"]] == [("rejected", "future_ts")]
+    assert [x["status"] for x in on_time["results"]] == ["accepted"]
