@@ -1,327 +1,56 @@
-"""Kafka wiring: FastStream consumers with at-least-once delivery, a dead-letter path, and an
-idempotent `acks=all` producer for the outbox relay.
+"""Kafka wiring: FastStream consumers with at-least-once delivery (each handler wrapped by the
+dispatcher, services/runtime/dispatcher.py, which decides what a failure means), a dead-letter
+path, and an idempotent `acks=all` producer for the outbox relay.
 
-Every handler is wrapped by `Dispatcher`, which decides what a failure means:
-- the message is proven wrong (undecodable bytes, not JSON, breaks its contract, or a handler's
-  explicit `PoisonMessage`): park it on `<topic>.dlq` with the error and its source coordinates,
-  then commit, so the partition keeps moving;
-- the infrastructure is away (database or broker unreachable): retry with backoff, and after a
-  while nack, so FastStream seeks back and the message comes again; nothing is committed;
-- anything else (a consistency check, a corrupt stored row, a bug): nothing proves the message
-  wrong, so it is never dead-lettered. It is retried with backoff (`retry_backoff_s` doubling to
-  `retry_backoff_max_s`), and after `handler_max_attempts` tries its partition *stalls*: the
-  consumer pauses that partition at the message (no commit past it), logs at error level and sets
-  `sentinel_<service>_consumer_stalled{topic,partition,group}` to 1 (alert
-  SentinelConsumerStalled) while the other partitions go on. The partition is tried again every
-  `stalled_retry_s` (and after a restart or a rebalance); the first success resumes it and sets
-  the gauge back to 0.
 Offsets are committed only after the handler returned (AckPolicy.NACK_ON_ERROR): FastStream's
-default ACK_FIRST would commit before handling and lose the message on a crash.
-
-Consumers are lenient about what they do not know (forward compatibility): a `.v1` topic only ever
-gains optional fields, so `Delivery.envelope` accepts and ignores fields the consumer's contracts do
-not declare, at any depth, while every declared field is still checked. Producers stay strict
-(`make_event` validates against the models, which forbid unknown fields).
+default ACK_FIRST would commit before handling and lose the message on a crash. A stalled
+partition is paused at its message and rewound, so the commit that follows does not pass it.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any, Literal, TypeVar
+from collections.abc import Sequence
+from typing import Any, Literal
 
-import asyncpg
-import orjson
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaConnectionError, KafkaError
+from aiokafka.errors import KafkaError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 from faststream.security import BaseSecurity, SASLPlaintext, SASLScram256, SASLScram512
-from pydantic import BaseModel, ValidationError
 
-from contracts.envelope import Envelope
+from services.runtime.delivery import (
+    BatchHandler,
+    Delivery,
+    Handler,
+    PartitionStalled,
+    PoisonMessage,
+    parse_lenient,
+)
+from services.runtime.dispatcher import POISON, TRANSIENT, Dispatcher, dlq_headers
 from services.runtime.metrics import Metrics
 from services.runtime.outbox import OutgoingMessage
 from services.runtime.settings import kafka_client_options_from_env
 
+# What handlers and adapters import from here since before the split.
+__all__ = [
+    "POISON",
+    "TRANSIENT",
+    "BatchHandler",
+    "Delivery",
+    "Dispatcher",
+    "Handler",
+    "Messaging",
+    "PartitionStalled",
+    "PoisonMessage",
+    "dlq_headers",
+    "faststream_security",
+    "parse_lenient",
+]
+
 log = logging.getLogger(__name__)
-M = TypeVar("M", bound=BaseModel)
-
-TRANSIENT: tuple[type[BaseException], ...] = (
-    OSError,
-    TimeoutError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.InterfaceError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-    asyncpg.SerializationError,
-    asyncpg.DeadlockDetectedError,
-    KafkaConnectionError,
-    KafkaError,
-)
-
-
-class PoisonMessage(Exception):
-    """The message can never be handled as it is; retrying would only block its partition."""
-
-
-class PartitionStalled(Exception):
-    """A handler kept failing on these deliveries (the first unhandled one of each partition)
-    although nothing proved them wrong: their partitions must stop there, uncommitted."""
-
-    def __init__(self, deliveries: Sequence[Delivery], cause: BaseException) -> None:
-        super().__init__(f"{type(cause).__name__}: {cause}")
-        self.deliveries, self.cause = tuple(deliveries), cause
-
-
-@dataclass(frozen=True)
-class Delivery:
-    """One Kafka record as a handler sees it, with the coordinates the inbox and DLQ need."""
-
-    topic: str
-    partition: int
-    offset: int
-    key: bytes | None
-    value: bytes
-    headers: tuple[tuple[str, bytes], ...] = ()
-    timestamp_ms: int = 0
-
-    def event_type(self) -> str:
-        """The CloudEvent's `type`, read before choosing a model to parse the whole event with."""
-        try:
-            head = orjson.loads(self.value)
-        except orjson.JSONDecodeError as exc:
-            raise PoisonMessage(f"not JSON: {exc}") from exc
-        kind = head.get("type") if isinstance(head, dict) else None
-        if not isinstance(kind, str):
-            raise PoisonMessage("type: missing")
-        return kind
-
-    def envelope(self, data_model: type[M], envelope: Any = Envelope) -> Envelope[M]:
-        """Parse the CloudEvent and its data, or raise PoisonMessage naming what is wrong.
-
-        Fields the consumer's contracts do not declare are ignored (see `parse_lenient`)."""
-        parsed: Envelope[M] = parse_lenient(envelope[data_model], self.value)
-        return parsed
-
-
-def parse_lenient(model: type[M], value: bytes | str) -> M:
-    """Validate `value` (JSON) as `model`, ignoring fields the model does not declare at any
-    depth (nested models, list items, union variants, the envelope's own attributes) — the
-    forward compatibility a consumer on older contracts needs — while every declared field is
-    checked as strictly as ever. Raise PoisonMessage naming the real errors otherwise.
-
-    The strict parse runs first, so a message that fits its contract costs one parse and models
-    that keep unknown fields (`extra="allow"`) keep them; only when it fails is the message parsed
-    again with unknown fields ignored (pydantic's per-call `extra` override)."""
-    try:
-        return model.model_validate_json(value)
-    except ValidationError as strict:
-        try:
-            parsed = model.model_validate_json(value, extra="ignore")
-        except ValidationError as exc:
-            raise PoisonMessage(_describe(exc)) from exc
-        log.debug(
-            "ignored fields unknown to this consumer's contracts",
-            extra={"fields": _paths(strict, "extra_forbidden")},
-        )
-        return parsed
-
-
-def _paths(exc: ValidationError, kind: str) -> list[str]:
-    return [".".join(str(p) for p in e["loc"]) for e in exc.errors() if e["type"] == kind]
-
-
-def _describe(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or '<root>'}: {e['msg']}" for e in exc.errors()
-    )
-
-
-Handler = Callable[[Delivery], Awaitable[None]]
-BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
-# Errors that prove the message itself wrong: retrying cannot help. A message that breaks its
-# contract is reported by `Delivery.envelope` as PoisonMessage; a bare pydantic ValidationError or
-# ValueError raised elsewhere in a handler (building an event from a stored row, a consistency
-# check) proves nothing about the message and is retried, then stalls its partition.
-POISON: tuple[type[BaseException], ...] = (
-    PoisonMessage,
-    UnicodeDecodeError,
-    json.JSONDecodeError,  # orjson.JSONDecodeError is one
-)
-
-
-class Dispatcher:
-    """Runs one handler on one delivery with the failure policy described above."""
-
-    def __init__(
-        self,
-        metrics: Metrics,
-        dead_letter: Callable[[Delivery, BaseException, str], Awaitable[None]],
-        *,
-        max_attempts: int = 10,
-        backoff_s: float = 0.2,
-        backoff_max_s: float = 5.0,
-        transient_budget_s: float = 30.0,
-    ) -> None:
-        self.metrics, self.dead_letter = metrics, dead_letter
-        self.max_attempts, self.backoff_s = max(1, max_attempts), backoff_s
-        self.backoff_max_s = backoff_max_s
-        self.transient_budget_s = transient_budget_s
-        # (group, topic, partition) of the partitions this replica holds stalled.
-        self.stalled: set[tuple[str, str, int]] = set()
-
-    async def dispatch(self, handler: Handler, delivery: Delivery, group: str) -> None:
-        """Handle one delivery; raise PartitionStalled when its partition must stop at it."""
-
-        async def park(exc: BaseException) -> None:
-            await self._park(delivery, exc, group)
-
-        async def stall(exc: BaseException) -> None:
-            self._stall(delivery, exc, group)
-            raise PartitionStalled([delivery], exc) from exc
-
-        where = _at(delivery) | {"group": group}
-        await self._run(lambda: handler(delivery), delivery.topic, 1, park, stall, where)
-        self._resumed(group, delivery.topic, (delivery.partition,))
-
-    async def dispatch_batch(
-        self, handler: BatchHandler, deliveries: Sequence[Delivery], group: str
-    ) -> None:
-        """A batch that cannot be handled is retried record by record, so only poison is parked
-        and only the partition of a record that keeps failing stops (at that record; the records
-        behind it on the same partition wait, those of other partitions are handled)."""
-        if len(deliveries) <= 1:
-            await self._one_by_one(handler, deliveries, group)
-            return
-
-        async def one_by_one(exc: BaseException) -> None:
-            log.warning("batch failed, handling it record by record", extra={"error": repr(exc)})
-            await self._one_by_one(handler, deliveries, group)
-
-        where = _at(deliveries[0]) | {"batch": len(deliveries), "group": group}
-        # A failing batch goes record by record at once: each record gets its own retries.
-        await self._run(
-            lambda: handler(deliveries),
-            deliveries[0].topic,
-            len(deliveries),
-            one_by_one,
-            one_by_one,
-            where,
-            attempts=1,
-        )
-        self._resumed(group, deliveries[0].topic, {d.partition for d in deliveries})
-
-    async def _one_by_one(
-        self, handler: BatchHandler, deliveries: Sequence[Delivery], group: str
-    ) -> None:
-        stopped: dict[tuple[str, int], Delivery] = {}
-        cause: BaseException | None = None
-        for delivery in deliveries:
-            if (delivery.topic, delivery.partition) in stopped:
-                continue  # behind a stalled record: order within a partition is kept
-            try:
-                await self.dispatch(lambda d: handler([d]), delivery, group)
-            except PartitionStalled as exc:
-                stopped[(delivery.topic, delivery.partition)] = delivery
-                cause = exc.cause
-        if cause is not None:
-            raise PartitionStalled(list(stopped.values()), cause)
-
-    async def _run(
-        self,
-        call: Callable[[], Awaitable[None]],
-        topic: str,
-        count: int,
-        on_poison: Callable[[BaseException], Awaitable[None]],
-        on_exhausted: Callable[[BaseException], Awaitable[None]],
-        where: dict[str, Any],
-        attempts: int | None = None,
-    ) -> None:
-        attempts = attempts or self.max_attempts
-        started = time.monotonic()
-        attempt = 0
-        while True:
-            attempt += 1
-            try:
-                with self.metrics.handler_seconds.labels(topic).time():
-                    await call()
-                self.metrics.consumed.labels(topic, "handled").inc(count)
-                return
-            except POISON as exc:
-                await on_poison(exc)
-                return
-            except TRANSIENT as exc:
-                self.metrics.handler_retries.labels(topic, "transient").inc()
-                if time.monotonic() - started > self.transient_budget_s:
-                    # Give the message back: FastStream nacks, seeks, and it comes again.
-                    log.warning("infrastructure unavailable, handing back", extra=where | _err(exc))
-                    raise
-                await asyncio.sleep(self._backoff(attempt))
-            except Exception as exc:
-                if attempt >= attempts:
-                    await on_exhausted(exc)
-                    return
-                self.metrics.handler_retries.labels(topic, "error").inc()
-                log.warning(
-                    "handler failed (attempt %d of %d), retrying",
-                    attempt,
-                    attempts,
-                    extra=where | _err(exc),
-                )
-                await asyncio.sleep(self._backoff(attempt))
-
-    def _backoff(self, attempt: int) -> float:
-        return float(min(self.backoff_s * 2 ** (attempt - 1), self.backoff_max_s))
-
-    def _stall(self, delivery: Delivery, exc: BaseException, group: str) -> None:
-        self.stalled.add((group, delivery.topic, delivery.partition))
-        self.metrics.consumer_stalled.labels(delivery.topic, str(delivery.partition), group).set(1)
-        log.error(
-            "partition stalled: the handler failed %d times on a message nothing proves wrong; "
-            "its partition stops there (not committed past it, not dead-lettered) and is tried "
-            "again later",
-            self.max_attempts,
-            exc_info=exc,
-            extra=_at(delivery) | {"group": group} | _err(exc),
-        )
-
-    def _resumed(self, group: str, topic: str, partitions: Any) -> None:
-        """A message handled on a stalled partition: it moves again."""
-        if not self.stalled:
-            return
-        for partition in partitions:
-            if (group, topic, partition) in self.stalled:
-                self.clear(group, topic, partition)
-                log.info(
-                    "stalled partition resumed",
-                    extra={"topic": topic, "partition": partition, "group": group},
-                )
-
-    def clear(self, group: str, topic: str, partition: int) -> None:
-        """Forget a stall (resumed, or the partition went to another replica)."""
-        self.stalled.discard((group, topic, partition))
-        self.metrics.consumer_stalled.labels(topic, str(partition), group).set(0)
-
-    async def _park(self, delivery: Delivery, exc: BaseException, group: str) -> None:
-        await self.dead_letter(delivery, exc, group)
-        self.metrics.dead_lettered.labels(delivery.topic).inc()
-        self.metrics.consumed.labels(delivery.topic, "dead_lettered").inc()
-        log.warning("message dead-lettered", extra=_at(delivery) | _err(exc))
-
-
-def _at(delivery: Delivery) -> dict[str, Any]:
-    return {"topic": delivery.topic, "partition": delivery.partition, "offset": delivery.offset}
-
-
-def _err(exc: BaseException) -> dict[str, str]:
-    return {"error": f"{type(exc).__name__}: {exc}"}
 
 
 def _delivery(record: Any) -> Delivery:
@@ -358,20 +87,6 @@ def _batch_delivery(record: Any) -> Delivery:
 async def _undecoded(message: Any) -> None:
     """The batch handler reads the raw records; FastStream need not decode each one's body."""
     return None
-
-
-def dlq_headers(delivery: Delivery, exc: BaseException, group: str) -> list[tuple[str, bytes]]:
-    """The original headers plus where the message came from and why it was parked."""
-    return [
-        *delivery.headers,
-        ("dlq.error", str(exc).encode()[:4000]),
-        ("dlq.error_type", type(exc).__name__.encode()),
-        ("dlq.source_topic", delivery.topic.encode()),
-        ("dlq.source_partition", str(delivery.partition).encode()),
-        ("dlq.source_offset", str(delivery.offset).encode()),
-        ("dlq.consumer_group", group.encode()),
-        ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
-    ]
 
 
 def faststream_security(options: dict[str, Any]) -> BaseSecurity | None:
