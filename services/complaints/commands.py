@@ -33,7 +33,7 @@ from services.complaints.domain import (
     working_days_left,
 )
 from services.complaints.metrics import ComplaintsMetrics
-from services.complaints.store import ComplaintStore
+from services.complaints.store import PostgresComplaintStore
 from services.runtime.app import Service
 from services.runtime.auth import ALL_DISTRICTS, Principal
 from services.runtime.directory import RegistryDirectory
@@ -135,7 +135,7 @@ class Complaints:
             raise
         linked: Complaint | None = None
         async with self.service.pool.acquire() as conn, conn.transaction():
-            store = ComplaintStore(conn)
+            store = PostgresComplaintStore(conn)
             if intake_id is not None:
                 # Serialise resubmissions of one intake id, then answer with the first.
                 await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", intake_id)
@@ -178,7 +178,7 @@ class Complaints:
         that breaks them is parked on the DLQ with the field and the reason; nothing is stored."""
         event = delivery.envelope(ComplaintSubmitted, IntakeEnvelope)
         async with self.service.pool.acquire() as conn:
-            seen = await ComplaintStore(conn).by_intake(f"topic:{event.id}")
+            seen = await PostgresComplaintStore(conn).by_intake(f"topic:{event.id}")
         if seen is not None:
             return
         try:
@@ -199,7 +199,7 @@ class Complaints:
             return
         findings = [{"code": f.code, "severity": f.severity, "note": f.note} for f in task.findings]
         async with self.service.pool.acquire() as conn, conn.transaction():
-            store = ComplaintStore(conn)
+            store = PostgresComplaintStore(conn)
             for complaint_id in complaint_ids:
                 await store.record_inspection(
                     complaint_id, task.task_id, task.outcome, findings, task.completed_at
@@ -214,14 +214,14 @@ class Complaints:
         case = None
         if canonical is not None:
             async with self.service.pool.acquire() as conn:
-                case = await ComplaintStore(conn).by_tracking_code(canonical)
+                case = await PostgresComplaintStore(conn).by_tracking_code(canonical)
         if case is None:
             raise NotFound("no complaint has this tracking code")
         return case
 
     async def case(self, who: Principal, complaint_id: str) -> Complaint:
         async with self.service.pool.acquire() as conn:
-            case = await ComplaintStore(conn).get(complaint_id)
+            case = await PostgresComplaintStore(conn).get(complaint_id)
         return self._check(who, complaint_id, case)
 
     def _check(self, who: Principal, complaint_id: str, case: Complaint | None) -> Complaint:
@@ -241,7 +241,7 @@ class Complaints:
         limit: int,
     ) -> list[Complaint]:
         async with self.service.pool.acquire() as conn:
-            found = await ComplaintStore(conn).cases(
+            found = await PostgresComplaintStore(conn).cases(
                 district=district_scope(who),
                 state=state,
                 market_id=market_id,
@@ -259,7 +259,7 @@ class Complaints:
 
     async def inspections(self, complaint_id: str) -> list[dict[str, Any]]:
         async with self.service.pool.acquire() as conn:
-            return await ComplaintStore(conn).inspections(complaint_id)
+            return await PostgresComplaintStore(conn).inspections(complaint_id)
 
     # -- views -----------------------------------------------------------------------------------
     @staticmethod
@@ -300,7 +300,7 @@ class Complaints:
         publish: Callable[[Complaint, datetime, str | None], events.Item],
     ) -> Complaint:
         async with self.service.pool.acquire() as conn, conn.transaction():
-            store = ComplaintStore(conn)
+            store = PostgresComplaintStore(conn)
             case = self._check(who, complaint_id, await store.get(complaint_id, for_update=True))
             now = self.now()
             changed = change(case, now)
@@ -375,7 +375,7 @@ class Complaints:
         now = self.now()
         marked: list[Complaint] = []
         async with self.service.pool.acquire() as conn, conn.transaction():
-            store = ComplaintStore(conn)
+            store = PostgresComplaintStore(conn)
             for case in await store.past_deadline(now, self.batch_limit):
                 late = mark_overdue(case, now)
                 if late is None:

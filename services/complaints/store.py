@@ -1,24 +1,128 @@
-"""Complaint cases in Postgres: the whole case as jsonb, with the columns queries filter on.
+"""Complaint cases and suggestions: what the use cases ask of storage (the protocols), and the
+Postgres implementation (SQL only; the rules are in `domain`).
 
-Every method runs on the connection (and transaction) the caller holds, so a change and its
-outbox event commit together.
+The whole value is kept as jsonb, with the columns queries filter on. Every method runs on the
+connection (and transaction) of the caller's unit of work, so a change and its outbox event
+commit together. The in-memory fakes (`fakes.py`) pass the same store suite
+(tests/integration/complaints/test_store_suite.py).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
 from services.complaints.domain import Complaint
+from services.complaints.domain.suggestions import Suggestion
+
+
+class StaleWrite(RuntimeError):
+    """A stored value changed under us: its version is not the one before ours (a lost update)."""
+
+
+class ComplaintStore(Protocol):
+    async def insert(
+        self, case: Complaint, *, intake_id: str | None, external_ref: str | None
+    ) -> None: ...
+
+    async def update(self, case: Complaint) -> None:
+        """Store a changed case; StaleWrite unless the stored one is the version before."""
+
+    async def get(self, complaint_id: str, *, for_update: bool = False) -> Complaint | None: ...
+
+    async def external_ref(self, complaint_id: str) -> str | None: ...
+
+    async def by_tracking_code(self, code: str) -> Complaint | None: ...
+
+    async def lock_intake(self, intake_id: str) -> None:
+        """Hold resubmissions of one intake id back until this transaction ends."""
+
+    async def by_intake(self, intake_id: str) -> Complaint | None: ...
+
+    async def recent(
+        self, merchant_id: str, category: str, since: datetime, *, for_update: bool = False
+    ) -> list[Complaint]:
+        """Earlier complaints against the merchant in the category, received since `since`,
+        oldest first."""
+
+    async def cases(
+        self,
+        *,
+        district: str | None,
+        state: str | None,
+        market_id: str | None,
+        overdue: bool,
+        open_only: bool,
+        limit: int,
+    ) -> list[Complaint]:
+        """Newest first."""
+
+    async def past_deadline(self, now: datetime, limit: int) -> list[Complaint]:
+        """Open cases whose running clock ran out and is not yet marked, oldest first; locked,
+        skipping those another transaction holds."""
+
+    async def counts(self) -> list[tuple[str, str, int]]:
+        """(state, category, number of cases)."""
+
+    async def record_inspection(
+        self,
+        complaint_id: str,
+        task_id: str,
+        outcome: str,
+        findings: list[dict[str, Any]],
+        completed_at: datetime,
+    ) -> bool:
+        """Keep what an inspection of the complaint found, once per task; False when the
+        complaint is unknown or the task was already kept."""
+
+    async def inspections(self, complaint_id: str) -> list[dict[str, Any]]:
+        """Oldest first."""
+
+
+class SuggestionStore(Protocol):
+    async def insert(self, s: Suggestion) -> None: ...
+
+    async def update(self, s: Suggestion) -> None:
+        """StaleWrite unless the stored one is the version before."""
+
+    async def get(self, suggestion_id: str, *, for_update: bool = False) -> Suggestion | None: ...
+
+    async def by_tracking_code(self, code: str) -> Suggestion | None: ...
+
+    async def listed(
+        self, *, district: str | None, state: str | None, limit: int
+    ) -> list[Suggestion]:
+        """Newest first; `district` given: that district's market suggestions and every
+        campaign one."""
+
+    async def published(
+        self, *, market_id: str | None, about: str | None, limit: int
+    ) -> list[Suggestion]:
+        """Answered ones whose author agreed to publication, newest answer first."""
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    complaints: ComplaintStore
+    suggestions: SuggestionStore
+
+
+def postgres_stores(conn: asyncpg.Connection) -> Stores:
+    return Stores(PostgresComplaintStore(conn), PostgresSuggestionStore(conn))
 
 
 def _case(row: asyncpg.Record) -> Complaint:
     return Complaint.from_dict(row["complaint"])
 
 
-class ComplaintStore:
+def _suggestion(row: asyncpg.Record) -> Suggestion:
+    return Suggestion.from_dict(row["suggestion"])
+
+
+class PostgresComplaintStore:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
@@ -41,7 +145,6 @@ class ComplaintStore:
         )  # fmt: skip
 
     async def update(self, case: Complaint) -> None:
-        """Store a changed case; the version guard refuses a stale write (a lost update)."""
         done = await self.conn.execute(
             """UPDATE complaints SET
                    state = $2, mediation_deadline = $3, acceptance_overdue_at = $4,
@@ -52,7 +155,7 @@ class ComplaintStore:
             case.mediation_overdue_at, case.duplicate_of, case.version, case.to_dict(),
         )  # fmt: skip
         if done != "UPDATE 1":
-            raise RuntimeError(f"complaint {case.complaint_id} changed under us (v{case.version})")
+            raise StaleWrite(f"complaint {case.complaint_id} changed under us (v{case.version})")
 
     async def get(self, complaint_id: str, *, for_update: bool = False) -> Complaint | None:
         row = await self.conn.fetchrow(
@@ -73,6 +176,9 @@ class ComplaintStore:
         )
         return None if row is None else _case(row)
 
+    async def lock_intake(self, intake_id: str) -> None:
+        await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", intake_id)
+
     async def by_intake(self, intake_id: str) -> Complaint | None:
         row = await self.conn.fetchrow(
             "SELECT complaint FROM complaints WHERE intake_id = $1", intake_id
@@ -82,7 +188,6 @@ class ComplaintStore:
     async def recent(
         self, merchant_id: str, category: str, since: datetime, *, for_update: bool = False
     ) -> list[Complaint]:
-        """Earlier complaints against the merchant in the category, received since `since`."""
         rows = await self.conn.fetch(
             f"""SELECT complaint FROM complaints
                 WHERE merchant_id = $1 AND category = $2 AND received_at >= $3
@@ -123,7 +228,6 @@ class ComplaintStore:
         return [_case(r) for r in rows]
 
     async def past_deadline(self, now: datetime, limit: int) -> list[Complaint]:
-        """Open cases whose running clock ran out and is not yet marked, locked for the clock."""
         rows = await self.conn.fetch(
             """SELECT complaint FROM complaints
                WHERE (state = 'received' AND acceptance_overdue_at IS NULL
@@ -174,3 +278,64 @@ class ComplaintStore:
             }
             for r in rows
         ]
+
+
+class PostgresSuggestionStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def insert(self, s: Suggestion) -> None:
+        await self.conn.execute(
+            """INSERT INTO suggestions (id, tracking_code, about, market_id, district, state,
+                                        publish_answer, received_at, answered_at, version,
+                                        suggestion)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
+            s.suggestion_id, s.tracking_code, s.about, s.market_id, s.district, s.state,
+            s.publish_answer, s.received_at, s.answered_at, s.version, s.to_dict(),
+        )  # fmt: skip
+
+    async def update(self, s: Suggestion) -> None:
+        done = await self.conn.execute(
+            """UPDATE suggestions SET state = $2, answered_at = $3, version = $4, suggestion = $5
+               WHERE id = $1 AND version = $4 - 1""",
+            s.suggestion_id, s.state, s.answered_at, s.version, s.to_dict(),
+        )  # fmt: skip
+        if done != "UPDATE 1":
+            raise StaleWrite(f"suggestion {s.suggestion_id} changed under us (v{s.version})")
+
+    async def get(self, suggestion_id: str, *, for_update: bool = False) -> Suggestion | None:
+        lock = " FOR UPDATE" if for_update else ""
+        row = await self.conn.fetchrow(
+            f"SELECT suggestion FROM suggestions WHERE id = $1{lock}", suggestion_id
+        )
+        return None if row is None else _suggestion(row)
+
+    async def by_tracking_code(self, code: str) -> Suggestion | None:
+        row = await self.conn.fetchrow(
+            "SELECT suggestion FROM suggestions WHERE tracking_code = $1", code
+        )
+        return None if row is None else _suggestion(row)
+
+    async def listed(
+        self, *, district: str | None, state: str | None, limit: int
+    ) -> list[Suggestion]:
+        rows = await self.conn.fetch(
+            """SELECT suggestion FROM suggestions
+               WHERE ($1::text IS NULL OR district = $1 OR about = 'campaign')
+                 AND ($2::text IS NULL OR state = $2)
+               ORDER BY received_at DESC LIMIT $3""",
+            district, state, limit,
+        )  # fmt: skip
+        return [_suggestion(r) for r in rows]
+
+    async def published(
+        self, *, market_id: str | None, about: str | None, limit: int
+    ) -> list[Suggestion]:
+        rows = await self.conn.fetch(
+            """SELECT suggestion FROM suggestions
+               WHERE state = 'answered' AND publish_answer
+                 AND ($1::text IS NULL OR market_id = $1) AND ($2::text IS NULL OR about = $2)
+               ORDER BY answered_at DESC LIMIT $3""",
+            market_id, about, limit,
+        )  # fmt: skip
+        return [_suggestion(r) for r in rows]

@@ -11,8 +11,6 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-import asyncpg
-
 from contracts import suggestions as contract
 from contracts import topics
 from contracts.envelope import Envelope, make_event
@@ -24,6 +22,7 @@ from services.complaints.domain.suggestions import (
     answer_suggestion,
     receive_suggestion,
 )
+from services.complaints.store import PostgresSuggestionStore
 from services.runtime.app import Service
 from services.runtime.auth import Principal
 from services.runtime.directory import RegistryDirectory
@@ -77,73 +76,6 @@ def _item(event_type: str, data: Any, s: Suggestion, now: datetime) -> Item:
     return (TOPIC, event, s.suggestion_id)
 
 
-def _row(row: asyncpg.Record) -> Suggestion:
-    return Suggestion.from_dict(row["suggestion"])
-
-
-class SuggestionStore:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
-    async def insert(self, s: Suggestion) -> None:
-        await self.conn.execute(
-            """INSERT INTO suggestions (id, tracking_code, about, market_id, district, state,
-                                        publish_answer, received_at, answered_at, version,
-                                        suggestion)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
-            s.suggestion_id, s.tracking_code, s.about, s.market_id, s.district, s.state,
-            s.publish_answer, s.received_at, s.answered_at, s.version, s.to_dict(),
-        )  # fmt: skip
-
-    async def update(self, s: Suggestion) -> None:
-        done = await self.conn.execute(
-            """UPDATE suggestions SET state = $2, answered_at = $3, version = $4, suggestion = $5
-               WHERE id = $1 AND version = $4 - 1""",
-            s.suggestion_id, s.state, s.answered_at, s.version, s.to_dict(),
-        )  # fmt: skip
-        if done != "UPDATE 1":
-            raise RuntimeError(f"suggestion {s.suggestion_id} changed under us (v{s.version})")
-
-    async def get(self, suggestion_id: str, *, for_update: bool = False) -> Suggestion | None:
-        lock = " FOR UPDATE" if for_update else ""
-        row = await self.conn.fetchrow(
-            f"SELECT suggestion FROM suggestions WHERE id = $1{lock}", suggestion_id
-        )
-        return None if row is None else _row(row)
-
-    async def by_tracking_code(self, code: str) -> Suggestion | None:
-        row = await self.conn.fetchrow(
-            "SELECT suggestion FROM suggestions WHERE tracking_code = $1", code
-        )
-        return None if row is None else _row(row)
-
-    async def listed(
-        self, *, district: str | None, state: str | None, limit: int
-    ) -> list[Suggestion]:
-        """Newest first; `district` given: that district's market suggestions and every
-        campaign one."""
-        rows = await self.conn.fetch(
-            """SELECT suggestion FROM suggestions
-               WHERE ($1::text IS NULL OR district = $1 OR about = 'campaign')
-                 AND ($2::text IS NULL OR state = $2)
-               ORDER BY received_at DESC LIMIT $3""",
-            district, state, limit,
-        )  # fmt: skip
-        return [_row(r) for r in rows]
-
-    async def published(
-        self, *, market_id: str | None, about: str | None, limit: int
-    ) -> list[Suggestion]:
-        rows = await self.conn.fetch(
-            """SELECT suggestion FROM suggestions
-               WHERE state = 'answered' AND publish_answer
-                 AND ($1::text IS NULL OR market_id = $1) AND ($2::text IS NULL OR about = $2)
-               ORDER BY answered_at DESC LIMIT $3""",
-            market_id, about, limit,
-        )  # fmt: skip
-        return [_row(r) for r in rows]
-
-
 class Suggestions:
     def __init__(
         self, service: Service, directory: RegistryDirectory, now: Callable[[], datetime]
@@ -165,7 +97,7 @@ class Suggestions:
             project_id=body.project_id,
         )
         async with self.service.pool.acquire() as conn, conn.transaction():
-            await SuggestionStore(conn).insert(s)
+            await PostgresSuggestionStore(conn).insert(s)
             await self.service.enqueue_many(conn, [received_event(s, now)])
         log.info("suggestion received", extra={"suggestion_id": s.suggestion_id, "about": s.about})
         return s
@@ -178,7 +110,7 @@ class Suggestions:
         found = None
         if canonical is not None:
             async with self.service.pool.acquire() as conn:
-                found = await SuggestionStore(conn).by_tracking_code(canonical)
+                found = await PostgresSuggestionStore(conn).by_tracking_code(canonical)
         if found is None:
             raise NotFound("no suggestion has this tracking code")
         return found
@@ -186,7 +118,7 @@ class Suggestions:
     async def listed(self, who: Principal, *, state: str | None, limit: int) -> list[Suggestion]:
         city = who.role == "admin" or who.district == "*"
         async with self.service.pool.acquire() as conn:
-            found = await SuggestionStore(conn).listed(
+            found = await PostgresSuggestionStore(conn).listed(
                 district=None if city else who.district, state=state, limit=limit
             )
         return [s for s in found if s.may_read(who.role, who.district)]
@@ -195,13 +127,13 @@ class Suggestions:
         self, *, market_id: str | None, about: str | None, limit: int
     ) -> list[Suggestion]:
         async with self.service.pool.acquire() as conn:
-            return await SuggestionStore(conn).published(
+            return await PostgresSuggestionStore(conn).published(
                 market_id=market_id, about=about, limit=limit
             )
 
     async def answer(self, who: Principal, suggestion_id: str, text: str) -> Suggestion:
         async with self.service.pool.acquire() as conn, conn.transaction():
-            store = SuggestionStore(conn)
+            store = PostgresSuggestionStore(conn)
             s = await store.get(suggestion_id, for_update=True)
             if s is None or not s.may_read(who.role, who.district):
                 raise NotFound(f"no suggestion {suggestion_id!r}")

@@ -1,0 +1,332 @@
+"""One suite for the complaints stores, run against Postgres (a fresh schema, migrated) and the
+in-memory fakes the use-case tests rely on: both must give the same answers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from contracts.people import Actor
+from services.complaints.app import MIGRATIONS
+from services.complaints.domain import (
+    DEFAULT_POLICY,
+    Complaint,
+    WorkCalendar,
+    accept,
+    close,
+    mark_overdue,
+    receive,
+)
+from services.complaints.domain.suggestions import (
+    Suggestion,
+    answer_suggestion,
+    receive_suggestion,
+)
+from services.complaints.fakes import fake_stores
+from services.complaints.store import StaleWrite, Stores, postgres_stores
+from services.runtime.db import connect, ident
+from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
+
+T0 = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in the city
+CAL = WorkCalendar.weekends_only()
+
+
+@pytest.fixture(params=["postgres", "fake"])
+def database(request: pytest.FixtureRequest) -> str | None:
+    """The database for the Postgres run; None for the fakes (which need no stack)."""
+    if request.param == "fake":
+        return None
+    url: str = request.getfixturevalue("database_url")
+    return url
+
+
+@pytest.fixture
+async def stores(database: str | None) -> AsyncIterator[Stores]:
+    if database is None:
+        yield fake_stores()
+        return
+    schema = f"complaints_suite_{uuid.uuid4().hex[:8]}"
+    await migrate(database, schema, {"runtime": RUNTIME_MIGRATIONS, "complaints": MIGRATIONS})
+    async with connect(database) as conn:
+        await conn.execute(f"SET search_path TO {ident(schema)}, public")
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            yield postgres_stores(conn)
+        finally:
+            await tx.rollback()
+
+
+def case(
+    at: datetime = T0,
+    *,
+    merchant_id: str | None = "mer_1",
+    category: str = "short_weight",
+    district: str = "zhifu",
+    market_id: str = "mkt_1",
+) -> Complaint:
+    return receive(
+        name="张三",
+        phone="13812345678",
+        market_id=market_id,
+        district=district,
+        merchant_id=merchant_id,
+        stall_no="A-01" if merchant_id else None,
+        category=category,
+        facts="少称二两",
+        request="退差价",
+        channel="web",
+        now=at,
+        policy=DEFAULT_POLICY,
+        calendar=CAL,
+    )
+
+
+def accepted(c: Complaint, at: datetime) -> Complaint:
+    return accept(c, by="h1", now=at, policy=DEFAULT_POLICY, calendar=CAL)
+
+
+async def stored(stores: Stores, *cases: Complaint, **kw: Any) -> None:
+    for c in cases:
+        await stores.complaints.insert(
+            c, intake_id=kw.get("intake_id"), external_ref=kw.get("external_ref")
+        )
+
+
+def ids(cases: list[Complaint]) -> list[str]:
+    return [c.complaint_id for c in cases]
+
+
+# -- complaints ----------------------------------------------------------------------------------
+
+
+async def test_a_case_is_found_by_id_tracking_code_and_intake(stores: Stores) -> None:
+    c = case()
+    await stored(stores, c, intake_id="http:k1", external_ref="12345-1")
+    s = stores.complaints
+    assert await s.get(c.complaint_id) == c
+    assert await s.get(c.complaint_id, for_update=True) == c
+    assert await s.by_tracking_code(c.tracking_code) == c
+    assert await s.by_intake("http:k1") == c
+    assert await s.external_ref(c.complaint_id) == "12345-1"
+    await s.lock_intake("http:k1")  # held to the end of the transaction, answers nothing
+    assert await s.get("cmp_nobody") is None
+    assert await s.by_tracking_code("ZZZZZZZZZZ") is None
+    assert await s.by_intake("http:other") is None
+    assert await s.external_ref("cmp_nobody") is None
+
+
+async def test_an_update_takes_the_next_version_only(stores: Stores) -> None:
+    c = case()
+    await stored(stores, c)
+    a = accepted(c, T0 + timedelta(hours=1))
+    await stores.complaints.update(a)
+    assert await stores.complaints.get(c.complaint_id) == a
+    with pytest.raises(StaleWrite):
+        await stores.complaints.update(a)  # the same version again: a lost update
+    with pytest.raises(StaleWrite):
+        await stores.complaints.update(accepted(case(), T0))  # never stored
+
+
+async def test_recent_is_the_merchants_category_since_oldest_first(stores: Stores) -> None:
+    first, second = case(T0), case(T0 + timedelta(hours=3))
+    older = case(T0 - timedelta(days=3))
+    other_category = case(T0, category="price")
+    other_merchant = case(T0, merchant_id="mer_2")
+    await stored(stores, second, older, first, other_category, other_merchant)
+    found = await stores.complaints.recent("mer_1", "short_weight", T0)  # the edge included
+    assert ids(found) == ids([first, second])
+    locked = await stores.complaints.recent("mer_1", "short_weight", T0, for_update=True)
+    assert ids(locked) == ids(found)
+
+
+async def test_cases_filter_and_come_newest_first(stores: Stores) -> None:
+    a = case(T0, district="zhifu", market_id="mkt_1")
+    b = case(T0 + timedelta(hours=1), district="laishan", market_id="mkt_2")
+    c = accepted(case(T0 + timedelta(hours=2)), T0 + timedelta(hours=3))
+    d = mark_overdue(case(T0 + timedelta(hours=4)), T0 + timedelta(days=30))
+    assert d is not None
+    await stored(stores, a, b, c, d)
+    s = stores.complaints
+
+    async def listed(**kw: Any) -> list[str]:
+        args: dict[str, Any] = {
+            "district": None,
+            "state": None,
+            "market_id": None,
+            "overdue": False,
+            "open_only": False,
+            "limit": 100,
+        }
+        return ids(await s.cases(**(args | kw)))
+
+    assert await listed() == ids([d, c, b, a])
+    assert await listed(limit=2) == ids([d, c])
+    assert await listed(district="laishan") == ids([b])
+    assert await listed(market_id="mkt_1") == ids([d, c, a])
+    assert await listed(state="accepted") == ids([c])
+    assert await listed(overdue=True) == ids([d])
+    closed = close(
+        c,
+        by="h1",
+        outcome="refunded",
+        substantiated=True,
+        satisfaction=5,
+        now=T0 + timedelta(days=1),
+    )
+    await s.update(closed)
+    assert await listed(open_only=True) == ids([d, b, a])
+
+
+async def test_past_deadline_is_each_unmarked_running_clock_oldest_first(stores: Stores) -> None:
+    due = case(T0)
+    later_due = case(T0 + timedelta(hours=1))
+    marked = mark_overdue(case(T0 + timedelta(hours=2)), T0 + timedelta(days=30))
+    assert marked is not None
+    fresh = case(T0 + timedelta(days=20))
+    mediating = accepted(case(T0 + timedelta(hours=3)), T0 + timedelta(hours=4))
+    await stored(stores, later_due, due, marked, fresh, mediating)
+    now = T0 + timedelta(days=15)
+    found = await stores.complaints.past_deadline(now, 10)
+    assert ids(found) == ids([due, later_due])
+    assert ids(await stores.complaints.past_deadline(now, 1)) == ids([due])
+    assert mediating.mediation_deadline is not None
+    after_mediation = mediating.mediation_deadline + timedelta(seconds=1)
+    assert mediating.complaint_id in ids(await stores.complaints.past_deadline(after_mediation, 10))
+
+
+async def test_counts_are_by_state_and_category(stores: Stores) -> None:
+    a, b = case(T0), case(T0 + timedelta(hours=1))
+    c = case(T0, category="price")
+    await stored(stores, a, b, c)
+    await stores.complaints.update(accepted(b, T0 + timedelta(hours=2)))
+    assert sorted(await stores.complaints.counts()) == [
+        ("accepted", "short_weight", 1),
+        ("received", "price", 1),
+        ("received", "short_weight", 1),
+    ]
+
+
+async def test_an_inspection_is_kept_once_per_task_of_a_known_case(stores: Stores) -> None:
+    c = case()
+    await stored(stores, c)
+    s = stores.complaints
+    findings = [{"code": "scale_tampered", "severity": "major", "note": "秤不准"}]
+    late, early = T0 + timedelta(days=2), T0 + timedelta(days=1)
+    assert await s.record_inspection(c.complaint_id, "tsk_2", "failed", findings, late)
+    assert await s.record_inspection(c.complaint_id, "tsk_1", "passed", [], early)
+    assert not await s.record_inspection(c.complaint_id, "tsk_2", "passed", [], early)
+    assert not await s.record_inspection("cmp_nobody", "tsk_1", "passed", [], early)
+    assert await s.inspections(c.complaint_id) == [
+        {
+            "task_id": "tsk_1",
+            "outcome": "passed",
+            "findings": [],
+            "completed_at": early.isoformat(),
+        },
+        {
+            "task_id": "tsk_2",
+            "outcome": "failed",
+            "findings": findings,
+            "completed_at": late.isoformat(),
+        },
+    ]
+    assert await s.inspections("cmp_nobody") == []
+
+
+async def test_an_intake_id_is_stored_once(stores: Stores) -> None:
+    await stored(stores, case(), intake_id="topic:e1")
+    with pytest.raises(Exception):  # noqa: B017 - asyncpg's and the fake's errors differ
+        await stored(stores, case(), intake_id="topic:e1")
+
+
+# -- suggestions ---------------------------------------------------------------------------------
+
+
+def suggestion(
+    at: datetime = T0, *, about: str = "market", district: str = "zhifu", publish: bool = True
+) -> Suggestion:
+    market = about == "market"
+    return receive_suggestion(
+        about=about,
+        market_id=f"mkt_{district}" if market else None,
+        district=district if market else None,
+        text="建议增加公平秤",
+        name="李建国",
+        phone="13912345678",
+        publish_answer=publish,
+        now=at,
+    )
+
+
+def answered(s: Suggestion, at: datetime) -> Suggestion:
+    return answer_suggestion(s, answer="已设置", by=Actor(subject="h1", name="处理员"), now=at)
+
+
+async def test_a_suggestion_is_found_and_updated_to_its_next_version_only(
+    stores: Stores,
+) -> None:
+    s = suggestion()
+    store = stores.suggestions
+    await store.insert(s)
+    assert await store.get(s.suggestion_id) == s
+    assert await store.get(s.suggestion_id, for_update=True) == s
+    assert await store.by_tracking_code(s.tracking_code) == s
+    assert await store.get("sug_nobody") is None
+    assert await store.by_tracking_code("ZZZZZZZZZZ") is None
+    done = answered(s, T0 + timedelta(hours=1))
+    await store.update(done)
+    assert await store.get(s.suggestion_id) == done
+    with pytest.raises(StaleWrite):
+        await store.update(done)
+
+
+async def test_suggestions_listed_for_a_district_include_the_campaigns(stores: Stores) -> None:
+    mine = suggestion(T0)
+    theirs = suggestion(T0 + timedelta(hours=1), district="laishan")
+    campaign = suggestion(T0 + timedelta(hours=2), about="campaign")
+    store = stores.suggestions
+    for s in (mine, theirs, campaign):
+        await store.insert(s)
+    done = answered(mine, T0 + timedelta(hours=3))
+    await store.update(done)
+
+    def sids(found: list[Suggestion]) -> list[str]:
+        return [s.suggestion_id for s in found]
+
+    everything = await store.listed(district=None, state=None, limit=10)
+    assert sids(everything) == sids([campaign, theirs, mine])
+    assert sids(await store.listed(district=None, state=None, limit=1)) == sids([campaign])
+    zhifu = await store.listed(district="zhifu", state=None, limit=10)
+    assert sids(zhifu) == sids([campaign, mine])
+    assert sids(await store.listed(district="zhifu", state="answered", limit=10)) == sids([mine])
+
+
+async def test_published_are_the_answered_ones_the_author_agreed_to_newest_answer_first(
+    stores: Stores,
+) -> None:
+    first = suggestion(T0)
+    second = suggestion(T0 + timedelta(hours=1), district="laishan")
+    private = suggestion(T0 + timedelta(hours=2), publish=False)
+    unanswered = suggestion(T0 + timedelta(hours=3))
+    campaign = suggestion(T0 + timedelta(hours=4), about="campaign")
+    store = stores.suggestions
+    for s in (first, second, private, unanswered, campaign):
+        await store.insert(s)
+    await store.update(answered(second, T0 + timedelta(days=1)))
+    await store.update(answered(first, T0 + timedelta(days=2)))
+    await store.update(answered(private, T0 + timedelta(days=3)))
+    await store.update(answered(campaign, T0 + timedelta(hours=5)))
+
+    async def sids(**kw: Any) -> list[str]:
+        args: dict[str, Any] = {"market_id": None, "about": None, "limit": 10}
+        return [s.suggestion_id for s in await store.published(**(args | kw))]
+
+    assert await sids() == [first.suggestion_id, second.suggestion_id, campaign.suggestion_id]
+    assert await sids(limit=1) == [first.suggestion_id]
+    assert await sids(market_id="mkt_laishan") == [second.suggestion_id]
+    assert await sids(about="campaign") == [campaign.suggestion_id]
