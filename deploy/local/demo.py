@@ -453,7 +453,7 @@ def start() -> int:
         print("demo city already seeded")
     if "campaign" in names:
         # Idempotent on its own: a city seeded before the campaign service existed gets it too.
-        from services.campaign.demo import seed_demo_campaign
+        from deploy.local.demo_campaign import seed_demo_campaign
 
         url = env.get("CAMPAIGN_URL", f"http://127.0.0.1:{SERVICES['campaign']}")
         campaign = seed_demo_campaign(url, env["SENTINEL_ADMIN_TOKEN"], env["REGISTRY_URL"])

@@ -1,9 +1,8 @@
 """`python -m services.campaign` serves the API; one-off commands:
 
-- `check-campaigns`: run the campaign clock once (flag and disclose late milestones);
-- `seed-campaign`: seed the demo campaign through the running campaign service's API
-  (`CAMPAIGN_URL`, default http://127.0.0.1:8106), for the city registered at `REGISTRY_URL`
-  (default http://127.0.0.1:8101), with `SENTINEL_ADMIN_TOKEN`.
+- `check-campaigns`: run the campaign clock once (flag and disclose late milestones).
+
+The demo campaign is seeded by the demo (`python -m deploy.local.demo_campaign`), through the API.
 """
 
 from __future__ import annotations
@@ -11,8 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import sys
 from typing import Any
 
 from services.campaign.app import build
@@ -40,21 +37,8 @@ async def _check(settings: CampaignSettings) -> dict[str, Any]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="sentinel-campaign")
-    parser.add_argument(
-        "command", nargs="?", default="serve", choices=["serve", "check-campaigns", "seed-campaign"]
-    )
+    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "check-campaigns"])
     args = parser.parse_args(argv)
-    if args.command == "seed-campaign":
-        from services.campaign.demo import seed_demo_campaign
-
-        token = os.environ.get("SENTINEL_ADMIN_TOKEN", "")
-        if not token:
-            print("SENTINEL_ADMIN_TOKEN is not set (source .run/env first)", file=sys.stderr)
-            return 2
-        url = os.environ.get("CAMPAIGN_URL", "http://127.0.0.1:8106")
-        registry = os.environ.get("REGISTRY_URL", "http://127.0.0.1:8101")
-        print(json.dumps(seed_demo_campaign(url, token, registry), ensure_ascii=False))
-        return 0
     settings = CampaignSettings()
     if args.command == "check-campaigns":
         jsonlog.configure(settings.service_name, settings.log_level, settings.log_json)

@@ -8,7 +8,7 @@ from datetime import date
 
 import httpx
 
-from services.campaign.demo import seed
+from deploy.local.demo_campaign import seed
 from tests.integration.campaign.conftest import Api, market_body
 
 

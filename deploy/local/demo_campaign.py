@@ -1,10 +1,11 @@
 """Seed a demo campaign through the campaign service's HTTP API, on whatever city is registered.
 
-    from services.campaign.demo import seed_demo_campaign
+    from deploy.local.demo_campaign import seed_demo_campaign
     seed_demo_campaign(env["CAMPAIGN_URL"], env["SENTINEL_ADMIN_TOKEN"], env["REGISTRY_URL"])
 
-or `python -m services.campaign seed-campaign` (CAMPAIGN_URL, REGISTRY_URL and
-SENTINEL_ADMIN_TOKEN from the environment). Idempotent: a city that has the demo campaign is left
+or `python -m deploy.local.demo_campaign` (CAMPAIGN_URL, REGISTRY_URL and SENTINEL_ADMIN_TOKEN
+from the environment, e.g. `source .run/env`). Demo seeding is the demo's, not the service's: it
+only calls the campaign service's API. Idempotent: a city that has the demo campaign is left
 alone. The city (districts, markets, task forces) is read from the registry; the campaign service
 learns it from the registry's topics, so the seeding waits until it knows every market.
 
@@ -252,3 +253,22 @@ async def _renovate(
         )
         await call("POST", stage, {"stage": "accepted", "reached_on": day(80)})
     return pid
+
+
+def main() -> int:
+    import json
+    import os
+    import sys
+
+    token = os.environ.get("SENTINEL_ADMIN_TOKEN", "")
+    if not token:
+        print("SENTINEL_ADMIN_TOKEN is not set (source .run/env first)", file=sys.stderr)
+        return 2
+    url = os.environ.get("CAMPAIGN_URL", "http://127.0.0.1:8106")
+    registry = os.environ.get("REGISTRY_URL", "http://127.0.0.1:8101")
+    print(json.dumps(seed_demo_campaign(url, token, registry), ensure_ascii=False))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
