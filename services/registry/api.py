@@ -1,4 +1,4 @@
-"""Registry HTTP API (DESIGN §6): thin routes that parse, authorise and call `Registry`."""
+"""Registry HTTP API: thin routes that parse, authorise and call the use cases (`Registry`)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from contracts.people import actor_dict
-from services.registry.commands import NewMarket, NewMerchant, NewTerminal, Registry
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
+from services.registry.service import NewMarket, NewMerchant, NewTerminal, Registry
 from services.runtime.auth import Principal, require
 from services.runtime.errors import InvalidInput
 from services.runtime.inputs import text_inputs

@@ -1,6 +1,7 @@
-"""Wiring of the registry service: settings, runtime, routes, the daily licence job, and what the
-registry takes from other services' topics (inspection's suspensions, the campaign's
-renovation stages)."""
+"""Wiring of the registry service, in one place: settings, the unit-of-work factory and the
+clock handed to the use cases, the routes, the daily licence job, and the routers of what the
+registry takes from other services' topics (inspection's suspensions, the campaign's renovation
+stages)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,15 @@ from fastapi import FastAPI
 
 from contracts import topics
 from services.registry.api import router
-from services.registry.commands import Registry
-from services.registry.feed import InspectionFeed, RenovationFeed
+from services.registry.handlers import campaign_events, inspection_events
 from services.registry.metrics import RegistryMetrics
 from services.registry.public import router as public_router
+from services.registry.service import Registry
 from services.registry.settings import RegistrySettings
+from services.registry.store import postgres_stores
 from services.runtime.app import Service, create_app
+from services.runtime.clock import utc_now
+from services.runtime.unit_of_work import postgres_units
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -24,23 +28,27 @@ def build(settings: RegistrySettings | None = None, *, consume: bool = True) -> 
     """The service. `consume=False` (one-off CLI runs) leaves other services' events to the
     running service."""
     settings = settings or RegistrySettings()
-    if not settings.terminal_master_secret.get_secret_value():
+    secret = settings.terminal_master_secret.get_secret_value()
+    if not secret:
         raise SystemExit(
             "SENTINEL_TERMINAL_MASTER_SECRET (or REGISTRY_TERMINAL_MASTER_SECRET) is not set"
         )
     service = Service(settings, MIGRATIONS)
     metrics = RegistryMetrics(service.metrics)
-    registry = Registry(service, settings)
-    feed = InspectionFeed(registry, metrics)
-    renovations = RenovationFeed(registry, metrics)
+    registry = Registry(
+        postgres_units(lambda: service.pool, service.schema, postgres_stores),
+        now=utc_now,
+        timezone=settings.timezone,
+        master_secret=secret.encode(),
+    )
 
     async def expire_licences(_: Service) -> None:
         await registry.expire_licences()
 
     service.every(settings.licence_check_interval_s, expire_licences, "expire-licences")
     if consume:
-        service.subscribe(topics.INSPECTION_EVENTS.name, feed.on_event)
-        service.subscribe(topics.REGISTRY_CAMPAIGN.name, renovations.on_event)
+        service.subscribe(topics.INSPECTION_EVENTS.name, inspection_events(registry, metrics))
+        service.subscribe(topics.REGISTRY_CAMPAIGN.name, campaign_events(registry, metrics))
     app = create_app(
         service,
         [router, public_router],
@@ -49,6 +57,4 @@ def build(settings: RegistrySettings | None = None, *, consume: bool = True) -> 
         "the public directory of markets.",
     )
     app.state.registry = registry
-    app.state.feed = feed
-    app.state.renovations = renovations
     return app

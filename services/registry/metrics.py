@@ -1,4 +1,5 @@
-"""The registry's own metrics, beside the runtime's (DESIGN §9 names, bounded labels)."""
+"""The registry's own metrics, beside the runtime's (`sentinel_registry_*` names, bounded
+labels)."""
 
 from __future__ import annotations
 

@@ -14,7 +14,6 @@ from pydantic import BaseModel, Field
 
 from services.registry.api import Reg
 from services.registry.domain.model import Market
-from services.runtime.errors import NotFound
 from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
 
@@ -90,35 +89,21 @@ async def public_markets(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
 ) -> PublicMarketPage:
     """Search the markets by name, district and kind; by district and name, paginated."""
-    async with reg.transaction() as store:
-        found, total = await store.public_markets(
-            q=q.strip() or None if q else None,
-            district=district,
-            kind=kind,
-            offset=offset,
-            limit=limit,
-        )
+    found, total = await reg.directory(
+        q=q.strip() or None if q else None, district=district, kind=kind, offset=offset, limit=limit
+    )
     return PublicMarketPage(items=[public_market(m, name) for m, name in found], total=total)
 
 
 @router.get("/public/markets/{market_id}")
 async def public_market_page(market_id: str, reg: Reg) -> PublicMarket:
-    async with reg.transaction() as store:
-        found, _ = await store.public_markets(
-            q=None, district=None, kind=None, offset=0, limit=1, market_id=market_id
-        )
-    if not found:
-        raise NotFound(f"no market {market_id!r}")
-    return public_market(*found[0])
+    return public_market(*await reg.public_market(market_id))
 
 
 @router.get("/public/markets/{market_id}/merchants")
 async def public_market_merchants(market_id: str, reg: Reg) -> PublicMerchantList:
     """The market's active merchants (name and stall), by stall: what a complaint form lists."""
-    async with reg.transaction() as store:
-        if await store.market(market_id) is None:
-            raise NotFound(f"no market {market_id!r}")
-        merchants = await store.active_merchants(market_id)
+    merchants = await reg.trading_merchants(market_id)
     return PublicMerchantList(
         items=[PublicMerchantRef(id=m.id, name=m.name, stall_no=m.stall_no) for m in merchants]
     )

@@ -107,13 +107,11 @@ async def test_a_citizen_finds_a_market_by_name_district_and_kind_without_a_toke
 async def test_a_suspended_merchant_is_not_offered_to_complain_about(api: Api) -> None:
     city = await _city(api)
     registry = api.app.state.registry  # type: ignore[attr-defined]
-    async with registry.transaction() as store:
-        changed = await registry.suspend(
-            store,
-            merchant_id=city["m"][0]["id"],
-            rectification_id=f"rec_{uuid.uuid4().hex[:8]}",
-            task_id="tsk_x",
-        )
+    changed = await registry.suspend(
+        merchant_id=city["m"][0]["id"],
+        rectification_id=f"rec_{uuid.uuid4().hex[:8]}",
+        task_id="tsk_x",
+    )
     assert changed is not None and changed.status == "suspended"
     r = await api.client.get(f"/public/markets/{city['farmers']['id']}/merchants")
     assert [m["stall_no"] for m in r.json()["items"]] == ["A-01"]

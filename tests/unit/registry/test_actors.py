@@ -11,9 +11,10 @@ from contracts import generate
 from contracts.envelope import Envelope
 from contracts.events import spec
 from contracts.people import Actor
-from services.registry import publishing
+from services.registry import events
 from services.registry.api import market_out, merchant_out, terminal_out
 from services.registry.domain.model import Market, Merchant, TaskForce, Terminal
+from services.runtime.outbox import outgoing
 from tests.unit.contracts.schema_subset import validate
 
 NOW = datetime(2026, 5, 1, 8, tzinfo=UTC)
@@ -62,6 +63,19 @@ TERMINAL = Terminal(
 )
 
 
+def snapshot(entity: Market | Merchant | Terminal, actor: Actor | None = None) -> Envelope[Any]:
+    """The event the registry publishes for the entity's new state."""
+    found: tuple[str, Any]
+    if isinstance(entity, Market):
+        found = (events.MARKET_UPSERTED, events.market_upserted(entity, actor))
+    elif isinstance(entity, Merchant):
+        found = (events.MERCHANT_UPSERTED, events.merchant_upserted(entity, actor))
+    else:
+        found = (events.TERMINAL_UPSERTED, events.terminal_upserted(entity, actor))
+    _, event, _ = outgoing(events.SERVICE, found[0], entity.id, found[1])
+    return event
+
+
 def wire(event: Envelope[Any]) -> dict[str, Any]:
     parsed: dict[str, Any] = json.loads(event.to_json())
     return parsed
@@ -97,18 +111,18 @@ def test_the_clock_and_suspensions_leave_the_last_person_as_it_was() -> None:
 
 def test_a_snapshot_carries_the_person_of_its_change_or_nobody() -> None:
     for event in (
-        publishing.market_upserted(MARKET, CLERK),
-        publishing.merchant_upserted(MERCHANT, CLERK),
-        publishing.terminal_upserted(TERMINAL, CLERK),
+        snapshot(MARKET, CLERK),
+        snapshot(MERCHANT, CLERK),
+        snapshot(TERMINAL, CLERK),
     ):
         assert wire(event)["data"]["actor"] == {"subject": CLERK.subject, "name": "赵登记员"}
         assert valid(event)
-    suspended = publishing.merchant_upserted(MERCHANT.suspend(NOW))
+    suspended = snapshot(MERCHANT.suspend(NOW))
     assert wire(suspended)["data"]["actor"] is None and valid(suspended)
 
 
 def test_a_snapshot_of_an_older_producer_without_an_actor_still_validates() -> None:
-    old = wire(publishing.merchant_upserted(MERCHANT, CLERK))
+    old = wire(snapshot(MERCHANT, CLERK))
     del old["data"]["actor"]
     assert validate(old, generate.envelope_schema(spec("registry.merchant.upserted"))) == []
 

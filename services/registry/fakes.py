@@ -1,0 +1,271 @@
+"""In-memory fakes of the registry's stores (store.py), for use-case tests: they pass the same
+suite as the Postgres stores (tests/integration/registry/test_store_suite.py).
+
+The fakes of one `Tables` share its rows, as the Postgres stores of one connection share the
+schema. `FakeRegistryUnits` is the runtime's fake unit of work that also puts the rows back when
+a unit rolls back, so a failure-path test sees the state unchanged, as it would be in Postgres.
+Locks (`for_update`, SKIP LOCKED) have no meaning in one task's memory and are not modelled.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from types import TracebackType
+from typing import Self
+
+from services.registry.domain.model import District, Market, Merchant, Terminal
+from services.registry.store import Stores
+from services.runtime.unit_of_work import FakeUnitOfWork
+
+
+@dataclass
+class Suspension:
+    merchant_id: str
+    task_id: str
+    suspended_at: datetime
+    lifted_at: datetime | None = None
+
+
+@dataclass
+class Renovation:
+    market_id: str
+    stage: str
+    version: int
+
+
+@dataclass
+class Tables:
+    districts: dict[str, District] = field(default_factory=dict)
+    markets: dict[str, Market] = field(default_factory=dict)
+    merchants: dict[str, Merchant] = field(default_factory=dict)
+    terminals: dict[str, Terminal] = field(default_factory=dict)
+    suspensions: dict[str, Suspension] = field(default_factory=dict)
+    renovations: dict[str, Renovation] = field(default_factory=dict)
+
+    def copy(self) -> Tables:
+        return copy.deepcopy(self)
+
+    def restore(self, earlier: Tables) -> None:
+        self.__dict__.update(copy.deepcopy(earlier).__dict__)
+
+
+class _OnTables:
+    def __init__(self, tables: Tables) -> None:
+        self.tables = tables
+
+
+class FakeDistricts(_OnTables):
+    async def add(self, district: District) -> bool:
+        if district.code in self.tables.districts:
+            return False
+        self.tables.districts[district.code] = district
+        return True
+
+    async def get(self, code: str) -> District | None:
+        return self.tables.districts.get(code)
+
+    async def all(self) -> list[District]:
+        return sorted(self.tables.districts.values(), key=lambda d: d.code)
+
+
+class FakeMarkets(_OnTables):
+    async def save(self, market: Market) -> None:
+        held = self.tables.markets.get(market.id)
+        if held is not None:
+            # What the Postgres upsert leaves as it was.
+            market = replace(market, district=held.district, registered_actor=held.registered_actor)
+        self.tables.markets[market.id] = market
+
+    async def get(self, market_id: str, *, for_update: bool = False) -> Market | None:
+        return self.tables.markets.get(market_id)
+
+    async def all(self, district: str | None) -> list[Market]:
+        found = [m for m in self.tables.markets.values() if district in (None, m.district)]
+        return sorted(found, key=lambda m: (m.district, m.name))
+
+    async def directory(
+        self,
+        *,
+        q: str | None,
+        district: str | None,
+        kind: str | None,
+        offset: int,
+        limit: int,
+        market_id: str | None = None,
+    ) -> tuple[list[tuple[Market, str | None]], int]:
+        needle = None if q is None else q.casefold()
+        found = sorted(
+            (
+                m
+                for m in self.tables.markets.values()
+                if (needle is None or needle in m.name.casefold())
+                and district in (None, m.district)
+                and kind in (None, m.kind)
+                and market_id in (None, m.id)
+            ),
+            key=lambda m: (m.district, m.name, m.id),
+        )
+        page = found[offset : offset + limit]
+        districts = self.tables.districts
+        named = [(m, d.name if (d := districts.get(m.district)) else None) for m in page]
+        return named, len(found)
+
+
+class FakeMerchants(_OnTables):
+    async def save(self, merchant: Merchant) -> None:
+        held = self.tables.merchants.get(merchant.id)
+        if held is not None:
+            merchant = replace(
+                merchant,
+                market_id=held.market_id,
+                district=held.district,
+                stall_no=held.stall_no,
+                credit_code=held.credit_code,
+                registered_actor=held.registered_actor,
+            )
+        self.tables.merchants[merchant.id] = merchant
+
+    async def get(self, merchant_id: str, *, for_update: bool = False) -> Merchant | None:
+        return self.tables.merchants.get(merchant_id)
+
+    async def at_stall(self, market_id: str, stall_no: str) -> Merchant | None:
+        return next(
+            (
+                m
+                for m in self.tables.merchants.values()
+                if (m.market_id, m.stall_no) == (market_id, stall_no)
+            ),
+            None,
+        )
+
+    async def all(
+        self,
+        market_id: str | None,
+        district: str | None,
+        expiring: tuple[date, date] | None = None,
+    ) -> list[Merchant]:
+        found = [
+            m
+            for m in self.tables.merchants.values()
+            if market_id in (None, m.market_id)
+            and district in (None, m.district)
+            and (expiring is None or expiring[0] <= m.licence_valid_until <= expiring[1])
+        ]
+        if expiring is not None:
+            return sorted(found, key=lambda m: (m.licence_valid_until, m.market_id, m.stall_no))
+        return sorted(found, key=lambda m: (m.market_id, m.stall_no))
+
+    async def lapsed(self, today: date, limit: int = 500) -> list[Merchant]:
+        found = [
+            m
+            for m in self.tables.merchants.values()
+            if m.status == "active" and m.licence_valid_until < today
+        ]
+        return sorted(found, key=lambda m: m.id)[:limit]
+
+    async def active(self, market_id: str) -> list[Merchant]:
+        found = [
+            m
+            for m in self.tables.merchants.values()
+            if m.market_id == market_id and m.status == "active"
+        ]
+        return sorted(found, key=lambda m: (m.stall_no, m.id))
+
+
+class FakeTerminals(_OnTables):
+    async def save(self, terminal: Terminal) -> None:
+        held = self.tables.terminals.get(terminal.id)
+        if held is not None:
+            terminal = replace(
+                held,
+                key_version=terminal.key_version,
+                status=terminal.status,
+                interval_s=terminal.interval_s,
+                version=terminal.version,
+                updated_at=terminal.updated_at,
+                updated_actor=terminal.updated_actor,
+            )
+        self.tables.terminals[terminal.id] = terminal
+
+    async def get(self, terminal_id: str, *, for_update: bool = False) -> Terminal | None:
+        return self.tables.terminals.get(terminal_id)
+
+    async def all(self, market_id: str, district: str | None) -> list[Terminal]:
+        found = [
+            t
+            for t in self.tables.terminals.values()
+            if t.market_id == market_id and district in (None, t.district)
+        ]
+        return sorted(found, key=lambda t: t.id)
+
+
+class FakeSuspensions(_OnTables):
+    async def add(
+        self, rectification_id: str, merchant_id: str, task_id: str, at: datetime
+    ) -> bool:
+        if rectification_id in self.tables.suspensions:
+            return False
+        self.tables.suspensions[rectification_id] = Suspension(merchant_id, task_id, at)
+        return True
+
+    async def lift(self, rectification_id: str, at: datetime) -> bool:
+        held = self.tables.suspensions.get(rectification_id)
+        if held is None or held.lifted_at is not None:
+            return False
+        held.lifted_at = at
+        return True
+
+    async def active(self, merchant_id: str) -> int:
+        return sum(
+            1
+            for s in self.tables.suspensions.values()
+            if s.merchant_id == merchant_id and s.lifted_at is None
+        )
+
+
+class FakeRenovations(_OnTables):
+    async def save(self, project_id: str, market_id: str, stage: str, version: int) -> bool:
+        held = self.tables.renovations.get(project_id)
+        if held is not None and held.version >= version:
+            return False
+        self.tables.renovations[project_id] = Renovation(market_id, stage, version)
+        return True
+
+    async def stages(self, market_id: str) -> list[str]:
+        return [r.stage for r in self.tables.renovations.values() if r.market_id == market_id]
+
+
+def fake_stores(tables: Tables) -> Stores:
+    return Stores(
+        districts=FakeDistricts(tables),
+        markets=FakeMarkets(tables),
+        merchants=FakeMerchants(tables),
+        terminals=FakeTerminals(tables),
+        suspensions=FakeSuspensions(tables),
+        renovations=FakeRenovations(tables),
+    )
+
+
+class FakeRegistryUnits(FakeUnitOfWork[Stores]):
+    """The runtime's fake unit of work over fake stores, whose rows a rollback puts back."""
+
+    def __init__(self, tables: Tables | None = None) -> None:
+        self.tables = tables if tables is not None else Tables()
+        super().__init__(fake_stores(self.tables))
+        self._before = self.tables.copy()
+
+    async def __aenter__(self) -> Self:
+        self._before = self.tables.copy()
+        return await super().__aenter__()
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is not None:
+            self.tables.restore(self._before)
+        await super().__aexit__(exc_type, exc, tb)

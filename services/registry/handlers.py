@@ -1,0 +1,96 @@
+"""What the registry takes from other services' topics, each event once (the use cases claim it
+in the inbox of their unit of work).
+
+From `inspection.events.v1` (`inspection_events`):
+
+- `inspection.rectification.ordered` with `suspension: true` for a merchant: the merchant is
+  `suspended` (a new `registry.merchant.upserted` snapshot);
+- `inspection.rectification.verified` with `suspension_lifted: true`: back to `active` (or
+  `licence_expired` if the licence ran out meanwhile) once no other order keeps it suspended.
+
+Other event types, and market-level orders (no merchant), change nothing. (Disclosing overdue
+rectifications is the campaign service's business.)
+
+From `registry.campaign.v1`, the campaign service's topic (`campaign_events`):
+
+- `registry.renovation.upserted`: the market's `renovation_status` follows the stages of its
+  renovation projects (a new `registry.market.upserted` snapshot when it changes).
+"""
+
+from __future__ import annotations
+
+import logging
+
+from contracts.campaign import RenovationUpserted
+from contracts.envelope import Envelope
+from contracts.inspection import RectificationOrdered, RectificationVerified
+from services.registry.metrics import RegistryMetrics
+from services.registry.service import Claim, Registry
+from services.runtime.messaging import Delivery
+from services.runtime.router import EventRouter
+
+log = logging.getLogger(__name__)
+CONSUMER = "registry-inspection"
+RENOVATIONS = "registry-renovations"
+
+
+def inspection_events(registry: Registry, metrics: RegistryMetrics) -> EventRouter:
+    async def ordered(event: Envelope[RectificationOrdered], delivery: Delivery) -> None:
+        data = event.data
+        if not (data.merchant_id and data.suspension):
+            return  # no suspension to set
+        changed = await registry.suspend(
+            merchant_id=data.merchant_id,
+            rectification_id=data.rectification_id,
+            task_id=data.task_id,
+            claim=Claim(CONSUMER, event.id, delivery),
+        )
+        if changed is not None:
+            metrics.suspensions.labels("suspended").inc()
+            log.info(
+                "merchant suspended",
+                extra={"merchant_id": changed.id, "rectification_id": data.rectification_id},
+            )
+
+    async def verified(event: Envelope[RectificationVerified], delivery: Delivery) -> None:
+        data = event.data
+        if not (data.merchant_id and data.suspension_lifted):
+            return  # no suspension to lift
+        changed = await registry.lift_suspension(
+            merchant_id=data.merchant_id,
+            rectification_id=data.rectification_id,
+            claim=Claim(CONSUMER, event.id, delivery),
+        )
+        if changed is not None:
+            metrics.suspensions.labels("lifted").inc()
+            log.info(
+                "merchant suspension lifted",
+                extra={"merchant_id": changed.id, "status": changed.status},
+            )
+
+    router = EventRouter()
+    router.route("inspection.rectification.ordered", ordered)
+    router.route("inspection.rectification.verified", verified)
+    return router
+
+
+def campaign_events(registry: Registry, metrics: RegistryMetrics) -> EventRouter:
+    async def renovation(event: Envelope[RenovationUpserted], delivery: Delivery) -> None:
+        project = event.data
+        changed = await registry.follow_renovation(
+            project_id=project.project_id,
+            market_id=project.market_id,
+            stage=project.stage,
+            version=project.version,
+            claim=Claim(RENOVATIONS, event.id, delivery),
+        )
+        if changed is not None:
+            metrics.renovation_statuses.labels(changed.renovation_status).inc()
+            log.info(
+                "market renovation status changed",
+                extra={"market_id": changed.id, "renovation_status": changed.renovation_status},
+            )
+
+    router = EventRouter()
+    router.route("registry.renovation.upserted", renovation)
+    return router

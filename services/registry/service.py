@@ -1,0 +1,472 @@
+"""The registry's use cases: each one a unit of work that loads, decides with the domain, stores
+and emits the entity's new snapshot, which reaches the outbox in the same transaction as the
+change (docs/architecture.md, "The runtime's pieces").
+
+HTTP routes (api.py, public.py), the Kafka handlers (handlers.py) and the CLI call these; they
+never touch SQL or Kafka themselves.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from contracts.people import Actor
+from services.registry import events
+from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
+from services.registry.domain.model import (
+    District,
+    Market,
+    Merchant,
+    TaskForce,
+    Terminal,
+    check_terminal_placement,
+    market_renovation_status,
+    new_id,
+    require_valid_licence,
+    validate_opening_hours,
+)
+from services.registry.store import Stores
+from services.runtime.auth import Principal
+from services.runtime.clock import Clock
+from services.runtime.failures import Conflict, InvalidInput, NotFound
+from services.runtime.messaging import Delivery
+from services.runtime.outbox import outgoing
+from services.runtime.terminal_keys import derive_key
+from services.runtime.unit_of_work import UnitOfWork, UowFactory
+
+log = logging.getLogger(__name__)
+Work = UnitOfWork[Stores]
+
+
+def actor(who: Principal) -> Actor:
+    """The person behind a request, as the entity records them and its snapshot carries."""
+    return Actor.of(who.subject, who.display_name)
+
+
+@dataclass(frozen=True)
+class NewMarket:
+    name: str
+    district: str
+    kind: str
+    operator: str
+    address: str
+    capacity: int
+    opens: str
+    closes: str
+    renovation_status: str = "not_planned"
+
+
+@dataclass(frozen=True)
+class NewMerchant:
+    name: str
+    market_id: str
+    stall_no: str
+    credit_code: str
+    food_licence: str
+    licence_valid_until: date
+    categories: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class NewTerminal:
+    kind: str
+    market_id: str
+    interval_s: int
+    merchant_id: str | None = None
+    stall_no: str | None = None
+    profile: str | None = None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """The inbox claim of the delivery a use case handles: it runs once per event."""
+
+    consumer: str
+    event_id: str
+    delivery: Delivery
+
+
+async def _first_time(work: Work, claim: Claim | None) -> bool:
+    return claim is None or await work.claim(claim.consumer, claim.event_id, claim.delivery)
+
+
+class Registry:
+    """`timezone`: licence validity is a calendar date in the city's own time zone;
+    `master_secret`: what terminals' signing keys derive from."""
+
+    def __init__(
+        self, uow: UowFactory[Stores], *, now: Clock, timezone: str, master_secret: bytes
+    ) -> None:
+        self.uow, self.now = uow, now
+        self.zone, self.master_secret = ZoneInfo(timezone), master_secret
+
+    def today(self) -> date:
+        return self.now().astimezone(self.zone).date()
+
+    async def save(
+        self, work: Work, entity: Market | Merchant | Terminal, by: Actor | None = None
+    ) -> None:
+        """Write the entity and emit its new snapshot; `by` is the person who made the change
+        (None: the clock or another event made it)."""
+        stores = work.stores
+        data: Any
+        if isinstance(entity, Market):
+            await stores.markets.save(entity)
+            district = await stores.districts.get(entity.district)
+            name = district.name if district else None
+            event_type, data = events.MARKET_UPSERTED, events.market_upserted(entity, by, name)
+        elif isinstance(entity, Merchant):
+            await stores.merchants.save(entity)
+            event_type, data = events.MERCHANT_UPSERTED, events.merchant_upserted(entity, by)
+        else:
+            await stores.terminals.save(entity)
+            event_type, data = events.TERMINAL_UPSERTED, events.terminal_upserted(entity, by)
+        work.emit(outgoing(events.SERVICE, event_type, entity.id, data))
+
+    # districts ---------------------------------------------------------------------------
+    async def add_district(self, district: District) -> District:
+        async with self.uow() as work:
+            if not await work.stores.districts.add(district):
+                raise Conflict(f"district {district.code!r} exists")
+        return district
+
+    async def districts(self) -> list[District]:
+        async with self.uow() as work:
+            return await work.stores.districts.all()
+
+    # markets -----------------------------------------------------------------------------
+    async def add_market(self, who: Principal, cmd: NewMarket) -> Market:
+        who.require_district(cmd.district)
+        validate_opening_hours(cmd.opens, cmd.closes)
+        async with self.uow() as work:
+            if await work.stores.districts.get(cmd.district) is None:
+                raise InvalidInput("district", f"no district with code {cmd.district!r}")
+            by = actor(who)
+            market = Market(
+                id=new_id("mkt"),
+                version=1,
+                updated_at=self.now(),
+                registered_actor=by,
+                updated_actor=by,
+                **vars(cmd),
+            )
+            await self.save(work, market, by)
+        return market
+
+    async def market(self, who: Principal, market_id: str) -> Market:
+        async with self.uow() as work:
+            market = await work.stores.markets.get(market_id)
+        if market is None:
+            raise NotFound(f"no market {market_id!r}")
+        who.require_district(market.district)
+        return market
+
+    async def markets(self, who: Principal, district: str | None) -> list[Market]:
+        if district is not None:
+            who.require_district(district)
+        elif not who.may_act_in("*"):
+            district = who.district
+        async with self.uow() as work:
+            return await work.stores.markets.all(district)
+
+    async def set_task_force(self, who: Principal, market_id: str, tf: TaskForce) -> Market:
+        async with self.uow() as work:
+            market = await work.stores.markets.get(market_id, for_update=True)
+            if market is None:
+                raise NotFound(f"no market {market_id!r}")
+            who.require_district(market.district)
+            by = actor(who)
+            market = market.with_task_force(tf, self.now(), by=by)
+            await self.save(work, market, by)
+        return market
+
+    # merchants ---------------------------------------------------------------------------
+    async def _place_merchant(
+        self, work: Work, who: Principal, market_id: str, stall_no: str | None
+    ) -> Market:
+        """The market a new merchant joins: it exists (422 `market_id`), it is in the caller's
+        district (403), and the stall is free (409 `stall_no`), checked when given."""
+        market = await work.stores.markets.get(market_id)
+        if market is None:
+            raise InvalidInput("market_id", f"no market {market_id!r}")
+        who.require_district(market.district)
+        if stall_no is not None and await work.stores.merchants.at_stall(market.id, stall_no):
+            reason = f"stall {stall_no!r} of market {market.id} has a merchant"
+            raise Conflict(reason, [{"field": "stall_no", "reason": reason}])
+        return market
+
+    async def add_merchant(self, who: Principal, cmd: NewMerchant) -> Merchant:
+        credit_code = validate_credit_code(cmd.credit_code)
+        food_licence = validate_food_licence(cmd.food_licence)
+        require_valid_licence(cmd.licence_valid_until, self.today())
+        async with self.uow() as work:
+            market = await self._place_merchant(work, who, cmd.market_id, cmd.stall_no)
+            by = actor(who)
+            merchant = Merchant(
+                id=new_id("mer"),
+                name=cmd.name,
+                market_id=market.id,
+                district=market.district,
+                stall_no=cmd.stall_no,
+                credit_code=credit_code,
+                food_licence=food_licence,
+                licence_valid_until=cmd.licence_valid_until,
+                categories=cmd.categories,
+                updated_at=self.now(),
+                registered_actor=by,
+                updated_actor=by,
+            )
+            await self.save(work, merchant, by)
+        return merchant
+
+    async def check_merchant(
+        self,
+        who: Principal,
+        *,
+        credit_code: str | None = None,
+        food_licence: str | None = None,
+        licence_valid_until: date | None = None,
+        market_id: str | None = None,
+        stall_no: str | None = None,
+    ) -> None:
+        """`add_merchant`'s checks, in its order, on the fields given; stores and publishes
+        nothing. Raises the error `add_merchant` would for the first field that fails."""
+        if credit_code is not None:
+            validate_credit_code(credit_code)
+        if food_licence is not None:
+            validate_food_licence(food_licence)
+        if licence_valid_until is not None:
+            require_valid_licence(licence_valid_until, self.today())
+        if market_id is not None:
+            async with self.uow() as work:
+                await self._place_merchant(work, who, market_id, stall_no)
+
+    async def merchant(self, who: Principal, merchant_id: str) -> Merchant:
+        async with self.uow() as work:
+            merchant = await work.stores.merchants.get(merchant_id)
+        if merchant is None:
+            raise NotFound(f"no merchant {merchant_id!r}")
+        who.require_district(merchant.district)
+        return merchant
+
+    async def merchants(
+        self, who: Principal, market_id: str | None, expiring_within_days: int | None = None
+    ) -> list[Merchant]:
+        """The merchants of the caller's district (or market); with `expiring_within_days`,
+        only those whose food licence runs out between today and that many days on, soonest
+        first."""
+        district = None if who.may_act_in("*") else who.district
+        expiring = None
+        if expiring_within_days is not None:
+            day = self.today()
+            expiring = (day, day + timedelta(days=expiring_within_days))
+        async with self.uow() as work:
+            return await work.stores.merchants.all(market_id, district, expiring)
+
+    async def renew_licence(
+        self, who: Principal, merchant_id: str, food_licence: str, valid_until: date
+    ) -> Merchant:
+        number = validate_food_licence(food_licence)
+        async with self.uow() as work:
+            merchant = await work.stores.merchants.get(merchant_id, for_update=True)
+            if merchant is None:
+                raise NotFound(f"no merchant {merchant_id!r}")
+            who.require_district(merchant.district)
+            by = actor(who)
+            merchant = merchant.renew_licence(number, valid_until, self.today(), self.now(), by=by)
+            await self.save(work, merchant, by)
+        return merchant
+
+    async def expire_licences(self, on: date | None = None) -> list[Merchant]:
+        """Mark every active merchant whose licence ran out before `on` (default today)."""
+        day = on or self.today()
+        expired: list[Merchant] = []
+        while True:
+            async with self.uow() as work:
+                batch = await work.stores.merchants.lapsed(day)
+                for merchant in batch:
+                    changed = merchant.expire_licence(self.now())
+                    await self.save(work, changed)
+                    expired.append(changed)
+            if not batch:
+                return expired
+
+    # suspensions (inspection's rectification orders) ---------------------------------------
+    async def suspend(
+        self,
+        *,
+        merchant_id: str,
+        rectification_id: str,
+        task_id: str,
+        claim: Claim | None = None,
+    ) -> Merchant | None:
+        """A rectification order suspended the merchant's trading: status `suspended`.
+
+        Returns the changed merchant, or None when nothing changed (an event handled before,
+        an unknown merchant, an order already applied, or a merchant already suspended by
+        another order)."""
+        async with self.uow() as work:
+            if not await _first_time(work, claim):
+                return None
+            merchant = await work.stores.merchants.get(merchant_id, for_update=True)
+            if merchant is None:
+                log.warning(
+                    "suspension for an unknown merchant", extra={"merchant_id": merchant_id}
+                )
+                return None
+            suspensions = work.stores.suspensions
+            if not await suspensions.add(rectification_id, merchant_id, task_id, self.now()):
+                return None
+            if merchant.status == "suspended":
+                return None
+            changed = merchant.suspend(self.now())
+            await self.save(work, changed)
+        return changed
+
+    async def lift_suspension(
+        self, *, merchant_id: str, rectification_id: str, claim: Claim | None = None
+    ) -> Merchant | None:
+        """A re-inspection passed and lifted the order's suspension. The merchant trades again
+        once no other order keeps it suspended (`licence_expired` if the licence ran out)."""
+        async with self.uow() as work:
+            if not await _first_time(work, claim):
+                return None
+            merchant = await work.stores.merchants.get(merchant_id, for_update=True)
+            if merchant is None:
+                return None
+            await work.stores.suspensions.lift(rectification_id, self.now())
+            if merchant.status != "suspended" or await work.stores.suspensions.active(merchant_id):
+                return None
+            changed = merchant.lift_suspension(self.today(), self.now())
+            await self.save(work, changed)
+        return changed
+
+    # renovation projects (the campaign's) -------------------------------------------------
+    async def follow_renovation(
+        self,
+        *,
+        project_id: str,
+        market_id: str,
+        stage: str,
+        version: int,
+        claim: Claim | None = None,
+    ) -> Market | None:
+        """A renovation project of the market reached `stage` (the campaign's
+        `registry.renovation.upserted`, version `version`): the market's `renovation_status`
+        follows its projects' stages. Returns the market when its status changed (a new
+        snapshot), None otherwise (an event handled before, an older version of the project,
+        an unknown market, or the same status)."""
+        async with self.uow() as work:
+            if not await _first_time(work, claim):
+                return None
+            market = await work.stores.markets.get(market_id, for_update=True)
+            if market is None:
+                log.warning("renovation of an unknown market", extra={"market_id": market_id})
+                return None
+            renovations = work.stores.renovations
+            if not await renovations.save(project_id, market_id, stage, version):
+                return None
+            status = market_renovation_status(await renovations.stages(market_id))
+            if status == market.renovation_status:
+                return None
+            changed = market.with_renovation_status(status, self.now())
+            await self.save(work, changed)
+        return changed
+
+    # terminals ---------------------------------------------------------------------------
+    async def add_terminal(self, who: Principal, cmd: NewTerminal) -> tuple[Terminal, bytes]:
+        async with self.uow() as work:
+            market = await work.stores.markets.get(cmd.market_id)
+            if market is None:
+                raise InvalidInput("market_id", f"no market {cmd.market_id!r}")
+            who.require_district(market.district)
+            merchant = None
+            if cmd.merchant_id is not None:
+                merchant = await work.stores.merchants.get(cmd.merchant_id)
+                if merchant is None:
+                    raise InvalidInput("merchant_id", f"no merchant {cmd.merchant_id!r}")
+            check_terminal_placement(cmd.kind, cmd.profile, market, merchant, cmd.stall_no)
+            by = actor(who)
+            terminal = Terminal(
+                id=new_id("trm"),
+                kind=cmd.kind,
+                market_id=market.id,
+                district=market.district,
+                interval_s=cmd.interval_s,
+                merchant_id=cmd.merchant_id,
+                stall_no=cmd.stall_no or (merchant.stall_no if merchant else None),
+                profile=cmd.profile,
+                updated_at=self.now(),
+                registered_actor=by,
+                updated_actor=by,
+            )
+            await self.save(work, terminal, by)
+        return terminal, self.key_of(terminal)
+
+    async def terminals(self, who: Principal, market_id: str) -> list[Terminal]:
+        """A market's terminals, as far as the caller's district reaches (never a key)."""
+        district = None if who.may_act_in("*") else who.district
+        async with self.uow() as work:
+            return await work.stores.terminals.all(market_id, district)
+
+    async def terminal(self, who: Principal, terminal_id: str) -> Terminal:
+        async with self.uow() as work:
+            terminal = await work.stores.terminals.get(terminal_id)
+        if terminal is None:
+            raise NotFound(f"no terminal {terminal_id!r}")
+        who.require_district(terminal.district)
+        return terminal
+
+    async def rotate_key(self, who: Principal, terminal_id: str) -> tuple[Terminal, bytes]:
+        return await self._change_terminal(who, terminal_id, rotate=True)
+
+    async def retire_terminal(self, who: Principal, terminal_id: str) -> Terminal:
+        terminal, _ = await self._change_terminal(who, terminal_id, rotate=False)
+        return terminal
+
+    async def _change_terminal(
+        self, who: Principal, terminal_id: str, *, rotate: bool
+    ) -> tuple[Terminal, bytes]:
+        async with self.uow() as work:
+            terminal = await work.stores.terminals.get(terminal_id, for_update=True)
+            if terminal is None:
+                raise NotFound(f"no terminal {terminal_id!r}")
+            who.require_district(terminal.district)
+            by, now = actor(who), self.now()
+            terminal = terminal.rotate_key(now, by=by) if rotate else terminal.retire(now, by=by)
+            await self.save(work, terminal, by)
+        return terminal, self.key_of(terminal)
+
+    def key_of(self, terminal: Terminal) -> bytes:
+        return derive_key(self.master_secret, terminal.id, terminal.key_version)
+
+    # the public directory -------------------------------------------------------------------
+    async def directory(
+        self, *, q: str | None, district: str | None, kind: str | None, offset: int, limit: int
+    ) -> tuple[list[tuple[Market, str | None]], int]:
+        """Markets by name (part of it), district and kind, with their district's name; and
+        how many match in all."""
+        async with self.uow() as work:
+            return await work.stores.markets.directory(
+                q=q, district=district, kind=kind, offset=offset, limit=limit
+            )
+
+    async def public_market(self, market_id: str) -> tuple[Market, str | None]:
+        async with self.uow() as work:
+            found, _ = await work.stores.markets.directory(
+                q=None, district=None, kind=None, offset=0, limit=1, market_id=market_id
+            )
+        if not found:
+            raise NotFound(f"no market {market_id!r}")
+        return found[0]
+
+    async def trading_merchants(self, market_id: str) -> list[Merchant]:
+        """The market's active merchants, by stall."""
+        async with self.uow() as work:
+            if await work.stores.markets.get(market_id) is None:
+                raise NotFound(f"no market {market_id!r}")
+            return await work.stores.merchants.active(market_id)

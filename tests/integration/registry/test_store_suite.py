@@ -1,0 +1,334 @@
+"""One suite for the registry's stores: the Postgres stores (a fresh schema of the real database,
+each test inside a transaction it rolls back) and the in-memory fakes the use-case tests run on
+must behave the same, or a use-case test on the fakes proves nothing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import replace
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from contracts.people import Actor
+from services.registry.app import MIGRATIONS
+from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
+from services.registry.fakes import Tables, fake_stores
+from services.registry.store import Stores, postgres_stores
+from services.runtime.db import connect, create_pool, ident
+from services.runtime.migrations import migrate
+
+AT = datetime(2026, 5, 1, 8, tzinfo=UTC)
+TODAY = date(2026, 5, 1)
+CLERK = Actor(subject="clerk-1", name="赵登记员")
+OTHER = Actor(subject="clerk-2", name="钱登记员")
+
+
+@pytest.fixture(scope="module")
+async def schema_pool(database_url: str) -> AsyncIterator[Any]:
+    schema = f"registry_suite_{uuid.uuid4().hex[:8]}"
+    await migrate(database_url, schema, {"registry": MIGRATIONS})
+    pool = await create_pool(database_url, schema, max_size=2)
+    yield pool
+    await pool.close()
+    async with connect(database_url) as conn:
+        await conn.execute(f"DROP SCHEMA {ident(schema)} CASCADE")
+
+
+@pytest.fixture(params=["postgres", "fake"])
+async def stores(request: pytest.FixtureRequest, schema_pool: Any) -> AsyncIterator[Stores]:
+    if request.param == "fake":
+        yield fake_stores(Tables())
+        return
+    async with schema_pool.acquire() as conn:
+        tx = conn.transaction()
+        await tx.start()
+        try:
+            yield postgres_stores(conn)
+        finally:
+            await tx.rollback()
+
+
+def market(
+    id: str = "mkt_1", district: str = "zhifu", name: str = "幸福农贸市场", **more: object
+) -> Market:
+    fields: dict[str, object] = {
+        "id": id,
+        "name": name,
+        "district": district,
+        "kind": "farmers",
+        "operator": "幸福市场管理公司",
+        "address": "幸福路1号",
+        "capacity": 800,
+        "opens": "06:00",
+        "closes": "19:00",
+        "updated_at": AT,
+        "registered_actor": CLERK,
+        "updated_actor": CLERK,
+    }
+    return Market(**(fields | more))  # type: ignore[arg-type]
+
+
+def merchant(
+    id: str = "mer_1", market_id: str = "mkt_1", stall_no: str = "A-01", **more: object
+) -> Merchant:
+    fields: dict[str, object] = {
+        "id": id,
+        "name": f"商户{stall_no}",
+        "market_id": market_id,
+        "district": "zhifu",
+        "stall_no": stall_no,
+        "credit_code": "914403001922038216",
+        "food_licence": "JY13706020012345",
+        "licence_valid_until": date(2027, 1, 1),
+        "categories": ("pork",),
+        "updated_at": AT,
+        "registered_actor": CLERK,
+        "updated_actor": CLERK,
+    }
+    return Merchant(**(fields | more))  # type: ignore[arg-type]
+
+
+def terminal(id: str = "trm_1", market_id: str = "mkt_1", **more: object) -> Terminal:
+    fields: dict[str, object] = {
+        "id": id,
+        "kind": "cold_chain",
+        "market_id": market_id,
+        "district": "zhifu",
+        "interval_s": 60,
+        "merchant_id": None,
+        "stall_no": "A-01",
+        "profile": "chilled",
+        "updated_at": AT,
+        "registered_actor": CLERK,
+        "updated_actor": CLERK,
+    }
+    return Terminal(**(fields | more))  # type: ignore[arg-type]
+
+
+async def _districts(stores: Stores, *codes: str) -> None:
+    for code in codes or ("zhifu",):
+        assert await stores.districts.add(District(code, f"{code}区"))
+
+
+# districts ---------------------------------------------------------------------------------
+async def test_a_district_is_added_once_and_listed_by_code(stores: Stores) -> None:
+    assert await stores.districts.add(District("zhifu", "芝罘区"))
+    assert await stores.districts.add(District("laishan", "莱山区"))
+    assert not await stores.districts.add(District("zhifu", "另一个"))
+    assert await stores.districts.get("zhifu") == District("zhifu", "芝罘区")
+    assert await stores.districts.get("nowhere") is None
+    assert [d.code for d in await stores.districts.all()] == ["laishan", "zhifu"]
+
+
+# markets -----------------------------------------------------------------------------------
+async def test_a_market_is_saved_read_back_and_updated(stores: Stores) -> None:
+    await _districts(stores)
+    first = market()
+    await stores.markets.save(first)
+    assert await stores.markets.get("mkt_1") == first
+    assert await stores.markets.get("mkt_1", for_update=True) == first
+    assert await stores.markets.get("mkt_nobody") is None
+
+    staffed = replace(
+        first.with_task_force(TaskForce("王队长", ("李", "张")), AT + timedelta(hours=1), by=OTHER),
+        renovation_status="planned",
+        registered_actor=OTHER,  # the registrant never changes
+    )
+    await stores.markets.save(staffed)
+    assert await stores.markets.get("mkt_1") == replace(staffed, registered_actor=CLERK)
+
+
+async def test_markets_are_listed_by_district_and_name(stores: Stores) -> None:
+    await _districts(stores, "zhifu", "laishan")
+    await stores.markets.save(market("mkt_1", "zhifu", "b-market"))
+    await stores.markets.save(market("mkt_2", "zhifu", "a-market"))
+    await stores.markets.save(market("mkt_3", "laishan", "c-market"))
+    assert [m.id for m in await stores.markets.all(None)] == ["mkt_3", "mkt_2", "mkt_1"]
+    assert [m.id for m in await stores.markets.all("zhifu")] == ["mkt_2", "mkt_1"]
+    assert await stores.markets.all("nowhere") == []
+
+
+async def _directory(stores: Stores, **filters: Any) -> tuple[list[str], int]:
+    query: dict[str, Any] = {"q": None, "district": None, "kind": None, "offset": 0, "limit": 10}
+    found, total = await stores.markets.directory(**(query | filters))
+    return [m.id for m, _ in found], total
+
+
+async def test_the_directory_filters_pages_counts_and_names_districts(stores: Stores) -> None:
+    await _districts(stores, "zhifu", "laishan")
+    await stores.markets.save(market("mkt_1", "zhifu", "happy farmers"))
+    await stores.markets.save(market("mkt_2", "zhifu", "the Happy wholesale", kind="wholesale"))
+    await stores.markets.save(market("mkt_3", "laishan", "sunny farmers"))
+    await stores.markets.save(market("mkt_4", "laishan", "100%_market"))
+
+    found, total = await stores.markets.directory(
+        q=None, district=None, kind=None, offset=0, limit=10
+    )
+    assert [(m.id, name) for m, name in found] == [
+        ("mkt_4", "laishan区"),
+        ("mkt_3", "laishan区"),
+        ("mkt_1", "zhifu区"),
+        ("mkt_2", "zhifu区"),
+    ]
+    assert total == 4
+    assert await _directory(stores, q="HAPPY") == (["mkt_1", "mkt_2"], 2)
+    # LIKE's wildcards are taken literally.
+    assert await _directory(stores, q="%_") == (["mkt_4"], 1)
+    assert await _directory(stores, district="zhifu", kind="farmers") == (["mkt_1"], 1)
+    assert await _directory(stores, offset=1, limit=2) == (["mkt_3", "mkt_1"], 4)
+    assert await _directory(stores, market_id="mkt_3") == (["mkt_3"], 1)
+
+
+# merchants ---------------------------------------------------------------------------------
+async def test_a_merchant_is_saved_read_back_and_updated(stores: Stores) -> None:
+    await _districts(stores)
+    await stores.markets.save(market())
+    first = merchant()
+    await stores.merchants.save(first)
+    assert await stores.merchants.get("mer_1") == first
+    assert await stores.merchants.get("mer_1", for_update=True) == first
+    assert await stores.merchants.get("mer_nobody") is None
+    assert await stores.merchants.at_stall("mkt_1", "A-01") == first
+    assert await stores.merchants.at_stall("mkt_1", "A-02") is None
+
+    renewed = first.renew_licence("JY13706020054321", date(2028, 1, 1), TODAY, AT, by=OTHER)
+    # What a merchant keeps for life: its market, stall, credit code and registrant.
+    await stores.merchants.save(
+        replace(renewed, stall_no="Z-99", credit_code="91350100M000100Y43", registered_actor=OTHER)
+    )
+    assert await stores.merchants.get("mer_1") == renewed
+
+
+async def test_merchants_are_listed_by_market_and_stall_and_expiring_soonest_first(
+    stores: Stores,
+) -> None:
+    await _districts(stores, "zhifu", "laishan")
+    await stores.markets.save(market("mkt_1"))
+    await stores.markets.save(market("mkt_2", "laishan"))
+    await stores.merchants.save(
+        merchant("mer_1", "mkt_1", "B-01", licence_valid_until=date(2026, 5, 20))
+    )
+    await stores.merchants.save(
+        merchant("mer_2", "mkt_1", "A-01", licence_valid_until=date(2026, 6, 30))
+    )
+    await stores.merchants.save(
+        merchant(
+            "mer_3", "mkt_2", "A-01", district="laishan", licence_valid_until=date(2026, 5, 10)
+        )
+    )
+    await stores.merchants.save(
+        merchant("mer_4", "mkt_1", "C-01", licence_valid_until=date(2027, 1, 1))
+    )
+
+    assert [m.id for m in await stores.merchants.all(None, None)] == [
+        "mer_2",
+        "mer_1",
+        "mer_4",
+        "mer_3",
+    ]
+    assert [m.id for m in await stores.merchants.all("mkt_1", None)] == ["mer_2", "mer_1", "mer_4"]
+    assert [m.id for m in await stores.merchants.all(None, "laishan")] == ["mer_3"]
+    month = (TODAY, TODAY + timedelta(days=30))
+    assert [m.id for m in await stores.merchants.all(None, None, month)] == ["mer_3", "mer_1"]
+    # Both ends of the window count.
+    edges = (date(2026, 5, 10), date(2026, 6, 30))
+    assert [m.id for m in await stores.merchants.all(None, None, edges)] == [
+        "mer_3",
+        "mer_1",
+        "mer_2",
+    ]
+    assert [m.id for m in await stores.merchants.all("mkt_1", "zhifu", month)] == ["mer_1"]
+
+
+async def test_lapsed_licences_are_the_active_ones_before_the_day_by_id(stores: Stores) -> None:
+    await _districts(stores)
+    await stores.markets.save(market())
+    lapsed = date(2026, 4, 30)
+    await stores.merchants.save(merchant("mer_3", stall_no="A-03", licence_valid_until=lapsed))
+    await stores.merchants.save(merchant("mer_1", stall_no="A-01", licence_valid_until=lapsed))
+    await stores.merchants.save(merchant("mer_2", stall_no="A-02", licence_valid_until=TODAY))
+    await stores.merchants.save(
+        merchant("mer_4", stall_no="A-04", licence_valid_until=lapsed, status="suspended")
+    )
+    assert [m.id for m in await stores.merchants.lapsed(TODAY)] == ["mer_1", "mer_3"]
+    assert [m.id for m in await stores.merchants.lapsed(TODAY, limit=1)] == ["mer_1"]
+    await stores.merchants.save(
+        merchant("mer_1", stall_no="A-01", licence_valid_until=lapsed).expire_licence(AT)
+    )
+    assert [m.id for m in await stores.merchants.lapsed(TODAY)] == ["mer_3"]
+
+
+async def test_the_active_merchants_of_a_market_by_stall(stores: Stores) -> None:
+    await _districts(stores)
+    await stores.markets.save(market("mkt_1"))
+    await stores.markets.save(market("mkt_2"))
+    await stores.merchants.save(merchant("mer_1", stall_no="B-01"))
+    await stores.merchants.save(merchant("mer_2", stall_no="A-01"))
+    await stores.merchants.save(merchant("mer_3", stall_no="A-02", status="suspended"))
+    await stores.merchants.save(merchant("mer_4", "mkt_2", "A-01"))
+    assert [m.id for m in await stores.merchants.active("mkt_1")] == ["mer_2", "mer_1"]
+    assert await stores.merchants.active("mkt_nobody") == []
+
+
+# terminals ---------------------------------------------------------------------------------
+async def test_a_terminal_is_saved_read_back_and_only_its_changeable_fields_update(
+    stores: Stores,
+) -> None:
+    await _districts(stores)
+    await stores.markets.save(market())
+    first = terminal()
+    await stores.terminals.save(first)
+    assert await stores.terminals.get("trm_1") == first
+    assert await stores.terminals.get("trm_1", for_update=True) == first
+    assert await stores.terminals.get("trm_nobody") is None
+
+    rotated = replace(first.rotate_key(AT, by=OTHER), interval_s=30)
+    await stores.terminals.save(replace(rotated, stall_no="Z-99", profile="frozen"))
+    assert await stores.terminals.get("trm_1") == rotated
+
+
+async def test_terminals_are_listed_by_id_within_a_market_and_district(stores: Stores) -> None:
+    await _districts(stores, "zhifu", "laishan")
+    await stores.markets.save(market("mkt_1"))
+    await stores.markets.save(market("mkt_2"))
+    await stores.terminals.save(terminal("trm_2"))
+    await stores.terminals.save(terminal("trm_1"))
+    await stores.terminals.save(terminal("trm_3", "mkt_2"))
+    assert [t.id for t in await stores.terminals.all("mkt_1", None)] == ["trm_1", "trm_2"]
+    assert [t.id for t in await stores.terminals.all("mkt_1", "zhifu")] == ["trm_1", "trm_2"]
+    assert await stores.terminals.all("mkt_1", "laishan") == []
+
+
+# suspensions and renovations ---------------------------------------------------------------
+async def test_a_suspension_is_recorded_once_and_lifted_once(stores: Stores) -> None:
+    await _districts(stores)
+    await stores.markets.save(market())
+    await stores.merchants.save(merchant())
+    s = stores.suspensions
+    assert await s.active("mer_1") == 0
+    assert await s.add("rec_1", "mer_1", "tsk_1", AT)
+    assert not await s.add("rec_1", "mer_1", "tsk_1", AT)
+    assert await s.add("rec_2", "mer_1", "tsk_2", AT)
+    assert await s.active("mer_1") == 2
+    assert await s.lift("rec_1", AT)
+    assert not await s.lift("rec_1", AT)
+    assert not await s.lift("rec_unknown", AT)
+    assert await s.active("mer_1") == 1
+
+
+async def test_a_renovation_stage_is_kept_only_when_newer(stores: Stores) -> None:
+    await _districts(stores)
+    await stores.markets.save(market("mkt_1"))
+    await stores.markets.save(market("mkt_2"))
+    r = stores.renovations
+    assert await r.stages("mkt_1") == []
+    assert await r.save("prj_1", "mkt_1", "planned", 1)
+    assert await r.save("prj_1", "mkt_1", "approved", 2)
+    assert not await r.save("prj_1", "mkt_1", "planned", 2)
+    assert not await r.save("prj_1", "mkt_1", "planned", 1)
+    assert await r.save("prj_2", "mkt_1", "accepted", 1)
+    assert await r.save("prj_3", "mkt_2", "planned", 1)
+    assert sorted(await r.stages("mkt_1")) == ["accepted", "approved"]
