@@ -116,9 +116,6 @@ class KeycloakAdmin:
         """Delete the realm with everything in it; True when there was one."""
         return self._call("DELETE", f"/realms/{realm}").status_code != 404
 
-    def update_realm(self, changes: dict[str, Any], realm: str = REALM) -> None:
-        self._call("PUT", f"/realms/{realm}", json=changes)
-
     # -- people ----------------------------------------------------------------------------
     def user_id(self, username: str) -> str | None:
         found = self._call(

@@ -14,7 +14,6 @@ from typing import Any
 from pydantic import BaseModel
 
 from contracts import duties as c
-from contracts import topics
 from contracts.envelope import Envelope
 from services.campaign.domain.duties import Standing
 from services.campaign.domain.reports import Report
@@ -160,12 +159,3 @@ def certificate_issued(attended: Attended, course: Course, cause: Envelope[Any])
 def duties_updated(standing: Standing, cause: Envelope[Any] | None) -> Item:
     data = c.DutiesUpdated.model_validate(standing.to_dict())
     return _event("campaign.duties.updated", data, standing.market_id, standing.updated_at, cause)
-
-
-def topic_names() -> tuple[str, ...]:
-    return (
-        topics.CAMPAIGN_REPORTS.name,
-        topics.CAMPAIGN_SELF_INSPECTIONS.name,
-        topics.CAMPAIGN_TRAINING.name,
-        topics.CAMPAIGN_DUTIES.name,
-    )

@@ -142,13 +142,6 @@ class DutiesStore:
             market_id, district, today, task_force_on,
         )  # fmt: skip
 
-    async def known_markets(self, market_ids: Iterable[str]) -> set[str]:
-        rows = await self.conn.fetch(
-            "SELECT market_id FROM duty_markets WHERE market_id = ANY($1::text[])",
-            list(market_ids),
-        )
-        return {r["market_id"] for r in rows}
-
     async def market_row(self, market_id: str) -> MarketRow | None:
         row = await self.conn.fetchrow("SELECT * FROM duty_markets WHERE market_id = $1", market_id)
         return _market(row) if row else None
