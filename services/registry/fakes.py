@@ -10,13 +10,13 @@ Locks (`for_update`, SKIP LOCKED) have no meaning in one task's memory and are n
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
 from types import TracebackType
-from typing import Self
+from typing import Self, TypeVar
 
 from services.registry.domain.model import District, Market, Merchant, Terminal
-from services.registry.store import Stores
+from services.registry.store import DirectoryQuery, Stores
 from services.runtime.unit_of_work import FakeUnitOfWork
 
 
@@ -56,6 +56,17 @@ class _OnTables:
         self.tables = tables
 
 
+E = TypeVar("E", Market, Merchant, Terminal)
+
+
+def _upsert(table: dict[str, E], entity: E, kept: tuple[str, ...]) -> None:
+    """Insert, or replace a held row but for the `kept` fields, as the Postgres upsert does."""
+    held = table.get(entity.id)
+    if held is not None:
+        entity = replace(entity, **{name: getattr(held, name) for name in kept})
+    table[entity.id] = entity
+
+
 class FakeDistricts(_OnTables):
     async def add(self, district: District) -> bool:
         if district.code in self.tables.districts:
@@ -72,11 +83,7 @@ class FakeDistricts(_OnTables):
 
 class FakeMarkets(_OnTables):
     async def save(self, market: Market) -> None:
-        held = self.tables.markets.get(market.id)
-        if held is not None:
-            # What the Postgres upsert leaves as it was.
-            market = replace(market, district=held.district, registered_actor=held.registered_actor)
-        self.tables.markets[market.id] = market
+        _upsert(self.tables.markets, market, ("district", "registered_actor"))
 
     async def get(self, market_id: str, *, for_update: bool = False) -> Market | None:
         return self.tables.markets.get(market_id)
@@ -85,16 +92,8 @@ class FakeMarkets(_OnTables):
         found = [m for m in self.tables.markets.values() if district in (None, m.district)]
         return sorted(found, key=lambda m: (m.district, m.name))
 
-    async def directory(
-        self,
-        *,
-        q: str | None,
-        district: str | None,
-        kind: str | None,
-        offset: int,
-        limit: int,
-        market_id: str | None = None,
-    ) -> tuple[list[tuple[Market, str | None]], int]:
+    async def directory(self, query: DirectoryQuery) -> tuple[list[tuple[Market, str | None]], int]:
+        q, district, kind, market_id = query.q, query.district, query.kind, query.market_id
         needle = None if q is None else q.casefold()
         found = sorted(
             (
@@ -107,7 +106,7 @@ class FakeMarkets(_OnTables):
             ),
             key=lambda m: (m.district, m.name, m.id),
         )
-        page = found[offset : offset + limit]
+        page = found[query.offset : query.offset + query.limit]
         districts = self.tables.districts
         named = [(m, d.name if (d := districts.get(m.district)) else None) for m in page]
         return named, len(found)
@@ -115,17 +114,8 @@ class FakeMarkets(_OnTables):
 
 class FakeMerchants(_OnTables):
     async def save(self, merchant: Merchant) -> None:
-        held = self.tables.merchants.get(merchant.id)
-        if held is not None:
-            merchant = replace(
-                merchant,
-                market_id=held.market_id,
-                district=held.district,
-                stall_no=held.stall_no,
-                credit_code=held.credit_code,
-                registered_actor=held.registered_actor,
-            )
-        self.tables.merchants[merchant.id] = merchant
+        kept = ("market_id", "district", "stall_no", "credit_code", "registered_actor")
+        _upsert(self.tables.merchants, merchant, kept)
 
     async def get(self, merchant_id: str, *, for_update: bool = False) -> Merchant | None:
         return self.tables.merchants.get(merchant_id)
@@ -176,18 +166,16 @@ class FakeMerchants(_OnTables):
 
 class FakeTerminals(_OnTables):
     async def save(self, terminal: Terminal) -> None:
-        held = self.tables.terminals.get(terminal.id)
-        if held is not None:
-            terminal = replace(
-                held,
-                key_version=terminal.key_version,
-                status=terminal.status,
-                interval_s=terminal.interval_s,
-                version=terminal.version,
-                updated_at=terminal.updated_at,
-                updated_actor=terminal.updated_actor,
-            )
-        self.tables.terminals[terminal.id] = terminal
+        changeable = {
+            "key_version",
+            "status",
+            "interval_s",
+            "version",
+            "updated_at",
+            "updated_actor",
+        }
+        kept = tuple(f.name for f in fields(Terminal) if f.name not in changeable)
+        _upsert(self.tables.terminals, terminal, kept)
 
     async def get(self, terminal_id: str, *, for_update: bool = False) -> Terminal | None:
         return self.tables.terminals.get(terminal_id)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, Field
 
 from services.registry.api import Reg
 from services.registry.domain.model import Market
+from services.registry.store import DirectoryQuery
 from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
 
@@ -89,9 +90,10 @@ async def public_markets(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
 ) -> PublicMarketPage:
     """Search the markets by name, district and kind; by district and name, paginated."""
-    found, total = await reg.directory(
+    query = DirectoryQuery(
         q=q.strip() or None if q else None, district=district, kind=kind, offset=offset, limit=limit
     )
+    found, total = await reg.directory(query)
     return PublicMarketPage(items=[public_market(m, name) for m, name in found], total=total)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from contracts.people import Actor
@@ -29,7 +29,7 @@ from services.registry.domain.model import (
     require_valid_licence,
     validate_opening_hours,
 )
-from services.registry.store import Stores
+from services.registry.store import DirectoryQuery, Stores
 from services.runtime.auth import Principal
 from services.runtime.clock import Clock
 from services.runtime.failures import Conflict, InvalidInput, NotFound
@@ -40,6 +40,7 @@ from services.runtime.unit_of_work import UnitOfWork, UowFactory
 
 log = logging.getLogger(__name__)
 Work = UnitOfWork[Stores]
+E = TypeVar("E", Market, Merchant, Terminal)
 
 
 def actor(who: Principal) -> Actor:
@@ -88,6 +89,14 @@ class Claim:
     consumer: str
     event_id: str
     delivery: Delivery
+
+
+def _within(who: Principal, found: E | None, what: str, key: str) -> E:
+    """The entity, if it exists (404 otherwise) in the caller's district (403 otherwise)."""
+    if found is None:
+        raise NotFound(f"no {what} {key!r}")
+    who.require_district(found.district)
+    return found
 
 
 async def _first_time(work: Work, claim: Claim | None) -> bool:
@@ -159,11 +168,7 @@ class Registry:
 
     async def market(self, who: Principal, market_id: str) -> Market:
         async with self.uow() as work:
-            market = await work.stores.markets.get(market_id)
-        if market is None:
-            raise NotFound(f"no market {market_id!r}")
-        who.require_district(market.district)
-        return market
+            return _within(who, await work.stores.markets.get(market_id), "market", market_id)
 
     async def markets(self, who: Principal, district: str | None) -> list[Market]:
         if district is not None:
@@ -175,10 +180,8 @@ class Registry:
 
     async def set_task_force(self, who: Principal, market_id: str, tf: TaskForce) -> Market:
         async with self.uow() as work:
-            market = await work.stores.markets.get(market_id, for_update=True)
-            if market is None:
-                raise NotFound(f"no market {market_id!r}")
-            who.require_district(market.district)
+            found = await work.stores.markets.get(market_id, for_update=True)
+            market = _within(who, found, "market", market_id)
             by = actor(who)
             market = market.with_task_force(tf, self.now(), by=by)
             await self.save(work, market, by)
@@ -247,11 +250,9 @@ class Registry:
 
     async def merchant(self, who: Principal, merchant_id: str) -> Merchant:
         async with self.uow() as work:
-            merchant = await work.stores.merchants.get(merchant_id)
-        if merchant is None:
-            raise NotFound(f"no merchant {merchant_id!r}")
-        who.require_district(merchant.district)
-        return merchant
+            return _within(
+                who, await work.stores.merchants.get(merchant_id), "merchant", merchant_id
+            )
 
     async def merchants(
         self, who: Principal, market_id: str | None, expiring_within_days: int | None = None
@@ -272,10 +273,8 @@ class Registry:
     ) -> Merchant:
         number = validate_food_licence(food_licence)
         async with self.uow() as work:
-            merchant = await work.stores.merchants.get(merchant_id, for_update=True)
-            if merchant is None:
-                raise NotFound(f"no merchant {merchant_id!r}")
-            who.require_district(merchant.district)
+            found = await work.stores.merchants.get(merchant_id, for_update=True)
+            merchant = _within(who, found, "merchant", merchant_id)
             by = actor(who)
             merchant = merchant.renew_licence(number, valid_until, self.today(), self.now(), by=by)
             await self.save(work, merchant, by)
@@ -415,11 +414,9 @@ class Registry:
 
     async def terminal(self, who: Principal, terminal_id: str) -> Terminal:
         async with self.uow() as work:
-            terminal = await work.stores.terminals.get(terminal_id)
-        if terminal is None:
-            raise NotFound(f"no terminal {terminal_id!r}")
-        who.require_district(terminal.district)
-        return terminal
+            return _within(
+                who, await work.stores.terminals.get(terminal_id), "terminal", terminal_id
+            )
 
     async def rotate_key(self, who: Principal, terminal_id: str) -> tuple[Terminal, bytes]:
         return await self._change_terminal(who, terminal_id, rotate=True)
@@ -432,10 +429,8 @@ class Registry:
         self, who: Principal, terminal_id: str, *, rotate: bool
     ) -> tuple[Terminal, bytes]:
         async with self.uow() as work:
-            terminal = await work.stores.terminals.get(terminal_id, for_update=True)
-            if terminal is None:
-                raise NotFound(f"no terminal {terminal_id!r}")
-            who.require_district(terminal.district)
+            found = await work.stores.terminals.get(terminal_id, for_update=True)
+            terminal = _within(who, found, "terminal", terminal_id)
             by, now = actor(who), self.now()
             terminal = terminal.rotate_key(now, by=by) if rotate else terminal.retire(now, by=by)
             await self.save(work, terminal, by)
@@ -445,20 +440,16 @@ class Registry:
         return derive_key(self.master_secret, terminal.id, terminal.key_version)
 
     # the public directory -------------------------------------------------------------------
-    async def directory(
-        self, *, q: str | None, district: str | None, kind: str | None, offset: int, limit: int
-    ) -> tuple[list[tuple[Market, str | None]], int]:
+    async def directory(self, query: DirectoryQuery) -> tuple[list[tuple[Market, str | None]], int]:
         """Markets by name (part of it), district and kind, with their district's name; and
         how many match in all."""
         async with self.uow() as work:
-            return await work.stores.markets.directory(
-                q=q, district=district, kind=kind, offset=offset, limit=limit
-            )
+            return await work.stores.markets.directory(query)
 
     async def public_market(self, market_id: str) -> tuple[Market, str | None]:
         async with self.uow() as work:
             found, _ = await work.stores.markets.directory(
-                q=None, district=None, kind=None, offset=0, limit=1, market_id=market_id
+                DirectoryQuery(limit=1, market_id=market_id)
             )
         if not found:
             raise NotFound(f"no market {market_id!r}")

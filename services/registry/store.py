@@ -7,14 +7,27 @@ The in-memory fakes of the same protocols are in `fakes.py`; one suite
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 
 from contracts.people import actor_dict, actor_from
 from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
+
+
+@dataclass(frozen=True)
+class DirectoryQuery:
+    """A page of the public directory: markets whose name contains `q` (case-insensitive, taken
+    literally), of `district`, of `kind`, or the one `market_id`."""
+
+    q: str | None = None
+    district: str | None = None
+    kind: str | None = None
+    offset: int = 0
+    limit: int = 20
+    market_id: str | None = None
 
 
 class DistrictStore(Protocol):
@@ -40,18 +53,9 @@ class MarketStore(Protocol):
         """The markets (of `district` only, when given), by district and name."""
         ...
 
-    async def directory(
-        self,
-        *,
-        q: str | None,
-        district: str | None,
-        kind: str | None,
-        offset: int,
-        limit: int,
-        market_id: str | None = None,
-    ) -> tuple[list[tuple[Market, str | None]], int]:
-        """Markets matching the filters (name contains `q`, case-insensitive, taken literally),
-        by district, name and id, each with its district's name; and how many match in all."""
+    async def directory(self, query: DirectoryQuery) -> tuple[list[tuple[Market, str | None]], int]:
+        """Markets matching the query, by district, name and id, each with its district's name;
+        and how many match in all."""
         ...
 
 
@@ -147,56 +151,30 @@ def postgres_stores(conn: asyncpg.Connection) -> Stores:
     )
 
 
+T = TypeVar("T", Market, Merchant, Terminal)
+
+
+def _entity(kind: type[T], r: asyncpg.Record, **converted: Any) -> T:
+    """A row as `kind`: its columns by name, the people behind it as `Actor`s."""
+    names = {f.name for f in fields(kind)}
+    found = {k: r[k] for k in r.keys() if k in names}  # noqa: SIM118 - Record has no __iter__ of keys
+    found["registered_actor"] = actor_from(r["registered_actor"])
+    found["updated_actor"] = actor_from(r["updated_actor"])
+    return kind(**(found | converted))
+
+
 def _market(r: asyncpg.Record) -> Market:
     tf = r["task_force"]
-    return Market(
-        id=r["id"],
-        name=r["name"],
-        district=r["district"],
-        kind=r["kind"],
-        operator=r["operator"],
-        address=r["address"],
-        capacity=r["capacity"],
-        opens=r["opens"],
-        closes=r["closes"],
-        renovation_status=r["renovation_status"],
-        task_force=TaskForce(tf["leader"], tuple(tf["members"])) if tf else None,
-        version=r["version"],
-        updated_at=r["updated_at"],
-        registered_actor=actor_from(r["registered_actor"]),
-        updated_actor=actor_from(r["updated_actor"]),
-    )
+    task_force = TaskForce(tf["leader"], tuple(tf["members"])) if tf else None
+    return _entity(Market, r, task_force=task_force)
 
 
 def _merchant(r: asyncpg.Record) -> Merchant:
-    return Merchant(
-        id=r["id"],
-        name=r["name"],
-        market_id=r["market_id"],
-        district=r["district"],
-        stall_no=r["stall_no"],
-        credit_code=r["credit_code"],
-        food_licence=r["food_licence"],
-        licence_valid_until=r["licence_valid_until"],
-        categories=tuple(r["categories"]),
-        status=r["status"],
-        version=r["version"],
-        updated_at=r["updated_at"],
-        registered_actor=actor_from(r["registered_actor"]),
-        updated_actor=actor_from(r["updated_actor"]),
-    )
-
-
-_ACTORS = ("registered_actor", "updated_actor")
+    return _entity(Merchant, r, categories=tuple(r["categories"]))
 
 
 def _terminal(r: asyncpg.Record) -> Terminal:
-    fields = {k: r[k] for k in r.keys() if k not in _ACTORS}  # noqa: SIM118 - Record has no __iter__ of keys
-    return Terminal(
-        **fields,
-        registered_actor=actor_from(r["registered_actor"]),
-        updated_actor=actor_from(r["updated_actor"]),
-    )
+    return _entity(Terminal, r)
 
 
 def _locked(sql: str, for_update: bool) -> str:
@@ -263,22 +241,14 @@ class PostgresMarkets(_OnConnection):
         )
         return [_market(r) for r in rows]
 
-    async def directory(
-        self,
-        *,
-        q: str | None,
-        district: str | None,
-        kind: str | None,
-        offset: int,
-        limit: int,
-        market_id: str | None = None,
-    ) -> tuple[list[tuple[Market, str | None]], int]:
+    async def directory(self, query: DirectoryQuery) -> tuple[list[tuple[Market, str | None]], int]:
+        q = query.q
         pattern = None if q is None else "%" + like_escape(q) + "%"
         where = """($1::text IS NULL OR m.name ILIKE $1 ESCAPE '\\')
                    AND ($2::text IS NULL OR m.district = $2)
                    AND ($3::text IS NULL OR m.kind = $3)
                    AND ($4::text IS NULL OR m.id = $4)"""
-        args = (pattern, district, kind, market_id)
+        args = (pattern, query.district, query.kind, query.market_id)
         total: int = await self.conn.fetchval(
             f"SELECT count(*) FROM markets m WHERE {where}", *args
         )
@@ -286,7 +256,7 @@ class PostgresMarkets(_OnConnection):
             f"""SELECT m.*, d.name AS district_name FROM markets m
                 LEFT JOIN districts d ON d.code = m.district
                 WHERE {where} ORDER BY m.district, m.name, m.id OFFSET $5 LIMIT $6""",
-            *args, offset, limit,
+            *args, query.offset, query.limit,
         )  # fmt: skip
         return [(_market(r), r["district_name"]) for r in rows], total
 

@@ -16,7 +16,7 @@ from contracts.people import Actor
 from services.registry.app import MIGRATIONS
 from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
 from services.registry.fakes import Tables, fake_stores
-from services.registry.store import Stores, postgres_stores
+from services.registry.store import DirectoryQuery, Stores, postgres_stores
 from services.runtime.db import connect, create_pool, ident
 from services.runtime.migrations import migrate
 
@@ -152,8 +152,7 @@ async def test_markets_are_listed_by_district_and_name(stores: Stores) -> None:
 
 
 async def _directory(stores: Stores, **filters: Any) -> tuple[list[str], int]:
-    query: dict[str, Any] = {"q": None, "district": None, "kind": None, "offset": 0, "limit": 10}
-    found, total = await stores.markets.directory(**(query | filters))
+    found, total = await stores.markets.directory(DirectoryQuery(**({"limit": 10} | filters)))
     return [m.id for m, _ in found], total
 
 
@@ -164,9 +163,7 @@ async def test_the_directory_filters_pages_counts_and_names_districts(stores: St
     await stores.markets.save(market("mkt_3", "laishan", "sunny farmers"))
     await stores.markets.save(market("mkt_4", "laishan", "100%_market"))
 
-    found, total = await stores.markets.directory(
-        q=None, district=None, kind=None, offset=0, limit=10
-    )
+    found, total = await stores.markets.directory(DirectoryQuery(limit=10))
     assert [(m.id, name) for m, name in found] == [
         ("mkt_4", "laishan区"),
         ("mkt_3", "laishan区"),

@@ -13,6 +13,7 @@ from contracts.people import Actor
 from services.registry.domain.model import District, Merchant, TaskForce
 from services.registry.fakes import FakeMerchants, FakeRegistryUnits
 from services.registry.service import Claim, NewMarket, NewMerchant, NewTerminal, Registry
+from services.registry.store import DirectoryQuery
 from services.runtime.delivery import Delivery
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
 from services.runtime.terminal_keys import derive_key
@@ -428,7 +429,7 @@ async def test_the_directory_shows_markets_and_their_trading_merchants(
 ) -> None:
     units.tables.markets["mkt_2"] = market("mkt_2", "laishan", name="阳光市场", kind="wholesale")
     units.tables.merchants["mer_2"] = merchant("mer_2", "A-00", status="suspended")
-    found, total = await registry.directory(q="阳光", district=None, kind=None, offset=0, limit=5)
+    found, total = await registry.directory(DirectoryQuery(q="阳光", limit=5))
     assert ([(m.id, name) for m, name in found], total) == ([("mkt_2", "莱山区")], 1)
     shown, name = await registry.public_market("mkt_1")
     assert (shown.id, name) == ("mkt_1", "芝罘区")
