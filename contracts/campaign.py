@@ -15,10 +15,10 @@ Each event's `data` is the whole entity after the change, with `version` growing
 change, like the registry's snapshots. Money is in integer **fen** (分, 1/100 yuan), never a
 floating-point number.
 
-Chains (DESIGN §3): a campaign, milestone or project event starts its own chain (its
-`correlationid` is its own `id`), except that a `registry.disclosure.upserted` carries the chain
-of what disclosed it: the late milestone or failed check event (`causationid` = that event's
-id), or the consumed `inspection.rectification.*` event.
+Chains (contracts/README.md, "Reading an event"): a campaign, milestone or project event starts
+its own chain (its `correlationid` is its own `id`), except that a `registry.disclosure.upserted`
+carries the chain of what disclosed it: the late milestone or failed check event (`causationid` =
+that event's id), or the consumed `inspection.rectification.*` event.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Complaints contracts: what integrators submit, and the life of a complaint case.
 
-Two topics (DESIGN §6):
+Two topics (contracts/README.md, "Topics"):
 
 - `complaints.intake.v1` (key: any; the integrator's case number is a good one): complaints from
   integrators' channels — a 12345 hotline bridge, the 12315 platform — as
@@ -105,7 +105,7 @@ class Complainant(BaseModel):
 
 
 class ComplaintSubmission(BaseModel):
-    """A complaint as the public endpoint and integrators submit it (DESIGN §6)."""
+    """A complaint as the public endpoint and integrators submit it."""
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 

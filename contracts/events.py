@@ -46,8 +46,9 @@ class EventSpec:
 class RawSpec:
     """A message that travels without the CloudEvents envelope: its value is the model itself.
 
-    Only terminals' readings are raw (DESIGN §6): a terminal sends ~200 bytes, not an envelope.
-    `model` is anything pydantic's TypeAdapter takes (a model or an annotated union).
+    Only terminals' readings are raw (contracts/README.md, "Readings"): a terminal sends ~200
+    bytes, not an envelope. `model` is anything pydantic's TypeAdapter takes (a model or an
+    annotated union).
     """
 
     name: str

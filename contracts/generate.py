@@ -45,8 +45,9 @@ LOCAL_REPLICAS = 1
 KAFKA_BINDING_VERSION = "0.4.0"
 
 # CloudEvents 1.0 makes `id` and `specversion` REQUIRED, and every Sentinel event carries its
-# `time` (DESIGN §3). The model fills them in when absent, a convenience for producers in Python,
-# not a licence for other producers to leave them out, so the published schema requires them.
+# `time` (contracts/README.md, "Reading an event"). The model fills them in when absent, a
+# convenience for producers in Python, not a licence for other producers to leave them out, so
+# the published schema requires them.
 ALWAYS_PRESENT = ("specversion", "id", "time")
 
 JSON = dict[str, Any]
@@ -165,12 +166,12 @@ def _channel_description(topic: Topic, specs: Sequence[EventSpec]) -> str:
         lines += [
             "",
             "Payload: a message a consumer could not handle, with the error, the source topic, "
-            "partition and offset (DESIGN §6).",
+            "partition and offset (contracts/README.md, section Topics).",
         ]
     elif not topic.event_types:
         lines += [
             "",
-            "Payload: the compact signed reading, not a CloudEvents envelope (DESIGN §6); "
+            "Payload: the compact signed reading, not a CloudEvents envelope; "
             "contracts/README.md, section Readings, defines the canonical form and the "
             "HMAC-SHA256 `sig`.",
         ]

@@ -5,7 +5,7 @@ are keyed by their own task, rectification events by the task whose completion o
 one inspection's whole story (created, claimed, completed, ordered, verified, overdue) is read in
 order from one partition. A re-inspection task is a task of its own, keyed by its own id.
 
-Envelope attributes (DESIGN §3):
+Envelope attributes (contracts/README.md, "Reading an event"):
 
 - `subject`: the task id for `inspection.task.*`, the rectification id for
   `inspection.rectification.*`.

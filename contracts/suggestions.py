@@ -1,7 +1,7 @@
 """Suggestions (意见建议): what citizens suggest about a market or the city's campaign, and the
 answers staff give.
 
-One topic (DESIGN §6, the suggestions topic): `complaints.suggestions.v1`, key = subject =
+One topic (contracts/README.md, "Topics"): `complaints.suggestions.v1`, key = subject =
 suggestion id, produced by the complaints service, which owns suggestions:
 
 - `complaints.suggestion.received`: a citizen sent a suggestion (public `POST /suggestions`);

@@ -2,7 +2,7 @@
 
 Readings (`telemetry.readings.v1`, key = terminal id) are the one message without a CloudEvents
 envelope: terminals send a compact JSON object, signed with HMAC-SHA256 over its canonical form
-(DESIGN §6):
+(contracts/README.md, "Readings"):
 
     canonical = every field but `sig`, json.dumps(sort_keys=True, separators=(",", ":"),
                 ensure_ascii=False), UTF-8

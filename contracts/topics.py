@@ -1,4 +1,5 @@
-"""The topic catalog: every topic of DESIGN §6 with its key, partitions, cleanup and retention.
+"""The topic catalog: every topic with its key, partitions, cleanup and retention (the table in
+contracts/README.md, "Topics", shows it).
 
 `make up` provisions topics from this list, the AsyncAPI document is generated from it, and
 services look their topic names up here instead of spelling them.

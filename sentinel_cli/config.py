@@ -1,5 +1,6 @@
 """Where the CLI finds the stack: each setting from the environment if set there, else from
-`.run/env` (written by `make up` / `make demo`), else the local stack's default (DESIGN §6).
+`.run/env` (written by `make up` / `make demo`), else the local stack's default
+(docs/local-stack.md).
 
 `.run/env` is looked for as `$SENTINEL_ENV_FILE`, then `./.run/env`, then the checkout's own.
 

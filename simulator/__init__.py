@@ -1,5 +1,6 @@
 """Market Sentinel's terminal simulator: a city's cold-chain sensors, gate counters and payment
-terminals sending signed readings (DESIGN §3, §6) to `telemetry.readings.v1` or `POST /ingest`.
+terminals sending signed readings (contracts/README.md, "Readings") to `telemetry.readings.v1`
+or `POST /ingest`.
 
 - `city`: provision a city through the registry API, or load one from a file (keys included);
 - `physics`: pure, seeded value models (fridges and freezers, footfall, sales);

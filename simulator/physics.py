@@ -4,7 +4,7 @@ No I/O and no clock: each model holds its own state and a seeded `random.Random`
 `advance(t, windows)` moves it to event time `t` (under the fault windows given) and returns the
 values of the reading at `t`. The same seed and the same sequence of `t` give the same values.
 
-The numbers are chosen so that a healthy city never trips a telemetry rule (DESIGN §4: chilled
+The numbers are chosen so that a healthy city never trips a telemetry rule (docs/rules.md: chilled
 stays inside 0-6 °C, frozen below -15 °C, occupancy below 90 % of capacity, refunds around 1 %),
 and each fault trips its rule clearly.
 """
@@ -107,7 +107,7 @@ class ColdProfile:
     setpoint: float
     low: float  # thermostat cut-out: the compressor stops below this
     high: float  # cut-in: it starts above this (as the air sensor sees it)
-    limit: float  # the telemetry rule's limit (DESIGN §4), only used to size compressor stalls
+    limit: float  # the telemetry rule's limit (docs/rules.md), only used to size compressor stalls
     evaporator: float  # what a running compressor pulls towards
     cool_tau_s: float
     ambient: float  # the market hall

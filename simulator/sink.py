@@ -115,7 +115,7 @@ class KafkaSink:
 
 
 class HttpIngestSink:
-    """POSTs JSON arrays of readings to the telemetry service's `/ingest` (DESIGN §6)."""
+    """POSTs JSON arrays of readings to the telemetry service's `/ingest`."""
 
     name = "ingest"
 

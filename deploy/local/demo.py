@@ -27,7 +27,7 @@ if TYPE_CHECKING:
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / ".run"
-SERVICES = {  # name -> port (DESIGN §6)
+SERVICES = {  # name -> port (docs/local-stack.md, "Profiles")
     "registry": 8101,
     "telemetry": 8102,
     "inspection": 8103,
@@ -35,7 +35,7 @@ SERVICES = {  # name -> port (DESIGN §6)
     "credit": 8105,
     "campaign": 8106,
 }
-CONSOLE = "console"  # the staff console, on 8100 (DESIGN §6): pages for people, no API
+CONSOLE = "console"  # the staff console, on 8100: pages for people, no API
 CONSOLE_PORT = 8100
 
 

@@ -57,7 +57,7 @@ COMPOSE_RULES = "alerts.yml"
 PG_BIN = Path(os.environ.get("SENTINEL_PG_BIN", "/usr/lib/postgresql/15/bin"))
 PG_USER = "postgres"  # the OS account that owns the cluster when we run as root
 
-SERVICE_PORTS: dict[str, int] = {  # DESIGN §6
+SERVICE_PORTS: dict[str, int] = {  # docs/local-stack.md, "Profiles"
     "registry": 8101,
     "telemetry": 8102,
     "inspection": 8103,
@@ -65,7 +65,7 @@ SERVICE_PORTS: dict[str, int] = {  # DESIGN §6
     "credit": 8105,
     "campaign": 8106,
 }
-CONSOLE_PORT = 8100  # the staff console (DESIGN §6): pages, not an API Prometheus scrapes
+CONSOLE_PORT = 8100  # the staff console: pages, not an API Prometheus scrapes
 SCRAPE_INTERVAL = "5s"
 READY_DEADLINE_S = 90.0
 STOP_DEADLINE_S = 30.0
@@ -91,7 +91,7 @@ class Profile:
     keycloak_management_port: int | None = None
     # The demo people (`admin`, `<role>.<district>`) in the provider: the dev profile's.
     demo_people: bool = False
-    # None: fixed ports (dev, DESIGN §6). Else the port slot (deploy/local/slots.py) these
+    # None: fixed ports (dev, docs/local-stack.md). Else the port slot (deploy/local/slots.py) these
     # ports belong to: `up` claims one so two checkouts' stacks never share a port.
     slot: int | None = None
 

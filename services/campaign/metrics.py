@@ -1,4 +1,5 @@
-"""The campaign's own metrics, beside the runtime's (DESIGN §9 names, bounded labels)."""
+"""The campaign's own metrics, beside the runtime's (names and bounded labels: docs/architecture.md,
+"Conventions")."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Credit HTTP API (DESIGN §6): the explainable score, the public view, market assessments,
+"""Credit HTTP API: the explainable score, the public view, market assessments,
 the monthly honour and warning list (红黑榜, issue 17; docs/honours.md).
 
 The `/public/...` routes are public and rate limited: open data on merchants' grades and

@@ -1,4 +1,5 @@
-"""Telemetry's own metrics, beside the runtime's (DESIGN §9 names, bounded labels).
+"""Telemetry's own metrics, beside the runtime's (names and bounded labels: docs/architecture.md,
+"Conventions").
 
 The counters count what happened in this process; the gauge `sentinel_telemetry_open_risks`
 counts what is open in the database now, recounted at start-up, every

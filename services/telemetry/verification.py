@@ -1,4 +1,4 @@
-"""Every reading is checked before any rule sees it (DESIGN §4, "implausible or forged").
+"""Every reading is checked before any rule sees it (docs/rules.md, "Rejected readings").
 
 Order matters: a reading is parsed, then placed (known, active terminal), then authenticated
 (signature), and only an authentic reading is judged on its content (replayed seq, future

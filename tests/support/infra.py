@@ -1,4 +1,4 @@
-"""Where the tests' Kafka, PostgreSQL and identity provider come from, in DESIGN §5's order:
+"""Where the tests' Kafka, PostgreSQL and identity provider come from, in this order:
 
 1. endpoints given in the environment (`KAFKA_BOOTSTRAP_SERVERS`, `DATABASE_URL`, and the
    provider's `KEYCLOAK_URL` with its administrator `KEYCLOAK_ADMIN_USERNAME` /

@@ -27,7 +27,8 @@ def free_port() -> int:
 
 
 # Below the kernel's ephemeral range (32768+), where outgoing connections can take a port between
-# choosing it and binding it, and above the stacks' fixed ports (DESIGN §6: up to 29093).
+# choosing it and binding it, and above the stacks' ports (all below 30000: docs/local-stack.md,
+# "Port slots").
 LOW_PORTS = range(30000, 32768)
 
 

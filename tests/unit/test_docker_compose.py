@@ -26,7 +26,7 @@ PORTS = {
     "credit": 8105,
     "campaign": 8106,
 }
-CONSOLE_PORT = 8100  # DESIGN §6
+CONSOLE_PORT = 8100  # docs/local-stack.md, "Profiles"
 
 
 def test_dependencies_refer_to_defined_services() -> None:
@@ -201,7 +201,7 @@ def test_the_topics_provisioner_applies_the_acls_as_admin() -> None:
 def test_keycloak_is_the_official_image_of_the_local_stacks_version_on_8180() -> None:
     keycloak = SERVICES["keycloak"]
     assert keycloak["image"] == f"quay.io/keycloak/keycloak:{identity.KEYCLOAK_VERSION}"
-    assert keycloak["ports"] == ["127.0.0.1:8180:8080"]  # DESIGN §6
+    assert keycloak["ports"] == ["127.0.0.1:8180:8080"]  # docs/local-stack.md, "Profiles"
     env = keycloak["environment"]
     assert env["KC_HTTP_ENABLED"] == "true"
     assert env["KC_CACHE"] == "local"  # one node: no JGroups cluster

@@ -1,4 +1,5 @@
-"""The duties' metrics (DESIGN §9 names, bounded labels: event types, never market ids)."""
+"""The duties' metrics (names and bounded labels as in docs/architecture.md, "Conventions":
+event types, never market ids)."""
 
 from __future__ import annotations
 

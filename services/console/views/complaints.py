@@ -21,7 +21,7 @@ from services.console.web import Acting, Person, Services, field_errors, in_scop
 
 router = APIRouter()
 
-# The statutory clocks as the handler reads them (DESIGN §4; the service holds the numbers).
+# The statutory clocks as the handler reads them (docs/rules.md; the service holds the numbers).
 RULES = {
     "acceptance": "收到后 7 个工作日",
     "mediation": "受理后 45 个工作日",

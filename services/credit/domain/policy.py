@@ -1,9 +1,9 @@
 """The credit policy as data: versioned files that turn facts into adjustments and scores into
 grades, and the book of versions that says which one was in force when.
 
-One YAML file per version in `policies/` beside this module (`2026-01.yaml` holds DESIGN §4's
-defaults). A file names every number itself — `from_dict` fills in nothing — so a later change
-of a code default can never change what an old version meant:
+One YAML file per version in `policies/` beside this module (`2026-01.yaml` holds the base
+rules of docs/rules.md). A file names every number itself — `from_dict` fills in nothing — so a
+later change of a code default can never change what an old version meant:
 
     version: "2026-01"            # recorded with every adjustment made under it
     effective_from: 2026-01-01    # a date (00:00 UTC) or a date-time with an offset
@@ -79,7 +79,7 @@ def _design_adjustments() -> Mapping[str, int]:
             "complaint.substantiated": -5,
             "food_safety_risk.confirmed": -10,
             "licence.expired": -20,
-            # Not in DESIGN. A suspension mostly follows misconduct already scored (a critical
+            # A suspension mostly follows misconduct already scored (a critical
             # finding −30, an expired licence −20): a big delta would punish it twice; −10, like
             # a missed rectification deadline, still marks it on the record.
             "merchant.suspended": -10,
@@ -145,7 +145,7 @@ class AssessmentPolicy:
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """One version of the credit rules. Defaults are DESIGN §4's (files must name them all)."""
+    """One version of the credit rules. Defaults are docs/rules.md's (files must name them all)."""
 
     version: str
     effective_from: datetime

@@ -1,4 +1,5 @@
-"""Every threshold of the telemetry rules (DESIGN §4 defaults), and what a rule knows of a terminal.
+"""Every threshold of the telemetry rules (defaults in docs/rules.md), and what a rule knows of a
+terminal.
 
 `Thresholds` is one immutable value for the whole service (or per terminal, if a registry ever
 carries overrides); `TerminalContext` joins it with one terminal's registry facts. Both are built
@@ -41,13 +42,13 @@ class ColdChainThresholds:
     clear_hold_s: float = 10 * 60
     cumulative_window_s: float = DAY
     cumulative_limit_s: float = 60 * 60
-    # Not in DESIGN: without a margin the 24 h total, sliding by minutes, would clear and re-raise
+    # Without a margin the 24 h total, sliding by minutes, would clear and re-raise
     # the cumulative risk at every short burst near the limit.
     cumulative_clear_margin_s: float = 15 * 60
     # Bounds the state; beyond it the two closest intervals merge (counting the gap between
     # them as out of range, the cautious error for food safety).
     cumulative_max_intervals: int = 48
-    # Not in DESIGN: the points of the temperature curve a cold-chain risk's evidence carries
+    # The points of the temperature curve a cold-chain risk's evidence carries
     # (`readings`), downsampled to at most this many whatever the window's length.
     trace_max_points: int = 120
 
@@ -72,7 +73,7 @@ class CrowdingThresholds:
     raise_ratio: float = 0.90
     raise_after_s: float = 5 * 60
     major_ratio: float = 1.00
-    # Not in DESIGN: clearing needs occupancy back at or under 80 % for 5 min, so a crowd that
+    # Clearing needs occupancy back at or under 80 % for 5 min, so a crowd that
     # hovers around 90 % keeps one risk instead of raising one per surge.
     clear_ratio: float = 0.80
     clear_hold_s: float = 5 * 60
@@ -81,7 +82,7 @@ class CrowdingThresholds:
 @dataclass(frozen=True, slots=True)
 class TransactionThresholds:
     mad_multiplier: float = 5.0
-    # Not in DESIGN: a quiet stall's counts (0, 0, 1, 0…) have MAD 0, which would make any sale
+    # A quiet stall's counts (0, 0, 1, 0…) have MAD 0, which would make any sale
     # an anomaly; the deviation allowed is at least multiplier × this floor.
     mad_floor: float = 1.0
     detect_low: bool = True
@@ -93,16 +94,16 @@ class TransactionThresholds:
     recent_samples_per_hour: int = 2
     min_recent_samples: int = 24
     minor_after_intervals: int = 3
-    # Not in DESIGN: an anomaly clears after this many normal intervals in a row.
+    # An anomaly clears after this many normal intervals in a row.
     clear_after_intervals: int = 3
     refund_share: float = 0.30
-    # Not in DESIGN: one refund out of two payments is not a spree.
+    # One refund out of two payments is not a spree.
     refund_min: int = 3
 
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """Every number the rules use, with DESIGN §4's defaults. Override with `from_dict`."""
+    """Every number the rules use, with the defaults of docs/rules.md. Override with `from_dict`."""
 
     cold_chain: ColdChainThresholds = field(default_factory=ColdChainThresholds)
     gap: GapThresholds = field(default_factory=GapThresholds)

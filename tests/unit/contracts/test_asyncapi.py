@@ -144,7 +144,7 @@ def test_readings_channel_carries_the_raw_reading_without_an_envelope(
     readings = next(t for t in TOPICS if not t.event_types)
     channel = document["channels"][readings.name]
     assert "compact signed reading" in channel["description"]
-    assert "DESIGN §6" in channel["description"]
+    assert "contracts/README.md" in channel["description"]
     [raw] = [r for r in RAW_MESSAGES if r.topic == readings]
     message = _resolve(document, channel["messages"][generate.message_id(raw)]["$ref"])
     assert message["contentType"] == "application/json"  # the value is the reading itself

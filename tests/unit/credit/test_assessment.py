@@ -21,7 +21,7 @@ from services.credit.domain import (
     roll_up,
 )
 
-POLICY = default_book().get("2026-01")  # DESIGN §4's weights; 2026-12 adds the duties
+POLICY = default_book().get("2026-01")  # docs/rules.md's weights; 2026-12 adds the duties
 WEIGHTS = POLICY.assessment.weights
 PERIOD = Period(datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 5, 1, tzinfo=UTC))
 

@@ -28,7 +28,7 @@ from services.credit.domain import (
 T0 = datetime(2026, 2, 1, 8, 0, tzinfo=UTC)
 D = timedelta(days=1)
 YEAR = 365 * D
-# DESIGN §4's version alone: the ledger's mechanics, not which version is in force when.
+# The base version (2026-01) alone: the ledger's mechanics, not which version is in force when.
 BOOK = PolicyBook.of(default_book().get("2026-01"))
 POLICY = BOOK.latest
 

@@ -1,4 +1,4 @@
-"""The credit policy: the shipped file holds DESIGN §4, versions by date, bad files refused."""
+"""The credit policy: the shipped file holds docs/rules.md, versions by date, bad files refused."""
 
 from __future__ import annotations
 

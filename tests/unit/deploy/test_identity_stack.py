@@ -37,7 +37,7 @@ def test_keycloak_listens_on_loopback_at_the_fixed_address_with_a_fixed_issuer(
     args = identity.start_arguments(dev)
     assert args[:2] == ["start", "--optimized"]
     assert "--http-host=127.0.0.1" in args
-    assert "--http-port=8180" in args  # DESIGN §6
+    assert "--http-port=8180" in args  # docs/local-stack.md, "Profiles"
     assert "--hostname=http://127.0.0.1:8180" in args  # the issuer, however it is reached
     assert "--http-management-host=127.0.0.1" in args
     assert "--http-management-port=19000" in args
@@ -178,7 +178,7 @@ def test_the_demo_people_are_admin_and_one_per_role_and_district() -> None:
     expected = {f"{r}.{d}" for r in demo.STAFF_ROLES for d in districts}
     assert set(names[1:]) == expected and len(names) == len(set(names))
     for required in ("inspector.zhifu", "handler.laishan", "clerk.zhifu", "leader.zhifu"):
-        assert required in names  # issue 14, DESIGN §6
+        assert required in names  # issue 14, docs/local-stack.md ("Demo people")
     for person in people[1:]:
         role, district = person.username.split(".")
         assert (person.roles, person.district, person.market_id) == ((role,), district, None)

@@ -59,7 +59,7 @@ def test_no_two_profiles_share_a_port() -> None:
         ports += [p.prometheus_port] if p.prometheus_port else []
         ports += [p.keycloak_port, p.keycloak_management_port] if p.keycloak_port else []
     ports += stack.SERVICE_PORTS.values()
-    ports += [8100, 8190]  # the console (DESIGN §6), the demo simulator's control
+    ports += [8100, 8190]  # the console (docs/local-stack.md), the demo simulator's control
     assert len(ports) == len(set(ports))
 
 
@@ -273,7 +273,7 @@ def test_env_has_every_fixed_variable(dev: stack.Profile, test_profile: stack.Pr
     assert env["PROMETHEUS_URL"] == "http://127.0.0.1:19090"
     assert env["SENTINEL_ADMIN_TOKEN"] == "tok"
     assert env["SENTINEL_TERMINAL_MASTER_SECRET"] == "b" * 64
-    # DESIGN §6 and issue 14: the provider's issuer, the demo people's one password.
+    # docs/local-stack.md and issue 14: the provider's issuer, the demo people's one password.
     assert env["OIDC_ISSUER"] == "http://127.0.0.1:8180/realms/sentinel"
     assert env["SENTINEL_DEMO_PASSWORD"] == "demo-pw"
     assert env["KEYCLOAK_URL"] == "http://127.0.0.1:8180"

@@ -27,7 +27,7 @@ COMMON: dict[str, Any] = {
     "oidc_issuer": ISSUER,
     "oidc_jwks": SIGNER.jwks_json(),
 }
-# DESIGN §6 and the issues: what anyone may call. Health, metrics and the API documents too.
+# docs/identity.md and the issues: what anyone may call. Health, metrics and the API documents too.
 PUBLIC = {
     ("POST", "/ingest"),
     ("POST", "/complaints"),

@@ -1,5 +1,5 @@
 """The value models on simulated days: plausible when healthy, each fault clearly past its rule's
-threshold (DESIGN §4), and the same numbers from the same seed."""
+threshold (docs/rules.md), and the same numbers from the same seed."""
 
 from __future__ import annotations
 

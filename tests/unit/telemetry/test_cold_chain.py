@@ -1,4 +1,4 @@
-"""Cold-chain excursion and cumulative rules on synthetic series (DESIGN §4, issue 3)."""
+"""Cold-chain excursion and cumulative rules on synthetic series (docs/rules.md, issue 3)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Thresholds carry DESIGN §4's defaults, are all configurable, and refuse typos."""
+"""Thresholds carry docs/rules.md's defaults, are all configurable, and refuse typos."""
 
 from __future__ import annotations
 
