@@ -1,5 +1,5 @@
-"""Complaints HTTP API (DESIGN §6): thin routes that parse, authorise and call `Complaints`
-and `Suggestions`.
+"""Complaints HTTP API: thin routes that parse, authorise and call the use cases
+(`Complaints` and `Suggestions` in service.py).
 
 `POST /complaints` and `GET /complaints/track/{code}` are public: a citizen files a complaint
 and follows it by its tracking code, which shows the status and the deadlines, nothing personal.
@@ -17,8 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.complaints import TEXT_MAX_CHARS, CloseOutcome, ComplaintState, ComplaintSubmission
 from contracts.suggestions import ANSWER_MAX_CHARS, About, SuggestionState, SuggestionSubmission
-from services.complaints.commands import Complaints
-from services.complaints.suggestions import Suggestions
+from services.complaints.service import Complaints, Suggestions
 from services.runtime.auth import Principal, require
 from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited

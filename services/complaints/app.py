@@ -1,45 +1,28 @@
-"""Wiring of the complaints service: the registry view, intake from integrators, the deadline
-clock and the HTTP API."""
+"""Wiring of the complaints service, in one place: the policy and calendar files, the unit of
+work over the service's schema, the registry view, the Kafka routers, the deadline clock and the
+HTTP API."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from contracts import topics
 from services.complaints.api import router
-from services.complaints.commands import Complaints, utc_now
 from services.complaints.domain import Policy, WorkCalendar
+from services.complaints.handlers import inspection_router, intake_router
+from services.complaints.metrics import ComplaintsMetrics
+from services.complaints.policy_files import load_calendar, load_policy
+from services.complaints.service import Complaints, Suggestions
 from services.complaints.settings import ComplaintsSettings
-from services.complaints.suggestions import Suggestions
+from services.complaints.store import postgres_stores
 from services.runtime.app import Service, create_app
+from services.runtime.clock import Clock, utc_now
 from services.runtime.directory import RegistryDirectory
+from services.runtime.unit_of_work import postgres_units
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-def load_policy(settings: ComplaintsSettings) -> Policy:
-    # The city's timezone is a stack-wide setting; the policy may still name another.
-    overrides = {"timezone": settings.timezone}
-    try:
-        if settings.policy:
-            overrides |= json.loads(settings.policy)
-        return Policy.from_dict(overrides)
-    except (ValueError, TypeError) as exc:
-        raise SystemExit(f"COMPLAINTS_POLICY: {exc}") from exc
-
-
-def load_calendar(settings: ComplaintsSettings) -> WorkCalendar:
-    if settings.calendar_file is None:
-        return WorkCalendar.default()
-    try:
-        return WorkCalendar.from_file(settings.calendar_file)
-    except (OSError, ValueError) as exc:
-        raise SystemExit(f"COMPLAINTS_CALENDAR_FILE: {exc}") from exc
 
 
 def build(
@@ -47,21 +30,23 @@ def build(
     *,
     policy: Policy | None = None,
     calendar: WorkCalendar | None = None,
-    now: Callable[[], datetime] = utc_now,
+    now: Clock = utc_now,
 ) -> FastAPI:
     settings = settings or ComplaintsSettings()
     service = Service(settings, MIGRATIONS)
     directory = RegistryDirectory()
     directory.attach(service)
+    uow = postgres_units(lambda: service.pool, service.schema, postgres_stores)
     complaints = Complaints(
-        service,
+        uow,
         directory,
         policy or load_policy(settings),
         calendar or load_calendar(settings),
         now,
+        ComplaintsMetrics(service.metrics),
     )
-    service.subscribe(topics.COMPLAINTS_INTAKE.name, complaints.on_intake)
-    service.subscribe(topics.INSPECTION_EVENTS.name, complaints.on_inspection)
+    service.subscribe(topics.COMPLAINTS_INTAKE.name, intake_router(complaints))
+    service.subscribe(topics.INSPECTION_EVENTS.name, inspection_router(complaints))
     service.every(settings.clock_check_interval_s, complaints.check_clock, "deadline-clock")
 
     app = create_app(
@@ -72,5 +57,5 @@ def build(
         "citizens' suggestions (意见建议) and their answers.",
     )
     app.state.complaints = complaints
-    app.state.suggestions = Suggestions(service, directory, now)
+    app.state.suggestions = Suggestions(uow, directory, now)
     return app

@@ -1,21 +1,27 @@
-"""A complaint case as the events on `complaints.events.v1` carry it: masked, public, whole.
+"""Complaints and suggestions as their events carry them: the contract data of each event type.
 
-The complainant's name and phone stay in the complaints schema; every event carries the masked
-form. `subject` = `correlationid` = the complaint id: a complaint starts its own chain.
+The complainant's name and phone, and a suggestion's author, stay in the complaints schema;
+every event carries the masked form. The use cases (service.py) address each event with
+`services.runtime.outbox.outgoing`: `subject` = `correlationid` = the complaint's (or the
+suggestion's) id, which starts its own chain.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from contracts import complaints as c
-from contracts import topics
-from contracts.envelope import Envelope, make_event
+from contracts import suggestions as s
 from services.complaints.domain import Complaint
+from services.complaints.domain.suggestions import Suggestion
 
-TOPIC = topics.COMPLAINTS_EVENTS.name
-Item = tuple[str, Envelope[Any], str]
+RECEIVED = "complaints.complaint.received"
+ACCEPTED = "complaints.complaint.accepted"
+REJECTED = "complaints.complaint.rejected"
+CLOSED = "complaints.complaint.closed"
+OVERDUE = "complaints.complaint.overdue"
+SUGGESTION_RECEIVED = "complaints.suggestion.received"
+SUGGESTION_ANSWERED = "complaints.suggestion.answered"
 
 
 def case_data(case: Complaint, external_ref: str | None) -> dict[str, Any]:
@@ -53,84 +59,65 @@ def case_data(case: Complaint, external_ref: str | None) -> dict[str, Any]:
     }
 
 
-def _event(
-    event_type: str,
-    model: type[c._Case],
-    case: Complaint,
-    now: datetime,
-    external_ref: str | None,
-    causation_id: str | None = None,
-    **extra: Any,
-) -> Item:
-    data = model.model_validate(case_data(case, external_ref) | extra)
-    event = make_event(
-        service="complaints",
-        event_type=event_type,
-        version=1,
-        subject=case.complaint_id,
-        data=data,
-        correlation_id=case.complaint_id,
-        causation_id=causation_id,
-        time=now,
-    )
-    return (TOPIC, event, case.complaint_id)
+def received(case: Complaint, external_ref: str | None) -> c.ComplaintReceived:
+    return c.ComplaintReceived.model_validate(case_data(case, external_ref))
 
 
-def received(
-    case: Complaint, now: datetime, external_ref: str | None, causation_id: str | None
-) -> Item:
-    return _event(
-        "complaints.complaint.received", c.ComplaintReceived, case, now, external_ref, causation_id
-    )
+def accepted(case: Complaint, external_ref: str | None) -> c.ComplaintAccepted:
+    data = case_data(case, external_ref) | {"actor": case.accepted_actor}
+    return c.ComplaintAccepted.model_validate(data)
 
 
-def accepted(case: Complaint, now: datetime, external_ref: str | None) -> Item:
-    return _event(
-        "complaints.complaint.accepted",
-        c.ComplaintAccepted,
-        case,
-        now,
-        external_ref,
-        actor=case.accepted_actor,
-    )
+def rejected(case: Complaint, external_ref: str | None) -> c.ComplaintRejected:
+    data = case_data(case, external_ref) | {"actor": case.rejected_actor}
+    return c.ComplaintRejected.model_validate(data)
 
 
-def rejected(case: Complaint, now: datetime, external_ref: str | None) -> Item:
-    return _event(
-        "complaints.complaint.rejected",
-        c.ComplaintRejected,
-        case,
-        now,
-        external_ref,
-        actor=case.rejected_actor,
-    )
+def closed(case: Complaint, external_ref: str | None) -> c.ComplaintClosed:
+    data = case_data(case, external_ref) | {
+        "within_limit": bool(case.closed_in_time),
+        "actor": case.closed_actor,
+    }
+    return c.ComplaintClosed.model_validate(data)
 
 
-def closed(case: Complaint, now: datetime, external_ref: str | None) -> Item:
-    return _event(
-        "complaints.complaint.closed",
-        c.ComplaintClosed,
-        case,
-        now,
-        external_ref,
-        within_limit=bool(case.closed_in_time),
-        actor=case.closed_actor,
-    )
-
-
-def overdue(case: Complaint, now: datetime, external_ref: str | None) -> Item:
+def overdue(case: Complaint, external_ref: str | None) -> c.ComplaintOverdue:
     clock = case.running_clock
     deadline = case.current_deadline
     marked = case.overdue_marked_at
     if clock is None or deadline is None or marked is None:
         raise ValueError(f"complaint {case.complaint_id} has no overdue clock to publish")
-    return _event(
-        "complaints.complaint.overdue",
-        c.ComplaintOverdue,
-        case,
-        now,
-        external_ref,
-        clock=clock,
-        deadline=deadline,
-        overdue_at=marked,
-    )
+    data = case_data(case, external_ref) | {
+        "clock": clock,
+        "deadline": deadline,
+        "overdue_at": marked,
+    }
+    return c.ComplaintOverdue.model_validate(data)
+
+
+def suggestion_data(x: Suggestion) -> dict[str, Any]:
+    """The suggestion as its events carry it: the author masked."""
+    return {
+        "suggestion_id": x.suggestion_id,
+        "version": x.version,
+        "tracking_code": x.tracking_code,
+        "about": x.about,
+        "market_id": x.market_id,
+        "district": x.district,
+        "project_id": x.project_id,
+        "text": x.text,
+        "author": x.masked_author(),
+        "publish_answer": x.publish_answer,
+        "state": x.state,
+        "received_at": x.received_at,
+        "answer": x.answer,
+        "answered_at": x.answered_at,
+    }
+
+
+def suggestion_received(x: Suggestion) -> s.SuggestionReceived:
+    return s.SuggestionReceived.model_validate(suggestion_data(x))
+
+
+def suggestion_answered(x: Suggestion) -> s.SuggestionAnswered:
+    return s.SuggestionAnswered.model_validate(suggestion_data(x) | {"actor": x.answered_by})

@@ -1,4 +1,5 @@
-"""Complaints' own metrics, beside the runtime's (DESIGN §9 names, bounded labels)."""
+"""Complaints' own metrics, beside the runtime's (names as docs/operations.md gives them, bounded
+labels)."""
 
 from __future__ import annotations
 

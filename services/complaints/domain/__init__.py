@@ -4,8 +4,8 @@ Every function takes the state the service loaded and `now` (an aware datetime f
 injectable clock) and returns the changed complaint; the service stores it with its events in
 one transaction.
 
-    policy = Policy.from_dict(settings.policy)        # DESIGN §4 defaults, configurable
-    calendar = WorkCalendar.default()                 # or WorkCalendar.from_file(path)
+    policy = Policy.from_dict(overrides)              # the defaults, configurable
+    calendar = WorkCalendar.from_dict(parsed)         # read by services/complaints/policy_files.py
     # POST /complaints and complaints.intake.v1 (the service resolves market and merchant first)
     new = receive(name=..., phone=..., market_id=..., district=market.district,
                   merchant_id=..., stall_no=..., category="short_weight", facts=..., request=...,
@@ -20,11 +20,10 @@ one transaction.
     mark_overdue(c, now); nearing(c, now, policy, calendar)
 
 Errors: `IllegalTransition` (a 409 carrying the current state) and `InvalidComplaint` (a 422
-naming every offending field) extend the shared HTTP errors.
+naming every offending field) extend the runtime's plain failures (services/runtime/failures.py).
 """
 
 from services.complaints.domain.calendar import (
-    CALENDAR_FILE,
     WorkCalendar,
     YearSchedule,
     resolve_timezone,
@@ -75,7 +74,6 @@ from services.complaints.domain.model import (
 from services.complaints.domain.policy import DEFAULT_POLICY, Policy, parse_duration
 
 __all__ = [
-    "CALENDAR_FILE",
     "CATEGORIES",
     "CHANNELS",
     "DEFAULT_POLICY",

@@ -1,9 +1,10 @@
 """Working days: weekends and public holidays skipped, make-up working days (调休) counted.
 
 The calendar is data (`calendar_cn.yaml` beside this module, or any file in its format), read once
-at start-up; the rules take a `WorkCalendar` value and never read files themselves.
+at start-up by the service (services/complaints/policy_files.py) and handed over parsed; the rules
+take a `WorkCalendar` value and never read files themselves.
 
-    cal = WorkCalendar.default()                      # the packaged file
+    cal = WorkCalendar.from_dict(parsed_yaml)         # policy_files.default_calendar()
     cal.add_working_days(date(2026, 9, 30), 1)        # 2026-10-08: 1-7 Oct off
     cal.deadline_at(received_at, 7, "Asia/Shanghai")  # end of the 7th working day, in UTC
 
@@ -16,15 +17,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
-from functools import lru_cache
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-import yaml
-
-CALENDAR_FILE = Path(__file__).with_name("calendar_cn.yaml")
 DAY = timedelta(days=1)
 # add_working_days refuses more than this: a clock of 45 working days needs ~65 calendar days,
 # and a bound keeps a typo in configuration from spinning through centuries.
@@ -46,7 +42,7 @@ class YearSchedule:
 
 @dataclass(frozen=True, slots=True)
 class WorkCalendar:
-    """Which days are working days. Immutable; build one with `from_dict`/`from_file`/`default`."""
+    """Which days are working days. Immutable; build one with `from_dict` (or `weekends_only`)."""
 
     years: Mapping[int, YearSchedule] = field(default_factory=lambda: MappingProxyType({}))
 
@@ -56,29 +52,9 @@ class WorkCalendar:
     # -- loading -----------------------------------------------------------------------------
 
     @classmethod
-    def default(cls) -> WorkCalendar:
-        """The packaged calendar (`calendar_cn.yaml`), parsed once per process."""
-        return _default()
-
-    @classmethod
     def weekends_only(cls) -> WorkCalendar:
         """No holidays at all: Monday to Friday are working days."""
         return cls()
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> WorkCalendar:
-        """Parse a YAML file in `calendar_cn.yaml`'s format; ValueError names the bad entry."""
-        path = Path(path)
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except yaml.YAMLError as exc:
-            raise ValueError(f"calendar {path}: not valid YAML: {exc}") from exc
-        if not isinstance(data, Mapping):
-            raise ValueError(f"calendar {path}: expected a mapping with 'years'")
-        try:
-            return cls.from_dict(data)
-        except ValueError as exc:
-            raise ValueError(f"{path}: {exc}") from exc
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> WorkCalendar:
@@ -187,11 +163,6 @@ def resolve_timezone(tz: tzinfo | str) -> tzinfo:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown timezone {tz!r}") from exc
-
-
-@lru_cache(maxsize=1)
-def _default() -> WorkCalendar:
-    return WorkCalendar.from_file(CALENDAR_FILE)
 
 
 def _aware(moment: datetime, name: str) -> datetime:

@@ -1,8 +1,9 @@
 """The errors the complaint rules raise on purpose.
 
-They extend the shared HTTP errors, so the API's error handler shows them as they are: an illegal
-transition is a 409 naming the current state, a complaint or decision that breaks a rule is a 422
-naming every offending field at once (the fields of the request body, e.g. `complainant.phone`).
+They extend the runtime's plain failures, which the API's error handler shows as they are: an
+illegal transition is a 409 naming the current state, a complaint or decision that breaks a rule
+is a 422 naming every offending field at once (the fields of the request body, e.g.
+`complainant.phone`).
 """
 
 from __future__ import annotations

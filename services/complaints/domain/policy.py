@@ -1,7 +1,7 @@
-"""Every number of the complaint rules (DESIGN §4 and issue 5 defaults), in one immutable value.
+"""Every number of the complaint rules, with its default, in one immutable value.
 
-The service builds one `Policy` at start-up (`Policy.from_dict` over its settings) and passes it
-to every rule. Clocks count working days of the `WorkCalendar`, in the city's timezone.
+The service builds one `Policy` at start-up (`Policy.from_dict` over its parsed settings) and
+passes it to every rule. Clocks count working days of the `WorkCalendar`, in the city's timezone.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from services.complaints.domain.calendar import resolve_timezone
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """The complaint rules' numbers. Every field has DESIGN §4's default."""
+    """The complaint rules' numbers; every field has the legal default."""
 
     # Acceptance (受理) decided within this many working days after the day of receipt.
     acceptance_working_days: int = 7

@@ -12,7 +12,7 @@ import orjson
 from contracts import topics
 from contracts.complaints import ComplaintSubmitted, IntakeEnvelope
 from contracts.envelope import schema_id
-from services.complaints.domain import WorkCalendar
+from services.complaints.policy_files import default_calendar
 from tests.integration.complaints.conftest import Stack, submission
 from tests.support.kafka import Record, TopicWatcher
 
@@ -145,7 +145,7 @@ async def test_accept_sets_the_mediation_deadline_and_close_carries_substantiate
         [accepted] = await events.wait_for(of("complaints.complaint.accepted", complaint_id=cid))
         data = accepted.json()["data"]
         accepted_at = datetime.fromisoformat(data["accepted_at"])
-        expected = WorkCalendar.default().deadline_at(accepted_at, 45, "Asia/Shanghai")
+        expected = default_calendar().deadline_at(accepted_at, 45, "Asia/Shanghai")
         assert datetime.fromisoformat(data["mediation_deadline"]) == expected
 
         again = await stack.complaints.post(f"/complaints/{cid}/accept", headers=handler)

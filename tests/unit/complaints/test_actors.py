@@ -15,7 +15,6 @@ from contracts.people import Actor
 from services.complaints import events
 from services.complaints.domain import (
     DEFAULT_POLICY,
-    WorkCalendar,
     accept,
     close,
     mark_overdue,
@@ -23,10 +22,13 @@ from services.complaints.domain import (
     reject,
 )
 from services.complaints.domain.model import Complaint
+from services.complaints.policy_files import default_calendar
+from services.runtime.outbox import Item
+from tests.unit.complaints.support import announce
 from tests.unit.contracts.schema_subset import validate
 
 NOW = datetime(2026, 5, 6, 1, 30, tzinfo=UTC)
-CAL = WorkCalendar.default()
+CAL = default_calendar()
 ZHOU = Actor(subject="3c2b1a09-8d7e-4f6a-9b8c-7d6e5f4a3b2c", name="周处理员")
 WU = Actor(subject="9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", name="吴处理员")
 
@@ -55,25 +57,25 @@ def accepted(by: Actor = ZHOU) -> Complaint:
     )
 
 
-def wire(item: events.Item) -> dict[str, object]:
+def wire(item: Item) -> dict[str, object]:
     parsed: dict[str, object] = orjson.loads(item[1].to_json())
     return parsed
 
 
-def data_of(item: events.Item) -> dict[str, object]:
+def data_of(item: Item) -> dict[str, object]:
     data = wire(item)["data"]
     assert isinstance(data, dict)
     return data
 
 
-def valid(item: events.Item) -> bool:
+def valid(item: Item) -> bool:
     return validate(wire(item), generate.envelope_schema(spec(item[1].type))) == []
 
 
 def test_each_decision_records_its_handler_and_its_event_carries_them() -> None:
     case = accepted()
     assert (case.handled_by, case.accepted_actor) == (ZHOU.subject, ZHOU)
-    item = events.accepted(case, NOW, None)
+    item = announce(events.ACCEPTED, case, events.accepted(case, None))
     assert isinstance(item[1].data, ComplaintAccepted) and item[1].data.actor == ZHOU
     assert data_of(item)["actor"] == {"subject": ZHOU.subject, "name": "周处理员"}
     assert valid(item)
@@ -87,23 +89,23 @@ def test_each_decision_records_its_handler_and_its_event_carries_them() -> None:
         now=NOW + timedelta(days=2),
     )
     assert (done.accepted_actor, done.closed_actor, done.handled_by) == (ZHOU, WU, WU.subject)
-    item = events.closed(done, NOW, None)
+    item = announce(events.CLOSED, done, events.closed(done, None))
     assert isinstance(item[1].data, ComplaintClosed) and item[1].data.actor == WU
     assert valid(item)
 
     refused = reject(received(), by=WU, reason="不属于本部门管辖", now=NOW)
     assert (refused.rejected_actor, refused.accepted_actor) == (WU, None)
-    item = events.rejected(refused, NOW, None)
+    item = announce(events.REJECTED, refused, events.rejected(refused, None))
     assert isinstance(item[1].data, ComplaintRejected) and item[1].data.actor == WU
     assert valid(item)
 
 
 def test_received_and_overdue_name_nobody() -> None:
     case = received()
-    assert "actor" not in data_of(events.received(case, NOW, None, None))
+    assert "actor" not in data_of(announce(events.RECEIVED, case, events.received(case, None)))
     late = mark_overdue(case, NOW + timedelta(days=30))
     assert late is not None
-    assert "actor" not in data_of(events.overdue(late, NOW + timedelta(days=30), None))
+    assert "actor" not in data_of(announce(events.OVERDUE, late, events.overdue(late, None)))
 
 
 def test_a_bare_subject_is_a_handler_named_by_it() -> None:
@@ -133,9 +135,9 @@ def test_events_of_older_producers_without_an_actor_still_validate() -> None:
     done = close(case, by=WU, outcome="refunded", substantiated=True, satisfaction=4, now=NOW)
     refused = reject(received(), by=WU, reason="重复投诉", now=NOW)
     for item, model in (
-        (events.accepted(case, NOW, None), ComplaintAccepted),
-        (events.closed(done, NOW, None), ComplaintClosed),
-        (events.rejected(refused, NOW, None), ComplaintRejected),
+        (announce(events.ACCEPTED, case, events.accepted(case, None)), ComplaintAccepted),
+        (announce(events.CLOSED, done, events.closed(done, None)), ComplaintClosed),
+        (announce(events.REJECTED, refused, events.rejected(refused, None)), ComplaintRejected),
     ):
         old = wire(item)
         data = old["data"]

@@ -12,9 +12,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.complaints.domain import CALENDAR_FILE, WorkCalendar
+from services.complaints.domain import WorkCalendar
+from services.complaints.policy_files import CALENDAR_FILE, default_calendar, read_calendar
 
-CAL = WorkCalendar.default()
+CAL = default_calendar()
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
@@ -228,8 +229,8 @@ def test_a_fixed_offset_zone_works_too() -> None:
 
 def test_the_packaged_file_is_beside_the_module_and_loads_the_same() -> None:
     assert CALENDAR_FILE.name == "calendar_cn.yaml" and CALENDAR_FILE.is_file()
-    assert WorkCalendar.from_file(CALENDAR_FILE) == CAL
-    assert WorkCalendar.default() is CAL  # parsed once
+    assert read_calendar(CALENDAR_FILE) == CAL
+    assert default_calendar() is CAL  # parsed once
 
 
 def test_a_custom_file(tmp_path: Path) -> None:
@@ -243,7 +244,7 @@ def test_a_custom_file(tmp_path: Path) -> None:
         "    workdays: ['2030-03-09']\n",
         encoding="utf-8",
     )
-    cal = WorkCalendar.from_file(path)
+    cal = read_calendar(path)
     assert cal.covers(2030) and not cal.is_provisional(2030)
     # Mon 4 + Tue 5 off, Wed 6, Thu 7 off, Fri 8, Sat 9 works.
     assert cal.add_working_days(date(2030, 3, 1), 3) == date(2030, 3, 9)
@@ -294,12 +295,12 @@ def test_bad_files_name_the_file(tmp_path: Path) -> None:
     path = tmp_path / "bad.yaml"
     path.write_text("years: {2026: {workdays: [2026-03-03]}}\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad.yaml: calendar 2026.workdays\[0\]"):
-        WorkCalendar.from_file(path)
+        read_calendar(path)
     path.write_text("- just\n- a list\n", encoding="utf-8")
     with pytest.raises(ValueError, match="expected a mapping with 'years'"):
-        WorkCalendar.from_file(path)
+        read_calendar(path)
     path.write_text("years: [unclosed\n", encoding="utf-8")
     with pytest.raises(ValueError, match="not valid YAML"):
-        WorkCalendar.from_file(path)
+        read_calendar(path)
     with pytest.raises(ValueError, match="unknown keys colour"):
         WorkCalendar.from_dict({"years": {}, "colour": "red"})

@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from services.complaints.domain import (
     Policy,
-    WorkCalendar,
     accept,
     bigrams,
     close,
@@ -23,9 +22,10 @@ from services.complaints.domain import (
     similarity,
 )
 from services.complaints.domain.model import Complaint
+from services.complaints.policy_files import default_calendar
 
 POLICY = Policy()
-CAL = WorkCalendar.default()
+CAL = default_calendar()
 T0 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)
 H = timedelta(hours=1)
 SHRIMP = "在A-12摊位买了一斤虾，回家用电子秤称只有八两，缺斤短两。"

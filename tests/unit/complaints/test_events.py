@@ -18,16 +18,18 @@ from contracts.complaints import (
 from services.complaints import events
 from services.complaints.domain import (
     DEFAULT_POLICY,
-    WorkCalendar,
     accept,
     close,
     mark_overdue,
     receive,
     reject,
 )
+from services.complaints.policy_files import default_calendar
+from services.runtime.outbox import Item
+from tests.unit.complaints.support import announce
 
 NOW = datetime(2026, 5, 6, 1, 30, tzinfo=UTC)  # a Wednesday, 09:30 in the city
-CAL = WorkCalendar.default()
+CAL = default_calendar()
 
 
 def received_case():  # type: ignore[no-untyped-def]
@@ -48,7 +50,7 @@ def received_case():  # type: ignore[no-untyped-def]
     )
 
 
-def no_personal_data(item: events.Item) -> None:
+def no_personal_data(item: Item) -> None:
     wire = item[1].to_json()
     assert b"13812345678" not in wire and "张三".encode() not in wire
     assert orjson.loads(wire)["data"]["complainant"] == {"name": "张*", "phone": "138****5678"}
@@ -56,7 +58,9 @@ def no_personal_data(item: events.Item) -> None:
 
 def test_every_transition_publishes_its_contract_masked_and_keyed_by_the_complaint() -> None:
     case = received_case()
-    item = events.received(case, NOW, "12345-77", "evt-intake")
+    item = announce(
+        events.RECEIVED, case, events.received(case, "12345-77"), causation_id="evt-intake"
+    )
     topic, envelope, key = item
     assert (topic, key) == ("complaints.events.v1", case.complaint_id)
     assert isinstance(envelope.data, ComplaintReceived)
@@ -67,7 +71,7 @@ def test_every_transition_publishes_its_contract_masked_and_keyed_by_the_complai
     accepted = accept(
         case, by="h1", now=NOW + timedelta(hours=2), policy=DEFAULT_POLICY, calendar=CAL
     )
-    item = events.accepted(accepted, NOW, None)
+    item = announce(events.ACCEPTED, accepted, events.accepted(accepted, None))
     assert isinstance(item[1].data, ComplaintAccepted)
     assert item[1].data.mediation_deadline == accepted.mediation_deadline
     no_personal_data(item)
@@ -80,13 +84,13 @@ def test_every_transition_publishes_its_contract_masked_and_keyed_by_the_complai
         satisfaction=4,
         now=NOW + timedelta(days=3),
     )
-    item = events.closed(closed, NOW, None)
+    item = announce(events.CLOSED, closed, events.closed(closed, None))
     assert isinstance(item[1].data, ComplaintClosed)
     assert item[1].data.substantiated is True and item[1].data.within_limit is True
     no_personal_data(item)
 
     rejected = reject(case, by="h2", reason="不属于市场监管职责", now=NOW + timedelta(hours=1))
-    item = events.rejected(rejected, NOW, None)
+    item = announce(events.REJECTED, rejected, events.rejected(rejected, None))
     assert isinstance(item[1].data, ComplaintRejected)
     assert item[1].data.reject_reason == "不属于市场监管职责"
     no_personal_data(item)
@@ -95,10 +99,10 @@ def test_every_transition_publishes_its_contract_masked_and_keyed_by_the_complai
 def test_overdue_names_its_clock_and_deadline_and_refuses_a_case_not_overdue() -> None:
     case = received_case()
     with pytest.raises(ValueError, match="no overdue clock"):
-        events.overdue(case, NOW, None)
+        events.overdue(case, None)
     late = mark_overdue(case, case.acceptance_deadline + timedelta(seconds=1))
     assert late is not None
-    item = events.overdue(late, NOW, None)
+    item = announce(events.OVERDUE, late, events.overdue(late, None))
     data = item[1].data
     assert isinstance(data, ComplaintOverdue)
     assert (data.clock, data.deadline) == ("acceptance", case.acceptance_deadline)

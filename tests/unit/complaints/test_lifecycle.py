@@ -12,7 +12,6 @@ from services.complaints.domain import (
     IllegalTransition,
     InvalidComplaint,
     Policy,
-    WorkCalendar,
     accept,
     close,
     mark_overdue,
@@ -22,10 +21,11 @@ from services.complaints.domain import (
     working_days_left,
 )
 from services.complaints.domain.model import Complaint
+from services.complaints.policy_files import default_calendar
 from services.runtime.errors import Conflict, InvalidInput, status_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-CAL = WorkCalendar.default()
+CAL = default_calendar()
 POLICY = Policy()
 HANDLER = "handler-wang"
 # Monday 9 March 2026, 10:00 in Yantai. Acceptance deadline: end of Wed 18 March (7th working day).

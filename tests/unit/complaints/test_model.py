@@ -16,7 +16,6 @@ from services.complaints.domain import (
     Complainant,
     Complaint,
     Policy,
-    WorkCalendar,
     accept,
     close,
     derive_complaint_id,
@@ -29,6 +28,7 @@ from services.complaints.domain import (
     parse_tracking_code,
     receive,
 )
+from services.complaints.policy_files import default_calendar
 from services.runtime.errors import InvalidInput
 
 T0 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)  # Monday 10:00 in Yantai
@@ -143,7 +143,7 @@ def test_complaint_ids() -> None:
 
 
 def _case() -> Complaint:
-    cal, policy = WorkCalendar.default(), Policy()
+    cal, policy = default_calendar(), Policy()
     c = receive(
         name="张三",
         phone="13812345678",

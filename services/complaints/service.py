@@ -1,20 +1,23 @@
-"""The complaints use cases: each one a transaction that loads what the rules need, applies a
-pure rule from `domain`, and stores the changed case with its events (outbox).
+"""The complaints use cases: each one a unit of work that loads what the rules need, applies a
+pure rule from `domain`, and stores the changed case with its events (written to the outbox with
+the commit).
 
-HTTP routes, the intake consumer and the clock call these; they never touch SQL or Kafka
-themselves. `now` is the clock every rule is given: replace it (tests) to move time.
+HTTP routes (api.py), the Kafka handlers (handlers.py) and the clock job call these; they never
+touch SQL or Kafka themselves. `now` is the clock every rule is given: replace it (tests) to
+move time.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any, Protocol
 
-from contracts.complaints import ComplaintSubmission, ComplaintSubmitted, IntakeEnvelope
+from contracts.complaints import ComplaintSubmission
 from contracts.inspection import TaskCompleted
 from contracts.people import Actor
+from contracts.suggestions import SuggestionSubmission
 from services.complaints import events
 from services.complaints.domain import (
     Complaint,
@@ -32,20 +35,51 @@ from services.complaints.domain import (
     reject,
     working_days_left,
 )
+from services.complaints.domain.suggestions import (
+    Suggestion,
+    answer_suggestion,
+    receive_suggestion,
+)
 from services.complaints.metrics import ComplaintsMetrics
-from services.complaints.store import PostgresComplaintStore
-from services.runtime.app import Service
+from services.complaints.store import Stores
 from services.runtime.auth import ALL_DISTRICTS, Principal
-from services.runtime.directory import RegistryDirectory
-from services.runtime.errors import InvalidInput, NotFound
-from services.runtime.messaging import Delivery, PoisonMessage
+from services.runtime.clock import Clock
+from services.runtime.failures import Forbidden, InvalidInput, NotFound
+from services.runtime.outbox import outgoing
+from services.runtime.unit_of_work import UowFactory
 
 log = logging.getLogger(__name__)
-INTAKE_CONSUMER = "complaints-intake"
+SERVICE = "complaints"
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+# What the use cases read of the registry view (services/runtime/directory.py).
+class Market(Protocol):
+    @property
+    def market_id(self) -> str: ...
+
+    @property
+    def district(self) -> str: ...
+
+
+class Merchant(Protocol):
+    @property
+    def merchant_id(self) -> str: ...
+
+    @property
+    def market_id(self) -> str: ...
+
+    @property
+    def stall_no(self) -> str: ...
+
+
+class Places(Protocol):
+    @property
+    def markets(self) -> Mapping[str, Market]: ...
+
+    @property
+    def merchants(self) -> Mapping[str, Merchant]: ...
+
+    def merchant_at(self, market_id: str, stall_no: str) -> Merchant | None: ...
 
 
 def actor(who: Principal) -> Actor:
@@ -58,21 +92,28 @@ def district_scope(who: Principal) -> str | None:
     return None if who.role == "admin" or who.district == ALL_DISTRICTS else who.district
 
 
+def canonical_code(code: str) -> str | None:
+    try:
+        return parse_tracking_code(code)
+    except ValueError:
+        return None
+
+
 class Complaints:
     def __init__(
         self,
-        service: Service,
-        directory: RegistryDirectory,
+        uow: UowFactory[Stores],
+        directory: Places,
         policy: Policy,
         calendar: WorkCalendar,
-        now: Callable[[], datetime] = utc_now,
+        now: Clock,
+        metrics: ComplaintsMetrics,
         *,
         batch_limit: int = 500,
     ) -> None:
-        self.service, self.directory = service, directory
+        self.uow, self.directory = uow, directory
         self.policy, self.calendar, self.now = policy, calendar, now
-        self.batch_limit = batch_limit
-        self.metrics = ComplaintsMetrics(service.metrics)
+        self.metrics, self.batch_limit = metrics, batch_limit
 
     # -- intake ----------------------------------------------------------------------------------
     def _place(self, sub: ComplaintSubmission) -> tuple[str, str | None, str | None]:
@@ -134,11 +175,11 @@ class Complaints:
             self.metrics.intake_rejected.labels(via, exc.field).inc()
             raise
         linked: Complaint | None = None
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            store = PostgresComplaintStore(conn)
+        async with self.uow() as work:
+            store = work.stores.complaints
             if intake_id is not None:
                 # Serialise resubmissions of one intake id, then answer with the first.
-                await conn.execute("SELECT pg_advisory_xact_lock(hashtext($1))", intake_id)
+                await store.lock_intake(intake_id)
                 existing = await store.by_intake(intake_id)
                 if existing is not None:
                     return existing
@@ -156,8 +197,16 @@ class Complaints:
             await store.insert(case, intake_id=intake_id, external_ref=sub.external_ref)
             if linked is not None:
                 await store.update(linked)
-            await self.service.enqueue_many(
-                conn, [events.received(case, now, sub.external_ref, causation_id)]
+            work.emit(
+                outgoing(
+                    SERVICE,
+                    events.RECEIVED,
+                    case.complaint_id,
+                    events.received(case, sub.external_ref),
+                    correlation_id=case.complaint_id,
+                    causation_id=causation_id,
+                    time=now,
+                )
             )
         self.metrics.transitions.labels(case.category, case.channel, "received").inc()
         if linked is not None:
@@ -173,55 +222,46 @@ class Complaints:
         )
         return case
 
-    async def on_intake(self, delivery: Delivery) -> None:
-        """A complaint from an integrator's channel: the same rules as `POST /complaints`. One
-        that breaks them is parked on the DLQ with the field and the reason; nothing is stored."""
-        event = delivery.envelope(ComplaintSubmitted, IntakeEnvelope)
-        async with self.service.pool.acquire() as conn:
-            seen = await PostgresComplaintStore(conn).by_intake(f"topic:{event.id}")
+    async def intake(self, sub: ComplaintSubmission, event_id: str) -> Complaint:
+        """A complaint from an integrator's channel: the same rules as `POST /complaints`, once
+        per intake event; a redelivered one returns the first without judging it again."""
+        intake_id = f"topic:{event_id}"
+        async with self.uow() as work:
+            seen = await work.stores.complaints.by_intake(intake_id)
         if seen is not None:
-            return
-        try:
-            await self.submit(
-                event.data, via="topic", intake_id=f"topic:{event.id}", causation_id=event.id
-            )
-        except InvalidInput as exc:
-            raise PoisonMessage(exc.message) from exc
+            return seen
+        return await self.submit(sub, via="topic", intake_id=intake_id, causation_id=event_id)
 
     # -- what inspection found -------------------------------------------------------------------
-    async def on_inspection(self, delivery: Delivery) -> None:
-        """Keep what inspections of a complaint found, for the handler who settles it."""
-        if delivery.event_type() != "inspection.task.completed":
-            return
-        task = delivery.envelope(TaskCompleted).data
+    async def inspected(self, task: TaskCompleted) -> int:
+        """Keep what an inspection of complaints found, for the handler who settles them;
+        returns how many complaints it was new to."""
         complaint_ids = [t.id for t in task.triggers if t.kind == "complaint"]
         if not complaint_ids:
-            return
+            return 0
         findings = [{"code": f.code, "severity": f.severity, "note": f.note} for f in task.findings]
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            store = PostgresComplaintStore(conn)
+        kept = 0
+        async with self.uow() as work:
             for complaint_id in complaint_ids:
-                await store.record_inspection(
+                kept += await work.stores.complaints.record_inspection(
                     complaint_id, task.task_id, task.outcome, findings, task.completed_at
                 )
+        return kept
 
     # -- reading ---------------------------------------------------------------------------------
     async def by_tracking_code(self, code: str) -> Complaint:
-        try:
-            canonical = parse_tracking_code(code)
-        except ValueError:
-            canonical = None
+        canonical = canonical_code(code)
         case = None
         if canonical is not None:
-            async with self.service.pool.acquire() as conn:
-                case = await PostgresComplaintStore(conn).by_tracking_code(canonical)
+            async with self.uow() as work:
+                case = await work.stores.complaints.by_tracking_code(canonical)
         if case is None:
             raise NotFound("no complaint has this tracking code")
         return case
 
     async def case(self, who: Principal, complaint_id: str) -> Complaint:
-        async with self.service.pool.acquire() as conn:
-            case = await PostgresComplaintStore(conn).get(complaint_id)
+        async with self.uow() as work:
+            case = await work.stores.complaints.get(complaint_id)
         return self._check(who, complaint_id, case)
 
     def _check(self, who: Principal, complaint_id: str, case: Complaint | None) -> Complaint:
@@ -240,8 +280,8 @@ class Complaints:
         overdue: bool,
         limit: int,
     ) -> list[Complaint]:
-        async with self.service.pool.acquire() as conn:
-            found = await PostgresComplaintStore(conn).cases(
+        async with self.uow() as work:
+            found = await work.stores.complaints.cases(
                 district=district_scope(who),
                 state=state,
                 market_id=market_id,
@@ -258,8 +298,8 @@ class Complaints:
         return nearing(case, now, self.policy, self.calendar)
 
     async def inspections(self, complaint_id: str) -> list[dict[str, Any]]:
-        async with self.service.pool.acquire() as conn:
-            return await PostgresComplaintStore(conn).inspections(complaint_id)
+        async with self.uow() as work:
+            return await work.stores.complaints.inspections(complaint_id)
 
     # -- views -----------------------------------------------------------------------------------
     @staticmethod
@@ -297,16 +337,26 @@ class Complaints:
         who: Principal,
         complaint_id: str,
         change: Callable[[Complaint, datetime], Complaint],
-        publish: Callable[[Complaint, datetime, str | None], events.Item],
+        event_type: str,
+        data: Callable[[Complaint, str | None], Any],
     ) -> Complaint:
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            store = PostgresComplaintStore(conn)
+        async with self.uow() as work:
+            store = work.stores.complaints
             case = self._check(who, complaint_id, await store.get(complaint_id, for_update=True))
             now = self.now()
             changed = change(case, now)
             await store.update(changed)
             ref = await store.external_ref(complaint_id)
-            await self.service.enqueue_many(conn, [publish(changed, now, ref)])
+            work.emit(
+                outgoing(
+                    SERVICE,
+                    event_type,
+                    complaint_id,
+                    data(changed, ref),
+                    correlation_id=complaint_id,
+                    time=now,
+                )
+            )
         self.metrics.transitions.labels(changed.category, changed.channel, changed.state).inc()
         log.info(
             "complaint decided",
@@ -321,6 +371,7 @@ class Complaints:
             lambda c, now: accept(
                 c, by=actor(who), now=now, policy=self.policy, calendar=self.calendar
             ),
+            events.ACCEPTED,
             events.accepted,
         )
         self._decided(case, "accepted")
@@ -331,6 +382,7 @@ class Complaints:
             who,
             complaint_id,
             lambda c, now: reject(c, by=actor(who), reason=reason, now=now),
+            events.REJECTED,
             events.rejected,
         )
         self._decided(case, "rejected")
@@ -362,6 +414,7 @@ class Complaints:
                 satisfaction=satisfaction,
                 now=now,
             ),
+            events.CLOSED,
             events.closed,
         )
         self.metrics.closed.labels(str(bool(case.closed_in_time)).lower()).inc()
@@ -369,20 +422,29 @@ class Complaints:
         return case
 
     # -- the clock -------------------------------------------------------------------------------
-    async def check_clock(self, _: Service | None = None) -> int:
+    async def check_clock(self, _: object = None) -> int:
         """Mark every case whose running clock ran out as overdue, each clock once; refresh the
         case counts. Returns how many were marked."""
         now = self.now()
         marked: list[Complaint] = []
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            store = PostgresComplaintStore(conn)
+        async with self.uow() as work:
+            store = work.stores.complaints
             for case in await store.past_deadline(now, self.batch_limit):
                 late = mark_overdue(case, now)
                 if late is None:
                     continue
                 await store.update(late)
                 ref = await store.external_ref(late.complaint_id)
-                await self.service.enqueue_many(conn, [events.overdue(late, now, ref)])
+                work.emit(
+                    outgoing(
+                        SERVICE,
+                        events.OVERDUE,
+                        late.complaint_id,
+                        events.overdue(late, ref),
+                        correlation_id=late.complaint_id,
+                        time=now,
+                    )
+                )
                 marked.append(late)
             counts = await store.counts()
         for case in marked:
@@ -393,3 +455,89 @@ class Complaints:
         if marked:
             log.info("complaints overdue", extra={"count": len(marked), "now": now.isoformat()})
         return len(marked)
+
+
+class Suggestions:
+    """The suggestions use cases (意见建议): receive one from a citizen, answer it, list them.
+    The rules and who may see what are in `domain.suggestions`."""
+
+    def __init__(self, uow: UowFactory[Stores], directory: Places, now: Clock) -> None:
+        self.uow, self.directory, self.now = uow, directory, now
+
+    async def submit(self, body: SuggestionSubmission) -> Suggestion:
+        market = self.directory.markets.get(body.market_id) if body.market_id else None
+        now = self.now()
+        s = receive_suggestion(
+            about=body.about,
+            market_id=body.market_id,
+            district=market.district if market else None,
+            text=body.text,
+            name=body.name,
+            phone=body.phone,
+            publish_answer=body.publish_answer,
+            now=now,
+            project_id=body.project_id,
+        )
+        async with self.uow() as work:
+            await work.stores.suggestions.insert(s)
+            work.emit(
+                outgoing(
+                    SERVICE,
+                    events.SUGGESTION_RECEIVED,
+                    s.suggestion_id,
+                    events.suggestion_received(s),
+                    correlation_id=s.suggestion_id,
+                    time=now,
+                )
+            )
+        log.info("suggestion received", extra={"suggestion_id": s.suggestion_id, "about": s.about})
+        return s
+
+    async def by_tracking_code(self, code: str) -> Suggestion:
+        canonical = canonical_code(code)
+        found = None
+        if canonical is not None:
+            async with self.uow() as work:
+                found = await work.stores.suggestions.by_tracking_code(canonical)
+        if found is None:
+            raise NotFound("no suggestion has this tracking code")
+        return found
+
+    async def listed(self, who: Principal, *, state: str | None, limit: int) -> list[Suggestion]:
+        async with self.uow() as work:
+            found = await work.stores.suggestions.listed(
+                district=district_scope(who), state=state, limit=limit
+            )
+        return [s for s in found if s.may_read(who.role, who.district)]
+
+    async def published(
+        self, *, market_id: str | None, about: str | None, limit: int
+    ) -> list[Suggestion]:
+        async with self.uow() as work:
+            return await work.stores.suggestions.published(
+                market_id=market_id, about=about, limit=limit
+            )
+
+    async def answer(self, who: Principal, suggestion_id: str, text: str) -> Suggestion:
+        async with self.uow() as work:
+            store = work.stores.suggestions
+            s = await store.get(suggestion_id, for_update=True)
+            if s is None or not s.may_read(who.role, who.district):
+                raise NotFound(f"no suggestion {suggestion_id!r}")
+            if not s.may_answer(who.role, who.district):
+                raise Forbidden(f"suggestion {suggestion_id} is not yours to answer")
+            now = self.now()
+            answered = answer_suggestion(s, answer=text, by=actor(who), now=now)
+            await store.update(answered)
+            work.emit(
+                outgoing(
+                    SERVICE,
+                    events.SUGGESTION_ANSWERED,
+                    suggestion_id,
+                    events.suggestion_answered(answered),
+                    correlation_id=suggestion_id,
+                    time=now,
+                )
+            )
+        log.info("suggestion answered", extra={"suggestion_id": suggestion_id, "by": who.subject})
+        return answered

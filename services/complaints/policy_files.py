@@ -1,0 +1,59 @@
+"""The files the complaint rules depend on, read here and handed to the domain parsed: the
+working-day calendar (YAML) and the policy overrides of the settings (JSON). The domain never
+touches a file or a parser (docs/architecture.md, the `domain/` room)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from functools import lru_cache
+from pathlib import Path
+
+import yaml
+
+from services.complaints.domain import Policy, WorkCalendar
+from services.complaints.settings import ComplaintsSettings
+
+# The packaged calendar stays beside the rules it describes.
+CALENDAR_FILE = Path(__file__).parent / "domain" / "calendar_cn.yaml"
+
+
+def read_calendar(path: str | Path) -> WorkCalendar:
+    """A YAML file in `calendar_cn.yaml`'s format; ValueError names the file and the entry."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ValueError(f"calendar {path}: not valid YAML: {exc}") from exc
+    if not isinstance(data, Mapping):
+        raise ValueError(f"calendar {path}: expected a mapping with 'years'")
+    try:
+        return WorkCalendar.from_dict(data)
+    except ValueError as exc:
+        raise ValueError(f"{path}: {exc}") from exc
+
+
+@lru_cache(maxsize=1)
+def default_calendar() -> WorkCalendar:
+    """The packaged calendar, parsed once per process."""
+    return read_calendar(CALENDAR_FILE)
+
+
+def load_policy(settings: ComplaintsSettings) -> Policy:
+    # The city's timezone is a stack-wide setting; the policy may still name another.
+    overrides = {"timezone": settings.timezone}
+    try:
+        if settings.policy:
+            overrides |= json.loads(settings.policy)
+        return Policy.from_dict(overrides)
+    except (ValueError, TypeError) as exc:
+        raise SystemExit(f"COMPLAINTS_POLICY: {exc}") from exc
+
+
+def load_calendar(settings: ComplaintsSettings) -> WorkCalendar:
+    if settings.calendar_file is None:
+        return default_calendar()
+    try:
+        return read_calendar(settings.calendar_file)
+    except (OSError, ValueError) as exc:
+        raise SystemExit(f"COMPLAINTS_CALENDAR_FILE: {exc}") from exc
