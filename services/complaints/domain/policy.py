@@ -1,4 +1,5 @@
-"""Every number of the complaint rules, with its default, in one immutable value.
+"""Every number of the complaint rules, with its default (docs/rules.md, "Complaints"), in one
+immutable value.
 
 The service builds one `Policy` at start-up (`Policy.from_dict` over its parsed settings) and
 passes it to every rule. Clocks count working days of the `WorkCalendar`, in the city's timezone.
