@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import orjson
 
-from services.registry.domain.identifiers import credit_code_check_char
+from contracts.identifiers import credit_code_check_char
 from simulator.clock import SHANGHAI, OpeningHours
 
 TERMINAL_KINDS = ("cold_chain", "footfall", "payment")

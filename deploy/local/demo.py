@@ -193,7 +193,7 @@ def wait_ready(name: str, deadline_s: float = 90) -> None:
 # --- the demo city ------------------------------------------------------------------------
 def credit_code(serial: int) -> str:
     """A well-formed 统一社会信用代码 (GB 32100-2015 check character) for a demo merchant."""
-    from services.registry.domain.identifiers import credit_code_check_char
+    from contracts.identifiers import credit_code_check_char
 
     first17 = f"92370602MA{serial:07d}"
     return first17 + credit_code_check_char(first17)

@@ -10,7 +10,7 @@ from typing import Any
 
 from playwright.async_api import Page
 
-from services.registry.domain.identifiers import CREDIT_CODE_ALPHABET, credit_code_check_char
+from contracts.identifiers import CREDIT_CODE_ALPHABET, credit_code_check_char
 from tests.browser.conftest import Pages
 from tests.browser.support import Console, Shots, sign_in
 from tests.support.identity import Tokens

@@ -1,23 +1,23 @@
-"""Checks of the official identifiers a merchant registers with."""
+"""Checks of the official identifiers a merchant registers with (the check character itself is
+the contract's: contracts/identifiers.py)."""
 
 from __future__ import annotations
 
 import re
 
+from contracts.identifiers import CREDIT_CODE_ALPHABET, credit_code_check_char
 from services.runtime.failures import InvalidInput
 
-# GB 32100-2015: 统一社会信用代码 — 18 characters from a 31-symbol alphabet (no I, O, Z, S, V);
-# the 18th is a check character over the first 17 with these weights, modulo 31.
-CREDIT_CODE_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-CREDIT_CODE_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-_VALUE = {ch: i for i, ch in enumerate(CREDIT_CODE_ALPHABET)}
+__all__ = [
+    "CREDIT_CODE_ALPHABET",
+    "credit_code_check_char",
+    "validate_credit_code",
+    "validate_food_licence",
+]
+
+_VALUE = set(CREDIT_CODE_ALPHABET)
 _REGISTRATION_AUTHORITIES = set("123456789ANY")
 _FOOD_LICENCE = re.compile(r"^JY\d{14}$")
-
-
-def credit_code_check_char(first17: str) -> str:
-    total = sum(_VALUE[ch] * w for ch, w in zip(first17, CREDIT_CODE_WEIGHTS, strict=True))
-    return CREDIT_CODE_ALPHABET[(31 - total % 31) % 31]
 
 
 def validate_credit_code(code: str, field: str = "credit_code") -> str:
