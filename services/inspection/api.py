@@ -1,4 +1,4 @@
-"""Inspection HTTP API (DESIGN §6): thin routes that parse, authorise and call `Inspection`.
+"""Inspection HTTP API: thin routes that parse, authorise and call the use cases (`service.py`).
 
 Scope: a token sees and acts on the tasks and orders of its own district only (admin and `*`
 tokens: the whole city). Another district's task or order answers 404, as if absent, so ids of
@@ -16,9 +16,9 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from contracts.inspection import PHOTOS_MAX, RectificationState, TaskState
-from services.inspection.commands import Inspection, order_out, task_out
-from services.inspection.domain import FindingReport, default_catalogue
+from services.inspection.domain import FindingReport, RectificationOrder, Task
 from services.inspection.domain.photos import FIELD, Photo, PhotoTooLarge
+from services.inspection.service import InspectionService
 from services.runtime.auth import Principal, require
 from services.runtime.errors import InvalidInput
 from services.runtime.inputs import text_inputs
@@ -29,12 +29,20 @@ Inspector = Annotated[Principal, Depends(require("inspector"))]
 Reader = Annotated[Principal, Depends(require("inspector", "handler", "leader", "department"))]
 
 
-def inspection(request: Request) -> Inspection:
-    ins: Inspection = request.app.state.inspection
+def inspection(request: Request) -> InspectionService:
+    ins: InspectionService = request.app.state.inspection
     return ins
 
 
-Ins = Annotated[Inspection, Depends(inspection)]
+Ins = Annotated[InspectionService, Depends(inspection)]
+
+
+def task_out(task: Task) -> dict[str, Any]:
+    return {"id": task.task_id, **task.to_dict()}
+
+
+def order_out(order: RectificationOrder) -> dict[str, Any]:
+    return {"id": order.rectification_id, **order.to_dict()}
 
 
 class Strict(BaseModel):
@@ -80,10 +88,10 @@ async def list_tasks(
 
 
 @router.get("/findings", tags=["findings"])
-async def list_findings(_: Reader) -> dict[str, Any]:
+async def list_findings(ins: Ins, _: Reader) -> dict[str, Any]:
     """The finding catalogue for a checklist: each code with its Chinese (and English) label,
     default severity and category, grouped in the catalogue's order."""
-    catalogue = default_catalogue()
+    catalogue = ins.catalogue
     return {
         "version": catalogue.version,
         "categories": [

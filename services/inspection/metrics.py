@@ -1,4 +1,4 @@
-"""Inspection's own metrics, beside the runtime's (DESIGN §9 names, bounded labels).
+"""Inspection's own metrics, beside the runtime's (docs/operations.md lists them; bounded labels).
 
 The counters count what happened in this process; the gauges (`sentinel_inspection_tasks`,
 `sentinel_inspection_rectifications_overdue`) count what is in the database now, recounted at
@@ -8,31 +8,17 @@ start-up, every `INSPECTION_GAUGE_REFRESH_INTERVAL_S` and after each change
 
 from __future__ import annotations
 
-import asyncpg
 from prometheus_client import Counter, Gauge, Histogram
 
-from services.runtime.gauges import LabelledCounts, Labels
+from services.inspection.domain import Decision, Task
+from services.inspection.service import Observer
+from services.inspection.store import OpenWork
+from services.runtime.gauges import CountedGauges, LabelledCounts, Labels
 from services.runtime.metrics import Metrics
 
 # The states of an unfinished task as the gauge tells them apart: `overdue` is an open or claimed
 # task marked overdue by the clock; `open` and `claimed` are the others.
 TASK_GAUGE_STATES = ("open", "claimed", "overdue")
-
-TASKS_BY_STATE = """
-SELECT district,
-       CASE WHEN overdue_at IS NOT NULL THEN 'overdue' ELSE state END AS state,
-       count(*) AS n
-  FROM tasks
- WHERE state IN ('open', 'claimed')
- GROUP BY 1, 2
-"""
-RECTIFICATIONS_OVERDUE = """
-SELECT district, count(*) AS n
-  FROM rectifications
- WHERE state = 'open' AND overdue_at IS NOT NULL
- GROUP BY 1
-"""
-DISTRICTS = "SELECT DISTINCT district FROM markets"
 
 # From minutes (a live risk) to days (a task completed within its SLA, a late replay).
 SLA_BUCKETS = (1, 5, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 3 * 86400, 7 * 86400)
@@ -100,17 +86,48 @@ class InspectionMetrics:
             registry=r,
         )
 
-    async def count(self, pool: asyncpg.Pool) -> None:
-        """Recount the gauges from the database (every district of a known market is shown, at
-        0 where it has nothing)."""
-        async with pool.acquire() as conn, conn.transaction(readonly=True):
-            tasks = await conn.fetch(TASKS_BY_STATE)
-            orders = await conn.fetch(RECTIFICATIONS_OVERDUE)
-            districts = {r["district"] for r in await conn.fetch(DISTRICTS)}
-        task_counts: dict[Labels, float] = {(r["district"], r["state"]): r["n"] for r in tasks}
-        districts |= {district for district, _ in task_counts}
+    def show(self, work: OpenWork) -> None:
+        """Set the gauges to a count of the database (every district of a known market is
+        shown, at 0 where it has nothing)."""
+        task_counts: dict[Labels, float] = dict(work.tasks)
+        districts = set(work.districts) | {district for district, _ in task_counts}
         self._tasks_counts.set(
             task_counts, also=[(d, state) for d in districts for state in TASK_GAUGE_STATES]
         )
-        order_counts: dict[Labels, float] = {(r["district"],): r["n"] for r in orders}
+        order_counts: dict[Labels, float] = {(d,): n for d, n in work.rectifications_overdue}
         self._overdue_counts.set(order_counts, also=[(d,) for d in districts])
+
+
+class InspectionObserver(Observer):
+    """The use cases' reports as counters, and a gauge recount after each committed change."""
+
+    def __init__(self, metrics: InspectionMetrics, gauges: CountedGauges) -> None:
+        self.metrics, self.gauges = metrics, gauges
+
+    def decided(self, label: str, decision: Decision, lag_s: float | None) -> None:
+        self.metrics.decisions.labels(label, decision.action).inc()
+        if lag_s is not None:
+            self.metrics.trigger_to_task.labels(label).observe(lag_s)
+
+    def created(self, task: Task) -> None:
+        self.task(task.reason_kind, "created")
+        self.gauges.poke()
+
+    def task(self, reason_kind: str, transition: str) -> None:
+        self.metrics.tasks.labels(reason_kind, transition).inc()
+
+    def completed(self, task: Task) -> None:
+        self.task(task.reason_kind, "completed")
+        if task.completed_at is not None:
+            self.metrics.completion.labels(task.reason_kind).observe(
+                (task.completed_at - task.created_at).total_seconds()
+            )
+
+    def plan(self, change: str) -> None:
+        self.metrics.plans.labels(change).inc()
+
+    def overdue(self, entity: str, count: int) -> None:
+        self.metrics.overdue.labels(entity).inc(count)
+
+    def changed(self) -> None:
+        self.gauges.poke()

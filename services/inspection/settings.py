@@ -1,6 +1,6 @@
 """Inspection configuration: `INSPECTION_*` variables, falling back to the stack-wide ones.
 
-The rules' numbers (DESIGN §4 defaults, `domain.Policy`) are overridden by
+The rules' numbers (`domain.Policy` defaults, docs/rules.md "Inspection") are overridden by
 
 - `INSPECTION_POLICY_FILE`: a YAML (or JSON) file of overrides, e.g.
   `risk_due: {critical: 1h}` / `patrol_interval: {D: 60d}`;

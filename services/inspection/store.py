@@ -1,7 +1,9 @@
-"""Inspection's Postgres repository: tasks, rectification orders, patrol plans. Parameterised SQL.
+"""Inspection's stores: what the use cases call (a protocol per store) and the Postgres
+implementation of each (SQL only; the in-memory fakes are in `fakes.py`, and both pass
+tests/integration/inspection/test_store_suite.py).
 
 Each value is stored whole as jsonb (`to_dict()`), with the columns the API and the clock filter
-on beside it. Reads that precede a change lock the row (`FOR UPDATE`), so two requests or a
+on beside it. Reads that precede a change lock the row (`for_update`), so two requests or a
 request and the clock never both change one task.
 """
 
@@ -9,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any, Protocol
 
 import asyncpg
 
-from services.inspection.domain import PatrolPlan, RectificationOrder, Task
+from services.inspection.domain import PatrolPlan, RectificationOrder, Task, TaskForce
 from services.inspection.domain.photos import Photo
 
 _OPEN = "('open', 'claimed')"
@@ -28,15 +31,159 @@ class Placement:
     status: str
 
 
+@dataclass(frozen=True, slots=True)
+class MarketInfo:
+    id: str
+    district: str
+    name: str
+    task_force: TaskForce | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantInfo:
+    id: str
+    market_id: str
+    district: str
+    stall_no: str
+    status: str
+    version: int
+
+
 def dedupe_key(key: tuple[str, str]) -> str:
     return f"{key[0]}|{key[1]}"
 
 
-class InspectionStore:
+# -- what the use cases call ---------------------------------------------------------------------
+
+
+class TaskStore(Protocol):
+    async def open_task(self, key: tuple[str, str]) -> Task | None:
+        """The open (or claimed) task of a dedupe key, locked."""
+        ...
+
+    async def get(self, task_id: str, *, for_update: bool = False) -> Task | None: ...
+
+    async def save(self, task: Task) -> None:
+        """Insert, or replace a stored task of an older version (an older one changes nothing)."""
+        ...
+
+    async def listing(
+        self, *, state: str | None, market_id: str | None, district: str | None, limit: int
+    ) -> list[Task]:
+        """By due time, then id."""
+        ...
+
+    async def past_due(self, now: datetime, limit: int) -> list[Task]:
+        """Open tasks due before `now` and not yet marked, by due time, locked."""
+        ...
+
+    async def last_inspection(self, merchant_id: str) -> datetime | None:
+        """When the merchant's latest completed task was completed, if ever."""
+        ...
+
+
+class PhotoStore(Protocol):
+    async def add(self, photo: Photo, data: bytes) -> None: ...
+
+    async def of_task(self, task_id: str) -> list[Photo]:
+        """By upload time, then id."""
+        ...
+
+    async def get(self, task_id: str, photo_id: str) -> tuple[Photo, bytes] | None: ...
+
+
+class OrderStore(Protocol):
+    async def get(
+        self, order_id: str, *, for_update: bool = False
+    ) -> RectificationOrder | None: ...
+
+    async def save(self, order: RectificationOrder) -> None:
+        """Insert, or replace a stored order of an older version."""
+        ...
+
+    async def listing(
+        self, *, state: str | None, district: str | None, limit: int
+    ) -> list[RectificationOrder]:
+        """By the time ordered, then id."""
+        ...
+
+    async def past_deadline(self, now: datetime, limit: int) -> list[RectificationOrder]:
+        """Open orders past their deadline and not yet marked, by deadline, locked."""
+        ...
+
+
+class PlanStore(Protocol):
+    async def get(self, merchant_id: str, *, for_update: bool = False) -> PatrolPlan | None: ...
+
+    async def insert(self, plan: PatrolPlan) -> bool:
+        """Store a new plan; False when the merchant already has one (a race lost)."""
+        ...
+
+    async def save(self, plan: PatrolPlan) -> None:
+        """Replace the merchant's plan (a merchant without one: nothing)."""
+        ...
+
+    async def due(self, now: datetime, limit: int) -> list[tuple[PatrolPlan, Placement]]:
+        """Plans due by `now` with no pending task, of merchants the registry view knows and that
+        may be patrolled (not `licence_expired`), by due time, locked. A licence_expired
+        merchant's plan stays due and is patrolled once renewed."""
+        ...
+
+    async def merchants_without_plan(self, limit: int) -> list[str]:
+        """Merchants of the registry view without a plan, by id."""
+        ...
+
+
+class RegistryStore(Protocol):
+    """The durable copy of the registry view (services/inspection/projections.py)."""
+
+    async def markets(self) -> list[MarketInfo]: ...
+
+    async def merchants(self) -> list[MerchantInfo]: ...
+
+    async def put_market(self, market: MarketInfo) -> None:
+        """Hold the snapshot unless one of its version or newer is held."""
+        ...
+
+    async def put_merchant(self, merchant: MerchantInfo) -> bool:
+        """Hold the snapshot unless one of its version or newer is held; True for a merchant
+        the view did not know before."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    """The stores of one unit of work (services/runtime/unit_of_work.py)."""
+
+    tasks: TaskStore
+    photos: PhotoStore
+    orders: OrderStore
+    plans: PlanStore
+    registry: RegistryStore
+
+    @classmethod
+    def postgres(cls, conn: asyncpg.Connection) -> Stores:
+        return cls(
+            PostgresTasks(conn),
+            PostgresPhotos(conn),
+            PostgresOrders(conn),
+            PostgresPlans(conn),
+            PostgresRegistry(conn),
+        )
+
+
+# -- Postgres ------------------------------------------------------------------------------------
+
+
+def _lock(for_update: bool) -> str:
+    return " FOR UPDATE" if for_update else ""
+
+
+class PostgresTasks:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    # -- tasks -----------------------------------------------------------------------------------
     async def open_task(self, key: tuple[str, str]) -> Task | None:
         row = await self.conn.fetchrow(
             f"SELECT task FROM tasks WHERE dedupe_key = $1 AND state IN {_OPEN} FOR UPDATE",
@@ -44,12 +191,13 @@ class InspectionStore:
         )
         return Task.from_dict(row["task"]) if row else None
 
-    async def task(self, task_id: str, *, for_update: bool = False) -> Task | None:
-        sql = "SELECT task FROM tasks WHERE id = $1" + (" FOR UPDATE" if for_update else "")
-        row = await self.conn.fetchrow(sql, task_id)
+    async def get(self, task_id: str, *, for_update: bool = False) -> Task | None:
+        row = await self.conn.fetchrow(
+            "SELECT task FROM tasks WHERE id = $1" + _lock(for_update), task_id
+        )
         return Task.from_dict(row["task"]) if row else None
 
-    async def save_task(self, task: Task) -> None:
+    async def save(self, task: Task) -> None:
         await self.conn.execute(
             """INSERT INTO tasks (id, district, market_id, merchant_id, reason_kind, state,
                                   dedupe_key, due_at, overdue_at, created_at, version, task)
@@ -64,7 +212,7 @@ class InspectionStore:
             task.created_at, task.version, task.to_dict(),
         )  # fmt: skip
 
-    async def tasks(
+    async def listing(
         self, *, state: str | None, market_id: str | None, district: str | None, limit: int
     ) -> list[Task]:
         rows = await self.conn.fetch(
@@ -76,9 +224,8 @@ class InspectionStore:
         )  # fmt: skip
         return [Task.from_dict(r["task"]) for r in rows]
 
-    async def tasks_past_due(self, now: datetime, limit: int) -> list[Task]:
-        """Open tasks due before `now` and not yet marked, locked; rows another transaction
-        holds are skipped (the next tick sees them)."""
+    async def past_due(self, now: datetime, limit: int) -> list[Task]:
+        # Rows another transaction holds are skipped: the next tick sees them.
         rows = await self.conn.fetch(
             f"""SELECT task FROM tasks
                 WHERE state IN {_OPEN} AND overdue_at IS NULL AND due_at < $1
@@ -88,10 +235,22 @@ class InspectionStore:
         )
         return [Task.from_dict(r["task"]) for r in rows]
 
-    # -- photos ----------------------------------------------------------------------------------
-    _PHOTO = "id, task_id, district, content_type, size, sha256, uploaded_actor, uploaded_at"
+    async def last_inspection(self, merchant_id: str) -> datetime | None:
+        value: datetime | None = await self.conn.fetchval(
+            """SELECT max((task ->> 'completed_at')::timestamptz) FROM tasks
+               WHERE merchant_id = $1 AND state = 'completed'""",
+            merchant_id,
+        )
+        return value
 
-    async def add_photo(self, photo: Photo, data: bytes) -> None:
+
+class PostgresPhotos:
+    _COLUMNS = "id, task_id, district, content_type, size, sha256, uploaded_actor, uploaded_at"
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def add(self, photo: Photo, data: bytes) -> None:
         await self.conn.execute(
             """INSERT INTO task_photos (id, task_id, district, content_type, size, sha256, data,
                                         uploaded_by, uploaded_actor, uploaded_at)
@@ -101,30 +260,33 @@ class InspectionStore:
             photo.uploaded_at,
         )  # fmt: skip
 
-    async def photos(self, task_id: str) -> list[Photo]:
+    async def of_task(self, task_id: str) -> list[Photo]:
         rows = await self.conn.fetch(
-            f"SELECT {self._PHOTO} FROM task_photos WHERE task_id = $1 ORDER BY uploaded_at, id",
+            f"SELECT {self._COLUMNS} FROM task_photos WHERE task_id = $1 ORDER BY uploaded_at, id",
             task_id,
         )
         return [Photo.from_row(r) for r in rows]
 
-    async def photo(self, task_id: str, photo_id: str) -> tuple[Photo, bytes] | None:
+    async def get(self, task_id: str, photo_id: str) -> tuple[Photo, bytes] | None:
         row = await self.conn.fetchrow(
-            f"SELECT {self._PHOTO}, data FROM task_photos WHERE task_id = $1 AND id = $2",
+            f"SELECT {self._COLUMNS}, data FROM task_photos WHERE task_id = $1 AND id = $2",
             task_id,
             photo_id,
         )
         return (Photo.from_row(row), bytes(row["data"])) if row else None
 
-    # -- rectification orders --------------------------------------------------------------------
-    async def order(self, order_id: str, *, for_update: bool = False) -> RectificationOrder | None:
-        sql = "SELECT rectification FROM rectifications WHERE id = $1" + (
-            " FOR UPDATE" if for_update else ""
+
+class PostgresOrders:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def get(self, order_id: str, *, for_update: bool = False) -> RectificationOrder | None:
+        row = await self.conn.fetchrow(
+            "SELECT rectification FROM rectifications WHERE id = $1" + _lock(for_update), order_id
         )
-        row = await self.conn.fetchrow(sql, order_id)
         return RectificationOrder.from_dict(row["rectification"]) if row else None
 
-    async def save_order(self, order: RectificationOrder) -> None:
+    async def save(self, order: RectificationOrder) -> None:
         await self.conn.execute(
             """INSERT INTO rectifications (id, task_id, district, market_id, merchant_id, state,
                                            deadline, overdue_at, ordered_at, version,
@@ -140,7 +302,7 @@ class InspectionStore:
             order.version, order.to_dict(),
         )  # fmt: skip
 
-    async def orders(
+    async def listing(
         self, *, state: str | None, district: str | None, limit: int
     ) -> list[RectificationOrder]:
         rows = await self.conn.fetch(
@@ -151,7 +313,7 @@ class InspectionStore:
         )  # fmt: skip
         return [RectificationOrder.from_dict(r["rectification"]) for r in rows]
 
-    async def orders_past_deadline(self, now: datetime, limit: int) -> list[RectificationOrder]:
+    async def past_deadline(self, now: datetime, limit: int) -> list[RectificationOrder]:
         rows = await self.conn.fetch(
             """SELECT rectification FROM rectifications
                WHERE state = 'open' AND overdue_at IS NULL AND deadline < $1
@@ -161,16 +323,19 @@ class InspectionStore:
         )
         return [RectificationOrder.from_dict(r["rectification"]) for r in rows]
 
-    # -- patrol plans ----------------------------------------------------------------------------
-    async def plan(self, merchant_id: str, *, for_update: bool = False) -> PatrolPlan | None:
-        sql = "SELECT plan FROM patrol_plans WHERE merchant_id = $1" + (
-            " FOR UPDATE" if for_update else ""
+
+class PostgresPlans:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def get(self, merchant_id: str, *, for_update: bool = False) -> PatrolPlan | None:
+        row = await self.conn.fetchrow(
+            "SELECT plan FROM patrol_plans WHERE merchant_id = $1" + _lock(for_update),
+            merchant_id,
         )
-        row = await self.conn.fetchrow(sql, merchant_id)
         return PatrolPlan.from_dict(row["plan"]) if row else None
 
-    async def insert_plan(self, plan: PatrolPlan) -> bool:
-        """Store a new plan; False when the merchant already has one (a race lost)."""
+    async def insert(self, plan: PatrolPlan) -> bool:
         inserted = await self.conn.fetchval(
             """INSERT INTO patrol_plans (merchant_id, grade, grade_version, anchor, due_at,
                                          task_id, plan)
@@ -182,7 +347,7 @@ class InspectionStore:
         )  # fmt: skip
         return bool(inserted)
 
-    async def save_plan(self, plan: PatrolPlan) -> None:
+    async def save(self, plan: PatrolPlan) -> None:
         await self.conn.execute(
             """UPDATE patrol_plans SET grade = $2, grade_version = $3, anchor = $4, due_at = $5,
                                        task_id = $6, plan = $7, updated_at = now()
@@ -191,10 +356,7 @@ class InspectionStore:
             plan.task_id, plan.to_dict(),
         )  # fmt: skip
 
-    async def due_plans(self, now: datetime, limit: int) -> list[tuple[PatrolPlan, Placement]]:
-        """Plans due by `now` with no pending task, for merchants the registry knows and that may
-        be patrolled (not `licence_expired`), locked; rows another transaction holds are
-        skipped. A licence_expired merchant's plan stays due and is patrolled once renewed."""
+    async def due(self, now: datetime, limit: int) -> list[tuple[PatrolPlan, Placement]]:
         rows = await self.conn.fetch(
             """SELECT p.plan, m.market_id, m.district, m.stall_no, m.status
                FROM patrol_plans p JOIN merchants m ON m.id = p.merchant_id
@@ -220,11 +382,89 @@ class InspectionStore:
         )
         return [r["id"] for r in rows]
 
-    async def last_inspection(self, merchant_id: str) -> datetime | None:
-        """When the merchant's latest completed task was completed, if ever."""
-        value: datetime | None = await self.conn.fetchval(
-            """SELECT max((task ->> 'completed_at')::timestamptz) FROM tasks
-               WHERE merchant_id = $1 AND state = 'completed'""",
-            merchant_id,
-        )
-        return value
+
+def _task_force(data: Any) -> TaskForce | None:
+    return None if data is None else TaskForce(data["leader"], tuple(data["members"]))
+
+
+class PostgresRegistry:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def markets(self) -> list[MarketInfo]:
+        return [
+            MarketInfo(
+                r["id"], r["district"], r["name"], _task_force(r["task_force"]), r["version"]
+            )
+            for r in await self.conn.fetch("SELECT * FROM markets")
+        ]
+
+    async def merchants(self) -> list[MerchantInfo]:
+        return [MerchantInfo(**dict(r)) for r in await self.conn.fetch("SELECT * FROM merchants")]
+
+    async def put_market(self, market: MarketInfo) -> None:
+        tf = market.task_force
+        stored = None if tf is None else {"leader": tf.leader, "members": list(tf.members)}
+        await self.conn.execute(
+            """INSERT INTO markets (id, district, name, task_force, version)
+               VALUES ($1, $2, $3, $4, $5)
+               ON CONFLICT (id) DO UPDATE SET
+                   district = EXCLUDED.district, name = EXCLUDED.name,
+                   task_force = EXCLUDED.task_force, version = EXCLUDED.version
+               WHERE markets.version < EXCLUDED.version""",
+            market.id, market.district, market.name, stored, market.version,
+        )  # fmt: skip
+
+    async def put_merchant(self, merchant: MerchantInfo) -> bool:
+        # xmax = 0: the row was inserted by this statement, not updated.
+        inserted = await self.conn.fetchval(
+            """INSERT INTO merchants (id, market_id, district, stall_no, status, version)
+               VALUES ($1, $2, $3, $4, $5, $6)
+               ON CONFLICT (id) DO UPDATE SET
+                   market_id = EXCLUDED.market_id, district = EXCLUDED.district,
+                   stall_no = EXCLUDED.stall_no, status = EXCLUDED.status,
+                   version = EXCLUDED.version
+               WHERE merchants.version < EXCLUDED.version
+               RETURNING xmax = 0""",
+            merchant.id, merchant.market_id, merchant.district, merchant.stall_no,
+            merchant.status, merchant.version,
+        )  # fmt: skip
+        return bool(inserted)
+
+
+@dataclass(frozen=True, slots=True)
+class OpenWork:
+    """What the gauges show (services/inspection/metrics.py), counted in the database."""
+
+    tasks: list[tuple[tuple[str, str], float]]  # ((district, state), n); state may be overdue
+    rectifications_overdue: list[tuple[str, float]]  # (district, n)
+    districts: list[str]  # of the known markets
+
+
+TASKS_BY_STATE = """
+SELECT district,
+       CASE WHEN overdue_at IS NOT NULL THEN 'overdue' ELSE state END AS state,
+       count(*) AS n
+  FROM tasks
+ WHERE state IN ('open', 'claimed')
+ GROUP BY 1, 2
+"""
+RECTIFICATIONS_OVERDUE = """
+SELECT district, count(*) AS n
+  FROM rectifications
+ WHERE state = 'open' AND overdue_at IS NOT NULL
+ GROUP BY 1
+"""
+DISTRICTS = "SELECT DISTINCT district FROM markets"
+
+
+async def count_open_work(pool: asyncpg.Pool) -> OpenWork:
+    async with pool.acquire() as conn, conn.transaction(readonly=True):
+        tasks = await conn.fetch(TASKS_BY_STATE)
+        orders = await conn.fetch(RECTIFICATIONS_OVERDUE)
+        districts = await conn.fetch(DISTRICTS)
+    return OpenWork(
+        [((r["district"], r["state"]), r["n"]) for r in tasks],
+        [(r["district"], r["n"]) for r in orders],
+        [r["district"] for r in districts],
+    )

@@ -2,9 +2,10 @@
 
 Every function takes the state the service loaded and `now` (an aware datetime from an
 injectable clock) and returns the changed values with the events to publish; the service stores
-both in one transaction (`outgoing.outbox_item()` for the outbox).
+both in one unit of work (services/inspection/service.py). Files (the policy overrides, the
+finding catalogue) are read by adapters (settings.py, policy_files.py) and handed in as values.
 
-    policy = settings.load_policy()   # Policy.from_dict over DESIGN §4 defaults (settings.py)
+    policy = settings.load_policy()   # Policy.from_dict over the defaults (settings.py)
     # Kafka handlers: telemetry.risks.v1, complaints.events.v1 (accepted),
     # registry.campaign.v1 (registry.renovation.check_failed: a market-level renovation task)
     decision = decide(store.open_task(task_key(trigger)), trigger, policy, now,
@@ -13,7 +14,8 @@ both in one transaction (`outgoing.outbox_item()` for the outbox).
     change = claim(task, by=inspector, now=now)
     done = complete(task, by=inspector, outcome="major",
                     findings=[FindingReport("CCH-01", "8.9 °C at 10:05")],
-                    departments=["market_regulation", "health"], now=now, policy=policy)
+                    departments=["market_regulation", "health"], now=now, policy=policy,
+                    catalogue=catalogue)
     checked = verify(order, passed=False, by=inspector, now=now, policy=policy,
                      reinspection=store.task(order.reinspection_task_id))
     # Scheduler: overdue marks (each published once) and patrols
@@ -21,17 +23,11 @@ both in one transaction (`outgoing.outbox_item()` for the outbox).
     plan = PatrolPlan.start(merchant_id, grade, last_inspection_at, now, policy)
 
 Errors: `IllegalTransition` (a 409 carrying the current state) and `InvalidCompletion` (a 422
-naming every offending field) extend the shared HTTP errors.
+naming every offending field) are the runtime's plain failures (services/runtime/failures.py),
+shown over HTTP by services/runtime/errors.py.
 """
 
-from services.inspection.domain.catalogue import (
-    CATALOGUE_FILE,
-    GROUPS,
-    Catalogue,
-    FindingCode,
-    Group,
-    default_catalogue,
-)
+from services.inspection.domain.catalogue import GROUPS, Catalogue, FindingCode, Group
 from services.inspection.domain.errors import IllegalTransition, InvalidCompletion
 from services.inspection.domain.events import Outgoing
 from services.inspection.domain.intake import Action, Decision, IgnoreReason, decide
@@ -67,7 +63,6 @@ from services.inspection.domain.triggers import (
 )
 
 __all__ = [
-    "CATALOGUE_FILE",
     "DEFAULT_POLICY",
     "GROUPS",
     "Action",
@@ -99,7 +94,6 @@ __all__ = [
     "claim",
     "complete",
     "decide",
-    "default_catalogue",
     "first_patrol_offset",
     "mark_rectification_overdue",
     "mark_task_overdue",

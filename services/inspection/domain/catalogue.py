@@ -1,7 +1,7 @@
 """The finding-code catalogue: the codes an inspector may record, grouped, with default severity.
 
-The catalogue is data (`findings.yaml` beside this module), read once at start-up; the rules take
-a `Catalogue` value and never read files themselves.
+The catalogue is data (`findings.yaml` beside this module), read by an adapter
+(services/inspection/policy_files.py) and handed to the rules as a `Catalogue` value.
 """
 
 from __future__ import annotations
@@ -9,16 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import yaml
-
 from contracts.inspection import FINDING_SEVERITIES
 
-CATALOGUE_FILE = Path(__file__).with_name("findings.yaml")
 GROUPS = (
     "hygiene",
     "cold_chain",
@@ -103,20 +98,9 @@ class Catalogue:
             groups[str(name)] = Group(str(name), zh, en, tuple(entries))
         return cls(version, MappingProxyType(groups), MappingProxyType(codes))
 
-    @classmethod
-    def load(cls, path: Path = CATALOGUE_FILE) -> Catalogue:
-        with path.open(encoding="utf-8") as handle:
-            return cls.from_dict(yaml.safe_load(handle))
-
 
 def _titles(body: Mapping[str, Any], where: str) -> tuple[str, str]:
     zh, en = body.get("zh"), body.get("en")
     if not isinstance(zh, str) or not zh.strip() or not isinstance(en, str) or not en.strip():
         raise ValueError(f"{where}: needs a Chinese (zh) and an English (en) title")
     return zh, en
-
-
-@lru_cache(maxsize=1)
-def default_catalogue() -> Catalogue:
-    """The packaged catalogue, read on first use."""
-    return Catalogue.load()

@@ -1,9 +1,11 @@
-"""The events a change publishes: contract data, envelope attributes, Kafka key, ready to enqueue.
+"""The events a change publishes, as plain values: contract data, the CloudEvents attributes the
+rules decide, the Kafka key.
 
-The rules return `Outgoing` values; the service writes `outgoing.outbox_item()` to the outbox in
-the transaction that stores the change. Ids are derived from the subject, the type and the new
-version (`model.event_id`), so an event that causes another in the same change can name it as
-its cause, and a retried transaction produces the very same events.
+The rules return `Outgoing` values; the service turns each into an outbox item
+(services/inspection/events.py) in the unit of work that stores the change. Ids are derived from
+the subject, the type and the new version (`model.event_id`), so an event that causes another in
+the same change can name it as its cause, and a retried transaction produces the very same
+events.
 """
 
 from __future__ import annotations
@@ -15,11 +17,9 @@ from typing import Any, Final
 from pydantic import BaseModel
 
 from contracts import inspection as c
-from contracts.envelope import Envelope, schema_id
 from contracts.events import spec
 from contracts.people import Actor
 from contracts.registry import TaskForce as TaskForceModel
-from contracts.topics import INSPECTION_EVENTS
 from services.inspection.domain.model import (
     Finding,
     RectificationOrder,
@@ -42,7 +42,7 @@ RECTIFICATION_OVERDUE: Final = "inspection.rectification.overdue"
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One event to publish on `inspection.events.v1`."""
+    """One event to publish (its topic and schema version are the catalog's)."""
 
     id: str
     type: str
@@ -53,26 +53,9 @@ class Outgoing:
     causation_id: str | None
     time: datetime
 
-    topic: str = INSPECTION_EVENTS.name
-
-    def envelope(self) -> Envelope[Any]:
-        model: Any = Envelope[type(self.data)]  # type: ignore[misc]
-        envelope: Envelope[Any] = model(
-            id=self.id,
-            source=f"/sentinel/{SERVICE}",
-            type=self.type,
-            subject=self.subject,
-            time=self.time,
-            dataschema=schema_id(self.type, spec(self.type).version),
-            correlationid=self.correlation_id,
-            causationid=self.causation_id,
-            data=self.data,
-        )
-        return envelope
-
-    def outbox_item(self) -> tuple[str, Envelope[Any], str]:
-        """`(topic, envelope, key)` as `services.runtime.outbox.enqueue_many` takes it."""
-        return (self.topic, self.envelope(), self.key)
+    @property
+    def topic(self) -> str:
+        return spec(self.type).topic.name
 
 
 # -- data ----------------------------------------------------------------------------------------
@@ -136,47 +119,32 @@ def _order_fields(order: RectificationOrder) -> dict[str, Any]:
     }
 
 
-def _task_event(
+def _announce(
     event_type: str,
     data: BaseModel,
-    task: Task,
+    about: Task | RectificationOrder,
     now: datetime,
     causation_id: str | None,
 ) -> Outgoing:
-    return Outgoing(
-        id=event_id(event_type, task.task_id, task.version),
-        type=event_type,
-        subject=task.task_id,
-        key=task.task_id,
-        data=data,
-        correlation_id=task.correlation_id,
-        causation_id=causation_id,
-        time=now,
-    )
-
-
-def _order_event(
-    event_type: str,
-    data: BaseModel,
-    order: RectificationOrder,
-    now: datetime,
-    causation_id: str | None,
-) -> Outgoing:
-    return Outgoing(
-        id=event_id(event_type, order.rectification_id, order.version),
-        type=event_type,
-        subject=order.rectification_id,
+    if isinstance(about, Task):
+        subject = key = about.task_id
+    else:
         # Keyed by the task that ordered it: one inspection's story stays on one partition.
-        key=order.task_id,
+        subject, key = about.rectification_id, about.task_id
+    return Outgoing(
+        id=event_id(event_type, subject, about.version),
+        type=event_type,
+        subject=subject,
+        key=key,
         data=data,
-        correlation_id=order.correlation_id,
+        correlation_id=about.correlation_id,
         causation_id=causation_id,
         time=now,
     )
 
 
 def task_created(task: Task, now: datetime, causation_id: str | None) -> Outgoing:
-    return _task_event(TASK_CREATED, c.TaskCreated(**_task_fields(task)), task, now, causation_id)
+    return _announce(TASK_CREATED, c.TaskCreated(**_task_fields(task)), task, now, causation_id)
 
 
 def task_updated(
@@ -194,12 +162,12 @@ def task_updated(
         trigger_id=trigger_id,
         previous_due_at=previous_due_at,
     )
-    return _task_event(TASK_UPDATED, data, task, now, causation_id)
+    return _announce(TASK_UPDATED, data, task, now, causation_id)
 
 
 def task_claimed(task: Task, now: datetime) -> Outgoing:
     data = c.TaskClaimed(**_task_fields(task), actor=task.claimed_actor)
-    return _task_event(TASK_CLAIMED, data, task, now, None)
+    return _announce(TASK_CLAIMED, data, task, now, None)
 
 
 def task_completed(task: Task, now: datetime, causation_id: str | None = None) -> Outgoing:
@@ -215,16 +183,16 @@ def task_completed(task: Task, now: datetime, causation_id: str | None = None) -
         actor=task.completed_actor,
         photos=list(task.photos),
     )
-    return _task_event(TASK_COMPLETED, data, task, now, causation_id)
+    return _announce(TASK_COMPLETED, data, task, now, causation_id)
 
 
 def task_overdue(task: Task, now: datetime) -> Outgoing:
-    return _task_event(TASK_OVERDUE, c.TaskOverdue(**_task_fields(task)), task, now, None)
+    return _announce(TASK_OVERDUE, c.TaskOverdue(**_task_fields(task)), task, now, None)
 
 
 def rectification_ordered(order: RectificationOrder, now: datetime, causation_id: str) -> Outgoing:
     data = c.RectificationOrdered(**_order_fields(order))
-    return _order_event(RECTIFICATION_ORDERED, data, order, now, causation_id)
+    return _announce(RECTIFICATION_ORDERED, data, order, now, causation_id)
 
 
 def rectification_verified(
@@ -247,11 +215,11 @@ def rectification_verified(
         suspension_lifted=suspension_lifted,
         actor=by,
     )
-    return _order_event(RECTIFICATION_VERIFIED, data, order, now, None)
+    return _announce(RECTIFICATION_VERIFIED, data, order, now, None)
 
 
 def rectification_overdue(
     order: RectificationOrder, now: datetime, escalation_task_id: str | None
 ) -> Outgoing:
     data = c.RectificationOverdue(**_order_fields(order), escalation_task_id=escalation_task_id)
-    return _order_event(RECTIFICATION_OVERDUE, data, order, now, None)
+    return _announce(RECTIFICATION_OVERDUE, data, order, now, None)

@@ -1,9 +1,9 @@
 """Triggers in, task decisions out: create a task, attach evidence to the open one, or ignore.
 
-The rule of DESIGN §4: at most one open task per (merchant, reason kind); a new trigger for the
-same pair attaches to it as evidence. A trigger without a merchant — crowding, an anomaly at a
-market gate, a complaint about the market itself — is about the market: it gets a market-level
-task (merchant_id None, addressed to the operator), one open per (market, reason kind).
+The intake rule (docs/rules.md, "Inspection"): at most one open task per (merchant, reason kind); a
+new trigger for the same pair attaches to it as evidence. A trigger without a merchant — crowding,
+an anomaly at a market gate, a complaint about the market itself — is about the market: it gets a
+market-level task (merchant_id None, addressed to the operator), one open per (market, reason kind).
 
     key = task_key(trigger)
     decision = decide(store.open_task(key), trigger, policy, now, task_force=market.task_force)

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from contracts.inspection import DEPARTMENTS, NOTE_MAX_CHARS, OUTCOMES, outcome_rank
 from contracts.people import Actor
 from services.inspection.domain import events
-from services.inspection.domain.catalogue import Catalogue, default_catalogue
+from services.inspection.domain.catalogue import Catalogue
 from services.inspection.domain.errors import IllegalTransition, InvalidCompletion
 from services.inspection.domain.events import Outgoing
 from services.inspection.domain.model import (
@@ -115,7 +115,7 @@ def complete(
     note: str | None = None,
     now: datetime,
     policy: Policy,
-    catalogue: Catalogue | None = None,
+    catalogue: Catalogue,
     task_force: TaskForce | None = None,
     photos: Sequence[str] = (),
     task_photos: Collection[str] = (),
@@ -126,10 +126,10 @@ def complete(
     findings and every other outcome at least one; each code is in the catalogue; the outcome is
     no milder than any finding's catalogue severity (Policy `outcome_at_least_findings`);
     departments are market_regulation, health, environment (none given: the policy's default).
-    `catalogue` defaults to the packaged one; `task_force` (the market's current one) staffs the
-    re-inspection a suspension needs, by default the task's. `by` (the claimer) is recorded as
-    `completed_actor`, its subject as `completed_by`. `photos` are ids of photos attached to the
-    task (`task_photos`: the ids it has), recorded with the completion.
+    `catalogue` holds the codes an inspector may record; `task_force` (the market's current one)
+    staffs the re-inspection a suspension needs, by default the task's. `by` (the claimer) is
+    recorded as `completed_actor`, its subject as `completed_by`. `photos` are ids of photos
+    attached to the task (`task_photos`: the ids it has), recorded with the completion.
     """
     now = aware(now)
     actor = as_actor(by)
@@ -155,9 +155,7 @@ def complete(
         )
     chosen_photos, photo_problems = completion_photos(photos, task_photos)
     try:
-        recorded, chosen = _validate(
-            outcome, findings, departments, note, policy, catalogue or default_catalogue()
-        )
+        recorded, chosen = _validate(outcome, findings, departments, note, policy, catalogue)
     except InvalidCompletion as exc:
         raise InvalidCompletion([*exc.problems, *photo_problems]) from None
     if photo_problems:

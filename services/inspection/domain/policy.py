@@ -1,4 +1,5 @@
-"""Every number of the inspection rules (DESIGN §4 and issue 4 defaults), in one immutable value.
+"""Every number of the inspection rules (their defaults listed in docs/rules.md, "Inspection"),
+in one immutable value.
 
 The service builds one `Policy` at start-up (`Policy.from_dict` over its settings) and passes it
 to every rule. Durations are `timedelta`s; `from_dict` also takes seconds or strings such as
@@ -50,7 +51,7 @@ _MAPPINGS = ("risk_due", "complaint_due", "patrol_interval", "rectification_dead
 
 @dataclass(frozen=True, slots=True)
 class Policy:
-    """The inspection rules' numbers. Every field has DESIGN §4's default."""
+    """The inspection rules' numbers. Every field has a default."""
 
     # Risk raised or escalated to one of these severities → a task due this long after it.
     risk_due: Mapping[str, timedelta] = field(default_factory=_risk_due)
@@ -63,25 +64,25 @@ class Policy:
     # Issue 17: a merchant on the credit service's monthly warning list (黑榜) is patrolled at
     # this grade's interval (when it is shorter than its own) until it leaves the list.
     warning_list_grade: str = "D"
-    # Not in DESIGN: a patrol comes due on its planned date; the task force then has this long.
+    # A patrol comes due on its planned date; the task force then has this long.
     patrol_task_within: timedelta = 7 * DAY
     # Outcome → deadline of its rectification order; from `suspend_from` up, suspension instead.
     rectification_deadline: Mapping[str, timedelta] = field(default_factory=_deadline)
     suspend_from: str = "critical"
-    # Not in DESIGN: how soon the task force re-inspects a suspended merchant. Suspension costs
+    # How soon the task force re-inspects a suspended merchant. Suspension costs
     # the merchant its trade, so the regulator owes a prompt visit.
     reinspection_within: timedelta = 3 * DAY
-    # Not in DESIGN: an order past its deadline escalates to a re-inspection due this soon.
+    # An order past its deadline escalates to a re-inspection due this soon.
     overdue_reinspection_within: timedelta = 1 * DAY
-    # Not in DESIGN: a risk below the task threshold still joins an open risk task as evidence
+    # A risk below the task threshold still joins an open risk task as evidence
     # (it creates none); the inspector on the way wants to know.
     attach_below_threshold: bool = True
-    # Not in DESIGN: the outcome may not be milder than the catalogue's default severity of any
+    # The outcome may not be milder than the catalogue's default severity of any
     # finding; an inspector may judge several findings worse than each alone, never lighter.
     outcome_at_least_findings: bool = True
     # Departments recorded when a completion names none: market regulation leads inspections.
     default_departments: tuple[str, ...] = ("market_regulation",)
-    # Not in DESIGN: bounds on the evidence a task carries, so one merchant with hundreds of
+    # Bounds on the evidence a task carries, so one merchant with hundreds of
     # risk events does not grow its task (row and every event) without limit. A task keeps the
     # trigger that created it and the latest others (`Task.triggers_dropped` counts the rest);
     # a trigger keeps its first event id and the latest others (`TriggerRef.event_count` counts

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -167,6 +168,10 @@ async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> A
     )
     for app in (registry_app, inspection_app):
         await app.state.service.start()
+    # The registry views are read whole from the compacted topics' beginning, which the shared
+    # broker fills with every session's markets and merchants: the tests begin once inspection
+    # is ready (as its readiness probe would say), not while it is still catching up.
+    await asyncio.wait_for(inspection_app.state.service.projections.ready.wait(), 180)
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
     await producer.start()
     async with (

@@ -18,9 +18,11 @@ from services.inspection.domain import (
     Task,
     TaskForce,
     claim,
-    complete,
     decide,
 )
+from services.inspection.domain import complete as complete_rule
+from services.inspection.events import item
+from services.inspection.policy_files import default_catalogue
 from tests.unit.contracts.schema_subset import validate
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
@@ -31,6 +33,12 @@ TASK_FORCE = TaskForce("王队长", ("李", "张"))
 INSPECTOR = "inspector-li"
 
 _counter = iter(range(1_000_000))
+
+
+def complete(task: Task, **given: Any) -> Completion:
+    """The completion rule with the packaged finding catalogue, unless the test gives one."""
+    given.setdefault("catalogue", default_catalogue())
+    return complete_rule(task, **given)
 
 
 def risk(
@@ -107,7 +115,7 @@ def completed(
 
 def wire(outgoing: Outgoing) -> dict[str, Any]:
     """The event as an integrator receives it."""
-    parsed: dict[str, Any] = json.loads(outgoing.envelope().to_json())
+    parsed: dict[str, Any] = json.loads(item(outgoing)[1].to_json())
     return parsed
 
 

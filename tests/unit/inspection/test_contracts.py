@@ -19,12 +19,12 @@ from services.inspection.domain import (
     RectificationOrder,
     Task,
     claim,
-    complete,
     decide,
     mark_rectification_overdue,
     mark_task_overdue,
     verify,
 )
+from services.inspection.events import item as outbox_item
 from tests.unit.inspection.builders import (
     INSPECTOR,
     POLICY,
@@ -33,6 +33,7 @@ from tests.unit.inspection.builders import (
     D,
     H,
     complaint,
+    complete,
     risk,
     schema_problems,
     wire,
@@ -155,7 +156,7 @@ def test_each_event_has_the_envelope_the_design_asks_for(event: Outgoing) -> Non
     else:
         assert body["subject"] == data["rectification_id"]
         assert event.key == data["task_id"]  # the task's story stays on one partition
-    item = event.outbox_item()
+    item = outbox_item(event)
     assert (item[0], item[2]) == ("inspection.events.v1", event.key)
 
 

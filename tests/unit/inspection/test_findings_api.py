@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 
 from services.inspection.app import build
-from services.inspection.domain import default_catalogue
+from services.inspection.policy_files import default_catalogue
 from services.inspection.settings import InspectionSettings
 from tests.support.signing import ISSUER, LocalSigner
 

@@ -8,10 +8,11 @@ import pytest
 
 from contracts.credit import ScoreChanged
 from contracts.envelope import make_event
-from services.inspection.commands import complaint_trigger, score_change
 from services.runtime.messaging import Delivery, PoisonMessage
 from tests.integration.inspection.conftest import Place
 from tests.integration.inspection.upstream import accepted_event, received_event, score_event
+from tests.unit.inspection.routed import complaint_trigger_of as complaint_trigger
+from tests.unit.inspection.routed import score_change_of as score_change
 
 PLACE = Place("zhifu", "mkt_1", "mer_1", "A-12", "trm_1")
 AT = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)

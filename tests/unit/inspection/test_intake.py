@@ -16,7 +16,6 @@ from services.inspection.domain import (
     Task,
     Trigger,
     claim,
-    complete,
     decide,
     task_key,
 )
@@ -27,6 +26,7 @@ from tests.unit.inspection.builders import (
     TASK_FORCE,
     H,
     complaint,
+    complete,
     risk,
 )
 

@@ -18,7 +18,6 @@ from services.inspection.domain import (
     Task,
     TaskForce,
     claim,
-    complete,
     mark_rectification_overdue,
     mark_task_overdue,
     verify,
@@ -31,6 +30,7 @@ from tests.unit.inspection.builders import (
     D,
     H,
     claimed_task,
+    complete,
     completed,
     new_task,
 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contracts.people import Actor
-from services.inspection.domain import FindingReport, IllegalTransition, InvalidCompletion, complete
+from services.inspection.domain import FindingReport, IllegalTransition, InvalidCompletion
 from services.inspection.domain.photos import (
     MAX_PHOTOS_PER_TASK,
     PhotoTooLarge,
@@ -18,6 +18,7 @@ from tests.unit.inspection.builders import (
     POLICY,
     T0,
     claimed_task,
+    complete,
     completed,
     new_task,
     wire,

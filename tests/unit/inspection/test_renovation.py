@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from contracts.envelope import make_event
-from services.inspection.commands import renovation_trigger
 from services.inspection.domain import Policy, RenovationTrigger, decide, task_key
 from services.inspection.domain.model import derive_id
 from services.runtime.messaging import Delivery, PoisonMessage
@@ -24,6 +23,7 @@ from tests.unit.inspection.builders import (
     schema_problems,
     wire,
 )
+from tests.unit.inspection.routed import renovation_trigger_of as renovation_trigger
 
 RECTIFY_BY = date(2026, 6, 4)
 # The end of 4 June in Yantai (UTC+8): 16:00 UTC, as the campaign's disclosure gives it.

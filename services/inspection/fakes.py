@@ -1,0 +1,171 @@
+"""In-memory stores for use-case tests: each behaves as its Postgres store does (the same suite,
+tests/integration/inspection/test_store_suite.py, runs on both). Locks are not modelled: a test
+runs one unit of work at a time."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from services.inspection.domain import PatrolPlan, RectificationOrder, Task
+from services.inspection.domain.photos import Photo
+from services.inspection.store import MarketInfo, MerchantInfo, Placement, Stores
+
+_OPEN = ("open", "claimed")
+
+
+class FakeTasks:
+    def __init__(self) -> None:
+        self.rows: dict[str, Task] = {}
+
+    async def open_task(self, key: tuple[str, str]) -> Task | None:
+        for task in self.rows.values():
+            if task.dedupe_key == key and task.state in _OPEN:
+                return task
+        return None
+
+    async def get(self, task_id: str, *, for_update: bool = False) -> Task | None:
+        return self.rows.get(task_id)
+
+    async def save(self, task: Task) -> None:
+        held = self.rows.get(task.task_id)
+        if held is None or held.version < task.version:
+            self.rows[task.task_id] = task
+
+    async def listing(
+        self, *, state: str | None, market_id: str | None, district: str | None, limit: int
+    ) -> list[Task]:
+        found = [
+            t
+            for t in self.rows.values()
+            if (state is None or t.state == state)
+            and (market_id is None or t.market_id == market_id)
+            and (district is None or t.district == district)
+        ]
+        return sorted(found, key=lambda t: (t.due_at, t.task_id))[:limit]
+
+    async def past_due(self, now: datetime, limit: int) -> list[Task]:
+        found = [
+            t
+            for t in self.rows.values()
+            if t.state in _OPEN and t.overdue_at is None and t.due_at < now
+        ]
+        return sorted(found, key=lambda t: t.due_at)[:limit]
+
+    async def last_inspection(self, merchant_id: str) -> datetime | None:
+        done = [
+            t.completed_at
+            for t in self.rows.values()
+            if t.merchant_id == merchant_id and t.state == "completed" and t.completed_at
+        ]
+        return max(done, default=None)
+
+
+class FakePhotos:
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[Photo, bytes]] = {}
+
+    async def add(self, photo: Photo, data: bytes) -> None:
+        if photo.photo_id in self.rows:
+            raise ValueError(f"photo {photo.photo_id} exists")
+        self.rows[photo.photo_id] = (photo, data)
+
+    async def of_task(self, task_id: str) -> list[Photo]:
+        found = [p for p, _ in self.rows.values() if p.task_id == task_id]
+        return sorted(found, key=lambda p: (p.uploaded_at, p.photo_id))
+
+    async def get(self, task_id: str, photo_id: str) -> tuple[Photo, bytes] | None:
+        found = self.rows.get(photo_id)
+        return found if found is not None and found[0].task_id == task_id else None
+
+
+class FakeOrders:
+    def __init__(self) -> None:
+        self.rows: dict[str, RectificationOrder] = {}
+
+    async def get(self, order_id: str, *, for_update: bool = False) -> RectificationOrder | None:
+        return self.rows.get(order_id)
+
+    async def save(self, order: RectificationOrder) -> None:
+        held = self.rows.get(order.rectification_id)
+        if held is None or held.version < order.version:
+            self.rows[order.rectification_id] = order
+
+    async def listing(
+        self, *, state: str | None, district: str | None, limit: int
+    ) -> list[RectificationOrder]:
+        found = [
+            o
+            for o in self.rows.values()
+            if (state is None or o.state == state) and (district is None or o.district == district)
+        ]
+        return sorted(found, key=lambda o: (o.ordered_at, o.rectification_id))[:limit]
+
+    async def past_deadline(self, now: datetime, limit: int) -> list[RectificationOrder]:
+        found = [
+            o
+            for o in self.rows.values()
+            if o.state == "open" and o.overdue_at is None and o.deadline and o.deadline < now
+        ]
+        return sorted(found, key=lambda o: o.deadline or now)[:limit]
+
+
+class FakeRegistry:
+    def __init__(self) -> None:
+        self.market_rows: dict[str, MarketInfo] = {}
+        self.merchant_rows: dict[str, MerchantInfo] = {}
+
+    async def markets(self) -> list[MarketInfo]:
+        return list(self.market_rows.values())
+
+    async def merchants(self) -> list[MerchantInfo]:
+        return list(self.merchant_rows.values())
+
+    async def put_market(self, market: MarketInfo) -> None:
+        held = self.market_rows.get(market.id)
+        if held is None or held.version < market.version:
+            self.market_rows[market.id] = market
+
+    async def put_merchant(self, merchant: MerchantInfo) -> bool:
+        held = self.merchant_rows.get(merchant.id)
+        if held is None or held.version < merchant.version:
+            self.merchant_rows[merchant.id] = merchant
+        return held is None
+
+
+class FakePlans:
+    """Plans, joined to the registry view's merchants as the Postgres store joins its table."""
+
+    def __init__(self, registry: FakeRegistry) -> None:
+        self.rows: dict[str, PatrolPlan] = {}
+        self.registry = registry
+
+    async def get(self, merchant_id: str, *, for_update: bool = False) -> PatrolPlan | None:
+        return self.rows.get(merchant_id)
+
+    async def insert(self, plan: PatrolPlan) -> bool:
+        if plan.merchant_id in self.rows:
+            return False
+        self.rows[plan.merchant_id] = plan
+        return True
+
+    async def save(self, plan: PatrolPlan) -> None:
+        if plan.merchant_id in self.rows:
+            self.rows[plan.merchant_id] = plan
+
+    async def due(self, now: datetime, limit: int) -> list[tuple[PatrolPlan, Placement]]:
+        found = []
+        for plan in sorted(self.rows.values(), key=lambda p: p.due_at):
+            m = self.registry.merchant_rows.get(plan.merchant_id)
+            if m is None or m.status == "licence_expired":
+                continue
+            if plan.task_id is None and plan.due_at <= now:
+                found.append((plan, Placement(m.market_id, m.district, m.stall_no, m.status)))
+        return found[:limit]
+
+    async def merchants_without_plan(self, limit: int) -> list[str]:
+        return sorted(m for m in self.registry.merchant_rows if m not in self.rows)[:limit]
+
+
+def fake_stores() -> Stores:
+    registry = FakeRegistry()
+    return Stores(FakeTasks(), FakePhotos(), FakeOrders(), FakePlans(registry), registry)

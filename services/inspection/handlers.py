@@ -1,0 +1,162 @@
+"""The Kafka side: one `EventRouter` per consumed topic, each route turning an event into a
+use-case call (services/inspection/service.py). Types a router has no route for are another
+consumer's business and are passed over (services/runtime/router.py)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts import topics
+from contracts.campaign import RenovationCheckFailed
+from contracts.complaints import ComplaintAccepted
+from contracts.credit import ScoreChanged
+from contracts.envelope import Envelope
+from contracts.honours import HonourDelisted, HonourListed
+from contracts.registry import MarketUpserted, MerchantUpserted
+from contracts.telemetry import RiskAcknowledged, RiskCleared, RiskEscalated, RiskRaised
+from services.inspection.domain import ComplaintTrigger, RenovationTrigger, RiskTrigger
+from services.inspection.service import InspectionService
+from services.runtime.messaging import Delivery
+from services.runtime.router import EventRouter
+
+RISKS_CONSUMER = "inspection-risks"
+COMPLAINTS_CONSUMER = "inspection-complaints"
+RENOVATIONS_CONSUMER = "inspection-renovations"
+RISK_TYPES = (
+    "telemetry.risk.raised",
+    "telemetry.risk.escalated",
+    "telemetry.risk.cleared",
+    "telemetry.risk.acknowledged",
+)
+RiskEvent = RiskRaised | RiskEscalated | RiskCleared | RiskAcknowledged
+
+
+def risk_trigger(event: Envelope[Any]) -> RiskTrigger:
+    data: RiskEvent = event.data
+    # Due dates count from when it happened (event time), not from when we got to it.
+    if isinstance(data, RiskEscalated):
+        at = data.evidence.last_ts
+    elif isinstance(data, RiskCleared):
+        at = data.cleared_at
+    elif isinstance(data, RiskAcknowledged):
+        at = data.acknowledged_at
+    else:
+        at = data.raised_at
+    return RiskTrigger(
+        risk_id=data.risk_id,
+        event_id=event.id,
+        rule=data.rule,
+        category=data.category,
+        severity=data.severity,
+        transition=event.type.rsplit(".", 1)[1],  # type: ignore[arg-type]
+        merchant_id=data.merchant_id,
+        terminal_id=data.terminal_id,
+        market_id=data.market_id,
+        stall_no=data.stall_no,
+        district=data.district,
+        at=at,
+    )
+
+
+def complaint_trigger(event: Envelope[ComplaintAccepted]) -> ComplaintTrigger:
+    data = event.data
+    return ComplaintTrigger(
+        complaint_id=data.complaint_id,
+        event_id=event.id,
+        category=data.category,
+        merchant_id=data.merchant_id,
+        market_id=data.market_id,
+        stall_no=data.stall_no,
+        district=data.district,
+        # The SLA counts from the acceptance: the regulator is on notice from then.
+        at=data.accepted_at,
+    )
+
+
+def renovation_trigger(event: Envelope[RenovationCheckFailed]) -> RenovationTrigger:
+    data = event.data
+    return RenovationTrigger(
+        check_id=data.check.check_id,
+        project_id=data.project_id,
+        event_id=event.id,
+        correlation_id=event.correlationid,
+        check_kind=data.check.kind,
+        market_id=data.market_id,
+        district=data.district,
+        rectify_by=data.rectify_by,
+        at=data.check.recorded_at,
+    )
+
+
+class Handlers:
+    def __init__(self, service: InspectionService) -> None:
+        self.service = service
+
+    async def on_risk(self, event: Envelope[Any], delivery: Delivery) -> None:
+        await self.service.trigger(risk_trigger(event), delivery, RISKS_CONSUMER, "risk")
+
+    async def on_complaint(self, event: Envelope[Any], delivery: Delivery) -> None:
+        """Only an accepted complaint asks for an inspection (received, rejected, closed and
+        overdue ones do not)."""
+        trigger = complaint_trigger(event)
+        await self.service.trigger(trigger, delivery, COMPLAINTS_CONSUMER, "complaint")
+
+    async def on_check_failed(self, event: Envelope[Any], delivery: Delivery) -> None:
+        """A failed renovation check opens (or joins) the market's `renovation` task."""
+        trigger = renovation_trigger(event)
+        await self.service.trigger(trigger, delivery, RENOVATIONS_CONSUMER, "renovation")
+
+    async def on_score(self, event: Envelope[Any], _: Delivery) -> None:
+        data: ScoreChanged = event.data
+        await self.service.regrade(data.merchant_id, data.grade, data.version)
+
+    async def on_honour(self, event: Envelope[Any], delivery: Delivery) -> None:
+        """`credit.honours.v1`: the month's warning list (黑榜) of merchants; honours and markets'
+        lists change no patrol."""
+        data: HonourListed | HonourDelisted = event.data
+        if data.entity != "merchant" or data.list != "warning":
+            return
+        await self.service.warning_list(
+            data.entity_id,
+            data.month,
+            listed=isinstance(data, HonourListed),
+            event_id=event.id,
+            delivery=delivery,
+        )
+
+    async def on_market(self, event: Envelope[Any], _: Delivery) -> None:
+        data: MarketUpserted = event.data
+        await self.service.directory.on_market(data)
+
+    async def on_merchant(self, event: Envelope[Any], _: Delivery) -> None:
+        # A merchant's first snapshot starts its patrol plan, in the same unit of work.
+        data: MerchantUpserted = event.data
+        await self.service.directory.on_merchant(data, on_new=self.service.start_plan)
+
+    def routers(self) -> dict[str, EventRouter]:
+        """The router of each consumed topic, by topic name."""
+        risks = EventRouter()
+        for event_type in RISK_TYPES:
+            risks.route(event_type, self.on_risk)
+        complaints = EventRouter()
+        complaints.route("complaints.complaint.accepted", self.on_complaint)
+        campaign = EventRouter()
+        campaign.route("registry.renovation.check_failed", self.on_check_failed)
+        scores = EventRouter()
+        scores.route("credit.score.changed", self.on_score)
+        honours = EventRouter()
+        honours.route("credit.honour.listed", self.on_honour)
+        honours.route("credit.honour.delisted", self.on_honour)
+        markets = EventRouter()
+        markets.route("registry.market.upserted", self.on_market)
+        merchants = EventRouter()
+        merchants.route("registry.merchant.upserted", self.on_merchant)
+        return {
+            topics.TELEMETRY_RISKS.name: risks,
+            topics.COMPLAINTS_EVENTS.name: complaints,
+            topics.REGISTRY_CAMPAIGN.name: campaign,
+            topics.CREDIT_SCORES.name: scores,
+            topics.CREDIT_HONOURS.name: honours,
+            topics.REGISTRY_MARKETS.name: markets,
+            topics.REGISTRY_MERCHANTS.name: merchants,
+        }

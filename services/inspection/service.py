@@ -1,0 +1,505 @@
+"""The inspection use cases: each one a unit of work that loads what the rules need, applies a
+pure rule from `domain`, and stores the changed values with their events.
+
+Kafka handlers (`handlers.py`), HTTP routes (`api.py`) and the periodic jobs (`app.py`) call
+these; they never touch SQL or Kafka themselves. `now` is the clock every rule is given: replace
+it (tests) to move time.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
+from typing import Any
+
+from contracts.people import Actor
+from services.inspection.domain import (
+    Catalogue,
+    ComplaintTrigger,
+    Decision,
+    FindingReport,
+    Outgoing,
+    PatrolPlan,
+    Policy,
+    RectificationOrder,
+    RenovationTrigger,
+    RiskTrigger,
+    Task,
+    claim,
+    complete,
+    decide,
+    mark_rectification_overdue,
+    mark_task_overdue,
+    task_key,
+    verify,
+)
+from services.inspection.domain.photos import DEFAULT_MAX_BYTES, Photo, accept_photo
+from services.inspection.events import item
+from services.inspection.projections import Directory
+from services.inspection.store import MerchantInfo, Stores
+from services.runtime.auth import ALL_DISTRICTS, Principal
+from services.runtime.clock import Clock, utc_now
+from services.runtime.failures import NotFound
+from services.runtime.messaging import Delivery
+from services.runtime.unit_of_work import UnitOfWork, UowFactory
+
+log = logging.getLogger(__name__)
+Work = UnitOfWork[Stores]
+HONOURS_CONSUMER = "inspection-honours"
+
+
+class Observer:
+    """What the use cases report besides their result: counters and gauge pokes. The running
+    service hands `metrics.InspectionObserver`; this one, for tests, notes nothing."""
+
+    def decided(self, label: str, decision: Decision, lag_s: float | None) -> None: ...
+    def created(self, task: Task) -> None: ...
+    def task(self, reason_kind: str, transition: str) -> None: ...
+    def completed(self, task: Task) -> None: ...
+    def plan(self, change: str) -> None: ...
+    def overdue(self, entity: str, count: int) -> None: ...
+    def changed(self) -> None: ...
+
+
+def actor(who: Principal) -> Actor:
+    """The person behind a request, as the task or order records them and its event carries."""
+    return Actor.of(who.subject, who.display_name)
+
+
+def district_scope(who: Principal) -> str | None:
+    """The district a listing is limited to; None for the whole city (admin, `*` tokens)."""
+    return None if who.role == "admin" or who.district == ALL_DISTRICTS else who.district
+
+
+def _emit(work: Work, events: Iterable[Outgoing]) -> None:
+    work.emit(*(item(e) for e in events))
+
+
+def _days(span: timedelta) -> int | float:
+    days = span / timedelta(days=1)
+    return int(days) if days.is_integer() else round(days, 4)
+
+
+class InspectionService:
+    def __init__(
+        self,
+        uow: UowFactory[Stores],
+        directory: Directory,
+        policy: Policy,
+        now: Clock = utc_now,
+        *,
+        catalogue: Catalogue,
+        observer: Observer | None = None,
+        batch_limit: int = 500,
+        photo_max_bytes: int = DEFAULT_MAX_BYTES,
+    ) -> None:
+        self.uow, self.directory, self.policy, self.now = uow, directory, policy, now
+        self.catalogue = catalogue
+        self.observe = observer or Observer()
+        self.batch_limit = batch_limit
+        self.photo_max_bytes = photo_max_bytes
+
+    def _created(self, tasks: Iterable[Task | None]) -> None:
+        for task in tasks:
+            if task is not None:
+                self.observe.created(task)
+
+    # -- triggers --------------------------------------------------------------------------------
+    async def trigger(
+        self,
+        trigger: RiskTrigger | ComplaintTrigger | RenovationTrigger,
+        delivery: Delivery,
+        consumer: str,
+        label: str,
+    ) -> None:
+        """A risk, an accepted complaint or a failed renovation check opens a task or joins the
+        open one, exactly once (the inbox, and task ids derived from the event)."""
+        async with self.uow() as work:
+            if not await work.claim(consumer, trigger.event_id, delivery):
+                return
+            decision = decide(
+                await work.stores.tasks.open_task(task_key(trigger)),
+                trigger,
+                self.policy,
+                self.now(),
+                task_force=self.directory.task_force(trigger.market_id),
+            )
+            if decision.task is not None:
+                await work.stores.tasks.save(decision.task)
+            _emit(work, decision.events)
+        lag = None
+        if decision.action == "create" and decision.task is not None:
+            lag = max(0.0, (decision.task.created_at - trigger.at).total_seconds())
+        self.observe.decided(label, decision, lag)
+        if decision.task is not None:
+            self.observe.changed()  # a new task, or one whose due time may have moved
+        if lag is not None:
+            self._created([decision.task])
+        log.info(
+            f"{label} handled",
+            extra={
+                f"{label}_id": trigger.ref_id,
+                "action": decision.action,
+                "reason": decision.reason,
+                "task_id": decision.task.task_id if decision.task else None,
+            },
+        )
+
+    # -- patrol plans ----------------------------------------------------------------------------
+    async def _plan(self, work: Work, merchant_id: str, now: datetime) -> PatrolPlan:
+        """The merchant's plan, locked; started (no grade: the default) if it has none."""
+        plans = work.stores.plans
+        plan = await plans.get(merchant_id, for_update=True)
+        if plan is not None:
+            return plan
+        last = await work.stores.tasks.last_inspection(merchant_id)
+        started = PatrolPlan.start(merchant_id, None, last, now, self.policy)
+        if await plans.insert(started):
+            self.observe.plan("started")
+            return started
+        # Another transaction started it meanwhile (a score and a snapshot at once): use theirs.
+        plan = await plans.get(merchant_id, for_update=True)
+        assert plan is not None, "a plan that conflicted on insert exists"
+        return plan
+
+    async def start_plan(self, work: Work, merchant: MerchantInfo) -> None:
+        """A merchant's first registry snapshot: its patrol plan starts (in that unit of work)."""
+        await self._plan(work, merchant.id, self.now())
+
+    async def regrade(self, merchant_id: str, grade: str, version: int) -> None:
+        """`credit.score.changed`: re-plan the merchant's patrols under its grade.
+
+        The topic is compacted and may be read again from the start: the plan keeps the score
+        version its grade came from and ignores anything not newer, so no inbox is needed.
+        """
+        async with self.uow() as work:
+            plan = await self._plan(work, merchant_id, self.now())
+            replanned = plan.regrade(grade, self.policy, version=version)
+            if replanned != plan:
+                await work.stores.plans.save(replanned)
+        change = "stale" if replanned == plan else "regraded"
+        self.observe.plan(change)
+        log.info(
+            "score handled",
+            extra={
+                "merchant_id": merchant_id,
+                "grade": grade,
+                "score_version": version,
+                "change": change,
+                "due_at": replanned.due_at.isoformat(),
+            },
+        )
+
+    async def warning_list(
+        self, merchant_id: str, month: str, *, listed: bool, event_id: str, delivery: Delivery
+    ) -> None:
+        """A merchant on the month's warning list (黑榜) is patrolled at the warning list's
+        interval (D's) until delisted from that list; then its grade's interval is back. Exactly
+        once (inbox); the plan also keeps the months it was listed and delisted in and ignores
+        anything not newer."""
+        async with self.uow() as work:
+            if not await work.claim(HONOURS_CONSUMER, event_id, delivery):
+                return
+            plan = await self._plan(work, merchant_id, self.now())
+            changed = plan.warn(month, self.policy) if listed else plan.unwarn(month, self.policy)
+            if changed != plan:
+                await work.stores.plans.save(changed)
+        change = "stale" if changed == plan else ("warned" if listed else "delisted")
+        self.observe.plan(change)
+        log.info(
+            "warning list handled",
+            extra={
+                "merchant_id": merchant_id,
+                "month": month,
+                "listed": listed,
+                "change": change,
+                "due_at": changed.due_at.isoformat(),
+            },
+        )
+
+    async def _inspected(self, work: Work, task: Task) -> None:
+        """A completed task about a merchant counts as its inspection: the plan re-anchors (and a
+        completed patrol task frees it to come due again)."""
+        if task.merchant_id is None or task.completed_at is None:
+            return
+        plan = await self._plan(work, task.merchant_id, task.completed_at)
+        moved = plan.inspected(task.completed_at, self.policy, task.task_id)
+        if moved != plan:
+            await work.stores.plans.save(moved)
+            self.observe.plan("inspected")
+
+    async def check_patrols(self) -> int:
+        """Start plans for merchants without one, then make a patrol task for each plan that
+        came due. Returns how many tasks were made.
+
+        Runs as a periodic job under the runtime's advisory lock; the row locks (and the one
+        open patrol task per merchant) make a concurrent direct call harmless too.
+
+        Merchant status: a `suspended` merchant is still patrolled — suspension is already
+        followed by a re-inspection task, whose completion re-anchors the plan, so a patrol
+        rarely comes due then, and if it does the visit is still worth making. A
+        `licence_expired` merchant is not: it may not trade (市场准入), so a routine visit is
+        the licensing desk's business, not the task force's; its plan stays due and the patrol
+        is made once the registry shows the licence renewed. Risks and complaints about it
+        still make tasks (evidence it trades anyway).
+        """
+        now = self.now()
+        made: list[tuple[PatrolPlan, Decision]] = []
+        async with self.uow() as work:
+            stores = work.stores
+            # Merchants projected before plans existed, or whose plan start was lost: lazily.
+            for merchant_id in await stores.plans.merchants_without_plan(self.batch_limit):
+                await self._plan(work, merchant_id, now)
+            for plan, place in await stores.plans.due(now, self.batch_limit):
+                trigger = plan.trigger(
+                    market_id=place.market_id, stall_no=place.stall_no, district=place.district
+                )
+                open_task = await stores.tasks.open_task(task_key(trigger))
+                decision = decide(
+                    open_task,
+                    trigger,
+                    self.policy,
+                    now,
+                    task_force=self.directory.task_force(place.market_id),
+                )
+                if decision.task is not None:
+                    await stores.tasks.save(decision.task)
+                    _emit(work, decision.events)
+                    pending = decision.task.task_id
+                else:
+                    # A patrol task is already open (made before the plan knew it): wait for it.
+                    assert open_task is not None
+                    pending = open_task.task_id
+                await stores.plans.save(plan.task_created(pending))
+                made.append((plan, decision))
+        created = [d.task for _, d in made if d.task is not None]
+        for plan, decision in made:
+            lag = None
+            if decision.task is not None:
+                self.observe.plan("task_created")
+                lag = max(0.0, (decision.task.created_at - plan.due_at).total_seconds())
+            self.observe.decided("patrol", decision, lag)
+        self._created(created)
+        if created:
+            log.info("patrols due", extra={"count": len(created), "now": now.isoformat()})
+        return len(created)
+
+    # -- work ------------------------------------------------------------------------------------
+    async def tasks(
+        self, who: Principal, *, state: str | None, market_id: str | None, limit: int
+    ) -> list[Task]:
+        async with self.uow() as work:
+            return await work.stores.tasks.listing(
+                state=state, market_id=market_id, district=district_scope(who), limit=limit
+            )
+
+    async def _task(self, work: Work, who: Principal, task_id: str) -> Task:
+        task = await work.stores.tasks.get(task_id, for_update=True)
+        # Another district's task answers as absent: its existence is not the caller's business.
+        if task is None or not who.may_act_in(task.district):
+            raise NotFound(f"no task {task_id!r}")
+        return task
+
+    async def task(self, who: Principal, task_id: str) -> Task:
+        """One task, in the caller's district (404 otherwise, as for the list)."""
+        async with self.uow() as work:
+            task = await work.stores.tasks.get(task_id)
+        if task is None or not who.may_act_in(task.district):
+            raise NotFound(f"no task {task_id!r}")
+        return task
+
+    # -- photos ----------------------------------------------------------------------------------
+    async def add_photo(self, who: Principal, task_id: str, data: bytes) -> Photo:
+        """Attach a photo to an open task of the caller's district (the task row is locked, so
+        two uploads at once cannot pass the limit together)."""
+        async with self.uow() as work:
+            task = await self._task(work, who, task_id)
+            photo = accept_photo(
+                task,
+                data,
+                photo_id=f"pho_{uuid.uuid4().hex[:16]}",
+                existing=len(await work.stores.photos.of_task(task_id)),
+                by=actor(who),
+                now=self.now(),
+                max_bytes=self.photo_max_bytes,
+            )
+            await work.stores.photos.add(photo, data)
+        log.info(
+            "photo attached",
+            extra={"task_id": task_id, "photo_id": photo.photo_id, "size": photo.size},
+        )
+        return photo
+
+    async def photos(self, who: Principal, task_id: str) -> list[Photo]:
+        async with self.uow() as work:
+            task = await work.stores.tasks.get(task_id)
+            if task is None or not who.may_act_in(task.district):
+                raise NotFound(f"no task {task_id!r}")
+            return await work.stores.photos.of_task(task_id)
+
+    async def photo(self, who: Principal, task_id: str, photo_id: str) -> tuple[Photo, bytes]:
+        async with self.uow() as work:
+            found = await work.stores.photos.get(task_id, photo_id)
+        # Scoped by the photo's own district (its task's): another district's is absent.
+        if found is None or not who.may_act_in(found[0].district):
+            raise NotFound(f"no photo {photo_id!r} of task {task_id!r}")
+        return found
+
+    async def claim(self, who: Principal, task_id: str) -> Task:
+        async with self.uow() as work:
+            change = claim(await self._task(work, who, task_id), by=actor(who), now=self.now())
+            if change.events:
+                await work.stores.tasks.save(change.task)
+                _emit(work, change.events)
+        if change.events:
+            self.observe.task(change.task.reason_kind, "claimed")
+            self.observe.changed()
+        return change.task
+
+    async def complete(
+        self,
+        who: Principal,
+        task_id: str,
+        *,
+        outcome: str,
+        findings: Sequence[FindingReport],
+        departments: Sequence[str],
+        note: str | None,
+        photos: Sequence[str] = (),
+    ) -> tuple[Task, RectificationOrder | None]:
+        async with self.uow() as work:
+            stores = work.stores
+            task = await self._task(work, who, task_id)
+            attached = [p.photo_id for p in await stores.photos.of_task(task_id)] if photos else []
+            done = complete(
+                task,
+                by=actor(who),
+                outcome=outcome,
+                findings=findings,
+                departments=departments,
+                note=note,
+                now=self.now(),
+                policy=self.policy,
+                catalogue=self.catalogue,
+                task_force=self.directory.task_force(task.market_id),
+                photos=photos,
+                task_photos=attached,
+            )
+            await stores.tasks.save(done.task)
+            if done.order is not None:
+                await stores.orders.save(done.order)
+            if done.reinspection is not None:
+                await stores.tasks.save(done.reinspection)
+            await self._inspected(work, done.task)
+            _emit(work, done.events)
+        self.observe.completed(done.task)
+        self.observe.changed()
+        self._created([done.reinspection])
+        return done.task, done.order
+
+    async def patrol_plan(self, who: Principal, merchant_id: str) -> dict[str, Any]:
+        """The merchant's patrol plan, in the caller's district; 404 otherwise."""
+        merchant = self.directory.merchants.get(merchant_id)
+        if merchant is None or not who.may_act_in(merchant.district):
+            raise NotFound(f"no patrol plan for merchant {merchant_id!r}")
+        async with self.uow() as work:
+            plan = await work.stores.plans.get(merchant_id)
+        if plan is None:
+            raise NotFound(f"no patrol plan for merchant {merchant_id!r}")
+        interval = self.policy.patrol_every(plan.grade, warned=plan.warned)
+        if plan.warned:
+            reason = "warning_list"
+        else:
+            reason = "grade" if plan.grade is not None else "default_grade"
+        return {
+            **plan.to_dict(),
+            # The grade whose interval applies: the warning list's (D) while on it.
+            "effective_grade": self.policy.patrol_grade(plan.grade, warned=plan.warned),
+            "interval_days": _days(interval),
+            # Why this interval: the credit grade, the default (no grade yet), or the warning
+            # list (黑榜) of `warning_list` (the month).
+            "interval_reason": reason,
+            "merchant_status": merchant.status,
+            # licence_expired: the plan waits (see check_patrols); the patrol follows renewal.
+            "patrolled": merchant.status != "licence_expired",
+        }
+
+    async def orders(
+        self, who: Principal, *, state: str | None, limit: int
+    ) -> list[RectificationOrder]:
+        async with self.uow() as work:
+            return await work.stores.orders.listing(
+                state=state, district=district_scope(who), limit=limit
+            )
+
+    async def verify(self, who: Principal, order_id: str, *, passed: bool) -> RectificationOrder:
+        async with self.uow() as work:
+            stores = work.stores
+            order = await stores.orders.get(order_id, for_update=True)
+            if order is None or not who.may_act_in(order.district):
+                raise NotFound(f"no rectification {order_id!r}")
+            reinspection = None
+            if order.reinspection_task_id is not None:
+                reinspection = await stores.tasks.get(order.reinspection_task_id, for_update=True)
+            checked = verify(
+                order,
+                passed=passed,
+                by=actor(who),
+                now=self.now(),
+                policy=self.policy,
+                reinspection=reinspection,
+                task_force=self.directory.task_force(order.market_id),
+            )
+            await stores.orders.save(checked.order)
+            for task in (checked.closed_task, checked.reinspection):
+                if task is not None:
+                    await stores.tasks.save(task)
+            if checked.closed_task is not None:
+                # A re-inspection closed by the check is an inspection of the merchant too.
+                await self._inspected(work, checked.closed_task)
+            _emit(work, checked.events)
+        if checked.closed_task is not None:
+            self.observe.task("reinspection", "completed")
+        self.observe.changed()
+        self._created([checked.reinspection])
+        return checked.order
+
+    # -- the clock -------------------------------------------------------------------------------
+    async def check_clock(self) -> int:
+        """Mark what is past due (tasks) or past deadline (orders) as overdue, each once.
+
+        Returns how many were marked. Runs as a periodic job under the runtime's advisory lock;
+        the row locks make a concurrent direct call harmless too.
+        """
+        now = self.now()
+        tasks_marked = orders_marked = 0
+        created: list[Task | None] = []
+        async with self.uow() as work:
+            stores = work.stores
+            for task in await stores.tasks.past_due(now, self.batch_limit):
+                change = mark_task_overdue(task, now)
+                if change is not None:
+                    await stores.tasks.save(change.task)
+                    _emit(work, change.events)
+                    tasks_marked += 1
+            for order in await stores.orders.past_deadline(now, self.batch_limit):
+                escalation = mark_rectification_overdue(
+                    order, now, self.policy, task_force=self.directory.task_force(order.market_id)
+                )
+                if escalation is not None:
+                    await stores.orders.save(escalation.order)
+                    if escalation.reinspection is not None:
+                        await stores.tasks.save(escalation.reinspection)
+                    _emit(work, escalation.events)
+                    created.append(escalation.reinspection)
+                    orders_marked += 1
+        self.observe.overdue("task", tasks_marked)
+        self.observe.overdue("rectification", orders_marked)
+        self._created(created)
+        marked = tasks_marked + orders_marked
+        if marked:
+            self.observe.changed()
+            log.info("overdue marked", extra={"count": marked, "now": now.isoformat()})
+        return marked

@@ -1,0 +1,468 @@
+"""Every inspection use case on the fake stores and the fake unit of work: what it stores and
+emits, and above all what it does not — a refused input changes nothing and emits nothing, a
+redelivered event does nothing, an exception in the middle rolls back and publishes nothing."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import pytest
+
+from services.inspection.domain import FindingReport, IllegalTransition, InvalidCompletion
+from services.inspection.domain.photos import PhotoTooLarge
+from services.inspection.fakes import fake_stores
+from services.inspection.policy_files import default_catalogue
+from services.inspection.projections import Directory
+from services.inspection.service import InspectionService, Observer
+from services.inspection.store import MarketInfo, MerchantInfo, Stores
+from services.runtime.auth import Principal
+from services.runtime.failures import Conflict, NotFound
+from services.runtime.messaging import Delivery
+from services.runtime.unit_of_work import FakeUnitOfWork
+from tests.unit.inspection.builders import POLICY, T0, TASK_FORCE, D, H, complaint, risk
+
+LI = Principal("inspector-li", "inspector", "zhifu", name="李")
+WANG = Principal("inspector-wang", "inspector", "zhifu", name="王")
+ELSEWHERE = Principal("inspector-zhao", "inspector", "laishan")
+ADMIN = Principal("admin", "admin", "*")
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+class Noted(Observer):
+    """The plan changes the use cases report (a redelivery reports none: it is not handled)."""
+
+    def __init__(self) -> None:
+        self.plans: list[str] = []
+
+    def plan(self, change: str) -> None:
+        self.plans.append(change)
+
+
+class Boom(Exception):
+    """A failure in the middle of a unit of work (a store that breaks)."""
+
+
+@dataclass
+class World:
+    stores: Stores
+    uow: FakeUnitOfWork[Stores]
+    directory: Directory
+    service: InspectionService
+    noted: Noted
+    clock: list[datetime] = field(default_factory=lambda: [T0])
+
+    def at(self, when: datetime) -> None:
+        self.clock[0] = when
+
+    def types(self) -> list[str]:
+        return list(self.uow.event_types())
+
+
+@pytest.fixture
+def world() -> World:
+    stores = fake_stores()
+    uow = FakeUnitOfWork(stores)
+    directory = Directory(uow.factory())
+    directory.markets["mkt_1"] = MarketInfo("mkt_1", "zhifu", "东关市场", TASK_FORCE, 1)
+    merchant = MerchantInfo("mer_1", "mkt_1", "zhifu", "A-12", "active", 1)
+    directory.merchants["mer_1"] = merchant
+    clock = [T0]
+    noted = Noted()
+    service = InspectionService(
+        uow.factory(),
+        directory,
+        POLICY,
+        lambda: clock[0],
+        catalogue=default_catalogue(),
+        observer=noted,
+    )
+    return World(stores, uow, directory, service, noted, clock)
+
+
+def delivery(offset: int = 1, topic: str = "telemetry.risks.v1") -> Delivery:
+    return Delivery(topic=topic, partition=0, offset=offset, key=b"k", value=b"{}")
+
+
+async def open_task(world: World, event_id: str = "ev_r1") -> str:
+    await world.service.trigger(risk(event_id=event_id), delivery(), "inspection-risks", "risk")
+    [task] = await world.stores.tasks.listing(state=None, market_id=None, district=None, limit=9)
+    return task.task_id
+
+
+def breaks(monkeypatch: pytest.MonkeyPatch, store: object, method: str) -> None:
+    async def boom(*_: object, **__: object) -> None:
+        raise Boom(method)
+
+    monkeypatch.setattr(store, method, boom)
+
+
+# -- triggers ------------------------------------------------------------------------------------
+
+
+async def test_a_risk_opens_a_task_and_announces_it(world: World) -> None:
+    task_id = await open_task(world)
+    task = await world.stores.tasks.get(task_id)
+    assert task is not None and (task.state, task.merchant_id) == ("open", "mer_1")
+    assert task.task_force == TASK_FORCE  # the market's, from the registry view
+    assert world.types() == ["inspection.task.created"]
+    [(topic, event, key)] = world.uow.published
+    assert (topic, key, event.id) == ("inspection.events.v1", task_id, event.id)
+    assert world.uow.claimed == {("inspection-risks", "ev_r1")}
+
+
+async def test_a_redelivered_risk_does_nothing(world: World) -> None:
+    task_id = await open_task(world)
+    before = await world.stores.tasks.get(task_id)
+    await world.service.trigger(risk(event_id="ev_r1"), delivery(), "inspection-risks", "risk")
+    assert await world.stores.tasks.get(task_id) == before
+    assert world.types() == ["inspection.task.created"]
+
+
+async def test_a_second_trigger_joins_the_open_task(world: World) -> None:
+    task_id = await open_task(world)
+    await world.service.trigger(
+        risk(event_id="ev_r2", severity="critical", risk_id="risk_2"),
+        delivery(2),
+        "inspection-risks",
+        "risk",
+    )
+    task = await world.stores.tasks.get(task_id)
+    assert task is not None and len(task.triggers) == 2
+    assert world.types() == ["inspection.task.created", "inspection.task.updated"]
+
+
+async def test_a_trigger_below_the_threshold_opens_nothing_and_emits_nothing(world: World) -> None:
+    await world.service.trigger(
+        risk(severity="minor", event_id="ev_m"), delivery(), "inspection-risks", "risk"
+    )
+    assert world.stores.tasks.rows == {}  # type: ignore[attr-defined]
+    assert world.uow.published == []
+    # Still claimed: the event was handled (and ignored), once.
+    assert world.uow.claimed == {("inspection-risks", "ev_m")}
+
+
+async def test_a_failure_while_storing_a_trigger_rolls_back_claim_and_events(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    breaks(monkeypatch, world.stores.tasks, "save")
+    with pytest.raises(Boom):
+        await world.service.trigger(
+            complaint(event_id="ev_c1"), delivery(), "inspection-complaints", "complaint"
+        )
+    assert (world.uow.rollbacks, world.uow.published, world.uow.claimed) == (1, [], set())
+    # Redelivered once the store works again, the complaint is handled.
+    monkeypatch.undo()
+    await world.service.trigger(
+        complaint(event_id="ev_c1"), delivery(), "inspection-complaints", "complaint"
+    )
+    assert world.types() == ["inspection.task.created"]
+
+
+# -- claim and complete --------------------------------------------------------------------------
+
+
+async def test_claiming_records_the_inspector_and_announces_it(world: World) -> None:
+    task_id = await open_task(world)
+    task = await world.service.claim(LI, task_id)
+    assert (task.state, task.assignee) == ("claimed", "inspector-li")
+    assert await world.stores.tasks.get(task_id) == task
+    assert world.types()[-1] == "inspection.task.claimed"
+    # Claiming again as its holder changes nothing and emits nothing.
+    assert await world.service.claim(LI, task_id) == task
+    assert world.types() == ["inspection.task.created", "inspection.task.claimed"]
+
+
+async def test_a_refused_claim_changes_nothing_and_emits_nothing(world: World) -> None:
+    task_id = await open_task(world)
+    await world.service.claim(LI, task_id)
+    before, published = await world.stores.tasks.get(task_id), list(world.uow.published)
+    with pytest.raises(IllegalTransition):
+        await world.service.claim(WANG, task_id)
+    with pytest.raises(NotFound):
+        await world.service.claim(ELSEWHERE, task_id)
+    with pytest.raises(NotFound):
+        await world.service.claim(LI, "tsk_none")
+    assert await world.stores.tasks.get(task_id) == before
+    assert world.uow.published == published
+    assert world.uow.rollbacks == 3
+
+
+async def test_completing_with_a_finding_orders_rectification_and_reanchors_the_plan(
+    world: World,
+) -> None:
+    task_id = await open_task(world)
+    await world.service.claim(LI, task_id)
+    world.at(T0 + H)
+    task, order = await world.service.complete(
+        LI,
+        task_id,
+        outcome="major",
+        findings=[FindingReport("CCH-01", "11 °C")],
+        departments=["market_regulation"],
+        note=None,
+    )
+    assert task.state == "completed" and order is not None
+    assert await world.stores.orders.get(order.rectification_id) == order
+    assert world.types()[-2:] == ["inspection.task.completed", "inspection.rectification.ordered"]
+    plan = await world.stores.plans.get("mer_1")
+    assert plan is not None and plan.anchor == T0 + H  # the inspection counts
+
+
+async def test_a_refused_completion_changes_nothing_and_emits_nothing(world: World) -> None:
+    task_id = await open_task(world)
+    claimed = await world.service.claim(LI, task_id)
+    published = list(world.uow.published)
+    with pytest.raises(InvalidCompletion):
+        await world.service.complete(
+            LI,
+            task_id,
+            outcome="major",
+            findings=[FindingReport("NOPE-1", "")],
+            departments=[],
+            note=None,
+        )
+    with pytest.raises(IllegalTransition):
+        await world.service.complete(
+            WANG, task_id, outcome="pass", findings=[], departments=[], note=None
+        )
+    assert await world.stores.tasks.get(task_id) == claimed
+    assert world.stores.orders.rows == {}  # type: ignore[attr-defined]
+    assert world.uow.published == published
+
+
+async def test_a_failure_while_completing_publishes_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task_id = await open_task(world)
+    await world.service.claim(LI, task_id)
+    published = list(world.uow.published)
+    breaks(monkeypatch, world.stores.orders, "save")
+    with pytest.raises(Boom):
+        await world.service.complete(
+            LI,
+            task_id,
+            outcome="major",
+            findings=[FindingReport("CCH-01", "")],
+            departments=[],
+            note=None,
+        )
+    assert world.uow.published == published
+    assert world.uow.rollbacks == 1
+
+
+# -- rectification -------------------------------------------------------------------------------
+
+
+async def completed_with_order(world: World) -> str:
+    task_id = await open_task(world)
+    await world.service.claim(LI, task_id)
+    _, order = await world.service.complete(
+        LI,
+        task_id,
+        outcome="major",
+        findings=[FindingReport("CCH-01", "")],
+        departments=[],
+        note=None,
+    )
+    assert order is not None
+    return order.rectification_id
+
+
+async def test_a_passed_verification_closes_the_order(world: World) -> None:
+    order_id = await completed_with_order(world)
+    world.at(T0 + D)
+    order = await world.service.verify(LI, order_id, passed=True)
+    assert order.state == "verified"
+    assert await world.stores.orders.get(order_id) == order
+    assert world.types()[-1] == "inspection.rectification.verified"
+
+
+async def test_a_verification_out_of_district_or_of_no_order_changes_nothing(
+    world: World,
+) -> None:
+    order_id = await completed_with_order(world)
+    before, published = await world.stores.orders.get(order_id), list(world.uow.published)
+    with pytest.raises(NotFound):
+        await world.service.verify(ELSEWHERE, order_id, passed=True)
+    with pytest.raises(NotFound):
+        await world.service.verify(LI, "rec_none", passed=True)
+    world.at(T0 + D)
+    await world.service.verify(LI, order_id, passed=True)
+    with pytest.raises(IllegalTransition):
+        await world.service.verify(LI, order_id, passed=True)
+    assert before is not None
+    assert world.uow.published[: len(published)] == published
+    assert len(world.uow.published) == len(published) + 1
+
+
+async def test_orders_and_tasks_are_listed_in_the_caller_s_district(world: World) -> None:
+    order_id = await completed_with_order(world)
+    assert [o.rectification_id for o in await world.service.orders(LI, state=None, limit=9)] == [
+        order_id
+    ]
+    assert await world.service.orders(ELSEWHERE, state=None, limit=9) == []
+    assert len(await world.service.tasks(ADMIN, state=None, market_id=None, limit=9)) == 1
+    assert await world.service.tasks(ELSEWHERE, state=None, market_id=None, limit=9) == []
+
+
+# -- the clock -----------------------------------------------------------------------------------
+
+
+async def test_the_clock_marks_a_late_task_overdue_once(world: World) -> None:
+    task_id = await open_task(world)
+    task = await world.stores.tasks.get(task_id)
+    assert task is not None
+    world.at(task.due_at + H)
+    assert await world.service.check_clock() == 1
+    marked = await world.stores.tasks.get(task_id)
+    assert marked is not None and marked.overdue_at == task.due_at + H
+    assert world.types()[-1] == "inspection.task.overdue"
+    assert await world.service.check_clock() == 0
+    assert world.types().count("inspection.task.overdue") == 1
+
+
+async def test_the_clock_before_any_deadline_changes_nothing(world: World) -> None:
+    await completed_with_order(world)
+    published = list(world.uow.published)
+    assert await world.service.check_clock() == 0
+    assert world.uow.published == published
+
+
+async def test_a_failure_while_marking_overdue_publishes_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task_id = await open_task(world)
+    task = await world.stores.tasks.get(task_id)
+    assert task is not None
+    world.at(task.due_at + H)
+    breaks(monkeypatch, world.stores.orders, "past_deadline")
+    with pytest.raises(Boom):
+        await world.service.check_clock()
+    assert world.types() == ["inspection.task.created"]
+    assert world.uow.rollbacks == 1
+
+
+# -- patrol plans --------------------------------------------------------------------------------
+
+
+async def test_a_merchant_s_first_snapshot_starts_its_plan_once(world: World) -> None:
+    from contracts.registry import MerchantUpserted
+
+    snapshot = MerchantUpserted.model_validate(
+        {
+            "merchant_id": "mer_2",
+            "market_id": "mkt_1",
+            "district": "zhifu",
+            "stall_no": "B-1",
+            "status": "active",
+            "version": 1,
+        }
+        | _merchant_extras()
+    )
+    await world.directory.on_merchant(snapshot, on_new=world.service.start_plan)
+    plan = await world.stores.plans.get("mer_2")
+    assert plan is not None and plan.grade is None
+    await world.directory.on_merchant(snapshot, on_new=world.service.start_plan)
+    assert await world.stores.plans.get("mer_2") == plan
+    assert world.directory.merchants["mer_2"].stall_no == "B-1"
+
+
+def _merchant_extras() -> dict[str, object]:
+    from tests.unit.contracts.samples import SAMPLES
+
+    sample = SAMPLES["registry.merchant.upserted"].model_dump(mode="json")
+    keep = {"merchant_id", "market_id", "district", "stall_no", "status", "version"}
+    return {k: v for k, v in sample.items() if k not in keep}
+
+
+async def test_the_scheduler_plans_every_merchant_and_makes_a_due_patrol_once(
+    world: World,
+) -> None:
+    await world.stores.registry.put_merchant(world.directory.merchants["mer_1"])
+    assert await world.service.check_patrols() == 0  # the plan starts; not due yet
+    plan = await world.stores.plans.get("mer_1")
+    assert plan is not None and plan.task_id is None
+    world.at(plan.due_at + H)
+    assert await world.service.check_patrols() == 1
+    assert world.types() == ["inspection.task.created"]
+    again = await world.stores.plans.get("mer_1")
+    assert again is not None and again.task_id is not None
+    assert await world.service.check_patrols() == 0
+    assert world.types() == ["inspection.task.created"]
+
+
+async def test_a_newer_grade_replans_and_an_older_one_changes_nothing(world: World) -> None:
+    await world.service.regrade("mer_1", "D", 5)
+    plan = await world.stores.plans.get("mer_1")
+    assert plan is not None and (plan.grade, plan.grade_version) == ("D", 5)
+    await world.service.regrade("mer_1", "A", 4)
+    assert await world.stores.plans.get("mer_1") == plan
+    assert world.uow.published == []  # plans are inspection's own business
+
+
+async def test_the_warning_list_is_taken_once(world: World) -> None:
+    listed = delivery(topic="credit.honours.v1")
+    await world.service.warning_list(
+        "mer_1", "2026-04", listed=True, event_id="ev_h1", delivery=listed
+    )
+    plan = await world.stores.plans.get("mer_1")
+    assert plan is not None and plan.warning_list == "2026-04"
+    assert world.noted.plans == ["started", "warned"]
+    await world.service.warning_list(
+        "mer_1", "2026-04", listed=True, event_id="ev_h1", delivery=listed
+    )
+    assert world.noted.plans == ["started", "warned"]  # the inbox: not even judged stale
+    # Redelivered after a delisting: the inbox keeps it from listing the merchant again.
+    await world.service.warning_list(
+        "mer_1", "2026-05", listed=False, event_id="ev_h2", delivery=listed
+    )
+    delisted = await world.stores.plans.get("mer_1")
+    assert delisted is not None and delisted.warning_list is None
+    await world.service.warning_list(
+        "mer_1", "2026-04", listed=True, event_id="ev_h1", delivery=listed
+    )
+    assert await world.stores.plans.get("mer_1") == delisted
+
+
+async def test_a_plan_is_shown_in_its_district_only(world: World) -> None:
+    with pytest.raises(NotFound):
+        await world.service.patrol_plan(LI, "mer_1")  # no plan yet
+    await world.service.regrade("mer_1", "C", 1)
+    shown = await world.service.patrol_plan(LI, "mer_1")
+    assert (shown["effective_grade"], shown["interval_days"]) == ("C", 120)
+    assert (shown["interval_reason"], shown["patrolled"]) == ("grade", True)
+    with pytest.raises(NotFound):
+        await world.service.patrol_plan(ELSEWHERE, "mer_1")
+    with pytest.raises(NotFound):
+        await world.service.patrol_plan(LI, "mer_unknown")
+
+
+# -- photos --------------------------------------------------------------------------------------
+
+
+async def test_a_photo_is_attached_and_read_back_in_the_district(world: World) -> None:
+    task_id = await open_task(world)
+    photo = await world.service.add_photo(LI, task_id, PNG)
+    assert photo.content_type == "image/png"
+    assert await world.service.photos(LI, task_id) == [photo]
+    assert await world.service.photo(LI, task_id, photo.photo_id) == (photo, PNG)
+    with pytest.raises(NotFound):
+        await world.service.photo(ELSEWHERE, task_id, photo.photo_id)
+    with pytest.raises(NotFound):
+        await world.service.photos(ELSEWHERE, task_id)
+
+
+async def test_a_refused_photo_stores_nothing(world: World) -> None:
+    task_id = await open_task(world)
+    world.service.photo_max_bytes = 1024
+    with pytest.raises(PhotoTooLarge):
+        await world.service.add_photo(LI, task_id, PNG + b"\x00" * 2048)
+    with pytest.raises(Exception, match="not a JPEG"):
+        await world.service.add_photo(LI, task_id, b"GIF89a")
+    for _ in range(5):
+        await world.service.add_photo(LI, task_id, PNG)
+    with pytest.raises(Conflict):
+        await world.service.add_photo(LI, task_id, PNG)
+    assert len(await world.service.photos(LI, task_id)) == 5
+    assert world.types() == ["inspection.task.created"]
