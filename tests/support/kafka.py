@@ -47,12 +47,20 @@ class TopicWatcher:
             bootstrap_servers=self.bootstrap, enable_auto_commit=False, group_id=None
         )
         await self.consumer.start()
-        # An unsubscribed consumer's own metadata never learns the topic; ask the cluster.
-        cluster = await self.consumer._client.fetch_all_metadata()
-        partitions = cluster.partitions_for_topic(self.topic)
-        if not partitions:
-            await self.consumer.stop()
-            raise RuntimeError(f"topic {self.topic} does not exist")
+        # An unsubscribed consumer's own metadata never learns the topic; ask the cluster. A
+        # topic created a moment ago may not be in every broker's metadata yet (seen on a busy
+        # machine): ask again until it is, within a deadline.
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 30.0
+        while True:
+            cluster = await self.consumer._client.fetch_all_metadata()
+            partitions = cluster.partitions_for_topic(self.topic)
+            if partitions:
+                break
+            if loop.time() > deadline:
+                await self.consumer.stop()
+                raise RuntimeError(f"topic {self.topic} does not exist")
+            await asyncio.sleep(0.2)
         tps = [TopicPartition(self.topic, p) for p in partitions]
         self.consumer.assign(tps)
         await self.consumer.seek_to_end(*tps)
