@@ -59,9 +59,11 @@ def make_event(
     correlation_id: str | None = None,
     causation_id: str | None = None,
     time: datetime | None = None,
+    event_id: str | None = None,
 ) -> Envelope[Any]:
-    """Build an envelope; a chain without a correlation id starts a new one at this event."""
-    event_id = str(uuid.uuid4())
+    """Build an envelope; a chain without a correlation id starts a new one at this event. The
+    id is random unless the producer derives it (the same change then writes the same event)."""
+    event_id = event_id or str(uuid.uuid4())
     model: Any = Envelope[type(data)]  # type: ignore[misc]
     envelope: Envelope[Any] = model(
         id=event_id,

@@ -8,7 +8,9 @@ from services.runtime.outbox import Item, outgoing
 
 
 def item(event: Outgoing) -> Item:
-    topic, envelope, key = outgoing(
+    # The rules derive each id from the change (domain/model.py, event_id) so that a retried
+    # transaction writes the very same events and an effect can name its cause.
+    return outgoing(
         SERVICE,
         event.type,
         event.subject,
@@ -17,8 +19,5 @@ def item(event: Outgoing) -> Item:
         correlation_id=event.correlation_id,
         causation_id=event.causation_id,
         time=event.time,
+        event_id=event.id,
     )
-    # The rules derive each id from the change (domain/model.py, event_id) so that a retried
-    # transaction writes the very same events and an effect can name its cause; `outgoing` draws
-    # a random one, which is replaced here.
-    return topic, envelope.model_copy(update={"id": event.id}), key

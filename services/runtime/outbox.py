@@ -55,6 +55,7 @@ def outgoing(
     correlation_id: str | None = None,
     causation_id: str | None = None,
     time: datetime | None = None,
+    event_id: str | None = None,
 ) -> Item:
     """An event for the outbox, its schema version and topic taken from the catalog
     (contracts.events), keyed by `key` or else its subject."""
@@ -68,6 +69,7 @@ def outgoing(
         correlation_id=correlation_id,
         causation_id=causation_id,
         time=time,
+        event_id=event_id,
     )
     return (found.topic.name, event, key or subject)
 

@@ -134,13 +134,17 @@ class FakeUnitOfWork(UnitOfWork[S]):
     """In memory, for use-case tests: the stores are fakes the test holds; `published` is what
     committed units emitted, `claimed` the inbox, `commits` and `rollbacks` what happened.
 
-    The fake stores are shared by every unit the factory makes, and a rollback does not undo
-    what a fake store was told: tests of failure paths assert on `published` and on what the use
-    case returned or raised, or give the fake stores a snapshot to restore."""
+    The fake stores are shared by every unit the factory makes. A rollback undoes what they were
+    told only when the fake is given a `snapshot`; without one, tests of failure paths assert on
+    `published` and on what the use case returned or raised."""
 
-    def __init__(self, stores: S) -> None:
+    def __init__(self, stores: S, snapshot: Callable[[], Callable[[], None]] | None = None) -> None:
+        """`snapshot`, when given, is called as each unit begins and returns what puts the fake
+        stores back as they were; a rollback calls it, as Postgres would undo the writes."""
         super().__init__()
         self.stores = stores
+        self._snapshot = snapshot
+        self._restore: Callable[[], None] | None = None
         self.claimed: set[tuple[str, str]] = set()
         self.published: list[Item] = []
         self.commits = self.rollbacks = 0
@@ -149,6 +153,7 @@ class FakeUnitOfWork(UnitOfWork[S]):
     async def __aenter__(self) -> Self:
         await super().__aenter__()
         self._claims = []
+        self._restore = self._snapshot() if self._snapshot is not None else None
         return self
 
     async def claim(self, consumer: str, event_id: str, delivery: Delivery) -> bool:
@@ -170,7 +175,9 @@ class FakeUnitOfWork(UnitOfWork[S]):
             self.commits += 1
         else:
             self.rollbacks += 1
-        self._outgoing, self._claims = [], []
+            if self._restore is not None:
+                self._restore()
+        self._outgoing, self._claims, self._restore = [], [], None
 
     def factory(self) -> UowFactory[S]:
         return lambda: self

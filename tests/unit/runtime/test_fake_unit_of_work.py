@@ -37,3 +37,21 @@ async def test_a_block_that_raises_publishes_nothing_and_claims_nothing() -> Non
     assert (work.commits, work.rollbacks) == (0, 1)
     async with work.factory()() as w:
         assert await w.claim("c", "evt_1", DELIVERY)
+
+
+async def test_a_rollback_puts_the_fake_stores_back_when_given_a_snapshot() -> None:
+    rows: dict[str, int] = {"kept": 1}
+
+    def snapshot():  # type: ignore[no-untyped-def]
+        before = dict(rows)
+        return lambda: (rows.clear(), rows.update(before))
+
+    work = FakeUnitOfWork(stores=rows, snapshot=snapshot)
+    with pytest.raises(RuntimeError):
+        async with work.factory()() as w:
+            w.stores["lost"] = 2
+            raise RuntimeError("later step failed")
+    assert rows == {"kept": 1}
+    async with work.factory()() as w:
+        w.stores["added"] = 3
+    assert rows == {"kept": 1, "added": 3}
