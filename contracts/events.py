@@ -209,8 +209,10 @@ RAW_MESSAGES: tuple[RawSpec, ...] = (
 )
 
 
+_BY_TYPE: dict[str, EventSpec] = {event.type: event for event in EVENTS}
+
+
 def spec(event_type: str) -> EventSpec:
-    for event in EVENTS:
-        if event.type == event_type:
-            return event
-    raise KeyError(event_type)
+    """The catalog's entry of `event_type` (KeyError for a type it does not know); producers call
+    it for every event they build, so it is a lookup, not a scan."""
+    return _BY_TYPE[event_type]

@@ -60,3 +60,16 @@ async def advance(conn: asyncpg.Connection, consumer: str, deliveries: Sequence[
                updated_at = now()""",
         [(consumer, t, p, off + 1) for (t, p), off in last.items()],
     )
+
+
+class Offsets:
+    """One consumer's offsets on a unit of work's connection (a store, like the services')."""
+
+    def __init__(self, conn: asyncpg.Connection, consumer: str) -> None:
+        self.conn, self.consumer = conn, consumer
+
+    async def unseen(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        return await unseen(self.conn, self.consumer, deliveries)
+
+    async def advance(self, deliveries: Sequence[Delivery]) -> None:
+        await advance(self.conn, self.consumer, deliveries)

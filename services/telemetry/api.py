@@ -17,7 +17,6 @@ from services.runtime.errors import NotFound
 from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
 from services.telemetry.pipeline import Telemetry
-from services.telemetry.store import TelemetryStore
 from services.telemetry.verification import Rejected, check
 
 router = APIRouter()
@@ -78,8 +77,8 @@ async def ingest(
         and isinstance(r.get("terminal_id"), str)
         and r["terminal_id"] in known
     ]
-    async with tel.service.pool.acquire() as conn:
-        seqs = await TelemetryStore(conn).last_seqs(ids)
+    async with tel.uow() as work:
+        seqs = await work.stores.telemetry.last_seqs(ids)
     # Readings of one request may follow each other: a seq accepted here counts for the next.
     producer = tel.service.messaging.producer
     results: list[dict[str, Any]] = []
@@ -134,8 +133,8 @@ async def list_risks(
     terminal_id: Annotated[str | None, Query()] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
-    async with tel.service.pool.acquire() as conn:
-        items = await TelemetryStore(conn).risks(
+    async with tel.uow() as work:
+        items = await work.stores.telemetry.risks(
             state=state,
             market_id=market_id,
             terminal_id=terminal_id,
@@ -149,8 +148,8 @@ async def list_risks(
 async def get_risk(risk_id: str, tel: Tel, who: Reader) -> dict[str, Any]:
     """One risk with its evidence; a cold-chain risk's carries `readings`, the temperature
     curve of its window. Another district's risk answers 404, as if absent."""
-    async with tel.service.pool.acquire() as conn:
-        risk = await TelemetryStore(conn).risk(risk_id)
+    async with tel.uow() as work:
+        risk = await work.stores.telemetry.risk(risk_id)
     scope = _scope(who)
     if risk is None or (scope is not None and risk["district"] != scope):
         raise NotFound(f"no risk {risk_id!r}")

@@ -9,13 +9,10 @@ it is right after a restart and on every replica.
 
 from __future__ import annotations
 
-import asyncpg
 from prometheus_client import Counter, Gauge, Histogram
 
 from services.runtime.gauges import LabelledCounts, Labels
 from services.runtime.metrics import Metrics
-
-OPEN_RISKS = "SELECT rule, severity, count(*) AS n FROM risks WHERE state = 'open' GROUP BY 1, 2"
 
 
 class TelemetryMetrics:
@@ -62,9 +59,7 @@ class TelemetryMetrics:
             registry=r,
         )
 
-    async def count(self, pool: asyncpg.Pool) -> None:
-        """Recount the open risks from the database."""
-        async with pool.acquire() as conn:
-            rows = await conn.fetch(OPEN_RISKS)
-        counts: dict[Labels, float] = {(r["rule"], r["severity"]): r["n"] for r in rows}
+    def count_open_risks(self, found: list[tuple[str, str, int]]) -> None:
+        """Set the open-risks gauge from a recount (rule, severity, count)."""
+        counts: dict[Labels, float] = {(rule, severity): n for rule, severity, n in found}
         self._open_risks_counts.set(counts)

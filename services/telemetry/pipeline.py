@@ -18,16 +18,15 @@ from typing import Any
 
 import orjson
 
-from contracts import topics
-from contracts.envelope import Envelope, make_event
 from contracts.people import Actor
 from contracts.telemetry import ReadingRejected, RiskAcknowledged
-from services.runtime import offsets
 from services.runtime.app import Service
 from services.runtime.clock import EpochClock, epoch_now
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.gauges import CountedGauges
 from services.runtime.messaging import Delivery
+from services.runtime.outbox import Item, outgoing
+from services.runtime.unit_of_work import UnitOfWork, postgres_units
 from services.telemetry.domain import (
     Decision,
     TerminalContext,
@@ -39,12 +38,12 @@ from services.telemetry.domain import (
 from services.telemetry.metrics import TelemetryMetrics
 from services.telemetry.projections import Directory, TerminalInfo
 from services.telemetry.settings import TelemetrySettings
-from services.telemetry.store import Held, TelemetryStore
+from services.telemetry.store import Held, Stores
 from services.telemetry.verification import Rejected, check
 
 log = logging.getLogger(__name__)
-CONSUMER = "telemetry-readings"
-Outgoing = tuple[str, Envelope[Any], str]
+SERVICE = "telemetry"
+Outgoing = Item
 
 
 class Telemetry:
@@ -60,6 +59,9 @@ class Telemetry:
         # reading timestamps as numbers); tests hand another to move time.
         self.now = now
         self.service, self.settings = service, settings
+        # Each batch, silence check and acknowledgement is one unit of work: the states, the
+        # risks, the offsets and the events commit together (services/runtime/unit_of_work.py).
+        self.uow = postgres_units(lambda: service.pool, service.schema, Stores.postgres)
         self.directory, self.metrics = directory, metrics
         self.held: dict[str, Held] = {}
         self._contexts: dict[str, tuple[TerminalInfo, Any, TerminalContext]] = {}
@@ -67,7 +69,7 @@ class Telemetry:
         # and after each batch or silence check that changed a risk.
         self.gauges = CountedGauges(
             "telemetry",
-            lambda: self.metrics.count(service.pool),
+            self._count_open_risks,
             settings.gauge_refresh_interval_s,
         )
         # One batch or silence check at a time in this process: both mutate held states.
@@ -75,6 +77,11 @@ class Telemetry:
         # Readings wait until the registry views have caught up once, so a terminal
         # provisioned while this replica was away is not rejected as unknown.
         self.projections_ready = service.projections.ready
+
+    async def _count_open_risks(self) -> None:
+        async with self.uow() as work:
+            found = await work.stores.telemetry.open_risk_counts()
+        self.metrics.count_open_risks(found)
 
     # --- context ------------------------------------------------------------------------------
     def context(self, terminal: TerminalInfo) -> TerminalContext:
@@ -111,8 +118,8 @@ class Telemetry:
     async def _handle(self, deliveries: Sequence[Delivery]) -> None:
         now = self.now()
         received = datetime.fromtimestamp(now, UTC)
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            fresh = await offsets.unseen(conn, CONSUMER, deliveries)
+        async with self.uow() as work:
+            fresh = await work.stores.offsets.unseen(deliveries)
             parsed: list[tuple[Delivery, Any]] = []
             for d in fresh:
                 try:
@@ -127,7 +134,7 @@ class Telemetry:
                     and body["terminal_id"] in self.directory.terminals
                 }
             )  # fmt: skip
-            store = TelemetryStore(conn)
+            store = work.stores.telemetry
             held = await store.lock_states(ids, self.held)
             touched: dict[str, Held] = {}
             decisions: list[tuple[Decision, TerminalInfo]] = []
@@ -167,8 +174,8 @@ class Telemetry:
                     decisions.extend(
                         (u, terminal) for u in open_risks(h.state, self.context(terminal))
                     )
-            await self._record(store, touched.values(), decisions, outgoing)
-            await offsets.advance(conn, CONSUMER, deliveries)
+            await self._record(work, touched.values(), decisions, outgoing)
+            await work.stores.offsets.advance(deliveries)
         self.held.update(touched)
         if any(d.action != "update" for d, _ in decisions):
             self.gauges.poke()  # committed: a risk was raised, escalated or cleared
@@ -180,11 +187,12 @@ class Telemetry:
 
     async def _record(
         self,
-        store: TelemetryStore,
+        work: UnitOfWork[Stores],
         states: Any,
         decisions: list[tuple[Decision, TerminalInfo]],
         outgoing: list[Outgoing],
     ) -> None:
+        store = work.stores.telemetry
         await store.save_states(states)
         await store.apply(decisions, datetime.fromtimestamp(self.now(), UTC))
         for decision, terminal in decisions:
@@ -192,8 +200,7 @@ class Telemetry:
                 continue
             self.metrics.risks.labels(decision.rule, decision.severity, decision.action).inc()
             outgoing.append(self._risk_event(decision, terminal))
-        if outgoing:
-            await self.service.enqueue_many(store.conn, outgoing)
+        work.emit(*outgoing)
 
     def rejection(
         self, payload: bytes, verdict: Rejected, received: datetime, channel: str
@@ -210,15 +217,9 @@ class Telemetry:
             seq=verdict.seq,
             channel=channel,  # type: ignore[arg-type]
         )
-        subject = verdict.terminal_id or "unidentified"
-        event = make_event(
-            service="telemetry",
-            event_type="telemetry.reading.rejected",
-            version=1,
-            subject=subject,
-            data=data,
+        return outgoing(
+            SERVICE, "telemetry.reading.rejected", verdict.terminal_id or "unidentified", data
         )
-        return (topics.TELEMETRY_REJECTED.name, event, subject)
 
     def _risk_event(self, decision: Decision, terminal: TerminalInfo) -> Outgoing:
         assert decision.event_type is not None, "only raise, escalate and clear publish"
@@ -230,15 +231,14 @@ class Telemetry:
             stall_no=terminal.stall_no,
             district=terminal.district,
         )
-        event = make_event(
-            service="telemetry",
-            event_type=decision.event_type,
-            version=1,
-            subject=decision.risk_id,
-            data=data,
+        return outgoing(
+            SERVICE,
+            decision.event_type,
+            decision.risk_id,
+            data,
+            key=terminal.id,
             correlation_id=decision.risk_id,
         )
-        return (topics.TELEMETRY_RISKS.name, event, terminal.id)
 
     # --- monitoring gap -----------------------------------------------------------------------
     async def check_silence(self, _: Service | None = None) -> int:
@@ -246,8 +246,8 @@ class Telemetry:
         now = self.now()
         async with self.lock:
             try:
-                async with self.service.pool.acquire() as conn, conn.transaction():
-                    store = TelemetryStore(conn)
+                async with self.uow() as work:
+                    store = work.stores.telemetry
                     decisions: list[tuple[Decision, TerminalInfo]] = []
                     changed: list[Held] = []
                     for tid, rev, state in await store.silent_cold_chain():
@@ -259,7 +259,7 @@ class Telemetry:
                             decisions.extend((d, terminal) for d in found)
                             changed.append(Held(rev, state))
                     if changed:
-                        await self._record(store, changed, decisions, [])
+                        await self._record(work, changed, decisions, [])
             except BaseException:
                 self.held.clear()
                 raise
@@ -276,8 +276,8 @@ class Telemetry:
         """A person has seen the risk: recorded with the risk (`acknowledged_actor`, the subject
         as `acknowledged_by`) and published as `telemetry.risk.acknowledged` with its `actor`."""
         at = datetime.fromtimestamp(self.now(), UTC)
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            store = TelemetryStore(conn)
+        async with self.uow() as work:
+            store = work.stores.telemetry
             risk = await store.risk(risk_id, for_update=True)
             if risk is None or (district is not None and risk["district"] != district):
                 raise NotFound(f"no risk {risk_id!r}")
@@ -304,16 +304,15 @@ class Telemetry:
                     "actor": who,
                 }
             )
-            event = make_event(
-                service="telemetry",
-                event_type="telemetry.risk.acknowledged",
-                version=1,
-                subject=risk_id,
-                data=data,
-                correlation_id=risk_id,
-            )
-            await self.service.enqueue_many(
-                conn, [(topics.TELEMETRY_RISKS.name, event, risk["terminal_id"])]
+            work.emit(
+                outgoing(
+                    SERVICE,
+                    "telemetry.risk.acknowledged",
+                    risk_id,
+                    data,
+                    key=risk["terminal_id"],
+                    correlation_id=risk_id,
+                )
             )
             risk.update(
                 acknowledged_by=who.subject, acknowledged_at=at, acknowledged_actor=who.to_dict()

@@ -10,6 +10,7 @@ from typing import Any
 import asyncpg
 
 from contracts.people import Actor
+from services.runtime.offsets import Offsets
 from services.telemetry.domain import Decision, TerminalState
 from services.telemetry.projections import TerminalInfo
 
@@ -29,6 +30,13 @@ class Held:
 class TelemetryStore:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+
+    async def open_risk_counts(self) -> list[tuple[str, str, int]]:
+        """(rule, severity, count) of the open risks."""
+        rows = await self.conn.fetch(
+            "SELECT rule, severity, count(*) AS n FROM risks WHERE state = 'open' GROUP BY 1, 2"
+        )
+        return [(r["rule"], r["severity"], r["n"]) for r in rows]
 
     async def lock_states(
         self, terminal_ids: Sequence[str], cached: dict[str, Held]
@@ -157,3 +165,19 @@ class TelemetryStore:
             list(terminal_ids),
         )
         return {r["terminal_id"]: r["last_seq"] for r in rows}
+
+
+# The consumer whose offsets commit with the states (services/runtime/offsets.py).
+CONSUMER = "telemetry-readings"
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    """What one unit of work holds: the states and risks, and the readings' offsets."""
+
+    telemetry: TelemetryStore
+    offsets: Offsets
+
+    @classmethod
+    def postgres(cls, conn: asyncpg.Connection) -> Stores:
+        return cls(TelemetryStore(conn), Offsets(conn, CONSUMER))

@@ -37,8 +37,8 @@ from hypothesis import strategies as st
 from contracts.telemetry import INTERVAL_RANGE_S, PHYSICAL_RANGES, RAW_MAX_CHARS, sign
 from services.telemetry.api import MAX_INGEST
 from services.telemetry.app import build as build_telemetry
-from services.telemetry.pipeline import CONSUMER
 from services.telemetry.settings import TelemetrySettings
+from services.telemetry.store import CONSUMER
 from tests.support.city import InProcess, in_process, provision, start_group_at_end
 from tests.support.kafka import Record, TopicWatcher
 from tests.support.poll import until
