@@ -29,8 +29,8 @@ from contracts.campaign import (
 )
 from contracts.people import actor_dict
 from services.campaign import events
-from services.campaign.commands import CampaignChanges, Campaigns, NewCampaign, NewProject
 from services.campaign.domain import campaign as domain
+from services.campaign.service import CampaignChanges, Campaigns, NewCampaign, NewProject
 from services.runtime.auth import Principal, require
 from services.runtime.inputs import text_inputs
 

@@ -1,9 +1,10 @@
-"""Campaign domain values to contract events (contracts/campaign.py), with their topic and key.
+"""Campaign domain values to contract events (contracts/campaign.py), each built with
+`outbox.outgoing` (version and topic from the catalog).
 
-Every item is `(topic, envelope, key)` for the outbox: campaign events are keyed by the campaign
-id (one campaign's story in order), disclosures by their own id (a compacted topic). The topics
-and event types keep the `registry.` names they had when the campaign lived in the registry
-(integrators subscribe to them); the envelope's source is `/sentinel/campaign`.
+Campaign events are keyed by the campaign id (one campaign's story in order), disclosures by their
+own id (a compacted topic). The topics and event types keep the `registry.` names they had when
+the campaign lived in the registry (integrators subscribe to them); the envelope's source is
+`/sentinel/campaign`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,6 @@ from __future__ import annotations
 from typing import Any
 
 from contracts import campaign as c
-from contracts import topics
 from contracts.envelope import Envelope
 from contracts.people import Actor
 from services.campaign.domain.campaign import (
@@ -24,28 +24,7 @@ from services.campaign.domain.campaign import (
 )
 from services.runtime.outbox import Item, outgoing
 
-
-def _event(
-    event_type: str,
-    subject: str,
-    data: Any,
-    *,
-    correlation_id: str | None = None,
-    causation_id: str | None = None,
-) -> Envelope[Any]:
-    _, event, _ = outgoing(
-        "campaign",
-        event_type,
-        subject,
-        data,
-        correlation_id=correlation_id,
-        causation_id=causation_id,
-    )
-    return event
-
-
-def _campaign_item(event: Envelope[Any], campaign_id: str) -> Item:
-    return (topics.REGISTRY_CAMPAIGN.name, event, campaign_id)
+SERVICE = "campaign"
 
 
 def campaign_data(x: Campaign, actor: Actor | None = None) -> c.CampaignUpserted:
@@ -75,8 +54,7 @@ def campaign_data(x: Campaign, actor: Actor | None = None) -> c.CampaignUpserted
 
 def campaign_upserted(x: Campaign, actor: Actor | None = None) -> Item:
     """`actor`: who created or reconfigured the campaign."""
-    data = campaign_data(x, actor)
-    return _campaign_item(_event("registry.campaign.upserted", x.id, data), x.id)
+    return outgoing(SERVICE, "registry.campaign.upserted", x.id, campaign_data(x, actor))
 
 
 def _milestone_fields(m: Milestone) -> dict[str, Any]:
@@ -103,12 +81,12 @@ def _milestone_fields(m: Milestone) -> dict[str, Any]:
 
 def milestone_recorded(m: Milestone) -> Item:
     data = c.MilestoneRecorded(**_milestone_fields(m), actor=m.recorded_actor)
-    return _campaign_item(_event("registry.milestone.recorded", m.id, data), m.campaign_id)
+    return outgoing(SERVICE, "registry.milestone.recorded", m.id, data, key=m.campaign_id)
 
 
 def milestone_late(m: Milestone, disclosure_id: str) -> Item:
     data = c.MilestoneLate(**_milestone_fields(m), disclosure_id=disclosure_id)
-    return _campaign_item(_event("registry.milestone.late", m.id, data), m.campaign_id)
+    return outgoing(SERVICE, "registry.milestone.late", m.id, data, key=m.campaign_id)
 
 
 def check_data(x: Check) -> c.Check:
@@ -192,14 +170,15 @@ def renovation_upserted(
     """`actor`: who made the change (created, amended, moved the stage, recorded the check,
     opened the consultation, answered a comment); none for a comment received. `cause`: the
     event that made the change (a citizen's suggestion), whose chain it joins."""
-    event = _event(
+    return outgoing(
+        SERVICE,
         "registry.renovation.upserted",
         p.id,
         project_data(p, change, actor),
+        key=p.campaign_id,
         correlation_id=cause.correlationid if cause else None,
         causation_id=cause.id if cause else None,
     )
-    return _campaign_item(event, p.campaign_id)
 
 
 def check_failed(
@@ -218,7 +197,7 @@ def check_failed(
         rectify_by=check.rectify_by,
         disclosure_id=disclosure_id,
     )
-    return _campaign_item(_event("registry.renovation.check_failed", p.id, data), p.campaign_id)
+    return outgoing(SERVICE, "registry.renovation.check_failed", p.id, data, key=p.campaign_id)
 
 
 def disclosure_data(d: Disclosure) -> c.DisclosureUpserted:
@@ -255,11 +234,11 @@ def disclosure_upserted(
     d: Disclosure, *, cause: Envelope[Any] | None = None, correlation_id: str | None = None
 ) -> Item:
     """The disclosure's snapshot; `cause` is the event that disclosed or resolved it."""
-    event = _event(
+    return outgoing(
+        SERVICE,
         "registry.disclosure.upserted",
         d.id,
         disclosure_data(d),
         correlation_id=correlation_id or (cause.correlationid if cause else None),
         causation_id=cause.id if cause else None,
     )
-    return (topics.REGISTRY_DISCLOSURES.name, event, d.id)

@@ -1,9 +1,16 @@
-"""Postgres repository of the campaign: rows in, domain values out. All SQL is parameterised."""
+"""The campaign's stores: what the use cases ask of storage (a protocol per store) and the
+Postgres implementation (SQL only, rows in and domain values out; the rules are in `domain`).
+
+Every method runs on the connection (and transaction) of the caller's unit of work, so a change
+and its outbox events commit together. The in-memory fakes (`fakes.py`) pass the same store
+suite (tests/integration/campaign/test_store_suite.py).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -260,14 +267,119 @@ def _disclosure(r: asyncpg.Record) -> Disclosure:
     )
 
 
-class CampaignStore:
-    """Reads and writes on one connection, so callers decide the transaction."""
+class CampaignStore(Protocol):
+    async def save(self, c: Campaign) -> None:
+        """Insert or replace the campaign (its creation time stays the first one's)."""
 
+    async def get(self, campaign_id: str, *, for_update: bool = False) -> Campaign | None: ...
+
+    async def listed(self) -> list[Campaign]:
+        """By mobilisation date, then id."""
+
+    async def covering(self, district: str, on: date) -> list[Campaign]:
+        """Campaigns the district takes part in that were mobilised by `on`."""
+
+
+class MilestoneStore(Protocol):
+    async def save(self, m: Milestone) -> None:
+        """Insert or replace the milestone of its id."""
+
+    async def insert(self, m: Milestone) -> bool:
+        """Insert a milestone nobody has written yet; False when another transaction did (one
+        per campaign, scope and kind)."""
+
+    async def get(
+        self, campaign_id: str, scope_id: str, kind: str, *, for_update: bool = False
+    ) -> Milestone | None: ...
+
+    async def listed(self, campaign_id: str, district: str | None = None) -> list[Milestone]:
+        """By district, scope, scope id and kind."""
+
+
+class ProjectStore(Protocol):
+    async def save(self, p: RenovationProject) -> None: ...
+
+    async def get(
+        self, project_id: str, *, for_update: bool = False
+    ) -> RenovationProject | None: ...
+
+    async def listed(
+        self,
+        *,
+        campaign_id: str | None = None,
+        market_id: str | None = None,
+        district: str | None = None,
+        stage: str | None = None,
+    ) -> list[RenovationProject]:
+        """By district, market, creation time and id."""
+
+    async def consultations(
+        self, *, market_id: str | None = None, district: str | None = None
+    ) -> list[RenovationProject]:
+        """Projects that were ever opened for comment, the latest window first."""
+
+
+class DisclosureStore(Protocol):
+    async def save(self, d: Disclosure) -> None:
+        """Insert or replace the disclosure of its id (one per kind and source)."""
+
+    async def get(self, disclosure_id: str, *, for_update: bool = False) -> Disclosure | None: ...
+
+    async def of(
+        self, kind: str, source_id: str, *, for_update: bool = False
+    ) -> Disclosure | None: ...
+
+    async def exposures(
+        self,
+        *,
+        district: str | None = None,
+        market_id: str | None = None,
+        state: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[Disclosure]:
+        """Exposed problems by deadline, the nearest first."""
+
+    async def exposures_to_flag(self, now: datetime, limit: int) -> list[Disclosure]:
+        """Open exposures past their deadline and not flagged yet, by deadline; locked for this
+        transaction (another run skips them)."""
+
+    async def listed(
+        self,
+        *,
+        district: str | None = None,
+        market_id: str | None = None,
+        kind: str | None = None,
+        state: str | None = None,
+        campaign_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Disclosure]:
+        """The newest opened first."""
+
+
+@dataclass(frozen=True)
+class Stores:
+    campaigns: CampaignStore
+    milestones: MilestoneStore
+    projects: ProjectStore
+    disclosures: DisclosureStore
+
+
+def postgres_stores(conn: asyncpg.Connection) -> Stores:
+    return Stores(
+        PostgresCampaignStore(conn),
+        PostgresMilestoneStore(conn),
+        PostgresProjectStore(conn),
+        PostgresDisclosureStore(conn),
+    )
+
+
+class PostgresCampaignStore:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    # campaigns
-    async def save_campaign(self, c: Campaign) -> None:
+    async def save(self, c: Campaign) -> None:
         await self.conn.execute(
             """INSERT INTO campaigns (id, name, mobilisation_date, year, districts,
                                      deadline_rules, version, created_at, updated_at)
@@ -288,17 +400,16 @@ class CampaignStore:
             c.updated_at,
         )
 
-    async def campaign(self, campaign_id: str, *, for_update: bool = False) -> Campaign | None:
+    async def get(self, campaign_id: str, *, for_update: bool = False) -> Campaign | None:
         sql = "SELECT * FROM campaigns WHERE id = $1" + (" FOR UPDATE" if for_update else "")
         r = await self.conn.fetchrow(sql, campaign_id)
         return _campaign(r) if r else None
 
-    async def campaigns(self) -> list[Campaign]:
+    async def listed(self) -> list[Campaign]:
         rows = await self.conn.fetch("SELECT * FROM campaigns ORDER BY mobilisation_date, id")
         return [_campaign(r) for r in rows]
 
-    async def campaigns_covering(self, district: str, on: date) -> list[Campaign]:
-        """Campaigns the district takes part in that were mobilised by `on`."""
+    async def covering(self, district: str, on: date) -> list[Campaign]:
         rows = await self.conn.fetch(
             "SELECT * FROM campaigns WHERE $1 = ANY(districts) AND mobilisation_date <= $2",
             district,
@@ -306,8 +417,12 @@ class CampaignStore:
         )
         return [_campaign(r) for r in rows]
 
-    # milestones
-    async def save_milestone(self, m: Milestone) -> None:
+
+class PostgresMilestoneStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def save(self, m: Milestone) -> None:
         await self.conn.execute(
             """INSERT INTO milestones (id, campaign_id, scope, scope_id, district, market_id, kind,
                                       deadline, achieved_on, attendees, documents, note,
@@ -324,8 +439,7 @@ class CampaignStore:
             *self._milestone_args(m),
         )
 
-    async def insert_milestone(self, m: Milestone) -> bool:
-        """Insert a milestone nobody has written yet; False when another transaction did."""
+    async def insert(self, m: Milestone) -> bool:
         inserted = await self.conn.fetchval(
             """INSERT INTO milestones (id, campaign_id, scope, scope_id, district, market_id, kind,
                                       deadline, achieved_on, attendees, documents, note,
@@ -361,7 +475,7 @@ class CampaignStore:
             actor_dict(m.recorded_actor),
         )
 
-    async def milestone(
+    async def get(
         self, campaign_id: str, scope_id: str, kind: str, *, for_update: bool = False
     ) -> Milestone | None:
         sql = (
@@ -370,7 +484,7 @@ class CampaignStore:
         r = await self.conn.fetchrow(sql, campaign_id, scope_id, kind)
         return _milestone(r) if r else None
 
-    async def milestones(self, campaign_id: str, district: str | None = None) -> list[Milestone]:
+    async def listed(self, campaign_id: str, district: str | None = None) -> list[Milestone]:
         rows = await self.conn.fetch(
             """SELECT * FROM milestones WHERE campaign_id = $1
                  AND ($2::text IS NULL OR district = $2)
@@ -380,8 +494,12 @@ class CampaignStore:
         )
         return [_milestone(r) for r in rows]
 
-    # renovation projects
-    async def save_project(self, p: RenovationProject) -> None:
+
+class PostgresProjectStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def save(self, p: RenovationProject) -> None:
         await self.conn.execute(
             """INSERT INTO renovation_projects (id, campaign_id, market_id, district, kind, stage,
                                                body, version, created_at, updated_at)
@@ -401,16 +519,14 @@ class CampaignStore:
             p.updated_at,
         )
 
-    async def project(
-        self, project_id: str, *, for_update: bool = False
-    ) -> RenovationProject | None:
+    async def get(self, project_id: str, *, for_update: bool = False) -> RenovationProject | None:
         sql = "SELECT * FROM renovation_projects WHERE id = $1" + (
             " FOR UPDATE" if for_update else ""
         )
         r = await self.conn.fetchrow(sql, project_id)
         return _project(r) if r else None
 
-    async def projects(
+    async def listed(
         self,
         *,
         campaign_id: str | None = None,
@@ -435,7 +551,6 @@ class CampaignStore:
     async def consultations(
         self, *, market_id: str | None = None, district: str | None = None
     ) -> list[RenovationProject]:
-        """Projects that were ever opened for comment, the latest window first."""
         rows = await self.conn.fetch(
             """SELECT * FROM renovation_projects
                WHERE jsonb_typeof(body -> 'consultation') = 'object'
@@ -447,8 +562,12 @@ class CampaignStore:
         )
         return [_project(r) for r in rows]
 
-    # disclosures
-    async def save_disclosure(self, d: Disclosure) -> None:
+
+class PostgresDisclosureStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def save(self, d: Disclosure) -> None:
         body = {k: getattr(d, k) for k in _DISCLOSURE_BODY} | {
             "details": list(d.details),
             "deadline_date": d.deadline_date.isoformat(),
@@ -480,9 +599,7 @@ class CampaignStore:
             d.late_flagged_at,
         )
 
-    async def disclosure(
-        self, disclosure_id: str, *, for_update: bool = False
-    ) -> Disclosure | None:
+    async def get(self, disclosure_id: str, *, for_update: bool = False) -> Disclosure | None:
         sql = "SELECT * FROM disclosures WHERE id = $1" + (" FOR UPDATE" if for_update else "")
         r = await self.conn.fetchrow(sql, disclosure_id)
         return _disclosure(r) if r else None
@@ -496,7 +613,6 @@ class CampaignStore:
         limit: int = 200,
         offset: int = 0,
     ) -> list[Disclosure]:
-        """Exposed problems by deadline, the nearest first."""
         rows = await self.conn.fetch(
             """SELECT * FROM disclosures
                WHERE kind = 'exposure'
@@ -513,8 +629,6 @@ class CampaignStore:
         return [_disclosure(r) for r in rows]
 
     async def exposures_to_flag(self, now: datetime, limit: int) -> list[Disclosure]:
-        """Open exposures past their deadline and not flagged yet, locked for this transaction
-        (another run skips them)."""
         rows = await self.conn.fetch(
             """SELECT * FROM disclosures
                WHERE kind = 'exposure' AND state = 'open' AND late_flagged_at IS NULL
@@ -525,16 +639,14 @@ class CampaignStore:
         )
         return [_disclosure(r) for r in rows]
 
-    async def disclosure_of(
-        self, kind: str, source_id: str, *, for_update: bool = False
-    ) -> Disclosure | None:
+    async def of(self, kind: str, source_id: str, *, for_update: bool = False) -> Disclosure | None:
         sql = "SELECT * FROM disclosures WHERE kind = $1 AND source_id = $2" + (
             " FOR UPDATE" if for_update else ""
         )
         r = await self.conn.fetchrow(sql, kind, source_id)
         return _disclosure(r) if r else None
 
-    async def disclosures(
+    async def listed(
         self,
         *,
         district: str | None = None,

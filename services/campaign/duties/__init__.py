@@ -18,13 +18,13 @@ from pathlib import Path
 
 from fastapi import APIRouter
 
-from services.campaign.commands import utc_now
 from services.campaign.duties import clock
 from services.campaign.duties.api import build_router
 from services.campaign.duties.checklist import load_checklist
 from services.campaign.duties.commands import Duties
 from services.campaign.duties.config import DutiesConfig
 from services.runtime.app import Service
+from services.runtime.clock import utc_now
 from services.runtime.directory import RegistryDirectory
 
 MIGRATIONS = Path(__file__).parent / "migrations"

@@ -16,7 +16,7 @@ import pytest
 
 from contracts import topics
 from services.campaign.app import build
-from services.campaign.commands import Campaigns
+from services.campaign.service import Campaigns
 from services.campaign.settings import CampaignSettings
 from services.registry.app import build as build_registry
 from services.registry.settings import RegistrySettings

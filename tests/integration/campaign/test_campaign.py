@@ -22,7 +22,7 @@ from contracts.campaign import (
     RenovationUpserted,
 )
 from contracts.registry import MarketUpserted
-from services.campaign.commands import Campaigns
+from services.campaign.service import Campaigns
 from services.runtime.messaging import Delivery
 from tests.integration.campaign.conftest import Api, market_body
 from tests.support.kafka import Record, TopicWatcher

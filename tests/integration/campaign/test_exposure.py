@@ -14,7 +14,6 @@ import pytest
 
 from contracts import topics
 from contracts.campaign import DisclosureUpserted
-from services.campaign.commands import Campaigns
 from services.runtime.messaging import Delivery
 from tests.integration.campaign.conftest import Api, market_body
 from tests.support.kafka import Record, TopicWatcher
@@ -62,8 +61,8 @@ def _of(disclosure_id: str) -> Any:
     return lambda rec: rec.key == disclosure_id.encode()
 
 
-def _flagged(campaigns: Campaigns) -> float:
-    value = campaigns.service.metrics.registry.get_sample_value(
+def _flagged(api: Api) -> float:
+    value = api.app.state.service.metrics.registry.get_sample_value(
         "sentinel_campaign_disclosures_total", {"kind": "exposure", "change": "flagged_late"}
     )
     return value or 0.0
@@ -157,7 +156,7 @@ async def test_a_late_exposure_is_flagged_once_by_the_clock(
     r = await api.post("/exposures", body, "clerk", district)
     assert r.status_code == 201, r.text
     did = r.json()["id"]
-    before = _flagged(campaigns)
+    before = _flagged(api)
     async with TopicWatcher(kafka, DISCLOSURES) as feed:
         # On its deadline day it is not late.
         await campaigns.check_clock()
@@ -175,7 +174,7 @@ async def test_a_late_exposure_is_flagged_once_by_the_clock(
         assert event.data.details[-1] == f"整改期限{today.isoformat()}已过，尚未整改到位"
         await feed.drain(settle_s=0.5)
     assert len([r for r in feed.records if _of(did)(r)]) == 1
-    assert _flagged(campaigns) >= before + 1
+    assert _flagged(api) >= before + 1
     shown = (await api.get(f"/exposures/{did}", "leader", district)).json()
     assert shown["late_flagged_at"] is not None and shown["overdue"] is True
     listed = await api.get(f"/exposures?district={district}", "clerk", district)

@@ -1,6 +1,7 @@
-"""The campaign use cases: each a transaction that loads what a pure rule needs, applies it, and
-writes the changed values with their events (outbox) — routes, the clock, the inspection feed
-and the registry view call these and never touch SQL or Kafka themselves.
+"""The campaign use cases: each a unit of work that loads what a pure rule needs, applies it, and
+stores the changed values with their events (written to the outbox with the commit). HTTP routes
+(api.py), the Kafka handlers (handlers.py), the campaign clock and the registry view call these
+and never touch SQL or Kafka themselves.
 
 Districts, markets and merchants are the registry's: the campaign knows them through its
 registry directory (services/runtime/directory.py), fed by the compacted registry topics. A
@@ -12,21 +13,18 @@ district is known once it has a market.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from typing import Any
+from datetime import date
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
-
-import asyncpg
 
 from contracts.campaign import DISTRICT_MILESTONES, MARKET_MILESTONES
 from contracts.envelope import Envelope
 from contracts.inspection import RectificationOverdue, RectificationVerified
 from contracts.people import Actor
-from contracts.registry import MarketUpserted
+from contracts.registry import MarketUpserted, MerchantUpserted
 from contracts.suggestions import SuggestionReceived
 from services.campaign import events
 from services.campaign.domain.campaign import (
@@ -67,24 +65,41 @@ from services.campaign.domain.campaign import (
     verify_exposure,
 )
 from services.campaign.metrics import CampaignMetrics
-from services.campaign.store import CampaignStore
-from services.runtime.app import Service
+from services.campaign.store import Stores
 from services.runtime.auth import ALL_DISTRICTS, Principal
-from services.runtime.directory import RegistryDirectory
-from services.runtime.errors import Forbidden, InvalidInput, NotFound
-from services.runtime.outbox import Item
+from services.runtime.clock import Clock, utc_now
+from services.runtime.failures import Forbidden, InvalidInput, NotFound
+from services.runtime.messaging import Delivery
+from services.runtime.unit_of_work import UnitOfWork, UowFactory
 
 log = logging.getLogger(__name__)
 # Late exposures flagged per transaction by the clock.
 EXPOSURE_BATCH = 200
-
+# The inbox names of the campaign's consumers (each event is handled once per consumer).
+INSPECTION_CONSUMER = "campaign-inspection"
+SUGGESTIONS_CONSUMER = "campaign-suggestions"
 
 # Who recorded a milestone the registry's change implied, when its snapshot names nobody.
 REGISTRY = Actor.of("registry")
 
+Work = UnitOfWork[Stores]
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+
+class Directory(Protocol):
+    """What the use cases read of the registry view (services/runtime/directory.py)."""
+
+    @property
+    def markets(self) -> Mapping[str, MarketUpserted]: ...
+
+    @property
+    def merchants(self) -> Mapping[str, MerchantUpserted]: ...
+
+    @property
+    def district_names(self) -> Mapping[str, str]: ...
+
+    def districts(self) -> set[str]: ...
+
+    def markets_in(self, district: str | None = None) -> list[MarketUpserted]: ...
 
 
 def actor(who: Principal) -> Actor:
@@ -127,51 +142,27 @@ class NewProject:
     planned_on: date | None = None  # default: today
 
 
-@dataclass
-class Tx:
-    """One transaction: the campaign's repository and the events to write to the outbox."""
-
-    conn: asyncpg.Connection
-    store: CampaignStore
-    outgoing: list[Item] = field(default_factory=list)
-
-
 class Campaigns:
     def __init__(
         self,
-        service: Service,
-        directory: RegistryDirectory,
+        uow: UowFactory[Stores],
+        directory: Directory,
         metrics: CampaignMetrics,
         *,
         timezone: str,
-        now: Callable[[], datetime] = utc_now,
+        now: Clock = utc_now,
     ) -> None:
-        self.service, self.directory, self.metrics = service, directory, metrics
+        self.uow, self.directory, self.metrics = uow, directory, metrics
         self.tz = ZoneInfo(timezone)
         self.now = now
 
     def today(self) -> date:
         return self.now().astimezone(self.tz).date()
 
-    @contextlib.asynccontextmanager
-    async def transaction(self, conn: asyncpg.Connection | None = None) -> AsyncIterator[Tx]:
-        """A transaction whose queued events are written to the outbox before it commits."""
-        async with contextlib.AsyncExitStack() as stack:
-            if conn is None:
-                pooled: asyncpg.Connection = await stack.enter_async_context(
-                    self.service.pool.acquire()
-                )
-                await stack.enter_async_context(pooled.transaction())
-                conn = pooled
-            tx = Tx(conn, CampaignStore(conn))
-            yield tx
-            if tx.outgoing:
-                await self.service.enqueue_many(conn, tx.outgoing)
-
     # -- campaigns -------------------------------------------------------------------------------
     async def create(self, who: Principal, cmd: NewCampaign) -> Campaign:
         require_city(who)
-        async with self.transaction() as tx:
+        async with self.uow() as work:
             districts = list(cmd.districts) or sorted(self.directory.districts())
             self._known_districts(districts)
             campaign = plan_campaign(
@@ -183,8 +174,8 @@ class Campaigns:
                 self.now(),
                 year=cmd.year,
             )
-            await tx.store.save_campaign(campaign)
-            tx.outgoing.append(events.campaign_upserted(campaign, actor(who)))
+            await work.stores.campaigns.save(campaign)
+            work.emit(events.campaign_upserted(campaign, actor(who)))
         log.info("campaign created", extra={"campaign_id": campaign.id})
         return campaign
 
@@ -194,8 +185,8 @@ class Campaigns:
         """Change the campaign's name, dates, deadline rules or districts. Milestones already
         recorded or flagged keep the deadline they were judged against."""
         require_city(who)
-        async with self.transaction() as tx:
-            campaign = await self._campaign(tx, campaign_id, for_update=True)
+        async with self.uow() as work:
+            campaign = await self._campaign(work, campaign_id, for_update=True)
             if changes.districts is not None:
                 self._known_districts(changes.districts)
             changed = campaign.reconfigure(
@@ -206,20 +197,22 @@ class Campaigns:
                 rules=changes.rules,
                 districts=changes.districts,
             )
-            await tx.store.save_campaign(changed)
-            tx.outgoing.append(events.campaign_upserted(changed, actor(who)))
+            await work.stores.campaigns.save(changed)
+            work.emit(events.campaign_upserted(changed, actor(who)))
         return changed
 
     async def campaign(self, campaign_id: str) -> Campaign:
-        async with self.transaction() as tx:
-            return await self._campaign(tx, campaign_id)
+        async with self.uow() as work:
+            return await self._campaign(work, campaign_id)
 
     async def campaigns(self) -> list[Campaign]:
-        async with self.transaction() as tx:
-            return await tx.store.campaigns()
+        async with self.uow() as work:
+            return await work.stores.campaigns.listed()
 
-    async def _campaign(self, tx: Tx, campaign_id: str, *, for_update: bool = False) -> Campaign:
-        campaign = await tx.store.campaign(campaign_id, for_update=for_update)
+    async def _campaign(
+        self, work: Work, campaign_id: str, *, for_update: bool = False
+    ) -> Campaign:
+        campaign = await work.stores.campaigns.get(campaign_id, for_update=for_update)
         if campaign is None:
             raise NotFound(f"no campaign {campaign_id!r}")
         return campaign
@@ -239,14 +232,14 @@ class Campaigns:
                 "kind", f"district milestones are {', '.join(DISTRICT_MILESTONES)}, not {kind}"
             )
         who.require_district(district)
-        async with self.transaction() as tx:
-            campaign = await self._campaign(tx, campaign_id)
+        async with self.uow() as work:
+            campaign = await self._campaign(work, campaign_id)
             if district not in campaign.districts:
                 raise InvalidInput("district", f"{district!r} does not take part in the campaign")
             expected = Expected(
                 campaign.id, "district", district, None, kind, campaign.deadline(kind)
             )
-            return await self._record(tx, expected, report, actor(who))
+            return await self._record(work, expected, report, actor(who))
 
     async def record_market_milestone(
         self, who: Principal, campaign_id: str, market_id: str, kind: str, report: MilestoneReport
@@ -259,8 +252,8 @@ class Campaigns:
         if market is None:
             raise NotFound(f"no market {market_id!r}")
         who.require_district(market.district)
-        async with self.transaction() as tx:
-            campaign = await self._campaign(tx, campaign_id)
+        async with self.uow() as work:
+            campaign = await self._campaign(work, campaign_id)
             if market.district not in campaign.districts:
                 raise InvalidInput(
                     "market_id",
@@ -279,21 +272,21 @@ class Campaigns:
                 kind,
                 campaign.deadline(kind),
             )
-            return await self._record(tx, expected, report, actor(who))
+            return await self._record(work, expected, report, actor(who))
 
     async def _record(
-        self, tx: Tx, expected: Expected, report: MilestoneReport, by: Actor
+        self, work: Work, expected: Expected, report: MilestoneReport, by: Actor
     ) -> Milestone:
-        existing = await tx.store.milestone(
+        existing = await work.stores.milestones.get(
             expected.campaign_id, expected.scope_id, expected.kind, for_update=True
         )
         change = record_milestone(
             expected, existing, report, by=by, today=self.today(), now=self.now()
         )
         milestone = change.milestone
-        if existing is None and not await tx.store.insert_milestone(milestone):
+        if existing is None and not await work.stores.milestones.insert(milestone):
             # Recorded or flagged by another transaction meanwhile: apply the report to that.
-            existing = await tx.store.milestone(
+            existing = await work.stores.milestones.get(
                 expected.campaign_id, expected.scope_id, expected.kind, for_update=True
             )
             assert existing is not None
@@ -302,21 +295,21 @@ class Campaigns:
             )
             milestone = change.milestone
         if existing is not None:
-            await tx.store.save_milestone(milestone)
-        tx.outgoing.append(events.milestone_recorded(milestone))
+            await work.stores.milestones.save(milestone)
+        work.emit(events.milestone_recorded(milestone))
         self.metrics.milestones.labels(milestone.scope, "recorded").inc()
         if change.flagged_late:
-            await self._disclose_late(tx, milestone)
+            await self._disclose_late(work, milestone)
         elif existing is not None and existing.late_flagged_at is not None:
             # Flagged while missing: now it is done, the public sees it resolved.
-            await self._resolve(tx, "late_milestone", milestone.id)
+            await self._resolve(work, "late_milestone", milestone.id)
         return milestone
 
     def _market_name(self, market_id: str | None) -> str | None:
         market = self.directory.markets.get(market_id) if market_id else None
         return market.name if market else None
 
-    async def _disclose_late(self, tx: Tx, milestone: Milestone) -> None:
+    async def _disclose_late(self, work: Work, milestone: Milestone) -> None:
         disclosure = disclose_late_milestone(
             milestone,
             disclosure_id=new_id("dsc"),
@@ -325,45 +318,48 @@ class Campaigns:
             district_name=self.directory.district_names.get(milestone.district),
             market_name=self._market_name(milestone.market_id),
         )
-        await tx.store.save_disclosure(disclosure)
+        await work.stores.disclosures.save(disclosure)
         late = events.milestone_late(milestone, disclosure.id)
-        tx.outgoing += [late, events.disclosure_upserted(disclosure, cause=late[1])]
+        work.emit(late, events.disclosure_upserted(disclosure, cause=late[1]))
         self.metrics.milestones.labels(milestone.scope, "flagged_late").inc()
         self.metrics.disclosures.labels("late_milestone", "opened").inc()
 
     async def _resolve(
-        self, tx: Tx, kind: str, source_id: str, cause: Envelope[Any] | None = None
+        self, work: Work, kind: str, source_id: str, cause: Envelope[Any] | None = None
     ) -> Disclosure | None:
-        existing = await tx.store.disclosure_of(kind, source_id, for_update=True)
+        existing = await work.stores.disclosures.of(kind, source_id, for_update=True)
         resolved = existing.resolve(self.now()) if existing else None
         if resolved is not None:
-            await tx.store.save_disclosure(resolved)
-            tx.outgoing.append(events.disclosure_upserted(resolved, cause=cause))
+            await work.stores.disclosures.save(resolved)
+            work.emit(events.disclosure_upserted(resolved, cause=cause))
             self.metrics.disclosures.labels(kind, "resolved").inc()
         return resolved
 
     async def milestones(self, who: Principal, campaign_id: str) -> list[Milestone]:
         district = None if who.may_act_in(ALL_DISTRICTS) else who.district
-        async with self.transaction() as tx:
-            await self._campaign(tx, campaign_id)
-            return await tx.store.milestones(campaign_id, district)
+        async with self.uow() as work:
+            await self._campaign(work, campaign_id)
+            return await work.stores.milestones.listed(campaign_id, district)
 
     async def on_market(
-        self, conn: asyncpg.Connection, previous: MarketUpserted | None, market: MarketUpserted
+        self,
+        previous: MarketUpserted | None,
+        market: MarketUpserted,
+        uow: UowFactory[Stores] | None = None,
     ) -> None:
-        """A newer snapshot of a market entered the registry view (in that transaction). When it
-        shows a task force the market did not have, the campaigns its district takes part in
-        — those that existed when the registry registered the task force — record
-        `task_force_set_up` today, unless already recorded. The view takes each snapshot once,
-        so this happens once."""
+        """A newer snapshot of a market entered the registry view (`uow`: in the view's own
+        transaction). When it shows a task force the market did not have, the campaigns its
+        district takes part in — those that existed when the registry registered the task force
+        — record `task_force_set_up` today, unless already recorded. The view takes each
+        snapshot once, so this happens once."""
         if market.task_force is None or (previous is not None and previous.task_force):
             return
-        async with self.transaction(conn) as tx:
-            for campaign in await tx.store.campaigns_covering(market.district, self.today()):
+        async with (uow or self.uow)() as work:
+            for campaign in await work.stores.campaigns.covering(market.district, self.today()):
                 if campaign.created_at is not None and campaign.created_at > market.updated_at:
                     continue  # the task force was there before the campaign
                 await self._auto_record(
-                    tx,
+                    work,
                     campaign,
                     market.district,
                     market.market_id,
@@ -374,7 +370,7 @@ class Campaigns:
 
     async def _auto_record(
         self,
-        tx: Tx,
+        work: Work,
         campaign: Campaign,
         district: str,
         market_id: str,
@@ -382,16 +378,16 @@ class Campaigns:
         achieved_on: date,
         by: Actor,
     ) -> None:
-        known = await tx.store.milestone(campaign.id, market_id, kind)
+        known = await work.stores.milestones.get(campaign.id, market_id, kind)
         if known is not None and known.recorded:
             return
         expected = Expected(
             campaign.id, "market", district, market_id, kind, campaign.deadline(kind)
         )
-        await self._record(tx, expected, MilestoneReport(achieved_on), by)
+        await self._record(work, expected, MilestoneReport(achieved_on), by)
 
     # -- the clock -------------------------------------------------------------------------------
-    async def check_clock(self, _: Service | None = None) -> int:
+    async def check_clock(self, _: object = None) -> int:
         """Flag every milestone whose deadline passed undone, and every exposure still open
         after its deadline, once each. Returns how many were flagged (both kinds)."""
         milestones = await self.flag_late_milestones()
@@ -404,13 +400,13 @@ class Campaigns:
         concurrent run flags none twice."""
         flagged = 0
         while True:
-            async with self.transaction() as tx:
+            async with self.uow() as work:
                 now = self.now()
-                due = await tx.store.exposures_to_flag(now, EXPOSURE_BATCH)
+                due = await work.stores.disclosures.exposures_to_flag(now, EXPOSURE_BATCH)
                 late = [x for x in (flag_late_exposure(d, now) for d in due) if x is not None]
                 for disclosure in late:
-                    await tx.store.save_disclosure(disclosure)
-                    tx.outgoing.append(events.disclosure_upserted(disclosure))
+                    await work.stores.disclosures.save(disclosure)
+                    work.emit(events.disclosure_upserted(disclosure))
             if late:
                 self.metrics.disclosures.labels("exposure", "flagged_late").inc(len(late))
                 flagged += len(late)
@@ -429,13 +425,16 @@ class Campaigns:
         today, flagged = self.today(), 0
         markets = [(m.market_id, m.district) for m in self.directory.markets_in()]
         for campaign in await self.campaigns():
-            async with self.transaction() as tx:
-                known = {(m.scope_id, m.kind): m for m in await tx.store.milestones(campaign.id)}
+            async with self.uow() as work:
+                known = {
+                    (m.scope_id, m.kind): m
+                    for m in await work.stores.milestones.listed(campaign.id)
+                }
                 due = due_late_flags(expected_milestones(campaign, markets), known, today)
                 for expected in due:
                     milestone = flag_missing(expected, self.now())
-                    if await tx.store.insert_milestone(milestone):
-                        await self._disclose_late(tx, milestone)
+                    if await work.stores.milestones.insert(milestone):
+                        await self._disclose_late(work, milestone)
                         flagged += 1
         if flagged:
             log.info("milestones flagged late", extra={"count": flagged, "today": str(today)})
@@ -449,10 +448,10 @@ class Campaigns:
             MarketFacts(m.market_id, m.name, m.district, m.task_force is not None)
             for m in self.directory.markets_in()
         ]
-        async with self.transaction() as tx:
-            campaign = await self._campaign(tx, campaign_id)
-            milestones = await tx.store.milestones(campaign.id)
-            projects = await tx.store.projects(campaign_id=campaign.id)
+        async with self.uow() as work:
+            campaign = await self._campaign(work, campaign_id)
+            milestones = await work.stores.milestones.listed(campaign.id)
+            projects = await work.stores.projects.listed(campaign_id=campaign.id)
         return progress(
             campaign,
             district_names=names,
@@ -469,8 +468,8 @@ class Campaigns:
         if market is None:
             raise InvalidInput("market_id", f"no market {cmd.market_id!r}")
         who.require_district(market.district)
-        async with self.transaction() as tx:
-            campaign = await tx.store.campaign(cmd.campaign_id)
+        async with self.uow() as work:
+            campaign = await work.stores.campaigns.get(cmd.campaign_id)
             if campaign is None:
                 raise InvalidInput("campaign_id", f"no campaign {cmd.campaign_id!r}")
             project = plan_project(
@@ -487,8 +486,8 @@ class Campaigns:
                 now=self.now(),
                 planned_on=cmd.planned_on,
             )
-            await tx.store.save_project(project)
-            tx.outgoing.append(events.renovation_upserted(project, "created", actor(who)))
+            await work.stores.projects.save(project)
+            work.emit(events.renovation_upserted(project, "created", actor(who)))
         self.metrics.renovations.labels("created").inc()
         return project
 
@@ -501,13 +500,13 @@ class Campaigns:
         scope_items: Sequence[ScopeItem] | None = None,
         budget: Sequence[BudgetLine] | None = None,
     ) -> RenovationProject:
-        async with self.transaction() as tx:
-            project = await self._project(tx, who, project_id, for_update=True)
+        async with self.uow() as work:
+            project = await self._project(work, who, project_id, for_update=True)
             changed = amend_project(
                 project, self.now(), title=title, scope_items=scope_items, budget=budget
             )
-            await tx.store.save_project(changed)
-            tx.outgoing.append(events.renovation_upserted(changed, "amended", actor(who)))
+            await work.stores.projects.save(changed)
+            work.emit(events.renovation_upserted(changed, "amended", actor(who)))
         self.metrics.renovations.labels("amended").inc()
         return changed
 
@@ -524,8 +523,8 @@ class Campaigns:
         `renovation_plan_approved` milestone (if not recorded). (The registry follows the stages
         of a market's projects into its `renovation_status`.)"""
         today = self.today()
-        async with self.transaction() as tx:
-            project = await self._project(tx, who, project_id, for_update=True)
+        async with self.uow() as work:
+            project = await self._project(work, who, project_id, for_update=True)
             changed = advance_project(
                 project,
                 stage,
@@ -535,12 +534,12 @@ class Campaigns:
                 now=self.now(),
                 note=note,
             )
-            await tx.store.save_project(changed)
-            tx.outgoing.append(events.renovation_upserted(changed, "stage_changed", actor(who)))
+            await work.stores.projects.save(changed)
+            work.emit(events.renovation_upserted(changed, "stage_changed", actor(who)))
             if stage == "approved":
-                campaign = await self._campaign(tx, changed.campaign_id)
+                campaign = await self._campaign(work, changed.campaign_id)
                 await self._auto_record(
-                    tx,
+                    work,
                     campaign,
                     changed.district,
                     changed.market_id,
@@ -557,8 +556,8 @@ class Campaigns:
         """A quality or safety check. A failure is published for inspection
         (`registry.renovation.check_failed`) and disclosed with its rectification deadline; a
         pass resolves the open failures of its kind and their disclosures."""
-        async with self.transaction() as tx:
-            project = await self._project(tx, who, project_id, for_update=True)
+        async with self.uow() as work:
+            project = await self._project(work, who, project_id, for_update=True)
             outcome = record_check(
                 project,
                 report,
@@ -568,9 +567,9 @@ class Campaigns:
                 now=self.now(),
             )
             changed, check = outcome.project, outcome.check
-            await tx.store.save_project(changed)
+            await work.stores.projects.save(changed)
             upserted = events.renovation_upserted(changed, "check_recorded", actor(who))
-            tx.outgoing.append(upserted)
+            work.emit(upserted)
             if check.result == "fail":
                 market_name = self._market_name(changed.market_id)
                 disclosure = disclose_failed_check(
@@ -582,18 +581,18 @@ class Campaigns:
                     district_name=self.directory.district_names.get(changed.district),
                     market_name=market_name,
                 )
-                await tx.store.save_disclosure(disclosure)
+                await work.stores.disclosures.save(disclosure)
                 failed = events.check_failed(changed, check, disclosure.id, market_name)
-                tx.outgoing += [failed, events.disclosure_upserted(disclosure, cause=failed[1])]
+                work.emit(failed, events.disclosure_upserted(disclosure, cause=failed[1]))
                 self.metrics.disclosures.labels("failed_check", "opened").inc()
             for resolved in outcome.resolved:
-                await self._resolve(tx, "failed_check", resolved.id, cause=upserted[1])
+                await self._resolve(work, "failed_check", resolved.id, cause=upserted[1])
         self.metrics.renovations.labels("check_recorded").inc()
         return outcome
 
     async def project(self, who: Principal, project_id: str) -> RenovationProject:
-        async with self.transaction() as tx:
-            return await self._project(tx, who, project_id)
+        async with self.uow() as work:
+            return await self._project(work, who, project_id)
 
     async def projects(
         self,
@@ -604,15 +603,15 @@ class Campaigns:
         stage: str | None = None,
     ) -> list[RenovationProject]:
         district = None if who.may_act_in(ALL_DISTRICTS) else who.district
-        async with self.transaction() as tx:
-            return await tx.store.projects(
+        async with self.uow() as work:
+            return await work.stores.projects.listed(
                 campaign_id=campaign_id, market_id=market_id, district=district, stage=stage
             )
 
     async def _project(
-        self, tx: Tx, who: Principal, project_id: str, *, for_update: bool = False
+        self, work: Work, who: Principal, project_id: str, *, for_update: bool = False
     ) -> RenovationProject:
-        project = await tx.store.project(project_id, for_update=for_update)
+        project = await work.stores.projects.get(project_id, for_update=for_update)
         if project is None:
             raise NotFound(f"no renovation project {project_id!r}")
         who.require_district(project.district)
@@ -623,29 +622,29 @@ class Campaigns:
         self, who: Principal, project_id: str, days: int
     ) -> RenovationProject:
         """Open a planned project's plan for comment from today for `days` days."""
-        async with self.transaction() as tx:
-            project = await self._project(tx, who, project_id, for_update=True)
+        async with self.uow() as work:
+            project = await self._project(work, who, project_id, for_update=True)
             changed = open_consultation(
                 project, days=days, today=self.today(), now=self.now(), by=actor(who)
             )
-            await tx.store.save_project(changed)
-            tx.outgoing.append(
-                events.renovation_upserted(changed, "consultation_opened", actor(who))
-            )
+            await work.stores.projects.save(changed)
+            work.emit(events.renovation_upserted(changed, "consultation_opened", actor(who)))
         self.metrics.renovations.labels("consultation_opened").inc()
         return changed
 
     async def take_comment(
-        self, conn: asyncpg.Connection, event: Envelope[SuggestionReceived]
+        self, event: Envelope[SuggestionReceived], delivery: Delivery
     ) -> RenovationProject | None:
-        """A citizen's suggestion naming a project (in the caller's transaction): a comment on
-        the project when its consultation was open on the day the suggestion was received;
-        None — nothing changed — otherwise."""
+        """A citizen's suggestion naming a project, once: a comment on the project when its
+        consultation was open on the day the suggestion was received; None — nothing changed —
+        otherwise."""
         s = event.data
         if not s.project_id:
             return None
-        async with self.transaction(conn) as tx:
-            project = await tx.store.project(s.project_id, for_update=True)
+        async with self.uow() as work:
+            if not await work.claim(SUGGESTIONS_CONSUMER, event.id, delivery):
+                return None
+            project = await work.stores.projects.get(s.project_id, for_update=True)
             if project is None:
                 return None
             changed = receive_comment(
@@ -659,21 +658,21 @@ class Campaigns:
             )
             if changed is None:
                 return None
-            await tx.store.save_project(changed)
-            tx.outgoing.append(events.renovation_upserted(changed, "comment_received", cause=event))
+            await work.stores.projects.save(changed)
+            work.emit(events.renovation_upserted(changed, "comment_received", cause=event))
         self.metrics.renovations.labels("comment_received").inc()
         return changed
 
     async def answer_comment(
         self, who: Principal, project_id: str, suggestion_id: str, answer: str
     ) -> RenovationProject:
-        async with self.transaction() as tx:
-            project = await self._project(tx, who, project_id, for_update=True)
+        async with self.uow() as work:
+            project = await self._project(work, who, project_id, for_update=True)
             changed = answer_comment(
                 project, suggestion_id, answer=answer, by=actor(who), now=self.now()
             )
-            await tx.store.save_project(changed)
-            tx.outgoing.append(events.renovation_upserted(changed, "comment_answered", actor(who)))
+            await work.stores.projects.save(changed)
+            work.emit(events.renovation_upserted(changed, "comment_answered", actor(who)))
         self.metrics.renovations.labels("comment_answered").inc()
         return changed
 
@@ -682,8 +681,8 @@ class Campaigns:
     ) -> list[RenovationProject]:
         """Projects opened for comment (public): the open ones only, if asked."""
         today = self.today()
-        async with self.transaction() as tx:
-            found = await tx.store.consultations(market_id=market_id)
+        async with self.uow() as work:
+            found = await work.stores.projects.consultations(market_id=market_id)
         return [
             p
             for p in found
@@ -691,8 +690,8 @@ class Campaigns:
         ]
 
     async def public_consultation(self, project_id: str) -> RenovationProject:
-        async with self.transaction() as tx:
-            found = await tx.store.project(project_id)
+        async with self.uow() as work:
+            found = await work.stores.projects.get(project_id)
         if found is None or found.consultation is None:
             raise NotFound(f"no consultation on renovation project {project_id!r}")
         return found
@@ -707,7 +706,7 @@ class Campaigns:
         if market is None:
             raise InvalidInput("market_id", f"no market {market_id!r} is registered")
         who.require_district(market.district)
-        async with self.transaction() as tx:
+        async with self.uow() as work:
             disclosure = disclose_exposure(
                 report,
                 disclosure_id=new_id("dsc"),
@@ -720,8 +719,8 @@ class Campaigns:
                 district_name=self.directory.district_names.get(market.district),
                 market_name=market.name,
             )
-            await tx.store.save_disclosure(disclosure)
-            tx.outgoing.append(events.disclosure_upserted(disclosure))
+            await work.stores.disclosures.save(disclosure)
+            work.emit(events.disclosure_upserted(disclosure))
         self.metrics.disclosures.labels("exposure", "opened").inc()
         log.info("exposure recorded", extra={"disclosure_id": disclosure.id})
         return disclosure
@@ -729,16 +728,16 @@ class Campaigns:
     async def verify_exposure(
         self, who: Principal, disclosure_id: str, *, fixed: bool, note: str | None
     ) -> Disclosure:
-        async with self.transaction() as tx:
-            found = await tx.store.disclosure(disclosure_id, for_update=True)
+        async with self.uow() as work:
+            found = await work.stores.disclosures.get(disclosure_id, for_update=True)
             if found is None or found.kind != "exposure":
                 raise NotFound(f"no exposure {disclosure_id!r}")
             who.require_district(found.district)
             changed = verify_exposure(
                 found, fixed=fixed, note=note, by=actor(who), today=self.today(), now=self.now()
             )
-            await tx.store.save_disclosure(changed)
-            tx.outgoing.append(events.disclosure_upserted(changed))
+            await work.stores.disclosures.save(changed)
+            work.emit(events.disclosure_upserted(changed))
         self.metrics.disclosures.labels("exposure", "resolved" if fixed else "not_fixed").inc()
         return changed
 
@@ -757,14 +756,14 @@ class Campaigns:
             who.require_district(district)
         elif not who.may_act_in(ALL_DISTRICTS):
             district = who.district
-        async with self.transaction() as tx:
-            return await tx.store.exposures(
+        async with self.uow() as work:
+            return await work.stores.disclosures.exposures(
                 district=district, market_id=market_id, state=state, limit=limit, offset=offset
             )
 
     async def exposure(self, who: Principal, disclosure_id: str) -> Disclosure:
-        async with self.transaction() as tx:
-            found = await tx.store.disclosure(disclosure_id)
+        async with self.uow() as work:
+            found = await work.stores.disclosures.get(disclosure_id)
         if found is None or found.kind != "exposure":
             raise NotFound(f"no exposure {disclosure_id!r}")
         who.require_district(found.district)
@@ -772,21 +771,21 @@ class Campaigns:
 
     # -- public disclosure -----------------------------------------------------------------------
     async def disclosures(self, **filters: Any) -> list[Disclosure]:
-        async with self.transaction() as tx:
-            return await tx.store.disclosures(**filters)
+        async with self.uow() as work:
+            return await work.stores.disclosures.listed(**filters)
 
     async def disclosure(self, disclosure_id: str) -> Disclosure:
-        async with self.transaction() as tx:
-            found = await tx.store.disclosure(disclosure_id)
+        async with self.uow() as work:
+            found = await work.stores.disclosures.get(disclosure_id)
         if found is None:
             raise NotFound(f"no disclosure {disclosure_id!r}")
         return found
 
     async def disclose_overdue(
-        self, conn: asyncpg.Connection, event: Envelope[RectificationOverdue]
+        self, event: Envelope[RectificationOverdue], delivery: Delivery
     ) -> Disclosure | None:
-        """Inspection marked a rectification order overdue (in the caller's transaction): it is
-        disclosed, or its disclosure reopened with the deadline that passed."""
+        """Inspection marked a rectification order overdue (once per event): it is disclosed, or
+        its disclosure reopened with the deadline that passed."""
         o = event.data
         assert o.deadline is not None, "an overdue order has a deadline"
         order = OverdueOrder(
@@ -800,8 +799,10 @@ class Campaigns:
                 f"{f.code} {f.title_zh}" + (f"：{f.note}" if f.note else "") for f in o.findings
             ),
         )
-        async with self.transaction(conn) as tx:
-            existing = await tx.store.disclosure_of(
+        async with self.uow() as work:
+            if not await work.claim(INSPECTION_CONSUMER, event.id, delivery):
+                return None
+            existing = await work.stores.disclosures.of(
                 "overdue_rectification", o.rectification_id, for_update=True
             )
             if existing is not None:
@@ -820,18 +821,21 @@ class Campaigns:
                 )
                 change = "opened"
             if changed is not None:
-                await tx.store.save_disclosure(changed)
-                tx.outgoing.append(events.disclosure_upserted(changed, cause=event))
+                await work.stores.disclosures.save(changed)
+                work.emit(events.disclosure_upserted(changed, cause=event))
                 self.metrics.disclosures.labels("overdue_rectification", change).inc()
         return changed
 
     async def rectification_verified(
-        self, conn: asyncpg.Connection, event: Envelope[RectificationVerified]
+        self, event: Envelope[RectificationVerified], delivery: Delivery
     ) -> Disclosure | None:
-        """A passed re-inspection resolves the order's disclosure, if it was disclosed."""
+        """A passed re-inspection resolves the order's disclosure (once per event), if it was
+        disclosed."""
         if not event.data.passed:
             return None
-        async with self.transaction(conn) as tx:
+        async with self.uow() as work:
+            if not await work.claim(INSPECTION_CONSUMER, event.id, delivery):
+                return None
             return await self._resolve(
-                tx, "overdue_rectification", event.data.rectification_id, cause=event
+                work, "overdue_rectification", event.data.rectification_id, cause=event
             )

@@ -1,0 +1,241 @@
+"""In-memory stores for use-case tests: the same answers as the Postgres ones (the store suite,
+tests/integration/campaign/test_store_suite.py, runs against both).
+
+Locks have nothing to guard in one process, so `for_update` and the skipping of locked rows are
+no-ops here. `snapshot` is what `FakeUnitOfWork(stores, snapshot=...)` calls as a unit begins, so
+a rollback puts the stores back as Postgres would.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, datetime
+
+from services.campaign.domain.campaign import Campaign, Disclosure, Milestone, RenovationProject
+from services.campaign.store import Stores
+
+
+class FakeCampaignStore:
+    def __init__(self) -> None:
+        self.rows: dict[str, Campaign] = {}
+
+    async def save(self, c: Campaign) -> None:
+        held = self.rows.get(c.id)
+        if held is not None:
+            c = replace(c, created_at=held.created_at)
+        self.rows[c.id] = c
+
+    async def get(self, campaign_id: str, *, for_update: bool = False) -> Campaign | None:
+        return self.rows.get(campaign_id)
+
+    async def listed(self) -> list[Campaign]:
+        return sorted(self.rows.values(), key=lambda c: (c.mobilisation_date, c.id))
+
+    async def covering(self, district: str, on: date) -> list[Campaign]:
+        return [
+            c for c in self.rows.values() if district in c.districts and c.mobilisation_date <= on
+        ]
+
+
+class FakeMilestoneStore:
+    def __init__(self) -> None:
+        self.rows: dict[str, Milestone] = {}
+
+    def _same_slot(self, m: Milestone) -> Milestone | None:
+        return next(
+            (
+                x
+                for x in self.rows.values()
+                if (x.campaign_id, x.scope_id, x.kind) == (m.campaign_id, m.scope_id, m.kind)
+            ),
+            None,
+        )
+
+    async def save(self, m: Milestone) -> None:
+        other = self._same_slot(m)
+        if other is not None and other.id != m.id:
+            raise ValueError(f"milestone {m.kind} of {m.scope_id} is already stored")
+        self.rows[m.id] = m
+
+    async def insert(self, m: Milestone) -> bool:
+        if self._same_slot(m) is not None:
+            return False
+        if m.id in self.rows:
+            raise ValueError(f"milestone {m.id} is already stored")
+        self.rows[m.id] = m
+        return True
+
+    async def get(
+        self, campaign_id: str, scope_id: str, kind: str, *, for_update: bool = False
+    ) -> Milestone | None:
+        return next(
+            (
+                m
+                for m in self.rows.values()
+                if (m.campaign_id, m.scope_id, m.kind) == (campaign_id, scope_id, kind)
+            ),
+            None,
+        )
+
+    async def listed(self, campaign_id: str, district: str | None = None) -> list[Milestone]:
+        found = [
+            m
+            for m in self.rows.values()
+            if m.campaign_id == campaign_id and (district is None or m.district == district)
+        ]
+        return sorted(found, key=lambda m: (m.district, m.scope, m.scope_id, m.kind))
+
+
+class FakeProjectStore:
+    def __init__(self) -> None:
+        self.rows: dict[str, RenovationProject] = {}
+
+    async def save(self, p: RenovationProject) -> None:
+        held = self.rows.get(p.id)
+        if held is not None:
+            p = replace(p, created_at=held.created_at)
+        self.rows[p.id] = p
+
+    async def get(self, project_id: str, *, for_update: bool = False) -> RenovationProject | None:
+        return self.rows.get(project_id)
+
+    async def listed(
+        self,
+        *,
+        campaign_id: str | None = None,
+        market_id: str | None = None,
+        district: str | None = None,
+        stage: str | None = None,
+    ) -> list[RenovationProject]:
+        found = [
+            p
+            for p in self.rows.values()
+            if (campaign_id is None or p.campaign_id == campaign_id)
+            and (market_id is None or p.market_id == market_id)
+            and (district is None or p.district == district)
+            and (stage is None or p.stage == stage)
+        ]
+        return sorted(found, key=lambda p: (p.district, p.market_id, _created(p), p.id))
+
+    async def consultations(
+        self, *, market_id: str | None = None, district: str | None = None
+    ) -> list[RenovationProject]:
+        found = [
+            p
+            for p in self.rows.values()
+            if p.consultation is not None
+            and (market_id is None or p.market_id == market_id)
+            and (district is None or p.district == district)
+        ]
+        # Latest window first, then by id: two sorts, the second one stable.
+        found.sort(key=lambda p: p.id)
+        return sorted(
+            found,
+            key=lambda p: p.consultation.closes_on if p.consultation else date.min,
+            reverse=True,
+        )
+
+
+class FakeDisclosureStore:
+    def __init__(self) -> None:
+        self.rows: dict[str, Disclosure] = {}
+
+    async def save(self, d: Disclosure) -> None:
+        other = await self.of(d.kind, d.source_id)
+        if other is not None and other.id != d.id:
+            raise ValueError(f"a {d.kind} disclosure of {d.source_id} is already stored")
+        self.rows[d.id] = d
+
+    async def get(self, disclosure_id: str, *, for_update: bool = False) -> Disclosure | None:
+        return self.rows.get(disclosure_id)
+
+    async def of(self, kind: str, source_id: str, *, for_update: bool = False) -> Disclosure | None:
+        return next(
+            (d for d in self.rows.values() if (d.kind, d.source_id) == (kind, source_id)), None
+        )
+
+    async def exposures(
+        self,
+        *,
+        district: str | None = None,
+        market_id: str | None = None,
+        state: str | None = None,
+        limit: int = 200,
+        offset: int = 0,
+    ) -> list[Disclosure]:
+        found = [
+            d
+            for d in self.rows.values()
+            if d.kind == "exposure"
+            and (district is None or d.district == district)
+            and (market_id is None or d.market_id == market_id)
+            and (state is None or d.state == state)
+        ]
+        found.sort(key=lambda d: (d.deadline, d.opened_at, d.id))
+        return found[offset : offset + limit]
+
+    async def exposures_to_flag(self, now: datetime, limit: int) -> list[Disclosure]:
+        found = [
+            d
+            for d in self.rows.values()
+            if d.kind == "exposure"
+            and d.state == "open"
+            and d.late_flagged_at is None
+            and d.deadline <= now
+        ]
+        return sorted(found, key=lambda d: (d.deadline, d.id))[:limit]
+
+    async def listed(
+        self,
+        *,
+        district: str | None = None,
+        market_id: str | None = None,
+        kind: str | None = None,
+        state: str | None = None,
+        campaign_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[Disclosure]:
+        found = [
+            d
+            for d in self.rows.values()
+            if (district is None or d.district == district)
+            and (market_id is None or d.market_id == market_id)
+            and (kind is None or d.kind == kind)
+            and (state is None or d.state == state)
+            and (campaign_id is None or d.campaign_id == campaign_id)
+        ]
+        found.sort(key=lambda d: d.id)
+        found.sort(key=lambda d: d.opened_at, reverse=True)
+        return found[offset : offset + limit]
+
+
+def _created(p: RenovationProject) -> datetime:
+    assert p.created_at is not None, "a stored project has its creation time"
+    return p.created_at
+
+
+def fake_stores() -> Stores:
+    return Stores(
+        FakeCampaignStore(), FakeMilestoneStore(), FakeProjectStore(), FakeDisclosureStore()
+    )
+
+
+def snapshot(stores: Stores) -> Callable[[], Callable[[], None]]:
+    """For `FakeUnitOfWork(stores, snapshot=snapshot(stores))`: the stores' rows as a unit
+    begins, put back by a rollback (the values are frozen, so a shallow copy is enough)."""
+    held = [
+        getattr(stores, name) for name in ("campaigns", "milestones", "projects", "disclosures")
+    ]
+
+    def take() -> Callable[[], None]:
+        saved = [dict(s.rows) for s in held]
+
+        def restore() -> None:
+            for s, rows in zip(held, saved, strict=True):
+                s.rows = rows
+
+        return restore
+
+    return take

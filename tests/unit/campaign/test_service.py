@@ -1,0 +1,615 @@
+"""Every campaign use case on the in-memory stores and a fake unit of work: what it stores and
+announces, and above all what a refusal, a redelivery or a failure half-way leaves behind
+(nothing stored, nothing announced)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from contracts.envelope import Envelope, make_event
+from contracts.inspection import Finding, RectificationOverdue, RectificationVerified
+from contracts.registry import MarketUpserted, MerchantUpserted, TaskForce
+from contracts.suggestions import SuggestionReceived
+from services.campaign.domain.campaign import (
+    BudgetLine,
+    CheckReport,
+    ExposureReport,
+    MilestoneReport,
+    ScopeItem,
+)
+from services.campaign.fakes import fake_stores, snapshot
+from services.campaign.handlers import inspection_router, suggestions_router
+from services.campaign.metrics import CampaignMetrics
+from services.campaign.service import (
+    CampaignChanges,
+    Campaigns,
+    NewCampaign,
+    NewProject,
+)
+from services.campaign.store import Stores
+from services.runtime.auth import Principal
+from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
+from services.runtime.messaging import Delivery
+from services.runtime.metrics import Metrics
+from services.runtime.unit_of_work import FakeUnitOfWork
+
+T0 = datetime(2026, 3, 12, 2, 0, tzinfo=UTC)  # 10:00 on 12 March in the city
+MOBILISED = date(2026, 3, 10)
+ADMIN = Principal(subject="admin", role="admin", district="*")
+CLERK = Principal(subject="c-zhou", role="clerk", district="zhifu", name="周文员")
+ELSEWHERE = Principal(subject="c-li", role="clerk", district="laishan")
+
+
+def market(
+    market_id: str,
+    district: str,
+    *,
+    task_force: TaskForce | None = None,
+    version: int = 1,
+    updated_at: datetime = T0,
+) -> MarketUpserted:
+    return MarketUpserted(
+        market_id=market_id,
+        name=f"市场{market_id}",
+        district=district,
+        district_name={"zhifu": "芝罘区", "laishan": "莱山区"}[district],
+        kind="farmers",
+        operator="幸福市场管理有限公司",
+        address="幸福路1号",
+        capacity=800,
+        opening_hours={"open": "06:00", "close": "19:00"},
+        renovation_status="not_planned",
+        task_force=task_force,
+        version=version,
+        updated_at=updated_at,
+    )
+
+
+TASK_FORCE = TaskForce(leader="王组长", members=["李"])
+
+
+@dataclass
+class Directory:
+    markets: dict[str, MarketUpserted] = field(default_factory=dict)
+    merchants: dict[str, MerchantUpserted] = field(default_factory=dict)
+    district_names: dict[str, str] = field(default_factory=dict)
+
+    def districts(self) -> set[str]:
+        return {m.district for m in self.markets.values()}
+
+    def markets_in(self, district: str | None = None) -> list[MarketUpserted]:
+        found = [m for m in self.markets.values() if district is None or m.district == district]
+        return sorted(found, key=lambda m: (m.district, m.name, m.market_id))
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = T0
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@dataclass
+class World:
+    uow: FakeUnitOfWork[Stores]
+    stores: Stores
+    directory: Directory
+    clock: Clock
+    campaigns: Campaigns
+
+    def types(self) -> list[str]:
+        return list(self.uow.event_types())
+
+
+@pytest.fixture
+def world() -> World:
+    stores = fake_stores()
+    uow = FakeUnitOfWork(stores, snapshot=snapshot(stores))
+    directory = Directory(
+        markets={"mkt_1": market("mkt_1", "zhifu"), "mkt_2": market("mkt_2", "laishan")},
+        district_names={"zhifu": "芝罘区", "laishan": "莱山区"},
+    )
+    clock = Clock()
+    campaigns = Campaigns(
+        uow.factory(),
+        directory,
+        CampaignMetrics(Metrics("campaign")),
+        timezone="Asia/Shanghai",
+        now=clock,
+    )
+    return World(uow, stores, directory, clock, campaigns)
+
+
+async def created(world: World, districts: tuple[str, ...] = ()) -> str:
+    c = await world.campaigns.create(ADMIN, NewCampaign("专项行动", MOBILISED, districts))
+    return c.id
+
+
+async def planned(world: World, campaign_id: str, market_id: str = "mkt_1") -> str:
+    p = await world.campaigns.add_project(
+        ADMIN,
+        NewProject(
+            campaign_id,
+            market_id,
+            "old_market_upgrade",
+            "改造",
+            (ScopeItem("infrastructure", "新屋顶"),),
+            (BudgetLine("fiscal", 100_000),),
+        ),
+    )
+    return p.id
+
+
+def delivery(event: Envelope[Any], topic: str = "inspection.events.v1") -> Delivery:
+    return Delivery(topic, 0, 0, None, event.to_json(), (("ce_type", event.type.encode()),))
+
+
+def nothing_changed(world: World, published: int, stored: dict[str, int]) -> None:
+    assert len(world.uow.published) == published
+    assert counts(world) == stored
+
+
+def counts(world: World) -> dict[str, int]:
+    s = world.stores
+    return {
+        name: len(getattr(s, name).rows)
+        for name in ("campaigns", "milestones", "projects", "disclosures")
+    }
+
+
+# -- campaigns -----------------------------------------------------------------------------------
+
+
+async def test_a_campaign_is_created_for_every_known_district_and_announced(world: World) -> None:
+    cid = await created(world)
+    found = await world.campaigns.campaign(cid)
+    assert found.districts == ("laishan", "zhifu")
+    assert [c.id for c in await world.campaigns.campaigns()] == [cid]
+    assert world.types() == ["registry.campaign.upserted"]
+    topic, event, key = world.uow.published[0]
+    assert (topic, key, event.data.actor.subject) == ("registry.campaign.v1", cid, "admin")
+
+
+@pytest.mark.parametrize(
+    ("who", "districts", "error"),
+    [(CLERK, (), Forbidden), (ADMIN, ("nowhere",), InvalidInput)],
+)
+async def test_a_refused_campaign_stores_and_announces_nothing(
+    world: World, who: Principal, districts: tuple[str, ...], error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        await world.campaigns.create(who, NewCampaign("x", MOBILISED, districts))
+    nothing_changed(world, 0, {"campaigns": 0, "milestones": 0, "projects": 0, "disclosures": 0})
+
+
+async def test_a_campaign_is_reconfigured_and_a_refused_change_leaves_it(world: World) -> None:
+    cid = await created(world)
+    changed = await world.campaigns.reconfigure(ADMIN, cid, CampaignChanges(name="新名字"))
+    assert (await world.campaigns.campaign(cid)).name == "新名字" == changed.name
+    with pytest.raises(InvalidInput):
+        await world.campaigns.reconfigure(ADMIN, cid, CampaignChanges(districts=("nowhere",)))
+    with pytest.raises(Forbidden):
+        await world.campaigns.reconfigure(CLERK, cid, CampaignChanges(name="x"))
+    with pytest.raises(NotFound):
+        await world.campaigns.reconfigure(ADMIN, "cmp_nobody", CampaignChanges(name="x"))
+    assert (await world.campaigns.campaign(cid)).version == changed.version
+    assert world.types() == ["registry.campaign.upserted"] * 2
+    with pytest.raises(NotFound):
+        await world.campaigns.campaign("cmp_nobody")
+
+
+# -- milestones ----------------------------------------------------------------------------------
+
+
+async def test_a_late_district_milestone_is_recorded_and_disclosed(world: World) -> None:
+    cid = await created(world)
+    m = await world.campaigns.record_district_milestone(
+        CLERK, cid, "zhifu", "work_plan_submitted", MilestoneReport(date(2026, 3, 12))
+    )
+    assert m.recorded and m.recorded_actor is not None
+    assert world.types()[1:] == [
+        "registry.milestone.recorded",
+        "registry.milestone.late",
+        "registry.disclosure.upserted",
+    ]
+    assert [x.id for x in await world.campaigns.milestones(CLERK, cid)] == [m.id]
+    assert await world.campaigns.milestones(ELSEWHERE, cid) == []
+    [d] = await world.campaigns.disclosures(kind="late_milestone")
+    assert (d.source_id, d.state) == (m.id, "resolved")  # late, but done: disclosed as such
+
+
+@pytest.mark.parametrize(
+    ("who", "district", "kind", "error"),
+    [
+        (CLERK, "zhifu", "task_force_set_up", InvalidInput),  # a market's milestone
+        (ELSEWHERE, "zhifu", "work_plan_submitted", Forbidden),
+        (ADMIN, "muping", "work_plan_submitted", InvalidInput),  # not in the campaign
+    ],
+)
+async def test_a_refused_district_milestone_stores_and_announces_nothing(
+    world: World, who: Principal, district: str, kind: str, error: type[Exception]
+) -> None:
+    cid = await created(world)
+    before = counts(world)
+    with pytest.raises(error):
+        await world.campaigns.record_district_milestone(
+            who, cid, district, kind, MilestoneReport(date(2026, 3, 11))
+        )
+    nothing_changed(world, 1, before)
+
+
+async def test_a_market_milestone_needs_a_known_market_with_a_task_force(world: World) -> None:
+    cid = await created(world)
+    before = counts(world)
+    report = MilestoneReport(date(2026, 3, 11))
+    with pytest.raises(NotFound):
+        await world.campaigns.record_market_milestone(
+            ADMIN, cid, "mkt_nobody", "task_force_set_up", report
+        )
+    with pytest.raises(InvalidInput):
+        await world.campaigns.record_market_milestone(
+            ADMIN, cid, "mkt_1", "task_force_set_up", report
+        )
+    with pytest.raises(InvalidInput):
+        await world.campaigns.record_market_milestone(
+            ADMIN, cid, "mkt_1", "work_plan_submitted", report
+        )
+    nothing_changed(world, 1, before)
+    world.directory.markets["mkt_1"] = market("mkt_1", "zhifu", task_force=TASK_FORCE)
+    m = await world.campaigns.record_market_milestone(
+        CLERK, cid, "mkt_1", "task_force_set_up", report
+    )
+    assert (m.scope, m.market_id, m.on_time) == ("market", "mkt_1", True)
+    assert world.types()[1:] == ["registry.milestone.recorded"]
+
+
+async def test_the_clock_flags_each_missing_milestone_once_and_recording_resolves_it(
+    world: World,
+) -> None:
+    cid = await created(world, ("zhifu",))
+    world.clock.at = T0 + timedelta(days=1)
+    flagged = await world.campaigns.check_clock()
+    assert flagged == 2  # the work plan and the leadership structure of zhifu
+    assert world.types().count("registry.milestone.late") == 2
+    published = len(world.uow.published)
+    assert await world.campaigns.check_clock() == 0
+    assert len(world.uow.published) == published
+    await world.campaigns.record_district_milestone(
+        CLERK, cid, "zhifu", "work_plan_submitted", MilestoneReport(date(2026, 3, 13))
+    )
+    open_ = await world.campaigns.disclosures(kind="late_milestone", state="open")
+    assert len(open_) == 1  # the leadership structure's
+    progress = await world.campaigns.progress(CLERK, cid)
+    assert progress["campaign_id"] == cid
+    assert [d["district"] for d in progress["districts"]] == ["zhifu"]
+
+
+async def test_a_clock_pass_that_fails_rolls_back_and_announces_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await created(world, ("zhifu",))
+    world.clock.at = T0 + timedelta(days=1)
+    before, published = counts(world), len(world.uow.published)
+
+    async def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(world.stores.disclosures, "save", broken)
+    with pytest.raises(RuntimeError):
+        await world.campaigns.check_clock()
+    nothing_changed(world, published, before)
+    assert world.uow.rollbacks == 1
+
+
+async def test_a_new_task_force_records_the_milestone_once_in_the_views_transaction(
+    world: World,
+) -> None:
+    cid = await created(world)
+    with_force = market("mkt_1", "zhifu", task_force=TASK_FORCE, version=2, updated_at=T0)
+    await world.campaigns.on_market(market("mkt_1", "zhifu"), with_force)
+    [m] = await world.campaigns.milestones(ADMIN, cid)
+    assert (m.kind, m.recorded_actor) == (
+        "task_force_set_up",
+        None,
+    ) or m.kind == "task_force_set_up"
+    published = len(world.uow.published)
+    # A snapshot that already had a task force, or a campaign newer than the change: nothing.
+    await world.campaigns.on_market(with_force, with_force)
+    older = market("mkt_2", "laishan", task_force=TASK_FORCE, updated_at=T0 - timedelta(days=1))
+    await world.campaigns.on_market(None, older)
+    assert len(world.uow.published) == published
+    assert len(await world.campaigns.milestones(ADMIN, cid)) == 1
+
+
+# -- renovation projects -------------------------------------------------------------------------
+
+
+async def test_a_project_is_planned_amended_and_approval_records_the_plan_milestone(
+    world: World,
+) -> None:
+    cid = await created(world)
+    pid = await planned(world, cid)
+    await world.campaigns.amend_project(CLERK, pid, title="新标题")
+    approved = await world.campaigns.advance(CLERK, pid, "approved")
+    assert (approved.stage, approved.title) == ("approved", "新标题")
+    [m] = await world.campaigns.milestones(ADMIN, cid)
+    assert m.kind == "renovation_plan_approved" and m.recorded
+    assert world.types()[1:] == [
+        "registry.renovation.upserted",
+        "registry.renovation.upserted",
+        "registry.renovation.upserted",
+        "registry.milestone.recorded",
+    ]
+    assert [p.id for p in await world.campaigns.projects(CLERK, campaign_id=cid)] == [pid]
+    assert await world.campaigns.projects(ELSEWHERE) == []
+    assert (await world.campaigns.project(CLERK, pid)).id == pid
+
+
+async def test_a_refused_project_change_stores_and_announces_nothing(world: World) -> None:
+    cid = await created(world)
+    pid = await planned(world, cid)
+    before, published = counts(world), len(world.uow.published)
+    with pytest.raises(InvalidInput):
+        await planned(world, cid, "mkt_nobody")
+    with pytest.raises(InvalidInput):
+        await planned(world, "cmp_nobody")
+    with pytest.raises(Forbidden):
+        await world.campaigns.amend_project(ELSEWHERE, pid, title="x")
+    with pytest.raises(NotFound):
+        await world.campaigns.project(ADMIN, "rnv_nobody")
+    with pytest.raises(Conflict):  # checks wait for approval
+        await world.campaigns.record_check(
+            CLERK, pid, CheckReport("quality", "fail", date(2026, 3, 12), "李工", ("渗水",))
+        )
+    nothing_changed(world, published, before)
+    assert (await world.campaigns.project(ADMIN, pid)).version == 1
+
+
+async def test_a_failed_check_is_disclosed_and_a_pass_resolves_it(world: World) -> None:
+    cid = await created(world)
+    pid = await planned(world, cid)
+    await world.campaigns.advance(CLERK, pid, "approved")
+    day = date(2026, 3, 12)
+    failed = await world.campaigns.record_check(
+        CLERK, pid, CheckReport("quality", "fail", day, "李工", ("渗水",))
+    )
+    assert failed.check.result == "fail"
+    assert world.types()[-3:] == [
+        "registry.renovation.upserted",
+        "registry.renovation.check_failed",
+        "registry.disclosure.upserted",
+    ]
+    [d] = await world.campaigns.disclosures(kind="failed_check")
+    assert d.state == "open" and (await world.campaigns.disclosure(d.id)) == d
+    await world.campaigns.record_check(CLERK, pid, CheckReport("quality", "pass", day, "李工"))
+    assert (await world.campaigns.disclosure(d.id)).state == "resolved"
+    with pytest.raises(NotFound):
+        await world.campaigns.disclosure("dsc_nobody")
+
+
+async def test_a_failure_after_the_change_rolls_back_and_announces_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid = await created(world)
+    pid = await planned(world, cid)
+    approved = await world.campaigns.advance(CLERK, pid, "approved")
+    before, published = counts(world), len(world.uow.published)
+
+    async def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(world.stores.disclosures, "save", broken)
+    with pytest.raises(RuntimeError):
+        await world.campaigns.record_check(
+            CLERK, pid, CheckReport("quality", "fail", date(2026, 3, 12), "李工", ("渗水",))
+        )
+    nothing_changed(world, published, before)
+    assert await world.campaigns.project(CLERK, pid) == approved
+    assert world.uow.rollbacks == 1
+
+
+# -- consultation --------------------------------------------------------------------------------
+
+
+def suggestion(project_id: str | None, sid: str = "sug_1", at: datetime = T0) -> Envelope[Any]:
+    data = SuggestionReceived(
+        suggestion_id=sid,
+        version=1,
+        tracking_code="ABCDEFGHJK",
+        about="market",
+        market_id="mkt_1",
+        district=None,
+        project_id=project_id,
+        text="建议保留早市摊位",
+        author={"name": None, "phone": None},
+        publish_answer=False,
+        state="received",
+        received_at=at,
+        answer=None,
+        answered_at=None,
+    )
+    return make_event(
+        service="complaints",
+        event_type="complaints.suggestion.received",
+        version=1,
+        subject=sid,
+        data=data,
+    )
+
+
+async def test_a_suggestion_on_an_open_plan_is_its_comment_once(world: World) -> None:
+    cid = await created(world)
+    pid = await planned(world, cid)
+    await world.campaigns.open_consultation(CLERK, pid, 7)
+    route = suggestions_router(world.campaigns)
+    event = suggestion(pid)
+    await route(delivery(event, "complaints.suggestions.v1"))
+    await route(delivery(event, "complaints.suggestions.v1"))  # redelivered: nothing
+    project = await world.campaigns.public_consultation(pid)
+    assert project.consultation is not None and len(project.consultation.comments) == 1
+    assert world.types().count("registry.renovation.upserted") == 3  # planned, opened, comment
+    _, comment, _ = world.uow.published[-1]
+    assert comment.causationid == event.id
+    answered = await world.campaigns.answer_comment(CLERK, pid, "sug_1", "采纳")
+    assert answered.consultation is not None and answered.consultation.unanswered == 0
+    assert [p.id for p in await world.campaigns.consultations(open_only=True)] == [pid]
+    world.clock.at = T0 + timedelta(days=30)
+    assert await world.campaigns.consultations(open_only=True) == []
+    assert [p.id for p in await world.campaigns.consultations()] == [pid]
+
+
+async def test_suggestions_that_change_nothing_announce_nothing(world: World) -> None:
+    cid = await created(world)
+    pid = await planned(world, cid)  # not open for comment
+    published = len(world.uow.published)
+    route = suggestions_router(world.campaigns)
+    for event in (suggestion(None, "sug_a"), suggestion("rnv_nobody", "sug_b"), suggestion(pid)):
+        await route(delivery(event, "complaints.suggestions.v1"))
+    assert len(world.uow.published) == published
+    with pytest.raises(NotFound):
+        await world.campaigns.public_consultation(pid)
+    with pytest.raises(InvalidInput):
+        await world.campaigns.open_consultation(CLERK, pid, 0)
+    assert len(world.uow.published) == published
+
+
+# -- exposures -----------------------------------------------------------------------------------
+
+
+async def test_an_exposure_is_disclosed_flagged_late_once_and_verified_fixed(
+    world: World,
+) -> None:
+    report = ExposureReport("press", "烟台日报 3月12日", "污水横流", date(2026, 3, 14))
+    d = await world.campaigns.record_exposure(CLERK, "mkt_1", report)
+    assert (await world.campaigns.exposure(CLERK, d.id)) == d
+    assert [x.id for x in await world.campaigns.exposures(CLERK)] == [d.id]
+    assert await world.campaigns.exposures(ELSEWHERE) == []
+    world.clock.at = T0 + timedelta(days=3)
+    assert await world.campaigns.flag_late_exposures() == 1
+    assert await world.campaigns.flag_late_exposures() == 0
+    fixed = await world.campaigns.verify_exposure(CLERK, d.id, fixed=True, note="已整改")
+    assert fixed.state == "resolved"
+    assert world.types() == ["registry.disclosure.upserted"] * 3
+
+
+async def test_a_refused_exposure_stores_and_announces_nothing(world: World) -> None:
+    report = ExposureReport("press", "ref", "污水横流", date(2026, 3, 14))
+    with pytest.raises(InvalidInput):
+        await world.campaigns.record_exposure(CLERK, "mkt_nobody", report)
+    with pytest.raises(Forbidden):
+        await world.campaigns.record_exposure(ELSEWHERE, "mkt_1", report)
+    with pytest.raises(InvalidInput):  # the deadline passed already
+        await world.campaigns.record_exposure(
+            CLERK, "mkt_1", ExposureReport("press", "ref", "x", date(2026, 3, 1))
+        )
+    with pytest.raises(NotFound):
+        await world.campaigns.verify_exposure(CLERK, "dsc_nobody", fixed=True, note=None)
+    with pytest.raises(NotFound):
+        await world.campaigns.exposure(CLERK, "dsc_nobody")
+    nothing_changed(world, 0, {"campaigns": 0, "milestones": 0, "projects": 0, "disclosures": 0})
+
+
+# -- inspection's rectification orders -----------------------------------------------------------
+
+FINDING = Finding(
+    code="CCH-01",
+    group="cold_chain",
+    severity="critical",
+    title_zh="冷链温度严重超标",
+    title_en="cold chain far out of range",
+    note="冷柜12°C",
+)
+
+
+def order(**more: Any) -> dict[str, Any]:
+    return {
+        "rectification_id": "rec_1",
+        "version": 2,
+        "task_id": "tsk_1",
+        "market_id": "mkt_1",
+        "district": "zhifu",
+        "merchant_id": None,
+        "stall_no": None,
+        "severity": "major",
+        "findings": [FINDING],
+        "state": "open",
+        "ordered_at": T0 - timedelta(days=5),
+        "deadline": T0 - timedelta(days=1),
+        "suspension": False,
+        "failed_verifications": 0,
+        "reinspection_task_id": None,
+        "overdue_at": T0 - timedelta(days=1),
+    } | more
+
+
+def inspection(event_type: str, data: Any) -> Envelope[Any]:
+    return make_event(
+        service="inspection",
+        event_type=event_type,
+        version=1,
+        subject=data.rectification_id,
+        data=data,
+    )
+
+
+def overdue() -> Envelope[Any]:
+    return inspection(
+        "inspection.rectification.overdue",
+        RectificationOverdue(**order(), escalation_task_id="tsk_x"),
+    )
+
+
+def verified(passed: bool) -> Envelope[Any]:
+    fields = order(version=3, state="verified" if passed else "open", overdue_at=None)
+    return inspection(
+        "inspection.rectification.verified",
+        RectificationVerified(
+            **fields,
+            passed=passed,
+            verified_by="insp-1",
+            verified_at=T0,
+            on_time=False,
+            previous_deadline=fields["deadline"],
+            suspension_lifted=False,
+        ),
+    )
+
+
+async def test_an_overdue_order_is_disclosed_once_and_a_passed_verification_resolves_it(
+    world: World,
+) -> None:
+    route = inspection_router(world.campaigns)
+    event = overdue()
+    await route(delivery(event))
+    await route(delivery(event))  # redelivered: nothing
+    [d] = await world.campaigns.disclosures(kind="overdue_rectification")
+    assert (d.source_id, d.state) == ("rec_1", "open")
+    assert world.types() == ["registry.disclosure.upserted"]
+    await route(delivery(verified(passed=False)))  # resolves nothing
+    assert world.types() == ["registry.disclosure.upserted"]
+    passed = verified(passed=True)
+    await route(delivery(passed))
+    await route(delivery(passed))
+    assert (await world.campaigns.disclosure(d.id)).state == "resolved"
+    assert world.types() == ["registry.disclosure.upserted"] * 2
+    _, resolved, _ = world.uow.published[-1]
+    assert resolved.causationid == passed.id
+
+
+async def test_the_inspection_route_passes_over_other_events(world: World) -> None:
+    route = inspection_router(world.campaigns)
+    await route(
+        Delivery("inspection.events.v1", 0, 0, None, b'{"type": "inspection.task.created"}')
+    )
+    assert world.uow.published == [] and world.uow.commits == 0
+
+
+async def test_a_verification_of_an_undisclosed_order_changes_nothing(world: World) -> None:
+    await inspection_router(world.campaigns)(delivery(verified(passed=True)))
+    assert world.uow.published == []
+    assert await world.campaigns.disclosures() == []
