@@ -19,15 +19,15 @@ from services.runtime.errors import ServiceError
 
 async def _draw(settings: CreditSettings, month: str) -> dict[str, Any]:
     # Other services' events are the running service's to consume, not a one-off run's.
-    credit = wire(settings, consume=False)
-    await credit.service.start()
+    service, credit = wire(settings, consume=False)
+    await service.start()
     try:
         view, drawn = await credit.draw_honours(credit.month(month))
         # The command's effect is on the topic when it returns.
-        await credit.service.drain_outbox()
+        await service.drain_outbox()
         return view | {"drawn": drawn}
     finally:
-        await credit.service.stop()
+        await service.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,11 +15,11 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from contracts.honours import MONTH_PATTERN
-from services.credit.commands import Credit
 from services.credit.domain import Period
 from services.credit.domain.public import grades_csv
+from services.credit.service import Credit
 from services.runtime.auth import Principal, require
-from services.runtime.errors import InvalidInput
+from services.runtime.failures import InvalidInput
 from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
 

@@ -1,23 +1,34 @@
-"""Wiring of the credit service: the registry view, the ledger consumers (inspection,
-complaints, registry, risks, joint enforcement), the campaign's duties, the fade clock, the
-assessment and honour-list schedules and the HTTP API."""
+"""Wiring of the credit service, in one place: the policy files, the unit of work over the
+service's schema, the registry view, the Kafka routers of the ledger (inspection, complaints,
+registry, risks, joint enforcement) and of the campaign's duties, the fade clock, the assessment
+and honour-list schedules and the HTTP API."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 from fastapi import FastAPI
 
 from contracts import topics
 from services.credit.api import router
-from services.credit.commands import Credit, utc_now
 from services.credit.domain import PolicyBook
+from services.credit.handlers import (
+    complaints_router,
+    duties_router,
+    enforcement_router,
+    inspection_router,
+    merchants_router,
+    risks_router,
+)
+from services.credit.metrics import CreditMetrics
+from services.credit.service import Credit
 from services.credit.settings import CreditSettings
+from services.credit.store import postgres_stores
 from services.runtime.app import Service, create_app
+from services.runtime.clock import Clock, utc_now
 from services.runtime.directory import MIGRATIONS as DIRECTORY_MIGRATIONS
 from services.runtime.directory import RegistryDirectory
+from services.runtime.unit_of_work import postgres_units
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The topics the ledger is made of: a rebuild replays them, the monthly drawing waits for them.
@@ -41,30 +52,37 @@ def wire(
     settings: CreditSettings,
     *,
     book: PolicyBook | None = None,
-    now: Callable[[], datetime] = utc_now,
+    now: Clock = utc_now,
     publish: bool = True,
     consume: bool = True,
-) -> Credit:
+) -> tuple[Service, Credit]:
     """The service and its consumers; `publish=False` (a rebuild) announces nothing and runs no
     clocks; `consume=False` (a one-off command) consumes nothing and runs no clocks."""
     service = Service(settings, MIGRATIONS)
     directory = RegistryDirectory()
+    uow = postgres_units(lambda: service.pool, service.schema, postgres_stores)
     credit = Credit(
-        service, directory, book or load_book(settings), now, publish=publish, tz=settings.timezone
+        uow,
+        directory,
+        book or load_book(settings),
+        now,
+        CreditMetrics(service.metrics),
+        publish=publish,
+        tz=settings.timezone,
     )
     if not consume:
         # A one-off command: the registry view as the running service left it in the tables;
         # the topics are the running service's to consume.
         service.add_migrations("directory", DIRECTORY_MIGRATIONS)
         service.on_start(lambda: directory.load(service.pool))
-        return credit
+        return service, credit
     directory.attach(service)
-    service.subscribe(topics.INSPECTION_EVENTS.name, credit.on_inspection)
-    service.subscribe(topics.COMPLAINTS_EVENTS.name, credit.on_complaint)
-    service.subscribe(topics.REGISTRY_MERCHANTS.name, credit.on_merchant)
-    service.subscribe(topics.TELEMETRY_RISKS.name, credit.on_risk)
-    service.subscribe(topics.CAMPAIGN_ENFORCEMENT.name, credit.on_enforcement)
-    service.subscribe(topics.CAMPAIGN_DUTIES.name, credit.on_duties)
+    service.subscribe(topics.INSPECTION_EVENTS.name, inspection_router(credit))
+    service.subscribe(topics.COMPLAINTS_EVENTS.name, complaints_router(credit))
+    service.subscribe(topics.REGISTRY_MERCHANTS.name, merchants_router(credit))
+    service.subscribe(topics.TELEMETRY_RISKS.name, risks_router(credit))
+    service.subscribe(topics.CAMPAIGN_ENFORCEMENT.name, enforcement_router(credit))
+    service.subscribe(topics.CAMPAIGN_DUTIES.name, duties_router(credit))
 
     async def ledger_caught_up() -> None:
         for topic in LEDGER_TOPICS:
@@ -77,7 +95,7 @@ def wire(
 
         async def assessments(_: Service) -> None:
             # On its schedule, not at every restart; and only once the view knows every market.
-            if credit.directory.caught_up.is_set() and await credit.assessment_due(
+            if directory.caught_up.is_set() and await credit.assessment_due(
                 settings.assessment_interval_s
             ):
                 await credit.publish_assessments(credit.period(settings.assessment_period_days))
@@ -86,19 +104,19 @@ def wire(
         if settings.honours_auto_draw:
             service.every(settings.honours_check_interval_s, credit.draw_due_honours, "honours")
         service.on_start(credit.refresh_grades)
-    return credit
+    return service, credit
 
 
 def build(
     settings: CreditSettings | None = None,
     *,
     book: PolicyBook | None = None,
-    now: Callable[[], datetime] = utc_now,
+    now: Clock = utc_now,
 ) -> FastAPI:
     settings = settings or CreditSettings()
-    credit = wire(settings, book=book, now=now)
+    service, credit = wire(settings, book=book, now=now)
     app = create_app(
-        credit.service,
+        service,
         [router],
         title="Market Sentinel — credit",
         description="Explainable merchant credit grades and market assessments (考核).",

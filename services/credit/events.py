@@ -1,5 +1,6 @@
 """Score changes, assessments and the honour and warning list as the events on
-`credit.scores.v1`, `credit.assessments.v1` and `credit.honours.v1` carry them."""
+`credit.scores.v1`, `credit.assessments.v1` and `credit.honours.v1` carry them: each built with
+`services.runtime.outbox.outgoing` (version and topic from the catalog)."""
 
 from __future__ import annotations
 
@@ -9,12 +10,10 @@ from typing import Any
 
 from contracts import credit as c
 from contracts import honours as h
-from contracts import topics
-from contracts.envelope import Envelope, make_event
-from contracts.events import spec
 from services.credit.domain import Assessment, Entry, ScoreChange
+from services.runtime.outbox import Item, outgoing
 
-Item = tuple[str, Envelope[Any], str]
+SERVICE = "credit"
 
 
 def score_changed(
@@ -54,18 +53,16 @@ def score_changed(
         faded=change.faded,
         changed_at=change.at,
     )
-    event = make_event(
-        service="credit",
-        event_type="credit.score.changed",
-        version=1,
-        subject=change.merchant_id,
-        data=data,
+    return outgoing(
+        SERVICE,
+        "credit.score.changed",
+        change.merchant_id,
+        data,
         # The chain of what moved the score; a fade-out starts its own.
         correlation_id=a.correlation_id if a is not None else None,
         causation_id=a.event_id if a is not None else None,
         time=now,
     )
-    return (topics.CREDIT_SCORES.name, event, change.merchant_id)
 
 
 def assessment_id(a: Assessment) -> str:
@@ -81,36 +78,9 @@ def assessment_data(a: Assessment, now: datetime) -> c.AssessmentPublished:
 
 
 def assessment_published(a: Assessment, now: datetime) -> Item:
-    data = assessment_data(a, now)
-    event = make_event(
-        service="credit",
-        event_type="credit.assessment.published",
-        version=1,
-        subject=a.key,
-        data=data,
-        time=now,
+    return outgoing(
+        SERVICE, "credit.assessment.published", a.key, assessment_data(a, now), time=now
     )
-    return (topics.CREDIT_ASSESSMENTS.name, event, a.key)
-
-
-def _honour(
-    event_type: str,
-    data: h.HonourListed | h.HonourDelisted,
-    entry: Entry,
-    drawing_id: str,
-    now: datetime,
-) -> Item:
-    event = make_event(
-        service="credit",
-        event_type=event_type,
-        version=spec(event_type).version,
-        subject=entry.entity_id,
-        data=data,
-        # One month's drawing is one chain: every entry of it shares the drawing's id.
-        correlation_id=drawing_id,
-        time=now,
-    )
-    return (topics.CREDIT_HONOURS.name, event, entry.entity_id)
 
 
 def _common(
@@ -138,7 +108,11 @@ def honour_listed(
         entry, drawing_id=drawing_id, month=month, policy_version=policy_version, drawn_at=drawn_at
     )
     data = h.HonourListed.model_validate(common | {"reasons": list(entry.reasons)})
-    return _honour("credit.honour.listed", data, entry, drawing_id, drawn_at)
+    # One month's drawing is one chain: every entry of it shares the drawing's id.
+    return outgoing(
+        SERVICE, "credit.honour.listed", entry.entity_id, data, correlation_id=drawing_id,
+        time=drawn_at,
+    )  # fmt: skip
 
 
 def honour_delisted(
@@ -150,4 +124,7 @@ def honour_delisted(
         entry, drawing_id=drawing_id, month=month, policy_version=policy_version, drawn_at=drawn_at
     )
     data = h.HonourDelisted.model_validate(common)
-    return _honour("credit.honour.delisted", data, entry, drawing_id, drawn_at)
+    return outgoing(
+        SERVICE, "credit.honour.delisted", entry.entity_id, data, correlation_id=drawing_id,
+        time=drawn_at,
+    )  # fmt: skip

@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 from contracts import topics
 from services.credit.app import LEDGER_TOPICS, wire
 from services.credit.settings import CreditSettings
-from services.credit.store import CreditStore
+from services.credit.store import postgres_stores
 from services.runtime.db import connect, ident
 
 # The ledger's topics (joint enforcement decisions among them since issue 17), and the
@@ -62,8 +62,8 @@ async def _snapshot(
 ) -> tuple[dict[str, tuple[int, str]], set[tuple[str, str, int, str]]]:
     async with connect(dsn) as conn:
         await conn.execute(f"SET search_path TO {ident(schema)}, public")
-        store = CreditStore(conn)
-        return await store.scores(), await store.adjustment_keys()
+        store = postgres_stores(conn)
+        return await store.ledger.scores(), await store.ledger.adjustment_keys()
 
 
 async def compare(dsn: str, live_schema: str, rebuilt_schema: str) -> Comparison:
@@ -90,13 +90,13 @@ async def rebuild(settings: CreditSettings, schema: str, *, keep: bool = False) 
     fresh = settings.model_copy(
         update={"db_schema": schema, "consumer_group": f"credit-rebuild-{uuid.uuid4().hex[:8]}"}
     )
-    credit = wire(fresh, publish=False)
-    await credit.service.start()
+    service, _ = wire(fresh, publish=False)
+    await service.start()
     try:
         for topic in REPLAYED_TOPICS:
-            await credit.service.messaging.caught_up(topic)
+            await service.messaging.caught_up(topic)
     finally:
-        await credit.service.stop()
+        await service.stop()
     result = await compare(settings.database_url, settings.pg_schema, schema)
     if not keep:
         async with connect(settings.database_url) as conn:

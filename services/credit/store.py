@@ -1,12 +1,15 @@
-"""The credit tables. Every method runs on the connection (and transaction) the caller holds, so
-an adjustment, the score it moves and the event announcing it commit together."""
+"""The credit stores: a protocol per store (what the use cases call), and its Postgres
+implementation (SQL only). Every method runs on the connection and transaction of the unit of work
+(services/runtime/unit_of_work.py), so an adjustment, the score it moves and the event announcing
+it commit together. The in-memory fakes are in fakes.py; one suite runs against both
+(tests/integration/credit/test_store_suite.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -25,17 +28,244 @@ class StoredCredit:
     version: int
 
 
-class CreditStore:
+class Ledger(Protocol):
+    """The adjustments and the scores they make."""
+
+    async def lock(self, merchant_id: str) -> None:
+        """One writer per merchant at a time, whichever topic the event came from."""
+        ...
+
+    async def add(self, a: Adjustment) -> bool: ...
+
+    async def ledger(self, merchant_id: str) -> list[Adjustment]: ...
+
+    async def credit(self, merchant_id: str) -> StoredCredit | None: ...
+
+    async def save(self, stored: StoredCredit) -> None: ...
+
+    async def due_for_refade(
+        self, now: datetime, current_version: str, limit: int
+    ) -> list[str]: ...
+
+    async def scores(self) -> dict[str, tuple[int, str]]: ...
+
+    async def adjustment_keys(self) -> set[tuple[str, str, int, str]]: ...
+
+    async def grade_counts(self) -> dict[str, int]: ...
+
+    async def grades_by_market(self) -> dict[str, dict[str, int]]: ...
+
+    async def market_grade_counts(self, market_id: str) -> dict[str, int]: ...
+
+    async def graded(self, merchant_id: str) -> tuple[str, datetime | None] | None: ...
+
+    async def ledger_before(self, end: datetime) -> list[Adjustment]:
+        """Every adjustment that happened before `end` (the grades then)."""
+        ...
+
+    async def ledger_facts(
+        self, kinds: Sequence[str], start: datetime, end: datetime
+    ) -> dict[str, list[tuple[str, datetime]]]:
+        """Merchant → (kind, occurred_at) of the adjustments of `kinds` in [start, end)."""
+        ...
+
+
+class Context(Protocol):
+    """What other services told credit: merchant statuses, observations for the assessment,
+    risks and complaints (the roots of chains), the public page's inspections and orders,
+    decided enforcement cases and the markets' duties."""
+
+    async def status(self, merchant_id: str) -> tuple[str, int] | None: ...
+
+    async def set_status(self, merchant_id: str, status: str, version: int) -> None: ...
+
+    async def observe(
+        self,
+        event_id: str,
+        kind: str,
+        *,
+        market_id: str,
+        district: str,
+        merchant_id: str | None,
+        at: datetime,
+        good: bool,
+    ) -> None: ...
+
+    async def observed(
+        self, start: datetime, end: datetime
+    ) -> dict[tuple[str, str], tuple[int, int]]:
+        """(market, kind) → (count, good count) of what happened in [start, end)."""
+        ...
+
+    async def last_inspection(self, merchant_id: str) -> datetime | None: ...
+
+    async def risk_open(
+        self,
+        risk_id: str,
+        *,
+        rule: str,
+        category: str,
+        severity: str,
+        market_id: str,
+        merchant_id: str | None,
+        raised_at: datetime,
+    ) -> None: ...
+
+    async def risk_cleared(self, risk_id: str, at: datetime) -> None: ...
+
+    async def open_food_safety_risks(self, at: datetime) -> dict[str, int]: ...
+
+    async def complaint_seen(
+        self,
+        complaint_id: str,
+        *,
+        category: str,
+        state: str,
+        merchant_id: str | None,
+        received_at: datetime,
+        version: int,
+    ) -> None: ...
+
+    async def roots(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """What started each chain: a risk or a complaint this service has seen, by its id."""
+        ...
+
+    async def inspected(
+        self, merchant_id: str, task_id: str, outcome: str, at: datetime
+    ) -> None: ...
+
+    async def rectification(
+        self,
+        rectification_id: str,
+        *,
+        merchant_id: str | None,
+        market_id: str,
+        state: str,
+        deadline: datetime | None,
+        version: int,
+    ) -> None: ...
+
+    async def last_inspection_of(self, merchant_id: str) -> tuple[datetime, str | None] | None:
+        """When the merchant was last inspected and the outcome; an inspection counted before
+        outcomes were kept has none."""
+        ...
+
+    async def open_rectifications(self, merchant_id: str) -> tuple[int, datetime | None]: ...
+
+    async def case_decided(
+        self,
+        case_id: str,
+        *,
+        merchant_id: str | None,
+        market_id: str,
+        sanction: str,
+        decided_at: datetime,
+        event_id: str,
+    ) -> bool:
+        """True the first time a decision of the case is seen (it adjusts the merchant then)."""
+        ...
+
+    async def keep_duties(self, data: DutiesUpdated) -> bool:
+        """Keep a market's duties of a day unless a later update of that day is held."""
+        ...
+
+    async def duties(self, day: date) -> dict[str, Duties]:
+        """Each market's latest duties of a day not after `day`: (self-inspection rate, reports
+        on time, certified share)."""
+        ...
+
+
+class Assessments(Protocol):
+    """The market and district assessments published."""
+
+    async def save_assessment(
+        self, assessment_id: str, data: dict[str, Any], computed_at: datetime
+    ) -> None: ...
+
+    async def last_published(self) -> datetime | None: ...
+
+    async def latest_assessment(self, market_id: str) -> dict[str, Any] | None: ...
+
+
+class Honours(Protocol):
+    """The honour and warning list (红黑榜): each month's drawing and its entries."""
+
+    async def lock_honours(self) -> None:
+        """One drawing at a time (the schedule and an admin at once)."""
+        ...
+
+    async def drawing(self, month: str | None = None) -> dict[str, Any] | None:
+        """A month's drawing, or the latest one when `month` is None."""
+        ...
+
+    async def save_drawing(
+        self,
+        *,
+        month: str,
+        drawing_id: str,
+        policy_version: str,
+        period: tuple[datetime, datetime],
+        drawn_at: datetime,
+        drawn_by: dict[str, Any] | None,
+    ) -> None: ...
+
+    async def save_honour_entries(
+        self, month: str, change: str, entries: Sequence[Entry]
+    ) -> None: ...
+
+    async def honour_entries(
+        self, month: str, change: str, district: str | None = None
+    ) -> list[Entry]: ...
+
+
+class GradeListing(Protocol):
+    """The registry view's merchants with their grades (the public listing)."""
+
+    async def merchant_grades(
+        self,
+        *,
+        q: str | None,
+        district: str | None,
+        market_id: str | None,
+        grade: str | None,
+        offset: int,
+        limit: int | None,
+    ) -> tuple[list[MerchantGrade], int]:
+        """Merchants of the registry view with their grades (name contains `q`), by district,
+        market and stall; and how many match in all. `limit=None`: every one (the CSV)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Stores:
+    """What one unit of work holds: the service's stores on one connection."""
+
+    ledger: Ledger
+    context: Context
+    assessments: Assessments
+    honours: Honours
+    grades: GradeListing
+
+
+def postgres_stores(conn: asyncpg.Connection) -> Stores:
+    return Stores(
+        PostgresLedger(conn),
+        PostgresContext(conn),
+        PostgresAssessments(conn),
+        PostgresHonours(conn),
+        PostgresGradeListing(conn),
+    )
+
+
+class PostgresLedger:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
     async def lock(self, merchant_id: str) -> None:
-        """One writer per merchant at a time, whichever topic the event came from."""
         await self.conn.execute(
             "SELECT pg_advisory_xact_lock(hashtext('credit:' || $1))", merchant_id
         )
 
-    # -- ledger and scores -----------------------------------------------------------------------
     async def add(self, a: Adjustment) -> bool:
         done = await self.conn.execute(
             """INSERT INTO adjustments (event_id, kind, merchant_id, delta, occurred_at, fades_at,
@@ -108,7 +338,52 @@ class CreditStore:
         rows = await self.conn.fetch("SELECT grade, count(*) AS n FROM credits GROUP BY grade")
         return {r["grade"]: r["n"] for r in rows}
 
-    # -- registry status -------------------------------------------------------------------------
+    async def grades_by_market(self) -> dict[str, dict[str, int]]:
+        rows = await self.conn.fetch(
+            "SELECT market_id, grade, count(*) AS n FROM credits GROUP BY market_id, grade"
+        )
+        out: dict[str, dict[str, int]] = {}
+        for r in rows:
+            out.setdefault(r["market_id"], {})[r["grade"]] = r["n"]
+        return out
+
+    async def market_grade_counts(self, market_id: str) -> dict[str, int]:
+        rows = await self.conn.fetch(
+            "SELECT grade, count(*) AS n FROM credits WHERE market_id = $1 GROUP BY grade",
+            market_id,
+        )
+        return {r["grade"]: r["n"] for r in rows}
+
+    async def graded(self, merchant_id: str) -> tuple[str, datetime | None] | None:
+        row = await self.conn.fetchrow(
+            "SELECT grade, graded_at FROM credits WHERE merchant_id = $1", merchant_id
+        )
+        return None if row is None else (row["grade"], row["graded_at"])
+
+    async def ledger_before(self, end: datetime) -> list[Adjustment]:
+        rows = await self.conn.fetch(
+            "SELECT entry FROM adjustments WHERE occurred_at < $1 ORDER BY merchant_id", end
+        )
+        return [Adjustment.from_dict(r["entry"]) for r in rows]
+
+    async def ledger_facts(
+        self, kinds: Sequence[str], start: datetime, end: datetime
+    ) -> dict[str, list[tuple[str, datetime]]]:
+        rows = await self.conn.fetch(
+            """SELECT merchant_id, kind, occurred_at FROM adjustments
+               WHERE kind = ANY($1::text[]) AND occurred_at >= $2 AND occurred_at < $3""",
+            list(kinds), start, end,
+        )  # fmt: skip
+        out: dict[str, list[tuple[str, datetime]]] = {}
+        for r in rows:
+            out.setdefault(r["merchant_id"], []).append((r["kind"], r["occurred_at"]))
+        return out
+
+
+class PostgresContext:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
     async def status(self, merchant_id: str) -> tuple[str, int] | None:
         row = await self.conn.fetchrow(
             "SELECT status, version FROM merchant_status WHERE merchant_id = $1", merchant_id
@@ -122,7 +397,6 @@ class CreditStore:
             merchant_id, status, version,
         )  # fmt: skip
 
-    # -- context ---------------------------------------------------------------------------------
     async def observe(
         self,
         event_id: str,
@@ -139,6 +413,23 @@ class CreditStore:
                VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING""",
             event_id, kind, market_id, district, merchant_id, at, good,
         )  # fmt: skip
+
+    async def observed(
+        self, start: datetime, end: datetime
+    ) -> dict[tuple[str, str], tuple[int, int]]:
+        rows = await self.conn.fetch(
+            """SELECT market_id, kind, count(*) AS n, count(*) FILTER (WHERE good) AS good
+               FROM observations WHERE at >= $1 AND at < $2 GROUP BY market_id, kind""",
+            start, end,
+        )  # fmt: skip
+        return {(r["market_id"], r["kind"]): (r["n"], r["good"]) for r in rows}
+
+    async def last_inspection(self, merchant_id: str) -> datetime | None:
+        at: datetime | None = await self.conn.fetchval(
+            "SELECT max(at) FROM observations WHERE merchant_id = $1 AND kind = 'inspection'",
+            merchant_id,
+        )
+        return at
 
     async def risk_open(
         self,
@@ -165,6 +456,16 @@ class CreditStore:
             risk_id, at,
         )  # fmt: skip
 
+    async def open_food_safety_risks(self, at: datetime) -> dict[str, int]:
+        rows = await self.conn.fetch(
+            """SELECT market_id, count(*) AS n FROM risks
+               WHERE category = 'food_safety' AND raised_at < $1
+                 AND (cleared_at IS NULL OR cleared_at >= $1)
+               GROUP BY market_id""",
+            at,
+        )
+        return {r["market_id"]: r["n"] for r in rows}
+
     async def complaint_seen(
         self,
         complaint_id: str,
@@ -185,7 +486,6 @@ class CreditStore:
         )  # fmt: skip
 
     async def roots(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        """What started each chain: a risk or a complaint this service has seen, by its id."""
         found: dict[str, dict[str, Any]] = {}
         for r in await self.conn.fetch(
             "SELECT risk_id, rule, category, severity, raised_at FROM risks "
@@ -214,69 +514,6 @@ class CreditStore:
             }
         return found
 
-    async def last_inspection(self, merchant_id: str) -> datetime | None:
-        at: datetime | None = await self.conn.fetchval(
-            "SELECT max(at) FROM observations WHERE merchant_id = $1 AND kind = 'inspection'",
-            merchant_id,
-        )
-        return at
-
-    # -- assessment ------------------------------------------------------------------------------
-    async def grades_by_market(self) -> dict[str, dict[str, int]]:
-        rows = await self.conn.fetch(
-            "SELECT market_id, grade, count(*) AS n FROM credits GROUP BY market_id, grade"
-        )
-        out: dict[str, dict[str, int]] = {}
-        for r in rows:
-            out.setdefault(r["market_id"], {})[r["grade"]] = r["n"]
-        return out
-
-    async def observed(
-        self, start: datetime, end: datetime
-    ) -> dict[tuple[str, str], tuple[int, int]]:
-        """(market, kind) → (count, good count) of what happened in [start, end)."""
-        rows = await self.conn.fetch(
-            """SELECT market_id, kind, count(*) AS n, count(*) FILTER (WHERE good) AS good
-               FROM observations WHERE at >= $1 AND at < $2 GROUP BY market_id, kind""",
-            start, end,
-        )  # fmt: skip
-        return {(r["market_id"], r["kind"]): (r["n"], r["good"]) for r in rows}
-
-    async def open_food_safety_risks(self, at: datetime) -> dict[str, int]:
-        rows = await self.conn.fetch(
-            """SELECT market_id, count(*) AS n FROM risks
-               WHERE category = 'food_safety' AND raised_at < $1
-                 AND (cleared_at IS NULL OR cleared_at >= $1)
-               GROUP BY market_id""",
-            at,
-        )
-        return {r["market_id"]: r["n"] for r in rows}
-
-    async def save_assessment(
-        self, assessment_id: str, data: dict[str, Any], computed_at: datetime
-    ) -> None:
-        await self.conn.execute(
-            """INSERT INTO assessments (assessment_id, scope, market_id, district, period_from,
-                                        period_to, assessment, computed_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING""",
-            assessment_id, data["scope"], data["market_id"], data["district"],
-            datetime.fromisoformat(data["period_from"]), datetime.fromisoformat(data["period_to"]),
-            data, computed_at,
-        )  # fmt: skip
-
-    async def last_published(self) -> datetime | None:
-        at: datetime | None = await self.conn.fetchval("SELECT max(computed_at) FROM assessments")
-        return at
-
-    async def latest_assessment(self, market_id: str) -> dict[str, Any] | None:
-        row = await self.conn.fetchrow(
-            """SELECT assessment FROM assessments WHERE market_id = $1
-               ORDER BY computed_at DESC LIMIT 1""",
-            market_id,
-        )
-        return None if row is None else dict(row["assessment"])
-
-    # -- the public side -------------------------------------------------------------------------
     async def inspected(self, merchant_id: str, task_id: str, outcome: str, at: datetime) -> None:
         await self.conn.execute(
             """INSERT INTO last_inspections (merchant_id, task_id, outcome, at)
@@ -309,8 +546,6 @@ class CreditStore:
         )  # fmt: skip
 
     async def last_inspection_of(self, merchant_id: str) -> tuple[datetime, str | None] | None:
-        """When the merchant was last inspected and the outcome; an inspection counted before
-        outcomes were kept has none."""
         row = await self.conn.fetchrow(
             "SELECT at, outcome FROM last_inspections WHERE merchant_id = $1", merchant_id
         )
@@ -327,66 +562,6 @@ class CreditStore:
         )
         return row["n"], row["earliest"]
 
-    async def graded(self, merchant_id: str) -> tuple[str, datetime | None] | None:
-        row = await self.conn.fetchrow(
-            "SELECT grade, graded_at FROM credits WHERE merchant_id = $1", merchant_id
-        )
-        return None if row is None else (row["grade"], row["graded_at"])
-
-    async def merchant_grades(
-        self,
-        *,
-        q: str | None,
-        district: str | None,
-        market_id: str | None,
-        grade: str | None,
-        offset: int,
-        limit: int | None,
-    ) -> tuple[list[MerchantGrade], int]:
-        """Merchants of the registry view with their grades (name contains `q`), by district,
-        market and stall; and how many match in all. `limit=None`: every one (the CSV)."""
-        pattern = None if q is None else "%" + like_escape(q) + "%"
-        where = """($1::text IS NULL OR m.snapshot->>'name' ILIKE $1 ESCAPE '\\')
-                   AND ($2::text IS NULL OR m.district = $2)
-                   AND ($3::text IS NULL OR m.market_id = $3)
-                   AND ($4::text IS NULL OR c.grade = $4)"""
-        args = (pattern, district, market_id, grade)
-        body = f"""FROM directory_merchants m
-                   LEFT JOIN credits c ON c.merchant_id = m.id
-                   LEFT JOIN directory_markets k ON k.id = m.market_id
-                   WHERE {where}"""
-        total: int = await self.conn.fetchval(f"SELECT count(*) {body}", *args)
-        rows = await self.conn.fetch(
-            f"""SELECT m.id, m.snapshot->>'name' AS name, m.market_id,
-                       k.snapshot->>'name' AS market_name, m.district, m.stall_no, c.grade,
-                       c.graded_at
-                {body} ORDER BY m.district, m.market_id, m.stall_no, m.id
-                OFFSET $5 LIMIT $6""",
-            *args, offset, limit,
-        )  # fmt: skip
-        found = [
-            MerchantGrade(
-                id=r["id"],
-                name=r["name"],
-                market_id=r["market_id"],
-                market_name=r["market_name"],
-                district=r["district"],
-                stall_no=r["stall_no"],
-                grade=r["grade"],
-                graded_at=r["graded_at"],
-            )
-            for r in rows
-        ]
-        return found, total
-
-    async def market_grade_counts(self, market_id: str) -> dict[str, int]:
-        rows = await self.conn.fetch(
-            "SELECT grade, count(*) AS n FROM credits WHERE market_id = $1 GROUP BY grade",
-            market_id,
-        )
-        return {r["grade"]: r["n"] for r in rows}
-
-    # -- issue 17: enforcement cases, duties, the honour and warning list ------------------------
     async def case_decided(
         self,
         case_id: str,
@@ -397,7 +572,6 @@ class CreditStore:
         decided_at: datetime,
         event_id: str,
     ) -> bool:
-        """True the first time a decision of the case is seen (it adjusts the merchant then)."""
         inserted = await self.conn.fetchval(
             """INSERT INTO enforcement_cases
                    (case_id, merchant_id, market_id, sanction, decided_at, event_id)
@@ -407,7 +581,6 @@ class CreditStore:
         return bool(inserted)
 
     async def keep_duties(self, data: DutiesUpdated) -> bool:
-        """Keep a market's duties of a day unless a later update of that day is held."""
         applied = await self.conn.fetchval(
             """INSERT INTO market_duties (market_id, as_of, district, self_inspection_rate,
                                           report_on_time_rate, certified_share, updated_at, duties)
@@ -427,8 +600,6 @@ class CreditStore:
         return bool(applied)
 
     async def duties(self, day: date) -> dict[str, Duties]:
-        """Each market's latest duties of a day not after `day`: (self-inspection rate, reports
-        on time, certified share)."""
         rows = await self.conn.fetch(
             """SELECT DISTINCT ON (market_id) market_id, self_inspection_rate,
                       report_on_time_rate, certified_share
@@ -445,33 +616,44 @@ class CreditStore:
             for r in rows
         }
 
-    async def ledger_before(self, end: datetime) -> list[Adjustment]:
-        """Every adjustment that happened before `end` (the grades then)."""
-        rows = await self.conn.fetch(
-            "SELECT entry FROM adjustments WHERE occurred_at < $1 ORDER BY merchant_id", end
-        )
-        return [Adjustment.from_dict(r["entry"]) for r in rows]
 
-    async def ledger_facts(
-        self, kinds: Sequence[str], start: datetime, end: datetime
-    ) -> dict[str, list[tuple[str, datetime]]]:
-        """Merchant → (kind, occurred_at) of the adjustments of `kinds` in [start, end)."""
-        rows = await self.conn.fetch(
-            """SELECT merchant_id, kind, occurred_at FROM adjustments
-               WHERE kind = ANY($1::text[]) AND occurred_at >= $2 AND occurred_at < $3""",
-            list(kinds), start, end,
+class PostgresAssessments:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def save_assessment(
+        self, assessment_id: str, data: dict[str, Any], computed_at: datetime
+    ) -> None:
+        await self.conn.execute(
+            """INSERT INTO assessments (assessment_id, scope, market_id, district, period_from,
+                                        period_to, assessment, computed_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING""",
+            assessment_id, data["scope"], data["market_id"], data["district"],
+            datetime.fromisoformat(data["period_from"]), datetime.fromisoformat(data["period_to"]),
+            data, computed_at,
         )  # fmt: skip
-        out: dict[str, list[tuple[str, datetime]]] = {}
-        for r in rows:
-            out.setdefault(r["merchant_id"], []).append((r["kind"], r["occurred_at"]))
-        return out
+
+    async def last_published(self) -> datetime | None:
+        at: datetime | None = await self.conn.fetchval("SELECT max(computed_at) FROM assessments")
+        return at
+
+    async def latest_assessment(self, market_id: str) -> dict[str, Any] | None:
+        row = await self.conn.fetchrow(
+            """SELECT assessment FROM assessments WHERE market_id = $1
+               ORDER BY computed_at DESC LIMIT 1""",
+            market_id,
+        )
+        return None if row is None else dict(row["assessment"])
+
+
+class PostgresHonours:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
 
     async def lock_honours(self) -> None:
-        """One drawing at a time (the schedule and an admin at once)."""
         await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('credit:honours'))")
 
     async def drawing(self, month: str | None = None) -> dict[str, Any] | None:
-        """A month's drawing, or the latest one when `month` is None."""
         row = await self.conn.fetchrow(
             """SELECT month, drawing_id, policy_version, period_from, period_to, drawn_at,
                       drawn_by
@@ -518,6 +700,55 @@ class CreditStore:
             month, change, district,
         )  # fmt: skip
         return [Entry.from_dict(r["entry"]) for r in rows]
+
+
+class PostgresGradeListing:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def merchant_grades(
+        self,
+        *,
+        q: str | None,
+        district: str | None,
+        market_id: str | None,
+        grade: str | None,
+        offset: int,
+        limit: int | None,
+    ) -> tuple[list[MerchantGrade], int]:
+        pattern = None if q is None else "%" + like_escape(q) + "%"
+        where = """($1::text IS NULL OR m.snapshot->>'name' ILIKE $1 ESCAPE '\\')
+                   AND ($2::text IS NULL OR m.district = $2)
+                   AND ($3::text IS NULL OR m.market_id = $3)
+                   AND ($4::text IS NULL OR c.grade = $4)"""
+        args = (pattern, district, market_id, grade)
+        body = f"""FROM directory_merchants m
+                   LEFT JOIN credits c ON c.merchant_id = m.id
+                   LEFT JOIN directory_markets k ON k.id = m.market_id
+                   WHERE {where}"""
+        total: int = await self.conn.fetchval(f"SELECT count(*) {body}", *args)
+        rows = await self.conn.fetch(
+            f"""SELECT m.id, m.snapshot->>'name' AS name, m.market_id,
+                       k.snapshot->>'name' AS market_name, m.district, m.stall_no, c.grade,
+                       c.graded_at
+                {body} ORDER BY m.district, m.market_id, m.stall_no, m.id
+                OFFSET $5 LIMIT $6""",
+            *args, offset, limit,
+        )  # fmt: skip
+        found = [
+            MerchantGrade(
+                id=r["id"],
+                name=r["name"],
+                market_id=r["market_id"],
+                market_name=r["market_name"],
+                district=r["district"],
+                stall_no=r["stall_no"],
+                grade=r["grade"],
+                graded_at=r["graded_at"],
+            )
+            for r in rows
+        ]
+        return found, total
 
 
 def like_escape(text: str) -> str:

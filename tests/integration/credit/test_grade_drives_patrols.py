@@ -8,6 +8,7 @@ credit.scores.v1 → inspection's patrol plan.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -69,6 +70,9 @@ async def loop(
         )
         await inspection_app.state.service.start()
         try:
+            # Fresh groups read the shared registry topics whole before the views know a place.
+            for app in (inspection_app, run.app):
+                await asyncio.wait_for(app.state.service.projections.ready.wait(), 180)
             async with httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=inspection_app), base_url="http://inspection"
             ) as inspection:

@@ -44,7 +44,7 @@ async def test_a_rebuild_from_the_topics_equals_the_live_scores(stack: Stack, ka
         for topic, event in events:
             await stack.send(topic, event, place.merchant_id)
         await scores.wait_for(score_of(place.merchant_id, score=77, grade="B"), timeout=60)
-    live = stack.app.state.credit.service
+    live = stack.app.state.service
     for topic in LEDGER_TOPICS:
         await live.messaging.caught_up(topic)
 

@@ -1,9 +1,10 @@
 """The credit use cases: consumed events become facts, facts become ledger adjustments, the
 adjustments a score and a grade; every change is published with its cause.
 
-Each consumed event is one transaction: the inbox claim, the adjustments, the merchant's new
-score and the `credit.score.changed` event (outbox) commit together, so whatever Kafka
-redelivers, an event counts once. `now` is the clock every rule is given (tests move it).
+Each consumed event is one unit of work (services/runtime/unit_of_work.py): the inbox claim, the
+adjustments, the merchant's new score and the `credit.score.changed` event commit together, so
+whatever Kafka redelivers, an event counts once. `now` is the clock every rule is given (tests
+move it). The Kafka routes (handlers.py) and the HTTP routes (api.py) call these.
 
 Issue 17 adds the campaign's events: a decided joint enforcement case adjusts its merchant (once
 per case), the operators' duties feed the market assessment, and the monthly honour and warning
@@ -15,22 +16,13 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from datetime import datetime, timedelta, tzinfo
+from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
-import asyncpg
-
-from contracts.complaints import (
-    ComplaintAccepted,
-    ComplaintClosed,
-    ComplaintOverdue,
-    ComplaintReceived,
-    ComplaintRejected,
-)
+from contracts.complaints import ComplaintClosed, ComplaintOverdue
 from contracts.duties import DutiesUpdated
-from contracts.envelope import Envelope
 from contracts.inspection import (
     RectificationOrdered,
     RectificationOverdue,
@@ -40,7 +32,7 @@ from contracts.inspection import (
 from contracts.joint import EnforcementDecided
 from contracts.people import Actor
 from contracts.registry import MerchantUpserted
-from contracts.telemetry import RiskCleared, RiskEscalated, RiskRaised
+from contracts.telemetry import RiskCleared
 from services.credit import events
 from services.credit.domain import (
     Assessment,
@@ -71,254 +63,243 @@ from services.credit.domain import (
 from services.credit.domain.honours import LEDGER_KINDS, HonourRules, span
 from services.credit.domain.public import MerchantGrade, grade_shares, public_rank
 from services.credit.metrics import CreditMetrics
-from services.credit.store import CreditStore, StoredCredit
-from services.runtime import inbox
-from services.runtime.app import Service
+from services.credit.store import StoredCredit, Stores
 from services.runtime.auth import ALL_DISTRICTS, Principal
-from services.runtime.directory import RegistryDirectory
-from services.runtime.errors import Conflict, InvalidInput, NotFound
+from services.runtime.clock import Clock
+from services.runtime.failures import Conflict, InvalidInput, NotFound
 from services.runtime.messaging import Delivery
+from services.runtime.outbox import Item
+from services.runtime.unit_of_work import UnitOfWork, UowFactory
 
 log = logging.getLogger(__name__)
 LEDGER = "credit-ledger"
-INSPECTION_MODELS: dict[str, Any] = {
-    "inspection.task.completed": TaskCompleted,
-    "inspection.rectification.ordered": RectificationOrdered,
-    "inspection.rectification.verified": RectificationVerified,
-    "inspection.rectification.overdue": RectificationOverdue,
-}
-COMPLAINT_MODELS: dict[str, Any] = {
-    "complaints.complaint.received": ComplaintReceived,
-    "complaints.complaint.accepted": ComplaintAccepted,
-    "complaints.complaint.rejected": ComplaintRejected,
-    "complaints.complaint.closed": ComplaintClosed,
-    "complaints.complaint.overdue": ComplaintOverdue,
-}
-RISK_MODELS: dict[str, Any] = {
-    "telemetry.risk.raised": RiskRaised,
-    "telemetry.risk.escalated": RiskEscalated,
-    "telemetry.risk.cleared": RiskCleared,
-}
-# Opened and closed cases change nothing in credit: the decision is what is scored.
-ENFORCEMENT_MODELS: dict[str, Any] = {"campaign.enforcement.decided": EnforcementDecided}
-DUTIES_UPDATED = "campaign.duties.updated"
 
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+# What the use cases read of the registry view (services/runtime/directory.py).
+class Market(Protocol):
+    @property
+    def market_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def district(self) -> str: ...
+
+
+class Merchant(Protocol):
+    @property
+    def merchant_id(self) -> str: ...
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def market_id(self) -> str: ...
+
+    @property
+    def district(self) -> str: ...
+
+    @property
+    def stall_no(self) -> str: ...
+
+
+class Directory(Protocol):
+    @property
+    def markets(self) -> Mapping[str, Market]: ...
+
+    @property
+    def merchants(self) -> Mapping[str, Merchant]: ...
+
+    @property
+    def caught_up(self) -> asyncio.Event: ...
 
 
 def actor(who: Principal) -> dict[str, str]:
     return Actor.of(who.subject, who.display_name).to_dict()
 
 
-def parse(delivery: Delivery, models: dict[str, Any]) -> Envelope[Any] | None:
-    """The event with its data model, or None for a type credit does not read."""
-    model = models.get(delivery.event_type())
-    return None if model is None else delivery.envelope(model)
+Observe = Callable[[Stores], Awaitable[None]]
 
 
 class Credit:
     def __init__(
         self,
-        service: Service,
-        directory: RegistryDirectory,
+        uow: UowFactory[Stores],
+        directory: Directory,
         book: PolicyBook,
-        now: Callable[[], datetime] = utc_now,
+        now: Clock,
+        metrics: CreditMetrics,
         *,
         publish: bool = True,
         batch_limit: int = 500,
         tz: tzinfo | str = "Asia/Shanghai",
     ) -> None:
-        self.service, self.directory, self.book, self.now = service, directory, book, now
+        self.uow, self.directory, self.book, self.now = uow, directory, book, now
         # A rebuild replays the topics into fresh tables and must not announce anything.
         self.publish = publish
         self.batch_limit = batch_limit
         # The city's time: the months of the honour and warning list, the campaign's days.
         self.tz: tzinfo = ZoneInfo(tz) if isinstance(tz, str) else tz
-        self.metrics = CreditMetrics(service.metrics)
+        self.metrics = metrics
         # Set once the ledger's topics were read to the end they had at start (the periodic
         # drawing waits for it: a list drawn from half a ledger would be wrong for a month).
         self.ledger_caught_up = asyncio.Event()
 
     # -- consuming -------------------------------------------------------------------------------
-    async def on_inspection(self, delivery: Delivery) -> None:
-        event = parse(delivery, INSPECTION_MODELS)
-        if event is None:
-            self.metrics.events.labels(delivery.topic, "ignored").inc()
-            return
-        data = event.data
-        meta = EventMeta.of(event, delivery.topic, delivery.partition, delivery.offset)
+    async def inspected(
+        self, event_type: str, data: Any, meta: EventMeta, delivery: Delivery
+    ) -> None:
+        """An inspection's outcome or a rectification order's: its facts, what the assessment
+        counts of it, what the public page shows."""
 
-        async def observe(store: CreditStore) -> None:
+        async def observe(store: Stores) -> None:
             await self._keep_public(store, data)
             if isinstance(data, TaskCompleted) and data.reason_kind != "reinspection":
-                await store.observe(
-                    event.id, "inspection", market_id=data.market_id, district=data.district,
-                    merchant_id=data.merchant_id, at=data.completed_at,
+                await store.context.observe(
+                    meta.event_id, "inspection", market_id=data.market_id,
+                    district=data.district, merchant_id=data.merchant_id, at=data.completed_at,
                     good=data.outcome == "pass",
                 )  # fmt: skip
             elif isinstance(data, RectificationVerified) and data.passed and data.on_time:
-                await store.observe(
-                    event.id, "rectification", market_id=data.market_id,
+                await store.context.observe(
+                    meta.event_id, "rectification", market_id=data.market_id,
                     district=data.district, merchant_id=data.merchant_id,
                     at=data.verified_at, good=True,
                 )  # fmt: skip
             elif isinstance(data, RectificationOverdue):
-                await store.observe(
-                    event.id, "rectification", market_id=data.market_id,
+                await store.context.observe(
+                    meta.event_id, "rectification", market_id=data.market_id,
                     district=data.district, merchant_id=data.merchant_id,
                     at=data.overdue_at, good=False,
                 )  # fmt: skip
 
-        await self._ledger(delivery, event, facts_from_inspection(event.type, data, meta), observe)
+        facts = facts_from_inspection(event_type, data, meta)
+        await self._ledger(delivery, meta, facts, observe)
 
     @staticmethod
-    async def _keep_public(store: CreditStore, data: Any) -> None:
+    async def _keep_public(store: Stores, data: Any) -> None:
         """What the public merchant page shows: the last inspection, the open orders."""
         if isinstance(data, TaskCompleted) and data.merchant_id is not None:
-            await store.inspected(data.merchant_id, data.task_id, data.outcome, data.completed_at)
+            await store.context.inspected(
+                data.merchant_id, data.task_id, data.outcome, data.completed_at
+            )
         elif isinstance(data, RectificationOrdered | RectificationVerified | RectificationOverdue):
-            await store.rectification(
+            await store.context.rectification(
                 data.rectification_id, merchant_id=data.merchant_id, market_id=data.market_id,
                 state=data.state, deadline=data.deadline, version=data.version,
             )  # fmt: skip
 
-    async def on_complaint(self, delivery: Delivery) -> None:
-        event = parse(delivery, COMPLAINT_MODELS)
-        if event is None:
-            self.metrics.events.labels(delivery.topic, "ignored").inc()
-            return
-        data = event.data
-        meta = EventMeta.of(event, delivery.topic, delivery.partition, delivery.offset)
+    async def complained(
+        self, event_type: str, data: Any, meta: EventMeta, delivery: Delivery
+    ) -> None:
+        """A complaint's lifecycle: the root of a chain for the explain endpoint, a limit kept
+        or missed for the assessment, a substantiated complaint's fact."""
 
-        async def observe(store: CreditStore) -> None:
-            await store.complaint_seen(
+        async def observe(store: Stores) -> None:
+            await store.context.complaint_seen(
                 data.complaint_id, category=data.category, state=data.state,
                 merchant_id=data.merchant_id, received_at=data.received_at,
                 version=data.version,
             )  # fmt: skip
             # Each limit counts once: a case closed late was already counted when it ran out.
             if isinstance(data, ComplaintClosed) and data.within_limit:
-                await store.observe(
-                    event.id, "complaint", market_id=data.market_id, district=data.district,
-                    merchant_id=data.merchant_id, at=data.closed_at, good=True,
+                await store.context.observe(
+                    meta.event_id, "complaint", market_id=data.market_id,
+                    district=data.district, merchant_id=data.merchant_id, at=data.closed_at,
+                    good=True,
                 )  # fmt: skip
             elif isinstance(data, ComplaintOverdue):
-                await store.observe(
-                    event.id, "complaint", market_id=data.market_id, district=data.district,
-                    merchant_id=data.merchant_id, at=data.overdue_at, good=False,
+                await store.context.observe(
+                    meta.event_id, "complaint", market_id=data.market_id,
+                    district=data.district, merchant_id=data.merchant_id, at=data.overdue_at,
+                    good=False,
                 )  # fmt: skip
 
-        facts = facts_from_complaint(event.type, data, meta)
-        await self._ledger(delivery, event, facts, observe)
+        facts = facts_from_complaint(event_type, data, meta)
+        await self._ledger(delivery, meta, facts, observe)
 
-    async def on_merchant(self, delivery: Delivery) -> None:
+    async def merchant_changed(
+        self, data: MerchantUpserted, meta: EventMeta, delivery: Delivery
+    ) -> None:
         """Registry snapshots: a new merchant starts at the policy's start; entering
         `licence_expired` or `suspended` costs credit. The status last seen is kept with the
         ledger, so a replayed or older snapshot is no change."""
-        event = delivery.envelope(MerchantUpserted)
-        data = event.data
-        meta = EventMeta.of(event, delivery.topic, delivery.partition, delivery.offset)
         now = self.now()
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            if not await self._claim(conn, delivery, event.id):
+        async with self.uow() as work:
+            if not await self._claim(work, delivery, meta.event_id):
                 return
-            store = CreditStore(conn)
-            await store.lock(data.merchant_id)
-            seen = await store.status(data.merchant_id)
+            store = work.stores
+            await store.ledger.lock(data.merchant_id)
+            seen = await store.context.status(data.merchant_id)
             if seen is not None and seen[1] >= data.version:
                 self.metrics.events.labels(delivery.topic, "ignored").inc()
                 return
             facts = facts_from_merchant(data, meta, seen[0] if seen else None)
-            await store.set_status(data.merchant_id, data.status, data.version)
-            kinds = await self._record(conn, store, facts, now)
+            await store.context.set_status(data.merchant_id, data.status, data.version)
+            kinds = await self._record(work, facts, now)
         self._applied(delivery.topic, kinds)
 
-    async def on_risk(self, delivery: Delivery) -> None:
+    async def risk_seen(self, data: Any) -> None:
         """Risks are context only (a risk alone costs nothing): open food-safety risks for the
         assessment, and the root of a chain for the explain endpoint."""
-        event = parse(delivery, RISK_MODELS)
-        if event is None:
-            return
-        data = event.data
-        async with self.service.pool.acquire() as conn:
-            store = CreditStore(conn)
+        async with self.uow() as work:
+            context = work.stores.context
             if isinstance(data, RiskCleared):
-                await store.risk_cleared(data.risk_id, data.cleared_at)
+                await context.risk_cleared(data.risk_id, data.cleared_at)
             else:
-                raised_at = data.raised_at
-                await store.risk_open(
+                await context.risk_open(
                     data.risk_id, rule=data.rule, category=data.category,
                     severity=data.severity, market_id=data.market_id,
-                    merchant_id=data.merchant_id, raised_at=raised_at,
+                    merchant_id=data.merchant_id, raised_at=data.raised_at,
                 )  # fmt: skip
 
-    async def on_enforcement(self, delivery: Delivery) -> None:
+    async def enforcement_decided(
+        self, data: EnforcementDecided, meta: EventMeta, delivery: Delivery
+    ) -> None:
         """`campaign.enforcement.decided`: the sanction of a joint enforcement case adjusts its
         merchant through the policy (`enforcement.<sanction>`), once per case — inbox for the
         event, the case table for a case decided again — with the case event as the cause."""
-        event = parse(delivery, ENFORCEMENT_MODELS)
-        if event is None:
-            self.metrics.events.labels(delivery.topic, "ignored").inc()
-            return
-        data: EnforcementDecided = event.data
-        meta = EventMeta.of(event, delivery.topic, delivery.partition, delivery.offset)
-        facts = facts_from_enforcement(event.type, data, meta)
+        facts = facts_from_enforcement("campaign.enforcement.decided", data, meta)
         now = self.now()
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            if not await self._claim(conn, delivery, event.id):
+        async with self.uow() as work:
+            if not await self._claim(work, delivery, meta.event_id):
                 return
-            store = CreditStore(conn)
-            first = await store.case_decided(
+            store = work.stores
+            first = await store.context.case_decided(
                 data.case_id, merchant_id=data.merchant_id, market_id=data.market_id,
-                sanction=data.decision.sanction, decided_at=data.decided_at, event_id=event.id,
+                sanction=data.decision.sanction, decided_at=data.decided_at,
+                event_id=meta.event_id,
             )  # fmt: skip
             if not first:
                 self.metrics.events.labels(delivery.topic, "ignored").inc()
                 log.info("enforcement case decided again", extra={"case_id": data.case_id})
                 return
-            kinds = await self._record(conn, store, facts, now)
+            kinds = await self._record(work, facts, now)
         self._applied(delivery.topic, kinds)
 
-    async def on_duties(self, delivery: Delivery) -> None:
+    async def duties_updated(self, data: DutiesUpdated, topic: str) -> None:
         """`campaign.duties.updated`: a market's standing on its duties, for the assessment. The
         latest update of each day is kept; a replay or an older update changes nothing."""
-        if delivery.event_type() != DUTIES_UPDATED:
-            self.metrics.events.labels(delivery.topic, "ignored").inc()
-            return
-        data = delivery.envelope(DutiesUpdated).data
-        async with self.service.pool.acquire() as conn:
-            kept = await CreditStore(conn).keep_duties(data)
-        self.metrics.events.labels(delivery.topic, "applied" if kept else "ignored").inc()
+        async with self.uow() as work:
+            kept = await work.stores.context.keep_duties(data)
+        self.metrics.events.labels(topic, "applied" if kept else "ignored").inc()
 
-    async def _claim(self, conn: asyncpg.Connection, delivery: Delivery, event_id: str) -> bool:
-        claimed = await inbox.claim(
-            conn,
-            LEDGER,
-            event_id,
-            topic=delivery.topic,
-            partition=delivery.partition,
-            offset=delivery.offset,
-        )
+    async def _claim(self, work: UnitOfWork[Stores], delivery: Delivery, event_id: str) -> bool:
+        claimed = await work.claim(LEDGER, event_id, delivery)
         if not claimed:
             self.metrics.events.labels(delivery.topic, "duplicate").inc()
         return claimed
 
     async def _ledger(
-        self,
-        delivery: Delivery,
-        event: Envelope[Any],
-        facts: Sequence[Fact],
-        observe: Callable[[CreditStore], Any],
+        self, delivery: Delivery, meta: EventMeta, facts: Sequence[Fact], observe: Observe
     ) -> None:
         now = self.now()
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            if not await self._claim(conn, delivery, event.id):
+        async with self.uow() as work:
+            if not await self._claim(work, delivery, meta.event_id):
                 return
-            store = CreditStore(conn)
-            await observe(store)
-            kinds = await self._record(conn, store, facts, now)
+            await observe(work.stores)
+            kinds = await self._record(work, facts, now)
         self._applied(delivery.topic, kinds)
 
     def _applied(self, topic: str, kinds: list[str]) -> None:
@@ -327,23 +308,24 @@ class Credit:
             self.metrics.adjustments.labels(kind).inc()
 
     async def _record(
-        self, conn: asyncpg.Connection, store: CreditStore, facts: Sequence[Fact], now: datetime
+        self, work: UnitOfWork[Stores], facts: Sequence[Fact], now: datetime
     ) -> list[str]:
         """Adjust each fact's merchant; publish every change of score or grade."""
+        store = work.stores
         kinds: list[str] = []
-        items: list[events.Item] = []
+        items: list[Item] = []
         for fact in facts:
             entry = adjust(fact, self.book)
             if entry is None:
                 continue
-            await store.lock(entry.merchant_id)
-            stored = await store.credit(entry.merchant_id)
+            await store.ledger.lock(entry.merchant_id)
+            stored = await store.ledger.credit(entry.merchant_id)
             credit = stored.credit if stored else None
             version = stored.version if stored else 0
             if credit is not None and credit.due(now, self.book):
                 # Fade first, against the ledger without the new entry: it counts once, below.
                 credit, faded = refade(
-                    credit, await store.ledger(entry.merchant_id), now, self.book
+                    credit, await store.ledger.ledger(entry.merchant_id), now, self.book
                 )
                 if faded is not None:
                     version += 1
@@ -356,7 +338,7 @@ class Credit:
                             now=now,
                         )
                     )
-            if not await store.add(entry):
+            if not await store.ledger.add(entry):
                 continue
             kinds.append(entry.kind)
             credit, change = apply(credit, entry, now, self.book)
@@ -371,8 +353,8 @@ class Credit:
                         now=now,
                     )
                 )
-            await store.save(StoredCredit(credit, fact.market_id, fact.district, version))
-        await self._enqueue(conn, items)
+            await store.ledger.save(StoredCredit(credit, fact.market_id, fact.district, version))
+        self._emit(work, items)
         for _, event, _key in items:
             self._count(event.data)
         return kinds
@@ -384,29 +366,29 @@ class Credit:
             self.metrics.grades.labels(change.previous_grade).dec()
         self.metrics.grades.labels(change.grade).inc()
 
-    async def _enqueue(self, conn: asyncpg.Connection, items: list[events.Item]) -> None:
+    def _emit(self, work: UnitOfWork[Stores], items: list[Item]) -> None:
         if items and self.publish:
-            await self.service.enqueue_many(conn, items)
+            work.emit(*items)
 
     # -- the fade clock --------------------------------------------------------------------------
-    async def check_fades(self, _: Service | None = None) -> int:
+    async def check_fades(self, _: Any = None) -> int:
         """Take faded adjustments (and a policy version that came into force) out of scores;
         publish each score that moved. Returns how many scores moved."""
         now = self.now()
         moved: list[Any] = []
-        async with self.service.pool.acquire() as conn:
-            due = await CreditStore(conn).due_for_refade(
+        async with self.uow() as work:
+            due = await work.stores.ledger.due_for_refade(
                 now, self.book.in_force(now).version, self.batch_limit
             )
         for merchant_id in due:
-            async with self.service.pool.acquire() as conn, conn.transaction():
-                store = CreditStore(conn)
-                await store.lock(merchant_id)
-                stored = await store.credit(merchant_id)
+            async with self.uow() as work:
+                store = work.stores
+                await store.ledger.lock(merchant_id)
+                stored = await store.ledger.credit(merchant_id)
                 if stored is None or not stored.credit.due(now, self.book):
                     continue
                 credit, change = refade(
-                    stored.credit, await store.ledger(merchant_id), now, self.book
+                    stored.credit, await store.ledger.ledger(merchant_id), now, self.book
                 )
                 version = stored.version
                 if change is not None:
@@ -418,17 +400,19 @@ class Credit:
                         version=version,
                         now=now,
                     )
-                    await self._enqueue(conn, [item])
+                    self._emit(work, [item])
                     moved.append(item[1].data)
-                await store.save(StoredCredit(credit, stored.market_id, stored.district, version))
+                await store.ledger.save(
+                    StoredCredit(credit, stored.market_id, stored.district, version)
+                )
         for change in moved:
             self.metrics.changes.labels(change.reason).inc()
         await self.refresh_grades()
         return len(moved)
 
     async def refresh_grades(self) -> None:
-        async with self.service.pool.acquire() as conn:
-            counts = await CreditStore(conn).grade_counts()
+        async with self.uow() as work:
+            counts = await work.stores.ledger.grade_counts()
         for grade in ("A", "B", "C", "D"):
             self.metrics.grades.labels(grade).set(counts.get(grade, 0))
 
@@ -436,14 +420,14 @@ class Credit:
     async def explain(self, who: Principal, merchant_id: str) -> dict[str, Any]:
         """The score and every adjustment behind it: the causing event (id, type, topic,
         partition, offset) and the risk or complaint at the root of its chain."""
-        async with self.service.pool.acquire() as conn:
-            store = CreditStore(conn)
-            stored = await store.credit(merchant_id)
+        async with self.uow() as work:
+            store = work.stores
+            stored = await store.ledger.credit(merchant_id)
             if stored is None:
                 raise NotFound(f"no credit record for merchant {merchant_id!r}")
             who.require_district(stored.district)
-            ledger = await store.ledger(merchant_id)
-            roots = await store.roots(sorted({a.correlation_id for a in ledger}))
+            ledger = await store.ledger.ledger(merchant_id)
+            roots = await store.context.roots(sorted({a.correlation_id for a in ledger}))
         now = self.now()
         credit = stored.credit
         return {
@@ -468,11 +452,11 @@ class Credit:
         if merchant is None:
             raise NotFound(f"no merchant {merchant_id!r}")
         market = self.directory.markets.get(merchant.market_id)
-        async with self.service.pool.acquire() as conn:
-            store = CreditStore(conn)
-            graded = await store.graded(merchant_id)
-            inspected = await store.last_inspection_of(merchant_id)
-            orders, earliest = await store.open_rectifications(merchant_id)
+        async with self.uow() as work:
+            store = work.stores
+            graded = await store.ledger.graded(merchant_id)
+            inspected = await store.context.last_inspection_of(merchant_id)
+            orders, earliest = await store.context.open_rectifications(merchant_id)
         return {
             "id": merchant_id,
             "merchant_id": merchant_id,
@@ -503,8 +487,8 @@ class Credit:
         offset: int = 0,
         limit: int | None,
     ) -> tuple[list[MerchantGrade], int]:
-        async with self.service.pool.acquire() as conn:
-            return await CreditStore(conn).merchant_grades(
+        async with self.uow() as work:
+            return await work.stores.grades.merchant_grades(
                 q=q, district=district, market_id=market_id, grade=grade, offset=offset,
                 limit=limit,
             )  # fmt: skip
@@ -514,11 +498,13 @@ class Credit:
         its latest assessment; before the first one, the current grades and no rank."""
         if market_id not in self.directory.markets:
             raise NotFound(f"no market {market_id!r}")
-        async with self.service.pool.acquire() as conn:
-            store = CreditStore(conn)
-            latest = await store.latest_assessment(market_id)
+        async with self.uow() as work:
+            store = work.stores
+            latest = await store.assessments.latest_assessment(market_id)
             counts = (
-                dict(latest["grades"]) if latest else await store.market_grade_counts(market_id)
+                dict(latest["grades"])
+                if latest
+                else await store.ledger.market_grade_counts(market_id)
             )
         return {
             "shares": grade_shares(counts),
@@ -535,13 +521,13 @@ class Credit:
         when None. The operators' duties are the campaign's latest figures of a day not after
         the period's end (city time)."""
         last_day = (period.end - timedelta(microseconds=1)).astimezone(self.tz).date()
-        async with self.service.pool.acquire() as conn:
-            store = CreditStore(conn)
+        async with self.uow() as work:
+            store = work.stores
             if grades is None:
-                grades = await store.grades_by_market()
-            seen = await store.observed(period.start, period.end)
-            risks = await store.open_food_safety_risks(period.end)
-            duties = await store.duties(last_day)
+                grades = await store.ledger.grades_by_market()
+            seen = await store.context.observed(period.start, period.end)
+            risks = await store.context.open_food_safety_risks(period.end)
+            duties = await store.context.duties(last_day)
         merchants: dict[str, int] = {}
         for m in self.directory.merchants.values():
             merchants[m.market_id] = merchants.get(m.market_id, 0) + 1
@@ -584,14 +570,16 @@ class Credit:
         """Compute, store and publish every market's and district's assessment for `period`."""
         markets, districts = await self.assess(period)
         now = self.now()
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            store = CreditStore(conn)
+        async with self.uow() as work:
+            store = work.stores
             items = []
             for a in (*markets, *districts):
                 data = events.assessment_data(a, now)
-                await store.save_assessment(data.assessment_id, data.model_dump(mode="json"), now)
+                await store.assessments.save_assessment(
+                    data.assessment_id, data.model_dump(mode="json"), now
+                )
                 items.append(events.assessment_published(a, now))
-            await self._enqueue(conn, items)
+            self._emit(work, items)
         for a in (*markets, *districts):
             self.metrics.assessments.labels(a.scope).inc()
         log.info(
@@ -601,8 +589,8 @@ class Credit:
         return len(items)
 
     async def assessment_due(self, interval_s: float) -> bool:
-        async with self.service.pool.acquire() as conn:
-            last = await CreditStore(conn).last_published()
+        async with self.uow() as work:
+            last = await work.stores.assessments.last_published()
         return last is None or (self.now() - last).total_seconds() >= interval_s
 
     async def market_assessment(
@@ -637,11 +625,11 @@ class Credit:
         with its rectifications overdue in the month."""
         start, end = month.start(self.tz), month.end(self.tz)
         first, _ = span(month, rules.lookback)
-        async with self.service.pool.acquire() as conn:
-            store = CreditStore(conn)
-            ledger = await store.ledger_before(end)
-            facts = await store.ledger_facts(LEDGER_KINDS, first.start(self.tz), end)
-            seen = await store.observed(start, end)
+        async with self.uow() as work:
+            store = work.stores
+            ledger = await store.ledger.ledger_before(end)
+            facts = await store.ledger.ledger_facts(LEDGER_KINDS, first.start(self.tz), end)
+            seen = await store.context.observed(start, end)
         credits = rebuild_all(ledger, end, self.book)
         graded: dict[str, dict[str, int]] = {}
         merchants: list[MerchantRecord] = []
@@ -694,8 +682,8 @@ class Credit:
         """
         now = self.now()
         key = str(month)
-        async with self.service.pool.acquire() as conn:
-            held = await CreditStore(conn).drawing(key)
+        async with self.uow() as work:
+            held = await work.stores.honours.drawing(key)
         if held is not None:
             return await self.honours(key), False
         end = month.end(self.tz)
@@ -710,19 +698,21 @@ class Credit:
         merchants, markets = await self._honour_records(month, policy.honours)
         entries = draw(month, policy.honours, merchants, markets, self.tz)
         gone: list[Entry] = []
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            store = CreditStore(conn)
-            await store.lock_honours()
-            drawn = await store.drawing(key) is None
+        async with self.uow() as work:
+            store = work.stores
+            await store.honours.lock_honours()
+            drawn = await store.honours.drawing(key) is None
             if drawn:
-                latest = await store.drawing()
+                latest = await store.honours.drawing()
                 if latest is not None and latest["month"] > key:
                     reason = f"{latest['month']} is drawn already: {key} cannot be drawn after it"
                     raise Conflict(reason, [{"field": "month", "reason": reason}])
-                previous = await store.honour_entries(latest["month"], "listed") if latest else []
+                previous = (
+                    await store.honours.honour_entries(latest["month"], "listed") if latest else []
+                )
                 gone = delisted(previous, entries)
                 did = str(uuid.uuid4())  # the chain the month's events share
-                await store.save_drawing(
+                await store.honours.save_drawing(
                     month=key,
                     drawing_id=did,
                     policy_version=policy.version,
@@ -730,8 +720,8 @@ class Credit:
                     drawn_at=now,
                     drawn_by=None if who is None else actor(who),
                 )
-                await store.save_honour_entries(key, "listed", entries)
-                await store.save_honour_entries(key, "delisted", gone)
+                await store.honours.save_honour_entries(key, "listed", entries)
+                await store.honours.save_honour_entries(key, "delisted", gone)
                 common: dict[str, Any] = {
                     "drawing_id": did,
                     "month": key,
@@ -741,7 +731,7 @@ class Credit:
                 # Delistings first: a consumer keeping an entity's current list ends on the new.
                 items = [events.honour_delisted(e, **common) for e in gone]
                 items += [events.honour_listed(e, **common) for e in entries]
-                await self._enqueue(conn, items)
+                self._emit(work, items)
         if drawn:
             for change, found in (("listed", entries), ("delisted", gone)):
                 for e in found:
@@ -757,14 +747,14 @@ class Credit:
             )
         return await self.honours(key), drawn
 
-    async def draw_due_honours(self, _: Service | None = None) -> Month | None:
+    async def draw_due_honours(self, _: Any = None) -> Month | None:
         """The schedule: once a month has ended (city time), draw it — on the 1st, or at the
         first check after a restart. Waits until the registry view and the ledger have caught up
         with their topics. Returns the month drawn, if any."""
         if not (self.directory.caught_up.is_set() and self.ledger_caught_up.is_set()):
             return None
-        async with self.service.pool.acquire() as conn:
-            latest = await CreditStore(conn).drawing()
+        async with self.uow() as work:
+            latest = await work.stores.honours.drawing()
         month = due_month(self.now(), self.tz, Month.parse(latest["month"]) if latest else None)
         if month is None or self.book.in_force(month.end(self.tz)).honours is None:
             return None
@@ -780,14 +770,14 @@ class Credit:
     ) -> dict[str, Any]:
         """A month's lists (the latest drawn when `month` is None), of one district or all:
         honour and warning entries with the rules each met, and (staff) the entries delisted."""
-        async with self.service.pool.acquire() as conn:
-            store = CreditStore(conn)
-            drawing = await store.drawing(month)
+        async with self.uow() as work:
+            store = work.stores
+            drawing = await store.honours.drawing(month)
             if drawing is None:
                 what = f"for {month}" if month else "yet"
                 raise NotFound(f"no honour and warning list drawn {what}")
-            listed = await store.honour_entries(drawing["month"], "listed", district)
-            gone = await store.honour_entries(drawing["month"], "delisted", district)
+            listed = await store.honours.honour_entries(drawing["month"], "listed", district)
+            gone = await store.honours.honour_entries(drawing["month"], "delisted", district)
         body: dict[str, Any] = {
             "month": drawing["month"],
             "district": district,

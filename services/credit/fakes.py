@@ -1,0 +1,435 @@
+"""In-memory credit stores for use-case tests: the same answers as the Postgres ones (the store
+suite, tests/integration/credit/test_store_suite.py, runs against both).
+
+Locks have nothing to guard in one process, so `lock` and `lock_honours` are no-ops here.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from contracts.duties import DutiesUpdated
+from services.credit.domain import Adjustment, Entry
+from services.credit.domain.public import MerchantGrade
+from services.credit.store import Duties, StoredCredit, Stores
+
+
+def _counts(pairs: Sequence[tuple[str, str]]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for group, value in pairs:
+        inner = out.setdefault(group, {})
+        inner[value] = inner.get(value, 0) + 1
+    return out
+
+
+class FakeLedger:
+    def __init__(self) -> None:
+        self.adjustments: dict[tuple[str, str], Adjustment] = {}
+        self.credits: dict[str, StoredCredit] = {}
+        self.graded_at: dict[str, datetime] = {}
+
+    async def lock(self, merchant_id: str) -> None:
+        return None
+
+    async def add(self, a: Adjustment) -> bool:
+        if (a.event_id, a.kind) in self.adjustments:
+            return False
+        self.adjustments[(a.event_id, a.kind)] = a
+        return True
+
+    async def ledger(self, merchant_id: str) -> list[Adjustment]:
+        found = [a for a in self.adjustments.values() if a.merchant_id == merchant_id]
+        return sorted(found, key=lambda a: (a.occurred_at, a.event_id))
+
+    async def credit(self, merchant_id: str) -> StoredCredit | None:
+        return self.credits.get(merchant_id)
+
+    async def save(self, stored: StoredCredit) -> None:
+        c = stored.credit
+        held = self.credits.get(c.merchant_id)
+        # A grade keeps the moment it was first given while it holds.
+        if held is None or held.credit.grade != c.grade or c.merchant_id not in self.graded_at:
+            self.graded_at[c.merchant_id] = c.as_of
+        self.credits[c.merchant_id] = stored
+
+    async def due_for_refade(self, now: datetime, current_version: str, limit: int) -> list[str]:
+        due = [
+            m
+            for m, s in self.credits.items()
+            if (s.credit.next_fade_at is not None and s.credit.next_fade_at <= now)
+            or s.credit.policy_version != current_version
+        ]
+        return sorted(due)[:limit]
+
+    async def scores(self) -> dict[str, tuple[int, str]]:
+        return {m: (s.credit.score, s.credit.grade) for m, s in self.credits.items()}
+
+    async def adjustment_keys(self) -> set[tuple[str, str, int, str]]:
+        return {(a.event_id, a.kind, a.delta, a.policy_version) for a in self.adjustments.values()}
+
+    async def grade_counts(self) -> dict[str, int]:
+        return _counts([("", s.credit.grade) for s in self.credits.values()]).get("", {})
+
+    async def grades_by_market(self) -> dict[str, dict[str, int]]:
+        return _counts([(s.market_id, s.credit.grade) for s in self.credits.values()])
+
+    async def market_grade_counts(self, market_id: str) -> dict[str, int]:
+        return (await self.grades_by_market()).get(market_id, {})
+
+    async def graded(self, merchant_id: str) -> tuple[str, datetime | None] | None:
+        held = self.credits.get(merchant_id)
+        return None if held is None else (held.credit.grade, self.graded_at.get(merchant_id))
+
+    async def ledger_before(self, end: datetime) -> list[Adjustment]:
+        found = [a for a in self.adjustments.values() if a.occurred_at < end]
+        return sorted(found, key=lambda a: (a.merchant_id, a.occurred_at, a.event_id))
+
+    async def ledger_facts(
+        self, kinds: Sequence[str], start: datetime, end: datetime
+    ) -> dict[str, list[tuple[str, datetime]]]:
+        out: dict[str, list[tuple[str, datetime]]] = {}
+        for a in self.adjustments.values():
+            if a.kind in kinds and start <= a.occurred_at < end:
+                out.setdefault(a.merchant_id, []).append((a.kind, a.occurred_at))
+        return out
+
+
+class FakeContext:
+    def __init__(self) -> None:
+        self.statuses: dict[str, tuple[str, int]] = {}
+        self.observations: dict[tuple[str, str], dict[str, Any]] = {}
+        self.risks: dict[str, dict[str, Any]] = {}
+        self.complaints: dict[str, dict[str, Any]] = {}
+        self.inspections: dict[str, tuple[str, str, datetime]] = {}
+        self.rectifications: dict[str, dict[str, Any]] = {}
+        self.cases: dict[str, dict[str, Any]] = {}
+        self.market_duties: dict[tuple[str, date], DutiesUpdated] = {}
+
+    async def status(self, merchant_id: str) -> tuple[str, int] | None:
+        return self.statuses.get(merchant_id)
+
+    async def set_status(self, merchant_id: str, status: str, version: int) -> None:
+        self.statuses[merchant_id] = (status, version)
+
+    async def observe(
+        self,
+        event_id: str,
+        kind: str,
+        *,
+        market_id: str,
+        district: str,
+        merchant_id: str | None,
+        at: datetime,
+        good: bool,
+    ) -> None:
+        self.observations.setdefault(
+            (event_id, kind),
+            {"market_id": market_id, "merchant_id": merchant_id, "at": at, "good": good},
+        )
+
+    async def observed(
+        self, start: datetime, end: datetime
+    ) -> dict[tuple[str, str], tuple[int, int]]:
+        out: dict[tuple[str, str], tuple[int, int]] = {}
+        for (_, kind), o in self.observations.items():
+            if start <= o["at"] < end:
+                n, good = out.get((o["market_id"], kind), (0, 0))
+                out[(o["market_id"], kind)] = (n + 1, good + int(o["good"]))
+        return out
+
+    async def last_inspection(self, merchant_id: str) -> datetime | None:
+        seen = [
+            o["at"]
+            for (_, kind), o in self.observations.items()
+            if kind == "inspection" and o["merchant_id"] == merchant_id
+        ]
+        return max(seen, default=None)
+
+    async def risk_open(
+        self,
+        risk_id: str,
+        *,
+        rule: str,
+        category: str,
+        severity: str,
+        market_id: str,
+        merchant_id: str | None,
+        raised_at: datetime,
+    ) -> None:
+        if risk_id in self.risks:
+            self.risks[risk_id]["severity"] = severity
+            return
+        self.risks[risk_id] = {
+            "rule": rule,
+            "category": category,
+            "severity": severity,
+            "market_id": market_id,
+            "raised_at": raised_at,
+            "cleared_at": None,
+        }
+
+    async def risk_cleared(self, risk_id: str, at: datetime) -> None:
+        risk = self.risks.get(risk_id)
+        if risk is not None and risk["cleared_at"] is None:
+            risk["cleared_at"] = at
+
+    async def open_food_safety_risks(self, at: datetime) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for r in self.risks.values():
+            if (
+                r["category"] == "food_safety"
+                and r["raised_at"] < at
+                and (r["cleared_at"] is None or r["cleared_at"] >= at)
+            ):
+                out[r["market_id"]] = out.get(r["market_id"], 0) + 1
+        return out
+
+    async def complaint_seen(
+        self,
+        complaint_id: str,
+        *,
+        category: str,
+        state: str,
+        merchant_id: str | None,
+        received_at: datetime,
+        version: int,
+    ) -> None:
+        held = self.complaints.get(complaint_id)
+        if held is None:
+            self.complaints[complaint_id] = {
+                "category": category,
+                "state": state,
+                "received_at": received_at,
+                "version": version,
+            }
+        elif held["version"] < version:
+            held.update(state=state, version=version)
+
+    async def roots(self, ids: list[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        for i in ids:
+            if (r := self.risks.get(i)) is not None:
+                found[i] = {
+                    "kind": "risk",
+                    "id": i,
+                    "rule": r["rule"],
+                    "category": r["category"],
+                    "severity": r["severity"],
+                    "at": r["raised_at"].isoformat(),
+                }
+            if (c := self.complaints.get(i)) is not None:
+                found[i] = {
+                    "kind": "complaint",
+                    "id": i,
+                    "category": c["category"],
+                    "state": c["state"],
+                    "at": c["received_at"].isoformat(),
+                }
+        return found
+
+    async def inspected(self, merchant_id: str, task_id: str, outcome: str, at: datetime) -> None:
+        held = self.inspections.get(merchant_id)
+        if held is None or held[2] < at:
+            self.inspections[merchant_id] = (task_id, outcome, at)
+
+    async def rectification(
+        self,
+        rectification_id: str,
+        *,
+        merchant_id: str | None,
+        market_id: str,
+        state: str,
+        deadline: datetime | None,
+        version: int,
+    ) -> None:
+        held = self.rectifications.get(rectification_id)
+        if held is None or held["version"] < version:
+            self.rectifications[rectification_id] = {
+                "merchant_id": merchant_id if held is None else held["merchant_id"],
+                "state": state,
+                "deadline": deadline,
+                "version": version,
+            }
+
+    async def last_inspection_of(self, merchant_id: str) -> tuple[datetime, str | None] | None:
+        held = self.inspections.get(merchant_id)
+        if held is not None:
+            return held[2], held[1]
+        at = await self.last_inspection(merchant_id)
+        return None if at is None else (at, None)
+
+    async def open_rectifications(self, merchant_id: str) -> tuple[int, datetime | None]:
+        open_ = [
+            r
+            for r in self.rectifications.values()
+            if r["merchant_id"] == merchant_id and r["state"] == "open"
+        ]
+        deadlines = [r["deadline"] for r in open_ if r["deadline"] is not None]
+        return len(open_), min(deadlines, default=None)
+
+    async def case_decided(
+        self,
+        case_id: str,
+        *,
+        merchant_id: str | None,
+        market_id: str,
+        sanction: str,
+        decided_at: datetime,
+        event_id: str,
+    ) -> bool:
+        if case_id in self.cases:
+            return False
+        self.cases[case_id] = {"merchant_id": merchant_id, "sanction": sanction}
+        return True
+
+    async def keep_duties(self, data: DutiesUpdated) -> bool:
+        held = self.market_duties.get((data.market_id, data.as_of))
+        if held is not None and held.updated_at >= data.updated_at:
+            return False
+        self.market_duties[(data.market_id, data.as_of)] = data
+        return True
+
+    async def duties(self, day: date) -> dict[str, Duties]:
+        latest: dict[str, DutiesUpdated] = {}
+        for (market_id, as_of), d in sorted(self.market_duties.items()):
+            if as_of <= day:
+                latest[market_id] = d
+        return {
+            m: (d.self_inspection_rate, d.report_on_time_rate, d.certified_share)
+            for m, d in latest.items()
+        }
+
+
+class FakeAssessments:
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[dict[str, Any], datetime]] = {}
+
+    async def save_assessment(
+        self, assessment_id: str, data: dict[str, Any], computed_at: datetime
+    ) -> None:
+        self.rows.setdefault(assessment_id, (data, computed_at))
+
+    async def last_published(self) -> datetime | None:
+        return max((at for _, at in self.rows.values()), default=None)
+
+    async def latest_assessment(self, market_id: str) -> dict[str, Any] | None:
+        mine = [(at, d) for d, at in self.rows.values() if d.get("market_id") == market_id]
+        return None if not mine else dict(max(mine, key=lambda r: r[0])[1])
+
+
+class FakeHonours:
+    def __init__(self) -> None:
+        self.drawings: dict[str, dict[str, Any]] = {}
+        self.entries: dict[tuple[str, str], list[Entry]] = {}
+
+    async def lock_honours(self) -> None:
+        return None
+
+    async def drawing(self, month: str | None = None) -> dict[str, Any] | None:
+        if month is None:
+            month = max(self.drawings, default=None)
+        held = None if month is None else self.drawings.get(month)
+        return None if held is None else dict(held)
+
+    async def save_drawing(
+        self,
+        *,
+        month: str,
+        drawing_id: str,
+        policy_version: str,
+        period: tuple[datetime, datetime],
+        drawn_at: datetime,
+        drawn_by: dict[str, Any] | None,
+    ) -> None:
+        if month in self.drawings:
+            raise ValueError(f"the drawing of {month} is already stored")
+        self.drawings[month] = {
+            "month": month,
+            "drawing_id": drawing_id,
+            "policy_version": policy_version,
+            "period_from": period[0],
+            "period_to": period[1],
+            "drawn_at": drawn_at,
+            "drawn_by": drawn_by,
+        }
+
+    async def save_honour_entries(self, month: str, change: str, entries: Sequence[Entry]) -> None:
+        self.entries.setdefault((month, change), []).extend(entries)
+
+    async def honour_entries(
+        self, month: str, change: str, district: str | None = None
+    ) -> list[Entry]:
+        found = [
+            e
+            for e in self.entries.get((month, change), [])
+            if district is None or e.district == district
+        ]
+        return sorted(found, key=lambda e: (e.kind, e.entity, e.district, e.entity_id))
+
+
+class FakeGradeListing:
+    """The registry view's merchants (`merchants`, as the view's rows: id, name, market_id,
+    market_name, district, stall_no) joined with the fake ledger's grades."""
+
+    def __init__(self, ledger: FakeLedger) -> None:
+        self.ledger = ledger
+        self.merchants: list[dict[str, Any]] = []
+
+    async def merchant_grades(
+        self,
+        *,
+        q: str | None,
+        district: str | None,
+        market_id: str | None,
+        grade: str | None,
+        offset: int,
+        limit: int | None,
+    ) -> tuple[list[MerchantGrade], int]:
+        found = []
+        for m in sorted(
+            self.merchants, key=lambda m: (m["district"], m["market_id"], m["stall_no"], m["id"])
+        ):
+            graded = await self.ledger.graded(m["id"])
+            if (
+                (q is None or q.casefold() in m["name"].casefold())
+                and (district is None or m["district"] == district)
+                and (market_id is None or m["market_id"] == market_id)
+                and (grade is None or (graded is not None and graded[0] == grade))
+            ):
+                found.append(
+                    MerchantGrade(
+                        **m,
+                        grade=graded[0] if graded else None,
+                        graded_at=graded[1] if graded else None,
+                    )
+                )
+        end = None if limit is None else offset + limit
+        return found[offset:end], len(found)
+
+
+class FakeStores(Stores):
+    """The fakes of one service, and the snapshot a FakeUnitOfWork takes to roll them back."""
+
+    def __init__(self) -> None:
+        ledger = FakeLedger()
+        super().__init__(
+            ledger, FakeContext(), FakeAssessments(), FakeHonours(), FakeGradeListing(ledger)
+        )
+
+    def snapshot(self) -> Callable[[], None]:
+        fakes = (self.ledger, self.context, self.assessments, self.honours)
+        held = [copy.deepcopy(vars(f)) for f in fakes]
+
+        def restore() -> None:
+            for fake, state in zip(fakes, held, strict=True):
+                vars(fake).clear()
+                vars(fake).update(state)
+
+        return restore
+
+
+def fake_stores() -> FakeStores:
+    return FakeStores()

@@ -1,0 +1,121 @@
+"""The Kafka side of credit: one router per consumed topic, each route turning an event into a
+use-case call (service.py). The cause every adjustment names (EventMeta) is read here: the event's
+ids and where Kafka delivered it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts.duties import DutiesUpdated
+from contracts.envelope import Envelope
+from contracts.joint import EnforcementDecided
+from contracts.registry import MerchantUpserted
+from services.credit.domain import EventMeta
+from services.credit.metrics import CreditMetrics
+from services.credit.service import Credit
+from services.runtime.messaging import Delivery
+from services.runtime.router import EventRouter, delivery_type
+
+INSPECTION_TYPES = (
+    "inspection.task.completed",
+    "inspection.rectification.ordered",
+    "inspection.rectification.verified",
+    "inspection.rectification.overdue",
+)
+COMPLAINT_TYPES = (
+    "complaints.complaint.received",
+    "complaints.complaint.accepted",
+    "complaints.complaint.rejected",
+    "complaints.complaint.closed",
+    "complaints.complaint.overdue",
+)
+RISK_TYPES = ("telemetry.risk.raised", "telemetry.risk.escalated", "telemetry.risk.cleared")
+
+
+def meta(event: Envelope[Any], delivery: Delivery) -> EventMeta:
+    return EventMeta.of(event, delivery.topic, delivery.partition, delivery.offset)
+
+
+class Counted:
+    """A router that counts the events of the types it passes over as `ignored` (the credit
+    events metric has always shown what a topic carried that credit does not read)."""
+
+    def __init__(self, router: EventRouter, metrics: CreditMetrics) -> None:
+        self.router, self.metrics = router, metrics
+        self.__name__ = "router"
+
+    async def __call__(self, delivery: Delivery) -> None:
+        if delivery_type(delivery) not in self.router.types():
+            self.metrics.events.labels(delivery.topic, "ignored").inc()
+            return
+        await self.router(delivery)
+
+
+def inspection_router(credit: Credit) -> Counted:
+    """`inspection.events.v1`: outcomes and rectification orders."""
+
+    async def inspected(event: Envelope[Any], delivery: Delivery) -> None:
+        await credit.inspected(event.type, event.data, meta(event, delivery), delivery)
+
+    router = EventRouter()
+    for event_type in INSPECTION_TYPES:
+        router.route(event_type, inspected)
+    return Counted(router, credit.metrics)
+
+
+def complaints_router(credit: Credit) -> Counted:
+    """`complaints.events.v1`: each complaint's lifecycle."""
+
+    async def complained(event: Envelope[Any], delivery: Delivery) -> None:
+        await credit.complained(event.type, event.data, meta(event, delivery), delivery)
+
+    router = EventRouter()
+    for event_type in COMPLAINT_TYPES:
+        router.route(event_type, complained)
+    return Counted(router, credit.metrics)
+
+
+def merchants_router(credit: Credit) -> EventRouter:
+    """`registry.merchants.v1`: the merchants' snapshots."""
+
+    async def upserted(event: Envelope[MerchantUpserted], delivery: Delivery) -> None:
+        await credit.merchant_changed(event.data, meta(event, delivery), delivery)
+
+    router = EventRouter()
+    router.route("registry.merchant.upserted", upserted)
+    return router
+
+
+def risks_router(credit: Credit) -> EventRouter:
+    """`telemetry.risks.v1`: context only."""
+
+    async def risk(event: Envelope[Any], _: Delivery) -> None:
+        await credit.risk_seen(event.data)
+
+    router = EventRouter()
+    for event_type in RISK_TYPES:
+        router.route(event_type, risk)
+    return router
+
+
+def enforcement_router(credit: Credit) -> Counted:
+    """`campaign.enforcement.v1`: opened and closed cases change nothing in credit, the decision
+    is what is scored."""
+
+    async def decided(event: Envelope[EnforcementDecided], delivery: Delivery) -> None:
+        await credit.enforcement_decided(event.data, meta(event, delivery), delivery)
+
+    router = EventRouter()
+    router.route("campaign.enforcement.decided", decided)
+    return Counted(router, credit.metrics)
+
+
+def duties_router(credit: Credit) -> Counted:
+    """`campaign.duties.v1`: the markets' standing on their duties."""
+
+    async def updated(event: Envelope[DutiesUpdated], delivery: Delivery) -> None:
+        await credit.duties_updated(event.data, delivery.topic)
+
+    router = EventRouter()
+    router.route("campaign.duties.updated", updated)
+    return Counted(router, credit.metrics)

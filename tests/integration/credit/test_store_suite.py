@@ -1,0 +1,381 @@
+"""One suite for the credit stores, run against Postgres (a fresh schema, migrated) and the
+in-memory fakes the use-case tests rely on: both must give the same answers."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from contracts.duties import DutiesUpdated
+from services.credit.app import MIGRATIONS
+from services.credit.domain import Entry, MerchantCredit
+from services.credit.fakes import FakeGradeListing, fake_stores
+from services.credit.store import StoredCredit, Stores, postgres_stores
+from services.runtime.db import connect, ident
+from services.runtime.directory import MIGRATIONS as DIRECTORY_MIGRATIONS
+from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
+from tests.unit.credit.test_ledger import entry
+
+T0 = datetime(2026, 2, 1, 8, 0, tzinfo=UTC)
+D = timedelta(days=1)
+
+
+@dataclass
+class Suite:
+    stores: Stores
+    # Puts a merchant into the registry view (the grade listing reads it).
+    register: Callable[[dict[str, Any]], Awaitable[None]]
+
+
+@pytest.fixture(params=["postgres", "fake"])
+def database(request: pytest.FixtureRequest) -> str | None:
+    """The database for the Postgres run; None for the fakes (which need no stack)."""
+    if request.param == "fake":
+        return None
+    url: str = request.getfixturevalue("database_url")
+    return url
+
+
+@pytest.fixture
+async def suite(database: str | None) -> AsyncIterator[Suite]:
+    if database is None:
+        stores = fake_stores()
+        listing = stores.grades
+        assert isinstance(listing, FakeGradeListing)
+
+        async def remember(m: dict[str, Any]) -> None:
+            listing.merchants.append(m)
+
+        yield Suite(stores, remember)
+        return
+    schema = f"credit_suite_{uuid.uuid4().hex[:8]}"
+    await migrate(
+        database,
+        schema,
+        {"runtime": RUNTIME_MIGRATIONS, "directory": DIRECTORY_MIGRATIONS, "credit": MIGRATIONS},
+    )
+    async with connect(database) as conn:
+        await conn.execute(f"SET search_path TO {ident(schema)}, public")
+        tx = conn.transaction()
+        await tx.start()
+
+        async def insert(m: dict[str, Any]) -> None:
+            await conn.execute(
+                """INSERT INTO directory_markets (id, district, version, snapshot)
+                   VALUES ($1, $2, 1, $3) ON CONFLICT DO NOTHING""",
+                m["market_id"], m["district"], {"name": m["market_name"]},
+            )  # fmt: skip
+            await conn.execute(
+                """INSERT INTO directory_merchants
+                       (id, market_id, district, stall_no, status, version, snapshot)
+                   VALUES ($1, $2, $3, $4, 'active', 1, $5)""",
+                m["id"], m["market_id"], m["district"], m["stall_no"],
+                {"name": m["name"]},
+            )  # fmt: skip
+
+        try:
+            yield Suite(postgres_stores(conn), insert)
+        finally:
+            await tx.rollback()
+        await conn.execute(f"DROP SCHEMA {ident(schema)} CASCADE")
+
+
+def credit(
+    merchant_id: str, score: int, grade: str, at: datetime = T0, **kw: Any
+) -> MerchantCredit:
+    return MerchantCredit(
+        merchant_id=merchant_id, score=score, grade=grade,  # type: ignore[arg-type]
+        policy_version="2026-01", as_of=at, **kw,
+    )  # fmt: skip
+
+
+def stored(merchant_id: str, score: int, grade: str, *, market: str = "mkt_1", **kw: Any) -> Any:
+    return StoredCredit(credit(merchant_id, score, grade, **kw), market, "zhifu", 1)
+
+
+# -- the ledger ----------------------------------------------------------------------------------
+async def test_an_adjustment_is_added_once_and_read_back_in_time_order(suite: Suite) -> None:
+    ledger = suite.stores.ledger
+    late, early = entry("inspection.finding.major", T0 + D), entry("inspection.pass", T0)
+    assert await ledger.add(late) and await ledger.add(early)
+    assert not await ledger.add(late)
+    assert await ledger.ledger("mer_1") == [early, late]
+    assert await ledger.ledger("mer_2") == []
+    assert await ledger.ledger_before(T0 + D) == [early]
+    keys = await ledger.adjustment_keys()
+    assert (late.event_id, late.kind, late.delta, late.policy_version) in keys and len(keys) == 2
+    facts = await ledger.ledger_facts(["inspection.finding.major"], T0, T0 + 2 * D)
+    assert facts == {"mer_1": [("inspection.finding.major", T0 + D)]}
+    assert await ledger.ledger_facts(["inspection.finding.major"], T0, T0 + D) == {}
+
+
+async def test_a_credit_is_saved_replaced_and_counted(suite: Suite) -> None:
+    ledger = suite.stores.ledger
+    assert await ledger.credit("mer_1") is None and await ledger.graded("mer_1") is None
+    await ledger.lock("mer_1")
+    await ledger.save(stored("mer_1", 90, "A"))
+    await ledger.save(stored("mer_2", 70, "B", market="mkt_2"))
+    await ledger.save(stored("mer_3", 91, "A", market="mkt_2"))
+    assert await ledger.credit("mer_1") == stored("mer_1", 90, "A")
+    assert await ledger.scores() == {"mer_1": (90, "A"), "mer_2": (70, "B"), "mer_3": (91, "A")}
+    assert await ledger.grade_counts() == {"A": 2, "B": 1}
+    assert await ledger.grades_by_market() == {"mkt_1": {"A": 1}, "mkt_2": {"B": 1, "A": 1}}
+    assert await ledger.market_grade_counts("mkt_2") == {"B": 1, "A": 1}
+    assert await ledger.market_grade_counts("mkt_9") == {}
+
+
+async def test_a_grade_keeps_the_moment_it_was_given_while_it_holds(suite: Suite) -> None:
+    ledger = suite.stores.ledger
+    await ledger.save(stored("mer_1", 90, "A", at=T0))
+    await ledger.save(stored("mer_1", 92, "A", at=T0 + D))
+    assert await ledger.graded("mer_1") == ("A", T0)
+    await ledger.save(stored("mer_1", 70, "B", at=T0 + 2 * D))
+    assert await ledger.graded("mer_1") == ("B", T0 + 2 * D)
+
+
+async def test_due_for_refade_is_a_fade_due_or_another_policy_by_merchant(suite: Suite) -> None:
+    ledger = suite.stores.ledger
+    await ledger.save(stored("mer_3", 80, "B", next_fade_at=T0))
+    await ledger.save(stored("mer_2", 80, "B", next_fade_at=T0 + D))
+    await ledger.save(stored("mer_1", 80, "B", next_fade_at=T0 - D))
+    await ledger.save(stored("mer_4", 80, "B"))
+    assert await ledger.due_for_refade(T0, "2026-01", 10) == ["mer_1", "mer_3"]
+    assert await ledger.due_for_refade(T0, "2026-01", 1) == ["mer_1"]
+    assert await ledger.due_for_refade(T0, "2026-12", 10) == ["mer_1", "mer_2", "mer_3", "mer_4"]
+
+
+# -- what other services told credit -------------------------------------------------------------
+async def test_a_status_is_set_and_replaced(suite: Suite) -> None:
+    context = suite.stores.context
+    assert await context.status("mer_1") is None
+    await context.set_status("mer_1", "active", 1)
+    await context.set_status("mer_1", "suspended", 2)
+    assert await context.status("mer_1") == ("suspended", 2)
+
+
+async def test_observations_count_once_per_event_within_the_period(suite: Suite) -> None:
+    context = suite.stores.context
+
+    async def see(event: str, kind: str, at: datetime, good: bool, market: str = "mkt_1") -> None:
+        await context.observe(
+            event, kind, market_id=market, district="zhifu", merchant_id="mer_1", at=at, good=good
+        )
+
+    await see("ev_1", "inspection", T0, True)
+    await see("ev_1", "inspection", T0, False)  # the same event again
+    await see("ev_2", "inspection", T0 + D, False)
+    await see("ev_3", "complaint", T0, True, market="mkt_2")
+    await see("ev_4", "inspection", T0 + 3 * D, True)
+    assert await context.observed(T0, T0 + 2 * D) == {
+        ("mkt_1", "inspection"): (2, 1),
+        ("mkt_2", "complaint"): (1, 1),
+    }
+    assert await context.last_inspection("mer_1") == T0 + 3 * D
+    assert await context.last_inspection_of("mer_1") == (T0 + 3 * D, None)
+
+
+async def test_food_safety_risks_are_open_between_raised_and_cleared(suite: Suite) -> None:
+    context = suite.stores.context
+
+    async def raise_(risk_id: str, category: str, severity: str = "warning") -> None:
+        await context.risk_open(
+            risk_id, rule="weight", category=category, severity=severity, market_id="mkt_1",
+            merchant_id="mer_1", raised_at=T0,
+        )  # fmt: skip
+
+    await raise_("rsk_1", "food_safety")
+    await raise_("rsk_1", "food_safety", "critical")  # escalated
+    await raise_("rsk_2", "food_safety")
+    await raise_("rsk_3", "metrology")
+    await context.risk_cleared("rsk_2", T0 + D)
+    await context.risk_cleared("rsk_2", T0 + 2 * D)  # cleared once
+    assert await context.open_food_safety_risks(T0) == {}
+    assert await context.open_food_safety_risks(T0 + D / 2) == {"mkt_1": 2}
+    assert await context.open_food_safety_risks(T0 + D) == {"mkt_1": 2}  # cleared at `at`
+    assert await context.open_food_safety_risks(T0 + 2 * D) == {"mkt_1": 1}
+    roots = await context.roots(["rsk_1", "nothing"])
+    assert roots == {
+        "rsk_1": {
+            "kind": "risk", "id": "rsk_1", "rule": "weight", "category": "food_safety",
+            "severity": "critical", "at": T0.isoformat(),
+        }
+    }  # fmt: skip
+
+
+async def test_a_complaint_is_kept_at_its_newest_version(suite: Suite) -> None:
+    context = suite.stores.context
+    for state, version in (("received", 1), ("closed", 3), ("accepted", 2)):
+        await context.complaint_seen(
+            "cmp_1", category="short_weight", state=state, merchant_id="mer_1",
+            received_at=T0, version=version,
+        )  # fmt: skip
+    assert await context.roots(["cmp_1"]) == {
+        "cmp_1": {
+            "kind": "complaint", "id": "cmp_1", "category": "short_weight", "state": "closed",
+            "at": T0.isoformat(),
+        }
+    }  # fmt: skip
+
+
+async def test_the_public_page_keeps_the_latest_inspection_and_open_orders(suite: Suite) -> None:
+    context = suite.stores.context
+    assert await context.last_inspection_of("mer_1") is None
+    await context.inspected("mer_1", "tsk_2", "minor", T0 + D)
+    await context.inspected("mer_1", "tsk_1", "pass", T0)  # older: kept out
+    assert await context.last_inspection_of("mer_1") == (T0 + D, "minor")
+    assert await context.open_rectifications("mer_1") == (0, None)
+
+    async def order(rid: str, state: str, deadline: datetime | None, version: int) -> None:
+        await context.rectification(
+            rid, merchant_id="mer_1", market_id="mkt_1", state=state, deadline=deadline,
+            version=version,
+        )  # fmt: skip
+
+    await order("rec_1", "open", T0 + 5 * D, 1)
+    await order("rec_2", "open", T0 + 3 * D, 1)
+    await order("rec_3", "open", T0 + D, 2)
+    await order("rec_3", "verified", T0 + D, 3)
+    await order("rec_3", "open", T0 + D, 2)  # an older version: kept out
+    assert await context.open_rectifications("mer_1") == (2, T0 + 3 * D)
+
+
+async def test_a_case_is_decided_once(suite: Suite) -> None:
+    context = suite.stores.context
+
+    async def decide(sanction: str) -> bool:
+        return await context.case_decided(
+            "case_1", merchant_id="mer_1", market_id="mkt_1", sanction=sanction,
+            decided_at=T0, event_id=f"ev_{sanction}",
+        )  # fmt: skip
+
+    assert await decide("fine")
+    assert not await decide("suspension")
+
+
+def duties(market: str, as_of: date, rate: float, updated: datetime) -> DutiesUpdated:
+    return DutiesUpdated(
+        market_id=market, district="zhifu", as_of=as_of, window_days=7, opening_days=6,
+        self_inspected_days=3, self_inspection_rate=rate, open_follow_ups=0, reports_due=1,
+        reports_late=0, report_on_time_rate=1.0, managers=2, managers_certified=1,
+        certified_share=0.5, updated_at=updated,
+    )  # fmt: skip
+
+
+async def test_the_latest_duties_of_a_day_not_after_the_one_asked(suite: Suite) -> None:
+    context = suite.stores.context
+    day = date(2026, 2, 1)
+    assert await context.keep_duties(duties("mkt_1", day, 0.5, T0))
+    assert await context.keep_duties(duties("mkt_1", day, 0.75, T0 + D))
+    assert not await context.keep_duties(duties("mkt_1", day, 0.25, T0))  # older update
+    assert await context.keep_duties(duties("mkt_1", day + 2 * D, 0.1, T0 + 2 * D))
+    assert await context.keep_duties(duties("mkt_2", day + D, 0.2, T0))
+    assert await context.duties(day - D) == {}
+    assert await context.duties(day + D) == {
+        "mkt_1": (0.75, 1.0, 0.5),
+        "mkt_2": (0.2, 1.0, 0.5),
+    }
+    assert (await context.duties(day + 5 * D))["mkt_1"] == (0.1, 1.0, 0.5)
+
+
+# -- assessments ---------------------------------------------------------------------------------
+def assessment(market: str | None, district: str = "zhifu") -> dict[str, Any]:
+    return {
+        "scope": "market" if market else "district",
+        "market_id": market,
+        "district": district,
+        "period_from": T0.isoformat(),
+        "period_to": (T0 + D).isoformat(),
+        "score": 80,
+    }
+
+
+async def test_the_latest_assessment_of_a_market(suite: Suite) -> None:
+    store = suite.stores.assessments
+    assert await store.last_published() is None
+    assert await store.latest_assessment("mkt_1") is None
+    await store.save_assessment("as_1", assessment("mkt_1") | {"score": 70}, T0)
+    await store.save_assessment("as_2", assessment("mkt_1") | {"score": 75}, T0 + D)
+    await store.save_assessment("as_2", assessment("mkt_1") | {"score": 1}, T0 + D)  # kept once
+    await store.save_assessment("as_3", assessment(None), T0 + 2 * D)
+    latest = await store.latest_assessment("mkt_1")
+    assert latest is not None and latest["score"] == 75
+    assert await store.last_published() == T0 + 2 * D
+
+
+# -- the honour and warning list -----------------------------------------------------------------
+def listed(kind: str, entity_id: str, district: str = "zhifu") -> Entry:
+    return Entry(
+        kind=kind, entity="merchant", entity_id=entity_id, name=entity_id,  # type: ignore[arg-type]
+        market_id="mkt_1", district=district, reasons=("grade_a_held",),
+    )  # fmt: skip
+
+
+async def test_a_drawing_and_its_entries(suite: Suite) -> None:
+    honours = suite.stores.honours
+    await honours.lock_honours()
+    assert await honours.drawing() is None
+    for month in ("2026-02", "2026-01"):
+        await honours.save_drawing(
+            month=month, drawing_id=f"drw_{month}", policy_version="2026-01",
+            period=(T0, T0 + D), drawn_at=T0 + D, drawn_by=None,
+        )  # fmt: skip
+    latest = await honours.drawing()
+    assert latest is not None and latest["month"] == "2026-02"
+    january = await honours.drawing("2026-01")
+    assert january == {
+        "month": "2026-01", "drawing_id": "drw_2026-01", "policy_version": "2026-01",
+        "period_from": T0, "period_to": T0 + D, "drawn_at": T0 + D, "drawn_by": None,
+    }  # fmt: skip
+    assert await honours.drawing("2025-12") is None
+    entries = [listed("warning", "mer_2"), listed("honour", "mer_3", "laishan")]
+    entries.append(listed("honour", "mer_1"))
+    await honours.save_honour_entries("2026-02", "listed", entries)
+    await honours.save_honour_entries("2026-02", "delisted", [listed("honour", "mer_9")])
+    assert [e.entity_id for e in await honours.honour_entries("2026-02", "listed")] == [
+        "mer_3",
+        "mer_1",
+        "mer_2",
+    ]
+    in_zhifu = await honours.honour_entries("2026-02", "listed", "zhifu")
+    assert [e.entity_id for e in in_zhifu] == ["mer_1", "mer_2"]
+    assert await honours.honour_entries("2026-02", "delisted") == [listed("honour", "mer_9")]
+    assert await honours.honour_entries("2026-01", "listed") == []
+
+
+# -- the public listing --------------------------------------------------------------------------
+async def test_the_listing_filters_orders_and_pages_the_view_with_grades(suite: Suite) -> None:
+    for i, (district, market, stall, name) in enumerate(
+        [
+            ("zhifu", "mkt_2", "A-02", "王记 100%"),
+            ("laishan", "mkt_1", "B-01", "李记"),
+            ("zhifu", "mkt_2", "A-01", "张记"),
+        ]
+    ):
+        await suite.register(
+            {"id": f"mer_{i}", "name": name, "market_id": market, "market_name": f"M {market}",
+             "district": district, "stall_no": stall}
+        )  # fmt: skip
+    await suite.stores.ledger.save(stored("mer_0", 90, "A", market="mkt_2"))
+
+    async def ids(**kw: Any) -> tuple[list[str], int]:
+        args: dict[str, Any] = {"q": None, "district": None, "market_id": None, "grade": None}
+        found, total = await suite.stores.grades.merchant_grades(
+            **(args | {"offset": 0, "limit": None} | kw)
+        )
+        return [m.id for m in found], total
+
+    assert await ids() == (["mer_1", "mer_2", "mer_0"], 3)
+    assert await ids(offset=1, limit=1) == (["mer_2"], 3)
+    assert await ids(district="zhifu") == (["mer_2", "mer_0"], 2)
+    assert await ids(grade="A") == (["mer_0"], 1)
+    assert await ids(q="100%") == (["mer_0"], 1)
+    assert await ids(q="%") == (["mer_0"], 1)  # literally, not a wildcard
+    found, _ = await suite.stores.grades.merchant_grades(
+        q=None, district=None, market_id="mkt_2", grade=None, offset=0, limit=1
+    )
+    assert found[0].market_name == "M mkt_2" and found[0].grade is None

@@ -1,0 +1,350 @@
+"""Every credit use case on the in-memory stores and a fake unit of work, reached the way Kafka
+and HTTP reach them (the routers of handlers.py, the methods api.py calls): what it stores and
+announces, and above all what a refusal, a redelivery or a failure half-way leaves behind
+(nothing stored, nothing announced)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from contracts.duties import DutiesUpdated
+from contracts.registry import MerchantUpserted
+from services.credit import handlers
+from services.credit.domain import Month, PolicyBook, default_book
+from services.credit.fakes import FakeStores, fake_stores
+from services.credit.metrics import CreditMetrics
+from services.credit.service import Credit
+from services.credit.store import Stores
+from services.runtime.auth import Principal
+from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
+from services.runtime.messaging import Delivery
+from services.runtime.metrics import Metrics
+from services.runtime.outbox import outgoing
+from services.runtime.unit_of_work import FakeUnitOfWork
+from tests.unit.cli.samples import risk_raised
+from tests.unit.credit import test_facts as samples
+from tests.unit.credit.test_campaign import decided
+
+T0 = samples.T0 + 2 * samples.D  # after the samples' events
+D = timedelta(days=1)
+INSPECTOR = Principal(subject="i-li", role="inspector", district="zhifu")
+ELSEWHERE = Principal(subject="i-wu", role="inspector", district="laishan")
+ADMIN = Principal(subject="admin", role="admin", district="*")
+
+
+@dataclass(frozen=True)
+class Market:
+    market_id: str
+    name: str
+    district: str
+
+
+@dataclass(frozen=True)
+class Merchant:
+    merchant_id: str
+    name: str
+    market_id: str
+    district: str
+    stall_no: str
+
+
+@dataclass
+class Directory:
+    markets: dict[str, Market] = field(default_factory=dict)
+    merchants: dict[str, Merchant] = field(default_factory=dict)
+    caught_up: Any = None
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = T0
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@dataclass
+class World:
+    uow: FakeUnitOfWork[Stores]
+    stores: FakeStores
+    clock: Clock
+    credit: Credit
+    metrics: CreditMetrics
+    offsets: int = 0
+
+    def types(self) -> list[str]:
+        return list(self.uow.event_types())
+
+    async def send(self, router: Any, item: Any) -> Delivery:
+        """The event of an outbox item delivered to `router`, as Kafka would."""
+        topic, event, key = item
+        self.offsets += 1
+        delivery = Delivery(topic, 0, self.offsets, key.encode(), event.to_json())
+        await router(delivery)
+        return delivery
+
+    async def redeliver(self, router: Any, delivery: Delivery) -> None:
+        await router(delivery)
+
+
+def world_with(book: PolicyBook | None = None, *, publish: bool = True) -> World:
+    stores = fake_stores()
+    uow = FakeUnitOfWork[Stores](stores, snapshot=stores.snapshot)
+    directory = Directory(
+        {"mkt_1": Market("mkt_1", "芝罘农贸", "zhifu")},
+        {"mer_1": Merchant("mer_1", "老王海鲜", "mkt_1", "zhifu", "A-12")},
+    )
+    clock = Clock()
+    metrics = CreditMetrics(Metrics("credit"))
+    credit = Credit(
+        uow.factory(), directory, book or default_book(), clock, metrics, publish=publish
+    )
+    return World(uow, stores, clock, credit, metrics)
+
+
+@pytest.fixture
+def world() -> World:
+    return world_with()
+
+
+def count(metric: Any, *labels: str) -> float:
+    value: float = metric.labels(*labels)._value.get()
+    return value
+
+
+def inspection(outcome: str = "major", **kw: Any) -> Any:
+    data = samples.task_completed(outcome, **({"triggers": []} | kw))
+    return outgoing(
+        "inspection", "inspection.task.completed", data.task_id, data, correlation_id="risk_1"
+    )
+
+
+def registered(version: int = 2, status: str = "active") -> Any:
+    data = samples.merchant(status).model_copy(update={"version": version})
+    assert isinstance(data, MerchantUpserted)
+    return outgoing("registry", "registry.merchant.upserted", data.merchant_id, data)
+
+
+# -- the ledger ----------------------------------------------------------------------------------
+async def test_an_inspection_adjusts_its_merchant_and_announces_the_score(world: World) -> None:
+    router = handlers.inspection_router(world.credit)
+    delivery = await world.send(router, inspection("major"))
+    assert world.types() == ["credit.score.changed"]
+    _, event, key = world.uow.published[0]
+    assert key == "mer_1" and event.correlationid == "risk_1"
+    cause = event.data.adjustment.cause
+    assert (cause.topic, cause.offset) == (delivery.topic, delivery.offset)
+    [adjustment] = await world.stores.ledger.ledger("mer_1")
+    assert adjustment.kind == "inspection.finding.major"
+    assert await world.stores.context.last_inspection_of("mer_1") == (
+        samples.T0 + samples.D,
+        "major",
+    )
+    assert count(world.metrics.events, delivery.topic, "applied") == 1
+
+
+async def test_a_redelivered_event_does_nothing(world: World) -> None:
+    router = handlers.inspection_router(world.credit)
+    delivery = await world.send(router, inspection("major"))
+    before = await world.stores.ledger.scores()
+    await world.redeliver(router, delivery)
+    assert world.types() == ["credit.score.changed"]
+    assert len(await world.stores.ledger.ledger("mer_1")) == 1
+    assert await world.stores.ledger.scores() == before
+    assert count(world.metrics.events, delivery.topic, "duplicate") == 1
+
+
+async def test_an_event_credit_does_not_read_is_counted_and_changes_nothing(world: World) -> None:
+    router = handlers.inspection_router(world.credit)
+    await router(
+        Delivery("inspection.events.v1", 0, 0, None, b'{"type": "inspection.task.created"}')
+    )
+    assert world.types() == [] and world.uow.commits == 0
+    assert count(world.metrics.events, "inspection.events.v1", "ignored") == 1
+
+
+async def test_a_failure_half_way_rolls_back_and_announces_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    router = handlers.inspection_router(world.credit)
+    topic, event, key = inspection("major")
+    delivery = Delivery(topic, 0, 1, key.encode(), event.to_json())
+
+    async def broken(_: Any) -> None:
+        raise RuntimeError("the disk is full")
+
+    monkeypatch.setattr(world.stores.ledger, "save", broken)
+    with pytest.raises(RuntimeError):
+        await router(delivery)
+    assert world.uow.rollbacks == 1 and world.uow.published == []
+    assert await world.stores.ledger.ledger("mer_1") == []
+    assert await world.stores.context.last_inspection_of("mer_1") is None
+    # The claim went with the rollback: the redelivery is handled.
+    monkeypatch.undo()
+    await router(delivery)
+    assert world.types() == ["credit.score.changed"]
+
+
+async def test_a_new_merchant_starts_and_an_older_snapshot_changes_nothing(world: World) -> None:
+    router = handlers.merchants_router(world.credit)
+    await world.send(router, registered(version=3))
+    first = world.types()
+    assert await world.stores.context.status("mer_1") == ("active", 3)
+    await world.send(router, registered(version=2, status="suspended"))
+    assert world.types() == first
+    assert await world.stores.context.status("mer_1") == ("active", 3)
+    assert count(world.metrics.events, "registry.merchants.v1", "ignored") == 1
+
+
+async def test_a_suspension_costs_credit(world: World) -> None:
+    router = handlers.merchants_router(world.credit)
+    await world.send(router, registered(version=2))
+    await world.send(router, registered(version=3, status="suspended"))
+    kinds = [a.kind for a in await world.stores.ledger.ledger("mer_1")]
+    assert "merchant.suspended" in kinds
+    assert world.types()[-1] == "credit.score.changed"
+
+
+async def test_a_substantiated_complaint_costs_and_counts_for_the_assessment(
+    world: World,
+) -> None:
+    router = handlers.complaints_router(world.credit)
+    data = samples.complaint_closed()
+    await world.send(
+        router, outgoing("complaints", "complaints.complaint.closed", data.complaint_id, data)
+    )
+    assert world.types() == ["credit.score.changed"]
+    [adjustment] = await world.stores.ledger.ledger("mer_1")
+    assert adjustment.kind == "complaint.substantiated"
+    roots = await world.stores.context.roots([data.complaint_id])
+    assert roots[data.complaint_id]["kind"] == "complaint"
+
+
+async def test_a_risk_is_context_only(world: World) -> None:
+    risk = outgoing("telemetry", "telemetry.risk.raised", "rsk_1", _risk())
+    await world.send(handlers.risks_router(world.credit), risk)
+    assert world.types() == [] and await world.stores.ledger.scores() == {}
+    assert "rsk_1" in await world.stores.context.roots(["rsk_1"])
+
+
+def _risk() -> Any:
+    return risk_raised(risk_id="rsk_1")
+
+
+# -- the campaign --------------------------------------------------------------------------------
+async def test_a_decided_case_adjusts_once_and_a_second_decision_nothing(world: World) -> None:
+    world.clock.at = datetime(2026, 12, 20, tzinfo=UTC)
+    router = handlers.enforcement_router(world.credit)
+    case = decided("fine")
+    await world.send(
+        router, outgoing("campaign", "campaign.enforcement.decided", case.case_id, case)
+    )
+    assert world.types() == ["credit.score.changed"]
+    again = decided("suspension")
+    await world.send(
+        router, outgoing("campaign", "campaign.enforcement.decided", again.case_id, again)
+    )
+    assert world.types() == ["credit.score.changed"]
+    assert [a.kind for a in await world.stores.ledger.ledger("mer_1")] == ["enforcement.fine"]
+    assert count(world.metrics.events, "campaign.enforcement.v1", "ignored") == 1
+
+
+async def test_an_older_duties_update_of_the_day_changes_nothing(world: World) -> None:
+    router = handlers.duties_router(world.credit)
+    newer, older = _duties(0.5, T0), _duties(0.25, T0 - D)
+    for data in (newer, older):
+        await world.send(router, outgoing("campaign", "campaign.duties.updated", "mkt_1", data))
+    assert (await world.stores.context.duties(newer.as_of))["mkt_1"][0] == 0.5
+    assert count(world.metrics.events, "campaign.duties.v1", "applied") == 1
+    assert count(world.metrics.events, "campaign.duties.v1", "ignored") == 1
+    assert world.types() == []
+
+
+def _duties(rate: float, updated: datetime) -> DutiesUpdated:
+    return DutiesUpdated(
+        market_id="mkt_1", district="zhifu", as_of=T0.date(), window_days=7, opening_days=6,
+        self_inspected_days=3, self_inspection_rate=rate, open_follow_ups=0, reports_due=1,
+        reports_late=0, report_on_time_rate=1.0, managers=2, managers_certified=1,
+        certified_share=0.5, updated_at=updated,
+    )  # fmt: skip
+
+
+# -- the fade clock ------------------------------------------------------------------------------
+async def test_the_fade_clock_announces_a_faded_score_once(world: World) -> None:
+    await world.send(handlers.inspection_router(world.credit), inspection("major"))
+    assert await world.credit.check_fades() == 0
+    world.clock.at = T0 + 400 * D
+    assert await world.credit.check_fades() == 1
+    assert world.types() == ["credit.score.changed", "credit.score.changed"]
+    assert world.uow.published[-1][1].data.faded
+    assert await world.credit.check_fades() == 0
+
+
+async def test_a_rebuild_stores_and_announces_nothing() -> None:
+    world = world_with(publish=False)
+    await world.send(handlers.inspection_router(world.credit), inspection("major"))
+    assert world.types() == [] and len(await world.stores.ledger.ledger("mer_1")) == 1
+
+
+# -- reading -------------------------------------------------------------------------------------
+async def test_explain_shows_the_ledger_within_the_callers_district(world: World) -> None:
+    with pytest.raises(NotFound):
+        await world.credit.explain(INSPECTOR, "mer_1")
+    await world.send(handlers.inspection_router(world.credit), inspection("major"))
+    body = await world.credit.explain(INSPECTOR, "mer_1")
+    assert [e["kind"] for e in body["ledger"]] == ["inspection.finding.major"]
+    with pytest.raises(Forbidden):
+        await world.credit.explain(ELSEWHERE, "mer_1")
+
+
+async def test_the_public_page_of_a_merchant(world: World) -> None:
+    with pytest.raises(NotFound):
+        await world.credit.public("mer_9")
+    await world.send(handlers.inspection_router(world.credit), inspection("major"))
+    page = await world.credit.public("mer_1")
+    assert page["grade"] is not None and page["open_rectifications"]["count"] == 0
+    assert page["last_inspection"] == (samples.T0 + samples.D).date().isoformat()
+
+
+async def test_assessments_are_stored_and_announced_per_market_and_district(
+    world: World,
+) -> None:
+    with pytest.raises(NotFound):
+        await world.credit.market_assessment(ADMIN, "mkt_9", world.credit.period(7))
+    assert await world.credit.publish_assessments(world.credit.period(7)) == 2
+    assert world.types() == ["credit.assessment.published"] * 2
+    assert not await world.credit.assessment_due(3600)
+    grades = await world.credit.market_grades("mkt_1")
+    assert grades["rank"] is not None
+
+
+# -- the honour and warning list -----------------------------------------------------------------
+async def test_a_month_not_ended_is_refused_and_nothing_is_drawn(world: World) -> None:
+    with pytest.raises(InvalidInput):
+        await world.credit.draw_honours(Month(T0.year, T0.month))
+    assert await world.stores.honours.drawing() is None and world.types() == []
+
+
+async def test_a_month_without_honour_rules_is_refused(world: World) -> None:
+    with pytest.raises(Conflict):
+        await world.credit.draw_honours(Month(2026, 3))
+    assert await world.stores.honours.drawing() is None and world.types() == []
+
+
+async def test_a_month_is_drawn_once(world: World) -> None:
+    world.clock.at = datetime(2027, 1, 5, tzinfo=UTC)
+    await world.send(handlers.merchants_router(world.credit), registered())
+    announced = len(world.types())
+    view, drawn = await world.credit.draw_honours(Month(2026, 12))
+    assert drawn and view["month"] == "2026-12"
+    listed = world.types()[announced:]
+    assert set(listed) <= {"credit.honour.listed"} and listed
+    again, drawn_again = await world.credit.draw_honours(Month(2026, 12))
+    assert not drawn_again and again == view
+    assert world.types()[announced:] == listed
+    with pytest.raises(NotFound):
+        await world.credit.honours("2026-11")
