@@ -22,8 +22,8 @@ from contracts.people import actor_dict
 from services.campaign.domain.enforcement import MAX_SUSPENSION_DAYS, Case
 from services.campaign.domain.joint import LONG_TEXT, SHORT_TEXT
 from services.campaign.domain.meetings import MAX_DECISIONS, ActionItem, DecisionInput, Meeting
-from services.campaign.joint.commands import Joint
 from services.campaign.joint.events import case_body
+from services.campaign.joint.service import Joint
 from services.campaign.joint.store import ItemRow
 from services.runtime.auth import Principal, require
 from services.runtime.inputs import text_inputs

@@ -1,5 +1,6 @@
 """Configuration of joint meetings and enforcement: the clock's interval, the city's time zone and
-the departments file. The campaign app fills it from `CampaignSettings`."""
+the departments file (read by policy_files.py). The campaign app fills it from
+`CampaignSettings`."""
 
 from __future__ import annotations
 
@@ -7,10 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Final
 from zoneinfo import ZoneInfo
-
-import yaml
-
-from services.campaign.domain.joint import Departments
 
 DEPARTMENTS_FILE: Final = Path(__file__).resolve().parent.parent / "departments.yaml"
 
@@ -29,12 +26,3 @@ class JointConfig:
     @property
     def tz(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
-
-
-def load_departments(path: Path) -> Departments:
-    """The catalogue from its YAML file; ValueError naming the file and the entry when wrong."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: cannot read the departments file: {exc}") from exc
-    return Departments.parse(data, str(path))

@@ -1,5 +1,6 @@
 """Joint meetings and enforcement cases as the events on `campaign.meetings.v1` and
-`campaign.enforcement.v1` carry them (contracts/joint.py), ready for the outbox.
+`campaign.enforcement.v1` carry them (contracts/joint.py), each built with `outbox.outgoing`
+(version and topic from the catalog).
 
 Meetings: key = subject = correlation id = the meeting id (a meeting starts its own chain).
 Cases: key = subject = the case id; every event of a case carries the chain of its origin (the
@@ -12,14 +13,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from contracts import joint, topics
+from contracts import joint
 from contracts.events import spec
 from services.campaign.domain.enforcement import Case
 from services.campaign.domain.meetings import ActionItem, Meeting
 from services.runtime.outbox import Item, outgoing
 
-MEETINGS = topics.CAMPAIGN_MEETINGS.name
-ENFORCEMENT = topics.CAMPAIGN_ENFORCEMENT.name
+SERVICE = "campaign"
 RECORDED = "campaign.meeting.recorded"
 DONE = "campaign.action_item.done"
 LATE = "campaign.action_item.late"
@@ -27,26 +27,6 @@ OPENED = "campaign.enforcement.opened"
 DECIDED = "campaign.enforcement.decided"
 CLOSED = "campaign.enforcement.closed"
 CASE_EVENTS = {"open": OPENED, "decided": DECIDED, "closed": CLOSED}
-
-
-def _event(
-    event_type: str,
-    subject: str,
-    data: Any,
-    now: datetime,
-    correlation_id: str | None = None,
-    causation_id: str | None = None,
-) -> Item:
-    return outgoing(
-        "campaign",
-        event_type,
-        subject,
-        data,
-        key=subject,
-        correlation_id=correlation_id,
-        causation_id=causation_id,
-        time=now,
-    )
 
 
 def action_item(i: ActionItem) -> joint.ActionItem:
@@ -74,7 +54,7 @@ def meeting_recorded(m: Meeting, now: datetime) -> Item:
         recorded_at=m.recorded_at,
         actor=m.recorded_actor,
     )
-    return _event(RECORDED, m.meeting_id, data, now, m.meeting_id)
+    return outgoing(SERVICE, RECORDED, m.meeting_id, data, correlation_id=m.meeting_id, time=now)
 
 
 def item_done(m: Meeting, i: ActionItem, now: datetime) -> Item:
@@ -85,7 +65,7 @@ def item_done(m: Meeting, i: ActionItem, now: datetime) -> Item:
         on_time=bool(i.on_time),
         actor=i.done_actor,
     )
-    return _event(DONE, m.meeting_id, data, now, m.meeting_id)
+    return outgoing(SERVICE, DONE, m.meeting_id, data, correlation_id=m.meeting_id, time=now)
 
 
 def item_late(district: str, i: ActionItem, now: datetime) -> Item:
@@ -93,7 +73,7 @@ def item_late(district: str, i: ActionItem, now: datetime) -> Item:
     data = joint.ActionItemLate(
         meeting_id=i.meeting_id, district=district, item=action_item(i), flagged_at=now
     )
-    return _event(LATE, i.meeting_id, data, now, i.meeting_id)
+    return outgoing(SERVICE, LATE, i.meeting_id, data, correlation_id=i.meeting_id, time=now)
 
 
 def case_body(c: Case) -> dict[str, Any]:
@@ -130,4 +110,12 @@ def case_event(c: Case, now: datetime, *, correlation_id: str, causation_id: str
     """The event of the case's latest change (its state says which)."""
     event_type = CASE_EVENTS[c.state]
     data = spec(event_type).data.model_validate(case_body(c))
-    return _event(event_type, c.case_id, data, now, correlation_id, causation_id)
+    return outgoing(
+        SERVICE,
+        event_type,
+        c.case_id,
+        data,
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        time=now,
+    )

@@ -1,13 +1,15 @@
-"""Postgres repository of joint meetings, action items, enforcement cases and their origins: rows
-in, domain values out. All SQL is parameterised. Runs on the caller's connection (and so in the
-caller's transaction)."""
+"""Joint meetings with their action items, enforcement cases and their origins: what the use
+cases ask of storage (a protocol per store) and the Postgres implementation (SQL only, rows in and
+domain values out). Every method runs on the connection (and transaction) of the caller's unit of
+work. The in-memory fakes (`fakes.py`) pass the same store suite
+(tests/integration/campaign/test_joint_store_suite.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -39,6 +41,80 @@ class CaseRow:
     case: Case
     correlation_id: str
     last_event_id: str
+
+
+class CaseTaken(Exception):
+    """The origin already has a case that is not closed (another request opened it first)."""
+
+
+class MeetingStore(Protocol):
+    async def insert(self, m: Meeting) -> None:
+        """The meeting with its action items."""
+
+    async def get(self, meeting_id: str, *, for_update: bool = False) -> Meeting | None: ...
+
+    async def listed(self, districts: Sequence[str] | None, limit: int) -> list[Meeting]:
+        """The latest held first (then the latest recorded)."""
+
+    async def update_item(self, i: ActionItem) -> None: ...
+
+    async def items(
+        self,
+        districts: Sequence[str] | None,
+        *,
+        state: str | None,
+        today: date,
+        department: str | None,
+        limit: int,
+    ) -> list[ItemRow]:
+        """Action items by deadline; `state`: `open` (not done), `late` (open past the deadline
+        day `today` is after), `done`, or None for all."""
+
+    async def items_to_flag(self, today: date, limit: int) -> list[tuple[ActionItem, str]]:
+        """Open, unflagged items whose deadline day is before `today`, by deadline, locked (a
+        concurrent run skips them), with their meeting's district."""
+
+
+class OriginStore(Protocol):
+    async def upsert(self, o: Origin) -> None:
+        """Keep what was learned of an origin; a later event of it replaces an earlier one."""
+
+    async def get(
+        self, kind: str, origin_id: str, *, for_update: bool = False
+    ) -> Origin | None: ...
+
+
+class CaseStore(Protocol):
+    async def insert(self, c: Case, *, correlation_id: str, event_id: str) -> None:
+        """CaseTaken when the origin has a case not closed yet."""
+
+    async def update(self, c: Case, *, event_id: str) -> None: ...
+
+    async def get(self, case_id: str, *, for_update: bool = False) -> CaseRow | None: ...
+
+    async def active(self, kind: str, origin_id: str) -> Case | None:
+        """The origin's case that is not closed, if any."""
+
+    async def listed(
+        self,
+        districts: Sequence[str] | None,
+        *,
+        state: str | None,
+        market_id: str | None,
+        limit: int,
+    ) -> list[Case]:
+        """The latest opened first."""
+
+
+@dataclass(frozen=True)
+class Stores:
+    meetings: MeetingStore
+    origins: OriginStore
+    cases: CaseStore
+
+
+def postgres_stores(conn: asyncpg.Connection) -> Stores:
+    return Stores(PostgresMeetingStore(conn), PostgresOriginStore(conn), PostgresCaseStore(conn))
 
 
 def _item(r: asyncpg.Record) -> ActionItem:
@@ -135,12 +211,11 @@ def _origin(r: asyncpg.Record) -> Origin:
     )
 
 
-class JointStore:
+class PostgresMeetingStore:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    # -- meetings ----------------------------------------------------------------------------
-    async def insert_meeting(self, m: Meeting) -> None:
+    async def insert(self, m: Meeting) -> None:
         await self.conn.execute(
             f"INSERT INTO joint_meetings ({MEETING_COLUMNS})"
             " VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
@@ -158,7 +233,7 @@ class JointStore:
             ],
         )  # fmt: skip
 
-    async def meeting(self, meeting_id: str, *, for_update: bool = False) -> Meeting | None:
+    async def get(self, meeting_id: str, *, for_update: bool = False) -> Meeting | None:
         lock = " FOR UPDATE" if for_update else ""
         row = await self.conn.fetchrow(
             f"SELECT {MEETING_COLUMNS} FROM joint_meetings WHERE id = $1{lock}", meeting_id
@@ -172,7 +247,7 @@ class JointStore:
         )
         return _meeting(row, [_item(r) for r in items])
 
-    async def meetings(self, districts: Sequence[str] | None, limit: int) -> list[Meeting]:
+    async def listed(self, districts: Sequence[str] | None, limit: int) -> list[Meeting]:
         rows = await self.conn.fetch(
             f"SELECT {MEETING_COLUMNS} FROM joint_meetings"
             " WHERE ($1::text[] IS NULL OR district = ANY($1::text[]))"
@@ -210,8 +285,6 @@ class JointStore:
         department: str | None,
         limit: int,
     ) -> list[ItemRow]:
-        """Action items by deadline; `state`: `open` (not done), `late` (open past the deadline
-        day `today` is after), `done`, or None for all."""
         rows = await self.conn.fetch(
             f"""SELECT {ITEM_COLUMNS}, m.district, m.title, m.held_on
                 FROM joint_action_items i JOIN joint_meetings m ON m.id = i.meeting_id
@@ -227,8 +300,6 @@ class JointStore:
         return [ItemRow(_item(r), r["district"], r["title"], r["held_on"]) for r in rows]
 
     async def items_to_flag(self, today: date, limit: int) -> list[tuple[ActionItem, str]]:
-        """Open, unflagged items whose deadline day is before `today`, locked (a concurrent
-        run skips them), with their meeting's district."""
         rows = await self.conn.fetch(
             f"""SELECT {ITEM_COLUMNS}, i.district FROM joint_action_items i
                 WHERE i.state = 'open' AND i.late_flagged_at IS NULL AND i.deadline < $1
@@ -239,9 +310,12 @@ class JointStore:
         )
         return [(_item(r), r["district"]) for r in rows]
 
-    # -- origins -----------------------------------------------------------------------------
-    async def upsert_origin(self, o: Origin) -> None:
-        """Keep what was learned of an origin; a later event of it replaces an earlier one."""
+
+class PostgresOriginStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def upsert(self, o: Origin) -> None:
         await self.conn.execute(
             """INSERT INTO joint_origins (kind, id, district, market_id, merchant_id, status,
                    event_id, correlation_id, occurred_at, detail)
@@ -256,7 +330,7 @@ class JointStore:
             o.correlation_id, o.occurred_at, dict(o.detail),
         )  # fmt: skip
 
-    async def origin(self, kind: str, origin_id: str, *, for_update: bool = False) -> Origin | None:
+    async def get(self, kind: str, origin_id: str, *, for_update: bool = False) -> Origin | None:
         lock = " FOR UPDATE" if for_update else ""
         row = await self.conn.fetchrow(
             "SELECT kind, id, district, market_id, merchant_id, status, event_id,"
@@ -267,8 +341,18 @@ class JointStore:
         )
         return None if row is None else _origin(row)
 
-    # -- cases -------------------------------------------------------------------------------
-    async def insert_case(self, c: Case, *, correlation_id: str, event_id: str) -> None:
+
+class PostgresCaseStore:
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def insert(self, c: Case, *, correlation_id: str, event_id: str) -> None:
+        try:
+            await self._insert(c, correlation_id, event_id)
+        except asyncpg.UniqueViolationError as exc:
+            raise CaseTaken(f"a case for {c.origin_kind} {c.origin_id} is not closed yet") from exc
+
+    async def _insert(self, c: Case, correlation_id: str, event_id: str) -> None:
         await self.conn.execute(
             """INSERT INTO joint_cases (id, version, state, district, market_id, merchant_id,
                    origin_kind, origin_id, departments, facts, decision, closing_note, opened_at,
@@ -282,7 +366,7 @@ class JointStore:
             actor_dict(c.decided_actor), actor_dict(c.closed_actor), correlation_id, event_id,
         )  # fmt: skip
 
-    async def update_case(self, c: Case, *, event_id: str) -> None:
+    async def update(self, c: Case, *, event_id: str) -> None:
         await self.conn.execute(
             """UPDATE joint_cases SET version = $2, state = $3, decision = $4,
                    closing_note = $5, decided_at = $6, closed_at = $7, decided_actor = $8,
@@ -293,12 +377,12 @@ class JointStore:
             event_id,
         )  # fmt: skip
 
-    async def case(self, case_id: str, *, for_update: bool = False) -> CaseRow | None:
+    async def get(self, case_id: str, *, for_update: bool = False) -> CaseRow | None:
         lock = " FOR UPDATE" if for_update else ""
         row = await self.conn.fetchrow(f"SELECT * FROM joint_cases WHERE id = $1{lock}", case_id)
         return None if row is None else _case(row)
 
-    async def active_case(self, kind: str, origin_id: str) -> Case | None:
+    async def active(self, kind: str, origin_id: str) -> Case | None:
         row = await self.conn.fetchrow(
             "SELECT * FROM joint_cases WHERE origin_kind = $1 AND origin_id = $2"
             " AND state <> 'closed'",
@@ -307,7 +391,7 @@ class JointStore:
         )
         return None if row is None else _case(row).case
 
-    async def cases(
+    async def listed(
         self,
         districts: Sequence[str] | None,
         *,

@@ -70,7 +70,7 @@ class Stack:
         return place
 
     async def origin_known(self, kind: str, origin_id: str) -> None:
-        pool = self.joint.service.pool
+        pool = self.app.state.service.pool
         await until(
             lambda: pool.fetchval(
                 "SELECT true FROM joint_origins WHERE kind = $1 AND id = $2", kind, origin_id
@@ -355,7 +355,7 @@ async def test_a_case_from_a_pass_finding_is_refused_naming_origin_id_and_publis
     assert "outcome 'pass'" in reasons[0] and "critical" in reasons[0]
     assert "no accepted complaint 'nope'" in reasons[1]
     assert not [r for r in records if task_id in r.value.decode()]
-    count = await stack.joint.service.pool.fetchval(
+    count = await stack.app.state.service.pool.fetchval(
         "SELECT count(*) FROM joint_cases WHERE origin_id = $1", task_id
     )
     assert count == 0
@@ -457,8 +457,8 @@ async def test_a_late_action_item_is_flagged_once_when_the_clock_runs_twice(
         assert meeting["recorded_actor"]["subject"] == tokens.subject("clerk", d)
         assert late_item["late"] and not open_item["late"]
 
-        assert await stack.joint.clock.run() >= 1
-        assert await stack.joint.clock.run() == 0
+        assert await stack.joint.flag_late_items() >= 1
+        assert await stack.joint.flag_late_items() == 0
         await watch.wait_for(of("campaign.action_item.late", mid))
 
         # Done late by the owning department, then the other on time.
@@ -475,7 +475,7 @@ async def test_a_late_action_item_is_flagged_once_when_the_clock_runs_twice(
             "POST", f"/meetings/{mid}/items/{open_item['id']}/done", "clerk", d, {"note": "again"}
         )
         assert r.status_code == 409
-        await stack.joint.clock.run()
+        await stack.joint.flag_late_items()
         await watch.wait_for(of("campaign.action_item.done", mid), count=2)
         records = await watch.drain()
     events = about(records, mid)

@@ -21,8 +21,9 @@ from services.campaign.domain.enforcement import (
     yuan_to_fen,
 )
 from services.campaign.domain.joint import AlreadyOpen, Invalid, Problems, WrongState
-from services.campaign.joint.config import DEPARTMENTS_FILE, load_departments
+from services.campaign.joint.config import DEPARTMENTS_FILE
 from services.campaign.joint.events import case_body
+from services.campaign.joint.policy_files import load_departments
 
 TZ = ZoneInfo("Asia/Shanghai")
 NOW = datetime(2026, 5, 10, 1, 0, tzinfo=UTC)  # 09:00 in the city

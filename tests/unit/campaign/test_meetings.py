@@ -19,7 +19,8 @@ from services.campaign.domain.meetings import (
     mark_done,
     record_meeting,
 )
-from services.campaign.joint.config import DEPARTMENTS_FILE, load_departments
+from services.campaign.joint.config import DEPARTMENTS_FILE
+from services.campaign.joint.policy_files import load_departments
 
 TZ = ZoneInfo("Asia/Shanghai")
 # 2026-05-10 09:00 in the city.

@@ -1,7 +1,8 @@
-"""Joint meetings and enforcement cases, the use cases: each one transaction that loads what the
+"""Joint meetings and enforcement cases, the use cases: each one unit of work that loads what the
 rules need, applies a pure rule (services/campaign/domain/meetings.py, enforcement.py) and
-stores the change with its events (outbox). HTTP routes call these; they never touch SQL or
-Kafka themselves.
+stores the change with its events (written to the outbox with the commit). HTTP routes, the
+Kafka handlers (handlers.py) and the late-item clock call these; they never touch SQL or Kafka
+themselves.
 
 Scope: a district's people read their district's work and the city's meetings; they change
 their district's. A meeting of the city (`city`) is recorded, and its items reported done, with
@@ -11,19 +12,18 @@ a city-wide token (admin, or district `*`). Another district's meeting or case i
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
-from typing import Final, NoReturn
-
-import asyncpg
-from prometheus_client import Counter
+from typing import Final, NoReturn, Protocol
 
 from contracts.people import Actor
+from contracts.registry import MarketUpserted, MerchantUpserted
 from services.campaign.domain import enforcement as cases_rules
 from services.campaign.domain import meetings as meeting_rules
-from services.campaign.domain.enforcement import Case
+from services.campaign.domain.enforcement import Case, Origin
 from services.campaign.domain.joint import (
     AlreadyOpen,
     Departments,
@@ -33,18 +33,34 @@ from services.campaign.domain.joint import (
     WrongState,
     city_day,
 )
-from services.campaign.domain.meetings import CITY, ActionItem, DecisionInput, Meeting
+from services.campaign.domain.meetings import CITY, ActionItem, DecisionInput, Meeting, flag_late
 from services.campaign.joint import events
-from services.campaign.joint.clock import LateItems
 from services.campaign.joint.config import JointConfig
-from services.campaign.joint.store import ItemRow, JointStore
-from services.runtime.app import Service
+from services.campaign.joint.metrics import JointMetrics
+from services.campaign.joint.store import CaseTaken, ItemRow, Stores
 from services.runtime.auth import ALL_DISTRICTS, Principal
-from services.runtime.directory import RegistryDirectory
-from services.runtime.errors import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from services.runtime.clock import Clock
+from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from services.runtime.messaging import Delivery
+from services.runtime.unit_of_work import UowFactory
 
 log = logging.getLogger(__name__)
 ITEM_STATES: Final = ("open", "late", "done")
+
+
+class Directory(Protocol):
+    """What the use cases read of the registry view (services/runtime/directory.py)."""
+
+    @property
+    def markets(self) -> Mapping[str, MarketUpserted]: ...
+
+    @property
+    def merchants(self) -> Mapping[str, MerchantUpserted]: ...
+
+    @property
+    def caught_up(self) -> asyncio.Event: ...
+
+    def districts(self) -> set[str]: ...
 
 
 def actor(who: Principal) -> Actor:
@@ -91,40 +107,20 @@ def ruled() -> Iterator[None]:
         raise http_error(exc) from exc
 
 
-class JointMetrics:
-    def __init__(self, service: Service) -> None:
-        r, p = service.metrics.registry, "sentinel_campaign"
-        self.meetings = Counter(f"{p}_joint_meetings_total", "Joint meetings recorded", registry=r)
-        self.items = Counter(
-            f"{p}_action_items_total",
-            "Action items of joint meetings by change (created, done_on_time, done_late, "
-            "flagged_late)",
-            ["change"],
-            registry=r,
-        )
-        self.cases = Counter(
-            f"{p}_enforcement_cases_total",
-            "Joint enforcement cases by change (opened, decided, closed) and origin kind",
-            ["change", "origin"],
-            registry=r,
-        )
-
-
 class Joint:
     def __init__(
         self,
-        service: Service,
-        directory: RegistryDirectory,
+        uow: UowFactory[Stores],
+        directory: Directory,
         config: JointConfig,
         departments: Departments,
-        now: Callable[[], datetime],
+        now: Clock,
+        metrics: JointMetrics,
     ) -> None:
-        self.service, self.directory, self.config = service, directory, config
+        self.uow, self.directory, self.config = uow, directory, config
         self.departments, self.now = departments, now
         self.tz = config.tz
-        self.metrics = JointMetrics(service)
-        # The clock that flags late action items (run periodically by `attach`).
-        self.clock = LateItems(self)
+        self.metrics = metrics
 
     def today(self) -> date:
         return city_day(self.now(), self.tz)
@@ -181,9 +177,9 @@ class Joint:
                 tz=self.tz,
                 actor=actor(who),
             )
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            await JointStore(conn).insert_meeting(meeting)
-            await self.service.enqueue_many(conn, [events.meeting_recorded(meeting, now)])
+        async with self.uow() as work:
+            await work.stores.meetings.insert(meeting)
+            work.emit(events.meeting_recorded(meeting, now))
         self.metrics.meetings.inc()
         self.metrics.items.labels("created").inc(len(meeting.items))
         log.info(
@@ -197,23 +193,22 @@ class Joint:
         return meeting
 
     async def meeting(self, who: Principal, meeting_id: str) -> Meeting:
-        async with self.service.pool.acquire() as conn:
-            found = await JointStore(conn).meeting(meeting_id)
+        async with self.uow() as work:
+            found = await work.stores.meetings.get(meeting_id)
         if found is None or not may_read(who, found.district):
             self._not_found("meeting", meeting_id)
         return found
 
     async def meetings(self, who: Principal, *, district: str | None, limit: int) -> list[Meeting]:
         scope = self.listing_scope(who, district)
-        async with self.service.pool.acquire() as conn:
-            return await JointStore(conn).meetings(scope, limit)
+        async with self.uow() as work:
+            return await work.stores.meetings.listed(scope, limit)
 
     async def mark_done(
         self, who: Principal, meeting_id: str, item_id: str, *, note: str
     ) -> tuple[Meeting, ActionItem]:
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            store = JointStore(conn)
-            meeting = await store.meeting(meeting_id, for_update=True)
+        async with self.uow() as work:
+            meeting = await work.stores.meetings.get(meeting_id, for_update=True)
             if meeting is None or not may_read(who, meeting.district):
                 self._not_found("meeting", meeting_id)
             if not may_change(who, meeting.district):
@@ -226,8 +221,8 @@ class Joint:
                 changed, item = meeting_rules.mark_done(
                     meeting, item_id, note=note, now=now, tz=self.tz, actor=actor(who)
                 )
-            await store.update_item(item)
-            await self.service.enqueue_many(conn, [events.item_done(changed, item, now)])
+            await work.stores.meetings.update_item(item)
+            work.emit(events.item_done(changed, item, now))
         self.metrics.items.labels("done_on_time" if item.on_time else "done_late").inc()
         log.info(
             "action item done",
@@ -245,8 +240,8 @@ class Joint:
         limit: int,
     ) -> list[ItemRow]:
         scope = self.listing_scope(who, district)
-        async with self.service.pool.acquire() as conn:
-            return await JointStore(conn).items(
+        async with self.uow() as work:
+            return await work.stores.meetings.items(
                 scope, state=state, today=self.today(), department=department, limit=limit
             )
 
@@ -261,16 +256,15 @@ class Joint:
         facts: str,
     ) -> Case:
         try:
-            async with self.service.pool.acquire() as conn, conn.transaction():
-                store = JointStore(conn)
+            async with self.uow() as work:
                 # The origin's row serialises two requests opening a case for it.
-                origin = await store.origin(kind, origin_id.strip(), for_update=True)
+                origin = await work.stores.origins.get(kind, origin_id.strip(), for_update=True)
                 if origin is not None and not may_change(who, origin.district):
                     raise Forbidden(
                         f"token is scoped to district {who.district!r}; the {kind} "
                         f"{origin_id!r} is in {origin.district!r}"
                     )
-                active = await store.active_case(kind, origin_id.strip())
+                active = await work.stores.cases.active(kind, origin_id.strip())
                 now = self.now()
                 with ruled():
                     case = cases_rules.open_case(
@@ -288,11 +282,11 @@ class Joint:
                 item = events.case_event(
                     case, now, correlation_id=origin.correlation_id, causation_id=origin.event_id
                 )
-                await store.insert_case(
+                await work.stores.cases.insert(
                     case, correlation_id=origin.correlation_id, event_id=item[1].id
                 )
-                await self.service.enqueue_many(conn, [item])
-        except asyncpg.UniqueViolationError as exc:
+                work.emit(item)
+        except CaseTaken as exc:
             # Another request opened one between our check and insert.
             raise Conflict(
                 f"a case for {kind} {origin_id} is not closed yet",
@@ -306,8 +300,8 @@ class Joint:
         return case
 
     async def case(self, who: Principal, case_id: str) -> Case:
-        async with self.service.pool.acquire() as conn:
-            row = await JointStore(conn).case(case_id)
+        async with self.uow() as work:
+            row = await work.stores.cases.get(case_id)
         if row is None or not may_read(who, row.case.district):
             self._not_found("enforcement case", case_id)
         return row.case
@@ -322,17 +316,16 @@ class Joint:
         limit: int,
     ) -> list[Case]:
         scope = self.listing_scope(who, district)
-        async with self.service.pool.acquire() as conn:
-            return await JointStore(conn).cases(
+        async with self.uow() as work:
+            return await work.stores.cases.listed(
                 scope, state=state, market_id=market_id, limit=limit
             )
 
     async def _change(
         self, who: Principal, case_id: str, change: Callable[[Case, datetime], Case]
     ) -> Case:
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            store = JointStore(conn)
-            row = await store.case(case_id, for_update=True)
+        async with self.uow() as work:
+            row = await work.stores.cases.get(case_id, for_update=True)
             if row is None or not may_read(who, row.case.district):
                 self._not_found("enforcement case", case_id)
             now = self.now()
@@ -341,8 +334,8 @@ class Joint:
             item = events.case_event(
                 changed, now, correlation_id=row.correlation_id, causation_id=row.last_event_id
             )
-            await store.update_case(changed, event_id=item[1].id)
-            await self.service.enqueue_many(conn, [item])
+            await work.stores.cases.update(changed, event_id=item[1].id)
+            work.emit(item)
         self.metrics.cases.labels(changed.state, changed.origin_kind).inc()
         log.info("enforcement case changed", extra={"case_id": case_id, "state": changed.state})
         return changed
@@ -379,4 +372,44 @@ class Joint:
             who,
             case_id,
             lambda case, now: cases_rules.close(case, note=note, now=now, actor=actor(who)),
+        )
+
+    # -- the clock ---------------------------------------------------------------------------
+    async def flag_late_items(self, _: object = None) -> int:
+        """An action item still open after its deadline day (city time) is flagged late once:
+        its `late_flagged_at` set and `campaign.action_item.late` published in the same unit of
+        work. Runs periodically (`JointConfig.check_interval_s`), one replica at a time; a run
+        flags at most `batch_limit` items and the next takes the rest. Returns how many were
+        flagged."""
+        now = self.now()
+        async with self.uow() as work:
+            found = await work.stores.meetings.items_to_flag(
+                city_day(now, self.tz), self.config.batch_limit
+            )
+            flagged = 0
+            for item, district in found:
+                late = flag_late(item, now, self.tz)
+                if late is None:
+                    continue
+                await work.stores.meetings.update_item(late)
+                work.emit(events.item_late(district, late, now))
+                flagged += 1
+        if flagged:
+            self.metrics.items.labels("flagged_late").inc(flagged)
+            log.info("action items flagged late", extra={"count": flagged})
+        return flagged
+
+    # -- origins of cases --------------------------------------------------------------------
+    async def keep_origin(
+        self, consumer: str, event_id: str, delivery: Delivery, origin: Origin
+    ) -> None:
+        """What an enforcement case may be opened from, learned from another service's event
+        (once per consumer and event)."""
+        async with self.uow() as work:
+            if not await work.claim(consumer, event_id, delivery):
+                return
+            await work.stores.origins.upsert(origin)
+        log.debug(
+            "enforcement origin kept",
+            extra={"origin": f"{origin.kind}:{origin.origin_id}", "status": origin.status},
         )

@@ -1,0 +1,390 @@
+"""Every use case of joint meetings and enforcement on the in-memory stores and a fake unit of
+work: what it stores and announces, and above all what a refusal, a redelivery or a failure
+half-way leaves behind (nothing stored, nothing announced)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from contracts.envelope import Envelope, make_event
+from contracts.inspection import Finding, TaskCompleted
+from contracts.registry import MarketUpserted, MerchantUpserted
+from services.campaign.domain.meetings import DecisionInput
+from services.campaign.joint.config import DEPARTMENTS_FILE, JointConfig
+from services.campaign.joint.fakes import FakeMeetingStore, fake_stores, snapshot
+from services.campaign.joint.handlers import complaints_router, inspection_router
+from services.campaign.joint.metrics import JointMetrics
+from services.campaign.joint.policy_files import load_departments
+from services.campaign.joint.service import Joint
+from services.campaign.joint.store import Stores
+from services.runtime.auth import Principal
+from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
+from services.runtime.messaging import Delivery
+from services.runtime.metrics import Metrics
+from services.runtime.unit_of_work import FakeUnitOfWork
+
+T0 = datetime(2026, 5, 10, 1, 0, tzinfo=UTC)  # 09:00 in the city
+ADMIN = Principal(subject="admin", role="admin", district="*")
+CLERK = Principal(subject="c-zhou", role="clerk", district="zhifu", name="周文员")
+ELSEWHERE = Principal(subject="c-li", role="clerk", district="laishan")
+
+
+@dataclass
+class Directory:
+    markets: dict[str, MarketUpserted] = field(default_factory=dict)
+    merchants: dict[str, MerchantUpserted] = field(default_factory=dict)
+    caught_up: asyncio.Event = field(default_factory=asyncio.Event)
+    known: set[str] = field(default_factory=lambda: {"zhifu", "laishan"})
+
+    def districts(self) -> set[str]:
+        return set(self.known)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = T0
+
+    def __call__(self) -> datetime:
+        return self.at
+
+
+@dataclass
+class World:
+    uow: FakeUnitOfWork[Stores]
+    stores: Stores
+    clock: Clock
+    joint: Joint
+
+    def types(self) -> list[str]:
+        return list(self.uow.event_types())
+
+    def counts(self) -> tuple[int, ...]:
+        meetings = self.stores.meetings
+        assert isinstance(meetings, FakeMeetingStore)
+        return (
+            len(meetings.meetings),
+            len(meetings.items_by_id),
+            len(self.stores.origins.rows),  # type: ignore[attr-defined]
+            len(self.stores.cases.rows),  # type: ignore[attr-defined]
+            len(self.uow.published),
+        )
+
+
+@pytest.fixture
+def world() -> World:
+    stores = fake_stores()
+    uow = FakeUnitOfWork(stores, snapshot=snapshot(stores))
+    directory = Directory()
+    directory.caught_up.set()
+    clock = Clock()
+    joint = Joint(
+        uow.factory(),
+        directory,
+        JointConfig(check_interval_s=0),
+        load_departments(DEPARTMENTS_FILE),
+        clock,
+        JointMetrics(Metrics("campaign")),
+    )
+    return World(uow, stores, clock, joint)
+
+
+async def recorded(world: World, who: Principal = CLERK, district: str = "zhifu") -> str:
+    m = await world.joint.record_meeting(
+        who,
+        district=district,
+        title="第一次联席会议",
+        held_on=date(2026, 5, 8),
+        departments=["market_regulation", "health"],
+        minutes="研究部署",
+        decisions=[
+            DecisionInput("排查冷链", "health", date(2026, 5, 15)),
+            DecisionInput("整治占道", "market_regulation", date(2026, 6, 30)),
+        ],
+    )
+    return m.meeting_id
+
+
+def task_completed(task_id: str = "task_1", outcome: str = "critical") -> Envelope[Any]:
+    finding = Finding(
+        code="CCH-01",
+        group="cold_chain",
+        severity="critical",
+        title_zh="冷链温度严重超标",
+        title_en="cold chain far out of range",
+        note="冷柜12°C",
+    )
+    data = TaskCompleted(
+        task_id=task_id,
+        version=3,
+        reason_kind="risk",
+        state="completed",
+        market_id="mkt_1",
+        district="zhifu",
+        merchant_id="mer_1",
+        stall_no="A-01",
+        task_force=None,
+        triggers=[],
+        created_at=T0 - timedelta(hours=3),
+        due_at=T0 - timedelta(hours=1),
+        assignee="inspector",
+        claimed_at=T0 - timedelta(hours=2),
+        overdue_at=None,
+        outcome=outcome,
+        findings=[finding] if outcome != "pass" else [],
+        departments=["market_regulation", "health"],
+        completed_by="inspector",
+        completed_at=T0 - timedelta(minutes=30),
+        rectification_id=None if outcome == "pass" else f"rec_{task_id}",
+    )
+    return make_event(
+        service="inspection",
+        event_type="inspection.task.completed",
+        version=1,
+        subject=task_id,
+        data=data,
+        correlation_id="risk_1",
+    )
+
+
+def delivery(event: Envelope[Any], topic: str = "inspection.events.v1") -> Delivery:
+    return Delivery(topic, 0, 0, None, event.to_json(), (("ce_type", event.type.encode()),))
+
+
+async def opened(world: World, task_id: str = "task_1") -> str:
+    await inspection_router(world.joint)(delivery(task_completed(task_id)))
+    case = await world.joint.open_case(
+        CLERK,
+        kind="finding",
+        origin_id=task_id,
+        departments=["market_regulation", "health"],
+        facts="冷链温度严重超标",
+    )
+    return case.case_id
+
+
+# -- meetings ------------------------------------------------------------------------------------
+
+
+async def test_a_meeting_is_recorded_with_its_items_and_announced(world: World) -> None:
+    mid = await recorded(world)
+    m = await world.joint.meeting(CLERK, mid)
+    assert len(m.items) == 2
+    assert [x.meeting_id for x in await world.joint.meetings(CLERK, district=None, limit=10)] == [
+        mid
+    ]
+    assert world.types() == ["campaign.meeting.recorded"]
+    topic, event, key = world.uow.published[0]
+    assert (topic, key, event.correlationid) == ("campaign.meetings.v1", mid, mid)
+
+
+@pytest.mark.parametrize(
+    ("who", "district", "error"),
+    [(ELSEWHERE, "zhifu", Forbidden), (CLERK, "city", Forbidden), (CLERK, "nowhere", Forbidden)],
+)
+async def test_a_refused_meeting_stores_and_announces_nothing(
+    world: World, who: Principal, district: str, error: type[Exception]
+) -> None:
+    with pytest.raises(error):
+        await recorded(world, who, district)
+    assert world.counts() == (0, 0, 0, 0, 0)
+
+
+async def test_a_meeting_the_rules_refuse_stores_and_announces_nothing(world: World) -> None:
+    with pytest.raises(InvalidInput):
+        await world.joint.record_meeting(
+            ADMIN,
+            district="muping",  # not a district the registry knows
+            title="x",
+            held_on=date(2026, 5, 8),
+            departments=["market_regulation"],
+            minutes="x",
+            decisions=[],
+        )
+    assert world.counts() == (0, 0, 0, 0, 0)
+
+
+async def test_another_districts_meeting_is_not_found(world: World) -> None:
+    mid = await recorded(world)
+    with pytest.raises(NotFound):
+        await world.joint.meeting(ELSEWHERE, mid)
+    with pytest.raises(NotFound):
+        await world.joint.meeting(CLERK, "mtg_nobody")
+    assert await world.joint.meetings(ELSEWHERE, district=None, limit=10) == []
+    with pytest.raises(Forbidden):
+        await world.joint.meetings(ELSEWHERE, district="zhifu", limit=10)
+
+
+async def test_an_item_is_marked_done_once(world: World) -> None:
+    mid = await recorded(world)
+    item_id = (await world.joint.meeting(CLERK, mid)).items[0].item_id
+    _, item = await world.joint.mark_done(CLERK, mid, item_id, note="已完成")
+    assert item.state == "done" and item.on_time
+    before = world.counts()
+    with pytest.raises(Conflict):
+        await world.joint.mark_done(CLERK, mid, item_id, note="again")
+    with pytest.raises(NotFound):
+        await world.joint.mark_done(ELSEWHERE, mid, item_id, note="x")
+    assert world.counts() == before
+    assert world.types() == ["campaign.meeting.recorded", "campaign.action_item.done"]
+    done = await world.joint.action_items(
+        CLERK, state="done", district=None, department=None, limit=10
+    )
+    assert [r.item.item_id for r in done] == [item_id]
+
+
+async def test_a_city_meetings_items_are_reported_done_with_a_city_wide_token(
+    world: World,
+) -> None:
+    mid = await recorded(world, ADMIN, "city")
+    item_id = (await world.joint.meeting(CLERK, mid)).items[0].item_id
+    with pytest.raises(Forbidden):
+        await world.joint.mark_done(CLERK, mid, item_id, note="x")
+    assert world.types() == ["campaign.meeting.recorded"]
+
+
+async def test_the_clock_flags_a_late_item_once(world: World) -> None:
+    await recorded(world)
+    world.clock.at = T0 + timedelta(days=6)  # the 16th: the first item's deadline passed
+    assert await world.joint.flag_late_items() == 1
+    assert await world.joint.flag_late_items() == 0
+    assert world.types() == ["campaign.meeting.recorded", "campaign.action_item.late"]
+    late = await world.joint.action_items(
+        CLERK, state="late", district=None, department=None, limit=10
+    )
+    assert len(late) == 1
+
+
+async def test_a_clock_run_that_fails_rolls_back_and_announces_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mid = await recorded(world)
+    world.clock.at = T0 + timedelta(days=60)
+    before = world.counts()
+    calls = 0
+    update = world.stores.meetings.update_item
+
+    async def second_fails(item: Any) -> None:
+        nonlocal calls
+        calls += 1
+        if calls == 2:
+            raise RuntimeError("database went away")
+        await update(item)
+
+    monkeypatch.setattr(world.stores.meetings, "update_item", second_fails)
+    with pytest.raises(RuntimeError):
+        await world.joint.flag_late_items()
+    assert world.counts() == before and world.uow.rollbacks == 1
+    assert all(i.late_flagged_at is None for i in (await world.joint.meeting(CLERK, mid)).items)
+
+
+# -- origins and cases ---------------------------------------------------------------------------
+
+
+async def test_an_origin_event_is_kept_once_and_other_types_are_passed_over(world: World) -> None:
+    route = inspection_router(world.joint)
+    event = task_completed()
+    await route(delivery(event))
+    await route(delivery(event))  # redelivered
+    await route(
+        Delivery("inspection.events.v1", 0, 0, None, b'{"type": "inspection.task.created"}')
+    )
+    await complaints_router(world.joint)(
+        Delivery("complaints.events.v1", 0, 0, None, b'{"type": "complaints.complaint.closed"}')
+    )
+    assert world.uow.commits == 2 and len(world.uow.claimed) == 1
+    assert len(world.stores.origins.rows) == 1  # type: ignore[attr-defined]
+    assert world.uow.published == []
+
+
+async def test_a_case_is_opened_decided_and_closed_in_its_origins_chain(world: World) -> None:
+    cid = await opened(world)
+    decided = await world.joint.decide(
+        CLERK,
+        cid,
+        sanction="fine",
+        fine_yuan="2000",
+        suspension_days=None,
+        reasoning="第一百二十四条",
+        decided_on=None,
+    )
+    closed = await world.joint.close(CLERK, cid, note="已执行")
+    assert (decided.state, closed.state) == ("decided", "closed")
+    assert world.types() == [
+        "campaign.enforcement.opened",
+        "campaign.enforcement.decided",
+        "campaign.enforcement.closed",
+    ]
+    events = [e for _, e, _ in world.uow.published]
+    assert {e.correlationid for e in events} == {"risk_1"}
+    assert events[1].causationid == events[0].id and events[2].causationid == events[1].id
+    assert (await world.joint.case(CLERK, cid)) == closed
+    assert [
+        c.case_id
+        for c in await world.joint.cases(CLERK, state=None, district=None, market_id=None, limit=10)
+    ] == [cid]
+
+
+async def test_a_refused_case_stores_and_announces_nothing(world: World) -> None:
+    await inspection_router(world.joint)(delivery(task_completed("task_pass", "pass")))
+    await inspection_router(world.joint)(delivery(task_completed("task_1")))
+    before = world.counts()
+    for who, origin_id, error in (
+        (CLERK, "task_pass", InvalidInput),  # a passed task is no case
+        (CLERK, "nope", InvalidInput),  # nothing known of it
+        (ELSEWHERE, "task_1", Forbidden),
+    ):
+        with pytest.raises(error):
+            await world.joint.open_case(
+                who,
+                kind="finding",
+                origin_id=origin_id,
+                departments=["market_regulation"],
+                facts="x",
+            )
+    assert world.counts() == before
+
+
+async def test_a_second_case_of_one_origin_is_a_conflict(world: World) -> None:
+    await opened(world)
+    before = world.counts()
+    with pytest.raises(Conflict):
+        await world.joint.open_case(
+            CLERK, kind="finding", origin_id="task_1", departments=["health"], facts="x"
+        )
+    assert world.counts() == before
+
+
+async def test_a_case_refused_a_change_keeps_its_state_and_announces_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cid = await opened(world)
+    before = world.counts()
+    with pytest.raises(Conflict):  # not decided yet
+        await world.joint.close(CLERK, cid, note="x")
+    with pytest.raises(NotFound):
+        await world.joint.close(ELSEWHERE, cid, note="x")
+    with pytest.raises(NotFound):
+        await world.joint.case(CLERK, "case_nobody")
+
+    async def broken(*_: Any, **__: Any) -> None:
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(world.stores.cases, "update", broken)
+    rollbacks = world.uow.rollbacks
+    with pytest.raises(RuntimeError):
+        await world.joint.decide(
+            CLERK,
+            cid,
+            sanction="warning",
+            fine_yuan=None,
+            suspension_days=None,
+            reasoning="x",
+            decided_on=None,
+        )
+    assert world.counts() == before and world.uow.rollbacks == rollbacks + 1
+    assert (await world.joint.case(CLERK, cid)).state == "open"
