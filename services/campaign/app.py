@@ -5,8 +5,6 @@ citizens' suggestions that comment on renovation plans, the campaign clock and t
 from __future__ import annotations
 
 from pathlib import Path
-from types import TracebackType
-from typing import Self
 
 import asyncpg
 from fastapi import FastAPI
@@ -21,43 +19,14 @@ from services.campaign.joint.config import DEPARTMENTS_FILE, JointConfig
 from services.campaign.metrics import CampaignMetrics
 from services.campaign.service import Campaigns
 from services.campaign.settings import CampaignSettings
-from services.campaign.store import Stores, postgres_stores
+from services.campaign.store import postgres_stores
+from services.campaign.units import joined
 from services.runtime.app import Service, create_app
 from services.runtime.clock import Clock, utc_now
 from services.runtime.directory import RegistryDirectory
-from services.runtime.outbox import enqueue_many
-from services.runtime.unit_of_work import UnitOfWork, UowFactory, postgres_units
+from services.runtime.unit_of_work import postgres_units
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-class _JoinedUnit(UnitOfWork[Stores]):
-    """A unit of work inside a transaction another part of the service holds (the registry
-    view's, which takes a newer market snapshot): its events join that transaction's outbox
-    rows, and an exception leaves through the holder, which rolls all of it back."""
-
-    def __init__(self, conn: asyncpg.Connection, schema: str) -> None:
-        super().__init__()
-        self.conn, self.schema = conn, schema
-        self.stores = postgres_stores(conn)
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None and self._outgoing:
-            await enqueue_many(self.conn, self._outgoing, schema=self.schema)
-        self._outgoing = []
-
-    async def __aenter__(self) -> Self:
-        await super().__aenter__()
-        return self
-
-
-def joined(conn: asyncpg.Connection, schema: str) -> UowFactory[Stores]:
-    return lambda: _JoinedUnit(conn, schema)
 
 
 def build(
@@ -79,7 +48,7 @@ def build(
     async def on_market(
         conn: asyncpg.Connection, previous: MarketUpserted | None, market: MarketUpserted
     ) -> None:
-        await campaigns.on_market(previous, market, joined(conn, service.schema))
+        await campaigns.on_market(previous, market, joined(conn, service.schema, postgres_stores))
 
     directory.on_market_change(on_market)
 

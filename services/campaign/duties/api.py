@@ -21,7 +21,7 @@ from services.campaign.domain import training as tr
 from services.campaign.domain.duties import Standing
 from services.campaign.domain.reports import Report, Schedule, next_due
 from services.campaign.domain.self_inspection import Answer, FollowUp, SelfInspection
-from services.campaign.duties.commands import READERS, REGISTRARS, REPORTERS, Duties
+from services.campaign.duties.service import READERS, REGISTRARS, REPORTERS, Duties
 from services.runtime.auth import Principal, require
 from services.runtime.inputs import text_inputs
 

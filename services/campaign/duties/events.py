@@ -11,8 +11,6 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from pydantic import BaseModel
-
 from contracts import duties as c
 from contracts.envelope import Envelope
 from services.campaign.domain.duties import Standing
@@ -21,23 +19,7 @@ from services.campaign.domain.self_inspection import FollowUp, Recorded
 from services.campaign.domain.training import Attended, Course, Session
 from services.runtime.outbox import Item, outgoing
 
-
-def _event(
-    event_type: str,
-    data: BaseModel,
-    market_id: str,
-    now: datetime,
-    cause: Envelope[Any] | None = None,
-) -> Item:
-    return outgoing(
-        "campaign",
-        event_type,
-        market_id,
-        data,
-        correlation_id=cause.correlationid if cause is not None else None,
-        causation_id=cause.id if cause is not None else None,
-        time=now,
-    )
+SERVICE = "campaign"
 
 
 def report_filed(report: Report) -> Item:
@@ -56,7 +38,7 @@ def report_filed(report: Report) -> Item:
         filed_at=report.filed_at,
         actor=report.actor,
     )
-    return _event("campaign.report.filed", data, report.market_id, report.filed_at)
+    return outgoing(SERVICE, "campaign.report.filed", report.market_id, data, time=report.filed_at)
 
 
 def report_late(report: Report, now: datetime) -> Item:
@@ -67,7 +49,7 @@ def report_late(report: Report, now: datetime) -> Item:
         due_on=report.period.due_on,
         flagged_at=report.late_flagged_at or now,
     )
-    return _event("campaign.report.late", data, report.market_id, now)
+    return outgoing(SERVICE, "campaign.report.late", report.market_id, data, time=now)
 
 
 def _follow_up(f: FollowUp) -> c.FollowUp:
@@ -94,7 +76,9 @@ def self_inspection_recorded(recorded: Recorded) -> Item:
         recorded_at=i.recorded_at,
         actor=i.actor,
     )
-    return _event("campaign.self_inspection.recorded", data, i.market_id, i.recorded_at)
+    return outgoing(
+        SERVICE, "campaign.self_inspection.recorded", i.market_id, data, time=i.recorded_at
+    )
 
 
 def follow_up_closed(f: FollowUp) -> Item:
@@ -110,12 +94,12 @@ def follow_up_closed(f: FollowUp) -> Item:
         closed_at=f.closed_at,
         actor=f.closed_by,
     )
-    return _event("campaign.follow_up.closed", data, f.market_id, f.closed_at)
+    return outgoing(SERVICE, "campaign.follow_up.closed", f.market_id, data, time=f.closed_at)
 
 
 def self_inspection_missed(market_id: str, district: str, day: date, now: datetime) -> Item:
     data = c.SelfInspectionMissed(market_id=market_id, district=district, day=day, flagged_at=now)
-    return _event("campaign.self_inspection.missed", data, market_id, now)
+    return outgoing(SERVICE, "campaign.self_inspection.missed", market_id, data, time=now)
 
 
 def training_attended(
@@ -134,7 +118,7 @@ def training_attended(
         recorded_at=a.recorded_at,
         actor=a.actor,
     )
-    return _event("campaign.training.attended", data, market_id, a.recorded_at)
+    return outgoing(SERVICE, "campaign.training.attended", market_id, data, time=a.recorded_at)
 
 
 def certificate_issued(attended: Attended, course: Course, cause: Envelope[Any]) -> Item | None:
@@ -153,9 +137,25 @@ def certificate_issued(attended: Attended, course: Course, cause: Envelope[Any])
         valid_until=cert.valid_until,
         issued_at=cert.issued_at,
     )
-    return _event("campaign.certificate.issued", data, cert.market_id, cert.issued_at, cause)
+    return outgoing(
+        SERVICE,
+        "campaign.certificate.issued",
+        cert.market_id,
+        data,
+        time=cert.issued_at,
+        correlation_id=cause.correlationid if cause is not None else None,
+        causation_id=cause.id if cause is not None else None,
+    )
 
 
 def duties_updated(standing: Standing, cause: Envelope[Any] | None) -> Item:
     data = c.DutiesUpdated.model_validate(standing.to_dict())
-    return _event("campaign.duties.updated", data, standing.market_id, standing.updated_at, cause)
+    return outgoing(
+        SERVICE,
+        "campaign.duties.updated",
+        standing.market_id,
+        data,
+        time=standing.updated_at,
+        correlation_id=cause.correlationid if cause is not None else None,
+        causation_id=cause.id if cause is not None else None,
+    )

@@ -1,12 +1,13 @@
-"""Postgres repository of the duties component: rows in, domain values out. All SQL is
-parameterised; every method runs on the caller's connection (and so in its transaction)."""
+"""The duties component's store: what the use cases ask of storage (the protocol) and its
+Postgres implementation (SQL only, rows in and domain values out). Every method runs on the
+connection (and transaction) of the caller's unit of work."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
@@ -29,6 +30,105 @@ class MarketRow:
     known_since: date
     task_force_on: date | None
     standing: dict[str, Any] | None
+
+
+class DutiesStore(Protocol):
+    """What the use cases ask of the duties' storage; every method runs in the caller's unit
+    of work."""
+
+    async def ensure_market(
+        self, market_id: str, district: str, today: date, task_force_on: date | None = None
+    ) -> None:
+        """Know the market from `today` on (a market already known keeps its first day); a task
+        force day is kept once set."""
+
+    async def market_row(self, market_id: str) -> MarketRow | None: ...
+
+    async def lock_market(self, market_id: str) -> MarketRow | None:
+        """The market's row, locked until the transaction ends: a market's duties change one
+        change at a time (a filing and the clock never both flag a period)."""
+
+    async def save_standing(
+        self, market_id: str, measures: dict[str, Any], at: datetime
+    ) -> None: ...
+
+    async def mobilisation(self, district: str, today: date) -> date | None:
+        """The mobilisation date of the latest campaign the district takes part in that has
+        begun (the campaign's own table in this service's schema); None without one."""
+
+    async def reports(self, market_id: str) -> list[Report]: ...
+
+    async def save_report(self, report: Report) -> None: ...
+
+    async def district_reports(
+        self, district: str | None, *, state: str | None, limit: int
+    ) -> list[Report]:
+        """Filed or flagged periods (of `district`, or the city's), newest due day first; with
+        `state`: `late` (flagged, still not filed), `filed_late` or `on_time`."""
+
+    async def inspected_days(self, market_id: str, since: date) -> set[date]: ...
+
+    async def missed_days(self, market_id: str, since: date) -> set[date]: ...
+
+    async def insert_self_inspection(
+        self, inspection: SelfInspection, follow_ups: Iterable[FollowUp]
+    ) -> None: ...
+
+    async def self_inspections(
+        self, market_id: str, first: date | None, last: date | None, limit: int
+    ) -> list[tuple[SelfInspection, list[FollowUp]]]: ...
+
+    async def follow_ups(self, market_id: str, state: str | None, limit: int) -> list[FollowUp]: ...
+
+    async def follow_up(self, follow_up_id: str) -> FollowUp | None: ...
+
+    async def close_follow_up(self, follow_up: FollowUp) -> None: ...
+
+    async def open_follow_ups(self, market_id: str) -> int: ...
+
+    async def insert_missed(
+        self, market_id: str, district: str, days: Iterable[date], at: datetime
+    ) -> None: ...
+
+    async def insert_course(self, course: Course) -> None: ...
+
+    async def course(self, course_id: str) -> Course | None: ...
+
+    async def courses(self) -> list[tuple[Course, list[Session]]]: ...
+
+    async def insert_session(self, session: Session) -> None: ...
+
+    async def session(self, session_id: str) -> Session | None: ...
+
+    async def insert_trainee(self, trainee: Trainee) -> None: ...
+
+    async def trainee(self, trainee_id: str) -> Trainee | None: ...
+
+    async def trainees(self, market_id: str) -> list[Trainee]: ...
+
+    async def attended(self, session_id: str, trainee_id: str) -> bool: ...
+
+    async def insert_attendance(
+        self, attendance: Attendance, certificate: Certificate | None
+    ) -> None: ...
+
+    async def certificates(self, market_id: str) -> list[Certificate]: ...
+
+    async def valid_certificates(self, district: str | None, today: date) -> list[Certificate]:
+        """Certificates still valid on `today` or later (of `district`, or the city's)."""
+
+    async def trainees_by_id(self, ids: Iterable[str]) -> dict[str, Trainee]: ...
+
+    async def courses_by_id(self, ids: Iterable[str]) -> dict[str, Course]: ...
+
+
+@dataclass(frozen=True)
+class Stores:
+    duties: DutiesStore
+
+
+def postgres_stores(conn: asyncpg.Connection) -> Stores:
+    return Stores(PostgresDutiesStore(conn))
 
 
 def _market(r: asyncpg.Record) -> MarketRow:
@@ -121,7 +221,7 @@ def _certificate(r: asyncpg.Record) -> Certificate:
     )
 
 
-class DutiesStore:
+class PostgresDutiesStore:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 

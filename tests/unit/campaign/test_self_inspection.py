@@ -20,8 +20,8 @@ from services.campaign.domain.self_inspection import (
     days_to_flag,
     record,
 )
-from services.campaign.duties.checklist import load_checklist
 from services.campaign.duties.config import CHECKLIST_FILE
+from services.campaign.duties.policy_files import load_checklist
 from services.runtime.errors import Conflict, InvalidInput
 
 CHECKLIST = Checklist.from_dict(

@@ -1,4 +1,5 @@
-"""Reads the self-inspection checklist data file and hands it to the domain as a `Checklist`."""
+"""Reads the self-inspection checklist data file and hands it to the domain as a `Checklist` (the
+domain reads no files)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
-"""The duties' use cases: each one a transaction that locks the market's row, loads what the rules
-need, applies a pure rule from `services.campaign.domain`, and stores the change with its events
-(outbox) — the market's refreshed standing (`campaign.duties.updated`) among them when it moved.
+"""The duties' use cases: each one a unit of work that locks the market's row, loads what the
+rules need, applies a pure rule from `services.campaign.domain`, and stores the change with its
+events (written to the outbox with the commit) — the market's refreshed standing
+(`campaign.duties.updated`) among them when it moved.
 
 HTTP routes and the clock call these; they never touch SQL or Kafka themselves. `now` is the clock
 every rule is given: replace it (tests) to move time. Dates are the city's (`config.timezone`).
@@ -8,12 +9,13 @@ every rule is given: replace it (tests) to move time. Dates are the city's (`con
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from contracts.envelope import Envelope
 from contracts.people import Actor
@@ -42,12 +44,12 @@ from services.campaign.domain.self_inspection import (
 from services.campaign.duties import events
 from services.campaign.duties.config import DutiesConfig
 from services.campaign.duties.metrics import DutiesMetrics
-from services.campaign.duties.store import DutiesStore, MarketRow
-from services.runtime.app import Service
+from services.campaign.duties.store import DutiesStore, MarketRow, Stores
 from services.runtime.auth import ALL_DISTRICTS, Principal
-from services.runtime.directory import RegistryDirectory
-from services.runtime.errors import Forbidden, InvalidInput, NotFound
+from services.runtime.clock import Clock
+from services.runtime.failures import Forbidden, InvalidInput, NotFound
 from services.runtime.outbox import Item
+from services.runtime.unit_of_work import UowFactory
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +59,16 @@ log = logging.getLogger(__name__)
 READERS = ("leader", "department", "clerk", "inspector")
 REPORTERS = ("clerk", "inspector")
 REGISTRARS = ("clerk",)
+
+
+class Directory(Protocol):
+    """What the use cases read of the registry view (services/runtime/directory.py)."""
+
+    @property
+    def markets(self) -> Mapping[str, MarketUpserted]: ...
+
+    @property
+    def caught_up(self) -> asyncio.Event: ...
 
 
 def new_id(prefix: str) -> str:
@@ -93,17 +105,18 @@ class ClockRun:
 class Duties:
     def __init__(
         self,
-        service: Service,
-        directory: RegistryDirectory,
+        uow: UowFactory[Stores],
+        directory: Directory,
         config: DutiesConfig,
         checklist: Checklist,
-        now: Callable[[], datetime],
+        now: Clock,
+        metrics: DutiesMetrics,
     ) -> None:
-        self.service, self.directory, self.config = service, directory, config
+        self.uow, self.directory, self.config = uow, directory, config
         self.checklist, self.now = checklist, now
         self.tz = config.tz
         self.opening = OpeningDays(frozenset(config.closed_weekdays))
-        self.metrics = DutiesMetrics(service.metrics)
+        self.metrics = metrics
 
     def today(self, now: datetime) -> date:
         return now.astimezone(self.tz).date()
@@ -204,10 +217,6 @@ class Duties:
         await store.save_standing(row.market_id, current.measures(), now)
         return [events.duties_updated(current, cause)]
 
-    async def _publish(self, store: DutiesStore, items: list[Item]) -> None:
-        if items:
-            await self.service.enqueue_many(store.conn, items)
-
     def _count(self, items: Iterable[Item]) -> None:
         for _, event, _ in items:
             self.metrics.events.labels(event.type).inc()
@@ -225,8 +234,8 @@ class Duties:
         market = self.market(who, market_id, staff=REPORTERS, operator=False)
         now = self.now()
         today = self.today(now)
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            store = DutiesStore(conn)
+        async with self.uow() as work:
+            store = work.stores.duties
             row = await self._lock(store, market, today)
             filing = file_report(
                 await self.schedule(store, row, today),
@@ -248,7 +257,7 @@ class Duties:
             filed = events.report_filed(filing.report)
             items.append(filed)
             items += await self.refresh(store, row, today, now, filed[1])
-            await self._publish(store, items)
+            work.emit(*items)
         self._count(items)
         return filing.report
 
@@ -259,8 +268,8 @@ class Duties:
         its report when filed), newest first, and today."""
         market = self.market(who, market_id, staff=READERS, operator=True)
         today = self.today(self.now())
-        async with self.service.pool.acquire() as conn:
-            store = DutiesStore(conn)
+        async with self.uow() as work:
+            store = work.stores.duties
             row = await self._row(store, market, today)
             schedule = await self.schedule(store, row, today)
             held = by_period(await store.reports(market_id))
@@ -279,8 +288,8 @@ class Duties:
     ) -> tuple[list[Report], date]:
         scope = district_scope(who, district)
         today = self.today(self.now())
-        async with self.service.pool.acquire() as conn:
-            found = await DutiesStore(conn).district_reports(scope, state=state, limit=limit)
+        async with self.uow() as work:
+            found = await work.stores.duties.district_reports(scope, state=state, limit=limit)
         return found, today
 
     # -- self-inspections ------------------------------------------------------------------------
@@ -291,8 +300,8 @@ class Duties:
         now = self.now()
         today = self.today(now)
         day = day or today
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            store = DutiesStore(conn)
+        async with self.uow() as work:
+            store = work.stores.duties
             row = await self._lock(store, market, today)
             recorded = record(
                 self.checklist,
@@ -313,7 +322,7 @@ class Duties:
             await store.insert_self_inspection(recorded.inspection, recorded.follow_ups)
             item = events.self_inspection_recorded(recorded)
             items = [item, *await self.refresh(store, row, today, now, item[1])]
-            await self._publish(store, items)
+            work.emit(*items)
         self._count(items)
         return recorded
 
@@ -323,21 +332,21 @@ class Duties:
         self.market(who, market_id, staff=READERS, operator=True)
         if first is not None and last is not None and first > last:
             raise InvalidInput("from", f"must not be after to ({last.isoformat()})")
-        async with self.service.pool.acquire() as conn:
-            return await DutiesStore(conn).self_inspections(market_id, first, last, limit)
+        async with self.uow() as work:
+            return await work.stores.duties.self_inspections(market_id, first, last, limit)
 
     async def follow_ups(
         self, who: Principal, market_id: str, state: str | None, limit: int
     ) -> list[FollowUp]:
         self.market(who, market_id, staff=READERS, operator=True)
-        async with self.service.pool.acquire() as conn:
-            return await DutiesStore(conn).follow_ups(market_id, state, limit)
+        async with self.uow() as work:
+            return await work.stores.duties.follow_ups(market_id, state, limit)
 
     async def close_follow_up(self, who: Principal, follow_up_id: str, note: str) -> FollowUp:
         now = self.now()
         today = self.today(now)
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            store = DutiesStore(conn)
+        async with self.uow() as work:
+            store = work.stores.duties
             found = await store.follow_up(follow_up_id)
             if found is None:
                 raise NotFound(
@@ -352,7 +361,7 @@ class Duties:
             await store.close_follow_up(closed)
             item = events.follow_up_closed(closed)
             items = [item, *await self.refresh(store, row, today, now, item[1])]
-            await self._publish(store, items)
+            work.emit(*items)
         self._count(items)
         return closed
 
@@ -365,19 +374,19 @@ class Duties:
             actor=actor(who),
             now=self.now(),
         )
-        async with self.service.pool.acquire() as conn:
-            await DutiesStore(conn).insert_course(course)
+        async with self.uow() as work:
+            await work.stores.duties.insert_course(course)
         return course
 
     async def courses(self) -> list[tuple[tr.Course, list[tr.Session]]]:
-        async with self.service.pool.acquire() as conn:
-            return await DutiesStore(conn).courses()
+        async with self.uow() as work:
+            return await work.stores.duties.courses()
 
     async def create_session(
         self, who: Principal, course_id: str, held_on: date, place: str
     ) -> tr.Session:
-        async with self.service.pool.acquire() as conn:
-            store = DutiesStore(conn)
+        async with self.uow() as work:
+            store = work.stores.duties
             course = await store.course(course_id)
             if course is None:
                 raise NotFound(
@@ -410,12 +419,12 @@ class Duties:
             actor=actor(who),
             now=now,
         )
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            store = DutiesStore(conn)
+        async with self.uow() as work:
+            store = work.stores.duties
             row = await self._lock(store, market, today)
             await store.insert_trainee(trainee)
             items = await self.refresh(store, row, today, now, None)
-            await self._publish(store, items)
+            work.emit(*items)
         self._count(items)
         return trainee
 
@@ -424,8 +433,8 @@ class Duties:
     ) -> tuple[list[tuple[tr.Trainee, list[tr.Certificate]]], date]:
         self.market(who, market_id, staff=READERS, operator=True)
         today = self.today(self.now())
-        async with self.service.pool.acquire() as conn:
-            store = DutiesStore(conn)
+        async with self.uow() as work:
+            store = work.stores.duties
             trainees = await store.trainees(market_id)
             certs = await store.certificates(market_id)
         return [(t, [c for c in certs if c.trainee_id == t.trainee_id]) for t in trainees], today
@@ -435,8 +444,8 @@ class Duties:
     ) -> tr.Attended:
         now = self.now()
         today = self.today(now)
-        async with self.service.pool.acquire() as conn, conn.transaction():
-            store = DutiesStore(conn)
+        async with self.uow() as work:
+            store = work.stores.duties
             session = await store.session(session_id)
             if session is None:
                 raise NotFound(
@@ -470,7 +479,7 @@ class Duties:
             if issued is not None:
                 items.append(issued)
             items += await self.refresh(store, row, today, now, items[-1][1])
-            await self._publish(store, items)
+            work.emit(*items)
         self._count(items)
         return attended
 
@@ -481,8 +490,8 @@ class Duties:
         given (not renewed yet), soonest first, with their holder and course."""
         scope = district_scope(who, district)
         today = self.today(self.now())
-        async with self.service.pool.acquire() as conn:
-            store = DutiesStore(conn)
+        async with self.uow() as work:
+            store = work.stores.duties
             valid = await store.valid_certificates(scope, today)
             if expiring_within_days is None:
                 found = [c for c in valid if c.valid_on(today)]
@@ -498,23 +507,27 @@ class Duties:
         market = self.market(who, market_id, staff=READERS, operator=True)
         now = self.now()
         today = self.today(now)
-        async with self.service.pool.acquire() as conn:
-            store = DutiesStore(conn)
+        async with self.uow() as work:
+            store = work.stores.duties
             return await self.standing(store, await self._row(store, market, today), today, now)
 
     # -- the registry view -----------------------------------------------------------------------
     async def on_market_change(
-        self, conn: Any, previous: MarketUpserted | None, market: MarketUpserted
+        self,
+        previous: MarketUpserted | None,
+        market: MarketUpserted,
+        uow: UowFactory[Stores] | None = None,
     ) -> None:
         """Know a market from the day it comes into the view, and date its task force when a
-        snapshot first shows one (run in the view's transaction)."""
+        snapshot first shows one (`uow`: in the view's own transaction)."""
         newly = market.task_force is not None and (previous is None or previous.task_force is None)
-        await DutiesStore(conn).ensure_market(
-            market.market_id,
-            market.district,
-            self.today(self.now()),
-            task_force_day(market, self.tz) if newly else None,
-        )
+        async with (uow or self.uow)() as work:
+            await work.stores.duties.ensure_market(
+                market.market_id,
+                market.district,
+                self.today(self.now()),
+                task_force_day(market, self.tz) if newly else None,
+            )
 
     # -- the clock -------------------------------------------------------------------------------
     async def check(self, only: Iterable[str] | None = None) -> ClockRun:
@@ -529,8 +542,8 @@ class Duties:
         ]
         late = missed = published = 0
         for market in markets:
-            async with self.service.pool.acquire() as conn, conn.transaction():
-                store = DutiesStore(conn)
+            async with self.uow() as work:
+                store = work.stores.duties
                 row = await self._lock(store, market, today)
                 items: list[Item] = []
                 schedule = await self.schedule(store, row, today)
@@ -566,7 +579,7 @@ class Duties:
                 updated = await self.refresh(store, row, today, now, cause)
                 published += len(updated)
                 items += updated
-                await self._publish(store, items)
+                work.emit(*items)
             self._count(items)
         run = ClockRun(len(markets), late, missed, published)
         if late or missed:
