@@ -18,6 +18,7 @@ from contracts.honours import MONTH_PATTERN
 from services.credit.domain import Period
 from services.credit.domain.public import grades_csv
 from services.credit.service import Credit
+from services.credit.store import GradeQuery
 from services.runtime.auth import Principal, require
 from services.runtime.failures import InvalidInput
 from services.runtime.inputs import text_inputs
@@ -139,14 +140,8 @@ async def public_merchants(
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
 ) -> PublicMerchantPage:
     """Search the merchants by name, district, market and grade; paginated (limit ≤ 100)."""
-    found, total = await svc.merchant_grades(
-        q=_blank(q),
-        district=_blank(district),
-        market_id=_blank(market_id),
-        grade=grade,
-        offset=offset,
-        limit=limit,
-    )
+    query = GradeQuery(_blank(q), _blank(district), _blank(market_id), grade, offset, limit)
+    found, total = await svc.merchant_grades(query)
     return PublicMerchantPage.model_validate(
         {"items": [m.to_dict() for m in found], "total": total, "offset": offset, "limit": limit}
     )
@@ -167,9 +162,8 @@ async def public_merchants_csv(
 ) -> Response:
     """Every merchant's grade as CSV, columns id,name,market_id,market_name,district,stall_no,
     grade,graded_at (UTF-8 with a BOM, CRLF lines)."""
-    found, _ = await svc.merchant_grades(
-        q=None, district=_blank(district), market_id=_blank(market_id), grade=grade, limit=None
-    )
+    query = GradeQuery(district=_blank(district), market_id=_blank(market_id), grade=grade)
+    found, _ = await svc.merchant_grades(query)
     return Response(
         grades_csv(found).encode("utf-8"),
         media_type="text/csv; charset=utf-8",

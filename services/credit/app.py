@@ -21,6 +21,7 @@ from services.credit.handlers import (
     risks_router,
 )
 from services.credit.metrics import CreditMetrics
+from services.credit.policy_files import load_book
 from services.credit.service import Credit
 from services.credit.settings import CreditSettings
 from services.credit.store import postgres_stores
@@ -39,13 +40,6 @@ LEDGER_TOPICS = (
     topics.TELEMETRY_RISKS.name,
     topics.CAMPAIGN_ENFORCEMENT.name,
 )
-
-
-def load_book(settings: CreditSettings) -> PolicyBook:
-    try:
-        return PolicyBook.load(settings.policy_dir)
-    except (OSError, ValueError) as exc:
-        raise SystemExit(f"CREDIT_POLICY_DIR: {exc}") from exc
 
 
 def wire(

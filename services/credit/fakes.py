@@ -8,13 +8,25 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 
 from contracts.duties import DutiesUpdated
 from services.credit.domain import Adjustment, Entry
 from services.credit.domain.public import MerchantGrade
-from services.credit.store import Duties, StoredCredit, Stores
+from services.credit.store import (
+    CaseDecided,
+    ComplaintSeen,
+    Drawing,
+    Duties,
+    GradeQuery,
+    Observation,
+    OrderSeen,
+    RiskSeen,
+    StoredCredit,
+    Stores,
+)
 
 
 def _counts(pairs: Sequence[tuple[str, str]]) -> dict[str, dict[str, int]]:
@@ -100,12 +112,13 @@ class FakeLedger:
 class FakeContext:
     def __init__(self) -> None:
         self.statuses: dict[str, tuple[str, int]] = {}
-        self.observations: dict[tuple[str, str], dict[str, Any]] = {}
-        self.risks: dict[str, dict[str, Any]] = {}
-        self.complaints: dict[str, dict[str, Any]] = {}
+        self.observations: dict[tuple[str, str], Observation] = {}
+        self.risks: dict[str, RiskSeen] = {}
+        self.cleared: dict[str, datetime] = {}
+        self.complaints: dict[str, ComplaintSeen] = {}
         self.inspections: dict[str, tuple[str, str, datetime]] = {}
-        self.rectifications: dict[str, dict[str, Any]] = {}
-        self.cases: dict[str, dict[str, Any]] = {}
+        self.rectifications: dict[str, OrderSeen] = {}
+        self.cases: dict[str, CaseDecided] = {}
         self.market_duties: dict[tuple[str, date], DutiesUpdated] = {}
 
     async def status(self, merchant_id: str) -> tuple[str, int] | None:
@@ -114,120 +127,65 @@ class FakeContext:
     async def set_status(self, merchant_id: str, status: str, version: int) -> None:
         self.statuses[merchant_id] = (status, version)
 
-    async def observe(
-        self,
-        event_id: str,
-        kind: str,
-        *,
-        market_id: str,
-        district: str,
-        merchant_id: str | None,
-        at: datetime,
-        good: bool,
-    ) -> None:
-        self.observations.setdefault(
-            (event_id, kind),
-            {"market_id": market_id, "merchant_id": merchant_id, "at": at, "good": good},
-        )
+    async def observe(self, seen: Observation) -> None:
+        self.observations.setdefault((seen.event_id, seen.kind), seen)
 
     async def observed(
         self, start: datetime, end: datetime
     ) -> dict[tuple[str, str], tuple[int, int]]:
         out: dict[tuple[str, str], tuple[int, int]] = {}
-        for (_, kind), o in self.observations.items():
-            if start <= o["at"] < end:
-                n, good = out.get((o["market_id"], kind), (0, 0))
-                out[(o["market_id"], kind)] = (n + 1, good + int(o["good"]))
+        for o in self.observations.values():
+            if start <= o.at < end:
+                n, good = out.get((o.market_id, o.kind), (0, 0))
+                out[(o.market_id, o.kind)] = (n + 1, good + int(o.good))
         return out
 
     async def last_inspection(self, merchant_id: str) -> datetime | None:
         seen = [
-            o["at"]
-            for (_, kind), o in self.observations.items()
-            if kind == "inspection" and o["merchant_id"] == merchant_id
+            o.at
+            for o in self.observations.values()
+            if o.kind == "inspection" and o.merchant_id == merchant_id
         ]
         return max(seen, default=None)
 
-    async def risk_open(
-        self,
-        risk_id: str,
-        *,
-        rule: str,
-        category: str,
-        severity: str,
-        market_id: str,
-        merchant_id: str | None,
-        raised_at: datetime,
-    ) -> None:
-        if risk_id in self.risks:
-            self.risks[risk_id]["severity"] = severity
-            return
-        self.risks[risk_id] = {
-            "rule": rule,
-            "category": category,
-            "severity": severity,
-            "market_id": market_id,
-            "raised_at": raised_at,
-            "cleared_at": None,
-        }
+    async def risk_open(self, risk: RiskSeen) -> None:
+        held = self.risks.get(risk.risk_id)
+        self.risks[risk.risk_id] = risk if held is None else replace(held, severity=risk.severity)
 
     async def risk_cleared(self, risk_id: str, at: datetime) -> None:
-        risk = self.risks.get(risk_id)
-        if risk is not None and risk["cleared_at"] is None:
-            risk["cleared_at"] = at
+        if risk_id in self.risks:
+            self.cleared.setdefault(risk_id, at)
 
     async def open_food_safety_risks(self, at: datetime) -> dict[str, int]:
         out: dict[str, int] = {}
         for r in self.risks.values():
+            cleared = self.cleared.get(r.risk_id)
             if (
-                r["category"] == "food_safety"
-                and r["raised_at"] < at
-                and (r["cleared_at"] is None or r["cleared_at"] >= at)
+                r.category == "food_safety"
+                and r.raised_at < at
+                and (cleared is None or cleared >= at)
             ):
-                out[r["market_id"]] = out.get(r["market_id"], 0) + 1
+                out[r.market_id] = out.get(r.market_id, 0) + 1
         return out
 
-    async def complaint_seen(
-        self,
-        complaint_id: str,
-        *,
-        category: str,
-        state: str,
-        merchant_id: str | None,
-        received_at: datetime,
-        version: int,
-    ) -> None:
-        held = self.complaints.get(complaint_id)
+    async def complaint_seen(self, seen: ComplaintSeen) -> None:
+        held = self.complaints.get(seen.complaint_id)
         if held is None:
-            self.complaints[complaint_id] = {
-                "category": category,
-                "state": state,
-                "received_at": received_at,
-                "version": version,
-            }
-        elif held["version"] < version:
-            held.update(state=state, version=version)
+            self.complaints[seen.complaint_id] = seen
+        elif held.version < seen.version:
+            self.complaints[seen.complaint_id] = replace(
+                held, state=seen.state, version=seen.version
+            )
 
     async def roots(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for i in ids:
             if (r := self.risks.get(i)) is not None:
-                found[i] = {
-                    "kind": "risk",
-                    "id": i,
-                    "rule": r["rule"],
-                    "category": r["category"],
-                    "severity": r["severity"],
-                    "at": r["raised_at"].isoformat(),
-                }
+                found[i] = {"kind": "risk", "id": i, "rule": r.rule, "category": r.category}
+                found[i] |= {"severity": r.severity, "at": r.raised_at.isoformat()}
             if (c := self.complaints.get(i)) is not None:
-                found[i] = {
-                    "kind": "complaint",
-                    "id": i,
-                    "category": c["category"],
-                    "state": c["state"],
-                    "at": c["received_at"].isoformat(),
-                }
+                found[i] = {"kind": "complaint", "id": i, "category": c.category}
+                found[i] |= {"state": c.state, "at": c.received_at.isoformat()}
         return found
 
     async def inspected(self, merchant_id: str, task_id: str, outcome: str, at: datetime) -> None:
@@ -235,24 +193,15 @@ class FakeContext:
         if held is None or held[2] < at:
             self.inspections[merchant_id] = (task_id, outcome, at)
 
-    async def rectification(
-        self,
-        rectification_id: str,
-        *,
-        merchant_id: str | None,
-        market_id: str,
-        state: str,
-        deadline: datetime | None,
-        version: int,
-    ) -> None:
-        held = self.rectifications.get(rectification_id)
-        if held is None or held["version"] < version:
-            self.rectifications[rectification_id] = {
-                "merchant_id": merchant_id if held is None else held["merchant_id"],
-                "state": state,
-                "deadline": deadline,
-                "version": version,
-            }
+    async def rectification(self, order: OrderSeen) -> None:
+        held = self.rectifications.get(order.rectification_id)
+        if held is None:
+            self.rectifications[order.rectification_id] = order
+        elif held.version < order.version:
+            changed = replace(
+                held, state=order.state, deadline=order.deadline, version=order.version
+            )
+            self.rectifications[order.rectification_id] = changed
 
     async def last_inspection_of(self, merchant_id: str) -> tuple[datetime, str | None] | None:
         held = self.inspections.get(merchant_id)
@@ -265,24 +214,15 @@ class FakeContext:
         open_ = [
             r
             for r in self.rectifications.values()
-            if r["merchant_id"] == merchant_id and r["state"] == "open"
+            if r.merchant_id == merchant_id and r.state == "open"
         ]
-        deadlines = [r["deadline"] for r in open_ if r["deadline"] is not None]
+        deadlines = [r.deadline for r in open_ if r.deadline is not None]
         return len(open_), min(deadlines, default=None)
 
-    async def case_decided(
-        self,
-        case_id: str,
-        *,
-        merchant_id: str | None,
-        market_id: str,
-        sanction: str,
-        decided_at: datetime,
-        event_id: str,
-    ) -> bool:
-        if case_id in self.cases:
+    async def case_decided(self, case: CaseDecided) -> bool:
+        if case.case_id in self.cases:
             return False
-        self.cases[case_id] = {"merchant_id": merchant_id, "sanction": sanction}
+        self.cases[case.case_id] = case
         return True
 
     async def keep_duties(self, data: DutiesUpdated) -> bool:
@@ -322,7 +262,7 @@ class FakeAssessments:
 
 class FakeHonours:
     def __init__(self) -> None:
-        self.drawings: dict[str, dict[str, Any]] = {}
+        self.drawings: dict[str, Drawing] = {}
         self.entries: dict[tuple[str, str], list[Entry]] = {}
 
     async def lock_honours(self) -> None:
@@ -332,29 +272,16 @@ class FakeHonours:
         if month is None:
             month = max(self.drawings, default=None)
         held = None if month is None else self.drawings.get(month)
-        return None if held is None else dict(held)
+        if held is None:
+            return None
+        row = {f: getattr(held, f) for f in ("month", "drawing_id", "policy_version")}
+        row |= {"period_from": held.period[0], "period_to": held.period[1]}
+        return row | {"drawn_at": held.drawn_at, "drawn_by": held.drawn_by}
 
-    async def save_drawing(
-        self,
-        *,
-        month: str,
-        drawing_id: str,
-        policy_version: str,
-        period: tuple[datetime, datetime],
-        drawn_at: datetime,
-        drawn_by: dict[str, Any] | None,
-    ) -> None:
-        if month in self.drawings:
-            raise ValueError(f"the drawing of {month} is already stored")
-        self.drawings[month] = {
-            "month": month,
-            "drawing_id": drawing_id,
-            "policy_version": policy_version,
-            "period_from": period[0],
-            "period_to": period[1],
-            "drawn_at": drawn_at,
-            "drawn_by": drawn_by,
-        }
+    async def save_drawing(self, drawing: Drawing) -> None:
+        if drawing.month in self.drawings:
+            raise ValueError(f"the drawing of {drawing.month} is already stored")
+        self.drawings[drawing.month] = drawing
 
     async def save_honour_entries(self, month: str, change: str, entries: Sequence[Entry]) -> None:
         self.entries.setdefault((month, change), []).extend(entries)
@@ -378,26 +305,17 @@ class FakeGradeListing:
         self.ledger = ledger
         self.merchants: list[dict[str, Any]] = []
 
-    async def merchant_grades(
-        self,
-        *,
-        q: str | None,
-        district: str | None,
-        market_id: str | None,
-        grade: str | None,
-        offset: int,
-        limit: int | None,
-    ) -> tuple[list[MerchantGrade], int]:
+    async def merchant_grades(self, query: GradeQuery) -> tuple[list[MerchantGrade], int]:
         found = []
         for m in sorted(
             self.merchants, key=lambda m: (m["district"], m["market_id"], m["stall_no"], m["id"])
         ):
             graded = await self.ledger.graded(m["id"])
             if (
-                (q is None or q.casefold() in m["name"].casefold())
-                and (district is None or m["district"] == district)
-                and (market_id is None or m["market_id"] == market_id)
-                and (grade is None or (graded is not None and graded[0] == grade))
+                (query.q is None or query.q.casefold() in m["name"].casefold())
+                and (query.district is None or m["district"] == query.district)
+                and (query.market_id is None or m["market_id"] == query.market_id)
+                and (query.grade is None or (graded is not None and graded[0] == query.grade))
             ):
                 found.append(
                     MerchantGrade(
@@ -406,8 +324,8 @@ class FakeGradeListing:
                         graded_at=graded[1] if graded else None,
                     )
                 )
-        end = None if limit is None else offset + limit
-        return found[offset:end], len(found)
+        end = None if query.limit is None else query.offset + query.limit
+        return found[query.offset : end], len(found)
 
 
 class FakeStores(Stores):

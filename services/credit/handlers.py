@@ -4,6 +4,7 @@ ids and where Kafka delivered it."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from contracts.duties import DutiesUpdated
@@ -29,6 +30,8 @@ COMPLAINT_TYPES = (
     "complaints.complaint.closed",
     "complaints.complaint.overdue",
 )
+# A use case that reads an event of the ledger: its type, data, cause and delivery.
+LedgerUseCase = Callable[[str, Any, EventMeta, Delivery], Awaitable[None]]
 RISK_TYPES = ("telemetry.risk.raised", "telemetry.risk.escalated", "telemetry.risk.cleared")
 
 
@@ -51,28 +54,24 @@ class Counted:
         await self.router(delivery)
 
 
-def inspection_router(credit: Credit) -> Counted:
-    """`inspection.events.v1`: outcomes and rectification orders."""
-
-    async def inspected(event: Envelope[Any], delivery: Delivery) -> None:
-        await credit.inspected(event.type, event.data, meta(event, delivery), delivery)
+def _ledger_router(credit: Credit, types: tuple[str, ...], use_case: LedgerUseCase) -> Counted:
+    async def handle(event: Envelope[Any], delivery: Delivery) -> None:
+        await use_case(event.type, event.data, meta(event, delivery), delivery)
 
     router = EventRouter()
-    for event_type in INSPECTION_TYPES:
-        router.route(event_type, inspected)
+    for event_type in types:
+        router.route(event_type, handle)
     return Counted(router, credit.metrics)
+
+
+def inspection_router(credit: Credit) -> Counted:
+    """`inspection.events.v1`: outcomes and rectification orders."""
+    return _ledger_router(credit, INSPECTION_TYPES, credit.inspected)
 
 
 def complaints_router(credit: Credit) -> Counted:
     """`complaints.events.v1`: each complaint's lifecycle."""
-
-    async def complained(event: Envelope[Any], delivery: Delivery) -> None:
-        await credit.complained(event.type, event.data, meta(event, delivery), delivery)
-
-    router = EventRouter()
-    for event_type in COMPLAINT_TYPES:
-        router.route(event_type, complained)
-    return Counted(router, credit.metrics)
+    return _ledger_router(credit, COMPLAINT_TYPES, credit.complained)
 
 
 def merchants_router(credit: Credit) -> EventRouter:

@@ -63,7 +63,17 @@ from services.credit.domain import (
 from services.credit.domain.honours import LEDGER_KINDS, HonourRules, span
 from services.credit.domain.public import MerchantGrade, grade_shares, public_rank
 from services.credit.metrics import CreditMetrics
-from services.credit.store import StoredCredit, Stores
+from services.credit.store import (
+    CaseDecided,
+    ComplaintSeen,
+    Drawing,
+    GradeQuery,
+    Observation,
+    OrderSeen,
+    RiskSeen,
+    StoredCredit,
+    Stores,
+)
 from services.runtime.auth import ALL_DISTRICTS, Principal
 from services.runtime.clock import Clock
 from services.runtime.failures import Conflict, InvalidInput, NotFound
@@ -87,18 +97,9 @@ class Market(Protocol):
     def district(self) -> str: ...
 
 
-class Merchant(Protocol):
+class Merchant(Market, Protocol):
     @property
     def merchant_id(self) -> str: ...
-
-    @property
-    def name(self) -> str: ...
-
-    @property
-    def market_id(self) -> str: ...
-
-    @property
-    def district(self) -> str: ...
 
     @property
     def stall_no(self) -> str: ...
@@ -120,6 +121,14 @@ def actor(who: Principal) -> dict[str, str]:
 
 
 Observe = Callable[[Stores], Awaitable[None]]
+
+
+def _observed(meta: EventMeta, kind: str, data: Any, at: datetime, good: bool) -> Observation:
+    """What the assessment counts of an event about a place (`data` names market, district and
+    merchant)."""
+    return Observation(
+        meta.event_id, kind, data.market_id, data.district, data.merchant_id, at, good
+    )
 
 
 class Credit:
@@ -156,23 +165,15 @@ class Credit:
         async def observe(store: Stores) -> None:
             await self._keep_public(store, data)
             if isinstance(data, TaskCompleted) and data.reason_kind != "reinspection":
-                await store.context.observe(
-                    meta.event_id, "inspection", market_id=data.market_id,
-                    district=data.district, merchant_id=data.merchant_id, at=data.completed_at,
-                    good=data.outcome == "pass",
-                )  # fmt: skip
+                good, at = data.outcome == "pass", data.completed_at
             elif isinstance(data, RectificationVerified) and data.passed and data.on_time:
-                await store.context.observe(
-                    meta.event_id, "rectification", market_id=data.market_id,
-                    district=data.district, merchant_id=data.merchant_id,
-                    at=data.verified_at, good=True,
-                )  # fmt: skip
+                good, at = True, data.verified_at
             elif isinstance(data, RectificationOverdue):
-                await store.context.observe(
-                    meta.event_id, "rectification", market_id=data.market_id,
-                    district=data.district, merchant_id=data.merchant_id,
-                    at=data.overdue_at, good=False,
-                )  # fmt: skip
+                good, at = False, data.overdue_at
+            else:
+                return
+            kind = "inspection" if isinstance(data, TaskCompleted) else "rectification"
+            await store.context.observe(_observed(meta, kind, data, at, good))
 
         facts = facts_from_inspection(event_type, data, meta)
         await self._ledger(delivery, meta, facts, observe)
@@ -186,9 +187,15 @@ class Credit:
             )
         elif isinstance(data, RectificationOrdered | RectificationVerified | RectificationOverdue):
             await store.context.rectification(
-                data.rectification_id, merchant_id=data.merchant_id, market_id=data.market_id,
-                state=data.state, deadline=data.deadline, version=data.version,
-            )  # fmt: skip
+                OrderSeen(
+                    data.rectification_id,
+                    merchant_id=data.merchant_id,
+                    market_id=data.market_id,
+                    state=data.state,
+                    deadline=data.deadline,
+                    version=data.version,
+                )
+            )
 
     async def complained(
         self, event_type: str, data: Any, meta: EventMeta, delivery: Delivery
@@ -198,23 +205,24 @@ class Credit:
 
         async def observe(store: Stores) -> None:
             await store.context.complaint_seen(
-                data.complaint_id, category=data.category, state=data.state,
-                merchant_id=data.merchant_id, received_at=data.received_at,
-                version=data.version,
-            )  # fmt: skip
+                ComplaintSeen(
+                    data.complaint_id,
+                    category=data.category,
+                    state=data.state,
+                    merchant_id=data.merchant_id,
+                    received_at=data.received_at,
+                    version=data.version,
+                )
+            )
             # Each limit counts once: a case closed late was already counted when it ran out.
             if isinstance(data, ComplaintClosed) and data.within_limit:
                 await store.context.observe(
-                    meta.event_id, "complaint", market_id=data.market_id,
-                    district=data.district, merchant_id=data.merchant_id, at=data.closed_at,
-                    good=True,
-                )  # fmt: skip
+                    _observed(meta, "complaint", data, data.closed_at, True)
+                )
             elif isinstance(data, ComplaintOverdue):
                 await store.context.observe(
-                    meta.event_id, "complaint", market_id=data.market_id,
-                    district=data.district, merchant_id=data.merchant_id, at=data.overdue_at,
-                    good=False,
-                )  # fmt: skip
+                    _observed(meta, "complaint", data, data.overdue_at, False)
+                )
 
         facts = facts_from_complaint(event_type, data, meta)
         await self._ledger(delivery, meta, facts, observe)
@@ -249,10 +257,16 @@ class Credit:
                 await context.risk_cleared(data.risk_id, data.cleared_at)
             else:
                 await context.risk_open(
-                    data.risk_id, rule=data.rule, category=data.category,
-                    severity=data.severity, market_id=data.market_id,
-                    merchant_id=data.merchant_id, raised_at=data.raised_at,
-                )  # fmt: skip
+                    RiskSeen(
+                        data.risk_id,
+                        rule=data.rule,
+                        category=data.category,
+                        severity=data.severity,
+                        market_id=data.market_id,
+                        merchant_id=data.merchant_id,
+                        raised_at=data.raised_at,
+                    )
+                )
 
     async def enforcement_decided(
         self, data: EnforcementDecided, meta: EventMeta, delivery: Delivery
@@ -267,10 +281,15 @@ class Credit:
                 return
             store = work.stores
             first = await store.context.case_decided(
-                data.case_id, merchant_id=data.merchant_id, market_id=data.market_id,
-                sanction=data.decision.sanction, decided_at=data.decided_at,
-                event_id=meta.event_id,
-            )  # fmt: skip
+                CaseDecided(
+                    data.case_id,
+                    merchant_id=data.merchant_id,
+                    market_id=data.market_id,
+                    sanction=data.decision.sanction,
+                    decided_at=data.decided_at,
+                    event_id=meta.event_id,
+                )
+            )
             if not first:
                 self.metrics.events.labels(delivery.topic, "ignored").inc()
                 log.info("enforcement case decided again", extra={"case_id": data.case_id})
@@ -477,21 +496,9 @@ class Credit:
             },
         }
 
-    async def merchant_grades(
-        self,
-        *,
-        q: str | None,
-        district: str | None,
-        market_id: str | None,
-        grade: str | None,
-        offset: int = 0,
-        limit: int | None,
-    ) -> tuple[list[MerchantGrade], int]:
+    async def merchant_grades(self, query: GradeQuery) -> tuple[list[MerchantGrade], int]:
         async with self.uow() as work:
-            return await work.stores.grades.merchant_grades(
-                q=q, district=district, market_id=market_id, grade=grade, offset=offset,
-                limit=limit,
-            )  # fmt: skip
+            return await work.stores.grades.merchant_grades(query)
 
     async def market_grades(self, market_id: str) -> dict[str, Any]:
         """The shares of the market's merchants at each grade and its rank in its district, from
@@ -713,12 +720,14 @@ class Credit:
                 gone = delisted(previous, entries)
                 did = str(uuid.uuid4())  # the chain the month's events share
                 await store.honours.save_drawing(
-                    month=key,
-                    drawing_id=did,
-                    policy_version=policy.version,
-                    period=(month.start(self.tz), end),
-                    drawn_at=now,
-                    drawn_by=None if who is None else actor(who),
+                    Drawing(
+                        month=key,
+                        drawing_id=did,
+                        policy_version=policy.version,
+                        period=(month.start(self.tz), end),
+                        drawn_at=now,
+                        drawn_by=None if who is None else actor(who),
+                    )
                 )
                 await store.honours.save_honour_entries(key, "listed", entries)
                 await store.honours.save_honour_entries(key, "delisted", gone)

@@ -28,6 +28,88 @@ class StoredCredit:
     version: int
 
 
+# What other services told credit, as the context store keeps it.
+@dataclass(frozen=True, slots=True)
+class Observation:
+    """An event the assessment counts: an inspection, a rectification or a complaint's limit,
+    good or not."""
+
+    event_id: str
+    kind: str
+    market_id: str
+    district: str
+    merchant_id: str | None
+    at: datetime
+    good: bool
+
+
+@dataclass(frozen=True, slots=True)
+class RiskSeen:
+    risk_id: str
+    rule: str
+    category: str
+    severity: str
+    market_id: str
+    merchant_id: str | None
+    raised_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ComplaintSeen:
+    complaint_id: str
+    category: str
+    state: str
+    merchant_id: str | None
+    received_at: datetime
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class OrderSeen:
+    """A rectification order as the public page shows it."""
+
+    rectification_id: str
+    merchant_id: str | None
+    market_id: str
+    state: str
+    deadline: datetime | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True)
+class CaseDecided:
+    case_id: str
+    merchant_id: str | None
+    market_id: str
+    sanction: str
+    decided_at: datetime
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class Drawing:
+    """A month's drawing of the honour and warning list (its entries are stored apart)."""
+
+    month: str
+    drawing_id: str
+    policy_version: str
+    period: tuple[datetime, datetime]
+    drawn_at: datetime
+    drawn_by: dict[str, Any] | None
+
+
+@dataclass(frozen=True, slots=True)
+class GradeQuery:
+    """The public listing's filters (name contains `q`) and page; `limit=None`: every one."""
+
+    q: str | None = None
+    district: str | None = None
+    market_id: str | None = None
+    grade: str | None = None
+    offset: int = 0
+    limit: int | None = None
+
+
 class Ledger(Protocol):
     """The adjustments and the scores they make."""
 
@@ -79,17 +161,7 @@ class Context(Protocol):
 
     async def set_status(self, merchant_id: str, status: str, version: int) -> None: ...
 
-    async def observe(
-        self,
-        event_id: str,
-        kind: str,
-        *,
-        market_id: str,
-        district: str,
-        merchant_id: str | None,
-        at: datetime,
-        good: bool,
-    ) -> None: ...
+    async def observe(self, seen: Observation) -> None: ...
 
     async def observed(
         self, start: datetime, end: datetime
@@ -99,32 +171,13 @@ class Context(Protocol):
 
     async def last_inspection(self, merchant_id: str) -> datetime | None: ...
 
-    async def risk_open(
-        self,
-        risk_id: str,
-        *,
-        rule: str,
-        category: str,
-        severity: str,
-        market_id: str,
-        merchant_id: str | None,
-        raised_at: datetime,
-    ) -> None: ...
+    async def risk_open(self, risk: RiskSeen) -> None: ...
 
     async def risk_cleared(self, risk_id: str, at: datetime) -> None: ...
 
     async def open_food_safety_risks(self, at: datetime) -> dict[str, int]: ...
 
-    async def complaint_seen(
-        self,
-        complaint_id: str,
-        *,
-        category: str,
-        state: str,
-        merchant_id: str | None,
-        received_at: datetime,
-        version: int,
-    ) -> None: ...
+    async def complaint_seen(self, seen: ComplaintSeen) -> None: ...
 
     async def roots(self, ids: list[str]) -> dict[str, dict[str, Any]]:
         """What started each chain: a risk or a complaint this service has seen, by its id."""
@@ -134,16 +187,7 @@ class Context(Protocol):
         self, merchant_id: str, task_id: str, outcome: str, at: datetime
     ) -> None: ...
 
-    async def rectification(
-        self,
-        rectification_id: str,
-        *,
-        merchant_id: str | None,
-        market_id: str,
-        state: str,
-        deadline: datetime | None,
-        version: int,
-    ) -> None: ...
+    async def rectification(self, order: OrderSeen) -> None: ...
 
     async def last_inspection_of(self, merchant_id: str) -> tuple[datetime, str | None] | None:
         """When the merchant was last inspected and the outcome; an inspection counted before
@@ -152,16 +196,7 @@ class Context(Protocol):
 
     async def open_rectifications(self, merchant_id: str) -> tuple[int, datetime | None]: ...
 
-    async def case_decided(
-        self,
-        case_id: str,
-        *,
-        merchant_id: str | None,
-        market_id: str,
-        sanction: str,
-        decided_at: datetime,
-        event_id: str,
-    ) -> bool:
+    async def case_decided(self, case: CaseDecided) -> bool:
         """True the first time a decision of the case is seen (it adjusts the merchant then)."""
         ...
 
@@ -198,16 +233,7 @@ class Honours(Protocol):
         """A month's drawing, or the latest one when `month` is None."""
         ...
 
-    async def save_drawing(
-        self,
-        *,
-        month: str,
-        drawing_id: str,
-        policy_version: str,
-        period: tuple[datetime, datetime],
-        drawn_at: datetime,
-        drawn_by: dict[str, Any] | None,
-    ) -> None: ...
+    async def save_drawing(self, drawing: Drawing) -> None: ...
 
     async def save_honour_entries(
         self, month: str, change: str, entries: Sequence[Entry]
@@ -221,16 +247,7 @@ class Honours(Protocol):
 class GradeListing(Protocol):
     """The registry view's merchants with their grades (the public listing)."""
 
-    async def merchant_grades(
-        self,
-        *,
-        q: str | None,
-        district: str | None,
-        market_id: str | None,
-        grade: str | None,
-        offset: int,
-        limit: int | None,
-    ) -> tuple[list[MerchantGrade], int]:
+    async def merchant_grades(self, query: GradeQuery) -> tuple[list[MerchantGrade], int]:
         """Merchants of the registry view with their grades (name contains `q`), by district,
         market and stall; and how many match in all. `limit=None`: every one (the CSV)."""
         ...
@@ -397,21 +414,12 @@ class PostgresContext:
             merchant_id, status, version,
         )  # fmt: skip
 
-    async def observe(
-        self,
-        event_id: str,
-        kind: str,
-        *,
-        market_id: str,
-        district: str,
-        merchant_id: str | None,
-        at: datetime,
-        good: bool,
-    ) -> None:
+    async def observe(self, seen: Observation) -> None:
         await self.conn.execute(
             """INSERT INTO observations (event_id, kind, market_id, district, merchant_id, at, good)
                VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING""",
-            event_id, kind, market_id, district, merchant_id, at, good,
+            seen.event_id, seen.kind, seen.market_id, seen.district, seen.merchant_id, seen.at,
+            seen.good,
         )  # fmt: skip
 
     async def observed(
@@ -431,23 +439,14 @@ class PostgresContext:
         )
         return at
 
-    async def risk_open(
-        self,
-        risk_id: str,
-        *,
-        rule: str,
-        category: str,
-        severity: str,
-        market_id: str,
-        merchant_id: str | None,
-        raised_at: datetime,
-    ) -> None:
+    async def risk_open(self, risk: RiskSeen) -> None:
         await self.conn.execute(
             """INSERT INTO risks (risk_id, rule, category, severity, market_id, merchant_id,
                                   raised_at)
                VALUES ($1, $2, $3, $4, $5, $6, $7)
                ON CONFLICT (risk_id) DO UPDATE SET severity = EXCLUDED.severity""",
-            risk_id, rule, category, severity, market_id, merchant_id, raised_at,
+            risk.risk_id, risk.rule, risk.category, risk.severity, risk.market_id, risk.merchant_id,
+            risk.raised_at,
         )  # fmt: skip
 
     async def risk_cleared(self, risk_id: str, at: datetime) -> None:
@@ -466,23 +465,15 @@ class PostgresContext:
         )
         return {r["market_id"]: r["n"] for r in rows}
 
-    async def complaint_seen(
-        self,
-        complaint_id: str,
-        *,
-        category: str,
-        state: str,
-        merchant_id: str | None,
-        received_at: datetime,
-        version: int,
-    ) -> None:
+    async def complaint_seen(self, seen: ComplaintSeen) -> None:
         await self.conn.execute(
             """INSERT INTO complaints (complaint_id, category, state, merchant_id, received_at,
                                        version)
                VALUES ($1, $2, $3, $4, $5, $6)
                ON CONFLICT (complaint_id) DO UPDATE SET state = EXCLUDED.state,
                    version = EXCLUDED.version WHERE complaints.version < EXCLUDED.version""",
-            complaint_id, category, state, merchant_id, received_at, version,
+            seen.complaint_id, seen.category, seen.state, seen.merchant_id, seen.received_at,
+            seen.version,
         )  # fmt: skip
 
     async def roots(self, ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -524,16 +515,7 @@ class PostgresContext:
             merchant_id, task_id, outcome, at,
         )  # fmt: skip
 
-    async def rectification(
-        self,
-        rectification_id: str,
-        *,
-        merchant_id: str | None,
-        market_id: str,
-        state: str,
-        deadline: datetime | None,
-        version: int,
-    ) -> None:
+    async def rectification(self, order: OrderSeen) -> None:
         await self.conn.execute(
             """INSERT INTO rectifications
                    (rectification_id, merchant_id, market_id, state, deadline, version)
@@ -542,7 +524,8 @@ class PostgresContext:
                    state = EXCLUDED.state, deadline = EXCLUDED.deadline,
                    version = EXCLUDED.version
                WHERE rectifications.version < EXCLUDED.version""",
-            rectification_id, merchant_id, market_id, state, deadline, version,
+            order.rectification_id, order.merchant_id, order.market_id, order.state, order.deadline,
+            order.version,
         )  # fmt: skip
 
     async def last_inspection_of(self, merchant_id: str) -> tuple[datetime, str | None] | None:
@@ -562,21 +545,13 @@ class PostgresContext:
         )
         return row["n"], row["earliest"]
 
-    async def case_decided(
-        self,
-        case_id: str,
-        *,
-        merchant_id: str | None,
-        market_id: str,
-        sanction: str,
-        decided_at: datetime,
-        event_id: str,
-    ) -> bool:
+    async def case_decided(self, case: CaseDecided) -> bool:
         inserted = await self.conn.fetchval(
             """INSERT INTO enforcement_cases
                    (case_id, merchant_id, market_id, sanction, decided_at, event_id)
                VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING RETURNING true""",
-            case_id, merchant_id, market_id, sanction, decided_at, event_id,
+            case.case_id, case.merchant_id, case.market_id, case.sanction, case.decided_at,
+            case.event_id,
         )  # fmt: skip
         return bool(inserted)
 
@@ -663,21 +638,13 @@ class PostgresHonours:
         )
         return None if row is None else dict(row)
 
-    async def save_drawing(
-        self,
-        *,
-        month: str,
-        drawing_id: str,
-        policy_version: str,
-        period: tuple[datetime, datetime],
-        drawn_at: datetime,
-        drawn_by: dict[str, Any] | None,
-    ) -> None:
+    async def save_drawing(self, drawing: Drawing) -> None:
         await self.conn.execute(
             """INSERT INTO honour_drawings (month, drawing_id, policy_version, period_from,
                                             period_to, drawn_at, drawn_by)
                VALUES ($1, $2, $3, $4, $5, $6, $7)""",
-            month, drawing_id, policy_version, period[0], period[1], drawn_at, drawn_by,
+            drawing.month, drawing.drawing_id, drawing.policy_version, drawing.period[0],
+            drawing.period[1], drawing.drawn_at, drawing.drawn_by,
         )  # fmt: skip
 
     async def save_honour_entries(self, month: str, change: str, entries: Sequence[Entry]) -> None:
@@ -706,22 +673,13 @@ class PostgresGradeListing:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
-    async def merchant_grades(
-        self,
-        *,
-        q: str | None,
-        district: str | None,
-        market_id: str | None,
-        grade: str | None,
-        offset: int,
-        limit: int | None,
-    ) -> tuple[list[MerchantGrade], int]:
-        pattern = None if q is None else "%" + like_escape(q) + "%"
+    async def merchant_grades(self, query: GradeQuery) -> tuple[list[MerchantGrade], int]:
+        pattern = None if query.q is None else "%" + like_escape(query.q) + "%"
         where = """($1::text IS NULL OR m.snapshot->>'name' ILIKE $1 ESCAPE '\\')
                    AND ($2::text IS NULL OR m.district = $2)
                    AND ($3::text IS NULL OR m.market_id = $3)
                    AND ($4::text IS NULL OR c.grade = $4)"""
-        args = (pattern, district, market_id, grade)
+        args = (pattern, query.district, query.market_id, query.grade)
         body = f"""FROM directory_merchants m
                    LEFT JOIN credits c ON c.merchant_id = m.id
                    LEFT JOIN directory_markets k ON k.id = m.market_id
@@ -733,7 +691,7 @@ class PostgresGradeListing:
                        c.graded_at
                 {body} ORDER BY m.district, m.market_id, m.stall_no, m.id
                 OFFSET $5 LIMIT $6""",
-            *args, offset, limit,
+            *args, query.offset, query.limit,
         )  # fmt: skip
         found = [
             MerchantGrade(

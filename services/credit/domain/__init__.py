@@ -3,7 +3,7 @@
 No I/O and no clock: the service passes the parsed contract models, where it read them, the
 state it loaded and `now` (an aware datetime).
 
-    book = default_book()                                   # policies/*.yaml, by effective date
+    book = PolicyBook(policies)          # the versions policy_files.py read, by effective date
     meta = EventMeta.of(envelope, topic, partition, offset)
     facts = facts_from_inspection(envelope.type, envelope.data, meta)   # or _complaint / _merchant
     entries = [e for f in facts if (e := adjust(f, book)) is not None]  # policy at occurred_at
@@ -68,11 +68,9 @@ from services.credit.domain.policy import (
     BASE_COMPONENTS,
     COMPONENTS,
     DUTY_COMPONENTS,
-    POLICY_DIR,
     AssessmentPolicy,
     Policy,
     PolicyBook,
-    default_book,
     format_duration,
     parse_duration,
 )
@@ -84,7 +82,6 @@ __all__ = [
     "FACT_KINDS",
     "LABELS",
     "NEUTRAL_SCORE",
-    "POLICY_DIR",
     "Adjustment",
     "Assessment",
     "AssessmentPolicy",
@@ -110,7 +107,6 @@ __all__ = [
     "assess",
     "aware",
     "composite",
-    "default_book",
     "delisted",
     "draw",
     "due_month",

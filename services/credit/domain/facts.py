@@ -37,7 +37,6 @@ from typing import Any, Final, Literal, Protocol
 
 from pydantic import BaseModel
 
-from contracts.envelope import Envelope
 from contracts.inspection import RectificationOverdue, RectificationVerified, TaskCompleted
 from contracts.joint import EnforcementDecided
 from contracts.registry import MerchantUpserted
@@ -109,6 +108,16 @@ def aware(moment: datetime, name: str = "now") -> datetime:
     return moment.astimezone(UTC)
 
 
+class Identified(Protocol):
+    """An event's ids, as the envelope (contracts.envelope) carries them."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def correlationid(self) -> str: ...
+
+
 @dataclass(frozen=True, slots=True)
 class EventMeta:
     """Where an event was read, and its envelope ids: the cause every adjustment names."""
@@ -126,7 +135,7 @@ class EventMeta:
             raise ValueError("partition and offset must not be negative")
 
     @classmethod
-    def of(cls, envelope: Envelope[Any], topic: str, partition: int, offset: int) -> EventMeta:
+    def of(cls, envelope: Identified, topic: str, partition: int, offset: int) -> EventMeta:
         """From a parsed envelope and the Kafka record's position."""
         return cls(envelope.id, topic, partition, offset, envelope.correlationid)
 

@@ -1,6 +1,6 @@
 """The ledger and the score: facts become adjustments, adjustments become a score and a grade.
 
-    book = default_book()
+    book = default_book()                         # services/credit/policy_files.py
     for fact in facts_from_inspection(envelope.type, envelope.data, meta):
         entry = adjust(fact, book)                 # None: this policy version does not score it
         if entry is None:

@@ -1,8 +1,9 @@
 """The credit policy as data: versioned files that turn facts into adjustments and scores into
 grades, and the book of versions that says which one was in force when.
 
-One YAML file per version in `policies/` beside this module (`2026-01.yaml` holds the base
-rules of docs/rules.md). A file names every number itself — `from_dict` fills in nothing — so a
+One YAML file per version in `policies/` beside this module, read by
+services/credit/policy_files.py and handed here parsed (`2026-01.yaml` holds the base rules of
+docs/rules.md). A file names every number itself — `from_dict` fills in nothing — so a
 later change of a code default can never change what an old version meant:
 
     version: "2026-01"            # recorded with every adjustment made under it
@@ -28,23 +29,18 @@ from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
 from itertools import pairwise
-from pathlib import Path
 from types import MappingProxyType
 from typing import Any, Final
-
-import yaml
 
 from contracts.inspection import GRADES, Grade
 from services.credit.domain.errors import UnknownPolicyVersion
 from services.credit.domain.facts import FACT_KINDS, aware
 from services.credit.domain.honours import HonourRules
 
-POLICY_DIR: Final = Path(__file__).parent / "policies"
 DAY: Final = timedelta(days=1)
 
 # The assessment's components, in the order they are reported. Every version weighs the first
@@ -271,18 +267,6 @@ class Policy:
                 raise
             raise ValueError(f"{source}: {exc}") from exc
 
-    @classmethod
-    def load(cls, path: Path) -> Policy:
-        try:
-            text = path.read_text(encoding="utf-8")
-        except OSError as exc:
-            raise ValueError(f"{path}: cannot read: {exc}") from exc
-        try:
-            data = yaml.safe_load(text)
-        except yaml.YAMLError as exc:
-            raise ValueError(f"{path}: not valid YAML: {exc}") from exc
-        return cls.from_dict(data, source=str(path))
-
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready, the shape of the file (for logs and introspection)."""
         honours = {} if self.honours is None else {"honours": self.honours.to_dict()}
@@ -500,37 +484,3 @@ class PolicyBook:
             if policy.version == version:
                 return policy
         raise UnknownPolicyVersion(version)
-
-    @classmethod
-    def load(cls, path: Path | None = None) -> PolicyBook:
-        """The `*.yaml` files of a directory (default: the packaged `policies/`), or one file."""
-        where = POLICY_DIR if path is None else path
-        if where.is_dir():
-            files = sorted([*where.glob("*.yaml"), *where.glob("*.yml")])
-            if not files:
-                raise ValueError(f"{where}: no policy files (*.yaml)")
-        elif where.is_file():
-            files = [where]
-        else:
-            raise ValueError(f"{where}: no such policy file or directory")
-        return cls.from_files(files)
-
-    @classmethod
-    def from_files(cls, files: Iterable[Path]) -> PolicyBook:
-        loaded: dict[str, Path] = {}
-        policies: list[Policy] = []
-        for file in files:
-            policy = Policy.load(file)
-            if policy.version in loaded:
-                raise ValueError(
-                    f"{file}: version {policy.version!r} is already in {loaded[policy.version]}"
-                )
-            loaded[policy.version] = file
-            policies.append(policy)
-        return cls(tuple(policies))
-
-
-@lru_cache(maxsize=1)
-def default_book() -> PolicyBook:
-    """The packaged policy versions, read on first use."""
-    return PolicyBook.load()

@@ -15,7 +15,18 @@ from contracts.duties import DutiesUpdated
 from services.credit.app import MIGRATIONS
 from services.credit.domain import Entry, MerchantCredit
 from services.credit.fakes import FakeGradeListing, fake_stores
-from services.credit.store import StoredCredit, Stores, postgres_stores
+from services.credit.store import (
+    CaseDecided,
+    ComplaintSeen,
+    Drawing,
+    GradeQuery,
+    Observation,
+    OrderSeen,
+    RiskSeen,
+    StoredCredit,
+    Stores,
+    postgres_stores,
+)
 from services.runtime.db import connect, ident
 from services.runtime.directory import MIGRATIONS as DIRECTORY_MIGRATIONS
 from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
@@ -162,9 +173,7 @@ async def test_observations_count_once_per_event_within_the_period(suite: Suite)
     context = suite.stores.context
 
     async def see(event: str, kind: str, at: datetime, good: bool, market: str = "mkt_1") -> None:
-        await context.observe(
-            event, kind, market_id=market, district="zhifu", merchant_id="mer_1", at=at, good=good
-        )
+        await context.observe(Observation(event, kind, market, "zhifu", "mer_1", at, good))
 
     await see("ev_1", "inspection", T0, True)
     await see("ev_1", "inspection", T0, False)  # the same event again
@@ -184,9 +193,8 @@ async def test_food_safety_risks_are_open_between_raised_and_cleared(suite: Suit
 
     async def raise_(risk_id: str, category: str, severity: str = "warning") -> None:
         await context.risk_open(
-            risk_id, rule="weight", category=category, severity=severity, market_id="mkt_1",
-            merchant_id="mer_1", raised_at=T0,
-        )  # fmt: skip
+            RiskSeen(risk_id, "weight", category, severity, "mkt_1", "mer_1", raised_at=T0)
+        )
 
     await raise_("rsk_1", "food_safety")
     await raise_("rsk_1", "food_safety", "critical")  # escalated
@@ -211,9 +219,8 @@ async def test_a_complaint_is_kept_at_its_newest_version(suite: Suite) -> None:
     context = suite.stores.context
     for state, version in (("received", 1), ("closed", 3), ("accepted", 2)):
         await context.complaint_seen(
-            "cmp_1", category="short_weight", state=state, merchant_id="mer_1",
-            received_at=T0, version=version,
-        )  # fmt: skip
+            ComplaintSeen("cmp_1", "short_weight", state, "mer_1", T0, version)
+        )
     assert await context.roots(["cmp_1"]) == {
         "cmp_1": {
             "kind": "complaint", "id": "cmp_1", "category": "short_weight", "state": "closed",
@@ -231,10 +238,7 @@ async def test_the_public_page_keeps_the_latest_inspection_and_open_orders(suite
     assert await context.open_rectifications("mer_1") == (0, None)
 
     async def order(rid: str, state: str, deadline: datetime | None, version: int) -> None:
-        await context.rectification(
-            rid, merchant_id="mer_1", market_id="mkt_1", state=state, deadline=deadline,
-            version=version,
-        )  # fmt: skip
+        await context.rectification(OrderSeen(rid, "mer_1", "mkt_1", state, deadline, version))
 
     await order("rec_1", "open", T0 + 5 * D, 1)
     await order("rec_2", "open", T0 + 3 * D, 1)
@@ -249,9 +253,8 @@ async def test_a_case_is_decided_once(suite: Suite) -> None:
 
     async def decide(sanction: str) -> bool:
         return await context.case_decided(
-            "case_1", merchant_id="mer_1", market_id="mkt_1", sanction=sanction,
-            decided_at=T0, event_id=f"ev_{sanction}",
-        )  # fmt: skip
+            CaseDecided("case_1", "mer_1", "mkt_1", sanction, T0, f"ev_{sanction}")
+        )
 
     assert await decide("fine")
     assert not await decide("suspension")
@@ -321,9 +324,8 @@ async def test_a_drawing_and_its_entries(suite: Suite) -> None:
     assert await honours.drawing() is None
     for month in ("2026-02", "2026-01"):
         await honours.save_drawing(
-            month=month, drawing_id=f"drw_{month}", policy_version="2026-01",
-            period=(T0, T0 + D), drawn_at=T0 + D, drawn_by=None,
-        )  # fmt: skip
+            Drawing(month, f"drw_{month}", "2026-01", (T0, T0 + D), T0 + D, None)
+        )
     latest = await honours.drawing()
     assert latest is not None and latest["month"] == "2026-02"
     january = await honours.drawing("2026-01")
@@ -363,10 +365,7 @@ async def test_the_listing_filters_orders_and_pages_the_view_with_grades(suite: 
     await suite.stores.ledger.save(stored("mer_0", 90, "A", market="mkt_2"))
 
     async def ids(**kw: Any) -> tuple[list[str], int]:
-        args: dict[str, Any] = {"q": None, "district": None, "market_id": None, "grade": None}
-        found, total = await suite.stores.grades.merchant_grades(
-            **(args | {"offset": 0, "limit": None} | kw)
-        )
+        found, total = await suite.stores.grades.merchant_grades(GradeQuery(**kw))
         return [m.id for m in found], total
 
     assert await ids() == (["mer_1", "mer_2", "mer_0"], 3)
@@ -375,7 +374,5 @@ async def test_the_listing_filters_orders_and_pages_the_view_with_grades(suite: 
     assert await ids(grade="A") == (["mer_0"], 1)
     assert await ids(q="100%") == (["mer_0"], 1)
     assert await ids(q="%") == (["mer_0"], 1)  # literally, not a wildcard
-    found, _ = await suite.stores.grades.merchant_grades(
-        q=None, district=None, market_id="mkt_2", grade=None, offset=0, limit=1
-    )
+    found, _ = await suite.stores.grades.merchant_grades(GradeQuery(market_id="mkt_2", limit=1))
     assert found[0].market_name == "M mkt_2" and found[0].grade is None

@@ -15,11 +15,11 @@ from services.credit.domain import (
     Period,
     assess,
     composite,
-    default_book,
     rank_within_district,
     risk_component,
     roll_up,
 )
+from services.credit.policy_files import default_book
 
 POLICY = default_book().get("2026-01")  # docs/rules.md's weights; 2026-12 adds the duties
 WEIGHTS = POLICY.assessment.weights

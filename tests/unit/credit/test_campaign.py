@@ -20,11 +20,11 @@ from services.credit.domain import (
     adjust,
     apply,
     assess,
-    default_book,
     facts_from_enforcement,
     rank_within_district,
     roll_up,
 )
+from services.credit.policy_files import default_book
 
 BOOK = default_book()
 DECEMBER = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)

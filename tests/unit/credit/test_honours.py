@@ -13,19 +13,17 @@ import pytest
 import yaml
 
 from services.credit.domain import (
-    POLICY_DIR,
     Entry,
     HonourRules,
     MarketRecord,
     MerchantRecord,
     Month,
-    PolicyBook,
-    default_book,
     delisted,
     draw,
     due_month,
 )
 from services.credit.domain.honours import market_entry, merchant_entry
+from services.credit.policy_files import POLICY_DIR, default_book, read_book
 
 CITY = ZoneInfo("Asia/Shanghai")
 NOVEMBER = Month(2026, 11)
@@ -302,7 +300,7 @@ def test_bad_honour_rules_name_the_file_and_the_key(
     path = tmp_path / "bad.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True), encoding="utf-8")
     with pytest.raises(ValueError, match=r"bad\.yaml") as raised:
-        PolicyBook.load(path)
+        read_book(path)
     assert message in str(raised.value)
 
 
@@ -310,6 +308,6 @@ def test_a_rule_switched_off_reads_back(tmp_path: Path) -> None:
     data = _with("honours/markets/warning/overdue_rectifications", None)
     path = tmp_path / "off.yaml"
     path.write_text(yaml.safe_dump(data), encoding="utf-8")
-    [policy] = PolicyBook.load(path)
+    [policy] = read_book(path)
     assert policy.honours is not None and policy.honours.market_overdue_rectifications is None
     assert policy.to_dict()["honours"]["markets"]["warning"]["overdue_rectifications"] is None

@@ -18,12 +18,12 @@ from services.credit.domain import (
     StaleCredit,
     adjust,
     apply,
-    default_book,
     rebuild,
     rebuild_all,
     refade,
     score,
 )
+from services.credit.policy_files import default_book
 
 T0 = datetime(2026, 2, 1, 8, 0, tzinfo=UTC)
 D = timedelta(days=1)

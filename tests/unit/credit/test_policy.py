@@ -12,15 +12,14 @@ import yaml
 
 from services.credit.domain import (
     FACT_KINDS,
-    POLICY_DIR,
     Policy,
     PolicyBook,
     UnknownPolicyVersion,
-    default_book,
     format_duration,
     grade,
     parse_duration,
 )
+from services.credit.policy_files import POLICY_DIR, default_book, read_book
 
 SHIPPED = POLICY_DIR / "2026-01.yaml"
 
@@ -151,7 +150,7 @@ def _with(path: str, value: Any) -> dict[str, Any]:
 def test_a_bad_file_names_itself_and_the_key(tmp_path: Path, data: Any, message: str) -> None:
     path = _write(tmp_path, data)
     with pytest.raises(ValueError, match=r"bad\.yaml") as raised:
-        PolicyBook.load(path)
+        read_book(path)
     assert message in str(raised.value)
 
 
@@ -159,28 +158,28 @@ def test_broken_yaml_names_the_file(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text("version: [unclosed\n", encoding="utf-8")
     with pytest.raises(ValueError, match=r"broken\.yaml: not valid YAML"):
-        PolicyBook.load(path)
+        read_book(path)
 
 
 def test_nothing_to_load(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="no policy files"):
-        PolicyBook.load(tmp_path)
+        read_book(tmp_path)
     with pytest.raises(ValueError, match="no such policy file"):
-        PolicyBook.load(tmp_path / "missing.yaml")
+        read_book(tmp_path / "missing.yaml")
 
 
 def test_a_version_twice_names_both_files(tmp_path: Path) -> None:
     _write(tmp_path, shipped(), "a.yaml")
     _write(tmp_path, _with("effective_from", "2027-01-01"), "b.yaml")
     with pytest.raises(ValueError, match=r"b\.yaml: version '2026-01' is already in .*a\.yaml"):
-        PolicyBook.load(tmp_path)
+        read_book(tmp_path)
 
 
 def test_two_versions_in_force_at_one_moment_are_refused(tmp_path: Path) -> None:
     _write(tmp_path, shipped(), "a.yaml")
     _write(tmp_path, _with("version", "2026-02"), "b.yaml")
     with pytest.raises(ValueError, match="take effect at the same moment"):
-        PolicyBook.load(tmp_path)
+        read_book(tmp_path)
 
 
 # -- versions by effective date ------------------------------------------------------------------
@@ -196,7 +195,7 @@ def two_versions(tmp_path: Path) -> PolicyBook:
     )
     later["adjustments"]["inspection.finding.major"] = -20
     _write(tmp_path, later, "2026-07.yaml")
-    return PolicyBook.load(tmp_path)
+    return read_book(tmp_path)
 
 
 def test_the_version_in_force_is_the_last_effective(tmp_path: Path) -> None:
@@ -217,8 +216,8 @@ def test_the_version_in_force_is_the_last_effective(tmp_path: Path) -> None:
 
 
 def test_a_single_file_or_the_packaged_directory() -> None:
-    assert [p.version for p in PolicyBook.load(SHIPPED)] == ["2026-01"]
-    assert len(PolicyBook.load()) >= 1
+    assert [p.version for p in read_book(SHIPPED)] == ["2026-01"]
+    assert len(read_book()) >= 1
     with pytest.raises(ValueError, match="at least one"):
         PolicyBook.of()
 

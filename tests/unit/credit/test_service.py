@@ -14,9 +14,10 @@ import pytest
 from contracts.duties import DutiesUpdated
 from contracts.registry import MerchantUpserted
 from services.credit import handlers
-from services.credit.domain import Month, PolicyBook, default_book
+from services.credit.domain import Month, PolicyBook
 from services.credit.fakes import FakeStores, fake_stores
 from services.credit.metrics import CreditMetrics
+from services.credit.policy_files import default_book
 from services.credit.service import Credit
 from services.credit.store import Stores
 from services.runtime.auth import Principal
