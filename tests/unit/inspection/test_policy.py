@@ -1,4 +1,4 @@
-"""The policy: DESIGN §4 defaults, overrides from configuration, and refusal of nonsense."""
+"""The policy: the defaults of docs/rules.md, overrides from configuration, refusal of nonsense."""
 
 from __future__ import annotations
 
