@@ -134,7 +134,7 @@ async def test_grade_c_after_a_critical_inspection_replans_the_patrol_to_120_day
 
     # Inspection reads the score from credit.scores.v1 in its own group: on a busy machine
     # that group's first fetch can take a while after the score lands.
-    plan = await until(replanned, within=90, what="inspection re-planned the patrol for grade C")
+    plan = await until(replanned, within=180, what="inspection re-planned the patrol for grade C")
     anchor = datetime.fromisoformat(plan["anchor"])
     assert anchor == completed_at  # the critical inspection itself is the last inspection
     assert datetime.fromisoformat(plan["due_at"]) == anchor + timedelta(days=120)
