@@ -1,9 +1,14 @@
 """Credit and inspection through their topics: a critical inspection of a food-safety risk drops
-the merchant to grade C, and inspection re-plans the merchant's routine patrol to 120 days.
+the merchant to grade C; the suspension it orders drops it to D; inspection re-plans the
+merchant's routine patrol under each grade it reads and ends at D's 90 days from the inspection.
 
 registry, credit and inspection run in-process on the real stack; they meet only on Kafka:
 telemetry.risks.v1 → inspection task → completion on inspection.events.v1 → credit's ledger →
-credit.scores.v1 → inspection's patrol plan.
+credit.scores.v1 → inspection's patrol plan; and the suspension: inspection.events.v1 → the
+registry's merchant status → registry.merchants.v1 → credit → credit.scores.v1 → the plan.
+
+The registry applies the suspension on its own time, so whether inspection ever shows grade C is a
+race; the end state is not: every score change is a version, and the plan keeps the newest.
 """
 
 from __future__ import annotations
@@ -81,7 +86,7 @@ async def loop(
             await inspection_app.state.service.stop()
 
 
-async def test_grade_c_after_a_critical_inspection_replans_the_patrol_to_120_days(
+async def test_a_critical_inspection_grades_c_then_d_and_the_patrol_follows_to_90_days(
     loop: tuple[InProcess, httpx.AsyncClient, Any], kafka: str
 ) -> None:
     run, inspection, inspection_app = loop
@@ -122,22 +127,29 @@ async def test_grade_c_after_a_critical_inspection_replans_the_patrol_to_120_day
         )
         assert done.status_code == 200, done.text
         completed_at = datetime.fromisoformat(done.json()["completed_at"])
-        # −30 for the critical finding, −10 for the food-safety risk it confirmed: 60, grade C.
-        changes = await scores.wait_for(score_of(place.merchant_id, score=60), timeout=30)
-        [graded] = changes
+        # −30 for the critical finding, −10 for the food-safety risk it confirmed: 60, grade C;
+        # −10 for the suspension the critical finding ordered: 50, grade D.
+        [graded] = await scores.wait_for(score_of(place.merchant_id, score=60), timeout=30)
+        [suspended] = await scores.wait_for(
+            score_of(place.merchant_id, score=50, grade="D"), timeout=120
+        )
     assert graded.json()["data"]["grade"] == "C"
     assert graded.json()["correlationid"] == risk.data.risk_id
+    final = suspended.json()["data"]
+    assert final["adjustment"]["kind"] == "merchant.suspended"
 
     async def replanned() -> dict[str, Any] | None:
         plan = await plan_of(inspection, place.merchant_id, inspector)
-        return plan if plan and plan["grade"] == "C" else None
+        return plan if plan and plan["grade_version"] == final["version"] else None
 
     # Inspection reads the score from credit.scores.v1 in its own group: on a busy machine
     # that group's first fetch can take a while after the score lands.
-    plan = await until(replanned, within=180, what="inspection re-planned the patrol for grade C")
+    plan = await until(replanned, within=180, what="inspection re-planned the patrol for grade D")
+    assert plan["grade"] == "D"
+    assert plan["merchant_status"] == "suspended"
     anchor = datetime.fromisoformat(plan["anchor"])
     assert anchor == completed_at  # the critical inspection itself is the last inspection
-    assert datetime.fromisoformat(plan["due_at"]) == anchor + timedelta(days=120)
+    assert datetime.fromisoformat(plan["due_at"]) == anchor + timedelta(days=90)
 
 
 async def plan_of(
