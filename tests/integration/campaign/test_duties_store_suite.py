@@ -3,7 +3,6 @@ in-memory fake the use-case tests rely on: both must give the same answers."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 
@@ -19,21 +18,11 @@ from services.campaign.duties.app import MIGRATIONS
 from services.campaign.duties.fakes import FakeDutiesStore, fake_stores
 from services.campaign.duties.store import MarketRow, Stores, postgres_stores
 from services.campaign.store import PostgresCampaignStore
-from services.runtime.db import connect, ident
-from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
+from tests.support.store_suite import migrated
 
 T0 = datetime(2026, 5, 10, 1, 0, tzinfo=UTC)
 DAY = date(2026, 5, 10)
 CLERK = Actor.of("clerk-1", "张文员")
-
-
-@pytest.fixture(params=["postgres", "fake"])
-def database(request: pytest.FixtureRequest) -> str | None:
-    """The database for the Postgres run; None for the fakes (which need no stack)."""
-    if request.param == "fake":
-        return None
-    url: str = request.getfixturevalue("database_url")
-    return url
 
 
 @pytest.fixture
@@ -44,23 +33,13 @@ async def stores(database: str | None) -> AsyncIterator[Stores]:
         stores.duties.campaigns = [(("zhifu",), date(2026, 3, 10)), (("zhifu",), date(2026, 4, 20))]
         yield stores
         return
-    schema = f"duties_suite_{uuid.uuid4().hex[:8]}"
-    await migrate(
-        database,
-        schema,
-        {"runtime": RUNTIME_MIGRATIONS, "campaign": CAMPAIGN_MIGRATIONS, "duties": MIGRATIONS},
-    )
-    async with connect(database) as conn:
-        await conn.execute(f"SET search_path TO {ident(schema)}, public")
-        tx = conn.transaction()
-        await tx.start()
-        try:
-            campaigns = PostgresCampaignStore(conn)
-            for cid, mobilised in (("cmp_a", date(2026, 3, 10)), ("cmp_b", date(2026, 4, 20))):
-                await campaigns.save(plan_campaign(cid, "专项", mobilised, ["zhifu"], {}, T0))
-            yield postgres_stores(conn)
-        finally:
-            await tx.rollback()
+    async with migrated(
+        database, "duties", {"campaign": CAMPAIGN_MIGRATIONS, "duties": MIGRATIONS}
+    ) as conn:
+        campaigns = PostgresCampaignStore(conn)
+        for cid, mobilised in (("cmp_a", date(2026, 3, 10)), ("cmp_b", date(2026, 4, 20))):
+            await campaigns.save(plan_campaign(cid, "专项", mobilised, ["zhifu"], {}, T0))
+        yield postgres_stores(conn)
 
 
 def report(market_id: str, start: date, **more: object) -> Report:

@@ -4,7 +4,6 @@ answers."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -26,8 +25,7 @@ from services.campaign.joint.config import DEPARTMENTS_FILE
 from services.campaign.joint.fakes import fake_stores
 from services.campaign.joint.policy_files import load_departments
 from services.campaign.joint.store import CaseTaken, ItemRow, Stores, postgres_stores
-from services.runtime.db import connect, ident
-from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
+from tests.support.store_suite import migrated
 
 TZ = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 5, 10, 1, 0, tzinfo=UTC)
@@ -35,30 +33,13 @@ CATALOGUE = load_departments(DEPARTMENTS_FILE)
 CLERK = Actor.of("clerk-1", "张文员")
 
 
-@pytest.fixture(params=["postgres", "fake"])
-def database(request: pytest.FixtureRequest) -> str | None:
-    """The database for the Postgres run; None for the fakes (which need no stack)."""
-    if request.param == "fake":
-        return None
-    url: str = request.getfixturevalue("database_url")
-    return url
-
-
 @pytest.fixture
 async def stores(database: str | None) -> AsyncIterator[Stores]:
     if database is None:
         yield fake_stores()
         return
-    schema = f"joint_suite_{uuid.uuid4().hex[:8]}"
-    await migrate(database, schema, {"runtime": RUNTIME_MIGRATIONS, "joint": MIGRATIONS})
-    async with connect(database) as conn:
-        await conn.execute(f"SET search_path TO {ident(schema)}, public")
-        tx = conn.transaction()
-        await tx.start()
-        try:
-            yield postgres_stores(conn)
-        finally:
-            await tx.rollback()
+    async with migrated(database, "joint", {"joint": MIGRATIONS}) as conn:
+        yield postgres_stores(conn)
 
 
 def meeting(

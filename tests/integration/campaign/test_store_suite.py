@@ -3,7 +3,6 @@ in-memory fakes the use-case tests rely on: both must give the same answers."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
@@ -35,8 +34,7 @@ from services.campaign.domain.campaign import (
 )
 from services.campaign.fakes import fake_stores
 from services.campaign.store import Stores, postgres_stores
-from services.runtime.db import connect, ident
-from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
+from tests.support.store_suite import migrated
 
 T0 = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)
 TODAY = date(2026, 3, 20)
@@ -44,30 +42,13 @@ TZ = ZoneInfo("Asia/Shanghai")
 CLERK = Actor.of("clerk-1", "张文员")
 
 
-@pytest.fixture(params=["postgres", "fake"])
-def database(request: pytest.FixtureRequest) -> str | None:
-    """The database for the Postgres run; None for the fakes (which need no stack)."""
-    if request.param == "fake":
-        return None
-    url: str = request.getfixturevalue("database_url")
-    return url
-
-
 @pytest.fixture
 async def stores(database: str | None) -> AsyncIterator[Stores]:
     if database is None:
         yield fake_stores()
         return
-    schema = f"campaign_suite_{uuid.uuid4().hex[:8]}"
-    await migrate(database, schema, {"runtime": RUNTIME_MIGRATIONS, "campaign": MIGRATIONS})
-    async with connect(database) as conn:
-        await conn.execute(f"SET search_path TO {ident(schema)}, public")
-        tx = conn.transaction()
-        await tx.start()
-        try:
-            yield postgres_stores(conn)
-        finally:
-            await tx.rollback()
+    async with migrated(database, "campaign", {"campaign": MIGRATIONS}) as conn:
+        yield postgres_stores(conn)
 
 
 def campaign(

@@ -3,7 +3,6 @@ in-memory fakes the use-case tests rely on: both must give the same answers."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -28,20 +27,10 @@ from services.complaints.domain.suggestions import (
 )
 from services.complaints.fakes import fake_stores
 from services.complaints.store import StaleWrite, Stores, postgres_stores
-from services.runtime.db import connect, ident
-from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
+from tests.support.store_suite import migrated
 
 T0 = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in the city
 CAL = WorkCalendar.weekends_only()
-
-
-@pytest.fixture(params=["postgres", "fake"])
-def database(request: pytest.FixtureRequest) -> str | None:
-    """The database for the Postgres run; None for the fakes (which need no stack)."""
-    if request.param == "fake":
-        return None
-    url: str = request.getfixturevalue("database_url")
-    return url
 
 
 @pytest.fixture
@@ -49,16 +38,8 @@ async def stores(database: str | None) -> AsyncIterator[Stores]:
     if database is None:
         yield fake_stores()
         return
-    schema = f"complaints_suite_{uuid.uuid4().hex[:8]}"
-    await migrate(database, schema, {"runtime": RUNTIME_MIGRATIONS, "complaints": MIGRATIONS})
-    async with connect(database) as conn:
-        await conn.execute(f"SET search_path TO {ident(schema)}, public")
-        tx = conn.transaction()
-        await tx.start()
-        try:
-            yield postgres_stores(conn)
-        finally:
-            await tx.rollback()
+    async with migrated(database, "complaints", {"complaints": MIGRATIONS}) as conn:
+        yield postgres_stores(conn)
 
 
 def case(

@@ -3,7 +3,6 @@ in-memory fakes the use-case tests rely on: both must give the same answers."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -27,9 +26,8 @@ from services.credit.store import (
     Stores,
     postgres_stores,
 )
-from services.runtime.db import connect, ident
 from services.runtime.directory import MIGRATIONS as DIRECTORY_MIGRATIONS
-from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
+from tests.support.store_suite import migrated
 from tests.unit.credit.test_ledger import entry
 
 T0 = datetime(2026, 2, 1, 8, 0, tzinfo=UTC)
@@ -41,15 +39,6 @@ class Suite:
     stores: Stores
     # Puts a merchant into the registry view (the grade listing reads it).
     register: Callable[[dict[str, Any]], Awaitable[None]]
-
-
-@pytest.fixture(params=["postgres", "fake"])
-def database(request: pytest.FixtureRequest) -> str | None:
-    """The database for the Postgres run; None for the fakes (which need no stack)."""
-    if request.param == "fake":
-        return None
-    url: str = request.getfixturevalue("database_url")
-    return url
 
 
 @pytest.fixture
@@ -64,16 +53,9 @@ async def suite(database: str | None) -> AsyncIterator[Suite]:
 
         yield Suite(stores, remember)
         return
-    schema = f"credit_suite_{uuid.uuid4().hex[:8]}"
-    await migrate(
-        database,
-        schema,
-        {"runtime": RUNTIME_MIGRATIONS, "directory": DIRECTORY_MIGRATIONS, "credit": MIGRATIONS},
-    )
-    async with connect(database) as conn:
-        await conn.execute(f"SET search_path TO {ident(schema)}, public")
-        tx = conn.transaction()
-        await tx.start()
+    async with migrated(
+        database, "credit", {"directory": DIRECTORY_MIGRATIONS, "credit": MIGRATIONS}
+    ) as conn:
 
         async def insert(m: dict[str, Any]) -> None:
             await conn.execute(
@@ -89,11 +71,7 @@ async def suite(database: str | None) -> AsyncIterator[Suite]:
                 {"name": m["name"]},
             )  # fmt: skip
 
-        try:
-            yield Suite(postgres_stores(conn), insert)
-        finally:
-            await tx.rollback()
-        await conn.execute(f"DROP SCHEMA {ident(schema)} CASCADE")
+        yield Suite(postgres_stores(conn), insert)
 
 
 def credit(
