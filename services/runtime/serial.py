@@ -18,9 +18,10 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any, TypeVar
 
-from pydantic import TypeAdapter
+from pydantic import BaseModel, TypeAdapter
 
 T = TypeVar("T")
+M = TypeVar("M", bound=BaseModel)
 
 
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
@@ -52,6 +53,18 @@ def load(cls: type[T], data: Any) -> T:
 
 def load_many(cls: type[T], rows: Iterable[Any]) -> list[T]:
     return [load(cls, row) for row in rows]
+
+
+def into(model: type[M], value: Any, **overrides: Any) -> M:
+    """A contract model (pydantic) from a domain value: each of the model's fields from the
+    value's attribute of the same name, or from `overrides` (a renamed or computed field).
+    A field neither has is left to the model's default; without one, pydantic names it."""
+    data = {
+        name: overrides[name] if name in overrides else getattr(value, name)
+        for name in model.model_fields
+        if name in overrides or hasattr(value, name)
+    }
+    return model.model_validate(data)
 
 
 def jsonable(value: Any) -> Any:

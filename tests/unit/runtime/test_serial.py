@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta, timezone
 from typing import Annotated
 
 import pytest
-from pydantic import Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from services.runtime import serial
 
@@ -79,3 +79,28 @@ def test_data_that_does_not_fit_names_the_field() -> None:
 def test_what_json_cannot_hold_is_refused() -> None:
     with pytest.raises(TypeError, match="object"):
         serial.jsonable(object())
+
+
+class PlanData(BaseModel):
+    """A contract model: strict about what it is given, as producers are."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    plan_id: str
+    due_at: datetime
+    grade: str | None
+    refs: list[str]
+    source: str = "inspection"
+
+
+def test_a_contract_model_takes_its_fields_from_the_value_and_the_overrides() -> None:
+    plan = Plan("mer_1", AT, timedelta(days=1), (Ref("rsk_1", AT),), "B")
+    data = serial.into(PlanData, plan, plan_id=plan.merchant_id, refs=["rsk_1"])
+    assert data == PlanData(plan_id="mer_1", due_at=AT, grade="B", refs=["rsk_1"])
+
+
+def test_a_contract_field_the_value_lacks_is_named() -> None:
+    plan = Plan("mer_1", AT, timedelta(days=1))
+    with pytest.raises(ValidationError) as raised:
+        serial.into(PlanData, plan, refs=[])
+    assert [e["loc"] for e in raised.value.errors()] == [("plan_id",)]
