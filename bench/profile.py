@@ -87,7 +87,10 @@ COMPONENTS = (
     ("Delivery objects (runtime messaging)", ("services/runtime/messaging.py",)),
     ("verify + validate (fast path, HMAC)", ("verification.py", "signing.py", "projections.py")),
     ("rules (domain)", ("services/telemetry/domain/",)),
-    ("batch loop, state, metrics (pipeline, store)", ("pipeline.py", "store.py", "metrics.py")),
+    (
+        "batch loop, state, metrics (pipeline, store)",
+        ("telemetry/service.py", "store.py", "metrics.py"),
+    ),
     ("offsets, outbox (runtime)", ("services/runtime/",)),
     ("asyncpg: queries, codecs", ("asyncpg/",)),
     ("event loop: waiting (epoll)", ("poll' of 'select.epoll",)),

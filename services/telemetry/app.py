@@ -1,4 +1,5 @@
-"""Wiring of the telemetry service: projections, the readings pipeline, the silence check, API."""
+"""Wiring of the telemetry service, in one place: the unit of work over the service's schema, the
+registry views, the readings subscription, the silence check, the gauges and the HTTP API."""
 
 from __future__ import annotations
 
@@ -10,11 +11,13 @@ from contracts import topics
 from services.runtime.app import Service, create_app
 from services.runtime.clock import EpochClock, epoch_now
 from services.runtime.messaging import Delivery
+from services.runtime.unit_of_work import postgres_units
 from services.telemetry.api import router
 from services.telemetry.metrics import TelemetryMetrics
-from services.telemetry.pipeline import Telemetry
 from services.telemetry.projections import Directory
+from services.telemetry.service import Telemetry
 from services.telemetry.settings import TelemetrySettings
+from services.telemetry.store import postgres_stores
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -28,7 +31,15 @@ def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now
         )
     service = Service(settings, MIGRATIONS)
     directory = Directory(master.encode())
-    telemetry = Telemetry(service, settings, directory, TelemetryMetrics(service.metrics), now)
+    uow = postgres_units(lambda: service.pool, service.schema, postgres_stores)
+    telemetry = Telemetry(
+        uow,
+        settings,
+        directory,
+        TelemetryMetrics(service.metrics),
+        now,
+        ready=service.projections.ready,
+    )
 
     async def on_terminal(d: Delivery) -> None:
         await directory.on_terminal(service.pool, d)

@@ -1,15 +1,23 @@
-"""Telemetry's Postgres repository: terminal state per batch, the risks table. Parameterised SQL."""
+"""Telemetry's stores: what the use cases ask of storage (the protocols), and the Postgres
+implementation (parameterised SQL only; the rules are in `domain`).
+
+Terminal states are written once per batch, the risks table follows the decisions, and the
+readings' offsets commit with both. Every method runs on the connection (and transaction) of the
+caller's unit of work. The in-memory fakes (`fakes.py`) pass the same store suite
+(tests/integration/telemetry/test_store_suite.py).
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import asyncpg
 
 from contracts.people import Actor
+from services.runtime.messaging import Delivery
 from services.runtime.offsets import Offsets
 from services.telemetry.domain import Decision, TerminalState
 from services.telemetry.projections import TerminalInfo
@@ -27,12 +35,62 @@ class Held:
     state: TerminalState
 
 
-class TelemetryStore:
+class TelemetryStore(Protocol):
+    async def open_risk_counts(self) -> list[tuple[str, str, int]]:
+        """(rule, severity, count) of the open risks."""
+
+    async def lock_states(
+        self, terminal_ids: Sequence[str], cached: dict[str, Held]
+    ) -> dict[str, Held]:
+        """Lock the terminals' states for this transaction and return them: a cached one whose
+        rev still matches as it is, others loaded, a terminal never seen fresh at rev 0."""
+
+    async def save_states(self, held: Iterable[Held]) -> None:
+        """Write each state with rev + 1 (the states are locked by `lock_states`)."""
+
+    async def silent_cold_chain(self, limit: int = 1000) -> list[tuple[str, int, TerminalState]]:
+        """Active cold-chain terminals unheard of for 3 intervals, by id, locked (those another
+        transaction holds are skipped)."""
+
+    async def apply(
+        self, decisions: Sequence[tuple[Decision, TerminalInfo]], now: datetime
+    ) -> None:
+        """Reflect decisions in the risks the API reads, as of `now`."""
+
+    async def risks(
+        self,
+        *,
+        state: str | None,
+        market_id: str | None,
+        terminal_id: str | None,
+        district: str | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """Newest raised first."""
+
+    async def risk(self, risk_id: str, *, for_update: bool = False) -> dict[str, Any] | None: ...
+
+    async def acknowledge(self, risk_id: str, who: Actor, at: datetime) -> None: ...
+
+    async def last_seqs(self, terminal_ids: Sequence[str]) -> dict[str, int]:
+        """The last accepted seq of each terminal that has a state."""
+
+
+class OffsetStore(Protocol):
+    """The readings consumer's offsets (services/runtime/offsets.py)."""
+
+    async def unseen(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        """The deliveries at or past the stored offset of their partition."""
+
+    async def advance(self, deliveries: Sequence[Delivery]) -> None:
+        """Store the offset after the last of `deliveries`, per partition (never moving back)."""
+
+
+class PostgresTelemetryStore:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
     async def open_risk_counts(self) -> list[tuple[str, str, int]]:
-        """(rule, severity, count) of the open risks."""
         rows = await self.conn.fetch(
             "SELECT rule, severity, count(*) AS n FROM risks WHERE state = 'open' GROUP BY 1, 2"
         )
@@ -176,8 +234,8 @@ class Stores:
     """What one unit of work holds: the states and risks, and the readings' offsets."""
 
     telemetry: TelemetryStore
-    offsets: Offsets
+    offsets: OffsetStore
 
-    @classmethod
-    def postgres(cls, conn: asyncpg.Connection) -> Stores:
-        return cls(TelemetryStore(conn), Offsets(conn, CONSUMER))
+
+def postgres_stores(conn: asyncpg.Connection) -> Stores:
+    return Stores(PostgresTelemetryStore(conn), Offsets(conn, CONSUMER))

@@ -616,7 +616,7 @@ def _states(run: InProcess, expected: Mapping[str, int | None]) -> Callable[[], 
 
 async def _states_are(run: InProcess, expected: Mapping[str, int | None]) -> bool:
     ids = list(expected)
-    async with run.app.state.telemetry.service.pool.acquire() as conn:
+    async with run.app.state.service.pool.acquire() as conn:
         rows = await conn.fetch(
             "SELECT terminal_id, last_seq FROM terminal_state WHERE terminal_id = ANY($1::text[])",
             ids,

@@ -102,8 +102,7 @@ async def test_each_bad_reading_is_rejected_with_its_reason_and_the_consumer_kee
     )
     assert hot_event["field"] == "temp_c" and "150" in hot_event["detail"]
     # The last good reading after all that was processed: the state's last seq is its seq.
-    tel = stack.telemetry_app.state.telemetry
-    async with tel.service.pool.acquire() as conn:
+    async with stack.telemetry_app.state.service.pool.acquire() as conn:
         seq = await conn.fetchval(
             "SELECT last_seq FROM terminal_state WHERE terminal_id = $1", info["id"]
         )

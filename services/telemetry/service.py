@@ -1,5 +1,11 @@
 """The telemetry use cases: a batch of readings in, risks and rejections out; the silence check;
-acknowledging a risk.
+acknowledging a risk. Each one is a unit of work (services/runtime/unit_of_work.py) taken from
+the factory the service is given; `now` is the clock every judgement is given.
+
+The Kafka batch subscription (app.py), the HTTP routes (api.py) and the silence job call these;
+they never touch SQL or Kafka themselves. This is also the hot path: the work per reading is the
+verification and the rules; everything else (the unit of work, the state locks and writes, the
+metrics' labels) is paid once per batch.
 
 A batch is one transaction: the offsets it covers, the terminals' new states, the risks table
 and the outgoing events (through the outbox) commit together or not at all. So a crash at any
@@ -20,13 +26,12 @@ import orjson
 
 from contracts.people import Actor
 from contracts.telemetry import ReadingRejected, RiskAcknowledged
-from services.runtime.app import Service
 from services.runtime.clock import EpochClock, epoch_now
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.gauges import CountedGauges
 from services.runtime.messaging import Delivery
 from services.runtime.outbox import Item, outgoing
-from services.runtime.unit_of_work import UnitOfWork, postgres_units
+from services.runtime.unit_of_work import UnitOfWork, UowFactory
 from services.telemetry.domain import (
     Decision,
     TerminalContext,
@@ -49,19 +54,21 @@ Outgoing = Item
 class Telemetry:
     def __init__(
         self,
-        service: Service,
+        uow: UowFactory[Stores],
         settings: TelemetrySettings,
         directory: Directory,
         metrics: TelemetryMetrics,
         now: EpochClock = epoch_now,
+        *,
+        ready: asyncio.Event | None = None,
     ) -> None:
         # The clock every judgement is given (seconds since the epoch: the hot path compares
         # reading timestamps as numbers); tests hand another to move time.
         self.now = now
-        self.service, self.settings = service, settings
+        self.settings = settings
         # Each batch, silence check and acknowledgement is one unit of work: the states, the
-        # risks, the offsets and the events commit together (services/runtime/unit_of_work.py).
-        self.uow = postgres_units(lambda: service.pool, service.schema, Stores.postgres)
+        # risks, the offsets and the events commit together.
+        self.uow = uow
         self.directory, self.metrics = directory, metrics
         self.held: dict[str, Held] = {}
         self._contexts: dict[str, tuple[TerminalInfo, Any, TerminalContext]] = {}
@@ -75,8 +82,12 @@ class Telemetry:
         # One batch or silence check at a time in this process: both mutate held states.
         self.lock = asyncio.Lock()
         # Readings wait until the registry views have caught up once, so a terminal
-        # provisioned while this replica was away is not rejected as unknown.
-        self.projections_ready = service.projections.ready
+        # provisioned while this replica was away is not rejected as unknown. Without views to
+        # wait for (tests), readings are judged at once.
+        if ready is None:
+            ready = asyncio.Event()
+            ready.set()
+        self.projections_ready = ready
 
     async def _count_open_risks(self) -> None:
         async with self.uow() as work:
@@ -241,7 +252,7 @@ class Telemetry:
         )
 
     # --- monitoring gap -----------------------------------------------------------------------
-    async def check_silence(self, _: Service | None = None) -> int:
+    async def check_silence(self, _: object = None) -> int:
         """Raise or escalate gap risks of silent cold-chain sensors; returns decisions taken."""
         now = self.now()
         async with self.lock:

@@ -1,0 +1,207 @@
+"""In-memory stores for use-case tests: the same answers as the Postgres ones (the store suite,
+tests/integration/telemetry/test_store_suite.py, runs against both).
+
+States and risks are kept as Postgres keeps them, JSON in and out: a loaded state is a new
+object, never the one a caller still holds, so a batch that changed states in place and then
+failed leaves the stored ones as they were. Locks have nothing to guard in one process.
+`snapshot` gives `FakeUnitOfWork` what undoes a rolled-back unit's writes.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from contracts.people import Actor
+from services.runtime.clock import EpochClock
+from services.runtime.messaging import Delivery
+from services.telemetry.domain import Decision, TerminalState
+from services.telemetry.projections import TerminalInfo
+from services.telemetry.store import Held, Stores
+
+
+def _json(value: Any) -> Any:
+    """What a jsonb column gives back for `value`."""
+    return orjson.loads(orjson.dumps(value))
+
+
+def _at(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+@dataclass
+class _StateRow:
+    rev: int
+    last_seq: int
+    last_seen: float | None
+    state: dict[str, Any]
+
+
+class FakeTelemetryStore:
+    """`terminals` stands for the registry view's table (`silent_cold_chain` reads it); `now`
+    for the database's clock."""
+
+    def __init__(
+        self, terminals: Mapping[str, TerminalInfo] | None = None, now: EpochClock = time.time
+    ) -> None:
+        self.terminals: dict[str, TerminalInfo] = dict(terminals or {})
+        self.now = now
+        self.states: dict[str, _StateRow] = {}
+        self.rows: dict[str, dict[str, Any]] = {}
+
+    async def open_risk_counts(self) -> list[tuple[str, str, int]]:
+        tally: dict[tuple[str, str], int] = {}
+        for r in self.rows.values():
+            if r["state"] == "open":
+                tally[(r["rule"], r["severity"])] = tally.get((r["rule"], r["severity"]), 0) + 1
+        return [(rule, severity, n) for (rule, severity), n in tally.items()]
+
+    async def lock_states(
+        self, terminal_ids: Sequence[str], cached: dict[str, Held]
+    ) -> dict[str, Held]:
+        held: dict[str, Held] = {}
+        for tid in terminal_ids:
+            mine, row = cached.get(tid), self.states.get(tid)
+            rev = 0 if row is None else row.rev
+            if mine is not None and mine.rev == rev:
+                held[tid] = mine
+            elif row is None:
+                held[tid] = Held(0, TerminalState(tid))
+            else:
+                held[tid] = Held(row.rev, TerminalState.from_dict(_json(row.state)))
+        return held
+
+    async def save_states(self, held: Iterable[Held]) -> None:
+        for h in held:
+            h.rev += 1
+            s = h.state
+            self.states[s.terminal_id] = _StateRow(
+                h.rev, s.last_seq, s.last_seen, _json(s.to_dict())
+            )
+
+    async def silent_cold_chain(self, limit: int = 1000) -> list[tuple[str, int, TerminalState]]:
+        now = self.now()
+        found = []
+        for tid in sorted(self.states):
+            row, t = self.states[tid], self.terminals.get(tid)
+            if t is None or t.kind != "cold_chain" or t.status != "active":
+                continue
+            if row.last_seen is not None and row.last_seen < now - 3 * t.interval_s:
+                found.append((tid, row.rev, TerminalState.from_dict(_json(row.state))))
+        return found[:limit]
+
+    async def apply(
+        self, decisions: Sequence[tuple[Decision, TerminalInfo]], now: datetime
+    ) -> None:
+        for d, t in decisions:
+            evidence = _json(d.evidence.to_dict())
+            row = self.rows.get(d.risk_id)
+            if d.action == "raise":
+                if row is None:
+                    self.rows[d.risk_id] = _risk_row(d, t, evidence, now)
+            elif row is None:
+                continue
+            elif d.action == "clear":
+                row.update(state="cleared", cleared_at=_at(d.at), evidence=evidence, updated_at=now)
+            elif row["state"] == "open":
+                row.update(severity=d.severity, evidence=evidence, updated_at=now)
+
+    async def risks(
+        self,
+        *,
+        state: str | None,
+        market_id: str | None,
+        terminal_id: str | None,
+        district: str | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        wanted = {"state": state, "market_id": market_id, "terminal_id": terminal_id}
+        wanted["district"] = district
+        found = [
+            r
+            for r in self.rows.values()
+            if all(value is None or r[key] == value for key, value in wanted.items())
+        ]
+        found.sort(key=lambda r: r["raised_at"], reverse=True)
+        return [copy.deepcopy(r) for r in found[:limit]]
+
+    async def risk(self, risk_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
+        row = self.rows.get(risk_id)
+        return None if row is None else copy.deepcopy(row)
+
+    async def acknowledge(self, risk_id: str, who: Actor, at: datetime) -> None:
+        row = self.rows.get(risk_id)
+        if row is not None:
+            row.update(
+                acknowledged_by=who.subject,
+                acknowledged_at=at,
+                updated_at=at,
+                acknowledged_actor=_json(who.to_dict()),
+            )
+
+    async def last_seqs(self, terminal_ids: Sequence[str]) -> dict[str, int]:
+        return {tid: self.states[tid].last_seq for tid in terminal_ids if tid in self.states}
+
+
+def _risk_row(d: Decision, t: TerminalInfo, evidence: Any, now: datetime) -> dict[str, Any]:
+    """A row as `SELECT * FROM risks` gives it (services/telemetry/migrations/)."""
+    return {
+        "id": d.risk_id,
+        "terminal_id": t.id,
+        "rule": d.rule,
+        "category": d.category,
+        "severity": d.severity,
+        "state": "open",
+        "market_id": t.market_id,
+        "district": t.district,
+        "merchant_id": t.merchant_id,
+        "stall_no": t.stall_no,
+        "evidence": evidence,
+        "raised_at": _at(d.raised_at),
+        "updated_at": now,
+        "cleared_at": None,
+        "acknowledged_by": None,
+        "acknowledged_at": None,
+        "acknowledged_actor": None,
+    }
+
+
+class FakeOffsets:
+    def __init__(self) -> None:
+        self.next: dict[tuple[str, int], int] = {}
+
+    async def unseen(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
+        return [d for d in deliveries if d.offset >= self.next.get((d.topic, d.partition), 0)]
+
+    async def advance(self, deliveries: Sequence[Delivery]) -> None:
+        for d in deliveries:
+            key = (d.topic, d.partition)
+            self.next[key] = max(self.next.get(key, 0), d.offset + 1)
+
+
+def fake_stores(
+    terminals: Mapping[str, TerminalInfo] | None = None, now: EpochClock = time.time
+) -> Stores:
+    return Stores(FakeTelemetryStore(terminals, now), FakeOffsets())
+
+
+def snapshot(stores: Stores) -> Callable[[], Callable[[], None]]:
+    """For `FakeUnitOfWork(stores, snapshot(stores))`: a rollback puts the fakes back."""
+    telemetry, offsets = stores.telemetry, stores.offsets
+    assert isinstance(telemetry, FakeTelemetryStore) and isinstance(offsets, FakeOffsets)
+
+    def take() -> Callable[[], None]:
+        kept = copy.deepcopy((telemetry.states, telemetry.rows, offsets.next))
+
+        def restore() -> None:
+            telemetry.states, telemetry.rows, offsets.next = copy.deepcopy(kept)
+
+        return restore
+
+    return take

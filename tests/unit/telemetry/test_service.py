@@ -1,0 +1,205 @@
+"""The telemetry use cases on the in-memory stores and a fake unit of work: what a batch, a silence
+check and an acknowledgement store and announce, and above all what a rejected reading, a
+redelivered batch or a failure half-way leaves behind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+import pytest
+
+from contracts.people import Actor
+from services.runtime.errors import Conflict, NotFound
+from services.runtime.messaging import Delivery
+from services.runtime.metrics import Metrics
+from services.runtime.unit_of_work import FakeUnitOfWork
+from services.telemetry.fakes import FakeOffsets, FakeTelemetryStore, fake_stores, snapshot
+from services.telemetry.metrics import TelemetryMetrics
+from services.telemetry.projections import Directory, MarketInfo, TerminalInfo
+from services.telemetry.service import Telemetry
+from services.telemetry.settings import TelemetrySettings
+from services.telemetry.store import Stores
+from tests.support.readings import Terminal
+
+T0 = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)  # Monday 10:00 in the city
+TERMINAL = TerminalInfo(
+    id="trm_1",
+    kind="cold_chain",
+    market_id="mkt_1",
+    district="zhifu",
+    merchant_id="mer_1",
+    stall_no="A-1",
+    profile="chilled",
+    interval_s=60,
+    key_version=1,
+    status="active",
+    version=1,
+)
+MARKET = MarketInfo("mkt_1", "zhifu", "测试市场", 800, "00:00", "23:59", 1)
+INSPECTOR = Actor.of("i-zhou", "周检查员")
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = T0.timestamp()
+
+    def __call__(self) -> float:
+        return self.at
+
+
+class Broken(RuntimeError):
+    pass
+
+
+@dataclass
+class World:
+    uow: FakeUnitOfWork[Stores]
+    store: FakeTelemetryStore
+    offsets: FakeOffsets
+    clock: Clock
+    telemetry: Telemetry
+    terminal: Terminal
+    offset: int = 0
+
+    def types(self) -> list[str]:
+        return list(self.uow.event_types())
+
+    def deliveries(self, *readings: dict[str, Any] | bytes) -> list[Delivery]:
+        found = []
+        for r in readings:
+            value = r if isinstance(r, bytes) else orjson.dumps(r)
+            found.append(Delivery("telemetry.readings.v1", 0, self.offset, b"trm_1", value))
+            self.offset += 1
+        return found
+
+    def hot(self, minutes: int, temp_c: float = 12.0) -> list[dict[str, Any]]:
+        """A reading a minute, ending a minute before the clock."""
+        start = datetime.fromtimestamp(self.clock.at, UTC) - timedelta(minutes=minutes + 1)
+        return self.terminal.series(start, [temp_c] * (minutes + 1))
+
+
+@pytest.fixture
+def world() -> World:
+    master = b"m" * 32
+    directory = Directory(master)
+    directory.terminals[TERMINAL.id] = TERMINAL
+    directory.markets[MARKET.id] = MARKET
+    clock = Clock()
+    stores = fake_stores({TERMINAL.id: TERMINAL}, clock)
+    uow = FakeUnitOfWork(stores, snapshot(stores))
+    settings = TelemetrySettings(terminal_master_secret="m" * 32)
+    metrics = TelemetryMetrics(Metrics("telemetry"))
+    telemetry = Telemetry(uow.factory(), settings, directory, metrics, clock)
+    terminal = Terminal(TERMINAL.id, directory.key(TERMINAL).hex())
+    assert isinstance(stores.telemetry, FakeTelemetryStore)
+    assert isinstance(stores.offsets, FakeOffsets)
+    return World(uow, stores.telemetry, stores.offsets, clock, telemetry, terminal)
+
+
+async def test_a_batch_stores_the_states_and_raises_a_risk_once(world: World) -> None:
+    readings = world.hot(20)
+    await world.telemetry.handle_batch(world.deliveries(*readings))
+    assert world.types() == ["telemetry.risk.raised"]
+    assert (await world.store.last_seqs(["trm_1"])) == {"trm_1": readings[-1]["seq"]}
+    [risk] = await world.store.risks(
+        state="open", market_id=None, terminal_id="trm_1", district=None, limit=10
+    )
+    assert risk["rule"] == "cold_chain_excursion" and risk["district"] == "zhifu"
+    assert world.offsets.next == {("telemetry.readings.v1", 0): len(readings)}
+
+
+async def test_a_rejected_reading_stores_no_state_and_announces_only_its_rejection(
+    world: World,
+) -> None:
+    forged = world.terminal.reading(T0 - timedelta(minutes=1), temp_c=3.0) | {"sig": "f" * 64}
+    await world.telemetry.handle_batch(world.deliveries(forged, b"nonsense"))
+    assert world.types() == ["telemetry.reading.rejected", "telemetry.reading.rejected"]
+    reasons = [event.data.reason for _, event, _ in world.uow.published]
+    assert reasons == ["signature", "malformed"]
+    assert world.store.states == {} and world.store.rows == {}
+
+
+async def test_a_redelivered_batch_announces_nothing_again(world: World) -> None:
+    batch = world.deliveries(*world.hot(20))
+    await world.telemetry.handle_batch(batch)
+    stored = dict(world.store.states)
+    await world.telemetry.handle_batch(batch)
+    assert world.types() == ["telemetry.risk.raised"]
+    assert world.store.states == stored
+
+
+async def test_a_failure_half_way_rolls_back_and_publishes_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def broken(*_: Any) -> None:
+        raise Broken("the database went away")
+
+    monkeypatch.setattr(world.offsets, "advance", broken)
+    batch = world.deliveries(*world.hot(20))
+    with pytest.raises(Broken):
+        await world.telemetry.handle_batch(batch)
+    assert world.uow.published == [] and world.uow.rollbacks == 1
+    assert world.store.states == {} and world.store.rows == {} and world.offsets.next == {}
+    assert world.telemetry.held == {}  # the states changed in place are not kept either
+    monkeypatch.undo()
+    await world.telemetry.handle_batch(batch)  # Kafka redelivers it: judged as if new
+    assert world.types() == ["telemetry.risk.raised"]
+
+
+async def test_a_silent_sensor_raises_a_gap_once(world: World) -> None:
+    await world.telemetry.handle_batch(world.deliveries(*world.hot(2, temp_c=3.0)))
+    assert world.types() == []
+    world.clock.at += 3600
+    assert await world.telemetry.check_silence() > 0
+    assert world.types() == ["telemetry.risk.raised"]
+    assert [r["rule"] for r in world.store.rows.values()] == ["monitoring_gap"]
+    await world.telemetry.check_silence()
+    assert world.types() == ["telemetry.risk.raised"]
+
+
+async def test_a_failed_silence_check_publishes_nothing(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await world.telemetry.handle_batch(world.deliveries(*world.hot(2, temp_c=3.0)))
+    world.clock.at += 3600
+
+    async def broken(*_: Any) -> None:
+        raise Broken("the database went away")
+
+    monkeypatch.setattr(world.store, "apply", broken)
+    with pytest.raises(Broken):
+        await world.telemetry.check_silence()
+    assert world.types() == [] and world.store.rows == {}
+    assert world.telemetry.held == {}
+
+
+async def test_acknowledging_records_the_person_and_announces_it(world: World) -> None:
+    await world.telemetry.handle_batch(world.deliveries(*world.hot(20)))
+    [risk_id] = world.store.rows
+    world.clock.at += 60
+    risk = await world.telemetry.acknowledge(risk_id, INSPECTOR, "seen", "zhifu")
+    assert risk["acknowledged_by"] == "i-zhou"
+    assert risk["acknowledged_actor"] == INSPECTOR.to_dict()
+    assert world.types() == ["telemetry.risk.raised", "telemetry.risk.acknowledged"]
+    assert world.store.rows[risk_id]["acknowledged_at"] == datetime.fromtimestamp(
+        world.clock.at, UTC
+    )
+
+
+async def test_acknowledging_twice_or_elsewhere_is_refused_and_announces_nothing(
+    world: World,
+) -> None:
+    await world.telemetry.handle_batch(world.deliveries(*world.hot(20)))
+    [risk_id] = world.store.rows
+    with pytest.raises(NotFound):
+        await world.telemetry.acknowledge(risk_id, INSPECTOR, None, "laishan")
+    with pytest.raises(NotFound):
+        await world.telemetry.acknowledge("no-such-risk", INSPECTOR, None, None)
+    await world.telemetry.acknowledge(risk_id, INSPECTOR, None, None)
+    with pytest.raises(Conflict):
+        await world.telemetry.acknowledge(risk_id, Actor.of("i-li", "李"), None, None)
+    assert world.types() == ["telemetry.risk.raised", "telemetry.risk.acknowledged"]
+    assert world.store.rows[risk_id]["acknowledged_by"] == "i-zhou"
