@@ -27,10 +27,10 @@ from contracts.campaign import (
     RenovationStage,
     ScopeArea,
 )
-from contracts.people import actor_dict
 from services.campaign import events
 from services.campaign.domain import campaign as domain
 from services.campaign.service import CampaignChanges, Campaigns, NewCampaign, NewProject
+from services.runtime import serial
 from services.runtime.auth import Principal, require
 from services.runtime.inputs import text_inputs
 
@@ -243,26 +243,9 @@ def campaign_out(c: domain.Campaign) -> dict[str, Any]:
 
 
 def milestone_out(m: domain.Milestone, today: date) -> dict[str, Any]:
-    return {
-        "id": m.id,
-        "campaign_id": m.campaign_id,
-        "scope": m.scope,
-        "district": m.district,
-        "market_id": m.market_id,
-        "kind": m.kind,
-        "deadline": m.deadline.isoformat(),
-        "achieved_on": m.achieved_on.isoformat() if m.achieved_on else None,
-        "on_time": m.on_time,
-        "status": m.status(today),
-        "attendees": m.attendees,
-        "documents": list(m.documents),
-        "note": m.note,
-        "recorded_by": m.recorded_by,
-        "recorded_at": m.recorded_at.isoformat() if m.recorded_at else None,
-        "recorded_actor": actor_dict(m.recorded_actor),
-        "late_flagged_at": m.late_flagged_at.isoformat() if m.late_flagged_at else None,
-        "version": m.version,
-    }
+    data: dict[str, Any] = serial.dump(m)
+    del data["updated_at"]
+    return data | {"on_time": m.on_time, "status": m.status(today)}
 
 
 def consultation_out(c: domain.Consultation, today: date) -> dict[str, Any]:
@@ -275,8 +258,8 @@ def consultation_out(c: domain.Consultation, today: date) -> dict[str, Any]:
         **data,
         "open": c.is_open(today),
         "closed": c.closed(today),
-        "opened_at": c.opened_at.isoformat() if c.opened_at else None,
-        "opened_by": actor_dict(c.opened_by),
+        "opened_at": serial.dump(c.opened_at),
+        "opened_by": serial.dump(c.opened_by),
     }
 
 
@@ -309,7 +292,7 @@ def public_consultation_out(
         "kind": p.kind,
         "title": p.title,
         "stage": p.stage,
-        "scope_items": [{"area": i.area, "description": i.description} for i in p.scope_items],
+        "scope_items": serial.dump_many(p.scope_items),
         "budget_total_fen": p.budget_total_fen,
         "budget_total_yuan": domain.fen_to_yuan(p.budget_total_fen),
         "opens_on": c.opens_on.isoformat(),
@@ -326,7 +309,7 @@ def disclosure_out(d: domain.Disclosure, camp: Campaigns) -> dict[str, Any]:
         "id": d.id,
         **data,
         "overdue": d.overdue(camp.now()),
-        "late_flagged_at": d.late_flagged_at.isoformat() if d.late_flagged_at else None,
+        "late_flagged_at": serial.dump(d.late_flagged_at),
     }
 
 
@@ -334,17 +317,8 @@ def exposure_out(d: domain.Disclosure, camp: Campaigns) -> dict[str, Any]:
     """An exposure as staff read it: the disclosure, who recorded it and its re-checks."""
     return disclosure_out(d, camp) | {
         "rectify_by": d.deadline_date.isoformat(),
-        "recorded_by": actor_dict(d.recorded_by),
-        "verifications": [
-            {
-                "on": v.on.isoformat(),
-                "at": v.at.isoformat(),
-                "fixed": v.fixed,
-                "note": v.note,
-                "by": actor_dict(v.by),
-            }
-            for v in d.verifications
-        ],
+        "recorded_by": serial.dump(d.recorded_by),
+        "verifications": serial.dump_many(d.verifications),
     }
 
 

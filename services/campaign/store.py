@@ -10,34 +10,23 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 import asyncpg
 
-from contracts.people import actor_dict, actor_from
+from contracts.people import actor_dict
 from services.campaign.domain.campaign import (
     MILESTONE_KINDS,
-    BudgetLine,
     Campaign,
-    Check,
-    Comment,
-    Consultation,
     DeadlineRule,
     Disclosure,
     Milestone,
     RenovationProject,
-    ScopeItem,
-    StageChange,
-    Verification,
 )
+from services.campaign.rows import row_data
+from services.runtime import serial
 
-
-def _d(value: str | None) -> date | None:
-    return date.fromisoformat(value) if value else None
-
-
-def _t(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+T = TypeVar("T")
 
 
 def _campaign(r: asyncpg.Record) -> Campaign:
@@ -55,163 +44,9 @@ def _campaign(r: asyncpg.Record) -> Campaign:
     )
 
 
-def _milestone(r: asyncpg.Record) -> Milestone:
-    return Milestone(
-        id=r["id"],
-        campaign_id=r["campaign_id"],
-        scope=r["scope"],
-        district=r["district"],
-        market_id=r["market_id"],
-        kind=r["kind"],
-        deadline=r["deadline"],
-        achieved_on=r["achieved_on"],
-        attendees=r["attendees"],
-        documents=tuple(r["documents"]),
-        note=r["note"],
-        recorded_by=r["recorded_by"],
-        recorded_at=r["recorded_at"],
-        late_flagged_at=r["late_flagged_at"],
-        version=r["version"],
-        updated_at=r["updated_at"],
-        recorded_actor=actor_from(r["recorded_actor"]),
-    )
-
-
-def _check_body(c: Check) -> dict[str, Any]:
-    return {
-        "id": c.id,
-        "kind": c.kind,
-        "result": c.result,
-        "checked_on": c.checked_on.isoformat(),
-        "inspector": c.inspector,
-        "findings": list(c.findings),
-        "recorded_by": c.recorded_by,
-        "recorded_at": c.recorded_at.isoformat(),
-        "note": c.note,
-        "rectify_by": c.rectify_by.isoformat() if c.rectify_by else None,
-        "resolved_by": c.resolved_by,
-    }
-
-
-def _check(b: dict[str, Any]) -> Check:
-    checked_on, recorded_at = _d(b["checked_on"]), _t(b["recorded_at"])
-    assert checked_on is not None and recorded_at is not None
-    return Check(
-        id=b["id"],
-        kind=b["kind"],
-        result=b["result"],
-        checked_on=checked_on,
-        inspector=b["inspector"],
-        findings=tuple(b["findings"]),
-        recorded_by=b["recorded_by"],
-        recorded_at=recorded_at,
-        note=b.get("note"),
-        rectify_by=_d(b.get("rectify_by")),
-        resolved_by=b.get("resolved_by"),
-    )
-
-
-def _iso(value: date | datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _consultation_body(c: Consultation | None) -> dict[str, Any] | None:
-    if c is None:
-        return None
-    return {
-        "opens_on": c.opens_on.isoformat(),
-        "closes_on": c.closes_on.isoformat(),
-        "opened_at": _iso(c.opened_at),
-        "opened_by": actor_dict(c.opened_by),
-        "comments": [
-            {
-                "suggestion_id": m.suggestion_id,
-                "received_at": m.received_at.isoformat(),
-                "text": m.text,
-                "answer": m.answer,
-                "answered_at": _iso(m.answered_at),
-                "answered_by": actor_dict(m.answered_by),
-            }
-            for m in c.comments
-        ],
-    }
-
-
-def _consultation(b: dict[str, Any] | None) -> Consultation | None:
-    if not b:
-        return None
-    opens_on, closes_on = _d(b["opens_on"]), _d(b["closes_on"])
-    assert opens_on is not None and closes_on is not None
-    comments = []
-    for m in b["comments"]:
-        received_at = _t(m["received_at"])
-        assert received_at is not None
-        comments.append(
-            Comment(
-                suggestion_id=m["suggestion_id"],
-                received_at=received_at,
-                text=m["text"],
-                answer=m.get("answer"),
-                answered_at=_t(m.get("answered_at")),
-                answered_by=actor_from(m.get("answered_by")),
-            )
-        )
-    return Consultation(
-        opens_on=opens_on,
-        closes_on=closes_on,
-        comments=tuple(comments),
-        opened_at=_t(b.get("opened_at")),
-        opened_by=actor_from(b.get("opened_by")),
-    )
-
-
-def _project_body(p: RenovationProject) -> dict[str, Any]:
-    return {
-        "title": p.title,
-        "scope_items": [{"area": i.area, "description": i.description} for i in p.scope_items],
-        "budget": [{"source": b.source, "amount_fen": b.amount_fen} for b in p.budget],
-        "stages": [
-            {
-                "stage": s.stage,
-                "reached_on": s.reached_on.isoformat(),
-                "by": s.by,
-                "at": s.at.isoformat(),
-                "note": s.note,
-            }
-            for s in p.stages
-        ],
-        "checks": [_check_body(c) for c in p.checks],
-        "consultation": _consultation_body(p.consultation),
-    }
-
-
-def _stage(s: dict[str, Any]) -> StageChange:
-    reached_on, at = _d(s["reached_on"]), _t(s["at"])
-    assert reached_on is not None and at is not None
-    return StageChange(s["stage"], reached_on, s["by"], at, s.get("note"))
-
-
-def _project(r: asyncpg.Record) -> RenovationProject:
-    b = r["body"]
-    return RenovationProject(
-        id=r["id"],
-        campaign_id=r["campaign_id"],
-        market_id=r["market_id"],
-        district=r["district"],
-        kind=r["kind"],
-        title=b["title"],
-        scope_items=tuple(ScopeItem(i["area"], i["description"]) for i in b["scope_items"]),
-        budget=tuple(BudgetLine(x["source"], int(x["amount_fen"])) for x in b["budget"]),
-        stage=r["stage"],
-        stages=tuple(_stage(s) for s in b["stages"]),
-        checks=tuple(_check(c) for c in b["checks"]),
-        version=r["version"],
-        created_at=r["created_at"],
-        updated_at=r["updated_at"],
-        consultation=_consultation(b.get("consultation")),
-    )
-
-
+# A project's and a disclosure's fields beyond their columns are kept in `body` (jsonb), in
+# serial's form; a row loads from its columns and its body together.
+_PROJECT_BODY = ("title", "scope_items", "budget", "stages", "checks", "consultation")
 _DISCLOSURE_BODY = (
     "title",
     "title_en",
@@ -222,49 +57,21 @@ _DISCLOSURE_BODY = (
     "stall_no",
     "exposure_source",
     "exposure_reference",
+    "details",
+    "deadline_date",
+    "resolved_at",
+    "recorded_by",
+    "verifications",
 )
 
 
-def _verification_body(v: Verification) -> dict[str, Any]:
-    return {
-        "on": v.on.isoformat(),
-        "at": v.at.isoformat(),
-        "fixed": v.fixed,
-        "note": v.note,
-        "by": actor_dict(v.by),
-    }
+def _body(value: Any, keys: tuple[str, ...]) -> dict[str, Any]:
+    data = serial.dump(value)
+    return {k: data[k] for k in keys}
 
 
-def _verification(b: dict[str, Any]) -> Verification:
-    on, at, by = _d(b["on"]), _t(b["at"]), actor_from(b["by"])
-    assert on is not None and at is not None and by is not None
-    return Verification(on, at, bool(b["fixed"]), b.get("note"), by)
-
-
-def _disclosure(r: asyncpg.Record) -> Disclosure:
-    b = r["body"]
-    deadline_date = _d(b["deadline_date"])
-    assert deadline_date is not None
-    return Disclosure(
-        id=r["id"],
-        kind=r["kind"],
-        source_id=r["source_id"],
-        state=r["state"],
-        district=r["district"],
-        market_id=r["market_id"],
-        campaign_id=r["campaign_id"],
-        deadline=r["deadline"],
-        deadline_date=deadline_date,
-        opened_at=r["opened_at"],
-        details=tuple(b["details"]),
-        resolved_at=_t(b.get("resolved_at")),
-        version=r["version"],
-        updated_at=r["updated_at"],
-        recorded_by=actor_from(b.get("recorded_by")),
-        late_flagged_at=r["late_flagged_at"],
-        verifications=tuple(_verification(v) for v in b.get("verifications") or ()),
-        **{k: b.get(k) for k in _DISCLOSURE_BODY},
-    )
+def _with_body(cls: type[T], r: asyncpg.Record) -> T:
+    return serial.load(cls, r["body"] | row_data(r))
 
 
 class CampaignStore(Protocol):
@@ -482,7 +289,7 @@ class PostgresMilestoneStore:
             "SELECT * FROM milestones WHERE campaign_id = $1 AND scope_id = $2 AND kind = $3"
         ) + (" FOR UPDATE" if for_update else "")
         r = await self.conn.fetchrow(sql, campaign_id, scope_id, kind)
-        return _milestone(r) if r else None
+        return serial.load(Milestone, row_data(r)) if r else None
 
     async def listed(self, campaign_id: str, district: str | None = None) -> list[Milestone]:
         rows = await self.conn.fetch(
@@ -492,7 +299,7 @@ class PostgresMilestoneStore:
             campaign_id,
             district,
         )
-        return [_milestone(r) for r in rows]
+        return [serial.load(Milestone, row_data(r)) for r in rows]
 
 
 class PostgresProjectStore:
@@ -513,7 +320,7 @@ class PostgresProjectStore:
             p.district,
             p.kind,
             p.stage,
-            _project_body(p),
+            _body(p, _PROJECT_BODY),
             p.version,
             p.created_at,
             p.updated_at,
@@ -524,7 +331,7 @@ class PostgresProjectStore:
             " FOR UPDATE" if for_update else ""
         )
         r = await self.conn.fetchrow(sql, project_id)
-        return _project(r) if r else None
+        return _with_body(RenovationProject, r) if r else None
 
     async def listed(
         self,
@@ -546,7 +353,7 @@ class PostgresProjectStore:
             district,
             stage,
         )
-        return [_project(r) for r in rows]
+        return [_with_body(RenovationProject, r) for r in rows]
 
     async def consultations(
         self, *, market_id: str | None = None, district: str | None = None
@@ -560,7 +367,7 @@ class PostgresProjectStore:
             market_id,
             district,
         )
-        return [_project(r) for r in rows]
+        return [_with_body(RenovationProject, r) for r in rows]
 
 
 class PostgresDisclosureStore:
@@ -568,13 +375,6 @@ class PostgresDisclosureStore:
         self.conn = conn
 
     async def save(self, d: Disclosure) -> None:
-        body = {k: getattr(d, k) for k in _DISCLOSURE_BODY} | {
-            "details": list(d.details),
-            "deadline_date": d.deadline_date.isoformat(),
-            "resolved_at": d.resolved_at.isoformat() if d.resolved_at else None,
-            "recorded_by": actor_dict(d.recorded_by),
-            "verifications": [_verification_body(v) for v in d.verifications],
-        }
         await self.conn.execute(
             """INSERT INTO disclosures (id, kind, source_id, state, district, market_id,
                                        campaign_id, deadline, opened_at, body, version, updated_at,
@@ -593,7 +393,7 @@ class PostgresDisclosureStore:
             d.campaign_id,
             d.deadline,
             d.opened_at,
-            body,
+            _body(d, _DISCLOSURE_BODY),
             d.version,
             d.updated_at,
             d.late_flagged_at,
@@ -602,7 +402,7 @@ class PostgresDisclosureStore:
     async def get(self, disclosure_id: str, *, for_update: bool = False) -> Disclosure | None:
         sql = "SELECT * FROM disclosures WHERE id = $1" + (" FOR UPDATE" if for_update else "")
         r = await self.conn.fetchrow(sql, disclosure_id)
-        return _disclosure(r) if r else None
+        return _with_body(Disclosure, r) if r else None
 
     async def exposures(
         self,
@@ -626,7 +426,7 @@ class PostgresDisclosureStore:
             limit,
             offset,
         )
-        return [_disclosure(r) for r in rows]
+        return [_with_body(Disclosure, r) for r in rows]
 
     async def exposures_to_flag(self, now: datetime, limit: int) -> list[Disclosure]:
         rows = await self.conn.fetch(
@@ -637,14 +437,14 @@ class PostgresDisclosureStore:
             now,
             limit,
         )
-        return [_disclosure(r) for r in rows]
+        return [_with_body(Disclosure, r) for r in rows]
 
     async def of(self, kind: str, source_id: str, *, for_update: bool = False) -> Disclosure | None:
         sql = "SELECT * FROM disclosures WHERE kind = $1 AND source_id = $2" + (
             " FOR UPDATE" if for_update else ""
         )
         r = await self.conn.fetchrow(sql, kind, source_id)
-        return _disclosure(r) if r else None
+        return _with_body(Disclosure, r) if r else None
 
     async def listed(
         self,
@@ -673,4 +473,4 @@ class PostgresDisclosureStore:
             limit,
             offset,
         )
-        return [_disclosure(r) for r in rows]
+        return [_with_body(Disclosure, r) for r in rows]

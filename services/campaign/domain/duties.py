@@ -46,16 +46,10 @@ class Standing:
     certified_share: float | None
     updated_at: datetime
 
-    def to_dict(self) -> dict[str, Any]:
-        """The fields of `campaign.duties.updated`, dates and instants as ISO strings."""
-        data = asdict(self)
-        data["as_of"] = self.as_of.isoformat()
-        data["updated_at"] = self.updated_at.isoformat()
-        return data
-
     def measures(self) -> dict[str, Any]:
-        """The standing without when it was computed: what `changed` compares."""
-        return {k: v for k, v in self.to_dict().items() if k not in _STAMPS}
+        """The standing without when it was computed: what `changed` compares (and what is
+        stored to compare with next time: numbers, strings and None only)."""
+        return {k: v for k, v in asdict(self).items() if k not in _STAMPS}
 
 
 def _rate(part: int, whole: int) -> float | None:

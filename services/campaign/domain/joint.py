@@ -110,9 +110,6 @@ class Department:
     name_zh: str
     name_en: str
 
-    def to_dict(self) -> dict[str, str]:
-        return {"code": self.code, "name_zh": self.name_zh, "name_en": self.name_en}
-
 
 @dataclass(frozen=True)
 class Departments:

@@ -22,6 +22,7 @@ from services.campaign.domain.duties import Standing
 from services.campaign.domain.reports import Report, Schedule, next_due
 from services.campaign.domain.self_inspection import Answer, FollowUp, SelfInspection
 from services.campaign.duties.service import READERS, REGISTRARS, REPORTERS, Duties
+from services.runtime import serial
 from services.runtime.auth import Principal, require
 from services.runtime.inputs import text_inputs
 
@@ -151,7 +152,7 @@ def self_inspection_view(i: SelfInspection, follow_ups: list[FollowUp]) -> dict[
         "district": i.district,
         "day": i.day,
         "checklist_version": i.checklist_version,
-        "items": [{"code": a.code, "passed": a.passed, "note": a.note} for a in i.answers],
+        "items": serial.dump_many(i.answers),
         "follow_ups": [follow_up_view(f) for f in follow_ups],
         "recorded_at": i.recorded_at,
         "actor": actor_dict(i.actor),
@@ -211,7 +212,8 @@ def trainee_view(t: tr.Trainee) -> dict[str, Any]:
 
 
 def standing_view(s: Standing) -> dict[str, Any]:
-    return s.to_dict()
+    view: dict[str, Any] = serial.dump(s)
+    return view
 
 
 # -- routes ----------------------------------------------------------------------------------
@@ -260,9 +262,7 @@ def build_router(duties: Duties) -> APIRouter:
         c = duties.checklist
         return {
             "version": c.version,
-            "items": [
-                {"code": i.code, "label_zh": i.label_zh, "label_en": i.label_en} for i in c.items
-            ],
+            "items": serial.dump_many(c.items),
         }
 
     @router.post(

@@ -17,6 +17,7 @@ from services.campaign.domain.duties import Standing
 from services.campaign.domain.reports import Report
 from services.campaign.domain.self_inspection import FollowUp, Recorded
 from services.campaign.domain.training import Attended, Course, Session
+from services.runtime import serial
 from services.runtime.outbox import Item, outgoing
 
 SERVICE = "campaign"
@@ -149,7 +150,7 @@ def certificate_issued(attended: Attended, course: Course, cause: Envelope[Any])
 
 
 def duties_updated(standing: Standing, cause: Envelope[Any] | None) -> Item:
-    data = c.DutiesUpdated.model_validate(standing.to_dict())
+    data = serial.into(c.DutiesUpdated, standing)
     return outgoing(
         SERVICE,
         "campaign.duties.updated",

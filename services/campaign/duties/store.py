@@ -11,9 +11,9 @@ from typing import Any, Protocol
 
 import asyncpg
 
-from contracts.people import actor_dict, actor_from
-from services.campaign.domain.reports import Period, Report
-from services.campaign.domain.self_inspection import Answer, FollowUp, SelfInspection
+from contracts.people import actor_dict
+from services.campaign.domain.reports import Report
+from services.campaign.domain.self_inspection import FollowUp, SelfInspection
 from services.campaign.domain.training import (
     Attendance,
     Certificate,
@@ -21,6 +21,8 @@ from services.campaign.domain.training import (
     Session,
     Trainee,
 )
+from services.campaign.rows import row_data
+from services.runtime import serial
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,87 +140,32 @@ def _market(r: asyncpg.Record) -> MarketRow:
 
 
 def _report(r: asyncpg.Record) -> Report:
-    return Report(
-        market_id=r["market_id"],
-        district=r["district"],
-        period=Period(r["period_start"], r["due_on"]),
-        report_id=r["report_id"],
-        filed_on=r["filed_on"],
-        filed_at=r["filed_at"],
-        on_time=r["on_time"],
-        progress=r["progress"],
-        problems=tuple(r["problems"]),
-        next_steps=tuple(r["next_steps"]),
-        actor=actor_from(r["actor"]),
-        late_flagged_at=r["late_flagged_at"],
-    )
+    period = {"start": r["period_start"], "due_on": r["due_on"]}
+    return serial.load(Report, row_data(r) | {"period": period})
 
 
 def _inspection(r: asyncpg.Record) -> SelfInspection:
-    return SelfInspection(
-        self_inspection_id=r["id"],
-        market_id=r["market_id"],
-        district=r["district"],
-        day=r["day"],
-        checklist_version=r["checklist_version"],
-        answers=tuple(Answer(i["code"], i["passed"], i.get("note")) for i in r["items"]),
-        recorded_at=r["recorded_at"],
-        actor=actor_from(r["actor"]),
-    )
+    return serial.load(SelfInspection, row_data(r, self_inspection_id="id", answers="items"))
 
 
 def _follow_up(r: asyncpg.Record) -> FollowUp:
-    return FollowUp(
-        follow_up_id=r["id"],
-        self_inspection_id=r["self_inspection_id"],
-        market_id=r["market_id"],
-        district=r["district"],
-        item=r["item"],
-        opened_note=r["opened_note"],
-        opened_at=r["opened_at"],
-        state=r["state"],
-        closed_note=r["closed_note"],
-        closed_at=r["closed_at"],
-        closed_by=actor_from(r["closed_actor"]),
-    )
+    return serial.load(FollowUp, row_data(r, follow_up_id="id", closed_by="closed_actor"))
 
 
 def _course(r: asyncpg.Record) -> Course:
-    return Course(
-        r["id"], r["title"], r["validity_months"], r["created_at"], actor_from(r["actor"])
-    )
+    return serial.load(Course, row_data(r, course_id="id"))
 
 
 def _session(r: asyncpg.Record) -> Session:
-    return Session(
-        r["id"], r["course_id"], r["held_on"], r["place"], r["created_at"], actor_from(r["actor"])
-    )
+    return serial.load(Session, row_data(r, session_id="id"))
 
 
 def _trainee(r: asyncpg.Record) -> Trainee:
-    return Trainee(
-        r["id"],
-        r["market_id"],
-        r["district"],
-        r["name"],
-        r["position"],
-        r["registered_at"],
-        actor_from(r["actor"]),
-    )
+    return serial.load(Trainee, row_data(r, trainee_id="id"))
 
 
 def _certificate(r: asyncpg.Record) -> Certificate:
-    return Certificate(
-        r["id"],
-        r["trainee_id"],
-        r["market_id"],
-        r["district"],
-        r["course_id"],
-        r["session_id"],
-        r["issued_on"],
-        r["valid_until"],
-        r["issued_at"],
-    )
+    return serial.load(Certificate, row_data(r, certificate_id="id"))
 
 
 class PostgresDutiesStore:
@@ -346,7 +293,7 @@ class PostgresDutiesStore:
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8)""",
             inspection.self_inspection_id, inspection.market_id, inspection.district,
             inspection.day, inspection.checklist_version,
-            [{"code": a.code, "passed": a.passed, "note": a.note} for a in inspection.answers],
+            serial.dump_many(inspection.answers),
             inspection.recorded_at, actor_dict(inspection.actor),
         )  # fmt: skip
         await self.conn.executemany(

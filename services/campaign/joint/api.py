@@ -25,6 +25,7 @@ from services.campaign.domain.meetings import MAX_DECISIONS, ActionItem, Decisio
 from services.campaign.joint.events import case_body
 from services.campaign.joint.service import Joint
 from services.campaign.joint.store import ItemRow
+from services.runtime import serial
 from services.runtime.auth import Principal, require
 from services.runtime.inputs import text_inputs
 
@@ -170,7 +171,7 @@ def build_router(joint: Joint) -> JointRouter:
     @router.get("/departments", tags=["joint meetings"])
     async def departments(who: Reader) -> dict[str, Any]:
         """The departments that take part in joint meetings and enforcement."""
-        return {"items": [d.to_dict() for d in joint.departments.items]}
+        return {"items": serial.dump_many(joint.departments.items)}
 
     @router.post("/meetings", status_code=201, tags=["joint meetings"])
     async def record_meeting(body: MeetingIn, who: MeetingWriter) -> dict[str, Any]:

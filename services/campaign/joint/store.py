@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Protocol
+from typing import Protocol
 
 import asyncpg
 
-from contracts.people import actor_dict, actor_from
-from services.campaign.domain.enforcement import Case, Decision, Origin
+from contracts.people import actor_dict
+from services.campaign.domain.enforcement import Case, Origin
 from services.campaign.domain.meetings import ActionItem, Meeting
+from services.campaign.rows import row_data
+from services.runtime import serial
 
 MEETING_COLUMNS = "id, district, title, held_on, departments, minutes, recorded_at, recorded_actor"
 ITEM_COLUMNS = (
@@ -118,97 +120,16 @@ def postgres_stores(conn: asyncpg.Connection) -> Stores:
 
 
 def _item(r: asyncpg.Record) -> ActionItem:
-    return ActionItem(
-        item_id=r["id"],
-        meeting_id=r["meeting_id"],
-        position=r["position"],
-        decision=r["decision"],
-        department=r["department"],
-        deadline=r["deadline"],
-        state=r["state"],
-        done_on=r["done_on"],
-        done_note=r["done_note"],
-        done_at=r["done_at"],
-        done_actor=actor_from(r["done_actor"]),
-        late_flagged_at=r["late_flagged_at"],
-    )
+    return serial.load(ActionItem, row_data(r, item_id="id"))
 
 
 def _meeting(r: asyncpg.Record, items: Sequence[ActionItem]) -> Meeting:
-    return Meeting(
-        meeting_id=r["id"],
-        district=r["district"],
-        title=r["title"],
-        held_on=r["held_on"],
-        departments=tuple(r["departments"]),
-        minutes=r["minutes"],
-        items=tuple(items),
-        recorded_at=r["recorded_at"],
-        recorded_actor=actor_from(r["recorded_actor"]),
-    )
-
-
-def _decision_body(d: Decision | None) -> dict[str, Any] | None:
-    if d is None:
-        return None
-    return {
-        "sanction": d.sanction,
-        "fine_fen": d.fine_fen,
-        "suspension_days": d.suspension_days,
-        "reasoning": d.reasoning,
-        "decided_on": d.decided_on.isoformat(),
-    }
-
-
-def _decision(body: dict[str, Any] | None) -> Decision | None:
-    if body is None:
-        return None
-    return Decision(
-        sanction=body["sanction"],
-        reasoning=body["reasoning"],
-        decided_on=date.fromisoformat(body["decided_on"]),
-        fine_fen=body.get("fine_fen"),
-        suspension_days=body.get("suspension_days"),
-    )
+    return serial.load(Meeting, row_data(r, meeting_id="id") | {"items": items})
 
 
 def _case(r: asyncpg.Record) -> CaseRow:
-    case = Case(
-        case_id=r["id"],
-        version=r["version"],
-        state=r["state"],
-        district=r["district"],
-        market_id=r["market_id"],
-        merchant_id=r["merchant_id"],
-        origin_kind=r["origin_kind"],
-        origin_id=r["origin_id"],
-        departments=tuple(r["departments"]),
-        facts=r["facts"],
-        opened_at=r["opened_at"],
-        opened_actor=actor_from(r["opened_actor"]),
-        decision=_decision(r["decision"]),
-        decided_at=r["decided_at"],
-        decided_actor=actor_from(r["decided_actor"]),
-        closing_note=r["closing_note"],
-        closed_at=r["closed_at"],
-        closed_actor=actor_from(r["closed_actor"]),
-    )
+    case = serial.load(Case, row_data(r, case_id="id"))
     return CaseRow(case, r["correlation_id"], r["last_event_id"])
-
-
-def _origin(r: asyncpg.Record) -> Origin:
-    return Origin(
-        kind=r["kind"],
-        origin_id=r["id"],
-        district=r["district"],
-        market_id=r["market_id"],
-        merchant_id=r["merchant_id"],
-        status=r["status"],
-        event_id=r["event_id"],
-        correlation_id=r["correlation_id"],
-        occurred_at=r["occurred_at"],
-        detail=r["detail"],
-    )
 
 
 class PostgresMeetingStore:
@@ -235,17 +156,17 @@ class PostgresMeetingStore:
 
     async def get(self, meeting_id: str, *, for_update: bool = False) -> Meeting | None:
         lock = " FOR UPDATE" if for_update else ""
-        row = await self.conn.fetchrow(
+        found = await self.conn.fetchrow(
             f"SELECT {MEETING_COLUMNS} FROM joint_meetings WHERE id = $1{lock}", meeting_id
         )
-        if row is None:
+        if found is None:
             return None
         items = await self.conn.fetch(
             f"SELECT {ITEM_COLUMNS} FROM joint_action_items i"
             f" WHERE i.meeting_id = $1 ORDER BY i.position{lock}",
             meeting_id,
         )
-        return _meeting(row, [_item(r) for r in items])
+        return _meeting(found, [_item(r) for r in items])
 
     async def listed(self, districts: Sequence[str] | None, limit: int) -> list[Meeting]:
         rows = await self.conn.fetch(
@@ -332,14 +253,14 @@ class PostgresOriginStore:
 
     async def get(self, kind: str, origin_id: str, *, for_update: bool = False) -> Origin | None:
         lock = " FOR UPDATE" if for_update else ""
-        row = await self.conn.fetchrow(
+        found = await self.conn.fetchrow(
             "SELECT kind, id, district, market_id, merchant_id, status, event_id,"
             f" correlation_id, occurred_at, detail FROM joint_origins"
             f" WHERE kind = $1 AND id = $2{lock}",
             kind,
             origin_id,
         )
-        return None if row is None else _origin(row)
+        return None if found is None else serial.load(Origin, row_data(found, origin_id="id"))
 
 
 class PostgresCaseStore:
@@ -361,7 +282,7 @@ class PostgresCaseStore:
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
                    $17, $18, $19, $20)""",
             c.case_id, c.version, c.state, c.district, c.market_id, c.merchant_id, c.origin_kind,
-            c.origin_id, list(c.departments), c.facts, _decision_body(c.decision),
+            c.origin_id, list(c.departments), c.facts, serial.dump(c.decision),
             c.closing_note, c.opened_at, c.decided_at, c.closed_at, actor_dict(c.opened_actor),
             actor_dict(c.decided_actor), actor_dict(c.closed_actor), correlation_id, event_id,
         )  # fmt: skip
@@ -372,24 +293,24 @@ class PostgresCaseStore:
                    closing_note = $5, decided_at = $6, closed_at = $7, decided_actor = $8,
                    closed_actor = $9, last_event_id = $10
                WHERE id = $1""",
-            c.case_id, c.version, c.state, _decision_body(c.decision), c.closing_note,
+            c.case_id, c.version, c.state, serial.dump(c.decision), c.closing_note,
             c.decided_at, c.closed_at, actor_dict(c.decided_actor), actor_dict(c.closed_actor),
             event_id,
         )  # fmt: skip
 
     async def get(self, case_id: str, *, for_update: bool = False) -> CaseRow | None:
         lock = " FOR UPDATE" if for_update else ""
-        row = await self.conn.fetchrow(f"SELECT * FROM joint_cases WHERE id = $1{lock}", case_id)
-        return None if row is None else _case(row)
+        found = await self.conn.fetchrow(f"SELECT * FROM joint_cases WHERE id = $1{lock}", case_id)
+        return None if found is None else _case(found)
 
     async def active(self, kind: str, origin_id: str) -> Case | None:
-        row = await self.conn.fetchrow(
+        found = await self.conn.fetchrow(
             "SELECT * FROM joint_cases WHERE origin_kind = $1 AND origin_id = $2"
             " AND state <> 'closed'",
             kind,
             origin_id,
         )
-        return None if row is None else _case(row).case
+        return None if found is None else _case(found).case
 
     async def listed(
         self,

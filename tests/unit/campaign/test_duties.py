@@ -13,6 +13,7 @@ from services.campaign.domain.duties import changed, standing, window
 from services.campaign.domain.reports import Report, Schedule, by_period
 from services.campaign.domain.self_inspection import OpeningDays
 from services.campaign.domain.training import Certificate, Trainee
+from services.runtime import serial
 
 TODAY = date(2026, 4, 30)
 NOW = datetime(2026, 4, 30, 3, 0, tzinfo=UTC)
@@ -100,9 +101,9 @@ def test_certified_share_counts_certificates_valid_today() -> None:
 
 def test_the_standing_is_a_valid_duties_updated_event() -> None:
     s = compute(trainees=[trainee(1)], certificates=[certificate(1, TODAY)])
-    event = DutiesUpdated.model_validate(s.to_dict())
+    event = DutiesUpdated.model_validate(serial.dump(s))
     assert event.as_of == TODAY and event.window_days == 30 and event.certified_share == 1.0
-    assert set(s.to_dict()) == set(DutiesUpdated.model_fields)
+    assert set(serial.dump(s)) == set(DutiesUpdated.model_fields)
 
 
 def test_changed_ignores_when_it_was_computed() -> None:
