@@ -20,7 +20,15 @@ from services.console.auth import SignIn, SignInNeeded, login_url, safe_next
 from services.console.backend import Backend
 from services.console.sessions import SessionStore
 from services.console.settings import SERVICES, ConsoleSettings
-from services.console.web import CsrfRefused, OutOfScope, is_htmx, optional_person, render
+from services.console.web import (
+    CsrfRefused,
+    OutOfScope,
+    Refused,
+    failed,
+    is_htmx,
+    optional_person,
+    render,
+)
 
 HERE = Path(__file__).resolve().parent
 VENDOR = {
@@ -116,6 +124,11 @@ def build(
             title=f"找不到该{exc.what}",
             message=f"该{exc.what}不存在或不在您的辖区内。",
         )
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        who = await optional_person(request)
+        return exc.page(request, who, exc.exc) if who else failed(request, None, exc.exc)
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     vendor = HERE / "node_modules"

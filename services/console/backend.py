@@ -37,20 +37,9 @@ class Backend:
     async def close(self) -> None:
         await self._http.aclose()
 
-    async def call(
-        self,
-        service: str,
-        method: str,
-        path: str,
-        token: str,
-        *,
-        json: Any = None,
-        params: dict[str, Any] | None = None,
-        files: Any = None,
-    ) -> Any:
-        response = await self.raw(
-            service, method, path, token, json=json, params=params, files=files
-        )
+    async def call(self, service: str, method: str, path: str, token: str, **sent: Any) -> Any:
+        """`raw`'s answer as JSON (None when it has none); `sent`: raw's json, params, files."""
+        response = await self.raw(service, method, path, token, **sent)
         if response.status_code == 204 or not response.content:
             return None
         return response.json()

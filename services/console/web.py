@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,7 +14,7 @@ from starlette.responses import Response
 
 from services.console import labels
 from services.console.auth import SignIn, SignInNeeded
-from services.console.backend import ApiError, Backend
+from services.console.backend import ApiError, Backend, Unavailable
 from services.console.sessions import Session, SessionStore
 from services.runtime.auth import Principal
 
@@ -186,6 +187,42 @@ async def in_scope(services: Backend, service: str, path: str, token: str, what:
 
 
 Acting = Annotated[Session, Depends(csrf_checked)]
+
+
+def status_of(exc: ApiError) -> int:
+    return exc.status if exc.status >= 400 else 502
+
+
+def unavailable_503(exc: ApiError) -> int:
+    """The status of some pages' refused forms: 503 for any service that did not answer well."""
+    return 503 if isinstance(exc, Unavailable) else exc.status
+
+
+def failed(request: Request, who: Session | None, exc: ApiError, **page: Any) -> Response:
+    """The error page of a service's refusal: its status and its reason in Chinese."""
+    message = labels.reason_zh(exc.message)
+    return render(request, "error.html", who, status_code=status_of(exc), message=message, **page)
+
+
+Failure = Callable[[Request, Session, ApiError], Response]
+
+
+class Refused(Exception):
+    """A service refused what a page is made of; the app answers with `page` (the error page,
+    or the page's own way of saying it)."""
+
+    def __init__(self, exc: ApiError, page: Failure) -> None:
+        super().__init__(exc.message)
+        self.exc = exc
+        self.page = page
+
+
+async def needed(*calls: Awaitable[Any], page: Failure = failed) -> list[Any]:
+    """What a page cannot be made without, fetched at once; a refusal of any raises Refused."""
+    try:
+        return list(await asyncio.gather(*calls))
+    except ApiError as exc:
+        raise Refused(exc, page) from exc
 
 
 def field_errors(

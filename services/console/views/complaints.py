@@ -17,7 +17,17 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
 from services.console.backend import ApiError, Backend
-from services.console.web import Acting, Person, Services, field_errors, in_scope, render
+from services.console.forms import BLANK, Form
+from services.console.web import (
+    Acting,
+    Person,
+    Services,
+    failed,
+    field_errors,
+    in_scope,
+    needed,
+    render,
+)
 
 router = APIRouter()
 
@@ -138,25 +148,12 @@ async def queue(request: Request, who: Person, services: Services) -> Response:
     view = request.query_params.get("view", "open")
     if view not in VIEWS:
         view = "open"
-    params = VIEWS[view][1]
-    try:
-        if view == "open":
-            received, accepted = await asyncio.gather(
-                services.items("complaints", "/complaints", token, state="received", limit=1000),
-                services.items("complaints", "/complaints", token, state="accepted", limit=1000),
-            )
-            cases = received + accepted
-        else:
-            cases = await services.items("complaints", "/complaints", token, limit=1000, **params)
-    except ApiError as exc:
-        return render(
-            request,
-            "error.html",
-            who,
-            status_code=exc.status,
-            message=labels.reason_zh(exc.message),
-        )
-    markets, merchants = await _names(services, token)
+    listed = [{"state": "received"}, {"state": "accepted"}] if view == "open" else [VIEWS[view][1]]
+    *found, (markets, merchants) = await needed(
+        *(services.items("complaints", "/complaints", token, limit=1000, **p) for p in listed),
+        _names(services, token),
+    )
+    cases = [c for page in found for c in page]
     now = datetime.now(UTC)
     if view in ("closed", "rejected"):
         cases.sort(key=_deadline_key, reverse=True)
@@ -287,11 +284,7 @@ async def _case_page(
     who: Any,
     services: Backend,
     complaint_id: str,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-    notice: str | None = None,
-    status_code: int = 200,
+    form: Form = BLANK,
 ) -> Response:
     token = who.access_token
     case = await in_scope(services, "complaints", f"/complaints/{complaint_id}", token, "投诉")
@@ -312,7 +305,7 @@ async def _case_page(
         request,
         "complaints/detail.html",
         who,
-        status_code=status_code,
+        status_code=form.status,
         case=case,
         market=market,
         merchant=merchant,
@@ -325,9 +318,7 @@ async def _case_page(
         duplicates=[(i, found.get(i)) for i in case.get("duplicates") or []],
         may_act=who.principal.holds("handler"),
         outcomes=labels.CLOSE_OUTCOME,
-        errors=errors or {},
-        values=values or {},
-        notice=notice,
+        **form.context(),
     )
 
 
@@ -335,8 +326,7 @@ async def _case_page(
 async def case_page(
     request: Request, complaint_id: str, who: Person, services: Services
 ) -> Response:
-    notice = DONE.get(request.query_params.get("done", ""))
-    return await _case_page(request, who, services, complaint_id, notice=notice)
+    return await _case_page(request, who, services, complaint_id, Form.done(request, DONE))
 
 
 def _errors(exc: ApiError, action: str) -> dict[str, str]:
@@ -362,22 +352,10 @@ async def _decide(
         )
     except ApiError as exc:
         if exc.status in (403, 404) or exc.status >= 500:
-            return render(
-                request,
-                "error.html",
-                who,
-                status_code=exc.status,
-                message=labels.reason_zh(exc.message),
-            )
-        return await _case_page(
-            request,
-            who,
-            services,
-            complaint_id,
-            status_code=exc.status,
-            errors=_errors(exc, action) | ({"case": ACTIONS[action]} if exc.status == 409 else {}),
-            values=values,
-        )
+            return failed(request, who, exc)
+        errors = _errors(exc, action) | ({"case": ACTIONS[action]} if exc.status == 409 else {})
+        refusal = Form.refused(errors, values, exc.status)
+        return await _case_page(request, who, services, complaint_id, refusal)
     return RedirectResponse(f"/staff/complaints/{complaint_id}?done={done}", status_code=303)
 
 

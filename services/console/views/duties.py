@@ -22,10 +22,21 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
-from services.console import labels
+from services.console import labels, web
 from services.console.backend import ApiError, Backend, Unavailable
+from services.console.forms import BLANK, Form
 from services.console.sessions import Session
-from services.console.web import CHINA, Acting, Person, Services, field_errors, render, templates
+from services.console.web import (
+    CHINA,
+    Acting,
+    Person,
+    Services,
+    field_errors,
+    needed,
+    render,
+    status_of,
+    templates,
+)
 
 router = APIRouter()
 T = TypeVar("T")
@@ -81,10 +92,7 @@ def failed(request: Request, who: Session, exc: ApiError, what: str = "市场") 
             title=f"找不到该{what}",
             message=f"该{what}不存在。",
         )
-    status = exc.status if exc.status >= 400 else 502
-    return render(
-        request, "error.html", who, status_code=status, message=labels.reason_zh(exc.message)
-    )
+    return web.failed(request, who, exc)
 
 
 def form_errors(
@@ -94,10 +102,6 @@ def form_errors(
     if isinstance(exc, Unavailable) or exc.status in (401, 403):
         return {fallback: labels.reason_zh(exc.message)}
     return field_errors(exc, where, fallback)
-
-
-def status_of(exc: ApiError) -> int:
-    return exc.status if exc.status >= 400 else 502
 
 
 async def optional(call: Awaitable[T], default: T) -> T:
@@ -194,34 +198,22 @@ def report_field(name: str) -> str:
 
 
 async def _report_page(
-    request: Request,
-    who: Session,
-    services: Backend,
-    market_id: str,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    notice: str | None = None,
-    status_code: int = 200,
+    request: Request, who: Session, services: Backend, market_id: str, form: Form = BLANK
 ) -> Response:
-    try:
-        body = await services.get("campaign", f"/markets/{market_id}/reports", who.access_token)
-    except ApiError as exc:
-        return failed(request, who, exc)
+    path = f"/markets/{market_id}/reports"
+    [body] = await needed(services.get("campaign", path, who.access_token), page=failed)
     schedule = body.get("schedule")
     return render(
         request,
         "duties/report.html",
         who,
-        status_code=status_code,
+        status_code=form.status,
         market_id=market_id,
         name=await market_name(services, market_id),
         schedule=schedule,
         periods=body.get("items") or [],
         may_file=who.principal.holds(*REPORTERS) and schedule is not None,
-        errors=errors or {},
-        values=values or {},
-        notice=notice,
+        **form.context(),
     )
 
 
@@ -231,8 +223,7 @@ async def report_page(
 ) -> Response:
     if not who.principal.holds(*READERS):
         return refused(request, who)
-    notice = DONE.get(request.query_params.get("done", ""))
-    return await _report_page(request, who, services, market_id, notice=notice)
+    return await _report_page(request, who, services, market_id, Form.done(request, DONE))
 
 
 @router.post("/staff/reports/{market_id}")
@@ -251,16 +242,8 @@ async def file_report(
     try:
         await services.post("campaign", f"/markets/{market_id}/reports", who.access_token, body)
     except ApiError as exc:
-        errors = form_errors(exc, report_field)
-        return await _report_page(
-            request,
-            who,
-            services,
-            market_id,
-            errors=errors,
-            values=values,
-            status_code=status_of(exc),
-        )
+        refusal = Form.refused(form_errors(exc, report_field), values, status_of(exc))
+        return await _report_page(request, who, services, market_id, refusal)
     return RedirectResponse(f"/staff/reports/{market_id}?done=filed", status_code=303)
 
 
@@ -279,10 +262,8 @@ async def standing_page(
 ) -> Response:
     """自查率, 专班汇报按时率, 合格证持证率 of a market, and the records behind each."""
     token = who.access_token
-    try:
-        standing = await services.get("campaign", f"/markets/{market_id}/duties", token)
-    except ApiError as exc:
-        return failed(request, who, exc)
+    path = f"/markets/{market_id}/duties"
+    [standing] = await needed(services.get("campaign", path, token), page=failed)
     first, last = window_of(standing)
     base = f"/markets/{market_id}"
     inspections, reports, managers, checklist, name = await asyncio.gather(

@@ -11,7 +11,6 @@ do what; its refusal is shown beside the field it names, with what was typed kep
 
 from __future__ import annotations
 
-import asyncio
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -21,8 +20,18 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
 from services.console.backend import ApiError, Backend, Unavailable
+from services.console.forms import BLANK, Form
 from services.console.sessions import Session
-from services.console.web import CHINA, Acting, Person, Services, render, templates
+from services.console.web import (
+    CHINA,
+    Acting,
+    Person,
+    Services,
+    needed,
+    render,
+    templates,
+    unavailable_503,
+)
 
 router = APIRouter()
 
@@ -109,27 +118,14 @@ async def _page(
     request: Request,
     who: Session,
     services: Backend,
+    form: Form = BLANK,
     *,
     view: str = "open",
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    notice: str | None = None,
-    status_code: int = 200,
 ) -> Response:
-    token = who.access_token
-    try:
-        items, markets = await asyncio.gather(
-            services.items("campaign", "/exposures", token, state=view, limit=500),
-            _markets(services, who),
-        )
-    except ApiError as exc:
-        return render(
-            request,
-            "error.html",
-            who,
-            status_code=exc.status if exc.status >= 400 else 502,
-            message=labels.reason_zh(exc.message),
-        )
+    items, markets = await needed(
+        services.items("campaign", "/exposures", who.access_token, state=view, limit=500),
+        _markets(services, who),
+    )
     if view == "resolved":
         items.sort(key=lambda d: str(d.get("resolved_at") or ""), reverse=True)
     defaults = {"rectify_by": (today() + timedelta(days=DEFAULT_RECTIFY_DAYS)).isoformat()}
@@ -137,7 +133,7 @@ async def _page(
         request,
         "exposures/index.html",
         who,
-        status_code=status_code,
+        status_code=form.status,
         items=items,
         markets=markets,
         view=view,
@@ -146,9 +142,7 @@ async def _page(
         overdue=sum(1 for d in items if d.get("overdue")),
         may_act=who.principal.holds(*WRITERS),
         days_left=days_left,
-        errors=errors or {},
-        values=defaults | (values or {}),
-        notice=notice,
+        **form.context(**defaults),
     )
 
 
@@ -157,10 +151,8 @@ async def exposures_page(request: Request, who: Person, services: Services) -> R
     if not who.principal.holds(*READERS):
         return _refused(request, who)
     view = request.query_params.get("view", "open")
-    notice = DONE.get(request.query_params.get("done", ""))
-    return await _page(
-        request, who, services, view=view if view in VIEWS else "open", notice=notice
-    )
+    done = Form.done(request, DONE)
+    return await _page(request, who, services, done, view=view if view in VIEWS else "open")
 
 
 @router.post("/staff/exposures")
@@ -186,12 +178,7 @@ async def record_exposure(request: Request, who: Acting, services: Services) -> 
             else errors_of(exc, values)
         )
         return await _page(
-            request,
-            who,
-            services,
-            errors=errors,
-            values=values,
-            status_code=503 if isinstance(exc, Unavailable) else exc.status,
+            request, who, services, Form.refused(errors, values, unavailable_503(exc))
         )
     return RedirectResponse("/staff/exposures?done=recorded", status_code=303)
 
@@ -208,7 +195,7 @@ async def verify_exposure(
     values = {f"{prefix}fixed": fixed, f"{prefix}note": note}
     if fixed not in ("yes", "no"):
         errors = {f"{prefix}fixed": "请选择复查结果"}
-        return await _page(request, who, services, errors=errors, values=values, status_code=422)
+        return await _page(request, who, services, Form.refused(errors, values))
     body = {"fixed": fixed == "yes", "note": note or None}
     try:
         await services.post(
@@ -223,12 +210,7 @@ async def verify_exposure(
         if exc.status == 409:
             errors = {f"{prefix}fixed": labels.reason_zh(exc.message)}
         return await _page(
-            request,
-            who,
-            services,
-            errors=errors,
-            values=values,
-            status_code=503 if isinstance(exc, Unavailable) else exc.status,
+            request, who, services, Form.refused(errors, values, unavailable_503(exc))
         )
     done = "fixed" if body["fixed"] else "kept"
     return RedirectResponse(f"/staff/exposures?done={done}", status_code=303)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from services.console.backend import ApiError, Backend
+from services.console.forms import Form
 from services.console.views import self_inspection
 from services.console.web import Person, Services, render
 
@@ -27,8 +29,8 @@ class Card:
 async def staff_home(request: Request, who: Person, services: Services) -> Response:
     p, cards = who.principal, []
     if p.roles <= {"operator"}:  # a market's operator: its own market's 今日自查 first
-        notice = self_inspection.DONE.get(request.query_params.get("done", ""))
-        return await self_inspection.operator_home(request, who, services, notice=notice)
+        done = Form.done(request, self_inspection.DONE)
+        return await self_inspection.operator_home(request, who, services, done)
     if p.holds("inspector", "leader", "department"):
         try:
             open_tasks = await services.items(
@@ -68,11 +70,18 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
     return render(request, "home.html", who, cards=cards)
 
 
+async def _listed(services: Backend, path: str, token: str, **params: Any) -> list[Any] | None:
+    """What a card counts; None when the service does not answer it (the card then only links)."""
+    try:
+        return await services.items("campaign", path, token, **params)
+    except ApiError:
+        return None
+
+
 async def _meetings_card(services: Backend, token: str) -> Card:
     """联席会议: the open action items, the late ones counted in red."""
-    try:
-        items = await services.items("campaign", "/action-items", token, state="open", limit=1000)
-    except ApiError:
+    items = await _listed(services, "/action-items", token, state="open", limit=1000)
+    if items is None:
         return Card("联席会议", "/staff/meetings", "会议纪要与议定事项")
     late = sum(1 for i in items if i.get("late"))
     note = f"议定事项 {late} 项逾期" if late else "未办结的议定事项"
@@ -81,18 +90,16 @@ async def _meetings_card(services: Backend, token: str) -> Card:
 
 async def _cases_card(services: Backend, token: str) -> Card:
     """联合执法: the cases waiting for a decision."""
-    try:
-        cases = await services.items("campaign", "/enforcement-cases", token, state="open")
-    except ApiError:
+    cases = await _listed(services, "/enforcement-cases", token, state="open")
+    if cases is None:
         return Card("联合执法", "/staff/enforcement", "严重问题与投诉移送的案件")
     return Card("联合执法", "/staff/enforcement", "待决定的案件", len(cases))
 
 
 async def _reports_card(services: Backend, token: str) -> Card:
     """专班汇报: the reports of the district late and still not filed, in red."""
-    try:
-        late = await services.items("campaign", "/reports", token, state="late")
-    except ApiError:
+    late = await _listed(services, "/reports", token, state="late")
+    if late is None:
         return Card("专班汇报", "/staff/reports", "各市场专班定期汇报")
     note = f"{len(late)} 期逾期未报" if late else "各市场专班定期汇报，下次应报日期"
     return Card("专班汇报", "/staff/reports", note, len(late), bool(late))
@@ -100,9 +107,8 @@ async def _reports_card(services: Backend, token: str) -> Card:
 
 async def _training_card(services: Backend, token: str) -> Card:
     """培训: managers' certificates ending within 30 days."""
-    try:
-        soon = await services.items("campaign", "/certificates", token, expiring_within_days=30)
-    except ApiError:
+    soon = await _listed(services, "/certificates", token, expiring_within_days=30)
+    if soon is None:
         return Card("培训", "/staff/training", "课程、场次、管理人员合格证")
     note = "合格证即将到期（30 天内）" if soon else "课程、场次、管理人员合格证"
     return Card("培训", "/staff/training", note, len(soon), bool(soon))
@@ -110,9 +116,8 @@ async def _training_card(services: Backend, token: str) -> Card:
 
 async def _exposures_card(services: Backend, token: str) -> Card:
     """曝光整改: the exposed problems not rectified yet, the overdue ones in red."""
-    try:
-        found = await services.items("campaign", "/exposures", token, state="open", limit=500)
-    except ApiError:
+    found = await _listed(services, "/exposures", token, state="open", limit=500)
+    if found is None:
         return Card("曝光整改", "/staff/exposures", "媒体、群众、督查曝光的问题，限期整改")
     late = sum(1 for d in found if d.get("overdue"))
     note = f"{late} 项逾期未整改" if late else "曝光问题按整改期限"
@@ -121,9 +126,8 @@ async def _exposures_card(services: Backend, token: str) -> Card:
 
 async def _renovations_card(services: Backend, token: str) -> Card:
     """改造项目: plans open for comment, and the comments not answered yet (in red)."""
-    try:
-        projects = await services.items("campaign", "/renovations", token)
-    except ApiError:
+    projects = await _listed(services, "/renovations", token)
+    if projects is None:
         return Card("改造项目", "/staff/renovations", "改造方案征求群众意见")
     consulting = [p["consultation"] for p in projects if p.get("consultation")]
     waiting = sum(int(c.get("unanswered") or 0) for c in consulting)

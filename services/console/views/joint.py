@@ -27,8 +27,19 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
 from services.console.backend import ApiError, Backend, Unavailable
+from services.console.forms import BLANK, Form
 from services.console.sessions import Session
-from services.console.web import CHINA, Acting, Person, Services, in_scope, render
+from services.console.web import (
+    CHINA,
+    Acting,
+    Person,
+    Services,
+    failed,
+    in_scope,
+    needed,
+    render,
+    status_of,
+)
 
 router = APIRouter()
 
@@ -86,16 +97,6 @@ def _refused(request: Request, who: Session, message: str = "您的角色无权�
     return render(request, "error.html", who, status_code=403, title="无权访问", message=message)
 
 
-def _failed(request: Request, who: Session, exc: ApiError) -> Response:
-    return render(
-        request,
-        "error.html",
-        who,
-        status_code=exc.status if exc.status >= 400 else 502,
-        message=labels.reason_zh(exc.message),
-    )
-
-
 def form_errors(
     exc: ApiError,
     where: Callable[[str], str],
@@ -120,6 +121,16 @@ def form_errors(
         else:
             errors[field] = labels.reason_zh(raw)
     return errors or {fallback: labels.reason_zh(exc.message)}
+
+
+def refusal_errors(
+    exc: ApiError, where: Callable[[str], str], sent: Mapping[str, Any]
+) -> dict[str, str]:
+    """A new meeting's or case's refusal: not answering, or not allowed, above the form; else
+    beside its fields (form_errors)."""
+    if isinstance(exc, Unavailable) or exc.status in (401, 403):
+        return {"form": labels.reason_zh(exc.message)}
+    return form_errors(exc, where, sent)
 
 
 async def _optional(call: Any, default: Any) -> Any:
@@ -172,23 +183,16 @@ async def _meetings_page(
     request: Request,
     who: Session,
     services: Backend,
+    form: Form = BLANK,
     *,
     view: str = "open",
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    notice: str | None = None,
-    status_code: int = 200,
 ) -> Response:
     token = who.access_token
-    try:
-        meetings, items = await asyncio.gather(
-            services.items("campaign", "/meetings", token, limit=50),
-            services.items("campaign", "/action-items", token, state=view, limit=500),
-        )
-    except ApiError as exc:
-        return _failed(request, who, exc)
-    names, districts = await asyncio.gather(
-        departments(services, token), district_names(services, token)
+    meetings, items, names, districts = await needed(
+        services.items("campaign", "/meetings", token, limit=50),
+        services.items("campaign", "/action-items", token, state=view, limit=500),
+        departments(services, token),
+        district_names(services, token),
     )
     meetings.sort(key=lambda m: (str(m.get("held_on")), str(m.get("recorded_at"))), reverse=True)
     items.sort(key=_item_key(view), reverse=view == "done")
@@ -198,7 +202,7 @@ async def _meetings_page(
         request,
         "joint/meetings.html",
         who,
-        status_code=status_code,
+        status_code=form.status,
         meetings=meetings,
         items=items,
         view=view,
@@ -209,9 +213,7 @@ async def _meetings_page(
         days_left=days_left,
         may_record=who.principal.holds(*MEETING_WRITERS),
         late=sum(1 for i in items if i.get("late")),
-        errors=errors or {},
-        values=values or {},
-        notice=notice,
+        **form.context(),
     )
 
 
@@ -220,9 +222,9 @@ async def meetings_page(request: Request, who: Person, services: Services) -> Re
     if not who.principal.holds(*READERS):
         return _refused(request, who)
     view = request.query_params.get("view", "open")
-    notice = DONE.get(request.query_params.get("done", ""))
+    done = Form.done(request, DONE)
     return await _meetings_page(
-        request, who, services, view=view if view in ITEM_VIEWS else "open", notice=notice
+        request, who, services, done, view=view if view in ITEM_VIEWS else "open"
     )
 
 
@@ -281,13 +283,7 @@ class MeetingForm:
 
 
 async def _new_meeting_page(
-    request: Request,
-    who: Session,
-    services: Backend,
-    *,
-    values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
+    request: Request, who: Session, services: Backend, form: Form = BLANK
 ) -> Response:
     token = who.access_token
     names = await departments(services, token)
@@ -301,13 +297,12 @@ async def _new_meeting_page(
         request,
         "joint/meeting_new.html",
         who,
-        status_code=status_code,
+        status_code=form.status,
         departments=names,
         districts=districts,
         city_wide=city_wide(who),
         rows=range(ROWS),
-        values=defaults | (values or {}),
-        errors=errors or {},
+        **form.context(**defaults),
     )
 
 
@@ -326,18 +321,9 @@ async def record_meeting(request: Request, who: Acting, services: Services) -> R
     try:
         meeting = await services.post("campaign", "/meetings", who.access_token, form.body)
     except ApiError as exc:
-        if isinstance(exc, Unavailable) or exc.status in (401, 403):
-            errors = {"form": labels.reason_zh(exc.message)}
-        else:
-            errors = form_errors(exc, form.field, form.values)
-        return await _new_meeting_page(
-            request,
-            who,
-            services,
-            values=form.values,
-            errors=errors,
-            status_code=exc.status if exc.status >= 400 else 502,
-        )
+        errors = refusal_errors(exc, form.field, form.values)
+        refusal = Form.refused(errors, form.values, status_of(exc))
+        return await _new_meeting_page(request, who, services, refusal)
     return RedirectResponse(f"/staff/meetings/{meeting['id']}?done=recorded", status_code=303)
 
 
@@ -346,11 +332,7 @@ async def _meeting_page(
     who: Session,
     services: Backend,
     meeting_id: str,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    notice: str | None = None,
-    status_code: int = 200,
+    form: Form = BLANK,
 ) -> Response:
     token = who.access_token
     meeting = await in_scope(services, "campaign", f"/meetings/{meeting_id}", token, "会议")
@@ -363,16 +345,14 @@ async def _meeting_page(
         request,
         "joint/meeting.html",
         who,
-        status_code=status_code,
+        status_code=form.status,
         meeting=meeting,
         departments=names,
         district_name=district_name,
         districts=districts,
         days_left=days_left,
         may_record=who.principal.holds(*MEETING_WRITERS),
-        errors=errors or {},
-        values=values or {},
-        notice=notice,
+        **form.context(),
     )
 
 
@@ -382,8 +362,7 @@ async def meeting_page(
 ) -> Response:
     if not who.principal.holds(*READERS):
         return _refused(request, who)
-    notice = DONE.get(request.query_params.get("done", ""))
-    return await _meeting_page(request, who, services, meeting_id, notice=notice)
+    return await _meeting_page(request, who, services, meeting_id, Form.done(request, DONE))
 
 
 @router.post("/staff/meetings/{meeting_id}/items/{item_id}/done")
@@ -400,18 +379,13 @@ async def item_done(
         await services.post("campaign", path, who.access_token, {"note": note})
     except ApiError as exc:
         if exc.status in (403, 404) and not exc.errors:
-            return _failed(request, who, exc)
+            return failed(request, who, exc)
         key = f"note-{item_id}"
         errors = form_errors(exc, lambda f: key, {key: note}, key)
-        values = {key: note}
-        status = exc.status if exc.status >= 400 else 502
+        refusal = Form.refused(errors, {key: note}, status_of(exc))
         if back == "meeting":
-            return await _meeting_page(
-                request, who, services, meeting_id, errors=errors, values=values, status_code=status
-            )
-        return await _meetings_page(
-            request, who, services, errors=errors, values=values, status_code=status
-        )
+            return await _meeting_page(request, who, services, meeting_id, refusal)
+        return await _meetings_page(request, who, services, refusal)
     target = f"/staff/meetings/{meeting_id}" if back == "meeting" else "/staff/meetings"
     return RedirectResponse(f"{target}?done=item", status_code=303)
 
@@ -426,10 +400,10 @@ async def cases_page(request: Request, who: Person, services: Services) -> Respo
     view = request.query_params.get("view", "open")
     view = view if view in CASE_VIEWS else "open"
     token = who.access_token
-    try:
-        cases = await services.items("campaign", "/enforcement-cases", token, state=view, limit=500)
-    except ApiError as exc:
-        return _failed(request, who, exc)
+    cases, names = await needed(
+        services.items("campaign", "/enforcement-cases", token, state=view, limit=500),
+        departments(services, token),
+    )
     if view == "closed":
         cases.sort(key=lambda c: str(c.get("closed_at")), reverse=True)
     else:
@@ -441,7 +415,7 @@ async def cases_page(request: Request, who: Person, services: Services) -> Respo
         cases=cases,
         view=view,
         views=CASE_VIEWS,
-        departments=await departments(services, token),
+        departments=names,
         may_act=who.principal.holds(*CASE_WRITERS),
     )
 
@@ -583,13 +557,10 @@ async def _new_case_page(
     request: Request,
     who: Session,
     services: Backend,
-    *,
-    values: dict[str, Any],
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
+    form: Form,
 ) -> Response:
     token = who.access_token
-    kind, _, ident = str(values.get("origin", "")).partition(":")
+    kind, _, ident = str(form.values.get("origin", "")).partition(":")
     chosen = (kind, ident) if kind and ident else None
     (findings, complaints, missing), names = await asyncio.gather(
         origins(services, token, chosen), departments(services, token)
@@ -598,13 +569,12 @@ async def _new_case_page(
         request,
         "joint/case_new.html",
         who,
-        status_code=status_code,
+        status_code=form.status,
         findings=findings,
         complaints=complaints,
         missing=missing,
         departments=names,
-        values=values,
-        errors=errors or {},
+        **form.context(),
     )
 
 
@@ -619,7 +589,7 @@ async def new_case(request: Request, who: Person, services: Services) -> Respons
         "departments": [],
         "facts": "",
     }
-    return await _new_case_page(request, who, services, values=values)
+    return await _new_case_page(request, who, services, Form(values=values))
 
 
 def _case_field(name: str) -> str:
@@ -646,17 +616,9 @@ async def open_case(request: Request, who: Acting, services: Services) -> Respon
     try:
         case = await services.post("campaign", "/enforcement-cases", who.access_token, body)
     except ApiError as exc:
-        if isinstance(exc, Unavailable) or exc.status in (401, 403):
-            errors = {"form": labels.reason_zh(exc.message)}
-        else:
-            errors = form_errors(exc, _case_field, values)
+        errors = refusal_errors(exc, _case_field, values)
         return await _new_case_page(
-            request,
-            who,
-            services,
-            values=values,
-            errors=errors,
-            status_code=exc.status if exc.status >= 400 else 502,
+            request, who, services, Form.refused(errors, values, status_of(exc))
         )
     return RedirectResponse(f"/staff/enforcement/{case['id']}?done=opened", status_code=303)
 
@@ -666,11 +628,7 @@ async def _case_page(
     who: Session,
     services: Backend,
     case_id: str,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    notice: str | None = None,
-    status_code: int = 200,
+    form: Form = BLANK,
 ) -> Response:
     token = who.access_token
     case = await in_scope(services, "campaign", f"/enforcement-cases/{case_id}", token, "案件")
@@ -688,16 +646,14 @@ async def _case_page(
         request,
         "joint/case.html",
         who,
-        status_code=status_code,
+        status_code=form.status,
         case=case,
         source=source,
         departments=names,
         sanctions=labels.SANCTION,
         may_act=who.principal.holds(*CASE_WRITERS),
         today=today().isoformat(),
-        errors=errors or {},
-        values=values or {},
-        notice=notice,
+        **form.context(),
     )
 
 
@@ -705,8 +661,7 @@ async def _case_page(
 async def case_page(request: Request, case_id: str, who: Person, services: Services) -> Response:
     if not who.principal.holds(*READERS):
         return _refused(request, who)
-    notice = DONE.get(request.query_params.get("done", ""))
-    return await _case_page(request, who, services, case_id, notice=notice)
+    return await _case_page(request, who, services, case_id, Form.done(request, DONE))
 
 
 async def _change(
@@ -729,16 +684,10 @@ async def _change(
         await services.post("campaign", path, who.access_token, body)
     except ApiError as exc:
         if exc.status in (403, 404) and not exc.errors:
-            return _failed(request, who, exc)
+            return failed(request, who, exc)
         errors = form_errors(exc, lambda f: f if f in fields else action, sent, action)
         return await _case_page(
-            request,
-            who,
-            services,
-            case_id,
-            errors=errors,
-            values=values,
-            status_code=exc.status if exc.status >= 400 else 502,
+            request, who, services, case_id, Form.refused(errors, values, status_of(exc))
         )
     done = "decided" if action == "decide" else "closed"
     return RedirectResponse(f"/staff/enforcement/{case_id}?done={done}", status_code=303)

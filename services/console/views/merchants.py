@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.console import labels
+from services.console import labels, web
 from services.console.backend import ApiError, Backend
 from services.console.web import CHINA, Person, Services, render
 
@@ -134,13 +134,7 @@ async def merchant_page(
     if refused or (merchant is None and credit is None):
         failed = found if isinstance(found, ApiError) else scored
         if isinstance(failed, ApiError) and failed.status not in (403, 404):
-            return render(
-                request,
-                "error.html",
-                who,
-                status_code=failed.status,
-                message=labels.reason_zh(failed.message),
-            )
+            return web.failed(request, who, failed)
         return render(
             request,
             "error.html",

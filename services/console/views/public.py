@@ -203,6 +203,45 @@ def _field_errors(exc: ApiError, known: set[str]) -> dict[str, str]:
     return field_errors(exc, where)
 
 
+# -- what citizens send: complaints and suggestions, each followed up by its tracking code ------
+
+FormPage = Callable[..., Awaitable[Response]]
+
+
+async def _filed(
+    request: Request,
+    kind: str,
+    body: dict[str, Any],
+    values: dict[str, str],
+    fields: set[str],
+    again: FormPage,
+) -> Response:
+    """Send a complaint or suggestion (`kind`) to the complaints service; its receipt's page,
+    or the form `again` with each refusal beside its field."""
+    try:
+        receipt = await _backend(request).post("complaints", f"/{kind}s", "", body)
+    except ApiError as exc:
+        status = exc.status if exc.status < 500 else 503
+        return await again(request, values, _field_errors(exc, fields), status_code=status)
+    return RedirectResponse(f"/{kind}s/filed/{receipt['tracking_code']}", status_code=303)
+
+
+def _track_form(request: Request, kind: str) -> Response:
+    code = request.query_params.get("code", "").strip()
+    if code:
+        return RedirectResponse(f"/{kind}s/track/{code[:64]}", status_code=303)
+    return _page(request, "public/track_form.html", kind=kind)
+
+
+async def _tracked(request: Request, kind: str, code: str, **labelled: Any) -> Response:
+    """What a tracking code's complaint or suggestion (`kind`) has come to."""
+    status, failed = await _fetch(_backend(request).get("complaints", f"/{kind}s/track/{code}", ""))
+    if failed in ("not_found", "invalid"):
+        return _not_found(request, "查询码")
+    template = f"public/{kind}_track.html"
+    return _page(request, template, code=code, status=status, failed=failed, **labelled)
+
+
 # -- markets ------------------------------------------------------------------------------------
 
 
@@ -489,14 +528,7 @@ async def complaint_submit(request: Request) -> Response:
     }
     if values["merchant_id"]:
         body["merchant_id"] = values["merchant_id"]
-    try:
-        receipt = await _backend(request).post("complaints", "/complaints", "", body)
-    except ApiError as exc:
-        status = exc.status if exc.status < 500 else 503
-        return await _complaint_form(
-            request, values, _field_errors(exc, COMPLAINT_FIELDS), status_code=status
-        )
-    return RedirectResponse(f"/complaints/filed/{receipt['tracking_code']}", status_code=303)
+    return await _filed(request, "complaint", body, values, COMPLAINT_FIELDS, _complaint_form)
 
 
 @router.get("/complaints/filed/{code}")
@@ -506,27 +538,12 @@ async def complaint_filed(request: Request, code: str) -> Response:
 
 @router.get("/complaints/track")
 async def complaint_track_form(request: Request) -> Response:
-    code = request.query_params.get("code", "").strip()
-    if code:
-        return RedirectResponse(f"/complaints/track/{code[:64]}", status_code=303)
-    return _page(request, "public/track_form.html", kind="complaint")
+    return _track_form(request, "complaint")
 
 
 @router.get("/complaints/track/{code}")
 async def complaint_track(request: Request, code: str) -> Response:
-    status, failed = await _fetch(
-        _backend(request).get("complaints", f"/complaints/track/{code}", "")
-    )
-    if failed in ("not_found", "invalid"):
-        return _not_found(request, "查询码")
-    return _page(
-        request,
-        "public/complaint_track.html",
-        code=code,
-        status=status,
-        failed=failed,
-        states=labels.COMPLAINT_STATE,
-    )
+    return await _tracked(request, "complaint", code, states=labels.COMPLAINT_STATE)
 
 
 # -- suggestions --------------------------------------------------------------------------------
@@ -605,14 +622,7 @@ async def suggestion_submit(request: Request) -> Response:
     for optional in ("name", "phone"):
         if values[optional]:
             body[optional] = values[optional]
-    try:
-        receipt = await _backend(request).post("complaints", "/suggestions", "", body)
-    except ApiError as exc:
-        status = exc.status if exc.status < 500 else 503
-        return await _suggestion_form(
-            request, values, _field_errors(exc, SUGGESTION_FIELDS), status_code=status
-        )
-    return RedirectResponse(f"/suggestions/filed/{receipt['tracking_code']}", status_code=303)
+    return await _filed(request, "suggestion", body, values, SUGGESTION_FIELDS, _suggestion_form)
 
 
 @router.get("/suggestions/filed/{code}")
@@ -622,25 +632,15 @@ async def suggestion_filed(request: Request, code: str) -> Response:
 
 @router.get("/suggestions/track")
 async def suggestion_track_form(request: Request) -> Response:
-    code = request.query_params.get("code", "").strip()
-    if code:
-        return RedirectResponse(f"/suggestions/track/{code[:64]}", status_code=303)
-    return _page(request, "public/track_form.html", kind="suggestion")
+    return _track_form(request, "suggestion")
 
 
 @router.get("/suggestions/track/{code}")
 async def suggestion_track(request: Request, code: str) -> Response:
-    status, failed = await _fetch(
-        _backend(request).get("complaints", f"/suggestions/track/{code}", "")
-    )
-    if failed in ("not_found", "invalid"):
-        return _not_found(request, "查询码")
-    return _page(
+    return await _tracked(
         request,
-        "public/suggestion_track.html",
-        code=code,
-        status=status,
-        failed=failed,
+        "suggestion",
+        code,
         abouts=labels.SUGGESTION_ABOUT,
         states=labels.SUGGESTION_STATE,
     )

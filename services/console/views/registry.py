@@ -19,16 +19,19 @@ from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from services.console import labels
-from services.console.backend import ApiError, Backend, Unavailable
+from services.console.backend import ApiError, Backend
+from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.web import (
     Acting,
     Person,
     Services,
+    failed,
     field_errors,
     in_scope,
     render,
     templates,
+    unavailable_503,
 )
 
 router = APIRouter()
@@ -154,10 +157,7 @@ async def _index(
     request: Request,
     who: Session,
     services: Backend,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-    status_code: int = 200,
+    form: Form = BLANK,
 ) -> Response:
     markets, expiring, districts = await asyncio.gather(
         _markets(services, who),
@@ -165,27 +165,24 @@ async def _index(
         _districts(services, who),
     )
     names = {m["id"]: m["name"] for m in markets}
-    notice = {"market": "市场已登记"}.get(request.query_params.get("done", ""))
     return render(
         request,
         "registry/index.html",
         who,
-        status_code=status_code,
+        status_code=form.status,
         markets=markets,
         expiring=[m for m in expiring if m.get("market_id") in names],
         names=names,
         districts=districts,
         kinds=labels.MARKET_KIND,
-        errors=errors or {},
-        values=values or {},
-        notice=notice,
+        **form.context(),
         expiring_days=EXPIRING_DAYS,
     )
 
 
 @router.get("/staff/registry")
 async def registry_home(request: Request, who: Person, services: Services) -> Response:
-    return await _index(request, who, services)
+    return await _index(request, who, services, Form.done(request, {"market": "市场已登记"}))
 
 
 @router.post("/staff/registry/markets")
@@ -210,14 +207,8 @@ async def add_market(request: Request, who: Acting, services: Services) -> Respo
     try:
         market = await services.post("registry", "/markets", who.access_token, body)
     except ApiError as exc:
-        return await _index(
-            request,
-            who,
-            services,
-            errors=registry_errors(exc),
-            values=values,
-            status_code=exc.status if not isinstance(exc, Unavailable) else 503,
-        )
+        refusal = Form.refused(registry_errors(exc), values, unavailable_503(exc))
+        return await _index(request, who, services, refusal)
     return RedirectResponse(f"/staff/registry/markets/{market['id']}?done=market", status_code=303)
 
 
@@ -237,11 +228,9 @@ async def _market_page(
     who: Session,
     services: Backend,
     market_id: str,
+    state: Form = BLANK,
     *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
     form: str = "",
-    status_code: int = 200,
 ) -> Response:
     token = who.access_token
     market = await in_scope(services, "registry", f"/markets/{market_id}", token, "市场")
@@ -255,35 +244,45 @@ async def _market_page(
     for m in merchants:
         until = m.get("licence_valid_until")
         m["days_left"] = (date.fromisoformat(until) - today).days if until else None
-    notice = {
-        "merchant": "商户已登记",
-        "task_force": "专班已更新",
-        "market": "市场已登记",
-    }.get(request.query_params.get("done", ""))
     return render(
         request,
         "registry/market.html",
         who,
-        status_code=status_code,
+        status_code=state.status,
         market=market,
         merchants=merchants,
         merchant_names=merchant_names,
         terminals=terminals,
-        errors=errors or {},
-        values=values or {},
+        **state.context(),
         form=form,
-        notice=notice,
         terminal_kinds=labels.TERMINAL_KIND,
         profiles=labels.PROFILE,
         expiring_days=EXPIRING_DAYS,
     )
 
 
+MARKET_DONE = {"merchant": "商户已登记", "task_force": "专班已更新", "market": "市场已登记"}
+
+
+async def _refused_change(
+    request: Request,
+    who: Session,
+    services: Backend,
+    market_id: str,
+    exc: ApiError,
+    values: dict[str, str],
+    form: str,
+) -> Response:
+    """The market's page again with the refused form open, each reason beside its field."""
+    refusal = Form.refused(registry_errors(exc), values, exc.status)
+    return await _market_page(request, who, services, market_id, refusal, form=form)
+
+
 @router.get("/staff/registry/markets/{market_id}")
 async def market_detail(
     request: Request, market_id: str, who: Person, services: Services
 ) -> Response:
-    return await _market_page(request, who, services, market_id)
+    return await _market_page(request, who, services, market_id, Form.done(request, MARKET_DONE))
 
 
 @router.post("/staff/registry/markets/{market_id}/task-force")
@@ -298,16 +297,7 @@ async def set_task_force(
             "registry", "PUT", f"/markets/{market_id}/task-force", who.access_token, json=body
         )
     except ApiError as exc:
-        return await _market_page(
-            request,
-            who,
-            services,
-            market_id,
-            errors=registry_errors(exc),
-            values=values,
-            form="task_force",
-            status_code=exc.status,
-        )
+        return await _refused_change(request, who, services, market_id, exc, values, "task_force")
     return RedirectResponse(f"/staff/registry/markets/{market_id}?done=task_force", status_code=303)
 
 
@@ -344,16 +334,7 @@ async def register_merchant(
             "registry", "/merchants", who.access_token, _merchant_body(market_id, values)
         )
     except ApiError as exc:
-        return await _market_page(
-            request,
-            who,
-            services,
-            market_id,
-            errors=registry_errors(exc),
-            values=values,
-            form="merchant",
-            status_code=exc.status,
-        )
+        return await _refused_change(request, who, services, market_id, exc, values, "merchant")
     return RedirectResponse(f"/staff/registry/markets/{market_id}?done=merchant", status_code=303)
 
 
@@ -407,16 +388,7 @@ async def add_terminal(
     try:
         terminal = await services.post("registry", "/terminals", who.access_token, body)
     except ApiError as exc:
-        return await _market_page(
-            request,
-            who,
-            services,
-            market_id,
-            errors=registry_errors(exc),
-            values=values,
-            form="terminal",
-            status_code=exc.status,
-        )
+        return await _refused_change(request, who, services, market_id, exc, values, "terminal")
     ticket = _keep_key(who, terminal)
     return RedirectResponse(f"/staff/registry/terminals/key/{ticket}", status_code=303)
 
@@ -430,13 +402,7 @@ async def rotate_key(
             "registry", f"/terminals/{terminal_id}/rotate-key", who.access_token
         )
     except ApiError as exc:
-        return render(
-            request,
-            "error.html",
-            who,
-            status_code=exc.status,
-            message=labels.reason_zh(exc.message),
-        )
+        return failed(request, who, exc)
     ticket = _keep_key(who, terminal)
     return RedirectResponse(f"/staff/registry/terminals/key/{ticket}", status_code=303)
 

@@ -11,7 +11,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -19,9 +18,19 @@ from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
-from services.console.backend import ApiError, Backend, Unavailable
+from services.console.backend import ApiError, Backend
+from services.console.forms import BLANK, Form
 from services.console.sessions import Session
-from services.console.web import Acting, Person, Services, in_scope, render, templates
+from services.console.web import (
+    Acting,
+    Person,
+    Services,
+    in_scope,
+    needed,
+    render,
+    templates,
+    unavailable_503,
+)
 
 router = APIRouter()
 
@@ -78,19 +87,10 @@ async def renovations_page(request: Request, who: Person, services: Services) ->
     if not who.principal.holds(*READERS):
         return _refused(request, who)
     market_id = request.query_params.get("market_id", "")[:64] or None
-    try:
-        projects, names = await asyncio.gather(
-            services.items("campaign", "/renovations", who.access_token, market_id=market_id),
-            _market_names(services, who),
-        )
-    except ApiError as exc:
-        return render(
-            request,
-            "error.html",
-            who,
-            status_code=exc.status if exc.status >= 400 else 502,
-            message=labels.reason_zh(exc.message),
-        )
+    projects, names = await needed(
+        services.items("campaign", "/renovations", who.access_token, market_id=market_id),
+        _market_names(services, who),
+    )
     projects.sort(key=lambda p: (names.get(p["market_id"], p["market_id"]), p["created_at"]))
     unanswered = sum(int((p.get("consultation") or {}).get("unanswered") or 0) for p in projects)
     return render(
@@ -109,21 +109,17 @@ async def _project_page(
     who: Session,
     services: Backend,
     project_id: str,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    status_code: int = 200,
+    form: Form = BLANK,
 ) -> Response:
     token = who.access_token
     project = await in_scope(services, "campaign", f"/renovations/{project_id}", token, "改造项目")
     names = await _market_names(services, who)
-    notice = DONE.get(request.query_params.get("done", ""))
     stage = project.get("stage")
     return render(
         request,
         "renovations/detail.html",
         who,
-        status_code=status_code,
+        status_code=form.status,
         project=project,
         market_name=names.get(project["market_id"], ""),
         consultation=project.get("consultation"),
@@ -134,9 +130,7 @@ async def _project_page(
         areas=labels.SCOPE_AREA,
         funding=labels.FUNDING_SOURCE,
         next_stage={"planned": "approved", "approved": "under_construction"}.get(str(stage)),
-        errors=errors or {},
-        values={"days": str(DEFAULT_DAYS)} | (values or {}),
-        notice=notice,
+        **form.context(days=str(DEFAULT_DAYS)),
     )
 
 
@@ -146,11 +140,7 @@ async def project_page(
 ) -> Response:
     if not who.principal.holds(*READERS):
         return _refused(request, who)
-    return await _project_page(request, who, services, project_id)
-
-
-def _status(exc: ApiError) -> int:
-    return 503 if isinstance(exc, Unavailable) else exc.status
+    return await _project_page(request, who, services, project_id, Form.done(request, DONE))
 
 
 @router.post("/staff/renovations/{project_id}/consultation")
@@ -161,30 +151,16 @@ async def open_consultation(
         return _refused(request, who)
     days = _text(await request.form(), "days")
     if not days.isdigit():
-        return await _project_page(
-            request,
-            who,
-            services,
-            project_id,
-            errors={"days": "应为 1–60 的整数天数"},
-            values={"days": days},
-            status_code=422,
-        )
+        refusal = Form.refused({"days": "应为 1–60 的整数天数"}, {"days": days})
+        return await _project_page(request, who, services, project_id, refusal)
     body = {"days": int(days)}
     try:
         await services.post(
             "campaign", f"/renovations/{project_id}/consultation", who.access_token, body
         )
     except ApiError as exc:
-        return await _project_page(
-            request,
-            who,
-            services,
-            project_id,
-            errors={"days": _reason(exc, "days")},
-            values={"days": days},
-            status_code=_status(exc),
-        )
+        refusal = Form.refused({"days": _reason(exc, "days")}, {"days": days}, unavailable_503(exc))
+        return await _project_page(request, who, services, project_id, refusal)
     return RedirectResponse(f"/staff/renovations/{project_id}?done=opened", status_code=303)
 
 
@@ -197,9 +173,7 @@ async def answer_comment(
     answer = _text(await request.form(), "answer")
     key = f"answer-{suggestion_id}"
     if not answer:
-        return await _project_page(
-            request, who, services, project_id, errors={key: "必填"}, status_code=422
-        )
+        return await _project_page(request, who, services, project_id, Form.refused({key: "必填"}))
     try:
         await services.post(
             "campaign",
@@ -208,15 +182,9 @@ async def answer_comment(
             {"answer": answer},
         )
     except ApiError as exc:
-        return await _project_page(
-            request,
-            who,
-            services,
-            project_id,
-            errors={key: _reason(exc, "answer")},
-            values={key: answer},
-            status_code=_status(exc),
-        )
+        errors = {key: _reason(exc, "answer")}
+        refusal = Form.refused(errors, {key: answer}, unavailable_503(exc))
+        return await _project_page(request, who, services, project_id, refusal)
     return RedirectResponse(
         f"/staff/renovations/{project_id}?done=answered#comment-{suggestion_id}", status_code=303
     )
@@ -234,10 +202,8 @@ async def advance(request: Request, project_id: str, who: Acting, services: Serv
             "campaign", f"/renovations/{project_id}/stage", who.access_token, {"stage": stage}
         )
     except ApiError as exc:
-        reason = labels.reason_zh(exc.message)
-        return await _project_page(
-            request, who, services, project_id, errors={"stage": reason}, status_code=_status(exc)
-        )
+        refusal = Form.refused({"stage": labels.reason_zh(exc.message)}, {}, unavailable_503(exc))
+        return await _project_page(request, who, services, project_id, refusal)
     return RedirectResponse(f"/staff/renovations/{project_id}?done=stage", status_code=303)
 
 

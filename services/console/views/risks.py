@@ -20,7 +20,7 @@ from services.console.auth import safe_next
 from services.console.backend import ApiError, Backend
 from services.console.live import RiskFeed
 from services.console.sessions import Session
-from services.console.web import Acting, Person, Services, is_htmx, render
+from services.console.web import Acting, Person, Services, failed, is_htmx, render
 
 
 @asynccontextmanager
@@ -158,14 +158,7 @@ async def acknowledge(request: Request, risk_id: str, who: Acting, services: Ser
     try:
         await services.post("telemetry", f"/risks/{risk_id}/acknowledge", who.access_token, body)
     except ApiError as exc:
-        return render(
-            request,
-            "error.html",
-            who,
-            status_code=exc.status,
-            title="无法确认风险",
-            message=labels.reason_zh(exc.message),
-        )
+        return failed(request, who, exc, title="无法确认风险")
     joiner = "&" if "?" in back else "?"
     return RedirectResponse(f"{back}{joiner}done=acknowledged", status_code=303)
 

@@ -22,6 +22,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
 from services.console.backend import ApiError, Backend, Unavailable
+from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.views.duties import (
     failed,
@@ -29,11 +30,10 @@ from services.console.views.duties import (
     market_name,
     optional,
     refused,
-    status_of,
     text,
     today,
 )
-from services.console.web import Acting, Person, Services, render
+from services.console.web import Acting, Person, Services, render, status_of
 
 router = APIRouter()
 
@@ -55,11 +55,8 @@ async def operator_home(
     request: Request,
     who: Session,
     services: Backend,
+    form: Form = BLANK,
     *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    notice: str | None = None,
-    status_code: int = 200,
     checklist: dict[str, Any] | None = None,
 ) -> Response:
     """The page; `checklist` when the caller has it already (a refused post keeps its form even
@@ -91,7 +88,7 @@ async def operator_home(
         request,
         "duties/operator.html",
         who,
-        status_code=status_code,
+        status_code=form.status,
         market_id=market_id,
         name=name,
         day=day.isoformat(),
@@ -102,16 +99,13 @@ async def operator_home(
         follow_ups=sorted(follow_ups or [], key=lambda f: str(f.get("opened_at"))),
         follow_ups_unavailable=follow_ups is None,
         standing=standing,
-        errors=errors or {},
-        values=values or {},
-        notice=notice,
+        **form.context(),
     )
 
 
 @router.get("/staff/self-inspection")
 async def self_inspection_page(request: Request, who: Person, services: Services) -> Response:
-    notice = DONE.get(request.query_params.get("done", ""))
-    return await operator_home(request, who, services, notice=notice)
+    return await operator_home(request, who, services, Form.done(request, DONE))
 
 
 def item_errors(exc: ApiError, codes: list[str]) -> dict[str, str]:
@@ -144,9 +138,8 @@ async def record_self_inspection(request: Request, who: Acting, services: Servic
         checklist = await services.get("campaign", "/self-inspection-checklist", token)
     except ApiError as exc:
         values = {str(k): v for k, v in form.items() if isinstance(v, str) and k != "csrf"}
-        return await operator_home(
-            request, who, services, errors=form_errors(exc), values=values, status_code=503
-        )
+        refusal = Form.refused(form_errors(exc), values, 503)
+        return await operator_home(request, who, services, refusal)
     codes = [str(i["code"]) for i in checklist.get("items") or []]
     values = {"day": text(form, "day")}
     for code in codes:
@@ -157,9 +150,7 @@ async def record_self_inspection(request: Request, who: Acting, services: Servic
         f"item-{c}": "请选择合格或不合格" for c in codes if values[f"item-{c}"] not in (PASS, FAIL)
     }
     if errors:
-        return await operator_home(
-            request, who, services, errors=errors, values=values, status_code=422
-        )
+        return await operator_home(request, who, services, Form.refused(errors, values))
     body: dict[str, Any] = {
         "day": values["day"] or None,
         "items": [
@@ -176,15 +167,8 @@ async def record_self_inspection(request: Request, who: Acting, services: Servic
             "campaign", f"/markets/{market_id}/self-inspections", token, body
         )
     except ApiError as exc:
-        return await operator_home(
-            request,
-            who,
-            services,
-            errors=item_errors(exc, codes),
-            values=values,
-            status_code=status_of(exc),
-            checklist=checklist,
-        )
+        refusal = Form.refused(item_errors(exc, codes), values, status_of(exc))
+        return await operator_home(request, who, services, refusal, checklist=checklist)
     done = "opened" if recorded.get("follow_ups") else "recorded"
     return RedirectResponse(f"/staff/?done={done}", status_code=303)
 
@@ -205,8 +189,6 @@ async def close_follow_up(
     except ApiError as exc:
         if exc.status in (403, 404):
             return failed(request, who, exc, "整改跟进")
-        errors = form_errors(exc, lambda _: key, key)
-        return await operator_home(
-            request, who, services, errors=errors, values={key: note}, status_code=status_of(exc)
-        )
+        refusal = Form.refused(form_errors(exc, lambda _: key, key), {key: note}, status_of(exc))
+        return await operator_home(request, who, services, refusal)
     return RedirectResponse("/staff/?done=closed", status_code=303)

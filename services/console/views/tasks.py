@@ -14,7 +14,8 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
 from services.console.backend import ApiError, Backend
-from services.console.web import Acting, Person, Services, field_errors, in_scope, render
+from services.console.forms import BLANK, Form
+from services.console.web import Acting, Person, Services, failed, field_errors, in_scope, render
 
 router = APIRouter()
 MAX_PHOTOS = 5
@@ -102,11 +103,7 @@ async def _task_page(
     who: Any,
     services: Backend,
     task_id: str,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, Any] | None = None,
-    notice: str | None = None,
-    status_code: int = 200,
+    form: Form = BLANK,
 ) -> Response:
     token = who.access_token
     task = await in_scope(services, "inspection", f"/tasks/{task_id}", token, "任务")
@@ -135,16 +132,14 @@ async def _task_page(
         request,
         "tasks/detail.html",
         who,
-        status_code=status_code,
+        status_code=form.status,
         task=task,
         triggers=triggers,
         merchant=merchant,
         market_name=names.get(task["market_id"], ""),
         groups=groups,
         photos=photos,
-        errors=errors or {},
-        values=values or {},
-        notice=notice,
+        **form.context(),
         departments=labels.DEPARTMENT,
         outcomes=labels.OUTCOME,
         max_photos=MAX_PHOTOS,
@@ -153,10 +148,8 @@ async def _task_page(
 
 @router.get("/staff/tasks/{task_id}")
 async def task_detail(request: Request, task_id: str, who: Person, services: Services) -> Response:
-    notice = {"claimed": "已认领", "completed": "检查已完成"}.get(
-        request.query_params.get("done", "")
-    )
-    return await _task_page(request, who, services, task_id, notice=notice)
+    done = Form.done(request, {"claimed": "已认领", "completed": "检查已完成"})
+    return await _task_page(request, who, services, task_id, done)
 
 
 @router.post("/staff/tasks/{task_id}/claim")
@@ -164,16 +157,8 @@ async def claim(request: Request, task_id: str, who: Acting, services: Services)
     try:
         await services.post("inspection", f"/tasks/{task_id}/claim", who.access_token)
     except ApiError as exc:
-        return await _task_page(
-            request,
-            who,
-            services,
-            task_id,
-            status_code=exc.status,
-            errors={
-                "claim": labels.reason_zh(exc.errors[0]["reason"] if exc.errors else exc.message)
-            },
-        )
+        refusal = Form.refused({"claim": _why(exc)}, {}, exc.status)
+        return await _task_page(request, who, services, task_id, refusal)
     return RedirectResponse(f"/staff/tasks/{task_id}?done=claimed", status_code=303)
 
 
@@ -194,15 +179,8 @@ async def complete(request: Request, task_id: str, who: Acting, services: Servic
     }
     uploads = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
     if len(uploads) > MAX_PHOTOS:
-        return await _task_page(
-            request,
-            who,
-            services,
-            task_id,
-            status_code=422,
-            values=values,
-            errors={"file": f"最多 {MAX_PHOTOS} 张照片"},
-        )
+        refusal = Form.refused({"file": f"最多 {MAX_PHOTOS} 张照片"}, values)
+        return await _task_page(request, who, services, task_id, refusal)
     photo_ids: list[str] = []
     try:
         for upload in uploads:
@@ -225,10 +203,8 @@ async def complete(request: Request, task_id: str, who: Acting, services: Servic
             body["photos"] = photo_ids
         await services.post("inspection", f"/tasks/{task_id}/complete", who.access_token, body)
     except ApiError as exc:
-        errors = field_errors(exc)
-        return await _task_page(
-            request, who, services, task_id, status_code=exc.status, values=values, errors=errors
-        )
+        refusal = Form.refused(field_errors(exc), values, exc.status)
+        return await _task_page(request, who, services, task_id, refusal)
     return RedirectResponse(f"/staff/tasks/{task_id}?done=completed", status_code=303)
 
 
@@ -273,13 +249,7 @@ async def verify(request: Request, order_id: str, who: Acting, services: Service
             {"passed": passed},
         )
     except ApiError as exc:
-        return render(
-            request,
-            "error.html",
-            who,
-            status_code=exc.status,
-            message=labels.reason_zh(exc.message),
-        )
+        return failed(request, who, exc)
     return RedirectResponse("/staff/rectifications?done=1", status_code=303)
 
 
@@ -291,11 +261,5 @@ async def patrol_plan(
         plan = await services.get("inspection", f"/patrol-plans/{merchant_id}", who.access_token)
         merchant = await services.get("registry", f"/merchants/{merchant_id}", who.access_token)
     except ApiError as exc:
-        return render(
-            request,
-            "error.html",
-            who,
-            status_code=exc.status,
-            message=labels.reason_zh(exc.message),
-        )
+        return failed(request, who, exc)
     return render(request, "tasks/patrol_plan.html", who, plan=plan, merchant=merchant)

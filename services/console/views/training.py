@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
 from services.console.backend import ApiError, Backend
+from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.views.duties import (
     READERS,
@@ -31,11 +32,10 @@ from services.console.views.duties import (
     market_name,
     optional,
     refused,
-    status_of,
     text,
     today,
 )
-from services.console.web import Acting, Person, Services, render, templates
+from services.console.web import Acting, Person, Services, needed, render, status_of, templates
 
 router = APIRouter()
 
@@ -67,19 +67,11 @@ async def training_page(request: Request, who: Person, services: Services) -> Re
         return RedirectResponse(f"/staff/training/markets/{who.principal.market_id}", 303)
     if not who.principal.holds(*READERS):
         return refused(request, who)
-    notice = DONE.get(request.query_params.get("done", ""))
-    return await _training_page(request, who, services, notice=notice)
+    return await _training_page(request, who, services, Form.done(request, DONE))
 
 
 async def _training_page(
-    request: Request,
-    who: Session,
-    services: Backend,
-    *,
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    notice: str | None = None,
-    status_code: int = 200,
+    request: Request, who: Session, services: Backend, form: Form = BLANK
 ) -> Response:
     token = who.access_token
     expiring, courses, markets = await asyncio.gather(
@@ -94,7 +86,7 @@ async def _training_page(
         request,
         "duties/training.html",
         who,
-        status_code=status_code,
+        status_code=form.status,
         expiring=expiring,
         courses=sorted(courses or [], key=lambda c: str(c.get("created_at")), reverse=True),
         courses_unavailable=courses is None,
@@ -104,9 +96,7 @@ async def _training_page(
         expiring_days=EXPIRING_DAYS,
         max_months=MAX_VALIDITY_MONTHS,
         today=today().isoformat(),
-        errors=errors or {},
-        values=values or {},
-        notice=notice,
+        **form.context(),
     )
 
 
@@ -119,9 +109,7 @@ async def add_course(request: Request, who: Acting, services: Services) -> Respo
     months = values["course-months"]
     if not months.isdigit() or not 1 <= int(months) <= MAX_VALIDITY_MONTHS:
         errors = {"course-months": f"应为 1–{MAX_VALIDITY_MONTHS} 的整数（月）"}
-        return await _training_page(
-            request, who, services, errors=errors, values=values, status_code=422
-        )
+        return await _training_page(request, who, services, Form.refused(errors, values))
     body = {"title": values["course-title"], "validity_months": int(months)}
     try:
         await services.post("campaign", "/courses", who.access_token, body)
@@ -129,7 +117,7 @@ async def add_course(request: Request, who: Acting, services: Services) -> Respo
         where = {"title": "course-title", "validity_months": "course-months"}
         errors = form_errors(exc, lambda f: where.get(f, "course-form"), "course-form")
         return await _training_page(
-            request, who, services, errors=errors, values=values, status_code=status_of(exc)
+            request, who, services, Form.refused(errors, values, status_of(exc))
         )
     return RedirectResponse("/staff/training?done=course", status_code=303)
 
@@ -153,7 +141,7 @@ async def add_session(
             exc, lambda f: f"{key}-{f}" if f in fields else f"{key}-form", f"{key}-form"
         )
         return await _training_page(
-            request, who, services, errors=errors, values=values, status_code=status_of(exc)
+            request, who, services, Form.refused(errors, values, status_of(exc))
         )
     return RedirectResponse("/staff/training?done=session", status_code=303)
 
@@ -180,27 +168,23 @@ async def _market_page(
     who: Session,
     services: Backend,
     market_id: str,
+    state: Form = BLANK,
     *,
     form: str = "",
-    errors: dict[str, str] | None = None,
-    values: dict[str, str] | None = None,
-    notice: str | None = None,
-    status_code: int = 200,
 ) -> Response:
     token = who.access_token
-    try:
-        managers = await services.items("campaign", f"/markets/{market_id}/managers", token)
-    except ApiError as exc:
-        return failed(request, who, exc)
-    courses, name = await asyncio.gather(
-        _courses(services, token), market_name(services, market_id)
+    managers, courses, name = await needed(
+        services.items("campaign", f"/markets/{market_id}/managers", token),
+        _courses(services, token),
+        market_name(services, market_id),
+        page=failed,
     )
     titles = {c["id"]: c.get("title", "") for c in courses or []}
     return render(
         request,
         "duties/training_market.html",
         who,
-        status_code=status_code,
+        status_code=state.status,
         market_id=market_id,
         name=name,
         managers=sorted(managers, key=lambda m: str(m.get("registered_at"))),
@@ -211,9 +195,7 @@ async def _market_page(
         may_record=who.principal.holds(*REGISTRARS),
         operator=is_operator(who),
         form=form,
-        errors=errors or {},
-        values=values or {},
-        notice=notice,
+        **state.context(),
     )
 
 
@@ -223,8 +205,7 @@ async def market_training(
 ) -> Response:
     if not who.principal.holds(*READERS, "operator"):
         return refused(request, who)
-    notice = DONE.get(request.query_params.get("done", ""))
-    return await _market_page(request, who, services, market_id, notice=notice)
+    return await _market_page(request, who, services, market_id, Form.done(request, DONE))
 
 
 @router.post("/staff/training/markets/{market_id}/managers")
@@ -242,16 +223,8 @@ async def add_manager(
         if exc.status in (403, 404) and not exc.errors:
             return failed(request, who, exc)
         errors = form_errors(exc, lambda f: f if f in values else "form")
-        return await _market_page(
-            request,
-            who,
-            services,
-            market_id,
-            form="manager",
-            errors=errors,
-            values=values,
-            status_code=status_of(exc),
-        )
+        refusal = Form.refused(errors, values, status_of(exc))
+        return await _market_page(request, who, services, market_id, refusal, form="manager")
     return RedirectResponse(f"/staff/training/markets/{market_id}?done=manager", 303)
 
 
@@ -285,13 +258,5 @@ async def record_attendance(
             return RedirectResponse(f"/staff/training/markets/{market_id}?done={done}", 303)
     else:
         status = 422
-    return await _market_page(
-        request,
-        who,
-        services,
-        market_id,
-        form="attendance",
-        errors=errors,
-        values=values,
-        status_code=status,
-    )
+    refusal = Form.refused(errors, values, status)
+    return await _market_page(request, who, services, market_id, refusal, form="attendance")
