@@ -13,8 +13,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import time
 from types import MappingProxyType
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 from zoneinfo import ZoneInfo
+
+from pydantic import PlainSerializer
 
 from contracts.telemetry import EVIDENCE_READINGS_MAX, READING_KINDS
 
@@ -31,7 +33,8 @@ def _limits() -> Mapping[str, float]:
 
 @dataclass(frozen=True, slots=True)
 class ColdChainThresholds:
-    limits_c: Mapping[str, float] = field(default_factory=_limits)
+    # Read-only here; written as a plain object (services/runtime/serial.py).
+    limits_c: Annotated[Mapping[str, float], PlainSerializer(dict)] = field(default_factory=_limits)
     default_profile: str = "chilled"
     raise_after_s: float = 15 * 60
     instant_excess_c: float = 6.0
@@ -103,7 +106,8 @@ class TransactionThresholds:
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    """Every number the rules use, with the defaults of docs/rules.md. Override with `from_dict`."""
+    """Every number the rules use, with the defaults of docs/rules.md. Override with `from_dict`
+    (a parser: it names unknown sections and thresholds); `serial.dump` writes it."""
 
     cold_chain: ColdChainThresholds = field(default_factory=ColdChainThresholds)
     gap: GapThresholds = field(default_factory=GapThresholds)
@@ -143,20 +147,6 @@ class Thresholds:
                     converted[name] = value
             sections[section] = kind(**converted)
         return cls(**sections)
-
-    def to_dict(self) -> dict[str, dict[str, Any]]:
-        out: dict[str, dict[str, Any]] = {}
-        for section in self.SECTIONS:
-            values = {}
-            for f in dataclasses.fields(getattr(self, section)):
-                value = getattr(getattr(self, section), f.name)
-                if isinstance(value, Mapping):
-                    value = dict(value)
-                elif isinstance(value, tuple):
-                    value = list(value)
-                values[f.name] = value
-            out[section] = values
-        return out
 
 
 DEFAULT_THRESHOLDS = Thresholds()

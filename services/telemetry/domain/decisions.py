@@ -47,7 +47,11 @@ def risk_id(terminal_id: str, rule: str, seq: int) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Evidence:
-    """The contract's `RiskEvidence` with times as epoch seconds; `to_dict()` is the wire form."""
+    """The contract's `RiskEvidence` with times as epoch seconds; `to_dict()` is the wire form.
+
+    Not a field dump (services/runtime/serial.py): the wire form writes the times as RFC 3339,
+    rounds the measures and lifts `extra` to the top, and the domain's own `risk_event_data`
+    needs it, where the shared serialisation may not be imported."""
 
     rule: str
     thresholds: dict[str, Any]

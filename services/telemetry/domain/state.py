@@ -7,6 +7,11 @@ transaction baseline at most (min_weeks + 1) × samples_per_slot_hour values per
 plus recent_samples_per_hour × 168 recent ones, the cold-chain trace at most
 `trace_max_points` points. Floats survive JSON exactly (shortest repr), so
 `from_dict(to_dict())` continues with the very same decisions. No NaN or infinity is ever stored.
+
+The state keeps its own hand-written form rather than the services' shared one
+(services/runtime/serial.py): it is written for every terminal of every batch, the generic path
+wrote it some 30 times slower (about 7 µs against 220 µs for a cold-chain state with a trace),
+and its compact form (short keys, absent sections, risks as lists) is what the stored rows hold.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from services.runtime import serial
 from services.telemetry.domain import DEFAULT_THRESHOLDS, TerminalContext, Thresholds
 
 
@@ -39,7 +40,7 @@ def test_overrides_apply_per_section_and_round_trip() -> None:
     assert custom.gap.kinds == ("cold_chain", "payment")
     assert custom.crowding.raise_ratio == 0.85
     assert custom.transactions == DEFAULT_THRESHOLDS.transactions
-    assert Thresholds.from_dict(custom.to_dict()) == custom
+    assert Thresholds.from_dict(serial.dump(custom)) == custom
 
 
 @pytest.mark.parametrize(
