@@ -3,29 +3,23 @@
 
 from __future__ import annotations
 
-from prometheus_client import Counter
-
 from services.runtime.metrics import Metrics
 
 
 class CampaignMetrics:
     def __init__(self, base: Metrics) -> None:
-        r, p = base.registry, "sentinel_campaign"
-        self.milestones = Counter(
-            f"{p}_milestones_total",
+        self.milestones = base.counter(
+            "milestones_total",
             "Campaign milestones by scope and what happened (recorded, flagged_late)",
             ["scope", "change"],
-            registry=r,
         )
-        self.renovations = Counter(
-            f"{p}_renovation_changes_total",
+        self.renovations = base.counter(
+            "renovation_changes_total",
             "Renovation project changes (created, amended, stage_changed, check_recorded)",
             ["change"],
-            registry=r,
         )
-        self.disclosures = Counter(
-            f"{p}_disclosures_total",
+        self.disclosures = base.counter(
+            "disclosures_total",
             "Public disclosures by kind and change (opened, reopened, resolved)",
             ["kind", "change"],
-            registry=r,
         )

@@ -25,27 +25,20 @@ SERVICE = "campaign"
 
 def report_filed(report: Report) -> Item:
     assert report.report_id and report.filed_on and report.filed_at and report.progress
-    data = c.ReportFiled(
-        report_id=report.report_id,
-        market_id=report.market_id,
-        district=report.district,
+    data = serial.into(
+        c.ReportFiled,
+        report,
         period_start=report.period.start,
         due_on=report.period.due_on,
-        filed_on=report.filed_on,
         on_time=bool(report.on_time),
-        progress=report.progress,
-        problems=list(report.problems),
-        next_steps=list(report.next_steps),
-        filed_at=report.filed_at,
-        actor=report.actor,
     )
     return outgoing(SERVICE, "campaign.report.filed", report.market_id, data, time=report.filed_at)
 
 
 def report_late(report: Report, now: datetime) -> Item:
-    data = c.ReportLate(
-        market_id=report.market_id,
-        district=report.district,
+    data = serial.into(
+        c.ReportLate,
+        report,
         period_start=report.period.start,
         due_on=report.period.due_on,
         flagged_at=report.late_flagged_at or now,
@@ -53,29 +46,13 @@ def report_late(report: Report, now: datetime) -> Item:
     return outgoing(SERVICE, "campaign.report.late", report.market_id, data, time=now)
 
 
-def _follow_up(f: FollowUp) -> c.FollowUp:
-    return c.FollowUp(
-        follow_up_id=f.follow_up_id,
-        item=f.item,
-        state=f.state,
-        opened_note=f.opened_note,
-        closed_note=f.closed_note,
-        closed_at=f.closed_at,
-    )
-
-
 def self_inspection_recorded(recorded: Recorded) -> Item:
     i = recorded.inspection
-    data = c.SelfInspectionRecorded(
-        self_inspection_id=i.self_inspection_id,
-        market_id=i.market_id,
-        district=i.district,
-        day=i.day,
-        checklist_version=i.checklist_version,
-        items=[c.ItemResult(code=a.code, passed=a.passed, note=a.note) for a in i.answers],
-        follow_ups=[_follow_up(f) for f in recorded.follow_ups],
-        recorded_at=i.recorded_at,
-        actor=i.actor,
+    data = serial.into(
+        c.SelfInspectionRecorded,
+        i,
+        items=[serial.into(c.ItemResult, a) for a in i.answers],
+        follow_ups=[serial.into(c.FollowUp, f) for f in recorded.follow_ups],
     )
     return outgoing(
         SERVICE, "campaign.self_inspection.recorded", i.market_id, data, time=i.recorded_at
@@ -84,17 +61,7 @@ def self_inspection_recorded(recorded: Recorded) -> Item:
 
 def follow_up_closed(f: FollowUp) -> Item:
     assert f.closed_note is not None and f.closed_at is not None
-    data = c.FollowUpClosed(
-        follow_up_id=f.follow_up_id,
-        self_inspection_id=f.self_inspection_id,
-        market_id=f.market_id,
-        district=f.district,
-        item=f.item,
-        opened_note=f.opened_note,
-        closed_note=f.closed_note,
-        closed_at=f.closed_at,
-        actor=f.closed_by,
-    )
+    data = serial.into(c.FollowUpClosed, f, actor=f.closed_by)
     return outgoing(SERVICE, "campaign.follow_up.closed", f.market_id, data, time=f.closed_at)
 
 
@@ -126,17 +93,8 @@ def certificate_issued(attended: Attended, course: Course, cause: Envelope[Any])
     cert = attended.certificate
     if cert is None:
         return None
-    data = c.CertificateIssued(
-        certificate_id=cert.certificate_id,
-        course_id=course.course_id,
-        course_title=course.title,
-        session_id=cert.session_id,
-        trainee_id=cert.trainee_id,
-        market_id=cert.market_id,
-        district=cert.district,
-        issued_on=cert.issued_on,
-        valid_until=cert.valid_until,
-        issued_at=cert.issued_at,
+    data = serial.into(
+        c.CertificateIssued, cert, course_id=course.course_id, course_title=course.title
     )
     return outgoing(
         SERVICE,

@@ -3,17 +3,14 @@ event types, never market ids)."""
 
 from __future__ import annotations
 
-from prometheus_client import Counter
-
 from services.runtime.metrics import Metrics
 
 
 class DutiesMetrics:
     def __init__(self, base: Metrics) -> None:
-        self.events = Counter(
-            "sentinel_campaign_duties_events_total",
+        self.events = base.counter(
+            "duties_events_total",
             "Duties events written (reports filed or late, self-inspections recorded or missed, "
             "follow-ups closed, training, certificates, standings), by event type",
             ["type"],
-            registry=base.registry,
         )

@@ -17,6 +17,7 @@ from contracts import joint
 from contracts.events import spec
 from services.campaign.domain.enforcement import Case
 from services.campaign.domain.meetings import ActionItem, Meeting
+from services.runtime import serial
 from services.runtime.outbox import Item, outgoing
 
 SERVICE = "campaign"
@@ -30,28 +31,14 @@ CASE_EVENTS = {"open": OPENED, "decided": DECIDED, "closed": CLOSED}
 
 
 def action_item(i: ActionItem) -> joint.ActionItem:
-    return joint.ActionItem(
-        item_id=i.item_id,
-        decision=i.decision,
-        department=i.department,
-        deadline=i.deadline,
-        state=i.state,
-        done_on=i.done_on,
-        done_note=i.done_note,
-        late_flagged_at=i.late_flagged_at,
-    )
+    return serial.into(joint.ActionItem, i)
 
 
 def meeting_recorded(m: Meeting, now: datetime) -> Item:
-    data = joint.MeetingRecorded(
-        meeting_id=m.meeting_id,
-        district=m.district,
-        title=m.title,
-        held_on=m.held_on,
-        departments=list(m.departments),
-        minutes=m.minutes,
+    data = serial.into(
+        joint.MeetingRecorded,
+        m,
         action_items=[action_item(i) for i in m.items],
-        recorded_at=m.recorded_at,
         actor=m.recorded_actor,
     )
     return outgoing(SERVICE, RECORDED, m.meeting_id, data, correlation_id=m.meeting_id, time=now)
@@ -78,7 +65,6 @@ def item_late(district: str, i: ActionItem, now: datetime) -> Item:
 
 def case_body(c: Case) -> dict[str, Any]:
     """The whole case as contracts/joint.py `EnforcementCase` describes it (JSON types)."""
-    d = c.decision
     return {
         "case_id": c.case_id,
         "version": c.version,
@@ -89,15 +75,7 @@ def case_body(c: Case) -> dict[str, Any]:
         "origin": {"kind": c.origin_kind, "id": c.origin_id},
         "departments": list(c.departments),
         "facts": c.facts,
-        "decision": None
-        if d is None
-        else {
-            "sanction": d.sanction,
-            "fine_fen": d.fine_fen,
-            "suspension_days": d.suspension_days,
-            "reasoning": d.reasoning,
-            "decided_on": d.decided_on,
-        },
+        "decision": serial.dump(c.decision),
         "closing_note": c.closing_note,
         "opened_at": c.opened_at,
         "decided_at": c.decided_at,
