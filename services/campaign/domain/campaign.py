@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, TypeVar
 from zoneinfo import ZoneInfo
 
 from contracts.campaign import (
@@ -66,6 +66,14 @@ def new_id(prefix: str) -> str:
 def end_of_day(day: date, tz: ZoneInfo) -> datetime:
     """The instant `day` ends in the city: midnight at the start of the next day, in UTC."""
     return datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz).astimezone(UTC)
+
+
+Versioned = TypeVar("Versioned", "Milestone", "RenovationProject", "Disclosure")
+
+
+def revised(value: Versioned, now: datetime, **changes: Any) -> Versioned:
+    """The value's next version: `changes` made at `now`."""
+    return replace(value, **changes, version=value.version + 1, updated_at=now)
 
 
 # -- deadlines -------------------------------------------------------------------------------
@@ -378,8 +386,9 @@ def record_milestone(
         version=0,
     )
     flag = report.achieved_on > base.deadline and base.late_flagged_at is None
-    milestone = replace(
+    milestone = revised(
         base,
+        now,
         achieved_on=report.achieved_on,
         attendees=report.attendees,
         documents=tuple(d.strip() for d in report.documents),
@@ -388,8 +397,6 @@ def record_milestone(
         recorded_at=now,
         recorded_actor=actor,
         late_flagged_at=now if flag else base.late_flagged_at,
-        version=base.version + 1,
-        updated_at=now,
     )
     return MilestoneChange(milestone, flag)
 
@@ -672,13 +679,12 @@ def amend_project(
         )
     if title is not None and not title.strip():
         raise InvalidInput("title", "must not be empty")
-    return replace(
+    return revised(
         project,
+        now,
         title=title.strip() if title is not None else project.title,
         scope_items=validate_scope(scope_items) if scope_items is not None else project.scope_items,
         budget=validate_budget(budget) if budget is not None else project.budget,
-        version=project.version + 1,
-        updated_at=now,
     )
 
 
@@ -719,13 +725,8 @@ def advance_project(
         raise StageConflict(
             project.stage, f"cannot accept the project with unresolved failed checks: {names}"
         )
-    return replace(
-        project,
-        stage=to,
-        stages=(*project.stages, StageChange(to, reached_on, by, now, note)),
-        version=project.version + 1,
-        updated_at=now,
-    )
+    stages = (*project.stages, StageChange(to, reached_on, by, now, note))
+    return revised(project, now, stage=to, stages=stages)
 
 
 @dataclass(frozen=True)
@@ -796,12 +797,7 @@ def record_check(
             earlier = replace(earlier, resolved_by=check_id)
             resolved.append(earlier)
         checks.append(earlier)
-    changed = replace(
-        project,
-        checks=(*checks, check),
-        version=project.version + 1,
-        updated_at=now,
-    )
+    changed = revised(project, now, checks=(*checks, check))
     return CheckOutcome(changed, check, tuple(resolved))
 
 
@@ -882,7 +878,7 @@ def open_consultation(
         opened_at=now,
         opened_by=by,
     )
-    return replace(project, consultation=consultation, version=project.version + 1, updated_at=now)
+    return revised(project, now, consultation=consultation)
 
 
 def receive_comment(
@@ -907,12 +903,7 @@ def receive_comment(
         return None
     comment = Comment(suggestion_id, received_at.astimezone(UTC), text.strip())
     comments = tuple(sorted((*c.comments, comment), key=lambda x: x.received_at))
-    return replace(
-        project,
-        consultation=replace(c, comments=comments),
-        version=project.version + 1,
-        updated_at=now,
-    )
+    return revised(project, now, consultation=replace(c, comments=comments))
 
 
 def answer_comment(
@@ -941,12 +932,7 @@ def answer_comment(
         raise InvalidInput("answer", f"must be at most {ANSWER_MAX_CHARS} characters")
     answered = replace(comment, answer=answer, answered_at=now, answered_by=by)
     comments = tuple(answered if x.suggestion_id == suggestion_id else x for x in c.comments)
-    return replace(
-        project,
-        consultation=replace(c, comments=comments),
-        version=project.version + 1,
-        updated_at=now,
-    )
+    return revised(project, now, consultation=replace(c, comments=comments))
 
 
 # -- public disclosure -----------------------------------------------------------------------
@@ -1001,9 +987,7 @@ class Disclosure:
         """Resolved now; None when it already was (nothing to publish)."""
         if self.state == "resolved":
             return None
-        return replace(
-            self, state="resolved", resolved_at=now, version=self.version + 1, updated_at=now
-        )
+        return revised(self, now, state="resolved", resolved_at=now)
 
 
 def _where(district: str, district_name: str | None, market_name: str | None) -> str:
@@ -1139,15 +1123,14 @@ def still_overdue(
     the disclosure is (re)opened with that deadline; None when nothing changed."""
     if existing.state == "open" and existing.deadline == order.deadline:
         return None
-    return replace(
+    return revised(
         existing,
+        now,
         state="open",
         resolved_at=None,
         deadline=order.deadline,
         deadline_date=order.deadline.astimezone(tz).date(),
         details=order.findings or existing.details,
-        version=existing.version + 1,
-        updated_at=now,
     )
 
 
@@ -1247,13 +1230,7 @@ def flag_late_exposure(d: Disclosure, now: datetime) -> Disclosure | None:
     if d.kind != "exposure" or d.late_flagged_at is not None or not d.overdue(now):
         return None
     line = f"整改期限{d.deadline_date.isoformat()}已过，尚未整改到位"
-    return replace(
-        d,
-        late_flagged_at=now,
-        details=(*d.details, line),
-        version=d.version + 1,
-        updated_at=now,
-    )
+    return revised(d, now, late_flagged_at=now, details=(*d.details, line))
 
 
 def verify_exposure(
@@ -1283,14 +1260,13 @@ def verify_exposure(
         line = f"{today.isoformat()}复查：已整改到位" + (f"（{text}）" if text else "")
     else:
         line = f"{today.isoformat()}复查：未整改到位（{text}）"
-    return replace(
+    return revised(
         d,
+        now,
         state="resolved" if fixed else "open",
         resolved_at=now if fixed else None,
         details=(*d.details, line),
         verifications=(*d.verifications, check),
-        version=d.version + 1,
-        updated_at=now,
     )
 
 
