@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
+from starlette.datastructures import FormData
 from starlette.responses import Response
 
 from services.console import labels
@@ -42,6 +43,27 @@ def _due(value: str | None, now: datetime | None = None) -> str:
         else (f"{minutes // 60} 小时" if minutes >= 60 else f"{minutes} 分钟")
     )
     return f"剩余 {span}" if left.total_seconds() >= 0 else f"逾期 {span}"
+
+
+def today() -> date:
+    """Today in China, where the markets are: the day deadlines and forms speak of."""
+    return datetime.now(CHINA).date()
+
+
+def days_left(deadline: str | None, on: date | None = None) -> str:
+    """剩余 3 天 / 今天到期 / 逾期 2 天: a deadline day in words."""
+    if not deadline:
+        return ""
+    left = (date.fromisoformat(deadline) - (on or today())).days
+    if left > 0:
+        return f"剩余 {left} 天"
+    return "今天到期" if left == 0 else f"逾期 {-left} 天"
+
+
+def text(form: FormData, name: str) -> str:
+    """A form field as typed, trimmed; "" when it was not sent."""
+    value = form.get(name)
+    return value.strip() if isinstance(value, str) else ""
 
 
 def _overdue(value: str | None) -> bool:
@@ -198,6 +220,11 @@ def unavailable_503(exc: ApiError) -> int:
     return 503 if isinstance(exc, Unavailable) else exc.status
 
 
+def refused(request: Request, who: Session, message: str = "您的角色无权查看此页面。") -> Response:
+    """The person's role may not see or do this: a 403 page saying who may."""
+    return render(request, "error.html", who, status_code=403, title="无权访问", message=message)
+
+
 def failed(request: Request, who: Session | None, exc: ApiError, **page: Any) -> Response:
     """The error page of a service's refusal: its status and its reason in Chinese."""
     message = labels.reason_zh(exc.message)
@@ -223,6 +250,16 @@ async def needed(*calls: Awaitable[Any], page: Failure = failed) -> list[Any]:
         return list(await asyncio.gather(*calls))
     except ApiError as exc:
         raise Refused(exc, page) from exc
+
+
+def above_form(
+    exc: ApiError, fallback: str = "form", also: tuple[int, ...] = ()
+) -> dict[str, str] | None:
+    """A refusal no field is to blame for (the service did not answer, or the person may not:
+    401, 403 and the statuses `also`), said above the form under `fallback`; else None."""
+    if isinstance(exc, Unavailable) or exc.status in (401, 403, *also):
+        return {fallback: labels.reason_zh(exc.message)}
+    return None
 
 
 def field_errors(

@@ -15,27 +15,29 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Request
-from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from services.console import labels, web
-from services.console.backend import ApiError, Backend, Unavailable
+from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.web import (
-    CHINA,
     Acting,
     Person,
     Services,
+    above_form,
     field_errors,
     needed,
+    refused,
     render,
     status_of,
     templates,
+    text,
+    today,
 )
 
 router = APIRouter()
@@ -50,15 +52,6 @@ templates.env.filters["percent"] = lambda rate: "—" if rate is None else f"{ra
 templates.env.filters["report_state"] = lambda code: labels.label(labels.REPORT_STATE, code)
 
 
-def today() -> date:
-    return datetime.now(CHINA).date()
-
-
-def text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def lines(value: str) -> list[str]:
     """问题 / 下一步: one per line, blank lines left out."""
     return [line.strip() for line in value.splitlines() if line.strip()]
@@ -68,10 +61,6 @@ def is_operator(who: Session) -> bool:
     """A market's operator (主办方) and nothing more: its own market's pages only."""
     p = who.principal
     return "operator" in p.roles and "admin" not in p.roles
-
-
-def refused(request: Request, who: Session, message: str = "您的角色无权查看此页面。") -> Response:
-    return render(request, "error.html", who, status_code=403, title="无权访问", message=message)
 
 
 def failed(request: Request, who: Session, exc: ApiError, what: str = "市场") -> Response:
@@ -99,9 +88,7 @@ def form_errors(
     exc: ApiError, where: Callable[[str], str] = lambda f: f, fallback: str = "form"
 ) -> dict[str, str]:
     """The service's refusal beside the form's fields; not answering, or not allowed, above it."""
-    if isinstance(exc, Unavailable) or exc.status in (401, 403):
-        return {fallback: labels.reason_zh(exc.message)}
-    return field_errors(exc, where, fallback)
+    return above_form(exc, fallback) or field_errors(exc, where, fallback)
 
 
 async def optional(call: Awaitable[T], default: T) -> T:
@@ -267,15 +254,7 @@ async def standing_page(
     first, last = window_of(standing)
     base = f"/markets/{market_id}"
     inspections, reports, managers, checklist, name = await asyncio.gather(
-        optional(
-            services.items(
-                "campaign",
-                f"{base}/self-inspections",
-                token,
-                **{"from": first.isoformat(), "to": last.isoformat()},
-            ),
-            None,
-        ),
+        self_inspections(services, token, market_id, first, last),
         optional(services.get("campaign", f"{base}/reports", token), None),
         optional(services.items("campaign", f"{base}/managers", token), None),
         checklist_labels(services, token),
@@ -301,6 +280,15 @@ async def standing_page(
         checklist=checklist,
         staff=not is_operator(who),
     )
+
+
+async def self_inspections(
+    services: Backend, token: str, market_id: str, first: date, last: date
+) -> list[dict[str, Any]] | None:
+    """The market's self-inspections recorded from `first` to `last`; None when not answered."""
+    days = {"from": first.isoformat(), "to": last.isoformat()}
+    path = f"/markets/{market_id}/self-inspections"
+    return await optional(services.items("campaign", path, token, **days), None)
 
 
 async def checklist_labels(services: Backend, token: str) -> dict[str, str]:

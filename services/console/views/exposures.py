@@ -11,25 +11,28 @@ do what; its refusal is shown beside the field it names, with what was typed kep
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
-from services.console.backend import ApiError, Backend, Unavailable
+from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.web import (
-    CHINA,
     Acting,
     Person,
     Services,
+    above_form,
+    days_left,
     needed,
+    refused,
     render,
     templates,
+    text,
+    today,
     unavailable_503,
 )
 
@@ -48,25 +51,6 @@ DONE = {
 
 templates.env.filters["exposure_source"] = lambda code: labels.label(labels.EXPOSURE_SOURCE, code)
 templates.env.filters["disclosure_kind"] = lambda code: labels.label(labels.DISCLOSURE_KIND, code)
-
-
-def today() -> date:
-    return datetime.now(CHINA).date()
-
-
-def days_left(deadline: str | None, on: date | None = None) -> str:
-    """剩余 3 天 / 今天到期 / 逾期 2 天: the rectification deadline in words."""
-    if not deadline:
-        return ""
-    left = (date.fromisoformat(deadline) - (on or today())).days
-    if left > 0:
-        return f"剩余 {left} 天"
-    return "今天到期" if left == 0 else f"逾期 {-left} 天"
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _lines(text: str) -> list[str]:
@@ -104,14 +88,7 @@ async def _markets(services: Backend, who: Session) -> list[dict[str, Any]]:
 
 
 def _refused(request: Request, who: Session) -> Response:
-    return render(
-        request,
-        "error.html",
-        who,
-        status_code=403,
-        title="无权访问",
-        message="曝光整改由登记员、检查员办理，领导查阅。",
-    )
+    return refused(request, who, "曝光整改由登记员、检查员办理，领导查阅。")
 
 
 async def _page(
@@ -160,7 +137,7 @@ async def record_exposure(request: Request, who: Acting, services: Services) -> 
     if not who.principal.holds(*WRITERS):
         return _refused(request, who)
     form = await request.form()
-    values = {name: _text(form, name) for name in FIELDS}
+    values = {name: text(form, name) for name in FIELDS}
     body = {
         "market_id": values["market_id"],
         "source": values["source"] or None,
@@ -172,11 +149,7 @@ async def record_exposure(request: Request, who: Acting, services: Services) -> 
     try:
         await services.post("campaign", "/exposures", who.access_token, body)
     except ApiError as exc:
-        errors = (
-            {"form": labels.reason_zh(exc.message)}
-            if isinstance(exc, Unavailable) or exc.status in (401, 403)
-            else errors_of(exc, values)
-        )
+        errors = above_form(exc) or errors_of(exc, values)
         return await _page(
             request, who, services, Form.refused(errors, values, unavailable_503(exc))
         )
@@ -190,7 +163,7 @@ async def verify_exposure(
     if not who.principal.holds(*WRITERS):
         return _refused(request, who)
     form = await request.form()
-    fixed, note = _text(form, "fixed"), _text(form, "note")
+    fixed, note = text(form, "fixed"), text(form, "note")
     prefix = f"{disclosure_id}-"
     values = {f"{prefix}fixed": fixed, f"{prefix}note": note}
     if fixed not in ("yes", "no"):
@@ -202,11 +175,8 @@ async def verify_exposure(
             "campaign", f"/exposures/{disclosure_id}/verify", who.access_token, body
         )
     except ApiError as exc:
-        errors = (
-            {"form": labels.reason_zh(exc.message)}
-            if isinstance(exc, Unavailable) or exc.status in (401, 403, 404)
-            else errors_of(exc, {"fixed": fixed, "note": note}, prefix)
-        )
+        sent = {"fixed": fixed, "note": note}
+        errors = above_form(exc, also=(404,)) or errors_of(exc, sent, prefix)
         if exc.status == 409:
             errors = {f"{prefix}fixed": labels.reason_zh(exc.message)}
         return await _page(

@@ -18,7 +18,7 @@ from services.console import labels
 from services.console.backend import ApiError, Backend
 from services.console.sessions import Session
 from services.console.views import public
-from services.console.web import CHINA, Acting, Person, Services, render
+from services.console.web import CHINA, Acting, Person, Services, refused, render
 
 router = APIRouter()
 # The citizens' page: a token from the client's bucket first, like every public page.
@@ -147,14 +147,7 @@ async def _board(
 @router.get("/staff/honours")
 async def staff_honours(request: Request, who: Person, services: Services) -> Response:
     if not who.principal.holds(*READERS):
-        return render(
-            request,
-            "error.html",
-            who,
-            status_code=403,
-            title="无权访问",
-            message="您的角色无权查看红黑榜。",
-        )
+        return refused(request, who, "您的角色无权查看红黑榜。")
     q = request.query_params
     return await _board(
         request,

@@ -18,7 +18,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -34,11 +34,16 @@ from services.console.web import (
     Acting,
     Person,
     Services,
+    above_form,
+    days_left,
     failed,
     in_scope,
     needed,
+    refused,
     render,
     status_of,
+    text,
+    today,
 )
 
 router = APIRouter()
@@ -68,33 +73,10 @@ DONE = {
 }
 
 
-def today() -> date:
-    return datetime.now(CHINA).date()
-
-
-def days_left(deadline: str | None, on: date | None = None) -> str:
-    """剩余 3 天 / 今天到期 / 逾期 2 天: an action item's deadline day in words."""
-    if not deadline:
-        return ""
-    left = (date.fromisoformat(deadline) - (on or today())).days
-    if left > 0:
-        return f"剩余 {left} 天"
-    return "今天到期" if left == 0 else f"逾期 {-left} 天"
-
-
 def district_name(code: str | None, names: Mapping[str, str]) -> str:
     if code == CITY:
         return "全市"
     return names.get(code or "", code or "—")
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
-def _refused(request: Request, who: Session, message: str = "您的角色无权查看此页面。") -> Response:
-    return render(request, "error.html", who, status_code=403, title="无权访问", message=message)
 
 
 def form_errors(
@@ -121,16 +103,6 @@ def form_errors(
         else:
             errors[field] = labels.reason_zh(raw)
     return errors or {fallback: labels.reason_zh(exc.message)}
-
-
-def refusal_errors(
-    exc: ApiError, where: Callable[[str], str], sent: Mapping[str, Any]
-) -> dict[str, str]:
-    """A new meeting's or case's refusal: not answering, or not allowed, above the form; else
-    beside its fields (form_errors)."""
-    if isinstance(exc, Unavailable) or exc.status in (401, 403):
-        return {"form": labels.reason_zh(exc.message)}
-    return form_errors(exc, where, sent)
 
 
 async def _optional(call: Any, default: Any) -> Any:
@@ -220,7 +192,7 @@ async def _meetings_page(
 @router.get("/staff/meetings")
 async def meetings_page(request: Request, who: Person, services: Services) -> Response:
     if not who.principal.holds(*READERS):
-        return _refused(request, who)
+        return refused(request, who)
     view = request.query_params.get("view", "open")
     done = Form.done(request, DONE)
     return await _meetings_page(
@@ -240,16 +212,16 @@ class MeetingForm:
     @classmethod
     def parse(cls, form: FormData, district: str) -> MeetingForm:
         values: dict[str, Any] = {
-            "district": _text(form, "district") or district,
-            "title": _text(form, "title"),
-            "held_on": _text(form, "held_on"),
-            "minutes": _text(form, "minutes"),
+            "district": text(form, "district") or district,
+            "title": text(form, "title"),
+            "held_on": text(form, "held_on"),
+            "minutes": text(form, "minutes"),
             "departments": [d for d in form.getlist("departments") if isinstance(d, str) and d],
         }
         decisions: list[dict[str, Any]] = []
         rows: list[int] = []
         for i in range(ROWS):
-            row = {k: _text(form, f"{k}_{i}") for k in ("decision", "department", "deadline")}
+            row = {k: text(form, f"{k}_{i}") for k in ("decision", "department", "deadline")}
             values.update({f"{k}_{i}": v for k, v in row.items()})
             if not any(row.values()):
                 continue  # an empty row is not a decision
@@ -309,19 +281,19 @@ async def _new_meeting_page(
 @router.get("/staff/meetings/new")
 async def new_meeting(request: Request, who: Person, services: Services) -> Response:
     if not who.principal.holds(*MEETING_WRITERS):
-        return _refused(request, who, "联席会议由登记员或部门人员记录。")
+        return refused(request, who, "联席会议由登记员或部门人员记录。")
     return await _new_meeting_page(request, who, services)
 
 
 @router.post("/staff/meetings")
 async def record_meeting(request: Request, who: Acting, services: Services) -> Response:
     if not who.principal.holds(*MEETING_WRITERS):
-        return _refused(request, who, "联席会议由登记员或部门人员记录。")
+        return refused(request, who, "联席会议由登记员或部门人员记录。")
     form = MeetingForm.parse(await request.form(), who.principal.district)
     try:
         meeting = await services.post("campaign", "/meetings", who.access_token, form.body)
     except ApiError as exc:
-        errors = refusal_errors(exc, form.field, form.values)
+        errors = above_form(exc) or form_errors(exc, form.field, form.values)
         refusal = Form.refused(errors, form.values, status_of(exc))
         return await _new_meeting_page(request, who, services, refusal)
     return RedirectResponse(f"/staff/meetings/{meeting['id']}?done=recorded", status_code=303)
@@ -361,7 +333,7 @@ async def meeting_page(
     request: Request, meeting_id: str, who: Person, services: Services
 ) -> Response:
     if not who.principal.holds(*READERS):
-        return _refused(request, who)
+        return refused(request, who)
     return await _meeting_page(request, who, services, meeting_id, Form.done(request, DONE))
 
 
@@ -371,9 +343,9 @@ async def item_done(
 ) -> Response:
     """办结 an action item with a note; back to the list or the meeting it was done from."""
     if not who.principal.holds(*MEETING_WRITERS):
-        return _refused(request, who, "议定事项由登记员或部门人员办结。")
+        return refused(request, who, "议定事项由登记员或部门人员办结。")
     form = await request.form()
-    note, back = _text(form, "note"), _text(form, "back")
+    note, back = text(form, "note"), text(form, "back")
     path = f"/meetings/{meeting_id}/items/{item_id}/done"
     try:
         await services.post("campaign", path, who.access_token, {"note": note})
@@ -396,7 +368,7 @@ async def item_done(
 @router.get("/staff/enforcement")
 async def cases_page(request: Request, who: Person, services: Services) -> Response:
     if not who.principal.holds(*READERS):
-        return _refused(request, who)
+        return refused(request, who)
     view = request.query_params.get("view", "open")
     view = view if view in CASE_VIEWS else "open"
     token = who.access_token
@@ -581,7 +553,7 @@ async def _new_case_page(
 @router.get("/staff/enforcement/new")
 async def new_case(request: Request, who: Person, services: Services) -> Response:
     if not who.principal.holds(*CASE_WRITERS):
-        return _refused(request, who, "联合执法案件由检查员或部门人员立案。")
+        return refused(request, who, "联合执法案件由检查员或部门人员立案。")
     kind = request.query_params.get("kind", "")
     ident = request.query_params.get("id", "")
     values: dict[str, Any] = {
@@ -600,12 +572,12 @@ def _case_field(name: str) -> str:
 @router.post("/staff/enforcement")
 async def open_case(request: Request, who: Acting, services: Services) -> Response:
     if not who.principal.holds(*CASE_WRITERS):
-        return _refused(request, who, "联合执法案件由检查员或部门人员立案。")
+        return refused(request, who, "联合执法案件由检查员或部门人员立案。")
     form = await request.form()
     values: dict[str, Any] = {
-        "origin": _text(form, "origin"),
+        "origin": text(form, "origin"),
         "departments": [d for d in form.getlist("departments") if isinstance(d, str) and d],
-        "facts": _text(form, "facts"),
+        "facts": text(form, "facts"),
     }
     kind, _, ident = values["origin"].partition(":")
     body = {
@@ -616,7 +588,7 @@ async def open_case(request: Request, who: Acting, services: Services) -> Respon
     try:
         case = await services.post("campaign", "/enforcement-cases", who.access_token, body)
     except ApiError as exc:
-        errors = refusal_errors(exc, _case_field, values)
+        errors = above_form(exc) or form_errors(exc, _case_field, values)
         return await _new_case_page(
             request, who, services, Form.refused(errors, values, status_of(exc))
         )
@@ -660,7 +632,7 @@ async def _case_page(
 @router.get("/staff/enforcement/{case_id}")
 async def case_page(request: Request, case_id: str, who: Person, services: Services) -> Response:
     if not who.principal.holds(*READERS):
-        return _refused(request, who)
+        return refused(request, who)
     return await _case_page(request, who, services, case_id, Form.done(request, DONE))
 
 
@@ -678,7 +650,7 @@ async def _change(
     """Decide or close a case; a refusal beside the field it names (the case's state beside
     the action's button), with what was typed kept."""
     if not who.principal.holds(*CASE_WRITERS):
-        return _refused(request, who, "联合执法案件由检查员或部门人员办理。")
+        return refused(request, who, "联合执法案件由检查员或部门人员办理。")
     path = f"/enforcement-cases/{case_id}/{action}"
     try:
         await services.post("campaign", path, who.access_token, body)
@@ -714,7 +686,7 @@ def decision_body(values: Mapping[str, str]) -> dict[str, Any]:
 @router.post("/staff/enforcement/{case_id}/decide")
 async def decide(request: Request, case_id: str, who: Acting, services: Services) -> Response:
     form = await request.form()
-    values = {name: _text(form, name) for name in DECIDE_FIELDS}
+    values = {name: text(form, name) for name in DECIDE_FIELDS}
     body = decision_body(values)
     sent = {k: v for k, v in values.items() if k in body}
     return await _change(
@@ -725,7 +697,7 @@ async def decide(request: Request, case_id: str, who: Acting, services: Services
 @router.post("/staff/enforcement/{case_id}/close")
 async def close(request: Request, case_id: str, who: Acting, services: Services) -> Response:
     form = await request.form()
-    values = {"note": _text(form, "note")}
+    values = {"note": text(form, "note")}
     return await _change(
         request, who, services, case_id, "close", values, values, frozenset({"note"}), values
     )

@@ -24,7 +24,8 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
 from services.console.backend import ApiError, Backend
-from services.console.web import field_errors, templates
+from services.console.forms import Form
+from services.console.web import field_errors, templates, text
 from services.runtime.ratelimit import TokenBuckets, client_of
 
 CSRF_COOKIE = "sentinel_public_csrf"
@@ -188,11 +189,6 @@ def _qr(url: str) -> str:
     return str(segno.make(url, error="m").svg_data_uri(scale=8, border=4))
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _field_errors(exc: ApiError, known: set[str]) -> dict[str, str]:
     """The service's field errors by the form's field names (complainant.phone -> phone)."""
 
@@ -205,7 +201,14 @@ def _field_errors(exc: ApiError, known: set[str]) -> dict[str, str]:
 
 # -- what citizens send: complaints and suggestions, each followed up by its tracking code ------
 
-FormPage = Callable[..., Awaitable[Response]]
+FormPage = Callable[[Request, Form], Awaitable[Response]]
+EXPIRED = {"form": "表单已过期，请重新提交"}
+
+
+async def _sent(request: Request, fields: set[str]) -> tuple[dict[str, str], bool]:
+    """What a form sent, by field, and whether its CSRF token holds (else nothing is sent on)."""
+    form = await request.form()
+    return {name: text(form, name) for name in fields}, _csrf_ok(request, form)
 
 
 async def _filed(
@@ -222,24 +225,35 @@ async def _filed(
         receipt = await _backend(request).post("complaints", f"/{kind}s", "", body)
     except ApiError as exc:
         status = exc.status if exc.status < 500 else 503
-        return await again(request, values, _field_errors(exc, fields), status_code=status)
+        return await again(request, Form.refused(_field_errors(exc, fields), values, status))
     return RedirectResponse(f"/{kind}s/filed/{receipt['tracking_code']}", status_code=303)
 
 
-def _track_form(request: Request, kind: str) -> Response:
-    code = request.query_params.get("code", "").strip()
-    if code:
-        return RedirectResponse(f"/{kind}s/track/{code[:64]}", status_code=303)
-    return _page(request, "public/track_form.html", kind=kind)
+def _follow_up(kind: str, **labelled: Any) -> None:
+    """The pages of a complaint or suggestion (`kind`) once sent: its receipt with the tracking
+    code (`/{kind}s/filed/{code}`), the code asked for (`/{kind}s/track`) and what the case has
+    come to (`/{kind}s/track/{code}`, its states in words by `labelled`)."""
 
+    async def filed(request: Request, code: str) -> Response:
+        return _page(request, "public/filed.html", code=code, kind=kind)
 
-async def _tracked(request: Request, kind: str, code: str, **labelled: Any) -> Response:
-    """What a tracking code's complaint or suggestion (`kind`) has come to."""
-    status, failed = await _fetch(_backend(request).get("complaints", f"/{kind}s/track/{code}", ""))
-    if failed in ("not_found", "invalid"):
-        return _not_found(request, "查询码")
-    template = f"public/{kind}_track.html"
-    return _page(request, template, code=code, status=status, failed=failed, **labelled)
+    async def track_form(request: Request) -> Response:
+        code = request.query_params.get("code", "").strip()
+        if code:
+            return RedirectResponse(f"/{kind}s/track/{code[:64]}", status_code=303)
+        return _page(request, "public/track_form.html", kind=kind)
+
+    async def track(request: Request, code: str) -> Response:
+        path = f"/{kind}s/track/{code}"
+        status, failed = await _fetch(_backend(request).get("complaints", path, ""))
+        if failed in ("not_found", "invalid"):
+            return _not_found(request, "查询码")
+        template = f"public/{kind}_track.html"
+        return _page(request, template, code=code, status=status, failed=failed, **labelled)
+
+    router.add_api_route(f"/{kind}s/filed/{{code}}", filed, name=f"{kind}_filed")
+    router.add_api_route(f"/{kind}s/track", track_form, name=f"{kind}_track_form")
+    router.add_api_route(f"/{kind}s/track/{{code}}", track, name=f"{kind}_track")
 
 
 # -- markets ------------------------------------------------------------------------------------
@@ -390,30 +404,29 @@ async def market_qr(request: Request, market_id: str) -> Response:
 # -- merchants ----------------------------------------------------------------------------------
 
 
+async def _merchant(request: Request, merchant_id: str) -> tuple[dict[str, Any] | None, str | None]:
+    """The credit service's public view of a merchant (in the pages' one shape), or why not."""
+    path = f"/public/merchants/{merchant_id}"
+    body, failed = await _fetch(_backend(request).get("credit", path, ""))
+    return (_public_merchant(body) if body else None), failed
+
+
 @router.get("/merchants/{merchant_id}")
 async def merchant_page(request: Request, merchant_id: str) -> Response:
-    body, failed = await _fetch(
-        _backend(request).get("credit", f"/public/merchants/{merchant_id}", "")
-    )
+    merchant, failed = await _merchant(request, merchant_id)
     if failed == "not_found":
         return _not_found(request, "商户")
     return _page(
-        request,
-        "public/merchant.html",
-        merchant=_public_merchant(body) if body else None,
-        merchant_id=merchant_id,
-        failed=failed,
+        request, "public/merchant.html", merchant=merchant, merchant_id=merchant_id, failed=failed
     )
 
 
 @router.get("/merchants/{merchant_id}/qr")
 async def merchant_qr(request: Request, merchant_id: str) -> Response:
-    body, failed = await _fetch(
-        _backend(request).get("credit", f"/public/merchants/{merchant_id}", "")
-    )
+    found, failed = await _merchant(request, merchant_id)
     if failed == "not_found":
         return _not_found(request, "商户")
-    merchant = _public_merchant(body) if body else {}
+    merchant = found or {}
     url = f"{request.app.state.settings.base_url}/merchants/{merchant_id}"
     stall = f"摊位 {merchant['stall_no']}" if merchant.get("stall_no") else ""
     return _page(
@@ -458,27 +471,21 @@ async def _stalls(services: Backend, market_id: str) -> tuple[list[dict[str, Any
     return sorted(_items(found), key=lambda m: str(m.get("stall_no") or "")), failed
 
 
-async def _complaint_form(
-    request: Request,
-    values: dict[str, str],
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> Response:
+async def _complaint_form(request: Request, form: Form) -> Response:
     services = _backend(request)
+    market_id = form.values.get("market_id", "")
     (markets, failed), (stalls, stalls_failed) = await asyncio.gather(
-        _market_choices(services, values.get("market_id", "")),
-        _stalls(services, values.get("market_id", "")),
+        _market_choices(services, market_id), _stalls(services, market_id)
     )
     return _page(
         request,
         "public/complaint_new.html",
-        status_code=status_code,
+        status_code=form.status,
         markets=markets,
         markets_failed=failed,
         stalls=stalls,
         stalls_failed=stalls_failed,
-        values=values,
-        errors=errors or {},
+        **form.context(),
         categories=labels.COMPLAINT_CATEGORY,
     )
 
@@ -487,7 +494,8 @@ async def _complaint_form(
 async def complaint_new(request: Request) -> Response:
     market_id = request.query_params.get("market_id", "")[:64]
     merchant_id = request.query_params.get("merchant_id", "")[:64]
-    return await _complaint_form(request, {"market_id": market_id, "merchant_id": merchant_id})
+    values = {"market_id": market_id, "merchant_id": merchant_id}
+    return await _complaint_form(request, Form(values=values))
 
 
 @router.get("/complaints/stalls")
@@ -507,17 +515,14 @@ async def complaint_stalls(request: Request) -> Response:
 
 @router.post("/complaints/new")
 async def complaint_submit(request: Request) -> Response:
-    form = await request.form()
-    values = {name: _text(form, name) for name in COMPLAINT_FIELDS}
-    if not _csrf_ok(request, form):
-        return await _complaint_form(
-            request, values, {"form": "表单已过期，请重新提交"}, status_code=403
-        )
+    values, fresh = await _sent(request, COMPLAINT_FIELDS)
+    if not fresh:
+        return await _complaint_form(request, Form.refused(EXPIRED, values, 403))
     errors = {name: "必填" for name in REQUIRED if not values[name]}
     if values["category"] and values["category"] not in labels.COMPLAINT_CATEGORY:
         errors["category"] = "请选择投诉类别"
     if errors:  # nothing is sent, so nothing is stored
-        return await _complaint_form(request, values, errors, status_code=422)
+        return await _complaint_form(request, Form.refused(errors, values))
     body: dict[str, Any] = {
         "complainant": {"name": values["name"], "phone": values["phone"]},
         "market_id": values["market_id"],
@@ -531,19 +536,7 @@ async def complaint_submit(request: Request) -> Response:
     return await _filed(request, "complaint", body, values, COMPLAINT_FIELDS, _complaint_form)
 
 
-@router.get("/complaints/filed/{code}")
-async def complaint_filed(request: Request, code: str) -> Response:
-    return _page(request, "public/filed.html", code=code, kind="complaint")
-
-
-@router.get("/complaints/track")
-async def complaint_track_form(request: Request) -> Response:
-    return _track_form(request, "complaint")
-
-
-@router.get("/complaints/track/{code}")
-async def complaint_track(request: Request, code: str) -> Response:
-    return await _tracked(request, "complaint", code, states=labels.COMPLAINT_STATE)
+_follow_up("complaint", states=labels.COMPLAINT_STATE)
 
 
 # -- suggestions --------------------------------------------------------------------------------
@@ -559,25 +552,19 @@ async def _consultation(services: Backend, project_id: str) -> dict[str, Any] | 
     return found if isinstance(found, dict) else None
 
 
-async def _suggestion_form(
-    request: Request,
-    values: dict[str, str],
-    errors: dict[str, str] | None = None,
-    status_code: int = 200,
-) -> Response:
+async def _suggestion_form(request: Request, form: Form) -> Response:
     services = _backend(request)
     (markets, failed), consultation = await asyncio.gather(
-        _market_choices(services, values.get("market_id", "")),
-        _consultation(services, values.get("project_id", "")),
+        _market_choices(services, form.values.get("market_id", "")),
+        _consultation(services, form.values.get("project_id", "")),
     )
     return _page(
         request,
         "public/suggestion_new.html",
-        status_code=status_code,
+        status_code=form.status,
         markets=markets,
         markets_failed=failed,
-        values=values,
-        errors=errors or {},
+        **form.context(),
         abouts=labels.SUGGESTION_ABOUT,
         consultation=consultation,
     )
@@ -590,17 +577,14 @@ async def suggestion_new(request: Request) -> Response:
     # A renovation plan open for comment (from the market's page): its comment, preselected.
     project_id = request.query_params.get("project_id", "")[:64] if market_id else ""
     values = {"about": about, "market_id": market_id, "project_id": project_id}
-    return await _suggestion_form(request, values)
+    return await _suggestion_form(request, Form(values=values))
 
 
 @router.post("/suggestions/new")
 async def suggestion_submit(request: Request) -> Response:
-    form = await request.form()
-    values = {name: _text(form, name) for name in SUGGESTION_FIELDS}
-    if not _csrf_ok(request, form):
-        return await _suggestion_form(
-            request, values, {"form": "表单已过期，请重新提交"}, status_code=403
-        )
+    values, fresh = await _sent(request, SUGGESTION_FIELDS)
+    if not fresh:
+        return await _suggestion_form(request, Form.refused(EXPIRED, values, 403))
     errors: dict[str, str] = {}
     if values["about"] not in labels.SUGGESTION_ABOUT:
         errors["about"] = "请选择建议对象"
@@ -609,7 +593,7 @@ async def suggestion_submit(request: Request) -> Response:
     if not values["text"]:
         errors["text"] = "必填"
     if errors:
-        return await _suggestion_form(request, values, errors, status_code=422)
+        return await _suggestion_form(request, Form.refused(errors, values))
     body: dict[str, Any] = {
         "about": values["about"],
         "text": values["text"],
@@ -625,22 +609,4 @@ async def suggestion_submit(request: Request) -> Response:
     return await _filed(request, "suggestion", body, values, SUGGESTION_FIELDS, _suggestion_form)
 
 
-@router.get("/suggestions/filed/{code}")
-async def suggestion_filed(request: Request, code: str) -> Response:
-    return _page(request, "public/filed.html", code=code, kind="suggestion")
-
-
-@router.get("/suggestions/track")
-async def suggestion_track_form(request: Request) -> Response:
-    return _track_form(request, "suggestion")
-
-
-@router.get("/suggestions/track/{code}")
-async def suggestion_track(request: Request, code: str) -> Response:
-    return await _tracked(
-        request,
-        "suggestion",
-        code,
-        abouts=labels.SUGGESTION_ABOUT,
-        states=labels.SUGGESTION_STATE,
-    )
+_follow_up("suggestion", abouts=labels.SUGGESTION_ABOUT, states=labels.SUGGESTION_STATE)

@@ -15,7 +15,6 @@ from typing import Any
 
 import segno
 from fastapi import APIRouter, Request
-from starlette.datastructures import FormData
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
 from services.console import labels
@@ -31,6 +30,7 @@ from services.console.web import (
     in_scope,
     render,
     templates,
+    text,
     unavailable_503,
 )
 
@@ -54,11 +54,6 @@ def registry_errors(exc: ApiError) -> dict[str, str]:
     """The registry's refusal by the form's fields; a taken stall beside 摊位号."""
     taken = exc.status == 409 and "stall" in exc.message
     return field_errors(exc, _form_field, "stall_no" if taken else "form")
-
-
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
 
 
 def _words(text: str) -> list[str]:
@@ -189,7 +184,7 @@ async def registry_home(request: Request, who: Person, services: Services) -> Re
 async def add_market(request: Request, who: Acting, services: Services) -> Response:
     form = await request.form()
     names = ("name", "district", "kind", "operator", "address", "capacity", "open", "close")
-    values = {n: _text(form, n) for n in names}
+    values = {n: text(form, n) for n in names}
     if who.principal.district != "*":
         values["district"] = who.principal.district
     capacity: int | str = (
@@ -290,7 +285,7 @@ async def set_task_force(
     request: Request, market_id: str, who: Acting, services: Services
 ) -> Response:
     form = await request.form()
-    values = {"leader": _text(form, "leader"), "members": _text(form, "members")}
+    values = {"leader": text(form, "leader"), "members": text(form, "members")}
     body = {"leader": values["leader"], "members": _words(values["members"])}
     try:
         await services.call(
@@ -328,7 +323,7 @@ async def register_merchant(
     request: Request, market_id: str, who: Acting, services: Services
 ) -> Response:
     form = await request.form()
-    values = {n: _text(form, n) for n in MERCHANT_FIELDS}
+    values = {n: text(form, n) for n in MERCHANT_FIELDS}
     try:
         await services.post(
             "registry", "/merchants", who.access_token, _merchant_body(market_id, values)
@@ -348,10 +343,10 @@ async def check_merchant_field(
     stored); only the field being typed in is answered, so a form half filled in is not shouted
     at. A registry without that endpoint (or unreachable) answers nothing: the submit checks."""
     form = await request.form()
-    field = request.headers.get("hx-trigger-name") or _text(form, "field")
+    field = request.headers.get("hx-trigger-name") or text(form, "field")
     if field not in LIVE_FIELDS:
         return Response(status_code=204)
-    values = {n: _text(form, n) for n in MERCHANT_FIELDS}
+    values = {n: text(form, n) for n in MERCHANT_FIELDS}
     reason = ""
     if values[field]:
         body = {k: v for k, v in _merchant_body(market_id, values).items() if v not in ("", [])}
@@ -371,7 +366,7 @@ async def add_terminal(
 ) -> Response:
     form = await request.form()
     names = ("kind", "merchant_id", "stall_no", "profile", "interval_s")
-    values = {n: _text(form, n) for n in names}
+    values = {n: text(form, n) for n in names}
     interval: int | str = (
         int(values["interval_s"])
         if values["interval_s"].isdigit()

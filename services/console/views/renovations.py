@@ -14,7 +14,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
@@ -27,8 +26,10 @@ from services.console.web import (
     Services,
     in_scope,
     needed,
+    refused,
     render,
     templates,
+    text,
     unavailable_503,
 )
 
@@ -42,20 +43,8 @@ DONE = {"opened": "已公开征求意见", "answered": "答复已记录", "stage
 templates.env.filters["renovation_stage"] = lambda code: labels.label(labels.RENOVATION_STAGE, code)
 
 
-def _text(form: FormData, name: str) -> str:
-    value = form.get(name)
-    return value.strip() if isinstance(value, str) else ""
-
-
 def _refused(request: Request, who: Session) -> Response:
-    return render(
-        request,
-        "error.html",
-        who,
-        status_code=403,
-        title="无权访问",
-        message="改造项目由登记员办理，领导查阅。",
-    )
+    return refused(request, who, "改造项目由登记员办理，领导查阅。")
 
 
 def _reason(exc: ApiError, field: str) -> str:
@@ -149,7 +138,7 @@ async def open_consultation(
 ) -> Response:
     if not who.principal.holds(*WRITERS):
         return _refused(request, who)
-    days = _text(await request.form(), "days")
+    days = text(await request.form(), "days")
     if not days.isdigit():
         refusal = Form.refused({"days": "应为 1–60 的整数天数"}, {"days": days})
         return await _project_page(request, who, services, project_id, refusal)
@@ -170,7 +159,7 @@ async def answer_comment(
 ) -> Response:
     if not who.principal.holds(*WRITERS):
         return _refused(request, who)
-    answer = _text(await request.form(), "answer")
+    answer = text(await request.form(), "answer")
     key = f"answer-{suggestion_id}"
     if not answer:
         return await _project_page(request, who, services, project_id, Form.refused({key: "必填"}))
@@ -196,7 +185,7 @@ async def advance(request: Request, project_id: str, who: Acting, services: Serv
     back, and its reason shows on the page."""
     if not who.principal.holds(*WRITERS):
         return _refused(request, who)
-    stage = _text(await request.form(), "stage")
+    stage = text(await request.form(), "stage")
     try:
         await services.post(
             "campaign", f"/renovations/{project_id}/stage", who.access_token, {"stage": stage}

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
-from services.console.backend import ApiError, Backend, Unavailable
+from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.views.duties import (
@@ -29,11 +29,19 @@ from services.console.views.duties import (
     form_errors,
     market_name,
     optional,
+    self_inspections,
+)
+from services.console.web import (
+    Acting,
+    Person,
+    Services,
+    above_form,
     refused,
+    render,
+    status_of,
     text,
     today,
 )
-from services.console.web import Acting, Person, Services, render, status_of
 
 router = APIRouter()
 
@@ -69,15 +77,7 @@ async def operator_home(
     known = checklist
     checklist, done_today, follow_ups, standing, name = await asyncio.gather(
         optional(services.get("campaign", "/self-inspection-checklist", token), known),
-        optional(
-            services.items(
-                "campaign",
-                f"{base}/self-inspections",
-                token,
-                **{"from": day.isoformat(), "to": day.isoformat()},
-            ),
-            None,
-        ),
+        self_inspections(services, token, market_id, day, day),
         optional(services.items("campaign", f"{base}/follow-ups", token, state="open"), None),
         optional(services.get("campaign", f"{base}/duties", token), None),
         market_name(services, market_id),
@@ -111,7 +111,7 @@ async def self_inspection_page(request: Request, who: Person, services: Services
 def item_errors(exc: ApiError, codes: list[str]) -> dict[str, str]:
     """The service's refusal beside the checklist item it names: `items.2.note` → that item's
     note; `items` (an item not answered) → the item named in the reason; `day` → the form."""
-    if isinstance(exc, Unavailable) or exc.status in (401, 403) or not exc.errors:
+    if above_form(exc) or not exc.errors:
         return form_errors(exc)
     errors: dict[str, str] = {}
     for e in exc.errors:

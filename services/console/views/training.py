@@ -31,11 +31,19 @@ from services.console.views.duties import (
     is_operator,
     market_name,
     optional,
+)
+from services.console.web import (
+    Acting,
+    Person,
+    Services,
+    needed,
     refused,
+    render,
+    status_of,
+    templates,
     text,
     today,
 )
-from services.console.web import Acting, Person, Services, needed, render, status_of, templates
 
 router = APIRouter()
 
