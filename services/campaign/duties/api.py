@@ -128,34 +128,17 @@ def schedule_view(
 
 
 def follow_up_view(f: FollowUp) -> dict[str, Any]:
-    return {
-        "id": f.follow_up_id,
-        "follow_up_id": f.follow_up_id,
-        "self_inspection_id": f.self_inspection_id,
-        "market_id": f.market_id,
-        "district": f.district,
-        "item": f.item,
-        "state": f.state,
-        "opened_note": f.opened_note,
-        "opened_at": f.opened_at,
-        "closed_note": f.closed_note,
-        "closed_at": f.closed_at,
-        "closed_by": actor_dict(f.closed_by),
-    }
+    return {"id": f.follow_up_id, **serial.dump(f)}
 
 
 def self_inspection_view(i: SelfInspection, follow_ups: list[FollowUp]) -> dict[str, Any]:
+    data = serial.dump(i)
+    answers = data.pop("answers")  # shown as the checklist's items
     return {
         "id": i.self_inspection_id,
-        "self_inspection_id": i.self_inspection_id,
-        "market_id": i.market_id,
-        "district": i.district,
-        "day": i.day,
-        "checklist_version": i.checklist_version,
-        "items": serial.dump_many(i.answers),
+        **data,
+        "items": answers,
         "follow_ups": [follow_up_view(f) for f in follow_ups],
-        "recorded_at": i.recorded_at,
-        "actor": actor_dict(i.actor),
     }
 
 
@@ -199,16 +182,7 @@ def certificate_view(c: tr.Certificate, today: date) -> dict[str, Any]:
 
 
 def trainee_view(t: tr.Trainee) -> dict[str, Any]:
-    return {
-        "id": t.trainee_id,
-        "trainee_id": t.trainee_id,
-        "market_id": t.market_id,
-        "district": t.district,
-        "name": t.name,
-        "position": t.position,
-        "registered_at": t.registered_at,
-        "actor": actor_dict(t.actor),
-    }
+    return {"id": t.trainee_id, **serial.dump(t)}
 
 
 def standing_view(s: Standing) -> dict[str, Any]:

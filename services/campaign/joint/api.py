@@ -98,20 +98,9 @@ class CloseIn(Strict):
 def item_view(i: ActionItem, today: date) -> dict[str, Any]:
     return {
         "id": i.item_id,
-        "item_id": i.item_id,
-        "meeting_id": i.meeting_id,
-        "position": i.position,
-        "decision": i.decision,
-        "department": i.department,
-        "deadline": i.deadline.isoformat(),
-        "state": i.state,
+        **serial.dump(i),
         "late": i.past_deadline(today),
         "on_time": i.on_time,
-        "done_on": i.done_on.isoformat() if i.done_on else None,
-        "done_note": i.done_note,
-        "done_at": i.done_at.isoformat() if i.done_at else None,
-        "done_actor": actor_dict(i.done_actor),
-        "late_flagged_at": i.late_flagged_at.isoformat() if i.late_flagged_at else None,
     }
 
 
@@ -124,17 +113,12 @@ def row_view(row: ItemRow, today: date) -> dict[str, Any]:
 
 
 def meeting_view(m: Meeting, today: date) -> dict[str, Any]:
+    data = serial.dump(m)
+    del data["items"]  # shown as `action_items`, each with its state today
     return {
         "id": m.meeting_id,
-        "meeting_id": m.meeting_id,
-        "district": m.district,
-        "title": m.title,
-        "held_on": m.held_on.isoformat(),
-        "departments": list(m.departments),
-        "minutes": m.minutes,
+        **data,
         "action_items": [item_view(i, today) for i in m.items],
-        "recorded_at": m.recorded_at.isoformat(),
-        "recorded_actor": actor_dict(m.recorded_actor),
     }
 
 
