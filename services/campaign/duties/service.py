@@ -71,6 +71,11 @@ class Directory(Protocol):
     def caught_up(self) -> asyncio.Event: ...
 
 
+def missing(what: str, field: str, ident: str) -> NotFound:
+    """An id that names nothing: `no <what> '<ident>'`, the field named."""
+    return NotFound(f"no {what} {ident!r}", [{"field": field, "reason": f"no such {what}"}])
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:16]}"
 
@@ -349,10 +354,7 @@ class Duties:
             store = work.stores.duties
             found = await store.follow_up(follow_up_id)
             if found is None:
-                raise NotFound(
-                    f"no follow-up {follow_up_id!r}",
-                    [{"field": "follow_up_id", "reason": "no such follow-up"}],
-                )
+                raise missing("follow-up", "follow_up_id", follow_up_id)
             market = self.market(who, found.market_id, staff=(), operator=True)
             row = await self._lock(store, market, today)
             current = await store.follow_up(follow_up_id)  # as it is under the lock
@@ -389,10 +391,7 @@ class Duties:
             store = work.stores.duties
             course = await store.course(course_id)
             if course is None:
-                raise NotFound(
-                    f"no course {course_id!r}",
-                    [{"field": "course_id", "reason": "no such course"}],
-                )
+                raise missing("course", "course_id", course_id)
             session = tr.new_session(
                 course,
                 session_id=new_id("ses"),
@@ -448,10 +447,7 @@ class Duties:
             store = work.stores.duties
             session = await store.session(session_id)
             if session is None:
-                raise NotFound(
-                    f"no session {session_id!r}",
-                    [{"field": "session_id", "reason": "no such session"}],
-                )
+                raise missing("session", "session_id", session_id)
             trainee = await store.trainee(trainee_id)
             if trainee is None:
                 raise InvalidInput("trainee_id", f"no manager {trainee_id!r} is registered")
