@@ -23,6 +23,7 @@ from services.runtime.auth import Principal
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
+from tests.unit.campaign.support import Clock
 
 T0 = datetime(2026, 5, 10, 1, 0, tzinfo=UTC)  # 09:00 on 10 May in the city
 CLERK = Principal(subject="c-zhou", role="clerk", district="zhifu", name="周文员")
@@ -55,14 +56,6 @@ class Directory:
     caught_up: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.at = T0
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
 @dataclass
 class World:
     uow: FakeUnitOfWork[Stores]
@@ -87,7 +80,7 @@ def world() -> World:
     directory = Directory(
         {"mkt_1": market(task_force=TaskForce(leader="王", members=[])), "mkt_2": market("mkt_2")}
     )
-    clock = Clock()
+    clock = Clock(T0)
     duties = Duties(
         uow.factory(),
         directory,

@@ -27,6 +27,7 @@ from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFoun
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
+from tests.unit.campaign.support import Clock
 
 T0 = datetime(2026, 5, 10, 1, 0, tzinfo=UTC)  # 09:00 in the city
 ADMIN = Principal(subject="admin", role="admin", district="*")
@@ -43,14 +44,6 @@ class Directory:
 
     def districts(self) -> set[str]:
         return set(self.known)
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = T0
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @dataclass
@@ -81,7 +74,7 @@ def world() -> World:
     uow = FakeUnitOfWork(stores, snapshot=snapshot(stores))
     directory = Directory()
     directory.caught_up.set()
-    clock = Clock()
+    clock = Clock(T0)
     joint = Joint(
         uow.factory(),
         directory,

@@ -36,6 +36,7 @@ from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFoun
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
+from tests.unit.campaign.support import Clock
 
 T0 = datetime(2026, 3, 12, 2, 0, tzinfo=UTC)  # 10:00 on 12 March in the city
 MOBILISED = date(2026, 3, 10)
@@ -86,14 +87,6 @@ class Directory:
         return sorted(found, key=lambda m: (m.district, m.name, m.market_id))
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.at = T0
-
-    def __call__(self) -> datetime:
-        return self.at
-
-
 @dataclass
 class World:
     uow: FakeUnitOfWork[Stores]
@@ -114,7 +107,7 @@ def world() -> World:
         markets={"mkt_1": market("mkt_1", "zhifu"), "mkt_2": market("mkt_2", "laishan")},
         district_names={"zhifu": "芝罘区", "laishan": "莱山区"},
     )
-    clock = Clock()
+    clock = Clock(T0)
     campaigns = Campaigns(
         uow.factory(),
         directory,
