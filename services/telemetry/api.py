@@ -17,6 +17,7 @@ from services.runtime.errors import NotFound
 from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
 from services.telemetry.service import Telemetry
+from services.telemetry.store import RiskQuery
 from services.telemetry.verification import Rejected, check
 
 router = APIRouter()
@@ -136,11 +137,7 @@ async def list_risks(
 ) -> dict[str, Any]:
     async with tel.uow() as work:
         items = await work.stores.telemetry.risks(
-            state=state,
-            market_id=market_id,
-            terminal_id=terminal_id,
-            district=_scope(who),
-            limit=limit,
+            RiskQuery(state, market_id, terminal_id, _scope(who), limit)
         )
     return {"items": items}
 

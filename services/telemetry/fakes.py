@@ -23,7 +23,7 @@ from services.runtime.clock import EpochClock
 from services.runtime.messaging import Delivery
 from services.telemetry.domain import Decision, TerminalState
 from services.telemetry.projections import TerminalInfo
-from services.telemetry.store import Held, Stores
+from services.telemetry.store import Held, RiskQuery, Stores
 
 
 def _json(value: Any) -> Any:
@@ -104,6 +104,7 @@ class FakeTelemetryStore:
             row = self.rows.get(d.risk_id)
             if d.action == "raise":
                 if row is None:
+                    _one_open(self.rows.values(), t.id, d.rule)
                     self.rows[d.risk_id] = _risk_row(d, t, evidence, now)
             elif row is None:
                 continue
@@ -112,24 +113,21 @@ class FakeTelemetryStore:
             elif row["state"] == "open":
                 row.update(severity=d.severity, evidence=evidence, updated_at=now)
 
-    async def risks(
-        self,
-        *,
-        state: str | None,
-        market_id: str | None,
-        terminal_id: str | None,
-        district: str | None,
-        limit: int,
-    ) -> list[dict[str, Any]]:
-        wanted = {"state": state, "market_id": market_id, "terminal_id": terminal_id}
-        wanted["district"] = district
+    async def risks(self, query: RiskQuery) -> list[dict[str, Any]]:
+        q = query
+        wanted = {
+            "state": q.state,
+            "market_id": q.market_id,
+            "terminal_id": q.terminal_id,
+            "district": q.district,
+        }
         found = [
             r
             for r in self.rows.values()
             if all(value is None or r[key] == value for key, value in wanted.items())
         ]
         found.sort(key=lambda r: r["raised_at"], reverse=True)
-        return [copy.deepcopy(r) for r in found[:limit]]
+        return [copy.deepcopy(r) for r in found[: q.limit]]
 
     async def risk(self, risk_id: str, *, for_update: bool = False) -> dict[str, Any] | None:
         row = self.rows.get(risk_id)
@@ -147,6 +145,13 @@ class FakeTelemetryStore:
 
     async def last_seqs(self, terminal_ids: Sequence[str]) -> dict[str, int]:
         return {tid: self.states[tid].last_seq for tid in terminal_ids if tid in self.states}
+
+
+def _one_open(rows: Iterable[dict[str, Any]], terminal_id: str, rule: str) -> None:
+    """Postgres's `risks_one_open`: one open risk per terminal and rule."""
+    for r in rows:
+        if r["state"] == "open" and r["terminal_id"] == terminal_id and r["rule"] == rule:
+            raise ValueError(f"{terminal_id} already has an open {rule} risk")
 
 
 def _risk_row(d: Decision, t: TerminalInfo, evidence: Any, now: datetime) -> dict[str, Any]:

@@ -9,7 +9,9 @@ replica stored it first (services/runtime/projection.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any
 
 import asyncpg
 
@@ -80,69 +82,45 @@ class Directory:
 
     async def on_terminal(self, pool: asyncpg.Pool, delivery: Delivery) -> None:
         data = delivery.envelope(TerminalUpserted).data
-        info = TerminalInfo(
-            id=data.terminal_id,
-            kind=data.kind,
-            market_id=data.market_id,
-            district=data.district,
-            merchant_id=data.merchant_id,
-            stall_no=data.stall_no,
-            profile=data.profile,
-            interval_s=data.interval_s,
-            key_version=data.key_version,
-            status=data.status,
-            version=data.version,
-        )
-        await pool.execute(
-            """INSERT INTO terminals (id, kind, market_id, district, merchant_id, stall_no,
-                                      profile, interval_s, key_version, status, version)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
-               ON CONFLICT (id) DO UPDATE SET
-                   kind = EXCLUDED.kind, market_id = EXCLUDED.market_id,
-                   district = EXCLUDED.district, merchant_id = EXCLUDED.merchant_id,
-                   stall_no = EXCLUDED.stall_no, profile = EXCLUDED.profile,
-                   interval_s = EXCLUDED.interval_s, key_version = EXCLUDED.key_version,
-                   status = EXCLUDED.status, version = EXCLUDED.version
-               WHERE terminals.version < EXCLUDED.version""",
-            info.id,
-            info.kind,
-            info.market_id,
-            info.district,
-            info.merchant_id,
-            info.stall_no,
-            info.profile,
-            info.interval_s,
-            info.key_version,
-            info.status,
-            info.version,
-        )
+        info = TerminalInfo(**_view(data, TerminalInfo, id=data.terminal_id))
+        await _upsert(pool, "terminals", info)
         keep_newer(self.terminals, info.id, info)
 
     async def on_market(self, pool: asyncpg.Pool, delivery: Delivery) -> None:
         data = delivery.envelope(MarketUpserted).data
+        hours = data.opening_hours
         info = MarketInfo(
-            id=data.market_id,
-            district=data.district,
-            name=data.name,
-            capacity=data.capacity,
-            opens=data.opening_hours.open,
-            closes=data.opening_hours.close,
-            version=data.version,
+            **_view(data, MarketInfo, id=data.market_id, opens=hours.open, closes=hours.close)
         )
-        await pool.execute(
-            """INSERT INTO markets (id, district, name, capacity, opens, closes, version)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)
-               ON CONFLICT (id) DO UPDATE SET
-                   district = EXCLUDED.district, name = EXCLUDED.name,
-                   capacity = EXCLUDED.capacity, opens = EXCLUDED.opens,
-                   closes = EXCLUDED.closes, version = EXCLUDED.version
-               WHERE markets.version < EXCLUDED.version""",
-            info.id,
-            info.district,
-            info.name,
-            info.capacity,
-            info.opens,
-            info.closes,
-            info.version,
-        )
+        await _upsert(pool, "markets", info)
         keep_newer(self.markets, info.id, info)
+
+
+def _view(data: object, view: type, **renamed: Any) -> dict[str, Any]:
+    """A view's fields from an event's data: those the data names alike, and `renamed`."""
+    return {
+        f.name: renamed[f.name] if f.name in renamed else getattr(data, f.name)
+        for f in fields(view)
+    }
+
+
+def _upsert_sql(table: str, columns: Sequence[str]) -> str:
+    """Insert a row, or replace the stored one when this one's version is newer. The columns are
+    the view's fields, the same names as its table's (migrations/0001_telemetry.sql)."""
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != "id")
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)})"
+        f" VALUES ({', '.join(f'${i}' for i in range(1, len(columns) + 1))})"
+        f" ON CONFLICT (id) DO UPDATE SET {updates} WHERE {table}.version < EXCLUDED.version"
+    )
+
+
+_COLUMNS = {
+    "terminals": tuple(f.name for f in fields(TerminalInfo)),
+    "markets": tuple(f.name for f in fields(MarketInfo)),
+}
+_UPSERTS = {table: _upsert_sql(table, columns) for table, columns in _COLUMNS.items()}
+
+
+async def _upsert(pool: asyncpg.Pool, table: str, info: TerminalInfo | MarketInfo) -> None:
+    await pool.execute(_UPSERTS[table], *(getattr(info, c) for c in _COLUMNS[table]))

@@ -35,6 +35,17 @@ class Held:
     state: TerminalState
 
 
+@dataclass(frozen=True, slots=True)
+class RiskQuery:
+    """Which risks to list: each filter given narrows the list (None: any)."""
+
+    state: str | None = None
+    market_id: str | None = None
+    terminal_id: str | None = None
+    district: str | None = None
+    limit: int = 200
+
+
 class TelemetryStore(Protocol):
     async def open_risk_counts(self) -> list[tuple[str, str, int]]:
         """(rule, severity, count) of the open risks."""
@@ -57,16 +68,8 @@ class TelemetryStore(Protocol):
     ) -> None:
         """Reflect decisions in the risks the API reads, as of `now`."""
 
-    async def risks(
-        self,
-        *,
-        state: str | None,
-        market_id: str | None,
-        terminal_id: str | None,
-        district: str | None,
-        limit: int,
-    ) -> list[dict[str, Any]]:
-        """Newest raised first."""
+    async def risks(self, query: RiskQuery) -> list[dict[str, Any]]:
+        """The risks the query picks, newest raised first."""
 
     async def risk(self, risk_id: str, *, for_update: bool = False) -> dict[str, Any] | None: ...
 
@@ -187,21 +190,14 @@ class PostgresTelemetryStore:
                     d.risk_id, d.severity, evidence, now,
                 )  # fmt: skip
 
-    async def risks(
-        self,
-        *,
-        state: str | None,
-        market_id: str | None,
-        terminal_id: str | None,
-        district: str | None,
-        limit: int,
-    ) -> list[dict[str, Any]]:
+    async def risks(self, query: RiskQuery) -> list[dict[str, Any]]:
+        q = query
         rows = await self.conn.fetch(
             """SELECT * FROM risks
                WHERE ($1::text IS NULL OR state = $1) AND ($2::text IS NULL OR market_id = $2)
                  AND ($3::text IS NULL OR terminal_id = $3) AND ($4::text IS NULL OR district = $4)
                ORDER BY raised_at DESC LIMIT $5""",
-            state, market_id, terminal_id, district, limit,
+            q.state, q.market_id, q.terminal_id, q.district, q.limit,
         )  # fmt: skip
         return [dict(r) for r in rows]
 

@@ -152,6 +152,11 @@ class Thresholds:
 DEFAULT_THRESHOLDS = Thresholds()
 
 
+def named(section: object, *names: str) -> dict[str, Any]:
+    """Thresholds of a section by name, as a risk's evidence shows them."""
+    return {name: getattr(section, name) for name in names}
+
+
 def _clock(value: str, name: str) -> time:
     try:
         parsed = time.fromisoformat(value)

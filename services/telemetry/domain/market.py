@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from services.telemetry.domain.clock import local_seconds, week_and_slot
-from services.telemetry.domain.config import HOUR, TerminalContext
+from services.telemetry.domain.config import HOUR, TerminalContext, named
 from services.telemetry.domain.decisions import (
     CROWDING,
     MAJOR,
@@ -30,6 +30,20 @@ from services.telemetry.domain.transitions import Emit
 
 HOUR_OF_WEEK = "hour_of_week"
 LAST_7_DAYS = "last_7_days"
+
+# The thresholds a risk's evidence shows, in this order.
+CROWDING_SHOWN = ("raise_ratio", "raise_after_s", "major_ratio", "clear_ratio", "clear_hold_s")
+TRANSACTIONS_SHOWN = (
+    "mad_multiplier",
+    "mad_floor",
+    "min_weeks",
+    "recent_window_s",
+    "min_recent_samples",
+    "minor_after_intervals",
+    "clear_after_intervals",
+    "refund_share",
+    "refund_min",
+)
 
 # -- crowding ------------------------------------------------------------------------------------
 
@@ -89,11 +103,7 @@ def crowding_evidence(
         rule=CROWDING,
         thresholds={
             "capacity": ctx.capacity,
-            "raise_ratio": cfg.raise_ratio,
-            "raise_after_s": cfg.raise_after_s,
-            "major_ratio": cfg.major_ratio,
-            "clear_ratio": cfg.clear_ratio,
-            "clear_hold_s": cfg.clear_hold_s,
+            **named(cfg, *CROWDING_SHOWN),
         },
         first_ts=w.first,
         last_ts=at,
@@ -248,17 +258,7 @@ def transactions_evidence(
         extra["refund_share"] = round(w.share, 4)
     return Evidence(
         rule=TRANSACTIONS,
-        thresholds={
-            "mad_multiplier": cfg.mad_multiplier,
-            "mad_floor": cfg.mad_floor,
-            "min_weeks": cfg.min_weeks,
-            "recent_window_s": cfg.recent_window_s,
-            "min_recent_samples": cfg.min_recent_samples,
-            "minor_after_intervals": cfg.minor_after_intervals,
-            "clear_after_intervals": cfg.clear_after_intervals,
-            "refund_share": cfg.refund_share,
-            "refund_min": cfg.refund_min,
-        },
+        thresholds=named(cfg, *TRANSACTIONS_SHOWN),
         first_ts=w.first,
         last_ts=at,
         peak=None if w.peak is None else float(w.peak),

@@ -16,7 +16,7 @@ from services.telemetry.app import MIGRATIONS
 from services.telemetry.domain import Decision, Evidence, TerminalState
 from services.telemetry.fakes import FakeTelemetryStore, fake_stores
 from services.telemetry.projections import TerminalInfo
-from services.telemetry.store import Held, Stores, postgres_stores
+from services.telemetry.store import Held, RiskQuery, Stores, postgres_stores
 from tests.support.store_suite import migrated
 
 NOW = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)
@@ -162,9 +162,7 @@ async def test_decisions_raise_escalate_and_clear_a_risk(backend: Backend) -> No
     store, t = backend.stores.telemetry, terminal()
     await store.apply([(decision("raise"), t)], NOW)
     await store.apply([(decision("raise", severity="major"), t)], NOW)  # a replay: kept as was
-    [risk] = await store.risks(
-        state="open", market_id=None, terminal_id=None, district=None, limit=9
-    )
+    [risk] = await store.risks(RiskQuery(state="open", limit=9))
     assert (risk["id"], risk["severity"], risk["state"]) == ("risk_1", "minor", "open")
     assert (risk["district"], risk["merchant_id"], risk["stall_no"]) == ("zhifu", "mer_1", "A-1")
     assert risk["raised_at"] == datetime.fromtimestamp(RAISED, UTC)
@@ -197,23 +195,14 @@ async def test_risks_are_listed_newest_first_within_the_filters(backend: Backend
     )
     # A later raise, by its own raised_at.
     newer = replace(decision("raise", risk_id="risk_newest"), raised_at=RAISED + 60)
-    await store.apply([(newer, t)], NOW)
-    listed = await store.risks(
-        state=None, market_id="mkt_1", terminal_id=None, district=None, limit=9
-    )
+    await store.apply([(newer, replace(t, id="trm_3"))], NOW)
+    listed = await store.risks(RiskQuery(market_id="mkt_1", limit=9))
     assert listed[0]["id"] == "risk_newest"
-    mine = await store.risks(
-        state=None, market_id=None, terminal_id=None, district="zhifu", limit=9
-    )
+    mine = await store.risks(RiskQuery(district="zhifu", limit=9))
     assert {r["id"] for r in mine} == {"risk_old", "risk_newest"}
-    one = await store.risks(
-        state="open", market_id=None, terminal_id="trm_2", district=None, limit=9
-    )
+    one = await store.risks(RiskQuery(state="open", terminal_id="trm_2", limit=9))
     assert [r["id"] for r in one] == ["risk_new"]
-    assert (
-        len(await store.risks(state=None, market_id=None, terminal_id=None, district=None, limit=1))
-        == 1
-    )
+    assert len(await store.risks(RiskQuery(limit=1))) == 1
 
 
 async def test_an_acknowledgement_keeps_the_person(backend: Backend) -> None:

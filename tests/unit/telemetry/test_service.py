@@ -21,7 +21,7 @@ from services.telemetry.metrics import TelemetryMetrics
 from services.telemetry.projections import Directory, MarketInfo, TerminalInfo
 from services.telemetry.service import Telemetry
 from services.telemetry.settings import TelemetrySettings
-from services.telemetry.store import Stores
+from services.telemetry.store import RiskQuery, Stores
 from tests.support.readings import Terminal
 
 T0 = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)  # Monday 10:00 in the city
@@ -104,9 +104,7 @@ async def test_a_batch_stores_the_states_and_raises_a_risk_once(world: World) ->
     await world.telemetry.handle_batch(world.deliveries(*readings))
     assert world.types() == ["telemetry.risk.raised"]
     assert (await world.store.last_seqs(["trm_1"])) == {"trm_1": readings[-1]["seq"]}
-    [risk] = await world.store.risks(
-        state="open", market_id=None, terminal_id="trm_1", district=None, limit=10
-    )
+    [risk] = await world.store.risks(RiskQuery(state="open", terminal_id="trm_1"))
     assert risk["rule"] == "cold_chain_excursion" and risk["district"] == "zhifu"
     assert world.offsets.next == {("telemetry.readings.v1", 0): len(readings)}
 
