@@ -9,54 +9,46 @@ it is right after a restart and on every replica.
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
-
 from services.runtime.gauges import LabelledCounts, Labels
 from services.runtime.metrics import Metrics
 
 
 class TelemetryMetrics:
     def __init__(self, base: Metrics) -> None:
-        r, p = base.registry, "sentinel_telemetry"
-        self.readings = Counter(
-            f"{p}_readings_total",
+        # Names under the service's prefix, `sentinel_telemetry_` (services/runtime/metrics.py).
+        self.readings = base.counter(
+            "readings_total",
             "Readings by kind and outcome (accepted, rejected)",
             ["kind", "outcome"],
-            registry=r,
         )
-        self.rejections = Counter(
-            f"{p}_rejections_total", "Rejected readings by reason", ["reason"], registry=r
+        self.rejections = base.counter(
+            "rejections_total", "Rejected readings by reason", ["reason"]
         )
-        self.risks = Counter(
-            f"{p}_risk_transitions_total",
+        self.risks = base.counter(
+            "risk_transitions_total",
             "Risk decisions by rule, severity and transition (raise, escalate, clear)",
             ["rule", "severity", "transition"],
-            registry=r,
         )
-        self.open_risks = Gauge(
-            f"{p}_open_risks",
+        self.open_risks = base.gauge(
+            "open_risks",
             "Risks open now, by rule and severity, as last counted in the database",
             ["rule", "severity"],
-            registry=r,
         )
         self._open_risks_counts = LabelledCounts(self.open_risks)
-        self.batch_size = Histogram(
-            f"{p}_batch_size_readings",
+        self.batch_size = base.histogram(
+            "batch_size_readings",
             "Readings per consumed batch",
             buckets=(1, 10, 50, 100, 500, 1000, 2000, 5000, 10000),
-            registry=r,
         )
-        self.batch_seconds = Histogram(
-            f"{p}_batch_duration_seconds",
+        self.batch_seconds = base.histogram(
+            "batch_duration_seconds",
             "Time to verify, evaluate and persist one batch",
             buckets=(0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
-            registry=r,
         )
-        self.event_lag = Histogram(
-            f"{p}_reading_lag_seconds",
+        self.event_lag = base.histogram(
+            "reading_lag_seconds",
             "Per batch: clock time at processing minus the oldest accepted reading's event time",
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300, 3600),
-            registry=r,
         )
 
     def count_open_risks(self, found: list[tuple[str, str, int]]) -> None:
