@@ -11,9 +11,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
+from typing import Unpack
 
 from services.campaign.domain.campaign import Campaign, Disclosure, Milestone, RenovationProject
-from services.campaign.store import Stores
+from services.campaign.rows import Match
+from services.campaign.store import (
+    DISCLOSURE_FILTERS,
+    DISCLOSURES_PAGE,
+    EXPOSURE_FILTERS,
+    EXPOSURES_PAGE,
+    PROJECT_FILTERS,
+    DisclosureFilters,
+    ExposureFilters,
+    ProjectFilters,
+    Stores,
+)
 
 
 class FakeCampaignStore:
@@ -100,34 +112,15 @@ class FakeProjectStore:
     async def get(self, project_id: str, *, for_update: bool = False) -> RenovationProject | None:
         return self.rows.get(project_id)
 
-    async def listed(
-        self,
-        *,
-        campaign_id: str | None = None,
-        market_id: str | None = None,
-        district: str | None = None,
-        stage: str | None = None,
-    ) -> list[RenovationProject]:
-        found = [
-            p
-            for p in self.rows.values()
-            if (campaign_id is None or p.campaign_id == campaign_id)
-            and (market_id is None or p.market_id == market_id)
-            and (district is None or p.district == district)
-            and (stage is None or p.stage == stage)
-        ]
+    async def listed(self, **where: Unpack[ProjectFilters]) -> list[RenovationProject]:
+        found = filter(Match.of(PROJECT_FILTERS, where), self.rows.values())
         return sorted(found, key=lambda p: (p.district, p.market_id, _created(p), p.id))
 
     async def consultations(
         self, *, market_id: str | None = None, district: str | None = None
     ) -> list[RenovationProject]:
-        found = [
-            p
-            for p in self.rows.values()
-            if p.consultation is not None
-            and (market_id is None or p.market_id == market_id)
-            and (district is None or p.district == district)
-        ]
+        match = Match.of(("market_id", "district"), {"market_id": market_id, "district": district})
+        found = [p for p in self.rows.values() if p.consultation is not None and match(p)]
         # Latest window first, then by id: two sorts, the second one stable.
         found.sort(key=lambda p: p.id)
         return sorted(
@@ -155,25 +148,11 @@ class FakeDisclosureStore:
             (d for d in self.rows.values() if (d.kind, d.source_id) == (kind, source_id)), None
         )
 
-    async def exposures(
-        self,
-        *,
-        district: str | None = None,
-        market_id: str | None = None,
-        state: str | None = None,
-        limit: int = 200,
-        offset: int = 0,
-    ) -> list[Disclosure]:
-        found = [
-            d
-            for d in self.rows.values()
-            if d.kind == "exposure"
-            and (district is None or d.district == district)
-            and (market_id is None or d.market_id == market_id)
-            and (state is None or d.state == state)
-        ]
+    async def exposures(self, **where: Unpack[ExposureFilters]) -> list[Disclosure]:
+        match = Match.of(EXPOSURE_FILTERS, where)
+        found = [d for d in self.rows.values() if d.kind == "exposure" and match(d)]
         found.sort(key=lambda d: (d.deadline, d.opened_at, d.id))
-        return found[offset : offset + limit]
+        return _page(found, where.get("limit", EXPOSURES_PAGE), where.get("offset", 0))
 
     async def exposures_to_flag(self, now: datetime, limit: int) -> list[Disclosure]:
         found = [
@@ -186,29 +165,15 @@ class FakeDisclosureStore:
         ]
         return sorted(found, key=lambda d: (d.deadline, d.id))[:limit]
 
-    async def listed(
-        self,
-        *,
-        district: str | None = None,
-        market_id: str | None = None,
-        kind: str | None = None,
-        state: str | None = None,
-        campaign_id: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> list[Disclosure]:
-        found = [
-            d
-            for d in self.rows.values()
-            if (district is None or d.district == district)
-            and (market_id is None or d.market_id == market_id)
-            and (kind is None or d.kind == kind)
-            and (state is None or d.state == state)
-            and (campaign_id is None or d.campaign_id == campaign_id)
-        ]
+    async def listed(self, **where: Unpack[DisclosureFilters]) -> list[Disclosure]:
+        found = list(filter(Match.of(DISCLOSURE_FILTERS, where), self.rows.values()))
         found.sort(key=lambda d: d.id)
         found.sort(key=lambda d: d.opened_at, reverse=True)
-        return found[offset : offset + limit]
+        return _page(found, where.get("limit", DISCLOSURES_PAGE), where.get("offset", 0))
+
+
+def _page(found: list[Disclosure], limit: int, offset: int) -> list[Disclosure]:
+    return found[offset : offset + limit]
 
 
 def _created(p: RenovationProject) -> datetime:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol, TypedDict, TypeVar, Unpack
 
 import asyncpg
 
@@ -23,7 +23,7 @@ from services.campaign.domain.campaign import (
     Milestone,
     RenovationProject,
 )
-from services.campaign.rows import row_data
+from services.campaign.rows import Match, row_data
 from services.runtime import serial
 
 T = TypeVar("T")
@@ -74,6 +74,36 @@ def _with_body(cls: type[T], r: asyncpg.Record) -> T:
     return serial.load(cls, r["body"] | row_data(r))
 
 
+class ProjectFilters(TypedDict, total=False):
+    """A listing's filters, each the value of the field of that name; None matches any."""
+
+    campaign_id: str | None
+    market_id: str | None
+    district: str | None
+    stage: str | None
+
+
+class ExposureFilters(TypedDict, total=False):
+    district: str | None
+    market_id: str | None
+    state: str | None
+    limit: int
+    offset: int
+
+
+class DisclosureFilters(ExposureFilters, total=False):
+    kind: str | None
+    campaign_id: str | None
+
+
+PROJECT_FILTERS = ("campaign_id", "market_id", "district", "stage")
+EXPOSURE_FILTERS = ("district", "market_id", "state")
+DISCLOSURE_FILTERS = (*EXPOSURE_FILTERS, "kind", "campaign_id")
+# The page a listing of exposures, or of disclosures, gives when it names none.
+EXPOSURES_PAGE = 200
+DISCLOSURES_PAGE = 100
+
+
 class CampaignStore(Protocol):
     async def save(self, c: Campaign) -> None:
         """Insert or replace the campaign (its creation time stays the first one's)."""
@@ -110,14 +140,7 @@ class ProjectStore(Protocol):
         self, project_id: str, *, for_update: bool = False
     ) -> RenovationProject | None: ...
 
-    async def listed(
-        self,
-        *,
-        campaign_id: str | None = None,
-        market_id: str | None = None,
-        district: str | None = None,
-        stage: str | None = None,
-    ) -> list[RenovationProject]:
+    async def listed(self, **where: Unpack[ProjectFilters]) -> list[RenovationProject]:
         """By district, market, creation time and id."""
 
     async def consultations(
@@ -136,32 +159,14 @@ class DisclosureStore(Protocol):
         self, kind: str, source_id: str, *, for_update: bool = False
     ) -> Disclosure | None: ...
 
-    async def exposures(
-        self,
-        *,
-        district: str | None = None,
-        market_id: str | None = None,
-        state: str | None = None,
-        limit: int = 200,
-        offset: int = 0,
-    ) -> list[Disclosure]:
+    async def exposures(self, **where: Unpack[ExposureFilters]) -> list[Disclosure]:
         """Exposed problems by deadline, the nearest first."""
 
     async def exposures_to_flag(self, now: datetime, limit: int) -> list[Disclosure]:
         """Open exposures past their deadline and not flagged yet, by deadline; locked for this
         transaction (another run skips them)."""
 
-    async def listed(
-        self,
-        *,
-        district: str | None = None,
-        market_id: str | None = None,
-        kind: str | None = None,
-        state: str | None = None,
-        campaign_id: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> list[Disclosure]:
+    async def listed(self, **where: Unpack[DisclosureFilters]) -> list[Disclosure]:
         """The newest opened first."""
 
 
@@ -333,39 +338,24 @@ class PostgresProjectStore:
         r = await self.conn.fetchrow(sql, project_id)
         return _with_body(RenovationProject, r) if r else None
 
-    async def listed(
-        self,
-        *,
-        campaign_id: str | None = None,
-        market_id: str | None = None,
-        district: str | None = None,
-        stage: str | None = None,
-    ) -> list[RenovationProject]:
+    async def listed(self, **where: Unpack[ProjectFilters]) -> list[RenovationProject]:
+        match = Match.of(PROJECT_FILTERS, where)
         rows = await self.conn.fetch(
-            """SELECT * FROM renovation_projects
-               WHERE ($1::text IS NULL OR campaign_id = $1)
-                 AND ($2::text IS NULL OR market_id = $2)
-                 AND ($3::text IS NULL OR district = $3)
-                 AND ($4::text IS NULL OR stage = $4)
-               ORDER BY district, market_id, created_at, id""",
-            campaign_id,
-            market_id,
-            district,
-            stage,
+            f"""SELECT * FROM renovation_projects WHERE {match.sql()}
+                ORDER BY district, market_id, created_at, id""",
+            *match.args,
         )
         return [_with_body(RenovationProject, r) for r in rows]
 
     async def consultations(
         self, *, market_id: str | None = None, district: str | None = None
     ) -> list[RenovationProject]:
+        match = Match.of(("market_id", "district"), {"market_id": market_id, "district": district})
         rows = await self.conn.fetch(
-            """SELECT * FROM renovation_projects
-               WHERE jsonb_typeof(body -> 'consultation') = 'object'
-                 AND ($1::text IS NULL OR market_id = $1)
-                 AND ($2::text IS NULL OR district = $2)
-               ORDER BY body -> 'consultation' ->> 'closes_on' DESC, id""",
-            market_id,
-            district,
+            f"""SELECT * FROM renovation_projects
+                WHERE jsonb_typeof(body -> 'consultation') = 'object' AND {match.sql()}
+                ORDER BY body -> 'consultation' ->> 'closes_on' DESC, id""",
+            *match.args,
         )
         return [_with_body(RenovationProject, r) for r in rows]
 
@@ -404,29 +394,15 @@ class PostgresDisclosureStore:
         r = await self.conn.fetchrow(sql, disclosure_id)
         return _with_body(Disclosure, r) if r else None
 
-    async def exposures(
-        self,
-        *,
-        district: str | None = None,
-        market_id: str | None = None,
-        state: str | None = None,
-        limit: int = 200,
-        offset: int = 0,
-    ) -> list[Disclosure]:
-        rows = await self.conn.fetch(
-            """SELECT * FROM disclosures
-               WHERE kind = 'exposure'
-                 AND ($1::text IS NULL OR district = $1)
-                 AND ($2::text IS NULL OR market_id = $2)
-                 AND ($3::text IS NULL OR state = $3)
-               ORDER BY deadline, opened_at, id LIMIT $4 OFFSET $5""",
-            district,
-            market_id,
-            state,
-            limit,
-            offset,
+    async def exposures(self, **where: Unpack[ExposureFilters]) -> list[Disclosure]:
+        match = Match.of(EXPOSURE_FILTERS, where)
+        return await self._page(
+            f"""SELECT * FROM disclosures WHERE kind = 'exposure' AND {match.sql()}
+                ORDER BY deadline, opened_at, id""",
+            match,
+            where.get("limit", EXPOSURES_PAGE),
+            where.get("offset", 0),
         )
-        return [_with_body(Disclosure, r) for r in rows]
 
     async def exposures_to_flag(self, now: datetime, limit: int) -> list[Disclosure]:
         rows = await self.conn.fetch(
@@ -446,31 +422,18 @@ class PostgresDisclosureStore:
         r = await self.conn.fetchrow(sql, kind, source_id)
         return _with_body(Disclosure, r) if r else None
 
-    async def listed(
-        self,
-        *,
-        district: str | None = None,
-        market_id: str | None = None,
-        kind: str | None = None,
-        state: str | None = None,
-        campaign_id: str | None = None,
-        limit: int = 100,
-        offset: int = 0,
-    ) -> list[Disclosure]:
+    async def listed(self, **where: Unpack[DisclosureFilters]) -> list[Disclosure]:
+        match = Match.of(DISCLOSURE_FILTERS, where)
+        return await self._page(
+            f"SELECT * FROM disclosures WHERE {match.sql()} ORDER BY opened_at DESC, id",
+            match,
+            where.get("limit", DISCLOSURES_PAGE),
+            where.get("offset", 0),
+        )
+
+    async def _page(self, sql: str, match: Match, limit: int, offset: int) -> list[Disclosure]:
+        n = len(match.args)
         rows = await self.conn.fetch(
-            """SELECT * FROM disclosures
-               WHERE ($1::text IS NULL OR district = $1)
-                 AND ($2::text IS NULL OR market_id = $2)
-                 AND ($3::text IS NULL OR kind = $3)
-                 AND ($4::text IS NULL OR state = $4)
-                 AND ($5::text IS NULL OR campaign_id = $5)
-               ORDER BY opened_at DESC, id LIMIT $6 OFFSET $7""",
-            district,
-            market_id,
-            kind,
-            state,
-            campaign_id,
-            limit,
-            offset,
+            f"{sql} LIMIT ${n + 1} OFFSET ${n + 2}", *match.args, limit, offset
         )
         return [_with_body(Disclosure, r) for r in rows]

@@ -12,11 +12,20 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import date
-from typing import Any
+from typing import Any, Unpack
 
 from services.campaign.domain.enforcement import Case, Origin
 from services.campaign.domain.meetings import ActionItem, Meeting
-from services.campaign.joint.store import CaseRow, CaseTaken, ItemRow, Stores
+from services.campaign.joint.store import (
+    CASE_FILTERS,
+    CaseFilters,
+    CaseRow,
+    CaseTaken,
+    ItemFilters,
+    ItemRow,
+    Stores,
+)
+from services.campaign.rows import Match
 
 
 class FakeMeetingStore:
@@ -62,26 +71,21 @@ class FakeMeetingStore:
             )
 
     async def items(
-        self,
-        districts: Sequence[str] | None,
-        *,
-        state: str | None,
-        today: date,
-        department: str | None,
-        limit: int,
+        self, districts: Sequence[str] | None, **where: Unpack[ItemFilters]
     ) -> list[ItemRow]:
+        state, department = where["state"], where["department"]
         rows = []
         for i in self.items_by_id.values():
             m = self.meetings[i.meeting_id]
             if districts is not None and m.district not in districts:
                 continue
-            if state is not None and not _in_state(i, state, today):
+            if state is not None and not _in_state(i, state, where["today"]):
                 continue
             if department is not None and i.department != department:
                 continue
             rows.append(ItemRow(i, m.district, m.title, m.held_on))
         rows.sort(key=lambda r: (r.item.deadline, r.item.meeting_id, r.item.position))
-        return rows[:limit]
+        return rows[: where["limit"]]
 
     async def items_to_flag(self, today: date, limit: int) -> list[tuple[ActionItem, str]]:
         found = [
@@ -143,23 +147,17 @@ class FakeCaseStore:
         )
 
     async def listed(
-        self,
-        districts: Sequence[str] | None,
-        *,
-        state: str | None,
-        market_id: str | None,
-        limit: int,
+        self, districts: Sequence[str] | None, **where: Unpack[CaseFilters]
     ) -> list[Case]:
+        match = Match.of(CASE_FILTERS, where)
         found = [
             r.case
             for r in self.rows.values()
-            if (districts is None or r.case.district in districts)
-            and (state is None or r.case.state == state)
-            and (market_id is None or r.case.market_id == market_id)
+            if (districts is None or r.case.district in districts) and match(r.case)
         ]
         found.sort(key=lambda c: c.case_id)
         found.sort(key=lambda c: c.opened_at, reverse=True)
-        return found[:limit]
+        return found[: where["limit"]]
 
 
 def fake_stores() -> Stores:

@@ -9,14 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 import asyncpg
 
 from contracts.people import actor_dict
 from services.campaign.domain.enforcement import Case, Origin
 from services.campaign.domain.meetings import ActionItem, Meeting
-from services.campaign.rows import row_data
+from services.campaign.rows import Match, row_data
 from services.runtime import serial
 
 MEETING_COLUMNS = "id, district, title, held_on, departments, minutes, recorded_at, recorded_actor"
@@ -49,6 +49,26 @@ class CaseTaken(Exception):
     """The origin already has a case that is not closed (another request opened it first)."""
 
 
+class ItemFilters(TypedDict):
+    """Which action items a listing wants (beside its districts); None matches any."""
+
+    state: str | None
+    today: date
+    department: str | None
+    limit: int
+
+
+class CaseFilters(TypedDict):
+    """Which cases a listing wants (beside its districts); None matches any."""
+
+    state: str | None
+    market_id: str | None
+    limit: int
+
+
+CASE_FILTERS = ("state", "market_id")
+
+
 class MeetingStore(Protocol):
     async def insert(self, m: Meeting) -> None:
         """The meeting with its action items."""
@@ -61,13 +81,7 @@ class MeetingStore(Protocol):
     async def update_item(self, i: ActionItem) -> None: ...
 
     async def items(
-        self,
-        districts: Sequence[str] | None,
-        *,
-        state: str | None,
-        today: date,
-        department: str | None,
-        limit: int,
+        self, districts: Sequence[str] | None, **where: Unpack[ItemFilters]
     ) -> list[ItemRow]:
         """Action items by deadline; `state`: `open` (not done), `late` (open past the deadline
         day `today` is after), `done`, or None for all."""
@@ -98,12 +112,7 @@ class CaseStore(Protocol):
         """The origin's case that is not closed, if any."""
 
     async def listed(
-        self,
-        districts: Sequence[str] | None,
-        *,
-        state: str | None,
-        market_id: str | None,
-        limit: int,
+        self, districts: Sequence[str] | None, **where: Unpack[CaseFilters]
     ) -> list[Case]:
         """The latest opened first."""
 
@@ -198,13 +207,7 @@ class PostgresMeetingStore:
         )  # fmt: skip
 
     async def items(
-        self,
-        districts: Sequence[str] | None,
-        *,
-        state: str | None,
-        today: date,
-        department: str | None,
-        limit: int,
+        self, districts: Sequence[str] | None, **where: Unpack[ItemFilters]
     ) -> list[ItemRow]:
         rows = await self.conn.fetch(
             f"""SELECT {ITEM_COLUMNS}, m.district, m.title, m.held_on
@@ -216,7 +219,8 @@ class PostgresMeetingStore:
                        OR ($2 = 'late' AND i.state = 'open' AND i.deadline < $3))
                   AND ($4::text IS NULL OR i.department = $4)
                 ORDER BY i.deadline, i.meeting_id, i.position LIMIT $5""",
-            None if districts is None else list(districts), state, today, department, limit,
+            None if districts is None else list(districts), where["state"], where["today"],
+            where["department"], where["limit"],
         )  # fmt: skip
         return [ItemRow(_item(r), r["district"], r["title"], r["held_on"]) for r in rows]
 
@@ -313,19 +317,13 @@ class PostgresCaseStore:
         return None if found is None else _case(found).case
 
     async def listed(
-        self,
-        districts: Sequence[str] | None,
-        *,
-        state: str | None,
-        market_id: str | None,
-        limit: int,
+        self, districts: Sequence[str] | None, **where: Unpack[CaseFilters]
     ) -> list[Case]:
+        match = Match.of(CASE_FILTERS, where)
         rows = await self.conn.fetch(
-            """SELECT * FROM joint_cases
-               WHERE ($1::text[] IS NULL OR district = ANY($1::text[]))
-                 AND ($2::text IS NULL OR state = $2)
-                 AND ($3::text IS NULL OR market_id = $3)
-               ORDER BY opened_at DESC, id LIMIT $4""",
-            None if districts is None else list(districts), state, market_id, limit,
+            f"""SELECT * FROM joint_cases
+                WHERE ($1::text[] IS NULL OR district = ANY($1::text[])) AND {match.sql(2)}
+                ORDER BY opened_at DESC, id LIMIT ${len(match.args) + 2}""",
+            None if districts is None else list(districts), *match.args, where["limit"],
         )  # fmt: skip
         return [_case(r).case for r in rows]
