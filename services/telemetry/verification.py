@@ -46,7 +46,7 @@ class Accepted:
     """An authentic, plausible reading: its terminal, event time (epoch seconds) and values.
 
     `reading` is the validated contract model; on the fast path it is built only when asked for
-    (the pipeline needs only `sample`), from the very dict that passed the checks.
+    (the batch use case needs only `sample`), from the very dict that passed the checks.
     """
 
     __slots__ = ("_body", "_reading", "_sample", "terminal", "ts")
