@@ -19,6 +19,7 @@ from contracts.inspection import PHOTOS_MAX, RectificationState, TaskState
 from services.inspection.domain import FindingReport, RectificationOrder, Task
 from services.inspection.domain.photos import FIELD, Photo, PhotoTooLarge
 from services.inspection.service import InspectionService
+from services.runtime import serial
 from services.runtime.auth import Principal, require
 from services.runtime.errors import InvalidInput
 from services.runtime.inputs import text_inputs
@@ -38,11 +39,11 @@ Ins = Annotated[InspectionService, Depends(inspection)]
 
 
 def task_out(task: Task) -> dict[str, Any]:
-    return {"id": task.task_id, **task.to_dict()}
+    return {"id": task.task_id, **serial.dump(task)}
 
 
 def order_out(order: RectificationOrder) -> dict[str, Any]:
-    return {"id": order.rectification_id, **order.to_dict()}
+    return {"id": order.rectification_id, **serial.dump(order)}
 
 
 class Strict(BaseModel):
@@ -155,7 +156,10 @@ async def _upload(request: Request, max_bytes: int) -> bytes:
 
 
 def photo_out(photo: Photo) -> dict[str, Any]:
-    return photo.to_dict()
+    # The task's district is the photo's access rule, not something the answer shows.
+    out: dict[str, Any] = serial.dump(photo)
+    del out["district"]
+    return out
 
 
 @router.post(

@@ -8,8 +8,6 @@ start-up, every `INSPECTION_GAUGE_REFRESH_INTERVAL_S` and after each change
 
 from __future__ import annotations
 
-from prometheus_client import Counter, Gauge, Histogram
-
 from services.inspection.domain import Decision, Task
 from services.inspection.service import Observer
 from services.inspection.store import OpenWork
@@ -26,64 +24,55 @@ SLA_BUCKETS = (1, 5, 30, 60, 300, 900, 3600, 4 * 3600, 24 * 3600, 3 * 86400, 7 *
 
 class InspectionMetrics:
     def __init__(self, base: Metrics) -> None:
-        r, p = base.registry, "sentinel_inspection"
-        self.decisions = Counter(
-            f"{p}_trigger_decisions_total",
+        self.decisions = base.counter(
+            "trigger_decisions_total",
             "What triggers did, by trigger kind and action (create, attach, escalate, clear, "
             "ignore)",
             ["trigger", "action"],
-            registry=r,
         )
-        self.tasks = Counter(
-            f"{p}_task_transitions_total",
+        self.tasks = base.counter(
+            "task_transitions_total",
             "Task state changes by reason kind and transition (created, claimed, completed)",
             ["reason_kind", "transition"],
-            registry=r,
         )
-        self.overdue = Counter(
-            f"{p}_overdue_marked_total",
+        self.overdue = base.counter(
+            "overdue_marked_total",
             "Tasks and rectification orders marked overdue, by entity",
             ["entity"],
-            registry=r,
         )
-        self.plans = Counter(
-            f"{p}_patrol_plan_changes_total",
+        self.plans = base.counter(
+            "patrol_plan_changes_total",
             "Patrol plan changes: started, regraded (a newer credit score), stale (a score or "
             "warning list entry not newer than the plan's, ignored), task_created (a patrol came "
             "due), inspected (a completed task re-anchored it), warned and delisted (the warning "
             "list)",
             ["change"],
-            registry=r,
         )
-        self.trigger_to_task = Histogram(
-            f"{p}_trigger_to_task_seconds",
+        self.trigger_to_task = base.histogram(
+            "trigger_to_task_seconds",
             "From the trigger's event time to the task made for it",
             ["trigger"],
             buckets=SLA_BUCKETS,
-            registry=r,
         )
-        self.open_tasks = Gauge(
-            f"{p}_tasks",
+        self.open_tasks = base.gauge(
+            "tasks",
             "Unfinished tasks by district and state: open, claimed (neither overdue) and overdue "
             "(open or claimed, marked overdue), as last counted in the database",
             ["district", "state"],
-            registry=r,
         )
-        self.rectifications_overdue = Gauge(
-            f"{p}_rectifications_overdue",
+        self.rectifications_overdue = base.gauge(
+            "rectifications_overdue",
             "Rectification orders past their deadline and not verified, by district, as last "
             "counted in the database",
             ["district"],
-            registry=r,
         )
         self._tasks_counts = LabelledCounts(self.open_tasks)
         self._overdue_counts = LabelledCounts(self.rectifications_overdue)
-        self.completion = Histogram(
-            f"{p}_task_completion_seconds",
+        self.completion = base.histogram(
+            "task_completion_seconds",
             "From a task's creation to its completion, by reason kind",
             ["reason_kind"],
             buckets=SLA_BUCKETS,
-            registry=r,
         )
 
     def show(self, work: OpenWork) -> None:

@@ -39,6 +39,7 @@ from services.inspection.domain.photos import DEFAULT_MAX_BYTES, Photo, accept_p
 from services.inspection.events import item
 from services.inspection.projections import Directory
 from services.inspection.store import MerchantInfo, Stores
+from services.runtime import serial
 from services.runtime.auth import ALL_DISTRICTS, Principal
 from services.runtime.clock import Clock, utc_now
 from services.runtime.failures import NotFound
@@ -180,17 +181,7 @@ class InspectionService:
             if replanned != plan:
                 await work.stores.plans.save(replanned)
         change = "stale" if replanned == plan else "regraded"
-        self.observe.plan(change)
-        log.info(
-            "score handled",
-            extra={
-                "merchant_id": merchant_id,
-                "grade": grade,
-                "score_version": version,
-                "change": change,
-                "due_at": replanned.due_at.isoformat(),
-            },
-        )
+        self._replanned("score handled", change, replanned, grade=grade, score_version=version)
 
     async def warning_list(
         self, merchant_id: str, month: str, *, listed: bool, event_id: str, delivery: Delivery
@@ -207,15 +198,17 @@ class InspectionService:
             if changed != plan:
                 await work.stores.plans.save(changed)
         change = "stale" if changed == plan else ("warned" if listed else "delisted")
+        self._replanned("warning list handled", change, changed, month=month, listed=listed)
+
+    def _replanned(self, message: str, change: str, plan: PatrolPlan, **facts: Any) -> None:
         self.observe.plan(change)
         log.info(
-            "warning list handled",
+            message,
             extra={
-                "merchant_id": merchant_id,
-                "month": month,
-                "listed": listed,
+                "merchant_id": plan.merchant_id,
+                **facts,
                 "change": change,
-                "due_at": changed.due_at.isoformat(),
+                "due_at": plan.due_at.isoformat(),
             },
         )
 
@@ -414,7 +407,7 @@ class InspectionService:
         else:
             reason = "grade" if plan.grade is not None else "default_grade"
         return {
-            **plan.to_dict(),
+            **serial.dump(plan),
             # The grade whose interval applies: the warning list's (D) while on it.
             "effective_grade": self.policy.patrol_grade(plan.grade, warned=plan.warned),
             "interval_days": _days(interval),

@@ -2,8 +2,8 @@
 implementation of each (SQL only; the in-memory fakes are in `fakes.py`, and both pass
 tests/integration/inspection/test_store_suite.py).
 
-Each value is stored whole as jsonb (`to_dict()`), with the columns the API and the clock filter
-on beside it. Reads that precede a change lock the row (`for_update`), so two requests or a
+Each value is stored whole as jsonb (`serial.dump`), with the columns the API and the clock
+filter on beside it. Reads that precede a change lock the row (`for_update`), so two requests or a
 request and the clock never both change one task.
 """
 
@@ -17,6 +17,7 @@ import asyncpg
 
 from services.inspection.domain import PatrolPlan, RectificationOrder, Task, TaskForce
 from services.inspection.domain.photos import Photo
+from services.runtime import serial
 
 _OPEN = "('open', 'claimed')"
 
@@ -189,13 +190,13 @@ class PostgresTasks:
             f"SELECT task FROM tasks WHERE dedupe_key = $1 AND state IN {_OPEN} FOR UPDATE",
             dedupe_key(key),
         )
-        return Task.from_dict(row["task"]) if row else None
+        return serial.load(Task, row["task"]) if row else None
 
     async def get(self, task_id: str, *, for_update: bool = False) -> Task | None:
         row = await self.conn.fetchrow(
             "SELECT task FROM tasks WHERE id = $1" + _lock(for_update), task_id
         )
-        return Task.from_dict(row["task"]) if row else None
+        return serial.load(Task, row["task"]) if row else None
 
     async def save(self, task: Task) -> None:
         await self.conn.execute(
@@ -209,7 +210,7 @@ class PostgresTasks:
                WHERE tasks.version < EXCLUDED.version""",
             task.task_id, task.district, task.market_id, task.merchant_id, task.reason_kind,
             task.state, dedupe_key(task.dedupe_key), task.due_at, task.overdue_at,
-            task.created_at, task.version, task.to_dict(),
+            task.created_at, task.version, serial.dump(task),
         )  # fmt: skip
 
     async def listing(
@@ -222,7 +223,7 @@ class PostgresTasks:
                ORDER BY due_at, id LIMIT $4""",
             state, market_id, district, limit,
         )  # fmt: skip
-        return [Task.from_dict(r["task"]) for r in rows]
+        return [serial.load(Task, r["task"]) for r in rows]
 
     async def past_due(self, now: datetime, limit: int) -> list[Task]:
         # Rows another transaction holds are skipped: the next tick sees them.
@@ -233,7 +234,7 @@ class PostgresTasks:
             now,
             limit,
         )
-        return [Task.from_dict(r["task"]) for r in rows]
+        return [serial.load(Task, r["task"]) for r in rows]
 
     async def last_inspection(self, merchant_id: str) -> datetime | None:
         value: datetime | None = await self.conn.fetchval(
@@ -242,6 +243,12 @@ class PostgresTasks:
             merchant_id,
         )
         return value
+
+
+def _photo(row: Any) -> Photo:
+    # The columns are the photo's fields, but for who uploaded it (the subject and the actor
+    # are both kept, for queries by subject).
+    return serial.load(Photo, {**dict(row), "uploaded_by": row["uploaded_actor"]})
 
 
 class PostgresPhotos:
@@ -265,7 +272,7 @@ class PostgresPhotos:
             f"SELECT {self._COLUMNS} FROM task_photos WHERE task_id = $1 ORDER BY uploaded_at, id",
             task_id,
         )
-        return [Photo.from_row(r) for r in rows]
+        return [_photo(r) for r in rows]
 
     async def get(self, task_id: str, photo_id: str) -> tuple[Photo, bytes] | None:
         row = await self.conn.fetchrow(
@@ -273,7 +280,7 @@ class PostgresPhotos:
             task_id,
             photo_id,
         )
-        return (Photo.from_row(row), bytes(row["data"])) if row else None
+        return (_photo(row), bytes(row["data"])) if row else None
 
 
 class PostgresOrders:
@@ -284,7 +291,7 @@ class PostgresOrders:
         row = await self.conn.fetchrow(
             "SELECT rectification FROM rectifications WHERE id = $1" + _lock(for_update), order_id
         )
-        return RectificationOrder.from_dict(row["rectification"]) if row else None
+        return serial.load(RectificationOrder, row["rectification"]) if row else None
 
     async def save(self, order: RectificationOrder) -> None:
         await self.conn.execute(
@@ -299,7 +306,7 @@ class PostgresOrders:
                WHERE rectifications.version < EXCLUDED.version""",
             order.rectification_id, order.task_id, order.district, order.market_id,
             order.merchant_id, order.state, order.deadline, order.overdue_at, order.ordered_at,
-            order.version, order.to_dict(),
+            order.version, serial.dump(order),
         )  # fmt: skip
 
     async def listing(
@@ -311,7 +318,7 @@ class PostgresOrders:
                ORDER BY ordered_at, id LIMIT $3""",
             state, district, limit,
         )  # fmt: skip
-        return [RectificationOrder.from_dict(r["rectification"]) for r in rows]
+        return [serial.load(RectificationOrder, r["rectification"]) for r in rows]
 
     async def past_deadline(self, now: datetime, limit: int) -> list[RectificationOrder]:
         rows = await self.conn.fetch(
@@ -321,7 +328,7 @@ class PostgresOrders:
             now,
             limit,
         )
-        return [RectificationOrder.from_dict(r["rectification"]) for r in rows]
+        return [serial.load(RectificationOrder, r["rectification"]) for r in rows]
 
 
 class PostgresPlans:
@@ -333,7 +340,7 @@ class PostgresPlans:
             "SELECT plan FROM patrol_plans WHERE merchant_id = $1" + _lock(for_update),
             merchant_id,
         )
-        return PatrolPlan.from_dict(row["plan"]) if row else None
+        return serial.load(PatrolPlan, row["plan"]) if row else None
 
     async def insert(self, plan: PatrolPlan) -> bool:
         inserted = await self.conn.fetchval(
@@ -343,7 +350,7 @@ class PostgresPlans:
                ON CONFLICT (merchant_id) DO NOTHING
                RETURNING true""",
             plan.merchant_id, plan.grade, plan.grade_version, plan.anchor, plan.due_at,
-            plan.task_id, plan.to_dict(),
+            plan.task_id, serial.dump(plan),
         )  # fmt: skip
         return bool(inserted)
 
@@ -353,7 +360,7 @@ class PostgresPlans:
                                        task_id = $6, plan = $7, updated_at = now()
                WHERE merchant_id = $1""",
             plan.merchant_id, plan.grade, plan.grade_version, plan.anchor, plan.due_at,
-            plan.task_id, plan.to_dict(),
+            plan.task_id, serial.dump(plan),
         )  # fmt: skip
 
     async def due(self, now: datetime, limit: int) -> list[tuple[PatrolPlan, Placement]]:
@@ -367,7 +374,7 @@ class PostgresPlans:
         )
         return [
             (
-                PatrolPlan.from_dict(r["plan"]),
+                serial.load(PatrolPlan, r["plan"]),
                 Placement(r["market_id"], r["district"], r["stall_no"], r["status"]),
             )
             for r in rows
@@ -384,7 +391,7 @@ class PostgresPlans:
 
 
 def _task_force(data: Any) -> TaskForce | None:
-    return None if data is None else TaskForce(data["leader"], tuple(data["members"]))
+    return None if data is None else serial.load(TaskForce, data)
 
 
 class PostgresRegistry:

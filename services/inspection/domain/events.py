@@ -68,11 +68,14 @@ def _task_force(task_force: TaskForce | None) -> TaskForceModel | None:
 
 
 def _ref(ref: TriggerRef) -> c.TriggerRef:
-    return c.TriggerRef.model_validate(ref.to_dict())
+    # The contract's fields by name from the value, the ref's id under the contract's name.
+    fields = {name: getattr(ref, name) for name in c.TriggerRef.model_fields if name != "id"}
+    return c.TriggerRef.model_validate({**fields, "id": ref.ref_id})
 
 
 def _finding(finding: Finding) -> c.Finding:
-    return c.Finding.model_validate(finding.to_dict())
+    # The same fields by name; the contract checks the severity is one it knows.
+    return c.Finding.model_validate(finding, from_attributes=True)
 
 
 def _task_fields(task: Task) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Literal
+from typing import Any, Literal
 
 from contracts.telemetry import severity_rank
 from services.inspection.domain import events
@@ -155,20 +155,9 @@ def _complaint(
     now: datetime,
     task_force: TaskForce | None,
 ) -> Decision:
-    if task is not None and (task.seen(trigger.event_id) or task.trigger(trigger.complaint_id)):
-        # Accepted once is accepted: a second acceptance event of one complaint adds nothing.
-        return _ignore("duplicate")
-    sla = policy.complaint_sla(trigger.category)
-    ref = TriggerRef(
-        kind="complaint",
-        ref_id=trigger.complaint_id,
-        event_ids=(trigger.event_id,),
-        category=trigger.category,
-        attached_at=trigger.at,
-    )
-    if task is None:
-        return _create(trigger, ref, trigger.at + sla, trigger.complaint_id, now, task_force)
-    return _attach("attach", task, ref, trigger, trigger.at + sla, now, policy)
+    ref = _new_ref("complaint", trigger.complaint_id, trigger, trigger.category)
+    due_at = trigger.at + policy.complaint_sla(trigger.category)
+    return _once(task, trigger, ref, due_at, trigger.complaint_id, now, policy, task_force)
 
 
 def _renovation(
@@ -178,19 +167,50 @@ def _renovation(
     now: datetime,
     task_force: TaskForce | None,
 ) -> Decision:
-    if task is not None and (task.seen(trigger.event_id) or task.trigger(trigger.check_id)):
-        # One failed check is one piece of evidence, however often its event is delivered.
-        return _ignore("duplicate")
-    ref = TriggerRef(
-        kind="renovation_check",
-        ref_id=trigger.check_id,
-        event_ids=(trigger.event_id,),
-        category=trigger.check_kind,
-        attached_at=trigger.at,
-    )
+    ref = _new_ref("renovation_check", trigger.check_id, trigger, trigger.check_kind)
     due_at = policy.renovation_due(trigger.rectify_by)
+    return _once(task, trigger, ref, due_at, trigger.correlation_id, now, policy, task_force)
+
+
+def _new_ref(
+    kind: str,
+    ref_id: str,
+    trigger: Evidence,
+    category: str,
+    *,
+    rule: str | None = None,
+    severity: str | None = None,
+    terminal_id: str | None = None,
+) -> TriggerRef:
+    """The evidence a trigger's first event brings (a risk's rule, severity and terminal)."""
+    return TriggerRef(
+        kind=kind,
+        ref_id=ref_id,
+        event_ids=(trigger.event_id,),
+        category=category,
+        attached_at=trigger.at,
+        rule=rule,
+        severity=severity,
+        terminal_id=terminal_id,
+    )
+
+
+def _once(
+    task: Task | None,
+    trigger: Evidence,
+    ref: TriggerRef,
+    due_at: datetime,
+    correlation_id: str,
+    now: datetime,
+    policy: Policy,
+    task_force: TaskForce | None,
+) -> Decision:
+    """A complaint or a failed check is one piece of evidence, taken once: a second acceptance
+    event of one complaint, or a redelivered check, adds nothing."""
+    if task is not None and (task.seen(trigger.event_id) or task.trigger(ref.ref_id)):
+        return _ignore("duplicate")
     if task is None:
-        return _create(trigger, ref, due_at, trigger.correlation_id, now, task_force)
+        return _create(trigger, ref, due_at, correlation_id, now, task_force)
     return _attach("attach", task, ref, trigger, due_at, now, policy)
 
 
@@ -204,15 +224,11 @@ def _patrol(
     if task is not None:
         return _ignore("already_open")
     task_id = derive_id("tsk", "patrol", trigger.merchant_id, trigger.at.isoformat())
-    task = Task(
-        task_id=task_id,
-        reason_kind="patrol",
-        market_id=trigger.market_id,
-        district=trigger.district,
-        merchant_id=trigger.merchant_id,
-        stall_no=trigger.stall_no,
-        task_force=task_force,
-        created_at=now,
+    task = _new_task(
+        trigger,
+        task_id,
+        now,
+        task_force,
         # From the planned date, or from now when the plan was already past it (a grade drop,
         # a scheduler that was down): a patrol task is never born overdue.
         due_at=max(trigger.at, now) + policy.patrol_task_within,
@@ -227,15 +243,40 @@ def _patrol(
 
 
 def _risk_ref(trigger: RiskTrigger) -> TriggerRef:
-    return TriggerRef(
-        kind="risk",
-        ref_id=trigger.risk_id,
-        event_ids=(trigger.event_id,),
-        category=trigger.category,
-        attached_at=trigger.at,
+    return _new_ref(
+        "risk",
+        trigger.risk_id,
+        trigger,
+        trigger.category,
         rule=trigger.rule,
         severity=trigger.severity,
         terminal_id=trigger.terminal_id,
+    )
+
+
+def _new_task(
+    trigger: Trigger,
+    task_id: str,
+    now: datetime,
+    task_force: TaskForce | None,
+    *,
+    due_at: datetime,
+    correlation_id: str,
+    **more: Any,
+) -> Task:
+    """A task about the trigger's merchant (or its market), made now."""
+    return Task(
+        task_id=task_id,
+        reason_kind=trigger.reason_kind,
+        market_id=trigger.market_id,
+        district=trigger.district,
+        merchant_id=trigger.merchant_id,
+        stall_no=trigger.stall_no,
+        task_force=task_force,
+        created_at=now,
+        due_at=due_at,
+        correlation_id=correlation_id,
+        **more,
     )
 
 
@@ -252,16 +293,13 @@ def _create(
     now: datetime,
     task_force: TaskForce | None,
 ) -> Decision:
-    task = Task(
-        # Named after the event that made it: a second insert of the same task collides.
-        task_id=derive_id("tsk", trigger.reason_kind, trigger.event_id),
-        reason_kind=trigger.reason_kind,
-        market_id=trigger.market_id,
-        district=trigger.district,
-        merchant_id=trigger.merchant_id,
-        stall_no=trigger.stall_no,
-        task_force=task_force,
-        created_at=now,
+    # Named after the event that made it: a second insert of the same task collides.
+    task_id = derive_id("tsk", trigger.reason_kind, trigger.event_id)
+    task = _new_task(
+        trigger,
+        task_id,
+        now,
+        task_force,
         due_at=due_at,
         correlation_id=correlation_id,
         triggers=(ref,),

@@ -1,8 +1,8 @@
-"""Tasks and rectification orders as immutable values, their ids, and their JSON form.
+"""Tasks and rectification orders as immutable values, and their ids.
 
 Every change makes a new value with `version` one higher; the service stores the latest (the
-dedupe key, state, due date and overdue mark as columns to query by, `to_dict()` as jsonb) and
-the events of the change in the same transaction.
+dedupe key, state, due date and overdue mark as columns to query by, the whole value as jsonb in
+the form `services.runtime.serial` writes) and the events of the change in the same transaction.
 
 Ids are derived, not drawn: a task made by a trigger event is named after that event, an order
 after its task, an event after its subject, type and version. The same input therefore makes the
@@ -13,12 +13,13 @@ with the first instead of duplicating it.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from contracts.people import Actor, actor_dict, actor_from
+from pydantic import Field
+
+from contracts.people import Actor
 
 # Fixed namespace: ids must come out the same on every replica and every replay.
 NAMESPACE: Final = uuid.UUID("8f6d2a4e-3c1b-5e7f-9a0d-4b2c6e8f1a37")
@@ -39,18 +40,6 @@ def aware(moment: datetime, name: str = "now") -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name} must carry a timezone")
     return moment.astimezone(UTC)
-
-
-def _ts(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
-def _dt(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _req(text: str) -> datetime:
-    return datetime.fromisoformat(text)
 
 
 def as_actor(by: Actor | str) -> Actor:
@@ -85,7 +74,8 @@ class TriggerRef:
     """
 
     kind: str
-    ref_id: str
+    # Stored and shown as "id", the name the contract's TriggerRef has.
+    ref_id: Annotated[str, Field(alias="id")]
     event_ids: tuple[str, ...]
     category: str
     attached_at: datetime
@@ -93,6 +83,7 @@ class TriggerRef:
     severity: str | None = None
     terminal_id: str | None = None
     cleared_at: datetime | None = None
+    # Absent in what was stored before counts were kept: then the ids were all of them.
     event_count: int = 0
 
     def __post_init__(self) -> None:
@@ -109,36 +100,6 @@ class TriggerRef:
             event_ids=bounded(self.event_ids, event_id, keep),
             event_count=self.event_count + 1,
             **changes,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "kind": self.kind,
-            "id": self.ref_id,
-            "event_ids": list(self.event_ids),
-            "category": self.category,
-            "attached_at": _ts(self.attached_at),
-            "rule": self.rule,
-            "severity": self.severity,
-            "terminal_id": self.terminal_id,
-            "cleared_at": _ts(self.cleared_at),
-            "event_count": self.event_count,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> TriggerRef:
-        return cls(
-            kind=data["kind"],
-            ref_id=data["id"],
-            event_ids=tuple(data["event_ids"]),
-            category=data["category"],
-            attached_at=_req(data["attached_at"]),
-            rule=data.get("rule"),
-            severity=data.get("severity"),
-            terminal_id=data.get("terminal_id"),
-            cleared_at=_dt(data.get("cleared_at")),
-            # Absent in what was stored before counts were kept: then the ids were all of them.
-            event_count=data.get("event_count") or 0,
         )
 
 
@@ -168,37 +129,6 @@ class Finding:
     title_zh: str
     title_en: str
     note: str = ""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "code": self.code,
-            "group": self.group,
-            "severity": self.severity,
-            "title_zh": self.title_zh,
-            "title_en": self.title_en,
-            "note": self.note,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Finding:
-        return cls(
-            data["code"],
-            data["group"],
-            data["severity"],
-            data["title_zh"],
-            data["title_en"],
-            data.get("note", ""),
-        )
-
-
-def _task_force_dict(task_force: TaskForce | None) -> dict[str, Any] | None:
-    if task_force is None:
-        return None
-    return {"leader": task_force.leader, "members": list(task_force.members)}
-
-
-def _task_force(data: Mapping[str, Any] | None) -> TaskForce | None:
-    return None if data is None else TaskForce(data["leader"], tuple(data["members"]))
 
 
 # -- tasks ---------------------------------------------------------------------------------------
@@ -272,74 +202,6 @@ class Task:
         """The task after a change: `version` one higher."""
         return replace(self, version=self.version + 1, **changes)
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "task_id": self.task_id,
-            "reason_kind": self.reason_kind,
-            "market_id": self.market_id,
-            "district": self.district,
-            "merchant_id": self.merchant_id,
-            "stall_no": self.stall_no,
-            "task_force": _task_force_dict(self.task_force),
-            "created_at": _ts(self.created_at),
-            "due_at": _ts(self.due_at),
-            "correlation_id": self.correlation_id,
-            "triggers": [ref.to_dict() for ref in self.triggers],
-            "state": self.state,
-            "grade": self.grade,
-            "reinspection_of": self.reinspection_of,
-            "assignee": self.assignee,
-            "claimed_at": _ts(self.claimed_at),
-            "overdue_at": _ts(self.overdue_at),
-            "outcome": self.outcome,
-            "findings": [f.to_dict() for f in self.findings],
-            "departments": list(self.departments),
-            "note": self.note,
-            "completed_by": self.completed_by,
-            "completed_at": _ts(self.completed_at),
-            "rectification_id": self.rectification_id,
-            "claimed_actor": actor_dict(self.claimed_actor),
-            "completed_actor": actor_dict(self.completed_actor),
-            "triggers_dropped": self.triggers_dropped,
-            "photos": list(self.photos),
-            "version": self.version,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Task:
-        return cls(
-            task_id=data["task_id"],
-            reason_kind=data["reason_kind"],
-            market_id=data["market_id"],
-            district=data["district"],
-            merchant_id=data["merchant_id"],
-            stall_no=data["stall_no"],
-            task_force=_task_force(data["task_force"]),
-            created_at=_req(data["created_at"]),
-            due_at=_req(data["due_at"]),
-            correlation_id=data["correlation_id"],
-            triggers=tuple(TriggerRef.from_dict(ref) for ref in data["triggers"]),
-            state=data["state"],
-            grade=data["grade"],
-            reinspection_of=data["reinspection_of"],
-            assignee=data["assignee"],
-            claimed_at=_dt(data["claimed_at"]),
-            overdue_at=_dt(data["overdue_at"]),
-            outcome=data["outcome"],
-            findings=tuple(Finding.from_dict(f) for f in data["findings"]),
-            departments=tuple(data["departments"]),
-            note=data["note"],
-            completed_by=data["completed_by"],
-            completed_at=_dt(data["completed_at"]),
-            rectification_id=data["rectification_id"],
-            # Absent in what was stored before actors were recorded.
-            claimed_actor=actor_from(data.get("claimed_actor")),
-            completed_actor=actor_from(data.get("completed_actor")),
-            triggers_dropped=data.get("triggers_dropped", 0),
-            photos=tuple(data.get("photos", ())),
-            version=data["version"],
-        )
-
 
 def target_of(merchant_id: str | None, market_id: str) -> str:
     """Whom a task is about: a merchant, or the market itself when no merchant is concerned."""
@@ -383,54 +245,3 @@ class RectificationOrder:
 
     def next(self, **changes: Any) -> RectificationOrder:
         return replace(self, version=self.version + 1, **changes)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "rectification_id": self.rectification_id,
-            "task_id": self.task_id,
-            "market_id": self.market_id,
-            "district": self.district,
-            "merchant_id": self.merchant_id,
-            "stall_no": self.stall_no,
-            "task_force": _task_force_dict(self.task_force),
-            "severity": self.severity,
-            "findings": [f.to_dict() for f in self.findings],
-            "ordered_at": _ts(self.ordered_at),
-            "deadline": _ts(self.deadline),
-            "suspension": self.suspension,
-            "correlation_id": self.correlation_id,
-            "state": self.state,
-            "failed_verifications": self.failed_verifications,
-            "reinspection_task_id": self.reinspection_task_id,
-            "overdue_at": _ts(self.overdue_at),
-            "verified_by": self.verified_by,
-            "verified_at": _ts(self.verified_at),
-            "verified_actor": actor_dict(self.verified_actor),
-            "version": self.version,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> RectificationOrder:
-        return cls(
-            rectification_id=data["rectification_id"],
-            task_id=data["task_id"],
-            market_id=data["market_id"],
-            district=data["district"],
-            merchant_id=data["merchant_id"],
-            stall_no=data["stall_no"],
-            task_force=_task_force(data["task_force"]),
-            severity=data["severity"],
-            findings=tuple(Finding.from_dict(f) for f in data["findings"]),
-            ordered_at=_req(data["ordered_at"]),
-            deadline=_dt(data["deadline"]),
-            suspension=data["suspension"],
-            correlation_id=data["correlation_id"],
-            state=data["state"],
-            failed_verifications=data["failed_verifications"],
-            reinspection_task_id=data["reinspection_task_id"],
-            overdue_at=_dt(data["overdue_at"]),
-            verified_by=data["verified_by"],
-            verified_at=_dt(data["verified_at"]),
-            verified_actor=actor_from(data.get("verified_actor")),
-            version=data["version"],
-        )

@@ -24,7 +24,6 @@ warning_list_grade`) whatever its grade, until it is delisted; then its grade's 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -94,8 +93,10 @@ class PatrolPlan:
     due_at: datetime
     task_id: str | None = None
     grade_version: int | None = None
+    # Absent from plans stored before the warning list existed.
     warning_list: str | None = None
     delisted: str | None = None
+    # Absent from plans stored before first patrols were spread: the whole interval.
     first_round: bool = False
 
     @property
@@ -204,33 +205,4 @@ class PatrolPlan:
             district=district,
             grade=self.grade,
             at=self.due_at,
-        )
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "merchant_id": self.merchant_id,
-            "grade": self.grade,
-            "anchor": self.anchor.isoformat(),
-            "due_at": self.due_at.isoformat(),
-            "task_id": self.task_id,
-            "grade_version": self.grade_version,
-            "warning_list": self.warning_list,
-            "delisted": self.delisted,
-            "first_round": self.first_round,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> PatrolPlan:
-        return cls(
-            data["merchant_id"],
-            data["grade"],
-            datetime.fromisoformat(data["anchor"]),
-            datetime.fromisoformat(data["due_at"]),
-            data["task_id"],
-            data.get("grade_version"),
-            # Absent from plans stored before the warning list existed.
-            data.get("warning_list"),
-            data.get("delisted"),
-            # Absent from plans stored before first patrols were spread: the whole interval.
-            data.get("first_round", False),
         )

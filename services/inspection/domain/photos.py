@@ -10,13 +10,15 @@ service stores the bytes and serves them only to staff in the task's district.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Final
+from typing import Annotated, Final
+
+from pydantic import Field
 
 from contracts.inspection import PHOTOS_MAX
-from contracts.people import Actor, actor_dict, actor_from
+from contracts.people import Actor
 from services.inspection.domain.errors import IllegalTransition
 from services.inspection.domain.model import Task, aware
 from services.runtime.failures import Conflict, InvalidInput, TooLarge
@@ -50,7 +52,8 @@ def sniff(data: bytes) -> str | None:
 class Photo:
     """A stored photo's facts (its bytes are kept beside them, not in the value)."""
 
-    photo_id: str
+    # Shown and stored (the table's column) as "id".
+    photo_id: Annotated[str, Field(alias="id")]
     task_id: str
     district: str
     content_type: str
@@ -58,32 +61,6 @@ class Photo:
     sha256: str
     uploaded_by: Actor
     uploaded_at: datetime
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.photo_id,
-            "task_id": self.task_id,
-            "content_type": self.content_type,
-            "size": self.size,
-            "sha256": self.sha256,
-            "uploaded_by": actor_dict(self.uploaded_by),
-            "uploaded_at": self.uploaded_at.isoformat(),
-        }
-
-    @classmethod
-    def from_row(cls, row: Mapping[str, Any]) -> Photo:
-        actor = actor_from(row["uploaded_actor"])
-        assert actor is not None, "a photo records who uploaded it"
-        return cls(
-            photo_id=row["id"],
-            task_id=row["task_id"],
-            district=row["district"],
-            content_type=row["content_type"],
-            size=row["size"],
-            sha256=row["sha256"],
-            uploaded_by=actor,
-            uploaded_at=row["uploaded_at"],
-        )
 
 
 def accept_photo(

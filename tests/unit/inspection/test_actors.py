@@ -21,6 +21,7 @@ from services.inspection.domain import (
     mark_task_overdue,
     verify,
 )
+from services.runtime import serial
 from tests.unit.contracts.schema_subset import validate
 from tests.unit.inspection.builders import (
     INSPECTOR,
@@ -160,17 +161,17 @@ def test_the_clock_names_nobody() -> None:
 
 def test_stored_values_keep_their_actors_and_older_rows_read_as_none() -> None:
     done = complete(claimed(), by=LI, outcome="pass", findings=[], now=T0, policy=POLICY)
-    stored = done.task.to_dict()
+    stored = serial.dump(done.task)
     assert stored["claimed_actor"] == stored["completed_actor"] == LI.to_dict()
-    assert Task.from_dict(stored) == done.task
+    assert serial.load(Task, stored) == done.task
     older = {k: v for k, v in stored.items() if k not in ("claimed_actor", "completed_actor")}
-    assert Task.from_dict(older) == replace(done.task, claimed_actor=None, completed_actor=None)
+    assert serial.load(Task, older) == replace(done.task, claimed_actor=None, completed_actor=None)
 
     checked = verify(ordered(), passed=True, by=LI, now=T0 + D, policy=POLICY).order
-    assert checked.to_dict()["verified_actor"] == LI.to_dict()
-    assert RectificationOrder.from_dict(checked.to_dict()) == checked
-    older_order = {k: v for k, v in checked.to_dict().items() if k != "verified_actor"}
-    assert RectificationOrder.from_dict(older_order).verified_actor is None
+    assert serial.dump(checked)["verified_actor"] == LI.to_dict()
+    assert serial.load(RectificationOrder, serial.dump(checked)) == checked
+    older_order = {k: v for k, v in serial.dump(checked).items() if k != "verified_actor"}
+    assert serial.load(RectificationOrder, older_order).verified_actor is None
 
 
 def test_events_of_older_producers_without_an_actor_still_validate() -> None:

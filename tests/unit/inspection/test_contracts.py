@@ -25,6 +25,7 @@ from services.inspection.domain import (
     verify,
 )
 from services.inspection.events import item as outbox_item
+from services.runtime import serial
 from tests.unit.inspection.builders import (
     INSPECTOR,
     POLICY,
@@ -195,14 +196,14 @@ def test_versions_grow_by_one_per_change_of_a_subject() -> None:
 
 @pytest.mark.parametrize("task", TASKS, ids=lambda t: f"{t.reason_kind}-{t.state}")
 def test_tasks_survive_json(task: Task) -> None:
-    text = json.dumps(task.to_dict(), allow_nan=False)
-    assert Task.from_dict(json.loads(text)) == task
+    text = json.dumps(serial.dump(task), allow_nan=False)
+    assert serial.load(Task, json.loads(text)) == task
 
 
 @pytest.mark.parametrize("order", ORDERS, ids=lambda o: f"{o.severity}-v{o.version}")
 def test_orders_survive_json(order: RectificationOrder) -> None:
-    text = json.dumps(order.to_dict(), allow_nan=False)
-    assert RectificationOrder.from_dict(json.loads(text)) == order
+    text = json.dumps(serial.dump(order), allow_nan=False)
+    assert serial.load(RectificationOrder, json.loads(text)) == order
 
 
 # -- the models refuse what cannot happen --------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 
 from services.inspection.domain import Policy, Task, TriggerRef, decide
 from services.inspection.domain.model import bounded
+from services.runtime import serial
 from tests.unit.inspection.builders import (
     POLICY,
     T0,
@@ -56,7 +57,7 @@ def test_a_task_keeps_the_trigger_that_made_it_and_the_latest_others() -> None:
     assert last.data.triggers_dropped == 4  # type: ignore[attr-defined]
     assert last.data.trigger_id == "risk_7"  # type: ignore[attr-defined]
     assert schema_problems(last) == []
-    assert Task.from_dict(task.to_dict()) == task
+    assert serial.load(Task, serial.dump(task)) == task
 
 
 def test_a_dropped_risk_that_escalates_comes_back_as_the_latest_evidence() -> None:
@@ -93,7 +94,7 @@ def test_a_trigger_keeps_its_first_event_id_and_the_latest_and_counts_them_all()
     keep = SMALL.max_event_ids_per_trigger
     more = ref.took("late_1", keep).took("late_2", keep)
     assert (more.event_ids, more.event_count) == ((first, "late_1", "late_2"), 5)
-    assert TriggerRef.from_dict(more.to_dict()) == more
+    assert serial.load(TriggerRef, serial.dump(more)) == more
 
 
 def test_hundreds_of_risks_keep_the_task_small() -> None:
@@ -104,16 +105,16 @@ def test_hundreds_of_risks_keep_the_task_small() -> None:
         task = decision.task
     assert len(task.triggers) == POLICY.max_triggers_per_task
     assert task.triggers_dropped == 500 - POLICY.max_triggers_per_task
-    assert len(json.dumps(task.to_dict())) < 20_000
+    assert len(json.dumps(serial.dump(task))) < 20_000
 
 
 def test_counts_read_back_from_values_stored_before_they_were_kept() -> None:
     task = _created(POLICY)
-    stored = task.to_dict()
+    stored = serial.dump(task)
     del stored["triggers_dropped"]
     for ref in stored["triggers"]:
         del ref["event_count"]
-    read = Task.from_dict(stored)
+    read = serial.load(Task, stored)
     assert read.triggers_dropped == 0
     assert read.triggers[0].event_count == len(read.triggers[0].event_ids) == 1
 

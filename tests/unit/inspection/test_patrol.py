@@ -18,6 +18,7 @@ from services.inspection.domain import (
     next_patrol,
     task_key,
 )
+from services.runtime import serial
 from tests.unit.inspection.builders import POLICY, T0, TASK_FORCE, D
 
 
@@ -146,7 +147,7 @@ def test_any_completed_inspection_moves_the_plan_and_frees_it() -> None:
 
 def test_a_plan_survives_json() -> None:
     plan = PatrolPlan.start("mer_1", "C", T0, T0, POLICY).task_created("tsk_1")
-    assert PatrolPlan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan
+    assert serial.load(PatrolPlan, json.loads(json.dumps(serial.dump(plan)))) == plan
 
 
 def test_plans_refuse_naive_times() -> None:
@@ -183,9 +184,9 @@ def test_the_first_score_of_a_plan_started_without_one_applies() -> None:
 
 
 def test_a_plan_stored_before_versions_were_kept_reads_back() -> None:
-    stored = PatrolPlan.start("mer_1", "A", T0, T0, POLICY).to_dict()
+    stored = serial.dump(PatrolPlan.start("mer_1", "A", T0, T0, POLICY))
     del stored["grade_version"]
-    assert PatrolPlan.from_dict(stored).grade_version is None
+    assert serial.load(PatrolPlan, stored).grade_version is None
 
 
 # -- first patrols of merchants never inspected, spread over the interval -------------------------
@@ -220,7 +221,7 @@ def test_the_first_scores_of_a_seeded_city_keep_it_spread() -> None:
 def test_the_first_patrol_date_is_the_same_on_every_replica_and_replay() -> None:
     one = PatrolPlan.start("mer_7", "B", None, T0, POLICY)
     again = PatrolPlan.start("mer_7", "B", None, T0, Policy())
-    assert one == again and one.to_dict() == again.to_dict()
+    assert one == again and serial.dump(one) == serial.dump(again)
     assert first_patrol_offset("mer_7", 180 * D) == first_patrol_offset("mer_7", 180 * D)
     # The point belongs to the merchant, not to when it was first seen.
     later = PatrolPlan.start("mer_7", "B", None, T0 + 3 * D, POLICY)
@@ -280,17 +281,17 @@ def test_the_first_inspection_ends_the_first_round() -> None:
 
 
 def test_a_plan_stored_before_first_patrols_were_spread_keeps_its_whole_interval() -> None:
-    stored = PatrolPlan.start("mer_1", "B", None, T0, POLICY).to_dict()
+    stored = serial.dump(PatrolPlan.start("mer_1", "B", None, T0, POLICY))
     del stored["first_round"]
     stored["due_at"] = (T0 + 180 * D).isoformat()
-    old = PatrolPlan.from_dict(stored)
+    old = serial.load(PatrolPlan, stored)
     assert not old.first_round
     assert old.regrade("C", POLICY).due_at == T0 + 120 * D
 
 
 def test_a_spread_plan_survives_json() -> None:
     plan = PatrolPlan.start("mer_1", "C", None, T0, POLICY)
-    assert PatrolPlan.from_dict(json.loads(json.dumps(plan.to_dict()))) == plan
+    assert serial.load(PatrolPlan, json.loads(json.dumps(serial.dump(plan)))) == plan
 
 
 DAYS = {"A": 365, "B": 180, "C": 120, "D": 90}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from contracts.people import Actor
+from services.inspection.api import photo_out
 from services.inspection.domain import FindingReport, IllegalTransition, InvalidCompletion
 from services.inspection.domain.photos import (
     MAX_PHOTOS_PER_TASK,
@@ -12,6 +13,7 @@ from services.inspection.domain.photos import (
     accept_photo,
     sniff,
 )
+from services.runtime import serial
 from services.runtime.errors import Conflict, InvalidInput, status_of
 from tests.unit.inspection.builders import (
     INSPECTOR,
@@ -63,7 +65,7 @@ def _accept(data: bytes, existing: int = 0, **kw: object) -> object:
 def test_a_photo_is_accepted_with_its_type_size_and_uploader() -> None:
     photo = accept_photo(new_task(), PNG, photo_id="pho_1", existing=4, by=LI, now=T0)
     assert (photo.content_type, photo.size) == ("image/png", len(PNG))
-    out = photo.to_dict()
+    out = photo_out(photo)
     assert out["id"] == "pho_1" and out["content_type"] == "image/png"
     assert out["uploaded_by"] == {"subject": INSPECTOR, "name": "李检查员"}
     assert len(out["sha256"]) == 64
@@ -106,7 +108,7 @@ def _complete(photos: list[str], task_photos: list[str]):  # type: ignore[no-unt
 def test_a_completion_records_the_photos_it_names_once_each() -> None:
     done = _complete(["pho_b", "pho_a", "pho_b"], ["pho_a", "pho_b", "pho_c"])
     assert done.task.photos == ("pho_b", "pho_a")
-    assert done.task.to_dict()["photos"] == ["pho_b", "pho_a"]
+    assert serial.dump(done.task)["photos"] == ["pho_b", "pho_a"]
     assert wire(done.events[0])["data"]["photos"] == ["pho_b", "pho_a"]
     assert completed().task.photos == ()  # optional
 

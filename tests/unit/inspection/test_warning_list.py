@@ -8,6 +8,7 @@ import json
 import pytest
 
 from services.inspection.domain import PatrolPlan, Policy, next_patrol
+from services.runtime import serial
 from tests.unit.inspection.builders import POLICY, T0, D
 
 
@@ -56,9 +57,9 @@ def test_listings_apply_in_month_order() -> None:
 
 def test_the_plan_round_trips_and_old_rows_read_as_not_listed() -> None:
     warned = plan().warn("2026-11", POLICY)
-    assert PatrolPlan.from_dict(json.loads(json.dumps(warned.to_dict()))) == warned
-    old = {k: v for k, v in plan().to_dict().items() if k not in ("warning_list", "delisted")}
-    assert PatrolPlan.from_dict(old) == plan()
+    assert serial.load(PatrolPlan, json.loads(json.dumps(serial.dump(warned)))) == warned
+    old = {k: v for k, v in serial.dump(plan()).items() if k not in ("warning_list", "delisted")}
+    assert serial.load(PatrolPlan, old) == plan()
 
 
 def test_the_warning_grade_is_configurable_and_never_lengthens_the_interval() -> None:
