@@ -13,7 +13,7 @@ from typing import Any
 
 from services.complaints.domain import OPEN_STATES, Complaint
 from services.complaints.domain.suggestions import Suggestion
-from services.complaints.store import StaleWrite, Stores
+from services.complaints.store import CaseQuery, StaleWrite, Stores
 
 
 @dataclass
@@ -76,26 +76,16 @@ class FakeComplaintStore:
         ]
         return sorted(found, key=lambda c: c.received_at)
 
-    async def cases(
-        self,
-        *,
-        district: str | None,
-        state: str | None,
-        market_id: str | None,
-        overdue: bool,
-        open_only: bool,
-        limit: int,
-    ) -> list[Complaint]:
+    async def cases(self, query: CaseQuery) -> list[Complaint]:
+        # The columns a query compares are named as the case's fields.
         found = [
             c
             for c in self._cases()
-            if (district is None or c.district == district)
-            and (state is None or c.state == state)
-            and (market_id is None or c.market_id == market_id)
-            and (not open_only or c.state in OPEN_STATES)
-            and (not overdue or _marked_overdue(c))
+            if all(value is None or getattr(c, column) == value for column, value in query.equal())
+            and (not query.open_only or c.state in OPEN_STATES)
+            and (not query.overdue or c.overdue_marked_at is not None)
         ]
-        return sorted(found, key=lambda c: c.received_at, reverse=True)[:limit]
+        return sorted(found, key=lambda c: c.received_at, reverse=True)[: query.limit]
 
     async def past_deadline(self, now: datetime, limit: int) -> list[Complaint]:
         found = [c for c in self._cases() if _past_deadline(c, now)]
@@ -137,19 +127,9 @@ class FakeComplaintStore:
         return [r.case for r in self.rows.values()]
 
 
-def _marked_overdue(c: Complaint) -> bool:
-    return (c.state == "received" and c.acceptance_overdue_at is not None) or (
-        c.state == "accepted" and c.mediation_overdue_at is not None
-    )
-
-
 def _past_deadline(c: Complaint, now: datetime) -> bool:
-    if c.state == "received":
-        return c.acceptance_overdue_at is None and c.acceptance_deadline < now
-    if c.state == "accepted":
-        deadline = c.mediation_deadline
-        return c.mediation_overdue_at is None and deadline is not None and deadline < now
-    return False
+    deadline = c.current_deadline
+    return c.overdue_marked_at is None and deadline is not None and deadline < now
 
 
 class FakeSuggestionStore:

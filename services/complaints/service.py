@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from contracts.complaints import ComplaintSubmission
 from contracts.inspection import TaskCompleted
@@ -41,7 +41,8 @@ from services.complaints.domain.suggestions import (
     receive_suggestion,
 )
 from services.complaints.metrics import ComplaintsMetrics
-from services.complaints.store import Stores
+from services.complaints.store import CaseQuery, Stores
+from services.runtime import serial
 from services.runtime.auth import ALL_DISTRICTS, Principal
 from services.runtime.clock import Clock
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
@@ -97,6 +98,29 @@ def canonical_code(code: str) -> str | None:
         return parse_tracking_code(code)
     except ValueError:
         return None
+
+
+T = TypeVar("T")
+Found = TypeVar("Found", covariant=True)
+
+
+class ByCode(Protocol[Found]):
+    async def by_tracking_code(self, code: str) -> Found | None: ...
+
+
+async def tracked(
+    uow: UowFactory[Stores], code: str, store: Callable[[Stores], ByCode[T]], what: str
+) -> T:
+    """The complaint or suggestion a tracking code names, as typed; NotFound when the code is
+    malformed or names none."""
+    canonical = canonical_code(code)
+    found = None
+    if canonical is not None:
+        async with uow() as work:
+            found = await store(work.stores).by_tracking_code(canonical)
+    if found is None:
+        raise NotFound(f"no {what} has this tracking code")
+    return found
 
 
 class Complaints:
@@ -250,14 +274,7 @@ class Complaints:
 
     # -- reading ---------------------------------------------------------------------------------
     async def by_tracking_code(self, code: str) -> Complaint:
-        canonical = canonical_code(code)
-        case = None
-        if canonical is not None:
-            async with self.uow() as work:
-                case = await work.stores.complaints.by_tracking_code(canonical)
-        if case is None:
-            raise NotFound("no complaint has this tracking code")
-        return case
+        return await tracked(self.uow, code, lambda stores: stores.complaints, "complaint")
 
     async def case(self, who: Principal, complaint_id: str) -> Complaint:
         async with self.uow() as work:
@@ -282,12 +299,14 @@ class Complaints:
     ) -> list[Complaint]:
         async with self.uow() as work:
             found = await work.stores.complaints.cases(
-                district=district_scope(who),
-                state=state,
-                market_id=market_id,
-                overdue=overdue,
-                open_only=nearing,
-                limit=limit if not nearing else 10 * limit,
+                CaseQuery(
+                    district=district_scope(who),
+                    state=state,
+                    market_id=market_id,
+                    overdue=overdue,
+                    open_only=nearing,
+                    limit=limit if not nearing else 10 * limit,
+                )
             )
         if nearing:
             now = self.now()
@@ -321,7 +340,7 @@ class Complaints:
         now = self.now()
         return {
             "id": case.complaint_id,
-            **case.to_dict(),
+            **serial.dump(case),
             "running_clock": case.running_clock,
             "current_deadline": case.current_deadline.isoformat()
             if case.current_deadline
@@ -494,14 +513,7 @@ class Suggestions:
         return s
 
     async def by_tracking_code(self, code: str) -> Suggestion:
-        canonical = canonical_code(code)
-        found = None
-        if canonical is not None:
-            async with self.uow() as work:
-                found = await work.stores.suggestions.by_tracking_code(canonical)
-        if found is None:
-            raise NotFound("no suggestion has this tracking code")
-        return found
+        return await tracked(self.uow, code, lambda stores: stores.suggestions, "suggestion")
 
     async def listed(self, who: Principal, *, state: str | None, limit: int) -> list[Suggestion]:
         async with self.uow() as work:

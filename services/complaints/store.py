@@ -17,10 +17,28 @@ import asyncpg
 
 from services.complaints.domain import Complaint
 from services.complaints.domain.suggestions import Suggestion
+from services.runtime import serial
 
 
 class StaleWrite(RuntimeError):
     """A stored value changed under us: its version is not the one before ours (a lost update)."""
+
+
+@dataclass(frozen=True, slots=True)
+class CaseQuery:
+    """Which cases a listing asks for: those of the district, state and market given (None: any),
+    only open ones, only those whose running clock is marked overdue; at most `limit`."""
+
+    district: str | None
+    state: str | None
+    market_id: str | None
+    overdue: bool
+    open_only: bool
+    limit: int
+
+    def equal(self) -> tuple[tuple[str, str | None], ...]:
+        """The columns asked to hold a value, and the value (None: not asked)."""
+        return (("district", self.district), ("state", self.state), ("market_id", self.market_id))
 
 
 class ComplaintStore(Protocol):
@@ -48,16 +66,7 @@ class ComplaintStore(Protocol):
         """Earlier complaints against the merchant in the category, received since `since`,
         oldest first."""
 
-    async def cases(
-        self,
-        *,
-        district: str | None,
-        state: str | None,
-        market_id: str | None,
-        overdue: bool,
-        open_only: bool,
-        limit: int,
-    ) -> list[Complaint]:
+    async def cases(self, query: CaseQuery) -> list[Complaint]:
         """Newest first."""
 
     async def past_deadline(self, now: datetime, limit: int) -> list[Complaint]:
@@ -115,11 +124,11 @@ def postgres_stores(conn: asyncpg.Connection) -> Stores:
 
 
 def _case(row: asyncpg.Record) -> Complaint:
-    return Complaint.from_dict(row["complaint"])
+    return serial.load(Complaint, row["complaint"])
 
 
 def _suggestion(row: asyncpg.Record) -> Suggestion:
-    return Suggestion.from_dict(row["suggestion"])
+    return serial.load(Suggestion, row["suggestion"])
 
 
 class PostgresComplaintStore:
@@ -141,7 +150,7 @@ class PostgresComplaintStore:
             case.merchant_id, case.category, case.channel, case.state, case.received_at,
             case.acceptance_deadline, case.mediation_deadline, case.acceptance_overdue_at,
             case.mediation_overdue_at, case.duplicate_of, intake_id, external_ref, case.version,
-            case.to_dict(),
+            serial.dump(case),
         )  # fmt: skip
 
     async def update(self, case: Complaint) -> None:
@@ -152,7 +161,7 @@ class PostgresComplaintStore:
                    updated_at = now()
                WHERE id = $1 AND version = $7 - 1""",
             case.complaint_id, case.state, case.mediation_deadline, case.acceptance_overdue_at,
-            case.mediation_overdue_at, case.duplicate_of, case.version, case.to_dict(),
+            case.mediation_overdue_at, case.duplicate_of, case.version, serial.dump(case),
         )  # fmt: skip
         if done != "UPDATE 1":
             raise StaleWrite(f"complaint {case.complaint_id} changed under us (v{case.version})")
@@ -196,30 +205,21 @@ class PostgresComplaintStore:
         )  # fmt: skip
         return [_case(r) for r in rows]
 
-    async def cases(
-        self,
-        *,
-        district: str | None,
-        state: str | None,
-        market_id: str | None,
-        overdue: bool,
-        open_only: bool,
-        limit: int,
-    ) -> list[Complaint]:
+    async def cases(self, query: CaseQuery) -> list[Complaint]:
         clauses: list[str] = ["true"]
         args: list[Any] = []
-        for column, value in (("district", district), ("state", state), ("market_id", market_id)):
+        for column, value in query.equal():
             if value is not None:
                 args.append(value)
                 clauses.append(f"{column} = ${len(args)}")
-        if open_only:
+        if query.open_only:
             clauses.append("state IN ('received', 'accepted')")
-        if overdue:
+        if query.overdue:
             clauses.append(
                 "((state = 'received' AND acceptance_overdue_at IS NOT NULL) OR "
                 "(state = 'accepted' AND mediation_overdue_at IS NOT NULL))"
             )
-        args.append(limit)
+        args.append(query.limit)
         rows = await self.conn.fetch(
             f"""SELECT complaint FROM complaints WHERE {" AND ".join(clauses)}
                 ORDER BY received_at DESC LIMIT ${len(args)}""",
@@ -291,14 +291,14 @@ class PostgresSuggestionStore:
                                         suggestion)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
             s.suggestion_id, s.tracking_code, s.about, s.market_id, s.district, s.state,
-            s.publish_answer, s.received_at, s.answered_at, s.version, s.to_dict(),
+            s.publish_answer, s.received_at, s.answered_at, s.version, serial.dump(s),
         )  # fmt: skip
 
     async def update(self, s: Suggestion) -> None:
         done = await self.conn.execute(
             """UPDATE suggestions SET state = $2, answered_at = $3, version = $4, suggestion = $5
                WHERE id = $1 AND version = $4 - 1""",
-            s.suggestion_id, s.state, s.answered_at, s.version, s.to_dict(),
+            s.suggestion_id, s.state, s.answered_at, s.version, serial.dump(s),
         )  # fmt: skip
         if done != "UPDATE 1":
             raise StaleWrite(f"suggestion {s.suggestion_id} changed under us (v{s.version})")

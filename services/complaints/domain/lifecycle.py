@@ -147,10 +147,7 @@ def accept(
     calendar: WorkCalendar,
 ) -> Complaint:
     """Accept (受理) a received complaint and start the mediation clock at `now`."""
-    now = aware(now)
-    actor = _actor(by)
-    if complaint.state != "received":
-        raise IllegalTransition(complaint.complaint_id, complaint.state, "accept")
+    now, actor = _deciding(complaint, by, now, "received", "accept")
     return complaint.next(
         state="accepted",
         accepted_at=now,
@@ -164,10 +161,7 @@ def accept(
 
 def reject(complaint: Complaint, *, by: Actor | str, reason: str, now: datetime) -> Complaint:
     """Reject (不予受理) a received complaint; the reason is required and shown to the public."""
-    now = aware(now)
-    actor = _actor(by)
-    if complaint.state != "received":
-        raise IllegalTransition(complaint.complaint_id, complaint.state, "reject")
+    now, actor = _deciding(complaint, by, now, "received", "reject")
     problems: list[tuple[str, str]] = []
     reason = _text(reason, "reason", REASON_MAX_CHARS, problems, required=True)
     if problems:
@@ -192,10 +186,7 @@ def close(
 ) -> Complaint:
     """Close an accepted complaint with its outcome, whether it was substantiated, and the
     complainant's satisfaction (1-5). `unfounded` and `withdrawn` refuse `substantiated: true`."""
-    now = aware(now)
-    actor = _actor(by)
-    if complaint.state != "accepted":
-        raise IllegalTransition(complaint.complaint_id, complaint.state, "close")
+    now, actor = _deciding(complaint, by, now, "accepted", "close")
     problems: list[tuple[str, str]] = []
     if outcome not in OUTCOMES:
         problems.append(("outcome", f"must be one of {', '.join(OUTCOMES)}"))
@@ -262,6 +253,18 @@ def nearing(complaint: Complaint, now: datetime, policy: Policy, calendar: WorkC
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+
+def _deciding(
+    complaint: Complaint, by: Actor | str, now: datetime, state: str, action: str
+) -> tuple[datetime, Actor]:
+    """`now` in UTC and the handler deciding `action`, which only a complaint in `state` takes;
+    IllegalTransition otherwise."""
+    now = aware(now)
+    actor = _actor(by)
+    if complaint.state != state:
+        raise IllegalTransition(complaint.complaint_id, complaint.state, action)
+    return now, actor
 
 
 def _actor(by: Actor | str) -> Actor:

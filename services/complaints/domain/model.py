@@ -1,11 +1,12 @@
 """Complaint cases as immutable values: vocabularies, ids and tracking codes, the complainant with
-the masked forms that may leave the service, and the JSON form for storage.
+the masked forms that may leave the service.
 
 Every change makes a new value with `version` one higher; the service stores the latest (state,
-deadlines, overdue marks, merchant and category as columns to query by, `to_dict()` as jsonb)
-and the events of the change in the same transaction.
+deadlines, overdue marks, merchant and category as columns to query by, the whole value as jsonb
+in the form `services.runtime.serial` writes) and the events of the change in the same
+transaction.
 
-The complainant's name and phone stay inside the service (`to_dict` is for the database only):
+The complainant's name and phone stay inside the service (in clear only in its database):
 events carry `Complainant.masked()`, the tracking page `Complaint.public_status()`.
 """
 
@@ -15,12 +16,12 @@ import re
 import secrets
 import unicodedata
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
-from contracts.people import Actor, actor_dict, actor_from
+from contracts.people import Actor
 from services.runtime.failures import InvalidInput
 
 CATEGORIES: Final = ("food_safety", "short_weight", "price", "hygiene", "service", "other")
@@ -163,23 +164,12 @@ class Complainant:
         """The form events and handlers' lists show: `{"name": "张*", "phone": "138****5678"}`."""
         return {"name": self.masked_name(), "phone": self.masked_phone()}
 
-    def to_dict(self) -> dict[str, str]:
-        return {"name": self.name, "phone": self.phone}
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Complainant:
-        return cls(data["name"], data["phone"])
-
 
 # -- the case ------------------------------------------------------------------------------------
 
 
 def _ts(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
-
-
-def _dt(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -246,25 +236,23 @@ class Complaint:
             return "mediation"
         return None
 
+    def _running(self) -> tuple[datetime | None, datetime | None]:
+        """The running clock's deadline and overdue mark; (None, None) when no clock runs."""
+        if self.state == "received":
+            return self.acceptance_deadline, self.acceptance_overdue_at
+        if self.state == "accepted":
+            return self.mediation_deadline, self.mediation_overdue_at
+        return None, None
+
     @property
     def current_deadline(self) -> datetime | None:
         """The running clock's deadline (None once decided and closed, or rejected)."""
-        clock = self.running_clock
-        if clock == "acceptance":
-            return self.acceptance_deadline
-        if clock == "mediation":
-            return self.mediation_deadline
-        return None
+        return self._running()[0]
 
     @property
     def overdue_marked_at(self) -> datetime | None:
         """When the running clock was marked overdue, if it was."""
-        clock = self.running_clock
-        if clock == "acceptance":
-            return self.acceptance_overdue_at
-        if clock == "mediation":
-            return self.mediation_overdue_at
-        return None
+        return self._running()[1]
 
     @property
     def decided_at(self) -> datetime | None:
@@ -317,81 +305,3 @@ class Complaint:
             "outcome": self.outcome,
             "overdue": self.overdue_marked_at is not None,
         }
-
-    def to_dict(self) -> dict[str, Any]:
-        """The full case for storage (jsonb): contains the complainant in clear."""
-        return {
-            "complaint_id": self.complaint_id,
-            "tracking_code": self.tracking_code,
-            "complainant": self.complainant.to_dict(),
-            "market_id": self.market_id,
-            "district": self.district,
-            "merchant_id": self.merchant_id,
-            "stall_no": self.stall_no,
-            "category": self.category,
-            "facts": self.facts,
-            "request": self.request,
-            "channel": self.channel,
-            "occurred_at": _ts(self.occurred_at),
-            "received_at": _ts(self.received_at),
-            "acceptance_deadline": _ts(self.acceptance_deadline),
-            "state": self.state,
-            "accepted_at": _ts(self.accepted_at),
-            "mediation_deadline": _ts(self.mediation_deadline),
-            "rejected_at": _ts(self.rejected_at),
-            "rejection_reason": self.rejection_reason,
-            "closed_at": _ts(self.closed_at),
-            "outcome": self.outcome,
-            "substantiated": self.substantiated,
-            "satisfaction": self.satisfaction,
-            "acceptance_overdue_at": _ts(self.acceptance_overdue_at),
-            "mediation_overdue_at": _ts(self.mediation_overdue_at),
-            "duplicate_of": self.duplicate_of,
-            "duplicates": list(self.duplicates),
-            "handled_by": self.handled_by,
-            "accepted_actor": actor_dict(self.accepted_actor),
-            "rejected_actor": actor_dict(self.rejected_actor),
-            "closed_actor": actor_dict(self.closed_actor),
-            "version": self.version,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Complaint:
-        received_at = _dt(data["received_at"])
-        acceptance_deadline = _dt(data["acceptance_deadline"])
-        assert received_at is not None and acceptance_deadline is not None
-        return cls(
-            complaint_id=data["complaint_id"],
-            tracking_code=data["tracking_code"],
-            complainant=Complainant.from_dict(data["complainant"]),
-            market_id=data["market_id"],
-            district=data["district"],
-            merchant_id=data["merchant_id"],
-            stall_no=data["stall_no"],
-            category=data["category"],
-            facts=data["facts"],
-            request=data["request"],
-            channel=data["channel"],
-            occurred_at=_dt(data["occurred_at"]),
-            received_at=received_at,
-            acceptance_deadline=acceptance_deadline,
-            state=data["state"],
-            accepted_at=_dt(data["accepted_at"]),
-            mediation_deadline=_dt(data["mediation_deadline"]),
-            rejected_at=_dt(data["rejected_at"]),
-            rejection_reason=data["rejection_reason"],
-            closed_at=_dt(data["closed_at"]),
-            outcome=data["outcome"],
-            substantiated=data["substantiated"],
-            satisfaction=data["satisfaction"],
-            acceptance_overdue_at=_dt(data["acceptance_overdue_at"]),
-            mediation_overdue_at=_dt(data["mediation_overdue_at"]),
-            duplicate_of=data["duplicate_of"],
-            duplicates=tuple(data["duplicates"]),
-            handled_by=data["handled_by"],
-            # Absent in what was stored before actors were recorded.
-            accepted_actor=actor_from(data.get("accepted_actor")),
-            rejected_actor=actor_from(data.get("rejected_actor")),
-            closed_actor=actor_from(data.get("closed_actor")),
-            version=data["version"],
-        )

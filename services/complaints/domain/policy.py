@@ -90,12 +90,6 @@ class Policy:
             )
         return cls(**changes)
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready (the window in seconds); `from_dict` reads it back."""
-        out = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
-        out["duplicate_window"] = self.duplicate_window.total_seconds()
-        return out
-
 
 DEFAULT_POLICY = Policy()
 

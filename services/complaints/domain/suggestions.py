@@ -25,16 +25,15 @@ who call back, published only masked (`mask_name`, `mask_phone`) and never shown
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
 
-from contracts.people import Actor, actor_dict, actor_from
+from contracts.people import Actor, actor_dict
 from contracts.suggestions import ANSWER_MAX_CHARS, NAME_MAX_CHARS, SUGGESTION_MAX_CHARS
 from services.complaints.domain.errors import InvalidComplaint
 from services.complaints.domain.model import (
-    _dt,
     _ts,
     aware,
     mask_name,
@@ -80,7 +79,8 @@ class Suggestion:
     answered_at: datetime | None = None
     answered_by: Actor | None = None
     version: int = 1
-    # A renovation plan open for comment this suggestion comments on (the campaign's project).
+    # A renovation plan open for comment this suggestion comments on (the campaign's project);
+    # absent from suggestions stored before plans were open for comment.
     project_id: str | None = None
 
     # -- who may see it ------------------------------------------------------------------------
@@ -146,52 +146,6 @@ class Suggestion:
             "answered_by": actor_dict(self.answered_by),
             "version": self.version,
         }
-
-    # -- storage ---------------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
-        """The database form, name and phone in clear: never for events or public answers."""
-        return {
-            "suggestion_id": self.suggestion_id,
-            "tracking_code": self.tracking_code,
-            "about": self.about,
-            "market_id": self.market_id,
-            "district": self.district,
-            "project_id": self.project_id,
-            "text": self.text,
-            "name": self.name,
-            "phone": self.phone,
-            "publish_answer": self.publish_answer,
-            "received_at": _ts(self.received_at),
-            "state": self.state,
-            "answer": self.answer,
-            "answered_at": _ts(self.answered_at),
-            "answered_by": actor_dict(self.answered_by),
-            "version": self.version,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Suggestion:
-        received = _dt(data["received_at"])
-        if received is None:
-            raise ValueError("a stored suggestion has no received_at")
-        return cls(
-            suggestion_id=data["suggestion_id"],
-            tracking_code=data["tracking_code"],
-            about=data["about"],
-            market_id=data["market_id"],
-            district=data["district"],
-            text=data["text"],
-            name=data["name"],
-            phone=data["phone"],
-            publish_answer=bool(data["publish_answer"]),
-            received_at=received,
-            state=data["state"],
-            answer=data["answer"],
-            answered_at=_dt(data["answered_at"]),
-            answered_by=actor_from(data["answered_by"]),
-            version=int(data["version"]),
-            project_id=data.get("project_id"),
-        )
 
 
 def receive_suggestion(

@@ -26,7 +26,7 @@ from services.complaints.domain.suggestions import (
     receive_suggestion,
 )
 from services.complaints.fakes import fake_stores
-from services.complaints.store import StaleWrite, Stores, postgres_stores
+from services.complaints.store import CaseQuery, StaleWrite, Stores, postgres_stores
 from tests.support.store_suite import migrated
 
 T0 = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in the city
@@ -143,7 +143,7 @@ async def test_cases_filter_and_come_newest_first(stores: Stores) -> None:
             "open_only": False,
             "limit": 100,
         }
-        return ids(await s.cases(**(args | kw)))
+        return ids(await s.cases(CaseQuery(**(args | kw))))
 
     assert await listed() == ids([d, c, b, a])
     assert await listed(limit=2) == ids([d, c])

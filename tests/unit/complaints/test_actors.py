@@ -23,6 +23,7 @@ from services.complaints.domain import (
 )
 from services.complaints.domain.model import Complaint
 from services.complaints.policy_files import default_calendar
+from services.runtime import serial
 from services.runtime.outbox import Item
 from tests.unit.complaints.support import announce
 from tests.unit.contracts.schema_subset import validate
@@ -117,12 +118,12 @@ def test_the_case_keeps_its_actors_and_older_rows_read_as_none() -> None:
     done = close(
         accepted(), by=WU, outcome="mediated", substantiated=False, satisfaction=3, now=NOW
     )
-    stored = done.to_dict()
+    stored = serial.dump(done)
     assert stored["accepted_actor"] == ZHOU.to_dict() and stored["closed_actor"] == WU.to_dict()
     assert stored["rejected_actor"] is None
-    assert Complaint.from_dict(stored) == done
+    assert serial.load(Complaint, stored) == done
     older = {k: v for k, v in stored.items() if not k.endswith("_actor")}
-    assert Complaint.from_dict(older) == replace(done, accepted_actor=None, closed_actor=None)
+    assert serial.load(Complaint, older) == replace(done, accepted_actor=None, closed_actor=None)
 
 
 def test_the_public_tracking_page_names_no_staff() -> None:

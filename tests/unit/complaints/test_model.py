@@ -29,6 +29,7 @@ from services.complaints.domain import (
     receive,
 )
 from services.complaints.policy_files import default_calendar
+from services.runtime import serial
 from services.runtime.errors import InvalidInput
 
 T0 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)  # Monday 10:00 in Yantai
@@ -177,8 +178,8 @@ def _case() -> Complaint:
 
 def test_to_dict_is_json_and_reads_back() -> None:
     case = _case()
-    data = json.loads(json.dumps(case.to_dict(), ensure_ascii=False))
-    assert Complaint.from_dict(data) == case
+    data = json.loads(json.dumps(serial.dump(case), ensure_ascii=False))
+    assert serial.load(Complaint, data) == case
     assert data["complainant"] == {"name": "张三", "phone": "13812345678"}
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from services.complaints.domain import DEFAULT_POLICY, Policy, parse_duration
+from services.runtime import serial
 
 
 def test_defaults_are_the_designs() -> None:
@@ -41,7 +42,7 @@ def test_overrides_replace_the_defaults_they_name() -> None:
 
 
 def test_to_dict_is_json_and_reads_back() -> None:
-    text = json.dumps(DEFAULT_POLICY.to_dict())
+    text = json.dumps(serial.dump(DEFAULT_POLICY))
     assert Policy.from_dict(json.loads(text)) == DEFAULT_POLICY
 
 
