@@ -498,7 +498,7 @@ async def test_ten_thousand_readings_each_accepted_or_rejected_for_its_reason(
 
             # The topic's readings: handled past the last one sent, on every partition.
             async def offsets_passed() -> bool:
-                async with tel.service.pool.acquire() as conn:
+                async with run.app.state.service.pool.acquire() as conn:
                     rows = await conn.fetch(
                         "SELECT partition, next_offset FROM consumer_offsets"
                         " WHERE consumer = $1 AND topic = $2",
@@ -510,7 +510,7 @@ async def test_ten_thousand_readings_each_accepted_or_rejected_for_its_reason(
 
             passed: Callable[[], Any] = offsets_passed
             await until(passed, within=120, every=0.2, what="the consumer passed the end")
-            await tel.service.drain_outbox(timeout_s=60)
+            await run.app.state.service.drain_outbox(timeout_s=60)
 
             # 1. Per reading, in /ingest's answers.
             wrong = [
@@ -528,7 +528,7 @@ async def test_ten_thousand_readings_each_accepted_or_rejected_for_its_reason(
             def ours(data: dict[str, Any]) -> bool:
                 return data.get("terminal_id") in mine or data.get("raw") in expected_raws
 
-            async with tel.service.pool.acquire() as conn:
+            async with run.app.state.service.pool.acquire() as conn:
                 rows = await conn.fetch(
                     "SELECT event_id, value FROM outbox WHERE topic = $1", REJECTED
                 )
@@ -563,7 +563,7 @@ async def test_ten_thousand_readings_each_accepted_or_rejected_for_its_reason(
             assert await _states_are(run, final), "a terminal's last seq is not its last valid"
             accepted = int(
                 sum(
-                    tel.service.metrics.registry.get_sample_value(
+                    run.app.state.service.metrics.registry.get_sample_value(
                         "sentinel_telemetry_readings_total", {"kind": kind, "outcome": "accepted"}
                     )
                     or 0
