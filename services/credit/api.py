@@ -19,6 +19,7 @@ from services.credit.domain import Period
 from services.credit.domain.public import grades_csv
 from services.credit.service import Credit
 from services.credit.store import GradeQuery
+from services.runtime import serial
 from services.runtime.auth import Principal, require
 from services.runtime.failures import InvalidInput
 from services.runtime.inputs import text_inputs
@@ -143,7 +144,7 @@ async def public_merchants(
     query = GradeQuery(_blank(q), _blank(district), _blank(market_id), grade, offset, limit)
     found, total = await svc.merchant_grades(query)
     return PublicMerchantPage.model_validate(
-        {"items": [m.to_dict() for m in found], "total": total, "offset": offset, "limit": limit}
+        {"items": serial.dump_many(found), "total": total, "offset": offset, "limit": limit}
     )
 
 

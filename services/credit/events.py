@@ -6,51 +6,36 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from contracts import credit as c
 from contracts import honours as h
 from services.credit.domain import Assessment, Entry, ScoreChange
+from services.runtime import serial
 from services.runtime.outbox import Item, outgoing
 
 SERVICE = "credit"
 
 
-def score_changed(
-    change: ScoreChange, *, market_id: str, district: str, version: int, now: datetime
-) -> Item:
+class Place(Protocol):
+    """Where the merchant trades (a fact, or the stored credit, knows it)."""
+
+    @property
+    def market_id(self) -> str: ...
+    @property
+    def district(self) -> str: ...
+
+
+def score_changed(change: ScoreChange, place: Place, version: int, now: datetime) -> Item:
     a = change.adjustment
-    adjustment = None
-    if a is not None:
-        adjustment = c.Adjustment(
-            kind=a.kind,
-            delta=a.delta,
-            reason=a.reason,
-            policy_version=a.policy_version,
-            occurred_at=a.occurred_at,
-            fades_at=a.fades_at,
-            cause=c.Cause(
-                event_id=a.event_id,
-                event_type=a.event_type,
-                topic=a.topic,
-                partition=a.partition,
-                offset=a.offset,
-                correlation_id=a.correlation_id,
-            ),
-        )
-    data = c.ScoreChanged(
-        merchant_id=change.merchant_id,
-        market_id=market_id,
-        district=district,
+    adjustment = None if a is None else serial.into(c.Adjustment, a, cause=serial.into(c.Cause, a))
+    data = serial.into(
+        c.ScoreChanged,
+        change,
+        market_id=place.market_id,
+        district=place.district,
         version=version,
-        score=change.score,
-        grade=change.grade,
-        previous_score=change.previous_score,
-        previous_grade=change.previous_grade,
-        policy_version=change.policy_version,
-        reason=change.reason,
         adjustment=adjustment,
-        faded=change.faded,
         changed_at=change.at,
     )
     return outgoing(
@@ -72,8 +57,16 @@ def assessment_id(a: Assessment) -> str:
 
 
 def assessment_data(a: Assessment, now: datetime) -> c.AssessmentPublished:
-    return c.AssessmentPublished.model_validate(
-        a.to_dict() | {"assessment_id": assessment_id(a), "computed_at": now}
+    """The published form: the period as its two instants, with the assessment's id and the
+    moment it was computed."""
+    return serial.into(
+        c.AssessmentPublished,
+        a,
+        period_from=a.period.start,
+        period_to=a.period.end,
+        grades=dict(a.grades),
+        assessment_id=assessment_id(a),
+        computed_at=now,
     )
 
 
@@ -83,48 +76,38 @@ def assessment_published(a: Assessment, now: datetime) -> Item:
     )
 
 
-def _common(
-    entry: Entry, *, drawing_id: str, month: str, policy_version: str, drawn_at: datetime
-) -> dict[str, Any]:
-    return {
-        "drawing_id": drawing_id,
-        "month": month,
-        "list": entry.kind,
-        "entity": entry.entity,
-        "entity_id": entry.entity_id,
-        "name": entry.name,
-        "market_id": entry.market_id,
-        "district": entry.district,
-        "policy_version": policy_version,
-        "drawn_at": drawn_at,
-    }
-
-
-def honour_listed(
-    entry: Entry, *, drawing_id: str, month: str, policy_version: str, drawn_at: datetime
+def _listing(
+    event_type: str,
+    model: type[h.HonourListed | h.HonourDelisted],
+    entry: Entry,
+    *,
+    drawing_id: str,
+    month: str,
+    policy_version: str,
+    drawn_at: datetime,
 ) -> Item:
-    """`credit.honour.listed`: the entity is on the month's list, with the rules it met."""
-    common = _common(
-        entry, drawing_id=drawing_id, month=month, policy_version=policy_version, drawn_at=drawn_at
+    data = serial.into(
+        model,
+        entry,
+        list=entry.kind,
+        drawing_id=drawing_id,
+        month=month,
+        policy_version=policy_version,
+        drawn_at=drawn_at,
     )
-    data = h.HonourListed.model_validate(common | {"reasons": list(entry.reasons)})
     # One month's drawing is one chain: every entry of it shares the drawing's id.
     return outgoing(
-        SERVICE, "credit.honour.listed", entry.entity_id, data, correlation_id=drawing_id,
-        time=drawn_at,
-    )  # fmt: skip
+        SERVICE, event_type, entry.entity_id, data, correlation_id=drawing_id, time=drawn_at
+    )
 
 
-def honour_delisted(
-    entry: Entry, *, drawing_id: str, month: str, policy_version: str, drawn_at: datetime
-) -> Item:
+def honour_listed(entry: Entry, **drawing: Any) -> Item:
+    """`credit.honour.listed`: the entity is on the month's list, with the rules it met
+    (`drawing`: the drawing's `drawing_id`, `month`, `policy_version` and `drawn_at`)."""
+    return _listing("credit.honour.listed", h.HonourListed, entry, **drawing)
+
+
+def honour_delisted(entry: Entry, **drawing: Any) -> Item:
     """`credit.honour.delisted`: the entity was on the last list drawn and is not on `month`'s
     (`entry` is its entry on that last list)."""
-    common = _common(
-        entry, drawing_id=drawing_id, month=month, policy_version=policy_version, drawn_at=drawn_at
-    )
-    data = h.HonourDelisted.model_validate(common)
-    return outgoing(
-        SERVICE, "credit.honour.delisted", entry.entity_id, data, correlation_id=drawing_id,
-        time=drawn_at,
-    )  # fmt: skip
+    return _listing("credit.honour.delisted", h.HonourDelisted, entry, **drawing)

@@ -74,6 +74,7 @@ from services.credit.store import (
     StoredCredit,
     Stores,
 )
+from services.runtime import serial
 from services.runtime.auth import ALL_DISTRICTS, Principal
 from services.runtime.clock import Clock
 from services.runtime.failures import Conflict, InvalidInput, NotFound
@@ -186,16 +187,7 @@ class Credit:
                 data.merchant_id, data.task_id, data.outcome, data.completed_at
             )
         elif isinstance(data, RectificationOrdered | RectificationVerified | RectificationOverdue):
-            await store.context.rectification(
-                OrderSeen(
-                    data.rectification_id,
-                    merchant_id=data.merchant_id,
-                    market_id=data.market_id,
-                    state=data.state,
-                    deadline=data.deadline,
-                    version=data.version,
-                )
-            )
+            await store.context.rectification(serial.load(OrderSeen, data.model_dump()))
 
     async def complained(
         self, event_type: str, data: Any, meta: EventMeta, delivery: Delivery
@@ -204,16 +196,7 @@ class Credit:
         or missed for the assessment, a substantiated complaint's fact."""
 
         async def observe(store: Stores) -> None:
-            await store.context.complaint_seen(
-                ComplaintSeen(
-                    data.complaint_id,
-                    category=data.category,
-                    state=data.state,
-                    merchant_id=data.merchant_id,
-                    received_at=data.received_at,
-                    version=data.version,
-                )
-            )
+            await store.context.complaint_seen(serial.load(ComplaintSeen, data.model_dump()))
             # Each limit counts once: a case closed late was already counted when it ran out.
             if isinstance(data, ComplaintClosed) and data.within_limit:
                 await store.context.observe(
@@ -256,17 +239,7 @@ class Credit:
             if isinstance(data, RiskCleared):
                 await context.risk_cleared(data.risk_id, data.cleared_at)
             else:
-                await context.risk_open(
-                    RiskSeen(
-                        data.risk_id,
-                        rule=data.rule,
-                        category=data.category,
-                        severity=data.severity,
-                        market_id=data.market_id,
-                        merchant_id=data.merchant_id,
-                        raised_at=data.raised_at,
-                    )
-                )
+                await context.risk_open(serial.load(RiskSeen, data.model_dump()))
 
     async def enforcement_decided(
         self, data: EnforcementDecided, meta: EventMeta, delivery: Delivery
@@ -348,30 +321,14 @@ class Credit:
                 )
                 if faded is not None:
                     version += 1
-                    items.append(
-                        events.score_changed(
-                            faded,
-                            market_id=fact.market_id,
-                            district=fact.district,
-                            version=version,
-                            now=now,
-                        )
-                    )
+                    items.append(events.score_changed(faded, fact, version, now))
             if not await store.ledger.add(entry):
                 continue
             kinds.append(entry.kind)
             credit, change = apply(credit, entry, now, self.book)
             if change is not None:
                 version += 1
-                items.append(
-                    events.score_changed(
-                        change,
-                        market_id=fact.market_id,
-                        district=fact.district,
-                        version=version,
-                        now=now,
-                    )
-                )
+                items.append(events.score_changed(change, fact, version, now))
             await store.ledger.save(StoredCredit(credit, fact.market_id, fact.district, version))
         self._emit(work, items)
         for _, event, _key in items:
@@ -412,13 +369,7 @@ class Credit:
                 version = stored.version
                 if change is not None:
                     version += 1
-                    item = events.score_changed(
-                        change,
-                        market_id=stored.market_id,
-                        district=stored.district,
-                        version=version,
-                        now=now,
-                    )
+                    item = events.score_changed(change, stored, version, now)
                     self._emit(work, [item])
                     moved.append(item[1].data)
                 await store.ledger.save(
@@ -459,7 +410,7 @@ class Credit:
             "as_of": credit.as_of.isoformat(),
             "next_fade_at": credit.next_fade_at.isoformat() if credit.next_fade_at else None,
             "ledger": [
-                a.to_dict() | {"counting": a.counts_at(now), "root": roots.get(a.correlation_id)}
+                serial.dump(a) | {"counting": a.counts_at(now), "root": roots.get(a.correlation_id)}
                 for a in ledger
             ],
         }
@@ -772,7 +723,8 @@ class Credit:
 
     def _entry_out(self, entry: Entry) -> dict[str, Any]:
         market = self.directory.markets.get(entry.market_id)
-        return entry.to_dict() | {"market_name": market.name if market else None}
+        out: dict[str, Any] = serial.dump(entry)
+        return out | {"market_name": market.name if market else None}
 
     async def honours(
         self, month: str | None = None, district: str | None = None, *, public: bool = False

@@ -16,6 +16,7 @@ import asyncpg
 from contracts.duties import DutiesUpdated
 from services.credit.domain import Adjustment, Entry, MerchantCredit
 from services.credit.domain.public import MerchantGrade
+from services.runtime import serial
 
 Duties = tuple[float | None, float | None, float | None]
 
@@ -43,6 +44,8 @@ class Observation:
     good: bool
 
 
+# What the context keeps of a risk, a complaint, an order: fields named as in the event's data,
+# which the use cases load them from whole (a field the event lacks fails loudly).
 @dataclass(frozen=True, slots=True)
 class RiskSeen:
     risk_id: str
@@ -289,7 +292,7 @@ class PostgresLedger:
                                         policy_version, correlation_id, entry)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT DO NOTHING""",
             a.event_id, a.kind, a.merchant_id, a.delta, a.occurred_at, a.fades_at,
-            a.policy_version, a.correlation_id, a.to_dict(),
+            a.policy_version, a.correlation_id, serial.dump(a),
         )  # fmt: skip
         return bool(done == "INSERT 0 1")
 
@@ -298,7 +301,7 @@ class PostgresLedger:
             "SELECT entry FROM adjustments WHERE merchant_id = $1 ORDER BY occurred_at, event_id",
             merchant_id,
         )
-        return [Adjustment.from_dict(r["entry"]) for r in rows]
+        return [serial.load(Adjustment, r["entry"]) for r in rows]
 
     async def credit(self, merchant_id: str) -> StoredCredit | None:
         row = await self.conn.fetchrow(
@@ -308,7 +311,7 @@ class PostgresLedger:
         if row is None:
             return None
         return StoredCredit(
-            MerchantCredit.from_dict(row["credit"]),
+            serial.load(MerchantCredit, row["credit"]),
             row["market_id"],
             row["district"],
             row["version"],
@@ -329,7 +332,7 @@ class PostgresLedger:
                    policy_version = EXCLUDED.policy_version, next_fade_at = EXCLUDED.next_fade_at,
                    version = EXCLUDED.version, credit = EXCLUDED.credit, updated_at = now()""",
             c.merchant_id, stored.market_id, stored.district, c.score, c.grade, c.policy_version,
-            c.next_fade_at, stored.version, c.to_dict(), c.as_of,
+            c.next_fade_at, stored.version, serial.dump(c), c.as_of,
         )  # fmt: skip
 
     async def due_for_refade(self, now: datetime, current_version: str, limit: int) -> list[str]:
@@ -381,7 +384,7 @@ class PostgresLedger:
         rows = await self.conn.fetch(
             "SELECT entry FROM adjustments WHERE occurred_at < $1 ORDER BY merchant_id", end
         )
-        return [Adjustment.from_dict(r["entry"]) for r in rows]
+        return [serial.load(Adjustment, r["entry"]) for r in rows]
 
     async def ledger_facts(
         self, kinds: Sequence[str], start: datetime, end: datetime
@@ -652,7 +655,7 @@ class PostgresHonours:
             """INSERT INTO honour_entries (month, change, list, entity, entity_id, district, entry)
                VALUES ($1, $2, $3, $4, $5, $6, $7)""",
             [
-                (month, change, e.kind, e.entity, e.entity_id, e.district, e.to_dict())
+                (month, change, e.kind, e.entity, e.entity_id, e.district, serial.dump(e))
                 for e in entries
             ],
         )
@@ -666,7 +669,7 @@ class PostgresHonours:
                ORDER BY list, entity, district, entity_id""",
             month, change, district,
         )  # fmt: skip
-        return [Entry.from_dict(r["entry"]) for r in rows]
+        return [serial.load(Entry, r["entry"]) for r in rows]
 
 
 class PostgresGradeListing:
@@ -693,19 +696,7 @@ class PostgresGradeListing:
                 OFFSET $5 LIMIT $6""",
             *args, query.offset, query.limit,
         )  # fmt: skip
-        found = [
-            MerchantGrade(
-                id=r["id"],
-                name=r["name"],
-                market_id=r["market_id"],
-                market_name=r["market_name"],
-                district=r["district"],
-                stall_no=r["stall_no"],
-                grade=r["grade"],
-                graded_at=r["graded_at"],
-            )
-            for r in rows
-        ]
+        found = [serial.load(MerchantGrade, dict(r)) for r in rows]
         return found, total
 
 

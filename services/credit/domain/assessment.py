@@ -25,7 +25,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from types import MappingProxyType
-from typing import Any, Final, Literal
+from typing import Annotated, Final, Literal
+
+from pydantic import PlainSerializer
 
 from contracts.inspection import GRADES
 from services.credit.domain.facts import aware
@@ -130,7 +132,8 @@ class Assessment:
     district: str
     period: Period
     merchants: int
-    grades: Mapping[str, int]
+    # Held read-only; written as a plain mapping (pydantic knows no `mappingproxy`).
+    grades: Annotated[Mapping[str, int], PlainSerializer(dict)]
     share_ab: float | None
     inspection_pass_rate: float | None
     rectification_on_time_rate: float | None
@@ -148,64 +151,6 @@ class Assessment:
     def key(self) -> str:
         """The Kafka key: the market id, or `district:<code>` for a roll-up."""
         return self.market_id if self.market_id is not None else f"district:{self.district}"
-
-    def rates(self) -> dict[str, float | None]:
-        return {
-            "share_ab": self.share_ab,
-            "inspection_pass_rate": self.inspection_pass_rate,
-            "rectification_on_time_rate": self.rectification_on_time_rate,
-            "complaints_within_limit_rate": self.complaints_within_limit_rate,
-            "self_inspection_rate": self.self_inspection_rate,
-            "report_on_time_rate": self.report_on_time_rate,
-            "certified_share": self.certified_share,
-        }
-
-    def to_dict(self) -> dict[str, Any]:
-        """The shape of `credit.assessment.published` (less its id and computing time)."""
-        return {
-            "scope": self.scope,
-            "market_id": self.market_id,
-            "market_name": self.market_name,
-            "district": self.district,
-            "period_from": self.period.start.isoformat(),
-            "period_to": self.period.end.isoformat(),
-            "merchants": self.merchants,
-            "grades": dict(self.grades),
-            **self.rates(),
-            "open_risks": self.open_risks,
-            "score": self.score,
-            "rank": self.rank,
-            "ranked": self.ranked,
-            "policy_version": self.policy_version,
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Assessment:
-        return cls(
-            scope=data["scope"],
-            market_id=data["market_id"],
-            market_name=data["market_name"],
-            district=data["district"],
-            period=Period(
-                datetime.fromisoformat(data["period_from"]),
-                datetime.fromisoformat(data["period_to"]),
-            ),
-            merchants=data["merchants"],
-            grades=MappingProxyType(dict(data["grades"])),
-            share_ab=data["share_ab"],
-            inspection_pass_rate=data["inspection_pass_rate"],
-            rectification_on_time_rate=data["rectification_on_time_rate"],
-            complaints_within_limit_rate=data["complaints_within_limit_rate"],
-            open_risks=data["open_risks"],
-            score=data["score"],
-            policy_version=data["policy_version"],
-            rank=data["rank"],
-            ranked=data["ranked"],
-            # Absent from assessments stored before the duties were assessed.
-            self_inspection_rate=data.get("self_inspection_rate"),
-            report_on_time_rate=data.get("report_on_time_rate"),
-            certified_share=data.get("certified_share"),
-        )
 
 
 def rate(part: int, whole: int) -> float | None:

@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal, Protocol, get_args
 
 from pydantic import BaseModel
 
@@ -57,22 +57,7 @@ FactKind = Literal[
     "enforcement.fine",
     "enforcement.suspension",
 ]
-FACT_KINDS: Final[tuple[FactKind, ...]] = (
-    "merchant.registered",
-    "inspection.pass",
-    "inspection.finding.minor",
-    "inspection.finding.major",
-    "inspection.finding.critical",
-    "rectification.on_time",
-    "rectification.overdue",
-    "complaint.substantiated",
-    "food_safety_risk.confirmed",
-    "licence.expired",
-    "merchant.suspended",
-    "enforcement.warning",
-    "enforcement.fine",
-    "enforcement.suspension",
-)
+FACT_KINDS: Final[tuple[FactKind, ...]] = get_args(FactKind)
 
 TASK_COMPLETED: Final = "inspection.task.completed"
 RECTIFICATION_VERIFIED: Final = "inspection.rectification.verified"

@@ -23,10 +23,12 @@ district`. The part before the colon is the rule's name in the policy file.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, tzinfo
-from typing import Any, Final, Literal
+from typing import Annotated, Any, Final, Literal
+
+from pydantic import Field
 
 from contracts.inspection import GRADES
 from services.credit.domain.facts import aware
@@ -250,9 +252,10 @@ class MarketRecord:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One entity on one list of a month, with the rules it met."""
+    """One entity on one list of a month, with the rules it met (stored and shown with its
+    kind under `list`)."""
 
-    kind: ListKind
+    kind: Annotated[ListKind, Field(alias="list")]
     entity: Entity
     entity_id: str
     name: str
@@ -268,29 +271,6 @@ class Entry:
     @property
     def key(self) -> tuple[str, str, str]:
         return (self.entity, self.entity_id, self.kind)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "list": self.kind,
-            "entity": self.entity,
-            "entity_id": self.entity_id,
-            "name": self.name,
-            "market_id": self.market_id,
-            "district": self.district,
-            "reasons": list(self.reasons),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Entry:
-        return cls(
-            kind=data["list"],
-            entity=data["entity"],
-            entity_id=data["entity_id"],
-            name=data["name"],
-            market_id=data["market_id"],
-            district=data["district"],
-            reasons=tuple(data["reasons"]),
-        )
 
 
 # -- drawing ---------------------------------------------------------------------------------

@@ -28,9 +28,9 @@ and `score` / `rebuild` count each key once, so a redelivered event never counts
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 from contracts.inspection import Grade
 from services.credit.domain.errors import StaleCredit
@@ -55,14 +55,6 @@ LABELS: Final[Mapping[str, str]] = {
     "enforcement.fine": "joint enforcement: fine",
     "enforcement.suspension": "joint enforcement: suspension",
 }
-
-
-def _ts(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
-def _dt(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,45 +91,6 @@ class Adjustment:
     def counts_at(self, at: datetime) -> bool:
         """Whether it still counts at `at`: until, not including, `fades_at`."""
         return self.fades_at > at
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "merchant_id": self.merchant_id,
-            "market_id": self.market_id,
-            "district": self.district,
-            "kind": self.kind,
-            "delta": self.delta,
-            "reason": self.reason,
-            "event_id": self.event_id,
-            "event_type": self.event_type,
-            "topic": self.topic,
-            "partition": self.partition,
-            "offset": self.offset,
-            "correlation_id": self.correlation_id,
-            "policy_version": self.policy_version,
-            "occurred_at": _ts(self.occurred_at),
-            "fades_at": _ts(self.fades_at),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> Adjustment:
-        return cls(
-            merchant_id=data["merchant_id"],
-            market_id=data["market_id"],
-            district=data["district"],
-            kind=data["kind"],
-            delta=data["delta"],
-            reason=data["reason"],
-            event_id=data["event_id"],
-            event_type=data["event_type"],
-            topic=data["topic"],
-            partition=data["partition"],
-            offset=data["offset"],
-            correlation_id=data["correlation_id"],
-            policy_version=data["policy_version"],
-            occurred_at=datetime.fromisoformat(data["occurred_at"]),
-            fades_at=datetime.fromisoformat(data["fades_at"]),
-        )
 
 
 def adjust(fact: Fact, book: PolicyBook) -> Adjustment | None:
@@ -222,29 +175,6 @@ class MerchantCredit:
         faded = self.next_fade_at is not None and self.next_fade_at <= now
         return faded or book.in_force(max(now, self.as_of)).version != self.policy_version
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "merchant_id": self.merchant_id,
-            "score": self.score,
-            "grade": self.grade,
-            "policy_version": self.policy_version,
-            "as_of": _ts(self.as_of),
-            "balance": self.balance,
-            "next_fade_at": _ts(self.next_fade_at),
-        }
-
-    @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> MerchantCredit:
-        return cls(
-            merchant_id=data["merchant_id"],
-            score=data["score"],
-            grade=data["grade"],
-            policy_version=data["policy_version"],
-            as_of=datetime.fromisoformat(data["as_of"]),
-            balance=data["balance"],
-            next_fade_at=_dt(data["next_fade_at"]),
-        )
-
 
 @dataclass(frozen=True, slots=True)
 class ScoreChange:
@@ -295,6 +225,22 @@ def _moved(before: MerchantCredit | None, after: MerchantCredit) -> bool:
     return before is None or (before.score, before.grade) != (after.score, after.grade)
 
 
+def _change(
+    before: MerchantCredit | None, after: MerchantCredit, reason: ChangeReason, at: datetime
+) -> ScoreChange:
+    """The move from `before` to `after` (the caller adds what caused it)."""
+    return ScoreChange(
+        merchant_id=after.merchant_id,
+        previous_score=None if before is None else before.score,
+        previous_grade=None if before is None else before.grade,
+        score=after.score,
+        grade=after.grade,
+        policy_version=after.policy_version,
+        reason=reason,
+        at=at,
+    )
+
+
 def apply(
     credit: MerchantCredit | None, adjustment: Adjustment, at: datetime, book: PolicyBook
 ) -> tuple[MerchantCredit, ScoreChange | None]:
@@ -324,17 +270,7 @@ def apply(
     after = _credit(adjustment.merchant_id, balance, next_fade, at, book)
     if not _moved(credit, after):
         return after, None
-    return after, ScoreChange(
-        merchant_id=after.merchant_id,
-        previous_score=None if credit is None else credit.score,
-        previous_grade=None if credit is None else credit.grade,
-        score=after.score,
-        grade=after.grade,
-        policy_version=after.policy_version,
-        reason="adjustment",
-        at=at,
-        adjustment=adjustment,
-    )
+    return after, replace(_change(credit, after, "adjustment", at), adjustment=adjustment)
 
 
 def rebuild(
@@ -370,14 +306,4 @@ def refade(
     if not _moved(credit, after):
         return after, None
     faded = sum(1 for a in entries if a.delta != 0 and credit.as_of < a.fades_at <= at)
-    return after, ScoreChange(
-        merchant_id=after.merchant_id,
-        previous_score=credit.score,
-        previous_grade=credit.grade,
-        score=after.score,
-        grade=after.grade,
-        policy_version=after.policy_version,
-        reason="fade",
-        at=at,
-        faded=faded,
-    )
+    return after, replace(_change(credit, after, "fade", at), faded=faded)

@@ -2,7 +2,7 @@
 rank from an assessment, and the merchant grades as CSV. No I/O.
 
     grade_shares({"A": 2, "B": 1, "C": 1})   # {"A": 0.5, "B": 0.25, "C": 0.25, "D": 0.0}
-    public_rank(assessment.to_dict())        # {"position": 1, "of": 3, "period": {...}} | None
+    public_rank(published)                   # {"position": 1, "of": 3, "period": {...}} | None
     grades_csv(rows)                         # UTF-8 text with a BOM, CSV_COLUMNS first
 """
 
@@ -45,18 +45,6 @@ class MerchantGrade:
     grade: str | None
     graded_at: datetime | None
 
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "name": self.name,
-            "market_id": self.market_id,
-            "market_name": self.market_name,
-            "district": self.district,
-            "stall_no": self.stall_no,
-            "grade": self.grade,
-            "graded_at": None if self.graded_at is None else self.graded_at.isoformat(),
-        }
-
 
 def grade_shares(counts: Mapping[str, int]) -> dict[str, float]:
     """Each grade's share of the merchants counted, rounded to 4 places; all 0.0 for none.
@@ -71,8 +59,8 @@ def grade_shares(counts: Mapping[str, int]) -> dict[str, float]:
 
 
 def public_rank(assessment: Mapping[str, Any] | None) -> dict[str, Any] | None:
-    """The market's rank in its district from a market assessment (`Assessment.to_dict()`), or
-    None when there is none or it was not ranked."""
+    """The market's rank in its district from a market assessment as published
+    (`credit.assessment.published`'s data), or None when there is none or it was not ranked."""
     if assessment is None or assessment.get("rank") is None or assessment.get("ranked") is None:
         return None
     return {
@@ -83,7 +71,8 @@ def public_rank(assessment: Mapping[str, Any] | None) -> dict[str, Any] | None:
 
 
 def _cell(value: object) -> str:
-    text = "" if value is None else str(value)
+    # An instant in the form the JSON answers give it (`T`, not str()'s space).
+    text = value.isoformat() if isinstance(value, datetime) else "" if value is None else str(value)
     # A cell a spreadsheet would run as a formula is shown as text (CSV injection).
     return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
 
@@ -96,6 +85,5 @@ def grades_csv(rows: Iterable[MerchantGrade], *, bom: bool = True) -> str:
     writer = csv.writer(out)
     writer.writerow(CSV_COLUMNS)
     for row in rows:
-        data = row.to_dict()
-        writer.writerow([_cell(data[c]) for c in CSV_COLUMNS])
+        writer.writerow([_cell(getattr(row, c)) for c in CSV_COLUMNS])
     return out.getvalue()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from services.credit import events
 from services.credit.domain import (
     NEUTRAL_SCORE,
     Assessment,
@@ -20,6 +21,7 @@ from services.credit.domain import (
     roll_up,
 )
 from services.credit.policy_files import default_book
+from services.runtime import serial
 
 POLICY = default_book().get("2026-01")  # docs/rules.md's weights; 2026-12 adds the duties
 WEIGHTS = POLICY.assessment.weights
@@ -63,8 +65,10 @@ def test_rates_and_the_weighted_score() -> None:
     assert result.score == round(expected, 2)
     assert result.policy_version == "2026-01"
     assert (result.rank, result.ranked) == (None, None)
-    assert Assessment.from_dict(result.to_dict()) == result
-    assert result.to_dict()["period_from"] == "2026-04-01T00:00:00+00:00"
+    assert serial.load(Assessment, serial.dump(result)) == result
+    assert events.assessment_data(result, PERIOD.end).period_from.isoformat() == (
+        "2026-04-01T00:00:00+00:00"
+    )
 
 
 def test_a_rate_with_nothing_to_rate_is_neutral() -> None:

@@ -25,6 +25,7 @@ from services.credit.domain import (
     roll_up,
 )
 from services.credit.policy_files import default_book
+from services.runtime import serial
 
 BOOK = default_book()
 DECEMBER = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
@@ -201,7 +202,7 @@ def test_duties_count_with_their_weights() -> None:
     lost = w["self_inspection_rate"] * 0.5 + w["report_on_time_rate"] * 1 + w["certified_share"]
     lost -= w["certified_share"] * 0.25
     assert lax.score == pytest.approx(good.score - 100 * lost / sum(w.values()), abs=0.01)
-    data = lax.to_dict()
+    data = serial.dump(lax)
     assert (data["self_inspection_rate"], data["report_on_time_rate"]) == (0.5, 0.0)
     assert data["certified_share"] == 0.25
 

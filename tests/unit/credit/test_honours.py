@@ -24,6 +24,8 @@ from services.credit.domain import (
 )
 from services.credit.domain.honours import market_entry, merchant_entry
 from services.credit.policy_files import POLICY_DIR, default_book, read_book
+from services.runtime import serial
+from tests.unit.credit.policy_data import edited
 
 CITY = ZoneInfo("Asia/Shanghai")
 NOVEMBER = Month(2026, 11)
@@ -236,7 +238,7 @@ def test_the_lists_are_ordered_and_delisting_compares_with_the_last_list() -> No
         ("honour", "merchant", "mer_1"),
         ("warning", "merchant", "mer_2"),
     ]
-    assert [Entry.from_dict(e.to_dict()) for e in entries] == entries
+    assert serial.load_many(Entry, serial.dump_many(entries)) == entries
     with pytest.raises(ValueError, match="listed twice"):
         draw(NOVEMBER, RULES, [good, good], [], CITY)
 
@@ -269,13 +271,7 @@ def test_the_shipped_rules_are_issue_17s() -> None:
 
 
 def _with(path: str, value: Any) -> dict[str, Any]:
-    data = shipped()
-    *parents, last = path.split("/")
-    node = data
-    for part in parents:
-        node = node[part]
-    node[last] = value
-    return data
+    return edited(shipped(), path, value)
 
 
 @pytest.mark.parametrize(

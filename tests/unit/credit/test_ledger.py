@@ -24,6 +24,7 @@ from services.credit.domain import (
     score,
 )
 from services.credit.policy_files import default_book
+from services.runtime import serial
 
 T0 = datetime(2026, 2, 1, 8, 0, tzinfo=UTC)
 D = timedelta(days=1)
@@ -99,7 +100,7 @@ def test_an_adjustment_names_its_cause_policy_and_fade_date() -> None:
         "inspection found major problems (task tsk_1: major (CCH-01)): -15 under policy 2026-01"
     )
     assert made.key == (f.event_id, "inspection.finding.major")
-    assert Adjustment.from_dict(made.to_dict()) == made
+    assert serial.load(Adjustment, serial.dump(made)) == made
 
 
 def test_registration_is_recorded_at_zero_and_an_unscored_kind_not_at_all() -> None:
@@ -266,7 +267,7 @@ def test_apply_never_runs_time_back_and_keeps_to_one_merchant() -> None:
 
 def test_credit_reads_back_from_json() -> None:
     credit = apply_all([entry("merchant.registered"), entry("inspection.finding.minor")], T0)
-    assert MerchantCredit.from_dict(credit.to_dict()) == credit
+    assert serial.load(MerchantCredit, serial.dump(credit)) == credit
 
 
 # -- rebuild -------------------------------------------------------------------------------------
@@ -280,7 +281,7 @@ def test_rebuild_counts_a_redelivered_event_once() -> None:
 
 def test_rebuild_refuses_two_different_entries_for_one_cause() -> None:
     major = entry("inspection.finding.major")
-    tampered = Adjustment.from_dict({**major.to_dict(), "delta": -1})
+    tampered = serial.load(Adjustment, {**serial.dump(major), "delta": -1})
     with pytest.raises(ValueError, match="two different adjustments"):
         rebuild([major, tampered], T0, BOOK)
 
@@ -345,9 +346,9 @@ def test_live_with_refades_equals_rebuild(ledger: list[Adjustment], lag: int, en
 @settings(max_examples=150, deadline=None)
 @given(deltas=st.lists(st.integers(-200, 200), max_size=30), day=OFFSETS)
 def test_the_score_is_always_within_bounds(deltas: list[int], day: int) -> None:
-    template = entry("inspection.pass").to_dict()
+    template = serial.dump(entry("inspection.pass"))
     ledger = [
-        Adjustment.from_dict({**template, "event_id": f"ev_{i}", "delta": delta})
+        serial.load(Adjustment, {**template, "event_id": f"ev_{i}", "delta": delta})
         for i, delta in enumerate(deltas)
     ]
     value = score(ledger, T0 + day * D, POLICY)

@@ -20,6 +20,7 @@ from services.credit.domain import (
     parse_duration,
 )
 from services.credit.policy_files import POLICY_DIR, default_book, read_book
+from tests.unit.credit.policy_data import edited
 
 SHIPPED = POLICY_DIR / "2026-01.yaml"
 
@@ -110,13 +111,7 @@ def _without(key: str) -> dict[str, Any]:
 
 
 def _with(path: str, value: Any) -> dict[str, Any]:
-    data = shipped()
-    *parents, last = path.split("/")
-    node = data
-    for part in parents:
-        node = node[part]
-    node[last] = value
-    return data
+    return edited(shipped(), path, value)
 
 
 @pytest.mark.parametrize(
