@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from contracts.people import actor_dict
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
 from services.registry.service import NewMarket, NewMerchant, NewTerminal, Registry
+from services.runtime import serial
 from services.runtime.auth import Principal, require
 from services.runtime.errors import InvalidInput
 from services.runtime.inputs import text_inputs
@@ -139,26 +138,19 @@ class TerminalIn(Strict):
     interval_s: int = Field(default=60, ge=1, le=3600)
 
 
-def _with_actors(entity: Market | Merchant | Terminal) -> dict[str, Any]:
-    """The entity's fields, its actors as `{"subject", "name"}` objects (or null)."""
-    out = asdict(entity)
-    out["registered_actor"] = actor_dict(entity.registered_actor)
-    out["updated_actor"] = actor_dict(entity.updated_actor)
-    return out
-
-
 def market_out(m: Market) -> dict[str, Any]:
-    out = _with_actors(m)
+    out: dict[str, Any] = serial.dump(m)
     out["opening_hours"] = {"open": out.pop("opens"), "close": out.pop("closes")}
     return out
 
 
 def merchant_out(m: Merchant) -> dict[str, Any]:
-    return _with_actors(m)
+    out: dict[str, Any] = serial.dump(m)
+    return out
 
 
 def terminal_out(t: Terminal, key: bytes | None = None) -> dict[str, Any]:
-    out = _with_actors(t)
+    out: dict[str, Any] = serial.dump(t)
     if key is not None:
         out["key"] = key.hex()
     return out
@@ -166,12 +158,13 @@ def terminal_out(t: Terminal, key: bytes | None = None) -> dict[str, Any]:
 
 @router.post("/districts", status_code=201, tags=["districts"])
 async def add_district(body: DistrictIn, reg: Reg, _: Admin) -> dict[str, Any]:
-    return asdict(await reg.add_district(District(body.code, body.name)))
+    out: dict[str, Any] = serial.dump(await reg.add_district(District(body.code, body.name)))
+    return out
 
 
 @router.get("/districts", tags=["districts"])
 async def list_districts(reg: Reg, _: Reader) -> list[dict[str, Any]]:
-    return [asdict(d) for d in await reg.districts()]
+    return serial.dump_many(await reg.districts())
 
 
 @router.post("/markets", status_code=201, tags=["markets"])

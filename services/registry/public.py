@@ -15,6 +15,7 @@ from pydantic import BaseModel, Field
 from services.registry.api import Reg
 from services.registry.domain.model import Market
 from services.registry.store import DirectoryQuery
+from services.runtime import serial
 from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
 
@@ -62,22 +63,15 @@ class PublicMerchantList(BaseModel):
 
 
 def public_market(m: Market, district_name: str | None) -> PublicMarket:
-    return PublicMarket(
-        id=m.id,
-        name=m.name,
-        district=m.district,
-        district_name=district_name,
-        kind=m.kind,
-        address=m.address,
-        opening_hours=PublicOpeningHours(open=m.opens, close=m.closes),
-        renovation_status=m.renovation_status,
-    )
+    # Only PublicMarket's own fields are taken from the market: never its task force.
+    opening_hours = PublicOpeningHours(open=m.opens, close=m.closes)
+    return serial.into(PublicMarket, m, district_name=district_name, opening_hours=opening_hours)
 
 
 @router.get("/public/districts")
 async def public_districts(reg: Reg) -> list[PublicDistrict]:
     """Every district: its code (the `district` filter) and name."""
-    return [PublicDistrict(code=d.code, name=d.name) for d in await reg.districts()]
+    return [serial.into(PublicDistrict, d) for d in await reg.districts()]
 
 
 @router.get("/public/markets")
@@ -106,6 +100,4 @@ async def public_market_page(market_id: str, reg: Reg) -> PublicMarket:
 async def public_market_merchants(market_id: str, reg: Reg) -> PublicMerchantList:
     """The market's active merchants (name and stall), by stall: what a complaint form lists."""
     merchants = await reg.trading_merchants(market_id)
-    return PublicMerchantList(
-        items=[PublicMerchantRef(id=m.id, name=m.name, stall_no=m.stall_no) for m in merchants]
-    )
+    return PublicMerchantList(items=[serial.into(PublicMerchantRef, m) for m in merchants])

@@ -7,14 +7,15 @@ The in-memory fakes of the same protocols are in `fakes.py`; one suite
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Protocol, TypeVar
+from typing import Protocol
 
 import asyncpg
 
-from contracts.people import actor_dict, actor_from
-from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
+from contracts.people import actor_dict
+from services.registry.domain.model import District, Market, Merchant, Terminal
+from services.runtime import serial
 
 
 @dataclass(frozen=True)
@@ -151,30 +152,16 @@ def postgres_stores(conn: asyncpg.Connection) -> Stores:
     )
 
 
-T = TypeVar("T", Market, Merchant, Terminal)
-
-
-def _entity(kind: type[T], r: asyncpg.Record, **converted: Any) -> T:
-    """A row as `kind`: its columns by name, the people behind it as `Actor`s."""
-    names = {f.name for f in fields(kind)}
-    found = {k: r[k] for k in r.keys() if k in names}  # noqa: SIM118 - Record has no __iter__ of keys
-    found["registered_actor"] = actor_from(r["registered_actor"])
-    found["updated_actor"] = actor_from(r["updated_actor"])
-    return kind(**(found | converted))
-
-
 def _market(r: asyncpg.Record) -> Market:
-    tf = r["task_force"]
-    task_force = TaskForce(tf["leader"], tuple(tf["members"])) if tf else None
-    return _entity(Market, r, task_force=task_force)
+    return serial.load(Market, dict(r))
 
 
 def _merchant(r: asyncpg.Record) -> Merchant:
-    return _entity(Merchant, r, categories=tuple(r["categories"]))
+    return serial.load(Merchant, dict(r))
 
 
 def _terminal(r: asyncpg.Record) -> Terminal:
-    return _entity(Terminal, r)
+    return serial.load(Terminal, dict(r))
 
 
 def _locked(sql: str, for_update: bool) -> str:
@@ -207,11 +194,6 @@ class PostgresDistricts(_OnConnection):
 class PostgresMarkets(_OnConnection):
     async def save(self, market: Market) -> None:
         m = market
-        tf: dict[str, Any] | None = (
-            {"leader": m.task_force.leader, "members": list(m.task_force.members)}
-            if m.task_force
-            else None
-        )
         await self.conn.execute(
             """INSERT INTO markets (id, district, name, kind, operator, address, capacity, opens,
                                    closes, renovation_status, task_force, version, updated_at,
@@ -225,7 +207,7 @@ class PostgresMarkets(_OnConnection):
                    task_force = EXCLUDED.task_force, version = EXCLUDED.version,
                    updated_at = EXCLUDED.updated_at, updated_actor = EXCLUDED.updated_actor""",
             m.id, m.district, m.name, m.kind, m.operator, m.address, m.capacity, m.opens,
-            m.closes, m.renovation_status, tf, m.version, m.updated_at,
+            m.closes, m.renovation_status, serial.dump(m.task_force), m.version, m.updated_at,
             actor_dict(m.registered_actor), actor_dict(m.updated_actor),
         )  # fmt: skip
 

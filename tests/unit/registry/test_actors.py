@@ -16,50 +16,17 @@ from services.registry.api import market_out, merchant_out, terminal_out
 from services.registry.domain.model import Market, Merchant, TaskForce, Terminal
 from services.runtime.outbox import outgoing
 from tests.unit.contracts.schema_subset import validate
+from tests.unit.registry.conftest import market, merchant, terminal
 
 NOW = datetime(2026, 5, 1, 8, tzinfo=UTC)
 CLERK = Actor(subject="1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d", name="赵登记员")
 OTHER = Actor(subject="6f5e4d3c-2b1a-4c0d-9e8f-7a6b5c4d3e2f", name="钱登记员")
 
-MARKET = Market(
-    id="mkt_1",
-    name="幸福农贸市场",
-    district="zhifu",
-    kind="farmers",
-    operator="幸福市场管理公司",
-    address="幸福路1号",
-    capacity=800,
-    opens="06:00",
-    closes="19:00",
-    updated_at=NOW,
-    registered_actor=CLERK,
-    updated_actor=CLERK,
-)
-MERCHANT = Merchant(
-    id="mer_1",
-    name="老王鲜肉",
-    market_id="mkt_1",
-    district="zhifu",
-    stall_no="A-01",
-    credit_code="914403001922038216",
-    food_licence="JY13706020012345",
-    licence_valid_until=date(2026, 12, 31),
-    updated_at=NOW,
-    registered_actor=CLERK,
-    updated_actor=CLERK,
-)
-TERMINAL = Terminal(
-    id="trm_1",
-    kind="cold_chain",
-    market_id="mkt_1",
-    district="zhifu",
-    interval_s=60,
-    merchant_id="mer_1",
-    stall_no="A-01",
-    profile="chilled",
-    updated_at=NOW,
-    registered_actor=CLERK,
-    updated_actor=CLERK,
+PEOPLE = {"updated_at": NOW, "registered_actor": CLERK, "updated_actor": CLERK}
+MARKET = market(**PEOPLE)
+MERCHANT = merchant(name="老王鲜肉", licence_valid_until=date(2026, 12, 31), **PEOPLE)
+TERMINAL = terminal(
+    kind="cold_chain", merchant_id="mer_1", stall_no="A-01", profile="chilled", **PEOPLE
 )
 
 

@@ -14,29 +14,11 @@ from services.registry.domain.model import (
     validate_opening_hours,
 )
 from services.runtime.errors import Conflict, InvalidInput
+from tests.unit.registry.conftest import market, merchant
 
 NOW = datetime(2026, 5, 1, 8, tzinfo=UTC)
-MARKET = Market(
-    id="mkt_1",
-    name="幸福农贸市场",
-    district="zhifu",
-    kind="farmers",
-    operator="幸福市场管理公司",
-    address="幸福路1号",
-    capacity=800,
-    opens="06:00",
-    closes="19:00",
-)
-MERCHANT = Merchant(
-    id="mer_1",
-    name="老王鲜肉",
-    market_id="mkt_1",
-    district="zhifu",
-    stall_no="A-01",
-    credit_code="914403001922038216",
-    food_licence="JY13706020012345",
-    licence_valid_until=date(2026, 12, 31),
-)
+MARKET = market()
+MERCHANT = merchant(name="老王鲜肉", licence_valid_until=date(2026, 12, 31))
 
 
 def test_opening_hours_must_close_after_they_open() -> None:

@@ -7,7 +7,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
-from services.registry.domain.model import Merchant, market_renovation_status
+from services.registry.domain.model import market_renovation_status
+from tests.unit.registry.conftest import merchant
 
 NOW = datetime(2026, 6, 1, 2, tzinfo=UTC)
 TODAY = date(2026, 6, 1)
@@ -28,16 +29,7 @@ def test_market_renovation_status_follows_its_projects(stages: list[str], status
     assert market_renovation_status(stages) == status
 
 
-MERCHANT = Merchant(
-    id="mer_1",
-    name="老王鲜肉",
-    market_id="m1",
-    district="zhifu",
-    stall_no="A-01",
-    credit_code="914403001922038216",
-    food_licence="JY13706020012345",
-    licence_valid_until=date(2026, 12, 31),
-)
+MERCHANT = merchant(name="老王鲜肉", market_id="m1", licence_valid_until=date(2026, 12, 31))
 
 
 def test_a_suspension_and_its_lifting_are_new_versions() -> None:
