@@ -20,11 +20,10 @@ from services.campaign.metrics import CampaignMetrics
 from services.campaign.service import Campaigns
 from services.campaign.settings import CampaignSettings
 from services.campaign.store import postgres_stores
-from services.campaign.units import joined
 from services.runtime.app import Service, create_app
 from services.runtime.clock import Clock, utc_now
 from services.runtime.directory import RegistryDirectory
-from services.runtime.unit_of_work import postgres_units
+from services.runtime.unit_of_work import joined_units, postgres_units
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -48,7 +47,9 @@ def build(
     async def on_market(
         conn: asyncpg.Connection, previous: MarketUpserted | None, market: MarketUpserted
     ) -> None:
-        await campaigns.on_market(previous, market, joined(conn, service.schema, postgres_stores))
+        await campaigns.on_market(
+            previous, market, joined_units(conn, service.schema, postgres_stores)
+        )
 
     directory.on_market_change(on_market)
 

@@ -64,6 +64,19 @@ class UnitOfWork(Generic[S]):
 UowFactory = Callable[[], UnitOfWork[S]]
 
 
+async def _claim(
+    conn: asyncpg.Connection, consumer: str, event_id: str, delivery: Delivery
+) -> bool:
+    return await inbox.claim(
+        conn,
+        consumer,
+        event_id,
+        topic=delivery.topic,
+        partition=delivery.partition,
+        offset=delivery.offset,
+    )
+
+
 class PostgresUnitOfWork(UnitOfWork[S]):
     """One connection from `pool`, one transaction, the service's outbox in `schema`."""
 
@@ -89,14 +102,7 @@ class PostgresUnitOfWork(UnitOfWork[S]):
 
     async def claim(self, consumer: str, event_id: str, delivery: Delivery) -> bool:
         assert self.conn is not None, "claim outside the unit of work"
-        return await inbox.claim(
-            self.conn,
-            consumer,
-            event_id,
-            topic=delivery.topic,
-            partition=delivery.partition,
-            offset=delivery.offset,
-        )
+        return await _claim(self.conn, consumer, event_id, delivery)
 
     async def __aexit__(
         self,
@@ -128,6 +134,40 @@ def postgres_units(
     """The factory a service hands its use cases; `pool` is read when a unit begins (the pool
     exists only once the service started)."""
     return lambda: PostgresUnitOfWork(pool(), schema, stores)
+
+
+class JoinedUnitOfWork(UnitOfWork[S]):
+    """A unit inside a transaction another part of the service holds: a registry view's, which
+    takes a newer snapshot and runs the service's hooks on its connection
+    (services/runtime/directory.py). What the unit writes and emits commits with the holder's
+    change, or neither does; an exception leaves through the holder, which rolls all of it back."""
+
+    def __init__(
+        self, conn: asyncpg.Connection, schema: str, stores: Callable[[asyncpg.Connection], S]
+    ) -> None:
+        super().__init__()
+        self.conn, self.schema = conn, schema
+        self.stores = stores(conn)
+
+    async def claim(self, consumer: str, event_id: str, delivery: Delivery) -> bool:
+        return await _claim(self.conn, consumer, event_id, delivery)
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if exc_type is None and self._outgoing:
+            await enqueue_many(self.conn, self._outgoing, schema=self.schema)
+        self._outgoing = []
+
+
+def joined_units(
+    conn: asyncpg.Connection, schema: str, stores: Callable[[asyncpg.Connection], S]
+) -> UowFactory[S]:
+    """The factory a hook hands its use case, for units on the holder's connection."""
+    return lambda: JoinedUnitOfWork(conn, schema, stores)
 
 
 class FakeUnitOfWork(UnitOfWork[S]):

@@ -17,11 +17,10 @@ from services.campaign.duties.metrics import DutiesMetrics
 from services.campaign.duties.policy_files import load_checklist
 from services.campaign.duties.service import ClockRun, Duties
 from services.campaign.duties.store import postgres_stores
-from services.campaign.units import joined
 from services.runtime.app import Service
 from services.runtime.clock import Clock, utc_now
 from services.runtime.directory import RegistryDirectory
-from services.runtime.unit_of_work import postgres_units
+from services.runtime.unit_of_work import joined_units, postgres_units
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -53,7 +52,7 @@ def install(
         conn: asyncpg.Connection, previous: MarketUpserted | None, market: MarketUpserted
     ) -> None:
         await duties.on_market_change(
-            previous, market, joined(conn, service.schema, postgres_stores)
+            previous, market, joined_units(conn, service.schema, postgres_stores)
         )
 
     directory.on_market_change(on_market)

@@ -11,7 +11,7 @@ import pytest
 from services.runtime.db import create_pool
 from services.runtime.messaging import Delivery
 from services.runtime.outbox import outgoing
-from services.runtime.unit_of_work import postgres_units
+from services.runtime.unit_of_work import joined_units, postgres_units
 from tests.unit.contracts.samples import SAMPLES
 
 MARKET = "registry.market.upserted"
@@ -83,3 +83,33 @@ async def _every_way(svc: Any, pool: asyncpg.Pool) -> None:
     assert await _counts(svc.pool) == {"notes": 1, "inbox": 1, "outbox": 1}
     # Every connection went back to the pool.
     assert pool.get_size() - pool.get_idle_size() == 0
+
+
+async def test_a_joined_unit_commits_and_rolls_back_with_the_transaction_it_joined(
+    make_service, started
+) -> None:
+    svc = make_service()
+    started.append(svc)
+    await svc.start()
+    svc.relay.stop()
+    await svc.pool.execute("CREATE TABLE uow_notes (text text NOT NULL)")
+    item = outgoing("registry", MARKET, "mkt_1", SAMPLES[MARKET])
+
+    async def hook(conn: asyncpg.Connection, text: str) -> None:
+        async with joined_units(conn, svc.schema, Notes)() as work:
+            assert await work.claim("uow-test", f"evt_{text}", DELIVERY)
+            await work.stores.add(text)
+            work.emit(item)
+
+    # The holder fails after the hook: nothing of the hook's stays.
+    with pytest.raises(RuntimeError):
+        async with svc.pool.acquire() as conn, conn.transaction():
+            await hook(conn, "lost")
+            raise RuntimeError("the holder failed after the hook")
+    assert await _counts(svc.pool) == {"notes": 0, "inbox": 0, "outbox": 0}
+
+    async with svc.pool.acquire() as conn, conn.transaction():
+        await hook(conn, "kept")
+        # Written inside the holder's transaction: not visible outside it until it commits.
+        assert await _counts(svc.pool) == {"notes": 0, "inbox": 0, "outbox": 0}
+    assert await _counts(svc.pool) == {"notes": 1, "inbox": 1, "outbox": 1}
