@@ -10,10 +10,10 @@ Locks (`for_update`, SKIP LOCKED) have no meaning in one task's memory and are n
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime
-from types import TracebackType
-from typing import Self, TypeVar
+from typing import TypeVar
 
 from services.registry.domain.model import District, Market, Merchant, Terminal
 from services.registry.store import DirectoryQuery, Stores
@@ -241,19 +241,8 @@ class FakeRegistryUnits(FakeUnitOfWork[Stores]):
 
     def __init__(self, tables: Tables | None = None) -> None:
         self.tables = tables if tables is not None else Tables()
-        super().__init__(fake_stores(self.tables))
-        self._before = self.tables.copy()
+        super().__init__(fake_stores(self.tables), snapshot=self._keep_tables)
 
-    async def __aenter__(self) -> Self:
-        self._before = self.tables.copy()
-        return await super().__aenter__()
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is not None:
-            self.tables.restore(self._before)
-        await super().__aexit__(exc_type, exc, tb)
+    def _keep_tables(self) -> Callable[[], None]:
+        before = self.tables.copy()
+        return lambda: self.tables.restore(before)

@@ -58,6 +58,13 @@ class UnitOfWork(Generic[S]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        try:
+            await self._finish(commit=exc_type is None)
+        finally:
+            self._outgoing = []
+
+    async def _finish(self, *, commit: bool) -> None:
+        """Commit (the block returned) or roll back (it raised)."""
         raise NotImplementedError
 
 
@@ -104,15 +111,10 @@ class PostgresUnitOfWork(UnitOfWork[S]):
         assert self.conn is not None, "claim outside the unit of work"
         return await _claim(self.conn, consumer, event_id, delivery)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def _finish(self, *, commit: bool) -> None:
         assert self.conn is not None and self._tx is not None
         try:
-            if exc_type is None:
+            if commit:
                 if self._outgoing:
                     await enqueue_many(self.conn, self._outgoing, schema=self.schema)
                 await self._tx.commit()
@@ -123,7 +125,6 @@ class PostgresUnitOfWork(UnitOfWork[S]):
                 await self._tx.rollback()
             raise
         finally:
-            self._outgoing = []
             conn, self.conn = self.conn, None
             await self.pool.release(conn)
 
@@ -152,15 +153,9 @@ class JoinedUnitOfWork(UnitOfWork[S]):
     async def claim(self, consumer: str, event_id: str, delivery: Delivery) -> bool:
         return await _claim(self.conn, consumer, event_id, delivery)
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None and self._outgoing:
+    async def _finish(self, *, commit: bool) -> None:
+        if commit and self._outgoing:
             await enqueue_many(self.conn, self._outgoing, schema=self.schema)
-        self._outgoing = []
 
 
 def joined_units(
@@ -203,13 +198,8 @@ class FakeUnitOfWork(UnitOfWork[S]):
         self._claims.append(key)
         return True
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        if exc_type is None:
+    async def _finish(self, *, commit: bool) -> None:
+        if commit:
             self.published.extend(self._outgoing)
             self.claimed.update(self._claims)
             self.commits += 1
@@ -217,7 +207,7 @@ class FakeUnitOfWork(UnitOfWork[S]):
             self.rollbacks += 1
             if self._restore is not None:
                 self._restore()
-        self._outgoing, self._claims, self._restore = [], [], None
+        self._claims, self._restore = [], None
 
     def factory(self) -> UowFactory[S]:
         return lambda: self
