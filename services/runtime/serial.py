@@ -67,9 +67,27 @@ def into(model: type[M], value: Any, **overrides: Any) -> M:
     return model.model_validate(data)
 
 
+_PLAIN = frozenset({str, int, float, bool, type(None)})
+
+
 def jsonable(value: Any) -> Any:
     """Python data as JSON-ready data, instants in `isoformat()`'s form."""
-    if value is None or isinstance(value, str | bool | int | float):
+    # Exact types first: what pydantic's python-mode dump returns is almost always one of them,
+    # and a type lookup costs a fraction of the isinstance chain (stores dump whole listings).
+    kind = type(value)
+    if kind in _PLAIN:
+        return value
+    if kind is dict:
+        return {str(k): jsonable(v) for k, v in value.items()}
+    if kind is list or kind is tuple:
+        return [jsonable(v) for v in value]
+    if kind is datetime:
+        return value.isoformat()
+    return _jsonable_other(value)
+
+
+def _jsonable_other(value: Any) -> Any:
+    if isinstance(value, str | bool | int | float):
         return value
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
