@@ -20,22 +20,10 @@ from typing import Any, ClassVar
 
 import yaml
 from pydantic import Field, field_validator
-from pydantic.fields import FieldInfo
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import SettingsConfigDict
 
 from services.inspection.domain import Policy
-from services.runtime.settings import ServiceSettings, _UnprefixedEnv
-
-# Read only under the INSPECTION_ prefix: a stack-wide POLICY or POLICY_FILE could be another
-# service's (credit's scoring policy is a data file too).
-_OWN_ONLY = frozenset({"policy", "policy_file"})
-
-
-class _SharedEnv(_UnprefixedEnv):
-    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
-        if field_name in _OWN_ONLY:
-            return None, field_name, False
-        return super().get_field_value(field, field_name)
+from services.runtime.settings import ServiceSettings
 
 
 class InvalidPolicy(ValueError):
@@ -46,6 +34,9 @@ class InspectionSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="INSPECTION_")
     service_name: ClassVar[str] = "inspection"
     default_port: ClassVar[int] = 8103
+    # Read only under the INSPECTION_ prefix: a stack-wide POLICY or POLICY_FILE could be another
+    # service's (credit's scoring policy is a data file too).
+    own_only: ClassVar[frozenset[str]] = frozenset({"policy", "policy_file"})
 
     timezone: str = "Asia/Shanghai"
     clock_check_interval_s: float = 30.0
@@ -67,17 +58,6 @@ class InspectionSettings(ServiceSettings):
     policy_file: Path | None = Field(
         default=None, description="a YAML or JSON file of policy overrides"
     )
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        return (init_settings, env_settings, _SharedEnv(settings_cls), file_secret_settings)
 
     @field_validator("policy", mode="before")
     @classmethod

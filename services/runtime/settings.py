@@ -22,6 +22,8 @@ class _UnprefixedEnv(EnvSettingsSource):
     """Reads the stack-wide names: the field name upper-cased, or `SENTINEL_<FIELD>`."""
 
     def get_field_value(self, field: Any, field_name: str) -> tuple[Any, str, bool]:
+        if field_name in getattr(self.settings_cls, "own_only", ()):
+            return None, field_name, False
         for name in (field_name.upper(), f"SENTINEL_{field_name.upper()}"):
             value = self.env_vars.get(name.lower())
             if value is not None:
@@ -82,6 +84,9 @@ def kafka_client_options_from_env(service: str) -> dict[str, Any]:
 class ServiceSettings(KafkaClientSettings):
     service_name: ClassVar[str] = "service"
     default_port: ClassVar[int] = 8100
+    # Fields read only under the service's own prefix, never from a stack-wide name: a service's
+    # policy (INSPECTION_POLICY) must not be taken from another service's (POLICY) by accident.
+    own_only: ClassVar[frozenset[str]] = frozenset()
 
     kafka_bootstrap_servers: str = "127.0.0.1:19092"
     database_url: str = "postgresql://postgres@127.0.0.1:15432/postgres"
