@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
+from contracts import durations
 from services.complaints.domain.calendar import resolve_timezone
 
 
@@ -93,18 +93,7 @@ class Policy:
 
 DEFAULT_POLICY = Policy()
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
-
 
 def parse_duration(value: object, name: str = "duration") -> timedelta:
     """A `timedelta`, a number of seconds, or `"48h"` / `"2d"` / `"90m"` / `"30s"`."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return timedelta(seconds=float(match.group(1)) * _UNIT[match.group(2)])
-    raise ValueError(f"{name}: {value!r} is not a duration (seconds, or e.g. '48h', '2d')")
+    return durations.parse_duration(value, name, bare_seconds=True, example="'48h', '2d'")

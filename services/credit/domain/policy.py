@@ -28,7 +28,6 @@ the first version is adjusted by the first version: there is no older rule to ap
 from __future__ import annotations
 
 import bisect
-import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -36,6 +35,8 @@ from itertools import pairwise
 from types import MappingProxyType
 from typing import Any, Final
 
+from contracts import durations
+from contracts.durations import format_duration as format_duration
 from contracts.inspection import GRADES, Grade
 from services.credit.domain.errors import UnknownPolicyVersion
 from services.credit.domain.facts import FACT_KINDS, aware
@@ -407,28 +408,9 @@ class _Where:
             raise self.error("honours", str(exc)) from exc
 
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
-
-
 def parse_duration(value: object, name: str = "duration") -> timedelta:
     """A `timedelta`, or `"365d"` / `"12h"` / `"90m"` / `"30s"` (a bare number is ambiguous)."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return timedelta(seconds=float(match.group(1)) * _UNIT[match.group(2)])
-    raise ValueError(f"{name}: {value!r} is not a duration with a unit, e.g. '365d'")
-
-
-def format_duration(value: timedelta) -> str:
-    """The shortest whole-unit form `parse_duration` reads back: `"365d"`, `"36h"`, `"90s"`."""
-    seconds = value.total_seconds()
-    for unit in ("d", "h", "m"):
-        if seconds % _UNIT[unit] == 0:
-            return f"{int(seconds // _UNIT[unit])}{unit}"
-    return f"{seconds:g}s"
+    return durations.parse_duration(value, name, bare_seconds=False, example="'365d'")
 
 
 # -- the book of versions ------------------------------------------------------------------------

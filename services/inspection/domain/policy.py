@@ -9,7 +9,6 @@ to every rule. Durations are `timedelta`s; `from_dict` also takes seconds or str
 from __future__ import annotations
 
 import dataclasses
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -17,6 +16,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from contracts import durations
 from contracts.inspection import DEPARTMENTS, FINDING_SEVERITIES, GRADES, outcome_rank
 from contracts.telemetry import SEVERITIES
 
@@ -258,18 +258,7 @@ class Policy:
 
 DEFAULT_POLICY = Policy()
 
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
-_UNIT = {"s": 1, "m": 60, "h": 3600, "d": 86_400}
-
 
 def parse_duration(value: object, name: str = "duration") -> timedelta:
     """A `timedelta`, a number of seconds, or `"4h"` / `"7d"` / `"90m"` / `"30s"`."""
-    if isinstance(value, timedelta):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return timedelta(seconds=value)
-    if isinstance(value, str):
-        match = _DURATION.match(value)
-        if match:
-            return timedelta(seconds=float(match.group(1)) * _UNIT[match.group(2)])
-    raise ValueError(f"{name}: {value!r} is not a duration (seconds, or e.g. '4h', '7d')")
+    return durations.parse_duration(value, name, bare_seconds=True, example="'4h', '7d'")
