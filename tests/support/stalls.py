@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
+from contracts.telemetry import sign
 from tests.support.city_processes import City
 from tests.support.poll import until
-from tests.support.readings import Terminal, encode
+from tests.support.readings import Terminal, encode, iso
 
 
 @dataclass
@@ -88,7 +89,32 @@ async def open_stall(city: City, district: str | None = None) -> Stall:
             return r.status_code == 200
 
         await until(planned, within=60, what="inspection planned the merchant's patrols")
+    await _telemetry_knows(city, stall.freezer)
     return stall
+
+
+async def _telemetry_knows(city: City, terminal: Terminal) -> None:
+    """Wait until telemetry's registry view holds the terminal: a reading sent before that is
+    rightly rejected as `unknown_terminal`, and the test's risk never comes. The probe is the
+    terminal's reading under a wrong key: rejected for its signature once the terminal is known
+    (which changes no state), for the unknown terminal before."""
+    body: dict[str, Any] = {
+        "terminal_id": terminal.id,
+        "seq": 1,
+        "ts": iso(datetime.now(UTC)),
+        "kind": terminal.kind,
+        "temp_c": -18.0,
+    }
+    probe = {**body, "sig": sign(body, bytes(32))}
+    async with city.client("telemetry") as telemetry:
+
+        async def known() -> bool:
+            r = await telemetry.post("/ingest", json=[probe])
+            if r.status_code != 200:  # 429 while the ingest bucket refills
+                return False
+            return bool(r.json()["results"][0]["reason"] != "unknown_terminal")
+
+        await until(known, within=60, every=1.0, what="telemetry knows the terminal")
 
 
 async def send_readings(city: City, readings: list[dict[str, Any]]) -> None:
