@@ -994,6 +994,46 @@ def _where(district: str, district_name: str | None, market_name: str | None) ->
     return market_name or district_name or district
 
 
+def _opened(
+    kind: str,
+    source_id: str,
+    *,
+    disclosure_id: str,
+    district: str,
+    market_id: str | None,
+    district_name: str | None,
+    market_name: str | None,
+    title: str,
+    title_en: str,
+    details: tuple[str, ...],
+    deadline: datetime,
+    deadline_date: date,
+    now: datetime,
+    state: str = "open",
+    **kept: Any,
+) -> Disclosure:
+    """A disclosure first published at `now`; `kept` holds what only some kinds carry (the
+    campaign, the merchant, the exposure, when it was resolved)."""
+    return Disclosure(
+        id=disclosure_id,
+        kind=kind,
+        source_id=source_id,
+        state=state,
+        district=district,
+        district_name=district_name,
+        market_id=market_id,
+        market_name=market_name,
+        title=title,
+        title_en=title_en,
+        details=details,
+        deadline=deadline,
+        deadline_date=deadline_date,
+        opened_at=now,
+        updated_at=now,
+        **kept,
+    )
+
+
 def disclose_late_milestone(
     milestone: Milestone,
     *,
@@ -1012,24 +1052,23 @@ def disclose_late_milestone(
     else:
         details.append("截至公开时尚未完成")
     done = milestone.achieved_on is not None
-    return Disclosure(
-        id=disclosure_id,
-        kind="late_milestone",
-        source_id=milestone.id,
-        state="resolved" if done else "open",
+    return _opened(
+        "late_milestone",
+        milestone.id,
+        disclosure_id=disclosure_id,
         district=milestone.district,
-        district_name=district_name,
         market_id=milestone.market_id,
+        district_name=district_name,
         market_name=market_name,
-        campaign_id=milestone.campaign_id,
         title=f"{where}未按期{zh}",
         title_en=f"{where}: {en} — deadline {milestone.deadline.isoformat()} missed",
         details=tuple(details),
         deadline=end_of_day(milestone.deadline, tz),
         deadline_date=milestone.deadline,
-        opened_at=now,
+        now=now,
+        state="resolved" if done else "open",
         resolved_at=now if done else None,
-        updated_at=now,
+        campaign_id=milestone.campaign_id,
     )
 
 
@@ -1046,23 +1085,21 @@ def disclose_failed_check(
     assert check.rectify_by is not None, "a failed check has a rectification deadline"
     zh, en = CHECK_LABELS[check.kind]
     where = _where(project.district, district_name, market_name)
-    return Disclosure(
-        id=disclosure_id,
-        kind="failed_check",
-        source_id=check.id,
-        state="open",
+    return _opened(
+        "failed_check",
+        check.id,
+        disclosure_id=disclosure_id,
         district=project.district,
-        district_name=district_name,
         market_id=project.market_id,
+        district_name=district_name,
         market_name=market_name,
-        campaign_id=project.campaign_id,
         title=f"{where}改造工程{zh}检查不合格，限期{check.rectify_by.isoformat()}前整改",
         title_en=f"{where}: renovation {en} check failed; rectify by {check.rectify_by}",
         details=check.findings,
         deadline=end_of_day(check.rectify_by, tz),
         deadline_date=check.rectify_by,
-        opened_at=now,
-        updated_at=now,
+        now=now,
+        campaign_id=project.campaign_id,
     )
 
 
@@ -1094,25 +1131,23 @@ def disclose_overdue_rectification(
         p for p in (where, order.stall_no and f"{order.stall_no}摊位", merchant_name) if p
     )
     deadline_date = order.deadline.astimezone(tz).date()
-    return Disclosure(
-        id=disclosure_id,
-        kind="overdue_rectification",
-        source_id=order.rectification_id,
-        state="open",
+    return _opened(
+        "overdue_rectification",
+        order.rectification_id,
+        disclosure_id=disclosure_id,
         district=order.district,
-        district_name=district_name,
         market_id=order.market_id,
+        district_name=district_name,
         market_name=market_name,
-        merchant_id=order.merchant_id,
-        merchant_name=merchant_name,
-        stall_no=order.stall_no,
         title=f"{who} 逾期未整改",
         title_en=f"{who}: rectification overdue since {deadline_date.isoformat()}",
         details=order.findings,
         deadline=order.deadline,
         deadline_date=deadline_date,
-        opened_at=now,
-        updated_at=now,
+        now=now,
+        merchant_id=order.merchant_id,
+        merchant_name=merchant_name,
+        stall_no=order.stall_no,
     )
 
 
@@ -1202,22 +1237,20 @@ def disclose_exposure(
         raise InvalidInput("rectify_by", f"must be within {MAX_RECTIFY_DAYS} days of today")
     en = EXPOSURE_SOURCE_LABELS[report.source][1]
     where = _where(district, district_name, market_name)
-    return Disclosure(
-        id=disclosure_id,
-        kind="exposure",
-        source_id=disclosure_id,
-        state="open",
+    return _opened(
+        "exposure",
+        disclosure_id,
+        disclosure_id=disclosure_id,
         district=district,
-        district_name=district_name,
         market_id=market_id,
+        district_name=district_name,
         market_name=market_name,
         title=f"{where}：{title}",
         title_en=f"{where}: {title} — exposed by {en}; rectify by {report.rectify_by}",
         details=details,
         deadline=end_of_day(report.rectify_by, tz),
         deadline_date=report.rectify_by,
-        opened_at=now,
-        updated_at=now,
+        now=now,
         exposure_source=report.source,
         exposure_reference=reference,
         recorded_by=by,
