@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Final, Literal, Protocol, get_args
+from typing import Final, Literal, Protocol, get_args
 
 from pydantic import BaseModel
 
@@ -155,31 +155,41 @@ class Fact:
         return (self.event_id, self.kind)
 
 
-def _fact(
-    kind: FactKind,
-    *,
+class Place(Protocol):
+    """Where an event says the merchant trades (every consumed model carries both)."""
+
+    @property
+    def market_id(self) -> str: ...
+    @property
+    def district(self) -> str: ...
+
+
+def _facts(
     merchant_id: str,
-    market_id: str,
-    district: str,
+    place: Place,
     occurred_at: datetime,
     event_type: str,
     meta: EventMeta,
-    detail: str,
-) -> Fact:
-    return Fact(
-        kind=kind,
-        merchant_id=merchant_id,
-        market_id=market_id,
-        district=district,
-        occurred_at=occurred_at,
-        event_id=meta.event_id,
-        event_type=event_type,
-        topic=meta.topic,
-        partition=meta.partition,
-        offset=meta.offset,
-        correlation_id=meta.correlation_id,
-        detail=detail,
-    )
+    found: list[tuple[FactKind, str]],
+) -> list[Fact]:
+    """The facts one event gives about one merchant, one per (kind, detail) found in it."""
+    return [
+        Fact(
+            kind=kind,
+            merchant_id=merchant_id,
+            market_id=place.market_id,
+            district=place.district,
+            occurred_at=occurred_at,
+            event_id=meta.event_id,
+            event_type=event_type,
+            topic=meta.topic,
+            partition=meta.partition,
+            offset=meta.offset,
+            correlation_id=meta.correlation_id,
+            detail=detail,
+        )
+        for kind, detail in found
+    ]
 
 
 def _mismatch(event_type: str, model: type[BaseModel], data: object) -> ValueError:
@@ -209,25 +219,18 @@ def facts_from_inspection(event_type: str, data: BaseModel, meta: EventMeta) -> 
 def _task_completed(task: TaskCompleted, meta: EventMeta) -> list[Fact]:
     if task.merchant_id is None or task.reason_kind == "reinspection":
         return []
-    common: dict[str, Any] = {
-        "merchant_id": task.merchant_id,
-        "market_id": task.market_id,
-        "district": task.district,
-        "occurred_at": task.completed_at,
-        "event_type": TASK_COMPLETED,
-        "meta": meta,
-    }
+    found: list[tuple[FactKind, str]]
     if task.outcome == "pass":
-        return [_fact("inspection.pass", detail=f"task {task.task_id} passed", **common)]
-    codes = ", ".join(f.code for f in task.findings)
-    kind = _FINDING_KIND[task.outcome]
-    facts = [_fact(kind, detail=f"task {task.task_id}: {task.outcome} ({codes})", **common)]
-    risks = [t.id for t in task.triggers if t.kind == "risk" and t.category == "food_safety"]
-    if risks:
-        # One per inspection however many risks it confirmed: the inspection is the one fact.
-        detail = f"task {task.task_id} ({task.outcome}) confirmed risk {', '.join(risks)}"
-        facts.append(_fact("food_safety_risk.confirmed", detail=detail, **common))
-    return facts
+        found = [("inspection.pass", f"task {task.task_id} passed")]
+    else:
+        codes = ", ".join(f.code for f in task.findings)
+        found = [(_FINDING_KIND[task.outcome], f"task {task.task_id}: {task.outcome} ({codes})")]
+        risks = [t.id for t in task.triggers if t.kind == "risk" and t.category == "food_safety"]
+        if risks:
+            # One per inspection however many risks it confirmed: the inspection is the one fact.
+            detail = f"task {task.task_id} ({task.outcome}) confirmed risk {', '.join(risks)}"
+            found.append(("food_safety_risk.confirmed", detail))
+    return _facts(task.merchant_id, task, task.completed_at, TASK_COMPLETED, meta, found)
 
 
 def _rectification_verified(order: RectificationVerified, meta: EventMeta) -> list[Fact]:
@@ -235,18 +238,8 @@ def _rectification_verified(order: RectificationVerified, meta: EventMeta) -> li
     if order.merchant_id is None or not (order.passed and order.on_time):
         return []
     detail = f"rectification {order.rectification_id} ({order.severity}) verified on time"
-    return [
-        _fact(
-            "rectification.on_time",
-            merchant_id=order.merchant_id,
-            market_id=order.market_id,
-            district=order.district,
-            occurred_at=order.verified_at,
-            event_type=RECTIFICATION_VERIFIED,
-            meta=meta,
-            detail=detail,
-        )
-    ]
+    found: list[tuple[FactKind, str]] = [("rectification.on_time", detail)]
+    return _facts(order.merchant_id, order, order.verified_at, RECTIFICATION_VERIFIED, meta, found)
 
 
 def _rectification_overdue(order: RectificationOverdue, meta: EventMeta) -> list[Fact]:
@@ -254,18 +247,8 @@ def _rectification_overdue(order: RectificationOverdue, meta: EventMeta) -> list
         return []
     deadline = order.deadline.isoformat() if order.deadline else "none"
     detail = f"rectification {order.rectification_id} ({order.severity}) past deadline {deadline}"
-    return [
-        _fact(
-            "rectification.overdue",
-            merchant_id=order.merchant_id,
-            market_id=order.market_id,
-            district=order.district,
-            occurred_at=order.overdue_at,
-            event_type=RECTIFICATION_OVERDUE,
-            meta=meta,
-            detail=detail,
-        )
-    ]
+    found: list[tuple[FactKind, str]] = [("rectification.overdue", detail)]
+    return _facts(order.merchant_id, order, order.overdue_at, RECTIFICATION_OVERDUE, meta, found)
 
 
 # -- complaints.events.v1 ----------------------------------------------------------------------
@@ -300,18 +283,9 @@ def facts_from_complaint(event_type: str, data: ClosedComplaint, meta: EventMeta
         return []
     if data.closed_at is None:
         raise ValueError(f"{event_type} {data.complaint_id}: closed_at is missing")
-    return [
-        _fact(
-            "complaint.substantiated",
-            merchant_id=data.merchant_id,
-            market_id=data.market_id,
-            district=data.district,
-            occurred_at=data.closed_at,
-            event_type=COMPLAINT_CLOSED,
-            meta=meta,
-            detail=f"complaint {data.complaint_id} ({data.category}) substantiated",
-        )
-    ]
+    detail = f"complaint {data.complaint_id} ({data.category}) substantiated"
+    found: list[tuple[FactKind, str]] = [("complaint.substantiated", detail)]
+    return _facts(data.merchant_id, data, data.closed_at, COMPLAINT_CLOSED, meta, found)
 
 
 # -- registry.merchants.v1 ---------------------------------------------------------------------
@@ -327,30 +301,16 @@ def facts_from_merchant(
     status kind only when the status changed into it; an unchanged snapshot, or a change back
     to `active`, gives nothing.
     """
-    common: dict[str, Any] = {
-        "merchant_id": data.merchant_id,
-        "market_id": data.market_id,
-        "district": data.district,
-        "occurred_at": aware(data.updated_at, "updated_at"),
-        "event_type": MERCHANT_UPSERTED,
-        "meta": meta,
-    }
-    facts: list[Fact] = []
+    found: list[tuple[FactKind, str]] = []
     if previous_status is None:
-        facts.append(
-            _fact("merchant.registered", detail=f"merchant {data.merchant_id} registered", **common)
-        )
+        found.append(("merchant.registered", f"merchant {data.merchant_id} registered"))
     if data.status != previous_status and data.status in _STATUS_KIND:
         was = previous_status or "unregistered"
-        facts.append(
-            _fact(
-                _STATUS_KIND[data.status],
-                detail=f"status {was} → {data.status} (licence valid until "
-                f"{data.licence_valid_until.isoformat()})",
-                **common,
-            )
-        )
-    return facts
+        valid_until = data.licence_valid_until.isoformat()
+        detail = f"status {was} → {data.status} (licence valid until {valid_until})"
+        found.append((_STATUS_KIND[data.status], detail))
+    updated_at = aware(data.updated_at, "updated_at")
+    return _facts(data.merchant_id, data, updated_at, MERCHANT_UPSERTED, meta, found)
 
 
 # -- campaign.enforcement.v1 -------------------------------------------------------------------
@@ -375,15 +335,6 @@ def facts_from_enforcement(event_type: str, data: BaseModel, meta: EventMeta) ->
     if data.merchant_id is None:
         return []
     origin = f"{_ORIGIN[data.origin.kind]} {data.origin.id}"
-    return [
-        _fact(
-            _SANCTION_KIND[data.decision.sanction],
-            merchant_id=data.merchant_id,
-            market_id=data.market_id,
-            district=data.district,
-            occurred_at=data.decided_at,
-            event_type=ENFORCEMENT_DECIDED,
-            meta=meta,
-            detail=f"case {data.case_id} from {origin}: {_sanction(data)}",
-        )
-    ]
+    detail = f"case {data.case_id} from {origin}: {_sanction(data)}"
+    found = [(_SANCTION_KIND[data.decision.sanction], detail)]
+    return _facts(data.merchant_id, data, data.decided_at, ENFORCEMENT_DECIDED, meta, found)
