@@ -14,7 +14,7 @@ district is known once it has a market.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol
@@ -70,6 +70,7 @@ from services.runtime.auth import ALL_DISTRICTS, Principal
 from services.runtime.clock import Clock, utc_now
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
 from services.runtime.messaging import Delivery
+from services.runtime.outbox import Item
 from services.runtime.unit_of_work import UnitOfWork, UowFactory
 
 log = logging.getLogger(__name__)
@@ -486,8 +487,7 @@ class Campaigns:
                 now=self.now(),
                 planned_on=cmd.planned_on,
             )
-            await work.stores.projects.save(project)
-            work.emit(events.renovation_upserted(project, "created", actor(who)))
+            await self._save_project(work, project, "created", actor(who))
         self.metrics.renovations.labels("created").inc()
         return project
 
@@ -500,15 +500,14 @@ class Campaigns:
         scope_items: Sequence[ScopeItem] | None = None,
         budget: Sequence[BudgetLine] | None = None,
     ) -> RenovationProject:
-        async with self.uow() as work:
-            project = await self._project(work, who, project_id, for_update=True)
-            changed = amend_project(
+        return await self._change_project(
+            who,
+            project_id,
+            "amended",
+            lambda project: amend_project(
                 project, self.now(), title=title, scope_items=scope_items, budget=budget
-            )
-            await work.stores.projects.save(changed)
-            work.emit(events.renovation_upserted(changed, "amended", actor(who)))
-        self.metrics.renovations.labels("amended").inc()
-        return changed
+            ),
+        )
 
     async def advance(
         self,
@@ -534,8 +533,7 @@ class Campaigns:
                 now=self.now(),
                 note=note,
             )
-            await work.stores.projects.save(changed)
-            work.emit(events.renovation_upserted(changed, "stage_changed", actor(who)))
+            await self._save_project(work, changed, "stage_changed", actor(who))
             if stage == "approved":
                 campaign = await self._campaign(work, changed.campaign_id)
                 await self._auto_record(
@@ -567,9 +565,7 @@ class Campaigns:
                 now=self.now(),
             )
             changed, check = outcome.project, outcome.check
-            await work.stores.projects.save(changed)
-            upserted = events.renovation_upserted(changed, "check_recorded", actor(who))
-            work.emit(upserted)
+            upserted = await self._save_project(work, changed, "check_recorded", actor(who))
             if check.result == "fail":
                 market_name = self._market_name(changed.market_id)
                 disclosure = disclose_failed_check(
@@ -617,20 +613,49 @@ class Campaigns:
         who.require_district(project.district)
         return project
 
+    async def _change_project(
+        self,
+        who: Principal,
+        project_id: str,
+        change: str,
+        decide: Callable[[RenovationProject], RenovationProject],
+    ) -> RenovationProject:
+        """The use case of a change `who` makes to one project: `decide` is the rule."""
+        async with self.uow() as work:
+            project = await self._project(work, who, project_id, for_update=True)
+            changed = decide(project)
+            await self._save_project(work, changed, change, actor(who))
+        self.metrics.renovations.labels(change).inc()
+        return changed
+
+    async def _save_project(
+        self,
+        work: Work,
+        project: RenovationProject,
+        change: str,
+        by: Actor | None = None,
+        *,
+        cause: Envelope[Any] | None = None,
+    ) -> Item:
+        """The project stored and its upsert emitted (returned, for the events it causes)."""
+        await work.stores.projects.save(project)
+        upserted = events.renovation_upserted(project, change, by, cause=cause)
+        work.emit(upserted)
+        return upserted
+
     # -- public consultation on a renovation plan (征求群众意见) ----------------------------------
     async def open_consultation(
         self, who: Principal, project_id: str, days: int
     ) -> RenovationProject:
         """Open a planned project's plan for comment from today for `days` days."""
-        async with self.uow() as work:
-            project = await self._project(work, who, project_id, for_update=True)
-            changed = open_consultation(
+        return await self._change_project(
+            who,
+            project_id,
+            "consultation_opened",
+            lambda project: open_consultation(
                 project, days=days, today=self.today(), now=self.now(), by=actor(who)
-            )
-            await work.stores.projects.save(changed)
-            work.emit(events.renovation_upserted(changed, "consultation_opened", actor(who)))
-        self.metrics.renovations.labels("consultation_opened").inc()
-        return changed
+            ),
+        )
 
     async def take_comment(
         self, event: Envelope[SuggestionReceived], delivery: Delivery
@@ -658,23 +683,21 @@ class Campaigns:
             )
             if changed is None:
                 return None
-            await work.stores.projects.save(changed)
-            work.emit(events.renovation_upserted(changed, "comment_received", cause=event))
+            await self._save_project(work, changed, "comment_received", cause=event)
         self.metrics.renovations.labels("comment_received").inc()
         return changed
 
     async def answer_comment(
         self, who: Principal, project_id: str, suggestion_id: str, answer: str
     ) -> RenovationProject:
-        async with self.uow() as work:
-            project = await self._project(work, who, project_id, for_update=True)
-            changed = answer_comment(
+        return await self._change_project(
+            who,
+            project_id,
+            "comment_answered",
+            lambda project: answer_comment(
                 project, suggestion_id, answer=answer, by=actor(who), now=self.now()
-            )
-            await work.stores.projects.save(changed)
-            work.emit(events.renovation_upserted(changed, "comment_answered", actor(who)))
-        self.metrics.renovations.labels("comment_answered").inc()
-        return changed
+            ),
+        )
 
     async def consultations(
         self, *, market_id: str | None = None, open_only: bool = False
