@@ -1,13 +1,14 @@
 """Complaints and suggestions as their events carry them: the contract data of each event type.
 
 The complainant's name and phone, and a suggestion's author, stay in the complaints schema;
-every event carries the masked form. The use cases (service.py) address each event with
-`services.runtime.outbox.outgoing`: `subject` = `correlationid` = the complaint's (or the
-suggestion's) id, which starts its own chain.
+every event carries the masked form. The use cases (service.py) address each event with `item`:
+`subject` = `correlationid` = the complaint's (or the suggestion's) id, which starts its own
+chain.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TypeVar
 
 from pydantic import BaseModel
@@ -17,6 +18,9 @@ from contracts import suggestions as s
 from services.complaints.domain import Complaint
 from services.complaints.domain.suggestions import Suggestion
 from services.runtime import serial
+from services.runtime.outbox import Item, outgoing
+
+SERVICE = "complaints"
 
 RECEIVED = "complaints.complaint.received"
 ACCEPTED = "complaints.complaint.accepted"
@@ -27,6 +31,26 @@ SUGGESTION_RECEIVED = "complaints.suggestion.received"
 SUGGESTION_ANSWERED = "complaints.suggestion.answered"
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def item(
+    event_type: str,
+    subject_id: str,
+    data: BaseModel,
+    now: datetime,
+    *,
+    causation_id: str | None = None,
+) -> Item:
+    """The event for the outbox, keyed by and correlated with its complaint or suggestion."""
+    return outgoing(
+        SERVICE,
+        event_type,
+        subject_id,
+        data,
+        correlation_id=subject_id,
+        causation_id=causation_id,
+        time=now,
+    )
 
 
 def _case(model: type[M], case: Complaint, external_ref: str | None, **more: object) -> M:

@@ -46,11 +46,9 @@ from services.runtime import serial
 from services.runtime.auth import ALL_DISTRICTS, Principal
 from services.runtime.clock import Clock
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
-from services.runtime.outbox import outgoing
 from services.runtime.unit_of_work import UowFactory
 
 log = logging.getLogger(__name__)
-SERVICE = "complaints"
 
 
 # What the use cases read of the registry view (services/runtime/directory.py).
@@ -222,14 +220,12 @@ class Complaints:
             if linked is not None:
                 await store.update(linked)
             work.emit(
-                outgoing(
-                    SERVICE,
+                events.item(
                     events.RECEIVED,
                     case.complaint_id,
                     events.received(case, sub.external_ref),
-                    correlation_id=case.complaint_id,
+                    now,
                     causation_id=causation_id,
-                    time=now,
                 )
             )
         self.metrics.transitions.labels(case.category, case.channel, "received").inc()
@@ -366,16 +362,7 @@ class Complaints:
             changed = change(case, now)
             await store.update(changed)
             ref = await store.external_ref(complaint_id)
-            work.emit(
-                outgoing(
-                    SERVICE,
-                    event_type,
-                    complaint_id,
-                    data(changed, ref),
-                    correlation_id=complaint_id,
-                    time=now,
-                )
-            )
+            work.emit(events.item(event_type, complaint_id, data(changed, ref), now))
         self.metrics.transitions.labels(changed.category, changed.channel, changed.state).inc()
         log.info(
             "complaint decided",
@@ -455,14 +442,7 @@ class Complaints:
                 await store.update(late)
                 ref = await store.external_ref(late.complaint_id)
                 work.emit(
-                    outgoing(
-                        SERVICE,
-                        events.OVERDUE,
-                        late.complaint_id,
-                        events.overdue(late, ref),
-                        correlation_id=late.complaint_id,
-                        time=now,
-                    )
+                    events.item(events.OVERDUE, late.complaint_id, events.overdue(late, ref), now)
                 )
                 marked.append(late)
             counts = await store.counts()
@@ -500,13 +480,8 @@ class Suggestions:
         async with self.uow() as work:
             await work.stores.suggestions.insert(s)
             work.emit(
-                outgoing(
-                    SERVICE,
-                    events.SUGGESTION_RECEIVED,
-                    s.suggestion_id,
-                    events.suggestion_received(s),
-                    correlation_id=s.suggestion_id,
-                    time=now,
+                events.item(
+                    events.SUGGESTION_RECEIVED, s.suggestion_id, events.suggestion_received(s), now
                 )
             )
         log.info("suggestion received", extra={"suggestion_id": s.suggestion_id, "about": s.about})
@@ -542,13 +517,11 @@ class Suggestions:
             answered = answer_suggestion(s, answer=text, by=actor(who), now=now)
             await store.update(answered)
             work.emit(
-                outgoing(
-                    SERVICE,
+                events.item(
                     events.SUGGESTION_ANSWERED,
                     suggestion_id,
                     events.suggestion_answered(answered),
-                    correlation_id=suggestion_id,
-                    time=now,
+                    now,
                 )
             )
         log.info("suggestion answered", extra={"suggestion_id": suggestion_id, "by": who.subject})
