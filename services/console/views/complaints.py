@@ -24,6 +24,7 @@ from services.console.web import (
     Services,
     failed,
     field_errors,
+    form_page,
     in_scope,
     needed,
     render,
@@ -301,11 +302,11 @@ async def _case_page(
         ),
     )
     found = {i: c for i, c in zip(linked_ids, linked, strict=True) if c}
-    return render(
+    return form_page(
         request,
         "complaints/detail.html",
         who,
-        status_code=form.status,
+        form,
         case=case,
         market=market,
         merchant=merchant,
@@ -318,7 +319,6 @@ async def _case_page(
         duplicates=[(i, found.get(i)) for i in case.get("duplicates") or []],
         may_act=who.principal.holds("handler"),
         outcomes=labels.CLOSE_OUTCOME,
-        **form.context(),
     )
 
 

@@ -31,6 +31,7 @@ from services.console.web import (
     Services,
     above_form,
     field_errors,
+    form_page,
     needed,
     refused,
     render,
@@ -190,17 +191,16 @@ async def _report_page(
     path = f"/markets/{market_id}/reports"
     [body] = await needed(services.get("campaign", path, who.access_token), page=failed)
     schedule = body.get("schedule")
-    return render(
+    return form_page(
         request,
         "duties/report.html",
         who,
-        status_code=form.status,
+        form,
         market_id=market_id,
         name=await market_name(services, market_id),
         schedule=schedule,
         periods=body.get("items") or [],
         may_file=who.principal.holds(*REPORTERS) and schedule is not None,
-        **form.context(),
     )
 
 

@@ -27,9 +27,9 @@ from services.console.web import (
     Services,
     above_form,
     days_left,
+    form_page,
     needed,
     refused,
-    render,
     templates,
     text,
     today,
@@ -106,11 +106,12 @@ async def _page(
     if view == "resolved":
         items.sort(key=lambda d: str(d.get("resolved_at") or ""), reverse=True)
     defaults = {"rectify_by": (today() + timedelta(days=DEFAULT_RECTIFY_DAYS)).isoformat()}
-    return render(
+    return form_page(
         request,
         "exposures/index.html",
         who,
-        status_code=form.status,
+        form,
+        defaults=defaults,
         items=items,
         markets=markets,
         view=view,
@@ -119,7 +120,6 @@ async def _page(
         overdue=sum(1 for d in items if d.get("overdue")),
         may_act=who.principal.holds(*WRITERS),
         days_left=days_left,
-        **form.context(**defaults),
     )
 
 

@@ -37,6 +37,7 @@ from services.console.web import (
     above_form,
     days_left,
     failed,
+    form_page,
     in_scope,
     needed,
     refused,
@@ -170,11 +171,11 @@ async def _meetings_page(
     items.sort(key=_item_key(view), reverse=view == "done")
     for i in items:
         i["may_done"] = may_change(who, str(i.get("district")))
-    return render(
+    return form_page(
         request,
         "joint/meetings.html",
         who,
-        status_code=form.status,
+        form,
         meetings=meetings,
         items=items,
         view=view,
@@ -185,7 +186,6 @@ async def _meetings_page(
         days_left=days_left,
         may_record=who.principal.holds(*MEETING_WRITERS),
         late=sum(1 for i in items if i.get("late")),
-        **form.context(),
     )
 
 
@@ -265,16 +265,16 @@ async def _new_meeting_page(
         "held_on": today().isoformat(),
         "departments": [],
     }
-    return render(
+    return form_page(
         request,
         "joint/meeting_new.html",
         who,
-        status_code=form.status,
+        form,
+        defaults=defaults,
         departments=names,
         districts=districts,
         city_wide=city_wide(who),
         rows=range(ROWS),
-        **form.context(**defaults),
     )
 
 
@@ -313,18 +313,17 @@ async def _meeting_page(
     names, districts = await asyncio.gather(
         departments(services, token), district_names(services, token)
     )
-    return render(
+    return form_page(
         request,
         "joint/meeting.html",
         who,
-        status_code=form.status,
+        form,
         meeting=meeting,
         departments=names,
         district_name=district_name,
         districts=districts,
         days_left=days_left,
         may_record=who.principal.holds(*MEETING_WRITERS),
-        **form.context(),
     )
 
 
@@ -537,16 +536,15 @@ async def _new_case_page(
     (findings, complaints, missing), names = await asyncio.gather(
         origins(services, token, chosen), departments(services, token)
     )
-    return render(
+    return form_page(
         request,
         "joint/case_new.html",
         who,
-        status_code=form.status,
+        form,
         findings=findings,
         complaints=complaints,
         missing=missing,
         departments=names,
-        **form.context(),
     )
 
 
@@ -614,18 +612,17 @@ async def _case_page(
     source, names = await asyncio.gather(
         _optional(services.get(service, path, token), None), departments(services, token)
     )
-    return render(
+    return form_page(
         request,
         "joint/case.html",
         who,
-        status_code=form.status,
+        form,
         case=case,
         source=source,
         departments=names,
         sanctions=labels.SANCTION,
         may_act=who.principal.holds(*CASE_WRITERS),
         today=today().isoformat(),
-        **form.context(),
     )
 
 

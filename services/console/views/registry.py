@@ -27,6 +27,7 @@ from services.console.web import (
     Services,
     failed,
     field_errors,
+    form_page,
     in_scope,
     render,
     templates,
@@ -160,17 +161,16 @@ async def _index(
         _districts(services, who),
     )
     names = {m["id"]: m["name"] for m in markets}
-    return render(
+    return form_page(
         request,
         "registry/index.html",
         who,
-        status_code=form.status,
+        form,
         markets=markets,
         expiring=[m for m in expiring if m.get("market_id") in names],
         names=names,
         districts=districts,
         kinds=labels.MARKET_KIND,
-        **form.context(),
         expiring_days=EXPIRING_DAYS,
     )
 
@@ -239,16 +239,15 @@ async def _market_page(
     for m in merchants:
         until = m.get("licence_valid_until")
         m["days_left"] = (date.fromisoformat(until) - today).days if until else None
-    return render(
+    return form_page(
         request,
         "registry/market.html",
         who,
-        status_code=state.status,
+        state,
         market=market,
         merchants=merchants,
         merchant_names=merchant_names,
         terminals=terminals,
-        **state.context(),
         form=form,
         terminal_kinds=labels.TERMINAL_KIND,
         profiles=labels.PROFILE,

@@ -24,6 +24,7 @@ from services.console.web import (
     Acting,
     Person,
     Services,
+    form_page,
     in_scope,
     needed,
     refused,
@@ -104,11 +105,12 @@ async def _project_page(
     project = await in_scope(services, "campaign", f"/renovations/{project_id}", token, "改造项目")
     names = await _market_names(services, who)
     stage = project.get("stage")
-    return render(
+    return form_page(
         request,
         "renovations/detail.html",
         who,
-        status_code=form.status,
+        form,
+        defaults={"days": str(DEFAULT_DAYS)},
         project=project,
         market_name=names.get(project["market_id"], ""),
         consultation=project.get("consultation"),
@@ -119,7 +121,6 @@ async def _project_page(
         areas=labels.SCOPE_AREA,
         funding=labels.FUNDING_SOURCE,
         next_stage={"planned": "approved", "approved": "under_construction"}.get(str(stage)),
-        **form.context(days=str(DEFAULT_DAYS)),
     )
 
 

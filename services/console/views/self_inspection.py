@@ -36,8 +36,8 @@ from services.console.web import (
     Person,
     Services,
     above_form,
+    form_page,
     refused,
-    render,
     status_of,
     text,
     today,
@@ -84,11 +84,11 @@ async def operator_home(
     )
     items = list((checklist or {}).get("items") or [])
     item_names = {i["code"]: i.get("label_zh") or i["code"] for i in items}
-    return render(
+    return form_page(
         request,
         "duties/operator.html",
         who,
-        status_code=form.status,
+        form,
         market_id=market_id,
         name=name,
         day=day.isoformat(),
@@ -99,7 +99,6 @@ async def operator_home(
         follow_ups=sorted(follow_ups or [], key=lambda f: str(f.get("opened_at"))),
         follow_ups_unavailable=follow_ups is None,
         standing=standing,
-        **form.context(),
     )
 
 

@@ -15,7 +15,16 @@ from starlette.responses import RedirectResponse, Response
 from services.console import labels
 from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
-from services.console.web import Acting, Person, Services, failed, field_errors, in_scope, render
+from services.console.web import (
+    Acting,
+    Person,
+    Services,
+    failed,
+    field_errors,
+    form_page,
+    in_scope,
+    render,
+)
 
 router = APIRouter()
 MAX_PHOTOS = 5
@@ -128,18 +137,17 @@ async def _task_page(
     for finding in findings:
         group = finding.get("category_zh") or finding.get("category") or "其他"
         groups.setdefault(group, []).append(finding)
-    return render(
+    return form_page(
         request,
         "tasks/detail.html",
         who,
-        status_code=form.status,
+        form,
         task=task,
         triggers=triggers,
         merchant=merchant,
         market_name=names.get(task["market_id"], ""),
         groups=groups,
         photos=photos,
-        **form.context(),
         departments=labels.DEPARTMENT,
         outcomes=labels.OUTCOME,
         max_photos=MAX_PHOTOS,

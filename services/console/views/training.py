@@ -36,9 +36,9 @@ from services.console.web import (
     Acting,
     Person,
     Services,
+    form_page,
     needed,
     refused,
-    render,
     status_of,
     templates,
     text,
@@ -90,11 +90,11 @@ async def _training_page(
         _courses(services, token),
         district_markets(services, who),
     )
-    return render(
+    return form_page(
         request,
         "duties/training.html",
         who,
-        status_code=form.status,
+        form,
         expiring=expiring,
         courses=sorted(courses or [], key=lambda c: str(c.get("created_at")), reverse=True),
         courses_unavailable=courses is None,
@@ -104,7 +104,6 @@ async def _training_page(
         expiring_days=EXPIRING_DAYS,
         max_months=MAX_VALIDITY_MONTHS,
         today=today().isoformat(),
-        **form.context(),
     )
 
 
@@ -188,11 +187,11 @@ async def _market_page(
         page=failed,
     )
     titles = {c["id"]: c.get("title", "") for c in courses or []}
-    return render(
+    return form_page(
         request,
         "duties/training_market.html",
         who,
-        status_code=state.status,
+        state,
         market_id=market_id,
         name=name,
         managers=sorted(managers, key=lambda m: str(m.get("registered_at"))),
@@ -203,7 +202,6 @@ async def _market_page(
         may_record=who.principal.holds(*REGISTRARS),
         operator=is_operator(who),
         form=form,
-        **state.context(),
     )
 
 
