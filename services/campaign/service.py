@@ -319,11 +319,22 @@ class Campaigns:
             district_name=self.directory.district_names.get(milestone.district),
             market_name=self._market_name(milestone.market_id),
         )
-        await work.stores.disclosures.save(disclosure)
         late = events.milestone_late(milestone, disclosure.id)
-        work.emit(late, events.disclosure_upserted(disclosure, cause=late[1]))
+        await self._save_disclosure(work, disclosure, late, cause=late[1])
         self.metrics.milestones.labels(milestone.scope, "flagged_late").inc()
         self.metrics.disclosures.labels("late_milestone", "opened").inc()
+
+    async def _save_disclosure(
+        self,
+        work: Work,
+        disclosure: Disclosure,
+        *first: Item,
+        cause: Envelope[Any] | None = None,
+    ) -> None:
+        """The disclosure stored and its upsert emitted, after `first` (the events that made
+        it, announced in the same transaction)."""
+        await work.stores.disclosures.save(disclosure)
+        work.emit(*first, events.disclosure_upserted(disclosure, cause=cause))
 
     async def _resolve(
         self, work: Work, kind: str, source_id: str, cause: Envelope[Any] | None = None
@@ -331,8 +342,7 @@ class Campaigns:
         existing = await work.stores.disclosures.of(kind, source_id, for_update=True)
         resolved = existing.resolve(self.now()) if existing else None
         if resolved is not None:
-            await work.stores.disclosures.save(resolved)
-            work.emit(events.disclosure_upserted(resolved, cause=cause))
+            await self._save_disclosure(work, resolved, cause=cause)
             self.metrics.disclosures.labels(kind, "resolved").inc()
         return resolved
 
@@ -406,8 +416,7 @@ class Campaigns:
                 due = await work.stores.disclosures.exposures_to_flag(now, EXPOSURE_BATCH)
                 late = [x for x in (flag_late_exposure(d, now) for d in due) if x is not None]
                 for disclosure in late:
-                    await work.stores.disclosures.save(disclosure)
-                    work.emit(events.disclosure_upserted(disclosure))
+                    await self._save_disclosure(work, disclosure)
             if late:
                 self.metrics.disclosures.labels("exposure", "flagged_late").inc(len(late))
                 flagged += len(late)
@@ -577,9 +586,8 @@ class Campaigns:
                     district_name=self.directory.district_names.get(changed.district),
                     market_name=market_name,
                 )
-                await work.stores.disclosures.save(disclosure)
                 failed = events.check_failed(changed, check, disclosure.id, market_name)
-                work.emit(failed, events.disclosure_upserted(disclosure, cause=failed[1]))
+                await self._save_disclosure(work, disclosure, failed, cause=failed[1])
                 self.metrics.disclosures.labels("failed_check", "opened").inc()
             for resolved in outcome.resolved:
                 await self._resolve(work, "failed_check", resolved.id, cause=upserted[1])
@@ -742,8 +750,7 @@ class Campaigns:
                 district_name=self.directory.district_names.get(market.district),
                 market_name=market.name,
             )
-            await work.stores.disclosures.save(disclosure)
-            work.emit(events.disclosure_upserted(disclosure))
+            await self._save_disclosure(work, disclosure)
         self.metrics.disclosures.labels("exposure", "opened").inc()
         log.info("exposure recorded", extra={"disclosure_id": disclosure.id})
         return disclosure
@@ -759,8 +766,7 @@ class Campaigns:
             changed = verify_exposure(
                 found, fixed=fixed, note=note, by=actor(who), today=self.today(), now=self.now()
             )
-            await work.stores.disclosures.save(changed)
-            work.emit(events.disclosure_upserted(changed))
+            await self._save_disclosure(work, changed)
         self.metrics.disclosures.labels("exposure", "resolved" if fixed else "not_fixed").inc()
         return changed
 
@@ -844,8 +850,7 @@ class Campaigns:
                 )
                 change = "opened"
             if changed is not None:
-                await work.stores.disclosures.save(changed)
-                work.emit(events.disclosure_upserted(changed, cause=event))
+                await self._save_disclosure(work, changed, cause=event)
                 self.metrics.disclosures.labels("overdue_rectification", change).inc()
         return changed
 
