@@ -6,24 +6,15 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from contracts import credit as c
 from contracts import honours as h
-from services.credit.domain import Assessment, Entry, ScoreChange
+from services.credit.domain import Assessment, Entry, Place, ScoreChange
 from services.runtime import serial
 from services.runtime.outbox import Item, outgoing
 
 SERVICE = "credit"
-
-
-class Place(Protocol):
-    """Where the merchant trades (a fact, or the stored credit, knows it)."""
-
-    @property
-    def market_id(self) -> str: ...
-    @property
-    def district(self) -> str: ...
 
 
 def score_changed(change: ScoreChange, place: Place, version: int, now: datetime) -> Item:

@@ -44,6 +44,7 @@ from services.credit.domain import (
     MerchantRecord,
     Month,
     Period,
+    Place,
     PolicyBook,
     adjust,
     apply,
@@ -87,15 +88,9 @@ LEDGER = "credit-ledger"
 
 
 # What the use cases read of the registry view (services/runtime/directory.py).
-class Market(Protocol):
-    @property
-    def market_id(self) -> str: ...
-
+class Market(Place, Protocol):
     @property
     def name(self) -> str: ...
-
-    @property
-    def district(self) -> str: ...
 
 
 class Merchant(Market, Protocol):

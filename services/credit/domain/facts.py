@@ -156,7 +156,7 @@ class Fact:
 
 
 class Place(Protocol):
-    """Where an event says the merchant trades (every consumed model carries both)."""
+    """Where a merchant trades, as each consumed event (and the stored credit) names it."""
 
     @property
     def market_id(self) -> str: ...
