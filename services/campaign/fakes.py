@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Unpack
+from typing import Generic, TypeVar, Unpack
 
 from services.campaign.domain.campaign import Campaign, Disclosure, Milestone, RenovationProject
 from services.campaign.rows import Match
@@ -27,20 +27,26 @@ from services.campaign.store import (
     Stores,
 )
 
+Row = TypeVar("Row", Campaign, RenovationProject)
 
-class FakeCampaignStore:
+
+class _CreatedOnce(Generic[Row]):
+    """Values by id, each keeping the creation time of its first save (as the upsert does)."""
+
     def __init__(self) -> None:
-        self.rows: dict[str, Campaign] = {}
+        self.rows: dict[str, Row] = {}
 
-    async def save(self, c: Campaign) -> None:
-        held = self.rows.get(c.id)
+    async def save(self, value: Row) -> None:
+        held = self.rows.get(value.id)
         if held is not None:
-            c = replace(c, created_at=held.created_at)
-        self.rows[c.id] = c
+            value = replace(value, created_at=held.created_at)
+        self.rows[value.id] = value
 
-    async def get(self, campaign_id: str, *, for_update: bool = False) -> Campaign | None:
-        return self.rows.get(campaign_id)
+    async def get(self, ident: str, *, for_update: bool = False) -> Row | None:
+        return self.rows.get(ident)
 
+
+class FakeCampaignStore(_CreatedOnce[Campaign]):
     async def listed(self) -> list[Campaign]:
         return sorted(self.rows.values(), key=lambda c: (c.mobilisation_date, c.id))
 
@@ -55,14 +61,12 @@ class FakeMilestoneStore:
         self.rows: dict[str, Milestone] = {}
 
     def _same_slot(self, m: Milestone) -> Milestone | None:
-        return next(
-            (
-                x
-                for x in self.rows.values()
-                if (x.campaign_id, x.scope_id, x.kind) == (m.campaign_id, m.scope_id, m.kind)
-            ),
-            None,
-        )
+        return self._at(m.campaign_id, m.scope_id, m.kind)
+
+    def _at(self, campaign_id: str, scope_id: str, kind: str) -> Milestone | None:
+        slot = (campaign_id, scope_id, kind)
+        found = (m for m in self.rows.values() if (m.campaign_id, m.scope_id, m.kind) == slot)
+        return next(found, None)
 
     async def save(self, m: Milestone) -> None:
         other = self._same_slot(m)
@@ -81,14 +85,7 @@ class FakeMilestoneStore:
     async def get(
         self, campaign_id: str, scope_id: str, kind: str, *, for_update: bool = False
     ) -> Milestone | None:
-        return next(
-            (
-                m
-                for m in self.rows.values()
-                if (m.campaign_id, m.scope_id, m.kind) == (campaign_id, scope_id, kind)
-            ),
-            None,
-        )
+        return self._at(campaign_id, scope_id, kind)
 
     async def listed(self, campaign_id: str, district: str | None = None) -> list[Milestone]:
         found = [
@@ -99,19 +96,7 @@ class FakeMilestoneStore:
         return sorted(found, key=lambda m: (m.district, m.scope, m.scope_id, m.kind))
 
 
-class FakeProjectStore:
-    def __init__(self) -> None:
-        self.rows: dict[str, RenovationProject] = {}
-
-    async def save(self, p: RenovationProject) -> None:
-        held = self.rows.get(p.id)
-        if held is not None:
-            p = replace(p, created_at=held.created_at)
-        self.rows[p.id] = p
-
-    async def get(self, project_id: str, *, for_update: bool = False) -> RenovationProject | None:
-        return self.rows.get(project_id)
-
+class FakeProjectStore(_CreatedOnce[RenovationProject]):
     async def listed(self, **where: Unpack[ProjectFilters]) -> list[RenovationProject]:
         found = filter(Match.of(PROJECT_FILTERS, where), self.rows.values())
         return sorted(found, key=lambda p: (p.district, p.market_id, _created(p), p.id))
