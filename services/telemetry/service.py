@@ -51,6 +51,12 @@ SERVICE = "telemetry"
 Outgoing = Item
 
 
+def _risk_item(event_type: str, risk_id: str, terminal_id: str, data: Any) -> Outgoing:
+    """A risk's event: its own chain starting at the risk, keyed by its terminal so that the
+    risk's events keep their order."""
+    return outgoing(SERVICE, event_type, risk_id, data, key=terminal_id, correlation_id=risk_id)
+
+
 class Telemetry:
     def __init__(
         self,
@@ -242,14 +248,7 @@ class Telemetry:
             stall_no=terminal.stall_no,
             district=terminal.district,
         )
-        return outgoing(
-            SERVICE,
-            decision.event_type,
-            decision.risk_id,
-            data,
-            key=terminal.id,
-            correlation_id=decision.risk_id,
-        )
+        return _risk_item(decision.event_type, decision.risk_id, terminal.id, data)
 
     # --- monitoring gap -----------------------------------------------------------------------
     async def check_silence(self, _: object = None) -> int:
@@ -315,16 +314,7 @@ class Telemetry:
                     "actor": who,
                 }
             )
-            work.emit(
-                outgoing(
-                    SERVICE,
-                    "telemetry.risk.acknowledged",
-                    risk_id,
-                    data,
-                    key=risk["terminal_id"],
-                    correlation_id=risk_id,
-                )
-            )
+            work.emit(_risk_item("telemetry.risk.acknowledged", risk_id, risk["terminal_id"], data))
             risk.update(
                 acknowledged_by=who.subject, acknowledged_at=at, acknowledged_actor=who.to_dict()
             )
