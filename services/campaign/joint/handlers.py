@@ -13,7 +13,9 @@ was learned from: a case opened from it is caused by that event and joins its ch
 
 from __future__ import annotations
 
-from typing import Final
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Final
 
 from contracts.complaints import ComplaintAccepted
 from contracts.envelope import Envelope
@@ -27,17 +29,38 @@ INSPECTION_CONSUMER: Final = "campaign-joint-inspection"
 COMPLAINTS_CONSUMER: Final = "campaign-joint-complaints"
 
 
-def finding_origin(event: Envelope[TaskCompleted]) -> Origin:
-    task = event.data
+def _learned(
+    kind: str,
+    origin_id: str,
+    event: Envelope[Any],
+    *,
+    status: str,
+    occurred_at: datetime,
+    detail: dict[str, Any],
+) -> Origin:
+    """An origin learned from `event`, whose data names its district, market and merchant."""
+    place = event.data
     return Origin(
-        kind="finding",
-        origin_id=task.task_id,
-        district=task.district,
-        market_id=task.market_id,
-        merchant_id=task.merchant_id,
-        status=task.outcome,
+        kind=kind,
+        origin_id=origin_id,
+        district=place.district,
+        market_id=place.market_id,
+        merchant_id=place.merchant_id,
+        status=status,
         event_id=event.id,
         correlation_id=event.correlationid,
+        occurred_at=occurred_at,
+        detail=detail,
+    )
+
+
+def finding_origin(event: Envelope[TaskCompleted]) -> Origin:
+    task = event.data
+    return _learned(
+        "finding",
+        task.task_id,
+        event,
+        status=task.outcome,
         occurred_at=task.completed_at,
         detail={
             "reason_kind": task.reason_kind,
@@ -53,33 +76,34 @@ def finding_origin(event: Envelope[TaskCompleted]) -> Origin:
 
 def complaint_origin(event: Envelope[ComplaintAccepted]) -> Origin:
     case = event.data
-    return Origin(
-        kind="complaint",
-        origin_id=case.complaint_id,
-        district=case.district,
-        market_id=case.market_id,
-        merchant_id=case.merchant_id,
+    return _learned(
+        "complaint",
+        case.complaint_id,
+        event,
         status="accepted",
-        event_id=event.id,
-        correlation_id=event.correlationid,
         occurred_at=case.accepted_at,
         detail={"category": case.category, "stall_no": case.stall_no},
     )
 
 
-def inspection_router(joint: Joint) -> EventRouter:
-    async def completed(event: Envelope[TaskCompleted], delivery: Delivery) -> None:
-        await joint.keep_origin(INSPECTION_CONSUMER, event.id, delivery, finding_origin(event))
+def _origins_router(
+    joint: Joint, consumer: str, event_type: str, origin: Callable[[Envelope[Any]], Origin]
+) -> EventRouter:
+    """A router keeping, once per `consumer`, the origin each `event_type` event tells of."""
+
+    async def keep(event: Envelope[Any], delivery: Delivery) -> None:
+        await joint.keep_origin(consumer, event.id, delivery, origin(event))
 
     router = EventRouter()
-    router.route("inspection.task.completed", completed)
+    router.route(event_type, keep)
     return router
+
+
+def inspection_router(joint: Joint) -> EventRouter:
+    return _origins_router(joint, INSPECTION_CONSUMER, "inspection.task.completed", finding_origin)
 
 
 def complaints_router(joint: Joint) -> EventRouter:
-    async def accepted(event: Envelope[ComplaintAccepted], delivery: Delivery) -> None:
-        await joint.keep_origin(COMPLAINTS_CONSUMER, event.id, delivery, complaint_origin(event))
-
-    router = EventRouter()
-    router.route("complaints.complaint.accepted", accepted)
-    return router
+    return _origins_router(
+        joint, COMPLAINTS_CONSUMER, "complaints.complaint.accepted", complaint_origin
+    )
