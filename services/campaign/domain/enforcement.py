@@ -249,14 +249,7 @@ def decide(
         problems.add("decided_on", f"must not be before the case was opened ({opened})")
     problems.raise_any()
     decision = Decision(sanction, reasoning, day, fine_fen=fine_fen, suspension_days=days)
-    return replace(
-        case,
-        version=case.version + 1,
-        state="decided",
-        decision=decision,
-        decided_at=now,
-        decided_actor=actor,
-    )
+    return _moved(case, "decided", decision=decision, decided_at=now, decided_actor=actor)
 
 
 def close(case: Case, *, note: str, now: datetime, actor: Actor | None = None) -> Case:
@@ -267,14 +260,12 @@ def close(case: Case, *, note: str, now: datetime, actor: Actor | None = None) -
     problems = Problems()
     cleaned = problems.text("note", note, limit=LONG_TEXT)
     problems.raise_any()
-    return replace(
-        case,
-        version=case.version + 1,
-        state="closed",
-        closing_note=cleaned,
-        closed_at=now,
-        closed_actor=actor,
-    )
+    return _moved(case, "closed", closing_note=cleaned, closed_at=now, closed_actor=actor)
+
+
+def _moved(case: Case, state: CaseState, **changes: Any) -> Case:
+    """The case's next version, in `state` with `changes`."""
+    return replace(case, version=case.version + 1, state=state, **changes)
 
 
 __all__ = [
