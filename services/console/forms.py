@@ -10,6 +10,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from starlette.requests import Request
+from starlette.responses import Response
+
+from services.console.sessions import Session
+from services.console.web import render
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,20 @@ class Form:
             "values": {**defaults, **self.values},
             "notice": self.notice,
         }
+
+    def page(
+        self,
+        request: Request,
+        template: str,
+        who: Session | None,
+        defaults: Mapping[str, Any] | None = None,
+        **context: Any,
+    ) -> Response:
+        """The page showing this form, first shown or refused: rendered with the form's status,
+        and its errors, values (over the `defaults` a blank form shows) and notice beside the
+        page's own `context`."""
+        fields = self.context(**(defaults or {}))
+        return render(request, template, who, status_code=self.status, **context, **fields)
 
 
 BLANK = Form()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Annotated, Any
@@ -16,7 +16,6 @@ from starlette.responses import Response
 from services.console import labels
 from services.console.auth import SignIn, SignInNeeded
 from services.console.backend import ApiError, Backend, Unavailable
-from services.console.forms import Form
 from services.console.sessions import Session, SessionStore
 from services.runtime.auth import Principal
 
@@ -289,21 +288,6 @@ def render(
         },
         status_code=status_code,
     )
-
-
-def form_page(
-    request: Request,
-    template: str,
-    who: Session | None,
-    form: Form,
-    /,
-    defaults: Mapping[str, Any] | None = None,
-    **context: Any,
-) -> Response:
-    """A page with a form, first shown or refused: the form's status, and its errors, values
-    (over the `defaults` a blank form shows) and notice beside the page's own `context`."""
-    fields = form.context(**(defaults or {}))
-    return render(request, template, who, status_code=form.status, **context, **fields)
 
 
 def is_htmx(request: Request) -> bool:

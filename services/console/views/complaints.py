@@ -24,7 +24,6 @@ from services.console.web import (
     Services,
     failed,
     field_errors,
-    form_page,
     in_scope,
     needed,
     render,
@@ -302,11 +301,10 @@ async def _case_page(
         ),
     )
     found = {i: c for i, c in zip(linked_ids, linked, strict=True) if c}
-    return form_page(
+    return form.page(
         request,
         "complaints/detail.html",
         who,
-        form,
         case=case,
         market=market,
         merchant=merchant,

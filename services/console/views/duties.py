@@ -31,7 +31,6 @@ from services.console.web import (
     Services,
     above_form,
     field_errors,
-    form_page,
     needed,
     refused,
     render,
@@ -191,11 +190,10 @@ async def _report_page(
     path = f"/markets/{market_id}/reports"
     [body] = await needed(services.get("campaign", path, who.access_token), page=failed)
     schedule = body.get("schedule")
-    return form_page(
+    return form.page(
         request,
         "duties/report.html",
         who,
-        form,
         market_id=market_id,
         name=await market_name(services, market_id),
         schedule=schedule,

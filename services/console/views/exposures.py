@@ -27,7 +27,6 @@ from services.console.web import (
     Services,
     above_form,
     days_left,
-    form_page,
     needed,
     refused,
     templates,
@@ -106,11 +105,10 @@ async def _page(
     if view == "resolved":
         items.sort(key=lambda d: str(d.get("resolved_at") or ""), reverse=True)
     defaults = {"rectify_by": (today() + timedelta(days=DEFAULT_RECTIFY_DAYS)).isoformat()}
-    return form_page(
+    return form.page(
         request,
         "exposures/index.html",
         who,
-        form,
         defaults=defaults,
         items=items,
         markets=markets,

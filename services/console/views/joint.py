@@ -37,7 +37,6 @@ from services.console.web import (
     above_form,
     days_left,
     failed,
-    form_page,
     in_scope,
     needed,
     refused,
@@ -171,11 +170,10 @@ async def _meetings_page(
     items.sort(key=_item_key(view), reverse=view == "done")
     for i in items:
         i["may_done"] = may_change(who, str(i.get("district")))
-    return form_page(
+    return form.page(
         request,
         "joint/meetings.html",
         who,
-        form,
         meetings=meetings,
         items=items,
         view=view,
@@ -265,11 +263,10 @@ async def _new_meeting_page(
         "held_on": today().isoformat(),
         "departments": [],
     }
-    return form_page(
+    return form.page(
         request,
         "joint/meeting_new.html",
         who,
-        form,
         defaults=defaults,
         departments=names,
         districts=districts,
@@ -313,11 +310,10 @@ async def _meeting_page(
     names, districts = await asyncio.gather(
         departments(services, token), district_names(services, token)
     )
-    return form_page(
+    return form.page(
         request,
         "joint/meeting.html",
         who,
-        form,
         meeting=meeting,
         departments=names,
         district_name=district_name,
@@ -536,11 +532,10 @@ async def _new_case_page(
     (findings, complaints, missing), names = await asyncio.gather(
         origins(services, token, chosen), departments(services, token)
     )
-    return form_page(
+    return form.page(
         request,
         "joint/case_new.html",
         who,
-        form,
         findings=findings,
         complaints=complaints,
         missing=missing,
@@ -612,11 +607,10 @@ async def _case_page(
     source, names = await asyncio.gather(
         _optional(services.get(service, path, token), None), departments(services, token)
     )
-    return form_page(
+    return form.page(
         request,
         "joint/case.html",
         who,
-        form,
         case=case,
         source=source,
         departments=names,

@@ -27,7 +27,6 @@ from services.console.web import (
     Services,
     failed,
     field_errors,
-    form_page,
     in_scope,
     render,
     templates,
@@ -161,11 +160,10 @@ async def _index(
         _districts(services, who),
     )
     names = {m["id"]: m["name"] for m in markets}
-    return form_page(
+    return form.page(
         request,
         "registry/index.html",
         who,
-        form,
         markets=markets,
         expiring=[m for m in expiring if m.get("market_id") in names],
         names=names,
@@ -239,11 +237,10 @@ async def _market_page(
     for m in merchants:
         until = m.get("licence_valid_until")
         m["days_left"] = (date.fromisoformat(until) - today).days if until else None
-    return form_page(
+    return state.page(
         request,
         "registry/market.html",
         who,
-        state,
         market=market,
         merchants=merchants,
         merchant_names=merchant_names,

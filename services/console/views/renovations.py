@@ -24,7 +24,6 @@ from services.console.web import (
     Acting,
     Person,
     Services,
-    form_page,
     in_scope,
     needed,
     refused,
@@ -105,11 +104,10 @@ async def _project_page(
     project = await in_scope(services, "campaign", f"/renovations/{project_id}", token, "改造项目")
     names = await _market_names(services, who)
     stage = project.get("stage")
-    return form_page(
+    return form.page(
         request,
         "renovations/detail.html",
         who,
-        form,
         defaults={"days": str(DEFAULT_DAYS)},
         project=project,
         market_name=names.get(project["market_id"], ""),

@@ -36,7 +36,6 @@ from services.console.web import (
     Person,
     Services,
     above_form,
-    form_page,
     refused,
     status_of,
     text,
@@ -84,11 +83,10 @@ async def operator_home(
     )
     items = list((checklist or {}).get("items") or [])
     item_names = {i["code"]: i.get("label_zh") or i["code"] for i in items}
-    return form_page(
+    return form.page(
         request,
         "duties/operator.html",
         who,
-        form,
         market_id=market_id,
         name=name,
         day=day.isoformat(),

@@ -15,16 +15,7 @@ from starlette.responses import RedirectResponse, Response
 from services.console import labels
 from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
-from services.console.web import (
-    Acting,
-    Person,
-    Services,
-    failed,
-    field_errors,
-    form_page,
-    in_scope,
-    render,
-)
+from services.console.web import Acting, Person, Services, failed, field_errors, in_scope, render
 
 router = APIRouter()
 MAX_PHOTOS = 5
@@ -137,11 +128,10 @@ async def _task_page(
     for finding in findings:
         group = finding.get("category_zh") or finding.get("category") or "其他"
         groups.setdefault(group, []).append(finding)
-    return form_page(
+    return form.page(
         request,
         "tasks/detail.html",
         who,
-        form,
         task=task,
         triggers=triggers,
         merchant=merchant,

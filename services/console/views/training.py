@@ -36,7 +36,6 @@ from services.console.web import (
     Acting,
     Person,
     Services,
-    form_page,
     needed,
     refused,
     status_of,
@@ -90,11 +89,10 @@ async def _training_page(
         _courses(services, token),
         district_markets(services, who),
     )
-    return form_page(
+    return form.page(
         request,
         "duties/training.html",
         who,
-        form,
         expiring=expiring,
         courses=sorted(courses or [], key=lambda c: str(c.get("created_at")), reverse=True),
         courses_unavailable=courses is None,
@@ -187,11 +185,10 @@ async def _market_page(
         page=failed,
     )
     titles = {c["id"]: c.get("title", "") for c in courses or []}
-    return form_page(
+    return state.page(
         request,
         "duties/training_market.html",
         who,
-        state,
         market_id=market_id,
         name=name,
         managers=sorted(managers, key=lambda m: str(m.get("registered_at"))),
