@@ -74,17 +74,15 @@ def training_attended(
     attended: Attended, course: Course, session: Session, market_id: str, district: str
 ) -> Item:
     a = attended.attendance
-    data = c.TrainingAttended(
+    data = serial.into(
+        c.TrainingAttended,
+        a,
         session_id=session.session_id,
         course_id=course.course_id,
         course_title=course.title,
         held_on=session.held_on,
-        trainee_id=a.trainee_id,
         market_id=market_id,
         district=district,
-        passed=a.passed,
-        recorded_at=a.recorded_at,
-        actor=a.actor,
     )
     return outgoing(SERVICE, "campaign.training.attended", market_id, data, time=a.recorded_at)
 
@@ -96,25 +94,25 @@ def certificate_issued(attended: Attended, course: Course, cause: Envelope[Any])
     data = serial.into(
         c.CertificateIssued, cert, course_id=course.course_id, course_title=course.title
     )
-    return outgoing(
-        SERVICE,
-        "campaign.certificate.issued",
-        cert.market_id,
-        data,
-        time=cert.issued_at,
-        correlation_id=cause.correlationid if cause is not None else None,
-        causation_id=cause.id if cause is not None else None,
-    )
+    return _in_chain(cause, "campaign.certificate.issued", cert.market_id, data, cert.issued_at)
 
 
 def duties_updated(standing: Standing, cause: Envelope[Any] | None) -> Item:
     data = serial.into(c.DutiesUpdated, standing)
+    time = standing.updated_at
+    return _in_chain(cause, "campaign.duties.updated", standing.market_id, data, time)
+
+
+def _in_chain(
+    cause: Envelope[Any] | None, event_type: str, market_id: str, data: Any, time: datetime
+) -> Item:
+    """An event caused by `cause`, joining its chain; without one, it starts its own."""
     return outgoing(
         SERVICE,
-        "campaign.duties.updated",
-        standing.market_id,
+        event_type,
+        market_id,
         data,
-        time=standing.updated_at,
+        time=time,
         correlation_id=cause.correlationid if cause is not None else None,
         causation_id=cause.id if cause is not None else None,
     )
