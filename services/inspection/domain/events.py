@@ -1,15 +1,16 @@
-"""The events a change publishes, as plain values: contract data, the CloudEvents attributes the
-rules decide, the Kafka key.
+"""The events a change publishes, as plain values: the task or order the event announces, what
+the rule adds to it, the CloudEvents attributes the rules decide, the Kafka key.
 
 The rules return `Outgoing` values; the service turns each into an outbox item
-(services/inspection/events.py) in the unit of work that stores the change. Ids are derived from
-the subject, the type and the new version (`model.event_id`), so an event that causes another in
-the same change can name it as its cause, and a retried transaction produces the very same
-events.
+(services/inspection/events.py) in the unit of work that stores the change. Ids are derived
+from the subject, the type and the new version (`model.event_id`), so an event that causes
+another in the same change can name it as its cause, and a retried transaction produces the very
+same events.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Final
@@ -19,15 +20,7 @@ from pydantic import BaseModel
 from contracts import inspection as c
 from contracts.events import spec
 from contracts.people import Actor
-from contracts.registry import TaskForce as TaskForceModel
-from services.inspection.domain.model import (
-    Finding,
-    RectificationOrder,
-    Task,
-    TaskForce,
-    TriggerRef,
-    event_id,
-)
+from services.inspection.domain.model import RectificationOrder, Task, TriggerRef, event_id
 
 SERVICE: Final = "inspection"
 TASK_CREATED: Final = "inspection.task.created"
@@ -42,13 +35,15 @@ RECTIFICATION_OVERDUE: Final = "inspection.rectification.overdue"
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """One event to publish (its topic and schema version are the catalog's)."""
+    """One event to publish (its topic and schema version are the catalog's): the task or order
+    as the change left it, and `details`, the event's fields that are not theirs."""
 
     id: str
     type: str
     subject: str
     key: str
-    data: BaseModel
+    about: Task | RectificationOrder
+    details: Mapping[str, Any]
     correlation_id: str
     causation_id: str | None
     time: datetime
@@ -57,14 +52,18 @@ class Outgoing:
     def topic(self) -> str:
         return spec(self.type).topic.name
 
-
-# -- data ----------------------------------------------------------------------------------------
-
-
-def _task_force(task_force: TaskForce | None) -> TaskForceModel | None:
-    if task_force is None:
-        return None
-    return TaskForceModel(leader=task_force.leader, members=list(task_force.members))
+    @property
+    def data(self) -> BaseModel:
+        """The event's data as the catalog's model of its type: the task's or order's fields by
+        name (their task force, triggers and findings too), and the details."""
+        model = spec(self.type).data
+        about = self.about
+        fields = {name: getattr(about, name) for name in model.model_fields if hasattr(about, name)}
+        if isinstance(about, Task):
+            fields["triggers"] = [_ref(ref) for ref in about.triggers]
+        # Validated: the contract's own checks (a severity it knows, a consistent completion)
+        # hold for every event the rules make.
+        return model.model_validate(fields | dict(self.details), from_attributes=True)
 
 
 def _ref(ref: TriggerRef) -> c.TriggerRef:
@@ -73,61 +72,12 @@ def _ref(ref: TriggerRef) -> c.TriggerRef:
     return c.TriggerRef.model_validate({**fields, "id": ref.ref_id})
 
 
-def _finding(finding: Finding) -> c.Finding:
-    # The same fields by name; the contract checks the severity is one it knows.
-    return c.Finding.model_validate(finding, from_attributes=True)
-
-
-def _task_fields(task: Task) -> dict[str, Any]:
-    return {
-        "task_id": task.task_id,
-        "version": task.version,
-        "reason_kind": task.reason_kind,
-        "state": task.state,
-        "market_id": task.market_id,
-        "district": task.district,
-        "merchant_id": task.merchant_id,
-        "stall_no": task.stall_no,
-        "task_force": _task_force(task.task_force),
-        "triggers": [_ref(ref) for ref in task.triggers],
-        "triggers_dropped": task.triggers_dropped,
-        "grade": task.grade,
-        "reinspection_of": task.reinspection_of,
-        "created_at": task.created_at,
-        "due_at": task.due_at,
-        "assignee": task.assignee,
-        "claimed_at": task.claimed_at,
-        "overdue_at": task.overdue_at,
-    }
-
-
-def _order_fields(order: RectificationOrder) -> dict[str, Any]:
-    return {
-        "rectification_id": order.rectification_id,
-        "version": order.version,
-        "task_id": order.task_id,
-        "market_id": order.market_id,
-        "district": order.district,
-        "merchant_id": order.merchant_id,
-        "stall_no": order.stall_no,
-        "severity": order.severity,
-        "findings": [_finding(f) for f in order.findings],
-        "state": order.state,
-        "ordered_at": order.ordered_at,
-        "deadline": order.deadline,
-        "suspension": order.suspension,
-        "failed_verifications": order.failed_verifications,
-        "reinspection_task_id": order.reinspection_task_id,
-        "overdue_at": order.overdue_at,
-    }
-
-
 def _announce(
     event_type: str,
-    data: BaseModel,
     about: Task | RectificationOrder,
     now: datetime,
     causation_id: str | None,
+    **details: Any,
 ) -> Outgoing:
     if isinstance(about, Task):
         subject = key = about.task_id
@@ -139,7 +89,8 @@ def _announce(
         type=event_type,
         subject=subject,
         key=key,
-        data=data,
+        about=about,
+        details=details,
         correlation_id=about.correlation_id,
         causation_id=causation_id,
         time=now,
@@ -147,7 +98,7 @@ def _announce(
 
 
 def task_created(task: Task, now: datetime, causation_id: str | None) -> Outgoing:
-    return _announce(TASK_CREATED, c.TaskCreated(**_task_fields(task)), task, now, causation_id)
+    return _announce(TASK_CREATED, task, now, causation_id)
 
 
 def task_updated(
@@ -159,43 +110,31 @@ def task_updated(
     trigger_id: str,
     previous_due_at: datetime | None,
 ) -> Outgoing:
-    data = c.TaskUpdated(
-        **_task_fields(task),
+    return _announce(
+        TASK_UPDATED,
+        task,
+        now,
+        causation_id,
         change=change,
         trigger_id=trigger_id,
         previous_due_at=previous_due_at,
     )
-    return _announce(TASK_UPDATED, data, task, now, causation_id)
 
 
 def task_claimed(task: Task, now: datetime) -> Outgoing:
-    data = c.TaskClaimed(**_task_fields(task), actor=task.claimed_actor)
-    return _announce(TASK_CLAIMED, data, task, now, None)
+    return _announce(TASK_CLAIMED, task, now, None, actor=task.claimed_actor)
 
 
 def task_completed(task: Task, now: datetime, causation_id: str | None = None) -> Outgoing:
-    data = c.TaskCompleted(
-        **_task_fields(task),
-        outcome=task.outcome,
-        findings=[_finding(f) for f in task.findings],
-        departments=list(task.departments),
-        note=task.note,
-        completed_by=task.completed_by,
-        completed_at=task.completed_at,
-        rectification_id=task.rectification_id,
-        actor=task.completed_actor,
-        photos=list(task.photos),
-    )
-    return _announce(TASK_COMPLETED, data, task, now, causation_id)
+    return _announce(TASK_COMPLETED, task, now, causation_id, actor=task.completed_actor)
 
 
 def task_overdue(task: Task, now: datetime) -> Outgoing:
-    return _announce(TASK_OVERDUE, c.TaskOverdue(**_task_fields(task)), task, now, None)
+    return _announce(TASK_OVERDUE, task, now, None)
 
 
 def rectification_ordered(order: RectificationOrder, now: datetime, causation_id: str) -> Outgoing:
-    data = c.RectificationOrdered(**_order_fields(order))
-    return _announce(RECTIFICATION_ORDERED, data, order, now, causation_id)
+    return _announce(RECTIFICATION_ORDERED, order, now, causation_id)
 
 
 def rectification_verified(
@@ -208,8 +147,12 @@ def rectification_verified(
     previous_deadline: datetime | None,
     suspension_lifted: bool,
 ) -> Outgoing:
-    data = c.RectificationVerified(
-        **_order_fields(order),
+    # The check's own verifier and time: the order keeps `verified_by` from a passed one only.
+    return _announce(
+        RECTIFICATION_VERIFIED,
+        order,
+        now,
+        None,
         passed=passed,
         verified_by=by.subject,
         verified_at=now,
@@ -218,11 +161,9 @@ def rectification_verified(
         suspension_lifted=suspension_lifted,
         actor=by,
     )
-    return _announce(RECTIFICATION_VERIFIED, data, order, now, None)
 
 
 def rectification_overdue(
     order: RectificationOrder, now: datetime, escalation_task_id: str | None
 ) -> Outgoing:
-    data = c.RectificationOverdue(**_order_fields(order), escalation_task_id=escalation_task_id)
-    return _announce(RECTIFICATION_OVERDUE, data, order, now, None)
+    return _announce(RECTIFICATION_OVERDUE, order, now, None, escalation_task_id=escalation_task_id)
