@@ -116,7 +116,10 @@ def actor(who: Principal) -> dict[str, str]:
     return Actor.of(who.subject, who.display_name).to_dict()
 
 
-Observe = Callable[[Stores], Awaitable[None]]
+# What a ledger event's use case does in its unit of work once the event is claimed: keep what
+# the event says besides its facts, and return the facts to adjust by; None when the event
+# changes nothing (an older snapshot, a case decided again), counted as ignored.
+Decide = Callable[[Stores], Awaitable[Sequence[Fact] | None]]
 
 
 def _observed(meta: EventMeta, kind: str, data: Any, at: datetime, good: bool) -> Observation:
@@ -158,7 +161,9 @@ class Credit:
         """An inspection's outcome or a rectification order's: its facts, what the assessment
         counts of it, what the public page shows."""
 
-        async def observe(store: Stores) -> None:
+        facts = facts_from_inspection(event_type, data, meta)
+
+        async def decide(store: Stores) -> Sequence[Fact]:
             await self._keep_public(store, data)
             if isinstance(data, TaskCompleted) and data.reason_kind != "reinspection":
                 good, at = data.outcome == "pass", data.completed_at
@@ -167,12 +172,12 @@ class Credit:
             elif isinstance(data, RectificationOverdue):
                 good, at = False, data.overdue_at
             else:
-                return
+                return facts
             kind = "inspection" if isinstance(data, TaskCompleted) else "rectification"
             await store.context.observe(_observed(meta, kind, data, at, good))
+            return facts
 
-        facts = facts_from_inspection(event_type, data, meta)
-        await self._ledger(delivery, meta, facts, observe)
+        await self._ledger(delivery, meta, decide)
 
     @staticmethod
     async def _keep_public(store: Stores, data: Any) -> None:
@@ -190,7 +195,9 @@ class Credit:
         """A complaint's lifecycle: the root of a chain for the explain endpoint, a limit kept
         or missed for the assessment, a substantiated complaint's fact."""
 
-        async def observe(store: Stores) -> None:
+        facts = facts_from_complaint(event_type, data, meta)
+
+        async def decide(store: Stores) -> Sequence[Fact]:
             await store.context.complaint_seen(serial.load(ComplaintSeen, data.model_dump()))
             # Each limit counts once: a case closed late was already counted when it ran out.
             if isinstance(data, ComplaintClosed) and data.within_limit:
@@ -201,9 +208,9 @@ class Credit:
                 await store.context.observe(
                     _observed(meta, "complaint", data, data.overdue_at, False)
                 )
+            return facts
 
-        facts = facts_from_complaint(event_type, data, meta)
-        await self._ledger(delivery, meta, facts, observe)
+        await self._ledger(delivery, meta, decide)
 
     async def merchant_changed(
         self, data: MerchantUpserted, meta: EventMeta, delivery: Delivery
@@ -211,20 +218,17 @@ class Credit:
         """Registry snapshots: a new merchant starts at the policy's start; entering
         `licence_expired` or `suspended` costs credit. The status last seen is kept with the
         ledger, so a replayed or older snapshot is no change."""
-        now = self.now()
-        async with self.uow() as work:
-            if not await self._claim(work, delivery, meta.event_id):
-                return
-            store = work.stores
+
+        async def decide(store: Stores) -> Sequence[Fact] | None:
             await store.ledger.lock(data.merchant_id)
             seen = await store.context.status(data.merchant_id)
             if seen is not None and seen[1] >= data.version:
-                self.metrics.events.labels(delivery.topic, "ignored").inc()
-                return
+                return None
             facts = facts_from_merchant(data, meta, seen[0] if seen else None)
             await store.context.set_status(data.merchant_id, data.status, data.version)
-            kinds = await self._record(work, facts, now)
-        self._applied(delivery.topic, kinds)
+            return facts
+
+        await self._ledger(delivery, meta, decide)
 
     async def risk_seen(self, data: Any) -> None:
         """Risks are context only (a risk alone costs nothing): open food-safety risks for the
@@ -243,11 +247,8 @@ class Credit:
         merchant through the policy (`enforcement.<sanction>`), once per case — inbox for the
         event, the case table for a case decided again — with the case event as the cause."""
         facts = facts_from_enforcement("campaign.enforcement.decided", data, meta)
-        now = self.now()
-        async with self.uow() as work:
-            if not await self._claim(work, delivery, meta.event_id):
-                return
-            store = work.stores
+
+        async def decide(store: Stores) -> Sequence[Fact] | None:
             first = await store.context.case_decided(
                 CaseDecided(
                     data.case_id,
@@ -259,11 +260,11 @@ class Credit:
                 )
             )
             if not first:
-                self.metrics.events.labels(delivery.topic, "ignored").inc()
                 log.info("enforcement case decided again", extra={"case_id": data.case_id})
-                return
-            kinds = await self._record(work, facts, now)
-        self._applied(delivery.topic, kinds)
+                return None
+            return facts
+
+        await self._ledger(delivery, meta, decide)
 
     async def duties_updated(self, data: DutiesUpdated, topic: str) -> None:
         """`campaign.duties.updated`: a market's standing on its duties, for the assessment. The
@@ -278,14 +279,17 @@ class Credit:
             self.metrics.events.labels(delivery.topic, "duplicate").inc()
         return claimed
 
-    async def _ledger(
-        self, delivery: Delivery, meta: EventMeta, facts: Sequence[Fact], observe: Observe
-    ) -> None:
+    async def _ledger(self, delivery: Delivery, meta: EventMeta, decide: Decide) -> None:
+        """A ledger event in one unit of work: claimed once, then `decide`, then each of its
+        facts adjusts its merchant."""
         now = self.now()
         async with self.uow() as work:
             if not await self._claim(work, delivery, meta.event_id):
                 return
-            await observe(work.stores)
+            facts = await decide(work.stores)
+            if facts is None:
+                self.metrics.events.labels(delivery.topic, "ignored").inc()
+                return
             kinds = await self._record(work, facts, now)
         self._applied(delivery.topic, kinds)
 
