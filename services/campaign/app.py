@@ -6,16 +6,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import asyncpg
 from fastapi import FastAPI
 
 from contracts import topics
-from contracts.registry import MarketUpserted
 from services.campaign import duties, joint
 from services.campaign.api import router
 from services.campaign.duties import DutiesConfig
 from services.campaign.handlers import inspection_router, suggestions_router
 from services.campaign.joint.config import DEPARTMENTS_FILE, JointConfig
+from services.campaign.market_changes import follow_markets
 from services.campaign.metrics import CampaignMetrics
 from services.campaign.service import Campaigns
 from services.campaign.settings import CampaignSettings
@@ -23,7 +22,7 @@ from services.campaign.store import postgres_stores
 from services.runtime.app import Service, create_app
 from services.runtime.clock import Clock, utc_now
 from services.runtime.directory import RegistryDirectory
-from services.runtime.unit_of_work import joined_units, postgres_units
+from services.runtime.unit_of_work import postgres_units
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -44,14 +43,7 @@ def build(
     uow = postgres_units(lambda: service.pool, service.schema, postgres_stores)
     campaigns = Campaigns(uow, directory, metrics, timezone=settings.timezone, now=now)
 
-    async def on_market(
-        conn: asyncpg.Connection, previous: MarketUpserted | None, market: MarketUpserted
-    ) -> None:
-        await campaigns.on_market(
-            previous, market, joined_units(conn, service.schema, postgres_stores)
-        )
-
-    directory.on_market_change(on_market)
+    follow_markets(service, directory, postgres_stores, campaigns.on_market)
 
     async def check_clock(_: Service) -> None:
         # Only once the view knows every market: a market it missed has no milestones to flag.

@@ -7,20 +7,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import asyncpg
 from fastapi import APIRouter
 
-from contracts.registry import MarketUpserted
 from services.campaign.duties.api import build_router
 from services.campaign.duties.config import DutiesConfig
 from services.campaign.duties.metrics import DutiesMetrics
 from services.campaign.duties.policy_files import load_checklist
 from services.campaign.duties.service import ClockRun, Duties
 from services.campaign.duties.store import postgres_stores
+from services.campaign.market_changes import follow_markets
 from services.runtime.app import Service
 from services.runtime.clock import Clock, utc_now
 from services.runtime.directory import RegistryDirectory
-from services.runtime.unit_of_work import joined_units, postgres_units
+from services.runtime.unit_of_work import postgres_units
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -48,14 +47,7 @@ def install(
     uow = postgres_units(lambda: service.pool, service.schema, postgres_stores)
     duties = Duties(uow, directory, config, checklist, now, DutiesMetrics(service.metrics))
 
-    async def on_market(
-        conn: asyncpg.Connection, previous: MarketUpserted | None, market: MarketUpserted
-    ) -> None:
-        await duties.on_market_change(
-            previous, market, joined_units(conn, service.schema, postgres_stores)
-        )
-
-    directory.on_market_change(on_market)
+    follow_markets(service, directory, postgres_stores, duties.on_market_change)
 
     async def check_duties(_: Service) -> ClockRun | None:
         # Only once the registry view knows every market (and its task force).
