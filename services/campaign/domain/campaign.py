@@ -990,19 +990,27 @@ class Disclosure:
         return revised(self, now, state="resolved", resolved_at=now)
 
 
-def _where(district: str, district_name: str | None, market_name: str | None) -> str:
-    return market_name or district_name or district
+@dataclass(frozen=True)
+class _Place:
+    """Where a disclosed problem is, by code and by the names the registry gives."""
+
+    district: str
+    market_id: str | None
+    district_name: str | None
+    market_name: str | None
+
+    @property
+    def name(self) -> str:
+        """What the public reads: the market's name, else the district's, else its code."""
+        return self.market_name or self.district_name or self.district
 
 
 def _opened(
     kind: str,
     source_id: str,
+    place: _Place,
     *,
     disclosure_id: str,
-    district: str,
-    market_id: str | None,
-    district_name: str | None,
-    market_name: str | None,
     title: str,
     title_en: str,
     details: tuple[str, ...],
@@ -1019,10 +1027,10 @@ def _opened(
         kind=kind,
         source_id=source_id,
         state=state,
-        district=district,
-        district_name=district_name,
-        market_id=market_id,
-        market_name=market_name,
+        district=place.district,
+        district_name=place.district_name,
+        market_id=place.market_id,
+        market_name=place.market_name,
         title=title,
         title_en=title_en,
         details=details,
@@ -1045,7 +1053,8 @@ def disclose_late_milestone(
 ) -> Disclosure:
     """A late milestone, open while it is missing and resolved once it is recorded."""
     zh, en = MILESTONE_LABELS[milestone.kind]
-    where = _where(milestone.district, district_name, market_name)
+    place = _Place(milestone.district, milestone.market_id, district_name, market_name)
+    where = place.name
     details = [f"应于{milestone.deadline.isoformat()}前{zh}"]
     if milestone.achieved_on is not None:
         details.append(f"已于{milestone.achieved_on.isoformat()}完成")
@@ -1055,11 +1064,8 @@ def disclose_late_milestone(
     return _opened(
         "late_milestone",
         milestone.id,
+        place,
         disclosure_id=disclosure_id,
-        district=milestone.district,
-        market_id=milestone.market_id,
-        district_name=district_name,
-        market_name=market_name,
         title=f"{where}未按期{zh}",
         title_en=f"{where}: {en} — deadline {milestone.deadline.isoformat()} missed",
         details=tuple(details),
@@ -1084,15 +1090,13 @@ def disclose_failed_check(
 ) -> Disclosure:
     assert check.rectify_by is not None, "a failed check has a rectification deadline"
     zh, en = CHECK_LABELS[check.kind]
-    where = _where(project.district, district_name, market_name)
+    place = _Place(project.district, project.market_id, district_name, market_name)
+    where = place.name
     return _opened(
         "failed_check",
         check.id,
+        place,
         disclosure_id=disclosure_id,
-        district=project.district,
-        market_id=project.market_id,
-        district_name=district_name,
-        market_name=market_name,
         title=f"{where}改造工程{zh}检查不合格，限期{check.rectify_by.isoformat()}前整改",
         title_en=f"{where}: renovation {en} check failed; rectify by {check.rectify_by}",
         details=check.findings,
@@ -1126,7 +1130,8 @@ def disclose_overdue_rectification(
     market_name: str | None = None,
     merchant_name: str | None = None,
 ) -> Disclosure:
-    where = _where(order.district, district_name, market_name)
+    place = _Place(order.district, order.market_id, district_name, market_name)
+    where = place.name
     who = " ".join(
         p for p in (where, order.stall_no and f"{order.stall_no}摊位", merchant_name) if p
     )
@@ -1134,11 +1139,8 @@ def disclose_overdue_rectification(
     return _opened(
         "overdue_rectification",
         order.rectification_id,
+        place,
         disclosure_id=disclosure_id,
-        district=order.district,
-        market_id=order.market_id,
-        district_name=district_name,
-        market_name=market_name,
         title=f"{who} 逾期未整改",
         title_en=f"{who}: rectification overdue since {deadline_date.isoformat()}",
         details=order.findings,
@@ -1236,15 +1238,13 @@ def disclose_exposure(
     if report.rectify_by > today + timedelta(days=MAX_RECTIFY_DAYS):
         raise InvalidInput("rectify_by", f"must be within {MAX_RECTIFY_DAYS} days of today")
     en = EXPOSURE_SOURCE_LABELS[report.source][1]
-    where = _where(district, district_name, market_name)
+    place = _Place(district, market_id, district_name, market_name)
+    where = place.name
     return _opened(
         "exposure",
         disclosure_id,
+        place,
         disclosure_id=disclosure_id,
-        district=district,
-        market_id=market_id,
-        district_name=district_name,
-        market_name=market_name,
         title=f"{where}：{title}",
         title_en=f"{where}: {title} — exposed by {en}; rectify by {report.rectify_by}",
         details=details,
