@@ -1,5 +1,5 @@
-"""The words people read (../UX words table, kept in docs/console.md): codes stay in the APIs,
-pages show Chinese."""
+"""The words people read: codes stay in the APIs, pages show Chinese. Each table of a code's
+word is a template filter of its name (web.py)."""
 
 from __future__ import annotations
 

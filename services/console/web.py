@@ -70,6 +70,7 @@ def _overdue(value: str | None) -> bool:
     return bool(value) and datetime.fromisoformat(str(value)) < datetime.now(UTC)
 
 
+# Each table of words, as the template filter that shows a code in it.
 for name, table in {
     "severity": labels.SEVERITY,
     "outcome": labels.OUTCOME,
@@ -96,6 +97,15 @@ for name, table in {
     "sanction": labels.SANCTION,
     "honour_list": labels.HONOUR_LIST,
     "honour_entity": labels.HONOUR_ENTITY,
+    "report_state": labels.REPORT_STATE,
+    "certificate_status": labels.CERTIFICATE_STATUS,
+    "milestone_kind": labels.MILESTONE_KIND,
+    "milestone_status": labels.MILESTONE_STATUS,
+    "exposure_source": labels.EXPOSURE_SOURCE,
+    "disclosure_kind": labels.DISCLOSURE_KIND,
+    "renovation": labels.RENOVATION_STATUS,
+    "renovation_stage": labels.RENOVATION_STAGE,
+    "profile": labels.PROFILE,
 }.items():
     templates.env.filters[name] = lambda code, t=table: labels.label(t, code)
 templates.env.filters["when"] = _when

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.console import labels, web
+from services.console import web
 from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
 from services.console.sessions import Session
@@ -49,7 +49,6 @@ PARALLEL = 8  # campaign calls at once for a district's markets
 DONE = {"filed": "专班汇报已提交"}
 
 templates.env.filters["percent"] = lambda rate: "—" if rate is None else f"{rate * 100:.0f}%"
-templates.env.filters["report_state"] = lambda code: labels.label(labels.REPORT_STATE, code)
 
 
 def lines(value: str) -> list[str]:

@@ -29,7 +29,6 @@ from services.console.web import (
     days_left,
     needed,
     refused,
-    templates,
     text,
     today,
     unavailable_503,
@@ -47,9 +46,6 @@ DONE = {
     "fixed": "复查已整改，已销号",
     "kept": "复查未整改到位，继续公开",
 }
-
-templates.env.filters["exposure_source"] = lambda code: labels.label(labels.EXPOSURE_SOURCE, code)
-templates.env.filters["disclosure_kind"] = lambda code: labels.label(labels.DISCLOSURE_KIND, code)
 
 
 def _lines(text: str) -> list[str]:

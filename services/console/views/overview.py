@@ -13,7 +13,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.console import labels
 from services.console.backend import ApiError, Backend
 from services.console.sessions import Session
 from services.console.web import CHINA, Person, Services, render, templates
@@ -22,9 +21,6 @@ router = APIRouter()
 TREND_DAYS = 30
 ASSESSMENT_DAYS = 30
 LATE = ("late", "overdue")
-
-templates.env.filters["milestone_kind"] = lambda c: labels.label(labels.MILESTONE_KIND, c)
-templates.env.filters["milestone_status"] = lambda c: labels.label(labels.MILESTONE_STATUS, c)
 
 
 def _pct(value: float | None) -> str:

@@ -41,9 +41,6 @@ LIVE_FIELDS = ("stall_no", "credit_code", "food_licence")
 # A terminal's signing key waits here, for its one showing, this long at most.
 KEY_TTL_S = 600.0
 
-templates.env.filters["renovation"] = lambda code: labels.label(labels.RENOVATION_STATUS, code)
-templates.env.filters["profile"] = lambda code: labels.label(labels.PROFILE, code)
-
 
 def _form_field(name: str) -> str:
     name = {"opening_hours.open": "open", "opening_hours.close": "close"}.get(name, name)

@@ -40,8 +40,6 @@ WRITERS = ("clerk",)
 DEFAULT_DAYS = 15
 DONE = {"opened": "已公开征求意见", "answered": "答复已记录", "stage": "项目阶段已更新"}
 
-templates.env.filters["renovation_stage"] = lambda code: labels.label(labels.RENOVATION_STAGE, code)
-
 
 def _refused(request: Request, who: Session) -> Response:
     return refused(request, who, "改造项目由登记员办理，领导查阅。")

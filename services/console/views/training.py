@@ -19,7 +19,6 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.console import labels
 from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
 from services.console.sessions import Session
@@ -39,7 +38,6 @@ from services.console.web import (
     needed,
     refused,
     status_of,
-    templates,
     text,
     today,
 )
@@ -58,10 +56,6 @@ DONE = {
     "passed": "已记录：考核合格，合格证已发放",
     "failed": "已记录：考核不合格",
 }
-
-templates.env.filters["certificate_status"] = lambda code: labels.label(
-    labels.CERTIFICATE_STATUS, code
-)
 
 
 async def _courses(services: Backend, token: str) -> list[dict[str, Any]] | None:
