@@ -76,6 +76,16 @@ def revised(value: Versioned, now: datetime, **changes: Any) -> Versioned:
     return replace(value, **changes, version=value.version + 1, updated_at=now)
 
 
+def _bounded(field_name: str, value: str, most: int) -> str:
+    """`value` stripped, refused when blank or longer than `most` characters."""
+    value = value.strip()
+    if not value:
+        raise InvalidInput(field_name, "must not be blank")
+    if len(value) > most:
+        raise InvalidInput(field_name, f"must be at most {most} characters")
+    return value
+
+
 # -- deadlines -------------------------------------------------------------------------------
 
 
@@ -925,11 +935,7 @@ def answer_comment(
             project.stage,
             f"the project is {project.stage}; comments are answered before construction",
         )
-    answer = answer.strip()
-    if not answer:
-        raise InvalidInput("answer", "must not be blank")
-    if len(answer) > ANSWER_MAX_CHARS:
-        raise InvalidInput("answer", f"must be at most {ANSWER_MAX_CHARS} characters")
+    answer = _bounded("answer", answer, ANSWER_MAX_CHARS)
     answered = replace(comment, answer=answer, answered_at=now, answered_by=by)
     comments = tuple(answered if x.suggestion_id == suggestion_id else x for x in c.comments)
     return revised(project, now, consultation=replace(c, comments=comments))
@@ -1196,15 +1202,6 @@ class ExposureReport:
     title: str
     rectify_by: date
     details: tuple[str, ...] = ()
-
-
-def _bounded(field_name: str, value: str, most: int) -> str:
-    value = value.strip()
-    if not value:
-        raise InvalidInput(field_name, "must not be blank")
-    if len(value) > most:
-        raise InvalidInput(field_name, f"must be at most {most} characters")
-    return value
 
 
 def disclose_exposure(
