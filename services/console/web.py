@@ -66,6 +66,12 @@ def text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+async def typed(request: Request, *names: str) -> dict[str, str]:
+    """The posted form's fields `names` as typed, trimmed ("" for one not sent)."""
+    form = await request.form()
+    return {name: text(form, name) for name in names}
+
+
 def _overdue(value: str | None) -> bool:
     return bool(value) and datetime.fromisoformat(str(value)) < datetime.now(UTC)
 

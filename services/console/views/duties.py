@@ -36,8 +36,8 @@ from services.console.web import (
     render,
     status_of,
     templates,
-    text,
     today,
+    typed,
 )
 
 router = APIRouter()
@@ -216,8 +216,7 @@ async def file_report(
 ) -> Response:
     if not who.principal.holds(*REPORTERS):
         return refused(request, who, "专班汇报由本区登记员或检查员提交。")
-    form = await request.form()
-    values = {k: text(form, k) for k in ("progress", "problems", "next_steps")}
+    values = await typed(request, "progress", "problems", "next_steps")
     body = {
         "progress": values["progress"],
         "problems": lines(values["problems"]),

@@ -31,6 +31,7 @@ from services.console.web import (
     refused,
     text,
     today,
+    typed,
     unavailable_503,
 )
 
@@ -130,8 +131,7 @@ async def exposures_page(request: Request, who: Person, services: Services) -> R
 async def record_exposure(request: Request, who: Acting, services: Services) -> Response:
     if not who.principal.holds(*WRITERS):
         return _refused(request, who)
-    form = await request.form()
-    values = {name: text(form, name) for name in FIELDS}
+    values = await typed(request, *FIELDS)
     body = {
         "market_id": values["market_id"],
         "source": values["source"] or None,

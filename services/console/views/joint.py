@@ -44,6 +44,7 @@ from services.console.web import (
     status_of,
     text,
     today,
+    typed,
 )
 
 router = APIRouter()
@@ -676,8 +677,7 @@ def decision_body(values: Mapping[str, str]) -> dict[str, Any]:
 
 @router.post("/staff/enforcement/{case_id}/decide")
 async def decide(request: Request, case_id: str, who: Acting, services: Services) -> Response:
-    form = await request.form()
-    values = {name: text(form, name) for name in DECIDE_FIELDS}
+    values = await typed(request, *DECIDE_FIELDS)
     body = decision_body(values)
     sent = {k: v for k, v in values.items() if k in body}
     return await _change(
@@ -687,8 +687,7 @@ async def decide(request: Request, case_id: str, who: Acting, services: Services
 
 @router.post("/staff/enforcement/{case_id}/close")
 async def close(request: Request, case_id: str, who: Acting, services: Services) -> Response:
-    form = await request.form()
-    values = {"note": text(form, "note")}
+    values = await typed(request, "note")
     return await _change(
         request, who, services, case_id, "close", values, values, frozenset({"note"}), values
     )

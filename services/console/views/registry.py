@@ -31,6 +31,7 @@ from services.console.web import (
     render,
     templates,
     text,
+    typed,
     unavailable_503,
 )
 
@@ -177,9 +178,9 @@ async def registry_home(request: Request, who: Person, services: Services) -> Re
 
 @router.post("/staff/registry/markets")
 async def add_market(request: Request, who: Acting, services: Services) -> Response:
-    form = await request.form()
-    names = ("name", "district", "kind", "operator", "address", "capacity", "open", "close")
-    values = {n: text(form, n) for n in names}
+    values = await typed(
+        request, "name", "district", "kind", "operator", "address", "capacity", "open", "close"
+    )
     if who.principal.district != "*":
         values["district"] = who.principal.district
     capacity: int | str = (
@@ -277,8 +278,7 @@ async def market_detail(
 async def set_task_force(
     request: Request, market_id: str, who: Acting, services: Services
 ) -> Response:
-    form = await request.form()
-    values = {"leader": text(form, "leader"), "members": text(form, "members")}
+    values = await typed(request, "leader", "members")
     body = {"leader": values["leader"], "members": _words(values["members"])}
     try:
         await services.call(
@@ -315,8 +315,7 @@ def _merchant_body(market_id: str, values: dict[str, str]) -> dict[str, Any]:
 async def register_merchant(
     request: Request, market_id: str, who: Acting, services: Services
 ) -> Response:
-    form = await request.form()
-    values = {n: text(form, n) for n in MERCHANT_FIELDS}
+    values = await typed(request, *MERCHANT_FIELDS)
     try:
         await services.post(
             "registry", "/merchants", who.access_token, _merchant_body(market_id, values)
@@ -357,9 +356,7 @@ async def check_merchant_field(
 async def add_terminal(
     request: Request, market_id: str, who: Acting, services: Services
 ) -> Response:
-    form = await request.form()
-    names = ("kind", "merchant_id", "stall_no", "profile", "interval_s")
-    values = {n: text(form, n) for n in names}
+    values = await typed(request, "kind", "merchant_id", "stall_no", "profile", "interval_s")
     interval: int | str = (
         int(values["interval_s"])
         if values["interval_s"].isdigit()

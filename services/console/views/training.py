@@ -40,6 +40,7 @@ from services.console.web import (
     status_of,
     text,
     today,
+    typed,
 )
 
 router = APIRouter()
@@ -211,8 +212,7 @@ async def add_manager(
 ) -> Response:
     if not who.principal.holds(*REGISTRARS, "operator"):
         return refused(request, who, "管理人员由登记员或本市场主办方登记。")
-    form = await request.form()
-    values = {"name": text(form, "name"), "position": text(form, "position")}
+    values = await typed(request, "name", "position")
     path = f"/markets/{market_id}/managers"
     try:
         await services.post("campaign", path, who.access_token, values)
@@ -231,8 +231,7 @@ async def record_attendance(
 ) -> Response:
     if not who.principal.holds(*REGISTRARS):
         return refused(request, who, "培训考核结果由登记员记录。")
-    form = await request.form()
-    values = {k: text(form, k) for k in ("session_id", "trainee_id", "passed")}
+    values = await typed(request, "session_id", "trainee_id", "passed")
     errors = {
         k: message
         for k, message in (
