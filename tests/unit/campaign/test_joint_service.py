@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from contracts.envelope import Envelope, make_event
-from contracts.inspection import Finding, TaskCompleted
+from contracts.inspection import TaskCompleted
 from contracts.registry import MarketUpserted, MerchantUpserted
 from services.campaign.domain.meetings import DecisionInput
 from services.campaign.joint.config import DEPARTMENTS_FILE, JointConfig
@@ -27,7 +27,7 @@ from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFoun
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
-from tests.unit.campaign.support import Clock
+from tests.unit.campaign.support import CRITICAL_FINDING, Clock
 
 T0 = datetime(2026, 5, 10, 1, 0, tzinfo=UTC)  # 09:00 in the city
 ADMIN = Principal(subject="admin", role="admin", district="*")
@@ -103,14 +103,6 @@ async def recorded(world: World, who: Principal = CLERK, district: str = "zhifu"
 
 
 def task_completed(task_id: str = "task_1", outcome: str = "critical") -> Envelope[Any]:
-    finding = Finding(
-        code="CCH-01",
-        group="cold_chain",
-        severity="critical",
-        title_zh="冷链温度严重超标",
-        title_en="cold chain far out of range",
-        note="冷柜12°C",
-    )
     data = TaskCompleted(
         task_id=task_id,
         version=3,
@@ -128,7 +120,7 @@ def task_completed(task_id: str = "task_1", outcome: str = "critical") -> Envelo
         claimed_at=T0 - timedelta(hours=2),
         overdue_at=None,
         outcome=outcome,
-        findings=[finding] if outcome != "pass" else [],
+        findings=[CRITICAL_FINDING] if outcome != "pass" else [],
         departments=["market_regulation", "health"],
         completed_by="inspector",
         completed_at=T0 - timedelta(minutes=30),

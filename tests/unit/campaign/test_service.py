@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from contracts.envelope import Envelope, make_event
-from contracts.inspection import Finding, RectificationOverdue, RectificationVerified
+from contracts.inspection import RectificationOverdue, RectificationVerified
 from contracts.registry import MarketUpserted, MerchantUpserted, TaskForce
 from contracts.suggestions import SuggestionReceived
 from services.campaign.domain.campaign import (
@@ -36,7 +36,7 @@ from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFoun
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
-from tests.unit.campaign.support import Clock
+from tests.unit.campaign.support import CRITICAL_FINDING, Clock
 
 T0 = datetime(2026, 3, 12, 2, 0, tzinfo=UTC)  # 10:00 on 12 March in the city
 MOBILISED = date(2026, 3, 10)
@@ -509,15 +509,6 @@ async def test_a_refused_exposure_stores_and_announces_nothing(world: World) -> 
 
 # -- inspection's rectification orders -----------------------------------------------------------
 
-FINDING = Finding(
-    code="CCH-01",
-    group="cold_chain",
-    severity="critical",
-    title_zh="冷链温度严重超标",
-    title_en="cold chain far out of range",
-    note="冷柜12°C",
-)
-
 
 def order(**more: Any) -> dict[str, Any]:
     return {
@@ -529,7 +520,7 @@ def order(**more: Any) -> dict[str, Any]:
         "merchant_id": None,
         "stall_no": None,
         "severity": "major",
-        "findings": [FINDING],
+        "findings": [CRITICAL_FINDING],
         "state": "open",
         "ordered_at": T0 - timedelta(days=5),
         "deadline": T0 - timedelta(days=1),
