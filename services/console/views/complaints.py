@@ -189,33 +189,24 @@ def timeline(case: dict[str, Any], inspections: list[dict[str, Any]]) -> list[di
     def who(actor: dict[str, Any] | None) -> str:
         return str(actor.get("name") or actor.get("subject")) if actor else ""
 
-    if case.get("acceptance_overdue_at"):
-        steps.append(
-            {
-                "at": case["acceptance_overdue_at"],
-                "what": "受理逾期",
-                "css": "overdue",
-                "note": "超过受理期限（收到后 7 个工作日）",
-            }
-        )
-    if case.get("accepted_at"):
-        steps.append(
-            {
-                "at": case["accepted_at"],
-                "what": "受理",
-                "by": who(case.get("accepted_actor")),
-                "note": "调解期限起算（受理后 45 个工作日）",
-            }
-        )
-    if case.get("rejected_at"):
-        steps.append(
-            {
-                "at": case["rejected_at"],
-                "what": "不予受理",
-                "by": who(case.get("rejected_actor")),
-                "note": f"理由：{case.get('rejection_reason') or '—'}",
-            }
-        )
+    def step(at: str, what: str, note: str, **more: Any) -> None:
+        """A step of the case, if it happened: its time is the case's `at`."""
+        if case.get(at):
+            steps.append({"at": case[at], "what": what, **more, "note": note})
+
+    step("acceptance_overdue_at", "受理逾期", "超过受理期限（收到后 7 个工作日）", css="overdue")
+    step(
+        "accepted_at",
+        "受理",
+        "调解期限起算（受理后 45 个工作日）",
+        by=who(case.get("accepted_actor")),
+    )
+    step(
+        "rejected_at",
+        "不予受理",
+        f"理由：{case.get('rejection_reason') or '—'}",
+        by=who(case.get("rejected_actor")),
+    )
     for done in inspections:
         steps.append(
             {
@@ -225,27 +216,16 @@ def timeline(case: dict[str, Any], inspections: list[dict[str, Any]]) -> list[di
                 "note": f"结果：{labels.label(labels.OUTCOME, done.get('outcome'))}",
             }
         )
-    if case.get("mediation_overdue_at"):
-        steps.append(
-            {
-                "at": case["mediation_overdue_at"],
-                "what": "调解逾期",
-                "css": "overdue",
-                "note": "超过调解期限（受理后 45 个工作日）",
-            }
-        )
-    if case.get("closed_at"):
-        found = case.get("substantiated")
-        substantiated = "属实" if found is True else "不属实" if found is False else "—"
-        outcome = labels.label(labels.CLOSE_OUTCOME, case.get("outcome"))
-        steps.append(
-            {
-                "at": case["closed_at"],
-                "what": "办结",
-                "by": who(case.get("closed_actor")),
-                "note": f"{outcome} · {substantiated} · 满意度 {case.get('satisfaction') or '—'}/5",
-            }
-        )
+    step("mediation_overdue_at", "调解逾期", "超过调解期限（受理后 45 个工作日）", css="overdue")
+    found = case.get("substantiated")
+    substantiated = "属实" if found is True else "不属实" if found is False else "—"
+    outcome = labels.label(labels.CLOSE_OUTCOME, case.get("outcome"))
+    step(
+        "closed_at",
+        "办结",
+        f"{outcome} · {substantiated} · 满意度 {case.get('satisfaction') or '—'}/5",
+        by=who(case.get("closed_actor")),
+    )
     steps.sort(key=lambda s: str(s["at"]))
     return steps
 
