@@ -225,6 +225,69 @@ _REASONS: Final = [
     (re.compile(r"Input should be a valid boolean.*", re.I), "请选择是否属实"),
     (re.compile(r"Input should be a valid integer.*", re.I), "请选择满意度"),
     (re.compile(r"Input should be 'mediated'.*|must be one of mediated.*", re.I), "请选择办结结果"),
+    # Operators' duties, task-force reports and training (issue 17).
+    (
+        re.compile(r"\w+ \(.*\) failed: a note of what was seen is required"),
+        "不合格须写明看到的问题",
+    ),
+    (re.compile(r"\w+ \(.*\) is not answered"), "请选择合格或不合格"),
+    (re.compile(r"a self-inspection of (\S+) is already recorded"), r"\1 的自查已记录"),
+    (re.compile(r"(\S+) was flagged missed; .*"), r"\1 已记为未自查，不能补录"),
+    (re.compile(r"(\S+) \(\w+\) is not an opening day"), r"\1 不是开市日"),
+    (re.compile(r"(\S+) is in the future .*"), r"\1 还没到"),
+    (re.compile(r"can be recorded back to (\S+), not .*"), r"最早只能补录 \1 的自查"),
+    (re.compile(r"closing a follow-up needs a note.*"), "请写明整改情况"),
+    (re.compile(r"follow-up .* is closed; cannot close"), "该整改跟进已完成"),
+    (
+        re.compile(r"an operator acts for its own market only.*"),
+        "市场主办方只能办理本市场的事项",
+    ),
+    (
+        re.compile(r"no campaign and no task force: nothing is due"),
+        "该市场尚未成立专班：没有应报的汇报",
+    ),
+    (re.compile(r"market .* has no reporting schedule"), "该市场尚未成立专班：没有应报的汇报"),
+    (re.compile(r"reporting starts on (\S+)"), r"汇报从 \1 开始"),
+    (
+        re.compile(r"the report for .* was already filed; the next period starts on (\S+)"),
+        r"本期汇报已提交，下一期从 \1 开始",
+    ),
+    (re.compile(r"must be 1 to (\d+) months"), r"应为 1–\1 个月"),
+    (
+        re.compile(r"the session is held on (\S+); record attendance then"),
+        r"该场次 \1 举办，届时再记录",
+    ),
+    (
+        re.compile(r"trainee .* is already recorded at this session"),
+        "该人员在本场次已有考核结果",
+    ),
+    (re.compile(r"no manager .* is registered"), "该管理人员未登记"),
+    (re.compile(r"no (session|course) .*"), "找不到该培训场次或课程"),
+    (re.compile(r"(String should have )?at most (\d+) characters"), r"最多 \2 个字"),
+    # Public exposure, deadline rectification and the consultation on renovation plans (issue 17).
+    (re.compile(r"\S+ is before today \((\S+)\)"), r"不得早于今天（\1）"),
+    (re.compile(r"must be within \d+ days of today"), "整改期限不得超过一年"),
+    (re.compile(r"a problem not fixed needs a note.*"), "未整改到位须写明仍存在的问题"),
+    (re.compile(r"exposure .* is resolved already.*"), "该曝光问题已整改，无需再复查"),
+    (re.compile(r"must be one of press, public, supervision"), "请选择曝光来源"),
+    (re.compile(r"must be from 1 to 60 days"), "应为 1–60 天"),
+    (
+        re.compile(r"the consultation is open until (\S+); .*"),
+        r"征求意见至 \1 结束，结束后才能推进",
+    ),
+    (
+        re.compile(r"(\d+) comment\(s\) of the consultation are not answered.*"),
+        r"还有 \1 条意见未答复，全部答复后才能开工",
+    ),
+    (re.compile(r"a consultation is open already, until (\S+)"), r"正在征求意见（至 \1）"),
+    (
+        re.compile(r"the project is \w+; a plan is opened for comment only while planned"),
+        "只有计划阶段的改造方案可以征求意见",
+    ),
+    (
+        re.compile(r"the project is \w+; comments are answered before construction"),
+        "开工后不能再修改答复",
+    ),
 ]
 
 
@@ -292,48 +355,6 @@ CERTIFICATE_STATUS: Final = {
     "expired": "合格证已过期",
     "none": "未取得合格证",
 }
-_REASONS.extend(
-    [
-        (
-            re.compile(r"\w+ \(.*\) failed: a note of what was seen is required"),
-            "不合格须写明看到的问题",
-        ),
-        (re.compile(r"\w+ \(.*\) is not answered"), "请选择合格或不合格"),
-        (re.compile(r"a self-inspection of (\S+) is already recorded"), r"\1 的自查已记录"),
-        (re.compile(r"(\S+) was flagged missed; .*"), r"\1 已记为未自查，不能补录"),
-        (re.compile(r"(\S+) \(\w+\) is not an opening day"), r"\1 不是开市日"),
-        (re.compile(r"(\S+) is in the future .*"), r"\1 还没到"),
-        (re.compile(r"can be recorded back to (\S+), not .*"), r"最早只能补录 \1 的自查"),
-        (re.compile(r"closing a follow-up needs a note.*"), "请写明整改情况"),
-        (re.compile(r"follow-up .* is closed; cannot close"), "该整改跟进已完成"),
-        (
-            re.compile(r"an operator acts for its own market only.*"),
-            "市场主办方只能办理本市场的事项",
-        ),
-        (
-            re.compile(r"no campaign and no task force: nothing is due"),
-            "该市场尚未成立专班：没有应报的汇报",
-        ),
-        (re.compile(r"market .* has no reporting schedule"), "该市场尚未成立专班：没有应报的汇报"),
-        (re.compile(r"reporting starts on (\S+)"), r"汇报从 \1 开始"),
-        (
-            re.compile(r"the report for .* was already filed; the next period starts on (\S+)"),
-            r"本期汇报已提交，下一期从 \1 开始",
-        ),
-        (re.compile(r"must be 1 to (\d+) months"), r"应为 1–\1 个月"),
-        (
-            re.compile(r"the session is held on (\S+); record attendance then"),
-            r"该场次 \1 举办，届时再记录",
-        ),
-        (
-            re.compile(r"trainee .* is already recorded at this session"),
-            "该人员在本场次已有考核结果",
-        ),
-        (re.compile(r"no manager .* is registered"), "该管理人员未登记"),
-        (re.compile(r"no (session|course) .*"), "找不到该培训场次或课程"),
-        (re.compile(r"(String should have )?at most (\d+) characters"), r"最多 \2 个字"),
-    ]
-)
 
 # Public exposure and deadline rectification (曝光, 限期整改) and the public consultation on
 # renovation plans (征求群众意见), issue 17.
@@ -360,30 +381,3 @@ SCOPE_AREA: Final = {
     "other": "其他",
 }
 FUNDING_SOURCE: Final = {"fiscal": "财政资金", "ppp": "PPP", "special_fund": "专项基金"}
-_REASONS.extend(
-    [
-        (re.compile(r"\S+ is before today \((\S+)\)"), r"不得早于今天（\1）"),
-        (re.compile(r"must be within \d+ days of today"), "整改期限不得超过一年"),
-        (re.compile(r"a problem not fixed needs a note.*"), "未整改到位须写明仍存在的问题"),
-        (re.compile(r"exposure .* is resolved already.*"), "该曝光问题已整改，无需再复查"),
-        (re.compile(r"must be one of press, public, supervision"), "请选择曝光来源"),
-        (re.compile(r"must be from 1 to 60 days"), "应为 1–60 天"),
-        (
-            re.compile(r"the consultation is open until (\S+); .*"),
-            r"征求意见至 \1 结束，结束后才能推进",
-        ),
-        (
-            re.compile(r"(\d+) comment\(s\) of the consultation are not answered.*"),
-            r"还有 \1 条意见未答复，全部答复后才能开工",
-        ),
-        (re.compile(r"a consultation is open already, until (\S+)"), r"正在征求意见（至 \1）"),
-        (
-            re.compile(r"the project is \w+; a plan is opened for comment only while planned"),
-            "只有计划阶段的改造方案可以征求意见",
-        ),
-        (
-            re.compile(r"the project is \w+; comments are answered before construction"),
-            "开工后不能再修改答复",
-        ),
-    ]
-)

@@ -155,10 +155,6 @@ def nav(principal: Principal) -> list[tuple[str, str]]:
 templates.env.globals["nav"] = nav
 
 
-def state(request: Request) -> Any:
-    return request.app.state
-
-
 async def optional_person(request: Request) -> Session | None:
     sign_in: SignIn = request.app.state.sign_in
     return await sign_in.current(request)
