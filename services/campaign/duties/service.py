@@ -49,9 +49,10 @@ from services.runtime.auth import ALL_DISTRICTS, Principal
 from services.runtime.clock import Clock
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
 from services.runtime.outbox import Item
-from services.runtime.unit_of_work import UowFactory
+from services.runtime.unit_of_work import UnitOfWork, UowFactory
 
 log = logging.getLogger(__name__)
+Work = UnitOfWork[Stores]
 
 
 # Who may act on a market's duties, besides admin (always) and the market's own operator where
@@ -222,6 +223,16 @@ class Duties:
         await store.save_standing(row.market_id, current.measures(), now)
         return [events.duties_updated(current, cause)]
 
+    async def _emit(
+        self, work: Work, row: MarketRow, today: date, now: datetime, items: list[Item]
+    ) -> list[Item]:
+        """`items` emitted, then `campaign.duties.updated` when they moved the market's
+        standing (caused by the last of them); returns all that was emitted."""
+        cause = items[-1][1] if items else None
+        emitted = items + await self.refresh(work.stores.duties, row, today, now, cause)
+        work.emit(*emitted)
+        return emitted
+
     def _count(self, items: Iterable[Item]) -> None:
         for _, event, _ in items:
             self.metrics.events.labels(event.type).inc()
@@ -259,10 +270,8 @@ class Duties:
             items: list[Item] = []
             if filing.flagged_late:
                 items.append(events.report_late(filing.report, now))
-            filed = events.report_filed(filing.report)
-            items.append(filed)
-            items += await self.refresh(store, row, today, now, filed[1])
-            work.emit(*items)
+            items.append(events.report_filed(filing.report))
+            items = await self._emit(work, row, today, now, items)
         self._count(items)
         return filing.report
 
@@ -325,9 +334,9 @@ class Duties:
                 now=now,
             )
             await store.insert_self_inspection(recorded.inspection, recorded.follow_ups)
-            item = events.self_inspection_recorded(recorded)
-            items = [item, *await self.refresh(store, row, today, now, item[1])]
-            work.emit(*items)
+            items = await self._emit(
+                work, row, today, now, [events.self_inspection_recorded(recorded)]
+            )
         self._count(items)
         return recorded
 
@@ -361,9 +370,7 @@ class Duties:
             assert current is not None
             closed = close_follow_up(current, note, actor=actor(who), now=now)
             await store.close_follow_up(closed)
-            item = events.follow_up_closed(closed)
-            items = [item, *await self.refresh(store, row, today, now, item[1])]
-            work.emit(*items)
+            items = await self._emit(work, row, today, now, [events.follow_up_closed(closed)])
         self._count(items)
         return closed
 
@@ -422,8 +429,7 @@ class Duties:
             store = work.stores.duties
             row = await self._lock(store, market, today)
             await store.insert_trainee(trainee)
-            items = await self.refresh(store, row, today, now, None)
-            work.emit(*items)
+            items = await self._emit(work, row, today, now, [])
         self._count(items)
         return trainee
 
@@ -474,8 +480,7 @@ class Duties:
             issued = events.certificate_issued(attended, course, first[1])
             if issued is not None:
                 items.append(issued)
-            items += await self.refresh(store, row, today, now, items[-1][1])
-            work.emit(*items)
+            items = await self._emit(work, row, today, now, items)
         self._count(items)
         return attended
 
@@ -571,12 +576,9 @@ class Duties:
                     for d in days
                 ]
                 missed += len(days)
-                cause = items[-1][1] if items else None
-                updated = await self.refresh(store, row, today, now, cause)
-                published += len(updated)
-                items += updated
-                work.emit(*items)
-            self._count(items)
+                emitted = await self._emit(work, row, today, now, items)
+                published += len(emitted) - len(items)
+            self._count(emitted)
         run = ClockRun(len(markets), late, missed, published)
         if late or missed:
             log.info(
