@@ -24,6 +24,7 @@ import logging
 from contracts.campaign import RenovationUpserted
 from contracts.envelope import Envelope
 from contracts.inspection import RectificationOrdered, RectificationVerified
+from services.registry.domain.model import Merchant
 from services.registry.metrics import RegistryMetrics
 from services.registry.service import Claim, Registry
 from services.runtime.messaging import Delivery
@@ -35,6 +36,13 @@ RENOVATIONS = "registry-renovations"
 
 
 def inspection_events(registry: Registry, metrics: RegistryMetrics) -> EventRouter:
+    def note(changed: Merchant | None, label: str, message: str, rectification_id: str) -> None:
+        # Counted and logged only when the merchant's status changed.
+        if changed is not None:
+            metrics.suspensions.labels(label).inc()
+            about = {"merchant_id": changed.id, "rectification_id": rectification_id}
+            log.info(message, extra={**about, "status": changed.status})
+
     async def ordered(event: Envelope[RectificationOrdered], delivery: Delivery) -> None:
         data = event.data
         if not (data.merchant_id and data.suspension):
@@ -45,12 +53,7 @@ def inspection_events(registry: Registry, metrics: RegistryMetrics) -> EventRout
             task_id=data.task_id,
             claim=Claim(CONSUMER, event.id, delivery),
         )
-        if changed is not None:
-            metrics.suspensions.labels("suspended").inc()
-            log.info(
-                "merchant suspended",
-                extra={"merchant_id": changed.id, "rectification_id": data.rectification_id},
-            )
+        note(changed, "suspended", "merchant suspended", data.rectification_id)
 
     async def verified(event: Envelope[RectificationVerified], delivery: Delivery) -> None:
         data = event.data
@@ -61,12 +64,7 @@ def inspection_events(registry: Registry, metrics: RegistryMetrics) -> EventRout
             rectification_id=data.rectification_id,
             claim=Claim(CONSUMER, event.id, delivery),
         )
-        if changed is not None:
-            metrics.suspensions.labels("lifted").inc()
-            log.info(
-                "merchant suspension lifted",
-                extra={"merchant_id": changed.id, "status": changed.status},
-            )
+        note(changed, "lifted", "merchant suspension lifted", data.rectification_id)
 
     router = EventRouter()
     router.route("inspection.rectification.ordered", ordered)

@@ -116,6 +116,14 @@ class Registry:
     def today(self) -> date:
         return self.now().astimezone(self.zone).date()
 
+    def _registered(self, entity: type[E], prefix: str, by: Actor, /, **fields: Any) -> E:
+        """A new market, merchant or terminal of `fields`: a fresh id, version 1, registered and
+        last changed by `by` now."""
+        now = self.now()
+        return entity(
+            id=new_id(prefix), updated_at=now, registered_actor=by, updated_actor=by, **fields
+        )
+
     async def save(
         self, work: Work, entity: Market | Merchant | Terminal, by: Actor | None = None
     ) -> None:
@@ -155,14 +163,7 @@ class Registry:
             if await work.stores.districts.get(cmd.district) is None:
                 raise InvalidInput("district", f"no district with code {cmd.district!r}")
             by = actor(who)
-            market = Market(
-                id=new_id("mkt"),
-                version=1,
-                updated_at=self.now(),
-                registered_actor=by,
-                updated_actor=by,
-                **vars(cmd),
-            )
+            market = self._registered(Market, "mkt", by, **vars(cmd))
             await self.save(work, market, by)
         return market
 
@@ -209,8 +210,10 @@ class Registry:
         async with self.uow() as work:
             market = await self._place_merchant(work, who, cmd.market_id, cmd.stall_no)
             by = actor(who)
-            merchant = Merchant(
-                id=new_id("mer"),
+            merchant = self._registered(
+                Merchant,
+                "mer",
+                by,
                 name=cmd.name,
                 market_id=market.id,
                 district=market.district,
@@ -219,9 +222,6 @@ class Registry:
                 food_licence=food_licence,
                 licence_valid_until=cmd.licence_valid_until,
                 categories=cmd.categories,
-                updated_at=self.now(),
-                registered_actor=by,
-                updated_actor=by,
             )
             await self.save(work, merchant, by)
         return merchant
@@ -390,8 +390,10 @@ class Registry:
                     raise InvalidInput("merchant_id", f"no merchant {cmd.merchant_id!r}")
             check_terminal_placement(cmd.kind, cmd.profile, market, merchant, cmd.stall_no)
             by = actor(who)
-            terminal = Terminal(
-                id=new_id("trm"),
+            terminal = self._registered(
+                Terminal,
+                "trm",
+                by,
                 kind=cmd.kind,
                 market_id=market.id,
                 district=market.district,
@@ -399,9 +401,6 @@ class Registry:
                 merchant_id=cmd.merchant_id,
                 stall_no=cmd.stall_no or (merchant.stall_no if merchant else None),
                 profile=cmd.profile,
-                updated_at=self.now(),
-                registered_actor=by,
-                updated_actor=by,
             )
             await self.save(work, terminal, by)
         return terminal, self.key_of(terminal)

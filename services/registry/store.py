@@ -7,15 +7,17 @@ The in-memory fakes of the same protocols are in `fakes.py`; one suite
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
-from typing import Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import asyncpg
 
-from contracts.people import actor_dict
-from services.registry.domain.model import District, Market, Merchant, Terminal
+from contracts.people import Actor, actor_dict
+from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
 from services.runtime import serial
+
+E = TypeVar("E", Market, Merchant, Terminal)
 
 
 @dataclass(frozen=True)
@@ -152,18 +154,6 @@ def postgres_stores(conn: asyncpg.Connection) -> Stores:
     )
 
 
-def _market(r: asyncpg.Record) -> Market:
-    return serial.load(Market, dict(r))
-
-
-def _merchant(r: asyncpg.Record) -> Merchant:
-    return serial.load(Merchant, dict(r))
-
-
-def _terminal(r: asyncpg.Record) -> Terminal:
-    return serial.load(Terminal, dict(r))
-
-
 def _locked(sql: str, for_update: bool) -> str:
     return sql + (" FOR UPDATE" if for_update else "")
 
@@ -171,6 +161,63 @@ def _locked(sql: str, for_update: bool) -> str:
 class _OnConnection:
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
+
+
+# What a save may change of a stored market, merchant or terminal; the other columns (its id,
+# district, market, stall, credit code, who registered it) keep what was first inserted.
+_MARKET_CHANGES = (
+    "name", "kind", "operator", "address", "capacity", "opens", "closes", "renovation_status",
+    "task_force", "version", "updated_at", "updated_actor",
+)  # fmt: skip
+_MERCHANT_CHANGES = (
+    "name", "food_licence", "licence_valid_until", "categories", "status", "version",
+    "updated_at", "updated_actor",
+)  # fmt: skip
+_TERMINAL_CHANGES = (
+    "key_version", "status", "interval_s", "version", "updated_at", "updated_actor",
+)  # fmt: skip
+
+
+class _Registered(_OnConnection, Generic[E]):
+    """The table of one kind of registered entity, a column per field of the same name: inserted
+    whole, its `changes` columns replaced by a later save, read back by id."""
+
+    table: str
+    entity: type[E]
+    changes: tuple[str, ...]
+
+    @property
+    def select(self) -> str:
+        return f"SELECT {', '.join(f.name for f in fields(self.entity))} FROM {self.table}"
+
+    def load(self, r: asyncpg.Record) -> E:
+        return serial.load(self.entity, dict(r))
+
+    async def save(self, entity: E) -> None:
+        row = {f.name: _column(getattr(entity, f.name)) for f in fields(entity)}
+        values = ", ".join(f"${n}" for n in range(1, len(row) + 1))
+        update = ", ".join(f"{name} = EXCLUDED.{name}" for name in self.changes)
+        await self.conn.execute(
+            f"INSERT INTO {self.table} ({', '.join(row)}) VALUES ({values})"
+            f" ON CONFLICT (id) DO UPDATE SET {update}",
+            *row.values(),
+        )
+
+    async def get(self, entity_id: str, *, for_update: bool = False) -> E | None:
+        r = await self.conn.fetchrow(_locked(f"{self.select} WHERE id = $1", for_update), entity_id)
+        return self.load(r) if r else None
+
+
+def _column(value: Any) -> Any:
+    """A field's value as its column takes it: an actor or a task force as jsonb, a tuple as an
+    array."""
+    if isinstance(value, Actor):
+        return actor_dict(value)
+    if isinstance(value, TaskForce):
+        return serial.dump(value)
+    if isinstance(value, tuple):
+        return list(value)
+    return value
 
 
 class PostgresDistricts(_OnConnection):
@@ -191,37 +238,15 @@ class PostgresDistricts(_OnConnection):
         return [District(r["code"], r["name"]) for r in rows]
 
 
-class PostgresMarkets(_OnConnection):
-    async def save(self, market: Market) -> None:
-        m = market
-        await self.conn.execute(
-            """INSERT INTO markets (id, district, name, kind, operator, address, capacity, opens,
-                                   closes, renovation_status, task_force, version, updated_at,
-                                   registered_actor, updated_actor)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-               ON CONFLICT (id) DO UPDATE SET
-                   name = EXCLUDED.name, kind = EXCLUDED.kind, operator = EXCLUDED.operator,
-                   address = EXCLUDED.address, capacity = EXCLUDED.capacity,
-                   opens = EXCLUDED.opens, closes = EXCLUDED.closes,
-                   renovation_status = EXCLUDED.renovation_status,
-                   task_force = EXCLUDED.task_force, version = EXCLUDED.version,
-                   updated_at = EXCLUDED.updated_at, updated_actor = EXCLUDED.updated_actor""",
-            m.id, m.district, m.name, m.kind, m.operator, m.address, m.capacity, m.opens,
-            m.closes, m.renovation_status, serial.dump(m.task_force), m.version, m.updated_at,
-            actor_dict(m.registered_actor), actor_dict(m.updated_actor),
-        )  # fmt: skip
-
-    async def get(self, market_id: str, *, for_update: bool = False) -> Market | None:
-        sql = _locked("SELECT * FROM markets WHERE id = $1", for_update)
-        r = await self.conn.fetchrow(sql, market_id)
-        return _market(r) if r else None
+class PostgresMarkets(_Registered[Market]):
+    table, entity, changes = "markets", Market, _MARKET_CHANGES
 
     async def all(self, district: str | None) -> list[Market]:
         rows = await self.conn.fetch(
             "SELECT * FROM markets WHERE $1::text IS NULL OR district = $1 ORDER BY district, name",
             district,
         )
-        return [_market(r) for r in rows]
+        return [self.load(r) for r in rows]
 
     async def directory(self, query: DirectoryQuery) -> tuple[list[tuple[Market, str | None]], int]:
         q = query.q
@@ -240,38 +265,17 @@ class PostgresMarkets(_OnConnection):
                 WHERE {where} ORDER BY m.district, m.name, m.id OFFSET $5 LIMIT $6""",
             *args, query.offset, query.limit,
         )  # fmt: skip
-        return [(_market(r), r["district_name"]) for r in rows], total
+        return [(self.load(r), r["district_name"]) for r in rows], total
 
 
-class PostgresMerchants(_OnConnection):
-    async def save(self, merchant: Merchant) -> None:
-        m = merchant
-        await self.conn.execute(
-            """INSERT INTO merchants (id, market_id, district, name, stall_no, credit_code,
-                                     food_licence, licence_valid_until, categories, status,
-                                     version, updated_at, registered_actor, updated_actor)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-               ON CONFLICT (id) DO UPDATE SET
-                   name = EXCLUDED.name, food_licence = EXCLUDED.food_licence,
-                   licence_valid_until = EXCLUDED.licence_valid_until,
-                   categories = EXCLUDED.categories, status = EXCLUDED.status,
-                   version = EXCLUDED.version, updated_at = EXCLUDED.updated_at,
-                   updated_actor = EXCLUDED.updated_actor""",
-            m.id, m.market_id, m.district, m.name, m.stall_no, m.credit_code, m.food_licence,
-            m.licence_valid_until, list(m.categories), m.status, m.version, m.updated_at,
-            actor_dict(m.registered_actor), actor_dict(m.updated_actor),
-        )  # fmt: skip
-
-    async def get(self, merchant_id: str, *, for_update: bool = False) -> Merchant | None:
-        sql = _locked("SELECT * FROM merchants WHERE id = $1", for_update)
-        r = await self.conn.fetchrow(sql, merchant_id)
-        return _merchant(r) if r else None
+class PostgresMerchants(_Registered[Merchant]):
+    table, entity, changes = "merchants", Merchant, _MERCHANT_CHANGES
 
     async def at_stall(self, market_id: str, stall_no: str) -> Merchant | None:
         r = await self.conn.fetchrow(
             "SELECT * FROM merchants WHERE market_id = $1 AND stall_no = $2", market_id, stall_no
         )
-        return _merchant(r) if r else None
+        return self.load(r) if r else None
 
     async def all(
         self,
@@ -291,7 +295,7 @@ class PostgresMerchants(_OnConnection):
             first,
             last,
         )
-        return [_merchant(r) for r in rows]
+        return [self.load(r) for r in rows]
 
     async def lapsed(self, today: date, limit: int = 500) -> list[Merchant]:
         rows = await self.conn.fetch(
@@ -300,7 +304,7 @@ class PostgresMerchants(_OnConnection):
             today,
             limit,
         )
-        return [_merchant(r) for r in rows]
+        return [self.load(r) for r in rows]
 
     async def active(self, market_id: str) -> list[Merchant]:
         rows = await self.conn.fetch(
@@ -308,45 +312,20 @@ class PostgresMerchants(_OnConnection):
                ORDER BY stall_no, id""",
             market_id,
         )
-        return [_merchant(r) for r in rows]
+        return [self.load(r) for r in rows]
 
 
-_TERMINAL_COLUMNS = (
-    "SELECT id, kind, market_id, district, interval_s, merchant_id, stall_no, profile,"
-    " key_version, status, version, updated_at, registered_actor, updated_actor FROM terminals"
-)
-
-
-class PostgresTerminals(_OnConnection):
-    async def save(self, terminal: Terminal) -> None:
-        t = terminal
-        await self.conn.execute(
-            """INSERT INTO terminals (id, kind, market_id, district, merchant_id, stall_no, profile,
-                                     interval_s, key_version, status, version, updated_at,
-                                     registered_actor, updated_actor)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
-               ON CONFLICT (id) DO UPDATE SET
-                   key_version = EXCLUDED.key_version, status = EXCLUDED.status,
-                   interval_s = EXCLUDED.interval_s, version = EXCLUDED.version,
-                   updated_at = EXCLUDED.updated_at, updated_actor = EXCLUDED.updated_actor""",
-            t.id, t.kind, t.market_id, t.district, t.merchant_id, t.stall_no, t.profile,
-            t.interval_s, t.key_version, t.status, t.version, t.updated_at,
-            actor_dict(t.registered_actor), actor_dict(t.updated_actor),
-        )  # fmt: skip
-
-    async def get(self, terminal_id: str, *, for_update: bool = False) -> Terminal | None:
-        sql = _locked(f"{_TERMINAL_COLUMNS} WHERE id = $1", for_update)
-        r = await self.conn.fetchrow(sql, terminal_id)
-        return _terminal(r) if r else None
+class PostgresTerminals(_Registered[Terminal]):
+    table, entity, changes = "terminals", Terminal, _TERMINAL_CHANGES
 
     async def all(self, market_id: str, district: str | None) -> list[Terminal]:
         rows = await self.conn.fetch(
-            f"{_TERMINAL_COLUMNS} WHERE market_id = $1 AND ($2::text IS NULL OR district = $2)"
+            f"{self.select} WHERE market_id = $1 AND ($2::text IS NULL OR district = $2)"
             " ORDER BY id",
             market_id,
             district,
         )
-        return [_terminal(r) for r in rows]
+        return [self.load(r) for r in rows]
 
 
 class PostgresSuspensions(_OnConnection):
