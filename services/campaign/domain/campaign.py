@@ -1017,17 +1017,13 @@ def _opened(
     place: _Place,
     *,
     disclosure_id: str,
-    title: str,
-    title_en: str,
-    details: tuple[str, ...],
-    deadline: datetime,
-    deadline_date: date,
     now: datetime,
     state: str = "open",
-    **kept: Any,
+    **content: Any,
 ) -> Disclosure:
-    """A disclosure first published at `now`; `kept` holds what only some kinds carry (the
-    campaign, the merchant, the exposure, when it was resolved)."""
+    """A disclosure first published at `now`. `content` is what the kind tells the public (its
+    titles, details and deadline) and what only it carries (the campaign, the merchant, the
+    exposure, when it was resolved)."""
     return Disclosure(
         id=disclosure_id,
         kind=kind,
@@ -1037,14 +1033,9 @@ def _opened(
         district_name=place.district_name,
         market_id=place.market_id,
         market_name=place.market_name,
-        title=title,
-        title_en=title_en,
-        details=details,
-        deadline=deadline,
-        deadline_date=deadline_date,
         opened_at=now,
         updated_at=now,
-        **kept,
+        **content,
     )
 
 
