@@ -254,15 +254,11 @@ def _rectification_overdue(order: RectificationOverdue, meta: EventMeta) -> list
 # -- complaints.events.v1 ----------------------------------------------------------------------
 
 
-class ClosedComplaint(Protocol):
+class ClosedComplaint(Place, Protocol):
     """What credit reads of `contracts.complaints.ComplaintClosed`."""
 
     @property
     def complaint_id(self) -> str: ...
-    @property
-    def market_id(self) -> str: ...
-    @property
-    def district(self) -> str: ...
     @property
     def merchant_id(self) -> str | None: ...
     @property
