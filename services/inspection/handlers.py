@@ -16,6 +16,7 @@ from contracts.registry import MarketUpserted, MerchantUpserted
 from contracts.telemetry import RiskAcknowledged, RiskCleared, RiskEscalated, RiskRaised
 from services.inspection.domain import ComplaintTrigger, RenovationTrigger, RiskTrigger
 from services.inspection.service import InspectionService
+from services.runtime import serial
 from services.runtime.messaging import Delivery
 from services.runtime.router import EventRouter
 
@@ -42,49 +43,26 @@ def risk_trigger(event: Envelope[Any]) -> RiskTrigger:
         at = data.acknowledged_at
     else:
         at = data.raised_at
-    return RiskTrigger(
-        risk_id=data.risk_id,
-        event_id=event.id,
-        rule=data.rule,
-        category=data.category,
-        severity=data.severity,
-        transition=event.type.rsplit(".", 1)[1],  # type: ignore[arg-type]
-        merchant_id=data.merchant_id,
-        terminal_id=data.terminal_id,
-        market_id=data.market_id,
-        stall_no=data.stall_no,
-        district=data.district,
-        at=at,
-    )
+    transition = event.type.rsplit(".", 1)[1]
+    return serial.into(RiskTrigger, data, event_id=event.id, transition=transition, at=at)
 
 
 def complaint_trigger(event: Envelope[ComplaintAccepted]) -> ComplaintTrigger:
     data = event.data
-    return ComplaintTrigger(
-        complaint_id=data.complaint_id,
-        event_id=event.id,
-        category=data.category,
-        merchant_id=data.merchant_id,
-        market_id=data.market_id,
-        stall_no=data.stall_no,
-        district=data.district,
-        # The SLA counts from the acceptance: the regulator is on notice from then.
-        at=data.accepted_at,
-    )
+    # The SLA counts from the acceptance: the regulator is on notice from then.
+    return serial.into(ComplaintTrigger, data, event_id=event.id, at=data.accepted_at)
 
 
 def renovation_trigger(event: Envelope[RenovationCheckFailed]) -> RenovationTrigger:
-    data = event.data
-    return RenovationTrigger(
-        check_id=data.check.check_id,
-        project_id=data.project_id,
+    data, check = event.data, event.data.check
+    return serial.into(
+        RenovationTrigger,
+        data,
+        check_id=check.check_id,
         event_id=event.id,
         correlation_id=event.correlationid,
-        check_kind=data.check.kind,
-        market_id=data.market_id,
-        district=data.district,
-        rectify_by=data.rectify_by,
-        at=data.check.recorded_at,
+        check_kind=check.kind,
+        at=check.recorded_at,
     )
 
 

@@ -18,46 +18,18 @@ import asyncio
 import contextlib
 import os
 from collections.abc import Mapping
-from contextvars import ContextVar
 from typing import Any
 
 from pydantic import ValidationError
-from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
 
 from services.runtime.settings import KafkaClientSettings
 
 TERMINALS = "terminals"
 INTEGRATOR = "integrator"
 
-_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("kafka_login_environ", default=None)
-
 
 class KafkaLoginError(ValueError):
     """The login settings are incomplete or wrong; the message says which variable to set."""
-
-
-class _FromMapping(KafkaClientSettings):
-    """KafkaClientSettings read from a given mapping instead of the process environment."""
-
-    @classmethod
-    def settings_customise_sources(
-        cls,
-        settings_cls: type[BaseSettings],
-        init_settings: PydanticBaseSettingsSource,
-        env_settings: PydanticBaseSettingsSource,
-        dotenv_settings: PydanticBaseSettingsSource,
-        file_secret_settings: PydanticBaseSettingsSource,
-    ) -> tuple[PydanticBaseSettingsSource, ...]:
-        sources = super().settings_customise_sources(
-            settings_cls, init_settings, env_settings, dotenv_settings, file_secret_settings
-        )
-        environ = _ENVIRON.get()
-        if environ is not None:
-            lowered = {k.lower(): v for k, v in environ.items()}
-            for source in sources:
-                if isinstance(source, EnvSettingsSource):
-                    source.env_vars = lowered
-        return sources
 
 
 def settings_var(principal: str, name: str) -> str:
@@ -70,9 +42,8 @@ def client_options(principal: str, environ: Mapping[str, str] | None = None) -> 
     PLAINTEXT. `environ` defaults to the process environment. Raises KafkaLoginError naming the
     variables to set when SASL is asked for without a username and password."""
     source = os.environ if environ is None else environ
-    token = _ENVIRON.set(dict(source))
     try:
-        settings = _FromMapping(_env_prefix=f"{principal.upper()}_")
+        settings = KafkaClientSettings.from_environ(source, _env_prefix=f"{principal.upper()}_")
     except ValidationError as exc:
         protocol = source.get("KAFKA_SECURITY_PROTOCOL", "")
         first = exc.errors()[0]
@@ -85,8 +56,6 @@ def client_options(principal: str, environ: Mapping[str, str] | None = None) -> 
             ) from None
         where = ".".join(str(p) for p in first["loc"]).upper()
         raise KafkaLoginError(f"{where}: {first['msg']}") from None
-    finally:
-        _ENVIRON.reset(token)
     return settings.kafka_client_options()
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -164,20 +164,10 @@ class Messaging:
         group = group_id or self.group_id
 
         async def on_message(message: KafkaMessage) -> None:
-            try:
-                await self.dispatcher.dispatch(handler, _delivery(message.raw_message), group)
-            except PartitionStalled as stalled:
-                self._hold(message.consumer, stalled)
+            await self.dispatcher.dispatch(handler, _delivery(message.raw_message), group)
 
         on_message.__name__ = f"{getattr(handler, '__name__', 'handler')}_{topic}"
-        subscriber = self.broker.subscriber(
-            topic,
-            group_id=group,
-            auto_offset_reset=auto_offset_reset,
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-        )
-        subscriber(on_message)
-        self._subscribers.append((topic, group, subscriber))
+        self._consume(topic, group, on_message, auto_offset_reset=auto_offset_reset)
 
     def subscribe_batch(
         self,
@@ -197,22 +187,43 @@ class Messaging:
             if not isinstance(records, tuple):
                 records = (records,)
             deliveries = [_batch_delivery(r) for r in records]
-            try:
-                await self.dispatcher.dispatch_batch(handler, deliveries, group)
-            except PartitionStalled as stalled:
-                self._hold(message.consumer, stalled)
+            await self.dispatcher.dispatch_batch(handler, deliveries, group)
 
         on_batch.__name__ = f"{getattr(handler, '__name__', 'handler')}_{topic}_batch"
-        subscriber = self.broker.subscriber(
+        self._consume(
             topic,
+            group,
+            on_batch,
+            decoder=_undecoded,
             batch=True,
-            group_id=group,
             max_records=max_records,
             batch_timeout_ms=batch_timeout_ms,
             auto_offset_reset=auto_offset_reset,
-            ack_policy=AckPolicy.NACK_ON_ERROR,
         )
-        subscriber(on_batch, decoder=_undecoded)
+
+    def _consume(
+        self,
+        topic: str,
+        group: str,
+        take: Callable[[KafkaMessage], Awaitable[None]],
+        *,
+        decoder: Any = None,
+        **options: Any,
+    ) -> None:
+        """Subscribe `take` (named for the broker's logs by its `__name__`) to `topic` in
+        `group`; a partition it stalls is held at its message."""
+
+        async def on_message(message: KafkaMessage) -> None:
+            try:
+                await take(message)
+            except PartitionStalled as stalled:
+                self._hold(message.consumer, stalled)
+
+        on_message.__name__ = take.__name__
+        subscriber = self.broker.subscriber(
+            topic, group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR, **options
+        )
+        subscriber(on_message, decoder=decoder)
         self._subscribers.append((topic, group, subscriber))
 
     def _hold(self, consumer: Any, stalled: PartitionStalled) -> None:

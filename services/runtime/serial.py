@@ -12,6 +12,7 @@ durations as seconds, so what is stored and what the APIs return keep the form t
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
@@ -21,7 +22,6 @@ from typing import Any, TypeVar
 from pydantic import BaseModel, TypeAdapter
 
 T = TypeVar("T")
-M = TypeVar("M", bound=BaseModel)
 
 
 _ADAPTERS: dict[Any, TypeAdapter[Any]] = {}
@@ -55,16 +55,24 @@ def load_many(cls: type[T], rows: Iterable[Any]) -> list[T]:
     return [load(cls, row) for row in rows]
 
 
-def into(model: type[M], value: Any, **overrides: Any) -> M:
-    """A contract model (pydantic) from a domain value: each of the model's fields from the
-    value's attribute of the same name, or from `overrides` (a renamed or computed field).
-    A field neither has is left to the model's default; without one, pydantic names it."""
+def into(model: type[T], value: Any, **overrides: Any) -> T:
+    """A contract model (pydantic) from a domain value, or a domain value (a dataclass) from a
+    contract model: each of the model's fields from the value's attribute of the same name, or
+    from `overrides` (a renamed or computed field). A field neither has is left to the model's
+    default; without one, pydantic names it (a contract model) or the dataclass raises
+    TypeError. A contract model is validated; a dataclass is built as its constructor would."""
+    if issubclass(model, BaseModel):
+        names: Iterable[str] = model.model_fields
+    else:
+        names = (field.name for field in dataclasses.fields(model))  # type: ignore[arg-type]
     data = {
         name: overrides[name] if name in overrides else getattr(value, name)
-        for name in model.model_fields
+        for name in names
         if name in overrides or hasattr(value, name)
     }
-    return model.model_validate(data)
+    if issubclass(model, BaseModel):
+        return model.model_validate(data)
+    return model(**data)
 
 
 _PLAIN = frozenset({str, int, float, bool, type(None)})

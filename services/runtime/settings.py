@@ -12,10 +12,16 @@ SASL_PLAINTEXT; then each service authenticates as its own principal with
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from contextvars import ContextVar
 from typing import Any, ClassVar, Literal, Self
 
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, EnvSettingsSource, PydanticBaseSettingsSource
+
+# What the environment sources read: the process environment, unless `from_environ` gives a
+# mapping (a tool checking another principal's login, a test).
+_ENVIRON: ContextVar[Mapping[str, str] | None] = ContextVar("settings_environ", default=None)
 
 
 class _UnprefixedEnv(EnvSettingsSource):
@@ -71,7 +77,23 @@ class KafkaClientSettings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         # The prefixed variable wins; the stack-wide one fills in what it leaves unset.
-        return (init_settings, env_settings, _UnprefixedEnv(settings_cls), file_secret_settings)
+        sources = (init_settings, env_settings, _UnprefixedEnv(settings_cls), file_secret_settings)
+        environ = _ENVIRON.get()
+        if environ is not None:
+            lowered = {k.lower(): v for k, v in environ.items()}
+            for source in sources:
+                if isinstance(source, EnvSettingsSource):
+                    source.env_vars = lowered
+        return sources
+
+    @classmethod
+    def from_environ(cls, environ: Mapping[str, str], **values: Any) -> Self:
+        """The settings read from `environ` instead of the process environment."""
+        token = _ENVIRON.set(dict(environ))
+        try:
+            return cls(**values)
+        finally:
+            _ENVIRON.reset(token)
 
 
 def kafka_client_options_from_env(service: str) -> dict[str, Any]:

@@ -104,3 +104,16 @@ def test_a_contract_field_the_value_lacks_is_named() -> None:
     with pytest.raises(ValidationError) as raised:
         serial.into(PlanData, plan, refs=[])
     assert [e["loc"] for e in raised.value.errors()] == [("plan_id",)]
+
+
+def test_a_domain_value_takes_its_fields_from_a_contract_model_and_the_overrides() -> None:
+    data = PlanData(plan_id="mer_1", due_at=AT, grade="B", refs=["rsk_1"])
+    refs = tuple(Ref(ref, AT) for ref in data.refs)
+    plan = serial.into(Plan, data, merchant_id=data.plan_id, every=timedelta(days=1), refs=refs)
+    assert plan == Plan("mer_1", AT, timedelta(days=1), (Ref("rsk_1", AT),), "B")
+
+
+def test_a_domain_field_the_model_lacks_is_a_type_error() -> None:
+    data = PlanData(plan_id="mer_1", due_at=AT, grade=None, refs=[])
+    with pytest.raises(TypeError, match="merchant_id"):
+        serial.into(Plan, data, every=timedelta(days=1))
