@@ -1,13 +1,17 @@
 """What the browser tests share besides fixtures: how Chromium is launched, signing in through
-the provider's own login page, and screenshots of every page a test visits."""
+the provider's own login page, screenshots of every page a test visits, a market registered
+for a test, the campaign's answers and a form's submission."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
 
-from playwright.async_api import Page
+import httpx
+from playwright.async_api import Page, Response
 
 from tests.support.city_processes import City
 from tests.support.process import ServiceProcess
@@ -31,6 +35,7 @@ PHONE = {"width": 375, "height": 812}
 DESKTOP = {"width": 1280, "height": 900}
 # The console's pages after a sign-in (its path, with or without a query).
 STAFF = re.compile(r"^https?://[^/]+/staff/")
+CITY_TZ = ZoneInfo("Asia/Shanghai")
 
 
 @dataclass
@@ -73,3 +78,66 @@ async def sign_in(page: Page, username: str, password: str, shot: Shots | None =
     await page.click("#kc-login")
     await page.wait_for_url(STAFF)
     await page.wait_for_load_state("load")
+
+
+@dataclass
+class Market:
+    district: str
+    market_id: str
+    name: str
+
+
+async def register_market(
+    registry: httpx.AsyncClient,
+    district: str,
+    name: str,
+    operator: str,
+    address: str,
+    hours: tuple[str, str] = ("06:00", "19:00"),
+    *,
+    district_name: str | None = None,
+    task_force: bool = False,
+) -> str:
+    """A farmers' market of `district` through the registry's API, its id: the district first
+    when `district_name` is given, the market's task force after it when `task_force`."""
+    if district_name is not None:
+        r = await registry.post("/districts", json={"code": district, "name": district_name})
+        assert r.status_code == 201, r.text
+    r = await registry.post(
+        "/markets",
+        json={
+            "name": name,
+            "district": district,
+            "kind": "farmers",
+            "operator": operator,
+            "address": address,
+            "capacity": 300,
+            "opening_hours": {"open": hours[0], "close": hours[1]},
+        },
+    )
+    assert r.status_code == 201, r.text
+    market_id: str = r.json()["id"]
+    if task_force:
+        r = await registry.put(
+            f"/markets/{market_id}/task-force", json={"leader": "周队长", "members": ["吴"]}
+        )
+        assert r.status_code == 200, r.text
+    return market_id
+
+
+async def campaign_get(console: Console, path: str, **params: Any) -> Any:
+    async with console.city.client("campaign") as campaign:
+        r = await campaign.get(path, params=params)
+        assert r.status_code == 200, r.text
+        return r.json()
+
+
+async def submit(page: Page, form: str, path: str) -> Response:
+    """Submit `form` and return the answer to the POST to `path`."""
+    async with page.expect_response(
+        lambda r: r.url.split("?")[0].split("#")[0].endswith(path) and r.request.method == "POST"
+    ) as answer:
+        await page.click(f"{form} button[type=submit]")
+    response = await answer.value
+    await page.wait_for_load_state("load")
+    return response

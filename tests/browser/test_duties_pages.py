@@ -8,27 +8,23 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
-from zoneinfo import ZoneInfo
-
-from playwright.async_api import Page, Response
 
 from tests.browser.conftest import Pages
-from tests.browser.support import Console, Shots, sign_in
+from tests.browser.support import (
+    CITY_TZ,
+    Console,
+    Market,
+    Shots,
+    campaign_get,
+    register_market,
+    sign_in,
+    submit,
+)
 from tests.support.identity import Tokens
 from tests.support.poll import until
 
-CITY_TZ = ZoneInfo("Asia/Shanghai")
 FAILED = "cold_chain"  # the item the operator finds wanting
-
-
-@dataclass
-class Market:
-    district: str
-    market_id: str
-    name: str
 
 
 def city_today() -> date:
@@ -38,30 +34,19 @@ def city_today() -> date:
 async def duties_market(console: Console, district: str | None = None) -> Market:
     """A market with its task force (so its reports are due), in a new district unless one is
     given; returns once the campaign service knows it."""
+    code = district or f"d{uuid.uuid4().hex[:8]}"
+    name = f"履职市场{uuid.uuid4().hex[:4]}"
     async with console.city.client("registry") as registry:
-        code = district or f"d{uuid.uuid4().hex[:8]}"
-        if district is None:
-            r = await registry.post("/districts", json={"code": code, "name": f"履职{code[-4:]}区"})
-            assert r.status_code == 201, r.text
-        name = f"履职市场{uuid.uuid4().hex[:4]}"
-        r = await registry.post(
-            "/markets",
-            json={
-                "name": name,
-                "district": code,
-                "kind": "farmers",
-                "operator": "履职市场管理公司",
-                "address": "履职路1号",
-                "capacity": 300,
-                "opening_hours": {"open": "00:00", "close": "23:59"},
-            },
+        market_id = await register_market(
+            registry,
+            code,
+            name,
+            "履职市场管理公司",
+            "履职路1号",
+            ("00:00", "23:59"),
+            district_name=None if district else f"履职{code[-4:]}区",
+            task_force=True,
         )
-        assert r.status_code == 201, r.text
-        market_id = r.json()["id"]
-        r = await registry.put(
-            f"/markets/{market_id}/task-force", json={"leader": "周队长", "members": ["吴"]}
-        )
-        assert r.status_code == 200, r.text
     async with console.city.client("campaign") as campaign:
 
         async def scheduled() -> bool:
@@ -70,24 +55,6 @@ async def duties_market(console: Console, district: str | None = None) -> Market
 
         await until(scheduled, within=60, every=0.2, what="the campaign knows the market")
     return Market(code, market_id, name)
-
-
-async def campaign_get(console: Console, path: str, **params: Any) -> Any:
-    async with console.city.client("campaign") as campaign:
-        r = await campaign.get(path, params=params)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-
-async def submit(page: Page, form: str, path: str) -> Response:
-    """Submit `form` and return the answer to the POST to `path`."""
-    async with page.expect_response(
-        lambda r: r.url.split("?")[0].endswith(path) and r.request.method == "POST"
-    ) as answer:
-        await page.click(f"{form} button[type=submit]")
-    response = await answer.value
-    await page.wait_for_load_state("load")
-    return response
 
 
 async def test_an_operator_records_a_failed_item_and_closes_its_follow_up_on_a_phone(

@@ -9,26 +9,22 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
-
-from playwright.async_api import Page, Response
 
 from tests.browser.conftest import Pages
-from tests.browser.support import Console, Shots, sign_in
+from tests.browser.support import (
+    CITY_TZ,
+    Console,
+    Market,
+    Shots,
+    campaign_get,
+    register_market,
+    sign_in,
+    submit,
+)
 from tests.support.identity import Tokens
 from tests.support.poll import until
-
-CITY_TZ = ZoneInfo("Asia/Shanghai")
-
-
-@dataclass
-class Market:
-    district: str
-    market_id: str
-    name: str
 
 
 async def new_market(console: Console) -> Market:
@@ -36,22 +32,9 @@ async def new_market(console: Console) -> Market:
     tag = uuid.uuid4().hex[:6]
     code, name = f"e{tag}", f"曝光征询市场{tag}"
     async with console.city.client("registry") as registry:
-        r = await registry.post("/districts", json={"code": code, "name": f"征询区{tag}"})
-        assert r.status_code == 201, r.text
-        r = await registry.post(
-            "/markets",
-            json={
-                "name": name,
-                "district": code,
-                "kind": "farmers",
-                "operator": "征询市场管理公司",
-                "address": "征询路1号",
-                "capacity": 300,
-                "opening_hours": {"open": "06:00", "close": "19:00"},
-            },
+        market_id = await register_market(
+            registry, code, name, "征询市场管理公司", "征询路1号", district_name=f"征询区{tag}"
         )
-        assert r.status_code == 201, r.text
-        market_id = r.json()["id"]
     async with console.city.client("campaign") as campaign:
 
         async def known() -> bool:
@@ -61,24 +44,6 @@ async def new_market(console: Console) -> Market:
 
         await until(known, within=60, every=0.2, what="the campaign knows the market")
     return Market(code, market_id, name)
-
-
-async def campaign_get(console: Console, path: str, **params: Any) -> Any:
-    async with console.city.client("campaign") as campaign:
-        r = await campaign.get(path, params=params)
-        assert r.status_code == 200, r.text
-        return r.json()
-
-
-async def submit(page: Page, form: str, path: str) -> Response:
-    """Submit `form` and return the answer to the POST to `path`."""
-    async with page.expect_response(
-        lambda r: r.url.split("?")[0].split("#")[0].endswith(path) and r.request.method == "POST"
-    ) as answer:
-        await page.click(f"{form} button[type=submit]")
-    response = await answer.value
-    await page.wait_for_load_state("load")
-    return response
 
 
 async def test_a_clerk_records_an_exposure_and_verifies_it_fixed(

@@ -19,7 +19,11 @@ import pytest
 import zxingcpp
 from playwright.async_api import Page, Response
 
-from tests.browser.support import Console, Shots
+from tests.browser.support import (
+    Console,
+    Shots,
+    register_market,
+)
 from tests.support.poll import until
 
 COMPLAINANT = "市民王五"
@@ -50,26 +54,15 @@ async def place(console: Console) -> Place:
     tag = uuid.uuid4().hex[:6]
     code, market_name, merchant_name = f"p{tag}", f"幸福路农贸市场{tag}", "老王鲜肉"
     async with console.city.client("registry") as registry:
-        r = await registry.post("/districts", json={"code": code, "name": f"门户区{tag}"})
-        assert r.status_code == 201, r.text
-        r = await registry.post(
-            "/markets",
-            json={
-                "name": market_name,
-                "district": code,
-                "kind": "farmers",
-                "operator": "幸福路市场管理公司",
-                "address": "幸福路1号",
-                "capacity": 300,
-                "opening_hours": {"open": "06:00", "close": "19:00"},
-            },
+        market_id = await register_market(
+            registry,
+            code,
+            market_name,
+            "幸福路市场管理公司",
+            "幸福路1号",
+            district_name=f"门户区{tag}",
+            task_force=True,
         )
-        assert r.status_code == 201, r.text
-        market_id = r.json()["id"]
-        r = await registry.put(
-            f"/markets/{market_id}/task-force", json={"leader": "周队长", "members": ["吴"]}
-        )
-        assert r.status_code == 200, r.text
         r = await registry.post(
             "/merchants",
             json={
