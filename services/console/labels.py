@@ -1,5 +1,5 @@
-"""The words people read: codes stay in the APIs, pages show Chinese. Each table of a code's
-word is a template filter of its name (web.py)."""
+"""The words people read: codes stay in the APIs, pages show Chinese. A template shows a code
+through the filter web.py makes of its table."""
 
 from __future__ import annotations
 

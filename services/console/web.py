@@ -76,7 +76,7 @@ def _overdue(value: str | None) -> bool:
     return bool(value) and datetime.fromisoformat(str(value)) < datetime.now(UTC)
 
 
-# Each table of words, as the template filter that shows a code in it.
+# The tables of words a template shows a code by, each as the filter of this name.
 for name, table in {
     "severity": labels.SEVERITY,
     "outcome": labels.OUTCOME,
