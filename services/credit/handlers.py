@@ -9,7 +9,6 @@ from typing import Any
 
 from contracts.duties import DutiesUpdated
 from contracts.envelope import Envelope
-from contracts.joint import EnforcementDecided
 from contracts.registry import MerchantUpserted
 from services.credit.domain import EventMeta
 from services.credit.metrics import CreditMetrics
@@ -30,6 +29,7 @@ COMPLAINT_TYPES = (
     "complaints.complaint.closed",
     "complaints.complaint.overdue",
 )
+ENFORCEMENT_TYPES = ("campaign.enforcement.decided",)
 # A use case that reads an event of the ledger: its type, data, cause and delivery.
 LedgerUseCase = Callable[[str, Any, EventMeta, Delivery], Awaitable[None]]
 RISK_TYPES = ("telemetry.risk.raised", "telemetry.risk.escalated", "telemetry.risk.cleared")
@@ -101,12 +101,7 @@ def enforcement_router(credit: Credit) -> Counted:
     """`campaign.enforcement.v1`: opened and closed cases change nothing in credit, the decision
     is what is scored."""
 
-    async def decided(event: Envelope[EnforcementDecided], delivery: Delivery) -> None:
-        await credit.enforcement_decided(event.data, meta(event, delivery), delivery)
-
-    router = EventRouter()
-    router.route("campaign.enforcement.decided", decided)
-    return Counted(router, credit.metrics)
+    return _ledger_router(credit, ENFORCEMENT_TYPES, credit.enforcement_decided)
 
 
 def duties_router(credit: Credit) -> Counted:

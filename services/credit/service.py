@@ -241,12 +241,12 @@ class Credit:
                 await context.risk_open(serial.load(RiskSeen, data.model_dump()))
 
     async def enforcement_decided(
-        self, data: EnforcementDecided, meta: EventMeta, delivery: Delivery
+        self, event_type: str, data: EnforcementDecided, meta: EventMeta, delivery: Delivery
     ) -> None:
         """`campaign.enforcement.decided`: the sanction of a joint enforcement case adjusts its
         merchant through the policy (`enforcement.<sanction>`), once per case — inbox for the
         event, the case table for a case decided again — with the case event as the cause."""
-        facts = facts_from_enforcement("campaign.enforcement.decided", data, meta)
+        facts = facts_from_enforcement(event_type, data, meta)
 
         async def decide(store: Stores) -> Sequence[Fact] | None:
             first = await store.context.case_decided(
