@@ -100,7 +100,6 @@ def risks_router(credit: Credit) -> EventRouter:
 def enforcement_router(credit: Credit) -> Counted:
     """`campaign.enforcement.v1`: opened and closed cases change nothing in credit, the decision
     is what is scored."""
-
     return _ledger_router(credit, ENFORCEMENT_TYPES, credit.enforcement_decided)
 
 
