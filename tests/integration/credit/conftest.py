@@ -1,8 +1,10 @@
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -15,7 +17,19 @@ from contracts import topics
 from contracts.envelope import Envelope, make_event
 from services.credit.app import build as build_credit
 from services.credit.settings import CreditSettings
-from tests.support.city import Clock, Place, bearer, in_process, provision, start_group_at_end
+from services.inspection.app import build as build_inspection
+from services.inspection.settings import InspectionSettings
+from services.runtime.clock import Clock as Now
+from services.runtime.clock import utc_now
+from tests.support.city import (
+    Clock,
+    InProcess,
+    Place,
+    bearer,
+    in_process,
+    provision,
+    start_group_at_end,
+)
 from tests.support.kafka import Record
 from tests.unit.credit import test_facts as samples
 
@@ -27,6 +41,60 @@ LEDGER_TOPICS = (
     topics.CAMPAIGN_ENFORCEMENT.name,
     topics.CAMPAIGN_DUTIES.name,
 )
+
+
+@asynccontextmanager
+async def with_inspection(
+    kafka: str, database_url: str, secrets_env: dict[str, str], name: str, now: Now = utc_now
+) -> AsyncIterator[tuple[InProcess, httpx.AsyncClient, Any]]:
+    """Registry and credit (clock `now`) in process with inspection beside them, meeting only on
+    Kafka, each in fresh groups (`crd-<name>-…`, `ins-<name>-…`) that start at the topics' ends;
+    yields the run, a client of inspection's API and inspection's app once every view is ready."""
+    tag = uuid.uuid4().hex[:8]
+    credit_group, inspection_group = f"crd-{name}-{tag}", f"ins-{name}-{tag}"
+    for topic in LEDGER_TOPICS:
+        await start_group_at_end(kafka, credit_group, topic)
+    for topic in (
+        topics.TELEMETRY_RISKS.name,
+        topics.COMPLAINTS_EVENTS.name,
+        topics.CREDIT_HONOURS.name,
+        topics.REGISTRY_CAMPAIGN.name,
+    ):
+        await start_group_at_end(kafka, inspection_group, topic)
+    # Inspection reads grades in a group of its own; earlier runs' scores are not this test's.
+    await start_group_at_end(kafka, f"{inspection_group}-scores", topics.CREDIT_SCORES.name)
+
+    def build(common: dict[str, Any]) -> Any:
+        settings = CreditSettings(
+            **common,
+            consumer_group=credit_group,
+            db_schema=f"credit_{tag}",
+            honours_auto_draw=False,
+        )
+        return build_credit(settings, now=now)
+
+    async with in_process(kafka, database_url, secrets_env, build) as run:
+        inspection_app = build_inspection(
+            InspectionSettings(
+                kafka_bootstrap_servers=kafka,
+                database_url=database_url,
+                oidc_issuer=secrets_env["OIDC_ISSUER"],
+                outbox_poll_interval_s=0.1,
+                consumer_group=inspection_group,
+                db_schema=f"inspection_{tag}",
+            )
+        )
+        await inspection_app.state.service.start()
+        try:
+            # Fresh groups read the shared registry topics whole before the views know a place.
+            for app in (inspection_app, run.app):
+                await asyncio.wait_for(app.state.service.projections.ready.wait(), 180)
+            async with httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=inspection_app), base_url="http://inspection"
+            ) as inspection:
+                yield run, inspection, inspection_app
+        finally:
+            await inspection_app.state.service.stop()
 
 
 def placed(model: Any, place: Place, **changes: Any) -> Any:

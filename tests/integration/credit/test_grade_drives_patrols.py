@@ -13,8 +13,6 @@ race; the end state is not: every score change is a version, and the plan keeps 
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,13 +21,9 @@ import httpx
 import pytest
 
 from contracts import topics
-from services.credit.app import build as build_credit
-from services.credit.settings import CreditSettings
-from services.inspection.app import build as build_inspection
-from services.inspection.settings import InspectionSettings
-from tests.integration.credit.conftest import LEDGER_TOPICS, score_of
+from tests.integration.credit.conftest import score_of, with_inspection
 from tests.integration.inspection.conftest import risk_event
-from tests.support.city import InProcess, bearer, in_process, provision, start_group_at_end
+from tests.support.city import InProcess, bearer, provision
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
 
@@ -38,52 +32,8 @@ from tests.support.poll import until
 async def loop(
     kafka: str, database_url: str, secrets_env: dict[str, str]
 ) -> AsyncIterator[tuple[InProcess, httpx.AsyncClient, Any]]:
-    tag = uuid.uuid4().hex[:8]
-    credit_group, inspection_group = f"crd-loop-{tag}", f"ins-loop-{tag}"
-    for topic in LEDGER_TOPICS:
-        await start_group_at_end(kafka, credit_group, topic)
-    for topic in (
-        topics.TELEMETRY_RISKS.name,
-        topics.COMPLAINTS_EVENTS.name,
-        topics.CREDIT_HONOURS.name,
-        topics.REGISTRY_CAMPAIGN.name,
-    ):
-        await start_group_at_end(kafka, inspection_group, topic)
-    # Inspection reads grades in a group of its own; earlier runs' scores are not this test's.
-    await start_group_at_end(kafka, f"{inspection_group}-scores", topics.CREDIT_SCORES.name)
-
-    def build(common: dict[str, Any]) -> Any:
-        return build_credit(
-            CreditSettings(
-                **common,
-                consumer_group=credit_group,
-                db_schema=f"credit_{tag}",
-                honours_auto_draw=False,
-            )
-        )
-
-    async with in_process(kafka, database_url, secrets_env, build) as run:
-        inspection_app = build_inspection(
-            InspectionSettings(
-                kafka_bootstrap_servers=kafka,
-                database_url=database_url,
-                oidc_issuer=secrets_env["OIDC_ISSUER"],
-                outbox_poll_interval_s=0.1,
-                consumer_group=inspection_group,
-                db_schema=f"inspection_{tag}",
-            )
-        )
-        await inspection_app.state.service.start()
-        try:
-            # Fresh groups read the shared registry topics whole before the views know a place.
-            for app in (inspection_app, run.app):
-                await asyncio.wait_for(app.state.service.projections.ready.wait(), 180)
-            async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=inspection_app), base_url="http://inspection"
-            ) as inspection:
-                yield run, inspection, inspection_app
-        finally:
-            await inspection_app.state.service.stop()
+    async with with_inspection(kafka, database_url, secrets_env, "loop") as running:
+        yield running
 
 
 async def test_a_critical_inspection_grades_c_then_d_and_the_patrol_follows_to_90_days(

@@ -5,7 +5,6 @@ reason `warning_list`; the next month delists the second and its grade's interva
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
@@ -16,21 +15,17 @@ import httpx
 import pytest
 
 from contracts import topics
-from services.credit.app import build as build_credit
 from services.credit.domain import Month
-from services.credit.settings import CreditSettings
-from services.inspection.app import build as build_inspection
 from services.inspection.domain import first_patrol_offset
-from services.inspection.settings import InspectionSettings
 from tests.integration.credit.conftest import (
-    LEDGER_TOPICS,
     completed,
     overdue_rectification,
     recorded,
     score_of,
+    with_inspection,
 )
 from tests.integration.credit.test_grade_drives_patrols import plan_of
-from tests.support.city import Clock, InProcess, bearer, in_process, provision, start_group_at_end
+from tests.support.city import Clock, InProcess, bearer, provision
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
 
@@ -42,51 +37,10 @@ D = timedelta(days=1)
 async def loop(
     kafka: str, database_url: str, secrets_env: dict[str, str]
 ) -> AsyncIterator[tuple[InProcess, Clock, httpx.AsyncClient, Any]]:
-    tag = uuid.uuid4().hex[:8]
-    credit_group, inspection_group = f"crd-hon-{tag}", f"ins-hon-{tag}"
-    for topic in LEDGER_TOPICS:
-        await start_group_at_end(kafka, credit_group, topic)
-    for topic in (
-        topics.TELEMETRY_RISKS.name,
-        topics.COMPLAINTS_EVENTS.name,
-        topics.CREDIT_HONOURS.name,
-        topics.REGISTRY_CAMPAIGN.name,
-    ):
-        await start_group_at_end(kafka, inspection_group, topic)
-    await start_group_at_end(kafka, f"{inspection_group}-scores", topics.CREDIT_SCORES.name)
     clock = Clock()
-
-    def build(common: dict[str, Any]) -> Any:
-        settings = CreditSettings(
-            **common,
-            consumer_group=credit_group,
-            db_schema=f"credit_{tag}",
-            honours_auto_draw=False,
-        )
-        return build_credit(settings, now=clock)
-
-    async with in_process(kafka, database_url, secrets_env, build) as run:
-        inspection_app = build_inspection(
-            InspectionSettings(
-                kafka_bootstrap_servers=kafka,
-                database_url=database_url,
-                oidc_issuer=secrets_env["OIDC_ISSUER"],
-                outbox_poll_interval_s=0.1,
-                consumer_group=inspection_group,
-                db_schema=f"inspection_{tag}",
-            )
-        )
-        await inspection_app.state.service.start()
-        try:
-            # Fresh groups read the shared registry topics whole before the views know a place.
-            for app in (inspection_app, run.app):
-                await asyncio.wait_for(app.state.service.projections.ready.wait(), 180)
-            async with httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=inspection_app), base_url="http://inspection"
-            ) as inspection:
-                yield run, clock, inspection, inspection_app
-        finally:
-            await inspection_app.state.service.stop()
+    async with with_inspection(kafka, database_url, secrets_env, "hon", clock) as running:
+        run, inspection, inspection_app = running
+        yield run, clock, inspection, inspection_app
 
 
 def _at(text: str) -> datetime:
