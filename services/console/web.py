@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta, timezone
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.templating import Jinja2Templates
@@ -22,6 +22,7 @@ from services.runtime.auth import Principal
 HERE = Path(__file__).resolve().parent
 CHINA = timezone(timedelta(hours=8), "CST")
 templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes .html
+T = TypeVar("T")
 
 
 def _when(value: str | datetime | None, fmt: str = "%m-%d %H:%M") -> str:
@@ -64,6 +65,15 @@ def text(form: FormData, name: str) -> str:
     """A form field as typed, trimmed; "" when it was not sent."""
     value = form.get(name)
     return value.strip() if isinstance(value, str) else ""
+
+
+async def optional(call: Awaitable[T], default: T) -> T:
+    """What a page can be made without: the call's answer, or `default` when the service
+    refuses it or does not answer."""
+    try:
+        return await call
+    except ApiError:
+        return default
 
 
 async def typed(request: Request, *names: str) -> dict[str, str]:

@@ -26,6 +26,7 @@ from services.console.web import (
     field_errors,
     in_scope,
     needed,
+    optional,
     render,
 )
 
@@ -231,10 +232,7 @@ def timeline(case: dict[str, Any], inspections: list[dict[str, Any]]) -> list[di
 
 
 async def _optional(services: Backend, service: str, path: str, token: str) -> Any:
-    try:
-        return await services.get(service, path, token)
-    except ApiError:
-        return None
+    return await optional(services.get(service, path, token), None)
 
 
 async def _none() -> None:

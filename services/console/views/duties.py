@@ -32,6 +32,7 @@ from services.console.web import (
     above_form,
     field_errors,
     needed,
+    optional,
     refused,
     render,
     status_of,
@@ -88,13 +89,6 @@ def form_errors(
 ) -> dict[str, str]:
     """The service's refusal beside the form's fields; not answering, or not allowed, above it."""
     return above_form(exc, fallback) or field_errors(exc, where, fallback)
-
-
-async def optional(call: Awaitable[T], default: T) -> T:
-    try:
-        return await call
-    except ApiError:
-        return default
 
 
 async def market_name(services: Backend, market_id: str) -> str:

@@ -12,7 +12,7 @@ from starlette.responses import Response
 from services.console.backend import ApiError, Backend
 from services.console.forms import Form
 from services.console.views import self_inspection
-from services.console.web import Person, Services, render
+from services.console.web import Person, Services, optional, render
 
 router = APIRouter()
 
@@ -172,12 +172,9 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
         done = Form.done(request, self_inspection.DONE)
         return await self_inspection.operator_home(request, who, services, done)
     if p.holds("inspector", "leader", "department"):
-        try:
-            open_tasks = await services.items(
-                "inspection", "/tasks", who.access_token, state="open"
-            )
-        except ApiError:
-            open_tasks = []
+        open_tasks = await optional(
+            services.items("inspection", "/tasks", who.access_token, state="open"), []
+        )
         overdue = sum(1 for t in open_tasks if t.get("overdue_at"))
         cards.append(
             Card("检查任务", "/staff/tasks", f"{overdue} 项逾期", len(open_tasks), overdue > 0)

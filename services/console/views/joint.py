@@ -39,6 +39,7 @@ from services.console.web import (
     failed,
     in_scope,
     needed,
+    optional,
     refused,
     render,
     status_of,
@@ -106,13 +107,6 @@ def form_errors(
     return errors or {fallback: labels.reason_zh(exc.message)}
 
 
-async def _optional(call: Any, default: Any) -> Any:
-    try:
-        return await call
-    except ApiError:
-        return default
-
-
 async def departments(services: Backend, token: str) -> dict[str, str]:
     """The departments of joint work by code, in Chinese (the campaign's catalogue)."""
     try:
@@ -125,7 +119,7 @@ async def departments(services: Backend, token: str) -> dict[str, str]:
 
 
 async def district_names(services: Backend, token: str) -> dict[str, str]:
-    body = await _optional(services.get("registry", "/districts", token), [])
+    body = await optional(services.get("registry", "/districts", token), [])
     listed = body.get("items", []) if isinstance(body, dict) else body
     return {d["code"]: d.get("name") or d["code"] for d in listed}
 
@@ -420,9 +414,9 @@ async def names_of(
     markets, merchants = markets or {}, merchants or {}
     ids = sorted(market_ids - set(markets))
     pages = await asyncio.gather(
-        *(_optional(services.get("registry", f"/public/markets/{m}", ""), None) for m in ids),
+        *(optional(services.get("registry", f"/public/markets/{m}", ""), None) for m in ids),
         *(
-            _optional(services.get("registry", f"/public/markets/{m}/merchants", ""), None)
+            optional(services.get("registry", f"/public/markets/{m}/merchants", ""), None)
             for m in ids
         ),
     )
@@ -492,11 +486,11 @@ async def origins(
     if chosen and chosen not in busy:
         kind, ident = chosen
         if kind == "finding" and all(t["task_id"] != ident for t in shown_tasks):
-            task = await _optional(services.get("inspection", f"/tasks/{ident}", token), None)
+            task = await optional(services.get("inspection", f"/tasks/{ident}", token), None)
             if task and task.get("outcome") == "critical" and task.get("completed_at"):
                 shown_tasks.insert(0, task)
         if kind == "complaint" and all(c["id"] != ident for c in shown_complaints):
-            case = await _optional(services.get("complaints", f"/complaints/{ident}", token), None)
+            case = await optional(services.get("complaints", f"/complaints/{ident}", token), None)
             if case and case.get("state") == "accepted":
                 shown_complaints.insert(0, case)
     market_ids = {x["market_id"] for x in shown_tasks + shown_complaints if x.get("market_id")}
@@ -606,7 +600,7 @@ async def _case_page(
     )
     service = "inspection" if origin.get("kind") == "finding" else "complaints"
     source, names = await asyncio.gather(
-        _optional(services.get(service, path, token), None), departments(services, token)
+        optional(services.get(service, path, token), None), departments(services, token)
     )
     return form.page(
         request,

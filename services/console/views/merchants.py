@@ -14,7 +14,7 @@ from starlette.responses import Response
 
 from services.console import labels, web
 from services.console.backend import ApiError, Backend
-from services.console.web import CHINA, Person, Services, render
+from services.console.web import CHINA, Person, Services, optional, render
 
 router = APIRouter()
 # Licences expiring within this many days are flagged (the clerk's 证照即将到期 uses the same).
@@ -144,10 +144,7 @@ async def merchant_page(
             message="该商户不存在，或不在您的辖区内。",
         )
     market_id = (merchant or credit or {}).get("market_id")
-    try:
-        market = await services.get("registry", f"/markets/{market_id}", token)
-    except ApiError:
-        market = None
+    market = await optional(services.get("registry", f"/markets/{market_id}", token), None)
     return render(
         request,
         "merchants/credit.html",

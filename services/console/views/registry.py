@@ -28,6 +28,7 @@ from services.console.web import (
     failed,
     field_errors,
     in_scope,
+    optional,
     render,
     templates,
     text,
@@ -206,14 +207,6 @@ async def add_market(request: Request, who: Acting, services: Services) -> Respo
 # -- one market: task force, merchants, terminals ----------------------------------------------
 
 
-async def _terminals(services: Backend, token: str, market_id: str) -> list[dict[str, Any]] | None:
-    """The market's terminals, when the registry lists them (None: it does not)."""
-    try:
-        return await services.items("registry", "/terminals", token, market_id=market_id)
-    except ApiError:
-        return None
-
-
 async def _market_page(
     request: Request,
     who: Session,
@@ -227,7 +220,8 @@ async def _market_page(
     market = await in_scope(services, "registry", f"/markets/{market_id}", token, "市场")
     merchants, terminals = await asyncio.gather(
         services.items("registry", "/merchants", token, market_id=market_id),
-        _terminals(services, token, market_id),
+        # The market's terminals, when the registry lists them (None: it does not).
+        optional(services.items("registry", "/terminals", token, market_id=market_id), None),
     )
     merchants.sort(key=lambda m: str(m.get("stall_no", "")))
     merchant_names = {m["id"]: m["name"] for m in merchants}

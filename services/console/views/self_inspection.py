@@ -28,7 +28,6 @@ from services.console.views.duties import (
     failed,
     form_errors,
     market_name,
-    optional,
     self_inspections,
 )
 from services.console.web import (
@@ -36,6 +35,7 @@ from services.console.web import (
     Person,
     Services,
     above_form,
+    optional,
     refused,
     status_of,
     text,

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from services.console import labels
+from services.console import labels, web
 from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
 from services.console.web import Acting, Person, Services, failed, field_errors, in_scope, render
@@ -110,20 +110,12 @@ async def _task_page(
     triggers, names = await asyncio.gather(
         _triggers(services, token, task), _names(services, token)
     )
-    merchant, findings, photos = None, [], []
+    merchant = None
     if task.get("merchant_id"):
-        try:
-            merchant = await services.get("registry", f"/merchants/{task['merchant_id']}", token)
-        except ApiError:
-            merchant = None
-    try:
-        findings = await services.items("inspection", "/findings", token)
-    except ApiError:
-        findings = []
-    try:
-        photos = await services.items("inspection", f"/tasks/{task_id}/photos", token)
-    except ApiError:
-        photos = []
+        path = f"/merchants/{task['merchant_id']}"
+        merchant = await web.optional(services.get("registry", path, token), None)
+    findings = await web.optional(services.items("inspection", "/findings", token), [])
+    photos = await web.optional(services.items("inspection", f"/tasks/{task_id}/photos", token), [])
     groups: dict[str, list[dict[str, Any]]] = {}
     for finding in findings:
         group = finding.get("category_zh") or finding.get("category") or "其他"

@@ -29,13 +29,13 @@ from services.console.views.duties import (
     form_errors,
     is_operator,
     market_name,
-    optional,
 )
 from services.console.web import (
     Acting,
     Person,
     Services,
     needed,
+    optional,
     refused,
     status_of,
     text,
