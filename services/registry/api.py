@@ -169,17 +169,8 @@ async def list_districts(reg: Reg, _: Reader) -> list[dict[str, Any]]:
 
 @router.post("/markets", status_code=201, tags=["markets"])
 async def add_market(body: MarketIn, reg: Reg, who: Clerk) -> dict[str, Any]:
-    cmd = NewMarket(
-        name=body.name,
-        district=body.district,
-        kind=body.kind,
-        operator=body.operator,
-        address=body.address,
-        capacity=body.capacity,
-        opens=body.opening_hours.open,
-        closes=body.opening_hours.close,
-        renovation_status=body.renovation_status,
-    )
+    hours = body.opening_hours
+    cmd = serial.into(NewMarket, body, opens=hours.open, closes=hours.close)
     return market_out(await reg.add_market(who, cmd))
 
 
@@ -203,15 +194,7 @@ async def set_task_force(market_id: str, body: TaskForceIn, reg: Reg, who: Clerk
 
 @router.post("/merchants", status_code=201, tags=["merchants"])
 async def add_merchant(body: MerchantIn, reg: Reg, who: Clerk) -> dict[str, Any]:
-    cmd = NewMerchant(
-        name=body.name,
-        market_id=body.market_id,
-        stall_no=body.stall_no,
-        credit_code=body.credit_code,
-        food_licence=body.food_licence,
-        licence_valid_until=body.licence_valid_until,
-        categories=tuple(body.categories),
-    )
+    cmd = serial.into(NewMerchant, body, categories=tuple(body.categories))
     return merchant_out(await reg.add_merchant(who, cmd))
 
 

@@ -30,6 +30,7 @@ from services.registry.domain.model import (
     validate_opening_hours,
 )
 from services.registry.store import DirectoryQuery, Stores
+from services.runtime import serial
 from services.runtime.auth import Principal
 from services.runtime.clock import Clock
 from services.runtime.failures import Conflict, InvalidInput, NotFound
@@ -116,12 +117,17 @@ class Registry:
     def today(self) -> date:
         return self.now().astimezone(self.zone).date()
 
-    def _registered(self, entity: type[E], prefix: str, by: Actor, /, **fields: Any) -> E:
-        """A new market, merchant or terminal of `fields`: a fresh id, version 1, registered and
-        last changed by `by` now."""
-        now = self.now()
-        return entity(
-            id=new_id(prefix), updated_at=now, registered_actor=by, updated_actor=by, **fields
+    def _registered(self, entity: type[E], prefix: str, cmd: Any, by: Actor, **given: Any) -> E:
+        """A new market, merchant or terminal: the command's fields by name, or as `given`; a
+        fresh id, version 1, registered and last changed by `by` now."""
+        return serial.into(
+            entity,
+            cmd,
+            id=new_id(prefix),
+            updated_at=self.now(),
+            registered_actor=by,
+            updated_actor=by,
+            **given,
         )
 
     async def save(
@@ -163,7 +169,7 @@ class Registry:
             if await work.stores.districts.get(cmd.district) is None:
                 raise InvalidInput("district", f"no district with code {cmd.district!r}")
             by = actor(who)
-            market = self._registered(Market, "mkt", by, **vars(cmd))
+            market = self._registered(Market, "mkt", cmd, by)
             await self.save(work, market, by)
         return market
 
@@ -213,15 +219,12 @@ class Registry:
             merchant = self._registered(
                 Merchant,
                 "mer",
+                cmd,
                 by,
-                name=cmd.name,
                 market_id=market.id,
                 district=market.district,
-                stall_no=cmd.stall_no,
                 credit_code=credit_code,
                 food_licence=food_licence,
-                licence_valid_until=cmd.licence_valid_until,
-                categories=cmd.categories,
             )
             await self.save(work, merchant, by)
         return merchant
@@ -393,14 +396,11 @@ class Registry:
             terminal = self._registered(
                 Terminal,
                 "trm",
+                cmd,
                 by,
-                kind=cmd.kind,
                 market_id=market.id,
                 district=market.district,
-                interval_s=cmd.interval_s,
-                merchant_id=cmd.merchant_id,
                 stall_no=cmd.stall_no or (merchant.stall_no if merchant else None),
-                profile=cmd.profile,
             )
             await self.save(work, terminal, by)
         return terminal, self.key_of(terminal)
