@@ -31,9 +31,10 @@ gives the same times, hence the same policy version and the same fade-out dates.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Final, Literal, Protocol, get_args
+from typing import Any, Final, Literal, Protocol, get_args
 
 from pydantic import BaseModel
 
@@ -201,19 +202,12 @@ def _mismatch(event_type: str, model: type[BaseModel], data: object) -> ValueErr
 
 def facts_from_inspection(event_type: str, data: BaseModel, meta: EventMeta) -> list[Fact]:
     """Facts of one `inspection.events.v1` event (see the module's table)."""
-    if event_type == TASK_COMPLETED:
-        if not isinstance(data, TaskCompleted):
-            raise _mismatch(event_type, TaskCompleted, data)
-        return _task_completed(data, meta)
-    if event_type == RECTIFICATION_VERIFIED:
-        if not isinstance(data, RectificationVerified):
-            raise _mismatch(event_type, RectificationVerified, data)
-        return _rectification_verified(data, meta)
-    if event_type == RECTIFICATION_OVERDUE:
-        if not isinstance(data, RectificationOverdue):
-            raise _mismatch(event_type, RectificationOverdue, data)
-        return _rectification_overdue(data, meta)
-    return []
+    if event_type not in _INSPECTION_TRANSLATORS:
+        return []
+    model, translate = _INSPECTION_TRANSLATORS[event_type]
+    if not isinstance(data, model):
+        raise _mismatch(event_type, model, data)
+    return translate(data, meta)
 
 
 def _task_completed(task: TaskCompleted, meta: EventMeta) -> list[Fact]:
@@ -249,6 +243,16 @@ def _rectification_overdue(order: RectificationOverdue, meta: EventMeta) -> list
     detail = f"rectification {order.rectification_id} ({order.severity}) past deadline {deadline}"
     found: list[tuple[FactKind, str]] = [("rectification.overdue", detail)]
     return _facts(order.merchant_id, order, order.overdue_at, RECTIFICATION_OVERDUE, meta, found)
+
+
+# The inspection events credit reads: the model each carries and its translator.
+_INSPECTION_TRANSLATORS: Final[
+    dict[str, tuple[type[BaseModel], Callable[[Any, EventMeta], list[Fact]]]]
+] = {
+    TASK_COMPLETED: (TaskCompleted, _task_completed),
+    RECTIFICATION_VERIFIED: (RectificationVerified, _rectification_verified),
+    RECTIFICATION_OVERDUE: (RectificationOverdue, _rectification_overdue),
+}
 
 
 # -- complaints.events.v1 ----------------------------------------------------------------------
