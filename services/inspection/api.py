@@ -20,6 +20,7 @@ from services.inspection.domain import FindingReport, RectificationOrder, Task
 from services.inspection.domain.photos import FIELD, Photo, PhotoTooLarge
 from services.inspection.service import InspectionService
 from services.runtime import serial
+from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.errors import InvalidInput
 from services.runtime.inputs import text_inputs
@@ -30,12 +31,7 @@ Inspector = Annotated[Principal, Depends(require("inspector"))]
 Reader = Annotated[Principal, Depends(require("inspector", "handler", "leader", "department"))]
 
 
-def inspection(request: Request) -> InspectionService:
-    ins: InspectionService = request.app.state.inspection
-    return ins
-
-
-Ins = Annotated[InspectionService, Depends(inspection)]
+Ins = Annotated[InspectionService, Depends(state("inspection"))]
 
 
 def task_out(task: Task) -> dict[str, Any]:

@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
 from services.registry.service import NewMarket, NewMerchant, NewTerminal, Registry
 from services.runtime import serial
+from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.errors import InvalidInput
 from services.runtime.inputs import text_inputs
@@ -23,12 +24,7 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler", "leader"))]
 
 
-def registry(request: Request) -> Registry:
-    reg: Registry = request.app.state.registry
-    return reg
-
-
-Reg = Annotated[Registry, Depends(registry)]
+Reg = Annotated[Registry, Depends(state("registry"))]
 
 
 class Strict(BaseModel):

@@ -330,6 +330,17 @@ def service_of(request: Request) -> Service:
     return svc
 
 
+def state(name: str) -> Callable[[Request], Any]:
+    """A FastAPI dependency giving what app.py wired as the app's `state.<name>` (a service's use
+    cases): `Annotated[Registry, Depends(state("registry"))]`."""
+
+    def wired(request: Request) -> Any:
+        return getattr(request.app.state, name)
+
+    wired.__name__ = name
+    return wired
+
+
 def run(app: FastAPI, settings: ServiceSettings) -> None:
     """Serve the app. `SENTINEL_EVENT_LOOP` chooses the event loop: `asyncio` (default) or
     `uvloop` (installed with the `bench` extra, or `pip install uvloop`); chosen explicitly, so
