@@ -28,11 +28,7 @@ def build(settings: RegistrySettings | None = None, *, consume: bool = True) -> 
     """The service. `consume=False` (one-off CLI runs) leaves other services' events to the
     running service."""
     settings = settings or RegistrySettings()
-    secret = settings.terminal_master_secret.get_secret_value()
-    if not secret:
-        raise SystemExit(
-            "SENTINEL_TERMINAL_MASTER_SECRET (or REGISTRY_TERMINAL_MASTER_SECRET) is not set"
-        )
+    secret = settings.secret("terminal_master_secret")
     service = Service(settings, MIGRATIONS)
     metrics = RegistryMetrics(service.metrics)
     registry = Registry(

@@ -151,6 +151,15 @@ class ServiceSettings(KafkaClientSettings):
     def pg_schema(self) -> str:
         return self.db_schema or self.service_name
 
+    def secret(self, name: str) -> str:
+        """The value of the secret setting `name`; SystemExit naming the variables that set it
+        when none did (the service cannot run without it)."""
+        value: str = getattr(self, name).get_secret_value()
+        if not value:
+            prefix = self.model_config.get("env_prefix", "")
+            raise SystemExit(f"SENTINEL_{name.upper()} (or {prefix}{name.upper()}) is not set")
+        return value
+
     @property
     def port(self) -> int:
         return self.http_port or self.default_port

@@ -4,6 +4,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
+from pydantic import SecretStr
 from pydantic_settings import SettingsConfigDict
 
 from services.runtime.migrations import MigrationError, discover
@@ -14,6 +15,8 @@ class DemoSettings(ServiceSettings):
     model_config = SettingsConfigDict(env_prefix="DEMO_")
     service_name: ClassVar[str] = "demo"
     default_port: ClassVar[int] = 8199
+
+    master_secret: SecretStr = SecretStr("")
 
 
 def test_stack_wide_variables_fill_in_and_prefixed_ones_win(
@@ -28,6 +31,17 @@ def test_stack_wide_variables_fill_in_and_prefixed_ones_win(
     assert s.oidc_issuer == "http://idp:8180/realms/sentinel"
     assert s.database_url == "postgresql://own/db"
     assert (s.pg_schema, s.port, s.group_id) == ("demo", 8199, "sentinel-demo")
+
+
+def test_a_secret_the_service_needs_is_read_or_its_variables_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("MASTER_SECRET", raising=False)
+    monkeypatch.delenv("DEMO_MASTER_SECRET", raising=False)
+    with pytest.raises(SystemExit, match=r"^SENTINEL_MASTER_SECRET \(or DEMO_MASTER_SECRET\) is"):
+        DemoSettings().secret("master_secret")
+    monkeypatch.setenv("SENTINEL_MASTER_SECRET", "s3cret")
+    assert DemoSettings().secret("master_secret") == "s3cret"
 
 
 def test_migrations_are_discovered_in_order_and_misnamed_files_refused(tmp_path: Path) -> None:
