@@ -76,6 +76,13 @@ async def optional(call: Awaitable[T], default: T) -> T:
         return default
 
 
+async def names_by_id(services: Backend, path: str, token: str) -> dict[str, str] | None:
+    """The names of what the registry lists at `path` (markets, merchants) by id, so people
+    read names, never ids; None when the registry does not give them."""
+    found = await optional(services.items("registry", path, token), None)
+    return None if found is None else {m["id"]: m["name"] for m in found}
+
+
 async def typed(request: Request, *names: str) -> dict[str, str]:
     """The posted form's fields `names` as typed, trimmed ("" for one not sent)."""
     form = await request.form()

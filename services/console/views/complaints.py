@@ -25,6 +25,7 @@ from services.console.web import (
     failed,
     field_errors,
     in_scope,
+    names_by_id,
     needed,
     optional,
     render,
@@ -128,15 +129,12 @@ def urgency(case: dict[str, Any], now: datetime | None = None) -> str:
 
 
 async def _names(services: Backend, token: str) -> tuple[dict[str, str], dict[str, str]]:
-    """Market and merchant names by id (the district's), so people read names, never ids."""
-
-    async def names(path: str) -> dict[str, str]:
-        try:
-            return {m["id"]: m["name"] for m in await services.items("registry", path, token)}
-        except ApiError:
-            return {}
-
-    return await asyncio.gather(names("/markets"), names("/merchants"))
+    """Market and merchant names by id (the district's); none when the registry does not
+    answer."""
+    markets, merchants = await asyncio.gather(
+        names_by_id(services, "/markets", token), names_by_id(services, "/merchants", token)
+    )
+    return markets or {}, merchants or {}
 
 
 def _deadline_key(case: dict[str, Any]) -> str:

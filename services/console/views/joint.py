@@ -38,6 +38,7 @@ from services.console.web import (
     days_left,
     failed,
     in_scope,
+    names_by_id,
     needed,
     optional,
     refused,
@@ -401,14 +402,9 @@ async def names_of(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Market and merchant names by id: the registry's (with the person's token), else — for
     department staff, whom the registry does not serve — the markets' public pages."""
-
-    async def listed(path: str) -> dict[str, str] | None:
-        try:
-            return {m["id"]: m["name"] for m in await services.items("registry", path, token)}
-        except ApiError:
-            return None
-
-    markets, merchants = await asyncio.gather(listed("/markets"), listed("/merchants"))
+    markets, merchants = await asyncio.gather(
+        names_by_id(services, "/markets", token), names_by_id(services, "/merchants", token)
+    )
     if markets is not None and merchants is not None:
         return markets, merchants
     markets, merchants = markets or {}, merchants or {}

@@ -20,7 +20,7 @@ from services.console.auth import safe_next
 from services.console.backend import ApiError, Backend
 from services.console.live import RiskFeed
 from services.console.sessions import Session
-from services.console.web import Acting, Person, Services, failed, is_htmx, render
+from services.console.web import Acting, Person, Services, failed, is_htmx, names_by_id, render
 
 
 @asynccontextmanager
@@ -51,14 +51,12 @@ def _feed(request: Request) -> RiskFeed:
 async def _names(services: Backend, who: Session) -> tuple[dict[str, str], dict[str, str]]:
     """Market and merchant names of the person's scope, by id."""
     token = who.access_token
-    try:
-        markets, merchants = await asyncio.gather(
-            services.items("registry", "/markets", token),
-            services.items("registry", "/merchants", token),
-        )
-    except ApiError:
+    markets, merchants = await asyncio.gather(
+        names_by_id(services, "/markets", token), names_by_id(services, "/merchants", token)
+    )
+    if markets is None or merchants is None:
         return {}, {}
-    return {m["id"]: m["name"] for m in markets}, {m["id"]: m["name"] for m in merchants}
+    return markets, merchants
 
 
 def _filters(request: Request) -> dict[str, str]:

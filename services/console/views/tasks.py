@@ -22,12 +22,8 @@ MAX_PHOTOS = 5
 
 
 async def _names(services: Backend, token: str) -> dict[str, str]:
-    """Market names by id, so people read names, never ids."""
-    try:
-        markets = await services.items("registry", "/markets", token)
-    except ApiError:
-        return {}
-    return {m["id"]: m["name"] for m in markets}
+    """Market names by id; none when the registry does not answer."""
+    return await web.names_by_id(services, "/markets", token) or {}
 
 
 def _why(exc: ApiError) -> str:
