@@ -37,6 +37,7 @@ from services.inspection.domain.model import (
     as_actor,
     aware,
     derive_id,
+    once_each,
 )
 from services.inspection.domain.photos import completion_photos
 from services.inspection.domain.policy import Policy
@@ -262,12 +263,9 @@ def _validate(
                 )
             )
 
-    chosen: list[str] = []
-    for i, department in enumerate(departments):
-        if department not in DEPARTMENTS:
-            problems.append((f"departments[{i}]", f"must be one of {', '.join(DEPARTMENTS)}"))
-        elif department not in chosen:
-            chosen.append(department)
+    must = f"must be one of {', '.join(DEPARTMENTS)}"
+    chosen, unknown = once_each("departments", departments, DEPARTMENTS, lambda _: must)
+    problems += unknown
     if note is not None and len(note) > NOTE_MAX_CHARS:
         problems.append(("note", f"at most {NOTE_MAX_CHARS} characters"))
     if problems:

@@ -13,6 +13,7 @@ with the first instead of duplicating it.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Annotated, Any, Final
@@ -40,6 +41,21 @@ def aware(moment: datetime, name: str = "now") -> datetime:
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise ValueError(f"{name} must carry a timezone")
     return moment.astimezone(UTC)
+
+
+def once_each(
+    field: str, given: Iterable[str], known: Collection[str], unknown: Callable[[str], str]
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """What `given` names of `known`, each once, in the order given; and a problem for each name
+    that is not known, at `field[i]`, saying `unknown(name)`."""
+    chosen: list[str] = []
+    problems: list[tuple[str, str]] = []
+    for i, name in enumerate(given):
+        if name not in known:
+            problems.append((f"{field}[{i}]", unknown(name)))
+        elif name not in chosen:
+            chosen.append(name)
+    return chosen, problems
 
 
 def as_actor(by: Actor | str) -> Actor:

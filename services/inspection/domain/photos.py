@@ -20,7 +20,7 @@ from pydantic import Field
 from contracts.inspection import PHOTOS_MAX
 from contracts.people import Actor
 from services.inspection.domain.errors import IllegalTransition
-from services.inspection.domain.model import Task, aware
+from services.inspection.domain.model import Task, aware, once_each
 from services.runtime.failures import Conflict, InvalidInput, TooLarge
 
 PHOTO_TYPES: Final = ("image/jpeg", "image/png", "image/webp")
@@ -108,11 +108,5 @@ def completion_photos(
 ) -> tuple[tuple[str, ...], list[tuple[str, str]]]:
     """The photos a completion names, each once, in the order given, and the problems: every
     one must be a photo of the task (`photos[i]` names one that is not)."""
-    problems: list[tuple[str, str]] = []
-    out: list[str] = []
-    for i, photo_id in enumerate(chosen):
-        if photo_id not in of_task:
-            problems.append((f"photos[{i}]", f"no photo {photo_id!r} of this task"))
-        elif photo_id not in out:
-            out.append(photo_id)
+    out, problems = once_each("photos", chosen, of_task, lambda p: f"no photo {p!r} of this task")
     return tuple(out), problems
