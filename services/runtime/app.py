@@ -31,7 +31,7 @@ from services.runtime import docs, errors
 from services.runtime import logging as jsonlog
 from services.runtime.auth import token_verifier
 from services.runtime.db import connect, create_pool
-from services.runtime.messaging import Handler, Messaging
+from services.runtime.messaging import Delivery, Handler, Messaging
 from services.runtime.metrics import Metrics
 from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
 from services.runtime.outbox import OutboxRelay, enqueue, enqueue_many, purge_published
@@ -90,6 +90,16 @@ class Service:
             self.ready_checks["projections"] = self.projections.ready.is_set
             self.after_start(self.projections.catch_up)
         self.projections.add(topic, handler, view)
+
+    def with_pool(self, handler: Callable[[asyncpg.Pool, Delivery], Awaitable[None]]) -> Handler:
+        """`handler` called with this service's pool and each delivery (a view's writer: the
+        pool exists only once the service started)."""
+
+        async def handle(delivery: Delivery) -> None:
+            await handler(self.pool, delivery)
+
+        handle.__name__ = getattr(handler, "__name__", "handler")
+        return handle
 
     def add_migrations(self, component: str, folder: Path) -> None:
         """Apply a shared component's migrations (e.g. the registry directory) before ours."""

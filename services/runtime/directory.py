@@ -59,14 +59,9 @@ class RegistryDirectory:
         always reads the compacted topics whole, whatever the service's other consumers do."""
         service.add_migrations("directory", MIGRATIONS)
 
-        async def on_market(d: Delivery) -> None:
-            await self.on_market(service.pool, d)
-
-        async def on_merchant(d: Delivery) -> None:
-            await self.on_merchant(service.pool, d)
-
-        service.project(topics.REGISTRY_MARKETS.name, on_market, view="markets")
-        service.project(topics.REGISTRY_MERCHANTS.name, on_merchant, view="merchants")
+        markets, merchants = topics.REGISTRY_MARKETS.name, topics.REGISTRY_MERCHANTS.name
+        service.project(markets, service.with_pool(self.on_market), view="markets")
+        service.project(merchants, service.with_pool(self.on_merchant), view="merchants")
         service.on_start(lambda: self.load(service.pool))
         self.caught_up = service.projections.ready
 
