@@ -11,12 +11,18 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TypeVar
 
 from services.registry.domain.model import District, Market, Merchant, Terminal
-from services.registry.store import DirectoryQuery, Stores
+from services.registry.store import (
+    MARKET_KEPT,
+    MERCHANT_KEPT,
+    TERMINAL_KEPT,
+    DirectoryQuery,
+    Stores,
+)
 from services.runtime.unit_of_work import FakeUnitOfWork
 
 
@@ -83,7 +89,7 @@ class FakeDistricts(_OnTables):
 
 class FakeMarkets(_OnTables):
     async def save(self, market: Market) -> None:
-        _upsert(self.tables.markets, market, ("district", "registered_actor"))
+        _upsert(self.tables.markets, market, MARKET_KEPT)
 
     async def get(self, market_id: str, *, for_update: bool = False) -> Market | None:
         return self.tables.markets.get(market_id)
@@ -114,8 +120,7 @@ class FakeMarkets(_OnTables):
 
 class FakeMerchants(_OnTables):
     async def save(self, merchant: Merchant) -> None:
-        kept = ("market_id", "district", "stall_no", "credit_code", "registered_actor")
-        _upsert(self.tables.merchants, merchant, kept)
+        _upsert(self.tables.merchants, merchant, MERCHANT_KEPT)
 
     async def get(self, merchant_id: str, *, for_update: bool = False) -> Merchant | None:
         return self.tables.merchants.get(merchant_id)
@@ -166,16 +171,7 @@ class FakeMerchants(_OnTables):
 
 class FakeTerminals(_OnTables):
     async def save(self, terminal: Terminal) -> None:
-        changeable = {
-            "key_version",
-            "status",
-            "interval_s",
-            "version",
-            "updated_at",
-            "updated_actor",
-        }
-        kept = tuple(f.name for f in fields(Terminal) if f.name not in changeable)
-        _upsert(self.tables.terminals, terminal, kept)
+        _upsert(self.tables.terminals, terminal, TERMINAL_KEPT)
 
     async def get(self, terminal_id: str, *, for_update: bool = False) -> Terminal | None:
         return self.tables.terminals.get(terminal_id)

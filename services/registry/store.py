@@ -163,28 +163,22 @@ class _OnConnection:
         self.conn = conn
 
 
-# What a save may change of a stored market, merchant or terminal; the other columns (its id,
-# district, market, stall, credit code, who registered it) keep what was first inserted.
-_MARKET_CHANGES = (
-    "name", "kind", "operator", "address", "capacity", "opens", "closes", "renovation_status",
-    "task_force", "version", "updated_at", "updated_actor",
-)  # fmt: skip
-_MERCHANT_CHANGES = (
-    "name", "food_licence", "licence_valid_until", "categories", "status", "version",
-    "updated_at", "updated_actor",
-)  # fmt: skip
-_TERMINAL_CHANGES = (
-    "key_version", "status", "interval_s", "version", "updated_at", "updated_actor",
+# What a later save of a market, merchant or terminal leaves as first inserted (and its id): the
+# rest of the row is replaced. The fakes keep the same.
+MARKET_KEPT = ("district", "registered_actor")
+MERCHANT_KEPT = ("market_id", "district", "stall_no", "credit_code", "registered_actor")
+TERMINAL_KEPT = (
+    "kind", "market_id", "district", "merchant_id", "stall_no", "profile", "registered_actor",
 )  # fmt: skip
 
 
 class _Registered(_OnConnection, Generic[E]):
     """The table of one kind of registered entity, a column per field of the same name: inserted
-    whole, its `changes` columns replaced by a later save, read back by id."""
+    whole, replaced by a later save but for the `kept` columns, read back by id."""
 
     table: str
     entity: type[E]
-    changes: tuple[str, ...]
+    kept: tuple[str, ...]
 
     @property
     def select(self) -> str:
@@ -196,7 +190,8 @@ class _Registered(_OnConnection, Generic[E]):
     async def save(self, entity: E) -> None:
         row = {f.name: _column(getattr(entity, f.name)) for f in fields(entity)}
         values = ", ".join(f"${n}" for n in range(1, len(row) + 1))
-        update = ", ".join(f"{name} = EXCLUDED.{name}" for name in self.changes)
+        changes = [name for name in row if name != "id" and name not in self.kept]
+        update = ", ".join(f"{name} = EXCLUDED.{name}" for name in changes)
         await self.conn.execute(
             f"INSERT INTO {self.table} ({', '.join(row)}) VALUES ({values})"
             f" ON CONFLICT (id) DO UPDATE SET {update}",
@@ -239,7 +234,7 @@ class PostgresDistricts(_OnConnection):
 
 
 class PostgresMarkets(_Registered[Market]):
-    table, entity, changes = "markets", Market, _MARKET_CHANGES
+    table, entity, kept = "markets", Market, MARKET_KEPT
 
     async def all(self, district: str | None) -> list[Market]:
         rows = await self.conn.fetch(
@@ -269,7 +264,7 @@ class PostgresMarkets(_Registered[Market]):
 
 
 class PostgresMerchants(_Registered[Merchant]):
-    table, entity, changes = "merchants", Merchant, _MERCHANT_CHANGES
+    table, entity, kept = "merchants", Merchant, MERCHANT_KEPT
 
     async def at_stall(self, market_id: str, stall_no: str) -> Merchant | None:
         r = await self.conn.fetchrow(
@@ -316,7 +311,7 @@ class PostgresMerchants(_Registered[Merchant]):
 
 
 class PostgresTerminals(_Registered[Terminal]):
-    table, entity, changes = "terminals", Terminal, _TERMINAL_CHANGES
+    table, entity, kept = "terminals", Terminal, TERMINAL_KEPT
 
     async def all(self, market_id: str, district: str | None) -> list[Terminal]:
         rows = await self.conn.fetch(
