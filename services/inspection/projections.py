@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from contracts.registry import MarketUpserted, MerchantUpserted
 from services.inspection.domain import TaskForce
 from services.inspection.store import MarketInfo, MerchantInfo, Stores
+from services.runtime import serial
 from services.runtime.projection import keep_newer
 from services.runtime.unit_of_work import UnitOfWork, UowFactory
 
@@ -44,13 +45,8 @@ class Directory:
 
     async def on_market(self, data: MarketUpserted) -> None:
         tf = data.task_force
-        info = MarketInfo(
-            id=data.market_id,
-            district=data.district,
-            name=data.name,
-            task_force=TaskForce(tf.leader, tuple(tf.members)) if tf else None,
-            version=data.version,
-        )
+        task_force = TaskForce(tf.leader, tuple(tf.members)) if tf else None
+        info = serial.into(MarketInfo, data, id=data.market_id, task_force=task_force)
         async with self._units()() as work:
             await work.stores.registry.put_market(info)
         keep_newer(self.markets, info.id, info)
@@ -60,14 +56,7 @@ class Directory:
     ) -> None:
         """Apply a merchant snapshot; `on_new` runs in the same unit of work when it is the first
         snapshot of that merchant."""
-        info = MerchantInfo(
-            id=data.merchant_id,
-            market_id=data.market_id,
-            district=data.district,
-            stall_no=data.stall_no,
-            status=data.status,
-            version=data.version,
-        )
+        info = serial.into(MerchantInfo, data, id=data.merchant_id)
         async with self._units()() as work:
             if await work.stores.registry.put_merchant(info) and on_new is not None:
                 await on_new(work, info)
