@@ -12,12 +12,13 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request
+from fastapi import APIRouter, Depends, Header, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.complaints import TEXT_MAX_CHARS, CloseOutcome, ComplaintState, ComplaintSubmission
 from contracts.suggestions import ANSWER_MAX_CHARS, About, SuggestionState, SuggestionSubmission
 from services.complaints.service import Complaints, Suggestions
+from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
@@ -28,20 +29,8 @@ Handler = Annotated[Principal, Depends(require("handler"))]
 Reader = Annotated[Principal, Depends(require("handler", "inspector", "leader"))]
 
 
-def complaints(request: Request) -> Complaints:
-    service: Complaints = request.app.state.complaints
-    return service
-
-
-Svc = Annotated[Complaints, Depends(complaints)]
-
-
-def suggestions(request: Request) -> Suggestions:
-    service: Suggestions = request.app.state.suggestions
-    return service
-
-
-Sugg = Annotated[Suggestions, Depends(suggestions)]
+Svc = Annotated[Complaints, Depends(state("complaints"))]
+Sugg = Annotated[Suggestions, Depends(state("suggestions"))]
 SuggestionReader = Annotated[Principal, Depends(require("handler", "leader"))]
 
 

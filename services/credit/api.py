@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from contracts.honours import MONTH_PATTERN
@@ -20,6 +20,7 @@ from services.credit.domain.public import grades_csv
 from services.credit.service import Credit
 from services.credit.store import GradeQuery
 from services.runtime import serial
+from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.failures import InvalidInput
 from services.runtime.inputs import text_inputs
@@ -31,12 +32,7 @@ Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler", "
 Admin = Annotated[Principal, Depends(require("admin"))]
 
 
-def credit(request: Request) -> Credit:
-    service: Credit = request.app.state.credit
-    return service
-
-
-Svc = Annotated[Credit, Depends(credit)]
+Svc = Annotated[Credit, Depends(state("credit"))]
 
 
 def _period(svc: Credit, days: int, start: datetime | None, end: datetime | None) -> Period:

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from contracts import topics
 from contracts.people import Actor
+from services.runtime.app import state
 from services.runtime.auth import ALL_DISTRICTS, Principal, require
 from services.runtime.errors import NotFound
 from services.runtime.inputs import text_inputs
@@ -41,12 +42,7 @@ def _as_sent(reading: Any) -> tuple[Any, bytes]:
     return (reading if isinstance(reading, dict) else raw), raw
 
 
-def telemetry(request: Request) -> Telemetry:
-    t: Telemetry = request.app.state.telemetry
-    return t
-
-
-Tel = Annotated[Telemetry, Depends(telemetry)]
+Tel = Annotated[Telemetry, Depends(state("telemetry"))]
 
 
 def _scope(who: Principal) -> str | None:
