@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from contracts import topics
 from services.runtime.app import Service, create_app
 from services.runtime.clock import EpochClock, epoch_now
-from services.runtime.messaging import Delivery
 from services.runtime.unit_of_work import postgres_units
 from services.telemetry.api import router
 from services.telemetry.metrics import TelemetryMetrics
@@ -24,11 +23,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now) -> FastAPI:
     settings = settings or TelemetrySettings()
-    master = settings.terminal_master_secret.get_secret_value()
-    if not master:
-        raise SystemExit(
-            "SENTINEL_TERMINAL_MASTER_SECRET (or TELEMETRY_TERMINAL_MASTER_SECRET) is not set"
-        )
+    master = settings.secret("terminal_master_secret")
     service = Service(settings, MIGRATIONS)
     directory = Directory(master.encode())
     uow = postgres_units(lambda: service.pool, service.schema, postgres_stores)
@@ -41,14 +36,9 @@ def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now
         ready=service.projections.ready,
     )
 
-    async def on_terminal(d: Delivery) -> None:
-        await directory.on_terminal(service.pool, d)
-
-    async def on_market(d: Delivery) -> None:
-        await directory.on_market(service.pool, d)
-
-    service.project(topics.REGISTRY_TERMINALS.name, on_terminal, view="terminals")
-    service.project(topics.REGISTRY_MARKETS.name, on_market, view="markets")
+    terminals, markets = topics.REGISTRY_TERMINALS.name, topics.REGISTRY_MARKETS.name
+    service.project(terminals, service.with_pool(directory.on_terminal), view="terminals")
+    service.project(markets, service.with_pool(directory.on_market), view="markets")
     service.messaging.subscribe_batch(
         settings.readings_topic,
         telemetry.handle_batch,
