@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt, model_validator
+from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from contracts.campaign import (
     CheckKind,
@@ -32,7 +32,7 @@ from services.campaign.domain import campaign as domain
 from services.campaign.service import CampaignChanges, Campaigns, NewCampaign, NewProject
 from services.runtime import serial
 from services.runtime.auth import Principal, require
-from services.runtime.inputs import text_inputs
+from services.runtime.inputs import Strict, text_inputs
 
 # Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
 router = APIRouter(dependencies=[Depends(text_inputs)])
@@ -50,10 +50,6 @@ def campaigns(request: Request) -> Campaigns:
 
 
 Camp = Annotated[Campaigns, Depends(campaigns)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 def _rules(deadlines: dict[MilestoneKind, DeadlineRule]) -> dict[str, domain.DeadlineRule]:

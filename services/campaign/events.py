@@ -114,8 +114,7 @@ def renovation_upserted(
         p.id,
         project_data(p, change, actor),
         key=p.campaign_id,
-        correlation_id=cause.correlationid if cause else None,
-        causation_id=cause.id if cause else None,
+        cause=cause,
     )
 
 
@@ -151,6 +150,6 @@ def disclosure_upserted(
         "registry.disclosure.upserted",
         d.id,
         disclosure_data(d),
-        correlation_id=correlation_id or (cause.correlationid if cause else None),
-        causation_id=cause.id if cause else None,
+        correlation_id=correlation_id,
+        cause=cause,
     )

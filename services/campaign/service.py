@@ -66,7 +66,7 @@ from services.campaign.domain.campaign import (
 )
 from services.campaign.metrics import CampaignMetrics
 from services.campaign.store import Stores
-from services.runtime.auth import ALL_DISTRICTS, Principal
+from services.runtime.auth import ALL_DISTRICTS, Principal, actor
 from services.runtime.clock import Clock, utc_now
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
 from services.runtime.messaging import Delivery
@@ -101,11 +101,6 @@ class Directory(Protocol):
     def districts(self) -> set[str]: ...
 
     def markets_in(self, district: str | None = None) -> list[MarketUpserted]: ...
-
-
-def actor(who: Principal) -> Actor:
-    """The person behind a request, as the records and events name them."""
-    return Actor.of(who.subject, who.display_name)
 
 
 def require_city(who: Principal) -> None:

@@ -13,14 +13,14 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
 from contracts.complaints import TEXT_MAX_CHARS, CloseOutcome, ComplaintState, ComplaintSubmission
 from contracts.suggestions import ANSWER_MAX_CHARS, About, SuggestionState, SuggestionSubmission
 from services.complaints.service import Complaints, Suggestions
 from services.runtime.app import state
 from services.runtime.auth import Principal, require
-from services.runtime.inputs import text_inputs
+from services.runtime.inputs import Strict, text_inputs
 from services.runtime.ratelimit import rate_limited
 
 # Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
@@ -32,10 +32,6 @@ Reader = Annotated[Principal, Depends(require("handler", "inspector", "leader"))
 Svc = Annotated[Complaints, Depends(state("complaints"))]
 Sugg = Annotated[Suggestions, Depends(state("suggestions"))]
 SuggestionReader = Annotated[Principal, Depends(require("handler", "leader"))]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class RejectIn(Strict):

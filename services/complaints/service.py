@@ -16,7 +16,6 @@ from typing import Any, Protocol, TypeVar
 
 from contracts.complaints import ComplaintSubmission
 from contracts.inspection import TaskCompleted
-from contracts.people import Actor
 from contracts.suggestions import SuggestionSubmission
 from services.complaints import events
 from services.complaints.domain import (
@@ -43,7 +42,7 @@ from services.complaints.domain.suggestions import (
 from services.complaints.metrics import ComplaintsMetrics
 from services.complaints.store import CaseQuery, Stores
 from services.runtime import serial
-from services.runtime.auth import ALL_DISTRICTS, Principal
+from services.runtime.auth import ALL_DISTRICTS, Principal, actor
 from services.runtime.clock import Clock
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
 from services.runtime.unit_of_work import UowFactory
@@ -79,11 +78,6 @@ class Places(Protocol):
     def merchants(self) -> Mapping[str, Merchant]: ...
 
     def merchant_at(self, market_id: str, stall_no: str) -> Merchant | None: ...
-
-
-def actor(who: Principal) -> Actor:
-    """The handler behind a request, as the case records them and its event carries."""
-    return Actor.of(who.subject, who.display_name)
 
 
 def district_scope(who: Principal) -> str | None:

@@ -30,7 +30,6 @@ from contracts.inspection import (
     TaskCompleted,
 )
 from contracts.joint import EnforcementDecided
-from contracts.people import Actor
 from contracts.registry import MerchantUpserted
 from contracts.telemetry import RiskCleared
 from services.credit import events
@@ -76,7 +75,7 @@ from services.credit.store import (
     Stores,
 )
 from services.runtime import serial
-from services.runtime.auth import ALL_DISTRICTS, Principal
+from services.runtime.auth import ALL_DISTRICTS, Principal, actor
 from services.runtime.clock import Clock
 from services.runtime.failures import Conflict, InvalidInput, NotFound
 from services.runtime.messaging import Delivery
@@ -110,10 +109,6 @@ class Directory(Protocol):
 
     @property
     def caught_up(self) -> asyncio.Event: ...
-
-
-def actor(who: Principal) -> dict[str, str]:
-    return Actor.of(who.subject, who.display_name).to_dict()
 
 
 # What a ledger event's use case does in its unit of work once the event is claimed: keep what
@@ -676,7 +671,7 @@ class Credit:
                         policy_version=policy.version,
                         period=(month.start(self.tz), end),
                         drawn_at=now,
-                        drawn_by=None if who is None else actor(who),
+                        drawn_by=None if who is None else actor(who).to_dict(),
                     )
                 )
                 await store.honours.save_honour_entries(key, "listed", entries)

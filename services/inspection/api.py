@@ -11,7 +11,7 @@ from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
@@ -23,7 +23,7 @@ from services.runtime import serial
 from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.errors import InvalidInput
-from services.runtime.inputs import text_inputs
+from services.runtime.inputs import Strict, text_inputs
 
 # Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
 router = APIRouter(dependencies=[Depends(text_inputs)])
@@ -40,10 +40,6 @@ def task_out(task: Task) -> dict[str, Any]:
 
 def order_out(order: RectificationOrder) -> dict[str, Any]:
     return {"id": order.rectification_id, **serial.dump(order)}
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class FindingIn(Strict):

@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from contracts.people import Actor
 from services.inspection.domain import (
     Catalogue,
     ComplaintTrigger,
@@ -40,7 +39,7 @@ from services.inspection.events import item
 from services.inspection.projections import Directory
 from services.inspection.store import MerchantInfo, Stores
 from services.runtime import serial
-from services.runtime.auth import ALL_DISTRICTS, Principal
+from services.runtime.auth import ALL_DISTRICTS, Principal, actor
 from services.runtime.clock import Clock, utc_now
 from services.runtime.failures import NotFound
 from services.runtime.messaging import Delivery
@@ -62,11 +61,6 @@ class Observer:
     def plan(self, change: str) -> None: ...
     def overdue(self, entity: str, count: int) -> None: ...
     def changed(self) -> None: ...
-
-
-def actor(who: Principal) -> Actor:
-    """The person behind a request, as the task or order records them and its event carries."""
-    return Actor.of(who.subject, who.display_name)
 
 
 def district_scope(who: Principal) -> str | None:

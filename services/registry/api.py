@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
@@ -15,7 +15,7 @@ from services.runtime import serial
 from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.errors import InvalidInput
-from services.runtime.inputs import text_inputs
+from services.runtime.inputs import Strict, text_inputs
 
 # Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
 router = APIRouter(dependencies=[Depends(text_inputs)])
@@ -25,10 +25,6 @@ Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler", "
 
 
 Reg = Annotated[Registry, Depends(state("registry"))]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 def _domain_check(check: Any, value: str, field: str) -> str:

@@ -31,7 +31,7 @@ from services.registry.domain.model import (
 )
 from services.registry.store import DirectoryQuery, Stores
 from services.runtime import serial
-from services.runtime.auth import Principal
+from services.runtime.auth import Principal, actor
 from services.runtime.clock import Clock
 from services.runtime.failures import Conflict, InvalidInput, NotFound
 from services.runtime.messaging import Delivery
@@ -42,11 +42,6 @@ from services.runtime.unit_of_work import UnitOfWork, UowFactory
 log = logging.getLogger(__name__)
 Work = UnitOfWork[Stores]
 E = TypeVar("E", Market, Merchant, Terminal)
-
-
-def actor(who: Principal) -> Actor:
-    """The person behind a request, as the entity records them and its snapshot carries."""
-    return Actor.of(who.subject, who.display_name)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from contracts.people import Actor
 from services.runtime.errors import Forbidden, ServiceError, Unauthorized
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,11 @@ class Principal:
     def require_district(self, district: str) -> None:
         if not self.may_act_in(district):
             raise Forbidden(f"token is scoped to district {self.district!r}, not {district!r}")
+
+
+def actor(who: Principal) -> Actor:
+    """The person behind a request, as records keep them and events carry them."""
+    return Actor.of(who.subject, who.display_name)
 
 
 def principal_from_claims(claims: Mapping[str, Any]) -> Principal:

@@ -3,7 +3,8 @@
 PostgreSQL's `text` holds neither, and JSON and URLs carry both (`\\u0000`, `%00`, `\\ud800`):
 a request with one used to reach a query and fail there with a 500. `text_inputs`, a router
 dependency, checks every path and query parameter and every string in a JSON body (keys too)
-first, and answers 422 naming the field, before anything is read or written.
+first, and answers 422 naming the field, before anything is read or written. `Strict` is the
+base of every request body.
 """
 
 from __future__ import annotations
@@ -12,8 +13,16 @@ import json
 from typing import Any
 
 from fastapi import Request
+from pydantic import BaseModel, ConfigDict
 
 from services.runtime.errors import InvalidInput
+
+
+class Strict(BaseModel):
+    """A request body: a field it does not declare is refused (422 naming it), text is trimmed."""
+
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
 
 NUL_REASON = "must not contain the NUL character (U+0000)"
 SURROGATE_REASON = "must be valid Unicode text (a lone surrogate is not)"

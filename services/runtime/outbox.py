@@ -56,9 +56,14 @@ def outgoing(
     causation_id: str | None = None,
     time: datetime | None = None,
     event_id: str | None = None,
+    cause: Envelope[Any] | None = None,
 ) -> Item:
     """An event for the outbox, its schema version and topic taken from the catalog
-    (contracts.events), keyed by `key` or else its subject."""
+    (contracts.events), keyed by `key` or else its subject. `cause`, the event that led to this
+    one: it joins that event's chain (its correlation id unless one is given) as its effect."""
+    if cause is not None:
+        correlation_id = correlation_id or cause.correlationid
+        causation_id = causation_id or cause.id
     found = spec(event_type)
     event = make_event(
         service=service,

@@ -14,7 +14,7 @@ from datetime import date
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from contracts.people import actor_dict
 from services.campaign.domain import training as tr
@@ -24,7 +24,7 @@ from services.campaign.domain.self_inspection import Answer, FollowUp, SelfInspe
 from services.campaign.duties.service import READERS, REGISTRARS, REPORTERS, Duties
 from services.runtime import serial
 from services.runtime.auth import Principal, require
-from services.runtime.inputs import text_inputs
+from services.runtime.inputs import Strict, text_inputs
 
 Reader = Annotated[Principal, Depends(require(*READERS, "operator"))]
 DistrictReader = Annotated[Principal, Depends(require(*READERS))]
@@ -38,10 +38,6 @@ Anyone = Annotated[
 ]
 Line = Annotated[str, Field(min_length=1, max_length=500)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class ReportIn(Strict):

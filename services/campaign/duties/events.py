@@ -113,6 +113,5 @@ def _in_chain(
         market_id,
         data,
         time=time,
-        correlation_id=cause.correlationid if cause is not None else None,
-        causation_id=cause.id if cause is not None else None,
+        cause=cause,
     )

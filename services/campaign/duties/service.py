@@ -18,7 +18,6 @@ from datetime import date, datetime, timedelta
 from typing import Any, Protocol
 
 from contracts.envelope import Envelope
-from contracts.people import Actor
 from contracts.registry import MarketUpserted
 from services.campaign.domain import training as tr
 from services.campaign.domain.duties import Standing, changed, standing, window
@@ -45,7 +44,7 @@ from services.campaign.duties import events
 from services.campaign.duties.config import DutiesConfig
 from services.campaign.duties.metrics import DutiesMetrics
 from services.campaign.duties.store import DutiesStore, MarketRow, Stores
-from services.runtime.auth import ALL_DISTRICTS, Principal
+from services.runtime.auth import ALL_DISTRICTS, Principal, actor
 from services.runtime.clock import Clock
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
 from services.runtime.outbox import Item
@@ -79,10 +78,6 @@ def missing(what: str, field: str, ident: str) -> NotFound:
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:16]}"
-
-
-def actor(who: Principal) -> Actor:
-    return Actor.of(who.subject, who.display_name)
 
 
 def district_scope(who: Principal, district: str | None) -> str | None:

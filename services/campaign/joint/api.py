@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import Field, StrictInt
 
 from contracts.joint import CaseSource, CaseState, EnforcementCase, Sanction
 from contracts.people import actor_dict
@@ -27,7 +27,7 @@ from services.campaign.joint.service import Joint
 from services.campaign.joint.store import ItemRow
 from services.runtime import serial
 from services.runtime.auth import Principal, require
-from services.runtime.inputs import text_inputs
+from services.runtime.inputs import Strict, text_inputs
 
 READERS: tuple[str, ...] = ("leader", "department", "clerk", "inspector")
 Reader = Annotated[Principal, Depends(require(*READERS))]
@@ -36,10 +36,6 @@ CaseWriter = Annotated[Principal, Depends(require("inspector", "department"))]
 Code = Annotated[str, Field(min_length=1, max_length=64)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 ItemState = Literal["open", "late", "done"]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class DecisionIn(Strict):

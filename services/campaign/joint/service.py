@@ -19,7 +19,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime
 from typing import Final, NoReturn, Protocol
 
-from contracts.people import Actor
 from contracts.registry import MarketUpserted, MerchantUpserted
 from services.campaign.domain import enforcement as cases_rules
 from services.campaign.domain import meetings as meeting_rules
@@ -38,7 +37,7 @@ from services.campaign.joint import events
 from services.campaign.joint.config import JointConfig
 from services.campaign.joint.metrics import JointMetrics
 from services.campaign.joint.store import CaseTaken, ItemRow, Stores
-from services.runtime.auth import ALL_DISTRICTS, Principal
+from services.runtime.auth import ALL_DISTRICTS, Principal, actor
 from services.runtime.clock import Clock
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from services.runtime.messaging import Delivery
@@ -61,11 +60,6 @@ class Directory(Protocol):
     def caught_up(self) -> asyncio.Event: ...
 
     def districts(self) -> set[str]: ...
-
-
-def actor(who: Principal) -> Actor:
-    """The person behind a request, as records keep them and events carry them."""
-    return Actor.of(who.subject, who.display_name)
 
 
 def city_wide(who: Principal) -> bool:
