@@ -72,7 +72,7 @@ def build(
         now=now,
         consume=consume,
     )
-    app = create_app(
+    return create_app(
         service,
         [router, plan.router, joint_router],
         title="Market Sentinel — campaign",
@@ -82,9 +82,10 @@ def build(
         "or the public (with their rectification deadlines); task-force reports, operators' "
         "self-inspections, training and certificates; joint meetings and joint enforcement "
         "cases.",
+        state={
+            "campaigns": campaigns,
+            "directory": directory,
+            "duties": plan.duties,
+            "joint": joint_router.joint,
+        },
     )
-    app.state.campaigns = campaigns
-    app.state.directory = directory
-    app.state.duties = plan.duties
-    app.state.joint = joint_router.joint
-    return app

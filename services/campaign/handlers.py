@@ -37,10 +37,9 @@ def inspection_router(campaigns: Campaigns) -> EventRouter:
             return  # a failed re-inspection resolves nothing
         await campaigns.rectification_verified(event, delivery)
 
-    router = EventRouter()
-    router.route("inspection.rectification.overdue", overdue)
-    router.route("inspection.rectification.verified", verified)
-    return router
+    return EventRouter(
+        {"inspection.rectification.overdue": overdue, "inspection.rectification.verified": verified}
+    )
 
 
 def suggestions_router(campaigns: Campaigns) -> EventRouter:
@@ -51,6 +50,4 @@ def suggestions_router(campaigns: Campaigns) -> EventRouter:
             return  # about a market or the campaign, not a plan
         await campaigns.take_comment(event, delivery)
 
-    router = EventRouter()
-    router.route("complaints.suggestion.received", received)
-    return router
+    return EventRouter({"complaints.suggestion.received": received})

@@ -49,13 +49,11 @@ def build(
     service.subscribe(topics.INSPECTION_EVENTS.name, inspection_router(complaints))
     service.every(settings.clock_check_interval_s, complaints.check_clock, "deadline-clock")
 
-    app = create_app(
+    return create_app(
         service,
         [router],
         title="Market Sentinel — complaints",
         description="Consumer complaints within the legal time limits (working-day clocks); "
         "citizens' suggestions (意见建议) and their answers.",
+        state={"complaints": complaints, "suggestions": Suggestions(uow, directory, now)},
     )
-    app.state.complaints = complaints
-    app.state.suggestions = Suggestions(uow, directory, now)
-    return app

@@ -23,9 +23,7 @@ def intake_router(complaints: Complaints) -> EventRouter:
         except InvalidInput as exc:
             raise PoisonMessage(exc.message) from exc
 
-    router = EventRouter()
-    router.route("complaints.intake.submitted", submitted)
-    return router
+    return EventRouter({"complaints.intake.submitted": submitted})
 
 
 def inspection_router(complaints: Complaints) -> EventRouter:
@@ -34,6 +32,4 @@ def inspection_router(complaints: Complaints) -> EventRouter:
     async def completed(event: Envelope[TaskCompleted], _: Delivery) -> None:
         await complaints.inspected(event.data)
 
-    router = EventRouter()
-    router.route("inspection.task.completed", completed)
-    return router
+    return EventRouter({"inspection.task.completed": completed})

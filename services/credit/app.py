@@ -109,11 +109,10 @@ def build(
 ) -> FastAPI:
     settings = settings or CreditSettings()
     service, credit = wire(settings, book=book, now=now)
-    app = create_app(
+    return create_app(
         service,
         [router],
         title="Market Sentinel — credit",
         description="Explainable merchant credit grades and market assessments (考核).",
+        state={"credit": credit},
     )
-    app.state.credit = credit
-    return app

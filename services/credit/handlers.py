@@ -58,9 +58,7 @@ def _ledger_router(credit: Credit, types: tuple[str, ...], use_case: LedgerUseCa
     async def handle(event: Envelope[Any], delivery: Delivery) -> None:
         await use_case(event.type, event.data, meta(event, delivery), delivery)
 
-    router = EventRouter()
-    for event_type in types:
-        router.route(event_type, handle)
+    router = EventRouter(dict.fromkeys(types, handle))
     return Counted(router, credit.metrics)
 
 
@@ -80,9 +78,7 @@ def merchants_router(credit: Credit) -> EventRouter:
     async def upserted(event: Envelope[MerchantUpserted], delivery: Delivery) -> None:
         await credit.merchant_changed(event.data, meta(event, delivery), delivery)
 
-    router = EventRouter()
-    router.route("registry.merchant.upserted", upserted)
-    return router
+    return EventRouter({"registry.merchant.upserted": upserted})
 
 
 def risks_router(credit: Credit) -> EventRouter:
@@ -91,10 +87,7 @@ def risks_router(credit: Credit) -> EventRouter:
     async def risk(event: Envelope[Any], _: Delivery) -> None:
         await credit.risk_seen(event.data)
 
-    router = EventRouter()
-    for event_type in RISK_TYPES:
-        router.route(event_type, risk)
-    return router
+    return EventRouter(dict.fromkeys(RISK_TYPES, risk))
 
 
 def enforcement_router(credit: Credit) -> Counted:
@@ -109,6 +102,5 @@ def duties_router(credit: Credit) -> Counted:
     async def updated(event: Envelope[DutiesUpdated], delivery: Delivery) -> None:
         await credit.duties_updated(event.data, delivery.topic)
 
-    router = EventRouter()
-    router.route("campaign.duties.updated", updated)
+    router = EventRouter({"campaign.duties.updated": updated})
     return Counted(router, credit.metrics)

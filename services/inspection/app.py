@@ -105,11 +105,10 @@ def build(
         settings.patrol_check_interval_s, lambda _: inspection.check_patrols(), "patrol-scheduler"
     )
 
-    app = create_app(
+    return create_app(
         service,
         [router],
         title="Market Sentinel — inspection",
         description="Risks become inspection tasks; findings become rectification orders.",
+        state={"inspection": inspection},
     )
-    app.state.inspection = inspection
-    return app

@@ -113,22 +113,15 @@ class Handlers:
 
     def routers(self) -> dict[str, EventRouter]:
         """The router of each consumed topic, by topic name."""
-        risks = EventRouter()
-        for event_type in RISK_TYPES:
-            risks.route(event_type, self.on_risk)
-        complaints = EventRouter()
-        complaints.route("complaints.complaint.accepted", self.on_complaint)
-        campaign = EventRouter()
-        campaign.route("registry.renovation.check_failed", self.on_check_failed)
-        scores = EventRouter()
-        scores.route("credit.score.changed", self.on_score)
-        honours = EventRouter()
-        honours.route("credit.honour.listed", self.on_honour)
-        honours.route("credit.honour.delisted", self.on_honour)
-        markets = EventRouter()
-        markets.route("registry.market.upserted", self.on_market)
-        merchants = EventRouter()
-        merchants.route("registry.merchant.upserted", self.on_merchant)
+        risks = EventRouter(dict.fromkeys(RISK_TYPES, self.on_risk))
+        complaints = EventRouter({"complaints.complaint.accepted": self.on_complaint})
+        campaign = EventRouter({"registry.renovation.check_failed": self.on_check_failed})
+        scores = EventRouter({"credit.score.changed": self.on_score})
+        honours = EventRouter(
+            {"credit.honour.listed": self.on_honour, "credit.honour.delisted": self.on_honour}
+        )
+        markets = EventRouter({"registry.market.upserted": self.on_market})
+        merchants = EventRouter({"registry.merchant.upserted": self.on_merchant})
         return {
             topics.TELEMETRY_RISKS.name: risks,
             topics.COMPLAINTS_EVENTS.name: complaints,

@@ -45,12 +45,11 @@ def build(settings: RegistrySettings | None = None, *, consume: bool = True) -> 
     if consume:
         service.subscribe(topics.INSPECTION_EVENTS.name, inspection_events(registry, metrics))
         service.subscribe(topics.REGISTRY_CAMPAIGN.name, campaign_events(registry, metrics))
-    app = create_app(
+    return create_app(
         service,
         [router, public_router],
         title="Market Sentinel — registry",
         description="Districts, markets and task forces, merchants and licences, terminals; "
         "the public directory of markets.",
+        state={"registry": registry},
     )
-    app.state.registry = registry
-    return app

@@ -66,10 +66,9 @@ def inspection_events(registry: Registry, metrics: RegistryMetrics) -> EventRout
         )
         note(changed, "lifted", "merchant suspension lifted", data.rectification_id)
 
-    router = EventRouter()
-    router.route("inspection.rectification.ordered", ordered)
-    router.route("inspection.rectification.verified", verified)
-    return router
+    return EventRouter(
+        {"inspection.rectification.ordered": ordered, "inspection.rectification.verified": verified}
+    )
 
 
 def campaign_events(registry: Registry, metrics: RegistryMetrics) -> EventRouter:
@@ -89,6 +88,4 @@ def campaign_events(registry: Registry, metrics: RegistryMetrics) -> EventRouter
                 extra={"market_id": changed.id, "renovation_status": changed.renovation_status},
             )
 
-    router = EventRouter()
-    router.route("registry.renovation.upserted", renovation)
-    return router
+    return EventRouter({"registry.renovation.upserted": renovation})

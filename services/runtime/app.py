@@ -14,7 +14,7 @@ import contextlib
 import logging
 import time
 import zlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -260,7 +260,11 @@ def create_app(
     title: str,
     description: str = "",
     version: str = "1.0.0",
+    state: Mapping[str, Any] | None = None,
 ) -> FastAPI:
+    """The service's HTTP app; `state`: what its routes read through `state(name)`, by name (the
+    use cases)."""
+
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         await service.start()
@@ -281,6 +285,8 @@ def create_app(
     app.state.service = service
     app.state.verifier = token_verifier(service.settings)
     app.state.rate_limits = {}
+    for name, value in (state or {}).items():
+        setattr(app.state, name, value)
     errors.install(app)
     docs.install(app)
 

@@ -1,8 +1,7 @@
 """One way in: a delivery goes to the handler registered for its CloudEvents type, parsed with
 that type's model from the catalog (contracts.events).
 
-    router = EventRouter()
-    router.route("complaint.accepted", on_accepted)   # on_accepted(envelope, delivery)
+    router = EventRouter({"complaint.accepted": on_accepted})   # on_accepted(envelope, delivery)
     service.subscribe(topics.COMPLAINTS_EVENTS.name, router)
 
 The type is read from the `ce_type` header every producer of ours sets (services/runtime/outbox.py)
@@ -14,7 +13,7 @@ record whose type is unreadable, or whose event does not fit its model, is poiso
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
 from contracts.envelope import Envelope
@@ -36,9 +35,12 @@ def delivery_type(delivery: Delivery) -> str:
 
 
 class EventRouter:
-    def __init__(self) -> None:
+    def __init__(self, routes: Mapping[str, RouteHandler] | None = None) -> None:
+        """`routes`: a handler for each event type; more can be added with `route`."""
         self._routes: dict[str, tuple[Any, RouteHandler]] = {}
         self.__name__ = "router"
+        for event_type, handler in (routes or {}).items():
+            self.route(event_type, handler)
 
     def route(self, event_type: str, handler: RouteHandler) -> None:
         if event_type in self._routes:

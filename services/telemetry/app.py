@@ -51,11 +51,10 @@ def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now
 
     service.every(settings.silence_check_interval_s, telemetry.check_silence, "silence-check")
 
-    app = create_app(
+    return create_app(
         service,
         [router],
         title="Market Sentinel — telemetry",
         description="Signed terminal readings in; food-safety and market-order risks out.",
+        state={"telemetry": telemetry},
     )
-    app.state.telemetry = telemetry
-    return app

@@ -94,9 +94,7 @@ def _origins_router(
     async def keep(event: Envelope[Any], delivery: Delivery) -> None:
         await joint.keep_origin(consumer, event.id, delivery, origin(event))
 
-    router = EventRouter()
-    router.route(event_type, keep)
-    return router
+    return EventRouter({event_type: keep})
 
 
 def inspection_router(joint: Joint) -> EventRouter:

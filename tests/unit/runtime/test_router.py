@@ -49,6 +49,17 @@ async def test_a_delivery_reaches_the_handler_of_its_type_parsed_with_its_model(
     assert router.types() == {MARKET, MERCHANT}
 
 
+async def test_routes_given_at_construction_route_as_added_ones_do() -> None:
+    seen = Seen()
+    router = EventRouter({MARKET: seen.handler("market")})
+    router.route(MERCHANT, seen.handler("merchant"))
+    await router(_delivery(MARKET))
+    await router(_delivery(MERCHANT))
+    assert [name for name, _, _ in seen.calls] == ["market", "merchant"]
+    with pytest.raises(ValueError, match="already routed"):
+        router.route(MARKET, seen.handler("again"))
+
+
 async def test_a_type_without_a_route_is_passed_over() -> None:
     seen, router = Seen(), EventRouter()
     router.route(MARKET, seen.handler("market"))
