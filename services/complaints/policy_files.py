@@ -9,10 +9,9 @@ from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from services.complaints.domain import Policy, WorkCalendar
 from services.complaints.settings import ComplaintsSettings
+from services.runtime.data_files import read_yaml
 
 # The packaged calendar stays beside the rules it describes.
 CALENDAR_FILE = Path(__file__).parent / "domain" / "calendar_cn.yaml"
@@ -21,10 +20,7 @@ CALENDAR_FILE = Path(__file__).parent / "domain" / "calendar_cn.yaml"
 def read_calendar(path: str | Path) -> WorkCalendar:
     """A YAML file in `calendar_cn.yaml`'s format; ValueError names the file and the entry."""
     path = Path(path)
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ValueError(f"calendar {path}: not valid YAML: {exc}") from exc
+    data = read_yaml(path)
     if not isinstance(data, Mapping):
         raise ValueError(f"calendar {path}: expected a mapping with 'years'")
     try:

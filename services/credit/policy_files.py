@@ -10,10 +10,9 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Final
 
-import yaml
-
 from services.credit.domain import Policy, PolicyBook
 from services.credit.settings import CreditSettings
+from services.runtime.data_files import read_yaml
 
 # The shipped versions stay beside the rules they configure.
 POLICY_DIR: Final = Path(__file__).parent / "domain" / "policies"
@@ -21,15 +20,7 @@ POLICY_DIR: Final = Path(__file__).parent / "domain" / "policies"
 
 def read_policy(path: Path) -> Policy:
     """One version's file; ValueError names the file (and the key, for a bad value)."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ValueError(f"{path}: cannot read: {exc}") from exc
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ValueError(f"{path}: not valid YAML: {exc}") from exc
-    return Policy.from_dict(data, source=str(path))
+    return Policy.from_dict(read_yaml(path), source=str(path))
 
 
 def read_book(path: Path | None = None) -> PolicyBook:

@@ -6,16 +6,14 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
-import yaml
-
 from services.inspection.domain import Catalogue
+from services.runtime.data_files import read_yaml
 
 CATALOGUE_FILE = Path(__file__).parent / "domain" / "findings.yaml"
 
 
 def load_catalogue(path: Path = CATALOGUE_FILE) -> Catalogue:
-    with path.open(encoding="utf-8") as handle:
-        return Catalogue.from_dict(yaml.safe_load(handle))
+    return Catalogue.from_dict(read_yaml(path))
 
 
 @lru_cache(maxsize=1)

@@ -5,15 +5,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import yaml
-
 from services.campaign.domain.joint import Departments
+from services.runtime.data_files import read_yaml
 
 
 def load_departments(path: Path) -> Departments:
     """The catalogue from its YAML file; ValueError naming the file and the entry when wrong."""
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: cannot read the departments file: {exc}") from exc
-    return Departments.parse(data, str(path))
+    return Departments.parse(read_yaml(path), str(path))

@@ -1,0 +1,27 @@
+"""`read_yaml`: a data file's content, or a ValueError naming the file and the reason."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from services.runtime.data_files import read_yaml
+
+
+def test_a_file_gives_what_it_holds(tmp_path: Path) -> None:
+    path = tmp_path / "policy.yaml"
+    path.write_text("version: 2026-1\nlimits: {days: 7}\n名称: 市场\n", encoding="utf-8")
+    assert read_yaml(path) == {"version": "2026-1", "limits": {"days": 7}, "名称": "市场"}
+
+
+def test_a_missing_file_is_named_with_the_reason(tmp_path: Path) -> None:
+    with pytest.raises(ValueError, match=r"missing\.yaml: cannot read: No such file"):
+        read_yaml(tmp_path / "missing.yaml")
+
+
+def test_a_file_that_is_not_yaml_is_named(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("items: [unclosed", encoding="utf-8")
+    with pytest.raises(ValueError, match=r"broken\.yaml: not valid YAML, cannot read it"):
+        read_yaml(path)
