@@ -5,11 +5,12 @@ measured in the same run, every run repeated (default twice) and the spread repo
                     [--loop asyncio|uvloop] [--readings 100000] [--json results.json]
 
 One round: 100,000 signed cold-chain readings (2,000 terminals, 6 partitions) produced with
-aiokafka to a fresh topic (raw produce), read back with aiokafka getmany (raw consume) and with
-the broker's ConsumerPerformance; ProducerPerformance writes the same payloads to another topic;
-one telemetry replica then consumes the same topic (full path) and the Quix Streams peer after
-it; then the latencies (reading → risk at 5,000/s, risk → task) and the scaling runs (1 and 2
-replicas as processes), and the outbox relay. `bench/README.md` explains each.
+aiokafka to a fresh topic (raw produce), read back with aiokafka getmany and with confluent-kafka
+(the two raw-consume baselines) and with the broker's ConsumerPerformance; ProducerPerformance
+writes the same payloads to another topic; one telemetry replica then consumes the same topic
+(full path) and the Quix Streams peer after it; then the latencies (reading → risk at 5,000/s,
+risk → task) and the scaling runs (1 and 2 replicas as processes), and the outbox relay.
+`bench/README.md` explains each.
 """
 
 from __future__ import annotations
@@ -54,6 +55,11 @@ async def _round(kafka_url: str, database_url: str, parts: set[str], n: int, loo
     if "kafka" in parts or "telemetry" in parts:
         consumed = await kafka.aiokafka_consume(kafka_url, topic, PARTITIONS, n)
         out["aiokafka getmany + decode"] = n / consumed
+        try:
+            consumed = await kafka.confluent_consume(kafka_url, topic, PARTITIONS, n)
+            out["confluent-kafka consume + decode"] = n / consumed
+        except ImportError as exc:
+            print(f"  confluent-kafka unavailable ({exc}): make bench installs it", file=sys.stderr)
     if "kafka" in parts:
         try:
             java_topic = await new_topic(kafka_url, PARTITIONS, "bench.java")
@@ -68,6 +74,10 @@ async def _round(kafka_url: str, database_url: str, parts: set[str], n: int, loo
         full = await telemetry.full_path(kafka_url, database_url, topic, terminal_ids(terminals), n)
         out["telemetry full path"] = full.rate
         out["ratio full path / raw consume"] = full.rate / out["aiokafka getmany + decode"]
+        if "confluent-kafka consume + decode" in out:
+            out["ratio full path / confluent consume"] = (
+                full.rate / out["confluent-kafka consume + decode"]
+            )
         out["CPU ms per 1,000 readings"] = full.cpu_ms_per_1000
         out["readings per batch"] = full.readings / max(full.batches, 1)
     if "peer" in parts:

@@ -4,6 +4,11 @@ perf tools), on the same ~200-byte signed readings the telemetry benchmark uses.
 - aiokafka produce: the readings sent with their keys (acks=1, linger 20 ms, 256 KiB batches),
   5,000 in flight at a time; aiokafka getmany + orjson decode of the same topic, one consumer
   over all partitions (no group: assigned, from the beginning).
+- confluent-kafka (librdkafka, the fastest Python client) `consume` batches + the same orjson
+  decode of the same topic in the same run: one consumer assigned all partitions from the
+  beginning, no commits, the same 4 MiB per partition fetch and 5,000 records a call. Its
+  blocking calls run in a thread; the clock starts once it has the topic's metadata (as
+  aiokafka's starts after `start()`), so both count fetching and decoding only.
 - `kafka-producer-perf-test` (org.apache.kafka.tools.ProducerPerformance) with the readings as
   its payload file (acks=1, linger 20 ms, 256 KiB batches; no keys, so the sticky partitioner);
   `kafka-consumer-perf-test` (ConsumerPerformance) reading them back in a fresh group. Both
@@ -67,6 +72,42 @@ async def aiokafka_consume(kafka: str, topic: str, partitions: int, n: int) -> f
         return time.perf_counter() - started
     finally:
         await consumer.stop()
+
+
+def _confluent_consume_blocking(kafka: str, topic: str, partitions: int, n: int) -> float:
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException
+    from confluent_kafka import TopicPartition as ConfluentPartition
+
+    consumer = Consumer(
+        {
+            "bootstrap.servers": kafka,
+            # Never joins: the partitions are assigned; the id only satisfies librdkafka.
+            "group.id": f"bench-confluent-{uuid.uuid4().hex[:6]}",
+            "enable.auto.commit": False,
+            "enable.auto.offset.store": False,
+            "max.partition.fetch.bytes": 4 * 1024 * 1024,
+        }
+    )
+    try:
+        consumer.list_topics(topic, timeout=10)  # connected, metadata known: then the clock
+        consumer.assign([ConfluentPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
+        seen, started = 0, time.perf_counter()
+        while seen < n:
+            batch = consumer.consume(num_messages=5000, timeout=1.0)
+            for m in batch:
+                if m.error() is not None:
+                    raise KafkaException(m.error())
+                orjson.loads(m.value())
+            seen += len(batch)
+        return time.perf_counter() - started
+    finally:
+        consumer.close()
+
+
+async def confluent_consume(kafka: str, topic: str, partitions: int, n: int) -> float:
+    """Seconds for confluent-kafka to `consume` and JSON-decode `n` records from the beginning of
+    `topic` (ImportError without the `bench` extra)."""
+    return await asyncio.to_thread(_confluent_consume_blocking, kafka, topic, partitions, n)
 
 
 async def _java(*args: str, limit_s: float = 180) -> str:
