@@ -1,7 +1,7 @@
 """`make bench`: every benchmark against real Kafka and PostgreSQL, each figure beside baselines
 measured in the same run, every run repeated (default twice) and the spread reported.
 
-    python -m bench [--repeat 2] [--only kafka,telemetry,peer,latency,task,scaling,outbox]
+    python -m bench [--repeat 2] [--only kafka,telemetry,peer,latency,task,scaling,outbox,verify]
                     [--loop asyncio|uvloop] [--readings 100000] [--json results.json]
 
 One round: 100,000 signed cold-chain readings (2,000 terminals, 6 partitions) produced with
@@ -9,7 +9,8 @@ aiokafka to a fresh topic (raw produce), read back with aiokafka getmany and wit
 (the two raw-consume baselines) and with the broker's ConsumerPerformance; ProducerPerformance
 writes the same payloads to another topic; one telemetry replica then consumes the same topic
 (full path) and the Quix Streams peer after it; then the latencies (reading → risk at 5,000/s,
-risk → task) and the scaling runs (1 and 2 replicas as processes), and the outbox relay.
+risk → task) and the scaling runs (1 and 2 replicas as processes), the outbox relay, and the
+verification of the readings in process (`verify`: the orjson dict path against msgspec's).
 `bench/README.md` explains each.
 """
 
@@ -25,11 +26,31 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from bench import console, inspection, kafka, loops, outbox_relay, peer, scaling, telemetry
+from bench import (
+    console,
+    inspection,
+    kafka,
+    loops,
+    outbox_relay,
+    peer,
+    scaling,
+    telemetry,
+    verify,
+)
 from bench.readings import PARTITIONS, make_readings, new_topic, terminal_ids
 from tests.support.infra import infrastructure
 
-PARTS = ("kafka", "telemetry", "peer", "latency", "task", "console", "scaling", "outbox")
+PARTS = (
+    "kafka",
+    "telemetry",
+    "peer",
+    "latency",
+    "task",
+    "console",
+    "scaling",
+    "outbox",
+    "verify",
+)
 Figures = dict[str, float]
 
 
@@ -100,6 +121,8 @@ async def _round(kafka_url: str, database_url: str, parts: set[str], n: int, loo
         out["console task list (1,000 tasks) p95 ms"] = page["page_p95_ms"]
         out["inspection GET /tasks (1,000) p95 ms"] = page["api_p95_ms"]
         out["ratio task list page / API p95"] = page["page_p95_ms"] / page["api_p95_ms"]
+    if "verify" in parts:  # in process, no broker: bench/verify.py
+        out.update(verify.figures(n))
     if "scaling" in parts:
         big = make_readings(terminals, 300)
         for run in await scaling.run(kafka_url, database_url, big, loop):

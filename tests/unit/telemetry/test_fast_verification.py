@@ -1,19 +1,25 @@
-"""The fast path of verification never decides differently from the full checks.
+"""The fast paths of verification never decide differently from the full checks.
 
 `check` tries `_accepted` first and falls back to `full_check`; the fast path may only say
 "accepted", and only for a reading the full checks accept with the same terminal, event time,
 sample and model. Readings here are genuine ones of each kind, then bent in the ways a broken or
 forged terminal would bend them.
+
+For raw bytes `check` tries the typed path first (`_typed_accepted`: msgspec decodes into a
+struct per kind and writes the canonical form); it accepts exactly what `_accepted` accepts on
+the dict orjson reads from the same bytes, with the same terminal, time and sample.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import json
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -23,7 +29,14 @@ from services.runtime.terminal_keys import derive_key
 from services.telemetry.domain import Sample
 from services.telemetry.projections import Directory, TerminalInfo
 from services.telemetry.signing import Signer
-from services.telemetry.verification import Accepted, Rejected, _accepted, check, full_check
+from services.telemetry.verification import (
+    Accepted,
+    Rejected,
+    _accepted,
+    _typed_accepted,
+    check,
+    full_check,
+)
 
 MASTER = b"f" * 32
 NOW = time.time()
@@ -251,3 +264,162 @@ def test_values_at_and_beyond_their_bounds_decide_alike(tid: str, name: str, val
     else:
         assert fast is None
         assert check(body, DIRECTORY, lambda _: -1, NOW, 300) == full
+    raw = orjson.dumps(body)
+    typed = _typed_accepted(raw, DIRECTORY, lambda _: -1, NOW, 300)
+    assert (typed is None) == (fast is None)
+    _alike(raw, -1)
+
+
+# -- the typed path (raw bytes, msgspec) against the dict path ------------------------------------
+
+
+def _raw(body: dict[str, Any]) -> bytes | None:
+    try:
+        return orjson.dumps(body)
+    except TypeError:  # a value JSON cannot carry (an int beyond 64 bits); not a message
+        return None
+
+
+def _alike(raw: bytes, last: int, *, exact: bool = True) -> None:
+    """The typed path on the bytes decides as `_accepted` on orjson's dict of them, and `check`
+    of the bytes gives the verdict `check` of the dict gives. Not `exact`: the typed path may
+    leave to the dict path what the dict path accepts, never accept what it does not."""
+
+    def last_seq(_: str) -> int:
+        return last
+
+    typed = _typed_accepted(raw, DIRECTORY, last_seq, NOW, 300)
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        assert typed is None
+        return
+    fast = _accepted(body, DIRECTORY, last_seq, NOW, 300) if isinstance(body, dict) else None
+    if exact or typed is not None:
+        assert (typed is None) == (fast is None), f"typed {typed}, dict {fast}: {raw!r}"
+    if typed is not None and fast is not None:
+        assert typed.terminal is fast.terminal and typed.ts == fast.ts
+        assert typed.kind == fast.kind and typed.seq == fast.seq
+        assert typed.sample(1.5) == fast.sample(1.5)
+        assert typed.reading == fast.reading
+        _same(typed, full_check(body, DIRECTORY, last_seq, NOW, 300))
+    verdict = check(raw, DIRECTORY, last_seq, NOW, 300)
+    if isinstance(body, dict):
+        expected = check(body, DIRECTORY, last_seq, NOW, 300)
+        if isinstance(expected, Rejected):
+            assert verdict == expected
+        else:
+            assert isinstance(verdict, Accepted) and verdict.ts == expected.ts
+            assert verdict.sample(2.5) == expected.sample(2.5)
+
+
+@pytest.mark.parametrize("tid", list(KINDS))
+def test_a_genuine_reading_of_each_kind_takes_the_typed_path(tid: str) -> None:
+    raw = orjson.dumps(_genuine(tid))
+    assert _typed_accepted(raw, DIRECTORY, lambda _: 2, NOW, 300) is not None
+    _alike(raw, 2)
+
+
+def test_an_explicit_null_interval_is_signed_and_kept_as_sent() -> None:
+    raw = orjson.dumps(_signed(_genuine("trm_cc") | {"interval_s": None}))
+    accepted = _typed_accepted(raw, DIRECTORY, lambda _: 2, NOW, 300)
+    assert accepted is not None and accepted.sample().interval_s is None
+    _alike(raw, 2)
+
+
+@settings(max_examples=1500, deadline=None)
+@given(
+    tid=st.sampled_from([*KINDS, "trm_off", "trm_ghost"]),
+    changes=st.dictionaries(st.sampled_from(FIELDS), ODD_VALUES, max_size=3),
+    dropped=st.sets(st.sampled_from(FIELDS), max_size=2),
+    resign=st.booleans(),
+    last=st.sampled_from([0, 4, 5, 9]),
+    minutes=st.sampled_from([-600.0, -1.0, 4.0, 6.0]),
+)
+def test_the_typed_path_accepts_exactly_what_the_dict_path_accepts(
+    tid: str,
+    changes: dict[str, Any],
+    dropped: set[str],
+    resign: bool,
+    last: int,
+    minutes: float,
+) -> None:
+    body = _genuine(tid, minutes=minutes) | changes
+    for name in dropped:
+        body.pop(name, None)
+    if resign:
+        body = _signed(body, tid)
+    raw = _raw(body)
+    if raw is not None:
+        _alike(raw, last)
+
+
+# Every number a plausible reading can hold, and a little beyond: the canonical forms that
+# msgspec and orjson write must agree wherever a reading is accepted.
+IN_RANGE = {
+    "temp_c": st.one_of(st.floats(-61, 81), st.integers(-61, 81)),
+    "tx_amount": st.one_of(st.floats(-1, 100_000_001), st.integers(-1, 100_000_001)),
+    "entries": st.integers(-1, 100_001),
+    "occupancy": st.integers(-1, 100_001),
+    "interval_s": st.one_of(st.none(), st.integers(0, 86_401)),
+}
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    tid=st.sampled_from(list(KINDS)),
+    values=st.fixed_dictionaries({}, optional=IN_RANGE),
+    seq=st.one_of(st.integers(0, 2**64 - 1), st.sampled_from([2**63 - 1, 2**63])),
+)
+def test_numbers_of_every_spelling_decide_alike(tid: str, values: dict[str, Any], seq: int) -> None:
+    wanted = {"cold_chain": {"temp_c"}, "payment": {"tx_amount"}, "footfall": set()}[KINDS[tid]]
+    wanted |= {"interval_s"} | ({"entries", "occupancy"} if KINDS[tid] == "footfall" else set())
+    body = _signed(_genuine(tid) | {k: v for k, v in values.items() if k in wanted} | {"seq": seq})
+    raw = _raw(body)
+    assert raw is not None
+    _alike(raw, 2)
+
+
+def _spell(value: Any, style: int) -> str:
+    """Another JSON spelling of the same value (as a terminal's own JSON writer may choose)."""
+    if type(value) is float and style == 1:
+        return repr(value).replace("e+", "E")  # 1e+16 as 1E16, 3.5 as 3.5
+    if type(value) is float and style == 2 and value == int(value) and abs(value) < 1e15:
+        return f"{int(value)}.000"
+    if type(value) is str and style == 1:
+        return orjson.dumps(value).decode().replace("_", "\\u005f").replace("-", "\\u002D")
+    # the stdlib writes ints beyond 64 bits (JSON has no limit) and NaN (which no reader takes)
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    tid=st.sampled_from(list(KINDS)),
+    styles=st.lists(st.integers(0, 2), min_size=10, max_size=10),
+    duplicate=st.sampled_from([None, *FIELDS]),
+    shadow=ODD_VALUES,
+    spaces=st.sampled_from(["", " ", "\n  "]),
+    temp=st.floats(-60, 80),
+)
+def test_raw_json_of_every_spelling_decides_alike(
+    tid: str,
+    styles: list[int],
+    duplicate: str | None,
+    shadow: Any,
+    spaces: str,
+    temp: float,
+) -> None:
+    body = _genuine(tid)
+    if KINDS[tid] == "cold_chain":
+        body = _signed(body | {"temp_c": temp})
+    items = [
+        f"{spaces}{orjson.dumps(k).decode()}:{spaces}{_spell(v, styles[i])}"
+        for i, (k, v) in enumerate(body.items())
+    ]
+    # A key twice: both readers keep the last value (the signed one), but msgspec checks the
+    # type of the first one too, so a shadowed value of the wrong type leaves the reading to the
+    # dict path, which accepts it (`exact=False`).
+    if duplicate is not None:
+        items.insert(0, f"{orjson.dumps(duplicate).decode()}:{_spell(shadow, 0)}")
+    raw = ("{" + ",".join(items) + spaces + "}").encode()
+    _alike(raw, 2, exact=duplicate is None)
