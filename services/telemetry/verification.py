@@ -108,19 +108,25 @@ def check(
     last_seq: Callable[[str], int],
     now: float,
     future_tolerance_s: float,
+    *,
+    typed: TypedReading | None = None,
 ) -> Accepted | Rejected:
     """Judge one reading; `last_seq(terminal_id)` is the highest seq already accepted.
 
     Raw bytes are first decoded by msgspec straight into the typed shape of a reading
     (`_typed_accepted`); a reading that does not take that path is decoded again with orjson
-    and judged as a dict, exactly as before.
+    and judged as a dict, exactly as before. A caller that needed the terminal before judging
+    (to lock its state) and so decoded the bytes with `decode_typed` passes that as `typed`.
     """
     if isinstance(raw, dict):
         body: Any = raw
     else:
-        typed = _typed_accepted(raw, directory, last_seq, now, future_tolerance_s)
+        if typed is None:
+            typed = decode_typed(raw)
         if typed is not None:
-            return typed
+            fast_typed = _typed_accepted(typed, raw, directory, last_seq, now, future_tolerance_s)
+            if fast_typed is not None:
+                return fast_typed
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
@@ -436,12 +442,12 @@ class _Payment(
     interval_s: int | UnsetType | None = UNSET
 
 
-_Typed = _ColdChain | _Footfall | _Payment
-_DECODER: msgspec.json.Decoder[_Typed] = msgspec.json.Decoder(_Typed)
+TypedReading = _ColdChain | _Footfall | _Payment
+_DECODER: msgspec.json.Decoder[TypedReading] = msgspec.json.Decoder(TypedReading)
 _CANONICAL = msgspec.json.Encoder(order="sorted")
 
 
-def _typed_sample(r: _Typed, seq: int, ts: float, interval: int | None) -> Sample | None:
+def _typed_sample(r: TypedReading, seq: int, ts: float, interval: int | None) -> Sample | None:
     """The sample of a decoded reading within its physical ranges (its types are checked).
 
     `Sample` by position (a third cheaper than by keyword; the tests compare it with the dict
@@ -487,18 +493,26 @@ def _typed_sample(r: _Typed, seq: int, ts: float, interval: int | None) -> Sampl
     return None
 
 
+def decode_typed(raw: bytes) -> TypedReading | None:
+    """The reading in its typed shape (`terminal_id`, `seq`, ... as attributes), or None when the
+    bytes are not a reading of that shape (not JSON, a field missing, unknown or mistyped): such
+    a reading is for the dict way, and `check` names what is wrong with it."""
+    try:
+        return _DECODER.decode(raw)
+    except msgspec.DecodeError:  # a ValidationError too
+        return None
+
+
 def _typed_accepted(
+    r: TypedReading,
     raw: bytes,
     directory: Directory,
     last_seq: Callable[[str], int],
     now: float,
     future_tolerance_s: float,
 ) -> Accepted | None:
-    """`Accepted` when the raw reading passes every check of `check`, else None (no verdict)."""
-    try:
-        r = _DECODER.decode(raw)
-    except msgspec.DecodeError:  # a ValidationError too: not a reading of the typed shape
-        return None
+    """`Accepted` when the reading `r` decoded from `raw` passes every check of `check`, else
+    None (no verdict)."""
     tid, seq, sig, interval = r.terminal_id, r.seq, r.sig, r.interval_s
     if interval is UNSET:
         interval = None
@@ -521,6 +535,7 @@ def _typed_accepted(
         return None
     r.sig = UNSET
     signed = _CANONICAL.encode(r)
+    r.sig = sig
     if not (
         type(sig) is str
         and sig.isascii()

@@ -35,6 +35,7 @@ from services.telemetry.verification import (
     _accepted,
     _typed_accepted,
     check,
+    decode_typed,
     full_check,
 )
 
@@ -265,7 +266,7 @@ def test_values_at_and_beyond_their_bounds_decide_alike(tid: str, name: str, val
         assert fast is None
         assert check(body, DIRECTORY, lambda _: -1, NOW, 300) == full
     raw = orjson.dumps(body)
-    typed = _typed_accepted(raw, DIRECTORY, lambda _: -1, NOW, 300)
+    typed = _typed(raw, -1)
     assert (typed is None) == (fast is None)
     _alike(raw, -1)
 
@@ -280,6 +281,13 @@ def _raw(body: dict[str, Any]) -> bytes | None:
         return None
 
 
+def _typed(raw: bytes, last: int) -> Accepted | None:
+    decoded = decode_typed(raw)
+    if decoded is None:
+        return None
+    return _typed_accepted(decoded, raw, DIRECTORY, lambda _: last, NOW, 300)
+
+
 def _alike(raw: bytes, last: int, *, exact: bool = True) -> None:
     """The typed path on the bytes decides as `_accepted` on orjson's dict of them, and `check`
     of the bytes gives the verdict `check` of the dict gives. Not `exact`: the typed path may
@@ -288,7 +296,7 @@ def _alike(raw: bytes, last: int, *, exact: bool = True) -> None:
     def last_seq(_: str) -> int:
         return last
 
-    typed = _typed_accepted(raw, DIRECTORY, last_seq, NOW, 300)
+    typed = _typed(raw, last)
     try:
         body = orjson.loads(raw)
     except orjson.JSONDecodeError:
@@ -304,6 +312,13 @@ def _alike(raw: bytes, last: int, *, exact: bool = True) -> None:
         assert typed.reading == fast.reading
         _same(typed, full_check(body, DIRECTORY, last_seq, NOW, 300))
     verdict = check(raw, DIRECTORY, last_seq, NOW, 300)
+    decoded = decode_typed(raw)
+    again = check(raw, DIRECTORY, last_seq, NOW, 300, typed=decoded)  # decoded by the caller
+    assert type(again) is type(verdict)
+    if isinstance(verdict, Rejected):
+        assert again == verdict
+    if decoded is not None:
+        assert decoded == decode_typed(raw), "check leaves the caller's struct as it was"
     if isinstance(body, dict):
         expected = check(body, DIRECTORY, last_seq, NOW, 300)
         if isinstance(expected, Rejected):
@@ -316,13 +331,13 @@ def _alike(raw: bytes, last: int, *, exact: bool = True) -> None:
 @pytest.mark.parametrize("tid", list(KINDS))
 def test_a_genuine_reading_of_each_kind_takes_the_typed_path(tid: str) -> None:
     raw = orjson.dumps(_genuine(tid))
-    assert _typed_accepted(raw, DIRECTORY, lambda _: 2, NOW, 300) is not None
+    assert _typed(raw, 2) is not None
     _alike(raw, 2)
 
 
 def test_an_explicit_null_interval_is_signed_and_kept_as_sent() -> None:
     raw = orjson.dumps(_signed(_genuine("trm_cc") | {"interval_s": None}))
-    accepted = _typed_accepted(raw, DIRECTORY, lambda _: 2, NOW, 300)
+    accepted = _typed(raw, 2)
     assert accepted is not None and accepted.sample().interval_s is None
     _alike(raw, 2)
 
