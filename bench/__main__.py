@@ -75,10 +75,12 @@ async def _round(kafka_url: str, database_url: str, parts: set[str], n: int, loo
     out["aiokafka produce"] = n / await kafka.aiokafka_produce(kafka_url, topic, messages)
     if "kafka" in parts or "telemetry" in parts:
         consumed = await kafka.aiokafka_consume(kafka_url, topic, PARTITIONS, n)
-        out["aiokafka getmany + decode"] = n / consumed
+        out["aiokafka getmany + decode"] = n / consumed.seconds
+        out["aiokafka consume CPU ms per 1,000"] = 1e6 * consumed.cpu_s / n
         try:
             consumed = await kafka.confluent_consume(kafka_url, topic, PARTITIONS, n)
-            out["confluent-kafka consume + decode"] = n / consumed
+            out["confluent-kafka consume + decode"] = n / consumed.seconds
+            out["confluent consume CPU ms per 1,000"] = 1e6 * consumed.cpu_s / n
         except ImportError as exc:
             print(f"  confluent-kafka unavailable ({exc}): make bench installs it", file=sys.stderr)
     if "kafka" in parts:

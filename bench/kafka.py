@@ -8,7 +8,9 @@ perf tools), on the same ~200-byte signed readings the telemetry benchmark uses.
   decode of the same topic in the same run: one consumer assigned all partitions from the
   beginning, no commits, the same 4 MiB per partition fetch and 5,000 records a call. Its
   blocking calls run in a thread; the clock starts once it has the topic's metadata (as
-  aiokafka's starts after `start()`), so both count fetching and decoding only.
+  aiokafka's starts after `start()`), so both count fetching and decoding only. Both also
+  report the process CPU over their window per 1,000 records (librdkafka fetches in threads of
+  its own, so on a machine with a free core its rate is not the CPU it costs).
 - `kafka-producer-perf-test` (org.apache.kafka.tools.ProducerPerformance) with the readings as
   its payload file (acks=1, linger 20 ms, 256 KiB batches; no keys, so the sticky partitioner);
   `kafka-consumer-perf-test` (ConsumerPerformance) reading them back in a fresh group. Both
@@ -24,6 +26,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import NamedTuple
 
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
@@ -32,6 +35,14 @@ from bench.readings import Messages
 
 ROOT = Path(__file__).resolve().parents[1]
 KAFKA_LIBS = ROOT / ".cache" / "kafka" / "libs"
+
+
+class Consumed(NamedTuple):
+    """Wall seconds of a raw consume and the process CPU seconds over them (all its threads:
+    librdkafka's fetch threads for confluent-kafka, the event loop's for aiokafka)."""
+
+    seconds: float
+    cpu_s: float
 
 
 async def aiokafka_produce(kafka: str, topic: str, messages: Messages) -> float:
@@ -50,8 +61,8 @@ async def aiokafka_produce(kafka: str, topic: str, messages: Messages) -> float:
         await producer.stop()
 
 
-async def aiokafka_consume(kafka: str, topic: str, partitions: int, n: int) -> float:
-    """Seconds to `getmany` and JSON-decode `n` records from the beginning of `topic`."""
+async def aiokafka_consume(kafka: str, topic: str, partitions: int, n: int) -> Consumed:
+    """Time to `getmany` and JSON-decode `n` records from the beginning of `topic`."""
     consumer = AIOKafkaConsumer(
         bootstrap_servers=kafka,
         group_id=None,
@@ -62,19 +73,19 @@ async def aiokafka_consume(kafka: str, topic: str, partitions: int, n: int) -> f
     try:
         consumer.assign([TopicPartition(topic, p) for p in range(partitions)])
         await consumer.seek_to_beginning()
-        seen, started = 0, time.perf_counter()
+        seen, started, cpu = 0, time.perf_counter(), time.process_time()
         while seen < n:
             batch = await consumer.getmany(timeout_ms=1000, max_records=5000)
             for records in batch.values():
                 for r in records:
                     orjson.loads(r.value)
                 seen += len(records)
-        return time.perf_counter() - started
+        return Consumed(time.perf_counter() - started, time.process_time() - cpu)
     finally:
         await consumer.stop()
 
 
-def _confluent_consume_blocking(kafka: str, topic: str, partitions: int, n: int) -> float:
+def _confluent_consume_blocking(kafka: str, topic: str, partitions: int, n: int) -> Consumed:
     from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaException
     from confluent_kafka import TopicPartition as ConfluentPartition
 
@@ -90,8 +101,8 @@ def _confluent_consume_blocking(kafka: str, topic: str, partitions: int, n: int)
     )
     try:
         consumer.list_topics(topic, timeout=10)  # connected, metadata known: then the clock
+        seen, started, cpu = 0, time.perf_counter(), time.process_time()
         consumer.assign([ConfluentPartition(topic, p, OFFSET_BEGINNING) for p in range(partitions)])
-        seen, started = 0, time.perf_counter()
         while seen < n:
             batch = consumer.consume(num_messages=5000, timeout=1.0)
             for m in batch:
@@ -99,13 +110,13 @@ def _confluent_consume_blocking(kafka: str, topic: str, partitions: int, n: int)
                     raise KafkaException(m.error())
                 orjson.loads(m.value())
             seen += len(batch)
-        return time.perf_counter() - started
+        return Consumed(time.perf_counter() - started, time.process_time() - cpu)
     finally:
         consumer.close()
 
 
-async def confluent_consume(kafka: str, topic: str, partitions: int, n: int) -> float:
-    """Seconds for confluent-kafka to `consume` and JSON-decode `n` records from the beginning of
+async def confluent_consume(kafka: str, topic: str, partitions: int, n: int) -> Consumed:
+    """Time for confluent-kafka to `consume` and JSON-decode `n` records from the beginning of
     `topic` (ImportError without the `bench` extra)."""
     return await asyncio.to_thread(_confluent_consume_blocking, kafka, topic, partitions, n)
 
