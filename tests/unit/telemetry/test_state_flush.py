@@ -299,3 +299,48 @@ async def test_a_failed_flush_drops_pending_and_a_redelivery_replays_it(
     assert world.types() == ["telemetry.risk.raised"]
     [risk] = await world.store.risks(RiskQuery(terminal_id="trm_1"))
     assert risk["state"] == "open"
+
+
+async def test_a_poison_record_behind_pending_batches_is_passed_once_its_partition_is_replayed(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A batch fails on one record while quiet batches are pending: the dispatcher goes record
+    by record and dead-letters the one that fails alone. The pending ones come again from the
+    stored offset; the dead-lettered record (never stored) is not taken for a gap after it."""
+    from services.telemetry import service
+
+    world = World(state_flush_batches=100, state_flush_interval_s=3600)
+    readings = world.series(20, [3.0] * 10)
+    poison_seq = readings[7]["seq"]
+    judge = service.check
+
+    def check(reading: Any, *args: Any) -> Any:
+        if isinstance(reading, dict) and reading.get("seq") == poison_seq:
+            raise ValueError("a reading that breaks the rules")
+        return judge(reading, *args)
+
+    monkeypatch.setattr(service, "check", check)
+    telemetry = world.node.telemetry
+
+    async def dispatch(batch: list[Delivery]) -> None:
+        """The runtime's dispatcher: the batch, else record by record, parking what fails."""
+        try:
+            await telemetry.handle_batch(batch)
+        except ValueError:
+            for d in batch:
+                try:
+                    await telemetry.handle_batch([d])
+                except ValueError:
+                    continue  # dead-lettered
+
+    await dispatch(world.deliveries(readings[:5]))
+    assert world.offsets.next == {KEY: 0}  # pending
+    await dispatch(world.deliveries(readings[5:]))  # fails; its records are past the stored 0
+    assert world.node.consumer.rewound and set(world.node.consumer.rewound) == {(TOPIC, 0, 0)}
+    assert world.offsets.next == {KEY: 0}
+    await dispatch(world.deliveries(readings, at=0))  # Kafka delivers again from 0
+    assert world.offsets.next == {KEY: 10}
+    assert world.store.states["trm_1"].last_seq == readings[-1]["seq"]
+    rewinds = len(world.node.consumer.rewound)
+    await dispatch(world.deliveries(world.series(5, [3.0] * 3)))  # and on
+    assert len(world.node.consumer.rewound) == rewinds and world.offsets.next == {KEY: 13}
