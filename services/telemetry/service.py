@@ -118,10 +118,6 @@ class Telemetry:
         self.monotonic = time.monotonic  # when pending batches are due (tests hand another)
         # Without a consumer to rewind (tests), records past the expected offset are judged.
         self.rewind = rewind
-        # Since a batch failed: every batch is written at once, and the offsets of records that
-        # failed alone (the dispatcher dead-letters them) do not count as a gap.
-        self._recovering = False
-        self._failed: dict[Partition, set[int]] = {}
         self._contexts: dict[str, tuple[TerminalInfo, Any, TerminalContext]] = {}
         # Open risks by rule and severity, counted from the database: at start, periodically
         # and after each batch or silence check that changed a risk.
@@ -174,15 +170,7 @@ class Telemetry:
                 # States were mutated in place by a transaction that did not commit; pending
                 # batches are read again from the stored offsets.
                 self._forget(exc)
-                # The dispatcher now goes record by record: each is written at once, and a
-                # record failing alone (it may be dead-lettered, never stored) is no gap.
-                self._recovering = True
-                if len(deliveries) == 1:
-                    d = deliveries[0]
-                    self._failed.setdefault((d.topic, d.partition), set()).add(d.offset)
                 raise
-            if len(deliveries) > 1:
-                self._recovering = False
         self.metrics.batch_size.observe(len(deliveries))
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
 
@@ -219,12 +207,6 @@ class Telemetry:
         expected: dict[Partition, int] = {}
         for key, start in first.items():
             at = pending.offsets.get(key, stored[key])
-            if (failed := self._failed.get(key)) is not None:
-                failed.difference_update([o for o in failed if o < stored[key]])
-                while at < start and at in failed:
-                    at += 1
-                if not failed:
-                    del self._failed[key]
             if start > at and self.rewind is not None:
                 at = await self.rewind(key[0], key[1], at)
                 log.info(
@@ -274,7 +256,7 @@ class Telemetry:
 
             for d, body in parsed:
                 verdict = check(
-                    body if isinstance(body, dict) else d.value,
+                    d.value if body is None else body,
                     self.directory,
                     last_seq,
                     now,
@@ -307,7 +289,7 @@ class Telemetry:
             for d in fresh:
                 key = (d.topic, d.partition)
                 pending.offsets[key] = max(pending.offsets.get(key, 0), d.offset + 1)
-            flush = bool(decisions or outgoing) or self._recovering or self._due()
+            flush = bool(decisions or outgoing) or self._due()
             if flush:
                 await self._write_pending(work, held, decisions, outgoing)
         self.held.update(touched)
