@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from aiokafka import TopicPartition
 from fastapi import FastAPI
 
 from contracts import topics
@@ -28,19 +27,6 @@ def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now
     service = Service(settings, MIGRATIONS)
     directory = Directory(master.encode())
     uow = postgres_units(lambda: service.pool, service.schema, postgres_stores)
-
-    async def rewind(topic: str, partition: int, offset: int) -> int:
-        """Position the readings consumer at `offset` of a partition (at least at the first
-        offset Kafka still holds) and return where: the records from there come again."""
-        for name, _, subscriber in service.messaging._subscribers:
-            consumer = getattr(subscriber, "consumer", None)
-            if name != settings.readings_topic or consumer is None:
-                continue
-            tp = TopicPartition(topic, partition)
-            offset = max(offset, (await consumer.beginning_offsets([tp]))[tp])
-            consumer.seek(tp, offset)
-        return offset
-
     telemetry = Telemetry(
         uow,
         settings,
@@ -48,7 +34,6 @@ def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now
         TelemetryMetrics(service.metrics),
         now,
         ready=service.projections.ready,
-        rewind=rewind,
     )
 
     terminals, markets = topics.REGISTRY_TERMINALS.name, topics.REGISTRY_MARKETS.name
@@ -63,8 +48,6 @@ def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now
     service.on_start(lambda: directory.load(service.pool))
     service.on_start(telemetry.gauges.refresh)
     service.after_start(telemetry.gauges.run)
-    # Pending states are written when due although no batch comes, and at stop.
-    service.after_start(telemetry.flush_when_due)
 
     service.every(settings.silence_check_interval_s, telemetry.check_silence, "silence-check")
 
