@@ -165,7 +165,7 @@ class Telemetry:
 
             for d, body in parsed:
                 verdict = check(
-                    d.value if body is None else body,
+                    body if isinstance(body, dict) else d.value,
                     self.directory,
                     last_seq,
                     now,
