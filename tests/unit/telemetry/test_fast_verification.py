@@ -169,15 +169,31 @@ FIELDS = [
 ]
 
 
+# A genuine reading with some fields changed to odd values or dropped, re-signed or not, judged
+# against a last seq and a clock that may make it a replay or from the future.
+MUTATED = {
+    "tid": st.sampled_from([*KINDS, "trm_off", "trm_ghost"]),
+    "changes": st.dictionaries(st.sampled_from(FIELDS), ODD_VALUES, max_size=3),
+    "dropped": st.sets(st.sampled_from(FIELDS), max_size=2),
+    "resign": st.booleans(),
+    "last": st.sampled_from([0, 4, 5, 9]),
+    "minutes": st.sampled_from([-600.0, -1.0, 4.0, 6.0]),
+}
+
+
+def _mutated(
+    tid: str, changes: dict[str, Any], dropped: set[str], resign: bool, minutes: float
+) -> dict[str, Any]:
+    body = _genuine(tid, minutes=minutes) | changes
+    for name in dropped:
+        body.pop(name, None)
+    if resign:  # a genuine terminal that sends a broken reading signs it all the same
+        body = _signed(body, tid)
+    return body
+
+
 @settings(max_examples=1500, deadline=None)
-@given(
-    tid=st.sampled_from([*KINDS, "trm_off", "trm_ghost"]),
-    changes=st.dictionaries(st.sampled_from(FIELDS), ODD_VALUES, max_size=3),
-    dropped=st.sets(st.sampled_from(FIELDS), max_size=2),
-    resign=st.booleans(),
-    last=st.sampled_from([0, 4, 5, 9]),
-    minutes=st.sampled_from([-600.0, -1.0, 4.0, 6.0]),
-)
+@given(**MUTATED)
 def test_the_fast_path_never_accepts_what_the_full_checks_reject(
     tid: str,
     changes: dict[str, Any],
@@ -186,11 +202,7 @@ def test_the_fast_path_never_accepts_what_the_full_checks_reject(
     last: int,
     minutes: float,
 ) -> None:
-    body = _genuine(tid, minutes=minutes) | changes
-    for name in dropped:
-        body.pop(name, None)
-    if resign:  # a genuine terminal that sends a broken reading signs it all the same
-        body = _signed(body, tid)
+    body = _mutated(tid, changes, dropped, resign, minutes)
     fast, full = _both(body, last)
     if fast is not None:
         _same(fast, full)
@@ -343,14 +355,7 @@ def test_an_explicit_null_interval_is_signed_and_kept_as_sent() -> None:
 
 
 @settings(max_examples=1500, deadline=None)
-@given(
-    tid=st.sampled_from([*KINDS, "trm_off", "trm_ghost"]),
-    changes=st.dictionaries(st.sampled_from(FIELDS), ODD_VALUES, max_size=3),
-    dropped=st.sets(st.sampled_from(FIELDS), max_size=2),
-    resign=st.booleans(),
-    last=st.sampled_from([0, 4, 5, 9]),
-    minutes=st.sampled_from([-600.0, -1.0, 4.0, 6.0]),
-)
+@given(**MUTATED)
 def test_the_typed_path_accepts_exactly_what_the_dict_path_accepts(
     tid: str,
     changes: dict[str, Any],
@@ -359,12 +364,7 @@ def test_the_typed_path_accepts_exactly_what_the_dict_path_accepts(
     last: int,
     minutes: float,
 ) -> None:
-    body = _genuine(tid, minutes=minutes) | changes
-    for name in dropped:
-        body.pop(name, None)
-    if resign:
-        body = _signed(body, tid)
-    raw = _raw(body)
+    raw = _raw(_mutated(tid, changes, dropped, resign, minutes))
     if raw is not None:
         _alike(raw, last)
 
