@@ -1,5 +1,6 @@
-"""The local stack without Docker: Kafka (KRaft, jars from Maven), PostgreSQL, Prometheus and
-the identity provider (Keycloak from Maven, deploy/local/identity.py).
+"""The local stack without Docker: Kafka (KRaft, jars from Maven), PostgreSQL, Prometheus with
+Alertmanager (Debian's packages, where installed) and the identity provider (Keycloak from
+Maven, deploy/local/identity.py).
 
     python deploy/local/stack.py [--profile dev|test|secure] up [--json] | down | status
     python deploy/local/stack.py install-extras
@@ -54,7 +55,14 @@ PROMETHEUS_RULES = ROOT / "deploy" / "prometheus" / "alerts.yml"
 # a relative rule file against the config file's folder, so this is that mounted path (and the
 # checked-in prometheus.yml also validates where it lies in the repository).
 COMPOSE_RULES = "alerts.yml"
+ALERTMANAGER_TEMPLATE = ROOT / "deploy" / "alertmanager" / "alertmanager.yml"
+# The console's endpoint Alertmanager posts every notification to (services/console/alerts.py),
+# with the bearer credential SENTINEL_ALERT_WEBHOOK_TOKEN read from a file beside its config.
+ALERT_WEBHOOK_PATH = "/hooks/alertmanager"
+COMPOSE_ALERTMANAGER = "alertmanager:9093"
+COMPOSE_WEBHOOK_TOKEN_FILE = "/run/secrets/alert_webhook_token"  # noqa: S105 a path, not a secret
 PG_BIN = Path(os.environ.get("SENTINEL_PG_BIN", "/usr/lib/postgresql/15/bin"))
+ALERTMANAGER_BINARY = "prometheus-alertmanager"  # Debian's name; amtool beside it
 PG_USER = "postgres"  # the OS account that owns the cluster when we run as root
 
 SERVICE_PORTS: dict[str, int] = {  # docs/local-stack.md, "Profiles"
@@ -89,6 +97,8 @@ class Profile:
     # The identity provider (deploy/local/identity.py): HTTP and management (health) ports.
     keycloak_port: int | None = None
     keycloak_management_port: int | None = None
+    # Alertmanager (docs/local-stack.md, "Alerts"): beside Prometheus, where Prometheus runs.
+    alertmanager_port: int | None = None
     # The demo people (`admin`, `<role>.<district>`) in the provider: the dev profile's.
     demo_people: bool = False
     # None: fixed ports (dev, docs/local-stack.md). Else the port slot (deploy/local/slots.py) these
@@ -112,6 +122,7 @@ class Profile:
             prometheus_port=shift(self.prometheus_port),
             keycloak_port=shift(self.keycloak_port),
             keycloak_management_port=shift(self.keycloak_management_port),
+            alertmanager_port=shift(self.alertmanager_port),
             slot=slot,
         )
 
@@ -125,6 +136,7 @@ class Profile:
                 self.prometheus_port,
                 self.keycloak_port,
                 self.keycloak_management_port,
+                self.alertmanager_port,
             )
             if port is not None
         ]
@@ -161,6 +173,7 @@ def profiles(root: Path = ROOT) -> dict[str, Profile]:
             19090,
             keycloak_port=8180,
             keycloak_management_port=19000,
+            alertmanager_port=19091,  # 9093 + 10000 is Kafka's controller
             demo_people=True,
         ),
         # Nested under .run/ but every component keeps its data in its own subfolder, and the
@@ -332,14 +345,17 @@ def prometheus_config(
     target: Callable[[str, int], str],
     interval: str = SCRAPE_INTERVAL,
     rule_files: Sequence[str] = (),
+    alertmanagers: Sequence[str] = (),
 ) -> dict[str, Any]:
     """One scrape job per service; `target(name, port)` says where that service answers.
 
-    `rule_files` are the alert rule files Prometheus loads (deploy/prometheus/alerts.yml).
+    `rule_files` are the alert rule files Prometheus loads (deploy/prometheus/alerts.yml);
+    `alertmanagers` the addresses (host:port) it sends their alerts to.
     """
     return {
         "global": {"scrape_interval": interval, "evaluation_interval": interval},
         **({"rule_files": list(rule_files)} if rule_files else {}),
+        **({"alerting": alerting_config(alertmanagers)} if alertmanagers else {}),
         "scrape_configs": [
             {
                 "job_name": name,
@@ -347,6 +363,101 @@ def prometheus_config(
                 "static_configs": [{"targets": [target(name, port)]}],
             }
             for name, port in SERVICE_PORTS.items()
+        ],
+    }
+
+
+def alerting_config(alertmanagers: Sequence[str]) -> dict[str, Any]:
+    """Prometheus' `alerting:`. Every alert leaves with a `service` label, the scrape job (the
+    service's name) it is about: Alertmanager groups by it and the console shows it."""
+    return {
+        "alert_relabel_configs": [
+            {"source_labels": ["job"], "regex": "(.+)", "target_label": "service"}
+        ],
+        "alertmanagers": [{"static_configs": [{"targets": list(alertmanagers)}]}],
+    }
+
+
+@dataclass(frozen=True)
+class Smtp:
+    """Where e-mail alerts go; from SENTINEL_ALERT_SMTP_* at `up` (docs/operations.md)."""
+
+    smarthost: str  # host:port
+    sender: str
+    to: str
+    username: str = ""
+    password: str = ""
+    require_tls: bool = True
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> Smtp | None:
+        """None unless SENTINEL_ALERT_SMTP_SMARTHOST, _FROM and _TO are all set."""
+        get = {
+            k: environ.get(f"SENTINEL_ALERT_SMTP_{k.upper()}", "")
+            for k in ("smarthost", "from", "to")
+        }
+        if not all(get.values()):
+            return None
+        return cls(
+            get["smarthost"],
+            get["from"],
+            get["to"],
+            environ.get("SENTINEL_ALERT_SMTP_USERNAME", ""),
+            environ.get("SENTINEL_ALERT_SMTP_PASSWORD", ""),
+            environ.get("SENTINEL_ALERT_SMTP_REQUIRE_TLS", "true").lower() != "false",
+        )
+
+
+def alertmanager_config(
+    webhook_url: str,
+    token_file: str,
+    smtp: Smtp | None = None,
+    timing: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Alertmanager's routes and receivers: every notification, firing and resolved, to the
+    console's webhook (`webhook_url`, a bearer credential read from `token_file`), grouped by
+    alert and service; critical ones also by e-mail where `smtp` is given, else the `email`
+    receiver has nowhere to send and stays silent. `timing` overrides the grouping intervals
+    (the browser test's short ones)."""
+    email: dict[str, Any] = {"name": "email"}
+    if smtp:
+        mail: dict[str, Any] = {
+            "to": smtp.to,
+            "from": smtp.sender,
+            "smarthost": smtp.smarthost,
+            "require_tls": smtp.require_tls,
+            "send_resolved": True,
+        }
+        if smtp.username:
+            mail |= {"auth_username": smtp.username, "auth_password": smtp.password}
+        email["email_configs"] = [mail]
+    return {
+        "route": {
+            "receiver": "console",
+            "group_by": ["alertname", "service"],
+            "group_wait": "30s",
+            "group_interval": "5m",
+            "repeat_interval": "4h",
+            **(timing or {}),
+            "routes": [
+                {"receiver": "console", "continue": True},
+                {"receiver": "email", "matchers": ['severity="critical"']},
+            ],
+        },
+        "receivers": [
+            {
+                "name": "console",
+                "webhook_configs": [
+                    {
+                        "url": webhook_url,
+                        "send_resolved": True,
+                        "http_config": {
+                            "authorization": {"type": "Bearer", "credentials_file": token_file}
+                        },
+                    }
+                ],
+            },
+            email,
         ],
     }
 
@@ -382,9 +493,11 @@ def stack_env(
     secret_values: Mapping[str, str],
     prometheus_url: str | None,
     identity: Mapping[str, str] | None = None,
+    alertmanager_url: str | None = None,
 ) -> dict[str, str]:
     """`identity` is what the provider's set-up returned (Keycloak.configure): OIDC_ISSUER,
-    KEYCLOAK_URL, its administrator and SENTINEL_ADMIN_TOKEN; None where none runs."""
+    KEYCLOAK_URL, its administrator and SENTINEL_ADMIN_TOKEN; None where none runs. With
+    `alertmanager_url`, the console finds Alertmanager and the credential its webhook expects."""
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": profile.bootstrap,
         "DATABASE_URL": profile.database_url,
@@ -392,6 +505,9 @@ def stack_env(
     }
     if prometheus_url:
         env["PROMETHEUS_URL"] = prometheus_url
+    if alertmanager_url:
+        env["ALERTMANAGER_URL"] = alertmanager_url
+        env["SENTINEL_ALERT_WEBHOOK_TOKEN"] = secret_values["SENTINEL_ALERT_WEBHOOK_TOKEN"]
     token = ""
     if identity:
         token = identity["SENTINEL_ADMIN_TOKEN"]
@@ -439,6 +555,7 @@ def secret_names() -> tuple[str, ...]:
         "SENTINEL_TERMINAL_MASTER_SECRET",  # terminal keys derive from it
         "SENTINEL_DEMO_PASSWORD",  # every demo person's, in the identity provider
         *client_secret_names(),
+        "SENTINEL_ALERT_WEBHOOK_TOKEN",  # Alertmanager's bearer credential at the console
     )
 
 
@@ -1093,19 +1210,23 @@ class Prometheus:
 
     def __init__(self, profile: Profile) -> None:
         self.profile = profile
-        self.home = profile.state / "prometheus"
-        self.config = self.home / "prometheus.yml"
+        self.home = profile.state / self.name
+        self.config = self.home / f"{self.name}.yml"
         self.data = self.home / "data"
-        self.pid_file = self.home / "prometheus.pid"
-        self.log = profile.logs / "prometheus.log"
+        self.pid_file = self.home / f"{self.name}.pid"
+        self.log = profile.logs / f"{self.name}.log"
+
+    @property
+    def port(self) -> int | None:
+        return self.profile.prometheus_port
 
     @property
     def enabled(self) -> bool:
-        return self.profile.prometheus_port is not None
+        return self.port is not None
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.profile.prometheus_port}"
+        return f"127.0.0.1:{self.port}"
 
     @property
     def url(self) -> str:
@@ -1113,10 +1234,10 @@ class Prometheus:
 
     @property
     def needles(self) -> tuple[str, ...]:
-        return ("prometheus", f"--config.file={self.config}")
+        return (self.name, f"--config.file={self.config}")
 
     def ports(self) -> list[tuple[str, int]]:
-        port = self.profile.prometheus_port
+        port = self.port
         return [(self.name, port)] if port is not None and self.binary() else []
 
     @staticmethod
@@ -1145,39 +1266,46 @@ class Prometheus:
             # The rules' digest changes this file when they change, so `up` reloads them.
             f"Alert rules: {rel(PROMETHEUS_RULES)} (sha256 {_digest(PROMETHEUS_RULES)})"
         )
-        config = prometheus_config(local_target, rule_files=[str(PROMETHEUS_RULES)])
+        alertmanager = Alertmanager(self.profile)
+        config = prometheus_config(
+            local_target,
+            rule_files=[str(PROMETHEUS_RULES)],
+            alertmanagers=[alertmanager.address] if alertmanager.usable else [],
+        )
         text = render_prometheus(config, header)
         changed = not self.config.exists() or self.config.read_text() != text
         if changed:
             self.config.write_text(text)
         return changed
 
-    def start(self) -> bool:
-        binary = self.binary()
-        if not self.enabled or not binary:
-            return False
-        assert self.profile.prometheus_port is not None
-        self.home.mkdir(parents=True, exist_ok=True)
-        self.profile.logs.mkdir(parents=True, exist_ok=True)
-        changed = self._write_config()
-        running = self.pid()
-        if running:
-            if changed:
-                os.kill(running, signal.SIGHUP)  # Prometheus reloads its configuration on HUP
-            return False
-        self.pid_file.unlink(missing_ok=True)
-        ensure_port_free(self.name, self.profile.prometheus_port)
-        self.data.mkdir(exist_ok=True)
-        cmd = [
+    def _command(self, binary: str) -> list[str]:
+        return [
             binary,
             f"--config.file={self.config}",
             f"--storage.tsdb.path={self.data}",
             "--storage.tsdb.retention.time=7d",
             f"--web.listen-address={self.address}",
         ]
+
+    def start(self) -> bool:
+        binary = self.binary()
+        if not self.enabled or not binary:
+            return False
+        assert self.port is not None
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.profile.logs.mkdir(parents=True, exist_ok=True)
+        changed = self._write_config()
+        running = self.pid()
+        if running:
+            if changed:
+                os.kill(running, signal.SIGHUP)  # both reload their configuration on HUP
+            return False
+        self.pid_file.unlink(missing_ok=True)
+        ensure_port_free(self.name, self.port)
+        self.data.mkdir(exist_ok=True)
         with self.log.open("ab") as log:
             proc = subprocess.Popen(
-                cmd,
+                self._command(binary),
                 cwd=self.home,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
@@ -1185,7 +1313,7 @@ class Prometheus:
                 start_new_session=True,
             )
         write_pid_file(self.pid_file, proc.pid)
-        say(f"prometheus: started (pid {proc.pid}) on {self.url}, log {rel(self.log)}")
+        say(f"{self.name}: started (pid {proc.pid}) on {self.url}, log {rel(self.log)}")
         return True
 
     def exited(self) -> bool:
@@ -1208,6 +1336,58 @@ class Prometheus:
         result = terminate(pid, self.needles) if pid else "not running"
         self.pid_file.unlink(missing_ok=True)
         return result
+
+
+class Alertmanager(Prometheus):
+    """Debian's prometheus-alertmanager beside Prometheus: routes deploy/alertmanager/
+    alertmanager.yml's way, to the console's webhook with the stack's bearer credential (a file
+    here, never in the repository) and, where SENTINEL_ALERT_SMTP_* are set at `up`, by e-mail."""
+
+    name = "alertmanager"
+
+    def __init__(self, profile: Profile) -> None:
+        super().__init__(profile)
+        self.token_file = self.home / "webhook-token"
+
+    @property
+    def port(self) -> int | None:
+        return self.profile.alertmanager_port
+
+    @property
+    def usable(self) -> bool:
+        return self.enabled and self.binary() is not None
+
+    @staticmethod
+    def binary() -> str | None:
+        return shutil.which(ALERTMANAGER_BINARY)
+
+    def _write_config(self) -> bool:
+        token = load_secrets(self.profile)["SENTINEL_ALERT_WEBHOOK_TOKEN"]
+        if not self.token_file.exists() or self.token_file.read_text() != token:
+            write_private(self.token_file, token)
+        smtp = Smtp.from_env(os.environ)
+        config = alertmanager_config(
+            f"http://127.0.0.1:{CONSOLE_PORT}{ALERT_WEBHOOK_PATH}", str(self.token_file), smtp
+        )
+        header = (
+            f"Generated by deploy/local/stack.py (profile {self.profile.name}) with the routes of\n"
+            f"{rel(ALERTMANAGER_TEMPLATE)}, to the console on loopback; e-mail "
+            + ("to " + smtp.to if smtp else "off (no SENTINEL_ALERT_SMTP_*)")
+        )
+        text = render_prometheus(config, header)
+        changed = not self.config.exists() or self.config.read_text() != text
+        if changed:
+            write_private(self.config, text)  # it may hold the SMTP password
+        return changed
+
+    def _command(self, binary: str) -> list[str]:
+        return [
+            binary,
+            f"--config.file={self.config}",
+            f"--storage.path={self.data}",
+            f"--web.listen-address={self.address}",
+            "--cluster.listen-address=",  # one instance: no gossip port on 0.0.0.0:9094
+        ]
 
 
 @dataclass
@@ -1514,9 +1694,12 @@ def load_secrets(profile: Profile) -> dict[str, str]:
 
 
 def write_env(
-    profile: Profile, prometheus_url: str | None, identity: Mapping[str, str] | None = None
+    profile: Profile,
+    prometheus_url: str | None,
+    identity: Mapping[str, str] | None = None,
+    alertmanager_url: str | None = None,
 ) -> dict[str, str]:
-    env = stack_env(profile, load_secrets(profile), prometheus_url, identity)
+    env = stack_env(profile, load_secrets(profile), prometheus_url, identity, alertmanager_url)
     if profile.secure:
         from deploy.kafka.security import client_env
 
@@ -1597,6 +1780,7 @@ def components(profile: Profile) -> list[Any]:
     keycloak = identity_provider(profile)
     return [
         Prometheus(profile),
+        Alertmanager(profile),
         *([keycloak] if keycloak else []),
         Kafka(profile),
         Postgres(profile),
@@ -1665,8 +1849,9 @@ def up(profile: Profile, as_json: bool) -> int:
 
 def _up(profile: Profile, as_json: bool, started: float) -> int:
     kafka, postgres, prometheus = Kafka(profile), Postgres(profile), Prometheus(profile)
+    alertmanager = Alertmanager(profile)
     keycloak = identity_provider(profile)
-    preflight([kafka, postgres, prometheus, *([keycloak] if keycloak else [])])
+    preflight([kafka, postgres, prometheus, alertmanager, *([keycloak] if keycloak else [])])
     deadline = time.monotonic() + READY_DEADLINE_S
     for component in (kafka, postgres):
         if not component.start():
@@ -1692,33 +1877,41 @@ def _up(profile: Profile, as_json: bool, started: float) -> int:
     say(describe_plan(plan, len(all_topics())))
     if profile.secure:
         say(asyncio.run(provision_acls(profile.bootstrap, deadline, kafka.admin_options())))
-    prometheus_url = None
-    if prometheus.enabled:
-        if not prometheus.binary():
-            say("prometheus: not installed (`make setup` installs Debian's package); skipped")
-        else:
-            if not prometheus.start():
-                say(f"prometheus: already running (pid {prometheus.pid()})")
-            asyncio.run(
-                _poll(
-                    "prometheus",
-                    _as_async(prometheus.ready),
-                    deadline,
-                    prometheus.exited,
-                    prometheus.log,
-                )
-            )
-            prometheus_url = prometheus.url
+    # Alertmanager first: Prometheus' rendered configuration sends to it where it runs.
+    alertmanager_url = start_monitoring(alertmanager, deadline)
+    prometheus_url = start_monitoring(prometheus, deadline)
     identity = None
     if keycloak:
         keycloak.wait_ready()
         identity = keycloak.configure(load_secrets(profile), demo_people(profile))
-    env = write_env(profile, prometheus_url, identity)
+    env = write_env(profile, prometheus_url, identity, alertmanager_url)
     took = time.monotonic() - started
     say(f"stack ({profile.name}) up in {took:.1f}s; env in {rel(profile.state / 'env')}")
     if as_json:
         print(json.dumps(env), flush=True)
     return 0
+
+
+def start_monitoring(component: Prometheus, deadline: float) -> str | None:
+    """Start Prometheus or Alertmanager where the profile has it and it is installed, wait until
+    it is ready; its URL, or None."""
+    if not component.enabled:
+        return None
+    if not component.binary():
+        say(f"{component.name}: not installed (`make setup` installs Debian's package); skipped")
+        return None
+    if not component.start():
+        say(f"{component.name}: already running (pid {component.pid()})")
+    asyncio.run(
+        _poll(
+            component.name,
+            _as_async(component.ready),
+            deadline,
+            component.exited,
+            component.log,
+        )
+    )
+    return component.url
 
 
 def _as_async(check: Callable[[], bool]) -> Callable[[], Any]:
@@ -1767,6 +1960,8 @@ def status(profile: Profile) -> int:
     shown: list[Any] = [Kafka(profile), Postgres(profile)]
     if profile.prometheus_port is not None:
         shown.append(Prometheus(profile))
+    if profile.alertmanager_port is not None:
+        shown.append(Alertmanager(profile))
     keycloak = identity_provider(profile)
     if keycloak:
         shown.append(keycloak)
@@ -1825,10 +2020,11 @@ BROWSER_PACKAGES = {
 
 
 def install_extras() -> int:
-    """Best effort: Debian's prometheus package, and Chromium for the browser tests. Never fails
-    the set-up (the browser tests say what is missing)."""
+    """Best effort: Debian's prometheus and prometheus-alertmanager packages, and Chromium for
+    the browser tests. Never fails the set-up (the browser tests say what is missing)."""
     install_browser()
-    return install_prometheus()
+    install_prometheus()
+    return install_alertmanager()
 
 
 def install_browser() -> None:
@@ -1847,30 +2043,39 @@ def install_browser() -> None:
 
 
 def install_prometheus() -> int:
-    if shutil.which("prometheus"):
-        say("prometheus: installed")
+    return install_monitoring("prometheus", "prometheus")
+
+
+def install_alertmanager() -> int:
+    """prometheus-alertmanager; amtool (the tests' check-config) comes with it."""
+    return install_monitoring("prometheus-alertmanager", ALERTMANAGER_BINARY)
+
+
+def install_monitoring(package: str, binary: str) -> int:
+    if shutil.which(binary):
+        say(f"{package}: installed")
         return 0
     if os.geteuid() != 0 or not shutil.which("apt-get"):
-        say("prometheus: not installed and apt-get is not usable here; the stack runs without it")
+        say(f"{package}: not installed and apt-get is not usable here; the stack runs without it")
         return 0
-    before = set(_system_prometheus_pids())
+    before = set(_system_pids(binary))
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     # No recommends: prometheus-node-exporter would come along and start listening on 9100.
-    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", "prometheus"]
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", package]
     ok = _apt(install, env)
     if not ok:
-        say("prometheus: install failed; refreshing the package lists and retrying")
+        say(f"{package}: install failed; refreshing the package lists and retrying")
         ok = _apt(["apt-get", "update", "-q"], env) and _apt(install, env)
-    # Where an init system runs, the package starts its own server on :9090; the stack runs its
-    # own on 127.0.0.1:19090 and does not want that one.
-    for pid in set(_system_prometheus_pids()) - before:
-        say(f"prometheus: stopping the server the package started (pid {pid})")
+    # Where an init system runs, the package starts its own server on :9090 (:9093); the stack
+    # runs its own on loopback and does not want that one.
+    for pid in set(_system_pids(binary)) - before:
+        say(f"{package}: stopping the server the package started (pid {pid})")
         with contextlib.suppress(OSError):
             subprocess.run(
-                ["invoke-rc.d", "prometheus", "stop"], capture_output=True, check=False, timeout=30
+                ["invoke-rc.d", package, "stop"], capture_output=True, check=False, timeout=30
             )
-        terminate(pid, ("prometheus",), deadline_s=10)
-    say("prometheus: installed" if ok and shutil.which("prometheus") else "prometheus: skipped")
+        terminate(pid, (binary,), deadline_s=10)
+    say(f"{package}: installed" if ok and shutil.which(binary) else f"{package}: skipped")
     return 0
 
 
@@ -1883,19 +2088,21 @@ def _apt(cmd: list[str], env: dict[str, str]) -> bool:
     return run.returncode == 0
 
 
-def _system_prometheus_pids() -> Iterator[int]:
+def _system_pids(binary: str) -> Iterator[int]:
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             args = cmdline(int(entry.name))
             # The package's server runs from /usr/bin; ours always carries a .run config path.
-            if args and Path(args[0]).name == "prometheus" and "/.run/" not in " ".join(args):
+            if args and Path(args[0]).name == binary and "/.run/" not in " ".join(args):
                 yield int(entry.name)
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         prog="stack.py",
-        description="Market Sentinel's local stack (Kafka, PostgreSQL, Prometheus, Keycloak)",
+        description=(
+            "Market Sentinel's local stack (Kafka, PostgreSQL, Prometheus, Alertmanager, Keycloak)"
+        ),
     )
     parser.add_argument("--profile", choices=list(profiles()), default="dev")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -1915,7 +2122,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help="print nothing; exit 0 if anything of the profile runs, else 3",
     )
     commands.add_parser(
-        "install-extras", help="install Debian's prometheus and chromium where apt is usable"
+        "install-extras",
+        help="install Debian's prometheus, prometheus-alertmanager and chromium (needs apt)",
     )
     prov = commands.add_parser("provision", help="create or update the catalog topics only")
     prov.add_argument("--bootstrap", help="Kafka bootstrap servers (default: the profile's)")

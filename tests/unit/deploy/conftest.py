@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from deploy.local import stack
+from tests.unit.deploy import amtool as amtool_tool
 from tests.unit.deploy.promtool import MISSING, find_promtool
 
 
@@ -15,4 +16,16 @@ def promtool() -> str:
         found = find_promtool()
     if found is None:
         pytest.fail(MISSING)
+    return found
+
+
+@pytest.fixture(scope="session")
+def amtool() -> str:
+    """amtool's path, installing Debian's prometheus-alertmanager package where it is missing."""
+    found = amtool_tool.find_amtool()
+    if found is None:
+        stack.install_alertmanager()  # best effort, where apt is usable
+        found = amtool_tool.find_amtool()
+    if found is None:
+        pytest.fail(amtool_tool.MISSING)
     return found

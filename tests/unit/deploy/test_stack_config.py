@@ -42,6 +42,7 @@ def test_profiles_use_the_fixed_ports_and_separate_state(
     assert (test_profile.kafka_port, test_profile.controller_port) == (29092, 29093)
     assert test_profile.postgres_port == 25432
     assert test_profile.prometheus_port is None
+    assert (dev.alertmanager_port, test_profile.alertmanager_port) == (19091, None)
     assert (dev.keycloak_port, dev.keycloak_management_port) == (8180, 19000)
     assert (test_profile.keycloak_port, test_profile.keycloak_management_port) == (28180, 29000)
     assert dev.demo_people and not test_profile.demo_people
@@ -57,6 +58,7 @@ def test_no_two_profiles_share_a_port() -> None:
     for p in stack.profiles().values():
         ports += [p.kafka_port, p.controller_port, p.postgres_port]
         ports += [p.prometheus_port] if p.prometheus_port else []
+        ports += [p.alertmanager_port] if p.alertmanager_port else []
         ports += [p.keycloak_port, p.keycloak_management_port] if p.keycloak_port else []
     ports += stack.SERVICE_PORTS.values()
     ports += [8100, 8190]  # the console (docs/local-stack.md), the demo simulator's control
@@ -68,6 +70,7 @@ def test_every_fixed_port_is_below_the_ephemeral_range() -> None:
     for p in stack.profiles().values():
         for port in (p.kafka_port, p.controller_port, p.postgres_port, p.prometheus_port):
             assert port is None or port < 32768
+        assert p.alertmanager_port is None or p.alertmanager_port < 32768
         for port in (p.keycloak_port, p.keycloak_management_port):
             assert port is None or port < 32768
 
@@ -208,7 +211,9 @@ def test_local_prometheus_scrapes_every_service_on_loopback_every_5s() -> None:
 def test_the_checked_in_template_has_the_same_jobs_on_service_dns_names() -> None:
     committed = yaml.safe_load(stack.PROMETHEUS_TEMPLATE.read_text())
     assert committed == stack.prometheus_config(
-        stack.compose_target, rule_files=[stack.COMPOSE_RULES]
+        stack.compose_target,
+        rule_files=[stack.COMPOSE_RULES],
+        alertmanagers=[stack.COMPOSE_ALERTMANAGER],
     )
     assert _jobs(committed)["credit"] == ["credit:8105"]
     assert _jobs(committed)["campaign"] == ["campaign:8106"]
@@ -249,6 +254,7 @@ SECRETS = {
     "SENTINEL_OPS_CLIENT_SECRET": "ops",
     "SENTINEL_SIMULATOR_CLIENT_SECRET": "sim",
     "INTEGRATOR_HOTLINE_12345_CLIENT_SECRET": "hotline",
+    "SENTINEL_ALERT_WEBHOOK_TOKEN": "alert-hook",
 }
 IDENTITY = {
     "OIDC_ISSUER": "http://127.0.0.1:8180/realms/sentinel",
@@ -260,7 +266,9 @@ IDENTITY = {
 
 
 def test_env_has_every_fixed_variable(dev: stack.Profile, test_profile: stack.Profile) -> None:
-    env = stack.stack_env(dev, SECRETS, "http://127.0.0.1:19090", IDENTITY)
+    env = stack.stack_env(
+        dev, SECRETS, "http://127.0.0.1:19090", IDENTITY, "http://127.0.0.1:19091"
+    )
     assert env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:19092"
     assert env["DATABASE_URL"] == "postgresql://postgres@127.0.0.1:15432/postgres"
     assert env["REGISTRY_URL"] == "http://127.0.0.1:8101"
@@ -271,6 +279,9 @@ def test_env_has_every_fixed_variable(dev: stack.Profile, test_profile: stack.Pr
     assert env["CAMPAIGN_URL"] == "http://127.0.0.1:8106"  # split out of the registry
     assert env["CONSOLE_URL"] == "http://127.0.0.1:8100"  # the staff console (issue 15)
     assert env["PROMETHEUS_URL"] == "http://127.0.0.1:19090"
+    # Issue 21: Alertmanager, and the credential its webhook presents to the console.
+    assert env["ALERTMANAGER_URL"] == "http://127.0.0.1:19091"
+    assert env["SENTINEL_ALERT_WEBHOOK_TOKEN"] == "alert-hook"
     assert env["SENTINEL_ADMIN_TOKEN"] == "tok"
     assert env["SENTINEL_TERMINAL_MASTER_SECRET"] == "b" * 64
     # docs/local-stack.md and issue 14: the provider's issuer, the demo people's one password.
@@ -289,6 +300,7 @@ def test_env_has_every_fixed_variable(dev: stack.Profile, test_profile: stack.Pr
     assert list(env)[-1] == "SENTINEL_ADMIN_TOKEN"
     test_env = stack.stack_env(test_profile, SECRETS, None, IDENTITY)
     assert "PROMETHEUS_URL" not in test_env
+    assert "ALERTMANAGER_URL" not in test_env and "SENTINEL_ALERT_WEBHOOK_TOKEN" not in test_env
     assert test_env["KAFKA_BOOTSTRAP_SERVERS"] == "127.0.0.1:29092"
 
 
