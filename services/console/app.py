@@ -16,6 +16,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import RedirectResponse, Response
 
 from services.console import views
+from services.console.alerts import AlertBook, hooks
 from services.console.auth import SignIn, SignInNeeded, login_url, safe_next
 from services.console.backend import Backend
 from services.console.sessions import SessionStore
@@ -79,6 +80,7 @@ def build(
     app.state.sessions = store
     app.state.sign_in = sign_in
     app.state.backend = backend
+    app.state.alerts = AlertBook(settings.alert_history)
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,
@@ -131,6 +133,8 @@ def build(
         return exc.page(request, who, exc.exc) if who else failed(request, None, exc.exc)
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+    # Alertmanager's webhook: JSON, a bearer credential of its own, no session.
+    app.mount("/hooks", hooks(app.state.alerts, settings.alert_webhook_token.get_secret_value()))
     vendor = HERE / "node_modules"
 
     @app.get("/vendor/{name}", include_in_schema=False)

@@ -381,3 +381,27 @@ SCOPE_AREA: Final = {
     "other": "其他",
 }
 FUNDING_SOURCE: Final = {"fiscal": "财政资金", "ppp": "PPP", "special_fund": "专项基金"}
+
+
+# Alerts for the operators (issue 21): deploy/prometheus/alerts.yml's names and severities.
+ALERT_STATUS: Final = {"firing": "告警中", "resolved": "已恢复"}
+ALERT_SEVERITY: Final = {"critical": "严重", "warning": "警告", "info": "提示"}
+ALERT_NAME: Final = {
+    "SentinelServiceDown": "服务不可用",
+    "SentinelHttpErrors": "接口错误率高",
+    "SentinelConsumerLagGrowing": "消费积压增长",
+    "SentinelConsumerLagHigh": "消费积压过高",
+    "SentinelDeadLetters": "出现死信消息",
+    "SentinelConsumerStalled": "消费停滞",
+    "SentinelHandlerRetrying": "处理反复重试",
+    "SentinelOutboxBacklog": "事件发件箱积压",
+    "SentinelOutboxStalled": "事件发件箱停滞",
+    "SentinelReadingRejectionRateHigh": "读数拒收率高",
+    "SentinelNoReadings": "未收到终端读数",
+    "SentinelRiskRateSpiking": "风险数量激增",
+    "SentinelCriticalRisksOpen": "存在严重风险",
+    "SentinelRectificationsOverdueGrowing": "逾期整改增加",
+    "SentinelInspectionTasksOverdue": "检查任务逾期",
+    "SentinelOverdueRectificationsGrowing": "逾期整改增长",
+    "SentinelComplaintsOverdue": "投诉处理逾期",
+}

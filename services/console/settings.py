@@ -36,6 +36,12 @@ class ConsoleSettings(ServiceSettings):
     campaign_url: str = "http://127.0.0.1:8106"
     # How long a page waits for a service before it says so.
     backend_timeout_s: float = 10.0
+    # Alerts for the admin's page 告警 (services/console/alerts.py): where Alertmanager answers
+    # (ALERTMANAGER_URL in .run/env), the credential its webhook presents
+    # (SENTINEL_ALERT_WEBHOOK_TOKEN; none: the webhook accepts nothing), how many alerts are kept.
+    alertmanager_url: str = ""
+    alert_webhook_token: SecretStr = SecretStr("")
+    alert_history: int = 200
 
     @property
     def base_url(self) -> str:

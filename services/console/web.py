@@ -129,6 +129,9 @@ for name, table in {
     "renovation": labels.RENOVATION_STATUS,
     "renovation_stage": labels.RENOVATION_STAGE,
     "profile": labels.PROFILE,
+    "alert_status": labels.ALERT_STATUS,
+    "alert_severity": labels.ALERT_SEVERITY,
+    "alert_name": labels.ALERT_NAME,
 }.items():
     templates.env.filters[name] = lambda code, t=table: labels.label(t, code)
 templates.env.filters["when"] = _when
@@ -154,6 +157,7 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/staff/training", "培训", frozenset({"clerk"})),
     ("/staff/exposures", "曝光整改", frozenset({"clerk", "inspector", "leader"})),
     ("/staff/renovations", "改造项目", frozenset({"clerk", "leader"})),
+    ("/staff/alerts", "告警", frozenset()),  # the system's operator: admin only
 ]
 # A market's operator (主办方) sees its own market's duties (its home /staff/ and these) and no
 # other page of the console: any other reads as absent.

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from services.console.alerts import AlertBook, firing_now
 from services.console.backend import ApiError, Backend
 from services.console.forms import Form
 from services.console.views import self_inspection
@@ -184,4 +185,14 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
             if isinstance(card, Counted):
                 card = await card.card(services, who.access_token)
             cards.append(card)
+    if "admin" in p.roles:  # the system's operator: its alerts (views/alerts.py)
+        cards.append(await alerts_card(request))
     return render(request, "home.html", who, cards=cards)
+
+
+async def alerts_card(request: Request) -> Card:
+    book: AlertBook = request.app.state.alerts
+    held = await firing_now(request.app.state.settings.alertmanager_url, timeout_s=1.0)
+    firing = len(held if held is not None else book.firing())
+    note = f"{firing} 项正在告警" if firing else "服务运行告警：正在告警与最近通知"
+    return Card("告警", "/staff/alerts", note, firing, firing > 0)

@@ -1,0 +1,180 @@
+"""Alerts for the operators: what Alertmanager posts to the console's webhook, kept for the page
+告警 (views/alerts.py), and what Alertmanager itself says is firing now.
+
+Alertmanager (deploy/alertmanager/alertmanager.yml) posts every notification, firing and
+resolved, to `POST /hooks/alertmanager` with a bearer credential (SENTINEL_ALERT_WEBHOOK_TOKEN).
+The recent ones are kept in this process's memory, bounded: alerts are operational state about
+the system, not domain data, and a restarted console starts with an empty list (Alertmanager
+still knows what fires; docs/operations.md, "Alerts").
+"""
+
+from __future__ import annotations
+
+import hmac
+import logging
+from collections import deque
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
+
+import httpx
+from fastapi import Depends, FastAPI, Header, Request
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from services.runtime import errors
+from services.runtime.failures import InvalidInput, TooLarge, Unauthorized
+
+log = logging.getLogger(__name__)
+WEBHOOK_PATH = "/alertmanager"  # under /hooks: deploy/local/stack.py's ALERT_WEBHOOK_PATH
+MAX_BODY = 1 << 20  # a notification of a few hundred alerts is far below this
+
+
+# --- Alertmanager's webhook payload (version 4) ----------------------------------------------
+class Labels(BaseModel):
+    """An alert's labels; `service` (the scrape job, deploy/prometheus/prometheus.yml) and
+    `severity` (alerts.yml) are what the page shows beside the name."""
+
+    model_config = ConfigDict(extra="allow")
+    alertname: str = Field(min_length=1)
+    service: str = ""
+    job: str = ""
+    severity: str = ""
+
+
+class PostedAlert(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    status: Literal["firing", "resolved"]
+    labels: Labels
+    annotations: dict[str, str] = Field(default_factory=dict)
+    startsAt: datetime  # Alertmanager's names
+    endsAt: datetime | None = None
+    fingerprint: str = ""
+
+
+class Notification(BaseModel):
+    """One POST of Alertmanager's webhook receiver; fields it may add later are ignored."""
+
+    model_config = ConfigDict(extra="ignore")
+    version: Literal["4"]
+    status: Literal["firing", "resolved"]
+    receiver: str
+    alerts: list[PostedAlert] = Field(min_length=1)
+
+
+# --- what the page shows -----------------------------------------------------------------------
+@dataclass(frozen=True)
+class Alert:
+    name: str
+    service: str
+    severity: str
+    summary: str
+    status: str  # firing | resolved
+    starts_at: datetime
+    ends_at: datetime | None
+    fingerprint: str
+    received_at: datetime | None = None  # when the console was told (webhook), else None
+
+    @classmethod
+    def of(cls, posted: PostedAlert, received_at: datetime | None = None) -> Alert:
+        labels = posted.labels
+        # Alertmanager sends 0001-01-01 as the end of an alert still firing.
+        ends = posted.endsAt if posted.endsAt and posted.endsAt.year > 1 else None
+        return cls(
+            name=labels.alertname,
+            service=labels.service or labels.job,
+            severity=labels.severity,
+            summary=posted.annotations.get("summary", ""),
+            status=posted.status,
+            starts_at=posted.startsAt,
+            ends_at=ends if posted.status == "resolved" else None,
+            fingerprint=posted.fingerprint,
+            received_at=received_at,
+        )
+
+
+class AlertBook:
+    """The recent notifications, newest first, at most `size` alerts."""
+
+    def __init__(self, size: int = 200) -> None:
+        self._recent: deque[Alert] = deque(maxlen=size)
+
+    def record(self, notification: Notification, now: datetime | None = None) -> int:
+        at = now or datetime.now(UTC)
+        for posted in notification.alerts:
+            self._recent.appendleft(Alert.of(posted, at))
+        return len(notification.alerts)
+
+    def recent(self) -> list[Alert]:
+        return list(self._recent)
+
+    def firing(self) -> list[Alert]:
+        """Firing by the last word the webhook had on each alert: what the page shows when
+        Alertmanager itself does not answer."""
+        latest: dict[tuple[str, str, datetime], Alert] = {}
+        for alert in self._recent:  # newest first: the first seen is the latest
+            latest.setdefault((alert.fingerprint, alert.name, alert.starts_at), alert)
+        return [a for a in latest.values() if a.status == "firing"]
+
+
+def parse(body: bytes) -> Notification:
+    """The webhook's payload, or InvalidInput naming the first field at fault and why."""
+    try:
+        return Notification.model_validate_json(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        field = ".".join(str(p) for p in first["loc"]) or "body"
+        raise InvalidInput(field, first["msg"]) from exc
+
+
+# --- the webhook -------------------------------------------------------------------------------
+def hooks(book: AlertBook, token: str) -> FastAPI:
+    """The JSON endpoints mounted at /hooks: errors as every service's API gives them."""
+    app = FastAPI(docs_url=None, redoc_url=None, openapi_url=None)
+    errors.install(app)
+
+    def authorised(authorization: Annotated[str | None, Header()] = None) -> None:
+        if not token:
+            raise Unauthorized("this console accepts no alerts: SENTINEL_ALERT_WEBHOOK_TOKEN unset")
+        sent = (authorization or "").removeprefix("Bearer ")
+        if not authorization or not hmac.compare_digest(sent.encode(), token.encode()):
+            raise Unauthorized("a bearer credential (SENTINEL_ALERT_WEBHOOK_TOKEN) is required")
+
+    @app.post(WEBHOOK_PATH, dependencies=[Depends(authorised)])
+    async def notified(request: Request) -> JSONResponse:
+        body = await request.body()
+        if len(body) > MAX_BODY:
+            raise TooLarge(f"a notification is at most {MAX_BODY} bytes")
+        notification = parse(body)
+        count = book.record(notification)
+        log.info(
+            "alert notification",
+            extra={"status": notification.status, "alerts": count},
+        )
+        return JSONResponse({"recorded": count})
+
+    return app
+
+
+# --- Alertmanager's own view -------------------------------------------------------------------
+async def firing_now(
+    alertmanager_url: str,
+    timeout_s: float = 3.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[Alert] | None:
+    """The alerts Alertmanager holds active (not silenced or inhibited), from its API v2; None
+    when none is configured or it does not answer."""
+    if not alertmanager_url:
+        return None
+    params = {"active": "true", "silenced": "false", "inhibited": "false"}
+    try:
+        async with httpx.AsyncClient(
+            timeout=timeout_s, trust_env=False, transport=transport
+        ) as http:
+            r = await http.get(f"{alertmanager_url.rstrip('/')}/api/v2/alerts", params=params)
+            r.raise_for_status()
+            listed: list[dict[str, Any]] = r.json()
+        return [Alert.of(PostedAlert.model_validate(a | {"status": "firing"})) for a in listed]
+    except (httpx.HTTPError, ValueError) as exc:
+        log.warning("alertmanager unreachable", extra={"error": f"{type(exc).__name__}: {exc}"})
+        return None

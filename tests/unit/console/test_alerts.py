@@ -1,0 +1,252 @@
+"""告警 (issue 21): Alertmanager's webhook at /hooks/alertmanager — its credential, its payload
+checked field by field (a 422 naming the field), the bounded memory of recent notifications —
+and the admin's page listing what fires and what was resolved, in Chinese."""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from services.console import web
+from services.console.alerts import AlertBook, Notification, firing_now
+from services.console.app import build
+from services.console.sessions import Session
+from services.console.settings import ConsoleSettings
+from services.runtime.auth import Principal
+
+TOKEN = "hook-secret-0123456789abcdef"
+# What Alertmanager 0.25's webhook receiver posts (version 4), trimmed to one alert.
+FIRING: dict[str, Any] = {
+    "receiver": "console",
+    "status": "firing",
+    "alerts": [
+        {
+            "status": "firing",
+            "labels": {
+                "alertname": "SentinelServiceDown",
+                "instance": "127.0.0.1:8104",
+                "job": "complaints",
+                "service": "complaints",
+                "severity": "critical",
+            },
+            "annotations": {
+                "summary": "complaints is down",
+                "runbook": "docs/operations.md#sentinelservicedown",
+            },
+            "startsAt": "2026-12-04T06:00:00.123Z",
+            "endsAt": "0001-01-01T00:00:00Z",
+            "generatorURL": "http://127.0.0.1:19090/graph",
+            "fingerprint": "a1b2c3",
+        }
+    ],
+    "groupLabels": {"alertname": "SentinelServiceDown", "service": "complaints"},
+    "commonLabels": {"alertname": "SentinelServiceDown"},
+    "commonAnnotations": {},
+    "externalURL": "http://127.0.0.1:19091",
+    "version": "4",
+    "groupKey": '{}:{alertname="SentinelServiceDown", service="complaints"}',
+    "truncatedAlerts": 0,
+}
+
+
+def resolved() -> dict[str, Any]:
+    payload = copy.deepcopy(FIRING)
+    payload["status"] = payload["alerts"][0]["status"] = "resolved"
+    payload["alerts"][0]["endsAt"] = "2026-12-04T06:05:00Z"
+    return payload
+
+
+def console(token: str = TOKEN, role: str | None = None, **settings: Any) -> httpx.AsyncClient:
+    app = build(
+        ConsoleSettings(
+            oidc_issuer="http://idp.invalid/realms/x",
+            session_secret="s" * 32,
+            alert_webhook_token=token,
+            **settings,
+        )
+    )
+    if role is not None:
+        principal = Principal("sub-1", role, "*", name=f"测试{role}")
+        signed_in = Session("sid-1", principal, "access", "refresh", time.time() + 3600)
+        app.dependency_overrides[web.person] = lambda: signed_in
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console")
+
+
+async def post(client: httpx.AsyncClient, body: Any, token: str | None = TOKEN) -> httpx.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return await client.post("/hooks/alertmanager", content=content, headers=headers)
+
+
+# --- the payload -------------------------------------------------------------------------------
+def test_a_notification_becomes_alerts_with_name_service_severity_and_summary() -> None:
+    book = AlertBook()
+    at = datetime(2026, 12, 4, 6, 0, 5, tzinfo=UTC)
+    assert book.record(Notification.model_validate(FIRING), at) == 1
+    (alert,) = book.recent()
+    assert (alert.name, alert.service, alert.severity) == (
+        "SentinelServiceDown",
+        "complaints",
+        "critical",
+    )
+    assert alert.summary == "complaints is down"
+    assert alert.starts_at == datetime(2026, 12, 4, 6, 0, 0, 123000, tzinfo=UTC)
+    assert alert.ends_at is None  # Alertmanager's 0001-01-01 means "still firing"
+    assert alert.received_at == at
+    assert book.firing() == [alert]
+
+
+def test_a_resolved_notification_ends_the_alert_and_both_stay_in_the_history() -> None:
+    book = AlertBook()
+    book.record(Notification.model_validate(FIRING))
+    book.record(Notification.model_validate(resolved()))
+    assert [a.status for a in book.recent()] == ["resolved", "firing"]  # newest first
+    assert book.recent()[0].ends_at == datetime(2026, 12, 4, 6, 5, tzinfo=UTC)
+    assert book.firing() == []
+
+
+def test_the_service_falls_back_to_the_job_and_the_history_is_bounded() -> None:
+    payload = copy.deepcopy(FIRING)
+    del payload["alerts"][0]["labels"]["service"]
+    book = AlertBook(size=3)
+    for n in range(5):
+        payload["alerts"][0]["fingerprint"] = f"f{n}"
+        book.record(Notification.model_validate(payload))
+    assert [a.fingerprint for a in book.recent()] == ["f4", "f3", "f2"]
+    assert {a.service for a in book.recent()} == {"complaints"}
+
+
+# --- the webhook -------------------------------------------------------------------------------
+async def test_the_webhook_records_what_alertmanager_posts() -> None:
+    async with console() as client:
+        r = await post(client, FIRING)
+        assert r.status_code == 200, r.text
+        assert r.json() == {"recorded": 1}
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        (lambda p: p["alerts"][0]["labels"].pop("alertname"), "alerts.0.labels.alertname",
+         "required"),
+        (lambda p: p["alerts"][0].update(status="burning"), "alerts.0.status",
+         "'firing' or 'resolved'"),
+        (lambda p: p["alerts"][0].update(startsAt="yesterday"), "alerts.0.startsAt", "datetime"),
+        (lambda p: p.update(alerts=[]), "alerts", "at least 1"),
+        (lambda p: p.update(version="3"), "version", "'4'"),
+        (lambda p: p.pop("receiver"), "receiver", "required"),
+    ],
+)  # fmt: skip
+async def test_a_bad_payload_is_refused_naming_the_field(
+    change: Any, field: str, reason: str
+) -> None:
+    payload = copy.deepcopy(FIRING)
+    change(payload)
+    async with console() as client:
+        r = await post(client, payload)
+    assert r.status_code == 422, r.text
+    body = r.json()
+    assert body["error"] == "invalid_input"
+    assert body["errors"][0]["field"] == field
+    assert reason in body["errors"][0]["reason"]
+
+
+async def test_a_body_that_is_not_json_is_refused() -> None:
+    async with console() as client:
+        r = await post(client, b"{not json")
+    assert r.status_code == 422
+    assert r.json()["errors"][0]["field"] == "body"
+
+
+@pytest.mark.parametrize("sent", [None, "wrong", TOKEN + "x"])
+async def test_the_webhook_needs_the_shared_credential(sent: str | None) -> None:
+    async with console(role="admin") as client:
+        r = await post(client, FIRING, token=sent)
+        assert r.status_code == 401, r.text
+        assert r.headers["www-authenticate"] == "Bearer"
+        page = await client.get("/staff/alerts")
+    assert "SentinelServiceDown" not in page.text  # nothing was recorded
+
+
+async def test_a_console_without_a_credential_accepts_no_alert() -> None:
+    async with console(token="") as client:
+        r = await post(client, FIRING, token="")
+        assert r.status_code == 401
+        assert "SENTINEL_ALERT_WEBHOOK_TOKEN" in r.json()["message"]
+        r = await post(client, FIRING, token="anything")
+        assert r.status_code == 401
+
+
+# --- the page ----------------------------------------------------------------------------------
+async def test_the_admin_sees_firing_and_resolved_alerts_in_chinese() -> None:
+    async with console(role="admin") as client:
+        empty = await client.get("/staff/alerts")
+        assert empty.status_code == 200
+        assert 'id="no-firing"' in empty.text and 'id="no-recent"' in empty.text
+        assert "未配置 Alertmanager" in empty.text
+        assert (await post(client, FIRING)).status_code == 200
+        page = (await client.get("/staff/alerts")).text
+        firing = page.split('id="firing"')[1].split('id="recent"')[0]
+        assert "服务不可用" in firing and "SentinelServiceDown" in firing
+        assert 'data-service="complaints"' in firing and "complaints is down" in firing
+        assert "严重" in firing and "告警中" in firing
+        assert "开始于 12-04 14:00" in firing  # China time
+        assert (await post(client, resolved())).status_code == 200
+        page = (await client.get("/staff/alerts")).text
+        assert 'id="no-firing"' in page
+        recent = page.split('id="recent"')[1]
+        assert recent.count("data-alert=") == 2 and "已恢复" in recent
+        assert "恢复于 12-04 14:05" in recent
+        home = (await client.get("/staff/")).text
+        assert 'href="/staff/alerts"' in home  # in the menu and as a card
+
+
+async def test_the_page_asks_alertmanager_what_fires_now(monkeypatch: pytest.MonkeyPatch) -> None:
+    held = [FIRING["alerts"][0] | {"status": {"state": "active", "silencedBy": []}}]
+
+    def alertmanager(request: httpx.Request) -> httpx.Response:
+        assert request.url.path == "/api/v2/alerts"
+        assert request.url.params["active"] == "true"
+        return httpx.Response(200, json=held)
+
+    alerts = await firing_now("http://am", transport=httpx.MockTransport(alertmanager))
+    assert alerts is not None and [(a.name, a.service, a.status) for a in alerts] == [
+        ("SentinelServiceDown", "complaints", "firing")
+    ]
+    assert await firing_now("") is None
+
+    from services.console.views import alerts as view
+
+    async def answered(url: str, **_: Any) -> Any:
+        return alerts
+
+    monkeypatch.setattr(view, "firing_now", answered)
+    async with console(role="admin", alertmanager_url="http://am") as client:
+        page = (await client.get("/staff/alerts")).text
+    assert "来源：Alertmanager" in page
+    assert 'data-alert="SentinelServiceDown"' in page.split('id="recent"')[0]
+    assert 'id="no-recent"' in page  # the webhook told this console nothing yet
+
+
+async def test_an_unreachable_alertmanager_leaves_the_webhooks_word() -> None:
+    async with console(role="admin", alertmanager_url="http://127.0.0.1:9") as client:
+        await post(client, FIRING)
+        page = (await client.get("/staff/alerts")).text
+    assert "Alertmanager 暂时无法连接" in page
+    assert 'data-alert="SentinelServiceDown"' in page.split('id="recent"')[0]
+
+
+@pytest.mark.parametrize("role", ["leader", "inspector", "clerk"])
+async def test_only_the_admin_sees_the_alerts(role: str) -> None:
+    async with console(role=role) as client:
+        await post(client, FIRING)
+        r = await client.get("/staff/alerts")
+        assert r.status_code == 403
+        assert "SentinelServiceDown" not in r.text
+        assert 'href="/staff/alerts"' not in r.text  # not in the menu either
