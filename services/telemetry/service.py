@@ -44,11 +44,23 @@ from services.telemetry.metrics import TelemetryMetrics
 from services.telemetry.projections import Directory, TerminalInfo
 from services.telemetry.settings import TelemetrySettings
 from services.telemetry.store import Held, Stores
-from services.telemetry.verification import Rejected, check
+from services.telemetry.verification import Rejected, check, decode_typed
 
 log = logging.getLogger(__name__)
 SERVICE = "telemetry"
 Outgoing = Item
+
+
+def _claimed_terminal(raw: bytes) -> str | None:
+    """The terminal a reading that is not of a reading's typed shape says it is from, if any:
+    its state is locked too, since check() may still accept it (the dict way takes spellings the
+    typed decoder does not) or reject it on a check that reads the state (replay)."""
+    try:
+        body = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    tid = body.get("terminal_id") if isinstance(body, dict) else None
+    return tid if isinstance(tid, str) else None
 
 
 def _risk_item(event_type: str, risk_id: str, terminal_id: str, data: Any) -> Outgoing:
@@ -137,20 +149,16 @@ class Telemetry:
         received = datetime.fromtimestamp(now, UTC)
         async with self.uow() as work:
             fresh = await work.stores.offsets.unseen(deliveries)
-            parsed: list[tuple[Delivery, Any]] = []
-            for d in fresh:
-                try:
-                    parsed.append((d, orjson.loads(d.value)))
-                except orjson.JSONDecodeError:
-                    parsed.append((d, None))
-            ids = sorted(
-                {
-                    body["terminal_id"]
-                    for _, body in parsed
-                    if isinstance(body, dict) and isinstance(body.get("terminal_id"), str)
-                    and body["terminal_id"] in self.directory.terminals
-                }
-            )  # fmt: skip
+            # Each reading is decoded once, by msgspec into its typed shape: the batch needs its
+            # terminal before judging it (to lock the state), and check() takes the struct. A
+            # reading that does not decode to that shape (None) goes to check() as its bytes,
+            # which names what is wrong with it; its terminal, if any, is then still locked.
+            parsed = [(d, decode_typed(d.value)) for d in fresh]
+            terminals = self.directory.terminals
+            claimed = {
+                r.terminal_id if r is not None else _claimed_terminal(d.value) for d, r in parsed
+            }
+            ids = sorted(tid for tid in claimed if tid is not None and tid in terminals)
             store = work.stores.telemetry
             held = await store.lock_states(ids, self.held)
             touched: dict[str, Held] = {}
@@ -163,13 +171,14 @@ class Telemetry:
             accepted: dict[str, int] = {}
             oldest_ts = now
 
-            for d, body in parsed:
+            for d, typed in parsed:
                 verdict = check(
-                    body if isinstance(body, dict) else d.value,
+                    d.value,
                     self.directory,
                     last_seq,
                     now,
                     self.settings.future_tolerance_s,
+                    typed=typed,
                 )
                 if isinstance(verdict, Rejected):
                     outgoing.append(self.rejection(d.value, verdict, received, "kafka"))
