@@ -253,6 +253,28 @@ class Messaging:
         except Exception:  # no longer assigned (a rebalance resumes it anyway), or stopped
             log.debug("stalled partition not resumed", exc_info=True)
 
+    async def rewind(
+        self, topic: str, partition: int, offset: int, *, group_id: str | None = None
+    ) -> int:
+        """Make this replica's consumer of `topic` (in `group_id`, default the service's group)
+        read a partition again from `offset`, or from the first offset Kafka still holds if that
+        is later, and return the offset it now reads from.
+
+        For a batch handler that keeps work in memory past Kafka's committed offset
+        (services/telemetry/service.py): after a restart or a rebalance it finds records missing
+        before the ones it is given, and rewinds to them. The commit that follows the batch
+        commits the new position, so nothing past it is skipped."""
+        group = group_id or self.group_id
+        for name, subscribed_group, subscriber in self._subscribers:
+            consumer = getattr(subscriber, "consumer", None)
+            if name != topic or subscribed_group != group or consumer is None:
+                continue
+            tp = TopicPartition(topic, partition)
+            offset = max(offset, (await consumer.beginning_offsets([tp]))[tp])
+            consumer.seek(tp, offset)
+            return offset
+        raise KeyError(f"no running subscription to {topic} in group {group}")
+
     async def caught_up(self, topic: str, group_id: str | None = None) -> None:
         """Return once this replica has handled every message that was on `topic` when called.
 

@@ -1,0 +1,65 @@
+"""`Messaging.rewind` against real Kafka: a batch handler that asks for a partition again gets
+its records again from there, from no earlier than the first offset Kafka still holds."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pytest
+from aiokafka import AIOKafkaProducer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, RecordsToDelete
+
+from services.runtime.app import Service
+from services.runtime.messaging import Delivery
+from tests.support.poll import until
+
+
+async def _produce(kafka: str, topic: str, n: int) -> None:
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await producer.start()
+    try:
+        for i in range(n):
+            await producer.send_and_wait(topic, str(i).encode(), key=b"k")
+    finally:
+        await producer.stop()
+
+
+async def _delete_before(kafka: str, topic: str, offset: int) -> None:
+    admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
+    await admin.start()
+    try:
+        await admin.delete_records({TopicPartition(topic, 0): RecordsToDelete(offset)})
+    finally:
+        await admin.close()
+
+
+async def test_rewound_partition_is_read_again_from_the_first_held_offset(
+    make_service, started, kafka: str, topic: str
+) -> None:
+    svc: Service = make_service()
+    seen: list[int] = []
+    rewound: list[int] = []
+
+    async def take(deliveries: Sequence[Delivery]) -> None:
+        seen.extend(d.offset for d in deliveries)
+        if 9 in seen and not rewound:
+            # Offsets 0-2 are gone from Kafka: asked for 0, the partition reads from 3.
+            await _delete_before(kafka, topic, 3)
+            rewound.append(await svc.messaging.rewind(topic, 0, 0))
+
+    svc.messaging.subscribe_batch(topic, take, batch_timeout_ms=200)
+    started.append(svc)
+    await _produce(kafka, topic, 10)
+    await svc.start()
+
+    await until(lambda: seen.count(9) >= 2 or None, what="offset 9 read a second time")
+    assert rewound == [3]
+    first = seen.index(9) + 1
+    assert seen[:first] == list(range(10))
+    assert seen[first:] == list(range(3, 10))
+
+
+async def test_rewind_names_a_topic_without_a_running_consumer(make_service, topic: str) -> None:
+    svc: Service = make_service()
+    with pytest.raises(KeyError, match=topic):
+        await svc.messaging.rewind(topic, 0, 0)
