@@ -82,6 +82,47 @@ def test_prometheus_loads_the_alert_rules() -> None:
     assert config["rule_files"] == ["alerts.yml"]  # beside prometheus.yml: /etc/prometheus
 
 
+def test_prometheus_sends_its_alerts_to_the_alertmanager_service() -> None:
+    config = yaml.safe_load((ROOT / "deploy/prometheus/prometheus.yml").read_text())
+    targets = config["alerting"]["alertmanagers"][0]["static_configs"][0]["targets"]
+    assert targets == [stack.COMPOSE_ALERTMANAGER] == ["alertmanager:9093"]
+    assert "alertmanager" in SERVICES["prometheus"]["depends_on"]
+
+
+# --- alerts to a person (issue 21; deploy/alertmanager/) ----------------------------------------
+def test_alertmanager_runs_the_repositorys_routes_on_the_local_stacks_port() -> None:
+    alertmanager = SERVICES["alertmanager"]
+    assert re.match(r"^prom/alertmanager:v0\.\d+\.\d+$", alertmanager["image"])
+    assert (
+        alertmanager["ports"]
+        == [f"127.0.0.1:{stack.profiles()['dev'].alertmanager_port}:9093"]
+        == ["127.0.0.1:19091:9093"]
+    )
+    assert "--config.file=/etc/alertmanager/alertmanager.yml" in alertmanager["command"]
+    assert "--web.listen-address=:9093" in alertmanager["command"]
+    assert "--cluster.listen-address=" in alertmanager["command"]  # one instance, no gossip
+    mounted = {v.split(":")[1]: v.split(":")[0] for v in alertmanager["volumes"]}
+    host = mounted["/etc/alertmanager/alertmanager.yml"]
+    assert (ROOT / host).resolve() == stack.ALERTMANAGER_TEMPLATE
+
+
+def test_alertmanager_reaches_the_console_with_the_shared_credential_as_a_secret_file() -> None:
+    config = yaml.safe_load(stack.ALERTMANAGER_TEMPLATE.read_text())
+    hook = config["receivers"][0]["webhook_configs"][0]
+    console = SERVICES["console"]
+    assert hook["url"] == f"http://console:{CONSOLE_PORT}{stack.ALERT_WEBHOOK_PATH}"
+    credentials_file = hook["http_config"]["authorization"]["credentials_file"]
+    # Compose mounts each secret of a service at /run/secrets/<name>.
+    (secret,) = SERVICES["alertmanager"]["secrets"]
+    assert credentials_file == f"/run/secrets/{secret}"
+    assert COMPOSE["secrets"][secret] == {"environment": "SENTINEL_ALERT_WEBHOOK_TOKEN"}
+    env = console["environment"]
+    assert env["SENTINEL_ALERT_WEBHOOK_TOKEN"] == (
+        "${SENTINEL_ALERT_WEBHOOK_TOKEN:?set SENTINEL_ALERT_WEBHOOK_TOKEN}"
+    )
+    assert env["ALERTMANAGER_URL"] == "http://alertmanager:9093"
+
+
 def test_grafana_serves_the_provisioned_dashboard_to_anonymous_viewers() -> None:
     grafana = SERVICES["grafana"]
     assert re.match(r"^grafana/grafana:\d+\.", grafana["image"])
@@ -119,6 +160,7 @@ def test_secrets_come_from_the_environment_not_the_file() -> None:
         "POSTGRES_PASSWORD",
         "GRAFANA_ADMIN_PASSWORD",
         "CONSOLE_SESSION_SECRET",
+        "SENTINEL_ALERT_WEBHOOK_TOKEN",
         *(password_var(principal) for principal in PRINCIPALS),
     ):
         assert re.search(rf"\$\{{{var}:\?", text), f"{var} must be required from the environment"
