@@ -1,5 +1,6 @@
 """Real-browser tests: Debian's Chromium driven by Playwright, against the whole city as
-processes (tests/support/city_processes.py) and the staff console in front of it.
+processes (tests/support/city_processes.py) and the staff console in front of it, with an
+Alertmanager posting to the console's webhook (tests/support/monitoring.py).
 
 Everything here lives as long as the package's tests: one city and one console for every
 browser test, stopped before the next package (whose cities would otherwise see this one's
@@ -15,6 +16,7 @@ one test to the next.
 from __future__ import annotations
 
 import os
+import secrets
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -38,8 +40,10 @@ from tests.browser.support import (
     Console,
     Shots,
 )
+from tests.support import monitoring
 from tests.support.city_processes import City, running_city, start_processes
 from tests.support.identity import Tokens
+from tests.support.monitoring import Monitor
 from tests.support.process import ServiceProcess, low_free_port, service_process
 
 # A page waits this long (ms) for an element or a navigation before the test fails.
@@ -68,12 +72,36 @@ async def browser_city(
 
 
 @pytest.fixture(scope="package")
+def console_port() -> int:
+    return low_free_port()
+
+
+@pytest.fixture(scope="package")
+async def alertmanager(
+    console_port: int, browser_run_dir: Path
+) -> AsyncIterator[tuple[Monitor, str]]:
+    """Alertmanager with the repository's routes (quick grouping), posting to the console's
+    webhook with a credential of this run; (it, the credential)."""
+    token = secrets.token_hex(16)
+    webhook = f"http://127.0.0.1:{console_port}/hooks/alertmanager"
+    with monitoring.alertmanager(browser_run_dir, webhook, token) as running:
+        await running.ready()
+        yield running, token
+
+
+@pytest.fixture(scope="package")
 async def console(
-    browser_city: City, service_env: dict[str, str], tokens: Tokens, browser_run_dir: Path
+    browser_city: City,
+    service_env: dict[str, str],
+    tokens: Tokens,
+    browser_run_dir: Path,
+    console_port: int,
+    alertmanager: tuple[Monitor, str],
 ) -> AsyncIterator[Console]:
     """`python -m services.console` on a free port below the ephemeral range, its redirect URI
-    registered with the provider first; ready once /healthz answers."""
-    port = low_free_port()
+    registered with the provider first, Alertmanager's webhook credential set; ready once
+    /healthz answers."""
+    port = console_port
     url = f"http://127.0.0.1:{port}"
     callback = f"{url}/auth/callback"
     tokens.admin.add_redirect_uri(CONSOLE_CLIENT, callback)
@@ -83,6 +111,8 @@ async def console(
         "CONSOLE_PUBLIC_URL": url,
         "CONSOLE_CONSUMER_GROUP": f"{browser_city.groups('console')}",
         "CONSOLE_SESSION_SECRET": os.urandom(32).hex(),
+        "CONSOLE_ALERTMANAGER_URL": alertmanager[0].url,
+        "CONSOLE_ALERT_WEBHOOK_TOKEN": alertmanager[1],
     }
     with service_process("console", env, browser_run_dir, port=port) as process:
         await process.ready(within=60, path="/healthz")

@@ -1,0 +1,112 @@
+"""An alert seen end to end (issue 21, point 3): a service process killed → Prometheus finds it
+down → SentinelServiceDown fires → Alertmanager → the console → the admin's page 告警 shows it,
+on a phone, from both Alertmanager's own list and the webhook's notification.
+
+Everything is real: the service (complaints, started here with its own schema and consumer
+groups so the package's city is untouched), Prometheus and Alertmanager from Debian's packages,
+the console, Keycloak's sign-in and Chromium. For the test to take seconds rather than minutes,
+Prometheus scrapes and evaluates every second and the rules file is a rendered copy of the
+repository's deploy/prometheus/alerts.yml in which only SentinelServiceDown's `for:` changes
+(1m → 2s); Alertmanager groups with 1 s waits (tests/support/monitoring.py). Nothing else of the
+rules or the routes differs from what `make up` runs.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.async_api import Page
+
+from tests.browser.support import Console, Shots, sign_in
+from tests.support import monitoring
+from tests.support.city import start_group_at_end
+from tests.support.city_processes import INPUTS, city_env
+from tests.support.identity import Tokens
+from tests.support.monitoring import Monitor
+from tests.support.poll import until
+from tests.support.process import ServiceProcess, service_process
+
+VICTIM = "complaints"
+FIRING = f'#firing li[data-alert="SentinelServiceDown"][data-service="{VICTIM}"]'
+NOTIFIED = f'#recent li[data-alert="SentinelServiceDown"][data-service="{VICTIM}"]'
+
+
+@pytest.fixture
+async def victim(
+    service_env: dict[str, str], kafka: str, tmp_path: Path
+) -> AsyncIterator[ServiceProcess]:
+    """A complaints service of its own (schema, consumer groups at the topics' end), ready."""
+    tag = uuid.uuid4().hex[:6]
+    for topic in INPUTS[VICTIM]:
+        await start_group_at_end(kafka, f"loop-{VICTIM}-{tag}", topic)
+    with service_process(VICTIM, city_env(service_env, tag), tmp_path) as process:
+        await process.ready(within=120)
+        yield process
+
+
+async def scraped_up(prometheus: Monitor, value: str) -> bool:
+    async with httpx.AsyncClient(trust_env=False) as http:
+        r = await http.get(
+            f"{prometheus.url}/api/v1/query", params={"query": f'up{{job="{VICTIM}"}}'}
+        )
+    result = r.json()["data"]["result"]
+    return bool(result) and result[0]["value"][1] == value
+
+
+async def test_a_killed_service_shows_up_firing_on_the_admins_alerts_page(
+    console: Console,
+    alertmanager: tuple[Monitor, str],
+    victim: ServiceProcess,
+    phone: Page,
+    tokens: Tokens,
+    shot: Shots,
+    tmp_path: Path,
+) -> None:
+    jobs = {VICTIM: victim.url.removeprefix("http://")}
+    pending = {"SentinelServiceDown": "2s"}
+    with monitoring.prometheus(tmp_path, jobs, alertmanager[0].address, pending) as prometheus:
+        await prometheus.ready()
+        await until(lambda: scraped_up(prometheus, "1"), within=30, what=f"{VICTIM} scraped up")
+
+        admin, _ = tokens.person("admin", "*", who="alerts")
+        await sign_in(phone, admin, tokens.password)
+        await phone.click('nav a[href="/staff/alerts"]')
+        await phone.wait_for_url("**/staff/alerts")
+        # Up and scraped: nothing about it fires, and Alertmanager is the page's source.
+        assert await phone.locator(FIRING).count() == 0
+        assert "来源：Alertmanager" in await phone.inner_text("#firing-source")
+        await shot(phone, "alerts-all-well")
+
+        victim.proc.kill()
+        victim.proc.wait(10)
+        await until(lambda: scraped_up(prometheus, "0"), within=30, what=f"{VICTIM} scraped down")
+
+        async def shown() -> bool:
+            await phone.goto("/staff/alerts")
+            return await phone.locator(FIRING).count() == 1
+
+        await until(shown, within=60, every=1.0, what="SentinelServiceDown on the page")
+
+    item = phone.locator(FIRING)
+    text = await item.inner_text()
+    assert "服务不可用" in text and "严重" in text and "告警中" in text
+    assert f"{VICTIM} is down" in text  # the rule's summary
+    assert "开始于" in text
+    # The webhook's notification (the same alert, as Alertmanager posted it) is listed too.
+    await until(
+        lambda: _reloaded_count(phone, NOTIFIED), within=30, every=1.0, what="webhook notice"
+    )
+    assert "通知于" in await phone.locator(NOTIFIED).first.inner_text()
+    # A phone: the list fits the screen's width.
+    width = await phone.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375
+    await shot(phone, "alerts-firing")
+
+
+async def _reloaded_count(page: Page, selector: str) -> int:
+    await page.goto("/staff/alerts")
+    return await page.locator(selector).count()
