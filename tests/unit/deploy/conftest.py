@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from deploy.local import stack
 from tests.unit.deploy import amtool as amtool_tool
+from tests.unit.deploy import kubeconform as kubeconform_tool
 from tests.unit.deploy.promtool import MISSING, find_promtool
 
 
@@ -29,3 +32,18 @@ def amtool() -> str:
     if found is None:
         pytest.fail(amtool_tool.MISSING)
     return found
+
+
+@pytest.fixture(scope="session")
+def kubeconform() -> str:
+    """kubeconform's path, built with `go install` into .cache/ the first time."""
+    error = kubeconform_tool.install()
+    if error is not None:
+        pytest.fail(f"{kubeconform_tool.MISSING}\n{error}")
+    return str(kubeconform_tool.binary())
+
+
+@pytest.fixture(scope="session")
+def kubernetes_schemas() -> Path:
+    """The Kubernetes JSON schemas (kubernetes-validate's), resolvable offline."""
+    return kubeconform_tool.local_schemas()
