@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import socket
 import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
@@ -357,10 +358,12 @@ def state(name: str) -> Callable[[Request], Any]:
     return wired
 
 
-def run(app: FastAPI, settings: ServiceSettings) -> None:
-    """Serve the app. `SENTINEL_EVENT_LOOP` chooses the event loop: `asyncio` (default) or
-    `uvloop` (installed with the `bench` extra, or `pip install uvloop`); chosen explicitly, so
-    that installing uvloop does not change what runs (uvicorn's `auto` would take it)."""
+def server_config(app: FastAPI, settings: ServiceSettings) -> uvicorn.Config:
+    """How uvicorn serves the app, in one process or in each worker
+    (services/runtime/workers.py). `SENTINEL_EVENT_LOOP` chooses the event loop: `asyncio`
+    (default) or `uvloop` (installed with the `bench` extra, or `pip install uvloop`); chosen
+    explicitly, so that installing uvloop does not change what runs (uvicorn's `auto` would take
+    it)."""
     import importlib.util
     import os
 
@@ -369,8 +372,7 @@ def run(app: FastAPI, settings: ServiceSettings) -> None:
         raise SystemExit(f"SENTINEL_EVENT_LOOP={loop!r}: use asyncio or uvloop")
     if loop == "uvloop" and importlib.util.find_spec("uvloop") is None:
         raise SystemExit("SENTINEL_EVENT_LOOP=uvloop, but uvloop is not installed")
-    jsonlog.configure(settings.service_name, settings.log_level, settings.log_json)
-    uvicorn.run(
+    return uvicorn.Config(
         app,
         host=settings.http_host,
         port=settings.port,
@@ -378,3 +380,20 @@ def run(app: FastAPI, settings: ServiceSettings) -> None:
         timeout_graceful_shutdown=15,
         loop=loop,
     )
+
+
+def run(app: FastAPI, settings: ServiceSettings) -> None:
+    """Serve the app in this process (several worker processes: services/runtime/workers.py)."""
+    config = server_config(app, settings)
+    jsonlog.configure(settings.service_name, settings.log_level, settings.log_json)
+    serve(config)
+
+
+def serve(config: uvicorn.Config, sockets: list[socket.socket] | None = None) -> None:
+    """Serve until a signal stops the server; exit 3 (uvicorn's start-up failure) if the app
+    never started (its lifespan failed: a dependency never answered, a migration failed)."""
+    server = uvicorn.Server(config)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=sockets)
+    if not server.started:
+        raise SystemExit(3)

@@ -2,14 +2,28 @@
 
 Each service gets its own registry so several services (or test instances) can live in one
 process. Labels are bounded: topics, routes, outcomes, reasons — never entity ids.
+
+A service run as several worker processes (services/runtime/workers.py) keeps its metrics in
+prometheus_client's multiprocess mode: each worker writes its values to files in the run's
+directory (`PROMETHEUS_MULTIPROC_DIR`, set by the parent before the workers start) and `/metrics`,
+whichever worker answers it, adds up every worker's. Counters and histograms are summed; a gauge
+says how its workers' values combine (`mode`): the gauges counted from the shared database report
+the same value in every worker, so their maximum (`livemax`, the default), a worker's own share
+(consumer lag of the partitions it holds) their sum (`livesum`). The series keep the names and
+labels a single process gives them, so the alert rules and the dashboards read them alike.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.multiprocess import MultiProcessCollector
 
+# How a gauge's values in several worker processes make one; `live`: of the workers running.
+GaugeMode = Literal["livemax", "livesum"]
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
@@ -51,6 +65,7 @@ class Metrics:
             "consumer_lag_messages",
             "Messages behind the end of each partition this replica holds",
             ["topic", "partition"],
+            mode="livesum",
         )
         self.consumer_stalled = self.gauge(
             "consumer_stalled",
@@ -72,8 +87,16 @@ class Metrics:
     def counter(self, name: str, help: str, labels: Sequence[str] = ()) -> Counter:
         return Counter(f"{self.prefix}_{name}", help, list(labels), registry=self.registry)
 
-    def gauge(self, name: str, help: str, labels: Sequence[str] = ()) -> Gauge:
-        return Gauge(f"{self.prefix}_{name}", help, list(labels), registry=self.registry)
+    def gauge(
+        self, name: str, help: str, labels: Sequence[str] = (), mode: GaugeMode = "livemax"
+    ) -> Gauge:
+        return Gauge(
+            f"{self.prefix}_{name}",
+            help,
+            list(labels),
+            registry=self.registry,
+            multiprocess_mode=mode,
+        )
 
     def histogram(
         self,
@@ -87,4 +110,9 @@ class Metrics:
         )
 
     def render(self) -> bytes:
-        return generate_latest(self.registry)
+        directory = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if not directory:
+            return generate_latest(self.registry)
+        every_worker = CollectorRegistry()
+        MultiProcessCollector(every_worker, directory)  # type: ignore[no-untyped-call]
+        return generate_latest(every_worker)
