@@ -58,6 +58,8 @@ def install() -> str | None:
     # Built aside and moved in whole, so a build cut short never passes for an installed binary.
     with tempfile.TemporaryDirectory(dir=target.parent.parent) as scratch:
         env = {**os.environ, "GOBIN": scratch, "GOFLAGS": "-mod=mod", "CGO_ENABLED": "0"}
+        if not env.get("HOME"):  # go keeps its module and build caches under $HOME by default
+            env |= {"GOPATH": str(CACHE / "go"), "GOCACHE": str(CACHE / "go-build")}
         done = subprocess.run(
             [go, "install", f"{MODULE}@{VERSION}"],
             capture_output=True,
