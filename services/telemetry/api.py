@@ -75,8 +75,8 @@ async def ingest(
         and isinstance(r.get("terminal_id"), str)
         and r["terminal_id"] in known
     ]
-    async with tel.uow() as work:
-        seqs = await work.stores.telemetry.last_seqs(ids)
+    # Seqs of batches this replica holds pending count too (a replay of one is rejected here).
+    seqs = await tel.last_seqs(ids)
     # Readings of one request may follow each other: a seq accepted here counts for the next.
     producer = request.app.state.service.messaging.producer
     results: list[dict[str, Any]] = []

@@ -27,6 +27,7 @@ def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now
     service = Service(settings, MIGRATIONS)
     directory = Directory(master.encode())
     uow = postgres_units(lambda: service.pool, service.schema, postgres_stores)
+
     telemetry = Telemetry(
         uow,
         settings,
@@ -34,6 +35,8 @@ def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now
         TelemetryMetrics(service.metrics),
         now,
         ready=service.projections.ready,
+        # Records found missing before a batch (pending batches a crash dropped) come again.
+        rewind=service.messaging.rewind,
     )
 
     terminals, markets = topics.REGISTRY_TERMINALS.name, topics.REGISTRY_MARKETS.name
@@ -48,6 +51,8 @@ def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now
     service.on_start(lambda: directory.load(service.pool))
     service.on_start(telemetry.gauges.refresh)
     service.after_start(telemetry.gauges.run)
+    # Pending states are written when due although no batch comes, and at stop.
+    service.after_start(telemetry.flush_when_due)
 
     service.every(settings.silence_check_interval_s, telemetry.check_silence, "silence-check")
 

@@ -181,6 +181,11 @@ class FakeOffsets:
     def __init__(self) -> None:
         self.next: dict[tuple[str, int], int] = {}
 
+    async def positions(self, starts: Mapping[tuple[str, int], int]) -> dict[tuple[str, int], int]:
+        for key, start in starts.items():
+            self.next.setdefault(key, start)
+        return {key: self.next[key] for key in starts}
+
     async def unseen(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
         return [d for d in deliveries if d.offset >= self.next.get((d.topic, d.partition), 0)]
 

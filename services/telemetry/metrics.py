@@ -29,6 +29,10 @@ class TelemetryMetrics:
             "Risk decisions by rule, severity and transition (raise, escalate, clear)",
             ["rule", "severity", "transition"],
         )
+        self.state_writes = base.counter(
+            "state_writes_total",
+            "Terminal state rows written (one upsert each; pending states are written together)",
+        )
         self.open_risks = base.gauge(
             "open_risks",
             "Risks open now, by rule and severity, as last counted in the database",

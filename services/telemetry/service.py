@@ -11,6 +11,20 @@ A batch is one transaction: the offsets it covers, the terminals' new states, th
 and the outgoing events (through the outbox) commit together or not at all. So a crash at any
 point either leaves no trace of the batch (Kafka redelivers it, the rules replay to the same
 risk ids) or the whole of it (the stored offsets make a redelivery a no-op).
+
+Quiet batches (no risk row changed, no event: the usual case) write nothing: their states and
+offsets stay pending in memory and are written together, in the transaction of the next batch
+that does change a risk or emit, or after `state_flush_batches` batches or
+`state_flush_interval_s` seconds, before a silence check, and on stop. Pending batches had no
+effect but their states, so losing them (a crash, a stop, a failed transaction) loses nothing
+once they are read again from the stored offsets and judged again on the stored states: the
+same states, the same risk ids. Kafka's committed offset has passed them, though, so every batch
+compares where each partition's records start with where this process expects them (its
+pending offset, else the stored one): a partition that starts further on is rewound to the
+expected offset (`rewind`) and its records are left for then. Before anything pending is
+written, the stored offsets and the states' revs are checked to be the ones it was judged on; if
+another replica moved them (it took the partitions over and replayed from the stored offsets),
+everything pending is dropped (`Superseded`) and the batch is retried.
 """
 
 from __future__ import annotations
@@ -18,7 +32,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,12 +58,33 @@ from services.telemetry.domain import (
 from services.telemetry.metrics import TelemetryMetrics
 from services.telemetry.projections import Directory, TerminalInfo
 from services.telemetry.settings import TelemetrySettings
-from services.telemetry.store import Held, Stores
+from services.telemetry.store import Held, Partition, Stores
 from services.telemetry.verification import Rejected, check, decode_typed
 
 log = logging.getLogger(__name__)
 SERVICE = "telemetry"
 Outgoing = Item
+# Position a partition's consumer at an offset (at least the partition's first one still held by
+# Kafka) and return the offset it was positioned at.
+Rewind = Callable[[str, int, int], Awaitable[int]]
+
+
+class Superseded(Exception):
+    """Another replica moved the stored offsets or states this process's pending work was judged
+    on: the pending work is dropped, the batch in hand is retried."""
+
+
+@dataclass
+class Pending:
+    """Quiet batches judged and not yet written: their terminals' states (the very `Held` objects
+    of `Telemetry.held`, at the rev they were read at), the offset after them per partition, and
+    the stored offset of each partition when its first pending batch was judged."""
+
+    states: dict[str, Held] = field(default_factory=dict)
+    offsets: dict[Partition, int] = field(default_factory=dict)
+    stored: dict[Partition, int] = field(default_factory=dict)
+    batches: int = 0
+    since: float = 0.0
 
 
 def _claimed_terminal(raw: bytes) -> str | None:
@@ -79,6 +115,7 @@ class Telemetry:
         now: EpochClock = epoch_now,
         *,
         ready: asyncio.Event | None = None,
+        rewind: Rewind | None = None,
     ) -> None:
         # The clock every judgement is given (seconds since the epoch: the hot path compares
         # reading timestamps as numbers); tests hand another to move time.
@@ -89,6 +126,14 @@ class Telemetry:
         self.uow = uow
         self.directory, self.metrics = directory, metrics
         self.held: dict[str, Held] = {}
+        self.pending = Pending()
+        self.monotonic = time.monotonic  # when pending batches are due (tests hand another)
+        # Without a consumer to rewind (tests), records past the expected offset are judged.
+        self.rewind = rewind
+        # Since a batch failed: every batch is written at once, and the offsets of records that
+        # failed alone (the dispatcher dead-letters them) do not count as a gap.
+        self._recovering = False
+        self._failed: dict[Partition, set[int]] = {}
         self._contexts: dict[str, tuple[TerminalInfo, Any, TerminalContext]] = {}
         # Open risks by rule and severity, counted from the database: at start, periodically
         # and after each batch or silence check that changed a risk.
@@ -131,24 +176,97 @@ class Telemetry:
         return ctx
 
     # --- readings -----------------------------------------------------------------------------
+    async def last_seqs(self, terminal_ids: Sequence[str]) -> dict[str, int]:
+        """The last accepted seq of each terminal with a state: the stored one, or the one this
+        replica holds in memory if higher (pending batches are not stored yet)."""
+        async with self.uow() as work:
+            seqs = await work.stores.telemetry.last_seqs(terminal_ids)
+        for tid in terminal_ids:
+            h = self.held.get(tid)
+            if h is not None and h.state.last_seq > seqs.get(tid, -1):
+                seqs[tid] = h.state.last_seq
+        return seqs
+
     async def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
         await self.projections_ready.wait()
         started = time.perf_counter()
         async with self.lock:
             try:
                 await self._handle(deliveries)
-            except BaseException:
-                # States were mutated in place by a transaction that did not commit.
-                self.held.clear()
+            except BaseException as exc:
+                # States were mutated in place by a transaction that did not commit; pending
+                # batches are read again from the stored offsets.
+                self._forget(exc)
+                # The dispatcher now goes record by record: each is written at once, and a
+                # record failing alone (it may be dead-lettered, never stored) is no gap.
+                self._recovering = True
+                if len(deliveries) == 1:
+                    d = deliveries[0]
+                    self._failed.setdefault((d.topic, d.partition), set()).add(d.offset)
                 raise
+            if len(deliveries) > 1:
+                self._recovering = False
         self.metrics.batch_size.observe(len(deliveries))
         self.metrics.batch_seconds.observe(time.perf_counter() - started)
+
+    def _forget(self, exc: BaseException | None = None) -> None:
+        if self.pending.batches:
+            log.warning(
+                "pending batches dropped, to be read again from the stored offsets",
+                extra={"batches": self.pending.batches, "error": repr(exc)},
+            )
+        self.held.clear()
+        self.pending = Pending()
+
+    def _due(self) -> bool:
+        p = self.pending
+        return p.batches >= self.settings.state_flush_batches or (
+            p.batches > 0 and self.monotonic() - p.since >= self.settings.state_flush_interval_s
+        )
+
+    async def _positions(
+        self, work: UnitOfWork[Stores], deliveries: Sequence[Delivery]
+    ) -> list[Delivery]:
+        """Lock the stored offsets of the batch's and the pending partitions, check the pending
+        ones are where they were, and return the deliveries to judge: those at or past the
+        expected offset of their partition, none of a partition that had to be rewound."""
+        first: dict[Partition, int] = {}
+        for d in deliveries:
+            key = (d.topic, d.partition)
+            if d.offset < first.get(key, d.offset + 1):
+                first[key] = d.offset
+        pending = self.pending
+        stored = await work.stores.offsets.positions(pending.stored | first)
+        if any(stored[key] != at for key, at in pending.stored.items()):
+            raise Superseded("the stored offsets moved under pending batches")
+        expected: dict[Partition, int] = {}
+        for key, start in first.items():
+            at = pending.offsets.get(key, stored[key])
+            if (failed := self._failed.get(key)) is not None:
+                failed.difference_update([o for o in failed if o < stored[key]])
+                while at < start and at in failed:
+                    at += 1
+                if not failed:
+                    del self._failed[key]
+            if start > at and self.rewind is not None:
+                at = await self.rewind(key[0], key[1], at)
+                log.info(
+                    "records before the delivered ones not judged yet: partition rewound",
+                    extra={"topic": key[0], "partition": key[1], "offset": at, "given": start},
+                )
+                if start > at:
+                    continue  # they come again from there
+            expected[key] = at
+            pending.stored.setdefault(key, stored[key])
+        skipped = 2**63  # a rewound partition's records are all left for later
+        return [d for d in deliveries if d.offset >= expected.get((d.topic, d.partition), skipped)]
 
     async def _handle(self, deliveries: Sequence[Delivery]) -> None:
         now = self.now()
         received = datetime.fromtimestamp(now, UTC)
+        pending = self.pending
         async with self.uow() as work:
-            fresh = await work.stores.offsets.unseen(deliveries)
+            fresh = await self._positions(work, deliveries)
             # Each reading is decoded once, by msgspec into its typed shape: the batch needs its
             # terminal before judging it (to lock the state), and check() takes the struct. A
             # reading that does not decode to that shape (None) goes to check() as its bytes,
@@ -161,6 +279,8 @@ class Telemetry:
             ids = sorted(tid for tid in claimed if tid is not None and tid in terminals)
             store = work.stores.telemetry
             held = await store.lock_states(ids, self.held)
+            if any(held[tid] is not pending.states.get(tid, held[tid]) for tid in ids):
+                raise Superseded("a pending state was written elsewhere")
             touched: dict[str, Held] = {}
             decisions: list[tuple[Decision, TerminalInfo]] = []
             outgoing: list[Outgoing] = []
@@ -200,9 +320,19 @@ class Telemetry:
                     decisions.extend(
                         (u, terminal) for u in open_risks(h.state, self.context(terminal))
                     )
-            await self._record(work, touched.values(), decisions, outgoing)
-            await work.stores.offsets.advance(deliveries)
+            if not pending.batches:
+                pending.since = self.monotonic()
+            pending.batches += 1
+            pending.states.update(touched)
+            for d in fresh:
+                key = (d.topic, d.partition)
+                pending.offsets[key] = max(pending.offsets.get(key, 0), d.offset + 1)
+            flush = bool(decisions or outgoing) or self._recovering or self._due()
+            if flush:
+                await self._write_pending(work, held, decisions, outgoing)
         self.held.update(touched)
+        if flush:
+            self.pending = Pending()
         if any(d.action != "update" for d, _ in decisions):
             self.gauges.poke()  # committed: a risk was raised, escalated or cleared
         # Counted once per batch: per-reading label lookups cost as much as the rules do.
@@ -219,7 +349,9 @@ class Telemetry:
         outgoing: list[Outgoing],
     ) -> None:
         store = work.stores.telemetry
+        states = list(states)
         await store.save_states(states)
+        self.metrics.state_writes.inc(len(states))
         await store.apply(decisions, datetime.fromtimestamp(self.now(), UTC))
         for decision, terminal in decisions:
             if decision.action == "update":
@@ -227,6 +359,64 @@ class Telemetry:
             self.metrics.risks.labels(decision.rule, decision.severity, decision.action).inc()
             outgoing.append(self._risk_event(decision, terminal))
         work.emit(*outgoing)
+
+    async def _write_pending(
+        self,
+        work: UnitOfWork[Stores],
+        locked: dict[str, Held],
+        decisions: list[tuple[Decision, TerminalInfo]],
+        outgoing: list[Outgoing],
+    ) -> None:
+        """Write every pending state and offset (with the batch's decisions and events) in
+        `work`, after locking the pending states not in `locked` and checking they are ours."""
+        pending = self.pending
+        others = sorted(tid for tid in pending.states if tid not in locked)
+        if others:
+            found = await work.stores.telemetry.lock_states(others, self.held)
+            if any(found[tid] is not pending.states[tid] for tid in others):
+                raise Superseded("a pending state was written elsewhere")
+        await self._record(work, pending.states.values(), decisions, outgoing)
+        await work.stores.offsets.advance(
+            [Delivery(t, p, at - 1, None, b"") for (t, p), at in pending.offsets.items()]
+        )
+
+    async def flush(self) -> None:
+        """Write what is pending now, in a transaction of its own."""
+        async with self.lock:
+            await self._flush()
+
+    async def _flush(self) -> None:
+        if not self.pending.batches:
+            return
+        try:
+            async with self.uow() as work:
+                await self._positions(work, [])
+                await self._write_pending(work, {}, [], [])
+        except BaseException as exc:
+            self._forget(exc)
+            if isinstance(exc, Superseded):
+                return
+            raise
+        self.pending = Pending()
+
+    async def flush_when_due(self) -> None:
+        """Flush pending batches when due although no batch comes (a background task); on
+        cancellation (the service stops) flush what is pending."""
+        interval = self.settings.state_flush_interval_s
+        try:
+            while True:
+                await asyncio.sleep(interval / 2)
+                if self._due():
+                    try:
+                        await self.flush()
+                    except Exception:
+                        log.warning("pending states not written", exc_info=True)
+        except asyncio.CancelledError:
+            try:
+                await self.flush()
+            except Exception:
+                log.warning("pending states not written at stop", exc_info=True)
+            raise
 
     def rejection(
         self, payload: bytes, verdict: Rejected, received: datetime, channel: str
@@ -264,6 +454,8 @@ class Telemetry:
         """Raise or escalate gap risks of silent cold-chain sensors; returns decisions taken."""
         now = self.now()
         async with self.lock:
+            # The states it reads and writes are the stored ones: pending states first.
+            await self._flush()
             try:
                 async with self.uow() as work:
                     store = work.stores.telemetry

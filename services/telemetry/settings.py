@@ -27,3 +27,8 @@ class TelemetrySettings(ServiceSettings):
     # each risk change).
     gauge_refresh_interval_s: float = Field(default=15.0, gt=0)
     raw_payload_limit: int = 2000
+    # Batches that change no risk and emit no event keep the terminals' states and their offsets
+    # in memory; they are written together after this many batches or seconds, or with the next
+    # batch that does change a risk (services/telemetry/service.py). 1: every batch writes.
+    state_flush_batches: int = Field(default=10, ge=1)
+    state_flush_interval_s: float = Field(default=1.0, gt=0)

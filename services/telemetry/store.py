@@ -1,15 +1,16 @@
 """Telemetry's stores: what the use cases ask of storage (the protocols), and the Postgres
 implementation (parameterised SQL only; the rules are in `domain`).
 
-Terminal states are written once per batch, the risks table follows the decisions, and the
-readings' offsets commit with both. Every method runs on the connection (and transaction) of the
+Terminal states are written with the readings' offsets (every batch that changes a risk or
+emits an event, else every few batches: services/telemetry/service.py), the risks table follows
+the decisions. Every method runs on the connection (and transaction) of the
 caller's unit of work. The in-memory fakes (`fakes.py`) pass the same store suite
 (tests/integration/telemetry/test_store_suite.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -79,8 +80,16 @@ class TelemetryStore(Protocol):
         """The last accepted seq of each terminal that has a state."""
 
 
+Partition = tuple[str, int]
+
+
 class OffsetStore(Protocol):
     """The readings consumer's offsets (services/runtime/offsets.py)."""
+
+    async def positions(self, starts: Mapping[Partition, int]) -> dict[Partition, int]:
+        """Lock the partitions' stored next offsets for this transaction and return them; a
+        partition never stored starts at the offset `starts` gives it (the first record this
+        consumer was given, not 0: a group placed at a topic's end does not replay it)."""
 
     async def unseen(self, deliveries: Sequence[Delivery]) -> list[Delivery]:
         """The deliveries at or past the stored offset of their partition."""
@@ -225,6 +234,30 @@ class PostgresTelemetryStore:
 CONSUMER = "telemetry-readings"
 
 
+class ReadingOffsets(Offsets):
+    """The readings' offsets, with the locked read of their positions the batches start with."""
+
+    async def positions(self, starts: Mapping[Partition, int]) -> dict[Partition, int]:
+        keys = sorted(starts)
+        if not keys:
+            return {}
+        await self.conn.executemany(
+            "INSERT INTO consumer_offsets (consumer, topic, partition, next_offset)"
+            " VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+            [(self.consumer, t, p, starts[(t, p)]) for t, p in keys],
+        )
+        rows = await self.conn.fetch(
+            """SELECT topic, partition, next_offset FROM consumer_offsets
+               WHERE consumer = $1 AND (topic, partition) IN
+                     (SELECT * FROM unnest($2::text[], $3::int[]))
+               ORDER BY topic, partition FOR UPDATE""",
+            self.consumer,
+            [t for t, _ in keys],
+            [p for _, p in keys],
+        )
+        return {(r["topic"], r["partition"]): r["next_offset"] for r in rows}
+
+
 @dataclass(frozen=True, slots=True)
 class Stores:
     """What one unit of work holds: the states and risks, and the readings' offsets."""
@@ -234,4 +267,4 @@ class Stores:
 
 
 def postgres_stores(conn: asyncpg.Connection) -> Stores:
-    return Stores(PostgresTelemetryStore(conn), Offsets(conn, CONSUMER))
+    return Stores(PostgresTelemetryStore(conn), ReadingOffsets(conn, CONSUMER))
