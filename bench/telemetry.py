@@ -11,12 +11,22 @@
     hop included). The replica runs as its own process (`bench.replica`), as it would beside
     terminals elsewhere: the load generator's own work (signing 5,000 readings a second) does
     not sit in the replica's event loop. Sending starts once the replica accepted a first
-    reading (group joined, registry projections caught up).
+    reading (group joined, registry projections caught up);
+(c) state writes (`python -m bench.telemetry`): the full path twice on one topic, each replica
+    with its own group and schema, once writing every batch's states (`state_flush_batches=1`:
+    what every batch did before pending states), once with the defaults (which goes first
+    alternates between runs); for each, the state
+    upserts per 100,000 readings (the replica's `state_writes_total`, read after its stop, which
+    writes what is pending), readings/s and CPU per 1,000 readings, and the ratios.
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
+import logging
+import os
+import sys
 import time
 import uuid
 from dataclasses import dataclass
@@ -26,7 +36,17 @@ from typing import Any
 import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from bench.readings import MASTER, accepted, iso, new_topic, start_replica, terminal_ids
+from bench import kafka as raw
+from bench.readings import (
+    MASTER,
+    PARTITIONS,
+    accepted,
+    iso,
+    make_readings,
+    new_topic,
+    prepare_replica,
+    terminal_ids,
+)
 from bench.replica import ReplicaProcess, start_together
 from contracts.telemetry import sign
 from services.runtime.terminal_keys import derive_key
@@ -38,6 +58,12 @@ class FullPath:
     seconds: float
     cpu: float
     batches: float
+    state_writes: float = 0.0  # upserts of terminal states over all the topic's readings
+    total: int = 0  # the topic's readings
+
+    @property
+    def upserts_per_100k(self) -> float:
+        return 1e5 * self.state_writes / max(self.total, 1)
 
     @property
     def rate(self) -> float:
@@ -49,9 +75,22 @@ class FullPath:
 
 
 async def full_path(
-    kafka: str, database_url: str, topic: str, terminals: list[str], n: int
+    kafka: str,
+    database_url: str,
+    topic: str,
+    terminals: list[str],
+    n: int,
+    *,
+    flush_batches: int | None = None,
 ) -> FullPath:
-    app = await start_replica(kafka, database_url, topic, terminals)
+    """`flush_batches`: the replica's `state_flush_batches` (None: its default)."""
+    app = await prepare_replica(kafka, database_url, topic, terminals)
+    telemetry = app.state.telemetry
+    if flush_batches is not None:
+        telemetry.settings = telemetry.settings.model_copy(
+            update={"state_flush_batches": flush_batches}
+        )
+    await app.state.service.start()
     try:
         while accepted(app) == 0:
             await asyncio.sleep(0.001)
@@ -59,11 +98,75 @@ async def full_path(
         while accepted(app) < n:
             await asyncio.sleep(0.02)
         took, cpu = time.perf_counter() - started, time.process_time() - cpu
-        sizes = app.state.telemetry.metrics.batch_size
+        sizes = telemetry.metrics.batch_size
         batches = sum(b.get() for b in sizes._buckets)
-        return FullPath(n - first, took, cpu, batches)
+        result = FullPath(n - first, took, cpu, batches, total=n)
     finally:
-        await app.state.service.stop()
+        await app.state.service.stop()  # writes what is pending
+    result.state_writes = float(telemetry.metrics.state_writes._value.get())
+    print(
+        f"  full path (state_flush_batches={telemetry.settings.state_flush_batches}):"
+        f" {result.state_writes:,.0f} state upserts for {n:,} readings"
+        f" ({result.upserts_per_100k:,.0f} per 100,000), {batches:,.0f} batches",
+        file=sys.stderr,
+    )
+    return result
+
+
+async def state_writes(
+    kafka: str, database_url: str, n: int = 100_000, terminals: int = 2000, *, swap: bool = False
+) -> tuple[FullPath, FullPath]:
+    """(c): the full path writing every batch's states (the baseline) and with the defaults, on
+    the same topic, the baseline first unless `swap`."""
+    messages = make_readings(terminals, n // terminals)
+    topic = await new_topic(kafka, PARTITIONS, "bench.readings")
+    await raw.aiokafka_produce(kafka, topic, messages)
+    ids = terminal_ids(terminals)
+    if swap:
+        pending = await full_path(kafka, database_url, topic, ids, len(messages))
+    every = await full_path(kafka, database_url, topic, ids, len(messages), flush_batches=1)
+    if not swap:
+        pending = await full_path(kafka, database_url, topic, ids, len(messages))
+    return every, pending
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="state upserts per 100,000 readings")
+    parser.add_argument("--repeat", type=int, default=2)
+    parser.add_argument("--readings", type=int, default=100_000)
+    args = parser.parse_args()
+    logging.disable(logging.WARNING)
+    from tests.support.infra import infrastructure
+
+    with infrastructure() as endpoints:
+        for i in range(args.repeat):
+            load = os.getloadavg()
+            every, pending = asyncio.run(
+                state_writes(
+                    endpoints.kafka, endpoints.database_url, args.readings, swap=i % 2 == 1
+                )
+            )
+            after = os.getloadavg()
+            order = "defaults first" if i % 2 else "baseline first"
+            print(
+                f"-- run {i + 1} of {args.repeat} ({order}),"
+                f" load {load[0]:.1f} -> {after[0]:.1f} --"
+            )
+            for name, r in (("every batch (baseline)", every), ("pending (defaults)", pending)):
+                print(
+                    f"{name:24} upserts per 100,000 readings {r.upserts_per_100k:9,.0f}"
+                    f"  readings/s {r.rate:9,.0f}  CPU ms per 1,000 {r.cpu_ms_per_1000:5.1f}"
+                    f"  readings per batch {r.readings / max(r.batches, 1):6,.0f}"
+                )
+            print(
+                f"ratio pending / baseline: upserts {pending.state_writes / every.state_writes:.3f}"
+                f"  readings/s {pending.rate / every.rate:.2f}"
+                f"  CPU per 1,000 {pending.cpu_ms_per_1000 / every.cpu_ms_per_1000:.2f}"
+            )
+
+
+if __name__ == "__main__":
+    main()
 
 
 async def latency(
