@@ -36,6 +36,7 @@ from bench import (
     scaling,
     telemetry,
     verify,
+    workers,
 )
 from bench.readings import PARTITIONS, make_readings, new_topic, terminal_ids
 from tests.support.infra import infrastructure
@@ -50,6 +51,7 @@ PARTS = (
     "scaling",
     "outbox",
     "verify",
+    "workers",
 )
 Figures = dict[str, float]
 
@@ -133,6 +135,12 @@ async def _round(kafka_url: str, database_url: str, parts: set[str], n: int, loo
             for i, (rate, cpu) in enumerate(zip(run.per_replica, run.cpu_share, strict=True)):
                 out[f"{tag}: replica {i + 1}"] = rate
                 out[f"{tag}: replica {i + 1} CPU share"] = cpu
+    if "workers" in parts:  # `python -m services.telemetry --workers 1`, then 2: bench/workers.py
+        out.update(
+            await workers.figures(
+                kafka_url, database_url, make_readings(terminals, 300), terminal_ids(terminals)
+            )
+        )
     return out
 
 
