@@ -10,7 +10,10 @@ Schemas, with no network at run time:
   `https://kubernetes.io/api/_definitions.json`, which kubeconform would fetch; `local_schemas`
   copies one version's folder under `.cache/` with each reference made relative to the file
   beside it, so kubeconform resolves them from disk.
-- KEDA: deploy/kubernetes/schemas/ (see its README.md), `<group>/<kind>_<version>.json`.
+- KEDA: the `cloudcoil-models-keda` package (the `dev` extra) holds pydantic models generated
+  from KEDA's CRDs; `keda_schemas` writes their JSON schemas under `.cache/` in kubeconform's
+  `<group>/<kind>_<version>.json` layout, made strict the way kubeconform's `openapi2jsonschema`
+  makes CRD schemas strict: an object that lists its properties admits no other.
 """
 
 from __future__ import annotations
@@ -107,12 +110,50 @@ def _bundle_version() -> str:
     return version("kubernetes-validate")
 
 
+# The KEDA kinds the manifests use, by the module of cloudcoil-models-keda that models them.
+KEDA_KINDS = {"ScaledObject": "v1alpha1", "TriggerAuthentication": "v1alpha1"}
+
+
+def keda_schemas() -> Path:
+    """The folder holding `keda.sh/<kind>_<version>.json` for KEDA_KINDS, strict."""
+    import importlib
+    from importlib.metadata import version
+
+    out = CACHE / "keda-schemas" / f"cloudcoil-models-keda-{version('cloudcoil-models-keda')}"
+    if all((out / "keda.sh" / f"{k.lower()}_{v}.json").is_file() for k, v in KEDA_KINDS.items()):
+        return out
+    scratch = out.with_name(f".{out.name}.{os.getpid()}")
+    shutil.rmtree(scratch, ignore_errors=True)
+    (scratch / "keda.sh").mkdir(parents=True)
+    for kind, api_version in KEDA_KINDS.items():
+        module = importlib.import_module(f"cloudcoil.models.keda.{api_version}")
+        schema = getattr(module, kind).model_json_schema(by_alias=True, mode="validation")
+        target = scratch / "keda.sh" / f"{kind.lower()}_{api_version}.json"
+        target.write_text(json.dumps(strict(schema), indent=1))
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(scratch, out)
+    return out
+
+
+def strict(schema: Any) -> Any:
+    """`schema` with `additionalProperties: false` on every object that lists its properties
+    and says nothing of others, so a misspelt or unknown field is an error."""
+    if isinstance(schema, list):
+        return [strict(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: strict(value) for key, value in schema.items()}
+    if "properties" in out and "additionalProperties" not in out:
+        out["additionalProperties"] = False
+    return out
+
+
 def schema_locations(kubernetes: Path) -> list[str]:
     """kubeconform's `-schema-location` templates: Kubernetes' kinds, then KEDA's."""
     return [
         f"{kubernetes}/{{{{ .NormalizedKubernetesVersion }}}}-local{{{{ .StrictSuffix }}}}/"
         "{{ .ResourceKind }}{{ .KindSuffix }}.json",
-        f"{MANIFESTS}/schemas/{{{{ .Group }}}}/"
+        f"{keda_schemas()}/{{{{ .Group }}}}/"
         "{{ .ResourceKind }}_{{ .ResourceAPIVersion }}.json",
     ]
 
