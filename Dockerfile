@@ -25,5 +25,6 @@ RUN pip install --no-deps -c constraints.txt . \
 USER sentinel
 # Each service reads <SERVICE>_HTTP_HOST; in a container it listens on all interfaces.
 ENV REGISTRY_HTTP_HOST=0.0.0.0 TELEMETRY_HTTP_HOST=0.0.0.0 INSPECTION_HTTP_HOST=0.0.0.0 \
-    COMPLAINTS_HTTP_HOST=0.0.0.0 CREDIT_HTTP_HOST=0.0.0.0 CONSOLE_HTTP_HOST=0.0.0.0
+    COMPLAINTS_HTTP_HOST=0.0.0.0 CREDIT_HTTP_HOST=0.0.0.0 CAMPAIGN_HTTP_HOST=0.0.0.0 \
+    CONSOLE_HTTP_HOST=0.0.0.0
 CMD ["python", "-m", "services.registry"]

@@ -309,6 +309,14 @@ def test_the_console_runs_from_the_same_image_on_8100() -> None:
     assert "services/console/node_modules" in (ROOT / ".dockerignore").read_text().split()
 
 
+def test_every_service_of_the_image_listens_on_all_interfaces() -> None:
+    # Another container (the console, Prometheus) reaches a service by its name in the network:
+    # one left on the default 127.0.0.1 is unreachable from outside its own container.
+    env = (ROOT / "Dockerfile").read_text()
+    for name in [*PORTS, "console"]:
+        assert f"{name.upper()}_HTTP_HOST=0.0.0.0" in env, name
+
+
 def test_the_console_calls_every_service_by_its_name_in_the_network() -> None:
     env = SERVICES["console"]["environment"]
     for name, port in PORTS.items():
