@@ -104,6 +104,12 @@ def faststream_security(options: dict[str, Any]) -> BaseSecurity | None:
     return kind(options["sasl_plain_username"], options["sasl_plain_password"])
 
 
+def bootstrap_list(bootstrap_servers: str) -> list[str]:
+    """`host:port,host:port` as a list: FastStream takes a string for one address (aiokafka
+    splits it, FastStream does not), so a cluster's list must reach it as a list."""
+    return [host.strip() for host in bootstrap_servers.split(",") if host.strip()]
+
+
 class Messaging:
     """The service's Kafka side: a FastStream broker for consuming, a producer for publishing."""
 
@@ -128,7 +134,7 @@ class Messaging:
             kafka_options = kafka_client_options_from_env(service)
         self.kafka_options = kafka_options
         self.broker = KafkaBroker(
-            bootstrap_servers,
+            bootstrap_list(bootstrap_servers),
             client_id=f"sentinel-{service}",
             acks="all",
             enable_idempotence=True,
