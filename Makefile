@@ -69,8 +69,8 @@ lock: ## re-pin every dependency into constraints.txt from the current venv
 	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
 
 # --- local stack ----------------------------------------------------------------------------
-up: setup ## start Kafka, PostgreSQL, Keycloak (and Prometheus) on loopback, provision topics, write .run/env
-	@$(STACK) up
+up: setup ## start Kafka, PostgreSQL, Keycloak (and Prometheus) on loopback, provision topics, write .run/env (PROFILE=cluster: three brokers)
+	@$(STACK) --profile $(or $(PROFILE),dev) up
 
 down: ## stop everything this checkout started: `make up` / `make demo`, the test and secure stacks
 	@if test -x $(PY); then $(STACK) down --all; fi

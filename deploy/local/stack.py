@@ -2,14 +2,16 @@
 Alertmanager (Debian's packages, where installed) and the identity provider (Keycloak from
 Maven, deploy/local/identity.py).
 
-    python deploy/local/stack.py [--profile dev|test|secure] up [--json] | down | status
+    python deploy/local/stack.py [--profile dev|test|secure|cluster] up [--json] | down | status
     python deploy/local/stack.py install-extras
-    python deploy/local/stack.py provision [--bootstrap HOST:PORT] [--acls]
+    python deploy/local/stack.py provision [--bootstrap HOST:PORT] [--acls] [--replication-factor N]
 
 Everything listens on loopback; each profile has its own ports and state folder (`.run/` for
-dev, `.run/test/` for test, `.run/secure/` for secure) so a test run never fights a running demo.
-The `secure` profile's broker takes SASL/SCRAM clients only, with an ACL per principal
-(deploy/kafka/security.py, deploy/kafka/acls.py); it runs no identity provider. `up` writes
+dev, `.run/test/` for test, `.run/secure/` for secure, `.run/cluster/` for cluster) so a test run
+never fights a running demo. The `secure` profile's broker takes SASL/SCRAM clients only, with an
+ACL per principal (deploy/kafka/security.py, deploy/kafka/acls.py); it runs no identity provider.
+The `cluster` profile runs three KRaft nodes (a controller quorum of three) with every topic at
+replication factor 3 and min.insync.replicas 2, and no identity provider either. `up` writes
 `<state>/env` (shell-sourceable) and, with `--json`, prints the same variables as one JSON line
 on stdout; progress goes to stderr. See docs/local-stack.md.
 """
@@ -104,6 +106,10 @@ class Profile:
     # None: fixed ports (dev, docs/local-stack.md). Else the port slot (deploy/local/slots.py) these
     # ports belong to: `up` claims one so two checkouts' stacks never share a port.
     slot: int | None = None
+    # KRaft nodes, each broker and controller: node n listens on kafka_port + 2(n-1) and
+    # controller_port + 2(n-1), so a slot's ten ports hold three nodes' six.
+    brokers: int = 1
+    kafka_heap: str = "512m"
 
     def at_slot(self, slot: int) -> Profile:
         """The same profile on another slot's ports."""
@@ -130,8 +136,8 @@ class Profile:
         return [
             port
             for port in (
-                self.kafka_port,
-                self.controller_port,
+                *(self.broker_port(n) for n in self.nodes()),
+                *(self.node_controller_port(n) for n in self.nodes()),
                 self.postgres_port,
                 self.prometheus_port,
                 self.keycloak_port,
@@ -141,9 +147,33 @@ class Profile:
             if port is not None
         ]
 
+    def nodes(self) -> list[int]:
+        """The KRaft node ids, 1 to `brokers`."""
+        return list(range(1, self.brokers + 1))
+
+    def broker_port(self, node: int) -> int:
+        return self.kafka_port + 2 * (node - 1)
+
+    def node_controller_port(self, node: int) -> int:
+        return self.controller_port + 2 * (node - 1)
+
+    @property
+    def quorum_voters(self) -> str:
+        """`controller.quorum.voters`: every node votes (combined broker and controller)."""
+        return ",".join(f"{n}@127.0.0.1:{self.node_controller_port(n)}" for n in self.nodes())
+
     @property
     def bootstrap(self) -> str:
-        return f"127.0.0.1:{self.kafka_port}"
+        return ",".join(f"127.0.0.1:{self.broker_port(n)}" for n in self.nodes())
+
+    @property
+    def replication_factor(self) -> int:
+        """Of every topic, internal ones included: three where there are three brokers."""
+        return min(self.brokers, 3)
+
+    @property
+    def min_insync_replicas(self) -> int:
+        return min_insync_replicas(self.replication_factor)
 
     @property
     def database_url(self) -> str:
@@ -157,6 +187,12 @@ class Profile:
     def pids(self) -> Path:
         """Where the demo launcher records the service processes it starts."""
         return self.state / "pids"
+
+
+def min_insync_replicas(replication: int) -> int:
+    """acks=all waits for this many copies: all but one, so one broker of three may be away
+    without a write failing, and an acknowledged write survives losing any one more."""
+    return max(1, replication - 1)
 
 
 def profiles(root: Path = ROOT) -> dict[str, Profile]:
@@ -191,6 +227,19 @@ def profiles(root: Path = ROOT) -> dict[str, Profile]:
         ),
         # Kafka with SASL/SCRAM and ACLs (docs/local-stack.md); tests/integration/security.
         "secure": Profile("secure", run / "secure", 21092, 21093, 21432, None, secure=True, slot=0),
+        # Three KRaft nodes (23092/23093, 23094/23095, 23096/23097), RF 3, min ISR 2; no
+        # identity provider (tests/faults/test_failover.py). Heaps kept small for 2 cores.
+        "cluster": Profile(
+            "cluster",
+            run / "cluster",
+            23092,
+            23093,
+            23432,
+            None,
+            slot=0,
+            brokers=3,
+            kafka_heap="320m",
+        ),
     }
     return {
         name: p if p.slot is None else p.at_slot(read_slot(p.state) or 0)
@@ -200,9 +249,9 @@ def profiles(root: Path = ROOT) -> dict[str, Profile]:
 
 # --- pure configuration rendering -------------------------------------------------------------
 def kafka_properties(
-    profile: Profile, data_dir: Path, admin_password: str | None = None
+    profile: Profile, data_dir: Path, admin_password: str | None = None, node: int = 1
 ) -> dict[str, str]:
-    props = _kafka_properties(profile, data_dir)
+    props = _kafka_properties(profile, data_dir, node)
     if profile.secure:
         if admin_password is None:
             raise ValueError("the secure profile's broker needs the admin password")
@@ -229,13 +278,14 @@ def secure_kafka_properties(profile: Profile, admin_password: str) -> dict[str, 
     }
 
 
-def _kafka_properties(profile: Profile, data_dir: Path) -> dict[str, str]:
-    broker = f"127.0.0.1:{profile.kafka_port}"
-    controller = f"127.0.0.1:{profile.controller_port}"
+def _kafka_properties(profile: Profile, data_dir: Path, node: int = 1) -> dict[str, str]:
+    broker = f"127.0.0.1:{profile.broker_port(node)}"
+    controller = f"127.0.0.1:{profile.node_controller_port(node)}"
+    replicas, min_isr = str(profile.replication_factor), str(profile.min_insync_replicas)
     return {
-        "node.id": "1",
+        "node.id": str(node),
         "process.roles": "broker,controller",
-        "controller.quorum.voters": f"1@{controller}",
+        "controller.quorum.voters": profile.quorum_voters,
         "listeners": f"PLAINTEXT://{broker},CONTROLLER://{controller}",
         "advertised.listeners": f"PLAINTEXT://{broker}",
         "listener.security.protocol.map": "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT",
@@ -243,16 +293,16 @@ def _kafka_properties(profile: Profile, data_dir: Path) -> dict[str, str]:
         "inter.broker.listener.name": "PLAINTEXT",
         "log.dirs": str(data_dir),
         "num.partitions": "3",
-        "default.replication.factor": "1",
-        "min.insync.replicas": "1",
-        "offsets.topic.replication.factor": "1",
+        "default.replication.factor": replicas,
+        "min.insync.replicas": min_isr,
+        "offsets.topic.replication.factor": replicas,
         # 50 offsets partitions (the default) make the first consumer group of a fresh broker
         # wait seconds on a 2-core machine; a single-node dev broker needs few.
         "offsets.topic.num.partitions": "10",
-        "transaction.state.log.replication.factor": "1",
-        "transaction.state.log.min.isr": "1",
-        "share.coordinator.state.topic.replication.factor": "1",
-        "share.coordinator.state.topic.min.isr": "1",
+        "transaction.state.log.replication.factor": replicas,
+        "transaction.state.log.min.isr": min_isr,
+        "share.coordinator.state.topic.replication.factor": replicas,
+        "share.coordinator.state.topic.min.isr": min_isr,
         "group.initial.rebalance.delay.ms": "0",
         # Topics come only from the catalog (contracts/topics.py); a typo must fail, not create.
         "auto.create.topics.enable": "false",
@@ -601,8 +651,19 @@ class TopicPlan:
         return not (self.create or self.alter or self.grow)
 
 
-def plan_topics(desired: Iterable[TopicSpec], existing: Mapping[str, ExistingTopic]) -> TopicPlan:
-    """What to do so every catalog topic exists with at least its partitions and its configs.
+def topic_config(topic: TopicSpec, replication: int = 1) -> dict[str, str]:
+    """The catalog's configs of a topic; with replicas, also its `min.insync.replicas`."""
+    config = topic.config()
+    if replication > 1:
+        config["min.insync.replicas"] = str(min_insync_replicas(replication))
+    return config
+
+
+def plan_topics(
+    desired: Iterable[TopicSpec], existing: Mapping[str, ExistingTopic], replication: int = 1
+) -> TopicPlan:
+    """What to do so every catalog topic exists with at least its partitions and its configs
+    (`topic_config` at `replication`: the profile's replication factor).
 
     Partitions are never reduced (Kafka cannot); topics outside the catalog are left alone.
     """
@@ -612,7 +673,7 @@ def plan_topics(desired: Iterable[TopicSpec], existing: Mapping[str, ExistingTop
         if have is None:
             plan.create.append(topic)
             continue
-        want = topic.config()
+        want = topic_config(topic, replication)
         if any(have.config.get(key) != value for key, value in want.items()):
             plan.alter[topic.name] = want
         if have.partitions < topic.partitions:
@@ -886,15 +947,17 @@ class Status:
 
 # --- components -------------------------------------------------------------------------------
 class Kafka:
-    name = "kafka"
+    """One KRaft node of the profile: `kafka` (in <state>/kafka), or `kafka-<node>` (in
+    <state>/kafka-<node>) where the profile runs several."""
 
-    def __init__(self, profile: Profile) -> None:
-        self.profile = profile
-        self.home = profile.state / "kafka"
+    def __init__(self, profile: Profile, node: int = 1) -> None:
+        self.profile, self.node = profile, node
+        self.name = "kafka" if profile.brokers == 1 else f"kafka-{node}"
+        self.home = profile.state / self.name
         self.data = self.home / "data"
         self.properties = self.home / "server.properties"
         self.pid_file = self.home / "kafka.pid"
-        self.log = profile.logs / "kafka.log"
+        self.log = profile.logs / f"{self.name}.log"
         # secure profile: every principal's SCRAM password (0600), created before formatting.
         self.credentials_file = self.home / "credentials.env"
 
@@ -913,14 +976,18 @@ class Kafka:
                 write_pid_file(self.pid_file, found)
         return found
 
+    @property
+    def address(self) -> str:
+        return f"127.0.0.1:{self.profile.broker_port(self.node)}"
+
     def status(self) -> Status:
         pid = self.pid()
-        return Status(self.name, pid is not None, pid, self.profile.bootstrap)
+        return Status(self.name, pid is not None, pid, self.address)
 
     def ports(self) -> list[tuple[str, int]]:
         return [
-            (self.name, self.profile.kafka_port),
-            (f"{self.name} controller", self.profile.controller_port),
+            (self.name, self.profile.broker_port(self.node)),
+            (f"{self.name} controller", self.profile.node_controller_port(self.node)),
         ]
 
     def _java(self) -> str:
@@ -931,7 +998,9 @@ class Kafka:
         return java
 
     def _command(self, main: Sequence[str]) -> list[str]:
-        return kafka_jvm_command(self._java(), KAFKA_LIBS, KAFKA_LOG4J, self.profile.logs, main)
+        return kafka_jvm_command(
+            self._java(), KAFKA_LIBS, KAFKA_LOG4J, self.profile.logs, main, self.profile.kafka_heap
+        )
 
     def start(self) -> bool:
         """Start unless running; True when a process was started."""
@@ -953,7 +1022,7 @@ class Kafka:
             props = kafka_properties(self.profile, self.data, self.credentials()[ADMIN])
             write_private(self.properties, render_properties(props, header))
         else:
-            props = kafka_properties(self.profile, self.data)
+            props = kafka_properties(self.profile, self.data, node=self.node)
             self.properties.write_text(render_properties(props, header))
         if not (self.data / "meta.properties").exists():
             self._format()
@@ -967,12 +1036,22 @@ class Kafka:
                 start_new_session=True,  # outlives this command; `down` stops it by pid
             )
         write_pid_file(self.pid_file, proc.pid)
-        say(f"kafka: started (pid {proc.pid}) on {self.profile.bootstrap}, log {rel(self.log)}")
+        say(f"{self.name}: started (pid {proc.pid}) on {self.address}, log {rel(self.log)}")
         return True
 
+    def cluster_id(self) -> str:
+        """A new id for one node; the nodes of a cluster share one, kept in <state>."""
+        if self.profile.brokers == 1:
+            return new_cluster_id()
+        path = self.profile.state / "kafka-cluster-id"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(new_cluster_id() + "\n")
+        return path.read_text().strip()
+
     def _format(self) -> None:
-        cluster_id = new_cluster_id()
-        say(f"kafka: formatting storage in {rel(self.data)} (cluster id {cluster_id})")
+        cluster_id = self.cluster_id()
+        say(f"{self.name}: formatting storage in {rel(self.data)} (cluster id {cluster_id})")
         main = ["kafka.tools.StorageTool", "format", "-t", cluster_id, "-c", str(self.properties)]
         if self.profile.secure:
             from deploy.kafka.security import scram_format_args
@@ -986,7 +1065,7 @@ class Kafka:
             else:
                 log.write(run.stdout + run.stderr)
         if run.returncode != 0:
-            raise StackError(f"kafka: storage format failed:\n{run.stdout}{run.stderr}")
+            raise StackError(f"{self.name}: storage format failed:\n{run.stdout}{run.stderr}")
 
     def credentials(self) -> dict[str, str]:
         """The secure profile's passwords per principal, generated once before formatting.
@@ -1514,7 +1593,9 @@ async def _poll(
     raise StackError(f"{what} not ready in time (last error: {last or 'none'}){tail}")
 
 
-async def kafka_answers(bootstrap: str, client: Mapping[str, Any] | None = None) -> bool:
+async def kafka_answers(
+    bootstrap: str, client: Mapping[str, Any] | None = None, brokers: int = 1
+) -> bool:
     from aiokafka.admin import AIOKafkaAdminClient
 
     admin = AIOKafkaAdminClient(
@@ -1523,9 +1604,11 @@ async def kafka_answers(bootstrap: str, client: Mapping[str, Any] | None = None)
     try:
         await admin.start()
         cluster = await admin.describe_cluster()
-        # A metadata answer with a registered broker and an elected controller means topics
-        # can be created; before that CreateTopics fails with "0 brokers registered".
-        return bool(cluster.get("brokers")) and cluster.get("controller_id", -1) >= 0
+        # A metadata answer with the registered brokers and an elected controller means topics
+        # can be created; before that CreateTopics fails with "0 brokers registered" (or, short
+        # of `brokers`, with an invalid replication factor).
+        registered = len(cluster.get("brokers") or ())
+        return registered >= brokers and cluster.get("controller_id", -1) >= 0
     finally:
         await admin.close()
 
@@ -1585,8 +1668,9 @@ async def describe_existing(admin: Any, names: Sequence[str]) -> dict[str, Exist
 
 
 async def provision_topics(
-    bootstrap: str, deadline: float, client: Mapping[str, Any] | None = None
+    bootstrap: str, deadline: float, client: Mapping[str, Any] | None = None, replication: int = 1
 ) -> TopicPlan:
+    """Create or update the catalog's topics; new ones get `replication` replicas each."""
     from aiokafka.admin import AIOKafkaAdminClient, NewPartitions, NewTopic
     from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 
@@ -1601,7 +1685,7 @@ async def provision_topics(
         first: TopicPlan | None = None
         while True:
             existing = await describe_existing(admin, list(catalog))
-            plan = plan_topics(catalog.values(), existing)
+            plan = plan_topics(catalog.values(), existing, replication)
             if first is None:
                 first = plan
             if plan.empty:
@@ -1611,7 +1695,13 @@ async def provision_topics(
             retry: list[str] = []
             if plan.create:
                 new = [
-                    NewTopic(t.name, t.partitions, 1, topic_configs=t.config()) for t in plan.create
+                    NewTopic(
+                        t.name,
+                        t.partitions,
+                        replication,
+                        topic_configs=topic_config(t, replication),
+                    )
+                    for t in plan.create
                 ]
                 response = await admin.create_topics(new)
                 retry += _raise_errors("create topic", response.topic_errors)
@@ -1667,9 +1757,13 @@ def write_private(path: Path, text: str) -> None:
     tmp.replace(path)
 
 
-def describe_plan(plan: TopicPlan, total: int) -> str:
+def describe_plan(plan: TopicPlan, total: int, replication: int = 1) -> str:
     if plan.empty:
         return f"topics: all {total} catalog topics in place"
+    if replication > 1:
+        total_note = f"{total} in the catalog, {replication} replicas each"
+    else:
+        total_note = f"{total} in the catalog"
     parts = []
     if plan.create:
         parts.append(f"created {len(plan.create)}")
@@ -1677,7 +1771,7 @@ def describe_plan(plan: TopicPlan, total: int) -> str:
         parts.append(f"reconfigured {', '.join(plan.alter)}")
     if plan.grow:
         parts.append(f"added partitions to {', '.join(plan.grow)}")
-    return f"topics: {'; '.join(parts)} ({total} in the catalog)"
+    return f"topics: {'; '.join(parts)} ({total_note})"
 
 
 # --- secrets and env --------------------------------------------------------------------------
@@ -1724,15 +1818,25 @@ def write_env(
 
 
 # --- commands ---------------------------------------------------------------------------------
-async def _wait_ready(kafka: Kafka, postgres: Postgres, deadline: float) -> None:
-    profile = kafka.profile
+def kafka_nodes(profile: Profile) -> list[Kafka]:
+    return [Kafka(profile, node) for node in profile.nodes()]
+
+
+async def _wait_ready(nodes: Sequence[Kafka], postgres: Postgres, deadline: float) -> None:
+    profile = postgres.profile
     await asyncio.gather(
-        _poll(
-            "kafka",
-            lambda: kafka_answers(profile.bootstrap, kafka.admin_options()),
-            deadline,
-            kafka.exited,
-            kafka.log,
+        *(
+            # Every node answers, and each sees all of them registered.
+            _poll(
+                node.name,
+                lambda node=node: kafka_answers(  # type: ignore[misc]
+                    node.address, node.admin_options(), profile.brokers
+                ),
+                deadline,
+                node.exited,
+                node.log,
+            )
+            for node in nodes
         ),
         _poll(
             "postgres",
@@ -1782,7 +1886,7 @@ def components(profile: Profile) -> list[Any]:
         Prometheus(profile),
         Alertmanager(profile),
         *([keycloak] if keycloak else []),
-        Kafka(profile),
+        *kafka_nodes(profile),
         Postgres(profile),
     ]
 
@@ -1848,12 +1952,13 @@ def up(profile: Profile, as_json: bool) -> int:
 
 
 def _up(profile: Profile, as_json: bool, started: float) -> int:
-    kafka, postgres, prometheus = Kafka(profile), Postgres(profile), Prometheus(profile)
+    nodes, postgres, prometheus = kafka_nodes(profile), Postgres(profile), Prometheus(profile)
     alertmanager = Alertmanager(profile)
     keycloak = identity_provider(profile)
-    preflight([kafka, postgres, prometheus, alertmanager, *([keycloak] if keycloak else [])])
+    preflight([*nodes, postgres, prometheus, alertmanager, *([keycloak] if keycloak else [])])
     deadline = time.monotonic() + READY_DEADLINE_S
-    for component in (kafka, postgres):
+    starting: list[Kafka | Postgres] = [*nodes, postgres]
+    for component in starting:
         if not component.start():
             say(f"{component.name}: already running (pid {component.pid()})")
     if keycloak:
@@ -1869,14 +1974,16 @@ def _up(profile: Profile, as_json: bool, started: float) -> int:
         )
         if not keycloak.start():
             say(f"keycloak: already running (pid {keycloak.pid()})")
-    asyncio.run(_wait_ready(kafka, postgres, deadline))
+    asyncio.run(_wait_ready(nodes, postgres, deadline))
     say(f"kafka and postgres ready after {time.monotonic() - started:.1f}s")
     from contracts.topics import all_topics
 
-    plan = asyncio.run(provision_topics(profile.bootstrap, deadline, kafka.admin_options()))
-    say(describe_plan(plan, len(all_topics())))
+    admin = nodes[0].admin_options()
+    replicas = profile.replication_factor
+    plan = asyncio.run(provision_topics(profile.bootstrap, deadline, admin, replicas))
+    say(describe_plan(plan, len(all_topics()), replicas))
     if profile.secure:
-        say(asyncio.run(provision_acls(profile.bootstrap, deadline, kafka.admin_options())))
+        say(asyncio.run(provision_acls(profile.bootstrap, deadline, admin)))
     # Alertmanager first: Prometheus' rendered configuration sends to it where it runs.
     alertmanager_url = start_monitoring(alertmanager, deadline)
     prometheus_url = start_monitoring(prometheus, deadline)
@@ -1957,7 +2064,7 @@ def running(profile: Profile) -> bool:
 
 
 def status(profile: Profile) -> int:
-    shown: list[Any] = [Kafka(profile), Postgres(profile)]
+    shown: list[Any] = [*kafka_nodes(profile), Postgres(profile)]
     if profile.prometheus_port is not None:
         shown.append(Prometheus(profile))
     if profile.alertmanager_port is not None:
@@ -1982,15 +2089,27 @@ def status_all(root: Path = ROOT) -> int:
     return 0
 
 
-def provision(bootstrap: str, client: Mapping[str, Any] | None = None, acls: bool = False) -> int:
+def provision(
+    bootstrap: str,
+    client: Mapping[str, Any] | None = None,
+    acls: bool = False,
+    replication: int = 1,
+) -> int:
     """Topics (and with `acls`, the catalog's ACLs) on a running broker; `client` is how to log
-    in (docker-compose passes the admin's SCRAM login in KAFKA_SASL_* variables)."""
+    in (docker-compose passes the admin's SCRAM login in KAFKA_SASL_* variables). It waits for
+    `replication` brokers, the replicas of each new topic."""
     from contracts.topics import all_topics
 
     deadline = time.monotonic() + READY_DEADLINE_S
-    asyncio.run(_poll(f"kafka at {bootstrap}", lambda: kafka_answers(bootstrap, client), deadline))
-    plan = asyncio.run(provision_topics(bootstrap, deadline, client))
-    say(describe_plan(plan, len(all_topics())))
+    asyncio.run(
+        _poll(
+            f"kafka at {bootstrap}",
+            lambda: kafka_answers(bootstrap, client, replication),
+            deadline,
+        )
+    )
+    plan = asyncio.run(provision_topics(bootstrap, deadline, client, replication))
+    say(describe_plan(plan, len(all_topics()), replication))
     if acls:
         if not client:
             raise StackError("acls: the ACLs need a super user's SASL login (KAFKA_SASL_*)")
@@ -2132,6 +2251,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         action="store_true",
         help="also apply the catalog's ACLs (deploy/kafka/acls.py; always on for --profile secure)",
     )
+    prov.add_argument(
+        "--replication-factor",
+        type=int,
+        help="replicas of each new topic, min.insync.replicas one fewer (default: the profile's)",
+    )
     return parser.parse_args(argv)
 
 
@@ -2161,6 +2285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.bootstrap or profile.bootstrap,
             provision_login(profile, os.environ),
             acls=args.acls or profile.secure,
+            replication=args.replication_factor or profile.replication_factor,
         )
     except StackError as exc:
         say(f"error: {exc}")

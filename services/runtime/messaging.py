@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.errors import KafkaError
+from aiokafka.protocol.metadata import MetadataRequest
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
@@ -104,6 +105,12 @@ def faststream_security(options: dict[str, Any]) -> BaseSecurity | None:
     return kind(options["sasl_plain_username"], options["sasl_plain_password"])
 
 
+def bootstrap_list(bootstrap_servers: str) -> list[str]:
+    """`host:port,host:port` as a list: FastStream takes a string for one address (aiokafka
+    splits it, FastStream does not), so a cluster's list must reach it as a list."""
+    return [host.strip() for host in bootstrap_servers.split(",") if host.strip()]
+
+
 class Messaging:
     """The service's Kafka side: a FastStream broker for consuming, a producer for publishing."""
 
@@ -128,7 +135,7 @@ class Messaging:
             kafka_options = kafka_client_options_from_env(service)
         self.kafka_options = kafka_options
         self.broker = KafkaBroker(
-            bootstrap_servers,
+            bootstrap_list(bootstrap_servers),
             client_id=f"sentinel-{service}",
             acks="all",
             enable_idempotence=True,
@@ -386,12 +393,30 @@ class Messaging:
         )
 
     async def ping(self, timeout_s: float = 2.0) -> bool:
-        """Whether the broker answers a metadata request now."""
+        """Whether the cluster answers a metadata request now: any one of its brokers within
+        `timeout_s`, asked all at once. A broker that is down refuses at once, but a frozen one
+        (a stopped process, a hung host) takes the request and never answers: asked alone, as
+        one metadata update does, it would make a service unready while the others serve."""
         if self._producer is None:
             return False
+        client = self.producer.client
+        nodes = [broker.nodeId for broker in client.cluster.brokers()]
+        if not nodes:  # no metadata yet: only the bootstrap addresses are known
+            try:
+                return bool(await asyncio.wait_for(client.force_metadata_update(), timeout_s))
+            except (TimeoutError, KafkaError, OSError):
+                return False
+        asks = {asyncio.ensure_future(client.send(node, MetadataRequest([]))) for node in nodes}
         try:
-            return bool(
-                await asyncio.wait_for(self.producer.client.force_metadata_update(), timeout_s)
-            )
-        except (TimeoutError, KafkaError, OSError):
-            return False
+            async with asyncio.timeout(timeout_s):
+                while asks:
+                    done, asks = await asyncio.wait(asks, return_when=asyncio.FIRST_COMPLETED)
+                    answered = [not ask.cancelled() and ask.exception() is None for ask in done]
+                    if any(answered):
+                        return True
+        except TimeoutError:
+            pass
+        finally:
+            for ask in asks:
+                ask.cancel()
+        return False

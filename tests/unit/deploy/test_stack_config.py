@@ -56,10 +56,7 @@ def test_profiles_use_the_fixed_ports_and_separate_state(
 def test_no_two_profiles_share_a_port() -> None:
     ports = []
     for p in stack.profiles().values():
-        ports += [p.kafka_port, p.controller_port, p.postgres_port]
-        ports += [p.prometheus_port] if p.prometheus_port else []
-        ports += [p.alertmanager_port] if p.alertmanager_port else []
-        ports += [p.keycloak_port, p.keycloak_management_port] if p.keycloak_port else []
+        ports += p.ports()  # every Kafka node's, PostgreSQL's, the monitors', Keycloak's
     ports += stack.SERVICE_PORTS.values()
     ports += [8100, 8190]  # the console (docs/local-stack.md), the demo simulator's control
     assert len(ports) == len(set(ports))
@@ -68,11 +65,8 @@ def test_no_two_profiles_share_a_port() -> None:
 def test_every_fixed_port_is_below_the_ephemeral_range() -> None:
     """An outgoing connection's local port (32768-60999) could hold one and fail a start."""
     for p in stack.profiles().values():
-        for port in (p.kafka_port, p.controller_port, p.postgres_port, p.prometheus_port):
-            assert port is None or port < 32768
-        assert p.alertmanager_port is None or p.alertmanager_port < 32768
-        for port in (p.keycloak_port, p.keycloak_management_port):
-            assert port is None or port < 32768
+        for port in p.ports():
+            assert port < 32768
 
 
 def test_a_profiles_component_folders_are_not_inside_another_profiles(

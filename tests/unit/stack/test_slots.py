@@ -88,7 +88,7 @@ def test_no_two_slots_or_profiles_share_a_port(tmp_path: Path) -> None:
     found = stack.profiles(tmp_path)
     dev = set(found["dev"].ports()) | {8100, *stack.SERVICE_PORTS.values()}
     seen: set[int] = set()
-    for name in ("test", "secure"):
+    for name in ("test", "secure", "cluster"):
         for n in range(slots.SLOT_COUNT):
             ports = found[name].at_slot(n).ports()
             assert not seen & set(ports) and not dev & set(ports), (name, n)

@@ -1,0 +1,80 @@
+"""The three-broker cluster for tests/faults/test_failover.py: the local stack's `cluster`
+profile (three KRaft nodes on 127.0.0.1:23092/23094/23096 on port slot 0, every topic at
+replication factor 3 and min.insync.replicas 2; PostgreSQL on 23432).
+
+It never comes from the environment or testcontainers: what is under test is what the services
+do when one broker of this cluster goes away. The session starts it with `stack.py --profile
+cluster up` and, if it was not running before, stops it at the end (`.ci/run` stops it too).
+People's tokens come from the test stack's identity provider, like every other test's
+(tests/conftest.py, `secrets_env`): the services only verify them.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import asyncpg
+import pytest
+
+from deploy.local import stack
+from tests.support.process import ROOT
+
+STACK = [sys.executable, str(ROOT / "deploy/local/stack.py"), "--profile", "cluster"]
+
+
+@dataclass(frozen=True)
+class ClusterStack:
+    env: dict[str, str]
+    profile: stack.Profile
+
+    @property
+    def bootstrap(self) -> str:
+        return self.env["KAFKA_BOOTSTRAP_SERVERS"]
+
+    @property
+    def database_url(self) -> str:
+        return self.env["DATABASE_URL"]
+
+    def nodes(self) -> list[stack.Kafka]:
+        return stack.kafka_nodes(self.profile)
+
+
+@pytest.fixture(scope="session")
+def cluster_stack() -> Iterator[ClusterStack]:
+    was_running = stack.running(stack.profiles()["cluster"])
+    run = subprocess.run(
+        [*STACK, "up", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+    if run.returncode != 0:
+        raise RuntimeError(f"the cluster stack did not start:\n{run.stderr[-4000:]}")
+    env = json.loads(run.stdout.strip().splitlines()[-1])
+    print(f"\ncluster stack: kafka={env['KAFKA_BOOTSTRAP_SERVERS']} (RF 3, min ISR 2)")
+    try:
+        # Read again: `up` may have claimed another port slot than the one recorded before.
+        yield ClusterStack(env, stack.profiles()["cluster"])
+    finally:
+        if not was_running:
+            subprocess.run([*STACK, "down"], cwd=ROOT, capture_output=True, timeout=300)
+
+
+@pytest.fixture(scope="session")
+async def cluster_database_url(cluster_stack: ClusterStack) -> AsyncIterator[str]:
+    """A database of this session's own on the cluster stack's PostgreSQL."""
+    name = f"sentinel_failover_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(cluster_stack.database_url)
+    try:
+        await admin.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await admin.close()
+    yield urlunsplit(urlsplit(cluster_stack.database_url)._replace(path=f"/{name}"))
+    admin = await asyncpg.connect(cluster_stack.database_url)
+    try:
+        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    finally:
+        await admin.close()
