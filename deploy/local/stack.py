@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import concurrent.futures
 import contextlib
 import fcntl
 import hashlib
@@ -2035,10 +2036,31 @@ def down(profile: Profile) -> int:
     with state_lock(profile):
         for service in services(profile):
             say(f"{service.name}: {service.stop()}")
-        for component in components(profile):
-            say(f"{component.name}: {component.stop()}")
+        for group in stop_groups(components(profile)):
+            for component, result in zip(group, stop_together(group), strict=True):
+                say(f"{component.name}: {result}")
         release_slot(profile)
     return 0
+
+
+def stop_groups(components: Sequence[Any]) -> list[list[Any]]:
+    """The components in their order, the Kafka nodes as one group: a KRaft node stopped after
+    the others has lost its controller quorum and waits out its SIGTERM deadline to be killed,
+    so the nodes are stopped together."""
+    groups: list[list[Any]] = []
+    for component in components:
+        if isinstance(component, Kafka) and groups and isinstance(groups[-1][0], Kafka):
+            groups[-1].append(component)
+        else:
+            groups.append([component])
+    return groups
+
+
+def stop_together(group: Sequence[Any]) -> list[str]:
+    if len(group) == 1:
+        return [group[0].stop()]
+    with concurrent.futures.ThreadPoolExecutor(max_workers=len(group)) as pool:
+        return list(pool.map(lambda component: component.stop(), group))
 
 
 def started_profiles(root: Path = ROOT) -> list[Profile]:

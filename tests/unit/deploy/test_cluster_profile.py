@@ -153,3 +153,30 @@ def test_provision_takes_a_replication_factor_and_cluster_is_a_profile() -> None
     args = stack.parse_args(["provision", "--bootstrap", "k:9092", "--replication-factor", "3"])
     assert args.replication_factor == 3
     assert stack.parse_args(["--profile", "cluster", "up"]).profile == "cluster"
+
+
+def test_down_stops_the_nodes_together_and_the_rest_in_order(cluster: stack.Profile) -> None:
+    # A node stopped after the other two has lost its quorum and waits out its SIGTERM deadline.
+    groups = stack.stop_groups(stack.components(cluster))
+    names = [[component.name for component in group] for group in groups]
+    assert ["kafka-1", "kafka-2", "kafka-3"] in names
+    assert [name for group in names for name in group] == [
+        c.name for c in stack.components(cluster)
+    ]
+    assert all(len(group) == 1 for group in names if group[0] != "kafka-1")
+
+
+class _Stops:
+    def __init__(self, name: str, seen: list[str]) -> None:
+        self.name, self.seen = name, seen
+
+    def stop(self) -> str:
+        self.seen.append(self.name)
+        return f"{self.name} stopped"
+
+
+def test_stop_together_stops_each_once_and_answers_in_order() -> None:
+    seen: list[str] = []
+    group = [_Stops(f"kafka-{n}", seen) for n in (1, 2, 3)]
+    assert stack.stop_together(group) == ["kafka-1 stopped", "kafka-2 stopped", "kafka-3 stopped"]
+    assert sorted(seen) == ["kafka-1", "kafka-2", "kafka-3"]
