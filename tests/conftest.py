@@ -10,16 +10,14 @@ import hashlib
 import hmac
 import os
 import secrets
-import uuid
 from collections.abc import AsyncIterator, Iterator
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 from hypothesis import settings
 
 from deploy.identity.keycloak import KeycloakAdmin
 from tests.support import identity
+from tests.support.databases import own_database
 from tests.support.identity import Tokens
 from tests.support.infra import Endpoints, infrastructure
 
@@ -42,25 +40,10 @@ def kafka(endpoints: Endpoints) -> str:
     return endpoints.kafka
 
 
-def _with_database(url: str, name: str) -> str:
-    parts = urlsplit(url)
-    return urlunsplit(parts._replace(path=f"/{name}"))
-
-
 @pytest.fixture(scope="session")
 async def database_url(endpoints: Endpoints) -> AsyncIterator[str]:
-    name = f"sentinel_test_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(endpoints.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield _with_database(endpoints.database_url, name)
-    admin = await asyncpg.connect(endpoints.database_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with own_database(endpoints.database_url, "sentinel_test") as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

@@ -14,15 +14,13 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 
 from deploy.local import stack
+from tests.support.databases import own_database
 from tests.support.process import ROOT
 
 STACK = [sys.executable, str(ROOT / "deploy/local/stack.py"), "--profile", "cluster"]
@@ -66,15 +64,5 @@ def cluster_stack() -> Iterator[ClusterStack]:
 @pytest.fixture(scope="session")
 async def cluster_database_url(cluster_stack: ClusterStack) -> AsyncIterator[str]:
     """A database of this session's own on the cluster stack's PostgreSQL."""
-    name = f"sentinel_failover_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(cluster_stack.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield urlunsplit(urlsplit(cluster_stack.database_url)._replace(path=f"/{name}"))
-    admin = await asyncpg.connect(cluster_stack.database_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with own_database(cluster_stack.database_url, "sentinel_failover") as url:
+        yield url

@@ -11,18 +11,16 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg
 import pytest
 
 from deploy.kafka.security import client_options, password_var, username_var
 from deploy.local import stack
+from tests.support.databases import own_database
 
 ROOT = Path(__file__).resolve().parents[3]
 STACK = [sys.executable, str(ROOT / "deploy/local/stack.py"), "--profile", "secure"]
@@ -70,15 +68,5 @@ def secure_stack() -> Iterator[SecureStack]:
 @pytest.fixture(scope="session")
 async def secure_database_url(secure_stack: SecureStack) -> AsyncIterator[str]:
     """A database of this session's own on the secure stack's PostgreSQL."""
-    name = f"sentinel_sec_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(secure_stack.database_url)
-    try:
-        await admin.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await admin.close()
-    yield urlunsplit(urlsplit(secure_stack.database_url)._replace(path=f"/{name}"))
-    admin = await asyncpg.connect(secure_stack.database_url)
-    try:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-    finally:
-        await admin.close()
+    async with own_database(secure_stack.database_url, "sentinel_sec") as url:
+        yield url
