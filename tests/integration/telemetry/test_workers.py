@@ -54,13 +54,21 @@ def alive(pid: int) -> bool:
         return False
 
 
+def _cmdline(pid: int) -> bytes | None:
+    try:
+        return Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:  # gone between listing the children and reading this
+        return None
+
+
 def workers_of(parent: int) -> set[int]:
-    """The parent's worker processes (multiprocessing's resource tracker is a child too)."""
-    return {
-        pid
-        for pid in children(parent)
-        if b"resource_tracker" not in Path(f"/proc/{pid}/cmdline").read_bytes()
-    }
+    """The parent's live worker processes (multiprocessing's resource tracker is a child too)."""
+    found = set()
+    for pid in children(parent):
+        cmdline = _cmdline(pid)
+        if cmdline is not None and b"resource_tracker" not in cmdline and alive(pid):
+            found.add(pid)
+    return found
 
 
 async def assignments(kafka: str, group: str) -> list[set[int]]:
