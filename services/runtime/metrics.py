@@ -16,7 +16,7 @@ labels a single process gives them, so the alert rules and the dashboards read t
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -67,6 +67,7 @@ class Metrics:
             ["topic", "partition"],
             mode="livesum",
         )
+        self._lagging: set[tuple[str, int]] = set()
         self.consumer_stalled = self.gauge(
             "consumer_stalled",
             "1 while a partition this replica holds is stopped at a message its handler keeps "
@@ -81,6 +82,18 @@ class Metrics:
         self.http_seconds = self.histogram(
             "http_request_duration_seconds", "HTTP request latency by route template", ["route"]
         )
+
+    def report_lag(self, lags: Mapping[tuple[str, int], int]) -> None:
+        """The lag of each (topic, partition) held now. One lost since the last report (to another
+        replica or worker in a rebalance) is dropped, so a sum across replicas or workers counts
+        every partition once: set to 0 first, because in multiprocess mode a removed series
+        keeps its last value in the worker's file."""
+        for topic, partition in self._lagging - lags.keys():
+            self.consumer_lag.labels(topic, str(partition)).set(0)
+            self.consumer_lag.remove(topic, str(partition))
+        for (topic, partition), lag in lags.items():
+            self.consumer_lag.labels(topic, str(partition)).set(lag)
+        self._lagging = set(lags)
 
     # A service's own metrics are declared through these: the name gets the service's prefix and
     # the metric the service's registry, so a declaration is its name, help and labels.

@@ -260,3 +260,35 @@ def test_metrics_of_several_workers_add_up_under_the_single_process_names(
     assert lines['sentinel_svc_consumer_lag_messages{partition="1",topic="t"}'] == 9  # summed
     assert lines["sentinel_svc_outbox_pending_events"] == 7  # the same count: the maximum
     assert "pid=" not in text
+
+
+LOSES_A_PARTITION = """
+from services.runtime.metrics import Metrics
+m = Metrics("svc")
+m.report_lag({("t", 0): 5, ("t", 1): 3})
+m.report_lag({("t", 1): 2})  # partition 0 went to another worker in a rebalance
+"""
+
+
+def test_a_partition_lost_in_a_rebalance_leaves_the_lag_of_one_replica() -> None:
+    metrics = Metrics("svc")
+    metrics.report_lag({("t", 0): 5, ("t", 1): 3})
+    metrics.report_lag({("t", 1): 2})
+    lag = "sentinel_svc_consumer_lag_messages"
+    assert metrics.registry.get_sample_value(lag, {"topic": "t", "partition": "0"}) is None
+    assert metrics.registry.get_sample_value(lag, {"topic": "t", "partition": "1"}) == 2
+
+
+def test_a_worker_that_lost_a_partition_adds_nothing_for_it_to_the_sum(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    subprocess.run([sys.executable, "-c", LOSES_A_PARTITION], env=env, check=True)
+    # The worker that took partition 0 over reports its lag there.
+    subprocess.run([sys.executable, "-c", WORKER, "4", "0"], env=env, check=True)
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    text = Metrics("svc").render().decode()
+    samples = [line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#")]
+    lines = {name: float(value) for name, value in samples}
+    assert lines['sentinel_svc_consumer_lag_messages{partition="0",topic="t"}'] == 4
+    assert lines['sentinel_svc_consumer_lag_messages{partition="1",topic="t"}'] == 2
