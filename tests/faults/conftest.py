@@ -11,9 +11,6 @@ People's tokens come from the test stack's identity provider, like every other t
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -21,9 +18,7 @@ import pytest
 
 from deploy.local import stack
 from tests.support.databases import own_database
-from tests.support.process import ROOT
-
-STACK = [sys.executable, str(ROOT / "deploy/local/stack.py"), "--profile", "cluster"]
+from tests.support.profiles import profile_stack
 
 
 @dataclass(frozen=True)
@@ -45,20 +40,10 @@ class ClusterStack:
 
 @pytest.fixture(scope="session")
 def cluster_stack() -> Iterator[ClusterStack]:
-    was_running = stack.running(stack.profiles()["cluster"])
-    run = subprocess.run(
-        [*STACK, "up", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
-    if run.returncode != 0:
-        raise RuntimeError(f"the cluster stack did not start:\n{run.stderr[-4000:]}")
-    env = json.loads(run.stdout.strip().splitlines()[-1])
-    print(f"\ncluster stack: kafka={env['KAFKA_BOOTSTRAP_SERVERS']} (RF 3, min ISR 2)")
-    try:
+    with profile_stack("cluster") as env:
+        print(f"\ncluster stack: kafka={env['KAFKA_BOOTSTRAP_SERVERS']} (RF 3, min ISR 2)")
         # Read again: `up` may have claimed another port slot than the one recorded before.
         yield ClusterStack(env, stack.profiles()["cluster"])
-    finally:
-        if not was_running:
-            subprocess.run([*STACK, "down"], cwd=ROOT, capture_output=True, timeout=300)
 
 
 @pytest.fixture(scope="session")

@@ -8,22 +8,15 @@ running before, stops it at the end (`.ci/run` stops it too).
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from deploy.kafka.security import client_options, password_var, username_var
-from deploy.local import stack
 from tests.support.databases import own_database
-
-ROOT = Path(__file__).resolve().parents[3]
-STACK = [sys.executable, str(ROOT / "deploy/local/stack.py"), "--profile", "secure"]
+from tests.support.profiles import profile_stack
 
 
 @dataclass(frozen=True)
@@ -43,26 +36,11 @@ class SecureStack:
         return client_options(self.env[username_var(principal)], self.env[password_var(principal)])
 
 
-def _running(profile: stack.Profile) -> bool:
-    return stack.Kafka(profile).pid() is not None or stack.Postgres(profile).pid() is not None
-
-
 @pytest.fixture(scope="session")
 def secure_stack() -> Iterator[SecureStack]:
-    profile = stack.profiles()["secure"]
-    was_running = _running(profile)
-    run = subprocess.run(
-        [*STACK, "up", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=600
-    )
-    if run.returncode != 0:
-        raise RuntimeError(f"the secure stack did not start:\n{run.stderr[-4000:]}")
-    env = json.loads(run.stdout.strip().splitlines()[-1])
-    print(f"\nsecure stack: kafka={env['KAFKA_BOOTSTRAP_SERVERS']} (SASL/SCRAM, ACLs)")
-    try:
+    with profile_stack("secure") as env:
+        print(f"\nsecure stack: kafka={env['KAFKA_BOOTSTRAP_SERVERS']} (SASL/SCRAM, ACLs)")
         yield SecureStack(env)
-    finally:
-        if not was_running:
-            subprocess.run([*STACK, "down"], cwd=ROOT, capture_output=True, timeout=300)
 
 
 @pytest.fixture(scope="session")

@@ -1,37 +1,39 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from deploy.local import stack
-from tests.unit.deploy import amtool as amtool_tool
 from tests.unit.deploy import kubeconform as kubeconform_tool
-from tests.unit.deploy.promtool import MISSING, find_promtool
+from tests.unit.deploy.tools import find, missing
+
+
+def _installed(tool: str, install: Callable[[], object], package: str, release: str) -> str:
+    found = find(tool)
+    if found is None:
+        install()  # best effort, where apt is usable
+        found = find(tool)
+    if found is None:
+        pytest.fail(missing(tool, package, release))
+    return found
 
 
 @pytest.fixture(scope="session")
 def promtool() -> str:
     """promtool's path, installing Debian's prometheus package where it is missing."""
-    found = find_promtool()
-    if found is None:
-        stack.install_prometheus()  # best effort, where apt is usable
-        found = find_promtool()
-    if found is None:
-        pytest.fail(MISSING)
-    return found
+    return _installed(
+        "promtool", stack.install_prometheus, "prometheus", "a Prometheus 2.x release"
+    )
 
 
 @pytest.fixture(scope="session")
 def amtool() -> str:
     """amtool's path, installing Debian's prometheus-alertmanager package where it is missing."""
-    found = amtool_tool.find_amtool()
-    if found is None:
-        stack.install_alertmanager()  # best effort, where apt is usable
-        found = amtool_tool.find_amtool()
-    if found is None:
-        pytest.fail(amtool_tool.MISSING)
-    return found
+    return _installed(
+        "amtool", stack.install_alertmanager, "prometheus-alertmanager", "an Alertmanager release"
+    )
 
 
 @pytest.fixture(scope="session")

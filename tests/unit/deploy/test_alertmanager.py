@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from deploy.local import stack
-from tests.unit.deploy.amtool import run
+from tests.unit.deploy.tools import run
 
 SMTP_ENV = {
     "SENTINEL_ALERT_SMTP_SMARTHOST": "smtp.example.org:587",

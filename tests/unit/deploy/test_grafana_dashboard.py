@@ -12,7 +12,7 @@ from typing import Any
 import yaml
 
 from tests.unit.deploy.metric_names import references, unknown_metrics
-from tests.unit.deploy.promtool import run
+from tests.unit.deploy.tools import run
 
 ROOT = Path(__file__).resolve().parents[3]
 GRAFANA = ROOT / "deploy" / "grafana"

@@ -12,7 +12,7 @@ import yaml
 
 from deploy.local import stack
 from tests.unit.deploy.metric_names import known_metric_names, references, unknown_metrics
-from tests.unit.deploy.promtool import promtool_run, run
+from tests.unit.deploy.tools import run, run_tool
 
 ROOT = Path(__file__).resolve().parents[3]
 PROMETHEUS_DIR = ROOT / "deploy" / "prometheus"
@@ -67,7 +67,7 @@ def test_a_wrong_expectation_fails_the_rule_unit_tests(promtool: str, tmp_path: 
     shutil.copy(RULES, tmp_path / RULES.name)
     broken = RULE_TESTS.read_text().replace("summary: telemetry is down", "summary: fine")
     (tmp_path / RULE_TESTS.name).write_text(broken)
-    done = promtool_run(promtool, "test", "rules", tmp_path / RULE_TESTS.name)
+    done = run_tool(promtool, "test", "rules", tmp_path / RULE_TESTS.name)
     assert done.returncode != 0
     assert "SentinelServiceDown" in done.stdout + done.stderr
 
