@@ -20,6 +20,8 @@ COPY services ./services
 COPY --from=console-assets /assets/node_modules ./services/console/node_modules
 COPY deploy/__init__.py ./deploy/__init__.py
 COPY deploy/local ./deploy/local
+COPY deploy/kafka ./deploy/kafka
+COPY deploy/identity ./deploy/identity
 RUN pip install --no-deps -c constraints.txt . \
  && useradd --system --uid 10001 sentinel
 USER sentinel

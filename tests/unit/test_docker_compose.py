@@ -341,3 +341,13 @@ def test_the_console_sends_people_to_the_issuer_and_back_to_a_registered_address
     assert env["CONSOLE_SESSION_SECRET"] == "${CONSOLE_SESSION_SECRET:?set CONSOLE_SESSION_SECRET}"
     assert not [k for k in env if "KAFKA_SASL" in k or k == "DATABASE_URL"]
     assert "SENTINEL_TERMINAL_MASTER_SECRET" not in env
+
+
+def test_the_image_holds_every_deploy_package_the_stack_script_imports() -> None:
+    """`stack.py provision` runs in the image (compose's topics job): what it imports is copied."""
+    lines = (ROOT / "Dockerfile").read_text().splitlines()
+    copied = {line.split()[1] for line in lines if line.startswith("COPY deploy/")}
+    script = (ROOT / "deploy/local/stack.py").read_text()
+    imported = set(re.findall(r"^\s*from (deploy\.\w+)", script, flags=re.MULTILINE))
+    assert imported, "stack.py imports no deploy package: this test reads it wrong"
+    assert {m.replace(".", "/") for m in imported} <= copied
