@@ -51,7 +51,7 @@ from services.telemetry.domain import (
     Decision,
     TerminalContext,
     check_silence,
-    evaluate,
+    evaluate_into,
     open_risks,
     risk_event_data,
 )
@@ -290,6 +290,7 @@ class Telemetry:
 
             accepted: dict[str, int] = {}
             oldest_ts = now
+            found: list[Decision] = []  # one reading's decisions: empty but for a few
 
             for d, typed in parsed:
                 verdict = check(
@@ -310,8 +311,10 @@ class Telemetry:
                 terminal = verdict.terminal
                 h = held[terminal.id]
                 sample = verdict.sample(received_at=now)
-                for decision in evaluate(h.state, sample, self.context(terminal)):
-                    decisions.append((decision, terminal))
+                evaluate_into(h.state, sample, self.context(terminal), found)
+                if found:
+                    decisions.extend((decision, terminal) for decision in found)
+                    found.clear()
                 touched[terminal.id] = h
 
             for tid, h in touched.items():
