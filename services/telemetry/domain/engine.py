@@ -1,10 +1,11 @@
 """The entry points: `evaluate` per reading, `check_silence` per clock tick, `open_risks`.
 
 All three change the `TerminalState` they are given in place and return the decisions taken, in
-order. The caller persists the state with the decisions' events in one transaction (per batch):
-if that transaction fails, it reloads the last persisted state and replays the batch, which gives
-the same decisions with the same risk ids. Calls for one terminal must not interleave (the
-service owns a terminal through its Kafka partition and runs its silence checks there too).
+order (`evaluate_into`, the batch's `evaluate`, appends them to a list it is given). The caller
+persists the state with the decisions' events in one transaction (per batch): if that
+transaction fails, it reloads the last persisted state and replays the batch, which gives the
+same decisions with the same risk ids. Calls for one terminal must not interleave (the service
+owns a terminal through its Kafka partition and runs its silence checks there too).
 """
 
 from __future__ import annotations
