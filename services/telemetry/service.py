@@ -51,7 +51,7 @@ from services.telemetry.domain import (
     Decision,
     TerminalContext,
     check_silence,
-    evaluate,
+    evaluate_into,
     open_risks,
     risk_event_data,
 )
@@ -271,17 +271,17 @@ class Telemetry:
             # terminal before judging it (to lock the state), and check() takes the struct. A
             # reading that does not decode to that shape (None) goes to check() as its bytes,
             # which names what is wrong with it; its terminal, if any, is then still locked.
-            parsed = [(d, decode_typed(d.value)) for d in fresh]
+            typed = [decode_typed(d.value) for d in fresh]
             terminals = self.directory.terminals
             claimed = {
-                r.terminal_id if r is not None else _claimed_terminal(d.value) for d, r in parsed
+                r.terminal_id if r is not None else _claimed_terminal(d.value)
+                for d, r in zip(fresh, typed, strict=True)
             }
             ids = sorted(tid for tid in claimed if tid is not None and tid in terminals)
             store = work.stores.telemetry
             held = await store.lock_states(ids, self.held)
             if any(held[tid] is not pending.states.get(tid, held[tid]) for tid in ids):
                 raise Superseded("a pending state was written elsewhere")
-            touched: dict[str, Held] = {}
             decisions: list[tuple[Decision, TerminalInfo]] = []
             outgoing: list[Outgoing] = []
 
@@ -290,36 +290,39 @@ class Telemetry:
 
             accepted: dict[str, int] = {}
             oldest_ts = now
+            found: list[Decision] = []  # one reading's decisions: empty but for a few
+            directory, tolerance = self.directory, self.settings.future_tolerance_s
+            # Per terminal with an accepted reading, its state and context, looked up once a
+            # batch rather than once a reading (bench/README.md, issue 20, point 2); nothing
+            # changes the directory while the loop runs, it does not await.
+            judged: dict[str, tuple[Held, TerminalContext]] = {}
 
-            for d, typed in parsed:
-                verdict = check(
-                    d.value,
-                    self.directory,
-                    last_seq,
-                    now,
-                    self.settings.future_tolerance_s,
-                    typed=typed,
-                )
+            for d, r in zip(fresh, typed, strict=True):
+                verdict = check(d.value, directory, last_seq, now, tolerance, typed=r)
                 if isinstance(verdict, Rejected):
                     outgoing.append(self.rejection(d.value, verdict, received, "kafka"))
                     continue
-                kind = verdict.kind
+                sample = verdict.sample(now)
+                kind = sample.kind
                 accepted[kind] = accepted.get(kind, 0) + 1
                 if verdict.ts < oldest_ts:
                     oldest_ts = verdict.ts
                 terminal = verdict.terminal
-                h = held[terminal.id]
-                sample = verdict.sample(received_at=now)
-                for decision in evaluate(h.state, sample, self.context(terminal)):
-                    decisions.append((decision, terminal))
-                touched[terminal.id] = h
+                tid = terminal.id
+                entry = judged.get(tid)
+                if entry is None:
+                    entry = judged[tid] = (held[tid], self.context(terminal))
+                h, ctx = entry
+                evaluate_into(h.state, sample, ctx, found)
+                if found:
+                    decisions.extend((decision, terminal) for decision in found)
+                    found.clear()
 
-            for tid, h in touched.items():
-                terminal = self.directory.terminals[tid]
+            touched = {tid: h for tid, (h, _) in judged.items()}
+            for tid, (h, ctx) in judged.items():
                 if h.state.risks:
-                    decisions.extend(
-                        (u, terminal) for u in open_risks(h.state, self.context(terminal))
-                    )
+                    terminal = terminals[tid]
+                    decisions.extend((u, terminal) for u in open_risks(h.state, ctx))
             if not pending.batches:
                 pending.since = self.monotonic()
             pending.batches += 1

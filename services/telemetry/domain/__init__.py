@@ -30,7 +30,7 @@ from services.telemetry.domain.decisions import (
     risk_event_data,
     risk_id,
 )
-from services.telemetry.domain.engine import check_silence, evaluate, open_risks
+from services.telemetry.domain.engine import check_silence, evaluate, evaluate_into, open_risks
 from services.telemetry.domain.state import STATE_VERSION, Sample, TerminalState
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "TransactionThresholds",
     "check_silence",
     "evaluate",
+    "evaluate_into",
     "open_risks",
     "risk_event_data",
     "risk_id",

@@ -19,6 +19,7 @@ from services.telemetry.domain.decisions import (
     EXCURSION,
     MAJOR,
     MINOR,
+    Decision,
     Evidence,
 )
 from services.telemetry.domain.state import (
@@ -55,7 +56,12 @@ def excursion_severity(ctx: TerminalContext, w: ColdWindow, excess: float) -> in
 
 
 def evaluate_cold_chain(
-    state: TerminalState, ts: float, temp: float, ctx: TerminalContext, emit: Emit
+    state: TerminalState,
+    ts: float,
+    temp: float,
+    ctx: TerminalContext,
+    seq: int,
+    out: list[Decision],
 ) -> None:
     cfg = ctx.thresholds.cold_chain
     limit = ctx.limit_c
@@ -108,13 +114,15 @@ def evaluate_cold_chain(
         cum.count(ts, temp, cfg.cumulative_max_intervals)
         if risk is None:
             if excess >= cfg.instant_excess_c or ts - w.run >= cfg.raise_after_s:
-                emit.raise_(
+                Emit(state, ctx, out, ts, seq).raise_(
                     EXCURSION, excursion_severity(ctx, w, excess), w.first, excursion_evidence
                 )
         else:
             severity = excursion_severity(ctx, w, excess)
             if severity > risk.severity:
-                emit.escalate(EXCURSION, risk, severity, excursion_evidence)
+                Emit(state, ctx, out, ts, seq).escalate(
+                    EXCURSION, risk, severity, excursion_evidence
+                )
     else:
         w.run = None
         if risk is None:
@@ -124,18 +132,20 @@ def evaluate_cold_chain(
             # The dip's own segment may still have added degree-minutes.
             severity = excursion_severity(ctx, w, excess)
             if severity > risk.severity:
-                emit.escalate(EXCURSION, risk, severity, excursion_evidence)
+                Emit(state, ctx, out, ts, seq).escalate(
+                    EXCURSION, risk, severity, excursion_evidence
+                )
             if excess <= -cfg.clear_hysteresis_c:
                 if w.clear_since is None:
                     w.clear_since = ts
                 if ts - w.clear_since >= cfg.clear_hold_s:
-                    emit.clear(EXCURSION, risk, excursion_evidence)
+                    Emit(state, ctx, out, ts, seq).clear(EXCURSION, risk, excursion_evidence)
                     w.end_episode()
             else:
                 w.clear_since = None
 
     if cum is not None:
-        _cumulative(state, cum, ts, grew, ctx, emit)
+        _cumulative(state, cum, ts, grew, ctx, seq, out)
     if trace is not None and w.first is None:
         risks = state.risks
         if EXCURSION not in risks and CUMULATIVE not in risks:
@@ -148,7 +158,8 @@ def _cumulative(
     ts: float,
     grew: bool,
     ctx: TerminalContext,
-    emit: Emit,
+    seq: int,
+    out: list[Decision],
 ) -> None:
     cfg = ctx.thresholds.cold_chain
     cutoff = ts - cfg.cumulative_window_s
@@ -156,7 +167,7 @@ def _cumulative(
     risk = state.risks.get(CUMULATIVE)
     if not intervals:
         if risk is not None:
-            emit.clear(CUMULATIVE, risk, cumulative_evidence)
+            Emit(state, ctx, out, ts, seq).clear(CUMULATIVE, risk, cumulative_evidence)
         return
     if intervals[0][1] <= cutoff:
         cum.expire(cutoff)
@@ -165,9 +176,10 @@ def _cumulative(
     total = cum.total(cutoff)
     if risk is None:
         if total > cfg.cumulative_limit_s:
-            emit.raise_(CUMULATIVE, MINOR, max(intervals[0][0], cutoff), cumulative_evidence)
+            since = max(intervals[0][0], cutoff)
+            Emit(state, ctx, out, ts, seq).raise_(CUMULATIVE, MINOR, since, cumulative_evidence)
     elif total <= cfg.cumulative_limit_s - cfg.cumulative_clear_margin_s:
-        emit.clear(CUMULATIVE, risk, cumulative_evidence)
+        Emit(state, ctx, out, ts, seq).clear(CUMULATIVE, risk, cumulative_evidence)
 
 
 # -- evidence ------------------------------------------------------------------------------------

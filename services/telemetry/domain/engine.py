@@ -1,10 +1,11 @@
 """The entry points: `evaluate` per reading, `check_silence` per clock tick, `open_risks`.
 
 All three change the `TerminalState` they are given in place and return the decisions taken, in
-order. The caller persists the state with the decisions' events in one transaction (per batch):
-if that transaction fails, it reloads the last persisted state and replays the batch, which gives
-the same decisions with the same risk ids. Calls for one terminal must not interleave (the
-service owns a terminal through its Kafka partition and runs its silence checks there too).
+order (`evaluate_into`, the batch's `evaluate`, appends them to a list it is given). The caller
+persists the state with the decisions' events in one transaction (per batch): if that
+transaction fails, it reloads the last persisted state and replays the batch, which gives the
+same decisions with the same risk ids. Calls for one terminal must not interleave (the service
+owns a terminal through its Kafka partition and runs its silence checks there too).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from services.telemetry.domain.decisions import (
     severity_name,
 )
 from services.telemetry.domain.state import Sample, TerminalState
-from services.telemetry.domain.transitions import Emit, EvidenceOf
+from services.telemetry.domain.transitions import EvidenceOf
 
 _EVIDENCE: dict[str, EvidenceOf] = {
     EXCURSION: cold_chain.excursion_evidence,
@@ -40,33 +41,43 @@ def evaluate(state: TerminalState, sample: Sample, ctx: TerminalContext) -> list
     never runs backwards for a terminal: a reading stamped before its predecessor counts at its
     predecessor's time.
     """
-    if sample.seq <= state.last_seq:
-        return []
+    out: list[Decision] = []
+    evaluate_into(state, sample, ctx, out)
+    return out
+
+
+def evaluate_into(
+    state: TerminalState, sample: Sample, ctx: TerminalContext, out: list[Decision]
+) -> None:
+    """`evaluate`, appending the decisions to `out`: a batch passes one list for all its
+    readings, where a list per reading was a measurable share of the rules' time
+    (bench/README.md, issue 20, point 2)."""
+    seq = sample.seq
+    if seq <= state.last_seq:
+        return
     last_ts = state.last_ts
     ts = sample.ts if last_ts is None or sample.ts >= last_ts else last_ts
-    out: list[Decision] = []
-    emit = Emit(state, ctx, out, ts, sample.seq, sample.seq)
 
-    open_gap = state.risks.get(GAP)
     heard_at = sample.received_at if sample.received_at is not None else ts
-    if open_gap is not None:
-        gap.resume(state, open_gap, heard_at, emit)
+    if state.risks:
+        open_gap = state.risks.get(GAP)
+        if open_gap is not None:
+            gap.resume(state, open_gap, heard_at, ts, seq, ctx, out)
 
     kind = sample.kind
     if kind == "cold_chain" and sample.temp_c is not None:
-        cold_chain.evaluate_cold_chain(state, ts, sample.temp_c, ctx, emit)
+        cold_chain.evaluate_cold_chain(state, ts, sample.temp_c, ctx, seq, out)
     elif kind == "footfall" and sample.occupancy is not None:
-        market.evaluate_crowding(state, ts, sample.occupancy, ctx, emit)
+        market.evaluate_crowding(state, ts, sample.occupancy, ctx, seq, out)
     elif kind == "payment" and sample.tx_count is not None:
         interval = sample.interval_s or ctx.reporting_interval_s
         refunds = sample.refunds or 0
-        market.evaluate_transactions(state, ts, sample.tx_count, refunds, interval, ctx, emit)
+        market.evaluate_transactions(state, ts, sample.tx_count, refunds, interval, ctx, seq, out)
 
-    state.last_seq = sample.seq
+    state.last_seq = seq
     state.last_ts = ts
     if state.last_seen is None or heard_at > state.last_seen:
         state.last_seen = heard_at
-    return out
 
 
 def check_silence(state: TerminalState, now: float, ctx: TerminalContext) -> list[Decision]:
@@ -76,7 +87,7 @@ def check_silence(state: TerminalState, now: float, ctx: TerminalContext) -> lis
     seconds. Decisions carry `seq=None` and `at=now`.
     """
     out: list[Decision] = []
-    gap.check_gap(state, now, ctx, Emit(state, ctx, out, now, None, state.last_seq))
+    gap.check_gap(state, now, ctx, out)
     return out
 
 

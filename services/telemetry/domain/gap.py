@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from services.telemetry.domain.clock import open_seconds
 from services.telemetry.domain.config import TerminalContext
-from services.telemetry.domain.decisions import GAP, MAJOR, MINOR, Evidence
+from services.telemetry.domain.decisions import GAP, MAJOR, MINOR, Decision, Evidence
 from services.telemetry.domain.state import OpenRisk, TerminalState
 from services.telemetry.domain.transitions import Emit
 
@@ -21,7 +21,7 @@ def gap_after_s(ctx: TerminalContext) -> float:
     return ctx.thresholds.gap.silent_intervals * ctx.reporting_interval_s
 
 
-def check_gap(state: TerminalState, now: float, ctx: TerminalContext, emit: Emit) -> None:
+def check_gap(state: TerminalState, now: float, ctx: TerminalContext, out: list[Decision]) -> None:
     cfg = ctx.thresholds.gap
     since = state.silent_since
     if since is None or ctx.kind not in cfg.kinds:
@@ -40,21 +40,32 @@ def check_gap(state: TerminalState, now: float, ctx: TerminalContext, emit: Emit
         severity = MINOR
     else:
         return
+    # A risk raised on the clock takes its id from the last reading heard.
+    emit = Emit(state, ctx, out, now, None, state.last_seq)
     if risk is None:
         emit.raise_(GAP, severity, since, gap_evidence)
     elif severity > risk.severity:
         emit.escalate(GAP, risk, severity, gap_evidence)
 
 
-def resume(state: TerminalState, risk: OpenRisk, heard_at: float, emit: Emit) -> None:
-    """A reading arrived (heard at `heard_at` on the clock): the gap is over."""
+def resume(
+    state: TerminalState,
+    risk: OpenRisk,
+    heard_at: float,
+    ts: float,
+    seq: int,
+    ctx: TerminalContext,
+    out: list[Decision],
+) -> None:
+    """Reading `seq` at event time `ts` arrived (heard at `heard_at` on the clock): the gap is
+    over."""
 
     def evidence(
         state: TerminalState, risk: OpenRisk | None, at: float, ctx: TerminalContext
     ) -> Evidence:
         return gap_evidence(state, risk, at, ctx, until=heard_at)
 
-    emit.clear(GAP, risk, evidence)
+    Emit(state, ctx, out, ts, seq).clear(GAP, risk, evidence)
 
 
 def gap_evidence(

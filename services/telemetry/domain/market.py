@@ -23,6 +23,7 @@ from services.telemetry.domain.decisions import (
     MINOR,
     TRANSACTIONS,
     WARNING,
+    Decision,
     Evidence,
 )
 from services.telemetry.domain.state import CrowdWindow, OpenRisk, TerminalState, TxWindow
@@ -49,7 +50,12 @@ TRANSACTIONS_SHOWN = (
 
 
 def evaluate_crowding(
-    state: TerminalState, ts: float, occupancy: int, ctx: TerminalContext, emit: Emit
+    state: TerminalState,
+    ts: float,
+    occupancy: int,
+    ctx: TerminalContext,
+    seq: int,
+    out: list[Decision],
 ) -> None:
     capacity = ctx.capacity
     if not capacity or capacity <= 0:
@@ -73,9 +79,11 @@ def evaluate_crowding(
         severity = MAJOR if w.peak / capacity >= cfg.major_ratio else MINOR
         if risk is None:
             if ts - w.run >= cfg.raise_after_s:
-                emit.raise_(CROWDING, severity, w.first, crowding_evidence)
+                Emit(state, ctx, out, ts, seq).raise_(
+                    CROWDING, severity, w.first, crowding_evidence
+                )
         elif severity > risk.severity:
-            emit.escalate(CROWDING, risk, severity, crowding_evidence)
+            Emit(state, ctx, out, ts, seq).escalate(CROWDING, risk, severity, crowding_evidence)
         return
     w.run = None
     if risk is None:
@@ -86,7 +94,7 @@ def evaluate_crowding(
         if w.clear_since is None:
             w.clear_since = ts
         if ts - w.clear_since >= cfg.clear_hold_s:
-            emit.clear(CROWDING, risk, crowding_evidence)
+            Emit(state, ctx, out, ts, seq).clear(CROWDING, risk, crowding_evidence)
             w.end_episode()
     else:
         w.clear_since = None
@@ -181,7 +189,8 @@ def evaluate_transactions(
     refunds: int,
     interval_s: float,
     ctx: TerminalContext,
-    emit: Emit,
+    seq: int,
+    out: list[Decision],
 ) -> None:
     cfg = ctx.thresholds.transactions
     w = state.tx
@@ -229,8 +238,10 @@ def evaluate_transactions(
         w.interval_s = interval_s
         severity = MINOR if w.streak >= cfg.minor_after_intervals else WARNING
         if risk is None:
+            emit = Emit(state, ctx, out, ts, seq)
             emit.raise_(TRANSACTIONS, severity, w.first, transactions_evidence)
         elif severity > risk.severity:
+            emit = Emit(state, ctx, out, ts, seq)
             emit.escalate(TRANSACTIONS, risk, severity, transactions_evidence)
         return
     w.streak = 0
@@ -240,7 +251,7 @@ def evaluate_transactions(
         return
     w.calm += 1
     if w.calm >= cfg.clear_after_intervals:
-        emit.clear(TRANSACTIONS, risk, transactions_evidence)
+        Emit(state, ctx, out, ts, seq).clear(TRANSACTIONS, risk, transactions_evidence)
         w.end_episode()
 
 

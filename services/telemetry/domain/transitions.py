@@ -17,11 +17,13 @@ EvidenceOf = Callable[[TerminalState, OpenRisk | None, float, TerminalContext], 
 
 
 class Emit:
-    """Collects the decisions of one `evaluate` or `check_silence` call.
+    """Appends the decisions of one `evaluate` or `check_silence` call to `out`.
 
     `at` is the time of the call's reading (or clock check); `seq` the reading's seq (None for a
-    check); `id_seq` the seq a new risk's id derives from — the reading's, or for a silence
-    check the last reading heard.
+    check); `id_seq` the seq a new risk's id derives from — the reading's (the default), or for a
+    silence check the last reading heard. A rule makes one only where it decides: most readings
+    decide nothing, and an object per reading was a measurable share of `evaluate`
+    (bench/README.md, issue 20, point 2).
     """
 
     __slots__ = ("at", "ctx", "id_seq", "out", "seq", "state")
@@ -33,14 +35,16 @@ class Emit:
         out: list[Decision],
         at: float,
         seq: int | None,
-        id_seq: int,
+        id_seq: int | None = None,
     ) -> None:
         self.state = state
         self.ctx = ctx
         self.out = out
         self.at = at
         self.seq = seq
-        self.id_seq = id_seq
+        id_seq = seq if id_seq is None else id_seq
+        assert id_seq is not None, "a silence check names the last reading heard"
+        self.id_seq: int = id_seq
 
     def raise_(self, rule: RiskRule, severity: int, since: float, evidence: EvidenceOf) -> OpenRisk:
         state = self.state

@@ -7,12 +7,14 @@ from typing import Any
 import pytest
 
 from services.telemetry.domain import (
+    EXCURSION,
     GAP,
     Sample,
     TerminalContext,
     TerminalState,
     check_silence,
     evaluate,
+    evaluate_into,
 )
 from services.telemetry.domain.clock import open_seconds
 from tests.unit.telemetry.series import HOUR, MINUTE, Feed, cold, shanghai
@@ -67,6 +69,26 @@ def test_a_reading_clears_the_gap() -> None:
     assert cleared.evidence.extra == {"silence_s": 20 * MINUTE}
     assert GAP not in feed.state.risks
     assert feed.silence(shanghai(4, 10, 22)) == []
+
+
+def test_one_reading_that_ends_a_gap_and_raises_an_excursion_decides_both_in_order() -> None:
+    feed = last_reading_at(shanghai(4, 10, 0))
+    twin = last_reading_at(shanghai(4, 10, 0))
+    [gap_risk] = feed.silence(shanghai(4, 10, 5))
+    twin.silence(shanghai(4, 10, 5))
+    feed.t = twin.t = shanghai(4, 10, 20)
+
+    decided = feed.temp(20.0)
+    assert [(d.action, d.rule) for d in decided] == [("clear", GAP), ("raise", EXCURSION)]
+    assert [(d.seq, d.at) for d in decided] == [(2, shanghai(4, 10, 20))] * 2
+    assert decided[0].risk_id == gap_risk.risk_id
+    assert decided[1].risk_id not in (gap_risk.risk_id, decided[0].risk_id)
+
+    # What a batch calls: the same decisions, appended after those of earlier readings.
+    out = [gap_risk]
+    evaluate_into(twin.state, twin.sample(temp_c=20.0), twin.ctx, out)
+    assert out == [gap_risk, *decided]
+    assert twin.state == feed.state
 
 
 def test_silence_outside_opening_hours_is_not_a_gap() -> None:
