@@ -17,7 +17,11 @@ pub enum Value<'a> {
 /// The object's members in the order written, or None when it is not a plain flat object.
 pub fn members(raw: &[u8]) -> Option<Vec<(&str, Value<'_>)>> {
     let text = std::str::from_utf8(raw).ok()?;
-    let mut s = Scanner { text, bytes: raw, at: 0 };
+    let mut s = Scanner {
+        text,
+        bytes: raw,
+        at: 0,
+    };
     let mut found: Vec<(&str, Value<'_>)> = Vec::with_capacity(8);
     s.space();
     s.expect(b'{')?;
@@ -80,14 +84,15 @@ impl<'a> Scanner<'a> {
     fn string(&mut self) -> Option<&'a str> {
         self.expect(b'"')?;
         let start = self.at;
-        loop {
-            match self.next()? {
-                b'"' => return Some(&self.text[start..self.at - 1]),
-                b'\\' => return None,
-                b if b < 0x20 => return None,
-                _ => {}
-            }
+        let len = self.bytes[start..]
+            .iter()
+            .position(|&b| b == b'"' || b == b'\\' || b < 0x20)?;
+        if self.bytes[start + len] != b'"' {
+            return None;
         }
+        self.at = start + len + 1;
+        // `"` is ASCII, so both ends are character boundaries of the validated text.
+        Some(&self.text[start..start + len])
     }
 
     fn value(&mut self) -> Option<Value<'a>> {
@@ -128,7 +133,11 @@ impl<'a> Scanner<'a> {
             return None;
         }
         let token = &self.text[start..self.at];
-        Some(if float { Value::Float(token) } else { Value::Int(token) })
+        Some(if float {
+            Value::Float(token)
+        } else {
+            Value::Int(token)
+        })
     }
 
     fn digits(&mut self) -> usize {

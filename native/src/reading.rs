@@ -41,14 +41,52 @@ impl Kind {
             Kind::Payment => &["tx_count", "tx_amount", "refunds"],
         }
     }
+
+    /// Every field a reading of the kind may have but `sig`, in the canonical form's order
+    /// (Python sorts str keys by code point: for these ASCII names, byte order).
+    fn signed(self) -> &'static [&'static str] {
+        match self {
+            Kind::ColdChain => &["interval_s", "kind", "seq", "temp_c", "terminal_id", "ts"],
+            Kind::Footfall => &[
+                "entries",
+                "exits",
+                "interval_s",
+                "kind",
+                "occupancy",
+                "seq",
+                "terminal_id",
+                "ts",
+            ],
+            Kind::Payment => &[
+                "interval_s",
+                "kind",
+                "refunds",
+                "seq",
+                "terminal_id",
+                "ts",
+                "tx_amount",
+                "tx_count",
+            ],
+        }
+    }
 }
 
 /// The values of a reading's kind, as `Sample` takes them (a float field as a float).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Values {
-    ColdChain { temp_c: f64 },
-    Footfall { entries: i64, exits: i64, occupancy: i64 },
-    Payment { tx_count: i64, tx_amount: f64, refunds: i64 },
+    ColdChain {
+        temp_c: f64,
+    },
+    Footfall {
+        entries: i64,
+        exits: i64,
+        occupancy: i64,
+    },
+    Payment {
+        tx_count: i64,
+        tx_amount: f64,
+        refunds: i64,
+    },
 }
 
 #[derive(Debug)]
@@ -77,7 +115,7 @@ const REFUNDS: (i64, i64) = (0, 100_000);
 /// The reading in `raw` when it is plausible (shape, types, ranges, an event time at or before
 /// `limit`), else None. The terminal and the signature are the caller's to check.
 pub fn plausible(raw: &[u8], limit: f64) -> Option<Reading<'_>> {
-    let mut found = members(raw)?;
+    let found = members(raw)?;
     let kind = match found.iter().find(|(k, _)| *k == "kind")?.1 {
         Value::Str(name) => Kind::of(name)?,
         _ => return None,
@@ -109,7 +147,9 @@ pub fn plausible(raw: &[u8], limit: f64) -> Option<Reading<'_>> {
         Some(v) => Some(int(v, INTERVAL)?),
     };
     let values = match kind {
-        Kind::ColdChain => Values::ColdChain { temp_c: number(get("temp_c")?, TEMP_C)? },
+        Kind::ColdChain => Values::ColdChain {
+            temp_c: number(get("temp_c")?, TEMP_C)?,
+        },
         Kind::Footfall => Values::Footfall {
             entries: int(get("entries")?, ENTRIES)?,
             exits: int(get("exits")?, EXITS)?,
@@ -121,8 +161,7 @@ pub fn plausible(raw: &[u8], limit: f64) -> Option<Reading<'_>> {
             refunds: int(get("refunds")?, REFUNDS)?,
         },
     };
-    found.retain(|(k, _)| *k != "sig");
-    found.sort_unstable_by(|a, b| a.0.cmp(b.0));
+    let sorted = kind.signed().iter().filter_map(|&k| get(k).map(|v| (k, v)));
     Some(Reading {
         terminal_id,
         seq,
@@ -131,16 +170,16 @@ pub fn plausible(raw: &[u8], limit: f64) -> Option<Reading<'_>> {
         values,
         interval_s,
         sig,
-        canonical: canonical(&found, raw.len()),
+        canonical: canonical(sorted, raw.len()),
     })
 }
 
 /// Compact sorted JSON of the members, each value as written: strings carry no escapes (the
 /// scanner took none) and numbers are in the one spelling every JSON writer gives them.
-fn canonical(sorted: &[(&str, Value<'_>)], capacity: usize) -> Vec<u8> {
+fn canonical<'a>(sorted: impl Iterator<Item = (&'a str, Value<'a>)>, capacity: usize) -> Vec<u8> {
     let mut out = Vec::with_capacity(capacity);
     out.push(b'{');
-    for (i, (key, value)) in sorted.iter().enumerate() {
+    for (i, (key, value)) in sorted.enumerate() {
         if i > 0 {
             out.push(b',');
         }
@@ -164,9 +203,13 @@ fn canonical(sorted: &[(&str, Value<'_>)], capacity: usize) -> Vec<u8> {
 /// A strict integer (never a float's token) within inclusive bounds, spelled as Python and
 /// msgspec write it back (so not `-0`).
 fn int(value: Value<'_>, (low, high): (i64, i64)) -> Option<i64> {
-    let Value::Int(token) = value else { return None };
+    let Value::Int(token) = value else {
+        return None;
+    };
+    // The scanner took no leading zeros, so `-0` is the one spelling that is written back
+    // otherwise.
     let n: i64 = token.parse().ok()?;
-    (low <= n && n <= high && n.to_string() == token).then_some(n)
+    (low <= n && n <= high && token != "-0").then_some(n)
 }
 
 /// A number where the contract takes a float: an integer's token is taken (and kept as an int
@@ -179,7 +222,7 @@ fn number(value: Value<'_>, (low, high): (f64, f64)) -> Option<f64> {
         Value::Int(_) => int(value, (i64::MIN, i64::MAX))? as f64,
         Value::Float(token) => {
             let x: f64 = token.parse().ok()?;
-            if (x != 0.0 && x.abs() < 1e-3) || format!("{x:?}") != token {
+            if (x != 0.0 && x.abs() < 1e-3) || ryu::Buffer::new().format_finite(x) != token {
                 return None;
             }
             x
@@ -229,6 +272,19 @@ mod tests {
             String::from_utf8(r.canonical).unwrap(),
             r#"{"interval_s":60,"kind":"cold_chain","seq":7,"temp_c":3.5,"terminal_id":"t1","ts":"2026-05-01T08:00:00Z"}"#
         );
+    }
+
+    #[test]
+    fn the_signed_fields_are_in_sorted_order() {
+        for kind in [Kind::ColdChain, Kind::Footfall, Kind::Payment] {
+            let names = kind.signed();
+            assert!(names.windows(2).all(|w| w[0] < w[1]), "{names:?}");
+            let mut all: Vec<&str> = COMMON.iter().chain(kind.fields()).copied().collect();
+            all.push("interval_s");
+            all.retain(|k| *k != "sig");
+            all.sort_unstable();
+            assert_eq!(all, names);
+        }
     }
 
     #[test]

@@ -16,7 +16,11 @@ pub fn epoch(text: &str) -> Option<f64> {
     let hour = number(b, 11, 2)?;
     let minute = number(b, 14, 2)?;
     let second = number(b, 17, 2)?;
-    if b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't') || b[13] != b':' || b[16] != b':'
+    if b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't')
+        || b[13] != b':'
+        || b[16] != b':'
     {
         return None;
     }
@@ -41,7 +45,12 @@ pub fn epoch(text: &str) -> Option<f64> {
         }
         // fromisoformat keeps microseconds and drops further digits (it does not round).
         for i in 0..6 {
-            micros = micros * 10 + if i < digits { (b[start + i] - b'0') as i64 } else { 0 };
+            micros = micros * 10
+                + if i < digits {
+                    (b[start + i] - b'0') as i64
+                } else {
+                    0
+                };
         }
     }
     let offset_s = match &b[at..] {
@@ -112,8 +121,14 @@ mod tests {
     fn times_as_python_reads_them() {
         assert_eq!(epoch("2026-05-01T08:00:00Z"), Some(1777622400.0));
         assert_eq!(epoch("2026-05-01t08:00:00.1z"), Some(1777622400.1));
-        assert_eq!(epoch("2026-05-01T08:00:00.123456789+08:00"), Some(1777593600.123456));
-        assert_eq!(epoch("2026-05-01T08:00:00.9999999Z"), Some(1777622400.999999));
+        assert_eq!(
+            epoch("2026-05-01T08:00:00.123456789+08:00"),
+            Some(1777593600.123456)
+        );
+        assert_eq!(
+            epoch("2026-05-01T08:00:00.9999999Z"),
+            Some(1777622400.999999)
+        );
         assert_eq!(epoch("2024-02-29T08:00:00Z"), Some(1709193600.0));
         assert_eq!(epoch("2026-05-01T08:00:00+23:59"), Some(1777536060.0));
         assert_eq!(epoch("1969-12-31T23:59:59.5Z"), Some(-0.5));
