@@ -11,16 +11,19 @@ times here.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from typing import Any
 
 import orjson
 import pytest
+import sentinel_native
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from contracts.telemetry import sign
 from services.runtime.terminal_keys import derive_key
+from services.telemetry.domain import Sample
 from services.telemetry.native import NativeVerifier, available
 from services.telemetry.verification import Accepted, _event_time, check
 from tests.unit.telemetry.test_fast_verification import (
@@ -217,3 +220,16 @@ def test_a_batch_is_judged_reading_by_reading_in_one_call() -> None:
     assert [v is not None for v in verdicts] == [True, True, False, False]
     assert [v[2].seq for v in verdicts if v is not None] == [5, 6]
     assert all(v is None or v[0] is DIRECTORY.terminals["trm_cc"] for v in verdicts)
+
+
+def test_a_native_sample_is_a_sample_left_to_reference_counting() -> None:
+    """The extension fills `Sample`'s slots itself; the class must still have exactly them, and
+    an instance holds no container, so the cyclic collector need not track it."""
+    [fast] = NATIVE.judge_batch([orjson.dumps(_genuine("trm_pay"))], NOW, 300)
+    assert fast is not None
+    terminal, ts, sample = fast
+    assert terminal is DIRECTORY.terminals["trm_pay"]
+    assert type(sample) is Sample and not gc.is_tracked(sample)
+    assert sample == Sample(5, ts, "payment", None, None, None, None, 7, 312.5, 0, 900)
+    with pytest.raises(TypeError, match="slots"):
+        sentinel_native.Verifier(DIRECTORY.terminals, DIRECTORY.key, Accepted)
