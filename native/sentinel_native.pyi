@@ -7,7 +7,7 @@ class Verifier:
         self,
         terminals: dict[str, Any],
         key: Callable[[Any], bytes],
-        sample: Callable[..., Any],
+        sample: type[Any],
     ) -> None: ...
     def judge(self, raw: bytes, limit: float) -> tuple[Any, float, Any] | None: ...
     def judge_batch(
