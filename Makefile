@@ -58,7 +58,20 @@ $(ASYNCAPI_NODE)/.installed: tools/asyncapi-validate/package.json tools/asyncapi
 	npm ci --prefix tools/asyncapi-validate --no-audit --no-fund --loglevel=error
 	@touch $@
 
-setup: $(VENV)/.installed $(KAFKA_LIBS)/.complete $(KEYCLOAK_DIST)/.complete $(CONSOLE_NODE)/.installed $(ASYNCAPI_NODE)/.installed ## venv, pinned dependencies, Kafka jars, Keycloak, console scripts, AsyncAPI parser, Chromium (idempotent)
+# Telemetry's fast path in Rust (native/, PyO3; services/telemetry/native.py), built by maturin
+# with the crates pinned by native/Cargo.lock (from crates.io) and installed into the venv as a
+# wheel. cargo comes with rustup: ~/.cargo/bin when it is not on the PATH. About a minute, once.
+NATIVE_SOURCES := native/Cargo.toml native/Cargo.lock native/pyproject.toml \
+    native/sentinel_native.pyi $(wildcard native/src/*.rs)
+CARGO_PATH := PATH="$$PATH:$$HOME/.cargo/bin"
+$(VENV)/.native-installed: $(VENV)/.installed $(NATIVE_SOURCES)
+	@$(CARGO_PATH) command -v cargo >/dev/null || { echo "Rust (cargo, by rustup) is needed for native/"; exit 1; }
+	@rm -rf native/target/wheels
+	$(CARGO_PATH) $(VENV)/bin/maturin build --quiet --release --locked -m native/Cargo.toml -i $(PY) --out native/target/wheels
+	$(PY) -m pip install -q --no-deps --force-reinstall native/target/wheels/sentinel_native-*.whl
+	@touch $@
+
+setup: $(VENV)/.installed $(VENV)/.native-installed $(KAFKA_LIBS)/.complete $(KEYCLOAK_DIST)/.complete $(CONSOLE_NODE)/.installed $(ASYNCAPI_NODE)/.installed ## venv, pinned dependencies, the native verifier, Kafka jars, Keycloak, console scripts, AsyncAPI parser, Chromium (idempotent)
 	@$(STACK) install-extras
 
 kafka-jars: $(KAFKA_LIBS)/.complete ## resolve the Kafka broker jars from Maven Central
@@ -66,7 +79,7 @@ kafka-jars: $(KAFKA_LIBS)/.complete ## resolve the Kafka broker jars from Maven 
 keycloak: $(KEYCLOAK_DIST)/.complete ## fetch the identity provider (Keycloak) from Maven Central
 
 lock: ## re-pin every dependency into constraints.txt from the current venv
-	$(PY) -m pip freeze --exclude-editable | grep -v '^-e' > constraints.txt
+	$(PY) -m pip freeze --exclude-editable | grep -v -e '^-e' -e '^sentinel-native' > constraints.txt
 
 # --- local stack ----------------------------------------------------------------------------
 up: setup ## start Kafka, PostgreSQL, Keycloak (and Prometheus) on loopback, provision topics, write .run/env (PROFILE=cluster: three brokers)
@@ -83,7 +96,7 @@ demo: setup ## the whole system: stack, every service, a seeded demo city; print
 	@$(PY) -m deploy.local.demo start
 
 # --- quality --------------------------------------------------------------------------------
-lint: $(VENV)/.installed ## ruff and mypy
+lint: $(VENV)/.installed $(VENV)/.native-installed ## ruff and mypy
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
@@ -108,7 +121,7 @@ test: setup lint contracts-check ## install, start what the tests need, run the 
 	if [ $$keep = 0 ]; then $(STACK) --profile test down >&2 || true; fi; \
 	exit $$status
 
-test-unit: $(VENV)/.installed ## only the unit tests (no infrastructure)
+test-unit: $(VENV)/.installed $(VENV)/.native-installed ## only the unit tests (no infrastructure)
 	$(PY) -m pytest tests/unit
 
 # USER counts only when given on the command line (the environment always has one).
@@ -137,4 +150,4 @@ bench: setup $(VENV)/.bench-installed .cache/bench-quix/.installed ## benchmarks
 
 clean: down ## stop the stacks (dev, test, secure) and delete their data, logs and caches
 	@if test -x $(PY); then $(STACK) --profile test down; $(STACK) --profile secure down; fi
-	rm -rf .run $(VENV) .cache
+	rm -rf .run $(VENV) .cache native/target

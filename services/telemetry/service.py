@@ -56,6 +56,7 @@ from services.telemetry.domain import (
     risk_event_data,
 )
 from services.telemetry.metrics import TelemetryMetrics
+from services.telemetry.native import NativeVerifier, available
 from services.telemetry.projections import Directory, TerminalInfo
 from services.telemetry.settings import TelemetrySettings
 from services.telemetry.store import Held, Partition, Stores
@@ -125,6 +126,13 @@ class Telemetry:
         # risks, the offsets and the events commit together.
         self.uow = uow
         self.directory, self.metrics = directory, metrics
+        # The Rust fast path when the settings want it and `make setup` built it; else None.
+        self.native: NativeVerifier | None = None
+        if settings.native_verification:
+            if available():
+                self.native = NativeVerifier(directory)
+            else:
+                log.warning("sentinel_native is not built (make setup): Python verification only")
         self.held: dict[str, Held] = {}
         self.pending = Pending()
         self.monotonic = time.monotonic  # when pending batches are due (tests hand another)
@@ -267,15 +275,31 @@ class Telemetry:
         pending = self.pending
         async with self.uow() as work:
             fresh = await self._positions(work, deliveries)
-            # Each reading is decoded once, by msgspec into its typed shape: the batch needs its
-            # terminal before judging it (to lock the state), and check() takes the struct. A
-            # reading that does not decode to that shape (None) goes to check() as its bytes,
-            # which names what is wrong with it; its terminal, if any, is then still locked.
-            typed = [decode_typed(d.value) for d in fresh]
+            # The native fast path judges the whole batch in one call (cheaper than a call a
+            # reading: bench/README.md, issue 20), all but the seq, which is compared below as
+            # the states move. What it leaves is decoded once, by msgspec into its typed shape:
+            # the batch needs its terminal before judging it (to lock the state), and check()
+            # takes the struct. A reading that does not decode to that shape (None) goes to
+            # check() as its bytes, which names what is wrong with it; its terminal, if any, is
+            # then still locked.
+            tolerance = self.settings.future_tolerance_s
+            fast = (
+                self.native.judge_batch([d.value for d in fresh], now, tolerance)
+                if self.native is not None
+                else [None] * len(fresh)
+            )
+            typed = [
+                decode_typed(d.value) if f is None else None
+                for d, f in zip(fresh, fast, strict=True)
+            ]
             terminals = self.directory.terminals
             claimed = {
-                r.terminal_id if r is not None else _claimed_terminal(d.value)
-                for d, r in zip(fresh, typed, strict=True)
+                f[0].id
+                if f is not None
+                else r.terminal_id
+                if r is not None
+                else _claimed_terminal(d.value)
+                for d, f, r in zip(fresh, fast, typed, strict=True)
             }
             ids = sorted(tid for tid in claimed if tid is not None and tid in terminals)
             store = work.stores.telemetry
@@ -291,23 +315,34 @@ class Telemetry:
             accepted: dict[str, int] = {}
             oldest_ts = now
             found: list[Decision] = []  # one reading's decisions: empty but for a few
-            directory, tolerance = self.directory, self.settings.future_tolerance_s
+            directory = self.directory
             # Per terminal with an accepted reading, its state and context, looked up once a
             # batch rather than once a reading (bench/README.md, issue 20, point 2); nothing
             # changes the directory while the loop runs, it does not await.
             judged: dict[str, tuple[Held, TerminalContext]] = {}
 
-            for d, r in zip(fresh, typed, strict=True):
-                verdict = check(d.value, directory, last_seq, now, tolerance, typed=r)
-                if isinstance(verdict, Rejected):
-                    outgoing.append(self.rejection(d.value, verdict, received, "kafka"))
-                    continue
-                sample = verdict.sample(now)
+            for d, f, r in zip(fresh, fast, typed, strict=True):
+                # The native verdict stands when the directory still holds the terminal it was
+                # given (the locks were awaited) and the seq is above the one held now, which
+                # earlier readings of this batch may have moved; else check() judges it.
+                if (
+                    f is not None
+                    and terminals.get(f[0].id) is f[0]
+                    and f[2].seq > held[f[0].id].state.last_seq
+                ):
+                    terminal, ts, sample = f
+                    sample.received_at = now
+                else:
+                    verdict = check(d.value, directory, last_seq, now, tolerance, typed=r)
+                    if isinstance(verdict, Rejected):
+                        outgoing.append(self.rejection(d.value, verdict, received, "kafka"))
+                        continue
+                    terminal, ts = verdict.terminal, verdict.ts
+                    sample = verdict.sample(now)
                 kind = sample.kind
                 accepted[kind] = accepted.get(kind, 0) + 1
-                if verdict.ts < oldest_ts:
-                    oldest_ts = verdict.ts
-                terminal = verdict.terminal
+                if ts < oldest_ts:
+                    oldest_ts = ts
                 tid = terminal.id
                 entry = judged.get(tid)
                 if entry is None:

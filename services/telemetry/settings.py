@@ -20,6 +20,9 @@ class TelemetrySettings(ServiceSettings):
     readings_topic: str = "telemetry.readings.v1"
     timezone: str = "Asia/Shanghai"
     future_tolerance_s: float = 300.0
+    # A batch's readings first go the Rust fast path (services/telemetry/native.py); false: the
+    # Python fast path alone, as before (the oracle of the tests; bench/README.md, issue 20).
+    native_verification: bool = True
     batch_max_records: int = 5000
     batch_timeout_ms: int = 20
     silence_check_interval_s: float = 15.0

@@ -14,7 +14,9 @@ rejections, so a rejection carries exactly the reason, field and detail it alway
 path is strictly narrower than the full one (unit-tested against it): it never accepts what the
 full checks would reject. Raw bytes first try `_typed_accepted`, the same checks on a struct that
 msgspec decodes the bytes into (no dict, types checked in C); what it does not accept is decoded
-with orjson and goes the dict way above.
+with orjson and goes the dict way above. Before all this, a batch's readings go the native
+fast path (services/telemetry/native.py, Rust), narrower still; what it does not accept comes
+here.
 """
 
 from __future__ import annotations

@@ -1,0 +1,235 @@
+"""The native fast path (services/telemetry/native.py, native/) never decides differently from
+Python's checks.
+
+It may only say "accepted", and only for a reading that `check` accepts with the same terminal,
+event time and sample; it is held to `_typed_accepted` too (it accepts a subset of what the
+typed path accepts), and to accepting the plain genuine readings, so that it is not a path that
+merely never accepts. Readings are those of test_fast_verification.py: genuine ones bent the ways
+a broken or forged terminal bends them, every spelling of numbers and raw JSON, and odd event
+times here.
+"""
+
+from __future__ import annotations
+
+import gc
+from dataclasses import replace
+from typing import Any
+
+import orjson
+import pytest
+import sentinel_native
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from contracts.telemetry import sign
+from services.runtime.terminal_keys import derive_key
+from services.telemetry.domain import Sample
+from services.telemetry.native import NativeVerifier, available
+from services.telemetry.verification import Accepted, _event_time, check
+from tests.unit.telemetry.test_fast_verification import (
+    DIRECTORY,
+    FIELDS,
+    IN_RANGE,
+    KINDS,
+    MASTER,
+    MUTATED,
+    NOW,
+    ODD_VALUES,
+    _directory,
+    _genuine,
+    _mutated,
+    _raw,
+    _signed,
+    _spell,
+    _typed,
+)
+
+# `make setup` builds the extension, so a venv without it fails here rather than skipping.
+assert available(), "sentinel_native is not built: make setup"
+NATIVE = NativeVerifier(DIRECTORY)
+
+
+def _native(raw: bytes, last: int) -> Accepted | None:
+    return NATIVE.accepted(raw, lambda _: last, NOW, 300)
+
+
+def _narrower(raw: bytes, last: int) -> Accepted | None:
+    """The native verdict on `raw`, asserted to be no wider than Python's and equal where both
+    accept."""
+    native = _native(raw, last)
+    if native is None:
+        return None
+    full = check(raw, DIRECTORY, lambda _: last, NOW, 300)
+    assert isinstance(full, Accepted), f"native accepted what check rejects ({full}): {raw!r}"
+    typed = _typed(raw, last)
+    assert typed is not None, f"native accepted what the typed path leaves: {raw!r}"
+    assert native.terminal is full.terminal is typed.terminal
+    assert native.ts == full.ts == typed.ts
+    assert native.kind == full.kind and native.seq == full.seq
+    assert native.sample(1.5) == full.sample(1.5) == typed.sample(1.5)
+    assert native.reading == full.reading  # the model, built from the bytes when asked
+    return native
+
+
+@pytest.mark.parametrize("tid", list(KINDS))
+def test_a_genuine_reading_of_each_kind_takes_the_native_path(tid: str) -> None:
+    for body in (_genuine(tid), _signed(_genuine(tid) | {"interval_s": None})):
+        assert _narrower(orjson.dumps(body), 2) is not None
+
+
+def test_a_replayed_seq_is_left_to_python() -> None:
+    raw = orjson.dumps(_genuine("trm_cc", seq=5))
+    assert _narrower(raw, 4) is not None
+    assert _narrower(raw, 5) is None and _narrower(raw, 9) is None
+
+
+@settings(max_examples=1500, deadline=None)
+@given(**MUTATED)
+def test_the_native_path_never_accepts_what_python_rejects(
+    tid: str,
+    changes: dict[str, Any],
+    dropped: set[str],
+    resign: bool,
+    last: int,
+    minutes: float,
+) -> None:
+    raw = _raw(_mutated(tid, changes, dropped, resign, minutes))
+    if raw is not None:
+        _narrower(raw, last)
+
+
+@settings(max_examples=1000, deadline=None)
+@given(
+    tid=st.sampled_from(list(KINDS)),
+    values=st.fixed_dictionaries({}, optional=IN_RANGE),
+    seq=st.one_of(st.integers(0, 2**64 - 1), st.sampled_from([2**63 - 1, 2**63])),
+)
+def test_numbers_of_every_value_decide_alike(tid: str, values: dict[str, Any], seq: int) -> None:
+    wanted = {"cold_chain": {"temp_c"}, "payment": {"tx_amount"}, "footfall": set()}[KINDS[tid]]
+    wanted |= {"interval_s"} | ({"entries", "occupancy"} if KINDS[tid] == "footfall" else set())
+    body = _signed(_genuine(tid) | {k: v for k, v in values.items() if k in wanted} | {"seq": seq})
+    raw = _raw(body)
+    assert raw is not None
+    native = _narrower(raw, 2)
+    # Plain values are not left to Python: every int, and floats down to a thousandth.
+    plain = all(
+        type(v) is not float or v == 0 or abs(v) >= 1e-3 for k, v in values.items() if k in wanted
+    )
+    if plain and isinstance(check(raw, DIRECTORY, lambda _: 2, NOW, 300), Accepted):
+        assert native is not None, raw
+
+
+@settings(max_examples=600, deadline=None)
+@given(
+    tid=st.sampled_from(list(KINDS)),
+    styles=st.lists(st.integers(0, 2), min_size=10, max_size=10),
+    duplicate=st.sampled_from([None, *FIELDS]),
+    shadow=ODD_VALUES,
+    spaces=st.sampled_from(["", " ", "\n  ", "\t\r"]),
+    temp=st.floats(-60, 80),
+)
+def test_raw_json_of_every_spelling_is_never_accepted_wrongly(
+    tid: str,
+    styles: list[int],
+    duplicate: str | None,
+    shadow: Any,
+    spaces: str,
+    temp: float,
+) -> None:
+    body = _genuine(tid)
+    if KINDS[tid] == "cold_chain":
+        body = _signed(body | {"temp_c": temp})
+    items = [
+        f"{spaces}{orjson.dumps(k).decode()}:{spaces}{_spell(v, styles[i])}"
+        for i, (k, v) in enumerate(body.items())
+    ]
+    if duplicate is not None:
+        items.insert(0, f"{orjson.dumps(duplicate).decode()}:{_spell(shadow, 0)}")
+    raw = ("{" + ",".join(items) + spaces + "}").encode()
+    _narrower(raw, 2)
+    _narrower(raw + b"x", 2)  # trailing bytes
+    _narrower(raw[:-1], 2)  # cut short
+
+
+def _time(year: int, month: int, day: int, clock: str, fraction: str, offset: str) -> str:
+    return f"{year:04d}-{month:02d}-{day:02d}{clock}{fraction}{offset}"
+
+
+# Event times near and beyond what the contract takes: every separator, offset and fraction
+# length, impossible dates and times, years far from ours.
+ODD_TIMES = st.builds(
+    _time,
+    year=st.sampled_from([1, 1899, 1900, 1969, 1970, 2024, 2025, 2026, 2200, 2201, 9999]),
+    month=st.integers(0, 13),
+    day=st.integers(0, 32),
+    clock=st.builds(
+        lambda sep, h, m, s: f"{sep}{h:02d}:{m:02d}:{s:02d}",
+        st.sampled_from(["T", "t", " ", "_"]),
+        st.integers(0, 25),
+        st.integers(0, 61),
+        st.integers(0, 61),
+    ),
+    fraction=st.one_of(st.just(""), st.from_regex(r"\.[0-9]{0,11}", fullmatch=True)),
+    offset=st.sampled_from(
+        [
+            *("Z", "z", "", "+08:00", "-00:00", "+23:59", "-23:59", "+24:00", "+00:60"),
+            *("-05:30", "+0800", "+08", "Z\n", "ZZ", "+8:00", "\u0660"),
+        ]
+    ),
+)
+
+
+@settings(max_examples=2000, deadline=None)
+@given(tid=st.sampled_from(list(KINDS)), ts=ODD_TIMES)
+def test_event_times_are_read_as_python_reads_them(tid: str, ts: str) -> None:
+    raw = orjson.dumps(_signed(_genuine(tid) | {"ts": ts}))
+    native = _narrower(raw, -1)
+    epoch = _event_time(ts)
+    if native is not None:
+        assert native.ts == epoch
+    elif epoch is not None and 1900 <= int(ts[:4]) <= 2200 and ts[-6:-3] not in ("+24", "-24"):
+        # What Python takes in these years, the native path takes too (an offset of 60
+        # minutes aside), unless the reading is from the future.
+        assert epoch > NOW + 300 or ts.endswith(":60"), ts
+
+
+def test_the_directory_is_read_at_every_judgement() -> None:
+    directory = _directory()
+    verifier = NativeVerifier(directory)
+    raw = orjson.dumps(_genuine("trm_cc"))
+    first = verifier.accepted(raw, lambda _: 2, NOW, 300)
+    assert first is not None and first.terminal is directory.terminals["trm_cc"]
+    # Retired: no verdict (Python names the reason).
+    directory.terminals["trm_cc"] = replace(directory.terminals["trm_cc"], status="retired")
+    assert verifier.accepted(raw, lambda _: 2, NOW, 300) is None
+    # A new key: the old signature no longer passes, a reading signed with the new key does.
+    rotated = replace(directory.terminals["trm_cc"], status="active", key_version=2)
+    directory.terminals["trm_cc"] = rotated
+    assert verifier.accepted(raw, lambda _: 2, NOW, 300) is None
+    body = {k: v for k, v in orjson.loads(raw).items() if k != "sig"}
+    body["sig"] = sign(body, derive_key(MASTER, "trm_cc", 2))
+    again = verifier.accepted(orjson.dumps(body), lambda _: 2, NOW, 300)
+    assert again is not None and again.terminal is rotated
+    del directory.terminals["trm_cc"]
+    assert verifier.accepted(orjson.dumps(body), lambda _: 2, NOW, 300) is None
+
+
+def test_a_batch_is_judged_reading_by_reading_in_one_call() -> None:
+    raws = [orjson.dumps(_genuine("trm_cc", seq=s)) for s in (5, 6)] + [b"{", b"[]"]
+    verdicts = NativeVerifier(DIRECTORY).judge_batch(raws, NOW, 300)
+    assert [v is not None for v in verdicts] == [True, True, False, False]
+    assert [v[2].seq for v in verdicts if v is not None] == [5, 6]
+    assert all(v is None or v[0] is DIRECTORY.terminals["trm_cc"] for v in verdicts)
+
+
+def test_a_native_sample_is_a_sample_left_to_reference_counting() -> None:
+    """The extension fills `Sample`'s slots itself; the class must still have exactly them, and
+    an instance holds no container, so the cyclic collector need not track it."""
+    [fast] = NATIVE.judge_batch([orjson.dumps(_genuine("trm_pay"))], NOW, 300)
+    assert fast is not None
+    terminal, ts, sample = fast
+    assert terminal is DIRECTORY.terminals["trm_pay"]
+    assert type(sample) is Sample and not gc.is_tracked(sample)
+    assert sample == Sample(5, ts, "payment", None, None, None, None, 7, 312.5, 0, 900)
+    with pytest.raises(TypeError, match="slots"):
+        sentinel_native.Verifier(DIRECTORY.terminals, DIRECTORY.key, Accepted)
