@@ -21,11 +21,11 @@ import sentinel_native
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from contracts.telemetry import sign
+from contracts.telemetry import INTERVAL_RANGE_S, PHYSICAL_RANGES, sign
 from services.runtime.terminal_keys import derive_key
 from services.telemetry.domain import Sample
 from services.telemetry.native import NativeVerifier, available
-from services.telemetry.verification import Accepted, _event_time, check
+from services.telemetry.verification import Accepted, Rejected, _event_time, check
 from tests.unit.telemetry.test_fast_verification import (
     DIRECTORY,
     FIELDS,
@@ -233,3 +233,28 @@ def test_a_native_sample_is_a_sample_left_to_reference_counting() -> None:
     assert sample == Sample(5, ts, "payment", None, None, None, None, 7, 312.5, 0, 900)
     with pytest.raises(TypeError, match="slots"):
         sentinel_native.Verifier(DIRECTORY.terminals, DIRECTORY.key, Accepted)
+
+
+# The extension keeps its own copy of the contract's bounds (native/src/reading.rs): each one is
+# held here to PHYSICAL_RANGES and INTERVAL_RANGE_S, at the bound and one step beyond it.
+_BOUNDS = [
+    (kind, name, bounds)
+    for kind, names in PHYSICAL_RANGES.items()
+    for name, bounds in names.items()
+] + [(kind, "interval_s", INTERVAL_RANGE_S) for kind in PHYSICAL_RANGES]
+
+
+@pytest.mark.parametrize(("kind", "name", "bounds"), _BOUNDS)
+def test_the_native_bounds_are_the_contracts(
+    kind: str, name: str, bounds: tuple[float, float]
+) -> None:
+    tid = next(t for t, k in KINDS.items() if k == kind)
+    low, high = bounds
+    step = 1 if type(low) is int else 0.5
+    for value, inside in ((low, True), (high, True), (low - step, False), (high + step, False)):
+        raw = orjson.dumps(_signed(_genuine(tid) | {name: value}))
+        native = _narrower(raw, 2)
+        assert (native is not None) is inside, (name, value)
+        if not inside:
+            verdict = check(raw, DIRECTORY, lambda _: 2, NOW, 300)
+            assert isinstance(verdict, Rejected) and verdict.field == name, verdict
