@@ -424,6 +424,18 @@ def test_raw_json_of_every_spelling_decides_alike(
     spaces: str,
     temp: float,
 ) -> None:
+    raw = spelled(tid, styles, duplicate, shadow, spaces, temp)
+    # A key twice: both readers keep the last value (the signed one), but msgspec checks the
+    # type of the first one too, so a shadowed value of the wrong type leaves the reading to the
+    # dict path, which accepts it (`exact=False`).
+    _alike(raw, 2, exact=duplicate is None)
+
+
+def spelled(
+    tid: str, styles: list[int], duplicate: str | None, shadow: Any, spaces: str, temp: float
+) -> bytes:
+    """A genuine reading of `tid` written by hand: each value in the spelling `styles` picks,
+    `spaces` around the members, `duplicate` first with the value `shadow` when given."""
     body = _genuine(tid)
     if KINDS[tid] == "cold_chain":
         body = _signed(body | {"temp_c": temp})
@@ -431,10 +443,6 @@ def test_raw_json_of_every_spelling_decides_alike(
         f"{spaces}{orjson.dumps(k).decode()}:{spaces}{_spell(v, styles[i])}"
         for i, (k, v) in enumerate(body.items())
     ]
-    # A key twice: both readers keep the last value (the signed one), but msgspec checks the
-    # type of the first one too, so a shadowed value of the wrong type leaves the reading to the
-    # dict path, which accepts it (`exact=False`).
     if duplicate is not None:
         items.insert(0, f"{orjson.dumps(duplicate).decode()}:{_spell(shadow, 0)}")
-    raw = ("{" + ",".join(items) + spaces + "}").encode()
-    _alike(raw, 2, exact=duplicate is None)
+    return ("{" + ",".join(items) + spaces + "}").encode()

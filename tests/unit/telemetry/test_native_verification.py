@@ -40,8 +40,8 @@ from tests.unit.telemetry.test_fast_verification import (
     _mutated,
     _raw,
     _signed,
-    _spell,
     _typed,
+    spelled,
 )
 
 # `make setup` builds the extension, so a venv without it fails here rather than skipping.
@@ -136,16 +136,7 @@ def test_raw_json_of_every_spelling_is_never_accepted_wrongly(
     spaces: str,
     temp: float,
 ) -> None:
-    body = _genuine(tid)
-    if KINDS[tid] == "cold_chain":
-        body = _signed(body | {"temp_c": temp})
-    items = [
-        f"{spaces}{orjson.dumps(k).decode()}:{spaces}{_spell(v, styles[i])}"
-        for i, (k, v) in enumerate(body.items())
-    ]
-    if duplicate is not None:
-        items.insert(0, f"{orjson.dumps(duplicate).decode()}:{_spell(shadow, 0)}")
-    raw = ("{" + ",".join(items) + spaces + "}").encode()
+    raw = spelled(tid, styles, duplicate, shadow, spaces, temp)
     _narrower(raw, 2)
     _narrower(raw + b"x", 2)  # trailing bytes
     _narrower(raw[:-1], 2)  # cut short
