@@ -244,16 +244,22 @@ m.outbox_pending.set(7)
 """
 
 
+def _summed(directory: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[str, dict[str, float]]:
+    """/metrics as a worker renders it from every worker's files in `directory`, and its
+    samples by series."""
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(directory))
+    text = Metrics("svc").render().decode()
+    samples = [line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#")]
+    return text, {name: float(value) for name, value in samples}
+
+
 def test_metrics_of_several_workers_add_up_under_the_single_process_names(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
     for handled, partition in ((3, "0"), (4, "1"), (5, "1")):
         subprocess.run([sys.executable, "-c", WORKER, str(handled), partition], env=env, check=True)
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    text = Metrics("svc").render().decode()
-    samples = [line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#")]
-    lines = {name: float(value) for name, value in samples}
+    text, lines = _summed(tmp_path, monkeypatch)
     assert lines['sentinel_svc_events_consumed_total{outcome="handled",topic="t"}'] == 12
     # The processes above exited, but were never marked dead: their live gauges still count.
     assert lines['sentinel_svc_consumer_lag_messages{partition="0",topic="t"}'] == 3
@@ -286,9 +292,6 @@ def test_a_worker_that_lost_a_partition_adds_nothing_for_it_to_the_sum(
     subprocess.run([sys.executable, "-c", LOSES_A_PARTITION], env=env, check=True)
     # The worker that took partition 0 over reports its lag there.
     subprocess.run([sys.executable, "-c", WORKER, "4", "0"], env=env, check=True)
-    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
-    text = Metrics("svc").render().decode()
-    samples = [line.rsplit(" ", 1) for line in text.splitlines() if not line.startswith("#")]
-    lines = {name: float(value) for name, value in samples}
+    _, lines = _summed(tmp_path, monkeypatch)
     assert lines['sentinel_svc_consumer_lag_messages{partition="0",topic="t"}'] == 4
     assert lines['sentinel_svc_consumer_lag_messages{partition="1",topic="t"}'] == 2
