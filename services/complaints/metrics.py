@@ -33,6 +33,8 @@ class ComplaintsMetrics:
             "Complaints marked overdue, by clock (acceptance, mediation)",
             ["clock"],
         )
+        for clock in ("acceptance", "mediation"):  # at 0: increase() sees the first one
+            self.overdue.labels(clock)
         self.duplicates = base.counter(
             "duplicates_linked_total",
             "Complaints linked to an earlier one as duplicates, by category",

@@ -40,6 +40,8 @@ class InspectionMetrics:
             "Tasks and rectification orders marked overdue, by entity",
             ["entity"],
         )
+        for entity in ("task", "rectification"):  # at 0: increase() sees the first one
+            self.overdue.labels(entity)
         self.plans = base.counter(
             "patrol_plan_changes_total",
             "Patrol plan changes: started, regraded (a newer credit score), stale (a score or "

@@ -235,6 +235,10 @@ class Messaging:
                 self._hold(message.consumer, stalled)
 
         on_message.__name__ = take.__name__
+        # The topic's dead-letter count exists at 0 from the start, so that increase() sees the
+        # first dead letter: the alert's other way to see it, the counter's `_created` series,
+        # is not exported by a service run as workers (deploy/prometheus/alerts.yml).
+        self.metrics.dead_lettered.labels(topic)
         subscriber = self.broker.subscriber(
             topic,
             group_id=group,

@@ -3,6 +3,7 @@ Postgres, in-process apps."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -188,7 +189,13 @@ async def test_claim_complete_major_orders_rectification_verify_fail_then_overdu
     [order] = (await stack.inspection.get("/rectifications", headers=li)).json()["items"]
     assert order["overdue_at"] is not None and order["state"] == "open"
     metrics = (await stack.inspection.get("/metrics")).text
-    assert 'sentinel_inspection_overdue_marked_total{entity="rectification"}' in metrics
+    # The series exists at 0 from the start (for the alert's increase()): it must have counted.
+    marked = re.search(
+        r'^sentinel_inspection_overdue_marked_total\{entity="rectification"\} (\S+)$',
+        metrics,
+        re.MULTILINE,
+    )
+    assert marked is not None and float(marked.group(1)) >= 1
     assert (
         'sentinel_inspection_task_transitions_total{reason_kind="risk",transition="completed"}'
         in metrics
