@@ -74,10 +74,27 @@ class KeycloakAdmin:
         self.close()
 
     # -- plumbing --------------------------------------------------------------------------
+    def _send(self, method: str, url: str, within_s: float = 30.0, **kwargs: Any) -> httpx.Response:
+        """The provider's answer, asked again while it has trouble of its own (a 5xx or no
+        answer): after its database restarted (the fault tests restart the one it shares), its
+        first query on a pooled connection fails and the pool replaces that connection."""
+        deadline = time.monotonic() + within_s
+        while True:
+            try:
+                r = self._http.request(method, url, **kwargs)
+            except httpx.TransportError:
+                if time.monotonic() > deadline:
+                    raise
+            else:
+                if r.status_code < 500 or time.monotonic() > deadline:
+                    return r
+            time.sleep(0.5)
+
     def _auth(self) -> dict[str, str]:
         if time.monotonic() >= self._token_until:
             user, password = self._credentials
-            r = self._http.post(
+            r = self._send(
+                "POST",
                 f"{self.base_url}/realms/master/protocol/openid-connect/token",
                 data={
                     "grant_type": "password",
@@ -95,7 +112,7 @@ class KeycloakAdmin:
 
     def _call(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
         url = f"{self.base_url}/admin{path}"
-        r = self._http.request(method, url, headers=self._auth(), **kwargs)
+        r = self._send(method, url, headers=self._auth(), **kwargs)
         if r.status_code >= 400 and r.status_code != 404:
             raise IdentityError(f"{method} {path}: {r.status_code} {r.text[:300]}")
         return r

@@ -16,6 +16,7 @@ import pytest
 
 from deploy.identity.keycloak import KeycloakAdmin
 from deploy.local import demo, identity, stack
+from sentinel_cli.identity import IdentityError
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -331,3 +332,24 @@ def test_a_console_address_is_registered_once_with_its_origin_and_removed_again(
     admin.remove_redirect_uri("sentinel-console", uri)
     assert (admin.stored["redirectUris"], admin.stored["webOrigins"]) == (["a/*"], ["+"])
     admin.close()
+
+
+def test_the_admin_client_asks_again_while_the_provider_fails_on_its_database() -> None:
+    """A 500 (its pooled database connection died in a restart) is asked again; a 4xx is not."""
+    answers = iter([500, 500, 200, 200, 403])
+    seen: list[str] = []
+
+    def provider(request: httpx.Request) -> httpx.Response:
+        seen.append(request.url.path)
+        status = next(answers)
+        body = {"access_token": "t", "expires_in": 60} if status == 200 else {"error": "x"}
+        return httpx.Response(status, json=body)
+
+    admin = KeycloakAdmin("http://provider", "admin", "pw")
+    admin._http = httpx.Client(transport=httpx.MockTransport(provider))
+    assert admin._call("GET", "/realms/sentinel").status_code == 200
+    token_path = "/realms/master/protocol/openid-connect/token"
+    assert seen == [token_path, token_path, token_path, "/admin/realms/sentinel"]
+    with pytest.raises(IdentityError, match="403"):
+        admin._call("GET", "/realms/other")
+    assert len(seen) == 5  # a refusal is final
