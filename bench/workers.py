@@ -13,7 +13,8 @@ admin client's describe). The window opens at the first scrape at which the grou
 with every worker holding partitions and readings are being accepted (a second worker's join
 and its rebalance are not throughput), and closes at the scrape that counts every reading.
 Reported: readings/s in the window, CPU of the whole process tree per 1,000 readings (parent
-and workers, from /proc), and the ratio of 2 workers to 1.
+and workers, from /proc), and the ratio of 2 workers to 1. `BENCH_WORKERS_LOG=PATH` keeps each
+run's service log in `PATH.<workers>`, at `BENCH_WORKERS_LOG_LEVEL` (default WARNING).
 """
 
 from __future__ import annotations
@@ -152,10 +153,11 @@ async def serve(
         "TELEMETRY_REPLICA_ID": replica,
         "TELEMETRY_HTTP_PORT": str(port),
         "TELEMETRY_OUTBOX_POLL_INTERVAL_S": "0.02",
-        "TELEMETRY_LOG_LEVEL": "WARNING",
+        "TELEMETRY_LOG_LEVEL": os.environ.get("BENCH_WORKERS_LOG_LEVEL", "WARNING"),
     }
     command = [sys.executable, "-m", "services.telemetry", "--workers", str(workers)]
-    with tempfile.TemporaryFile() as log:
+    keep = os.environ.get("BENCH_WORKERS_LOG")  # a file to keep the service's log in
+    with open(f"{keep}.{workers}", "w+b") if keep else tempfile.TemporaryFile() as log:  # noqa: ASYNC230 (before the service starts)
         proc = await asyncio.create_subprocess_exec(
             *command, cwd=ROOT, env=env, stdout=log, stderr=log
         )

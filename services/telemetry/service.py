@@ -24,7 +24,8 @@ pending offset, else the stored one): a partition that starts further on is rewo
 expected offset (`rewind`) and its records are left for then. Before anything pending is
 written, the stored offsets and the states' revs are checked to be the ones it was judged on; if
 another replica moved them (it took the partitions over and replayed from the stored offsets),
-everything pending is dropped (`Superseded`) and the batch is retried.
+everything pending is dropped (`Superseded`) and the batch is judged again at once, as a
+process that has just started would judge it.
 """
 
 from __future__ import annotations
@@ -200,7 +201,17 @@ class Telemetry:
         started = time.perf_counter()
         async with self.lock:
             try:
-                await self._handle(deliveries)
+                try:
+                    await self._handle(deliveries)
+                except Superseded as exc:
+                    # What the pending batches were judged on moved (a rebalance gave their
+                    # partitions to another replica, which wrote them): they are dropped and the
+                    # batch is judged again at once, as by a process that has just started; with
+                    # nothing pending it cannot be superseded again. Record by record instead,
+                    # every record of a partition left behind paid a rewind and a transaction:
+                    # 35 s for a batch of 5,000 after each rebalance (docs/operations.md).
+                    self._forget(exc)
+                    await self._handle(deliveries)
             except BaseException as exc:
                 # States were mutated in place by a transaction that did not commit; pending
                 # batches are read again from the stored offsets.

@@ -17,7 +17,7 @@ from services.runtime.unit_of_work import FakeUnitOfWork
 from services.telemetry.fakes import FakeOffsets, FakeTelemetryStore, fake_stores, snapshot
 from services.telemetry.metrics import TelemetryMetrics
 from services.telemetry.projections import Directory
-from services.telemetry.service import Superseded, Telemetry
+from services.telemetry.service import Telemetry
 from services.telemetry.settings import TelemetrySettings
 from services.telemetry.store import RiskQuery, Stores
 from tests.support.readings import Terminal
@@ -256,10 +256,38 @@ async def test_pending_batches_of_a_partition_another_replica_took_over_are_drop
     await other.telemetry.handle_batch(world.deliveries(readings[:5], at=0))
     await other.telemetry.flush()
     assert world.offsets.next == {KEY: 5}
-    with pytest.raises(Superseded):
-        await first.telemetry.handle_batch(world.deliveries(readings[5:]))
-    assert first.telemetry.pending.batches == 0 and first.telemetry.held == {}
+    await first.telemetry.handle_batch(world.deliveries(readings[5:]))
+    # Its own pending batch is dropped, the batch in hand judged again on what the other wrote.
+    assert world.node.telemetry.pending.batches == 0
+    assert first.telemetry.pending.batches == 1 and first.consumer.rewound == []
     assert world.store.states["trm_1"].last_seq == readings[4]["seq"]  # the other's, kept
+    assert first.telemetry.pending.offsets == {KEY: 10}
+    assert first.telemetry.held["trm_1"].state.last_seq == readings[9]["seq"]
+
+
+async def test_a_superseded_batch_behind_the_stored_offset_rewinds_once_not_per_record() -> None:
+    """The other replica stored less than the batch in hand starts at: the batch is judged again
+    at once, its partition rewound to the stored offset once, and its records left for then
+    (record by record, each one rewound the consumer and took a transaction of its own)."""
+    world = World(state_flush_batches=100, state_flush_interval_s=3600)
+    readings = world.series(20, [3.0] * 12)
+    first = world.node
+    await world.batch(readings[:5])
+    other = world.restart()
+    await other.telemetry.handle_batch(world.deliveries(readings[:3], at=0))
+    await other.telemetry.flush()
+    assert world.offsets.next == {KEY: 3}
+    commits, rollbacks = world.uow.commits, world.uow.rollbacks
+    await first.telemetry.handle_batch(world.deliveries(readings[5:]))
+    assert first.consumer.rewound == [(TOPIC, 0, 3)]
+    # Two transactions for the five records: the superseded one and the one judging it again.
+    assert (world.uow.commits - commits, world.uow.rollbacks - rollbacks) == (1, 1)
+    assert first.telemetry.pending.states == {} and first.telemetry.pending.offsets == {}
+    # Kafka delivers again from the offset it was rewound to: judged once, on the other's state.
+    await first.telemetry.handle_batch(world.deliveries(readings[3:], at=3))
+    await first.telemetry.flush()
+    assert world.offsets.next == {KEY: 12}
+    assert world.store.states["trm_1"].last_seq == readings[-1]["seq"]
 
 
 async def test_a_flush_of_batches_another_replica_took_over_drops_them() -> None:
