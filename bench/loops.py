@@ -1,10 +1,14 @@
-"""The event loop a benchmark runs on: the standard asyncio loop or uvloop, chosen per run."""
+"""The event loop a benchmark runs on: the standard asyncio loop or uvloop, chosen per run; and
+the collector's threshold a service process runs with (services/runtime/gc_tuning.py), since
+the benchmarks run services in their own process, beside the baselines they are compared with."""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
+
+from services.runtime.gc_tuning import tune_gc
 
 T = TypeVar("T")
 LOOPS = ("asyncio", "uvloop")
@@ -21,5 +25,6 @@ def factory(name: str) -> Callable[[], asyncio.AbstractEventLoop] | None:
 
 
 def run(main: Coroutine[Any, Any, T], name: str = "asyncio") -> T:
+    tune_gc()
     with asyncio.Runner(loop_factory=factory(name)) as runner:
         return runner.run(main)

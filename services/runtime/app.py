@@ -32,6 +32,7 @@ from services.runtime import docs, errors
 from services.runtime import logging as jsonlog
 from services.runtime.auth import token_verifier
 from services.runtime.db import connect, create_pool
+from services.runtime.gc_tuning import tune_gc
 from services.runtime.messaging import Delivery, Handler, Messaging
 from services.runtime.metrics import Metrics
 from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
@@ -392,6 +393,7 @@ def run(app: FastAPI, settings: ServiceSettings) -> None:
 def serve(config: uvicorn.Config, sockets: list[socket.socket] | None = None) -> None:
     """Serve until a signal stops the server; exit 3 (uvicorn's start-up failure) if the app
     never started (its lifespan failed: a dependency never answered, a migration failed)."""
+    tune_gc()
     server = uvicorn.Server(config)
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=sockets)
