@@ -114,8 +114,11 @@ async def _round(kafka_url: str, database_url: str, parts: set[str], n: int, loo
             print(f"  Quix Streams peer unavailable: {exc}", file=sys.stderr)
     if "latency" in parts:
         lat = await telemetry.latency(kafka_url, database_url, loop=loop)
-        out["reading -> risk p50 ms"] = 1000 * _pct(lat, 50)
-        out["reading -> risk p99 ms"] = 1000 * _pct(lat, 99)
+        out["reading -> risk p50 ms"] = 1000 * _pct(lat.total, 50)
+        out["reading -> risk p99 ms"] = 1000 * _pct(lat.total, 99)
+        for stage, seconds in lat.stages.items():
+            out[f"  {stage} p50 ms"] = 1000 * _pct(seconds, 50)
+            out[f"  {stage} p99 ms"] = 1000 * _pct(seconds, 99)
     if "task" in parts:
         lat = await inspection.risk_to_task(kafka_url, database_url)
         out["risk -> task p50 ms"] = 1000 * _pct(lat, 50)
