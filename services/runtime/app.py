@@ -17,7 +17,7 @@ import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import asyncpg
 import uvicorn
@@ -32,14 +32,16 @@ from services.runtime import docs, errors
 from services.runtime import logging as jsonlog
 from services.runtime.auth import token_verifier
 from services.runtime.db import connect, create_pool
+from services.runtime.delivery import BatchHandler
 from services.runtime.gc_tuning import tune_gc
-from services.runtime.messaging import Delivery, Handler, Messaging
+from services.runtime.messaging import Handler, Messaging
 from services.runtime.metrics import Metrics
 from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
 from services.runtime.outbox import OutboxRelay, enqueue, enqueue_many, purge_published
-from services.runtime.projection import Projections, replica_name
+from services.runtime.projection import Projections, in_order, replica_name
 from services.runtime.settings import ServiceSettings
 
+T = TypeVar("T")
 log = logging.getLogger(__name__)
 Job = Callable[["Service"], Awaitable[Any]]
 ASYNCAPI = Path(contracts.__file__).resolve().parent / "asyncapi.yaml"
@@ -87,18 +89,25 @@ class Service:
 
     def project(self, topic: str, handler: Handler, *, view: str) -> None:
         """Keep a view of the compacted `topic` that this replica reads whole
-        (services/runtime/projection.py); the service is ready once every view caught up."""
+        (services/runtime/projection.py); the service is ready once every view caught up.
+        `handler` takes the snapshots one at a time."""
+        self.project_batches(topic, in_order(handler), view=view)
+
+    def project_batches(self, topic: str, handler: BatchHandler, *, view: str) -> None:
+        """`project`, for a view that writes a whole batch of snapshots at once."""
         if not self.projections.views:
             self.ready_checks["projections"] = self.projections.ready.is_set
             self.after_start(self.projections.catch_up)
         self.projections.add(topic, handler, view)
 
-    def with_pool(self, handler: Callable[[asyncpg.Pool, Delivery], Awaitable[None]]) -> Handler:
-        """`handler` called with this service's pool and each delivery (a view's writer: the
-        pool exists only once the service started)."""
+    def with_pool(
+        self, handler: Callable[[asyncpg.Pool, T], Awaitable[None]]
+    ) -> Callable[[T], Awaitable[None]]:
+        """`handler` called with this service's pool and each delivery, or each batch (a view's
+        writer: the pool exists only once the service started)."""
 
-        async def handle(delivery: Delivery) -> None:
-            await handler(self.pool, delivery)
+        async def handle(taken: T) -> None:
+            await handler(self.pool, taken)
 
         handle.__name__ = getattr(handler, "__name__", "handler")
         return handle

@@ -20,7 +20,7 @@ Districts are known through their markets: a market's snapshot names its distric
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import asyncpg
@@ -61,7 +61,7 @@ class RegistryDirectory:
 
         markets, merchants = topics.REGISTRY_MARKETS.name, topics.REGISTRY_MERCHANTS.name
         service.project(markets, service.with_pool(self.on_market), view="markets")
-        service.project(merchants, service.with_pool(self.on_merchant), view="merchants")
+        service.project_batches(merchants, service.with_pool(self.on_merchants), view="merchants")
         service.on_start(lambda: self.load(service.pool))
         self.caught_up = service.projections.ready
 
@@ -129,9 +129,11 @@ class RegistryDirectory:
         # Another replica may have stored it first: the memory takes it all the same.
         self._keep_market(market)
 
-    async def on_merchant(self, pool: asyncpg.Pool, delivery: Delivery) -> None:
-        merchant = delivery.envelope(MerchantUpserted).data
-        await pool.execute(
+    async def on_merchants(self, pool: asyncpg.Pool, deliveries: Sequence[Delivery]) -> None:
+        """A batch of merchant snapshots in one statement (executemany is one transaction): a
+        city's tens of thousands of merchants, read by a new replica before it is ready."""
+        merchants = [d.envelope(MerchantUpserted).data for d in deliveries]
+        await pool.executemany(
             """INSERT INTO directory_merchants
                    (id, market_id, district, stall_no, status, version, snapshot)
                VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -140,7 +142,13 @@ class RegistryDirectory:
                    stall_no = EXCLUDED.stall_no, status = EXCLUDED.status,
                    version = EXCLUDED.version, snapshot = EXCLUDED.snapshot
                WHERE directory_merchants.version < EXCLUDED.version""",
-            merchant.merchant_id, merchant.market_id, merchant.district, merchant.stall_no,
-            merchant.status, merchant.version, merchant.model_dump(mode="json"),
+            [
+                (
+                    m.merchant_id, m.market_id, m.district, m.stall_no, m.status, m.version,
+                    m.model_dump(mode="json"),
+                )
+                for m in merchants
+            ],
         )  # fmt: skip
-        self._keep_merchant(merchant)
+        for merchant in merchants:
+            self._keep_merchant(merchant)

@@ -80,11 +80,16 @@ class Directory:
         for r in await pool.fetch("SELECT * FROM markets"):
             self.markets[r["id"]] = MarketInfo(**dict(r))
 
-    async def on_terminal(self, pool: asyncpg.Pool, delivery: Delivery) -> None:
-        data = delivery.envelope(TerminalUpserted).data
-        info = TerminalInfo(**_view(data, TerminalInfo, id=data.terminal_id))
-        await _upsert(pool, "terminals", info)
-        keep_newer(self.terminals, info.id, info)
+    async def on_terminals(self, pool: asyncpg.Pool, deliveries: Sequence[Delivery]) -> None:
+        """A batch of terminal snapshots in one statement: a new replica reads them all before
+        it is ready (services/runtime/projection.py)."""
+        infos = []
+        for delivery in deliveries:
+            data = delivery.envelope(TerminalUpserted).data
+            infos.append(TerminalInfo(**_view(data, TerminalInfo, id=data.terminal_id)))
+        await _upsert(pool, "terminals", infos)
+        for info in infos:
+            keep_newer(self.terminals, info.id, info)
 
     async def on_market(self, pool: asyncpg.Pool, delivery: Delivery) -> None:
         data = delivery.envelope(MarketUpserted).data
@@ -92,7 +97,7 @@ class Directory:
         info = MarketInfo(
             **_view(data, MarketInfo, id=data.market_id, opens=hours.open, closes=hours.close)
         )
-        await _upsert(pool, "markets", info)
+        await _upsert(pool, "markets", [info])
         keep_newer(self.markets, info.id, info)
 
 
@@ -122,5 +127,9 @@ _COLUMNS = {
 _UPSERTS = {table: _upsert_sql(table, columns) for table, columns in _COLUMNS.items()}
 
 
-async def _upsert(pool: asyncpg.Pool, table: str, info: TerminalInfo | MarketInfo) -> None:
-    await pool.execute(_UPSERTS[table], *(getattr(info, c) for c in _COLUMNS[table]))
+async def _upsert(
+    pool: asyncpg.Pool, table: str, infos: Sequence[TerminalInfo] | Sequence[MarketInfo]
+) -> None:
+    """The rows in one statement; executemany runs in a transaction of its own."""
+    columns = _COLUMNS[table]
+    await pool.executemany(_UPSERTS[table], [[getattr(i, c) for c in columns] for i in infos])
