@@ -258,7 +258,7 @@ async def latency(
         # The first probe goes after `warm_up_s` at the rate: in the first 0.3 s of sending, the
         # sender's pacing and the replica's fetches stalled together for 100-250 ms in about
         # half the runs (the replica's loop never lagged 20 ms), which set p99 alone; the figure
-        # is the steady state's (bench/README.md, "Reading -> risk latency").
+        # is the steady state's (bench/README.md, "Latency").
         warm_up = int(rate * warm_up_s)
         total = warm_up + int(rate * seconds)
         probe_every = (total - warm_up) // probes

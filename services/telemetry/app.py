@@ -41,7 +41,7 @@ def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now
 
     terminals, markets = topics.REGISTRY_TERMINALS.name, topics.REGISTRY_MARKETS.name
     service.project_batches(terminals, service.with_pool(directory.on_terminals), view="terminals")
-    service.project(markets, service.with_pool(directory.on_market), view="markets")
+    service.project_batches(markets, service.with_pool(directory.on_markets), view="markets")
     service.messaging.subscribe_batch(
         settings.readings_topic,
         telemetry.handle_batch,

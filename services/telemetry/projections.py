@@ -91,14 +91,22 @@ class Directory:
         for info in infos:
             keep_newer(self.terminals, info.id, info)
 
-    async def on_market(self, pool: asyncpg.Pool, delivery: Delivery) -> None:
-        data = delivery.envelope(MarketUpserted).data
-        hours = data.opening_hours
-        info = MarketInfo(
-            **_view(data, MarketInfo, id=data.market_id, opens=hours.open, closes=hours.close)
-        )
-        await _upsert(pool, "markets", [info])
-        keep_newer(self.markets, info.id, info)
+    async def on_markets(self, pool: asyncpg.Pool, deliveries: Sequence[Delivery]) -> None:
+        """A batch of market snapshots in one statement, as terminals."""
+        infos = []
+        for delivery in deliveries:
+            data = delivery.envelope(MarketUpserted).data
+            hours = data.opening_hours
+            infos.append(
+                MarketInfo(
+                    **_view(
+                        data, MarketInfo, id=data.market_id, opens=hours.open, closes=hours.close
+                    )
+                )
+            )
+        await _upsert(pool, "markets", infos)
+        for info in infos:
+            keep_newer(self.markets, info.id, info)
 
 
 def _view(data: object, view: type, **renamed: Any) -> dict[str, Any]:

@@ -60,7 +60,9 @@ async def test_a_batch_ends_as_one_at_a_time_would_and_parks_only_its_poison(
     try:
         # One partition, sent before the replica starts: its first poll takes them as a batch.
         for value in values:
-            await producer.send_and_wait(topic, value, partition=0, headers=[("ce_type", b"x")])
+            await producer.send_and_wait(
+                topic, value, partition=0, headers=[("ce_type", EVENT.encode())]
+            )
     finally:
         await producer.stop()
 
