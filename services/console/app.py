@@ -23,11 +23,13 @@ from services.console.sessions import SessionStore
 from services.console.settings import SERVICES, ConsoleSettings
 from services.console.web import (
     CsrfRefused,
+    NotAllowed,
     OutOfScope,
     Refused,
     failed,
     is_htmx,
     optional_person,
+    refused,
     render,
 )
 
@@ -127,8 +129,12 @@ def build(
             message=f"该{exc.what}不存在或不在您的辖区内。",
         )
 
+    @app.exception_handler(NotAllowed)
+    async def not_allowed(request: Request, exc: NotAllowed) -> Response:
+        return refused(request, exc.who, exc.message)
+
     @app.exception_handler(Refused)
-    async def refused(request: Request, exc: Refused) -> Response:
+    async def service_refused(request: Request, exc: Refused) -> Response:
         who = await optional_person(request)
         return exc.page(request, who, exc.exc) if who else failed(request, None, exc.exc)
 

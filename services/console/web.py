@@ -253,9 +253,45 @@ def unavailable_503(exc: ApiError) -> int:
     return 503 if isinstance(exc, Unavailable) else exc.status
 
 
-def refused(request: Request, who: Session, message: str = "您的角色无权查看此页面。") -> Response:
+NOT_YOURS = "您的角色无权查看此页面。"
+
+
+def refused(request: Request, who: Session, message: str = NOT_YOURS) -> Response:
     """The person's role may not see or do this: a 403 page saying who may."""
     return render(request, "error.html", who, status_code=403, title="无权访问", message=message)
+
+
+class NotAllowed(Exception):
+    """Raised by `may_see`/`may_do`; the app answers with `refused`'s page."""
+
+    def __init__(self, who: Session, message: str) -> None:
+        super().__init__(message)
+        self.who = who
+        self.message = message
+
+
+def _holding(
+    signed_in: Callable[..., Awaitable[Session]], roles: tuple[str, ...], message: str
+) -> Any:
+    # A default, not Annotated: this module's annotations are strings, and `signed_in` is a
+    # closure variable that FastAPI could not resolve from them.
+    async def check(who: Session = Depends(signed_in)) -> Session:  # noqa: B008
+        if not who.principal.holds(*roles):
+            raise NotAllowed(who, message)
+        return who
+
+    return Depends(check)
+
+
+def may_see(*roles: str, message: str = NOT_YOURS) -> Any:
+    """Who may see a page, in its signature (`who: Annotated[Session, may_see(...)]`), so that no
+    route can forget the check."""
+    return _holding(person, roles, message)
+
+
+def may_do(*roles: str, message: str = NOT_YOURS) -> Any:
+    """Who may post a form: the CSRF check first (as `Acting`), then the roles."""
+    return _holding(csrf_checked, roles, message)
 
 
 def failed(request: Request, who: Session | None, exc: ApiError, **page: Any) -> Response:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import date, timedelta
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
@@ -26,11 +26,12 @@ from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.web import (
-    Acting,
     Person,
     Services,
     above_form,
     field_errors,
+    may_do,
+    may_see,
     needed,
     optional,
     refused,
@@ -46,6 +47,11 @@ T = TypeVar("T")
 
 READERS = ("leader", "department", "clerk", "inspector")  # a district's duties
 REPORTERS = ("clerk", "inspector")  # 专班汇报 is filed by them
+
+Reader = Annotated[Session, may_see(*READERS)]
+ReporterActing = Annotated[
+    Session, may_do(*REPORTERS, message="专班汇报由本区登记员或检查员提交。")
+]
 PARALLEL = 8  # campaign calls at once for a district's markets
 DONE = {"filed": "专班汇报已提交"}
 
@@ -151,9 +157,7 @@ def due_order(row: dict[str, Any]) -> tuple[int, str, str]:
 
 
 @router.get("/staff/reports")
-async def reports_page(request: Request, who: Person, services: Services) -> Response:
-    if not who.principal.holds(*READERS):
-        return refused(request, who)
+async def reports_page(request: Request, who: Reader, services: Services) -> Response:
     markets = await district_markets(services, who)
     token = who.access_token
     bodies = await each(
@@ -197,19 +201,15 @@ async def _report_page(
 
 @router.get("/staff/reports/{market_id}")
 async def report_page(
-    request: Request, market_id: str, who: Person, services: Services
+    request: Request, market_id: str, who: Reader, services: Services
 ) -> Response:
-    if not who.principal.holds(*READERS):
-        return refused(request, who)
     return await _report_page(request, who, services, market_id, Form.done(request, DONE))
 
 
 @router.post("/staff/reports/{market_id}")
 async def file_report(
-    request: Request, market_id: str, who: Acting, services: Services
+    request: Request, market_id: str, who: ReporterActing, services: Services
 ) -> Response:
-    if not who.principal.holds(*REPORTERS):
-        return refused(request, who, "专班汇报由本区登记员或检查员提交。")
     values = await typed(request, "progress", "problems", "next_steps")
     body = {
         "progress": values["progress"],

@@ -12,7 +12,7 @@ do what; its refusal is shown beside the field it names, with what was typed kep
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
@@ -22,13 +22,12 @@ from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.web import (
-    Acting,
-    Person,
     Services,
     above_form,
     days_left,
+    may_do,
+    may_see,
     needed,
-    refused,
     text,
     today,
     typed,
@@ -39,6 +38,9 @@ router = APIRouter()
 
 READERS = ("clerk", "inspector", "leader")
 WRITERS = ("clerk", "inspector")
+REFUSAL = "曝光整改由登记员、检查员办理，领导查阅。"
+Reader = Annotated[Session, may_see(*READERS, message=REFUSAL)]
+Writer = Annotated[Session, may_do(*WRITERS, message=REFUSAL)]
 VIEWS = {"open": "未整改", "resolved": "已整改"}
 DEFAULT_RECTIFY_DAYS = 15
 FIELDS = ("market_id", "source", "reference", "title", "details", "rectify_by")
@@ -83,17 +85,8 @@ async def _markets(services: Backend, who: Session) -> list[dict[str, Any]]:
     return sorted(found, key=lambda m: (str(m.get("district", "")), str(m.get("name", ""))))
 
 
-def _refused(request: Request, who: Session) -> Response:
-    return refused(request, who, "曝光整改由登记员、检查员办理，领导查阅。")
-
-
 async def _page(
-    request: Request,
-    who: Session,
-    services: Backend,
-    form: Form = BLANK,
-    *,
-    view: str = "open",
+    request: Request, who: Session, services: Backend, form: Form = BLANK, *, view: str = "open"
 ) -> Response:
     items, markets = await needed(
         services.items("campaign", "/exposures", who.access_token, state=view, limit=500),
@@ -119,18 +112,14 @@ async def _page(
 
 
 @router.get("/staff/exposures")
-async def exposures_page(request: Request, who: Person, services: Services) -> Response:
-    if not who.principal.holds(*READERS):
-        return _refused(request, who)
+async def exposures_page(request: Request, who: Reader, services: Services) -> Response:
     view = request.query_params.get("view", "open")
     done = Form.done(request, DONE)
     return await _page(request, who, services, done, view=view if view in VIEWS else "open")
 
 
 @router.post("/staff/exposures")
-async def record_exposure(request: Request, who: Acting, services: Services) -> Response:
-    if not who.principal.holds(*WRITERS):
-        return _refused(request, who)
+async def record_exposure(request: Request, who: Writer, services: Services) -> Response:
     values = await typed(request, *FIELDS)
     body = {
         "market_id": values["market_id"],
@@ -152,10 +141,8 @@ async def record_exposure(request: Request, who: Acting, services: Services) -> 
 
 @router.post("/staff/exposures/{disclosure_id}/verify")
 async def verify_exposure(
-    request: Request, disclosure_id: str, who: Acting, services: Services
+    request: Request, disclosure_id: str, who: Writer, services: Services
 ) -> Response:
-    if not who.principal.holds(*WRITERS):
-        return _refused(request, who)
     form = await request.form()
     fixed, note = text(form, "fixed"), text(form, "note")
     prefix = f"{disclosure_id}-"

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
@@ -18,13 +18,14 @@ from services.console import labels
 from services.console.backend import ApiError, Backend
 from services.console.sessions import Session
 from services.console.views import public
-from services.console.web import CHINA, Acting, Person, Services, refused, render
+from services.console.web import CHINA, Acting, Services, may_see, render
 
 router = APIRouter()
 # The citizens' page: a token from the client's bucket first, like every public page.
 public_router = APIRouter(route_class=public._Limited)
 
 READERS = ("clerk", "inspector", "handler", "leader")
+Reader = Annotated[Session, may_see(*READERS, message="您的角色无权查看红黑榜。")]
 MONTHS_SHOWN = 24
 DONE = {"drawn": "红黑榜已生成", "exists": "该月红黑榜此前已生成，未重复发布"}
 
@@ -145,9 +146,7 @@ async def _board(
 
 
 @router.get("/staff/honours")
-async def staff_honours(request: Request, who: Person, services: Services) -> Response:
-    if not who.principal.holds(*READERS):
-        return refused(request, who, "您的角色无权查看红黑榜。")
+async def staff_honours(request: Request, who: Reader, services: Services) -> Response:
     q = request.query_params
     return await _board(
         request,

@@ -19,7 +19,7 @@ import asyncio
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from starlette.datastructures import FormData
@@ -31,17 +31,16 @@ from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.web import (
     CHINA,
-    Acting,
-    Person,
     Services,
     above_form,
     days_left,
     failed,
     in_scope,
+    may_do,
+    may_see,
     names_by_id,
     needed,
     optional,
-    refused,
     render,
     status_of,
     text,
@@ -54,6 +53,20 @@ router = APIRouter()
 READERS = ("leader", "department", "clerk", "inspector")
 MEETING_WRITERS = ("clerk", "department")
 CASE_WRITERS = ("inspector", "department")
+
+RECORDS_MEETINGS = "联席会议由登记员或部门人员记录。"
+OPENS_CASES = "联合执法案件由检查员或部门人员立案。"
+Reader = Annotated[Session, may_see(*READERS)]
+RecorderActing = Annotated[Session, may_do(*MEETING_WRITERS, message=RECORDS_MEETINGS)]
+Recorder = Annotated[Session, may_see(*MEETING_WRITERS, message=RECORDS_MEETINGS)]
+ItemCloserActing = Annotated[
+    Session, may_do(*MEETING_WRITERS, message="议定事项由登记员或部门人员办结。")
+]
+CaseOpenerActing = Annotated[Session, may_do(*CASE_WRITERS, message=OPENS_CASES)]
+CaseOpener = Annotated[Session, may_see(*CASE_WRITERS, message=OPENS_CASES)]
+CaseWorkerActing = Annotated[
+    Session, may_do(*CASE_WRITERS, message="联合执法案件由检查员或部门人员办理。")
+]
 CITY = "city"
 ROWS = 5  # decision rows on the new-meeting form
 ORIGINS_SHOWN = 30  # recent critical findings (and accepted complaints) offered for a case
@@ -148,12 +161,7 @@ def _item_key(view: str) -> Callable[[dict[str, Any]], Any]:
 
 
 async def _meetings_page(
-    request: Request,
-    who: Session,
-    services: Backend,
-    form: Form = BLANK,
-    *,
-    view: str = "open",
+    request: Request, who: Session, services: Backend, form: Form = BLANK, *, view: str = "open"
 ) -> Response:
     token = who.access_token
     meetings, items, names, districts = await needed(
@@ -184,9 +192,7 @@ async def _meetings_page(
 
 
 @router.get("/staff/meetings")
-async def meetings_page(request: Request, who: Person, services: Services) -> Response:
-    if not who.principal.holds(*READERS):
-        return refused(request, who)
+async def meetings_page(request: Request, who: Reader, services: Services) -> Response:
     view = request.query_params.get("view", "open")
     done = Form.done(request, DONE)
     return await _meetings_page(
@@ -272,16 +278,12 @@ async def _new_meeting_page(
 
 
 @router.get("/staff/meetings/new")
-async def new_meeting(request: Request, who: Person, services: Services) -> Response:
-    if not who.principal.holds(*MEETING_WRITERS):
-        return refused(request, who, "联席会议由登记员或部门人员记录。")
+async def new_meeting(request: Request, who: Recorder, services: Services) -> Response:
     return await _new_meeting_page(request, who, services)
 
 
 @router.post("/staff/meetings")
-async def record_meeting(request: Request, who: Acting, services: Services) -> Response:
-    if not who.principal.holds(*MEETING_WRITERS):
-        return refused(request, who, "联席会议由登记员或部门人员记录。")
+async def record_meeting(request: Request, who: RecorderActing, services: Services) -> Response:
     form = MeetingForm.parse(await request.form(), who.principal.district)
     try:
         meeting = await services.post("campaign", "/meetings", who.access_token, form.body)
@@ -293,11 +295,7 @@ async def record_meeting(request: Request, who: Acting, services: Services) -> R
 
 
 async def _meeting_page(
-    request: Request,
-    who: Session,
-    services: Backend,
-    meeting_id: str,
-    form: Form = BLANK,
+    request: Request, who: Session, services: Backend, meeting_id: str, form: Form = BLANK
 ) -> Response:
     token = who.access_token
     meeting = await in_scope(services, "campaign", f"/meetings/{meeting_id}", token, "会议")
@@ -321,20 +319,16 @@ async def _meeting_page(
 
 @router.get("/staff/meetings/{meeting_id}")
 async def meeting_page(
-    request: Request, meeting_id: str, who: Person, services: Services
+    request: Request, meeting_id: str, who: Reader, services: Services
 ) -> Response:
-    if not who.principal.holds(*READERS):
-        return refused(request, who)
     return await _meeting_page(request, who, services, meeting_id, Form.done(request, DONE))
 
 
 @router.post("/staff/meetings/{meeting_id}/items/{item_id}/done")
 async def item_done(
-    request: Request, meeting_id: str, item_id: str, who: Acting, services: Services
+    request: Request, meeting_id: str, item_id: str, who: ItemCloserActing, services: Services
 ) -> Response:
     """办结 an action item with a note; back to the list or the meeting it was done from."""
-    if not who.principal.holds(*MEETING_WRITERS):
-        return refused(request, who, "议定事项由登记员或部门人员办结。")
     form = await request.form()
     note, back = text(form, "note"), text(form, "back")
     path = f"/meetings/{meeting_id}/items/{item_id}/done"
@@ -357,9 +351,7 @@ async def item_done(
 
 
 @router.get("/staff/enforcement")
-async def cases_page(request: Request, who: Person, services: Services) -> Response:
-    if not who.principal.holds(*READERS):
-        return refused(request, who)
+async def cases_page(request: Request, who: Reader, services: Services) -> Response:
     view = request.query_params.get("view", "open")
     view = view if view in CASE_VIEWS else "open"
     token = who.access_token
@@ -511,12 +503,7 @@ async def origins(
     )
 
 
-async def _new_case_page(
-    request: Request,
-    who: Session,
-    services: Backend,
-    form: Form,
-) -> Response:
+async def _new_case_page(request: Request, who: Session, services: Backend, form: Form) -> Response:
     token = who.access_token
     kind, _, ident = str(form.values.get("origin", "")).partition(":")
     chosen = (kind, ident) if kind and ident else None
@@ -535,9 +522,7 @@ async def _new_case_page(
 
 
 @router.get("/staff/enforcement/new")
-async def new_case(request: Request, who: Person, services: Services) -> Response:
-    if not who.principal.holds(*CASE_WRITERS):
-        return refused(request, who, "联合执法案件由检查员或部门人员立案。")
+async def new_case(request: Request, who: CaseOpener, services: Services) -> Response:
     kind = request.query_params.get("kind", "")
     ident = request.query_params.get("id", "")
     values: dict[str, Any] = {
@@ -554,9 +539,7 @@ def _case_field(name: str) -> str:
 
 
 @router.post("/staff/enforcement")
-async def open_case(request: Request, who: Acting, services: Services) -> Response:
-    if not who.principal.holds(*CASE_WRITERS):
-        return refused(request, who, "联合执法案件由检查员或部门人员立案。")
+async def open_case(request: Request, who: CaseOpenerActing, services: Services) -> Response:
     form = await request.form()
     values: dict[str, Any] = {
         "origin": text(form, "origin"),
@@ -580,11 +563,7 @@ async def open_case(request: Request, who: Acting, services: Services) -> Respon
 
 
 async def _case_page(
-    request: Request,
-    who: Session,
-    services: Backend,
-    case_id: str,
-    form: Form = BLANK,
+    request: Request, who: Session, services: Backend, case_id: str, form: Form = BLANK
 ) -> Response:
     token = who.access_token
     case = await in_scope(services, "campaign", f"/enforcement-cases/{case_id}", token, "案件")
@@ -612,9 +591,7 @@ async def _case_page(
 
 
 @router.get("/staff/enforcement/{case_id}")
-async def case_page(request: Request, case_id: str, who: Person, services: Services) -> Response:
-    if not who.principal.holds(*READERS):
-        return refused(request, who)
+async def case_page(request: Request, case_id: str, who: Reader, services: Services) -> Response:
     return await _case_page(request, who, services, case_id, Form.done(request, DONE))
 
 
@@ -629,10 +606,8 @@ async def _change(
     fields: frozenset[str],
     sent: Mapping[str, str],
 ) -> Response:
-    """Decide or close a case; a refusal beside the field it names (the case's state beside
-    the action's button), with what was typed kept."""
-    if not who.principal.holds(*CASE_WRITERS):
-        return refused(request, who, "联合执法案件由检查员或部门人员办理。")
+    """Decide or close a case (its routes admit CASE_WRITERS only); a refusal beside the field
+    it names (the case's state beside the action's button), with what was typed kept."""
     path = f"/enforcement-cases/{case_id}/{action}"
     try:
         await services.post("campaign", path, who.access_token, body)
@@ -666,7 +641,9 @@ def decision_body(values: Mapping[str, str]) -> dict[str, Any]:
 
 
 @router.post("/staff/enforcement/{case_id}/decide")
-async def decide(request: Request, case_id: str, who: Acting, services: Services) -> Response:
+async def decide(
+    request: Request, case_id: str, who: CaseWorkerActing, services: Services
+) -> Response:
     values = await typed(request, *DECIDE_FIELDS)
     body = decision_body(values)
     sent = {k: v for k, v in values.items() if k in body}
@@ -676,7 +653,9 @@ async def decide(request: Request, case_id: str, who: Acting, services: Services
 
 
 @router.post("/staff/enforcement/{case_id}/close")
-async def close(request: Request, case_id: str, who: Acting, services: Services) -> Response:
+async def close(
+    request: Request, case_id: str, who: CaseWorkerActing, services: Services
+) -> Response:
     values = await typed(request, "note")
     return await _change(
         request, who, services, case_id, "close", values, values, frozenset({"note"}), values

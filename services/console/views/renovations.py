@@ -11,7 +11,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
@@ -21,12 +21,11 @@ from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.web import (
-    Acting,
-    Person,
     Services,
     in_scope,
+    may_do,
+    may_see,
     needed,
-    refused,
     render,
     templates,
     text,
@@ -37,12 +36,11 @@ router = APIRouter()
 
 READERS = ("clerk", "leader")
 WRITERS = ("clerk",)
+REFUSAL = "改造项目由登记员办理，领导查阅。"
+Reader = Annotated[Session, may_see(*READERS, message=REFUSAL)]
+Writer = Annotated[Session, may_do(*WRITERS, message=REFUSAL)]
 DEFAULT_DAYS = 15
 DONE = {"opened": "已公开征求意见", "answered": "答复已记录", "stage": "项目阶段已更新"}
-
-
-def _refused(request: Request, who: Session) -> Response:
-    return refused(request, who, "改造项目由登记员办理，领导查阅。")
 
 
 def _reason(exc: ApiError, field: str) -> str:
@@ -70,9 +68,7 @@ async def _market_names(services: Backend, who: Session) -> dict[str, str]:
 
 
 @router.get("/staff/renovations")
-async def renovations_page(request: Request, who: Person, services: Services) -> Response:
-    if not who.principal.holds(*READERS):
-        return _refused(request, who)
+async def renovations_page(request: Request, who: Reader, services: Services) -> Response:
     market_id = request.query_params.get("market_id", "")[:64] or None
     projects, names = await needed(
         services.items("campaign", "/renovations", who.access_token, market_id=market_id),
@@ -92,11 +88,7 @@ async def renovations_page(request: Request, who: Person, services: Services) ->
 
 
 async def _project_page(
-    request: Request,
-    who: Session,
-    services: Backend,
-    project_id: str,
-    form: Form = BLANK,
+    request: Request, who: Session, services: Backend, project_id: str, form: Form = BLANK
 ) -> Response:
     token = who.access_token
     project = await in_scope(services, "campaign", f"/renovations/{project_id}", token, "改造项目")
@@ -122,19 +114,15 @@ async def _project_page(
 
 @router.get("/staff/renovations/{project_id}")
 async def project_page(
-    request: Request, project_id: str, who: Person, services: Services
+    request: Request, project_id: str, who: Reader, services: Services
 ) -> Response:
-    if not who.principal.holds(*READERS):
-        return _refused(request, who)
     return await _project_page(request, who, services, project_id, Form.done(request, DONE))
 
 
 @router.post("/staff/renovations/{project_id}/consultation")
 async def open_consultation(
-    request: Request, project_id: str, who: Acting, services: Services
+    request: Request, project_id: str, who: Writer, services: Services
 ) -> Response:
-    if not who.principal.holds(*WRITERS):
-        return _refused(request, who)
     days = text(await request.form(), "days")
     if not days.isdigit():
         refusal = Form.refused({"days": "应为 1–60 的整数天数"}, {"days": days})
@@ -152,10 +140,8 @@ async def open_consultation(
 
 @router.post("/staff/renovations/{project_id}/comments/{suggestion_id}/answer")
 async def answer_comment(
-    request: Request, project_id: str, suggestion_id: str, who: Acting, services: Services
+    request: Request, project_id: str, suggestion_id: str, who: Writer, services: Services
 ) -> Response:
-    if not who.principal.holds(*WRITERS):
-        return _refused(request, who)
     answer = text(await request.form(), "answer")
     key = f"answer-{suggestion_id}"
     if not answer:
@@ -177,11 +163,9 @@ async def answer_comment(
 
 
 @router.post("/staff/renovations/{project_id}/stage")
-async def advance(request: Request, project_id: str, who: Acting, services: Services) -> Response:
+async def advance(request: Request, project_id: str, who: Writer, services: Services) -> Response:
     """The plan's next stage (批复, 开工): the service refuses it while the consultation holds it
     back, and its reason shows on the page."""
-    if not who.principal.holds(*WRITERS):
-        return _refused(request, who)
     stage = text(await request.form(), "stage")
     try:
         await services.post(

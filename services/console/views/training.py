@@ -14,7 +14,7 @@ Managers' names are staff data: shown on these signed-in pages only, never on a 
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
@@ -31,9 +31,10 @@ from services.console.views.duties import (
     market_name,
 )
 from services.console.web import (
-    Acting,
     Person,
     Services,
+    may_do,
+    may_see,
     needed,
     optional,
     refused,
@@ -46,6 +47,15 @@ from services.console.web import (
 router = APIRouter()
 
 REGISTRARS = ("clerk",)  # courses, sessions, attendance
+MarketReader = Annotated[Session, may_see(*READERS, "operator")]
+CourseAdderActing = Annotated[Session, may_do(*REGISTRARS, message="培训课程由登记员添加。")]
+SessionAdderActing = Annotated[Session, may_do(*REGISTRARS, message="培训场次由登记员添加。")]
+ManagerAdderActing = Annotated[
+    Session, may_do(*REGISTRARS, "operator", message="管理人员由登记员或本市场主办方登记。")
+]
+AttendanceRecorderActing = Annotated[
+    Session, may_do(*REGISTRARS, message="培训考核结果由登记员记录。")
+]
 EXPIRING_DAYS = 30
 MAX_VALIDITY_MONTHS = 120
 # Positions offered as typed (a datalist: any other may be typed).
@@ -101,9 +111,7 @@ async def _training_page(
 
 
 @router.post("/staff/training/courses")
-async def add_course(request: Request, who: Acting, services: Services) -> Response:
-    if not who.principal.holds(*REGISTRARS):
-        return refused(request, who, "培训课程由登记员添加。")
+async def add_course(request: Request, who: CourseAdderActing, services: Services) -> Response:
     form = await request.form()
     values = {"course-title": text(form, "title"), "course-months": text(form, "validity_months")}
     months = values["course-months"]
@@ -124,10 +132,8 @@ async def add_course(request: Request, who: Acting, services: Services) -> Respo
 
 @router.post("/staff/training/courses/{course_id}/sessions")
 async def add_session(
-    request: Request, course_id: str, who: Acting, services: Services
+    request: Request, course_id: str, who: SessionAdderActing, services: Services
 ) -> Response:
-    if not who.principal.holds(*REGISTRARS):
-        return refused(request, who, "培训场次由登记员添加。")
     form = await request.form()
     key = f"session-{course_id}"
     values = {f"{key}-held_on": text(form, "held_on"), f"{key}-place": text(form, "place")}
@@ -199,19 +205,15 @@ async def _market_page(
 
 @router.get("/staff/training/markets/{market_id}")
 async def market_training(
-    request: Request, market_id: str, who: Person, services: Services
+    request: Request, market_id: str, who: MarketReader, services: Services
 ) -> Response:
-    if not who.principal.holds(*READERS, "operator"):
-        return refused(request, who)
     return await _market_page(request, who, services, market_id, Form.done(request, DONE))
 
 
 @router.post("/staff/training/markets/{market_id}/managers")
 async def add_manager(
-    request: Request, market_id: str, who: Acting, services: Services
+    request: Request, market_id: str, who: ManagerAdderActing, services: Services
 ) -> Response:
-    if not who.principal.holds(*REGISTRARS, "operator"):
-        return refused(request, who, "管理人员由登记员或本市场主办方登记。")
     values = await typed(request, "name", "position")
     path = f"/markets/{market_id}/managers"
     try:
@@ -227,10 +229,8 @@ async def add_manager(
 
 @router.post("/staff/training/markets/{market_id}/attendance")
 async def record_attendance(
-    request: Request, market_id: str, who: Acting, services: Services
+    request: Request, market_id: str, who: AttendanceRecorderActing, services: Services
 ) -> Response:
-    if not who.principal.holds(*REGISTRARS):
-        return refused(request, who, "培训考核结果由登记员记录。")
     values = await typed(request, "session_id", "trainee_id", "passed")
     errors = {
         k: message
