@@ -8,6 +8,7 @@ Every error has the same shape, so clients handle one format:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -30,6 +31,19 @@ class InvalidInput(ServiceError):
     def __init__(self, field: str, reason: str) -> None:
         super().__init__(f"{field}: {reason}", [{"field": field, "reason": reason}])
         self.field, self.reason = field, reason
+
+
+class InvalidInputs(InvalidInput):
+    """Several values broke the rules at once: every offending field with its reason, so that a
+    form can show each beside its field; `field` and `reason` are the first."""
+
+    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
+        if not problems:
+            raise ValueError(f"{type(self).__name__} needs at least one problem")
+        super().__init__(*problems[0])
+        self.problems = list(problems)
+        self.errors = [{"field": field, "reason": reason} for field, reason in problems]
+        self.message = "; ".join(f"{field}: {reason}" for field, reason in problems)
 
 
 class NotFound(ServiceError):

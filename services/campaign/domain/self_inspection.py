@@ -20,7 +20,7 @@ from datetime import date, datetime, timedelta
 from typing import Any, Final, Literal
 
 from contracts.people import Actor
-from services.runtime.failures import Conflict, InvalidInput
+from services.runtime.failures import Conflict, InvalidInput, InvalidInputs
 
 FollowUpState = Literal["open", "closed"]
 NOTE_MAX_CHARS: Final = 1000
@@ -146,16 +146,8 @@ class Recorded:
     follow_ups: tuple[FollowUp, ...]
 
 
-class InvalidSelfInspection(InvalidInput):
+class InvalidSelfInspection(InvalidInputs):
     """A self-inspection breaks the checklist's rules: every problem, each naming its field."""
-
-    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
-        if not problems:
-            raise ValueError("InvalidSelfInspection needs at least one problem")
-        super().__init__(*problems[0])
-        self.problems = list(problems)
-        self.errors = [{"field": field, "reason": reason} for field, reason in problems]
-        self.message = "; ".join(f"{field}: {reason}" for field, reason in problems)
 
 
 def check_answers(checklist: Checklist, answers: Sequence[Answer]) -> list[tuple[str, str]]:

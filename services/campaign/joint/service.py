@@ -39,7 +39,7 @@ from services.campaign.joint.metrics import JointMetrics
 from services.campaign.joint.store import CaseTaken, ItemRow, Stores
 from services.runtime.auth import ALL_DISTRICTS, Principal, actor
 from services.runtime.clock import Clock
-from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from services.runtime.failures import Conflict, Forbidden, InvalidInputs, NotFound, ServiceError
 from services.runtime.messaging import Delivery
 from services.runtime.unit_of_work import UowFactory
 
@@ -79,10 +79,7 @@ def may_change(who: Principal, district: str) -> bool:
 def http_error(exc: JointRuleError) -> ServiceError:
     """What a refusal of the rules is over HTTP: 422 naming every field, 409, or 404."""
     if isinstance(exc, Invalid):
-        error = InvalidInput(exc.field, exc.reason)
-        error.errors = [{"field": f, "reason": r} for f, r in exc.problems]
-        error.message = str(exc)
-        return error
+        return InvalidInputs(exc.problems)
     if isinstance(exc, AlreadyOpen):
         return Conflict(str(exc), [{"field": "origin.id", "reason": str(exc)}])
     if isinstance(exc, WrongState):

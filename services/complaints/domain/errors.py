@@ -8,9 +8,7 @@ is a 422 naming every offending field at once (the fields of the request body, e
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from services.runtime.failures import Conflict, InvalidInput
+from services.runtime.failures import Conflict, InvalidInputs
 
 
 class IllegalTransition(Conflict):
@@ -22,13 +20,5 @@ class IllegalTransition(Conflict):
         self.complaint_id, self.state, self.action = complaint_id, state, action
 
 
-class InvalidComplaint(InvalidInput):
+class InvalidComplaint(InvalidInputs):
     """A complaint, rejection or closing breaks the rules; nothing changed."""
-
-    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
-        if not problems:
-            raise ValueError("InvalidComplaint needs at least one problem")
-        super().__init__(*problems[0])
-        self.problems = list(problems)
-        self.errors = [{"field": field, "reason": reason} for field, reason in problems]
-        self.message = "; ".join(f"{field}: {reason}" for field, reason in problems)

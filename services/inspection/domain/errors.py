@@ -7,9 +7,7 @@ every offending field at once.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
-from services.runtime.failures import Conflict, InvalidInput
+from services.runtime.failures import Conflict, InvalidInputs
 
 
 class IllegalTransition(Conflict):
@@ -26,13 +24,5 @@ class IllegalTransition(Conflict):
         self.detail = detail
 
 
-class InvalidCompletion(InvalidInput):
+class InvalidCompletion(InvalidInputs):
     """A completion (outcome, findings, departments, note) breaks the rules; nothing changed."""
-
-    def __init__(self, problems: Sequence[tuple[str, str]]) -> None:
-        if not problems:
-            raise ValueError("InvalidCompletion needs at least one problem")
-        super().__init__(*problems[0])
-        self.problems = list(problems)
-        self.errors = [{"field": field, "reason": reason} for field, reason in problems]
-        self.message = "; ".join(f"{field}: {reason}" for field, reason in problems)
