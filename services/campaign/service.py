@@ -14,17 +14,17 @@ district is known once it has a market.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from contracts.campaign import DISTRICT_MILESTONES, MARKET_MILESTONES
 from contracts.envelope import Envelope
 from contracts.inspection import RectificationOverdue, RectificationVerified
 from contracts.people import Actor
-from contracts.registry import MarketUpserted, MerchantUpserted
+from contracts.registry import MarketUpserted
 from contracts.suggestions import SuggestionReceived
 from services.campaign import events
 from services.campaign.domain.campaign import (
@@ -68,6 +68,7 @@ from services.campaign.metrics import CampaignMetrics
 from services.campaign.store import Stores
 from services.runtime.auth import ALL_DISTRICTS, Principal, actor
 from services.runtime.clock import Clock, utc_now
+from services.runtime.directory import RegistryView
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
 from services.runtime.messaging import Delivery
 from services.runtime.outbox import Item
@@ -84,23 +85,6 @@ SUGGESTIONS_CONSUMER = "campaign-suggestions"
 REGISTRY = Actor.of("registry")
 
 Work = UnitOfWork[Stores]
-
-
-class Directory(Protocol):
-    """What the use cases read of the registry view (services/runtime/directory.py)."""
-
-    @property
-    def markets(self) -> Mapping[str, MarketUpserted]: ...
-
-    @property
-    def merchants(self) -> Mapping[str, MerchantUpserted]: ...
-
-    @property
-    def district_names(self) -> Mapping[str, str]: ...
-
-    def districts(self) -> set[str]: ...
-
-    def markets_in(self, district: str | None = None) -> list[MarketUpserted]: ...
 
 
 def require_city(who: Principal) -> None:
@@ -142,7 +126,7 @@ class Campaigns:
     def __init__(
         self,
         uow: UowFactory[Stores],
-        directory: Directory,
+        directory: RegistryView,
         metrics: CampaignMetrics,
         *,
         timezone: str,

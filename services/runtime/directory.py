@@ -20,8 +20,9 @@ Districts are known through their markets: a market's snapshot names its distric
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
+from typing import Protocol
 
 import asyncpg
 
@@ -37,6 +38,27 @@ MIGRATIONS = Path(__file__).parent / "directory_migrations"
 # writes commits with the view's change, or neither does: a redelivered snapshot is not newer
 # and calls no hook, so its effect happens once.
 MarketHook = Callable[[asyncpg.Connection, MarketUpserted | None, MarketUpserted], Awaitable[None]]
+
+
+class RegistryView(Protocol):
+    """What use cases read of the view: they take this, so that their tests hand them a plain
+    object instead of a consuming directory."""
+
+    @property
+    def markets(self) -> Mapping[str, MarketUpserted]: ...
+
+    @property
+    def merchants(self) -> Mapping[str, MerchantUpserted]: ...
+
+    @property
+    def district_names(self) -> Mapping[str, str]: ...
+
+    @property
+    def caught_up(self) -> asyncio.Event: ...
+
+    def districts(self) -> set[str]: ...
+
+    def markets_in(self, district: str | None = None) -> list[MarketUpserted]: ...
 
 
 class RegistryDirectory:

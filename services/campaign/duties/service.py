@@ -9,13 +9,12 @@ every rule is given: replace it (tests) to move time. Dates are the city's (`con
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, Protocol
+from typing import Any
 
 from contracts.envelope import Envelope
 from contracts.registry import MarketUpserted
@@ -46,6 +45,7 @@ from services.campaign.duties.metrics import DutiesMetrics
 from services.campaign.duties.store import DutiesStore, MarketRow, Stores
 from services.runtime.auth import ALL_DISTRICTS, Principal, actor
 from services.runtime.clock import Clock
+from services.runtime.directory import RegistryView
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
 from services.runtime.outbox import Item
 from services.runtime.unit_of_work import UnitOfWork, UowFactory
@@ -59,16 +59,6 @@ Work = UnitOfWork[Stores]
 READERS = ("leader", "department", "clerk", "inspector")
 REPORTERS = ("clerk", "inspector")
 REGISTRARS = ("clerk",)
-
-
-class Directory(Protocol):
-    """What the use cases read of the registry view (services/runtime/directory.py)."""
-
-    @property
-    def markets(self) -> Mapping[str, MarketUpserted]: ...
-
-    @property
-    def caught_up(self) -> asyncio.Event: ...
 
 
 def missing(what: str, field: str, ident: str) -> NotFound:
@@ -107,7 +97,7 @@ class Duties:
     def __init__(
         self,
         uow: UowFactory[Stores],
-        directory: Directory,
+        directory: RegistryView,
         config: DutiesConfig,
         checklist: Checklist,
         now: Clock,

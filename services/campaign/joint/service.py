@@ -12,14 +12,12 @@ a city-wide token (admin, or district `*`). Another district's meeting or case i
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
-from typing import Final, NoReturn, Protocol
+from typing import Final, NoReturn
 
-from contracts.registry import MarketUpserted, MerchantUpserted
 from services.campaign.domain import enforcement as cases_rules
 from services.campaign.domain import meetings as meeting_rules
 from services.campaign.domain.enforcement import Case, Origin
@@ -39,27 +37,13 @@ from services.campaign.joint.metrics import JointMetrics
 from services.campaign.joint.store import CaseTaken, ItemRow, Stores
 from services.runtime.auth import ALL_DISTRICTS, Principal, actor
 from services.runtime.clock import Clock
+from services.runtime.directory import RegistryView
 from services.runtime.failures import Conflict, Forbidden, InvalidInputs, NotFound, ServiceError
 from services.runtime.messaging import Delivery
 from services.runtime.unit_of_work import UowFactory
 
 log = logging.getLogger(__name__)
 ITEM_STATES: Final = ("open", "late", "done")
-
-
-class Directory(Protocol):
-    """What the use cases read of the registry view (services/runtime/directory.py)."""
-
-    @property
-    def markets(self) -> Mapping[str, MarketUpserted]: ...
-
-    @property
-    def merchants(self) -> Mapping[str, MerchantUpserted]: ...
-
-    @property
-    def caught_up(self) -> asyncio.Event: ...
-
-    def districts(self) -> set[str]: ...
 
 
 def city_wide(who: Principal) -> bool:
@@ -102,7 +86,7 @@ class Joint:
     def __init__(
         self,
         uow: UowFactory[Stores],
-        directory: Directory,
+        directory: RegistryView,
         config: JointConfig,
         departments: Departments,
         now: Clock,
