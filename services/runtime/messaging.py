@@ -62,24 +62,12 @@ log = logging.getLogger(__name__)
 HEARTBEAT_INTERVAL_MS = 500
 
 
-def _delivery(record: Any) -> Delivery:
-    return Delivery(
-        topic=record.topic,
-        partition=record.partition,
-        offset=record.offset,
-        key=record.key,
-        value=record.value or b"",
-        headers=tuple(record.headers or ()),
-        timestamp_ms=record.timestamp,
-    )
-
-
 _new = object.__new__
 
 
-def _batch_delivery(record: Any) -> Delivery:
-    """`_delivery` for the batch path, where it runs once per record: the same frozen object,
-    its fields set in one dict update instead of one `object.__setattr__` each (2.6 → 0.5 µs)."""
+def _delivery(record: Any) -> Delivery:
+    """A record as a Delivery. The batch path runs this once per record: the frozen object's
+    fields are set in one dict update instead of one `object.__setattr__` each (2.6 → 0.5 µs)."""
     delivery: Delivery = _new(Delivery)
     delivery.__dict__.update(
         topic=record.topic,
@@ -201,7 +189,7 @@ class Messaging:
             records: Any = message.raw_message
             if not isinstance(records, tuple):
                 records = (records,)
-            deliveries = [_batch_delivery(r) for r in records]
+            deliveries = [_delivery(r) for r in records]
             await self.dispatcher.dispatch_batch(handler, deliveries, group)
 
         on_batch.__name__ = f"{getattr(handler, '__name__', 'handler')}_{topic}_batch"
