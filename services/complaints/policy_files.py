@@ -5,13 +5,12 @@ touches a file or a parser (docs/architecture.md, the `domain/` room)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
 
 from services.complaints.domain import Policy, WorkCalendar
 from services.complaints.settings import ComplaintsSettings
-from services.runtime.data_files import read_yaml
+from services.runtime.data_files import read_yaml_mapping
 
 # The packaged calendar stays beside the rules it describes.
 CALENDAR_FILE = Path(__file__).parent / "domain" / "calendar_cn.yaml"
@@ -19,14 +18,7 @@ CALENDAR_FILE = Path(__file__).parent / "domain" / "calendar_cn.yaml"
 
 def read_calendar(path: str | Path) -> WorkCalendar:
     """A YAML file in `calendar_cn.yaml`'s format; ValueError names the file and the entry."""
-    path = Path(path)
-    data = read_yaml(path)
-    if not isinstance(data, Mapping):
-        raise ValueError(f"calendar {path}: expected a mapping with 'years'")
-    try:
-        return WorkCalendar.from_dict(data)
-    except ValueError as exc:
-        raise ValueError(f"{path}: {exc}") from exc
+    return read_yaml_mapping(Path(path), WorkCalendar.from_dict, "a mapping with 'years'")
 
 
 @lru_cache(maxsize=1)
