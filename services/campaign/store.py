@@ -25,6 +25,7 @@ from services.campaign.domain.campaign import (
 )
 from services.campaign.rows import Match, row_data
 from services.runtime import serial
+from services.runtime.db import OnConnection
 
 T = TypeVar("T")
 
@@ -187,10 +188,7 @@ def postgres_stores(conn: asyncpg.Connection) -> Stores:
     )
 
 
-class PostgresCampaignStore:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresCampaignStore(OnConnection):
     async def save(self, c: Campaign) -> None:
         await self.conn.execute(
             """INSERT INTO campaigns (id, name, mobilisation_date, year, districts,
@@ -230,10 +228,7 @@ class PostgresCampaignStore:
         return [_campaign(r) for r in rows]
 
 
-class PostgresMilestoneStore:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresMilestoneStore(OnConnection):
     async def save(self, m: Milestone) -> None:
         await self.conn.execute(
             """INSERT INTO milestones (id, campaign_id, scope, scope_id, district, market_id, kind,
@@ -307,10 +302,7 @@ class PostgresMilestoneStore:
         return [serial.load(Milestone, row_data(r)) for r in rows]
 
 
-class PostgresProjectStore:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresProjectStore(OnConnection):
     async def save(self, p: RenovationProject) -> None:
         await self.conn.execute(
             """INSERT INTO renovation_projects (id, campaign_id, market_id, district, kind, stage,
@@ -360,10 +352,7 @@ class PostgresProjectStore:
         return [_with_body(RenovationProject, r) for r in rows]
 
 
-class PostgresDisclosureStore:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresDisclosureStore(OnConnection):
     async def save(self, d: Disclosure) -> None:
         await self.conn.execute(
             """INSERT INTO disclosures (id, kind, source_id, state, district, market_id,

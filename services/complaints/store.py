@@ -18,6 +18,7 @@ import asyncpg
 from services.complaints.domain import Complaint
 from services.complaints.domain.suggestions import Suggestion
 from services.runtime import serial
+from services.runtime.db import OnConnection
 
 
 class StaleWrite(RuntimeError):
@@ -131,10 +132,7 @@ def _suggestion(row: asyncpg.Record) -> Suggestion:
     return serial.load(Suggestion, row["suggestion"])
 
 
-class PostgresComplaintStore:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresComplaintStore(OnConnection):
     async def insert(
         self, case: Complaint, *, intake_id: str | None, external_ref: str | None
     ) -> None:
@@ -280,10 +278,7 @@ class PostgresComplaintStore:
         ]
 
 
-class PostgresSuggestionStore:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresSuggestionStore(OnConnection):
     async def insert(self, s: Suggestion) -> None:
         await self.conn.execute(
             """INSERT INTO suggestions (id, tracking_code, about, market_id, district, state,

@@ -17,6 +17,7 @@ from contracts.duties import DutiesUpdated
 from services.credit.domain import Adjustment, Entry, MerchantCredit
 from services.credit.domain.public import MerchantGrade
 from services.runtime import serial
+from services.runtime.db import OnConnection
 
 Duties = tuple[float | None, float | None, float | None]
 
@@ -277,10 +278,7 @@ def postgres_stores(conn: asyncpg.Connection) -> Stores:
     )
 
 
-class PostgresLedger:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresLedger(OnConnection):
     async def lock(self, merchant_id: str) -> None:
         await self.conn.execute(
             "SELECT pg_advisory_xact_lock(hashtext('credit:' || $1))", merchant_id
@@ -400,10 +398,7 @@ class PostgresLedger:
         return out
 
 
-class PostgresContext:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresContext(OnConnection):
     async def status(self, merchant_id: str) -> tuple[str, int] | None:
         row = await self.conn.fetchrow(
             "SELECT status, version FROM merchant_status WHERE merchant_id = $1", merchant_id
@@ -595,10 +590,7 @@ class PostgresContext:
         }
 
 
-class PostgresAssessments:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresAssessments(OnConnection):
     async def save_assessment(
         self, assessment_id: str, data: dict[str, Any], computed_at: datetime
     ) -> None:
@@ -624,10 +616,7 @@ class PostgresAssessments:
         return None if row is None else dict(row["assessment"])
 
 
-class PostgresHonours:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresHonours(OnConnection):
     async def lock_honours(self) -> None:
         await self.conn.execute("SELECT pg_advisory_xact_lock(hashtext('credit:honours'))")
 
@@ -672,10 +661,7 @@ class PostgresHonours:
         return [serial.load(Entry, r["entry"]) for r in rows]
 
 
-class PostgresGradeListing:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresGradeListing(OnConnection):
     async def merchant_grades(self, query: GradeQuery) -> tuple[list[MerchantGrade], int]:
         pattern = None if query.q is None else "%" + like_escape(query.q) + "%"
         where = """($1::text IS NULL OR m.snapshot->>'name' ILIKE $1 ESCAPE '\\')

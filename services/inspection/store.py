@@ -18,6 +18,7 @@ import asyncpg
 from services.inspection.domain import PatrolPlan, RectificationOrder, Task, TaskForce
 from services.inspection.domain.photos import Photo
 from services.runtime import serial
+from services.runtime.db import OnConnection
 
 _OPEN = "('open', 'claimed')"
 
@@ -181,10 +182,7 @@ def _lock(for_update: bool) -> str:
     return " FOR UPDATE" if for_update else ""
 
 
-class PostgresTasks:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresTasks(OnConnection):
     async def open_task(self, key: tuple[str, str]) -> Task | None:
         row = await self.conn.fetchrow(
             f"SELECT task FROM tasks WHERE dedupe_key = $1 AND state IN {_OPEN} FOR UPDATE",
@@ -251,11 +249,8 @@ def _photo(row: Any) -> Photo:
     return serial.load(Photo, {**dict(row), "uploaded_by": row["uploaded_actor"]})
 
 
-class PostgresPhotos:
+class PostgresPhotos(OnConnection):
     _COLUMNS = "id, task_id, district, content_type, size, sha256, uploaded_actor, uploaded_at"
-
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
 
     async def add(self, photo: Photo, data: bytes) -> None:
         await self.conn.execute(
@@ -283,10 +278,7 @@ class PostgresPhotos:
         return (_photo(row), bytes(row["data"])) if row else None
 
 
-class PostgresOrders:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresOrders(OnConnection):
     async def get(self, order_id: str, *, for_update: bool = False) -> RectificationOrder | None:
         row = await self.conn.fetchrow(
             "SELECT rectification FROM rectifications WHERE id = $1" + _lock(for_update), order_id
@@ -331,10 +323,7 @@ class PostgresOrders:
         return [serial.load(RectificationOrder, r["rectification"]) for r in rows]
 
 
-class PostgresPlans:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresPlans(OnConnection):
     async def get(self, merchant_id: str, *, for_update: bool = False) -> PatrolPlan | None:
         row = await self.conn.fetchrow(
             "SELECT plan FROM patrol_plans WHERE merchant_id = $1" + _lock(for_update),
@@ -394,10 +383,7 @@ def _task_force(data: Any) -> TaskForce | None:
     return None if data is None else serial.load(TaskForce, data)
 
 
-class PostgresRegistry:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresRegistry(OnConnection):
     async def markets(self) -> list[MarketInfo]:
         return [
             MarketInfo(

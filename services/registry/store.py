@@ -16,6 +16,7 @@ import asyncpg
 from contracts.people import Actor, actor_dict
 from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
 from services.runtime import serial
+from services.runtime.db import OnConnection
 
 E = TypeVar("E", Market, Merchant, Terminal)
 
@@ -158,11 +159,6 @@ def _locked(sql: str, for_update: bool) -> str:
     return sql + (" FOR UPDATE" if for_update else "")
 
 
-class _OnConnection:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
-
 # What a later save of a market, merchant or terminal leaves as first inserted (and its id): the
 # rest of the row is replaced. The fakes keep the same.
 MARKET_KEPT = ("district", "registered_actor")
@@ -172,7 +168,7 @@ TERMINAL_KEPT = (
 )  # fmt: skip
 
 
-class _Registered(_OnConnection, Generic[E]):
+class _Registered(OnConnection, Generic[E]):
     """The table of one kind of registered entity, a column per field of the same name: inserted
     whole, replaced by a later save but for the `kept` columns, read back by id."""
 
@@ -215,7 +211,7 @@ def _column(value: Any) -> Any:
     return value
 
 
-class PostgresDistricts(_OnConnection):
+class PostgresDistricts(OnConnection):
     async def add(self, district: District) -> bool:
         row = await self.conn.fetchval(
             "INSERT INTO districts (code, name) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING 1",
@@ -323,7 +319,7 @@ class PostgresTerminals(_Registered[Terminal]):
         return [self.load(r) for r in rows]
 
 
-class PostgresSuspensions(_OnConnection):
+class PostgresSuspensions(OnConnection):
     async def add(
         self, rectification_id: str, merchant_id: str, task_id: str, at: datetime
     ) -> bool:
@@ -356,7 +352,7 @@ class PostgresSuspensions(_OnConnection):
         return count
 
 
-class PostgresRenovations(_OnConnection):
+class PostgresRenovations(OnConnection):
     async def save(self, project_id: str, market_id: str, stage: str, version: int) -> bool:
         applied = await self.conn.fetchval(
             """INSERT INTO market_renovations (project_id, market_id, stage, version)

@@ -18,6 +18,14 @@ def ident(name: str) -> str:
     return f'"{name}"'
 
 
+class OnConnection:
+    """A Postgres store: its queries run on the connection (and so in the transaction) of the
+    unit of work that made it."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+
 async def init_connection(conn: asyncpg.Connection) -> None:
     # jsonb in and out as Python objects, through orjson rather than the stdlib json.
     await conn.set_type_codec(

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from contracts.people import Actor
+from services.runtime.db import OnConnection
 from services.runtime.messaging import Delivery
 from services.runtime.offsets import Offsets
 from services.telemetry.domain import Decision, TerminalState
@@ -98,10 +99,7 @@ class OffsetStore(Protocol):
         """Store the offset after the last of `deliveries`, per partition (never moving back)."""
 
 
-class PostgresTelemetryStore:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresTelemetryStore(OnConnection):
     async def open_risk_counts(self) -> list[tuple[str, str, int]]:
         rows = await self.conn.fetch(
             "SELECT rule, severity, count(*) AS n FROM risks WHERE state = 'open' GROUP BY 1, 2"

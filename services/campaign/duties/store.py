@@ -23,6 +23,7 @@ from services.campaign.domain.training import (
 )
 from services.campaign.rows import row_data
 from services.runtime import serial
+from services.runtime.db import OnConnection
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,10 +169,7 @@ def _certificate(r: asyncpg.Record) -> Certificate:
     return serial.load(Certificate, row_data(r, certificate_id="id"))
 
 
-class PostgresDutiesStore:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresDutiesStore(OnConnection):
     # -- markets ---------------------------------------------------------------------------------
     async def ensure_market(
         self, market_id: str, district: str, today: date, task_force_on: date | None = None

@@ -18,6 +18,7 @@ from services.campaign.domain.enforcement import Case, Origin
 from services.campaign.domain.meetings import ActionItem, Meeting
 from services.campaign.rows import Match, row_data
 from services.runtime import serial
+from services.runtime.db import OnConnection
 
 MEETING_COLUMNS = "id, district, title, held_on, departments, minutes, recorded_at, recorded_actor"
 ITEM_COLUMNS = (
@@ -141,10 +142,7 @@ def _case(r: asyncpg.Record) -> CaseRow:
     return CaseRow(case, r["correlation_id"], r["last_event_id"])
 
 
-class PostgresMeetingStore:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresMeetingStore(OnConnection):
     async def insert(self, m: Meeting) -> None:
         await self.conn.execute(
             f"INSERT INTO joint_meetings ({MEETING_COLUMNS})"
@@ -236,10 +234,7 @@ class PostgresMeetingStore:
         return [(_item(r), r["district"]) for r in rows]
 
 
-class PostgresOriginStore:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresOriginStore(OnConnection):
     async def upsert(self, o: Origin) -> None:
         await self.conn.execute(
             """INSERT INTO joint_origins (kind, id, district, market_id, merchant_id, status,
@@ -267,10 +262,7 @@ class PostgresOriginStore:
         return None if found is None else serial.load(Origin, row_data(found, origin_id="id"))
 
 
-class PostgresCaseStore:
-    def __init__(self, conn: asyncpg.Connection) -> None:
-        self.conn = conn
-
+class PostgresCaseStore(OnConnection):
     async def insert(self, c: Case, *, correlation_id: str, event_id: str) -> None:
         try:
             await self._insert(c, correlation_id, event_id)
