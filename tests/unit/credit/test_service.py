@@ -5,6 +5,7 @@ announces, and above all what a refusal, a redelivery or a failure half-way leav
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -349,3 +350,88 @@ async def test_a_month_is_drawn_once(world: World) -> None:
     assert world.types()[announced:] == listed
     with pytest.raises(NotFound):
         await world.credit.honours("2026-11")
+
+
+async def test_a_month_before_the_latest_drawn_is_refused_naming_the_month(world: World) -> None:
+    world.clock.at = datetime(2027, 1, 5, tzinfo=UTC)
+    await world.credit.draw_honours(Month(2026, 12))
+    announced = len(world.types())
+    with pytest.raises(Conflict) as refused:
+        await world.credit.draw_honours(Month(2026, 11))
+    assert refused.value.errors[0]["field"] == "month"
+    assert "2026-12 is drawn already" in refused.value.message
+    assert world.types()[announced:] == []
+    with pytest.raises(NotFound):
+        await world.credit.honours("2026-11")
+
+
+async def test_the_schedule_draws_an_ended_month_once_and_only_once_caught_up() -> None:
+    world = world_with()
+    world.credit.directory.caught_up = asyncio.Event()  # type: ignore[misc]
+    world.clock.at = datetime(2027, 1, 1, 3, tzinfo=UTC)  # the 1st, 11:00 in the city
+    assert await world.credit.draw_due_honours() is None  # neither view has caught up
+    world.credit.directory.caught_up.set()
+    assert await world.credit.draw_due_honours() is None  # the ledger has not
+    world.credit.ledger_caught_up.set()
+    assert await world.credit.draw_due_honours() == Month(2026, 12)
+    assert (await world.stores.honours.drawing())["month"] == "2026-12"
+    assert await world.credit.draw_due_honours() is None
+
+
+async def test_staff_read_their_districts_lists_and_a_bad_month_names_the_field(
+    world: World,
+) -> None:
+    world.clock.at = datetime(2027, 1, 5, tzinfo=UTC)
+    await world.credit.draw_honours(Month(2026, 12))
+    own = await world.credit.staff_honours(INSPECTOR, None, None)
+    assert (own["month"], own["district"]) == ("2026-12", "zhifu")
+    assert (await world.credit.staff_honours(ADMIN, "2026-12", None))["district"] is None
+    with pytest.raises(Forbidden):
+        await world.credit.staff_honours(ELSEWHERE, None, "zhifu")
+    with pytest.raises(InvalidInput) as bad:
+        await world.credit.staff_honours(INSPECTOR, "2026-13", None)
+    assert bad.value.field == "month"
+
+
+async def test_a_markets_assessment_is_read_in_its_district_only(world: World) -> None:
+    period = world.credit.period(7)
+    with pytest.raises(Forbidden):
+        await world.credit.market_assessment(ELSEWHERE, "mkt_1", period)
+    body = await world.credit.market_assessment(INSPECTOR, "mkt_1", period)
+    assert body["market_id"] == "mkt_1"
+    assert body["district_assessment"]["market_id"] is None
+    assert body["district_assessment"]["district"] == "zhifu"
+    with pytest.raises(NotFound):
+        await world.credit.market_grades("mkt_9")
+
+
+async def test_a_due_fade_is_announced_before_the_new_entry_it_came_with(world: World) -> None:
+    router = handlers.inspection_router(world.credit)
+    await world.send(router, inspection("major"))
+    world.clock.at = T0 + 400 * D
+    second = samples.task_completed("minor", triggers=[]).model_copy(
+        update={"task_id": "tsk_2", "completed_at": world.clock.at}
+    )
+    await world.send(router, outgoing("inspection", "inspection.task.completed", "tsk_2", second))
+    changed = [event.data for _, event, _ in world.uow.published]
+    assert [bool(c.faded) for c in changed] == [False, True, False]
+    assert changed[2].adjustment.kind == "inspection.finding.minor"
+    assert changed[2].version == changed[1].version + 1
+
+
+async def test_a_rectification_counts_for_the_markets_assessment_when_on_time_or_overdue(
+    world: World,
+) -> None:
+    inspections = handlers.inspection_router(world.credit)
+    sent = [
+        ("inspection.rectification.verified", samples.verified()),
+        ("inspection.rectification.verified", samples.verified(on_time=False)),
+        ("inspection.rectification.overdue", samples.overdue()),
+    ]
+    for event_type, data in sent:
+        await world.send(inspections, outgoing("inspection", event_type, "rct_1", data))
+    observed = world.stores.context.observations
+    assert sorted((kind, seen.good) for (_, kind), seen in observed.items()) == [
+        ("rectification", False),
+        ("rectification", True),
+    ]

@@ -466,3 +466,54 @@ async def test_a_refused_photo_stores_nothing(world: World) -> None:
         await world.service.add_photo(LI, task_id, PNG)
     assert len(await world.service.photos(LI, task_id)) == 5
     assert world.types() == ["inspection.task.created"]
+
+
+# -- reading one task ----------------------------------------------------------------------------
+
+
+async def test_one_task_is_read_in_its_district_only(world: World) -> None:
+    task_id = await open_task(world)
+    assert (await world.service.task(LI, task_id)).task_id == task_id
+    assert (await world.service.task(ADMIN, task_id)).task_id == task_id
+    with pytest.raises(NotFound):
+        await world.service.task(ELSEWHERE, task_id)
+    with pytest.raises(NotFound):
+        await world.service.task(LI, "tsk_none")
+
+
+# -- an order past its deadline ------------------------------------------------------------------
+
+
+async def test_an_order_past_its_deadline_escalates_once_and_its_check_closes_the_reinspection(
+    world: World,
+) -> None:
+    order_id = await completed_with_order(world)
+    order = await world.stores.orders.get(order_id)
+    assert order is not None
+    world.at(order.deadline + H)
+    assert await world.service.check_clock() == 1
+    overdue = await world.stores.orders.get(order_id)
+    assert overdue is not None and overdue.overdue_at == order.deadline + H
+    assert overdue.reinspection_task_id is not None
+    reinspection = await world.stores.tasks.get(overdue.reinspection_task_id)
+    assert reinspection is not None and reinspection.state == "open"
+    assert world.types()[-2:] == ["inspection.rectification.overdue", "inspection.task.created"]
+    assert await world.service.check_clock() == 0
+    assert world.types().count("inspection.rectification.overdue") == 1
+
+    world.at(order.deadline + 2 * H)
+    checked = await world.service.verify(LI, order_id, passed=True)
+    assert checked.state == "verified"
+    closed = await world.stores.tasks.get(overdue.reinspection_task_id)
+    assert closed is not None and closed.state == "completed"
+    assert "inspection.task.completed" in world.types()[-3:]
+
+
+async def test_a_warned_merchant_s_plan_says_why_it_is_patrolled_sooner(world: World) -> None:
+    await world.service.regrade("mer_1", "B", 1)
+    listed = delivery(topic="credit.honours.v1")
+    await world.service.warning_list(
+        "mer_1", "2026-04", listed=True, event_id="ev_h1", delivery=listed
+    )
+    shown = await world.service.patrol_plan(LI, "mer_1")
+    assert (shown["interval_reason"], shown["interval_days"]) == ("warning_list", 90)
