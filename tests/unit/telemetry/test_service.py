@@ -19,7 +19,7 @@ from services.runtime.unit_of_work import FakeUnitOfWork
 from services.telemetry.fakes import FakeOffsets, FakeTelemetryStore, fake_stores, snapshot
 from services.telemetry.metrics import TelemetryMetrics
 from services.telemetry.projections import Directory, MarketInfo, TerminalInfo
-from services.telemetry.service import Telemetry
+from services.telemetry.service import Telemetry, _claimed_terminal
 from services.telemetry.settings import TelemetrySettings
 from services.telemetry.store import RiskQuery, Stores
 from tests.support.readings import Terminal
@@ -201,3 +201,18 @@ async def test_acknowledging_twice_or_elsewhere_is_refused_and_announces_nothing
         await world.telemetry.acknowledge(risk_id, Actor.of("i-li", "李"), None, None)
     assert world.types() == ["telemetry.risk.raised", "telemetry.risk.acknowledged"]
     assert world.store.rows[risk_id]["acknowledged_by"] == "i-zhou"
+
+
+@pytest.mark.parametrize(
+    ("raw", "claimed"),
+    [
+        (b'{"terminal_id": "trm_7", "temp": "warm"}', "trm_7"),
+        (b'{"terminal_id": 7}', None),
+        (b'["trm_7"]', None),
+        (b"{not json", None),
+    ],
+)
+def test_a_reading_of_no_typed_shape_still_names_the_terminal_whose_state_it_locks(
+    raw: bytes, claimed: str | None
+) -> None:
+    assert _claimed_terminal(raw) == claimed

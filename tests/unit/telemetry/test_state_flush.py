@@ -340,3 +340,36 @@ async def test_seqs_of_pending_batches_count_for_a_replay_check_before_they_are_
     await world.node.telemetry.flush()
     world.restart()  # a replica holding nothing reads the stored seq
     assert await world.node.telemetry.last_seqs(["trm_1"]) == {"trm_1": readings[4]["seq"]}
+
+
+async def test_a_failed_background_flush_is_logged_and_the_task_keeps_flushing(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    world = World(state_flush_batches=100, state_flush_interval_s=0.01)
+    telemetry = world.node.telemetry
+    await world.batch(world.series(20, [3.0] * 5))
+    flush, calls = telemetry.flush, []
+
+    async def fails_once() -> None:
+        calls.append(len(calls))
+        if len(calls) == 1:
+            raise OSError("database went away")
+        await flush()
+
+    telemetry.flush = fails_once  # type: ignore[method-assign]
+    running = asyncio.create_task(telemetry.flush_when_due())
+    world.node.ticks.at += 1.0
+    async with asyncio.timeout(10):
+        while world.offsets.next != {KEY: 5}:  # written by the look after the failed one
+            await asyncio.sleep(0.005)
+    assert len(calls) >= 2 and not running.done()
+    assert "pending states not written" in caplog.text
+
+    async def fails_at_stop() -> None:
+        raise OSError("database went away at stop")
+
+    telemetry.flush = fails_at_stop  # type: ignore[method-assign]
+    running.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await running
+    assert "pending states not written at stop" in caplog.text
