@@ -161,7 +161,8 @@ class Service:
         async with connect(self.settings.database_url):
             pass
 
-    async def start(self) -> None:
+    async def start(self, *, jobs: bool = True) -> None:
+        """Start everything; `jobs=False` (a one-off command) leaves the periodic jobs out."""
         s = self.settings
         folders = {"runtime": RUNTIME_MIGRATIONS, **self._components}
         if self.migrations:
@@ -189,7 +190,7 @@ class Service:
         self._tasks.append(asyncio.create_task(self._watch_lag(), name="consumer-lag"))
         for task in self._after_start:
             self._tasks.append(asyncio.create_task(task(), name=getattr(task, "__name__", "task")))
-        for name, seconds, job in self._jobs:
+        for name, seconds, job in self._jobs if jobs else ():
             self._tasks.append(asyncio.create_task(self._periodic(name, seconds, job), name=name))
         self.started = True
         log.info("service started", extra={"schema": self.schema})

@@ -21,8 +21,10 @@ S = TypeVar("S", bound=ServiceSettings)
 
 
 async def once(service: Service, job: Callable[[], Awaitable[T]]) -> T:
-    """Start `service`, run `job` once, and stop it again."""
-    await service.start()
+    """Start `service` without its periodic jobs (the command is the job: the service's own
+    copy of it would race it, and be cancelled mid-transaction at stop), run `job` once, and
+    stop it again."""
+    await service.start(jobs=False)
     try:
         result = await job()
         # The command's effect is on the topic when it returns.

@@ -113,15 +113,22 @@ class PostgresUnitOfWork(UnitOfWork[S]):
 
     async def _finish(self, *, commit: bool) -> None:
         assert self.conn is not None and self._tx is not None
+        ending = False
         try:
             if commit:
                 if self._outgoing:
                     await enqueue_many(self.conn, self._outgoing, schema=self.schema)
+                ending = True
                 await self._tx.commit()
             else:
+                ending = True
                 await self._tx.rollback()
         except BaseException:
-            if not self._tx.is_completed():
+            # Failing while the outbox rows are written, the transaction is still open: roll it
+            # back. A COMMIT or ROLLBACK that failed (or was cancelled, as a stopping service
+            # cancels its periodic jobs) leaves asyncpg's transaction failed, where another
+            # rollback only raises; the pool's release rolls back whatever is left open.
+            if not ending:
                 await self._tx.rollback()
             raise
         finally:

@@ -1,8 +1,10 @@
 """The Postgres unit of work on a real database: a block that returns commits its state, its
-inbox claim and its outbox rows together; a block that raises leaves none of them."""
+inbox claim and its outbox rows together; a block that raises leaves none of them, and neither
+does one cancelled inside its COMMIT."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
@@ -12,6 +14,7 @@ from services.runtime.db import create_pool
 from services.runtime.messaging import Delivery
 from services.runtime.outbox import outgoing
 from services.runtime.unit_of_work import joined_units, postgres_units
+from tests.support.poll import until
 from tests.unit.contracts.samples import SAMPLES
 
 MARKET = "registry.market.upserted"
@@ -113,3 +116,60 @@ async def test_a_joined_unit_commits_and_rolls_back_with_the_transaction_it_join
         # Written inside the holder's transaction: not visible outside it until it commits.
         assert await _counts(svc.pool) == {"notes": 0, "inbox": 0, "outbox": 0}
     assert await _counts(svc.pool) == {"notes": 1, "inbox": 1, "outbox": 1}
+
+
+class SlowNotes:
+    """Notes whose COMMIT takes seconds: a deferred constraint trigger sleeps at commit."""
+
+    def __init__(self, conn: asyncpg.Connection) -> None:
+        self.conn = conn
+
+    async def add(self, text: str) -> None:
+        await self.conn.execute("INSERT INTO slow_notes (text) VALUES ($1)", text)
+
+
+async def test_a_commit_cancelled_mid_flight_raises_the_cancellation_and_returns_the_connection(
+    make_service, started
+) -> None:
+    """A stopping service cancels its periodic jobs, perhaps inside COMMIT: the unit must raise
+    the cancellation (not an error of its own), leave nothing half written and give the
+    connection back."""
+    svc = make_service()
+    started.append(svc)
+    await svc.start()
+    await svc.pool.execute(
+        """CREATE TABLE slow_notes (text text NOT NULL);
+           CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql
+               AS $$ BEGIN PERFORM pg_sleep(30); RETURN NULL; END $$;
+           CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON slow_notes
+               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();"""
+    )
+    pool = await create_pool(svc.settings.database_url, svc.schema, max_size=2)
+    try:
+        uow = postgres_units(lambda: pool, svc.schema, SlowNotes)
+
+        async def write() -> None:
+            async with uow() as work:
+                await work.stores.add("half")
+
+        writing = asyncio.create_task(write())
+
+        async def committing() -> bool:
+            found = await svc.pool.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'COMMIT;'"
+            )
+            return bool(found)
+
+        await until(committing, within=20, what="the unit's COMMIT running")
+        writing.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await writing
+        assert await svc.pool.fetchval("SELECT count(*) FROM slow_notes") == 0
+        await until(
+            lambda: pool.get_size() - pool.get_idle_size() == 0,
+            within=20,
+            what="the connection back in the pool",
+        )
+        assert await pool.fetchval("SELECT 1") == 1  # and usable
+    finally:
+        await pool.close()
