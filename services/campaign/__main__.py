@@ -15,10 +15,10 @@ from services.runtime.commands import once, serve_or_run
 
 
 async def _check(settings: CampaignSettings) -> dict[str, Any]:
-    # Inspection's events are the running service's to consume, not a one-off run's, and so is
-    # the periodic clock; the registry view is read to its end first, so every market's
-    # milestones are judged.
-    app = build(settings.model_copy(update={"campaign_check_interval_s": 0}), consume=False)
+    # Inspection's events are the running service's to consume, not a one-off run's (and `once`
+    # leaves the periodic clock out); the registry view is read to its end first, so every
+    # market's milestones are judged.
+    app = build(settings, consume=False)
 
     async def check() -> dict[str, Any]:
         await app.state.directory.caught_up.wait()

@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import datetime, timedelta, tzinfo
-from typing import Any, Protocol
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from contracts.complaints import ComplaintClosed, ComplaintOverdue
@@ -43,7 +43,6 @@ from services.credit.domain import (
     MerchantRecord,
     Month,
     Period,
-    Place,
     PolicyBook,
     adjust,
     apply,
@@ -77,6 +76,7 @@ from services.credit.store import (
 from services.runtime import serial
 from services.runtime.auth import ALL_DISTRICTS, Principal, actor
 from services.runtime.clock import Clock
+from services.runtime.directory import RegistryView
 from services.runtime.failures import Conflict, InvalidInput, NotFound
 from services.runtime.messaging import Delivery
 from services.runtime.outbox import Item
@@ -84,31 +84,6 @@ from services.runtime.unit_of_work import UnitOfWork, UowFactory
 
 log = logging.getLogger(__name__)
 LEDGER = "credit-ledger"
-
-
-# What the use cases read of the registry view (services/runtime/directory.py).
-class Market(Place, Protocol):
-    @property
-    def name(self) -> str: ...
-
-
-class Merchant(Market, Protocol):
-    @property
-    def merchant_id(self) -> str: ...
-
-    @property
-    def stall_no(self) -> str: ...
-
-
-class Directory(Protocol):
-    @property
-    def markets(self) -> Mapping[str, Market]: ...
-
-    @property
-    def merchants(self) -> Mapping[str, Merchant]: ...
-
-    @property
-    def caught_up(self) -> asyncio.Event: ...
 
 
 # What a ledger event's use case does in its unit of work once the event is claimed: keep what
@@ -129,7 +104,7 @@ class Credit:
     def __init__(
         self,
         uow: UowFactory[Stores],
-        directory: Directory,
+        directory: RegistryView,
         book: PolicyBook,
         now: Clock,
         metrics: CreditMetrics,

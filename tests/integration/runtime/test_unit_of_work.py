@@ -118,14 +118,15 @@ async def test_a_joined_unit_commits_and_rolls_back_with_the_transaction_it_join
     assert await _counts(svc.pool) == {"notes": 1, "inbox": 1, "outbox": 1}
 
 
-class SlowNotes:
-    """Notes whose COMMIT takes seconds: a deferred constraint trigger sleeps at commit."""
+class HeldNotes:
+    """Notes whose COMMIT waits: a deferred constraint trigger takes an advisory lock at commit,
+    which the test holds until it has cancelled the COMMIT."""
 
     def __init__(self, conn: asyncpg.Connection) -> None:
         self.conn = conn
 
     async def add(self, text: str) -> None:
-        await self.conn.execute("INSERT INTO slow_notes (text) VALUES ($1)", text)
+        await self.conn.execute("INSERT INTO held_notes (text) VALUES ($1)", text)
 
 
 async def test_a_commit_cancelled_mid_flight_raises_the_cancellation_and_returns_the_connection(
@@ -138,15 +139,18 @@ async def test_a_commit_cancelled_mid_flight_raises_the_cancellation_and_returns
     started.append(svc)
     await svc.start()
     await svc.pool.execute(
-        """CREATE TABLE slow_notes (text text NOT NULL);
-           CREATE FUNCTION slow_commit() RETURNS trigger LANGUAGE plpgsql
-               AS $$ BEGIN PERFORM pg_sleep(30); RETURN NULL; END $$;
-           CREATE CONSTRAINT TRIGGER slow AFTER INSERT ON slow_notes
-               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION slow_commit();"""
+        """CREATE TABLE held_notes (text text NOT NULL);
+           CREATE FUNCTION held_commit() RETURNS trigger LANGUAGE plpgsql
+               AS $$ BEGIN PERFORM pg_advisory_xact_lock(hashtext('held_notes')); RETURN NULL;
+               END $$;
+           CREATE CONSTRAINT TRIGGER held AFTER INSERT ON held_notes
+               DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION held_commit();"""
     )
     pool = await create_pool(svc.settings.database_url, svc.schema, max_size=2)
+    holder = await svc.pool.acquire()
+    await holder.execute("SELECT pg_advisory_lock(hashtext('held_notes'))")
     try:
-        uow = postgres_units(lambda: pool, svc.schema, SlowNotes)
+        uow = postgres_units(lambda: pool, svc.schema, HeldNotes)
 
         async def write() -> None:
             async with uow() as work:
@@ -156,15 +160,16 @@ async def test_a_commit_cancelled_mid_flight_raises_the_cancellation_and_returns
 
         async def committing() -> bool:
             found = await svc.pool.fetchval(
-                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query = 'COMMIT;'"
+                """SELECT count(*) FROM pg_stat_activity
+                    WHERE state = 'active' AND query = 'COMMIT;' AND wait_event_type = 'Lock'"""
             )
             return bool(found)
 
-        await until(committing, within=20, what="the unit's COMMIT running")
+        await until(committing, within=20, what="the unit's COMMIT waiting on the lock")
         writing.cancel()
         with pytest.raises(asyncio.CancelledError):
             await writing
-        assert await svc.pool.fetchval("SELECT count(*) FROM slow_notes") == 0
+        assert await svc.pool.fetchval("SELECT count(*) FROM held_notes") == 0
         await until(
             lambda: pool.get_size() - pool.get_idle_size() == 0,
             within=20,
@@ -172,4 +177,6 @@ async def test_a_commit_cancelled_mid_flight_raises_the_cancellation_and_returns
         )
         assert await pool.fetchval("SELECT 1") == 1  # and usable
     finally:
+        await holder.execute("SELECT pg_advisory_unlock(hashtext('held_notes'))")
+        await svc.pool.release(holder)
         await pool.close()
