@@ -403,41 +403,30 @@ def _accepted(
 # exactly the readings `_accepted` accepts, with the same terminal, time and sample, except that
 # it leaves to the dict way a reading with a key twice whose first value has the wrong type
 # (msgspec checks it, orjson keeps only the last).
-class _ColdChain(
-    msgspec.Struct,
-    tag="cold_chain",
-    tag_field="kind",
-    forbid_unknown_fields=True,
-    omit_defaults=True,
-):
+class _Signed(msgspec.Struct, tag_field="kind", forbid_unknown_fields=True, omit_defaults=True):
+    """What every kind of reading carries; a subclass's `tag` is its `kind` (msgspec passes the
+    configuration on to subclasses, and the canonical form sorts the keys, so where the common
+    fields are declared changes no signature)."""
+
     terminal_id: str
     seq: int
     ts: str
     sig: str | UnsetType  # always present when decoded; UNSET while encoding the canonical form
+
+
+class _ColdChain(_Signed, tag="cold_chain"):
     temp_c: int | float
     interval_s: int | UnsetType | None = UNSET
 
 
-class _Footfall(
-    msgspec.Struct, tag="footfall", tag_field="kind", forbid_unknown_fields=True, omit_defaults=True
-):
-    terminal_id: str
-    seq: int
-    ts: str
-    sig: str | UnsetType
+class _Footfall(_Signed, tag="footfall"):
     entries: int
     exits: int
     occupancy: int
     interval_s: int | UnsetType | None = UNSET
 
 
-class _Payment(
-    msgspec.Struct, tag="payment", tag_field="kind", forbid_unknown_fields=True, omit_defaults=True
-):
-    terminal_id: str
-    seq: int
-    ts: str
-    sig: str | UnsetType
+class _Payment(_Signed, tag="payment"):
     tx_count: int
     tx_amount: int | float
     refunds: int
