@@ -162,6 +162,10 @@ async def test_a_failed_silence_check_publishes_nothing(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     await world.telemetry.handle_batch(world.deliveries(*world.hot(2, temp_c=3.0)))
+    # Written first, so that it is the silence check's own transaction that fails (not the
+    # flush of the pending batch before it).
+    await world.telemetry.flush()
+    assert world.telemetry.pending.batches == 0 and world.telemetry.held
     world.clock.at += 3600
 
     async def broken(*_: Any) -> None:
