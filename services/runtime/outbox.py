@@ -65,6 +65,10 @@ def outgoing(
         correlation_id = correlation_id or cause.correlationid
         causation_id = causation_id or cause.id
     found = spec(event_type)
+    if type(data) is not found.data:
+        # The type is the contract's promise about the data: a mismatch would be published, and
+        # every consumer would then parse it as the wrong model.
+        raise TypeError(f"{event_type} carries {found.data.__name__}, not {type(data).__name__}")
     event = make_event(
         service=service,
         event_type=event_type,

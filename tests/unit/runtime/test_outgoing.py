@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from contracts import topics
 from services.runtime.outbox import outgoing
 from tests.unit.contracts.samples import SAMPLES
@@ -33,3 +35,11 @@ def test_a_given_correlation_wins_over_the_causes() -> None:
         "registry", MARKET, "mkt_1", SAMPLES[MARKET], cause=cause, correlation_id="cmp_3"
     )
     assert (effect.correlationid, effect.causationid) == ("cmp_3", cause.id)
+
+
+def test_data_of_another_event_type_is_refused_naming_both() -> None:
+    merchant = SAMPLES["registry.merchant.upserted"]
+    with pytest.raises(TypeError, match=f"{MARKET} carries MarketUpserted, not MerchantUpserted"):
+        outgoing("registry", MARKET, "mkt_1", merchant)
+    with pytest.raises(TypeError, match="not dict"):
+        outgoing("registry", MARKET, "mkt_1", SAMPLES[MARKET].model_dump())
