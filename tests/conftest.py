@@ -81,8 +81,15 @@ def secrets_env(oidc_issuer: str) -> dict[str, str]:
 
 @pytest.fixture(scope="session")
 def service_env(kafka: str, database_url: str, secrets_env: dict[str, str]) -> dict[str, str]:
-    """What a service process needs, as `.run/env` would give it."""
-    return {"KAFKA_BOOTSTRAP_SERVERS": kafka, "DATABASE_URL": database_url, **secrets_env}
+    """What a service process needs, as `.run/env` would give it; and the shortest session
+    timeout Kafka takes, so that a service restarted after a SIGKILL gets its partitions back
+    6 s after the kill rather than 10 (three SIGKILL tests: 87 -> 68 s)."""
+    return {
+        "KAFKA_BOOTSTRAP_SERVERS": kafka,
+        "DATABASE_URL": database_url,
+        "KAFKA_SESSION_TIMEOUT_MS": "6000",
+        **secrets_env,
+    }
 
 
 @pytest.fixture

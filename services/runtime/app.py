@@ -64,6 +64,7 @@ class Service:
             backoff_s=settings.retry_backoff_s,
             backoff_max_s=settings.retry_backoff_max_s,
             stalled_retry_s=settings.stalled_retry_s,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
             kafka_options=settings.kafka_client_options(),
         )
         self.projections = Projections(

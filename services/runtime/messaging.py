@@ -58,7 +58,8 @@ log = logging.getLogger(__name__)
 # every member already in the group has heard of it and rejoined. At aiokafka's default of 3 s
 # a service with six subscriptions took about 15 s to start (and as long to take partitions
 # over from a replica that died). The session timeout, which decides when a silent member is
-# dropped, stays at its default (10 s): Kafka wants heartbeats at a third of it or more often.
+# dropped, is a setting (kafka_session_timeout_ms, default 10 s, at least 6 s): Kafka wants
+# heartbeats at a third of it or more often.
 HEARTBEAT_INTERVAL_MS = 500
 
 
@@ -121,9 +122,11 @@ class Messaging:
         backoff_s: float = 0.2,
         backoff_max_s: float = 5.0,
         stalled_retry_s: float = 60.0,
+        session_timeout_ms: int = 10_000,
         kafka_options: dict[str, Any] | None = None,
     ) -> None:
         self.service, self.bootstrap_servers, self.group_id = service, bootstrap_servers, group_id
+        self.session_timeout_ms = session_timeout_ms
         self.metrics = metrics
         # How every client authenticates (ServiceSettings.kafka_client_options()); without it,
         # the service's environment says (`<SERVICE>_KAFKA_SASL_*`, default PLAINTEXT).
@@ -232,6 +235,7 @@ class Messaging:
             group_id=group,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
+            session_timeout_ms=self.session_timeout_ms,
             **options,
         )
         subscriber(on_message, decoder=decoder)
@@ -281,6 +285,10 @@ class Messaging:
             if name != topic or subscribed_group != group or consumer is None:
                 continue
             tp = TopicPartition(topic, partition)
+            if await consumer.position(tp) == offset:
+                # Already there (a failed batch goes on record by record, and each record in
+                # hand past the offset asks again): no request to Kafka for each of them.
+                return offset
             offset = max(offset, (await consumer.beginning_offsets([tp]))[tp])
             consumer.seek(tp, offset)
             return offset

@@ -138,6 +138,10 @@ class ServiceSettings(KafkaClientSettings):
     # retry_backoff_s to retry_backoff_max_s); after handler_max_attempts tries its partition
     # stalls, and is tried again every stalled_retry_s (services/runtime/messaging.py).
     handler_max_attempts: int = 10
+    # How long a consumer that stopped heartbeating (killed, frozen) keeps its partitions before
+    # the group hands them to the others; a replica restarted in its place waits that long for
+    # them. Kafka's default; the broker takes 6,000 ms or more (group.min.session.timeout.ms).
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=6_000)
     retry_backoff_s: float = 0.2
     retry_backoff_max_s: float = 5.0
     stalled_retry_s: float = 60.0

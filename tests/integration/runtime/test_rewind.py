@@ -63,3 +63,40 @@ async def test_rewind_names_a_topic_without_a_running_consumer(make_service, top
     svc: Service = make_service()
     with pytest.raises(KeyError, match=topic):
         await svc.messaging.rewind(topic, 0, 0)
+
+
+async def test_a_partition_already_rewound_is_not_asked_of_kafka_again(
+    make_service, started, kafka: str, topic: str
+) -> None:
+    """Record by record through a failed batch, each record in hand past the stored offset asks
+    for the same rewind: the first one asks Kafka where the partition starts, the others find
+    the consumer already there. The records come again once, from there."""
+    svc: Service = make_service()
+    seen: list[int] = []
+    rewound: list[int] = []
+    asked: list[list[TopicPartition]] = []
+
+    async def take(deliveries: Sequence[Delivery]) -> None:
+        seen.extend(d.offset for d in deliveries)
+        if 9 in seen and not rewound:
+            consumer = next(s.consumer for t, _, s in svc.messaging._subscribers if t == topic)
+            beginning_offsets = consumer.beginning_offsets
+
+            async def counted(partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+                asked.append(list(partitions))
+                return await beginning_offsets(partitions)
+
+            consumer.beginning_offsets = counted
+            for _ in range(3):
+                rewound.append(await svc.messaging.rewind(topic, 0, 4))
+
+    svc.messaging.subscribe_batch(topic, take, batch_timeout_ms=200)
+    started.append(svc)
+    await _produce(kafka, topic, 10)
+    await svc.start()
+
+    await until(lambda: seen.count(9) >= 2 or None, what="offset 9 read a second time")
+    assert rewound == [4, 4, 4]
+    assert asked == [[TopicPartition(topic, 0)]]
+    first = seen.index(9) + 1
+    assert seen[:first] == list(range(10)) and seen[first:] == list(range(4, 10))

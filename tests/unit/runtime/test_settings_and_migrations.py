@@ -4,7 +4,7 @@ from pathlib import Path
 from typing import ClassVar
 
 import pytest
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 from pydantic_settings import SettingsConfigDict
 
 from services.runtime.migrations import MigrationError, discover
@@ -31,6 +31,18 @@ def test_stack_wide_variables_fill_in_and_prefixed_ones_win(
     assert s.oidc_issuer == "http://idp:8180/realms/sentinel"
     assert s.database_url == "postgresql://own/db"
     assert (s.pg_schema, s.port, s.group_id) == ("demo", 8199, "sentinel-demo")
+
+
+def test_the_session_timeout_is_kafkas_default_and_no_shorter_than_the_broker_takes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("KAFKA_SESSION_TIMEOUT_MS", raising=False)
+    assert DemoSettings().kafka_session_timeout_ms == 10_000
+    monkeypatch.setenv("KAFKA_SESSION_TIMEOUT_MS", "6000")
+    assert DemoSettings().kafka_session_timeout_ms == 6_000
+    monkeypatch.setenv("DEMO_KAFKA_SESSION_TIMEOUT_MS", "5999")
+    with pytest.raises(ValidationError, match=r"kafka_session_timeout_ms\n.*greater than or equal"):
+        DemoSettings()
 
 
 def test_a_secret_the_service_needs_is_read_or_its_variables_named(
