@@ -24,6 +24,7 @@ import os
 import sys
 import time
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -132,15 +133,24 @@ async def run(kafka: str, database_url: str, merchants: int, repeat: int) -> Non
             )
 
 
-def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+Run = Callable[[str, str, int, int], Awaitable[None]]
+
+
+def cli(doc: str | None, bench: Run) -> int:
+    """The command line of a view bench: `bench(kafka, database_url, merchants, repeat)` on the
+    local test stack."""
+    parser = argparse.ArgumentParser(description=doc)
     parser.add_argument("--merchants", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
     logging.disable(logging.WARNING)
     with infrastructure() as endpoints:
-        loops.run(run(endpoints.kafka, endpoints.database_url, args.merchants, args.repeat))
+        loops.run(bench(endpoints.kafka, endpoints.database_url, args.merchants, args.repeat))
     return 0
+
+
+def main() -> int:
+    return cli(__doc__, run)
 
 
 if __name__ == "__main__":

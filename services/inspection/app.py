@@ -64,14 +64,13 @@ def build(
         observer=InspectionObserver(metrics, gauges),
         photo_max_bytes=settings.photo_max_bytes,
     )
-    routers = Handlers(inspection).routers()
+    handlers = Handlers(inspection)
+    routers = handlers.routers()
 
     service.project(
         topics.REGISTRY_MARKETS.name, routers[topics.REGISTRY_MARKETS.name], view="markets"
     )
-    service.project(
-        topics.REGISTRY_MERCHANTS.name, routers[topics.REGISTRY_MERCHANTS.name], view="merchants"
-    )
+    service.project_batches(topics.REGISTRY_MERCHANTS.name, handlers.on_merchants, view="merchants")
     service.subscribe(topics.TELEMETRY_RISKS.name, routers[topics.TELEMETRY_RISKS.name])
     service.subscribe(topics.COMPLAINTS_EVENTS.name, routers[topics.COMPLAINTS_EVENTS.name])
     # Failed renovation checks become market-level tasks; the topic's other events are ignored.

@@ -4,6 +4,7 @@ runs one unit of work at a time."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 
 from services.inspection.domain import PatrolPlan, RectificationOrder, Task
@@ -51,13 +52,13 @@ class FakeTasks:
         ]
         return sorted(found, key=lambda t: t.due_at)[:limit]
 
-    async def last_inspection(self, merchant_id: str) -> datetime | None:
-        done = [
-            t.completed_at
-            for t in self.rows.values()
-            if t.merchant_id == merchant_id and t.state == "completed" and t.completed_at
-        ]
-        return max(done, default=None)
+    async def last_inspections(self, merchant_ids: Sequence[str]) -> dict[str, datetime]:
+        found: dict[str, datetime] = {}
+        for t in self.rows.values():
+            mid, at = t.merchant_id, t.completed_at
+            if mid is not None and mid in merchant_ids and t.state == "completed" and at:
+                found[mid] = max(found.get(mid, at), at)
+        return found
 
 
 class FakePhotos:
@@ -125,11 +126,14 @@ class FakeRegistry:
         if held is None or held.version < market.version:
             self.market_rows[market.id] = market
 
-    async def put_merchant(self, merchant: MerchantInfo) -> bool:
-        held = self.merchant_rows.get(merchant.id)
-        if held is None or held.version < merchant.version:
-            self.merchant_rows[merchant.id] = merchant
-        return held is None
+    async def put_merchants(self, merchants: Sequence[MerchantInfo]) -> list[MerchantInfo]:
+        assert len({m.id for m in merchants}) == len(merchants), "one snapshot per merchant"
+        new = [m for m in merchants if m.id not in self.merchant_rows]
+        for merchant in merchants:
+            held = self.merchant_rows.get(merchant.id)
+            if held is None or held.version < merchant.version:
+                self.merchant_rows[merchant.id] = merchant
+        return new
 
 
 class FakePlans:
@@ -142,11 +146,10 @@ class FakePlans:
     async def get(self, merchant_id: str, *, for_update: bool = False) -> PatrolPlan | None:
         return self.rows.get(merchant_id)
 
-    async def insert(self, plan: PatrolPlan) -> bool:
-        if plan.merchant_id in self.rows:
-            return False
-        self.rows[plan.merchant_id] = plan
-        return True
+    async def insert(self, plans: Sequence[PatrolPlan]) -> list[str]:
+        stored = [p for p in plans if p.merchant_id not in self.rows]
+        self.rows.update((p.merchant_id, p) for p in stored)
+        return [p.merchant_id for p in stored]
 
     async def save(self, plan: PatrolPlan) -> None:
         if plan.merchant_id in self.rows:

@@ -4,6 +4,7 @@ consumer's business and are passed over (services/runtime/router.py)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from contracts import topics
@@ -106,10 +107,11 @@ class Handlers:
         data: MarketUpserted = event.data
         await self.service.directory.on_market(data)
 
-    async def on_merchant(self, event: Envelope[Any], _: Delivery) -> None:
-        # A merchant's first snapshot starts its patrol plan, in the same unit of work.
-        data: MerchantUpserted = event.data
-        await self.service.directory.on_merchant(data, on_new=self.service.start_plan)
+    async def on_merchants(self, deliveries: Sequence[Delivery]) -> None:
+        """The merchants view takes a batch in one unit of work (a new replica reads a city's
+        merchants before it is ready); a merchant's first snapshot starts its patrol plan in it."""
+        snapshots = [d.envelope(MerchantUpserted).data for d in deliveries]
+        await self.service.directory.on_merchants(snapshots, on_new=self.service.start_plans)
 
     def routers(self) -> dict[str, EventRouter]:
         """The router of each consumed topic, by topic name."""
@@ -121,7 +123,6 @@ class Handlers:
             {"credit.honour.listed": self.on_honour, "credit.honour.delisted": self.on_honour}
         )
         markets = EventRouter({"registry.market.upserted": self.on_market})
-        merchants = EventRouter({"registry.merchant.upserted": self.on_merchant})
         return {
             topics.TELEMETRY_RISKS.name: risks,
             topics.COMPLAINTS_EVENTS.name: complaints,
@@ -129,5 +130,4 @@ class Handlers:
             topics.CREDIT_SCORES.name: scores,
             topics.CREDIT_HONOURS.name: honours,
             topics.REGISTRY_MARKETS.name: markets,
-            topics.REGISTRY_MERCHANTS.name: merchants,
         }

@@ -9,7 +9,7 @@ the merchant's patrol plan (services/runtime/projection.py).
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 
 from contracts.registry import MarketUpserted, MerchantUpserted
 from services.inspection.domain import TaskForce
@@ -18,8 +18,8 @@ from services.runtime import serial
 from services.runtime.projection import keep_newer
 from services.runtime.unit_of_work import UnitOfWork, UowFactory
 
-# Runs in the unit of work that stores a merchant's first snapshot (its patrol plan starts).
-OnNewMerchant = Callable[[UnitOfWork[Stores], MerchantInfo], Awaitable[None]]
+# Runs in the unit of work that stores merchants' first snapshots (their patrol plans start).
+OnNewMerchants = Callable[[UnitOfWork[Stores], Sequence[MerchantInfo]], Awaitable[None]]
 
 
 class Directory:
@@ -51,14 +51,21 @@ class Directory:
             await work.stores.registry.put_market(info)
         keep_newer(self.markets, info.id, info)
 
-    async def on_merchant(
-        self, data: MerchantUpserted, on_new: OnNewMerchant | None = None
+    async def on_merchants(
+        self, snapshots: Sequence[MerchantUpserted], on_new: OnNewMerchants | None = None
     ) -> None:
-        """Apply a merchant snapshot; `on_new` runs in the same unit of work when it is the first
-        snapshot of that merchant."""
-        info = serial.into(MerchantInfo, data, id=data.merchant_id)
+        """Apply a batch of merchant snapshots in one unit of work; `on_new` runs in it with the
+        merchants the view did not know before (their first snapshots), if any."""
+        newest: dict[str, MerchantInfo] = {}
+        for data in snapshots:
+            info = serial.into(MerchantInfo, data, id=data.merchant_id)
+            held = newest.get(info.id)
+            if held is None or held.version < info.version:
+                newest[info.id] = info
         async with self._units()() as work:
-            if await work.stores.registry.put_merchant(info) and on_new is not None:
-                await on_new(work, info)
-        # Another replica may have stored it first: the memory takes it all the same.
-        keep_newer(self.merchants, info.id, info)
+            new = await work.stores.registry.put_merchants(list(newest.values()))
+            if on_new is not None and new:
+                await on_new(work, new)
+        # Another replica may have stored them first: the memory takes them all the same.
+        for info in newest.values():
+            keep_newer(self.merchants, info.id, info)

@@ -149,9 +149,9 @@ class InspectionService:
         plan = await plans.get(merchant_id, for_update=True)
         if plan is not None:
             return plan
-        last = await work.stores.tasks.last_inspection(merchant_id)
-        started = PatrolPlan.start(merchant_id, None, last, now, self.policy)
-        if await plans.insert(started):
+        last = await work.stores.tasks.last_inspections([merchant_id])
+        started = PatrolPlan.start(merchant_id, None, last.get(merchant_id), now, self.policy)
+        if await plans.insert([started]):
             self.observe.plan("started")
             return started
         # Another transaction started it meanwhile (a score and a snapshot at once): use theirs.
@@ -159,9 +159,15 @@ class InspectionService:
         assert plan is not None, "a plan that conflicted on insert exists"
         return plan
 
-    async def start_plan(self, work: Work, merchant: MerchantInfo) -> None:
-        """A merchant's first registry snapshot: its patrol plan starts (in that unit of work)."""
-        await self._plan(work, merchant.id, self.now())
+    async def start_plans(self, work: Work, merchants: Sequence[MerchantInfo]) -> None:
+        """Merchants' first registry snapshots: their patrol plans start, in that unit of work
+        (a whole batch of the view in two statements); a merchant that has a plan already (a
+        score came first) keeps it."""
+        now, ids = self.now(), [m.id for m in merchants]
+        last = await work.stores.tasks.last_inspections(ids)
+        started = [PatrolPlan.start(i, None, last.get(i), now, self.policy) for i in ids]
+        for _ in await work.stores.plans.insert(started):
+            self.observe.plan("started")
 
     async def regrade(self, merchant_id: str, grade: str, version: int) -> None:
         """`credit.score.changed`: re-plan the merchant's patrols under its grade.

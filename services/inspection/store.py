@@ -9,6 +9,7 @@ request and the clock never both change one task.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -80,8 +81,8 @@ class TaskStore(Protocol):
         """Open tasks due before `now` and not yet marked, by due time, locked."""
         ...
 
-    async def last_inspection(self, merchant_id: str) -> datetime | None:
-        """When the merchant's latest completed task was completed, if ever."""
+    async def last_inspections(self, merchant_ids: Sequence[str]) -> dict[str, datetime]:
+        """When each merchant's latest completed task was completed, of those ever inspected."""
         ...
 
 
@@ -118,8 +119,9 @@ class OrderStore(Protocol):
 class PlanStore(Protocol):
     async def get(self, merchant_id: str, *, for_update: bool = False) -> PatrolPlan | None: ...
 
-    async def insert(self, plan: PatrolPlan) -> bool:
-        """Store a new plan; False when the merchant already has one (a race lost)."""
+    async def insert(self, plans: Sequence[PatrolPlan]) -> list[str]:
+        """Store new plans (one per merchant); the merchants whose plan was stored (the others
+        already had one: a race lost)."""
         ...
 
     async def save(self, plan: PatrolPlan) -> None:
@@ -148,9 +150,9 @@ class RegistryStore(Protocol):
         """Hold the snapshot unless one of its version or newer is held."""
         ...
 
-    async def put_merchant(self, merchant: MerchantInfo) -> bool:
-        """Hold the snapshot unless one of its version or newer is held; True for a merchant
-        the view did not know before."""
+    async def put_merchants(self, merchants: Sequence[MerchantInfo]) -> list[MerchantInfo]:
+        """Hold each snapshot (one per merchant) unless one of its version or newer is held; the
+        snapshots of the merchants the view did not know before."""
         ...
 
 
@@ -234,13 +236,14 @@ class PostgresTasks(OnConnection):
         )
         return [serial.load(Task, r["task"]) for r in rows]
 
-    async def last_inspection(self, merchant_id: str) -> datetime | None:
-        value: datetime | None = await self.conn.fetchval(
-            """SELECT max((task ->> 'completed_at')::timestamptz) FROM tasks
-               WHERE merchant_id = $1 AND state = 'completed'""",
-            merchant_id,
+    async def last_inspections(self, merchant_ids: Sequence[str]) -> dict[str, datetime]:
+        rows = await self.conn.fetch(
+            """SELECT merchant_id, max((task ->> 'completed_at')::timestamptz) AS at FROM tasks
+               WHERE merchant_id = ANY($1::text[]) AND state = 'completed'
+               GROUP BY merchant_id""",
+            list(merchant_ids),
         )
-        return value
+        return {r["merchant_id"]: r["at"] for r in rows if r["at"] is not None}
 
 
 def _photo(row: Any) -> Photo:
@@ -331,17 +334,19 @@ class PostgresPlans(OnConnection):
         )
         return serial.load(PatrolPlan, row["plan"]) if row else None
 
-    async def insert(self, plan: PatrolPlan) -> bool:
-        inserted = await self.conn.fetchval(
+    async def insert(self, plans: Sequence[PatrolPlan]) -> list[str]:
+        rows = await self.conn.fetch(
             """INSERT INTO patrol_plans (merchant_id, grade, grade_version, anchor, due_at,
                                          task_id, plan)
-               VALUES ($1, $2, $3, $4, $5, $6, $7)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::timestamptz[],
+                                    $5::timestamptz[], $6::text[], $7::jsonb[])
                ON CONFLICT (merchant_id) DO NOTHING
-               RETURNING true""",
-            plan.merchant_id, plan.grade, plan.grade_version, plan.anchor, plan.due_at,
-            plan.task_id, serial.dump(plan),
+               RETURNING merchant_id""",
+            [p.merchant_id for p in plans], [p.grade for p in plans],
+            [p.grade_version for p in plans], [p.anchor for p in plans],
+            [p.due_at for p in plans], [p.task_id for p in plans], serial.dump_many(plans),
         )  # fmt: skip
-        return bool(inserted)
+        return [r["merchant_id"] for r in rows]
 
     async def save(self, plan: PatrolPlan) -> None:
         await self.conn.execute(
@@ -408,21 +413,25 @@ class PostgresRegistry(OnConnection):
             market.id, market.district, market.name, stored, market.version,
         )  # fmt: skip
 
-    async def put_merchant(self, merchant: MerchantInfo) -> bool:
-        # xmax = 0: the row was inserted by this statement, not updated.
-        inserted = await self.conn.fetchval(
+    async def put_merchants(self, merchants: Sequence[MerchantInfo]) -> list[MerchantInfo]:
+        # One statement for the batch (a new replica reads a city's merchants before it is
+        # ready); xmax = 0: the row was inserted by this statement, not updated.
+        inserted = await self.conn.fetch(
             """INSERT INTO merchants (id, market_id, district, stall_no, status, version)
-               VALUES ($1, $2, $3, $4, $5, $6)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[],
+                                    $6::integer[])
                ON CONFLICT (id) DO UPDATE SET
                    market_id = EXCLUDED.market_id, district = EXCLUDED.district,
                    stall_no = EXCLUDED.stall_no, status = EXCLUDED.status,
                    version = EXCLUDED.version
                WHERE merchants.version < EXCLUDED.version
-               RETURNING xmax = 0""",
-            merchant.id, merchant.market_id, merchant.district, merchant.stall_no,
-            merchant.status, merchant.version,
+               RETURNING id, xmax = 0 AS new""",
+            [m.id for m in merchants], [m.market_id for m in merchants],
+            [m.district for m in merchants], [m.stall_no for m in merchants],
+            [m.status for m in merchants], [m.version for m in merchants],
         )  # fmt: skip
-        return bool(inserted)
+        new = {r["id"] for r in inserted if r["new"]}
+        return [m for m in merchants if m.id in new]
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,12 +18,13 @@ whether or not it was the one that stored it (`keep_newer`).
 A view consumes in batches and commits its position once a batch: a new replica reads every
 snapshot of the registry before it is ready, and a Kafka commit per snapshot made that a round
 trip to the group coordinator each (bench/README.md, "Registry views"). A view's handler takes
-the snapshots one at a time, in order (`service.project`), where a snapshot can have an effect
-of its own; or, where none has (the directory's merchants, telemetry's terminals and markets),
-writes the batch in one statement (`service.project_batches`). A batch that fails is handled
-again record by record (services/runtime/dispatcher.py), so snapshots before the failing one come
-again: a view keeps only newer versions (`keep_newer`, and `WHERE version <` in the stores), so
-they change nothing.
+the snapshots one at a time, in order (`service.project`: the views of a few hundred markets);
+or writes the batch in one statement (`service.project_batches`: the directory's merchants,
+telemetry's terminals and markets, inspection's merchants, whose store names the merchants it
+did not know so that their patrol plans start in the same transaction). A batch that fails is
+handled again record by record (services/runtime/dispatcher.py), so snapshots before the
+failing one come again: a view keeps only newer versions (`keep_newer`, and `WHERE version <`
+in the stores), so they change nothing.
 """
 
 from __future__ import annotations

@@ -138,14 +138,20 @@ async def test_past_due_is_the_unfinished_unmarked_tasks_due_before_now(stores: 
 
 
 async def test_the_last_inspection_is_the_latest_completion_of_the_merchant(stores: Stores) -> None:
-    assert await stores.tasks.last_inspection("mer_1") is None
+    assert await stores.tasks.last_inspections(["mer_1"]) == {}
     await stores.tasks.save(task(1, merchant_id="mer_1"))
-    assert await stores.tasks.last_inspection("mer_1") is None
+    assert await stores.tasks.last_inspections(["mer_1"]) == {}
     for n, at in ((2, T0 + D), (3, T0 + 3 * D)):
         done = task(n, merchant_id="mer_1", state="completed", completed_at=at)
         await stores.tasks.save(done)
     await stores.tasks.save(task(4, state="completed", completed_at=T0 + 9 * D))
-    assert await stores.tasks.last_inspection("mer_1") == T0 + 3 * D
+    assert await stores.tasks.last_inspections(["mer_1"]) == {"mer_1": T0 + 3 * D}
+    # Several at once: only the merchants asked for, and only those ever inspected.
+    assert await stores.tasks.last_inspections(["mer_4", "mer_1", "mer_7"]) == {
+        "mer_1": T0 + 3 * D,
+        "mer_4": T0 + 9 * D,
+    }
+    assert await stores.tasks.last_inspections([]) == {}
 
 
 # -- photos --------------------------------------------------------------------------------------
@@ -228,8 +234,8 @@ async def test_past_deadline_is_the_open_unmarked_orders_by_deadline(stores: Sto
 
 async def test_a_plan_is_inserted_once_and_then_saved(stores: Stores) -> None:
     p = plan(1, T0 + D)
-    assert await stores.plans.insert(p) is True
-    assert await stores.plans.insert(replace(p, grade="D")) is False
+    assert await stores.plans.insert([p]) == ["mer_1"]
+    assert await stores.plans.insert([replace(p, grade="D")]) == []
     assert await stores.plans.get("mer_1") == p
     assert await stores.plans.get("mer_1", for_update=True) == p
     moved = replace(p, due_at=T0 + 2 * D, task_id="tsk_9")
@@ -244,14 +250,14 @@ async def test_due_plans_are_of_known_patrollable_merchants_without_a_pending_ta
     stores: Stores,
 ) -> None:
     for n, status in ((1, "active"), (2, "suspended"), (3, "licence_expired"), (4, "active")):
-        await stores.registry.put_merchant(merchant(n, status))
-    await stores.registry.put_merchant(merchant(5))
-    await stores.plans.insert(plan(1, T0 + 2 * H))
-    await stores.plans.insert(plan(2, T0 + H))
-    await stores.plans.insert(plan(3, T0))  # licence expired: waits
-    await stores.plans.insert(plan(4, T0, task_id="tsk_1"))  # a patrol task pending
-    await stores.plans.insert(plan(5, T0 + 9 * D))  # not yet due
-    await stores.plans.insert(plan(6, T0))  # a merchant the registry view does not know
+        await stores.registry.put_merchants([merchant(n, status)])
+    await stores.registry.put_merchants([merchant(5)])
+    await stores.plans.insert([plan(1, T0 + 2 * H)])
+    await stores.plans.insert([plan(2, T0 + H)])
+    await stores.plans.insert([plan(3, T0)])  # licence expired: waits
+    await stores.plans.insert([plan(4, T0, task_id="tsk_1")])  # a patrol task pending
+    await stores.plans.insert([plan(5, T0 + 9 * D)])  # not yet due
+    await stores.plans.insert([plan(6, T0)])  # a merchant the registry view does not know
     due = await stores.plans.due(T0 + 3 * H, 10)
     assert [(p.merchant_id, place) for p, place in due] == [
         ("mer_2", Placement("mkt_1", "zhifu", "A-2", "suspended")),
@@ -264,11 +270,23 @@ async def test_due_plans_are_of_known_patrollable_merchants_without_a_pending_ta
     ]
 
 
+async def test_plans_are_inserted_as_a_batch_but_for_merchants_that_have_one(
+    stores: Stores,
+) -> None:
+    held = plan(2, T0 + D, grade="A")
+    await stores.plans.insert([held])
+    batch = [plan(1, T0 + 2 * D), plan(2, T0 + 3 * D), plan(3, T0 + 4 * D)]
+    assert sorted(await stores.plans.insert(batch)) == ["mer_1", "mer_3"]
+    assert [await stores.plans.get(f"mer_{n}") for n in (1, 2, 3)] == [batch[0], held, batch[2]]
+    assert await stores.plans.insert(batch) == []
+    assert await stores.plans.insert([]) == []
+
+
 async def test_merchants_without_a_plan_are_listed_by_id(stores: Stores) -> None:
     for n in (3, 1, 2):
-        await stores.registry.put_merchant(merchant(n))
-    await stores.plans.insert(plan(2, T0))
-    await stores.plans.insert(plan(7, T0))
+        await stores.registry.put_merchants([merchant(n)])
+    await stores.plans.insert([plan(2, T0)])
+    await stores.plans.insert([plan(7, T0)])
     assert await stores.plans.merchants_without_plan(10) == ["mer_1", "mer_3"]
     assert await stores.plans.merchants_without_plan(1) == ["mer_1"]
 
@@ -288,7 +306,24 @@ async def test_a_market_snapshot_is_kept_unless_one_as_new_is_held(stores: Store
 
 
 async def test_a_merchant_snapshot_says_whether_the_merchant_is_new(stores: Stores) -> None:
-    assert await stores.registry.put_merchant(merchant(1)) is True
-    assert await stores.registry.put_merchant(merchant(1, "suspended", version=2)) is False
-    assert await stores.registry.put_merchant(merchant(1, "active", version=1)) is False
+    assert await stores.registry.put_merchants([merchant(1)]) == [merchant(1)]
+    assert await stores.registry.put_merchants([merchant(1, "suspended", version=2)]) == []
+    assert await stores.registry.put_merchants([merchant(1, "active", version=1)]) == []
     assert await stores.registry.merchants() == [merchant(1, "suspended", version=2)]
+
+
+async def test_a_batch_of_merchant_snapshots_keeps_the_newer_and_names_the_new(
+    stores: Stores,
+) -> None:
+    await stores.registry.put_merchants([merchant(1, version=2), merchant(2, version=2)])
+    batch = [
+        merchant(3),  # new
+        merchant(1, "suspended", version=3),  # newer
+        merchant(2, "suspended", version=1),  # older: kept as it was
+        merchant(4, "licence_expired", version=5),  # new
+    ]
+    assert await stores.registry.put_merchants(batch) == [batch[0], batch[3]]
+    held = sorted(await stores.registry.merchants(), key=lambda m: m.id)
+    assert held == [batch[1], merchant(2, version=2), batch[0], batch[3]]
+    assert await stores.registry.put_merchants(batch) == []
+    assert await stores.registry.put_merchants([]) == []

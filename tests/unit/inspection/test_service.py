@@ -360,12 +360,50 @@ async def test_a_merchant_s_first_snapshot_starts_its_plan_once(world: World) ->
         }
         | _merchant_extras()
     )
-    await world.directory.on_merchant(snapshot, on_new=world.service.start_plan)
+    await world.directory.on_merchants([snapshot], on_new=world.service.start_plans)
     plan = await world.stores.plans.get("mer_2")
     assert plan is not None and plan.grade is None
-    await world.directory.on_merchant(snapshot, on_new=world.service.start_plan)
+    await world.directory.on_merchants([snapshot], on_new=world.service.start_plans)
     assert await world.stores.plans.get("mer_2") == plan
     assert world.directory.merchants["mer_2"].stall_no == "B-1"
+
+
+async def test_a_batch_of_snapshots_starts_one_plan_per_new_merchant_in_one_unit_of_work(
+    world: World,
+) -> None:
+    from contracts.registry import MerchantUpserted
+
+    def snapshot(merchant_id: str, version: int, stall_no: str) -> MerchantUpserted:
+        fields = {"merchant_id": merchant_id, "market_id": "mkt_1", "district": "zhifu"}
+        return MerchantUpserted.model_validate(
+            fields
+            | {"stall_no": stall_no, "status": "active", "version": version}
+            | _merchant_extras()
+        )
+
+    known = world.directory.merchants["mer_1"]
+    await world.stores.registry.put_merchants([known])
+    commits = world.uow.commits
+    batch = [
+        snapshot("mer_2", 1, "B-1"),
+        snapshot("mer_2", 2, "B-2"),  # the same new merchant twice: the newer is kept
+        snapshot("mer_1", known.version + 1, "A-9"),  # known: no plan of its own here
+        snapshot("mer_3", 1, "C-1"),
+    ]
+    await world.directory.on_merchants(batch, on_new=world.service.start_plans)
+    assert world.uow.commits == commits + 1
+    assert await world.stores.plans.get("mer_1") is None
+    plans = [await world.stores.plans.get(m) for m in ("mer_2", "mer_3")]
+    assert all(p is not None and p.task_id is None for p in plans)
+    assert {m: world.directory.merchants[m].stall_no for m in ("mer_1", "mer_2", "mer_3")} == {
+        "mer_1": "A-9",
+        "mer_2": "B-2",
+        "mer_3": "C-1",
+    }
+    assert world.stores.registry.merchant_rows["mer_2"].stall_no == "B-2"
+    # Read again (a replay of the topic): nothing new, the plans as they were.
+    await world.directory.on_merchants(batch, on_new=world.service.start_plans)
+    assert [await world.stores.plans.get(m) for m in ("mer_2", "mer_3")] == plans
 
 
 def _merchant_extras() -> dict[str, object]:
@@ -379,7 +417,7 @@ def _merchant_extras() -> dict[str, object]:
 async def test_the_scheduler_plans_every_merchant_and_makes_a_due_patrol_once(
     world: World,
 ) -> None:
-    await world.stores.registry.put_merchant(world.directory.merchants["mer_1"])
+    await world.stores.registry.put_merchants([world.directory.merchants["mer_1"]])
     assert await world.service.check_patrols() == 0  # the plan starts; not due yet
     plan = await world.stores.plans.get("mer_1")
     assert plan is not None and plan.task_id is None
