@@ -9,9 +9,9 @@ merchants view (`services/runtime/directory.py`) and the time until it caught up
   (the way every view consumed before; the baseline, measured in the same run);
 - "per batch, a row at a time": `Service.project` (services/runtime/projection.py): batches of
   snapshots, one commit a batch, each snapshot still upserted on its own, as the views with
-  few snapshots (markets) and inspection's (through its use cases) take them;
+  few snapshots (markets) take them;
 - "per batch, one statement": `Service.project_batches`, as the runtime directory wires its
-  merchants and telemetry its terminals: the batch's upserts in one executemany.
+  merchants, telemetry its terminals and inspection its merchants (bench/inspection_view.py): the batch's upserts in one executemany.
 The order alternates between runs. All three write the same rows.
 """
 
