@@ -11,7 +11,8 @@ merchants view (`services/runtime/directory.py`) and the time until it caught up
   snapshots, one commit a batch, each snapshot still upserted on its own, as the views with
   few snapshots (markets) take them;
 - "per batch, one statement": `Service.project_batches`, as the runtime directory wires its
-  merchants, telemetry its terminals and inspection its merchants (bench/inspection_view.py): the batch's upserts in one executemany.
+  merchants, telemetry its terminals and inspection its merchants (bench/inspection_view.py):
+  the batch's upserts in one statement.
 The order alternates between runs. All three write the same rows.
 """
 
