@@ -804,11 +804,19 @@ def recorded_process(path: Path, needles: Sequence[str]) -> int | None:
     """The live process a pid file names, if its command line has every needle and (where the
     file recorded them) its start ticks match."""
     record = read_pid_record(path)
-    if record is None or not alive(record.pid) or not cmdline_matches(cmdline(record.pid), needles):
+    if record is None or not alive(record.pid):
         return None
-    if record.ticks is not None and start_ticks(record.pid) != record.ticks:
+    ticks_match = record.ticks is not None and start_ticks(record.pid) == record.ticks
+    if record.ticks is not None and not ticks_match:
         return None
-    return record.pid
+    args = cmdline(record.pid)
+    # A process launched a moment ago may still be inside execve: the pipe Popen waits on closes
+    # before the kernel publishes the new command line, which reads empty until then. Its start
+    # ticks say it is the process recorded (seen once in `make demo`: "prometheus exited while
+    # starting" while it started).
+    if not args and ticks_match:
+        return record.pid
+    return record.pid if cmdline_matches(args, needles) else None
 
 
 def find_process(needles: Sequence[str]) -> int | None:

@@ -94,6 +94,23 @@ def test_other_ticks_are_a_reused_pid(tmp_path: Path, sleeper: subprocess.Popen[
     assert stack.recorded_process(pid_file, ("kafka.Kafka",)) is None
 
 
+def test_a_process_still_inside_execve_is_the_one_recorded_when_its_ticks_match(
+    tmp_path: Path, sleeper: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Right after Popen returns, the kernel may not have published the new program's command
+    line yet: /proc/<pid>/cmdline reads empty. Its start ticks still name it."""
+    ticks = stack.start_ticks(sleeper.pid)
+    assert ticks is not None
+    pid_file = tmp_path / "sleep.pid"
+    monkeypatch.setattr(stack, "cmdline", lambda pid: [])
+    pid_file.write_text(stack.render_pid_file(sleeper.pid, ticks))
+    assert stack.recorded_process(pid_file, ("sleep",)) == sleeper.pid
+    pid_file.write_text(stack.render_pid_file(sleeper.pid, ticks - 1))  # a reused pid
+    assert stack.recorded_process(pid_file, ("sleep",)) is None
+    pid_file.write_text(str(sleeper.pid))  # no ticks recorded: the command line must say
+    assert stack.recorded_process(pid_file, ("sleep",)) is None
+
+
 def test_an_older_pid_file_is_checked_the_old_way_once_then_gets_its_ticks(
     tmp_path: Path, sleeper: subprocess.Popen[bytes]
 ) -> None:
