@@ -801,20 +801,19 @@ def same_process(
 
 
 def recorded_process(path: Path, needles: Sequence[str]) -> int | None:
-    """The live process a pid file names, if its command line has every needle and (where the
-    file recorded them) its start ticks match."""
+    """The live process a pid file names, if (where the file recorded them) its start ticks
+    match and its command line has every needle."""
     record = read_pid_record(path)
     if record is None or not alive(record.pid):
         return None
-    ticks_match = record.ticks is not None and start_ticks(record.pid) == record.ticks
-    if record.ticks is not None and not ticks_match:
+    if record.ticks is not None and start_ticks(record.pid) != record.ticks:
         return None
     args = cmdline(record.pid)
     # A process launched a moment ago may still be inside execve: the pipe Popen waits on closes
-    # before the kernel publishes the new command line, which reads empty until then. Its start
-    # ticks say it is the process recorded (seen once in `make demo`: "prometheus exited while
-    # starting" while it started).
-    if not args and ticks_match:
+    # before the kernel publishes the new command line, which reads empty until then. Matching
+    # start ticks say it is the process recorded (seen once in `make demo`: "prometheus exited
+    # while starting" while it started).
+    if not args and record.ticks is not None:
         return record.pid
     return record.pid if cmdline_matches(args, needles) else None
 

@@ -56,12 +56,10 @@ class Directory:
     ) -> None:
         """Apply a batch of merchant snapshots in one unit of work; `on_new` runs in it with the
         merchants the view did not know before (their first snapshots), if any."""
-        newest: dict[str, MerchantInfo] = {}
+        newest: dict[str, MerchantInfo] = {}  # a merchant twice in a batch: its newer snapshot
         for data in snapshots:
             info = serial.into(MerchantInfo, data, id=data.merchant_id)
-            held = newest.get(info.id)
-            if held is None or held.version < info.version:
-                newest[info.id] = info
+            keep_newer(newest, info.id, info)
         async with self._units()() as work:
             new = await work.stores.registry.put_merchants(list(newest.values()))
             if on_new is not None and new:

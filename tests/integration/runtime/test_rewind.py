@@ -3,7 +3,8 @@ its records again from there, from no earlier than the first offset Kafka still 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer, TopicPartition
@@ -33,26 +34,40 @@ async def _delete_before(kafka: str, topic: str, offset: int) -> None:
         await admin.close()
 
 
-async def test_rewound_partition_is_read_again_from_the_first_held_offset(
-    make_service, started, kafka: str, topic: str
-) -> None:
-    svc: Service = make_service()
+async def _read_twice(
+    svc: Service, started: list[Service], kafka: str, topic: str, at_nine: Callable[[], Any]
+) -> list[int]:
+    """Offsets 0-9 produced to `topic` and read by `svc` in batches, `at_nine` awaited once the
+    first time offset 9 was read; the offsets read, once offset 9 came a second time."""
     seen: list[int] = []
-    rewound: list[int] = []
+    called: list[bool] = []
 
     async def take(deliveries: Sequence[Delivery]) -> None:
         seen.extend(d.offset for d in deliveries)
-        if 9 in seen and not rewound:
-            # Offsets 0-2 are gone from Kafka: asked for 0, the partition reads from 3.
-            await _delete_before(kafka, topic, 3)
-            rewound.append(await svc.messaging.rewind(topic, 0, 0))
+        if 9 in seen and not called:
+            called.append(True)
+            await at_nine()
 
     svc.messaging.subscribe_batch(topic, take, batch_timeout_ms=200)
     started.append(svc)
     await _produce(kafka, topic, 10)
     await svc.start()
-
     await until(lambda: seen.count(9) >= 2 or None, what="offset 9 read a second time")
+    return seen
+
+
+async def test_rewound_partition_is_read_again_from_the_first_held_offset(
+    make_service, started, kafka: str, topic: str
+) -> None:
+    svc: Service = make_service()
+    rewound: list[int] = []
+
+    async def at_nine() -> None:
+        # Offsets 0-2 are gone from Kafka: asked for 0, the partition reads from 3.
+        await _delete_before(kafka, topic, 3)
+        rewound.append(await svc.messaging.rewind(topic, 0, 0))
+
+    seen = await _read_twice(svc, started, kafka, topic, at_nine)
     assert rewound == [3]
     first = seen.index(9) + 1
     assert seen[:first] == list(range(10))
@@ -72,30 +87,22 @@ async def test_a_partition_already_rewound_is_not_asked_of_kafka_again(
     for the same rewind: the first one asks Kafka where the partition starts, the others find
     the consumer already there. The records come again once, from there."""
     svc: Service = make_service()
-    seen: list[int] = []
     rewound: list[int] = []
     asked: list[list[TopicPartition]] = []
 
-    async def take(deliveries: Sequence[Delivery]) -> None:
-        seen.extend(d.offset for d in deliveries)
-        if 9 in seen and not rewound:
-            consumer = next(s.consumer for t, _, s in svc.messaging._subscribers if t == topic)
-            beginning_offsets = consumer.beginning_offsets
+    async def at_nine() -> None:
+        consumer = next(s.consumer for t, _, s in svc.messaging._subscribers if t == topic)
+        beginning_offsets = consumer.beginning_offsets
 
-            async def counted(partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
-                asked.append(list(partitions))
-                return await beginning_offsets(partitions)
+        async def counted(partitions: list[TopicPartition]) -> dict[TopicPartition, int]:
+            asked.append(list(partitions))
+            return await beginning_offsets(partitions)
 
-            consumer.beginning_offsets = counted
-            for _ in range(3):
-                rewound.append(await svc.messaging.rewind(topic, 0, 4))
+        consumer.beginning_offsets = counted
+        for _ in range(3):
+            rewound.append(await svc.messaging.rewind(topic, 0, 4))
 
-    svc.messaging.subscribe_batch(topic, take, batch_timeout_ms=200)
-    started.append(svc)
-    await _produce(kafka, topic, 10)
-    await svc.start()
-
-    await until(lambda: seen.count(9) >= 2 or None, what="offset 9 read a second time")
+    seen = await _read_twice(svc, started, kafka, topic, at_nine)
     assert rewound == [4, 4, 4]
     assert asked == [[TopicPartition(topic, 0)]]
     first = seen.index(9) + 1

@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from services.runtime.delivery import Delivery
 from tests.support.readings import Terminal
 from tests.unit.telemetry.test_service import TERMINAL, Broken
 from tests.unit.telemetry.test_state_flush import KEY, TOPIC, Node, World
@@ -18,6 +19,18 @@ from tests.unit.telemetry.test_state_flush import KEY, TOPIC, Node, World
 
 async def broken(*_: Any) -> Any:
     raise Broken("the database went away")
+
+
+async def fails(
+    world: World, monkeypatch: pytest.MonkeyPatch, batch: list[Delivery], times: int = 1
+) -> None:
+    """`batch` fails `times` times, the database gone while its states are locked; then the
+    database is back (as the dispatcher sees a record that fails alone before it parks it)."""
+    monkeypatch.setattr(world.store, "lock_states", broken)
+    for _ in range(times):
+        with pytest.raises(Broken):
+            await world.node.telemetry.handle_batch(batch)
+    monkeypatch.undo()
 
 
 async def written_elsewhere(world: World, readings: list[dict[str, Any]]) -> Node:
@@ -43,17 +56,10 @@ async def test_a_record_that_failed_alone_is_no_gap_for_the_record_after_it(
     telemetry = world.node.telemetry
     readings = world.series(20, [3.0] * 3)
     d0, d1, d2 = world.deliveries(readings)
-    monkeypatch.setattr(world.store, "lock_states", broken)
-    with pytest.raises(Broken):
-        await telemetry.handle_batch([d0, d1, d2])
-    monkeypatch.undo()
+    await fails(world, monkeypatch, [d0, d1, d2])
     # The dispatcher goes record by record; the second keeps failing and is dead-lettered.
     await telemetry.handle_batch([d0])
-    monkeypatch.setattr(world.store, "lock_states", broken)
-    for _ in range(2):
-        with pytest.raises(Broken):
-            await telemetry.handle_batch([d1])
-    monkeypatch.undo()
+    await fails(world, monkeypatch, [d1], times=2)
     await telemetry.handle_batch([d2])
     assert world.node.consumer.rewound == []  # not rewound to the dead-lettered record
     assert world.offsets.next == {KEY: 3} and world.node.writes == 2
@@ -68,16 +74,10 @@ async def test_records_that_failed_alone_are_skipped_but_a_real_gap_after_them_i
     telemetry = world.node.telemetry
     readings = world.series(20, [3.0] * 6)
     d = world.deliveries(readings)
-    monkeypatch.setattr(world.store, "lock_states", broken)
-    with pytest.raises(Broken):
-        await telemetry.handle_batch(d[:4])
-    monkeypatch.undo()
+    await fails(world, monkeypatch, d[:4])
     await telemetry.handle_batch([d[0]])
-    monkeypatch.setattr(world.store, "lock_states", broken)
     for failing in d[1:3]:  # two in a row fail alone
-        with pytest.raises(Broken):
-            await telemetry.handle_batch([failing])
-    monkeypatch.undo()
+        await fails(world, monkeypatch, [failing])
     # Record 3 was never judged: the partition is rewound to it, not to the failed ones.
     await telemetry.handle_batch(d[4:])
     assert world.node.consumer.rewound == [(TOPIC, 0, 3)]
@@ -96,15 +96,9 @@ async def test_a_record_that_failed_alone_is_judged_once_when_it_comes_again(
     telemetry = world.node.telemetry
     readings = world.series(20, [3.0] * 3)
     d0, d1, d2 = world.deliveries(readings)
-    monkeypatch.setattr(world.store, "lock_states", broken)
-    with pytest.raises(Broken):
-        await telemetry.handle_batch([d0, d1, d2])
-    monkeypatch.undo()
+    await fails(world, monkeypatch, [d0, d1, d2])
     await telemetry.handle_batch([d0])
-    monkeypatch.setattr(world.store, "lock_states", broken)
-    with pytest.raises(Broken):
-        await telemetry.handle_batch([d1])
-    monkeypatch.undo()
+    await fails(world, monkeypatch, [d1])
     await telemetry.handle_batch([d1])  # a retry that works: judged, not skipped
     assert world.offsets.next == {KEY: 2}
     assert world.store.states["trm_1"].last_seq == readings[1]["seq"]
