@@ -74,6 +74,15 @@ class Alert:
     ends_at: datetime | None
     fingerprint: str
     received_at: datetime | None = None  # when the console was told (webhook), else None
+    # What to do about it (deploy/prometheus/alerts.yml's `runbook`): a section of
+    # docs/operations.md, e.g. `docs/operations.md#sentinelservicedown`, or a web address.
+    runbook: str = ""
+
+    @property
+    def runbook_link(self) -> str | None:
+        """The runbook as a link when it is a web address; the console serves no docs/, so a
+        repository path is shown as text for the operator to open in the checkout."""
+        return self.runbook if self.runbook.startswith(("https://", "http://")) else None
 
     @classmethod
     def of(cls, posted: PostedAlert, received_at: datetime | None = None) -> Alert:
@@ -90,6 +99,7 @@ class Alert:
             ends_at=ends if posted.status == "resolved" else None,
             fingerprint=posted.fingerprint,
             received_at=received_at,
+            runbook=posted.annotations.get("runbook", "").strip(),
         )
 
 

@@ -3,7 +3,8 @@ the monthly honour and warning list (红黑榜, issue 17; docs/honours.md).
 
 The `/public/...` routes are public and rate limited: open data on merchants' grades and
 markets' grade shares (docs/open-data.md), nothing personal. The rest needs a token of the
-merchant's or market's district (or the city).
+merchant's or market's district (or the city); a market's assessment also admits that market's
+own operator.
 """
 
 from __future__ import annotations
@@ -30,6 +31,10 @@ from services.runtime.ratelimit import rate_limited
 router = APIRouter(dependencies=[Depends(text_inputs)])
 Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler", "leader"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
+# A market's operator reads its own market's assessment too (the service refuses any other).
+AssessmentReader = Annotated[
+    Principal, Depends(require("clerk", "inspector", "handler", "leader", "operator"))
+]
 
 
 Svc = Annotated[Credit, Depends(state("credit"))]
@@ -197,13 +202,14 @@ async def public_market_grades(market_id: str, svc: Svc) -> dict[str, Any]:
 async def market_assessment(
     market_id: str,
     svc: Svc,
-    who: Reader,
+    who: AssessmentReader,
     days: Annotated[int, Query(ge=1, le=366, description="the period: the last N days")] = 30,
     start: Annotated[datetime | None, Query(alias="from")] = None,
     end: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     """The market's assessment (考核) for the period, its rank in the district, and the
-    district's roll-up; computed on demand."""
+    district's roll-up; computed on demand. Staff of the market's district, or its own
+    operator."""
     return await svc.market_assessment(who, market_id, _period(svc, days, start, end))
 
 

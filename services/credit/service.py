@@ -77,7 +77,7 @@ from services.runtime import serial
 from services.runtime.auth import ALL_DISTRICTS, Principal, actor
 from services.runtime.clock import Clock
 from services.runtime.directory import RegistryView
-from services.runtime.failures import Conflict, InvalidInput, NotFound
+from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
 from services.runtime.messaging import Delivery
 from services.runtime.outbox import Item
 from services.runtime.unit_of_work import UnitOfWork, UowFactory
@@ -527,6 +527,13 @@ class Credit:
         if market is None:
             raise NotFound(f"no market {market_id!r}")
         who.require_district(market.district)
+        # An operator sees its own market's assessment (docs/console.md, 市场主办方), no other.
+        operator_only = who.roles <= {"operator"}
+        if operator_only and who.market_id != market_id:
+            raise Forbidden(
+                f"an operator reads its own market's assessment only; this token is for market "
+                f"{who.market_id!r}, not {market_id!r}"
+            )
         markets, districts = await self.assess(period)
         now = self.now()
         mine = next(a for a in markets if a.market_id == market_id)

@@ -1,8 +1,9 @@
 """The plan's duties in a real browser (issue 17): a market operator's daily self-inspection on a
 phone (a failed item without a note is refused beside the item and nothing is saved; with the
-note a follow-up opens, which the operator closes); an operator of another market is refused
-this market; a clerk files the task force's report; a clerk registers a manager and records a
-passed attendance, and the certificate appears."""
+note a follow-up opens, which the operator closes, and the market's assessment shows beside its
+duties); an operator of another market is refused this market; a clerk files the task force's
+report; a clerk registers a manager and records a passed attendance, and the certificate
+appears."""
 
 from __future__ import annotations
 
@@ -130,6 +131,22 @@ async def test_an_operator_records_a_failed_item_and_closes_its_follow_up_on_a_p
     await phone.wait_for_url(re.compile(rf"/staff/duties/{market.market_id}#self-inspection$"))
     assert "自查率" in await phone.inner_text("#self-inspection")
     await shot(phone, "standing")
+
+    # Its assessment (考核) beside the duties, read with the operator's own token, once credit
+    # knows the market: the only market of its district, so first of one.
+    async with console.city.client("credit") as credit:
+
+        async def known() -> bool:
+            r = await credit.get(f"/markets/{market.market_id}/assessment")
+            return r.status_code == 200
+
+        await until(known, within=60, every=0.2, what="credit knows the market")
+    await phone.goto("/staff/")
+    assessment = await phone.inner_text("#assessment")
+    assert re.search(r"考核得分\s*\d+(\.\d)? 分", assessment), assessment
+    assert "第 1 名" in assessment and "共 1 个市场" in assessment
+    await phone.locator("#assessment").scroll_into_view_if_needed()
+    await shot(phone, "assessment")
 
 
 async def test_an_operator_of_another_market_gets_no_access_to_this_market(

@@ -32,9 +32,13 @@ CSRF_COOKIE = "sentinel_public_csrf"
 CSRF_MAX_AGE_S = 4 * 3600
 PAGE_SIZE = 20
 UNAVAILABLE = "暂时无法获取"
-# Free text shown publicly (a suggestion, its answer) never shows a phone number, even one its
-# author typed into it: a mobile, or a landline with its area code.
-PHONE_IN_TEXT = re.compile(r"(?<!\d)(1[3-9]\d{9}|0\d{2,3}-?\d{7,8})(?!\d)")
+# Free text shown publicly (a suggestion, its answer, a complaint's rejection reason, a plan's or
+# a disclosure's title) never shows a phone number, even one its author typed into it: a mobile,
+# or a landline with its area code, as people write them (+86 first, groups split by a space or
+# a dash).
+_MOBILE = r"1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}"
+_LANDLINE = r"0\d{2,3}[-\s]?\d{7,8}"
+PHONE_IN_TEXT = re.compile(rf"(?<!\d)(?:(?:\+|00)?86[-\s]?)?(?:{_MOBILE}|{_LANDLINE})(?!\d)")
 
 
 def no_phone(text: str | None) -> str:

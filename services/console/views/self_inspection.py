@@ -4,8 +4,9 @@ The operator's home (`/staff/`, also `/staff/self-inspection`) is its own market
 checklist, each item 合格 / 不合格 as two big radio buttons (a plain form, no script needed), a
 failed item with a note of what was seen (the campaign service refuses a failed item without
 one, and the refusal stands beside that item with everything typed kept); whether today is done;
-the open 整改跟进 with 整改完成 and a note; and the market's standing (自查率, 专班汇报按时率,
-合格证持证率) with the records behind each one click away (`/staff/duties/{id}`).
+the open 整改跟进 with 整改完成 and a note; the market's standing (自查率, 专班汇报按时率,
+合格证持证率) with the records behind each one click away (`/staff/duties/{id}`); and its
+assessment (考核: score and rank in its district) over the same period as the leader's 总览.
 
 An operator acts for the market in its token (`market_id`) only; the campaign service refuses
 every other market, and the console shows it nothing else.
@@ -30,6 +31,7 @@ from services.console.views.duties import (
     market_name,
     self_inspections,
 )
+from services.console.views.overview import ASSESSMENT_DAYS
 from services.console.web import (
     Acting,
     Person,
@@ -58,6 +60,20 @@ def own_market(who: Session) -> str | None:
     return who.principal.market_id if "operator" in who.principal.roles else None
 
 
+async def assessment(
+    services: Backend, token: str, market_id: str
+) -> tuple[dict[str, Any] | None, bool]:
+    """(the market's assessment, whether credit failed to answer). A 404 naming the market is
+    no failure: credit has not heard of a new market yet, so there is no assessment to show."""
+    path = f"/markets/{market_id}/assessment"
+    try:
+        found = await services.get("credit", path, token, days=ASSESSMENT_DAYS)
+    except ApiError as exc:
+        none_yet = exc.status == 404 and exc.message != "Not Found"  # not a missing route
+        return None, not none_yet
+    return (found if isinstance(found, dict) else None), False
+
+
 async def operator_home(
     request: Request,
     who: Session,
@@ -74,12 +90,20 @@ async def operator_home(
     token, day = who.access_token, today()
     base = f"/markets/{market_id}"
     known = checklist
-    checklist, done_today, follow_ups, standing, name = await asyncio.gather(
+    (
+        checklist,
+        done_today,
+        follow_ups,
+        standing,
+        name,
+        (assessed, assessed_failed),
+    ) = await asyncio.gather(
         optional(services.get("campaign", "/self-inspection-checklist", token), known),
         self_inspections(services, token, market_id, day, day),
         optional(services.items("campaign", f"{base}/follow-ups", token, state="open"), None),
         optional(services.get("campaign", f"{base}/duties", token), None),
         market_name(services, market_id),
+        assessment(services, token, market_id),
     )
     items = list((checklist or {}).get("items") or [])
     item_names = {i["code"]: i.get("label_zh") or i["code"] for i in items}
@@ -97,6 +121,9 @@ async def operator_home(
         follow_ups=sorted(follow_ups or [], key=lambda f: str(f.get("opened_at"))),
         follow_ups_unavailable=follow_ups is None,
         standing=standing,
+        assessment=assessed,
+        assessment_failed=assessed_failed,
+        assessment_days=ASSESSMENT_DAYS,
     )
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -96,6 +97,8 @@ def test_a_notification_becomes_alerts_with_name_service_severity_and_summary() 
         "critical",
     )
     assert alert.summary == "complaints is down"
+    assert alert.runbook == "docs/operations.md#sentinelservicedown"
+    assert alert.runbook_link is None  # a repository path: the console serves no docs/
     assert alert.starts_at == datetime(2026, 12, 4, 6, 0, 0, 123000, tzinfo=UTC)
     assert alert.ends_at is None  # Alertmanager's 0001-01-01 means "still firing"
     assert alert.received_at == at
@@ -197,6 +200,9 @@ async def test_the_admin_sees_firing_and_resolved_alerts_in_chinese() -> None:
         assert 'data-service="complaints"' in firing and "complaints is down" in firing
         assert "严重" in firing and "告警中" in firing
         assert "开始于 12-04 14:00" in firing  # China time
+        # The runbook alerts.yml gives each alert, as text: the console cannot show docs/.
+        runbook = firing.split('class="alert-runbook"')[1].split("</div>")[0]
+        assert "处置手册：<code>docs/operations.md#sentinelservicedown</code>" in runbook
         assert (await post(client, resolved())).status_code == 200
         page = (await client.get("/staff/alerts")).text
         assert 'id="no-firing"' in page
@@ -216,8 +222,8 @@ async def test_the_page_asks_alertmanager_what_fires_now(monkeypatch: pytest.Mon
         return httpx.Response(200, json=held)
 
     alerts = await firing_now("http://am", transport=httpx.MockTransport(alertmanager))
-    assert alerts is not None and [(a.name, a.service, a.status) for a in alerts] == [
-        ("SentinelServiceDown", "complaints", "firing")
+    assert alerts is not None and [(a.name, a.service, a.status, a.runbook) for a in alerts] == [
+        ("SentinelServiceDown", "complaints", "firing", "docs/operations.md#sentinelservicedown")
     ]
     assert await firing_now("") is None
 
@@ -232,6 +238,23 @@ async def test_the_page_asks_alertmanager_what_fires_now(monkeypatch: pytest.Mon
     assert "来源：Alertmanager" in page
     assert 'data-alert="SentinelServiceDown"' in page.split('id="recent"')[0]
     assert 'id="no-recent"' in page  # the webhook told this console nothing yet
+
+
+async def test_a_runbook_at_a_web_address_is_a_link_and_none_shows_nothing() -> None:
+    payload = copy.deepcopy(FIRING)
+    second = copy.deepcopy(payload["alerts"][0])
+    payload["alerts"][0]["annotations"]["runbook"] = "https://wiki.example.org/ops#down"
+    second.update(fingerprint="d4e5f6", annotations={"summary": "no runbook"})
+    second["labels"]["alertname"] = "SentinelHttpErrors"
+    payload["alerts"].append(second)
+    async with console(role="admin") as client:
+        assert (await post(client, payload)).status_code == 200
+        page = (await client.get("/staff/alerts")).text
+    firing = page.split('id="firing"')[1].split('id="recent"')[0]
+    items = {re.search(r'data-alert="(\w+)"', li)[1]: li for li in firing.split("<li ")[1:]}
+    link = '处置手册：<a href="https://wiki.example.org/ops#down" rel="noopener noreferrer">'
+    assert link in items["SentinelServiceDown"]
+    assert "处置手册" not in items["SentinelHttpErrors"]
 
 
 async def test_an_unreachable_alertmanager_leaves_the_webhooks_word() -> None:

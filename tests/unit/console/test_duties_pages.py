@@ -1,14 +1,27 @@
 """Operators' self-inspection, task-force reports and training as the console words them
 (issue 17): where the campaign service's field errors land, which markets come first on the
-reports page, and the service's reasons in Chinese."""
+reports page, the service's reasons in Chinese, and the operator's home showing its market's
+assessment (考核) from credit — or saying there is none, or that credit did not answer."""
 
 from __future__ import annotations
 
-from services.console import labels
+import json
+import re
+import time
+from typing import Any
+
+import httpx
+import pytest
+
+from services.console import labels, web
+from services.console.app import build
 from services.console.backend import ApiError, Unavailable
+from services.console.sessions import Session
+from services.console.settings import ConsoleSettings
 from services.console.views.duties import due_order, lines, report_field, schedule_row
 from services.console.views.self_inspection import item_errors
 from services.console.views.training import held_sessions
+from services.runtime.auth import Principal
 
 CODES = ["hygiene", "cold_chain", "scales"]
 
@@ -71,3 +84,95 @@ def test_attendance_is_offered_for_sessions_held_already_latest_first() -> None:
     held = held_sessions(courses, "2026-05-01")
     assert [s["id"] for s in held] == ["s3", "s1"]
     assert held[0]["course_title"] == "食品安全"
+
+
+# --- the operator's home: its market's assessment ----------------------------------------------
+ASSESSMENT = {
+    "market_id": "mkt_1", "district": "zhifu", "score": 87.46, "rank": 2, "ranked": 5,
+    "share_ab": 0.75, "inspection_pass_rate": 0.9, "rectification_on_time_rate": 1.0,
+    "complaints_within_limit_rate": None, "open_risks": 1,
+}  # fmt: skip
+CAMPAIGN: dict[str, Any] = {
+    "/self-inspection-checklist": {"items": [{"code": "hygiene", "label_zh": "环境卫生"}]},
+    "/markets/mkt_1/self-inspections": {"items": []},
+    "/markets/mkt_1/follow-ups": {"items": []},
+    "/markets/mkt_1/duties": {
+        "self_inspection_rate": 0.8, "self_inspected_days": 24, "opening_days": 30,
+        "report_on_time_rate": 1.0, "reports_due": 1, "reports_late": 0,
+        "certified_share": 0.5, "managers_certified": 1, "managers": 2, "window_days": 30,
+    },
+}  # fmt: skip
+
+
+def operator_console(
+    credit: httpx.Response, asked: list[httpx.Request] | None = None
+) -> httpx.AsyncClient:
+    """The console signed in as mkt_1's operator; credit answers `credit`, each call to it kept
+    in `asked`."""
+
+    def services(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.url.host == "credit":
+            (asked if asked is not None else []).append(request)
+            return credit
+        if request.url.host == "registry" and path == "/public/markets/mkt_1":
+            return httpx.Response(200, json={"id": "mkt_1", "name": "幸福农贸市场"})
+        if request.url.host == "campaign" and path in CAMPAIGN:
+            return httpx.Response(200, content=json.dumps(CAMPAIGN[path]).encode())
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    app = build(
+        ConsoleSettings(
+            oidc_issuer="http://idp.invalid/realms/x",
+            session_secret="s" * 32,
+            registry_url="http://registry",
+            campaign_url="http://campaign",
+            credit_url="http://credit",
+        ),
+        httpx.MockTransport(services),
+    )
+    principal = Principal("op-1", "operator", "zhifu", name="赵主办", market_id="mkt_1")
+    signed_in = Session("sid-1", principal, "op-token", "refresh", time.time() + 3600)
+    app.dependency_overrides[web.person] = lambda: signed_in
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console")
+
+
+def section(page: str) -> str:
+    found = re.search(r'<section id="assessment"[^>]*>(.*?)</section>', page, re.S)
+    assert found, "the page has no assessment section"
+    return " ".join(re.sub(r"<[^>]+>", " ", found.group(1)).split())
+
+
+async def test_the_operator_sees_its_markets_assessment_score_and_rank() -> None:
+    asked: list[httpx.Request] = []
+    async with operator_console(httpx.Response(200, json=ASSESSMENT), asked) as client:
+        r = await client.get("/staff/self-inspection")
+    assert r.status_code == 200
+    shown = section(r.text)
+    assert "考核得分 87.5 分" in shown and "本区排名 第 2 名 共 5 个市场" in shown
+    assert "A/B 级商户 75%" in shown and "投诉按期办理 —" in shown and "未解除风险 1" in shown
+    assert "近 30 天" in r.text and "自查率" in r.text  # beside the duties, not instead
+    (call,) = asked
+    assert call.url.path == "/markets/mkt_1/assessment" and call.url.params["days"] == "30"
+    assert call.headers["authorization"] == "Bearer op-token"
+
+
+@pytest.mark.parametrize(
+    ("credit", "said"),
+    [
+        (httpx.Response(404, json={"error": "not_found", "message": "no market 'mkt_1'"}),
+         "本市场暂无考核结果。"),
+        (httpx.Response(503, json={"error": "unavailable", "message": "down"}),
+         "考核得分暂时无法获取。"),
+        (httpx.Response(403, json={"error": "forbidden", "message": "role"}),
+         "考核得分暂时无法获取。"),
+    ],
+)  # fmt: skip
+async def test_no_assessment_yet_or_credit_not_answering_leaves_the_page_standing(
+    credit: httpx.Response, said: str
+) -> None:
+    async with operator_console(credit) as client:
+        r = await client.get("/staff/self-inspection")
+    assert r.status_code == 200
+    assert section(r.text) == said
+    assert 'id="self-inspection-form"' in r.text and "自查率" in r.text

@@ -130,8 +130,63 @@ async def test_a_public_form_needs_its_signed_token_and_the_cookie_it_came_with(
     [
         ("请回电 13912345678。", "请回电 ***********。"),
         ("座机 0535-6612345", "座机 ***********"),
+        ("座机 0535 6612345", "座机 ***********"),
+        ("手机 139 1234 5678，或 139-1234-5678", "手机 ***********，或 ***********"),
+        ("+86 13912345678 / 008613912345678", "*********** / ***********"),
         ("摊位 A-12，2026-12-01 整改", "摊位 A-12，2026-12-01 整改"),
+        ("单号 2026120113912345678", "单号 2026120113912345678"),  # inside a longer number
     ],
 )
 def test_phone_numbers_never_show_in_public_free_text(typed: str, shown: str) -> None:
     assert no_phone(typed) == shown
+
+
+PHONE = "13912345678"
+REJECTED = {
+    "tracking_code": "TRK-1", "state": "rejected", "category": "price", "channel": "web",
+    "received_at": "2026-12-01T01:00:00Z", "acceptance_deadline": "2026-12-10T15:59:59Z",
+    "accepted_at": None, "mediation_deadline": None, "rejected_at": "2026-12-02T02:00:00Z",
+    "rejection_reason": f"不属于本部门职责，请联系王经理 {PHONE} 或 0535-6612345",
+    "closed_at": None, "outcome": None, "overdue": False,
+}  # fmt: skip
+
+
+async def test_a_phone_typed_into_a_rejection_reason_never_reaches_the_tracking_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setitem(ANSWERS, "/complaints/track/TRK-1", REJECTED)
+    async with client() as portal:
+        r = await portal.get("/complaints/track/TRK-1")
+    assert r.status_code == 200
+    assert PHONE not in r.text and "6612345" not in r.text
+    reason = re.search(r'id="rejection-reason">([^<]*)<', r.text)
+    assert reason and reason[1] == "不属于本部门职责，请联系王经理 *********** 或 ***********"
+
+
+async def test_phones_in_plan_and_disclosure_titles_never_reach_the_market_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """What staff type that the market page shows: a renovation plan open for comment (its
+    title, its scope) and a public disclosure (its title, its details)."""
+    plan = {
+        "project_id": "prj_1", "market_id": "mkt_1", "title": f"改造方案（联系人 {PHONE}）",
+        "scope_items": [{"description": f"更换顶棚，施工电话 {PHONE}"}],
+        "opens_on": "2026-12-01", "closes_on": "2026-12-31", "open": True, "comments": 0,
+    }  # fmt: skip
+    disclosure = {
+        "id": "dis_1", "kind": "exposure", "title": f"占道经营（举报人 {PHONE}）",
+        "details": [f"回访 {PHONE}"], "exposure_source": "media",
+    }  # fmt: skip
+    monkeypatch.setitem(ANSWERS, "/public/consultations", {"items": [plan]})
+    monkeypatch.setitem(ANSWERS, "/public/consultations/prj_1", plan)
+    monkeypatch.setitem(ANSWERS, "/public/disclosures", {"items": [disclosure]})
+    async with client() as portal:
+        market = await portal.get("/markets/mkt_1")
+        suggest = await portal.get("/suggestions/new?market_id=mkt_1&project_id=prj_1")
+    assert market.status_code == 200 and suggest.status_code == 200
+    page = text(market.text)
+    assert "改造方案（联系人 ***********）" in page and "更换顶棚，施工电话 ***********" in page
+    assert "占道经营（举报人 ***********）" in page
+    assert PHONE not in market.text
+    assert "改造方案（联系人 ***********）" in text(suggest.text)
+    assert PHONE not in suggest.text

@@ -405,6 +405,16 @@ async def test_a_markets_assessment_is_read_in_its_district_only(world: World) -
         await world.credit.market_grades("mkt_9")
 
 
+async def test_an_operator_reads_its_own_markets_assessment_and_no_other(world: World) -> None:
+    period = world.credit.period(7)
+    own = Principal("op-1", "operator", "zhifu", market_id="mkt_1")
+    body = await world.credit.market_assessment(own, "mkt_1", period)
+    assert body["market_id"] == "mkt_1" and body["rank"] == 1 and body["ranked"] == 1
+    other = Principal("op-2", "operator", "zhifu", market_id="mkt_2")
+    with pytest.raises(Forbidden):
+        await world.credit.market_assessment(other, "mkt_1", period)
+
+
 async def test_a_due_fade_is_announced_before_the_new_entry_it_came_with(world: World) -> None:
     router = handlers.inspection_router(world.credit)
     await world.send(router, inspection("major"))
