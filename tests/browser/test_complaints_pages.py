@@ -73,6 +73,11 @@ async def test_a_handler_accepts_and_closes_a_complaint_and_the_merchant_credit_
     district, case = filed.place.district, filed.complaint_id
     username, _ = tokens.person("handler", district, name=HANDLER, who="browser")
     await sign_in(phone, username, tokens.password, shot)
+    # The home opens on what is due: the new case, to accept.
+    accept = phone.locator(f'a[href="/staff/complaints/{case}"]')
+    due = phone.locator("#due li", has=accept)
+    assert await due.locator(accept).inner_text() == "受理"
+    assert "待受理" in await due.inner_text()
     await shot(phone, "staff")
 
     # The queue: the new case, with both clocks and the rules that set them.

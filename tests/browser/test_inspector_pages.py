@@ -1,7 +1,9 @@
 """An inspector's day in a real browser (issue 15): a freezer door left open becomes a task; the
-inspector signs in at the provider, finds the task, sees the excursion's temperature curve,
-claims it, completes it `major` with a finding and a photo; the merchant's page then shows the
-lower grade. An inspector of another district cannot open the task, by list or by URL."""
+inspector signs in at the provider, finds the task first on the home's 待办 and under 待认领,
+sees the excursion's temperature curve and the link to its risk, claims it (it moves to 我已认领),
+completes it `major` with a finding and a photo, and sees the order it created with its deadline;
+the merchant's page, and the task's, then show the lower grade. An inspector of another district
+cannot open the task, by list or by URL."""
 
 from __future__ import annotations
 
@@ -60,24 +62,39 @@ async def test_an_inspector_finds_claims_and_completes_the_door_open_task(
     inspector, _ = tokens.person("inspector", stall.district, name="王检查", who="browser")
     phone = await open_page(phone=True)
     await sign_in(phone, inspector, tokens.password, shot)
+    # The home opens on what is due: the open task, with the button that claims it.
+    claim_here = phone.locator(f'#due form[action="/staff/tasks/{task_id}/claim"] button')
+    assert await claim_here.inner_text() == "认领"
     await shot(phone, "staff")
 
     await phone.goto("/staff/tasks")
-    row = phone.locator(f'[data-task="{task_id}"]')
+    assert (await phone.inner_text("h1")).startswith("我的任务")
+    row = phone.locator(f'#tasks [data-task="{task_id}"]')  # 待认领, with its 认领 button
     await row.wait_for()
     assert "冷链温度超标" in await row.inner_text()
+    assert await row.get_by_role("button", name="认领").count() == 1
     await shot(phone, "tasks")
 
     await row.locator("a").click()
     await phone.wait_for_url(f"**/staff/tasks/{task_id}")
     curve = phone.locator("[data-chart][data-drawn] canvas")
     await curve.first.wait_for()  # uPlot drew the excursion from the risk's evidence
+    # Why, one click away: the trigger links to its risk.
+    why = phone.locator('a[data-why="risk"]')
+    risk_href = await why.get_attribute("href") or ""
+    assert risk_href.startswith("/staff/risks/") and len(risk_href) > len("/staff/risks/")
     await shot(phone, "task")
 
     await phone.get_by_role("button", name="认领").click()
     await phone.wait_for_url(f"**/staff/tasks/{task_id}?done=claimed")
     assert "王检查" in await phone.inner_text("main")
     await shot(phone, "claimed")
+    # Claimed, it is the inspector's own: first on 我的任务 and on the home, to complete.
+    await phone.goto("/staff/tasks")
+    assert await phone.locator(f'#mine [data-task="{task_id}"] [data-action="complete"]').count()
+    await phone.goto("/staff/")
+    assert await phone.locator(f'#due a[href="/staff/tasks/{task_id}#complete"]').count() == 1
+    await phone.goto(f"/staff/tasks/{task_id}")
 
     photo = tmp_path / "freezer.png"
     photo.write_bytes(png())
@@ -91,6 +108,11 @@ async def test_an_inspector_finds_claims_and_completes_the_door_open_task(
     await form.get_by_role("button", name="完成检查").click()
     await phone.wait_for_url(f"**/staff/tasks/{task_id}?done=completed")
     assert await phone.locator(".photos img").count() == 1
+    # The order it created, with its deadline, one click from its 复查.
+    order = phone.locator("#rectification")
+    assert "整改期限" in await order.inner_text()
+    href = await order.locator("a").get_attribute("href") or ""
+    assert href.startswith("/staff/rectifications#r-")
     await shot(phone, "completed")
 
     # The major finding reaches credit; the merchant's page shows the lower grade.
@@ -106,6 +128,14 @@ async def test_an_inspector_finds_claims_and_completes_the_door_open_task(
     text = await phone.inner_text("main")
     assert f"{score['grade']}" in text and str(int(score["score"])) in text
     await shot(phone, "merchant")
+    # The task shows the merchant's new grade, linked to its explanation.
+    await phone.goto(f"/staff/tasks/{task_id}")
+    grade = phone.locator("#grade")
+    assert f"信用等级 {score['grade']}" in await grade.inner_text()
+    assert await grade.get_attribute("href") == f"/staff/merchants/{stall.merchant_id}"
+    await phone.goto(href)
+    assert await phone.locator(f'li[id="{href.split("#")[1]}"]').count() == 1
+    await shot(phone, "rectifications")
 
 
 async def test_an_inspector_of_another_district_cannot_open_the_task(

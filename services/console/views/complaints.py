@@ -16,6 +16,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
+from services.console.agenda import urgency
 from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
 from services.console.web import (
@@ -115,17 +116,6 @@ def clocks(case: dict[str, Any], now: datetime | None = None) -> list[Clock]:
             status, css = ("逾期办结", "overdue") if late or marked else ("按期办结", "ok")
         found.append(Clock(labels.CLOCK[name], RULES[name], deadline, name == running, status, css))
     return found
-
-
-def urgency(case: dict[str, Any], now: datetime | None = None) -> str:
-    """overdue / nearing / '' for the case's running clock: the colour of its row."""
-    now = now or datetime.now(UTC)
-    running = case.get("running_clock")
-    if running is None:
-        return ""
-    if case.get(f"{running}_overdue_at") or _past(case.get("current_deadline"), now):
-        return "overdue"
-    return "nearing" if case.get("nearing") else ""
 
 
 async def _names(services: Backend, token: str) -> tuple[dict[str, str], dict[str, str]]:

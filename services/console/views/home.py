@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from services.console.agenda import Due, agenda, complaints_due, orders_due, tasks_due
 from services.console.alerts import AlertBook, firing_now
 from services.console.backend import ApiError, Backend
 from services.console.forms import Form
+from services.console.sessions import Session
 from services.console.views import self_inspection
-from services.console.web import Person, Services, optional, render
+from services.console.web import Person, Services, names_by_id, optional, render
 
 router = APIRouter()
 
@@ -72,7 +76,7 @@ def _consulting_note(projects: list[Any], waiting: int) -> str:
 CARDS: tuple[tuple[tuple[str, ...], Card | Counted], ...] = (
     (
         ("inspector", "leader", "department"),
-        Card("整改复查", "/staff/rectifications", "到期的整改通知与复查"),
+        Card("待复查", "/staff/rectifications", "到期的整改通知与复查"),
     ),
     (
         ("handler", "leader"),
@@ -172,9 +176,11 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
     if p.roles <= {"operator"}:  # a market's operator: its own market's 今日自查 first
         done = Form.done(request, self_inspection.DONE)
         return await self_inspection.operator_home(request, who, services, done)
+    open_tasks: list[Any] = []
     if p.holds("inspector", "leader", "department"):
         open_tasks = await optional(
-            services.items("inspection", "/tasks", who.access_token, state="open"), []
+            services.items("inspection", "/tasks", who.access_token, state="open", limit=1000),
+            [],
         )
         overdue = sum(1 for t in open_tasks if t.get("overdue_at"))
         cards.append(
@@ -187,7 +193,40 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
             cards.append(card)
     if "admin" in p.roles:  # the system's operator: its alerts (views/alerts.py)
         cards.append(await alerts_card(request))
-    return render(request, "home.html", who, cards=cards)
+    shown, more = agenda(*await _due(who, services, open_tasks))
+    return render(request, "home.html", who, cards=cards, due=shown, more=more)
+
+
+async def _due(who: Session, services: Backend, open_tasks: list[Any]) -> list[list[Due]]:
+    """What is due for the person's own work: an inspector's tasks to claim or complete and
+    orders to re-inspect, a handler's complaints to accept or close. A service that does not
+    answer leaves its part out (its card below still links to the list)."""
+    p, token, now = who.principal, who.access_token, datetime.now(UTC)
+    calls: dict[str, Awaitable[list[Any]]] = {}
+    if "inspector" in p.roles:
+        calls["tasks-claimed"] = services.items(
+            "inspection", "/tasks", token, state="claimed", limit=1000
+        )
+        calls["orders"] = services.items("inspection", "/rectifications", token, state="open")
+    if "handler" in p.roles:
+        for state in ("received", "accepted"):
+            calls[f"complaints-{state}"] = services.items(
+                "complaints", "/complaints", token, state=state, limit=1000
+            )
+    if not calls:
+        return []
+    names, *listed = await asyncio.gather(
+        names_by_id(services, "/markets", token), *(optional(c, []) for c in calls.values())
+    )
+    got = dict(zip(calls, listed, strict=True))
+    markets = names or {}
+    tasks = open_tasks + got.get("tasks-claimed", [])
+    cases = got.get("complaints-received", []) + got.get("complaints-accepted", [])
+    return [
+        tasks_due(tasks, p.subject, markets, now),
+        orders_due(got.get("orders", []), markets, now),
+        complaints_due(cases, markets, now),
+    ]
 
 
 async def alerts_card(request: Request) -> Card:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from services.console import labels, web
+from services.console.agenda import group_tasks
 from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
 from services.console.web import Acting, Person, Services, failed, field_errors, in_scope, render
@@ -30,10 +31,6 @@ def _why(exc: ApiError) -> str:
     return labels.reason_zh(exc.errors[0]["reason"] if exc.errors else exc.message)
 
 
-def _due_key(task: dict[str, Any]) -> str:
-    return str(task.get("due_at") or "")
-
-
 @router.get("/staff/tasks")
 async def task_list(request: Request, who: Person, services: Services) -> Response:
     token = who.access_token
@@ -45,10 +42,18 @@ async def task_list(request: Request, who: Person, services: Services) -> Respon
         ),
         _names(services, token),
     )
-    tasks = sorted(opened + claimed, key=_due_key)
-    now = datetime.now(UTC).isoformat()
+    groups = group_tasks(opened + claimed, who.principal.subject)
+    claims = "inspector" in who.principal.roles
     return render(
-        request, "tasks/list.html", who, tasks=tasks, names=names, now=now, market_id=market
+        request,
+        "tasks/list.html",
+        who,
+        groups=groups,
+        # Who claims tasks reads them as their own work; a leader reads the district's.
+        claims=claims,
+        heading="我的任务" if claims else "检查任务",
+        names=names,
+        market_id=market,
     )
 
 
@@ -94,6 +99,15 @@ async def _triggers(services: Backend, token: str, task: dict[str, Any]) -> list
     return found
 
 
+async def _order(services: Backend, token: str, order_id: str) -> dict[str, Any] | None:
+    """The rectification order a task's finding opened (its state and deadline), if the
+    inspection service lists it among the district's latest."""
+    orders = await web.optional(
+        services.items("inspection", "/rectifications", token, limit=1000), []
+    )
+    return next((o for o in orders if (o.get("rectification_id") or o.get("id")) == order_id), None)
+
+
 async def _task_page(
     request: Request,
     who: Any,
@@ -106,10 +120,15 @@ async def _task_page(
     triggers, names = await asyncio.gather(
         _triggers(services, token, task), _names(services, token)
     )
-    merchant = None
+    merchant = credit = order = None
     if task.get("merchant_id"):
         path = f"/merchants/{task['merchant_id']}"
-        merchant = await web.optional(services.get("registry", path, token), None)
+        merchant, credit = await asyncio.gather(
+            web.optional(services.get("registry", path, token), None),
+            web.optional(services.get("credit", f"{path}/credit", token), None),
+        )
+    if task.get("rectification_id"):
+        order = await _order(services, token, task["rectification_id"])
     findings = await web.optional(services.items("inspection", "/findings", token), [])
     photos = await web.optional(services.items("inspection", f"/tasks/{task_id}/photos", token), [])
     groups: dict[str, list[dict[str, Any]]] = {}
@@ -123,6 +142,8 @@ async def _task_page(
         task=task,
         triggers=triggers,
         merchant=merchant,
+        credit=credit,
+        order=order,
         market_name=names.get(task["market_id"], ""),
         groups=groups,
         photos=photos,
