@@ -33,6 +33,7 @@ from services.campaign.service import CampaignChanges, Campaigns, NewCampaign, N
 from services.runtime import serial
 from services.runtime.auth import Principal, require
 from services.runtime.inputs import Strict, text_inputs
+from services.runtime.ratelimit import rate_limited
 
 # Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
 router = APIRouter(dependencies=[Depends(text_inputs)])
@@ -540,9 +541,11 @@ async def verify_exposure(
 
 
 # -- public disclosure and jobs --------------------------------------------------------------
+# Every public route is limited per client address, as the other services' (docs/open-data.md).
+Public = [Depends(rate_limited("public"))]
 
 
-@router.get("/public/disclosures", tags=["public"])
+@router.get("/public/disclosures", tags=["public"], dependencies=Public)
 async def public_disclosures(
     camp: Camp,
     district: Annotated[str | None, Query()] = None,
@@ -568,12 +571,12 @@ async def public_disclosures(
     return {"items": [disclosure_out(d, camp) for d in found]}
 
 
-@router.get("/public/disclosures/{disclosure_id}", tags=["public"])
+@router.get("/public/disclosures/{disclosure_id}", tags=["public"], dependencies=Public)
 async def public_disclosure(disclosure_id: str, camp: Camp) -> dict[str, Any]:
     return disclosure_out(await camp.disclosure(disclosure_id), camp)
 
 
-@router.get("/public/consultations", tags=["public"])
+@router.get("/public/consultations", tags=["public"], dependencies=Public)
 async def public_consultations(
     camp: Camp,
     market_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -592,7 +595,7 @@ async def public_consultations(
     }
 
 
-@router.get("/public/consultations/{project_id}", tags=["public"])
+@router.get("/public/consultations/{project_id}", tags=["public"], dependencies=Public)
 async def public_consultation(project_id: str, camp: Camp) -> dict[str, Any]:
     found = await camp.public_consultation(project_id)
     market = camp.directory.markets.get(found.market_id)

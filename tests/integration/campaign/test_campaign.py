@@ -601,3 +601,29 @@ async def test_bad_renovation_input_is_refused_naming_the_field(api: Api, clock:
         base | {"market_id": outside["id"], "budget": [{"source": "ppp", "amount_fen": 5}]},
     )
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "market_id"
+
+
+async def test_every_public_route_is_rate_limited_per_client(api: Api) -> None:
+    """Disclosures and consultations are open data like the other services' public routes: a
+    client past its burst is told to wait (429 with Retry-After), on each of them."""
+    from services.runtime.ratelimit import TokenBuckets
+
+    limits = api.app.state.rate_limits
+    saved = limits.get("public")
+    limits["public"] = TokenBuckets(rate=0.01, burst=2)  # this test's tight limit
+    paths = [
+        "/public/disclosures",
+        "/public/consultations",
+        "/public/disclosures/dsc_unknown",
+        "/public/consultations/prj_unknown",
+    ]
+    try:
+        answers = [await api.client.get(path) for path in paths]
+    finally:
+        if saved is None:
+            limits.pop("public")
+        else:
+            limits["public"] = saved
+    assert [a.status_code for a in answers] == [200, 200, 429, 429]
+    assert int(answers[3].headers["Retry-After"]) >= 1
+    assert answers[3].json()["error"] == "too_many_requests"
