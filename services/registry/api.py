@@ -148,15 +148,19 @@ def terminal_out(t: Terminal, key: bytes | None = None) -> dict[str, Any]:
     return out
 
 
+def district_out(d: District) -> dict[str, Any]:
+    """A district is named by its code: its `id`, like every created object's."""
+    return {"id": d.code, **serial.dump(d)}
+
+
 @router.post("/districts", status_code=201, tags=["districts"])
 async def add_district(body: DistrictIn, reg: Reg, _: Admin) -> dict[str, Any]:
-    out: dict[str, Any] = serial.dump(await reg.add_district(District(body.code, body.name)))
-    return out
+    return district_out(await reg.add_district(District(body.code, body.name)))
 
 
 @router.get("/districts", tags=["districts"])
 async def list_districts(reg: Reg, _: Reader) -> list[dict[str, Any]]:
-    return serial.dump_many(await reg.districts())
+    return [district_out(d) for d in await reg.districts()]
 
 
 @router.post("/markets", status_code=201, tags=["markets"])

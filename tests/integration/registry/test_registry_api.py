@@ -18,6 +18,7 @@ async def _district(api: Api) -> str:
     code = f"d{uuid.uuid4().hex[:8]}"
     r = await api.post("/districts", {"code": code, "name": f"区{code}"})
     assert r.status_code == 201, r.text
+    assert r.json() == {"id": code, "code": code, "name": f"区{code}"}  # created: its id too
     return code
 
 
