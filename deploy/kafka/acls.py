@@ -15,6 +15,9 @@ Rules (contracts/topics.py is the source; nothing here names a topic):
 - `integrator` reads and describes every topic that is not a dead-letter topic, writes only what
   the catalog lists "integrators" as producing (`complaints.intake.v1`), and uses consumer groups
   named `integrator-...`;
+- `console` (the staff console) only READs `telemetry.risks.v1`, in no consumer group, for the
+  risk board's live feed (services/console/live.py, docs/console.md): not a catalog consumer, so
+  no group and no dead-letter topic;
 - `admin` is a super user (broker and provisioning); it needs no ACL.
 An idempotent producer needs no cluster ACL: since Kafka 3.0 (KIP-679) WRITE on a topic is
 enough for InitProducerId, and no client here uses transactions.
@@ -29,7 +32,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.topics import Topic, all_topics
+from contracts.topics import TELEMETRY_RISKS, Topic, all_topics
 
 SERVICES: tuple[str, ...] = (
     "registry",
@@ -39,11 +42,12 @@ SERVICES: tuple[str, ...] = (
     "credit",
     "campaign",
 )
+CONSOLE = "console"
 TERMINALS = "terminals"
 INTEGRATOR = "integrator"
 ADMIN = "admin"
 # Every principal with a SCRAM credential, in the order the env file lists them.
-PRINCIPALS: tuple[str, ...] = (*SERVICES, TERMINALS, INTEGRATOR, ADMIN)
+PRINCIPALS: tuple[str, ...] = (*SERVICES, CONSOLE, TERMINALS, INTEGRATOR, ADMIN)
 SUPER_USERS: tuple[str, ...] = (ADMIN,)
 
 # Catalog producer names that are not services, and the principal that writes for them.
@@ -52,6 +56,10 @@ EXTERNAL_PRODUCERS: Mapping[str, str] = {"terminals": TERMINALS, "integrators": 
 # throw-away group `credit-rebuild-<id>` (services/credit/rebuild.py).
 EXTRA_GROUP_PREFIXES: Mapping[str, tuple[str, ...]] = {"credit": ("credit-rebuild-",)}
 INTEGRATOR_GROUP_PREFIX = "integrator-"
+# Principals that read topics outside the catalog's consumers, with no consumer group (so no
+# group ACL, and nothing to park on a dead-letter topic): the console's risk board follows
+# telemetry.risks.v1 from its end, one group-less consumer per process (services/console/live.py).
+GROUPLESS_READERS: Mapping[str, tuple[Topic, ...]] = {CONSOLE: (TELEMETRY_RISKS,)}
 
 
 class ResourceType(enum.IntEnum):
@@ -145,6 +153,11 @@ def catalog_acls(topics: Iterable[Topic] | None = None) -> list[Acl]:
         if not is_dead_letter(topic):
             acls.add(topic_acl(INTEGRATOR, topic.name, Operation.READ))
             acls.add(topic_acl(INTEGRATOR, topic.name, Operation.DESCRIBE_CONFIGS))
+    names = {topic.name for topic in catalog}
+    for principal, read in GROUPLESS_READERS.items():
+        for topic in read:
+            if topic.name in names:
+                acls.add(topic_acl(principal, topic.name, Operation.READ))
     for service in SERVICES:
         acls.add(group_prefix_acl(service, f"sentinel-{service}"))
         for prefix in EXTRA_GROUP_PREFIXES.get(service, ()):

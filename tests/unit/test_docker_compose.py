@@ -337,10 +337,33 @@ def test_the_console_sends_people_to_the_issuer_and_back_to_a_registered_address
     client = next(c for c in realm["clients"] if c["clientId"] == "sentinel-console")
     assert client["publicClient"] and client["attributes"]["pkce.code.challenge.method"] == "S256"
     assert f"{env['CONSOLE_PUBLIC_URL']}/*" in client["redirectUris"]
-    # A session secret from the environment; no Kafka login, no database, no signing key.
+    # A session secret from the environment; no database, no signing key (its one Kafka login
+    # is checked below).
     assert env["CONSOLE_SESSION_SECRET"] == "${CONSOLE_SESSION_SECRET:?set CONSOLE_SESSION_SECRET}"
-    assert not [k for k in env if "KAFKA_SASL" in k or k == "DATABASE_URL"]
+    assert "DATABASE_URL" not in env
     assert "SENTINEL_TERMINAL_MASTER_SECRET" not in env
+
+
+def test_the_console_follows_the_risks_on_the_compose_broker_as_its_own_principal() -> None:
+    """The risk board's live feed (services/console/live.py) reads telemetry.risks.v1 with the
+    console's settings: the broker's address in the network and the `console` login, which
+    ConsoleSettings must accept (SASL without a login is refused at start)."""
+    from services.console.settings import ConsoleSettings
+
+    env = SERVICES["console"]["environment"]
+    assert (
+        env["KAFKA_BOOTSTRAP_SERVERS"]
+        == SERVICES["registry"]["environment"]["KAFKA_BOOTSTRAP_SERVERS"]
+        == "kafka:9092"
+    )
+    var = password_var(acls.CONSOLE)
+    assert env[var] == f"${{{var}:?set {var}}}"
+    assert "KAFKA_SASL_USERNAME" not in env
+    assert [k for k in env if k.endswith("_KAFKA_SASL_PASSWORD")] == [var]
+    resolved = {k: v.replace(f"${{{var}:?set {var}}}", "pw") for k, v in env.items()}
+    settings = ConsoleSettings.from_environ(resolved)
+    assert settings.kafka_bootstrap_servers == "kafka:9092"
+    assert settings.kafka_client_options() == security.client_options(acls.CONSOLE, "pw")
 
 
 def test_the_image_holds_every_deploy_package_the_stack_script_imports() -> None:

@@ -13,7 +13,7 @@ KAFKA_HOME=${KAFKA_HOME:-/opt/kafka}
 SOURCE=${SENTINEL_KAFKA_PROPERTIES:-/opt/sentinel/server.properties}
 WORK=${SENTINEL_KAFKA_WORK:-/tmp/sentinel}
 # deploy/kafka/acls.py PRINCIPALS (a unit test keeps the two lists equal)
-PRINCIPALS="registry telemetry inspection complaints credit campaign terminals integrator admin"
+PRINCIPALS="registry telemetry inspection complaints credit campaign console terminals integrator admin"
 MECHANISM=SCRAM-SHA-512
 
 for principal in $PRINCIPALS; do

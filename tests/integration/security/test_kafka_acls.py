@@ -4,6 +4,7 @@ SCRAM-SHA-512 and may touch only what deploy/kafka/acls.py derives from the topi
 - a service cannot write another service's topic, can write its own and read what it consumes,
   in its own consumer groups only;
 - terminals can only write readings; the integrator reads but writes only complaint intake;
+- the console reads the risks, in no group, and nothing else; its live feed works with its login;
 - a wrong password and a client without SASL are refused;
 - the registry, configured with its SASL settings, works end to end on this broker.
 """
@@ -22,6 +23,7 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.conn import create_conn
 from aiokafka.errors import (
+    ClusterAuthorizationFailedError,
     GroupAuthorizationFailedError,
     KafkaConnectionError,
     SaslAuthenticationFailed,
@@ -212,6 +214,74 @@ async def test_the_integrator_cannot_read_dead_letters_or_join_service_groups(
     sent = await write(secure_stack, "telemetry", topics.TELEMETRY_RISKS.name)
     with pytest.raises(GroupAuthorizationFailedError):
         await read_back(secure_stack, "integrator", sent, "sentinel-inspection")
+
+
+# --- the console ------------------------------------------------------------------------------
+async def test_the_console_reads_the_risks_in_no_group_and_nothing_else(
+    secure_stack: SecureStack,
+) -> None:
+    sent = await write(secure_stack, "telemetry", topics.TELEMETRY_RISKS.name)
+    assert b"acl_test" in await read_back(secure_stack, "console", sent, None)
+    # With WRITE on no topic at all, its idempotent producer is refused a producer id first
+    # (KIP-679: WRITE on some topic stands in for IDEMPOTENT_WRITE on the cluster).
+    with pytest.raises((TopicAuthorizationFailedError, ClusterAuthorizationFailedError)):
+        await write(secure_stack, "console", topics.TELEMETRY_RISKS.name)
+    with pytest.raises(GroupAuthorizationFailedError):
+        await read_back(secure_stack, "console", sent, f"sentinel-console-{uuid.uuid4().hex[:8]}")
+    # Subscribed with no group, as its feed is (services/console/live.py), to another topic.
+    await write(secure_stack, "inspection", topics.INSPECTION_EVENTS.name)
+    consumer = AIOKafkaConsumer(
+        topics.INSPECTION_EVENTS.name,
+        bootstrap_servers=secure_stack.bootstrap,
+        group_id=None,
+        auto_offset_reset="earliest",
+        request_timeout_ms=15000,
+        **secure_stack.login("console"),
+    )
+    try:
+        with pytest.raises(TopicAuthorizationFailedError):
+            await within(consumer.start())
+            await within(consumer.getone())
+    finally:
+        await consumer.stop()
+
+
+async def test_the_consoles_risk_feed_runs_on_the_secured_broker(
+    secure_stack: SecureStack,
+) -> None:
+    """The risk board's live feed (services/console/live.py) with the settings a deployment
+    gives the console: a risk raised now reaches a watcher."""
+    from services.console.live import RiskFeed
+    from services.console.settings import ConsoleSettings
+
+    names = (
+        "KAFKA_SECURITY_PROTOCOL",
+        "KAFKA_SASL_MECHANISM",
+        "CONSOLE_KAFKA_SASL_USERNAME",
+        "CONSOLE_KAFKA_SASL_PASSWORD",
+    )
+    environ = {name: secure_stack.env[name] for name in names}
+    settings = ConsoleSettings.from_environ(
+        environ | {"KAFKA_BOOTSTRAP_SERVERS": secure_stack.bootstrap}
+    )
+    assert settings.kafka_client_options()["sasl_plain_username"] == "console"
+    feed = RiskFeed(settings)
+    try:
+        async with feed.watch("*") as watcher:
+            assert await feed.ready(TIMEOUT_S), "the feed never reached the end of the topic"
+            risk_id = uuid.uuid4().hex
+            event = {"type": "telemetry.risk.raised", "data": {"risk_id": risk_id}}
+            async with producer(secure_stack, "telemetry") as telemetry:
+                await within(
+                    telemetry.send_and_wait(
+                        topics.TELEMETRY_RISKS.name, orjson.dumps(event), key=b"acl"
+                    )
+                )
+            while (item := await within(watcher.queue.get()))["risk_id"] != risk_id:
+                pass
+            assert item["type"] == "raised"
+    finally:
+        await feed.close()
 
 
 # --- authentication ---------------------------------------------------------------------------

@@ -6,6 +6,7 @@ tests/integration/security/test_kafka_acls.py; these pin the rules themselves.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from dataclasses import dataclass, replace
 from types import SimpleNamespace
@@ -16,6 +17,7 @@ import pytest
 from contracts.topics import TOPICS, Topic, all_topics, dead_letter_topics
 from deploy.kafka import acls
 from deploy.kafka.acls import (
+    CONSOLE,
     INTEGRATOR,
     SERVICES,
     TERMINALS,
@@ -77,7 +79,8 @@ def test_nobody_writes_or_reads_beyond_the_catalog() -> None:
             assert acl.principal in {acls.producer_principal(p) for p in topic.producers}, acl
         elif acl.principal != INTEGRATOR:
             assert acl.operation is Operation.READ
-            assert acl.principal in topic.consumers, acl
+            grouplessly = topic in acls.GROUPLESS_READERS.get(acl.principal, ())
+            assert acl.principal in topic.consumers or grouplessly, acl
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -108,6 +111,7 @@ def test_the_rules_match_design_section_2() -> None:
             "campaign.meetings.v1",
             "campaign.enforcement.v1",
         },
+        CONSOLE: set(),
         TERMINALS: {"telemetry.readings.v1"},
         INTEGRATOR: {"complaints.intake.v1"},
     }
@@ -146,6 +150,7 @@ def test_the_rules_match_design_section_2() -> None:
             "complaints.events.v1",
             "complaints.suggestions.v1",
         },
+        CONSOLE: {"telemetry.risks.v1"},
         TERMINALS: set(),
         INTEGRATOR: {t.name for t in TOPICS},
     }
@@ -159,6 +164,48 @@ def test_the_rules_match_design_section_2() -> None:
 def test_terminals_may_only_write_readings() -> None:
     mine = [a for a in ACLS if a.principal == TERMINALS]
     assert mine == [acls.topic_acl(TERMINALS, "telemetry.readings.v1", Operation.WRITE)]
+
+
+def test_the_console_may_only_read_the_risks_in_no_group() -> None:
+    mine = [a for a in ACLS if a.principal == CONSOLE]
+    assert mine == [acls.topic_acl(CONSOLE, "telemetry.risks.v1", Operation.READ)]
+    assert CONSOLE in acls.PRINCIPALS and CONSOLE in acls.managed_principals()
+
+
+async def test_the_consoles_acl_is_what_its_risk_feed_subscribes(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Read from the code: services/console/live.py's consumer, its topics and its group."""
+    import aiokafka
+
+    from services.console.live import RiskFeed
+    from services.console.settings import ConsoleSettings
+
+    seen: list[tuple[tuple[Any, ...], dict[str, Any]]] = []
+
+    class Recording:
+        def __init__(self, *topics: Any, **options: Any) -> None:
+            seen.append((topics, options))
+
+        async def start(self) -> None:
+            raise asyncio.CancelledError  # ends the feed's loop before any network
+
+        async def stop(self) -> None:
+            pass
+
+    monkeypatch.setattr(aiokafka, "AIOKafkaConsumer", Recording)
+    with pytest.raises(asyncio.CancelledError):
+        await RiskFeed(ConsoleSettings.from_environ({}))._run()
+    [(subscribed, options)] = seen
+    assert options["group_id"] is None and options["enable_auto_commit"] is False
+    reads = {
+        (a.resource_name, a.operation)
+        for a in ACLS
+        if a.principal == CONSOLE and a.resource_type is ResourceType.TOPIC
+    }
+    assert reads == {(topic, Operation.READ) for topic in subscribed}
+    # No group: the console needs (and has) no group ACL.
+    assert not groups_of(CONSOLE)
 
 
 def test_the_integrator_reads_and_describes_every_topic_but_the_dead_letters() -> None:

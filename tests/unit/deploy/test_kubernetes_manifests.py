@@ -162,6 +162,39 @@ def test_keda_logs_in_to_kafka_as_the_service_does(name: str) -> None:
     assert config["KAFKA_SASL_MECHANISM"] == "SCRAM-SHA-512"
 
 
+def _pod_environment(name: str) -> dict[str, str]:
+    """What the workload's process finds in its environment: the ConfigMap it takes whole, then
+    its own `env`; a value from elsewhere (a Secret's key, the pod's name) is a stand-in naming
+    its source."""
+    box = container(of_kind("Deployment")[name])
+    assert box["envFrom"] == [{"configMapRef": {"name": "sentinel-config"}}]
+    environ = dict(of_kind("ConfigMap")["sentinel-config"]["data"])
+    for variable, var in env_names(of_kind("Deployment")[name]):
+        environ[variable] = var.get("value", f"from-{variable.lower()}")
+    return environ
+
+
+@pytest.mark.parametrize("name", WORKLOADS)
+def test_each_workload_builds_its_settings_and_kafka_login_from_its_pod(name: str) -> None:
+    """The settings check (services/runtime/settings.py) refuses SASL without a login: a
+    workload the ConfigMap puts on SASL_PLAINTEXT must get its own username and password, or
+    it would not start. The console needs one too, for the risk board's live feed
+    (services/console/live.py)."""
+    environ = _pod_environment(name)
+    settings = _settings(name).from_environ(environ)
+    password = f"{name.upper()}_KAFKA_SASL_PASSWORD"
+    assert settings.kafka_client_options() == {
+        "security_protocol": "SASL_PLAINTEXT",
+        "sasl_mechanism": "SCRAM-SHA-512",
+        "sasl_plain_username": name,
+        "sasl_plain_password": f"from-{password.lower()}",
+    }
+    assert settings.kafka_bootstrap_servers == environ["KAFKA_BOOTSTRAP_SERVERS"]
+    # Each workload gets its own password and no other principal's.
+    logins = {v for v in environ if v.endswith("_KAFKA_SASL_PASSWORD")}
+    assert logins == {password}
+
+
 def _read_by_some_service(variable: str) -> bool:
     """Whether a service reads `variable`: `<PREFIX><FIELD>`, or for a field not kept to the
     service's own prefix, `<FIELD>` or `SENTINEL_<FIELD>` (services/runtime/settings.py)."""
