@@ -169,3 +169,40 @@ async def test_a_handler_of_another_district_cannot_open_the_case(
     assert response is not None and response.status == 404
     assert "找不到该投诉" in await phone.inner_text("main")
     assert filed.tracking_code not in await phone.inner_text("body")
+
+
+async def test_a_reason_typed_when_the_network_fails_is_kept_and_nothing_was_decided(
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
+) -> None:
+    """A weak network (UX.md): the handler types why a case is rejected and sends it while the
+    phone is offline; the request never leaves. Opening the case again, the reason is back in
+    its field, the page says the last send did not arrive, and the case is still 待受理."""
+    filed = await file_complaint(console)
+    case = filed.complaint_id
+    username, _ = tokens.person("handler", filed.place.district, name=HANDLER, who="browser")
+    await sign_in(phone, username, tokens.password)
+    await phone.goto(f"/staff/complaints/{case}")
+    reason = "商户已于当日退还差价，双方已和解。"
+    await phone.fill("#reason", reason)
+    await phone.context.set_offline(True)
+    try:
+        await phone.locator("form#reject button[type=submit]").click(no_wait_after=True)
+
+        async def failed() -> bool:
+            return not phone.url.startswith(console.url)  # the browser's own error page
+
+        await until(failed, within=20, every=0.2, what="the send failed offline")
+    finally:
+        await phone.context.set_offline(False)
+
+    await phone.goto(f"/staff/complaints/{case}")
+    assert await phone.input_value("#reason") == reason
+    assert "没有送达" in await phone.locator("form#reject [data-draft-restored]").inner_text()
+    await shot(phone, "draft-restored")
+    async with console.city.client("complaints") as complaints:
+        state = (await complaints.get(f"/complaints/{case}")).json()["state"]
+    assert state == "received"
+    # Shown once: the next visit is a blank form again.
+    await phone.goto(f"/staff/complaints/{case}")
+    assert await phone.input_value("#reason") == ""
+    assert await phone.locator("[data-draft-restored]").count() == 0

@@ -134,8 +134,14 @@ async def test_an_inspector_finds_claims_and_completes_the_door_open_task(
     assert f"信用等级 {score['grade']}" in await grade.inner_text()
     assert await grade.get_attribute("href") == f"/staff/merchants/{stall.merchant_id}"
     await phone.goto(href)
-    assert await phone.locator(f'li[id="{href.split("#")[1]}"]').count() == 1
+    order_row = phone.locator(f'li[id="{href.split("#")[1]}"]')
+    assert await order_row.count() == 1
     await shot(phone, "rectifications")
+    # 复查 passed: recorded, and the order leaves the list.
+    await order_row.get_by_role("button", name="复查通过").click()
+    await phone.wait_for_url("**/staff/rectifications?done=verified")
+    assert "复查结果已记录" in await phone.inner_text("main")
+    assert await order_row.count() == 0
 
 
 async def test_an_inspector_of_another_district_cannot_open_the_task(

@@ -52,7 +52,85 @@
     button.textContent = "已复制";
   });
 
+  // A form survives a weak network (UX.md): what was typed is kept in this tab's session
+  // storage as it is sent. The next page tells whether it arrived: any page the server answered
+  // the form with (a refusal with its errors, or the page a change redirected to: another path,
+  // or ?done=) clears it; the form's own page shown again without an answer (the request failed:
+  // the person went back or opened it anew) gets what was typed back and says so. Never kept:
+  // files, passwords, the CSRF token, and a person's name or phone.
+  var DRAFT = "sentinel.draft";
+  var SKIPPED = /^(csrf|name|phone|password)$/;
+
+  function kept(el) {
+    return el.name && !SKIPPED.test(el.name) && el.type !== "file" && el.type !== "hidden" &&
+      el.type !== "password" && el.type !== "submit";
+  }
+
+  function saveDraft(event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || form.method !== "post" ||
+        form.hasAttribute("data-no-draft")) return;
+    var fields = [];
+    Array.prototype.forEach.call(form.elements, function (el) {
+      if (!kept(el)) return;
+      if (el.type === "checkbox" || el.type === "radio") {
+        fields.push([el.name, el.value, el.checked]);
+      } else {
+        fields.push([el.name, el.value, null]);
+      }
+    });
+    try {
+      sessionStorage.setItem(DRAFT, JSON.stringify({
+        from: location.pathname, action: form.getAttribute("action") || "", fields: fields,
+      }));
+    } catch (e) { /* storage full or off: the form is sent all the same */ }
+  }
+
+  function untouched(el) {
+    if (el.type === "checkbox" || el.type === "radio") return el.checked === el.defaultChecked;
+    if (el.tagName === "SELECT") {
+      return Array.prototype.every.call(el.options, function (o) {
+        return o.selected === o.defaultSelected;
+      });
+    }
+    return el.value === el.defaultValue;
+  }
+
+  function restoreDraft() {
+    var raw = null;
+    try { raw = sessionStorage.getItem(DRAFT); sessionStorage.removeItem(DRAFT); } catch (e) { return; }
+    if (!raw) return;
+    var draft = JSON.parse(raw);
+    var answered = /[?&]done=/.test(location.search) || document.querySelector("[role=alert]");
+    if (draft.from !== location.pathname || answered) return;
+    var form = Array.prototype.find.call(document.forms, function (f) {
+      return (f.getAttribute("action") || "") === draft.action;
+    });
+    if (!form) return;
+    var restored = false;
+    draft.fields.forEach(function (field) {
+      Array.prototype.forEach.call(form.elements, function (el) {
+        if (el.name !== field[0] || !kept(el) || !untouched(el)) return;
+        if (el.type === "checkbox" || el.type === "radio") {
+          if (el.value === field[1] && el.checked !== field[2]) { el.checked = field[2]; restored = true; }
+        } else if (el.value !== field[1]) {
+          el.value = field[1];
+          restored = true;
+        }
+      });
+    });
+    if (!restored) return;
+    var note = document.createElement("p");
+    note.className = "notice";
+    note.setAttribute("role", "status");
+    note.setAttribute("data-draft-restored", "");
+    note.textContent = "上次提交没有送达，已恢复您填写的内容，请检查后重新提交。";
+    form.insertBefore(note, form.firstChild);
+  }
+
+  document.addEventListener("submit", saveDraft);
+
   function ready(root) { drawCharts(root); watch(root); }
-  document.addEventListener("DOMContentLoaded", function () { ready(document); });
+  document.addEventListener("DOMContentLoaded", function () { restoreDraft(); ready(document); });
   document.addEventListener("htmx:afterSwap", function (e) { ready(e.target); });
 })();

@@ -30,6 +30,7 @@ from services.console.web import (
     needed,
     optional,
     render,
+    unavailable_503,
 )
 
 router = APIRouter()
@@ -315,10 +316,12 @@ async def _decide(
             "complaints", f"/complaints/{complaint_id}/{action}", who.access_token, body
         )
     except ApiError as exc:
-        if exc.status in (403, 404) or exc.status >= 500:
+        if exc.status in (403, 404):
             return failed(request, who, exc)
+        # A service that did not answer is said beside the action too, with what was typed kept
+        # (UX.md: the action is not lost); nothing was decided.
         errors = _errors(exc, action) | ({"case": ACTIONS[action]} if exc.status == 409 else {})
-        refusal = Form.refused(errors, values, exc.status)
+        refusal = Form.refused(errors, values, unavailable_503(exc))
         return await _case_page(request, who, services, complaint_id, refusal)
     return RedirectResponse(f"/staff/complaints/{complaint_id}?done={done}", status_code=303)
 

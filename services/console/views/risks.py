@@ -18,9 +18,19 @@ from starlette.responses import RedirectResponse, Response, StreamingResponse
 from services.console import labels
 from services.console.auth import safe_next
 from services.console.backend import ApiError, Backend
+from services.console.forms import Form
 from services.console.live import RiskFeed
 from services.console.sessions import Session
-from services.console.web import Acting, Person, Services, failed, is_htmx, names_by_id, render
+from services.console.web import (
+    Acting,
+    Person,
+    Services,
+    failed,
+    is_htmx,
+    names_by_id,
+    render,
+    unavailable_503,
+)
 
 
 @asynccontextmanager
@@ -35,6 +45,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(lifespan=lifespan)
+ACKNOWLEDGED = {"acknowledged": "已确认风险"}
 SEVERITY_RANK = {"warning": 0, "minor": 1, "major": 2, "critical": 3}
 # A stream ends after this long and the browser reconnects (so a console can stop in time).
 STREAM_S = 300.0
@@ -156,7 +167,15 @@ async def acknowledge(request: Request, risk_id: str, who: Acting, services: Ser
     try:
         await services.post("telemetry", f"/risks/{risk_id}/acknowledge", who.access_token, body)
     except ApiError as exc:
-        return failed(request, who, exc, title="无法确认风险")
+        if back != f"/staff/risks/{risk_id}":
+            return failed(request, who, exc, title="无法确认风险")
+        # From the risk's own page: said beside its form, the note kept; nothing was recorded.
+        refusal = Form.refused(
+            {"acknowledge": labels.reason_zh(exc.message)},
+            {"note": note if isinstance(note, str) else ""},
+            unavailable_503(exc),
+        )
+        return await _risk_page(request, who, services, risk_id, refusal)
     joiner = "&" if "?" in back else "?"
     return RedirectResponse(f"{back}{joiner}done=acknowledged", status_code=303)
 
@@ -200,6 +219,12 @@ async def _risk(services: Backend, token: str, risk_id: str) -> dict[str, Any] |
 
 @router.get("/staff/risks/{risk_id}")
 async def risk_detail(request: Request, risk_id: str, who: Person, services: Services) -> Response:
+    return await _risk_page(request, who, services, risk_id, Form.done(request, ACKNOWLEDGED))
+
+
+async def _risk_page(
+    request: Request, who: Session, services: Backend, risk_id: str, form: Form
+) -> Response:
     risk = await _risk(services, who.access_token, risk_id)
     if risk is None:
         return render(
@@ -211,8 +236,7 @@ async def risk_detail(request: Request, risk_id: str, who: Person, services: Ser
             message="该风险不存在或不在您的辖区内。",
         )
     markets, merchants = await _names(services, who)
-    notice = "已确认风险" if request.query_params.get("done") == "acknowledged" else None
-    return render(
+    return form.page(
         request,
         "risks/detail.html",
         who,
@@ -222,5 +246,4 @@ async def risk_detail(request: Request, risk_id: str, who: Person, services: Ser
         markets=markets,
         merchants=merchants,
         can_acknowledge=who.principal.holds("inspector"),
-        notice=notice,
     )

@@ -16,10 +16,21 @@ from services.console import labels, web
 from services.console.agenda import group_tasks
 from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
-from services.console.web import Acting, Person, Services, failed, field_errors, in_scope, render
+from services.console.web import (
+    Acting,
+    Person,
+    Services,
+    failed,
+    field_errors,
+    in_scope,
+    needed,
+    render,
+    unavailable_503,
+)
 
 router = APIRouter()
 MAX_PHOTOS = 5
+VERIFIED = {"verified": "复查结果已记录"}
 
 
 async def _names(services: Backend, token: str) -> dict[str, str]:
@@ -230,18 +241,21 @@ async def photo(task_id: str, photo_id: str, who: Person, services: Services) ->
     )
 
 
-@router.get("/staff/rectifications")
-async def rectifications(request: Request, who: Person, services: Services) -> Response:
+async def _rectifications_page(
+    request: Request, who: Any, services: Backend, form: Form = BLANK
+) -> Response:
     token = who.access_token
-    orders, names = await asyncio.gather(
+    orders, names = await needed(
         services.items("inspection", "/rectifications", token, state="open"),
         _names(services, token),
     )
     orders.sort(key=lambda o: str(o.get("deadline") or ""))
-    notice = "复查结果已记录" if request.query_params.get("done") else None
-    return render(
-        request, "tasks/rectifications.html", who, orders=orders, names=names, notice=notice
-    )
+    return form.page(request, "tasks/rectifications.html", who, orders=orders, names=names)
+
+
+@router.get("/staff/rectifications")
+async def rectifications(request: Request, who: Person, services: Services) -> Response:
+    return await _rectifications_page(request, who, services, Form.done(request, VERIFIED))
 
 
 @router.post("/staff/rectifications/{order_id}/verify")
@@ -256,8 +270,11 @@ async def verify(request: Request, order_id: str, who: Acting, services: Service
             {"passed": passed},
         )
     except ApiError as exc:
-        return failed(request, who, exc)
-    return RedirectResponse("/staff/rectifications?done=1", status_code=303)
+        # Beside the order's buttons, the list still there: another inspector verified it
+        # first, or the service did not answer (nothing was recorded; try again).
+        refusal = Form.refused({order_id: _why(exc)}, {}, unavailable_503(exc))
+        return await _rectifications_page(request, who, services, refusal)
+    return RedirectResponse("/staff/rectifications?done=verified", status_code=303)
 
 
 @router.get("/staff/merchants/{merchant_id}/patrol-plan")
