@@ -134,6 +134,7 @@ for name, table in {
     "alert_name": labels.ALERT_NAME,
 }.items():
     templates.env.filters[name] = lambda code, t=table: labels.label(t, code)
+templates.env.filters["percent"] = lambda rate: "—" if rate is None else f"{rate * 100:.0f}%"
 templates.env.filters["when"] = _when
 templates.env.filters["due"] = _due
 templates.env.filters["overdue"] = _overdue

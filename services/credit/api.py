@@ -208,8 +208,9 @@ async def market_assessment(
     end: Annotated[datetime | None, Query(alias="to")] = None,
 ) -> dict[str, Any]:
     """The market's assessment (考核) for the period, its rank in the district, and the
-    district's roll-up; computed on demand. Staff of the market's district, or its own
-    operator."""
+    district's roll-up; computed on demand. `parts`: what the score is made of, each weighed
+    component with its value (0..1, null when left out) and weight. Staff of the market's
+    district, or its own operator."""
     return await svc.market_assessment(who, market_id, _period(svc, days, start, end))
 
 

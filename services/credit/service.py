@@ -58,6 +58,7 @@ from services.credit.domain import (
     rebuild_all,
     refade,
     roll_up,
+    score_parts,
 )
 from services.credit.domain.honours import LEDGER_KINDS, HonourRules, span
 from services.credit.domain.public import MerchantGrade, grade_shares, public_rank
@@ -538,8 +539,10 @@ class Credit:
         now = self.now()
         mine = next(a for a in markets if a.market_id == market_id)
         district = next(a for a in districts if a.district == market.district)
+        policy = self.book.get(mine.policy_version).assessment
         return events.assessment_data(mine, now).model_dump(mode="json") | {
-            "district_assessment": events.assessment_data(district, now).model_dump(mode="json")
+            "district_assessment": events.assessment_data(district, now).model_dump(mode="json"),
+            "parts": serial.dump_many(score_parts(mine, policy)),
         }
 
     # -- the honour and warning list (红黑榜) ----------------------------------------------------

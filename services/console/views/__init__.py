@@ -12,6 +12,7 @@ from services.console.views import (
     home,
     honours,
     joint,
+    markets,
     merchants,
     overview,
     public,
@@ -25,6 +26,7 @@ from services.console.views import (
 
 ROUTERS: list[APIRouter] = [home.router, tasks.router, complaints.router, merchants.router]
 ROUTERS += [registry.router, risks.router, overview.router]  # clerk, risk board, leader
+ROUTERS += [markets.router]  # a market for staff: where 总览's ranking drills into
 ROUTERS += [public.router]  # the citizens' portal (issue 16): no sign-in, rate limited
 ROUTERS += [joint.router, honours.router]  # joint meetings and enforcement, 红黑榜 (issue 17)
 ROUTERS += [honours.public_router]  # 红黑榜 for citizens: no sign-in, rate limited

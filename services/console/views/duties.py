@@ -37,7 +37,6 @@ from services.console.web import (
     refused,
     render,
     status_of,
-    templates,
     today,
     typed,
 )
@@ -54,8 +53,6 @@ ReporterActing = Annotated[
 ]
 PARALLEL = 8  # campaign calls at once for a district's markets
 DONE = {"filed": "专班汇报已提交"}
-
-templates.env.filters["percent"] = lambda rate: "—" if rate is None else f"{rate * 100:.0f}%"
 
 
 def lines(value: str) -> list[str]:

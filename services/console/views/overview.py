@@ -23,16 +23,11 @@ ASSESSMENT_DAYS = 30
 LATE = ("late", "overdue")
 
 
-def _pct(value: float | None) -> str:
-    return "—" if value is None else f"{value * 100:.0f}%"
-
-
 def _tenth(value: float | None) -> str:
     """`w-70`: a width class (the CSP allows no inline style) for a share in 0..1."""
     return f"w-{round(max(0.0, min(1.0, value or 0.0)) * 10) * 10}"
 
 
-templates.env.filters["pct"] = _pct
 templates.env.filters["tenth"] = _tenth
 
 

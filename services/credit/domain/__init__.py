@@ -26,6 +26,7 @@ from services.credit.domain.assessment import (
     rate,
     risk_component,
     roll_up,
+    score_parts,
 )
 from services.credit.domain.errors import StaleCredit, UnknownPolicyVersion
 from services.credit.domain.facts import (
@@ -127,5 +128,6 @@ __all__ = [
     "risk_component",
     "roll_up",
     "score",
+    "score_parts",
     "unique",
 ]

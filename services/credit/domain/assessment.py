@@ -218,6 +218,33 @@ def assess(figures: MarketFigures, period: Period, policy: Policy) -> Assessment
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ScorePart:
+    """One weighed component of a market's score: its value as `composite` took it (0..1; open
+    risks as `risk_component` scores them; None when there was nothing to rate, left out of the
+    score) and its weight."""
+
+    part: str
+    value: float | None
+    weight: float
+
+
+def score_parts(a: Assessment, policy: AssessmentPolicy) -> list[ScorePart]:
+    """What `a.score` is made of, in report order: each component `policy` weighs. The console
+    shows them as the score's explanation (docs/console.md, a staff market page)."""
+    return [
+        ScorePart(
+            name,
+            risk_component(a.open_risks, a.merchants, policy)
+            if name == "open_risks"
+            else getattr(a, name),
+            weight,
+        )
+        for name in COMPONENTS
+        if (weight := policy.weights.get(name)) is not None
+    ]
+
+
 def _by_district(assessments: Iterable[Assessment]) -> dict[str, list[Assessment]]:
     groups: dict[str, list[Assessment]] = {}
     for a in assessments:

@@ -19,6 +19,7 @@ from services.credit.domain import (
     rank_within_district,
     risk_component,
     roll_up,
+    score_parts,
 )
 from services.credit.policy_files import default_book
 from services.runtime import serial
@@ -98,6 +99,27 @@ def test_a_rate_with_nothing_to_rate_is_neutral() -> None:
     assert (
         assess(perfect, PERIOD, POLICY).score == assess(no_complaints, PERIOD, POLICY).score == 100
     )
+
+
+def test_the_score_parts_are_what_the_score_is_made_of() -> None:
+    quiet = figures(complaints_within_limit=0, complaints_overdue=0)
+    result = assess(quiet, PERIOD, POLICY)
+    parts = score_parts(result, POLICY.assessment)
+    assert [p.part for p in parts] == list(WEIGHTS)
+    assert {p.part: p.weight for p in parts} == dict(WEIGHTS)
+    values = {p.part: p.value for p in parts}
+    assert values["complaints_within_limit_rate"] is None  # left out of the score
+    assert values["open_risks"] == pytest.approx(0.5)  # as scored, not the count
+    counted = {k: float(v) for k, v in values.items() if v is not None}
+    score = 100 * sum(WEIGHTS[k] * v for k, v in counted.items()) / sum(WEIGHTS[k] for k in counted)
+    assert result.score == round(score, 2)
+    # A version weighing the operators' duties names them too, after the base five.
+    duties = default_book().get("2026-12").assessment
+    assert [p.part for p in score_parts(result, duties)][5:] == [
+        "self_inspection_rate",
+        "report_on_time_rate",
+        "certified_share",
+    ]
 
 
 def test_nothing_at_all_to_rate_is_the_middle() -> None:

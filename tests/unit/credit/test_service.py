@@ -401,6 +401,9 @@ async def test_a_markets_assessment_is_read_in_its_district_only(world: World) -
     assert body["market_id"] == "mkt_1"
     assert body["district_assessment"]["market_id"] is None
     assert body["district_assessment"]["district"] == "zhifu"
+    # What the score is made of, under the version it was assessed by: the console explains it.
+    assert body["parts"][0] | {"value": None} == {"part": "share_ab", "value": None, "weight": 0.3}
+    assert {p["part"] for p in body["parts"]} >= {"open_risks", "inspection_pass_rate"}
     with pytest.raises(NotFound):
         await world.credit.market_grades("mkt_9")
 

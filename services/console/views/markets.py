@@ -1,0 +1,210 @@
+"""A market for staff (`/staff/markets/{id}`, docs/console.md): where a leader drills into a
+market from 总览's ranking. Its 考核 with the parts the score is made of — each part's value,
+weight and the points it gives — its merchants' 信用等级, its duties' standing, and its open
+risks, inspection tasks and complaints, each linked to its own page. Each part comes from its own
+service and stands alone: one that does not answer (or does not admit the person's role) leaves
+only its part saying so."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import Response
+
+from services.console.backend import ApiError, Backend
+from services.console.sessions import Session
+from services.console.views.overview import ASSESSMENT_DAYS
+from services.console.web import Services, may_see, render
+
+router = APIRouter()
+
+# Staff of the market's district; a market's operator never reaches it (web.OPERATOR_PAGES).
+READERS = ("leader", "inspector", "clerk", "handler", "department")
+Reader = Annotated[Session, may_see(*READERS, message="市场页面仅供本区工作人员查看。")]
+
+UNAVAILABLE = "暂时无法获取"
+NOT_FOR_ROLE = "您的角色无权查看此项"
+
+# The parts of a market's score, as credit names them (services/credit/domain/policy.py's
+# COMPONENTS), with what each one rates.
+PARTS: dict[str, tuple[str, str]] = {
+    "share_ab": ("A/B 级商户占比", "信用等级为 A、B 的商户 ÷ 已评级商户"),
+    "inspection_pass_rate": ("检查合格率", "检查合格 ÷ 完成的检查"),
+    "rectification_on_time_rate": ("按期整改率", "按期复查通过的整改 ÷ 期内到期的整改"),
+    "complaints_within_limit_rate": ("投诉按期办理率", "按期办理的投诉 ÷ （按期 + 逾期）"),
+    "open_risks": ("未解除风险", "没有未解除的食品安全风险得满分，每 10 户商户 1 项时为 0"),
+    "self_inspection_rate": ("自查率", "已自查的开市日 ÷ 开市日"),
+    "report_on_time_rate": ("专班汇报按时率", "按时提交的汇报 ÷ 到期的汇报"),
+    "certified_share": ("合格证持证率", "持有效合格证的管理人员 ÷ 管理人员"),
+}
+SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2, "warning": 3}
+
+
+def score_parts(assessment: dict[str, Any]) -> list[dict[str, Any]]:
+    """Why the score is what it is: each part credit weighed, with its label, its value (0..1,
+    None when there was nothing to rate), its weight, and — for a counted part — the points it
+    gives and the most it could give. The score is 100 × the weighted mean of the counted parts
+    (services/credit/domain/assessment.py), so a left-out part's weight goes to the others and
+    the counted parts' points add up to the score."""
+    given = [p for p in assessment.get("parts") or [] if p.get("part") in PARTS]
+    counted = sum(float(p.get("weight") or 0) for p in given if p.get("value") is not None)
+    shaped = []
+    for p in given:
+        name, value, weight = str(p["part"]), p.get("value"), float(p.get("weight") or 0)
+        label, how = PARTS[name]
+        share = weight / counted if value is not None and counted else None
+        shaped.append(
+            {
+                "part": name,
+                "label": label,
+                "how": how,
+                "value": value,
+                "weight": weight,
+                "counts": share is not None,
+                "most": None if share is None else round(100 * share, 1),
+                "points": None if share is None else round(100 * share * float(value), 1),
+                # open risks are scored, not shown as a share: say how many are open
+                "open": assessment.get("open_risks") if name == "open_risks" else None,
+            }
+        )
+    return shaped
+
+
+def _moment(value: Any) -> datetime:
+    return datetime.fromisoformat(str(value)) if value else datetime.max.replace(tzinfo=UTC)
+
+
+def by_deadline(items: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
+    """Open work by its deadline, the earliest (the overdue) first; none given, last."""
+    return sorted(items, key=lambda i: _moment(i.get(key)))
+
+
+def by_severity(risks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Open risks, the most severe first, then the oldest."""
+    return sorted(
+        risks,
+        key=lambda r: (SEVERITY_ORDER.get(str(r.get("severity")), 9), _moment(r.get("raised_at"))),
+    )
+
+
+async def fetch(call: Awaitable[Any]) -> tuple[Any, str | None]:
+    """(the answer, None), or (None, why not in words) when the service refused it or did not
+    answer: a part of the page, never the page. (Any: the page's eight parts are fetched at
+    once, more than asyncio.gather's typed forms take.)"""
+    try:
+        return await call, None
+    except ApiError as exc:
+        return None, NOT_FOR_ROLE if exc.status in (401, 403) else UNAVAILABLE
+
+
+async def _assessment(
+    services: Backend, token: str, market_id: str
+) -> tuple[dict[str, Any] | None, str | None]:
+    """Credit's assessment over the overview's period; a 404 naming the market is no failure:
+    credit has not heard of a new market yet (as views/self_inspection.py reads it)."""
+    path = f"/markets/{market_id}/assessment"
+    try:
+        found = await services.get("credit", path, token, days=ASSESSMENT_DAYS)
+    except ApiError as exc:
+        if exc.status == 404 and exc.message != "Not Found":
+            return None, None
+        return None, NOT_FOR_ROLE if exc.status in (401, 403) else UNAVAILABLE
+    return (found if isinstance(found, dict) else None), None
+
+
+async def _each_state(
+    services: Backend, service: str, path: str, token: str, market_id: str, states: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """The market's items in any of `states` (the APIs filter by one state at a time)."""
+    found = await asyncio.gather(
+        *(services.items(service, path, token, market_id=market_id, state=s) for s in states)
+    )
+    return [item for items in found for item in items]
+
+
+async def _market(services: Backend, market_id: str) -> tuple[dict[str, Any] | None, bool]:
+    """(the registry's public view of the market, whether the registry says there is none). The
+    public view needs no role: a department's staff reads the name too."""
+    try:
+        found = await services.get("registry", f"/public/markets/{market_id}", "")
+    except ApiError as exc:
+        return None, exc.status == 404
+    return (found if isinstance(found, dict) else None), False
+
+
+def in_scope(market: dict[str, Any] | None, who: Session) -> bool:
+    """Another district's market reads as absent, like every other page's. Without the
+    registry's answer the services still check the scope, part by part."""
+    p = who.principal
+    if market is None or p.role == "admin" or p.district == "*":
+        return True
+    return market.get("district") == p.district
+
+
+@router.get("/staff/markets/{market_id}")
+async def market_page(
+    request: Request, market_id: str, who: Reader, services: Services
+) -> Response:
+    token = who.access_token
+    (
+        (market, absent),
+        (assessment, assessment_failed),
+        (grades, grades_failed),
+        (standing, standing_failed),
+        (risks, risks_failed),
+        (tasks, tasks_failed),
+        (complaints, complaints_failed),
+        (merchants, _),
+    ) = await asyncio.gather(
+        _market(services, market_id),
+        _assessment(services, token, market_id),
+        fetch(services.get("credit", f"/public/markets/{market_id}/grades", "")),
+        fetch(services.get("campaign", f"/markets/{market_id}/duties", token)),
+        fetch(services.items("telemetry", "/risks", token, market_id=market_id, state="open")),
+        fetch(_each_state(services, "inspection", "/tasks", token, market_id, ("open", "claimed"))),
+        fetch(
+            _each_state(
+                services, "complaints", "/complaints", token, market_id, ("received", "accepted")
+            )
+        ),
+        fetch(services.get("registry", f"/public/markets/{market_id}/merchants", "")),
+    )
+    if absent or not in_scope(market, who):
+        return render(
+            request,
+            "error.html",
+            who,
+            status_code=404,
+            title="找不到该市场",
+            message="该市场不存在，或不在您的辖区内。",
+        )
+    name = (market or {}).get("name") or (assessment or {}).get("market_name") or "该市场"
+    shares = (grades or {}).get("shares") or {}
+    return render(
+        request,
+        "markets/page.html",
+        who,
+        market_id=market_id,
+        name=name,
+        market=market,
+        assessment=assessment,
+        assessment_failed=assessment_failed,
+        parts=score_parts(assessment) if assessment else [],
+        assessment_days=ASSESSMENT_DAYS,
+        grades=grades,
+        shares=[(g, round(float(shares.get(g) or 0) * 100)) for g in "ABCD"] if shares else [],
+        grades_failed=grades_failed,
+        standing=standing,
+        standing_failed=standing_failed,
+        risks=by_severity(risks or []),
+        risks_failed=risks_failed,
+        tasks=by_deadline(tasks or [], "due_at"),
+        tasks_failed=tasks_failed,
+        complaints=by_deadline(complaints or [], "current_deadline"),
+        complaints_failed=complaints_failed,
+        merchants={m["id"]: m["name"] for m in (merchants or {}).get("items") or []},
+    )
