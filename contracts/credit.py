@@ -18,6 +18,8 @@ from typing import Annotated, Final, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from contracts.people import Actor
+
 Grade = Literal["A", "B", "C", "D"]
 GRADES: Final[tuple[Grade, ...]] = ("A", "B", "C", "D")
 ChangeReason = Literal["adjustment", "fade"]
@@ -127,3 +129,8 @@ class AssessmentPublished(BaseModel):
     ranked: int | None = Field(ge=1, description="how many markets the district ranks")
     policy_version: str
     computed_at: Instant
+    actor: Actor | None = Field(
+        default=None,
+        description="who had it published (an admin's POST /assessments); null when the "
+        "schedule published it",
+    )

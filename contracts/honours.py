@@ -21,6 +21,7 @@ from typing import Final, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.credit import Instant
+from contracts.people import Actor
 
 ListKind = Literal["honour", "warning"]
 LIST_KINDS: Final[tuple[ListKind, ...]] = ("honour", "warning")
@@ -41,6 +42,11 @@ class _Entry(BaseModel):
     district: str
     policy_version: str
     drawn_at: Instant
+    actor: Actor | None = Field(
+        default=None,
+        description="who drew the month by hand (an admin's POST /honours/draw); null when the "
+        "monthly schedule drew it",
+    )
 
 
 class HonourListed(_Entry):

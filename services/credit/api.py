@@ -217,11 +217,12 @@ async def market_assessment(
 @router.post("/assessments", tags=["assessment"], status_code=202)
 async def publish_assessments(
     svc: Svc,
-    _: Admin,
+    who: Admin,
     days: Annotated[int, Query(ge=1, le=366)] = 30,
 ) -> dict[str, Any]:
-    """Compute and publish every market's and district's assessment now (admin)."""
-    published = await svc.publish_assessments(svc.period(days))
+    """Compute and publish every market's and district's assessment now (admin, named in the
+    events as their actor)."""
+    published = await svc.publish_assessments(svc.period(days), who)
     return {"published": published}
 
 

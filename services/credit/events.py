@@ -10,6 +10,7 @@ from typing import Any
 
 from contracts import credit as c
 from contracts import honours as h
+from contracts.people import Actor
 from services.credit.domain import Assessment, Entry, Place, ScoreChange
 from services.runtime import serial
 from services.runtime.outbox import Item, outgoing
@@ -47,9 +48,9 @@ def assessment_id(a: Assessment) -> str:
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"sentinel:credit:assessment:{name}"))
 
 
-def assessment_data(a: Assessment, now: datetime) -> c.AssessmentPublished:
-    """The published form: the period as its two instants, with the assessment's id and the
-    moment it was computed."""
+def assessment_data(a: Assessment, now: datetime, by: Actor | None = None) -> c.AssessmentPublished:
+    """The published form: the period as its two instants, with the assessment's id, the
+    moment it was computed and the person who had it published (None: the schedule)."""
     return serial.into(
         c.AssessmentPublished,
         a,
@@ -58,12 +59,13 @@ def assessment_data(a: Assessment, now: datetime) -> c.AssessmentPublished:
         grades=dict(a.grades),
         assessment_id=assessment_id(a),
         computed_at=now,
+        actor=by,
     )
 
 
-def assessment_published(a: Assessment, now: datetime) -> Item:
+def assessment_published(a: Assessment, now: datetime, by: Actor | None = None) -> Item:
     return outgoing(
-        SERVICE, "credit.assessment.published", a.key, assessment_data(a, now), time=now
+        SERVICE, "credit.assessment.published", a.key, assessment_data(a, now, by), time=now
     )
 
 
@@ -76,6 +78,7 @@ def _listing(
     month: str,
     policy_version: str,
     drawn_at: datetime,
+    actor: Actor | None = None,
 ) -> Item:
     data = serial.into(
         model,
@@ -85,6 +88,7 @@ def _listing(
         month=month,
         policy_version=policy_version,
         drawn_at=drawn_at,
+        actor=actor,
     )
     # One month's drawing is one chain: every entry of it shares the drawing's id.
     return outgoing(

@@ -494,19 +494,21 @@ class Credit:
         end = end or self.now()
         return Period(end - timedelta(days=days), end)
 
-    async def publish_assessments(self, period: Period) -> int:
-        """Compute, store and publish every market's and district's assessment for `period`."""
+    async def publish_assessments(self, period: Period, who: Principal | None = None) -> int:
+        """Compute, store and publish every market's and district's assessment for `period`;
+        `who` had it done (None: the schedule), named in the record and the events."""
         markets, districts = await self.assess(period)
         now = self.now()
+        by = None if who is None else actor(who)
         async with self.uow() as work:
             store = work.stores
             items = []
             for a in (*markets, *districts):
-                data = events.assessment_data(a, now)
+                data = events.assessment_data(a, now, by)
                 await store.assessments.save_assessment(
                     data.assessment_id, data.model_dump(mode="json"), now
                 )
-                items.append(events.assessment_published(a, now))
+                items.append(events.assessment_published(a, now, by))
             self._emit(work, items)
         for a in (*markets, *districts):
             self.metrics.assessments.labels(a.scope).inc()
@@ -666,6 +668,7 @@ class Credit:
                     "month": key,
                     "policy_version": policy.version,
                     "drawn_at": now,
+                    "actor": None if who is None else actor(who),
                 }
                 # Delistings first: a consumer keeping an entity's current list ends on the new.
                 items = [events.honour_delisted(e, **common) for e in gone]

@@ -44,6 +44,10 @@ PERSON_EVENTS = {
     "campaign.enforcement.opened",
     "campaign.enforcement.decided",
     "campaign.enforcement.closed",
+    # An admin's drawing or publishing by hand (the schedule's carry no actor).
+    "credit.honour.listed",
+    "credit.honour.delisted",
+    "credit.assessment.published",
 }
 
 

@@ -322,6 +322,12 @@ async def test_assessments_are_stored_and_announced_per_market_and_district(
     assert not await world.credit.assessment_due(3600)
     grades = await world.credit.market_grades("mkt_1")
     assert grades["rank"] is not None
+    # The schedule publishes as nobody; an admin's publishing names them (design §6: every
+    # change a person makes records its actor in the event).
+    assert [e.data.actor for _, e, _ in world.uow.published] == [None, None]
+    await world.credit.publish_assessments(world.credit.period(7), ADMIN)
+    by_admin = [e.data.actor for _, e, _ in world.uow.published[2:]]
+    assert [(a.subject, a.name) for a in by_admin if a] == [("admin", "admin")] * 2
 
 
 # -- the honour and warning list -----------------------------------------------------------------
@@ -345,11 +351,25 @@ async def test_a_month_is_drawn_once(world: World) -> None:
     assert drawn and view["month"] == "2026-12"
     listed = world.types()[announced:]
     assert set(listed) <= {"credit.honour.listed"} and listed
+    # Drawn by the schedule (no person): no actor in the events.
+    assert {e.data.actor for _, e, _ in world.uow.published[announced:]} == {None}
     again, drawn_again = await world.credit.draw_honours(Month(2026, 12))
     assert not drawn_again and again == view
     assert world.types()[announced:] == listed
     with pytest.raises(NotFound):
         await world.credit.honours("2026-11")
+
+
+async def test_a_month_drawn_by_an_admin_names_them_in_every_entry(world: World) -> None:
+    world.clock.at = datetime(2027, 1, 5, tzinfo=UTC)
+    await world.send(handlers.merchants_router(world.credit), registered())
+    announced = len(world.types())
+    _, drawn = await world.credit.draw_honours(Month(2026, 12), who=ADMIN)
+    entries = world.uow.published[announced:]
+    assert drawn and entries
+    assert {(e.data.actor.subject, e.data.actor.name) for _, e, _ in entries} == {
+        ("admin", "admin")
+    }
 
 
 async def test_a_month_before_the_latest_drawn_is_refused_naming_the_month(world: World) -> None:
