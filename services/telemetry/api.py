@@ -1,4 +1,5 @@
-"""Telemetry HTTP API: the public ingest endpoint, risks for people to see and acknowledge."""
+"""Telemetry HTTP API: the public ingest endpoint, risks for people to see and acknowledge,
+what each terminal last reported."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from services.runtime.auth import ALL_DISTRICTS, Principal, require
 from services.runtime.errors import NotFound
 from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
+from services.telemetry.domain import LastReport
+from services.telemetry.projections import TerminalInfo
 from services.telemetry.service import Telemetry
 from services.telemetry.store import RiskQuery
 from services.telemetry.verification import Rejected, check
@@ -161,3 +164,100 @@ async def acknowledge(
     return await tel.acknowledge(
         risk_id, Actor.of(who.subject, who.display_name), note, _scope(who)
     )
+
+
+# --- what terminals last reported ---------------------------------------------------------------
+# The stored states trail the readings (docs/operations.md, "Running several replicas"); this
+# replica's own held states are read in where newer, other replicas' are not.
+LAG = (
+    " Terminals' states are written every few batches, so the answer may lag the newest"
+    " readings by up to the flush interval (`TELEMETRY_STATE_FLUSH_INTERVAL_S`, 1 s by default):"
+    " what the answering replica has judged itself is included at once, what other replicas"
+    " judged once they have written it."
+)
+
+
+class LastReported(BaseModel):
+    seq: int = Field(description="the last accepted reading's seq")
+    ts: datetime | None = Field(description="the last accepted reading's time (event time)")
+    heard_at: datetime | None = Field(
+        description="when the terminal was last heard of: its last reading's time or arrival"
+    )
+    temp_c: float | None = Field(description="the last temperature (cold chain only)")
+    open_risks: int = Field(description="how many of the terminal's risks are open")
+
+
+class TerminalReport(BaseModel):
+    terminal_id: str
+    kind: str
+    market_id: str
+    district: str
+    merchant_id: str | None
+    stall_no: str | None
+    status: str
+    last: LastReported | None = Field(
+        description="what it last reported; null: no reading has arrived yet"
+    )
+
+
+class TerminalReports(BaseModel):
+    items: list[TerminalReport]
+
+
+def _at(epoch: float | None) -> datetime | None:
+    return None if epoch is None else datetime.fromtimestamp(epoch, UTC)
+
+
+def _report(t: TerminalInfo, last: LastReport | None) -> TerminalReport:
+    return TerminalReport(
+        terminal_id=t.id,
+        kind=t.kind,
+        market_id=t.market_id,
+        district=t.district,
+        merchant_id=t.merchant_id,
+        stall_no=t.stall_no,
+        status=t.status,
+        last=None
+        if last is None
+        else LastReported(
+            seq=last.seq,
+            ts=_at(last.ts),
+            heard_at=_at(last.heard),
+            temp_c=last.temp_c,
+            open_risks=last.open_risks,
+        ),
+    )
+
+
+@router.get(
+    "/terminals",
+    tags=["terminals"],
+    response_model=TerminalReports,
+    dependencies=[Depends(text_inputs)],
+    description="What each terminal of the market last reported, by terminal id: every"
+    " terminal telemetry knows of the market (of the caller's district), `last` null until a"
+    " reading of it has been accepted." + LAG,
+)
+async def list_terminals(
+    tel: Tel, who: Reader, market_id: Annotated[str, Query(min_length=1)]
+) -> TerminalReports:
+    terminals = tel.market_terminals(market_id, _scope(who))
+    reports = await tel.last_reports([t.id for t in terminals])
+    return TerminalReports(items=[_report(t, reports.get(t.id)) for t in terminals])
+
+
+@router.get(
+    "/terminals/{terminal_id}",
+    tags=["terminals"],
+    response_model=TerminalReport,
+    dependencies=[Depends(text_inputs)],
+    description="What one terminal last reported; another district's terminal, or one"
+    " telemetry does not know, answers 404." + LAG,
+)
+async def get_terminal(terminal_id: str, tel: Tel, who: Reader) -> TerminalReport:
+    terminal = tel.directory.terminals.get(terminal_id)
+    scope = _scope(who)
+    if terminal is None or (scope is not None and terminal.district != scope):
+        raise NotFound(f"no terminal {terminal_id!r}")
+    reports = await tel.last_reports([terminal_id])
+    return _report(terminal, reports.get(terminal_id))

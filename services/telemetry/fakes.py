@@ -21,7 +21,7 @@ import orjson
 from contracts.people import Actor
 from services.runtime.clock import EpochClock
 from services.runtime.messaging import Delivery
-from services.telemetry.domain import Decision, TerminalState
+from services.telemetry.domain import Decision, LastReport, TerminalState
 from services.telemetry.projections import TerminalInfo
 from services.telemetry.store import Held, RiskQuery, Stores
 
@@ -145,6 +145,13 @@ class FakeTelemetryStore:
 
     async def last_seqs(self, terminal_ids: Sequence[str]) -> dict[str, int]:
         return {tid: self.states[tid].last_seq for tid in terminal_ids if tid in self.states}
+
+    async def last_reports(self, terminal_ids: Sequence[str]) -> dict[str, LastReport]:
+        return {
+            tid: LastReport.of(TerminalState.from_dict(_json(self.states[tid].state)))
+            for tid in terminal_ids
+            if tid in self.states
+        }
 
 
 def _one_open(rows: Iterable[dict[str, Any]], terminal_id: str, rule: str) -> None:

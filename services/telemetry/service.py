@@ -36,7 +36,7 @@ import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -50,7 +50,9 @@ from services.runtime.outbox import Item, outgoing
 from services.runtime.unit_of_work import UnitOfWork, UowFactory
 from services.telemetry.domain import (
     Decision,
+    LastReport,
     TerminalContext,
+    TerminalState,
     check_silence,
     evaluate_into,
     open_risks,
@@ -65,6 +67,7 @@ from services.telemetry.verification import Rejected, check, decode_typed
 
 log = logging.getLogger(__name__)
 SERVICE = "telemetry"
+V = TypeVar("V")
 Outgoing = Item
 # Position a partition's consumer at an offset (at least the partition's first one still held by
 # Kafka) and return the offset it was positioned at.
@@ -185,16 +188,52 @@ class Telemetry:
         return ctx
 
     # --- readings -----------------------------------------------------------------------------
+    def _newer_held(
+        self,
+        terminal_ids: Sequence[str],
+        stored: dict[str, V],
+        seq: Callable[[V], int],
+        of: Callable[[TerminalState], V],
+    ) -> dict[str, V]:
+        """What the stored states say of each terminal (`stored`), but `of` the state this
+        replica holds in memory where that one is further on (a higher seq): pending batches
+        are not stored yet (this module's docstring)."""
+        for tid in terminal_ids:
+            h = self.held.get(tid)
+            if h is None:
+                continue
+            known = stored.get(tid)
+            if h.state.last_seq > (-1 if known is None else seq(known)):
+                stored[tid] = of(h.state)
+        return stored
+
     async def last_seqs(self, terminal_ids: Sequence[str]) -> dict[str, int]:
         """The last accepted seq of each terminal with a state: the stored one, or the one this
         replica holds in memory if higher (pending batches are not stored yet)."""
         async with self.uow() as work:
             seqs = await work.stores.telemetry.last_seqs(terminal_ids)
-        for tid in terminal_ids:
-            h = self.held.get(tid)
-            if h is not None and h.state.last_seq > seqs.get(tid, -1):
-                seqs[tid] = h.state.last_seq
-        return seqs
+        return self._newer_held(terminal_ids, seqs, lambda s: s, lambda state: state.last_seq)
+
+    # --- what terminals last reported (staff) --------------------------------------------------
+    def market_terminals(self, market_id: str, district: str | None) -> list[TerminalInfo]:
+        """The market's terminals in the registry view, those of `district` only when given
+        (None: every district), by id."""
+        return sorted(
+            (
+                t
+                for t in self.directory.terminals.values()
+                if t.market_id == market_id and (district is None or t.district == district)
+            ),
+            key=lambda t: t.id,
+        )
+
+    async def last_reports(self, terminal_ids: Sequence[str]) -> dict[str, LastReport]:
+        """What each terminal with a state last reported: from its stored state, or from the
+        state this replica holds if further on. Another replica's pending batches are not seen
+        until it writes them, within `state_flush_interval_s` (docs/operations.md)."""
+        async with self.uow() as work:
+            reports = await work.stores.telemetry.last_reports(terminal_ids)
+        return self._newer_held(terminal_ids, reports, lambda r: r.seq, LastReport.of)
 
     async def handle_batch(self, deliveries: Sequence[Delivery]) -> None:
         await self.projections_ready.wait()

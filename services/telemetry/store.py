@@ -21,7 +21,7 @@ from contracts.people import Actor
 from services.runtime.db import OnConnection
 from services.runtime.messaging import Delivery
 from services.runtime.offsets import Offsets
-from services.telemetry.domain import Decision, TerminalState
+from services.telemetry.domain import Decision, LastReport, TerminalState
 from services.telemetry.projections import TerminalInfo
 
 
@@ -79,6 +79,9 @@ class TelemetryStore(Protocol):
 
     async def last_seqs(self, terminal_ids: Sequence[str]) -> dict[str, int]:
         """The last accepted seq of each terminal that has a state."""
+
+    async def last_reports(self, terminal_ids: Sequence[str]) -> dict[str, LastReport]:
+        """What each terminal that has a state last reported, as of its stored state."""
 
 
 Partition = tuple[str, int]
@@ -226,6 +229,19 @@ class PostgresTelemetryStore(OnConnection):
             list(terminal_ids),
         )
         return {r["terminal_id"]: r["last_seq"] for r in rows}
+
+    async def last_reports(self, terminal_ids: Sequence[str]) -> dict[str, LastReport]:
+        # Only the parts of the state a report reads leave the database, in the state's own
+        # form: a payment terminal's baselines are most of its row and nothing of its report.
+        rows = await self.conn.fetch(
+            """SELECT terminal_id, jsonb_build_object(
+                   'v', state->'v', 'terminal_id', terminal_id, 'seq', state->'seq',
+                   'ts', state->'ts', 'seen', state->'seen', 'temp', state->'temp',
+                   'risks', coalesce(state->'risks', '{}'::jsonb)) AS report
+               FROM terminal_state WHERE terminal_id = ANY($1::text[])""",
+            list(terminal_ids),
+        )
+        return {r["terminal_id"]: LastReport.of(TerminalState.from_dict(r["report"])) for r in rows}
 
 
 # The consumer whose offsets commit with the states (services/runtime/offsets.py).

@@ -1,20 +1,24 @@
 """The clerk's pages in a real browser (issue 15): a merchant's 统一社会信用代码 is checked as it
 is typed, by the registry's own rules, and the error stands beside the field in Chinese; a
 register with a wrong check character is refused, the form keeps what was typed, and the
-registry holds nothing new."""
+registry holds nothing new. A terminal the clerk registers shows its key once, and its market
+page then says what it last reported, once readings signed with that key have arrived (UX.md,
+the clerk's day)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from playwright.async_api import Page
 
 from contracts.identifiers import CREDIT_CODE_ALPHABET, credit_code_check_char
 from tests.browser.conftest import Pages
-from tests.browser.support import Console, Shots, sign_in
+from tests.browser.support import CITY_TZ, Console, Shots, sign_in
 from tests.support.identity import Tokens
-from tests.support.stalls import open_stall
+from tests.support.poll import until
+from tests.support.readings import Terminal
+from tests.support.stalls import open_stall, send_readings
 
 FIRST17 = "91370602MA0000123"
 
@@ -82,3 +86,53 @@ async def test_a_clerk_enters_a_wrong_check_character_and_sees_the_error_beside_
     after = await merchants_of(console, stall.market_id)
     assert [m["id"] for m in after] == [m["id"] for m in before]
     assert not any(m["stall_no"] == "B-7" or m["credit_code"] == code for m in after)
+
+
+async def test_a_clerk_registers_a_terminal_and_sees_its_first_readings_on_the_market_page(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    stall = await open_stall(console.city)
+    clerk, _ = tokens.person("clerk", stall.district, name="王登记", who="browser")
+    phone: Page = await open_page(phone=True)
+    await sign_in(phone, clerk, tokens.password, shot)
+    page = f"/staff/registry/markets/{stall.market_id}"
+    await phone.goto(page)
+    await phone.click("#add-terminal summary")
+    await phone.select_option("#f-t-kind", "cold_chain")
+    await phone.select_option("#f-t-merchant_id", stall.merchant_id)
+    await phone.select_option("#f-t-profile", "chilled")
+    await phone.click("#add-terminal button[type=submit]")
+    await phone.wait_for_url("**/staff/registry/terminals/key/**")
+    key = (await phone.inner_text("#terminal-key")).strip()  # shown once: the device's key
+    await shot(phone, "terminal-key")
+
+    async with console.city.client("registry") as registry:
+        r = await registry.get("/terminals", params={"market_id": stall.market_id})
+        assert r.status_code == 200, r.text
+    [added] = [t["id"] for t in r.json()["items"] if t["id"] != stall.freezer.id]
+    await phone.click("text=已写入设备，返回市场")
+    await phone.wait_for_url(f"**{page}")
+    report = phone.locator(f'[data-last-report="{added}"]')
+    assert await report.inner_text() == "最近上报：尚未收到读数"
+    await shot(phone, "no-readings-yet")
+
+    # Readings of an unknown terminal are rightly rejected: sent once telemetry knows it.
+    async with console.city.client("telemetry", "clerk", stall.district) as telemetry:
+
+        async def known() -> bool:
+            return (await telemetry.get(f"/terminals/{added}")).status_code == 200
+
+        await until(known, within=60, every=0.5, what="telemetry knows the new terminal")
+    device = Terminal(added, key)
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    await send_readings(console.city, device.series(start, [3.0, 3.5, 4.5]))
+    last_at = (start + timedelta(minutes=2)).astimezone(CITY_TZ).strftime("%m-%d %H:%M")
+
+    async def shown() -> str | None:
+        await phone.reload()
+        text = await report.inner_text()
+        return text if "尚未收到读数" not in text else None
+
+    text = await until(shown, within=60, every=1.0, what="最近上报 on the market page")
+    assert text == f"最近上报：{last_at} · 4.5 °C"
+    await shot(phone, "first-readings")

@@ -207,6 +207,20 @@ async def add_market(request: Request, who: Acting, services: Services) -> Respo
 # -- one market: task force, merchants, terminals ----------------------------------------------
 
 
+async def _last_reports(
+    services: Backend, token: str, market_id: str
+) -> dict[str, dict[str, Any] | None] | None:
+    """What each terminal of the market last reported (None for one that has sent nothing yet),
+    in one call to telemetry for the whole page; None when telemetry does not answer. A
+    terminal telemetry does not know yet has sent nothing it could accept."""
+    found = await optional(
+        services.get("telemetry", "/terminals", token, market_id=market_id), None
+    )
+    if found is None:
+        return None
+    return {item["terminal_id"]: item["last"] for item in found.get("items", [])}
+
+
 async def _market_page(
     request: Request,
     who: Session,
@@ -218,10 +232,11 @@ async def _market_page(
 ) -> Response:
     token = who.access_token
     market = await in_scope(services, "registry", f"/markets/{market_id}", token, "市场")
-    merchants, terminals = await asyncio.gather(
+    merchants, terminals, reports = await asyncio.gather(
         services.items("registry", "/merchants", token, market_id=market_id),
         # The market's terminals, when the registry lists them (None: it does not).
         optional(services.items("registry", "/terminals", token, market_id=market_id), None),
+        _last_reports(services, token, market_id),
     )
     merchants.sort(key=lambda m: str(m.get("stall_no", "")))
     merchant_names = {m["id"]: m["name"] for m in merchants}
@@ -237,6 +252,7 @@ async def _market_page(
         merchants=merchants,
         merchant_names=merchant_names,
         terminals=terminals,
+        reports=reports,
         form=form,
         terminal_kinds=labels.TERMINAL_KIND,
         profiles=labels.PROFILE,

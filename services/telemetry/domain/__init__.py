@@ -31,7 +31,7 @@ from services.telemetry.domain.decisions import (
     risk_id,
 )
 from services.telemetry.domain.engine import check_silence, evaluate, evaluate_into, open_risks
-from services.telemetry.domain.state import STATE_VERSION, Sample, TerminalState
+from services.telemetry.domain.state import STATE_VERSION, LastReport, Sample, TerminalState
 
 __all__ = [
     "CROWDING",
@@ -48,6 +48,7 @@ __all__ = [
     "Decision",
     "Evidence",
     "GapThresholds",
+    "LastReport",
     "Sample",
     "TerminalContext",
     "TerminalState",

@@ -398,3 +398,22 @@ class TerminalState:
             risks={rule: OpenRisk.from_list(r) for rule, r in data.get("risks", {}).items()},
             trace=ColdTrace.from_dict(data["trace"]) if "trace" in data else None,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class LastReport:
+    """What a terminal last reported, as its state remembers it (the staff's `GET /terminals`):
+    its last accepted reading's seq and event time, when it was last heard of, its last
+    temperature (cold chain only) and how many of its risks the rules hold open."""
+
+    seq: int
+    ts: float | None
+    heard: float | None
+    temp_c: float | None
+    open_risks: int
+
+    @classmethod
+    def of(cls, state: TerminalState) -> LastReport:
+        return cls(
+            state.last_seq, state.last_ts, state.silent_since, state.last_temp, len(state.risks)
+        )

@@ -13,7 +13,8 @@ import pytest
 from contracts.people import Actor
 from services.runtime.messaging import Delivery
 from services.telemetry.app import MIGRATIONS
-from services.telemetry.domain import Decision, Evidence, TerminalState
+from services.telemetry.domain import Decision, Evidence, LastReport, TerminalState
+from services.telemetry.domain.state import ColdWindow, OpenRisk
 from services.telemetry.fakes import FakeTelemetryStore, fake_stores
 from services.telemetry.projections import TerminalInfo
 from services.telemetry.store import Held, RiskQuery, Stores, postgres_stores
@@ -124,6 +125,21 @@ async def test_a_saved_state_comes_back_at_the_next_rev(backend: Backend) -> Non
     assert loaded["trm_1"].rev == 1 and loaded["trm_1"].state == state
     assert loaded["trm_1"].state is not state
     assert await backend.stores.telemetry.last_seqs(["trm_1", "trm_2"]) == {"trm_1": 7}
+
+
+async def test_a_report_is_what_the_stored_state_says_last(backend: Backend) -> None:
+    fridge = heard("trm_1", 7, RAISED)
+    fridge.last_seen = RAISED + 2  # arrived after its event time
+    fridge.risks["cold_chain_excursion"] = OpenRisk("risk_1", 2, RAISED, RAISED - 900)
+    fridge.cold = ColdWindow(run=RAISED - 900, n=16)  # windows: not part of a report
+    gate = TerminalState("trm_2", last_seq=3, last_ts=RAISED, last_seen=None)
+    await saved(backend.stores, fridge, gate)
+    reports = await backend.stores.telemetry.last_reports(["trm_1", "trm_2", "trm_3"])
+    assert reports == {
+        "trm_1": LastReport(7, RAISED, RAISED + 2, 3.5, 1),
+        "trm_2": LastReport(3, RAISED, RAISED, None, 0),
+    }
+    assert await backend.stores.telemetry.last_reports([]) == {}
 
 
 async def test_a_cached_state_is_reused_only_at_its_rev(backend: Backend) -> None:

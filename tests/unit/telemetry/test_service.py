@@ -4,7 +4,7 @@ redelivered batch or a failure half-way leaves behind."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,6 +16,7 @@ from services.runtime.errors import Conflict, NotFound
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
+from services.telemetry.domain import LastReport, TerminalState
 from services.telemetry.fakes import FakeOffsets, FakeTelemetryStore, fake_stores, snapshot
 from services.telemetry.metrics import TelemetryMetrics
 from services.telemetry.projections import Directory, MarketInfo, TerminalInfo
@@ -220,3 +221,49 @@ def test_a_reading_of_no_typed_shape_still_names_the_terminal_whose_state_it_loc
     raw: bytes, claimed: str | None
 ) -> None:
     assert _claimed_terminal(raw) == claimed
+
+
+async def test_what_a_terminal_last_reported_is_nothing_before_its_first_reading(
+    world: World,
+) -> None:
+    other = replace(TERMINAL, id="trm_0", district="laishan")
+    world.telemetry.directory.terminals[other.id] = other
+    assert world.telemetry.market_terminals("mkt_1", None) == [other, TERMINAL]
+    assert world.telemetry.market_terminals("mkt_1", "zhifu") == [TERMINAL]
+    assert world.telemetry.market_terminals("mkt_2", None) == []
+    assert await world.telemetry.last_reports(["trm_1", "trm_0"]) == {}
+
+
+async def test_a_quiet_batch_is_reported_before_its_state_is_written(world: World) -> None:
+    readings = world.hot(2, temp_c=3.5)
+    await world.telemetry.handle_batch(world.deliveries(*readings))
+    # Pending (docs/operations.md): nothing stored yet, and still reported from memory.
+    assert world.telemetry.pending.batches == 1 and world.store.states == {}
+    assert await world.store.last_reports(["trm_1"]) == {}
+    last_ts = datetime.fromisoformat(readings[-1]["ts"]).timestamp()
+    expected = LastReport(readings[-1]["seq"], last_ts, world.clock.at, 3.5, 0)
+    assert await world.telemetry.last_reports(["trm_1"]) == {"trm_1": expected}
+    await world.telemetry.flush()
+    assert await world.store.last_reports(["trm_1"]) == {"trm_1": expected}
+    assert await world.telemetry.last_reports(["trm_1"]) == {"trm_1": expected}
+
+
+async def test_a_state_another_replica_stored_further_on_is_reported_over_the_held_one(
+    world: World,
+) -> None:
+    await world.telemetry.handle_batch(world.deliveries(*world.hot(2, temp_c=3.5)))
+    [held] = world.telemetry.held.values()
+    # Another replica took the partition over and judged later readings.
+    later = TerminalState("trm_1", last_seq=held.state.last_seq + 5, last_ts=T0.timestamp())
+    later.last_temp = 4.25
+    stored = await world.store.lock_states(["trm_1"], {})
+    stored["trm_1"].state = later
+    await world.store.save_states(stored.values())
+    [report] = (await world.telemetry.last_reports(["trm_1"])).values()
+    assert (report.seq, report.temp_c) == (later.last_seq, 4.25)
+
+
+async def test_a_report_counts_the_open_risks(world: World) -> None:
+    await world.telemetry.handle_batch(world.deliveries(*world.hot(20, temp_c=12.0)))
+    [report] = (await world.telemetry.last_reports(["trm_1"])).values()
+    assert (report.open_risks, report.temp_c) == (1, 12.0)

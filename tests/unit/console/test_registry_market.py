@@ -1,0 +1,114 @@
+"""The clerk's market page (`/staff/registry/markets/{id}`) over mocked services: each terminal
+says what it last reported (UX.md: the clerk sees a new terminal's first readings) — the time and,
+for cold chain, the temperature; 尚未收到读数 before the first; 暂时无法获取 for every terminal
+when telemetry does not answer — from one call to telemetry for the whole page."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable
+
+import httpx
+
+from services.console import web
+from services.console.app import build
+from services.console.sessions import Session
+from services.console.settings import ConsoleSettings
+from services.runtime.auth import Principal
+
+MARKET = {
+    "id": "mkt_1", "name": "幸福农贸市场", "district": "zhifu", "kind": "farmers",
+    "operator": "幸福市场公司", "address": "幸福路1号", "capacity": 500,
+    "opening_hours": {"open": "06:00", "close": "19:00"}, "renovation_status": None,
+    "task_force": None,
+}  # fmt: skip
+
+
+def terminal(tid: str, kind: str) -> dict[str, object]:
+    return {
+        "id": tid, "kind": kind, "market_id": "mkt_1", "merchant_id": None, "stall_no": "A-1",
+        "profile": "frozen" if kind == "cold_chain" else None, "interval_s": 60,
+        "key_version": 1, "status": "active",
+    }  # fmt: skip
+
+
+TERMINALS = [terminal("trm_fridge", "cold_chain"), terminal("trm_gate", "footfall")]
+TERMINALS.append(terminal("trm_new", "cold_chain"))
+# 2026-05-04 10:05 in the city.
+LAST = {"seq": 3, "ts": "2026-05-04T02:05:00Z", "heard_at": "2026-05-04T02:05:01Z"}
+REPORTS = {
+    "items": [
+        {"terminal_id": "trm_fridge", "last": LAST | {"temp_c": -18.5, "open_risks": 1}},
+        {"terminal_id": "trm_gate", "last": LAST | {"temp_c": None, "open_risks": 0}},
+        {"terminal_id": "trm_new", "last": None},
+    ]
+}
+
+Telemetry = Callable[[httpx.Request], httpx.Response]
+
+
+def console(telemetry: Telemetry, asked: list[httpx.Request]) -> httpx.AsyncClient:
+    """The console signed in as a clerk of zhifu; the registry knows the market and its three
+    terminals, telemetry answers with `telemetry` (every request to it kept in `asked`)."""
+
+    def services(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.url.host == "telemetry":
+            asked.append(request)
+            return telemetry(request)
+        if path == "/markets/mkt_1":
+            return httpx.Response(200, json=MARKET)
+        if path == "/merchants":
+            return httpx.Response(200, json={"items": []})
+        if path == "/terminals":
+            return httpx.Response(200, json={"items": TERMINALS})
+        return httpx.Response(404, json={"error": "not_found"})
+
+    app = build(
+        ConsoleSettings(
+            oidc_issuer="http://idp.invalid/realms/x",
+            session_secret="s" * 32,
+            registry_url="http://registry",
+            telemetry_url="http://telemetry",
+        ),
+        httpx.MockTransport(services),
+    )
+    signed_in = Session(
+        "sid-1", Principal("sub-1", "clerk", "zhifu", name="王登记"), "token", "refresh",
+        time.time() + 3600,
+    )  # fmt: skip
+    app.dependency_overrides[web.person] = lambda: signed_in
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console")
+
+
+def last_reports(page: str) -> dict[str, str]:
+    found = re.findall(r'data-last-report="([^"]+)">(.*?)</div>', page, re.S)
+    return {tid: " ".join(re.sub(r"<[^>]+>", "", text).split()) for tid, text in found}
+
+
+async def test_each_terminal_says_what_it_last_reported_from_one_call_to_telemetry() -> None:
+    asked: list[httpx.Request] = []
+    async with console(lambda _: httpx.Response(200, json=REPORTS), asked) as client:
+        r = await client.get("/staff/registry/markets/mkt_1")
+    assert r.status_code == 200
+    assert last_reports(r.text) == {
+        "trm_fridge": "最近上报：05-04 10:05 · -18.5 °C · 未解除风险 1 项",
+        "trm_gate": "最近上报：05-04 10:05",  # no temperature but for cold chain
+        "trm_new": "最近上报：尚未收到读数",
+    }
+    assert [(q.url.path, dict(q.url.params)) for q in asked] == [
+        ("/terminals", {"market_id": "mkt_1"})
+    ]
+    assert asked[0].headers["authorization"] == "Bearer token"  # the clerk's own token
+
+
+async def test_telemetry_not_answering_is_said_and_the_page_still_stands() -> None:
+    asked: list[httpx.Request] = []
+    down = httpx.Response(500, json={"error": "internal", "message": "boom"})
+    async with console(lambda _: down, asked) as client:
+        r = await client.get("/staff/registry/markets/mkt_1")
+    assert r.status_code == 200
+    assert set(last_reports(r.text).values()) == {"最近上报：暂时无法获取"}
+    assert len(last_reports(r.text)) == 3 and len(asked) == 1
+    assert "轮换密钥" in r.text  # the rest of the terminals' part as ever
