@@ -14,7 +14,7 @@ import hmac
 import logging
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -188,3 +188,124 @@ async def firing_now(
     except (httpx.HTTPError, ValueError) as exc:
         log.warning("alertmanager unreachable", extra={"error": f"{type(exc).__name__}: {exc}"})
         return None
+
+
+# --- acknowledging: a silence in Alertmanager --------------------------------------------------
+# How long an acknowledgement silences its alert (hours), the first the default: long enough to
+# follow the runbook, short enough that a fault still there fires again the same shift.
+SILENCE_HOURS: tuple[int, ...] = (2, 1, 4, 8)
+
+
+class AlertmanagerUnavailable(Exception):
+    """Alertmanager did not take the call (unreachable, or it refused it): nothing changed."""
+
+
+@dataclass(frozen=True)
+class Silence:
+    """An acknowledgement: Alertmanager holds the alert `name` of `service` silent until
+    `ends_at`; `created_by` acknowledged it, `comment` says what they do about it."""
+
+    id: str
+    name: str
+    service: str
+    created_by: str
+    comment: str
+    ends_at: datetime
+
+
+def _equal(name: str, value: str) -> dict[str, Any]:
+    return {"name": name, "value": value, "isRegex": False, "isEqual": True}
+
+
+async def _call(
+    method: str,
+    url: str,
+    timeout_s: float,
+    transport: httpx.AsyncBaseTransport | None,
+    **kwargs: Any,
+) -> httpx.Response:
+    try:
+        async with httpx.AsyncClient(
+            timeout=timeout_s, trust_env=False, transport=transport
+        ) as http:
+            r = await http.request(method, url, **kwargs)
+            r.raise_for_status()
+            return r
+    except httpx.HTTPError as exc:
+        log.warning("alertmanager call failed", extra={"error": f"{type(exc).__name__}: {exc}"})
+        raise AlertmanagerUnavailable(str(exc)) from exc
+
+
+async def acknowledge(
+    alertmanager_url: str,
+    alert: tuple[str, str],
+    hours: int,
+    by: str,
+    note: str,
+    now: datetime,
+    timeout_s: float = 3.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> str:
+    """Silence the alert (name, service) for `hours` from `now`, as `by` with `note`; the
+    silence's id. The firing list then leaves it out until the silence ends."""
+    name, service = alert
+    matchers = [_equal("alertname", name)] + ([_equal("service", service)] if service else [])
+    body = {
+        "matchers": matchers,
+        "startsAt": now.isoformat(),
+        "endsAt": (now + timedelta(hours=hours)).isoformat(),
+        "createdBy": by,
+        "comment": note or "已确认（控制台）",
+    }
+    url = f"{alertmanager_url.rstrip('/')}/api/v2/silences"
+    r = await _call("POST", url, timeout_s, transport, json=body)
+    return str(r.json().get("silenceID", ""))
+
+
+async def silences(
+    alertmanager_url: str,
+    timeout_s: float = 3.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> list[Silence] | None:
+    """The active silences on one alert name (and service), latest ending first; None when no
+    Alertmanager is configured or it does not answer."""
+    if not alertmanager_url:
+        return None
+    url = f"{alertmanager_url.rstrip('/')}/api/v2/silences"
+    try:
+        listed: list[dict[str, Any]] = (await _call("GET", url, timeout_s, transport)).json()
+    except (AlertmanagerUnavailable, ValueError):
+        return None
+    found = []
+    for s in listed:
+        if (s.get("status") or {}).get("state") != "active":
+            continue
+        equal = {
+            m["name"]: m["value"]
+            for m in s.get("matchers", [])
+            if not m.get("isRegex") and m.get("isEqual", True)
+        }
+        if "alertname" not in equal:
+            continue
+        found.append(
+            Silence(
+                id=str(s["id"]),
+                name=equal["alertname"],
+                service=equal.get("service", ""),
+                created_by=str(s.get("createdBy", "")),
+                comment=str(s.get("comment", "")),
+                ends_at=datetime.fromisoformat(str(s["endsAt"]).replace("Z", "+00:00")),
+            )
+        )
+    return sorted(found, key=lambda s: s.ends_at, reverse=True)
+
+
+async def lift(
+    alertmanager_url: str,
+    silence_id: str,
+    timeout_s: float = 3.0,
+    transport: httpx.AsyncBaseTransport | None = None,
+) -> None:
+    """End an acknowledgement now: the alert fires again on the page if its fault is there."""
+    url = f"{alertmanager_url.rstrip('/')}/api/v2/silence/{silence_id}"
+    await _call("DELETE", url, timeout_s, transport)

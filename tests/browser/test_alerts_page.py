@@ -1,6 +1,7 @@
 """An alert seen end to end (issue 21, point 3): a service process killed → Prometheus finds it
 down → SentinelServiceDown fires → Alertmanager → the console → the admin's page 告警 shows it,
-on a phone, from both Alertmanager's own list and the webhook's notification.
+on a phone, from both Alertmanager's own list and the webhook's notification; the admin
+acknowledges it (a silence in Alertmanager) and lifts the silence again.
 
 Everything is real: the service (complaints, started here with its own schema and consumer
 groups so the package's city is untouched), Prometheus and Alertmanager from Debian's packages,
@@ -105,6 +106,25 @@ async def test_a_killed_service_shows_up_firing_on_the_admins_alerts_page(
     width = await phone.evaluate("document.documentElement.scrollWidth")
     assert width <= 375
     await shot(phone, "alerts-firing")
+
+    # 确认: the admin acknowledges it (a silence in Alertmanager, 2 hours, with a note): it
+    # leaves 正在告警 and is listed under 已确认 with who and why; 取消静默 brings it back.
+    await item.locator("summary").click()
+    await item.locator('select[name="hours"]').select_option("2")
+    await item.locator('input[name="note"]').fill("按处置手册重启 complaints")
+    await item.get_by_role("button", name="确认").click()
+    await phone.wait_for_url("**/staff/alerts?done=acknowledged")
+    acknowledged = phone.locator(
+        f'#acknowledged li[data-alert="SentinelServiceDown"][data-service="{VICTIM}"]'
+    )
+    text = await acknowledged.inner_text()
+    assert "按处置手册重启 complaints" in text and "确认 · 静默至" in text
+    assert await phone.locator(FIRING).count() == 0
+    await shot(phone, "alerts-acknowledged")
+    await acknowledged.get_by_role("button", name="取消静默").click()
+    await phone.wait_for_url("**/staff/alerts?done=lifted")
+    await until(lambda: _reloaded_count(phone, FIRING), within=30, every=1.0, what="firing again")
+    assert await acknowledged.count() == 0
 
 
 async def _reloaded_count(page: Page, selector: str) -> int:

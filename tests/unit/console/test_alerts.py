@@ -8,14 +8,24 @@ import copy
 import json
 import re
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
 from services.console import web
-from services.console.alerts import AlertBook, Notification, firing_now
+from services.console.alerts import (
+    Alert,
+    AlertBook,
+    AlertmanagerUnavailable,
+    Notification,
+    PostedAlert,
+    Silence,
+    acknowledge,
+    firing_now,
+    silences,
+)
 from services.console.app import build
 from services.console.sessions import Session
 from services.console.settings import ConsoleSettings
@@ -76,6 +86,7 @@ def console(token: str = TOKEN, role: str | None = None, **settings: Any) -> htt
         principal = Principal("sub-1", role, "*", name=f"测试{role}")
         signed_in = Session("sid-1", principal, "access", "refresh", time.time() + 3600)
         app.dependency_overrides[web.person] = lambda: signed_in
+        app.dependency_overrides[web.csrf_checked] = lambda: signed_in
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console")
 
 
@@ -273,3 +284,99 @@ async def test_only_the_admin_sees_the_alerts(role: str) -> None:
         assert r.status_code == 403
         assert "SentinelServiceDown" not in r.text
         assert 'href="/staff/alerts"' not in r.text  # not in the menu either
+
+
+# --- acknowledging: a silence in Alertmanager ----------------------------------------------------
+async def test_an_acknowledgement_silences_the_alert_by_name_and_service_for_its_hours() -> None:
+    sent: list[httpx.Request] = []
+
+    def alertmanager(request: httpx.Request) -> httpx.Response:
+        sent.append(request)
+        return httpx.Response(200, json={"silenceID": "sil-1"})
+
+    now = datetime(2026, 12, 4, 6, 0, tzinfo=UTC)
+    silence_id = await acknowledge(
+        "http://am/",
+        ("SentinelServiceDown", "complaints"),
+        2,
+        by="王运维",
+        note="按处置手册重启中",
+        now=now,
+        transport=httpx.MockTransport(alertmanager),
+    )
+    assert silence_id == "sil-1"
+    (request,) = sent
+    assert (request.method, request.url.path) == ("POST", "/api/v2/silences")
+    body = json.loads(request.content)
+    assert body["matchers"] == [
+        {"name": "alertname", "value": "SentinelServiceDown", "isRegex": False, "isEqual": True},
+        {"name": "service", "value": "complaints", "isRegex": False, "isEqual": True},
+    ]
+    assert datetime.fromisoformat(body["startsAt"]) == now
+    assert datetime.fromisoformat(body["endsAt"]) == now + timedelta(hours=2)
+    assert (body["createdBy"], body["comment"]) == ("王运维", "按处置手册重启中")
+
+
+async def test_only_active_silences_on_an_alert_name_are_acknowledgements() -> None:
+    def matcher(name: str, value: str, regex: bool = False) -> dict[str, Any]:
+        return {"name": name, "value": value, "isRegex": regex, "isEqual": True}
+
+    listed = [
+        {"id": "s-active", "status": {"state": "active"}, "createdBy": "王运维",
+         "comment": "重启中", "endsAt": "2026-12-04T08:00:00Z",
+         "matchers": [matcher("alertname", "SentinelServiceDown"), matcher("service", "credit")]},
+        {"id": "s-expired", "status": {"state": "expired"}, "createdBy": "x", "comment": "",
+         "endsAt": "2026-12-04T05:00:00Z", "matchers": [matcher("alertname", "SentinelLag")]},
+        {"id": "s-regex", "status": {"state": "active"}, "createdBy": "x", "comment": "",
+         "endsAt": "2026-12-04T09:00:00Z", "matchers": [matcher("alertname", "Sentinel.*", True)]},
+    ]  # fmt: skip
+
+    def alertmanager(request: httpx.Request) -> httpx.Response:
+        assert (request.method, request.url.path) == ("GET", "/api/v2/silences")
+        return httpx.Response(200, json=listed)
+
+    found = await silences("http://am", transport=httpx.MockTransport(alertmanager))
+    assert found == [
+        Silence(
+            "s-active",
+            "SentinelServiceDown",
+            "credit",
+            "王运维",
+            "重启中",
+            datetime(2026, 12, 4, 8, 0, tzinfo=UTC),
+        )
+    ]
+    assert await silences("") is None
+
+
+async def test_an_acknowledgement_without_hours_or_alertmanager_is_said_beside_its_form(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from services.console.views import alerts as view
+
+    held = [Alert.of(PostedAlert.model_validate(FIRING["alerts"][0]))]
+    calls: list[Any] = []
+
+    async def answered(url: str, **_: Any) -> Any:
+        return held
+
+    async def no_silences(url: str, **_: Any) -> Any:
+        return []
+
+    async def unreachable(*args: Any, **kwargs: Any) -> str:
+        calls.append((args, kwargs))
+        raise AlertmanagerUnavailable("connection refused")
+
+    monkeypatch.setattr(view, "firing_now", answered)
+    monkeypatch.setattr(view, "silences", no_silences)
+    monkeypatch.setattr(view, "acknowledge", unreachable)
+    form = {"name": "SentinelServiceDown", "service": "complaints", "note": "重启中"}
+    async with console(role="admin", alertmanager_url="http://am") as client:
+        no_hours = await client.post("/staff/alerts/acknowledge", data=form | {"hours": "3"})
+        down = await client.post("/staff/alerts/acknowledge", data=form | {"hours": "2"})
+    assert no_hours.status_code == 422 and "请选择静默时长" in no_hours.text
+    assert calls and len(calls) == 1  # the refused one never reached Alertmanager
+    assert down.status_code == 503 and "Alertmanager 暂时无法连接" in down.text
+    kept = down.text.split('id="ack-SentinelServiceDown-complaints"')[1].split("</details>")[0]
+    assert " open" in down.text.split('id="ack-SentinelServiceDown-complaints"')[1][:40]
+    assert 'value="重启中"' in kept and '<option value="2" selected>' in kept
