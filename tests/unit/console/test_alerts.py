@@ -7,14 +7,12 @@ from __future__ import annotations
 import copy
 import json
 import re
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
 
-from services.console import web
 from services.console.alerts import (
     Alert,
     AlertBook,
@@ -26,10 +24,8 @@ from services.console.alerts import (
     firing_now,
     silences,
 )
-from services.console.app import build
-from services.console.sessions import Session
-from services.console.settings import ConsoleSettings
 from services.runtime.auth import Principal
+from tests.unit.console import support
 
 TOKEN = "hook-secret-0123456789abcdef"
 # What Alertmanager 0.25's webhook receiver posts (version 4), trimmed to one alert.
@@ -74,20 +70,8 @@ def resolved() -> dict[str, Any]:
 
 
 def console(token: str = TOKEN, role: str | None = None, **settings: Any) -> httpx.AsyncClient:
-    app = build(
-        ConsoleSettings(
-            oidc_issuer="http://idp.invalid/realms/x",
-            session_secret="s" * 32,
-            alert_webhook_token=token,
-            **settings,
-        )
-    )
-    if role is not None:
-        principal = Principal("sub-1", role, "*", name=f"测试{role}")
-        signed_in = Session("sid-1", principal, "access", "refresh", time.time() + 3600)
-        app.dependency_overrides[web.person] = lambda: signed_in
-        app.dependency_overrides[web.csrf_checked] = lambda: signed_in
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console")
+    who = None if role is None else Principal("sub-1", role, "*", name=f"测试{role}")
+    return support.console(None, who, alert_webhook_token=token, **settings)
 
 
 async def post(client: httpx.AsyncClient, body: Any, token: str | None = TOKEN) -> httpx.Response:

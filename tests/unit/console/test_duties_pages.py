@@ -7,21 +7,18 @@ from __future__ import annotations
 
 import json
 import re
-import time
 from typing import Any
 
 import httpx
 import pytest
 
-from services.console import labels, web
-from services.console.app import build
+from services.console import labels
 from services.console.backend import ApiError, Unavailable
-from services.console.sessions import Session
-from services.console.settings import ConsoleSettings
 from services.console.views.duties import due_order, lines, report_field, schedule_row
 from services.console.views.self_inspection import item_errors
 from services.console.views.training import held_sessions
 from services.runtime.auth import Principal
+from tests.unit.console import support
 
 CODES = ["hygiene", "cold_chain", "scales"]
 
@@ -121,20 +118,8 @@ def operator_console(
             return httpx.Response(200, content=json.dumps(CAMPAIGN[path]).encode())
         return httpx.Response(404, json={"detail": "Not Found"})
 
-    app = build(
-        ConsoleSettings(
-            oidc_issuer="http://idp.invalid/realms/x",
-            session_secret="s" * 32,
-            registry_url="http://registry",
-            campaign_url="http://campaign",
-            credit_url="http://credit",
-        ),
-        httpx.MockTransport(services),
-    )
     principal = Principal("op-1", "operator", "zhifu", name="赵主办", market_id="mkt_1")
-    signed_in = Session("sid-1", principal, "op-token", "refresh", time.time() + 3600)
-    app.dependency_overrides[web.person] = lambda: signed_in
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console")
+    return support.console(services, principal, token="op-token")
 
 
 def section(page: str) -> str:

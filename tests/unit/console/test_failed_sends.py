@@ -7,17 +7,13 @@ sent again."""
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 
 import httpx
 import pytest
 
-from services.console import web
-from services.console.app import build
-from services.console.sessions import Session
-from services.console.settings import ConsoleSettings
 from services.runtime.auth import Principal
+from tests.unit.console import support
 
 Answer = Callable[[httpx.Request], httpx.Response | None]
 CASE = {
@@ -48,22 +44,7 @@ def console(role: str, answer: Answer, posted: list[httpx.Request]) -> httpx.Asy
             posted.append(request)
         return answer(request) or httpx.Response(404, json={"error": "not_found"})
 
-    app = build(
-        ConsoleSettings(
-            oidc_issuer="http://idp.invalid/realms/x",
-            session_secret="s" * 32,
-            registry_url="http://registry",
-            inspection_url="http://inspection",
-            complaints_url="http://complaints",
-            telemetry_url="http://telemetry",
-        ),
-        httpx.MockTransport(services),
-    )
-    principal = Principal("sub-1", role, "zhifu", name="赵一")
-    signed_in = Session("sid-1", principal, "token", "refresh", time.time() + 3600)
-    app.dependency_overrides[web.person] = lambda: signed_in
-    app.dependency_overrides[web.csrf_checked] = lambda: signed_in
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console")
+    return support.console(services, Principal("sub-1", role, "zhifu", name="赵一"))
 
 
 def down(request: httpx.Request) -> httpx.Response:

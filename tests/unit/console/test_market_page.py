@@ -14,11 +14,10 @@ import httpx
 import pytest
 from fastapi import Request
 
-from services.console.app import build
 from services.console.sessions import Session
-from services.console.settings import ConsoleSettings
 from services.console.views.markets import by_deadline, by_severity, score_parts
 from services.runtime.auth import Principal
+from tests.unit.console import support
 
 # Credit's answer: 2026-12's weights; no complaint to rate, so that part is left out.
 PARTS = [
@@ -150,18 +149,10 @@ def console(
             return httpx.Response(404, json={"error": "not_found", "message": f"no {path}"})
         return httpx.Response(200, content=json.dumps(body).encode())
 
-    app = build(
-        ConsoleSettings(
-            oidc_issuer="http://idp.invalid/realms/x",
-            session_secret="s" * 32,
-            **{f"{s}_url": f"http://{s}" for s in ("registry", "campaign", "credit")},
-            **{f"{s}_url": f"http://{s}" for s in ("telemetry", "inspection", "complaints")},
-        ),
-        httpx.MockTransport(services),
-    )
+    app = support.app_of(services)
     who = Principal("u-1", role, district, name="刘领导", **principal)
     app.state.sign_in = SignedIn(Session("sid-1", who, "tok", "refresh", time.time() + 3600))
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console")
+    return support.client_of(app)
 
 
 def text_of(page: str, element_id: str) -> str:

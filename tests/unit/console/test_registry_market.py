@@ -6,16 +6,12 @@ when telemetry does not answer — from one call to telemetry for the whole page
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Callable
 
 import httpx
 
-from services.console import web
-from services.console.app import build
-from services.console.sessions import Session
-from services.console.settings import ConsoleSettings
 from services.runtime.auth import Principal
+from tests.unit.console import support
 
 MARKET = {
     "id": "mkt_1", "name": "幸福农贸市场", "district": "zhifu", "kind": "farmers",
@@ -65,21 +61,7 @@ def console(telemetry: Telemetry, asked: list[httpx.Request]) -> httpx.AsyncClie
             return httpx.Response(200, json={"items": TERMINALS})
         return httpx.Response(404, json={"error": "not_found"})
 
-    app = build(
-        ConsoleSettings(
-            oidc_issuer="http://idp.invalid/realms/x",
-            session_secret="s" * 32,
-            registry_url="http://registry",
-            telemetry_url="http://telemetry",
-        ),
-        httpx.MockTransport(services),
-    )
-    signed_in = Session(
-        "sid-1", Principal("sub-1", "clerk", "zhifu", name="王登记"), "token", "refresh",
-        time.time() + 3600,
-    )  # fmt: skip
-    app.dependency_overrides[web.person] = lambda: signed_in
-    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://console")
+    return support.console(services, Principal("sub-1", "clerk", "zhifu", name="王登记"))
 
 
 def last_reports(page: str) -> dict[str, str]:
