@@ -136,3 +136,13 @@ async def test_a_clerk_registers_a_terminal_and_sees_its_first_readings_on_the_m
     text = await until(shown, within=60, every=1.0, what="最近上报 on the market page")
     assert text == f"最近上报：{last_at} · 4.5 °C"
     await shot(phone, "first-readings")
+
+    # 轮换密钥 asks first, saying what it does; confirmed, a new key is shown once.
+    rotate = phone.locator(f'details[data-rotate="{added}"]')
+    await rotate.locator("summary").click()
+    assert "现用的密钥立即失效" in await rotate.inner_text()
+    await shot(phone, "rotate-asked")
+    await rotate.get_by_role("button", name="确认轮换").click()
+    await phone.wait_for_url("**/staff/registry/terminals/key/**")
+    rotated = (await phone.inner_text("#terminal-key")).strip()
+    assert rotated and rotated != key
