@@ -114,15 +114,21 @@ contracts-release: $(VENV)/.installed ## make the current schemas the released b
 	$(PY) -m contracts.release $(if $(RETIRE),--retire '$(RETIRE)' --reason '$(REASON)')
 
 # The suite starts the test stack (tests/support/infra.py) and leaves it for the next session;
-# `make test` leaves the machine as it found it: a test stack it started, it stops.
+# `make test` leaves the machine as it found it: a test stack it started, it stops. The unit tests
+# (no infrastructure, CPU only) run first on two workers (pytest-xdist) while the stack starts
+# beside them; then everything else, which finds the stack up (`up` again is a no-op).
 test: setup lint contracts-check ## install, start what the tests need, run the whole suite
 	@if $(STACK) --profile test status --running; then keep=1; else keep=0; fi; \
-	$(PY) -m pytest --durations=30; status=$$?; \
+	mkdir -p .run; $(STACK) --profile test up > .run/test-stack-up.log 2>&1 & up=$$!; \
+	$(PY) -m pytest -n 2 tests/unit; unit=$$?; \
+	wait $$up || { echo "the test stack did not start (.run/test-stack-up.log):" >&2; \
+		tail -n 40 .run/test-stack-up.log >&2; }; \
+	$(PY) -m pytest --ignore=tests/unit --durations=30; status=$$?; \
 	if [ $$keep = 0 ]; then $(STACK) --profile test down >&2 || true; fi; \
-	exit $$status
+	if [ $$unit != 0 ]; then exit $$unit; fi; exit $$status
 
 test-unit: $(VENV)/.installed $(VENV)/.native-installed ## only the unit tests (no infrastructure)
-	$(PY) -m pytest tests/unit
+	$(PY) -m pytest -n 2 tests/unit
 
 # USER counts only when given on the command line (the environment always has one).
 TOKEN_WHO = $(if $(filter command line,$(origin USER)),--user '$(USER)',$(if $(CLIENT),--client '$(CLIENT)',--role '$(or $(ROLE),admin)' --district '$(or $(DISTRICT),*)'))

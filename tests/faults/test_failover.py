@@ -54,9 +54,10 @@ from tests.support.process import ROOT
 FREEZERS = 4
 COMPLAINTS = 4
 # How long a killed broker stays away, and a frozen one frozen: longer than the consumers'
-# session timeout (aiokafka's 10 s) and the controller's broker session timeout (9 s).
-KILLED_S = 15.0
-FROZEN_S = 20.0
+# session timeout (6 s here, as in the rest of the suite: KAFKA_SESSION_TIMEOUT_MS below) and
+# the controller's broker session timeout (Kafka's 9 s), so each fault moves leaders and groups.
+KILLED_S = 12.0
+FROZEN_S = 14.0
 # One new freezer or complaint this often, so every fault meets work in flight.
 LAUNCH_EVERY_S = 6.0
 READY_POLL_S = 0.25
@@ -231,6 +232,7 @@ async def run(
     env = {
         "KAFKA_BOOTSTRAP_SERVERS": cluster_stack.bootstrap,
         "DATABASE_URL": cluster_database_url,
+        "KAFKA_SESSION_TIMEOUT_MS": "6000",
         **secrets_env,
     }
     async with closed_loop(cluster_stack.bootstrap, env, "failover", tmp_path) as loop:
