@@ -39,10 +39,14 @@ UNAVAILABLE = "暂时无法获取"
 _MOBILE = r"1[3-9]\d[-\s]?\d{4}[-\s]?\d{4}"
 _LANDLINE = r"0\d{2,3}[-\s]?\d{7,8}"
 PHONE_IN_TEXT = re.compile(rf"(?<!\d)(?:(?:\+|00)?86[-\s]?)?(?:{_MOBILE}|{_LANDLINE})(?!\d)")
+# Nor a resident identity card number (居民身份证号: 17 digits and a check digit or X), which a
+# complainant or a handler may type too.
+ID_IN_TEXT = re.compile(r"(?<![\dA-Za-z])\d{17}[\dXx](?![\dA-Za-z])")
 
 
 def no_phone(text: str | None) -> str:
-    return PHONE_IN_TEXT.sub("***********", text or "")
+    """`text` with every phone number and identity card number in it masked."""
+    return ID_IN_TEXT.sub("******************", PHONE_IN_TEXT.sub("***********", text or ""))
 
 
 templates.env.filters["no_phone"] = no_phone

@@ -135,9 +135,12 @@ async def test_a_public_form_needs_its_signed_token_and_the_cookie_it_came_with(
         ("+86 13912345678 / 008613912345678", "*********** / ***********"),
         ("摊位 A-12，2026-12-01 整改", "摊位 A-12，2026-12-01 整改"),
         ("单号 2026120113912345678", "单号 2026120113912345678"),  # inside a longer number
+        ("身份证 37060219900101123X 已核实", "身份证 ****************** 已核实"),
+        ("证号 370602199001011234。", "证号 ******************。"),
+        ("信用代码 91370602MA3C7EXX1K", "信用代码 91370602MA3C7EXX1K"),  # a business's, public
     ],
 )
-def test_phone_numbers_never_show_in_public_free_text(typed: str, shown: str) -> None:
+def test_phone_and_identity_numbers_never_show_in_public_free_text(typed: str, shown: str) -> None:
     assert no_phone(typed) == shown
 
 
