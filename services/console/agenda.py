@@ -28,6 +28,9 @@ class Due:
     action: str
     href: str
     post: bool = False
+    # How long is left, when calendar days would mislead (a complaint's clock counts working
+    # days); None: the template counts from `deadline`.
+    left: str | None = None
 
 
 def _late(deadline: str | None, now: datetime) -> bool:
@@ -146,9 +149,20 @@ def complaints_due(
                 urgency(case, now) == "overdue",
                 "受理" if received else "办结",
                 f"/staff/complaints/{case['id']}",
+                left=_working_days_left(case, now),
             )
         )
     return found
+
+
+def _working_days_left(case: Mapping[str, Any], now: datetime) -> str | None:
+    """The running clock's working days left, as the complaint queue words them."""
+    days = case.get("working_days_left")
+    if urgency(case, now) == "overdue":
+        return "逾期"
+    if not isinstance(days, int):
+        return None
+    return f"{'临期 · ' if case.get('nearing') else ''}剩余 {days} 个工作日"
 
 
 def agenda(*lists: Iterable[Due], shown: int = SHOWN) -> tuple[list[Due], int]:

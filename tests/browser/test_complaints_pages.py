@@ -78,6 +78,7 @@ async def test_a_handler_accepts_and_closes_a_complaint_and_the_merchant_credit_
     due = phone.locator("#due li", has=accept)
     assert await due.locator(accept).inner_text() == "受理"
     assert "待受理" in await due.inner_text()
+    assert "剩余" in await due.inner_text() and "个工作日" in await due.inner_text()
     await shot(phone, "staff")
 
     # The queue: the new case, with both clocks and the rules that set them.

@@ -82,6 +82,16 @@ def test_orders_are_re_inspected_and_complaints_accepted_or_closed() -> None:
         ("/staff/complaints/cmp_2", "办结"),
     ]
     assert found[0].what.startswith("待受理") and found[1].place == "市场"  # a name not listed
+    # The clock counts working days, so the home says so rather than calendar days.
+    assert [d.left for d in found] == [None, None]  # these cases carry no count
+    counted = cases[0] | {"working_days_left": 3, "nearing": False}
+    nearing = cases[0] | {"working_days_left": 1, "nearing": True}
+    late = cases[0] | {"acceptance_overdue_at": "2026-05-06T00:00:00+00:00"}
+    assert [d.left for d in complaints_due([counted, nearing, late], NAMES, NOW)] == [
+        "剩余 3 个工作日",
+        "临期 · 剩余 1 个工作日",
+        "逾期",
+    ]
 
 
 def test_the_agenda_puts_overdue_first_then_the_nearest_deadline_and_counts_the_rest() -> None:
