@@ -19,6 +19,7 @@ from services.console import views
 from services.console.alerts import AlertBook, hooks
 from services.console.auth import SignIn, SignInNeeded, login_url, safe_next
 from services.console.backend import Backend
+from services.console.district_names import DistrictNames
 from services.console.sessions import SessionStore
 from services.console.settings import SERVICES, ConsoleSettings
 from services.console.web import (
@@ -83,6 +84,7 @@ def build(
     app.state.sign_in = sign_in
     app.state.backend = backend
     app.state.alerts = AlertBook(settings.alert_history)
+    app.state.district_names = DistrictNames()
     app.add_middleware(
         SessionMiddleware,
         secret_key=secret,
@@ -92,6 +94,14 @@ def build(
         max_age=12 * 3600,
     )
     policy = content_security_policy(settings.oidc_issuer)
+
+    @app.middleware("http")
+    async def district_names(request: Request, call_next):  # type: ignore[no-untyped-def]
+        # A staff page's header names the person's district (district_names.py): the names are
+        # read again, when old, before the page is made.
+        if request.url.path.startswith("/staff/"):
+            await app.state.district_names.refresh(backend)
+        return await call_next(request)
 
     @app.middleware("http")
     async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]

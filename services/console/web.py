@@ -352,6 +352,7 @@ def render(
         template,
         {
             "who": who,
+            "district_label": request.app.state.district_names.name,
             "csrf": store.csrf_token(who.sid) if who else "",
             "path": request.url.path,
             **context,
