@@ -143,30 +143,18 @@ async def _trends(services: Backend, who: Session) -> tuple[str | None, dict[str
     return chart, totals
 
 
-async def _district_name(services: Backend, who: Session) -> str:
-    mine = who.principal.district
-    if mine == "*":
-        return "全市"
-    try:
-        found = await services.get("registry", "/districts", who.access_token)
-    except ApiError:
-        return mine
-    return next((str(d["name"]) for d in found if d.get("code") == mine), mine)
-
-
 @router.get("/staff/overview")
 async def overview(request: Request, who: Person, services: Services) -> Response:
-    (ranking, districts), campaign, (trend, totals), name = await asyncio.gather(
+    (ranking, districts), campaign, (trend, totals) = await asyncio.gather(
         _ranking(services, who),
         _campaign(services, who),
         _trends(services, who),
-        _district_name(services, who),
     )
     return render(
         request,
         "overview/index.html",
         who,
-        district_name=name,
+        district_name=request.app.state.district_names.name(who.principal.district),
         ranking=ranking,
         districts=districts,
         campaign=campaign,
