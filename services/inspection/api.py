@@ -16,7 +16,8 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from contracts.inspection import PHOTOS_MAX, RectificationState, TaskState
-from services.inspection.domain import FindingReport, RectificationOrder, Task
+from services.inspection.domain import FindingReport, Policy, RectificationOrder, Task
+from services.inspection.domain.due import due_rule
 from services.inspection.domain.photos import FIELD, Photo, PhotoTooLarge
 from services.inspection.service import InspectionService
 from services.runtime import serial
@@ -34,8 +35,17 @@ Reader = Annotated[Principal, Depends(require("inspector", "handler", "leader", 
 Ins = Annotated[InspectionService, Depends(state("inspection"))]
 
 
-def task_out(task: Task) -> dict[str, Any]:
-    return {"id": task.task_id, **serial.dump(task)}
+def task_out(task: Task, policy: Policy) -> dict[str, Any]:
+    """A task as every route shows it, with `due_rule`: the policy entry that set `due_at` —
+    `basis` (risk, complaint, patrol), the `key` it was chosen by (a severity, a complaint
+    category, or null) and `within_s` — or null for a re-inspection or a renovation check, whose
+    order or project sets it."""
+    rule = due_rule(task, policy)
+    return {
+        "id": task.task_id,
+        **serial.dump(task),
+        "due_rule": None if rule is None else serial.dump(rule),
+    }
 
 
 def order_out(order: RectificationOrder) -> dict[str, Any]:
@@ -77,7 +87,7 @@ async def list_tasks(
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     tasks = await ins.tasks(who, state=state, market_id=market_id, limit=limit)
-    return {"items": [task_out(t) for t in tasks]}
+    return {"items": [task_out(t, ins.policy) for t in tasks]}
 
 
 @router.get("/findings", tags=["findings"])
@@ -108,7 +118,7 @@ async def list_findings(ins: Ins, _: Reader) -> dict[str, Any]:
 @router.get("/tasks/{task_id}", tags=["tasks"])
 async def get_task(task_id: str, ins: Ins, who: Reader) -> dict[str, Any]:
     """One task of the caller's district (another district's answers 404, as if absent)."""
-    return task_out(await ins.task(who, task_id))
+    return task_out(await ins.task(who, task_id), ins.policy)
 
 
 # Room for the multipart envelope (boundaries, part headers) around a photo of the largest size.
@@ -211,7 +221,7 @@ async def get_photo(task_id: str, photo_id: str, ins: Ins, who: Reader) -> Respo
 @router.post("/tasks/{task_id}/claim", tags=["tasks"])
 async def claim_task(task_id: str, ins: Ins, who: Inspector) -> dict[str, Any]:
     """Take the task (one inspector at a time); claiming again as its holder changes nothing."""
-    return task_out(await ins.claim(who, task_id))
+    return task_out(await ins.claim(who, task_id), ins.policy)
 
 
 @router.post("/tasks/{task_id}/complete", tags=["tasks"])
@@ -226,7 +236,7 @@ async def complete_task(task_id: str, body: CompleteIn, ins: Ins, who: Inspector
         note=body.note,
         photos=body.photos,
     )
-    return task_out(task) | {"rectification": order_out(order) if order else None}
+    return task_out(task, ins.policy) | {"rectification": order_out(order) if order else None}
 
 
 @router.get("/patrol-plans/{merchant_id}", tags=["patrols"])

@@ -81,6 +81,8 @@ async def test_an_inspector_finds_claims_and_completes_the_door_open_task(
     await curve.first.wait_for()  # uPlot drew the excursion from the risk's evidence
     # Why, one click away: the trigger links to its risk.
     why = phone.locator('a[data-why="risk"]')
+    # And the deadline says which rule set it: a major cold-chain risk's four hours.
+    assert await phone.inner_text("#due-rule") == "较重风险：产生或升级后 4 小时内检查"
     risk_href = await why.get_attribute("href") or ""
     assert risk_href.startswith("/staff/risks/") and len(risk_href) > len("/staff/risks/")
     await shot(phone, "task")

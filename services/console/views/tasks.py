@@ -38,6 +38,31 @@ async def _names(services: Backend, token: str) -> dict[str, str]:
     return await web.names_by_id(services, "/markets", token) or {}
 
 
+def _span(seconds: int) -> str:
+    """4 小时, 3 天, 90 分钟: the largest whole unit."""
+    if seconds % 86400 == 0 and seconds >= 2 * 86400:
+        return f"{seconds // 86400} 天"
+    if seconds % 3600 == 0:
+        return f"{seconds // 3600} 小时"
+    return f"{seconds // 60} 分钟"
+
+
+def due_rule_text(rule: dict[str, Any] | None) -> str | None:
+    """The rule behind a task's 期限, as the inspection service names it (`due_rule`), in
+    words; None when the service names none (a re-inspection's order sets it)."""
+    if not rule:
+        return None
+    within, key = _span(int(rule["within_s"])), rule.get("key")
+    if rule["basis"] == "risk":
+        return f"{labels.label(labels.SEVERITY, key)}风险：产生或升级后 {within}内检查"
+    if rule["basis"] == "complaint":
+        category = labels.label(labels.COMPLAINT_CATEGORY, key) if key else ""
+        return f"{category}投诉：受理后 {within}内检查"
+    if rule["basis"] == "patrol":
+        return f"例行巡查：计划日起 {within}内完成"
+    return None
+
+
 def _why(exc: ApiError) -> str:
     return labels.reason_zh(exc.errors[0]["reason"] if exc.errors else exc.message)
 
@@ -155,6 +180,7 @@ async def _task_page(
         merchant=merchant,
         credit=credit,
         order=order,
+        due_rule=due_rule_text(task.get("due_rule")),
         market_name=names.get(task["market_id"], ""),
         groups=groups,
         photos=photos,

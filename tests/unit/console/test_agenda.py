@@ -121,3 +121,21 @@ def test_my_tasks_come_first_then_the_unclaimed_then_the_colleagues() -> None:
     assert [t["task_id"] for t in groups.mine] == ["tsk_mine"]
     assert [t["task_id"] for t in groups.open] == ["tsk_open_soon", "tsk_open_late"]
     assert [t["task_id"] for t in groups.others] == ["tsk_theirs"]
+
+
+def test_a_tasks_deadline_names_the_rule_that_set_it() -> None:
+    from services.console.views.tasks import due_rule_text
+
+    assert due_rule_text({"basis": "risk", "key": "major", "within_s": 14400}) == (
+        "较重风险：产生或升级后 4 小时内检查"
+    )
+    assert due_rule_text({"basis": "complaint", "key": "food_safety", "within_s": 86400}) == (
+        "食品安全投诉：受理后 24 小时内检查"
+    )
+    assert due_rule_text({"basis": "complaint", "key": None, "within_s": 259200}) == (
+        "投诉：受理后 3 天内检查"
+    )
+    assert due_rule_text({"basis": "patrol", "key": None, "within_s": 604800}) == (
+        "例行巡查：计划日起 7 天内完成"
+    )
+    assert due_rule_text(None) is None
