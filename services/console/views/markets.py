@@ -91,6 +91,11 @@ def by_severity(risks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
 
 
+def why_not(exc: ApiError) -> str:
+    """A part of a page a service refused, in words: the person's role, or the service."""
+    return NOT_FOR_ROLE if exc.status in (401, 403) else UNAVAILABLE
+
+
 async def fetch(call: Awaitable[Any]) -> tuple[Any, str | None]:
     """(the answer, None), or (None, why not in words) when the service refused it or did not
     answer: a part of the page, never the page. (Any: the page's eight parts are fetched at
@@ -98,21 +103,22 @@ async def fetch(call: Awaitable[Any]) -> tuple[Any, str | None]:
     try:
         return await call, None
     except ApiError as exc:
-        return None, NOT_FOR_ROLE if exc.status in (401, 403) else UNAVAILABLE
+        return None, why_not(exc)
 
 
-async def _assessment(
+async def assessment_of(
     services: Backend, token: str, market_id: str
 ) -> tuple[dict[str, Any] | None, str | None]:
-    """Credit's assessment over the overview's period; a 404 naming the market is no failure:
-    credit has not heard of a new market yet (as views/self_inspection.py reads it)."""
+    """Credit's assessment of the market over the overview's period, or why not in words (for
+    this page and the operator's home). A 404 naming the market is no failure: credit has not
+    heard of a new market yet, so there is no assessment to show."""
     path = f"/markets/{market_id}/assessment"
     try:
         found = await services.get("credit", path, token, days=ASSESSMENT_DAYS)
     except ApiError as exc:
-        if exc.status == 404 and exc.message != "Not Found":
+        if exc.status == 404 and exc.message != "Not Found":  # not a missing route
             return None, None
-        return None, NOT_FOR_ROLE if exc.status in (401, 403) else UNAVAILABLE
+        return None, why_not(exc)
     return (found if isinstance(found, dict) else None), None
 
 
@@ -161,7 +167,7 @@ async def market_page(
         (merchants, _),
     ) = await asyncio.gather(
         _market(services, market_id),
-        _assessment(services, token, market_id),
+        assessment_of(services, token, market_id),
         fetch(services.get("credit", f"/public/markets/{market_id}/grades", "")),
         fetch(services.get("campaign", f"/markets/{market_id}/duties", token)),
         fetch(services.items("telemetry", "/risks", token, market_id=market_id, state="open")),

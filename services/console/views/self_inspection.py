@@ -31,6 +31,7 @@ from services.console.views.duties import (
     market_name,
     self_inspections,
 )
+from services.console.views.markets import assessment_of
 from services.console.views.overview import ASSESSMENT_DAYS
 from services.console.web import (
     Acting,
@@ -58,20 +59,6 @@ NAMED_ITEM = re.compile(r"^(\w+) \(")  # "hygiene (环境卫生) is not answered
 
 def own_market(who: Session) -> str | None:
     return who.principal.market_id if "operator" in who.principal.roles else None
-
-
-async def assessment(
-    services: Backend, token: str, market_id: str
-) -> tuple[dict[str, Any] | None, bool]:
-    """(the market's assessment, whether credit failed to answer). A 404 naming the market is
-    no failure: credit has not heard of a new market yet, so there is no assessment to show."""
-    path = f"/markets/{market_id}/assessment"
-    try:
-        found = await services.get("credit", path, token, days=ASSESSMENT_DAYS)
-    except ApiError as exc:
-        none_yet = exc.status == 404 and exc.message != "Not Found"  # not a missing route
-        return None, not none_yet
-    return (found if isinstance(found, dict) else None), False
 
 
 async def operator_home(
@@ -103,7 +90,7 @@ async def operator_home(
         optional(services.items("campaign", f"{base}/follow-ups", token, state="open"), None),
         optional(services.get("campaign", f"{base}/duties", token), None),
         market_name(services, market_id),
-        assessment(services, token, market_id),
+        assessment_of(services, token, market_id),
     )
     items = list((checklist or {}).get("items") or [])
     item_names = {i["code"]: i.get("label_zh") or i["code"] for i in items}
