@@ -260,6 +260,12 @@ async def list_rectifications(
     return {"items": [order_out(o) for o in orders]}
 
 
+@router.get("/rectifications/{rectification_id}", tags=["rectifications"])
+async def get_rectification(rectification_id: str, ins: Ins, who: Reader) -> dict[str, Any]:
+    """One order of the caller's district (another district's answers 404, as if absent)."""
+    return order_out(await ins.order(who, rectification_id))
+
+
 @router.post("/rectifications/{rectification_id}/verify", tags=["rectifications"])
 async def verify_rectification(
     rectification_id: str, body: VerifyIn, ins: Ins, who: Inspector

@@ -427,6 +427,14 @@ class InspectionService:
                 state=state, district=district_scope(who), limit=limit
             )
 
+    async def order(self, who: Principal, order_id: str) -> RectificationOrder:
+        """One order of the caller's district (another district's is absent)."""
+        async with self.uow() as work:
+            order = await work.stores.orders.get(order_id)
+        if order is None or not who.may_act_in(order.district):
+            raise NotFound(f"no rectification {order_id!r}")
+        return order
+
     async def verify(self, who: Principal, order_id: str, *, passed: bool) -> RectificationOrder:
         async with self.uow() as work:
             stores = work.stores

@@ -137,11 +137,11 @@ async def _triggers(services: Backend, token: str, task: dict[str, Any]) -> list
 
 async def _order(services: Backend, token: str, order_id: str) -> dict[str, Any] | None:
     """The rectification order a task's finding opened (its state and deadline), if the
-    inspection service lists it among the district's latest."""
-    orders = await web.optional(
-        services.items("inspection", "/rectifications", token, limit=1000), []
+    inspection service gives it."""
+    found = await web.optional(
+        services.get("inspection", f"/rectifications/{order_id}", token), None
     )
-    return next((o for o in orders if (o.get("rectification_id") or o.get("id")) == order_id), None)
+    return found if isinstance(found, dict) else None
 
 
 async def _task_page(

@@ -236,6 +236,12 @@ async def test_an_inspector_of_another_district_can_neither_see_nor_act(
     order_id = r.json()["rectification_id"]
     listed = (await stack.inspection.get("/rectifications", headers=theirs)).json()["items"]
     assert order_id not in [o["id"] for o in listed]
+    one = await stack.inspection.get(f"/rectifications/{order_id}", headers=mine)
+    assert one.status_code == 200 and one.json()["id"] == order_id
+    assert one.json()["state"] == "open" and one.json()["deadline"] is not None
+    assert (
+        await stack.inspection.get(f"/rectifications/{order_id}", headers=theirs)
+    ).status_code == 404
     r = await stack.inspection.post(
         f"/rectifications/{order_id}/verify", headers=theirs, json={"passed": True}
     )

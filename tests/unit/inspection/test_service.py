@@ -296,6 +296,15 @@ async def test_a_verification_out_of_district_or_of_no_order_changes_nothing(
     assert len(world.uow.published) == len(published) + 1
 
 
+async def test_one_order_is_read_in_the_caller_s_district_only(world: World) -> None:
+    order_id = await completed_with_order(world)
+    assert await world.service.order(LI, order_id) == await world.stores.orders.get(order_id)
+    with pytest.raises(NotFound):
+        await world.service.order(ELSEWHERE, order_id)
+    with pytest.raises(NotFound):
+        await world.service.order(LI, "rec_none")
+
+
 async def test_orders_and_tasks_are_listed_in_the_caller_s_district(world: World) -> None:
     order_id = await completed_with_order(world)
     assert [o.rectification_id for o in await world.service.orders(LI, state=None, limit=9)] == [
