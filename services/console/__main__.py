@@ -17,6 +17,8 @@ def main() -> None:
         host=settings.http_host,
         port=settings.port,
         log_config=None,
+        # The app reads X-Forwarded-For itself, from its own trusted peers
+        # (services/runtime/forwarded.py).
         proxy_headers=False,
         # A live risk board holds a server-sent-events stream open: stop within seconds anyway.
         timeout_graceful_shutdown=5,

@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from services.console import views
 from services.console.alerts import AlertBook, hooks
 from services.console.auth import SignIn, SignInNeeded, login_url, safe_next
-from services.console.backend import Backend
+from services.console.backend import Backend, CallingFor
 from services.console.district_names import DistrictNames
 from services.console.sessions import SessionStore
 from services.console.settings import SERVICES, ConsoleSettings
@@ -33,6 +33,7 @@ from services.console.web import (
     refused,
     render,
 )
+from services.runtime.forwarded import trust_forwarded
 
 HERE = Path(__file__).resolve().parent
 VENDOR = {
@@ -192,4 +193,6 @@ def build(
 
     for router in views.ROUTERS:
         app.include_router(router)
+    app.add_middleware(CallingFor)
+    trust_forwarded(app, settings.forwarded_allow_ips)
     return app

@@ -2,14 +2,23 @@
 
 A 4xx answer becomes `ApiError` with the service's field errors, so a form can show each one
 beside its field; the service's refusal changed nothing, so the page keeps what was typed.
+
+Each call names, in `X-Forwarded-For`, the person the console calls for: a service counts its
+public rate limits per client, and a citizen on the portal is a client of their own, not the
+console (services/runtime/forwarded.py).
 """
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+# The address of the person whose request the console is answering (set by `CallingFor`).
+_calling_for: ContextVar[str | None] = ContextVar("calling_for", default=None)
 
 
 @dataclass
@@ -56,11 +65,14 @@ class Backend:
         files: Any = None,
     ) -> httpx.Response:
         clean = {k: v for k, v in (params or {}).items() if v not in (None, "")}
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        if client := _calling_for.get():
+            headers["X-Forwarded-For"] = client
         try:
             response = await self._http.request(
                 method,
                 f"{self.urls[service]}{path}",
-                headers={"Authorization": f"Bearer {token}"} if token else {},
+                headers=headers,
                 json=json,
                 params=clean,
                 files=files,
@@ -81,6 +93,25 @@ class Backend:
 
     async def post(self, service: str, path: str, token: str, body: Any = None) -> Any:
         return await self.call(service, "POST", path, token, json=body)
+
+
+class CallingFor:
+    """ASGI middleware: the calls made while answering a request are made for its client (as the
+    console's own trusted proxies named it, when one did)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        client = scope.get("client")
+        if scope["type"] != "http" or not client:
+            await self.app(scope, receive, send)
+            return
+        token = _calling_for.set(client[0])
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            _calling_for.reset(token)
 
 
 def _error(response: httpx.Response) -> ApiError:

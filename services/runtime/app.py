@@ -33,6 +33,7 @@ from services.runtime import logging as jsonlog
 from services.runtime.auth import token_verifier
 from services.runtime.db import connect, create_pool
 from services.runtime.delivery import BatchHandler
+from services.runtime.forwarded import trust_forwarded
 from services.runtime.gc_tuning import tune_gc
 from services.runtime.messaging import Handler, Messaging
 from services.runtime.metrics import Metrics
@@ -351,6 +352,7 @@ def create_app(
 
     for router in routers:
         app.include_router(router)
+    trust_forwarded(app, service.settings.forwarded_allow_ips)
     return app
 
 
@@ -389,6 +391,8 @@ def server_config(app: FastAPI, settings: ServiceSettings) -> uvicorn.Config:
         host=settings.http_host,
         port=settings.port,
         log_config=None,
+        # The app reads X-Forwarded-For itself, from its own trusted peers (forwarded.py).
+        proxy_headers=False,
         timeout_graceful_shutdown=15,
         loop=loop,
     )

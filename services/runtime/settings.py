@@ -150,6 +150,11 @@ class ServiceSettings(KafkaClientSettings):
     # Public endpoints, per client address: requests a second on average, and the burst allowed.
     public_rate_per_s: float = 20.0
     public_burst: int = 60
+    # The peers trusted to name the client in X-Forwarded-For: the console, calling for the
+    # portal's citizens, and a load balancer (addresses or networks, comma-separated; `*` only
+    # where nothing else reaches the service). Others' header is ignored, so it cannot dodge a
+    # limit (services/runtime/forwarded.py, docs/operations.md).
+    forwarded_allow_ips: str = "127.0.0.1,::1"
 
     @property
     def pg_schema(self) -> str:

@@ -237,6 +237,33 @@ async def test_another_districts_handler_is_refused_and_an_idempotency_key_repea
     assert (await stack.complaints.get(f"/complaints/{cid}")).status_code == 401
 
 
+async def test_citizens_the_console_names_are_limited_each_on_their_own(stack: Stack) -> None:
+    # The portal's citizens all arrive from the console's address; the console names each in
+    # X-Forwarded-For, so one citizen past the limit leaves the others theirs.
+    from services.runtime.ratelimit import TokenBuckets
+
+    place = await stack.place()
+    limits = stack.app.state.rate_limits
+    saved = limits.get("complaints")
+    limits["complaints"] = TokenBuckets(rate=0.01, burst=2)  # this test's tight limit
+
+    async def submit(citizen: str) -> int:
+        sent = await stack.complaints.post(
+            "/complaints", json=submission(place), headers={"X-Forwarded-For": citizen}
+        )
+        return sent.status_code
+
+    try:
+        first = [await submit("203.0.113.7") for _ in range(3)]
+        second = [await submit("198.51.100.20") for _ in range(2)]
+    finally:
+        if saved is None:
+            limits.pop("complaints")
+        else:
+            limits["complaints"] = saved
+    assert (first, second) == ([201, 201, 429], [201, 201])
+
+
 async def test_the_public_endpoint_is_rate_limited_per_client_and_refusals_store_nothing(
     stack: Stack,
 ) -> None:

@@ -108,6 +108,40 @@ async def test_public_pages_are_rate_limited_per_client() -> None:
     assert "请求过于频繁" in answers[2].text and int(answers[2].headers["retry-after"]) >= 1
 
 
+async def test_the_services_are_told_which_citizen_each_call_is_for() -> None:
+    # A service's public limit is per client: the console names the citizen (the address its
+    # trusted proxy gave, else its peer's), not itself, so one citizen cannot exhaust it for all.
+    seen: list[tuple[str, str | None]] = []
+
+    def recording(request: httpx.Request) -> httpx.Response:
+        seen.append((request.url.path, request.headers.get("x-forwarded-for")))
+        return stub(request)
+
+    settings = ConsoleSettings(
+        oidc_issuer="http://idp.invalid/realms/x",
+        session_secret="s" * 32,
+        **{f"{s}_url": f"http://{s}" for s in ("registry", "campaign", "credit", "complaints")},
+    )
+    app = build(settings, httpx.MockTransport(recording))
+
+    def portal(peer: str) -> httpx.AsyncClient:
+        transport = httpx.ASGITransport(app=app, client=(peer, 40000))
+        return httpx.AsyncClient(transport=transport, base_url="http://portal")
+
+    async with portal("127.0.0.1") as behind_proxy, portal("198.51.100.9") as direct:
+        assert (
+            await behind_proxy.get("/markets/mkt_1", headers={"X-Forwarded-For": "203.0.113.7"})
+        ).status_code == 200
+        proxied = {who for _, who in seen}
+        seen.clear()
+        # A stranger's header is not believed: the console names the stranger.
+        assert (
+            await direct.get("/markets/mkt_1", headers={"X-Forwarded-For": "203.0.113.8"})
+        ).status_code == 200
+    assert len(seen) > 1 and proxied == {"203.0.113.7"}
+    assert {who for _, who in seen} == {"198.51.100.9"}
+
+
 async def test_a_public_form_needs_its_signed_token_and_the_cookie_it_came_with() -> None:
     form = {"market_id": "mkt_1", "category": "price", "facts": "f", "request": "r", "name": "甲"}
     async with client() as portal:
