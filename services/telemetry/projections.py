@@ -5,6 +5,11 @@ path reads, so verifying a reading never waits on the database. A snapshot repla
 hold only when its version is newer, so a compacted topic replayed from the beginning, or a
 redelivery, leaves the view as it was; the memory takes a newer snapshot even when another
 replica stored it first (services/runtime/projection.py).
+
+Terminals are also indexed by market, for the staff's list of a market's terminals (api.py): a
+terminal is taken into the view only through `keep_terminal`, which moves it in the index when a
+newer snapshot names another market. The registry never deletes a terminal: it retires it, a
+newer snapshot with status `retired` that stays in the view and in its market's list.
 """
 
 from __future__ import annotations
@@ -53,6 +58,9 @@ class Directory:
         self.master_secret = master_secret
         self.terminals: dict[str, TerminalInfo] = {}
         self.markets: dict[str, MarketInfo] = {}
+        # Market id to the ids of its terminals in `terminals`, so that listing a market's
+        # terminals reads that market's only; kept by `keep_terminal`.
+        self._by_market: dict[str, set[str]] = {}
         self._keys: dict[tuple[str, int], bytes] = {}
         self._signers: dict[tuple[str, int], Signer] = {}
 
@@ -74,9 +82,28 @@ class Directory:
             self._signers[cache_key] = signer
         return signer
 
+    def keep_terminal(self, info: TerminalInfo) -> bool:
+        """Hold `info` unless the view holds the terminal at its version or a newer one
+        (`keep_newer`), and list it under its market, no longer under the one it left. True when
+        the view changed."""
+        held = self.terminals.get(info.id)
+        if not keep_newer(self.terminals, info.id, info):
+            return False
+        if held is not None and held.market_id != info.market_id:
+            left = self._by_market[held.market_id]
+            left.discard(info.id)
+            if not left:
+                del self._by_market[held.market_id]
+        self._by_market.setdefault(info.market_id, set()).add(info.id)
+        return True
+
+    def market_terminals(self, market_id: str) -> list[TerminalInfo]:
+        """The terminals the view holds in the market, in no particular order."""
+        return [self.terminals[tid] for tid in self._by_market.get(market_id, ())]
+
     async def load(self, pool: asyncpg.Pool) -> None:
         for r in await pool.fetch("SELECT * FROM terminals"):
-            self.terminals[r["id"]] = TerminalInfo(**dict(r))
+            self.keep_terminal(TerminalInfo(**dict(r)))
         for r in await pool.fetch("SELECT * FROM markets"):
             self.markets[r["id"]] = MarketInfo(**dict(r))
 
@@ -89,7 +116,7 @@ class Directory:
             infos.append(TerminalInfo(**_view(data, TerminalInfo, id=data.terminal_id)))
         await _upsert(pool, "terminals", infos)
         for info in infos:
-            keep_newer(self.terminals, info.id, info)
+            self.keep_terminal(info)
 
     async def on_markets(self, pool: asyncpg.Pool, deliveries: Sequence[Delivery]) -> None:
         """A batch of market snapshots in one statement, as terminals."""

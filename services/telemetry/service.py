@@ -217,12 +217,13 @@ class Telemetry:
     # --- what terminals last reported (staff) --------------------------------------------------
     def market_terminals(self, market_id: str, district: str | None) -> list[TerminalInfo]:
         """The market's terminals in the registry view, those of `district` only when given
-        (None: every district), by id."""
+        (None: every district), by id. Read from the view's index by market: the market's
+        terminals only, not every terminal of the city."""
         return sorted(
             (
                 t
-                for t in self.directory.terminals.values()
-                if t.market_id == market_id and (district is None or t.district == district)
+                for t in self.directory.market_terminals(market_id)
+                if district is None or t.district == district
             ),
             key=lambda t: t.id,
         )

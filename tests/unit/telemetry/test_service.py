@@ -86,7 +86,7 @@ class World:
 def world() -> World:
     master = b"m" * 32
     directory = Directory(master)
-    directory.terminals[TERMINAL.id] = TERMINAL
+    directory.keep_terminal(TERMINAL)
     directory.markets[MARKET.id] = MARKET
     clock = Clock()
     stores = fake_stores({TERMINAL.id: TERMINAL}, clock)
@@ -227,7 +227,7 @@ async def test_what_a_terminal_last_reported_is_nothing_before_its_first_reading
     world: World,
 ) -> None:
     other = replace(TERMINAL, id="trm_0", district="laishan")
-    world.telemetry.directory.terminals[other.id] = other
+    world.telemetry.directory.keep_terminal(other)
     assert world.telemetry.market_terminals("mkt_1", None) == [other, TERMINAL]
     assert world.telemetry.market_terminals("mkt_1", "zhifu") == [TERMINAL]
     assert world.telemetry.market_terminals("mkt_2", None) == []
