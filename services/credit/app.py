@@ -17,7 +17,7 @@ from services.credit.handlers import (
     duties_router,
     enforcement_router,
     inspection_router,
-    merchants_router,
+    merchants_batches,
     risks_router,
 )
 from services.credit.metrics import CreditMetrics
@@ -73,7 +73,9 @@ def wire(
     directory.attach(service)
     service.subscribe(topics.INSPECTION_EVENTS.name, inspection_router(credit))
     service.subscribe(topics.COMPLAINTS_EVENTS.name, complaints_router(credit))
-    service.subscribe(topics.REGISTRY_MERCHANTS.name, merchants_router(credit))
+    # In batches, in the service's group as the other ledger topics: one replica takes each
+    # snapshot's facts, and a rebuild waits for the group to catch up (rebuild.py).
+    service.messaging.subscribe_batch(topics.REGISTRY_MERCHANTS.name, merchants_batches(credit))
     service.subscribe(topics.TELEMETRY_RISKS.name, risks_router(credit))
     service.subscribe(topics.CAMPAIGN_ENFORCEMENT.name, enforcement_router(credit))
     service.subscribe(topics.CAMPAIGN_DUTIES.name, duties_router(credit))

@@ -7,7 +7,7 @@ Locks have nothing to guard in one process, so `lock` and `lock_honours` are no-
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -24,6 +24,7 @@ from services.credit.store import (
     Observation,
     OrderSeen,
     RiskSeen,
+    StatusSeen,
     StoredCredit,
     Stores,
 )
@@ -111,7 +112,7 @@ class FakeLedger:
 
 class FakeContext:
     def __init__(self) -> None:
-        self.statuses: dict[str, tuple[str, int]] = {}
+        self.held_statuses: dict[str, StatusSeen] = {}
         self.observations: dict[tuple[str, str], Observation] = {}
         self.risks: dict[str, RiskSeen] = {}
         self.cleared: dict[str, datetime] = {}
@@ -121,11 +122,12 @@ class FakeContext:
         self.cases: dict[str, CaseDecided] = {}
         self.market_duties: dict[tuple[str, date], DutiesUpdated] = {}
 
-    async def status(self, merchant_id: str) -> tuple[str, int] | None:
-        return self.statuses.get(merchant_id)
+    async def statuses(self, merchant_ids: Sequence[str]) -> dict[str, StatusSeen]:
+        held = self.held_statuses
+        return {m: held[m] for m in merchant_ids if m in held}
 
-    async def set_status(self, merchant_id: str, status: str, version: int) -> None:
-        self.statuses[merchant_id] = (status, version)
+    async def set_statuses(self, seen: Mapping[str, StatusSeen]) -> None:
+        self.held_statuses.update(seen)
 
     async def observe(self, seen: Observation) -> None:
         self.observations.setdefault((seen.event_id, seen.kind), seen)

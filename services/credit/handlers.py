@@ -4,7 +4,7 @@ ids and where Kafka delivered it."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from contracts.duties import DutiesUpdated
@@ -12,8 +12,8 @@ from contracts.envelope import Envelope
 from contracts.registry import MerchantUpserted
 from services.credit.domain import EventMeta
 from services.credit.metrics import CreditMetrics
-from services.credit.service import Credit
-from services.runtime.messaging import Delivery
+from services.credit.service import Credit, MerchantSnapshot
+from services.runtime.messaging import BatchHandler, Delivery
 from services.runtime.router import EventRouter, delivery_type
 
 INSPECTION_TYPES = (
@@ -72,13 +72,23 @@ def complaints_router(credit: Credit) -> Counted:
     return _ledger_router(credit, COMPLAINT_TYPES, credit.complained)
 
 
-def merchants_router(credit: Credit) -> EventRouter:
-    """`registry.merchants.v1`: the merchants' snapshots."""
+def merchants_batches(credit: Credit) -> BatchHandler:
+    """`registry.merchants.v1`: the merchants' snapshots, a batch in one unit of work (a new
+    deployment or a rebuild reads the city's merchants whole). Each delivery goes through the
+    router as on any topic: parsed with its type's model, passed over when of another type."""
 
-    async def upserted(event: Envelope[MerchantUpserted], delivery: Delivery) -> None:
-        await credit.merchant_changed(event.data, meta(event, delivery), delivery)
+    async def upserted(deliveries: Sequence[Delivery]) -> None:
+        taken: list[MerchantSnapshot] = []
 
-    return EventRouter({"registry.merchant.upserted": upserted})
+        async def take(event: Envelope[MerchantUpserted], delivery: Delivery) -> None:
+            taken.append(MerchantSnapshot(event.data, meta(event, delivery), delivery))
+
+        router = EventRouter({"registry.merchant.upserted": take})
+        for delivery in deliveries:
+            await router(delivery)
+        await credit.merchants_changed(taken)
+
+    return upserted
 
 
 def risks_router(credit: Credit) -> EventRouter:

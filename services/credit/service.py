@@ -1,9 +1,10 @@
 """The credit use cases: consumed events become facts, facts become ledger adjustments, the
 adjustments a score and a grade; every change is published with its cause.
 
-Each consumed event is one unit of work (services/runtime/unit_of_work.py): the inbox claim, the
-adjustments, the merchant's new score and the `credit.score.changed` event commit together, so
-whatever Kafka redelivers, an event counts once. `now` is the clock every rule is given (tests
+Each consumed event is one unit of work (services/runtime/unit_of_work.py), the registry's
+merchant snapshots a batch of them in one: the inbox claim, the adjustments, the merchant's new
+score and the `credit.score.changed` event commit together, so whatever Kafka redelivers, an
+event counts once. `now` is the clock every rule is given (tests
 move it). The Kafka routes (handlers.py) and the HTTP routes (api.py) call these.
 
 Issue 17 adds the campaign's events: a decided joint enforcement case adjusts its merchant (once
@@ -17,6 +18,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -71,6 +73,7 @@ from services.credit.store import (
     Observation,
     OrderSeen,
     RiskSeen,
+    StatusSeen,
     StoredCredit,
     Stores,
 )
@@ -81,6 +84,7 @@ from services.runtime.directory import RegistryView
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
 from services.runtime.messaging import Delivery
 from services.runtime.outbox import Item
+from services.runtime.projection import keep_newer
 from services.runtime.unit_of_work import UnitOfWork, UowFactory
 
 log = logging.getLogger(__name__)
@@ -91,6 +95,15 @@ LEDGER = "credit-ledger"
 # the event says besides its facts, and return the facts to adjust by; None when the event
 # changes nothing (an older snapshot, a case decided again), counted as ignored.
 Decide = Callable[[Stores], Awaitable[Sequence[Fact] | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class MerchantSnapshot:
+    """A registry snapshot of a merchant as consumed: its data, its cause, its delivery."""
+
+    data: MerchantUpserted
+    meta: EventMeta
+    delivery: Delivery
 
 
 def _observed(meta: EventMeta, kind: str, data: Any, at: datetime, good: bool) -> Observation:
@@ -183,23 +196,46 @@ class Credit:
 
         await self._ledger(delivery, meta, decide)
 
-    async def merchant_changed(
-        self, data: MerchantUpserted, meta: EventMeta, delivery: Delivery
-    ) -> None:
-        """Registry snapshots: a new merchant starts at the policy's start; entering
-        `licence_expired` or `suspended` costs credit. The status last seen is kept with the
-        ledger, so a replayed or older snapshot is no change."""
+    async def merchants_changed(self, snapshots: Sequence[MerchantSnapshot]) -> None:
+        """Registry snapshots, a batch of them in one unit of work: a new merchant starts at the
+        policy's start; entering `licence_expired` or `suspended` costs credit. The status last
+        seen is kept with the ledger, so a replayed or older snapshot is no change.
 
-        async def decide(store: Stores) -> Sequence[Fact] | None:
-            await store.ledger.lock(data.merchant_id)
-            seen = await store.context.status(data.merchant_id)
-            if seen is not None and seen[1] >= data.version:
-                return None
-            facts = facts_from_merchant(data, meta, seen[0] if seen else None)
-            await store.context.set_status(data.merchant_id, data.status, data.version)
-            return facts
-
-        await self._ledger(delivery, meta, decide)
+        Each snapshot counts as it would alone, in the order consumed: it is claimed, and taken
+        only when newer than the status last seen, stored or taken earlier in the batch
+        (`keep_newer`), its facts judged against that status. So two snapshots of a merchant in
+        one batch give the facts of each change in turn, an older one after a newer none, and
+        the merchant's newest status is stored once, every merchant's in one statement."""
+        if not snapshots:
+            return
+        now = self.now()
+        topic = snapshots[0].delivery.topic
+        async with self.uow() as work:
+            store = work.stores
+            merchant_ids = sorted({s.data.merchant_id for s in snapshots})
+            # Locked in one order whatever the batch holds, so that two units locking some of the
+            # same merchants never wait on each other in a cycle.
+            for merchant_id in merchant_ids:
+                await store.ledger.lock(merchant_id)
+            seen = await store.context.statuses(merchant_ids)
+            taken: dict[str, StatusSeen] = {}
+            facts: list[Fact] = []
+            applied = 0
+            for s in snapshots:
+                data = s.data
+                if not await self._claim(work, s.delivery, s.meta.event_id):
+                    continue
+                previous = seen.get(data.merchant_id)
+                status = StatusSeen(data.status, data.version)
+                if not keep_newer(seen, data.merchant_id, status):
+                    self.metrics.events.labels(topic, "ignored").inc()
+                    continue
+                taken[data.merchant_id] = status
+                facts += facts_from_merchant(data, s.meta, previous.status if previous else None)
+                applied += 1
+            await store.context.set_statuses(taken)
+            kinds = await self._record(work, facts, now)
+        self._applied(topic, kinds, applied)
 
     async def risk_seen(self, data: Any) -> None:
         """Risks are context only (a risk alone costs nothing): open food-safety risks for the
@@ -264,8 +300,8 @@ class Credit:
             kinds = await self._record(work, facts, now)
         self._applied(delivery.topic, kinds)
 
-    def _applied(self, topic: str, kinds: list[str]) -> None:
-        self.metrics.events.labels(topic, "applied").inc()
+    def _applied(self, topic: str, kinds: list[str], events: int = 1) -> None:
+        self.metrics.events.labels(topic, "applied").inc(events)
         for kind in kinds:
             self.metrics.adjustments.labels(kind).inc()
 

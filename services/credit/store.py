@@ -6,7 +6,7 @@ it commit together. The in-memory fakes are in fakes.py; one suite runs against 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -31,6 +31,14 @@ class StoredCredit:
 
 
 # What other services told credit, as the context store keeps it.
+@dataclass(frozen=True, slots=True)
+class StatusSeen:
+    """The registry status credit last took of a merchant, and the version of its snapshot."""
+
+    status: str
+    version: int
+
+
 @dataclass(frozen=True, slots=True)
 class Observation:
     """An event the assessment counts: an inspection, a rectification or a complaint's limit,
@@ -161,9 +169,13 @@ class Context(Protocol):
     risks and complaints (the roots of chains), the public page's inspections and orders,
     decided enforcement cases and the markets' duties."""
 
-    async def status(self, merchant_id: str) -> tuple[str, int] | None: ...
+    async def statuses(self, merchant_ids: Sequence[str]) -> dict[str, StatusSeen]:
+        """The status last taken of each of the merchants that has one."""
+        ...
 
-    async def set_status(self, merchant_id: str, status: str, version: int) -> None: ...
+    async def set_statuses(self, seen: Mapping[str, StatusSeen]) -> None:
+        """Each merchant's status as given (in one statement), replacing the one held."""
+        ...
 
     async def observe(self, seen: Observation) -> None: ...
 
@@ -399,17 +411,23 @@ class PostgresLedger(OnConnection):
 
 
 class PostgresContext(OnConnection):
-    async def status(self, merchant_id: str) -> tuple[str, int] | None:
-        row = await self.conn.fetchrow(
-            "SELECT status, version FROM merchant_status WHERE merchant_id = $1", merchant_id
+    async def statuses(self, merchant_ids: Sequence[str]) -> dict[str, StatusSeen]:
+        rows = await self.conn.fetch(
+            """SELECT merchant_id, status, version FROM merchant_status
+               WHERE merchant_id = ANY($1::text[])""",
+            list(merchant_ids),
         )
-        return None if row is None else (row["status"], row["version"])
+        return {r["merchant_id"]: StatusSeen(r["status"], r["version"]) for r in rows}
 
-    async def set_status(self, merchant_id: str, status: str, version: int) -> None:
+    async def set_statuses(self, seen: Mapping[str, StatusSeen]) -> None:
+        if not seen:
+            return
         await self.conn.execute(
-            """INSERT INTO merchant_status (merchant_id, status, version) VALUES ($1, $2, $3)
-               ON CONFLICT (merchant_id) DO UPDATE SET status = $2, version = $3""",
-            merchant_id, status, version,
+            """INSERT INTO merchant_status (merchant_id, status, version)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::integer[])
+               ON CONFLICT (merchant_id) DO UPDATE
+                   SET status = EXCLUDED.status, version = EXCLUDED.version""",
+            list(seen), [s.status for s in seen.values()], [s.version for s in seen.values()],
         )  # fmt: skip
 
     async def observe(self, seen: Observation) -> None:

@@ -22,6 +22,7 @@ from services.credit.store import (
     Observation,
     OrderSeen,
     RiskSeen,
+    StatusSeen,
     StoredCredit,
     Stores,
     postgres_stores,
@@ -141,10 +142,26 @@ async def test_due_for_refade_is_a_fade_due_or_another_policy_by_merchant(suite:
 # -- what other services told credit -------------------------------------------------------------
 async def test_a_status_is_set_and_replaced(suite: Suite) -> None:
     context = suite.stores.context
-    assert await context.status("mer_1") is None
-    await context.set_status("mer_1", "active", 1)
-    await context.set_status("mer_1", "suspended", 2)
-    assert await context.status("mer_1") == ("suspended", 2)
+    assert await context.statuses(["mer_1"]) == {}
+    await context.set_statuses({"mer_1": StatusSeen("active", 1)})
+    await context.set_statuses({"mer_1": StatusSeen("suspended", 2)})
+    assert await context.statuses(["mer_1"]) == {"mer_1": StatusSeen("suspended", 2)}
+
+
+async def test_statuses_are_read_and_set_a_batch_at_once(suite: Suite) -> None:
+    context = suite.stores.context
+    await context.set_statuses({})
+    await context.set_statuses({"mer_1": StatusSeen("active", 1), "mer_2": StatusSeen("active", 4)})
+    await context.set_statuses(
+        {"mer_2": StatusSeen("licence_expired", 5), "mer_3": StatusSeen("suspended", 1)}
+    )
+    assert await context.statuses(["mer_3", "mer_2", "mer_1", "mer_9"]) == {
+        "mer_1": StatusSeen("active", 1),
+        "mer_2": StatusSeen("licence_expired", 5),
+        "mer_3": StatusSeen("suspended", 1),
+    }
+    assert await context.statuses(["mer_2"]) == {"mer_2": StatusSeen("licence_expired", 5)}
+    assert await context.statuses([]) == {}
 
 
 async def test_observations_count_once_per_event_within_the_period(suite: Suite) -> None:

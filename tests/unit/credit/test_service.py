@@ -20,7 +20,7 @@ from services.credit.fakes import FakeStores, fake_stores
 from services.credit.metrics import CreditMetrics
 from services.credit.policy_files import default_book
 from services.credit.service import Credit
-from services.credit.store import Stores
+from services.credit.store import StatusSeen, Stores
 from services.runtime.auth import Principal
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
 from services.runtime.messaging import Delivery
@@ -92,6 +92,24 @@ class World:
     async def redeliver(self, router: Any, delivery: Delivery) -> None:
         await router(delivery)
 
+    def delivered(self, *items: Any) -> list[Delivery]:
+        """The events of outbox items as Kafka would deliver them, one after the other."""
+        found = []
+        for topic, event, key in items:
+            self.offsets += 1
+            found.append(Delivery(topic, 0, self.offsets, key.encode(), event.to_json()))
+        return found
+
+    def merchants(self) -> Any:
+        """The merchants' batch handler taking a delivery at a time (as the dispatcher hands it
+        the records of a batch that failed)."""
+        handle = handlers.merchants_batches(self.credit)
+
+        async def one(delivery: Delivery) -> None:
+            await handle([delivery])
+
+        return one
+
 
 def world_with(book: PolicyBook | None = None, *, publish: bool = True) -> World:
     stores = fake_stores()
@@ -125,8 +143,10 @@ def inspection(outcome: str = "major", **kw: Any) -> Any:
     )
 
 
-def registered(version: int = 2, status: str = "active") -> Any:
-    data = samples.merchant(status).model_copy(update={"version": version})
+def registered(version: int = 2, status: str = "active", merchant_id: str = "mer_1") -> Any:
+    data = samples.merchant(status).model_copy(
+        update={"version": version, "merchant_id": merchant_id}
+    )
     assert isinstance(data, MerchantUpserted)
     return outgoing("registry", "registry.merchant.upserted", data.merchant_id, data)
 
@@ -192,18 +212,113 @@ async def test_a_failure_half_way_rolls_back_and_announces_nothing(
 
 
 async def test_a_new_merchant_starts_and_an_older_snapshot_changes_nothing(world: World) -> None:
-    router = handlers.merchants_router(world.credit)
+    router = world.merchants()
     await world.send(router, registered(version=3))
     first = world.types()
-    assert await world.stores.context.status("mer_1") == ("active", 3)
+    assert await world.stores.context.statuses(["mer_1"]) == {"mer_1": StatusSeen("active", 3)}
     await world.send(router, registered(version=2, status="suspended"))
     assert world.types() == first
-    assert await world.stores.context.status("mer_1") == ("active", 3)
+    assert await world.stores.context.statuses(["mer_1"]) == {"mer_1": StatusSeen("active", 3)}
     assert count(world.metrics.events, "registry.merchants.v1", "ignored") == 1
 
 
+async def test_a_batch_with_two_snapshots_of_a_merchant_keeps_the_newer_and_counts_once(
+    world: World,
+) -> None:
+    """The newer first, then an older one and a redelivery of the newer: the newer's status is
+    kept and the merchant starts once; the other merchant of the batch starts once too."""
+    newer = registered(version=3)
+    batch = world.delivered(
+        newer,
+        registered(version=2, merchant_id="mer_2"),
+        registered(version=2, status="suspended"),
+    )
+    redelivered = batch[0]
+    await handlers.merchants_batches(world.credit)([*batch, redelivered])
+    assert world.uow.commits == 1
+    assert await world.stores.context.statuses(["mer_1", "mer_2"]) == {
+        "mer_1": StatusSeen("active", 3),
+        "mer_2": StatusSeen("active", 2),
+    }
+    for merchant_id in ("mer_1", "mer_2"):
+        kinds = [a.kind for a in await world.stores.ledger.ledger(merchant_id)]
+        assert kinds == ["merchant.registered"], merchant_id
+    assert [key for _, _, key in world.uow.published] == ["mer_1", "mer_2"]
+    topic = "registry.merchants.v1"
+    assert [count(world.metrics.events, topic, o) for o in ("applied", "ignored", "duplicate")] == [
+        2,
+        1,
+        1,
+    ]
+    assert count(world.metrics.adjustments, "merchant.registered") == 2
+
+
+async def test_a_batch_counts_each_snapshot_as_it_would_alone() -> None:
+    """The same deliveries one at a time and in one batch: the same statuses, ledgers,
+    announcements and counts (the older snapshot after a newer one changes nothing; a change
+    and a change back within the batch still cost, each with its own cause)."""
+    items = [
+        registered(version=2),
+        registered(version=2, merchant_id="mer_2"),
+        registered(version=3, status="suspended"),
+        registered(version=2, status="licence_expired"),
+        registered(version=4),
+        registered(version=3, status="licence_expired", merchant_id="mer_2"),
+    ]
+    alone, batched = world_with(), world_with()
+    router = alone.merchants()
+    for delivery in alone.delivered(*items):
+        await router(delivery)
+    await handlers.merchants_batches(batched.credit)(batched.delivered(*items))
+    assert (alone.uow.commits, batched.uow.commits) == (len(items), 1)
+
+    async def outcome(w: World) -> Any:
+        ids = ["mer_1", "mer_2"]
+        ledgers = [await w.stores.ledger.ledger(m) for m in ids]
+        announced = [
+            (key, e.data.score, e.data.grade, e.data.adjustment.kind, e.data.adjustment.cause)
+            for _, e, key in w.uow.published
+        ]
+        counted = [
+            count(w.metrics.events, "registry.merchants.v1", o)
+            for o in ("applied", "ignored", "duplicate")
+        ]
+        return await w.stores.context.statuses(ids), ledgers, announced, counted
+
+    found = await outcome(batched)
+    assert found == await outcome(alone)
+    kinds = sorted(a.kind for a in await batched.stores.ledger.ledger("mer_1"))
+    assert kinds == ["merchant.registered", "merchant.suspended"]
+    assert found[3] == [5, 1, 0]
+
+
+async def test_a_batch_failing_half_way_leaves_nothing_and_comes_again_whole(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = world.delivered(registered(), registered(merchant_id="mer_2"))
+    saved: list[Any] = []
+    save = world.stores.ledger.save
+
+    async def broken(stored: Any) -> None:
+        if saved:
+            raise RuntimeError("the disk is full")
+        saved.append(stored)
+        await save(stored)
+
+    monkeypatch.setattr(world.stores.ledger, "save", broken)
+    handle = handlers.merchants_batches(world.credit)
+    with pytest.raises(RuntimeError):
+        await handle(batch)
+    assert world.uow.rollbacks == 1 and world.uow.published == [] and not world.uow.claimed
+    assert await world.stores.context.statuses(["mer_1", "mer_2"]) == {}
+    assert await world.stores.ledger.ledger("mer_1") == []
+    monkeypatch.undo()
+    await handle(batch)
+    assert [key for _, _, key in world.uow.published] == ["mer_1", "mer_2"]
+
+
 async def test_a_suspension_costs_credit(world: World) -> None:
-    router = handlers.merchants_router(world.credit)
+    router = world.merchants()
     await world.send(router, registered(version=2))
     await world.send(router, registered(version=3, status="suspended"))
     kinds = [a.kind for a in await world.stores.ledger.ledger("mer_1")]
@@ -345,7 +460,7 @@ async def test_a_month_without_honour_rules_is_refused(world: World) -> None:
 
 async def test_a_month_is_drawn_once(world: World) -> None:
     world.clock.at = datetime(2027, 1, 5, tzinfo=UTC)
-    await world.send(handlers.merchants_router(world.credit), registered())
+    await world.send(world.merchants(), registered())
     announced = len(world.types())
     view, drawn = await world.credit.draw_honours(Month(2026, 12))
     assert drawn and view["month"] == "2026-12"
@@ -362,7 +477,7 @@ async def test_a_month_is_drawn_once(world: World) -> None:
 
 async def test_a_month_drawn_by_an_admin_names_them_in_every_entry(world: World) -> None:
     world.clock.at = datetime(2027, 1, 5, tzinfo=UTC)
-    await world.send(handlers.merchants_router(world.credit), registered())
+    await world.send(world.merchants(), registered())
     announced = len(world.types())
     _, drawn = await world.credit.draw_honours(Month(2026, 12), who=ADMIN)
     entries = world.uow.published[announced:]
