@@ -350,6 +350,19 @@ class RectificationVerified(_Rectification):
     actor: Actor | None = Field(
         default=None, description="the inspector who verified it (subject and name)"
     )
+    # Since 1.8.0, optional: the evidence of the check (复查), absent in older events.
+    note: str | None = Field(
+        default=None,
+        max_length=NOTE_MAX_CHARS,
+        description="the inspector's note at the check, passed or failed",
+    )
+    photos: list[str] = Field(
+        default_factory=list,
+        max_length=PHOTOS_MAX,
+        description="ids of the order's photos recorded with the check (the inspection service "
+        "keeps them, for staff of the district: "
+        "GET /rectifications/{rectification_id}/photos/{id})",
+    )
 
     @model_validator(mode="after")
     def _state_follows_result(self) -> RectificationVerified:

@@ -152,6 +152,15 @@ FIELDS: Final = {
 
 # The services explain in English; the pages say the same in Chinese where the reason is known.
 _REASONS: Final = [
+    # Photos of an inspection and of a re-check (services/inspection/domain/photos.py).
+    (re.compile(r"not a JPEG, PNG or WebP image.*"), "只能上传 JPEG、PNG 或 WebP 格式的照片"),
+    (re.compile(r"the file is empty"), "照片文件是空的"),
+    (re.compile(r"a photo is at most \d+ bytes \(([\d.]+) MB\)"), r"每张照片不能超过 \1 MB"),
+    (re.compile(r"a (task|rectification) has at most (\d+) photos.*"), r"最多 \2 张照片"),
+    (re.compile(r"a check records at most (\d+) photos"), r"每次复查最多 \1 张照片"),
+    (re.compile(r"no photo .* of this rectification"), "照片不是此整改通知的复查照片"),
+    (re.compile(r"no photo .* of this task"), "照片不是此任务的检查照片"),
+    (re.compile(r"rectification \S+ is verified; cannot .*"), "该整改通知已复查通过"),
     # Joint meetings and enforcement (services/campaign/domain), the honour list (credit).
     (re.compile(r"must not be blank"), "必填"),
     (re.compile(r"must not be before the meeting \((.*)\)"), r"不得早于会议召开日期（\1）"),

@@ -76,6 +76,14 @@ class CompleteIn(Strict):
 
 class VerifyIn(Strict):
     passed: bool
+    # Length is the domain's rule, as a completion's note: every offending field at once.
+    note: str | None = Field(default=None, description="the inspector's note at the check")
+    photos: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list,
+        max_length=PHOTOS_MAX,
+        description="ids of photos uploaded to this order "
+        "(POST /rectifications/{rectification_id}/photos)",
+    )
 
 
 @router.get("/tasks", tags=["tasks"])
@@ -164,25 +172,40 @@ def photo_out(photo: Photo) -> dict[str, Any]:
     return out
 
 
-@router.post(
-    "/tasks/{task_id}/photos",
-    status_code=201,
-    tags=["photos"],
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {
-                "multipart/form-data": {
-                    "schema": {
-                        "type": "object",
-                        "required": [FIELD],
-                        "properties": {FIELD: {"type": "string", "format": "binary"}},
-                    }
+# The upload's body as OpenAPI shows it (the route reads the stream itself, bounded).
+PHOTO_FORM: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": [FIELD],
+                    "properties": {FIELD: {"type": "string", "format": "binary"}},
                 }
-            },
-        }
-    },
-)
+            }
+        },
+    }
+}
+PHOTO_TYPES: dict[int | str, dict[str, Any]] = {
+    200: {"content": {t: {} for t in ("image/jpeg", "image/png", "image/webp")}}
+}
+
+
+def photo_response(photo: Photo, data: bytes) -> Response:
+    """The photo's bytes, with the type its content was recognised as."""
+    return Response(
+        content=data,
+        media_type=photo.content_type,
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "private, max-age=3600",
+            "Content-Disposition": f'inline; filename="{photo.photo_id}"',
+        },
+    )
+
+
+@router.post("/tasks/{task_id}/photos", status_code=201, tags=["photos"], openapi_extra=PHOTO_FORM)
 async def add_photo(task_id: str, request: Request, ins: Ins, who: Inspector) -> dict[str, Any]:
     """Attach a photo (multipart field `file`) to an open task of the caller's district.
 
@@ -202,20 +225,11 @@ async def list_photos(task_id: str, ins: Ins, who: Reader) -> dict[str, Any]:
     "/tasks/{task_id}/photos/{photo_id}",
     tags=["photos"],
     response_class=Response,
-    responses={200: {"content": {t: {} for t in ("image/jpeg", "image/png", "image/webp")}}},
+    responses=PHOTO_TYPES,
 )
 async def get_photo(task_id: str, photo_id: str, ins: Ins, who: Reader) -> Response:
     """The photo's bytes, with the type its content was recognised as."""
-    photo, data = await ins.photo(who, task_id, photo_id)
-    return Response(
-        content=data,
-        media_type=photo.content_type,
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, max-age=3600",
-            "Content-Disposition": f'inline; filename="{photo.photo_id}"',
-        },
-    )
+    return photo_response(*await ins.photo(who, task_id, photo_id))
 
 
 @router.post("/tasks/{task_id}/claim", tags=["tasks"])
@@ -266,9 +280,53 @@ async def get_rectification(rectification_id: str, ins: Ins, who: Reader) -> dic
     return order_out(await ins.order(who, rectification_id))
 
 
+@router.post(
+    "/rectifications/{rectification_id}/photos",
+    status_code=201,
+    tags=["photos"],
+    openapi_extra=PHOTO_FORM,
+)
+async def add_order_photo(
+    rectification_id: str, request: Request, ins: Ins, who: Inspector
+) -> dict[str, Any]:
+    """Attach a photo (multipart field `file`) to the next check (复查) of an open order of the
+    caller's district, for the verification to name in `photos`.
+
+    The same rules as a task's photo: JPEG, PNG or WebP, told by the bytes; at most
+    `INSPECTION_PHOTO_MAX_BYTES` (413 beyond); at most 5 awaiting each check (409 beyond); a
+    verified order takes none (409). Errors name the field `file`."""
+    data = await _upload(request, ins.photo_max_bytes)
+    return photo_out(await ins.add_order_photo(who, rectification_id, data))
+
+
+@router.get("/rectifications/{rectification_id}/photos", tags=["photos"])
+async def list_order_photos(rectification_id: str, ins: Ins, who: Reader) -> dict[str, Any]:
+    """Every photo attached to the order's checks, by upload time (each check's own are in the
+    order's `verification_photos` and its `inspection.rectification.verified` event)."""
+    return {"items": [photo_out(p) for p in await ins.order_photos(who, rectification_id)]}
+
+
+@router.get(
+    "/rectifications/{rectification_id}/photos/{photo_id}",
+    tags=["photos"],
+    response_class=Response,
+    responses=PHOTO_TYPES,
+)
+async def get_order_photo(rectification_id: str, photo_id: str, ins: Ins, who: Reader) -> Response:
+    return photo_response(*await ins.order_photo(who, rectification_id, photo_id))
+
+
 @router.post("/rectifications/{rectification_id}/verify", tags=["rectifications"])
 async def verify_rectification(
     rectification_id: str, body: VerifyIn, ins: Ins, who: Inspector
 ) -> dict[str, Any]:
-    """Passed: verified. Failed: stays open with a new deadline (or, suspended: re-inspection)."""
-    return order_out(await ins.verify(who, rectification_id, passed=body.passed))
+    """Passed: verified. Failed: stays open with a new deadline (or, suspended: re-inspection).
+
+    Either may carry the check's evidence: `note` and `photos` (ids uploaded to this order),
+    recorded on the order as `verification_note` and `verification_photos`; a photo that is
+    not this order's is refused (422 naming `photos[i]`) and nothing changes."""
+    return order_out(
+        await ins.verify(
+            who, rectification_id, passed=body.passed, note=body.note, photos=body.photos
+        )
+    )

@@ -70,13 +70,30 @@ class FakePhotos:
             raise ValueError(f"photo {photo.photo_id} exists")
         self.rows[photo.photo_id] = (photo, data)
 
-    async def of_task(self, task_id: str) -> list[Photo]:
-        found = [p for p, _ in self.rows.values() if p.task_id == task_id]
+    def _by_upload(self, found: list[Photo]) -> list[Photo]:
         return sorted(found, key=lambda p: (p.uploaded_at, p.photo_id))
+
+    async def of_task(self, task_id: str) -> list[Photo]:
+        return self._by_upload(
+            [
+                p
+                for p, _ in self.rows.values()
+                if p.task_id == task_id and p.rectification_id is None
+            ]
+        )
 
     async def get(self, task_id: str, photo_id: str) -> tuple[Photo, bytes] | None:
         found = self.rows.get(photo_id)
-        return found if found is not None and found[0].task_id == task_id else None
+        if found is None or found[0].task_id != task_id or found[0].rectification_id is not None:
+            return None
+        return found
+
+    async def of_order(self, order_id: str) -> list[Photo]:
+        return self._by_upload([p for p, _ in self.rows.values() if p.rectification_id == order_id])
+
+    async def of_order_get(self, order_id: str, photo_id: str) -> tuple[Photo, bytes] | None:
+        found = self.rows.get(photo_id)
+        return found if found is not None and found[0].rectification_id == order_id else None
 
 
 class FakeOrders:

@@ -34,7 +34,12 @@ from services.inspection.domain import (
     task_key,
     verify,
 )
-from services.inspection.domain.photos import DEFAULT_MAX_BYTES, Photo, accept_photo
+from services.inspection.domain.photos import (
+    DEFAULT_MAX_BYTES,
+    Photo,
+    accept_photo,
+    awaiting_check,
+)
 from services.inspection.events import item
 from services.inspection.projections import Directory
 from services.inspection.store import MerchantInfo, Stores
@@ -309,20 +314,29 @@ class InspectionService:
         two uploads at once cannot pass the limit together)."""
         async with self.uow() as work:
             task = await self._task(work, who, task_id)
-            photo = accept_photo(
-                task,
-                data,
-                photo_id=f"pho_{uuid.uuid4().hex[:16]}",
-                existing=len(await work.stores.photos.of_task(task_id)),
-                by=actor(who),
-                now=self.now(),
-                max_bytes=self.photo_max_bytes,
-            )
-            await work.stores.photos.add(photo, data)
-        log.info(
-            "photo attached",
-            extra={"task_id": task_id, "photo_id": photo.photo_id, "size": photo.size},
+            existing = len(await work.stores.photos.of_task(task_id))
+            photo = await self._attach(work, who, task, existing, data)
+        return _attached(photo)
+
+    async def _attach(
+        self,
+        work: Work,
+        who: Principal,
+        holder: Task | RectificationOrder,
+        existing: int,
+        data: bytes,
+    ) -> Photo:
+        """A new photo of `holder` (a task, an order) as the domain judges it, stored."""
+        photo = accept_photo(
+            holder,
+            data,
+            photo_id=f"pho_{uuid.uuid4().hex[:16]}",
+            existing=existing,
+            by=actor(who),
+            now=self.now(),
+            max_bytes=self.photo_max_bytes,
         )
+        await work.stores.photos.add(photo, data)
         return photo
 
     async def photos(self, who: Principal, task_id: str) -> list[Photo]:
@@ -435,12 +449,57 @@ class InspectionService:
             raise NotFound(f"no rectification {order_id!r}")
         return order
 
-    async def verify(self, who: Principal, order_id: str, *, passed: bool) -> RectificationOrder:
+    async def _order(self, work: Work, who: Principal, order_id: str) -> RectificationOrder:
+        order = await work.stores.orders.get(order_id, for_update=True)
+        # Another district's order answers as absent, as a task does.
+        if order is None or not who.may_act_in(order.district):
+            raise NotFound(f"no rectification {order_id!r}")
+        return order
+
+    # -- a re-check's photos ---------------------------------------------------------------------
+    async def add_order_photo(self, who: Principal, order_id: str, data: bytes) -> Photo:
+        """Attach a photo to the next check of an open order of the caller's district (the
+        order row is locked, so two uploads at once cannot pass the limit together)."""
         async with self.uow() as work:
-            stores = work.stores
-            order = await stores.orders.get(order_id, for_update=True)
+            order = await self._order(work, who, order_id)
+            waiting = awaiting_check(order, await work.stores.photos.of_order(order_id))
+            photo = await self._attach(work, who, order, len(waiting), data)
+        return _attached(photo)
+
+    async def order_photos(self, who: Principal, order_id: str) -> list[Photo]:
+        async with self.uow() as work:
+            order = await work.stores.orders.get(order_id)
             if order is None or not who.may_act_in(order.district):
                 raise NotFound(f"no rectification {order_id!r}")
+            return await work.stores.photos.of_order(order_id)
+
+    async def order_photo(
+        self, who: Principal, order_id: str, photo_id: str
+    ) -> tuple[Photo, bytes]:
+        async with self.uow() as work:
+            found = await work.stores.photos.of_order_get(order_id, photo_id)
+        # Scoped by the photo's own district (its order's): another district's is absent.
+        if found is None or not who.may_act_in(found[0].district):
+            raise NotFound(f"no photo {photo_id!r} of rectification {order_id!r}")
+        return found
+
+    async def verify(
+        self,
+        who: Principal,
+        order_id: str,
+        *,
+        passed: bool,
+        note: str | None = None,
+        photos: Sequence[str] = (),
+    ) -> RectificationOrder:
+        async with self.uow() as work:
+            stores = work.stores
+            order = await self._order(work, who, order_id)
+            attached = []
+            if photos:
+                # Only what was uploaded for this check: an earlier check's photos are its own.
+                of_order = await stores.photos.of_order(order_id)
+                attached = [p.photo_id for p in awaiting_check(order, of_order)]
             reinspection = None
             if order.reinspection_task_id is not None:
                 reinspection = await stores.tasks.get(order.reinspection_task_id, for_update=True)
@@ -452,6 +511,9 @@ class InspectionService:
                 policy=self.policy,
                 reinspection=reinspection,
                 task_force=self.directory.task_force(order.market_id),
+                note=note,
+                photos=photos,
+                order_photos=attached,
             )
             await stores.orders.save(checked.order)
             for task in (checked.closed_task, checked.reinspection):
@@ -504,3 +566,17 @@ class InspectionService:
             self.observe.changed()
             log.info("overdue marked", extra={"count": marked, "now": now.isoformat()})
         return marked
+
+
+def _attached(photo: Photo) -> Photo:
+    """Logged once committed."""
+    log.info(
+        "photo attached",
+        extra={
+            "task_id": photo.task_id,
+            "rectification_id": photo.rectification_id,
+            "photo_id": photo.photo_id,
+            "size": photo.size,
+        },
+    )
+    return photo

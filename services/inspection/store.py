@@ -87,13 +87,26 @@ class TaskStore(Protocol):
 
 
 class PhotoStore(Protocol):
+    """A task's photos (`rectification_id` None) and the photos of its order's re-checks, kept
+    apart: neither is listed or found as the other's."""
+
     async def add(self, photo: Photo, data: bytes) -> None: ...
 
     async def of_task(self, task_id: str) -> list[Photo]:
-        """By upload time, then id."""
+        """The task's own photos (none of an order's), by upload time, then id."""
         ...
 
-    async def get(self, task_id: str, photo_id: str) -> tuple[Photo, bytes] | None: ...
+    async def get(self, task_id: str, photo_id: str) -> tuple[Photo, bytes] | None:
+        """A photo of the task itself (not of an order)."""
+        ...
+
+    async def of_order(self, order_id: str) -> list[Photo]:
+        """The photos attached to the order's re-checks, by upload time, then id."""
+        ...
+
+    async def of_order_get(self, order_id: str, photo_id: str) -> tuple[Photo, bytes] | None:
+        """A photo attached to the order."""
+        ...
 
 
 class OrderStore(Protocol):
@@ -253,29 +266,52 @@ def _photo(row: Any) -> Photo:
 
 
 class PostgresPhotos(OnConnection):
-    _COLUMNS = "id, task_id, district, content_type, size, sha256, uploaded_actor, uploaded_at"
+    _COLUMNS = (
+        "id, task_id, district, content_type, size, sha256, uploaded_actor, uploaded_at, "
+        "rectification_id"
+    )
 
     async def add(self, photo: Photo, data: bytes) -> None:
         await self.conn.execute(
             """INSERT INTO task_photos (id, task_id, district, content_type, size, sha256, data,
-                                        uploaded_by, uploaded_actor, uploaded_at)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)""",
+                                        uploaded_by, uploaded_actor, uploaded_at,
+                                        rectification_id)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)""",
             photo.photo_id, photo.task_id, photo.district, photo.content_type, photo.size,
             photo.sha256, data, photo.uploaded_by.subject, photo.uploaded_by.to_dict(),
-            photo.uploaded_at,
+            photo.uploaded_at, photo.rectification_id,
         )  # fmt: skip
 
     async def of_task(self, task_id: str) -> list[Photo]:
         rows = await self.conn.fetch(
-            f"SELECT {self._COLUMNS} FROM task_photos WHERE task_id = $1 ORDER BY uploaded_at, id",
+            f"""SELECT {self._COLUMNS} FROM task_photos
+                WHERE task_id = $1 AND rectification_id IS NULL ORDER BY uploaded_at, id""",
             task_id,
         )
         return [_photo(r) for r in rows]
 
     async def get(self, task_id: str, photo_id: str) -> tuple[Photo, bytes] | None:
         row = await self.conn.fetchrow(
-            f"SELECT {self._COLUMNS}, data FROM task_photos WHERE task_id = $1 AND id = $2",
+            f"""SELECT {self._COLUMNS}, data FROM task_photos
+                WHERE task_id = $1 AND id = $2 AND rectification_id IS NULL""",
             task_id,
+            photo_id,
+        )
+        return (_photo(row), bytes(row["data"])) if row else None
+
+    async def of_order(self, order_id: str) -> list[Photo]:
+        rows = await self.conn.fetch(
+            f"""SELECT {self._COLUMNS} FROM task_photos
+                WHERE rectification_id = $1 ORDER BY uploaded_at, id""",
+            order_id,
+        )
+        return [_photo(r) for r in rows]
+
+    async def of_order_get(self, order_id: str, photo_id: str) -> tuple[Photo, bytes] | None:
+        row = await self.conn.fetchrow(
+            f"""SELECT {self._COLUMNS}, data FROM task_photos
+                WHERE rectification_id = $1 AND id = $2""",
+            order_id,
             photo_id,
         )
         return (_photo(row), bytes(row["data"])) if row else None

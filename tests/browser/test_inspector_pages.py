@@ -2,8 +2,9 @@
 inspector signs in at the provider, finds the task first on the home's 待办 and under 待认领,
 sees the excursion's temperature curve and the link to its risk, claims it (it moves to 我已认领),
 completes it `major` with a finding and a photo, and sees the order it created with its deadline;
-the merchant's page, and the task's, then show the lower grade. An inspector of another district
-cannot open the task, by list or by URL."""
+the merchant's page, and the task's, then show the lower grade. At 复查 the inspector adds a note
+and a photo from the phone's camera, passes it, and reads both back on the task's page. An
+inspector of another district cannot open the task, by list or by URL."""
 
 from __future__ import annotations
 
@@ -139,11 +140,32 @@ async def test_an_inspector_finds_claims_and_completes_the_door_open_task(
     order_row = phone.locator(f'li[id="{href.split("#")[1]}"]')
     assert await order_row.count() == 1
     await shot(phone, "rectifications")
+    # 复查 with its evidence (UX.md: passed / not passed, photo): a note and the camera's photo.
+    fixed = tmp_path / "fixed.png"
+    fixed.write_bytes(png(12, 12))
+    await order_row.locator('textarea[name="note"]').fill("冷柜门已修好，柜内 −18 °C")
+    camera = order_row.locator('input[name="photos"]')
+    assert await camera.get_attribute("capture") == "environment"
+    await camera.set_input_files(str(fixed))
+    await shot(phone, "recheck-form")
     # 复查 passed: recorded, and the order leaves the list.
     await order_row.get_by_role("button", name="复查通过").click()
     await phone.wait_for_url("**/staff/rectifications?done=verified")
     assert "复查结果已记录" in await phone.inner_text("main")
     assert await order_row.count() == 0
+    # The order, on its task's page, shows the 复查's note and photo.
+    await phone.goto(f"/staff/tasks/{task_id}")
+    recheck = phone.locator("#recheck")
+    text = await recheck.inner_text()
+    assert "复查说明" in text and "冷柜门已修好，柜内 −18 °C" in text and "王检查" in text
+    photo_shown = recheck.locator("#recheck-photos img")
+    assert await photo_shown.count() == 1
+    # The photo itself came back through the console (it drew, 12 px wide as sent).
+    await phone.wait_for_function(
+        "() => { const i = document.querySelector('#recheck-photos img');"
+        " return i && i.complete && i.naturalWidth === 12; }"
+    )
+    await shot(phone, "rechecked")
 
 
 async def test_an_inspector_of_another_district_cannot_open_the_task(

@@ -1,5 +1,5 @@
 """The inspector's day: 我的任务 by due time → a task with its trigger → 认领 → 完成检查 with the
-checklist, notes, departments and photos → 整改复查."""
+checklist, notes, departments and photos → 整改复查 with its note and photos."""
 
 from __future__ import annotations
 
@@ -252,12 +252,11 @@ async def complete(request: Request, task_id: str, who: Acting, services: Servic
     return RedirectResponse(f"/staff/tasks/{task_id}?done=completed", status_code=303)
 
 
-@router.get("/staff/tasks/{task_id}/photos/{photo_id}")
-async def photo(task_id: str, photo_id: str, who: Person, services: Services) -> Response:
+async def _photo(services: Backend, token: str, path: str) -> Response:
+    """A photo the inspection service keeps, fetched with the person's token (docs/console.md:
+    photos are proxied, never linked)."""
     try:
-        answer = await services.raw(
-            "inspection", "GET", f"/tasks/{task_id}/photos/{photo_id}", who.access_token
-        )
+        answer = await services.raw("inspection", "GET", path, token)
     except ApiError:
         return Response("找不到照片", status_code=404)
     return Response(
@@ -265,6 +264,11 @@ async def photo(task_id: str, photo_id: str, who: Person, services: Services) ->
         media_type=answer.headers.get("content-type", "application/octet-stream"),
         headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
     )
+
+
+@router.get("/staff/tasks/{task_id}/photos/{photo_id}")
+async def photo(task_id: str, photo_id: str, who: Person, services: Services) -> Response:
+    return await _photo(services, who.access_token, f"/tasks/{task_id}/photos/{photo_id}")
 
 
 async def _rectifications_page(
@@ -284,23 +288,69 @@ async def rectifications(request: Request, who: Person, services: Services) -> R
     return await _rectifications_page(request, who, services, Form.done(request, VERIFIED))
 
 
+def _recheck_field(order_id: str, field: str) -> str:
+    """Where a refused 复查's reason stands: beside its note, beside its photos (an upload's
+    `file`, the verification's `photos[i]`), or beside the order's buttons."""
+    if field == "note":
+        return f"{order_id}.note"
+    if field == "file" or field.startswith("photos"):
+        return f"{order_id}.photos"
+    return order_id
+
+
 @router.post("/staff/rectifications/{order_id}/verify")
 async def verify(request: Request, order_id: str, who: Acting, services: Services) -> Response:
+    """复查 with its evidence (UX.md): the photos chosen are uploaded to the order first, then
+    the result is recorded naming them, with the note. A refusal keeps the note, and the photos
+    already uploaded (as `uploaded` ids, so a retry on a weak network sends them once)."""
     form = await request.form()
     passed = form.get("passed") == "true"
+    note = str(form.get("note") or "").strip()
+    photo_ids = [str(p) for p in form.getlist("uploaded") if isinstance(p, str) and p]
+    uploads = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
+    values = {order_id: {"note": note, "photo_ids": photo_ids}}
+    if len(photo_ids) + len(uploads) > MAX_PHOTOS:
+        refusal = Form.refused({f"{order_id}.photos": f"最多 {MAX_PHOTOS} 张照片"}, values)
+        return await _rectifications_page(request, who, services, refusal)
+    body: dict[str, Any] = {"passed": passed}
+    if note:
+        body["note"] = note
     try:
+        for upload in uploads:
+            stored = await services.call(
+                "inspection",
+                "POST",
+                f"/rectifications/{order_id}/photos",
+                who.access_token,
+                files={
+                    "file": (
+                        upload.filename,
+                        await upload.read(),
+                        upload.content_type or "application/octet-stream",
+                    )
+                },
+            )
+            photo_ids.append(stored["id"])
+        if photo_ids:
+            body["photos"] = photo_ids
         await services.post(
-            "inspection",
-            f"/rectifications/{order_id}/verify",
-            who.access_token,
-            {"passed": passed},
+            "inspection", f"/rectifications/{order_id}/verify", who.access_token, body
         )
     except ApiError as exc:
-        # Beside the order's buttons, the list still there: another inspector verified it
-        # first, or the service did not answer (nothing was recorded; try again).
-        refusal = Form.refused({order_id: _why(exc)}, {}, unavailable_503(exc))
+        # Beside the field it concerns, or the order's buttons, the list still there: another
+        # inspector verified it first, or the service did not answer (nothing was recorded; try
+        # again). Photos the verification refused are not offered again.
+        if any(str(e.get("field", "")).startswith("photos") for e in exc.errors):
+            values[order_id]["photo_ids"] = []
+        errors = field_errors(exc, lambda f: _recheck_field(order_id, f), fallback=order_id)
+        refusal = Form.refused(errors, values, unavailable_503(exc))
         return await _rectifications_page(request, who, services, refusal)
     return RedirectResponse("/staff/rectifications?done=verified", status_code=303)
+
+
+@router.get("/staff/rectifications/{order_id}/photos/{photo_id}")
+async def order_photo(order_id: str, photo_id: str, who: Person, services: Services) -> Response:
+    return await _photo(services, who.access_token, f"/rectifications/{order_id}/photos/{photo_id}")
 
 
 @router.get("/staff/merchants/{merchant_id}/patrol-plan")

@@ -22,13 +22,17 @@ finding catalogue) are read by adapters (settings.py, policy_files.py) and hande
     mark_task_overdue(task, now); mark_rectification_overdue(order, now, policy)
     plan = PatrolPlan.start(merchant_id, grade, last_inspection_at, now, policy)
 
-Errors: `IllegalTransition` (a 409 carrying the current state) and `InvalidCompletion` (a 422
-naming every offending field) are the runtime's plain failures (services/runtime/failures.py),
-shown over HTTP by services/runtime/errors.py.
+Errors: `IllegalTransition` (a 409 carrying the current state), `InvalidCompletion` and
+`InvalidVerification` (a 422 naming every offending field) are the runtime's plain failures
+(services/runtime/failures.py), shown over HTTP by services/runtime/errors.py.
 """
 
 from services.inspection.domain.catalogue import GROUPS, Catalogue, FindingCode, Group
-from services.inspection.domain.errors import IllegalTransition, InvalidCompletion
+from services.inspection.domain.errors import (
+    IllegalTransition,
+    InvalidCompletion,
+    InvalidVerification,
+)
 from services.inspection.domain.events import Outgoing
 from services.inspection.domain.intake import Action, Decision, IgnoreReason, decide
 from services.inspection.domain.lifecycle import (
@@ -78,6 +82,7 @@ __all__ = [
     "IgnoreReason",
     "IllegalTransition",
     "InvalidCompletion",
+    "InvalidVerification",
     "Outgoing",
     "PatrolPlan",
     "PatrolTrigger",

@@ -26,3 +26,7 @@ class IllegalTransition(Conflict):
 
 class InvalidCompletion(InvalidInputs):
     """A completion (outcome, findings, departments, note) breaks the rules; nothing changed."""
+
+
+class InvalidVerification(InvalidInputs):
+    """A verification's note or photos break the rules; nothing changed."""

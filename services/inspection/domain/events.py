@@ -146,6 +146,8 @@ def rectification_verified(
     on_time: bool,
     previous_deadline: datetime | None,
     suspension_lifted: bool,
+    note: str | None = None,
+    photos: tuple[str, ...] = (),
 ) -> Outgoing:
     # The check's own verifier and time: the order keeps `verified_by` from a passed one only.
     return _announce(
@@ -160,6 +162,8 @@ def rectification_verified(
         previous_deadline=previous_deadline,
         suspension_lifted=suspension_lifted,
         actor=by,
+        note=note,
+        photos=list(photos),
     )
 
 

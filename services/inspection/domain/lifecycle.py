@@ -12,8 +12,8 @@ one suspends trading instead, with no deadline, and creates a re-inspection task
 its deadline escalates with a re-inspection task too. A re-inspection task is closed by verifying
 its order (`verify`), which completes it with the verification's result.
 
-Each function returns the changed values and their events, or raises `IllegalTransition` (409)
-or `InvalidCompletion` (422) having changed nothing.
+Each function returns the changed values and their events, or raises `IllegalTransition` (409),
+`InvalidCompletion` or `InvalidVerification` (422) having changed nothing.
 """
 
 from __future__ import annotations
@@ -26,7 +26,11 @@ from contracts.inspection import DEPARTMENTS, NOTE_MAX_CHARS, OUTCOMES, outcome_
 from contracts.people import Actor
 from services.inspection.domain import events
 from services.inspection.domain.catalogue import Catalogue
-from services.inspection.domain.errors import IllegalTransition, InvalidCompletion
+from services.inspection.domain.errors import (
+    IllegalTransition,
+    InvalidCompletion,
+    InvalidVerification,
+)
 from services.inspection.domain.events import Outgoing
 from services.inspection.domain.model import (
     Finding,
@@ -39,7 +43,7 @@ from services.inspection.domain.model import (
     derive_id,
     once_each,
 )
-from services.inspection.domain.photos import completion_photos
+from services.inspection.domain.photos import completion_photos, verification_photos
 from services.inspection.domain.policy import Policy
 
 MAX_FINDINGS = 50
@@ -287,6 +291,9 @@ def verify(
     policy: Policy,
     reinspection: Task | None = None,
     task_force: TaskForce | None = None,
+    note: str | None = None,
+    photos: Sequence[str] = (),
+    order_photos: Collection[str] = (),
 ) -> Verification:
     """Record a re-inspection's result on an open order.
 
@@ -299,12 +306,32 @@ def verify(
     closes it, claimed or not: the result matters more than who held the task. `task_force`
     (the market's current one) staffs a new re-inspection; by default the order's. `by` is
     recorded as the order's `verified_actor` (and, passed, its subject as `verified_by`).
+
+    The check's evidence (UX.md: 复查 with a photo), passed or failed: `note` (at most
+    `NOTE_MAX_CHARS`; blank is none) and `photos`, ids of photos attached to the order
+    (`order_photos`: the ids it has), each once. They are recorded on the order as its latest
+    check's (`verification_note`, `verification_photos`) and carried by the event; a
+    re-inspection task the check closes takes the note. Every offending field is reported at
+    once (`InvalidVerification`), nothing changed.
     """
     now = aware(now)
     actor = as_actor(by)
     if order.state != "open":
         raise IllegalTransition("rectification", order.rectification_id, order.state, "verify")
     _check_reinspection(order, reinspection)
+    note = note or None
+    problems: list[tuple[str, str]] = []
+    if note is not None and len(note) > NOTE_MAX_CHARS:
+        problems.append(("note", f"at most {NOTE_MAX_CHARS} characters"))
+    chosen_photos, photo_problems = verification_photos(photos, order_photos)
+    problems += photo_problems
+    if problems:
+        raise InvalidVerification(problems)
+    evidence = {
+        "verification_note": note,
+        "verification_photos": chosen_photos,
+        "last_verification_at": now,
+    }
 
     version = order.version + 1
     on_time = order.deadline is None or now <= order.deadline
@@ -316,6 +343,7 @@ def verify(
             verified_at=now,
             reinspection_task_id=None,
             verified_actor=actor,
+            **evidence,
         )
     elif order.suspension:
         new_task = _reinspection(
@@ -325,6 +353,7 @@ def verify(
             failed_verifications=order.failed_verifications + 1,
             reinspection_task_id=new_task.task_id,
             verified_actor=actor,
+            **evidence,
         )
     else:
         again = policy.deadline_after(order.severity)
@@ -335,6 +364,7 @@ def verify(
             overdue_at=None,
             reinspection_task_id=None,
             verified_actor=actor,
+            **evidence,
         )
     verified = events.rectification_verified(
         changed,
@@ -344,6 +374,8 @@ def verify(
         on_time=on_time,
         previous_deadline=order.deadline,
         suspension_lifted=passed and order.suspension,
+        note=note,
+        photos=chosen_photos,
     )
     out = [verified]
     closed: Task | None = None
@@ -357,6 +389,7 @@ def verify(
             outcome="pass" if passed else order.severity,
             findings=() if passed else order.findings,
             departments=policy.default_departments,
+            note=note,
             completed_by=actor.subject,
             completed_at=now,
             completed_actor=actor,

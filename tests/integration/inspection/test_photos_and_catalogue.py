@@ -1,6 +1,7 @@
 """What the console's task page needs from inspection: one task by id, the finding catalogue,
 and photos kept by the service (type told by content, size and count capped, scoped to the
-district). Real Kafka and Postgres, in-process apps."""
+district), a task's and a rectification order's re-check's (复查, with its note). Real Kafka and
+Postgres, in-process apps."""
 
 from __future__ import annotations
 
@@ -181,3 +182,117 @@ async def _type(stack: Stack, headers: dict[str, str], task_id: str, photo_id: s
     r = await stack.inspection.get(f"/tasks/{task_id}/photos/{photo_id}", headers=headers)
     assert r.status_code == 200, r.text
     return str(r.headers["content-type"])
+
+
+async def _order(
+    stack: Stack, kafka: str, place: Place, headers: dict[str, str]
+) -> tuple[str, str]:
+    """A task completed `major`: the task and the order it issued."""
+    task_id = await _task(stack, kafka, place)
+    assert (await stack.inspection.post(f"/tasks/{task_id}/claim", headers=headers)).is_success
+    body = {"outcome": "major", "findings": [{"code": "CCH-01", "note": "冷柜门未关"}]}
+    r = await stack.inspection.post(f"/tasks/{task_id}/complete", headers=headers, json=body)
+    assert r.status_code == 200, r.text
+    return task_id, str(r.json()["rectification_id"])
+
+
+async def test_a_recheck_carries_photos_uploaded_to_its_order_and_a_note(
+    stack: Stack, kafka: str
+) -> None:
+    place = await stack.place()
+    li = stack.token("inspector", place.district, subject="inspector-li")
+    task_id, order_id = await _order(stack, kafka, place, li)
+    url = f"/rectifications/{order_id}/photos"
+
+    # Typed by content, named `file` when refused, as a task's photo.
+    r = await stack.inspection.post(url, headers=li, files=_file("fixed.jpg", PNG))
+    assert r.status_code == 201, r.text
+    first = r.json()
+    assert first["content_type"] == "image/png" and first["rectification_id"] == order_id
+    r = await stack.inspection.post(url, headers=li, files=_file("x.jpg", b"not a photo at all"))
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "file"
+    r = await stack.inspection.post(url, headers=li, json={"file": "x"})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "file"
+    big = JPEG + b"\x00" * (6 * 1024 * 1024)
+    r = await stack.inspection.post(url, headers=li, files=_file("big.jpg", big))
+    assert r.status_code == 413 and r.json()["errors"][0]["field"] == "file"
+    r = await stack.inspection.post(url, headers=li, files=_file("2.webp", WEBP))
+    assert r.status_code == 201, r.text
+    second = r.json()
+
+    listed = (await stack.inspection.get(url, headers=li)).json()["items"]
+    assert [p["id"] for p in listed] == [first["id"], second["id"]]
+    leader = stack.token("leader", place.district)
+    r = await stack.inspection.get(f"{url}/{first['id']}", headers=leader)
+    assert r.status_code == 200 and r.content == PNG
+    assert r.headers["content-type"] == "image/png"
+    assert r.headers["x-content-type-options"] == "nosniff"
+    # The order's photos are not the inspection's own.
+    assert (await stack.inspection.get(f"/tasks/{task_id}/photos", headers=li)).json() == {
+        "items": []
+    }
+    r = await stack.inspection.get(f"/tasks/{task_id}/photos/{first['id']}", headers=li)
+    assert r.status_code == 404
+
+    # Another district's staff: the order's photos do not exist for them; readers do not upload.
+    other = await stack.place()
+    stranger = stack.token("inspector", other.district)
+    assert (await stack.inspection.get(url, headers=stranger)).status_code == 404
+    assert (await stack.inspection.get(f"{url}/{first['id']}", headers=stranger)).status_code == 404
+    r = await stack.inspection.post(url, headers=stranger, files=_file("x.png", PNG))
+    assert r.status_code == 404
+    r = await stack.inspection.post(url, headers=leader, files=_file("x.png", PNG))
+    assert r.status_code == 403
+
+    # Naming another order's photo (or an unknown one) is refused and changes nothing.
+    their_li = stack.token("inspector", other.district, subject="inspector-zhao")
+    _, their_order = await _order(stack, kafka, other, their_li)
+    theirs = (
+        await stack.inspection.post(
+            f"/rectifications/{their_order}/photos", headers=their_li, files=_file("t.png", PNG)
+        )
+    ).json()["id"]
+    before = (await stack.inspection.get(f"/rectifications/{order_id}", headers=li)).json()
+    for named in ([first["id"], theirs], [first["id"], "pho_nope"]):
+        r = await stack.inspection.post(
+            f"/rectifications/{order_id}/verify",
+            headers=li,
+            json={"passed": True, "note": "已整改", "photos": named},
+        )
+        assert r.status_code == 422, r.text
+        assert [e["field"] for e in r.json()["errors"]] == ["photos[1]"]
+    r = await stack.inspection.post(
+        f"/rectifications/{order_id}/verify", headers=li, json={"passed": True, "note": "长" * 1001}
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "note"
+    r = await stack.inspection.post(
+        f"/rectifications/{order_id}/verify", headers=li, json={"passed": True, "photos": "x"}
+    )
+    assert r.status_code == 422 and r.json()["errors"][0]["field"].startswith("photos")
+    assert (await stack.inspection.get(f"/rectifications/{order_id}", headers=li)).json() == before
+
+    async with TopicWatcher(kafka, EVENTS) as events:
+        r = await stack.inspection.post(
+            f"/rectifications/{order_id}/verify",
+            headers=li,
+            json={"passed": True, "note": "冷柜门已修好，柜内 −18 °C", "photos": [second["id"]]},
+        )
+        assert r.status_code == 200, r.text
+        [verified] = distinct(
+            await events.wait_for(
+                lambda x: (
+                    x.json()["type"] == "inspection.rectification.verified"
+                    and x.json()["subject"] == order_id
+                )
+            )
+        )
+    checked = r.json()
+    assert checked["state"] == "verified"
+    assert checked["verification_note"] == "冷柜门已修好，柜内 −18 °C"
+    assert checked["verification_photos"] == [second["id"]]
+    assert (await stack.inspection.get(f"/rectifications/{order_id}", headers=li)).json() == checked
+    data = verified.json()["data"]
+    assert (data["note"], data["photos"]) == ("冷柜门已修好，柜内 −18 °C", [second["id"]])
+    # A verified order takes no more photos.
+    r = await stack.inspection.post(url, headers=li, files=_file("late.png", PNG))
+    assert r.status_code == 409

@@ -183,6 +183,27 @@ async def test_photos_are_kept_with_their_bytes_and_listed_by_upload_time(stores
     assert await stores.photos.get("tsk_2", "pho_1") is None
 
 
+async def test_an_orders_photos_are_kept_apart_from_its_tasks(stores: Stores) -> None:
+    await stores.tasks.save(task(1))
+    await stores.orders.save(order(1, "tsk_1"))
+    await stores.orders.save(order(2, "tsk_1"))
+    own = photo(1, "tsk_1", T0)
+    later = replace(photo(2, "tsk_1", T0 + 2 * H), rectification_id="rec_1")
+    first = replace(photo(3, "tsk_1", T0 + H), rectification_id="rec_1")
+    theirs = replace(photo(4, "tsk_1", T0 + H), rectification_id="rec_2")
+    for p, data in ((own, b"own"), (later, b"later"), (first, b"first"), (theirs, b"theirs")):
+        await stores.photos.add(p, data)
+    # The order's, by upload time; the task's own photos are the inspection's only.
+    assert await stores.photos.of_order("rec_1") == [first, later]
+    assert await stores.photos.of_order("rec_none") == []
+    assert await stores.photos.of_task("tsk_1") == [own]
+    assert await stores.photos.of_order_get("rec_1", "pho_2") == (later, b"later")
+    # A photo is found only under its own order, and an order's is no photo of the task.
+    assert await stores.photos.of_order_get("rec_2", "pho_2") is None
+    assert await stores.photos.of_order_get("rec_1", "pho_1") is None
+    assert await stores.photos.get("tsk_1", "pho_2") is None
+
+
 # -- rectification orders ------------------------------------------------------------------------
 
 
@@ -197,6 +218,23 @@ async def test_an_order_is_read_back_and_replaced_only_by_a_newer_version(stores
     await stores.orders.save(newer)
     await stores.orders.save(o)
     assert await stores.orders.get("rec_1") == newer
+
+
+async def test_an_orders_latest_check_is_read_back_with_its_evidence(stores: Stores) -> None:
+    await stores.tasks.save(task(1))
+    o = order(1, "tsk_1")
+    await stores.orders.save(o)
+    checked = replace(
+        o,
+        failed_verifications=1,
+        verification_note="冷柜门仍未修好",
+        verification_photos=("pho_2", "pho_1"),
+        last_verification_at=T0 + D,
+        version=o.version + 1,
+    )
+    await stores.orders.save(checked)
+    assert await stores.orders.get("rec_1") == checked
+    assert await stores.orders.listing(state="open", district=None, limit=9) == [checked]
 
 
 async def test_orders_are_listed_by_the_time_ordered_and_filtered(stores: Stores) -> None:

@@ -9,7 +9,12 @@ from datetime import datetime
 
 import pytest
 
-from services.inspection.domain import FindingReport, IllegalTransition, InvalidCompletion
+from services.inspection.domain import (
+    FindingReport,
+    IllegalTransition,
+    InvalidCompletion,
+    InvalidVerification,
+)
 from services.inspection.domain.photos import PhotoTooLarge
 from services.inspection.fakes import fake_stores
 from services.inspection.policy_files import default_catalogue
@@ -513,6 +518,113 @@ async def test_a_refused_photo_stores_nothing(world: World) -> None:
         await world.service.add_photo(LI, task_id, PNG)
     assert len(await world.service.photos(LI, task_id)) == 5
     assert world.types() == ["inspection.task.created"]
+
+
+# -- a re-check's photos and note (复查) ---------------------------------------------------------
+
+
+async def another_order(world: World) -> str:
+    """An order about another merchant of the district (its own task)."""
+    theirs = risk(merchant_id="mer_2", risk_id="risk_2", event_id="ev_r2")
+    await world.service.trigger(theirs, delivery(2), "inspection-risks", "risk")
+    [task] = [
+        t
+        for t in await world.stores.tasks.listing(
+            state="open", market_id=None, district=None, limit=9
+        )
+        if t.merchant_id == "mer_2"
+    ]
+    await world.service.claim(LI, task.task_id)
+    _, order = await world.service.complete(
+        LI, task.task_id, outcome="minor", findings=[FindingReport("HYG-01", "")],
+        departments=[], note=None,
+    )  # fmt: skip
+    assert order is not None
+    return order.rectification_id
+
+
+async def test_a_recheck_records_a_note_and_the_photos_uploaded_to_its_order(world: World) -> None:
+    order_id = await completed_with_order(world)
+    world.at(T0 + D)
+    first = await world.service.add_order_photo(LI, order_id, PNG)
+    world.at(T0 + D + H)  # listed by upload time (then by id, which is random)
+    second = await world.service.add_order_photo(WANG, order_id, PNG)
+    assert (first.rectification_id, first.district) == (order_id, "zhifu")
+    assert await world.service.order_photos(LI, order_id) == [first, second]
+    assert await world.service.order_photo(ADMIN, order_id, first.photo_id) == (first, PNG)
+    # They are the order's, not its task's: the inspection's own photos stay as they were.
+    order = await world.stores.orders.get(order_id)
+    assert order is not None
+    assert await world.service.photos(LI, order.task_id) == []
+    with pytest.raises(NotFound):
+        await world.service.photo(LI, order.task_id, first.photo_id)
+    assert world.types()[-1] == "inspection.rectification.ordered"  # an upload announces nothing
+
+    checked = await world.service.verify(
+        LI, order_id, passed=True, note="冷柜已修好", photos=[second.photo_id]
+    )
+    assert (checked.state, checked.verification_note) == ("verified", "冷柜已修好")
+    assert checked.verification_photos == (second.photo_id,)
+    assert await world.stores.orders.get(order_id) == checked
+    [(_, event, _)] = world.uow.published[-1:]
+    assert event.type == "inspection.rectification.verified"
+    assert (event.data.note, event.data.photos) == ("冷柜已修好", [second.photo_id])
+    # A verified order takes no more photos.
+    with pytest.raises(IllegalTransition):
+        await world.service.add_order_photo(LI, order_id, PNG)
+
+
+async def test_a_recheck_naming_a_photo_not_of_its_order_changes_nothing(world: World) -> None:
+    order_id = await completed_with_order(world)
+    other_id = await another_order(world)
+    order = await world.stores.orders.get(order_id)
+    assert order is not None
+    theirs = await world.service.add_order_photo(LI, other_id, PNG)
+    ours = await world.service.add_order_photo(LI, order_id, PNG)
+    published = list(world.uow.published)
+    for named in ([ours.photo_id, theirs.photo_id], [ours.photo_id, "pho_unknown"]):
+        with pytest.raises(InvalidVerification) as refused:
+            await world.service.verify(LI, order_id, passed=True, note="好", photos=named)
+        assert refused.value.errors == [
+            {"field": "photos[1]", "reason": f"no photo {named[1]!r} of this rectification"}
+        ]
+    with pytest.raises(InvalidVerification) as long_note:
+        await world.service.verify(LI, order_id, passed=False, note="长" * 1001)
+    assert [e["field"] for e in long_note.value.errors] == ["note"]
+    assert await world.stores.orders.get(order_id) == order
+    assert world.uow.published == published
+
+
+async def test_order_photos_are_in_the_district_only_and_capped_per_check(world: World) -> None:
+    order_id = await completed_with_order(world)
+    with pytest.raises(NotFound):
+        await world.service.add_order_photo(ELSEWHERE, order_id, PNG)
+    with pytest.raises(NotFound):
+        await world.service.order_photos(ELSEWHERE, order_id)
+    with pytest.raises(NotFound):
+        await world.service.add_order_photo(LI, "rct_none", PNG)
+    photos = [await world.service.add_order_photo(LI, order_id, PNG) for _ in range(5)]
+    with pytest.raises(NotFound):
+        await world.service.order_photo(ELSEWHERE, order_id, photos[0].photo_id)
+    with pytest.raises(Conflict):
+        await world.service.add_order_photo(LI, order_id, PNG)
+    world.service.photo_max_bytes = 16
+    with pytest.raises(PhotoTooLarge):
+        await world.service.add_order_photo(LI, order_id, PNG)
+    world.service.photo_max_bytes = 1024
+    assert len(await world.service.order_photos(LI, order_id)) == 5
+    # A failed check took them; the next check may carry five of its own.
+    world.at(T0 + D)
+    await world.service.verify(LI, order_id, passed=False, photos=[p.photo_id for p in photos])
+    world.at(T0 + D + H)
+    later = await world.service.add_order_photo(LI, order_id, PNG)
+    assert (await world.service.order_photos(LI, order_id))[-1] == later
+    # An earlier check's photo is that check's evidence: the next one cannot name it again.
+    before = await world.stores.orders.get(order_id)
+    with pytest.raises(InvalidVerification) as refused:
+        await world.service.verify(LI, order_id, passed=True, photos=[photos[0].photo_id])
+    assert [e["field"] for e in refused.value.errors] == ["photos[0]"]
+    assert await world.stores.orders.get(order_id) == before
 
 
 # -- reading one task ----------------------------------------------------------------------------
