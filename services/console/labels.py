@@ -382,6 +382,8 @@ RENOVATION_STAGE: Final = {
     "accepted": "已验收",
 }
 RENOVATION_KIND: Final = {"old_market_upgrade": "老旧市场提升改造", "new_market": "新建市场"}
+# A renovation project's checks (改造工程的质量、安全检查).
+CHECK_KIND: Final = {"quality": "质量", "safety": "安全"}
 SCOPE_AREA: Final = {
     "infrastructure": "基础设施",
     "hygiene": "环境卫生",

@@ -37,9 +37,11 @@ Ins = Annotated[InspectionService, Depends(state("inspection"))]
 
 def task_out(task: Task, policy: Policy) -> dict[str, Any]:
     """A task as every route shows it, with `due_rule`: the policy entry that set `due_at` —
-    `basis` (risk, complaint, patrol), the `key` it was chosen by (a severity, a complaint
-    category, or null) and `within_s` — or null for a re-inspection or a renovation check, whose
-    order or project sets it."""
+    `basis` (risk, complaint, patrol, reinspection, renovation), the `key` it was chosen by (a
+    severity, a complaint category, a re-inspection's reason `suspension` or `overdue`, a
+    renovation check's kind, or null) and `within_s` (null for a renovation check: the end of
+    its `rectify_by` day) — or null when none is known (a re-inspection recorded before its
+    reason was kept)."""
     rule = due_rule(task, policy)
     return {
         "id": task.task_id,

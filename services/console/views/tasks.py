@@ -49,10 +49,14 @@ def _span(seconds: int) -> str:
 
 def due_rule_text(rule: dict[str, Any] | None) -> str | None:
     """The rule behind a task's 期限, as the inspection service names it (`due_rule`), in
-    words; None when the service names none (a re-inspection's order sets it)."""
+    words; None when the service names none (a re-inspection recorded before it kept why)."""
     if not rule:
         return None
-    within, key = _span(int(rule["within_s"])), rule.get("key")
+    key = rule.get("key")
+    if rule["basis"] == "renovation":
+        kind = labels.label(labels.CHECK_KIND, key) if key else ""
+        return f"改造工程{kind}检查不合格：限期整改日当天结束前整改到位"
+    within = _span(int(rule["within_s"]))
     if rule["basis"] == "risk":
         return f"{labels.label(labels.SEVERITY, key)}风险：产生或升级后 {within}内检查"
     if rule["basis"] == "complaint":
@@ -60,6 +64,10 @@ def due_rule_text(rule: dict[str, Any] | None) -> str | None:
         return f"{category}投诉：受理后 {within}内检查"
     if rule["basis"] == "patrol":
         return f"例行巡查：计划日起 {within}内完成"
+    if rule["basis"] == "reinspection" and key == "suspension":
+        return f"暂停经营复查：责令暂停后 {within}内复查"
+    if rule["basis"] == "reinspection" and key == "overdue":
+        return f"逾期未整改：逾期后 {within}内复查"
     return None
 
 

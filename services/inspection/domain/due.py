@@ -2,9 +2,10 @@
 
 A risk task is due within the risk SLA of the worst severity among its risks (an escalation moves
 the due time earlier by that rule), a complaint task within the strictest SLA of its complaints'
-categories (the default SLA for the others), a routine patrol within the task force's week. A
-re-inspection's and a renovation check's due times come from their order or project, which their
-own pages show: no rule here. Pure: the task and the policy in, the rule out.
+categories (the default SLA for the others), a routine patrol within the task force's week, a
+re-inspection within the term for why it was ordered (a suspended merchant's visit, an order past
+its deadline), a failed renovation check's task by the end of the day the operator had to put it
+right. Pure: the task and the policy in, the rule out.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ from services.inspection.domain.policy import Policy
 
 @dataclass(frozen=True, slots=True)
 class DueRule:
-    """The policy entry behind a due time: its `basis` (risk, complaint, patrol), the `key` it
-    was chosen by (a severity, a complaint category; None for a patrol or a category's default)
-    and how long it gives, in seconds."""
+    """The policy entry behind a due time: its `basis` (risk, complaint, patrol, reinspection,
+    renovation), the `key` it was chosen by (a severity, a complaint category, a re-inspection's
+    reason — suspension or overdue —, a renovation check's kind; None for a patrol or a
+    category's default) and how long it gives, in seconds (None for a renovation check: the end
+    of the day its project set)."""
 
     basis: str
     key: str | None
-    within_s: int
+    within_s: int | None
 
 
 def due_rule(task: Task, policy: Policy) -> DueRule | None:
@@ -49,4 +52,10 @@ def due_rule(task: Task, policy: Policy) -> DueRule | None:
         return DueRule("complaint", key, int(policy.complaint_sla(strictest).total_seconds()))
     if task.reason_kind == "patrol":
         return DueRule("patrol", None, int(policy.patrol_task_within.total_seconds()))
+    if task.reason_kind == "reinspection" and task.reinspection_reason is not None:
+        within = policy.reinspection_due(task.reinspection_reason)
+        return DueRule("reinspection", task.reinspection_reason, int(within.total_seconds()))
+    if task.reason_kind == "renovation":
+        kinds = [t.category for t in task.triggers if t.kind == "renovation_check"]
+        return DueRule("renovation", kinds[0] if kinds else None, None)
     return None

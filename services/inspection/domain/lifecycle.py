@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from contracts.inspection import DEPARTMENTS, NOTE_MAX_CHARS, OUTCOMES, outcome_rank
 from contracts.people import Actor
@@ -202,9 +202,7 @@ def complete(
     )
     reinspection = None
     if suspension:
-        reinspection = _reinspection(
-            order, 1, now, policy.reinspection_within, task_force or order.task_force
-        )
+        reinspection = _reinspection(order, 1, now, policy, "suspension", task_force)
         order = replace(order, reinspection_task_id=reinspection.task_id)
     ordered = events.rectification_ordered(order, now, completed_event.id)
     out = [completed_event, ordered]
@@ -346,9 +344,7 @@ def verify(
             **evidence,
         )
     elif order.suspension:
-        new_task = _reinspection(
-            order, version, now, policy.reinspection_within, task_force or order.task_force
-        )
+        new_task = _reinspection(order, version, now, policy, "suspension", task_force)
         changed = order.next(
             failed_verifications=order.failed_verifications + 1,
             reinspection_task_id=new_task.task_id,
@@ -423,13 +419,7 @@ def mark_rectification_overdue(
         return None
     reinspection: Task | None = None
     if order.reinspection_task_id is None:
-        reinspection = _reinspection(
-            order,
-            order.version + 1,
-            now,
-            policy.overdue_reinspection_within,
-            task_force or order.task_force,
-        )
+        reinspection = _reinspection(order, order.version + 1, now, policy, "overdue", task_force)
     marked = order.next(
         overdue_at=now,
         reinspection_task_id=order.reinspection_task_id
@@ -467,12 +457,14 @@ def _reinspection(
     order: RectificationOrder,
     version: int,
     now: datetime,
-    within: timedelta,
+    policy: Policy,
+    reason: str,
     task_force: TaskForce | None,
 ) -> Task:
     # Named after the order version that asked for it: each failed check or escalation gets its
     # own task, and a retried transaction the same one.
     task_id = derive_id("tsk", "reinspection", order.rectification_id, str(version))
+    within = policy.reinspection_due(reason)
     return Task(
         task_id=task_id,
         reason_kind="reinspection",
@@ -480,9 +472,10 @@ def _reinspection(
         district=order.district,
         merchant_id=order.merchant_id,
         stall_no=order.stall_no,
-        task_force=task_force,
+        task_force=task_force or order.task_force,
         created_at=now,
         due_at=now + within,
         correlation_id=order.correlation_id,
         reinspection_of=order.rectification_id,
+        reinspection_reason=reason,
     )

@@ -171,6 +171,10 @@ class Task:
     state: str = "open"
     grade: str | None = None
     reinspection_of: str | None = None
+    # Why a re-inspection was ordered, so its page can name the rule that set its due time:
+    # `suspension` (a suspended merchant's visit) or `overdue` (an order past its deadline);
+    # None for other tasks, and for re-inspections recorded before it was kept.
+    reinspection_reason: str | None = None
     assignee: str | None = None
     claimed_at: datetime | None = None
     overdue_at: datetime | None = None

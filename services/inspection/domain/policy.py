@@ -165,6 +165,15 @@ class Policy:
     def complaint_sla(self, category: str) -> timedelta:
         return self.complaint_due.get(category, self.complaint_due_default)
 
+    def reinspection_due(self, reason: str) -> timedelta:
+        """How soon a re-inspection ordered for `reason` is due: a suspended merchant's
+        (`suspension`) or an overdue order's (`overdue`)."""
+        if reason == "overdue":
+            return self.overdue_reinspection_within
+        if reason == "suspension":
+            return self.reinspection_within
+        raise ValueError(f"no re-inspection reason {reason!r}")
+
     def renovation_due(self, rectify_by: date) -> datetime:
         """When the task of a failed renovation check is due: the end of its `rectify_by` day in
         the city, the last day the operator had to put it right (on or before it is in time)."""

@@ -296,3 +296,28 @@ async def test_a_recheck_carries_photos_uploaded_to_its_order_and_a_note(
     # A verified order takes no more photos.
     r = await stack.inspection.post(url, headers=li, files=_file("late.png", PNG))
     assert r.status_code == 409
+
+
+async def test_a_suspensions_reinspection_task_names_the_rule_of_its_due_time(
+    stack: Stack, kafka: str
+) -> None:
+    place = await stack.place()
+    li = stack.token("inspector", place.district, subject="inspector-li")
+    task_id = await _task(stack, kafka, place)
+    assert (await stack.inspection.post(f"/tasks/{task_id}/claim", headers=li)).is_success
+    body = {"outcome": "critical", "findings": [{"code": "HYG-06", "note": "严重问题"}]}
+    r = await stack.inspection.post(f"/tasks/{task_id}/complete", headers=li, json=body)
+    assert r.status_code == 200, r.text
+    order = (
+        await stack.inspection.get(f"/rectifications/{r.json()['rectification_id']}", headers=li)
+    ).json()
+    assert order["suspension"] is True
+    again = (
+        await stack.inspection.get(f"/tasks/{order['reinspection_task_id']}", headers=li)
+    ).json()
+    assert again["reason_kind"] == "reinspection"
+    assert again["due_rule"] == {
+        "basis": "reinspection",
+        "key": "suspension",
+        "within_s": 3 * 86400,
+    }

@@ -138,4 +138,13 @@ def test_a_tasks_deadline_names_the_rule_that_set_it() -> None:
     assert due_rule_text({"basis": "patrol", "key": None, "within_s": 604800}) == (
         "例行巡查：计划日起 7 天内完成"
     )
+    assert due_rule_text({"basis": "reinspection", "key": "suspension", "within_s": 259200}) == (
+        "暂停经营复查：责令暂停后 3 天内复查"
+    )
+    assert due_rule_text({"basis": "reinspection", "key": "overdue", "within_s": 86400}) == (
+        "逾期未整改：逾期后 24 小时内复查"
+    )
+    assert due_rule_text({"basis": "renovation", "key": "safety", "within_s": None}) == (
+        "改造工程安全检查不合格：限期整改日当天结束前整改到位"
+    )
     assert due_rule_text(None) is None

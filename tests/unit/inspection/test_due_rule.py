@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from services.inspection.domain import Policy, decide
+from services.inspection.domain import Policy, decide, mark_rectification_overdue
 from services.inspection.domain.due import DueRule, due_rule
-from tests.unit.inspection.builders import POLICY, T0, H, complaint, new_task, risk
+from tests.unit.inspection.builders import POLICY, T0, D, H, complaint, completed, new_task, risk
+from tests.unit.inspection.test_renovation import END_OF_RECTIFY_BY, failed
 
 
 def test_a_risk_task_is_due_by_its_worst_risk_sla_and_an_escalation_changes_the_rule() -> None:
@@ -37,3 +38,29 @@ def test_a_patrol_has_the_task_forces_week_and_other_kinds_no_rule_here() -> Non
         "patrol", None, 7 * 24 * 3600
     )
     assert due_rule(new_task(risk("major")).next(reason_kind="reinspection"), POLICY) is None
+
+
+def test_a_suspensions_reinspection_names_the_suspension_term() -> None:
+    done = completed("critical")
+    task = done.reinspection
+    assert task is not None and task.reinspection_reason == "suspension"
+    rule = due_rule(task, POLICY)
+    assert rule == DueRule("reinspection", "suspension", 3 * 24 * 3600)
+    assert task.due_at == task.created_at + timedelta(seconds=rule.within_s or 0)
+
+
+def test_an_overdue_orders_escalation_names_the_overdue_term() -> None:
+    order = completed("major").order
+    assert order is not None and order.deadline is not None
+    escalation = mark_rectification_overdue(order, order.deadline + H, POLICY)
+    assert escalation is not None and escalation.reinspection is not None
+    task = escalation.reinspection
+    rule = due_rule(task, POLICY)
+    assert rule == DueRule("reinspection", "overdue", 24 * 3600)
+    assert task.due_at == order.deadline + H + D
+
+
+def test_a_failed_renovation_check_is_due_by_the_end_of_its_day() -> None:
+    task = decide(None, failed(kind="quality"), POLICY, T0 + H).task
+    assert task is not None and task.due_at == END_OF_RECTIFY_BY
+    assert due_rule(task, POLICY) == DueRule("renovation", "quality", None)
