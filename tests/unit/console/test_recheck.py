@@ -204,3 +204,22 @@ async def test_the_task_page_shows_the_rechecks_note_and_photos() -> None:
     assert photo.status_code == 200 and photo.content == PNG
     assert photo.headers["content-type"] == "image/png"
     assert missing.status_code == 404
+
+
+async def test_the_task_page_offers_复查_only_while_the_order_is_open() -> None:
+    def page_with(order: dict[str, object]) -> Answer:
+        def answer(request: httpx.Request) -> httpx.Response | None:
+            if request.url.path == "/tasks/tsk_1":
+                return httpx.Response(200, json=TASK)
+            if request.url.path == "/rectifications/rct_1":
+                return httpx.Response(200, json=order)
+            return None
+
+        return answer
+
+    async with console(page_with(ORDER), []) as client:
+        still_open = (await client.get("/staff/tasks/tsk_1")).text
+    async with console(page_with(ORDER | {"state": "verified"}), []) as client:
+        verified = (await client.get("/staff/tasks/tsk_1")).text
+    assert ">去复查</a>" in still_open
+    assert ">去复查</a>" not in verified and "已复查通过" in verified
