@@ -1,6 +1,6 @@
-"""District names for the staff pages' header and home (UX.md: names, not ids): the registry's
-public list of districts, kept for `ttl_s` and read again after that; a registry that does not
-answer leaves the names held (or, before any, the codes) until the next try."""
+"""District names for the staff pages' header and home (docs/console.md: names, not ids): the
+registry's public list of districts, kept for `ttl_s` and read again after that; a registry that
+does not answer leaves the names held (or, before any, the codes) until the next try."""
 
 from __future__ import annotations
 

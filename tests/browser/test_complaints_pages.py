@@ -175,9 +175,9 @@ async def test_a_handler_of_another_district_cannot_open_the_case(
 async def test_a_reason_typed_when_the_network_fails_is_kept_and_nothing_was_decided(
     console: Console, phone: Page, tokens: Tokens, shot: Shots
 ) -> None:
-    """A weak network (UX.md): the handler types why a case is rejected and sends it while the
-    phone is offline; the request never leaves. Opening the case again, the reason is back in
-    its field, the page says the last send did not arrive, and the case is still 待受理."""
+    """A weak network (docs/console.md): the handler types why a case is rejected and sends it
+    while the phone is offline; the request never leaves. Opening the case again, the reason is
+    back in its field, the page says the last send did not arrive, and the case is still 待受理."""
     filed = await file_complaint(console)
     case = filed.complaint_id
     username, _ = tokens.person("handler", filed.place.district, name=HANDLER, who="browser")

@@ -140,7 +140,8 @@ async def test_an_inspector_finds_claims_and_completes_the_door_open_task(
     order_row = phone.locator(f'li[id="{href.split("#")[1]}"]')
     assert await order_row.count() == 1
     await shot(phone, "rectifications")
-    # 复查 with its evidence (UX.md: passed / not passed, photo): a note and the camera's photo.
+    # 复查 with its evidence (docs/console.md: evidence at the stall): a note and the camera's
+    # photo.
     fixed = tmp_path / "fixed.png"
     fixed.write_bytes(png(12, 12))
     await order_row.locator('textarea[name="note"]').fill("冷柜门已修好，柜内 −18 °C")

@@ -2,8 +2,8 @@
 is typed, by the registry's own rules, and the error stands beside the field in Chinese; a
 register with a wrong check character is refused, the form keeps what was typed, and the
 registry holds nothing new. A terminal the clerk registers shows its key once, and its market
-page then says what it last reported, once readings signed with that key have arrived (UX.md,
-the clerk's day)."""
+page then says what it last reported, once readings signed with that key have arrived
+(docs/console.md: a clerk sees a new terminal's first readings)."""
 
 from __future__ import annotations
 

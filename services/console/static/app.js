@@ -52,7 +52,7 @@
     button.textContent = "已复制";
   });
 
-  // A form survives a weak network (UX.md): what was typed is kept in this tab's session
+  // A form survives a weak network (docs/console.md): what was typed is kept in this tab's session
   // storage as it is sent. The next page tells whether it arrived: any page the server answered
   // the form with (a refusal with its errors, or the page a change redirected to: another path,
   // or ?done=) clears it; the form's own page shown again without an answer (the request failed:

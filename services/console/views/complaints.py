@@ -319,7 +319,7 @@ async def _decide(
         if exc.status in (403, 404):
             return failed(request, who, exc)
         # A service that did not answer is said beside the action too, with what was typed kept
-        # (UX.md: the action is not lost); nothing was decided.
+        # (docs/console.md: the action is not lost); nothing was decided.
         errors = _errors(exc, action) | ({"case": ACTIONS[action]} if exc.status == 409 else {})
         refusal = Form.refused(errors, values, unavailable_503(exc))
         return await _case_page(request, who, services, complaint_id, refusal)

@@ -308,8 +308,8 @@ def _recheck_field(order_id: str, field: str) -> str:
 
 @router.post("/staff/rectifications/{order_id}/verify")
 async def verify(request: Request, order_id: str, who: Acting, services: Services) -> Response:
-    """复查 with its evidence (UX.md): the photos chosen are uploaded to the order first, then
-    the result is recorded naming them, with the note. A refusal keeps the note, and the photos
+    """复查 with its evidence (docs/console.md): the photos chosen are uploaded to the order first,
+    then the result is recorded naming them, with the note. A refusal keeps the note, and the photos
     already uploaded (as `uploaded` ids, so a retry on a weak network sends them once)."""
     form = await request.form()
     passed = form.get("passed") == "true"

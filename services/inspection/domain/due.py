@@ -1,4 +1,5 @@
-"""Which rule of the policy set a task's due time (UX.md: "a deadline to the rule that set it").
+"""Which rule of the policy set a task's due time (docs/console.md: a deadline links to the rule
+that set it).
 
 A risk task is due within the risk SLA of the worst severity among its risks (an escalation moves
 the due time earlier by that rule), a complaint task within the strictest SLA of its complaints'

@@ -305,7 +305,7 @@ def verify(
     (the market's current one) staffs a new re-inspection; by default the order's. `by` is
     recorded as the order's `verified_actor` (and, passed, its subject as `verified_by`).
 
-    The check's evidence (UX.md: 复查 with a photo), passed or failed: `note` (at most
+    The check's evidence (docs/console.md: evidence at the stall), passed or failed: `note` (at most
     `NOTE_MAX_CHARS`; blank is none) and `photos`, ids of photos attached to the order
     (`order_photos`: the ids it has), each once. They are recorded on the order as its latest
     check's (`verification_note`, `verification_photos`) and carried by the event; a

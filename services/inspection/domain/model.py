@@ -261,9 +261,9 @@ class RectificationOrder:
     # Who made the latest verification, passed or failed (`verified_by`, the bare subject, is set
     # by a passed one only, as the events have always carried it).
     verified_actor: Actor | None = None
-    # The latest check's evidence, passed or failed (UX.md: 复查 with a photo): the inspector's
-    # note, the ids of the order's photos it recorded, and when it was made (photos uploaded
-    # since then await the next check).
+    # The latest check's evidence, passed or failed (docs/console.md: evidence at the stall): the
+    # inspector's note, the ids of the order's photos it recorded, and when it was made (photos
+    # uploaded since then await the next check).
     verification_note: str | None = None
     verification_photos: tuple[str, ...] = ()
     last_verification_at: datetime | None = None

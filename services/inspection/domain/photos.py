@@ -5,10 +5,11 @@ one is a JPEG, PNG or WebP image recognised by its magic bytes (the file name an
 content type are ignored: a PNG called `x.jpg` is a PNG, a text file called `x.jpg` is refused),
 and at most `max_bytes` long. A completion may name the task's photos (`photos`).
 
-A re-check (复查) of an open rectification order carries evidence too (UX.md: 复查 with a
-photo): photos attached to the order, at most `MAX_PHOTOS_PER_TASK` awaiting each check, named by
-the verification. They are kept under the task that ordered it, with the order's id. Pure: the
-service stores the bytes and serves them only to staff in the task's (the order's) district.
+A re-check (复查) of an open rectification order carries evidence too (docs/console.md:
+evidence at the stall): photos attached to the order, at most `MAX_PHOTOS_PER_TASK` awaiting each
+check, named by the verification. They are kept under the task that ordered it, with the order's
+id. Pure: the service stores the bytes and serves them only to staff in the task's (the order's)
+district.
 """
 
 from __future__ import annotations

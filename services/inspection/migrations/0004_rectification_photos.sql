@@ -1,4 +1,4 @@
--- Photos of a re-check (复查) of a rectification order (UX.md: 复查 with a photo). They are kept
+-- Photos of a re-check (复查) of a rectification order (docs/console.md: evidence at the stall). They are kept
 -- beside the inspection's own, under the task whose outcome ordered it (so its district and
 -- story), with the order they were attached to; a task's own photos have none. At most 5 await
 -- each check (the service's limit).

@@ -1,6 +1,6 @@
 """What a terminal last reported (`GET /terminals?market_id=`, `GET /terminals/{id}`): nothing
 until its first reading is accepted, then its last seq, time and temperature, read by the
-staff of its district only (UX.md, the clerk sees a new terminal's first readings)."""
+staff of its district only (docs/console.md, the clerk sees a new terminal's first readings)."""
 
 from __future__ import annotations
 

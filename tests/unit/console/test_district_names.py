@@ -1,5 +1,5 @@
-"""The staff pages name a person's district (UX.md: names, not ids): read from the registry's
-public list, kept for a while, and the code shown while the registry has not answered."""
+"""The staff pages name a person's district (docs/console.md: names, not ids): read from the
+registry's public list, kept for a while, and the code shown while the registry has not answered."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
-"""A send the service does not take leaves the person on their page (UX.md: the action is not
-lost; the page says so and keeps what was typed): a complaint's 不予受理 when the complaints
-service fails, a 复查 refused or unanswered, a risk's 确认 from its own page. Each answer is the
-form's page with the reason beside the action, what was typed still in its field, and nothing
+"""A send the service does not take leaves the person on their page (docs/console.md: a form
+survives a weak network; the page says so and keeps what was typed): a complaint's 不予受理 when the
+complaints service fails, a 复查 refused or unanswered, a risk's 确认 from its own page. Each answer
+is the form's page with the reason beside the action, what was typed still in its field, and nothing
 sent again."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""复查 with its evidence (UX.md: 复查 — passed / not passed, photo): the form on 待复查 takes a
+"""复查 with its evidence (docs/console.md: evidence at the stall): the form on 待复查 takes a
 note and a photo from the phone's camera, uploads the photo to the order, then records the result
 naming it; a refusal stands beside its field with what was typed (and the photos already
 uploaded) kept; the task's page shows the check's note and photos once it is done."""

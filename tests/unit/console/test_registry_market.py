@@ -1,7 +1,7 @@
 """The clerk's market page (`/staff/registry/markets/{id}`) over mocked services: each terminal
-says what it last reported (UX.md: the clerk sees a new terminal's first readings) — the time and,
-for cold chain, the temperature; 尚未收到读数 before the first; 暂时无法获取 for every terminal
-when telemetry does not answer — from one call to telemetry for the whole page."""
+says what it last reported (docs/console.md: a clerk sees a new terminal's first readings) — the
+time and, for cold chain, the temperature; 尚未收到读数 before the first; 暂时无法获取 for every
+terminal when telemetry does not answer — from one call to telemetry for the whole page."""
 
 from __future__ import annotations
 

@@ -1,5 +1,6 @@
-"""Which policy entry set a task's due time (UX.md: a deadline links to the rule that set it):
-checked against the due time the intake rules actually gave, so the two cannot drift apart."""
+"""Which policy entry set a task's due time (docs/console.md: a deadline links to the rule that
+set it): checked against the due time the intake rules actually gave, so the two cannot drift
+apart."""
 
 from __future__ import annotations
 
