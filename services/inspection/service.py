@@ -293,8 +293,8 @@ class InspectionService:
                 state=state, market_id=market_id, district=district_scope(who), limit=limit
             )
 
-    async def _task(self, work: Work, who: Principal, task_id: str) -> Task:
-        task = await work.stores.tasks.get(task_id, for_update=True)
+    async def _task(self, work: Work, who: Principal, task_id: str, *, lock: bool = True) -> Task:
+        task = await work.stores.tasks.get(task_id, for_update=lock)
         # Another district's task answers as absent: its existence is not the caller's business.
         if task is None or not who.may_act_in(task.district):
             raise NotFound(f"no task {task_id!r}")
@@ -303,10 +303,7 @@ class InspectionService:
     async def task(self, who: Principal, task_id: str) -> Task:
         """One task, in the caller's district (404 otherwise, as for the list)."""
         async with self.uow() as work:
-            task = await work.stores.tasks.get(task_id)
-        if task is None or not who.may_act_in(task.district):
-            raise NotFound(f"no task {task_id!r}")
-        return task
+            return await self._task(work, who, task_id, lock=False)
 
     # -- photos ----------------------------------------------------------------------------------
     async def add_photo(self, who: Principal, task_id: str, data: bytes) -> Photo:
@@ -341,9 +338,7 @@ class InspectionService:
 
     async def photos(self, who: Principal, task_id: str) -> list[Photo]:
         async with self.uow() as work:
-            task = await work.stores.tasks.get(task_id)
-            if task is None or not who.may_act_in(task.district):
-                raise NotFound(f"no task {task_id!r}")
+            await self._task(work, who, task_id, lock=False)
             return await work.stores.photos.of_task(task_id)
 
     async def photo(self, who: Principal, task_id: str, photo_id: str) -> tuple[Photo, bytes]:
@@ -444,13 +439,12 @@ class InspectionService:
     async def order(self, who: Principal, order_id: str) -> RectificationOrder:
         """One order of the caller's district (another district's is absent)."""
         async with self.uow() as work:
-            order = await work.stores.orders.get(order_id)
-        if order is None or not who.may_act_in(order.district):
-            raise NotFound(f"no rectification {order_id!r}")
-        return order
+            return await self._order(work, who, order_id, lock=False)
 
-    async def _order(self, work: Work, who: Principal, order_id: str) -> RectificationOrder:
-        order = await work.stores.orders.get(order_id, for_update=True)
+    async def _order(
+        self, work: Work, who: Principal, order_id: str, *, lock: bool = True
+    ) -> RectificationOrder:
+        order = await work.stores.orders.get(order_id, for_update=lock)
         # Another district's order answers as absent, as a task does.
         if order is None or not who.may_act_in(order.district):
             raise NotFound(f"no rectification {order_id!r}")
@@ -468,9 +462,7 @@ class InspectionService:
 
     async def order_photos(self, who: Principal, order_id: str) -> list[Photo]:
         async with self.uow() as work:
-            order = await work.stores.orders.get(order_id)
-            if order is None or not who.may_act_in(order.district):
-                raise NotFound(f"no rectification {order_id!r}")
+            await self._order(work, who, order_id, lock=False)
             return await work.stores.photos.of_order(order_id)
 
     async def order_photo(

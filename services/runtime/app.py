@@ -360,7 +360,7 @@ def create_app(
 @functools.cache
 def _asyncapi_json() -> bytes:
     """The AsyncAPI document as JSON, made once: it is the committed file, fixed while the
-    process runs, and parsing its YAML takes about a fifth of a second of the event loop, which
+    process runs, and parsing its YAML takes about half a second of the event loop here, which
     an anonymous caller could otherwise ask for again and again."""
     return bytes(JSONResponse(yaml.safe_load(ASYNCAPI.read_bytes())).body)
 

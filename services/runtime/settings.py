@@ -153,7 +153,7 @@ class ServiceSettings(KafkaClientSettings):
     # The peers trusted to name the client in X-Forwarded-For: the console, calling for the
     # portal's citizens, and a load balancer (addresses or networks, comma-separated; `*` only
     # where nothing else reaches the service). Others' header is ignored, so it cannot dodge a
-    # limit (services/runtime/forwarded.py, docs/operations.md).
+    # limit (services/runtime/forwarded.py, docs/open-data.md "Rate limit").
     forwarded_allow_ips: str = "127.0.0.1,::1"
 
     @property

@@ -235,22 +235,7 @@ async def complete(request: Request, task_id: str, who: Acting, services: Servic
         return await _task_page(request, who, services, task_id, refusal)
     photo_ids: list[str] = []
     try:
-        for upload in uploads:
-            content = await upload.read()
-            stored = await services.call(
-                "inspection",
-                "POST",
-                f"/tasks/{task_id}/photos",
-                who.access_token,
-                files={
-                    "file": (
-                        upload.filename,
-                        content,
-                        upload.content_type or "application/octet-stream",
-                    )
-                },
-            )
-            photo_ids.append(stored["id"])
+        await _upload(services, who.access_token, f"/tasks/{task_id}/photos", uploads, photo_ids)
         if photo_ids:
             body["photos"] = photo_ids
         await services.post("inspection", f"/tasks/{task_id}/complete", who.access_token, body)
@@ -258,6 +243,21 @@ async def complete(request: Request, task_id: str, who: Acting, services: Servic
         refusal = Form.refused(field_errors(exc), values, exc.status)
         return await _task_page(request, who, services, task_id, refusal)
     return RedirectResponse(f"/staff/tasks/{task_id}?done=completed", status_code=303)
+
+
+async def _upload(
+    services: Backend, token: str, path: str, uploads: list[UploadFile], photo_ids: list[str]
+) -> None:
+    """Send each chosen photo to the inspection service at `path` (a task's, an order's), one
+    at a time, adding each stored one's id to `photo_ids` as it goes: a refusal part-way keeps
+    those already stored, for the form to offer again."""
+    for upload in uploads:
+        content = await upload.read()
+        kind = upload.content_type or "application/octet-stream"
+        stored = await services.call(
+            "inspection", "POST", path, token, files={"file": (upload.filename, content, kind)}
+        )
+        photo_ids.append(stored["id"])
 
 
 async def _photo(services: Backend, token: str, path: str) -> Response:
@@ -324,21 +324,8 @@ async def verify(request: Request, order_id: str, who: Acting, services: Service
     if note:
         body["note"] = note
     try:
-        for upload in uploads:
-            stored = await services.call(
-                "inspection",
-                "POST",
-                f"/rectifications/{order_id}/photos",
-                who.access_token,
-                files={
-                    "file": (
-                        upload.filename,
-                        await upload.read(),
-                        upload.content_type or "application/octet-stream",
-                    )
-                },
-            )
-            photo_ids.append(stored["id"])
+        path = f"/rectifications/{order_id}/photos"
+        await _upload(services, who.access_token, path, uploads, photo_ids)
         if photo_ids:
             body["photos"] = photo_ids
         await services.post(
