@@ -2,9 +2,11 @@
 dispatcher, services/runtime/dispatcher.py, which decides what a failure means), a dead-letter
 path, and an idempotent `acks=all` producer for the outbox relay.
 
-Offsets are committed only after the handler returned (AckPolicy.NACK_ON_ERROR): FastStream's
-default ACK_FIRST would commit before handling and lose the message on a crash. A stalled
-partition is paused at its message and rewound, so the commit that follows does not pass it.
+Offsets are committed here, only after the handler returned: FastStream's default ACK_FIRST
+would commit before handling and lose the message on a crash. A handler that raised rewinds its
+partition to the message, and a stalled partition is paused at its message and rewound, so the
+commit that follows does not pass it. A commit the group refuses after a rebalance is a warning
+and a count (`_commit`), not FastStream's CRITICAL traceback.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import KafkaError
+from aiokafka.errors import CommitFailedError, KafkaError
 from aiokafka.protocol.metadata import MetadataRequest
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -219,14 +221,7 @@ class Messaging:
     ) -> None:
         """Subscribe `take` (named for the broker's logs by its `__name__`) to `topic` in
         `group`; a partition it stalls is held at its message."""
-
-        async def on_message(message: KafkaMessage) -> None:
-            try:
-                await take(message)
-            except PartitionStalled as stalled:
-                self._hold(message.consumer, stalled)
-
-        on_message.__name__ = take.__name__
+        on_message = self._committing(take, topic, group)
         # The topic's dead-letter count exists at 0 from the start, so that increase() sees the
         # first dead letter: the alert's other way to see it, the counter's `_created` series,
         # is not exported by a service run as workers (deploy/prometheus/alerts.yml).
@@ -234,13 +229,46 @@ class Messaging:
         subscriber = self.broker.subscriber(
             topic,
             group_id=group,
-            ack_policy=AckPolicy.NACK_ON_ERROR,
+            ack_policy=AckPolicy.MANUAL,
             heartbeat_interval_ms=HEARTBEAT_INTERVAL_MS,
             session_timeout_ms=self.session_timeout_ms,
             **options,
         )
         subscriber(on_message, decoder=decoder)
         self._subscribers.append((topic, group, subscriber))
+
+    def _committing(
+        self, take: Callable[[KafkaMessage], Awaitable[None]], topic: str, group: str
+    ) -> Callable[[KafkaMessage], Awaitable[None]]:
+        """`take`, then the commit of what it handled; a message it raised on is gone back to."""
+
+        async def on_message(message: KafkaMessage) -> None:
+            try:
+                await take(message)
+            except PartitionStalled as stalled:
+                self._hold(message.consumer, stalled)
+            except Exception:
+                await message.nack()
+                raise
+            await self._commit(message, topic, group)
+
+        on_message.__name__ = take.__name__
+        return on_message
+
+    async def _commit(self, message: KafkaMessage, topic: str, group: str) -> None:
+        """Commit what the consumer has handled. A commit made after the group rebalanced is
+        refused: the partitions may have moved to another member, which takes them up from the
+        last committed offset, and its inbox skips what was handled here. Nothing is lost, so
+        this is a warning and a count."""
+        try:
+            await message.ack()
+        except CommitFailedError as refused:
+            self.metrics.commits_refused.labels(topic).inc()
+            log.warning(
+                "offset commit refused after a rebalance; the partition's owner takes it up "
+                "from the last commit and its inbox skips what was handled",
+                extra={"topic": topic, "group": group, "error": str(refused)},
+            )
 
     def _hold(self, consumer: Any, stalled: PartitionStalled) -> None:
         """Stop each stalled partition at its message: pause it and rewind to the message, so

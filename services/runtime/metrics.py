@@ -51,6 +51,12 @@ class Metrics:
             "Messages parked on a dead-letter topic, by source topic",
             ["topic"],
         )
+        self.commits_refused = self.counter(
+            "offset_commits_refused_total",
+            "Offset commits Kafka refused because the group rebalanced first, by topic (the "
+            "messages go again to the partition's owner, whose inbox skips them)",
+            ["topic"],
+        )
         self.outbox_published = self.counter(
             "outbox_published_total", "Events the outbox relay published, by topic", ["topic"]
         )
