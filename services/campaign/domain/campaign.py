@@ -26,6 +26,7 @@ from contracts.campaign import (
     SCOPE_AREAS,
 )
 from contracts.people import Actor
+from services.campaign.domain.text import required_text
 from services.runtime.failures import Conflict, InvalidInput, NotFound
 
 MILESTONE_KINDS: Final = (*DISTRICT_MILESTONES, *MARKET_MILESTONES)
@@ -74,16 +75,6 @@ Versioned = TypeVar("Versioned", "Milestone", "RenovationProject", "Disclosure")
 def revised(value: Versioned, now: datetime, **changes: Any) -> Versioned:
     """The value's next version: `changes` made at `now`."""
     return replace(value, **changes, version=value.version + 1, updated_at=now)
-
-
-def _bounded(field_name: str, value: str, most: int) -> str:
-    """`value` stripped, refused when blank or longer than `most` characters."""
-    value = value.strip()
-    if not value:
-        raise InvalidInput(field_name, "must not be blank")
-    if len(value) > most:
-        raise InvalidInput(field_name, f"must be at most {most} characters")
-    return value
 
 
 # -- deadlines -------------------------------------------------------------------------------
@@ -935,7 +926,7 @@ def answer_comment(
             project.stage,
             f"the project is {project.stage}; comments are answered before construction",
         )
-    answer = _bounded("answer", answer, ANSWER_MAX_CHARS)
+    answer = required_text("answer", answer, ANSWER_MAX_CHARS)
     answered = replace(comment, answer=answer, answered_at=now, answered_by=by)
     comments = tuple(answered if x.suggestion_id == suggestion_id else x for x in c.comments)
     return revised(project, now, consultation=replace(c, comments=comments))
@@ -1212,12 +1203,12 @@ def disclose_exposure(
     the market has to rectify it by (from today to a year ahead)."""
     if report.source not in EXPOSURE_SOURCES:
         raise InvalidInput("source", f"must be one of {', '.join(EXPOSURE_SOURCES)}")
-    reference = _bounded("reference", report.reference, EXPOSURE_REFERENCE_MAX)
-    title = _bounded("title", report.title, EXPOSURE_TITLE_MAX)
+    reference = required_text("reference", report.reference, EXPOSURE_REFERENCE_MAX)
+    title = required_text("title", report.title, EXPOSURE_TITLE_MAX)
     if len(report.details) > EXPOSURE_DETAILS_MAX:
         raise InvalidInput("details", f"at most {EXPOSURE_DETAILS_MAX} lines")
     details = tuple(
-        _bounded(f"details.{i}", d, EXPOSURE_DETAIL_MAX) for i, d in enumerate(report.details)
+        required_text(f"details.{i}", d, EXPOSURE_DETAIL_MAX) for i, d in enumerate(report.details)
     )
     if report.rectify_by < today:
         raise InvalidInput(

@@ -16,6 +16,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
+from services.campaign.domain.text import text_problem
+
 # A department's code: lowercase words joined by underscores (`market_regulation`).
 _CODE: Final = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # How long free text may be: a title, a decision, a note; minutes and facts are longer.
@@ -89,11 +91,9 @@ class Problems:
         self.found.append((field, reason))
 
     def text(self, field: str, value: str, *, limit: int = SHORT_TEXT) -> str:
-        cleaned = value.strip()
-        if not cleaned:
-            self.add(field, "must not be blank")
-        elif len(cleaned) > limit:
-            self.add(field, f"must be at most {limit} characters")
+        cleaned, reason = text_problem(value, limit)
+        if reason is not None:
+            self.add(field, reason)
         return cleaned
 
     def raise_any(self) -> None:

@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Final, Literal
 
 from contracts.people import Actor
+from services.campaign.domain.text import required_text
 from services.runtime.failures import Conflict, InvalidInput
 
 MAX_VALIDITY_MONTHS: Final = 120
@@ -83,15 +84,6 @@ class Certificate:
         return self.issued_on <= day <= self.valid_until
 
 
-def _text(field: str, value: str, limit: int) -> str:
-    text = value.strip()
-    if not text:
-        raise InvalidInput(field, "must not be blank")
-    if len(text) > limit:
-        raise InvalidInput(field, f"at most {limit} characters")
-    return text
-
-
 def add_months(day: date, months: int) -> date:
     """`day` moved by whole months; the 31st in a shorter month is its last day."""
     index = day.year * 12 + day.month - 1 + months
@@ -110,7 +102,9 @@ def new_course(
 ) -> Course:
     if not 1 <= validity_months <= MAX_VALIDITY_MONTHS:
         raise InvalidInput("validity_months", f"must be 1 to {MAX_VALIDITY_MONTHS} months")
-    return Course(course_id, _text("title", title, TITLE_MAX_CHARS), validity_months, now, actor)
+    return Course(
+        course_id, required_text("title", title, TITLE_MAX_CHARS), validity_months, now, actor
+    )
 
 
 def new_session(
@@ -123,7 +117,12 @@ def new_session(
     now: datetime,
 ) -> Session:
     return Session(
-        session_id, course.course_id, held_on, _text("place", place, TITLE_MAX_CHARS), now, actor
+        session_id,
+        course.course_id,
+        held_on,
+        required_text("place", place, TITLE_MAX_CHARS),
+        now,
+        actor,
     )
 
 
@@ -141,8 +140,8 @@ def new_trainee(
         trainee_id,
         market_id,
         district,
-        _text("name", name, NAME_MAX_CHARS),
-        _text("position", position, NAME_MAX_CHARS),
+        required_text("name", name, NAME_MAX_CHARS),
+        required_text("position", position, NAME_MAX_CHARS),
         now,
         actor,
     )
