@@ -192,7 +192,7 @@ _REASONS: Final = [
         re.compile(r"(case|action item) .* is (open|decided|closed|done); cannot .*"),
         "当前状态不允许此操作",
     ),
-    (re.compile(r"must be at most \d+ characters"), "内容过长"),
+    (re.compile(r"must be at most (\d+) characters"), r"最多 \1 个字"),
     (re.compile(r".* is not a month YYYY-MM"), "月份格式应为 YYYY-MM"),
     (re.compile(r".* has not ended yet.*"), "该月尚未结束，不能生成"),
     (re.compile(r".* is drawn already: .* cannot be drawn after it"), "已生成更晚月份的榜单"),

@@ -80,3 +80,9 @@ def test_a_consultation_in_a_list() -> None:
     assert consultation_summary({"consultation": c | {"open": False, "closed": True}}) == (
         "征求意见已结束"
     )
+
+
+def test_a_text_too_long_says_how_long_it_may_be() -> None:
+    # The campaign's one text rule (services/campaign/domain/text.py) and pydantic's own.
+    assert labels.reason_zh("must be at most 200 characters") == "最多 200 个字"
+    assert labels.reason_zh("String should have at most 64 characters") == "最多 64 个字"
