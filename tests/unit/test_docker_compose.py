@@ -374,3 +374,19 @@ def test_the_image_holds_every_deploy_package_the_stack_script_imports() -> None
     imported = set(re.findall(r"^\s*from (deploy\.\w+)", script, flags=re.MULTILINE))
     assert imported, "stack.py imports no deploy package: this test reads it wrong"
     assert {m.replace(".", "/") for m in imported} <= copied
+
+
+def test_the_image_builds_telemetrys_native_verifier_as_make_setup_does() -> None:
+    """Without the extension telemetry logs a warning and runs its Python checks alone: the image
+    builds it from native/ with the locked crates and installs it where the services run."""
+    text = (ROOT / "Dockerfile").read_text()
+    stages = re.split(r"^FROM ", text, flags=re.MULTILINE)
+    native = next(s for s in stages if " AS native" in s.splitlines()[0])
+    final = stages[-1]
+    assert "COPY native ./native" in native
+    assert re.search(r"maturin build .*--locked -m native/Cargo\.toml", native)
+    assert "pip install -c constraints.txt maturin" in native
+    assert "COPY --from=native /wheels /wheels" in final
+    assert re.search(r"pip install --no-deps /wheels/sentinel_native-\*\.whl", final)
+    # A local build's artefacts never reach the build context.
+    assert "native/target" in (ROOT / ".dockerignore").read_text().split()
