@@ -28,7 +28,7 @@ from contracts.campaign import (
     ScopeArea,
 )
 from services.campaign import events
-from services.campaign.domain import campaign as domain
+from services.campaign.domain import campaign, disclosures, milestones, money, renovations
 from services.campaign.service import CampaignChanges, Campaigns, NewCampaign, NewProject
 from services.runtime import serial
 from services.runtime.auth import Principal, require
@@ -53,9 +53,9 @@ def campaigns(request: Request) -> Campaigns:
 Camp = Annotated[Campaigns, Depends(campaigns)]
 
 
-def _rules(deadlines: dict[MilestoneKind, DeadlineRule]) -> dict[str, domain.DeadlineRule]:
+def _rules(deadlines: dict[MilestoneKind, DeadlineRule]) -> dict[str, campaign.DeadlineRule]:
     return {
-        kind: domain.DeadlineRule.from_dict(rule.model_dump(), f"deadlines.{kind}")
+        kind: campaign.DeadlineRule.from_dict(rule.model_dump(), f"deadlines.{kind}")
         for kind, rule in deadlines.items()
     }
 
@@ -96,8 +96,8 @@ class MilestoneIn(Strict):
     )
     note: str | None = Field(default=None, max_length=1000)
 
-    def report(self) -> domain.MilestoneReport:
-        return domain.MilestoneReport(
+    def report(self) -> milestones.MilestoneReport:
+        return milestones.MilestoneReport(
             self.achieved_on, self.attendees, tuple(self.documents), self.note
         )
 
@@ -111,7 +111,7 @@ class BudgetLineIn(Strict):
     """An amount in integer fen, or in yuan as a decimal with at most two places."""
 
     source: FundingSource
-    amount_fen: int | None = Field(default=None, ge=0, le=domain.MAX_FEN)
+    amount_fen: int | None = Field(default=None, ge=0, le=money.MAX_FEN)
     amount_yuan: Decimal | None = Field(
         default=None, ge=0, decimal_places=2, examples=["1500000.00"]
     )
@@ -122,20 +122,20 @@ class BudgetLineIn(Strict):
             raise ValueError("give amount_fen or amount_yuan, not both")
         return self
 
-    def line(self, i: int) -> domain.BudgetLine:
+    def line(self, i: int) -> renovations.BudgetLine:
         fen = (
             self.amount_fen
             if self.amount_fen is not None
-            else domain.yuan_to_fen(self.amount_yuan or Decimal(0), f"budget.{i}.amount_yuan")
+            else money.yuan_to_fen(self.amount_yuan or Decimal(0), f"budget.{i}.amount_yuan")
         )
-        return domain.BudgetLine(self.source, fen)
+        return renovations.BudgetLine(self.source, fen)
 
 
-def _scope(items: list[ScopeItemIn]) -> tuple[domain.ScopeItem, ...]:
-    return tuple(domain.ScopeItem(i.area, i.description) for i in items)
+def _scope(items: list[ScopeItemIn]) -> tuple[renovations.ScopeItem, ...]:
+    return tuple(renovations.ScopeItem(i.area, i.description) for i in items)
 
 
-def _budget(lines: list[BudgetLineIn]) -> tuple[domain.BudgetLine, ...]:
+def _budget(lines: list[BudgetLineIn]) -> tuple[renovations.BudgetLine, ...]:
     return tuple(line.line(i) for i, line in enumerate(lines))
 
 
@@ -171,14 +171,14 @@ class CheckIn(Strict):
     findings: list[Text] = Field(default_factory=list, max_length=50)
     note: str | None = Field(default=None, max_length=1000)
     rectify_by: date | None = Field(
-        default=None, description=f"failed: default {domain.DEFAULT_RECTIFY_DAYS} days after"
+        default=None, description=f"failed: default {renovations.DEFAULT_RECTIFY_DAYS} days after"
     )
 
 
 class ConsultationIn(Strict):
     days: StrictInt = Field(
-        ge=domain.CONSULTATION_DAYS[0],
-        le=domain.CONSULTATION_DAYS[1],
+        ge=renovations.CONSULTATION_DAYS[0],
+        le=renovations.CONSULTATION_DAYS[1],
         description="how many days comments are taken, today included (1-60)",
         examples=[15],
     )
@@ -187,7 +187,7 @@ class ConsultationIn(Strict):
 class CommentAnswerIn(Strict):
     answer: str = Field(
         min_length=1,
-        max_length=domain.ANSWER_MAX_CHARS,
+        max_length=renovations.ANSWER_MAX_CHARS,
         description="how the plan answered the comment (adopted, why not, what changes)",
         examples=["已采纳：改造方案增加两处无障碍通道"],
     )
@@ -200,20 +200,20 @@ class ExposureIn(Strict):
     )
     reference: str = Field(
         min_length=1,
-        max_length=domain.EXPOSURE_REFERENCE_MAX,
+        max_length=disclosures.EXPOSURE_REFERENCE_MAX,
         description="the report, article or letter",
         examples=["烟台日报 2026-05-03 第 4 版"],
     )
     title: str = Field(
-        min_length=1, max_length=domain.EXPOSURE_TITLE_MAX, examples=["水产区污水横流"]
+        min_length=1, max_length=disclosures.EXPOSURE_TITLE_MAX, examples=["水产区污水横流"]
     )
-    details: list[Annotated[str, Field(min_length=1, max_length=domain.EXPOSURE_DETAIL_MAX)]] = (
-        Field(default_factory=list, max_length=domain.EXPOSURE_DETAILS_MAX)
-    )
+    details: list[
+        Annotated[str, Field(min_length=1, max_length=disclosures.EXPOSURE_DETAIL_MAX)]
+    ] = Field(default_factory=list, max_length=disclosures.EXPOSURE_DETAILS_MAX)
     rectify_by: date = Field(description="the last day (city time) to rectify it by")
 
-    def report(self) -> domain.ExposureReport:
-        return domain.ExposureReport(
+    def report(self) -> disclosures.ExposureReport:
+        return disclosures.ExposureReport(
             source=self.source,
             reference=self.reference,
             title=self.title,
@@ -226,7 +226,7 @@ class VerifyIn(Strict):
     fixed: StrictBool = Field(description="the re-check found the problem fixed")
     note: str | None = Field(
         default=None,
-        max_length=domain.VERIFY_NOTE_MAX,
+        max_length=disclosures.VERIFY_NOTE_MAX,
         description="what was seen; required when not fixed",
     )
 
@@ -234,18 +234,18 @@ class VerifyIn(Strict):
 # -- views -----------------------------------------------------------------------------------
 
 
-def campaign_out(c: domain.Campaign) -> dict[str, Any]:
+def campaign_out(c: campaign.Campaign) -> dict[str, Any]:
     data = events.campaign_data(c).model_dump(mode="json", exclude={"actor"})
     return {"id": c.id, **data}
 
 
-def milestone_out(m: domain.Milestone, today: date) -> dict[str, Any]:
+def milestone_out(m: milestones.Milestone, today: date) -> dict[str, Any]:
     data: dict[str, Any] = serial.dump(m)
     del data["updated_at"]
     return data | {"on_time": m.on_time, "status": m.status(today)}
 
 
-def consultation_out(c: domain.Consultation, today: date) -> dict[str, Any]:
+def consultation_out(c: renovations.Consultation, today: date) -> dict[str, Any]:
     """The consultation as the event carries it, with each comment's text (what the suggestion
     said; never its author) and whether comments are taken today."""
     data = events.consultation_data(c).model_dump(mode="json")
@@ -260,22 +260,22 @@ def consultation_out(c: domain.Consultation, today: date) -> dict[str, Any]:
     }
 
 
-def project_out(p: domain.RenovationProject, today: date) -> dict[str, Any]:
+def project_out(p: renovations.RenovationProject, today: date) -> dict[str, Any]:
     data = events.project_data(p, "created").model_dump(mode="json", exclude={"change", "actor"})
     for line in data["budget"]:
-        line["amount_yuan"] = domain.fen_to_yuan(line["amount_fen"])
+        line["amount_yuan"] = money.fen_to_yuan(line["amount_fen"])
     return {
         "id": p.id,
         **data,
         "consultation": consultation_out(p.consultation, today) if p.consultation else None,
-        "budget_total_yuan": domain.fen_to_yuan(p.budget_total_fen),
+        "budget_total_yuan": money.fen_to_yuan(p.budget_total_fen),
         "budget_by_source_fen": p.budget_by_source(),
         "open_failed_checks": [c.id for c in p.open_failures()],
     }
 
 
 def public_consultation_out(
-    p: domain.RenovationProject, market_name: str | None, today: date
+    p: renovations.RenovationProject, market_name: str | None, today: date
 ) -> dict[str, Any]:
     """What citizens read of a plan open for comment: the plan and its window, how many
     comments came and how many were answered — no text, nobody's name."""
@@ -291,7 +291,7 @@ def public_consultation_out(
         "stage": p.stage,
         "scope_items": serial.dump_many(p.scope_items),
         "budget_total_fen": p.budget_total_fen,
-        "budget_total_yuan": domain.fen_to_yuan(p.budget_total_fen),
+        "budget_total_yuan": money.fen_to_yuan(p.budget_total_fen),
         "opens_on": c.opens_on.isoformat(),
         "closes_on": c.closes_on.isoformat(),
         "open": c.is_open(today),
@@ -300,7 +300,7 @@ def public_consultation_out(
     }
 
 
-def disclosure_out(d: domain.Disclosure, camp: Campaigns) -> dict[str, Any]:
+def disclosure_out(d: disclosures.Disclosure, camp: Campaigns) -> dict[str, Any]:
     data = events.disclosure_data(d).model_dump(mode="json")
     return {
         "id": d.id,
@@ -310,7 +310,7 @@ def disclosure_out(d: domain.Disclosure, camp: Campaigns) -> dict[str, Any]:
     }
 
 
-def exposure_out(d: domain.Disclosure, camp: Campaigns) -> dict[str, Any]:
+def exposure_out(d: disclosures.Disclosure, camp: Campaigns) -> dict[str, Any]:
     """An exposure as staff read it: the disclosure, who recorded it and its re-checks."""
     return disclosure_out(d, camp) | {
         "rectify_by": d.deadline_date.isoformat(),
@@ -458,7 +458,7 @@ async def advance_project(project_id: str, body: StageIn, camp: Camp, who: Clerk
 async def record_check(project_id: str, body: CheckIn, camp: Camp, who: Clerk) -> dict[str, Any]:
     """A quality or safety check. A failure is published (`registry.renovation.check_failed`)
     and disclosed to the public with its rectification deadline."""
-    report = domain.CheckReport(
+    report = renovations.CheckReport(
         kind=body.kind,
         result=body.result,
         checked_on=body.checked_on,

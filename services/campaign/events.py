@@ -14,14 +14,10 @@ from typing import Any
 from contracts import campaign as c
 from contracts.envelope import Envelope
 from contracts.people import Actor
-from services.campaign.domain.campaign import (
-    Campaign,
-    Check,
-    Consultation,
-    Disclosure,
-    Milestone,
-    RenovationProject,
-)
+from services.campaign.domain.campaign import Campaign
+from services.campaign.domain.disclosures import Disclosure
+from services.campaign.domain.milestones import Milestone
+from services.campaign.domain.renovations import Check, Consultation, RenovationProject
 from services.runtime import serial
 from services.runtime.outbox import Item, outgoing
 

@@ -13,7 +13,10 @@ from dataclasses import replace
 from datetime import date, datetime
 from typing import Generic, TypeVar, Unpack
 
-from services.campaign.domain.campaign import Campaign, Disclosure, Milestone, RenovationProject
+from services.campaign.domain.campaign import Campaign
+from services.campaign.domain.disclosures import Disclosure
+from services.campaign.domain.milestones import Milestone
+from services.campaign.domain.renovations import RenovationProject
 from services.campaign.rows import Match
 from services.campaign.store import (
     DISCLOSURE_FILTERS,

@@ -27,42 +27,42 @@ from contracts.people import Actor
 from contracts.registry import MarketUpserted
 from contracts.suggestions import SuggestionReceived
 from services.campaign import events
-from services.campaign.domain.campaign import (
-    BudgetLine,
-    Campaign,
-    CheckOutcome,
-    CheckReport,
-    DeadlineRule,
+from services.campaign.domain.campaign import Campaign, DeadlineRule, new_id, plan_campaign
+from services.campaign.domain.disclosures import (
     Disclosure,
-    Expected,
     ExposureReport,
-    MarketFacts,
+    OverdueOrder,
+    disclose_exposure,
+    disclose_failed_check,
+    disclose_late_milestone,
+    disclose_overdue_rectification,
+    flag_late_exposure,
+    still_overdue,
+    verify_exposure,
+)
+from services.campaign.domain.milestones import (
+    Expected,
     Milestone,
     MilestoneReport,
-    OverdueOrder,
+    due_late_flags,
+    expected_milestones,
+    flag_missing,
+    record_milestone,
+)
+from services.campaign.domain.progress import MarketFacts, progress
+from services.campaign.domain.renovations import (
+    BudgetLine,
+    CheckOutcome,
+    CheckReport,
     RenovationProject,
     ScopeItem,
     advance_project,
     amend_project,
     answer_comment,
-    disclose_exposure,
-    disclose_failed_check,
-    disclose_late_milestone,
-    disclose_overdue_rectification,
-    due_late_flags,
-    expected_milestones,
-    flag_late_exposure,
-    flag_missing,
-    new_id,
     open_consultation,
-    plan_campaign,
     plan_project,
-    progress,
     receive_comment,
     record_check,
-    record_milestone,
-    still_overdue,
-    verify_exposure,
 )
 from services.campaign.metrics import CampaignMetrics
 from services.campaign.store import Stores

@@ -15,14 +15,10 @@ from typing import Any, Protocol, TypedDict, TypeVar, Unpack
 import asyncpg
 
 from contracts.people import actor_dict
-from services.campaign.domain.campaign import (
-    MILESTONE_KINDS,
-    Campaign,
-    DeadlineRule,
-    Disclosure,
-    Milestone,
-    RenovationProject,
-)
+from services.campaign.domain.campaign import MILESTONE_KINDS, Campaign, DeadlineRule
+from services.campaign.domain.disclosures import Disclosure
+from services.campaign.domain.milestones import Milestone
+from services.campaign.domain.renovations import RenovationProject
 from services.campaign.rows import Match, row_data
 from services.runtime import serial
 from services.runtime.db import OnConnection

@@ -12,25 +12,28 @@ import pytest
 
 from contracts.people import Actor
 from services.campaign.app import MIGRATIONS
-from services.campaign.domain.campaign import (
-    BudgetLine,
-    Campaign,
-    CheckReport,
+from services.campaign.domain.campaign import Campaign, plan_campaign
+from services.campaign.domain.disclosures import (
     Disclosure,
-    Expected,
     ExposureReport,
+    disclose_exposure,
+    flag_late_exposure,
+)
+from services.campaign.domain.milestones import (
+    Expected,
     MilestoneReport,
+    flag_missing,
+    record_milestone,
+)
+from services.campaign.domain.renovations import (
+    BudgetLine,
+    CheckReport,
     RenovationProject,
     ScopeItem,
     advance_project,
-    disclose_exposure,
-    flag_late_exposure,
-    flag_missing,
     open_consultation,
-    plan_campaign,
     plan_project,
     record_check,
-    record_milestone,
 )
 from services.campaign.fakes import fake_stores
 from services.campaign.store import Stores, postgres_stores

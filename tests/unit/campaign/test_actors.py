@@ -12,12 +12,8 @@ from contracts.envelope import Envelope
 from contracts.events import spec
 from contracts.people import Actor
 from services.campaign import events as campaign_events
-from services.campaign.domain.campaign import (
-    Expected,
-    MilestoneReport,
-    plan_campaign,
-    record_milestone,
-)
+from services.campaign.domain.campaign import plan_campaign
+from services.campaign.domain.milestones import Expected, MilestoneReport, record_milestone
 from tests.unit.contracts.schema_subset import validate
 
 NOW = datetime(2026, 5, 1, 8, tzinfo=UTC)

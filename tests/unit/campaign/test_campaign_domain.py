@@ -9,38 +9,37 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.campaign.domain.campaign import (
-    DEFAULT_RULES,
+from services.campaign.domain.campaign import DEFAULT_RULES, DeadlineRule, end_of_day, plan_campaign
+from services.campaign.domain.disclosures import (
+    OverdueOrder,
+    disclose_failed_check,
+    disclose_late_milestone,
+    disclose_overdue_rectification,
+    still_overdue,
+)
+from services.campaign.domain.milestones import (
+    Expected,
+    MilestoneReport,
+    due_late_flags,
+    expected_milestones,
+    flag_missing,
+    is_late,
+    milestone_status,
+    record_milestone,
+)
+from services.campaign.domain.money import fen_to_yuan, yuan_to_fen
+from services.campaign.domain.progress import MarketFacts, progress
+from services.campaign.domain.renovations import (
     BudgetLine,
     CheckReport,
-    DeadlineRule,
-    Expected,
-    MarketFacts,
-    MilestoneReport,
-    OverdueOrder,
     RenovationProject,
     ScopeItem,
     StageConflict,
     advance_project,
     amend_project,
-    disclose_failed_check,
-    disclose_late_milestone,
-    disclose_overdue_rectification,
-    due_late_flags,
-    end_of_day,
-    expected_milestones,
-    fen_to_yuan,
-    flag_missing,
-    is_late,
-    milestone_status,
-    plan_campaign,
     plan_project,
-    progress,
     record_check,
-    record_milestone,
-    still_overdue,
     validate_budget,
-    yuan_to_fen,
 )
 from services.runtime.errors import InvalidInput, status_of
 

@@ -10,21 +10,23 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from contracts.people import Actor
-from services.campaign.domain.campaign import (
-    ConsultationConflict,
+from services.campaign.domain.campaign import end_of_day
+from services.campaign.domain.disclosures import (
     Disclosure,
     ExposureReport,
+    disclose_exposure,
+    flag_late_exposure,
+    verify_exposure,
+)
+from services.campaign.domain.renovations import (
+    ConsultationConflict,
     RenovationProject,
     StageConflict,
     advance_project,
     answer_comment,
     consultation_allows,
-    disclose_exposure,
-    end_of_day,
-    flag_late_exposure,
     open_consultation,
     receive_comment,
-    verify_exposure,
 )
 from services.runtime.errors import Conflict, InvalidInput, NotFound, status_of
 from tests.unit.campaign.test_campaign_domain import NOW, TODAY, project

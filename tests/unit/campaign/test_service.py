@@ -14,13 +14,9 @@ from contracts.envelope import Envelope, make_event
 from contracts.inspection import RectificationOverdue, RectificationVerified
 from contracts.registry import MarketUpserted, MerchantUpserted, TaskForce
 from contracts.suggestions import SuggestionReceived
-from services.campaign.domain.campaign import (
-    BudgetLine,
-    CheckReport,
-    ExposureReport,
-    MilestoneReport,
-    ScopeItem,
-)
+from services.campaign.domain.disclosures import ExposureReport
+from services.campaign.domain.milestones import MilestoneReport
+from services.campaign.domain.renovations import BudgetLine, CheckReport, ScopeItem
 from services.campaign.fakes import fake_stores, snapshot
 from services.campaign.handlers import inspection_router, suggestions_router
 from services.campaign.metrics import CampaignMetrics
