@@ -48,6 +48,10 @@ async def test_a_leader_clicks_a_market_in_the_ranking_and_reads_why_its_score_i
     leader, _ = tokens.person("leader", stall.district, name="刘领导", who="browser")
     phone = await open_page(phone=True)
     await sign_in(phone, leader, tokens.password)
+    # A leader arrives at 总览: the district's ranking is the first page after the sign-in.
+    await phone.locator(f'#ranking [data-market="{stall.market_id}"]').wait_for()
+    assert phone.url.endswith("/staff/")
+    await shot(phone, "arrival")
     await phone.goto("/staff/overview")
     row = phone.locator(f'#ranking [data-market="{stall.market_id}"]')
     await row.wait_for()

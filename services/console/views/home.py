@@ -16,7 +16,7 @@ from services.console.alerts import AlertBook, firing_now
 from services.console.backend import ApiError, Backend
 from services.console.forms import Form
 from services.console.sessions import Session
-from services.console.views import self_inspection
+from services.console.views import overview, self_inspection
 from services.console.web import Person, Services, names_by_id, optional, render
 
 router = APIRouter()
@@ -193,6 +193,9 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
             cards.append(card)
     if "admin" in p.roles:  # the system's operator: its alerts (views/alerts.py)
         cards.append(await alerts_card(request))
+    if p.roles <= {"leader"}:  # a leader reads: 总览 first (docs/console.md), the areas below
+        others = [c for c in cards if c.href != "/staff/overview"]
+        return await overview.overview_page(request, who, services, others)
     shown, more = agenda(*await _due(who, services, open_tasks))
     return render(request, "home.html", who, cards=cards, due=shown, more=more)
 

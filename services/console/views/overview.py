@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import Counter
+from collections.abc import Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -145,6 +146,13 @@ async def _trends(services: Backend, who: Session) -> tuple[str | None, dict[str
 
 @router.get("/staff/overview")
 async def overview(request: Request, who: Person, services: Services) -> Response:
+    return await overview_page(request, who, services)
+
+
+async def overview_page(
+    request: Request, who: Session, services: Backend, cards: Sequence[Any] = ()
+) -> Response:
+    """The overview; with `cards`, a leader's home: 总览 first, then each area's card below."""
     (ranking, districts), campaign, (trend, totals) = await asyncio.gather(
         _ranking(services, who),
         _campaign(services, who),
@@ -162,4 +170,5 @@ async def overview(request: Request, who: Person, services: Services) -> Respons
         totals=totals,
         trend_days=TREND_DAYS,
         assessment_days=ASSESSMENT_DAYS,
+        cards=cards,
     )

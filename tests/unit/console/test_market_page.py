@@ -248,3 +248,22 @@ async def test_the_overview_ranking_links_each_market_to_its_page() -> None:
     assert ranking, "no ranking"
     assert '<a href="/staff/markets/mkt_1" data-link="market"><strong>幸福农贸市场' in ranking[1]
     assert 'href="/staff/risks?market_id=mkt_1"' in ranking[1]
+
+
+async def test_a_leader_arrives_at_the_overview_with_each_areas_card_below() -> None:
+    SERVICES[("registry", "/markets")] = {"items": [{"id": "mkt_1", "name": "幸福农贸市场"}]}
+    try:
+        async with console() as client:
+            home = await client.get("/staff/")
+        async with console("inspector") as client:
+            inspector = await client.get("/staff/")
+    finally:
+        del SERVICES[("registry", "/markets")]
+    assert home.status_code == 200
+    main = home.text.split('id="work-title"')
+    assert 'id="ranking"' in main[0] and "幸福农贸市场" in main[0]  # 总览 first
+    cards = re.findall(r'<a class="card-link" href="([^"]+)"', main[1])
+    assert "/staff/tasks" in cards and "/staff/meetings" in cards
+    assert "/staff/overview" not in cards  # the page it is on
+    # Someone who does the work still arrives at what is due, not at the overview.
+    assert 'id="ranking"' not in inspector.text and 'id="due-title"' in inspector.text
