@@ -30,6 +30,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 
 from contracts.people import Actor
 
+# The event types of this module's models, as they travel (the catalog: contracts/events.py).
+CAMPAIGN_UPSERTED: Final = "registry.campaign.upserted"
+MILESTONE_RECORDED: Final = "registry.milestone.recorded"
+MILESTONE_LATE: Final = "registry.milestone.late"
+RENOVATION_UPSERTED: Final = "registry.renovation.upserted"
+RENOVATION_CHECK_FAILED: Final = "registry.renovation.check_failed"
+DISCLOSURE_UPSERTED: Final = "registry.disclosure.upserted"
+
 # -- vocabulary ------------------------------------------------------------------------------
 
 MilestoneScope = Literal["district", "market"]

@@ -30,6 +30,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 from contracts.envelope import D, Envelope
 from contracts.people import Actor
 
+# The event types of this module's models, as they travel (the catalog: contracts/events.py).
+INTAKE_SUBMITTED: Final = "complaints.intake.submitted"
+COMPLAINT_RECEIVED: Final = "complaints.complaint.received"
+COMPLAINT_ACCEPTED: Final = "complaints.complaint.accepted"
+COMPLAINT_REJECTED: Final = "complaints.complaint.rejected"
+COMPLAINT_CLOSED: Final = "complaints.complaint.closed"
+COMPLAINT_OVERDUE: Final = "complaints.complaint.overdue"
+
 # -- vocabulary ------------------------------------------------------------------------------
 
 Category = Literal["food_safety", "short_weight", "price", "hygiene", "service", "other"]

@@ -20,6 +20,10 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from contracts.people import Actor
 
+# The event types of this module's models, as they travel (the catalog: contracts/events.py).
+SCORE_CHANGED: Final = "credit.score.changed"
+ASSESSMENT_PUBLISHED: Final = "credit.assessment.published"
+
 Grade = Literal["A", "B", "C", "D"]
 GRADES: Final[tuple[Grade, ...]] = ("A", "B", "C", "D")
 ChangeReason = Literal["adjustment", "fade"]

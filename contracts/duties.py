@@ -31,6 +31,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.campaign import Instant
 from contracts.people import Actor
 
+# The event types of this module's models, as they travel (the catalog: contracts/events.py).
+REPORT_FILED: Final = "campaign.report.filed"
+REPORT_LATE: Final = "campaign.report.late"
+SELF_INSPECTION_RECORDED: Final = "campaign.self_inspection.recorded"
+FOLLOW_UP_CLOSED: Final = "campaign.follow_up.closed"
+SELF_INSPECTION_MISSED: Final = "campaign.self_inspection.missed"
+TRAINING_ATTENDED: Final = "campaign.training.attended"
+CERTIFICATE_ISSUED: Final = "campaign.certificate.issued"
+DUTIES_UPDATED: Final = "campaign.duties.updated"
+
 ChecklistItemCode = str
 FollowUpState = Literal["open", "closed"]
 FOLLOW_UP_STATES: Final[tuple[FollowUpState, ...]] = ("open", "closed")

@@ -67,135 +67,117 @@ class RawSpec:
 
 
 EVENTS: tuple[EventSpec, ...] = (
-    EventSpec("registry.market.upserted", 1, registry.MarketUpserted, topics.REGISTRY_MARKETS),
+    EventSpec(registry.MARKET_UPSERTED, 1, registry.MarketUpserted, topics.REGISTRY_MARKETS),
+    EventSpec(registry.MERCHANT_UPSERTED, 1, registry.MerchantUpserted, topics.REGISTRY_MERCHANTS),
+    EventSpec(registry.TERMINAL_UPSERTED, 1, registry.TerminalUpserted, topics.REGISTRY_TERMINALS),
+    EventSpec(campaign.CAMPAIGN_UPSERTED, 1, campaign.CampaignUpserted, topics.REGISTRY_CAMPAIGN),
+    EventSpec(campaign.MILESTONE_RECORDED, 1, campaign.MilestoneRecorded, topics.REGISTRY_CAMPAIGN),
+    EventSpec(campaign.MILESTONE_LATE, 1, campaign.MilestoneLate, topics.REGISTRY_CAMPAIGN),
     EventSpec(
-        "registry.merchant.upserted", 1, registry.MerchantUpserted, topics.REGISTRY_MERCHANTS
+        campaign.RENOVATION_UPSERTED, 1, campaign.RenovationUpserted, topics.REGISTRY_CAMPAIGN
     ),
     EventSpec(
-        "registry.terminal.upserted", 1, registry.TerminalUpserted, topics.REGISTRY_TERMINALS
-    ),
-    EventSpec("registry.campaign.upserted", 1, campaign.CampaignUpserted, topics.REGISTRY_CAMPAIGN),
-    EventSpec(
-        "registry.milestone.recorded", 1, campaign.MilestoneRecorded, topics.REGISTRY_CAMPAIGN
-    ),
-    EventSpec("registry.milestone.late", 1, campaign.MilestoneLate, topics.REGISTRY_CAMPAIGN),
-    EventSpec(
-        "registry.renovation.upserted", 1, campaign.RenovationUpserted, topics.REGISTRY_CAMPAIGN
-    ),
-    EventSpec(
-        "registry.renovation.check_failed",
+        campaign.RENOVATION_CHECK_FAILED,
         1,
         campaign.RenovationCheckFailed,
         topics.REGISTRY_CAMPAIGN,
     ),
     EventSpec(
-        "registry.disclosure.upserted",
+        campaign.DISCLOSURE_UPSERTED,
         1,
         campaign.DisclosureUpserted,
         topics.REGISTRY_DISCLOSURES,
     ),
-    EventSpec("campaign.report.filed", 1, duties.ReportFiled, topics.CAMPAIGN_REPORTS),
-    EventSpec("campaign.report.late", 1, duties.ReportLate, topics.CAMPAIGN_REPORTS),
+    EventSpec(duties.REPORT_FILED, 1, duties.ReportFiled, topics.CAMPAIGN_REPORTS),
+    EventSpec(duties.REPORT_LATE, 1, duties.ReportLate, topics.CAMPAIGN_REPORTS),
     EventSpec(
-        "campaign.self_inspection.recorded",
+        duties.SELF_INSPECTION_RECORDED,
         1,
         duties.SelfInspectionRecorded,
         topics.CAMPAIGN_SELF_INSPECTIONS,
     ),
+    EventSpec(duties.FOLLOW_UP_CLOSED, 1, duties.FollowUpClosed, topics.CAMPAIGN_SELF_INSPECTIONS),
     EventSpec(
-        "campaign.follow_up.closed", 1, duties.FollowUpClosed, topics.CAMPAIGN_SELF_INSPECTIONS
-    ),
-    EventSpec(
-        "campaign.self_inspection.missed",
+        duties.SELF_INSPECTION_MISSED,
         1,
         duties.SelfInspectionMissed,
         topics.CAMPAIGN_SELF_INSPECTIONS,
     ),
-    EventSpec("campaign.training.attended", 1, duties.TrainingAttended, topics.CAMPAIGN_TRAINING),
-    EventSpec("campaign.certificate.issued", 1, duties.CertificateIssued, topics.CAMPAIGN_TRAINING),
-    EventSpec("campaign.duties.updated", 1, duties.DutiesUpdated, topics.CAMPAIGN_DUTIES),
-    EventSpec("campaign.meeting.recorded", 1, joint.MeetingRecorded, topics.CAMPAIGN_MEETINGS),
-    EventSpec("campaign.action_item.done", 1, joint.ActionItemDone, topics.CAMPAIGN_MEETINGS),
-    EventSpec("campaign.action_item.late", 1, joint.ActionItemLate, topics.CAMPAIGN_MEETINGS),
+    EventSpec(duties.TRAINING_ATTENDED, 1, duties.TrainingAttended, topics.CAMPAIGN_TRAINING),
+    EventSpec(duties.CERTIFICATE_ISSUED, 1, duties.CertificateIssued, topics.CAMPAIGN_TRAINING),
+    EventSpec(duties.DUTIES_UPDATED, 1, duties.DutiesUpdated, topics.CAMPAIGN_DUTIES),
+    EventSpec(joint.MEETING_RECORDED, 1, joint.MeetingRecorded, topics.CAMPAIGN_MEETINGS),
+    EventSpec(joint.ACTION_ITEM_DONE, 1, joint.ActionItemDone, topics.CAMPAIGN_MEETINGS),
+    EventSpec(joint.ACTION_ITEM_LATE, 1, joint.ActionItemLate, topics.CAMPAIGN_MEETINGS),
+    EventSpec(joint.ENFORCEMENT_OPENED, 1, joint.EnforcementOpened, topics.CAMPAIGN_ENFORCEMENT),
+    EventSpec(joint.ENFORCEMENT_DECIDED, 1, joint.EnforcementDecided, topics.CAMPAIGN_ENFORCEMENT),
+    EventSpec(joint.ENFORCEMENT_CLOSED, 1, joint.EnforcementClosed, topics.CAMPAIGN_ENFORCEMENT),
+    EventSpec(telemetry.READING_REJECTED, 1, telemetry.ReadingRejected, topics.TELEMETRY_REJECTED),
+    EventSpec(telemetry.RISK_RAISED, 1, telemetry.RiskRaised, topics.TELEMETRY_RISKS),
+    EventSpec(telemetry.RISK_ESCALATED, 1, telemetry.RiskEscalated, topics.TELEMETRY_RISKS),
+    EventSpec(telemetry.RISK_ACKNOWLEDGED, 1, telemetry.RiskAcknowledged, topics.TELEMETRY_RISKS),
+    EventSpec(telemetry.RISK_CLEARED, 1, telemetry.RiskCleared, topics.TELEMETRY_RISKS),
+    EventSpec(inspection.TASK_CREATED, 1, inspection.TaskCreated, topics.INSPECTION_EVENTS),
+    EventSpec(inspection.TASK_UPDATED, 1, inspection.TaskUpdated, topics.INSPECTION_EVENTS),
+    EventSpec(inspection.TASK_CLAIMED, 1, inspection.TaskClaimed, topics.INSPECTION_EVENTS),
+    EventSpec(inspection.TASK_COMPLETED, 1, inspection.TaskCompleted, topics.INSPECTION_EVENTS),
+    EventSpec(inspection.TASK_OVERDUE, 1, inspection.TaskOverdue, topics.INSPECTION_EVENTS),
     EventSpec(
-        "campaign.enforcement.opened", 1, joint.EnforcementOpened, topics.CAMPAIGN_ENFORCEMENT
-    ),
-    EventSpec(
-        "campaign.enforcement.decided", 1, joint.EnforcementDecided, topics.CAMPAIGN_ENFORCEMENT
-    ),
-    EventSpec(
-        "campaign.enforcement.closed", 1, joint.EnforcementClosed, topics.CAMPAIGN_ENFORCEMENT
-    ),
-    EventSpec(
-        "telemetry.reading.rejected", 1, telemetry.ReadingRejected, topics.TELEMETRY_REJECTED
-    ),
-    EventSpec("telemetry.risk.raised", 1, telemetry.RiskRaised, topics.TELEMETRY_RISKS),
-    EventSpec("telemetry.risk.escalated", 1, telemetry.RiskEscalated, topics.TELEMETRY_RISKS),
-    EventSpec("telemetry.risk.acknowledged", 1, telemetry.RiskAcknowledged, topics.TELEMETRY_RISKS),
-    EventSpec("telemetry.risk.cleared", 1, telemetry.RiskCleared, topics.TELEMETRY_RISKS),
-    EventSpec("inspection.task.created", 1, inspection.TaskCreated, topics.INSPECTION_EVENTS),
-    EventSpec("inspection.task.updated", 1, inspection.TaskUpdated, topics.INSPECTION_EVENTS),
-    EventSpec("inspection.task.claimed", 1, inspection.TaskClaimed, topics.INSPECTION_EVENTS),
-    EventSpec("inspection.task.completed", 1, inspection.TaskCompleted, topics.INSPECTION_EVENTS),
-    EventSpec("inspection.task.overdue", 1, inspection.TaskOverdue, topics.INSPECTION_EVENTS),
-    EventSpec(
-        "inspection.rectification.ordered",
+        inspection.RECTIFICATION_ORDERED,
         1,
         inspection.RectificationOrdered,
         topics.INSPECTION_EVENTS,
     ),
     EventSpec(
-        "inspection.rectification.verified",
+        inspection.RECTIFICATION_VERIFIED,
         1,
         inspection.RectificationVerified,
         topics.INSPECTION_EVENTS,
     ),
     EventSpec(
-        "inspection.rectification.overdue",
+        inspection.RECTIFICATION_OVERDUE,
         1,
         inspection.RectificationOverdue,
         topics.INSPECTION_EVENTS,
     ),
     EventSpec(
-        "complaints.intake.submitted",
+        complaints.INTAKE_SUBMITTED,
         1,
         complaints.ComplaintSubmitted,
         topics.COMPLAINTS_INTAKE,
         complaints.IntakeEnvelope,
     ),
     EventSpec(
-        "complaints.complaint.received", 1, complaints.ComplaintReceived, topics.COMPLAINTS_EVENTS
+        complaints.COMPLAINT_RECEIVED, 1, complaints.ComplaintReceived, topics.COMPLAINTS_EVENTS
     ),
     EventSpec(
-        "complaints.complaint.accepted", 1, complaints.ComplaintAccepted, topics.COMPLAINTS_EVENTS
+        complaints.COMPLAINT_ACCEPTED, 1, complaints.ComplaintAccepted, topics.COMPLAINTS_EVENTS
     ),
     EventSpec(
-        "complaints.complaint.rejected", 1, complaints.ComplaintRejected, topics.COMPLAINTS_EVENTS
+        complaints.COMPLAINT_REJECTED, 1, complaints.ComplaintRejected, topics.COMPLAINTS_EVENTS
+    ),
+    EventSpec(complaints.COMPLAINT_CLOSED, 1, complaints.ComplaintClosed, topics.COMPLAINTS_EVENTS),
+    EventSpec(
+        complaints.COMPLAINT_OVERDUE, 1, complaints.ComplaintOverdue, topics.COMPLAINTS_EVENTS
     ),
     EventSpec(
-        "complaints.complaint.closed", 1, complaints.ComplaintClosed, topics.COMPLAINTS_EVENTS
-    ),
-    EventSpec(
-        "complaints.complaint.overdue", 1, complaints.ComplaintOverdue, topics.COMPLAINTS_EVENTS
-    ),
-    EventSpec(
-        "complaints.suggestion.received",
+        suggestions.SUGGESTION_RECEIVED,
         1,
         suggestions.SuggestionReceived,
         topics.COMPLAINTS_SUGGESTIONS,
     ),
     EventSpec(
-        "complaints.suggestion.answered",
+        suggestions.SUGGESTION_ANSWERED,
         1,
         suggestions.SuggestionAnswered,
         topics.COMPLAINTS_SUGGESTIONS,
     ),
-    EventSpec("credit.score.changed", 1, credit.ScoreChanged, topics.CREDIT_SCORES),
+    EventSpec(credit.SCORE_CHANGED, 1, credit.ScoreChanged, topics.CREDIT_SCORES),
     EventSpec(
-        "credit.assessment.published", 1, credit.AssessmentPublished, topics.CREDIT_ASSESSMENTS
+        credit.ASSESSMENT_PUBLISHED, 1, credit.AssessmentPublished, topics.CREDIT_ASSESSMENTS
     ),
-    EventSpec("credit.honour.listed", 1, honours.HonourListed, topics.CREDIT_HONOURS),
-    EventSpec("credit.honour.delisted", 1, honours.HonourDelisted, topics.CREDIT_HONOURS),
+    EventSpec(honours.HONOUR_LISTED, 1, honours.HonourListed, topics.CREDIT_HONOURS),
+    EventSpec(honours.HONOUR_DELISTED, 1, honours.HonourDelisted, topics.CREDIT_HONOURS),
 )
 
 RAW_MESSAGES: tuple[RawSpec, ...] = (

@@ -23,6 +23,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts.credit import Instant
 from contracts.people import Actor
 
+# The event types of this module's models, as they travel (the catalog: contracts/events.py).
+HONOUR_LISTED: Final = "credit.honour.listed"
+HONOUR_DELISTED: Final = "credit.honour.delisted"
+
 ListKind = Literal["honour", "warning"]
 LIST_KINDS: Final[tuple[ListKind, ...]] = ("honour", "warning")
 Entity = Literal["market", "merchant"]

@@ -37,6 +37,16 @@ from contracts.people import Actor
 from contracts.registry import TaskForce
 from contracts.telemetry import RiskRule, Severity
 
+# The event types of this module's models, as they travel (the catalog: contracts/events.py).
+TASK_CREATED: Final = "inspection.task.created"
+TASK_UPDATED: Final = "inspection.task.updated"
+TASK_CLAIMED: Final = "inspection.task.claimed"
+TASK_COMPLETED: Final = "inspection.task.completed"
+TASK_OVERDUE: Final = "inspection.task.overdue"
+RECTIFICATION_ORDERED: Final = "inspection.rectification.ordered"
+RECTIFICATION_VERIFIED: Final = "inspection.rectification.verified"
+RECTIFICATION_OVERDUE: Final = "inspection.rectification.overdue"
+
 # -- vocabulary ------------------------------------------------------------------------------
 
 # `renovation` (since 1.8.0): a failed quality or safety check of a market's renovation project.

@@ -25,6 +25,14 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from contracts.campaign import Fen, Instant
 from contracts.people import Actor
 
+# The event types of this module's models, as they travel (the catalog: contracts/events.py).
+MEETING_RECORDED: Final = "campaign.meeting.recorded"
+ACTION_ITEM_DONE: Final = "campaign.action_item.done"
+ACTION_ITEM_LATE: Final = "campaign.action_item.late"
+ENFORCEMENT_OPENED: Final = "campaign.enforcement.opened"
+ENFORCEMENT_DECIDED: Final = "campaign.enforcement.decided"
+ENFORCEMENT_CLOSED: Final = "campaign.enforcement.closed"
+
 Department = str
 ActionItemState = Literal["open", "done"]
 CaseSource = Literal["finding", "complaint"]

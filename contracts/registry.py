@@ -8,11 +8,16 @@ the entity; consumers keep the highest they have seen and ignore older snapshots
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from contracts.people import Actor
+
+# The event types of this module's models, as they travel (the catalog: contracts/events.py).
+MARKET_UPSERTED: Final = "registry.market.upserted"
+MERCHANT_UPSERTED: Final = "registry.merchant.upserted"
+TERMINAL_UPSERTED: Final = "registry.terminal.upserted"
 
 MarketKind = Literal["farmers", "wholesale"]
 RenovationStatus = Literal["not_planned", "planned", "in_progress", "completed"]

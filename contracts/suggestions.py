@@ -25,6 +25,10 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from contracts.complaints import PHONE_PATTERN, Instant, Text
 from contracts.people import Actor
 
+# The event types of this module's models, as they travel (the catalog: contracts/events.py).
+SUGGESTION_RECEIVED: Final = "complaints.suggestion.received"
+SUGGESTION_ANSWERED: Final = "complaints.suggestion.answered"
+
 About = Literal["market", "campaign"]
 ABOUTS: Final[tuple[About, ...]] = ("market", "campaign")
 SuggestionState = Literal["received", "answered"]

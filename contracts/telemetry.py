@@ -51,6 +51,13 @@ from pydantic import (
 from contracts.people import Actor
 from contracts.registry import ColdChainProfile
 
+# The event types of this module's models, as they travel (the catalog: contracts/events.py).
+READING_REJECTED: Final = "telemetry.reading.rejected"
+RISK_RAISED: Final = "telemetry.risk.raised"
+RISK_ESCALATED: Final = "telemetry.risk.escalated"
+RISK_ACKNOWLEDGED: Final = "telemetry.risk.acknowledged"
+RISK_CLEARED: Final = "telemetry.risk.cleared"
+
 # -- vocabulary ------------------------------------------------------------------------------
 
 ReadingKind = Literal["cold_chain", "footfall", "payment"]

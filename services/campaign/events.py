@@ -12,6 +12,14 @@ from __future__ import annotations
 from typing import Any
 
 from contracts import campaign as c
+from contracts.campaign import (
+    CAMPAIGN_UPSERTED,
+    DISCLOSURE_UPSERTED,
+    MILESTONE_LATE,
+    MILESTONE_RECORDED,
+    RENOVATION_CHECK_FAILED,
+    RENOVATION_UPSERTED,
+)
 from contracts.envelope import Envelope
 from contracts.people import Actor
 from services.campaign.domain.campaign import Campaign
@@ -45,21 +53,21 @@ def campaign_data(x: Campaign, actor: Actor | None = None) -> c.CampaignUpserted
 
 def campaign_upserted(x: Campaign, actor: Actor | None = None) -> Item:
     """`actor`: who created or reconfigured the campaign."""
-    return outgoing(SERVICE, "registry.campaign.upserted", x.id, campaign_data(x, actor))
+    return outgoing(SERVICE, CAMPAIGN_UPSERTED, x.id, campaign_data(x, actor))
 
 
 def milestone_recorded(m: Milestone) -> Item:
     data = serial.into(
         c.MilestoneRecorded, m, milestone_id=m.id, state=_state(m), actor=m.recorded_actor
     )
-    return outgoing(SERVICE, "registry.milestone.recorded", m.id, data, key=m.campaign_id)
+    return outgoing(SERVICE, MILESTONE_RECORDED, m.id, data, key=m.campaign_id)
 
 
 def milestone_late(m: Milestone, disclosure_id: str) -> Item:
     data = serial.into(
         c.MilestoneLate, m, milestone_id=m.id, state=_state(m), disclosure_id=disclosure_id
     )
-    return outgoing(SERVICE, "registry.milestone.late", m.id, data, key=m.campaign_id)
+    return outgoing(SERVICE, MILESTONE_LATE, m.id, data, key=m.campaign_id)
 
 
 def _state(m: Milestone) -> str:
@@ -106,7 +114,7 @@ def renovation_upserted(
     event that made the change (a citizen's suggestion), whose chain it joins."""
     return outgoing(
         SERVICE,
-        "registry.renovation.upserted",
+        RENOVATION_UPSERTED,
         p.id,
         project_data(p, change, actor),
         key=p.campaign_id,
@@ -129,7 +137,7 @@ def check_failed(
         rectify_by=check.rectify_by,
         disclosure_id=disclosure_id,
     )
-    return outgoing(SERVICE, "registry.renovation.check_failed", p.id, data, key=p.campaign_id)
+    return outgoing(SERVICE, RENOVATION_CHECK_FAILED, p.id, data, key=p.campaign_id)
 
 
 def disclosure_data(d: Disclosure) -> c.DisclosureUpserted:
@@ -143,7 +151,7 @@ def disclosure_upserted(
     """The disclosure's snapshot; `cause` is the event that disclosed or resolved it."""
     return outgoing(
         SERVICE,
-        "registry.disclosure.upserted",
+        DISCLOSURE_UPSERTED,
         d.id,
         disclosure_data(d),
         correlation_id=correlation_id,

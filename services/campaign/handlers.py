@@ -21,8 +21,13 @@ service's, the plan's answer to a comment the campaign's.)
 from __future__ import annotations
 
 from contracts.envelope import Envelope
-from contracts.inspection import RectificationOverdue, RectificationVerified
-from contracts.suggestions import SuggestionReceived
+from contracts.inspection import (
+    RECTIFICATION_OVERDUE,
+    RECTIFICATION_VERIFIED,
+    RectificationOverdue,
+    RectificationVerified,
+)
+from contracts.suggestions import SUGGESTION_RECEIVED, SuggestionReceived
 from services.campaign.service import Campaigns
 from services.runtime.messaging import Delivery
 from services.runtime.router import EventRouter
@@ -37,9 +42,7 @@ def inspection_router(campaigns: Campaigns) -> EventRouter:
             return  # a failed re-inspection resolves nothing
         await campaigns.rectification_verified(event, delivery)
 
-    return EventRouter(
-        {"inspection.rectification.overdue": overdue, "inspection.rectification.verified": verified}
-    )
+    return EventRouter({RECTIFICATION_OVERDUE: overdue, RECTIFICATION_VERIFIED: verified})
 
 
 def suggestions_router(campaigns: Campaigns) -> EventRouter:
@@ -50,4 +53,4 @@ def suggestions_router(campaigns: Campaigns) -> EventRouter:
             return  # about a market or the campaign, not a plan
         await campaigns.take_comment(event, delivery)
 
-    return EventRouter({"complaints.suggestion.received": received})
+    return EventRouter({SUGGESTION_RECEIVED: received})

@@ -22,13 +22,6 @@ from services.runtime.outbox import Item, outgoing
 
 SERVICE = "complaints"
 
-RECEIVED = "complaints.complaint.received"
-ACCEPTED = "complaints.complaint.accepted"
-REJECTED = "complaints.complaint.rejected"
-CLOSED = "complaints.complaint.closed"
-OVERDUE = "complaints.complaint.overdue"
-SUGGESTION_RECEIVED = "complaints.suggestion.received"
-SUGGESTION_ANSWERED = "complaints.suggestion.answered"
 
 M = TypeVar("M", bound=BaseModel)
 

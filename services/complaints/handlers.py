@@ -3,9 +3,9 @@ a use-case call (service.py)."""
 
 from __future__ import annotations
 
-from contracts.complaints import ComplaintSubmitted
+from contracts.complaints import INTAKE_SUBMITTED, ComplaintSubmitted
 from contracts.envelope import Envelope
-from contracts.inspection import TaskCompleted
+from contracts.inspection import TASK_COMPLETED, TaskCompleted
 from services.complaints.service import Complaints
 from services.runtime.failures import InvalidInput
 from services.runtime.messaging import Delivery, PoisonMessage
@@ -23,7 +23,7 @@ def intake_router(complaints: Complaints) -> EventRouter:
         except InvalidInput as exc:
             raise PoisonMessage(exc.message) from exc
 
-    return EventRouter({"complaints.intake.submitted": submitted})
+    return EventRouter({INTAKE_SUBMITTED: submitted})
 
 
 def inspection_router(complaints: Complaints) -> EventRouter:
@@ -32,4 +32,4 @@ def inspection_router(complaints: Complaints) -> EventRouter:
     async def completed(event: Envelope[TaskCompleted], _: Delivery) -> None:
         await complaints.inspected(event.data)
 
-    return EventRouter({"inspection.task.completed": completed})
+    return EventRouter({TASK_COMPLETED: completed})

@@ -14,9 +14,16 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
-from contracts.complaints import ComplaintSubmission
+from contracts.complaints import (
+    COMPLAINT_ACCEPTED,
+    COMPLAINT_CLOSED,
+    COMPLAINT_OVERDUE,
+    COMPLAINT_RECEIVED,
+    COMPLAINT_REJECTED,
+    ComplaintSubmission,
+)
 from contracts.inspection import TaskCompleted
-from contracts.suggestions import SuggestionSubmission
+from contracts.suggestions import SUGGESTION_ANSWERED, SUGGESTION_RECEIVED, SuggestionSubmission
 from services.complaints import events
 from services.complaints.domain import (
     Complaint,
@@ -215,7 +222,7 @@ class Complaints:
                 await store.update(linked)
             work.emit(
                 events.item(
-                    events.RECEIVED,
+                    COMPLAINT_RECEIVED,
                     case.complaint_id,
                     events.received(case, sub.external_ref),
                     now,
@@ -371,7 +378,7 @@ class Complaints:
             lambda c, now: accept(
                 c, by=actor(who), now=now, policy=self.policy, calendar=self.calendar
             ),
-            events.ACCEPTED,
+            COMPLAINT_ACCEPTED,
             events.accepted,
         )
         self._decided(case, "accepted")
@@ -382,7 +389,7 @@ class Complaints:
             who,
             complaint_id,
             lambda c, now: reject(c, by=actor(who), reason=reason, now=now),
-            events.REJECTED,
+            COMPLAINT_REJECTED,
             events.rejected,
         )
         self._decided(case, "rejected")
@@ -414,7 +421,7 @@ class Complaints:
                 satisfaction=satisfaction,
                 now=now,
             ),
-            events.CLOSED,
+            COMPLAINT_CLOSED,
             events.closed,
         )
         self.metrics.closed.labels(str(bool(case.closed_in_time)).lower()).inc()
@@ -436,7 +443,9 @@ class Complaints:
                 await store.update(late)
                 ref = await store.external_ref(late.complaint_id)
                 work.emit(
-                    events.item(events.OVERDUE, late.complaint_id, events.overdue(late, ref), now)
+                    events.item(
+                        COMPLAINT_OVERDUE, late.complaint_id, events.overdue(late, ref), now
+                    )
                 )
                 marked.append(late)
             counts = await store.counts()
@@ -475,7 +484,7 @@ class Suggestions:
             await work.stores.suggestions.insert(s)
             work.emit(
                 events.item(
-                    events.SUGGESTION_RECEIVED, s.suggestion_id, events.suggestion_received(s), now
+                    SUGGESTION_RECEIVED, s.suggestion_id, events.suggestion_received(s), now
                 )
             )
         log.info("suggestion received", extra={"suggestion_id": s.suggestion_id, "about": s.about})
@@ -512,7 +521,7 @@ class Suggestions:
             await store.update(answered)
             work.emit(
                 events.item(
-                    events.SUGGESTION_ANSWERED,
+                    SUGGESTION_ANSWERED,
                     suggestion_id,
                     events.suggestion_answered(answered),
                     now,

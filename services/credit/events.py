@@ -10,6 +10,8 @@ from typing import Any
 
 from contracts import credit as c
 from contracts import honours as h
+from contracts.credit import ASSESSMENT_PUBLISHED, SCORE_CHANGED
+from contracts.honours import HONOUR_DELISTED, HONOUR_LISTED
 from contracts.people import Actor
 from services.credit.domain import Assessment, Entry, Place, ScoreChange
 from services.runtime import serial
@@ -32,7 +34,7 @@ def score_changed(change: ScoreChange, place: Place, version: int, now: datetime
     )
     return outgoing(
         SERVICE,
-        "credit.score.changed",
+        SCORE_CHANGED,
         change.merchant_id,
         data,
         # The chain of what moved the score; a fade-out starts its own.
@@ -64,9 +66,7 @@ def assessment_data(a: Assessment, now: datetime, by: Actor | None = None) -> c.
 
 
 def assessment_published(a: Assessment, now: datetime, by: Actor | None = None) -> Item:
-    return outgoing(
-        SERVICE, "credit.assessment.published", a.key, assessment_data(a, now, by), time=now
-    )
+    return outgoing(SERVICE, ASSESSMENT_PUBLISHED, a.key, assessment_data(a, now, by), time=now)
 
 
 def _listing(
@@ -99,10 +99,10 @@ def _listing(
 def honour_listed(entry: Entry, **drawing: Any) -> Item:
     """`credit.honour.listed`: the entity is on the month's list, with the rules it met
     (`drawing`: the drawing's `drawing_id`, `month`, `policy_version` and `drawn_at`)."""
-    return _listing("credit.honour.listed", h.HonourListed, entry, **drawing)
+    return _listing(HONOUR_LISTED, h.HonourListed, entry, **drawing)
 
 
 def honour_delisted(entry: Entry, **drawing: Any) -> Item:
     """`credit.honour.delisted`: the entity was on the last list drawn and is not on `month`'s
     (`entry` is its entry on that last list)."""
-    return _listing("credit.honour.delisted", h.HonourDelisted, entry, **drawing)
+    return _listing(HONOUR_DELISTED, h.HonourDelisted, entry, **drawing)

@@ -7,9 +7,24 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
-from contracts.duties import DutiesUpdated
+from contracts.complaints import (
+    COMPLAINT_ACCEPTED,
+    COMPLAINT_CLOSED,
+    COMPLAINT_OVERDUE,
+    COMPLAINT_RECEIVED,
+    COMPLAINT_REJECTED,
+)
+from contracts.duties import DUTIES_UPDATED, DutiesUpdated
 from contracts.envelope import Envelope
-from contracts.registry import MerchantUpserted
+from contracts.inspection import (
+    RECTIFICATION_ORDERED,
+    RECTIFICATION_OVERDUE,
+    RECTIFICATION_VERIFIED,
+    TASK_COMPLETED,
+)
+from contracts.joint import ENFORCEMENT_DECIDED
+from contracts.registry import MERCHANT_UPSERTED, MerchantUpserted
+from contracts.telemetry import RISK_CLEARED, RISK_ESCALATED, RISK_RAISED
 from services.credit.domain import EventMeta
 from services.credit.metrics import CreditMetrics
 from services.credit.service import Credit, MerchantSnapshot
@@ -17,22 +32,22 @@ from services.runtime.messaging import BatchHandler, Delivery
 from services.runtime.router import EventRouter, delivery_type
 
 INSPECTION_TYPES = (
-    "inspection.task.completed",
-    "inspection.rectification.ordered",
-    "inspection.rectification.verified",
-    "inspection.rectification.overdue",
+    TASK_COMPLETED,
+    RECTIFICATION_ORDERED,
+    RECTIFICATION_VERIFIED,
+    RECTIFICATION_OVERDUE,
 )
 COMPLAINT_TYPES = (
-    "complaints.complaint.received",
-    "complaints.complaint.accepted",
-    "complaints.complaint.rejected",
-    "complaints.complaint.closed",
-    "complaints.complaint.overdue",
+    COMPLAINT_RECEIVED,
+    COMPLAINT_ACCEPTED,
+    COMPLAINT_REJECTED,
+    COMPLAINT_CLOSED,
+    COMPLAINT_OVERDUE,
 )
-ENFORCEMENT_TYPES = ("campaign.enforcement.decided",)
+ENFORCEMENT_TYPES = (ENFORCEMENT_DECIDED,)
 # A use case that reads an event of the ledger: its type, data, cause and delivery.
 LedgerUseCase = Callable[[str, Any, EventMeta, Delivery], Awaitable[None]]
-RISK_TYPES = ("telemetry.risk.raised", "telemetry.risk.escalated", "telemetry.risk.cleared")
+RISK_TYPES = (RISK_RAISED, RISK_ESCALATED, RISK_CLEARED)
 
 
 def meta(event: Envelope[Any], delivery: Delivery) -> EventMeta:
@@ -83,7 +98,7 @@ def merchants_batches(credit: Credit) -> BatchHandler:
         async def take(event: Envelope[MerchantUpserted], delivery: Delivery) -> None:
             taken.append(MerchantSnapshot(event.data, meta(event, delivery), delivery))
 
-        router = EventRouter({"registry.merchant.upserted": take})
+        router = EventRouter({MERCHANT_UPSERTED: take})
         for delivery in deliveries:
             await router(delivery)
         await credit.merchants_changed(taken)
@@ -112,5 +127,5 @@ def duties_router(credit: Credit) -> Counted:
     async def updated(event: Envelope[DutiesUpdated], delivery: Delivery) -> None:
         await credit.duties_updated(event.data, delivery.topic)
 
-    router = EventRouter({"campaign.duties.updated": updated})
+    router = EventRouter({DUTIES_UPDATED: updated})
     return Counted(router, credit.metrics)

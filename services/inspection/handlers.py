@@ -8,13 +8,22 @@ from collections.abc import Sequence
 from typing import Any
 
 from contracts import topics
-from contracts.campaign import RenovationCheckFailed
-from contracts.complaints import ComplaintAccepted
-from contracts.credit import ScoreChanged
+from contracts.campaign import RENOVATION_CHECK_FAILED, RenovationCheckFailed
+from contracts.complaints import COMPLAINT_ACCEPTED, ComplaintAccepted
+from contracts.credit import SCORE_CHANGED, ScoreChanged
 from contracts.envelope import Envelope
-from contracts.honours import HonourDelisted, HonourListed
-from contracts.registry import MarketUpserted, MerchantUpserted
-from contracts.telemetry import RiskAcknowledged, RiskCleared, RiskEscalated, RiskRaised
+from contracts.honours import HONOUR_DELISTED, HONOUR_LISTED, HonourDelisted, HonourListed
+from contracts.registry import MARKET_UPSERTED, MarketUpserted, MerchantUpserted
+from contracts.telemetry import (
+    RISK_ACKNOWLEDGED,
+    RISK_CLEARED,
+    RISK_ESCALATED,
+    RISK_RAISED,
+    RiskAcknowledged,
+    RiskCleared,
+    RiskEscalated,
+    RiskRaised,
+)
 from services.inspection.domain import ComplaintTrigger, RenovationTrigger, RiskTrigger
 from services.inspection.service import InspectionService
 from services.runtime import serial
@@ -25,10 +34,10 @@ RISKS_CONSUMER = "inspection-risks"
 COMPLAINTS_CONSUMER = "inspection-complaints"
 RENOVATIONS_CONSUMER = "inspection-renovations"
 RISK_TYPES = (
-    "telemetry.risk.raised",
-    "telemetry.risk.escalated",
-    "telemetry.risk.cleared",
-    "telemetry.risk.acknowledged",
+    RISK_RAISED,
+    RISK_ESCALATED,
+    RISK_CLEARED,
+    RISK_ACKNOWLEDGED,
 )
 RiskEvent = RiskRaised | RiskEscalated | RiskCleared | RiskAcknowledged
 
@@ -116,13 +125,11 @@ class Handlers:
     def routers(self) -> dict[str, EventRouter]:
         """The router of each consumed topic, by topic name."""
         risks = EventRouter(dict.fromkeys(RISK_TYPES, self.on_risk))
-        complaints = EventRouter({"complaints.complaint.accepted": self.on_complaint})
-        campaign = EventRouter({"registry.renovation.check_failed": self.on_check_failed})
-        scores = EventRouter({"credit.score.changed": self.on_score})
-        honours = EventRouter(
-            {"credit.honour.listed": self.on_honour, "credit.honour.delisted": self.on_honour}
-        )
-        markets = EventRouter({"registry.market.upserted": self.on_market})
+        complaints = EventRouter({COMPLAINT_ACCEPTED: self.on_complaint})
+        campaign = EventRouter({RENOVATION_CHECK_FAILED: self.on_check_failed})
+        scores = EventRouter({SCORE_CHANGED: self.on_score})
+        honours = EventRouter({HONOUR_LISTED: self.on_honour, HONOUR_DELISTED: self.on_honour})
+        markets = EventRouter({MARKET_UPSERTED: self.on_market})
         return {
             topics.TELEMETRY_RISKS.name: risks,
             topics.COMPLAINTS_EVENTS.name: complaints,

@@ -17,9 +17,6 @@ from services.registry.domain.model import Market, Merchant, Terminal
 from services.runtime import serial
 
 SERVICE = "registry"
-MARKET_UPSERTED = "registry.market.upserted"
-MERCHANT_UPSERTED = "registry.merchant.upserted"
-TERMINAL_UPSERTED = "registry.terminal.upserted"
 
 
 def market_upserted(

@@ -21,9 +21,14 @@ from __future__ import annotations
 
 import logging
 
-from contracts.campaign import RenovationUpserted
+from contracts.campaign import RENOVATION_UPSERTED, RenovationUpserted
 from contracts.envelope import Envelope
-from contracts.inspection import RectificationOrdered, RectificationVerified
+from contracts.inspection import (
+    RECTIFICATION_ORDERED,
+    RECTIFICATION_VERIFIED,
+    RectificationOrdered,
+    RectificationVerified,
+)
 from services.registry.domain.model import Merchant
 from services.registry.metrics import RegistryMetrics
 from services.registry.service import Claim, Registry
@@ -66,9 +71,7 @@ def inspection_events(registry: Registry, metrics: RegistryMetrics) -> EventRout
         )
         note(changed, "lifted", "merchant suspension lifted", data.rectification_id)
 
-    return EventRouter(
-        {"inspection.rectification.ordered": ordered, "inspection.rectification.verified": verified}
-    )
+    return EventRouter({RECTIFICATION_ORDERED: ordered, RECTIFICATION_VERIFIED: verified})
 
 
 def campaign_events(registry: Registry, metrics: RegistryMetrics) -> EventRouter:
@@ -88,4 +91,4 @@ def campaign_events(registry: Registry, metrics: RegistryMetrics) -> EventRouter
                 extra={"market_id": changed.id, "renovation_status": changed.renovation_status},
             )
 
-    return EventRouter({"registry.renovation.upserted": renovation})
+    return EventRouter({RENOVATION_UPSERTED: renovation})

@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 from contracts.people import Actor
+from contracts.registry import MARKET_UPSERTED, MERCHANT_UPSERTED, TERMINAL_UPSERTED
 from services.registry import events
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.registry.domain.model import (
@@ -136,13 +137,13 @@ class Registry:
             await stores.markets.save(entity)
             district = await stores.districts.get(entity.district)
             name = district.name if district else None
-            event_type, data = events.MARKET_UPSERTED, events.market_upserted(entity, by, name)
+            event_type, data = MARKET_UPSERTED, events.market_upserted(entity, by, name)
         elif isinstance(entity, Merchant):
             await stores.merchants.save(entity)
-            event_type, data = events.MERCHANT_UPSERTED, events.merchant_upserted(entity, by)
+            event_type, data = MERCHANT_UPSERTED, events.merchant_upserted(entity, by)
         else:
             await stores.terminals.save(entity)
-            event_type, data = events.TERMINAL_UPSERTED, events.terminal_upserted(entity, by)
+            event_type, data = TERMINAL_UPSERTED, events.terminal_upserted(entity, by)
         work.emit(outgoing(events.SERVICE, event_type, entity.id, data))
 
     # districts ---------------------------------------------------------------------------

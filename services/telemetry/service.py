@@ -41,7 +41,12 @@ from typing import Any, TypeVar
 import orjson
 
 from contracts.people import Actor
-from contracts.telemetry import ReadingRejected, RiskAcknowledged
+from contracts.telemetry import (
+    READING_REJECTED,
+    RISK_ACKNOWLEDGED,
+    ReadingRejected,
+    RiskAcknowledged,
+)
 from services.runtime.clock import EpochClock, epoch_now
 from services.runtime.errors import Conflict, NotFound
 from services.runtime.gauges import CountedGauges
@@ -522,9 +527,7 @@ class Telemetry:
             seq=verdict.seq,
             channel=channel,  # type: ignore[arg-type]
         )
-        return outgoing(
-            SERVICE, "telemetry.reading.rejected", verdict.terminal_id or "unidentified", data
-        )
+        return outgoing(SERVICE, READING_REJECTED, verdict.terminal_id or "unidentified", data)
 
     def _risk_event(self, decision: Decision, terminal: TerminalInfo) -> Outgoing:
         assert decision.event_type is not None, "only raise, escalate and clear publish"
@@ -604,7 +607,7 @@ class Telemetry:
                     "actor": who,
                 }
             )
-            work.emit(_risk_item("telemetry.risk.acknowledged", risk_id, risk["terminal_id"], data))
+            work.emit(_risk_item(RISK_ACKNOWLEDGED, risk_id, risk["terminal_id"], data))
             risk.update(
                 acknowledged_by=who.subject, acknowledged_at=at, acknowledged_actor=who.to_dict()
             )

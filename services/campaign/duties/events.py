@@ -12,6 +12,16 @@ from datetime import date, datetime
 from typing import Any
 
 from contracts import duties as c
+from contracts.duties import (
+    CERTIFICATE_ISSUED,
+    DUTIES_UPDATED,
+    FOLLOW_UP_CLOSED,
+    REPORT_FILED,
+    REPORT_LATE,
+    SELF_INSPECTION_MISSED,
+    SELF_INSPECTION_RECORDED,
+    TRAINING_ATTENDED,
+)
 from contracts.envelope import Envelope
 from services.campaign.domain.duties import Standing
 from services.campaign.domain.reports import Report
@@ -32,7 +42,7 @@ def report_filed(report: Report) -> Item:
         due_on=report.period.due_on,
         on_time=bool(report.on_time),
     )
-    return outgoing(SERVICE, "campaign.report.filed", report.market_id, data, time=report.filed_at)
+    return outgoing(SERVICE, REPORT_FILED, report.market_id, data, time=report.filed_at)
 
 
 def report_late(report: Report, now: datetime) -> Item:
@@ -43,7 +53,7 @@ def report_late(report: Report, now: datetime) -> Item:
         due_on=report.period.due_on,
         flagged_at=report.late_flagged_at or now,
     )
-    return outgoing(SERVICE, "campaign.report.late", report.market_id, data, time=now)
+    return outgoing(SERVICE, REPORT_LATE, report.market_id, data, time=now)
 
 
 def self_inspection_recorded(recorded: Recorded) -> Item:
@@ -54,20 +64,18 @@ def self_inspection_recorded(recorded: Recorded) -> Item:
         items=[serial.into(c.ItemResult, a) for a in i.answers],
         follow_ups=[serial.into(c.FollowUp, f) for f in recorded.follow_ups],
     )
-    return outgoing(
-        SERVICE, "campaign.self_inspection.recorded", i.market_id, data, time=i.recorded_at
-    )
+    return outgoing(SERVICE, SELF_INSPECTION_RECORDED, i.market_id, data, time=i.recorded_at)
 
 
 def follow_up_closed(f: FollowUp) -> Item:
     assert f.closed_note is not None and f.closed_at is not None
     data = serial.into(c.FollowUpClosed, f, actor=f.closed_by)
-    return outgoing(SERVICE, "campaign.follow_up.closed", f.market_id, data, time=f.closed_at)
+    return outgoing(SERVICE, FOLLOW_UP_CLOSED, f.market_id, data, time=f.closed_at)
 
 
 def self_inspection_missed(market_id: str, district: str, day: date, now: datetime) -> Item:
     data = c.SelfInspectionMissed(market_id=market_id, district=district, day=day, flagged_at=now)
-    return outgoing(SERVICE, "campaign.self_inspection.missed", market_id, data, time=now)
+    return outgoing(SERVICE, SELF_INSPECTION_MISSED, market_id, data, time=now)
 
 
 def training_attended(
@@ -84,7 +92,7 @@ def training_attended(
         market_id=market_id,
         district=district,
     )
-    return outgoing(SERVICE, "campaign.training.attended", market_id, data, time=a.recorded_at)
+    return outgoing(SERVICE, TRAINING_ATTENDED, market_id, data, time=a.recorded_at)
 
 
 def certificate_issued(attended: Attended, course: Course, cause: Envelope[Any]) -> Item | None:
@@ -94,13 +102,13 @@ def certificate_issued(attended: Attended, course: Course, cause: Envelope[Any])
     data = serial.into(
         c.CertificateIssued, cert, course_id=course.course_id, course_title=course.title
     )
-    return _in_chain(cause, "campaign.certificate.issued", cert.market_id, data, cert.issued_at)
+    return _in_chain(cause, CERTIFICATE_ISSUED, cert.market_id, data, cert.issued_at)
 
 
 def duties_updated(standing: Standing, cause: Envelope[Any] | None) -> Item:
     data = serial.into(c.DutiesUpdated, standing)
     time = standing.updated_at
-    return _in_chain(cause, "campaign.duties.updated", standing.market_id, data, time)
+    return _in_chain(cause, DUTIES_UPDATED, standing.market_id, data, time)
 
 
 def _in_chain(

@@ -15,19 +15,25 @@ from typing import Any
 
 from contracts import joint
 from contracts.events import spec
+from contracts.joint import (
+    ACTION_ITEM_DONE,
+    ACTION_ITEM_LATE,
+    ENFORCEMENT_CLOSED,
+    ENFORCEMENT_DECIDED,
+    ENFORCEMENT_OPENED,
+    MEETING_RECORDED,
+)
 from services.campaign.domain.enforcement import Case
 from services.campaign.domain.meetings import ActionItem, Meeting
 from services.runtime import serial
 from services.runtime.outbox import Item, outgoing
 
 SERVICE = "campaign"
-RECORDED = "campaign.meeting.recorded"
-DONE = "campaign.action_item.done"
-LATE = "campaign.action_item.late"
-OPENED = "campaign.enforcement.opened"
-DECIDED = "campaign.enforcement.decided"
-CLOSED = "campaign.enforcement.closed"
-CASE_EVENTS = {"open": OPENED, "decided": DECIDED, "closed": CLOSED}
+CASE_EVENTS = {
+    "open": ENFORCEMENT_OPENED,
+    "decided": ENFORCEMENT_DECIDED,
+    "closed": ENFORCEMENT_CLOSED,
+}
 
 
 def action_item(i: ActionItem) -> joint.ActionItem:
@@ -41,7 +47,9 @@ def meeting_recorded(m: Meeting, now: datetime) -> Item:
         action_items=[action_item(i) for i in m.items],
         actor=m.recorded_actor,
     )
-    return outgoing(SERVICE, RECORDED, m.meeting_id, data, correlation_id=m.meeting_id, time=now)
+    return outgoing(
+        SERVICE, MEETING_RECORDED, m.meeting_id, data, correlation_id=m.meeting_id, time=now
+    )
 
 
 def item_done(m: Meeting, i: ActionItem, now: datetime) -> Item:
@@ -52,7 +60,9 @@ def item_done(m: Meeting, i: ActionItem, now: datetime) -> Item:
         on_time=bool(i.on_time),
         actor=i.done_actor,
     )
-    return outgoing(SERVICE, DONE, m.meeting_id, data, correlation_id=m.meeting_id, time=now)
+    return outgoing(
+        SERVICE, ACTION_ITEM_DONE, m.meeting_id, data, correlation_id=m.meeting_id, time=now
+    )
 
 
 def item_late(district: str, i: ActionItem, now: datetime) -> Item:
@@ -60,7 +70,9 @@ def item_late(district: str, i: ActionItem, now: datetime) -> Item:
     data = joint.ActionItemLate(
         meeting_id=i.meeting_id, district=district, item=action_item(i), flagged_at=now
     )
-    return outgoing(SERVICE, LATE, i.meeting_id, data, correlation_id=i.meeting_id, time=now)
+    return outgoing(
+        SERVICE, ACTION_ITEM_LATE, i.meeting_id, data, correlation_id=i.meeting_id, time=now
+    )
 
 
 def case_body(c: Case) -> dict[str, Any]:

@@ -17,9 +17,9 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Final
 
-from contracts.complaints import ComplaintAccepted
+from contracts.complaints import COMPLAINT_ACCEPTED, ComplaintAccepted
 from contracts.envelope import Envelope
-from contracts.inspection import TaskCompleted
+from contracts.inspection import TASK_COMPLETED, TaskCompleted
 from services.campaign.domain.enforcement import Origin
 from services.campaign.joint.service import Joint
 from services.runtime.messaging import Delivery
@@ -98,10 +98,8 @@ def _origins_router(
 
 
 def inspection_router(joint: Joint) -> EventRouter:
-    return _origins_router(joint, INSPECTION_CONSUMER, "inspection.task.completed", finding_origin)
+    return _origins_router(joint, INSPECTION_CONSUMER, TASK_COMPLETED, finding_origin)
 
 
 def complaints_router(joint: Joint) -> EventRouter:
-    return _origins_router(
-        joint, COMPLAINTS_CONSUMER, "complaints.complaint.accepted", complaint_origin
-    )
+    return _origins_router(joint, COMPLAINTS_CONSUMER, COMPLAINT_ACCEPTED, complaint_origin)

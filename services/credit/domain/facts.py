@@ -38,9 +38,17 @@ from typing import Any, Final, Literal, Protocol, get_args
 
 from pydantic import BaseModel
 
-from contracts.inspection import RectificationOverdue, RectificationVerified, TaskCompleted
-from contracts.joint import EnforcementDecided
-from contracts.registry import MerchantUpserted
+from contracts.complaints import COMPLAINT_CLOSED
+from contracts.inspection import (
+    RECTIFICATION_OVERDUE,
+    RECTIFICATION_VERIFIED,
+    TASK_COMPLETED,
+    RectificationOverdue,
+    RectificationVerified,
+    TaskCompleted,
+)
+from contracts.joint import ENFORCEMENT_DECIDED, EnforcementDecided
+from contracts.registry import MERCHANT_UPSERTED, MerchantUpserted
 
 FactKind = Literal[
     "merchant.registered",
@@ -60,12 +68,6 @@ FactKind = Literal[
 ]
 FACT_KINDS: Final[tuple[FactKind, ...]] = get_args(FactKind)
 
-TASK_COMPLETED: Final = "inspection.task.completed"
-RECTIFICATION_VERIFIED: Final = "inspection.rectification.verified"
-RECTIFICATION_OVERDUE: Final = "inspection.rectification.overdue"
-COMPLAINT_CLOSED: Final = "complaints.complaint.closed"
-MERCHANT_UPSERTED: Final = "registry.merchant.upserted"
-ENFORCEMENT_DECIDED: Final = "campaign.enforcement.decided"
 
 _FINDING_KIND: Final[dict[str, FactKind]] = {
     "minor": "inspection.finding.minor",

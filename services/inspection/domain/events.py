@@ -19,18 +19,20 @@ from pydantic import BaseModel
 
 from contracts import inspection as c
 from contracts.events import spec
+from contracts.inspection import (
+    RECTIFICATION_ORDERED,
+    RECTIFICATION_OVERDUE,
+    RECTIFICATION_VERIFIED,
+    TASK_CLAIMED,
+    TASK_COMPLETED,
+    TASK_CREATED,
+    TASK_OVERDUE,
+    TASK_UPDATED,
+)
 from contracts.people import Actor
 from services.inspection.domain.model import RectificationOrder, Task, TriggerRef, event_id
 
 SERVICE: Final = "inspection"
-TASK_CREATED: Final = "inspection.task.created"
-TASK_UPDATED: Final = "inspection.task.updated"
-TASK_CLAIMED: Final = "inspection.task.claimed"
-TASK_COMPLETED: Final = "inspection.task.completed"
-TASK_OVERDUE: Final = "inspection.task.overdue"
-RECTIFICATION_ORDERED: Final = "inspection.rectification.ordered"
-RECTIFICATION_VERIFIED: Final = "inspection.rectification.verified"
-RECTIFICATION_OVERDUE: Final = "inspection.rectification.overdue"
 
 
 @dataclass(frozen=True, slots=True)

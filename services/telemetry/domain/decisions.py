@@ -8,6 +8,9 @@ from typing import Any, Final, Literal
 
 from contracts.telemetry import (
     CATEGORY_OF_RULE,
+    RISK_CLEARED,
+    RISK_ESCALATED,
+    RISK_RAISED,
     SEVERITIES,
     RiskCleared,
     RiskEscalated,
@@ -27,9 +30,9 @@ WARNING, MINOR, MAJOR, CRITICAL = range(4)
 
 Action = Literal["raise", "escalate", "clear", "update"]
 EVENT_TYPES: Final[dict[str, str]] = {
-    "raise": "telemetry.risk.raised",
-    "escalate": "telemetry.risk.escalated",
-    "clear": "telemetry.risk.cleared",
+    "raise": RISK_RAISED,
+    "escalate": RISK_ESCALATED,
+    "clear": RISK_CLEARED,
 }
 
 # Fixed namespace: risk ids must come out the same on every replica and every replay.

@@ -9,7 +9,16 @@ from datetime import UTC, datetime, timedelta
 import orjson
 
 from contracts import generate
-from contracts.complaints import ComplaintAccepted, ComplaintClosed, ComplaintRejected
+from contracts.complaints import (
+    COMPLAINT_ACCEPTED,
+    COMPLAINT_CLOSED,
+    COMPLAINT_OVERDUE,
+    COMPLAINT_RECEIVED,
+    COMPLAINT_REJECTED,
+    ComplaintAccepted,
+    ComplaintClosed,
+    ComplaintRejected,
+)
 from contracts.events import spec
 from contracts.people import Actor
 from services.complaints import events
@@ -76,7 +85,7 @@ def valid(item: Item) -> bool:
 def test_each_decision_records_its_handler_and_its_event_carries_them() -> None:
     case = accepted()
     assert (case.handled_by, case.accepted_actor) == (ZHOU.subject, ZHOU)
-    item = announce(events.ACCEPTED, case, events.accepted(case, None))
+    item = announce(COMPLAINT_ACCEPTED, case, events.accepted(case, None))
     assert isinstance(item[1].data, ComplaintAccepted) and item[1].data.actor == ZHOU
     assert data_of(item)["actor"] == {"subject": ZHOU.subject, "name": "周处理员"}
     assert valid(item)
@@ -90,23 +99,23 @@ def test_each_decision_records_its_handler_and_its_event_carries_them() -> None:
         now=NOW + timedelta(days=2),
     )
     assert (done.accepted_actor, done.closed_actor, done.handled_by) == (ZHOU, WU, WU.subject)
-    item = announce(events.CLOSED, done, events.closed(done, None))
+    item = announce(COMPLAINT_CLOSED, done, events.closed(done, None))
     assert isinstance(item[1].data, ComplaintClosed) and item[1].data.actor == WU
     assert valid(item)
 
     refused = reject(received(), by=WU, reason="不属于本部门管辖", now=NOW)
     assert (refused.rejected_actor, refused.accepted_actor) == (WU, None)
-    item = announce(events.REJECTED, refused, events.rejected(refused, None))
+    item = announce(COMPLAINT_REJECTED, refused, events.rejected(refused, None))
     assert isinstance(item[1].data, ComplaintRejected) and item[1].data.actor == WU
     assert valid(item)
 
 
 def test_received_and_overdue_name_nobody() -> None:
     case = received()
-    assert "actor" not in data_of(announce(events.RECEIVED, case, events.received(case, None)))
+    assert "actor" not in data_of(announce(COMPLAINT_RECEIVED, case, events.received(case, None)))
     late = mark_overdue(case, NOW + timedelta(days=30))
     assert late is not None
-    assert "actor" not in data_of(announce(events.OVERDUE, late, events.overdue(late, None)))
+    assert "actor" not in data_of(announce(COMPLAINT_OVERDUE, late, events.overdue(late, None)))
 
 
 def test_a_bare_subject_is_a_handler_named_by_it() -> None:
@@ -136,9 +145,9 @@ def test_events_of_older_producers_without_an_actor_still_validate() -> None:
     done = close(case, by=WU, outcome="refunded", substantiated=True, satisfaction=4, now=NOW)
     refused = reject(received(), by=WU, reason="重复投诉", now=NOW)
     for item, model in (
-        (announce(events.ACCEPTED, case, events.accepted(case, None)), ComplaintAccepted),
-        (announce(events.CLOSED, done, events.closed(done, None)), ComplaintClosed),
-        (announce(events.REJECTED, refused, events.rejected(refused, None)), ComplaintRejected),
+        (announce(COMPLAINT_ACCEPTED, case, events.accepted(case, None)), ComplaintAccepted),
+        (announce(COMPLAINT_CLOSED, done, events.closed(done, None)), ComplaintClosed),
+        (announce(COMPLAINT_REJECTED, refused, events.rejected(refused, None)), ComplaintRejected),
     ):
         old = wire(item)
         data = old["data"]

@@ -9,6 +9,11 @@ import orjson
 import pytest
 
 from contracts.complaints import (
+    COMPLAINT_ACCEPTED,
+    COMPLAINT_CLOSED,
+    COMPLAINT_OVERDUE,
+    COMPLAINT_RECEIVED,
+    COMPLAINT_REJECTED,
     ComplaintAccepted,
     ComplaintClosed,
     ComplaintOverdue,
@@ -59,7 +64,7 @@ def no_personal_data(item: Item) -> None:
 def test_every_transition_publishes_its_contract_masked_and_keyed_by_the_complaint() -> None:
     case = received_case()
     item = announce(
-        events.RECEIVED, case, events.received(case, "12345-77"), causation_id="evt-intake"
+        COMPLAINT_RECEIVED, case, events.received(case, "12345-77"), causation_id="evt-intake"
     )
     topic, envelope, key = item
     assert (topic, key) == ("complaints.events.v1", case.complaint_id)
@@ -71,7 +76,7 @@ def test_every_transition_publishes_its_contract_masked_and_keyed_by_the_complai
     accepted = accept(
         case, by="h1", now=NOW + timedelta(hours=2), policy=DEFAULT_POLICY, calendar=CAL
     )
-    item = announce(events.ACCEPTED, accepted, events.accepted(accepted, None))
+    item = announce(COMPLAINT_ACCEPTED, accepted, events.accepted(accepted, None))
     assert isinstance(item[1].data, ComplaintAccepted)
     assert item[1].data.mediation_deadline == accepted.mediation_deadline
     no_personal_data(item)
@@ -84,13 +89,13 @@ def test_every_transition_publishes_its_contract_masked_and_keyed_by_the_complai
         satisfaction=4,
         now=NOW + timedelta(days=3),
     )
-    item = announce(events.CLOSED, closed, events.closed(closed, None))
+    item = announce(COMPLAINT_CLOSED, closed, events.closed(closed, None))
     assert isinstance(item[1].data, ComplaintClosed)
     assert item[1].data.substantiated is True and item[1].data.within_limit is True
     no_personal_data(item)
 
     rejected = reject(case, by="h2", reason="不属于市场监管职责", now=NOW + timedelta(hours=1))
-    item = announce(events.REJECTED, rejected, events.rejected(rejected, None))
+    item = announce(COMPLAINT_REJECTED, rejected, events.rejected(rejected, None))
     assert isinstance(item[1].data, ComplaintRejected)
     assert item[1].data.reject_reason == "不属于市场监管职责"
     no_personal_data(item)
@@ -102,7 +107,7 @@ def test_overdue_names_its_clock_and_deadline_and_refuses_a_case_not_overdue() -
         events.overdue(case, None)
     late = mark_overdue(case, case.acceptance_deadline + timedelta(seconds=1))
     assert late is not None
-    item = announce(events.OVERDUE, late, events.overdue(late, None))
+    item = announce(COMPLAINT_OVERDUE, late, events.overdue(late, None))
     data = item[1].data
     assert isinstance(data, ComplaintOverdue)
     assert (data.clock, data.deadline) == ("acceptance", case.acceptance_deadline)

@@ -7,7 +7,7 @@ import json
 from datetime import UTC, date, datetime
 from typing import Any
 
-from contracts import generate
+from contracts import generate, registry
 from contracts.envelope import Envelope
 from contracts.events import spec
 from contracts.people import Actor
@@ -34,11 +34,11 @@ def snapshot(entity: Market | Merchant | Terminal, actor: Actor | None = None) -
     """The event the registry publishes for the entity's new state."""
     found: tuple[str, Any]
     if isinstance(entity, Market):
-        found = (events.MARKET_UPSERTED, events.market_upserted(entity, actor))
+        found = (registry.MARKET_UPSERTED, events.market_upserted(entity, actor))
     elif isinstance(entity, Merchant):
-        found = (events.MERCHANT_UPSERTED, events.merchant_upserted(entity, actor))
+        found = (registry.MERCHANT_UPSERTED, events.merchant_upserted(entity, actor))
     else:
-        found = (events.TERMINAL_UPSERTED, events.terminal_upserted(entity, actor))
+        found = (registry.TERMINAL_UPSERTED, events.terminal_upserted(entity, actor))
     _, event, _ = outgoing(events.SERVICE, found[0], entity.id, found[1])
     return event
 
