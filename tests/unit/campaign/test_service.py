@@ -593,3 +593,78 @@ async def test_a_verification_of_an_undisclosed_order_changes_nothing(world: Wor
     await inspection_router(world.campaigns)(delivery(verified(passed=True)))
     assert world.uow.published == []
     assert await world.campaigns.disclosures() == []
+
+
+# -- paths the tests above do not take -----------------------------------------------------------
+
+
+async def test_a_market_of_a_district_outside_the_campaign_is_refused_naming_it(
+    world: World,
+) -> None:
+    cid = await created(world, ("zhifu",))
+    world.directory.markets["mkt_2"] = market("mkt_2", "laishan", task_force=TASK_FORCE)
+    before = counts(world)
+    with pytest.raises(InvalidInput) as refused:
+        await world.campaigns.record_market_milestone(
+            ADMIN, cid, "mkt_2", "task_force_set_up", MilestoneReport(date(2026, 3, 11))
+        )
+    assert refused.value.field == "market_id" and "laishan" in refused.value.reason
+    nothing_changed(world, 1, before)
+
+
+async def test_a_milestone_flagged_by_another_transaction_meanwhile_takes_the_report(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The clock flagged the milestone late between the recording's read and its insert: the
+    insert finds the slot taken, and the report is applied to the stored milestone, which keeps
+    its late flag."""
+    cid = await created(world, ("zhifu",))
+    world.clock.at = T0 + timedelta(days=1)
+    assert await world.campaigns.check_clock() == 2
+    store = world.stores.milestones
+    [flagged] = [m for m in store.rows.values() if m.kind == "work_plan_submitted"]
+    real_get, reads = store.get, []
+
+    async def first_read_misses(*args: Any, **kw: Any) -> Any:
+        reads.append(args)
+        return None if len(reads) == 1 else await real_get(*args, **kw)
+
+    monkeypatch.setattr(store, "get", first_read_misses)
+    m = await world.campaigns.record_district_milestone(
+        CLERK, cid, "zhifu", "work_plan_submitted", MilestoneReport(date(2026, 3, 13))
+    )
+    assert len(reads) == 2  # read again after the insert found the slot taken
+    assert m.id == flagged.id and m.recorded
+    assert m.late_flagged_at == flagged.late_flagged_at is not None
+    assert [x.id for x in store.rows.values() if x.kind == "work_plan_submitted"] == [m.id]
+
+
+async def test_an_order_overdue_again_after_it_was_resolved_reopens_its_disclosure(
+    world: World,
+) -> None:
+    route = inspection_router(world.campaigns)
+    await route(delivery(overdue()))
+    await route(delivery(verified(passed=True)))
+    [d] = await world.campaigns.disclosures(kind="overdue_rectification")
+    assert d.state == "resolved"
+    again = inspection(
+        "inspection.rectification.overdue",
+        RectificationOverdue(**order(version=4), escalation_task_id="tsk_y"),
+    )
+    await route(delivery(again))
+    [reopened] = await world.campaigns.disclosures(kind="overdue_rectification")
+    assert reopened.id == d.id and reopened.state == "open"
+    assert world.types() == ["registry.disclosure.upserted"] * 3
+
+
+async def test_a_district_clerk_reads_its_own_districts_exposures_and_no_other(
+    world: World,
+) -> None:
+    for who, district in ((CLERK, "zhifu"), (ELSEWHERE, "laishan")):
+        market_id = "mkt_1" if district == "zhifu" else "mkt_2"
+        report = ExposureReport("press", f"{district} 日报", "水产区污水横流", date(2026, 3, 20))
+        await world.campaigns.record_exposure(who, market_id, report)
+    assert {d.district for d in await world.campaigns.exposures(CLERK)} == {"zhifu"}
+    assert {d.district for d in await world.campaigns.exposures(ADMIN)} == {"zhifu", "laishan"}
+    with pytest.raises(Forbidden):
+        await world.campaigns.exposures(CLERK, district="laishan")
