@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 
+from contracts.complaints import ComplaintOverdue
 from contracts.duties import DutiesUpdated
 from contracts.registry import MerchantUpserted
+from contracts.telemetry import RiskCleared
 from services.credit import handlers
 from services.credit.domain import Month, PolicyBook
 from services.credit.fakes import FakeStores, fake_stores
@@ -583,3 +585,44 @@ async def test_a_rectification_counts_for_the_markets_assessment_when_on_time_or
         ("rectification", False),
         ("rectification", True),
     ]
+
+
+# -- paths the tests above do not take -----------------------------------------------------------
+async def test_a_complaint_whose_clock_ran_out_counts_against_its_market_once(
+    world: World,
+) -> None:
+    case = samples.complaint_closed().model_dump(exclude={"within_limit", "actor"})
+    late = ComplaintOverdue.model_validate(
+        case
+        | {
+            "state": "accepted",
+            "closed_at": None,
+            "outcome": None,
+            "substantiated": None,
+            "satisfaction": None,
+            "clock": "mediation",
+            "deadline": case["mediation_deadline"],
+            "overdue_at": case["mediation_deadline"],
+        }
+    )
+    router = handlers.complaints_router(world.credit)
+    sent = await world.send(
+        router, outgoing("complaints", "complaints.complaint.overdue", "cmp_1", late)
+    )
+    await world.redeliver(router, sent)
+    observed = world.stores.context.observations
+    assert [(kind, seen.good) for (_, kind), seen in observed.items()] == [("complaint", False)]
+    # Context for the assessment, not a fact about the merchant: no adjustment, no event.
+    assert world.types() == [] and await world.stores.ledger.ledger("mer_1") == []
+
+
+async def test_a_cleared_risk_no_longer_counts_as_open(world: World) -> None:
+    router = handlers.risks_router(world.credit)
+    raised = _risk()
+    await world.send(router, outgoing("telemetry", "telemetry.risk.raised", "rsk_1", raised))
+    after = raised.raised_at + timedelta(hours=1)
+    assert await world.stores.context.open_food_safety_risks(after) == {"mkt_1": 1}
+    cleared = RiskCleared(**raised.model_dump(exclude={"state"}), state="cleared", cleared_at=after)
+    await world.send(router, outgoing("telemetry", "telemetry.risk.cleared", "rsk_1", cleared))
+    assert await world.stores.context.open_food_safety_risks(after + D) == {}
+    assert world.types() == []

@@ -14,6 +14,7 @@ from services.inspection.domain import (
     IllegalTransition,
     InvalidCompletion,
     InvalidVerification,
+    PatrolPlan,
 )
 from services.inspection.domain.photos import PhotoTooLarge
 from services.inspection.fakes import fake_stores
@@ -676,3 +677,33 @@ async def test_a_warned_merchant_s_plan_says_why_it_is_patrolled_sooner(world: W
     )
     shown = await world.service.patrol_plan(LI, "mer_1")
     assert (shown["interval_reason"], shown["interval_days"]) == ("warning_list", 90)
+
+
+async def test_a_plan_another_transaction_started_meanwhile_is_the_one_reanchored(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The merchant's first score (or snapshot) started its plan between the completion's read
+    and its insert: the insert finds it there, and the completion re-anchors that plan."""
+    task_id = await open_task(world)
+    await world.service.claim(LI, task_id)
+    theirs = PatrolPlan.start("mer_1", "B", None, T0, POLICY)
+    plans = world.stores.plans
+    real_get, reads = plans.get, []
+
+    async def missed_then_there(merchant_id: str, **kw: object) -> object:
+        reads.append(merchant_id)
+        if len(reads) == 1:
+            assert await plans.insert([theirs])  # the other transaction commits meanwhile
+            return None
+        return await real_get(merchant_id, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(plans, "get", missed_then_there)
+    world.at(T0 + H)
+    await world.service.complete(
+        LI, task_id, outcome="pass", findings=[], departments=["market_regulation"], note=None
+    )
+    monkeypatch.undo()
+    plan = await plans.get("mer_1")
+    assert plan is not None and plan.grade == "B"  # theirs, not a second one started here
+    assert plan.anchor == T0 + H
+    assert "started" not in world.noted.plans
