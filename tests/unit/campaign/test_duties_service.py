@@ -257,3 +257,17 @@ async def test_the_clock_flags_each_missed_day_and_late_report_once(world: World
     assert standing.market_id == "mkt_1"
     only = await world.duties.check(only={"mkt_2"})
     assert only.markets == 1
+
+
+async def test_a_district_named_in_a_listing_must_be_the_callers(world: World) -> None:
+    await known(world)
+    report = await world.duties.file_report(
+        CLERK, "mkt_1", progress="进展顺利", problems=["无"], next_steps=["继续"]
+    )
+    found, _ = await world.duties.district_reports(CLERK, "zhifu", None, 10)
+    assert [r.report_id for r in found] == [report.report_id]
+    assert (await world.duties.district_reports(ELSEWHERE, None, None, 10))[0] == []
+    with pytest.raises(Forbidden):
+        await world.duties.district_reports(ELSEWHERE, "zhifu", None, 10)
+    with pytest.raises(Forbidden):
+        await world.duties.certificates(ELSEWHERE, "zhifu", None, 10)

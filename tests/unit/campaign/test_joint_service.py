@@ -373,3 +373,28 @@ async def test_a_case_refused_a_change_keeps_its_state_and_announces_nothing(
         )
     assert world.counts() == before and world.uow.rollbacks == rollbacks + 1
     assert (await world.joint.case(CLERK, cid)).state == "open"
+
+
+async def test_a_case_another_request_opened_meanwhile_is_a_conflict_naming_the_origin(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Two clerks open a case of one finding at once: the second's check saw none, its insert
+    finds one (the store's constraint); it is a 409 naming origin.id, and nothing of it stays."""
+    await opened(world)
+    cases = world.stores.cases
+    real_active, asked = cases.active, []
+
+    async def the_check_sees_none(kind: str, origin_id: str) -> object:
+        asked.append(origin_id)  # the use case's check first, then the store's own at insert
+        return None if len(asked) == 1 else await real_active(kind, origin_id)
+
+    monkeypatch.setattr(cases, "active", the_check_sees_none)
+    before = world.counts()
+    with pytest.raises(Conflict) as refused:
+        await world.joint.open_case(
+            CLERK, kind="finding", origin_id="task_1", departments=["health"], facts="另一份"
+        )
+    assert refused.value.errors == [
+        {"field": "origin.id", "reason": "a case for it is not closed yet"}
+    ]
+    assert world.counts() == before
