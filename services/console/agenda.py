@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
-from services.console import labels
+from services.console import clock, labels
 
 # How many due items the home lists before "全部" links to each list.
 SHOWN = 8
@@ -52,7 +52,7 @@ def _task_why(task: Mapping[str, Any]) -> str:
 
 def urgency(case: Mapping[str, Any], now: datetime | None = None) -> str:
     """overdue / nearing / '' for a complaint's running clock: the colour of its row."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     running = case.get("running_clock")
     if running is None:
         return ""

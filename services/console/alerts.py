@@ -14,7 +14,7 @@ import hmac
 import logging
 from collections import deque
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 import httpx
@@ -22,6 +22,7 @@ from fastapi import Depends, FastAPI, Header, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from services.console import clock
 from services.runtime import errors
 from services.runtime.failures import InvalidInput, TooLarge, Unauthorized
 
@@ -110,7 +111,7 @@ class AlertBook:
         self._recent: deque[Alert] = deque(maxlen=size)
 
     def record(self, notification: Notification, now: datetime | None = None) -> int:
-        at = now or datetime.now(UTC)
+        at = now or clock.now()
         for posted in notification.alerts:
             self._recent.appendleft(Alert.of(posted, at))
         return len(notification.alerts)

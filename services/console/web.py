@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
-from datetime import UTC, date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -13,14 +13,14 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
-from services.console import labels
+from services.console import clock, labels
 from services.console.auth import SignIn, SignInNeeded
 from services.console.backend import ApiError, Backend, Unavailable
+from services.console.clock import CHINA, today
 from services.console.sessions import Session, SessionStore
 from services.runtime.auth import Principal
 
 HERE = Path(__file__).resolve().parent
-CHINA = timezone(timedelta(hours=8), "CST")
 templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes .html
 T = TypeVar("T")
 
@@ -36,7 +36,7 @@ def _due(value: str | None, now: datetime | None = None) -> str:
     """剩余 3 小时 / 逾期 2 小时: the next action first, the deadline in words."""
     if not value:
         return ""
-    left = datetime.fromisoformat(value) - (now or datetime.now(UTC))
+    left = datetime.fromisoformat(value) - (now or clock.now())
     minutes = int(abs(left.total_seconds()) // 60)
     span = (
         f"{minutes // 1440} 天"
@@ -44,11 +44,6 @@ def _due(value: str | None, now: datetime | None = None) -> str:
         else (f"{minutes // 60} 小时" if minutes >= 60 else f"{minutes} 分钟")
     )
     return f"剩余 {span}" if left.total_seconds() >= 0 else f"逾期 {span}"
-
-
-def today() -> date:
-    """Today in China, where the markets are: the day deadlines and forms speak of."""
-    return datetime.now(CHINA).date()
 
 
 def days_left(deadline: str | None, on: date | None = None) -> str:
@@ -90,7 +85,7 @@ async def typed(request: Request, *names: str) -> dict[str, str]:
 
 
 def _overdue(value: str | None) -> bool:
-    return bool(value) and datetime.fromisoformat(str(value)) < datetime.now(UTC)
+    return bool(value) and datetime.fromisoformat(str(value)) < clock.now()
 
 
 # The tables of words a template shows a code by, each as the filter of this name.

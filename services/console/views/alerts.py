@@ -4,12 +4,12 @@ and the recent notifications its webhook brought (services/console/alerts.py).""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
+from services.console import clock
 from services.console.alerts import (
     SILENCE_HOURS,
     Alert,
@@ -62,7 +62,7 @@ async def _page(request: Request, who: Session, form: Form = BLANK) -> Response:
         configured=bool(settings.alertmanager_url),
         hours=SILENCE_HOURS,
         ack_key=ack_key,
-        now=datetime.now(UTC),
+        now=clock.now(),
     )
 
 
@@ -92,7 +92,7 @@ async def acknowledge_alert(request: Request, who: AdminActing) -> Response:
             hours,
             by=who.principal.display_name,
             note=note,
-            now=datetime.now(UTC),
+            now=clock.now(),
         )
     except AlertmanagerUnavailable:
         return await _page(request, who, Form.refused({key: UNREACHABLE}, values, 503))

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.console import labels
+from services.console import clock, labels
 from services.console.agenda import urgency
 from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
@@ -88,7 +88,7 @@ class Clock:
 def clocks(case: dict[str, Any], now: datetime | None = None) -> list[Clock]:
     """受理期限 and 调解期限 of a case: which runs, how many working days are left, whether the
     running one is nearing (临期) or past (逾期) its deadline, and how the stopped ones ended."""
-    now = now or datetime.now(UTC)
+    now = now or clock.now()
     running = case.get("running_clock")
     left = case.get("working_days_left")
     found: list[Clock] = []
@@ -144,7 +144,7 @@ async def queue(request: Request, who: Person, services: Services) -> Response:
         _names(services, token),
     )
     cases = [c for page in found for c in page]
-    now = datetime.now(UTC)
+    now = clock.now()
     if view in ("closed", "rejected"):
         cases.sort(key=_deadline_key, reverse=True)
     else:

@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import web
 from services.console.backend import ApiError, Backend
+from services.console.clock import today
 from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.web import (
@@ -37,7 +38,6 @@ from services.console.web import (
     refused,
     render,
     status_of,
-    today,
     typed,
 )
 

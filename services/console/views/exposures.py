@@ -19,6 +19,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
 from services.console.backend import ApiError, Backend
+from services.console.clock import today
 from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.web import (
@@ -29,7 +30,6 @@ from services.console.web import (
     may_see,
     needed,
     text,
-    today,
     typed,
     unavailable_503,
 )

@@ -5,12 +5,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from services.console import clock
 from services.console.agenda import Due, agenda, complaints_due, orders_due, tasks_due
 from services.console.alerts import AlertBook, firing_now
 from services.console.backend import ApiError, Backend
@@ -204,7 +204,7 @@ async def _due(who: Session, services: Backend, open_tasks: list[Any]) -> list[l
     """What is due for the person's own work: an inspector's tasks to claim or complete and
     orders to re-inspect, a handler's complaints to accept or close. A service that does not
     answer leaves its part out (its card below still links to the list)."""
-    p, token, now = who.principal, who.access_token, datetime.now(UTC)
+    p, token, now = who.principal, who.access_token, clock.now()
     calls: dict[str, Awaitable[list[Any]]] = {}
     if "inspector" in p.roles:
         calls["tasks-claimed"] = services.items(

@@ -8,17 +8,17 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
-from services.console import labels
+from services.console import clock, labels
 from services.console.backend import ApiError, Backend
 from services.console.sessions import Session
 from services.console.views import public
-from services.console.web import CHINA, Acting, Services, may_see, render
+from services.console.web import Acting, Services, may_see, render
 
 router = APIRouter()
 # The citizens' page: a token from the client's bucket first, like every public page.
@@ -32,7 +32,7 @@ DONE = {"drawn": "红黑榜已生成", "exists": "该月红黑榜此前已生成
 
 def ended_months(today: date | None = None, count: int = MONTHS_SHOWN) -> list[str]:
     """The months that have ended (city time), the latest first: `2026-04`, `2026-03`, …"""
-    day = today or datetime.now(CHINA).date()
+    day = today or clock.today()
     index = day.year * 12 + day.month - 1  # this month
     return [f"{(i - 1) // 12:04d}-{(i - 1) % 12 + 1:02d}" for i in range(index, index - count, -1)]
 

@@ -27,10 +27,10 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
 from services.console.backend import ApiError, Backend, Unavailable
+from services.console.clock import CHINA, today
 from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.web import (
-    CHINA,
     Services,
     above_form,
     days_left,
@@ -44,7 +44,6 @@ from services.console.web import (
     render,
     status_of,
     text,
-    today,
     typed,
 )
 

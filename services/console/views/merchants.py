@@ -6,15 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.console import labels, web
+from services.console import clock, labels, web
 from services.console.backend import ApiError, Backend
-from services.console.web import CHINA, Person, Services, optional, render
+from services.console.web import Person, Services, optional, render
 
 router = APIRouter()
 # Licences expiring within this many days are flagged (the clerk's 证照即将到期 uses the same).
@@ -93,7 +93,7 @@ def licence(merchant: dict[str, Any], today: date | None = None) -> dict[str, An
     if not text:
         return {"until": None, "status": "—", "css": "muted"}
     until = date.fromisoformat(str(text))
-    today = today or datetime.now(UTC).astimezone(CHINA).date()
+    today = today or clock.today()
     left = (until - today).days
     if left < 0:
         return {"until": until, "status": f"已过期 {-left} 天", "css": "overdue"}

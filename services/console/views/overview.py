@@ -14,9 +14,11 @@ from typing import Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from services.console import clock
 from services.console.backend import ApiError, Backend
+from services.console.clock import CHINA
 from services.console.sessions import Session
-from services.console.web import CHINA, Person, Services, render, templates
+from services.console.web import Person, Services, render, templates
 
 router = APIRouter()
 TREND_DAYS = 30
@@ -115,7 +117,7 @@ async def _stamps(
 async def _trends(services: Backend, who: Session) -> tuple[str | None, dict[str, int | None]]:
     """Counts per day (China time) over the last 30 days, as a uPlot chart; totals beside it."""
     token = who.access_token
-    today = datetime.now(CHINA).date()
+    today = clock.today()
     days = [today - timedelta(days=n) for n in range(TREND_DAYS - 1, -1, -1)]
     risks, complaints, tasks = await asyncio.gather(
         _stamps(services, "telemetry", "/risks", token, "raised_at"),

@@ -10,14 +10,14 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 import segno
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from services.console import labels
+from services.console import clock, labels
 from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
 from services.console.sessions import Session
@@ -123,7 +123,7 @@ async def _expiring(services: Backend, token: str) -> list[dict[str, Any]]:
         )
     except ApiError:
         return []
-    today = datetime.now(UTC).date()
+    today = clock.today()
     soon = today + timedelta(days=EXPIRING_DAYS)
     found = [
         m
@@ -240,7 +240,7 @@ async def _market_page(
     )
     merchants.sort(key=lambda m: str(m.get("stall_no", "")))
     merchant_names = {m["id"]: m["name"] for m in merchants}
-    today = datetime.now(UTC).date()
+    today = clock.today()
     for m in merchants:
         until = m.get("licence_valid_until")
         m["days_left"] = (date.fromisoformat(until) - today).days if until else None

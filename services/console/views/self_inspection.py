@@ -23,6 +23,7 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
 from services.console.backend import ApiError, Backend
+from services.console.clock import today
 from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.views.duties import (
@@ -42,7 +43,6 @@ from services.console.web import (
     refused,
     status_of,
     text,
-    today,
 )
 
 router = APIRouter()

@@ -20,6 +20,7 @@ from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
 
 from services.console.backend import ApiError, Backend
+from services.console.clock import today
 from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.views.duties import (
@@ -40,7 +41,6 @@ from services.console.web import (
     refused,
     status_of,
     text,
-    today,
     typed,
 )
 

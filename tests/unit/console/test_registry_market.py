@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import UTC, datetime
 
 import httpx
+import pytest
 
+from services.console import clock
 from services.runtime.auth import Principal
 from tests.unit.console import support
 
@@ -94,3 +97,36 @@ async def test_telemetry_not_answering_is_said_and_the_page_still_stands() -> No
     assert set(last_reports(r.text).values()) == {"最近上报：暂时无法获取"}
     assert len(last_reports(r.text)) == 3 and len(asked) == 1
     assert "轮换密钥" in r.text  # the rest of the terminals' part as ever
+
+
+async def test_a_licence_s_days_are_counted_in_the_citys_day(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At 01:00 on 1 June in China it is still 31 May in UTC: a licence valid until 31 May has
+    expired by a day in the city, and the clerk's list and the market's page say so."""
+    monkeypatch.setattr(clock, "wall", lambda: datetime(2026, 5, 31, 17, 0, tzinfo=UTC))
+    merchant = {
+        "id": "mer_1", "name": "老王冻品", "market_id": "mkt_1", "district": "zhifu",
+        "stall_no": "A-1", "status": "active", "credit_code": "91370602MA3C4XYZ0T",
+        "food_licence": "JY13706020012345", "licence_valid_until": "2026-05-31",
+    }  # fmt: skip
+
+    def services(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/markets":
+            return httpx.Response(200, json={"items": [MARKET]})
+        if path == "/markets/mkt_1":
+            return httpx.Response(200, json=MARKET)
+        if path == "/merchants":
+            return httpx.Response(200, json={"items": [merchant]})
+        if path in ("/terminals", "/reports/last"):
+            return httpx.Response(200, json={"items": []})
+        return httpx.Response(404, json={"error": "not_found"})
+
+    async with support.console(services, Principal("sub-1", "clerk", "zhifu")) as client:
+        listed = (await client.get("/staff/registry")).text
+        page = (await client.get("/staff/registry/markets/mkt_1")).text
+    expiring = re.search(r'<ul class="list" id="expiring">(.*?)</ul>', listed, re.S)
+    assert expiring and "已过期 1 天" in expiring[1]
+    row = re.search(r'<li [^>]*data-merchant="mer_1">(.*?)</li>', page, re.S)
+    assert row and "证照已过期 1 天" in row[1]
