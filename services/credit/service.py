@@ -444,8 +444,11 @@ class Credit:
             "stall_no": merchant.stall_no,
             "grade": graded[0] if graded else None,
             "graded_at": graded[1].isoformat() if graded and graded[1] else None,
-            # A date, as this field always was; the outcome beside it (an added field).
-            "last_inspection": inspected[0].date().isoformat() if inspected else None,
+            # A date, as this field always was, the city's day; the outcome beside it (an
+            # added field).
+            "last_inspection": inspected[0].astimezone(self.tz).date().isoformat()
+            if inspected
+            else None,
             "last_inspection_outcome": inspected[1] if inspected else None,
             "open_rectifications": {
                 "count": orders,

@@ -626,3 +626,14 @@ async def test_a_cleared_risk_no_longer_counts_as_open(world: World) -> None:
     await world.send(router, outgoing("telemetry", "telemetry.risk.cleared", "rsk_1", cleared))
     assert await world.stores.context.open_food_safety_risks(after + D) == {}
     assert world.types() == []
+
+
+async def test_the_last_inspection_is_the_citys_day(world: World) -> None:
+    """An inspection at 07:30 on 2 May in China was at 23:30 on 1 May in UTC: the public page
+    says 2 May, the day the merchant saw the inspector."""
+    data = samples.task_completed("pass", triggers=[]).model_copy(
+        update={"completed_at": datetime(2026, 5, 1, 23, 30, tzinfo=UTC)}
+    )
+    event = outgoing("inspection", "inspection.task.completed", data.task_id, data)
+    await world.send(handlers.inspection_router(world.credit), event)
+    assert (await world.credit.public("mer_1"))["last_inspection"] == "2026-05-02"
