@@ -29,6 +29,8 @@ def _when(value: str | datetime | None, fmt: str = "%m-%d %H:%M") -> str:
     if not value:
         return "—"
     moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    if moment.tzinfo is None:  # a day (`2026-05-02`) is the city's, not the host's local time
+        moment = moment.replace(tzinfo=CHINA)
     return moment.astimezone(CHINA).strftime(fmt)
 
 
