@@ -22,12 +22,12 @@ import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 from aiokafka.errors import KafkaConnectionError, KafkaError
 
+from services.runtime.clock import utc_now
 from services.runtime.delivery import (
     BatchHandler,
     Delivery,
@@ -240,5 +240,5 @@ def dlq_headers(delivery: Delivery, exc: BaseException, group: str) -> list[tupl
         ("dlq.source_partition", str(delivery.partition).encode()),
         ("dlq.source_offset", str(delivery.offset).encode()),
         ("dlq.consumer_group", group.encode()),
-        ("dlq.failed_at", datetime.now(UTC).isoformat().encode()),
+        ("dlq.failed_at", utc_now().isoformat().encode()),
     ]
