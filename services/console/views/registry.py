@@ -132,9 +132,15 @@ async def _expiring(services: Backend, token: str) -> list[dict[str, Any]]:
         and date.fromisoformat(m["licence_valid_until"]) <= soon
         and m.get("status") != "closed"
     ]
-    for m in found:
-        m["days_left"] = (date.fromisoformat(m["licence_valid_until"]) - today).days
+    _days_left(found, today)
     return sorted(found, key=lambda m: str(m["licence_valid_until"]))
+
+
+def _days_left(merchants: list[dict[str, Any]], today: date) -> None:
+    """Each merchant's licence's days left from the city's `today` (None without a licence)."""
+    for m in merchants:
+        until = m.get("licence_valid_until")
+        m["days_left"] = (date.fromisoformat(until) - today).days if until else None
 
 
 async def _districts(services: Backend, who: Session) -> list[dict[str, Any]]:
@@ -240,10 +246,7 @@ async def _market_page(
     )
     merchants.sort(key=lambda m: str(m.get("stall_no", "")))
     merchant_names = {m["id"]: m["name"] for m in merchants}
-    today = clock.today()
-    for m in merchants:
-        until = m.get("licence_valid_until")
-        m["days_left"] = (date.fromisoformat(until) - today).days if until else None
+    _days_left(merchants, clock.today())
     return state.page(
         request,
         "registry/market.html",
