@@ -51,6 +51,20 @@ class Expected:
     def scope_id(self) -> str:
         return self.market_id or self.district
 
+    def unrecorded(self, milestone_id: str) -> Milestone:
+        """The milestone as it stands before anything was recorded or flagged (version 0: its
+        first change makes it version 1)."""
+        return Milestone(
+            id=milestone_id,
+            campaign_id=self.campaign_id,
+            scope=self.scope,
+            district=self.district,
+            market_id=self.market_id,
+            kind=self.kind,
+            deadline=self.deadline,
+            version=0,
+        )
+
 
 def expected_milestones(campaign: Campaign, markets: Iterable[tuple[str, str]]) -> list[Expected]:
     """Every milestone of the campaign: per district taking part, and per market (id, district)
@@ -147,16 +161,7 @@ def record_milestone(
         raise InvalidInput("attendees", "must be at least 1")
     if any(not d.strip() for d in report.documents):
         raise InvalidInput("documents", "a document reference must not be empty")
-    base = existing or Milestone(
-        id=make_id(),
-        campaign_id=expected.campaign_id,
-        scope=expected.scope,
-        district=expected.district,
-        market_id=expected.market_id,
-        kind=expected.kind,
-        deadline=expected.deadline,
-        version=0,
-    )
+    base = existing or expected.unrecorded(make_id())
     flag = report.achieved_on > base.deadline and base.late_flagged_at is None
     milestone = revised(
         base,
@@ -188,15 +193,4 @@ def flag_missing(
     expected: Expected, now: datetime, make_id: Callable[[], str] = lambda: new_id("mst")
 ) -> Milestone:
     """The milestone as flagged late while still missing."""
-    return Milestone(
-        id=make_id(),
-        campaign_id=expected.campaign_id,
-        scope=expected.scope,
-        district=expected.district,
-        market_id=expected.market_id,
-        kind=expected.kind,
-        deadline=expected.deadline,
-        late_flagged_at=now,
-        version=1,
-        updated_at=now,
-    )
+    return revised(expected.unrecorded(make_id()), now, late_flagged_at=now)

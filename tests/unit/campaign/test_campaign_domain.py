@@ -209,6 +209,19 @@ def test_recording_a_milestone_flagged_while_missing_does_not_flag_it_again() ->
     assert change.milestone.status(TODAY) == "late"
 
 
+def test_a_milestone_flagged_while_missing_is_the_expected_one_in_its_first_version() -> None:
+    e = _expected()
+    flagged = flag_missing(e, NOW, make_id=lambda: "mst_9")
+    assert (flagged.campaign_id, flagged.scope, flagged.district, flagged.market_id) == (
+        e.campaign_id,
+        e.scope,
+        e.district,
+        e.market_id,
+    )
+    assert (flagged.kind, flagged.deadline) == (e.kind, e.deadline)
+    assert (flagged.version, flagged.updated_at, flagged.recorded_at) == (1, NOW, None)
+
+
 def test_a_report_is_checked() -> None:
     def rec(kind: str, report: MilestoneReport) -> None:
         record_milestone(_expected(kind), None, report, by="c", today=TODAY, now=NOW)
