@@ -5,6 +5,7 @@ ids and where Kafka delivered it."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from contextvars import ContextVar
 from typing import Any
 
 from contracts.complaints import (
@@ -87,20 +88,30 @@ def complaints_router(credit: Credit) -> Counted:
     return _ledger_router(credit, COMPLAINT_TYPES, credit.complained)
 
 
+# The snapshots of the batch being read. The router is built once, at wiring time, and its route
+# appends to the list of the batch at hand; a context variable rather than the handler's own
+# attribute, so that two batches handled at once (two tasks) could never mix their snapshots.
+_batch: ContextVar[list[MerchantSnapshot]] = ContextVar("credit_merchants_batch")
+
+
 def merchants_batches(credit: Credit) -> BatchHandler:
     """`registry.merchants.v1`: the merchants' snapshots, a batch in one unit of work (a new
     deployment or a rebuild reads the city's merchants whole). Each delivery goes through the
     router as on any topic: parsed with its type's model, passed over when of another type."""
 
+    async def take(event: Envelope[MerchantUpserted], delivery: Delivery) -> None:
+        _batch.get().append(MerchantSnapshot(event.data, meta(event, delivery), delivery))
+
+    router = EventRouter({MERCHANT_UPSERTED: take})
+
     async def upserted(deliveries: Sequence[Delivery]) -> None:
         taken: list[MerchantSnapshot] = []
-
-        async def take(event: Envelope[MerchantUpserted], delivery: Delivery) -> None:
-            taken.append(MerchantSnapshot(event.data, meta(event, delivery), delivery))
-
-        router = EventRouter({MERCHANT_UPSERTED: take})
-        for delivery in deliveries:
-            await router(delivery)
+        reading = _batch.set(taken)
+        try:
+            for delivery in deliveries:
+                await router(delivery)
+        finally:
+            _batch.reset(reading)
         await credit.merchants_changed(taken)
 
     return upserted
