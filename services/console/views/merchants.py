@@ -6,19 +6,17 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import date
 from typing import Any
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.console import clock, labels, web
+from services.console import labels, web
 from services.console.backend import ApiError, Backend
+from services.console.licences import licence
 from services.console.web import Person, Services, optional, render
 
 router = APIRouter()
-# Licences expiring within this many days are flagged (the clerk's 证照即将到期 uses the same).
-LICENCE_WARNING_DAYS = 30
 
 # What the credit service writes into an adjustment's reason (services/credit facts' detail):
 # "task tsk_… passed", "complaint cmp_… (short_weight) substantiated", "confirmed risk r1, r2".
@@ -85,21 +83,6 @@ def explain(credit: dict[str, Any]) -> list[dict[str, Any]]:
             }
         )
     return entries
-
-
-def licence(merchant: dict[str, Any], today: date | None = None) -> dict[str, Any]:
-    """The licence's validity in words: 有效 / 30 天内到期 / 已过期."""
-    text = merchant.get("licence_valid_until")
-    if not text:
-        return {"until": None, "status": "—", "css": "muted"}
-    until = date.fromisoformat(str(text))
-    today = today or clock.today()
-    left = (until - today).days
-    if left < 0:
-        return {"until": until, "status": f"已过期 {-left} 天", "css": "overdue"}
-    if left <= LICENCE_WARNING_DAYS:
-        return {"until": until, "status": f"{left} 天后到期", "css": "nearing"}
-    return {"until": until, "status": "有效", "css": "ok"}
 
 
 async def _credit(services: Backend, token: str, merchant_id: str) -> dict[str, Any] | None:

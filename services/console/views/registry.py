@@ -10,7 +10,7 @@ import re
 import secrets
 import time
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import segno
@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse, RedirectResponse, Response
 from services.console import clock, labels
 from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
+from services.console.licences import WARNING_DAYS, licence
 from services.console.sessions import Session
 from services.console.web import (
     Acting,
@@ -37,7 +38,6 @@ from services.console.web import (
 )
 
 router = APIRouter()
-EXPIRING_DAYS = 30
 # The fields checked as they are typed (POST /merchants/validate of the registry).
 LIVE_FIELDS = ("stall_no", "credit_code", "food_licence")
 # A terminal's signing key waits here, for its one showing, this long at most.
@@ -119,28 +119,19 @@ async def _expiring(services: Backend, token: str) -> list[dict[str, Any]]:
     """Licences that end within 30 days (the registry may filter; the page filters again)."""
     try:
         merchants = await services.items(
-            "registry", "/merchants", token, expiring_within_days=EXPIRING_DAYS
+            "registry", "/merchants", token, expiring_within_days=WARNING_DAYS
         )
     except ApiError:
         return []
-    today = clock.today()
-    soon = today + timedelta(days=EXPIRING_DAYS)
-    found = [
-        m
-        for m in merchants
-        if m.get("licence_valid_until")
-        and date.fromisoformat(m["licence_valid_until"]) <= soon
-        and m.get("status") != "closed"
-    ]
-    _days_left(found, today)
+    _with_licence(merchants, clock.today())
+    found = [m for m in merchants if m["licence"]["expiring"] and m.get("status") != "closed"]
     return sorted(found, key=lambda m: str(m["licence_valid_until"]))
 
 
-def _days_left(merchants: list[dict[str, Any]], today: date) -> None:
-    """Each merchant's licence's days left from the city's `today` (None without a licence)."""
+def _with_licence(merchants: list[dict[str, Any]], today: date) -> None:
+    """Each merchant with its licence's validity on the city's `today`, as `licence`."""
     for m in merchants:
-        until = m.get("licence_valid_until")
-        m["days_left"] = (date.fromisoformat(until) - today).days if until else None
+        m["licence"] = licence(m, today)
 
 
 async def _districts(services: Backend, who: Session) -> list[dict[str, Any]]:
@@ -174,7 +165,7 @@ async def _index(
         names=names,
         districts=districts,
         kinds=labels.MARKET_KIND,
-        expiring_days=EXPIRING_DAYS,
+        expiring_days=WARNING_DAYS,
     )
 
 
@@ -246,7 +237,7 @@ async def _market_page(
     )
     merchants.sort(key=lambda m: str(m.get("stall_no", "")))
     merchant_names = {m["id"]: m["name"] for m in merchants}
-    _days_left(merchants, clock.today())
+    _with_licence(merchants, clock.today())
     return state.page(
         request,
         "registry/market.html",
@@ -259,7 +250,6 @@ async def _market_page(
         form=form,
         terminal_kinds=labels.TERMINAL_KIND,
         profiles=labels.PROFILE,
-        expiring_days=EXPIRING_DAYS,
     )
 
 

@@ -188,6 +188,6 @@ def test_the_explanation_is_newest_first_with_the_sign_of_each_delta() -> None:
 def test_the_licence_validity_in_words() -> None:
     today = date(2026, 5, 6)
     assert licence({"licence_valid_until": "2027-01-01"}, today)["status"] == "有效"
-    assert licence({"licence_valid_until": "2026-05-20"}, today)["status"] == "14 天后到期"
+    assert licence({"licence_valid_until": "2026-05-20"}, today)["status"] == "剩余 14 天"
     expired = licence({"licence_valid_until": "2026-05-01"}, today)
     assert (expired["status"], expired["css"]) == ("已过期 5 天", "overdue")
