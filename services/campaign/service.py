@@ -32,6 +32,7 @@ from services.campaign.domain.disclosures import (
     Disclosure,
     ExposureReport,
     OverdueOrder,
+    PlaceNames,
     disclose_exposure,
     disclose_failed_check,
     disclose_late_milestone,
@@ -285,9 +286,11 @@ class Campaigns:
             await self._resolve(work, "late_milestone", milestone.id)
         return milestone
 
-    def _market_name(self, market_id: str | None) -> str | None:
+    def _names(self, district: str, market_id: str | None) -> PlaceNames:
+        """What the registry view calls the district and the market, for the public's texts."""
         market = self.directory.markets.get(market_id) if market_id else None
-        return market.name if market else None
+        district_name = self.directory.district_names.get(district)
+        return PlaceNames(district_name, market.name if market else None)
 
     async def _disclose_late(self, work: Work, milestone: Milestone) -> None:
         disclosure = disclose_late_milestone(
@@ -295,8 +298,7 @@ class Campaigns:
             disclosure_id=new_id("dsc"),
             tz=self.tz,
             now=self.now(),
-            district_name=self.directory.district_names.get(milestone.district),
-            market_name=self._market_name(milestone.market_id),
+            names=self._names(milestone.district, milestone.market_id),
         )
         late = events.milestone_late(milestone, disclosure.id)
         await self._save_disclosure(work, disclosure, late, cause=late[1])
@@ -555,17 +557,16 @@ class Campaigns:
             changed, check = outcome.project, outcome.check
             upserted = await self._save_project(work, changed, "check_recorded", actor(who))
             if check.result == "fail":
-                market_name = self._market_name(changed.market_id)
+                names = self._names(changed.district, changed.market_id)
                 disclosure = disclose_failed_check(
                     changed,
                     check,
                     disclosure_id=new_id("dsc"),
                     tz=self.tz,
                     now=self.now(),
-                    district_name=self.directory.district_names.get(changed.district),
-                    market_name=market_name,
+                    names=names,
                 )
-                failed = events.check_failed(changed, check, disclosure.id, market_name)
+                failed = events.check_failed(changed, check, disclosure.id, names.market)
                 await self._save_disclosure(work, disclosure, failed, cause=failed[1])
                 self.metrics.disclosures.labels("failed_check", "opened").inc()
             for resolved in outcome.resolved:
@@ -726,8 +727,7 @@ class Campaigns:
                 today=self.today(),
                 now=self.now(),
                 by=actor(who),
-                district_name=self.directory.district_names.get(market.district),
-                market_name=market.name,
+                names=self._names(market.district, market.market_id),
             )
             await self._save_disclosure(work, disclosure)
         self.metrics.disclosures.labels("exposure", "opened").inc()
@@ -823,8 +823,7 @@ class Campaigns:
                     disclosure_id=new_id("dsc"),
                     tz=self.tz,
                     now=self.now(),
-                    district_name=self.directory.district_names.get(o.district),
-                    market_name=self._market_name(o.market_id),
+                    names=self._names(o.district, o.market_id),
                     merchant_name=merchant.name if merchant else None,
                 )
                 change = "opened"

@@ -72,18 +72,26 @@ class Disclosure:
 
 
 @dataclass(frozen=True)
+class PlaceNames:
+    """The names the registry gives a disclosed problem's district and market, where it has
+    them (a disclosure falls back on the codes)."""
+
+    district: str | None = None
+    market: str | None = None
+
+
+@dataclass(frozen=True)
 class _Place:
     """Where a disclosed problem is, by code and by the names the registry gives."""
 
     district: str
     market_id: str | None
-    district_name: str | None
-    market_name: str | None
+    names: PlaceNames
 
     @property
     def name(self) -> str:
         """What the public reads: the market's name, else the district's, else its code."""
-        return self.market_name or self.district_name or self.district
+        return self.names.market or self.names.district or self.district
 
 
 def _opened(
@@ -105,9 +113,9 @@ def _opened(
         source_id=source_id,
         state=state,
         district=place.district,
-        district_name=place.district_name,
+        district_name=place.names.district,
         market_id=place.market_id,
-        market_name=place.market_name,
+        market_name=place.names.market,
         opened_at=now,
         updated_at=now,
         **content,
@@ -120,12 +128,11 @@ def disclose_late_milestone(
     disclosure_id: str,
     tz: ZoneInfo,
     now: datetime,
-    district_name: str | None = None,
-    market_name: str | None = None,
+    names: PlaceNames = PlaceNames(),
 ) -> Disclosure:
     """A late milestone, open while it is missing and resolved once it is recorded."""
     zh, en = MILESTONE_LABELS[milestone.kind]
-    place = _Place(milestone.district, milestone.market_id, district_name, market_name)
+    place = _Place(milestone.district, milestone.market_id, names)
     where = place.name
     details = [f"应于{milestone.deadline.isoformat()}前{zh}"]
     if milestone.achieved_on is not None:
@@ -157,12 +164,11 @@ def disclose_failed_check(
     disclosure_id: str,
     tz: ZoneInfo,
     now: datetime,
-    district_name: str | None = None,
-    market_name: str | None = None,
+    names: PlaceNames = PlaceNames(),
 ) -> Disclosure:
     assert check.rectify_by is not None, "a failed check has a rectification deadline"
     zh, en = CHECK_LABELS[check.kind]
-    place = _Place(project.district, project.market_id, district_name, market_name)
+    place = _Place(project.district, project.market_id, names)
     where = place.name
     return _opened(
         "failed_check",
@@ -198,11 +204,10 @@ def disclose_overdue_rectification(
     disclosure_id: str,
     tz: ZoneInfo,
     now: datetime,
-    district_name: str | None = None,
-    market_name: str | None = None,
+    names: PlaceNames = PlaceNames(),
     merchant_name: str | None = None,
 ) -> Disclosure:
-    place = _Place(order.district, order.market_id, district_name, market_name)
+    place = _Place(order.district, order.market_id, names)
     where = place.name
     who = " ".join(
         p for p in (where, order.stall_no and f"{order.stall_no}摊位", merchant_name) if p
@@ -280,8 +285,7 @@ def disclose_exposure(
     today: date,
     now: datetime,
     by: Actor,
-    district_name: str | None = None,
-    market_name: str | None = None,
+    names: PlaceNames = PlaceNames(),
 ) -> Disclosure:
     """An exposed problem, public and open until a re-check finds it fixed, with the deadline
     the market has to rectify it by (from today to a year ahead)."""
@@ -301,7 +305,7 @@ def disclose_exposure(
     if report.rectify_by > today + timedelta(days=MAX_RECTIFY_DAYS):
         raise InvalidInput("rectify_by", f"must be within {MAX_RECTIFY_DAYS} days of today")
     en = EXPOSURE_SOURCE_LABELS[report.source][1]
-    place = _Place(district, market_id, district_name, market_name)
+    place = _Place(district, market_id, names)
     where = place.name
     return _opened(
         "exposure",

@@ -12,6 +12,7 @@ import pytest
 from services.campaign.domain.campaign import DEFAULT_RULES, DeadlineRule, end_of_day, plan_campaign
 from services.campaign.domain.disclosures import (
     OverdueOrder,
+    PlaceNames,
     disclose_failed_check,
     disclose_late_milestone,
     disclose_overdue_rectification,
@@ -414,7 +415,7 @@ def test_checks_are_checked() -> None:
 def test_a_late_milestone_is_disclosed_open_and_resolved_once() -> None:
     flagged = flag_missing(_expected("deployment_meeting_held", "laishan"), NOW, lambda: "mst_1")
     d = disclose_late_milestone(
-        flagged, disclosure_id="dsc_1", tz=SHANGHAI, now=NOW, district_name="莱山区"
+        flagged, disclosure_id="dsc_1", tz=SHANGHAI, now=NOW, names=PlaceNames("莱山区")
     )
     assert (d.state, d.source_id, d.deadline_date) == ("open", "mst_1", date(2026, 4, 30))
     assert d.title == "莱山区未按期召开市场经营者部署会"
@@ -437,7 +438,12 @@ def test_a_failed_check_is_disclosed_with_its_rectification_deadline() -> None:
     approved = adv(project(), "approved")
     out = record_check(approved, _check("fail"), check_id="chk_1", by="c", today=TODAY, now=NOW)
     d = disclose_failed_check(
-        out.project, out.check, disclosure_id="d", tz=SHANGHAI, now=NOW, market_name="幸福市场"
+        out.project,
+        out.check,
+        disclosure_id="d",
+        tz=SHANGHAI,
+        now=NOW,
+        names=PlaceNames(market="幸福市场"),
     )
     assert d.title == "幸福市场改造工程安全检查不合格，限期2026-06-04前整改"
     assert (d.deadline_date, d.details, d.state) == (
@@ -451,7 +457,12 @@ def test_an_overdue_rectification_is_disclosed_and_reopened_with_a_new_deadline(
     deadline = datetime(2026, 5, 8, 2, tzinfo=UTC)
     order = OverdueOrder("rec_1", "zhifu", "m1", "mer_1", "A-01", deadline, ("CCH-01 冷链超温",))
     d = disclose_overdue_rectification(
-        order, disclosure_id="d", tz=SHANGHAI, now=NOW, market_name="幸福市场", merchant_name="老王"
+        order,
+        disclosure_id="d",
+        tz=SHANGHAI,
+        now=NOW,
+        names=PlaceNames(market="幸福市场"),
+        merchant_name="老王",
     )
     assert d.title == "幸福市场 A-01摊位 老王 逾期未整改"
     assert (d.deadline, d.deadline_date) == (deadline, date(2026, 5, 8))

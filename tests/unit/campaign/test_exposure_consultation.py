@@ -14,6 +14,7 @@ from services.campaign.domain.campaign import end_of_day
 from services.campaign.domain.disclosures import (
     Disclosure,
     ExposureReport,
+    PlaceNames,
     disclose_exposure,
     flag_late_exposure,
     verify_exposure,
@@ -59,8 +60,7 @@ def exposed(**changes: object) -> Disclosure:
         today=TODAY,
         now=NOW,
         by=CLERK,
-        district_name="芝罘区",
-        market_name="幸福农贸市场",
+        names=PlaceNames("芝罘区", "幸福农贸市场"),
     )
 
 
