@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
-from typing import Final, Literal
+from typing import Final, Literal, TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from contracts.people import Actor
@@ -86,37 +86,45 @@ class Meeting:
         return next((i for i in self.items if i.item_id == item_id), None)
 
 
+class Minuted(TypedDict):
+    """A meeting as its minutes tell it: the convening district (or `city`), its title, the day
+    it was held, the departments present, the minutes and the decisions taken."""
+
+    district: str
+    title: str
+    held_on: date
+    departments: Sequence[str]
+    minutes: str
+    decisions: Sequence[DecisionInput]
+
+
 def record_meeting(
     *,
-    district: str,
-    title: str,
-    held_on: date,
-    departments: Sequence[str],
-    minutes: str,
-    decisions: Sequence[DecisionInput],
     catalogue: Departments,
     known_districts: Collection[str] | None,
     now: datetime,
     tz: ZoneInfo,
     actor: Actor | None = None,
     make_id: Callable[[str], str] = new_id,
+    **minuted: Unpack[Minuted],
 ) -> Meeting:
     """A meeting held, with its action items; `Invalid` naming every offending field.
 
     `known_districts`: the districts the city has (None: not checked); `city` is always known.
     """
     problems = Problems()
-    district = district.strip()
+    held_on, decisions = minuted["held_on"], minuted["decisions"]
+    district = minuted["district"].strip()
     if not district:
         problems.add("district", "must not be blank")
     elif district != CITY and known_districts is not None and district not in known_districts:
         problems.add("district", f"no district {district!r} is known (or use {CITY!r})")
-    title = problems.text("title", title)
+    title = problems.text("title", minuted["title"])
     today = city_day(now, tz)
     if held_on > today:
         problems.add("held_on", f"a meeting is recorded once held: not after {today}")
-    present = catalogue.check(departments, "departments", problems)
-    minutes = problems.text("minutes", minutes, limit=LONG_TEXT)
+    present = catalogue.check(minuted["departments"], "departments", problems)
+    minutes = problems.text("minutes", minuted["minutes"], limit=LONG_TEXT)
     if len(decisions) > MAX_DECISIONS:
         problems.add("decisions", f"at most {MAX_DECISIONS} decisions per meeting")
     meeting_id = make_id("mtg")

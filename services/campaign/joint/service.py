@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
-from typing import Final, NoReturn
+from typing import Final, NoReturn, Unpack
 
 from services.campaign.domain import enforcement as cases_rules
 from services.campaign.domain import meetings as meeting_rules
@@ -30,7 +30,7 @@ from services.campaign.domain.joint import (
     WrongState,
     city_day,
 )
-from services.campaign.domain.meetings import CITY, ActionItem, DecisionInput, Meeting, flag_late
+from services.campaign.domain.meetings import CITY, ActionItem, Meeting, Minuted, flag_late
 from services.campaign.joint import events
 from services.campaign.joint.config import JointConfig
 from services.campaign.joint.metrics import JointMetrics
@@ -120,18 +120,8 @@ class Joint:
         return self.directory.districts() if self.directory.caught_up.is_set() else None
 
     # -- meetings ----------------------------------------------------------------------------
-    async def record_meeting(
-        self,
-        who: Principal,
-        *,
-        district: str,
-        title: str,
-        held_on: date,
-        departments: Sequence[str],
-        minutes: str,
-        decisions: Sequence[DecisionInput],
-    ) -> Meeting:
-        district = district.strip()
+    async def record_meeting(self, who: Principal, **minuted: Unpack[Minuted]) -> Meeting:
+        district = minuted["district"].strip()
         if district and not may_change(who, district):
             raise Forbidden(
                 f"token is scoped to district {who.district!r}, not {district!r}"
@@ -140,17 +130,12 @@ class Joint:
         now = self.now()
         with ruled():
             meeting = meeting_rules.record_meeting(
-                district=district,
-                title=title,
-                held_on=held_on,
-                departments=departments,
-                minutes=minutes,
-                decisions=decisions,
                 catalogue=self.departments,
                 known_districts=self._known_districts(),
                 now=now,
                 tz=self.tz,
                 actor=actor(who),
+                **minuted,
             )
         async with self.uow() as work:
             await work.stores.meetings.insert(meeting)
