@@ -1,6 +1,7 @@
 """What the Postgres stores and the in-memory fakes share: a table row as the data of a domain
 value (for `serial.load`), and the equality filters of a listing, read as SQL by one and as a
-test of values by the other, so that both filter alike."""
+test of values by the other, so that both filter alike. And the stores' read of one row by its
+key, locked for the transaction when the use case will change it."""
 
 from __future__ import annotations
 
@@ -15,6 +16,13 @@ def row_data(r: asyncpg.Record, **columns: str) -> dict[str, Any]:
     """The row's columns, and each field of `columns` read from the column it names
     (`row_data(r, course_id="id")`)."""
     return {**dict(r), **{name: r[column] for name, column in columns.items()}}
+
+
+async def one_row(
+    conn: asyncpg.Connection, sql: str, *args: object, for_update: bool = False
+) -> asyncpg.Record | None:
+    """The row `sql` selects, if any; with `for_update`, locked until the transaction ends."""
+    return await conn.fetchrow(sql + (" FOR UPDATE" if for_update else ""), *args)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from services.campaign.domain.campaign import MILESTONE_KINDS, Campaign, Deadlin
 from services.campaign.domain.disclosures import Disclosure
 from services.campaign.domain.milestones import Milestone
 from services.campaign.domain.renovations import RenovationProject
-from services.campaign.rows import Match, row_data
+from services.campaign.rows import Match, one_row, row_data
 from services.runtime import serial
 from services.runtime.db import OnConnection
 
@@ -207,8 +207,8 @@ class PostgresCampaignStore(OnConnection):
         )
 
     async def get(self, campaign_id: str, *, for_update: bool = False) -> Campaign | None:
-        sql = "SELECT * FROM campaigns WHERE id = $1" + (" FOR UPDATE" if for_update else "")
-        r = await self.conn.fetchrow(sql, campaign_id)
+        sql = "SELECT * FROM campaigns WHERE id = $1"
+        r = await one_row(self.conn, sql, campaign_id, for_update=for_update)
         return _campaign(r) if r else None
 
     async def listed(self) -> list[Campaign]:
@@ -281,10 +281,8 @@ class PostgresMilestoneStore(OnConnection):
     async def get(
         self, campaign_id: str, scope_id: str, kind: str, *, for_update: bool = False
     ) -> Milestone | None:
-        sql = (
-            "SELECT * FROM milestones WHERE campaign_id = $1 AND scope_id = $2 AND kind = $3"
-        ) + (" FOR UPDATE" if for_update else "")
-        r = await self.conn.fetchrow(sql, campaign_id, scope_id, kind)
+        sql = "SELECT * FROM milestones WHERE campaign_id = $1 AND scope_id = $2 AND kind = $3"
+        r = await one_row(self.conn, sql, campaign_id, scope_id, kind, for_update=for_update)
         return serial.load(Milestone, row_data(r)) if r else None
 
     async def listed(self, campaign_id: str, district: str | None = None) -> list[Milestone]:
@@ -320,10 +318,8 @@ class PostgresProjectStore(OnConnection):
         )
 
     async def get(self, project_id: str, *, for_update: bool = False) -> RenovationProject | None:
-        sql = "SELECT * FROM renovation_projects WHERE id = $1" + (
-            " FOR UPDATE" if for_update else ""
-        )
-        r = await self.conn.fetchrow(sql, project_id)
+        sql = "SELECT * FROM renovation_projects WHERE id = $1"
+        r = await one_row(self.conn, sql, project_id, for_update=for_update)
         return _with_body(RenovationProject, r) if r else None
 
     async def listed(self, **where: Unpack[ProjectFilters]) -> list[RenovationProject]:
@@ -375,8 +371,8 @@ class PostgresDisclosureStore(OnConnection):
         )
 
     async def get(self, disclosure_id: str, *, for_update: bool = False) -> Disclosure | None:
-        sql = "SELECT * FROM disclosures WHERE id = $1" + (" FOR UPDATE" if for_update else "")
-        r = await self.conn.fetchrow(sql, disclosure_id)
+        sql = "SELECT * FROM disclosures WHERE id = $1"
+        r = await one_row(self.conn, sql, disclosure_id, for_update=for_update)
         return _with_body(Disclosure, r) if r else None
 
     async def exposures(self, **where: Unpack[ExposureFilters]) -> list[Disclosure]:
@@ -401,10 +397,8 @@ class PostgresDisclosureStore(OnConnection):
         return [_with_body(Disclosure, r) for r in rows]
 
     async def of(self, kind: str, source_id: str, *, for_update: bool = False) -> Disclosure | None:
-        sql = "SELECT * FROM disclosures WHERE kind = $1 AND source_id = $2" + (
-            " FOR UPDATE" if for_update else ""
-        )
-        r = await self.conn.fetchrow(sql, kind, source_id)
+        sql = "SELECT * FROM disclosures WHERE kind = $1 AND source_id = $2"
+        r = await one_row(self.conn, sql, kind, source_id, for_update=for_update)
         return _with_body(Disclosure, r) if r else None
 
     async def listed(self, **where: Unpack[DisclosureFilters]) -> list[Disclosure]:

@@ -16,7 +16,7 @@ import asyncpg
 from contracts.people import actor_dict
 from services.campaign.domain.enforcement import Case, Origin
 from services.campaign.domain.meetings import ActionItem, Meeting
-from services.campaign.rows import Match, row_data
+from services.campaign.rows import Match, one_row, row_data
 from services.runtime import serial
 from services.runtime.db import OnConnection
 
@@ -251,13 +251,14 @@ class PostgresOriginStore(OnConnection):
         )  # fmt: skip
 
     async def get(self, kind: str, origin_id: str, *, for_update: bool = False) -> Origin | None:
-        lock = " FOR UPDATE" if for_update else ""
-        found = await self.conn.fetchrow(
+        found = await one_row(
+            self.conn,
             "SELECT kind, id, district, market_id, merchant_id, status, event_id,"
-            f" correlation_id, occurred_at, detail FROM joint_origins"
-            f" WHERE kind = $1 AND id = $2{lock}",
+            " correlation_id, occurred_at, detail FROM joint_origins"
+            " WHERE kind = $1 AND id = $2",
             kind,
             origin_id,
+            for_update=for_update,
         )
         return None if found is None else serial.load(Origin, row_data(found, origin_id="id"))
 
@@ -295,8 +296,8 @@ class PostgresCaseStore(OnConnection):
         )  # fmt: skip
 
     async def get(self, case_id: str, *, for_update: bool = False) -> CaseRow | None:
-        lock = " FOR UPDATE" if for_update else ""
-        found = await self.conn.fetchrow(f"SELECT * FROM joint_cases WHERE id = $1{lock}", case_id)
+        sql = "SELECT * FROM joint_cases WHERE id = $1"
+        found = await one_row(self.conn, sql, case_id, for_update=for_update)
         return None if found is None else _case(found)
 
     async def active(self, kind: str, origin_id: str) -> Case | None:
