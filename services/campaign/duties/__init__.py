@@ -2,18 +2,18 @@
 self-inspections (自查) with their follow-ups, training of market managers (培训, 合格证), and
 each market's standing on them (`campaign.duties.v1`, read into the market assessment).
 
-    router = duties.attach(service, directory, config=DutiesConfig(), now=utc_now)
-    app = create_app(service, [..., router], ...)
+    plan = duties.install(service, directory, config=DutiesConfig(), now=utc_now)
+    app = create_app(service, [..., plan.router], ...)
 
-`attach` (app.py) registers the component's migrations and its clock with the service, hooks into
-the registry view (a market's task force dates its reporting schedule) and returns the HTTP
-routes.
+`install` (app.py) registers the component's migrations and its clock with the service, hooks into
+the registry view (a market's task force dates its reporting schedule) and returns its use
+cases and its HTTP routes.
 """
 
 from __future__ import annotations
 
-from services.campaign.duties.app import MIGRATIONS, Component, attach, install
+from services.campaign.duties.app import MIGRATIONS, Component, install
 from services.campaign.duties.config import DutiesConfig
 from services.campaign.duties.service import Duties
 
-__all__ = ["MIGRATIONS", "Component", "Duties", "DutiesConfig", "attach", "install"]
+__all__ = ["MIGRATIONS", "Component", "Duties", "DutiesConfig", "install"]

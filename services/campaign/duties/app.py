@@ -59,14 +59,3 @@ def install(
     if config.check_interval_s > 0:
         service.every(config.check_interval_s, check_duties, "duties-clock")
     return Component(duties, build_router(duties))
-
-
-def attach(
-    service: Service,
-    directory: RegistryDirectory,
-    *,
-    config: DutiesConfig | None = None,
-    now: Clock = utc_now,
-) -> APIRouter:
-    """Wire the component into `service`; returns its router for `create_app`."""
-    return install(service, directory, config=config, now=now).router
