@@ -190,16 +190,22 @@ class Registry:
             await self.save(work, market, by)
         return market
 
-    # merchants ---------------------------------------------------------------------------
-    async def _place_merchant(
-        self, work: Work, who: Principal, market_id: str, stall_no: str | None
-    ) -> Market:
-        """The market a new merchant joins: it exists (422 `market_id`), it is in the caller's
-        district (403), and the stall is free (409 `stall_no`), checked when given."""
+    async def _joined(self, work: Work, who: Principal, market_id: str) -> Market:
+        """The market a new merchant or terminal joins: it exists (422 `market_id`) and it is in
+        the caller's district (403)."""
         market = await work.stores.markets.get(market_id)
         if market is None:
             raise InvalidInput("market_id", f"no market {market_id!r}")
         who.require_district(market.district)
+        return market
+
+    # merchants ---------------------------------------------------------------------------
+    async def _place_merchant(
+        self, work: Work, who: Principal, market_id: str, stall_no: str | None
+    ) -> Market:
+        """The market a new merchant joins (`_joined`), and the stall is free there (409
+        `stall_no`), checked when given."""
+        market = await self._joined(work, who, market_id)
         if stall_no is not None and await work.stores.merchants.at_stall(market.id, stall_no):
             reason = f"stall {stall_no!r} of market {market.id} has a merchant"
             raise Conflict(reason, [{"field": "stall_no", "reason": reason}])
@@ -378,10 +384,7 @@ class Registry:
     # terminals ---------------------------------------------------------------------------
     async def add_terminal(self, who: Principal, cmd: NewTerminal) -> tuple[Terminal, bytes]:
         async with self.uow() as work:
-            market = await work.stores.markets.get(cmd.market_id)
-            if market is None:
-                raise InvalidInput("market_id", f"no market {cmd.market_id!r}")
-            who.require_district(market.district)
+            market = await self._joined(work, who, cmd.market_id)
             merchant = None
             if cmd.merchant_id is not None:
                 merchant = await work.stores.merchants.get(cmd.merchant_id)
