@@ -18,7 +18,7 @@ from starlette.responses import Response
 from services.console.backend import ApiError, Backend
 from services.console.sessions import Session
 from services.console.views.overview import ASSESSMENT_DAYS
-from services.console.web import Services, may_see, render
+from services.console.web import OutOfScope, Services, may_see, render
 
 router = APIRouter()
 
@@ -180,14 +180,7 @@ async def market_page(
         fetch(services.get("registry", f"/public/markets/{market_id}/merchants", "")),
     )
     if absent or not in_scope(market, who):
-        return render(
-            request,
-            "error.html",
-            who,
-            status_code=404,
-            title="找不到该市场",
-            message="该市场不存在，或不在您的辖区内。",
-        )
+        raise OutOfScope("市场")
     name = (market or {}).get("name") or (assessment or {}).get("market_name") or "该市场"
     shares = (grades or {}).get("shares") or {}
     return render(

@@ -14,7 +14,7 @@ from starlette.responses import Response
 from services.console import labels, web
 from services.console.backend import ApiError, Backend
 from services.console.licences import licence
-from services.console.web import Person, Services, optional, render
+from services.console.web import OutOfScope, Person, Services, optional, render
 
 router = APIRouter()
 
@@ -118,14 +118,7 @@ async def merchant_page(
         failed = found if isinstance(found, ApiError) else scored
         if isinstance(failed, ApiError) and failed.status not in (403, 404):
             return web.failed(request, who, failed)
-        return render(
-            request,
-            "error.html",
-            who,
-            status_code=404,
-            title="找不到该商户",
-            message="该商户不存在，或不在您的辖区内。",
-        )
+        raise OutOfScope("商户")
     market_id = (merchant or credit or {}).get("market_id")
     market = await optional(services.get("registry", f"/markets/{market_id}", token), None)
     return render(

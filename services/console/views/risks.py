@@ -23,6 +23,7 @@ from services.console.live import RiskFeed
 from services.console.sessions import Session
 from services.console.web import (
     Acting,
+    OutOfScope,
     Person,
     Services,
     failed,
@@ -227,14 +228,7 @@ async def _risk_page(
 ) -> Response:
     risk = await _risk(services, who.access_token, risk_id)
     if risk is None:
-        return render(
-            request,
-            "error.html",
-            who,
-            status_code=404,
-            title="找不到该风险",
-            message="该风险不存在或不在您的辖区内。",
-        )
+        raise OutOfScope("风险")
     markets, merchants = await _names(services, who)
     return form.page(
         request,
