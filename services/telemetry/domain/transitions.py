@@ -10,7 +10,13 @@ from collections.abc import Callable
 
 from contracts.telemetry import RiskRule
 from services.telemetry.domain.config import TerminalContext
-from services.telemetry.domain.decisions import Decision, Evidence, risk_id, severity_name
+from services.telemetry.domain.decisions import (
+    Action,
+    Decision,
+    Evidence,
+    risk_id,
+    severity_name,
+)
 from services.telemetry.domain.state import OpenRisk, TerminalState
 
 EvidenceOf = Callable[[TerminalState, OpenRisk | None, float, TerminalContext], Evidence]
@@ -51,51 +57,39 @@ class Emit:
         assert rule not in state.risks, f"{rule} already has an open risk"
         risk = OpenRisk(risk_id(state.terminal_id, rule, self.id_seq), severity, self.at, since)
         state.risks[rule] = risk
-        self.out.append(
-            Decision(
-                "raise",
-                risk.risk_id,
-                rule,
-                severity_name(severity),
-                None,
-                risk.raised_at,
-                self.at,
-                self.seq,
-                evidence(state, risk, self.at, self.ctx),
-            )
-        )
+        self._record("raise", rule, risk, None, evidence)
         return risk
 
     def escalate(self, rule: RiskRule, risk: OpenRisk, severity: int, evidence: EvidenceOf) -> None:
         assert severity > risk.severity
         previous = risk.severity
         risk.severity = severity
-        self.out.append(
-            Decision(
-                "escalate",
-                risk.risk_id,
-                rule,
-                severity_name(severity),
-                severity_name(previous),
-                risk.raised_at,
-                self.at,
-                self.seq,
-                evidence(self.state, risk, self.at, self.ctx),
-            )
-        )
+        self._record("escalate", rule, risk, previous, evidence)
 
     def clear(self, rule: RiskRule, risk: OpenRisk, evidence: EvidenceOf) -> None:
+        self._record("clear", rule, risk, None, evidence)
+        del self.state.risks[rule]
+
+    def _record(
+        self,
+        action: Action,
+        rule: RiskRule,
+        risk: OpenRisk,
+        previous: int | None,
+        evidence: EvidenceOf,
+    ) -> None:
+        """The decision about `risk` as it now stands; its evidence is taken here, before the
+        rule resets the window it describes."""
         self.out.append(
             Decision(
-                "clear",
+                action,
                 risk.risk_id,
                 rule,
                 severity_name(risk.severity),
-                None,
+                None if previous is None else severity_name(previous),
                 risk.raised_at,
                 self.at,
                 self.seq,
                 evidence(self.state, risk, self.at, self.ctx),
             )
         )
-        del self.state.risks[rule]
