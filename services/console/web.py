@@ -64,6 +64,12 @@ def text(form: FormData, name: str) -> str:
     return value.strip() if isinstance(value, str) else ""
 
 
+def lines(value: str) -> list[str]:
+    """A text area's entries, one per line (问题, 下一步, an exposure's details), blank lines
+    left out."""
+    return [line.strip() for line in value.splitlines() if line.strip()]
+
+
 async def optional(call: Awaitable[T], default: T) -> T:
     """What a page can be made without: the call's answer, or `default` when the service
     refuses it or does not answer."""

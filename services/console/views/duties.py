@@ -31,6 +31,7 @@ from services.console.web import (
     Services,
     above_form,
     field_errors,
+    lines,
     may_do,
     may_see,
     needed,
@@ -53,11 +54,6 @@ ReporterActing = Annotated[
 ]
 PARALLEL = 8  # campaign calls at once for a district's markets
 DONE = {"filed": "专班汇报已提交"}
-
-
-def lines(value: str) -> list[str]:
-    """问题 / 下一步: one per line, blank lines left out."""
-    return [line.strip() for line in value.splitlines() if line.strip()]
 
 
 def is_operator(who: Session) -> bool:

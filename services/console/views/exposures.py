@@ -26,6 +26,7 @@ from services.console.web import (
     Services,
     above_form,
     days_left,
+    lines,
     may_do,
     may_see,
     needed,
@@ -49,10 +50,6 @@ DONE = {
     "fixed": "复查已整改，已销号",
     "kept": "复查未整改到位，继续公开",
 }
-
-
-def _lines(text: str) -> list[str]:
-    return [line.strip() for line in text.splitlines() if line.strip()]
 
 
 def errors_of(exc: ApiError, sent: dict[str, str], prefix: str = "") -> dict[str, str]:
@@ -126,7 +123,7 @@ async def record_exposure(request: Request, who: Writer, services: Services) -> 
         "source": values["source"] or None,
         "reference": values["reference"],
         "title": values["title"],
-        "details": _lines(values["details"]),
+        "details": lines(values["details"]),
         "rectify_by": values["rectify_by"] or None,
     }
     try:
