@@ -86,6 +86,14 @@ async def names_by_id(services: Backend, path: str, token: str) -> dict[str, str
     return None if found is None else {m["id"]: m["name"] for m in found}
 
 
+async def markets_of(services: Backend, who: Session) -> list[dict[str, Any]]:
+    """The registry's markets of the person's district (every district's for city-wide staff,
+    `*`), by district and name; ApiError when the registry refuses."""
+    district = None if who.principal.district == "*" else who.principal.district
+    found = await services.items("registry", "/markets", who.access_token, district=district)
+    return sorted(found, key=lambda m: (str(m.get("district", "")), str(m.get("name", ""))))
+
+
 async def typed(request: Request, *names: str) -> dict[str, str]:
     """The posted form's fields `names` as typed, trimmed ("" for one not sent)."""
     form = await request.form()

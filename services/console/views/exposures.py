@@ -12,7 +12,7 @@ do what; its refusal is shown beside the field it names, with what was typed kep
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Request
 from starlette.responses import RedirectResponse, Response
@@ -27,9 +27,11 @@ from services.console.web import (
     above_form,
     days_left,
     lines,
+    markets_of,
     may_do,
     may_see,
     needed,
+    optional,
     text,
     typed,
     unavailable_503,
@@ -73,21 +75,12 @@ def errors_of(exc: ApiError, sent: dict[str, str], prefix: str = "") -> dict[str
     return errors or {"form": labels.reason_zh(exc.message)}
 
 
-async def _markets(services: Backend, who: Session) -> list[dict[str, Any]]:
-    district = None if who.principal.district == "*" else who.principal.district
-    try:
-        found = await services.items("registry", "/markets", who.access_token, district=district)
-    except ApiError:
-        return []
-    return sorted(found, key=lambda m: (str(m.get("district", "")), str(m.get("name", ""))))
-
-
 async def _page(
     request: Request, who: Session, services: Backend, form: Form = BLANK, *, view: str = "open"
 ) -> Response:
     items, markets = await needed(
         services.items("campaign", "/exposures", who.access_token, state=view, limit=500),
-        _markets(services, who),
+        optional(markets_of(services, who), []),
     )
     if view == "resolved":
         items.sort(key=lambda d: str(d.get("resolved_at") or ""), reverse=True)

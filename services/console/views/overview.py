@@ -18,7 +18,7 @@ from services.console import clock
 from services.console.backend import ApiError, Backend
 from services.console.clock import CHINA
 from services.console.sessions import Session
-from services.console.web import Person, Services, render, templates
+from services.console.web import Person, Services, markets_of, render, templates
 
 router = APIRouter()
 TREND_DAYS = 30
@@ -37,9 +37,8 @@ templates.env.filters["tenth"] = _tenth
 async def _ranking(services: Backend, who: Session) -> tuple[list[dict[str, Any]], list[Any]]:
     """Every market of the scope with its assessment, best first; the districts' roll-ups."""
     token = who.access_token
-    district = None if who.principal.district == "*" else who.principal.district
     try:
-        markets = await services.items("registry", "/markets", token, district=district)
+        markets = await markets_of(services, who)
     except ApiError:
         return [], []
 

@@ -29,6 +29,7 @@ from services.console.web import (
     failed,
     field_errors,
     in_scope,
+    markets_of,
     optional,
     render,
     templates,
@@ -109,12 +110,6 @@ def qr_data_uri(payload: str) -> str:
 # -- reading the registry --------------------------------------------------------------------
 
 
-async def _markets(services: Backend, who: Session) -> list[dict[str, Any]]:
-    district = None if who.principal.district == "*" else who.principal.district
-    markets = await services.items("registry", "/markets", who.access_token, district=district)
-    return sorted(markets, key=lambda m: (m.get("district", ""), m.get("name", "")))
-
-
 async def _expiring(services: Backend, token: str) -> list[dict[str, Any]]:
     """Licences that end within 30 days (the registry may filter; the page filters again)."""
     try:
@@ -151,7 +146,7 @@ async def _index(
     form: Form = BLANK,
 ) -> Response:
     markets, expiring, districts = await asyncio.gather(
-        _markets(services, who),
+        markets_of(services, who),
         _expiring(services, who.access_token),
         _districts(services, who),
     )

@@ -23,9 +23,11 @@ from services.console.sessions import Session
 from services.console.web import (
     Services,
     in_scope,
+    markets_of,
     may_do,
     may_see,
     needed,
+    optional,
     render,
     templates,
     text,
@@ -59,11 +61,7 @@ def _reason(exc: ApiError, field: str) -> str:
 
 
 async def _market_names(services: Backend, who: Session) -> dict[str, str]:
-    district = None if who.principal.district == "*" else who.principal.district
-    try:
-        found = await services.items("registry", "/markets", who.access_token, district=district)
-    except ApiError:
-        return {}
+    found = await optional(markets_of(services, who), [])
     return {m["id"]: m.get("name") or m["id"] for m in found}
 
 
