@@ -432,13 +432,12 @@ async def amend_project(
     project_id: str, body: ProjectPatch, camp: Camp, who: Clerk
 ) -> dict[str, Any]:
     """Change title, scope or budget — only while the project is `planned` (else 409)."""
-    project = await camp.amend_project(
-        who,
-        project_id,
+    amendment = renovations.Amendment(
         title=body.title,
         scope_items=_scope(body.scope_items) if body.scope_items is not None else None,
         budget=_budget(body.budget) if body.budget is not None else None,
     )
+    project = await camp.amend_project(who, project_id, amendment)
     return project_out(project, camp.today())
 
 

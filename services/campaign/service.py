@@ -52,6 +52,7 @@ from services.campaign.domain.milestones import (
 )
 from services.campaign.domain.progress import MarketFacts, progress
 from services.campaign.domain.renovations import (
+    Amendment,
     BudgetLine,
     CheckOutcome,
     CheckReport,
@@ -482,21 +483,13 @@ class Campaigns:
         return project
 
     async def amend_project(
-        self,
-        who: Principal,
-        project_id: str,
-        *,
-        title: str | None = None,
-        scope_items: Sequence[ScopeItem] | None = None,
-        budget: Sequence[BudgetLine] | None = None,
+        self, who: Principal, project_id: str, amendment: Amendment
     ) -> RenovationProject:
         return await self._change_project(
             who,
             project_id,
             "amended",
-            lambda project: amend_project(
-                project, self.now(), title=title, scope_items=scope_items, budget=budget
-            ),
+            lambda project: amend_project(project, amendment, self.now()),
         )
 
     async def advance(

@@ -234,13 +234,17 @@ def plan_project(
     )
 
 
+@dataclass(frozen=True)
+class Amendment:
+    """What an amendment of a planned project changes: None leaves that part as it is."""
+
+    title: str | None = None
+    scope_items: Sequence[ScopeItem] | None = None
+    budget: Sequence[BudgetLine] | None = None
+
+
 def amend_project(
-    project: RenovationProject,
-    now: datetime,
-    *,
-    title: str | None = None,
-    scope_items: Sequence[ScopeItem] | None = None,
-    budget: Sequence[BudgetLine] | None = None,
+    project: RenovationProject, amendment: Amendment, now: datetime
 ) -> RenovationProject:
     """Scope and budget change only while the plan is not approved."""
     if project.stage != "planned":
@@ -248,6 +252,7 @@ def amend_project(
             project.stage,
             f"the project is {project.stage}; scope and budget change only while planned",
         )
+    title, scope_items, budget = amendment.title, amendment.scope_items, amendment.budget
     if title is not None and not title.strip():
         raise InvalidInput("title", "must not be empty")
     return revised(

@@ -31,6 +31,7 @@ from services.campaign.domain.milestones import (
 from services.campaign.domain.money import fen_to_yuan, yuan_to_fen
 from services.campaign.domain.progress import MarketFacts, progress
 from services.campaign.domain.renovations import (
+    Amendment,
     BudgetLine,
     CheckReport,
     RenovationProject,
@@ -361,11 +362,13 @@ def test_stage_dates_are_in_order_and_not_in_the_future() -> None:
 
 
 def test_scope_and_budget_change_only_while_planned() -> None:
-    amended = amend_project(project(), NOW, budget=[BudgetLine("ppp", 5)], title=" 新标题 ")
+    amended = amend_project(
+        project(), Amendment(budget=[BudgetLine("ppp", 5)], title=" 新标题 "), NOW
+    )
     assert (amended.budget_total_fen, amended.title, amended.version) == (5, "新标题", 2)
     approved = adv(project(), "approved")
     with pytest.raises(StageConflict) as err:
-        amend_project(approved, NOW, budget=[BudgetLine("ppp", 5)])
+        amend_project(approved, Amendment(budget=[BudgetLine("ppp", 5)]), NOW)
     assert err.value.current == "approved"
 
 

@@ -16,7 +16,7 @@ from contracts.registry import MarketUpserted, MerchantUpserted, TaskForce
 from contracts.suggestions import SuggestionReceived
 from services.campaign.domain.disclosures import ExposureReport
 from services.campaign.domain.milestones import MilestoneReport
-from services.campaign.domain.renovations import BudgetLine, CheckReport, ScopeItem
+from services.campaign.domain.renovations import Amendment, BudgetLine, CheckReport, ScopeItem
 from services.campaign.fakes import fake_stores, snapshot
 from services.campaign.handlers import inspection_router, suggestions_router
 from services.campaign.metrics import CampaignMetrics
@@ -323,7 +323,7 @@ async def test_a_project_is_planned_amended_and_approval_records_the_plan_milest
 ) -> None:
     cid = await created(world)
     pid = await planned(world, cid)
-    await world.campaigns.amend_project(CLERK, pid, title="新标题")
+    await world.campaigns.amend_project(CLERK, pid, Amendment(title="新标题"))
     approved = await world.campaigns.advance(CLERK, pid, "approved")
     assert (approved.stage, approved.title) == ("approved", "新标题")
     [m] = await world.campaigns.milestones(ADMIN, cid)
@@ -348,7 +348,7 @@ async def test_a_refused_project_change_stores_and_announces_nothing(world: Worl
     with pytest.raises(InvalidInput):
         await planned(world, "cmp_nobody")
     with pytest.raises(Forbidden):
-        await world.campaigns.amend_project(ELSEWHERE, pid, title="x")
+        await world.campaigns.amend_project(ELSEWHERE, pid, Amendment(title="x"))
     with pytest.raises(NotFound):
         await world.campaigns.project(ADMIN, "rnv_nobody")
     with pytest.raises(Conflict):  # checks wait for approval
