@@ -319,6 +319,26 @@ async def test_a_batch_failing_half_way_leaves_nothing_and_comes_again_whole(
     assert [key for _, _, key in world.uow.published] == ["mer_1", "mer_2"]
 
 
+async def test_the_merchants_batch_handler_builds_its_router_once_for_every_batch(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Built at wiring time: each batch after that takes its own snapshots, and only its own."""
+    built: list[Any] = []
+    router = handlers.EventRouter
+
+    def counted(*args: Any) -> Any:
+        built.append(args)
+        return router(*args)
+
+    monkeypatch.setattr(handlers, "EventRouter", counted)
+    handle = handlers.merchants_batches(world.credit)
+    await handle(world.delivered(registered()))
+    await handle(world.delivered(registered(merchant_id="mer_2")))
+    assert len(built) == 1
+    assert [key for _, _, key in world.uow.published] == ["mer_1", "mer_2"]
+    assert world.uow.commits == 2
+
+
 async def test_a_suspension_costs_credit(world: World) -> None:
     router = world.merchants()
     await world.send(router, registered(version=2))
