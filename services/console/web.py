@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
@@ -92,6 +92,13 @@ async def markets_of(services: Backend, who: Session) -> list[dict[str, Any]]:
     district = None if who.principal.district == "*" else who.principal.district
     found = await services.items("registry", "/markets", who.access_token, district=district)
     return sorted(found, key=lambda m: (str(m.get("district", "")), str(m.get("name", ""))))
+
+
+def chosen_view(request: Request, views: Mapping[str, object]) -> str:
+    """The tab a list page shows: the one `?view=` names among its `views`, else "open" (the
+    default, whose tab has no query: templates/_macros.html view_tabs)."""
+    view = request.query_params.get("view", "open")
+    return view if view in views else "open"
 
 
 async def typed(request: Request, *names: str) -> dict[str, str]:

@@ -23,6 +23,7 @@ from services.console.web import (
     Acting,
     Person,
     Services,
+    chosen_view,
     failed,
     field_errors,
     in_scope,
@@ -135,9 +136,7 @@ def _deadline_key(case: dict[str, Any]) -> str:
 @router.get("/staff/complaints")
 async def queue(request: Request, who: Person, services: Services) -> Response:
     token = who.access_token
-    view = request.query_params.get("view", "open")
-    if view not in VIEWS:
-        view = "open"
+    view = chosen_view(request, VIEWS)
     listed = [{"state": "received"}, {"state": "accepted"}] if view == "open" else [VIEWS[view][1]]
     *found, (markets, merchants) = await needed(
         *(services.items("complaints", "/complaints", token, limit=1000, **p) for p in listed),

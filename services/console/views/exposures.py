@@ -25,6 +25,7 @@ from services.console.sessions import Session
 from services.console.web import (
     Services,
     above_form,
+    chosen_view,
     days_left,
     lines,
     markets_of,
@@ -103,9 +104,8 @@ async def _page(
 
 @router.get("/staff/exposures")
 async def exposures_page(request: Request, who: Reader, services: Services) -> Response:
-    view = request.query_params.get("view", "open")
     done = Form.done(request, DONE)
-    return await _page(request, who, services, done, view=view if view in VIEWS else "open")
+    return await _page(request, who, services, done, view=chosen_view(request, VIEWS))
 
 
 @router.post("/staff/exposures")

@@ -33,6 +33,7 @@ from services.console.sessions import Session
 from services.console.web import (
     Services,
     above_form,
+    chosen_view,
     days_left,
     failed,
     in_scope,
@@ -192,11 +193,8 @@ async def _meetings_page(
 
 @router.get("/staff/meetings")
 async def meetings_page(request: Request, who: Reader, services: Services) -> Response:
-    view = request.query_params.get("view", "open")
     done = Form.done(request, DONE)
-    return await _meetings_page(
-        request, who, services, done, view=view if view in ITEM_VIEWS else "open"
-    )
+    return await _meetings_page(request, who, services, done, view=chosen_view(request, ITEM_VIEWS))
 
 
 @dataclass
@@ -351,8 +349,7 @@ async def item_done(
 
 @router.get("/staff/enforcement")
 async def cases_page(request: Request, who: Reader, services: Services) -> Response:
-    view = request.query_params.get("view", "open")
-    view = view if view in CASE_VIEWS else "open"
+    view = chosen_view(request, CASE_VIEWS)
     token = who.access_token
     cases, names = await needed(
         services.items("campaign", "/enforcement-cases", token, state=view, limit=500),
