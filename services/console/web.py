@@ -86,6 +86,13 @@ async def names_by_id(services: Backend, path: str, token: str) -> dict[str, str
     return None if found is None else {m["id"]: m["name"] for m in found}
 
 
+def city_wide(who: Session) -> bool:
+    """Whether the person's scope is the whole city: an admin, or staff of district `*` (as
+    Principal.may_act_in has it)."""
+    p = who.principal
+    return p.role == "admin" or p.district == "*"
+
+
 async def markets_of(services: Backend, who: Session) -> list[dict[str, Any]]:
     """The registry's markets of the person's district (every district's for city-wide staff,
     `*`), by district and name; ApiError when the registry refuses."""

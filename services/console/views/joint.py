@@ -34,6 +34,7 @@ from services.console.web import (
     Services,
     above_form,
     chosen_view,
+    city_wide,
     days_left,
     failed,
     in_scope,
@@ -136,11 +137,6 @@ async def district_names(services: Backend, token: str) -> dict[str, str]:
     body = await optional(services.get("registry", "/districts", token), [])
     listed = body.get("items", []) if isinstance(body, dict) else body
     return {d["code"]: d.get("name") or d["code"] for d in listed}
-
-
-def city_wide(who: Session) -> bool:
-    p = who.principal
-    return p.role == "admin" or p.district == "*"
 
 
 def may_change(who: Session, district: str) -> bool:
