@@ -8,7 +8,7 @@ registry directory (services/runtime/directory.py), fed by the compacted registr
 district is known once it has a market.
 
 `now` is the clock every rule is given: replace it (tests) to move time. Dates are the city's
-(`CampaignSettings.timezone`).
+(`CampaignSettings.timezone`, the runtime's `ServiceSettings.timezone`).
 """
 
 from __future__ import annotations

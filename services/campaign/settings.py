@@ -15,8 +15,6 @@ class CampaignSettings(ServiceSettings):
     service_name: ClassVar[str] = "campaign"
     default_port: ClassVar[int] = 8106
 
-    # Deadlines and dates are calendar days in the city's own time zone.
-    timezone: str = "Asia/Shanghai"
     # How often the campaign clock flags milestones past their deadline; 0 turns the periodic
     # job off (run `python -m services.campaign check-campaigns` from a scheduler instead).
     campaign_check_interval_s: float = 600

@@ -15,8 +15,6 @@ class ComplaintsSettings(ServiceSettings):
     service_name: ClassVar[str] = "complaints"
     default_port: ClassVar[int] = 8104
 
-    # Working days and deadlines are the city's: its timezone and its official calendar.
-    timezone: str = "Asia/Shanghai"
     calendar_file: Path | None = None
     # JSON overrides of the domain policy, e.g. {"acceptance_working_days": 5}.
     policy: str | None = None

@@ -22,8 +22,6 @@ class CreditSettings(ServiceSettings):
     # Market assessments: published on this schedule, over the last `assessment_period_days`.
     assessment_interval_s: float = 86400.0
     assessment_period_days: int = 30
-    # The city's time: months of the honour and warning list, the campaign's days.
-    timezone: str = "Asia/Shanghai"
     # The honour and warning list (红黑榜): drawn for the month before once a month has ended
     # (on the 1st, city time); checked this often. Off: only `POST /honours/draw` and
     # `python -m services.credit draw-honours` draw.

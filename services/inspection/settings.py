@@ -38,7 +38,6 @@ class InspectionSettings(ServiceSettings):
     # service's (credit's scoring policy is a data file too).
     own_only: ClassVar[frozenset[str]] = frozenset({"policy", "policy_file"})
 
-    timezone: str = "Asia/Shanghai"
     clock_check_interval_s: float = 30.0
     patrol_check_interval_s: float = Field(
         default=60.0, description="how often the scheduler looks for patrols that came due"

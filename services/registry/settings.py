@@ -16,6 +16,4 @@ class RegistrySettings(ServiceSettings):
     default_port: ClassVar[int] = 8101
 
     terminal_master_secret: SecretStr = SecretStr("")
-    # Licence validity is a calendar date in the city's own time zone.
-    timezone: str = "Asia/Shanghai"
     licence_check_interval_s: float = 24 * 3600

@@ -129,6 +129,9 @@ class ServiceSettings(KafkaClientSettings):
     oidc_jwks_url: str = ""
     # A JWKS document (JSON) to trust instead of fetching one: public keys only.
     oidc_jwks: str = ""
+    # The city's time zone: every day the services count (a licence's, a deadline's, a working
+    # day, a market's opening hours, a month of the honour list) is a day there.
+    timezone: str = "Asia/Shanghai"
     log_level: str = "INFO"
     log_json: bool = True
     consumer_group: str = ""

@@ -18,7 +18,6 @@ class TelemetrySettings(ServiceSettings):
     terminal_master_secret: SecretStr = SecretStr("")
     # Another topic only for benchmarks and isolated tests; terminals always use the default.
     readings_topic: str = "telemetry.readings.v1"
-    timezone: str = "Asia/Shanghai"
     future_tolerance_s: float = 300.0
     # A batch's readings first go the Rust fast path (services/telemetry/native.py); false: the
     # Python fast path alone, as before (the oracle of the tests; bench/README.md, issue 20).
