@@ -94,9 +94,10 @@ def city_wide(who: Session) -> bool:
 
 
 async def markets_of(services: Backend, who: Session) -> list[dict[str, Any]]:
-    """The registry's markets of the person's district (every district's for city-wide staff,
-    `*`), by district and name; ApiError when the registry refuses."""
-    district = None if who.principal.district == "*" else who.principal.district
+    """The registry's markets of the person's district (every district's for the city-wide: an
+    admin too, as on every other page), by district and name; ApiError when the registry
+    refuses."""
+    district = None if city_wide(who) else who.principal.district
     found = await services.items("registry", "/markets", who.access_token, district=district)
     return sorted(found, key=lambda m: (str(m.get("district", "")), str(m.get("name", ""))))
 
