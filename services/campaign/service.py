@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Unpack
 from zoneinfo import ZoneInfo
 
 from contracts.campaign import DISTRICT_MILESTONES, MARKET_MILESTONES
@@ -67,7 +67,7 @@ from services.campaign.domain.renovations import (
     record_check,
 )
 from services.campaign.metrics import CampaignMetrics
-from services.campaign.store import Stores
+from services.campaign.store import DisclosureFilters, Stores
 from services.runtime.auth import ALL_DISTRICTS, Principal, actor
 from services.runtime.clock import Clock, utc_now
 from services.runtime.directory import RegistryView
@@ -771,7 +771,7 @@ class Campaigns:
         return found
 
     # -- public disclosure -----------------------------------------------------------------------
-    async def disclosures(self, **filters: Any) -> list[Disclosure]:
+    async def disclosures(self, **filters: Unpack[DisclosureFilters]) -> list[Disclosure]:
         async with self.uow() as work:
             return await work.stores.disclosures.listed(**filters)
 
