@@ -179,6 +179,16 @@ async def market_page(
     if absent or not in_scope(market, who):
         raise OutOfScope("市场")
     name = (market or {}).get("name") or (assessment or {}).get("market_name") or "该市场"
+    # Open work the person's role may not see is left out, not drawn as a part refused.
+    refused = {
+        part
+        for part, why in (
+            ("risks", risks_failed),
+            ("tasks", tasks_failed),
+            ("complaints", complaints_failed),
+        )
+        if why == NOT_FOR_ROLE
+    }
     shares = (grades or {}).get("shares") or {}
     return render(
         request,
@@ -202,5 +212,6 @@ async def market_page(
         tasks_failed=tasks_failed,
         complaints=by_deadline(complaints or [], "current_deadline"),
         complaints_failed=complaints_failed,
+        refused=refused,
         merchants={m["id"]: m["name"] for m in (merchants or {}).get("items") or []},
     )

@@ -131,16 +131,20 @@ def console(
     district: str = "zhifu",
     down: tuple[str, ...] = (),
     asked: list[httpx.Request] | None = None,
+    refusing: tuple[str, ...] = (),
     **principal: Any,
 ) -> httpx.AsyncClient:
     """The console signed in as `role` of `district`; the services in `down` do not answer,
-    the others answer from SERVICES (the task and complaint lists for their open states)."""
+    those in `refusing` refuse the role (403), the others answer from SERVICES (the task and
+    complaint lists for their open states)."""
 
     def services(request: httpx.Request) -> httpx.Response:
         host, path = request.url.host, request.url.path
         (asked if asked is not None else []).append(request)
         if host in down:
             return httpx.Response(503, json={"error": "unavailable", "message": "down"})
+        if host in refusing:
+            return httpx.Response(403, json={"error": "forbidden", "message": "role"})
         body = SERVICES.get((host, path))
         state = request.url.params.get("state")
         if body is not None and "items" in body and state is not None:
@@ -212,6 +216,15 @@ async def test_a_service_not_answering_leaves_only_its_part_saying_so(
     for part in still:
         assert "暂时无法获取" not in text_of(r.text, part)
     assert "<h1>幸福农贸市场</h1>" in r.text
+
+
+async def test_open_work_the_role_may_not_see_is_left_out_and_the_rest_stands() -> None:
+    async with console("clerk", refusing=("inspection", "complaints")) as client:
+        r = await client.get("/staff/markets/mkt_1")
+    assert r.status_code == 200
+    assert 'id="tasks"' not in r.text and 'id="complaints"' not in r.text
+    assert "检查任务" not in r.text and "未办结" not in r.text and "无权" not in r.text
+    assert "老王冻品" in text_of(r.text, "risks") and 'href="/staff/risks/rsk_1"' in r.text
 
 
 async def test_without_the_registry_the_name_comes_from_the_assessment() -> None:
