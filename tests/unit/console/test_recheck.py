@@ -29,8 +29,13 @@ TASK = {
 }  # fmt: skip
 
 
-def console(answer: Answer, sent: list[httpx.Request]) -> httpx.AsyncClient:
-    """The console signed in as an inspector of zhifu; every POST to a service is kept."""
+INSPECTOR = Principal("sub-1", "inspector", "zhifu", name="王检查")
+
+
+def console(
+    answer: Answer, sent: list[httpx.Request], who: Principal = INSPECTOR
+) -> httpx.AsyncClient:
+    """The console signed in as `who` (an inspector of zhifu); every POST to a service is kept."""
 
     def services(request: httpx.Request) -> httpx.Response:
         if request.method == "POST":
@@ -38,7 +43,7 @@ def console(answer: Answer, sent: list[httpx.Request]) -> httpx.AsyncClient:
             sent.append(request)
         return answer(request) or httpx.Response(404, json={"error": "not_found"})
 
-    return support.console(services, Principal("sub-1", "inspector", "zhifu", name="王检查"))
+    return support.console(services, who)
 
 
 def the_order(page: str) -> str:
@@ -223,3 +228,29 @@ async def test_the_task_page_offers_复查_only_while_the_order_is_open() -> Non
         verified = (await client.get("/staff/tasks/tsk_1")).text
     assert ">去复查</a>" in still_open
     assert ">去复查</a>" not in verified and "已复查通过" in verified
+
+
+async def test_a_leader_or_a_department_reads_the_orders_and_tasks_without_their_buttons() -> None:
+    def answer(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path == "/tasks/tsk_1":
+            return httpx.Response(200, json=TASK | {"state": "open", "outcome": None})
+        if request.url.path == "/rectifications/rct_1":
+            return httpx.Response(200, json=ORDER)
+        return listing(request)
+
+    for who in (
+        Principal("sub-2", "leader", "zhifu", name="刘领导"),
+        Principal("sub-3", "department", "zhifu", name="赵部门"),
+    ):
+        async with console(answer, [], who) as client:
+            orders = await client.get("/staff/rectifications")
+            task = await client.get("/staff/tasks/tsk_1")
+        assert orders.status_code == task.status_code == 200
+        order = the_order(orders.text)
+        assert "冷藏冷冻设备温度不达标" in order
+        assert "<form" not in order and "复查通过" not in order
+        assert '/claim"' not in task.text and ">去复查</a>" not in task.text
+        assert 'href="/staff/rectifications"' in orders.text  # 待复查 is in their menu
+    async with console(answer, []) as client:
+        inspector_task = await client.get("/staff/tasks/tsk_1")
+    assert '/claim"' in inspector_task.text and ">去复查</a>" in inspector_task.text
