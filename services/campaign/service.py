@@ -68,7 +68,7 @@ from services.campaign.domain.renovations import (
 )
 from services.campaign.metrics import CampaignMetrics
 from services.campaign.store import DisclosureFilters, Stores
-from services.runtime.auth import ALL_DISTRICTS, Principal, actor
+from services.runtime.auth import Principal, actor, within
 from services.runtime.clock import Clock, utc_now
 from services.runtime.directory import RegistryView
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
@@ -91,7 +91,7 @@ Work = UnitOfWork[Stores]
 
 def require_city(who: Principal) -> None:
     """A campaign is the city's: only city-wide staff (admin, `*` tokens) configure it."""
-    if not who.may_act_in(ALL_DISTRICTS):
+    if not who.city_wide:
         raise Forbidden(f"token is scoped to district {who.district!r}; campaigns are city-wide")
 
 
@@ -230,10 +230,7 @@ class Campaigns:
             raise InvalidInput(
                 "kind", f"market milestones are {', '.join(MARKET_MILESTONES)}, not {kind}"
             )
-        market = self.directory.markets.get(market_id)
-        if market is None:
-            raise NotFound(f"no market {market_id!r}")
-        who.require_district(market.district)
+        market = within(who, self.directory.markets.get(market_id), "market", market_id)
         async with self.uow() as work:
             campaign = await self._campaign(work, campaign_id)
             if market.district not in campaign.districts:
@@ -329,7 +326,7 @@ class Campaigns:
         return resolved
 
     async def milestones(self, who: Principal, campaign_id: str) -> list[Milestone]:
-        district = None if who.may_act_in(ALL_DISTRICTS) else who.district
+        district = who.listing_district()
         async with self.uow() as work:
             await self._campaign(work, campaign_id)
             return await work.stores.milestones.listed(campaign_id, district)
@@ -434,7 +431,7 @@ class Campaigns:
 
     # -- progress --------------------------------------------------------------------------------
     async def progress(self, who: Principal, campaign_id: str) -> dict[str, Any]:
-        only = None if who.may_act_in(ALL_DISTRICTS) else who.district
+        only = who.listing_district()
         names = dict(self.directory.district_names)
         markets = [
             MarketFacts(m.market_id, m.name, m.district, m.task_force is not None)
@@ -579,7 +576,7 @@ class Campaigns:
         market_id: str | None = None,
         stage: str | None = None,
     ) -> list[RenovationProject]:
-        district = None if who.may_act_in(ALL_DISTRICTS) else who.district
+        district = who.listing_district()
         async with self.uow() as work:
             return await work.stores.projects.listed(
                 campaign_id=campaign_id, market_id=market_id, district=district, stage=stage
@@ -588,11 +585,8 @@ class Campaigns:
     async def _project(
         self, work: Work, who: Principal, project_id: str, *, for_update: bool = False
     ) -> RenovationProject:
-        project = await work.stores.projects.get(project_id, for_update=for_update)
-        if project is None:
-            raise NotFound(f"no renovation project {project_id!r}")
-        who.require_district(project.district)
-        return project
+        found = await work.stores.projects.get(project_id, for_update=for_update)
+        return within(who, found, "renovation project", project_id)
 
     async def _change_project(
         self,
@@ -753,10 +747,7 @@ class Campaigns:
         offset: int = 0,
     ) -> list[Disclosure]:
         """Exposures by deadline; a district token reads its own district."""
-        if district is not None:
-            who.require_district(district)
-        elif not who.may_act_in(ALL_DISTRICTS):
-            district = who.district
+        district = who.listing_district(district)
         async with self.uow() as work:
             return await work.stores.disclosures.exposures(
                 district=district, market_id=market_id, state=state, limit=limit, offset=offset

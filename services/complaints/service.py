@@ -49,7 +49,7 @@ from services.complaints.domain.suggestions import (
 from services.complaints.metrics import ComplaintsMetrics
 from services.complaints.store import CaseQuery, Stores
 from services.runtime import serial
-from services.runtime.auth import ALL_DISTRICTS, Principal, actor
+from services.runtime.auth import Principal, actor, within
 from services.runtime.clock import Clock
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
 from services.runtime.unit_of_work import UowFactory
@@ -85,11 +85,6 @@ class Places(Protocol):
     def merchants(self) -> Mapping[str, Merchant]: ...
 
     def merchant_at(self, market_id: str, stall_no: str) -> Merchant | None: ...
-
-
-def district_scope(who: Principal) -> str | None:
-    """The district a listing is limited to; None for the whole city (admin, `*` tokens)."""
-    return None if who.role == "admin" or who.district == ALL_DISTRICTS else who.district
 
 
 def canonical_code(code: str) -> str | None:
@@ -276,13 +271,7 @@ class Complaints:
     async def case(self, who: Principal, complaint_id: str) -> Complaint:
         async with self.uow() as work:
             case = await work.stores.complaints.get(complaint_id)
-        return self._check(who, complaint_id, case)
-
-    def _check(self, who: Principal, complaint_id: str, case: Complaint | None) -> Complaint:
-        if case is None:
-            raise NotFound(f"no complaint {complaint_id!r}")
-        who.require_district(case.district)
-        return case
+        return within(who, case, "complaint", complaint_id)
 
     async def cases(
         self,
@@ -297,7 +286,7 @@ class Complaints:
         async with self.uow() as work:
             found = await work.stores.complaints.cases(
                 CaseQuery(
-                    district=district_scope(who),
+                    district=who.listing_district(),
                     state=state,
                     market_id=market_id,
                     overdue=overdue,
@@ -358,7 +347,9 @@ class Complaints:
     ) -> Complaint:
         async with self.uow() as work:
             store = work.stores.complaints
-            case = self._check(who, complaint_id, await store.get(complaint_id, for_update=True))
+            case = within(
+                who, await store.get(complaint_id, for_update=True), "complaint", complaint_id
+            )
             now = self.now()
             changed = change(case, now)
             await store.update(changed)
@@ -496,7 +487,7 @@ class Suggestions:
     async def listed(self, who: Principal, *, state: str | None, limit: int) -> list[Suggestion]:
         async with self.uow() as work:
             found = await work.stores.suggestions.listed(
-                district=district_scope(who), state=state, limit=limit
+                district=who.listing_district(), state=state, limit=limit
             )
         return [s for s in found if s.may_read(who.role, who.district)]
 

@@ -78,7 +78,7 @@ from services.credit.store import (
     Stores,
 )
 from services.runtime import serial
-from services.runtime.auth import ALL_DISTRICTS, Principal, actor
+from services.runtime.auth import Principal, actor, within
 from services.runtime.clock import Clock
 from services.runtime.directory import RegistryView
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
@@ -398,10 +398,8 @@ class Credit:
         partition, offset) and the risk or complaint at the root of its chain."""
         async with self.uow() as work:
             store = work.stores
-            stored = await store.ledger.credit(merchant_id)
-            if stored is None:
-                raise NotFound(f"no credit record for merchant {merchant_id!r}")
-            who.require_district(stored.district)
+            found = await store.ledger.credit(merchant_id)
+            stored = within(who, found, "credit record for merchant", merchant_id)
             ledger = await store.ledger.ledger(merchant_id)
             roots = await store.context.roots(sorted({a.correlation_id for a in ledger}))
         now = self.now()
@@ -565,10 +563,7 @@ class Credit:
     async def market_assessment(
         self, who: Principal, market_id: str, period: Period
     ) -> dict[str, Any]:
-        market = self.directory.markets.get(market_id)
-        if market is None:
-            raise NotFound(f"no market {market_id!r}")
-        who.require_district(market.district)
+        market = within(who, self.directory.markets.get(market_id), "market", market_id)
         # An operator sees its own market's assessment (docs/console.md, 市场主办方), no other.
         operator_only = who.roles <= {"operator"}
         if operator_only and who.market_id != market_id:
@@ -785,8 +780,4 @@ class Credit:
         and city-wide readers), or the district asked for if they may read it."""
         if month is not None:
             month = str(self.month(month))
-        if district is None and not who.may_act_in(ALL_DISTRICTS):
-            district = who.district
-        if district is not None:
-            who.require_district(district)
-        return await self.honours(month, district)
+        return await self.honours(month, who.listing_district(district))

@@ -44,7 +44,7 @@ from services.inspection.events import item
 from services.inspection.projections import Directory
 from services.inspection.store import MerchantInfo, Stores
 from services.runtime import serial
-from services.runtime.auth import ALL_DISTRICTS, Principal, actor
+from services.runtime.auth import Principal, actor
 from services.runtime.clock import Clock, utc_now
 from services.runtime.failures import NotFound
 from services.runtime.messaging import Delivery
@@ -66,11 +66,6 @@ class Observer:
     def plan(self, change: str) -> None: ...
     def overdue(self, entity: str, count: int) -> None: ...
     def changed(self) -> None: ...
-
-
-def district_scope(who: Principal) -> str | None:
-    """The district a listing is limited to; None for the whole city (admin, `*` tokens)."""
-    return None if who.role == "admin" or who.district == ALL_DISTRICTS else who.district
 
 
 def _emit(work: Work, events: Iterable[Outgoing]) -> None:
@@ -290,7 +285,7 @@ class InspectionService:
     ) -> list[Task]:
         async with self.uow() as work:
             return await work.stores.tasks.listing(
-                state=state, market_id=market_id, district=district_scope(who), limit=limit
+                state=state, market_id=market_id, district=who.listing_district(), limit=limit
             )
 
     async def _task(self, work: Work, who: Principal, task_id: str, *, lock: bool = True) -> Task:
@@ -433,7 +428,7 @@ class InspectionService:
     ) -> list[RectificationOrder]:
         async with self.uow() as work:
             return await work.stores.orders.listing(
-                state=state, district=district_scope(who), limit=limit
+                state=state, district=who.listing_district(), limit=limit
             )
 
     async def order(self, who: Principal, order_id: str) -> RectificationOrder:

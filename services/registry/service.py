@@ -32,7 +32,7 @@ from services.registry.domain.model import (
 )
 from services.registry.store import DirectoryQuery, Stores
 from services.runtime import serial
-from services.runtime.auth import Principal, actor
+from services.runtime.auth import Principal, actor, within
 from services.runtime.clock import Clock
 from services.runtime.failures import Conflict, InvalidInput, NotFound
 from services.runtime.messaging import Delivery
@@ -86,14 +86,6 @@ class Claim:
     consumer: str
     event_id: str
     delivery: Delivery
-
-
-def _within(who: Principal, found: E | None, what: str, key: str) -> E:
-    """The entity, if it exists (404 otherwise) in the caller's district (403 otherwise)."""
-    if found is None:
-        raise NotFound(f"no {what} {key!r}")
-    who.require_district(found.district)
-    return found
 
 
 async def _first_time(work: Work, claim: Claim | None) -> bool:
@@ -171,20 +163,17 @@ class Registry:
 
     async def market(self, who: Principal, market_id: str) -> Market:
         async with self.uow() as work:
-            return _within(who, await work.stores.markets.get(market_id), "market", market_id)
+            return within(who, await work.stores.markets.get(market_id), "market", market_id)
 
     async def markets(self, who: Principal, district: str | None) -> list[Market]:
-        if district is not None:
-            who.require_district(district)
-        elif not who.may_act_in("*"):
-            district = who.district
+        district = who.listing_district(district)
         async with self.uow() as work:
             return await work.stores.markets.all(district)
 
     async def set_task_force(self, who: Principal, market_id: str, tf: TaskForce) -> Market:
         async with self.uow() as work:
             found = await work.stores.markets.get(market_id, for_update=True)
-            market = _within(who, found, "market", market_id)
+            market = within(who, found, "market", market_id)
             by = actor(who)
             market = market.with_task_force(tf, self.now(), by=by)
             await self.save(work, market, by)
@@ -255,7 +244,7 @@ class Registry:
 
     async def merchant(self, who: Principal, merchant_id: str) -> Merchant:
         async with self.uow() as work:
-            return _within(
+            return within(
                 who, await work.stores.merchants.get(merchant_id), "merchant", merchant_id
             )
 
@@ -265,7 +254,7 @@ class Registry:
         """The merchants of the caller's district (or market); with `expiring_within_days`,
         only those whose food licence runs out between today and that many days on, soonest
         first."""
-        district = None if who.may_act_in("*") else who.district
+        district = who.listing_district()
         expiring = None
         if expiring_within_days is not None:
             day = self.today()
@@ -279,7 +268,7 @@ class Registry:
         number = validate_food_licence(food_licence)
         async with self.uow() as work:
             found = await work.stores.merchants.get(merchant_id, for_update=True)
-            merchant = _within(who, found, "merchant", merchant_id)
+            merchant = within(who, found, "merchant", merchant_id)
             by = actor(who)
             merchant = merchant.renew_licence(number, valid_until, self.today(), self.now(), by=by)
             await self.save(work, merchant, by)
@@ -406,13 +395,13 @@ class Registry:
 
     async def terminals(self, who: Principal, market_id: str) -> list[Terminal]:
         """A market's terminals, as far as the caller's district reaches (never a key)."""
-        district = None if who.may_act_in("*") else who.district
+        district = who.listing_district()
         async with self.uow() as work:
             return await work.stores.terminals.all(market_id, district)
 
     async def terminal(self, who: Principal, terminal_id: str) -> Terminal:
         async with self.uow() as work:
-            return _within(
+            return within(
                 who, await work.stores.terminals.get(terminal_id), "terminal", terminal_id
             )
 
@@ -428,7 +417,7 @@ class Registry:
     ) -> tuple[Terminal, bytes]:
         async with self.uow() as work:
             found = await work.stores.terminals.get(terminal_id, for_update=True)
-            terminal = _within(who, found, "terminal", terminal_id)
+            terminal = within(who, found, "terminal", terminal_id)
             by, now = actor(who), self.now()
             terminal = terminal.rotate_key(now, by=by) if rotate else terminal.retire(now, by=by)
             await self.save(work, terminal, by)

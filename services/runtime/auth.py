@@ -19,7 +19,7 @@ import logging
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Literal, Protocol, get_args
+from typing import Annotated, Any, Literal, Protocol, TypeVar, get_args
 
 import httpx
 import jwt
@@ -27,7 +27,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from contracts.people import Actor
-from services.runtime.errors import Forbidden, ServiceError, Unauthorized
+from services.runtime.errors import Forbidden, NotFound, ServiceError, Unauthorized
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +70,36 @@ class Principal:
     def require_district(self, district: str) -> None:
         if not self.may_act_in(district):
             raise Forbidden(f"token is scoped to district {self.district!r}, not {district!r}")
+
+    @property
+    def city_wide(self) -> bool:
+        """Whether the person's scope is the whole city: an admin, or a `*` token."""
+        return self.may_act_in(ALL_DISTRICTS)
+
+    def listing_district(self, asked: str | None = None) -> str | None:
+        """The district a listing covers: the one `asked` for (403 outside the caller's scope),
+        else the caller's own; None for the whole city (a city-wide caller asking for none)."""
+        if asked:
+            self.require_district(asked)
+            return asked
+        return None if self.city_wide else self.district
+
+
+class Districted(Protocol):
+    @property
+    def district(self) -> str: ...
+
+
+D = TypeVar("D", bound=Districted)
+
+
+def within(who: Principal, found: D | None, what: str, key: str) -> D:
+    """What was `found` under `key`, if anything was (404 naming it otherwise), in the caller's
+    district (403 otherwise)."""
+    if found is None:
+        raise NotFound(f"no {what} {key!r}")
+    who.require_district(found.district)
+    return found
 
 
 def actor(who: Principal) -> Actor:

@@ -43,7 +43,7 @@ from services.campaign.duties import events
 from services.campaign.duties.config import DutiesConfig
 from services.campaign.duties.metrics import DutiesMetrics
 from services.campaign.duties.store import DutiesStore, MarketRow, Stores
-from services.runtime.auth import ALL_DISTRICTS, Principal, actor
+from services.runtime.auth import Principal, actor
 from services.runtime.clock import Clock
 from services.runtime.directory import RegistryView
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
@@ -68,15 +68,6 @@ def missing(what: str, field: str, ident: str) -> NotFound:
 
 def new_id(prefix: str) -> str:
     return f"{prefix}_{uuid.uuid4().hex[:16]}"
-
-
-def district_scope(who: Principal, district: str | None) -> str | None:
-    """The district a listing covers: the one asked for (within the caller's scope), else the
-    caller's own; None for the whole city (admin or a city-wide token asking for no district)."""
-    if district:
-        who.require_district(district)
-        return district
-    return None if who.role == "admin" or who.district == ALL_DISTRICTS else who.district
 
 
 def task_force_day(market: MarketUpserted, tz: Any) -> date | None:
@@ -285,7 +276,7 @@ class Duties:
     async def district_reports(
         self, who: Principal, district: str | None, state: str | None, limit: int
     ) -> tuple[list[Report], date]:
-        scope = district_scope(who, district)
+        scope = who.listing_district(district)
         today = self.today(self.now())
         async with self.uow() as work:
             found = await work.stores.duties.district_reports(scope, state=state, limit=limit)
@@ -474,7 +465,7 @@ class Duties:
     ) -> tuple[list[tuple[tr.Certificate, tr.Trainee, tr.Course]], date]:
         """Certificates valid today (of the district), or only those expiring within the days
         given (not renewed yet), soonest first, with their holder and course."""
-        scope = district_scope(who, district)
+        scope = who.listing_district(district)
         today = self.today(self.now())
         async with self.uow() as work:
             store = work.stores.duties

@@ -8,6 +8,7 @@ against the real provider.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import httpx
 import pytest
@@ -21,8 +22,9 @@ from services.runtime.auth import (
     TokenVerifier,
     principal_from_claims,
     require,
+    within,
 )
-from services.runtime.errors import Forbidden, Unauthorized, status_of
+from services.runtime.errors import Forbidden, NotFound, Unauthorized, status_of
 from tests.support.signing import AUDIENCE, ISSUER, LocalSigner
 
 SIGNER = LocalSigner()
@@ -128,6 +130,36 @@ def test_district_scope() -> None:
         clerk.require_district("laishan")
     assert Principal("a", "admin", "zhifu").may_act_in("laishan")
     assert Principal("c", "inspector", "*").may_act_in("laishan")
+
+
+def test_a_listing_covers_the_district_asked_for_else_the_callers_own_or_the_city() -> None:
+    clerk = Principal("c", "clerk", "zhifu")
+    admin = Principal("a", "admin", "zhifu")
+    city = Principal("l", "leader", "*")
+    assert not clerk.city_wide and admin.city_wide and city.city_wide
+    assert [p.listing_district() for p in (clerk, admin, city)] == ["zhifu", None, None]
+    assert [p.listing_district("") for p in (clerk, admin, city)] == ["zhifu", None, None]
+    assert clerk.listing_district("zhifu") == "zhifu"
+    assert admin.listing_district("laishan") == city.listing_district("laishan") == "laishan"
+    with pytest.raises(Forbidden, match=r"zhifu.*laishan"):
+        clerk.listing_district("laishan")
+
+
+@dataclass(frozen=True)
+class _Market:
+    id: str
+    district: str
+
+
+def test_within_is_what_was_found_in_the_callers_district_404_without_it_403_elsewhere() -> None:
+    clerk = Principal("c", "clerk", "zhifu")
+    market = _Market("mkt_1", "zhifu")
+    assert within(clerk, market, "market", "mkt_1") is market
+    with pytest.raises(NotFound, match="no market 'mkt_2'"):
+        within(clerk, None, "market", "mkt_2")
+    with pytest.raises(Forbidden):
+        within(clerk, _Market("mkt_3", "laishan"), "market", "mkt_3")
+    assert within(Principal("a", "admin", "zhifu"), _Market("mkt_3", "laishan"), "m", "mkt_3")
 
 
 def _app() -> TestClient:
