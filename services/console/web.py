@@ -86,18 +86,11 @@ async def names_by_id(services: Backend, path: str, token: str) -> dict[str, str
     return None if found is None else {m["id"]: m["name"] for m in found}
 
 
-def city_wide(who: Session) -> bool:
-    """Whether the person's scope is the whole city: an admin, or staff of district `*` (as
-    Principal.may_act_in has it)."""
-    p = who.principal
-    return p.role == "admin" or p.district == "*"
-
-
 async def markets_of(services: Backend, who: Session) -> list[dict[str, Any]]:
     """The registry's markets of the person's district (every district's for the city-wide: an
     admin too, as on every other page), by district and name; ApiError when the registry
     refuses."""
-    district = None if city_wide(who) else who.principal.district
+    district = who.principal.listing_district()
     found = await services.items("registry", "/markets", who.access_token, district=district)
     return sorted(found, key=lambda m: (str(m.get("district", "")), str(m.get("name", ""))))
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts import topics
 from contracts.people import Actor
 from services.runtime.app import state
-from services.runtime.auth import ALL_DISTRICTS, Principal, require
+from services.runtime.auth import Principal, require
 from services.runtime.errors import NotFound
 from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
@@ -46,10 +46,6 @@ def _as_sent(reading: Any) -> tuple[Any, bytes]:
 
 
 Tel = Annotated[Telemetry, Depends(state("telemetry"))]
-
-
-def _scope(who: Principal) -> str | None:
-    return None if who.role == "admin" or who.district == ALL_DISTRICTS else who.district
 
 
 @router.post(
@@ -136,7 +132,7 @@ async def list_risks(
 ) -> dict[str, Any]:
     async with tel.uow() as work:
         items = await work.stores.telemetry.risks(
-            RiskQuery(state, market_id, terminal_id, _scope(who), limit)
+            RiskQuery(state, market_id, terminal_id, who.listing_district(), limit)
         )
     return {"items": items}
 
@@ -147,7 +143,7 @@ async def get_risk(risk_id: str, tel: Tel, who: Reader) -> dict[str, Any]:
     curve of its window. Another district's risk answers 404, as if absent."""
     async with tel.uow() as work:
         risk = await work.stores.telemetry.risk(risk_id)
-    scope = _scope(who)
+    scope = who.listing_district()
     if risk is None or (scope is not None and risk["district"] != scope):
         raise NotFound(f"no risk {risk_id!r}")
     return risk
@@ -162,7 +158,7 @@ async def acknowledge(
 ) -> dict[str, Any]:
     note = body.note if body else None
     return await tel.acknowledge(
-        risk_id, Actor.of(who.subject, who.display_name), note, _scope(who)
+        risk_id, Actor.of(who.subject, who.display_name), note, who.listing_district()
     )
 
 
@@ -241,7 +237,7 @@ def _report(t: TerminalInfo, last: LastReport | None) -> TerminalReport:
 async def list_terminals(
     tel: Tel, who: Reader, market_id: Annotated[str, Query(min_length=1)]
 ) -> TerminalReports:
-    terminals = tel.market_terminals(market_id, _scope(who))
+    terminals = tel.market_terminals(market_id, who.listing_district())
     reports = await tel.last_reports([t.id for t in terminals])
     return TerminalReports(items=[_report(t, reports.get(t.id)) for t in terminals])
 
@@ -256,7 +252,7 @@ async def list_terminals(
 )
 async def get_terminal(terminal_id: str, tel: Tel, who: Reader) -> TerminalReport:
     terminal = tel.directory.terminals.get(terminal_id)
-    scope = _scope(who)
+    scope = who.listing_district()
     if terminal is None or (scope is not None and terminal.district != scope):
         raise NotFound(f"no terminal {terminal_id!r}")
     reports = await tel.last_reports([terminal_id])

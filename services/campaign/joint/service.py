@@ -35,7 +35,7 @@ from services.campaign.joint import events
 from services.campaign.joint.config import JointConfig
 from services.campaign.joint.metrics import JointMetrics
 from services.campaign.joint.store import CaseTaken, ItemRow, Stores
-from services.runtime.auth import ALL_DISTRICTS, Principal, actor
+from services.runtime.auth import Principal, actor
 from services.runtime.clock import Clock
 from services.runtime.directory import RegistryView
 from services.runtime.failures import Conflict, Forbidden, InvalidInputs, NotFound, ServiceError
@@ -46,18 +46,14 @@ log = logging.getLogger(__name__)
 ITEM_STATES: Final = ("open", "late", "done")
 
 
-def city_wide(who: Principal) -> bool:
-    return who.role == "admin" or who.district == ALL_DISTRICTS
-
-
 def may_read(who: Principal, district: str) -> bool:
     """A district's people read their district's work and the city's meetings."""
-    return city_wide(who) or district in (who.district, CITY)
+    return who.city_wide or district in (who.district, CITY)
 
 
 def may_change(who: Principal, district: str) -> bool:
     """A district's people change their district's work; the city's needs a city-wide token."""
-    return city_wide(who) or (district != CITY and who.district == district)
+    return who.city_wide or (district != CITY and who.district == district)
 
 
 def http_error(exc: JointRuleError) -> ServiceError:
@@ -108,7 +104,7 @@ class Joint:
             if not may_read(who, district):
                 raise Forbidden(f"token is scoped to district {who.district!r}, not {district!r}")
             return [district]
-        return None if city_wide(who) else [who.district, CITY]
+        return None if who.city_wide else [who.district, CITY]
 
     @staticmethod
     def _not_found(what: str, ident: str) -> NoReturn:

@@ -30,7 +30,6 @@ from services.console.web import (
     Person,
     Services,
     above_form,
-    city_wide,
     field_errors,
     lines,
     may_do,
@@ -99,7 +98,7 @@ async def market_name(services: Backend, market_id: str) -> str:
 
 async def district_markets(services: Backend, who: Session) -> list[dict[str, Any]]:
     """The markets of the person's district (the whole city's for city-wide staff), by name."""
-    district = None if city_wide(who) else who.principal.district
+    district = who.principal.listing_district()
     try:
         found = await services.items("registry", "/markets", who.access_token, district=district)
     except ApiError:  # department staff: the public directory has the names

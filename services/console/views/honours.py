@@ -18,7 +18,7 @@ from services.console import clock, labels
 from services.console.backend import ApiError, Backend
 from services.console.sessions import Session
 from services.console.views import public
-from services.console.web import Acting, Services, city_wide, may_see, render
+from services.console.web import Acting, Services, may_see, render
 
 router = APIRouter()
 # The citizens' page: a token from the client's bucket first, like every public page.
@@ -136,7 +136,7 @@ async def _board(
         month_zh=month_zh,
         district=district,
         districts=districts,
-        city_wide=city_wide(who),
+        city_wide=who.principal.city_wide,
         may_draw=who.principal.role == "admin",
         draw_month=draw_month or (board.month if board else "") or month or months[0],
         errors=errors or {},

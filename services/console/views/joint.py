@@ -34,7 +34,6 @@ from services.console.web import (
     Services,
     above_form,
     chosen_view,
-    city_wide,
     days_left,
     failed,
     in_scope,
@@ -144,7 +143,7 @@ def may_change(who: Session, district: str) -> bool:
     department staff of it; a city meeting's only with a city-wide token."""
     if not who.principal.holds(*MEETING_WRITERS):
         return False
-    return city_wide(who) or (district != CITY and who.principal.district == district)
+    return who.principal.city_wide or (district != CITY and who.principal.district == district)
 
 
 # -- 联席会议 --------------------------------------------------------------------------------
@@ -252,9 +251,9 @@ async def _new_meeting_page(
 ) -> Response:
     token = who.access_token
     names = await departments(services, token)
-    districts = await district_names(services, token) if city_wide(who) else {}
+    districts = await district_names(services, token) if who.principal.city_wide else {}
     defaults: dict[str, Any] = {
-        "district": CITY if city_wide(who) else who.principal.district,
+        "district": CITY if who.principal.city_wide else who.principal.district,
         "held_on": today().isoformat(),
         "departments": [],
     }
@@ -265,7 +264,7 @@ async def _new_meeting_page(
         defaults=defaults,
         departments=names,
         districts=districts,
-        city_wide=city_wide(who),
+        city_wide=who.principal.city_wide,
         rows=range(ROWS),
     )
 

@@ -131,7 +131,7 @@ async def risk_events(request: Request, who: Person) -> Response:
     acknowledged or cleared. A reconnecting browser (Last-Event-ID) is told `risk` at once, so
     it catches up on what it missed while away."""
     feed = _feed(request)
-    district = "*" if who.principal.role == "admin" else who.principal.district
+    district = "*" if who.principal.city_wide else who.principal.district
     reconnecting = request.headers.get("last-event-id") is not None
 
     async def stream() -> AsyncIterator[str]:
