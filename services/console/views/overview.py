@@ -75,9 +75,9 @@ async def _campaign(services: Backend, who: Session) -> dict[str, Any] | None:
         )
     except ApiError:
         return None
-    mine = who.principal.district
+    mine = who.principal.listing_district()
     progress["districts"] = [
-        d for d in progress.get("districts") or [] if mine == "*" or d.get("district") == mine
+        d for d in progress.get("districts") or [] if mine is None or d.get("district") == mine
     ]
     late: list[dict[str, Any]] = []
     for d in progress["districts"]:
