@@ -16,7 +16,6 @@ WARNING_DAYS = 30
 
 class Validity(TypedDict):
     until: date | None  # None: no licence on record
-    days_left: int | None
     expired: bool
     expiring: bool  # ends within WARNING_DAYS, or has ended
     left: str  # 已过期 N 天 / 今天到期 / 剩余 N 天 ("" without a licence)
@@ -30,7 +29,6 @@ def licence(merchant: Mapping[str, Any], today: date | None = None) -> Validity:
     if not text:
         return Validity(
             until=None,
-            days_left=None,
             expired=False,
             expiring=False,
             left="",
@@ -47,7 +45,6 @@ def licence(merchant: Mapping[str, Any], today: date | None = None) -> Validity:
         css = "nearing" if expiring else "ok"
     return Validity(
         until=until,
-        days_left=days,
         expired=days < 0,
         expiring=expiring,
         left=left,

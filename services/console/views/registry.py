@@ -130,7 +130,7 @@ def _with_licence(merchants: list[dict[str, Any]], today: date) -> None:
 
 
 async def _districts(services: Backend, who: Session) -> list[dict[str, Any]]:
-    if who.principal.district != "*":
+    if not who.principal.city_wide:
         return [{"code": who.principal.district, "name": who.principal.district}]
     try:
         found: list[dict[str, Any]] = await services.get("registry", "/districts", who.access_token)
@@ -174,7 +174,7 @@ async def add_market(request: Request, who: Acting, services: Services) -> Respo
     values = await typed(
         request, "name", "district", "kind", "operator", "address", "capacity", "open", "close"
     )
-    if who.principal.district != "*":
+    if not who.principal.city_wide:
         values["district"] = who.principal.district
     capacity: int | str = (
         int(values["capacity"]) if values["capacity"].isdigit() else values["capacity"]

@@ -5,6 +5,7 @@ terminal when telemetry does not answer — from one call to telemetry for the w
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -130,3 +131,27 @@ async def test_a_licence_s_days_are_counted_in_the_citys_day(
     assert expiring and "已过期 1 天" in expiring[1]
     row = re.search(r'<li [^>]*data-merchant="mer_1">(.*?)</li>', page, re.S)
     assert row and "证照已过期 1 天" in row[1]
+
+
+async def test_an_admin_of_a_district_registers_a_market_in_any_district() -> None:
+    sent: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            request.read()
+            sent.append(request)
+            return httpx.Response(201, json=MARKET | {"id": "mkt_2", "district": "laishan"})
+        if request.url.path in ("/districts", "/public/districts"):
+            return httpx.Response(200, json=[{"code": "zhifu"}, {"code": "laishan"}])
+        return httpx.Response(200, json={"items": []})
+
+    admin = Principal("a", "admin", "zhifu")
+    form = {
+        "name": "莱山市场", "district": "laishan", "kind": "farmers", "operator": "莱山公司",
+        "address": "莱山路1号", "capacity": "100", "open": "06:00", "close": "19:00",
+    }  # fmt: skip
+    async with support.console(answer, admin) as client:
+        page = await client.get("/staff/registry")
+        await client.post("/staff/registry/markets", data=form)
+    assert 'value="laishan"' in page.text
+    assert sent and json.loads(sent[0].content)["district"] == "laishan"
