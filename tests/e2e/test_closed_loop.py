@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import httpx
 
@@ -216,7 +217,9 @@ async def test_a_short_weight_complaint_is_settled_and_scored(city: City, kafka:
 
         public_view = await until(public, within=60, what="credit's public view of the merchant")
     assert public_view["grade"] == "B"
-    assert public_view["last_inspection"] == datetime.now(UTC).date().isoformat()
+    # The city's day (credit's default time zone), not UTC's: they differ after 16:00 UTC.
+    city_today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    assert public_view["last_inspection"] == city_today.isoformat()
     assert public_view["last_inspection_outcome"] == "major"
     assert set(public_view) == {
         "id",

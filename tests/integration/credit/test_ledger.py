@@ -159,7 +159,9 @@ async def test_the_public_view_shows_name_market_grade_and_last_inspection_only(
     graded_at = body.pop("graded_at")
     inspected, outcome = body.pop("last_inspection"), body.pop("last_inspection_outcome")
     assert graded_at is not None and outcome == "minor"
-    assert inspected == event.data.completed_at.date().isoformat()
+    # The city's day of the completion (credit's time zone), not UTC's: they differ after 16:00.
+    city_day = event.data.completed_at.astimezone(stack.app.state.credit.tz).date()
+    assert inspected == city_day.isoformat()
     assert body == {
         "id": place.merchant_id,
         "merchant_id": place.merchant_id,

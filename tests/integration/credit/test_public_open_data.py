@@ -89,7 +89,8 @@ async def test_a_merchant_page_shows_grade_last_inspection_and_open_orders(
     page = await until(with_order, what="the order reached the public view")
     assert page["grade"] == "B" and page["graded_at"] is not None
     assert page["last_inspection_outcome"] == "major"
-    assert page["last_inspection"] == event.data.completed_at.date().isoformat()
+    city_day = event.data.completed_at.astimezone(stack.app.state.credit.tz).date()
+    assert page["last_inspection"] == city_day.isoformat()  # the city's day, not UTC's
     orders = page["open_rectifications"]
     assert orders["count"] == 1
     assert datetime.fromisoformat(orders["earliest_deadline"]) == deadline
