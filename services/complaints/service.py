@@ -10,7 +10,7 @@ move time.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -51,40 +51,11 @@ from services.complaints.store import CaseQuery, Stores
 from services.runtime import serial
 from services.runtime.auth import Principal, actor, within
 from services.runtime.clock import Clock
+from services.runtime.directory import RegistryView
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
 from services.runtime.unit_of_work import UowFactory
 
 log = logging.getLogger(__name__)
-
-
-# What the use cases read of the registry view (services/runtime/directory.py).
-class Market(Protocol):
-    @property
-    def market_id(self) -> str: ...
-
-    @property
-    def district(self) -> str: ...
-
-
-class Merchant(Protocol):
-    @property
-    def merchant_id(self) -> str: ...
-
-    @property
-    def market_id(self) -> str: ...
-
-    @property
-    def stall_no(self) -> str: ...
-
-
-class Places(Protocol):
-    @property
-    def markets(self) -> Mapping[str, Market]: ...
-
-    @property
-    def merchants(self) -> Mapping[str, Merchant]: ...
-
-    def merchant_at(self, market_id: str, stall_no: str) -> Merchant | None: ...
 
 
 def canonical_code(code: str) -> str | None:
@@ -121,7 +92,7 @@ class Complaints:
     def __init__(
         self,
         uow: UowFactory[Stores],
-        directory: Places,
+        directory: RegistryView,
         policy: Policy,
         calendar: WorkCalendar,
         now: Clock,
@@ -454,7 +425,7 @@ class Suggestions:
     """The suggestions use cases (意见建议): receive one from a citizen, answer it, list them.
     The rules and who may see what are in `domain.suggestions`."""
 
-    def __init__(self, uow: UowFactory[Stores], directory: Places, now: Clock) -> None:
+    def __init__(self, uow: UowFactory[Stores], directory: RegistryView, now: Clock) -> None:
         self.uow, self.directory, self.now = uow, directory, now
 
     async def submit(self, body: SuggestionSubmission) -> Suggestion:

@@ -65,7 +65,8 @@ class Principal:
         return "admin" in self.roles or any(r in self.roles for r in roles)
 
     def may_act_in(self, district: str) -> bool:
-        return self.role == "admin" or self.district in (ALL_DISTRICTS, district)
+        # Any role held, not only the first: as `holds` reads them.
+        return "admin" in self.roles or self.district in (ALL_DISTRICTS, district)
 
     def require_district(self, district: str) -> None:
         if not self.may_act_in(district):

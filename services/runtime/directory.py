@@ -60,36 +60,31 @@ class RegistryView(Protocol):
 
     def markets_in(self, district: str | None = None) -> list[MarketUpserted]: ...
 
+    def merchant_at(self, market_id: str, stall_no: str) -> MerchantUpserted | None: ...
 
-class RegistryDirectory:
-    def __init__(self) -> None:
+
+class RegistryMemory:
+    """The snapshots held in memory, the newest version of each: what use cases read. The
+    directory below fills it from the topics; a use case's test fills it with `keep`."""
+
+    def __init__(self, *snapshots: MarketUpserted | MerchantUpserted) -> None:
         self.markets: dict[str, MarketUpserted] = {}
         self.merchants: dict[str, MerchantUpserted] = {}
         self._stalls: dict[tuple[str, str], str] = {}
         # District code to name, from the markets' snapshots (older snapshots carry no name).
         self.district_names: dict[str, str] = {}
-        self._market_hooks: list[MarketHook] = []
-        self.loaded = False
         # Set once both topics were read to the end they had at start: only then does the view
         # know every market and merchant (a check or a report before that would miss some).
         self.caught_up = asyncio.Event()
+        self.keep(*snapshots)
 
-    def attach(self, service: Service) -> None:
-        """Wire the view into `service`: its tables, its consumers and loading at start.
-
-        The view consumes in groups of this replica's own (services/runtime/projection.py): it
-        always reads the compacted topics whole, whatever the service's other consumers do."""
-        service.add_migrations("directory", MIGRATIONS)
-
-        markets, merchants = topics.REGISTRY_MARKETS.name, topics.REGISTRY_MERCHANTS.name
-        service.project(markets, service.with_pool(self.on_market), view="markets")
-        service.project_batches(merchants, service.with_pool(self.on_merchants), view="merchants")
-        service.on_start(lambda: self.load(service.pool))
-        self.caught_up = service.projections.ready
-
-    def on_market_change(self, hook: MarketHook) -> None:
-        """Run `hook` in the transaction that takes a newer market snapshot into the view."""
-        self._market_hooks.append(hook)
+    def keep(self, *snapshots: MarketUpserted | MerchantUpserted) -> None:
+        """Take each snapshot that is newer than the one held."""
+        for snapshot in snapshots:
+            if isinstance(snapshot, MarketUpserted):
+                self._keep_market(snapshot)
+            else:
+                self._keep_merchant(snapshot)
 
     def districts(self) -> set[str]:
         """The codes of the districts the view knows: those that have a market."""
@@ -118,6 +113,32 @@ class RegistryDirectory:
             del self._stalls[(old.market_id, old.stall_no)]
         self.merchants[merchant.merchant_id] = merchant
         self._stalls[(merchant.market_id, merchant.stall_no)] = merchant.merchant_id
+
+
+class RegistryDirectory(RegistryMemory):
+    """The memory kept from the registry's compacted topics, through this service's tables."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._market_hooks: list[MarketHook] = []
+        self.loaded = False
+
+    def attach(self, service: Service) -> None:
+        """Wire the view into `service`: its tables, its consumers and loading at start.
+
+        The view consumes in groups of this replica's own (services/runtime/projection.py): it
+        always reads the compacted topics whole, whatever the service's other consumers do."""
+        service.add_migrations("directory", MIGRATIONS)
+
+        markets, merchants = topics.REGISTRY_MARKETS.name, topics.REGISTRY_MERCHANTS.name
+        service.project(markets, service.with_pool(self.on_market), view="markets")
+        service.project_batches(merchants, service.with_pool(self.on_merchants), view="merchants")
+        service.on_start(lambda: self.load(service.pool))
+        self.caught_up = service.projections.ready
+
+    def on_market_change(self, hook: MarketHook) -> None:
+        """Run `hook` in the transaction that takes a newer market snapshot into the view."""
+        self._market_hooks.append(hook)
 
     async def load(self, pool: asyncpg.Pool) -> None:
         for row in await pool.fetch("SELECT snapshot FROM directory_markets ORDER BY version"):

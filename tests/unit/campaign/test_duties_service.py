@@ -4,8 +4,7 @@ leaves behind (nothing stored, nothing announced)."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -20,6 +19,7 @@ from services.campaign.duties.policy_files import load_checklist
 from services.campaign.duties.service import Duties
 from services.campaign.duties.store import Stores
 from services.runtime.auth import Principal
+from services.runtime.directory import RegistryMemory
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
@@ -51,12 +51,6 @@ def market(market_id: str = "mkt_1", *, task_force: TaskForce | None = None) -> 
 
 
 @dataclass
-class Directory:
-    markets: dict[str, MarketUpserted] = field(default_factory=dict)
-    caught_up: asyncio.Event = field(default_factory=asyncio.Event)
-
-
-@dataclass
 class World:
     uow: FakeUnitOfWork[Stores]
     store: FakeDutiesStore
@@ -77,8 +71,8 @@ def world() -> World:
     assert isinstance(store, FakeDutiesStore)
     store.campaigns = [(("zhifu",), date(2026, 3, 10))]
     uow = FakeUnitOfWork(stores, snapshot=snapshot(stores))
-    directory = Directory(
-        {"mkt_1": market(task_force=TaskForce(leader="王", members=[])), "mkt_2": market("mkt_2")}
+    directory = RegistryMemory(
+        market(task_force=TaskForce(leader="王", members=[])), market("mkt_2")
     )
     clock = Clock(T0)
     duties = Duties(

@@ -4,8 +4,7 @@ half-way leaves behind (nothing stored, nothing announced)."""
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -13,7 +12,6 @@ import pytest
 
 from contracts.envelope import Envelope, make_event
 from contracts.inspection import TaskCompleted
-from contracts.registry import MarketUpserted, MerchantUpserted
 from services.campaign.domain.meetings import DecisionInput
 from services.campaign.joint.config import DEPARTMENTS_FILE, JointConfig
 from services.campaign.joint.fakes import FakeMeetingStore, fake_stores, snapshot
@@ -23,27 +21,18 @@ from services.campaign.joint.policy_files import load_departments
 from services.campaign.joint.service import Joint
 from services.campaign.joint.store import Stores
 from services.runtime.auth import Principal
+from services.runtime.directory import RegistryMemory
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
+from tests.support.registry import market
 from tests.unit.campaign.support import CRITICAL_FINDING, Clock
 
 T0 = datetime(2026, 5, 10, 1, 0, tzinfo=UTC)  # 09:00 in the city
 ADMIN = Principal(subject="admin", role="admin", district="*")
 CLERK = Principal(subject="c-zhou", role="clerk", district="zhifu", name="周文员")
 ELSEWHERE = Principal(subject="c-li", role="clerk", district="laishan")
-
-
-@dataclass
-class Directory:
-    markets: dict[str, MarketUpserted] = field(default_factory=dict)
-    merchants: dict[str, MerchantUpserted] = field(default_factory=dict)
-    caught_up: asyncio.Event = field(default_factory=asyncio.Event)
-    known: set[str] = field(default_factory=lambda: {"zhifu", "laishan"})
-
-    def districts(self) -> set[str]:
-        return set(self.known)
 
 
 @dataclass
@@ -72,7 +61,7 @@ class World:
 def world() -> World:
     stores = fake_stores()
     uow = FakeUnitOfWork(stores, snapshot=snapshot(stores))
-    directory = Directory()
+    directory = RegistryMemory(market("mkt_1", "zhifu"), market("mkt_2", "laishan"))
     directory.caught_up.set()
     clock = Clock(T0)
     joint = Joint(

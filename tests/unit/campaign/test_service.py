@@ -4,7 +4,7 @@ announces, and above all what a refusal, a redelivery or a failure half-way leav
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -12,7 +12,7 @@ import pytest
 
 from contracts.envelope import Envelope, make_event
 from contracts.inspection import RectificationOverdue, RectificationVerified
-from contracts.registry import MarketUpserted, MerchantUpserted, TaskForce
+from contracts.registry import MarketUpserted, TaskForce
 from contracts.suggestions import SuggestionReceived
 from services.campaign.domain.disclosures import ExposureReport
 from services.campaign.domain.milestones import MilestoneReport
@@ -28,6 +28,7 @@ from services.campaign.service import (
 )
 from services.campaign.store import Stores
 from services.runtime.auth import Principal
+from services.runtime.directory import RegistryMemory
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
@@ -70,24 +71,10 @@ TASK_FORCE = TaskForce(leader="王组长", members=["李"])
 
 
 @dataclass
-class Directory:
-    markets: dict[str, MarketUpserted] = field(default_factory=dict)
-    merchants: dict[str, MerchantUpserted] = field(default_factory=dict)
-    district_names: dict[str, str] = field(default_factory=dict)
-
-    def districts(self) -> set[str]:
-        return {m.district for m in self.markets.values()}
-
-    def markets_in(self, district: str | None = None) -> list[MarketUpserted]:
-        found = [m for m in self.markets.values() if district is None or m.district == district]
-        return sorted(found, key=lambda m: (m.district, m.name, m.market_id))
-
-
-@dataclass
 class World:
     uow: FakeUnitOfWork[Stores]
     stores: Stores
-    directory: Directory
+    directory: RegistryMemory
     clock: Clock
     campaigns: Campaigns
 
@@ -99,10 +86,7 @@ class World:
 def world() -> World:
     stores = fake_stores()
     uow = FakeUnitOfWork(stores, snapshot=snapshot(stores))
-    directory = Directory(
-        markets={"mkt_1": market("mkt_1", "zhifu"), "mkt_2": market("mkt_2", "laishan")},
-        district_names={"zhifu": "芝罘区", "laishan": "莱山区"},
-    )
+    directory = RegistryMemory(market("mkt_1", "zhifu"), market("mkt_2", "laishan"))
     clock = Clock(T0)
     campaigns = Campaigns(
         uow.factory(),

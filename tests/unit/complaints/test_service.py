@@ -5,7 +5,7 @@ announces, and above all what a refusal, a redelivery or a failure half-way leav
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,45 +24,18 @@ from services.complaints.policy_files import default_calendar
 from services.complaints.service import Complaints, Suggestions
 from services.complaints.store import StaleWrite, Stores
 from services.runtime.auth import Principal
+from services.runtime.directory import RegistryMemory
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
 from services.runtime.messaging import Delivery, PoisonMessage
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
+from tests.support.registry import market, merchant
 
 T0 = datetime(2026, 5, 6, 1, 30, tzinfo=UTC)  # a Wednesday, 09:30 in the city
 HANDLER = Principal(subject="h-zhou", role="handler", district="zhifu", name="周处理员")
 ELSEWHERE = Principal(subject="h-li", role="handler", district="laishan")
 LEADER = Principal(subject="l-wang", role="leader", district="zhifu")
 ADMIN = Principal(subject="admin", role="admin", district="*")
-
-
-@dataclass(frozen=True)
-class Market:
-    market_id: str
-    district: str
-
-
-@dataclass(frozen=True)
-class Merchant:
-    merchant_id: str
-    market_id: str
-    stall_no: str
-
-
-@dataclass
-class Directory:
-    markets: dict[str, Market] = field(default_factory=dict)
-    merchants: dict[str, Merchant] = field(default_factory=dict)
-
-    def merchant_at(self, market_id: str, stall_no: str) -> Merchant | None:
-        return next(
-            (
-                m
-                for m in self.merchants.values()
-                if (m.market_id, m.stall_no) == (market_id, stall_no)
-            ),
-            None,
-        )
 
 
 class Clock:
@@ -91,12 +64,11 @@ class World:
 def world() -> World:
     cs, ss = FakeComplaintStore(), FakeSuggestionStore()
     uow = FakeUnitOfWork(Stores(cs, ss))
-    directory = Directory(
-        {"mkt_1": Market("mkt_1", "zhifu"), "mkt_2": Market("mkt_2", "laishan")},
-        {
-            "mer_1": Merchant("mer_1", "mkt_1", "A-01"),
-            "mer_2": Merchant("mer_2", "mkt_1", "A-02"),
-        },
+    directory = RegistryMemory(
+        market("mkt_1", "zhifu"),
+        market("mkt_2", "laishan"),
+        merchant("mer_1", "mkt_1", "A-01"),
+        merchant("mer_2", "mkt_1", "A-02"),
     )
     clock = Clock()
     metrics = ComplaintsMetrics(Metrics("complaints"))

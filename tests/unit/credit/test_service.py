@@ -6,7 +6,7 @@ announces, and above all what a refusal, a redelivery or a failure half-way leav
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,11 +24,13 @@ from services.credit.policy_files import default_book
 from services.credit.service import Credit
 from services.credit.store import StatusSeen, Stores
 from services.runtime.auth import Principal
+from services.runtime.directory import RegistryMemory
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.outbox import outgoing
 from services.runtime.unit_of_work import FakeUnitOfWork
+from tests.support import registry
 from tests.unit.cli.samples import risk_raised
 from tests.unit.credit import test_facts as samples
 from tests.unit.credit.test_campaign import decided
@@ -38,29 +40,6 @@ D = timedelta(days=1)
 INSPECTOR = Principal(subject="i-li", role="inspector", district="zhifu")
 ELSEWHERE = Principal(subject="i-wu", role="inspector", district="laishan")
 ADMIN = Principal(subject="admin", role="admin", district="*")
-
-
-@dataclass(frozen=True)
-class Market:
-    market_id: str
-    name: str
-    district: str
-
-
-@dataclass(frozen=True)
-class Merchant:
-    merchant_id: str
-    name: str
-    market_id: str
-    district: str
-    stall_no: str
-
-
-@dataclass
-class Directory:
-    markets: dict[str, Market] = field(default_factory=dict)
-    merchants: dict[str, Merchant] = field(default_factory=dict)
-    caught_up: Any = None
 
 
 class Clock:
@@ -116,9 +95,9 @@ class World:
 def world_with(book: PolicyBook | None = None, *, publish: bool = True) -> World:
     stores = fake_stores()
     uow = FakeUnitOfWork[Stores](stores, snapshot=stores.snapshot)
-    directory = Directory(
-        {"mkt_1": Market("mkt_1", "芝罘农贸", "zhifu")},
-        {"mer_1": Merchant("mer_1", "老王海鲜", "mkt_1", "zhifu", "A-12")},
+    directory = RegistryMemory(
+        registry.market("mkt_1", "zhifu", name="芝罘农贸"),
+        registry.merchant("mer_1", "mkt_1", "A-12", name="老王海鲜"),
     )
     clock = Clock()
     metrics = CreditMetrics(Metrics("credit"))

@@ -130,6 +130,9 @@ def test_district_scope() -> None:
         clerk.require_district("laishan")
     assert Principal("a", "admin", "zhifu").may_act_in("laishan")
     assert Principal("c", "inspector", "*").may_act_in("laishan")
+    # An admin among a person's roles reaches every district, as it may every action.
+    both = Principal("b", "clerk", "zhifu", roles=frozenset({"clerk", "admin"}))
+    assert both.holds("inspector") and both.may_act_in("laishan") and both.city_wide
 
 
 def test_a_listing_covers_the_district_asked_for_else_the_callers_own_or_the_city() -> None:
