@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
-
 from contracts.inspection import Finding
 
 # A critical cold-chain finding, as inspection's events carry it.
@@ -15,13 +13,3 @@ CRITICAL_FINDING = Finding(
     title_en="cold chain far out of range",
     note="冷柜12°C",
 )
-
-
-class Clock:
-    """The use cases' clock, at the instant a test sets (`clock.at = ...`)."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def __call__(self) -> datetime:
-        return self.at

@@ -23,7 +23,7 @@ from services.runtime.directory import RegistryMemory
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
-from tests.unit.campaign.support import Clock
+from tests.support.clock import Clock
 
 T0 = datetime(2026, 5, 10, 1, 0, tzinfo=UTC)  # 09:00 on 10 May in the city
 CLERK = Principal(subject="c-zhou", role="clerk", district="zhifu", name="周文员")

@@ -29,6 +29,7 @@ from services.runtime.failures import Forbidden, InvalidInput, NotFound
 from services.runtime.messaging import Delivery, PoisonMessage
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
+from tests.support.clock import Clock
 from tests.support.registry import market, merchant
 
 T0 = datetime(2026, 5, 6, 1, 30, tzinfo=UTC)  # a Wednesday, 09:30 in the city
@@ -36,14 +37,6 @@ HANDLER = Principal(subject="h-zhou", role="handler", district="zhifu", name="å‘
 ELSEWHERE = Principal(subject="h-li", role="handler", district="laishan")
 LEADER = Principal(subject="l-wang", role="leader", district="zhifu")
 ADMIN = Principal(subject="admin", role="admin", district="*")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = T0
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @dataclass
@@ -70,7 +63,7 @@ def world() -> World:
         merchant("mer_1", "mkt_1", "A-01"),
         merchant("mer_2", "mkt_1", "A-02"),
     )
-    clock = Clock()
+    clock = Clock(T0)
     metrics = ComplaintsMetrics(Metrics("complaints"))
     complaints = Complaints(
         uow.factory(), directory, DEFAULT_POLICY, default_calendar(), clock, metrics

@@ -31,6 +31,7 @@ from services.runtime.metrics import Metrics
 from services.runtime.outbox import outgoing
 from services.runtime.unit_of_work import FakeUnitOfWork
 from tests.support import registry
+from tests.support.clock import Clock
 from tests.unit.cli.samples import risk_raised
 from tests.unit.credit import test_facts as samples
 from tests.unit.credit.test_campaign import decided
@@ -40,14 +41,6 @@ D = timedelta(days=1)
 INSPECTOR = Principal(subject="i-li", role="inspector", district="zhifu")
 ELSEWHERE = Principal(subject="i-wu", role="inspector", district="laishan")
 ADMIN = Principal(subject="admin", role="admin", district="*")
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.at = T0
-
-    def __call__(self) -> datetime:
-        return self.at
 
 
 @dataclass
@@ -99,7 +92,7 @@ def world_with(book: PolicyBook | None = None, *, publish: bool = True) -> World
         registry.market("mkt_1", "zhifu", name="芝罘农贸"),
         registry.merchant("mer_1", "mkt_1", "A-12", name="老王海鲜"),
     )
-    clock = Clock()
+    clock = Clock(T0)
     metrics = CreditMetrics(Metrics("credit"))
     credit = Credit(
         uow.factory(), directory, book or default_book(), clock, metrics, publish=publish

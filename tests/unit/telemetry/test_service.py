@@ -23,6 +23,7 @@ from services.telemetry.projections import Directory, MarketInfo, TerminalInfo
 from services.telemetry.service import Telemetry, _claimed_terminal
 from services.telemetry.settings import TelemetrySettings
 from services.telemetry.store import RiskQuery, Stores
+from tests.support.clock import Clock
 from tests.support.readings import Terminal
 
 T0 = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)  # Monday 10:00 in the city
@@ -43,14 +44,6 @@ MARKET = MarketInfo("mkt_1", "zhifu", "测试市场", 800, "00:00", "23:59", 1)
 INSPECTOR = Actor.of("i-zhou", "周检查员")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.at = T0.timestamp()
-
-    def __call__(self) -> float:
-        return self.at
-
-
 class Broken(RuntimeError):
     pass
 
@@ -60,7 +53,7 @@ class World:
     uow: FakeUnitOfWork[Stores]
     store: FakeTelemetryStore
     offsets: FakeOffsets
-    clock: Clock
+    clock: Clock[float]
     telemetry: Telemetry
     terminal: Terminal
     offset: int = 0
@@ -88,7 +81,7 @@ def world() -> World:
     directory = Directory(master)
     directory.keep_terminal(TERMINAL)
     directory.markets[MARKET.id] = MARKET
-    clock = Clock()
+    clock = Clock(T0.timestamp())
     stores = fake_stores({TERMINAL.id: TERMINAL}, clock)
     uow = FakeUnitOfWork(stores, snapshot(stores))
     settings = TelemetrySettings(terminal_master_secret="m" * 32)

@@ -20,8 +20,9 @@ from services.telemetry.projections import Directory
 from services.telemetry.service import Telemetry
 from services.telemetry.settings import TelemetrySettings
 from services.telemetry.store import RiskQuery, Stores
+from tests.support.clock import Clock
 from tests.support.readings import Terminal
-from tests.unit.telemetry.test_service import MARKET, TERMINAL, Clock
+from tests.unit.telemetry.test_service import MARKET, T0, TERMINAL
 
 TOPIC = "telemetry.readings.v1"
 KEY = (TOPIC, 0)
@@ -51,7 +52,9 @@ class Consumer:
 class Node:
     """A telemetry process on shared fake stores: a restart is a new `Node` on the same ones."""
 
-    def __init__(self, stores: Stores, uow: FakeUnitOfWork[Stores], clock: Clock, **config: Any):
+    def __init__(
+        self, stores: Stores, uow: FakeUnitOfWork[Stores], clock: Clock[float], **config: Any
+    ):
         directory = Directory(b"m" * 32)
         directory.terminals[TERMINAL.id] = TERMINAL
         directory.markets[MARKET.id] = MARKET
@@ -70,7 +73,7 @@ class Node:
 
 class World:
     def __init__(self, **config: Any) -> None:
-        self.clock = Clock()
+        self.clock = Clock(T0.timestamp())
         self.stores = fake_stores({TERMINAL.id: TERMINAL}, self.clock)
         self.uow = FakeUnitOfWork(self.stores, snapshot(self.stores))
         assert isinstance(self.stores.telemetry, FakeTelemetryStore)
