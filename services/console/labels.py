@@ -374,7 +374,6 @@ DISCLOSURE_KIND: Final = {
     "overdue_rectification": "逾期未整改",
     "exposure": "曝光",
 }
-DISCLOSURE_STATE: Final = {"open": "未整改", "resolved": "已整改"}
 RENOVATION_STAGE: Final = {
     "planned": "计划",
     "approved": "已批复",

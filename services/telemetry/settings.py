@@ -28,7 +28,6 @@ class TelemetrySettings(ServiceSettings):
     # How often the open-risks gauge is recounted from the database (also at start-up and after
     # each risk change).
     gauge_refresh_interval_s: float = Field(default=15.0, gt=0)
-    raw_payload_limit: int = 2000
     # Batches that change no risk and emit no event keep the terminals' states and their offsets
     # in memory; they are written together after this many batches or seconds, or with the next
     # batch that does change a risk (services/telemetry/service.py). 1: every batch writes.

@@ -23,7 +23,6 @@ from services.campaign.domain.reports import Report, Schedule
 from services.campaign.domain.self_inspection import OpeningDays
 from services.campaign.domain.training import Certificate, Trainee, certified
 
-DEFAULT_WINDOW_DAYS: Final = 30
 # What `changed` ignores: the day and instant of the computation, not the standing itself.
 _STAMPS: Final = ("as_of", "updated_at")
 

@@ -27,7 +27,6 @@ from services.runtime.failures import Conflict, InvalidInput
 DEFAULT_INTERVAL_DAYS: Final = 14
 MAX_INTERVAL_DAYS: Final = 366
 PeriodState = Literal["on_time", "filed_late", "late", "due", "upcoming"]
-PERIOD_STATES: Final[tuple[PeriodState, ...]] = ("on_time", "filed_late", "late", "due", "upcoming")
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,7 +16,7 @@ import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
 from datetime import date, datetime
-from typing import Final, NoReturn, Unpack
+from typing import NoReturn, Unpack
 
 from services.campaign.domain import enforcement as cases_rules
 from services.campaign.domain import meetings as meeting_rules
@@ -43,7 +43,6 @@ from services.runtime.messaging import Delivery
 from services.runtime.unit_of_work import UowFactory
 
 log = logging.getLogger(__name__)
-ITEM_STATES: Final = ("open", "late", "done")
 
 
 def may_read(who: Principal, district: str) -> bool:

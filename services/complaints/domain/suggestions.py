@@ -44,7 +44,6 @@ from services.complaints.domain.model import (
 from services.runtime.failures import Conflict
 
 ABOUTS: Final = ("market", "campaign")
-SUGGESTION_STATES: Final = ("received", "answered")
 ALL_DISTRICTS: Final = "*"
 PROJECT_ID_MAX_CHARS: Final = 64
 

@@ -16,10 +16,8 @@ from datetime import date, datetime, time
 from contracts.people import Actor
 from services.runtime.failures import Conflict, InvalidInput
 
-MARKET_KINDS = ("farmers", "wholesale")
 RENOVATION_STATUSES = ("not_planned", "planned", "in_progress", "completed")
 TERMINAL_KINDS = ("cold_chain", "footfall", "payment")
-COLD_CHAIN_PROFILES = ("chilled", "frozen")
 
 
 def new_id(prefix: str) -> str:
