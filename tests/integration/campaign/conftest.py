@@ -21,45 +21,17 @@ from services.campaign.settings import CampaignSettings
 from services.registry.app import build as build_registry
 from services.registry.settings import RegistrySettings
 from services.runtime.directory import RegistryDirectory
-from tests.support import identity
+from tests.support.api import RoleClient
 from tests.support.city import start_group_at_end
 from tests.support.poll import until
 
 
 @dataclass
-class Client:
-    """A service's HTTP client; each call carries a token of `role` in `district`."""
-
-    client: httpx.AsyncClient
-
-    def token(self, role: str = "admin", district: str = "*") -> dict[str, str]:
-        return identity.bearer(role, district)
-
-    async def post(
-        self, path: str, body: object, role: str = "admin", district: str = "*"
-    ) -> httpx.Response:
-        return await self.client.post(path, json=body, headers=self.token(role, district))
-
-    async def put(
-        self, path: str, body: object, role: str = "admin", district: str = "*"
-    ) -> httpx.Response:
-        return await self.client.put(path, json=body, headers=self.token(role, district))
-
-    async def patch(
-        self, path: str, body: object, role: str = "admin", district: str = "*"
-    ) -> httpx.Response:
-        return await self.client.patch(path, json=body, headers=self.token(role, district))
-
-    async def get(self, path: str, role: str = "admin", district: str = "*") -> httpx.Response:
-        return await self.client.get(path, headers=self.token(role, district))
-
-
-@dataclass
-class Api(Client):
+class Api(RoleClient):
     """The campaign service's API; `registry` is the registry's, where the city is registered."""
 
     app: Any
-    registry: Client
+    registry: RoleClient
     registry_app: Any
 
     @property
@@ -131,7 +103,7 @@ async def api(kafka: str, database_url: str, secrets_env: dict[str, str]) -> Asy
                 transport=httpx.ASGITransport(app=registry_app), base_url="http://registry"
             ) as reg,
         ):
-            yield Api(client, app, Client(reg), registry_app)
+            yield Api(client, app, RoleClient(reg), registry_app)
     finally:
         for a in (app, registry_app):
             await a.state.service.stop()

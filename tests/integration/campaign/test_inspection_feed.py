@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -13,25 +13,19 @@ from aiokafka import AIOKafkaProducer
 
 from contracts import topics
 from contracts.campaign import DisclosureUpserted
-from contracts.envelope import CONTENT_TYPE, Envelope, make_event
 from contracts.inspection import (
-    Finding,
     RectificationOverdue,
     RectificationVerified,
 )
 from services.runtime.messaging import Delivery
 from tests.integration.campaign.conftest import Api, market_body, merchant_body
-from tests.support.kafka import TopicWatcher
-
-AT = datetime(2026, 5, 1, 8, tzinfo=UTC)
-FINDING = Finding(
-    code="CCH-01",
-    group="cold_chain",
-    severity="critical",
-    title_zh="冷链温度严重超标",
-    title_en="cold chain far out of range",
-    note="冷柜12°C",
+from tests.support.inspection_feed import (
+    AT,
+    inspection_event,
+    order,
+    publish,
 )
+from tests.support.kafka import TopicWatcher
 
 
 @pytest.fixture(scope="module")
@@ -40,49 +34,6 @@ async def producer(kafka: str) -> AsyncIterator[AIOKafkaProducer]:
     await p.start()
     yield p
     await p.stop()
-
-
-async def _publish(producer: AIOKafkaProducer, key: str, event: Envelope[Any]) -> None:
-    await producer.send_and_wait(
-        topics.INSPECTION_EVENTS.name,
-        event.to_json(),
-        key=key.encode(),
-        headers=[("content-type", CONTENT_TYPE.encode()), ("ce_type", event.type.encode())],
-    )
-
-
-def _order(
-    merchant: dict[str, Any] | None, market_id: str, district: str, **more: Any
-) -> dict[str, Any]:
-    return {
-        "rectification_id": f"rec_{uuid.uuid4().hex[:10]}",
-        "version": 1,
-        "task_id": f"tsk_{uuid.uuid4().hex[:10]}",
-        "market_id": market_id,
-        "district": district,
-        "merchant_id": merchant["id"] if merchant else None,
-        "stall_no": merchant["stall_no"] if merchant else None,
-        "severity": "critical",
-        "findings": [FINDING],
-        "state": "open",
-        "ordered_at": AT,
-        "deadline": None,
-        "suspension": True,
-        "failed_verifications": 0,
-        "reinspection_task_id": None,
-        "overdue_at": None,
-    } | more
-
-
-def _inspection_event(event_type: str, data: Any, correlation: str | None = None) -> Envelope[Any]:
-    return make_event(
-        service="inspection",
-        event_type=event_type,
-        version=1,
-        subject=data.rectification_id if hasattr(data, "rectification_id") else data.task_id,
-        data=data,
-        correlation_id=correlation,
-    )
 
 
 async def _city(api: Api) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -102,16 +53,16 @@ async def test_an_overdue_rectification_is_disclosed_until_it_is_verified(
 ) -> None:
     district, market, merchant = await _city(api)
     deadline = AT + timedelta(days=3)
-    fields = _order(
+    fields = order(
         merchant, market["id"], district, severity="major", suspension=False, deadline=deadline
     )
     key = fields["task_id"]
     overdue = RectificationOverdue(
         **(fields | {"version": 2, "overdue_at": deadline}), escalation_task_id="tsk_x"
     )
-    event = _inspection_event("inspection.rectification.overdue", overdue, correlation="risk_1")
+    event = inspection_event("inspection.rectification.overdue", overdue, correlation="risk_1")
     async with TopicWatcher(kafka, topics.REGISTRY_DISCLOSURES.name) as watcher:
-        await _publish(producer, key, event)
+        await publish(producer, key, event)
         [opened] = await watcher.wait_for(
             lambda r: r.json()["data"]["source_id"] == fields["rectification_id"]
         )
@@ -137,8 +88,8 @@ async def test_an_overdue_rectification_is_disclosed_until_it_is_verified(
             passed=True, verified_by="insp", verified_at=deadline + timedelta(days=1),
             on_time=False, previous_deadline=deadline, suspension_lifted=False,
         )  # fmt: skip
-        await _publish(
-            producer, key, _inspection_event("inspection.rectification.verified", verified)
+        await publish(
+            producer, key, inspection_event("inspection.rectification.verified", verified)
         )
         [_, resolved] = await watcher.wait_for(lambda r: r.key == opened.key, count=2)
     assert resolved.json()["data"]["state"] == "resolved"

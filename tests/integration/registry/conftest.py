@@ -10,36 +10,14 @@ import pytest
 
 from services.registry.app import build
 from services.registry.settings import RegistrySettings
-from tests.support import identity
+from tests.support.api import RoleClient
 
 SESSION_GROUP = f"sentinel-registry-test-{uuid.uuid4().hex[:8]}"
 
 
 @dataclass
-class Api:
-    client: httpx.AsyncClient
+class Api(RoleClient):
     app: object
-
-    def token(self, role: str = "admin", district: str = "*") -> dict[str, str]:
-        return identity.bearer(role, district)
-
-    async def post(
-        self, path: str, body: object, role: str = "admin", district: str = "*"
-    ) -> httpx.Response:
-        return await self.client.post(path, json=body, headers=self.token(role, district))
-
-    async def put(
-        self, path: str, body: object, role: str = "admin", district: str = "*"
-    ) -> httpx.Response:
-        return await self.client.put(path, json=body, headers=self.token(role, district))
-
-    async def patch(
-        self, path: str, body: object, role: str = "admin", district: str = "*"
-    ) -> httpx.Response:
-        return await self.client.patch(path, json=body, headers=self.token(role, district))
-
-    async def get(self, path: str, role: str = "admin", district: str = "*") -> httpx.Response:
-        return await self.client.get(path, headers=self.token(role, district))
 
 
 @pytest.fixture(scope="module")

@@ -7,16 +7,14 @@ from __future__ import annotations
 import asyncio
 import uuid
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 from aiokafka import AIOKafkaProducer
 
 from contracts import topics
-from contracts.envelope import CONTENT_TYPE, Envelope, make_event
 from contracts.inspection import (
-    Finding,
     RectificationOrdered,
     RectificationVerified,
     TaskClaimed,
@@ -24,17 +22,13 @@ from contracts.inspection import (
 from contracts.registry import MerchantUpserted
 from services.runtime.messaging import Delivery
 from tests.integration.registry.conftest import Api, market_body, merchant_body
-from tests.support.kafka import Record, TopicWatcher
-
-AT = datetime(2026, 5, 1, 8, tzinfo=UTC)
-FINDING = Finding(
-    code="CCH-01",
-    group="cold_chain",
-    severity="critical",
-    title_zh="冷链温度严重超标",
-    title_en="cold chain far out of range",
-    note="冷柜12°C",
+from tests.support.inspection_feed import (
+    AT,
+    inspection_event,
+    order,
+    publish,
 )
+from tests.support.kafka import Record, TopicWatcher
 
 
 @pytest.fixture(scope="module")
@@ -51,49 +45,6 @@ async def caught_up(api: Api) -> None:
     the beginning, in this session's new group) before a test waits for its own."""
     service = api.app.state.service  # type: ignore[attr-defined]
     await asyncio.wait_for(service.messaging.caught_up(topics.INSPECTION_EVENTS.name), 180)
-
-
-async def _publish(producer: AIOKafkaProducer, key: str, event: Envelope[Any]) -> None:
-    await producer.send_and_wait(
-        topics.INSPECTION_EVENTS.name,
-        event.to_json(),
-        key=key.encode(),
-        headers=[("content-type", CONTENT_TYPE.encode()), ("ce_type", event.type.encode())],
-    )
-
-
-def _order(
-    merchant: dict[str, Any] | None, market_id: str, district: str, **more: Any
-) -> dict[str, Any]:
-    return {
-        "rectification_id": f"rec_{uuid.uuid4().hex[:10]}",
-        "version": 1,
-        "task_id": f"tsk_{uuid.uuid4().hex[:10]}",
-        "market_id": market_id,
-        "district": district,
-        "merchant_id": merchant["id"] if merchant else None,
-        "stall_no": merchant["stall_no"] if merchant else None,
-        "severity": "critical",
-        "findings": [FINDING],
-        "state": "open",
-        "ordered_at": AT,
-        "deadline": None,
-        "suspension": True,
-        "failed_verifications": 0,
-        "reinspection_task_id": None,
-        "overdue_at": None,
-    } | more
-
-
-def _inspection_event(event_type: str, data: Any, correlation: str | None = None) -> Envelope[Any]:
-    return make_event(
-        service="inspection",
-        event_type=event_type,
-        version=1,
-        subject=data.rectification_id if hasattr(data, "rectification_id") else data.task_id,
-        data=data,
-        correlation_id=correlation,
-    )
 
 
 async def _city(api: Api) -> tuple[str, dict[str, Any], dict[str, Any]]:
@@ -119,11 +70,11 @@ async def test_a_suspension_order_suspends_the_merchant_once_and_lifting_it_reac
     api: Api, kafka: str, producer: AIOKafkaProducer
 ) -> None:
     district, market, merchant = await _city(api)
-    fields = _order(merchant, market["id"], district)
-    ordered = _inspection_event("inspection.rectification.ordered", RectificationOrdered(**fields))
+    fields = order(merchant, market["id"], district)
+    ordered = inspection_event("inspection.rectification.ordered", RectificationOrdered(**fields))
     key = fields["task_id"]
     async with TopicWatcher(kafka, topics.REGISTRY_MERCHANTS.name) as watcher:
-        await _publish(producer, key, ordered)
+        await publish(producer, key, ordered)
         [suspended] = await watcher.wait_for(_about(merchant["id"]))
         snapshot = Delivery(
             suspended.topic, suspended.partition, suspended.offset, suspended.key, suspended.value
@@ -132,17 +83,17 @@ async def test_a_suspension_order_suspends_the_merchant_once_and_lifting_it_reac
 
         # The same event again (Kafka redelivers), other event types and a market-level order
         # change nothing; they share the task's key, so they are handled before what follows.
-        await _publish(producer, key, ordered)
+        await publish(producer, key, ordered)
         claimed = TaskClaimed(
             task_id=key, version=2, reason_kind="risk", state="claimed", market_id=market["id"],
             district=district, merchant_id=merchant["id"], stall_no="A-01", task_force=None,
             triggers=[], created_at=AT, due_at=AT, assignee="insp", claimed_at=AT,
             overdue_at=None,
         )  # fmt: skip
-        await _publish(producer, key, _inspection_event("inspection.task.claimed", claimed))
-        market_level = RectificationOrdered(**_order(None, market["id"], district, task_id=key))
-        await _publish(
-            producer, key, _inspection_event("inspection.rectification.ordered", market_level)
+        await publish(producer, key, inspection_event("inspection.task.claimed", claimed))
+        market_level = RectificationOrdered(**order(None, market["id"], district, task_id=key))
+        await publish(
+            producer, key, inspection_event("inspection.rectification.ordered", market_level)
         )
         lifted = RectificationVerified(
             **(fields | {"version": 2, "state": "verified"}),
@@ -153,9 +104,7 @@ async def test_a_suspension_order_suspends_the_merchant_once_and_lifting_it_reac
             previous_deadline=None,
             suspension_lifted=True,
         )
-        await _publish(
-            producer, key, _inspection_event("inspection.rectification.verified", lifted)
-        )
+        await publish(producer, key, inspection_event("inspection.rectification.verified", lifted))
         await watcher.wait_for(_about(merchant["id"]), count=2)
         records = await watcher.drain(settle_s=1.0)
 
@@ -175,14 +124,14 @@ async def test_lifting_a_suspension_after_the_licence_ran_out_leaves_it_expired(
     api: Api, kafka: str, producer: AIOKafkaProducer
 ) -> None:
     district, market, merchant = await _city(api)
-    fields = _order(merchant, market["id"], district)
+    fields = order(merchant, market["id"], district)
     key = fields["task_id"]
     pool = api.app.state.service.pool  # type: ignore[attr-defined]
     async with TopicWatcher(kafka, topics.REGISTRY_MERCHANTS.name) as watcher:
-        await _publish(
+        await publish(
             producer,
             key,
-            _inspection_event("inspection.rectification.ordered", RectificationOrdered(**fields)),
+            inspection_event("inspection.rectification.ordered", RectificationOrdered(**fields)),
         )
         await watcher.wait_for(_about(merchant["id"]))
         # The licence ran out while the merchant was suspended (the licence job skips it).
@@ -195,8 +144,6 @@ async def test_lifting_a_suspension_after_the_licence_ran_out_leaves_it_expired(
             passed=True, verified_by="insp", verified_at=AT, on_time=True,
             previous_deadline=None, suspension_lifted=True,
         )  # fmt: skip
-        await _publish(
-            producer, key, _inspection_event("inspection.rectification.verified", lifted)
-        )
+        await publish(producer, key, inspection_event("inspection.rectification.verified", lifted))
         [_, last] = await watcher.wait_for(_about(merchant["id"]), count=2)
     assert last.json()["data"]["status"] == "licence_expired"

@@ -27,8 +27,8 @@ from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
 from tests.support.clock import Clock
+from tests.support.inspection_feed import CRITICAL_FINDING
 from tests.support.registry import market
-from tests.unit.campaign.support import CRITICAL_FINDING
 
 T0 = datetime(2026, 5, 10, 1, 0, tzinfo=UTC)  # 09:00 in the city
 ADMIN = Principal(subject="admin", role="admin", district="*")

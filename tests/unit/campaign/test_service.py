@@ -34,7 +34,7 @@ from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
 from tests.support.clock import Clock
-from tests.unit.campaign.support import CRITICAL_FINDING
+from tests.support.inspection_feed import CRITICAL_FINDING
 
 T0 = datetime(2026, 3, 12, 2, 0, tzinfo=UTC)  # 10:00 on 12 March in the city
 MOBILISED = date(2026, 3, 10)
