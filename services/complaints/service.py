@@ -58,6 +58,16 @@ from services.runtime.unit_of_work import UowFactory
 log = logging.getLogger(__name__)
 
 
+def _reads(who: Principal, s: Suggestion) -> bool:
+    """Whether any of the person's roles may read the suggestion (a handler who is also a clerk
+    reads as a handler, whichever role the token names first)."""
+    return any(s.may_read(role, who.district) for role in who.roles)
+
+
+def _answers(who: Principal, s: Suggestion) -> bool:
+    return any(s.may_answer(role, who.district) for role in who.roles)
+
+
 def canonical_code(code: str) -> str | None:
     try:
         return parse_tracking_code(code)
@@ -460,7 +470,7 @@ class Suggestions:
             found = await work.stores.suggestions.listed(
                 district=who.listing_district(), state=state, limit=limit
             )
-        return [s for s in found if s.may_read(who.role, who.district)]
+        return [s for s in found if _reads(who, s)]
 
     async def published(
         self, *, market_id: str | None, about: str | None, limit: int
@@ -474,9 +484,9 @@ class Suggestions:
         async with self.uow() as work:
             store = work.stores.suggestions
             s = await store.get(suggestion_id, for_update=True)
-            if s is None or not s.may_read(who.role, who.district):
+            if s is None or not _reads(who, s):
                 raise NotFound(f"no suggestion {suggestion_id!r}")
-            if not s.may_answer(who.role, who.district):
+            if not _answers(who, s):
                 raise Forbidden(f"suggestion {suggestion_id} is not yours to answer")
             now = self.now()
             answered = answer_suggestion(s, answer=text, by=actor(who), now=now)

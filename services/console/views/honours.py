@@ -137,7 +137,7 @@ async def _board(
         district=district,
         districts=districts,
         city_wide=who.principal.city_wide,
-        may_draw=who.principal.role == "admin",
+        may_draw=who.principal.holds("admin"),
         draw_month=draw_month or (board.month if board else "") or month or months[0],
         errors=errors or {},
         notice=notice,
@@ -162,7 +162,7 @@ async def draw(request: Request, who: Acting, services: Services) -> Response:
     """生成 (admin): the credit service draws the month once; drawing it again changes nothing."""
     form = await request.form()
     month = str(form.get("month") or "").strip()
-    if who.principal.role != "admin":
+    if not who.principal.holds("admin"):
         return render(
             request,
             "error.html",
