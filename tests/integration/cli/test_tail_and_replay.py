@@ -49,6 +49,29 @@ async def publish(
         await producer.stop()
 
 
+async def topic_of_minutely_risks(
+    bootstrap: str, prefix: str, base: datetime, *, count: int, partitions: int
+) -> str:
+    """A new topic holding `count` risk events keyed k0, k1, ... one minute apart from `base`,
+    dealt round the partitions in turn."""
+    topic = unique_topic(prefix)
+    await create_topics(bootstrap, topic, partitions=partitions)
+    await publish(
+        bootstrap,
+        topic,
+        [
+            (
+                f"k{i}".encode(),
+                risk_event(f"trm_{i}", f"risk_{i}"),
+                base + timedelta(minutes=i),
+                i % partitions,
+            )
+            for i in range(count)
+        ],
+    )
+    return topic
+
+
 async def sentinel(*args: str) -> Result:
     return await asyncio.to_thread(CliRunner().invoke, app, list(args))
 
@@ -131,21 +154,7 @@ async def test_tail_shows_events_validated_and_a_malformed_record_with_its_error
 async def test_tail_from_a_time_starts_at_the_first_record_at_or_after_it(
     kafka: str, base: datetime
 ) -> None:
-    topic = unique_topic("cli-from")
-    await create_topics(kafka, topic, partitions=2)
-    await publish(
-        kafka,
-        topic,
-        [
-            (
-                f"k{i}".encode(),
-                risk_event(f"trm_{i}", f"risk_{i}"),
-                base + timedelta(minutes=i),
-                i % 2,
-            )
-            for i in range(4)
-        ],
-    )
+    topic = await topic_of_minutely_risks(kafka, "cli-from", base, count=4, partitions=2)
     result = await sentinel(
         "tail",
         topic,
@@ -164,21 +173,7 @@ async def test_tail_from_a_time_starts_at_the_first_record_at_or_after_it(
 async def test_replay_writes_the_records_between_two_times_to_a_file(
     kafka: str, base: datetime, tmp_path: Path
 ) -> None:
-    topic = unique_topic("cli-replay")
-    await create_topics(kafka, topic, partitions=3)
-    await publish(
-        kafka,
-        topic,
-        [
-            (
-                f"k{i}".encode(),
-                risk_event(f"trm_{i}", f"risk_{i}"),
-                base + timedelta(minutes=i),
-                i % 3,
-            )
-            for i in range(9)
-        ],
-    )
+    topic = await topic_of_minutely_risks(kafka, "cli-replay", base, count=9, partitions=3)
     out = tmp_path / "replay.jsonl"
     result = await sentinel(
         "replay",
