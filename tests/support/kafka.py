@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 
@@ -110,6 +110,22 @@ class TopicWatcher:
                     )
                     for r in records
                 )
+
+
+async def redeliver(bootstrap: str, record: Record) -> None:
+    """The record again, as Kafka may redeliver it (same key, value and headers)."""
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            record.topic,
+            record.value,
+            key=record.key,
+            partition=record.partition,
+            headers=list(record.headers.items()),
+        )
+    finally:
+        await producer.stop()
 
 
 async def create_topics(bootstrap: str, *names: str, partitions: int = 1) -> None:

@@ -27,7 +27,7 @@ from services.complaints.settings import ComplaintsSettings
 from services.runtime.messaging import Delivery
 from tests.integration.campaign.conftest import Api, market_body
 from tests.support.city import start_group_at_end
-from tests.support.kafka import Record, TopicWatcher
+from tests.support.kafka import Record, TopicWatcher, redeliver
 from tests.support.poll import until
 
 pytestmark = pytest.mark.integration
@@ -144,22 +144,6 @@ def _parse(rec: Record, model: Any) -> Any:
     return Delivery(rec.topic, rec.partition, rec.offset, rec.key, rec.value).envelope(model)
 
 
-async def _redeliver(kafka: str, record: Record) -> None:
-    """The record again, as Kafka may redeliver it (same key, value and headers)."""
-    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            record.topic,
-            record.value,
-            key=record.key,
-            partition=record.partition,
-            headers=list(record.headers.items()),
-        )
-    finally:
-        await producer.stop()
-
-
 async def _produce(kafka: str, data: SuggestionReceived) -> str:
     """A `complaints.suggestion.received` event as the complaints service publishes it."""
     event = make_event(
@@ -262,7 +246,7 @@ async def test_a_suggestion_on_an_open_plan_is_its_comment_exactly_once(
         )
 
         # Kafka delivers it again, and an integrator replays it under a new envelope: still one.
-        await _redeliver(kafka, received)
+        await redeliver(kafka, received)
         replay = suggestion.data.model_copy(update={"version": 1})
         await _produce(kafka, replay)
         await stack.handled()

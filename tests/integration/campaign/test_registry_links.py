@@ -10,31 +10,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from aiokafka import AIOKafkaProducer
-
 from contracts import topics
 from contracts.registry import MarketUpserted
 from services.runtime.messaging import Delivery
 from tests.integration.campaign.conftest import Api, market_body
-from tests.support.kafka import Record, TopicWatcher
+from tests.support.kafka import Record, TopicWatcher, redeliver
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-
-
-async def _redeliver(kafka: str, record: Record) -> None:
-    """The record again, as Kafka may redeliver it (same key, value and headers)."""
-    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            record.topic,
-            record.value,
-            key=record.key,
-            partition=record.partition,
-            headers=list(record.headers.items()),
-        )
-    finally:
-        await producer.stop()
 
 
 async def _city(api: Api, task_force: bool) -> tuple[str, dict[str, Any]]:
@@ -118,7 +100,7 @@ async def test_renovation_stages_reach_the_registrys_market_snapshot_once(
         assert in_progress.json()["data"]["renovation_status"] == "in_progress"
 
         # Kafka delivers the stage change again: the registry has handled it already.
-        await _redeliver(kafka, building)
+        await redeliver(kafka, building)
         r = await api.post(stage, {"stage": "accepted"}, "clerk", district)
         assert r.status_code == 200, r.text
         await markets.wait_for(_market_snapshot(mid, first), count=3)
@@ -182,7 +164,7 @@ async def test_a_task_force_registered_at_the_registry_records_the_campaign_mile
 
         # The same snapshot again, then a change of the task force's members: the milestone
         # stays as it was recorded.
-        await _redeliver(kafka, snapshot)
+        await redeliver(kafka, snapshot)
         r = await api.registry.put(
             f"/markets/{mid}/task-force",
             {"leader": "王组长", "members": ["李", "赵"]},
