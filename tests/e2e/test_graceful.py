@@ -11,11 +11,10 @@ from collections import Counter
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from tests.e2e.test_telemetry_process import _provision
+from tests.e2e.test_telemetry_process import _provision, terminal_last_seq
 from tests.support import identity
 from tests.support.city import start_group_at_end
 from tests.support.kafka import TopicWatcher
@@ -38,16 +37,7 @@ async def test_sigterm_drains_and_commits_so_a_restart_repeats_nothing(
     await start_group_at_end(kafka, group, "telemetry.readings.v1")
 
     async def last_seq(tid: str) -> int:
-        conn = await asyncpg.connect(database_url)
-        try:
-            seq = await conn.fetchval(
-                f'SELECT last_seq FROM "{schema}".terminal_state WHERE terminal_id = $1', tid
-            )
-        except asyncpg.UndefinedTableError:
-            seq = None
-        finally:
-            await conn.close()
-        return -1 if seq is None else int(seq)
+        return await terminal_last_seq(database_url, schema, tid)
 
     producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", linger_ms=20)
     await producer.start()

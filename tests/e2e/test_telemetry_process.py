@@ -65,6 +65,21 @@ async def _provision(http: httpx.AsyncClient) -> tuple[Terminal, str]:
     return Terminal(t["id"], t["key"]), market["id"]
 
 
+async def terminal_last_seq(database_url: str, schema: str, tid: str) -> int:
+    """The last seq telemetry (its state in `schema`) handled for the terminal: -1 before the
+    first, or before telemetry made its tables."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        seq = await conn.fetchval(
+            f'SELECT last_seq FROM "{schema}".terminal_state WHERE terminal_id = $1', tid
+        )
+    except asyncpg.UndefinedTableError:
+        seq = None
+    finally:
+        await conn.close()
+    return -1 if seq is None else int(seq)
+
+
 async def test_sigkill_mid_excursion_then_restart_raises_exactly_once(
     service_env: dict[str, str], kafka: str, database_url: str, tmp_path: Path
 ) -> None:
@@ -79,16 +94,7 @@ async def test_sigkill_mid_excursion_then_restart_raises_exactly_once(
     schema = env["TELEMETRY_DB_SCHEMA"]
 
     async def last_seq(tid: str) -> int:
-        conn = await asyncpg.connect(database_url)
-        try:
-            seq = await conn.fetchval(
-                f'SELECT last_seq FROM "{schema}".terminal_state WHERE terminal_id = $1', tid
-            )
-        except asyncpg.UndefinedTableError:
-            seq = None
-        finally:
-            await conn.close()
-        return -1 if seq is None else int(seq)
+        return await terminal_last_seq(database_url, schema, tid)
 
     async def send(readings: list[dict]) -> None:  # type: ignore[type-arg]
         for r in readings:
