@@ -4,11 +4,9 @@ rectification order is disclosed to the public, and resolved when a re-inspectio
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
-import pytest
 from aiokafka import AIOKafkaProducer
 
 from contracts import topics
@@ -26,14 +24,6 @@ from tests.support.inspection_feed import (
     publish,
 )
 from tests.support.kafka import TopicWatcher
-
-
-@pytest.fixture(scope="module")
-async def producer(kafka: str) -> AsyncIterator[AIOKafkaProducer]:
-    p = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", enable_idempotence=True)
-    await p.start()
-    yield p
-    await p.stop()
 
 
 async def _city(api: Api) -> tuple[str, dict[str, Any], dict[str, Any]]:

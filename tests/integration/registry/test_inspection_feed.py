@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from typing import Any
 
@@ -29,14 +28,6 @@ from tests.support.inspection_feed import (
     publish,
 )
 from tests.support.kafka import Record, TopicWatcher
-
-
-@pytest.fixture(scope="module")
-async def producer(kafka: str) -> AsyncIterator[AIOKafkaProducer]:
-    p = AIOKafkaProducer(bootstrap_servers=kafka, acks="all", enable_idempotence=True)
-    await p.start()
-    yield p
-    await p.stop()
 
 
 @pytest.fixture(scope="module", autouse=True)
