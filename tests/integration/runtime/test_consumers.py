@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncpg
 from aiokafka import AIOKafkaProducer
 
-from contracts.envelope import make_event
+from contracts.envelope import Envelope, make_event
 from services.runtime import inbox
 from services.runtime.app import Service
 from services.runtime.db import connect, ident
@@ -14,6 +14,17 @@ from services.runtime.messaging import Delivery
 from tests.integration.runtime.conftest import Payload
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
+
+
+def _happened(n: int) -> Envelope[Payload]:
+    """A `tests.thing.happened` event about subject "s", carrying `n`."""
+    return make_event(
+        service="tests",
+        event_type="tests.thing.happened",
+        version=1,
+        subject="s",
+        data=Payload(n=n),
+    )
 
 
 def _subscribe_counter(svc: Service, topic: str, consumer: str = "counter") -> None:
@@ -79,20 +90,8 @@ async def test_redelivered_event_has_one_effect(
     started.append(svc)
     await svc.start()
 
-    event = make_event(
-        service="tests",
-        event_type="tests.thing.happened",
-        version=1,
-        subject="s",
-        data=Payload(n=1),
-    )
-    other = make_event(
-        service="tests",
-        event_type="tests.thing.happened",
-        version=1,
-        subject="s",
-        data=Payload(n=2),
-    )
+    event = _happened(1)
+    other = _happened(2)
     # The same event three times (a producer retry, a replay), then another one.
     await _produce(
         kafka, topic, [event.to_json(), event.to_json(), event.to_json(), other.to_json()]
@@ -126,13 +125,7 @@ async def test_poison_message_is_dead_lettered_and_the_partition_moves_on(
     await _effects_table(database_url, svc.schema)
     _subscribe_counter(svc, topic)
     started.append(svc)
-    good = make_event(
-        service="tests",
-        event_type="tests.thing.happened",
-        version=1,
-        subject="s",
-        data=Payload(n=7),
-    )
+    good = _happened(7)
     wrong_shape = good.to_json().replace(b'"n":7', b'"n":"seven"')
     assert wrong_shape != good.to_json()
 
@@ -177,16 +170,7 @@ async def test_batch_consumer_parks_only_the_poison_record(
 
     svc.messaging.subscribe_batch(topic, count_batch, batch_timeout_ms=500)
     started.append(svc)
-    events = [
-        make_event(
-            service="tests",
-            event_type="tests.thing.happened",
-            version=1,
-            subject="s",
-            data=Payload(n=n),
-        )
-        for n in range(6)
-    ]
+    events = [_happened(n) for n in range(6)]
     values = [e.to_json() for e in events]
     values.insert(3, b"\x00garbage")
     async with TopicWatcher(kafka, f"{topic}.dlq") as dlq:
