@@ -20,6 +20,17 @@ def _installed(tool: str, install: Callable[[], object], package: str, release: 
     return found
 
 
+# The local stack's profiles as a checkout at /repo renders them (nothing is started).
+@pytest.fixture
+def dev() -> stack.Profile:
+    return stack.profiles(Path("/repo"))["dev"]
+
+
+@pytest.fixture
+def test_profile() -> stack.Profile:
+    return stack.profiles(Path("/repo"))["test"]
+
+
 @pytest.fixture(scope="session")
 def promtool() -> str:
     """promtool's path, installing Debian's prometheus package where it is missing."""

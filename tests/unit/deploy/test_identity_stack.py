@@ -21,16 +21,6 @@ from sentinel_cli.identity import IdentityError
 ROOT = Path(__file__).resolve().parents[3]
 
 
-@pytest.fixture
-def dev() -> stack.Profile:
-    return stack.profiles(Path("/repo"))["dev"]
-
-
-@pytest.fixture
-def test_profile() -> stack.Profile:
-    return stack.profiles(Path("/repo"))["test"]
-
-
 # --- how it starts ----------------------------------------------------------------------------
 def test_keycloak_listens_on_loopback_at_the_fixed_address_with_a_fixed_issuer(
     dev: stack.Profile,

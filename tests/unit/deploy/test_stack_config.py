@@ -19,16 +19,6 @@ from contracts.topics import Topic, all_topics
 from deploy.local import stack
 
 
-@pytest.fixture
-def dev() -> stack.Profile:
-    return stack.profiles(Path("/repo"))["dev"]
-
-
-@pytest.fixture
-def test_profile() -> stack.Profile:
-    return stack.profiles(Path("/repo"))["test"]
-
-
 # --- profiles ---------------------------------------------------------------------------------
 def test_profiles_use_the_fixed_ports_and_separate_state(
     dev: stack.Profile, test_profile: stack.Profile
