@@ -16,6 +16,7 @@ import hashlib
 import hmac
 import json
 import time
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -169,40 +170,42 @@ FIELDS = [
 ]
 
 
-# A genuine reading with some fields changed to odd values or dropped, re-signed or not, judged
-# against a last seq and a clock that may make it a replay or from the future.
-MUTATED = {
-    "tid": st.sampled_from([*KINDS, "trm_off", "trm_ghost"]),
-    "changes": st.dictionaries(st.sampled_from(FIELDS), ODD_VALUES, max_size=3),
-    "dropped": st.sets(st.sampled_from(FIELDS), max_size=2),
-    "resign": st.booleans(),
-    "last": st.sampled_from([0, 4, 5, 9]),
-    "minutes": st.sampled_from([-600.0, -1.0, 4.0, 6.0]),
-}
+@dataclass
+class Mutated:
+    """A genuine reading with some fields changed to odd values or dropped, re-signed or not,
+    judged against a `last` seq and a clock that may make it a replay or from the future."""
+
+    tid: str
+    changes: dict[str, Any]
+    dropped: set[str]
+    resign: bool
+    last: int
+    minutes: float
+
+    def body(self) -> dict[str, Any]:
+        body = _genuine(self.tid, minutes=self.minutes) | self.changes
+        for name in self.dropped:
+            body.pop(name, None)
+        if self.resign:  # a genuine terminal that sends a broken reading signs it all the same
+            body = _signed(body, self.tid)
+        return body
 
 
-def _mutated(
-    tid: str, changes: dict[str, Any], dropped: set[str], resign: bool, minutes: float
-) -> dict[str, Any]:
-    body = _genuine(tid, minutes=minutes) | changes
-    for name in dropped:
-        body.pop(name, None)
-    if resign:  # a genuine terminal that sends a broken reading signs it all the same
-        body = _signed(body, tid)
-    return body
+MUTATED = st.builds(
+    Mutated,
+    tid=st.sampled_from([*KINDS, "trm_off", "trm_ghost"]),
+    changes=st.dictionaries(st.sampled_from(FIELDS), ODD_VALUES, max_size=3),
+    dropped=st.sets(st.sampled_from(FIELDS), max_size=2),
+    resign=st.booleans(),
+    last=st.sampled_from([0, 4, 5, 9]),
+    minutes=st.sampled_from([-600.0, -1.0, 4.0, 6.0]),
+)
 
 
 @settings(max_examples=1500, deadline=None)
-@given(**MUTATED)
-def test_the_fast_path_never_accepts_what_the_full_checks_reject(
-    tid: str,
-    changes: dict[str, Any],
-    dropped: set[str],
-    resign: bool,
-    last: int,
-    minutes: float,
-) -> None:
-    body = _mutated(tid, changes, dropped, resign, minutes)
+@given(mutated=MUTATED)
+def test_the_fast_path_never_accepts_what_the_full_checks_reject(mutated: Mutated) -> None:
+    body, last = mutated.body(), mutated.last
     fast, full = _both(body, last)
     if fast is not None:
         _same(fast, full)
@@ -355,18 +358,11 @@ def test_an_explicit_null_interval_is_signed_and_kept_as_sent() -> None:
 
 
 @settings(max_examples=1500, deadline=None)
-@given(**MUTATED)
-def test_the_typed_path_accepts_exactly_what_the_dict_path_accepts(
-    tid: str,
-    changes: dict[str, Any],
-    dropped: set[str],
-    resign: bool,
-    last: int,
-    minutes: float,
-) -> None:
-    raw = _raw(_mutated(tid, changes, dropped, resign, minutes))
+@given(mutated=MUTATED)
+def test_the_typed_path_accepts_exactly_what_the_dict_path_accepts(mutated: Mutated) -> None:
+    raw = _raw(mutated.body())
     if raw is not None:
-        _alike(raw, last)
+        _alike(raw, mutated.last)
 
 
 # Every number a plausible reading can hold, and a little beyond: the canonical forms that
@@ -378,18 +374,25 @@ IN_RANGE = {
     "occupancy": st.integers(-1, 100_001),
     "interval_s": st.one_of(st.none(), st.integers(0, 86_401)),
 }
+# A genuine reading of each kind with some of IN_RANGE and a seq of every size in it.
+NUMBERS = {
+    "tid": st.sampled_from(list(KINDS)),
+    "values": st.fixed_dictionaries({}, optional=IN_RANGE),
+    "seq": st.one_of(st.integers(0, 2**64 - 1), st.sampled_from([2**63 - 1, 2**63])),
+}
+
+
+def _carried(tid: str, values: dict[str, Any]) -> dict[str, Any]:
+    """Those of `values` that a reading of `tid`'s kind carries."""
+    wanted = {"cold_chain": {"temp_c"}, "payment": {"tx_amount"}, "footfall": set()}[KINDS[tid]]
+    wanted |= {"interval_s"} | ({"entries", "occupancy"} if KINDS[tid] == "footfall" else set())
+    return {k: v for k, v in values.items() if k in wanted}
 
 
 @settings(max_examples=1000, deadline=None)
-@given(
-    tid=st.sampled_from(list(KINDS)),
-    values=st.fixed_dictionaries({}, optional=IN_RANGE),
-    seq=st.one_of(st.integers(0, 2**64 - 1), st.sampled_from([2**63 - 1, 2**63])),
-)
+@given(**NUMBERS)
 def test_numbers_of_every_spelling_decide_alike(tid: str, values: dict[str, Any], seq: int) -> None:
-    wanted = {"cold_chain": {"temp_c"}, "payment": {"tx_amount"}, "footfall": set()}[KINDS[tid]]
-    wanted |= {"interval_s"} | ({"entries", "occupancy"} if KINDS[tid] == "footfall" else set())
-    body = _signed(_genuine(tid) | {k: v for k, v in values.items() if k in wanted} | {"seq": seq})
+    body = _signed(_genuine(tid) | _carried(tid, values) | {"seq": seq})
     raw = _raw(body)
     assert raw is not None
     _alike(raw, 2)

@@ -29,15 +29,16 @@ from services.telemetry.verification import Accepted, Rejected, _event_time, che
 from tests.unit.telemetry.test_fast_verification import (
     DIRECTORY,
     FIELDS,
-    IN_RANGE,
     KINDS,
     MASTER,
     MUTATED,
     NOW,
+    NUMBERS,
     ODD_VALUES,
+    Mutated,
+    _carried,
     _directory,
     _genuine,
-    _mutated,
     _raw,
     _signed,
     _typed,
@@ -84,37 +85,23 @@ def test_a_replayed_seq_is_left_to_python() -> None:
 
 
 @settings(max_examples=1500, deadline=None)
-@given(**MUTATED)
-def test_the_native_path_never_accepts_what_python_rejects(
-    tid: str,
-    changes: dict[str, Any],
-    dropped: set[str],
-    resign: bool,
-    last: int,
-    minutes: float,
-) -> None:
-    raw = _raw(_mutated(tid, changes, dropped, resign, minutes))
+@given(mutated=MUTATED)
+def test_the_native_path_never_accepts_what_python_rejects(mutated: Mutated) -> None:
+    raw = _raw(mutated.body())
     if raw is not None:
-        _narrower(raw, last)
+        _narrower(raw, mutated.last)
 
 
 @settings(max_examples=1000, deadline=None)
-@given(
-    tid=st.sampled_from(list(KINDS)),
-    values=st.fixed_dictionaries({}, optional=IN_RANGE),
-    seq=st.one_of(st.integers(0, 2**64 - 1), st.sampled_from([2**63 - 1, 2**63])),
-)
+@given(**NUMBERS)
 def test_numbers_of_every_value_decide_alike(tid: str, values: dict[str, Any], seq: int) -> None:
-    wanted = {"cold_chain": {"temp_c"}, "payment": {"tx_amount"}, "footfall": set()}[KINDS[tid]]
-    wanted |= {"interval_s"} | ({"entries", "occupancy"} if KINDS[tid] == "footfall" else set())
-    body = _signed(_genuine(tid) | {k: v for k, v in values.items() if k in wanted} | {"seq": seq})
+    carried = _carried(tid, values)
+    body = _signed(_genuine(tid) | carried | {"seq": seq})
     raw = _raw(body)
     assert raw is not None
     native = _narrower(raw, 2)
     # Plain values are not left to Python: every int, and floats down to a thousandth.
-    plain = all(
-        type(v) is not float or v == 0 or abs(v) >= 1e-3 for k, v in values.items() if k in wanted
-    )
+    plain = all(type(v) is not float or v == 0 or abs(v) >= 1e-3 for v in carried.values())
     if plain and isinstance(check(raw, DIRECTORY, lambda _: 2, NOW, 300), Accepted):
         assert native is not None, raw
 
