@@ -25,6 +25,17 @@ SCORES = topics.CREDIT_SCORES.name
 INSPECTION = topics.INSPECTION_EVENTS.name
 # provision() gives every market a task force of people; none of them is ever shown.
 PEOPLE = ("王队长",)
+# A graded merchant as open data: the CSV export's columns, in order, and its schema's fields.
+OPEN_DATA_COLUMNS = [
+    "id",
+    "name",
+    "market_id",
+    "market_name",
+    "district",
+    "stall_no",
+    "grade",
+    "graded_at",
+]
 
 
 def ordered(place: Place, deadline: datetime) -> Envelope[Any]:
@@ -131,16 +142,7 @@ async def test_a_merchant_page_shows_grade_last_inspection_and_open_orders(
     seen.append(text)
     assert text.startswith("\ufeff")
     rows = list(csv.reader(io.StringIO(text[1:])))
-    assert rows[0] == [
-        "id",
-        "name",
-        "market_id",
-        "market_name",
-        "district",
-        "stall_no",
-        "grade",
-        "graded_at",
-    ]
+    assert rows[0] == OPEN_DATA_COLUMNS
     [row] = rows[1:]
     assert row[:7] == [
         place.merchant_id,
@@ -184,15 +186,6 @@ async def test_a_market_shows_its_grade_shares_and_its_rank_from_the_latest_asse
 async def test_the_openapi_document_states_the_open_data_schemas(stack: Stack) -> None:
     doc = (await stack.credit.get("/openapi.json")).json()
     schemas = doc["components"]["schemas"]
-    assert set(schemas["PublicMerchantGrade"]["properties"]) == {
-        "id",
-        "name",
-        "market_id",
-        "market_name",
-        "district",
-        "stall_no",
-        "grade",
-        "graded_at",
-    }
+    assert set(schemas["PublicMerchantGrade"]["properties"]) == set(OPEN_DATA_COLUMNS)
     assert {"shares", "merchants", "rank"} == set(schemas["MarketGrades"]["properties"])
     assert "text/csv" in doc["paths"]["/public/merchants.csv"]["get"]["responses"]["200"]["content"]
