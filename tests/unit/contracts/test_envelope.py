@@ -35,6 +35,28 @@ def schema_of(event_type: str) -> dict[str, Any]:
     return generate.envelope_schema(spec(event_type))
 
 
+def market_upserted(
+    service: str = "registry",
+    subject: str = "mkt_1",
+    *,
+    correlation_id: str | None = None,
+    causation_id: str | None = None,
+    time: datetime | None = None,
+) -> Envelope[Any]:
+    """A registry.market.upserted event (version 1, its sample data) as `service` makes it: the
+    one event the envelope's own rules are tried on."""
+    return make_event(
+        service=service,
+        event_type="registry.market.upserted",
+        version=1,
+        subject=subject,
+        data=SAMPLES["registry.market.upserted"],
+        correlation_id=correlation_id,
+        causation_id=causation_id,
+        time=time,
+    )
+
+
 def test_every_published_event_type_has_a_sample() -> None:
     assert {s.type for s in EVENTS if s.type.startswith("registry.")} <= set(SAMPLES)
 
@@ -68,15 +90,7 @@ def test_make_event_output_validates_against_the_generated_schema(
 
 def test_the_schema_rejects_what_the_contract_forbids() -> None:
     event_type = "registry.market.upserted"
-    good = json.loads(
-        make_event(
-            service="registry",
-            event_type=event_type,
-            version=1,
-            subject="mkt_1",
-            data=SAMPLES[event_type],
-        ).to_json()
-    )
+    good = json.loads(market_upserted().to_json())
     schema = schema_of(event_type)
     assert validate(good, schema) == []
 
@@ -101,43 +115,20 @@ def test_the_schema_rejects_what_the_contract_forbids() -> None:
 
 @given(service=SERVICES, subject=IDS)
 def test_correlation_id_defaults_to_the_events_own_id(service: str, subject: str) -> None:
-    event = make_event(
-        service=service,
-        event_type="registry.market.upserted",
-        version=1,
-        subject=subject,
-        data=SAMPLES["registry.market.upserted"],
-    )
+    event = market_upserted(service, subject)
     assert uuid.UUID(event.id).version == 4
     assert event.correlationid == event.id
     assert event.causationid is None
 
 
 def test_given_correlation_and_causation_ids_are_kept() -> None:
-    event = make_event(
-        service="inspection",
-        event_type="registry.market.upserted",
-        version=1,
-        subject="mkt_1",
-        data=SAMPLES["registry.market.upserted"],
-        correlation_id="risk-7",
-        causation_id="evt-6",
-    )
+    event = market_upserted("inspection", correlation_id="risk-7", causation_id="evt-6")
     assert (event.correlationid, event.causationid) == ("risk-7", "evt-6")
     assert event.id not in ("risk-7", "evt-6")
 
 
 def test_every_event_gets_a_fresh_id() -> None:
-    ids = {
-        make_event(
-            service="registry",
-            event_type="registry.market.upserted",
-            version=1,
-            subject="mkt_1",
-            data=SAMPLES["registry.market.upserted"],
-        ).id
-        for _ in range(50)
-    }
+    ids = {market_upserted().id for _ in range(50)}
     assert len(ids) == 50
 
 
@@ -152,13 +143,7 @@ def _error_fields(exc: ValidationError) -> set[str]:
 )
 def test_a_bad_source_is_rejected_naming_the_field(service: str) -> None:
     with pytest.raises(ValidationError) as caught:
-        make_event(
-            service=service,
-            event_type="registry.market.upserted",
-            version=1,
-            subject="mkt_1",
-            data=SAMPLES["registry.market.upserted"],
-        )
+        market_upserted(service)
     assert _error_fields(caught.value) == {"source"}
     assert "source" in str(caught.value)
 
@@ -166,28 +151,14 @@ def test_a_bad_source_is_rejected_naming_the_field(service: str) -> None:
 @given(st.datetimes(min_value=datetime(2000, 1, 1), max_value=datetime(2100, 1, 1)))
 def test_a_naive_time_is_rejected_naming_the_field(naive: datetime) -> None:
     with pytest.raises(ValidationError) as caught:
-        make_event(
-            service="registry",
-            event_type="registry.market.upserted",
-            version=1,
-            subject="mkt_1",
-            data=SAMPLES["registry.market.upserted"],
-            time=naive,
-        )
+        market_upserted(time=naive)
     assert _error_fields(caught.value) == {"time"}
     assert "timezone" in str(caught.value)
 
 
 @given(AWARE_TIMES)
 def test_time_is_normalised_to_utc(time: datetime) -> None:
-    event = make_event(
-        service="registry",
-        event_type="registry.market.upserted",
-        version=1,
-        subject="mkt_1",
-        data=SAMPLES["registry.market.upserted"],
-        time=time,
-    )
+    event = market_upserted(time=time)
     assert event.time.utcoffset() == timedelta(0)
     assert event.time == time
     assert event.time.tzinfo == UTC
@@ -195,11 +166,5 @@ def test_time_is_normalised_to_utc(time: datetime) -> None:
 
 def test_an_empty_subject_is_rejected_naming_the_field() -> None:
     with pytest.raises(ValidationError) as caught:
-        make_event(
-            service="registry",
-            event_type="registry.market.upserted",
-            version=1,
-            subject="",
-            data=SAMPLES["registry.market.upserted"],
-        )
+        market_upserted(subject="")
     assert _error_fields(caught.value) == {"subject"}
