@@ -15,6 +15,8 @@ from services.inspection.domain import (
     InvalidCompletion,
     InvalidVerification,
     PatrolPlan,
+    RectificationOrder,
+    Task,
 )
 from services.inspection.domain.photos import PhotoTooLarge
 from services.inspection.fakes import fake_stores
@@ -94,6 +96,20 @@ async def open_task(world: World, event_id: str = "ev_r1") -> str:
     await world.service.trigger(risk(event_id=event_id), delivery(), "inspection-risks", "risk")
     [task] = await world.stores.tasks.listing(state=None, market_id=None, district=None, limit=9)
     return task.task_id
+
+
+async def complete_major(
+    world: World, task_id: str, code: str = "CCH-01"
+) -> tuple[Task, RectificationOrder | None]:
+    """李 completes `task_id` with one major finding of `code`, no note and no department told."""
+    return await world.service.complete(
+        LI,
+        task_id,
+        outcome="major",
+        findings=[FindingReport(code, "")],
+        departments=[],
+        note=None,
+    )
 
 
 def breaks(monkeypatch: pytest.MonkeyPatch, store: object, method: str) -> None:
@@ -220,14 +236,7 @@ async def test_a_refused_completion_changes_nothing_and_emits_nothing(world: Wor
     claimed = await world.service.claim(LI, task_id)
     published = list(world.uow.published)
     with pytest.raises(InvalidCompletion):
-        await world.service.complete(
-            LI,
-            task_id,
-            outcome="major",
-            findings=[FindingReport("NOPE-1", "")],
-            departments=[],
-            note=None,
-        )
+        await complete_major(world, task_id, "NOPE-1")
     with pytest.raises(IllegalTransition):
         await world.service.complete(
             WANG, task_id, outcome="pass", findings=[], departments=[], note=None
@@ -245,14 +254,7 @@ async def test_a_failure_while_completing_publishes_nothing(
     published = list(world.uow.published)
     breaks(monkeypatch, world.stores.orders, "save")
     with pytest.raises(Boom):
-        await world.service.complete(
-            LI,
-            task_id,
-            outcome="major",
-            findings=[FindingReport("CCH-01", "")],
-            departments=[],
-            note=None,
-        )
+        await complete_major(world, task_id)
     assert world.uow.published == published
     assert world.uow.rollbacks == 1
 
@@ -263,14 +265,7 @@ async def test_a_failure_while_completing_publishes_nothing(
 async def completed_with_order(world: World) -> str:
     task_id = await open_task(world)
     await world.service.claim(LI, task_id)
-    _, order = await world.service.complete(
-        LI,
-        task_id,
-        outcome="major",
-        findings=[FindingReport("CCH-01", "")],
-        departments=[],
-        note=None,
-    )
+    _, order = await complete_major(world, task_id)
     assert order is not None
     return order.rectification_id
 
