@@ -67,6 +67,22 @@ def listing(request: httpx.Request) -> httpx.Response | None:
     return None
 
 
+def refusal(field: str, reason: str) -> httpx.Response:
+    """A service refusing one field of what it was sent (422 invalid_input)."""
+    error = {"field": field, "reason": reason}
+    return httpx.Response(422, json={"error": "invalid_input", "message": field, "errors": [error]})
+
+
+async def passed(client: httpx.AsyncClient, note: str, photo: tuple[str, bytes]) -> httpx.Response:
+    """Order rct_1 checked and passed on 待复查, with `note` and one PNG `photo` (name, bytes)."""
+    name, content = photo
+    return await client.post(
+        "/staff/rectifications/rct_1/verify",
+        data={"passed": "true", "note": note},
+        files={"photos": (name, content, "image/png")},
+    )
+
+
 async def test_the_recheck_form_takes_a_note_and_a_photo_from_the_camera() -> None:
     async with console(listing, []) as client:
         r = await client.get("/staff/rectifications")
@@ -89,11 +105,7 @@ async def test_a_recheck_uploads_its_photo_to_the_order_then_records_the_result(
 
     sent: list[httpx.Request] = []
     async with console(answer, sent) as client:
-        r = await client.post(
-            "/staff/rectifications/rct_1/verify",
-            data={"passed": "true", "note": " 冷柜门已修好 "},
-            files={"photos": ("fixed.png", PNG, "image/png")},
-        )
+        r = await passed(client, " 冷柜门已修好 ", ("fixed.png", PNG))
     assert r.status_code == 303 and r.headers["location"] == "/staff/rectifications?done=verified"
     upload, verified = sent
     assert upload.url.path == "/rectifications/rct_1/photos"
@@ -121,23 +133,16 @@ async def test_a_recheck_without_evidence_sends_the_result_alone() -> None:
 
 
 async def test_a_refused_note_stands_beside_it_and_keeps_what_was_typed_and_uploaded() -> None:
-    too_long = {"field": "note", "reason": "at most 1000 characters"}
-
     def answer(request: httpx.Request) -> httpx.Response | None:
         if request.url.path == "/rectifications/rct_1/photos":
             return httpx.Response(201, json={"id": "pho_1"})
         if request.url.path == "/rectifications/rct_1/verify":
-            body = {"error": "invalid_input", "message": "note", "errors": [too_long]}
-            return httpx.Response(422, json=body)
+            return refusal("note", "at most 1000 characters")
         return listing(request)
 
     sent: list[httpx.Request] = []
     async with console(answer, sent) as client:
-        r = await client.post(
-            "/staff/rectifications/rct_1/verify",
-            data={"passed": "true", "note": "已修好"},
-            files={"photos": ("fixed.png", PNG, "image/png")},
-        )
+        r = await passed(client, "已修好", ("fixed.png", PNG))
         assert r.status_code == 422
         order = the_order(r.text)
         assert beside(order, "复查说明") == "最多 1000 个字"
@@ -156,21 +161,14 @@ async def test_a_refused_note_stands_beside_it_and_keeps_what_was_typed_and_uplo
 
 
 async def test_a_refused_photo_stands_beside_the_photos_and_nothing_is_recorded() -> None:
-    not_image = {"field": "file", "reason": "not a JPEG, PNG or WebP image (judged by its content)"}
-
     def answer(request: httpx.Request) -> httpx.Response | None:
         if request.url.path == "/rectifications/rct_1/photos":
-            body = {"error": "invalid_input", "message": "file", "errors": [not_image]}
-            return httpx.Response(422, json=body)
+            return refusal("file", "not a JPEG, PNG or WebP image (judged by its content)")
         return listing(request)
 
     sent: list[httpx.Request] = []
     async with console(answer, sent) as client:
-        r = await client.post(
-            "/staff/rectifications/rct_1/verify",
-            data={"passed": "true", "note": "已修好"},
-            files={"photos": ("x.png", b"not an image", "image/png")},
-        )
+        r = await passed(client, "已修好", ("x.png", b"not an image"))
     assert r.status_code == 422
     order = the_order(r.text)
     assert beside(order, "复查照片") == "只能上传 JPEG、PNG 或 WebP 格式的照片"
