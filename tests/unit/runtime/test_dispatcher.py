@@ -21,6 +21,19 @@ class Recorder:
         self.parked.append(type(exc).__name__)
 
 
+class Failing:
+    """A handler that raises `error` on its first `times` calls (on every call when None) and
+    counts the calls it got."""
+
+    def __init__(self, error: Exception, times: int | None = None) -> None:
+        self.error, self.times, self.calls = error, times, 0
+
+    async def __call__(self, _: Delivery) -> None:
+        self.calls += 1
+        if self.times is None or self.calls <= self.times:
+            raise self.error
+
+
 def _dispatcher(**kw: float) -> tuple[Dispatcher, Recorder, Metrics]:
     metrics, dlq = Metrics("unit"), Recorder()
     return Dispatcher(metrics, dlq, max_attempts=3, backoff_s=0.0, **kw), dlq, metrics
@@ -37,56 +50,34 @@ def _count(metrics: Metrics, outcome: str) -> float:
 
 async def test_poison_is_parked_at_once_without_retry() -> None:
     dispatcher, dlq, metrics = _dispatcher()
-    calls = 0
-
-    async def handler(_: Delivery) -> None:
-        nonlocal calls
-        calls += 1
-        raise PoisonMessage("data.n: not an int")
-
+    handler = Failing(PoisonMessage("data.n: not an int"))
     await dispatcher.dispatch(handler, DELIVERY, "g")
-    assert (calls, dlq.parked) == (1, ["PoisonMessage"])
+    assert (handler.calls, dlq.parked) == (1, ["PoisonMessage"])
     assert _count(metrics, "dead_lettered") == 1
 
 
 async def test_unexpected_error_is_retried_then_stalls_its_partition_not_parked() -> None:
     dispatcher, dlq, _metrics = _dispatcher()
-    calls = 0
-
-    async def handler(_: Delivery) -> None:
-        nonlocal calls
-        calls += 1
-        raise KeyError("bug")
-
+    handler = Failing(KeyError("bug"))
     with pytest.raises(PartitionStalled) as stalled:
         await dispatcher.dispatch(handler, DELIVERY, "g")
-    assert (calls, dlq.parked) == (3, [])
+    assert (handler.calls, dlq.parked) == (3, [])
     assert stalled.value.deliveries == (DELIVERY,)
 
 
 async def test_transient_error_is_retried_until_it_passes() -> None:
     dispatcher, dlq, metrics = _dispatcher()
-    calls = 0
-
-    async def handler(_: Delivery) -> None:
-        nonlocal calls
-        calls += 1
-        if calls < 5:  # more than max_attempts: transient errors are not counted against it
-            raise asyncpg.CannotConnectNowError("database restarting")
-
+    # Four failures, more than max_attempts: transient errors are not counted against it.
+    handler = Failing(asyncpg.CannotConnectNowError("database restarting"), times=4)
     await dispatcher.dispatch(handler, DELIVERY, "g")
-    assert (calls, dlq.parked) == (5, [])
+    assert (handler.calls, dlq.parked) == (5, [])
     assert _count(metrics, "handled") == 1
 
 
 async def test_transient_error_past_its_budget_hands_the_message_back_uncommitted() -> None:
     dispatcher, dlq, _ = _dispatcher(transient_budget_s=0.0)
-
-    async def handler(_: Delivery) -> None:
-        raise ConnectionRefusedError("broker away")
-
     with pytest.raises(ConnectionRefusedError):
-        await dispatcher.dispatch(handler, DELIVERY, "g")
+        await dispatcher.dispatch(Failing(ConnectionRefusedError("broker away")), DELIVERY, "g")
     assert dlq.parked == []
 
 
