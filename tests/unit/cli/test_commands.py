@@ -179,11 +179,18 @@ KAFKA_LOGIN_VARS = (
 )
 
 
+@pytest.fixture
+def no_kafka_login(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A login the environment running the tests may carry is unset: only the env file gives
+    one."""
+    for name in KAFKA_LOGIN_VARS:
+        monkeypatch.delenv(name, raising=False)
+
+
+@pytest.mark.usefixtures("no_kafka_login")
 def test_the_kafka_login_comes_from_the_env_file_and_the_environment_before_it(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    for name in KAFKA_LOGIN_VARS:
-        monkeypatch.delenv(name, raising=False)
     env = tmp_path / "env"
     env.write_text(
         "export KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT\n"
@@ -203,11 +210,8 @@ def test_the_kafka_login_comes_from_the_env_file_and_the_environment_before_it(
     assert config.load(tmp_path / "none.env").kafka_login() == {}  # PLAINTEXT
 
 
-def test_tail_on_sasl_without_a_login_says_which_variables_to_set(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
-) -> None:
-    for name in KAFKA_LOGIN_VARS:
-        monkeypatch.delenv(name, raising=False)
+@pytest.mark.usefixtures("no_kafka_login")
+def test_tail_on_sasl_without_a_login_says_which_variables_to_set(tmp_path: Path) -> None:
     env = tmp_path / "env"
     env.write_text("export KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT\n")
     result = runner.invoke(app, ["--env-file", str(env), "tail", "telemetry.risks.v1"])
