@@ -31,6 +31,17 @@ def sleeper() -> Iterator[subprocess.Popen[bytes]]:
     proc.wait()
 
 
+def with_its_ticks(pid: int) -> stack.PidRecord:
+    """What a pid file written for the running `pid` holds: the pid and its start ticks."""
+    return stack.PidRecord(pid, stack.start_ticks(pid))
+
+
+def date_back_an_hour(pid_file: Path) -> None:
+    """`pid_file` as it looks once the wall clock stepped an hour forward since it was written."""
+    an_hour_ago = time.time() - 3600
+    os.utime(pid_file, (an_hour_ago, an_hour_ago))
+
+
 def test_a_pid_file_carries_the_pid_first_and_the_start_ticks() -> None:
     text = stack.render_pid_file(1234, 98765)
     assert text.splitlines()[0] == "1234"
@@ -65,13 +76,10 @@ def test_a_clock_step_leaves_a_running_service_running(
 ) -> None:
     pid_file = tmp_path / "sleep.pid"
     stack.write_pid_file(pid_file, sleeper.pid)
-    assert stack.read_pid_record(pid_file) == stack.PidRecord(
-        sleeper.pid, stack.start_ticks(sleeper.pid)
-    )
+    assert stack.read_pid_record(pid_file) == with_its_ticks(sleeper.pid)
     # The wall clock stepped forward an hour after the launch: the process now seems to have
     # started an hour after its pid file was written, which the old check took for a reused pid.
-    an_hour_ago = time.time() - 3600
-    os.utime(pid_file, (an_hour_ago, an_hour_ago))
+    date_back_an_hour(pid_file)
     service = stack.ServiceProcess(pid_file)
     assert service.status().running and service.pid() == sleeper.pid
     # ...and `down` stops it.
@@ -117,12 +125,9 @@ def test_an_older_pid_file_is_checked_the_old_way_once_then_gets_its_ticks(
     pid_file = tmp_path / "sleep.pid"
     pid_file.write_text(str(sleeper.pid))  # as make demo wrote them before
     assert stack.ServiceProcess(pid_file).pid() == sleeper.pid
-    assert stack.read_pid_record(pid_file) == stack.PidRecord(
-        sleeper.pid, stack.start_ticks(sleeper.pid)
-    )
+    assert stack.read_pid_record(pid_file) == with_its_ticks(sleeper.pid)
     # From now on a clock step no longer matters.
-    an_hour_ago = time.time() - 3600
-    os.utime(pid_file, (an_hour_ago, an_hour_ago))
+    date_back_an_hour(pid_file)
     assert stack.ServiceProcess(pid_file).pid() == sleeper.pid
 
 
@@ -131,8 +136,7 @@ def test_an_older_pid_file_younger_than_its_process_is_a_reused_pid(
 ) -> None:
     pid_file = tmp_path / "sleep.pid"
     pid_file.write_text(str(sleeper.pid))
-    an_hour_ago = time.time() - 3600
-    os.utime(pid_file, (an_hour_ago, an_hour_ago))
+    date_back_an_hour(pid_file)
     assert stack.ServiceProcess(pid_file).pid() is None
     assert pid_file.read_text() == str(sleeper.pid)  # left as it was
 
@@ -144,8 +148,6 @@ def test_the_demo_records_its_services_with_their_ticks(
 
     pid_file = tmp_path / "sleep.pid"
     demo.record_pid(pid_file, sleeper.pid)
-    assert stack.read_pid_record(pid_file) == stack.PidRecord(
-        sleeper.pid, stack.start_ticks(sleeper.pid)
-    )
+    assert stack.read_pid_record(pid_file) == with_its_ticks(sleeper.pid)
     assert demo.running_pid(pid_file) == sleeper.pid
     assert demo.running_pid(tmp_path / "missing.pid") is None
