@@ -27,38 +27,19 @@ from services.complaints.domain import (
     accept,
     close,
     mark_overdue,
-    receive,
     reject,
 )
 from services.complaints.domain.model import Complaint
 from services.complaints.policy_files import default_calendar
 from services.runtime import serial
 from services.runtime.outbox import Item
-from tests.unit.complaints.support import announce
+from tests.unit.complaints.support import announce, received
 from tests.unit.contracts.schema_subset import validate
 
 NOW = datetime(2026, 5, 6, 1, 30, tzinfo=UTC)
 CAL = default_calendar()
 ZHOU = Actor(subject="3c2b1a09-8d7e-4f6a-9b8c-7d6e5f4a3b2c", name="周处理员")
 WU = Actor(subject="9a8b7c6d-5e4f-4a3b-8c2d-1e0f9a8b7c6d", name="吴处理员")
-
-
-def received() -> Complaint:
-    return receive(
-        name="张三",
-        phone="13812345678",
-        market_id="mkt_1",
-        district="zhifu",
-        merchant_id="mer_1",
-        stall_no="A-01",
-        category="short_weight",
-        facts="少称二两",
-        request="退差价",
-        channel="web",
-        now=NOW,
-        policy=DEFAULT_POLICY,
-        calendar=CAL,
-    )
 
 
 def accepted(by: Actor = ZHOU) -> Complaint:
