@@ -448,6 +448,26 @@ async def test_a_suggestion_is_answered_once_by_its_districts_handler(world: Wor
     assert world.uow.rollbacks == 3
 
 
+async def test_a_suggestion_is_read_and_answered_by_any_role_the_person_holds(
+    world: World,
+) -> None:
+    # A clerk who is also the district's handler: clerk comes first in the role order, so the
+    # token's primary role is clerk, which alone may neither read nor answer suggestions.
+    both = Principal(
+        subject="h-zhao", role="clerk", district="zhifu", roles=frozenset({"clerk", "handler"})
+    )
+    clerk_only = Principal(subject="c-zhao", role="clerk", district="zhifu")
+    s = await world.suggestions.submit(suggestion())
+    listed = await world.suggestions.listed(both, state=None, limit=10)
+    assert [x.suggestion_id for x in listed] == [s.suggestion_id]
+    assert await world.suggestions.listed(clerk_only, state=None, limit=10) == []
+    with pytest.raises(NotFound):
+        await world.suggestions.answer(clerk_only, s.suggestion_id, "x")
+    answered = await world.suggestions.answer(both, s.suggestion_id, "已设置公平秤")
+    assert answered.state == "answered" and answered.answered_by is not None
+    assert answered.answered_by.subject == "h-zhao"
+
+
 async def test_suggestions_are_listed_to_whom_may_read_them(world: World) -> None:
     mine = await world.suggestions.submit(suggestion())
     world.clock.at = T0 + timedelta(hours=1)
