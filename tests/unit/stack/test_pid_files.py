@@ -131,7 +131,7 @@ def test_an_older_pid_file_is_checked_the_old_way_once_then_gets_its_ticks(
     assert stack.ServiceProcess(pid_file).pid() == sleeper.pid
 
 
-def test_an_older_pid_file_younger_than_its_process_is_a_reused_pid(
+def test_an_older_pid_file_written_before_its_process_began_is_a_reused_pid(
     tmp_path: Path, sleeper: subprocess.Popen[bytes]
 ) -> None:
     pid_file = tmp_path / "sleep.pid"
