@@ -18,21 +18,12 @@ import pytest
 
 from deploy.local import stack
 from tests.support.databases import own_database
-from tests.support.profiles import profile_stack
+from tests.support.profiles import ProfileStack, profile_stack
 
 
 @dataclass(frozen=True)
-class ClusterStack:
-    env: dict[str, str]
+class ClusterStack(ProfileStack):
     profile: stack.Profile
-
-    @property
-    def bootstrap(self) -> str:
-        return self.env["KAFKA_BOOTSTRAP_SERVERS"]
-
-    @property
-    def database_url(self) -> str:
-        return self.env["DATABASE_URL"]
 
     def nodes(self) -> list[stack.Kafka]:
         return stack.kafka_nodes(self.profile)

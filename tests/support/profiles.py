@@ -9,9 +9,25 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 from deploy.local import stack
 from tests.support.process import ROOT
+
+
+@dataclass(frozen=True)
+class ProfileStack:
+    """A running profile, by its environment (what `profile_stack` yields)."""
+
+    env: dict[str, str]
+
+    @property
+    def bootstrap(self) -> str:
+        return self.env["KAFKA_BOOTSTRAP_SERVERS"]
+
+    @property
+    def database_url(self) -> str:
+        return self.env["DATABASE_URL"]
 
 
 def _stack(name: str) -> list[str]:

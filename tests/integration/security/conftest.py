@@ -16,21 +16,11 @@ import pytest
 
 from deploy.kafka.security import client_options, password_var, username_var
 from tests.support.databases import own_database
-from tests.support.profiles import profile_stack
+from tests.support.profiles import ProfileStack, profile_stack
 
 
 @dataclass(frozen=True)
-class SecureStack:
-    env: dict[str, str]
-
-    @property
-    def bootstrap(self) -> str:
-        return self.env["KAFKA_BOOTSTRAP_SERVERS"]
-
-    @property
-    def database_url(self) -> str:
-        return self.env["DATABASE_URL"]
-
+class SecureStack(ProfileStack):
     def login(self, principal: str) -> dict[str, Any]:
         """aiokafka options to authenticate as `principal` (from the stack's env file)."""
         return client_options(self.env[username_var(principal)], self.env[password_var(principal)])
