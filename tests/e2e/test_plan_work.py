@@ -35,11 +35,11 @@ from services.credit.settings import CreditSettings
 from services.inspection.app import build as build_inspection
 from services.inspection.settings import InspectionSettings
 from services.registry.app import build as build_registry
-from services.registry.settings import RegistrySettings
 from tests.support import identity
-from tests.support.city import Clock, start_group_at_end
+from tests.support.city import Clock, stack_settings, start_group_at_end
 from tests.support.kafka import Record, TopicWatcher
 from tests.support.poll import until
+from tests.support.registry_api import registry_settings
 
 CITY = ZoneInfo("Asia/Shanghai")
 DAY = timedelta(days=1)
@@ -158,20 +158,11 @@ async def city(kafka: str, database_url: str, secrets_env: dict[str, str]) -> As
     ]
     for group, topic in at_end:
         await start_group_at_end(kafka, group, topic)
-    common: dict[str, Any] = {
-        "kafka_bootstrap_servers": kafka,
-        "database_url": database_url,
-        "oidc_issuer": secrets_env["OIDC_ISSUER"],
-        "outbox_poll_interval_s": 0.1,
-    }
+    common = stack_settings(kafka, database_url, secrets_env)
     clock = Clock()
     apps = {
         "registry": build_registry(
-            RegistrySettings(
-                **common,
-                consumer_group=groups["reg"],
-                terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"],
-            )
+            registry_settings(kafka, database_url, secrets_env, consumer_group=groups["reg"])
         ),
         "complaints": build_complaints(
             ComplaintsSettings(

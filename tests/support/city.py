@@ -100,6 +100,17 @@ async def start_group_at_end(kafka: str, group: str, topic: str) -> None:
         await consumer.stop()
 
 
+def stack_settings(kafka: str, database_url: str, secrets_env: dict[str, str]) -> dict[str, Any]:
+    """What every service's settings share on the session's stack: its Kafka, Postgres and
+    identity provider, and an outbox relayed every 0.1 s so tests need not wait for it."""
+    return {
+        "kafka_bootstrap_servers": kafka,
+        "database_url": database_url,
+        "oidc_issuer": secrets_env["OIDC_ISSUER"],
+        "outbox_poll_interval_s": 0.1,
+    }
+
+
 @dataclass
 class InProcess:
     """The registry and one service as in-process apps on the real stack, with HTTP clients
@@ -120,19 +131,10 @@ async def in_process(
 ) -> AsyncIterator[InProcess]:
     """`build(common_settings)` makes the service's app; both apps run until the block ends."""
     from services.registry.app import build as build_registry
-    from services.registry.settings import RegistrySettings
+    from tests.support.registry_api import registry_settings
 
-    common: dict[str, Any] = {
-        "kafka_bootstrap_servers": kafka,
-        "database_url": database_url,
-        "oidc_issuer": secrets_env["OIDC_ISSUER"],
-        "outbox_poll_interval_s": 0.1,
-    }
-    registry_app = build_registry(
-        RegistrySettings(
-            **common, terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"]
-        )
-    )
+    common = stack_settings(kafka, database_url, secrets_env)
+    registry_app = build_registry(registry_settings(kafka, database_url, secrets_env))
     app = build(common)
     for a in (registry_app, app):
         await a.state.service.start()

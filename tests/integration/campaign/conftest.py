@@ -8,7 +8,6 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import date, timedelta
 from typing import Any
 
 import httpx
@@ -19,11 +18,11 @@ from services.campaign.app import build
 from services.campaign.service import Campaigns
 from services.campaign.settings import CampaignSettings
 from services.registry.app import build as build_registry
-from services.registry.settings import RegistrySettings
 from services.runtime.directory import RegistryDirectory
 from tests.support.api import RoleClient
-from tests.support.city import start_group_at_end
+from tests.support.city import stack_settings, start_group_at_end
 from tests.support.poll import until
+from tests.support.registry_api import registry_settings
 
 
 @dataclass
@@ -72,18 +71,9 @@ async def api(kafka: str, database_url: str, secrets_env: dict[str, str]) -> Asy
         (f"{campaign_group}-suggestions", topics.COMPLAINTS_SUGGESTIONS.name),
     ):
         await start_group_at_end(kafka, group, topic)
-    common: dict[str, Any] = {
-        "kafka_bootstrap_servers": kafka,
-        "database_url": database_url,
-        "oidc_issuer": secrets_env["OIDC_ISSUER"],
-        "outbox_poll_interval_s": 0.1,
-    }
+    common = stack_settings(kafka, database_url, secrets_env)
     registry_app = build_registry(
-        RegistrySettings(
-            **common,
-            consumer_group=registry_group,
-            terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"],
-        )
+        registry_settings(kafka, database_url, secrets_env, consumer_group=registry_group)
     )
     # No periodic clock: tests run the campaign clock themselves, at the time they choose.
     app = build(
@@ -107,27 +97,3 @@ async def api(kafka: str, database_url: str, secrets_env: dict[str, str]) -> Asy
     finally:
         for a in (app, registry_app):
             await a.state.service.stop()
-
-
-def market_body(district: str, name: str = "幸福农贸市场") -> dict[str, object]:
-    return {
-        "name": name,
-        "district": district,
-        "kind": "farmers",
-        "operator": "幸福市场管理有限公司",
-        "address": "幸福路1号",
-        "capacity": 800,
-        "opening_hours": {"open": "06:00", "close": "19:00"},
-    }
-
-
-def merchant_body(market_id: str, stall_no: str) -> dict[str, object]:
-    return {
-        "name": f"商户{stall_no}",
-        "market_id": market_id,
-        "stall_no": stall_no,
-        "credit_code": "914403001922038216",
-        "food_licence": "JY13706020012345",
-        "licence_valid_until": (date.today() + timedelta(days=365)).isoformat(),
-        "categories": ["pork"],
-    }

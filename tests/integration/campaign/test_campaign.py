@@ -24,9 +24,10 @@ from contracts.campaign import (
 from contracts.registry import MarketUpserted
 from services.campaign.service import Campaigns
 from services.runtime.messaging import Delivery
-from tests.integration.campaign.conftest import Api, market_body
+from tests.integration.campaign.conftest import Api
 from tests.support.kafka import Record, TopicWatcher
 from tests.support.poll import until
+from tests.support.registry_api import market_body
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MOB = date(2026, 3, 10)

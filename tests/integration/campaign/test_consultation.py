@@ -25,10 +25,11 @@ from contracts.suggestions import SuggestionReceived
 from services.complaints.app import build as build_complaints
 from services.complaints.settings import ComplaintsSettings
 from services.runtime.messaging import Delivery
-from tests.integration.campaign.conftest import Api, market_body
+from tests.integration.campaign.conftest import Api
 from tests.support.city import start_group_at_end
 from tests.support.kafka import Record, TopicWatcher, redeliver
 from tests.support.poll import until
+from tests.support.registry_api import market_body
 
 pytestmark = pytest.mark.integration
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -9,7 +9,8 @@ from datetime import date
 import httpx
 
 from deploy.local.demo_campaign import seed
-from tests.integration.campaign.conftest import Api, market_body
+from tests.integration.campaign.conftest import Api
+from tests.support.registry_api import market_body
 
 
 async def _district_with_markets(api: Api, markets: int) -> str:

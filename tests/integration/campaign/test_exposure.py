@@ -15,8 +15,9 @@ import pytest
 from contracts import topics
 from contracts.campaign import DisclosureUpserted
 from services.runtime.messaging import Delivery
-from tests.integration.campaign.conftest import Api, market_body
+from tests.integration.campaign.conftest import Api
 from tests.support.kafka import Record, TopicWatcher
+from tests.support.registry_api import market_body
 
 pytestmark = pytest.mark.integration
 SHANGHAI = ZoneInfo("Asia/Shanghai")

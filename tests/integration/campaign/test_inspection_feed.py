@@ -16,7 +16,7 @@ from contracts.inspection import (
     RectificationVerified,
 )
 from services.runtime.messaging import Delivery
-from tests.integration.campaign.conftest import Api, market_body, merchant_body
+from tests.integration.campaign.conftest import Api
 from tests.support.inspection_feed import (
     AT,
     inspection_event,
@@ -24,6 +24,7 @@ from tests.support.inspection_feed import (
     publish,
 )
 from tests.support.kafka import TopicWatcher
+from tests.support.registry_api import market_body, merchant_body
 
 
 async def _city(api: Api) -> tuple[str, dict[str, Any], dict[str, Any]]:

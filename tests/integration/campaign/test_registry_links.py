@@ -13,8 +13,9 @@ from zoneinfo import ZoneInfo
 from contracts import topics
 from contracts.registry import MarketUpserted
 from services.runtime.messaging import Delivery
-from tests.integration.campaign.conftest import Api, market_body
+from tests.integration.campaign.conftest import Api
 from tests.support.kafka import Record, TopicWatcher, redeliver
+from tests.support.registry_api import market_body
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

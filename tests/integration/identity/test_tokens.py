@@ -17,11 +17,10 @@ from typer.testing import CliRunner
 from deploy.identity.keycloak import IdentityError, Person
 from sentinel_cli.__main__ import app as cli
 from sentinel_cli.identity import password_grant
-from services.registry.app import build
-from services.registry.settings import RegistrySettings
 from services.runtime.auth import decode_unverified
 from tests.support.identity import Tokens
 from tests.support.poll import until
+from tests.support.registry_api import registry_settings, running_registry
 from tests.support.signing import LocalSigner
 
 SHORT_LIVED = "sentinel-cli-short"
@@ -32,23 +31,11 @@ SHORT_LIFESPAN_S = 10
 async def registry(
     kafka: str, database_url: str, secrets_env: dict[str, str]
 ) -> AsyncIterator[httpx.AsyncClient]:
-    settings = RegistrySettings(
-        kafka_bootstrap_servers=kafka,
-        database_url=database_url,
-        oidc_issuer=secrets_env["OIDC_ISSUER"],
-        terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"],
-        outbox_poll_interval_s=0.1,
-        consumer_group=f"identity-test-{uuid.uuid4().hex[:8]}",
-    )
-    app = build(settings)
-    await app.state.service.start()
-    try:
-        async with httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://registry"
-        ) as client:
-            yield client
-    finally:
-        await app.state.service.stop()
+    group = f"identity-test-{uuid.uuid4().hex[:8]}"
+    async with running_registry(
+        registry_settings(kafka, database_url, secrets_env, consumer_group=group)
+    ) as (_, client):
+        yield client
 
 
 def market(district: str) -> dict[str, object]:

@@ -16,11 +16,11 @@ from contracts.telemetry import RiskRaised
 from services.inspection.app import build as build_inspection
 from services.inspection.settings import InspectionSettings
 from services.registry.app import build as build_registry
-from services.registry.settings import RegistrySettings
 from tests.support import identity
-from tests.support.city import Clock, Place, provision, start_group_at_end
+from tests.support.city import Clock, Place, provision, stack_settings, start_group_at_end
 from tests.support.kafka import Record
 from tests.support.poll import until
+from tests.support.registry_api import registry_settings
 
 
 def risk_event(place: Place, *, raised_at: datetime, severity: str = "major") -> Envelope[Any]:
@@ -136,17 +136,8 @@ def distinct(records: list[Record]) -> list[Record]:
 
 @pytest.fixture(scope="module")
 async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> AsyncIterator[Stack]:
-    common = dict(
-        kafka_bootstrap_servers=kafka,
-        database_url=database_url,
-        oidc_issuer=secrets_env["OIDC_ISSUER"],
-        outbox_poll_interval_s=0.1,
-    )
-    registry_app = build_registry(
-        RegistrySettings(
-            **common, terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"]
-        )
-    )
+    common = stack_settings(kafka, database_url, secrets_env)
+    registry_app = build_registry(registry_settings(kafka, database_url, secrets_env))
     clock = Clock()
     group = f"ins-{uuid.uuid4().hex[:8]}"
     await start_group_at_end(kafka, group, "telemetry.risks.v1")

@@ -20,7 +20,7 @@ from contracts.inspection import (
 )
 from contracts.registry import MerchantUpserted
 from services.runtime.messaging import Delivery
-from tests.integration.registry.conftest import Api, market_body, merchant_body
+from tests.integration.registry.conftest import Api
 from tests.support.inspection_feed import (
     AT,
     inspection_event,
@@ -28,6 +28,7 @@ from tests.support.inspection_feed import (
     publish,
 )
 from tests.support.kafka import Record, TopicWatcher
+from tests.support.registry_api import market_body, merchant_body
 
 
 @pytest.fixture(scope="module", autouse=True)

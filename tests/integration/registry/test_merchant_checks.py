@@ -8,8 +8,9 @@ import uuid
 from datetime import date, timedelta
 
 from contracts import topics
-from tests.integration.registry.conftest import Api, market_body, merchant_body
+from tests.integration.registry.conftest import Api
 from tests.support.kafka import TopicWatcher
+from tests.support.registry_api import market_body, merchant_body
 
 
 async def _place(api: Api) -> tuple[str, dict]:

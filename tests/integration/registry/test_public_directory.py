@@ -6,8 +6,9 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from tests.integration.registry.conftest import Api, market_body, merchant_body
+from tests.integration.registry.conftest import Api
 from tests.support.personal import assert_nothing_personal
+from tests.support.registry_api import market_body, merchant_body
 
 MARKET_KEYS = {
     "id",

@@ -9,9 +9,10 @@ from contracts import topics
 from contracts.registry import MarketUpserted, MerchantUpserted, TerminalUpserted
 from services.runtime.messaging import Delivery
 from services.runtime.terminal_keys import derive_key
-from tests.integration.registry.conftest import Api, market_body, merchant_body
+from tests.integration.registry.conftest import Api
 from tests.support.kafka import Record, TopicWatcher
 from tests.support.poll import until
+from tests.support.registry_api import market_body, merchant_body
 
 
 async def _district(api: Api) -> str:

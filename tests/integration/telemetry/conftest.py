@@ -11,13 +11,13 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from services.registry.app import build as build_registry
-from services.registry.settings import RegistrySettings
 from services.telemetry.app import build as build_telemetry
 from services.telemetry.settings import TelemetrySettings
 from tests.support import identity
-from tests.support.city import start_group_at_end
+from tests.support.city import stack_settings, start_group_at_end
 from tests.support.poll import until
 from tests.support.readings import Terminal, encode
+from tests.support.registry_api import registry_settings
 
 
 @dataclass
@@ -84,14 +84,10 @@ class Stack:
 
 @pytest.fixture(scope="module")
 async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> AsyncIterator[Stack]:
-    common = dict(
-        kafka_bootstrap_servers=kafka,
-        database_url=database_url,
-        oidc_issuer=secrets_env["OIDC_ISSUER"],
-        terminal_master_secret=secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"],
-        outbox_poll_interval_s=0.1,
-    )
-    registry_app = build_registry(RegistrySettings(**common))
+    common = stack_settings(kafka, database_url, secrets_env) | {
+        "terminal_master_secret": secrets_env["SENTINEL_TERMINAL_MASTER_SECRET"]
+    }
+    registry_app = build_registry(registry_settings(kafka, database_url, secrets_env))
     # A consumer group and a schema of its own per test module, its readings group at the end
     # of the shared readings topic: the module's telemetry judges only the readings its tests
     # send, not the whole history of the suite (which would open and clear risks under them).
