@@ -26,6 +26,16 @@ class Record:
         return orjson.loads(self.value)
 
 
+def of(event_type: str, **data: Any) -> Callable[[Record], bool]:
+    """Matches a CloudEvent of `event_type` whose data holds each of `data`'s values."""
+
+    def match(r: Record) -> bool:
+        body = r.json()
+        return body["type"] == event_type and all(body["data"].get(k) == v for k, v in data.items())
+
+    return match
+
+
 def _matches(predicate: Callable[[Record], bool], record: Record) -> bool:
     """A record the predicate cannot even read (not JSON, another shape: a poison message some
     other test parked on a shared topic) is not the one being waited for."""

@@ -14,19 +14,11 @@ from contracts.complaints import ComplaintSubmitted, IntakeEnvelope
 from contracts.envelope import schema_id
 from services.complaints.policy_files import default_calendar
 from tests.integration.complaints.conftest import Stack, submission
-from tests.support.kafka import Record, TopicWatcher
+from tests.support.kafka import TopicWatcher, of
 
 EVENTS = topics.COMPLAINTS_EVENTS.name
 INTAKE = topics.COMPLAINTS_INTAKE.name
 PHONE = "13812345678"
-
-
-def of(event_type: str, **data: Any):  # type: ignore[no-untyped-def]
-    def match(r: Record) -> bool:
-        body = r.json()
-        return body["type"] == event_type and all(body["data"].get(k) == v for k, v in data.items())
-
-    return match
 
 
 def intake_event(body: dict[str, Any], source: str = "/integrators/hotline-12345") -> bytes:

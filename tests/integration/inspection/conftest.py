@@ -4,7 +4,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -116,6 +116,11 @@ class Stack:
             topic, event.to_json(), key=key.encode(), partition=partition
         )
         return int(sent.partition)
+
+
+def minutes_ago(minutes: int) -> datetime:
+    """A moment `minutes` before now, to the second (as the events upstream state times)."""
+    return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=minutes)
 
 
 def distinct(records: list[Record]) -> list[Record]:

@@ -13,26 +13,14 @@ import orjson
 from contracts.envelope import make_event
 from contracts.registry import MerchantUpserted
 from services.inspection.domain import first_patrol_offset
-from tests.integration.inspection.conftest import Place, Stack, distinct
+from tests.integration.inspection.conftest import Place, Stack, distinct, minutes_ago
 from tests.integration.inspection.upstream import accepted_event, received_event, score_event
-from tests.support.kafka import Record, TopicWatcher
+from tests.support.kafka import TopicWatcher, of
 from tests.support.poll import until
 
 EVENTS = "inspection.events.v1"
 COMPLAINTS = "complaints.events.v1"
 SCORES = "credit.scores.v1"
-
-
-def _of(event_type: str, **data: Any) -> Callable[[Record], bool]:
-    def match(r: Record) -> bool:
-        body = r.json()
-        return body["type"] == event_type and all(body["data"].get(k) == v for k, v in data.items())
-
-    return match
-
-
-def _moment(minutes_ago: int) -> datetime:
-    return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=minutes_ago)
 
 
 async def _plan(
@@ -62,7 +50,7 @@ async def test_an_accepted_food_safety_complaint_makes_one_task_due_in_24_hours(
     stack: Stack, kafka: str
 ) -> None:
     place = await stack.place(leader="孙队长")
-    accepted_at = _moment(10)
+    accepted_at = minutes_ago(10)
     event = accepted_event(place, category="food_safety", accepted_at=accepted_at)
     complaint_id = event.data.complaint_id
     inspector = stack.token("inspector", place.district)
@@ -83,7 +71,7 @@ async def test_an_accepted_food_safety_complaint_makes_one_task_due_in_24_hours(
         )
         await stack.send(event, complaint_id, COMPLAINTS, partition=partition)
         [created] = distinct(
-            await events.wait_for(_of("inspection.task.created", merchant_id=place.merchant_id))
+            await events.wait_for(of("inspection.task.created", merchant_id=place.merchant_id))
         )
         body = created.json()
         task_id = body["subject"]
@@ -102,11 +90,9 @@ async def test_an_accepted_food_safety_complaint_makes_one_task_due_in_24_hours(
         # Redelivered, then a second complaint about the merchant behind it on the same partition:
         # once the second is attached, the redelivery has been handled — and changed nothing.
         await stack.send(event, complaint_id, COMPLAINTS, partition=partition)
-        second = accepted_event(place, category="price", accepted_at=_moment(2))
+        second = accepted_event(place, category="price", accepted_at=minutes_ago(2))
         await stack.send(second, second.data.complaint_id, COMPLAINTS, partition=partition)
-        [attached] = distinct(
-            await events.wait_for(_of("inspection.task.updated", task_id=task_id))
-        )
+        [attached] = distinct(await events.wait_for(of("inspection.task.updated", task_id=task_id)))
         await events.drain(settle_s=1.0)
         [parked] = await dlq.wait_for(lambda r: r.key == broken_key and stack.ours(r))
         await dlq.drain(settle_s=0.5)
@@ -138,12 +124,12 @@ async def test_an_accepted_food_safety_complaint_makes_one_task_due_in_24_hours(
 
 async def test_a_short_weight_complaint_is_due_in_72_hours(stack: Stack, kafka: str) -> None:
     place = await stack.place()
-    accepted_at = _moment(5)
+    accepted_at = minutes_ago(5)
     event = accepted_event(place, category="short_weight", accepted_at=accepted_at)
     async with TopicWatcher(kafka, EVENTS) as events:
         await stack.send(event, event.data.complaint_id, COMPLAINTS)
         [created] = distinct(
-            await events.wait_for(_of("inspection.task.created", merchant_id=place.merchant_id))
+            await events.wait_for(of("inspection.task.created", merchant_id=place.merchant_id))
         )
     body = created.json()
     assert body["correlationid"] == event.data.complaint_id
@@ -211,7 +197,7 @@ async def test_a_grade_d_plans_the_patrol_at_90_days_the_scheduler_makes_one_tas
             [task] = await until(lambda: _patrol_tasks(stack, place), what="a patrol task")
             task_id = task["id"]
             [created] = distinct(
-                await events.wait_for(_of("inspection.task.created", task_id=task_id))
+                await events.wait_for(of("inspection.task.created", task_id=task_id))
             )
             # The scheduler runs on (every 0.2 s), and once more by hand: still one task.
             assert await inspection.check_patrols() == 0

@@ -9,29 +9,23 @@ from typing import Any
 
 import orjson
 
-from tests.integration.inspection.conftest import Place, Stack, distinct, risk_event
-from tests.support.kafka import Record, TopicWatcher
+from tests.integration.inspection.conftest import (
+    Place,
+    Stack,
+    distinct,
+    minutes_ago,
+    risk_event,
+)
+from tests.support.kafka import TopicWatcher, of
 
 EVENTS = "inspection.events.v1"
 
 
-def _of(event_type: str, **data: Any):  # type: ignore[no-untyped-def]
-    def match(r: Record) -> bool:
-        body = r.json()
-        return body["type"] == event_type and all(body["data"].get(k) == v for k, v in data.items())
-
-    return match
-
-
-def _moment(minutes_ago: int) -> datetime:
-    return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=minutes_ago)
-
-
 async def _task_from_risk(stack: Stack, kafka: str, place: Place) -> tuple[dict[str, Any], str]:
     async with TopicWatcher(kafka, EVENTS) as events:
-        risk = await stack.risk(place, raised_at=_moment(5))
+        risk = await stack.risk(place, raised_at=minutes_ago(5))
         [created] = distinct(
-            await events.wait_for(_of("inspection.task.created", merchant_id=place.merchant_id))
+            await events.wait_for(of("inspection.task.created", merchant_id=place.merchant_id))
         )
     return created.json(), risk.data.risk_id
 
@@ -40,12 +34,12 @@ async def test_a_major_risk_makes_one_task_a_redelivery_nothing_a_second_risk_at
     stack: Stack, kafka: str
 ) -> None:
     place = await stack.place(leader="赵队长")
-    raised_at = _moment(10)
+    raised_at = minutes_ago(10)
     inspector = stack.token("inspector", place.district)
     async with TopicWatcher(kafka, EVENTS) as events:
         risk = await stack.risk(place, raised_at=raised_at)
         [created] = distinct(
-            await events.wait_for(_of("inspection.task.created", merchant_id=place.merchant_id))
+            await events.wait_for(of("inspection.task.created", merchant_id=place.merchant_id))
         )
         body = created.json()
         task_id = body["subject"]
@@ -65,10 +59,8 @@ async def test_a_major_risk_makes_one_task_a_redelivery_nothing_a_second_risk_at
         # The very same event again (at-least-once delivery), then a second risk for the
         # merchant; one partition (the terminal's key), so the second is handled after the first.
         await stack.send(risk, place.terminal_id)
-        second = await stack.risk(place, raised_at=_moment(2))
-        [attached] = distinct(
-            await events.wait_for(_of("inspection.task.updated", task_id=task_id))
-        )
+        second = await stack.risk(place, raised_at=minutes_ago(2))
+        [attached] = distinct(await events.wait_for(of("inspection.task.updated", task_id=task_id)))
         await events.drain(settle_s=1.0)
     assert attached.json()["data"]["change"] == "attached"
     assert attached.json()["data"]["trigger_id"] == second.data.risk_id
@@ -173,16 +165,14 @@ async def test_claim_complete_major_orders_rectification_verify_fail_then_overdu
     try:
         async with TopicWatcher(kafka, EVENTS) as events:
             stack.clock.offset = new_deadline - datetime.now(UTC) + timedelta(minutes=1)
-            await events.wait_for(
-                _of("inspection.rectification.overdue", rectification_id=order_id)
-            )
+            await events.wait_for(of("inspection.rectification.overdue", rectification_id=order_id))
             await events.drain(settle_s=1.5)  # several more ticks of the clock job
     finally:
         stack.clock.offset = timedelta()
     overdue = [
         r
         for r in distinct(events.records)
-        if _of("inspection.rectification.overdue", rectification_id=order_id)(r)
+        if of("inspection.rectification.overdue", rectification_id=order_id)(r)
     ]
     assert len(overdue) == 1
     assert overdue[0].json()["correlationid"] == risk_id
@@ -255,7 +245,7 @@ async def test_a_poison_risk_event_is_parked_on_the_dlq_and_the_next_one_is_hand
 ) -> None:
     place = await stack.place()
     key = place.terminal_id.encode()
-    good = risk_event(place, raised_at=_moment(1))
+    good = risk_event(place, raised_at=minutes_ago(1))
     wrong = good.model_dump(mode="json")
     wrong["data"]["severity"] = "apocalyptic"
     async with (
@@ -266,6 +256,6 @@ async def test_a_poison_risk_event_is_parked_on_the_dlq_and_the_next_one_is_hand
             await stack.producer.send_and_wait("telemetry.risks.v1", value, key=key)
         await stack.send(good, place.terminal_id)
         parked = await dlq.wait_for(lambda r: r.key == key and stack.ours(r), count=2)
-        await events.wait_for(_of("inspection.task.created", merchant_id=place.merchant_id))
+        await events.wait_for(of("inspection.task.created", merchant_id=place.merchant_id))
     assert {r.headers["dlq.source_topic"] for r in parked} == {b"telemetry.risks.v1"}
     assert b"severity" in parked[1].headers["dlq.error"]

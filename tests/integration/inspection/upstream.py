@@ -10,11 +10,7 @@ from typing import Any
 from contracts.complaints import ComplaintAccepted, ComplaintReceived
 from contracts.credit import ScoreChanged
 from contracts.envelope import Envelope, make_event
-from tests.integration.inspection.conftest import Place
-
-
-def _moment(minutes_ago: int) -> datetime:
-    return datetime.now(UTC).replace(microsecond=0) - timedelta(minutes=minutes_ago)
+from tests.integration.inspection.conftest import Place, minutes_ago
 
 
 def _case(place: Place, complaint_id: str, category: str, received_at: datetime) -> dict[str, Any]:
@@ -53,7 +49,7 @@ def _case(place: Place, complaint_id: str, category: str, received_at: datetime)
 
 
 def received_event(place: Place, complaint_id: str, category: str) -> Envelope[Any]:
-    data = ComplaintReceived.model_validate(_case(place, complaint_id, category, _moment(60)))
+    data = ComplaintReceived.model_validate(_case(place, complaint_id, category, minutes_ago(60)))
     return make_event(
         service="complaints",
         event_type="complaints.complaint.received",
