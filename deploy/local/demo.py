@@ -22,21 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
+from deploy.local.stack import CONSOLE_PORT, SERVICE_PORTS
+
 if TYPE_CHECKING:
     from deploy.identity.keycloak import Person
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN = ROOT / ".run"
-SERVICES = {  # name -> port (docs/local-stack.md, "Profiles")
-    "registry": 8101,
-    "telemetry": 8102,
-    "inspection": 8103,
-    "complaints": 8104,
-    "credit": 8105,
-    "campaign": 8106,
-}
 CONSOLE = "console"  # the staff console, on 8100: pages for people, no API
-CONSOLE_PORT = 8100
 
 
 def read_env(path: Path) -> dict[str, str]:
@@ -69,7 +62,7 @@ def simulator_env(env: dict[str, str]) -> dict[str, str]:
 
 def runnable() -> list[str]:
     """The services that exist so far: a later issue adds each one's `__main__`."""
-    return [s for s in SERVICES if (ROOT / "services" / s / "__main__.py").exists()]
+    return [s for s in SERVICE_PORTS if (ROOT / "services" / s / "__main__.py").exists()]
 
 
 def console_runnable() -> bool:
@@ -172,7 +165,7 @@ def wait_ready(name: str, deadline_s: float = 90) -> None:
     if name == CONSOLE:  # no broker or database of its own: alive is ready
         url = f"http://127.0.0.1:{CONSOLE_PORT}/healthz"
     else:
-        url = f"http://127.0.0.1:{SERVICES[name]}/readyz"
+        url = f"http://127.0.0.1:{SERVICE_PORTS[name]}/readyz"
     end = time.monotonic() + deadline_s
     last = ""
     while time.monotonic() < end:
@@ -455,7 +448,7 @@ def start() -> int:
         # Idempotent on its own: a city seeded before the campaign service existed gets it too.
         from deploy.local.demo_campaign import seed_demo_campaign
 
-        url = env.get("CAMPAIGN_URL", f"http://127.0.0.1:{SERVICES['campaign']}")
+        url = env.get("CAMPAIGN_URL", f"http://127.0.0.1:{SERVICE_PORTS['campaign']}")
         campaign = seed_demo_campaign(url, env["SENTINEL_ADMIN_TOKEN"], env["REGISTRY_URL"])
         if campaign.get("seeded"):
             print(
@@ -485,7 +478,7 @@ def print_where_to_look(env: dict[str, str], names: list[str]) -> None:
         print("              as inspector.zhifu, handler.zhifu, clerk.zhifu, leader.zhifu, …")
         print("              password: source .run/env; echo $SENTINEL_DEMO_PASSWORD")
     for name in names:
-        url = env.get(f"{name.upper()}_URL", f"http://127.0.0.1:{SERVICES[name]}")
+        url = env.get(f"{name.upper()}_URL", f"http://127.0.0.1:{SERVICE_PORTS[name]}")
         print(f"  {name:<11} {url}   API docs {url}/docs   metrics {url}/metrics")
     print(f"  kafka       {env['KAFKA_BOOTSTRAP_SERVERS']}")
     print(f"  postgres    {env['DATABASE_URL']}")
