@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any, cast
 
 from contracts.registry import MarketUpserted, MerchantUpserted
-from tests.unit.contracts.samples import SAMPLES
+from tests.support.event_samples import SAMPLES
 
 DISTRICT_NAMES = {"zhifu": "芝罘区", "laishan": "莱山区"}
 

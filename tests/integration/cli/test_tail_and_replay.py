@@ -21,8 +21,8 @@ from typer.testing import CliRunner
 
 from sentinel_cli.__main__ import app
 from sentinel_cli.events import Decoded
+from tests.support.cli_records import broken_risk_event, risk_event
 from tests.support.kafka import create_topics, unique_topic
-from tests.unit.cli.samples import broken_risk_event, risk_event
 
 pytestmark = pytest.mark.integration
 CE = [("content-type", b"application/cloudevents+json")]

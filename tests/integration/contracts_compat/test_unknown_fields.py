@@ -55,9 +55,9 @@ from tests.integration.inspection.conftest import risk_event
 from tests.integration.inspection.test_warning_list import honour_event
 from tests.integration.inspection.upstream import accepted_event, score_event
 from tests.support.city import Place, start_group_at_end
+from tests.support.event_samples import SAMPLES
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
-from tests.unit.contracts.samples import SAMPLES
 
 CONSUMED = [t for t in topics.TOPICS if t.consumers and t is not topics.TELEMETRY_READINGS]
 SPECS = {spec.type: spec for spec in EVENTS}

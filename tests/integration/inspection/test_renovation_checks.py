@@ -15,8 +15,8 @@ from contracts.envelope import Envelope, make_event
 from contracts.events import spec
 from services.inspection.domain.model import derive_id
 from tests.integration.inspection.conftest import Place, Stack, distinct
+from tests.support.event_samples import SAMPLES
 from tests.support.kafka import Record, TopicWatcher
-from tests.unit.contracts.samples import SAMPLES
 
 EVENTS = "inspection.events.v1"
 CAMPAIGN = "registry.campaign.v1"

@@ -33,8 +33,8 @@ from services.inspection.settings import InspectionSettings
 from services.telemetry.app import build as build_telemetry
 from services.telemetry.settings import TelemetrySettings
 from tests.support.city import start_group_at_end
+from tests.support.event_samples import SAMPLES
 from tests.support.poll import until
-from tests.unit.contracts.samples import SAMPLES
 
 PARTITIONS = 3
 PER_PARTITION = 2

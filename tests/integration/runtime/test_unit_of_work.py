@@ -14,8 +14,8 @@ from services.runtime.db import create_pool
 from services.runtime.messaging import Delivery
 from services.runtime.outbox import outgoing
 from services.runtime.unit_of_work import joined_units, postgres_units
+from tests.support.event_samples import SAMPLES
 from tests.support.poll import until
-from tests.unit.contracts.samples import SAMPLES
 
 MARKET = "registry.market.upserted"
 DELIVERY = Delivery("registry.markets.v1", 2, 41, None, b"{}")

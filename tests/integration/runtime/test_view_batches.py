@@ -18,9 +18,9 @@ from contracts.envelope import make_event
 from contracts.events import spec
 from contracts.registry import MerchantUpserted
 from services.runtime.directory import MIGRATIONS, RegistryDirectory
+from tests.support.event_samples import SAMPLES
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
-from tests.unit.contracts.samples import SAMPLES
 
 EVENT = "registry.merchant.upserted"
 

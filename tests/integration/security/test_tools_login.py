@@ -21,7 +21,7 @@ from aiokafka import AIOKafkaProducer
 from contracts.topics import TELEMETRY_READINGS, TELEMETRY_RISKS
 from simulator.city import save_city
 from tests.integration.security.conftest import SecureStack
-from tests.unit.cli.samples import risk_event
+from tests.support.cli_records import risk_event
 from tests.unit.simulator.cities import city
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -10,7 +10,7 @@ import pytest
 from contracts import events
 from contracts.envelope import schema_id
 from sentinel_cli.events import Decoded, decode
-from tests.unit.cli.samples import broken_risk_event, reading, risk_event
+from tests.support.cli_records import broken_risk_event, reading, risk_event
 
 
 def _decode(topic: str, value: bytes | None, **kw: Any) -> Decoded:

@@ -15,7 +15,7 @@ from typing import Any
 import orjson
 import pytest
 
-from tests.unit.cli.samples import broken_risk_event, risk_event
+from tests.support.cli_records import broken_risk_event, risk_event
 
 EXAMPLE = Path(__file__).resolve().parents[3] / "examples" / "consumer.py"
 

@@ -11,7 +11,7 @@ from contracts.envelope import CONTENT_TYPE, make_event
 from contracts.events import EVENTS, RAW_MESSAGES, EventSpec, RawSpec
 from contracts.events import spec as spec_of
 from contracts.topics import TOPICS, all_topics
-from tests.unit.contracts.samples import SAMPLES
+from tests.support.event_samples import SAMPLES
 from tests.unit.contracts.schema_subset import validate
 
 

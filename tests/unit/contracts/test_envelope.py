@@ -20,7 +20,7 @@ from pydantic import ValidationError
 from contracts import generate
 from contracts.envelope import Envelope, make_event, schema_id
 from contracts.events import EVENTS, spec
-from tests.unit.contracts.samples import SAMPLES
+from tests.support.event_samples import SAMPLES
 from tests.unit.contracts.schema_subset import validate
 
 OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))

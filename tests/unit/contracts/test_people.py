@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from contracts import compat, generate
 from contracts.events import EVENTS, spec
 from contracts.people import NAME_MAX_CHARS, Actor, actor_dict, actor_from
-from tests.unit.contracts.samples import SAMPLES as REGISTRY_SAMPLES
+from tests.support.event_samples import SAMPLES as REGISTRY_SAMPLES
 from tests.unit.contracts.schema_subset import validate
 from tests.unit.telemetry.test_contracts import SAMPLES as TELEMETRY_SAMPLES
 

@@ -31,8 +31,8 @@ from services.runtime.metrics import Metrics
 from services.runtime.outbox import outgoing
 from services.runtime.unit_of_work import FakeUnitOfWork
 from tests.support import registry
+from tests.support.cli_records import risk_raised
 from tests.support.clock import Clock
-from tests.unit.cli.samples import risk_raised
 from tests.unit.credit import test_facts as samples
 from tests.unit.credit.test_campaign import decided
 

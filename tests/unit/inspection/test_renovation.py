@@ -12,7 +12,7 @@ from contracts.envelope import make_event
 from services.inspection.domain import Policy, RenovationTrigger, decide, task_key
 from services.inspection.domain.model import derive_id
 from services.runtime.messaging import Delivery, PoisonMessage
-from tests.unit.contracts.samples import SAMPLES
+from tests.support.event_samples import SAMPLES
 from tests.unit.inspection.builders import (
     POLICY,
     T0,

@@ -417,7 +417,7 @@ async def test_a_batch_of_snapshots_starts_one_plan_per_new_merchant_in_one_unit
 
 
 def _merchant_extras() -> dict[str, object]:
-    from tests.unit.contracts.samples import SAMPLES
+    from tests.support.event_samples import SAMPLES
 
     sample = SAMPLES["registry.merchant.upserted"].model_dump(mode="json")
     keep = {"merchant_id", "market_id", "district", "stall_no", "status", "version"}

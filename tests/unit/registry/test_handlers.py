@@ -15,7 +15,7 @@ from services.registry.service import Registry
 from services.runtime.delivery import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.outbox import outgoing
-from tests.unit.contracts.samples import SAMPLES
+from tests.support.event_samples import SAMPLES
 from tests.unit.registry.conftest import NOW, snapshots
 
 FINDING = Finding(

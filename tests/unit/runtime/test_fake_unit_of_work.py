@@ -8,7 +8,7 @@ import pytest
 from services.runtime.messaging import Delivery
 from services.runtime.outbox import outgoing
 from services.runtime.unit_of_work import FakeUnitOfWork
-from tests.unit.contracts.samples import SAMPLES
+from tests.support.event_samples import SAMPLES
 
 MARKET = "registry.market.upserted"
 DELIVERY = Delivery("registry.markets.v1", 0, 1, None, b"{}")

@@ -6,7 +6,7 @@ import pytest
 
 from contracts import topics
 from services.runtime.outbox import outgoing
-from tests.unit.contracts.samples import SAMPLES
+from tests.support.event_samples import SAMPLES
 
 MARKET = "registry.market.upserted"
 

@@ -14,7 +14,7 @@ from contracts.registry import MarketUpserted, MerchantUpserted
 from services.runtime.messaging import Delivery, PoisonMessage
 from services.runtime.outbox import outgoing
 from services.runtime.router import EventRouter, delivery_type
-from tests.unit.contracts.samples import SAMPLES
+from tests.support.event_samples import SAMPLES
 
 MARKET, MERCHANT = "registry.market.upserted", "registry.merchant.upserted"
 
