@@ -42,6 +42,7 @@ from services.campaign.domain.renovations import (
     plan_project,
     record_check,
     validate_budget,
+    validate_scope,
 )
 from services.runtime.errors import InvalidInput, status_of
 
@@ -410,6 +411,92 @@ def test_checks_are_checked() -> None:
         early = _check("fail", rectify_by=date(2026, 5, 1))
         record_check(approved, early, check_id="x", by="c", today=TODAY, now=NOW)
     assert err.value.field == "rectify_by"
+
+
+@pytest.mark.parametrize(
+    ("items", "field"),
+    [
+        ([], "scope_items"),
+        ([ScopeItem("hygiene", "增设洗手池"), ScopeItem("parking", "划线")], "scope_items.1.area"),
+        ([ScopeItem("hygiene", "  ")], "scope_items.0.description"),
+    ],
+)
+def test_a_scope_names_known_areas_with_something_to_do(items: list[ScopeItem], field: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        validate_scope(items)
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("lines", "field"),
+    [
+        ([], "budget"),
+        ([BudgetLine("fiscal", -1)], "budget.0.amount_fen"),
+        ([BudgetLine("fiscal", 5), BudgetLine("ppp", 10**18)], "budget.1.amount_fen"),
+    ],
+)
+def test_a_budget_line_holds_an_amount_in_range(lines: list[BudgetLine], field: str) -> None:
+    with pytest.raises(InvalidInput) as err:
+        validate_budget(lines)
+    assert err.value.field == field
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"kind": "palace"}, "kind"),
+        ({"district": "penglai"}, "market_id"),  # a district outside the campaign
+        ({"title": "  "}, "title"),
+        ({"planned_on": TODAY + timedelta(days=1)}, "planned_on"),
+    ],
+)
+def test_a_plan_is_refused_naming_the_field_at_fault(
+    changes: dict[str, object], field: str
+) -> None:
+    fields: dict[str, object] = {
+        "project_id": "rnv_1",
+        "market_id": "m1",
+        "district": "zhifu",
+        "kind": "old_market_upgrade",
+        "title": "幸福农贸市场提升改造",
+        "scope_items": [ScopeItem("hygiene", "增设洗手池")],
+        "budget": [BudgetLine("fiscal", 100)],
+        "by": "clerk",
+        "today": TODAY,
+        "now": NOW,
+    }
+    with pytest.raises(InvalidInput) as err:
+        plan_project(campaign(), **(fields | changes))  # type: ignore[arg-type]
+    assert err.value.field == field
+
+
+def test_an_amendment_and_a_stage_name_what_they_refuse() -> None:
+    with pytest.raises(InvalidInput) as err:
+        amend_project(project(), Amendment(title=" "), NOW)
+    assert err.value.field == "title"
+    with pytest.raises(InvalidInput) as err:
+        adv(project(), "demolished")
+    assert err.value.field == "stage"
+
+
+@pytest.mark.parametrize(
+    ("report", "field"),
+    [
+        (replace(_check("pass"), kind="fire"), "kind"),
+        (replace(_check("pass"), result="maybe"), "result"),
+        (replace(_check("pass"), checked_on=TODAY + timedelta(days=1)), "checked_on"),
+        (replace(_check("pass"), inspector=" "), "inspector"),
+        (_check("pass", rectify_by=date(2026, 6, 1)), "rectify_by"),
+    ],
+)
+def test_a_check_report_is_refused_naming_the_field_at_fault(
+    report: CheckReport, field: str
+) -> None:
+    approved = adv(project(), "approved")
+    with pytest.raises(InvalidInput) as err:
+        record_check(approved, report, check_id="x", by="c", today=TODAY, now=NOW)
+    assert err.value.field == field
+    assert approved.checks == ()
 
 
 # -- disclosures -----------------------------------------------------------------------------
