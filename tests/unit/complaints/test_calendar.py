@@ -284,9 +284,24 @@ def test_from_dict_takes_json_shaped_data() -> None:
             r"2026.workdays\[0\]: 2026-03-07 is also a holiday \(a\)",
         ),
         ({2026: {"workdays": "2026-03-07"}}, r"2026.workdays: expected a list"),
+        ([2026], r"calendar: 'years' must be a mapping of year to its days"),
+        ({2026: {}, "2026": {}}, r"calendar 2026: listed twice"),
+        ({True: {}}, r"calendar: True is not a year"),
+        ({1900: {}}, r"calendar: 1900 is not a plausible year"),
+        (
+            {2026: {"holidays": {"a": [datetime(2026, 2, 10, 8)]}}},
+            r"2026.holidays.a: .* is a timestamp, expected a date",
+        ),
+        ({2026: {"source": 7}}, r"calendar 2026.source: must be text"),
+        ({2026: {"holidays": ["2026-02-10"]}}, r"2026.holidays: expected a mapping of name"),
+        ({2026: {"holidays": {" ": ["2026-02-10"]}}}, r"2026.holidays. : a holiday needs a name"),
+        (
+            {2026: {"workdays": ["2026-03-07", "2026-03-07"]}},
+            r"2026.workdays\[1\]: 2026-03-07 is listed twice",
+        ),
     ],
 )
-def test_bad_data_names_the_entry(years: dict[Any, Any], message: str) -> None:
+def test_bad_data_names_the_entry(years: Any, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         WorkCalendar.from_dict({"years": years})
 
