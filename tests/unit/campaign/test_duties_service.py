@@ -30,6 +30,7 @@ CLERK = Principal(subject="c-zhou", role="clerk", district="zhifu", name="周文
 ELSEWHERE = Principal(subject="c-li", role="clerk", district="laishan")
 OPERATOR = Principal(subject="op-1", role="operator", district="zhifu", market_id="mkt_1")
 OTHER_OPERATOR = Principal(subject="op-2", role="operator", district="zhifu", market_id="mkt_2")
+ADMIN = Principal(subject="admin", role="admin", district="laishan")
 CODES = ("hygiene", "cold_chain", "scales", "prices", "fire_safety", "licences", "pest_control")
 
 
@@ -108,6 +109,33 @@ async def test_a_market_is_known_from_its_first_snapshot_with_its_task_force_day
     assert row is not None and row.known_since == date(2026, 4, 20)
     assert row.task_force_on == date(2026, 4, 10)
     assert world.uow.published == []
+
+
+async def test_a_market_not_yet_in_the_view_reads_as_known_from_today_and_stores_nothing(
+    world: World,
+) -> None:
+    schedule, periods, today = await world.duties.reports(CLERK, "mkt_1")
+    # Its task force dates from 10 April, but its duties are tracked from today only.
+    assert schedule is not None and schedule.starts_on == today == date(2026, 5, 10)
+    assert [(p.period.start, p.filed) for p in periods] == [(today, False)]
+    standing = await world.duties.current_standing(OPERATOR, "mkt_1")
+    assert (standing.opening_days, standing.self_inspection_rate) == (0, None)
+    assert (standing.reports_due, standing.reports_late) == (0, 0)
+    assert await world.store.market_row("mkt_1") is None
+    assert world.uow.published == []
+
+
+# -- who may act ---------------------------------------------------------------------------------
+
+
+async def test_an_admin_acts_on_any_market_even_where_only_its_operator_may(world: World) -> None:
+    await known(world)
+    recorded = await world.duties.record_self_inspection(ADMIN, "mkt_1", None, answers())
+    assert recorded.inspection.actor is not None
+    assert recorded.inspection.actor.subject == "admin"
+    assert world.types()[0] == "campaign.self_inspection.recorded"
+    with pytest.raises(Forbidden):  # a clerk is not an operator: it may not record one
+        await world.duties.record_self_inspection(CLERK, "mkt_2", None, answers())
 
 
 # -- reports -------------------------------------------------------------------------------------
@@ -234,6 +262,29 @@ async def test_refused_training_records_store_and_announce_nothing(world: World)
     with pytest.raises(Forbidden):
         await world.duties.add_manager(ELSEWHERE, "mkt_1", "王", "经理")
     assert world.tables() == before and len(world.uow.published) == published
+
+
+async def test_certificates_expiring_within_the_days_asked_are_listed_and_a_negative_span_refused(
+    world: World,
+) -> None:
+    await known(world)
+    course = await world.duties.create_course(CLERK, "食品安全管理", 12)
+    session = await world.duties.create_session(CLERK, course.course_id, date(2026, 5, 9), "会议室")
+    trainee = await world.duties.add_manager(OPERATOR, "mkt_1", "王经理", "经理")
+    attended = await world.duties.record_attendance(
+        CLERK, session.session_id, trainee.trainee_id, True
+    )
+    cert = attended.certificate
+    assert cert is not None
+    left = (cert.valid_until - date(2026, 5, 10)).days
+    soon, _ = await world.duties.certificates(CLERK, None, left, 10)
+    assert [(c.certificate_id, t, k) for c, t, k in soon] == [
+        (cert.certificate_id, trainee, course)
+    ]
+    assert (await world.duties.certificates(CLERK, None, left - 1, 10))[0] == []
+    with pytest.raises(InvalidInput) as refused:
+        await world.duties.certificates(CLERK, None, -1, 10)
+    assert refused.value.field == "expiring_within_days"
 
 
 # -- the clock and the standing ------------------------------------------------------------------

@@ -12,17 +12,18 @@ import pytest
 
 from contracts.envelope import Envelope, make_event
 from contracts.inspection import TaskCompleted
+from services.campaign.domain.joint import JointRuleError
 from services.campaign.domain.meetings import DecisionInput
 from services.campaign.joint.config import DEPARTMENTS_FILE, JointConfig
 from services.campaign.joint.fakes import FakeMeetingStore, fake_stores, snapshot
 from services.campaign.joint.handlers import complaints_router, inspection_router
 from services.campaign.joint.metrics import JointMetrics
 from services.campaign.joint.policy_files import load_departments
-from services.campaign.joint.service import Joint
+from services.campaign.joint.service import Joint, http_error
 from services.campaign.joint.store import Stores
 from services.runtime.auth import Principal
 from services.runtime.directory import RegistryMemory
-from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
+from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
@@ -210,6 +211,44 @@ async def test_an_item_is_marked_done_once(world: World) -> None:
         CLERK, state="done", district=None, department=None, limit=10
     )
     assert [r.item.item_id for r in done] == [item_id]
+
+
+async def test_an_item_not_in_the_meeting_is_not_found_naming_the_item(world: World) -> None:
+    mid = await recorded(world)
+    before = world.counts()
+    with pytest.raises(NotFound) as refused:
+        await world.joint.mark_done(CLERK, mid, "item_nobody", note="x")
+    assert [e["field"] for e in refused.value.errors] == ["item_id"]
+    assert "item_nobody" in refused.value.errors[0]["reason"]
+    assert world.counts() == before
+    assert world.types() == ["campaign.meeting.recorded"]
+    assert all(i.state == "open" for i in (await world.joint.meeting(CLERK, mid)).items)
+
+
+async def test_a_listing_of_a_named_district_holds_that_districts_work_only(world: World) -> None:
+    own = await recorded(world)
+    city = await recorded(world, ADMIN, "city")
+    listed = await world.joint.meetings(CLERK, district="city", limit=10)
+    assert [m.meeting_id for m in listed] == [city]
+    listed = await world.joint.meetings(CLERK, district="zhifu", limit=10)
+    assert [m.meeting_id for m in listed] == [own]
+    # Another district's people read the city's meetings too, named or not.
+    listed = await world.joint.meetings(ELSEWHERE, district="city", limit=10)
+    assert [m.meeting_id for m in listed] == [city]
+    items = await world.joint.action_items(
+        ELSEWHERE, state=None, district="city", department=None, limit=10
+    )
+    assert {r.item.meeting_id for r in items} == {city}
+
+
+def test_a_rule_refusal_of_no_known_kind_is_a_plain_bad_request() -> None:
+    error = http_error(JointRuleError("something the rules refused"))
+    assert type(error) is ServiceError
+    assert (error.code, error.message, error.errors) == (
+        "bad_request",
+        "something the rules refused",
+        [],
+    )
 
 
 async def test_a_city_meetings_items_are_reported_done_with_a_city_wide_token(

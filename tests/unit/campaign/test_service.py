@@ -300,6 +300,23 @@ async def test_a_new_task_force_records_the_milestone_once_in_the_views_transact
     assert len(await world.campaigns.milestones(ADMIN, cid)) == 1
 
 
+async def test_a_task_force_milestone_a_clerk_recorded_is_not_recorded_again_by_the_view(
+    world: World,
+) -> None:
+    cid = await created(world)
+    world.directory.markets["mkt_1"] = market("mkt_1", "zhifu", task_force=TASK_FORCE)
+    recorded = await world.campaigns.record_market_milestone(
+        CLERK, cid, "mkt_1", "task_force_set_up", MilestoneReport(date(2026, 3, 11))
+    )
+    published = len(world.uow.published)
+    with_force = market("mkt_1", "zhifu", task_force=TASK_FORCE, version=2, updated_at=T0)
+    await world.campaigns.on_market(market("mkt_1", "zhifu"), with_force)
+    # The clerk's report stands: its day and its actor, not today's and the registry's.
+    assert await world.campaigns.milestones(ADMIN, cid) == [recorded]
+    assert recorded.recorded_actor is not None and recorded.recorded_actor.subject == "c-zhou"
+    assert len(world.uow.published) == published
+
+
 # -- renovation projects -------------------------------------------------------------------------
 
 
@@ -437,6 +454,19 @@ async def test_a_suggestion_on_an_open_plan_is_its_comment_once(world: World) ->
     assert [p.id for p in await world.campaigns.consultations()] == [pid]
 
 
+async def test_a_suggestion_naming_no_project_is_taken_by_no_unit_of_work(world: World) -> None:
+    cid = await created(world)
+    pid = await planned(world, cid)
+    await world.campaigns.open_consultation(CLERK, pid, 7)
+    published, commits = len(world.uow.published), world.uow.commits
+    event = suggestion(None)
+    assert await world.campaigns.take_comment(event, delivery(event)) is None
+    assert (len(world.uow.published), world.uow.commits) == (published, commits)  # no unit
+    assert world.uow.claimed == set()
+    project = await world.campaigns.public_consultation(pid)
+    assert project.consultation is not None and project.consultation.comments == ()
+
+
 async def test_suggestions_that_change_nothing_announce_nothing(world: World) -> None:
     cid = await created(world)
     pid = await planned(world, cid)  # not open for comment
@@ -564,6 +594,20 @@ async def test_an_overdue_order_is_disclosed_once_and_a_passed_verification_reso
     assert world.types() == ["registry.disclosure.upserted"] * 2
     _, resolved, _ = world.uow.published[-1]
     assert resolved.causationid == passed.id
+
+
+async def test_a_failed_verification_given_to_the_use_case_leaves_the_disclosure_open(
+    world: World,
+) -> None:
+    await inspection_router(world.campaigns)(delivery(overdue()))
+    commits = world.uow.commits
+    failed = verified(passed=False)
+    assert await world.campaigns.rectification_verified(failed, delivery(failed)) is None
+    assert world.uow.commits == commits  # no unit of work was opened for it
+    assert all(event_id != failed.id for _, event_id in world.uow.claimed)
+    [d] = await world.campaigns.disclosures(kind="overdue_rectification")
+    assert d.state == "open"
+    assert world.types() == ["registry.disclosure.upserted"]
 
 
 async def test_the_inspection_route_passes_over_other_events(world: World) -> None:
