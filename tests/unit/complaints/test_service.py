@@ -250,6 +250,46 @@ async def test_a_case_is_read_by_its_code_and_only_in_its_district(world: World)
         await world.complaints.case(HANDLER, "cmp_nobody")
 
 
+async def test_a_receipt_names_the_case_its_code_its_deadline_and_the_case_it_repeats(
+    world: World,
+) -> None:
+    facts = "三号摊位的电子秤少称了二两猪肉"
+    first = await world.complaints.submit(submission(facts=facts), via="http")
+    world.clock.at = T0 + timedelta(hours=1)
+    second = await world.complaints.submit(submission(facts=facts + "，要求退款"), via="http")
+    receipt = world.complaints.receipt(second)
+    assert receipt == {
+        "id": second.complaint_id,
+        "tracking_code": second.tracking_code,
+        "state": "received",
+        "received_at": (T0 + timedelta(hours=1)).isoformat(),
+        "acceptance_deadline": second.acceptance_deadline.isoformat(),
+        "duplicate_of": first.complaint_id,
+    }
+    assert second.acceptance_deadline > T0 + timedelta(hours=1)
+    assert world.complaints.receipt(first)["duplicate_of"] is None
+
+
+async def test_the_public_view_of_a_case_is_its_status_with_nothing_personal(
+    world: World,
+) -> None:
+    sub = submission()
+    case = await world.complaints.submit(sub, via="http")
+    view = world.complaints.public_view(await world.complaints.by_tracking_code(case.tracking_code))
+    assert (view["tracking_code"], view["state"], view["overdue"]) == (
+        case.tracking_code,
+        "received",
+        False,
+    )
+    shown = repr(view)
+    for personal in ("张三", "13812345678", sub.facts, sub.request, "mer_1", case.complaint_id):
+        assert personal not in shown
+    world.clock.at = case.acceptance_deadline + timedelta(minutes=1)
+    assert await world.complaints.check_clock() == 1
+    late = await world.complaints.by_tracking_code(case.tracking_code)
+    assert world.complaints.public_view(late)["overdue"] is True
+
+
 async def test_cases_are_scoped_to_the_district_and_nearing_filters(world: World) -> None:
     case = await world.complaints.submit(submission(), via="http")
 
