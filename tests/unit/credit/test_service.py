@@ -22,7 +22,7 @@ from services.credit.fakes import FakeStores, fake_stores
 from services.credit.metrics import CreditMetrics
 from services.credit.policy_files import default_book
 from services.credit.service import Credit
-from services.credit.store import StatusSeen, Stores
+from services.credit.store import GradeQuery, StatusSeen, Stores
 from services.runtime.auth import Principal
 from services.runtime.directory import RegistryMemory
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
@@ -629,3 +629,88 @@ async def test_the_last_inspection_is_the_citys_day(world: World) -> None:
     event = outgoing("inspection", "inspection.task.completed", data.task_id, data)
     await world.send(handlers.inspection_router(world.credit), event)
     assert (await world.credit.public("mer_1"))["last_inspection"] == "2026-05-02"
+
+
+async def test_a_merchants_batch_of_no_snapshot_opens_no_unit_of_work(world: World) -> None:
+    """A batch of the topic's other events only: each passed over, and no transaction opened
+    for the nothing that is left."""
+    other = Delivery(
+        "registry.merchants.v1", 0, 1, b"mer_1", b'{"type": "registry.merchant.deleted"}'
+    )
+    await handlers.merchants_batches(world.credit)([other])
+    await world.credit.merchants_changed([])
+    assert (world.uow.commits, world.uow.rollbacks) == (0, 0)
+    assert world.uow.claimed == set() and world.types() == []
+    assert count(world.metrics.events, "registry.merchants.v1", "applied") == 0
+
+
+async def test_a_case_decided_before_a_policy_scored_sanctions_costs_nothing(world: World) -> None:
+    """The policy in force in November (2026-01) does not score joint enforcement: the decision
+    is kept (a second one stays ignored), but no entry and no score change."""
+    router = handlers.enforcement_router(world.credit)
+    case = decided("fine", decided_at=datetime(2026, 11, 20, 2, tzinfo=UTC))
+    await world.send(
+        router, outgoing("campaign", "campaign.enforcement.decided", case.case_id, case)
+    )
+    assert await world.stores.ledger.ledger("mer_1") == []
+    assert await world.stores.ledger.credit("mer_1") is None
+    assert world.types() == []
+    assert count(world.metrics.adjustments, "enforcement.fine") == 0
+    again = decided("suspension", decided_at=datetime(2026, 12, 10, 2, tzinfo=UTC))
+    await world.send(
+        router, outgoing("campaign", "campaign.enforcement.decided", again.case_id, again)
+    )
+    assert await world.stores.ledger.ledger("mer_1") == [] and world.types() == []
+    assert count(world.metrics.events, "campaign.enforcement.v1", "ignored") == 1
+
+
+async def test_an_event_the_ledger_holds_already_adjusts_nothing_though_the_inbox_forgot_it(
+    world: World,
+) -> None:
+    """The ledger keeps one entry per event and kind on its own: an event let through again
+    (its inbox claim gone) neither counts twice nor announces a score."""
+    router = handlers.inspection_router(world.credit)
+    delivery = await world.send(router, inspection("major"))
+    before = await world.stores.ledger.scores()
+    world.uow.claimed.clear()
+    await world.redeliver(router, delivery)
+    assert len(await world.stores.ledger.ledger("mer_1")) == 1
+    assert await world.stores.ledger.scores() == before
+    assert world.types() == ["credit.score.changed"]
+    assert count(world.metrics.adjustments, "inspection.finding.major") == 1
+
+
+async def test_a_fade_run_on_a_clock_behind_the_score_does_not_take_it_back_a_policy(
+    world: World,
+) -> None:
+    """Scored under 2026-12 on 10 December; a replica whose clock says 25 November lists the
+    merchant (its policy is not the one in force by that clock) and leaves the score as it is."""
+    world.clock.at = datetime(2026, 12, 10, 2, tzinfo=UTC)
+    await world.send(handlers.inspection_router(world.credit), inspection("major"))
+    stored = await world.stores.ledger.credit("mer_1")
+    assert stored is not None and stored.credit.policy_version == "2026-12"
+    published = len(world.uow.published)
+    world.clock.at = datetime(2026, 11, 25, 2, tzinfo=UTC)
+    assert await world.stores.ledger.due_for_refade(world.clock.at, "2026-01", 10) == ["mer_1"]
+    assert await world.credit.check_fades() == 0
+    assert await world.stores.ledger.credit("mer_1") == stored
+    assert len(world.uow.published) == published
+
+
+async def test_the_grade_listing_gives_each_merchant_its_ledgers_grade_and_filters_on_it(
+    world: World,
+) -> None:
+    row = {"market_id": "mkt_1", "market_name": "芝罘农贸", "district": "zhifu"}
+    world.stores.grades.merchants = [  # type: ignore[attr-defined]
+        row | {"id": "mer_1", "name": "老王海鲜", "stall_no": "A-12"},
+        row | {"id": "mer_2", "name": "李记蔬菜", "stall_no": "A-13"},
+    ]
+    await world.send(handlers.inspection_router(world.credit), inspection("major"))
+    [(_, grade)] = (await world.stores.ledger.scores()).values()
+    everyone, total = await world.credit.merchant_grades(GradeQuery())
+    assert total == 2
+    assert [(m.id, m.grade) for m in everyone] == [("mer_1", grade), ("mer_2", None)]
+    graded, total = await world.credit.merchant_grades(GradeQuery(grade=grade))
+    assert ([m.id for m in graded], total) == (["mer_1"], 1)
+    assert graded[0].graded_at is not None
+    assert await world.credit.merchant_grades(GradeQuery(q="李记")) == (everyone[1:], 1)
