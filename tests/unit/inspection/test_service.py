@@ -259,6 +259,55 @@ async def test_a_failure_while_completing_publishes_nothing(
     assert world.uow.rollbacks == 1
 
 
+async def test_a_critical_completion_suspends_and_stores_and_announces_its_reinspection(
+    world: World,
+) -> None:
+    task_id = await open_task(world)
+    await world.service.claim(LI, task_id)
+    world.at(T0 + H)
+    task, order = await world.service.complete(
+        LI,
+        task_id,
+        outcome="critical",
+        findings=[FindingReport("HYG-06", "")],
+        departments=[],
+        note=None,
+    )
+    assert task.state == "completed"
+    assert order is not None and order.suspension and order.reinspection_task_id is not None
+    again = await world.stores.tasks.get(order.reinspection_task_id)
+    assert again is not None
+    assert (again.reason_kind, again.reinspection_of, again.state) == (
+        "reinspection",
+        order.rectification_id,
+        "open",
+    )
+    assert world.types()[-3:] == [
+        "inspection.task.completed",
+        "inspection.rectification.ordered",
+        "inspection.task.created",
+    ]
+    _, created, key = world.uow.published[-1]
+    assert key == again.task_id and created.data.reinspection_of == order.rectification_id
+
+
+async def test_completing_a_market_level_task_reanchors_no_merchants_plan(world: World) -> None:
+    await world.service.trigger(
+        risk(event_id="ev_m1", merchant_id=None), delivery(), "inspection-risks", "risk"
+    )
+    [task] = await world.stores.tasks.listing(state=None, market_id=None, district=None, limit=9)
+    assert task.merchant_id is None
+    await world.service.claim(LI, task.task_id)
+    world.at(T0 + H)
+    done, order = await world.service.complete(
+        LI, task.task_id, outcome="pass", findings=[], departments=[], note=None
+    )
+    assert done.state == "completed" and order is None
+    assert world.stores.plans.rows == {}  # type: ignore[attr-defined]
+    assert world.noted.plans == []
+    assert world.types()[-1] == "inspection.task.completed"
+
+
 # -- rectification -------------------------------------------------------------------------------
 
 
@@ -438,6 +487,32 @@ async def test_the_scheduler_plans_every_merchant_and_makes_a_due_patrol_once(
     assert again is not None and again.task_id is not None
     assert await world.service.check_patrols() == 0
     assert world.types() == ["inspection.task.created"]
+
+
+async def test_a_plan_started_again_while_its_patrol_is_open_waits_for_that_task(
+    world: World,
+) -> None:
+    """The merchant's plan was lost (and is started again lazily) while the patrol task it made
+    is still open: when the new plan comes due it takes that task, and makes no second one."""
+    await world.stores.registry.put_merchants([world.directory.merchants["mer_1"]])
+    await world.service.check_patrols()
+    first = await world.stores.plans.get("mer_1")
+    assert first is not None
+    world.at(first.due_at + H)
+    assert await world.service.check_patrols() == 1
+    [patrol] = await world.stores.tasks.listing(state=None, market_id=None, district=None, limit=9)
+    published = list(world.uow.published)
+    del world.stores.plans.rows["mer_1"]  # type: ignore[attr-defined]
+    assert await world.service.check_patrols() == 0  # the plan starts again; not due yet
+    restarted = await world.stores.plans.get("mer_1")
+    assert restarted is not None and restarted.task_id is None
+    world.at(restarted.due_at + H)
+    assert await world.service.check_patrols() == 0
+    taken = await world.stores.plans.get("mer_1")
+    assert taken is not None and taken.task_id == patrol.task_id
+    listed = await world.stores.tasks.listing(state=None, market_id=None, district=None, limit=9)
+    assert listed == [patrol]
+    assert world.uow.published == published
 
 
 async def test_a_newer_grade_replans_and_an_older_one_changes_nothing(world: World) -> None:
