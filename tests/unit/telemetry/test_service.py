@@ -16,6 +16,7 @@ from services.runtime.errors import Conflict, NotFound
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
+from services.telemetry import service as telemetry_service
 from services.telemetry.domain import LastReport, TerminalState
 from services.telemetry.fakes import FakeOffsets, FakeTelemetryStore, fake_stores, snapshot
 from services.telemetry.metrics import TelemetryMetrics
@@ -260,3 +261,67 @@ async def test_a_report_counts_the_open_risks(world: World) -> None:
     await world.telemetry.handle_batch(world.deliveries(*world.hot(20, temp_c=12.0)))
     [report] = (await world.telemetry.last_reports(["trm_1"])).values()
     assert (report.open_risks, report.temp_c) == (1, 12.0)
+
+
+async def test_a_failed_flush_drops_the_pending_batches_and_a_redelivery_writes_them(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batch = world.deliveries(*world.hot(2, temp_c=3.0))
+    await world.telemetry.handle_batch(batch)
+    assert world.telemetry.pending.batches == 1
+
+    async def broken(*_: Any) -> None:
+        raise Broken("the database went away")
+
+    monkeypatch.setattr(world.offsets, "advance", broken)
+    with pytest.raises(Broken):
+        await world.telemetry.flush()
+    assert world.uow.rollbacks == 1
+    assert world.telemetry.pending.batches == 0 and world.telemetry.held == {}
+    assert world.store.states == {}
+    assert world.offsets.next == {("telemetry.readings.v1", 0): 0}  # where it was
+    monkeypatch.undo()
+    await world.telemetry.handle_batch(batch)  # Kafka delivers again from the stored offset
+    await world.telemetry.flush()
+    assert world.offsets.next == {("telemetry.readings.v1", 0): len(batch)}
+    assert world.store.states["trm_1"].last_seq == orjson.loads(batch[-1].value)["seq"]
+    assert world.types() == []
+
+
+async def test_the_open_risks_gauge_is_counted_from_the_store_on_every_replica(
+    world: World,
+) -> None:
+    await world.telemetry.handle_batch(world.deliveries(*world.hot(20)))
+    [risk] = world.store.rows.values()
+    labels = (risk["rule"], risk["severity"])
+    other = Telemetry(
+        world.uow.factory(),
+        world.telemetry.settings,
+        world.telemetry.directory,
+        TelemetryMetrics(Metrics("telemetry")),
+        world.clock,
+    )
+    for replica in (world.telemetry, other):
+        await replica.gauges.refresh()
+        assert replica.metrics.open_risks.labels(*labels)._value.get() == 1
+        assert replica.gauges.refreshed == 1
+
+
+async def test_a_replica_wanting_the_native_path_that_is_not_built_verifies_in_python(
+    world: World, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.setattr(telemetry_service, "available", lambda: False)
+    settings = TelemetrySettings(terminal_master_secret="m" * 32, native_verification=True)
+    python_only = Telemetry(
+        world.uow.factory(),
+        settings,
+        world.telemetry.directory,
+        TelemetryMetrics(Metrics("telemetry")),
+        world.clock,
+    )
+    assert python_only.native is None
+    assert "sentinel_native is not built" in caplog.text
+    forged = world.terminal.reading(T0 - timedelta(minutes=30), temp_c=3.0) | {"sig": "f" * 64}
+    await python_only.handle_batch(world.deliveries(forged, *world.hot(20)))
+    assert world.types() == ["telemetry.reading.rejected", "telemetry.risk.raised"]
+    assert world.uow.published[0][1].data.reason == "signature"
