@@ -68,13 +68,6 @@ def _answers(who: Principal, s: Suggestion) -> bool:
     return any(s.may_answer(role, who.district) for role in who.roles)
 
 
-def canonical_code(code: str) -> str | None:
-    try:
-        return parse_tracking_code(code)
-    except ValueError:
-        return None
-
-
 T = TypeVar("T")
 Found = TypeVar("Found", covariant=True)
 
@@ -86,13 +79,11 @@ class ByCode(Protocol[Found]):
 async def tracked(
     uow: UowFactory[Stores], code: str, store: Callable[[Stores], ByCode[T]], what: str
 ) -> T:
-    """The complaint or suggestion a tracking code names, as typed; NotFound when the code is
-    malformed or names none."""
-    canonical = canonical_code(code)
-    found = None
-    if canonical is not None:
-        async with uow() as work:
-            found = await store(work.stores).by_tracking_code(canonical)
+    """The complaint or suggestion a tracking code names, as typed (any case, spaces or dashes);
+    InvalidInput naming `tracking_code` when it is malformed, NotFound when it names none."""
+    canonical = parse_tracking_code(code)
+    async with uow() as work:
+        found = await store(work.stores).by_tracking_code(canonical)
     if found is None:
         raise NotFound(f"no {what} has this tracking code")
     return found
