@@ -21,6 +21,7 @@ from services.inspection.app import build as build_inspection
 from services.inspection.settings import InspectionSettings
 from services.runtime.clock import Clock as Now
 from services.runtime.clock import utc_now
+from tests.support import credit_events as samples
 from tests.support.city import (
     Clock,
     InProcess,
@@ -31,7 +32,6 @@ from tests.support.city import (
     start_group_at_end,
 )
 from tests.support.kafka import Record
-from tests.unit.credit import test_facts as samples
 
 LEDGER_TOPICS = (
     topics.INSPECTION_EVENTS.name,
@@ -110,7 +110,7 @@ def completed(
 ) -> Envelope[Any]:
     """An `inspection.task.completed` for the place's merchant, now (or `at`)."""
     now = at or datetime.now(UTC)
-    triggers = [] if risk_id is None else [samples._trigger(ref=risk_id)]
+    triggers = [] if risk_id is None else [samples.trigger(ref=risk_id)]
     task_id = f"tsk_{uuid.uuid4().hex[:12]}"
     data = placed(
         samples.task_completed(outcome, triggers=triggers),

@@ -16,9 +16,9 @@ from contracts.joint import EnforcementDecided
 from tests.integration.credit.conftest import Stack, completed, recorded, score_of
 from tests.integration.credit.test_ledger import ledger, registered
 from tests.support.city import Place
+from tests.support.credit_events import case
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
-from tests.unit.credit.test_campaign import case
 
 SCORES = topics.CREDIT_SCORES.name
 ENFORCEMENT = topics.CAMPAIGN_ENFORCEMENT.name

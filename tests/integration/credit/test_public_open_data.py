@@ -15,11 +15,11 @@ from contracts.envelope import Envelope, make_event
 from contracts.inspection import RectificationOrdered
 from tests.integration.credit.conftest import Stack, completed, score_of
 from tests.integration.credit.test_ledger import registered
+from tests.support import credit_events as samples
 from tests.support.city import Place
 from tests.support.kafka import TopicWatcher
 from tests.support.personal import assert_nothing_personal
 from tests.support.poll import until
-from tests.unit.credit import test_facts as samples
 
 SCORES = topics.CREDIT_SCORES.name
 INSPECTION = topics.INSPECTION_EVENTS.name
@@ -41,7 +41,7 @@ OPEN_DATA_COLUMNS = [
 def ordered(place: Place, deadline: datetime) -> Envelope[Any]:
     rec_id = f"rec_{uuid.uuid4().hex[:12]}"
     data = RectificationOrdered.model_validate(
-        samples._order(
+        samples.order(
             rectification_id=rec_id,
             version=1,
             market_id=place.market_id,

@@ -20,7 +20,7 @@ from services.inspection.fakes import fake_stores
 from services.inspection.store import MarketInfo, MerchantInfo, Placement, Stores
 from services.runtime.db import create_pool
 from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
-from tests.unit.inspection.builders import POLICY, T0, D, H, completed, new_task, risk
+from tests.support.inspection_builders import POLICY, T0, D, H, completed, new_task, risk
 
 MIGRATIONS = Path(__file__).parents[3] / "services" / "inspection" / "migrations"
 

@@ -22,7 +22,7 @@ from contracts.topics import TELEMETRY_READINGS, TELEMETRY_RISKS
 from simulator.city import save_city
 from tests.integration.security.conftest import SecureStack
 from tests.support.cli_records import risk_event
-from tests.unit.simulator.cities import city
+from tests.support.simulator_cities import city
 
 ROOT = Path(__file__).resolve().parents[3]
 # A refusal must come well within this: START_TIMEOUT_S (20 s) plus one probe of the broker.

@@ -14,7 +14,7 @@ from contracts.people import Actor
 from services.campaign import events as campaign_events
 from services.campaign.domain.campaign import plan_campaign
 from services.campaign.domain.milestones import Expected, MilestoneReport, record_milestone
-from tests.unit.contracts.schema_subset import validate
+from tests.support.schema_subset import validate
 
 NOW = datetime(2026, 5, 1, 8, tzinfo=UTC)
 CLERK = Actor(subject="1d2c3b4a-5e6f-4a7b-8c9d-0e1f2a3b4c5d", name="赵登记员")

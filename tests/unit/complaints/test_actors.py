@@ -33,8 +33,8 @@ from services.complaints.domain.model import Complaint
 from services.complaints.policy_files import default_calendar
 from services.runtime import serial
 from services.runtime.outbox import Item
+from tests.support.schema_subset import validate
 from tests.unit.complaints.support import announce, received
-from tests.unit.contracts.schema_subset import validate
 
 NOW = datetime(2026, 5, 6, 1, 30, tzinfo=UTC)
 CAL = default_calendar()

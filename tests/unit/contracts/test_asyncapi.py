@@ -12,7 +12,7 @@ from contracts.events import EVENTS, RAW_MESSAGES, EventSpec, RawSpec
 from contracts.events import spec as spec_of
 from contracts.topics import TOPICS, all_topics
 from tests.support.event_samples import SAMPLES
-from tests.unit.contracts.schema_subset import validate
+from tests.support.schema_subset import validate
 
 
 @pytest.fixture(scope="module")

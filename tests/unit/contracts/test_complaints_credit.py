@@ -12,7 +12,7 @@ from pydantic import ValidationError
 from contracts import complaints, credit, generate
 from contracts.envelope import Envelope
 from contracts.events import spec
-from tests.unit.contracts.schema_subset import validate
+from tests.support.schema_subset import validate
 
 AT = datetime(2026, 5, 6, 9, 30, tzinfo=UTC)
 

@@ -21,7 +21,7 @@ from contracts import generate
 from contracts.envelope import Envelope, make_event, schema_id
 from contracts.events import EVENTS, spec
 from tests.support.event_samples import SAMPLES
-from tests.unit.contracts.schema_subset import validate
+from tests.support.schema_subset import validate
 
 OFFSETS = st.integers(-14 * 60, 14 * 60).map(lambda m: timezone(timedelta(minutes=m)))
 AWARE_TIMES = st.datetimes(

@@ -8,7 +8,7 @@ import re
 from contracts import generate
 from contracts.events import spec
 from contracts.topics import DAY_MS, FOREVER, TOPICS, dead_letter_topics
-from tests.unit.contracts.schema_subset import validate
+from tests.support.schema_subset import validate
 
 README = (generate.CONTRACTS_DIR / "README.md").read_text(encoding="utf-8")
 

@@ -4,7 +4,7 @@ policy (2026-12), and the operators' duties weigh in the market assessment."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pytest
@@ -26,51 +26,10 @@ from services.credit.domain import (
 )
 from services.credit.policy_files import default_book
 from services.runtime import serial
+from tests.support.credit_events import DECEMBER, case
 
 BOOK = default_book()
-DECEMBER = datetime(2026, 12, 10, 2, 0, tzinfo=UTC)
 META = EventMeta("ev_case", "campaign.enforcement.v1", 1, 7, "cmp_root")
-
-
-def case(
-    sanction: str = "fine",
-    *,
-    state: str = "decided",
-    merchant_id: str | None = "mer_1",
-    decided_at: datetime = DECEMBER,
-    origin: str = "complaint",
-    case_id: str = "case_1",
-) -> dict[str, Any]:
-    """An enforcement case as the campaign service publishes it (`data` of its events)."""
-    amounts: dict[str, Any] = {
-        "warning": {},
-        "fine": {"fine_fen": 500_000},
-        "suspension": {"suspension_days": 15},
-    }[sanction]
-    decided = state != "open"
-    return {
-        "case_id": case_id,
-        "version": {"open": 1, "decided": 2, "closed": 3}[state],
-        "state": state,
-        "district": "zhifu",
-        "market_id": "mkt_1",
-        "merchant_id": merchant_id,
-        "origin": {"kind": origin, "id": "cmp_9" if origin == "complaint" else "tsk_9"},
-        "departments": ["market_regulation", "health"],
-        "facts": "销售过期肉品",
-        "decision": {
-            "sanction": sanction,
-            **amounts,
-            "reasoning": "《食品安全法》第一百二十四条",
-            "decided_on": decided_at.date().isoformat(),
-        }
-        if decided
-        else None,
-        "closing_note": "罚款已缴清" if state == "closed" else None,
-        "opened_at": (decided_at - timedelta(days=3)).isoformat(),
-        "decided_at": decided_at.isoformat() if decided else None,
-        "closed_at": (decided_at + timedelta(days=1)).isoformat() if state == "closed" else None,
-    }
 
 
 def decided(sanction: str = "fine", **kw: Any) -> EnforcementDecided:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import pytest
@@ -11,12 +11,8 @@ from pydantic import BaseModel
 from contracts.complaints import ComplaintAccepted, ComplaintClosed
 from contracts.inspection import (
     RectificationOrdered,
-    RectificationOverdue,
-    RectificationVerified,
-    TaskCompleted,
     TaskCreated,
 )
-from contracts.registry import MerchantUpserted
 from services.credit.domain import (
     FACT_KINDS,
     EventMeta,
@@ -26,179 +22,21 @@ from services.credit.domain import (
     facts_from_merchant,
 )
 from services.inspection.domain import mark_rectification_overdue, verify
-from tests.unit.inspection import builders as inspection
+from tests.support import inspection_builders as inspection
+from tests.support.credit_events import (
+    FINDINGS,
+    T0,
+    D,
+    complaint_closed,
+    merchant,
+    order,
+    overdue,
+    task_completed,
+    trigger,
+    verified,
+)
 
-T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
-D = timedelta(days=1)
 META = EventMeta("ev_1", "inspection.events.v1", 2, 41, "risk_1")
-
-FINDINGS = {
-    "minor": {"code": "HYG-01", "group": "hygiene", "severity": "minor"},
-    "major": {"code": "CCH-01", "group": "cold_chain", "severity": "major"},
-    "critical": {"code": "LIC-01", "group": "licence", "severity": "critical"},
-}
-
-
-def _finding(severity: str) -> dict[str, Any]:
-    return {**FINDINGS[severity], "title_zh": "问题", "title_en": "problem", "note": ""}
-
-
-def _trigger(
-    kind: str = "risk", category: str = "food_safety", ref: str = "risk_1"
-) -> dict[str, Any]:
-    risk = kind == "risk"
-    rule = "cold_chain_excursion" if category == "food_safety" else "crowding"
-    return {
-        "kind": kind,
-        "id": ref,
-        "event_ids": [f"ev_{ref}"],
-        "category": category,
-        "rule": rule if risk else None,
-        "severity": "major" if risk else None,
-        "terminal_id": "trm_1" if risk else None,
-        "attached_at": T0.isoformat(),
-    }
-
-
-def task_completed(
-    outcome: str = "major",
-    *,
-    triggers: list[dict[str, Any]] | None = None,
-    reason_kind: str = "risk",
-    merchant_id: str | None = "mer_1",
-) -> TaskCompleted:
-    findings = [] if outcome == "pass" else [_finding(outcome)]
-    reinspection = reason_kind == "reinspection"
-    return TaskCompleted.model_validate(
-        {
-            "task_id": "tsk_1",
-            "version": 3,
-            "reason_kind": reason_kind,
-            "state": "completed",
-            "market_id": "mkt_1",
-            "district": "zhifu",
-            "merchant_id": merchant_id,
-            "stall_no": "A-12" if merchant_id else None,
-            "task_force": None,
-            "triggers": [_trigger()] if triggers is None else triggers,
-            "reinspection_of": "rec_0" if reinspection else None,
-            "created_at": T0.isoformat(),
-            "due_at": (T0 + 4 * timedelta(hours=1)).isoformat(),
-            "assignee": "inspector-li",
-            "claimed_at": T0.isoformat(),
-            "overdue_at": None,
-            "outcome": outcome,
-            "findings": findings,
-            "departments": ["market_regulation"],
-            "completed_by": "inspector-li",
-            "completed_at": (T0 + D).isoformat(),
-            "rectification_id": None if outcome == "pass" or reinspection else "rec_1",
-        }
-    )
-
-
-def _order(**changes: Any) -> dict[str, Any]:
-    return {
-        "rectification_id": "rec_1",
-        "version": 2,
-        "task_id": "tsk_1",
-        "market_id": "mkt_1",
-        "district": "zhifu",
-        "merchant_id": "mer_1",
-        "stall_no": "A-12",
-        "severity": "major",
-        "findings": [_finding("major")],
-        "state": "open",
-        "ordered_at": T0.isoformat(),
-        "deadline": (T0 + 3 * D).isoformat(),
-        "suspension": False,
-        "failed_verifications": 0,
-        "reinspection_task_id": "tsk_2",
-        "overdue_at": None,
-        **changes,
-    }
-
-
-def verified(*, passed: bool = True, on_time: bool = True, merchant: str | None = "mer_1") -> Any:
-    return RectificationVerified.model_validate(
-        _order(
-            merchant_id=merchant,
-            state="verified" if passed else "open",
-            passed=passed,
-            verified_by="inspector-li",
-            verified_at=(T0 + 2 * D).isoformat(),
-            on_time=on_time,
-            previous_deadline=(T0 + 3 * D).isoformat(),
-            suspension_lifted=False,
-        )
-    )
-
-
-def overdue(merchant: str | None = "mer_1") -> RectificationOverdue:
-    return RectificationOverdue.model_validate(
-        _order(
-            merchant_id=merchant,
-            overdue_at=(T0 + 3 * D).isoformat(),
-            escalation_task_id=None,
-        )
-    )
-
-
-def complaint_closed(
-    *, substantiated: bool = True, duplicate_of: str | None = None, merchant: str | None = "mer_1"
-) -> ComplaintClosed:
-    return ComplaintClosed.model_validate(
-        {
-            "complaint_id": "cmp_1",
-            "version": 4,
-            "tracking_code": "TS-0001",
-            "state": "closed",
-            "complainant": {"name": "张*", "phone": "138****5678"},
-            "market_id": "mkt_1",
-            "district": "zhifu",
-            "merchant_id": merchant,
-            "stall_no": "A-12" if merchant else None,
-            "category": "short_weight",
-            "facts": "500 g sold as 1 kg",
-            "request": "refund",
-            "channel": "web",
-            "occurred_at": None,
-            "received_at": T0.isoformat(),
-            "acceptance_deadline": (T0 + 9 * D).isoformat(),
-            "accepted_at": (T0 + D).isoformat(),
-            "mediation_deadline": (T0 + 60 * D).isoformat(),
-            "rejected_at": None,
-            "reject_reason": None,
-            "closed_at": (T0 + 5 * D).isoformat(),
-            "outcome": "refunded",
-            "substantiated": substantiated,
-            "satisfaction": 4,
-            "duplicate_of": duplicate_of,
-            "duplicates": [],
-            "acceptance_overdue_at": None,
-            "mediation_overdue_at": None,
-            "handled_by": "handler-wang",
-            "external_ref": None,
-            "within_limit": True,
-        }
-    )
-
-
-def merchant(status: str = "active", *, updated_at: datetime = T0) -> MerchantUpserted:
-    return MerchantUpserted(
-        version=2,
-        updated_at=updated_at,
-        merchant_id="mer_1",
-        name="老王海鲜",
-        market_id="mkt_1",
-        district="zhifu",
-        stall_no="A-12",
-        credit_code="91370602MA3C000000",
-        food_licence="JY13706020000001",
-        licence_valid_until=date(2026, 4, 30),
-        categories=["seafood"],
-        status=status,
-    )
 
 
 def kinds(facts: list[Fact]) -> list[str]:
@@ -232,7 +70,7 @@ def test_a_finding_is_scored_by_its_outcome(outcome: str) -> None:
 
 
 def test_a_food_safety_risk_confirmed_by_a_finding_costs_extra() -> None:
-    completed = task_completed("major", triggers=[_trigger(), _trigger(ref="risk_2")])
+    completed = task_completed("major", triggers=[trigger(), trigger(ref="risk_2")])
     facts = facts_from_inspection("inspection.task.completed", completed, META)
     # One confirmation per inspection, however many risks it confirmed.
     assert kinds(facts) == ["inspection.finding.major", "food_safety_risk.confirmed"]
@@ -244,8 +82,8 @@ def test_a_food_safety_risk_confirmed_by_a_finding_costs_extra() -> None:
     "triggers",
     [
         [],  # a patrol
-        [_trigger(category="market_order", ref="risk_9")],  # crowding is not food safety
-        [_trigger("complaint", "food_safety", "cmp_1")],  # a complaint is scored when closed
+        [trigger(category="market_order", ref="risk_9")],  # crowding is not food safety
+        [trigger("complaint", "food_safety", "cmp_1")],  # a complaint is scored when closed
     ],
     ids=["patrol", "market-order-risk", "food-safety-complaint"],
 )
@@ -293,7 +131,7 @@ def test_market_level_inspection_events_give_nothing() -> None:
 
 
 def test_other_inspection_events_give_nothing() -> None:
-    ordered = RectificationOrdered.model_validate(_order())
+    ordered = RectificationOrdered.model_validate(order())
     assert facts_from_inspection("inspection.rectification.ordered", ordered, META) == []
     task = task_completed().model_dump(mode="json")
     for name in ("outcome", "findings", "departments", "note", "completed_by", "completed_at"):

@@ -30,10 +30,10 @@ from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.outbox import outgoing
 from services.runtime.unit_of_work import FakeUnitOfWork
+from tests.support import credit_events as samples
 from tests.support import registry
 from tests.support.cli_records import risk_raised
 from tests.support.clock import Clock
-from tests.unit.credit import test_facts as samples
 from tests.unit.credit.test_campaign import decided
 
 T0 = samples.T0 + 2 * samples.D  # after the samples' events

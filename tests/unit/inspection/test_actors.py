@@ -22,8 +22,7 @@ from services.inspection.domain import (
     verify,
 )
 from services.runtime import serial
-from tests.unit.contracts.schema_subset import validate
-from tests.unit.inspection.builders import (
+from tests.support.inspection_builders import (
     INSPECTOR,
     POLICY,
     T0,
@@ -34,6 +33,7 @@ from tests.unit.inspection.builders import (
     schema_problems,
     wire,
 )
+from tests.support.schema_subset import validate
 
 LI = Actor(subject="0b5c1c9e-7d1f-4f53-9a57-2f5e0c1d9a01", name="李检查员")
 WANG = Actor(subject="7e1f6b2a-4c3d-4e5f-8a9b-0c1d2e3f4a5b", name="王检查员")

@@ -26,7 +26,7 @@ from services.inspection.domain import (
 )
 from services.inspection.events import item as outbox_item
 from services.runtime import serial
-from tests.unit.inspection.builders import (
+from tests.support.inspection_builders import (
     INSPECTOR,
     POLICY,
     T0,

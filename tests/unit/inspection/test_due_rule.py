@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from services.inspection.domain import Policy, decide, mark_rectification_overdue
 from services.inspection.domain.due import DueRule, due_rule
-from tests.unit.inspection.builders import POLICY, T0, D, H, complaint, completed, new_task, risk
+from tests.support.inspection_builders import POLICY, T0, D, H, complaint, completed, new_task, risk
 from tests.unit.inspection.test_renovation import END_OF_RECTIFY_BY, failed
 
 

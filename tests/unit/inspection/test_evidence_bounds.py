@@ -11,7 +11,7 @@ import pytest
 from services.inspection.domain import Policy, Task, TriggerRef, decide
 from services.inspection.domain.model import bounded
 from services.runtime import serial
-from tests.unit.inspection.builders import (
+from tests.support.inspection_builders import (
     POLICY,
     T0,
     TASK_FORCE,

@@ -19,7 +19,7 @@ from services.inspection.domain import (
     decide,
     task_key,
 )
-from tests.unit.inspection.builders import (
+from tests.support.inspection_builders import (
     INSPECTOR,
     POLICY,
     T0,

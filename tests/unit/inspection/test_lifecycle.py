@@ -23,7 +23,7 @@ from services.inspection.domain import (
     verify,
 )
 from services.runtime.errors import Conflict, InvalidInput, status_of
-from tests.unit.inspection.builders import (
+from tests.support.inspection_builders import (
     INSPECTOR,
     POLICY,
     T0,

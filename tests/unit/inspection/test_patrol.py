@@ -19,7 +19,7 @@ from services.inspection.domain import (
     task_key,
 )
 from services.runtime import serial
-from tests.unit.inspection.builders import POLICY, T0, TASK_FORCE, D
+from tests.support.inspection_builders import POLICY, T0, TASK_FORCE, D
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from services.inspection.domain.photos import (
 )
 from services.runtime import serial
 from services.runtime.errors import Conflict, InvalidInput, status_of
-from tests.unit.inspection.builders import (
+from tests.support.inspection_builders import (
     INSPECTOR,
     POLICY,
     T0,

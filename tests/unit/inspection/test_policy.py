@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from services.inspection.domain import DEFAULT_POLICY, Policy, parse_duration
-from tests.unit.inspection.builders import D, H
+from tests.support.inspection_builders import D, H
 
 
 def test_defaults_are_the_designs() -> None:

@@ -13,7 +13,7 @@ from services.inspection.domain import Policy, RenovationTrigger, decide, task_k
 from services.inspection.domain.model import derive_id
 from services.runtime.messaging import Delivery, PoisonMessage
 from tests.support.event_samples import SAMPLES
-from tests.unit.inspection.builders import (
+from tests.support.inspection_builders import (
     POLICY,
     T0,
     TASK_FORCE,

@@ -28,7 +28,7 @@ from services.runtime.auth import Principal
 from services.runtime.failures import Conflict, NotFound
 from services.runtime.messaging import Delivery
 from services.runtime.unit_of_work import FakeUnitOfWork
-from tests.unit.inspection.builders import POLICY, T0, TASK_FORCE, D, H, complaint, risk
+from tests.support.inspection_builders import POLICY, T0, TASK_FORCE, D, H, complaint, risk
 
 LI = Principal("inspector-li", "inspector", "zhifu", name="李")
 WANG = Principal("inspector-wang", "inspector", "zhifu", name="王")

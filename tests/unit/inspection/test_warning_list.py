@@ -9,7 +9,7 @@ import pytest
 
 from services.inspection.domain import PatrolPlan, Policy, next_patrol
 from services.runtime import serial
-from tests.unit.inspection.builders import POLICY, T0, D
+from tests.support.inspection_builders import POLICY, T0, D
 
 
 def plan(grade: str | None = "A") -> PatrolPlan:

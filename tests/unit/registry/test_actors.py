@@ -15,7 +15,7 @@ from services.registry import events
 from services.registry.api import market_out, merchant_out, terminal_out
 from services.registry.domain.model import Market, Merchant, TaskForce, Terminal
 from services.runtime.outbox import outgoing
-from tests.unit.contracts.schema_subset import validate
+from tests.support.schema_subset import validate
 from tests.unit.registry.conftest import market, merchant, terminal
 
 NOW = datetime(2026, 5, 1, 8, tzinfo=UTC)

@@ -28,7 +28,7 @@ from simulator.city import (
     provision,
     save_city,
 )
-from tests.unit.simulator.cities import city
+from tests.support.simulator_cities import city
 
 DEMO_FILE = [  # what deploy/local/demo.py writes to .run/demo/terminals.json
     {"id": "trm_a", "kind": "footfall", "market_id": "mkt_1", "key": "aa" * 32},

@@ -16,7 +16,7 @@ import pytest
 
 from contracts.telemetry import verify
 from simulator.city import save_city
-from tests.unit.simulator.cities import city, key
+from tests.support.simulator_cities import city, key
 
 ROOT = Path(__file__).resolve().parents[3]
 DEADLINE = 30.0

@@ -14,7 +14,7 @@ import pytest
 from contracts.telemetry import parse_reading, range_violation, verify
 from simulator.engine import Emission, Engine
 from simulator.faults import parse_spec
-from tests.unit.simulator.cities import city, key
+from tests.support.simulator_cities import city, key
 
 T0 = datetime(2026, 5, 4, 0, 0, tzinfo=UTC).timestamp()  # 08:00 in Shanghai: trading
 

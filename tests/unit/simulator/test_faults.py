@@ -15,7 +15,7 @@ from simulator.faults import (
     read_schedule,
 )
 from simulator.physics import Window
-from tests.unit.simulator.cities import city
+from tests.support.simulator_cities import city
 
 T0 = datetime(2026, 5, 4, 2, 0, tzinfo=UTC).timestamp()  # 10:00 in Shanghai
 

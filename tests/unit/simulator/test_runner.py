@@ -23,7 +23,7 @@ from simulator.faults import parse_spec
 from simulator.runner import RunLimits, Runner
 from simulator.sink import HttpIngestSink, StdoutSink, rejections
 from tests.support.poll import until
-from tests.unit.simulator.cities import city, key
+from tests.support.simulator_cities import city, key
 
 T0 = datetime(2026, 5, 4, 0, 0, tzinfo=UTC).timestamp()
 FAST = Pacer(event0=T0, wall0=T0, speed=math.inf)

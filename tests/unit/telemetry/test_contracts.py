@@ -37,7 +37,7 @@ from contracts.telemetry import (
 from contracts.topics import TELEMETRY_READINGS, TELEMETRY_RISKS
 from services.runtime.terminal_keys import derive_key
 from services.telemetry.domain import Sample
-from tests.unit.contracts.schema_subset import validate
+from tests.support.schema_subset import validate
 
 KEY = derive_key(b"master-secret-for-tests", "trm_1", 1)
 NOW = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)

@@ -20,7 +20,7 @@ from services.telemetry.domain import (
     risk_event_data,
 )
 from services.telemetry.domain.clock import rfc3339
-from tests.unit.contracts.schema_subset import validate
+from tests.support.schema_subset import validate
 from tests.unit.telemetry.series import MINUTE, Feed, cold, shanghai
 
 

@@ -23,7 +23,7 @@ from services.inspection.domain import (
 from services.inspection.domain import complete as complete_rule
 from services.inspection.events import item
 from services.inspection.policy_files import default_catalogue
-from tests.unit.contracts.schema_subset import validate
+from tests.support.schema_subset import validate
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 H = timedelta(hours=1)
