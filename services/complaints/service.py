@@ -58,16 +58,6 @@ from services.runtime.unit_of_work import UowFactory
 log = logging.getLogger(__name__)
 
 
-def _reads(who: Principal, s: Suggestion) -> bool:
-    """Whether any of the person's roles may read the suggestion (a handler who is also a clerk
-    reads as a handler, whichever role the token names first)."""
-    return any(s.may_read(role, who.district) for role in who.roles)
-
-
-def _answers(who: Principal, s: Suggestion) -> bool:
-    return any(s.may_answer(role, who.district) for role in who.roles)
-
-
 T = TypeVar("T")
 Found = TypeVar("Found", covariant=True)
 
@@ -461,7 +451,7 @@ class Suggestions:
             found = await work.stores.suggestions.listed(
                 district=who.listing_district(), state=state, limit=limit
             )
-        return [s for s in found if _reads(who, s)]
+        return [s for s in found if s.may_read(who.roles, who.district)]
 
     async def published(
         self, *, market_id: str | None, about: str | None, limit: int
@@ -475,9 +465,9 @@ class Suggestions:
         async with self.uow() as work:
             store = work.stores.suggestions
             s = await store.get(suggestion_id, for_update=True)
-            if s is None or not _reads(who, s):
+            if s is None or not s.may_read(who.roles, who.district):
                 raise NotFound(f"no suggestion {suggestion_id!r}")
-            if not _answers(who, s):
+            if not s.may_answer(who.roles, who.district):
                 raise Forbidden(f"suggestion {suggestion_id} is not yours to answer")
             now = self.now()
             answered = answer_suggestion(s, answer=text, by=actor(who), now=now)

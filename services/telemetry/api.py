@@ -143,8 +143,7 @@ async def get_risk(risk_id: str, tel: Tel, who: Reader) -> dict[str, Any]:
     curve of its window. Another district's risk answers 404, as if absent."""
     async with tel.uow() as work:
         risk = await work.stores.telemetry.risk(risk_id)
-    scope = who.listing_district()
-    if risk is None or (scope is not None and risk["district"] != scope):
+    if risk is None or not who.may_act_in(risk["district"]):
         raise NotFound(f"no risk {risk_id!r}")
     return risk
 
@@ -252,8 +251,7 @@ async def list_terminals(
 )
 async def get_terminal(terminal_id: str, tel: Tel, who: Reader) -> TerminalReport:
     terminal = tel.directory.terminals.get(terminal_id)
-    scope = who.listing_district()
-    if terminal is None or (scope is not None and terminal.district != scope):
+    if terminal is None or not who.may_act_in(terminal.district):
         raise NotFound(f"no terminal {terminal_id!r}")
     reports = await tel.last_reports([terminal_id])
     return _report(terminal, reports.get(terminal_id))

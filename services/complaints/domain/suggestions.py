@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final
@@ -45,6 +46,8 @@ from services.runtime.failures import Conflict
 
 ABOUTS: Final = ("market", "campaign")
 ALL_DISTRICTS: Final = "*"
+_READERS: Final = frozenset({"handler", "leader"})
+_ANSWERERS: Final = frozenset({"admin", "handler"})
 PROJECT_ID_MAX_CHARS: Final = 64
 
 
@@ -83,15 +86,16 @@ class Suggestion:
     project_id: str | None = None
 
     # -- who may see it ------------------------------------------------------------------------
-    def may_read(self, role: str, district: str) -> bool:
-        if role == "admin" or district == ALL_DISTRICTS:
+    # A person may when any of the roles they hold may (not only the one their token names first).
+    def may_read(self, roles: AbstractSet[str], district: str) -> bool:
+        if "admin" in roles or district == ALL_DISTRICTS:
             return True
-        if self.about == "campaign":
-            return role in ("handler", "leader")
-        return role in ("handler", "leader") and district == self.district
+        if not roles & _READERS:
+            return False
+        return self.about == "campaign" or district == self.district
 
-    def may_answer(self, role: str, district: str) -> bool:
-        return (role == "admin" or role == "handler") and self.may_read(role, district)
+    def may_answer(self, roles: AbstractSet[str], district: str) -> bool:
+        return bool(roles & _ANSWERERS) and self.may_read(roles, district)
 
     # -- views -----------------------------------------------------------------------------------
     def masked_author(self) -> dict[str, str | None]:

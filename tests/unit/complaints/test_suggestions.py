@@ -90,13 +90,13 @@ def test_an_answer_is_given_once_with_its_actor() -> None:
 
 def test_a_markets_suggestion_is_its_districts_a_campaign_one_the_citys() -> None:
     market, campaign = received(), received(about="campaign", market_id=None)
-    assert market.may_read("handler", "zhifu") and market.may_answer("handler", "zhifu")
-    assert market.may_read("leader", "zhifu") and not market.may_answer("leader", "zhifu")
-    assert not market.may_read("handler", "laishan")
-    assert not market.may_read("inspector", "zhifu")
-    assert market.may_answer("handler", "*") and market.may_answer("admin", "zhifu")
-    assert campaign.may_answer("handler", "laishan") and campaign.may_read("leader", "laishan")
-    assert not campaign.may_answer("leader", "*") and not campaign.may_read("clerk", "zhifu")
+    assert market.may_read({"handler"}, "zhifu") and market.may_answer({"handler"}, "zhifu")
+    assert market.may_read({"leader"}, "zhifu") and not market.may_answer({"leader"}, "zhifu")
+    assert not market.may_read({"handler"}, "laishan")
+    assert not market.may_read({"inspector"}, "zhifu")
+    assert market.may_answer({"handler"}, "*") and market.may_answer({"admin"}, "zhifu")
+    assert campaign.may_answer({"handler"}, "laishan") and campaign.may_read({"leader"}, "laishan")
+    assert not campaign.may_answer({"leader"}, "*") and not campaign.may_read({"clerk"}, "zhifu")
 
 
 def test_public_views_carry_nothing_personal() -> None:
