@@ -1,12 +1,22 @@
-"""Valid data for the event types whose envelope tests need a concrete instance."""
+"""Valid data for the event types whose envelope tests need a concrete instance (SAMPLES), and
+for telemetry's events apart from them (TELEMETRY_SAMPLES, built from `risk_data`): the suites that
+walk SAMPLES leave telemetry's out."""
 
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from typing import Any
 
 from pydantic import BaseModel
 
 from contracts import campaign, registry
+from contracts.telemetry import (
+    ReadingRejected,
+    RiskAcknowledged,
+    RiskCleared,
+    RiskEscalated,
+    RiskRaised,
+)
 
 UPDATED = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 
@@ -190,5 +200,64 @@ SAMPLES |= {
         opened_at=UPDATED,
         resolved_at=None,
         updated_at=UPDATED,
+    ),
+}
+
+
+# -- telemetry ---------------------------------------------------------------------------------
+
+
+def risk_evidence(rule: str = "cold_chain_excursion") -> dict[str, Any]:
+    """The evidence of a risk raised by `rule`, as a dict."""
+    return {
+        "rule": rule,
+        "thresholds": {"limit_c": 8.0, "raise_after_s": 900},
+        "first_ts": "2026-05-01T07:45:00Z",
+        "last_ts": "2026-05-01T08:00:00Z",
+        "peak": 10.0,
+        "duration_s": 900.0,
+        "degree_minutes": 30.0,
+        "readings_count": 16,
+        "profile": "chilled",
+    }
+
+
+def risk_data(**changes: Any) -> dict[str, Any]:
+    """An open minor cold-chain risk at stall A-12 of mer_1 (a risk event's `data`), changed."""
+    return {
+        "risk_id": "0b5a7c0e-8d3e-5f55-9d4c-1e7f7e0c0a11",
+        "rule": "cold_chain_excursion",
+        "category": "food_safety",
+        "severity": "minor",
+        "state": "open",
+        "terminal_id": "trm_1",
+        "market_id": "mkt_1",
+        "merchant_id": "mer_1",
+        "stall_no": "A-12",
+        "district": "zhifu",
+        "raised_at": "2026-05-01T08:00:00Z",
+        "evidence": risk_evidence(),
+        **changes,
+    }
+
+
+TELEMETRY_SAMPLES: dict[str, Any] = {
+    "telemetry.reading.rejected": ReadingRejected.of(
+        payload='{"terminal_id": "trm_1"',
+        reason="malformed",
+        detail="reading: not JSON",
+        received_at=UPDATED,
+        terminal_id="trm_1",
+        channel="kafka",
+    ),
+    "telemetry.risk.raised": RiskRaised.model_validate(risk_data()),
+    "telemetry.risk.escalated": RiskEscalated.model_validate(
+        risk_data(severity="major", previous_severity="minor")
+    ),
+    "telemetry.risk.acknowledged": RiskAcknowledged.model_validate(
+        risk_data(acknowledged_by="inspector-li", acknowledged_at="2026-05-01T08:05:00Z")
+    ),
+    "telemetry.risk.cleared": RiskCleared.model_validate(
+        risk_data(state="cleared", cleared_at="2026-05-01T09:00:00Z")
     ),
 }

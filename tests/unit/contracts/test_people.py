@@ -12,8 +12,8 @@ from contracts import compat, generate
 from contracts.events import EVENTS, spec
 from contracts.people import NAME_MAX_CHARS, Actor, actor_dict, actor_from
 from tests.support.event_samples import SAMPLES as REGISTRY_SAMPLES
+from tests.support.event_samples import TELEMETRY_SAMPLES
 from tests.support.schema_subset import validate
-from tests.unit.telemetry.test_contracts import SAMPLES as TELEMETRY_SAMPLES
 
 SAMPLES = {**REGISTRY_SAMPLES, **TELEMETRY_SAMPLES}
 

@@ -12,8 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from contracts.envelope import Envelope, make_event
 from contracts.events import EVENTS
 from services.runtime.messaging import Delivery, PoisonMessage, parse_lenient
-from tests.support.event_samples import SAMPLES
-from tests.unit.telemetry.test_contracts import SAMPLES as TELEMETRY_SAMPLES
+from tests.support.event_samples import SAMPLES, TELEMETRY_SAMPLES
 
 
 class Strict(BaseModel):

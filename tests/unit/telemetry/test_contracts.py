@@ -19,7 +19,6 @@ from contracts.events import EVENTS, RAW_MESSAGES, RawSpec, spec
 from contracts.telemetry import (
     RAW_MAX_CHARS,
     ReadingRejected,
-    RiskAcknowledged,
     RiskCleared,
     RiskEscalated,
     RiskEvidence,
@@ -37,6 +36,7 @@ from contracts.telemetry import (
 from contracts.topics import TELEMETRY_READINGS, TELEMETRY_RISKS
 from services.runtime.terminal_keys import derive_key
 from services.telemetry.domain import Sample
+from tests.support.event_samples import TELEMETRY_SAMPLES, risk_data, risk_evidence
 from tests.support.schema_subset import validate
 
 KEY = derive_key(b"master-secret-for-tests", "trm_1", 1)
@@ -248,63 +248,9 @@ def test_rejected_reasons_are_the_designed_codes() -> None:
 # -- risks ---------------------------------------------------------------------------------------
 
 
-def evidence(rule: str = "cold_chain_excursion") -> dict[str, Any]:
-    return {
-        "rule": rule,
-        "thresholds": {"limit_c": 8.0, "raise_after_s": 900},
-        "first_ts": "2026-05-01T07:45:00Z",
-        "last_ts": "2026-05-01T08:00:00Z",
-        "peak": 10.0,
-        "duration_s": 900.0,
-        "degree_minutes": 30.0,
-        "readings_count": 16,
-        "profile": "chilled",
-    }
-
-
-def risk(**changes: Any) -> dict[str, Any]:
-    return {
-        "risk_id": "0b5a7c0e-8d3e-5f55-9d4c-1e7f7e0c0a11",
-        "rule": "cold_chain_excursion",
-        "category": "food_safety",
-        "severity": "minor",
-        "state": "open",
-        "terminal_id": "trm_1",
-        "market_id": "mkt_1",
-        "merchant_id": "mer_1",
-        "stall_no": "A-12",
-        "district": "zhifu",
-        "raised_at": "2026-05-01T08:00:00Z",
-        "evidence": evidence(),
-        **changes,
-    }
-
-
-SAMPLES: dict[str, Any] = {
-    "telemetry.reading.rejected": ReadingRejected.of(
-        payload='{"terminal_id": "trm_1"',
-        reason="malformed",
-        detail="reading: not JSON",
-        received_at=NOW,
-        terminal_id="trm_1",
-        channel="kafka",
-    ),
-    "telemetry.risk.raised": RiskRaised.model_validate(risk()),
-    "telemetry.risk.escalated": RiskEscalated.model_validate(
-        risk(severity="major", previous_severity="minor")
-    ),
-    "telemetry.risk.acknowledged": RiskAcknowledged.model_validate(
-        risk(acknowledged_by="inspector-li", acknowledged_at="2026-05-01T08:05:00Z")
-    ),
-    "telemetry.risk.cleared": RiskCleared.model_validate(
-        risk(state="cleared", cleared_at="2026-05-01T09:00:00Z")
-    ),
-}
-
-
 def test_every_telemetry_event_is_registered_on_its_topic() -> None:
     telemetry_events = {s.type: s for s in EVENTS if s.type.startswith("telemetry.")}
-    assert set(telemetry_events) == set(SAMPLES)
+    assert set(telemetry_events) == set(TELEMETRY_SAMPLES)
     for event_type, event_spec in telemetry_events.items():
         assert event_spec.version == 1
         assert event_type in event_spec.topic.event_types
@@ -313,14 +259,14 @@ def test_every_telemetry_event_is_registered_on_its_topic() -> None:
     }
 
 
-@pytest.mark.parametrize("event_type", sorted(SAMPLES))
+@pytest.mark.parametrize("event_type", sorted(TELEMETRY_SAMPLES))
 def test_sample_events_validate_against_their_published_schema(event_type: str) -> None:
     event = make_event(
         service="telemetry",
         event_type=event_type,
         version=1,
-        subject=getattr(SAMPLES[event_type], "risk_id", "trm_1"),
-        data=SAMPLES[event_type],
+        subject=getattr(TELEMETRY_SAMPLES[event_type], "risk_id", "trm_1"),
+        data=TELEMETRY_SAMPLES[event_type],
     )
     wire = json.loads(event.to_json())
     assert validate(wire, generate.envelope_schema(spec(event_type))) == []
@@ -328,21 +274,21 @@ def test_sample_events_validate_against_their_published_schema(event_type: str) 
 
 def test_risk_models_refuse_inconsistent_facts() -> None:
     with pytest.raises(ValidationError, match="category"):
-        RiskRaised.model_validate(risk(category="market_order"))
+        RiskRaised.model_validate(risk_data(category="market_order"))
     with pytest.raises(ValidationError, match=r"evidence\.rule"):
-        RiskRaised.model_validate(risk(evidence=evidence("crowding")))
+        RiskRaised.model_validate(risk_data(evidence=risk_evidence("crowding")))
     with pytest.raises(ValidationError, match="escalation"):
-        RiskEscalated.model_validate(risk(severity="minor", previous_severity="major"))
+        RiskEscalated.model_validate(risk_data(severity="minor", previous_severity="major"))
     with pytest.raises(ValidationError):
-        RiskCleared.model_validate(risk(cleared_at="2026-05-01T09:00:00Z"))  # state "open"
+        RiskCleared.model_validate(risk_data(cleared_at="2026-05-01T09:00:00Z"))  # state "open"
     with pytest.raises(ValidationError):
-        RiskRaised.model_validate(risk(raised_at="2026-05-01T08:00:00"))  # no offset
+        RiskRaised.model_validate(risk_data(raised_at="2026-05-01T08:00:00"))  # no offset
     with pytest.raises(ValidationError):
-        RiskRaised.model_validate({k: v for k, v in risk().items() if k != "merchant_id"})
+        RiskRaised.model_validate({k: v for k, v in risk_data().items() if k != "merchant_id"})
 
 
 def test_evidence_is_open_for_rule_specific_fields() -> None:
-    model = RiskEvidence.model_validate({**evidence(), "door_open": True})
+    model = RiskEvidence.model_validate({**risk_evidence(), "door_open": True})
     assert model.model_dump()["door_open"] is True
 
 

@@ -23,7 +23,7 @@ from services.telemetry.service import Telemetry
 from services.telemetry.settings import TelemetrySettings
 from services.telemetry.store import Stores
 from tests.support.readings import Terminal
-from tests.unit.telemetry.test_service import MARKET, T0, TERMINAL
+from tests.support.telemetry_directory import MARKET, T0, TERMINAL
 
 OTHER = replace(TERMINAL, id="trm_2")
 

@@ -4,9 +4,9 @@ Python's checks.
 It may only say "accepted", and only for a reading that `check` accepts with the same terminal,
 event time and sample; it is held to `_typed_accepted` too (it accepts a subset of what the
 typed path accepts), and to accepting the plain genuine readings, so that it is not a path that
-merely never accepts. Readings are those of test_fast_verification.py: genuine ones bent the ways
-a broken or forged terminal bends them, every spelling of numbers and raw JSON, and odd event
-times here.
+merely never accepts. Readings are those of tests/support/bent_readings.py (as in
+test_fast_verification.py): genuine ones bent the ways a broken or forged terminal bends them,
+every spelling of numbers and raw JSON, and odd event times here.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from services.runtime.terminal_keys import derive_key
 from services.telemetry.domain import Sample
 from services.telemetry.native import NativeVerifier, available
 from services.telemetry.verification import Accepted, Rejected, _event_time, check
-from tests.unit.telemetry.test_fast_verification import (
+from tests.support.bent_readings import (
     DIRECTORY,
     FIELDS,
     KINDS,
@@ -36,13 +36,13 @@ from tests.unit.telemetry.test_fast_verification import (
     NUMBERS,
     ODD_VALUES,
     Mutated,
-    _carried,
-    _directory,
-    _genuine,
-    _raw,
-    _signed,
-    _typed,
+    carried_values,
+    genuine,
+    new_directory,
+    raw_json,
+    signed,
     spelled,
+    typed_verdict,
 )
 
 # `make setup` builds the extension, so a venv without it fails here rather than skipping.
@@ -62,7 +62,7 @@ def _narrower(raw: bytes, last: int) -> Accepted | None:
         return None
     full = check(raw, DIRECTORY, lambda _: last, NOW, 300)
     assert isinstance(full, Accepted), f"native accepted what check rejects ({full}): {raw!r}"
-    typed = _typed(raw, last)
+    typed = typed_verdict(raw, last)
     assert typed is not None, f"native accepted what the typed path leaves: {raw!r}"
     assert native.terminal is full.terminal is typed.terminal
     assert native.ts == full.ts == typed.ts
@@ -74,12 +74,12 @@ def _narrower(raw: bytes, last: int) -> Accepted | None:
 
 @pytest.mark.parametrize("tid", list(KINDS))
 def test_a_genuine_reading_of_each_kind_takes_the_native_path(tid: str) -> None:
-    for body in (_genuine(tid), _signed(_genuine(tid) | {"interval_s": None})):
+    for body in (genuine(tid), signed(genuine(tid) | {"interval_s": None})):
         assert _narrower(orjson.dumps(body), 2) is not None
 
 
 def test_a_replayed_seq_is_left_to_python() -> None:
-    raw = orjson.dumps(_genuine("trm_cc", seq=5))
+    raw = orjson.dumps(genuine("trm_cc", seq=5))
     assert _narrower(raw, 4) is not None
     assert _narrower(raw, 5) is None and _narrower(raw, 9) is None
 
@@ -87,7 +87,7 @@ def test_a_replayed_seq_is_left_to_python() -> None:
 @settings(max_examples=1500, deadline=None)
 @given(mutated=MUTATED)
 def test_the_native_path_never_accepts_what_python_rejects(mutated: Mutated) -> None:
-    raw = _raw(mutated.body())
+    raw = raw_json(mutated.body())
     if raw is not None:
         _narrower(raw, mutated.last)
 
@@ -95,9 +95,9 @@ def test_the_native_path_never_accepts_what_python_rejects(mutated: Mutated) -> 
 @settings(max_examples=1000, deadline=None)
 @given(**NUMBERS)
 def test_numbers_of_every_value_decide_alike(tid: str, values: dict[str, Any], seq: int) -> None:
-    carried = _carried(tid, values)
-    body = _signed(_genuine(tid) | carried | {"seq": seq})
-    raw = _raw(body)
+    carried = carried_values(tid, values)
+    body = signed(genuine(tid) | carried | {"seq": seq})
+    raw = raw_json(body)
     assert raw is not None
     native = _narrower(raw, 2)
     # Plain values are not left to Python: every int, and floats down to a thousandth.
@@ -160,7 +160,7 @@ ODD_TIMES = st.builds(
 @settings(max_examples=2000, deadline=None)
 @given(tid=st.sampled_from(list(KINDS)), ts=ODD_TIMES)
 def test_event_times_are_read_as_python_reads_them(tid: str, ts: str) -> None:
-    raw = orjson.dumps(_signed(_genuine(tid) | {"ts": ts}))
+    raw = orjson.dumps(signed(genuine(tid) | {"ts": ts}))
     native = _narrower(raw, -1)
     epoch = _event_time(ts)
     if native is not None:
@@ -172,9 +172,9 @@ def test_event_times_are_read_as_python_reads_them(tid: str, ts: str) -> None:
 
 
 def test_the_directory_is_read_at_every_judgement() -> None:
-    directory = _directory()
+    directory = new_directory()
     verifier = NativeVerifier(directory)
-    raw = orjson.dumps(_genuine("trm_cc"))
+    raw = orjson.dumps(genuine("trm_cc"))
     first = verifier.accepted(raw, lambda _: 2, NOW, 300)
     assert first is not None and first.terminal is directory.terminals["trm_cc"]
     # Retired: no verdict (Python names the reason).
@@ -193,7 +193,7 @@ def test_the_directory_is_read_at_every_judgement() -> None:
 
 
 def test_a_batch_is_judged_reading_by_reading_in_one_call() -> None:
-    raws = [orjson.dumps(_genuine("trm_cc", seq=s)) for s in (5, 6)] + [b"{", b"[]"]
+    raws = [orjson.dumps(genuine("trm_cc", seq=s)) for s in (5, 6)] + [b"{", b"[]"]
     verdicts = NativeVerifier(DIRECTORY).judge_batch(raws, NOW, 300)
     assert [v is not None for v in verdicts] == [True, True, False, False]
     assert [v[2].seq for v in verdicts if v is not None] == [5, 6]
@@ -203,7 +203,7 @@ def test_a_batch_is_judged_reading_by_reading_in_one_call() -> None:
 def test_a_native_sample_is_a_sample_left_to_reference_counting() -> None:
     """The extension fills `Sample`'s slots itself; the class must still have exactly them, and
     an instance holds no container, so the cyclic collector need not track it."""
-    [fast] = NATIVE.judge_batch([orjson.dumps(_genuine("trm_pay"))], NOW, 300)
+    [fast] = NATIVE.judge_batch([orjson.dumps(genuine("trm_pay"))], NOW, 300)
     assert fast is not None
     terminal, ts, sample = fast
     assert terminal is DIRECTORY.terminals["trm_pay"]
@@ -230,7 +230,7 @@ def test_the_native_bounds_are_the_contracts(
     low, high = bounds
     step = 1 if type(low) is int else 0.5
     for value, inside in ((low, True), (high, True), (low - step, False), (high + step, False)):
-        raw = orjson.dumps(_signed(_genuine(tid) | {name: value}))
+        raw = orjson.dumps(signed(genuine(tid) | {name: value}))
         native = _narrower(raw, 2)
         assert (native is not None) is inside, (name, value)
         if not inside:

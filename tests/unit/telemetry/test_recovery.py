@@ -13,8 +13,8 @@ import pytest
 
 from services.runtime.delivery import Delivery
 from tests.support.readings import Terminal
-from tests.unit.telemetry.test_service import TERMINAL, Broken
-from tests.unit.telemetry.test_state_flush import KEY, TOPIC, Node, World
+from tests.support.telemetry_directory import TERMINAL
+from tests.support.telemetry_nodes import KEY, TOPIC, Broken, Node, World
 
 
 async def broken(*_: Any) -> Any:

@@ -20,33 +20,16 @@ from services.telemetry import service as telemetry_service
 from services.telemetry.domain import LastReport, TerminalState
 from services.telemetry.fakes import FakeOffsets, FakeTelemetryStore, fake_stores, snapshot
 from services.telemetry.metrics import TelemetryMetrics
-from services.telemetry.projections import Directory, MarketInfo, TerminalInfo
+from services.telemetry.projections import Directory
 from services.telemetry.service import Telemetry, _claimed_terminal
 from services.telemetry.settings import TelemetrySettings
 from services.telemetry.store import RiskQuery, Stores
 from tests.support.clock import Clock
 from tests.support.readings import Terminal
+from tests.support.telemetry_directory import MARKET, T0, TERMINAL
+from tests.support.telemetry_nodes import Broken
 
-T0 = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)  # Monday 10:00 in the city
-TERMINAL = TerminalInfo(
-    id="trm_1",
-    kind="cold_chain",
-    market_id="mkt_1",
-    district="zhifu",
-    merchant_id="mer_1",
-    stall_no="A-1",
-    profile="chilled",
-    interval_s=60,
-    key_version=1,
-    status="active",
-    version=1,
-)
-MARKET = MarketInfo("mkt_1", "zhifu", "测试市场", 800, "00:00", "23:59", 1)
 INSPECTOR = Actor.of("i-zhou", "周检查员")
-
-
-class Broken(RuntimeError):
-    pass
 
 
 @dataclass
