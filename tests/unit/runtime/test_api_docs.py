@@ -3,10 +3,11 @@
 /docs (Swagger UI), its OAuth2 redirect page and /redoc reference nothing but the service
 itself, and every script, style sheet and icon they reference is served by it. The OpenAPI
 document declares the bearer scheme (JWT), and exactly the routes that refuse an anonymous call
-(the route-table walk of test_route_auth) declare it, so Swagger UI has an Authorize button and
-a public route is not shown as needing a token.
+(the route-table walk that test_route_auth checks) declare it, so Swagger UI has an Authorize
+button and a public route is not shown as needing a token.
 
-The real service apps, built and not started, as test_route_auth builds them.
+The real service apps, built and not started, as test_route_auth takes them
+(tests/support/service_apps.py).
 """
 
 from __future__ import annotations
@@ -18,10 +19,10 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.unit.runtime import test_route_auth as route_auth
+from tests.support.service_apps import APPS, PROTECTED, ROUTES
 
 BASE = "http://svc"
-SERVICES = sorted(route_auth.APPS)
+SERVICES = sorted(APPS)
 PAGES = ("/docs", "/docs/oauth2-redirect", "/redoc")
 # An absolute or protocol-relative URL anywhere in a page.
 ABSOLUTE = re.compile(r"""(?:[a-z][a-z0-9+.-]*:)?//[^\s"'<>()]+""", re.IGNORECASE)
@@ -37,7 +38,7 @@ CONTENT_TYPES = {
 
 @pytest.fixture(params=SERVICES)
 async def client(request: pytest.FixtureRequest) -> AsyncIterator[httpx.AsyncClient]:
-    transport = httpx.ASGITransport(app=route_auth.APPS[request.param])
+    transport = httpx.ASGITransport(app=APPS[request.param])
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as c:
         yield c
 
@@ -100,9 +101,9 @@ def _scheme(document: dict[str, Any]) -> str:
 def test_the_openapi_document_declares_the_bearer_scheme_on_exactly_the_protected_routes(
     service: str,
 ) -> None:
-    document = route_auth.APPS[service].openapi()
+    document = APPS[service].openapi()
     scheme = _scheme(document)
-    walked = [(m, p, roles) for s, m, p, roles in route_auth.ROUTES if s == service]
+    walked = [(m, p, roles) for s, m, p, roles in ROUTES if s == service]
     assert any(roles is not None for _, _, roles in walked)
     for method, path, roles in walked:
         operation = document["paths"][path][method.lower()]
@@ -117,9 +118,9 @@ def test_the_openapi_document_declares_the_bearer_scheme_on_exactly_the_protecte
 async def test_an_anonymous_call_still_gets_the_services_401(service: str) -> None:
     """The scheme declared by FastAPI's HTTPBearer changes no refusal: still the services'
     error body and `WWW-Authenticate: Bearer`, never FastAPI's own `Not authenticated`."""
-    method, path = next((m, p) for s, m, p, _ in route_auth.PROTECTED if s == service)
+    method, path = next((m, p) for s, m, p, _ in PROTECTED if s == service)
     url = re.sub(r"\{[^}]+\}", "x", path)
-    transport = httpx.ASGITransport(app=route_auth.APPS[service])
+    transport = httpx.ASGITransport(app=APPS[service])
     async with httpx.AsyncClient(transport=transport, base_url=BASE) as client:
         for headers in ({}, {"Authorization": "Bearer "}, {"Authorization": "Basic eDp5"}):
             answer = await client.request(method, url, headers=headers, json={})

@@ -2,31 +2,22 @@
 every other one refuses a missing, expired or badly signed token (401) and a role it does not
 admit (403) before it does anything. A route someone forgot to protect fails here.
 
-The apps are built, not started: authorisation runs before any handler touches Kafka or
-Postgres, so a refusal needs neither.
+The apps (tests/support/service_apps.py) are built, not started: authorisation runs before any
+handler touches Kafka or Postgres, so a refusal needs neither.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
-from fastapi.dependencies.models import Dependant
-from fastapi.routing import APIRoute
 
 from services.runtime.auth import ROLES
-from tests.support.signing import ISSUER, LocalSigner
+from tests.support.service_apps import APPS, PROTECTED, ROUTES, SIGNER
+from tests.support.signing import LocalSigner
 
-SIGNER = LocalSigner()
-COMMON: dict[str, Any] = {
-    "kafka_bootstrap_servers": "127.0.0.1:1",
-    "database_url": "postgresql://nobody@127.0.0.1:1/none",
-    "oidc_issuer": ISSUER,
-    "oidc_jwks": SIGNER.jwks_json(),
-}
 # docs/identity.md and the issues: what anyone may call. Health, metrics and the API documents too.
 PUBLIC = {
     ("POST", "/ingest"),
@@ -56,64 +47,6 @@ PUBLIC = {
     ("GET", "/asyncapi.json"),
     ("GET", "/schemas/{name}"),
 }
-
-
-def _apps() -> Iterator[tuple[str, Any]]:
-    from services.campaign.app import build as campaign
-    from services.campaign.settings import CampaignSettings
-    from services.complaints.app import build as complaints
-    from services.complaints.settings import ComplaintsSettings
-    from services.credit.app import build as credit
-    from services.credit.settings import CreditSettings
-    from services.inspection.app import build as inspection
-    from services.inspection.settings import InspectionSettings
-    from services.registry.app import build as registry
-    from services.registry.settings import RegistrySettings
-    from services.telemetry.app import build as telemetry
-    from services.telemetry.settings import TelemetrySettings
-
-    yield "registry", registry(RegistrySettings(**COMMON, terminal_master_secret="m" * 32))
-    yield "telemetry", telemetry(TelemetrySettings(**COMMON, terminal_master_secret="m" * 32))
-    yield "inspection", inspection(InspectionSettings(**COMMON))
-    yield "complaints", complaints(ComplaintsSettings(**COMMON))
-    yield "credit", credit(CreditSettings(**COMMON))
-    yield "campaign", campaign(CampaignSettings(**COMMON))
-
-
-APPS = dict(_apps())
-
-
-def roles_of(dependant: Dependant) -> tuple[str, ...] | None:
-    """The roles a route's `require(...)` admits, found anywhere in its dependency tree."""
-    roles = getattr(dependant.call, "roles", None)
-    if roles is not None:
-        return tuple(roles)
-    for sub in dependant.dependencies:
-        found = roles_of(sub)
-        if found is not None:
-            return found
-    return None
-
-
-def api_routes(routes: list[Any]) -> Iterator[APIRoute]:
-    """Every APIRoute, also inside included routers (which this FastAPI keeps nested; the
-    services include theirs without a prefix)."""
-    for route in routes:
-        if isinstance(route, APIRoute):
-            yield route
-        elif hasattr(route, "original_router"):
-            yield from api_routes(route.original_router.routes)
-
-
-def routes() -> Iterator[tuple[str, str, str, tuple[str, ...] | None]]:
-    for service, app in APPS.items():
-        for route in api_routes(app.routes):
-            for method in sorted(route.methods):
-                yield service, method, route.path, roles_of(route.dependant)
-
-
-ROUTES = list(routes())
-PROTECTED = [(s, m, p, r) for s, m, p, r in ROUTES if r is not None]
 
 
 def test_the_public_routes_are_exactly_the_documented_ones() -> None:
