@@ -161,6 +161,20 @@ _REASONS: Final = [
     (re.compile(r"no photo .* of this rectification"), "照片不是此整改通知的复查照片"),
     (re.compile(r"no photo .* of this task"), "照片不是此任务的检查照片"),
     (re.compile(r"rectification \S+ is verified; cannot .*"), "该整改通知已复查通过"),
+    # 完成检查: the outcome and the findings ticked must agree (inspection's domain/lifecycle.py).
+    (re.compile(r"an outcome of pass records no findings"), "检查结果为合格时不能勾选问题项"),
+    (
+        re.compile(r"an outcome of \w+ needs at least one finding"),
+        "检查结果为一般、较重或严重问题时，须至少勾选一项问题",
+    ),
+    *(
+        (
+            re.compile(rf"\w+ is milder than finding .*; the outcome must be at least {code}"),
+            f"检查结果不能轻于所勾选的问题项：至少为“{text}”",
+        )
+        for code, text in OUTCOME.items()
+    ),
+    (re.compile(r"at most (\d+) findings per inspection"), r"每次检查最多勾选 \1 项问题"),
     # Joint meetings and enforcement (services/campaign/domain), the honour list (credit).
     (re.compile(r"must not be blank"), "必填"),
     (re.compile(r"must not be before the meeting \((.*)\)"), r"不得早于会议召开日期（\1）"),

@@ -186,3 +186,37 @@ async def test_an_inspector_of_another_district_cannot_open_the_task(
     assert answer is not None and answer.status == 404
     assert "找不到该任务" in await page.inner_text("main")
     await shot(page, "task-refused")
+
+
+async def test_a_refused_completion_says_why_in_chinese_beside_the_field_at_fault(
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
+) -> None:
+    """Inspection refuses a 较重问题 with no finding, and an outcome milder than its finding:
+    each reason stands beside the field at fault in Chinese, and the task stays claimed."""
+    stall, task_id = await door_left_open(console)
+    inspector, _ = tokens.person("inspector", stall.district, name="钱检查", who="browser")
+    await sign_in(phone, inspector, tokens.password)
+    await phone.goto(f"/staff/tasks/{task_id}")
+    await phone.get_by_role("button", name="认领").click()
+    await phone.wait_for_url(f"**/staff/tasks/{task_id}?done=claimed")
+    form = phone.locator("form#complete")
+
+    await form.locator('input[name="outcome"][value="major"]').check()
+    await form.get_by_role("button", name="完成检查").click()
+    findings = phone.locator('form#complete fieldset:has(input[name="finding"]) .field-error')
+    await findings.wait_for()
+    said = await findings.inner_text()
+    await shot(phone, "no-finding")
+    assert said == "检查结果为一般、较重或严重问题时，须至少勾选一项问题", said
+
+    await form.locator('input[name="outcome"][value="minor"]').check()
+    await form.locator('input[name="finding"][value="CCH-01"]').check()  # a major finding
+    await form.get_by_role("button", name="完成检查").click()
+    outcome = phone.locator('form#complete fieldset:has(input[name="outcome"]) .field-error')
+    await outcome.wait_for()
+    said = await outcome.inner_text()
+    await shot(phone, "milder-outcome")
+    assert said == "检查结果不能轻于所勾选的问题项：至少为“较重问题”", said
+    async with console.city.client("inspection") as inspection:
+        r = await inspection.get(f"/tasks/{task_id}")
+        assert r.json()["state"] == "claimed"  # nothing half-saved
