@@ -9,6 +9,7 @@ from typing import Any
 
 from contracts.complaints import ComplaintClosed
 from contracts.inspection import RectificationOverdue, RectificationVerified, TaskCompleted
+from contracts.joint import EnforcementDecided
 from contracts.registry import MerchantUpserted
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
@@ -224,3 +225,8 @@ def case(
         "decided_at": decided_at.isoformat() if decided else None,
         "closed_at": (decided_at + timedelta(days=1)).isoformat() if state == "closed" else None,
     }
+
+
+def decided(sanction: str = "fine", **kw: Any) -> EnforcementDecided:
+    """A decided enforcement case (`case`) as the contract model."""
+    return EnforcementDecided.model_validate(case(sanction, **kw))

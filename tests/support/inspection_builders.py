@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from contracts import generate
@@ -14,6 +14,7 @@ from services.inspection.domain import (
     FindingReport,
     Outgoing,
     Policy,
+    RenovationTrigger,
     RiskTrigger,
     Task,
     TaskForce,
@@ -85,6 +86,34 @@ def complaint(
         market_id="mkt_1",
         stall_no="A-12" if merchant_id else None,
         district="zhifu",
+        at=at,
+    )
+
+
+RECTIFY_BY = date(2026, 6, 4)
+# The end of 4 June in Yantai (UTC+8): 16:00 UTC, as the campaign's disclosure gives it.
+END_OF_RECTIFY_BY = datetime(2026, 6, 4, 16, 0, tzinfo=UTC)
+
+
+def failed(
+    *,
+    check_id: str = "chk_1",
+    event_id: str = "ev_chk_1",
+    kind: str = "safety",
+    market_id: str = "mkt_1",
+    rectify_by: date = RECTIFY_BY,
+    at: datetime = T0,
+) -> RenovationTrigger:
+    """A failed renovation check of project rnv_1 at `market_id`, to rectify by `rectify_by`."""
+    return RenovationTrigger(
+        check_id=check_id,
+        project_id="rnv_1",
+        event_id=event_id,
+        correlation_id=f"corr_{event_id}",
+        check_kind=kind,
+        market_id=market_id,
+        district="zhifu",
+        rectify_by=rectify_by,
         at=at,
     )
 

@@ -28,8 +28,8 @@ from services.credit.store import (
     postgres_stores,
 )
 from services.runtime.directory import MIGRATIONS as DIRECTORY_MIGRATIONS
+from tests.support.credit_ledger import entry
 from tests.support.store_suite import migrated
-from tests.unit.credit.test_ledger import entry
 
 T0 = datetime(2026, 2, 1, 8, 0, tzinfo=UTC)
 D = timedelta(days=1)

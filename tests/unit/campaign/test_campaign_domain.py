@@ -45,15 +45,9 @@ from services.campaign.domain.renovations import (
     validate_scope,
 )
 from services.runtime.errors import InvalidInput, status_of
+from tests.support.campaign_builders import MOB, NOW, TODAY, campaign, project
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-NOW = datetime(2026, 6, 1, 2, tzinfo=UTC)
-TODAY = date(2026, 6, 1)
-MOB = date(2026, 3, 10)
-
-
-def campaign(**rules: DeadlineRule):  # type: ignore[no-untyped-def]
-    return plan_campaign("cmp_1", "专项行动", MOB, ["zhifu", "laishan"], rules, NOW)
 
 
 # -- deadlines -------------------------------------------------------------------------------
@@ -299,24 +293,6 @@ def test_budget_has_one_line_per_source_and_something_to_spend() -> None:
 
 
 # -- renovation projects ---------------------------------------------------------------------
-
-
-def project(**changes: object) -> RenovationProject:
-    p = plan_project(
-        campaign(),
-        project_id="rnv_1",
-        market_id="m1",
-        district="zhifu",
-        kind="old_market_upgrade",
-        title="幸福农贸市场提升改造",
-        scope_items=[ScopeItem("hygiene", "增设洗手池")],
-        budget=[BudgetLine("fiscal", 120_000_000), BudgetLine("special_fund", 35_000_050)],
-        by="clerk",
-        today=TODAY,
-        now=NOW,
-        planned_on=date(2026, 4, 1),
-    )
-    return replace(p, **changes)  # type: ignore[arg-type]
 
 
 def adv(p: RenovationProject, stage: str, on: date = TODAY) -> RenovationProject:

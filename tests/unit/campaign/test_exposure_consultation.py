@@ -30,7 +30,7 @@ from services.campaign.domain.renovations import (
     receive_comment,
 )
 from services.runtime.errors import Conflict, InvalidInput, NotFound, status_of
-from tests.unit.campaign.test_campaign_domain import NOW, TODAY, project
+from tests.support.campaign_builders import NOW, TODAY, project
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 CLERK = Actor.of("u-clerk", "钱登记")

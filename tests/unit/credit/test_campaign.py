@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from contracts.duties import DutiesUpdated
-from contracts.joint import EnforcementClosed, EnforcementDecided, EnforcementOpened
+from contracts.joint import EnforcementClosed, EnforcementOpened
 from services.credit.domain import (
     DUTY_COMPONENTS,
     AssessmentPolicy,
@@ -26,14 +26,10 @@ from services.credit.domain import (
 )
 from services.credit.policy_files import default_book
 from services.runtime import serial
-from tests.support.credit_events import DECEMBER, case
+from tests.support.credit_events import DECEMBER, case, decided
 
 BOOK = default_book()
 META = EventMeta("ev_case", "campaign.enforcement.v1", 1, 7, "cmp_root")
-
-
-def decided(sanction: str = "fine", **kw: Any) -> EnforcementDecided:
-    return EnforcementDecided.model_validate(case(sanction, **kw))
 
 
 # -- joint enforcement -------------------------------------------------------------------------

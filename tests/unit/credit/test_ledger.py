@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 
 from services.credit.domain import (
     Adjustment,
-    Fact,
     MerchantCredit,
     Policy,
     PolicyBook,
@@ -23,47 +22,12 @@ from services.credit.domain import (
     refade,
     score,
 )
-from services.credit.policy_files import default_book
 from services.runtime import serial
+from tests.support.credit_ledger import BOOK, T0, entry, fact
 
-T0 = datetime(2026, 2, 1, 8, 0, tzinfo=UTC)
 D = timedelta(days=1)
 YEAR = 365 * D
-# The base version (2026-01) alone: the ledger's mechanics, not which version is in force when.
-BOOK = PolicyBook.of(default_book().get("2026-01"))
 POLICY = BOOK.latest
-
-_ids = iter(range(10**9))
-
-
-def fact(
-    kind: str,
-    at: datetime = T0,
-    *,
-    event_id: str | None = None,
-    merchant_id: str = "mer_1",
-    detail: str | None = None,
-) -> Fact:
-    return Fact(
-        kind=kind,  # type: ignore[arg-type]
-        merchant_id=merchant_id,
-        market_id="mkt_1",
-        district="zhifu",
-        occurred_at=at,
-        event_id=event_id or f"ev_{next(_ids)}",
-        event_type="inspection.task.completed",
-        topic="inspection.events.v1",
-        partition=1,
-        offset=next(_ids),
-        correlation_id="risk_1",
-        detail=detail,
-    )
-
-
-def entry(kind: str, at: datetime = T0, *, book: PolicyBook = BOOK, **kw: str) -> Adjustment:
-    made = adjust(fact(kind, at, **kw), book)
-    assert made is not None
-    return made
 
 
 def apply_all(entries: list[Adjustment], at: datetime, book: PolicyBook = BOOK) -> MerchantCredit:

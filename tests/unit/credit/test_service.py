@@ -34,7 +34,7 @@ from tests.support import credit_events as samples
 from tests.support import registry
 from tests.support.cli_records import risk_raised
 from tests.support.clock import Clock
-from tests.unit.credit.test_campaign import decided
+from tests.support.credit_events import decided
 
 T0 = samples.T0 + 2 * samples.D  # after the samples' events
 D = timedelta(days=1)

@@ -8,8 +8,18 @@ from datetime import timedelta
 
 from services.inspection.domain import Policy, decide, mark_rectification_overdue
 from services.inspection.domain.due import DueRule, due_rule
-from tests.support.inspection_builders import POLICY, T0, D, H, complaint, completed, new_task, risk
-from tests.unit.inspection.test_renovation import END_OF_RECTIFY_BY, failed
+from tests.support.inspection_builders import (
+    END_OF_RECTIFY_BY,
+    POLICY,
+    T0,
+    D,
+    H,
+    complaint,
+    completed,
+    failed,
+    new_task,
+    risk,
+)
 
 
 def test_a_risk_task_is_due_by_its_worst_risk_sla_and_an_escalation_changes_the_rule() -> None:

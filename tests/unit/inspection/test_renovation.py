@@ -9,47 +9,24 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from contracts.envelope import make_event
-from services.inspection.domain import Policy, RenovationTrigger, decide, task_key
+from services.inspection.domain import Policy, decide, task_key
 from services.inspection.domain.model import derive_id
 from services.runtime.messaging import Delivery, PoisonMessage
 from tests.support.event_samples import SAMPLES
 from tests.support.inspection_builders import (
+    END_OF_RECTIFY_BY,
     POLICY,
+    RECTIFY_BY,
     T0,
     TASK_FORCE,
     D,
     H,
     complaint,
+    failed,
     schema_problems,
     wire,
 )
 from tests.unit.inspection.routed import renovation_trigger_of as renovation_trigger
-
-RECTIFY_BY = date(2026, 6, 4)
-# The end of 4 June in Yantai (UTC+8): 16:00 UTC, as the campaign's disclosure gives it.
-END_OF_RECTIFY_BY = datetime(2026, 6, 4, 16, 0, tzinfo=UTC)
-
-
-def failed(
-    *,
-    check_id: str = "chk_1",
-    event_id: str = "ev_chk_1",
-    kind: str = "safety",
-    market_id: str = "mkt_1",
-    rectify_by: date = RECTIFY_BY,
-    at: datetime = T0,
-) -> RenovationTrigger:
-    return RenovationTrigger(
-        check_id=check_id,
-        project_id="rnv_1",
-        event_id=event_id,
-        correlation_id=f"corr_{event_id}",
-        check_kind=kind,
-        market_id=market_id,
-        district="zhifu",
-        rectify_by=rectify_by,
-        at=at,
-    )
 
 
 def test_a_failed_check_opens_a_market_level_task_due_at_the_end_of_its_rectify_by_day() -> None:
