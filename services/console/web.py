@@ -189,8 +189,17 @@ OPERATOR_PAGES = (
 )
 
 
+# A market operator's own checklist: the page refuses anyone without a market of their own (an
+# admin too, who otherwise sees every page), so the menu offers it to its operator alone.
+OWN_MARKET_PAGES = frozenset({"/staff/self-inspection"})
+
+
 def nav(principal: Principal) -> list[tuple[str, str]]:
-    return [(href, text) for href, text, roles in NAV if principal.holds(*roles)]
+    return [
+        (href, text)
+        for href, text, roles in NAV
+        if (roles & principal.roles if href in OWN_MARKET_PAGES else principal.holds(*roles))
+    ]
 
 
 templates.env.globals["nav"] = nav

@@ -61,3 +61,23 @@ async def test_the_pages_allow_no_inline_script_and_cookies_stay_http_only_and_s
     for cookie in cookies:
         assert cookie["httpOnly"], cookie["name"]
         assert cookie["sameSite"] in ("Lax", "Strict"), cookie
+
+
+async def test_every_menu_entry_an_admin_sees_opens(
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
+) -> None:
+    """The admin's menu lists no page that then refuses it (今日自查 is a market operator's own
+    checklist: an admin has no market of its own to tick)."""
+    username, _ = tokens.person("admin", "*", name="周管理", who="browser")
+    await sign_in(phone, username, tokens.password)
+    await shot(phone, "staff")
+    menu = phone.locator('nav[aria-label="主菜单"] a')
+    hrefs = [h for h in await menu.evaluate_all("links => links.map(a => a.pathname)")]
+    assert "/staff/alerts" in hrefs and "/staff/registry" in hrefs, hrefs
+    refused = []
+    for href in hrefs:
+        answer = await phone.goto(href)
+        if answer is None or answer.status != 200:
+            refused.append((href, answer.status if answer else None))
+            await shot(phone, f"refused-{href}")
+    assert not refused, refused
