@@ -4,7 +4,8 @@ through the filter web.py makes of its table."""
 from __future__ import annotations
 
 import re
-from typing import Final
+from collections.abc import Mapping
+from typing import Any, Final
 
 ROLES: Final = {
     "admin": "管理员",
@@ -319,6 +320,20 @@ def reason_zh(reason: str) -> str:
         if pattern.fullmatch(reason) or pattern.search(reason):
             return pattern.sub(chinese, reason) if "\\" in chinese else chinese
     return reason
+
+
+# The provider names a machine client's account `service-account-<client id>` (the operations
+# client, an integrator): what it did reads as the system's, not by a technical account name.
+MACHINE_ACCOUNT = "service-account-"
+SYSTEM = "系统"
+
+
+def actor_name(actor: Mapping[str, Any] | None) -> str:
+    """Who did something (a service's `*_actor`), as staff read it."""
+    if not actor:
+        return ""
+    name = str(actor.get("name") or actor.get("subject") or "")
+    return SYSTEM if name.startswith(MACHINE_ACCOUNT) else name
 
 
 def label(table: dict[str, str], code: str | None) -> str:

@@ -6,12 +6,14 @@ case, by URL either."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from dataclasses import dataclass
 
 import httpx
 from playwright.async_api import Page
 
+from sentinel_cli.identity import client_grant
 from tests.browser.support import Console, Shots, sign_in
 from tests.support.city import Place, provision
 from tests.support.identity import Tokens
@@ -207,3 +209,28 @@ async def test_a_reason_typed_when_the_network_fails_is_kept_and_nothing_was_dec
     await phone.goto(f"/staff/complaints/{case}")
     assert await phone.input_value("#reason") == ""
     assert await phone.locator("[data-draft-restored]").count() == 0
+
+
+async def test_a_case_accepted_by_a_machine_client_names_no_technical_account(
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
+) -> None:
+    """A case the operations client accepted (as `make demo` does): the timeline says 系统, not
+    the provider's service account `service-account-sentinel-ops`."""
+    filed = await file_complaint(console)
+    # The provider's administrator reads the client's secret, as `make token CLIENT=` has it.
+    secret = tokens.admin._client("sentinel-ops")["secret"]
+    token = await asyncio.to_thread(client_grant, console.issuer, "sentinel-ops", secret)
+    async with httpx.AsyncClient(base_url=console.city.urls["complaints"], timeout=10) as api:
+        r = await api.post(
+            f"/complaints/{filed.complaint_id}/accept",
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["accepted_actor"]["name"].startswith("service-account-"), r.text
+    username, _ = tokens.person("handler", filed.place.district, name=HANDLER, who="browser")
+    await sign_in(phone, username, tokens.password)
+    await phone.goto(f"/staff/complaints/{filed.complaint_id}")
+    accepted = phone.locator("#timeline li", has_text="受理")
+    await shot(phone, "case")
+    text = await accepted.first.inner_text()
+    assert "系统" in text and "service-account" not in text, text

@@ -175,8 +175,7 @@ def timeline(case: dict[str, Any], inspections: list[dict[str, Any]]) -> list[di
         },
     ]
 
-    def who(actor: dict[str, Any] | None) -> str:
-        return str(actor.get("name") or actor.get("subject")) if actor else ""
+    who = labels.actor_name
 
     def step(at: str, what: str, note: str, **more: Any) -> None:
         """A step of the case, if it happened: its time is the case's `at`."""
