@@ -247,7 +247,7 @@ _REASONS: Final = [
     (re.compile(r".*from 1 to 5.*|.*(greater|less) than or equal to [15].*", re.I), "应为 1–5 分"),
     (re.compile(r"String should have at least 1 character", re.I), "必填"),
     (re.compile(r"Input should be a valid boolean.*", re.I), "请选择是否属实"),
-    (re.compile(r"Input should be a valid integer.*", re.I), "请选择满意度"),
+    (re.compile(r"Input should be a valid integer.*", re.I), "应为整数"),
     (re.compile(r"Input should be 'mediated'.*|must be one of mediated.*", re.I), "请选择办结结果"),
     # Operators' duties, task-force reports and training (issue 17).
     (
@@ -334,6 +334,19 @@ def actor_name(actor: Mapping[str, Any] | None) -> str:
         return ""
     name = str(actor.get("name") or actor.get("subject") or "")
     return SYSTEM if name.startswith(MACHINE_ACCOUNT) else name
+
+
+# A reason worded by the field it is about: a 满意度 not picked from its scale is no whole number
+# either, yet the handler picks it rather than types it.
+_PICKED: Final = {"satisfaction": "请选择满意度"}
+_NO_INTEGER = re.compile(r"Input should be a valid integer.*", re.I)
+
+
+def field_reason_zh(field: str, reason: str) -> str:
+    """A service's reason about `field`, in Chinese."""
+    if field in _PICKED and _NO_INTEGER.fullmatch(reason):
+        return _PICKED[field]
+    return reason_zh(reason)
 
 
 def label(table: dict[str, str], code: str | None) -> str:

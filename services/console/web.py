@@ -368,7 +368,8 @@ def field_errors(
     to (the first reason per field); under `fallback` when it names none."""
     errors: dict[str, str] = {}
     for e in exc.errors:
-        errors.setdefault(where(e.get("field", "")), labels.reason_zh(e.get("reason", "")))
+        field = e.get("field", "")
+        errors.setdefault(where(field), labels.field_reason_zh(field, e.get("reason", "")))
     return errors or {fallback: labels.reason_zh(exc.message)}
 
 

@@ -234,3 +234,12 @@ async def test_a_case_accepted_by_a_machine_client_names_no_technical_account(
     await shot(phone, "case")
     text = await accepted.first.inner_text()
     assert "系统" in text and "service-account" not in text, text
+
+    # 办结 with nothing picked (a browser that does not check `required`): the 满意度 is asked
+    # for as something to pick, beside its scale.
+    await phone.locator("#close").evaluate("f => { f.noValidate = true; }")
+    await phone.click("#close button[type=submit]")
+    scale = phone.locator("#close fieldset", has_text="满意度").locator(".field-error")
+    await scale.wait_for()
+    await shot(phone, "close-nothing-picked")
+    assert await scale.inner_text() == "请选择满意度"

@@ -7,6 +7,7 @@ page then says what it last reported, once readings signed with that key have ar
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -146,3 +147,36 @@ async def test_a_clerk_registers_a_terminal_and_sees_its_first_readings_on_the_m
     await phone.wait_for_url("**/staff/registry/terminals/key/**")
     rotated = (await phone.inner_text("#terminal-key")).strip()
     assert rotated and rotated != key
+
+
+async def test_a_capacity_that_is_no_whole_number_is_refused_beside_it_in_its_own_words(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    """容量 typed as `1e3` (a number the phone's keyboard allows, not a whole one the registry
+    takes): the reason beside 容量 says so, not the complaint form's 请选择满意度."""
+    district = f"c{uuid.uuid4().hex[:7]}"
+    async with console.city.client("registry") as registry:
+        r = await registry.post("/districts", json={"code": district, "name": district})
+        assert r.status_code == 201, r.text
+    clerk, _ = tokens.person("clerk", district, name="王登记", who="browser")
+    phone: Page = await open_page(phone=True)
+    await sign_in(phone, clerk, tokens.password)
+    await phone.goto("/staff/registry")
+    form = phone.locator('form[action="/staff/registry/markets"]')
+    await form.evaluate("f => { f.closest('details').open = true; }")
+    await form.locator("#f-name").fill("容量测试农贸市场")
+    await form.locator("#f-kind").select_option("farmers")
+    await form.locator("#f-operator").fill("容量测试市场管理公司")
+    await form.locator("#f-address").fill("容量路1号")
+    await form.locator("#f-capacity").fill("1e3")
+    await form.locator("#f-open").fill("06:00")
+    await form.locator("#f-close").fill("19:00")
+    async with phone.expect_response(
+        lambda r: r.url.endswith("/staff/registry/markets") and r.request.method == "POST"
+    ) as answer:
+        await form.locator("button[type=submit]").click()
+    assert (await answer.value).status == 422
+    await phone.wait_for_load_state("load")
+    await shot(phone, "refused")
+    assert await phone.inner_text("#err-capacity") == "应为整数"
+    assert await phone.input_value("#f-name") == "容量测试农贸市场"
