@@ -74,6 +74,9 @@ async def test_an_inspector_finds_claims_and_completes_the_door_open_task(
     await row.wait_for()
     assert "冷链温度超标" in await row.inner_text()
     assert await row.get_by_role("button", name="认领").count() == 1
+    # The task's place is the link that opens it: as tall as the button beside it.
+    box = await row.locator("a").bounding_box()
+    assert box is not None and box["height"] >= 44, box
     await shot(phone, "tasks")
 
     await row.locator("a").click()

@@ -157,6 +157,16 @@ def png_gray(png: bytes) -> tuple[bytes, int, int]:
     return bytes(gray), width, height
 
 
+# The smallest touch target a phone page gives (docs/console.md: big touch targets), in CSS px.
+TOUCH_PX = 44
+
+
+async def touch_height(page: Page, selector: str) -> float:
+    box = await page.locator(selector).bounding_box()
+    assert box is not None, f"{selector} is not shown"
+    return float(box["height"])
+
+
 def decode_qr(png: bytes) -> list[str]:
     gray, width, height = png_gray(png)
     image = memoryview(gray).cast("B", (height, width))
@@ -177,6 +187,9 @@ async def test_a_citizen_finds_a_market_opens_a_merchant_and_reads_its_grade(
     await shot(citizen, "search-result")
     assert "农贸市场" in await row.inner_text()
     assert "共 1 个市场" in await citizen.inner_text("#result-count")
+    # A market's name is what a thumb taps to open it: as tall as any other touch target.
+    opens = f"li[data-market='{here.market_id}'] a"
+    assert await touch_height(citizen, opens) >= TOUCH_PX
 
     await row.locator("a").click()
     await citizen.wait_for_url(f"**/markets/{here.market_id}")
@@ -187,6 +200,8 @@ async def test_a_citizen_finds_a_market_opens_a_merchant_and_reads_its_grade(
     assert f"门户区{here.district[1:]}" in facts, facts
     merchant = citizen.locator(f"li[data-merchant='{here.merchant_id}']")
     assert here.stall_no in await merchant.inner_text()
+    opens = f"li[data-merchant='{here.merchant_id}'] a"
+    assert await touch_height(citizen, opens) >= TOUCH_PX
 
     await merchant.locator("a").click()
     await citizen.wait_for_url(f"**/merchants/{here.merchant_id}")

@@ -20,6 +20,9 @@ async def test_a_person_signs_in_at_the_provider_and_sees_their_name(
     await shot(phone, "staff")
     assert NAME in await phone.inner_text("body")
     assert phone.url.startswith(f"{console.url}/staff/")
+    # 退出 is a touch target like any other on a phone (docs/console.md: big touch targets).
+    box = await phone.get_by_role("button", name="退出").bounding_box()
+    assert box is not None and box["height"] >= 44, box
 
 
 async def test_the_staff_pages_send_a_stranger_to_the_provider(
