@@ -119,6 +119,10 @@ async def test_an_inspector_finds_claims_and_completes_the_door_open_task(
     assert "整改期限" in await order.inner_text()
     href = await order.locator("a").get_attribute("href") or ""
     assert href.startswith("/staff/rectifications#r-")
+    # What was found stays on the task: the finding by its name with its note, and who was there.
+    found = await phone.inner_text("#findings")
+    assert "冷藏冷冻设备温度超出规定范围" in found and "冷柜门未关，柜内 −5 °C" in found, found
+    assert "较重" in found and "卫生健康" in found, found
     await shot(phone, "completed")
 
     # The major finding reaches credit; the merchant's page shows the lower grade.
