@@ -1,16 +1,25 @@
 """Other services' events about merchant mer_1 of market mkt_1, as their contract models: what
 credit's facts, use cases and store suites are fed (a completed task, a rectification order
-verified or overdue, a closed complaint, a merchant's snapshot)."""
+verified or overdue, a closed complaint, a merchant's snapshot, an enforcement case); and the
+campaign's envelopes about a place provisioned on the stack (a decided case, a market's duties),
+as credit's integration suites and the other consumers of those topics are fed them."""
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from contracts.complaints import ComplaintClosed
+from contracts.duties import DutiesUpdated
+from contracts.envelope import Envelope, make_event
+from contracts.events import spec
 from contracts.inspection import RectificationOverdue, RectificationVerified, TaskCompleted
 from contracts.joint import EnforcementDecided
 from contracts.registry import MerchantUpserted
+
+if TYPE_CHECKING:
+    from tests.support.city import Place
 
 T0 = datetime(2026, 5, 1, 8, 0, tzinfo=UTC)
 D = timedelta(days=1)
@@ -230,3 +239,70 @@ def case(
 def decided(sanction: str = "fine", **kw: Any) -> EnforcementDecided:
     """A decided enforcement case (`case`) as the contract model."""
     return EnforcementDecided.model_validate(case(sanction, **kw))
+
+
+# -- campaign's events at a provisioned place, as the campaign service publishes them --------------
+
+
+def decided_event(
+    place: Place,
+    sanction: str,
+    *,
+    case_id: str | None = None,
+    merchant: bool = True,
+    root: str | None = None,
+) -> Envelope[Any]:
+    """A `campaign.enforcement.decided` as the campaign service publishes it."""
+    case_id = case_id or f"case_{uuid.uuid4().hex[:12]}"
+    data = EnforcementDecided.model_validate(
+        case(sanction, case_id=case_id, decided_at=datetime.now(UTC))
+        | {
+            "market_id": place.market_id,
+            "district": place.district,
+            "merchant_id": place.merchant_id if merchant else None,
+        }
+    )
+    return make_event(
+        service="campaign",
+        event_type="campaign.enforcement.decided",
+        version=spec("campaign.enforcement.decided").version,
+        subject=case_id,
+        data=data,
+        correlation_id=root or case_id,
+    )
+
+
+def duties_event(
+    place: Place,
+    *,
+    self_inspection: float | None,
+    reports: float | None,
+    certified: float | None,
+    as_of: date | None = None,
+    updated_at: datetime | None = None,
+) -> Envelope[Any]:
+    """A `campaign.duties.updated` for the place's market, as the campaign service sends it."""
+    data = DutiesUpdated(
+        market_id=place.market_id,
+        district=place.district,
+        as_of=as_of or datetime.now(UTC).date(),
+        window_days=30,
+        opening_days=20,
+        self_inspected_days=round(20 * (self_inspection or 0)),
+        self_inspection_rate=self_inspection,
+        open_follow_ups=0,
+        reports_due=2,
+        reports_late=2 - round(2 * (reports or 0)),
+        report_on_time_rate=reports,
+        managers=4,
+        managers_certified=round(4 * (certified or 0)),
+        certified_share=certified,
+        updated_at=updated_at or datetime.now(UTC),
+    )
+    return make_event(
+        service="campaign",
+        event_type="campaign.duties.updated",
+        version=spec("campaign.duties.updated").version,
+        subject=place.market_id,
+        data=data,
+    )

@@ -27,6 +27,7 @@ from services.complaints.settings import ComplaintsSettings
 from services.runtime.messaging import Delivery
 from tests.integration.campaign.conftest import Api
 from tests.support.city import start_group_at_end
+from tests.support.complaints_events import suggestion_received
 from tests.support.kafka import Record, TopicWatcher, redeliver
 from tests.support.poll import until
 from tests.support.registry_api import market_body
@@ -164,26 +165,6 @@ async def _produce(kafka: str, data: SuggestionReceived) -> str:
     return event.id
 
 
-def _suggestion(market_id: str, project_id: str, received_at: datetime) -> SuggestionReceived:
-    sid = f"sug_{uuid.uuid4().hex[:16]}"
-    return SuggestionReceived(
-        suggestion_id=sid,
-        version=1,
-        tracking_code="ABCDEFGHJK",
-        about="market",
-        market_id=market_id,
-        district=None,
-        project_id=project_id,
-        text="建议保留早市摊位",
-        author={"name": None, "phone": None},
-        publish_answer=False,
-        state="received",
-        received_at=received_at,
-        answer=None,
-        answered_at=None,
-    )
-
-
 async def test_a_suggestion_on_an_open_plan_is_its_comment_exactly_once(
     stack: Stack, kafka: str
 ) -> None:
@@ -281,14 +262,16 @@ async def test_suggestions_outside_the_window_or_without_a_plan_are_ignored(
             (today_noon, "mkt_other", pid),
             (today_noon, market["id"], "rnv_nope"),
         ):
-            await _produce(kafka, _suggestion(market_id, project_id, received_at.astimezone(UTC)))
+            await _produce(
+                kafka, suggestion_received(market_id, project_id, received_at.astimezone(UTC))
+            )
         r = await stack.complaints.post(
             "/suggestions",
             json={"about": "market", "market_id": market["id"], "text": "建议增加公平秤"},
         )
         assert r.status_code == 201, r.text
         # The last day counts (received in its last hour, city time).
-        last = _suggestion(
+        last = suggestion_received(
             market["id"], pid, (today_noon + timedelta(days=1, hours=11, minutes=30))
         )
         await _produce(kafka, last)
@@ -309,7 +292,7 @@ async def test_construction_waits_for_the_window_and_every_answer(
     pid = project["id"]
     r = await api.post(f"/renovations/{pid}/consultation", {"days": 3}, "clerk", district)
     assert r.status_code == 200, r.text
-    data = _suggestion(market["id"], pid, datetime.now(UTC))
+    data = suggestion_received(market["id"], pid, datetime.now(UTC))
     async with TopicWatcher(kafka, CAMPAIGN) as campaign_events:
         await _produce(kafka, data)
         await campaign_events.wait_for(_upserts(pid, "comment_received"))
@@ -393,7 +376,7 @@ async def test_bad_requests_name_the_field_and_change_nothing(stack: Stack, kafk
     assert r.status_code == 200, r.text
     again = await api.post(f"/renovations/{pid}/consultation", {"days": 5}, "clerk", district)
     assert again.status_code == 409 and again.json()["errors"][0]["field"] == "consultation"
-    data = _suggestion(market["id"], pid, datetime.now(UTC))
+    data = suggestion_received(market["id"], pid, datetime.now(UTC))
     await _produce(kafka, data)
 
     async def commented() -> bool:

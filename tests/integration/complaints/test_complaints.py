@@ -5,34 +5,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, timedelta
-from typing import Any
 
 import orjson
 
 from contracts import topics
-from contracts.complaints import ComplaintSubmitted, IntakeEnvelope
-from contracts.envelope import schema_id
 from services.complaints.policy_files import default_calendar
 from tests.integration.complaints.conftest import Stack, submission
+from tests.support.complaints_events import intake_event
 from tests.support.kafka import TopicWatcher, of
 
 EVENTS = topics.COMPLAINTS_EVENTS.name
 INTAKE = topics.COMPLAINTS_INTAKE.name
 PHONE = "13812345678"
-
-
-def intake_event(body: dict[str, Any], source: str = "/integrators/hotline-12345") -> bytes:
-    event_id = str(uuid.uuid4())
-    envelope: Any = IntakeEnvelope[ComplaintSubmitted]
-    return envelope(
-        id=event_id,
-        source=source,
-        type="complaints.intake.submitted",
-        subject=body.get("external_ref") or event_id,
-        dataschema=schema_id("complaints.intake.submitted", 1),
-        correlationid=event_id,
-        data=ComplaintSubmitted.model_validate(body),
-    ).to_json()
 
 
 async def test_a_public_complaint_is_published_masked_and_tracked_without_personal_data(

@@ -46,15 +46,13 @@ from services.registry.settings import RegistrySettings
 from services.runtime.app import Service
 from services.telemetry.app import build as build_telemetry
 from services.telemetry.settings import TelemetrySettings
-from tests.integration.campaign.test_consultation import _suggestion
 from tests.integration.complaints.conftest import submission
-from tests.integration.complaints.test_complaints import intake_event
 from tests.integration.credit.conftest import completed
-from tests.integration.credit.test_campaign import decided_event, duties_event
 from tests.integration.inspection.conftest import risk_event
-from tests.integration.inspection.test_warning_list import honour_event
-from tests.integration.inspection.upstream import accepted_event, score_event
+from tests.integration.inspection.upstream import accepted_event, honour_event, score_event
 from tests.support.city import Place, start_group_at_end
+from tests.support.complaints_events import intake_event, suggestion_received
+from tests.support.credit_events import decided_event, duties_event
 from tests.support.event_samples import SAMPLES
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
@@ -205,7 +203,7 @@ def other_events(place: Place) -> dict[str, tuple[str, Envelope[Any] | bytes]]:
         ),
     )
     accepted = accepted_event(place, category="food_safety", accepted_at=now)
-    suggestion = _suggestion(place.market_id, f"prj_{uuid.uuid4().hex[:8]}", now)
+    suggestion = suggestion_received(place.market_id, f"prj_{uuid.uuid4().hex[:8]}", now)
     suggested = make_event(
         service="complaints",
         event_type="complaints.suggestion.received",

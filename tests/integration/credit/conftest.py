@@ -31,7 +31,7 @@ from tests.support.city import (
     provision,
     start_group_at_end,
 )
-from tests.support.kafka import Record
+from tests.support.kafka import Record, TopicWatcher
 
 LEDGER_TOPICS = (
     topics.INSPECTION_EVENTS.name,
@@ -253,3 +253,31 @@ async def credit_stack(
 async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> AsyncIterator[Stack]:
     async for s in credit_stack(kafka, database_url, secrets_env, from_beginning=False):
         yield s
+
+
+async def registered(stack: Stack, kafka: str) -> Place:
+    """A new merchant, once credit has scored it (100, A)."""
+    async with TopicWatcher(kafka, topics.CREDIT_SCORES.name) as scores:
+        place = await stack.place()
+        [first] = await scores.wait_for(score_of(place.merchant_id, score=100, grade="A"))
+    data = first.json()["data"]
+    assert data["previous_grade"] is None and data["adjustment"]["kind"] == "merchant.registered"
+    return place
+
+
+async def ledger(stack: Stack, place: Place) -> list[dict[str, Any]]:
+    """The merchant's ledger as credit's API shows it to an inspector of its district."""
+    r = await stack.credit.get(
+        f"/merchants/{place.merchant_id}/credit", headers=stack.token("inspector", place.district)
+    )
+    assert r.status_code == 200, r.text
+    entries: list[dict[str, Any]] = r.json()["ledger"]
+    return entries
+
+
+async def plan_of(
+    inspection: httpx.AsyncClient, merchant_id: str, headers: dict[str, str]
+) -> dict[str, Any] | None:
+    """The merchant's patrol plan as inspection's API shows it, None before it has one."""
+    r = await inspection.get(f"/patrol-plans/{merchant_id}", headers=headers)
+    return r.json() if r.status_code == 200 else None

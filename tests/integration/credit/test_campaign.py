@@ -4,53 +4,26 @@ operators' duties on `campaign.duties.v1` lower a market's assessment and its ra
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from contracts import topics
-from contracts.duties import DutiesUpdated
-from contracts.envelope import Envelope, make_event
-from contracts.events import spec
-from contracts.joint import EnforcementDecided
-from tests.integration.credit.conftest import Stack, completed, recorded, score_of
-from tests.integration.credit.test_ledger import ledger, registered
+from tests.integration.credit.conftest import (
+    Stack,
+    completed,
+    ledger,
+    recorded,
+    registered,
+    score_of,
+)
 from tests.support.city import Place
-from tests.support.credit_events import case
+from tests.support.credit_events import decided_event, duties_event
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
 
 SCORES = topics.CREDIT_SCORES.name
 ENFORCEMENT = topics.CAMPAIGN_ENFORCEMENT.name
 DUTIES = topics.CAMPAIGN_DUTIES.name
-
-
-def decided_event(
-    place: Place,
-    sanction: str,
-    *,
-    case_id: str | None = None,
-    merchant: bool = True,
-    root: str | None = None,
-) -> Envelope[Any]:
-    """A `campaign.enforcement.decided` as the campaign service publishes it."""
-    case_id = case_id or f"case_{uuid.uuid4().hex[:12]}"
-    data = EnforcementDecided.model_validate(
-        case(sanction, case_id=case_id, decided_at=datetime.now(UTC))
-        | {
-            "market_id": place.market_id,
-            "district": place.district,
-            "merchant_id": place.merchant_id if merchant else None,
-        }
-    )
-    return make_event(
-        service="campaign",
-        event_type="campaign.enforcement.decided",
-        version=spec("campaign.enforcement.decided").version,
-        subject=case_id,
-        data=data,
-        correlation_id=root or case_id,
-    )
 
 
 async def test_a_decided_case_lowers_the_score_once_with_the_case_as_cause(
@@ -159,42 +132,6 @@ async def neighbour(stack: Stack, place: Place, kafka: str) -> Place:
     found = Place(place.district, market["id"], merchant["id"], "N-1", place.terminal_id)
     await until(lambda: recorded(stack.credit, found, "merchant.registered"), what="scored")
     return found
-
-
-def duties_event(
-    place: Place,
-    *,
-    self_inspection: float | None,
-    reports: float | None,
-    certified: float | None,
-    as_of: date | None = None,
-    updated_at: datetime | None = None,
-) -> Envelope[Any]:
-    """A `campaign.duties.updated` for the place's market, as the campaign service sends it."""
-    data = DutiesUpdated(
-        market_id=place.market_id,
-        district=place.district,
-        as_of=as_of or datetime.now(UTC).date(),
-        window_days=30,
-        opening_days=20,
-        self_inspected_days=round(20 * (self_inspection or 0)),
-        self_inspection_rate=self_inspection,
-        open_follow_ups=0,
-        reports_due=2,
-        reports_late=2 - round(2 * (reports or 0)),
-        report_on_time_rate=reports,
-        managers=4,
-        managers_certified=round(4 * (certified or 0)),
-        certified_share=certified,
-        updated_at=updated_at or datetime.now(UTC),
-    )
-    return make_event(
-        service="campaign",
-        event_type="campaign.duties.updated",
-        version=spec("campaign.duties.updated").version,
-        subject=place.market_id,
-        data=data,
-    )
 
 
 async def assessment(stack: Stack, place: Place) -> dict[str, Any]:

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from contracts import topics
-from tests.integration.credit.conftest import score_of, with_inspection
+from tests.integration.credit.conftest import plan_of, score_of, with_inspection
 from tests.integration.inspection.conftest import risk_event
 from tests.support.city import InProcess, bearer, provision
 from tests.support.kafka import TopicWatcher
@@ -107,10 +107,3 @@ async def test_a_critical_inspection_grades_c_then_d_and_the_patrol_follows_to_9
     anchor = datetime.fromisoformat(plan["anchor"])
     assert anchor == completed_at  # the critical inspection itself is the last inspection
     assert datetime.fromisoformat(plan["due_at"]) == anchor + timedelta(days=90)
-
-
-async def plan_of(
-    inspection: httpx.AsyncClient, merchant_id: str, headers: dict[str, str]
-) -> dict[str, Any] | None:
-    r = await inspection.get(f"/patrol-plans/{merchant_id}", headers=headers)
-    return r.json() if r.status_code == 200 else None

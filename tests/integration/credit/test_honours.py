@@ -21,9 +21,9 @@ from tests.integration.credit.conftest import (
     credit_stack,
     overdue_rectification,
     recorded,
+    registered,
     score_of,
 )
-from tests.integration.credit.test_ledger import registered
 from tests.support.city import Place
 from tests.support.kafka import Record, TopicWatcher
 from tests.support.poll import until

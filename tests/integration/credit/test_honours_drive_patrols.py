@@ -20,11 +20,11 @@ from services.inspection.domain import first_patrol_offset
 from tests.integration.credit.conftest import (
     completed,
     overdue_rectification,
+    plan_of,
     recorded,
     score_of,
     with_inspection,
 )
-from tests.integration.credit.test_grade_drives_patrols import plan_of
 from tests.support.city import Clock, InProcess, bearer, provision
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until

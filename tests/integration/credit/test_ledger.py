@@ -4,10 +4,16 @@ with their cause, explained, public, assessed. In-process apps."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from contracts import topics
-from tests.integration.credit.conftest import Stack, closed_complaint, completed, score_of
+from tests.integration.credit.conftest import (
+    Stack,
+    closed_complaint,
+    completed,
+    ledger,
+    registered,
+    score_of,
+)
 from tests.integration.inspection.conftest import risk_event
 from tests.support.city import Place
 from tests.support.kafka import TopicWatcher
@@ -16,25 +22,6 @@ from tests.support.poll import until
 SCORES = topics.CREDIT_SCORES.name
 INSPECTION = topics.INSPECTION_EVENTS.name
 COMPLAINTS = topics.COMPLAINTS_EVENTS.name
-
-
-async def registered(stack: Stack, kafka: str) -> Place:
-    """A new merchant, once credit has scored it (100, A)."""
-    async with TopicWatcher(kafka, SCORES) as scores:
-        place = await stack.place()
-        [first] = await scores.wait_for(score_of(place.merchant_id, score=100, grade="A"))
-    data = first.json()["data"]
-    assert data["previous_grade"] is None and data["adjustment"]["kind"] == "merchant.registered"
-    return place
-
-
-async def ledger(stack: Stack, place: Place) -> list[dict[str, Any]]:
-    r = await stack.credit.get(
-        f"/merchants/{place.merchant_id}/credit", headers=stack.token("inspector", place.district)
-    )
-    assert r.status_code == 200, r.text
-    entries: list[dict[str, Any]] = r.json()["ledger"]
-    return entries
 
 
 async def test_a_major_finding_costs_15_once_whatever_is_redelivered(

@@ -13,8 +13,7 @@ from typing import Any
 from contracts import topics
 from contracts.envelope import Envelope, make_event
 from contracts.inspection import RectificationOrdered
-from tests.integration.credit.conftest import Stack, completed, score_of
-from tests.integration.credit.test_ledger import registered
+from tests.integration.credit.conftest import Stack, completed, registered, score_of
 from tests.support import credit_events as samples
 from tests.support.city import Place
 from tests.support.kafka import TopicWatcher

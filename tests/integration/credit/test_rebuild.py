@@ -19,7 +19,7 @@ from tests.integration.credit.conftest import (
     credit_stack,
     score_of,
 )
-from tests.integration.credit.test_campaign import decided_event
+from tests.support.credit_events import decided_event
 from tests.support.kafka import TopicWatcher
 
 

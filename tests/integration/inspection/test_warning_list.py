@@ -4,60 +4,18 @@ delivered, until a delisting restores its grade's interval. Real Kafka and Postg
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
-from contracts.envelope import Envelope, make_event
-from contracts.events import spec
-from contracts.honours import HonourDelisted, HonourListed
 from services.inspection.domain import first_patrol_offset
 from tests.integration.inspection.conftest import Place, Stack
-from tests.integration.inspection.upstream import score_event
+from tests.integration.inspection.upstream import honour_event, score_event
 from tests.support.poll import until
 
 HONOURS = "credit.honours.v1"
 SCORES = "credit.scores.v1"
 D = timedelta(days=1)
-
-
-def honour_event(
-    place: Place,
-    month: str,
-    *,
-    listed: bool = True,
-    kind: str = "warning",
-    entity: str = "merchant",
-) -> Envelope[Any]:
-    """A `credit.honour.listed` / `.delisted` as the credit service publishes it."""
-    event_type = "credit.honour.listed" if listed else "credit.honour.delisted"
-    entity_id = place.merchant_id if entity == "merchant" else place.market_id
-    common: dict[str, Any] = {
-        "drawing_id": str(uuid.uuid4()),
-        "month": month,
-        "list": kind,
-        "entity": entity,
-        "entity_id": entity_id,
-        "name": "商户",
-        "market_id": place.market_id,
-        "district": place.district,
-        "policy_version": "2026-12",
-        "drawn_at": datetime.now(UTC),
-    }
-    data = (
-        HonourListed.model_validate(common | {"reasons": ["critical_findings: 2 in 6 months"]})
-        if listed
-        else HonourDelisted.model_validate(common)
-    )
-    return make_event(
-        service="credit",
-        event_type=event_type,
-        version=spec(event_type).version,
-        subject=entity_id,
-        data=data,
-        correlation_id=common["drawing_id"],
-    )
 
 
 async def _plan(

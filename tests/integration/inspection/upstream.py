@@ -1,5 +1,6 @@
 """Events of the services upstream of inspection, built with their contract models as those
-services publish them: complaint cases on `complaints.events.v1`, scores on `credit.scores.v1`."""
+services publish them: complaint cases on `complaints.events.v1`, scores on `credit.scores.v1`,
+listings on the honour and warning lists on `credit.honours.v1`."""
 
 from __future__ import annotations
 
@@ -10,6 +11,8 @@ from typing import Any
 from contracts.complaints import ComplaintAccepted, ComplaintReceived
 from contracts.credit import ScoreChanged
 from contracts.envelope import Envelope, make_event
+from contracts.events import spec
+from contracts.honours import HonourDelisted, HonourListed
 from tests.integration.inspection.conftest import Place, minutes_ago
 
 
@@ -105,4 +108,42 @@ def score_event(merchant: Place, *, grade: str, version: int, score: int = 55) -
         version=1,
         subject=merchant.merchant_id,
         data=data,
+    )
+
+
+def honour_event(
+    place: Place,
+    month: str,
+    *,
+    listed: bool = True,
+    kind: str = "warning",
+    entity: str = "merchant",
+) -> Envelope[Any]:
+    """A `credit.honour.listed` / `.delisted` as the credit service publishes it."""
+    event_type = "credit.honour.listed" if listed else "credit.honour.delisted"
+    entity_id = place.merchant_id if entity == "merchant" else place.market_id
+    common: dict[str, Any] = {
+        "drawing_id": str(uuid.uuid4()),
+        "month": month,
+        "list": kind,
+        "entity": entity,
+        "entity_id": entity_id,
+        "name": "商户",
+        "market_id": place.market_id,
+        "district": place.district,
+        "policy_version": "2026-12",
+        "drawn_at": datetime.now(UTC),
+    }
+    data = (
+        HonourListed.model_validate(common | {"reasons": ["critical_findings: 2 in 6 months"]})
+        if listed
+        else HonourDelisted.model_validate(common)
+    )
+    return make_event(
+        service="credit",
+        event_type=event_type,
+        version=spec(event_type).version,
+        subject=entity_id,
+        data=data,
+        correlation_id=common["drawing_id"],
     )
