@@ -14,12 +14,12 @@ from pathlib import Path
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from tests.e2e.test_telemetry_process import _provision, terminal_last_seq
 from tests.support import identity
 from tests.support.city import start_group_at_end
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
 from tests.support.process import service_process
+from tests.support.provisioned_terminals import provision_terminal, terminal_last_seq
 from tests.support.readings import Terminal, encode
 
 TERMINALS = 4
@@ -45,7 +45,9 @@ async def test_sigterm_drains_and_commits_so_a_restart_repeats_nothing(
     with service_process("registry", env, tmp_path) as registry:
         await registry.ready()
         async with httpx.AsyncClient(base_url=registry.url, headers=admin) as http:
-            terminals: list[Terminal] = [(await _provision(http))[0] for _ in range(TERMINALS)]
+            terminals: list[Terminal] = [
+                (await provision_terminal(http))[0] for _ in range(TERMINALS)
+            ]
         start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=12)
         temps = [-19.0] * 280 + [-5.0] * 20 + [-19.0] * (READINGS - 300)
         readings = {t.id: t.series(start, temps) for t in terminals}

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import signal
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
@@ -16,68 +15,8 @@ from tests.support import identity
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
 from tests.support.process import service_process
-from tests.support.readings import Terminal, encode
-
-
-async def _provision(http: httpx.AsyncClient) -> tuple[Terminal, str]:
-    code = f"k{uuid.uuid4().hex[:8]}"
-    assert (await http.post("/districts", json={"code": code, "name": code})).status_code == 201
-    market = (
-        await http.post(
-            "/markets",
-            json={
-                "name": "冷链市场",
-                "district": code,
-                "kind": "wholesale",
-                "operator": "o",
-                "address": "a",
-                "capacity": 100,
-                "opening_hours": {"open": "00:00", "close": "23:59"},
-            },
-        )
-    ).json()
-    merchant = (
-        await http.post(
-            "/merchants",
-            json={
-                "name": "冻品",
-                "market_id": market["id"],
-                "stall_no": "F-1",
-                "credit_code": "9144030071526726XG",
-                "food_licence": "JY13706020012345",
-                "licence_valid_until": (date.today() + timedelta(days=30)).isoformat(),
-                "categories": [],
-            },
-        )
-    ).json()
-    t = (
-        await http.post(
-            "/terminals",
-            json={
-                "kind": "cold_chain",
-                "market_id": market["id"],
-                "merchant_id": merchant["id"],
-                "profile": "frozen",
-                "interval_s": 60,
-            },
-        )
-    ).json()
-    return Terminal(t["id"], t["key"]), market["id"]
-
-
-async def terminal_last_seq(database_url: str, schema: str, tid: str) -> int:
-    """The last seq telemetry (its state in `schema`) handled for the terminal: -1 before the
-    first, or before telemetry made its tables."""
-    conn = await asyncpg.connect(database_url)
-    try:
-        seq = await conn.fetchval(
-            f'SELECT last_seq FROM "{schema}".terminal_state WHERE terminal_id = $1', tid
-        )
-    except asyncpg.UndefinedTableError:
-        seq = None
-    finally:
-        await conn.close()
-    return -1 if seq is None else int(seq)
+from tests.support.provisioned_terminals import provision_terminal, terminal_last_seq
+from tests.support.readings import encode
 
 
 async def test_sigkill_mid_excursion_then_restart_raises_exactly_once(
@@ -105,7 +44,7 @@ async def test_sigkill_mid_excursion_then_restart_raises_exactly_once(
         with service_process("registry", env, tmp_path) as registry:
             await registry.ready()
             async with httpx.AsyncClient(base_url=registry.url, headers=admin) as http:
-                terminal, _ = await _provision(http)
+                terminal, _ = await provision_terminal(http)
             start = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=3)
             # frozen limit −15 °C: 10 min at −10 °C before the kill, 10 more after, then back to −19
             readings = terminal.series(start, [-19.0] * 3 + [-10.0] * 20 + [-19.0] * 15)

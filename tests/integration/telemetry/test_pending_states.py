@@ -15,11 +15,11 @@ import asyncpg
 import httpx
 from aiokafka import AIOKafkaProducer
 
-from tests.e2e.test_telemetry_process import _provision
 from tests.support import identity
 from tests.support.kafka import TopicWatcher, create_topics
 from tests.support.poll import until
 from tests.support.process import ServiceProcess, service_process
+from tests.support.provisioned_terminals import provision_terminal
 from tests.support.readings import Terminal, encode
 
 TERMINALS = 4
@@ -82,7 +82,7 @@ async def _setup(
 async def _terminals(registry: ServiceProcess, n: int) -> list[Terminal]:
     admin = {"Authorization": f"Bearer {identity.token('admin', '*')}"}
     async with httpx.AsyncClient(base_url=registry.url, headers=admin) as http:
-        return [(await _provision(http))[0] for _ in range(n)]
+        return [(await provision_terminal(http))[0] for _ in range(n)]
 
 
 async def test_a_sigkill_with_pending_batches_loses_no_risk_and_doubles_none(

@@ -19,12 +19,12 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.coordinator.protocol import ConsumerProtocolMemberAssignment
 
 from contracts.topics import TELEMETRY_READINGS
-from tests.e2e.test_telemetry_process import _provision
 from tests.support import identity
 from tests.support.city import start_group_at_end
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
 from tests.support.process import service_process
+from tests.support.provisioned_terminals import provision_terminal
 from tests.support.readings import Terminal, encode
 
 READINGS = TELEMETRY_READINGS.name
@@ -122,7 +122,8 @@ async def test_two_workers_split_the_group_judge_each_reading_once_and_stop_toge
             await registry.ready()
             async with httpx.AsyncClient(base_url=registry.url, headers=admin) as http:
                 terminals: list[Terminal] = [
-                    (await _provision(http))[0] for _ in range(TELEMETRY_READINGS.partitions)
+                    (await provision_terminal(http))[0]
+                    for _ in range(TELEMETRY_READINGS.partitions)
                 ]
             (tmp_path / "telemetry").mkdir()
             with service_process("telemetry", env, tmp_path / "telemetry") as telemetry:

@@ -1,0 +1,76 @@
+"""Terminals for the suites that run telemetry as a process: one provisioned through the registry's
+API in a district, market and merchant of its own, and the last seq telemetry stored for one."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+import asyncpg
+import httpx
+
+from tests.support.readings import Terminal
+
+
+async def provision_terminal(http: httpx.AsyncClient) -> tuple[Terminal, str]:
+    """A frozen-goods cold-chain terminal (a reading a minute) at a merchant of a market of a
+    district of its own, through the registry's API (`http`, an admin's client): the terminal
+    with its key, and the market's id."""
+    code = f"k{uuid.uuid4().hex[:8]}"
+    assert (await http.post("/districts", json={"code": code, "name": code})).status_code == 201
+    market = (
+        await http.post(
+            "/markets",
+            json={
+                "name": "冷链市场",
+                "district": code,
+                "kind": "wholesale",
+                "operator": "o",
+                "address": "a",
+                "capacity": 100,
+                "opening_hours": {"open": "00:00", "close": "23:59"},
+            },
+        )
+    ).json()
+    merchant = (
+        await http.post(
+            "/merchants",
+            json={
+                "name": "冻品",
+                "market_id": market["id"],
+                "stall_no": "F-1",
+                "credit_code": "9144030071526726XG",
+                "food_licence": "JY13706020012345",
+                "licence_valid_until": (date.today() + timedelta(days=30)).isoformat(),
+                "categories": [],
+            },
+        )
+    ).json()
+    t = (
+        await http.post(
+            "/terminals",
+            json={
+                "kind": "cold_chain",
+                "market_id": market["id"],
+                "merchant_id": merchant["id"],
+                "profile": "frozen",
+                "interval_s": 60,
+            },
+        )
+    ).json()
+    return Terminal(t["id"], t["key"]), market["id"]
+
+
+async def terminal_last_seq(database_url: str, schema: str, tid: str) -> int:
+    """The last seq telemetry (its state in `schema`) handled for the terminal: -1 before the
+    first, or before telemetry made its tables."""
+    conn = await asyncpg.connect(database_url)
+    try:
+        seq = await conn.fetchval(
+            f'SELECT last_seq FROM "{schema}".terminal_state WHERE terminal_id = $1', tid
+        )
+    except asyncpg.UndefinedTableError:
+        seq = None
+    finally:
+        await conn.close()
+    return -1 if seq is None else int(seq)
