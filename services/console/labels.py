@@ -153,6 +153,8 @@ FIELDS: Final = {
 
 # The services explain in English; the pages say the same in Chinese where the reason is known.
 _REASONS: Final = [
+    # A role the service does not admit (services/runtime/auth.py): the page is not for it.
+    (re.compile(r"role '\w+' may not do this.*"), "您的角色无权查看此页面。"),
     # Photos of an inspection and of a re-check (services/inspection/domain/photos.py).
     (re.compile(r"not a JPEG, PNG or WebP image.*"), "只能上传 JPEG、PNG 或 WebP 格式的照片"),
     (re.compile(r"the file is empty"), "照片文件是空的"),

@@ -83,7 +83,37 @@ async def names_by_id(services: Backend, path: str, token: str) -> dict[str, str
     """The names of what the registry lists at `path` (markets, merchants) by id, so people
     read names, never ids; None when the registry does not give them."""
     found = await optional(services.items("registry", path, token), None)
+    if found is None and path == "/markets":
+        found = await _public_markets(services)
     return None if found is None else {m["id"]: m["name"] for m in found}
+
+
+# The public directory's page size (the registry's largest), and how many pages a name lookup reads.
+_PUBLIC_PAGE, _PUBLIC_PAGES = 100, 20
+
+
+async def _public_markets(services: Backend) -> list[dict[str, Any]] | None:
+    """Every market as the citizens' directory lists it (id and name among the rest): for a role
+    the registry's staff listing does not admit (部门人员), who still reads markets by name, and
+    a market's name is public anyway (docs/open-data.md)."""
+    found: list[dict[str, Any]] = []
+    for page in range(_PUBLIC_PAGES):
+        body = await optional(
+            services.get(
+                "registry",
+                "/public/markets",
+                "",
+                offset=page * _PUBLIC_PAGE,
+                limit=_PUBLIC_PAGE,
+            ),
+            None,
+        )
+        if not isinstance(body, dict):
+            return found or None
+        found += body.get("items") or []
+        if len(found) >= int(body.get("total") or 0) or not body.get("items"):
+            break
+    return found
 
 
 async def markets_of(services: Backend, who: Session) -> list[dict[str, Any]]:

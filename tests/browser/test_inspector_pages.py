@@ -8,6 +8,7 @@ inspector of another district cannot open the task, by list or by URL."""
 
 from __future__ import annotations
 
+import re
 import struct
 import zlib
 from datetime import UTC, datetime, timedelta
@@ -227,3 +228,38 @@ async def test_a_refused_completion_says_why_in_chinese_beside_the_field_at_faul
     async with console.city.client("inspection") as inspection:
         r = await inspection.get(f"/tasks/{task_id}")
         assert r.json()["state"] == "claimed"  # nothing half-saved
+
+
+async def test_department_staff_read_a_task_by_its_market_and_what_is_not_theirs_in_chinese(
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
+) -> None:
+    """部门人员 read the district's tasks (docs/console.md) but not its risks or complaints: the
+    task names its market, its trigger says 您的角色无权查看此项 with no link to a page that
+    would refuse them, and the risk's page, the risk board and the complaint queue refuse them in
+    Chinese rather than failing (500) or quoting a service's English."""
+    stall, task_id = await door_left_open(console)
+    async with console.city.client("registry") as registry:
+        market_name = (await registry.get(f"/markets/{stall.market_id}")).json()["name"]
+    async with console.city.client("inspection") as inspection:
+        risk_id = (await inspection.get(f"/tasks/{task_id}")).json()["triggers"][0]["id"]
+    staff, _ = tokens.person("department", stall.district, name="孙部门", who="browser")
+    await sign_in(phone, staff, tokens.password)
+
+    await phone.goto("/staff/tasks")
+    row = phone.locator(f'[data-task="{task_id}"]')
+    assert market_name in await row.inner_text()
+    await shot(phone, "tasks")
+    await row.locator("a").first.click()
+    await phone.wait_for_url(f"**/staff/tasks/{task_id}")
+    trigger = await phone.inner_text(".trigger")
+    await shot(phone, "task")
+    assert "您的角色无权查看此项" in trigger, trigger
+    assert not re.search(r"[A-Za-z]{3,}", trigger), trigger
+    assert await phone.locator('a[data-why="risk"]').count() == 0
+
+    for path in (f"/staff/risks/{risk_id}", "/staff/risks", "/staff/complaints"):
+        answer = await phone.goto(path)
+        assert answer is not None and answer.status == 403, (path, answer and answer.status)
+        said = await phone.inner_text("main")
+        await shot(phone, f"refused-{path}")
+        assert "无权" in said and not re.search(r"[A-Za-z]{3,}", said), (path, said)

@@ -9,7 +9,7 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Request
@@ -24,10 +24,10 @@ from services.console.sessions import Session
 from services.console.web import (
     Acting,
     OutOfScope,
-    Person,
     Services,
     failed,
     is_htmx,
+    may_see,
     names_by_id,
     render,
     unavailable_503,
@@ -46,6 +46,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 
 router = APIRouter(lifespan=lifespan)
+# Who reads risks: the roles telemetry admits (a department's staff, 部门人员, is not among them);
+# anyone else is told so on the page rather than by a service's refusal.
+READERS = ("inspector", "handler", "clerk", "leader")
+REFUSAL = "风险由检查员、投诉处理员、登记员和领导查看。"
+Reader = Annotated[Session, may_see(*READERS, message=REFUSAL)]
 ACKNOWLEDGED = {"acknowledged": "已确认风险"}
 SEVERITY_RANK = {"warning": 0, "minor": 1, "major": 2, "critical": 3}
 # A stream ends after this long and the browser reconnects (so a console can stop in time).
@@ -121,12 +126,12 @@ async def _board(request: Request, who: Session, services: Backend) -> Response:
 
 
 @router.get("/staff/risks")
-async def risk_board(request: Request, who: Person, services: Services) -> Response:
+async def risk_board(request: Request, who: Reader, services: Services) -> Response:
     return await _board(request, who, services)
 
 
 @router.get("/staff/risks/events")
-async def risk_events(request: Request, who: Person) -> Response:
+async def risk_events(request: Request, who: Reader) -> Response:
     """text/event-stream: `risk` whenever a risk of the person's district is raised, escalated,
     acknowledged or cleared. A reconnecting browser (Last-Event-ID) is told `risk` at once, so
     it catches up on what it missed while away."""
@@ -219,7 +224,7 @@ async def _risk(services: Backend, token: str, risk_id: str) -> dict[str, Any] |
 
 
 @router.get("/staff/risks/{risk_id}")
-async def risk_detail(request: Request, risk_id: str, who: Person, services: Services) -> Response:
+async def risk_detail(request: Request, risk_id: str, who: Reader, services: Services) -> Response:
     return await _risk_page(request, who, services, risk_id, Form.done(request, ACKNOWLEDGED))
 
 

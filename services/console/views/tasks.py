@@ -138,7 +138,10 @@ async def _triggers(services: Backend, token: str, task: dict[str, Any]) -> list
                     "complaints", f"/complaints/{trigger['id']}", token
                 )
         except ApiError as exc:
-            item["unavailable"] = exc.message
+            # In the page's words, as a market's page says them (docs/console.md): a service that
+            # does not admit the role refuses its page too, so no link leads there either.
+            item["refused"] = exc.status in (401, 403)
+            item["unavailable"] = "您的角色无权查看此项" if item["refused"] else "详情暂时无法获取"
         found.append(item)
     return found
 
