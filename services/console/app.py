@@ -18,7 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from services.console import views
 from services.console.alerts import AlertBook, hooks
 from services.console.auth import SignIn, SignInNeeded, login_url, safe_next
-from services.console.backend import Backend, CallingFor
+from services.console.backend import ApiError, Backend, CallingFor
 from services.console.district_names import DistrictNames
 from services.console.sessions import SessionStore
 from services.console.settings import SERVICES, ConsoleSettings
@@ -148,6 +148,15 @@ def build(
     async def service_refused(request: Request, exc: Refused) -> Response:
         who = await optional_person(request)
         return exc.page(request, who, exc.exc) if who else failed(request, None, exc.exc)
+
+    @app.exception_handler(ApiError)
+    async def service_said_no(request: Request, exc: ApiError) -> Response:
+        # A call a page cannot do without, refused where the page does not word it itself: a
+        # page reached by its address by a role the service does not admit, say. The reason in
+        # Chinese with its status, never a bare Internal Server Error.
+        who = await optional_person(request)
+        title = "无权访问" if exc.status in (401, 403) else None
+        return failed(request, who, exc, title=title)
 
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     # Alertmanager's webhook: JSON, a bearer credential of its own, no session.

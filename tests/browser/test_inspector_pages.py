@@ -257,7 +257,9 @@ async def test_department_staff_read_a_task_by_its_market_and_what_is_not_theirs
     assert not re.search(r"[A-Za-z]{3,}", trigger), trigger
     assert await phone.locator('a[data-why="risk"]').count() == 0
 
-    for path in (f"/staff/risks/{risk_id}", "/staff/risks", "/staff/complaints"):
+    # The registry's pages too, reached by their address: a page the person's role may not read
+    # says so (403), never a bare Internal Server Error.
+    for path in (f"/staff/risks/{risk_id}", "/staff/risks", "/staff/complaints", "/staff/registry"):
         answer = await phone.goto(path)
         assert answer is not None and answer.status == 403, (path, answer and answer.status)
         said = await phone.inner_text("main")

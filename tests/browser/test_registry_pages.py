@@ -180,3 +180,8 @@ async def test_a_capacity_that_is_no_whole_number_is_refused_beside_it_in_its_ow
     await shot(phone, "refused")
     assert await phone.inner_text("#err-capacity") == "应为整数"
     assert await phone.input_value("#f-name") == "容量测试农贸市场"
+    # 检查任务 is not a clerk's page: by its address it says so in Chinese (403), not a 500.
+    answer = await phone.goto("/staff/tasks")
+    assert answer is not None and answer.status == 403
+    assert "您的角色无权查看此页面" in await phone.inner_text("main")
+    await shot(phone, "tasks-not-a-clerks")
