@@ -346,3 +346,21 @@ async def test_a_leader_reads_without_buttons_and_an_operator_sees_none_of_it(
     for path in ("/staff/meetings", "/staff/enforcement", f"/staff/enforcement/{case_id}"):
         await refused_page(other, path, (403, 404))
     await shot(other, "operator-refused")
+
+
+async def test_department_staff_opening_a_case_are_told_the_complaints_are_not_theirs_to_list(
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
+) -> None:
+    """部门人员 open cases too, but the complaints service does not show them complaints: the
+    origin list offers the critical finding and says the accepted complaints are not listed for
+    their role, rather than that the district has none."""
+    finding = await critical_finding(console)
+    staff, _ = tokens.person("department", finding.place.district, name="孙部门", who="browser")
+    await sign_in(phone, staff, tokens.password)
+    await phone.goto("/staff/enforcement/new")
+    await shot(phone, "case-form")
+    offered = phone.locator(f"#f-origin option[value='finding:{finding.task_id}']")
+    assert await offered.count() == 1
+    said = await phone.inner_text("#case-form")
+    assert "已受理投诉：您的角色无权查看" in said, said
+    assert "没有可立案" not in said, said

@@ -445,13 +445,16 @@ async def origins(
             return await services.items(service, path, token, limit=1000, **params)
         except Unavailable:
             missing.append(f"{what}暂时无法获取")
-        except ApiError:
-            pass  # this person does not read them (department staff: complaints)
+        except ApiError as exc:
+            # This person does not read them (department staff: complaints): said, so that an
+            # empty list is not taken for "there are none".
+            if exc.status in (401, 403):
+                missing.append(f"{what}：您的角色无权查看，不在此列出")
         return []
 
     tasks, complaints, open_cases, decided = await asyncio.gather(
         listed("inspection", "/tasks", "检查任务", state="completed"),
-        listed("complaints", "/complaints", "投诉", state="accepted"),
+        listed("complaints", "/complaints", "已受理投诉", state="accepted"),
         listed("campaign", "/enforcement-cases", "联合执法案件", state="open"),
         listed("campaign", "/enforcement-cases", "联合执法案件", state="decided"),
     )
