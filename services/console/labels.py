@@ -351,6 +351,22 @@ def field_reason_zh(field: str, reason: str) -> str:
     return reason_zh(reason)
 
 
+def peak(evidence: Mapping[str, Any], rule: str | None) -> str:
+    """A risk's peak with its unit (telemetry's evidence): a temperature, the people in the
+    market against its capacity, or the transactions in one reading."""
+    value = evidence.get("peak")
+    if not isinstance(value, int | float):
+        return "—"
+    if (rule or "").startswith("cold_chain"):
+        return f"{value:g} °C"
+    if rule == "crowding":
+        capacity = evidence.get("capacity")
+        return f"{value:.0f} 人" + (f"（容量 {capacity} 人）" if capacity else "")
+    if rule == "transaction_anomaly":
+        return f"{value:.0f} 笔"
+    return f"{value:g}"
+
+
 def label(table: dict[str, str], code: str | None) -> str:
     return table.get(code or "", code or "—")
 

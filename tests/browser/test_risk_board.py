@@ -11,6 +11,7 @@ from tests.browser.conftest import Pages
 from tests.browser.support import Console, Shots, sign_in
 from tests.support.identity import Tokens
 from tests.support.poll import until
+from tests.support.readings import Terminal
 from tests.support.stalls import open_stall, send_readings
 
 
@@ -55,3 +56,42 @@ async def test_a_risk_appears_live_on_the_board_and_is_acknowledged(
             return next((x for x in items if x["id"] == risk_id and x["acknowledged_at"]), None)
 
         await until(acknowledged, within=10, what="telemetry recorded the acknowledgement")
+
+
+async def test_a_crowding_risk_gives_its_peak_in_people_against_the_market_capacity(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    """客流超限's peak is how many people were in the market, said as such beside its capacity
+    (300 here), not a bare `400.0`."""
+    stall = await open_stall(console.city)  # its market holds 300 people
+    async with console.city.client("registry") as registry:
+        r = await registry.post(
+            "/terminals", json={"kind": "footfall", "market_id": stall.market_id, "interval_s": 60}
+        )
+        assert r.status_code == 201, r.text
+        gate = Terminal(r.json()["id"], r.json()["key"], kind="footfall")
+    async with console.city.client("telemetry") as telemetry:
+
+        async def known() -> bool:
+            return (await telemetry.get(f"/terminals/{gate.id}")).status_code == 200
+
+        await until(known, within=60, every=0.5, what="telemetry knows the gate counter")
+        start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=20)
+        crowd = [
+            gate.reading(start + timedelta(minutes=i), entries=40, exits=40, occupancy=400)
+            for i in range(12)
+        ]
+        await send_readings(console.city, crowd)
+
+        async def raised() -> str | None:
+            r = await telemetry.get("/risks", params={"market_id": stall.market_id})
+            items: list[dict[str, Any]] = r.json()["items"]
+            return next((str(x["id"]) for x in items if x["rule"] == "crowding"), None)
+
+        risk_id = await until(raised, within=90, every=0.5, what="the crowding risk")
+    inspector, _ = tokens.person("inspector", stall.district, name="赵看板", who="browser")
+    phone = await open_page(phone=True)
+    await sign_in(phone, inspector, tokens.password)
+    await phone.goto(f"/staff/risks/{risk_id}")
+    await shot(phone, "crowding")
+    assert await phone.inner_text("#peak") == "400 人（容量 300 人）"
