@@ -110,6 +110,10 @@ CREDIT_KIND: Final = {
     "food_safety_risk.confirmed": "食品安全风险经检查确认",
     "licence.expired": "许可证过期",
     "merchant.suspended": "暂停经营",
+    # A joint enforcement case's decision (credit scores campaign.enforcement.v1).
+    "enforcement.warning": "联合执法：警告",
+    "enforcement.fine": "联合执法：罚款",
+    "enforcement.suspension": "联合执法：暂停经营",
 }
 MERCHANT_STATUS: Final = {
     "active": "正常经营",

@@ -264,6 +264,21 @@ async def test_an_inspector_refers_a_critical_finding_decides_a_fine_and_closes_
     assert "已决定" in await phone.inner_text("#state")
     assert "罚款 2000.00 元" in await phone.inner_text("#decision")
     await shot(phone, "case-decided")
+    # The fine reaches the merchant's credit: its explanation says so in words, linked to the
+    # case it was decided in.
+    case_path = "/staff/enforcement/" + case_url.rsplit("/", 1)[1]
+    fined = phone.locator("#ledger li[data-kind='enforcement.fine']")
+
+    async def scored() -> bool:
+        await phone.goto(f"/staff/merchants/{finding.place.merchant_id}")
+        return await fined.count() > 0
+
+    await until(scored, within=60, every=1, what="the fine in the merchant's credit")
+    said = await fined.inner_text()
+    await shot(phone, "merchant-fined")
+    assert "联合执法：罚款" in said and "enforcement" not in said, said
+    assert await fined.locator(f"a[href='{case_path}']").count() == 1
+    await phone.goto(case_url)
 
     await phone.fill("#f-note", "罚款已缴纳，作弊装置已拆除。")
     await phone.click("#close button[type=submit]")

@@ -24,6 +24,7 @@ _TASK = re.compile(r"\btask ([\w-]+)")
 _COMPLAINT = re.compile(r"\bcomplaint ([\w-]+)(?: \((\w+)\))?")
 _RECTIFICATION = re.compile(r"\brectification ([\w-]+)")
 _RISKS = re.compile(r"\bconfirmed risk ([\w-]+(?:, [\w-]+)*)")
+_CASE = re.compile(r"\bcase (case_\w+)")
 
 
 def links(entry: dict[str, Any]) -> list[dict[str, str]]:
@@ -35,6 +36,10 @@ def links(entry: dict[str, Any]) -> list[dict[str, str]]:
     task = _TASK.search(reason)
     if task:
         found.append({"kind": "task", "text": "检查任务", "href": f"/staff/tasks/{task.group(1)}"})
+    case = _CASE.search(reason)
+    if case:
+        href = f"/staff/enforcement/{case.group(1)}"
+        found.append({"kind": "case", "text": "联合执法案件", "href": href})
     # complaint id -> its category, where the reason or the chain's root says it
     complaints = {m.group(1): m.group(2) for m in _COMPLAINT.finditer(reason)}
     root = entry.get("root") or {}
