@@ -4,6 +4,8 @@ and cookies that scripts cannot read and other sites cannot send."""
 
 from __future__ import annotations
 
+import re
+
 from playwright.async_api import Page
 
 from tests.browser.support import Console, Shots, sign_in
@@ -20,6 +22,9 @@ async def test_a_person_signs_in_at_the_provider_and_sees_their_name(
     await shot(phone, "staff")
     assert NAME in await phone.inner_text("body")
     assert phone.url.startswith(f"{console.url}/staff/")
+    # The tab's title is in the pages' language too, as the header is.
+    title = await phone.title()
+    assert title.endswith("农贸市场提升工作台") and not re.search(r"[A-Za-z]", title), title
     # 退出 is a touch target like any other on a phone (docs/console.md: big touch targets).
     box = await phone.get_by_role("button", name="退出").bounding_box()
     assert box is not None and box["height"] >= 44, box
