@@ -312,6 +312,17 @@ async def test_a_citizen_files_a_complaint_through_the_form_and_follows_it(
     await citizen.click("main form button[type=submit]")
     await citizen.wait_for_url(f"**/complaints/track/{code}")
 
+    # Not accepted: the page no longer promises a mediation that will never start.
+    async with console.city.client("complaints", "handler", here.district) as complaints:
+        r = await complaints.get("/complaints", params={"market_id": here.market_id})
+        [case] = [c for c in r.json()["items"] if c.get("facts") == facts]
+        r = await complaints.post(f"/complaints/{case['id']}/reject", json={"reason": "非本市场"})
+        assert r.status_code == 200, r.text
+    await citizen.reload()
+    await shot(citizen, "complaint-rejected")
+    mediation = await citizen.inner_text("#mediation-deadline")
+    assert "不予受理，无调解" in mediation and "受理后起算" not in mediation, mediation
+
 
 async def test_the_other_public_pages_render_on_a_phone(
     console: Console, citizen: Page, shot: Shots
