@@ -198,6 +198,7 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/staff/tasks", "检查任务", frozenset({"inspector", "leader", "department"})),
     ("/staff/rectifications", "待复查", frozenset({"inspector", "leader", "department"})),
     ("/staff/complaints", "投诉队列", frozenset({"handler", "leader"})),
+    ("/staff/suggestions", "意见建议", frozenset({"handler", "leader"})),
     ("/staff/registry", "登记", frozenset({"clerk"})),
     ("/staff/risks", "风险看板", frozenset({"inspector", "handler", "clerk", "leader"})),
     ("/staff/overview", "总览", frozenset({"leader"})),

@@ -14,6 +14,7 @@ import httpx
 from playwright.async_api import Page
 
 from sentinel_cli.identity import client_grant
+from tests.browser.conftest import Pages
 from tests.browser.support import Console, Shots, sign_in
 from tests.support.city import Place, provision
 from tests.support.identity import Tokens
@@ -243,3 +244,60 @@ async def test_a_case_accepted_by_a_machine_client_names_no_technical_account(
     await scale.wait_for()
     await shot(phone, "close-nothing-picked")
     assert await scale.inner_text() == "请选择满意度"
+
+
+async def test_a_handler_answers_a_citizens_suggestion_and_the_citizen_reads_it_by_its_code(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    """A citizen's 意见建议 about a market reaches the district's handler, who answers it on the
+    console (a blank answer refused beside the field); the citizen reads the answer by the
+    suggestion's 查询码."""
+    filed = await file_complaint(console)  # a market the complaints service knows
+    text = f"建议市场入口增设公平秤。{uuid.uuid4().hex[:6]}"
+    async with httpx.AsyncClient(base_url=console.city.urls["complaints"], timeout=10) as public:
+        r = await public.post(
+            "/suggestions",
+            json={
+                "about": "market",
+                "market_id": filed.place.market_id,
+                "text": text,
+                "publish_answer": True,
+                "name": "市民丁",
+                "phone": "13805350009",
+            },
+        )
+        assert r.status_code == 201, r.text
+        suggestion_id, code = r.json()["id"], r.json()["tracking_code"]
+    username, _ = tokens.person("handler", filed.place.district, name=HANDLER, who="browser")
+    phone = await open_page(phone=True)
+    await sign_in(phone, username, tokens.password)
+    await phone.locator("main a[href='/staff/suggestions']").click()
+    await phone.wait_for_url("**/staff/suggestions")
+    row = phone.locator(f"li[data-suggestion='{suggestion_id}']")
+    said = await row.inner_text()
+    await shot(phone, "suggestions")
+    assert text in said and "市民丁" in said and code in said, said
+
+    form = row.locator("form")
+    await form.evaluate("f => { f.noValidate = true; }")
+    await form.get_by_role("button", name="答复").click()
+    beside = phone.locator(f"#err-answer-{suggestion_id}")
+    await phone.wait_for_function(
+        "id => document.getElementById(id)?.textContent.trim() === '必填'",
+        arg=f"err-answer-{suggestion_id}",
+    )
+    await shot(phone, "answer-refused")
+    assert await beside.inner_text() == "必填"
+
+    await row.locator("textarea").fill("已在入口设置公平秤，欢迎复称。")
+    await row.get_by_role("button", name="答复").click()
+    await phone.wait_for_url("**/staff/suggestions?done=answered")
+    assert await phone.locator(f"li[data-suggestion='{suggestion_id}']").count() == 0
+    await phone.goto("/staff/suggestions?view=answered")
+    assert "已在入口设置公平秤" in await row.inner_text()
+    await shot(phone, "answered")
+
+    citizen = await open_page(phone=True)
+    await citizen.goto(f"/suggestions/track/{code}")
+    await shot(citizen, "citizen-reads")
+    assert "已在入口设置公平秤，欢迎复称。" in await citizen.inner_text("main")

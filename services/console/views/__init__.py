@@ -20,11 +20,13 @@ from services.console.views import (
     renovations,
     risks,
     self_inspection,
+    suggestions,
     tasks,
     training,
 )
 
 ROUTERS: list[APIRouter] = [home.router, tasks.router, complaints.router, merchants.router]
+ROUTERS += [suggestions.router]  # 意见建议: citizens' suggestions answered by the handlers
 ROUTERS += [registry.router, risks.router, overview.router]  # clerk, risk board, leader
 ROUTERS += [markets.router]  # a market for staff: where 总览's ranking drills into
 ROUTERS += [public.router]  # the citizens' portal (issue 16): no sign-in, rate limited

@@ -82,6 +82,10 @@ CARDS: tuple[tuple[tuple[str, ...], Card | Counted], ...] = (
         ("handler", "leader"),
         Card("投诉队列", "/staff/complaints", "受理期限 7 个工作日，调解期限 45 个工作日"),
     ),
+    (
+        ("handler", "leader"),
+        Card("意见建议", "/staff/suggestions", "市民的意见建议，答复后凭查询码可查"),
+    ),
     (("clerk",), Card("登记", "/staff/registry", "市场、商户、终端，证照即将到期")),
     (
         ("inspector", "handler", "clerk", "leader"),
