@@ -143,7 +143,7 @@ def complaints_due(
         found.append(
             Due(
                 "complaint",
-                names.get(str(case.get("market_id")), "市场"),
+                _place(case, names),
                 f"{'待受理' if received else '调解中'} · {category}",
                 case.get("current_deadline"),
                 urgency(case, now) == "overdue",

@@ -81,6 +81,9 @@ async def test_a_handler_accepts_and_closes_a_complaint_and_the_merchant_credit_
     due = phone.locator("#due li", has=accept)
     assert await due.locator(accept).inner_text() == "受理"
     assert "待受理" in await due.inner_text()
+    # Where, as a task's place reads: the market and the stall, so two cases in one market
+    # are told apart before either is opened.
+    assert "摊位 C-3" in await due.inner_text()
     assert "剩余" in await due.inner_text() and "个工作日" in await due.inner_text()
     await shot(phone, "staff")
 
