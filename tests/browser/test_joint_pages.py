@@ -7,7 +7,7 @@ leader reads it all with no button to press, and a market operator sees none of 
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -73,13 +73,29 @@ class Finding:
     task_id: str
 
 
-async def critical_finding(console: Console) -> Finding:
+async def critical_finding(console: Console, merchant_name: str | None = None) -> Finding:
     """A citizen's short-weight complaint, accepted by a handler; the inspection task it started,
     completed `critical` (a rigged scale) by an inspector — through the services' APIs — once
-    the campaign service knows the finding."""
+    the campaign service knows the finding. With `merchant_name`, about a merchant of that name
+    registered beside the provisioned one (whose name is a bare 商户)."""
     city = console.city
     async with city.client("registry") as registry:
         place = await provision(registry, stall_no="J-2")
+        if merchant_name is not None:
+            r = await registry.post(
+                "/merchants",
+                json={
+                    "name": merchant_name,
+                    "market_id": place.market_id,
+                    "stall_no": "J-5",
+                    "credit_code": "914403001922038216",
+                    "food_licence": "JY13706020012345",
+                    "licence_valid_until": (date.today() + timedelta(days=200)).isoformat(),
+                    "categories": [],
+                },
+            )
+            assert r.status_code == 201, r.text
+            place = replace(place, merchant_id=r.json()["id"], stall_no="J-5")
     body = {
         "complainant": {"name": "市民乙", "phone": "13805350002"},
         "market_id": place.market_id,
@@ -369,13 +385,15 @@ async def test_department_staff_opening_a_case_are_told_the_complaints_are_not_t
     """部门人员 open cases too, but the complaints service does not show them complaints: the
     origin list offers the critical finding and says the accepted complaints are not listed for
     their role, rather than that the district has none."""
-    finding = await critical_finding(console)
+    finding = await critical_finding(console, merchant_name="王记鲜鱼")
     staff, _ = tokens.person("department", finding.place.district, name="孙部门", who="browser")
     await sign_in(phone, staff, tokens.password)
     await phone.goto("/staff/enforcement/new")
     await shot(phone, "case-form")
     offered = phone.locator(f"#f-origin option[value='finding:{finding.task_id}']")
     assert await offered.count() == 1
+    # Named, not a bare 商户: the merchant's name, from the market's public page.
+    assert "王记鲜鱼 · 摊位 J-5" in await offered.inner_text()
     said = await phone.inner_text("#case-form")
     assert "已受理投诉：您的角色无权查看" in said, said
     assert "没有可立案" not in said, said

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
@@ -381,22 +382,29 @@ class Origin:
 
 
 async def names_of(
-    services: Backend, token: str, market_ids: set[str]
+    services: Backend,
+    token: str,
+    market_ids: set[str],
+    merchant_ids: AbstractSet[str] = frozenset(),
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Market and merchant names by id: the registry's (with the person's token), else — for
-    department staff, whom the registry does not serve — the markets' public pages."""
+    department staff, whom the registry does not serve — the public directory and the markets'
+    public pages, and for `merchant_ids` those pages leave out, their public credit pages."""
     markets, merchants = await asyncio.gather(
         names_by_id(services, "/markets", token), names_by_id(services, "/merchants", token)
     )
     if markets is not None and merchants is not None:
         return markets, merchants
+    # Each list on its own: names_by_id may have found the markets (from the public directory)
+    # while the merchants are still to be read from each market's public page.
+    ids = sorted(market_ids - set(markets or {}))
+    stalls = sorted(market_ids) if merchants is None else []
     markets, merchants = markets or {}, merchants or {}
-    ids = sorted(market_ids - set(markets))
     pages = await asyncio.gather(
         *(optional(services.get("registry", f"/public/markets/{m}", ""), None) for m in ids),
         *(
             optional(services.get("registry", f"/public/markets/{m}/merchants", ""), None)
-            for m in ids
+            for m in stalls
         ),
     )
     for market in pages[: len(ids)]:
@@ -405,6 +413,15 @@ async def names_of(
     for page in pages[len(ids) :]:
         for m in page.get("items", []) if isinstance(page, dict) else []:
             merchants.setdefault(m["id"], m.get("name") or "")
+    # A market's public page lists its active merchants only; one suspended (暂停经营, as a
+    # critical finding orders) is still named by its public credit page.
+    unnamed = sorted(merchant_ids - set(merchants))
+    graded = await asyncio.gather(
+        *(optional(services.get("credit", f"/public/merchants/{m}", ""), None) for m in unnamed)
+    )
+    for merchant in graded:
+        if isinstance(merchant, dict) and merchant.get("id") and merchant.get("name"):
+            merchants[merchant["id"]] = merchant["name"]
     return markets, merchants
 
 
@@ -476,7 +493,10 @@ async def origins(
             if case and case.get("state") == "accepted":
                 shown_complaints.insert(0, case)
     market_ids = {x["market_id"] for x in shown_tasks + shown_complaints if x.get("market_id")}
-    markets, merchants = await names_of(services, token, market_ids)
+    merchant_ids = {
+        x["merchant_id"] for x in shown_tasks + shown_complaints if x.get("merchant_id")
+    }
+    markets, merchants = await names_of(services, token, market_ids, merchant_ids)
     return (
         [
             Origin(
