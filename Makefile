@@ -95,6 +95,9 @@ demo: setup ## the whole system: stack, every service, a seeded demo city; print
 	@$(STACK) up
 	@$(PY) -m deploy.local.demo start
 
+demo-stop: ## stop the demo's services and simulator; the stack keeps its data and runs on (`make down` stops it)
+	@if test -x $(PY); then $(PY) -m deploy.local.demo stop; fi
+
 # --- quality --------------------------------------------------------------------------------
 lint: $(VENV)/.installed $(VENV)/.native-installed ## ruff and mypy
 	$(VENV)/bin/ruff check .
