@@ -435,15 +435,25 @@ async def provision_command(args: argparse.Namespace) -> int:
 
 def fault_command(args: argparse.Namespace) -> int:
     base = args.control if "://" in args.control else f"http://{args.control}"
-    with httpx.Client(base_url=base, timeout=10) as client:
-        if args.list:
-            response = client.get("/faults")
-        elif args.stop:
-            response = client.delete(f"/faults/{args.stop}")
-        elif args.specs:
-            response = client.post("/faults", content="\n".join(args.specs).encode())
-        else:
-            raise SystemExit("give fault SPECs, --stop FAULT_ID or --list")
+    if not (args.list or args.stop or args.specs):
+        raise SystemExit("give fault SPECs, --stop FAULT_ID or --list")
+    try:
+        with httpx.Client(base_url=base, timeout=10) as client:
+            if args.list:
+                response = client.get("/faults")
+            elif args.stop:
+                response = client.delete(f"/faults/{args.stop}")
+            else:
+                response = client.post("/faults", content="\n".join(args.specs).encode())
+    except httpx.TransportError as exc:
+        # README's `make fault` is typed long after `make demo`: a stopped simulator must read
+        # as one, not as an httpx traceback.
+        print(
+            f"no simulator answers at {base} ({exc}): is it running? `make status` shows the "
+            "demo's; a run of your own takes faults with `--control`",
+            file=sys.stderr,
+        )
+        return 1
     print(orjson.dumps(response.json(), option=orjson.OPT_INDENT_2).decode())
     return 0 if response.is_success else 1
 

@@ -7,6 +7,7 @@ import asyncio
 import json
 import os
 import signal
+import socket
 import sys
 from pathlib import Path
 from typing import Any
@@ -128,3 +129,16 @@ async def test_unusable_input_fails_with_a_reason(city_file: Path, tmp_path: Pat
     assert code == 2 and b"no footfall terminal in market x" in err
     code, _, err = await finished("run", "--city", str(city_file), "--count", "1")
     assert code != 0 and b"KAFKA_BOOTSTRAP_SERVERS" in err
+
+
+async def test_a_fault_command_with_no_simulator_running_says_so_without_a_traceback() -> None:
+    # README's `make fault` after the demo's simulator stopped: the user needs to hear that no
+    # simulator answers there, not an httpx traceback.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    for args in (("door_open:terminal=auto",), ("--list",), ("--stop", "f1")):
+        code, out, err = await finished("fault", *args, "--control", address)
+        assert code == 1 and out == b"", err.decode()
+        assert f"no simulator answers at http://{address}".encode() in err, err.decode()
+        assert b"Traceback" not in err, err.decode()
