@@ -16,7 +16,10 @@ approved; in each on-time district one market is under construction with a faile
 (publicly disclosed) and the next is renovated and accepted. The late district (the one with the
 fewest markets) submitted its leadership structure three days late and recorded neither its
 deployment meeting, nor its markets' task forces, nor their renovation plans' approval: the
-campaign clock flags those, and they show on `GET /public/disclosures`.
+campaign clock flags those, and they show on `GET /public/disclosures`. Its markets' task forces
+are then recorded as set up late, on the 30th day: the registry shows them (the demo city gives
+every market one), so a page saying they were still missing would contradict it; the disclosure
+stays, resolved, saying when they were done.
 """
 
 from __future__ import annotations
@@ -152,6 +155,13 @@ async def seed(
         for i, market in enumerate(markets[code]):
             projects.append(await _renovate(call, cid, market, i, on_time, day))
     flagged = (await call("POST", "/jobs/check-campaigns"))["flagged"]
+    for market in markets[late]:
+        if market.get("task_force"):
+            await call(
+                "PUT",
+                f"/campaigns/{cid}/markets/{market['id']}/milestones/task_force_set_up",
+                {"achieved_on": day(30), "documents": [f"{market['name']}专班成立通知（补报）"]},
+            )
     disclosures = (await call("GET", f"/public/disclosures?campaign_id={cid}"))["items"]
     return {
         "seeded": True,
