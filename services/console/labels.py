@@ -391,6 +391,12 @@ ORIGIN_KIND: Final = {"finding": "检查发现严重问题", "complaint": "投�
 SANCTION: Final = {"warning": "警告", "fine": "罚款", "suspension": "暂停经营"}
 HONOUR_LIST: Final = {"honour": "红榜", "warning": "黑榜"}
 HONOUR_ENTITY: Final = {"market": "市场", "merchant": "商户"}
+# Why a merchant's patrol interval is what it is (inspection's `interval_reason`).
+PATROL_REASON: Final = {
+    "grade": "按信用等级",
+    "default_grade": "未评级，按 B 级",
+    "warning_list": "列入黑榜，按 D 级",
+}
 _PERIOD = re.compile(r"(\d{4}-\d{2})\.\.(\d{4}-\d{2})")
 _HONOUR_REASONS: Final = [
     (re.compile(r"grade: (\w+)"), r"信用等级 \1"),

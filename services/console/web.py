@@ -181,6 +181,7 @@ for name, table in {
     "alert_status": labels.ALERT_STATUS,
     "alert_severity": labels.ALERT_SEVERITY,
     "alert_name": labels.ALERT_NAME,
+    "patrol_reason": labels.PATROL_REASON,
 }.items():
     templates.env.filters[name] = lambda code, t=table: labels.label(t, code)
 templates.env.filters["percent"] = lambda rate: "—" if rate is None else f"{rate * 100:.0f}%"

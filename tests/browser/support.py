@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,7 +15,9 @@ import httpx
 from playwright.async_api import Page, Response
 
 from tests.support.city_processes import City
+from tests.support.poll import until
 from tests.support.process import ServiceProcess
+from tests.support.stalls import Stall, open_stall, send_readings
 
 ROOT = Path(__file__).resolve().parents[2]
 # Debian's chromium (make setup: stack.py install-extras); never `playwright install`.
@@ -141,3 +144,19 @@ async def submit(page: Page, form: str, path: str) -> Response:
     response = await answer.value
     await page.wait_for_load_state("load")
     return response
+
+
+async def door_left_open(console: Console) -> tuple[Stall, str]:
+    """A stall whose freezer warmed to −5 °C (10 °C beyond the frozen limit): the task it made."""
+    stall = await open_stall(console.city)
+    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=40)
+    await send_readings(console.city, stall.freezer.series(start, [-19.0, -18.5, -5.0, -4.5, -5.0]))
+    async with console.city.client("inspection") as inspection:
+
+        async def created() -> str | None:
+            r = await inspection.get("/tasks", params={"market_id": stall.market_id})
+            items: list[dict[str, Any]] = r.json()["items"]
+            return next((t["task_id"] for t in items if t["reason_kind"] == "risk"), None)
+
+        task_id = await until(created, within=90, every=0.5, what="the door-open task")
+    return stall, str(task_id)

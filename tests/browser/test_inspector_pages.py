@@ -11,17 +11,17 @@ from __future__ import annotations
 import re
 import struct
 import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from playwright.async_api import Page
 
 from tests.browser.conftest import Pages
-from tests.browser.support import Console, Shots, sign_in
+from tests.browser.support import CITY_TZ, Console, Shots, door_left_open, sign_in
 from tests.support.identity import Tokens
 from tests.support.poll import until
-from tests.support.stalls import Stall, open_stall, send_readings
+from tests.support.stalls import open_stall
 
 
 def png(width: int = 8, height: int = 8) -> bytes:
@@ -39,22 +39,6 @@ def png(width: int = 8, height: int = 8) -> bytes:
         + chunk(b"IDAT", zlib.compress(rows))
         + chunk(b"IEND", b"")
     )
-
-
-async def door_left_open(console: Console) -> tuple[Stall, str]:
-    """A stall whose freezer warmed to −5 °C (10 °C beyond the frozen limit): the task it made."""
-    stall = await open_stall(console.city)
-    start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=40)
-    await send_readings(console.city, stall.freezer.series(start, [-19.0, -18.5, -5.0, -4.5, -5.0]))
-    async with console.city.client("inspection") as inspection:
-
-        async def created() -> str | None:
-            r = await inspection.get("/tasks", params={"market_id": stall.market_id})
-            items: list[dict[str, Any]] = r.json()["items"]
-            return next((t["task_id"] for t in items if t["reason_kind"] == "risk"), None)
-
-        task_id = await until(created, within=90, every=0.5, what="the door-open task")
-    return stall, str(task_id)
 
 
 async def test_an_inspector_finds_claims_and_completes_the_door_open_task(
@@ -265,3 +249,36 @@ async def test_department_staff_read_a_task_by_its_market_and_what_is_not_theirs
         said = await phone.inner_text("main")
         await shot(phone, f"refused-{path}")
         assert "无权" in said and not re.search(r"[A-Za-z]{3,}", said), (path, said)
+
+
+async def test_a_merchants_patrol_plan_says_when_it_is_next_due_and_why(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    stall = await open_stall(console.city)
+    async with console.city.client("inspection") as inspection:
+
+        async def planned() -> dict[str, Any] | None:
+            r = await inspection.get(f"/patrol-plans/{stall.merchant_id}")
+            return r.json() if r.status_code == 200 else None
+
+        plan = await until(planned, within=90, every=0.5, what="the merchant's patrol plan")
+    inspector, _ = tokens.person("inspector", stall.district, who="browser")
+    phone = await open_page(phone=True)
+    await sign_in(phone, inspector, tokens.password)
+    await phone.goto(f"/staff/merchants/{stall.merchant_id}/patrol-plan")
+
+    def day(moment: str) -> str:
+        return datetime.fromisoformat(moment).astimezone(CITY_TZ).strftime("%Y-%m-%d")
+
+    # The dates are inspection's own, as days in the city; never inspected here, the anchor is
+    # when planning began.
+    due = await phone.inner_text("#plan-due")
+    assert due.startswith(day(plan["due_at"])), (due, plan)
+    anchor = await phone.inner_text("#plan-anchor")
+    assert day(plan["anchor"]) in anchor, (anchor, plan)
+    assert ("尚未检查" in anchor) == bool(plan.get("first_round")), (anchor, plan)
+    interval = await phone.inner_text("#plan-interval")
+    assert interval.startswith(f"{plan['interval_days']} 天"), (interval, plan)
+    assert plan["interval_reason"] in ("grade", "default_grade")
+    assert ("按信用等级" if plan["interval_reason"] == "grade" else "未评级") in interval
+    await shot(phone, "patrol-plan")

@@ -9,8 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.browser.conftest import Pages
-from tests.browser.support import Console, Shots, sign_in
-from tests.browser.test_inspector_pages import door_left_open
+from tests.browser.support import Console, Shots, door_left_open, sign_in
 from tests.support.identity import Tokens
 from tests.support.poll import until
 
