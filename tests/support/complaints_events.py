@@ -30,13 +30,15 @@ def intake_event(body: dict[str, Any], source: str = "/integrators/hotline-12345
 
 
 def suggestion_received(
-    market_id: str, project_id: str, received_at: datetime
+    market_id: str,
+    project_id: str | None,
+    received_at: datetime,
+    suggestion_id: str | None = None,
 ) -> SuggestionReceived:
-    """A suggestion about market `market_id` and its renovation plan `project_id`, as complaints
-    publishes it on complaints.suggestions.v1 when it is received."""
-    sid = f"sug_{uuid.uuid4().hex[:16]}"
+    """A suggestion about market `market_id` and its renovation plan `project_id` (None: the
+    market alone), as complaints publishes it on complaints.suggestions.v1 when it is received."""
     return SuggestionReceived(
-        suggestion_id=sid,
+        suggestion_id=suggestion_id or f"sug_{uuid.uuid4().hex[:16]}",
         version=1,
         tracking_code="ABCDEFGHJK",
         about="market",

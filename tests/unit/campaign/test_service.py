@@ -13,7 +13,6 @@ import pytest
 from contracts.envelope import Envelope, make_event
 from contracts.inspection import RectificationOverdue, RectificationVerified
 from contracts.registry import MarketUpserted, TaskForce
-from contracts.suggestions import SuggestionReceived
 from services.campaign.domain.disclosures import ExposureReport
 from services.campaign.domain.milestones import MilestoneReport
 from services.campaign.domain.renovations import Amendment, BudgetLine, CheckReport, ScopeItem
@@ -34,6 +33,7 @@ from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
 from tests.support.clock import Clock
+from tests.support.complaints_events import suggestion_received
 from tests.support.inspection_feed import CRITICAL_FINDING
 
 T0 = datetime(2026, 3, 12, 2, 0, tzinfo=UTC)  # 10:00 on 12 March in the city
@@ -408,22 +408,7 @@ async def test_a_failure_after_the_change_rolls_back_and_announces_nothing(
 
 
 def suggestion(project_id: str | None, sid: str = "sug_1", at: datetime = T0) -> Envelope[Any]:
-    data = SuggestionReceived(
-        suggestion_id=sid,
-        version=1,
-        tracking_code="ABCDEFGHJK",
-        about="market",
-        market_id="mkt_1",
-        district=None,
-        project_id=project_id,
-        text="建议保留早市摊位",
-        author={"name": None, "phone": None},
-        publish_answer=False,
-        state="received",
-        received_at=at,
-        answer=None,
-        answered_at=None,
-    )
+    data = suggestion_received("mkt_1", project_id, at, sid)
     return make_event(
         service="complaints",
         event_type="complaints.suggestion.received",
