@@ -196,6 +196,21 @@ async def test_a_clerk_files_the_task_forces_report(
     await page.fill("#f-problems", "排水沟改造滞后\n\n部分摊位未公示证照")
     await page.fill("#f-next_steps", "下周完成排水沟改造")
     await shot(page, "report-form")
+    # A weak network (docs/console.md): sent offline, the report is back in its fields on return,
+    # though the page has (empty) error slots beside them.
+    await page.context.set_offline(True)
+    try:
+        await page.click("#report-form button[type=submit]", no_wait_after=True)
+
+        async def failed() -> bool:
+            return not page.url.startswith(console.url)  # the browser's own error page
+
+        await until(failed, within=20, every=0.2, what="the send failed offline")
+    finally:
+        await page.context.set_offline(False)
+    await page.goto(f"/staff/reports/{market.market_id}")
+    assert await page.input_value("#f-problems") == "排水沟改造滞后\n\n部分摊位未公示证照"
+    assert "没有送达" in await page.locator("#report-form [data-draft-restored]").inner_text()
     answer = await submit(page, "#report-form", f"/staff/reports/{market.market_id}")
     assert answer.status == 303
     await page.wait_for_url(re.compile(rf"/staff/reports/{market.market_id}\?done=filed$"))

@@ -101,7 +101,12 @@
     try { raw = sessionStorage.getItem(DRAFT); sessionStorage.removeItem(DRAFT); } catch (e) { return; }
     if (!raw) return;
     var draft = JSON.parse(raw);
-    var answered = /[?&]done=/.test(location.search) || document.querySelector("[role=alert]");
+    // The server answered when it says something: many forms keep an empty error slot
+    // (role=alert) beside each field, which is no answer.
+    var answered = /[?&]done=/.test(location.search) ||
+      Array.prototype.some.call(document.querySelectorAll("[role=alert]"), function (el) {
+        return el.textContent.trim() !== "";
+      });
     if (draft.from !== location.pathname || answered) return;
     var form = Array.prototype.find.call(document.forms, function (f) {
       return (f.getAttribute("action") || "") === draft.action;
