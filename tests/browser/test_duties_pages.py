@@ -240,6 +240,11 @@ async def test_a_clerk_registers_a_manager_and_records_a_pass_which_issues_a_cer
 
     await page.goto("/staff/training")
     await page.click("#new-course summary")
+    # Sent blank: each refusal beside its field, the name's too.
+    await page.eval_on_selector("#course-form", "f => f.noValidate = true")
+    assert (await submit(page, "#course-form", "/staff/training/courses")).status == 422
+    assert (await page.inner_text("#err-course-title")).strip() == "必填"
+    assert "整数" in await page.inner_text("#err-course-months")
     await page.fill("#f-course-title", title)
     await page.fill("#f-course-months", "24")
     assert (await submit(page, "#course-form", "/staff/training/courses")).status == 303

@@ -115,8 +115,11 @@ async def add_course(request: Request, who: CourseAdderActing, services: Service
     form = await request.form()
     values = {"course-title": text(form, "title"), "course-months": text(form, "validity_months")}
     months = values["course-months"]
+    # Every refusal at once, each beside its field: a blank name is not left for a second try.
+    errors = {} if values["course-title"] else {"course-title": "必填"}
     if not months.isdigit() or not 1 <= int(months) <= MAX_VALIDITY_MONTHS:
-        errors = {"course-months": f"应为 1–{MAX_VALIDITY_MONTHS} 的整数（月）"}
+        errors["course-months"] = f"应为 1–{MAX_VALIDITY_MONTHS} 的整数（月）"
+    if errors:
         return await _training_page(request, who, services, Form.refused(errors, values))
     body = {"title": values["course-title"], "validity_months": int(months)}
     try:
