@@ -340,7 +340,9 @@ async def test_the_other_public_pages_render_on_a_phone(
     assert (await citizen.inner_text("#text-error")).strip() == "必填"
     await citizen.goto("/complaints/track/ZZZZZZZZZZ")
     await shot(citizen, "unknown-code")
-    assert "找不到该查询码" in await citizen.inner_text("main")
+    assert "找不到该查询码" in await citizen.inner_text("#code-error")
+    # The code typed stands in the form, to correct and send again.
+    assert await citizen.input_value("#code") == "ZZZZZZZZZZ"
     # The public side is not the staff's: no staff menu, no sign-in.
     assert await citizen.locator("a[href^='/staff/']").count() == 0
 

@@ -255,7 +255,10 @@ def _follow_up(kind: str, **labelled: Any) -> None:
         path = f"/{kind}s/track/{code}"
         status, failed = await _fetch(_backend(request).get("complaints", path, ""))
         if failed in ("not_found", "invalid"):
-            return _not_found(request, "查询码")
+            # A mistyped code: the form again with it, to correct, not a page leading away.
+            return _page(
+                request, "public/track_form.html", status_code=404, kind=kind, code=code[:64]
+            )
         template = f"public/{kind}_track.html"
         return _page(request, template, code=code, status=status, failed=failed, **labelled)
 
