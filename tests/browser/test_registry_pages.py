@@ -180,6 +180,19 @@ async def test_a_capacity_that_is_no_whole_number_is_refused_beside_it_in_its_ow
     await shot(phone, "refused")
     assert await phone.inner_text("#err-capacity") == "应为整数"
     assert await phone.input_value("#f-name") == "容量测试农贸市场"
+    # Left blank (as a browser without the form's own checks sends it): 必填, not the format.
+    form = phone.locator('form[action="/staff/registry/markets"]')
+    await form.evaluate("f => { f.noValidate = true; }")
+    await form.locator("#f-capacity").fill("")
+    await form.locator("#f-open").fill("")
+    async with phone.expect_response(
+        lambda r: r.url.endswith("/staff/registry/markets") and r.request.method == "POST"
+    ) as answer:
+        await form.locator("button[type=submit]").click()
+    assert (await answer.value).status == 422
+    await phone.wait_for_load_state("load")
+    assert await phone.inner_text("#err-capacity") == "必填"
+    assert await phone.inner_text("#err-open") == "必填"
     # 检查任务 is not a clerk's page: by its address it says so in Chinese (403), not a 500.
     answer = await phone.goto("/staff/tasks")
     assert answer is not None and answer.status == 403

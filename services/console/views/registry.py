@@ -9,6 +9,7 @@ import json
 import re
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -50,10 +51,20 @@ def _form_field(name: str) -> str:
     return re.sub(r"\.\d+$", "", name)  # categories.0, members.2 -> the field
 
 
-def registry_errors(exc: ApiError) -> dict[str, str]:
-    """The registry's refusal by the form's fields; a taken stall beside 摊位号."""
+# Fields whose refusal names the format a value needs; left blank, the reason is that it is
+# missing. Others keep the registry's own words (a cold-chain terminal's 冷藏或冷冻).
+FORMATTED = frozenset(
+    {"capacity", "open", "close", "credit_code", "food_licence", "licence_valid_until"}
+)
+
+
+def registry_errors(exc: ApiError, sent: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The registry's refusal by the form's fields; a taken stall beside 摊位号. A field of
+    `sent` left blank reads 必填, not the format a value would need (应为整数 for a blank 容量)."""
     taken = exc.status == 409 and "stall" in exc.message
-    return field_errors(exc, _form_field, "stall_no" if taken else "form")
+    errors = field_errors(exc, _form_field, "stall_no" if taken else "form")
+    blank = {name for name in FORMATTED if sent is not None and name in sent and not sent[name]}
+    return {name: "必填" if name in blank else reason for name, reason in errors.items()}
 
 
 def _words(text: str) -> list[str]:
@@ -191,7 +202,7 @@ async def add_market(request: Request, who: Acting, services: Services) -> Respo
     try:
         market = await services.post("registry", "/markets", who.access_token, body)
     except ApiError as exc:
-        refusal = Form.refused(registry_errors(exc), values, unavailable_503(exc))
+        refusal = Form.refused(registry_errors(exc, values), values, unavailable_503(exc))
         return await _index(request, who, services, refusal)
     return RedirectResponse(f"/staff/registry/markets/{market['id']}?done=market", status_code=303)
 
@@ -261,7 +272,7 @@ async def _refused_change(
     form: str,
 ) -> Response:
     """The market's page again with the refused form open, each reason beside its field."""
-    refusal = Form.refused(registry_errors(exc), values, exc.status)
+    refusal = Form.refused(registry_errors(exc, values), values, exc.status)
     return await _market_page(request, who, services, market_id, refusal, form=form)
 
 
