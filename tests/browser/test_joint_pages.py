@@ -274,6 +274,11 @@ async def test_an_inspector_refers_a_critical_finding_decides_a_fine_and_closes_
     assert "罚款须填写金额" in await phone.inner_text("#err-fine_yuan")
     assert "计量法" in await phone.input_value("#f-reasoning")
     await shot(phone, "decide-refused")
+    # 1e3 (the number keyboard allows it) is no amount in yuan: refused, not fined 1000 元.
+    await phone.fill("#f-fine_yuan", "1e3")
+    await phone.click("#decide button[type=submit]")
+    await phone.wait_for_load_state("load")
+    assert "应为金额" in await phone.inner_text("#err-fine_yuan")
     await phone.fill("#f-fine_yuan", "2000")
     await phone.click("#decide button[type=submit]")
     await phone.wait_for_url(f"{case_url}?done=decided")

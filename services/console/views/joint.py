@@ -16,6 +16,7 @@ its refusal is shown beside the field it names, with what was typed kept.
 from __future__ import annotations
 
 import asyncio
+import re
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
@@ -636,6 +637,7 @@ async def _change(
     return RedirectResponse(f"/staff/enforcement/{case_id}?done={done}", status_code=303)
 
 
+AMOUNT = re.compile(r"\d+(\.\d{1,2})?")
 DECIDE_FIELDS = frozenset({"sanction", "fine_yuan", "suspension_days", "reasoning", "decided_on"})
 
 
@@ -659,6 +661,12 @@ async def decide(
     request: Request, case_id: str, who: CaseWorkerActing, services: Services
 ) -> Response:
     values = await typed(request, *DECIDE_FIELDS)
+    fine = values.get("fine_yuan", "")
+    # A number field takes 1e3 too, which the service would read as 1000 元: the amount is
+    # refused unless written out in yuan and fen, as it is shown on the case (罚款 2000.00 元).
+    if values.get("sanction") == "fine" and fine and not AMOUNT.fullmatch(fine):
+        errors = {"fine_yuan": "应为金额（元），最多两位小数"}
+        return await _case_page(request, who, services, case_id, Form.refused(errors, values))
     body = decision_body(values)
     sent = {k: v for k, v in values.items() if k in body}
     return await _change(
