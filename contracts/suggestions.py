@@ -22,7 +22,7 @@ from typing import Final, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from contracts.complaints import PHONE_PATTERN, Instant, Text
+from contracts.complaints import PHONE_PATTERN, Instant, Text, compact_phone
 from contracts.people import Actor
 
 # The event types of this module's models, as they travel (the catalog: contracts/events.py).
@@ -80,8 +80,7 @@ class SuggestionSubmission(BaseModel):
     @field_validator("phone", mode="before")
     @classmethod
     def _phone(cls, value: object) -> object:
-        value = _blank_is_none(value)
-        return value.replace(" ", "") if isinstance(value, str) else value
+        return compact_phone(_blank_is_none(value))
 
 
 class MaskedAuthor(BaseModel):

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from contracts import complaints, credit, generate
+from contracts import complaints, credit, generate, suggestions
 from contracts.envelope import Envelope
 from contracts.events import spec
 from tests.support.schema_subset import validate
@@ -55,11 +55,40 @@ def test_a_bad_submission_names_its_field(changes: dict[str, Any], field: str) -
     assert error_fields(caught.value) == {field}
 
 
-@pytest.mark.parametrize("phone", ["13812345678", "138 1234 5678", "0535-6543210", "053565432101"])
+@pytest.mark.parametrize(
+    "phone",
+    [
+        "13812345678",
+        "138 1234 5678",
+        "138-1234-5678",
+        "+8613812345678",
+        "+86 138-1234-5678",
+        "0535-6543210",
+        "053565432101",
+    ],
+)
 def test_mobiles_and_landlines_are_phones(phone: str) -> None:
     body = submission(complainant={"name": "李四", "phone": phone})
     parsed = complaints.ComplaintSubmission.model_validate(body)
     assert " " not in parsed.complainant.phone
+
+
+@pytest.mark.parametrize("typed", ["+86 138-1234-5678", "+8613812345678", "138-1234-5678"])
+def test_a_mobile_typed_with_its_country_code_or_dashes_is_the_same_mobile(typed: str) -> None:
+    body = submission(complainant={"name": "李四", "phone": typed})
+    assert complaints.ComplaintSubmission.model_validate(body).complainant.phone == "13812345678"
+    suggestion = suggestions.SuggestionSubmission.model_validate(
+        {"about": "campaign", "text": "建议", "phone": typed}
+    )
+    assert suggestion.phone == "13812345678"
+
+
+@pytest.mark.parametrize("typed", ["+852 9123 4567", "+86 0535-6543210", "+86 12812345678"])
+def test_a_foreign_or_malformed_number_is_still_refused_naming_the_phone(typed: str) -> None:
+    body = submission(complainant={"name": "李四", "phone": typed})
+    with pytest.raises(ValidationError) as caught:
+        complaints.ComplaintSubmission.model_validate(body)
+    assert error_fields(caught.value) == {"complainant.phone"}
 
 
 def test_integrators_may_submit_under_their_own_source_but_not_publish_as_services() -> None:
