@@ -15,13 +15,14 @@ from playwright.async_api import Page
 
 from contracts.identifiers import CREDIT_CODE_ALPHABET, credit_code_check_char
 from tests.browser.conftest import Pages
-from tests.browser.support import CITY_TZ, Console, Shots, sign_in
+from tests.browser.support import CITY_TZ, Console, Shots, sign_in, submit
 from tests.support.identity import Tokens
 from tests.support.poll import until
 from tests.support.readings import Terminal
 from tests.support.stalls import open_stall, send_readings
 
 FIRST17 = "91370602MA0000123"
+MARKET_FORM = 'form[action="/staff/registry/markets"]'
 
 
 def wrong_credit_code() -> tuple[str, str, str]:
@@ -162,7 +163,7 @@ async def test_a_capacity_that_is_no_whole_number_is_refused_beside_it_in_its_ow
     phone: Page = await open_page(phone=True)
     await sign_in(phone, clerk, tokens.password)
     await phone.goto("/staff/registry")
-    form = phone.locator('form[action="/staff/registry/markets"]')
+    form = phone.locator(MARKET_FORM)
     await form.evaluate("f => { f.closest('details').open = true; }")
     await form.locator("#f-name").fill("容量测试农贸市场")
     await form.locator("#f-kind").select_option("farmers")
@@ -171,26 +172,16 @@ async def test_a_capacity_that_is_no_whole_number_is_refused_beside_it_in_its_ow
     await form.locator("#f-capacity").fill("1e3")
     await form.locator("#f-open").fill("06:00")
     await form.locator("#f-close").fill("19:00")
-    async with phone.expect_response(
-        lambda r: r.url.endswith("/staff/registry/markets") and r.request.method == "POST"
-    ) as answer:
-        await form.locator("button[type=submit]").click()
-    assert (await answer.value).status == 422
-    await phone.wait_for_load_state("load")
+    assert (await submit(phone, MARKET_FORM, "/staff/registry/markets")).status == 422
     await shot(phone, "refused")
     assert await phone.inner_text("#err-capacity") == "应为整数"
     assert await phone.input_value("#f-name") == "容量测试农贸市场"
     # Left blank (as a browser without the form's own checks sends it): 必填, not the format.
-    form = phone.locator('form[action="/staff/registry/markets"]')
+    form = phone.locator(MARKET_FORM)
     await form.evaluate("f => { f.noValidate = true; }")
     await form.locator("#f-capacity").fill("")
     await form.locator("#f-open").fill("")
-    async with phone.expect_response(
-        lambda r: r.url.endswith("/staff/registry/markets") and r.request.method == "POST"
-    ) as answer:
-        await form.locator("button[type=submit]").click()
-    assert (await answer.value).status == 422
-    await phone.wait_for_load_state("load")
+    assert (await submit(phone, MARKET_FORM, "/staff/registry/markets")).status == 422
     assert await phone.inner_text("#err-capacity") == "必填"
     assert await phone.inner_text("#err-open") == "必填"
     # 检查任务 is not a clerk's page: by its address it says so in Chinese (403), not a 500.
