@@ -83,8 +83,16 @@ async def names_by_id(services: Backend, path: str, token: str) -> dict[str, str
     """The names of what the registry lists at `path` (markets, merchants) by id, so people
     read names, never ids; None when the registry does not give them."""
     found = await optional(services.items("registry", path, token), None)
-    if found is None and path == "/markets":
-        found = await _public_markets(services)
+    return None if found is None else {m["id"]: m["name"] for m in found}
+
+
+async def market_names(services: Backend, token: str) -> dict[str, str] | None:
+    """Market names by id: the registry's staff listing, else — for a role it does not admit
+    (部门人员), who still reads markets by name — the citizens' directory."""
+    names = await names_by_id(services, "/markets", token)
+    if names is not None:
+        return names
+    found = await _public_markets(services)
     return None if found is None else {m["id"]: m["name"] for m in found}
 
 

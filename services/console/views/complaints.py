@@ -27,6 +27,7 @@ from services.console.web import (
     failed,
     field_errors,
     in_scope,
+    market_names,
     names_by_id,
     needed,
     optional,
@@ -124,7 +125,7 @@ async def _names(services: Backend, token: str) -> tuple[dict[str, str], dict[st
     """Market and merchant names by id (the district's); none when the registry does not
     answer."""
     markets, merchants = await asyncio.gather(
-        names_by_id(services, "/markets", token), names_by_id(services, "/merchants", token)
+        market_names(services, token), names_by_id(services, "/merchants", token)
     )
     return markets or {}, merchants or {}
 

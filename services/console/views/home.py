@@ -17,7 +17,7 @@ from services.console.backend import ApiError, Backend
 from services.console.forms import Form
 from services.console.sessions import Session
 from services.console.views import overview, self_inspection
-from services.console.web import Person, Services, names_by_id, optional, render
+from services.console.web import Person, Services, market_names, optional, render
 
 router = APIRouter()
 
@@ -223,7 +223,7 @@ async def _due(who: Session, services: Backend, open_tasks: list[Any]) -> list[l
     if not calls:
         return []
     names, *listed = await asyncio.gather(
-        names_by_id(services, "/markets", token), *(optional(c, []) for c in calls.values())
+        market_names(services, token), *(optional(c, []) for c in calls.values())
     )
     got = dict(zip(calls, listed, strict=True))
     markets = names or {}

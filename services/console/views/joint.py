@@ -39,6 +39,7 @@ from services.console.web import (
     days_left,
     failed,
     in_scope,
+    market_names,
     may_do,
     may_see,
     names_by_id,
@@ -392,11 +393,11 @@ async def names_of(
     department staff, whom the registry does not serve — the public directory and the markets'
     public pages, and for `merchant_ids` those pages leave out, their public credit pages."""
     markets, merchants = await asyncio.gather(
-        names_by_id(services, "/markets", token), names_by_id(services, "/merchants", token)
+        market_names(services, token), names_by_id(services, "/merchants", token)
     )
     if markets is not None and merchants is not None:
         return markets, merchants
-    # Each list on its own: names_by_id may have found the markets (from the public directory)
+    # Each list on its own: market_names may have found the markets (from the public directory)
     # while the merchants are still to be read from each market's public page.
     ids = sorted(market_ids - set(markets or {}))
     stalls = sorted(market_ids) if merchants is None else []

@@ -27,6 +27,7 @@ from services.console.web import (
     Services,
     failed,
     is_htmx,
+    market_names,
     may_see,
     names_by_id,
     render,
@@ -69,7 +70,7 @@ async def _names(services: Backend, who: Session) -> tuple[dict[str, str], dict[
     """Market and merchant names of the person's scope, by id."""
     token = who.access_token
     markets, merchants = await asyncio.gather(
-        names_by_id(services, "/markets", token), names_by_id(services, "/merchants", token)
+        market_names(services, token), names_by_id(services, "/merchants", token)
     )
     if markets is None or merchants is None:
         return {}, {}

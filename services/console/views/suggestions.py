@@ -23,9 +23,9 @@ from services.console.web import (
     Services,
     chosen_view,
     field_errors,
+    market_names,
     may_do,
     may_see,
-    names_by_id,
     needed,
     typed,
     unavailable_503,
@@ -47,7 +47,7 @@ async def _page(request: Request, who: Session, services: Backend, form: Form) -
     token = who.access_token
     found, names = await needed(
         services.items("complaints", "/suggestions", token, state=STATE[view], limit=1000),
-        names_by_id(services, "/markets", token),
+        market_names(services, token),
     )
     shown: list[dict[str, Any]] = [s for s in found if not s.get("project_id")]
     # The oldest waiting first (answered ones: the latest first).

@@ -35,7 +35,7 @@ VERIFIED = {"verified": "复查结果已记录"}
 
 async def _names(services: Backend, token: str) -> dict[str, str]:
     """Market names by id; none when the registry does not answer."""
-    return await web.names_by_id(services, "/markets", token) or {}
+    return await web.market_names(services, token) or {}
 
 
 def _span(seconds: int) -> str:
