@@ -21,6 +21,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any, Final, Literal
 
+from contracts.complaints import compact_phone
 from contracts.people import Actor
 from services.runtime.failures import InvalidInput
 
@@ -107,12 +108,10 @@ def parse_phone(text: str) -> str:
     `05351234567`) in canonical form: 11 digits, or `<area>-<local>`. ValueError says why not."""
     if not isinstance(text, str):
         raise ValueError("must be text")
-    compact = re.sub(r"\s", "", text)
-    mobile = compact.replace("-", "")
-    if mobile.startswith("+86"):
-        mobile = mobile[3:]
-    if _MOBILE.fullmatch(mobile):
-        return mobile
+    # The contract's compaction: a mobile comes back as its 11 digits, anything else unspaced.
+    compact = str(compact_phone(text))
+    if _MOBILE.fullmatch(compact):
+        return compact
     landline = _LANDLINE.fullmatch(compact)
     if landline:
         return f"{landline.group(1)}-{landline.group(2)}"
