@@ -13,7 +13,9 @@ The campaign was mobilised on 10 March of the latest year whose deadlines have a
 Every district but one did everything on time: work plan and leadership structure the day after
 mobilisation, a deployment meeting in April, task forces within a week, renovation plans
 approved; in each on-time district one market is under construction with a failed safety check
-(publicly disclosed) and the next is renovated and accepted. The late district (the one with the
+(publicly disclosed) and the next is renovated and accepted. The failed check is dated a few days
+before today, so the operator's 整改 task it opens in inspection is due within its 15 days rather
+than months overdue on every inspector's list. The late district (the one with the
 fewest markets) submitted its leadership structure three days late and recorded neither its
 deployment meeting, nor its markets' task forces, nor their renovation plans' approval: the
 campaign clock flags those, and they show on `GET /public/disclosures`. Its markets' task forces
@@ -36,6 +38,8 @@ if TYPE_CHECKING:
 DEMO_NAME = "农贸市场提升改造专项行动（演示）"
 # How long to wait for the campaign service to learn the registered city from the topics.
 CATCH_UP_S = 120.0
+# How many days before the seeding the failed safety check is dated.
+FAILED_CHECK_AGE_DAYS = 3
 
 
 def demo_mobilisation(today: date) -> date:
@@ -153,7 +157,7 @@ async def seed(
                 },
             )
         for i, market in enumerate(markets[code]):
-            projects.append(await _renovate(call, cid, market, i, on_time, day))
+            projects.append(await _renovate(call, cid, market, i, on_time, day, today))
     flagged = (await call("POST", "/jobs/check-campaigns"))["flagged"]
     for market in markets[late]:
         if market.get("task_force"):
@@ -194,7 +198,7 @@ async def _known(
 
 
 async def _renovate(
-    call: Any, cid: str, market: dict[str, Any], i: int, on_time: bool, day: Any
+    call: Any, cid: str, market: dict[str, Any], i: int, on_time: bool, day: Any, today: date
 ) -> str:
     """The market's task force milestone and renovation project: in an on-time district the
     project is approved and built, the first market with a failed safety check, the next
@@ -245,7 +249,8 @@ async def _renovate(
             {
                 "kind": "safety",
                 "result": "fail",
-                "checked_on": day(70),
+                # after construction began (day 50): the mobilisation is at least 80 days back
+                "checked_on": (today - timedelta(days=FAILED_CHECK_AGE_DAYS)).isoformat(),
                 "inspector": "市住建局质安站 刘工",
                 "findings": ["施工区与经营区未有效隔离", "临时用电线路裸露"],
             },
