@@ -50,7 +50,8 @@ DESCRIPTIONS = {
     "compressor": "cold chain: compressor failing slowly, short excursions every 60-90 min "
     "(cumulative time out of range)",
     "sensor_off": "the terminal stops reporting (monitoring gap)",
-    "crowd_surge": "footfall: occupancy over 90 %, then over 100 % of capacity (crowding)",
+    "crowd_surge": "footfall: occupancy over 90 %, then over 100 % of capacity, at any hour "
+    "(crowding: minor about 7 min after it starts, major about 10 min after)",
     "refund_spree": "payment: refunds 35-60 % of transactions (transaction anomaly)",
     "forge": "extra readings with a bad signature: tampered values, a wrong key, or another "
     "market's terminal id signed with this terminal's key",
