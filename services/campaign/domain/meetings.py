@@ -31,6 +31,8 @@ from services.campaign.domain.joint import (
 
 CITY: Final = "city"
 MAX_DECISIONS: Final = 100
+# A day the minutes leave out (a blank date on the clerk's form), named with the other problems.
+DATE_NEEDED: Final = "a date (YYYY-MM-DD) is needed"
 ItemState = Literal["open", "done"]
 
 
@@ -40,7 +42,7 @@ class DecisionInput:
 
     decision: str
     department: str
-    deadline: date
+    deadline: date | None
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ class Minuted(TypedDict):
 
     district: str
     title: str
-    held_on: date
+    held_on: date | None
     departments: Sequence[str]
     minutes: str
     decisions: Sequence[DecisionInput]
@@ -121,14 +123,15 @@ def record_meeting(
         problems.add("district", f"no district {district!r} is known (or use {CITY!r})")
     title = problems.text("title", minuted["title"])
     today = city_day(now, tz)
-    if held_on > today:
+    if held_on is None:
+        problems.add("held_on", DATE_NEEDED)
+    elif held_on > today:
         problems.add("held_on", f"a meeting is recorded once held: not after {today}")
     present = catalogue.check(minuted["departments"], "departments", problems)
     minutes = problems.text("minutes", minuted["minutes"], limit=LONG_TEXT)
     if len(decisions) > MAX_DECISIONS:
         problems.add("decisions", f"at most {MAX_DECISIONS} decisions per meeting")
-    meeting_id = make_id("mtg")
-    items: list[ActionItem] = []
+    checked: list[tuple[str, str, date]] = []
     for index, d in enumerate(decisions[:MAX_DECISIONS]):
         at = f"decisions.{index}"
         text = problems.text(f"{at}.decision", d.decision)
@@ -138,19 +141,26 @@ def record_meeting(
                 f"{at}.department",
                 f"unknown department {owner!r}; known: {catalogue.known()}",
             )
-        if d.deadline < held_on:
+        if d.deadline is None:
+            problems.add(f"{at}.deadline", DATE_NEEDED)
+        elif held_on is not None and d.deadline < held_on:
             problems.add(f"{at}.deadline", f"must not be before the meeting ({held_on})")
-        items.append(
-            ActionItem(
-                item_id=make_id("item"),
-                meeting_id=meeting_id,
-                position=index + 1,
-                decision=text,
-                department=owner,
-                deadline=d.deadline,
-            )
-        )
+        else:
+            checked.append((text, owner, d.deadline))
     problems.raise_any()
+    assert held_on is not None
+    meeting_id = make_id("mtg")
+    items = tuple(
+        ActionItem(
+            item_id=make_id("item"),
+            meeting_id=meeting_id,
+            position=position,
+            decision=text,
+            department=owner,
+            deadline=deadline,
+        )
+        for position, (text, owner, deadline) in enumerate(checked, start=1)
+    )
     return Meeting(
         meeting_id=meeting_id,
         district=district,
@@ -158,7 +168,7 @@ def record_meeting(
         held_on=held_on,
         departments=present,
         minutes=minutes,
-        items=tuple(items),
+        items=items,
         recorded_at=now,
         recorded_actor=actor,
     )

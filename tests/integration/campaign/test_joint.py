@@ -361,6 +361,43 @@ async def test_a_case_from_a_pass_finding_is_refused_naming_origin_id_and_publis
     assert count == 0
 
 
+async def test_every_problem_of_a_case_and_of_a_decision_is_one_422_changing_nothing(
+    stack: Stack,
+) -> None:
+    # Blank facts and no department used to be refused alone (the request's schema), the
+    # unknown origin only on the next try: now one answer names each field.
+    place = await stack.place()
+    task_id, _, _ = await stack.finding(place, "critical")
+    r = await stack.call(
+        "POST",
+        "/enforcement-cases",
+        "inspector",
+        place.district,
+        {"origin": {"kind": "finding", "id": "task_gone"}, "departments": [], "facts": " "},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [
+        {"field": "origin.id", "reason": "no completed inspection task 'task_gone' is known"},
+        {"field": "departments", "reason": "name at least one department"},
+        {"field": "facts", "reason": "must not be blank"},
+    ]
+    body = {"origin": {"kind": "finding", "id": task_id}, "departments": ["health"], "facts": "x"}
+    case_id = (
+        await stack.call("POST", "/enforcement-cases", "inspector", place.district, body)
+    ).json()["id"]
+    r = await stack.call(
+        "POST",
+        f"/enforcement-cases/{case_id}/decide",
+        "inspector",
+        place.district,
+        {"sanction": "suspension", "suspension_days": 0, "reasoning": ""},
+    )
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["suspension_days", "reasoning"]
+    r = await stack.call("GET", f"/enforcement-cases/{case_id}", "inspector", place.district)
+    assert r.json()["state"] == "open" and r.json()["version"] == 1
+
+
 async def test_a_second_case_for_an_origin_not_closed_is_409(stack: Stack) -> None:
     place = await stack.place()
     task_id, _, _ = await stack.finding(place, "critical")

@@ -23,7 +23,14 @@ from services.campaign.joint.service import Joint, http_error
 from services.campaign.joint.store import Stores
 from services.runtime.auth import Principal
 from services.runtime.directory import RegistryMemory
-from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound, ServiceError
+from services.runtime.failures import (
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    InvalidInputs,
+    NotFound,
+    ServiceError,
+)
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
@@ -425,5 +432,44 @@ async def test_a_case_another_request_opened_meanwhile_is_a_conflict_naming_the_
         )
     assert refused.value.errors == [
         {"field": "origin.id", "reason": "a case for it is not closed yet"}
+    ]
+    assert world.counts() == before
+
+
+async def test_every_problem_of_a_meeting_is_refused_at_once_and_nothing_is_kept(
+    world: World,
+) -> None:
+    # A blank title (a value the request's schema used to refuse alone) and a deadline before
+    # the meeting (the rules'): both in one refusal, the form's fields each with its reason.
+    with pytest.raises(InvalidInputs) as exc:
+        await world.joint.record_meeting(
+            CLERK,
+            district="zhifu",
+            title="  ",
+            held_on=date(2026, 5, 8),
+            departments=["market_regulation"],
+            minutes="研究部署",
+            decisions=[DecisionInput("排查冷链", "health", date(2026, 5, 1))],
+        )
+    assert exc.value.errors == [
+        {"field": "title", "reason": "must not be blank"},
+        {"field": "decisions.0.deadline", "reason": "must not be before the meeting (2026-05-08)"},
+    ]
+    assert world.counts() == (0, 0, 0, 0, 0)
+
+
+async def test_every_problem_of_a_case_is_refused_at_once_and_nothing_is_kept(
+    world: World,
+) -> None:
+    await inspection_router(world.joint)(delivery(task_completed("task_1")))
+    before = world.counts()
+    with pytest.raises(InvalidInputs) as exc:
+        await world.joint.open_case(
+            CLERK, kind="findng", origin_id="task_1", departments=[], facts=" "
+        )
+    assert exc.value.errors == [
+        {"field": "origin.kind", "reason": "must be one of finding, complaint"},
+        {"field": "departments", "reason": "name at least one department"},
+        {"field": "facts", "reason": "must not be blank"},
     ]
     assert world.counts() == before

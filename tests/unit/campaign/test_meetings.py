@@ -235,3 +235,22 @@ def test_the_city_day_decides_lateness_not_utc() -> None:
     # 2026-05-08 20:00 UTC is already 2026-05-09 04:00 in the city: late there.
     assert flag_late(item, datetime(2026, 5, 8, 20, 0, tzinfo=UTC), TZ) is not None
     assert flag_late(item, datetime(2026, 5, 8, 15, 59, tzinfo=UTC), TZ) is None
+
+
+def test_a_day_left_out_is_named_with_every_other_problem() -> None:
+    # A clerk's form with the meeting's day and a decision's deadline left blank, and its title
+    # blank: one answer names all three, so the form is corrected in one go.
+    with pytest.raises(Invalid) as exc:
+        meeting(
+            title=" ",
+            held_on=None,
+            decisions=[
+                DecisionInput("排查冷链设施", "health", None),
+                DecisionInput("清理占道经营", "urban_management", HELD),
+            ],
+        )
+    assert fields(exc) == {
+        "title": "must not be blank",
+        "held_on": "a date (YYYY-MM-DD) is needed",
+        "decisions.0.deadline": "a date (YYYY-MM-DD) is needed",
+    }
