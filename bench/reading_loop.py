@@ -69,13 +69,14 @@ def measure(raws: list[bytes], inner: int, batch: int, terminals: int) -> dict[s
     from services.runtime.messaging import Delivery
     from services.runtime.metrics import Metrics
     from services.runtime.unit_of_work import FakeUnitOfWork
+    from services.telemetry import verification
     from services.telemetry.domain import TerminalState, engine, evaluate
     from services.telemetry.fakes import fake_stores
     from services.telemetry.metrics import TelemetryMetrics
     from services.telemetry.projections import Directory
     from services.telemetry.service import Telemetry
     from services.telemetry.settings import TelemetrySettings
-    from services.telemetry.verification import Accepted, check
+    from services.telemetry.verification import Accepted
 
     directory = Directory(MASTER)
     app = SimpleNamespace(state=SimpleNamespace(telemetry=SimpleNamespace(directory=directory)))
@@ -90,7 +91,14 @@ def measure(raws: list[bytes], inner: int, batch: int, terminals: int) -> dict[s
         return Telemetry(uow, settings, directory, metrics, lambda: now)
 
     contexts = replica()
-    verdicts = [check(raw, directory, lambda _: 0, now, 300) for raw in raws]
+    # The checks' parameters in one `TerminalsAndClock` where the tree has it, else one by one.
+    against = (directory, lambda _: 0, now, 300)
+    with_clock = getattr(verification, "TerminalsAndClock", None)
+    check: Any = verification.check
+    verdicts = [
+        check(raw, *against) if with_clock is None else check(raw, with_clock(*against))
+        for raw in raws
+    ]
     if not all(isinstance(v, Accepted) for v in verdicts):
         raise RuntimeError("not every bench reading was accepted")
     samples = [

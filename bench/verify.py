@@ -43,7 +43,7 @@ import orjson
 from bench.readings import MASTER, make_readings, place, terminal_ids
 from services.telemetry.native import NativeVerifier
 from services.telemetry.projections import Directory
-from services.telemetry.verification import _DECODER, Accepted, check
+from services.telemetry.verification import _DECODER, Accepted, TerminalsAndClock, check
 
 BASELINE = "orjson dict path: loads + check(dict)"
 TYPED = "msgspec typed path: check(bytes)"
@@ -74,9 +74,10 @@ def variants(raws: list[bytes], d: Directory) -> dict[str, Callable[[bytes], Any
     struct.sig = msgspec.UNSET
     encoder = msgspec.json.Encoder(order="sorted")
     native = NativeVerifier(d)
+    against = TerminalsAndClock(d, last_seq, now, 300)
     return {
-        BASELINE: lambda raw: check(orjson.loads(raw), d, last_seq, now, 300),
-        TYPED: lambda raw: check(raw, d, last_seq, now, 300),
+        BASELINE: lambda raw: check(orjson.loads(raw), against),
+        TYPED: lambda raw: check(raw, against),
         NATIVE: lambda raw: native.accepted(raw, last_seq, now, 300),
         "part: orjson.loads": orjson.loads,
         "part: msgspec decode into the struct": _DECODER.decode,

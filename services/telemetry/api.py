@@ -22,7 +22,7 @@ from services.telemetry.domain import LastReport
 from services.telemetry.projections import TerminalInfo
 from services.telemetry.service import Telemetry
 from services.telemetry.store import RiskQuery
-from services.telemetry.verification import Rejected, check
+from services.telemetry.verification import Rejected, TerminalsAndClock, check
 
 router = APIRouter()
 Reader = Annotated[Principal, Depends(require("inspector", "handler", "clerk", "leader"))]
@@ -80,14 +80,11 @@ async def ingest(
     producer = request.app.state.service.messaging.producer
     results: list[dict[str, Any]] = []
     futures = []
+    against = TerminalsAndClock(
+        tel.directory, lambda tid: seqs.get(tid, -1), now, tel.settings.future_tolerance_s
+    )
     for index, (reading, raw) in enumerate(items):
-        verdict = check(
-            reading,
-            tel.directory,
-            lambda tid: seqs.get(tid, -1),
-            now,
-            tel.settings.future_tolerance_s,
-        )
+        verdict = check(reading, against)
         if isinstance(verdict, Rejected):
             topic, event, key = tel.rejection(raw, verdict, received, "ingest")
             futures.append(await producer.send(topic, event.to_json(), key=key.encode()))

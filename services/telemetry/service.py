@@ -68,7 +68,7 @@ from services.telemetry.native import NativeVerifier, available
 from services.telemetry.projections import Directory, TerminalInfo
 from services.telemetry.settings import TelemetrySettings
 from services.telemetry.store import Held, Partition, Stores
-from services.telemetry.verification import Rejected, check, decode_typed
+from services.telemetry.verification import Rejected, TerminalsAndClock, check, decode_typed
 
 log = logging.getLogger(__name__)
 SERVICE = "telemetry"
@@ -368,10 +368,10 @@ class Telemetry:
             def last_seq(tid: str) -> int:
                 return held[tid].state.last_seq
 
+            against = TerminalsAndClock(self.directory, last_seq, now, tolerance)
             accepted: dict[str, int] = {}
             oldest_ts = now
             found: list[Decision] = []  # one reading's decisions: empty but for a few
-            directory = self.directory
             # Per terminal with an accepted reading, its state and context, looked up once a
             # batch rather than once a reading (bench/README.md, issue 20, point 2); nothing
             # changes the directory while the loop runs, it does not await.
@@ -389,7 +389,7 @@ class Telemetry:
                     terminal, ts, sample = f
                     sample.received_at = now
                 else:
-                    verdict = check(d.value, directory, last_seq, now, tolerance, typed=r)
+                    verdict = check(d.value, against, typed=r)
                     if isinstance(verdict, Rejected):
                         outgoing.append(self.rejection(d.value, verdict, received, "kafka"))
                         continue

@@ -104,16 +104,26 @@ class Rejected:
     kind: str | None = None  # a known reading kind when the reading said one (metrics label)
 
 
+@dataclass(frozen=True, slots=True)
+class TerminalsAndClock:
+    """What a reading is judged against: the registry's terminals (and their keys), the highest
+    seq already accepted of each (`last_seq(terminal_id)`), the clock's time and how far ahead
+    of it an event time may be. Built once a batch (or an ingest request), where the readings
+    are judged."""
+
+    directory: Directory
+    last_seq: Callable[[str], int]
+    now: float
+    future_tolerance_s: float
+
+
 def check(
     raw: bytes | dict[str, Any],
-    directory: Directory,
-    last_seq: Callable[[str], int],
-    now: float,
-    future_tolerance_s: float,
+    against: TerminalsAndClock,
     *,
     typed: TypedReading | None = None,
 ) -> Accepted | Rejected:
-    """Judge one reading; `last_seq(terminal_id)` is the highest seq already accepted.
+    """Judge one reading against the terminals known, the seqs they reached and the clock.
 
     Raw bytes are first decoded by msgspec straight into the typed shape of a reading
     (`_typed_accepted`); a reading that does not take that path is decoded again with orjson
@@ -126,7 +136,7 @@ def check(
         if typed is None:
             typed = decode_typed(raw)
         if typed is not None:
-            fast_typed = _typed_accepted(typed, raw, directory, last_seq, now, future_tolerance_s)
+            fast_typed = _typed_accepted(typed, raw, against)
             if fast_typed is not None:
                 return fast_typed
         try:
@@ -135,19 +145,13 @@ def check(
             return Rejected("malformed", f"not JSON: {exc}")
     if not isinstance(body, dict):
         return Rejected("malformed", f"a reading is a JSON object, not {type(body).__name__}")
-    fast = _accepted(body, directory, last_seq, now, future_tolerance_s)
+    fast = _accepted(body, against)
     if fast is not None:
         return fast
-    return full_check(body, directory, last_seq, now, future_tolerance_s)
+    return full_check(body, against)
 
 
-def full_check(
-    body: dict[str, Any],
-    directory: Directory,
-    last_seq: Callable[[str], int],
-    now: float,
-    future_tolerance_s: float,
-) -> Accepted | Rejected:
+def full_check(body: dict[str, Any], against: TerminalsAndClock) -> Accepted | Rejected:
     """Every check, through the contract model: the only path that names a rejection."""
     claimed_id = body.get("terminal_id") if isinstance(body.get("terminal_id"), str) else None
     try:
@@ -156,21 +160,16 @@ def full_check(
         field, detail = describe_invalid(exc)
         kind = body.get("kind") if body.get("kind") in READING_KINDS else None
         return Rejected("malformed", detail, field, claimed_id, kind=kind)
-    verdict = _judge(reading, body, directory, last_seq, now, future_tolerance_s)
+    verdict = _judge(reading, body, against)
     if isinstance(verdict, Rejected):
         return replace(verdict, kind=reading.kind)
     return verdict
 
 
 def _judge(
-    reading: AnyReading,
-    body: dict[str, Any],
-    directory: Directory,
-    last_seq: Callable[[str], int],
-    now: float,
-    future_tolerance_s: float,
+    reading: AnyReading, body: dict[str, Any], against: TerminalsAndClock
 ) -> Accepted | Rejected:
-
+    directory = against.directory
     terminal = directory.terminals.get(reading.terminal_id)
     if terminal is None:
         return Rejected(
@@ -213,7 +212,7 @@ def _judge(
             None,
         )
 
-    seen = last_seq(reading.terminal_id)
+    seen = against.last_seq(reading.terminal_id)
     if reading.seq <= seen:
         return Rejected(
             "replay",
@@ -222,11 +221,11 @@ def _judge(
             reading.terminal_id,
             reading.seq,
         )
-    ts = reading.ts.timestamp()
-    if ts > now + future_tolerance_s:
+    ts, now, tolerance = reading.ts.timestamp(), against.now, against.future_tolerance_s
+    if ts > now + tolerance:
         return Rejected(
             "future_ts",
-            f"ts is {ts - now:.0f}s ahead of the clock (tolerance {future_tolerance_s:.0f}s)",
+            f"ts is {ts - now:.0f}s ahead of the clock (tolerance {tolerance:.0f}s)",
             "ts",
             reading.terminal_id,
             reading.seq,
@@ -337,13 +336,7 @@ def _event_time(text: str) -> float | None:
     return epoch
 
 
-def _accepted(
-    body: dict[str, Any],
-    directory: Directory,
-    last_seq: Callable[[str], int],
-    now: float,
-    future_tolerance_s: float,
-) -> Accepted | None:
+def _accepted(body: dict[str, Any], against: TerminalsAndClock) -> Accepted | None:
     """`Accepted` when the reading passes every check of `check`, else None (no verdict)."""
     kind = body.get("kind")
     if type(kind) is not str or kind not in _SAMPLE:
@@ -367,15 +360,16 @@ def _accepted(
     ):
         return None
     ts = _event_time(ts_text)
-    if ts is None or ts > now + future_tolerance_s:
+    if ts is None or ts > against.now + against.future_tolerance_s:
         return None
     sample = _SAMPLE[kind](body, seq, ts, interval)
     if sample is None:
         return None
+    directory = against.directory
     terminal = directory.terminals.get(tid)
     if terminal is None or terminal.status != "active" or terminal.kind != kind:
         return None
-    if seq <= last_seq(tid):
+    if seq <= against.last_seq(tid):
         return None
     canonical = dict(body)
     del canonical["sig"]
@@ -494,14 +488,7 @@ def decode_typed(raw: bytes) -> TypedReading | None:
         return None
 
 
-def _typed_accepted(
-    r: TypedReading,
-    raw: bytes,
-    directory: Directory,
-    last_seq: Callable[[str], int],
-    now: float,
-    future_tolerance_s: float,
-) -> Accepted | None:
+def _typed_accepted(r: TypedReading, raw: bytes, against: TerminalsAndClock) -> Accepted | None:
     """`Accepted` when the reading `r` decoded from `raw` passes every check of `check`, else
     None (no verdict)."""
     tid, seq, sig, interval = r.terminal_id, r.seq, r.sig, r.interval_s
@@ -514,15 +501,16 @@ def _typed_accepted(
     ):
         return None
     ts = _event_time(r.ts)
-    if ts is None or ts > now + future_tolerance_s:
+    if ts is None or ts > against.now + against.future_tolerance_s:
         return None
     sample = _typed_sample(r, seq, ts, interval)
     if sample is None:
         return None
+    directory = against.directory
     terminal = directory.terminals.get(tid)
     if terminal is None or terminal.status != "active" or terminal.kind != sample.kind:
         return None
-    if seq <= last_seq(tid):
+    if seq <= against.last_seq(tid):
         return None
     r.sig = UNSET
     signed = _CANONICAL.encode(r)

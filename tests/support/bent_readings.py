@@ -19,7 +19,12 @@ from hypothesis import strategies as st
 from contracts.telemetry import sign
 from services.runtime.terminal_keys import derive_key
 from services.telemetry.projections import Directory, TerminalInfo
-from services.telemetry.verification import Accepted, _typed_accepted, decode_typed
+from services.telemetry.verification import (
+    Accepted,
+    TerminalsAndClock,
+    _typed_accepted,
+    decode_typed,
+)
 
 MASTER = b"f" * 32
 NOW = time.time()
@@ -164,7 +169,7 @@ def typed_verdict(raw: bytes, last: int) -> Accepted | None:
     decoded = decode_typed(raw)
     if decoded is None:
         return None
-    return _typed_accepted(decoded, raw, DIRECTORY, lambda _: last, NOW, 300)
+    return _typed_accepted(decoded, raw, TerminalsAndClock(DIRECTORY, lambda _: last, NOW, 300))
 
 
 # Every number a plausible reading can hold, and a little beyond: the canonical forms that

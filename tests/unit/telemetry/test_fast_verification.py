@@ -26,6 +26,7 @@ from services.telemetry.signing import Signer
 from services.telemetry.verification import (
     Accepted,
     Rejected,
+    TerminalsAndClock,
     _accepted,
     check,
     decode_typed,
@@ -63,8 +64,8 @@ def _both(body: dict[str, Any], last: int = 2) -> tuple[Accepted | None, Accepte
         return last
 
     return (
-        _accepted(body, DIRECTORY, last_seq, NOW, 300),
-        full_check(body, DIRECTORY, last_seq, NOW, 300),
+        _accepted(body, TerminalsAndClock(DIRECTORY, last_seq, NOW, 300)),
+        full_check(body, TerminalsAndClock(DIRECTORY, last_seq, NOW, 300)),
     )
 
 
@@ -89,7 +90,7 @@ def test_the_fast_path_never_accepts_what_the_full_checks_reject(mutated: Mutate
     fast, full = _both(body, last)
     if fast is not None:
         _same(fast, full)
-    verdict = check(body, DIRECTORY, lambda _: last, NOW, 300)
+    verdict = check(body, TerminalsAndClock(DIRECTORY, lambda _: last, NOW, 300))
     if isinstance(full, Rejected):
         assert verdict == full  # the same reason, field, detail, seq and kind
     else:
@@ -159,7 +160,7 @@ def test_values_at_and_beyond_their_bounds_decide_alike(tid: str, name: str, val
         _same(fast, full)
     else:
         assert fast is None
-        assert check(body, DIRECTORY, lambda _: -1, NOW, 300) == full
+        assert check(body, TerminalsAndClock(DIRECTORY, lambda _: -1, NOW, 300)) == full
     raw = orjson.dumps(body)
     typed = typed_verdict(raw, -1)
     assert (typed is None) == (fast is None)
@@ -183,7 +184,11 @@ def _alike(raw: bytes, last: int, *, exact: bool = True) -> None:
     except orjson.JSONDecodeError:
         assert typed is None
         return
-    fast = _accepted(body, DIRECTORY, last_seq, NOW, 300) if isinstance(body, dict) else None
+    fast = (
+        _accepted(body, TerminalsAndClock(DIRECTORY, last_seq, NOW, 300))
+        if isinstance(body, dict)
+        else None
+    )
     if exact or typed is not None:
         assert (typed is None) == (fast is None), f"typed {typed}, dict {fast}: {raw!r}"
     if typed is not None and fast is not None:
@@ -191,17 +196,19 @@ def _alike(raw: bytes, last: int, *, exact: bool = True) -> None:
         assert typed.kind == fast.kind and typed.seq == fast.seq
         assert typed.sample(1.5) == fast.sample(1.5)
         assert typed.reading == fast.reading
-        _same(typed, full_check(body, DIRECTORY, last_seq, NOW, 300))
-    verdict = check(raw, DIRECTORY, last_seq, NOW, 300)
+        _same(typed, full_check(body, TerminalsAndClock(DIRECTORY, last_seq, NOW, 300)))
+    verdict = check(raw, TerminalsAndClock(DIRECTORY, last_seq, NOW, 300))
     decoded = decode_typed(raw)
-    again = check(raw, DIRECTORY, last_seq, NOW, 300, typed=decoded)  # decoded by the caller
+    again = check(
+        raw, TerminalsAndClock(DIRECTORY, last_seq, NOW, 300), typed=decoded
+    )  # decoded by the caller
     assert type(again) is type(verdict)
     if isinstance(verdict, Rejected):
         assert again == verdict
     if decoded is not None:
         assert decoded == decode_typed(raw), "check leaves the caller's struct as it was"
     if isinstance(body, dict):
-        expected = check(body, DIRECTORY, last_seq, NOW, 300)
+        expected = check(body, TerminalsAndClock(DIRECTORY, last_seq, NOW, 300))
         if isinstance(expected, Rejected):
             assert verdict == expected
         else:

@@ -25,7 +25,13 @@ from contracts.telemetry import INTERVAL_RANGE_S, PHYSICAL_RANGES, sign
 from services.runtime.terminal_keys import derive_key
 from services.telemetry.domain import Sample
 from services.telemetry.native import NativeVerifier, available
-from services.telemetry.verification import Accepted, Rejected, _event_time, check
+from services.telemetry.verification import (
+    Accepted,
+    Rejected,
+    TerminalsAndClock,
+    _event_time,
+    check,
+)
 from tests.support.bent_readings import (
     DIRECTORY,
     FIELDS,
@@ -60,7 +66,7 @@ def _narrower(raw: bytes, last: int) -> Accepted | None:
     native = _native(raw, last)
     if native is None:
         return None
-    full = check(raw, DIRECTORY, lambda _: last, NOW, 300)
+    full = check(raw, TerminalsAndClock(DIRECTORY, lambda _: last, NOW, 300))
     assert isinstance(full, Accepted), f"native accepted what check rejects ({full}): {raw!r}"
     typed = typed_verdict(raw, last)
     assert typed is not None, f"native accepted what the typed path leaves: {raw!r}"
@@ -102,7 +108,9 @@ def test_numbers_of_every_value_decide_alike(tid: str, values: dict[str, Any], s
     native = _narrower(raw, 2)
     # Plain values are not left to Python: every int, and floats down to a thousandth.
     plain = all(type(v) is not float or v == 0 or abs(v) >= 1e-3 for v in carried.values())
-    if plain and isinstance(check(raw, DIRECTORY, lambda _: 2, NOW, 300), Accepted):
+    if plain and isinstance(
+        check(raw, TerminalsAndClock(DIRECTORY, lambda _: 2, NOW, 300)), Accepted
+    ):
         assert native is not None, raw
 
 
@@ -234,5 +242,5 @@ def test_the_native_bounds_are_the_contracts(
         native = _narrower(raw, 2)
         assert (native is not None) is inside, (name, value)
         if not inside:
-            verdict = check(raw, DIRECTORY, lambda _: 2, NOW, 300)
+            verdict = check(raw, TerminalsAndClock(DIRECTORY, lambda _: 2, NOW, 300))
             assert isinstance(verdict, Rejected) and verdict.field == name, verdict

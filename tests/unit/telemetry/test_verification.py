@@ -11,7 +11,7 @@ import pytest
 from contracts.telemetry import sign
 from services.runtime.terminal_keys import derive_key
 from services.telemetry.projections import Directory, TerminalInfo
-from services.telemetry.verification import Accepted, Rejected, check
+from services.telemetry.verification import Accepted, Rejected, TerminalsAndClock, check
 
 MASTER = b"m" * 32
 NOW = time.time()
@@ -40,7 +40,7 @@ def _reading(tid: str = "trm_ok", seq: int = 5, minutes: float = -1, **values: o
 
 
 def _check(raw: bytes | dict, last: int = 2) -> Accepted | Rejected:  # type: ignore[type-arg]
-    return check(raw, _directory(), lambda _: last, NOW, 300)
+    return check(raw, TerminalsAndClock(_directory(), lambda _: last, NOW, 300))
 
 
 def test_a_genuine_reading_is_accepted_with_its_event_time() -> None:
