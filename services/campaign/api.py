@@ -15,19 +15,19 @@ from fastapi import APIRouter, Depends, Query, Request
 from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from contracts.campaign import (
+    EXPOSURE_SOURCES,
     CheckKind,
     CheckResult,
     DeadlineRule,
     DisclosureKind,
     DisclosureState,
-    ExposureSource,
     FundingSource,
     MilestoneKind,
     RenovationKind,
     RenovationStage,
     ScopeArea,
 )
-from services.campaign import events
+from services.campaign import bodies, events
 from services.campaign.domain import campaign, disclosures, milestones, money, renovations
 from services.campaign.service import CampaignChanges, Campaigns, NewCampaign, NewProject
 from services.runtime import serial
@@ -194,23 +194,24 @@ class CommentAnswerIn(Strict):
 
 
 class ExposureIn(Strict):
-    market_id: str = Field(min_length=1, max_length=64, description="the responsible market")
-    source: ExposureSource = Field(
-        description="who exposed it: press (媒体), public (群众), supervision (督查)"
+    market_id: str = Field(max_length=64, description="the responsible market")
+    source: str | None = bodies.choice(
+        EXPOSURE_SOURCES,
+        description="who exposed it: press (媒体), public (群众), supervision (督查)",
     )
-    reference: str = Field(
-        min_length=1,
-        max_length=disclosures.EXPOSURE_REFERENCE_MAX,
+    reference: str = bodies.text(
+        disclosures.EXPOSURE_REFERENCE_MAX,
         description="the report, article or letter",
         examples=["烟台日报 2026-05-03 第 4 版"],
     )
-    title: str = Field(
-        min_length=1, max_length=disclosures.EXPOSURE_TITLE_MAX, examples=["水产区污水横流"]
+    title: str = bodies.text(disclosures.EXPOSURE_TITLE_MAX, examples=["水产区污水横流"])
+    details: list[str] = Field(
+        default_factory=list,
+        max_length=disclosures.EXPOSURE_DETAILS_MAX,
+        description="one line each, at most "
+        f"{disclosures.EXPOSURE_DETAIL_MAX} characters, none blank",
     )
-    details: list[
-        Annotated[str, Field(min_length=1, max_length=disclosures.EXPOSURE_DETAIL_MAX)]
-    ] = Field(default_factory=list, max_length=disclosures.EXPOSURE_DETAILS_MAX)
-    rectify_by: date = Field(description="the last day (city time) to rectify it by")
+    rectify_by: date | None = Field(description="the last day (city time) to rectify it by")
 
     def report(self) -> disclosures.ExposureReport:
         return disclosures.ExposureReport(

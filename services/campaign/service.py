@@ -701,20 +701,20 @@ class Campaigns:
         """A problem the press, a citizen or a supervising body exposed: disclosed to the public
         at once, open until a re-check finds it fixed."""
         market = self.directory.markets.get(market_id)
-        if market is None:
-            raise InvalidInput("market_id", f"no market {market_id!r} is registered")
-        who.require_district(market.district)
+        district = market.district if market else None
+        if district is not None:
+            who.require_district(district)
         async with self.uow() as work:
             disclosure = disclose_exposure(
                 report,
                 disclosure_id=new_id("dsc"),
-                district=market.district,
-                market_id=market.market_id,
+                district=district,
+                market_id=market_id,
                 tz=self.tz,
                 today=self.today(),
                 now=self.now(),
                 by=actor(who),
-                names=self._names(market.district, market.market_id),
+                names=self._names(district, market_id) if district else PlaceNames(),
             )
             await self._save_disclosure(work, disclosure)
         self.metrics.disclosures.labels("exposure", "opened").inc()

@@ -15,7 +15,7 @@ from contracts.people import Actor
 from services.campaign.domain.campaign import end_of_day, revised
 from services.campaign.domain.milestones import MILESTONE_LABELS, Milestone
 from services.campaign.domain.renovations import CHECK_LABELS, Check, RenovationProject
-from services.campaign.domain.text import required_text
+from services.campaign.domain.text import Problems
 from services.runtime.failures import Conflict, InvalidInput, NotFound
 
 
@@ -268,10 +268,10 @@ VERIFY_NOTE_MAX: Final = 1000
 class ExposureReport:
     """A problem the press, a citizen or a supervising body exposed, as a clerk records it."""
 
-    source: str
+    source: str | None
     reference: str
     title: str
-    rectify_by: date
+    rectify_by: date | None
     details: tuple[str, ...] = ()
 
 
@@ -279,7 +279,7 @@ def disclose_exposure(
     report: ExposureReport,
     *,
     disclosure_id: str,
-    district: str,
+    district: str | None,
     market_id: str,
     tz: ZoneInfo,
     today: date,
@@ -288,22 +288,27 @@ def disclose_exposure(
     names: PlaceNames = PlaceNames(),
 ) -> Disclosure:
     """An exposed problem, public and open until a re-check finds it fixed, with the deadline
-    the market has to rectify it by (from today to a year ahead)."""
+    the market has to rectify it by (from today to a year ahead). `district`: the market's,
+    None when the registry does not know the market. Every problem is named at once."""
+    problems = Problems()
+    if district is None:
+        problems.add("market_id", f"no market {market_id!r} is registered")
     if report.source not in EXPOSURE_SOURCES:
-        raise InvalidInput("source", f"must be one of {', '.join(EXPOSURE_SOURCES)}")
-    reference = required_text("reference", report.reference, EXPOSURE_REFERENCE_MAX)
-    title = required_text("title", report.title, EXPOSURE_TITLE_MAX)
+        problems.add("source", f"must be one of {', '.join(EXPOSURE_SOURCES)}")
+    reference = problems.text("reference", report.reference, limit=EXPOSURE_REFERENCE_MAX)
+    title = problems.text("title", report.title, limit=EXPOSURE_TITLE_MAX)
     if len(report.details) > EXPOSURE_DETAILS_MAX:
-        raise InvalidInput("details", f"at most {EXPOSURE_DETAILS_MAX} lines")
-    details = tuple(
-        required_text(f"details.{i}", d, EXPOSURE_DETAIL_MAX) for i, d in enumerate(report.details)
-    )
-    if report.rectify_by < today:
-        raise InvalidInput(
-            "rectify_by", f"{report.rectify_by.isoformat()} is before today ({today.isoformat()})"
+        problems.add("details", f"at most {EXPOSURE_DETAILS_MAX} lines")
+    details = problems.texts("details", report.details, limit=EXPOSURE_DETAIL_MAX)
+    rectify_by = problems.day("rectify_by", report.rectify_by)
+    if rectify_by and rectify_by < today:
+        problems.add(
+            "rectify_by", f"{rectify_by.isoformat()} is before today ({today.isoformat()})"
         )
-    if report.rectify_by > today + timedelta(days=MAX_RECTIFY_DAYS):
-        raise InvalidInput("rectify_by", f"must be within {MAX_RECTIFY_DAYS} days of today")
+    elif rectify_by and rectify_by > today + timedelta(days=MAX_RECTIFY_DAYS):
+        problems.add("rectify_by", f"must be within {MAX_RECTIFY_DAYS} days of today")
+    problems.raise_any()
+    assert district is not None and report.source is not None and rectify_by is not None
     en = EXPOSURE_SOURCE_LABELS[report.source][1]
     place = _Place(district, market_id, names)
     where = place.name
@@ -313,10 +318,10 @@ def disclose_exposure(
         place,
         disclosure_id=disclosure_id,
         title=f"{where}：{title}",
-        title_en=f"{where}: {title} — exposed by {en}; rectify by {report.rectify_by}",
+        title_en=f"{where}: {title} — exposed by {en}; rectify by {rectify_by}",
         details=details,
-        deadline=end_of_day(report.rectify_by, tz),
-        deadline_date=report.rectify_by,
+        deadline=end_of_day(rectify_by, tz),
+        deadline_date=rectify_by,
         now=now,
         exposure_source=report.source,
         exposure_reference=reference,

@@ -16,7 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
-from services.campaign.domain.text import text_problem
+from services.campaign.domain import text
 
 # A department's code: lowercase words joined by underscores (`market_regulation`).
 _CODE: Final = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
@@ -81,24 +81,14 @@ class Unknown(JointRuleError):
         super().__init__(f"{field}: {reason}")
 
 
-class Problems:
-    """Collects (field, reason) while a whole input is checked, then raises them at once."""
+class Problems(text.Problems):
+    """A joint rule's problems, raised as `Invalid` (http_error in joint/service.py makes the
+    422); a text is a short one unless said."""
 
-    def __init__(self) -> None:
-        self.found: list[tuple[str, str]] = []
-
-    def add(self, field: str, reason: str) -> None:
-        self.found.append((field, reason))
+    error = Invalid
 
     def text(self, field: str, value: str, *, limit: int = SHORT_TEXT) -> str:
-        cleaned, reason = text_problem(value, limit)
-        if reason is not None:
-            self.add(field, reason)
-        return cleaned
-
-    def raise_any(self) -> None:
-        if self.found:
-            raise Invalid(self.found)
+        return super().text(field, value, limit=limit)
 
 
 # -- departments ------------------------------------------------------------------------------

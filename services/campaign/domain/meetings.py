@@ -31,8 +31,6 @@ from services.campaign.domain.joint import (
 
 CITY: Final = "city"
 MAX_DECISIONS: Final = 100
-# A day the minutes leave out (a blank date on the clerk's form), named with the other problems.
-DATE_NEEDED: Final = "a date (YYYY-MM-DD) is needed"
 ItemState = Literal["open", "done"]
 
 
@@ -115,7 +113,7 @@ def record_meeting(
     `known_districts`: the districts the city has (None: not checked); `city` is always known.
     """
     problems = Problems()
-    held_on, decisions = minuted["held_on"], minuted["decisions"]
+    decisions = minuted["decisions"]
     district = minuted["district"].strip()
     if not district:
         problems.add("district", "must not be blank")
@@ -123,9 +121,8 @@ def record_meeting(
         problems.add("district", f"no district {district!r} is known (or use {CITY!r})")
     title = problems.text("title", minuted["title"])
     today = city_day(now, tz)
-    if held_on is None:
-        problems.add("held_on", DATE_NEEDED)
-    elif held_on > today:
+    held_on = problems.day("held_on", minuted["held_on"])
+    if held_on and held_on > today:
         problems.add("held_on", f"a meeting is recorded once held: not after {today}")
     present = catalogue.check(minuted["departments"], "departments", problems)
     minutes = problems.text("minutes", minuted["minutes"], limit=LONG_TEXT)
@@ -141,12 +138,11 @@ def record_meeting(
                 f"{at}.department",
                 f"unknown department {owner!r}; known: {catalogue.known()}",
             )
-        if d.deadline is None:
-            problems.add(f"{at}.deadline", DATE_NEEDED)
-        elif held_on is not None and d.deadline < held_on:
+        deadline = problems.day(f"{at}.deadline", d.deadline)
+        if deadline and held_on and deadline < held_on:
             problems.add(f"{at}.deadline", f"must not be before the meeting ({held_on})")
-        else:
-            checked.append((text, owner, d.deadline))
+        elif deadline:
+            checked.append((text, owner, deadline))
     problems.raise_any()
     assert held_on is not None
     meeting_id = make_id("mtg")

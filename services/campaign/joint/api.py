@@ -19,6 +19,7 @@ from pydantic import Field, StrictInt
 
 from contracts.joint import CASE_SOURCES, SANCTIONS, CaseState, EnforcementCase
 from contracts.people import actor_dict
+from services.campaign.bodies import choice, text
 from services.campaign.domain.enforcement import MAX_SUSPENSION_DAYS, Case
 from services.campaign.domain.joint import LONG_TEXT, SHORT_TEXT
 from services.campaign.domain.meetings import MAX_DECISIONS, ActionItem, DecisionInput, Meeting
@@ -37,32 +38,23 @@ Code = Annotated[str, Field(max_length=64)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 ItemState = Literal["open", "late", "done"]
 
-# The bodies check the JSON types only: every value rule (a text not blank and not too long, a
-# department in the catalogue, a day in order) is the domain's, which names every field that
-# breaks one at once (docs/campaign.md, "Refusals"), so a form is corrected in one go. The
-# documented minLength/maxLength say what those rules allow.
-
-
-def _text(most: int, **kwargs: Any) -> Any:
-    return Field(json_schema_extra={"minLength": 1, "maxLength": most}, **kwargs)
-
 
 class DecisionIn(Strict):
-    decision: str = _text(SHORT_TEXT, examples=["一周内完成冷链设施排查"])
+    decision: str = text(SHORT_TEXT, examples=["一周内完成冷链设施排查"])
     department: Code = Field(description="the owning department's code", examples=["health"])
     deadline: date | None = Field(description="the last day it is on time; not before held_on")
 
 
 class MeetingIn(Strict):
     district: Code = Field(description="the convening district's code, or `city` (admin)")
-    title: str = _text(SHORT_TEXT, examples=["第二季度联席会议"])
+    title: str = text(SHORT_TEXT, examples=["第二季度联席会议"])
     held_on: date | None = Field(description="the day it was held (not in the future)")
     departments: list[Code] = Field(
         max_length=50,
         description="the departments present (GET /departments), at least one",
         json_schema_extra={"minItems": 1},
     )
-    minutes: str = _text(LONG_TEXT)
+    minutes: str = text(LONG_TEXT)
     decisions: list[DecisionIn] = Field(default_factory=list, max_length=MAX_DECISIONS)
 
 
@@ -71,21 +63,18 @@ class DoneIn(Strict):
 
 
 class OriginIn(Strict):
-    kind: str = Field(
-        description="`finding`: an inspection task; `complaint`",
-        json_schema_extra={"enum": list(CASE_SOURCES)},
-    )
-    id: str = _text(128, description="the task id or the complaint id")
+    kind: str = choice(CASE_SOURCES, description="`finding`: an inspection task; `complaint`")
+    id: str = text(128, description="the task id or the complaint id")
 
 
 class CaseIn(Strict):
     origin: OriginIn
     departments: list[Code] = Field(max_length=50, json_schema_extra={"minItems": 1})
-    facts: str = _text(LONG_TEXT)
+    facts: str = text(LONG_TEXT)
 
 
 class DecideIn(Strict):
-    sanction: str = Field(json_schema_extra={"enum": list(SANCTIONS)})
+    sanction: str = choice(SANCTIONS)
     fine_yuan: Decimal | None = Field(
         default=None,
         description="a fine: the amount in yuan (number or string, at most two decimals)",
@@ -96,7 +85,7 @@ class DecideIn(Strict):
         description="a suspension: its days",
         json_schema_extra={"minimum": 1, "maximum": MAX_SUSPENSION_DAYS},
     )
-    reasoning: str = _text(LONG_TEXT)
+    reasoning: str = text(LONG_TEXT)
     decided_on: date | None = Field(default=None, description="default: today (city time)")
 
 

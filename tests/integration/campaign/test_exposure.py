@@ -216,6 +216,25 @@ async def test_a_bad_exposure_names_the_field_and_changes_nothing(
     assert listed.json()["items"] == []
 
 
+async def test_every_problem_of_an_exposure_is_one_422(api: Api) -> None:
+    # A blank title (once refused alone by the request's schema) and a deadline already past
+    # (the rules'), a source and a detail line left blank: one answer names each field.
+    district, market = await _market(api)
+    body = exposure_body(
+        market["id"], source=None, title=" ", details=["排水沟堵塞", ""], rectify_by="2020-01-01"
+    )
+    r = await api.post("/exposures", body, "clerk", district)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == [
+        "source",
+        "title",
+        "details.1",
+        "rectify_by",
+    ]
+    listed = await api.get(f"/exposures?market_id={market['id']}", "clerk", district)
+    assert listed.json()["items"] == []
+
+
 async def test_a_bad_verification_names_the_field_and_changes_nothing(api: Api) -> None:
     district, market = await _market(api)
     r = await api.post("/exposures", exposure_body(market["id"]), "clerk", district)

@@ -28,7 +28,7 @@ from services.campaign.service import (
 from services.campaign.store import Stores
 from services.runtime.auth import Principal
 from services.runtime.directory import RegistryMemory
-from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
+from services.runtime.failures import Conflict, Forbidden, InvalidInput, InvalidInputs, NotFound
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
@@ -500,6 +500,28 @@ async def test_a_refused_exposure_stores_and_announces_nothing(world: World) -> 
         await world.campaigns.verify_exposure(CLERK, "dsc_nobody", fixed=True, note=None)
     with pytest.raises(NotFound):
         await world.campaigns.exposure(CLERK, "dsc_nobody")
+    nothing_changed(world, 0, {"campaigns": 0, "milestones": 0, "projects": 0, "disclosures": 0})
+
+
+async def test_every_problem_of_an_exposure_is_named_at_once_and_nothing_is_kept(
+    world: World,
+) -> None:
+    # The clerk's form left the source and the deadline blank, the title blank, a detail line
+    # blank, and named a market the registry does not know: one refusal names them all.
+    report = ExposureReport(None, "烟台日报", " ", None, details=("水产区", " "))
+    with pytest.raises(InvalidInputs) as exc:
+        await world.campaigns.record_exposure(CLERK, "mkt_nobody", report)
+    assert exc.value.problems == [
+        ("market_id", "no market 'mkt_nobody' is registered"),
+        ("source", "must be one of press, public, supervision"),
+        ("title", "must not be blank"),
+        ("details.1", "must not be blank"),
+        ("rectify_by", "a date (YYYY-MM-DD) is needed"),
+    ]
+    late = ExposureReport("public", "", "污水横流", date(2026, 3, 1))
+    with pytest.raises(InvalidInputs) as exc:
+        await world.campaigns.record_exposure(CLERK, "mkt_1", late)
+    assert [f for f, _ in exc.value.problems] == ["reference", "rectify_by"]
     nothing_changed(world, 0, {"campaigns": 0, "milestones": 0, "projects": 0, "disclosures": 0})
 
 
