@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, TypeAlias, TypeVar
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import Field, field_validator
+from fastapi.exceptions import RequestValidationError
+from pydantic import (
+    BaseModel,
+    Field,
+    ValidationError,
+    ValidatorFunctionWrapHandler,
+    WrapValidator,
+    field_validator,
+)
 
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
@@ -14,7 +24,7 @@ from services.registry.service import NewMarket, NewMerchant, NewTerminal, Regis
 from services.runtime import serial
 from services.runtime.app import state
 from services.runtime.auth import Principal, require
-from services.runtime.errors import InvalidInput
+from services.runtime.errors import InvalidInput, ServiceError
 from services.runtime.inputs import Strict, text_inputs
 
 # Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
@@ -25,6 +35,84 @@ Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler", "
 
 
 Reg = Annotated[Registry, Depends(state("registry"))]
+
+
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class Unfit:
+    """A request body that broke its model: pydantic's errors, and the fields sent that did fit,
+    validated as the model validates them."""
+
+    errors: list[Any]
+    fitting: dict[str, Any]
+
+
+def _fitting(model: type[BaseModel], sent: Any, errors: list[Any]) -> dict[str, Any]:
+    if not isinstance(sent, dict) or any(not e["loc"] for e in errors):
+        return {}  # not an object at all: nothing fits
+    failed = {e["loc"][0] for e in errors}
+    draft, fitting = model.model_construct(), {}
+    for name, value in sent.items():
+        if name in model.model_fields and name not in failed:
+            try:
+                model.__pydantic_validator__.validate_assignment(draft, name, value)
+            except ValidationError:
+                continue
+            fitting[name] = getattr(draft, name)
+    return fitting
+
+
+def _keeping_unfit(model: type[BaseModel]) -> WrapValidator:
+    def keep(value: Any, handler: ValidatorFunctionWrapHandler) -> Any:
+        try:
+            return handler(value)
+        except ValidationError as exc:
+            errors = list(exc.errors())
+            return Unfit(errors, _fitting(model, value, errors))
+
+    return WrapValidator(keep)
+
+
+if TYPE_CHECKING:
+    Sent: TypeAlias = M | Unfit
+else:
+
+    class Sent:
+        """`Sent[Model]`: a body parameter that is the model when the body fits it and an
+        `Unfit` when not, so that the route can name the use case's problems with pydantic's
+        (`fitted`); the API document shows the model as ever."""
+
+        def __class_getitem__(cls, model: type[BaseModel]) -> Any:
+            return Annotated[model, _keeping_unfit(model)]
+
+
+async def fitted(body: M | Unfit, check: Callable[[dict[str, Any]], Awaitable[object]]) -> M:
+    """The body, when it fits its model. When it does not, one 422 naming every problem: the
+    model's, and those the use case's `check` finds among the fields that fit (so a form is not
+    told of a second problem only on its next try). What else `check` would refuse (403, a
+    taken stall's 409) is answered once the fields are right. The 422 is the runtime's own
+    (services/runtime/errors.py), so one problem answers as it always did."""
+    if not isinstance(body, Unfit):
+        return body
+    errors = [{**e, "loc": ("body", *e["loc"])} for e in body.errors]
+    failed = {e["loc"][0] for e in body.errors if e["loc"]}
+    try:
+        await check(body.fitting)
+    except InvalidInput as exc:
+        errors += [
+            {"type": "value_error", "loc": ("body", e["field"]), "msg": e["reason"]}
+            for e in exc.errors
+            if e["field"].split(".")[0] not in failed
+        ]
+    except ServiceError:
+        pass
+    raise RequestValidationError(errors)
+
+
+def _given(fields: dict[str, Any], *names: str) -> dict[str, Any]:
+    return {name: fields[name] for name in names if name in fields}
 
 
 def _domain_check(check: Any, value: str, field: str) -> str:
@@ -163,8 +251,15 @@ async def list_districts(reg: Reg, _: Reader) -> list[dict[str, Any]]:
     return [district_out(d) for d in await reg.districts()]
 
 
+def _market_checks(fields: dict[str, Any]) -> dict[str, Any]:
+    hours = fields.get("opening_hours")
+    times = {} if hours is None else {"opens": hours.open, "closes": hours.close}
+    return _given(fields, "district") | times
+
+
 @router.post("/markets", status_code=201, tags=["markets"])
-async def add_market(body: MarketIn, reg: Reg, who: Clerk) -> dict[str, Any]:
+async def add_market(sent: Sent[MarketIn], reg: Reg, who: Clerk) -> dict[str, Any]:
+    body = await fitted(sent, lambda fields: reg.check_market(who, **_market_checks(fields)))
     hours = body.opening_hours
     cmd = serial.into(NewMarket, body, opens=hours.open, closes=hours.close)
     return market_out(await reg.add_market(who, cmd))
@@ -188,26 +283,27 @@ async def set_task_force(market_id: str, body: TaskForceIn, reg: Reg, who: Clerk
     return market_out(await reg.set_task_force(who, market_id, tf))
 
 
+def _merchant_checks(fields: dict[str, Any]) -> dict[str, Any]:
+    return _given(
+        fields, "credit_code", "food_licence", "licence_valid_until", "market_id", "stall_no"
+    )
+
+
 @router.post("/merchants", status_code=201, tags=["merchants"])
-async def add_merchant(body: MerchantIn, reg: Reg, who: Clerk) -> dict[str, Any]:
+async def add_merchant(sent: Sent[MerchantIn], reg: Reg, who: Clerk) -> dict[str, Any]:
+    body = await fitted(sent, lambda fields: reg.check_merchant(who, **_merchant_checks(fields)))
     cmd = serial.into(NewMerchant, body, categories=tuple(body.categories))
     return merchant_out(await reg.add_merchant(who, cmd))
 
 
 @router.post("/merchants/validate", tags=["merchants"])
-async def validate_merchant(body: MerchantDraftIn, reg: Reg, who: Clerk) -> dict[str, Any]:
+async def validate_merchant(sent: Sent[MerchantDraftIn], reg: Reg, who: Clerk) -> dict[str, Any]:
     """Check a merchant as `POST /merchants` would, storing and publishing nothing: 200
     `{"ok": true}`, or the very error `POST /merchants` would answer (422 naming the field; 403
     for a market of another district; 409 naming `stall_no` for a taken stall). Fields left out
     are not checked, so a form can check each field as it is typed."""
-    await reg.check_merchant(
-        who,
-        credit_code=body.credit_code,
-        food_licence=body.food_licence,
-        licence_valid_until=body.licence_valid_until,
-        market_id=body.market_id,
-        stall_no=body.stall_no,
-    )
+    body = await fitted(sent, lambda fields: reg.check_merchant(who, **_merchant_checks(fields)))
+    await reg.check_merchant(who, **_merchant_checks(body.model_dump(exclude_none=True)))
     return {"ok": True}
 
 
@@ -236,16 +332,26 @@ async def get_merchant(merchant_id: str, reg: Reg, who: Reader) -> dict[str, Any
 
 
 @router.put("/merchants/{merchant_id}/licence", tags=["merchants"])
-async def renew_licence(merchant_id: str, body: LicenceIn, reg: Reg, who: Clerk) -> dict[str, Any]:
+async def renew_licence(
+    merchant_id: str, sent: Sent[LicenceIn], reg: Reg, who: Clerk
+) -> dict[str, Any]:
+    body = await fitted(sent, lambda fields: reg.check_merchant(who, **_merchant_checks(fields)))
     merchant: Merchant = await reg.renew_licence(
         who, merchant_id, body.food_licence, body.licence_valid_until
     )
     return merchant_out(merchant)
 
 
+def _terminal_checks(fields: dict[str, Any]) -> dict[str, Any]:
+    placed = _given(fields, "kind", "profile", "market_id", "merchant_id", "stall_no")
+    # A profile left out is none, as the model's default: checked against the kind.
+    return {"profile": None} | placed
+
+
 @router.post("/terminals", status_code=201, tags=["terminals"])
-async def add_terminal(body: TerminalIn, reg: Reg, who: Clerk) -> dict[str, Any]:
+async def add_terminal(sent: Sent[TerminalIn], reg: Reg, who: Clerk) -> dict[str, Any]:
     """Provision a terminal. The response carries its signing `key` (hex) — the only time."""
+    body = await fitted(sent, lambda fields: reg.check_terminal(who, **_terminal_checks(fields)))
     terminal, key = await reg.add_terminal(who, NewTerminal(**body.model_dump()))
     return terminal_out(terminal, key)
 

@@ -22,19 +22,20 @@ from services.registry.domain.model import (
     District,
     Market,
     Merchant,
+    Problem,
     TaskForce,
     Terminal,
-    check_terminal_placement,
     market_renovation_status,
+    merchant_problems,
     new_id,
-    require_valid_licence,
-    validate_opening_hours,
+    opening_hours_problems,
+    terminal_placement_problems,
 )
 from services.registry.store import DirectoryQuery, Stores
 from services.runtime import serial
 from services.runtime.auth import Principal, actor, within
 from services.runtime.clock import Clock
-from services.runtime.failures import Conflict, InvalidInput, NotFound
+from services.runtime.failures import Conflict, Forbidden, InvalidInputs, NotFound
 from services.runtime.messaging import Delivery
 from services.runtime.outbox import outgoing
 from services.runtime.terminal_keys import derive_key
@@ -90,6 +91,24 @@ class Claim:
 
 async def _first_time(work: Work, claim: Claim | None) -> bool:
     return claim is None or await work.claim(claim.consumer, claim.event_id, claim.delivery)
+
+
+def _refuse(problems: list[Problem], forbidden: Forbidden | None = None) -> None:
+    """Every problem of a request's fields in one 422; then, with none, another district's
+    market or merchant (403), as before: a request is told what is wrong with it before whether
+    the caller may act there."""
+    if problems:
+        raise InvalidInputs(problems)
+    if forbidden is not None:
+        raise forbidden
+
+
+def _forbidden(who: Principal, district: str) -> Forbidden | None:
+    try:
+        who.require_district(district)
+    except Forbidden as exc:
+        return exc
+    return None
 
 
 class Registry:
@@ -151,15 +170,45 @@ class Registry:
 
     # markets -----------------------------------------------------------------------------
     async def add_market(self, who: Principal, cmd: NewMarket) -> Market:
-        who.require_district(cmd.district)
-        validate_opening_hours(cmd.opens, cmd.closes)
         async with self.uow() as work:
-            if await work.stores.districts.get(cmd.district) is None:
-                raise InvalidInput("district", f"no district with code {cmd.district!r}")
+            await self._market_checked(
+                work, who, district=cmd.district, opens=cmd.opens, closes=cmd.closes
+            )
             by = actor(who)
             market = self._registered(Market, "mkt", cmd, by)
             await self.save(work, market, by)
         return market
+
+    async def check_market(
+        self,
+        who: Principal,
+        *,
+        district: str | None = None,
+        opens: str | None = None,
+        closes: str | None = None,
+    ) -> None:
+        """`add_market`'s checks on the fields given; stores and publishes nothing."""
+        async with self.uow() as work:
+            await self._market_checked(work, who, district=district, opens=opens, closes=closes)
+
+    async def _market_checked(
+        self,
+        work: Work,
+        who: Principal,
+        *,
+        district: str | None,
+        opens: str | None,
+        closes: str | None,
+    ) -> None:
+        """A market may be registered in the caller's district (403 first, before anything is
+        read), with hours that close after they open and a district that exists: every problem
+        of the two in one 422."""
+        if district is not None:
+            who.require_district(district)
+        problems = [] if opens is None or closes is None else opening_hours_problems(opens, closes)
+        if district is not None and await work.stores.districts.get(district) is None:
+            problems.append(("district", f"no district with code {district!r}"))
+        _refuse(problems)
 
     async def market(self, who: Principal, market_id: str) -> Market:
         async with self.uow() as work:
@@ -179,33 +228,66 @@ class Registry:
             await self.save(work, market, by)
         return market
 
-    async def _joined(self, work: Work, who: Principal, market_id: str) -> Market:
-        """The market a new merchant or terminal joins: it exists (422 `market_id`) and it is in
-        the caller's district (403)."""
+    async def _joined(
+        self, work: Work, who: Principal, market_id: str | None, problems: list[Problem]
+    ) -> tuple[Market | None, Forbidden | None]:
+        """The market a new merchant or terminal joins (None when not given): when it does not
+        exist, a problem of `market_id`; when it is another district's, the 403 to raise once
+        the request's fields are right."""
+        if market_id is None:
+            return None, None
         market = await work.stores.markets.get(market_id)
         if market is None:
-            raise InvalidInput("market_id", f"no market {market_id!r}")
-        who.require_district(market.district)
-        return market
+            problems.append(("market_id", f"no market {market_id!r}"))
+            return None, None
+        return market, _forbidden(who, market.district)
 
     # merchants ---------------------------------------------------------------------------
-    async def _place_merchant(
-        self, work: Work, who: Principal, market_id: str, stall_no: str | None
-    ) -> Market:
-        """The market a new merchant joins (`_joined`), and the stall is free there (409
-        `stall_no`), checked when given."""
-        market = await self._joined(work, who, market_id)
-        if stall_no is not None and await work.stores.merchants.at_stall(market.id, stall_no):
+    async def _merchant_checked(
+        self,
+        work: Work,
+        who: Principal,
+        *,
+        credit_code: str | None,
+        food_licence: str | None,
+        licence_valid_until: date | None,
+        market_id: str | None,
+        stall_no: str | None,
+    ) -> Market | None:
+        """A merchant's fields (those given) as registering checks them: every problem of its
+        identifiers, its licence and its market in one 422; then another district's market
+        (403); then a stall that has a merchant already (409 `stall_no`, checked when the market
+        is given). The taken stall stays an answer of its own: it is the registry's state, not
+        the request's form, and the clerk's form checks it as the stall is typed."""
+        problems = merchant_problems(
+            self.today(),
+            credit_code=credit_code,
+            food_licence=food_licence,
+            licence_valid_until=licence_valid_until,
+        )
+        market, forbidden = await self._joined(work, who, market_id, problems)
+        _refuse(problems, forbidden)
+        if (
+            market is not None
+            and stall_no is not None
+            and await work.stores.merchants.at_stall(market.id, stall_no)
+        ):
             reason = f"stall {stall_no!r} of market {market.id} has a merchant"
             raise Conflict(reason, [{"field": "stall_no", "reason": reason}])
         return market
 
     async def add_merchant(self, who: Principal, cmd: NewMerchant) -> Merchant:
-        credit_code = validate_credit_code(cmd.credit_code)
-        food_licence = validate_food_licence(cmd.food_licence)
-        require_valid_licence(cmd.licence_valid_until, self.today())
         async with self.uow() as work:
-            market = await self._place_merchant(work, who, cmd.market_id, cmd.stall_no)
+            market = await self._merchant_checked(
+                work,
+                who,
+                credit_code=cmd.credit_code,
+                food_licence=cmd.food_licence,
+                licence_valid_until=cmd.licence_valid_until,
+                market_id=cmd.market_id,
+                stall_no=cmd.stall_no,
+            )
+            assert market is not None  # a market_id was given: it exists, or the check refused
             by = actor(who)
             merchant = self._registered(
                 Merchant,
@@ -214,8 +296,8 @@ class Registry:
                 by,
                 market_id=market.id,
                 district=market.district,
-                credit_code=credit_code,
-                food_licence=food_licence,
+                credit_code=validate_credit_code(cmd.credit_code),
+                food_licence=validate_food_licence(cmd.food_licence),
             )
             await self.save(work, merchant, by)
         return merchant
@@ -230,17 +312,18 @@ class Registry:
         market_id: str | None = None,
         stall_no: str | None = None,
     ) -> None:
-        """`add_merchant`'s checks, in its order, on the fields given; stores and publishes
-        nothing. Raises the error `add_merchant` would for the first field that fails."""
-        if credit_code is not None:
-            validate_credit_code(credit_code)
-        if food_licence is not None:
-            validate_food_licence(food_licence)
-        if licence_valid_until is not None:
-            require_valid_licence(licence_valid_until, self.today())
-        if market_id is not None:
-            async with self.uow() as work:
-                await self._place_merchant(work, who, market_id, stall_no)
+        """`add_merchant`'s checks on the fields given; stores and publishes nothing. Raises
+        what `add_merchant` would: every problem of the fields at once."""
+        async with self.uow() as work:
+            await self._merchant_checked(
+                work,
+                who,
+                credit_code=credit_code,
+                food_licence=food_licence,
+                licence_valid_until=licence_valid_until,
+                market_id=market_id,
+                stall_no=stall_no,
+            )
 
     async def merchant(self, who: Principal, merchant_id: str) -> Merchant:
         async with self.uow() as work:
@@ -265,6 +348,10 @@ class Registry:
     async def renew_licence(
         self, who: Principal, merchant_id: str, food_licence: str, valid_until: date
     ) -> Merchant:
+        problems = merchant_problems(
+            self.today(), food_licence=food_licence, licence_valid_until=valid_until
+        )
+        _refuse(problems)
         number = validate_food_licence(food_licence)
         async with self.uow() as work:
             found = await work.stores.merchants.get(merchant_id, for_update=True)
@@ -373,13 +460,16 @@ class Registry:
     # terminals ---------------------------------------------------------------------------
     async def add_terminal(self, who: Principal, cmd: NewTerminal) -> tuple[Terminal, bytes]:
         async with self.uow() as work:
-            market = await self._joined(work, who, cmd.market_id)
-            merchant = None
-            if cmd.merchant_id is not None:
-                merchant = await work.stores.merchants.get(cmd.merchant_id)
-                if merchant is None:
-                    raise InvalidInput("merchant_id", f"no merchant {cmd.merchant_id!r}")
-            check_terminal_placement(cmd.kind, cmd.profile, market, merchant, cmd.stall_no)
+            market, merchant = await self._terminal_checked(
+                work,
+                who,
+                kind=cmd.kind,
+                profile=cmd.profile,
+                market_id=cmd.market_id,
+                merchant_id=cmd.merchant_id,
+                stall_no=cmd.stall_no,
+            )
+            assert market is not None  # a market_id was given: it exists, or the check refused
             by = actor(who)
             terminal = self._registered(
                 Terminal,
@@ -392,6 +482,56 @@ class Registry:
             )
             await self.save(work, terminal, by)
         return terminal, self.key_of(terminal)
+
+    async def check_terminal(
+        self,
+        who: Principal,
+        *,
+        kind: str | None = None,
+        profile: str | None = None,
+        market_id: str | None = None,
+        merchant_id: str | None = None,
+        stall_no: str | None = None,
+    ) -> None:
+        """`add_terminal`'s checks on what is known (`kind` None: not known, its profile not
+        checked); stores and publishes nothing."""
+        async with self.uow() as work:
+            await self._terminal_checked(
+                work,
+                who,
+                kind=kind,
+                profile=profile,
+                market_id=market_id,
+                merchant_id=merchant_id,
+                stall_no=stall_no,
+            )
+
+    async def _terminal_checked(
+        self,
+        work: Work,
+        who: Principal,
+        *,
+        kind: str | None,
+        profile: str | None,
+        market_id: str | None,
+        merchant_id: str | None,
+        stall_no: str | None,
+    ) -> tuple[Market | None, Merchant | None]:
+        """Where a new terminal goes: not another district's market (403 first, before any of
+        its merchants is read); its market and merchant exist and the placement rules hold,
+        every problem in one 422."""
+        problems: list[Problem] = []
+        market, forbidden = await self._joined(work, who, market_id, problems)
+        if forbidden is not None:
+            raise forbidden
+        merchant = None
+        if merchant_id is not None:
+            merchant = await work.stores.merchants.get(merchant_id)
+            if merchant is None:
+                problems.append(("merchant_id", f"no merchant {merchant_id!r}"))
+        problems += terminal_placement_problems(kind, profile, market, merchant, stall_no)
+        _refuse(problems)
+        return market, merchant
 
     async def terminals(self, who: Principal, market_id: str) -> list[Terminal]:
         """A market's terminals, as far as the caller's district reaches (never a key)."""

@@ -14,7 +14,13 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 
 from contracts.people import Actor
+from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.runtime.failures import Conflict, InvalidInput
+
+# What is wrong with a request's field: (field, reason). The checks below name every problem of
+# a request at once, so that a form shows each beside its field in one answer (the use case
+# raises them together as InvalidInputs, services/runtime/failures.py).
+Problem = tuple[str, str]
 
 RENOVATION_STATUSES = ("not_planned", "planned", "in_progress", "completed")
 TERMINAL_KINDS = ("cold_chain", "footfall", "payment")
@@ -89,9 +95,10 @@ def market_renovation_status(stages: Iterable[str]) -> str:
     return "planned"
 
 
-def validate_opening_hours(opens: str, closes: str) -> None:
+def opening_hours_problems(opens: str, closes: str) -> list[Problem]:
     if time.fromisoformat(opens) >= time.fromisoformat(closes):
-        raise InvalidInput("opening_hours.close", f"must be later than open ({opens})")
+        return [("opening_hours.close", f"must be later than open ({opens})")]
+    return []
 
 
 @dataclass(frozen=True)
@@ -148,10 +155,39 @@ class Merchant:
         )
 
 
-def require_valid_licence(valid_until: date, today: date) -> None:
+def expired_licence(valid_until: date, today: date) -> Problem | None:
     """Market access (市场准入): only merchants holding a licence in force are admitted."""
     if valid_until < today:
-        raise InvalidInput("licence_valid_until", f"licence expired on {valid_until.isoformat()}")
+        return ("licence_valid_until", f"licence expired on {valid_until.isoformat()}")
+    return None
+
+
+def require_valid_licence(valid_until: date, today: date) -> None:
+    problem = expired_licence(valid_until, today)
+    if problem is not None:
+        raise InvalidInput(*problem)
+
+
+def merchant_problems(
+    today: date,
+    *,
+    credit_code: str | None = None,
+    food_licence: str | None = None,
+    licence_valid_until: date | None = None,
+) -> list[Problem]:
+    """Every problem of a merchant's identifiers and licence, among those given (a form checks
+    the fields typed so far): the credit code, the licence number, the licence in force on
+    `today`."""
+    problems: list[Problem] = []
+    checks = ((credit_code, validate_credit_code), (food_licence, validate_food_licence))
+    for value, check in checks:
+        if value is not None:
+            try:
+                check(value)
+            except InvalidInput as exc:
+                problems.append((exc.field, exc.reason))
+    expired = None if licence_valid_until is None else expired_licence(licence_valid_until, today)
+    return problems + ([expired] if expired else [])
 
 
 @dataclass(frozen=True)
@@ -192,20 +228,29 @@ class Terminal:
         )
 
 
-def check_terminal_placement(
-    kind: str, profile: str | None, market: Market, merchant: Merchant | None, stall_no: str | None
-) -> None:
-    """Cold-chain sensors sit in a stall's fridge and need a profile; others must not have one."""
+def terminal_placement_problems(
+    kind: str | None,
+    profile: str | None,
+    market: Market | None,
+    merchant: Merchant | None,
+    stall_no: str | None,
+) -> list[Problem]:
+    """Every problem of where a terminal goes. Cold-chain sensors sit in a stall's fridge and
+    need a profile; others must not have one. A merchant's terminal is in the merchant's market
+    and stall. What is not known (None: a kind or market the request got wrong) is not checked."""
+    problems: list[Problem] = []
     if kind == "cold_chain" and profile is None:
-        raise InvalidInput("profile", "a cold_chain terminal needs a profile (chilled or frozen)")
-    if kind != "cold_chain" and profile is not None:
-        raise InvalidInput("profile", f"only cold_chain terminals have a profile, not {kind}")
-    if merchant is not None:
+        problems.append(("profile", "a cold_chain terminal needs a profile (chilled or frozen)"))
+    if kind is not None and kind != "cold_chain" and profile is not None:
+        problems.append(("profile", f"only cold_chain terminals have a profile, not {kind}"))
+    if merchant is not None and market is not None:
         if merchant.market_id != market.id:
-            raise InvalidInput(
-                "merchant_id", f"merchant is in market {merchant.market_id}, not {market.id}"
+            problems.append(
+                ("merchant_id", f"merchant is in market {merchant.market_id}, not {market.id}")
             )
-        if stall_no is not None and stall_no != merchant.stall_no:
-            raise InvalidInput(
-                "stall_no", f"merchant {merchant.id} trades at stall {merchant.stall_no}"
+        elif stall_no is not None and stall_no != merchant.stall_no:
+            # Only a merchant of this market is told apart by its stall.
+            problems.append(
+                ("stall_no", f"merchant {merchant.id} trades at stall {merchant.stall_no}")
             )
+    return problems
