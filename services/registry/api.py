@@ -32,6 +32,12 @@ router = APIRouter(dependencies=[Depends(text_inputs)])
 Clerk = Annotated[Principal, Depends(require("clerk"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler", "leader"))]
+# Department staff (部门人员) join their district's joint inspections, meetings and enforcement,
+# and read its markets by name (public anyway: docs/open-data.md), scoped as a leader is; not
+# its merchants or terminals (docs/identity.md).
+MarketReader = Annotated[
+    Principal, Depends(require("clerk", "inspector", "handler", "leader", "department"))
+]
 
 
 Reg = Annotated[Registry, Depends(state("registry"))]
@@ -267,13 +273,13 @@ async def add_market(sent: Sent[MarketIn], reg: Reg, who: Clerk) -> dict[str, An
 
 @router.get("/markets", tags=["markets"])
 async def list_markets(
-    reg: Reg, who: Reader, district: Annotated[str | None, Query()] = None
+    reg: Reg, who: MarketReader, district: Annotated[str | None, Query()] = None
 ) -> dict[str, Any]:
     return {"items": [market_out(m) for m in await reg.markets(who, district)]}
 
 
 @router.get("/markets/{market_id}", tags=["markets"])
-async def get_market(market_id: str, reg: Reg, who: Reader) -> dict[str, Any]:
+async def get_market(market_id: str, reg: Reg, who: MarketReader) -> dict[str, Any]:
     return market_out(await reg.market(who, market_id))
 
 
