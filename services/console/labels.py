@@ -193,6 +193,11 @@ _REASONS: Final = [
     (re.compile(r"unknown department .*"), "不在部门目录中"),
     (re.compile(r"no district .* is known.*"), "该区不存在"),
     (re.compile(r"no (completed inspection task|accepted complaint) .* is known"), "找不到该来源"),
+    # A form sent with a value no list offered (a stale page, or one tampered with).
+    (re.compile(r"must be one of finding, complaint"), "请选择案件来源"),
+    (re.compile(r"must be one of warning, fine, suspension"), "请选择处罚"),
+    (re.compile(r"meeting \S+ has no action item .*"), "找不到该议定事项"),
+    (re.compile(r"a date \(YYYY-MM-DD\) is needed"), "必填"),
     (
         re.compile(r"inspection task .* completed with outcome '(\w+)'.*"),
         "只能从检查发现严重问题的任务立案",
@@ -292,7 +297,8 @@ _REASONS: Final = [
         "该人员在本场次已有考核结果",
     ),
     (re.compile(r"no manager .* is registered"), "该管理人员未登记"),
-    (re.compile(r"no (session|course) .*"), "找不到该培训场次或课程"),
+    (re.compile(r"no (such )?(session|course)\b.*"), "找不到该培训场次或课程"),
+    (re.compile(r"no such follow-up"), "找不到该整改跟进"),
     (re.compile(r"(String should have )?at most (\d+) characters"), r"最多 \2 个字"),
     # Public exposure, deadline rectification and the consultation on renovation plans (issue 17).
     (re.compile(r"\S+ is before today \((\S+)\)"), r"不得早于今天（\1）"),
@@ -300,6 +306,21 @@ _REASONS: Final = [
     (re.compile(r"a problem not fixed needs a note.*"), "未整改到位须写明仍存在的问题"),
     (re.compile(r"exposure .* is resolved already.*"), "该曝光问题已整改，无需再复查"),
     (re.compile(r"must be one of press, public, supervision"), "请选择曝光来源"),
+    (re.compile(r"at most (\d+) lines"), r"最多 \1 行"),
+    (re.compile(r"no exposure .*|disclosure \S+ is not an exposure"), "找不到该曝光问题"),
+    (re.compile(r"no consultation on renovation project .*"), "该项目尚未征求意见"),
+    (
+        re.compile(r"the project is \w+; it cannot move to .*"),
+        "项目阶段已变化，请刷新页面后再操作",
+    ),
+    (
+        re.compile(r"cannot accept the project with unresolved failed checks.*"),
+        "还有未整改合格的质量或安全检查，不能验收",
+    ),
+    (
+        re.compile(r"must be one of planned, approved, under_construction, accepted"),
+        "请选择项目阶段",
+    ),
     (re.compile(r"must be from 1 to 60 days"), "应为 1–60 天"),
     (
         re.compile(r"the consultation is open until (\S+); .*"),

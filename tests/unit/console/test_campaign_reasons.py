@@ -1,0 +1,124 @@
+"""Every reason the campaign service answers beside a field of the console's campaign pages
+(meetings, enforcement, exposures, training, self-inspection, renovations) reads in Chinese,
+including those of a form sent with a value no list offered (a stale page or one tampered with).
+Each is produced by the campaign's own rules where they can be called, so that a change of
+wording there shows here."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from contracts.people import Actor
+from services.campaign.domain import disclosures, enforcement, meetings
+from services.campaign.domain.joint import Invalid, Unknown
+from services.campaign.joint.config import DEPARTMENTS_FILE
+from services.campaign.joint.policy_files import load_departments
+from services.console import labels
+from services.runtime.failures import InvalidInputs
+
+NOW = datetime(2026, 5, 10, 1, 0, tzinfo=UTC)
+TZ = ZoneInfo("Asia/Shanghai")
+CATALOGUE = load_departments(DEPARTMENTS_FILE)
+
+
+def _case_reasons() -> dict[str, str]:
+    reasons: dict[str, str] = {}
+    for kind in ("bogus", "finding", "complaint"):
+        with pytest.raises(Invalid) as exc:
+            enforcement.open_case(
+                kind=kind,
+                origin_id="gone",
+                origin=None,
+                departments=["health"],
+                facts="x",
+                active=None,
+                catalogue=CATALOGUE,
+                now=NOW,
+            )
+        reasons.update({f"{field}:{kind}": reason for field, reason in exc.value.problems})
+    return reasons
+
+
+def _meeting_reasons() -> dict[str, str]:
+    with pytest.raises(Invalid) as exc:
+        meetings.record_meeting(
+            catalogue=CATALOGUE,
+            known_districts={"zhifu"},
+            now=NOW,
+            tz=TZ,
+            district="zhifu",
+            title="x",
+            held_on=None,
+            departments=["health"],
+            minutes="x",
+            decisions=[],
+        )
+    return dict(exc.value.problems)
+
+
+def _exposure_reasons() -> dict[str, str]:
+    report = disclosures.ExposureReport("press", "r", "t", date(2026, 5, 20), ("x",) * 51)
+    with pytest.raises(InvalidInputs) as exc:
+        disclosures.disclose_exposure(
+            report,
+            disclosure_id="d",
+            district="zhifu",
+            market_id="m",
+            tz=TZ,
+            today=date(2026, 5, 10),
+            now=NOW,
+            by=Actor.of("s", "n"),
+        )
+    return dict(exc.value.problems)
+
+
+CASE = _case_reasons()
+MEETING = _meeting_reasons()
+EXPOSURE = _exposure_reasons()
+
+
+@pytest.mark.parametrize(
+    ("reason", "chinese"),
+    [
+        # 联合执法: the case's origin and the sanction, from a stale or tampered form.
+        (CASE["origin.kind:bogus"], "请选择案件来源"),
+        (CASE["origin.id:finding"], "找不到该来源"),
+        (CASE["origin.id:complaint"], "找不到该来源"),
+        ("must be one of warning, fine, suspension", "请选择处罚"),
+        # 联席会议: a day left out, an action item no longer in the meeting.
+        (MEETING["held_on"], "必填"),
+        (
+            Unknown("item_id", "meeting mtg_1 has no action item 'item_9'").reason,
+            "找不到该议定事项",
+        ),
+        # 曝光: too many detail lines, an exposure gone.
+        (EXPOSURE["details"], "最多 50 行"),
+        ("no exposure 'dsc_1'", "找不到该曝光问题"),
+        ("disclosure dsc_1 is not an exposure", "找不到该曝光问题"),
+        # 培训 and 自查: a session, course or follow-up no longer there (duties' `missing`).
+        ("no such session", "找不到该培训场次或课程"),
+        ("no such course", "找不到该培训场次或课程"),
+        ("no such follow-up", "找不到该整改跟进"),
+        # 改造项目: a stage button of a page another clerk already moved on, a check unresolved.
+        (
+            "the project is approved; it cannot move to approved (the next stage is "
+            "under_construction)",
+            "项目阶段已变化，请刷新页面后再操作",
+        ),
+        (
+            "the project is accepted; it cannot move to accepted (accepted is the last stage)",
+            "项目阶段已变化，请刷新页面后再操作",
+        ),
+        (
+            "cannot accept the project with unresolved failed checks: quality check chk_1",
+            "还有未整改合格的质量或安全检查，不能验收",
+        ),
+        ("must be one of planned, approved, under_construction, accepted", "请选择项目阶段"),
+        ("no consultation on renovation project 'rnv_1'", "该项目尚未征求意见"),
+    ],
+)
+def test_a_campaign_reason_reads_in_chinese(reason: str, chinese: str) -> None:
+    assert labels.reason_zh(reason) == chinese
