@@ -100,15 +100,8 @@ def evaluate_cold_chain(
 
     risk = state.risks.get(EXCURSION)
     if excess > 0:
-        if w.first is None:
-            w.first = ts
-        if w.run is None:
-            w.run = ts
-        w.last_above = ts
-        w.n += 1
-        if w.peak is None or temp > w.peak:
-            w.peak = temp
-        w.clear_since = None
+        w.past(ts, temp)
+        assert w.run is not None and w.first is not None  # set by past()
         if cum is None:
             cum = state.cumulative = CumulativeWindow()
         cum.count(ts, temp, cfg.cumulative_max_intervals)
@@ -135,14 +128,9 @@ def evaluate_cold_chain(
                 Emit(state, ctx, out, ts, seq).escalate(
                     EXCURSION, risk, severity, excursion_evidence
                 )
-            if excess <= -cfg.clear_hysteresis_c:
-                if w.clear_since is None:
-                    w.clear_since = ts
-                if ts - w.clear_since >= cfg.clear_hold_s:
-                    Emit(state, ctx, out, ts, seq).clear(EXCURSION, risk, excursion_evidence)
-                    w.end_episode()
-            else:
-                w.clear_since = None
+            if w.calm_held(ts, excess <= -cfg.clear_hysteresis_c, cfg.clear_hold_s):
+                Emit(state, ctx, out, ts, seq).clear(EXCURSION, risk, excursion_evidence)
+                w.end_episode()
 
     if cum is not None:
         _cumulative(state, cum, ts, grew, ctx, seq, out)

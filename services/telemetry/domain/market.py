@@ -67,15 +67,8 @@ def evaluate_crowding(
     ratio = occupancy / capacity
     risk = state.risks.get(CROWDING)
     if ratio > cfg.raise_ratio:
-        if w.run is None:
-            w.run = ts
-        if w.first is None:
-            w.first = ts
-        w.last = ts
-        w.n += 1
-        if w.peak is None or occupancy > w.peak:
-            w.peak = occupancy
-        w.clear_since = None
+        w.past(ts, occupancy)
+        assert w.run is not None and w.first is not None and w.peak is not None  # set by past()
         severity = MAJOR if w.peak / capacity >= cfg.major_ratio else MINOR
         if risk is None:
             if ts - w.run >= cfg.raise_after_s:
@@ -90,14 +83,9 @@ def evaluate_crowding(
         if w.first is not None:
             w.end_episode()
         return
-    if ratio <= cfg.clear_ratio:
-        if w.clear_since is None:
-            w.clear_since = ts
-        if ts - w.clear_since >= cfg.clear_hold_s:
-            Emit(state, ctx, out, ts, seq).clear(CROWDING, risk, crowding_evidence)
-            w.end_episode()
-    else:
-        w.clear_since = None
+    if w.calm_held(ts, ratio <= cfg.clear_ratio, cfg.clear_hold_s):
+        Emit(state, ctx, out, ts, seq).clear(CROWDING, risk, crowding_evidence)
+        w.end_episode()
 
 
 def crowding_evidence(
@@ -220,12 +208,8 @@ def evaluate_transactions(
     if signals:
         w.streak += 1
         w.calm = 0
-        if w.first is None:
-            w.first = ts
-        w.last = ts
-        w.n += 1
-        if w.peak is None or count > w.peak:
-            w.peak = count
+        w.note(ts, count)
+        assert w.first is not None  # set by note()
         for signal in signals:
             if signal not in w.signals:
                 w.signals.append(signal)

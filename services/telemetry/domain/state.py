@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Self
 
 from contracts.telemetry import (
     AnyReading,
@@ -109,52 +109,108 @@ class OpenRisk:
 
 
 @dataclass(slots=True)
-class ColdWindow:
-    """Cold-chain excursion: the run above the limit and the episode behind an open risk.
+class Episode:
+    """The readings of a rule's episode past its threshold: the first and last, how many, and the
+    peak value among them."""
 
-    A run is an unbroken sequence of readings above the limit (the 15-minute rule counts from its
-    first reading). An episode starts with a run and, once a risk is raised, lasts until the risk
-    clears, dips included; its degree-minutes, peak and time above drive the severity.
+    first: float | None = None
+    last: float | None = None
+    peak: float | None = None
+    n: int = 0
+
+    def note(self, ts: float, value: float) -> None:
+        """A reading past the threshold at `ts`."""
+        if self.first is None:
+            self.first = ts
+        self.last = ts
+        self.n += 1
+        if self.peak is None or value > self.peak:
+            self.peak = value
+
+    def end_episode(self) -> None:
+        self.first = self.last = self.peak = None
+        self.n = 0
+
+
+@dataclass(slots=True)
+class RunEpisode(Episode):
+    """A rule's run past its threshold and the episode behind an open risk (cold-chain excursion,
+    crowding).
+
+    A run is an unbroken sequence of readings past the threshold (the rule's duration counts from
+    its first reading). An episode starts with a run and, once a risk is raised, lasts until the
+    risk clears, dips included: it clears after readings at or below the clear level have held
+    for the rule's hold time (`clear_since`: the first of them).
     """
 
     run: float | None = None
-    first: float | None = None
-    last_above: float | None = None
-    peak: float | None = None
-    dm: float = 0.0
-    above_s: float = 0.0
-    n: int = 0
     clear_since: float | None = None
 
+    def past(self, ts: float, value: float) -> None:
+        """A reading past the threshold: the run starts or goes on, a clearing hold is broken."""
+        if self.run is None:
+            self.run = ts
+        self.note(ts, value)
+        self.clear_since = None
+
+    def calm_held(self, ts: float, calm: bool, hold_s: float) -> bool:
+        """A reading under the threshold while a risk is open: whether readings at or below the
+        clear level (`calm`) have now held for `hold_s`."""
+        if not calm:
+            self.clear_since = None
+            return False
+        if self.clear_since is None:
+            self.clear_since = ts
+        return ts - self.clear_since >= hold_s
+
     def end_episode(self) -> None:
-        self.run = self.first = self.last_above = self.peak = self.clear_since = None
-        self.dm = self.above_s = 0.0
-        self.n = 0
+        Episode.end_episode(self)  # slots dataclasses leave zero-argument super() unusable
+        self.run = self.clear_since = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "run": self.run,
             "first": self.first,
-            "last": self.last_above,
+            "last": self.last,
             "peak": self.peak,
-            "dm": self.dm,
-            "above_s": self.above_s,
             "n": self.n,
             "clear": self.clear_since,
         }
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ColdWindow:
+    def from_dict(cls, data: dict[str, Any]) -> Self:
         return cls(
-            data["run"],
-            data["first"],
-            data["last"],
-            data["peak"],
-            data["dm"],
-            data["above_s"],
-            data["n"],
-            data["clear"],
+            run=data["run"],
+            first=data["first"],
+            last=data["last"],
+            peak=data["peak"],
+            n=data["n"],
+            clear_since=data["clear"],
         )
+
+
+@dataclass(slots=True)
+class ColdWindow(RunEpisode):
+    """Cold-chain excursion: a run episode above the limit, with its degree-minutes and time above,
+    which drive the severity with the peak."""
+
+    dm: float = 0.0
+    above_s: float = 0.0
+
+    def end_episode(self) -> None:
+        RunEpisode.end_episode(self)
+        self.dm = self.above_s = 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        out = RunEpisode.to_dict(self)
+        out["dm"], out["above_s"] = self.dm, self.above_s
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self:
+        w = super(ColdWindow, cls).from_dict(data)
+        w.dm, w.above_s = data["dm"], data["above_s"]
+        return w
 
 
 @dataclass(slots=True)
@@ -233,38 +289,14 @@ class CumulativeWindow:
 
 
 @dataclass(slots=True)
-class CrowdWindow:
-    """Crowding: the run above the raise ratio and the episode behind an open risk."""
-
-    run: float | None = None
-    first: float | None = None
-    last: float | None = None
-    peak: int | None = None
-    n: int = 0
-    clear_since: float | None = None
-
-    def end_episode(self) -> None:
-        self.run = self.first = self.last = self.peak = self.clear_since = None
-        self.n = 0
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "run": self.run,
-            "first": self.first,
-            "last": self.last,
-            "peak": self.peak,
-            "n": self.n,
-            "clear": self.clear_since,
-        }
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> CrowdWindow:
-        return cls(data["run"], data["first"], data["last"], data["peak"], data["n"], data["clear"])
+class CrowdWindow(RunEpisode):
+    """Crowding: the run above the raise ratio and the episode behind an open risk (the peak is
+    an occupancy)."""
 
 
 @dataclass(slots=True)
-class TxWindow:
-    """Transaction baselines and the anomaly episode.
+class TxWindow(Episode):
+    """Transaction baselines and the anomaly episode (its peak is a count).
 
     `slots[hour_of_week]` holds one group per local week, `[week, value, value, …]`, for the
     current week and the `min_weeks` before it. `recent` holds `(ts, value)` samples of the last
@@ -277,18 +309,15 @@ class TxWindow:
     recent_bucket: int | None = None
     streak: int = 0
     calm: int = 0
-    first: float | None = None
-    last: float | None = None
-    n: int = 0
-    peak: int | None = None
     signals: list[str] = field(default_factory=list)
     share: float | None = None
     baseline: list[Any] | None = None
     interval_s: float = 0.0
 
     def end_episode(self) -> None:
-        self.first = self.last = self.peak = self.share = self.baseline = None
-        self.n = self.calm = 0
+        Episode.end_episode(self)
+        self.share = self.baseline = None
+        self.calm = 0
         self.signals = []
         self.interval_s = 0.0
 
