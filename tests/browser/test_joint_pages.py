@@ -16,7 +16,7 @@ import httpx
 from playwright.async_api import Page
 
 from tests.browser.conftest import Pages
-from tests.browser.support import Console, Shots, sign_in
+from tests.browser.support import Console, Shots, sign_in, submit
 from tests.support.city import Place, provision
 from tests.support.identity import Tokens
 from tests.support.poll import until
@@ -402,3 +402,78 @@ async def test_department_staff_opening_a_case_are_told_the_complaints_are_not_t
     said = await phone.inner_text("#case-form")
     assert "已受理投诉：您的角色无权查看" in said, said
     assert "没有可立案" not in said, said
+
+
+async def test_a_clerks_meeting_form_shows_every_refusal_beside_its_field_at_once(
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
+) -> None:
+    """A blank 会议名称 and a 办结期限 before the meeting are refused in one answer, each beside
+    its field (not the name first and the deadline on the next try), and nothing is recorded;
+    so are the days left blank."""
+    place = await district_with_market(console)
+    minutes = f"一次提交指出全部问题 {uuid.uuid4().hex[:6]}"
+    held = city_today() - timedelta(days=3)
+    clerk, _ = tokens.person("clerk", place.district, name="韩登记", who="browser")
+    await sign_in(phone, clerk, tokens.password)
+    await phone.goto("/staff/meetings/new")
+    await phone.fill("#f-held_on", held.isoformat())
+    await phone.check("input[name=departments][value=health]")
+    await phone.fill("#f-minutes", minutes)
+    await phone.fill("#f-decision_0", LATE)
+    await phone.select_option("#f-department_0", "health")
+    await phone.fill("#f-deadline_0", (held - timedelta(days=1)).isoformat())
+    assert (await submit(phone, "#meeting-form", "/staff/meetings")).status == 422
+    await shot(phone, "meeting-every-refusal")
+    assert await phone.inner_text("#err-title") == "必填"
+    assert await phone.inner_text("#err-deadline_0") == f"不得早于会议召开日期（{held}）"
+    assert await phone.locator("#f-title[aria-invalid=true]").count() == 1
+    assert await phone.locator("#f-deadline_0[aria-invalid=true]").count() == 1
+    assert await phone.input_value("#f-minutes") == minutes
+    # The days left blank too (as a browser without date pickers may send them): each 必填,
+    # with the blank name, in the same answer.
+    await phone.fill("#f-held_on", "")
+    await phone.fill("#f-deadline_0", "")
+    assert (await submit(phone, "#meeting-form", "/staff/meetings")).status == 422
+    for field in ("title", "held_on", "deadline_0"):
+        assert await phone.inner_text(f"#err-{field}") == "必填", field
+    async with console.city.client("campaign") as campaign:
+        r = await campaign.get("/meetings", params={"district": place.district})
+        assert r.status_code == 200, r.text
+        assert all(m["minutes"] != minutes for m in r.json()["items"]), "a refused meeting saved"
+
+
+async def test_a_stale_or_tampered_case_origin_is_refused_in_chinese_beside_it(
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
+) -> None:
+    """案件来源 is picked from a list; a form sent with an origin the campaign does not know (a
+    page left open while it was closed, or a value changed in the page) reads its reason in
+    Chinese beside 案件来源, with the other fields' at once, and opens nothing."""
+    place = await district_with_market(console)
+    facts = f"来源已失效的立案 {uuid.uuid4().hex[:6]}"
+    inspector, _ = tokens.person("inspector", place.district, name="冯检查", who="browser")
+    await sign_in(phone, inspector, tokens.password)
+    await phone.goto("/staff/enforcement/new")
+
+    async def send_origin(value: str) -> None:
+        await phone.locator("#f-origin").evaluate(
+            "(s, v) => { s.add(new Option('已失效的来源', v)); s.value = v; }", value
+        )
+        assert (await submit(phone, "#case-form", "/staff/enforcement")).status == 422
+
+    await phone.check("input[name=departments][value=market_regulation]")
+    await phone.fill("#f-facts", facts)
+    await send_origin("finding:task_gone")
+    await shot(phone, "case-stale-origin")
+    assert await phone.inner_text("#err-origin") == "找不到该来源"
+    assert await phone.locator("#f-origin[aria-invalid=true]").count() == 1
+    assert await phone.input_value("#f-facts") == facts
+    # A kind no list offers, with the facts left blank: both refusals at once, in Chinese.
+    await phone.fill("#f-facts", "")
+    await send_origin("inspection:task_gone")
+    await shot(phone, "case-tampered-origin")
+    assert await phone.inner_text("#err-origin") == "请选择案件来源"
+    assert await phone.inner_text("#err-facts") == "必填"
+    async with console.city.client("campaign", "inspector", place.district) as campaign:
+        r = await campaign.get("/enforcement-cases", params={"district": place.district})
+        assert r.status_code == 200, r.text
+        assert all(c["facts"] != facts for c in r.json()["items"]), "a refused case opened"
