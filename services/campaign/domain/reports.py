@@ -22,9 +22,13 @@ from datetime import date, datetime, timedelta
 from typing import Final, Literal
 
 from contracts.people import Actor
-from services.runtime.failures import Conflict, InvalidInput
+from services.campaign.domain.text import Problems
+from services.runtime.failures import Conflict
 
 DEFAULT_INTERVAL_DAYS: Final = 14
+# How long a report's progress, and each line of its problems and next steps, may be.
+PROGRESS_MAX_CHARS: Final = 4000
+LINE_MAX_CHARS: Final = 500
 MAX_INTERVAL_DAYS: Final = 366
 PeriodState = Literal["on_time", "filed_late", "late", "due", "upcoming"]
 
@@ -182,16 +186,6 @@ class Filing:
     flagged_late: bool  # this filing flagged its period late first (the clock had not yet)
 
 
-def _texts(field: str, items: Sequence[str]) -> tuple[str, ...]:
-    cleaned: list[str] = []
-    for index, item in enumerate(items):
-        text = item.strip()
-        if not text:
-            raise InvalidInput(f"{field}.{index}", "must not be blank")
-        cleaned.append(text)
-    return tuple(cleaned)
-
-
 def file_report(
     schedule: Schedule | None,
     reports: Mapping[date, Report],
@@ -209,10 +203,11 @@ def file_report(
     """File the report due now: the oldest unfiled late period (late), else the running period
     (on time). Refused when the market has no schedule, the schedule has not started, or the
     running period is already filed."""
-    text = progress.strip()
-    if not text:
-        raise InvalidInput("progress", "must not be blank")
-    problem_items, step_items = _texts("problems", problems), _texts("next_steps", next_steps)
+    refused = Problems()
+    text = refused.text("progress", progress, limit=PROGRESS_MAX_CHARS)
+    problem_items = refused.texts("problems", problems, limit=LINE_MAX_CHARS)
+    step_items = refused.texts("next_steps", next_steps, limit=LINE_MAX_CHARS)
+    refused.raise_any()
     if schedule is None:
         raise Conflict(
             f"market {market_id} has no reporting schedule",

@@ -18,7 +18,7 @@ from datetime import date, datetime, timedelta
 from typing import Final, Literal
 
 from contracts.people import Actor
-from services.campaign.domain.text import required_text
+from services.campaign.domain.text import Problems
 from services.runtime.failures import Conflict, InvalidInput
 
 MAX_VALIDITY_MONTHS: Final = 120
@@ -100,30 +100,31 @@ def valid_until(held_on: date, validity_months: int) -> date:
 def new_course(
     *, course_id: str, title: str, validity_months: int, actor: Actor | None, now: datetime
 ) -> Course:
+    """A course; every problem of its title and validity named at once."""
+    problems = Problems()
+    cleaned = problems.text("title", title, limit=TITLE_MAX_CHARS)
     if not 1 <= validity_months <= MAX_VALIDITY_MONTHS:
-        raise InvalidInput("validity_months", f"must be 1 to {MAX_VALIDITY_MONTHS} months")
-    return Course(
-        course_id, required_text("title", title, TITLE_MAX_CHARS), validity_months, now, actor
-    )
+        problems.add("validity_months", f"must be 1 to {MAX_VALIDITY_MONTHS} months")
+    problems.raise_any()
+    return Course(course_id, cleaned, validity_months, now, actor)
 
 
 def new_session(
     course: Course,
     *,
     session_id: str,
-    held_on: date,
+    held_on: date | None,
     place: str,
     actor: Actor | None,
     now: datetime,
 ) -> Session:
-    return Session(
-        session_id,
-        course.course_id,
-        held_on,
-        required_text("place", place, TITLE_MAX_CHARS),
-        now,
-        actor,
-    )
+    """A session of `course`; its day and its place both named when both are missing."""
+    problems = Problems()
+    day = problems.day("held_on", held_on)
+    where = problems.text("place", place, limit=TITLE_MAX_CHARS)
+    problems.raise_any()
+    assert day is not None
+    return Session(session_id, course.course_id, day, where, now, actor)
 
 
 def new_trainee(
@@ -136,15 +137,11 @@ def new_trainee(
     actor: Actor | None,
     now: datetime,
 ) -> Trainee:
-    return Trainee(
-        trainee_id,
-        market_id,
-        district,
-        required_text("name", name, NAME_MAX_CHARS),
-        required_text("position", position, NAME_MAX_CHARS),
-        now,
-        actor,
-    )
+    problems = Problems()
+    cleaned = problems.text("name", name, limit=NAME_MAX_CHARS)
+    held = problems.text("position", position, limit=NAME_MAX_CHARS)
+    problems.raise_any()
+    return Trainee(trainee_id, market_id, district, cleaned, held, now, actor)
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,10 +17,22 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import Field
 
 from contracts.people import actor_dict
+from services.campaign import bodies
 from services.campaign.domain import training as tr
 from services.campaign.domain.duties import Standing
-from services.campaign.domain.reports import Report, Schedule, next_due
-from services.campaign.domain.self_inspection import Answer, FollowUp, SelfInspection
+from services.campaign.domain.reports import (
+    LINE_MAX_CHARS,
+    PROGRESS_MAX_CHARS,
+    Report,
+    Schedule,
+    next_due,
+)
+from services.campaign.domain.self_inspection import (
+    NOTE_MAX_CHARS,
+    Answer,
+    FollowUp,
+    SelfInspection,
+)
 from services.campaign.duties.service import READERS, REGISTRARS, REPORTERS, Duties
 from services.runtime import serial
 from services.runtime.auth import Principal, require
@@ -36,20 +48,24 @@ Anyone = Annotated[
     Principal,
     Depends(require("clerk", "inspector", "handler", "leader", "department", "operator")),
 ]
-Line = Annotated[str, Field(min_length=1, max_length=500)]
 Limit = Annotated[int, Query(ge=1, le=1000)]
+LINES = f"one line each, not blank, at most {LINE_MAX_CHARS} characters"
 
 
 class ReportIn(Strict):
-    progress: str = Field(min_length=1, max_length=4000, examples=["完成摊位改造 12 个"])
-    problems: list[Line] = Field(default_factory=list, max_length=50)
-    next_steps: list[Line] = Field(default_factory=list, max_length=50)
+    progress: str = bodies.text(PROGRESS_MAX_CHARS, examples=["完成摊位改造 12 个"])
+    problems: list[str] = Field(default_factory=list, max_length=50, description=LINES)
+    next_steps: list[str] = Field(default_factory=list, max_length=50, description=LINES)
 
 
 class ItemIn(Strict):
-    code: str = Field(min_length=1, max_length=40, examples=["cold_chain"])
+    code: str = Field(description="an item of the checklist", examples=["cold_chain"])
     passed: bool = Field(strict=True)
-    note: str | None = Field(default=None, max_length=1000, description="required when failed")
+    note: str | None = Field(
+        default=None,
+        description=f"required when failed; at most {NOTE_MAX_CHARS} characters",
+        json_schema_extra={"maxLength": NOTE_MAX_CHARS},
+    )
 
 
 class SelfInspectionIn(Strict):
@@ -67,7 +83,7 @@ class CourseIn(Strict):
 
 
 class SessionIn(Strict):
-    held_on: date
+    held_on: date | None = Field(description="the day it is held")
     place: str = Field(max_length=200, examples=["区市场监管局三楼会议室"])
 
 

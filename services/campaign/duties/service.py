@@ -368,7 +368,7 @@ class Duties:
             return await work.stores.duties.courses()
 
     async def create_session(
-        self, who: Principal, course_id: str, held_on: date, place: str
+        self, who: Principal, course_id: str, held_on: date | None, place: str
     ) -> tr.Session:
         async with self.uow() as work:
             store = work.stores.duties

@@ -465,3 +465,47 @@ async def test_certificates_count_and_expire(stack: Stack) -> None:
         assert statuses == {"张经理": "expiring", "李主管": "none"}
         r = await stack.get("/self-inspection-checklist", operator)
         assert [i["code"] for i in r.json()["items"]] == list(CODES)
+
+
+async def test_every_problem_of_a_course_session_manager_or_report_is_one_422(
+    stack: Stack,
+) -> None:
+    code = district()
+    market = await stack.market(code)
+    clerk = bearer("clerk", code)
+
+    async def fields(path: str, body: dict[str, object]) -> list[str]:
+        r = await stack.post(path, body, clerk)
+        assert r.status_code == 422, r.text
+        return [e["field"] for e in r.json()["errors"]]
+
+    assert await fields("/courses", {"title": " ", "validity_months": 0}) == [
+        "title",
+        "validity_months",
+    ]
+    r = await stack.post("/courses", {"title": "食品安全管理", "validity_months": 12}, clerk)
+    assert r.status_code == 201, r.text
+    course = r.json()["id"]
+    sessions = f"/courses/{course}/sessions"
+    assert await fields(sessions, {"held_on": None, "place": ""}) == ["held_on", "place"]
+    managers = f"/markets/{market}/managers"
+    assert await fields(managers, {"name": "", "position": " "}) == ["name", "position"]
+    report = {"progress": "进" * 4001, "problems": [""], "next_steps": ["督促施工方"]}
+    assert await fields(f"/markets/{market}/reports", report) == ["progress", "problems.0"]
+
+
+async def test_a_self_inspection_note_too_long_is_named_with_the_item_not_answered(
+    stack: Stack,
+) -> None:
+    code = district()
+    market = await stack.market(code)
+    body = checklist(prices="秤" * 1001)
+    body["items"] = [i for i in body["items"] if i["code"] != "scales"]
+    r = await stack.post(
+        f"/markets/{market}/self-inspections", body, bearer("operator", code, market)
+    )
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == [
+        f"items.{CODES.index('prices') - 1}.note",
+        "items",
+    ]

@@ -21,6 +21,7 @@ from services.campaign.domain.reports import (
     schedule_for,
 )
 from services.runtime.errors import Conflict, InvalidInput
+from services.runtime.failures import InvalidInputs
 
 START = date(2026, 3, 2)  # a Monday
 NOW = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)
@@ -213,3 +214,22 @@ def test_period_states() -> None:
     assert flagged.state(today) == "late"
     filed_late = replace(flagged, report_id="r", filed_on=today + timedelta(days=1), on_time=False)
     assert filed_late.state(today) == "filed_late"
+
+
+def test_every_blank_text_of_a_report_is_named_at_once() -> None:
+    with pytest.raises(InvalidInputs) as refused:
+        file({}, date(2026, 3, 10), progress=" ", problems=("资金未到位", ""), next_steps=(" ",))
+    assert refused.value.problems == [
+        ("progress", "must not be blank"),
+        ("problems.1", "must not be blank"),
+        ("next_steps.0", "must not be blank"),
+    ]
+
+
+def test_a_report_too_long_is_refused_with_the_other_problems() -> None:
+    with pytest.raises(InvalidInputs) as refused:
+        file({}, date(2026, 3, 10), progress="进" * 4001, problems=("问" * 501,))
+    assert refused.value.problems == [
+        ("progress", "must be at most 4000 characters"),
+        ("problems.0", "must be at most 500 characters"),
+    ]

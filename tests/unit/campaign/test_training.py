@@ -10,6 +10,7 @@ import pytest
 from contracts.people import Actor
 from services.campaign.domain import training as tr
 from services.runtime.errors import Conflict, InvalidInput
+from services.runtime.failures import InvalidInputs
 
 NOW = datetime(2026, 3, 20, 2, 0, tzinfo=UTC)
 TODAY = date(2026, 3, 20)
@@ -218,3 +219,29 @@ def test_certified_counts_managers_with_a_certificate_valid_today() -> None:
         cert("trn_9", TODAY + timedelta(days=100)),  # not a manager of these
     ]
     assert tr.certified([MANAGER, other, third], certs, TODAY) == 1
+
+
+def test_every_problem_of_a_course_a_session_and_a_manager_is_named_at_once() -> None:
+    with pytest.raises(InvalidInputs) as course:
+        tr.new_course(course_id="crs_2", title=" ", validity_months=0, actor=CLERK, now=NOW)
+    assert course.value.problems == [
+        ("title", "must not be blank"),
+        ("validity_months", "must be 1 to 120 months"),
+    ]
+    with pytest.raises(InvalidInputs) as session:
+        tr.new_session(COURSE, session_id="ses_2", held_on=None, place="", actor=CLERK, now=NOW)
+    assert session.value.problems == [
+        ("held_on", "a date (YYYY-MM-DD) is needed"),
+        ("place", "must not be blank"),
+    ]
+    with pytest.raises(InvalidInputs) as manager:
+        tr.new_trainee(
+            trainee_id="trn_2",
+            market_id="m1",
+            district="zhifu",
+            name="",
+            position=" ",
+            actor=CLERK,
+            now=NOW,
+        )
+    assert [field for field, _ in manager.value.problems] == ["name", "position"]
