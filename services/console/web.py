@@ -87,41 +87,10 @@ async def names_by_id(services: Backend, path: str, token: str) -> dict[str, str
 
 
 async def market_names(services: Backend, token: str) -> dict[str, str] | None:
-    """Market names by id: the registry's staff listing, else — for a role it does not admit
-    (部门人员), who still reads markets by name — the citizens' directory."""
-    names = await names_by_id(services, "/markets", token)
-    if names is not None:
-        return names
-    found = await _public_markets(services)
-    return None if found is None else {m["id"]: m["name"] for m in found}
-
-
-# The public directory's page size (the registry's largest), and how many pages a name lookup reads.
-_PUBLIC_PAGE, _PUBLIC_PAGES = 100, 20
-
-
-async def _public_markets(services: Backend) -> list[dict[str, Any]] | None:
-    """Every market as the citizens' directory lists it (id and name among the rest): for a role
-    the registry's staff listing does not admit (部门人员), who still reads markets by name, and
-    a market's name is public anyway (docs/open-data.md)."""
-    found: list[dict[str, Any]] = []
-    for page in range(_PUBLIC_PAGES):
-        body = await optional(
-            services.get(
-                "registry",
-                "/public/markets",
-                "",
-                offset=page * _PUBLIC_PAGE,
-                limit=_PUBLIC_PAGE,
-            ),
-            None,
-        )
-        if not isinstance(body, dict):
-            return found or None
-        found += body.get("items") or []
-        if len(found) >= int(body.get("total") or 0) or not body.get("items"):
-            break
-    return found
+    """Market names by id, from the registry's staff listing of the person's district (the
+    whole city's for the city-wide): every role of the pages that show them may read it, 部门人员
+    too (docs/identity.md); None when the registry does not give them."""
+    return await names_by_id(services, "/markets", token)
 
 
 async def markets_of(services: Backend, who: Session) -> list[dict[str, Any]]:
