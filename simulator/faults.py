@@ -217,6 +217,8 @@ class Fault:
             "end": iso(self.end),
             "duration": format_duration(self.end - self.start),
             "source": self.source,
+            # What it does and which risk it raises, and when: the answer `make fault` prints.
+            "effect": DESCRIPTIONS[self.kind],
         }
         if self.mode:
             out["mode"] = self.mode

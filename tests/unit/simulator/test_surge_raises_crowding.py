@@ -4,6 +4,7 @@ or not, so a surge at 04:00 must crowd the gate as surely as one at 10:00."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 
 import orjson
@@ -21,12 +22,17 @@ AT_04 = datetime(2026, 5, 4, 4, 0, tzinfo=UTC).timestamp() - 8 * 3600  # Shangha
 AT_10 = datetime(2026, 5, 4, 10, 0, tzinfo=UTC).timestamp() - 8 * 3600  # Shanghai: trading
 
 
-def crowding_after_a_surge(start: float, seed: int) -> list[tuple[str, str, float]]:
-    """(action, severity, minutes after the command) of the crowding decisions on mkt_0's gate."""
+def crowding_after_a_surge(
+    start: float, seed: int, said: list[str] | None = None
+) -> list[tuple[str, str, float]]:
+    """(action, severity, minutes after the command) of the crowding decisions on mkt_0's gate;
+    what the command answered of the fault goes to `said`."""
     engine = Engine(city(capacity=CAPACITY), seed=seed, start=start)
     while engine.next_time() < start + 10 * MINUTE:  # the run has been going a while
         engine.step()
     fault = engine.add_fault(parse_spec("crowd_surge:market=mkt_0"))
+    if said is not None:
+        said.append(fault.describe()["effect"])
     ctx = TerminalContext("footfall", capacity=CAPACITY, interval_s=60)
     state = TerminalState("trm_gate_0")
     out: list[tuple[str, str, float]] = []
@@ -54,3 +60,14 @@ def test_a_surge_raises_crowding_within_10_minutes_at_any_hour(start: float, see
     ]
     (_, _, raised), (_, _, escalated) = decisions
     assert raised <= 10 and escalated <= 10
+
+
+def test_the_command_says_when_the_risk_appears_and_the_surge_keeps_to_it() -> None:
+    # What `make fault` prints of a fault is its description: a user at 04:00 reads when to look.
+    said: list[str] = []
+    decisions = crowding_after_a_surge(AT_04, seed=4, said=said)
+    promised = re.search(r"minor about (\d+) min .* major about (\d+) min", said[0])
+    assert promised is not None and "any hour" in said[0], said
+    (_, _, raised), (_, _, escalated) = decisions
+    assert abs(raised - int(promised.group(1))) <= 2
+    assert abs(escalated - int(promised.group(2))) <= 2
