@@ -435,8 +435,14 @@ async def provision_command(args: argparse.Namespace) -> int:
 
 def fault_command(args: argparse.Namespace) -> int:
     base = args.control if "://" in args.control else f"http://{args.control}"
-    if not (args.list or args.stop or args.specs):
-        raise SystemExit("give fault SPECs, --stop FAULT_ID or --list")
+    # `make fault` passes its SPEC as one argument, empty when none was given (as with `make
+    # fault crowd_surge`, which takes the spec for a make target).
+    specs = [spec for spec in args.specs if spec.strip()]
+    if not (args.list or args.stop or specs):
+        raise SystemExit(
+            "give fault SPECs, --stop FAULT_ID or --list (with make: make fault SPEC=crowd_surge; "
+            "`python -m simulator fault --help` lists the faults)"
+        )
     try:
         with httpx.Client(base_url=base, timeout=10) as client:
             if args.list:
@@ -444,7 +450,7 @@ def fault_command(args: argparse.Namespace) -> int:
             elif args.stop:
                 response = client.delete(f"/faults/{args.stop}")
             else:
-                response = client.post("/faults", content="\n".join(args.specs).encode())
+                response = client.post("/faults", content="\n".join(specs).encode())
     except httpx.TransportError as exc:
         # README's `make fault` is typed long after `make demo`: a stopped simulator must read
         # as one, not as an httpx traceback.

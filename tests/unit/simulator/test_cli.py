@@ -142,3 +142,14 @@ async def test_a_fault_command_with_no_simulator_running_says_so_without_a_trace
         assert code == 1 and out == b"", err.decode()
         assert f"no simulator answers at http://{address}".encode() in err, err.decode()
         assert b"Traceback" not in err, err.decode()
+
+
+async def test_a_fault_command_without_a_spec_says_how_to_give_one() -> None:
+    # `make fault crowd_surge` runs `simulator fault ''` (the spec goes in SPEC=, not as a make
+    # target): the user needs to hear how to write it, not that the body held no spec.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    code, out, err = await finished("fault", "", "--control", address)
+    assert code != 0 and out == b"", err.decode()
+    assert b"make fault SPEC=crowd_surge" in err and b"no simulator answers" not in err, err
