@@ -16,16 +16,15 @@ from pydantic import Field, StrictBool, StrictInt, model_validator
 
 from contracts.campaign import (
     EXPOSURE_SOURCES,
-    CheckKind,
-    CheckResult,
+    FUNDING_SOURCES,
+    RENOVATION_KINDS,
+    RENOVATION_STAGES,
+    SCOPE_AREAS,
     DeadlineRule,
     DisclosureKind,
     DisclosureState,
-    FundingSource,
     MilestoneKind,
-    RenovationKind,
     RenovationStage,
-    ScopeArea,
 )
 from services.campaign import bodies, events
 from services.campaign.domain import campaign, disclosures, milestones, money, renovations
@@ -42,7 +41,6 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler", "leader"))]
 # Who records an exposed problem and re-checks it: the district's clerks and inspectors.
 Recorder = Annotated[Principal, Depends(require("clerk", "inspector"))]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
 
 
 def campaigns(request: Request) -> Campaigns:
@@ -103,15 +101,17 @@ class MilestoneIn(Strict):
 
 
 class ScopeItemIn(Strict):
-    area: ScopeArea
-    description: Text
+    area: str = bodies.choice(SCOPE_AREAS)
+    description: str = bodies.text(renovations.SCOPE_TEXT_MAX)
 
 
 class BudgetLineIn(Strict):
     """An amount in integer fen, or in yuan as a decimal with at most two places."""
 
-    source: FundingSource
-    amount_fen: int | None = Field(default=None, ge=0, le=money.MAX_FEN)
+    source: str = bodies.choice(FUNDING_SOURCES)
+    amount_fen: int | None = Field(
+        default=None, json_schema_extra={"minimum": 0, "maximum": money.MAX_FEN}
+    )
     amount_yuan: Decimal | None = Field(
         default=None, ge=0, decimal_places=2, examples=["1500000.00"]
     )
@@ -140,35 +140,44 @@ def _budget(lines: list[BudgetLineIn]) -> tuple[renovations.BudgetLine, ...]:
 
 
 class ProjectIn(Strict):
-    campaign_id: str = Field(min_length=1)
-    market_id: str = Field(min_length=1)
-    kind: RenovationKind
-    title: str = Field(min_length=1, max_length=200)
-    scope_items: list[ScopeItemIn] = Field(min_length=1, max_length=100)
-    budget: list[BudgetLineIn] = Field(min_length=1, max_length=3)
+    campaign_id: str
+    market_id: str
+    kind: str = bodies.choice(RENOVATION_KINDS)
+    title: str = bodies.text(renovations.TITLE_MAX)
+    scope_items: list[ScopeItemIn] = Field(max_length=100, json_schema_extra={"minItems": 1})
+    budget: list[BudgetLineIn] = Field(max_length=3, json_schema_extra={"minItems": 1})
     planned_on: date | None = Field(
         default=None, description="when the plan was drawn up (registering an existing one)"
     )
 
 
 class ProjectPatch(Strict):
-    title: str | None = Field(default=None, min_length=1, max_length=200)
-    scope_items: list[ScopeItemIn] | None = Field(default=None, min_length=1, max_length=100)
-    budget: list[BudgetLineIn] | None = Field(default=None, min_length=1, max_length=3)
+    title: str | None = bodies.text(renovations.TITLE_MAX, default=None)
+    scope_items: list[ScopeItemIn] | None = Field(
+        default=None, max_length=100, json_schema_extra={"minItems": 1}
+    )
+    budget: list[BudgetLineIn] | None = Field(
+        default=None, max_length=3, json_schema_extra={"minItems": 1}
+    )
 
 
 class StageIn(Strict):
-    stage: RenovationStage = Field(description="the next stage")
+    stage: str = bodies.choice(RENOVATION_STAGES, description="the next stage")
     reached_on: date | None = Field(default=None, description="default: today")
     note: str | None = Field(default=None, max_length=1000)
 
 
 class CheckIn(Strict):
-    kind: CheckKind
-    result: CheckResult
+    kind: str = bodies.choice(renovations.CHECK_LABELS)
+    result: str = bodies.choice(("pass", "fail"))
     checked_on: date
-    inspector: str = Field(min_length=1, max_length=100)
-    findings: list[Text] = Field(default_factory=list, max_length=50)
+    inspector: str = bodies.text(renovations.INSPECTOR_MAX)
+    findings: list[str] = Field(
+        default_factory=list,
+        max_length=50,
+        description=f"what a failed check found, each not blank, at most "
+        f"{renovations.SCOPE_TEXT_MAX} characters",
+    )
     note: str | None = Field(default=None, max_length=1000)
     rectify_by: date | None = Field(
         default=None, description=f"failed: default {renovations.DEFAULT_RECTIFY_DAYS} days after"

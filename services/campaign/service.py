@@ -454,18 +454,16 @@ class Campaigns:
     # -- renovation projects ---------------------------------------------------------------------
     async def add_project(self, who: Principal, cmd: NewProject) -> RenovationProject:
         market = self.directory.markets.get(cmd.market_id)
-        if market is None:
-            raise InvalidInput("market_id", f"no market {cmd.market_id!r}")
-        who.require_district(market.district)
+        district = market.district if market else None
+        if district is not None:
+            who.require_district(district)
         async with self.uow() as work:
-            campaign = await work.stores.campaigns.get(cmd.campaign_id)
-            if campaign is None:
-                raise InvalidInput("campaign_id", f"no campaign {cmd.campaign_id!r}")
             project = plan_project(
-                campaign,
+                await work.stores.campaigns.get(cmd.campaign_id),
                 project_id=new_id("rnv"),
-                market_id=market.market_id,
-                district=market.district,
+                campaign_id=cmd.campaign_id,
+                market_id=cmd.market_id,
+                district=district,
                 kind=cmd.kind,
                 title=cmd.title,
                 scope_items=cmd.scope_items,

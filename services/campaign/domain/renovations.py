@@ -13,7 +13,7 @@ from contracts.campaign import FUNDING_SOURCES, RENOVATION_KINDS, RENOVATION_STA
 from contracts.people import Actor
 from services.campaign.domain.campaign import Campaign, revised
 from services.campaign.domain.money import MAX_FEN
-from services.campaign.domain.text import required_text
+from services.campaign.domain.text import Problems, required_text
 from services.runtime.failures import Conflict, InvalidInput, NotFound
 
 CHECK_LABELS: Final[Mapping[str, tuple[str, str]]] = {
@@ -28,6 +28,11 @@ NEXT_STAGE: Final[Mapping[str, str]] = {
 # Stages from which a project's budget counts as committed.
 COMMITTED_STAGES: Final = ("approved", "under_construction", "accepted")
 DEFAULT_RECTIFY_DAYS: Final = 15
+# How long a project's title, a scope item's description (and a check's finding), and the name
+# of a check's inspector may be.
+TITLE_MAX: Final = 200
+SCOPE_TEXT_MAX: Final = 500
+INSPECTOR_MAX: Final = 100
 
 
 class StageConflict(Conflict):
@@ -163,41 +168,57 @@ class RenovationProject:
         return next((c for c in self.checks if c.id == check_id), None)
 
 
-def validate_scope(items: Sequence[ScopeItem]) -> tuple[ScopeItem, ...]:
+def validate_scope(
+    items: Sequence[ScopeItem], problems: Problems | None = None
+) -> tuple[ScopeItem, ...]:
+    """The scope, its descriptions trimmed; every problem a problem of `problems` (raised here
+    when none is given)."""
+    found = problems or Problems()
     if not items:
-        raise InvalidInput("scope_items", "a renovation names at least one scope item")
+        found.add("scope_items", "a renovation names at least one scope item")
+    kept: list[ScopeItem] = []
     for i, item in enumerate(items):
         if item.area not in SCOPE_AREAS:
-            raise InvalidInput(f"scope_items.{i}.area", f"must be one of {', '.join(SCOPE_AREAS)}")
-        if not item.description.strip():
-            raise InvalidInput(f"scope_items.{i}.description", "must not be empty")
-    return tuple(ScopeItem(i.area, i.description.strip()) for i in items)
+            found.add(f"scope_items.{i}.area", f"must be one of {', '.join(SCOPE_AREAS)}")
+        text = found.text(f"scope_items.{i}.description", item.description, limit=SCOPE_TEXT_MAX)
+        kept.append(ScopeItem(item.area, text))
+    if problems is None:
+        found.raise_any()
+    return tuple(kept)
 
 
-def validate_budget(lines: Sequence[BudgetLine]) -> tuple[BudgetLine, ...]:
-    """One line per funding source, amounts in fen, something to spend."""
+def validate_budget(
+    lines: Sequence[BudgetLine], problems: Problems | None = None
+) -> tuple[BudgetLine, ...]:
+    """One line per funding source, amounts in fen, something to spend; every problem a problem
+    of `problems` (raised here when none is given)."""
+    found = problems or Problems()
     if not lines:
-        raise InvalidInput("budget", "a renovation has a budget by funding source")
+        found.add("budget", "a renovation has a budget by funding source")
     seen: set[str] = set()
+    in_range = True
     for i, line in enumerate(lines):
         if line.source not in FUNDING_SOURCES:
-            raise InvalidInput(f"budget.{i}.source", f"must be one of {', '.join(FUNDING_SOURCES)}")
-        if line.source in seen:
-            raise InvalidInput(f"budget.{i}.source", f"{line.source} is listed twice")
+            found.add(f"budget.{i}.source", f"must be one of {', '.join(FUNDING_SOURCES)}")
+        elif line.source in seen:
+            found.add(f"budget.{i}.source", f"{line.source} is listed twice")
         seen.add(line.source)
         if not 0 <= line.amount_fen <= MAX_FEN:
-            raise InvalidInput(f"budget.{i}.amount_fen", f"must be from 0 to {MAX_FEN} fen")
-    if sum(line.amount_fen for line in lines) <= 0:
-        raise InvalidInput("budget", "the budget adds up to nothing")
+            found.add(f"budget.{i}.amount_fen", f"must be from 0 to {MAX_FEN} fen")
+            in_range = False
+    if lines and in_range and sum(line.amount_fen for line in lines) <= 0:
+        found.add("budget", "the budget adds up to nothing")
+    if problems is None:
+        found.raise_any()
     return tuple(lines)
 
 
 def plan_project(
-    campaign: Campaign,
+    campaign: Campaign | None,
     *,
     project_id: str,
     market_id: str,
-    district: str,
+    district: str | None,
     kind: str,
     title: str,
     scope_items: Sequence[ScopeItem],
@@ -206,27 +227,39 @@ def plan_project(
     today: date,
     now: datetime,
     planned_on: date | None = None,
+    campaign_id: str | None = None,
 ) -> RenovationProject:
-    if kind not in RENOVATION_KINDS:
-        raise InvalidInput("kind", f"must be one of {', '.join(RENOVATION_KINDS)}")
-    if district not in campaign.districts:
-        raise InvalidInput(
+    """A planned project; every problem of the request named at once. `campaign`: None when no
+    campaign has `campaign_id` (the id asked for); `district`: the market's, None when the
+    registry does not know the market."""
+    problems = Problems()
+    if campaign is None:
+        problems.add("campaign_id", f"no campaign {campaign_id!r}")
+    if district is None:
+        problems.add("market_id", f"no market {market_id!r}")
+    elif campaign is not None and district not in campaign.districts:
+        problems.add(
             "market_id", f"the market's district {district!r} does not take part in the campaign"
         )
-    if not title.strip():
-        raise InvalidInput("title", "must not be empty")
+    if kind not in RENOVATION_KINDS:
+        problems.add("kind", f"must be one of {', '.join(RENOVATION_KINDS)}")
+    title = problems.text("title", title, limit=TITLE_MAX)
+    scope = validate_scope(scope_items, problems)
+    lines = validate_budget(budget, problems)
     planned_on = planned_on or today
     if planned_on > today:
-        raise InvalidInput("planned_on", f"{planned_on.isoformat()} is in the future")
+        problems.add("planned_on", f"{planned_on.isoformat()} is in the future")
+    problems.raise_any()
+    assert campaign is not None and district is not None
     return RenovationProject(
         id=project_id,
         campaign_id=campaign.id,
         market_id=market_id,
         district=district,
         kind=kind,
-        title=title.strip(),
-        scope_items=validate_scope(scope_items),
-        budget=validate_budget(budget),
+        title=title,
+        scope_items=scope,
+        budget=lines,
         stage="planned",
         stages=(StageChange("planned", planned_on, by, now),),
         created_at=now,
@@ -252,16 +285,13 @@ def amend_project(
             project.stage,
             f"the project is {project.stage}; scope and budget change only while planned",
         )
+    problems = Problems()
     title, scope_items, budget = amendment.title, amendment.scope_items, amendment.budget
-    if title is not None and not title.strip():
-        raise InvalidInput("title", "must not be empty")
-    return revised(
-        project,
-        now,
-        title=title.strip() if title is not None else project.title,
-        scope_items=validate_scope(scope_items) if scope_items is not None else project.scope_items,
-        budget=validate_budget(budget) if budget is not None else project.budget,
-    )
+    title = project.title if title is None else problems.text("title", title, limit=TITLE_MAX)
+    scope = project.scope_items if scope_items is None else validate_scope(scope_items, problems)
+    lines = project.budget if budget is None else validate_budget(budget, problems)
+    problems.raise_any()
+    return revised(project, now, title=title, scope_items=scope, budget=lines)
 
 
 def advance_project(
@@ -276,22 +306,24 @@ def advance_project(
 ) -> RenovationProject:
     """planned → approved → under_construction → accepted, one step at a time. Acceptance needs
     every failed quality or safety check resolved by a later passing one."""
+    problems = Problems()
     if to not in RENOVATION_STAGES:
-        raise InvalidInput("stage", f"must be one of {', '.join(RENOVATION_STAGES)}")
+        problems.add("stage", f"must be one of {', '.join(RENOVATION_STAGES)}")
+    last = project.stages[-1]
+    if reached_on > today:
+        problems.add("reached_on", f"{reached_on.isoformat()} is in the future")
+    elif reached_on < last.reached_on:
+        problems.add(
+            "reached_on",
+            f"{reached_on.isoformat()} is before the project became {last.stage} "
+            f"({last.reached_on.isoformat()})",
+        )
+    problems.raise_any()
     expected = NEXT_STAGE.get(project.stage)
     if to != expected:
         then = f"the next stage is {expected}" if expected else "accepted is the last stage"
         raise StageConflict(
             project.stage, f"the project is {project.stage}; it cannot move to {to} ({then})"
-        )
-    if reached_on > today:
-        raise InvalidInput("reached_on", f"{reached_on.isoformat()} is in the future")
-    last = project.stages[-1]
-    if reached_on < last.reached_on:
-        raise InvalidInput(
-            "reached_on",
-            f"{reached_on.isoformat()} is before the project became {last.stage} "
-            f"({last.reached_on.isoformat()})",
         )
     if to in CONSULTATION_GATES:
         consultation_allows(project, to, today)
@@ -334,32 +366,33 @@ def record_check(
 ) -> CheckOutcome:
     """A quality or safety check (from approval on). A failure gets a rectification deadline
     (default 15 days); a pass resolves the open failures of its kind."""
+    problems = Problems()
     if report.kind not in CHECK_LABELS:
-        raise InvalidInput("kind", "must be quality or safety")
+        problems.add("kind", "must be quality or safety")
     if report.result not in ("pass", "fail"):
-        raise InvalidInput("result", "must be pass or fail")
-    if project.stage == "planned":
-        raise StageConflict("planned", "checks are recorded once the project is approved")
+        problems.add("result", "must be pass or fail")
     if report.checked_on > today:
-        raise InvalidInput("checked_on", f"{report.checked_on.isoformat()} is in the future")
-    if not report.inspector.strip():
-        raise InvalidInput("inspector", "must not be empty")
-    findings = tuple(f.strip() for f in report.findings if f.strip())
+        problems.add("checked_on", f"{report.checked_on.isoformat()} is in the future")
+    inspector = problems.text("inspector", report.inspector, limit=INSPECTOR_MAX)
+    findings = problems.texts("findings", report.findings, limit=SCOPE_TEXT_MAX)
     rectify_by: date | None = None
     if report.result == "fail":
         if not findings:
-            raise InvalidInput("findings", "a failed check names what was found")
+            problems.add("findings", "a failed check names what was found")
         rectify_by = report.rectify_by or report.checked_on + timedelta(days=DEFAULT_RECTIFY_DAYS)
         if rectify_by < report.checked_on:
-            raise InvalidInput("rectify_by", "is before the check")
+            problems.add("rectify_by", "is before the check")
     elif report.rectify_by is not None:
-        raise InvalidInput("rectify_by", "only a failed check has a rectification deadline")
+        problems.add("rectify_by", "only a failed check has a rectification deadline")
+    problems.raise_any()
+    if project.stage == "planned":
+        raise StageConflict("planned", "checks are recorded once the project is approved")
     check = Check(
         id=check_id,
         kind=report.kind,
         result=report.result,
         checked_on=report.checked_on,
-        inspector=report.inspector.strip(),
+        inspector=inspector,
         findings=findings,
         recorded_by=by,
         recorded_at=now,

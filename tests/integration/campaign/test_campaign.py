@@ -604,6 +604,28 @@ async def test_bad_renovation_input_is_refused_naming_the_field(api: Api, clock:
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "market_id"
 
 
+async def test_every_problem_of_a_renovation_plan_is_one_422(api: Api, clock: Clock) -> None:
+    # A blank title (once the request schema's, answered alone), a campaign that does not exist
+    # and a plan dated tomorrow (the rules'): one answer names the three.
+    district = await _district(api)
+    market = await _market(api, district)
+    clock.set(date(2026, 3, 11))
+    body = {
+        "campaign_id": "cmp_gone",
+        "market_id": market["id"],
+        "kind": "new_market",
+        "title": " ",
+        "scope_items": [{"area": "layout", "description": "划行归市"}],
+        "budget": [{"source": "ppp", "amount_fen": 5}],
+        "planned_on": "2026-03-12",
+    }
+    r = await api.post("/renovations", body, "clerk", district)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["campaign_id", "title", "planned_on"]
+    listed = await api.get(f"/renovations?market_id={market['id']}")
+    assert listed.json()["items"] == []
+
+
 async def test_every_public_route_is_rate_limited_per_client(api: Api) -> None:
     """Disclosures and consultations are open data like the other services' public routes: a
     client past its burst is told to wait (429 with Retry-After), on each of them."""

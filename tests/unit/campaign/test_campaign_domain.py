@@ -45,6 +45,7 @@ from services.campaign.domain.renovations import (
     validate_scope,
 )
 from services.runtime.errors import InvalidInput, status_of
+from services.runtime.failures import InvalidInputs
 from tests.support.campaign_builders import MOB, NOW, TODAY, campaign, project
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -611,3 +612,54 @@ def test_progress_counts_milestones_task_forces_stages_and_money_per_district() 
     )  # fmt: skip
     assert [d["district"] for d in only["districts"]] == ["laishan"]
     assert only["totals"]["renovations"]["total"] == 1
+
+
+def test_every_problem_of_a_plan_is_named_at_once() -> None:
+    with pytest.raises(InvalidInputs) as err:
+        plan_project(
+            None,
+            campaign_id="cmp_gone",
+            project_id="rnv_2",
+            market_id="m_gone",
+            district=None,
+            kind="palace",
+            title=" ",
+            scope_items=[ScopeItem("roof", ""), ScopeItem("hygiene", "增设洗手池")],
+            budget=[BudgetLine("lottery", 100), BudgetLine("fiscal", -1)],
+            by="clerk",
+            today=TODAY,
+            now=NOW,
+            planned_on=TODAY + timedelta(days=1),
+        )
+    assert [field for field, _ in err.value.problems] == [
+        "campaign_id",
+        "market_id",
+        "kind",
+        "title",
+        "scope_items.0.area",
+        "scope_items.0.description",
+        "budget.0.source",
+        "budget.1.amount_fen",
+        "planned_on",
+    ]
+
+
+def test_every_problem_of_an_amendment_a_stage_and_a_check_is_named_at_once() -> None:
+    with pytest.raises(InvalidInputs) as err:
+        amend_project(project(), Amendment(title="", scope_items=[], budget=[]), NOW)
+    assert [field for field, _ in err.value.problems] == ["title", "scope_items", "budget"]
+    with pytest.raises(InvalidInputs) as err:
+        adv(project(), "demolished", on=TODAY + timedelta(days=1))
+    assert [field for field, _ in err.value.problems] == ["stage", "reached_on"]
+    approved = adv(project(), "approved")
+    bad = CheckReport("fire", "fail", TODAY + timedelta(days=1), " ", ("", "x" * 501))
+    with pytest.raises(InvalidInputs) as err:
+        record_check(approved, bad, check_id="x", by="c", today=TODAY, now=NOW)
+    assert [field for field, _ in err.value.problems] == [
+        "kind",
+        "checked_on",
+        "inspector",
+        "findings.0",
+        "findings.1",
+    ]
+    assert approved.checks == ()
