@@ -131,12 +131,17 @@ async def test_unusable_input_fails_with_a_reason(city_file: Path, tmp_path: Pat
     assert code != 0 and b"KAFKA_BOOTSTRAP_SERVERS" in err
 
 
+def free_address() -> str:
+    """A loopback port nothing listens on."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
 async def test_a_fault_command_with_no_simulator_running_says_so_without_a_traceback() -> None:
     # README's `make fault` after the demo's simulator stopped: the user needs to hear that no
     # simulator answers there, not an httpx traceback.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    address = free_address()
     for args in (("door_open:terminal=auto",), ("--list",), ("--stop", "f1")):
         code, out, err = await finished("fault", *args, "--control", address)
         assert code == 1 and out == b"", err.decode()
@@ -147,9 +152,7 @@ async def test_a_fault_command_with_no_simulator_running_says_so_without_a_trace
 async def test_a_fault_command_without_a_spec_says_how_to_give_one() -> None:
     # `make fault crowd_surge` runs `simulator fault ''` (the spec goes in SPEC=, not as a make
     # target): the user needs to hear how to write it, not that the body held no spec.
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        address = f"127.0.0.1:{probe.getsockname()[1]}"
+    address = free_address()
     code, out, err = await finished("fault", "", "--control", address)
     assert code != 0 and out == b"", err.decode()
     assert b"make fault SPEC=crowd_surge" in err and b"no simulator answers" not in err, err
