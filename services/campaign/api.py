@@ -59,12 +59,12 @@ def _rules(deadlines: dict[MilestoneKind, DeadlineRule]) -> dict[str, campaign.D
 
 
 class CampaignIn(Strict):
-    name: str = Field(min_length=1, max_length=200, examples=["农贸市场提升改造专项行动"])
+    name: str = bodies.text(campaign.NAME_MAX, examples=["农贸市场提升改造专项行动"])
     mobilisation_date: date = Field(description="the city's mobilisation meeting (动员会)")
     year: int | None = Field(
         default=None, ge=2000, le=2100, description="for month_day rules; default: its year"
     )
-    districts: list[Annotated[str, Field(min_length=1)]] = Field(
+    districts: list[str] = Field(
         default_factory=list, max_length=200, description="default: every registered district"
     )
     deadlines: dict[MilestoneKind, DeadlineRule] = Field(
@@ -77,20 +77,23 @@ class CampaignIn(Strict):
 
 
 class CampaignPatch(Strict):
-    name: str | None = Field(default=None, min_length=1, max_length=200)
+    name: str | None = bodies.text(campaign.NAME_MAX, default=None)
     mobilisation_date: date | None = None
     year: int | None = Field(default=None, ge=2000, le=2100)
-    districts: list[Annotated[str, Field(min_length=1)]] | None = Field(
-        default=None, max_length=200
-    )
+    districts: list[str] | None = Field(default=None, max_length=200)
     deadlines: dict[MilestoneKind, DeadlineRule] | None = None
 
 
 class MilestoneIn(Strict):
     achieved_on: date = Field(description="the day it was done (submitted, held, set up)")
-    attendees: int | None = Field(default=None, ge=1, le=100_000, description="meetings")
-    documents: list[Annotated[str, Field(min_length=1, max_length=200)]] = Field(
-        default_factory=list, max_length=50, examples=[["芝政办发〔2026〕12号"]]
+    attendees: int | None = Field(
+        default=None, le=100_000, description="meetings", json_schema_extra={"minimum": 1}
+    )
+    documents: list[Annotated[str, Field(max_length=200)]] = Field(
+        default_factory=list,
+        max_length=50,
+        description="document references, none blank",
+        examples=[["芝政办发〔2026〕12号"]],
     )
     note: str | None = Field(default=None, max_length=1000)
 

@@ -14,7 +14,7 @@ district is known once it has a market.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Unpack
@@ -145,8 +145,8 @@ class Campaigns:
     async def create(self, who: Principal, cmd: NewCampaign) -> Campaign:
         require_city(who)
         async with self.uow() as work:
-            districts = list(cmd.districts) or sorted(self.directory.districts())
-            self._known_districts(districts)
+            known = self.directory.districts()
+            districts = list(cmd.districts) or sorted(known)
             campaign = plan_campaign(
                 new_id("cmp"),
                 cmd.name,
@@ -155,6 +155,7 @@ class Campaigns:
                 cmd.rules,
                 self.now(),
                 year=cmd.year,
+                known_districts=known,
             )
             await work.stores.campaigns.save(campaign)
             work.emit(events.campaign_upserted(campaign, actor(who)))
@@ -169,8 +170,6 @@ class Campaigns:
         require_city(who)
         async with self.uow() as work:
             campaign = await self._campaign(work, campaign_id, for_update=True)
-            if changes.districts is not None:
-                self._known_districts(changes.districts)
             changed = campaign.reconfigure(
                 self.now(),
                 name=changes.name,
@@ -178,6 +177,7 @@ class Campaigns:
                 year=changes.year,
                 rules=changes.rules,
                 districts=changes.districts,
+                known_districts=self.directory.districts(),
             )
             await work.stores.campaigns.save(changed)
             work.emit(events.campaign_upserted(changed, actor(who)))
@@ -198,12 +198,6 @@ class Campaigns:
         if campaign is None:
             raise NotFound(f"no campaign {campaign_id!r}")
         return campaign
-
-    def _known_districts(self, districts: Sequence[str]) -> None:
-        known = self.directory.districts()
-        for code in districts:
-            if code not in known:
-                raise InvalidInput("districts", f"no district with code {code!r}")
 
     # -- milestones ------------------------------------------------------------------------------
     async def record_district_milestone(

@@ -9,13 +9,14 @@ of that day in the city (`end_of_day`).
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Final, TypeVar
 from zoneinfo import ZoneInfo
 
 from contracts.campaign import DISTRICT_MILESTONES, MARKET_MILESTONES
+from services.campaign.domain.text import Problems
 from services.runtime.failures import InvalidInput
 
 if TYPE_CHECKING:  # `revised` serves the values of the modules that import this one
@@ -26,6 +27,7 @@ if TYPE_CHECKING:  # `revised` serves the values of the modules that import this
 MILESTONE_KINDS: Final = (*DISTRICT_MILESTONES, *MARKET_MILESTONES)
 # The years a campaign may have: those of `year` in registry.campaign.upserted.
 CAMPAIGN_YEARS: Final[tuple[int, int]] = (2000, 2100)
+NAME_MAX: Final = 200  # a campaign's name
 SCOPE_OF: Final[Mapping[str, str]] = {
     **{k: "district" for k in DISTRICT_MILESTONES},
     **{k: "market" for k in MARKET_MILESTONES},
@@ -150,8 +152,10 @@ class Campaign:
         year: int | None = None,
         rules: Mapping[str, DeadlineRule] | None = None,
         districts: Sequence[str] | None = None,
+        known_districts: Collection[str] | None = None,
     ) -> Campaign:
-        """The campaign with the given parts changed, validated like a new one."""
+        """The campaign with the given parts changed, validated like a new one (`districts`
+        given against `known_districts`)."""
         moved = mobilisation_date is not None and mobilisation_date != self.mobilisation_date
         changed = plan_campaign(
             self.id,
@@ -162,6 +166,7 @@ class Campaign:
             now,
             # A moved mobilisation date moves the year with it unless one is given.
             year=year if year is not None else (None if moved else self.year),
+            known_districts=known_districts if districts is not None else None,
         )
         return replace(
             changed, version=self.version + 1, created_at=self.created_at, updated_at=now
@@ -177,28 +182,36 @@ def plan_campaign(
     now: datetime,
     *,
     year: int | None = None,
+    known_districts: Collection[str] | None = None,
 ) -> Campaign:
-    """A new campaign, with every deadline derived and checked (none before mobilisation)."""
-    if not name.strip():
-        raise InvalidInput("name", "must not be empty")
+    """A new campaign, with every deadline derived and checked (none before mobilisation);
+    every problem named at once (the deadlines once the dates they derive from are valid).
+    `known_districts`: the districts the registry has (None: not checked)."""
+    problems = Problems()
+    cleaned = problems.text("name", name, limit=NAME_MAX)
+    if known_districts is not None:
+        for code in districts:
+            if code not in known_districts:
+                problems.add("districts", f"no district with code {code!r}")
     if not districts:
-        raise InvalidInput("districts", "a campaign needs at least one district")
-    if len(set(districts)) != len(districts):
-        raise InvalidInput("districts", "a district is listed twice")
-    unknown = sorted(set(rules) - set(MILESTONE_KINDS))
-    if unknown:
-        raise InvalidInput(f"deadlines.{unknown[0]}", "not a milestone kind")
+        problems.add("districts", "a campaign needs at least one district")
+    elif len(set(districts)) != len(districts):
+        problems.add("districts", "a district is listed twice")
+    for kind in sorted(set(rules) - set(MILESTONE_KINDS)):
+        problems.add(f"deadlines.{kind}", "not a milestone kind")
     # The event contract's years (and no deadline past the calendar's end).
-    if not CAMPAIGN_YEARS[0] <= mobilisation_date.year <= CAMPAIGN_YEARS[1]:
-        raise InvalidInput(
+    dated = CAMPAIGN_YEARS[0] <= mobilisation_date.year <= CAMPAIGN_YEARS[1]
+    if not dated:
+        problems.add(
             "mobilisation_date", f"must be in the years {CAMPAIGN_YEARS[0]} to {CAMPAIGN_YEARS[1]}"
         )
     year = year if year is not None else mobilisation_date.year
     if not CAMPAIGN_YEARS[0] <= year <= CAMPAIGN_YEARS[1]:
-        raise InvalidInput("year", f"must be from {CAMPAIGN_YEARS[0]} to {CAMPAIGN_YEARS[1]}")
+        problems.add("year", f"must be from {CAMPAIGN_YEARS[0]} to {CAMPAIGN_YEARS[1]}")
+        dated = False
     campaign = Campaign(
         id=campaign_id,
-        name=name.strip(),
+        name=cleaned,
         mobilisation_date=mobilisation_date,
         year=year,
         districts=tuple(districts),
@@ -206,17 +219,17 @@ def plan_campaign(
         created_at=now,
         updated_at=now,
     )
-    for kind in MILESTONE_KINDS:
+    for kind in MILESTONE_KINDS if dated else ():
         try:
             deadline = campaign.deadline(kind)
         except ValueError:
-            raise InvalidInput(
-                f"deadlines.{kind}.month_day", f"there is no such day in {year}"
-            ) from None
+            problems.add(f"deadlines.{kind}.month_day", f"there is no such day in {year}")
+            continue
         if deadline < mobilisation_date:
-            raise InvalidInput(
+            problems.add(
                 f"deadlines.{kind}",
                 f"{deadline.isoformat()} is before the mobilisation date "
                 f"{mobilisation_date.isoformat()}",
             )
+    problems.raise_any()
     return campaign

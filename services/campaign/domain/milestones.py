@@ -11,6 +11,7 @@ from typing import Final, Literal
 from contracts.campaign import DISTRICT_MILESTONES, MARKET_MILESTONES
 from contracts.people import Actor
 from services.campaign.domain.campaign import SCOPE_OF, Campaign, new_id, revised
+from services.campaign.domain.text import Problems
 from services.runtime.failures import InvalidInput
 
 # (Chinese, English) names, for disclosures the public reads.
@@ -151,16 +152,18 @@ def record_milestone(
     actor = by if isinstance(by, Actor) else Actor.of(by)
     if SCOPE_OF[expected.kind] != expected.scope:
         raise InvalidInput("kind", f"{expected.kind} is a {SCOPE_OF[expected.kind]} milestone")
+    problems = Problems()
     if report.achieved_on > today:
-        raise InvalidInput(
+        problems.add(
             "achieved_on", f"{report.achieved_on.isoformat()} is in the future (today is {today})"
         )
     if expected.kind == "deployment_meeting_held" and not report.attendees:
-        raise InvalidInput("attendees", "a deployment meeting records how many attended")
-    if report.attendees is not None and report.attendees < 1:
-        raise InvalidInput("attendees", "must be at least 1")
+        problems.add("attendees", "a deployment meeting records how many attended")
+    elif report.attendees is not None and report.attendees < 1:
+        problems.add("attendees", "must be at least 1")
     if any(not d.strip() for d in report.documents):
-        raise InvalidInput("documents", "a document reference must not be empty")
+        problems.add("documents", "a document reference must not be empty")
+    problems.raise_any()
     base = existing or expected.unrecorded(make_id())
     flag = report.achieved_on > base.deadline and base.late_flagged_at is None
     milestone = revised(

@@ -626,6 +626,31 @@ async def test_every_problem_of_a_renovation_plan_is_one_422(api: Api, clock: Cl
     assert listed.json()["items"] == []
 
 
+async def test_every_problem_of_a_campaign_and_of_a_milestone_is_one_422(
+    api: Api, clock: Clock
+) -> None:
+    # A blank name (once the request schema's, answered alone) and a district the registry
+    # does not know (the rules'); a milestone dated tomorrow with a blank document (once the
+    # schema's) and no attendees: each one answer naming every field.
+    district = await _known_district(api)
+    r = await api.post(
+        "/campaigns",
+        {"name": " ", "mobilisation_date": MOB.isoformat(), "districts": [district, "nowhere"]},
+    )
+    assert r.status_code == 422, r.text
+    assert r.json()["errors"] == [
+        {"field": "name", "reason": "must not be blank"},
+        {"field": "districts", "reason": "no district with code 'nowhere'"},
+    ]
+    cid = (await _campaign(api, [district]))["id"]
+    clock.set(date(2026, 3, 11))
+    meeting = f"/campaigns/{cid}/districts/{district}/milestones/deployment_meeting_held"
+    body = {"achieved_on": "2026-03-12", "documents": [""]}
+    r = await api.put(meeting, body, "clerk", district)
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["achieved_on", "attendees", "documents"]
+
+
 async def test_every_public_route_is_rate_limited_per_client(api: Api) -> None:
     """Disclosures and consultations are open data like the other services' public routes: a
     client past its burst is told to wait (429 with Retry-After), on each of them."""

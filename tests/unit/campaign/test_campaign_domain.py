@@ -663,3 +663,29 @@ def test_every_problem_of_an_amendment_a_stage_and_a_check_is_named_at_once() ->
         "findings.1",
     ]
     assert approved.checks == ()
+
+
+def test_every_problem_of_a_campaign_and_a_milestone_is_named_at_once() -> None:
+    with pytest.raises(InvalidInputs) as err:
+        plan_campaign(
+            "c",
+            " ",
+            date(2026, 3, 10),
+            ["zhifu", "nowhere"],
+            {"tea_party": DeadlineRule(fixed_date=MOB)},
+            NOW,
+            year=2200,
+            known_districts={"zhifu"},
+        )
+    assert err.value.problems == [
+        ("name", "must not be blank"),
+        ("districts", "no district with code 'nowhere'"),
+        ("deadlines.tea_party", "not a milestone kind"),
+        ("year", "must be from 2000 to 2100"),
+    ]
+    report = MilestoneReport(TODAY + timedelta(days=1), attendees=None, documents=(" ",))
+    with pytest.raises(InvalidInputs) as err:
+        record_milestone(
+            _expected("deployment_meeting_held"), None, report, by="c", today=TODAY, now=NOW
+        )
+    assert [field for field, _ in err.value.problems] == ["achieved_on", "attendees", "documents"]
