@@ -81,6 +81,28 @@ class NewTerminal:
 
 
 @dataclass(frozen=True)
+class MerchantDraft:
+    """A merchant's checked fields as a request has them (None: not given, not checked)."""
+
+    credit_code: str | None = None
+    food_licence: str | None = None
+    licence_valid_until: date | None = None
+    market_id: str | None = None
+    stall_no: str | None = None
+
+
+@dataclass(frozen=True)
+class TerminalDraft:
+    """Where a terminal goes, as a request has it (None: not given, or `kind` not known)."""
+
+    kind: str | None = None
+    profile: str | None = None
+    market_id: str | None = None
+    merchant_id: str | None = None
+    stall_no: str | None = None
+
+
+@dataclass(frozen=True)
 class Claim:
     """The inbox claim of the delivery a use case handles: it runs once per event."""
 
@@ -244,15 +266,7 @@ class Registry:
 
     # merchants ---------------------------------------------------------------------------
     async def _merchant_checked(
-        self,
-        work: Work,
-        who: Principal,
-        *,
-        credit_code: str | None,
-        food_licence: str | None,
-        licence_valid_until: date | None,
-        market_id: str | None,
-        stall_no: str | None,
+        self, work: Work, who: Principal, draft: MerchantDraft
     ) -> Market | None:
         """A merchant's fields (those given) as registering checks them: every problem of its
         identifiers, its licence and its market in one 422; then another district's market
@@ -261,12 +275,13 @@ class Registry:
         the request's form, and the clerk's form checks it as the stall is typed."""
         problems = merchant_problems(
             self.today(),
-            credit_code=credit_code,
-            food_licence=food_licence,
-            licence_valid_until=licence_valid_until,
+            credit_code=draft.credit_code,
+            food_licence=draft.food_licence,
+            licence_valid_until=draft.licence_valid_until,
         )
-        market, forbidden = await self._joined(work, who, market_id, problems)
+        market, forbidden = await self._joined(work, who, draft.market_id, problems)
         _refuse(problems, forbidden)
+        stall_no = draft.stall_no
         if (
             market is not None
             and stall_no is not None
@@ -278,15 +293,7 @@ class Registry:
 
     async def add_merchant(self, who: Principal, cmd: NewMerchant) -> Merchant:
         async with self.uow() as work:
-            market = await self._merchant_checked(
-                work,
-                who,
-                credit_code=cmd.credit_code,
-                food_licence=cmd.food_licence,
-                licence_valid_until=cmd.licence_valid_until,
-                market_id=cmd.market_id,
-                stall_no=cmd.stall_no,
-            )
+            market = await self._merchant_checked(work, who, serial.into(MerchantDraft, cmd))
             assert market is not None  # a market_id was given: it exists, or the check refused
             by = actor(who)
             merchant = self._registered(
@@ -314,16 +321,9 @@ class Registry:
     ) -> None:
         """`add_merchant`'s checks on the fields given; stores and publishes nothing. Raises
         what `add_merchant` would: every problem of the fields at once."""
+        draft = MerchantDraft(credit_code, food_licence, licence_valid_until, market_id, stall_no)
         async with self.uow() as work:
-            await self._merchant_checked(
-                work,
-                who,
-                credit_code=credit_code,
-                food_licence=food_licence,
-                licence_valid_until=licence_valid_until,
-                market_id=market_id,
-                stall_no=stall_no,
-            )
+            await self._merchant_checked(work, who, draft)
 
     async def merchant(self, who: Principal, merchant_id: str) -> Merchant:
         async with self.uow() as work:
@@ -461,13 +461,7 @@ class Registry:
     async def add_terminal(self, who: Principal, cmd: NewTerminal) -> tuple[Terminal, bytes]:
         async with self.uow() as work:
             market, merchant = await self._terminal_checked(
-                work,
-                who,
-                kind=cmd.kind,
-                profile=cmd.profile,
-                market_id=cmd.market_id,
-                merchant_id=cmd.merchant_id,
-                stall_no=cmd.stall_no,
+                work, who, serial.into(TerminalDraft, cmd)
             )
             assert market is not None  # a market_id was given: it exists, or the check refused
             by = actor(who)
@@ -495,41 +489,28 @@ class Registry:
     ) -> None:
         """`add_terminal`'s checks on what is known (`kind` None: not known, its profile not
         checked); stores and publishes nothing."""
+        draft = TerminalDraft(kind, profile, market_id, merchant_id, stall_no)
         async with self.uow() as work:
-            await self._terminal_checked(
-                work,
-                who,
-                kind=kind,
-                profile=profile,
-                market_id=market_id,
-                merchant_id=merchant_id,
-                stall_no=stall_no,
-            )
+            await self._terminal_checked(work, who, draft)
 
     async def _terminal_checked(
-        self,
-        work: Work,
-        who: Principal,
-        *,
-        kind: str | None,
-        profile: str | None,
-        market_id: str | None,
-        merchant_id: str | None,
-        stall_no: str | None,
+        self, work: Work, who: Principal, draft: TerminalDraft
     ) -> tuple[Market | None, Merchant | None]:
         """Where a new terminal goes: not another district's market (403 first, before any of
         its merchants is read); its market and merchant exist and the placement rules hold,
         every problem in one 422."""
         problems: list[Problem] = []
-        market, forbidden = await self._joined(work, who, market_id, problems)
+        market, forbidden = await self._joined(work, who, draft.market_id, problems)
         if forbidden is not None:
             raise forbidden
         merchant = None
-        if merchant_id is not None:
-            merchant = await work.stores.merchants.get(merchant_id)
+        if draft.merchant_id is not None:
+            merchant = await work.stores.merchants.get(draft.merchant_id)
             if merchant is None:
-                problems.append(("merchant_id", f"no merchant {merchant_id!r}"))
-        problems += terminal_placement_problems(kind, profile, market, merchant, stall_no)
+                problems.append(("merchant_id", f"no merchant {draft.merchant_id!r}"))
+        problems += terminal_placement_problems(
+            draft.kind, draft.profile, market, merchant, draft.stall_no
+        )
         _refuse(problems)
         return market, merchant
 
