@@ -4,13 +4,16 @@ Chinese: a merchant with a wrong check character and a licence that ran out, a m
 
 from __future__ import annotations
 
-import uuid
-
 from playwright.async_api import Page
 
 from tests.browser.conftest import Pages
 from tests.browser.support import Console, Shots, sign_in, submit
-from tests.browser.test_registry_pages import MARKET_FORM, merchants_of, wrong_credit_code
+from tests.browser.test_registry_pages import (
+    MARKET_FORM,
+    a_new_districts_market_form,
+    merchants_of,
+    wrong_credit_code,
+)
 from tests.support.identity import Tokens
 from tests.support.stalls import open_stall
 
@@ -59,23 +62,9 @@ async def test_a_wrong_check_character_and_a_past_licence_date_are_both_shown_be
 async def test_a_market_with_a_bad_capacity_and_hours_the_wrong_way_round_is_told_both(
     console: Console, open_page: Pages, tokens: Tokens, shot: Shots
 ) -> None:
-    district = f"w{uuid.uuid4().hex[:7]}"
-    async with console.city.client("registry") as registry:
-        r = await registry.post("/districts", json={"code": district, "name": district})
-        assert r.status_code == 201, r.text
-    clerk, _ = tokens.person("clerk", district, name="王登记", who="browser")
-    phone: Page = await open_page(phone=True)
-    await sign_in(phone, clerk, tokens.password)
-    await phone.goto("/staff/registry")
-    form = phone.locator(MARKET_FORM)
-    await form.evaluate("f => { f.closest('details').open = true; }")
-    await form.locator("#f-name").fill("两处错误农贸市场")
-    await form.locator("#f-kind").select_option("farmers")
-    await form.locator("#f-operator").fill("两处错误市场管理公司")
-    await form.locator("#f-address").fill("错误路1号")
-    await form.locator("#f-capacity").fill("1e3")
-    await form.locator("#f-open").fill("19:00")
-    await form.locator("#f-close").fill("06:00")
+    district, phone = await a_new_districts_market_form(
+        console, open_page, tokens, "两处错误农贸市场", "19:00", "06:00"
+    )
     assert (await submit(phone, MARKET_FORM, "/staff/registry/markets")).status == 422
     await shot(phone, "both-refused")
     assert await phone.inner_text("#err-capacity") == "应为整数"

@@ -32,6 +32,32 @@ def wrong_credit_code() -> tuple[str, str, str]:
     return FIRST17 + typed, typed, right
 
 
+async def a_new_districts_market_form(
+    console: Console, open_page: Pages, tokens: Tokens, name: str, opens: str, closes: str
+) -> tuple[str, Page]:
+    """A clerk of a new district of its own on /staff/registry, the 登记市场 form open and filled
+    in: a farmers' market `name` of 容量 `1e3` (a number the phone's keyboard allows, not a
+    whole one), open from `opens` to `closes`."""
+    district = f"c{uuid.uuid4().hex[:7]}"
+    async with console.city.client("registry") as registry:
+        r = await registry.post("/districts", json={"code": district, "name": district})
+        assert r.status_code == 201, r.text
+    clerk, _ = tokens.person("clerk", district, name="王登记", who="browser")
+    phone: Page = await open_page(phone=True)
+    await sign_in(phone, clerk, tokens.password)
+    await phone.goto("/staff/registry")
+    form = phone.locator(MARKET_FORM)
+    await form.evaluate("f => { f.closest('details').open = true; }")
+    await form.locator("#f-name").fill(name)
+    await form.locator("#f-kind").select_option("farmers")
+    await form.locator("#f-operator").fill(f"{name}管理公司")
+    await form.locator("#f-address").fill("容量路1号")
+    await form.locator("#f-capacity").fill("1e3")
+    await form.locator("#f-open").fill(opens)
+    await form.locator("#f-close").fill(closes)
+    return district, phone
+
+
 async def merchants_of(console: Console, market_id: str) -> list[dict[str, Any]]:
     async with console.city.client("registry") as registry:
         r = await registry.get("/merchants", params={"market_id": market_id})
@@ -155,23 +181,9 @@ async def test_a_capacity_that_is_no_whole_number_is_refused_beside_it_in_its_ow
 ) -> None:
     """容量 typed as `1e3` (a number the phone's keyboard allows, not a whole one the registry
     takes): the reason beside 容量 says so, not the complaint form's 请选择满意度."""
-    district = f"c{uuid.uuid4().hex[:7]}"
-    async with console.city.client("registry") as registry:
-        r = await registry.post("/districts", json={"code": district, "name": district})
-        assert r.status_code == 201, r.text
-    clerk, _ = tokens.person("clerk", district, name="王登记", who="browser")
-    phone: Page = await open_page(phone=True)
-    await sign_in(phone, clerk, tokens.password)
-    await phone.goto("/staff/registry")
-    form = phone.locator(MARKET_FORM)
-    await form.evaluate("f => { f.closest('details').open = true; }")
-    await form.locator("#f-name").fill("容量测试农贸市场")
-    await form.locator("#f-kind").select_option("farmers")
-    await form.locator("#f-operator").fill("容量测试市场管理公司")
-    await form.locator("#f-address").fill("容量路1号")
-    await form.locator("#f-capacity").fill("1e3")
-    await form.locator("#f-open").fill("06:00")
-    await form.locator("#f-close").fill("19:00")
+    _, phone = await a_new_districts_market_form(
+        console, open_page, tokens, "容量测试农贸市场", "06:00", "19:00"
+    )
     assert (await submit(phone, MARKET_FORM, "/staff/registry/markets")).status == 422
     await shot(phone, "refused")
     assert await phone.inner_text("#err-capacity") == "应为整数"

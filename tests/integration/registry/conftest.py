@@ -3,11 +3,12 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 
 from tests.support.api import RoleClient
-from tests.support.registry_api import registry_settings, running_registry
+from tests.support.registry_api import market_body, registry_settings, running_registry
 
 SESSION_GROUP = f"sentinel-registry-test-{uuid.uuid4().hex[:8]}"
 
@@ -25,3 +26,13 @@ async def api(kafka: str, database_url: str, secrets_env: dict[str, str]) -> Asy
     settings = registry_settings(kafka, database_url, secrets_env, consumer_group=SESSION_GROUP)
     async with running_registry(settings) as (app, client):
         yield Api(client, app)
+
+
+async def district_with_market(api: Api, name: str | None = None) -> tuple[str, dict[str, Any]]:
+    """A new district of its own and a market in it (named `name`, else the usual name)."""
+    code = f"v{uuid.uuid4().hex[:8]}"
+    r = await api.post("/districts", {"code": code, "name": f"区{code}"})
+    assert r.status_code == 201, r.text
+    r = await api.post("/markets", market_body(code, *([name] if name else [])))
+    assert r.status_code == 201, r.text
+    return code, r.json()

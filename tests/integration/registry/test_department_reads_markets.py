@@ -4,25 +4,13 @@ registry: a merchant's record carries more than a name."""
 
 from __future__ import annotations
 
-import uuid
-from typing import Any
-
-from tests.integration.registry.conftest import Api
+from tests.integration.registry.conftest import Api, district_with_market
 from tests.support.registry_api import market_body, merchant_body
 
 
-async def _place(api: Api) -> tuple[str, dict[str, Any]]:
-    code = f"p{uuid.uuid4().hex[:8]}"
-    r = await api.post("/districts", {"code": code, "name": f"区{code}"})
-    assert r.status_code == 201, r.text
-    r = await api.post("/markets", market_body(code, f"市场{code}"))
-    assert r.status_code == 201, r.text
-    return code, r.json()
-
-
 async def test_department_staff_read_their_districts_markets_and_nothing_else(api: Api) -> None:
-    home, market = await _place(api)
-    other, elsewhere = await _place(api)
+    home, market = await district_with_market(api, "部门看得到的市场")
+    other, elsewhere = await district_with_market(api)
     merchant = await api.post("/merchants", merchant_body(market["id"], "P-01"))
     assert merchant.status_code == 201, merchant.text
     terminal = await api.post("/terminals", {"kind": "footfall", "market_id": market["id"]})
@@ -30,10 +18,11 @@ async def test_department_staff_read_their_districts_markets_and_nothing_else(ap
 
     listed = await api.get("/markets", "department", home)
     assert listed.status_code == 200, listed.text
-    assert [(m["id"], m["name"]) for m in listed.json()["items"]] == [(market["id"], f"市场{home}")]
+    listing = [(m["id"], m["name"]) for m in listed.json()["items"]]
+    assert listing == [(market["id"], "部门看得到的市场")]
     assert (await api.get(f"/markets?district={home}", "department", home)).status_code == 200
     one = await api.get(f"/markets/{market['id']}", "department", home)
-    assert (one.status_code, one.json()["name"]) == (200, f"市场{home}")
+    assert (one.status_code, one.json()["name"]) == (200, "部门看得到的市场")
 
     # Scoped to the district, like a leader.
     assert (await api.get(f"/markets?district={other}", "department", home)).status_code == 403

@@ -4,23 +4,13 @@ and nothing stored; one problem is answered as it always was."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
-from tests.integration.registry.conftest import Api
+from tests.integration.registry.conftest import Api, district_with_market
 from tests.support.registry_api import market_body, merchant_body
 
 WRONG_CHECK = "914403001922038217"  # GB 32100-2015 gives 6 as the check character
 PAST = "2020-01-01"
-
-
-async def _place(api: Api) -> tuple[str, dict[str, Any]]:
-    code = f"e{uuid.uuid4().hex[:8]}"
-    r = await api.post("/districts", {"code": code, "name": f"区{code}"})
-    assert r.status_code == 201, r.text
-    r = await api.post("/markets", market_body(code))
-    assert r.status_code == 201, r.text
-    return code, r.json()
 
 
 def _fields(r: Any) -> list[str]:
@@ -30,7 +20,7 @@ def _fields(r: Any) -> list[str]:
 
 
 async def test_a_wrong_check_character_and_an_expired_licence_in_one_422(api: Api) -> None:
-    district, market = await _place(api)
+    district, market = await district_with_market(api)
     pool = api.app.state.service.pool  # type: ignore[attr-defined]
     outbox = await pool.fetchval("SELECT count(*) FROM outbox")
     body = merchant_body(market["id"], "E-01", WRONG_CHECK) | {"licence_valid_until": PAST}
@@ -60,7 +50,7 @@ async def test_a_wrong_check_character_and_an_expired_licence_in_one_422(api: Ap
 
 
 async def test_one_problem_is_answered_as_before(api: Api) -> None:
-    district, market = await _place(api)
+    district, market = await district_with_market(api)
     r = await api.post(
         "/merchants",
         merchant_body(market["id"], "E-02") | {"licence_valid_until": PAST},
@@ -86,7 +76,7 @@ async def test_one_problem_is_answered_as_before(api: Api) -> None:
 
 
 async def test_a_market_a_terminal_and_a_renewal_name_every_problem(api: Api) -> None:
-    _, market = await _place(api)
+    _, market = await district_with_market(api)
     hours = {"opening_hours": {"open": "19:00", "close": "06:00"}}
     r = await api.post("/markets", market_body("nowhere") | hours | {"capacity": 0})
     assert _fields(r) == ["capacity", "opening_hours.close", "district"]

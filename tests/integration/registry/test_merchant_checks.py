@@ -4,28 +4,18 @@ soon (`GET /merchants?expiring_within_days=`)."""
 
 from __future__ import annotations
 
-import uuid
 from datetime import date, timedelta
 
 from contracts import topics
-from tests.integration.registry.conftest import Api
+from tests.integration.registry.conftest import Api, district_with_market
 from tests.support.kafka import TopicWatcher
-from tests.support.registry_api import market_body, merchant_body
-
-
-async def _place(api: Api) -> tuple[str, dict]:
-    code = f"v{uuid.uuid4().hex[:8]}"
-    r = await api.post("/districts", {"code": code, "name": f"区{code}"})
-    assert r.status_code == 201, r.text
-    r = await api.post("/markets", market_body(code))
-    assert r.status_code == 201, r.text
-    return code, r.json()
+from tests.support.registry_api import merchant_body
 
 
 async def test_validation_answers_as_registration_would_and_stores_nothing(
     api: Api, kafka: str
 ) -> None:
-    district, market = await _place(api)
+    district, market = await district_with_market(api)
     pool = api.app.state.service.pool  # type: ignore[attr-defined]
     outbox = "SELECT count(*) FROM outbox WHERE topic = $1"
     before = await pool.fetchval(outbox, topics.REGISTRY_MERCHANTS.name)
@@ -67,7 +57,7 @@ async def test_validation_answers_as_registration_would_and_stores_nothing(
             "/merchants/validate", merchant_body(market["id"], "C-05"), "clerk", district
         )
         assert r.status_code == 409 and r.json()["errors"][0]["field"] == "stall_no"
-        elsewhere, _ = await _place(api)
+        elsewhere, _ = await district_with_market(api)
         r = await api.post("/merchants/validate", good, "clerk", elsewhere)
         assert r.status_code == 403
         # Clerks only (admin always may).
@@ -83,8 +73,8 @@ async def test_validation_answers_as_registration_would_and_stores_nothing(
 
 
 async def test_licences_expiring_within_days_of_my_district_soonest_first(api: Api) -> None:
-    district, market = await _place(api)
-    other, other_market = await _place(api)
+    district, market = await district_with_market(api)
+    other, other_market = await district_with_market(api)
     today = date.today()
 
     async def merchant(market_id: str, stall: str, days: int, where: str) -> str:
