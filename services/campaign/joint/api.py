@@ -64,7 +64,11 @@ class DoneIn(Strict):
 
 class OriginIn(Strict):
     kind: str = choice(CASE_SOURCES, description="`finding`: an inspection task; `complaint`")
-    id: str = text(128, description="the task id or the complaint id")
+    id: str = Field(
+        max_length=128,
+        description="the task id or the complaint id",
+        json_schema_extra={"minLength": 1},
+    )
 
 
 class CaseIn(Strict):
