@@ -253,6 +253,8 @@ _REASONS: Final = [
     (re.compile(r"String should match pattern.*"), "格式不正确"),
     (re.compile(r".*not in the catalogue.*|unknown finding.*", re.I), "不在检查发现目录中"),
     (re.compile(r".*already claimed.*|state is .*", re.I), "当前状态不允许此操作"),
+    # Before the complaints' states: a follow-up closed already says so in its own words.
+    (re.compile(r"follow-up .* is closed; cannot close"), "该整改跟进已完成"),
     (re.compile(r".* is (received|accepted|rejected|closed); cannot .*"), "当前状态不允许此操作"),
     (re.compile(r".*cannot be substantiated.*", re.I), "该结果不能认定投诉属实"),
     (re.compile(r".*from 1 to 5.*|.*(greater|less) than or equal to [15].*", re.I), "应为 1–5 分"),
@@ -272,7 +274,6 @@ _REASONS: Final = [
     (re.compile(r"(\S+) is in the future .*"), r"\1 还没到"),
     (re.compile(r"can be recorded back to (\S+), not .*"), r"最早只能补录 \1 的自查"),
     (re.compile(r"closing a follow-up needs a note.*"), "请写明整改情况"),
-    (re.compile(r"follow-up .* is closed; cannot close"), "该整改跟进已完成"),
     (
         re.compile(r"an operator acts for its own market only.*"),
         "市场主办方只能办理本市场的事项",

@@ -102,6 +102,7 @@ EXPOSURE = _exposure_reasons()
         ("no such session", "找不到该培训场次或课程"),
         ("no such course", "找不到该培训场次或课程"),
         ("no such follow-up", "找不到该整改跟进"),
+        ("follow-up fu_1 is closed; cannot close", "该整改跟进已完成"),
         # 改造项目: a stage button of a page another clerk already moved on, a check unresolved.
         (
             "the project is approved; it cannot move to approved (the next stage is "
