@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import Field, StrictBool, StrictInt, model_validator
+from pydantic import Field, StrictBool, StrictInt
 
 from contracts.campaign import (
     EXPOSURE_SOURCES,
@@ -109,37 +109,23 @@ class ScopeItemIn(Strict):
 
 
 class BudgetLineIn(Strict):
-    """An amount in integer fen, or in yuan as a decimal with at most two places."""
+    """An amount in integer fen, or in yuan as a decimal with at most two places (one of the
+    two; the rules say which is wrong, with the plan's other problems)."""
 
     source: str = bodies.choice(FUNDING_SOURCES)
     amount_fen: int | None = Field(
         default=None, json_schema_extra={"minimum": 0, "maximum": money.MAX_FEN}
     )
     amount_yuan: Decimal | None = Field(
-        default=None, ge=0, decimal_places=2, examples=["1500000.00"]
+        default=None, examples=["1500000.00"], json_schema_extra={"minimum": 0}
     )
 
-    @model_validator(mode="after")
-    def _one_amount(self) -> BudgetLineIn:
-        if (self.amount_fen is None) == (self.amount_yuan is None):
-            raise ValueError("give amount_fen or amount_yuan, not both")
-        return self
-
-    def line(self, i: int) -> renovations.BudgetLine:
-        fen = (
-            self.amount_fen
-            if self.amount_fen is not None
-            else money.yuan_to_fen(self.amount_yuan or Decimal(0), f"budget.{i}.amount_yuan")
-        )
-        return renovations.BudgetLine(self.source, fen)
+    def entry(self) -> renovations.BudgetEntry:
+        return renovations.BudgetEntry(self.source, self.amount_fen, self.amount_yuan)
 
 
 def _scope(items: list[ScopeItemIn]) -> tuple[renovations.ScopeItem, ...]:
     return tuple(renovations.ScopeItem(i.area, i.description) for i in items)
-
-
-def _budget(lines: list[BudgetLineIn]) -> tuple[renovations.BudgetLine, ...]:
-    return tuple(line.line(i) for i, line in enumerate(lines))
 
 
 class ProjectIn(Strict):
@@ -416,7 +402,7 @@ async def add_project(body: ProjectIn, camp: Camp, who: Clerk) -> dict[str, Any]
         kind=body.kind,
         title=body.title,
         scope_items=_scope(body.scope_items),
-        budget=_budget(body.budget),
+        budget=tuple(line.entry() for line in body.budget),
         planned_on=body.planned_on,
     )
     return project_out(await camp.add_project(who, cmd), camp.today())
@@ -448,7 +434,7 @@ async def amend_project(
     amendment = renovations.Amendment(
         title=body.title,
         scope_items=_scope(body.scope_items) if body.scope_items is not None else None,
-        budget=_budget(body.budget) if body.budget is not None else None,
+        budget=None if body.budget is None else [line.entry() for line in body.budget],
     )
     project = await camp.amend_project(who, project_id, amendment)
     return project_out(project, camp.today())

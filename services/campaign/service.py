@@ -53,6 +53,7 @@ from services.campaign.domain.milestones import (
 from services.campaign.domain.progress import MarketFacts, progress
 from services.campaign.domain.renovations import (
     Amendment,
+    BudgetEntry,
     BudgetLine,
     CheckOutcome,
     CheckReport,
@@ -120,7 +121,7 @@ class NewProject:
     kind: str
     title: str
     scope_items: tuple[ScopeItem, ...]
-    budget: tuple[BudgetLine, ...]
+    budget: tuple[BudgetLine | BudgetEntry, ...]
     planned_on: date | None = None  # default: today
 
 

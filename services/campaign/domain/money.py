@@ -10,22 +10,29 @@ from services.runtime.failures import InvalidInput
 MAX_FEN: Final = 10**14  # one trillion yuan: more is a typing error
 
 
-def yuan_to_fen(amount: Decimal | str | int, field_name: str = "amount_yuan") -> int:
-    """Yuan (a decimal with at most two places) to integer fen; never through a float."""
+def fen_of(amount: Decimal | str | int) -> tuple[int | None, str | None]:
+    """Yuan (a decimal with at most two places) as integer fen, never through a float; or why
+    it is not an amount."""
     try:
         value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
     except InvalidOperation:
-        raise InvalidInput(field_name, "must be a decimal amount in yuan") from None
+        return None, "must be a decimal amount in yuan"
     if not value.is_finite() or value < 0:
-        raise InvalidInput(field_name, "must be a finite amount of at least 0")
+        return None, "must be a finite amount of at least 0"
     fen = value * 100
     if fen != fen.to_integral_value():
-        raise InvalidInput(
-            field_name, "has more than two decimal places (fen is the smallest unit)"
-        )
+        return None, "has more than two decimal places (fen is the smallest unit)"
     if fen > MAX_FEN:
-        raise InvalidInput(field_name, "is implausibly large")
-    return int(fen)
+        return None, "is implausibly large"
+    return int(fen), None
+
+
+def yuan_to_fen(amount: Decimal | str | int, field_name: str = "amount_yuan") -> int:
+    """Yuan as integer fen; InvalidInput naming `field_name` when it is no amount."""
+    fen, reason = fen_of(amount)
+    if fen is None:
+        raise InvalidInput(field_name, reason or "must be a decimal amount in yuan")
+    return fen
 
 
 def fen_to_yuan(fen: int) -> str:

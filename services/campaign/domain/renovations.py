@@ -6,13 +6,14 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from contracts.campaign import FUNDING_SOURCES, RENOVATION_KINDS, RENOVATION_STAGES, SCOPE_AREAS
 from contracts.people import Actor
 from services.campaign.domain.campaign import Campaign, revised
-from services.campaign.domain.money import MAX_FEN
+from services.campaign.domain.money import MAX_FEN, fen_of
 from services.campaign.domain.text import Problems, required_text
 from services.runtime.failures import Conflict, InvalidInput, NotFound
 
@@ -56,6 +57,15 @@ class ScopeItem:
 class BudgetLine:
     source: str
     amount_fen: int
+
+
+@dataclass(frozen=True)
+class BudgetEntry:
+    """A budget line as a clerk gives it: its amount in fen or in yuan, one of the two."""
+
+    source: str
+    amount_fen: int | None = None
+    amount_yuan: Decimal | str | None = None
 
 
 @dataclass(frozen=True)
@@ -187,22 +197,45 @@ def validate_scope(
     return tuple(kept)
 
 
+def _in_fen(entry: BudgetLine | BudgetEntry, i: int, problems: Problems) -> BudgetLine | None:
+    """The line with its amount in fen; None (and a problem) when the amount is not one."""
+    if isinstance(entry, BudgetLine):
+        return entry
+    if (entry.amount_fen is None) == (entry.amount_yuan is None):
+        problems.add(f"budget.{i}", "give amount_fen or amount_yuan, not both")
+        return None
+    if entry.amount_fen is not None:
+        return BudgetLine(entry.source, entry.amount_fen)
+    assert entry.amount_yuan is not None
+    fen, reason = fen_of(entry.amount_yuan)
+    if fen is None:
+        problems.add(f"budget.{i}.amount_yuan", reason or "must be a decimal amount in yuan")
+        return None
+    return BudgetLine(entry.source, fen)
+
+
 def validate_budget(
-    lines: Sequence[BudgetLine], problems: Problems | None = None
+    entries: Sequence[BudgetLine | BudgetEntry], problems: Problems | None = None
 ) -> tuple[BudgetLine, ...]:
-    """One line per funding source, amounts in fen, something to spend; every problem a problem
-    of `problems` (raised here when none is given)."""
+    """One line per funding source, amounts in fen (or given in yuan), something to spend;
+    every problem a problem of `problems` (raised here when none is given)."""
     found = problems or Problems()
-    if not lines:
+    if not entries:
         found.add("budget", "a renovation has a budget by funding source")
     seen: set[str] = set()
     in_range = True
-    for i, line in enumerate(lines):
-        if line.source not in FUNDING_SOURCES:
+    lines: list[BudgetLine] = []
+    for i, entry in enumerate(entries):
+        if entry.source not in FUNDING_SOURCES:
             found.add(f"budget.{i}.source", f"must be one of {', '.join(FUNDING_SOURCES)}")
-        elif line.source in seen:
-            found.add(f"budget.{i}.source", f"{line.source} is listed twice")
-        seen.add(line.source)
+        elif entry.source in seen:
+            found.add(f"budget.{i}.source", f"{entry.source} is listed twice")
+        seen.add(entry.source)
+        line = _in_fen(entry, i, found)
+        if line is None:
+            in_range = False
+            continue
+        lines.append(line)
         if not 0 <= line.amount_fen <= MAX_FEN:
             found.add(f"budget.{i}.amount_fen", f"must be from 0 to {MAX_FEN} fen")
             in_range = False
@@ -222,7 +255,7 @@ def plan_project(
     kind: str,
     title: str,
     scope_items: Sequence[ScopeItem],
-    budget: Sequence[BudgetLine],
+    budget: Sequence[BudgetLine | BudgetEntry],
     by: str,
     today: date,
     now: datetime,
@@ -273,7 +306,7 @@ class Amendment:
 
     title: str | None = None
     scope_items: Sequence[ScopeItem] | None = None
-    budget: Sequence[BudgetLine] | None = None
+    budget: Sequence[BudgetLine | BudgetEntry] | None = None
 
 
 def amend_project(

@@ -605,8 +605,9 @@ async def test_bad_renovation_input_is_refused_naming_the_field(api: Api, clock:
 
 
 async def test_every_problem_of_a_renovation_plan_is_one_422(api: Api, clock: Clock) -> None:
-    # A blank title (once the request schema's, answered alone), a campaign that does not exist
-    # and a plan dated tomorrow (the rules'): one answer names the three.
+    # A blank title and an amount in yuan with three decimals (once the request schema's,
+    # answered alone), a campaign that does not exist and a plan dated tomorrow (the rules'):
+    # one answer names the four.
     district = await _district(api)
     market = await _market(api, district)
     clock.set(date(2026, 3, 11))
@@ -616,12 +617,17 @@ async def test_every_problem_of_a_renovation_plan_is_one_422(api: Api, clock: Cl
         "kind": "new_market",
         "title": " ",
         "scope_items": [{"area": "layout", "description": "划行归市"}],
-        "budget": [{"source": "ppp", "amount_fen": 5}],
+        "budget": [{"source": "ppp", "amount_yuan": "1.001"}],
         "planned_on": "2026-03-12",
     }
     r = await api.post("/renovations", body, "clerk", district)
     assert r.status_code == 422, r.text
-    assert [e["field"] for e in r.json()["errors"]] == ["campaign_id", "title", "planned_on"]
+    assert [e["field"] for e in r.json()["errors"]] == [
+        "campaign_id",
+        "title",
+        "budget.0.amount_yuan",
+        "planned_on",
+    ]
     listed = await api.get(f"/renovations?market_id={market['id']}")
     assert listed.json()["items"] == []
 

@@ -32,6 +32,7 @@ from services.campaign.domain.money import fen_to_yuan, yuan_to_fen
 from services.campaign.domain.progress import MarketFacts, progress
 from services.campaign.domain.renovations import (
     Amendment,
+    BudgetEntry,
     BudgetLine,
     CheckReport,
     RenovationProject,
@@ -689,3 +690,21 @@ def test_every_problem_of_a_campaign_and_a_milestone_is_named_at_once() -> None:
             _expected("deployment_meeting_held"), None, report, by="c", today=TODAY, now=NOW
         )
     assert [field for field, _ in err.value.problems] == ["achieved_on", "attendees", "documents"]
+
+
+def test_every_problem_of_a_budget_given_in_fen_or_yuan_is_named_at_once() -> None:
+    entries = [
+        BudgetEntry("lottery", amount_fen=1, amount_yuan="1"),
+        BudgetEntry("fiscal", amount_yuan="1.001"),
+        BudgetEntry("ppp", amount_yuan="-2"),
+    ]
+    with pytest.raises(InvalidInputs) as err:
+        validate_budget(entries)
+    assert err.value.problems == [
+        ("budget.0.source", "must be one of fiscal, ppp, special_fund"),
+        ("budget.0", "give amount_fen or amount_yuan, not both"),
+        ("budget.1.amount_yuan", "has more than two decimal places (fen is the smallest unit)"),
+        ("budget.2.amount_yuan", "must be a finite amount of at least 0"),
+    ]
+    lines = validate_budget([BudgetEntry("fiscal", amount_yuan="12.34"), BudgetLine("ppp", 5)])
+    assert lines == (BudgetLine("fiscal", 1234), BudgetLine("ppp", 5))
