@@ -5,19 +5,25 @@ for a test, the campaign's answers and a form's submission."""
 from __future__ import annotations
 
 import re
+import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import httpx
 from playwright.async_api import Page, Response
 
+from contracts.identifiers import CREDIT_CODE_ALPHABET, credit_code_check_char
 from tests.support.city_processes import City
 from tests.support.poll import until
 from tests.support.process import ServiceProcess
 from tests.support.stalls import Stall, open_stall, send_readings
+
+if TYPE_CHECKING:
+    from tests.browser.conftest import Pages
+    from tests.support.identity import Tokens
 
 ROOT = Path(__file__).resolve().parents[2]
 # Debian's chromium (make setup: stack.py install-extras); never `playwright install`.
@@ -160,3 +166,49 @@ async def door_left_open(console: Console) -> tuple[Stall, str]:
 
         task_id = await until(created, within=90, every=0.5, what="the door-open task")
     return stall, str(task_id)
+
+
+# -- the registry's forms (a clerk's) ------------------------------------------------------
+FIRST17 = "91370602MA0000123"
+MARKET_FORM = 'form[action="/staff/registry/markets"]'
+
+
+def wrong_credit_code() -> tuple[str, str, str]:
+    """(the code with a wrong 18th character, the character typed, the one GB 32100 gives)."""
+    right = credit_code_check_char(FIRST17)
+    typed = next(c for c in CREDIT_CODE_ALPHABET if c != right)
+    return FIRST17 + typed, typed, right
+
+
+async def a_new_districts_market_form(
+    console: Console, open_page: Pages, tokens: Tokens, name: str, opens: str, closes: str
+) -> tuple[str, Page]:
+    """A clerk of a new district of its own on /staff/registry, the 登记市场 form open and filled
+    in: a farmers' market `name` of 容量 `1e3` (a number the phone's keyboard allows, not a
+    whole one), open from `opens` to `closes`."""
+    district = f"c{uuid.uuid4().hex[:7]}"
+    async with console.city.client("registry") as registry:
+        r = await registry.post("/districts", json={"code": district, "name": district})
+        assert r.status_code == 201, r.text
+    clerk, _ = tokens.person("clerk", district, name="王登记", who="browser")
+    phone: Page = await open_page(phone=True)
+    await sign_in(phone, clerk, tokens.password)
+    await phone.goto("/staff/registry")
+    form = phone.locator(MARKET_FORM)
+    await form.evaluate("f => { f.closest('details').open = true; }")
+    await form.locator("#f-name").fill(name)
+    await form.locator("#f-kind").select_option("farmers")
+    await form.locator("#f-operator").fill(f"{name}管理公司")
+    await form.locator("#f-address").fill("容量路1号")
+    await form.locator("#f-capacity").fill("1e3")
+    await form.locator("#f-open").fill(opens)
+    await form.locator("#f-close").fill(closes)
+    return district, phone
+
+
+async def merchants_of(console: Console, market_id: str) -> list[dict[str, Any]]:
+    async with console.city.client("registry") as registry:
+        r = await registry.get("/merchants", params={"market_id": market_id})
+        assert r.status_code == 200, r.text
+        items: list[dict[str, Any]] = r.json()["items"]
+        return items

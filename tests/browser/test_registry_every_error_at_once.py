@@ -7,11 +7,14 @@ from __future__ import annotations
 from playwright.async_api import Page
 
 from tests.browser.conftest import Pages
-from tests.browser.support import Console, Shots, sign_in, submit
-from tests.browser.test_registry_pages import (
+from tests.browser.support import (
     MARKET_FORM,
+    Console,
+    Shots,
     a_new_districts_market_form,
     merchants_of,
+    sign_in,
+    submit,
     wrong_credit_code,
 )
 from tests.support.identity import Tokens

@@ -11,7 +11,7 @@ import pytest
 from contracts.people import Actor
 from services.registry.domain.model import District, Market, Merchant, Terminal
 from services.registry.fakes import FakeRegistryUnits
-from services.registry.service import Registry
+from services.registry.service import NewMarket, NewMerchant, Registry
 from services.runtime.auth import Principal
 
 # 10:00 in Yantai: the city's date is 1 May while UTC's is too; see TODAY_EDGE for the other case.
@@ -22,6 +22,26 @@ ADMIN = Principal("admin-1", "admin", "*", name="管理员")
 CLERK = Principal("clerk-1", "clerk", "zhifu", name="赵登记员")
 ELSEWHERE = Principal("clerk-2", "clerk", "laishan", name="钱登记员")
 REGISTRANT = Actor(subject="clerk-0", name="孙登记员")
+# What a clerk sends to register a market and a merchant of it, valid on TODAY.
+NEW_MARKET = NewMarket(
+    name="新市场",
+    district="zhifu",
+    kind="wholesale",
+    operator="运营公司",
+    address="新路2号",
+    capacity=100,
+    opens="05:00",
+    closes="18:00",
+)
+NEW_MERCHANT = NewMerchant(
+    name="老王鲜肉",
+    market_id="mkt_1",
+    stall_no="B-01",
+    credit_code="914403001922038216",
+    food_licence="jy13706020012345",
+    licence_valid_until=date(2027, 1, 1),
+    categories=("pork",),
+)
 
 
 @pytest.fixture

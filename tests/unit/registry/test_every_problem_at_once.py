@@ -13,8 +13,7 @@ from services.registry.fakes import FakeRegistryUnits
 from services.registry.service import NewMarket, NewMerchant, NewTerminal, Registry
 from services.runtime.auth import Principal
 from services.runtime.failures import Conflict, Forbidden, InvalidInput
-from tests.unit.registry.conftest import CLERK, ELSEWHERE, refused
-from tests.unit.registry.test_service import NEW_MARKET, NEW_MERCHANT
+from tests.unit.registry.conftest import CLERK, ELSEWHERE, NEW_MARKET, NEW_MERCHANT, refused
 
 WRONG_CHECK = "914403001922038217"  # GB 32100-2015 gives 6 as the check character
 PAST = date(2026, 4, 30)  # the day before the fixture's today

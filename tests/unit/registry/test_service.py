@@ -12,7 +12,7 @@ import pytest
 from contracts.people import Actor
 from services.registry.domain.model import District, Merchant, TaskForce
 from services.registry.fakes import FakeMerchants, FakeRegistryUnits
-from services.registry.service import Claim, NewMarket, NewMerchant, NewTerminal, Registry
+from services.registry.service import Claim, NewTerminal, Registry
 from services.registry.store import DirectoryQuery
 from services.runtime.delivery import Delivery
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
@@ -21,6 +21,8 @@ from tests.unit.registry.conftest import (
     ADMIN,
     CLERK,
     ELSEWHERE,
+    NEW_MARKET,
+    NEW_MERCHANT,
     NOW,
     REGISTRANT,
     SECRET,
@@ -34,25 +36,6 @@ from tests.unit.registry.conftest import (
 
 CLERK_ACTOR = Actor(subject="clerk-1", name="赵登记员")
 DELIVERY = Delivery("inspection.events.v1", 0, 7, b"tsk_1", b"{}")
-NEW_MARKET = NewMarket(
-    name="新市场",
-    district="zhifu",
-    kind="wholesale",
-    operator="运营公司",
-    address="新路2号",
-    capacity=100,
-    opens="05:00",
-    closes="18:00",
-)
-NEW_MERCHANT = NewMerchant(
-    name="老王鲜肉",
-    market_id="mkt_1",
-    stall_no="B-01",
-    credit_code="914403001922038216",
-    food_licence="jy13706020012345",
-    licence_valid_until=date(2027, 1, 1),
-    categories=("pork",),
-)
 
 
 # districts ---------------------------------------------------------------------------------
