@@ -7,63 +7,26 @@ page then says what it last reported, once readings signed with that key have ar
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
 
 from playwright.async_api import Page
 
-from contracts.identifiers import CREDIT_CODE_ALPHABET, credit_code_check_char
 from tests.browser.conftest import Pages
-from tests.browser.support import CITY_TZ, Console, Shots, sign_in, submit
+from tests.browser.support import (
+    CITY_TZ,
+    MARKET_FORM,
+    Console,
+    Shots,
+    a_new_districts_market_form,
+    merchants_of,
+    sign_in,
+    submit,
+    wrong_credit_code,
+)
 from tests.support.identity import Tokens
 from tests.support.poll import until
 from tests.support.readings import Terminal
 from tests.support.stalls import open_stall, send_readings
-
-FIRST17 = "91370602MA0000123"
-MARKET_FORM = 'form[action="/staff/registry/markets"]'
-
-
-def wrong_credit_code() -> tuple[str, str, str]:
-    """(the code with a wrong 18th character, the character typed, the one GB 32100 gives)."""
-    right = credit_code_check_char(FIRST17)
-    typed = next(c for c in CREDIT_CODE_ALPHABET if c != right)
-    return FIRST17 + typed, typed, right
-
-
-async def a_new_districts_market_form(
-    console: Console, open_page: Pages, tokens: Tokens, name: str, opens: str, closes: str
-) -> tuple[str, Page]:
-    """A clerk of a new district of its own on /staff/registry, the 登记市场 form open and filled
-    in: a farmers' market `name` of 容量 `1e3` (a number the phone's keyboard allows, not a
-    whole one), open from `opens` to `closes`."""
-    district = f"c{uuid.uuid4().hex[:7]}"
-    async with console.city.client("registry") as registry:
-        r = await registry.post("/districts", json={"code": district, "name": district})
-        assert r.status_code == 201, r.text
-    clerk, _ = tokens.person("clerk", district, name="王登记", who="browser")
-    phone: Page = await open_page(phone=True)
-    await sign_in(phone, clerk, tokens.password)
-    await phone.goto("/staff/registry")
-    form = phone.locator(MARKET_FORM)
-    await form.evaluate("f => { f.closest('details').open = true; }")
-    await form.locator("#f-name").fill(name)
-    await form.locator("#f-kind").select_option("farmers")
-    await form.locator("#f-operator").fill(f"{name}管理公司")
-    await form.locator("#f-address").fill("容量路1号")
-    await form.locator("#f-capacity").fill("1e3")
-    await form.locator("#f-open").fill(opens)
-    await form.locator("#f-close").fill(closes)
-    return district, phone
-
-
-async def merchants_of(console: Console, market_id: str) -> list[dict[str, Any]]:
-    async with console.city.client("registry") as registry:
-        r = await registry.get("/merchants", params={"market_id": market_id})
-        assert r.status_code == 200, r.text
-        items: list[dict[str, Any]] = r.json()["items"]
-        return items
 
 
 async def test_a_clerk_enters_a_wrong_check_character_and_sees_the_error_beside_the_field(
@@ -114,6 +77,28 @@ async def test_a_clerk_enters_a_wrong_check_character_and_sees_the_error_beside_
     after = await merchants_of(console, stall.market_id)
     assert [m["id"] for m in after] == [m["id"] for m in before]
     assert not any(m["stall_no"] == "B-7" or m["credit_code"] == code for m in after)
+
+
+async def test_a_licence_date_already_past_is_told_as_soon_as_it_is_picked(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    stall = await open_stall(console.city)
+    clerk, _ = tokens.person("clerk", stall.district, name="王登记", who="browser")
+    phone: Page = await open_page(phone=True)
+    await sign_in(phone, clerk, tokens.password)
+    await phone.goto(f"/staff/registry/markets/{stall.market_id}")
+    await phone.click("#register-merchant summary")
+    await phone.fill("#f-licence_valid_until", "2020-01-01")  # picked: a change, no submit
+    await phone.wait_for_function(
+        "() => document.getElementById('err-licence_valid_until').textContent === '许可证已过期'"
+    )
+    await shot(phone, "past-licence-as-picked")
+    # A date in force clears it; nothing was registered.
+    await phone.fill("#f-licence_valid_until", (date.today() + timedelta(days=365)).isoformat())
+    await phone.wait_for_function(
+        "() => document.getElementById('err-licence_valid_until').textContent === ''"
+    )
+    assert phone.url.endswith(f"/staff/registry/markets/{stall.market_id}")
 
 
 async def test_a_clerk_registers_a_terminal_and_sees_its_first_readings_on_the_market_page(

@@ -47,7 +47,7 @@ router = APIRouter()
 READERS = ("clerk", "inspector", "handler", "leader")
 Reader = Annotated[Session, may_see(*READERS)]
 # The fields checked as they are typed (POST /merchants/validate of the registry).
-LIVE_FIELDS = ("stall_no", "credit_code", "food_licence")
+LIVE_FIELDS = ("stall_no", "credit_code", "food_licence", "licence_valid_until")
 # A terminal's signing key waits here, for its one showing, this long at most.
 KEY_TTL_S = 600.0
 
