@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import date
-from typing import ClassVar, Final, NoReturn
+from typing import ClassVar, Final
 
 from services.runtime.failures import InvalidInput, InvalidInputs
 
@@ -64,7 +64,4 @@ class Problems:
 
     def raise_any(self) -> None:
         if self.found:
-            self.fail()
-
-    def fail(self) -> NoReturn:
-        raise self.error(self.found)
+            raise self.error(self.found)
