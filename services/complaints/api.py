@@ -20,6 +20,7 @@ from contracts.suggestions import ANSWER_MAX_CHARS, About, SuggestionState, Sugg
 from services.complaints.service import Complaints, Suggestions
 from services.runtime.app import state
 from services.runtime.auth import Principal, require
+from services.runtime.body_problems import Sent, fitted
 from services.runtime.inputs import Strict, text_inputs
 from services.runtime.ratelimit import rate_limited
 
@@ -51,13 +52,16 @@ class CloseIn(Strict):
     dependencies=[Depends(rate_limited("complaints"))],
 )
 async def submit(
-    body: ComplaintSubmission,
+    sent: Sent[ComplaintSubmission],
     svc: Svc,
     idempotency_key: Annotated[str | None, Header(max_length=64)] = None,
 ) -> dict[str, Any]:
     """File a complaint (public). Returns its `id` and the `tracking_code` to follow it with.
+    A refusal (422) names every problem of the body at once: a malformed phone with a market
+    that is not registered, say.
 
     Send an `Idempotency-Key` header to make a retry return the same complaint."""
+    body = await fitted(sent, svc.check_submission)
     case = await svc.submit(
         body, via="http", intake_id=idempotency_key and f"http:{idempotency_key}"
     )
@@ -111,7 +115,9 @@ async def reject(complaint_id: str, body: RejectIn, svc: Svc, who: Handler) -> d
 
 
 @router.post("/complaints/{complaint_id}/close", tags=["handling"])
-async def close(complaint_id: str, body: CloseIn, svc: Svc, who: Handler) -> dict[str, Any]:
+async def close(complaint_id: str, sent: Sent[CloseIn], svc: Svc, who: Handler) -> dict[str, Any]:
+    """Close an accepted complaint; a refusal (422) names every problem of the body at once."""
+    body = await fitted(sent, svc.check_closing)
     return svc.case_view(
         await svc.close(
             who,
@@ -159,10 +165,12 @@ class PublicSuggestion(BaseModel):
     dependencies=[Depends(rate_limited("suggestions"))],
     response_model=SuggestionReceipt,
 )
-async def suggest(body: SuggestionSubmission, sugg: Sugg) -> dict[str, Any]:
+async def suggest(sent: Sent[SuggestionSubmission], sugg: Sugg) -> dict[str, Any]:
     """Send a suggestion about a market or the city's campaign (public). Name and phone are
     optional; `publish_answer` lets the answer be shown publicly; `project_id` names a
-    renovation plan open for comment (征求群众意见) that it comments on."""
+    renovation plan open for comment (征求群众意见) that it comments on. A refusal (422) names
+    every problem of the body at once."""
+    body = await fitted(sent, sugg.check)
     s = await sugg.submit(body)
     return {"id": s.suggestion_id, "tracking_code": s.tracking_code}
 

@@ -10,7 +10,7 @@ move time.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
@@ -41,8 +41,10 @@ from services.complaints.domain import (
     reject,
     working_days_left,
 )
+from services.complaints.domain.lifecycle import Problem, closing_problems, occurred_at_problem
 from services.complaints.domain.suggestions import (
     Suggestion,
+    about_problems,
     answer_suggestion,
     receive_suggestion,
 )
@@ -96,32 +98,55 @@ class Complaints:
         self.metrics, self.batch_limit = metrics, batch_limit
 
     # -- intake ----------------------------------------------------------------------------------
-    def _place(self, sub: ComplaintSubmission) -> tuple[str, str | None, str | None]:
+    def _place(
+        self,
+        market_id: str,
+        merchant_id: str | None,
+        stall_no: str | None,
+        problems: list[Problem],
+    ) -> tuple[str, str | None, str | None]:
         """The market's district and the merchant and stall the complaint is about, from the
-        registry view; a complaint naming what the registry does not know is refused."""
-        market = self.directory.markets.get(sub.market_id)
+        registry view; what the registry does not know is a problem added to `problems` (a
+        merchant and a stall are looked for only in a market it knows; the district is then
+        blank)."""
+        market = self.directory.markets.get(market_id)
         if market is None:
-            raise InvalidComplaint([("market_id", f"no market {sub.market_id!r} is registered")])
-        merchant_id, stall_no = sub.merchant_id, sub.stall_no
+            problems.append(("market_id", f"no market {market_id!r} is registered"))
+            return "", merchant_id, stall_no
         if merchant_id is not None:
             merchant = self.directory.merchants.get(merchant_id)
             if merchant is None or merchant.market_id != market.market_id:
-                raise InvalidComplaint(
-                    [("merchant_id", f"no merchant {merchant_id!r} trades in this market")]
+                problems.append(
+                    ("merchant_id", f"no merchant {merchant_id!r} trades in this market")
                 )
-            if stall_no is not None and stall_no != merchant.stall_no:
-                raise InvalidComplaint(
-                    [("stall_no", f"merchant {merchant_id!r} trades at {merchant.stall_no!r}")]
+            elif stall_no is not None and stall_no != merchant.stall_no:
+                problems.append(
+                    ("stall_no", f"merchant {merchant_id!r} trades at {merchant.stall_no!r}")
                 )
-            stall_no = merchant.stall_no
+            else:
+                stall_no = merchant.stall_no
         elif stall_no is not None:
             found = self.directory.merchant_at(market.market_id, stall_no)
             if found is None:
-                raise InvalidComplaint(
-                    [("stall_no", f"no merchant is registered at stall {stall_no!r}")]
-                )
-            merchant_id = found.merchant_id
+                problems.append(("stall_no", f"no merchant is registered at stall {stall_no!r}"))
+            else:
+                merchant_id = found.merchant_id
         return market.district, merchant_id, stall_no
+
+    async def check_submission(self, fields: Mapping[str, Any]) -> None:
+        """`submit`'s checks that a body's model cannot make, on the fields given (those of a
+        request that fitted its model): the market, merchant and stall against the registry,
+        and when it happened. Every problem at once (InvalidComplaint); stores nothing."""
+        problems: list[Problem] = []
+        market_id = fields.get("market_id")
+        if market_id is not None:
+            self._place(market_id, fields.get("merchant_id"), fields.get("stall_no"), problems)
+        occurred_at = fields.get("occurred_at")
+        late = None if occurred_at is None else occurred_at_problem(occurred_at, self.now())
+        if late is not None:
+            problems.append(("occurred_at", late))
+        if problems:
+            raise InvalidComplaint(problems)
 
     async def submit(
         self,
@@ -132,8 +157,11 @@ class Complaints:
         causation_id: str | None = None,
     ) -> Complaint:
         """Register a complaint; the same `intake_id` again returns the first one, unchanged."""
+        placed: list[Problem] = []
+        district, merchant_id, stall_no = self._place(
+            sub.market_id, sub.merchant_id, sub.stall_no, placed
+        )
         try:
-            district, merchant_id, stall_no = self._place(sub)
             now = self.now()
             case = receive(
                 name=sub.complainant.name,
@@ -150,6 +178,7 @@ class Complaints:
                 now=now,
                 policy=self.policy,
                 calendar=self.calendar,
+                found=placed,
             )
         except InvalidInput as exc:
             self.metrics.intake_rejected.labels(via, exc.field).inc()
@@ -354,6 +383,14 @@ class Complaints:
                 max(0.0, (case.decided_at - case.received_at).total_seconds())
             )
 
+    @staticmethod
+    async def check_closing(fields: Mapping[str, Any]) -> None:
+        """`close`'s checks of its fields, on those given (a request's that fitted its model):
+        every problem at once (InvalidComplaint); reads and stores nothing."""
+        problems = closing_problems(fields)
+        if problems:
+            raise InvalidComplaint(problems)
+
     async def close(
         self,
         who: Principal,
@@ -418,6 +455,16 @@ class Suggestions:
 
     def __init__(self, uow: UowFactory[Stores], directory: RegistryView, now: Clock) -> None:
         self.uow, self.directory, self.now = uow, directory, now
+
+    async def check(self, fields: Mapping[str, Any]) -> None:
+        """`submit`'s checks of what a suggestion is about, on the fields given (a request's
+        that fitted its model): every problem at once (InvalidComplaint); stores nothing."""
+        market_id = fields.get("market_id")
+        market = self.directory.markets.get(market_id) if market_id else None
+        district = market.district if market else None
+        problems = about_problems(fields.get("about"), market_id, district)
+        if problems:
+            raise InvalidComplaint(problems)
 
     async def submit(self, body: SuggestionSubmission) -> Suggestion:
         market = self.directory.markets.get(body.market_id) if body.market_id else None

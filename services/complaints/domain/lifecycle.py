@@ -23,6 +23,7 @@ than silently corrected; `mediated`, `refunded` and `referred_to_case` take eith
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from contracts.people import Actor
@@ -53,6 +54,7 @@ from services.complaints.domain.policy import Policy
 # little fast; anything more is a mistake.
 OCCURRED_AT_SKEW = timedelta(minutes=5)
 STALL_NO_MAX_CHARS = 32
+Problem = tuple[str, str]
 
 
 def receive(
@@ -73,20 +75,21 @@ def receive(
     occurred_at: datetime | None = None,
     complaint_id: str | None = None,
     tracking_code: str | None = None,
+    found: Sequence[Problem] = (),
 ) -> Complaint:
     """A new complaint, `received`, its acceptance clock started at `now`.
 
     Checks every field at once (errors name the request body's fields: `complainant.name`,
     `complainant.phone`, `market_id`, `merchant_id`, `stall_no`, `category`, `facts`,
     `request`, `channel`, `occurred_at`). The market's existence and the merchant / stall are
-    the service's to resolve first; `district` is the market's. Text is trimmed; an empty
-    optional id or stall counts as absent. `complaint_id` and `tracking_code` are drawn fresh
-    unless given (a derived id for an intake message, fixed values in tests).
+    the service's to resolve first: what it `found` wrong with them is told with the fields' own
+    problems, first (a field it names is not named twice), and `district` is the market's
+    (blank only with such a problem). Text is trimmed; an empty optional id or stall counts as
+    absent. `complaint_id` and `tracking_code` are drawn fresh unless given (a derived id for
+    an intake message, fixed values in tests).
     """
     now = aware(now)
-    if not district.strip():
-        raise ValueError("district must name the market's district")
-    problems: list[tuple[str, str]] = []
+    problems: list[Problem] = []
 
     name = _text(name, "complainant.name", NAME_MAX_CHARS, problems, required=True)
     try:
@@ -103,16 +106,17 @@ def receive(
     facts = _text(facts, "facts", FACTS_MAX_CHARS, problems, required=True)
     request = _text(request, "request", REQUEST_MAX_CHARS, problems, required=False)
     if occurred_at is not None:
-        if not isinstance(occurred_at, datetime):
-            problems.append(("occurred_at", "must be a date and time"))
-        elif occurred_at.tzinfo is None or occurred_at.utcoffset() is None:
-            problems.append(("occurred_at", "must carry a timezone"))
+        late = occurred_at_problem(occurred_at, now)
+        if late is not None:
+            problems.append(("occurred_at", late))
         else:
             occurred_at = aware(occurred_at, "occurred_at")
-            if occurred_at > now + OCCURRED_AT_SKEW:
-                problems.append(("occurred_at", "must not be in the future"))
+    named = {field for field, _ in found}
+    problems = [*found, *(p for p in problems if p[0] not in named)]
     if problems:
         raise InvalidComplaint(problems)
+    if not district.strip():
+        raise ValueError("district must name the market's district")
 
     if complaint_id is not None and not complaint_id.strip():
         raise ValueError("complaint_id must not be blank")
@@ -136,6 +140,18 @@ def receive(
             now, policy.acceptance_working_days, policy.timezone
         ),
     )
+
+
+def occurred_at_problem(occurred_at: object, now: datetime) -> str | None:
+    """Why a complaint's `occurred_at` is refused (None when it is not): it is a date and time
+    with its timezone, and not ahead of `now` beyond a fast phone's clock."""
+    if not isinstance(occurred_at, datetime):
+        return "must be a date and time"
+    if occurred_at.tzinfo is None or occurred_at.utcoffset() is None:
+        return "must carry a timezone"
+    if aware(occurred_at, "occurred_at") > aware(now) + OCCURRED_AT_SKEW:
+        return "must not be in the future"
+    return None
 
 
 def accept(
@@ -187,19 +203,8 @@ def close(
     """Close an accepted complaint with its outcome, whether it was substantiated, and the
     complainant's satisfaction (1-5). `unfounded` and `withdrawn` refuse `substantiated: true`."""
     now, actor = _deciding(complaint, by, now, "accepted", "close")
-    problems: list[tuple[str, str]] = []
-    if outcome not in OUTCOMES:
-        problems.append(("outcome", f"must be one of {', '.join(OUTCOMES)}"))
-    if not isinstance(substantiated, bool):
-        problems.append(("substantiated", "must be true or false"))
-    elif substantiated and outcome in UNSUBSTANTIATED_OUTCOMES:
-        problems.append(
-            ("substantiated", f"a complaint closed as {outcome} cannot be substantiated")
-        )
-    if isinstance(satisfaction, bool) or not isinstance(satisfaction, int):
-        problems.append(("satisfaction", "must be an integer from 1 to 5"))
-    elif not 1 <= satisfaction <= 5:
-        problems.append(("satisfaction", f"must be from 1 to 5, got {satisfaction}"))
+    given = {"outcome": outcome, "substantiated": substantiated, "satisfaction": satisfaction}
+    problems = closing_problems(given)
     if problems:
         raise InvalidComplaint(problems)
     return complaint.next(
@@ -211,6 +216,31 @@ def close(
         handled_by=actor.subject,
         closed_actor=actor,
     )
+
+
+def closing_problems(given: Mapping[str, object]) -> list[Problem]:
+    """What is wrong with a closing's fields, of those `given` (`outcome`, `substantiated`,
+    `satisfaction`; a form's checks run on the fields that fitted the request): whether it was
+    substantiated is weighed against the outcome when both are given."""
+    problems: list[Problem] = []
+    outcome = given.get("outcome")
+    if "outcome" in given and outcome not in OUTCOMES:
+        problems.append(("outcome", f"must be one of {', '.join(OUTCOMES)}"))
+    if "substantiated" in given:
+        substantiated = given["substantiated"]
+        if not isinstance(substantiated, bool):
+            problems.append(("substantiated", "must be true or false"))
+        elif substantiated and outcome in UNSUBSTANTIATED_OUTCOMES:
+            problems.append(
+                ("substantiated", f"a complaint closed as {outcome} cannot be substantiated")
+            )
+    if "satisfaction" in given:
+        satisfaction = given["satisfaction"]
+        if isinstance(satisfaction, bool) or not isinstance(satisfaction, int):
+            problems.append(("satisfaction", "must be an integer from 1 to 5"))
+        elif not 1 <= satisfaction <= 5:
+            problems.append(("satisfaction", f"must be from 1 to 5, got {satisfaction}"))
+    return problems
 
 
 # -- clocks --------------------------------------------------------------------------------------

@@ -151,6 +151,27 @@ class Suggestion:
         }
 
 
+def about_problems(
+    about: str | None, market_id: str | None, district: str | None
+) -> list[tuple[str, str]]:
+    """What is wrong with what a suggestion is about: `about` is one of `ABOUTS`, and a market
+    (its `district` when registered, else None) is named for a market and only then. With
+    `about` unknown (None: a form's checks run on the fields that fitted the request), only
+    whether a market named is registered."""
+    unregistered = ("market_id", f"no market {market_id!r} is registered")
+    if about is None:
+        return [unregistered] if market_id and not district else []
+    if about not in ABOUTS:
+        return [("about", f"must be one of {', '.join(ABOUTS)}")]
+    if about == "market" and not market_id:
+        return [("market_id", "is required when about is market")]
+    if about == "campaign" and market_id:
+        return [("market_id", "only for about=market; leave it out for the campaign")]
+    if about == "market" and not district:
+        return [unregistered]
+    return []
+
+
 def receive_suggestion(
     *,
     about: str,
@@ -166,15 +187,7 @@ def receive_suggestion(
     project_id: str | None = None,
 ) -> Suggestion:
     """A new suggestion; InvalidComplaint (422) names every offending field at once."""
-    problems: list[tuple[str, str]] = []
-    if about not in ABOUTS:
-        problems.append(("about", f"must be one of {', '.join(ABOUTS)}"))
-    elif about == "market" and not market_id:
-        problems.append(("market_id", "is required when about is market"))
-    elif about == "campaign" and market_id:
-        problems.append(("market_id", "only for about=market; leave it out for the campaign"))
-    elif about == "market" and not district:
-        problems.append(("market_id", f"no market {market_id!r} is registered"))
+    problems = about_problems(about, market_id, district)
     text = text.strip()
     if not text:
         problems.append(("text", "must not be blank"))
