@@ -12,6 +12,8 @@ import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
+from playwright.async_api import Page
+
 from tests.browser.conftest import Pages
 from tests.browser.support import (
     CITY_TZ,
@@ -224,3 +226,28 @@ async def test_a_citizen_comments_on_an_open_plan_and_the_clerk_answers(
     body = await campaign_get(console, f"/renovations/{project_id}")
     assert body["consultation"]["unanswered"] == 0
     assert body["consultation"]["comments"][0]["answered_by"]["name"]
+
+
+async def test_an_exposure_form_shows_every_refusal_beside_its_field_at_once(
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
+) -> None:
+    """曝光整改 with no 问题 and a 整改期限 already past: both refused in one answer, each beside
+    its field (not the problem first and the deadline on the next try), nothing recorded."""
+    market = await new_market(console)
+    clerk, _ = tokens.person("clerk", market.district, name="吴登记", who="exposure")
+    await sign_in(phone, clerk, tokens.password)
+    await phone.goto("/staff/exposures")
+    await phone.select_option("#f-market_id", market.market_id)
+    await phone.check('input[name="source"][value="public"]')
+    await phone.fill("#f-reference", "市民来信")
+    yesterday = (datetime.now(CITY_TZ).date() - timedelta(days=1)).isoformat()
+    today = datetime.now(CITY_TZ).date().isoformat()
+    await phone.fill("#f-rectify_by", yesterday)
+    answer = await submit(phone, "#exposure-form", "/staff/exposures")
+    assert answer.status == 422
+    await shot(phone, "every-refusal")
+    assert await phone.inner_text("#err-title") == "必填"
+    assert await phone.inner_text("#err-rectify_by") == f"不得早于今天（{today}）"
+    assert await phone.input_value("#f-reference") == "市民来信"
+    listed = await campaign_get(console, "/exposures", market_id=market.market_id)
+    assert listed["items"] == []
