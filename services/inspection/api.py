@@ -23,6 +23,7 @@ from services.inspection.service import InspectionService
 from services.runtime import serial
 from services.runtime.app import state
 from services.runtime.auth import Principal, require
+from services.runtime.body_problems import Sent, fitted
 from services.runtime.errors import InvalidInput
 from services.runtime.inputs import Strict, text_inputs
 
@@ -240,9 +241,24 @@ async def claim_task(task_id: str, ins: Ins, who: Inspector) -> dict[str, Any]:
     return task_out(await ins.claim(who, task_id), ins.policy)
 
 
+def _completion_checks(fields: dict[str, Any]) -> dict[str, Any]:
+    given: dict[str, Any] = {
+        k: fields[k] for k in ("outcome", "departments", "note", "photos") if k in fields
+    }
+    if "findings" in fields:
+        given["findings"] = [FindingReport(f.code, f.note) for f in fields["findings"]]
+    return given
+
+
 @router.post("/tasks/{task_id}/complete", tags=["tasks"])
-async def complete_task(task_id: str, body: CompleteIn, ins: Ins, who: Inspector) -> dict[str, Any]:
-    """Record the outcome; any outcome but `pass` orders rectification (in `rectification`)."""
+async def complete_task(
+    task_id: str, sent: Sent[CompleteIn], ins: Ins, who: Inspector
+) -> dict[str, Any]:
+    """Record the outcome; any outcome but `pass` orders rectification (in `rectification`).
+    A refusal (422) names every problem of the body at once."""
+    body = await fitted(
+        sent, lambda fields: ins.check_completion(who, task_id, **_completion_checks(fields))
+    )
     task, order = await ins.complete(
         who,
         task_id,
@@ -320,13 +336,20 @@ async def get_order_photo(rectification_id: str, photo_id: str, ins: Ins, who: R
 
 @router.post("/rectifications/{rectification_id}/verify", tags=["rectifications"])
 async def verify_rectification(
-    rectification_id: str, body: VerifyIn, ins: Ins, who: Inspector
+    rectification_id: str, sent: Sent[VerifyIn], ins: Ins, who: Inspector
 ) -> dict[str, Any]:
     """Passed: verified. Failed: stays open with a new deadline (or, suspended: re-inspection).
 
     Either may carry the check's evidence: `note` and `photos` (ids uploaded to this order),
     recorded on the order as `verification_note` and `verification_photos`; a photo that is
-    not this order's is refused (422 naming `photos[i]`) and nothing changes."""
+    not this order's is refused (422 naming `photos[i]`) and nothing changes. A refusal names
+    every problem of the body at once."""
+    body = await fitted(
+        sent,
+        lambda fields: ins.check_verification(
+            who, rectification_id, note=fields.get("note"), photos=fields.get("photos", ())
+        ),
+    )
     return order_out(
         await ins.verify(
             who, rectification_id, passed=body.passed, note=body.note, photos=body.photos

@@ -34,6 +34,8 @@ from services.inspection.domain import (
     task_key,
     verify,
 )
+from services.inspection.domain.errors import InvalidCompletion, InvalidVerification
+from services.inspection.domain.lifecycle import completion_problems, verification_problems
 from services.inspection.domain.photos import (
     DEFAULT_MAX_BYTES,
     Photo,
@@ -369,7 +371,7 @@ class InspectionService:
         async with self.uow() as work:
             stores = work.stores
             task = await self._task(work, who, task_id)
-            attached = [p.photo_id for p in await stores.photos.of_task(task_id)] if photos else []
+            attached = await self._task_photos(work, task_id) if photos else []
             done = complete(
                 task,
                 by=actor(who),
@@ -395,6 +397,45 @@ class InspectionService:
         self.observe.changed()
         self._created([done.reinspection])
         return done.task, done.order
+
+    async def _task_photos(self, work: Work, task_id: str) -> list[str]:
+        return [p.photo_id for p in await work.stores.photos.of_task(task_id)]
+
+    async def check_completion(
+        self,
+        who: Principal,
+        task_id: str,
+        *,
+        outcome: str | None = None,
+        findings: Sequence[FindingReport] | None = None,
+        departments: Sequence[str] | None = None,
+        note: str | None = None,
+        photos: Sequence[str] = (),
+    ) -> None:
+        """`complete`'s checks of the fields given (those of a request that did not fit its
+        model): every problem at once (InvalidCompletion); stores nothing. Photos are checked
+        against a task of the caller's district; another's answers 404 once the fields are
+        right, as `complete` does."""
+        attached: list[str] = []
+        if photos:
+            try:
+                async with self.uow() as work:
+                    await self._task(work, who, task_id, lock=False)
+                    attached = await self._task_photos(work, task_id)
+            except NotFound:
+                photos = ()
+        problems = completion_problems(
+            outcome=outcome,
+            findings=findings,
+            departments=departments,
+            note=note,
+            photos=photos,
+            task_photos=attached,
+            policy=self.policy,
+            catalogue=self.catalogue,
+        )
+        if problems:
+            raise InvalidCompletion(problems)
 
     async def patrol_plan(self, who: Principal, merchant_id: str) -> dict[str, Any]:
         """The merchant's patrol plan, in the caller's district; 404 otherwise."""
@@ -470,6 +511,30 @@ class InspectionService:
             raise NotFound(f"no photo {photo_id!r} of rectification {order_id!r}")
         return found
 
+    async def _awaiting_check(self, work: Work, order: RectificationOrder) -> list[str]:
+        # Only what was uploaded for this check: an earlier check's photos are its own.
+        of_order = await work.stores.photos.of_order(order.rectification_id)
+        return [p.photo_id for p in awaiting_check(order, of_order)]
+
+    async def check_verification(
+        self, who: Principal, order_id: str, *, note: str | None = None, photos: Sequence[str] = ()
+    ) -> None:
+        """`verify`'s checks of the evidence given (that of a request that did not fit its
+        model): every problem at once (InvalidVerification); stores nothing. Photos are checked
+        against an order of the caller's district, as `verify` does."""
+        attached: list[str] = []
+        if photos:
+            try:
+                async with self.uow() as work:
+                    attached = await self._awaiting_check(
+                        work, await self._order(work, who, order_id, lock=False)
+                    )
+            except NotFound:
+                photos = ()
+        problems = verification_problems(note=note, photos=photos, order_photos=attached)
+        if problems:
+            raise InvalidVerification(problems)
+
     async def verify(
         self,
         who: Principal,
@@ -482,11 +547,7 @@ class InspectionService:
         async with self.uow() as work:
             stores = work.stores
             order = await self._order(work, who, order_id)
-            attached = []
-            if photos:
-                # Only what was uploaded for this check: an earlier check's photos are its own.
-                of_order = await stores.photos.of_order(order_id)
-                attached = [p.photo_id for p in awaiting_check(order, of_order)]
+            attached = await self._awaiting_check(work, order) if photos else []
             reinspection = None
             if order.reinspection_task_id is not None:
                 reinspection = await stores.tasks.get(order.reinspection_task_id, for_update=True)

@@ -47,6 +47,7 @@ from services.inspection.domain.photos import completion_photos, verification_ph
 from services.inspection.domain.policy import Policy
 
 MAX_FINDINGS = 50
+Problem = tuple[str, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,12 +160,9 @@ def complete(
             "task", task.task_id, task.state, "complete", f"claimed by {_holder(task)}"
         )
     chosen_photos, photo_problems = completion_photos(photos, task_photos)
-    try:
-        recorded, chosen = _validate(outcome, findings, departments, note, policy, catalogue)
-    except InvalidCompletion as exc:
-        raise InvalidCompletion([*exc.problems, *photo_problems]) from None
-    if photo_problems:
-        raise InvalidCompletion(photo_problems)
+    problems, recorded, chosen = _checked(outcome, findings, departments, note, policy, catalogue)
+    if problems or photo_problems:
+        raise InvalidCompletion([*problems, *photo_problems])
 
     rectification_id = None if outcome == "pass" else derive_id("rct", task.task_id)
     done = task.next(
@@ -223,21 +221,43 @@ def mark_task_overdue(task: Task, now: datetime) -> TaskChange | None:
     return TaskChange(marked, (events.task_overdue(marked, now),))
 
 
-def _validate(
-    outcome: str,
-    findings: Sequence[FindingReport],
-    departments: Iterable[str],
+def completion_problems(
+    *,
+    outcome: str | None = None,
+    findings: Sequence[FindingReport] | None = None,
+    departments: Iterable[str] | None = None,
+    note: str | None = None,
+    photos: Sequence[str] = (),
+    task_photos: Collection[str] = (),
+    policy: Policy,
+    catalogue: Catalogue,
+) -> list[Problem]:
+    """`complete`'s rules on the fields given (None: not given, as when a request's other
+    fields did not fit its model): a rule between two fields (an outcome and its findings) is
+    weighed when both are given. The problems, in the order `complete` names them."""
+    problems, _, _ = _checked(outcome, findings, departments, note, policy, catalogue)
+    return [*problems, *completion_photos(photos, task_photos)[1]]
+
+
+def _checked(
+    outcome: str | None,
+    findings: Sequence[FindingReport] | None,
+    departments: Iterable[str] | None,
     note: str | None,
     policy: Policy,
     catalogue: Catalogue,
-) -> tuple[tuple[Finding, ...], tuple[str, ...]]:
-    problems: list[tuple[str, str]] = []
-    if outcome not in OUTCOMES:
+) -> tuple[list[Problem], tuple[Finding, ...], tuple[str, ...]]:
+    """A completion's problems, the findings it records and its departments (the policy's
+    default when none are chosen); a field that is None is not given, so not checked."""
+    problems: list[Problem] = []
+    known = outcome is not None and outcome in OUTCOMES
+    if outcome is not None and not known:
         problems.append(("outcome", f"must be one of {', '.join(OUTCOMES)}, got {outcome!r}"))
     elif outcome == "pass" and findings:
         problems.append(("findings", "an outcome of pass records no findings"))
-    elif outcome != "pass" and not findings:
+    elif known and findings is not None and outcome != "pass" and not findings:
         problems.append(("findings", f"an outcome of {outcome} needs at least one finding"))
+    findings = findings or ()
     if len(findings) > MAX_FINDINGS:
         problems.append(("findings", f"at most {MAX_FINDINGS} findings per inspection"))
 
@@ -254,7 +274,8 @@ def _validate(
                 entry.code, entry.group, entry.severity, entry.title_zh, entry.title_en, report.note
             )
         )
-    if policy.outcome_at_least_findings and outcome in OUTCOMES and outcome != "pass":
+    if policy.outcome_at_least_findings and known and outcome != "pass":
+        assert outcome is not None
         worst = max(recorded, key=lambda f: outcome_rank(f.severity), default=None)
         if worst is not None and outcome_rank(worst.severity) > outcome_rank(outcome):
             problems.append(
@@ -266,15 +287,13 @@ def _validate(
             )
 
     must = f"must be one of {', '.join(DEPARTMENTS)}"
-    chosen, unknown = once_each("departments", departments, DEPARTMENTS, lambda _: must)
+    chosen, unknown = once_each("departments", departments or (), DEPARTMENTS, lambda _: must)
     problems += unknown
     if note is not None and len(note) > NOTE_MAX_CHARS:
         problems.append(("note", f"at most {NOTE_MAX_CHARS} characters"))
-    if problems:
-        raise InvalidCompletion(problems)
     # Canonical order, so the same departments always read the same in events and queries.
     ordered = tuple(d for d in DEPARTMENTS if d in chosen) or policy.default_departments
-    return tuple(recorded), ordered
+    return problems, tuple(recorded), ordered
 
 
 # -- rectification -------------------------------------------------------------------------------
@@ -318,11 +337,7 @@ def verify(
         raise IllegalTransition("rectification", order.rectification_id, order.state, "verify")
     _check_reinspection(order, reinspection)
     note = note or None
-    problems: list[tuple[str, str]] = []
-    if note is not None and len(note) > NOTE_MAX_CHARS:
-        problems.append(("note", f"at most {NOTE_MAX_CHARS} characters"))
-    chosen_photos, photo_problems = verification_photos(photos, order_photos)
-    problems += photo_problems
+    chosen_photos, problems = _evidence(note, photos, order_photos)
     if problems:
         raise InvalidVerification(problems)
     evidence = {
@@ -394,6 +409,24 @@ def verify(
     if new_task is not None:
         out.append(events.task_created(new_task, now, verified.id))
     return Verification(changed, closed, new_task, tuple(out))
+
+
+def verification_problems(
+    *, note: str | None = None, photos: Sequence[str] = (), order_photos: Collection[str] = ()
+) -> list[Problem]:
+    """`verify`'s rules on the evidence given (a request whose other fields did not fit its
+    model is told of these too)."""
+    return _evidence(note or None, photos, order_photos)[1]
+
+
+def _evidence(
+    note: str | None, photos: Sequence[str], order_photos: Collection[str]
+) -> tuple[tuple[str, ...], list[Problem]]:
+    problems: list[Problem] = []
+    if note is not None and len(note) > NOTE_MAX_CHARS:
+        problems.append(("note", f"at most {NOTE_MAX_CHARS} characters"))
+    chosen_photos, photo_problems = verification_photos(photos, order_photos)
+    return chosen_photos, problems + photo_problems
 
 
 def mark_rectification_overdue(
