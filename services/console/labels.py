@@ -248,8 +248,13 @@ _REASONS: Final = [
     (re.compile(r"String should have at least 1 character.*|must not be empty"), "必填"),
     (re.compile(r"Input should be greater than 0.*"), "应大于 0"),
     (re.compile(r"Input should be a valid date.*"), "日期格式不正确"),
-    (re.compile(r"no market .* is registered.*"), "该市场未登记"),
-    (re.compile(r"merchant .* is not (in|at) .*|no merchant .*"), "该商户不在所选市场"),
+    # The registry's own words (services/registry/service.py) and the campaign's.
+    (re.compile(r"no market .* is registered.*|no market '[^']*'"), "该市场未登记"),
+    (re.compile(r"no district with code .*"), "该区不存在"),
+    (
+        re.compile(r"merchant .* is not (in|at) .*|merchant is in market .*|no merchant .*"),
+        "该商户不在所选市场",
+    ),
     (re.compile(r"String should match pattern.*"), "格式不正确"),
     (re.compile(r".*not in the catalogue.*|unknown finding.*", re.I), "不在检查发现目录中"),
     (re.compile(r".*already claimed.*|state is .*", re.I), "当前状态不允许此操作"),
@@ -257,7 +262,10 @@ _REASONS: Final = [
     (re.compile(r"follow-up .* is closed; cannot close"), "该整改跟进已完成"),
     (re.compile(r".* is (received|accepted|rejected|closed); cannot .*"), "当前状态不允许此操作"),
     (re.compile(r".*cannot be substantiated.*", re.I), "该结果不能认定投诉属实"),
-    (re.compile(r".*from 1 to 5.*|.*(greater|less) than or equal to [15].*", re.I), "应为 1–5 分"),
+    (re.compile(r".*from 1 to 5.*", re.I), "应为 1–5 分"),
+    # A bound of any other number (a 容量 of 0, a course's months): the bound itself, not a rating.
+    (re.compile(r".*greater than or equal to (\d+).*", re.I), r"不能小于 \1"),
+    (re.compile(r".*less than or equal to (\d+).*", re.I), r"不能大于 \1"),
     (re.compile(r"String should have at least 1 character", re.I), "必填"),
     (re.compile(r"Input should be a valid boolean.*", re.I), "请选择是否属实"),
     (re.compile(r"Input should be a valid integer.*", re.I), "应为整数"),
