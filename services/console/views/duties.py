@@ -99,13 +99,7 @@ async def market_name(services: Backend, market_id: str) -> str:
 async def district_markets(services: Backend, who: Session) -> list[dict[str, Any]]:
     """The markets of the person's district (the whole city's for city-wide staff), by name."""
     district = who.principal.listing_district()
-    try:
-        found = await services.items("registry", "/markets", who.access_token, district=district)
-    except ApiError:  # department staff: the public directory has the names
-        body = await optional(
-            services.get("registry", "/public/markets", "", district=district, limit=100), {}
-        )
-        found = list(body.get("items") or []) if isinstance(body, dict) else []
+    found = await services.items("registry", "/markets", who.access_token, district=district)
     return sorted(found, key=lambda m: (str(m.get("district", "")), str(m.get("name", ""))))
 
 

@@ -390,15 +390,15 @@ async def names_of(
     merchant_ids: AbstractSet[str] = frozenset(),
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Market and merchant names by id: the registry's (with the person's token), else — for
-    department staff, whom the registry does not serve — the public directory and the markets'
-    public pages, and for `merchant_ids` those pages leave out, their public credit pages."""
+    department staff, whom the registry serves markets but not merchants — the markets' public
+    pages, and for `merchant_ids` those pages leave out, their public credit pages."""
     markets, merchants = await asyncio.gather(
         market_names(services, token), names_by_id(services, "/merchants", token)
     )
     if markets is not None and merchants is not None:
         return markets, merchants
-    # Each list on its own: market_names may have found the markets (from the public directory)
-    # while the merchants are still to be read from each market's public page.
+    # Each list on its own: market_names may have found the markets while the merchants are
+    # still to be read from each market's public page.
     ids = sorted(market_ids - set(markets or {}))
     stalls = sorted(market_ids) if merchants is None else []
     markets, merchants = markets or {}, merchants or {}
