@@ -226,14 +226,21 @@ async def _filed(
     values: dict[str, str],
     fields: set[str],
     again: FormPage,
+    found: dict[str, str] | None = None,
 ) -> Response:
     """Send a complaint or suggestion (`kind`) to the complaints service; its receipt's page,
-    or the form `again` with each refusal beside its field."""
+    or the form `again` with each refusal beside its field. What the form `found` itself (a
+    field left blank, which the service refuses too, so nothing is stored) is sent on all the
+    same, so that the service's other refusals (a malformed phone) stand beside their fields at
+    once, not on the next try; the form's own wording stays on its fields."""
     try:
         receipt = await _backend(request).post("complaints", f"/{kind}s", "", body)
     except ApiError as exc:
         status = exc.status if exc.status < 500 else 503
-        return await again(request, Form.refused(_field_errors(exc, fields), values, status))
+        if found and exc.status != 422:  # the rest could not be checked: what the form found
+            return await again(request, Form.refused(found, values))
+        errors = _field_errors(exc, fields) | (found or {})
+        return await again(request, Form.refused(errors, values, status))
     return RedirectResponse(f"/{kind}s/filed/{receipt['tracking_code']}", status_code=303)
 
 
@@ -532,8 +539,6 @@ async def complaint_submit(request: Request) -> Response:
     errors = {name: "必填" for name in REQUIRED if not values[name]}
     if values["category"] and values["category"] not in labels.COMPLAINT_CATEGORY:
         errors["category"] = "请选择投诉类别"
-    if errors:  # nothing is sent, so nothing is stored
-        return await _complaint_form(request, Form.refused(errors, values))
     body: dict[str, Any] = {
         "complainant": {"name": values["name"], "phone": values["phone"]},
         "market_id": values["market_id"],
@@ -544,7 +549,9 @@ async def complaint_submit(request: Request) -> Response:
     }
     if values["merchant_id"]:
         body["merchant_id"] = values["merchant_id"]
-    return await _filed(request, "complaint", body, values, COMPLAINT_FIELDS, _complaint_form)
+    return await _filed(
+        request, "complaint", body, values, COMPLAINT_FIELDS, _complaint_form, errors
+    )
 
 
 _follow_up("complaint", states=labels.COMPLAINT_STATE)
@@ -603,8 +610,6 @@ async def suggestion_submit(request: Request) -> Response:
         errors["market_id"] = "必填"
     if not values["text"]:
         errors["text"] = "必填"
-    if errors:
-        return await _suggestion_form(request, Form.refused(errors, values))
     body: dict[str, Any] = {
         "about": values["about"],
         "text": values["text"],
@@ -617,7 +622,9 @@ async def suggestion_submit(request: Request) -> Response:
     for optional in ("name", "phone"):
         if values[optional]:
             body[optional] = values[optional]
-    return await _filed(request, "suggestion", body, values, SUGGESTION_FIELDS, _suggestion_form)
+    return await _filed(
+        request, "suggestion", body, values, SUGGESTION_FIELDS, _suggestion_form, errors
+    )
 
 
 _follow_up("suggestion", abouts=labels.SUGGESTION_ABOUT, states=labels.SUGGESTION_STATE)
