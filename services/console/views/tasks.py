@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -217,6 +219,24 @@ async def claim(request: Request, task_id: str, who: Acting, services: Services)
     return RedirectResponse(f"/staff/tasks/{task_id}?done=claimed", status_code=303)
 
 
+def _completion_field(codes: list[str]) -> Callable[[str], str]:
+    """Where a refused completion's reason stands: a finding's (`findings[i].note`, `.code`)
+    beside that finding's note, a department's beside the departments, a photo's beside the
+    photos; the others (`outcome`, `findings`) beside their own fieldset."""
+
+    def where(field: str) -> str:
+        finding = re.fullmatch(r"findings\[(\d+)\]\.\w+", field)
+        if finding and int(finding[1]) < len(codes):
+            return f"note_{codes[int(finding[1])]}"
+        if field.startswith("departments"):
+            return "department"
+        if field.startswith("photos"):
+            return "file"
+        return field
+
+    return where
+
+
 @router.post("/staff/tasks/{task_id}/complete")
 async def complete(request: Request, task_id: str, who: Acting, services: Services) -> Response:
     form = await request.form()
@@ -243,7 +263,8 @@ async def complete(request: Request, task_id: str, who: Acting, services: Servic
             body["photos"] = photo_ids
         await services.post("inspection", f"/tasks/{task_id}/complete", who.access_token, body)
     except ApiError as exc:
-        refusal = Form.refused(field_errors(exc), values, exc.status)
+        errors = field_errors(exc, _completion_field(codes))
+        refusal = Form.refused(errors, values, exc.status)
         return await _task_page(request, who, services, task_id, refusal)
     return RedirectResponse(f"/staff/tasks/{task_id}?done=completed", status_code=303)
 

@@ -1,0 +1,79 @@
+"""A refused completion (完成检查) shows every reason beside its own field: a finding's note too
+long right below that finding's note, a department's beside the departments, the outcome's
+beside the outcome, together. The console runs in process, the inspection service stubbed."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import httpx
+
+from services.runtime.auth import Principal
+from tests.unit.console import support
+
+INSPECTOR = Principal("sub-1", "inspector", "zhifu", name="王检查")
+TASK = {
+    "id": "tsk_1", "task_id": "tsk_1", "reason_kind": "risk", "state": "claimed",
+    "assignee": "sub-1", "market_id": "mkt_1", "district": "zhifu", "merchant_id": None,
+    "stall_no": "C-3", "due_at": "2026-05-04T05:00:00+00:00", "triggers": [],
+    "rectification_id": None, "due_rule": None, "task_force": None,
+}  # fmt: skip
+FINDINGS = [
+    {"code": code, "label_zh": label, "severity": "major", "category": "cold_chain",
+     "category_zh": "冷链管理"}
+    for code, label in (("CCH-01", "冷藏温度不达标"), ("CCH-02", "冷链记录缺失"))
+]  # fmt: skip
+
+
+def refusal(*errors: tuple[str, str]) -> httpx.Response:
+    body = {"error": "invalid_input", "message": "refused"}
+    return httpx.Response(
+        422, json=body | {"errors": [{"field": f, "reason": r} for f, r in errors]}
+    )
+
+
+async def completed(answer: httpx.Response, form: dict[str, Any]) -> tuple[str, list[Any]]:
+    sent: list[Any] = []
+
+    def services(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "POST" and path == "/tasks/tsk_1/complete":
+            sent.append(json.loads(request.read()))
+            return answer
+        if path == "/tasks/tsk_1":
+            return httpx.Response(200, json=TASK)
+        if path == "/findings":
+            return httpx.Response(200, json={"items": FINDINGS})
+        return httpx.Response(404, json={"error": "not_found"})
+
+    async with support.console(services, INSPECTOR) as console:
+        r = await console.post("/staff/tasks/tsk_1/complete", data=form)
+    assert r.status_code == 422, r.text
+    return r.text, sent
+
+
+def right_after(page: str, name: str) -> str | None:
+    """The reason standing right after the input `name`, if any."""
+    found = re.search(rf'name="{name}"[^>]*>\s*<span class="field-error"[^>]*>([^<]*)<', page)
+    return found.group(1) if found else None
+
+
+async def test_a_findings_note_too_long_stands_below_that_note_with_the_outcome() -> None:
+    milder = "minor is milder than finding CCH-01 (major); the outcome must be at least major"
+    answer = refusal(
+        ("outcome", milder),
+        ("findings[0].note", "at most 1000 characters"),
+        ("departments[0]", "must be one of market_regulation, health, environment"),
+    )
+    form = {"outcome": "minor", "finding": ["CCH-01", "CCH-02"], "note_CCH-01": "冷" * 1001}
+    page, sent = await completed(answer, form)
+    assert [f["code"] for f in sent[0]["findings"]] == ["CCH-01", "CCH-02"]
+    assert right_after(page, "note_CCH-01") == "最多 1000 个字"
+    assert right_after(page, "note_CCH-02") is None
+    assert 'name="note_CCH-01" value="' + "冷" * 1001 + '"' in page
+    department = re.search(r"联合检查部门</legend>.*?</fieldset>", page, re.S)
+    assert department and 'class="field-error"' in department.group(0)
+    outcome = re.search(r"检查结果</legend>.*?</fieldset>", page, re.S)
+    assert outcome and "至少为" in outcome.group(0)
