@@ -158,8 +158,13 @@ def rate(part: int, whole: int) -> float | None:
     return None if whole == 0 else part / whole
 
 
-def risk_component(open_risks: int, merchants: int, policy: AssessmentPolicy) -> float:
-    """1 with no open risk, falling to 0 at `open_risks_zero_at` open risks per merchant."""
+def risk_component(open_risks: int, merchants: int, policy: AssessmentPolicy) -> float | None:
+    """1 with no open risk, falling to 0 at `open_risks_zero_at` open risks per merchant. A
+    market with no merchant and no open risk has nothing to rate (None): its quiet is no merit,
+    and full marks for it ranked an empty market first; a market-level risk (crowding) still
+    counts, as one per merchant."""
+    if merchants == 0 and open_risks == 0:
+        return None
     per_merchant = open_risks / max(merchants, 1)
     return max(0.0, 1.0 - per_merchant / policy.open_risks_zero_at)
 

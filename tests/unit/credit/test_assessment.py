@@ -127,8 +127,16 @@ def test_nothing_at_all_to_rate_is_the_middle() -> None:
     policy = replace(POLICY, assessment=AssessmentPolicy(weights=weights))
     empty = MarketFigures("mkt_9", "zhifu", merchants=0)
     assert assess(empty, PERIOD, policy).score == NEUTRAL_SCORE == 50.0
-    # With the default weights open risks always count: none open scores 100.
-    assert assess(empty, PERIOD, POLICY).score == 100
+    # With the default weights too: no merchant and no open risk is nothing to rate, not 100
+    # (an empty market ranked first, above every market with results).
+    assert assess(empty, PERIOD, POLICY).score == NEUTRAL_SCORE
+
+
+def test_a_market_with_nothing_registered_ranks_below_one_with_results() -> None:
+    empty = assess(MarketFigures("mkt_0", "zhifu", merchants=0), PERIOD, POLICY)
+    working = assess(figures("mkt_1"), PERIOD, POLICY)
+    ranked = rank_within_district([empty, working])
+    assert [(a.market_id, a.rank) for a in ranked] == [("mkt_1", 1), ("mkt_0", 2)]
 
 
 def test_open_risks_per_merchant() -> None:
@@ -138,6 +146,7 @@ def test_open_risks_per_merchant() -> None:
     assert risk_component(4, 40, policy) == 0
     assert risk_component(40, 40, policy) == 0  # floored
     assert risk_component(1, 0, policy) == pytest.approx(0)  # a market without merchants: 1 each
+    assert risk_component(0, 0, policy) is None  # no merchant, no risk: nothing to rate
 
 
 def test_composite_weights_only_what_exists() -> None:
