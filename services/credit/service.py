@@ -459,21 +459,18 @@ class Credit:
             return await work.stores.grades.merchant_grades(query)
 
     async def market_grades(self, market_id: str) -> dict[str, Any]:
-        """The shares of the market's merchants at each grade and its rank in its district, from
-        its latest assessment; before the first one, the current grades and no rank."""
+        """The shares of the market's merchants at each grade now, and its rank in its district
+        from its latest assessment (none before the first). The shares are the current grades,
+        not the assessment's: the public page lists each merchant's grade now beside them."""
         if market_id not in self.directory.markets:
             raise NotFound(f"no market {market_id!r}")
         async with self.uow() as work:
             store = work.stores
             latest = await store.assessments.latest_assessment(market_id)
-            counts = (
-                dict(latest["grades"])
-                if latest
-                else await store.ledger.market_grade_counts(market_id)
-            )
+            counts = await store.ledger.market_grade_counts(market_id)
         return {
             "shares": grade_shares(counts),
-            "merchants": latest["merchants"] if latest else sum(counts.values()),
+            "merchants": sum(counts.values()),
             "rank": public_rank(latest),
         }
 

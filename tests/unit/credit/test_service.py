@@ -439,6 +439,22 @@ async def test_assessments_are_stored_and_announced_per_market_and_district(
     assert [(a.subject, a.name) for a in by_admin if a] == [("admin", "admin")] * 2
 
 
+async def test_a_markets_grade_shares_are_its_merchants_grades_now_its_rank_the_assessments(
+    world: World,
+) -> None:
+    """The public market page lists each merchant's grade now: the shares beside them must not
+    be the last assessment's, or a merchant graded down since reads B under 'A 100%'."""
+    assert await world.credit.publish_assessments(world.credit.period(7)) == 2
+    assessed = await world.credit.market_grades("mkt_1")
+    assert assessed["shares"] == dict.fromkeys("ABCD", 0.0)  # not graded when assessed
+    await world.send(handlers.inspection_router(world.credit), inspection("critical"))
+    graded = (await world.credit.public("mer_1"))["grade"]
+    now = await world.credit.market_grades("mkt_1")
+    assert now["shares"] == {g: (1.0 if g == graded else 0.0) for g in "ABCD"}
+    assert now["merchants"] == 1
+    assert now["rank"] == assessed["rank"] is not None
+
+
 # -- the honour and warning list -----------------------------------------------------------------
 async def test_a_month_not_ended_is_refused_and_nothing_is_drawn(world: World) -> None:
     with pytest.raises(InvalidInput):
