@@ -118,3 +118,60 @@ async def test_without_an_admin_token_or_a_client_secret_the_counts_say_401() ->
     assert status.admin_token(conf) == ""
     snap = await status.gather(conf, 0.05, transport=httpx.MockTransport(stack()))
     assert snap.risks.error == "HTTP 401"  # the mock only takes its own token
+
+
+PROMETHEUS = "http://127.0.0.1:9999"
+
+
+def with_prometheus(
+    result: list[dict[str, object]] | None,
+) -> tuple[Callable[[httpx.Request], httpx.Response], list[str]]:
+    """The stack, and a Prometheus answering the rate query with `result` (None: not running);
+    the list records the paths telemetry was asked for."""
+    services, telemetry = stack(), []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if str(request.url).startswith(PROMETHEUS):
+            if result is None:
+                raise httpx.ConnectError("connection refused", request=request)
+            assert request.url.path == "/api/v1/query"
+            assert request.url.params["query"] == status.PROMETHEUS_RATE
+            body = {"status": "success", "data": {"resultType": "vector", "result": result}}
+            return httpx.Response(200, json=body)
+        if str(request.url.port) == str(config.SERVICES["telemetry"]):
+            telemetry.append(request.url.path)
+        return services(request)
+
+    return answer, telemetry
+
+
+async def test_with_the_stacks_prometheus_the_rate_is_over_two_minutes(tmp_path: Path) -> None:
+    """A small city's terminals read once a minute: a second between two scrapes says 0 or 1
+    readings/s, where Prometheus's two minutes say 0.25."""
+    values = dict(config.DEFAULTS) | {"SENTINEL_ADMIN_TOKEN": TOKEN, "PROMETHEUS_URL": PROMETHEUS}
+    conf = config.Config(values, tmp_path / "env")
+    vector = [
+        {"metric": {"outcome": "accepted"}, "value": [1.7e9, "0.2333"]},
+        {"metric": {"outcome": "rejected"}, "value": [1.7e9, "0.0167"]},
+    ]
+    answer, telemetry = with_prometheus(vector)
+    snap = await status.gather(conf, 0.05, transport=httpx.MockTransport(answer))
+    assert snap.readings_per_s == {"accepted": 0.2333, "rejected": 0.0167, "total": 0.25}
+    assert snap.readings_over == "2m (Prometheus)"
+    assert "/metrics" not in telemetry  # no scrape pair: Prometheus answered
+    console = Console(record=True, width=120)
+    console.print(status.render(snap))
+    assert "0.25   accepted 0.23  rejected 0.02   over 2m (Prometheus)" in console.export_text()
+
+
+@pytest.mark.parametrize("result", [None, []], ids=["prometheus down", "no series yet"])
+async def test_without_prometheus_figures_the_rate_is_two_scrapes(
+    tmp_path: Path, result: list[dict[str, object]] | None
+) -> None:
+    values = dict(config.DEFAULTS) | {"SENTINEL_ADMIN_TOKEN": TOKEN, "PROMETHEUS_URL": PROMETHEUS}
+    conf = config.Config(values, tmp_path / "env")
+    answer, telemetry = with_prometheus(result)
+    snap = await status.gather(conf, 0.05, transport=httpx.MockTransport(answer))
+    rates = snap.readings_per_s
+    assert rates is not None and rates["accepted"] == pytest.approx(25 * rates["rejected"])
+    assert snap.readings_over == "0.05 s" and telemetry.count("/metrics") == 2
