@@ -274,8 +274,7 @@ def _checked(
                 entry.code, entry.group, entry.severity, entry.title_zh, entry.title_en, report.note
             )
         )
-    if policy.outcome_at_least_findings and known and outcome != "pass":
-        assert outcome is not None
+    if policy.outcome_at_least_findings and outcome is not None and known and outcome != "pass":
         worst = max(recorded, key=lambda f: outcome_rank(f.severity), default=None)
         if worst is not None and outcome_rank(worst.severity) > outcome_rank(outcome):
             problems.append(
