@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from typing import Any
 
 from services.credit.app import build, wire
@@ -50,7 +51,9 @@ def main(argv: list[str] | None = None) -> int:
         return rebuild_main(args.schema, args.keep)
     settings = CreditSettings()
     if args.command == "draw-honours":
-        jsonlog.configure(settings.service_name, settings.log_level, settings.log_json)
+        jsonlog.configure(
+            settings.service_name, settings.log_level, settings.log_json, stream=sys.stderr
+        )
         try:
             print(json.dumps(asyncio.run(_draw(settings, args.month)), ensure_ascii=False))
         except ServiceError as exc:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import sys
 from collections.abc import Awaitable, Callable, Coroutine, Mapping
 from typing import Any, TypeVar
 
@@ -50,6 +51,6 @@ def serve_or_run(
     if args.command == "serve":
         run(build(loaded), loaded)
         return 0
-    jsonlog.configure(loaded.service_name, loaded.log_level, loaded.log_json)
+    jsonlog.configure(loaded.service_name, loaded.log_level, loaded.log_json, stream=sys.stderr)
     print(json.dumps(asyncio.run(commands[args.command](loaded))))
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import sys
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TextIO
 
 import orjson
 
@@ -32,8 +32,12 @@ class JsonFormatter(logging.Formatter):
         return orjson.dumps(entry, default=str).decode()
 
 
-def configure(service: str, level: str = "INFO", json: bool = True) -> None:
-    handler = logging.StreamHandler(sys.stdout)
+def configure(
+    service: str, level: str = "INFO", json: bool = True, stream: TextIO | None = None
+) -> None:
+    """Every record as one JSON line on `stream` (stdout; a one-off command logs on stderr, so
+    that its stdout is its answer alone)."""
+    handler = logging.StreamHandler(stream or sys.stdout)
     handler.setFormatter(
         JsonFormatter(service)
         if json

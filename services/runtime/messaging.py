@@ -55,6 +55,9 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+# The logger FastStream logs through (consumer assignments, a subscriber task ending): outside
+# the "faststream" tree, whose own handler prints colored text and does not propagate.
+FASTSTREAM_LOGGER = "services.runtime.faststream"
 # A member learns of a rebalance from a heartbeat's answer. A service subscribes several topics
 # in one group, one consumer each: a newcomer's join waits until every member already in the
 # group has heard of it and rejoined. At aiokafka's default of 3 s a service with six
@@ -143,6 +146,9 @@ class Messaging:
             enable_idempotence=True,
             # FastStream logs each message at INFO; our JSON logs say what was decided instead.
             log_level=logging.DEBUG,
+            # Its own logger prints colored text lines to stdout, which broke the logs' one JSON
+            # object a line; this one propagates to the root's JSON handler (logging.py).
+            logger=logging.getLogger(FASTSTREAM_LOGGER),
             graceful_timeout=15.0,
             security=faststream_security(kafka_options),
         )
