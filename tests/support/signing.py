@@ -11,13 +11,16 @@ from __future__ import annotations
 import json
 import time
 import uuid
-from typing import Any
+from typing import Any, TypeVar
 
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
+from services.runtime.settings import ServiceSettings
+
 ISSUER = "http://identity.test/realms/sentinel"
 AUDIENCE = "sentinel-api"
+S = TypeVar("S", bound=ServiceSettings)
 
 
 class LocalSigner:
@@ -63,3 +66,15 @@ class LocalSigner:
 
     def bearer(self, role: str, district: str, **kwargs: Any) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(role, district, **kwargs)}"}
+
+    def offline(self, settings: type[S], **more: Any) -> S:
+        """A service's settings for its app built in process by a unit test: tokens this signer
+        signs are verified, and Kafka and PostgreSQL point nowhere (the routes under test call
+        use cases that a test replaces, or nothing that reaches them)."""
+        return settings(
+            kafka_bootstrap_servers="127.0.0.1:1",
+            database_url="postgresql://nobody@127.0.0.1:1/none",
+            oidc_issuer=ISSUER,
+            oidc_jwks=self.jwks_json(),
+            **more,
+        )

@@ -13,18 +13,11 @@ import pytest
 
 from services.campaign.app import build
 from services.campaign.settings import CampaignSettings
-from tests.support.signing import ISSUER, LocalSigner
+from tests.support.signing import LocalSigner
 
 SIGNER = LocalSigner()
 CITY = ZoneInfo("Asia/Shanghai")
-APP = build(
-    CampaignSettings(
-        kafka_bootstrap_servers="127.0.0.1:1",
-        database_url="postgresql://nobody@127.0.0.1:1/none",
-        oidc_issuer=ISSUER,
-        oidc_jwks=SIGNER.jwks_json(),
-    )
-)
+APP = build(SIGNER.offline(CampaignSettings))
 
 
 def today() -> date:

@@ -14,20 +14,11 @@ import pytest
 from services.complaints.app import build
 from services.complaints.domain import InvalidComplaint
 from services.complaints.settings import ComplaintsSettings
-from tests.support.signing import ISSUER, LocalSigner
-from tests.unit.complaints.test_service import T0, World, count, submission
-from tests.unit.complaints.test_service import world as world  # the fixture
+from tests.support.signing import LocalSigner
+from tests.unit.complaints.conftest import T0, World, count, submission
 
 SIGNER = LocalSigner()
-APP = build(
-    ComplaintsSettings(
-        kafka_bootstrap_servers="127.0.0.1:1",
-        database_url="postgresql://nobody@127.0.0.1:1/none",
-        oidc_issuer=ISSUER,
-        oidc_jwks=SIGNER.jwks_json(),
-        public_burst=1000,
-    )
-)
+APP = build(SIGNER.offline(ComplaintsSettings, public_burst=1000))
 
 
 def complaint(**changes: Any) -> dict[str, Any]:

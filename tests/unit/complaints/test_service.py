@@ -4,90 +4,28 @@ announces, and above all what a refusal, a redelivery or a failure half-way leav
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
 
-from contracts.complaints import ComplaintSubmission, ComplaintSubmitted, IntakeEnvelope
+from contracts.complaints import ComplaintSubmitted, IntakeEnvelope
 from contracts.envelope import schema_id
 from contracts.inspection import Finding, TaskCompleted, TriggerRef
 from contracts.suggestions import SuggestionSubmission
-from services.complaints.domain import DEFAULT_POLICY, IllegalTransition, InvalidComplaint
+from services.complaints.domain import IllegalTransition, InvalidComplaint
 from services.complaints.domain.suggestions import AlreadyAnswered
-from services.complaints.fakes import FakeComplaintStore, FakeSuggestionStore
 from services.complaints.handlers import inspection_router, intake_router
-from services.complaints.metrics import ComplaintsMetrics
-from services.complaints.policy_files import default_calendar
-from services.complaints.service import Complaints, Suggestions
-from services.complaints.store import StaleWrite, Stores
+from services.complaints.store import StaleWrite
 from services.runtime.auth import Principal
-from services.runtime.directory import RegistryMemory
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
 from services.runtime.messaging import Delivery, PoisonMessage
-from services.runtime.metrics import Metrics
-from services.runtime.unit_of_work import FakeUnitOfWork
-from tests.support.clock import Clock
-from tests.support.registry import market, merchant
+from tests.unit.complaints.conftest import T0, World, count, submission
 
-T0 = datetime(2026, 5, 6, 1, 30, tzinfo=UTC)  # a Wednesday, 09:30 in the city
 HANDLER = Principal(subject="h-zhou", role="handler", district="zhifu", name="周处理员")
 ELSEWHERE = Principal(subject="h-li", role="handler", district="laishan")
 LEADER = Principal(subject="l-wang", role="leader", district="zhifu")
 ADMIN = Principal(subject="admin", role="admin", district="*")
-
-
-@dataclass
-class World:
-    uow: FakeUnitOfWork[Stores]
-    complaints_store: FakeComplaintStore
-    suggestions_store: FakeSuggestionStore
-    clock: Clock
-    complaints: Complaints
-    suggestions: Suggestions
-    metrics: ComplaintsMetrics
-
-    def types(self) -> list[str]:
-        return list(self.uow.event_types())
-
-
-@pytest.fixture
-def world() -> World:
-    cs, ss = FakeComplaintStore(), FakeSuggestionStore()
-    uow = FakeUnitOfWork(Stores(cs, ss))
-    directory = RegistryMemory(
-        market("mkt_1", "zhifu"),
-        market("mkt_2", "laishan"),
-        merchant("mer_1", "mkt_1", "A-01"),
-        merchant("mer_2", "mkt_1", "A-02"),
-    )
-    clock = Clock(T0)
-    metrics = ComplaintsMetrics(Metrics("complaints"))
-    complaints = Complaints(
-        uow.factory(), directory, DEFAULT_POLICY, default_calendar(), clock, metrics
-    )
-    suggestions = Suggestions(uow.factory(), directory, clock)
-    return World(uow, cs, ss, clock, complaints, suggestions, metrics)
-
-
-def submission(**changes: Any) -> ComplaintSubmission:
-    body: dict[str, Any] = {
-        "complainant": {"name": "张三", "phone": "13812345678"},
-        "market_id": "mkt_1",
-        "merchant_id": "mer_1",
-        "category": "short_weight",
-        "facts": f"称重少了二两 {uuid.uuid4().hex[:6]}",
-        "request": "退还差价",
-        "channel": "web",
-    }
-    return ComplaintSubmission.model_validate(body | changes)
-
-
-def count(metric: Any, *labels: str) -> float:
-    value: float = metric.labels(*labels)._value.get()
-    return value
 
 
 # -- intake --------------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ import httpx
 
 from services.console.app import build
 from services.console.settings import ConsoleSettings
-from tests.unit.console.test_portal import ANSWERS
+from tests.unit.console.portal_answers import ANSWERS
 
 PATTERN = "String should match pattern '^(1[3-9]\\\\d{9}|0\\\\d{2,3}-?\\\\d{7,8})$'"
 

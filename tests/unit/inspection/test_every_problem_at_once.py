@@ -13,19 +13,11 @@ from services.inspection.app import build
 from services.inspection.domain import FindingReport
 from services.inspection.settings import InspectionSettings
 from services.runtime.auth import Principal
-from tests.support.signing import ISSUER, LocalSigner
-from tests.unit.inspection.test_service import World, open_task
-from tests.unit.inspection.test_service import world as world  # the fixture
+from tests.support.signing import LocalSigner
+from tests.unit.inspection.conftest import World, open_task
 
 SIGNER = LocalSigner()
-APP = build(
-    InspectionSettings(
-        kafka_bootstrap_servers="127.0.0.1:1",
-        database_url="postgresql://nobody@127.0.0.1:1/none",
-        oidc_issuer=ISSUER,
-        oidc_jwks=SIGNER.jwks_json(),
-    )
-)
+APP = build(SIGNER.offline(InspectionSettings))
 # The inspector the token names (tests/support/signing.py: subject `<role>-<district>`).
 INSPECTOR = Principal("inspector-zhifu", "inspector", "zhifu")
 

@@ -10,17 +10,10 @@ import httpx
 from services.inspection.app import build
 from services.inspection.policy_files import default_catalogue
 from services.inspection.settings import InspectionSettings
-from tests.support.signing import ISSUER, LocalSigner
+from tests.support.signing import LocalSigner
 
 SIGNER = LocalSigner()
-APP = build(
-    InspectionSettings(
-        kafka_bootstrap_servers="127.0.0.1:1",
-        database_url="postgresql://nobody@127.0.0.1:1/none",
-        oidc_issuer=ISSUER,
-        oidc_jwks=SIGNER.jwks_json(),
-    )
-)
+APP = build(SIGNER.offline(InspectionSettings))
 
 
 async def _get(path: str, role: str) -> httpx.Response:

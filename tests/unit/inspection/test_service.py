@@ -4,9 +4,6 @@ redelivered event does nothing, an exception in the middle rolls back and publis
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
-
 import pytest
 
 from services.inspection.domain import (
@@ -19,16 +16,10 @@ from services.inspection.domain import (
     Task,
 )
 from services.inspection.domain.photos import PhotoTooLarge
-from services.inspection.fakes import fake_stores
-from services.inspection.policy_files import default_catalogue
-from services.inspection.projections import Directory
-from services.inspection.service import InspectionService, Observer
-from services.inspection.store import MarketInfo, MerchantInfo, Stores
 from services.runtime.auth import Principal
 from services.runtime.failures import Conflict, NotFound
-from services.runtime.messaging import Delivery
-from services.runtime.unit_of_work import FakeUnitOfWork
 from tests.support.inspection_builders import POLICY, T0, TASK_FORCE, D, H, complaint, risk
+from tests.unit.inspection.conftest import World, delivery, open_task
 
 LI = Principal("inspector-li", "inspector", "zhifu", name="李")
 WANG = Principal("inspector-wang", "inspector", "zhifu", name="王")
@@ -37,65 +28,8 @@ ADMIN = Principal("admin", "admin", "*")
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 
 
-class Noted(Observer):
-    """The plan changes the use cases report (a redelivery reports none: it is not handled)."""
-
-    def __init__(self) -> None:
-        self.plans: list[str] = []
-
-    def plan(self, change: str) -> None:
-        self.plans.append(change)
-
-
 class Boom(Exception):
     """A failure in the middle of a unit of work (a store that breaks)."""
-
-
-@dataclass
-class World:
-    stores: Stores
-    uow: FakeUnitOfWork[Stores]
-    directory: Directory
-    service: InspectionService
-    noted: Noted
-    clock: list[datetime] = field(default_factory=lambda: [T0])
-
-    def at(self, when: datetime) -> None:
-        self.clock[0] = when
-
-    def types(self) -> list[str]:
-        return list(self.uow.event_types())
-
-
-@pytest.fixture
-def world() -> World:
-    stores = fake_stores()
-    uow = FakeUnitOfWork(stores)
-    directory = Directory(uow.factory())
-    directory.markets["mkt_1"] = MarketInfo("mkt_1", "zhifu", "东关市场", TASK_FORCE, 1)
-    merchant = MerchantInfo("mer_1", "mkt_1", "zhifu", "A-12", "active", 1)
-    directory.merchants["mer_1"] = merchant
-    clock = [T0]
-    noted = Noted()
-    service = InspectionService(
-        uow.factory(),
-        directory,
-        POLICY,
-        lambda: clock[0],
-        catalogue=default_catalogue(),
-        observer=noted,
-    )
-    return World(stores, uow, directory, service, noted, clock)
-
-
-def delivery(offset: int = 1, topic: str = "telemetry.risks.v1") -> Delivery:
-    return Delivery(topic=topic, partition=0, offset=offset, key=b"k", value=b"{}")
-
-
-async def open_task(world: World, event_id: str = "ev_r1") -> str:
-    await world.service.trigger(risk(event_id=event_id), delivery(), "inspection-risks", "risk")
-    [task] = await world.stores.tasks.listing(state=None, market_id=None, district=None, limit=9)
-    return task.task_id
 
 
 async def complete_major(
