@@ -212,3 +212,27 @@ async def merchants_of(console: Console, market_id: str) -> list[dict[str, Any]]
         assert r.status_code == 200, r.text
         items: list[dict[str, Any]] = r.json()["items"]
         return items
+
+
+# Phone first (docs/console.md): what a finger presses is 44 × 44 CSS px at least. A radio or a
+# checkbox is pressed through its label, so the label is measured in its stead.
+SMALL_TARGETS_JS = """() => {
+  const small = [];
+  for (const el of document.querySelectorAll('a[href], button, summary, select, textarea, input')) {
+    if (el.type === 'hidden') continue;
+    const target = (el.type === 'radio' || el.type === 'checkbox') ? el.closest('label') || el : el;
+    const box = target.getBoundingClientRect();
+    if (box.width === 0 && box.height === 0) continue;
+    if (box.width < 44 || box.height < 44) {
+      const text = (target.innerText || target.value || target.name || '').trim().slice(0, 20);
+      small.push(`${target.tagName} ${text} ${Math.round(box.width)}×${Math.round(box.height)}`);
+    }
+  }
+  return small;
+}"""
+
+
+async def small_targets(page: Page) -> list[str]:
+    """What on the page a finger cannot press well: each as `TAG text width×height`."""
+    found: list[str] = await page.evaluate(SMALL_TARGETS_JS)
+    return found

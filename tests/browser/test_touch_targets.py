@@ -1,0 +1,55 @@
+"""Phone first (docs/console.md): on a 375 px phone every link and button an operator or a
+leader presses is 44 px both ways, the way back and the numbers' "why" included, not only the
+menu and the forms' buttons."""
+
+from __future__ import annotations
+
+import uuid
+
+from tests.browser.conftest import Pages
+from tests.browser.support import Console, Shots, register_market, sign_in, small_targets
+from tests.support.identity import Tokens
+
+
+async def a_market(console: Console) -> tuple[str, str]:
+    """A market of a new district: (district, market id)."""
+    district = f"t{uuid.uuid4().hex[:7]}"
+    async with console.city.client("registry") as registry:
+        market_id = await register_market(
+            registry,
+            district,
+            f"触控市场{uuid.uuid4().hex[:4]}",
+            "触控市场管理公司",
+            "触控路1号",
+            district_name=f"触控{district[-4:]}区",
+        )
+    return district, market_id
+
+
+async def test_every_link_and_button_of_an_operators_day_is_big_enough_on_a_phone(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    district, market_id = await a_market(console)
+    operator, _ = tokens.person(
+        "operator", district, market_id=market_id, name="孙主办", who="touch"
+    )
+    phone = await open_page(phone=True)
+    await sign_in(phone, operator, tokens.password)
+    for path in ("/staff/", f"/staff/duties/{market_id}", f"/staff/training/markets/{market_id}"):
+        answer = await phone.goto(path)
+        assert answer is not None and answer.status == 200, path
+        await shot(phone, path)
+        assert await small_targets(phone) == [], path
+
+
+async def test_every_link_of_a_market_page_is_big_enough_for_a_leader_on_a_phone(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    district, market_id = await a_market(console)
+    leader, _ = tokens.person("leader", district, name="周领导", who="touch")
+    phone = await open_page(phone=True)
+    await sign_in(phone, leader, tokens.password)
+    answer = await phone.goto(f"/staff/markets/{market_id}")
+    assert answer is not None and answer.status == 200
+    await shot(phone, "market")
+    assert await small_targets(phone) == []
