@@ -1,13 +1,20 @@
-"""Phone first (docs/console.md): on a 375 px phone every link and button an operator or a
-leader presses is 44 px both ways, the way back and the numbers' "why" included, not only the
-menu and the forms' buttons."""
+"""Phone first (docs/console.md): on a 375 px phone every link and button an operator, a leader
+or an inspector presses is 44 px both ways, the way back and the numbers' "why" included, not
+only the menu and the forms' buttons."""
 
 from __future__ import annotations
 
 import uuid
 
 from tests.browser.conftest import Pages
-from tests.browser.support import Console, Shots, register_market, sign_in, small_targets
+from tests.browser.support import (
+    Console,
+    Shots,
+    door_left_open,
+    register_market,
+    sign_in,
+    small_targets,
+)
 from tests.support.identity import Tokens
 
 
@@ -52,4 +59,19 @@ async def test_every_link_of_a_market_page_is_big_enough_for_a_leader_on_a_phone
     answer = await phone.goto(f"/staff/markets/{market_id}")
     assert answer is not None and answer.status == 200
     await shot(phone, "market")
+    assert await small_targets(phone) == []
+
+
+async def test_every_link_of_a_task_is_big_enough_for_an_inspector_at_the_stall(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    """A task's "why" (its risk, the merchant's grade, its patrol plan), pressed at the stall."""
+    stall, task_id = await door_left_open(console)
+    inspector, _ = tokens.person("inspector", stall.district, name="郑检查", who="touch")
+    phone = await open_page(phone=True)
+    await sign_in(phone, inspector, tokens.password)
+    answer = await phone.goto(f"/staff/tasks/{task_id}")
+    assert answer is not None and answer.status == 200
+    await phone.wait_for_selector("a#grade")
+    await shot(phone, "task")
     assert await small_targets(phone) == []
