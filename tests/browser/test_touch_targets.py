@@ -75,3 +75,18 @@ async def test_every_link_of_a_task_is_big_enough_for_an_inspector_at_the_stall(
     await phone.wait_for_selector("a#grade")
     await shot(phone, "task")
     assert await small_targets(phone) == []
+
+
+async def test_every_link_of_the_risk_board_is_big_enough_for_a_leader_on_a_phone(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    """A risk's 详情 (or 温度曲线) is the way to its curve, two characters wide on a phone."""
+    stall, _ = await door_left_open(console)
+    leader, _ = tokens.person("leader", stall.district, name="冯领导", who="touch")
+    phone = await open_page(phone=True)
+    await sign_in(phone, leader, tokens.password)
+    answer = await phone.goto(f"/staff/risks?market_id={stall.market_id}")
+    assert answer is not None and answer.status == 200
+    await phone.wait_for_selector('a[href^="/staff/risks/"]')
+    await shot(phone, "risks")
+    assert await small_targets(phone) == []
