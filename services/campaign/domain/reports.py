@@ -82,17 +82,19 @@ class Schedule:
 
 def schedule_for(
     *,
+    has_task_force: bool,
     mobilisation: date | None,
     task_force_on: date | None,
     tracked_since: date | None = None,
     interval_days: int = DEFAULT_INTERVAL_DAYS,
 ) -> Schedule | None:
     """The market's schedule: from the later of the campaign's mobilisation and the day its task
-    force was set up (either, when only one is known); None when neither is. Never before
-    `tracked_since`, the day the system began tracking the market's duties: a period that ended
-    before anyone could file it here is not flagged late."""
+    force was set up (either, when only one is known: a task force may be undated); None when
+    neither is, and None for a market without a task force, whose reports nobody owes. Never
+    before `tracked_since`, the day the system began tracking the market's duties: a period that
+    ended before anyone could file it here is not flagged late."""
     known = [d for d in (mobilisation, task_force_on) if d is not None]
-    if not known:
+    if not has_task_force or not known:
         return None
     start = max(known)
     if tracked_since is not None:

@@ -151,7 +151,9 @@ class Duties:
         )
 
     async def schedule(self, store: DutiesStore, row: MarketRow, today: date) -> Schedule | None:
+        market = self.directory.markets.get(row.market_id)
         return schedule_for(
+            has_task_force=market is not None and market.task_force is not None,
             mobilisation=await store.mobilisation(row.district, today),
             task_force_on=row.task_force_on,
             tracked_since=row.known_since,

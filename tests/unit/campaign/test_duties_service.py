@@ -155,6 +155,20 @@ async def test_a_report_is_filed_and_moves_the_standing(world: World) -> None:
     assert [r.report_id for r in found] == [report.report_id]
 
 
+async def test_a_market_without_a_task_force_owes_no_report_and_is_never_late(
+    world: World,
+) -> None:
+    """Reports are the task force's (docs/campaign.md: each market with a task force reports
+    every 14 days): mkt_2 has none, so nothing is due, and the clock flags nothing late."""
+    await known(world)
+    schedule, periods, _ = await world.duties.reports(CLERK, "mkt_2")
+    assert (schedule, periods) == (None, [])
+    run = await world.duties.check(only={"mkt_2"})
+    assert run.reports_late == 0
+    standing = await world.duties.current_standing(CLERK, "mkt_2")
+    assert (standing.reports_due, standing.reports_late) == (0, 0)
+
+
 async def test_a_refused_report_stores_and_announces_nothing(world: World) -> None:
     await known(world)
     before = world.tables()

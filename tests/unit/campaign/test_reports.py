@@ -85,16 +85,25 @@ def test_the_interval_is_configurable() -> None:
 
 def test_schedule_starts_at_the_later_of_mobilisation_and_task_force() -> None:
     mob, tf = date(2026, 3, 1), date(2026, 3, 10)
-    assert schedule_for(mobilisation=mob, task_force_on=tf) == Schedule(tf)
-    assert schedule_for(mobilisation=tf, task_force_on=mob) == Schedule(tf)
-    assert schedule_for(mobilisation=mob, task_force_on=None) == Schedule(mob)
-    assert schedule_for(mobilisation=None, task_force_on=tf, interval_days=7) == Schedule(tf, 7)
-    assert schedule_for(mobilisation=None, task_force_on=None) is None
+    assert schedule_for(has_task_force=True, mobilisation=mob, task_force_on=tf) == Schedule(tf)
+    assert schedule_for(has_task_force=True, mobilisation=tf, task_force_on=mob) == Schedule(tf)
+    assert schedule_for(has_task_force=True, mobilisation=mob, task_force_on=None) == Schedule(mob)
+    assert schedule_for(
+        has_task_force=True, mobilisation=None, task_force_on=tf, interval_days=7
+    ) == Schedule(tf, 7)
+    assert schedule_for(has_task_force=True, mobilisation=None, task_force_on=None) is None
+    # No task force: no report is owed, whatever the dates.
+    assert schedule_for(has_task_force=False, mobilisation=mob, task_force_on=tf) is None
 
 
 def test_schedule_never_starts_before_the_market_was_tracked() -> None:
     tracked = date(2026, 6, 1)
-    found = schedule_for(mobilisation=date(2026, 3, 1), task_force_on=None, tracked_since=tracked)
+    found = schedule_for(
+        has_task_force=True,
+        mobilisation=date(2026, 3, 1),
+        task_force_on=None,
+        tracked_since=tracked,
+    )
     assert found == Schedule(tracked)
 
 
