@@ -16,6 +16,7 @@ import httpx
 from playwright.async_api import Page, Response
 
 from contracts.identifiers import CREDIT_CODE_ALPHABET, credit_code_check_char
+from tests.support.city import Place, provision
 from tests.support.city_processes import City
 from tests.support.poll import until
 from tests.support.process import ServiceProcess
@@ -236,3 +237,52 @@ async def small_targets(page: Page) -> list[str]:
     """What on the page a finger cannot press well: each as `TAG text width×height`."""
     found: list[str] = await page.evaluate(SMALL_TARGETS_JS)
     return found
+
+
+# -- a citizen's complaint (a handler's) -------------------------------------------------------
+FACTS = "在摊位买的两斤猪肉，回家一称只有一斤六两，缺斤短两。"
+
+
+@dataclass
+class Filed:
+    place: Place
+    complaint_id: str
+    tracking_code: str
+
+
+async def file_complaint(console: Console) -> Filed:
+    """A district with a market and a merchant (registry), then a citizen's complaint about
+    the merchant's stall through the public POST /complaints, once the complaints service
+    knows the market; returns when credit has scored the merchant too."""
+    city = console.city
+    async with city.client("registry") as registry:
+        place = await provision(registry, stall_no="C-3")
+    body = {
+        "complainant": {"name": "市民甲", "phone": "13805350001"},
+        "market_id": place.market_id,
+        "stall_no": place.stall_no,
+        "category": "short_weight",
+        "facts": FACTS,
+        "request": "退还差价并道歉",
+        "channel": "hotline_12345",
+    }
+    key = uuid.uuid4().hex
+    async with httpx.AsyncClient(base_url=city.urls["complaints"], timeout=10) as public:
+
+        async def filed() -> dict[str, str] | None:
+            r = await public.post("/complaints", json=body, headers={"Idempotency-Key": key})
+            if r.status_code == 422:  # the registry's market has not reached complaints yet
+                return None
+            assert r.status_code == 201, r.text
+            receipt: dict[str, str] = r.json()
+            return receipt
+
+        receipt = await until(filed, within=60, every=0.5, what="complaints knows the market")
+    async with city.client("credit") as credit:
+
+        async def scored() -> bool:
+            r = await credit.get(f"/merchants/{place.merchant_id}/credit")
+            return r.status_code == 200
+
+        await until(scored, within=60, every=0.5, what="credit scored the new merchant")
+    return Filed(place, receipt["id"], receipt["tracking_code"])

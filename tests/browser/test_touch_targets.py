@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
+
 from tests.browser.conftest import Pages
 from tests.browser.support import (
+    FACTS,
     Console,
     Shots,
     door_left_open,
+    file_complaint,
     register_market,
     sign_in,
     small_targets,
 )
 from tests.support.identity import Tokens
+from tests.support.poll import until
 
 
 async def a_market(console: Console) -> tuple[str, str]:
@@ -89,4 +94,42 @@ async def test_every_link_of_the_risk_board_is_big_enough_for_a_leader_on_a_phon
     assert answer is not None and answer.status == 200
     await phone.wait_for_selector('a[href^="/staff/risks/"]')
     await shot(phone, "risks")
+    assert await small_targets(phone) == []
+
+
+async def test_every_link_of_a_complaint_is_big_enough_for_a_handler_on_a_phone(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    """A case's linked duplicate (its 查询码) and its inspection task, opened from the case."""
+    filed = await file_complaint(console)
+    place = filed.place
+    # A second citizen tells the same of the same stall within 48 hours: linked as a duplicate.
+    again = {
+        "complainant": {"name": "市民乙", "phone": "13805350002"},
+        "market_id": place.market_id,
+        "stall_no": place.stall_no,
+        "category": "short_weight",
+        "facts": FACTS,
+        "request": "退还差价",
+        "channel": "web",
+    }
+    async with httpx.AsyncClient(base_url=console.city.urls["complaints"], timeout=10) as public:
+        r = await public.post("/complaints", json=again)
+        assert r.status_code == 201, r.text
+    async with console.city.client("complaints", "handler", place.district) as complaints:
+        r = await complaints.post(f"/complaints/{filed.complaint_id}/accept")
+        assert r.status_code == 200, r.text
+    handler, _ = tokens.person("handler", place.district, name="韩处理", who="touch")
+    phone = await open_page(phone=True)
+    await sign_in(phone, handler, tokens.password)
+
+    async def linked_and_tasked() -> bool:
+        await phone.goto(f"/staff/complaints/{filed.complaint_id}")
+        return bool(
+            await phone.locator("#linked li a").count()
+            and await phone.locator("#tasks li a").count()
+        )
+
+    await until(linked_and_tasked, within=60, every=1, what="the duplicate and the task shown")
+    await shot(phone, "complaint")
     assert await small_targets(phone) == []
