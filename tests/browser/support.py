@@ -250,6 +250,20 @@ class Filed:
     tracking_code: str
 
 
+def complaint_body(place: Place, name: str, phone: str) -> dict[str, Any]:
+    """A citizen's complaint of short weight (FACTS) at `place`'s stall, as POST /complaints
+    takes it (channel web)."""
+    return {
+        "complainant": {"name": name, "phone": phone},
+        "market_id": place.market_id,
+        "stall_no": place.stall_no,
+        "category": "short_weight",
+        "facts": FACTS,
+        "request": "退还差价并道歉",
+        "channel": "web",
+    }
+
+
 async def file_complaint(console: Console) -> Filed:
     """A district with a market and a merchant (registry), then a citizen's complaint about
     the merchant's stall through the public POST /complaints, once the complaints service
@@ -257,15 +271,7 @@ async def file_complaint(console: Console) -> Filed:
     city = console.city
     async with city.client("registry") as registry:
         place = await provision(registry, stall_no="C-3")
-    body = {
-        "complainant": {"name": "市民甲", "phone": "13805350001"},
-        "market_id": place.market_id,
-        "stall_no": place.stall_no,
-        "category": "short_weight",
-        "facts": FACTS,
-        "request": "退还差价并道歉",
-        "channel": "hotline_12345",
-    }
+    body = complaint_body(place, "市民甲", "13805350001") | {"channel": "hotline_12345"}
     key = uuid.uuid4().hex
     async with httpx.AsyncClient(base_url=city.urls["complaints"], timeout=10) as public:
 

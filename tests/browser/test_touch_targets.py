@@ -5,14 +5,15 @@ only the menu and the forms' buttons."""
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 import httpx
+from playwright.async_api import Page
 
-from tests.browser.conftest import Pages
 from tests.browser.support import (
-    FACTS,
     Console,
     Shots,
+    complaint_body,
     door_left_open,
     file_complaint,
     register_market,
@@ -38,98 +39,79 @@ async def a_market(console: Console) -> tuple[str, str]:
     return district, market_id
 
 
+async def signed_in(phone: Page, tokens: Tokens, role: str, district: str, **claims: Any) -> None:
+    username, _ = tokens.person(role, district, who="touch", **claims)
+    await sign_in(phone, username, tokens.password)
+
+
+async def small_on(phone: Page, shot: Shots, path: str, ready: str | None = None) -> list[str]:
+    """What is too small to press on `path` once it shows `ready` (a selector)."""
+    answer = await phone.goto(path)
+    assert answer is not None and answer.status == 200, path
+    if ready is not None:
+        await phone.wait_for_selector(ready)
+    await shot(phone, path)
+    return await small_targets(phone)
+
+
 async def test_every_link_and_button_of_an_operators_day_is_big_enough_on_a_phone(
-    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
 ) -> None:
     district, market_id = await a_market(console)
-    operator, _ = tokens.person(
-        "operator", district, market_id=market_id, name="孙主办", who="touch"
-    )
-    phone = await open_page(phone=True)
-    await sign_in(phone, operator, tokens.password)
+    await signed_in(phone, tokens, "operator", district, market_id=market_id, name="孙主办")
     for path in ("/staff/", f"/staff/duties/{market_id}", f"/staff/training/markets/{market_id}"):
-        answer = await phone.goto(path)
-        assert answer is not None and answer.status == 200, path
-        await shot(phone, path)
-        assert await small_targets(phone) == [], path
+        assert await small_on(phone, shot, path) == [], path
 
 
 async def test_every_link_of_a_market_page_is_big_enough_for_a_leader_on_a_phone(
-    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
 ) -> None:
     district, market_id = await a_market(console)
-    leader, _ = tokens.person("leader", district, name="周领导", who="touch")
-    phone = await open_page(phone=True)
-    await sign_in(phone, leader, tokens.password)
-    answer = await phone.goto(f"/staff/markets/{market_id}")
-    assert answer is not None and answer.status == 200
-    await shot(phone, "market")
-    assert await small_targets(phone) == []
+    await signed_in(phone, tokens, "leader", district, name="周领导")
+    assert await small_on(phone, shot, f"/staff/markets/{market_id}") == []
 
 
 async def test_every_link_of_a_task_is_big_enough_for_an_inspector_at_the_stall(
-    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
 ) -> None:
     """A task's "why" (its risk, the merchant's grade, its patrol plan), pressed at the stall."""
     stall, task_id = await door_left_open(console)
-    inspector, _ = tokens.person("inspector", stall.district, name="郑检查", who="touch")
-    phone = await open_page(phone=True)
-    await sign_in(phone, inspector, tokens.password)
-    answer = await phone.goto(f"/staff/tasks/{task_id}")
-    assert answer is not None and answer.status == 200
-    await phone.wait_for_selector("a#grade")
-    await shot(phone, "task")
-    assert await small_targets(phone) == []
+    await signed_in(phone, tokens, "inspector", stall.district, name="郑检查")
+    assert await small_on(phone, shot, f"/staff/tasks/{task_id}", ready="a#grade") == []
 
 
 async def test_every_link_of_the_risk_board_is_big_enough_for_a_leader_on_a_phone(
-    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
 ) -> None:
     """A risk's 详情 (or 温度曲线) is the way to its curve, two characters wide on a phone."""
     stall, _ = await door_left_open(console)
-    leader, _ = tokens.person("leader", stall.district, name="冯领导", who="touch")
-    phone = await open_page(phone=True)
-    await sign_in(phone, leader, tokens.password)
-    answer = await phone.goto(f"/staff/risks?market_id={stall.market_id}")
-    assert answer is not None and answer.status == 200
-    await phone.wait_for_selector('a[href^="/staff/risks/"]')
-    await shot(phone, "risks")
-    assert await small_targets(phone) == []
+    await signed_in(phone, tokens, "leader", stall.district, name="冯领导")
+    board = f"/staff/risks?market_id={stall.market_id}"
+    assert await small_on(phone, shot, board, ready='a[href^="/staff/risks/"]') == []
 
 
 async def test_every_link_of_a_complaint_is_big_enough_for_a_handler_on_a_phone(
-    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
 ) -> None:
     """A case's linked duplicate (its 查询码) and its inspection task, opened from the case."""
     filed = await file_complaint(console)
     place = filed.place
     # A second citizen tells the same of the same stall within 48 hours: linked as a duplicate.
-    again = {
-        "complainant": {"name": "市民乙", "phone": "13805350002"},
-        "market_id": place.market_id,
-        "stall_no": place.stall_no,
-        "category": "short_weight",
-        "facts": FACTS,
-        "request": "退还差价",
-        "channel": "web",
-    }
     async with httpx.AsyncClient(base_url=console.city.urls["complaints"], timeout=10) as public:
-        r = await public.post("/complaints", json=again)
+        r = await public.post("/complaints", json=complaint_body(place, "市民乙", "13805350002"))
         assert r.status_code == 201, r.text
     async with console.city.client("complaints", "handler", place.district) as complaints:
         r = await complaints.post(f"/complaints/{filed.complaint_id}/accept")
         assert r.status_code == 200, r.text
-    handler, _ = tokens.person("handler", place.district, name="韩处理", who="touch")
-    phone = await open_page(phone=True)
-    await sign_in(phone, handler, tokens.password)
+    await signed_in(phone, tokens, "handler", place.district, name="韩处理")
+    case = f"/staff/complaints/{filed.complaint_id}"
 
     async def linked_and_tasked() -> bool:
-        await phone.goto(f"/staff/complaints/{filed.complaint_id}")
+        await phone.goto(case)
         return bool(
             await phone.locator("#linked li a").count()
             and await phone.locator("#tasks li a").count()
         )
 
     await until(linked_and_tasked, within=60, every=1, what="the duplicate and the task shown")
-    await shot(phone, "complaint")
-    assert await small_targets(phone) == []
+    assert await small_on(phone, shot, case) == []
