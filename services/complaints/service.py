@@ -145,8 +145,7 @@ class Complaints:
         late = None if occurred_at is None else occurred_at_problem(occurred_at, self.now())
         if late is not None:
             problems.append(("occurred_at", late))
-        if problems:
-            raise InvalidComplaint(problems)
+        InvalidComplaint.raise_any(problems)
 
     async def submit(
         self,
@@ -388,8 +387,7 @@ class Complaints:
         """`close`'s checks of its fields, on those given (a request's that fitted its model):
         every problem at once (InvalidComplaint); reads and stores nothing."""
         problems = closing_problems(fields)
-        if problems:
-            raise InvalidComplaint(problems)
+        InvalidComplaint.raise_any(problems)
 
     async def close(
         self,
@@ -463,8 +461,7 @@ class Suggestions:
         market = self.directory.markets.get(market_id) if market_id else None
         district = market.district if market else None
         problems = about_problems(fields.get("about"), market_id, district)
-        if problems:
-            raise InvalidComplaint(problems)
+        InvalidComplaint.raise_any(problems)
 
     async def submit(self, body: SuggestionSubmission) -> Suggestion:
         market = self.directory.markets.get(body.market_id) if body.market_id else None

@@ -434,8 +434,7 @@ class InspectionService:
             policy=self.policy,
             catalogue=self.catalogue,
         )
-        if problems:
-            raise InvalidCompletion(problems)
+        InvalidCompletion.raise_any(problems)
 
     async def patrol_plan(self, who: Principal, merchant_id: str) -> dict[str, Any]:
         """The merchant's patrol plan, in the caller's district; 404 otherwise."""
@@ -532,8 +531,7 @@ class InspectionService:
             except NotFound:
                 photos = ()
         problems = verification_problems(note=note, photos=photos, order_photos=attached)
-        if problems:
-            raise InvalidVerification(problems)
+        InvalidVerification.raise_any(problems)
 
     async def verify(
         self,

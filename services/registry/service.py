@@ -119,8 +119,7 @@ def _refuse(problems: list[Problem], forbidden: Forbidden | None = None) -> None
     """Every problem of a request's fields in one 422; then, with none, another district's
     market or merchant (403), as before: a request is told what is wrong with it before whether
     the caller may act there."""
-    if problems:
-        raise InvalidInputs(problems)
+    InvalidInputs.raise_any(problems)
     if forbidden is not None:
         raise forbidden
 

@@ -45,6 +45,12 @@ class InvalidInputs(InvalidInput):
         self.errors = [{"field": field, "reason": reason} for field, reason in problems]
         self.message = "; ".join(f"{field}: {reason}" for field, reason in problems)
 
+    @classmethod
+    def raise_any(cls, problems: Sequence[tuple[str, str]]) -> None:
+        """Every one of `problems` at once, raised as this kind; nothing when there are none."""
+        if problems:
+            raise cls(problems)
+
 
 class NotFound(ServiceError):
     code = "not_found"

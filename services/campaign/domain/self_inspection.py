@@ -226,8 +226,7 @@ def record(
     day_problem = check_day(day, today=today, opening=opening, backfill_days=backfill_days)
     if day_problem:
         problems.insert(0, day_problem)
-    if problems:
-        raise InvalidSelfInspection(problems)
+    InvalidSelfInspection.raise_any(problems)
     if day in recorded_days:
         reason = f"a self-inspection of {day.isoformat()} is already recorded"
         raise Conflict(reason, [{"field": "day", "reason": reason}])

@@ -113,8 +113,7 @@ def receive(
             occurred_at = aware(occurred_at, "occurred_at")
     named = {field for field, _ in found}
     problems = [*found, *(p for p in problems if p[0] not in named)]
-    if problems:
-        raise InvalidComplaint(problems)
+    InvalidComplaint.raise_any(problems)
     if not district.strip():
         raise ValueError("district must name the market's district")
 
@@ -180,8 +179,7 @@ def reject(complaint: Complaint, *, by: Actor | str, reason: str, now: datetime)
     now, actor = _deciding(complaint, by, now, "received", "reject")
     problems: list[tuple[str, str]] = []
     reason = _text(reason, "reason", REASON_MAX_CHARS, problems, required=True)
-    if problems:
-        raise InvalidComplaint(problems)
+    InvalidComplaint.raise_any(problems)
     return complaint.next(
         state="rejected",
         rejected_at=now,
@@ -205,8 +203,7 @@ def close(
     now, actor = _deciding(complaint, by, now, "accepted", "close")
     given = {"outcome": outcome, "substantiated": substantiated, "satisfaction": satisfaction}
     problems = closing_problems(given)
-    if problems:
-        raise InvalidComplaint(problems)
+    InvalidComplaint.raise_any(problems)
     return complaint.next(
         state="closed",
         closed_at=now,

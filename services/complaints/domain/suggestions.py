@@ -205,8 +205,7 @@ def receive_suggestion(
             canonical = parse_phone(phone)
         except ValueError as exc:
             problems.append(("phone", str(exc)))
-    if problems:
-        raise InvalidComplaint(problems)
+    InvalidComplaint.raise_any(problems)
     return Suggestion(
         suggestion_id=suggestion_id or new_suggestion_id(),
         tracking_code=tracking_code or new_tracking_code(),

@@ -337,8 +337,7 @@ def verify(
     _check_reinspection(order, reinspection)
     note = note or None
     chosen_photos, problems = _evidence(note, photos, order_photos)
-    if problems:
-        raise InvalidVerification(problems)
+    InvalidVerification.raise_any(problems)
     evidence = {
         "verification_note": note,
         "verification_photos": chosen_photos,

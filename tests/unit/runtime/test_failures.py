@@ -34,3 +34,16 @@ def test_every_problem_is_named_in_the_body(kind: type[InvalidInputs]) -> None:
 def test_no_problem_is_a_programming_error_named_by_its_kind() -> None:
     with pytest.raises(ValueError, match="InvalidComplaint needs at least one problem"):
         InvalidComplaint([])
+
+
+def test_raise_any_raises_every_problem_as_its_kind_and_nothing_without_one() -> None:
+    class InvalidThing(InvalidInputs):
+        pass
+
+    InvalidThing.raise_any([])  # nothing to refuse
+    with pytest.raises(InvalidThing) as refused:
+        InvalidThing.raise_any([("a", "must not be blank"), ("b", "too long")])
+    assert refused.value.errors == [
+        {"field": "a", "reason": "must not be blank"},
+        {"field": "b", "reason": "too long"},
+    ]
