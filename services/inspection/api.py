@@ -342,7 +342,7 @@ async def verify_rectification(
 
     Either may carry the check's evidence: `note` and `photos` (ids uploaded to this order),
     recorded on the order as `verification_note` and `verification_photos`; a photo that is
-    not this order's is refused (422 naming `photos[i]`) and nothing changes. A refusal names
+    not this order's is refused (422 naming `photos.i`) and nothing changes. A refusal names
     every problem of the body at once."""
     body = await fitted(
         sent,

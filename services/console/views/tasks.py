@@ -220,12 +220,12 @@ async def claim(request: Request, task_id: str, who: Acting, services: Services)
 
 
 def _completion_field(codes: list[str]) -> Callable[[str], str]:
-    """Where a refused completion's reason stands: a finding's (`findings[i].note`, `.code`)
+    """Where a refused completion's reason stands: a finding's (`findings.i.note`, `.code`)
     beside that finding's note, a department's beside the departments, a photo's beside the
     photos; the others (`outcome`, `findings`) beside their own fieldset."""
 
     def where(field: str) -> str:
-        finding = re.fullmatch(r"findings\[(\d+)\]\.\w+", field)
+        finding = re.fullmatch(r"findings\.(\d+)\.\w+", field)
         if finding and int(finding[1]) < len(codes):
             return f"note_{codes[int(finding[1])]}"
         if field.startswith("departments"):
@@ -322,7 +322,7 @@ async def rectifications(request: Request, who: Person, services: Services) -> R
 
 def _recheck_field(order_id: str, field: str) -> str:
     """Where a refused 复查's reason stands: beside its note, beside its photos (an upload's
-    `file`, the verification's `photos[i]`), or beside the order's buttons."""
+    `file`, the verification's `photos.i`), or beside the order's buttons."""
     if field == "note":
         return f"{order_id}.note"
     if field == "file" or field.startswith("photos"):

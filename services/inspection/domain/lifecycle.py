@@ -265,10 +265,10 @@ def _checked(
     for i, report in enumerate(findings):
         entry = catalogue.get(report.code)
         if entry is None:
-            problems.append((f"findings[{i}].code", f"unknown finding code {report.code!r}"))
+            problems.append((f"findings.{i}.code", f"unknown finding code {report.code!r}"))
             continue
         if len(report.note) > NOTE_MAX_CHARS:
-            problems.append((f"findings[{i}].note", f"at most {NOTE_MAX_CHARS} characters"))
+            problems.append((f"findings.{i}.note", f"at most {NOTE_MAX_CHARS} characters"))
         recorded.append(
             Finding(
                 entry.code, entry.group, entry.severity, entry.title_zh, entry.title_en, report.note

@@ -47,12 +47,12 @@ def once_each(
     field: str, given: Iterable[str], known: Collection[str], unknown: Callable[[str], str]
 ) -> tuple[list[str], list[tuple[str, str]]]:
     """What `given` names of `known`, each once, in the order given; and a problem for each name
-    that is not known, at `field[i]`, saying `unknown(name)`."""
+    that is not known, at `field.i`, saying `unknown(name)`."""
     chosen: list[str] = []
     problems: list[tuple[str, str]] = []
     for i, name in enumerate(given):
         if name not in known:
-            problems.append((f"{field}[{i}]", unknown(name)))
+            problems.append((f"{field}.{i}", unknown(name)))
         elif name not in chosen:
             chosen.append(name)
     return chosen, problems

@@ -132,7 +132,7 @@ def completion_photos(
     chosen: Sequence[str], of_task: Collection[str]
 ) -> tuple[tuple[str, ...], list[tuple[str, str]]]:
     """The photos a completion names, each once, in the order given, and the problems: every
-    one must be a photo of the task (`photos[i]` names one that is not)."""
+    one must be a photo of the task (`photos.i` names one that is not)."""
     out, problems = once_each("photos", chosen, of_task, lambda p: f"no photo {p!r} of this task")
     return tuple(out), problems
 
@@ -141,7 +141,7 @@ def verification_photos(
     chosen: Sequence[str], of_order: Collection[str]
 ) -> tuple[tuple[str, ...], list[tuple[str, str]]]:
     """The photos a verification names, each once, in the order given, and the problems: every
-    one must be a photo of the order (`photos[i]` names one that is not)."""
+    one must be a photo of the order (`photos.i` names one that is not)."""
     out, problems = once_each(
         "photos", chosen, of_order, lambda p: f"no photo {p!r} of this rectification"
     )

@@ -155,7 +155,7 @@ async def test_photos_typed_by_content_capped_scoped_and_recorded_with_the_outco
     r = await stack.inspection.post(
         f"/tasks/{task_id}/complete", headers=li, json=body | {"photos": [ids[0], theirs]}
     )
-    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "photos[1]"
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "photos.1"
     assert (await stack.inspection.get(f"/tasks/{task_id}", headers=li)).json()[
         "state"
     ] == "claimed"
@@ -260,7 +260,7 @@ async def test_a_recheck_carries_photos_uploaded_to_its_order_and_a_note(
             json={"passed": True, "note": "已整改", "photos": named},
         )
         assert r.status_code == 422, r.text
-        assert [e["field"] for e in r.json()["errors"]] == ["photos[1]"]
+        assert [e["field"] for e in r.json()["errors"]] == ["photos.1"]
     r = await stack.inspection.post(
         f"/rectifications/{order_id}/verify", headers=li, json={"passed": True, "note": "长" * 1001}
     )

@@ -119,7 +119,7 @@ async def test_claim_complete_major_orders_rectification_verify_fail_then_overdu
     bad = {"outcome": "major", "findings": [{"code": "NOPE-1", "note": ""}]}
     r = await stack.inspection.post(f"/tasks/{task_id}/complete", headers=li, json=bad)
     assert r.status_code == 422
-    assert r.json()["errors"][0]["field"] == "findings[0].code"
+    assert r.json()["errors"][0]["field"] == "findings.0.code"
 
     async with TopicWatcher(kafka, EVENTS) as events:
         r = await stack.inspection.post(

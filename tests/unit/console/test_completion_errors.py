@@ -64,8 +64,8 @@ async def test_a_findings_note_too_long_stands_below_that_note_with_the_outcome(
     milder = "minor is milder than finding CCH-01 (major); the outcome must be at least major"
     answer = refusal(
         ("outcome", milder),
-        ("findings[0].note", "at most 1000 characters"),
-        ("departments[0]", "must be one of market_regulation, health, environment"),
+        ("findings.0.note", "at most 1000 characters"),
+        ("departments.0", "must be one of market_regulation, health, environment"),
     )
     form = {"outcome": "minor", "finding": ["CCH-01", "CCH-02"], "note_CCH-01": "冷" * 1001}
     page, sent = await completed(answer, form)

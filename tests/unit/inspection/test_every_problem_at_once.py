@@ -49,8 +49,8 @@ async def test_a_missing_outcome_and_an_unknown_finding_code_are_one_422(world: 
     found = problems(await _post(world, f"/tasks/{task_id}/complete", body))
     assert found == {
         "outcome": "Field required",
-        "findings[0].code": "unknown finding code 'NOPE-01'",
-        "departments[0]": "must be one of market_regulation, health, environment",
+        "findings.0.code": "unknown finding code 'NOPE-01'",
+        "departments.0": "must be one of market_regulation, health, environment",
     }
     assert await world.stores.tasks.get(task_id) == before
     assert len(world.uow.published) == published
@@ -66,8 +66,8 @@ async def test_an_outcome_too_long_a_photo_not_of_the_task_and_a_long_note_are_o
         "photos": ["pho_nobody"],
     }
     found = problems(await _post(world, f"/tasks/{task_id}/complete", body))
-    assert set(found) == {"outcome", "findings[0].note", "photos[0]"}
-    assert found["photos[0]"] == "no photo 'pho_nobody' of this task"
+    assert set(found) == {"outcome", "findings.0.note", "photos.0"}
+    assert found["photos.0"] == "no photo 'pho_nobody' of this task"
 
 
 async def test_a_completion_with_one_problem_is_answered_as_before(world: World) -> None:
@@ -82,7 +82,7 @@ async def test_a_completion_with_one_problem_is_answered_as_before(world: World)
     r = await _post(world, f"/tasks/{task_id}/complete", body)
     assert r.status_code == 422
     assert r.json()["errors"] == [
-        {"field": "findings[0].code", "reason": "unknown finding code 'NOPE-01'"}
+        {"field": "findings.0.code", "reason": "unknown finding code 'NOPE-01'"}
     ]
     body = {"outcome": "major", "findings": [{"code": "CCH-01"}]}
     assert (await _post(world, f"/tasks/{task_id}/complete", body)).status_code == 200
@@ -112,7 +112,7 @@ async def test_a_recheck_without_its_result_is_told_its_note_is_too_long_too(
     path = f"/rectifications/{order.rectification_id}/verify"
     before = await world.stores.orders.get(order.rectification_id)
     found = problems(await _post(world, path, {"note": "n" * 3000, "photos": ["pho_nobody"]}))
-    assert set(found) == {"passed", "note", "photos[0]"}
+    assert set(found) == {"passed", "note", "photos.0"}
     assert await world.stores.orders.get(order.rectification_id) == before
     # One problem, as before.
     assert list(problems(await _post(world, path, {"passed": True, "note": "n" * 3000}))) == [
@@ -120,3 +120,17 @@ async def test_a_recheck_without_its_result_is_told_its_note_is_too_long_too(
     ]
     assert list(problems(await _post(world, path, {"note": "好"}))) == ["passed"]
     assert await world.stores.orders.get(order.rectification_id) == before
+
+
+async def test_the_model_and_the_rules_name_list_items_alike_in_one_422(world: World) -> None:
+    """A list item the model refuses and one the rules refuse are named the same way
+    (`findings.0.note`, `photos.0`: the dotted path docs/campaign.md shows), so a form can place
+    both by one pattern."""
+    task_id = await claimed(world)
+    body = {
+        "outcome": "minor",
+        "findings": [{"code": "CCH-01", "note": 5}],
+        "photos": ["pho_nobody"],
+    }
+    found = problems(await _post(world, f"/tasks/{task_id}/complete", body))
+    assert set(found) == {"findings.0.note", "photos.0"}

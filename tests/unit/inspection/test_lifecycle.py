@@ -136,7 +136,7 @@ def test_unknown_finding_codes_are_refused_naming_each() -> None:
         )
     error = caught.value
     assert isinstance(error, InvalidInput) and status_of(error) == 422
-    assert [e["field"] for e in error.errors] == ["findings[1].code", "findings[2].code"]
+    assert [e["field"] for e in error.errors] == ["findings.1.code", "findings.2.code"]
     assert "'XXX-99'" in error.errors[0]["reason"]
 
 
@@ -205,8 +205,8 @@ def test_departments_notes_and_every_problem_at_once() -> None:
             policy=POLICY,
         )
     assert [e["field"] for e in caught.value.errors] == [
-        "findings[0].note",
-        "departments[0]",
+        "findings.0.note",
+        "departments.0",
         "note",
     ]
 

@@ -130,7 +130,7 @@ def test_a_completion_naming_another_tasks_photo_changes_nothing() -> None:
     with pytest.raises(InvalidCompletion) as refused:
         _complete(["pho_a", "pho_x"], ["pho_a"])
     assert refused.value.errors == [
-        {"field": "photos[1]", "reason": "no photo 'pho_x' of this task"}
+        {"field": "photos.1", "reason": "no photo 'pho_x' of this task"}
     ]
     # Reported with the other problems at once.
     with pytest.raises(InvalidCompletion) as both:
@@ -143,7 +143,7 @@ def test_a_completion_naming_another_tasks_photo_changes_nothing() -> None:
             policy=POLICY,
             photos=["pho_x"],
         )
-    assert [e["field"] for e in both.value.errors] == ["findings", "photos[0]"]
+    assert [e["field"] for e in both.value.errors] == ["findings", "photos.0"]
 
 
 # -- a re-check's photos and note (复查) ---------------------------------------------------------
@@ -262,7 +262,7 @@ def test_a_check_naming_another_orders_photo_or_too_long_a_note_changes_nothing(
         )
     assert refused.value.errors == [
         {"field": "note", "reason": f"at most {NOTE_MAX_CHARS} characters"},
-        {"field": "photos[1]", "reason": "no photo 'pho_x' of this rectification"},
+        {"field": "photos.1", "reason": "no photo 'pho_x' of this rectification"},
     ]
     assert status_of(refused.value) == 422
     assert order.state == "open" and order.version == 1  # the value given is unchanged

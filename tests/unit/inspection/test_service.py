@@ -591,7 +591,7 @@ async def test_a_recheck_naming_a_photo_not_of_its_order_changes_nothing(world: 
         with pytest.raises(InvalidVerification) as refused:
             await world.service.verify(LI, order_id, passed=True, note="好", photos=named)
         assert refused.value.errors == [
-            {"field": "photos[1]", "reason": f"no photo {named[1]!r} of this rectification"}
+            {"field": "photos.1", "reason": f"no photo {named[1]!r} of this rectification"}
         ]
     with pytest.raises(InvalidVerification) as long_note:
         await world.service.verify(LI, order_id, passed=False, note="长" * 1001)
@@ -628,7 +628,7 @@ async def test_order_photos_are_in_the_district_only_and_capped_per_check(world:
     before = await world.stores.orders.get(order_id)
     with pytest.raises(InvalidVerification) as refused:
         await world.service.verify(LI, order_id, passed=True, photos=[photos[0].photo_id])
-    assert [e["field"] for e in refused.value.errors] == ["photos[0]"]
+    assert [e["field"] for e in refused.value.errors] == ["photos.0"]
     assert await world.stores.orders.get(order_id) == before
 
 
