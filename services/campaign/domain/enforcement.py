@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any, Final, Literal
 from zoneinfo import ZoneInfo
 
@@ -36,6 +36,7 @@ from services.campaign.domain.joint import (
     city_day,
     new_id,
 )
+from services.campaign.domain.money import decimal_yuan, whole_fen
 
 CaseState = Literal["open", "decided", "closed"]
 # The states in which a case still holds its origin.
@@ -174,28 +175,24 @@ def open_case(
 
 
 def yuan_to_fen(value: object, field_name: str, problems: Problems) -> int | None:
-    """An amount in yuan (a number, or a string such as "2000.50") as fen; None and a problem
-    of `field_name` when it is not one."""
-    reason = "must be an amount in yuan with at most two decimals, e.g. 2000.50"
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        problems.add(field_name, reason)
+    """A fine in yuan (a number, or a string such as "2000.50") as fen; None and a problem of
+    `field_name` when it is not one. The amount is read as the renovations' budgets read theirs
+    (money.py); a fine's own bounds are more than 0 and at most MAX_FINE_FEN."""
+    malformed = "must be an amount in yuan with at most two decimals, e.g. 2000.50"
+    amount = decimal_yuan(value)
+    if amount is None or not amount.is_finite():
+        problems.add(field_name, malformed)
         return None
-    try:
-        amount = Decimal(str(value).strip())
-        if not amount.is_finite():
-            raise InvalidOperation
-        if amount <= 0:
-            problems.add(field_name, "a fine must be more than 0 yuan")
-            return None
-        if amount > Decimal(MAX_FINE_FEN) / 100:
-            problems.add(field_name, f"must be at most {MAX_FINE_FEN // 100} yuan")
-            return None
-        if amount != amount.quantize(Decimal("0.01")):
-            raise InvalidOperation
-    except InvalidOperation:
-        problems.add(field_name, reason)
+    if amount <= 0:
+        problems.add(field_name, "a fine must be more than 0 yuan")
         return None
-    return int(amount * 100)
+    if amount > Decimal(MAX_FINE_FEN) / 100:
+        problems.add(field_name, f"must be at most {MAX_FINE_FEN // 100} yuan")
+        return None
+    fen = whole_fen(amount)
+    if fen is None:
+        problems.add(field_name, malformed)
+    return fen
 
 
 def decide(
