@@ -58,6 +58,14 @@ $(ASYNCAPI_NODE)/.installed: tools/asyncapi-validate/package.json tools/asyncapi
 	npm ci --prefix tools/asyncapi-validate --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# axe-core (pinned by its package-lock.json): the accessibility rules that
+# tests/browser/test_accessibility.py runs in Chromium on the portal's and the console's pages.
+AXE_NODE := tools/axe/node_modules
+$(AXE_NODE)/.installed: tools/axe/package.json tools/axe/package-lock.json
+	@command -v npm >/dev/null || { echo "npm (Node 20) is needed for axe-core"; exit 1; }
+	npm ci --prefix tools/axe --no-audit --no-fund --loglevel=error
+	@touch $@
+
 # Telemetry's fast path in Rust (native/, PyO3; services/telemetry/native.py), built by maturin
 # with the crates pinned by native/Cargo.lock (from crates.io) and installed into the venv as a
 # wheel. cargo comes with rustup: ~/.cargo/bin when it is not on the PATH. About a minute, once.
@@ -71,7 +79,7 @@ $(VENV)/.native-installed: $(VENV)/.installed $(NATIVE_SOURCES)
 	$(PY) -m pip install -q --no-deps --force-reinstall native/target/wheels/sentinel_native-*.whl
 	@touch $@
 
-setup: $(VENV)/.installed $(VENV)/.native-installed $(KAFKA_LIBS)/.complete $(KEYCLOAK_DIST)/.complete $(CONSOLE_NODE)/.installed $(ASYNCAPI_NODE)/.installed ## venv, pinned dependencies, the native verifier, Kafka jars, Keycloak, console scripts, AsyncAPI parser, Chromium (idempotent)
+setup: $(VENV)/.installed $(VENV)/.native-installed $(KAFKA_LIBS)/.complete $(KEYCLOAK_DIST)/.complete $(CONSOLE_NODE)/.installed $(ASYNCAPI_NODE)/.installed $(AXE_NODE)/.installed ## venv, pinned dependencies, the native verifier, Kafka jars, Keycloak, console scripts, AsyncAPI parser, axe-core, Chromium (idempotent)
 	@$(STACK) install-extras
 
 kafka-jars: $(KAFKA_LIBS)/.complete ## resolve the Kafka broker jars from Maven Central
