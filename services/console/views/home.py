@@ -16,7 +16,7 @@ from services.console.alerts import AlertBook, firing_now
 from services.console.backend import ApiError, Backend
 from services.console.forms import Form
 from services.console.sessions import Session
-from services.console.views import overview, self_inspection
+from services.console.views import department_home, overview, self_inspection
 from services.console.web import Person, Services, market_names, optional, render
 
 router = APIRouter()
@@ -200,14 +200,27 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
     if p.roles <= {"leader"}:  # a leader reads: 总览 first (docs/console.md), the areas below
         others = [c for c in cards if c.href != "/staff/overview"]
         return await overview.overview_page(request, who, services, others)
-    shown, more = agenda(*await _due(who, services, open_tasks))
-    return render(request, "home.html", who, cards=cards, due=shown, more=more)
+    due, markets = await asyncio.gather(
+        _due(who, services, open_tasks), department_home.district_markets(who, services)
+    )
+    shown, more = agenda(*due)
+    return render(
+        request,
+        "home.html",
+        who,
+        cards=cards,
+        due=shown,
+        more=more,
+        markets=markets,
+        markets_shown=department_home.MARKETS_SHOWN,
+    )
 
 
 async def _due(who: Session, services: Backend, open_tasks: list[Any]) -> list[list[Due]]:
     """What is due for the person's own work: an inspector's tasks to claim or complete and
-    orders to re-inspect, a handler's complaints to accept or close. A service that does not
-    answer leaves its part out (its card below still links to the list)."""
+    orders to re-inspect, a handler's complaints to accept or close, a department member's
+    议定事项 to report done and 联合执法 cases to decide. A service that does not answer leaves
+    its part out (its card below still links to the list)."""
     p, token, now = who.principal, who.access_token, clock.now()
     calls: dict[str, Awaitable[list[Any]]] = {}
     if "inspector" in p.roles:
@@ -220,20 +233,37 @@ async def _due(who: Session, services: Backend, open_tasks: list[Any]) -> list[l
             calls[f"complaints-{state}"] = services.items(
                 "complaints", "/complaints", token, state=state, limit=1000
             )
+    if "department" in p.roles:
+        calls["action-items"] = services.items(
+            "campaign", "/action-items", token, state="open", limit=1000
+        )
+        calls["cases"] = services.items("campaign", "/enforcement-cases", token, state="open")
     if not calls:
         return []
+    # The tasks', orders' and complaints' rows name their market; a department member's rows
+    # carry their own names (an item has no market, a case its market's name).
+    named = bool(p.roles & {"inspector", "handler"})
     names, *listed = await asyncio.gather(
-        market_names(services, token), *(optional(c, []) for c in calls.values())
+        market_names(services, token) if named else _no_names(),
+        *(optional(c, []) for c in calls.values()),
     )
     got = dict(zip(calls, listed, strict=True))
     markets = names or {}
-    tasks = open_tasks + got.get("tasks-claimed", [])
+    # Only inspectors claim and complete tasks: the open tasks listed for another role's card
+    # (a department member's, a leader's) are not theirs to do.
+    tasks = open_tasks + got.get("tasks-claimed", []) if "inspector" in p.roles else []
     cases = got.get("complaints-received", []) + got.get("complaints-accepted", [])
     return [
         tasks_due(tasks, p.subject, markets, now),
         orders_due(got.get("orders", []), markets, now),
         complaints_due(cases, markets, now),
+        department_home.items_due(got.get("action-items", []), who, clock.today()),
+        department_home.cases_due(got.get("cases", [])),
     ]
+
+
+async def _no_names() -> dict[str, str] | None:
+    return None
 
 
 async def alerts_card(request: Request) -> Card:

@@ -1,0 +1,92 @@
+"""What a department member (部门人员) finds on the staff home (docs/console.md, Pages, `/staff/`):
+the open 议定事项 of joint meetings by their deadline day and the 联合执法 cases waiting for a
+decision, as 待办 rows of the same agenda as the other roles' (services/console/agenda.py); and
+their district's markets by name, their way into a market's page (docs/identity.md: department
+staff read the registry's markets of their district). Pure apart from `district_markets`."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from services.console import labels
+from services.console.agenda import Due
+from services.console.backend import Backend
+from services.console.clock import CHINA
+from services.console.sessions import Session
+from services.console.views import joint
+from services.console.web import days_left, markets_of, optional
+
+# How many of the district's markets the home names before folding the rest away.
+MARKETS_SHOWN = 8
+
+
+def _end_of(day: str) -> str:
+    """The last second of a deadline day in the city, as an instant in UTC: an item is on time
+    when done on its deadline day (the campaign's rule), and the agenda orders every row's
+    deadline as text, which holds only when all are written in the same offset (as the
+    complaints' `current_deadline` is)."""
+    closing = datetime.combine(date.fromisoformat(day), time(23, 59, 59), CHINA)
+    return closing.astimezone(UTC).isoformat()
+
+
+def _department(code: Any) -> str:
+    return labels.label(labels.DEPARTMENT, code)
+
+
+def items_due(items: Iterable[Mapping[str, Any]], who: Session, today: date) -> list[Due]:
+    """The open action items the person may report done (their district's; a city meeting's
+    only with a city-wide token, as the meetings page offers 办结), to 办结 on their meeting's
+    page, by deadline day; late in red, each with its owning department."""
+    found = []
+    for i in items:
+        if i.get("state", "open") != "open" or not joint.may_change(who, str(i.get("district"))):
+            continue
+        deadline = str(i.get("deadline") or "")
+        found.append(
+            Due(
+                "action-item",
+                str(i.get("decision") or "议定事项"),
+                f"议定事项 · {_department(i.get('department'))}",
+                _end_of(deadline) if deadline else None,
+                bool(i.get("late")) or (bool(deadline) and date.fromisoformat(deadline) < today),
+                "办结",
+                f"/staff/meetings/{i['meeting_id']}#items",
+                left=days_left(deadline, today) if deadline else None,
+            )
+        )
+    return found
+
+
+def cases_due(cases: Iterable[Mapping[str, Any]]) -> list[Due]:
+    """The enforcement cases waiting for a decision (待决定), to decide on the case's page. A
+    case has no deadline, so these come after everything dated."""
+    found = []
+    for c in cases:
+        if c.get("state", "open") != "open":
+            continue
+        place = str(c.get("market_name") or "市场")
+        if c.get("merchant_name"):
+            place += f" · {c['merchant_name']}"
+        departments = "、".join(_department(d) for d in c.get("departments") or [])
+        found.append(
+            Due(
+                "enforcement",
+                place,
+                f"联合执法 · 待决定{f' · {departments}' if departments else ''}",
+                None,
+                False,
+                "处罚决定",
+                f"/staff/enforcement/{c['id']}#decide",
+            )
+        )
+    return found
+
+
+async def district_markets(who: Session, services: Backend) -> list[dict[str, Any]] | None:
+    """The district's markets for a department member's home, by name; None for anyone else or
+    when the registry does not give them (the section is then left out)."""
+    if "department" not in who.principal.roles:
+        return None
+    return await optional(markets_of(services, who), None)

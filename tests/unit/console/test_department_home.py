@@ -1,0 +1,249 @@
+"""A department member's staff home (docs/console.md, Pages, `/staff/`): 待办 holds the open
+议定事项 they may report done, by deadline day with the late ones first in red, and the
+联合执法 cases waiting for a decision, each with the one link that moves it on; their district's
+markets are named and linked; a service that does not answer leaves only its part out."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from datetime import date, timedelta
+from typing import Any
+
+import httpx
+from fastapi import Request
+
+from services.console import clock
+from services.console.agenda import agenda
+from services.console.sessions import Session
+from services.console.views.department_home import cases_due, items_due
+from services.runtime.auth import Principal
+from tests.unit.console import support
+
+TODAY = clock.today()
+
+
+def day(offset: int) -> str:
+    return (TODAY + timedelta(days=offset)).isoformat()
+
+
+def item(item_id: str, deadline: str, district: str = "zhifu", **more: Any) -> dict[str, Any]:
+    return {
+        "id": item_id,
+        "meeting_id": f"mtg_{district}",
+        "meeting_title": "第二季度联席会议",
+        "held_on": day(-30),
+        "district": district,
+        "decision": f"决定 {item_id}",
+        "department": "health",
+        "deadline": deadline,
+        "state": "open",
+        "late": date.fromisoformat(deadline) < TODAY,
+        **more,
+    }
+
+
+CASE = {
+    "id": "enf_1",
+    "state": "open",
+    "district": "zhifu",
+    "market_id": "mkt_1",
+    "market_name": "幸福农贸市场",
+    "merchant_name": "老王冻品",
+    "departments": ["market_regulation", "health"],
+    "origin": {"kind": "finding", "id": "tsk_9"},
+    "opened_at": "2026-05-01T08:00:00+08:00",
+}
+SERVICES: dict[tuple[str, str], Any] = {
+    ("campaign", "/action-items"): {
+        "items": [
+            item("itm_later", day(14)),
+            item("itm_late", day(-3)),
+            item("itm_today", day(0)),
+            # A city meeting's item: only a city-wide token reports it done.
+            item("itm_city", day(-5), district="city"),
+        ]
+    },
+    ("campaign", "/enforcement-cases"): {"items": [CASE]},
+    ("registry", "/markets"): {
+        "items": [
+            {"id": "mkt_2", "name": "只楚果蔬批发市场", "district": "zhifu", "kind": "wholesale"},
+            {"id": "mkt_1", "name": "幸福农贸市场", "district": "zhifu", "kind": "farmers"},
+        ]
+    },
+    # The inspection tasks of the district, which a department member reads but never claims.
+    ("inspection", "/tasks"): {
+        "items": [
+            {"task_id": "tsk_1", "state": "open", "market_id": "mkt_1", "reason_kind": "risk",
+             "due_at": "2020-01-01T00:00:00+00:00", "overdue_at": "2020-01-01T00:00:00+00:00"},
+        ]
+    },
+}  # fmt: skip
+
+
+class SignedIn:
+    """The sign-in that says who is signed in: the pages' own role checks run."""
+
+    def __init__(self, who: Session) -> None:
+        self.who = who
+
+    async def current(self, request: Request) -> Session:
+        return self.who
+
+
+def session(role: str = "department", district: str = "zhifu") -> Session:
+    who = Principal("u-dept", role, district, name="赵文静")
+    return Session("sid-1", who, "tok", "refresh", time.time() + 3600)
+
+
+def console(
+    role: str = "department", down: tuple[str, ...] = (), asked: list[httpx.Request] | None = None
+) -> httpx.AsyncClient:
+    """The console signed in as `role` of zhifu; the services in `down` do not answer, the
+    others answer from SERVICES (a listing filtered by its `state`)."""
+
+    def services(request: httpx.Request) -> httpx.Response:
+        host, path = request.url.host, request.url.path
+        (asked if asked is not None else []).append(request)
+        if host in down:
+            return httpx.Response(503, json={"error": "unavailable", "message": "down"})
+        body = SERVICES.get((host, path))
+        if body is None:
+            return httpx.Response(404, json={"error": "not_found", "message": f"no {path}"})
+        state = request.url.params.get("state")
+        if state is not None:
+            body = {"items": [i for i in body["items"] if i.get("state", "open") == state]}
+        return httpx.Response(200, content=json.dumps(body).encode())
+
+    app = support.app_of(services)
+    app.state.sign_in = SignedIn(session(role))
+    return support.client_of(app)
+
+
+def section(page: str, element_id: str) -> str:
+    found = re.search(rf'<ul class="list" id="{element_id}">(.*?)</ul>', page, re.S)
+    assert found, f"no #{element_id}"
+    return found.group(1)
+
+
+def rows(page: str) -> list[tuple[str, str, str]]:
+    """The 待办 rows: (class, kind, the action's href) in the order shown."""
+    return re.findall(
+        r'<li class="([^"]*)" data-due="([^"]+)">.*?<a class="button primary" href="([^"]+)"',
+        section(page, "due"),
+        re.S,
+    )
+
+
+def test_open_items_are_reported_done_on_their_meetings_page_late_ones_in_red() -> None:
+    listed = SERVICES[("campaign", "/action-items")]["items"]
+    done = item("itm_done", day(-9)) | {"state": "done"}
+    due = {
+        d.href.split("#")[0] + "|" + d.place: d
+        for d in items_due([*listed, done], session(), TODAY)
+    }
+    assert set(due) == {
+        "/staff/meetings/mtg_zhifu|决定 itm_later",
+        "/staff/meetings/mtg_zhifu|决定 itm_late",
+        "/staff/meetings/mtg_zhifu|决定 itm_today",
+    }  # the city meeting's item and the done one are not theirs to do
+    late = due["/staff/meetings/mtg_zhifu|决定 itm_late"]
+    assert (late.action, late.href, late.post) == ("办结", "/staff/meetings/mtg_zhifu#items", False)
+    assert (late.what, late.overdue, late.left) == ("议定事项 · 卫生健康", True, "逾期 3 天")
+    today = due["/staff/meetings/mtg_zhifu|决定 itm_today"]
+    assert (today.overdue, today.left) == (False, "今天到期")
+    # The deadline day ends at midnight in the city (UTC+8), written in UTC like every row's.
+    assert today.deadline == f"{day(0)}T15:59:59+00:00"
+    # A city-wide token may report a city meeting's item done too.
+    city_wide = items_due(listed, session(district="*"), TODAY)
+    assert {d.place for d in city_wide} >= {"决定 itm_city"}
+
+
+def test_cases_waiting_for_a_decision_come_after_every_dated_row() -> None:
+    decided = CASE | {"id": "enf_2", "state": "decided"}
+    (case,) = cases_due([CASE, decided])
+    assert (case.action, case.href) == ("处罚决定", "/staff/enforcement/enf_1#decide")
+    assert case.place == "幸福农贸市场 · 老王冻品"
+    assert case.what == "联合执法 · 待决定 · 市场监管、卫生健康"
+    items = items_due(SERVICES[("campaign", "/action-items")]["items"], session(), TODAY)
+    shown, more = agenda(cases_due([CASE]), items)
+    assert [d.place for d in shown] == [
+        "决定 itm_late",
+        "决定 itm_today",
+        "决定 itm_later",
+        "幸福农贸市场 · 老王冻品",
+    ]
+    assert more == 0
+
+
+async def test_a_department_member_arrives_at_their_items_and_cases_then_their_markets() -> None:
+    asked: list[httpx.Request] = []
+    async with console(asked=asked) as client:
+        r = await client.get("/staff/")
+    assert r.status_code == 200, r.text
+    assert 'id="due-title"' in r.text
+    assert rows(r.text) == [
+        ("is-overdue", "action-item", "/staff/meetings/mtg_zhifu#items"),
+        ("", "action-item", "/staff/meetings/mtg_zhifu#items"),
+        ("", "action-item", "/staff/meetings/mtg_zhifu#items"),
+        ("", "enforcement", "/staff/enforcement/enf_1#decide"),
+    ]
+    due = section(r.text, "due")
+    assert due.index("决定 itm_late") < due.index("决定 itm_today") < due.index("决定 itm_later")
+    assert '<span class="overdue">逾期 3 天</span>' in due and "今天到期" in due
+    assert "办结" in due and "处罚决定" in due and "议定事项 · 卫生健康" in due
+    assert "itm_city" not in due
+    assert "认领" not in due and "/staff/tasks/" not in due  # tasks are the inspectors'
+    # Their district's markets, by name, each linked to its page; no id to read.
+    markets = section(r.text, "markets")
+    assert re.findall(
+        r'href="(/staff/markets/[^"]+)" data-link="market"><strong>([^<]+)<', markets
+    ) == [
+        ("/staff/markets/mkt_2", "只楚果蔬批发市场"),
+        ("/staff/markets/mkt_1", "幸福农贸市场"),
+    ]  # as web.markets_of orders them, by name
+    assert "农贸市场" in markets and ">mkt_" not in markets
+    # Open work only, asked for by state, with the person's token.
+    campaign = {(q.url.path, q.url.params.get("state")) for q in asked if q.url.host == "campaign"}
+    assert {("/action-items", "open"), ("/enforcement-cases", "open")} <= campaign
+    staff_calls = [q for q in asked if not q.url.path.startswith("/public/")]
+    assert all(q.headers["authorization"] == "Bearer tok" for q in staff_calls)
+    # The markets are read once: their names are the list's, the rows name none by id.
+    assert [q.url.path for q in staff_calls if q.url.host == "registry"] == ["/markets"]
+
+
+async def test_a_service_that_does_not_answer_leaves_only_its_part_out() -> None:
+    async with console(down=("campaign",)) as client:
+        no_campaign = await client.get("/staff/")
+    async with console(down=("registry",)) as client:
+        no_registry = await client.get("/staff/")
+    assert no_campaign.status_code == no_registry.status_code == 200
+    assert 'id="due-none"' in no_campaign.text  # nothing due it could read
+    assert "幸福农贸市场" in section(no_campaign.text, "markets")
+    assert 'id="markets"' not in no_registry.text
+    assert len(rows(no_registry.text)) == 4
+
+
+async def test_a_long_list_of_markets_folds_after_the_first_eight() -> None:
+    many = [
+        {"id": f"mkt_{n:02d}", "name": f"第{n:02d}农贸市场", "district": "zhifu", "kind": "farmers"}
+        for n in range(11)
+    ]
+    saved = SERVICES[("registry", "/markets")]
+    SERVICES[("registry", "/markets")] = {"items": many}
+    try:
+        async with console() as client:
+            r = await client.get("/staff/")
+    finally:
+        SERVICES[("registry", "/markets")] = saved
+    assert len(re.findall("data-market=", section(r.text, "markets"))) == 8
+    assert "<summary>其余 3 个市场</summary>" in r.text and "第10农贸市场" in r.text
+
+
+async def test_other_roles_homes_are_unchanged() -> None:
+    async with console("handler") as client:
+        handler = await client.get("/staff/")
+    assert handler.status_code == 200
+    assert 'id="markets"' not in handler.text
+    assert 'data-due="action-item"' not in handler.text
