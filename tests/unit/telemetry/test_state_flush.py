@@ -11,6 +11,7 @@ import pytest
 
 from services.runtime.messaging import Delivery
 from services.telemetry.store import RiskQuery
+from tests.support.poll import until
 from tests.support.telemetry_nodes import KEY, TOPIC, World
 
 
@@ -90,8 +91,8 @@ async def test_the_background_task_flushes_when_due_and_at_stop() -> None:
     await world.batch(readings[:5])
     running = asyncio.create_task(telemetry.flush_when_due())
     world.node.ticks.at += 1.0  # due: the task's next look writes it
-    while world.offsets.next != {KEY: 5}:  # the task runs on its own timer
-        await asyncio.sleep(0.005)
+    # the task runs on its own timer
+    await until(lambda: world.offsets.next == {KEY: 5}, within=10, what="the due flush")
     world.node.ticks.at -= 1.0
     await world.batch(readings[5:])
     running.cancel()
@@ -268,9 +269,8 @@ async def test_a_failed_background_flush_is_logged_and_the_task_keeps_flushing(
     telemetry.flush = fails_once  # type: ignore[method-assign]
     running = asyncio.create_task(telemetry.flush_when_due())
     world.node.ticks.at += 1.0
-    async with asyncio.timeout(10):
-        while world.offsets.next != {KEY: 5}:  # written by the look after the failed one
-            await asyncio.sleep(0.005)
+    # written by the look after the failed one
+    await until(lambda: world.offsets.next == {KEY: 5}, within=10, what="the flush after a failure")
     assert len(calls) >= 2 and not running.done()
     assert "pending states not written" in caplog.text
 
