@@ -292,3 +292,37 @@ async def file_complaint(console: Console) -> Filed:
 
         await until(scored, within=60, every=0.5, what="credit scored the new merchant")
     return Filed(place, receipt["id"], receipt["tracking_code"])
+
+
+# -- joint work (联席会议): a department member's -------------------------------------------------
+async def meeting_recorded(
+    console: Console, held_on: str, decisions: list[dict[str, Any]]
+) -> tuple[Place, dict[str, Any]]:
+    """A district with a market and a merchant (provision), and a joint meeting of it held on
+    `held_on` with `decisions` (decision, department, deadline), recorded by the district's
+    clerk through the campaign's API once the campaign service knows the district: the meeting
+    as the service answers it."""
+    async with console.city.client("registry") as registry:
+        place = await provision(registry, stall_no="D-1")
+    body = {
+        "district": place.district,
+        "title": f"第{uuid.uuid4().hex[:4]}次联席会议",
+        "held_on": held_on,
+        "departments": sorted({d["department"] for d in decisions}),
+        "minutes": "会议通报了冷链排查情况，议定各部门工作。",
+        "decisions": decisions,
+    }
+    async with console.city.client("campaign", "clerk", place.district) as campaign:
+
+        async def recorded() -> dict[str, Any] | None:
+            r = await campaign.post("/meetings", json=body)
+            if r.status_code == 422 and any(
+                e.get("field") == "district" for e in r.json().get("errors", [])
+            ):
+                return None  # the registry's district has not reached the campaign service yet
+            assert r.status_code == 201, r.text
+            meeting: dict[str, Any] = r.json()
+            return meeting
+
+        meeting = await until(recorded, within=60, every=0.5, what="campaign knows the district")
+    return place, meeting
