@@ -7,7 +7,9 @@ signature against the provider's JWKS (cached, fetched again when a token names 
 
 The claims a token must carry (docs/identity.md): `roles` (the realm roles; the first of
 `ROLES` it holds is the principal's role), `district` (a district code, or `*` for the whole
-city), for an operator `market_id`, and `name` / `preferred_username` for the actor recorded
+city), for an operator `market_id`, for a department member `department` (the code of the one
+department they belong to; a token without it stays valid, and the service that needs it refuses
+the action), and `name` / `preferred_username` for the actor recorded
 with every change a person makes.
 """
 
@@ -52,6 +54,7 @@ class Principal:
     name: str = ""
     roles: frozenset[str] = field(default_factory=frozenset)
     market_id: str | None = None
+    department: str | None = None
 
     def __post_init__(self) -> None:
         if not self.roles:
@@ -121,6 +124,7 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
     # One role speaks for the principal where a single one is shown (admin first).
     role = next(r for r in ("admin", *ROLES) if r in roles)
     market = claims.get("market_id")
+    department = claims.get("department")
     name = claims.get("name") or claims.get("preferred_username") or ""
     return Principal(
         subject=str(claims["sub"]),
@@ -129,6 +133,7 @@ def principal_from_claims(claims: Mapping[str, Any]) -> Principal:
         name=str(name),
         roles=roles,
         market_id=market if isinstance(market, str) and market else None,
+        department=department if isinstance(department, str) and department else None,
     )
 
 

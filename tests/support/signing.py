@@ -48,8 +48,11 @@ class LocalSigner:
         ttl_s: int = 300,
         issuer: str = ISSUER,
         audience: str = AUDIENCE,
+        department: str | None = None,
         **extra: Any,
     ) -> str:
+        """A token for a person of `role` in `district`; `department` (a department member's,
+        as the realm's `department` mapper puts it) and `extra` claims when given."""
         now = int(time.time())
         claims = {
             "iss": issuer,
@@ -62,6 +65,8 @@ class LocalSigner:
             "name": name or f"{role} {district}",
             "preferred_username": f"{role}.{district}",
         } | extra
+        if department is not None:
+            claims["department"] = department
         return self.sign(claims)
 
     def bearer(self, role: str, district: str, **kwargs: Any) -> dict[str, str]:

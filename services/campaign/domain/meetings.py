@@ -180,7 +180,8 @@ def mark_done(
     actor: Actor | None = None,
 ) -> tuple[Meeting, ActionItem]:
     """The owning department reports the item done today (city time): on time by the deadline
-    day, late after it. `Unknown` for an item not in the meeting, `WrongState` when done."""
+    day, late after it. `Unknown` for an item not in the meeting, `WrongState` when done. Who
+    may report it is the use case's to check first (ownership.may_report_done)."""
     item = meeting.item(item_id)
     if item is None:
         raise Unknown("item_id", f"meeting {meeting.meeting_id} has no action item {item_id!r}")

@@ -4,8 +4,10 @@ authorise and call `Joint`.
 Readers: leader, department, clerk, inspector (and admin), of their district; a district's
 people also read the city's meetings. Meetings are recorded by clerks and department staff,
 action items reported done by them; enforcement cases are opened, decided and closed by
-inspectors and department staff. Errors name the field and the reason; a refused request
-changes nothing and publishes nothing.
+inspectors and department staff. Department staff report done only their own department's
+items and decide or close only the cases their department is involved in (the token's
+`department`; services/campaign/domain/ownership.py). Errors name the field and the reason;
+a refused request changes nothing and publishes nothing.
 """
 
 from __future__ import annotations
@@ -195,7 +197,8 @@ def build_router(joint: Joint) -> JointRouter:
     async def item_done(
         meeting_id: str, item_id: str, body: DoneIn, who: MeetingWriter
     ) -> dict[str, Any]:
-        """The owning department reports an action item done (on time by its deadline day)."""
+        """The owning department reports an action item done (on time by its deadline day): a
+        department member only an item of their own department (403 otherwise), a clerk any."""
         meeting, item = await joint.mark_done(who, meeting_id, item_id, note=body.note)
         return item_view(item, joint.today()) | {
             "district": meeting.district,

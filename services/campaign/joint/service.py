@@ -8,6 +8,11 @@ Scope: a district's people read their district's work and the city's meetings; t
 their district's. A meeting of the city (`city`) is recorded, and its items reported done, with
 a city-wide token (admin, or district `*`). Another district's meeting or case is not found
 (404); a city meeting a district's person may read but not change is forbidden (403).
+
+Department: a person acting as a department member only (`department` among their roles, and
+none of the roles whose right to the action is not tied to a department) reports done only their
+own department's items and decides or closes only the cases their department is involved in
+(services/campaign/domain/ownership.py); anything else is forbidden (403), naming both sides.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from typing import NoReturn, Unpack
 
 from services.campaign.domain import enforcement as cases_rules
 from services.campaign.domain import meetings as meeting_rules
+from services.campaign.domain import ownership
 from services.campaign.domain.enforcement import Case, Origin
 from services.campaign.domain.joint import (
     AlreadyOpen,
@@ -55,8 +61,16 @@ def may_change(who: Principal, district: str) -> bool:
     return who.city_wide or (district != CITY and who.district == district)
 
 
+def as_department(who: Principal, *others: str) -> bool:
+    """Whether the person acts as a department member only: `department` among their roles and
+    none of `others` (the roles that may do the action for any department) nor admin."""
+    return "department" in who.roles and not who.holds(*others)
+
+
 def http_error(exc: JointRuleError) -> ServiceError:
-    """What a refusal of the rules is over HTTP: 422 naming every field, 409, or 404."""
+    """What a refusal of the rules is over HTTP: 422 naming every field, 409, 404, or 403."""
+    if isinstance(exc, ownership.NotTheirs | ownership.NoDepartment):
+        return Forbidden(str(exc))
     if isinstance(exc, Invalid):
         return InvalidInputs(exc.problems)
     if isinstance(exc, AlreadyOpen):
@@ -173,6 +187,11 @@ class Joint:
                 )
             now = self.now()
             with ruled():
+                owned = meeting.item(item_id)
+                # Clerks record the meetings and may report any item done for the district;
+                # a department member only their own department's.
+                if owned is not None and as_department(who, "clerk"):
+                    ownership.may_report_done(who.department, owned)
                 changed, item = meeting_rules.mark_done(
                     meeting, item_id, note=note, now=now, tz=self.tz, actor=actor(who)
                 )
@@ -277,7 +296,11 @@ class Joint:
             )
 
     async def _change(
-        self, who: Principal, case_id: str, change: Callable[[Case, datetime], Case]
+        self,
+        who: Principal,
+        case_id: str,
+        action: str,
+        change: Callable[[Case, datetime], Case],
     ) -> Case:
         async with self.uow() as work:
             row = await work.stores.cases.get(case_id, for_update=True)
@@ -285,6 +308,10 @@ class Joint:
                 self._not_found("enforcement case", case_id)
             now = self.now()
             with ruled():
+                # Inspectors work every case of their district; a department member only the
+                # cases their department is involved in.
+                if as_department(who, "inspector"):
+                    ownership.may_act_on_case(who.department, row.case, action)
                 changed = change(row.case, now)
             item = events.case_event(
                 changed, now, correlation_id=row.correlation_id, causation_id=row.last_event_id
@@ -309,6 +336,7 @@ class Joint:
         return await self._change(
             who,
             case_id,
+            "decide",
             lambda case, now: cases_rules.decide(
                 case,
                 sanction=sanction,
@@ -326,6 +354,7 @@ class Joint:
         return await self._change(
             who,
             case_id,
+            "close",
             lambda case, now: cases_rules.close(case, note=note, now=now, actor=actor(who)),
         )
 

@@ -45,6 +45,18 @@ async def test_an_operator_carries_its_market() -> None:
     assert (principal.role, principal.market_id) == ("operator", "mkt_1")
 
 
+async def test_a_department_member_carries_their_department_and_others_none() -> None:
+    member = await VERIFIER.verify(SIGNER.token("department", "zhifu", department="health"))
+    assert (member.role, member.department) == ("department", "health")
+    # A token without it stays valid: other roles have none, and a department member's missing
+    # one is refused by the service that needs it, not by the verifier.
+    assert (await VERIFIER.verify(SIGNER.token("clerk", "zhifu"))).department is None
+    assert (await VERIFIER.verify(SIGNER.token("department", "zhifu"))).department is None
+    blank = principal_from_claims({"sub": "u", "roles": ["department"], "district": "zhifu",
+                                   "department": ""})  # fmt: skip
+    assert blank.department is None
+
+
 OTHER = LocalSigner(kid=SIGNER.kid)  # the same key id, another key: a forgery
 
 
