@@ -51,6 +51,22 @@ class Person:
     first_name: str = ""
     last_name: str = ""
     market_id: str | None = None
+    # A department member's (部门人员) one department: a code of the campaign's catalogue
+    # (services/campaign/departments.yaml), the token's `department`.
+    department: str | None = None
+
+
+def user_profile(definition: dict[str, Any]) -> dict[str, Any] | None:
+    """The declarative user profile a realm file's components hold, parsed; None without one."""
+    providers = definition.get("components", {}).get(
+        "org.keycloak.userprofile.UserProfileProvider", []
+    )
+    for provider in providers:
+        config = provider.get("config", {}).get("kc.user.profile.config")
+        if config:
+            profile: dict[str, Any] = json.loads(config[0])
+            return profile
+    return None
 
 
 class KeycloakAdmin:
@@ -122,12 +138,47 @@ class KeycloakAdmin:
         return self._call("GET", f"/realms/{realm}").status_code == 200
 
     def ensure_realm(self, path: Path = REALM_FILE) -> bool:
-        """Import the realm from its file unless it exists; True when it was imported."""
+        """Import the realm from its file unless it exists; True when it was imported. A realm
+        imported from an older file gets what the file added since (`reconcile_realm`)."""
         definition = json.loads(path.read_text(encoding="utf-8"))
         if self.realm_exists(definition["realm"]):
+            self.reconcile_realm(definition)
             return False
         self._call("POST", "/realms", json=definition)
         return True
+
+    def reconcile_realm(self, definition: dict[str, Any]) -> list[str]:
+        """Add to the existing realm the client scopes' protocol mappers and the user profile's
+        attributes that `definition` has and it lacks (matched by name); returns what was added.
+        Only additions: what an administrator changed in the realm is kept, and the people in
+        it stay (a test stack shared by several sessions, or a deployment imported once by
+        compose's `--import-realm`, which skips a realm that exists)."""
+        realm = definition["realm"]
+        added: list[str] = []
+        scopes = {s["name"]: s for s in self._call("GET", f"/realms/{realm}/client-scopes").json()}
+        for wanted in definition.get("clientScopes", []):
+            scope = scopes.get(wanted["name"])
+            if scope is None:
+                continue
+            have = {m["name"] for m in scope.get("protocolMappers") or []}
+            for mapper in wanted.get("protocolMappers", []):
+                if mapper["name"] not in have:
+                    self._call(
+                        "POST",
+                        f"/realms/{realm}/client-scopes/{scope['id']}/protocol-mappers/models",
+                        json=mapper,
+                    )
+                    added.append(f"mapper {wanted['name']}/{mapper['name']}")
+        wanted_profile = user_profile(definition)
+        if wanted_profile is not None:
+            profile = self._call("GET", f"/realms/{realm}/users/profile").json()
+            have = {a["name"] for a in profile.get("attributes") or []}
+            missing = [a for a in wanted_profile.get("attributes", []) if a["name"] not in have]
+            if missing:
+                profile["attributes"] = [*(profile.get("attributes") or []), *missing]
+                self._call("PUT", f"/realms/{realm}/users/profile", json=profile)
+                added += [f"attribute {a['name']}" for a in missing]
+        return added
 
     def delete_realm(self, realm: str = REALM) -> bool:
         """Delete the realm with everything in it; True when there was one."""
@@ -160,6 +211,8 @@ class KeycloakAdmin:
         attributes = {"district": [person.district]}
         if person.market_id:
             attributes["market_id"] = [person.market_id]
+        if person.department:
+            attributes["department"] = [person.department]
         body: dict[str, Any] = {
             "username": person.username,
             "enabled": True,

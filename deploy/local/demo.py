@@ -223,6 +223,9 @@ STAFF_NAMES: dict[tuple[str, str], tuple[str, str]] = {
     ("leader", "laishan"): ("郑", "伟民"),
     ("department", "laishan"): ("冯", "雪梅"),
 }
+# The one department (a code of services/campaign/departments.yaml) each district's department
+# member belongs to: their token says it, and they report done only its 议定事项.
+DEMO_DEPARTMENTS = {"zhifu": "health", "laishan": "market_regulation"}
 # A market operator's (主办方) staff member per market, in the order the markets are seeded.
 OPERATOR_NAMES = [("黄", "立新"), ("马", "春华"), ("高", "明"), ("林", "淑芬"), ("何", "永生")]
 
@@ -244,6 +247,9 @@ def demo_people() -> list[Person]:
                     (role,),
                     district["code"],
                     first_name=family + given,
+                    department=DEMO_DEPARTMENTS.get(district["code"], "market_regulation")
+                    if role == "department"
+                    else None,
                 )
             )
     return people

@@ -21,6 +21,9 @@ from sentinel_cli.identity import IdentityError, issuer, password_grant
 
 # Sign in again this long before the cached token expires.
 _MARGIN_S = 60.0
+# A department member (部门人员) belongs to one department, which the provider puts in their
+# token (docs/identity.md); a test person of the role is of this one unless the test says.
+DEFAULT_DEPARTMENT = "health"
 
 
 @dataclass
@@ -36,11 +39,23 @@ class Tokens:
         return issuer(self.base_url)
 
     @staticmethod
+    def department_of(role: str, department: str | None = None) -> str | None:
+        """The department a test person of `role` belongs to: `department`, else a department
+        member's default one; None for the other roles unless given."""
+        return department or (DEFAULT_DEPARTMENT if role == "department" else None)
+
+    @staticmethod
     def username(
-        role: str, district: str, market_id: str | None = None, who: str | None = None
+        role: str,
+        district: str,
+        market_id: str | None = None,
+        who: str | None = None,
+        department: str | None = None,
     ) -> str:
         place = "city" if district == "*" else district
-        return "-".join(x for x in ("t", role, place, market_id, who) if x)
+        # The default department is left out: the name the person had before departments.
+        other = department if department != Tokens.department_of(role) else None
+        return "-".join(x for x in ("t", role, place, market_id, other, who) if x)
 
     def person(
         self,
@@ -50,10 +65,13 @@ class Tokens:
         market_id: str | None = None,
         name: str | None = None,
         who: str | None = None,
+        department: str | None = None,
     ) -> tuple[str, str]:
         """(username, subject) of the test person of `role` in `district` (one of several when
-        `who` tells them apart), created if needed."""
-        username = self.username(role, district, market_id, who)
+        `who` tells them apart), created if needed; a department member of `department` (by
+        default DEFAULT_DEPARTMENT)."""
+        department = self.department_of(role, department)
+        username = self.username(role, district, market_id, who, department)
         if username not in self._people:
             self._people[username] = self.admin.ensure_user(
                 Person(
@@ -63,6 +81,7 @@ class Tokens:
                     first_name=name or f"测试{role}",
                     last_name="全市" if district == "*" else district,
                     market_id=market_id,
+                    department=department,
                 ),
                 self.password,
             )
@@ -72,9 +91,16 @@ class Tokens:
         return self.person(role, district, who=who)[1]
 
     def token(
-        self, role: str, district: str, market_id: str | None = None, who: str | None = None
+        self,
+        role: str,
+        district: str,
+        market_id: str | None = None,
+        who: str | None = None,
+        department: str | None = None,
     ) -> str:
-        username, _ = self.person(role, district, market_id=market_id, who=who)
+        username, _ = self.person(
+            role, district, market_id=market_id, who=who, department=department
+        )
         cached = self._cache.get(username)
         if cached and cached[1] - _MARGIN_S > time.monotonic():
             return cached[0]
@@ -97,9 +123,15 @@ class Tokens:
             time.sleep(0.5)
 
     def bearer(
-        self, role: str, district: str, market_id: str | None = None, who: str | None = None
+        self,
+        role: str,
+        district: str,
+        market_id: str | None = None,
+        who: str | None = None,
+        department: str | None = None,
     ) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token(role, district, market_id, who)}"}
+        token = self.token(role, district, market_id, who, department)
+        return {"Authorization": f"Bearer {token}"}
 
     def auth(self, role: str, district: str) -> BearerAuth:
         """For a long-lived client: a fresh (cached) token on every request."""
@@ -134,9 +166,13 @@ def current() -> Tokens:
 
 
 def bearer(
-    role: str, district: str, market_id: str | None = None, who: str | None = None
+    role: str,
+    district: str,
+    market_id: str | None = None,
+    who: str | None = None,
+    department: str | None = None,
 ) -> dict[str, str]:
-    return current().bearer(role, district, market_id, who)
+    return current().bearer(role, district, market_id, who, department)
 
 
 def token(role: str, district: str) -> str:

@@ -7,10 +7,12 @@ set it. Clerks, inspectors and admins keep their rights over every department's 
 
 from __future__ import annotations
 
+import json
 from datetime import date
 
 import pytest
 
+from deploy.identity.keycloak import REALM_FILE, user_profile
 from services.campaign.domain import ownership
 from services.campaign.domain.meetings import ActionItem
 from services.campaign.joint.config import DEPARTMENTS_FILE, JointConfig
@@ -214,3 +216,24 @@ async def test_any_department_member_of_the_district_may_refer_a_case(world: Wor
     assert case.departments == ("market_regulation",)
     with pytest.raises(Forbidden):  # but it is theirs to decide no more than any other's
         await decide(world, member("environment"), case.case_id)
+
+
+# -- the realm --------------------------------------------------------------------------------
+
+
+def test_the_realm_offers_the_departments_of_the_catalogue_and_maps_them_into_the_token() -> None:
+    """The provider's `department` attribute is what the rule compares with an item's owner: its
+    choices are the catalogue's codes (services/campaign/departments.yaml), admin-edited only,
+    and the `sentinel` scope puts it in the access token as `department`."""
+    realm = json.loads(REALM_FILE.read_text(encoding="utf-8"))
+    profile = user_profile(realm)
+    assert profile is not None
+    (attribute,) = [a for a in profile["attributes"] if a["name"] == "department"]
+    options = attribute["validations"]["options"]["options"]
+    assert options == list(load_departments(DEPARTMENTS_FILE).codes)
+    assert attribute["permissions"]["edit"] == ["admin"]
+    (scope,) = [s for s in realm["clientScopes"] if s["name"] == "sentinel"]
+    (mapper,) = [m for m in scope["protocolMappers"] if m["name"] == "department"]
+    config = mapper["config"]
+    assert (config["user.attribute"], config["claim.name"]) == ("department", "department")
+    assert config["access.token.claim"] == "true"
