@@ -6,7 +6,7 @@ staff read the registry's markets of their district). Pure apart from `district_
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Iterable, Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -35,13 +35,24 @@ def _department(code: Any) -> str:
     return labels.label(labels.DEPARTMENT, code)
 
 
+def open_items(who: Session, services: Backend) -> Awaitable[list[Any]]:
+    """The open action items the home asks the campaign for: a department member's own
+    department's only (the token's `department`), as only those are theirs to report done."""
+    params: dict[str, Any] = {"state": "open", "limit": 1000}
+    if joint.department_only(who, "clerk") and who.principal.department:
+        params["department"] = who.principal.department
+    return services.items("campaign", "/action-items", who.access_token, **params)
+
+
 def items_due(items: Iterable[Mapping[str, Any]], who: Session, today: date) -> list[Due]:
     """The open action items the person may report done (their district's; a city meeting's
-    only with a city-wide token, as the meetings page offers 办结), to 办结 on their meeting's
-    page, by deadline day; late in red, each with its owning department."""
+    only with a city-wide token; a department member's own department's — as the meeting's
+    page offers 办结), to 办结 at the item on its meeting's page, by deadline day; late in red,
+    each with its owning department."""
     found = []
     for i in items:
-        if i.get("state", "open") != "open" or not joint.may_change(who, str(i.get("district"))):
+        district = str(i.get("district"))
+        if i.get("state", "open") != "open" or not joint.may_report_done(who, i, district):
             continue
         deadline = str(i.get("deadline") or "")
         found.append(
@@ -52,19 +63,20 @@ def items_due(items: Iterable[Mapping[str, Any]], who: Session, today: date) -> 
                 _end_of(deadline) if deadline else None,
                 bool(i.get("late")) or (bool(deadline) and date.fromisoformat(deadline) < today),
                 "办结",
-                f"/staff/meetings/{i['meeting_id']}#items",
+                f"/staff/meetings/{i['meeting_id']}#item-{i['id']}",
                 left=days_left(deadline, today) if deadline else None,
             )
         )
     return found
 
 
-def cases_due(cases: Iterable[Mapping[str, Any]]) -> list[Due]:
-    """The enforcement cases waiting for a decision (待决定), to decide on the case's page. A
-    case has no deadline, so these come after everything dated."""
+def cases_due(cases: Iterable[Mapping[str, Any]], who: Session | None = None) -> list[Due]:
+    """The enforcement cases waiting for a decision (待决定) that `who` may decide (a department
+    member: those their department is involved in; anyone when `who` is not given), to decide
+    on the case's page. A case has no deadline, so these come after everything dated."""
     found = []
     for c in cases:
-        if c.get("state", "open") != "open":
+        if c.get("state", "open") != "open" or (who and not joint.may_work_on_case(who, c)):
             continue
         place = str(c.get("market_name") or "市场")
         if c.get("merchant_name"):

@@ -234,9 +234,7 @@ async def _due(who: Session, services: Backend, open_tasks: list[Any]) -> list[l
                 "complaints", "/complaints", token, state=state, limit=1000
             )
     if "department" in p.roles:
-        calls["action-items"] = services.items(
-            "campaign", "/action-items", token, state="open", limit=1000
-        )
+        calls["action-items"] = department_home.open_items(who, services)
         calls["cases"] = services.items("campaign", "/enforcement-cases", token, state="open")
     if not calls:
         return []
@@ -258,7 +256,7 @@ async def _due(who: Session, services: Backend, open_tasks: list[Any]) -> list[l
         orders_due(got.get("orders", []), markets, now),
         complaints_due(cases, markets, now),
         department_home.items_due(got.get("action-items", []), who, clock.today()),
-        department_home.cases_due(got.get("cases", [])),
+        department_home.cases_due(got.get("cases", []), who),
     ]
 
 

@@ -149,6 +149,33 @@ def may_change(who: Session, district: str) -> bool:
     return who.principal.city_wide or (district != CITY and who.principal.district == district)
 
 
+def department_only(who: Session, *others: str) -> bool:
+    """Whether the person acts as a department member only: `department` among their roles and
+    none of `others` (the roles that may act for any department) nor admin. Such a person acts
+    on their own department's work only, the token's `department` (docs/campaign.md)."""
+    return "department" in who.principal.roles and not who.principal.holds(*others)
+
+
+def may_report_done(who: Session, item: Mapping[str, Any], district: str) -> bool:
+    """Whether the person may report `item` of a `district` meeting done, as the campaign
+    service decides it: `may_change`, and for a department member only an item their own
+    department owns (none at all when the token names no department)."""
+    if not may_change(who, district):
+        return False
+    own = who.principal.department
+    return not department_only(who, "clerk") or bool(own and item.get("department") == own)
+
+
+def may_work_on_case(who: Session, case: Mapping[str, Any]) -> bool:
+    """Whether the person may decide or close `case`: inspectors and department staff, a
+    department member only a case their department is involved in."""
+    if not who.principal.holds(*CASE_WRITERS):
+        return False
+    own = who.principal.department
+    involved = case.get("departments") or []
+    return not department_only(who, "inspector") or bool(own and own in involved)
+
+
 # -- 联席会议 --------------------------------------------------------------------------------
 
 
@@ -171,7 +198,7 @@ async def _meetings_page(
     meetings.sort(key=lambda m: (str(m.get("held_on")), str(m.get("recorded_at"))), reverse=True)
     items.sort(key=_item_key(view), reverse=view == "done")
     for i in items:
-        i["may_done"] = may_change(who, str(i.get("district")))
+        i["may_done"] = may_report_done(who, i, str(i.get("district")))
     return form.page(
         request,
         "joint/meetings.html",
@@ -295,7 +322,7 @@ async def _meeting_page(
     token = who.access_token
     meeting = await in_scope(services, "campaign", f"/meetings/{meeting_id}", token, "会议")
     for i in meeting.get("action_items") or []:
-        i["may_done"] = may_change(who, str(meeting.get("district")))
+        i["may_done"] = may_report_done(who, i, str(meeting.get("district")))
     names, districts = await asyncio.gather(
         departments(services, token), district_names(services, token)
     )
@@ -601,7 +628,7 @@ async def _case_page(
         source=source,
         departments=names,
         sanctions=labels.SANCTION,
-        may_act=who.principal.holds(*CASE_WRITERS),
+        may_act=may_work_on_case(who, case),
         today=today().isoformat(),
     )
 

@@ -63,9 +63,27 @@ SERVICES: dict[tuple[str, str], Any] = {
             item("itm_today", day(0)),
             # A city meeting's item: only a city-wide token reports it done.
             item("itm_city", day(-5), district="city"),
+            # Another department's: not theirs to report done (the service leaves it out of a
+            # listing asked for their department; the home would not offer it either).
+            item("itm_env", day(-4), department="environment"),
         ]
     },
+    ("campaign", "/meetings"): {"items": []},
+    ("campaign", "/meetings/mtg_zhifu"): {
+        "id": "mtg_zhifu",
+        "district": "zhifu",
+        "title": "第二季度联席会议",
+        "held_on": day(-30),
+        "departments": ["health", "environment"],
+        "minutes": "研究部署",
+        "recorded_at": "2026-05-01T08:00:00+08:00",
+        "action_items": [
+            item("itm_late", day(-3)),
+            item("itm_env", day(-4), department="environment"),
+        ],
+    },
     ("campaign", "/enforcement-cases"): {"items": [CASE]},
+    ("campaign", "/enforcement-cases/enf_1"): CASE,
     ("registry", "/markets"): {
         "items": [
             {"id": "mkt_2", "name": "只楚果蔬批发市场", "district": "zhifu", "kind": "wholesale"},
@@ -92,13 +110,20 @@ class SignedIn:
         return self.who
 
 
-def session(role: str = "department", district: str = "zhifu") -> Session:
-    who = Principal("u-dept", role, district, name="赵文静")
+def session(
+    role: str = "department", district: str = "zhifu", department: str | None = "health"
+) -> Session:
+    """A person of `role` in `district`; a department member of `department` (the token's)."""
+    roles = frozenset({role})
+    who = Principal("u-dept", role, district, name="赵文静", roles=roles, department=department)
     return Session("sid-1", who, "tok", "refresh", time.time() + 3600)
 
 
 def console(
-    role: str = "department", down: tuple[str, ...] = (), asked: list[httpx.Request] | None = None
+    role: str = "department",
+    down: tuple[str, ...] = (),
+    asked: list[httpx.Request] | None = None,
+    who: Session | None = None,
 ) -> httpx.AsyncClient:
     """The console signed in as `role` of zhifu; the services in `down` do not answer, the
     others answer from SERVICES (a listing filtered by its `state`)."""
@@ -111,13 +136,15 @@ def console(
         body = SERVICES.get((host, path))
         if body is None:
             return httpx.Response(404, json={"error": "not_found", "message": f"no {path}"})
-        state = request.url.params.get("state")
-        if state is not None:
-            body = {"items": [i for i in body["items"] if i.get("state", "open") == state]}
+        for param, default in (("state", "open"), ("department", None)):
+            wanted = request.url.params.get(param)
+            if wanted is not None:
+                kept = [i for i in body["items"] if i.get(param, default) == wanted]
+                body = {"items": kept}
         return httpx.Response(200, content=json.dumps(body).encode())
 
     app = support.app_of(services)
-    app.state.sign_in = SignedIn(session(role))
+    app.state.sign_in = SignedIn(who or session(role))
     return support.client_of(app)
 
 
@@ -147,9 +174,13 @@ def test_open_items_are_reported_done_on_their_meetings_page_late_ones_in_red() 
         "/staff/meetings/mtg_zhifu|决定 itm_later",
         "/staff/meetings/mtg_zhifu|决定 itm_late",
         "/staff/meetings/mtg_zhifu|决定 itm_today",
-    }  # the city meeting's item and the done one are not theirs to do
+    }  # the city meeting's item, the environment's and the done one are not theirs to do
     late = due["/staff/meetings/mtg_zhifu|决定 itm_late"]
-    assert (late.action, late.href, late.post) == ("办结", "/staff/meetings/mtg_zhifu#items", False)
+    assert (late.action, late.href, late.post) == (
+        "办结",
+        "/staff/meetings/mtg_zhifu#item-itm_late",
+        False,
+    )
     assert (late.what, late.overdue, late.left) == ("议定事项 · 卫生健康", True, "逾期 3 天")
     today = due["/staff/meetings/mtg_zhifu|决定 itm_today"]
     assert (today.overdue, today.left) == (False, "今天到期")
@@ -158,16 +189,22 @@ def test_open_items_are_reported_done_on_their_meetings_page_late_ones_in_red() 
     # A city-wide token may report a city meeting's item done too.
     city_wide = items_due(listed, session(district="*"), TODAY)
     assert {d.place for d in city_wide} >= {"决定 itm_city"}
+    assert "决定 itm_env" not in {d.place for d in city_wide}
+    # A member of the environment department: their item only.
+    environment = items_due(listed, session(department="environment"), TODAY)
+    assert [d.place for d in environment] == ["决定 itm_env"]
+    # A department member whose token names no department may report none done.
+    assert items_due(listed, session(department=None), TODAY) == []
 
 
 def test_cases_waiting_for_a_decision_come_after_every_dated_row() -> None:
     decided = CASE | {"id": "enf_2", "state": "decided"}
-    (case,) = cases_due([CASE, decided])
+    (case,) = cases_due([CASE, decided], session())
     assert (case.action, case.href) == ("处罚决定", "/staff/enforcement/enf_1#decide")
     assert case.place == "幸福农贸市场 · 老王冻品"
     assert case.what == "联合执法 · 待决定 · 市场监管、卫生健康"
     items = items_due(SERVICES[("campaign", "/action-items")]["items"], session(), TODAY)
-    shown, more = agenda(cases_due([CASE]), items)
+    shown, more = agenda(cases_due([CASE], session()), items)
     assert [d.place for d in shown] == [
         "决定 itm_late",
         "决定 itm_today",
@@ -184,16 +221,16 @@ async def test_a_department_member_arrives_at_their_items_and_cases_then_their_m
     assert r.status_code == 200, r.text
     assert 'id="due-title"' in r.text
     assert rows(r.text) == [
-        ("is-overdue", "action-item", "/staff/meetings/mtg_zhifu#items"),
-        ("", "action-item", "/staff/meetings/mtg_zhifu#items"),
-        ("", "action-item", "/staff/meetings/mtg_zhifu#items"),
+        ("is-overdue", "action-item", "/staff/meetings/mtg_zhifu#item-itm_late"),
+        ("", "action-item", "/staff/meetings/mtg_zhifu#item-itm_today"),
+        ("", "action-item", "/staff/meetings/mtg_zhifu#item-itm_later"),
         ("", "enforcement", "/staff/enforcement/enf_1#decide"),
     ]
     due = section(r.text, "due")
     assert due.index("决定 itm_late") < due.index("决定 itm_today") < due.index("决定 itm_later")
     assert '<span class="overdue">逾期 3 天</span>' in due and "今天到期" in due
     assert "办结" in due and "处罚决定" in due and "议定事项 · 卫生健康" in due
-    assert "itm_city" not in due
+    assert "itm_city" not in due and "itm_env" not in due
     assert "认领" not in due and "/staff/tasks/" not in due  # tasks are the inspectors'
     # Their district's markets, by name, each linked to its page; no id to read.
     markets = section(r.text, "markets")
@@ -207,6 +244,9 @@ async def test_a_department_member_arrives_at_their_items_and_cases_then_their_m
     # Open work only, asked for by state, with the person's token.
     campaign = {(q.url.path, q.url.params.get("state")) for q in asked if q.url.host == "campaign"}
     assert {("/action-items", "open"), ("/enforcement-cases", "open")} <= campaign
+    # Their own department's items, asked for by the token's department.
+    departments = {q.url.params.get("department") for q in asked if q.url.path == "/action-items"}
+    assert "health" in departments and "environment" not in departments
     staff_calls = [q for q in asked if not q.url.path.startswith("/public/")]
     assert all(q.headers["authorization"] == "Bearer tok" for q in staff_calls)
     # The markets are read once: their names are the list's, the rows name none by id.
@@ -247,3 +287,64 @@ async def test_other_roles_homes_are_unchanged() -> None:
     assert handler.status_code == 200
     assert 'id="markets"' not in handler.text
     assert 'data-due="action-item"' not in handler.text
+
+
+def test_a_member_decides_only_the_cases_their_department_is_involved_in() -> None:
+    assert [c.href for c in cases_due([CASE], session(department="environment"))] == []
+    assert cases_due([CASE], session(department=None)) == []
+    assert len(cases_due([CASE], session(department="market_regulation"))) == 1
+
+
+async def test_a_clerk_who_is_also_a_department_member_is_asked_every_departments_items() -> None:
+    """A clerk reports any item done: their home asks for no department."""
+    both = session()
+    both.principal = Principal(
+        "u-both", "clerk", "zhifu", roles=frozenset({"clerk", "department"}), department="health"
+    )
+    asked: list[httpx.Request] = []
+    async with console(asked=asked, who=both) as client:
+        r = await client.get("/staff/")
+    assert r.status_code == 200
+    assert all("department" not in q.url.params for q in asked if q.url.path == "/action-items")
+    assert "决定 itm_env" in section(r.text, "due")
+
+
+def done_forms(page: str) -> list[str]:
+    """The items a page offers 办结 for: the item ids its forms post to."""
+    return re.findall(r'action="/staff/meetings/mtg_zhifu/items/([^/"]+)/done"', page)
+
+
+async def test_the_meeting_page_offers_done_on_their_own_departments_items_only() -> None:
+    async with console() as client:
+        member = await client.get("/staff/meetings/mtg_zhifu")
+    assert member.status_code == 200, member.text
+    assert 'id="item-itm_late"' in member.text and 'id="item-itm_env"' in member.text
+    assert done_forms(member.text) == ["itm_late"]
+    async with console(who=session(department=None)) as client:
+        none = await client.get("/staff/meetings/mtg_zhifu")
+    assert done_forms(none.text) == []
+    async with console("clerk") as client:
+        clerk = await client.get("/staff/meetings/mtg_zhifu")
+    assert done_forms(clerk.text) == ["itm_late", "itm_env"]
+    async with console("leader") as client:
+        leader = await client.get("/staff/meetings/mtg_zhifu")
+    assert done_forms(leader.text) == []
+
+
+async def test_the_meetings_list_offers_done_on_their_own_departments_items_only() -> None:
+    async with console() as client:
+        r = await client.get("/staff/meetings")
+    assert r.status_code == 200, r.text
+    assert sorted(done_forms(r.text)) == ["itm_late", "itm_later", "itm_today"]
+
+
+async def test_the_case_page_offers_the_decision_to_a_member_of_a_department_involved() -> None:
+    async with console() as client:
+        health = await client.get("/staff/enforcement/enf_1")
+    async with console(who=session(department="environment")) as client:
+        environment = await client.get("/staff/enforcement/enf_1")
+    async with console("inspector") as client:
+        inspector = await client.get("/staff/enforcement/enf_1")
+    assert health.status_code == environment.status_code == inspector.status_code == 200
+    assert 'id="decide"' in health.text and 'id="decide"' in inspector.text
+    assert 'id="decide"' not in environment.text
