@@ -1,7 +1,10 @@
 """A department member's staff home opens on what is due (docs/console.md, Pages, `/staff/`): on
-a phone, the joint meeting's late 议定事项 first, in red with its deadline, then the one due
-later; its 办结 button leads to the meeting's page, where it is reported done and leaves the
-home's 待办. Their district's markets are named on the home and linked to their pages."""
+a phone, their own department's 议定事项 of the joint meeting (their token's `department`, from
+the identity provider), the late one first, in red with its deadline, then the one due later;
+another department's item is not theirs and not listed. Its 办结 button leads to the item on the
+meeting's page, where it is reported done and leaves the home's 待办; the other department's
+item there offers them no 办结. Their district's markets are named on the home and linked to
+their pages."""
 
 from __future__ import annotations
 
@@ -14,6 +17,7 @@ from tests.support.identity import Tokens
 
 LATE = "一周内完成全区冷链设施排查"
 LATER = "月底前完成市场公示栏更新"
+OTHERS = "两周内完成市场周边环境整治"
 
 
 def city_today() -> date:
@@ -30,15 +34,20 @@ async def test_a_department_member_opens_on_their_late_item_and_reports_it_done_
         console,
         held.isoformat(),
         [
-            {"decision": LATER, "department": "market_regulation",
+            {"decision": LATER, "department": "health",
              "deadline": (today + timedelta(days=14)).isoformat()},
             {"decision": LATE, "department": "health",
              "deadline": (held + timedelta(days=late_by)).isoformat()},
+            {"decision": OTHERS, "department": "environment",
+             "deadline": (today - timedelta(days=1)).isoformat()},
         ],
     )  # fmt: skip
+    late_id = next(i["id"] for i in meeting["action_items"] if i["decision"] == LATE)
     async with console.city.client("registry") as registry:
         market_name = (await registry.get(f"/markets/{place.market_id}")).json()["name"]
-    member, _ = tokens.person("department", place.district, name="周卫健", who="browser")
+    member, _ = tokens.person(
+        "department", place.district, name="周卫健", who="browser", department="health"
+    )
     await sign_in(phone, member, tokens.password)
 
     # Arrived at the home: 待办, the late item first, in red, with its deadline day.
@@ -51,6 +60,7 @@ async def test_a_department_member_opens_on_their_late_item_and_reports_it_done_
     assert "逾期 10 天" in text and f"期限 {(held + timedelta(days=late_by)):%m-%d}" in text, text
     assert "is-overdue" in (await first.get_attribute("class") or "")
     assert LATER in await rows.nth(1).inner_text()
+    assert OTHERS not in await phone.inner_text("#due")  # the environment department's
     # Their district's market by name, linked to its page.
     market = phone.locator(f"#markets a[href='/staff/markets/{place.market_id}']")
     assert await market.inner_text() == market_name
@@ -63,8 +73,11 @@ async def test_a_department_member_opens_on_their_late_item_and_reports_it_done_
         await button.click()
     answer = await went.value
     assert answer is not None and answer.status == 200
-    assert phone.url.endswith(f"/staff/meetings/{meeting['id']}#items")
-    item = phone.locator("#items li[data-item]", has_text=LATE)
+    assert phone.url.endswith(f"/staff/meetings/{meeting['id']}#item-{late_id}")
+    item = phone.locator(f"#item-{late_id}")
+    assert LATE in await item.inner_text()
+    others = phone.locator("#items li[data-item]", has_text=OTHERS)
+    assert await others.count() == 1 and await others.locator("summary").count() == 0
     await item.locator("summary").click()
     await item.locator("textarea").fill("已完成全区冷链设施排查，问题均已整改。")
     await shot(phone, "item-done-form")
@@ -74,5 +87,5 @@ async def test_a_department_member_opens_on_their_late_item_and_reports_it_done_
     # Back home, it is no longer due; the other item is.
     await phone.goto("/staff/")
     due = await phone.inner_text("#due")
-    assert LATE not in due and LATER in due, due
+    assert LATE not in due and LATER in due and OTHERS not in due, due
     await shot(phone, "home-after")
