@@ -161,6 +161,9 @@ async def test_the_citizens_pages_have_no_serious_accessibility_violation(
     await audited(audit, phone, f"/complaints/track/{case.tracking_code}", "#status")
     await audited(audit, phone, "/complaints/track/ZZZZZZZZZZ", "#code-error", 404)
     await audited(audit, phone, "/suggestions/new")
+    await audited(audit, phone, f"/merchants/{place.merchant_id}/qr", "#qr")
+    await audited(audit, phone, "/honours")
+    await audited(audit, phone, "/markets/mkt_none", status=404)
     audit.assert_clean()
 
 
@@ -177,6 +180,18 @@ async def test_an_inspectors_and_a_leaders_pages_have_no_serious_accessibility_v
     await audited(audit, inspector, "/staff/tasks")
     board = f"/staff/risks?market_id={stall.market_id}"
     await audited(audit, inspector, board, 'a[href^="/staff/risks/"]')
+    await audited(audit, inspector, "/staff/rectifications")
+    # 认领, then 完成检查 at the stall: the checklist, and refused with a problem beside its field.
+    await inspector.goto(f"/staff/tasks/{task_id}")
+    await inspector.get_by_role("button", name="认领").click()
+    await inspector.wait_for_url(f"**/staff/tasks/{task_id}?done=claimed")
+    await audit(inspector, "task-claimed")
+    form = inspector.locator("form#complete")
+    await form.locator('input[name="outcome"][value="minor"]').check()
+    await form.locator('input[name="finding"][value="CCH-01"]').check()  # a major finding
+    await form.get_by_role("button", name="完成检查").click()
+    await inspector.locator("form#complete .field-error:not(:empty)").first.wait_for()
+    await audit(inspector, "completion-refused")
 
     leader = await open_page(phone=True)
     username, _ = tokens.person("leader", stall.district, name="冯领导", who="a11y")
@@ -199,6 +214,8 @@ async def test_a_handlers_clerks_and_operators_pages_have_no_serious_accessibili
     await audit(handler, "handler-home")
     await audited(audit, handler, "/staff/complaints", f'a[href$="{case.complaint_id}"]')
     await audited(audit, handler, f"/staff/complaints/{case.complaint_id}")
+    await audited(audit, handler, f"/staff/merchants/{place.merchant_id}")
+    await audited(audit, handler, "/staff/suggestions")
 
     clerk = await open_page(phone=True)
     username, _ = tokens.person("clerk", place.district, name="王登记", who="a11y")
