@@ -180,6 +180,10 @@ async def test_an_inspectors_and_a_leaders_pages_have_no_serious_accessibility_v
     await audited(audit, inspector, "/staff/tasks")
     board = f"/staff/risks?market_id={stall.market_id}"
     await audited(audit, inspector, board, 'a[href^="/staff/risks/"]')
+    await inspector.click('a[href^="/staff/risks/"]')
+    await inspector.wait_for_url("**/staff/risks/*")
+    await audit(inspector, "risk")
+    await audited(audit, inspector, "/staff/enforcement")
     await audited(audit, inspector, "/staff/rectifications")
     # 认领, then 完成检查 at the stall: the checklist, and refused with a problem beside its field.
     await inspector.goto(f"/staff/tasks/{task_id}")
@@ -199,6 +203,7 @@ async def test_an_inspectors_and_a_leaders_pages_have_no_serious_accessibility_v
     await leader.locator(f'#ranking [data-market="{stall.market_id}"]').wait_for()
     await audit(leader, "leader-overview")
     await audited(audit, leader, f"/staff/markets/{stall.market_id}", "#assessment")
+    await audited(audit, leader, "/staff/honours")
     audit.assert_clean()
 
 
@@ -221,6 +226,9 @@ async def test_a_handlers_clerks_and_operators_pages_have_no_serious_accessibili
     username, _ = tokens.person("clerk", place.district, name="王登记", who="a11y")
     await sign_in(clerk, username, tokens.password)
     await audited(audit, clerk, "/staff/registry")
+    for path in ("/staff/reports", "/staff/training", "/staff/exposures", "/staff/renovations"):
+        await audited(audit, clerk, path)
+    await audited(audit, clerk, "/staff/meetings")
     await audited(audit, clerk, f"/staff/registry/markets/{place.market_id}")
     # The merchant form refused with two mistakes, each beside its field.
     await clerk.evaluate("document.querySelector('#register-merchant').open = true")
@@ -257,4 +265,6 @@ async def test_a_handlers_clerks_and_operators_pages_have_no_serious_accessibili
     assert (await submit(operator, "#self-inspection-form", "/staff/self-inspection")).status == 422
     await operator.wait_for_selector("#err-form")
     await audit(operator, "self-inspection-refused")
+    await audited(audit, operator, f"/staff/duties/{place.market_id}")
+    await audited(audit, operator, f"/staff/training/markets/{place.market_id}")
     audit.assert_clean()
