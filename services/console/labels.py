@@ -189,6 +189,20 @@ _REASONS: Final = [
         re.compile(r"a meeting is recorded once held: not after (.*)"),
         r"会议召开后再记录：不得晚于 \1",
     ),
+    # A department member acts on their own department's joint work only
+    # (services/campaign/domain/ownership.py): a stale page may still offer another's.
+    (
+        re.compile(r"action item \S+ is owned by department .* reports done only the items .*"),
+        "该议定事项由其他部门负责，只能办结本部门的议定事项",
+    ),
+    (
+        re.compile(r"enforcement case \S+ involves department\(s\) .* only a case their .*"),
+        "该案件不涉及本部门，只能处理本部门参与的联合执法案件",
+    ),
+    (
+        re.compile(r"the token of a department member names no department.*"),
+        "您的账号未设置所属部门，请联系管理员在统一身份认证中设置后重新登录",
+    ),
     (re.compile(r"name at least one department"), "请至少选择一个部门"),
     (re.compile(r"unknown department .*"), "不在部门目录中"),
     (re.compile(r"no district .* is known.*"), "该区不存在"),

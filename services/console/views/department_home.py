@@ -35,6 +35,18 @@ def _department(code: Any) -> str:
     return labels.label(labels.DEPARTMENT, code)
 
 
+def theirs(who: Session, work: Mapping[str, Any]) -> bool:
+    """Whether joint work counts as the person's own: anyone's for everyone but a department
+    member only (not also a clerk, for items, or an inspector, for cases), who owns an action
+    item of their department (`department`) and a case their department is involved in
+    (`departments`), as the campaign service rules (docs/campaign.md)."""
+    own = who.principal.department
+    if "departments" in work:  # an enforcement case
+        involved = work.get("departments") or []
+        return not joint.department_only(who, "inspector") or bool(own and own in involved)
+    return not joint.department_only(who, "clerk") or bool(own and work.get("department") == own)
+
+
 def open_items(who: Session, services: Backend) -> Awaitable[list[Any]]:
     """The open action items the home asks the campaign for: a department member's own
     department's only (the token's `department`), as only those are theirs to report done."""

@@ -43,12 +43,16 @@ class Counted:
     note: Callable[[list[Any], int], str]
     red: Callable[[list[Any]], int] = lambda listed: 0
     params: Mapping[str, Any] = field(default_factory=dict)
+    # What of the list is the person's to count: a department member's own department's work
+    # (department_home.theirs), so that the card agrees with their 待办.
+    only: Callable[[Session, Mapping[str, Any]], bool] = lambda who, listed: True
 
-    async def card(self, services: Backend, token: str) -> Card:
+    async def card(self, services: Backend, who: Session) -> Card:
         try:
-            listed = await services.items("campaign", self.path, token, **self.params)
+            listed = await services.items("campaign", self.path, who.access_token, **self.params)
         except ApiError:
             return Card(self.title, self.href, self.idle)
+        listed = [x for x in listed if self.only(who, x)]
         red = self.red(listed)
         return Card(self.title, self.href, self.note(listed, red), len(listed), red > 0)
 
@@ -103,6 +107,7 @@ CARDS: tuple[tuple[tuple[str, ...], Card | Counted], ...] = (
             note=lambda items, late: f"议定事项 {late} 项逾期" if late else "未办结的议定事项",
             red=_flagged("late"),
             params={"state": "open", "limit": 1000},
+            only=department_home.theirs,
         ),
     ),
     # The cases waiting for a decision.
@@ -115,6 +120,7 @@ CARDS: tuple[tuple[tuple[str, ...], Card | Counted], ...] = (
             "/enforcement-cases",
             note=lambda cases, _: "待决定的案件",
             params={"state": "open"},
+            only=department_home.theirs,
         ),
     ),
     (("leader",), Card("红黑榜", "/staff/honours", "每月市场与商户红榜、黑榜")),
@@ -193,7 +199,7 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
     for roles, card in CARDS:
         if p.holds(*roles):
             if isinstance(card, Counted):
-                card = await card.card(services, who.access_token)
+                card = await card.card(services, who)
             cards.append(card)
     if "admin" in p.roles:  # the system's operator: its alerts (views/alerts.py)
         cards.append(await alerts_card(request))

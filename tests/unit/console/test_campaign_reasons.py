@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from contracts.people import Actor
-from services.campaign.domain import disclosures, enforcement, meetings
-from services.campaign.domain.joint import Invalid, Unknown
+from services.campaign.domain import disclosures, enforcement, meetings, ownership
+from services.campaign.domain.joint import Invalid, JointRuleError, Unknown
 from services.campaign.joint.config import DEPARTMENTS_FILE
 from services.campaign.joint.policy_files import load_departments
 from services.console import labels
@@ -123,3 +123,39 @@ EXPOSURE = _exposure_reasons()
 )
 def test_a_campaign_reason_reads_in_chinese(reason: str, chinese: str) -> None:
     assert labels.reason_zh(reason) == chinese
+
+
+def _ownership_reasons() -> list[str]:
+    """The refusals of a department member acting on another department's work, as the
+    campaign's own rule words them (services/campaign/domain/ownership.py)."""
+    item = meetings.ActionItem("item_1", "mtg_1", 1, "排查冷链", "environment", date(2026, 5, 15))
+    origin = enforcement.Origin(
+        "finding", "task_1", "zhifu", "mkt_1", None, "critical", "evt-1", "risk-1", NOW
+    )
+    case = enforcement.open_case(
+        kind="finding",
+        origin_id="task_1",
+        origin=origin,
+        departments=["health", "commerce"],
+        facts="x",
+        active=None,
+        catalogue=CATALOGUE,
+        now=NOW,
+    )
+    found = []
+    for refuse in (
+        lambda: ownership.may_report_done("health", item),
+        lambda: ownership.may_act_on_case("environment", case, "decide"),
+        lambda: ownership.may_report_done(None, item),
+    ):
+        with pytest.raises(JointRuleError) as exc:
+            refuse()
+        found.append(str(exc.value))
+    return found
+
+
+def test_a_department_members_refusals_read_in_chinese() -> None:
+    other_item, other_case, no_department = _ownership_reasons()
+    assert labels.reason_zh(other_item) == "该议定事项由其他部门负责，只能办结本部门的议定事项"
+    assert labels.reason_zh(other_case) == "该案件不涉及本部门，只能处理本部门参与的联合执法案件"
+    assert labels.reason_zh(no_department).startswith("您的账号未设置所属部门")

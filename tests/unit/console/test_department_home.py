@@ -348,3 +348,34 @@ async def test_the_case_page_offers_the_decision_to_a_member_of_a_department_inv
     assert health.status_code == environment.status_code == inspector.status_code == 200
     assert 'id="decide"' in health.text and 'id="decide"' in inspector.text
     assert 'id="decide"' not in environment.text
+
+
+def card(page: str, title: str) -> tuple[int, str]:
+    """A home card's (count, note)."""
+    found = re.search(
+        rf'<strong>{title}</strong>\s*<span class="count[^"]*">(\d+)</span>\s*'
+        r'<span class="muted">([^<]*)</span>',
+        page,
+    )
+    assert found, f"no card {title}"
+    return int(found[1]), found[2]
+
+
+async def test_the_joint_work_cards_count_a_members_own_departments_work_as_their_rows_do() -> None:
+    """The 联席会议 and 联合执法 cards agree with the member's 待办: their department's items
+    (the late ones said) and the cases it is involved in; a clerk's count every department's."""
+    pages = {}
+    for name, who in (
+        ("health", session(department="health")),
+        ("environment", session(department="environment")),
+        ("clerk", session("clerk")),
+    ):
+        async with console(who=who) as client:
+            r = await client.get("/staff/")
+        assert r.status_code == 200, r.text
+        pages[name] = r.text
+    assert card(pages["health"], "联席会议") == (4, "议定事项 2 项逾期")
+    assert card(pages["health"], "联合执法")[0] == 1
+    assert card(pages["environment"], "联席会议") == (1, "议定事项 1 项逾期")
+    assert card(pages["environment"], "联合执法")[0] == 0
+    assert card(pages["clerk"], "联席会议") == (5, "议定事项 3 项逾期")
