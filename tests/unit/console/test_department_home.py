@@ -379,3 +379,14 @@ async def test_the_joint_work_cards_count_a_members_own_departments_work_as_thei
     assert card(pages["environment"], "联席会议") == (1, "议定事项 1 项逾期")
     assert card(pages["environment"], "联合执法")[0] == 0
     assert card(pages["clerk"], "联席会议") == (5, "议定事项 3 项逾期")
+
+
+async def test_a_member_without_a_department_is_told_why_nothing_is_theirs() -> None:
+    async with console(who=session(department=None)) as client:
+        none = await client.get("/staff/")
+    async with console(who=session(department="health")) as client:
+        health = await client.get("/staff/")
+    assert 'id="no-department"' in none.text and "未设置所属部门" in none.text
+    assert rows(none.text) == []  # no item nor case is theirs to move on
+    assert 'id="no-department"' not in health.text
+    assert "部门人员 · 卫生健康 ·" in health.text  # who they are, under their name
