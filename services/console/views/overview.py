@@ -128,7 +128,7 @@ async def _trends(services: Backend, who: Session) -> tuple[str | None, dict[str
     totals: dict[str, int | None] = {}
     for label, color, stamps in (
         ("风险", "#c62828", risks),
-        ("投诉", "#b35900", complaints),
+        ("投诉", "#ad5600", complaints),
         ("检查任务", "#0b5cab", tasks),
     ):
         if stamps is None:
