@@ -11,6 +11,7 @@ audits the pages as people get them."""
 from __future__ import annotations
 
 import uuid
+from datetime import date, timedelta
 from typing import Any
 
 from playwright.async_api import Page
@@ -23,6 +24,7 @@ from tests.browser.support import (
     Shots,
     door_left_open,
     file_complaint,
+    meeting_recorded,
     sign_in,
     submit,
     wrong_credit_code,
@@ -204,6 +206,20 @@ async def test_an_inspectors_and_a_leaders_pages_have_no_serious_accessibility_v
     await audit(leader, "leader-overview")
     await audited(audit, leader, f"/staff/markets/{stall.market_id}", "#assessment")
     await audited(audit, leader, "/staff/honours")
+
+    # A department member's home: their department's late 议定事项 first, then their markets.
+    held = date.today() - timedelta(days=20)
+    late = (held + timedelta(days=10)).isoformat()
+    decisions = [{"decision": "排查冷链台账", "department": "health", "deadline": late}]
+    place, meeting = await meeting_recorded(console, held.isoformat(), decisions)
+    member = await open_page(phone=True)
+    username, _ = tokens.person(
+        "department", place.district, name="周卫健", who="a11y", department="health"
+    )
+    await sign_in(member, username, tokens.password)
+    await member.locator("#due li[data-due=action-item]").first.wait_for()
+    await audit(member, "department-home")
+    await audited(audit, member, f"/staff/meetings/{meeting['id']}")
     audit.assert_clean()
 
 
