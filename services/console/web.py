@@ -19,6 +19,7 @@ from services.console.backend import ApiError, Backend, Unavailable
 from services.console.clock import CHINA, today
 from services.console.sessions import Session, SessionStore
 from services.runtime.auth import Principal
+from services.runtime.collation import name_key
 
 HERE = Path(__file__).resolve().parent
 templates = Jinja2Templates(directory=HERE / "templates")  # autoescapes .html
@@ -95,11 +96,13 @@ async def market_names(services: Backend, token: str) -> dict[str, str] | None:
 
 async def markets_of(services: Backend, who: Session) -> list[dict[str, Any]]:
     """The registry's markets of the person's district (every district's for the city-wide: an
-    admin too, as on every other page), by district and name; ApiError when the registry
-    refuses."""
+    admin too, as on every other page), by district and name (in pinyin order); ApiError when
+    the registry refuses."""
     district = who.principal.listing_district()
     found = await services.items("registry", "/markets", who.access_token, district=district)
-    return sorted(found, key=lambda m: (str(m.get("district", "")), str(m.get("name", ""))))
+    return sorted(
+        found, key=lambda m: (str(m.get("district", "")), name_key(str(m.get("name", ""))))
+    )
 
 
 def chosen_view(request: Request, views: Mapping[str, object]) -> str:

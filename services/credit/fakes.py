@@ -28,6 +28,7 @@ from services.credit.store import (
     StoredCredit,
     Stores,
 )
+from services.runtime.collation import stall_key
 
 
 def _counts(pairs: Sequence[tuple[str, str]]) -> dict[str, dict[str, int]]:
@@ -310,7 +311,8 @@ class FakeGradeListing:
     async def merchant_grades(self, query: GradeQuery) -> tuple[list[MerchantGrade], int]:
         found = []
         for m in sorted(
-            self.merchants, key=lambda m: (m["district"], m["market_id"], m["stall_no"], m["id"])
+            self.merchants,
+            key=lambda m: (m["district"], m["market_id"], stall_key(m["stall_no"]), m["id"]),
         ):
             graded = await self.ledger.graded(m["id"])
             if (

@@ -17,6 +17,7 @@ from contracts.duties import DutiesUpdated
 from services.credit.domain import Adjustment, Entry, MerchantCredit
 from services.credit.domain.public import MerchantGrade
 from services.runtime import serial
+from services.runtime.collation import stall_order
 from services.runtime.db import OnConnection
 
 Duties = tuple[float | None, float | None, float | None]
@@ -696,7 +697,7 @@ class PostgresGradeListing(OnConnection):
             f"""SELECT m.id, m.snapshot->>'name' AS name, m.market_id,
                        k.snapshot->>'name' AS market_name, m.district, m.stall_no, c.grade,
                        c.graded_at
-                {body} ORDER BY m.district, m.market_id, m.stall_no, m.id
+                {body} ORDER BY m.district, m.market_id, {stall_order("m.stall_no")}, m.id
                 OFFSET $5 LIMIT $6""",
             *args, query.offset, query.limit,
         )  # fmt: skip

@@ -23,6 +23,7 @@ from services.registry.store import (
     DirectoryQuery,
     Stores,
 )
+from services.runtime.collation import name_key, stall_key
 from services.runtime.unit_of_work import FakeUnitOfWork
 
 
@@ -96,7 +97,7 @@ class FakeMarkets(_OnTables):
 
     async def all(self, district: str | None) -> list[Market]:
         found = [m for m in self.tables.markets.values() if district in (None, m.district)]
-        return sorted(found, key=lambda m: (m.district, m.name))
+        return sorted(found, key=lambda m: (m.district, name_key(m.name), m.id))
 
     async def directory(self, query: DirectoryQuery) -> tuple[list[tuple[Market, str | None]], int]:
         q, district, kind, market_id = query.q, query.district, query.kind, query.market_id
@@ -110,7 +111,7 @@ class FakeMarkets(_OnTables):
                 and kind in (None, m.kind)
                 and market_id in (None, m.id)
             ),
-            key=lambda m: (m.district, m.name, m.id),
+            key=lambda m: (m.district, name_key(m.name), m.id),
         )
         page = found[query.offset : query.offset + query.limit]
         districts = self.tables.districts
@@ -149,8 +150,10 @@ class FakeMerchants(_OnTables):
             and (expiring is None or expiring[0] <= m.licence_valid_until <= expiring[1])
         ]
         if expiring is not None:
-            return sorted(found, key=lambda m: (m.licence_valid_until, m.market_id, m.stall_no))
-        return sorted(found, key=lambda m: (m.market_id, m.stall_no))
+            return sorted(
+                found, key=lambda m: (m.licence_valid_until, m.market_id, stall_key(m.stall_no))
+            )
+        return sorted(found, key=lambda m: (m.market_id, stall_key(m.stall_no)))
 
     async def lapsed(self, today: date, limit: int = 500) -> list[Merchant]:
         found = [
@@ -166,7 +169,7 @@ class FakeMerchants(_OnTables):
             for m in self.tables.merchants.values()
             if m.market_id == market_id and m.status == "active"
         ]
-        return sorted(found, key=lambda m: (m.stall_no, m.id))
+        return sorted(found, key=lambda m: (stall_key(m.stall_no), m.id))
 
 
 class FakeTerminals(_OnTables):

@@ -16,6 +16,7 @@ import asyncpg
 from contracts.people import Actor, actor_dict
 from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
 from services.runtime import serial
+from services.runtime.collation import name_order, stall_order
 from services.runtime.db import OnConnection
 
 E = TypeVar("E", Market, Merchant, Terminal)
@@ -234,7 +235,8 @@ class PostgresMarkets(_Registered[Market]):
 
     async def all(self, district: str | None) -> list[Market]:
         rows = await self.conn.fetch(
-            "SELECT * FROM markets WHERE $1::text IS NULL OR district = $1 ORDER BY district, name",
+            "SELECT * FROM markets WHERE $1::text IS NULL OR district = $1"
+            f" ORDER BY district, {name_order('name')}, id",
             district,
         )
         return [self.load(r) for r in rows]
@@ -253,7 +255,8 @@ class PostgresMarkets(_Registered[Market]):
         rows = await self.conn.fetch(
             f"""SELECT m.*, d.name AS district_name FROM markets m
                 LEFT JOIN districts d ON d.code = m.district
-                WHERE {where} ORDER BY m.district, m.name, m.id OFFSET $5 LIMIT $6""",
+                WHERE {where} ORDER BY m.district, {name_order("m.name")}, m.id
+                OFFSET $5 LIMIT $6""",
             *args, query.offset, query.limit,
         )  # fmt: skip
         return [(self.load(r), r["district_name"]) for r in rows], total
@@ -276,11 +279,11 @@ class PostgresMerchants(_Registered[Merchant]):
     ) -> list[Merchant]:
         first, last = expiring if expiring is not None else (None, None)
         rows = await self.conn.fetch(
-            """SELECT * FROM merchants
+            f"""SELECT * FROM merchants
                WHERE ($1::text IS NULL OR market_id = $1) AND ($2::text IS NULL OR district = $2)
                  AND ($3::date IS NULL OR licence_valid_until BETWEEN $3 AND $4)
                ORDER BY CASE WHEN $3::date IS NULL THEN NULL ELSE licence_valid_until END,
-                        market_id, stall_no""",
+                        market_id, {stall_order("stall_no")}""",
             market_id,
             district,
             first,
@@ -299,8 +302,8 @@ class PostgresMerchants(_Registered[Merchant]):
 
     async def active(self, market_id: str) -> list[Merchant]:
         rows = await self.conn.fetch(
-            """SELECT * FROM merchants WHERE market_id = $1 AND status = 'active'
-               ORDER BY stall_no, id""",
+            f"""SELECT * FROM merchants WHERE market_id = $1 AND status = 'active'
+               ORDER BY {stall_order("stall_no")}, id""",
             market_id,
         )
         return [self.load(r) for r in rows]

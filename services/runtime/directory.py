@@ -29,6 +29,7 @@ import asyncpg
 from contracts import topics
 from contracts.registry import MarketUpserted, MerchantUpserted
 from services.runtime.app import Service
+from services.runtime.collation import name_key
 from services.runtime.messaging import Delivery
 from services.runtime.projection import keep_newer
 
@@ -91,9 +92,9 @@ class RegistryMemory:
         return {m.district for m in self.markets.values()}
 
     def markets_in(self, district: str | None = None) -> list[MarketUpserted]:
-        """The markets (of `district`, when given), by district and name."""
+        """The markets (of `district`, when given), by district and name (in pinyin order)."""
         found = [m for m in self.markets.values() if district is None or m.district == district]
-        return sorted(found, key=lambda m: (m.district, m.name, m.market_id))
+        return sorted(found, key=lambda m: (m.district, name_key(m.name), m.market_id))
 
     def _keep_market(self, market: MarketUpserted) -> None:
         if not keep_newer(self.markets, market.market_id, market):

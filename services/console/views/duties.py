@@ -41,6 +41,7 @@ from services.console.web import (
     status_of,
     typed,
 )
+from services.runtime.collation import name_key
 
 router = APIRouter()
 T = TypeVar("T")
@@ -100,7 +101,9 @@ async def district_markets(services: Backend, who: Session) -> list[dict[str, An
     """The markets of the person's district (the whole city's for city-wide staff), by name."""
     district = who.principal.listing_district()
     found = await services.items("registry", "/markets", who.access_token, district=district)
-    return sorted(found, key=lambda m: (str(m.get("district", "")), str(m.get("name", ""))))
+    return sorted(
+        found, key=lambda m: (str(m.get("district", "")), name_key(str(m.get("name", ""))))
+    )
 
 
 async def each(calls: list[Awaitable[T]]) -> list[T | ApiError]:

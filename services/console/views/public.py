@@ -26,6 +26,7 @@ from services.console import labels
 from services.console.backend import ApiError, Backend
 from services.console.forms import Form
 from services.console.web import field_errors, templates, text
+from services.runtime.collation import stall_key
 from services.runtime.ratelimit import TokenBuckets, client_of
 
 CSRF_COOKIE = "sentinel_public_csrf"
@@ -385,7 +386,7 @@ async def market_page(request: Request, market_id: str) -> Response:
         grades_failed=grades_failed,
         disclosures=_items(disclosures),
         disclosures_failed=disclosures_failed,
-        merchants=sorted(merchants, key=lambda m: str(m.get("stall_no") or "")),
+        merchants=sorted(merchants, key=lambda m: stall_key(str(m.get("stall_no") or ""))),
         merchants_failed=merchants_failed,
         suggestions=[s for s in _items(suggestions) if s.get("answer")],
         renovation=labels.RENOVATION_STATUS,
@@ -486,7 +487,7 @@ async def _stalls(services: Backend, market_id: str) -> tuple[list[dict[str, Any
     found, failed = await _fetch(
         services.get("registry", f"/public/markets/{market_id}/merchants", "")
     )
-    return sorted(_items(found), key=lambda m: str(m.get("stall_no") or "")), failed
+    return sorted(_items(found), key=lambda m: stall_key(str(m.get("stall_no") or ""))), failed
 
 
 async def _complaint_form(request: Request, form: Form) -> Response:

@@ -151,6 +151,30 @@ async def test_markets_are_listed_by_district_and_name(stores: Stores) -> None:
     assert await stores.markets.all("nowhere") == []
 
 
+# By code point these read 东山, 中心, 北门, 安平, 西湖; people read them in pinyin order. ICU
+# (PostgreSQL's "zh-x-icu") and pypinyin (the fakes', services/runtime/collation.py) agree on
+# them: no two share a reading, and none is polyphonic.
+PINYIN = ["安平市场", "北门市场", "东山市场", "西湖市场", "中心市场"]
+
+
+async def test_markets_with_chinese_names_are_listed_in_pinyin_order(stores: Stores) -> None:
+    await _districts(stores, "zhifu", "laishan")
+    for i, name in enumerate(sorted(PINYIN), start=1):
+        await stores.markets.save(market(f"mkt_{i}", "zhifu", name))
+    await stores.markets.save(market("mkt_9", "laishan", "中心市场"))
+
+    assert [m.name for m in await stores.markets.all("zhifu")] == PINYIN
+    assert [(m.district, m.name) for m in await stores.markets.all(None)] == [
+        ("laishan", "中心市场"),
+        *(("zhifu", name) for name in PINYIN),
+    ]
+    found, total = await stores.markets.directory(DirectoryQuery(district="zhifu", limit=10))
+    assert ([m.name for m, _ in found], total) == (PINYIN, 5)
+    # A page is a page of that order.
+    found, _ = await stores.markets.directory(DirectoryQuery(district="zhifu", offset=1, limit=2))
+    assert [m.name for m, _ in found] == ["北门市场", "东山市场"]
+
+
 async def _directory(stores: Stores, **filters: Any) -> tuple[list[str], int]:
     found, total = await stores.markets.directory(DirectoryQuery(**({"limit": 10} | filters)))
     return [m.id for m, _ in found], total
@@ -268,6 +292,24 @@ async def test_the_active_merchants_of_a_market_by_stall(stores: Stores) -> None
     await stores.merchants.save(merchant("mer_4", "mkt_2", "A-01"))
     assert [m.id for m in await stores.merchants.active("mkt_1")] == ["mer_2", "mer_1"]
     assert await stores.merchants.active("mkt_nobody") == []
+
+
+# Stall numbers in natural order: letters first compared, then the number by value (as plain
+# strings "12" came before "3", and "A10" before "A2"); "B01" and "B1" by their text.
+NATURAL = ["3", "12", "A2", "A10", "B01", "B1"]
+
+
+async def test_merchants_are_listed_by_stall_in_natural_order(stores: Stores) -> None:
+    await _districts(stores)
+    await stores.markets.save(market("mkt_1"))
+    for i, stall in enumerate(sorted(NATURAL), start=1):
+        await stores.merchants.save(merchant(f"mer_{i}", "mkt_1", stall))
+
+    assert [m.stall_no for m in await stores.merchants.all("mkt_1", None)] == NATURAL
+    assert [m.stall_no for m in await stores.merchants.all(None, "zhifu")] == NATURAL
+    expiring = (TODAY, date(2027, 1, 1))  # every licence ends on the same day
+    assert [m.stall_no for m in await stores.merchants.all(None, None, expiring)] == NATURAL
+    assert [m.stall_no for m in await stores.merchants.active("mkt_1")] == NATURAL
 
 
 # terminals ---------------------------------------------------------------------------------

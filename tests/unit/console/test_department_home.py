@@ -237,9 +237,9 @@ async def test_a_department_member_arrives_at_their_items_and_cases_then_their_m
     assert re.findall(
         r'href="(/staff/markets/[^"]+)" data-link="market"><strong>([^<]+)<', markets
     ) == [
-        ("/staff/markets/mkt_2", "只楚果蔬批发市场"),
         ("/staff/markets/mkt_1", "幸福农贸市场"),
-    ]  # as web.markets_of orders them, by name
+        ("/staff/markets/mkt_2", "只楚果蔬批发市场"),
+    ]  # as web.markets_of orders them, by name in pinyin order (xing before zhi)
     assert "农贸市场" in markets and ">mkt_" not in markets
     # Open work only, asked for by state, with the person's token.
     campaign = {(q.url.path, q.url.params.get("state")) for q in asked if q.url.host == "campaign"}
