@@ -95,8 +95,16 @@ def start_service(name: str, env: dict[str, str], extra: dict[str, str] | None =
     pid_file, log_file = RUN / "pids" / f"{name}.pid", RUN / "logs" / f"{name}.log"
     pid_file.parent.mkdir(parents=True, exist_ok=True)
     log_file.parent.mkdir(parents=True, exist_ok=True)
+    restarted = ""
     if pid := running_pid(pid_file):
-        return f"{name}: already running (pid {pid})"
+        from deploy.local.stack import ServiceProcess
+
+        process = ServiceProcess(pid_file)
+        if not (why := process.hung(pid)):
+            return f"{name}: already running (pid {pid})"
+        # A live pid that serves nothing (SIGSTOP, a wedged loop) is what the on-call runbook
+        # meets as SentinelServiceDown: `make demo` replaces it rather than waiting on it.
+        restarted = f"; pid {pid} was {why}: {process.stop()}"
     with log_file.open("ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", f"services.{name}"],
@@ -108,7 +116,7 @@ def start_service(name: str, env: dict[str, str], extra: dict[str, str] | None =
             start_new_session=True,  # outlives `make demo`; `make down` stops it by pid
         )
     record_pid(pid_file, proc.pid)
-    return f"{name}: started (pid {proc.pid}), log {log_file.relative_to(ROOT)}"
+    return f"{name}: started (pid {proc.pid}), log {log_file.relative_to(ROOT)}{restarted}"
 
 
 def _child_env(env: dict[str, str]) -> dict[str, str]:

@@ -36,6 +36,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -864,6 +865,10 @@ def terminate(pid: int, needles: Sequence[str], deadline_s: float = STOP_DEADLIN
     if not alive(pid) or not cmdline_matches(cmdline(pid), needles):
         return "not running"
     os.kill(pid, signal.SIGTERM)
+    # A process stopped by SIGSTOP (a hung service, docs/operations.md) takes the SIGTERM only
+    # once continued: it then drains like any other instead of waiting out the SIGKILL.
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGCONT)
     end = time.monotonic() + deadline_s
     while time.monotonic() < end:
         if not alive(pid):
@@ -1477,6 +1482,12 @@ class Alertmanager(Prometheus):
         ]
 
 
+# A service process older than this that does not answer /healthz within HEALTHZ_TIMEOUT_S is
+# hung: a start (migrations, the broker's first answer) is well within it on the 2-core machine.
+HUNG_AFTER_S = 120.0
+HEALTHZ_TIMEOUT_S = 5.0
+
+
 @dataclass
 class ServiceProcess:
     """A process the demo launcher started and recorded in `<state>/pids/<name>.pid`."""
@@ -1514,9 +1525,26 @@ class ServiceProcess:
                 write_pid_file(self.pid_file, pid)
         return pid
 
+    def hung(self, pid: int) -> str:
+        """Why the live process `pid` serves nothing, or "": stopped by a signal (SIGSTOP), or
+        up for longer than a start takes and not answering its /healthz, which only needs the
+        event loop (a wedged loop). A live pid alone is no service (docs/operations.md)."""
+        if proc_state(pid) in ("T", "t"):
+            return "stopped by a signal"
+        began = started_at(pid)
+        if not self.address or began is None or time.time() - began < HUNG_AFTER_S:
+            return ""
+        url = f"{self.address}/healthz"  # http on loopback, the address the stack gave it
+        try:
+            with urllib.request.urlopen(url, timeout=HEALTHZ_TIMEOUT_S):  # noqa: S310
+                return ""
+        except (OSError, ValueError):
+            return f"not answering {self.address}/healthz"
+
     def status(self) -> Status:
         pid = self.pid()
-        return Status(self.name, pid is not None, pid, self.address)
+        note = self.hung(pid) if pid else ""
+        return Status(self.name, pid is not None, pid, self.address, note)
 
     def stop(self) -> str:
         pid = self.pid()
