@@ -78,6 +78,9 @@ class Alert:
     # What to do about it (deploy/prometheus/alerts.yml's `runbook`): a section of
     # docs/operations.md, e.g. `docs/operations.md#sentinelservicedown`, or a web address.
     runbook: str = ""
+    # The silences (acknowledgements) holding it back in Alertmanager: still firing, but no
+    # notification goes out while one holds (Alertmanager's API v2 `status.silencedBy`).
+    silenced_by: tuple[str, ...] = ()
 
     @property
     def runbook_link(self) -> str | None:
@@ -86,7 +89,12 @@ class Alert:
         return self.runbook if self.runbook.startswith(("https://", "http://")) else None
 
     @classmethod
-    def of(cls, posted: PostedAlert, received_at: datetime | None = None) -> Alert:
+    def of(
+        cls,
+        posted: PostedAlert,
+        received_at: datetime | None = None,
+        silenced_by: tuple[str, ...] = (),
+    ) -> Alert:
         labels = posted.labels
         # Alertmanager sends 0001-01-01 as the end of an alert still firing.
         ends = posted.endsAt if posted.endsAt and posted.endsAt.year > 1 else None
@@ -94,13 +102,16 @@ class Alert:
             name=labels.alertname,
             service=labels.service or labels.job,
             severity=labels.severity,
-            summary=posted.annotations.get("summary", ""),
+            # The operators read Chinese (alerts.yml's `summary_zh`); the English `summary` stays
+            # for Alertmanager's other receivers (e-mail) and the logs.
+            summary=posted.annotations.get("summary_zh") or posted.annotations.get("summary", ""),
             status=posted.status,
             starts_at=posted.startsAt,
             ends_at=ends if posted.status == "resolved" else None,
             fingerprint=posted.fingerprint,
             received_at=received_at,
             runbook=posted.annotations.get("runbook", "").strip(),
+            silenced_by=silenced_by,
         )
 
 
@@ -109,6 +120,22 @@ class AlertBook:
 
     def __init__(self, size: int = 200) -> None:
         self._recent: deque[Alert] = deque(maxlen=size)
+        # When this console last saw each silence still holding back a firing alert: Alertmanager
+        # keeps no resolution of a silenced alert (it neither lists nor posts it once over), so
+        # this is the closest the page can say to when an acknowledged alert recovered.
+        self._silenced_seen: dict[str, datetime] = {}
+
+    def saw_silenced(self, held: list[Alert], active: set[str], now: datetime) -> None:
+        """Remember `now` for each silence holding back one of `held`; forget silences no
+        longer `active` (ended or lifted), so the memory stays bounded."""
+        for alert in held:
+            for silence_id in alert.silenced_by:
+                self._silenced_seen[silence_id] = now
+        for gone in set(self._silenced_seen) - active:
+            del self._silenced_seen[gone]
+
+    def last_seen_silenced(self, silence_id: str) -> datetime | None:
+        return self._silenced_seen.get(silence_id)
 
     def record(self, notification: Notification, now: datetime | None = None) -> int:
         at = now or clock.now()
@@ -172,12 +199,14 @@ async def firing_now(
     alertmanager_url: str,
     timeout_s: float = 3.0,
     transport: httpx.AsyncBaseTransport | None = None,
+    silenced: bool = False,
 ) -> list[Alert] | None:
-    """The alerts Alertmanager holds active (not silenced or inhibited), from its API v2; None
-    when none is configured or it does not answer."""
+    """The alerts Alertmanager holds active (not inhibited; silenced ones too when `silenced`,
+    each naming its silences in `silenced_by`), from its API v2; None when none is configured
+    or it does not answer."""
     if not alertmanager_url:
         return None
-    params = {"active": "true", "silenced": "false", "inhibited": "false"}
+    params = {"active": "true", "silenced": str(silenced).lower(), "inhibited": "false"}
     try:
         async with httpx.AsyncClient(
             timeout=timeout_s, trust_env=False, transport=transport
@@ -185,7 +214,13 @@ async def firing_now(
             r = await http.get(f"{alertmanager_url.rstrip('/')}/api/v2/alerts", params=params)
             r.raise_for_status()
             listed: list[dict[str, Any]] = r.json()
-        return [Alert.of(PostedAlert.model_validate(a | {"status": "firing"})) for a in listed]
+        return [
+            Alert.of(
+                PostedAlert.model_validate(a | {"status": "firing"}),
+                silenced_by=tuple(str(i) for i in (a.get("status") or {}).get("silencedBy", [])),
+            )
+            for a in listed
+        ]
     except (httpx.HTTPError, ValueError) as exc:
         log.warning("alertmanager unreachable", extra={"error": f"{type(exc).__name__}: {exc}"})
         return None
@@ -212,6 +247,38 @@ class Silence:
     created_by: str
     comment: str
     ends_at: datetime
+
+
+@dataclass(frozen=True)
+class Acknowledged:
+    """A silence as the on-call person needs it: is its alert still firing (since when), or
+    has it recovered (last seen firing when)? A recurrence while the silence holds is notified
+    to nobody, so the page is where it shows."""
+
+    silence: Silence
+    firing: list[Alert]  # the alerts it holds back now, earliest first
+    last_seen: datetime | None = None  # when this console last saw one of them firing
+
+    @property
+    def since(self) -> datetime | None:
+        return self.firing[0].starts_at if self.firing else None
+
+
+def acknowledged(
+    found: list[Silence], held: list[Alert], book: AlertBook, now: datetime
+) -> list[Acknowledged]:
+    """Each silence with the alerts it holds back; those still firing first."""
+    silenced = [a for a in held if a.silenced_by]
+    book.saw_silenced(silenced, {s.id for s in found}, now)
+    entries = [
+        Acknowledged(
+            s,
+            sorted((a for a in silenced if s.id in a.silenced_by), key=lambda a: a.starts_at),
+            book.last_seen_silenced(s.id),
+        )
+        for s in found
+    ]
+    return sorted(entries, key=lambda e: not e.firing)  # stable: latest ending first within
 
 
 def _equal(name: str, value: str) -> dict[str, Any]:

@@ -4,6 +4,7 @@ and the recent notifications its webhook brought (services/console/alerts.py).""
 
 from __future__ import annotations
 
+from collections import Counter
 from typing import Annotated
 
 from fastapi import APIRouter, Request
@@ -16,6 +17,7 @@ from services.console.alerts import (
     AlertBook,
     AlertmanagerUnavailable,
     acknowledge,
+    acknowledged,
     firing_now,
     lift,
     silences,
@@ -39,24 +41,43 @@ def _newest_first(alerts: list[Alert]) -> list[Alert]:
     return sorted(alerts, key=lambda a: a.starts_at, reverse=True)
 
 
-def ack_key(name: str, service: str) -> str:
-    """The form field an acknowledgement's error stands beside (one form per alert)."""
-    return f"ack-{name}-{service}"
+def ack_key(fingerprint: str, name: str = "", service: str = "") -> str:
+    """The id of an alert's 确认 form, and the field its error stands beside. Keyed on the
+    alert's fingerprint: several alerts of one name and service (a stalled service's six
+    partitions) each have their own form, and htmx's hx-preserve keeps the one being typed in
+    across the list's refresh only when its id is unique on the page."""
+    return f"ack-{fingerprint}" if fingerprint else f"ack-{name}-{service}"
 
 
 async def _page(request: Request, who: Session, form: Form = BLANK) -> Response:
     settings: ConsoleSettings = request.app.state.settings
     book: AlertBook = request.app.state.alerts
-    held = await firing_now(settings.alertmanager_url)
+    # Silenced alerts too: an acknowledged alert that fires again (or still) is notified to
+    # nobody, so the page must say so under 已确认.
+    held = await firing_now(settings.alertmanager_url, silenced=True)
     # Alertmanager is the source of truth for what fires; without it, the webhook's last word.
-    firing = _newest_first(held if held is not None else book.firing())
-    acknowledged = await silences(settings.alertmanager_url) if held is not None else None
+    firing = _newest_first(
+        [a for a in held if not a.silenced_by] if held is not None else book.firing()
+    )
+    found = await silences(settings.alertmanager_url) if held is not None else None
+    entries = acknowledged(found or [], held or [], book, clock.now())
+    # A firing notification Alertmanager no longer holds is over: Alertmanager posts no
+    # resolution of an alert that was silenced when it ended.
+    over = (
+        {a.fingerprint for a in book.recent() if a.status == "firing"}
+        - {a.fingerprint for a in held}
+        if held is not None
+        else set()
+    )
     return form.page(
         request,
         "alerts/_lists.html" if is_htmx(request) else "alerts/page.html",
         who,
         firing=firing,
-        acknowledged=acknowledged or [],
+        acknowledged=entries,
+        still_firing=sum(1 for e in entries if e.firing),
+        over=over,
+        siblings=Counter((a.name, a.service) for a in firing),
         recent=book.recent(),
         source="alertmanager" if held is not None else "webhook",
         configured=bool(settings.alertmanager_url),
@@ -78,7 +99,7 @@ async def acknowledge_alert(request: Request, who: AdminActing) -> Response:
     form = await request.form()
     name, service, note = text(form, "name"), text(form, "service"), text(form, "note")
     chosen = text(form, "hours")
-    key = ack_key(name, service)
+    key = ack_key(text(form, "fingerprint"), name, service)
     values = {f"{key}-note": note, f"{key}-hours": chosen}
     hours = int(chosen) if chosen.isdigit() else 0
     if not name or hours not in SILENCE_HOURS:

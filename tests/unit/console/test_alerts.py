@@ -194,7 +194,7 @@ async def test_the_admin_sees_firing_and_resolved_alerts_in_chinese() -> None:
         assert "服务不可用" in firing and "SentinelServiceDown" in firing
         assert 'data-service="complaints"' in firing and "complaints is down" in firing
         assert "严重" in firing and "告警中" in firing
-        assert "开始于 12-04 14:00" in firing  # China time
+        assert "开始于 12-04 14:00（北京时间）" in firing  # Prometheus and amtool say UTC
         # The runbook alerts.yml gives each alert, as text: the console cannot show docs/.
         runbook = firing.split('class="alert-runbook"')[1].split("</div>")[0]
         assert "处置手册：<code>docs/operations.md#sentinelservicedown</code>" in runbook
@@ -203,7 +203,7 @@ async def test_the_admin_sees_firing_and_resolved_alerts_in_chinese() -> None:
         assert 'id="no-firing"' in page
         recent = page.split('id="recent"')[1]
         assert recent.count("data-alert=") == 2 and "已恢复" in recent
-        assert "恢复于 12-04 14:05" in recent
+        assert "恢复于 12-04 14:05 · 通知于" in recent and "（北京时间）" in recent
         home = (await client.get("/staff/")).text
         assert 'href="/staff/alerts"' in home  # in the menu and as a card
 
@@ -354,13 +354,143 @@ async def test_an_acknowledgement_without_hours_or_alertmanager_is_said_beside_i
     monkeypatch.setattr(view, "firing_now", answered)
     monkeypatch.setattr(view, "silences", no_silences)
     monkeypatch.setattr(view, "acknowledge", unreachable)
-    form = {"name": "SentinelServiceDown", "service": "complaints", "note": "重启中"}
+    form = {
+        "name": "SentinelServiceDown",
+        "service": "complaints",
+        "fingerprint": "a1b2c3",
+        "note": "重启中",
+    }
     async with console(role="admin", alertmanager_url="http://am") as client:
         no_hours = await client.post("/staff/alerts/acknowledge", data=form | {"hours": "3"})
         down = await client.post("/staff/alerts/acknowledge", data=form | {"hours": "2"})
     assert no_hours.status_code == 422 and "请选择静默时长" in no_hours.text
     assert calls and len(calls) == 1  # the refused one never reached Alertmanager
     assert down.status_code == 503 and "Alertmanager 暂时无法连接" in down.text
-    kept = down.text.split('id="ack-SentinelServiceDown-complaints"')[1].split("</details>")[0]
-    assert " open" in down.text.split('id="ack-SentinelServiceDown-complaints"')[1][:40]
+    kept = down.text.split('id="ack-a1b2c3"')[1].split("</details>")[0]
+    assert " open" in down.text.split('id="ack-a1b2c3"')[1][:40]
     assert 'value="重启中"' in kept and '<option value="2" selected>' in kept
+
+
+# --- an acknowledged alert that fires again ----------------------------------------------------
+SILENCE = {
+    "id": "sil-1",
+    "status": {"state": "active"},
+    "createdBy": "王运维",
+    "comment": "按处置手册重启 credit",
+    "endsAt": "2026-12-04T08:00:00Z",
+    "matchers": [
+        {"name": "alertname", "value": "SentinelServiceDown", "isRegex": False, "isEqual": True},
+        {"name": "service", "value": "credit", "isRegex": False, "isEqual": True},
+    ],
+}
+
+
+def stub_alertmanager(
+    monkeypatch: pytest.MonkeyPatch, held: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """The view's calls answered as Alertmanager's API v2 answers them: `GET /api/v2/alerts`
+    leaves out silenced alerts unless asked for them (`silenced=true`)."""
+    from services.console import alerts as module
+    from services.console.views import alerts as view
+
+    def alertmanager(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/api/v2/silences":
+            return httpx.Response(200, json=[SILENCE])
+        assert request.url.path == "/api/v2/alerts"
+        wanted = request.url.params.get("silenced", "true") == "true"
+        return httpx.Response(
+            200, json=[a for a in held if wanted or not a["status"]["silencedBy"]]
+        )
+
+    transport = httpx.MockTransport(alertmanager)
+
+    async def firing_now(url: str, **kwargs: Any) -> Any:
+        return await module.firing_now(url, transport=transport, **kwargs)
+
+    async def silences(url: str, **kwargs: Any) -> Any:
+        return await module.silences(url, transport=transport, **kwargs)
+
+    monkeypatch.setattr(view, "firing_now", firing_now)
+    monkeypatch.setattr(view, "silences", silences)
+    return held
+
+
+def credit_down(starts: str, silenced_by: list[str]) -> dict[str, Any]:
+    alert = copy.deepcopy(FIRING["alerts"][0])
+    alert["labels"].update(job="credit", service="credit")
+    alert["annotations"]["summary_zh"] = "credit 服务不可用"
+    alert.update(
+        startsAt=starts,
+        fingerprint="c0ffee",
+        status={"state": "suppressed" if silenced_by else "active", "silencedBy": silenced_by},
+    )
+    return alert
+
+
+async def test_an_acknowledged_alert_firing_again_is_shown_still_firing_then_recovered(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """credit killed, acknowledged, restarted, killed again within the silence: Alertmanager
+    holds it firing but silenced. The page says so under 已确认 (and beside the empty 正在告警);
+    once it resolves, the entry says 已恢复 with when it was last seen firing."""
+    from services.console import clock
+
+    held = stub_alertmanager(monkeypatch, [credit_down("2026-12-04T06:40:00Z", ["sil-1"])])
+    monkeypatch.setattr(clock, "now", lambda: datetime(2026, 12, 4, 6, 42, tzinfo=UTC))
+    async with console(role="admin", alertmanager_url="http://am") as client:
+        page = (await client.get("/staff/alerts")).text
+        firing = page.split('id="firing"')[1].split('id="acknowledged"')[0]
+        assert "data-alert=" not in firing.split("</ul>")[0]  # nobody is notified of it
+        assert "已确认的告警中有 <strong" in page
+        entry = page.split('id="acknowledged"')[1].split("</li>")[0]
+        assert 'data-silence="sil-1"' in entry and 'data-status="firing"' in entry
+        assert "仍在告警" in entry and "自 12-04 14:40 起（北京时间）" in entry
+        assert "credit 服务不可用" in entry and "按处置手册重启 credit" in entry
+
+        held.clear()  # restarted: Alertmanager drops the resolved silenced alert, posting nothing
+        monkeypatch.setattr(clock, "now", lambda: datetime(2026, 12, 4, 6, 50, tzinfo=UTC))
+        page = (await client.get("/staff/alerts")).text
+    entry = page.split('id="acknowledged"')[1].split("</li>")[0]
+    assert 'data-status="resolved"' in entry and "已恢复" in entry and "仍在告警" not in entry
+    assert "最后一次见到它告警于 12-04 14:42（北京时间）" in entry
+
+
+async def test_a_firing_notification_alertmanager_no_longer_holds_is_said_to_be_over(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Alertmanager posts no resolution of an alert silenced when it ends: 最近通知 would keep
+    it 告警中 for ever."""
+    stub_alertmanager(monkeypatch, [])
+    async with console(role="admin", alertmanager_url="http://am") as client:
+        await post(client, FIRING)
+        page = (await client.get("/staff/alerts")).text
+    recent = page.split('id="recent"')[1]
+    assert "告警中" in recent and "Alertmanager 已不再告警" in recent
+
+
+async def test_each_of_several_alerts_of_one_name_and_service_has_its_own_form(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Six stalled partitions: six forms, each with an id of its own (htmx keeps what is typed
+    in one across the refresh by its id), each saying it acknowledges all six."""
+    stalled = []
+    for partition in range(6):
+        alert = copy.deepcopy(FIRING["alerts"][0])
+        alert["labels"] = {
+            "alertname": "SentinelConsumerStalled",
+            "job": "telemetry",
+            "service": "telemetry",
+            "severity": "critical",
+            "topic": "telemetry.readings.v1",
+            "partition": str(partition),
+        }
+        alert.update(fingerprint=f"fp{partition}", status={"state": "active", "silencedBy": []})
+        stalled.append(alert)
+    stub_alertmanager(monkeypatch, stalled)
+    async with console(role="admin", alertmanager_url="http://am") as client:
+        page = (await client.get("/staff/alerts")).text
+    ids = re.findall(r'id="([^"]+)"', page)
+    duplicated = {i for i in ids if ids.count(i) > 1}
+    assert not duplicated, duplicated
+    assert page.count('<details id="ack-fp') == 6
+    assert page.count("将同时确认 telemetry 的全部 6 条同名告警") == 6
