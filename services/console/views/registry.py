@@ -39,6 +39,7 @@ from services.console.web import (
     typed,
     unavailable_503,
 )
+from services.runtime.collation import stall_key
 
 router = APIRouter()
 # The registry's pages are made of its merchants and terminals as well as its markets: the roles
@@ -247,7 +248,7 @@ async def _market_page(
         optional(services.items("registry", "/terminals", token, market_id=market_id), None),
         _last_reports(services, token, market_id),
     )
-    merchants.sort(key=lambda m: str(m.get("stall_no", "")))
+    merchants.sort(key=lambda m: stall_key(str(m.get("stall_no", ""))))
     merchant_names = {m["id"]: m["name"] for m in merchants}
     _with_licence(merchants, clock.today())
     return state.page(

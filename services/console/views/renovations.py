@@ -33,6 +33,7 @@ from services.console.web import (
     text,
     unavailable_503,
 )
+from services.runtime.collation import name_key
 
 router = APIRouter()
 
@@ -72,7 +73,9 @@ async def renovations_page(request: Request, who: Reader, services: Services) ->
         services.items("campaign", "/renovations", who.access_token, market_id=market_id),
         _market_names(services, who),
     )
-    projects.sort(key=lambda p: (names.get(p["market_id"], p["market_id"]), p["created_at"]))
+    projects.sort(
+        key=lambda p: (name_key(names.get(p["market_id"], p["market_id"])), p["created_at"])
+    )
     unanswered = sum(int((p.get("consultation") or {}).get("unanswered") or 0) for p in projects)
     return render(
         request,

@@ -155,3 +155,38 @@ async def test_an_admin_of_a_district_registers_a_market_in_any_district() -> No
         await client.post("/staff/registry/markets", data=form)
     assert 'value="laishan"' in page.text
     assert sent and json.loads(sent[0].content)["district"] == "laishan"
+
+
+async def test_a_markets_merchants_stand_in_stall_order_as_people_count() -> None:
+    """A10 after A2 and 12 after 3 (services/runtime/collation.py), whatever order the list
+    came in: a clerk finds a stall where its number says."""
+    stalls = ["A10", "12", "B1", "A2", "3"]
+    merchants = [
+        {
+            "id": f"mer_{stall}",
+            "name": f"商户{stall}",
+            "market_id": "mkt_1",
+            "district": "zhifu",
+            "stall_no": stall,
+            "status": "active",
+            "credit_code": "91370602MA3C4XYZ0T",
+            "food_licence": "JY13706020012345",
+            "licence_valid_until": "2099-12-31",
+        }
+        for stall in stalls
+    ]
+
+    def services(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/markets/mkt_1":
+            return httpx.Response(200, json=MARKET)
+        if path == "/merchants":
+            return httpx.Response(200, json={"items": merchants})
+        if path in ("/terminals", "/reports/last"):
+            return httpx.Response(200, json={"items": []})
+        return httpx.Response(404, json={"error": "not_found"})
+
+    async with support.console(services, Principal("sub-1", "clerk", "zhifu")) as client:
+        page = (await client.get("/staff/registry/markets/mkt_1")).text
+    shown = re.findall(r'<li [^>]*data-merchant="mer_([^"]+)">', page)
+    assert shown == ["3", "12", "A2", "A10", "B1"]
