@@ -78,6 +78,9 @@ class Alert:
     # What to do about it (deploy/prometheus/alerts.yml's `runbook`): a section of
     # docs/operations.md, e.g. `docs/operations.md#sentinelservicedown`, or a web address.
     runbook: str = ""
+    # The runbook's first steps in Chinese (alerts.yml's `runbook_zh`): readable on a phone,
+    # where the on-call person has no checkout to open docs/operations.md in.
+    steps: str = ""
     # The silences (acknowledgements) holding it back in Alertmanager: still firing, but no
     # notification goes out while one holds (Alertmanager's API v2 `status.silencedBy`).
     silenced_by: tuple[str, ...] = ()
@@ -111,6 +114,7 @@ class Alert:
             fingerprint=posted.fingerprint,
             received_at=received_at,
             runbook=posted.annotations.get("runbook", "").strip(),
+            steps=posted.annotations.get("runbook_zh", "").strip(),
             silenced_by=silenced_by,
         )
 

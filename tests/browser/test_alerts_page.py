@@ -95,7 +95,8 @@ async def test_a_killed_service_shows_up_firing_on_the_admins_alerts_page(
     item = phone.locator(FIRING)
     text = await item.inner_text()
     assert "服务不可用" in text and "严重" in text and "告警中" in text
-    assert f"{VICTIM} is down" in text  # the rule's summary
+    assert f"{VICTIM} 服务不可用" in text  # the rule's summary_zh
+    assert "处置要点：用 make status" in text  # its runbook_zh
     assert "开始于" in text
     # The webhook's notification (the same alert, as Alertmanager posted it) is listed too.
     await until(

@@ -494,3 +494,20 @@ async def test_each_of_several_alerts_of_one_name_and_service_has_its_own_form(
     assert not duplicated, duplicated
     assert page.count('<details id="ack-fp') == 6
     assert page.count("将同时确认 telemetry 的全部 6 条同名告警") == 6
+
+
+async def test_the_page_shows_the_chinese_summary_and_the_runbooks_first_steps() -> None:
+    """alerts.yml's `summary_zh` and `runbook_zh`; the English summary is for e-mail and logs."""
+    payload = copy.deepcopy(FIRING)
+    payload["alerts"][0]["annotations"].update(
+        summary_zh="complaints 服务不可用：Prometheus 一分钟内无法获取其指标",
+        runbook_zh="用 make status 查看进程，用 make demo 重启缺失的服务。",
+    )
+    async with console(role="admin") as client:
+        assert (await post(client, payload)).status_code == 200
+        page = (await client.get("/staff/alerts")).text
+    firing = page.split('id="firing"')[1].split('id="recent"')[0]
+    assert "complaints 服务不可用：Prometheus 一分钟内无法获取其指标" in firing
+    assert "complaints is down" not in firing
+    assert "处置要点：用 make status 查看进程，用 make demo 重启缺失的服务。" in firing
+    assert "处置手册：<code>docs/operations.md#sentinelservicedown</code>" in firing

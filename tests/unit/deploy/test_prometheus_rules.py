@@ -168,3 +168,33 @@ def test_the_compose_prometheus_mounts_the_rules_where_the_config_names_them() -
     for rule_file in config["rule_files"]:
         assert str(in_container / rule_file) in mounts.values(), rule_file
         assert (CONFIG.parent / rule_file).exists()
+
+
+def test_every_alert_names_its_service_in_the_rule_tests() -> None:
+    """Prometheus turns `job` into the `service` label Alertmanager groups and silences by and
+    the console's page shows (服务): a rule that aggregates it away is shown 服务：— and its
+    acknowledgement silences that alert of every service. promtool compares labels exactly,
+    so each expected alert carrying `job` pins the rule keeping it."""
+    tests = yaml.safe_load(RULE_TESTS.read_text())
+    without = {
+        check["alertname"]
+        for case in tests["tests"]
+        for check in case.get("alert_rule_test", [])
+        for alert in check.get("exp_alerts") or []
+        if not alert["exp_labels"].get("job")
+    }
+    assert without == set(), "alerts that name no service"
+
+
+def test_every_alert_reads_in_chinese_on_the_console() -> None:
+    """The console's 告警 page shows `summary_zh` and `runbook_zh` (the runbook's first steps:
+    the console serves no docs/, and the on-call person often has only a phone); the English
+    `summary` stays for e-mail and the logs."""
+    han = re.compile(r"[\u4e00-\u9fff]")
+    for rule in alert_rules():
+        annotations = rule["annotations"]
+        for key in ("summary_zh", "runbook_zh"):
+            assert han.search(annotations.get(key, "")), f"{rule['alert']}: no {key}"
+        # the same labels as the English summary: it names the same thing
+        labels = set(re.findall(r"\$labels\.(\w+)", annotations["summary"]))
+        assert labels <= set(re.findall(r"\$labels\.(\w+)", annotations["summary_zh"])), rule
