@@ -202,7 +202,12 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
                 card = await card.card(services, who)
             cards.append(card)
     if "admin" in p.roles:  # the system's operator: its alerts (views/alerts.py)
-        cards.append(await alerts_card(request))
+        alerts = await alerts_card(request)
+        # Something firing comes first: last of 15 cards it was ~2000 px down on a phone.
+        if alerts.alert:
+            cards.insert(0, alerts)
+        else:
+            cards.append(alerts)
     if p.roles <= {"leader"}:  # a leader reads: 总览 first (docs/console.md), the areas below
         others = [c for c in cards if c.href != "/staff/overview"]
         return await overview.overview_page(request, who, services, others)

@@ -511,3 +511,18 @@ async def test_the_page_shows_the_chinese_summary_and_the_runbooks_first_steps()
     assert "complaints is down" not in firing
     assert "处置要点：用 make status 查看进程，用 make demo 重启缺失的服务。" in firing
     assert "处置手册：<code>docs/operations.md#sentinelservicedown</code>" in firing
+
+
+async def test_the_admins_alerts_card_comes_first_while_something_fires() -> None:
+    """Last of the admin's 15 cards it was some 2000 px down a phone's home page."""
+
+    def cards(home: str) -> list[str]:
+        listed = home.split('<ul class="cards">')[1].split("</ul>")[0]
+        return re.findall(r'class="card-link" href="([^"]+)"', listed)
+
+    async with console(role="admin") as client:
+        quiet = cards((await client.get("/staff/")).text)
+        assert (await post(client, FIRING)).status_code == 200
+        firing = cards((await client.get("/staff/")).text)
+    assert len(quiet) > 1 and quiet[-1] == "/staff/alerts"
+    assert firing[0] == "/staff/alerts" and firing.count("/staff/alerts") == 1
