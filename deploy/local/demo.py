@@ -500,7 +500,9 @@ def print_where_to_look(env: dict[str, str], names: list[str]) -> None:
         print(f"  prometheus  {env['PROMETHEUS_URL']}")
     if env.get("ALERTMANAGER_URL"):
         alerts = f"{env.get('CONSOLE_URL', f'http://127.0.0.1:{CONSOLE_PORT}')}/staff/alerts"
-        print(f"  alerts      {env['ALERTMANAGER_URL']}   the admin's page 告警 {alerts}")
+        # Debian's Alertmanager serves its API and no web page: the page to open is the console's.
+        api = env["ALERTMANAGER_URL"]
+        print(f"  alerts      {alerts} (告警, as admin)   Alertmanager API {api}")
     if env.get("KEYCLOAK_URL"):
         kc = env["KEYCLOAK_URL"]
         print(f"  identity    {kc}   realm sentinel   admin console {kc}/admin (KEYCLOAK_ADMIN_*)")
