@@ -1,7 +1,9 @@
 """An alert seen end to end (issue 21, point 3): a service process killed → Prometheus finds it
 down → SentinelServiceDown fires → Alertmanager → the console → the admin's page 告警 shows it,
 on a phone, from both Alertmanager's own list and the webhook's notification; the admin
-acknowledges it (a silence in Alertmanager) and lifts the silence again.
+acknowledges it (a silence in Alertmanager): under 已确认 it reads 仍在告警, 已恢复 once the service
+is started again, and 仍在告警 again when it is killed again within the silence (Alertmanager
+notifies nobody of that: only the page says it); lifting the silence brings it back under 正在告警.
 
 Everything is real: the service (complaints, started here with its own schema and consumer
 groups so the package's city is untouched), Prometheus and Alertmanager from Debian's packages,
@@ -15,12 +17,14 @@ rules or the routes differs from what `make up` runs.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 import pytest
-from playwright.async_api import Page
+from playwright.async_api import Locator, Page
 
 from tests.browser.support import Console, Shots, sign_in
 from tests.support import monitoring
@@ -29,24 +33,40 @@ from tests.support.city_processes import INPUTS, city_env
 from tests.support.identity import Tokens
 from tests.support.monitoring import Monitor
 from tests.support.poll import until
-from tests.support.process import ServiceProcess, service_process
+from tests.support.process import ServiceProcess, free_port, service_process
 
 VICTIM = "complaints"
 FIRING = f'#firing li[data-alert="SentinelServiceDown"][data-service="{VICTIM}"]'
 NOTIFIED = f'#recent li[data-alert="SentinelServiceDown"][data-service="{VICTIM}"]'
 
 
+@dataclass
+class Victim:
+    """A complaints service of its own, and how to start it again at the same address (the
+    address Prometheus scrapes)."""
+
+    process: ServiceProcess
+    env: dict[str, str]
+    port: int
+    log_dir: Path
+
+    @contextmanager
+    def again(self) -> Iterator[ServiceProcess]:
+        self.log_dir.mkdir(exist_ok=True)
+        with service_process(VICTIM, self.env, self.log_dir, port=self.port) as process:
+            yield process
+
+
 @pytest.fixture
-async def victim(
-    service_env: dict[str, str], kafka: str, tmp_path: Path
-) -> AsyncIterator[ServiceProcess]:
+async def victim(service_env: dict[str, str], kafka: str, tmp_path: Path) -> AsyncIterator[Victim]:
     """A complaints service of its own (schema, consumer groups at the topics' end), ready."""
     tag = uuid.uuid4().hex[:6]
     for topic in INPUTS[VICTIM]:
         await start_group_at_end(kafka, f"loop-{VICTIM}-{tag}", topic)
-    with service_process(VICTIM, city_env(service_env, tag), tmp_path) as process:
+    env, port = city_env(service_env, tag), free_port()
+    with service_process(VICTIM, env, tmp_path, port=port) as process:
         await process.ready(within=120)
-        yield process
+        yield Victim(process, env, port, tmp_path / "again")
 
 
 async def scraped_up(prometheus: Monitor, value: str) -> bool:
@@ -61,13 +81,13 @@ async def scraped_up(prometheus: Monitor, value: str) -> bool:
 async def test_a_killed_service_shows_up_firing_on_the_admins_alerts_page(
     console: Console,
     alertmanager: tuple[Monitor, str],
-    victim: ServiceProcess,
+    victim: Victim,
     phone: Page,
     tokens: Tokens,
     shot: Shots,
     tmp_path: Path,
 ) -> None:
-    jobs = {VICTIM: victim.url.removeprefix("http://")}
+    jobs = {VICTIM: victim.process.url.removeprefix("http://")}
     pending = {"SentinelServiceDown": "2s"}
     with monitoring.prometheus(tmp_path, jobs, alertmanager[0].address, pending) as prometheus:
         await prometheus.ready()
@@ -82,8 +102,8 @@ async def test_a_killed_service_shows_up_firing_on_the_admins_alerts_page(
         assert "来源：Alertmanager" in await phone.inner_text("#firing-source")
         await shot(phone, "alerts-all-well")
 
-        victim.proc.kill()
-        victim.proc.wait(10)
+        victim.process.proc.kill()
+        victim.process.proc.wait(10)
         await until(lambda: scraped_up(prometheus, "0"), within=30, what=f"{VICTIM} scraped down")
 
         async def shown() -> bool:
@@ -92,40 +112,78 @@ async def test_a_killed_service_shows_up_firing_on_the_admins_alerts_page(
 
         await until(shown, within=60, every=1.0, what="SentinelServiceDown on the page")
 
-    item = phone.locator(FIRING)
-    text = await item.inner_text()
-    assert "服务不可用" in text and "严重" in text and "告警中" in text
-    assert f"{VICTIM} 服务不可用" in text  # the rule's summary_zh
-    assert "处置要点：用 make status" in text  # its runbook_zh
-    assert "开始于" in text
-    # The webhook's notification (the same alert, as Alertmanager posted it) is listed too.
-    await until(
-        lambda: _reloaded_count(phone, NOTIFIED), within=30, every=1.0, what="webhook notice"
-    )
-    assert "通知于" in await phone.locator(NOTIFIED).first.inner_text()
-    # A phone: the list fits the screen's width.
-    width = await phone.evaluate("document.documentElement.scrollWidth")
-    assert width <= 375
-    await shot(phone, "alerts-firing")
+        item = phone.locator(FIRING)
+        text = await item.inner_text()
+        assert "服务不可用" in text and "严重" in text and "告警中" in text
+        assert f"{VICTIM} 服务不可用" in text  # the rule's summary_zh
+        assert "处置要点：用 make status" in text  # its runbook_zh
+        assert "开始于" in text and "（北京时间）" in text
+        # The webhook's notification (the same alert, as Alertmanager posted it) is listed too.
+        await until(
+            lambda: _reloaded_count(phone, NOTIFIED), within=30, every=1.0, what="webhook notice"
+        )
+        assert "通知于" in await phone.locator(NOTIFIED).first.inner_text()
+        # A phone: the list fits the screen's width.
+        width = await phone.evaluate("document.documentElement.scrollWidth")
+        assert width <= 375
+        await shot(phone, "alerts-firing")
 
-    # 确认: the admin acknowledges it (a silence in Alertmanager, 2 hours, with a note): it
-    # leaves 正在告警 and is listed under 已确认 with who and why; 取消静默 brings it back.
-    await item.locator("summary").click()
-    await item.locator('select[name="hours"]').select_option("2")
-    await item.locator('input[name="note"]').fill("按处置手册重启 complaints")
-    await item.get_by_role("button", name="确认").click()
-    await phone.wait_for_url("**/staff/alerts?done=acknowledged")
-    acknowledged = phone.locator(
-        f'#acknowledged li[data-alert="SentinelServiceDown"][data-service="{VICTIM}"]'
-    )
-    text = await acknowledged.inner_text()
-    assert "按处置手册重启 complaints" in text and "确认 · 静默至" in text
-    assert await phone.locator(FIRING).count() == 0
-    await shot(phone, "alerts-acknowledged")
-    await acknowledged.get_by_role("button", name="取消静默").click()
-    await phone.wait_for_url("**/staff/alerts?done=lifted")
-    await until(lambda: _reloaded_count(phone, FIRING), within=30, every=1.0, what="firing again")
-    assert await acknowledged.count() == 0
+        # 确认: the admin acknowledges it (a silence in Alertmanager, 2 hours, with a note): it
+        # leaves 正在告警 and is listed under 已确认 with who and why, still firing.
+        await item.locator("summary").click()
+        await item.locator('select[name="hours"]').select_option("2")
+        await item.locator('input[name="note"]').fill("按处置手册重启 complaints")
+        await item.get_by_role("button", name="确认").click()
+        await phone.wait_for_url("**/staff/alerts?done=acknowledged")
+        acknowledged = phone.locator(
+            f'#acknowledged li[data-alert="SentinelServiceDown"][data-service="{VICTIM}"]'
+        )
+        text = await acknowledged.inner_text()
+        assert "按处置手册重启 complaints" in text and "确认 · 静默至" in text
+        assert "仍在告警" in text
+        assert await phone.locator(FIRING).count() == 0
+        await shot(phone, "alerts-acknowledged")
+
+        # The runbook's fix: started again, the acknowledged alert reads 已恢复.
+        with victim.again() as restarted:
+            await restarted.ready(within=120)
+            await until(lambda: scraped_up(prometheus, "1"), within=30, what="scraped up again")
+            await until(
+                lambda: _reloaded_status(phone, acknowledged, "resolved"),
+                within=60,
+                every=1.0,
+                what="已确认 reads 已恢复",
+            )
+            assert "已恢复" in await acknowledged.inner_text()
+            await shot(phone, "alerts-acknowledged-resolved")
+
+            # Down again within the silence: notified to nobody, so the page must say it.
+            restarted.proc.kill()
+            restarted.proc.wait(10)
+        await until(lambda: scraped_up(prometheus, "0"), within=30, what="scraped down again")
+        await until(
+            lambda: _reloaded_status(phone, acknowledged, "firing"),
+            within=60,
+            every=1.0,
+            what="已确认 reads 仍在告警 again",
+        )
+        assert "仍在告警" in await acknowledged.inner_text()
+        assert await phone.locator(FIRING).count() == 0
+        assert "仍在告警" in await phone.inner_text("#no-firing")
+        await shot(phone, "alerts-acknowledged-firing-again")
+
+        # 取消静默 brings it back under 正在告警.
+        await acknowledged.get_by_role("button", name="取消静默").click()
+        await phone.wait_for_url("**/staff/alerts?done=lifted")
+        await until(
+            lambda: _reloaded_count(phone, FIRING), within=30, every=1.0, what="firing again"
+        )
+        assert await acknowledged.count() == 0
+
+
+async def _reloaded_status(page: Page, entry: Locator, status: str) -> bool:
+    await page.goto("/staff/alerts")
+    return await entry.count() == 1 and await entry.get_attribute("data-status") == status
 
 
 async def _reloaded_count(page: Page, selector: str) -> int:
