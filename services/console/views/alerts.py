@@ -60,12 +60,17 @@ async def _page(request: Request, who: Session, form: Form = BLANK) -> Response:
         [a for a in held if not a.silenced_by] if held is not None else book.firing()
     )
     found = await silences(settings.alertmanager_url) if held is not None else None
-    entries = acknowledged(found or [], held or [], book, clock.now())
+    # Only with Alertmanager's answer: without it the console's memory of when each silenced
+    # alert was last seen firing must not be forgotten.
+    entries = (
+        acknowledged(found, held, book, clock.now())
+        if held is not None and found is not None
+        else []
+    )
     # A firing notification Alertmanager no longer holds is over: Alertmanager posts no
     # resolution of an alert that was silenced when it ended.
     over = (
-        {a.fingerprint for a in book.recent() if a.status == "firing"}
-        - {a.fingerprint for a in held}
+        {a.fingerprint for a in book.firing()} - {a.fingerprint for a in held}
         if held is not None
         else set()
     )

@@ -447,6 +447,15 @@ async def test_an_acknowledged_alert_firing_again_is_shown_still_firing_then_rec
         assert "仍在告警" in entry and "自 12-04 14:40 起（北京时间）" in entry
         assert "credit 服务不可用" in entry and "按处置手册重启 credit" in entry
 
+        from services.console.views import alerts as view
+
+        async def unreachable(url: str, **_: Any) -> None:
+            return None
+
+        with monkeypatch.context() as down:  # a moment without Alertmanager forgets nothing
+            down.setattr(view, "firing_now", unreachable)
+            assert "Alertmanager 暂时无法连接" in (await client.get("/staff/alerts")).text
+
         held.clear()  # restarted: Alertmanager drops the resolved silenced alert, posting nothing
         monkeypatch.setattr(clock, "now", lambda: datetime(2026, 12, 4, 6, 50, tzinfo=UTC))
         page = (await client.get("/staff/alerts")).text
