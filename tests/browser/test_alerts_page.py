@@ -16,11 +16,14 @@ rules or the routes differs from what `make up` runs.
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -186,6 +189,72 @@ async def _reloaded_status(page: Page, entry: Locator, status: str) -> bool:
     return await entry.count() == 1 and await entry.get_attribute("data-status") == status
 
 
-async def _reloaded_count(page: Page, selector: str) -> int:
+async def _reloaded_count(page: Page, selector: str | Locator) -> int:
     await page.goto("/staff/alerts")
-    return await page.locator(selector).count()
+    found = page.locator(selector) if isinstance(selector, str) else selector
+    return await found.count()
+
+
+async def test_a_note_typed_for_one_of_several_alerts_survives_the_lists_refresh(
+    console: Console,
+    alertmanager: tuple[Monitor, str],
+    phone: Page,
+    tokens: Tokens,
+    shot: Shots,
+) -> None:
+    """Three stalled partitions of one service (posted to the real Alertmanager as Prometheus
+    posts them): each 确认 form has an id of its own, so the note typed in the second one is
+    still there, its form open, after the list's refresh by htmx (every 10 s)."""
+    service = f"stall{uuid.uuid4().hex[:6]}"
+    now = datetime.now(UTC)
+
+    def stalled(ends: datetime) -> list[dict[str, Any]]:
+        return [
+            {
+                "labels": {
+                    "alertname": "SentinelConsumerStalled",
+                    "service": service,
+                    "job": service,
+                    "severity": "critical",
+                    "topic": "telemetry.readings.v1",
+                    "partition": str(partition),
+                },
+                "annotations": {"summary_zh": f"{service} 在 telemetry.readings.v1 停止消费"},
+                "startsAt": now.isoformat(),
+                "endsAt": ends.isoformat(),
+            }
+            for partition in range(3)
+        ]
+
+    async def post(alerts: list[dict[str, Any]]) -> None:
+        async with httpx.AsyncClient(trust_env=False) as http:
+            r = await http.post(f"{alertmanager[0].url}/api/v2/alerts", json=alerts)
+            r.raise_for_status()
+
+    items = phone.locator(
+        f'#firing li[data-alert="SentinelConsumerStalled"][data-service="{service}"]'
+    )
+    await post(stalled(now + timedelta(minutes=10)))
+    try:
+        admin, _ = tokens.person("admin", "*", who="alerts-notes")
+        await sign_in(phone, admin, tokens.password)
+        await until(
+            lambda: _reloaded_count(phone, items), within=30, every=1.0, what="three alerts"
+        )
+        assert await items.count() == 3
+        second = items.nth(1)
+        form_id = await second.locator("details").get_attribute("id")
+        await second.locator("summary").click()
+        assert "将同时确认" in await second.inner_text()
+        await second.locator('input[name="note"]').fill("分区 1 正在修复")
+        refreshed = """() => new Promise(done => document.body.addEventListener(
+            'htmx:afterSwap', () => done(true), {once: true}))"""
+        assert await asyncio.wait_for(phone.evaluate(refreshed), timeout=30)
+        kept = phone.locator(f"#{form_id}")
+        assert await kept.get_attribute("open") is not None
+        assert await kept.locator('input[name="note"]').input_value() == "分区 1 正在修复"
+        ids = await phone.evaluate("Array.from(document.querySelectorAll('[id]'), e => e.id)")
+        assert len(ids) == len(set(ids)), sorted(i for i in ids if ids.count(i) > 1)
+        await shot(phone, "alerts-note-kept")
+    finally:
+        await post(stalled(datetime.now(UTC)))  # resolved
