@@ -362,15 +362,30 @@ class Messaging:
             if consumer is None:
                 continue
             held = consumer.assignment()
+            stopped = set(consumer.paused()) & held
             for stalled_group, stalled_topic, partition in list(self.dispatcher.stalled):
-                # A stalled partition that went to another replica is that replica's to report.
-                if (stalled_group, stalled_topic) == (group, topic) and (
-                    TopicPartition(topic, partition) not in held
-                ):
+                tp = TopicPartition(topic, partition)
+                if (stalled_group, stalled_topic) != (group, topic):
+                    continue
+                if tp not in held:
+                    # A stalled partition that went to another replica is that replica's to
+                    # report.
                     self.dispatcher.clear(group, topic, partition)
+                else:
+                    stopped.add(tp)
+            # The high watermark comes with each fetch, and a paused or stalled partition is not
+            # fetched: its end is asked of the broker, in one request for them all. The others,
+            # the usual case, cost no request.
+            ends: dict[TopicPartition, int] = {}
+            if stopped:
+                try:
+                    ends = await consumer.end_offsets(list(stopped))
+                except KafkaError:  # the broker away: the fetched ends, stale, are all there is
+                    log.debug("end offsets of held partitions not read", exc_info=True)
             for tp in held:
-                end = consumer.highwater(tp)
+                end = ends[tp] if tp in ends else consumer.highwater(tp)
                 if end is not None:
+                    # A held partition's position is its stalled message (`_hold` seeks there).
                     lags[(topic, tp.partition)] = max(0, end - await consumer.position(tp))
         self.metrics.report_lag(lags)
 

@@ -137,10 +137,15 @@ class OutboxRelay:
         *,
         batch_size: int = 500,
         poll_interval_s: float = 0.5,
+        publish_timeout_s: float = 30.0,
+        observe_interval_s: float = 5.0,
     ) -> None:
         self.pool, self.dsn, self.schema = pool, dsn, schema
         self.publish, self.metrics = publish, metrics
         self.batch_size, self.poll_interval_s = batch_size, poll_interval_s
+        self.publish_timeout_s, self.observe_interval_s = publish_timeout_s, observe_interval_s
+        # The backlog as last measured (count, age of the oldest in seconds), for the log.
+        self.backlog: tuple[int, float] | None = None
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
         self.lock_key = zlib.crc32(f"outbox-relay:{schema}".encode())
@@ -150,16 +155,34 @@ class OutboxRelay:
         self._wake.set()
 
     async def run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await self._lead()
-            except Exception as exc:
-                # Broker or database away, or a publish that failed: the rows stay pending and
-                # the relay tries again; it must never die while the service lives.
-                log.warning(
-                    "outbox relay interrupted", extra={"error": f"{type(exc).__name__}: {exc}"}
-                )
-                await self._pause(self.poll_interval_s * 4)
+        # The backlog gauges are what SentinelOutboxStalled watches, so they are measured apart
+        # from the relaying: a relay stuck anywhere (a broker that takes the records and never
+        # answers, a hung connection) must not freeze them at their last value.
+        measuring = asyncio.create_task(
+            self._measure_backlog(), name=f"outbox-{self.schema}-gauges"
+        )
+        try:
+            while not self._stopping.is_set():
+                try:
+                    await self._lead()
+                except Exception as exc:
+                    # Broker or database away, or a publish that failed or timed out: the rows
+                    # stay pending and the relay tries again; it must never die while the
+                    # service lives.
+                    pending, oldest_s = self.backlog or (None, None)
+                    log.warning(
+                        "outbox relay interrupted",
+                        extra={
+                            "error": f"{type(exc).__name__}: {exc}",
+                            "pending": pending,
+                            "oldest_pending_s": oldest_s,
+                        },
+                    )
+                    await self._pause(self.poll_interval_s * 4)
+        finally:
+            measuring.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await measuring
 
     async def _lead(self) -> None:
         """Hold the relay lock on a dedicated connection; publish while holding it."""
@@ -208,7 +231,20 @@ class OutboxRelay:
                 for r in rows
             ]
             try:
-                await self.publish(batch)
+                # aiokafka's idempotent producer retries a batch for ever and never fails its
+                # futures while the broker is away or frozen, so without a bound the relay would
+                # wait here for the whole outage. A batch given up on stays pending and is sent
+                # again; should its records still reach Kafka meanwhile, they arrive twice, which
+                # delivery allows (at least once, docs/integration.md; consumers' inboxes drop
+                # an event id they handled, services/runtime/inbox.py). Rows are stamped only
+                # after a publish that returned, so none is lost.
+                async with asyncio.timeout(self.publish_timeout_s):
+                    await self.publish(batch)
+            except TimeoutError:
+                await self._observe(conn)
+                raise TimeoutError(
+                    f"{len(batch)} events not acknowledged within {self.publish_timeout_s:g} s"
+                ) from None
             except BaseException:
                 # The backlog is what an operator must see while the broker is away.
                 await self._observe(conn)
@@ -219,14 +255,25 @@ class OutboxRelay:
             )
             for m in batch:
                 self.metrics.outbox_published.labels(m.topic).inc()
-        await self._observe(conn)
         return len(rows)
 
-    async def _observe(self, conn: asyncpg.Connection) -> None:
+    async def _measure_backlog(self) -> None:
+        """Every replica, leading or standing by, measures the backlog on its own timer (the
+        alerts take the maximum per service, deploy/prometheus/alerts.yml)."""
+        while True:
+            try:
+                async with asyncio.timeout(self.observe_interval_s * 2):
+                    await self._observe(self.pool)
+            except Exception as exc:  # the database away: the gauges keep their last value
+                log.debug("outbox backlog not measured", extra={"error": repr(exc)})
+            await asyncio.sleep(self.observe_interval_s)
+
+    async def _observe(self, conn: asyncpg.Connection | asyncpg.Pool) -> None:
         pending, age = await conn.fetchrow(
             "SELECT count(*), coalesce(extract(epoch FROM now() - min(created_at)), 0)"
             " FROM outbox WHERE published_at IS NULL"
         )
+        self.backlog = (int(pending), float(age))
         self.metrics.outbox_pending.set(pending)
         self.metrics.outbox_oldest_seconds.set(float(age))
 

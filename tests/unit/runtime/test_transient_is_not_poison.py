@@ -16,6 +16,7 @@ from services.runtime import messaging
 from services.runtime.messaging import Delivery, Dispatcher, PartitionStalled
 from services.runtime.metrics import Metrics
 from tests.support.poll import until
+from tests.unit.runtime.conftest import FakeConsumer
 
 
 class Recorder:
@@ -211,26 +212,6 @@ async def test_in_a_batch_only_the_failing_records_partition_stops_there() -> No
     assert dlq.parked == [(0, "PoisonMessage")]
     assert _stalled(metrics, partition=0) == 1
     assert not _stalled(metrics, partition=1)
-
-
-class FakeConsumer:
-    """What `Messaging._hold` uses of aiokafka's consumer."""
-
-    def __init__(self) -> None:
-        self._paused: set[Any] = set()
-        self.seeks: list[tuple[Any, int]] = []
-
-    def pause(self, *tps: Any) -> None:
-        self._paused.update(tps)
-
-    def paused(self) -> set[Any]:
-        return set(self._paused)
-
-    def resume(self, *tps: Any) -> None:
-        self._paused.difference_update(tps)
-
-    def seek(self, tp: Any, offset: int) -> None:
-        self.seeks.append((tp, offset))
 
 
 async def test_a_stalled_partition_is_paused_at_its_message_and_tried_again_later() -> None:
