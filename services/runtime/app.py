@@ -187,6 +187,7 @@ class Service:
             self.metrics,
             batch_size=s.outbox_batch_size,
             poll_interval_s=s.outbox_poll_interval_s,
+            publish_timeout_s=s.outbox_publish_timeout_s,
         )
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox"))
         self.every(3600, lambda svc: purge_published(svc.pool), "outbox-purge")

@@ -137,6 +137,9 @@ class ServiceSettings(KafkaClientSettings):
     consumer_group: str = ""
     outbox_poll_interval_s: float = 0.5
     outbox_batch_size: int = 500
+    # How long the relay waits for Kafka to acknowledge a batch before it logs the interruption
+    # and tries again (aiokafka's idempotent producer itself never gives up).
+    outbox_publish_timeout_s: float = Field(default=30.0, gt=0)
     # A handler failing on a message nothing proves wrong is retried with backoff (doubling from
     # retry_backoff_s to retry_backoff_max_s); after handler_max_attempts tries its partition
     # stalls, and is tried again every stalled_retry_s (services/runtime/messaging.py).

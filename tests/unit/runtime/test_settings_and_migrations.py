@@ -45,6 +45,18 @@ def test_the_session_timeout_is_kafkas_default_and_no_shorter_than_the_broker_ta
         DemoSettings()
 
 
+def test_the_outbox_waits_30_s_for_kafka_by_default_and_a_service_may_say_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.delenv("DEMO_OUTBOX_PUBLISH_TIMEOUT_S", raising=False)
+    assert DemoSettings().outbox_publish_timeout_s == 30.0
+    monkeypatch.setenv("DEMO_OUTBOX_PUBLISH_TIMEOUT_S", "5")
+    assert DemoSettings().outbox_publish_timeout_s == 5.0
+    monkeypatch.setenv("DEMO_OUTBOX_PUBLISH_TIMEOUT_S", "0")  # would give up on every batch
+    with pytest.raises(ValidationError, match=r"outbox_publish_timeout_s\n.*greater than 0"):
+        DemoSettings()
+
+
 def test_a_secret_the_service_needs_is_read_or_its_variables_named(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
