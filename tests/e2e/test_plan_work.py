@@ -315,8 +315,12 @@ async def test_a_market_that_neglects_its_duties_falls_in_the_district_ranking(
 
     async def fallen() -> dict[str, dict[str, Any]] | None:
         now = {m: await assessment(city, m, district) for m in (diligent, neglected)}
-        if now[neglected].get("self_inspection_rate") is None:
-            return None  # credit has not read the standing yet
+        if any(now[m].get("self_inspection_rate") is None for m in now):
+            return None  # credit has not read both standings yet
+        if sorted(a["rank"] for a in now.values()) != [1, 2]:
+            # Read one after the other: credit read a standing between the two answers, so
+            # they rank the markets against different states (seen as ranks 2 and 2).
+            return None
         return now
 
     after = await until(fallen, within=60, what="credit reads the duties")
