@@ -283,4 +283,11 @@ async def test_a_handlers_clerks_and_operators_pages_have_no_serious_accessibili
     await audit(operator, "self-inspection-refused")
     await audited(audit, operator, f"/staff/duties/{place.market_id}")
     await audited(audit, operator, f"/staff/training/markets/{place.market_id}")
+
+    # The on-call administrator: the home and the 告警 page (docs/operations.md).
+    admin = await open_page(phone=True)
+    username, _ = tokens.person("admin", "*", name="陈值班", who="a11y")
+    await sign_in(admin, username, tokens.password)
+    await audit(admin, "admin-home")
+    await audited(audit, admin, "/staff/alerts")
     audit.assert_clean()
