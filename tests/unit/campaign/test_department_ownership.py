@@ -15,23 +15,14 @@ import pytest
 from deploy.identity.keycloak import REALM_FILE, user_profile
 from services.campaign.domain import ownership
 from services.campaign.domain.meetings import ActionItem
-from services.campaign.joint.config import DEPARTMENTS_FILE, JointConfig
-from services.campaign.joint.fakes import fake_stores, snapshot
+from services.campaign.joint.config import DEPARTMENTS_FILE
 from services.campaign.joint.handlers import inspection_router
-from services.campaign.joint.metrics import JointMetrics
 from services.campaign.joint.policy_files import load_departments
-from services.campaign.joint.service import Joint
 from services.runtime.auth import Principal
-from services.runtime.directory import RegistryMemory
 from services.runtime.failures import Conflict, Forbidden, NotFound
-from services.runtime.metrics import Metrics
-from services.runtime.unit_of_work import FakeUnitOfWork
-from tests.support.clock import Clock
-from tests.support.registry import market
-from tests.unit.campaign.test_joint_service import (
+from tests.unit.campaign.conftest import (
     ADMIN,
     CLERK,
-    T0,
     World,
     delivery,
     opened,
@@ -55,25 +46,6 @@ HEALTH = member("health")
 MARKET = member("market_regulation")
 NO_DEPARTMENT = member(None)
 ITEM = ActionItem("item_1", "mtg_1", 1, "排查冷链", "health", date(2026, 5, 15))
-
-
-@pytest.fixture
-def world() -> World:
-    """As test_joint_service.py's: the in-memory stores, zhifu's and laishan's markets."""
-    stores = fake_stores()
-    uow = FakeUnitOfWork(stores, snapshot=snapshot(stores))
-    directory = RegistryMemory(market("mkt_1", "zhifu"), market("mkt_2", "laishan"))
-    directory.caught_up.set()
-    clock = Clock(T0)
-    joint = Joint(
-        uow.factory(),
-        directory,
-        JointConfig(check_interval_s=0),
-        load_departments(DEPARTMENTS_FILE),
-        clock,
-        JointMetrics(Metrics("campaign")),
-    )
-    return World(uow, stores, clock, joint)
 
 
 # -- the rule ---------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import httpx
-from fastapi import Request
 
 from services.console import clock
 from services.console.agenda import agenda
@@ -100,16 +99,6 @@ SERVICES: dict[tuple[str, str], Any] = {
 }  # fmt: skip
 
 
-class SignedIn:
-    """The sign-in that says who is signed in: the pages' own role checks run."""
-
-    def __init__(self, who: Session) -> None:
-        self.who = who
-
-    async def current(self, request: Request) -> Session:
-        return self.who
-
-
 def session(
     role: str = "department", district: str = "zhifu", department: str | None = "health"
 ) -> Session:
@@ -144,7 +133,7 @@ def console(
         return httpx.Response(200, content=json.dumps(body).encode())
 
     app = support.app_of(services)
-    app.state.sign_in = SignedIn(who or session(role))
+    app.state.sign_in = support.SignedIn(who or session(role))
     return support.client_of(app)
 
 

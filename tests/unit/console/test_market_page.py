@@ -12,7 +12,6 @@ from typing import Any
 
 import httpx
 import pytest
-from fastapi import Request
 
 from services.console.sessions import Session
 from services.console.views.markets import by_deadline, by_severity, score_parts
@@ -116,16 +115,6 @@ SERVICES: dict[tuple[str, str], Any] = {
 }  # fmt: skip
 
 
-class SignedIn:
-    """The sign-in that says who is signed in: the pages' own role and scope checks run."""
-
-    def __init__(self, who: Session) -> None:
-        self.who = who
-
-    async def current(self, request: Request) -> Session:
-        return self.who
-
-
 def console(
     role: str = "leader",
     district: str = "zhifu",
@@ -155,7 +144,9 @@ def console(
 
     app = support.app_of(services)
     who = Principal("u-1", role, district, name="刘领导", **principal)
-    app.state.sign_in = SignedIn(Session("sid-1", who, "tok", "refresh", time.time() + 3600))
+    app.state.sign_in = support.SignedIn(
+        Session("sid-1", who, "tok", "refresh", time.time() + 3600)
+    )
     return support.client_of(app)
 
 
