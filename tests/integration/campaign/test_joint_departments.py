@@ -3,7 +3,7 @@ service holds them to it (docs/campaign.md, "Who does what"): a 议定事项 of 
 is refused (403, naming both), their own is reported done; a 联合执法 case is decided only by a
 member of a department involved in it; a department member whose token names no department is
 told the provider must set it. On the test stack's Keycloak, Kafka and Postgres, with the
-campaign's joint part and the registry in process (test_joint.py's stack)."""
+campaign's joint part and the registry in process (joint_stack.py)."""
 
 from __future__ import annotations
 
@@ -15,14 +15,14 @@ import pytest
 from deploy.identity.keycloak import Person
 from sentinel_cli.identity import password_grant
 from services.runtime.auth import decode_unverified
-from tests.integration.campaign import test_joint
-from tests.integration.campaign.test_joint import Stack, meeting_body
+from tests.integration.campaign import joint_stack
+from tests.integration.campaign.joint_stack import Stack, meeting_body
 from tests.support.identity import Tokens
 
 pytestmark = pytest.mark.integration
 
 # The campaign's joint part and the registry in process, as test_joint.py runs them.
-stack = test_joint.stack
+stack = joint_stack.stack
 
 
 def member(tokens: Tokens, district: str, department: str) -> dict[str, str]:
