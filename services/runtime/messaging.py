@@ -441,12 +441,22 @@ class Messaging:
             self._retries.clear()
             await self.broker.stop()
 
-    async def stop(self) -> None:
+    async def stop(self, *, flush_within_s: float = 10.0) -> None:
         if not self._started:
             return
         await self.stop_consuming()
         self._started = False
-        await self.producer.stop()
+        # The producer's stop waits for every batch in flight, and while Kafka is away its
+        # idempotent sends never give up: a SIGTERM in an outage would hang until SIGKILL. What
+        # is abandoned here loses nothing: an outbox row is marked published only once Kafka
+        # acknowledged it, and a message whose dead letter was not acknowledged is not committed.
+        try:
+            await asyncio.wait_for(self.producer.stop(), flush_within_s)
+        except TimeoutError:
+            log.warning(
+                "producer not flushed in time; unsent records stay in the outbox",
+                extra={"within_s": flush_within_s},
+            )
         self._producer = None
 
     async def publish_batch(self, messages: Sequence[OutgoingMessage]) -> None:
