@@ -67,6 +67,12 @@ class Principal:
     def holds(self, *roles: str) -> bool:
         return "admin" in self.roles or any(r in self.roles for r in roles)
 
+    def department_only(self, *others: str) -> bool:
+        """Whether the person acts as a department member only: `department` among their roles
+        and none of `others` (the roles that may do the action for any department) nor admin.
+        Such a person acts on their own department's work only, the token's `department`."""
+        return "department" in self.roles and not self.holds(*others)
+
     def may_act_in(self, district: str) -> bool:
         # Any role held, not only the first: as `holds` reads them.
         return "admin" in self.roles or self.district in (ALL_DISTRICTS, district)

@@ -240,14 +240,13 @@ class OutboxRelay:
                 # after a publish that returned, so none is lost.
                 async with asyncio.timeout(self.publish_timeout_s):
                     await self.publish(batch)
-            except TimeoutError:
-                await self._observe(conn)
-                raise TimeoutError(
-                    f"{len(batch)} events not acknowledged within {self.publish_timeout_s:g} s"
-                ) from None
-            except BaseException:
+            except BaseException as exc:
                 # The backlog is what an operator must see while the broker is away.
                 await self._observe(conn)
+                if isinstance(exc, TimeoutError):
+                    raise TimeoutError(
+                        f"{len(batch)} events not acknowledged within {self.publish_timeout_s:g} s"
+                    ) from None
                 raise
             await conn.execute(
                 "UPDATE outbox SET published_at = now() WHERE id = ANY($1::bigint[])",

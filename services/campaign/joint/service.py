@@ -61,12 +61,6 @@ def may_change(who: Principal, district: str) -> bool:
     return who.city_wide or (district != CITY and who.district == district)
 
 
-def as_department(who: Principal, *others: str) -> bool:
-    """Whether the person acts as a department member only: `department` among their roles and
-    none of `others` (the roles that may do the action for any department) nor admin."""
-    return "department" in who.roles and not who.holds(*others)
-
-
 def http_error(exc: JointRuleError) -> ServiceError:
     """What a refusal of the rules is over HTTP: 422 naming every field, 409, 404, or 403."""
     if isinstance(exc, ownership.NotTheirs | ownership.NoDepartment):
@@ -190,7 +184,7 @@ class Joint:
                 owned = meeting.item(item_id)
                 # Clerks record the meetings and may report any item done for the district;
                 # a department member only their own department's.
-                if owned is not None and as_department(who, "clerk"):
+                if owned is not None and who.department_only("clerk"):
                     ownership.may_report_done(who.department, owned)
                 changed, item = meeting_rules.mark_done(
                     meeting, item_id, note=note, now=now, tz=self.tz, actor=actor(who)
@@ -310,7 +304,7 @@ class Joint:
             with ruled():
                 # Inspectors work every case of their district; a department member only the
                 # cases their department is involved in.
-                if as_department(who, "inspector"):
+                if who.department_only("inspector"):
                     ownership.may_act_on_case(who.department, row.case, action)
                 changed = change(row.case, now)
             item = events.case_event(

@@ -40,18 +40,16 @@ def theirs(who: Session, work: Mapping[str, Any]) -> bool:
     member only (not also a clerk, for items, or an inspector, for cases), who owns an action
     item of their department (`department`) and a case their department is involved in
     (`departments`), as the campaign service rules (docs/campaign.md)."""
-    own = who.principal.department
     if "departments" in work:  # an enforcement case
-        involved = work.get("departments") or []
-        return not joint.department_only(who, "inspector") or bool(own and own in involved)
-    return not joint.department_only(who, "clerk") or bool(own and work.get("department") == own)
+        return joint.owns_case(who, work)
+    return joint.owns_item(who, work)
 
 
 def open_items(who: Session, services: Backend) -> Awaitable[list[Any]]:
     """The open action items the home asks the campaign for: a department member's own
     department's only (the token's `department`), as only those are theirs to report done."""
     params: dict[str, Any] = {"state": "open", "limit": 1000}
-    if joint.department_only(who, "clerk") and who.principal.department:
+    if who.principal.department_only("clerk") and who.principal.department:
         params["department"] = who.principal.department
     return services.items("campaign", "/action-items", who.access_token, **params)
 

@@ -32,6 +32,7 @@ from services.console.web import (
     above_form,
     field_errors,
     lines,
+    markets_of,
     may_do,
     may_see,
     needed,
@@ -41,7 +42,6 @@ from services.console.web import (
     status_of,
     typed,
 )
-from services.runtime.collation import name_key
 
 router = APIRouter()
 T = TypeVar("T")
@@ -97,15 +97,6 @@ async def market_name(services: Backend, market_id: str) -> str:
     return str(found["name"]) if isinstance(found, dict) and found.get("name") else "该市场"
 
 
-async def district_markets(services: Backend, who: Session) -> list[dict[str, Any]]:
-    """The markets of the person's district (the whole city's for city-wide staff), by name."""
-    district = who.principal.listing_district()
-    found = await services.items("registry", "/markets", who.access_token, district=district)
-    return sorted(
-        found, key=lambda m: (str(m.get("district", "")), name_key(str(m.get("name", ""))))
-    )
-
-
 async def each(calls: list[Awaitable[T]]) -> list[T | ApiError]:
     """Every call's answer (or its refusal), at most PARALLEL at a time."""
     gate = asyncio.Semaphore(PARALLEL)
@@ -147,7 +138,7 @@ def due_order(row: dict[str, Any]) -> tuple[int, str, str]:
 
 @router.get("/staff/reports")
 async def reports_page(request: Request, who: Reader, services: Services) -> Response:
-    markets = await district_markets(services, who)
+    markets = await markets_of(services, who)
     token = who.access_token
     bodies = await each(
         [services.get("campaign", f"/markets/{m['id']}/reports", token) for m in markets]

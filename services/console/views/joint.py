@@ -149,31 +149,32 @@ def may_change(who: Session, district: str) -> bool:
     return who.principal.city_wide or (district != CITY and who.principal.district == district)
 
 
-def department_only(who: Session, *others: str) -> bool:
-    """Whether the person acts as a department member only: `department` among their roles and
-    none of `others` (the roles that may act for any department) nor admin. Such a person acts
-    on their own department's work only, the token's `department` (docs/campaign.md)."""
-    return "department" in who.principal.roles and not who.principal.holds(*others)
+def owns_item(who: Session, item: Mapping[str, Any]) -> bool:
+    """Whether an action item is the person's department's to report done, as the campaign
+    service rules it (docs/campaign.md): anyone's for a clerk, a department member's only when
+    their department (the token's; none without it) owns it."""
+    own = who.principal.department
+    return not who.principal.department_only("clerk") or bool(own and item.get("department") == own)
+
+
+def owns_case(who: Session, case: Mapping[str, Any]) -> bool:
+    """Whether an enforcement case is the person's department's to decide or close: anyone's for
+    an inspector, a department member's only when their department is involved in it."""
+    own = who.principal.department
+    involved = case.get("departments") or []
+    return not who.principal.department_only("inspector") or bool(own and own in involved)
 
 
 def may_report_done(who: Session, item: Mapping[str, Any], district: str) -> bool:
-    """Whether the person may report `item` of a `district` meeting done, as the campaign
-    service decides it: `may_change`, and for a department member only an item their own
-    department owns (none at all when the token names no department)."""
-    if not may_change(who, district):
-        return False
-    own = who.principal.department
-    return not department_only(who, "clerk") or bool(own and item.get("department") == own)
+    """Whether the person may report `item` of a `district` meeting done: `may_change`, and the
+    item their department's (`owns_item`)."""
+    return may_change(who, district) and owns_item(who, item)
 
 
 def may_work_on_case(who: Session, case: Mapping[str, Any]) -> bool:
     """Whether the person may decide or close `case`: inspectors and department staff, a
-    department member only a case their department is involved in."""
-    if not who.principal.holds(*CASE_WRITERS):
-        return False
-    own = who.principal.department
-    involved = case.get("departments") or []
-    return not department_only(who, "inspector") or bool(own and own in involved)
+    department member only a case their department is involved in (`owns_case`)."""
+    return who.principal.holds(*CASE_WRITERS) and owns_case(who, case)
 
 
 # -- 联席会议 --------------------------------------------------------------------------------

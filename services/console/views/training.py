@@ -25,7 +25,6 @@ from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.views.duties import (
     READERS,
-    district_markets,
     failed,
     form_errors,
     is_operator,
@@ -34,6 +33,7 @@ from services.console.views.duties import (
 from services.console.web import (
     Person,
     Services,
+    markets_of,
     may_do,
     may_see,
     needed,
@@ -92,7 +92,7 @@ async def _training_page(
             None,
         ),
         _courses(services, token),
-        district_markets(services, who),
+        markets_of(services, who),
     )
     return form.page(
         request,
