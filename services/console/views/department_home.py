@@ -6,7 +6,8 @@ staff read the registry's markets of their district). Pure apart from `district_
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Iterable, Mapping
+import asyncio
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, date, datetime, time
 from typing import Any
 
@@ -52,6 +53,35 @@ def open_items(who: Session, services: Backend) -> Awaitable[list[Any]]:
     if who.principal.department_only("clerk") and who.principal.department:
         params["department"] = who.principal.department
     return services.items("campaign", "/action-items", who.access_token, **params)
+
+
+def open_cases(who: Session, services: Backend) -> Awaitable[list[Any]]:
+    """The 联合执法 cases waiting for a decision, as the home asks the campaign for them."""
+    return services.items("campaign", "/enforcement-cases", who.access_token, state="open")
+
+
+class JointWork:
+    """One request's open 议定事项 and 联合执法 cases, each read from the campaign once: the
+    home's 联席会议 and 联合执法 cards count them and a department member's 待办 lists them
+    (the cards and the rows each asked for them, twice a home)."""
+
+    def __init__(self, who: Session, services: Backend) -> None:
+        self._who, self._services = who, services
+        self._read: dict[str, asyncio.Future[list[Any]]] = {}
+
+    def _once(
+        self, key: str, call: Callable[[Session, Backend], Awaitable[list[Any]]]
+    ) -> Awaitable[list[Any]]:
+        # A future may be awaited any number of times, each getting its answer (or its error).
+        if key not in self._read:
+            self._read[key] = asyncio.ensure_future(call(self._who, self._services))
+        return self._read[key]
+
+    def items(self) -> Awaitable[list[Any]]:
+        return self._once("action-items", open_items)
+
+    def cases(self) -> Awaitable[list[Any]]:
+        return self._once("cases", open_cases)
 
 
 def items_due(items: Iterable[Mapping[str, Any]], who: Session, today: date) -> list[Due]:

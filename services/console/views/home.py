@@ -33,13 +33,14 @@ class Card:
 
 @dataclass(frozen=True)
 class Counted:
-    """A card counting what the campaign service lists at `path`: how many, `red` of them in
-    red, said by `note`. When the service does not answer, the card says `idle` and only links."""
+    """A card counting what the campaign service lists at `path` (or what `joint` reads, the
+    request's joint work shared with the 待办 rows): how many, `red` of them in red, said by
+    `note`. When the service does not answer, the card says `idle` and only links."""
 
     title: str
     href: str
     idle: str
-    path: str
+    path: str | Callable[[department_home.JointWork], Awaitable[list[Any]]]
     note: Callable[[list[Any], int], str]
     red: Callable[[list[Any]], int] = lambda listed: 0
     params: Mapping[str, Any] = field(default_factory=dict)
@@ -47,9 +48,13 @@ class Counted:
     # (department_home.theirs), so that the card agrees with their 待办.
     only: Callable[[Session, Mapping[str, Any]], bool] = lambda who, listed: True
 
-    async def card(self, services: Backend, who: Session) -> Card:
+    async def card(self, services: Backend, who: Session, joint: department_home.JointWork) -> Card:
         try:
-            listed = await services.items("campaign", self.path, who.access_token, **self.params)
+            if isinstance(self.path, str):
+                token = who.access_token
+                listed = await services.items("campaign", self.path, token, **self.params)
+            else:
+                listed = await self.path(joint)
         except ApiError:
             return Card(self.title, self.href, self.idle)
         listed = [x for x in listed if self.only(who, x)]
@@ -103,10 +108,9 @@ CARDS: tuple[tuple[tuple[str, ...], Card | Counted], ...] = (
             "联席会议",
             "/staff/meetings",
             "会议纪要与议定事项",
-            "/action-items",
+            department_home.JointWork.items,
             note=lambda items, late: f"议定事项 {late} 项逾期" if late else "未办结的议定事项",
             red=_flagged("late"),
-            params={"state": "open", "limit": 1000},
             only=department_home.theirs,
         ),
     ),
@@ -117,9 +121,8 @@ CARDS: tuple[tuple[tuple[str, ...], Card | Counted], ...] = (
             "联合执法",
             "/staff/enforcement",
             "严重问题与投诉移送的案件",
-            "/enforcement-cases",
+            department_home.JointWork.cases,
             note=lambda cases, _: "待决定的案件",
-            params={"state": "open"},
             only=department_home.theirs,
         ),
     ),
@@ -183,6 +186,7 @@ CARDS: tuple[tuple[tuple[str, ...], Card | Counted], ...] = (
 @router.get("/staff/")
 async def staff_home(request: Request, who: Person, services: Services) -> Response:
     p, cards = who.principal, []
+    joint = department_home.JointWork(who, services)
     if p.roles <= {"operator"}:  # a market's operator: its own market's 今日自查 first
         done = Form.done(request, self_inspection.DONE)
         return await self_inspection.operator_home(request, who, services, done)
@@ -199,7 +203,7 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
     for roles, card in CARDS:
         if p.holds(*roles):
             if isinstance(card, Counted):
-                card = await card.card(services, who)
+                card = await card.card(services, who, joint)
             cards.append(card)
     if "admin" in p.roles:  # the system's operator: its alerts (views/alerts.py)
         alerts = await alerts_card(request)
@@ -212,7 +216,7 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
         others = [c for c in cards if c.href != "/staff/overview"]
         return await overview.overview_page(request, who, services, others)
     due, markets = await asyncio.gather(
-        _due(who, services, open_tasks), department_home.district_markets(who, services)
+        _due(who, services, open_tasks, joint), department_home.district_markets(who, services)
     )
     shown, more = agenda(*due)
     return render(
@@ -227,7 +231,9 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
     )
 
 
-async def _due(who: Session, services: Backend, open_tasks: list[Any]) -> list[list[Due]]:
+async def _due(
+    who: Session, services: Backend, open_tasks: list[Any], joint: department_home.JointWork
+) -> list[list[Due]]:
     """What is due for the person's own work: an inspector's tasks to claim or complete and
     orders to re-inspect, a handler's complaints to accept or close, a department member's
     议定事项 to report done and 联合执法 cases to decide. A service that does not answer leaves
@@ -245,8 +251,8 @@ async def _due(who: Session, services: Backend, open_tasks: list[Any]) -> list[l
                 "complaints", "/complaints", token, state=state, limit=1000
             )
     if "department" in p.roles:
-        calls["action-items"] = department_home.open_items(who, services)
-        calls["cases"] = services.items("campaign", "/enforcement-cases", token, state="open")
+        calls["action-items"] = joint.items()
+        calls["cases"] = joint.cases()
     if not calls:
         return []
     # The tasks', orders' and complaints' rows name their market; a department member's rows
@@ -277,7 +283,17 @@ async def _no_names() -> dict[str, str] | None:
 
 async def alerts_card(request: Request) -> Card:
     book: AlertBook = request.app.state.alerts
-    held = await firing_now(request.app.state.settings.alertmanager_url, timeout_s=1.0)
-    firing = len(held if held is not None else book.firing())
-    note = f"{firing} 项正在告警" if firing else "服务运行告警：正在告警与最近通知"
+    # The acknowledged (silenced) ones too: an alert acknowledged but still firing is still
+    # something wrong, and a card counting only the others said nothing was.
+    held = await firing_now(
+        request.app.state.settings.alertmanager_url, timeout_s=1.0, silenced=True
+    )
+    alerts = held if held is not None else book.firing()
+    firing, acknowledged = len(alerts), sum(1 for a in alerts if a.silenced_by)
+    if not firing:
+        note = "服务运行告警：正在告警与最近通知"
+    elif acknowledged:
+        note = f"{firing} 项正在告警，其中 {acknowledged} 项已确认"
+    else:
+        note = f"{firing} 项正在告警"
     return Card("告警", "/staff/alerts", note, firing, firing > 0)

@@ -535,3 +535,46 @@ async def test_the_admins_alerts_card_comes_first_while_something_fires() -> Non
         firing = cards((await client.get("/staff/")).text)
     assert len(quiet) > 1 and quiet[-1] == "/staff/alerts"
     assert firing[0] == "/staff/alerts" and firing.count("/staff/alerts") == 1
+
+
+async def test_the_alerts_card_counts_an_acknowledged_alert_still_firing(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The card counted only what nobody had acknowledged: with credit acknowledged but down and
+    telemetry down it said one, and with credit alone it said nothing was wrong at all."""
+    from services.console import alerts as module
+    from services.console.views import home
+
+    telemetry = copy.deepcopy(FIRING["alerts"][0])
+    telemetry.update(fingerprint="fp-t", status={"state": "active", "silencedBy": []})
+    held = stub_alertmanager(
+        monkeypatch, [credit_down("2026-12-04T06:40:00Z", ["sil-1"]), telemetry]
+    )
+    transport = httpx.MockTransport(
+        lambda r: httpx.Response(
+            200,
+            json=[
+                a
+                for a in held
+                if r.url.params.get("silenced") == "true" or not a["status"]["silencedBy"]
+            ],
+        )
+    )
+
+    async def firing_now(url: str, **kwargs: Any) -> Any:
+        return await module.firing_now(url, transport=transport, **kwargs)
+
+    monkeypatch.setattr(home, "firing_now", firing_now)
+
+    def card(page: str) -> str:
+        listed = page.split('<ul class="cards">')[1].split("</ul>")[0]
+        return listed.split("</li>")[0]
+
+    async with console(role="admin", alertmanager_url="http://am") as client:
+        both = card((await client.get("/staff/")).text)
+        held.remove(telemetry)
+        acknowledged_only = card((await client.get("/staff/")).text)
+    assert 'href="/staff/alerts"' in both and "2 项正在告警，其中 1 项已确认" in both
+    assert 'href="/staff/alerts"' in acknowledged_only  # still first: something fires
+    assert "1 项正在告警，其中 1 项已确认" in acknowledged_only
+    assert '<span class="count alert">1</span>' in acknowledged_only  # still highlighted

@@ -379,3 +379,16 @@ async def test_a_member_without_a_department_is_told_why_nothing_is_theirs() -> 
     assert rows(none.text) == []  # no item nor case is theirs to move on
     assert 'id="no-department"' not in health.text
     assert "部门人员 · 卫生健康 ·" in health.text  # who they are, under their name
+
+
+async def test_the_home_reads_the_open_items_and_cases_once_for_its_cards_and_its_rows() -> None:
+    """The 联席会议 and 联合执法 cards and the 待办 rows are the same listings: asked for once
+    each a home, and both shown from that one answer."""
+    asked: list[httpx.Request] = []
+    async with console(asked=asked) as client:
+        r = await client.get("/staff/")
+    assert r.status_code == 200, r.text
+    campaign = [q.url.path for q in asked if q.url.host == "campaign"]
+    assert campaign.count("/action-items") == 1 and campaign.count("/enforcement-cases") == 1
+    assert card(r.text, "联席会议")[0] == 4 and card(r.text, "联合执法")[0] == 1
+    assert len(rows(r.text)) == 4
