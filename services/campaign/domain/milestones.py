@@ -55,16 +55,8 @@ class Expected:
     def unrecorded(self, milestone_id: str) -> Milestone:
         """The milestone as it stands before anything was recorded or flagged (version 0: its
         first change makes it version 1)."""
-        return Milestone(
-            id=milestone_id,
-            campaign_id=self.campaign_id,
-            scope=self.scope,
-            district=self.district,
-            market_id=self.market_id,
-            kind=self.kind,
-            deadline=self.deadline,
-            version=0,
-        )
+        where = (self.campaign_id, self.scope, self.district, self.market_id, self.kind)
+        return Milestone(*where, self.deadline, id=milestone_id, version=0)
 
 
 def expected_milestones(campaign: Campaign, markets: Iterable[tuple[str, str]]) -> list[Expected]:
@@ -93,15 +85,13 @@ class MilestoneReport:
     note: str | None = None
 
 
-@dataclass(frozen=True)
-class Milestone:
+@dataclass(frozen=True, kw_only=True)
+class Milestone(Expected):
+    """An expected milestone once it has a row: recorded as done, or flagged late. Where it
+    applies and its deadline are the `Expected` fields it extends (given first, in order); the
+    rest by name."""
+
     id: str
-    campaign_id: str
-    scope: str
-    district: str
-    market_id: str | None
-    kind: str
-    deadline: date
     achieved_on: date | None = None
     attendees: int | None = None
     documents: tuple[str, ...] = ()
@@ -113,10 +103,6 @@ class Milestone:
     updated_at: datetime | None = None
     # Who recorded it, as the identity provider named them (`recorded_by` is the bare subject).
     recorded_actor: Actor | None = None
-
-    @property
-    def scope_id(self) -> str:
-        return self.market_id or self.district
 
     @property
     def recorded(self) -> bool:
