@@ -6,12 +6,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Protocol, TypeVar
 
 from services.inspection.domain import PatrolPlan, RectificationOrder, Task
 from services.inspection.domain.photos import Photo
 from services.inspection.store import MarketInfo, MerchantInfo, Placement, Stores
 
 _OPEN = ("open", "claimed")
+
+
+class _Versioned(Protocol):
+    @property
+    def version(self) -> int: ...
+
+
+V = TypeVar("V", bound=_Versioned)
+
+
+def _keep_newer(rows: dict[str, V], key: str, row: V) -> None:
+    """Hold `row` unless one of its version or newer is held, as the Postgres upserts do
+    (`WHERE <table>.version < EXCLUDED.version`)."""
+    held = rows.get(key)
+    if held is None or held.version < row.version:
+        rows[key] = row
 
 
 class FakeTasks:
@@ -28,9 +45,7 @@ class FakeTasks:
         return self.rows.get(task_id)
 
     async def save(self, task: Task) -> None:
-        held = self.rows.get(task.task_id)
-        if held is None or held.version < task.version:
-            self.rows[task.task_id] = task
+        _keep_newer(self.rows, task.task_id, task)
 
     async def listing(
         self, *, state: str | None, market_id: str | None, district: str | None, limit: int
@@ -104,9 +119,7 @@ class FakeOrders:
         return self.rows.get(order_id)
 
     async def save(self, order: RectificationOrder) -> None:
-        held = self.rows.get(order.rectification_id)
-        if held is None or held.version < order.version:
-            self.rows[order.rectification_id] = order
+        _keep_newer(self.rows, order.rectification_id, order)
 
     async def listing(
         self, *, state: str | None, district: str | None, limit: int
@@ -139,17 +152,13 @@ class FakeRegistry:
         return list(self.merchant_rows.values())
 
     async def put_market(self, market: MarketInfo) -> None:
-        held = self.market_rows.get(market.id)
-        if held is None or held.version < market.version:
-            self.market_rows[market.id] = market
+        _keep_newer(self.market_rows, market.id, market)
 
     async def put_merchants(self, merchants: Sequence[MerchantInfo]) -> list[MerchantInfo]:
         assert len({m.id for m in merchants}) == len(merchants), "one snapshot per merchant"
         new = [m for m in merchants if m.id not in self.merchant_rows]
         for merchant in merchants:
-            held = self.merchant_rows.get(merchant.id)
-            if held is None or held.version < merchant.version:
-                self.merchant_rows[merchant.id] = merchant
+            _keep_newer(self.merchant_rows, merchant.id, merchant)
         return new
 
 
