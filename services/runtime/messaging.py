@@ -67,6 +67,11 @@ FASTSTREAM_LOGGER = "services.runtime.faststream"
 # decides when a silent member is dropped, is a setting (kafka_session_timeout_ms, default 10 s,
 # at least 6 s): Kafka wants heartbeats at a third of it or more often.
 HEARTBEAT_INTERVAL_MS = 500
+# How long the consumers' stop may take (`stop_consuming`). A service's stop must end within
+# 30 s, after which `make down` and `make demo` SIGKILL it (deploy/local/stack.py, `terminate`):
+# in an outage, this, the outbox relay's last batch (10 s, services/runtime/app.py) and the
+# producer's flush (10 s) each run out in turn.
+CONSUMERS_STOP_S = 8.0
 
 
 _new = object.__new__
@@ -432,19 +437,41 @@ class Messaging:
             await publisher.start()
         broker.running = True
 
-    async def stop_consuming(self) -> None:
-        """Stop the consumers (each finishes the message in hand); the producer stays open."""
-        if self._consuming:
-            self._consuming = False
-            for handle in self._retries.values():
-                handle.cancel()
-            self._retries.clear()
-            await self.broker.stop()
+    async def stop_consuming(self, *, within_s: float = CONSUMERS_STOP_S) -> None:
+        """Stop the consumers (each finishes the message in hand); the producer stays open.
 
-    async def stop(self, *, flush_within_s: float = 10.0) -> None:
+        Bounded: each consumer's stop ends with a request to the group's coordinator (leave the
+        group), which a broker that is away without closing the connection (frozen, or a
+        network that drops packets) answers only with aiokafka's request timeout, 40 s, past a
+        stop's 30 s before SIGKILL. What is abandoned loses nothing: offsets are committed only
+        after a handler returned, so a message whose commit did not happen is read again, and
+        the inbox drops what was already handled."""
+        if not self._consuming:
+            return
+        self._consuming = False
+        for handle in self._retries.values():
+            handle.cancel()
+        self._retries.clear()
+        try:
+            await asyncio.wait_for(self.broker.stop(), within_s)
+        except TimeoutError:
+            left = sorted(
+                f"{topic} ({group})"
+                for topic, group, subscriber in self._subscribers
+                if getattr(subscriber, "consumer", None) is not None
+            )
+            log.warning(
+                "consumers not stopped in time; what they handled but did not commit is read "
+                "again after the restart, and the inbox drops it",
+                extra={"within_s": within_s, "not_stopped": left},
+            )
+
+    async def stop(
+        self, *, flush_within_s: float = 10.0, consumers_within_s: float = CONSUMERS_STOP_S
+    ) -> None:
         if not self._started:
             return
-        await self.stop_consuming()
+        await self.stop_consuming(within_s=consumers_within_s)
         self._started = False
         # The producer's stop waits for every batch in flight, and while Kafka is away its
         # idempotent sends never give up: a SIGTERM in an outage would hang until SIGKILL. What
