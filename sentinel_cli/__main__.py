@@ -18,7 +18,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import httpx
 import orjson
@@ -27,7 +27,8 @@ from rich.live import Live
 
 from contracts import topics as catalog
 from sentinel_cli import config as cfg
-from sentinel_cli import kafka, render, status
+from sentinel_cli import dead_letters, kafka, render, status
+from sentinel_cli import dlq as dead_letter_kafka
 from sentinel_cli.events import Decoded
 from sentinel_cli.kafka import CliError
 from services.runtime.kafka_login import KafkaLoginError
@@ -36,7 +37,7 @@ WATCH_PERIOD_S = 2.0
 
 app = typer.Typer(
     name="sentinel",
-    help="Market Sentinel: topics, tail, replay, token, simulate, status.",
+    help="Market Sentinel: topics, tail, replay, dlq, token, simulate, status.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
@@ -344,6 +345,178 @@ def status_command(
     else:
         console.print(status.render(snapshot))
     raise typer.Exit(0 if snapshot.all_ready else 1)
+
+
+dlq_app = typer.Typer(
+    help="Dead letters: list the unresolved ones, republish them to their source topic, or "
+    "discard them. Resolved means behind the watermark the consumer group `sentinel-dlq` "
+    "commits on each <topic>.dlq, which every operator and the services' gauge read. On a "
+    "secured broker this logs in as `admin` (ADMIN_KAFKA_SASL_USERNAME / _PASSWORD).",
+    no_args_is_help=True,
+)
+app.add_typer(dlq_app, name="dlq")
+
+Offsets = Annotated[
+    list[int] | None,
+    typer.Option("--offset", min=0, help="a record's offset on the .dlq topic (repeatable)"),
+]
+
+
+def _dlq_run(ctx: typer.Context, bootstrap: str | None, work: Callable[..., Any]) -> Any:
+    """Run `work(consumer, conf, login)` with the CLI's settings and an `admin` login; a
+    CliError or a refused login ends the command with its reason (exit status 2)."""
+    conf = _config(ctx, bootstrap)
+    try:
+        try:
+            login = conf.kafka_login(dead_letter_kafka.ADMIN)
+        except KafkaLoginError as exc:
+            raise CliError(f"Kafka login: {exc}") from None
+
+        async def run() -> Any:
+            async with dead_letter_kafka.resolver(conf.bootstrap, login) as consumer:
+                return await work(consumer, conf, login)
+
+        return asyncio.run(run())
+    except (CliError, dead_letters.SelectionError, dead_letters.CorrectionError) as exc:
+        raise _fail(str(exc)) from None
+
+
+@dlq_app.command("list")
+def dlq_list_command(
+    ctx: typer.Context,
+    topic: Annotated[
+        str | None, typer.Argument(help="a dead-letter topic, e.g. complaints.intake.v1.dlq")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
+    bootstrap: Bootstrap = None,
+) -> None:
+    """The unresolved dead letters of one .dlq topic, or of every one: one line per source
+    record (a record parked twice is listed once, with both offsets)."""
+
+    async def work(consumer: Any, conf: cfg.Config, login: Any) -> list[Any]:
+        names = [topic] if topic else await dead_letter_kafka.dead_letter_topics(consumer)
+        return [p for name in names for p in await dead_letter_kafka.read(consumer, name)]
+
+    partitions = _dlq_run(ctx, bootstrap, work)
+    shown = [(p, dead_letters.entries(p.records, p.mark)) for p in partitions]
+    if as_json:
+        for _, listed in shown:
+            for entry in listed:
+                typer.echo(orjson.dumps(entry.to_json()))
+        return
+    out = render.console()
+    for part, listed in shown:
+        if part.unresolved or topic:
+            out.print(render.dead_letters_table(part, listed))
+    if not any(p.unresolved for p in partitions):
+        out.print("no unresolved dead letters", markup=False)
+
+
+def _one_partition(partitions: list[Any]) -> Any:
+    if len(partitions) != 1:
+        raise CliError("a dead-letter topic has one partition (contracts/topics.py)")
+    return partitions[0]
+
+
+@dlq_app.command("republish")
+def dlq_republish_command(
+    ctx: typer.Context,
+    topic: Annotated[str, typer.Argument(help="the dead-letter topic, e.g. x.v1.dlq")],
+    offsets: Offsets = None,
+    every: Annotated[
+        bool, typer.Option("--all", help="every unresolved record of the topic")
+    ] = False,
+    corrected: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            help="corrected values as JSON lines (as `tail --json` / `replay --out` write "
+            "them; matched by offset); without --offset or --all: the offsets in the file",
+        ),
+    ] = None,
+    bootstrap: Bootstrap = None,
+) -> None:
+    """Send parked records (or their corrections) back to their source topic with their key
+    and original headers, wait for Kafka's acknowledgement, then mark them resolved.
+
+    A corrected value is checked against its contract first: if one fails, nothing is sent or
+    marked. Records are resolved in offset order: an earlier unresolved record must be given
+    too (or discarded), or use --all."""
+    try:
+        corrections: dict[int, dead_letters.Correction] = {}
+        if corrected is not None:
+            try:
+                lines = corrected.read_text(encoding="utf-8").splitlines()
+            except OSError as exc:
+                raise CliError(f"--file {corrected}: {exc.strerror or exc}") from None
+            corrections = dead_letters.read_corrections(lines, topic)
+        if every and offsets:
+            raise CliError("give --offset or --all, not both")
+        chosen: list[int] | Literal["all"] = "all" if every else list(offsets or corrections)
+        if chosen != "all" and not chosen:
+            raise CliError("say which: --offset N (repeatable), --all, or --file with offsets")
+    except (CliError, dead_letters.CorrectionError) as exc:
+        raise _fail(str(exc)) from None
+
+    async def work(consumer: Any, conf: cfg.Config, login: Any) -> tuple[Any, Any]:
+        letters = _one_partition(await dead_letter_kafka.read(consumer, topic))
+        plan = dead_letters.plan(letters.records, letters.mark, chosen, sending=True)
+        by_offset = {r.offset: r for r in letters.records}
+        for offset, correction in sorted(corrections.items()):
+            if offset not in {r.offset for r in plan.send}:
+                raise CliError(
+                    f"--file: offset {offset} is not among the records republished now "
+                    f"({', '.join(str(r.offset) for r in plan.send) or 'none'})"
+                )
+            dead_letters.check_correction(by_offset[offset], correction)
+        await dead_letter_kafka.republish(conf.bootstrap, login, plan.send, corrections)
+        note = f"republished {','.join(str(r.offset) for r in plan.send)} by sentinel dlq"
+        now = await dead_letter_kafka.resolve(consumer, letters, plan.watermark, note)
+        return plan, now
+
+    plan, now = _dlq_run(ctx, bootstrap, work)
+    err = render.console(stderr=True)
+    for record in plan.send:
+        how = "corrected" if record.offset in corrections else "as parked"
+        err.print(
+            f"republished {topic}@{record.offset} ({how}) to {record.source_topic}",
+            markup=False,
+            soft_wrap=True,
+        )
+    if plan.copies:
+        err.print(f"passed copies {', '.join(map(str, plan.copies))} (parked twice)", markup=False)
+    err.print(f"resolved up to offset {now} of {topic}", markup=False)
+
+
+@dlq_app.command("discard")
+def dlq_discard_command(
+    ctx: typer.Context,
+    topic: Annotated[str, typer.Argument(help="the dead-letter topic, e.g. x.v1.dlq")],
+    reason: Annotated[
+        str, typer.Option("--reason", help="why they need no republishing (kept and printed)")
+    ],
+    offsets: Offsets = None,
+    bootstrap: Bootstrap = None,
+) -> None:
+    """Mark parked records resolved without republishing them, with a reason."""
+    if not reason.strip():
+        raise _fail("--reason: say why these records need no republishing")
+    if not offsets:
+        raise _fail("--offset: give the offsets to discard (repeatable)")
+
+    async def work(consumer: Any, conf: cfg.Config, login: Any) -> tuple[Any, Any]:
+        letters = _one_partition(await dead_letter_kafka.read(consumer, topic))
+        plan = dead_letters.plan(letters.records, letters.mark, offsets, sending=False)
+        note = f"discarded {','.join(map(str, plan.resolved))}: {reason.strip()}"
+        return plan, await dead_letter_kafka.resolve(consumer, letters, plan.watermark, note)
+
+    plan, now = _dlq_run(ctx, bootstrap, work)
+    render.console(stderr=True).print(
+        f"discarded {topic} offsets {', '.join(map(str, plan.resolved))} "
+        f"(reason: {reason.strip()}); resolved up to offset {now}",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def main() -> None:

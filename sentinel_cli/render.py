@@ -112,3 +112,41 @@ def print_event(console: Console, d: Decoded) -> None:
         if len(text) > RAW_PREVIEW:
             text = text[:RAW_PREVIEW] + f"… ({len(text)} characters)"
         console.print(Text("  " + text), soft_wrap=True)
+
+
+def dead_letters_table(letters: Any, listed: list[Any]) -> Table:
+    """`sentinel dlq list`: one row per unresolved source record (sentinel_cli/dead_letters.py)."""
+    table = Table(
+        title=f"{letters.topic}: {letters.unresolved} unresolved "
+        f"(resolved up to offset {letters.mark}, end {letters.end})"
+    )
+    table.add_column("offset", justify="right", no_wrap=True)
+    table.add_column("source", style="cyan")
+    table.add_column("group")
+    table.add_column("error")
+    table.add_column("failed at", no_wrap=True)
+    table.add_column("key", style="magenta")
+    table.add_column("event")
+    for entry in listed:
+        row = entry.to_json()
+        offsets = ", ".join(str(o) for o in row["copies"])
+        if row["resolved_as"] is not None:
+            offsets += f"\n(copy of resolved {row['resolved_as']})"
+        source = f"{row['source_topic']}[{row['source_partition']}]@{row['source_offset']}"
+        error = f"{row['error_type'] or '?'}: {row['error'] or ''}".strip()
+        event = " ".join(str(row[k]) for k in ("type", "id") if row[k]) or "unreadable"
+        table.add_row(
+            *(
+                Text(str(cell) if cell is not None else "—")
+                for cell in (
+                    offsets,
+                    source,
+                    row["consumer_group"],
+                    error,
+                    row["failed_at"],
+                    row["key"],
+                    event,
+                )
+            )
+        )
+    return table

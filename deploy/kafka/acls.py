@@ -18,6 +18,10 @@ Rules (contracts/topics.py is the source; nothing here names a topic):
 - `console` (the staff console) only READs `telemetry.risks.v1`, in no consumer group, for the
   risk board's live feed (services/console/live.py, docs/console.md): not a catalog consumer, so
   no group and no dead-letter topic;
+- each service that may park on a dead-letter topic may DESCRIBE the consumer group
+  `sentinel-dlq`, whose committed offsets are the resolved watermark of the dead letters
+  (services/runtime/dead_letters.py): it reads them for its gauge of unresolved dead letters and
+  can never move them; only `admin` (`sentinel dlq republish` / `discard`) commits there;
 - `admin` is a super user (broker and provisioning); it needs no ACL.
 An idempotent producer needs no cluster ACL: since Kafka 3.0 (KIP-679) WRITE on a topic is
 enough for InitProducerId, and no client here uses transactions.
@@ -56,6 +60,9 @@ EXTERNAL_PRODUCERS: Mapping[str, str] = {"terminals": TERMINALS, "integrators": 
 # throw-away group `credit-rebuild-<id>` (services/credit/rebuild.py).
 EXTRA_GROUP_PREFIXES: Mapping[str, tuple[str, ...]] = {"credit": ("credit-rebuild-",)}
 INTEGRATOR_GROUP_PREFIX = "integrator-"
+# The resolved watermark of the dead letters: services/runtime/dead_letters.py RESOLVED_GROUP (a
+# unit test keeps the two equal; the provisioner's image does not hold the services).
+DLQ_RESOLVED_GROUP = "sentinel-dlq"
 # Principals that read topics outside the catalog's consumers, with no consumer group (so no
 # group ACL, and nothing to park on a dead-letter topic): the console's risk board follows
 # telemetry.risks.v1 from its end, one group-less consumer per process (services/console/live.py).
@@ -130,6 +137,10 @@ def group_prefix_acl(principal: str, prefix: str) -> Acl:
     return Acl(principal, ResourceType.GROUP, prefix, PatternType.PREFIXED, Operation.READ)
 
 
+def group_describe_acl(principal: str, group: str) -> Acl:
+    return Acl(principal, ResourceType.GROUP, group, PatternType.LITERAL, Operation.DESCRIBE)
+
+
 def producer_principal(producer: str) -> str:
     """The principal that writes for a catalog producer; KeyError for one nobody owns."""
     if producer in SERVICES:
@@ -150,7 +161,10 @@ def catalog_acls(topics: Iterable[Topic] | None = None) -> list[Acl]:
             acls.add(topic_acl(producer_principal(producer), topic.name, Operation.WRITE))
         for consumer in topic.consumers:
             acls.add(topic_acl(consumer, topic.name, Operation.READ))
-        if not is_dead_letter(topic):
+        if is_dead_letter(topic):
+            for producer in topic.producers:
+                acls.add(group_describe_acl(producer_principal(producer), DLQ_RESOLVED_GROUP))
+        else:
             acls.add(topic_acl(INTEGRATOR, topic.name, Operation.READ))
             acls.add(topic_acl(INTEGRATOR, topic.name, Operation.DESCRIBE_CONFIGS))
     names = {topic.name for topic in catalog}

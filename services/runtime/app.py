@@ -33,6 +33,11 @@ from services.runtime import docs, errors
 from services.runtime import logging as jsonlog
 from services.runtime.auth import token_verifier
 from services.runtime.db import connect, create_pool
+from services.runtime.dead_letters import (
+    KafkaDeadLetterOffsets,
+    UnresolvedDeadLetters,
+    parked_on_by,
+)
 from services.runtime.delivery import BatchHandler
 from services.runtime.forwarded import trust_forwarded
 from services.runtime.gc_tuning import tune_gc
@@ -71,6 +76,16 @@ class Service:
         )
         self.projections = Projections(
             self.messaging, settings.group_id, replica_name(settings.replica_id, settings.port)
+        )
+        # The dead letters of the topics it parks on that no operator has worked off yet.
+        self.dead_letters = UnresolvedDeadLetters(
+            self.metrics,
+            parked_on_by(self.name),
+            KafkaDeadLetterOffsets(
+                settings.kafka_bootstrap_servers,
+                f"sentinel-{self.name}-dead-letters",
+                settings.kafka_client_options(),
+            ),
         )
         self._pool: asyncpg.Pool | None = None
         self.relay: OutboxRelay | None = None
@@ -192,6 +207,7 @@ class Service:
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox"))
         self.every(3600, lambda svc: purge_published(svc.pool), "outbox-purge")
         self._tasks.append(asyncio.create_task(self._watch_lag(), name="consumer-lag"))
+        self._tasks.append(asyncio.create_task(self.dead_letters.run(), name="dead-letters"))
         for task in self._after_start:
             self._tasks.append(asyncio.create_task(task(), name=getattr(task, "__name__", "task")))
         for name, seconds, job in self._jobs if jobs else ():

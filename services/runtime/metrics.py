@@ -51,6 +51,13 @@ class Metrics:
             "Messages parked on a dead-letter topic, by source topic",
             ["topic"],
         )
+        self.dlq_unresolved = self.gauge(
+            "dlq_unresolved_messages",
+            "Records on <topic>.dlq not yet republished or discarded (`sentinel dlq`), by source "
+            "topic: the dead-letter topic's end offset minus the resolved watermark "
+            "(services/runtime/dead_letters.py)",
+            ["topic"],
+        )
         self.commits_refused = self.counter(
             "offset_commits_refused_total",
             "Offset commits Kafka refused because the group rebalanced first, by topic (the "

@@ -28,6 +28,7 @@ from deploy.kafka.acls import (
     catalog_acls,
     plan_acls,
 )
+from services.runtime.dead_letters import RESOLVED_GROUP
 
 ACLS = catalog_acls()
 
@@ -227,7 +228,27 @@ def test_a_service_reads_its_own_consumer_groups_only(service: str) -> None:
     for other in SERVICES:
         if other != service:
             assert not any(f"sentinel-{other}".startswith(prefix) for prefix in allowed)
-    assert all(a.operation is Operation.READ for a in ACLS if a.resource_type is ResourceType.GROUP)
+    # READ (join, commit) only on groups of its own; the dead letters' watermark it may only see.
+    for acl in ACLS:
+        if acl.resource_type is ResourceType.GROUP and acl.resource_name != "sentinel-dlq":
+            assert acl.operation is Operation.READ, acl
+
+
+def test_services_that_park_may_read_the_dead_letters_watermark_and_not_move_it() -> None:
+    resolved = [a for a in ACLS if a.resource_name == acls.DLQ_RESOLVED_GROUP]
+    parkers = {acls.producer_principal(p) for t in dead_letter_topics() for p in t.producers}
+    assert {a.principal for a in resolved} == parkers == set(SERVICES)
+    for acl in resolved:
+        assert (acl.resource_type, acl.pattern) == (ResourceType.GROUP, PatternType.LITERAL)
+        assert acl.operation is Operation.DESCRIBE, acl  # not READ: no commit, no join
+    # No prefix a principal holds READ on covers it either.
+    for acl in ACLS:
+        if acl.resource_type is ResourceType.GROUP and acl.operation is Operation.READ:
+            assert not acls.DLQ_RESOLVED_GROUP.startswith(acl.resource_name), acl
+
+
+def test_the_resolved_group_is_the_one_the_runtime_and_the_cli_use() -> None:
+    assert acls.DLQ_RESOLVED_GROUP == RESOLVED_GROUP
 
 
 def test_the_credit_rebuild_group_is_allowed_to_credit_only() -> None:
