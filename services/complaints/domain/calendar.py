@@ -21,6 +21,8 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from services.complaints.domain.model import aware
+
 DAY = timedelta(days=1)
 # add_working_days refuses more than this: a clock of 45 working days needs ~65 calendar days,
 # and a bound keeps a typo in configuration from spinning through centuries.
@@ -146,13 +148,13 @@ class WorkCalendar:
         it is still Friday in UTC.
         """
         zone = resolve_timezone(tz)
-        local = _aware(received_at, "received_at").astimezone(zone)
+        local = aware(received_at, "received_at").astimezone(zone)
         last_day = self.add_working_days(local.date(), n)
         return datetime.combine(last_day, time.max, tzinfo=zone).astimezone(UTC)
 
     def local_date(self, moment: datetime, tz: tzinfo | str) -> date:
         """The wall-clock date of `moment` in `tz`."""
-        return _aware(moment, "moment").astimezone(resolve_timezone(tz)).date()
+        return aware(moment, "moment").astimezone(resolve_timezone(tz)).date()
 
 
 def resolve_timezone(tz: tzinfo | str) -> tzinfo:
@@ -163,12 +165,6 @@ def resolve_timezone(tz: tzinfo | str) -> tzinfo:
         return ZoneInfo(tz)
     except (ZoneInfoNotFoundError, ValueError) as exc:
         raise ValueError(f"unknown timezone {tz!r}") from exc
-
-
-def _aware(moment: datetime, name: str) -> datetime:
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} must carry a timezone")
-    return moment
 
 
 def _day(value: date | datetime) -> date:
