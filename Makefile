@@ -11,7 +11,7 @@ KAFKA_LIBS := .cache/kafka/libs
 KEYCLOAK_VERSION := 26.7.3
 KEYCLOAK_DIST := .cache/keycloak/keycloak-$(KEYCLOAK_VERSION)
 
-.PHONY: help setup kafka-jars keycloak up down status demo demo-stop test test-unit lint typecheck contracts \
+.PHONY: help setup kafka-jars keycloak up down status demo demo-stop simulator-stop simulator-start test test-unit lint typecheck contracts \
         contracts-check contracts-release token bench lock clean fault tail
 
 help: ## list the targets
@@ -105,6 +105,12 @@ demo: setup ## the whole system: stack, every service, a seeded demo city; print
 
 demo-stop: ## stop the demo's services and simulator; the stack keeps its data and runs on (`make down` stops it)
 	@if test -x $(PY); then $(PY) -m deploy.local.demo stop; fi
+
+simulator-stop: ## stop the demo's terminal simulator and keep it stopped: `make demo` leaves it so until `make simulator-start`
+	@if test -x $(PY); then $(PY) -m deploy.local.demo simulator-stop; fi
+
+simulator-start: ## start the demo's terminal simulator again after `make simulator-stop` (live, no replayed hour)
+	@$(PY) -m deploy.local.demo simulator-start
 
 # --- quality --------------------------------------------------------------------------------
 lint: $(VENV)/.installed $(VENV)/.native-installed ## ruff and mypy

@@ -4,7 +4,8 @@ Run after `stack.py up` (which writes `.run/env` and creates the demo people in 
 provider: `admin` and `<role>.<district>`, see `demo_people`). Here the city is seeded through
 the registry with SENTINEL_ADMIN_TOKEN, and each market gets its operator, `operator.<market id>`.
 Idempotent: services already running are left alone, and a city already seeded is not seeded
-twice.
+twice. A simulator stopped with `make simulator-stop` stays stopped (`simulator_stopped_on_purpose`)
+until `make simulator-start`; one that died is started again.
 """
 
 from __future__ import annotations
@@ -124,6 +125,50 @@ def _child_env(env: dict[str, str]) -> dict[str, str]:
     mine = {k: v for k, v in os.environ.items() if not k.startswith(PRIVATE)}
     mine = {k: v for k, v in mine.items() if not k.endswith("_SECRET")}
     return mine | env
+
+
+def simulator_marker() -> Path:
+    """Present while the operator wants the simulator stopped (`make simulator-stop`)."""
+    return RUN / "simulator.stopped"
+
+
+def simulator_stopped_on_purpose() -> bool:
+    return simulator_marker().exists()
+
+
+def demo_simulator(env: dict[str, str], first_run: bool) -> str:
+    """`make demo`'s simulator: started unless the operator stopped it on purpose. A pid file
+    alone cannot tell the two apart (a simulator that died leaves one too), so the stop leaves a
+    marker that only `make simulator-start` removes."""
+    if simulator_stopped_on_purpose():
+        return "simulator: stopped on purpose (make simulator-start to resume)"
+    return start_simulator(env, first_run)
+
+
+def stop_simulator() -> str:
+    """`make simulator-stop`: stop the demo's simulator and keep it stopped across `make demo`."""
+    marker = simulator_marker()
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text("written by `make simulator-stop`; `make simulator-start` removes it\n")
+    pid_file = RUN / "pids" / "simulator.pid"
+    if pid := running_pid(pid_file):
+        from deploy.local.stack import ServiceProcess
+
+        done = f"{ServiceProcess(pid_file).stop()} (pid {pid})"
+    else:
+        done = "not running"
+    return f"simulator: {done}; make demo leaves it stopped (make simulator-start to resume)"
+
+
+def resume_simulator() -> str:
+    """`make simulator-start`: the simulator again, live (the hour it replays on a new city
+    would be rejected as replays now), and `make demo` starts it again when it dies."""
+    env_file, city = RUN / "env", RUN / "demo" / "terminals.json"
+    if not env_file.exists() or not city.exists():
+        missing = env_file if not env_file.exists() else city
+        raise SystemExit(f".run/{missing.relative_to(RUN)} is missing: run `make demo` first")
+    simulator_marker().unlink(missing_ok=True)
+    return start_simulator(read_env(env_file), first_run=False)
 
 
 def start_simulator(env: dict[str, str], first_run: bool) -> str:
@@ -475,7 +520,7 @@ def start() -> int:
         operators = seed_operators(env)
         print(f"market operators in the identity provider: {len(operators)} (operator.<market id>)")
     if "telemetry" in names and (RUN / "demo" / "terminals.json").exists():
-        print(start_simulator(env, first_run=result["seeded"]))
+        print(demo_simulator(env, first_run=result["seeded"]))
     if console_runnable():
         print(start_service(CONSOLE, env, console_env(env)))
         wait_ready(CONSOLE)
@@ -512,6 +557,7 @@ def print_where_to_look(env: dict[str, str], names: list[str]) -> None:
     if "telemetry" in names:
         print(f'  curl -s {auth} "$TELEMETRY_URL/risks?state=open"')
         print("  make fault SPEC='door_open:terminal=auto'   # the simulator's faults become risks")
+        print("  make simulator-stop   # the simulator stays stopped until make simulator-start")
     if "complaints" in names:
         print(f'  curl -s {auth} "$COMPLAINTS_URL/complaints?state=received"')
     if "credit" in names:
@@ -545,8 +591,14 @@ def stop() -> int:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="demo")
-    parser.add_argument("command", choices=["start", "stop"])
+    parser.add_argument("command", choices=["start", "stop", "simulator-stop", "simulator-start"])
     args = parser.parse_args(argv)
+    if args.command == "simulator-stop":
+        print(stop_simulator())
+        return 0
+    if args.command == "simulator-start":
+        print(resume_simulator())
+        return 0
     return start() if args.command == "start" else stop()
 
 

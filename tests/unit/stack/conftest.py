@@ -26,3 +26,16 @@ def sleeper() -> Iterator[subprocess.Popen[bytes]]:
     yield proc
     proc.kill()
     proc.wait()
+
+
+@pytest.fixture
+def fake_simulator() -> Iterator[subprocess.Popen[bytes]]:
+    """A process whose command line says `simulator`, as the demo's simulator's does."""
+    proc = subprocess.Popen(["bash", "-c", "exec -a simulator sleep 300"])
+    deadline = time.monotonic() + 10
+    while "simulator" not in stack.cmdline(proc.pid):
+        assert time.monotonic() < deadline, f"its command line: {stack.cmdline(proc.pid)}"
+        time.sleep(0.001)
+    yield proc
+    proc.kill()
+    proc.wait()
