@@ -12,6 +12,7 @@ import httpx
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import RedirectResponse, Response
 
@@ -139,6 +140,27 @@ def build(
             title=f"找不到该{exc.what}",
             message=f"该{exc.what}不存在或不在您的辖区内。",
         )
+
+    @app.exception_handler(HTTPException)
+    async def no_such_page(request: Request, exc: HTTPException) -> Response:
+        # An address with no page (a mistyped or cut-off QR link, a 405 from reloading a form's
+        # address): a page in Chinese with the way back, not the framework's English JSON.
+        if exc.status_code == 405:
+            title, message = "无法打开该地址", "该地址只用于提交表单，请返回上一页重新操作。"
+        elif exc.status_code == 404:
+            title, message = "找不到该页面", "该页面不存在，请检查地址是否完整。"
+        else:
+            title, message = "无法完成", "请求无法完成，请返回上一页重试。"
+        if request.url.path.startswith("/staff/"):
+            who = await optional_person(request)
+            page = render(request, "error.html", who, exc.status_code, title=title, message=message)
+        else:
+            page = render(
+                request, "public/message.html", None, exc.status_code, title=title, message=message
+            )
+        for name, value in (exc.headers or {}).items():  # a 405's Allow
+            page.headers[name] = value
+        return page
 
     @app.exception_handler(NotAllowed)
     async def not_allowed(request: Request, exc: NotAllowed) -> Response:

@@ -194,3 +194,17 @@ async def test_phones_in_plan_and_disclosure_titles_never_reach_the_market_page(
     assert PHONE not in market.text
     assert "改造方案（联系人 ***********）" in text(suggest.text)
     assert PHONE not in suggest.text
+
+
+@pytest.mark.parametrize("kind", ["complaint", "suggestion"])
+async def test_the_tracking_page_says_the_received_time_is_beijing_time(
+    monkeypatch: pytest.MonkeyPatch, kind: str
+) -> None:
+    """A time of day without its zone: the citizen could not tell 09:00 (UTC+8) from 01:00."""
+    suggestion = {"status": "received", "about": "campaign", "received_at": "2026-12-01T01:00:00Z"}
+    found = REJECTED if kind == "complaint" else suggestion
+    monkeypatch.setitem(ANSWERS, f"/{kind}s/track/TRK-1", found)
+    async with client() as portal:
+        r = await portal.get(f"/{kind}s/track/TRK-1")
+    received = re.search(r'id="received-at">([^<]*)<', r.text)
+    assert received and received[1] == "2026-12-01 09:00（北京时间）"
