@@ -9,6 +9,7 @@ there. The CLI runs in a worker thread (it has its own event loop).
 from __future__ import annotations
 
 import asyncio
+import uuid
 from typing import Any
 
 import orjson
@@ -18,10 +19,14 @@ from click.testing import Result
 from typer.testing import CliRunner
 
 from sentinel_cli.__main__ import app
+from services.runtime.app import Service
 from services.runtime.dead_letters import KafkaDeadLetterOffsets, UnresolvedDeadLetters
+from services.runtime.delivery import Delivery, PoisonMessage
 from services.runtime.metrics import Metrics
+from services.runtime.settings import ServiceSettings
 from tests.support.cli_records import broken_risk_event, risk_event
 from tests.support.kafka import TopicWatcher, create_topics, unique_topic
+from tests.support.poll import until
 
 pytestmark = pytest.mark.integration
 ORIGINAL = [("content-type", b"application/cloudevents+json"), ("traceparent", b"00-abc-01")]
@@ -181,3 +186,58 @@ async def test_dead_letters_are_listed_republished_discarded_and_counted(
     assert await unresolved_gauge(kafka, source) == 0
     nothing = await sentinel(kafka, "republish", dlq, "--all")
     assert nothing.exit_code == 2 and "nothing to resolve" in nothing.stderr
+
+
+async def test_a_service_shows_what_it_parked_as_unresolved_until_it_is_discarded(
+    kafka: str, database_url: str
+) -> None:
+    source = unique_topic("dlq-service")
+    dlq = f"{source}.dlq"
+    await create_topics(kafka, source, dlq, partitions=1)
+    settings = ServiceSettings(
+        kafka_bootstrap_servers=kafka,
+        database_url=database_url,
+        db_schema=f"dlq_{uuid.uuid4().hex[:10]}",
+        consumer_group=f"g-{uuid.uuid4().hex[:8]}",
+        retry_backoff_s=0.05,
+        outbox_poll_interval_s=0.1,
+    )
+    svc = Service(settings)
+    # A test topic is in no service's catalog entry: measure it as the wiring measures those.
+    svc.dead_letters = UnresolvedDeadLetters(
+        svc.metrics,
+        [source],
+        KafkaDeadLetterOffsets(kafka, "sentinel-dlqtest", {}),
+        interval_s=0.5,
+    )
+
+    async def refuse(delivery: Delivery) -> None:
+        raise PoisonMessage(f"malformed record at {delivery.offset}")
+
+    svc.subscribe(source, refuse)
+
+    def gauge() -> float | None:
+        return svc.metrics.registry.get_sample_value(
+            "sentinel_service_dlq_unresolved_messages", {"topic": source}
+        )
+
+    await svc.start()
+    try:
+        producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+        await producer.start()
+        try:
+            await producer.send_and_wait(source, b"whatever", key=b"k1", headers=ORIGINAL)
+        finally:
+            await producer.stop()
+        await until(lambda: gauge() == 1, within=30, what="the parked record counted")
+        [entry] = await listed(kafka, dlq)
+        assert (entry["source_topic"], entry["source_offset"]) == (source, 0)
+        assert entry["consumer_group"] == settings.group_id
+        assert entry["error"] == "malformed record at 0"
+        assert "sentinel_service_dlq_unresolved_messages" in svc.metrics.render().decode()
+
+        discarded = await sentinel(kafka, "discard", dlq, "--offset", "0", "--reason", "a test")
+        assert discarded.exit_code == 0, discarded.output
+        await until(lambda: gauge() == 0, within=30, what="the discarded record no longer counted")
+    finally:
+        await svc.stop()
