@@ -246,23 +246,28 @@ async def complete(request: Request, task_id: str, who: Acting, services: Servic
         "findings": [{"code": c, "note": str(form.get(f"note_{c}") or "")} for c in codes],
         "departments": [str(d) for d in form.getlist("department")],
     }
+    # The photos a refused attempt already uploaded come back as `uploaded` ids, as 复查's do:
+    # the file field is empty again on the refused page, and they were lost from the record.
+    photo_ids = [str(p) for p in form.getlist("uploaded") if isinstance(p, str) and p]
     values = {
         "outcome": body["outcome"],
         "finding": codes,
         "department": body["departments"],
         "notes": {c: str(form.get(f"note_{c}") or "") for c in codes},
+        "photo_ids": photo_ids,
     }
     uploads = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
-    if len(uploads) > MAX_PHOTOS:
+    if len(photo_ids) + len(uploads) > MAX_PHOTOS:
         refusal = Form.refused({"file": f"最多 {MAX_PHOTOS} 张照片"}, values)
         return await _task_page(request, who, services, task_id, refusal)
-    photo_ids: list[str] = []
     try:
         await _upload(services, who.access_token, f"/tasks/{task_id}/photos", uploads, photo_ids)
         if photo_ids:
             body["photos"] = photo_ids
         await services.post("inspection", f"/tasks/{task_id}/complete", who.access_token, body)
     except ApiError as exc:
+        if any(str(e.get("field", "")).startswith("photos") for e in exc.errors):
+            values["photo_ids"] = []  # the photos refused are not offered again
         errors = field_errors(exc, _completion_field(codes))
         refusal = Form.refused(errors, values, exc.status)
         return await _task_page(request, who, services, task_id, refusal)

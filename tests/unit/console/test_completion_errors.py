@@ -77,3 +77,48 @@ async def test_a_findings_note_too_long_stands_below_that_note_with_the_outcome(
     assert department and 'class="field-error"' in department.group(0)
     outcome = re.search(r"检查结果</legend>.*?</fieldset>", page, re.S)
     assert outcome and "至少为" in outcome.group(0)
+
+
+async def test_a_refused_completion_keeps_the_photos_it_uploaded_and_a_retry_sends_them_once() -> (
+    None
+):
+    """The photo was uploaded to the task before the completion was refused; the page came back
+    with the file field empty and no word of it, so the retry recorded the check without it
+    (or uploaded it twice)."""
+    sent: list[httpx.Request] = []
+    answers = [refusal(("outcome", "must be one of pass, minor, major, critical")), None]
+
+    def services(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "POST" and path == "/tasks/tsk_1/photos":
+            sent.append(request)
+            return httpx.Response(201, json={"id": "pho_1"})
+        if request.method == "POST" and path == "/tasks/tsk_1/complete":
+            sent.append(request)
+            return answers.pop(0) or httpx.Response(200, json=TASK | {"state": "completed"})
+        if path == "/tasks/tsk_1":
+            return httpx.Response(200, json=TASK)
+        if path == "/findings":
+            return httpx.Response(200, json={"items": FINDINGS})
+        return httpx.Response(404, json={"error": "not_found"})
+
+    async with support.console(services, INSPECTOR) as console:
+        refused = await console.post(
+            "/staff/tasks/tsk_1/complete",
+            data={"finding": ["CCH-01"]},
+            files={"photos": ("stall.png", b"\x89PNG", "image/png")},
+        )
+        assert refused.status_code == 422
+        assert '<input type="hidden" name="uploaded" value="pho_1">' in refused.text
+        assert "已上传 1 张照片，将随检查结果一并记录" in refused.text
+        again = await console.post(
+            "/staff/tasks/tsk_1/complete",
+            data={"outcome": "major", "finding": ["CCH-01"], "uploaded": "pho_1"},
+        )
+    assert again.status_code == 303
+    assert [r.url.path for r in sent] == [
+        "/tasks/tsk_1/photos",
+        "/tasks/tsk_1/complete",
+        "/tasks/tsk_1/complete",
+    ]  # uploaded once
+    assert json.loads(sent[-1].content)["photos"] == ["pho_1"]
