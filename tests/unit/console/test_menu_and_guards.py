@@ -33,3 +33,14 @@ async def test_no_menu_entry_leads_a_role_to_a_refusal(role: str) -> None:
             if answer.status_code == 403:
                 refused.append(href)
     assert not refused, f"{role}'s menu offers pages its guard refuses: {refused}"
+
+
+@pytest.mark.parametrize("role", ROLES)
+async def test_every_staff_page_says_its_times_are_beijing_time(role: str) -> None:
+    """收到 2026-12-06 12:41, 期限 12-07 12:50: the staff pages' times of day carried no zone."""
+    who = _person(role)
+    async with support.console(None, who) as client:
+        pages = [await client.get(href) for href, _ in [("/staff/", ""), *web.nav(who)]]
+    for page in pages:
+        assert '<footer class="staff-foot muted" id="time-zone">' in page.text, page.url
+        assert "页面中的时间均为北京时间（UTC+8）" in page.text
