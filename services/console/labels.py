@@ -155,6 +155,9 @@ FIELDS: Final = {
     "month": "月份",
 }
 
+# pydantic's reason for a value that is no whole number: "应为整数", or a field's own wording
+# (`field_reason_zh`).
+_NO_INTEGER: Final = re.compile(r"Input should be a valid integer.*", re.I)
 # The services explain in English; the pages say the same in Chinese where the reason is known.
 _REASONS: Final = [
     # A role the service does not admit (services/runtime/auth.py): the page is not for it.
@@ -292,7 +295,7 @@ _REASONS: Final = [
     (re.compile(r"must be one of market, campaign"), "请选择建议对象"),
     (re.compile(r"only for about=market.*"), "关于全市工作的建议无需选择市场"),
     (re.compile(r"Input should be a valid boolean.*", re.I), "请选择是否属实"),
-    (re.compile(r"Input should be a valid integer.*", re.I), "应为整数"),
+    (_NO_INTEGER, "应为整数"),
     (re.compile(r"Input should be 'mediated'.*|must be one of mediated.*", re.I), "请选择办结结果"),
     # Operators' duties, task-force reports and training (issue 17).
     (
@@ -399,13 +402,19 @@ def actor_name(actor: Mapping[str, Any] | None) -> str:
 # A reason worded by the field it is about: a 满意度 not picked from its scale is no whole number
 # either, yet the handler picks it rather than types it.
 _PICKED: Final = {"satisfaction": "请选择满意度"}
-_NO_INTEGER = re.compile(r"Input should be a valid integer.*", re.I)
+# A phone the complaints service does not take (its request's pattern, or the domain's own
+# words): what it takes, as a citizen typing it needs to hear rather than 格式不正确.
+_PHONE_FIELDS: Final = frozenset({"phone", "complainant.phone"})
+_NOT_A_PHONE: Final = re.compile(r"String should match pattern.*|must be a mainland mobile.*")
+PHONE_TAKEN: Final = "请填写 11 位手机号码，或带区号的固定电话（如 0535-1234567）"
 
 
 def field_reason_zh(field: str, reason: str) -> str:
     """A service's reason about `field`, in Chinese."""
     if field in _PICKED and _NO_INTEGER.fullmatch(reason):
         return _PICKED[field]
+    if field in _PHONE_FIELDS and _NOT_A_PHONE.fullmatch(reason):
+        return PHONE_TAKEN
     return reason_zh(reason)
 
 

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from services.console.app import build
+from services.console.labels import PHONE_TAKEN, field_reason_zh
 from services.console.settings import ConsoleSettings
 from tests.unit.console.portal_answers import ANSWERS
 
@@ -68,7 +69,8 @@ async def test_a_blank_fact_and_a_malformed_phone_stand_beside_their_fields_at_o
         r = await _submit(http, "/complaints/new", {**COMPLAINT, "facts": "", "phone": "12345"})
     assert r.status_code == 422
     assert beside(r.text, "facts") == "必填"
-    assert beside(r.text, "phone") == "格式不正确"
+    # What a phone it takes, not 格式不正确 (found filing a complaint on a phone at 375 px).
+    assert beside(r.text, "phone") == "请填写 11 位手机号码，或带区号的固定电话（如 0535-1234567）"
     assert [b["complainant"]["phone"] for b in sent] == ["12345"]
 
 
@@ -89,4 +91,14 @@ async def test_a_suggestions_blank_text_and_malformed_phone_stand_beside_their_f
         r = await _submit(http, "/suggestions/new", form)
     assert r.status_code == 422
     assert beside(r.text, "text") == "必填"
-    assert beside(r.text, "phone") == "格式不正确"
+    assert beside(r.text, "phone") == "请填写 11 位手机号码，或带区号的固定电话（如 0535-1234567）"
+
+
+def test_the_domains_own_words_for_a_phone_read_the_same() -> None:
+    said = (
+        "must be a mainland mobile number (11 digits starting 13-19) "
+        "or a landline with its area code, e.g. 0535-1234567"
+    )
+    assert field_reason_zh("complainant.phone", said) == PHONE_TAKEN
+    assert field_reason_zh("phone", PATTERN) == PHONE_TAKEN
+    assert field_reason_zh("code", PATTERN) == "格式不正确"  # another field's pattern as before
