@@ -16,5 +16,15 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
+def aware(moment: datetime, name: str = "now") -> datetime:
+    """`moment` in UTC; ValueError for a naive datetime, whose meaning would be a guess.
+
+    The domains check the `now` and the times they are handed with it, so a rule never compares
+    a naive time with an aware one (a TypeError deep inside) or guesses a naive time's zone."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise ValueError(f"{name} must carry a timezone")
+    return moment.astimezone(UTC)
+
+
 def epoch_now() -> float:
     return time.time()

@@ -62,7 +62,6 @@ from services.complaints.domain.model import (
     Clock,
     Complainant,
     Complaint,
-    aware,
     derive_complaint_id,
     mask_name,
     mask_phone,
@@ -72,6 +71,7 @@ from services.complaints.domain.model import (
     parse_tracking_code,
 )
 from services.complaints.domain.policy import DEFAULT_POLICY, Policy, parse_duration
+from services.runtime.clock import aware
 
 __all__ = [
     "CATEGORIES",

@@ -21,7 +21,7 @@ from types import MappingProxyType
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from services.complaints.domain.model import aware
+from services.runtime.clock import aware
 
 DAY = timedelta(days=1)
 # add_working_days refuses more than this: a clock of 45 working days needs ~65 calendar days,

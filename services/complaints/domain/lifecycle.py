@@ -42,13 +42,13 @@ from services.complaints.domain.model import (
     UNSUBSTANTIATED_OUTCOMES,
     Complainant,
     Complaint,
-    aware,
     new_complaint_id,
     new_tracking_code,
     parse_phone,
     parse_tracking_code,
 )
 from services.complaints.domain.policy import Policy
+from services.runtime.clock import aware
 
 # How far `occurred_at` may lie ahead of the service's clock: a complainant's phone may run a
 # little fast; anything more is a mistake.

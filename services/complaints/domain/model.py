@@ -18,7 +18,7 @@ import unicodedata
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, Literal
 
 from contracts.complaints import compact_phone
@@ -44,13 +44,6 @@ Clock = Literal["acceptance", "mediation"]
 
 # Fixed namespace: derived ids come out the same on every replica and every redelivery.
 NAMESPACE: Final = uuid.UUID("5d0e7c3a-91b4-5f26-8c1e-2a7b9d4f6e13")
-
-
-def aware(moment: datetime, name: str = "now") -> datetime:
-    """`moment` in UTC; ValueError for a naive datetime, whose meaning would be a guess."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} must carry a timezone")
-    return moment.astimezone(UTC)
 
 
 # -- ids and tracking codes ----------------------------------------------------------------------

@@ -36,12 +36,12 @@ from contracts.suggestions import ANSWER_MAX_CHARS, NAME_MAX_CHARS, SUGGESTION_M
 from services.complaints.domain.errors import InvalidComplaint
 from services.complaints.domain.model import (
     _ts,
-    aware,
     mask_name,
     mask_phone,
     new_tracking_code,
     parse_phone,
 )
+from services.runtime.clock import aware
 from services.runtime.failures import Conflict
 
 ABOUTS: Final = ("market", "campaign")

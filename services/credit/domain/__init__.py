@@ -36,7 +36,6 @@ from services.credit.domain.facts import (
     Fact,
     FactKind,
     Place,
-    aware,
     facts_from_complaint,
     facts_from_enforcement,
     facts_from_inspection,
@@ -76,6 +75,7 @@ from services.credit.domain.policy import (
     format_duration,
     parse_duration,
 )
+from services.runtime.clock import aware
 
 __all__ = [
     "BASE_COMPONENTS",

@@ -30,8 +30,8 @@ from typing import Annotated, Final, Literal
 from pydantic import PlainSerializer
 
 from contracts.inspection import GRADES
-from services.credit.domain.facts import aware
 from services.credit.domain.policy import COMPONENTS, DUTY_COMPONENTS, AssessmentPolicy, Policy
+from services.runtime.clock import aware
 
 Scope = Literal["market", "district"]
 NEUTRAL_SCORE: Final = 50.0

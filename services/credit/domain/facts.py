@@ -33,7 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Final, Literal, Protocol, get_args
 
 from pydantic import BaseModel
@@ -49,6 +49,7 @@ from contracts.inspection import (
 )
 from contracts.joint import ENFORCEMENT_DECIDED, EnforcementDecided
 from contracts.registry import MERCHANT_UPSERTED, MerchantUpserted
+from services.runtime.clock import aware
 
 FactKind = Literal[
     "merchant.registered",
@@ -87,13 +88,6 @@ _SANCTION_KIND: Final[dict[str, FactKind]] = {
 # What a case was opened from, as the reason names it (the console links "task …" and
 # "complaint …").
 _ORIGIN: Final[dict[str, str]] = {"finding": "task", "complaint": "complaint"}
-
-
-def aware(moment: datetime, name: str = "now") -> datetime:
-    """`moment` in UTC; ValueError for a naive datetime, whose meaning would be a guess."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} must carry a timezone")
-    return moment.astimezone(UTC)
 
 
 class Identified(Protocol):

@@ -31,7 +31,7 @@ from typing import Annotated, Any, Final, Literal
 from pydantic import Field
 
 from contracts.inspection import GRADES
-from services.credit.domain.facts import aware
+from services.runtime.clock import aware
 
 ListKind = Literal["honour", "warning"]
 Entity = Literal["market", "merchant"]

@@ -34,8 +34,9 @@ from typing import Final, Literal
 
 from contracts.inspection import Grade
 from services.credit.domain.errors import StaleCredit
-from services.credit.domain.facts import Fact, aware
+from services.credit.domain.facts import Fact
 from services.credit.domain.policy import Policy, PolicyBook
+from services.runtime.clock import aware
 
 ChangeReason = Literal["adjustment", "fade"]
 

@@ -39,8 +39,9 @@ from contracts import durations
 from contracts.durations import format_duration as format_duration
 from contracts.inspection import GRADES, Grade
 from services.credit.domain.errors import UnknownPolicyVersion
-from services.credit.domain.facts import FACT_KINDS, aware
+from services.credit.domain.facts import FACT_KINDS
 from services.credit.domain.honours import HonourRules
+from services.runtime.clock import aware
 
 DAY: Final = timedelta(days=1)
 

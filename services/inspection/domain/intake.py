@@ -29,7 +29,7 @@ from typing import Any, Literal
 from contracts.telemetry import severity_rank
 from services.inspection.domain import events
 from services.inspection.domain.events import Outgoing
-from services.inspection.domain.model import Task, TaskForce, TriggerRef, aware, derive_id
+from services.inspection.domain.model import Task, TaskForce, TriggerRef, derive_id
 from services.inspection.domain.policy import Policy
 from services.inspection.domain.triggers import (
     ComplaintTrigger,
@@ -39,6 +39,7 @@ from services.inspection.domain.triggers import (
     Trigger,
     task_key,
 )
+from services.runtime.clock import aware
 
 # Triggers that carry an event and attach to an open task as evidence (patrols do neither).
 Evidence = RiskTrigger | ComplaintTrigger | RenovationTrigger

@@ -39,12 +39,12 @@ from services.inspection.domain.model import (
     Task,
     TaskForce,
     as_actor,
-    aware,
     derive_id,
     once_each,
 )
 from services.inspection.domain.photos import completion_photos, verification_photos
 from services.inspection.domain.policy import Policy
+from services.runtime.clock import aware
 
 MAX_FINDINGS = 50
 Problem = tuple[str, str]

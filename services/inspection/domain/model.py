@@ -15,7 +15,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Annotated, Any, Final
 
 from pydantic import Field
@@ -34,13 +34,6 @@ def derive_id(prefix: str, *parts: str) -> str:
 def event_id(event_type: str, subject: str, version: int) -> str:
     """The CloudEvents `id` of the event that brought `subject` to `version` (a UUID)."""
     return str(uuid.uuid5(NAMESPACE, f"{event_type}|{subject}|{version}"))
-
-
-def aware(moment: datetime, name: str = "now") -> datetime:
-    """`moment` in UTC; ValueError for a naive datetime, whose meaning would be a guess."""
-    if moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError(f"{name} must carry a timezone")
-    return moment.astimezone(UTC)
 
 
 def once_each(

@@ -28,9 +28,9 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from services.inspection.domain.model import aware
 from services.inspection.domain.policy import Policy
 from services.inspection.domain.triggers import PatrolTrigger
+from services.runtime.clock import aware
 
 _MICROSECOND = timedelta(microseconds=1)
 

@@ -25,7 +25,8 @@ from pydantic import Field
 from contracts.inspection import PHOTOS_MAX
 from contracts.people import Actor
 from services.inspection.domain.errors import IllegalTransition
-from services.inspection.domain.model import RectificationOrder, Task, aware, once_each
+from services.inspection.domain.model import RectificationOrder, Task, once_each
+from services.runtime.clock import aware
 from services.runtime.failures import Conflict, InvalidInput, TooLarge
 
 PHOTO_TYPES: Final = ("image/jpeg", "image/png", "image/webp")

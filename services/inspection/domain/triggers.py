@@ -14,7 +14,8 @@ from datetime import date, datetime
 from typing import Literal
 
 from contracts.telemetry import SEVERITIES
-from services.inspection.domain.model import aware, target_of
+from services.inspection.domain.model import target_of
+from services.runtime.clock import aware
 
 RiskTransition = Literal["raised", "escalated", "cleared", "acknowledged"]
 RISK_TRANSITIONS: tuple[RiskTransition, ...] = ("raised", "escalated", "cleared", "acknowledged")
