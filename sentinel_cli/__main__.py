@@ -3,7 +3,8 @@
 Settings come from the environment, else from `.run/env` (written by `make up` / `make demo`):
 `KAFKA_BOOTSTRAP_SERVERS`, the services' `*_URL`, `OIDC_ISSUER`, `SENTINEL_DEMO_PASSWORD`,
 `SENTINEL_ADMIN_TOKEN`; on a broker that requires SASL/SCRAM, `KAFKA_SECURITY_PROTOCOL` and the
-integrator's `INTEGRATOR_KAFKA_SASL_USERNAME` / `_PASSWORD` (as `.run/secure/env` sets them).
+integrator's `INTEGRATOR_KAFKA_SASL_USERNAME` / `_PASSWORD` (as `.run/secure/env` sets them);
+`sentinel dlq` logs in as `admin` instead (`ADMIN_KAFKA_SASL_USERNAME` / `_PASSWORD`).
 Exit status: 0 success; 1 `status` found a service not ready; 2 a usage or connection problem.
 """
 
@@ -362,11 +363,15 @@ Offsets = Annotated[
 ]
 
 
-def _dlq_run(ctx: typer.Context, bootstrap: str | None, work: Callable[..., Any]) -> Any:
+def _dlq_run(
+    ctx: typer.Context, bootstrap: str | None, topic: str | None, work: Callable[..., Any]
+) -> Any:
     """Run `work(consumer, conf, login)` with the CLI's settings and an `admin` login; a
     CliError or a refused login ends the command with its reason (exit status 2)."""
     conf = _config(ctx, bootstrap)
     try:
+        if topic is not None:
+            dead_letter_kafka.check_topic(topic)
         try:
             login = conf.kafka_login(dead_letter_kafka.ADMIN)
         except KafkaLoginError as exc:
@@ -397,7 +402,7 @@ def dlq_list_command(
         names = [topic] if topic else await dead_letter_kafka.dead_letter_topics(consumer)
         return [p for name in names for p in await dead_letter_kafka.read(consumer, name)]
 
-    partitions = _dlq_run(ctx, bootstrap, work)
+    partitions = _dlq_run(ctx, bootstrap, topic, work)
     shown = [(p, dead_letters.entries(p.records, p.mark)) for p in partitions]
     if as_json:
         for _, listed in shown:
@@ -474,7 +479,7 @@ def dlq_republish_command(
         now = await dead_letter_kafka.resolve(consumer, letters, plan.watermark, note)
         return plan, now
 
-    plan, now = _dlq_run(ctx, bootstrap, work)
+    plan, now = _dlq_run(ctx, bootstrap, topic, work)
     err = render.console(stderr=True)
     for record in plan.send:
         how = "corrected" if record.offset in corrections else "as parked"
@@ -510,7 +515,7 @@ def dlq_discard_command(
         note = f"discarded {','.join(map(str, plan.resolved))}: {reason.strip()}"
         return plan, await dead_letter_kafka.resolve(consumer, letters, plan.watermark, note)
 
-    plan, now = _dlq_run(ctx, bootstrap, work)
+    plan, now = _dlq_run(ctx, bootstrap, topic, work)
     render.console(stderr=True).print(
         f"discarded {topic} offsets {', '.join(map(str, plan.resolved))} "
         f"(reason: {reason.strip()}); resolved up to offset {now}",

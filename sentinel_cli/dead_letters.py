@@ -90,11 +90,15 @@ def republished_headers(headers: Iterable[tuple[str, bytes]]) -> list[tuple[str,
 @dataclass(frozen=True)
 class Entry:
     """One unresolved source record: its first parked copy, the offsets of every copy, and the
-    offset of an earlier copy already resolved (then only the watermark is left to move)."""
+    offset of an earlier copy already resolved (then only the watermark is left to move).
+
+    Copies come from a replica parking again, and from every consumer group of the topic that
+    failed on the same record: one republished record reaches them all."""
 
     record: Parked
     copies: tuple[int, ...]
     resolved_as: int | None = None
+    groups: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         decoded = self.record.decoded()
@@ -109,6 +113,7 @@ class Entry:
             "source_partition": source[1] if source else None,
             "source_offset": source[2] if source else None,
             "consumer_group": self.record.header("dlq.consumer_group"),
+            "consumer_groups": list(self.groups),
             "error_type": self.record.header("dlq.error_type"),
             "error": self.record.header("dlq.error"),
             "failed_at": self.record.header("dlq.failed_at"),
@@ -127,7 +132,12 @@ def entries(records: Sequence[Parked], mark: int) -> list[Entry]:
         if record.offset >= mark:
             grouped.setdefault(record.identity(), []).append(record)
     return [
-        Entry(copies[0], tuple(c.offset for c in copies), resolved.get(identity))
+        Entry(
+            copies[0],
+            tuple(c.offset for c in copies),
+            resolved.get(identity),
+            tuple(dict.fromkeys(g for c in copies if (g := c.header("dlq.consumer_group")))),
+        )
         for identity, copies in grouped.items()
     ]
 

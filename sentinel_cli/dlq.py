@@ -85,10 +85,15 @@ async def _partitions(consumer: AIOKafkaConsumer, topic: str) -> set[int]:
     return set(cluster.partitions_for_topic(topic) or ())
 
 
-async def read(consumer: AIOKafkaConsumer, topic: str) -> list[DeadLetters]:
-    """Every record Kafka still holds on `topic`, per partition, up to its end now."""
+def check_topic(topic: str) -> str:
     if not topic.endswith(DLQ_SUFFIX):
         raise CliError(f"{topic!r} is not a dead-letter topic (its name ends in {DLQ_SUFFIX})")
+    return topic
+
+
+async def read(consumer: AIOKafkaConsumer, topic: str) -> list[DeadLetters]:
+    """Every record Kafka still holds on `topic`, per partition, up to its end now."""
+    check_topic(topic)
     partitions = await _partitions(consumer, topic)
     if not partitions:
         raise CliError(f"no topic {topic!r} (`sentinel topics --dlq` lists them)")

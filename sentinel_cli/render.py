@@ -129,7 +129,12 @@ def dead_letters_table(letters: Any, listed: list[Any]) -> Table:
     table.add_column("event")
     for entry in listed:
         row = entry.to_json()
-        offsets = ", ".join(str(o) for o in row["copies"])
+        copies = len(row["copies"]) - 1
+        offsets = (
+            f"{row['offset']} (+{copies} {'copy' if copies == 1 else 'copies'})"
+            if copies
+            else str(row["offset"])
+        )
         if row["resolved_as"] is not None:
             offsets += f"\n(copy of resolved {row['resolved_as']})"
         source = f"{row['source_topic']}[{row['source_partition']}]@{row['source_offset']}"
@@ -141,7 +146,7 @@ def dead_letters_table(letters: Any, listed: list[Any]) -> Table:
                 for cell in (
                     offsets,
                     source,
-                    row["consumer_group"],
+                    ", ".join(row["consumer_groups"]) or None,
                     error,
                     row["failed_at"],
                     row["key"],

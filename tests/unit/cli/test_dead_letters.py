@@ -49,6 +49,24 @@ def test_a_record_parked_twice_is_listed_once_with_both_offsets() -> None:
     assert [(e.record.offset, e.copies) for e in listed] == [(0, (0, 2)), (1, (1,))]
 
 
+def test_every_group_that_parked_a_source_record_is_named_on_its_one_line() -> None:
+    first = parked(0, 10)
+    by_credit = Parked(
+        DLQ,
+        0,
+        1,
+        1_000,
+        b"k",
+        b"x",
+        tuple(
+            (k, b"sentinel-credit" if k == "dlq.consumer_group" else v) for k, v in first.headers
+        ),
+    )
+    [entry] = entries([first, by_credit, parked(2, 10)], mark=0)
+    assert entry.copies == (0, 1, 2)
+    assert entry.to_json()["consumer_groups"] == ["sentinel-inspection", "sentinel-credit"]
+
+
 def test_only_records_from_the_watermark_on_are_listed() -> None:
     records = [parked(0, 10), parked(1, 11), parked(2, 12)]
     assert [e.record.offset for e in entries(records, mark=2)] == [2]
