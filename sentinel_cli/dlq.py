@@ -21,9 +21,8 @@ from aiokafka.errors import KafkaError
 from aiokafka.structs import OffsetAndMetadata
 
 from sentinel_cli.dead_letters import Correction, Parked, outgoing
-from sentinel_cli.kafka import START_TIMEOUT_S, CliError
+from sentinel_cli.kafka import START_TIMEOUT_S, CliError, start
 from services.runtime.dead_letters import DLQ_SUFFIX, RESOLVED_GROUP, watermark
-from services.runtime.kafka_login import explain_failure
 
 ADMIN = "admin"
 # Kafka keeps at most offset.metadata.max.bytes (4096 by default) beside a committed offset.
@@ -62,13 +61,7 @@ async def resolver(bootstrap: str, login: Mapping[str, Any]) -> AsyncIterator[AI
         request_timeout_ms=15000,
         **login,
     )
-    try:
-        await asyncio.wait_for(consumer.start(), START_TIMEOUT_S)
-    except (KafkaError, OSError, TimeoutError) as exc:
-        with contextlib.suppress(Exception):
-            await consumer.stop()
-        why = await explain_failure(bootstrap, login, ADMIN)
-        raise CliError(f"Kafka at {bootstrap} is not reachable: {_reason(exc)}; {why}") from exc
+    await start(consumer, bootstrap, login, ADMIN)
     try:
         yield consumer
     finally:

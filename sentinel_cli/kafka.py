@@ -63,6 +63,21 @@ def millis(when: datetime) -> int:
     return int(when.timestamp() * 1000)
 
 
+async def start(
+    consumer: AIOKafkaConsumer, bootstrap: str, login: Mapping[str, Any], principal: str
+) -> None:
+    """Start `consumer` logged in as `principal`; CliError saying why Kafka did not answer or
+    refused the login."""
+    try:
+        await asyncio.wait_for(consumer.start(), START_TIMEOUT_S)
+    except (KafkaError, OSError, TimeoutError) as exc:
+        with contextlib.suppress(Exception):
+            await consumer.stop()
+        reason = " ".join(str(exc).split()) or type(exc).__name__
+        why = await explain_failure(bootstrap, login, principal)
+        raise CliError(f"Kafka at {bootstrap} is not reachable: {reason}; {why}") from exc
+
+
 @asynccontextmanager
 async def assigned(
     bootstrap: str, topic: str, login: Mapping[str, Any] | None = None
@@ -79,14 +94,7 @@ async def assigned(
         request_timeout_ms=15000,
         **login,
     )
-    try:
-        await asyncio.wait_for(consumer.start(), START_TIMEOUT_S)
-    except (KafkaError, OSError, TimeoutError) as exc:
-        with contextlib.suppress(Exception):
-            await consumer.stop()
-        reason = " ".join(str(exc).split()) or type(exc).__name__
-        why = await explain_failure(bootstrap, login, INTEGRATOR)
-        raise CliError(f"Kafka at {bootstrap} is not reachable: {reason}; {why}") from exc
+    await start(consumer, bootstrap, login, INTEGRATOR)
     try:
         # An unassigned consumer's metadata never learns the topic: ask the cluster.
         cluster = await consumer._client.fetch_all_metadata()
