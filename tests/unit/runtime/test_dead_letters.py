@@ -7,7 +7,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
+from typing import ClassVar
 
+from pydantic_settings import SettingsConfigDict
+
+from services.runtime.app import Service
 from services.runtime.dead_letters import (
     UnresolvedDeadLetters,
     parked_on_by,
@@ -15,6 +19,7 @@ from services.runtime.dead_letters import (
     watermark,
 )
 from services.runtime.metrics import Metrics
+from services.runtime.settings import ServiceSettings
 from tests.support.poll import until
 
 
@@ -51,10 +56,20 @@ def test_the_watermark_is_the_committed_offset_but_never_before_the_log() -> Non
     assert unresolved(10, 10, 0) == 0
 
 
+class _ComplaintsSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="DLQTEST_")
+    service_name: ClassVar[str] = "complaints"
+    default_port: ClassVar[int] = 8196
+
+
 def test_a_service_measures_the_dead_letters_of_the_topics_it_consumes() -> None:
     assert "complaints.intake.v1" in parked_on_by("complaints")
     assert "complaints.intake.v1" not in parked_on_by("inspection")
     assert parked_on_by("nobody") == ()
+    # The wiring (services/runtime/app.py): a service measures its own catalog topics.
+    service = Service(_ComplaintsSettings())
+    assert service.dead_letters.topics == parked_on_by("complaints")
+    assert service.dead_letters.metrics is service.metrics
 
 
 async def test_the_gauge_falls_to_zero_once_the_letters_are_resolved() -> None:
