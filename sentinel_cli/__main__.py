@@ -457,14 +457,19 @@ def dlq_republish_command(
             corrections = dead_letters.read_corrections(lines, topic)
         if every and offsets:
             raise CliError("give --offset or --all, not both")
-        chosen: list[int] | Literal["all"] = "all" if every else list(offsets or corrections)
-        if chosen != "all" and not chosen:
+        if not (every or offsets or corrections):
             raise CliError("say which: --offset N (repeatable), --all, or --file with offsets")
     except (CliError, dead_letters.CorrectionError) as exc:
         raise _fail(str(exc)) from None
+    skipped: tuple[int, ...] = ()
 
     async def work(consumer: Any, conf: cfg.Config, login: Any) -> tuple[Any, Any]:
+        nonlocal corrections, skipped
         letters = _one_partition(await dead_letter_kafka.read(consumer, topic))
+        corrections, skipped = dead_letters.still_open(corrections, letters.mark)
+        chosen: list[int] | Literal["all"] = "all" if every else list(offsets or corrections)
+        if not chosen:
+            raise CliError(f"--file: every record in it is already resolved ({len(skipped)})")
         plan = dead_letters.plan(letters.records, letters.mark, chosen, sending=True)
         by_offset = {r.offset: r for r in letters.records}
         for offset, correction in sorted(corrections.items()):
@@ -481,6 +486,13 @@ def dlq_republish_command(
 
     plan, now = _dlq_run(ctx, bootstrap, topic, work)
     err = render.console(stderr=True)
+    if skipped:
+        err.print(
+            f"left out {len(skipped)} line(s) of --file already resolved "
+            f"(offsets {', '.join(map(str, skipped))})",
+            markup=False,
+            soft_wrap=True,
+        )
     for record in plan.send:
         how = "corrected" if record.offset in corrections else "as parked"
         err.print(
@@ -489,7 +501,10 @@ def dlq_republish_command(
             soft_wrap=True,
         )
     if plan.copies:
-        err.print(f"passed copies {', '.join(map(str, plan.copies))} (parked twice)", markup=False)
+        err.print(
+            f"passed copies {', '.join(map(str, plan.copies))} (the same source records)",
+            markup=False,
+        )
     err.print(f"resolved up to offset {now} of {topic}", markup=False)
 
 

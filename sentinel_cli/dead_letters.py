@@ -13,7 +13,7 @@ A dead-letter topic has one partition (contracts/topics.py), so an offset names 
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -258,6 +258,15 @@ def read_corrections(lines: Iterable[str], dlq_topic: str) -> dict[int, Correcti
             raise _line_error(number, "key", f"{key!r} is not a string")
         found[offset] = Correction(offset, raw, key)
     return found
+
+
+def still_open(
+    corrections: Mapping[int, Correction], mark: int
+) -> tuple[dict[int, Correction], tuple[int, ...]]:
+    """The corrections of records not yet resolved, and the offsets of those already resolved
+    (a file written with `tail --from beginning` holds them too; they are left out)."""
+    kept = {o: c for o, c in corrections.items() if o >= mark}
+    return kept, tuple(sorted(o for o in corrections if o < mark))
 
 
 def check_correction(record: Parked, correction: Correction) -> None:

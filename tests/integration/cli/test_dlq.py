@@ -163,6 +163,10 @@ async def test_dead_letters_are_listed_republished_discarded_and_counted(
     assert await end_offset(kafka, source) == 1
     assert [e["offset"] for e in await listed(kafka, dlq)] == [2, 3]
     assert await unresolved_gauge(kafka, source) == 2
+    # The same file again: its record is resolved now, so there is nothing to send.
+    twice = await sentinel(kafka, "republish", dlq, "--file", str(fixed))
+    assert twice.exit_code == 2 and "already resolved" in twice.stderr
+    assert await end_offset(kafka, source) == 1
 
     # Discarding needs a reason, and says it.
     reasonless = await sentinel(kafka, "discard", dlq, "--offset", "2", "--reason", " ")

@@ -18,6 +18,7 @@ from sentinel_cli.dead_letters import (
     plan,
     read_corrections,
     republished_headers,
+    still_open,
 )
 from tests.support.cli_records import broken_risk_event, risk_event
 
@@ -230,3 +231,9 @@ def test_a_correction_keeps_the_parked_key() -> None:
     record = parked(0, 10, broken_risk_event(), b"k")
     with pytest.raises(CorrectionError, match="key: 'other' is not the parked record's 'k'"):
         check_correction(record, Correction(0, risk_event(), "other"))
+
+
+def test_corrections_of_records_already_resolved_are_left_out() -> None:
+    found = {o: Correction(o, b"{}", "k") for o in (0, 3, 5)}
+    kept, skipped = still_open(found, mark=4)
+    assert (sorted(kept), skipped) == ([5], (0, 3))
