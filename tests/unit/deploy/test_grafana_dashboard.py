@@ -126,7 +126,8 @@ def test_the_dashboard_shows_what_operators_watch() -> None:
         "sentinel_inspection_task_transitions_total",  # tasks
         "sentinel_complaints_cases",  # complaints by state and category
         "sentinel_credit_merchants_by_grade",  # grade distribution
-        "sentinel_[a-z]+_dlq_messages_total",  # dead letters
+        "sentinel_[a-z]+_dlq_messages_total",  # dead letters parked
+        "sentinel_[a-z]+_dlq_unresolved_messages",  # and those not yet worked off
         "sentinel_[a-z]+_outbox_pending_events",  # outbox backlog
         "sentinel_telemetry_open_risks",  # open risks, counted from the database
         "sentinel_inspection_tasks",  # unfinished tasks by state and district
