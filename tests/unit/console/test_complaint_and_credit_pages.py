@@ -7,9 +7,13 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+import httpx
+
 from services.console import labels
 from services.console.views.complaints import clocks, timeline, urgency
 from services.console.views.merchants import explain, licence, links, risk_root
+from services.runtime.auth import Principal
+from tests.unit.console import support
 
 NOW = datetime(2026, 5, 6, 2, 0, tzinfo=UTC)
 
@@ -191,3 +195,22 @@ def test_the_licence_validity_in_words() -> None:
     assert licence({"licence_valid_until": "2026-05-20"}, today)["status"] == "剩余 14 天"
     expired = licence({"licence_valid_until": "2026-05-01"}, today)
     assert (expired["status"], expired["css"]) == ("已过期 5 天", "overdue")
+
+
+async def test_a_complaints_merchant_links_to_its_credit_by_the_words_for_it() -> None:
+    """The link read 信用 alone (海鲜李 · 摊位 A-02 信用); the page it opens is the merchant's
+    信用等级 and its explanation, as a task's link says."""
+    found = case(market_id="mkt_1", merchant_id="mer_1", stall_no="A-02", category="price")
+
+    def services(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/complaints/cmp_1":
+            return httpx.Response(200, json=found)
+        if request.url.path == "/merchants/mer_1":
+            return httpx.Response(200, json={"id": "mer_1", "name": "海鲜李"})
+        return httpx.Response(404, json={"error": "not_found", "message": "none"})
+
+    who = Principal("sub-1", "handler", "zhifu", name="张丽娟")
+    async with support.console(services, who) as client:
+        r = await client.get("/staff/complaints/cmp_1")
+    assert r.status_code == 200, r.text
+    assert '<a href="/staff/merchants/mer_1">信用等级</a>' in r.text
