@@ -251,6 +251,14 @@ def _follow_up(kind: str, **labelled: Any) -> None:
     come to (`/{kind}s/track/{code}`, its states in words by `labelled`)."""
 
     async def filed(request: Request, code: str) -> Response:
+        # Only a code the service knows gets "已提交": a receipt for any text typed into the
+        # address would tell a citizen their complaint was filed when nothing was. A service
+        # that does not answer now still gets the receipt: the redirect here followed its answer.
+        _, failed = await _fetch(_backend(request).get("complaints", f"/{kind}s/track/{code}", ""))
+        if failed in ("not_found", "invalid"):
+            return _page(
+                request, "public/track_form.html", status_code=404, kind=kind, code=code[:64]
+            )
         return _page(request, "public/filed.html", code=code, kind=kind)
 
     async def track_form(request: Request) -> Response:

@@ -214,3 +214,21 @@ async def test_a_complaints_merchant_links_to_its_credit_by_the_words_for_it() -
         r = await client.get("/staff/complaints/cmp_1")
     assert r.status_code == 200, r.text
     assert '<a href="/staff/merchants/mer_1">信用等级</a>' in r.text
+
+
+async def test_the_rejection_reason_says_the_complainant_reads_it() -> None:
+    """The reason goes to the public tracking page as typed (phones masked there, names not): the
+    handler is told so beside the field, which a screen reader announces with it."""
+    found = case(market_id="mkt_1", category="price")
+
+    def services(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/complaints/cmp_1":
+            return httpx.Response(200, json=found)
+        return httpx.Response(404, json={"error": "not_found", "message": "none"})
+
+    who = Principal("sub-1", "handler", "zhifu", name="张丽娟")
+    async with support.console(services, who) as client:
+        r = await client.get("/staff/complaints/cmp_1")
+    assert r.status_code == 200, r.text
+    assert 'id="reason-hint">投诉人凭查询码可见，请勿写入任何人的姓名或电话。<' in r.text
+    assert 'aria-describedby="reason-hint"' in r.text

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -27,7 +28,9 @@ def stub(request: httpx.Request) -> httpx.Response:
     return httpx.Response(200, content=json.dumps(body).encode())
 
 
-def client(**settings: Any) -> httpx.AsyncClient:
+def client(
+    handler: Callable[[httpx.Request], httpx.Response] = stub, **settings: Any
+) -> httpx.AsyncClient:
     app = build(
         ConsoleSettings(
             **{
@@ -40,7 +43,7 @@ def client(**settings: Any) -> httpx.AsyncClient:
                 **settings,
             }
         ),
-        httpx.MockTransport(stub),
+        httpx.MockTransport(handler),
     )
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://portal")
 
@@ -208,3 +211,32 @@ async def test_the_tracking_page_says_the_received_time_is_beijing_time(
         r = await portal.get(f"/{kind}s/track/TRK-1")
     received = re.search(r'id="received-at">([^<]*)<', r.text)
     assert received and received[1] == "2026-12-01 09:00（北京时间）"
+
+
+@pytest.mark.parametrize("kind", ["complaint", "suggestion"])
+async def test_a_receipt_is_shown_only_for_a_code_the_service_knows(kind: str) -> None:
+    """/complaints/filed/<any text> said 投诉已提交 for a code nobody filed; an unknown code now
+    gets the tracking form with it, to correct, and a known one its receipt."""
+
+    def service(request: httpx.Request) -> httpx.Response:
+        if request.url.path == f"/{kind}s/track/TRK-1":
+            return httpx.Response(
+                200, json={"status": "received", "received_at": "2026-12-01T01:00:00Z"}
+            )
+        if request.url.path == f"/{kind}s/track/NOPE-9":
+            return httpx.Response(404, json={"error": "not_found", "message": "no such code"})
+        return stub(request)
+
+    async with client(service) as portal:
+        known = await portal.get(f"/{kind}s/filed/TRK-1")
+        unknown = await portal.get(f"/{kind}s/filed/NOPE-9")
+    assert known.status_code == 200 and "已提交" in text(known.text)
+    assert 'id="tracking-code">TRK-1<' in known.text
+    assert unknown.status_code == 404 and "已提交" not in text(unknown.text)
+    assert "找不到该查询码" in text(unknown.text) and 'value="NOPE-9"' in unknown.text
+
+
+async def test_a_receipt_is_still_shown_while_the_complaints_service_does_not_answer() -> None:
+    async with client(complaints_url="http://down") as portal:
+        r = await portal.get("/complaints/filed/TRK-1")
+    assert r.status_code == 200 and "投诉已提交" in text(r.text)
