@@ -81,12 +81,8 @@ def _consulting_note(projects: list[Any], waiting: int) -> str:
     return f"{sum(1 for c in _consultations(projects) if c.get('open'))} 个方案正在征求意见"
 
 
-# Who sees which card, in the order shown, after the inspection tasks' card.
+# Who sees which card, in the order shown, after the inspection tasks' and 待复查 cards.
 CARDS: tuple[tuple[tuple[str, ...], Card | Counted], ...] = (
-    (
-        ("inspector", "leader", "department"),
-        Card("待复查", "/staff/rectifications", "到期的整改通知与复查"),
-    ),
     (
         ("handler", "leader"),
         Card("投诉队列", "/staff/complaints", "受理期限 7 个工作日，调解期限 45 个工作日"),
@@ -191,15 +187,21 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
         done = Form.done(request, self_inspection.DONE)
         return await self_inspection.operator_home(request, who, services, done)
     open_tasks: list[Any] = []
+    open_orders: list[Any] | None = None
     if p.holds("inspector", "leader", "department"):
-        open_tasks = await optional(
-            services.items("inspection", "/tasks", who.access_token, state="open", limit=1000),
-            [],
+        token = who.access_token
+        open_tasks, open_orders = await asyncio.gather(
+            optional(services.items("inspection", "/tasks", token, state="open", limit=1000), []),
+            optional(
+                services.items("inspection", "/rectifications", token, state="open", limit=1000),
+                None,
+            ),
         )
         overdue = sum(1 for t in open_tasks if t.get("overdue_at"))
         cards.append(
             Card("检查任务", "/staff/tasks", f"{overdue} 项逾期", len(open_tasks), overdue > 0)
         )
+        cards.append(orders_card(open_orders))
     for roles, card in CARDS:
         if p.holds(*roles):
             if isinstance(card, Counted):
@@ -216,7 +218,8 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
         others = [c for c in cards if c.href != "/staff/overview"]
         return await overview.overview_page(request, who, services, others)
     due, markets = await asyncio.gather(
-        _due(who, services, open_tasks, joint), department_home.district_markets(who, services)
+        _due(who, services, open_tasks, open_orders or [], joint),
+        department_home.district_markets(who, services),
     )
     shown, more = agenda(*due)
     return render(
@@ -231,8 +234,22 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
     )
 
 
+def orders_card(open_orders: list[Any] | None) -> Card:
+    """待复查: the open rectification orders of the district, those past their deadline in red;
+    without a count while the inspection service does not answer."""
+    if open_orders is None:
+        return Card("待复查", "/staff/rectifications", "到期的整改通知与复查")
+    late = sum(1 for o in open_orders if o.get("overdue_at"))
+    note = f"{late} 项逾期未复查" if late else "整改通知按整改期限复查"
+    return Card("待复查", "/staff/rectifications", note, len(open_orders), late > 0)
+
+
 async def _due(
-    who: Session, services: Backend, open_tasks: list[Any], joint: department_home.JointWork
+    who: Session,
+    services: Backend,
+    open_tasks: list[Any],
+    open_orders: list[Any],
+    joint: department_home.JointWork,
 ) -> list[list[Due]]:
     """What is due for the person's own work: an inspector's tasks to claim or complete and
     orders to re-inspect, a handler's complaints to accept or close, a department member's
@@ -244,7 +261,6 @@ async def _due(
         calls["tasks-claimed"] = services.items(
             "inspection", "/tasks", token, state="claimed", limit=1000
         )
-        calls["orders"] = services.items("inspection", "/rectifications", token, state="open")
     if "handler" in p.roles:
         for state in ("received", "accepted"):
             calls[f"complaints-{state}"] = services.items(
@@ -270,7 +286,7 @@ async def _due(
     cases = got.get("complaints-received", []) + got.get("complaints-accepted", [])
     return [
         tasks_due(tasks, p.subject, markets, now),
-        orders_due(got.get("orders", []), markets, now),
+        orders_due(open_orders if "inspector" in p.roles else [], markets, now),
         complaints_due(cases, markets, now),
         department_home.items_due(got.get("action-items", []), who, clock.today()),
         department_home.cases_due(got.get("cases", []), who),
