@@ -133,22 +133,23 @@ contracts-release: $(VENV)/.installed ## make the current schemas the released b
 # The suite starts the test stack (tests/support/infra.py) and leaves it for the next session;
 # `make test` leaves the machine as it found it: a test stack it started, it stops. The unit tests
 # (no infrastructure, CPU only) run first on two workers (pytest-xdist) while the stack starts
-# beside them; then everything else, which finds the stack up (`up` again is a no-op). The broker
-# failover test runs beside everything else in a process of its own: it has a cluster, a database
-# and tokens of its own (tests/faults/conftest.py) and spends its 100 s waiting on brokers, which
-# the single-file rest does not have to wait for. Its report is printed after the rest's.
-FAILOVER = tests/faults/test_failover.py
+# beside them; then everything else, which finds the stack up (`up` again is a no-op). The tests
+# of brokers of their own run beside everything else in a process of their own, and spend most of
+# their time waiting on those brokers, which the single-file rest does not have to wait for: the
+# failover test (a cluster, a database and tokens of its own, tests/faults/conftest.py) and the
+# stop in an outage (a single broker it freezes). Their report is printed after the rest's.
+BESIDE = tests/faults/test_failover.py tests/faults/test_stop_without_kafka.py
 test: setup lint contracts-check ## install, start what the tests need, run the whole suite
 	@if $(STACK) --profile test status --running; then keep=1; else keep=0; fi; \
 	mkdir -p .run; $(STACK) --profile test up > .run/test-stack-up.log 2>&1 & up=$$!; \
 	$(PY) -m pytest -n 2 tests/unit; unit=$$?; \
 	wait $$up || { echo "the test stack did not start (.run/test-stack-up.log):" >&2; \
 		tail -n 40 .run/test-stack-up.log >&2; }; \
-	$(PY) -m pytest -p no:cacheprovider --basetemp=.run/failover-tmp --durations=5 $(FAILOVER) \
-		> .run/failover-test.log 2>&1 & failover=$$!; \
-	$(PY) -m pytest --ignore=tests/unit --ignore=$(FAILOVER) --durations=30; status=$$?; \
-	wait $$failover; beside=$$?; \
-	echo "== $(FAILOVER), run beside the rest (.run/failover-test.log):"; cat .run/failover-test.log; \
+	$(PY) -m pytest -p no:cacheprovider --basetemp=.run/beside-tmp --durations=5 $(BESIDE) \
+		> .run/beside-test.log 2>&1 & besides=$$!; \
+	$(PY) -m pytest --ignore=tests/unit $(addprefix --ignore=,$(BESIDE)) --durations=30; status=$$?; \
+	wait $$besides; beside=$$?; \
+	echo "== $(BESIDE), run beside the rest (.run/beside-test.log):"; cat .run/beside-test.log; \
 	if [ $$keep = 0 ]; then $(STACK) --profile test down >&2 || true; fi; \
 	for s in $$unit $$status $$beside; do if [ $$s != 0 ]; then exit $$s; fi; done
 
