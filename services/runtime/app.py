@@ -224,8 +224,11 @@ class Service:
         await self.messaging.stop_consuming()
         if self.relay:
             self.relay.stop()
+        # 5 s: a batch takes milliseconds while Kafka answers, and in an outage it cannot be
+        # sent at all; the stop must end within the 30 s before SIGKILL (deploy/local/stack.py),
+        # which the consumers' 8 s and the producer's 10 s share with it.
         with contextlib.suppress(TimeoutError, asyncio.CancelledError):
-            await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), 10)
+            await asyncio.wait_for(asyncio.gather(*self._tasks, return_exceptions=True), 5)
         await self.messaging.stop()
         self._tasks.clear()
         if self._pool is not None:

@@ -69,7 +69,7 @@ FASTSTREAM_LOGGER = "services.runtime.faststream"
 HEARTBEAT_INTERVAL_MS = 500
 # How long the consumers' stop may take (`stop_consuming`). A service's stop must end within
 # 30 s, after which `make down` and `make demo` SIGKILL it (deploy/local/stack.py, `terminate`):
-# in an outage, this, the outbox relay's last batch (10 s, services/runtime/app.py) and the
+# in an outage, this, the outbox relay's last batch (5 s, services/runtime/app.py) and the
 # producer's flush (10 s) each run out in turn.
 CONSUMERS_STOP_S = 8.0
 
