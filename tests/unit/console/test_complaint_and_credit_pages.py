@@ -197,10 +197,8 @@ def test_the_licence_validity_in_words() -> None:
     assert (expired["status"], expired["css"]) == ("已过期 5 天", "overdue")
 
 
-async def test_a_complaints_merchant_links_to_its_credit_by_the_words_for_it() -> None:
-    """The link read 信用 alone (海鲜李 · 摊位 A-02 信用); the page it opens is the merchant's
-    信用等级 and its explanation, as a task's link says."""
-    found = case(market_id="mkt_1", merchant_id="mer_1", stall_no="A-02", category="price")
+async def handlers_page(found: dict[str, Any]) -> httpx.Response:
+    """The complaint `found` (cmp_1) as a handler of zhifu sees it; its merchant mer_1 is 海鲜李."""
 
     def services(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/complaints/cmp_1":
@@ -213,22 +211,20 @@ async def test_a_complaints_merchant_links_to_its_credit_by_the_words_for_it() -
     async with support.console(services, who) as client:
         r = await client.get("/staff/complaints/cmp_1")
     assert r.status_code == 200, r.text
+    return r
+
+
+async def test_a_complaints_merchant_links_to_its_credit_by_the_words_for_it() -> None:
+    """The link read 信用 alone (海鲜李 · 摊位 A-02 信用); the page it opens is the merchant's
+    信用等级 and its explanation, as a task's link says."""
+    found = case(market_id="mkt_1", merchant_id="mer_1", stall_no="A-02", category="price")
+    r = await handlers_page(found)
     assert '<a href="/staff/merchants/mer_1">信用等级</a>' in r.text
 
 
 async def test_the_rejection_reason_says_the_complainant_reads_it() -> None:
     """The reason goes to the public tracking page as typed (phones masked there, names not): the
     handler is told so beside the field, which a screen reader announces with it."""
-    found = case(market_id="mkt_1", category="price")
-
-    def services(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/complaints/cmp_1":
-            return httpx.Response(200, json=found)
-        return httpx.Response(404, json={"error": "not_found", "message": "none"})
-
-    who = Principal("sub-1", "handler", "zhifu", name="张丽娟")
-    async with support.console(services, who) as client:
-        r = await client.get("/staff/complaints/cmp_1")
-    assert r.status_code == 200, r.text
+    r = await handlers_page(case(market_id="mkt_1", category="price"))
     assert 'id="reason-hint">投诉人凭查询码可见，请勿写入任何人的姓名或电话。<' in r.text
     assert 'aria-describedby="reason-hint"' in r.text

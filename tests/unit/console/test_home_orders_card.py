@@ -50,30 +50,29 @@ def orders_card(page: str) -> tuple[str | None, str]:
     return found[1], found[2]
 
 
-async def test_the_card_counts_the_open_orders_and_says_how_many_are_overdue() -> None:
-    asked: list[httpx.Request] = []
-    async with home("inspector", asked) as client:
+async def home_page(role: str, asked: list[httpx.Request], down: tuple[str, ...] = ()) -> str:
+    async with home(role, asked, down) as client:
         r = await client.get("/staff/")
     assert r.status_code == 200, r.text
-    assert orders_card(r.text) == ("3", "1 项逾期未复查")
+    return r.text
+
+
+async def test_the_card_counts_the_open_orders_and_says_how_many_are_overdue() -> None:
+    asked: list[httpx.Request] = []
+    page = await home_page("inspector", asked)
+    assert orders_card(page) == ("3", "1 项逾期未复查")
     # One listing for the card and the inspector's 复查 rows.
     listings = [q for q in asked if q.url.path == "/rectifications"]
     assert len(listings) == 1 and listings[0].url.params["state"] == "open"
-    assert r.text.count("/staff/rectifications#r-") == 3
+    assert page.count("/staff/rectifications#r-") == 3
 
 
 async def test_a_leader_sees_the_count_without_the_rows() -> None:
-    asked: list[httpx.Request] = []
-    async with home("leader", asked) as client:
-        r = await client.get("/staff/")
-    assert r.status_code == 200, r.text
-    assert orders_card(r.text) == ("3", "1 项逾期未复查")
-    assert "/staff/rectifications#r-" not in r.text
+    page = await home_page("leader", [])
+    assert orders_card(page) == ("3", "1 项逾期未复查")
+    assert "/staff/rectifications#r-" not in page
 
 
 async def test_while_inspection_does_not_answer_the_card_only_links() -> None:
-    asked: list[httpx.Request] = []
-    async with home("inspector", asked, down=("inspection",)) as client:
-        r = await client.get("/staff/")
-    assert r.status_code == 200, r.text
-    assert orders_card(r.text) == (None, "到期的整改通知与复查")
+    page = await home_page("inspector", [], down=("inspection",))
+    assert orders_card(page) == (None, "到期的整改通知与复查")
