@@ -16,7 +16,20 @@ from services.credit.app import build as build_credit
 from services.credit.settings import CreditSettings
 from services.telemetry.app import build as build_telemetry
 from services.telemetry.settings import TelemetrySettings
+from tests.support import scale_intents
 from tests.support.city import InProcess, in_process, start_group_at_end
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The readings-at-scale test's hypothesis draw (~12 s of CPU, tests/support/scale_intents.py)
+    begins now, in a process of its own, and is ready by the time the test, late in a serial
+    run, needs it: it no longer holds up the run."""
+    if any(item.path.name == "test_readings_at_scale.py" for item in items):
+        scale_intents.begin_drawing()
+
+
+def pytest_sessionfinish() -> None:
+    scale_intents.stop_drawing()
 
 
 @pytest.fixture(scope="module")

@@ -21,7 +21,6 @@ went to the dead-letter topic; the service is still ready.
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
@@ -31,8 +30,6 @@ from typing import Any
 
 import orjson
 import pytest
-from hypothesis import HealthCheck, Phase, given, seed, settings
-from hypothesis import strategies as st
 
 from contracts.telemetry import INTERVAL_RANGE_S, PHYSICAL_RANGES, RAW_MAX_CHARS, sign
 from services.telemetry.api import MAX_INGEST
@@ -43,6 +40,15 @@ from tests.support.city import InProcess, in_process, provision, start_group_at_
 from tests.support.kafka import Record, TopicWatcher
 from tests.support.poll import until
 from tests.support.readings import Terminal
+from tests.support.scale_intents import (
+    EXAMPLES,
+    MODEL,
+    PER_EXAMPLE,
+    PLACE,
+    SIGNATURE,
+    UNPARSED,
+    drawn_intents,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -50,30 +56,11 @@ READINGS = "telemetry.readings.v1"
 REJECTED = "telemetry.rejected.v1"
 DLQ = f"{READINGS}.dlq"
 RUN = uuid.uuid4().hex[:10]
-# 336 hypothesis examples of 32 readings: 10,752 readings a run (ROBUSTNESS_EXAMPLES to vary).
-EXAMPLES = int(os.environ.get("ROBUSTNESS_EXAMPLES", "336"))
-PER_EXAMPLE = 32
 KINDS = tuple(PHYSICAL_RANGES)
 # Per channel: known terminals of every kind (each with a rotated key), one retired.
 KNOWN_PER_KIND = 3
 
 # -- defects and the order they are checked in -------------------------------------------------
-UNPARSED = ("bad_json", "not_object")  # the payload is no JSON object
-MODEL = (  # the contract model refuses it
-    "missing_field",
-    "extra_field",
-    "wrong_type",
-    "bad_sig_hex",
-    "missing_sig",
-    "bad_ts",
-    "bad_kind",
-    "negative_seq",
-    "bad_interval",
-)
-PLACE = ("unknown_terminal", "retired_terminal")
-SIGNATURE = ("wrong_key", "stale_key", "tampered", "impostor")
-LATER = ("kind_mismatch", "replay", "future_ts", "out_of_range")  # of an authentic reading
-DEFECTS: tuple[str, ...] = (*UNPARSED, *MODEL, *PLACE, *SIGNATURE, *LATER)
 RANK: dict[str, tuple[int, str]] = {
     **dict.fromkeys(UNPARSED, (0, "malformed")),
     **dict.fromkeys(MODEL, (1, "malformed")),
@@ -93,72 +80,6 @@ FIELD_OF_REASON = {
 REQUIRED = ("terminal_id", "seq", "ts", "kind", "sig")
 ALLOWED = {"interval_s", *REQUIRED, *(f for fs in PHYSICAL_RANGES.values() for f in fs)}
 NUMBER_FIELDS = {"temp_c", "tx_amount"}
-
-# -- what hypothesis draws: pure intents, turned into readings in send order -------------------
-text = st.text(max_size=12)
-intent = st.fixed_dictionaries(
-    {
-        "channel": st.sampled_from(("kafka", "ingest")),
-        "slot": st.integers(0, 99),
-        # About half the readings are valid; the others carry one defect or two.
-        "defects": st.one_of(
-            st.just(()),
-            st.lists(st.sampled_from(DEFECTS), min_size=1, max_size=2, unique=True).map(tuple),
-        ),
-        "u": st.floats(0, 1),
-        "counts": st.tuples(*(st.integers(0, 100_000),) * 3),
-        "as_int": st.booleans(),
-        "step": st.integers(1, 3),
-        "back": st.integers(0, 4),
-        "verbatim": st.booleans(),
-        "age_s": st.integers(60, 30 * 86_400),
-        "ahead_s": st.integers(900, 365 * 86_400),
-        "ts_style": st.sampled_from(("Z", "z", "t", "+08:00", "-05:30", "ms", "us")),
-        "interval": st.one_of(st.none(), st.integers(*INTERVAL_RANGE_S)),
-        "pick": st.integers(0, 1000),
-        "beyond": st.integers(1, 10**9),
-        "text": text,
-        "key": st.binary(min_size=32, max_size=32),
-        "junk": st.binary(max_size=24),
-        "bad_ts": st.one_of(
-            st.sampled_from(
-                (
-                    "2026-05-01 08:00:00Z",
-                    "2026-05-01T08:00:00",
-                    "2026-02-30T08:00:00Z",
-                    "2026-05-01T25:00:00Z",
-                    "01/05/2026 08:00",
-                    "1777622400",
-                    "",
-                    "now",
-                )
-            ),
-            text.map(lambda t: f"x{t}"),
-        ),
-    }
-)
-
-
-def draw_intents(examples: int, per_example: int) -> list[dict[str, Any]]:
-    """`examples` hypothesis examples of `per_example` intents each, deterministically (a fixed
-    seed, derandomized): one list too large for one example's choice buffer, drawn in parts."""
-    drawn: list[dict[str, Any]] = []
-
-    @seed(20261124)
-    @settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        deadline=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-    )
-    @given(st.lists(intent, min_size=per_example, max_size=per_example))
-    def collect(batch: list[dict[str, Any]]) -> None:
-        drawn.extend(batch)
-
-    collect()
-    return drawn
 
 
 # -- the terminals, and the oracle's state of them ---------------------------------------------
@@ -450,11 +371,13 @@ async def test_ten_thousand_readings_each_accepted_or_rejected_for_its_reason(
             )
         )
 
-    intents = draw_intents(EXAMPLES, PER_EXAMPLE)
     async with in_process(kafka, database_url, secrets_env, build) as run:
         tel = run.app.state.telemetry
         await until(tel.projections_ready.is_set, what="telemetry's projections caught up")
         fleets = {"kafka": await _fleet(run), "ingest": await _fleet(run)}
+        # Drawn by hypothesis in a process of its own meanwhile (tests/support/scale_intents.py).
+        intents = await drawn_intents()
+        assert len(intents) == EXAMPLES * PER_EXAMPLE
         builder = Builder(fleets, datetime.now(UTC))
         sent = [builder.build(i) for i in intents]
         by_channel = {c: [s for s in sent if s.channel == c] for c in fleets}
