@@ -26,6 +26,7 @@ from typing import Any, Protocol
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 
 from contracts.topics import TOPICS
 from services.runtime.gauges import LabelledCounts
@@ -69,8 +70,16 @@ class DeadLetterOffsets(Protocol):
 class KafkaDeadLetterOffsets:
     """Reads end offsets, log starts and the resolved watermark; never joins or commits."""
 
-    def __init__(self, bootstrap: str, client_id: str, options: Mapping[str, Any]) -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        client_id: str,
+        options: Mapping[str, Any],
+        *,
+        coordinator_wait_s: float = 10.0,
+    ) -> None:
         self.bootstrap, self.client_id, self.options = bootstrap, client_id, dict(options)
+        self.coordinator_wait_s = coordinator_wait_s
         self._consumer: AIOKafkaConsumer | None = None
         self._admin: AIOKafkaAdminClient | None = None
 
@@ -109,7 +118,7 @@ class KafkaDeadLetterOffsets:
             return {}
         ends = await consumer.end_offsets(tps)
         starts = await consumer.beginning_offsets(tps)
-        committed = await admin.list_consumer_group_offsets(RESOLVED_GROUP, partitions=tps)
+        committed = await self._committed(admin, tps)
         counts: dict[str, int] = {}
         for tp in tps:
             topic = tp.topic.removesuffix(DLQ_SUFFIX)
@@ -118,6 +127,26 @@ class KafkaDeadLetterOffsets:
                 ends[tp], mark.offset if mark is not None else None, starts[tp]
             )
         return counts
+
+    async def _committed(
+        self, admin: AIOKafkaAdminClient, tps: list[TopicPartition]
+    ) -> dict[TopicPartition, Any]:
+        """The resolved watermarks. A broker just started has no coordinator for the group yet
+        (GroupCoordinatorNotAvailable, seen on the secured test broker under load): asked again
+        within `coordinator_wait_s`, as a consumer's own coordinator lookup does, rather than a
+        measurement lost and a warning logged for a broker that is only starting."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.coordinator_wait_s
+        while True:
+            try:
+                found: dict[TopicPartition, Any] = await admin.list_consumer_group_offsets(
+                    RESOLVED_GROUP, partitions=tps
+                )
+                return found
+            except KafkaError as exc:
+                if not exc.retriable or loop.time() >= deadline:
+                    raise
+            await asyncio.sleep(0.2)
 
     async def close(self) -> None:
         consumer, admin = self._consumer, self._admin

@@ -9,10 +9,15 @@ import contextlib
 from collections.abc import Sequence
 from typing import ClassVar
 
+import pytest
+from aiokafka import TopicPartition
+from aiokafka.errors import GroupAuthorizationFailedError, GroupCoordinatorNotAvailableError
+from aiokafka.structs import OffsetAndMetadata
 from pydantic_settings import SettingsConfigDict
 
 from services.runtime.app import Service
 from services.runtime.dead_letters import (
+    KafkaDeadLetterOffsets,
     UnresolvedDeadLetters,
     parked_on_by,
     unresolved,
@@ -123,3 +128,41 @@ async def test_a_service_that_parks_nowhere_measures_nothing() -> None:
     offsets = FakeOffsets({})
     await UnresolvedDeadLetters(Metrics("inspection"), [], offsets).run()
     assert offsets.asked == 0
+
+
+class StartingAdmin:
+    """An admin client of a broker that has no coordinator for the group for its first asks."""
+
+    def __init__(self, unavailable: int, error: Exception | None = None) -> None:
+        self.unavailable, self.error, self.asked = unavailable, error, 0
+
+    async def list_consumer_group_offsets(
+        self, group: str, partitions: Sequence[TopicPartition]
+    ) -> dict[TopicPartition, OffsetAndMetadata]:
+        self.asked += 1
+        if self.error is not None:
+            raise self.error
+        if self.asked <= self.unavailable:
+            raise GroupCoordinatorNotAvailableError(f"no coordinator for {group} yet")
+        return {tp: OffsetAndMetadata(7, "") for tp in partitions}
+
+
+TPS = [TopicPartition("telemetry.risks.v1.dlq", 0)]
+
+
+async def test_the_watermark_is_asked_again_while_the_group_has_no_coordinator_yet() -> None:
+    offsets = KafkaDeadLetterOffsets("127.0.0.1:1", "test", {}, coordinator_wait_s=5)
+    admin = StartingAdmin(unavailable=2)
+    found = await offsets._committed(admin, TPS)  # type: ignore[arg-type]
+    assert admin.asked == 3 and found[TPS[0]].offset == 7
+
+
+async def test_a_lasting_or_final_error_is_raised() -> None:
+    lasting = KafkaDeadLetterOffsets("127.0.0.1:1", "test", {}, coordinator_wait_s=0)
+    with pytest.raises(GroupCoordinatorNotAvailableError):
+        await lasting._committed(StartingAdmin(unavailable=100), TPS)  # type: ignore[arg-type]
+    final = StartingAdmin(unavailable=0, error=GroupAuthorizationFailedError("not yours"))
+    offsets = KafkaDeadLetterOffsets("127.0.0.1:1", "test", {}, coordinator_wait_s=5)
+    with pytest.raises(GroupAuthorizationFailedError):
+        await offsets._committed(final, TPS)  # type: ignore[arg-type]
+    assert final.asked == 1
