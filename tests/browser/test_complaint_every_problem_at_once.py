@@ -9,6 +9,7 @@ import uuid
 
 from playwright.async_api import Page
 
+from services.console import labels
 from tests.browser.support import Console, Shots, register_market, submit
 from tests.support.poll import until
 
@@ -41,7 +42,8 @@ async def test_a_blank_fact_and_a_malformed_phone_are_shown_beside_their_fields_
     await until(refused_for_the_two, within=60, every=1, what="the market is known")
     await shot(citizen, "complaint-two-problems")
     assert (await citizen.inner_text("#facts-error")).strip() == "必填"
-    assert (await citizen.inner_text("#phone-error")).strip() == "格式不正确"
+    # What the service takes, not 格式不正确 alone: the citizen would not know what to type.
+    assert (await citizen.inner_text("#phone-error")).strip() == labels.PHONE_TAKEN
     for field in ("facts", "phone"):
         assert await citizen.get_attribute(f"#{field}", "aria-invalid") == "true"
     # No other field is faulted, and what was typed is kept.
