@@ -943,6 +943,15 @@ def outside_pg_home(state: Path, base: Path) -> Path:
     return base / "market-sentinel" / f"{state.name}-{digest}"
 
 
+STOPPED_BY_SIGNAL = "stopped by a signal"
+
+
+def stopped_by_signal(pid: int | None) -> bool:
+    """A live process SIGSTOPped (state T, or t under a tracer): it holds its ports and pid and
+    answers nothing, which a frozen broker or database looks like from outside."""
+    return pid is not None and proc_state(pid) in ("T", "t")
+
+
 @dataclass
 class Status:
     name: str
@@ -950,6 +959,12 @@ class Status:
     pid: int | None
     address: str
     note: str = ""
+
+    def __post_init__(self) -> None:
+        # Said of every process `status` lists, not only the services (ServiceProcess.hung):
+        # the alert rehearsal's frozen Kafka was listed as plainly running.
+        if stopped_by_signal(self.pid) and STOPPED_BY_SIGNAL not in self.note:
+            self.note = f"{STOPPED_BY_SIGNAL}; {self.note}" if self.note else STOPPED_BY_SIGNAL
 
     def line(self) -> str:
         state = "running" if self.running else "stopped"
@@ -1529,8 +1544,8 @@ class ServiceProcess:
         """Why the live process `pid` serves nothing, or "": stopped by a signal (SIGSTOP), or
         up for longer than a start takes and not answering its /healthz, which only needs the
         event loop (a wedged loop). A live pid alone is no service (docs/operations.md)."""
-        if proc_state(pid) in ("T", "t"):
-            return "stopped by a signal"
+        if stopped_by_signal(pid):
+            return STOPPED_BY_SIGNAL
         began = started_at(pid)
         if not self.address or began is None or time.time() - began < HUNG_AFTER_S:
             return ""

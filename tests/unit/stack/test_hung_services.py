@@ -100,3 +100,29 @@ def test_a_service_that_answers_healthz_is_not_hung(
     monkeypatch.setattr(stack, "HUNG_AFTER_S", 0.0)
     assert service.hung(sleeper.pid) == ""
     assert service.status().running and service.status().note == ""
+
+
+def stop_and_wait(pid: int) -> None:
+    os.kill(pid, signal.SIGSTOP)
+    deadline = time.monotonic() + 10  # the kernel stops it on its next way out of the kernel
+    while not stack.stopped_by_signal(pid):
+        assert time.monotonic() < deadline, stack.proc_state(pid)
+        time.sleep(0.001)
+
+
+def test_a_broker_stopped_by_a_signal_is_not_listed_as_plainly_running(
+    tmp_path: Path, sleeper: subprocess.Popen[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`make status` listed a SIGSTOPped Kafka as running, with nothing said (the alert
+    rehearsal's frozen broker); every process it lists says so now, as the services did."""
+    profile = stack.Profile("frozen", tmp_path, 29992, 29993, 0, None)
+    kafka = stack.Kafka(profile)
+    monkeypatch.setattr(stack.Kafka, "pid", lambda self: sleeper.pid)
+    assert kafka.status().note == ""
+    stop_and_wait(sleeper.pid)
+    status = kafka.status()
+    assert status.running and status.note == "stopped by a signal"
+    assert "(stopped by a signal)" in status.line()
+    noted = stack.Status("keycloak", True, sleeper.pid, "http://x", "realm sentinel")
+    assert noted.note == "stopped by a signal; realm sentinel"
+    os.kill(sleeper.pid, signal.SIGCONT)
