@@ -20,6 +20,7 @@ from typing import Any, Literal
 import orjson
 
 from sentinel_cli.events import Decoded, decode, validate
+from services.runtime.dead_letters import DLQ_SUFFIX
 
 DLQ_HEADER = "dlq."
 Source = tuple[str, int, int]
@@ -55,7 +56,7 @@ class Parked:
     @property
     def source_topic(self) -> str:
         """Where it came from; a record without the header came from the topic it is parked for."""
-        return self.header("dlq.source_topic") or self.topic.removesuffix(".dlq")
+        return self.header("dlq.source_topic") or self.topic.removesuffix(DLQ_SUFFIX)
 
     @property
     def source(self) -> Source | None:
