@@ -102,9 +102,3 @@ def env_for(monkeypatch: pytest.MonkeyPatch, service_env: dict[str, str]) -> dic
 def pytest_report_header() -> str:
     given = bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("DATABASE_URL"))
     return f"infrastructure from environment: {given}"
-
-
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The fault tests restart the broker and the database: they run after everything else."""
-    faults = [i for i in items if "/tests/faults/" in str(i.path)]
-    items[:] = [i for i in items if i not in faults] + faults

@@ -1,10 +1,15 @@
-"""The three-broker cluster for tests/faults/test_failover.py: the local stack's `cluster`
-profile (three KRaft nodes on 127.0.0.1:23092/23094/23096 on port slot 0, every topic at
-replication factor 3 and min.insync.replicas 2; PostgreSQL on 23432).
+"""The fault tests' own infrastructure, beside the test stack:
 
-It never comes from the environment or testcontainers: what is under test is what the services
-do when one broker of this cluster goes away. The session starts it with `stack.py --profile
-cluster up` and, if it was not running before, stops it at the end (`.ci/run` stops it too).
+- the three-broker cluster for tests/faults/test_failover.py: the local stack's `cluster` profile
+  (three KRaft nodes on 127.0.0.1:23092/23094/23096 on port slot 0, every topic at replication
+  factor 3 and min.insync.replicas 2; PostgreSQL on 23432);
+- the broker and PostgreSQL that tests/faults/test_chaos.py stops and starts again: the `chaos`
+  profile (127.0.0.1:24092, PostgreSQL on 24432 on port slot 0), so that restarting them never
+  takes the test stack from the tests running beside it (`make test`).
+
+Neither comes from the environment or testcontainers: what is under test is what the services do
+when these brokers and servers go away. The session starts each profile with `stack.py --profile
+NAME up` and, if it was not running before, stops it at the end (`.ci/run` stops it too).
 People's tokens come from the test stack's identity provider, like every other test's
 (tests/conftest.py, `secrets_env`): the services only verify them.
 """
@@ -41,4 +46,31 @@ def cluster_stack() -> Iterator[ClusterStack]:
 async def cluster_database_url(cluster_stack: ClusterStack) -> AsyncIterator[str]:
     """A database of this session's own on the cluster stack's PostgreSQL."""
     async with own_database(cluster_stack.database_url, "sentinel_failover") as url:
+        yield url
+
+
+@dataclass(frozen=True)
+class ChaosStack(ProfileStack):
+    profile: stack.Profile
+
+    def kafka(self) -> stack.Kafka:
+        return stack.Kafka(self.profile)
+
+    def postgres(self) -> stack.Postgres:
+        return stack.Postgres(self.profile)
+
+
+@pytest.fixture(scope="session")
+def chaos_stack() -> Iterator[ChaosStack]:
+    with profile_stack("chaos") as env:
+        print(f"\nchaos stack: kafka={env['KAFKA_BOOTSTRAP_SERVERS']}")
+        # Read again: `up` may have claimed another port slot than the one recorded before.
+        yield ChaosStack(env, stack.profiles()["chaos"])
+
+
+@pytest.fixture(scope="session")
+async def chaos_database_url(chaos_stack: ChaosStack) -> AsyncIterator[str]:
+    """A database of this session's own on the chaos stack's PostgreSQL (which the test stops and
+    starts again: the database is on its disk, so it is there afterwards)."""
+    async with own_database(chaos_stack.database_url, "sentinel_chaos") as url:
         yield url

@@ -6,8 +6,9 @@ The load and the oracle are tests/support/closed_loop.py's: freezers whose doors
 and complaints about other stalls, every task completed with a major finding, and every effect
 expected once. The credit rebuild from the topics equals the live scores.
 
-Runs on the local stack's test profile (it restarts that broker and that server); it is ordered
-after every other test (see tests/conftest.py).
+Runs on the local stack's `chaos` profile (tests/faults/conftest.py): a broker and a PostgreSQL
+of its own, which it restarts, so `make test` runs it beside the rest of the suite, whose test
+stack it never touches. People's tokens come from the test stack's identity provider.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from typing import Any
 
 import pytest
 
+from deploy.local import stack
+from tests.faults.conftest import ChaosStack
 from tests.support.closed_loop import (
     CHAIN_TOPICS,
     SERVICES,
@@ -42,7 +45,6 @@ from tests.support.closed_loop import (
     settle,
     work_tasks,
 )
-from tests.support.infra import Endpoints
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
 from tests.support.process import ROOT
@@ -80,15 +82,12 @@ async def chaos(run: Run, stop: asyncio.Event) -> None:
             break
 
 
-async def restart_broker_and_database(run: Run) -> dict[str, int]:
-    """Stop and start the broker, then the database, under the running services; readiness
-    must go false while each is away and come back without a restart. Returns how many
+async def restart_broker_and_database(run: Run, chaos_stack: ChaosStack) -> dict[str, int]:
+    """Stop and start the chaos stack's broker, then its database, under the running services;
+    readiness must go false while each is away and come back without a restart. Returns how many
     services were seen not ready, per outage."""
-    sys.path.insert(0, str(ROOT / "deploy" / "local"))
-    import stack  # the local stack's own components
-
-    profile = stack.profiles()["test"]
-    kafka, postgres = stack.Kafka(profile), stack.Postgres(profile)
+    profile = chaos_stack.profile
+    kafka, postgres = chaos_stack.kafka(), chaos_stack.postgres()
     pids = {n: p.proc.pid for n, p in run.procs.items() if p.proc}
     seen: dict[str, int] = {}
 
@@ -125,30 +124,28 @@ async def restart_broker_and_database(run: Run) -> dict[str, int]:
     return seen
 
 
-def require_test_profile(endpoints: Endpoints) -> None:
-    if endpoints.origin != "local stack (test)":
-        raise RuntimeError(
-            "the fault tests restart the broker and the database: they run on the local "
-            f"stack's test profile, not on {endpoints.origin}"
-        )
-
-
 @pytest.fixture
 async def run(
-    endpoints: Endpoints,
-    service_env: dict[str, str],
-    kafka: str,
+    chaos_stack: ChaosStack,
+    chaos_database_url: str,
+    secrets_env: dict[str, str],
     tmp_path: Path,
 ) -> AsyncIterator[Run]:
-    require_test_profile(endpoints)
-    async with closed_loop(kafka, service_env, "chaos", tmp_path) as loop:
+    # As the suite's service_env (tests/conftest.py), on the chaos stack's broker and database.
+    env = {
+        "KAFKA_BOOTSTRAP_SERVERS": chaos_stack.bootstrap,
+        "DATABASE_URL": chaos_database_url,
+        "KAFKA_SESSION_TIMEOUT_MS": "6000",
+        **secrets_env,
+    }
+    async with closed_loop(chaos_stack.bootstrap, env, "chaos", tmp_path) as loop:
         yield loop
 
 
 async def test_kills_and_restarts_lose_nothing_and_double_nothing(
-    run: Run, kafka: str, database_url: str
+    run: Run, chaos_stack: ChaosStack
 ) -> None:
-    watchers = {t: TopicWatcher(kafka, t) for t in CHAIN_TOPICS}
+    watchers = {t: TopicWatcher(chaos_stack.bootstrap, t) for t in CHAIN_TOPICS}
     for w in watchers.values():
         await w.__aenter__()
     stop = asyncio.Event()
@@ -174,7 +171,7 @@ async def test_kills_and_restarts_lose_nothing_and_double_nothing(
             await p.ready()  # the broker and the database then go away under running services
 
         # The broker and the database go away and come back while the loop finishes.
-        unready = await restart_broker_and_database(run)
+        unready = await restart_broker_and_database(run, chaos_stack)
         for stall in run.freezers:
             await send(run, door_closed(stall, start))  # recovery: the risks clear
         for p in run.procs.values():

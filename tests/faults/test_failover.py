@@ -9,7 +9,7 @@ accepted → task → completed inspection → closed). Every service's /readyz 
 background; the longest period each was not ready while a broker was down is measured and
 printed (not asserted: a timing), with the oracle's table, and written to
 `.run/failover-report.txt`. Runs on the local stack's `cluster` profile (tests/faults/conftest.py),
-after every other test (tests/conftest.py).
+which no other test touches.
 """
 
 from __future__ import annotations

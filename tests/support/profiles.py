@@ -1,4 +1,4 @@
-"""A profile of the local stack a test session needs beside the test stack (`secure`,
+"""A profile of the local stack a test session needs beside the test stack (`secure`, `chaos`,
 `cluster`): started with `stack.py --profile NAME up --json` and, if it was not running before,
 stopped at the end (`.ci/run` stops every profile too)."""
 
