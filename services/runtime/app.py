@@ -248,6 +248,7 @@ class Service:
         while True:
             try:
                 await self.messaging.measure_lag()
+                await self.messaging.observe_feeds()
             except asyncio.CancelledError:
                 raise
             except Exception:

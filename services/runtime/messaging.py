@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
@@ -33,6 +34,7 @@ from services.runtime.delivery import (
     parse_lenient,
 )
 from services.runtime.dispatcher import POISON, TRANSIENT, Dispatcher, dlq_headers
+from services.runtime.feed_health import STALE_AFTER_S, FeedHealth, FeedSeen, PartitionSeen
 from services.runtime.metrics import Metrics
 from services.runtime.outbox import OutgoingMessage
 from services.runtime.settings import kafka_client_options_from_env
@@ -171,6 +173,9 @@ class Messaging:
         self._retries: dict[tuple[int, TopicPartition], asyncio.TimerHandle] = {}
         self._started = self._consuming = False
         self._subscribers: list[tuple[str, str, Any]] = []
+        # Subscriptions whose feed is watched (`track_feed`), by (topic, group).
+        self._feeds: dict[tuple[str, str], FeedHealth] = {}
+        self.clock = time.time  # the fetch stamps are wall-clock times
 
     def subscribe(
         self,
@@ -393,6 +398,61 @@ class Messaging:
                     # A held partition's position is its stalled message (`_hold` seeks there).
                     lags[(topic, tp.partition)] = max(0, end - await consumer.position(tp))
         self.metrics.report_lag(lags)
+
+    def track_feed(
+        self, topic: str, *, group_id: str | None = None, stale_after_s: float = STALE_AFTER_S
+    ) -> FeedHealth:
+        """Watch whether the subscription to `topic` (in `group_id`, default the service's group)
+        works, and since when without a break (services/runtime/feed_health.py); observed with
+        the lag, every 5 s, and whenever `feed_since` asks."""
+        key = (topic, group_id or self.group_id)
+        if key not in self._feeds:
+            self._feeds[key] = FeedHealth(topic, stale_after_s=stale_after_s)
+            self.metrics.feed_working.labels(topic).set(0)
+        return self._feeds[key]
+
+    async def feed_since(self, topic: str, group_id: str | None = None) -> float | None:
+        """Observe the tracked subscription to `topic` now; since when (epoch seconds) its feed
+        has worked without a break, None while it does not."""
+        key = (topic, group_id or self.group_id)
+        feed = self._feeds[key]
+        return feed.observe(self.clock(), await self._feed_seen(*key))
+
+    async def observe_feeds(self) -> None:
+        """Observe every tracked subscription (the lag watch, services/runtime/app.py)."""
+        for (topic, group), feed in self._feeds.items():
+            feed.observe(self.clock(), await self._feed_seen(topic, group))
+            self.metrics.feed_working.labels(topic).set(1 if feed.working else 0)
+
+    async def _feed_seen(self, topic: str, group: str) -> FeedSeen:
+        """What the subscription's client says of the partitions it holds, without asking the
+        broker anything: all of it is the client's memory of its last fetches."""
+        consumer = None
+        for name, subscribed_group, subscriber in self._subscribers:
+            if (name, subscribed_group) == (topic, group):
+                consumer = getattr(subscriber, "consumer", None)
+        if consumer is None or not self._consuming:
+            return FeedSeen()
+        held = consumer.assignment()
+        stopped = set(consumer.paused())
+        stopped.update(
+            TopicPartition(topic, partition)
+            for stalled_group, stalled_topic, partition in self.dispatcher.stalled
+            if (stalled_group, stalled_topic) == (group, topic)
+        )
+        seen: dict[int, PartitionSeen] = {}
+        for tp in held:
+            if tp.topic != topic:
+                continue
+            stamp = consumer.last_poll_timestamp(tp)
+            end = consumer.highwater(tp)
+            # A partition fetched has a valid position, which the client answers from memory;
+            # asked before, it would look the committed offset up from the broker.
+            position = await consumer.position(tp) if stamp is not None else None
+            seen[tp.partition] = PartitionSeen(
+                None if stamp is None else stamp / 1000, position, end, tp in stopped
+            )
+        return FeedSeen(seen)
 
     @property
     def producer(self) -> AIOKafkaProducer:

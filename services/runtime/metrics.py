@@ -23,7 +23,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, gene
 from prometheus_client.multiprocess import MultiProcessCollector
 
 # How a gauge's values in several worker processes make one; `live`: of the workers running.
-GaugeMode = Literal["livemax", "livesum"]
+GaugeMode = Literal["livemax", "livesum", "livemin"]
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10)
 
 
@@ -86,6 +86,14 @@ class Metrics:
             "1 while a partition this replica holds is stopped at a message its handler keeps "
             "failing on (retried, not dead-lettered; services/runtime/messaging.py)",
             ["topic", "partition", "group"],
+        )
+        self.feed_working = self.gauge(
+            "consumer_feed_working",
+            "1 while a watched subscription's feed works: it holds partitions, none stopped, "
+            "each fetched lately (10 s by default), caught up since its last break "
+            "(services/runtime/feed_health.py); 0 while not. Workers: the least of theirs",
+            ["topic"],
+            mode="livemin",
         )
         self.http_requests = self.counter(
             "http_requests_total",

@@ -28,6 +28,8 @@ def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now
     directory = Directory(master.encode())
     uow = postgres_units(lambda: service.pool, service.schema, postgres_stores)
 
+    readings = settings.readings_topic
+    service.messaging.track_feed(readings, stale_after_s=settings.feed_stale_after_s)
     telemetry = Telemetry(
         uow,
         settings,
@@ -37,13 +39,15 @@ def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now
         ready=service.projections.ready,
         # Records found missing before a batch (pending batches a crash dropped) come again.
         rewind=service.messaging.rewind,
+        # Silence counts only while the readings reach the service (docs/rules.md).
+        feed=lambda: service.messaging.feed_since(readings),
     )
 
     terminals, markets = topics.REGISTRY_TERMINALS.name, topics.REGISTRY_MARKETS.name
     service.project_batches(terminals, service.with_pool(directory.on_terminals), view="terminals")
     service.project_batches(markets, service.with_pool(directory.on_markets), view="markets")
     service.messaging.subscribe_batch(
-        settings.readings_topic,
+        readings,
         telemetry.handle_batch,
         max_records=settings.batch_max_records,
         batch_timeout_ms=settings.batch_timeout_ms,

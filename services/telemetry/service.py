@@ -77,6 +77,9 @@ Outgoing = Item
 # Position a partition's consumer at an offset (at least the partition's first one still held by
 # Kafka) and return the offset it was positioned at.
 Rewind = Callable[[str, int, int], Awaitable[int]]
+# Since when (epoch seconds) the readings' feed has worked without a break, None while it does
+# not (services/runtime/feed_health.py).
+FeedSince = Callable[[], Awaitable[float | None]]
 
 
 class Superseded(Exception):
@@ -126,6 +129,7 @@ class Telemetry:
         *,
         ready: asyncio.Event | None = None,
         rewind: Rewind | None = None,
+        feed: FeedSince | None = None,
     ) -> None:
         # The clock every judgement is given (seconds since the epoch: the hot path compares
         # reading timestamps as numbers); tests hand another to move time.
@@ -147,6 +151,9 @@ class Telemetry:
         self.monotonic = time.monotonic  # when pending batches are due (tests hand another)
         # Without a consumer to rewind (tests), records past the expected offset are judged.
         self.rewind = rewind
+        # Whether silence counts now, and from when; without a feed to watch (tests), always,
+        # from each terminal's last reading.
+        self.feed = feed
         # Since a batch failed: every batch is written at once, and the offsets of records that
         # failed alone (the dispatcher dead-letters them) do not count as a gap.
         self._recovering = False
@@ -543,11 +550,19 @@ class Telemetry:
 
     # --- monitoring gap -----------------------------------------------------------------------
     async def check_silence(self, _: object = None) -> int:
-        """Raise or escalate gap risks of silent cold-chain sensors; returns decisions taken."""
+        """Raise or escalate gap risks of silent cold-chain sensors; returns decisions taken.
+
+        Only while the readings' feed works, and silence counts from when it last started to
+        (docs/rules.md, "monitoring gap"): readings that cannot reach the service are no
+        silence of their terminals."""
         now = self.now()
         async with self.lock:
             # The states it reads and writes are the stored ones: pending states first.
             await self._flush()
+            feed_since = None if self.feed is None else await self.feed()
+            if self.feed is not None and feed_since is None:
+                log.debug("silence not checked: the readings' feed does not work")
+                return 0
             try:
                 async with self.uow() as work:
                     store = work.stores.telemetry
@@ -557,7 +572,7 @@ class Telemetry:
                         terminal = self.directory.terminals.get(tid)
                         if terminal is None:
                             continue
-                        found = check_silence(state, now, self.context(terminal))
+                        found = check_silence(state, now, self.context(terminal), feed_since)
                         if found:
                             decisions.extend((d, terminal) for d in found)
                             changed.append(Held(rev, state))

@@ -25,6 +25,9 @@ class TelemetrySettings(ServiceSettings):
     batch_max_records: int = 5000
     batch_timeout_ms: int = 20
     silence_check_interval_s: float = 15.0
+    # The readings' feed counts as broken once a partition went this long without a successful
+    # fetch; silence counts only while it works (services/runtime/feed_health.py).
+    feed_stale_after_s: float = Field(default=10.0, gt=0)
     # How often the open-risks gauge is recounted from the database (also at start-up and after
     # each risk change).
     gauge_refresh_interval_s: float = Field(default=15.0, gt=0)

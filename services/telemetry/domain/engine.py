@@ -80,14 +80,18 @@ def evaluate_into(
         state.last_seen = heard_at
 
 
-def check_silence(state: TerminalState, now: float, ctx: TerminalContext) -> list[Decision]:
+def check_silence(
+    state: TerminalState, now: float, ctx: TerminalContext, feed_since: float | None = None
+) -> list[Decision]:
     """The monitoring-gap rule, against the clock `now` (epoch seconds); mutates `state`.
 
-    Cheap when the terminal reported recently, so it can run for every terminal every few
-    seconds. Decisions carry `seq=None` and `at=now`.
+    `feed_since`: since when the readings' feed has worked without a break; silence before it
+    does not count (`gap`'s docstring). None: no break known, silence counts from the last
+    reading. Cheap when the terminal reported recently, so it can run for every terminal every
+    few seconds. Decisions carry `seq=None` and `at=now`.
     """
     out: list[Decision] = []
-    gap.check_gap(state, now, ctx, out)
+    gap.check_gap(state, now, ctx, out, feed_since)
     return out
 
 

@@ -6,6 +6,14 @@ terminal was last heard of, so a sensor that went quiet at 18:59 is not a gap at
 closing, but is one a few minutes after opening the next morning; `major` after an hour of
 opening-hours silence. The next reading clears the risk (in `evaluate`). A terminal never heard
 of is not checked: it has no silence to measure from.
+
+Silence counts only while the service's feed of readings works: the caller hands in
+`feed_since`, the instant since which its consumer has fetched and kept up without a break
+(services/runtime/feed_health.py), and silence is measured from the later of that and the last
+time the terminal was heard of. A terminal's readings cannot reach the service while the broker
+is away, so after an outage every terminal gets a full window to be heard from again, and an
+open gap does not grow towards `major` over time in which nothing could have been heard. The
+caller does not check at all while the feed is broken (docs/rules.md, "monitoring gap").
 """
 
 from __future__ import annotations
@@ -21,26 +29,35 @@ def gap_after_s(ctx: TerminalContext) -> float:
     return ctx.thresholds.gap.silent_intervals * ctx.reporting_interval_s
 
 
-def check_gap(state: TerminalState, now: float, ctx: TerminalContext, out: list[Decision]) -> None:
+def check_gap(
+    state: TerminalState,
+    now: float,
+    ctx: TerminalContext,
+    out: list[Decision],
+    feed_since: float | None = None,
+) -> None:
     cfg = ctx.thresholds.gap
     since = state.silent_since
     if since is None or ctx.kind not in cfg.kinds:
         return
     risk = state.risks.get(GAP)
     threshold = gap_after_s(ctx)
+    # The silence that counts: none of it before the feed last came back (module docstring).
+    counted = since if feed_since is None else max(since, feed_since)
     # Opening-hours silence never exceeds wall-clock silence: most checks end here, cheaply.
-    if risk is None and now - since < threshold:
+    if risk is None and now - counted < threshold:
         return
     if risk is not None and risk.severity >= MAJOR:
         return
-    silent = open_seconds(since, now, ctx)
+    silent = open_seconds(counted, now, ctx)
     if silent >= cfg.major_after_s:
         severity = MAJOR
     elif silent >= threshold:
         severity = MINOR
     else:
         return
-    # A risk raised on the clock takes its id from the last reading heard.
+    # A risk raised on the clock takes its id from the last reading heard, and its evidence
+    # the silence since then: what the terminal last said is a fact, the outage aside.
     emit = Emit(state, ctx, out, now, None, state.last_seq)
     if risk is None:
         emit.raise_(GAP, severity, since, gap_evidence)

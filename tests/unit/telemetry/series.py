@@ -76,8 +76,8 @@ class Feed:
             decided += self.temp(value)
         return decided
 
-    def silence(self, now: float) -> list[Decision]:
-        decided = check_silence(self.state, now, self.ctx)
+    def silence(self, now: float, feed_since: float | None = None) -> list[Decision]:
+        decided = check_silence(self.state, now, self.ctx, feed_since)
         self.decisions += decided
         return decided
 
