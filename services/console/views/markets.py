@@ -36,7 +36,12 @@ PARTS: dict[str, tuple[str, str]] = {
     "inspection_pass_rate": ("检查合格率", "检查合格 ÷ 完成的检查"),
     "rectification_on_time_rate": ("按期整改率", "按期复查通过的整改 ÷ 期内到期的整改"),
     "complaints_within_limit_rate": ("投诉按期办理率", "按期办理的投诉 ÷ （按期 + 逾期）"),
-    "open_risks": ("未解除风险", "没有未解除的食品安全风险得满分，每 10 户商户 1 项时为 0"),
+    # Credit counts the open food-safety risks only (services/credit/service.py): said so, as
+    # the page's own list of open risks below counts market-order ones too.
+    "open_risks": (
+        "未解除食品安全风险",
+        "没有未解除的食品安全风险得满分，每 10 户商户 1 项时为 0；客流、交易风险不计",
+    ),
     "self_inspection_rate": ("自查率", "已自查的开市日 ÷ 开市日"),
     "report_on_time_rate": ("专班汇报按时率", "按时提交的汇报 ÷ 到期的汇报"),
     "certified_share": ("合格证持证率", "持有效合格证的管理人员 ÷ 管理人员"),

@@ -165,7 +165,7 @@ async def test_a_leader_reads_the_market_by_name_with_its_score_explained_and_wo
     assert f"{SCORE:.1f} 分" in text_of(r.text, "assessment-score")
     assert text_of(r.text, "assessment-rank") == "第 2 名"
     parts = text_of(r.text, "assessment-parts")
-    assert "A/B 级商户占比 75% 权重 25%" in parts and "未解除风险 1 项 权重 10%" in parts
+    assert "A/B 级商户占比 75% 权重 25%" in parts and "未解除食品安全风险 1 项 权重 10%" in parts
     assert "投诉按期办理率 — 权重 10% 不计分" in parts
     for href in ("/staff/risks/rsk_1", "/staff/tasks/tsk_1", "/staff/complaints/cmp_1"):
         assert f'href="{href}"' in r.text

@@ -1,0 +1,59 @@
+"""What the leader's walk through the demo tripped over (总览 and a market's page): the score's
+open-risk part is credit's count of open food-safety risks, so it is worded as such; shown as
+未解除风险 0 it sat beside a risk board (one click away) listing the market's two open crowding
+and transaction risks."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+
+from services.runtime.auth import Principal
+from tests.unit.console import support
+
+ASSESSMENT: dict[str, object] = {
+    "market_id": "mkt_1",
+    "market_name": "莱山农贸市场",
+    "district": "laishan",
+    "share_ab": 1.0,
+    "inspection_pass_rate": None,
+    "rectification_on_time_rate": None,
+    "complaints_within_limit_rate": None,
+    "open_risks": 0,
+    "score": 100.0,
+    "rank": 1,
+    "ranked": 1,
+}
+ASSESSMENT["district_assessment"] = ASSESSMENT | {"market_id": None, "rank": None}
+
+
+def services(request: httpx.Request) -> httpx.Response:
+    host, path = request.url.host, request.url.path
+    if (host, path) == ("registry", "/markets"):
+        body: object = {"items": [{"id": "mkt_1", "name": "莱山农贸市场", "district": "laishan"}]}
+    elif (host, path) == ("credit", "/markets/mkt_1/assessment"):
+        body = ASSESSMENT
+    elif path in ("/risks", "/complaints", "/tasks", "/campaigns"):
+        body = {"items": []}
+    else:
+        return httpx.Response(404, json={"error": "not_found", "message": path})
+    return httpx.Response(200, content=json.dumps(body).encode())
+
+
+def words(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+async def test_the_rankings_open_risks_say_they_are_food_safety_risks() -> None:
+    async with support.console(services, Principal("u-1", "leader", "laishan")) as client:
+        r = await client.get("/staff/overview")
+    assert r.status_code == 200, r.text
+    ranking = re.search(r'<ol class="list" id="ranking">(.*?)</ol>', r.text, re.S)
+    assert ranking, r.text
+    assert "未解除食品安全风险 0" in words(ranking.group(1))
+    district = re.search(r'<ul class="stats" aria-label="区县考核">(.*?)</ul>', r.text, re.S)
+    assert district, r.text
+    assert "未解除食品安全风险 0" in words(district.group(1))
+    assert "未解除风险" not in words(r.text)
