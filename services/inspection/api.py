@@ -7,25 +7,23 @@ other districts' work cannot be probed.
 
 from __future__ import annotations
 
-from collections.abc import AsyncGenerator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import Field
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
 
 from contracts.inspection import PHOTOS_MAX, RectificationState, TaskState
 from services.inspection.domain import FindingReport, Policy, RectificationOrder, Task
 from services.inspection.domain.due import due_rule
-from services.inspection.domain.photos import FIELD, Photo, PhotoTooLarge
+from services.inspection.domain.photos import Photo
 from services.inspection.service import InspectionService
 from services.runtime import serial
 from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.body_problems import Sent, fitted
-from services.runtime.errors import InvalidInput
 from services.runtime.inputs import Strict, text_inputs
+from services.runtime.photo_uploads import PHOTO_ANSWERS, PHOTO_FORM, read_upload
+from services.runtime.photo_uploads import photo_response as photo_bytes
 
 # Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
 router = APIRouter(dependencies=[Depends(text_inputs)])
@@ -132,42 +130,6 @@ async def get_task(task_id: str, ins: Ins, who: Reader) -> dict[str, Any]:
     return task_out(await ins.task(who, task_id), ins.policy)
 
 
-# Room for the multipart envelope (boundaries, part headers) around a photo of the largest size.
-MULTIPART_OVERHEAD = 64 * 1024
-
-
-async def _upload(request: Request, max_bytes: int) -> bytes:
-    """The bytes of the form field `file`, reading no more of the request than a photo of
-    `max_bytes` may take (413 beyond, before the whole of it has arrived)."""
-    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
-        raise InvalidInput(FIELD, "send the photo as multipart/form-data, in the field file")
-    limit = max_bytes + MULTIPART_OVERHEAD
-    length = request.headers.get("content-length", "")
-    if length.isdigit() and int(length) > limit:
-        raise PhotoTooLarge(max_bytes)
-
-    async def body() -> AsyncGenerator[bytes, None]:
-        seen = 0
-        async for chunk in request.stream():
-            seen += len(chunk)
-            if seen > limit:
-                raise PhotoTooLarge(max_bytes)
-            yield chunk
-
-    parser = MultiPartParser(request.headers, body(), max_files=1, max_fields=8)
-    try:
-        form = await parser.parse()
-    except MultiPartException as exc:
-        raise InvalidInput(FIELD, f"not a readable multipart form: {exc.message}") from None
-    try:
-        upload = form.get(FIELD)
-        if not isinstance(upload, UploadFile):
-            raise InvalidInput(FIELD, "required: the photo, as the form field file")
-        return await upload.read()
-    finally:
-        await form.close()
-
-
 def photo_out(photo: Photo) -> dict[str, Any]:
     # The task's district is the photo's access rule, not something the answer shows.
     out: dict[str, Any] = serial.dump(photo)
@@ -175,37 +137,9 @@ def photo_out(photo: Photo) -> dict[str, Any]:
     return out
 
 
-# The upload's body as OpenAPI shows it (the route reads the stream itself, bounded).
-PHOTO_FORM: dict[str, Any] = {
-    "requestBody": {
-        "required": True,
-        "content": {
-            "multipart/form-data": {
-                "schema": {
-                    "type": "object",
-                    "required": [FIELD],
-                    "properties": {FIELD: {"type": "string", "format": "binary"}},
-                }
-            }
-        },
-    }
-}
-PHOTO_TYPES: dict[int | str, dict[str, Any]] = {
-    200: {"content": {t: {} for t in ("image/jpeg", "image/png", "image/webp")}}
-}
-
-
 def photo_response(photo: Photo, data: bytes) -> Response:
     """The photo's bytes, with the type its content was recognised as."""
-    return Response(
-        content=data,
-        media_type=photo.content_type,
-        headers={
-            "X-Content-Type-Options": "nosniff",
-            "Cache-Control": "private, max-age=3600",
-            "Content-Disposition": f'inline; filename="{photo.photo_id}"',
-        },
-    )
+    return photo_bytes(photo.photo_id, photo.content_type, data)
 
 
 @router.post("/tasks/{task_id}/photos", status_code=201, tags=["photos"], openapi_extra=PHOTO_FORM)
@@ -215,7 +149,7 @@ async def add_photo(task_id: str, request: Request, ins: Ins, who: Inspector) ->
     JPEG, PNG or WebP, told by the bytes (not the name or the declared type); at most
     `INSPECTION_PHOTO_MAX_BYTES` (5 MB: 413 beyond); at most 5 per task (409 beyond). Errors
     name the field `file`."""
-    data = await _upload(request, ins.photo_max_bytes)
+    data = await read_upload(request, ins.photo_max_bytes)
     return photo_out(await ins.add_photo(who, task_id, data))
 
 
@@ -228,7 +162,7 @@ async def list_photos(task_id: str, ins: Ins, who: Reader) -> dict[str, Any]:
     "/tasks/{task_id}/photos/{photo_id}",
     tags=["photos"],
     response_class=Response,
-    responses=PHOTO_TYPES,
+    responses=PHOTO_ANSWERS,
 )
 async def get_photo(task_id: str, photo_id: str, ins: Ins, who: Reader) -> Response:
     """The photo's bytes, with the type its content was recognised as."""
@@ -313,7 +247,7 @@ async def add_order_photo(
     The same rules as a task's photo: JPEG, PNG or WebP, told by the bytes; at most
     `INSPECTION_PHOTO_MAX_BYTES` (413 beyond); at most 5 awaiting each check (409 beyond); a
     verified order takes none (409). Errors name the field `file`."""
-    data = await _upload(request, ins.photo_max_bytes)
+    data = await read_upload(request, ins.photo_max_bytes)
     return photo_out(await ins.add_order_photo(who, rectification_id, data))
 
 
@@ -328,7 +262,7 @@ async def list_order_photos(rectification_id: str, ins: Ins, who: Reader) -> dic
     "/rectifications/{rectification_id}/photos/{photo_id}",
     tags=["photos"],
     response_class=Response,
-    responses=PHOTO_TYPES,
+    responses=PHOTO_ANSWERS,
 )
 async def get_order_photo(rectification_id: str, photo_id: str, ins: Ins, who: Reader) -> Response:
     return photo_response(*await ins.order_photo(who, rectification_id, photo_id))

@@ -10,6 +10,9 @@ evidence at the stall): photos attached to the order, at most `MAX_PHOTOS_PER_TA
 check, named by the verification. They are kept under the task that ordered it, with the order's
 id. Pure: the service stores the bytes and serves them only to staff in the task's (the order's)
 district.
+
+What a photo may be (its type told by its bytes, its size) is every service's, in the runtime
+(services/runtime/photos.py, re-exported here); what a task or an order holds is inspection's.
 """
 
 from __future__ import annotations
@@ -27,31 +30,13 @@ from contracts.people import Actor
 from services.inspection.domain.errors import IllegalTransition
 from services.inspection.domain.model import RectificationOrder, Task, once_each
 from services.runtime.clock import aware
-from services.runtime.failures import Conflict, InvalidInput, TooLarge
+from services.runtime.failures import Conflict
+from services.runtime.photos import DEFAULT_MAX_BYTES as DEFAULT_MAX_BYTES
+from services.runtime.photos import FIELD, check_size, image_type
+from services.runtime.photos import PhotoTooLarge as PhotoTooLarge
+from services.runtime.photos import sniff as sniff
 
-PHOTO_TYPES: Final = ("image/jpeg", "image/png", "image/webp")
 MAX_PHOTOS_PER_TASK: Final = PHOTOS_MAX
-DEFAULT_MAX_BYTES: Final = 5 * 1024 * 1024
-FIELD: Final = "file"
-
-
-class PhotoTooLarge(TooLarge):
-    """The upload is over the size cap, naming the field."""
-
-    def __init__(self, max_bytes: int) -> None:
-        reason = f"a photo is at most {max_bytes} bytes ({max_bytes / 1024 / 1024:g} MB)"
-        super().__init__(f"{FIELD}: {reason}", [{"field": FIELD, "reason": reason}])
-
-
-def sniff(data: bytes) -> str | None:
-    """The image type the bytes are, by their signature; None if not JPEG, PNG or WebP."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if data.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if len(data) >= 12 and data[:4] == b"RIFF" and data[8:12] == b"WEBP":
-        return "image/webp"
-    return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,8 +72,7 @@ def accept_photo(
     413 over `max_bytes`, 422 not an image of a known type (or empty), 409 when `existing`
     photos are there already (a task's; an order's awaiting the check, `awaiting_check`) or the
     task is completed, the order verified."""
-    if len(data) > max_bytes:
-        raise PhotoTooLarge(max_bytes)
+    check_size(data, max_bytes)
     if isinstance(holder, Task):
         owner, rectification_id = "task", None
         if not holder.is_open:
@@ -102,13 +86,7 @@ def accept_photo(
     if existing >= max_photos:
         reason = f"a {owner} has at most {max_photos} photos; it has {existing}"
         raise Conflict(f"{FIELD}: {reason}", [{"field": FIELD, "reason": reason}])
-    if not data:
-        raise InvalidInput(FIELD, "the file is empty")
-    content_type = sniff(data)
-    if content_type is None:
-        raise InvalidInput(
-            FIELD, "not a JPEG, PNG or WebP image (judged by its content, not by its name)"
-        )
+    content_type = image_type(data)
     return Photo(
         photo_id=photo_id,
         task_id=holder.task_id,
