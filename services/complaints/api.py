@@ -3,6 +3,8 @@
 
 `POST /complaints` and `GET /complaints/track/{code}` are public: a citizen files a complaint
 and follows it by its tracking code, which shows the status and the deadlines, nothing personal.
+`POST /complaints/photos` (public too, the same rate limit as filing) keeps a photo for the
+complaint filed after it to name in `photos`; only staff who may read the complaint get it back.
 Suggestions (意见建议) likewise: `POST /suggestions`, `GET /suggestions/track/{code}` and
 `GET /public/suggestions` (answered ones whose author agreed) are public and rate limited.
 Everything else needs a handler's token; a case of another district is refused (403).
@@ -12,16 +14,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from contracts.complaints import TEXT_MAX_CHARS, CloseOutcome, ComplaintState, ComplaintSubmission
 from contracts.suggestions import ANSWER_MAX_CHARS, About, SuggestionState, SuggestionSubmission
+from services.complaints.domain.photos import MAX_PHOTOS_PER_COMPLAINT, ComplaintPhoto
 from services.complaints.service import Complaints, Suggestions
+from services.runtime import serial
 from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.body_problems import Sent, fitted
 from services.runtime.inputs import Strict, text_inputs
+from services.runtime.photo_uploads import PHOTO_ANSWERS, PHOTO_FORM, photo_response, read_upload
 from services.runtime.ratelimit import rate_limited
 
 # Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
@@ -45,6 +50,23 @@ class CloseIn(Strict):
     satisfaction: int = Field(ge=1, le=5, description="the complainant's satisfaction, 1-5")
 
 
+class ComplaintFiling(ComplaintSubmission):
+    """`POST /complaints`'s body: the contract's submission (what integrators send on
+    complaints.intake.v1 too) and, on the public channel only, the photos uploaded for it."""
+
+    photos: list[Annotated[str, Field(min_length=1, max_length=64)]] = Field(
+        default_factory=list,
+        max_length=MAX_PHOTOS_PER_COMPLAINT,
+        description="ids of photos uploaded first (POST /complaints/photos), each once, "
+        "within an hour of their upload",
+    )
+
+
+def photo_out(photo: ComplaintPhoto) -> dict[str, Any]:
+    out: dict[str, Any] = serial.dump(photo)
+    return out
+
+
 @router.post(
     "/complaints",
     status_code=201,
@@ -52,20 +74,43 @@ class CloseIn(Strict):
     dependencies=[Depends(rate_limited("complaints"))],
 )
 async def submit(
-    sent: Sent[ComplaintSubmission],
+    sent: Sent[ComplaintFiling],
     svc: Svc,
     idempotency_key: Annotated[str | None, Header(max_length=64)] = None,
 ) -> dict[str, Any]:
     """File a complaint (public). Returns its `id` and the `tracking_code` to follow it with.
     A refusal (422) names every problem of the body at once: a malformed phone with a market
-    that is not registered, say.
+    that is not registered, say, or a photo (`photos.i`) unknown, expired or already used.
 
     Send an `Idempotency-Key` header to make a retry return the same complaint."""
     body = await fitted(sent, svc.check_submission)
     case = await svc.submit(
-        body, via="http", intake_id=idempotency_key and f"http:{idempotency_key}"
+        body,
+        via="http",
+        intake_id=idempotency_key and f"http:{idempotency_key}",
+        photos=body.photos,
     )
-    return svc.receipt(case)
+    return {**svc.receipt(case), "photos": len(await svc.photos(case.complaint_id))}
+
+
+@router.post(
+    "/complaints/photos",
+    status_code=201,
+    tags=["public"],
+    openapi_extra=PHOTO_FORM,
+    # Counted with the filings: one bucket per citizen for everything they send.
+    dependencies=[Depends(rate_limited("complaints"))],
+)
+async def upload_photo(request: Request, svc: Svc) -> dict[str, Any]:
+    """Upload a photo (multipart field `file`) for a complaint about to be filed (public); the
+    answer's `id` goes in the complaint's `photos`.
+
+    JPEG, PNG or WebP, told by the bytes (not the name or the declared type); at most
+    `COMPLAINTS_PHOTO_MAX_BYTES` (5 MB: 413 beyond). Its metadata (EXIF with the place it was
+    taken, XMP, text) is removed before it is kept. An upload no complaint names within
+    `COMPLAINTS_PHOTO_TTL_S` (an hour) is deleted. Errors name the field `file`."""
+    data = await read_upload(request, svc.photo_max_bytes)
+    return photo_out(await svc.upload_photo(data))
 
 
 @router.get(
@@ -74,8 +119,10 @@ async def submit(
     dependencies=[Depends(rate_limited("track"))],
 )
 async def track(tracking_code: str, svc: Svc) -> dict[str, Any]:
-    """The public status of a complaint: state, deadlines and outcome — nothing personal."""
-    return svc.public_view(await svc.by_tracking_code(tracking_code))
+    """The public status of a complaint: state, deadlines and outcome, and how many photos
+    were attached — nothing personal (no photo is shown publicly)."""
+    case = await svc.by_tracking_code(tracking_code)
+    return {**svc.public_view(case), "photos": len(await svc.photos(case.complaint_id))}
 
 
 @router.get("/complaints", tags=["handling"])
@@ -98,9 +145,27 @@ async def list_complaints(
 
 @router.get("/complaints/{complaint_id}", tags=["handling"])
 async def get_complaint(complaint_id: str, svc: Svc, who: Reader) -> dict[str, Any]:
-    """The whole case, with the complainant's contact details and linked duplicates."""
+    """The whole case, with the complainant's contact details, linked duplicates and the
+    facts of its photos (`photos`: fetch each from `/complaints/{id}/photos/{photo_id}`)."""
     case = await svc.case(who, complaint_id)
-    return svc.case_view(case, inspections=await svc.inspections(case.complaint_id))
+    return svc.case_view(
+        case,
+        inspections=await svc.inspections(case.complaint_id),
+        photos=[photo_out(p) for p in await svc.photos(case.complaint_id)],
+    )
+
+
+@router.get(
+    "/complaints/{complaint_id}/photos/{photo_id}",
+    tags=["handling"],
+    response_class=Response,
+    responses=PHOTO_ANSWERS,
+)
+async def get_photo(complaint_id: str, photo_id: str, svc: Svc, who: Reader) -> Response:
+    """A photo of the complaint, as kept (its metadata removed), for those who may read the
+    complaint: 403 another district's, 404 an unknown complaint or photo."""
+    photo, data = await svc.photo(who, complaint_id, photo_id)
+    return photo_response(photo.photo_id, photo.content_type, data)
 
 
 @router.post("/complaints/{complaint_id}/accept", tags=["handling"])

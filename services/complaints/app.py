@@ -4,6 +4,7 @@ HTTP API."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -44,10 +45,14 @@ def build(
         calendar or load_calendar(settings),
         now,
         ComplaintsMetrics(service.metrics),
+        photo_max_bytes=settings.photo_max_bytes,
+        photo_ttl=timedelta(seconds=settings.photo_ttl_s),
+        photo_max_unclaimed=settings.photo_max_unclaimed,
     )
     service.subscribe(topics.COMPLAINTS_INTAKE.name, intake_router(complaints))
     service.subscribe(topics.INSPECTION_EVENTS.name, inspection_router(complaints))
     service.every(settings.clock_check_interval_s, complaints.check_clock, "deadline-clock")
+    service.every(settings.clock_check_interval_s, complaints.expire_photos, "photo-expiry")
 
     return create_app(
         service,

@@ -7,11 +7,13 @@ locked rows are no-ops here.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from services.complaints.domain import OPEN_STATES, Complaint
+from services.complaints.domain.photos import ComplaintPhoto
 from services.complaints.domain.suggestions import Suggestion
 from services.complaints.store import CaseQuery, StaleWrite, Stores
 
@@ -179,5 +181,44 @@ class FakeSuggestionStore:
         return sorted(found, key=lambda s: s.answered_at or s.received_at, reverse=True)[:limit]
 
 
+class FakePhotoStore:
+    def __init__(self) -> None:
+        self.rows: dict[str, tuple[ComplaintPhoto, bytes]] = {}
+
+    async def add(self, photo: ComplaintPhoto, data: bytes) -> None:
+        _unique(photo.photo_id in self.rows, f"photo {photo.photo_id}")
+        self.rows[photo.photo_id] = (photo, bytes(data))
+
+    async def found(
+        self, photo_ids: Sequence[str], *, for_update: bool = False
+    ) -> list[ComplaintPhoto]:
+        return [self.rows[p][0] for p in sorted(set(photo_ids)) if p in self.rows]
+
+    async def attach(self, photos: Sequence[ComplaintPhoto]) -> None:
+        for p in photos:
+            held, data = self.rows[p.photo_id]
+            self.rows[p.photo_id] = (replace(held, complaint_id=p.complaint_id), data)
+
+    async def of_complaint(self, complaint_id: str) -> list[ComplaintPhoto]:
+        found = [p for p, _ in self.rows.values() if p.complaint_id == complaint_id]
+        return sorted(found, key=lambda p: (p.uploaded_at, p.photo_id))
+
+    async def get(self, complaint_id: str, photo_id: str) -> tuple[ComplaintPhoto, bytes] | None:
+        held = self.rows.get(photo_id)
+        return held if held is not None and held[0].complaint_id == complaint_id else None
+
+    async def expire(self, before: datetime, limit: int) -> int:
+        gone = sorted(
+            (p for p, _ in self.rows.values() if p.complaint_id is None and p.uploaded_at < before),
+            key=lambda p: p.uploaded_at,
+        )[:limit]
+        for p in gone:
+            del self.rows[p.photo_id]
+        return len(gone)
+
+    async def unclaimed(self) -> int:
+        return sum(1 for p, _ in self.rows.values() if p.complaint_id is None)
+
+
 def fake_stores() -> Stores:
-    return Stores(FakeComplaintStore(), FakeSuggestionStore())
+    return Stores(FakeComplaintStore(), FakeSuggestionStore(), FakePhotoStore())

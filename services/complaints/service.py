@@ -10,8 +10,9 @@ move time.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
-from datetime import datetime
+import uuid
+from collections.abc import Callable, Mapping, Sequence
+from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
 from contracts.complaints import (
@@ -42,6 +43,13 @@ from services.complaints.domain import (
     working_days_left,
 )
 from services.complaints.domain.lifecycle import Problem, closing_problems, occurred_at_problem
+from services.complaints.domain.photos import (
+    UPLOAD_TTL,
+    ComplaintPhoto,
+    accept_upload,
+    claim_problems,
+    claimed,
+)
 from services.complaints.domain.suggestions import (
     Suggestion,
     about_problems,
@@ -55,6 +63,8 @@ from services.runtime.auth import Principal, actor, within
 from services.runtime.clock import Clock
 from services.runtime.directory import RegistryView
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
+from services.runtime.photos import DEFAULT_MAX_BYTES
+from services.runtime.ratelimit import TooManyRequests
 from services.runtime.unit_of_work import UowFactory
 
 log = logging.getLogger(__name__)
@@ -92,10 +102,15 @@ class Complaints:
         metrics: ComplaintsMetrics,
         *,
         batch_limit: int = 500,
+        photo_max_bytes: int = DEFAULT_MAX_BYTES,
+        photo_ttl: timedelta = UPLOAD_TTL,
+        photo_max_unclaimed: int = 500,
     ) -> None:
         self.uow, self.directory = uow, directory
         self.policy, self.calendar, self.now = policy, calendar, now
         self.metrics, self.batch_limit = metrics, batch_limit
+        self.photo_max_bytes, self.photo_ttl = photo_max_bytes, photo_ttl
+        self.photo_max_unclaimed = photo_max_unclaimed
 
     # -- intake ----------------------------------------------------------------------------------
     def _place(
@@ -145,6 +160,9 @@ class Complaints:
         late = None if occurred_at is None else occurred_at_problem(occurred_at, self.now())
         if late is not None:
             problems.append(("occurred_at", late))
+        photos = fields.get("photos")
+        if photos:
+            problems += await self._photo_problems(photos, None)
         InvalidComplaint.raise_any(problems)
 
     async def submit(
@@ -154,12 +172,16 @@ class Complaints:
         via: str,
         intake_id: str | None = None,
         causation_id: str | None = None,
+        photos: Sequence[str] = (),
     ) -> Complaint:
-        """Register a complaint; the same `intake_id` again returns the first one, unchanged."""
+        """Register a complaint with the `photos` uploaded for it (their ids); the same
+        `intake_id` again returns the first one, unchanged."""
         placed: list[Problem] = []
         district, merchant_id, stall_no = self._place(
             sub.market_id, sub.merchant_id, sub.stall_no, placed
         )
+        if photos:
+            placed += await self._photo_problems(photos, intake_id)
         try:
             now = self.now()
             case = receive(
@@ -191,6 +213,14 @@ class Complaints:
                 existing = await store.by_intake(intake_id)
                 if existing is not None:
                     return existing
+            attached: list[ComplaintPhoto] = []
+            if photos:
+                # Locked, and judged again: two filings naming one upload cannot both claim it.
+                found = await work.stores.photos.found(photos, for_update=True)
+                InvalidComplaint.raise_any(
+                    claim_problems(photos, _by_id(found), now, ttl=self.photo_ttl)
+                )
+                attached = claimed([_by_id(found)[p] for p in photos], case.complaint_id)
             if case.merchant_id is not None:
                 candidates = await store.recent(
                     case.merchant_id,
@@ -203,6 +233,8 @@ class Complaints:
                     root = next(c for c in candidates if c.complaint_id == root_id)
                     linked, case = link(root, case)
             await store.insert(case, intake_id=intake_id, external_ref=sub.external_ref)
+            if attached:
+                await work.stores.photos.attach(attached)
             if linked is not None:
                 await store.update(linked)
             work.emit(
@@ -224,9 +256,64 @@ class Complaints:
                 "via": via,
                 "category": case.category,
                 "duplicate_of": case.duplicate_of,
+                "photos": len(photos),
             },
         )
         return case
+
+    # -- citizens' photos ------------------------------------------------------------------------
+    async def upload_photo(self, data: bytes) -> ComplaintPhoto:
+        """Keep a citizen's photo, cleaned of its metadata and unclaimed, for a complaint to name
+        within `photo_ttl`; an error naming `file` when it is not an image or is too large, and
+        429 while `photo_max_unclaimed` uploads wait for a complaint (with the rate limit per
+        client and the expiry, what bounds the disk an anonymous endpoint can take)."""
+        photo, clean = accept_upload(
+            data,
+            photo_id=f"cph_{uuid.uuid4().hex[:16]}",
+            now=self.now(),
+            max_bytes=self.photo_max_bytes,
+        )
+        async with self.uow() as work:
+            if await work.stores.photos.unclaimed() >= self.photo_max_unclaimed:
+                raise TooManyRequests(self.photo_ttl.total_seconds() / 4)
+            await work.stores.photos.add(photo, clean)
+        log.info("complaint photo uploaded", extra={"photo_id": photo.photo_id, "size": photo.size})
+        return photo
+
+    async def _photo_problems(self, photos: Sequence[str], intake_id: str | None) -> list[Problem]:
+        """What stops a filing naming `photos`; a retry of a filing (`intake_id`) may name again
+        the photos its first try attached."""
+        async with self.uow() as work:
+            found = await work.stores.photos.found(photos)
+            first = None if intake_id is None else await work.stores.complaints.by_intake(intake_id)
+        mine = first.complaint_id if first is not None else None
+        return claim_problems(photos, _by_id(found), self.now(), ttl=self.photo_ttl, mine=mine)
+
+    async def photos(self, complaint_id: str) -> list[ComplaintPhoto]:
+        """The complaint's photos (their facts, no bytes), by upload time."""
+        async with self.uow() as work:
+            return await work.stores.photos.of_complaint(complaint_id)
+
+    async def photo(
+        self, who: Principal, complaint_id: str, photo_id: str
+    ) -> tuple[ComplaintPhoto, bytes]:
+        """A photo of a complaint the caller may read (the complaint's own rule: 404 unknown,
+        403 another district's), with its bytes; 404 when the complaint has no such photo."""
+        await self.case(who, complaint_id)
+        async with self.uow() as work:
+            found = await work.stores.photos.get(complaint_id, photo_id)
+        if found is None:
+            raise NotFound(f"no photo {photo_id!r} of complaint {complaint_id!r}")
+        return found
+
+    async def expire_photos(self, _: object = None) -> int:
+        """Delete the uploads no complaint named within `photo_ttl` (a batch at a time); returns
+        how many went."""
+        async with self.uow() as work:
+            gone = await work.stores.photos.expire(self.now() - self.photo_ttl, self.batch_limit)
+        if gone:
+            log.info("complaint photos expired", extra={"count": gone})
+        return gone
 
     async def intake(self, sub: ComplaintSubmission, event_id: str) -> Complaint:
         """A complaint from an integrator's channel: the same rules as `POST /complaints`, once
@@ -445,6 +532,10 @@ class Complaints:
         if marked:
             log.info("complaints overdue", extra={"count": len(marked), "now": now.isoformat()})
         return len(marked)
+
+
+def _by_id(photos: Sequence[ComplaintPhoto]) -> dict[str, ComplaintPhoto]:
+    return {p.photo_id: p for p in photos}
 
 
 class Suggestions:

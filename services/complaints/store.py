@@ -9,6 +9,7 @@ commit together. The in-memory fakes (`fakes.py`) pass the same store suite
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
@@ -16,6 +17,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.complaints.domain import Complaint
+from services.complaints.domain.photos import ComplaintPhoto
 from services.complaints.domain.suggestions import Suggestion
 from services.runtime import serial
 from services.runtime.db import OnConnection
@@ -114,14 +116,43 @@ class SuggestionStore(Protocol):
         """Answered ones whose author agreed to publication, newest answer first."""
 
 
+class PhotoStore(Protocol):
+    """Citizens' photos: unclaimed uploads, and those a complaint named."""
+
+    async def add(self, photo: ComplaintPhoto, data: bytes) -> None: ...
+
+    async def found(
+        self, photo_ids: Sequence[str], *, for_update: bool = False
+    ) -> list[ComplaintPhoto]:
+        """Those of `photo_ids` that are stored (no bytes), in no particular order."""
+
+    async def attach(self, photos: Sequence[ComplaintPhoto]) -> None:
+        """Store each photo's `complaint_id` (the complaint that named it)."""
+
+    async def of_complaint(self, complaint_id: str) -> list[ComplaintPhoto]:
+        """The complaint's photos, by upload time, then id."""
+
+    async def get(self, complaint_id: str, photo_id: str) -> tuple[ComplaintPhoto, bytes] | None:
+        """A photo of the complaint, with its bytes."""
+
+    async def expire(self, before: datetime, limit: int) -> int:
+        """Delete at most `limit` unclaimed photos uploaded before `before`; how many went."""
+
+    async def unclaimed(self) -> int:
+        """How many photos no complaint has named yet."""
+
+
 @dataclass(frozen=True, slots=True)
 class Stores:
     complaints: ComplaintStore
     suggestions: SuggestionStore
+    photos: PhotoStore
 
 
 def postgres_stores(conn: asyncpg.Connection) -> Stores:
-    return Stores(PostgresComplaintStore(conn), PostgresSuggestionStore(conn))
+    return Stores(
+        PostgresComplaintStore(conn), PostgresSuggestionStore(conn), PostgresPhotoStore(conn)
+    )
 
 
 def _case(row: asyncpg.Record) -> Complaint:
@@ -334,3 +365,68 @@ class PostgresSuggestionStore(OnConnection):
             market_id, about, limit,
         )  # fmt: skip
         return [_suggestion(r) for r in rows]
+
+
+class PostgresPhotoStore(OnConnection):
+    _COLUMNS = "id, content_type, size, sha256, uploaded_at, complaint_id"
+
+    async def add(self, photo: ComplaintPhoto, data: bytes) -> None:
+        await self.conn.execute(
+            """INSERT INTO complaint_photos
+                   (id, complaint_id, content_type, size, sha256, data, uploaded_at)
+               VALUES ($1, $2, $3, $4, $5, $6, $7)""",
+            photo.photo_id, photo.complaint_id, photo.content_type, photo.size, photo.sha256,
+            data, photo.uploaded_at,
+        )  # fmt: skip
+
+    async def found(
+        self, photo_ids: Sequence[str], *, for_update: bool = False
+    ) -> list[ComplaintPhoto]:
+        rows = await self.conn.fetch(
+            f"""SELECT {self._COLUMNS} FROM complaint_photos WHERE id = ANY($1::text[])
+                ORDER BY id{" FOR UPDATE" if for_update else ""}""",
+            list(photo_ids),
+        )
+        return [_photo(r) for r in rows]
+
+    async def attach(self, photos: Sequence[ComplaintPhoto]) -> None:
+        await self.conn.executemany(
+            "UPDATE complaint_photos SET complaint_id = $2 WHERE id = $1",
+            [(p.photo_id, p.complaint_id) for p in photos],
+        )
+
+    async def of_complaint(self, complaint_id: str) -> list[ComplaintPhoto]:
+        rows = await self.conn.fetch(
+            f"""SELECT {self._COLUMNS} FROM complaint_photos WHERE complaint_id = $1
+                ORDER BY uploaded_at, id""",
+            complaint_id,
+        )
+        return [_photo(r) for r in rows]
+
+    async def get(self, complaint_id: str, photo_id: str) -> tuple[ComplaintPhoto, bytes] | None:
+        row = await self.conn.fetchrow(
+            f"""SELECT {self._COLUMNS}, data FROM complaint_photos
+                WHERE id = $1 AND complaint_id = $2""",
+            photo_id, complaint_id,
+        )  # fmt: skip
+        return None if row is None else (_photo(row), bytes(row["data"]))
+
+    async def expire(self, before: datetime, limit: int) -> int:
+        done: str = await self.conn.execute(
+            """DELETE FROM complaint_photos WHERE id IN (
+                   SELECT id FROM complaint_photos
+                   WHERE complaint_id IS NULL AND uploaded_at < $1
+                   ORDER BY uploaded_at LIMIT $2 FOR UPDATE SKIP LOCKED)""",
+            before, limit,
+        )  # fmt: skip
+        return int(done.split()[-1])
+
+    async def unclaimed(self) -> int:
+        n: int = await self.conn.fetchval(
+            "SELECT count(*) FROM complaint_photos WHERE complaint_id IS NULL"
+        )
+        return n
+
+
+def _photo(row: asyncpg.Record) -> ComplaintPhoto:
+    return serial.load(ComplaintPhoto, {k: row[k] for k in PostgresPhotoStore._COLUMNS.split(", ")})

@@ -20,6 +20,7 @@ from services.complaints.domain import (
     mark_overdue,
     receive,
 )
+from services.complaints.domain.photos import ComplaintPhoto, claimed
 from services.complaints.domain.suggestions import (
     Suggestion,
     answer_suggestion,
@@ -311,3 +312,52 @@ async def test_published_are_the_answered_ones_the_author_agreed_to_newest_answe
     assert await sids(limit=1) == [first.suggestion_id]
     assert await sids(market_id="mkt_laishan") == [second.suggestion_id]
     assert await sids(about="campaign") == [campaign.suggestion_id]
+
+
+# -- citizens' photos -----------------------------------------------------------------------------
+
+
+def upload(photo_id: str, at: datetime = T0) -> ComplaintPhoto:
+    return ComplaintPhoto(photo_id, "image/png", 3, "ab" * 32, at)
+
+
+async def test_photos_are_kept_with_their_bytes_and_named_by_their_complaint(
+    stores: Stores,
+) -> None:
+    c = case()
+    await stored(stores, c)
+    await stores.photos.add(upload("cph_b", T0 + timedelta(seconds=1)), b"\x01\x02\x03")
+    await stores.photos.add(upload("cph_a", T0 + timedelta(seconds=2)), b"\x04\x05\x06")
+    assert await stores.photos.of_complaint(c.complaint_id) == []
+    assert await stores.photos.get(c.complaint_id, "cph_a") is None  # not the complaint's yet
+    found = await stores.photos.found(["cph_a", "cph_b", "cph_nope"], for_update=True)
+    assert sorted(p.photo_id for p in found) == ["cph_a", "cph_b"]
+    assert await stores.photos.unclaimed() == 2
+
+    await stores.photos.attach(claimed(found, c.complaint_id))
+    assert [p.photo_id for p in await stores.photos.of_complaint(c.complaint_id)] == [
+        "cph_b",
+        "cph_a",
+    ]
+    assert await stores.photos.get(c.complaint_id, "cph_a") == (
+        claimed([upload("cph_a", T0 + timedelta(seconds=2))], c.complaint_id)[0],
+        b"\x04\x05\x06",
+    )
+    assert await stores.photos.get("cmp_other", "cph_a") is None
+    assert await stores.photos.unclaimed() == 0
+
+
+async def test_only_unclaimed_photos_uploaded_before_the_time_expire(stores: Stores) -> None:
+    c = case()
+    await stored(stores, c)
+    for i in range(3):
+        await stores.photos.add(upload(f"cph_old{i}", T0 + timedelta(minutes=i)), b"x")
+    await stores.photos.add(upload("cph_new", T0 + timedelta(hours=2)), b"x")
+    [kept] = await stores.photos.found(["cph_old0"])
+    await stores.photos.attach(claimed([kept], c.complaint_id))
+
+    assert await stores.photos.expire(T0 + timedelta(hours=1), limit=1) == 1
+    assert await stores.photos.expire(T0 + timedelta(hours=1), limit=10) == 1
+    assert await stores.photos.expire(T0 + timedelta(hours=1), limit=10) == 0
+    left = await stores.photos.found(["cph_old0", "cph_old1", "cph_old2", "cph_new"])
+    assert sorted(p.photo_id for p in left) == ["cph_new", "cph_old0"]

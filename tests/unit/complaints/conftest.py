@@ -12,7 +12,7 @@ import pytest
 
 from contracts.complaints import ComplaintSubmission
 from services.complaints.domain import DEFAULT_POLICY
-from services.complaints.fakes import FakeComplaintStore, FakeSuggestionStore
+from services.complaints.fakes import FakeComplaintStore, FakePhotoStore, FakeSuggestionStore
 from services.complaints.metrics import ComplaintsMetrics
 from services.complaints.policy_files import default_calendar
 from services.complaints.service import Complaints, Suggestions
@@ -35,6 +35,7 @@ class World:
     complaints: Complaints
     suggestions: Suggestions
     metrics: ComplaintsMetrics
+    photos_store: FakePhotoStore
 
     def types(self) -> list[str]:
         return list(self.uow.event_types())
@@ -42,8 +43,8 @@ class World:
 
 @pytest.fixture
 def world() -> World:
-    cs, ss = FakeComplaintStore(), FakeSuggestionStore()
-    uow = FakeUnitOfWork(Stores(cs, ss))
+    cs, ss, ps = FakeComplaintStore(), FakeSuggestionStore(), FakePhotoStore()
+    uow = FakeUnitOfWork(Stores(cs, ss, ps))
     directory = RegistryMemory(
         market("mkt_1", "zhifu"),
         market("mkt_2", "laishan"),
@@ -56,7 +57,7 @@ def world() -> World:
         uow.factory(), directory, DEFAULT_POLICY, default_calendar(), clock, metrics
     )
     suggestions = Suggestions(uow.factory(), directory, clock)
-    return World(uow, cs, ss, clock, complaints, suggestions, metrics)
+    return World(uow, cs, ss, clock, complaints, suggestions, metrics, ps)
 
 
 def submission(**changes: Any) -> ComplaintSubmission:

@@ -22,6 +22,8 @@ from tests.support.signing import LocalSigner
 PUBLIC = {
     ("POST", "/ingest"),
     ("POST", "/complaints"),
+    # A citizen's photo, uploaded for the complaint filed after it (docs/integration.md).
+    ("POST", "/complaints/photos"),
     ("GET", "/complaints/track/{tracking_code}"),
     ("GET", "/public/merchants/{merchant_id}"),
     # Issue 16: the public directory, open data and suggestions.
