@@ -136,7 +136,9 @@ async def departments(services: Backend, token: str) -> dict[str, str]:
 
 
 async def district_names(services: Backend, token: str) -> dict[str, str]:
-    body = await optional(services.get("registry", "/districts", token), [])
+    # The public list: the registry's `/districts` refuses department staff, whose meeting page
+    # then named its district by code (召开单位 laishan).
+    body = await optional(services.get("registry", "/public/districts", ""), [])
     listed = body.get("items", []) if isinstance(body, dict) else body
     return {d["code"]: d.get("name") or d["code"] for d in listed}
 

@@ -1,0 +1,67 @@
+"""What the department member's walk through the demo tripped over: the meeting they had just
+recorded said 召开单位 laishan, the district's code, as the registry's `/districts` refuses
+department staff; the registry's public list of districts names it for everyone."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import httpx
+
+from services.console import web
+from services.console.sessions import Session
+from services.runtime.auth import Principal
+from tests.unit.console import support
+
+MEETING = {
+    "id": "mtg_1",
+    "district": "laishan",
+    "title": "第四季度联席会议",
+    "held_on": "2026-12-05",
+    "departments": ["market_regulation", "health"],
+    "minutes": "研究冷链整治",
+    "recorded_at": "2026-12-06T07:38:00+00:00",
+    "action_items": [],
+}
+
+
+def services(request: httpx.Request) -> httpx.Response:
+    host, path = request.url.host, request.url.path
+    if (host, path) == ("campaign", "/meetings/mtg_1"):
+        body: object = MEETING
+    elif (host, path) == ("registry", "/public/districts"):
+        body = [{"code": "laishan", "name": "莱山区"}, {"code": "zhifu", "name": "芝罘区"}]
+    elif (host, path) == ("registry", "/districts"):
+        # What the registry answers a department member (docs/identity.md).
+        return httpx.Response(403, json={"error": "forbidden", "message": "role"})
+    elif path in ("/departments",):
+        body = {"items": []}
+    else:
+        return httpx.Response(404, json={"error": "not_found", "message": path})
+    return httpx.Response(200, content=json.dumps(body).encode())
+
+
+def department_member() -> Session:
+    who = Principal(
+        "u-dept",
+        "department",
+        "laishan",
+        name="冯雪梅",
+        roles=frozenset({"department"}),
+        department="market_regulation",
+    )
+    return Session("sid-1", who, "tok", "refresh", time.time() + 3600)
+
+
+async def test_a_department_member_reads_the_meetings_district_by_name() -> None:
+    app = support.app_of(services)
+    signed_in = department_member()
+    app.dependency_overrides[web.person] = lambda: signed_in
+    async with support.client_of(app) as client:
+        r = await client.get("/staff/meetings/mtg_1")
+    assert r.status_code == 200, r.text
+    held_by = re.search(r"<dt>召开单位</dt><dd>(.*?)</dd>", r.text)
+    assert held_by, r.text
+    assert held_by.group(1) == "莱山区"
