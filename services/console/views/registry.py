@@ -337,8 +337,28 @@ async def register_merchant(
             "registry", "/merchants", who.access_token, _merchant_body(market_id, values)
         )
     except ApiError as exc:
-        return await _refused_change(request, who, services, market_id, exc, values, "merchant")
+        errors = registry_errors(exc, values)
+        if exc.status == 422 and values["stall_no"] and "stall_no" not in errors:
+            taken = await _stall_taken(services, who, market_id, values["stall_no"])
+            if taken:
+                errors["stall_no"] = taken
+        refusal = Form.refused(errors, values, exc.status)
+        return await _market_page(request, who, services, market_id, refusal, form="merchant")
     return RedirectResponse(f"/staff/registry/markets/{market_id}?done=merchant", status_code=303)
+
+
+async def _stall_taken(services: Backend, who: Session, market_id: str, stall_no: str) -> str:
+    """The registry's reason when the stall is taken ("" when free, or when it does not say).
+    Its 422 for a malformed field leaves a taken stall's 409 until the fields are right
+    (services/runtime/body_problems.py): the clerk saw 该摊位已有商户 beside 摊位号 as they typed
+    it, lost it on submitting, and would have met it only on the next try."""
+    body = {"market_id": market_id, "stall_no": stall_no}
+    try:
+        await services.post("registry", "/merchants/validate", who.access_token, body)
+    except ApiError as exc:
+        if exc.status == 409:
+            return registry_errors(exc).get("stall_no", "")
+    return ""
 
 
 @router.post("/staff/registry/markets/{market_id}/merchants/check")

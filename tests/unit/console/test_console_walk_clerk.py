@@ -1,0 +1,86 @@
+"""What the clerk's walk through the demo tripped over, registering a merchant: 该摊位已有商户
+stood beside 摊位号 while it was typed, and was gone once the form was submitted with a wrong
+credit code too (the registry answers a malformed field's 422 before a taken stall's 409), so
+the clerk would meet it only on the next try."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import httpx
+
+from services.runtime.auth import Principal
+from tests.unit.console import support
+
+MARKET = {
+    "id": "mkt_1", "name": "幸福农贸市场", "district": "zhifu", "kind": "farmers",
+    "operator": "幸福市场公司", "address": "幸福路1号", "capacity": 500,
+    "opening_hours": {"open": "06:00", "close": "19:00"}, "renovation_status": None,
+    "task_force": None,
+}  # fmt: skip
+TAKEN = "stall 'A-02' of market mkt_1 has a merchant"
+
+
+def registry(request: httpx.Request) -> httpx.Response:
+    """A registry whose stall A-02 is taken, answering as the real one does: the malformed
+    credit code first on registering, the taken stall when only the stall is checked."""
+    path = request.url.path
+    if request.url.host != "registry":
+        return httpx.Response(200, json={"items": []})
+    if path == "/markets/mkt_1":
+        return httpx.Response(200, json=MARKET)
+    if path == "/public/districts":
+        return httpx.Response(200, json=[{"code": "zhifu", "name": "芝罘区"}])
+    if request.method == "GET":  # the market's merchants and terminals: none yet
+        return httpx.Response(200, json={"items": []})
+    sent = json.loads(request.content)
+    if path == "/merchants" and request.method == "POST":
+        reason = "校验位为“0”，按 GB 32100-2015 应为“L”"
+        errors = [{"field": "credit_code", "reason": reason}]
+        return httpx.Response(422, json={"error": "invalid", "message": "x", "errors": errors})
+    if path == "/merchants/validate" and set(sent) == {"market_id", "stall_no"}:
+        if sent["stall_no"] == "A-02":
+            errors = [{"field": "stall_no", "reason": TAKEN}]
+            body = {"error": "conflict", "message": TAKEN, "errors": errors}
+            return httpx.Response(409, json=body)
+        return httpx.Response(200, json={"ok": True})
+    return httpx.Response(404, json={"error": "not_found", "message": path})
+
+
+def beside(page: str, field: str) -> str:
+    found = re.search(rf'<span class="field-error" id="err-{field}"[^>]*>(.*?)</span>', page, re.S)
+    assert found, f"no error span for {field}"
+    return found.group(1).strip()
+
+
+FORM = {
+    "name": "鲜丰水产",
+    "credit_code": "91370602MA00001230",
+    "food_licence": "JY13706020000099",
+    "licence_valid_until": "2027-12-20",
+    "categories": "水产",
+}
+
+
+async def test_a_taken_stall_is_said_beside_it_with_the_other_fields_refusal() -> None:
+    clerk = Principal("u-clerk", "clerk", "zhifu")
+    async with support.console(registry, clerk) as client:
+        r = await client.post(
+            "/staff/registry/markets/mkt_1/merchants", data=FORM | {"stall_no": "A-02"}
+        )
+    assert r.status_code == 422, r.text
+    assert "GB 32100" in beside(r.text, "credit_code")
+    assert beside(r.text, "stall_no") == "该摊位已有商户"
+    assert 'value="A-02"' in r.text and 'value="鲜丰水产"' in r.text
+
+
+async def test_a_free_stall_is_not_flagged() -> None:
+    clerk = Principal("u-clerk", "clerk", "zhifu")
+    async with support.console(registry, clerk) as client:
+        r = await client.post(
+            "/staff/registry/markets/mkt_1/merchants", data=FORM | {"stall_no": "B-07"}
+        )
+    assert r.status_code == 422, r.text
+    assert "GB 32100" in beside(r.text, "credit_code")
+    assert beside(r.text, "stall_no") == ""
