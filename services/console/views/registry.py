@@ -128,17 +128,23 @@ def qr_data_uri(payload: str) -> str:
 # -- reading the registry --------------------------------------------------------------------
 
 
-async def _expiring(services: Backend, token: str) -> list[dict[str, Any]]:
-    """Licences that end within 30 days (the registry may filter; the page filters again)."""
+async def expiring_licences(services: Backend, token: str) -> list[dict[str, Any]] | None:
+    """Licences that end within 30 days or have ended, soonest first, each with its `licence`
+    (the registry may filter; this filters again); None when the registry does not answer. The
+    clerk's 证照即将到期 and their home's 登记 card count the same list."""
     try:
         merchants = await services.items(
             "registry", "/merchants", token, expiring_within_days=WARNING_DAYS
         )
     except ApiError:
-        return []
+        return None
     _with_licence(merchants, clock.today())
     found = [m for m in merchants if m["licence"]["expiring"] and m.get("status") != "closed"]
     return sorted(found, key=lambda m: str(m["licence_valid_until"]))
+
+
+async def _expiring(services: Backend, token: str) -> list[dict[str, Any]]:
+    return await expiring_licences(services, token) or []
 
 
 def _with_licence(merchants: list[dict[str, Any]], today: date) -> None:

@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, timedelta
 
 import httpx
+import pytest
 
+from services.console import clock
 from services.runtime.auth import Principal
 from tests.unit.console import support
 
@@ -84,3 +87,59 @@ async def test_a_free_stall_is_not_flagged() -> None:
     assert r.status_code == 422, r.text
     assert "GB 32100" in beside(r.text, "credit_code")
     assert beside(r.text, "stall_no") == ""
+
+
+# -- the clerk's home: 登记 counts the licences running out ------------------------------------
+def merchant(mid: str, until: date) -> dict[str, object]:
+    return {"id": mid, "name": mid, "market_id": "mkt_1", "stall_no": "A-1",
+            "licence_valid_until": until.isoformat(), "status": "active"}  # fmt: skip
+
+
+def licences(*merchants: dict[str, object]) -> support.Answer:
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/public/districts":
+            return httpx.Response(200, json=[{"code": "zhifu", "name": "芝罘区"}])
+        if (request.url.host, path) == ("registry", "/merchants"):
+            assert request.url.params["expiring_within_days"] == "30"
+            return httpx.Response(200, json={"items": list(merchants)})
+        return httpx.Response(200, json={"items": []})
+
+    return answer
+
+
+def card(page: str, title: str) -> str:
+    for found in re.findall(r'<li class="card">(.*?)</li>', page, re.S):
+        if f"<strong>{title}</strong>" in found:
+            return " ".join(re.sub(r"<[^>]+>", " ", found).split())
+    raise AssertionError(f"no {title} card")
+
+
+async def test_the_clerks_registry_card_counts_licences_running_out_the_ended_in_red(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    today = date(2026, 12, 6)
+    monkeypatch.setattr(clock, "today", lambda: today)
+    found = licences(
+        merchant("mer_soon", today + timedelta(days=14)),
+        merchant("mer_ended", today - timedelta(days=2)),
+        merchant("mer_later", today + timedelta(days=200)),  # the registry's filter missed it
+    )
+    async with support.console(found, Principal("u-clerk", "clerk", "zhifu")) as client:
+        r = await client.get("/staff/")
+    assert r.status_code == 200, r.text
+    assert card(r.text, "登记") == "登记 2 证照即将到期，其中 1 户已过期"
+    assert 'href="/staff/registry#expiring"' in r.text
+    assert re.search(r'<span class="count alert">2</span>', r.text)
+
+
+async def test_without_the_registry_the_card_only_links() -> None:
+    def down(request: httpx.Request) -> httpx.Response:
+        if request.url.host == "registry" and request.url.path == "/merchants":
+            return httpx.Response(503, json={"error": "unavailable", "message": "down"})
+        return licences()(request)
+
+    async with support.console(down, Principal("u-clerk", "clerk", "zhifu")) as client:
+        r = await client.get("/staff/")
+    assert r.status_code == 200, r.text
+    assert card(r.text, "登记") == "登记 市场、商户、终端，证照即将到期"
