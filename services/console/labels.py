@@ -170,6 +170,16 @@ _REASONS: Final = [
     (re.compile(r"a check records at most (\d+) photos"), r"每次复查最多 \1 张照片"),
     (re.compile(r"no photo .* of this rectification"), "照片不是此整改通知的复查照片"),
     (re.compile(r"no photo .* of this task"), "照片不是此任务的检查照片"),
+    # A citizen's photos of a complaint (services/complaints/domain/photos.py).
+    (re.compile(r"a complaint has at most (\d+) photos.*"), r"最多 \1 张照片"),
+    (re.compile(r"photo .* is named twice"), "同一张照片只能添加一次"),
+    (
+        re.compile(r"photo .* is already attached to a complaint"),
+        "照片已随其他投诉提交，请重新选择",
+    ),
+    (re.compile(r"photo .* expired .*"), "照片上传已超过 1 小时，请重新选择"),
+    (re.compile(r"no photo .* was uploaded.*"), "照片已失效，请重新选择"),
+    (re.compile(r"a damaged \w+ image.*"), "照片文件已损坏，无法读取"),
     (re.compile(r"rectification \S+ is verified; cannot .*"), "该整改通知已复查通过"),
     # 完成检查: the outcome and the findings ticked must agree (inspection's domain/lifecycle.py).
     (re.compile(r"an outcome of pass records no findings"), "检查结果为合格时不能勾选问题项"),

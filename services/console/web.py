@@ -287,6 +287,21 @@ async def in_scope(services: Backend, service: str, path: str, token: str, what:
 Acting = Annotated[Session, Depends(csrf_checked)]
 
 
+async def proxied_photo(services: Backend, service: str, token: str, path: str) -> Response:
+    """A photo a service keeps (inspection's of a task, complaints' of a complaint), fetched
+    with the person's token (docs/console.md: photos are proxied, never linked); 404 when the
+    service does not give it to this person."""
+    try:
+        answer = await services.raw(service, "GET", path, token)
+    except ApiError:
+        return Response("找不到照片", status_code=404)
+    return Response(
+        answer.content,
+        media_type=answer.headers.get("content-type", "application/octet-stream"),
+        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
+    )
+
+
 def status_of(exc: ApiError) -> int:
     return exc.status if exc.status >= 400 else 502
 

@@ -31,6 +31,7 @@ from services.console.web import (
     names_by_id,
     needed,
     optional,
+    proxied_photo,
     render,
     unavailable_503,
 )
@@ -291,6 +292,14 @@ async def case_page(
     request: Request, complaint_id: str, who: Person, services: Services
 ) -> Response:
     return await _case_page(request, who, services, complaint_id, Form.done(request, DONE))
+
+
+@router.get("/staff/complaints/{complaint_id}/photos/{photo_id}")
+async def photo(complaint_id: str, photo_id: str, who: Person, services: Services) -> Response:
+    """A complainant's photo, as the complaints service gives it to this person (handlers,
+    inspectors and leaders of the case's district)."""
+    path = f"/complaints/{complaint_id}/photos/{photo_id}"
+    return await proxied_photo(services, "complaints", who.access_token, path)
 
 
 def _errors(exc: ApiError, action: str) -> dict[str, str]:

@@ -19,7 +19,7 @@ import segno
 from fastapi import APIRouter, Request
 from fastapi.routing import APIRoute
 from itsdangerous import BadSignature, URLSafeTimedSerializer
-from starlette.datastructures import FormData
+from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
@@ -203,6 +203,8 @@ def _field_errors(exc: ApiError, known: set[str]) -> dict[str, str]:
 
     def where(field: str) -> str:
         name = field.removeprefix("complainant.")
+        if name == "file" or name.startswith("photos"):
+            name = "photos"  # an upload's refusal, or the filing's of the ids it sent
         return name if name in known else "form"
 
     return field_errors(exc, where)
@@ -224,7 +226,7 @@ async def _filed(
     request: Request,
     kind: str,
     body: dict[str, Any],
-    values: dict[str, str],
+    values: dict[str, Any],
     fields: set[str],
     again: FormPage,
     found: dict[str, str] | None = None,
@@ -241,6 +243,8 @@ async def _filed(
         if found and exc.status != 422:  # the rest could not be checked: what the form found
             return await again(request, Form.refused(found, values))
         errors = _field_errors(exc, fields) | (found or {})
+        if "photos" in errors:
+            values = {**values, "uploaded": []}  # the photos refused are not offered again
         return await again(request, Form.refused(errors, values, status))
     return RedirectResponse(f"/{kind}s/filed/{receipt['tracking_code']}", status_code=303)
 
@@ -254,12 +258,15 @@ def _follow_up(kind: str, **labelled: Any) -> None:
         # Only a code the service knows gets "已提交": a receipt for any text typed into the
         # address would tell a citizen their complaint was filed when nothing was. A service
         # that does not answer now still gets the receipt: the redirect here followed its answer.
-        _, failed = await _fetch(_backend(request).get("complaints", f"/{kind}s/track/{code}", ""))
+        status, failed = await _fetch(
+            _backend(request).get("complaints", f"/{kind}s/track/{code}", "")
+        )
         if failed in ("not_found", "invalid"):
             return _page(
                 request, "public/track_form.html", status_code=404, kind=kind, code=code[:64]
             )
-        return _page(request, "public/filed.html", code=code, kind=kind)
+        photos = status.get("photos") if isinstance(status, dict) else None
+        return _page(request, "public/filed.html", code=code, kind=kind, photos=photos)
 
     async def track_form(request: Request) -> Response:
         code = request.query_params.get("code", "").strip()
@@ -474,6 +481,9 @@ async def merchant_qr(request: Request, merchant_id: str) -> Response:
 
 COMPLAINT_FIELDS = {"market_id", "merchant_id", "category", "facts", "request", "name", "phone"}
 REQUIRED = ("market_id", "category", "facts", "request", "name", "phone")
+# A complaint's photos (services/complaints/domain/photos.py): at most 3, uploaded one by one to
+# the complaints service before the complaint names them.
+MAX_COMPLAINT_PHOTOS = 3
 
 
 async def _market_choices(
@@ -514,6 +524,7 @@ async def _complaint_form(request: Request, form: Form) -> Response:
         stalls_failed=stalls_failed,
         **form.context(),
         categories=labels.COMPLAINT_CATEGORY,
+        max_photos=MAX_COMPLAINT_PHOTOS,
     )
 
 
@@ -540,14 +551,52 @@ async def complaint_stalls(request: Request) -> Response:
     )
 
 
+async def _photos_sent(request: Request) -> tuple[list[str], list[UploadFile]]:
+    """The ids of the photos an earlier, refused try already uploaded (offered again as
+    `uploaded`), and the files chosen now (`photos`: none chosen sends one without a name)."""
+    form = await request.form()
+    kept = [p for p in form.getlist("uploaded") if isinstance(p, str) and p.startswith("cph_")]
+    chosen = [f for f in form.getlist("photos") if isinstance(f, UploadFile) and f.filename]
+    return kept[:MAX_COMPLAINT_PHOTOS], chosen
+
+
+async def _upload_photos(request: Request, chosen: list[UploadFile], ids: list[str]) -> None:
+    """Send each chosen photo to the complaints service, adding each stored one's id to `ids`
+    as it goes: a refusal part-way keeps those stored, for the form to offer again."""
+    for upload in chosen:
+        content = await upload.read()
+        kind = upload.content_type or "application/octet-stream"
+        stored = await _backend(request).call(
+            "complaints",
+            "POST",
+            "/complaints/photos",
+            "",
+            files={"file": (upload.filename, content, kind)},
+        )
+        ids.append(stored["id"])
+
+
 @router.post("/complaints/new")
 async def complaint_submit(request: Request) -> Response:
-    values, fresh = await _sent(request, COMPLAINT_FIELDS)
+    typed, fresh = await _sent(request, COMPLAINT_FIELDS)
+    values: dict[str, Any] = dict(typed)
     if not fresh:
         return await _complaint_form(request, Form.refused(EXPIRED, values, 403))
     errors = {name: "必填" for name in REQUIRED if not values[name]}
     if values["category"] and values["category"] not in labels.COMPLAINT_CATEGORY:
         errors["category"] = "请选择投诉类别"
+    photo_ids, chosen = await _photos_sent(request)
+    values["uploaded"] = photo_ids
+    if len(photo_ids) + len(chosen) > MAX_COMPLAINT_PHOTOS:
+        errors["photos"] = f"最多 {MAX_COMPLAINT_PHOTOS} 张照片"
+        return await _complaint_form(request, Form.refused(errors, values))
+    try:
+        await _upload_photos(request, chosen, photo_ids)
+    except ApiError as exc:
+        # Nothing is filed: the citizen chooses again, what was typed and stored kept.
+        errors |= _field_errors(exc, {"photos"})
+        status = exc.status if exc.status < 500 else 503
+        return await _complaint_form(request, Form.refused(errors, values, status))
     body: dict[str, Any] = {
         "complainant": {"name": values["name"], "phone": values["phone"]},
         "market_id": values["market_id"],
@@ -558,9 +607,10 @@ async def complaint_submit(request: Request) -> Response:
     }
     if values["merchant_id"]:
         body["merchant_id"] = values["merchant_id"]
-    return await _filed(
-        request, "complaint", body, values, COMPLAINT_FIELDS, _complaint_form, errors
-    )
+    if photo_ids:
+        body["photos"] = photo_ids
+    fields = COMPLAINT_FIELDS | {"photos"}
+    return await _filed(request, "complaint", body, values, fields, _complaint_form, errors)
 
 
 _follow_up("complaint", states=labels.COMPLAINT_STATE)

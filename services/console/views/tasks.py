@@ -290,17 +290,7 @@ async def _upload(
 
 
 async def _photo(services: Backend, token: str, path: str) -> Response:
-    """A photo the inspection service keeps, fetched with the person's token (docs/console.md:
-    photos are proxied, never linked)."""
-    try:
-        answer = await services.raw("inspection", "GET", path, token)
-    except ApiError:
-        return Response("找不到照片", status_code=404)
-    return Response(
-        answer.content,
-        media_type=answer.headers.get("content-type", "application/octet-stream"),
-        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"},
-    )
+    return await web.proxied_photo(services, "inspection", token, path)
 
 
 @router.get("/staff/tasks/{task_id}/photos/{photo_id}")
