@@ -140,7 +140,7 @@ contracts-release: $(VENV)/.installed ## make the current schemas the released b
 # in an outage (a single broker it freezes) and the chaos test (the `chaos` profile's broker and
 # PostgreSQL, which it restarts). Their report is printed after the rest's. Each session stops
 # the profiles it started (tests/support/profiles.py); `.ci/run` stops every profile again.
-BESIDE = tests/faults/test_failover.py tests/faults/test_stop_without_kafka.py tests/faults/test_chaos.py
+BESIDE = tests/faults/test_failover.py tests/faults/test_stop_without_kafka.py tests/faults/test_chaos.py tests/faults/test_outage_is_not_silence.py
 test: setup lint contracts-check ## install, start what the tests need, run the whole suite
 	@if $(STACK) --profile test status --running; then keep=1; else keep=0; fi; \
 	mkdir -p .run; $(STACK) --profile test up > .run/test-stack-up.log 2>&1 & up=$$!; \
