@@ -73,12 +73,13 @@ async def test_a_department_member_opens_on_their_late_item_and_reports_it_done_
         await button.click()
     answer = await went.value
     assert answer is not None and answer.status == 200
-    assert phone.url.endswith(f"/staff/meetings/{meeting['id']}#item-{late_id}")
+    assert phone.url.endswith(f"/staff/meetings/{meeting['id']}?item={late_id}#item-{late_id}")
     item = phone.locator(f"#item-{late_id}")
     assert LATE in await item.inner_text()
     others = phone.locator("#items li[data-item]", has_text=OTHERS)
     assert await others.count() == 1 and await others.locator("summary").count() == 0
-    await item.locator("summary").click()
+    # The item's form is open on arrival: the row's button is its one click.
+    assert await item.locator("textarea").is_visible()
     await item.locator("textarea").fill("已完成全区冷链设施排查，问题均已整改。")
     await shot(phone, "item-done-form")
     await item.get_by_role("button", name="办结").click()

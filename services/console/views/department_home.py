@@ -103,7 +103,9 @@ def items_due(items: Iterable[Mapping[str, Any]], who: Session, today: date) -> 
                 _end_of(deadline) if deadline else None,
                 bool(i.get("late")) or (bool(deadline) and date.fromisoformat(deadline) < today),
                 "办结",
-                f"/staff/meetings/{i['meeting_id']}#item-{i['id']}",
+                # ?item= opens the item's 办结 form on arrival: the fragment never reaches the
+                # server, and the row's one button otherwise led to a folded form.
+                f"/staff/meetings/{i['meeting_id']}?item={i['id']}#item-{i['id']}",
                 left=days_left(deadline, today) if deadline else None,
             )
         )

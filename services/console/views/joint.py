@@ -339,6 +339,7 @@ async def _meeting_page(
         districts=districts,
         days_left=days_left,
         may_record=who.principal.holds(*MEETING_WRITERS),
+        open_item=request.query_params.get("item", ""),
     )
 
 

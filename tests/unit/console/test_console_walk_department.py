@@ -65,3 +65,34 @@ async def test_a_department_member_reads_the_meetings_district_by_name() -> None
     held_by = re.search(r"<dt>召开单位</dt><dd>(.*?)</dd>", r.text)
     assert held_by, r.text
     assert held_by.group(1) == "莱山区"
+
+
+# -- 办结 from the home: the item's form open on arrival ----------------------------------------
+ITEM = {
+    "id": "itm_1", "meeting_id": "mtg_1", "district": "laishan", "decision": "全面排查冷冻柜温控",
+    "department": "market_regulation", "deadline": "2026-12-08", "state": "open", "late": False,
+}  # fmt: skip
+
+
+def with_an_item(request: httpx.Request) -> httpx.Response:
+    if (request.url.host, request.url.path) == ("campaign", "/meetings/mtg_1"):
+        return httpx.Response(200, json=MEETING | {"action_items": [ITEM]})
+    return services(request)
+
+
+def details_of(page: str, item_id: str) -> str:
+    found = re.search(rf'<li[^>]*id="item-{item_id}".*?<details([^>]*)>', page, re.S)
+    assert found, page
+    return found.group(1)
+
+
+async def test_the_homes_done_button_arrives_at_the_items_form_open() -> None:
+    app = support.app_of(with_an_item)
+    signed_in = department_member()
+    app.dependency_overrides[web.person] = lambda: signed_in
+    async with support.client_of(app) as client:
+        arrived = await client.get("/staff/meetings/mtg_1", params={"item": "itm_1"})
+        browsing = await client.get("/staff/meetings/mtg_1")
+    assert arrived.status_code == browsing.status_code == 200
+    assert "open" in details_of(arrived.text, "itm_1")
+    assert "open" not in details_of(browsing.text, "itm_1")

@@ -156,7 +156,7 @@ def test_open_items_are_reported_done_on_their_meetings_page_late_ones_in_red() 
     listed = SERVICES[("campaign", "/action-items")]["items"]
     done = item("itm_done", day(-9)) | {"state": "done"}
     due = {
-        d.href.split("#")[0] + "|" + d.place: d
+        d.href.split("?")[0] + "|" + d.place: d
         for d in items_due([*listed, done], session(), TODAY)
     }
     assert set(due) == {
@@ -167,7 +167,7 @@ def test_open_items_are_reported_done_on_their_meetings_page_late_ones_in_red() 
     late = due["/staff/meetings/mtg_zhifu|决定 itm_late"]
     assert (late.action, late.href, late.post) == (
         "办结",
-        "/staff/meetings/mtg_zhifu#item-itm_late",
+        "/staff/meetings/mtg_zhifu?item=itm_late#item-itm_late",
         False,
     )
     assert (late.what, late.overdue, late.left) == ("议定事项 · 卫生健康", True, "逾期 3 天")
@@ -210,9 +210,9 @@ async def test_a_department_member_arrives_at_their_items_and_cases_then_their_m
     assert r.status_code == 200, r.text
     assert 'id="due-title"' in r.text
     assert rows(r.text) == [
-        ("is-overdue", "action-item", "/staff/meetings/mtg_zhifu#item-itm_late"),
-        ("", "action-item", "/staff/meetings/mtg_zhifu#item-itm_today"),
-        ("", "action-item", "/staff/meetings/mtg_zhifu#item-itm_later"),
+        ("is-overdue", "action-item", "/staff/meetings/mtg_zhifu?item=itm_late#item-itm_late"),
+        ("", "action-item", "/staff/meetings/mtg_zhifu?item=itm_today#item-itm_today"),
+        ("", "action-item", "/staff/meetings/mtg_zhifu?item=itm_later#item-itm_later"),
         ("", "enforcement", "/staff/enforcement/enf_1#decide"),
     ]
     due = section(r.text, "due")
