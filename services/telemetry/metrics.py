@@ -9,6 +9,7 @@ it is right after a restart and on every replica.
 
 from __future__ import annotations
 
+from contracts.telemetry import RISK_RULES, SEVERITIES
 from services.runtime.gauges import LabelledCounts, Labels
 from services.runtime.metrics import Metrics
 
@@ -29,6 +30,12 @@ class TelemetryMetrics:
             "Risk decisions by rule, severity and transition (raise, escalate, clear)",
             ["rule", "severity", "transition"],
         )
+        # Every rule and severity's raises exist at 0 from the start, so that increase() sees
+        # the first one: SentinelRiskRateSpiking's other way to see it, a child's `_created`
+        # series, is not exported by workers (deploy/prometheus/alerts.yml).
+        for rule in RISK_RULES:
+            for severity in SEVERITIES:
+                self.risks.labels(rule, severity, "raise")
         self.state_writes = base.counter(
             "state_writes_total",
             "Terminal state rows written (one upsert each; pending states are written together)",
