@@ -9,7 +9,8 @@ directory (`PROMETHEUS_MULTIPROC_DIR`, set by the parent before the workers star
 whichever worker answers it, adds up every worker's. Counters and histograms are summed; a gauge
 says how its workers' values combine (`mode`): the gauges counted from the shared database report
 the same value in every worker, so their maximum (`livemax`, the default), a worker's own share
-(consumer lag of the partitions it holds) their sum (`livesum`). The series keep the names and
+(consumer lag of the partitions it holds) their sum (`livesum`), a state every worker must be in
+(its consumer's feed working) their minimum (`livemin`). The series keep the names and
 labels a single process gives them, so the alert rules and the dashboards read them alike.
 """
 
