@@ -283,7 +283,7 @@ async def test_an_inspector_refers_a_critical_finding_decides_a_fine_and_closes_
     await phone.click("#decide button[type=submit]")
     await phone.wait_for_url(f"{case_url}?done=decided")
     assert "已决定" in await phone.inner_text("#state")
-    assert "罚款 2000.00 元" in await phone.inner_text("#decision")
+    assert "罚款 2,000 元" in await phone.inner_text("#decision")
     await shot(phone, "case-decided")
     # The fine reaches the merchant's credit: its explanation says so in words, linked to the
     # case it was decided in.

@@ -1,7 +1,7 @@
 """What the leader's walk through the demo tripped over (总览 and a market's page): the score's
 open-risk part is credit's count of open food-safety risks, so it is worded as such; shown as
 未解除风险 0 it sat beside a risk board (one click away) listing the market's two open crowding
-and transaction risks."""
+and transaction risks. A renovation's budget read 2350000.50 元."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import re
 
 import httpx
 
+from services.console.web import yuan
 from services.runtime.auth import Principal
 from tests.unit.console import support
 
@@ -57,3 +58,28 @@ async def test_the_rankings_open_risks_say_they_are_food_safety_risks() -> None:
     assert district, r.text
     assert "未解除食品安全风险 0" in words(district.group(1))
     assert "未解除风险" not in words(r.text)
+
+
+# -- amounts of yuan grouped by thousands --------------------------------------------------------
+def test_yuan_are_grouped_by_thousands_with_their_fen_when_they_have_any() -> None:
+    assert yuan("2350000.50") == "2,350,000.50"
+    assert yuan("1200000.00") == "1,200,000"
+    assert yuan(500) == "500"
+    assert yuan(None) == "—" and yuan("") == "—"
+    assert yuan("不详") == "不详"
+
+
+def renovations(request: httpx.Request) -> httpx.Response:
+    if (request.url.host, request.url.path) == ("campaign", "/renovations"):
+        project = {"id": "ren_1", "market_id": "mkt_1", "title": "提升改造工程",
+                   "stage": "under_construction", "budget_total_yuan": "2350000.50",
+                   "created_at": "2026-04-01T00:00:00Z"}  # fmt: skip
+        return httpx.Response(200, json={"items": [project]})
+    return services(request)
+
+
+async def test_a_renovations_budget_reads_in_thousands() -> None:
+    async with support.console(renovations, Principal("u-1", "leader", "laishan")) as client:
+        r = await client.get("/staff/renovations")
+    assert r.status_code == 200, r.text
+    assert "预算 2,350,000.50 元" in words(r.text)
