@@ -91,8 +91,8 @@ class FeedHealth:
                 self._change(now, None, "took over partitions; catching up")
             if self.since is None:
                 behind = self._catching_up(seen)
-                if behind:
-                    self._change(now, None, f"catching up: {behind} messages behind")
+                if behind is not None:
+                    self._change(now, None, behind)
                 else:
                     self._targets.clear()
                     self._change(now, now, None)
@@ -111,16 +111,16 @@ class FeedHealth:
                 return f"partition {number} not fetched for {now - p.fetched_at:.0f} s"
         return None
 
-    def _catching_up(self, seen: FeedSeen) -> int:
-        """Messages still to read before each partition reaches its target end (0: caught up);
-        a partition without a target gets its end now as one."""
+    def _catching_up(self, seen: FeedSeen) -> str | None:
+        """How far the partitions are from their target ends (None: caught up); a partition
+        without a target gets its end now as one."""
         behind = 0
-        for number, p in seen.partitions.items():
+        for number, p in sorted(seen.partitions.items()):
             if p.end is None or p.position is None:
-                return max(behind, 1)  # nothing to measure against yet
+                return f"catching up: partition {number}'s position not known"
             target = self._targets.setdefault(number, p.end)
             behind += max(0, target - p.position)
-        return behind
+        return f"catching up: {behind} messages behind" if behind else None
 
     def _change(self, now: float, since: float | None, problem: str | None) -> None:
         was = self.since

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from typing import Any, Literal
 
 from aiokafka import AIOKafkaClient, AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
-from aiokafka.errors import CommitFailedError, KafkaError
+from aiokafka.errors import CommitFailedError, IllegalStateError, KafkaError
 from aiokafka.protocol.metadata import MetadataRequest
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
@@ -440,15 +440,22 @@ class Messaging:
             for stalled_group, stalled_topic, partition in self.dispatcher.stalled
             if (stalled_group, stalled_topic) == (group, topic)
         )
+        # Read at once, before any await lets a rebalance change the assignment under it.
+        fetches = {
+            tp: (consumer.last_poll_timestamp(tp), consumer.highwater(tp))
+            for tp in held
+            if tp.topic == topic
+        }
         seen: dict[int, PartitionSeen] = {}
-        for tp in held:
-            if tp.topic != topic:
-                continue
-            stamp = consumer.last_poll_timestamp(tp)
-            end = consumer.highwater(tp)
-            # A partition fetched has a valid position, which the client answers from memory;
-            # asked before, it would look the committed offset up from the broker.
-            position = await consumer.position(tp) if stamp is not None else None
+        for tp, (stamp, end) in fetches.items():
+            position = None
+            if stamp is not None:
+                # A partition fetched has a valid position, which the client answers from
+                # memory; one being reset would wait for the broker: not worth a check's time.
+                try:
+                    position = await asyncio.wait_for(consumer.position(tp), 1.0)
+                except (TimeoutError, IllegalStateError):
+                    position = None  # not caught up, as far as can be told
             seen[tp.partition] = PartitionSeen(
                 None if stamp is None else stamp / 1000, position, end, tp in stopped
             )

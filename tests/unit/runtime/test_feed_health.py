@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiokafka import TopicPartition
+from aiokafka.errors import IllegalStateError
 
 from services.runtime.feed_health import FeedHealth, FeedSeen, PartitionSeen
 from services.runtime.messaging import Messaging
@@ -173,3 +174,18 @@ async def test_a_consumer_not_running_holds_nothing() -> None:
     bus._consuming = False
     bus.track_feed("t.v1")
     assert await bus.feed_since("t.v1") is None
+
+
+class RebalancedConsumer(FetchingConsumer):
+    """Its partition goes to another member while its position is asked."""
+
+    async def position(self, tp: Any) -> int:
+        raise IllegalStateError(f"Partition {tp} is not assigned")
+
+
+async def test_a_partition_lost_while_observed_fails_no_silence_check() -> None:
+    consumer = RebalancedConsumer({P0: int(T * 1000)}, assigned={P0}, highwater={P0: 7})
+    bus = _bus(consumer, T)
+    feed = bus.track_feed("t.v1")
+    assert await bus.feed_since("t.v1") is None  # position unknown: not caught up yet
+    assert feed.problem == "catching up: partition 0's position not known"
