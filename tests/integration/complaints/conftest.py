@@ -49,7 +49,9 @@ class Stack:
         def known() -> bool:
             return place.market_id in directory.markets and place.merchant_id in directory.merchants
 
-        await until(known, what="the complaints service's registry view has the place")
+        # The module's service reads the registry topics whole first: on a shared test stack
+        # with a long history, on a loaded machine, that can take longer than a place's hop.
+        await until(known, within=90, what="the complaints service's registry view has the place")
         return place
 
 
