@@ -143,3 +143,52 @@ async def test_without_the_registry_the_card_only_links() -> None:
         r = await client.get("/staff/")
     assert r.status_code == 200, r.text
     assert card(r.text, "登记") == "登记 市场、商户、终端，证照即将到期"
+
+
+# -- the registry's forms are the clerks' -------------------------------------------------------
+TERMINAL = {"id": "trm_1", "kind": "cold_chain", "market_id": "mkt_1", "merchant_id": None,
+            "stall_no": "A-1", "profile": "frozen", "interval_s": 60, "key_version": 1,
+            "status": "active"}  # fmt: skip
+
+
+def a_market_with_a_terminal(request: httpx.Request) -> httpx.Response:
+    path = request.url.path
+    if path == "/public/districts":
+        return httpx.Response(200, json=[{"code": "zhifu", "name": "芝罘区"}])
+    if path == "/markets/mkt_1":
+        return httpx.Response(200, json=MARKET)
+    if path == "/terminals" and request.url.host == "registry":
+        return httpx.Response(200, json={"items": [TERMINAL]})
+    if path == "/markets":
+        return httpx.Response(200, json={"items": [MARKET]})
+    return httpx.Response(200, json={"items": []})
+
+
+FORMS = (
+    'action="/staff/registry/markets"',
+    "/task-force",
+    '/merchants"',
+    "/rotate-key",
+    '/terminals"',
+)
+
+
+def forms_on(*pages: str) -> list[str]:
+    return [f for f in FORMS if any(f in page for page in pages)]
+
+
+async def test_a_leader_reads_the_registry_without_the_clerks_forms() -> None:
+    leader = Principal("u-leader", "leader", "zhifu")
+    async with support.console(a_market_with_a_terminal, leader) as client:
+        index = await client.get("/staff/registry")
+        market = await client.get("/staff/registry/markets/mkt_1")
+        rotated = await client.post("/staff/registry/terminals/trm_1/rotate-key")
+    assert index.status_code == market.status_code == 200
+    assert "幸福农贸市场" in index.text and "冷链" in market.text
+    assert forms_on(index.text, market.text) == []
+    assert rotated.status_code == 403 and "由登记员登记" in rotated.text
+    clerk = Principal("u-clerk", "clerk", "zhifu")
+    async with support.console(a_market_with_a_terminal, clerk) as client:
+        index = await client.get("/staff/registry")
+        market = await client.get("/staff/registry/markets/mkt_1")
+    assert forms_on(index.text, market.text) == list(FORMS)
