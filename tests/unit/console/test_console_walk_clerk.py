@@ -192,3 +192,80 @@ async def test_a_leader_reads_the_registry_without_the_clerks_forms() -> None:
         index = await client.get("/staff/registry")
         market = await client.get("/staff/registry/markets/mkt_1")
     assert forms_on(index.text, market.text) == list(FORMS)
+
+
+# -- 更新许可证: from 证照即将到期 to the renewed licence -----------------------------
+SOON = {"id": "mer_1", "name": "鲜丰水产", "market_id": "mkt_1", "stall_no": "B-07",
+        "credit_code": "91370602MA0000123L", "food_licence": "JY13706020000099",
+        "licence_valid_until": "2026-12-20", "status": "active"}  # fmt: skip
+
+
+def renewing(sent: list[httpx.Request]) -> support.Answer:
+    """A registry with one merchant whose licence runs out in 14 days; a renewal to a day in
+    the past is refused as the registry does."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if (request.method, path) == ("PUT", "/merchants/mer_1/licence"):
+            sent.append(request)
+            if json.loads(request.content)["licence_valid_until"] < "2026-12-06":
+                reason = "licence expired on 2026-11-30"
+                errors = [{"field": "licence_valid_until", "reason": reason}]
+                body = {"error": "invalid", "message": reason, "errors": errors}
+                return httpx.Response(422, json=body)
+            return httpx.Response(200, json=SOON | {"licence_valid_until": "2031-12-20"})
+        if path == "/public/districts":
+            return httpx.Response(200, json=[{"code": "zhifu", "name": "芝罘区"}])
+        if path == "/markets/mkt_1":
+            return httpx.Response(200, json=MARKET)
+        if path in ("/merchants", "/markets"):
+            return httpx.Response(200, json={"items": [SOON] if path == "/merchants" else [MARKET]})
+        return httpx.Response(200, json={"items": []})
+
+    return answer
+
+
+async def test_a_clerk_renews_a_licence_running_out_from_the_list_of_those(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(clock, "today", lambda: date(2026, 12, 6))
+    sent: list[httpx.Request] = []
+    clerk = Principal("u-clerk", "clerk", "zhifu")
+    async with support.console(renewing(sent), clerk) as client:
+        listed = await client.get("/staff/registry")
+        link = "/staff/registry/markets/mkt_1?licence=mer_1#m-mer_1"
+        assert f'href="{link}"' in listed.text
+        arrived = await client.get(link.split("#")[0])
+        opened = re.search(r'<details data-renew="mer_1"([^>]*)>', arrived.text)
+        assert opened and "open" in opened.group(1)
+        form = {"market_id": "mkt_1", "food_licence": "JY13706020000199"}
+        refused = await client.post(
+            "/staff/registry/merchants/mer_1/licence",
+            data=form | {"licence_valid_until": "2026-11-30"},
+        )
+        renewed = await client.post(
+            "/staff/registry/merchants/mer_1/licence",
+            data=form | {"licence_valid_until": "2031-12-20"},
+        )
+    assert refused.status_code == 422
+    assert beside(refused.text, "l-mer_1-licence_valid_until") == "许可证已过期"
+    assert 'value="JY13706020000199"' in refused.text  # what was typed is kept
+    assert renewed.status_code == 303
+    assert renewed.headers["location"] == "/staff/registry/markets/mkt_1?done=licence#m-mer_1"
+    assert [json.loads(r.content) for r in sent][-1] == {
+        "food_licence": "JY13706020000199",
+        "licence_valid_until": "2031-12-20",
+    }
+
+
+async def test_a_leader_is_not_offered_the_renewal() -> None:
+    leader = Principal("u-leader", "leader", "zhifu")
+    async with support.console(renewing([]), leader) as client:
+        listed = await client.get("/staff/registry")
+        market = await client.get("/staff/registry/markets/mkt_1?licence=mer_1")
+        posted = await client.post(
+            "/staff/registry/merchants/mer_1/licence",
+            data={"market_id": "mkt_1", "food_licence": "JY1", "licence_valid_until": "2031-01-01"},
+        )
+    assert "更新许可证" not in listed.text and "更新许可证" not in market.text
+    assert posted.status_code == 403
