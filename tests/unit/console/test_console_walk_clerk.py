@@ -238,6 +238,9 @@ async def test_a_clerk_renews_a_licence_running_out_from_the_list_of_those(
         arrived = await client.get(link.split("#")[0])
         opened = re.search(r'<details data-renew="mer_1"([^>]*)>', arrived.text)
         assert opened and "open" in opened.group(1)
+        # The merchant by name, on both lists, linked to its page (its licence, grade, credit).
+        for page in (listed.text, arrived.text):
+            assert '<a href="/staff/merchants/mer_1"><strong>鲜丰水产</strong></a>' in page
         form = {"market_id": "mkt_1", "food_licence": "JY13706020000199"}
         refused = await client.post(
             "/staff/registry/merchants/mer_1/licence",
