@@ -96,3 +96,25 @@ async def test_the_homes_done_button_arrives_at_the_items_form_open() -> None:
     assert arrived.status_code == browsing.status_code == 200
     assert "open" in details_of(arrived.text, "itm_1")
     assert "open" not in details_of(browsing.text, "itm_1")
+
+
+# -- 联合执法立案 with nothing to open a case on --------------------------------------------------
+def no_findings(request: httpx.Request) -> httpx.Response:
+    host, path = request.url.host, request.url.path
+    if host == "complaints":  # complaints are not a department member's to read
+        return httpx.Response(403, json={"error": "forbidden", "message": "role"})
+    if path in ("/tasks", "/enforcement-cases", "/departments"):
+        return httpx.Response(200, json={"items": []})
+    return services(request)
+
+
+async def test_a_department_member_is_told_there_is_no_finding_to_open_a_case_on() -> None:
+    app = support.app_of(no_findings)
+    signed_in = department_member()
+    app.dependency_overrides[web.person] = lambda: signed_in
+    async with support.client_of(app) as client:
+        r = await client.get("/staff/enforcement/new")
+    assert r.status_code == 200, r.text
+    said = " ".join(re.sub(r"<[^>]+>", " ", r.text).split())
+    assert "本辖区近期没有可立案的检查发现严重问题（已有未结案件的不再列出）" in said
+    assert "已受理投诉：您的角色无权查看，不在此列出" in said
