@@ -55,8 +55,11 @@ async def test_sigkill_mid_excursion_then_restart_raises_exactly_once(
                 with service_process("telemetry", env, tmp_path / "a") as telemetry:
                     await telemetry.ready()
                     await send(first)
+                    # Its view of the registry is read from the topics' beginning first: on a
+                    # test stack many sessions have used, tens of seconds of records.
                     await until(
                         lambda: _at_least(last_seq, terminal.id, first[-1]["seq"]),
+                        within=120,
                         what="first half handled",
                     )
                     telemetry.proc.send_signal(signal.SIGKILL)

@@ -12,6 +12,8 @@ import orjson
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
+from tests.support.poll import until
+
 
 @dataclass(frozen=True)
 class Record:
@@ -98,28 +100,38 @@ class TopicWatcher:
                     f"{len(matches)}/{count} matching records on {self.topic} within {timeout}s"
                     f" ({len(self.records)} records seen)"
                 )
-            batch = await self.consumer.getmany(timeout_ms=int(min(remaining, 0.5) * 1000))
-            for records in batch.values():
-                self.records.extend(
-                    Record(
-                        r.topic, r.partition, r.offset, r.key, r.value or b"", dict(r.headers or ())
-                    )
-                    for r in records
-                )
+            await self._fetch(min(remaining, 0.5))
 
-    async def drain(self, settle_s: float = 1.0) -> list[Record]:
-        """Everything that arrives until `settle_s` passes with nothing new."""
-        while True:
-            batch = await self.consumer.getmany(timeout_ms=int(settle_s * 1000))
-            if not batch:
-                return self.records
-            for records in batch.values():
-                self.records.extend(
-                    Record(
-                        r.topic, r.partition, r.offset, r.key, r.value or b"", dict(r.headers or ())
-                    )
-                    for r in records
-                )
+    async def drain(self, settle_s: float = 1.0, within: float = 60.0) -> list[Record]:
+        """Everything on the topic when called, then whatever arrives until `settle_s` passes
+        with nothing new.
+
+        The first part is read up to the end offsets asked for now, within `within`: a fetch
+        slower than `settle_s` (a loaded machine) must not end the drain before records already
+        on the topic were read, or a duplicate there would go unseen."""
+        partitions = list(self.consumer.assignment())
+        ends = await self.consumer.end_offsets(partitions)
+
+        async def read_to_the_end() -> bool:
+            if all([await self.consumer.position(tp) >= ends[tp] for tp in partitions]):
+                return True
+            await self._fetch(0.5)
+            return False
+
+        await until(read_to_the_end, within=within, every=0, what=f"{self.topic} read to its end")
+        while await self._fetch(settle_s):
+            pass
+        return self.records
+
+    async def _fetch(self, timeout_s: float) -> bool:
+        """What the consumer has within `timeout_s`, added to `records`; False when nothing."""
+        batch = await self.consumer.getmany(timeout_ms=int(timeout_s * 1000))
+        for records in batch.values():
+            self.records.extend(
+                Record(r.topic, r.partition, r.offset, r.key, r.value or b"", dict(r.headers or ()))
+                for r in records
+            )
+        return bool(batch)
 
 
 async def redeliver(bootstrap: str, record: Record) -> None:

@@ -52,7 +52,10 @@ class ServiceProcess:
     proc: subprocess.Popen[bytes]
     log: Path
 
-    async def ready(self, within: float = 60, path: str = "/readyz") -> None:
+    async def ready(self, within: float = 120, path: str = "/readyz") -> None:
+        # As closed_loop.Proc and city_processes: a start on a loaded 2-core machine (the suite
+        # beside the fault tests' brokers) can take longer than a minute; a process that died
+        # still fails at once (below), so the deadline only bounds a hang.
         async def check() -> bool:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"{self.name} exited:\n{self.log.read_text()[-3000:]}")
