@@ -34,7 +34,13 @@ from services.runtime.delivery import (
     parse_lenient,
 )
 from services.runtime.dispatcher import POISON, TRANSIENT, Dispatcher, dlq_headers
-from services.runtime.feed_health import STALE_AFTER_S, FeedHealth, FeedSeen, PartitionSeen
+from services.runtime.feed_health import (
+    STALE_AFTER_S,
+    FeedHealth,
+    FeedSeen,
+    FeedView,
+    PartitionSeen,
+)
 from services.runtime.metrics import Metrics
 from services.runtime.outbox import OutgoingMessage
 from services.runtime.settings import kafka_client_options_from_env
@@ -414,9 +420,15 @@ class Messaging:
     async def feed_since(self, topic: str, group_id: str | None = None) -> float | None:
         """Observe the tracked subscription to `topic` now; since when (epoch seconds) its feed
         has worked without a break, None while it does not."""
+        return (await self.feed_view(topic, group_id)).since
+
+    async def feed_view(self, topic: str, group_id: str | None = None) -> FeedView:
+        """Observe the tracked subscription to `topic` now; since when its feed has worked
+        without a break, as a whole and for each partition this consumer holds now."""
         key = (topic, group_id or self.group_id)
         feed = self._feeds[key]
-        return feed.observe(self.clock(), await self._feed_seen(*key))
+        feed.observe(self.clock(), await self._feed_seen(*key))
+        return feed.view()
 
     async def observe_feeds(self) -> None:
         """Observe every tracked subscription (the lag watch, services/runtime/app.py)."""

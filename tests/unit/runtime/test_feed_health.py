@@ -98,6 +98,56 @@ def test_the_time_a_fetch_may_be_stale_is_a_setting() -> None:
     assert feed.observe(T + 61, seen(fetched(T))) is None
 
 
+def test_each_partition_has_a_since_of_its_own() -> None:
+    feed = working_since(T)
+    assert feed.view().partitions == {0: T, 1: T}
+    # Partition 1 stalls at a poison message: it alone stops working, and the whole with it.
+    assert feed.observe(T + 5, seen(fetched(T + 5), fetched(T + 5, stopped=True))) is None
+    assert feed.view().partitions == {0: T, 1: None}
+    assert feed.view().working() == {0: T}
+    # Partition 0 lags behind its fetches for a while: still working, it was caught up.
+    assert feed.observe(T + 9, seen(fetched(T + 9, 10, 40), fetched(T + 9, stopped=True))) is None
+    assert feed.view().partitions == {0: T, 1: None}
+    # Moving again, partition 1 reads what piled up on it before it counts.
+    assert feed.observe(T + 60, seen(fetched(T + 60), fetched(T + 60, 10, 30))) is None
+    assert feed.view().partitions == {0: T, 1: None}
+    assert feed.problem == "catching up: 20 messages behind"
+    assert feed.observe(T + 65, seen(fetched(T + 65), fetched(T + 65, 30, 35))) == T + 65
+    assert feed.view().partitions == {0: T, 1: T + 65}
+
+
+def test_a_partition_not_fetched_lately_stops_working_alone() -> None:
+    feed = working_since(T)
+    assert feed.observe(T + 20, seen(fetched(T + 19.5), fetched(T + 2))) is None
+    assert feed.problem == "partition 1 not fetched for 18 s"
+    assert feed.view().partitions == {0: T, 1: None}
+
+
+def test_a_partition_taken_over_starts_when_caught_up_and_one_given_away_is_forgotten() -> None:
+    feed = FeedHealth("t.v1")
+    assert feed.observe(T, FeedSeen({0: fetched(T)})) == T
+    # Caught up at once: it works from now, and the whole starts anew with it.
+    assert feed.observe(T + 5, FeedSeen({0: fetched(T + 5), 2: fetched(T + 5)})) == T + 5
+    assert feed.view().partitions == {0: T, 2: T + 5}
+    # Partition 3 comes with what piled up there while its last holder was stuck.
+    taken = FeedSeen({0: fetched(T + 10), 3: fetched(T + 10, 100, 180)})
+    assert feed.observe(T + 10, taken) is None
+    assert feed.view().partitions == {0: T, 3: None}
+    # Given away and back again: a new holding, read up to its end first again.
+    assert feed.observe(T + 15, FeedSeen({0: fetched(T + 15)})) == T + 15
+    assert feed.view().partitions == {0: T}
+    again = FeedSeen({0: fetched(T + 20), 3: fetched(T + 20, 180, 190)})
+    assert feed.observe(T + 20, again) is None
+    assert feed.view().partitions == {0: T, 3: None}
+
+
+def test_a_tracker_holding_nothing_has_no_partition_working() -> None:
+    feed = FeedHealth("t.v1")
+    assert feed.view().working() == {}
+    assert feed.observe(T, FeedSeen()) is None
+    assert feed.view().partitions == {}
+
+
 class FetchingConsumer(FakeConsumer):
     """The fake consumer with the stamps of its last fetches (epoch ms, aiokafka's)."""
 
@@ -144,6 +194,7 @@ async def test_messaging_reads_the_clients_fetches_into_the_tracker_and_the_gaug
     await bus.observe_feeds()
     assert feed.since == T and _working(bus) == 1
     assert await bus.feed_since("t.v1") == T
+    assert (await bus.feed_view("t.v1")).partitions == {0: T, 1: T}
 
 
 async def test_messaging_sees_a_partition_never_fetched_without_asking_its_position() -> None:
