@@ -83,3 +83,46 @@ async def test_a_renovations_budget_reads_in_thousands() -> None:
         r = await client.get("/staff/renovations")
     assert r.status_code == 200, r.text
     assert "预算 2,350,000.50 元" in words(r.text)
+
+
+# -- the staff home's 风险看板 card counts the open risks -----------------------------------------
+def with_risks(*severities: str) -> support.Answer:
+    def answer(request: httpx.Request) -> httpx.Response:
+        asked = (request.url.host, request.url.path, request.url.params.get("state"))
+        if asked == ("telemetry", "/risks", "open"):
+            risks = [{"risk_id": f"r{i}", "severity": s} for i, s in enumerate(severities)]
+            return httpx.Response(200, json={"items": risks})
+        return services(request)
+
+    return answer
+
+
+def card(page: str, title: str) -> str:
+    for found in re.findall(r'<li class="card">(.*?)</li>', page, re.S):
+        if f"<strong>{title}</strong>" in found:
+            return words(found)
+    raise AssertionError(f"no {title} card")
+
+
+async def test_the_risk_boards_card_counts_the_open_risks_the_serious_in_red() -> None:
+    leader = Principal("u-1", "leader", "laishan")
+    async with support.console(with_risks("major", "minor"), leader) as client:
+        two = await client.get("/staff/")
+    async with support.console(with_risks(), leader) as client:
+        none = await client.get("/staff/")
+    assert card(two.text, "风险看板") == "风险看板 2 1 项较重及以上，未解除"
+    assert '<span class="count alert">2</span>' in two.text
+    assert card(none.text, "风险看板") == "风险看板 0 没有未解除的风险"
+
+
+def no_telemetry(request: httpx.Request) -> httpx.Response:
+    if request.url.host == "telemetry":
+        return httpx.Response(503, json={"error": "unavailable", "message": "down"})
+    return services(request)
+
+
+async def test_without_telemetry_the_risk_card_only_links() -> None:
+    async with support.console(no_telemetry, Principal("u-1", "clerk", "laishan")) as client:
+        r = await client.get("/staff/")
+    assert r.status_code == 200, r.text
+    assert card(r.text, "风险看板") == "风险看板 实时风险，按市场、等级、规则筛选"
