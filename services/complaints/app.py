@@ -61,4 +61,5 @@ def build(
         description="Consumer complaints within the legal time limits (working-day clocks); "
         "citizens' suggestions (意见建议) and their answers.",
         state={"complaints": complaints, "suggestions": Suggestions(uow, directory, now)},
+        max_upload_bytes=settings.photo_max_bytes,
     )

@@ -15,6 +15,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.responses import RedirectResponse, Response
+from starlette.types import Scope
 
 from services.console import views
 from services.console.alerts import AlertBook, hooks
@@ -34,6 +35,7 @@ from services.console.web import (
     refused,
     render,
 )
+from services.runtime.body_limit import MIB, BodyLimit
 from services.runtime.forwarded import trust_forwarded
 
 HERE = Path(__file__).resolve().parent
@@ -61,6 +63,19 @@ def content_security_policy(issuer: str) -> str:
             f"form-action 'self' {provider}",
         ]
     )
+
+
+def too_large(scope: Scope, cap: int) -> Response:
+    """A form too large to take (services/runtime/body_limit.py): most likely its photos."""
+    request = Request(scope)
+    title = "提交的内容过大"
+    message = (
+        f"提交的内容超过 {cap // MIB} MB，未被接收，也没有保存任何内容。"
+        "如附有照片，请返回上一页，选择较小或较少的照片后重新提交。"
+    )
+    if request.url.path.startswith("/staff/"):
+        return render(request, "error.html", None, 413, title=title, message=message)
+    return render(request, "public/message.html", None, 413, title=title, message=message)
 
 
 def build(
@@ -94,6 +109,12 @@ def build(
         same_site="lax",  # the provider's redirect back to /auth/callback is a top-level GET
         https_only=settings.cookie_secure,
         max_age=12 * 3600,
+    )
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=settings.max_body_bytes,
+        max_multipart_bytes=settings.max_form_bytes,
+        refuse=too_large,
     )
     policy = content_security_policy(settings.oidc_issuer)
 

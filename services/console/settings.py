@@ -34,6 +34,10 @@ class ConsoleSettings(ServiceSettings):
     complaints_url: str = "http://127.0.0.1:8104"
     credit_url: str = "http://127.0.0.1:8105"
     campaign_url: str = "http://127.0.0.1:8106"
+    # The largest form the console takes (services/runtime/body_limit.py): with photos, an
+    # inspector's five of 5 MB each and room to spare; without, far more than any form's text.
+    max_form_bytes: int = 30 * 1024 * 1024
+    max_body_bytes: int = 1024 * 1024
     # How long a page waits for a service before it says so.
     backend_timeout_s: float = 10.0
     # Alerts for the admin's page 告警 (services/console/alerts.py): where Alertmanager answers

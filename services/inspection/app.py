@@ -110,4 +110,5 @@ def build(
         title="Market Sentinel — inspection",
         description="Risks become inspection tasks; findings become rectification orders.",
         state={"inspection": inspection},
+        max_upload_bytes=settings.photo_max_bytes,
     )

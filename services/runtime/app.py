@@ -32,6 +32,7 @@ from contracts.envelope import Envelope
 from services.runtime import docs, errors
 from services.runtime import logging as jsonlog
 from services.runtime.auth import token_verifier
+from services.runtime.body_limit import BodyLimit
 from services.runtime.db import connect, create_pool
 from services.runtime.dead_letters import (
     KafkaDeadLetterOffsets,
@@ -39,12 +40,14 @@ from services.runtime.dead_letters import (
     parked_on_by,
 )
 from services.runtime.delivery import BatchHandler
+from services.runtime.failures import TooLarge
 from services.runtime.forwarded import trust_forwarded
 from services.runtime.gc_tuning import tune_gc
 from services.runtime.messaging import Handler, Messaging
 from services.runtime.metrics import Metrics
 from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
 from services.runtime.outbox import OutboxRelay, enqueue, enqueue_many, purge_published
+from services.runtime.photo_uploads import MULTIPART_OVERHEAD
 from services.runtime.projection import Projections, in_order, replica_name
 from services.runtime.settings import ServiceSettings
 
@@ -297,9 +300,11 @@ def create_app(
     description: str = "",
     version: str = "1.0.0",
     state: Mapping[str, Any] | None = None,
+    max_upload_bytes: int | None = None,
 ) -> FastAPI:
     """The service's HTTP app; `state`: what its routes read through `state(name)`, by name (the
-    use cases)."""
+    use cases); `max_upload_bytes`: the largest file its multipart routes take (a photo), when it
+    has any."""
 
     @contextlib.asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
@@ -325,6 +330,13 @@ def create_app(
         setattr(app.state, name, value)
     errors.install(app)
     docs.install(app)
+    limit = service.settings.http_max_body_bytes
+    app.add_middleware(
+        BodyLimit,
+        max_bytes=limit,
+        max_multipart_bytes=max(limit, (max_upload_bytes or 0) + MULTIPART_OVERHEAD),
+        refuse=_too_large,
+    )
 
     def observed(request: Request, status: int, started: float) -> None:
         template = getattr(request.scope.get("route"), "path", "unmatched")
@@ -383,6 +395,13 @@ def create_app(
         app.include_router(router)
     trust_forwarded(app, service.settings.forwarded_allow_ips)
     return app
+
+
+def _too_large(_: object, cap: int) -> Response:
+    refused = TooLarge(
+        f"body: at most {cap} bytes", [{"field": "body", "reason": f"at most {cap} bytes"}]
+    )
+    return JSONResponse(refused.body(), status_code=errors.status_of(refused))
 
 
 @functools.cache

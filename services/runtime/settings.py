@@ -153,6 +153,9 @@ class ServiceSettings(KafkaClientSettings):
     stalled_retry_s: float = 60.0
     # How long start-up waits for the broker and the database before giving up.
     startup_timeout_s: float = 300.0
+    # The largest request body taken, JSON or a form without files (services/runtime/
+    # body_limit.py): a thousand signed readings to /ingest, its most, are about 0.2 MB.
+    http_max_body_bytes: int = Field(default=2 * 1024 * 1024, ge=64 * 1024)
     # Public endpoints, per client address: requests a second on average, and the burst allowed.
     public_rate_per_s: float = 20.0
     public_burst: int = 60
