@@ -8,9 +8,9 @@
   takes the test stack from the tests running beside it (`make test`).
 
 Neither comes from the environment or testcontainers: what is under test is what the services do
-when these brokers and servers go away. The session starts each profile with `stack.py --profile
-NAME up` and, if it was not running before, stops it at the end (`.ci/run` stops it too).
-People's tokens come from the test stack's identity provider, like every other test's
+when these brokers and servers go away. The test module starts its profile with `stack.py
+--profile NAME up` and, if it was not running before, stops it at its end (`.ci/run` stops it
+too). People's tokens come from the test stack's identity provider, like every other test's
 (tests/conftest.py, `secrets_env`): the services only verify them.
 """
 
@@ -34,7 +34,10 @@ class ClusterStack(ProfileStack):
         return stack.kafka_nodes(self.profile)
 
 
-@pytest.fixture(scope="session")
+# Module-scoped, as is the chaos stack: `make test` runs the fault tests one after the other
+# in one session beside the rest, and three idle brokers would otherwise run on through the
+# chaos test, on the same two cores as the rest.
+@pytest.fixture(scope="module")
 def cluster_stack() -> Iterator[ClusterStack]:
     with profile_stack("cluster") as env:
         print(f"\ncluster stack: kafka={env['KAFKA_BOOTSTRAP_SERVERS']} (RF 3, min ISR 2)")
@@ -42,9 +45,9 @@ def cluster_stack() -> Iterator[ClusterStack]:
         yield ClusterStack(env, stack.profiles()["cluster"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def cluster_database_url(cluster_stack: ClusterStack) -> AsyncIterator[str]:
-    """A database of this session's own on the cluster stack's PostgreSQL."""
+    """A database of this module's own on the cluster stack's PostgreSQL."""
     async with own_database(cluster_stack.database_url, "sentinel_failover") as url:
         yield url
 
@@ -60,7 +63,7 @@ class ChaosStack(ProfileStack):
         return stack.Postgres(self.profile)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chaos_stack() -> Iterator[ChaosStack]:
     with profile_stack("chaos") as env:
         print(f"\nchaos stack: kafka={env['KAFKA_BOOTSTRAP_SERVERS']}")
@@ -68,9 +71,9 @@ def chaos_stack() -> Iterator[ChaosStack]:
         yield ChaosStack(env, stack.profiles()["chaos"])
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 async def chaos_database_url(chaos_stack: ChaosStack) -> AsyncIterator[str]:
-    """A database of this session's own on the chaos stack's PostgreSQL (which the test stops and
+    """A database of this module's own on the chaos stack's PostgreSQL (which the test stops and
     starts again: the database is on its disk, so it is there afterwards)."""
     async with own_database(chaos_stack.database_url, "sentinel_chaos") as url:
         yield url
