@@ -26,6 +26,8 @@ import yaml
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.datastructures import Headers
+from starlette.types import Scope
 
 import contracts
 from contracts.envelope import Envelope
@@ -48,6 +50,7 @@ from services.runtime.metrics import Metrics
 from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
 from services.runtime.outbox import OutboxRelay, enqueue, enqueue_many, purge_published
 from services.runtime.photo_uploads import MULTIPART_OVERHEAD
+from services.runtime.photos import PhotoTooLarge
 from services.runtime.projection import Projections, in_order, replica_name
 from services.runtime.settings import ServiceSettings
 
@@ -334,8 +337,8 @@ def create_app(
     app.add_middleware(
         BodyLimit,
         max_bytes=limit,
-        max_multipart_bytes=max(limit, (max_upload_bytes or 0) + MULTIPART_OVERHEAD),
-        refuse=_too_large,
+        max_multipart_bytes=max_upload_bytes + MULTIPART_OVERHEAD if max_upload_bytes else limit,
+        refuse=functools.partial(_too_large, max_upload_bytes),
     )
 
     def observed(request: Request, status: int, started: float) -> None:
@@ -397,10 +400,15 @@ def create_app(
     return app
 
 
-def _too_large(_: object, cap: int) -> Response:
-    refused = TooLarge(
-        f"body: at most {cap} bytes", [{"field": "body", "reason": f"at most {cap} bytes"}]
-    )
+def _too_large(max_upload_bytes: int | None, scope: Scope, cap: int) -> Response:
+    """A body over its cap: a form's is its photo (the only file a service takes, as the
+    route itself would say, services/runtime/photo_uploads.py), any other the body."""
+    refused: TooLarge
+    if max_upload_bytes and BodyLimit.is_form(Headers(scope=scope)):
+        refused = PhotoTooLarge(max_upload_bytes)
+    else:
+        reason = f"at most {cap} bytes"
+        refused = TooLarge(f"body: {reason}", [{"field": "body", "reason": reason}])
     return JSONResponse(refused.body(), status_code=errors.status_of(refused))
 
 

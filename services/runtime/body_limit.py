@@ -47,10 +47,13 @@ class BodyLimit:
         self.max_multipart_bytes = max_multipart_bytes or max_bytes
         self.refuse = refuse
 
+    @staticmethod
+    def is_form(headers: Headers) -> bool:
+        """A form that may carry files."""
+        return headers.get("content-type", "").lower().startswith("multipart/form-data")
+
     def cap(self, headers: Headers) -> int:
-        if headers.get("content-type", "").lower().startswith("multipart/form-data"):
-            return self.max_multipart_bytes
-        return self.max_bytes
+        return self.max_multipart_bytes if self.is_form(headers) else self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":

@@ -141,3 +141,21 @@ async def test_the_console_refuses_a_citizens_oversized_form_with_a_page_in_chin
     assert "提交的内容过大" in r.text and "超过 1 MB" in r.text and "较小或较少的照片" in r.text
     assert 'href="/markets"' in r.text
     assert "Content-Security-Policy" in r.headers
+
+
+async def test_a_services_photo_form_over_the_photos_cap_is_refused_naming_file() -> None:
+    """A service's only form is a photo upload: refused unread, it names `file` with the reason
+    the route itself gives (services/runtime/photo_uploads.py), not the body."""
+    from services.inspection.app import build as inspection
+    from services.inspection.settings import InspectionSettings
+
+    app = inspection(InspectionSettings(**COMMON, photo_max_bytes=100_000))
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    async with httpx.AsyncClient(transport=transport, base_url="http://svc") as client:
+        r = await client.post(
+            "/tasks/tsk_1/photos", files={"file": ("big.jpg", b"\xff\xd8\xff" + b"0" * 400_000)}
+        )
+    assert r.status_code == 413
+    assert r.json()["errors"] == [
+        {"field": "file", "reason": "a photo is at most 100000 bytes (0.0953674 MB)"}
+    ]
