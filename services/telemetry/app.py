@@ -3,6 +3,7 @@ registry views, the readings subscription, the silence check, the gauges and the
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -39,8 +40,9 @@ def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now
         ready=service.projections.ready,
         # Records found missing before a batch (pending batches a crash dropped) come again.
         rewind=service.messaging.rewind,
-        # Silence counts only while the readings reach the service (docs/rules.md).
-        feed=lambda: service.messaging.feed_since(readings),
+        # Silence counts only while the readings reach the service, judged by each process for
+        # the partitions it holds (docs/rules.md, "monitoring gap").
+        feed=lambda: service.messaging.feed_view(readings),
     )
 
     terminals, markets = topics.REGISTRY_TERMINALS.name, topics.REGISTRY_MARKETS.name
@@ -58,7 +60,11 @@ def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now
     # Pending states are written when due although no batch comes, and at stop.
     service.after_start(telemetry.flush_when_due)
 
-    service.every(settings.silence_check_interval_s, telemetry.check_silence, "silence-check")
+    # Every process checks the silence of the terminals of the readings' partitions it holds
+    # (docs/rules.md, "monitoring gap"), so the lock `every` takes by the job's name is this
+    # process's own: one process's check never waits for, or stands in for, another's.
+    job = f"silence-check-{uuid.uuid4().hex[:12]}"
+    service.every(settings.silence_check_interval_s, telemetry.check_silence, job)
 
     return create_app(
         service,

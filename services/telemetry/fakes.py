@@ -85,13 +85,19 @@ class FakeTelemetryStore:
                 h.rev, s.last_seq, s.last_seen, _json(s.to_dict())
             )
 
-    async def silent_cold_chain(self, limit: int = 1000) -> list[tuple[str, int, TerminalState]]:
+    async def silent_cold_chain(
+        self, partitions: Sequence[int] | None = None, *, unplaced: bool = True, limit: int = 1000
+    ) -> list[tuple[str, int, TerminalState]]:
         now = self.now()
         found = []
         for tid in sorted(self.states):
             row, t = self.states[tid], self.terminals.get(tid)
             if t is None or t.kind != "cold_chain" or t.status != "active":
                 continue
+            if partitions is not None:
+                part = row.state.get("part")
+                if not (unplaced if part is None else part in partitions):
+                    continue
             if row.last_seen is not None and row.last_seen < now - 3 * t.interval_s:
                 found.append((tid, row.rev, TerminalState.from_dict(_json(row.state))))
         return found[:limit]

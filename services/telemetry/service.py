@@ -49,6 +49,7 @@ from contracts.telemetry import (
 )
 from services.runtime.clock import EpochClock, epoch_now
 from services.runtime.errors import Conflict, NotFound
+from services.runtime.feed_health import FeedView
 from services.runtime.gauges import CountedGauges
 from services.runtime.messaging import Delivery
 from services.runtime.outbox import Item, outgoing
@@ -77,9 +78,9 @@ Outgoing = Item
 # Position a partition's consumer at an offset (at least the partition's first one still held by
 # Kafka) and return the offset it was positioned at.
 Rewind = Callable[[str, int, int], Awaitable[int]]
-# Since when (epoch seconds) the readings' feed has worked without a break, None while it does
-# not (services/runtime/feed_health.py).
-FeedSince = Callable[[], Awaitable[float | None]]
+# Since when (epoch seconds) the readings' feed has worked without a break, as a whole and for
+# each partition this process holds now (services/runtime/feed_health.py).
+Feed = Callable[[], Awaitable[FeedView]]
 
 
 class Superseded(Exception):
@@ -129,7 +130,7 @@ class Telemetry:
         *,
         ready: asyncio.Event | None = None,
         rewind: Rewind | None = None,
-        feed: FeedSince | None = None,
+        feed: Feed | None = None,
     ) -> None:
         # The clock every judgement is given (seconds since the epoch: the hot path compares
         # reading timestamps as numbers); tests hand another to move time.
@@ -151,8 +152,8 @@ class Telemetry:
         self.monotonic = time.monotonic  # when pending batches are due (tests hand another)
         # Without a consumer to rewind (tests), records past the expected offset are judged.
         self.rewind = rewind
-        # Whether silence counts now, and from when; without a feed to watch (tests), always,
-        # from each terminal's last reading.
+        # Whose silence counts now, and from when; without a feed to watch (tests), every
+        # terminal's, from its last reading.
         self.feed = feed
         # Since a batch failed: every batch is written at once, and the offsets of records that
         # failed alone (the dispatcher dead-letters them) do not count as a gap.
@@ -411,6 +412,8 @@ class Telemetry:
                 if entry is None:
                     entry = judged[tid] = (held[tid], self.context(terminal))
                 h, ctx = entry
+                # Whose feed its silence is judged by (docs/rules.md, "monitoring gap").
+                h.state.partition = d.partition
                 evaluate_into(h.state, sample, ctx, found)
                 if found:
                     decisions.extend((decision, terminal) for decision in found)
@@ -552,26 +555,46 @@ class Telemetry:
     async def check_silence(self, _: object = None) -> int:
         """Raise or escalate gap risks of silent cold-chain sensors; returns decisions taken.
 
-        Only while the readings' feed works, and silence counts from when it last started to
+        Each process judges the terminals whose readings come through a partition it holds now,
+        while that partition's feed works, and their silence counts from when it last started
+        to; a terminal whose state does not say its partition yet (stored before it was kept)
+        is judged while the whole subscription works, from when it last started to
         (docs/rules.md, "monitoring gap"): readings that cannot reach the service are no
-        silence of their terminals."""
+        silence of their terminals, and no process judges what another one is reading."""
         now = self.now()
         async with self.lock:
             # The states it reads and writes are the stored ones: pending states first.
             await self._flush()
-            feed_since = None if self.feed is None else await self.feed()
-            if self.feed is not None and feed_since is None:
-                log.debug("silence not checked: the readings' feed does not work")
+            view = None if self.feed is None else await self.feed()
+            working = None if view is None else view.working()
+            whole = None if view is None else view.since
+            if view is not None and not working and whole is None:
+                log.debug(
+                    "silence not checked: no readings' partition held here works",
+                    extra={"partitions": sorted(view.partitions)},
+                )
                 return 0
             try:
                 async with self.uow() as work:
                     store = work.stores.telemetry
                     decisions: list[tuple[Decision, TerminalInfo]] = []
                     changed: list[Held] = []
-                    for tid, rev, state in await store.silent_cold_chain():
+                    silent = await store.silent_cold_chain(
+                        None if working is None else sorted(working),
+                        unplaced=view is None or whole is not None,
+                    )
+                    for tid, rev, state in silent:
                         terminal = self.directory.terminals.get(tid)
                         if terminal is None:
                             continue
+                        if view is None:
+                            feed_since = None
+                        elif state.partition is None:
+                            feed_since = whole
+                        else:
+                            feed_since = (working or {}).get(state.partition)
+                        if view is not None and feed_since is None:
+                            continue  # its feed does not work here (it was not asked for)
                         found = check_silence(state, now, self.context(terminal), feed_since)
                         if found:
                             decisions.extend((d, terminal) for d in found)

@@ -61,9 +61,12 @@ class TelemetryStore(Protocol):
     async def save_states(self, held: Iterable[Held]) -> None:
         """Write each state with rev + 1 (the states are locked by `lock_states`)."""
 
-    async def silent_cold_chain(self, limit: int = 1000) -> list[tuple[str, int, TerminalState]]:
+    async def silent_cold_chain(
+        self, partitions: Sequence[int] | None = None, *, unplaced: bool = True, limit: int = 1000
+    ) -> list[tuple[str, int, TerminalState]]:
         """Active cold-chain terminals unheard of for 3 intervals, by id, locked (those another
-        transaction holds are skipped)."""
+        transaction holds are skipped): of those whose last reading came through one of
+        `partitions` (None: any), and with `unplaced` those whose state has no partition."""
 
     async def apply(
         self, decisions: Sequence[tuple[Decision, TerminalInfo]], now: datetime
@@ -159,15 +162,23 @@ class PostgresTelemetryStore(OnConnection):
             rows,
         )
 
-    async def silent_cold_chain(self, limit: int = 1000) -> list[tuple[str, int, TerminalState]]:
-        """Active cold-chain terminals unheard of for 3 intervals, locked (others skipped)."""
+    async def silent_cold_chain(
+        self, partitions: Sequence[int] | None = None, *, unplaced: bool = True, limit: int = 1000
+    ) -> list[tuple[str, int, TerminalState]]:
+        """Active cold-chain terminals unheard of for 3 intervals, locked (others skipped), of
+        the partitions asked for. Only those are locked: a terminal another process judges is
+        never skipped there for being locked here."""
         rows = await self.conn.fetch(
             """SELECT s.terminal_id, s.rev, s.state FROM terminal_state s
                JOIN terminals t ON t.id = s.terminal_id
                WHERE t.kind = 'cold_chain' AND t.status = 'active'
                  AND s.last_seen < now() - make_interval(secs => 3 * t.interval_s)
+                 AND ($2::int[] IS NULL OR CASE WHEN s.state ? 'part'
+                      THEN (s.state ->> 'part')::int = ANY($2::int[]) ELSE $3 END)
                ORDER BY s.terminal_id LIMIT $1 FOR UPDATE OF s SKIP LOCKED""",
             limit,
+            None if partitions is None else list(partitions),
+            unplaced,
         )
         return [(r["terminal_id"], r["rev"], TerminalState.from_dict(r["state"])) for r in rows]
 

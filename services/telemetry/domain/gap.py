@@ -7,13 +7,15 @@ closing, but is one a few minutes after opening the next morning; `major` after 
 opening-hours silence. The next reading clears the risk (in `evaluate`). A terminal never heard
 of is not checked: it has no silence to measure from.
 
-Silence counts only while the service's feed of readings works: the caller hands in
-`feed_since`, the instant since which its consumer has fetched and kept up without a break
+Silence counts only while the service's feed of the terminal's readings works: the caller hands
+in `feed_since`, the instant since which its consumer has fetched the partition the terminal's
+readings come through (`TerminalState.partition`) and kept up without a break
 (services/runtime/feed_health.py), and silence is measured from the later of that and the last
 time the terminal was heard of. A terminal's readings cannot reach the service while the broker
-is away, so after an outage every terminal gets a full window to be heard from again, and an
-open gap does not grow towards `major` over time in which nothing could have been heard. The
-caller does not check at all while the feed is broken (docs/rules.md, "monitoring gap").
+is away or their partition is stopped, so afterwards every terminal behind it gets a full window
+to be heard from again, and an open gap does not grow towards `major` over time in which nothing
+could have been heard. The caller does not check a terminal at all while that feed is broken, nor
+one whose partition another process holds (docs/rules.md, "monitoring gap").
 """
 
 from __future__ import annotations

@@ -375,6 +375,10 @@ class TerminalState:
     risks: dict[str, OpenRisk] = field(default_factory=dict)
     # The readings of an open cold-chain window (downsampled, bounded): the risks' curve.
     trace: ColdTrace | None = None
+    # The partition of the readings' topic its last reading came through (readings are keyed by
+    # terminal, so it stays the same): whose feed its silence is judged by (docs/rules.md,
+    # "monitoring gap"). None in a state stored before it was kept, until its next reading.
+    partition: int | None = None
 
     @property
     def silent_since(self) -> float | None:
@@ -407,6 +411,8 @@ class TerminalState:
             data["risks"] = {rule: risk.to_list() for rule, risk in self.risks.items()}
         if self.trace is not None:
             data["trace"] = self.trace.to_dict()
+        if self.partition is not None:
+            data["part"] = self.partition
         return data
 
     @classmethod
@@ -426,6 +432,7 @@ class TerminalState:
             tx=TxWindow.from_dict(data["tx"]) if "tx" in data else None,
             risks={rule: OpenRisk.from_list(r) for rule, r in data.get("risks", {}).items()},
             trace=ColdTrace.from_dict(data["trace"]) if "trace" in data else None,
+            partition=data.get("part"),
         )
 
 

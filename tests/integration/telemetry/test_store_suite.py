@@ -174,6 +174,29 @@ async def test_silent_cold_chain_terminals_are_those_unheard_for_three_intervals
     assert [(tid, rev, s.last_seq) for tid, rev, s in found] == [("trm_silent", 1, 4)]
 
 
+async def test_silent_cold_chain_terminals_of_the_partitions_asked_for(backend: Backend) -> None:
+    long_ago = time.time() - 3600
+    for tid in ("trm_p0", "trm_p1", "trm_p2", "trm_unplaced"):
+        await backend.know(terminal(tid))
+    states = [heard(f"trm_p{p}", p, long_ago) for p in range(3)]
+    for p, state in enumerate(states):
+        state.partition = p
+    await saved(backend.stores, *states, heard("trm_unplaced", 9, long_ago))
+    store = backend.stores.telemetry
+
+    async def silent(partitions: list[int] | None, unplaced: bool) -> list[str]:
+        found = await store.silent_cold_chain(partitions, unplaced=unplaced)
+        return [tid for tid, _, _ in found]
+
+    assert await silent([0, 2], False) == ["trm_p0", "trm_p2"]
+    assert await silent([1], True) == ["trm_p1", "trm_unplaced"]
+    assert await silent([], True) == ["trm_unplaced"]
+    assert await silent([], False) == []
+    assert await silent(None, False) == ["trm_p0", "trm_p1", "trm_p2", "trm_unplaced"]
+    [(_, _, state)] = await store.silent_cold_chain([1], unplaced=False)
+    assert state.partition == 1
+
+
 async def test_decisions_raise_escalate_and_clear_a_risk(backend: Backend) -> None:
     store, t = backend.stores.telemetry, terminal()
     await store.apply([(decision("raise"), t)], NOW)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
+from services.runtime.feed_health import FeedView
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
@@ -28,14 +29,15 @@ MINUTE = 60.0
 
 @dataclass
 class FeedStandIn:
-    """What the runtime's tracker answers: since when the feed has worked, None while not."""
+    """What the runtime's tracker answers of a consumer holding partition 0 alone: since when
+    the feed has worked, None while not."""
 
     since: float | None
     asked: int = 0
 
-    async def __call__(self) -> float | None:
+    async def __call__(self) -> FeedView:
         self.asked += 1
-        return self.since
+        return FeedView(self.since, {0: self.since})
 
 
 @dataclass
