@@ -137,10 +137,12 @@ contracts-release: $(VENV)/.installed ## make the current schemas the released b
 # of brokers of their own run beside everything else in a process of their own, and spend most of
 # their time waiting on those brokers, which the single-file rest does not have to wait for: the
 # failover test (a cluster, a database and tokens of its own, tests/faults/conftest.py), the stop
-# in an outage and the outage that is no silence (each a single broker it freezes) and the chaos
-# test (the `chaos` profile's broker and PostgreSQL, which it restarts). Their report is printed after the rest's. Each session stops
-# the profiles it started (tests/support/profiles.py); `.ci/run` stops every profile again.
-BESIDE = tests/faults/test_failover.py tests/faults/test_stop_without_kafka.py tests/faults/test_chaos.py tests/faults/test_outage_is_not_silence.py
+# in an outage and the outage that is no silence (each a single broker it freezes), the chaos
+# test (the `chaos` profile's broker and PostgreSQL, which it restarts), the secured broker's
+# tests and the dead letters on it (the `secure` profile), and the stack's own start and stop
+# (stacks on free ports). Their report is printed after the rest's. The tests stop the
+# profiles they started (tests/support/profiles.py); `.ci/run` stops every profile again.
+BESIDE = tests/faults/test_failover.py tests/faults/test_stop_without_kafka.py tests/faults/test_chaos.py tests/faults/test_outage_is_not_silence.py tests/integration/security tests/integration/cli/test_dlq_secured.py tests/integration/stack
 test: setup lint contracts-check ## install, start what the tests need, run the whole suite
 	@if $(STACK) --profile test status --running; then keep=1; else keep=0; fi; \
 	mkdir -p .run; $(STACK) --profile test up > .run/test-stack-up.log 2>&1 & up=$$!; \
