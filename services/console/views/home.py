@@ -11,7 +11,14 @@ from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from services.console import clock
-from services.console.agenda import Due, agenda, complaints_due, orders_due, tasks_due
+from services.console.agenda import (
+    Due,
+    agenda,
+    complaints_due,
+    orders_due,
+    tasks_due,
+    urgency,
+)
 from services.console.alerts import AlertBook, firing_now
 from services.console.backend import ApiError, Backend
 from services.console.forms import Form
@@ -85,14 +92,12 @@ def _consulting_note(projects: list[Any], waiting: int) -> str:
 # A clerk's registry, counted by licences_card; the risk board, counted by risks_card.
 REGISTRY = Card("登记", "/staff/registry", "市场、商户、终端，证照即将到期")
 RISKS = Card("风险看板", "/staff/risks", "实时风险，按市场、等级、规则筛选")
+COMPLAINTS = Card("投诉队列", "/staff/complaints", "受理期限 7 个工作日，调解期限 45 个工作日")
 SERIOUS = ("major", "critical")
 
 # Who sees which card, in the order shown, after the inspection tasks' and 待复查 cards.
 CARDS: tuple[tuple[tuple[str, ...], Card | Counted], ...] = (
-    (
-        ("handler", "leader"),
-        Card("投诉队列", "/staff/complaints", "受理期限 7 个工作日，调解期限 45 个工作日"),
-    ),
+    (("handler", "leader"), COMPLAINTS),
     (
         ("handler", "leader"),
         Card("意见建议", "/staff/suggestions", "市民的意见建议，答复后凭查询码可查"),
@@ -205,12 +210,18 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
             Card("检查任务", "/staff/tasks", f"{overdue} 项逾期", len(open_tasks), overdue > 0)
         )
         cards.append(orders_card(open_orders))
+    # The open complaints, read once for the 投诉队列 card and a handler's 待办 rows.
+    open_complaints: list[Any] | None = None
+    if p.holds("handler", "leader"):
+        open_complaints = await _open_complaints(services, who.access_token)
     for roles, card in CARDS:
         if p.holds(*roles):
             if isinstance(card, Counted):
                 card = await card.card(services, who, joint)
             elif card is REGISTRY:
                 card = licences_card(await registry.expiring_licences(services, who.access_token))
+            elif card is COMPLAINTS:
+                card = complaints_card(open_complaints)
             elif card is RISKS:
                 listed = services.items(
                     "telemetry", "/risks", who.access_token, state="open", limit=1000
@@ -228,7 +239,7 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
         others = [c for c in cards if c.href != "/staff/overview"]
         return await overview.overview_page(request, who, services, others)
     due, markets = await asyncio.gather(
-        _due(who, services, open_tasks, open_orders or [], joint),
+        _due(who, services, open_tasks, open_orders or [], open_complaints or [], joint),
         department_home.district_markets(who, services),
     )
     shown, more = agenda(*due)
@@ -252,6 +263,38 @@ def orders_card(open_orders: list[Any] | None) -> Card:
     late = sum(1 for o in open_orders if o.get("overdue_at"))
     note = f"{late} 项逾期未复查" if late else "整改通知按整改期限复查"
     return Card("待复查", "/staff/rectifications", note, len(open_orders), late > 0)
+
+
+async def _open_complaints(services: Backend, token: str) -> list[Any] | None:
+    """The complaints received (to accept) and accepted (to close); None while the complaints
+    service does not answer."""
+    received, accepted = await asyncio.gather(
+        *(
+            optional(services.items("complaints", "/complaints", token, state=s, limit=1000), None)
+            for s in ("received", "accepted")
+        )
+    )
+    if received is None or accepted is None:
+        return None
+    return [*received, *accepted]
+
+
+def complaints_card(open_complaints: list[Any] | None) -> Card:
+    """投诉队列: the complaints not closed yet, those past their running clock's deadline in red
+    and those near it said; without a count while complaints does not answer. A leader's home
+    only linked to the queue (the console walk)."""
+    if open_complaints is None:
+        return COMPLAINTS
+    now = clock.now()
+    marks = [urgency(c, now) for c in open_complaints]
+    late, near = marks.count("overdue"), marks.count("nearing")
+    if late:
+        note = f"{late} 件逾期" + (f"，{near} 件临期" if near else "")
+    elif near:
+        note = f"{near} 件临期"
+    else:
+        note = COMPLAINTS.note
+    return Card("投诉队列", "/staff/complaints", note, len(open_complaints), late > 0)
 
 
 def risks_card(open_risks: list[Any] | None) -> Card:
@@ -291,6 +334,7 @@ async def _due(
     services: Backend,
     open_tasks: list[Any],
     open_orders: list[Any],
+    open_complaints: list[Any],
     joint: department_home.JointWork,
 ) -> list[list[Due]]:
     """What is due for the person's own work: an inspector's tasks to claim or complete and
@@ -303,15 +347,10 @@ async def _due(
         calls["tasks-claimed"] = services.items(
             "inspection", "/tasks", token, state="claimed", limit=1000
         )
-    if "handler" in p.roles:
-        for state in ("received", "accepted"):
-            calls[f"complaints-{state}"] = services.items(
-                "complaints", "/complaints", token, state=state, limit=1000
-            )
     if "department" in p.roles:
         calls["action-items"] = joint.items()
         calls["cases"] = joint.cases()
-    if not calls:
+    if not calls and "handler" not in p.roles:
         return []
     # The tasks', orders' and complaints' rows name their market; a department member's rows
     # carry their own names (an item has no market, a case its market's name).
@@ -325,7 +364,7 @@ async def _due(
     # Only inspectors claim and complete tasks: the open tasks listed for another role's card
     # (a department member's, a leader's) are not theirs to do.
     tasks = open_tasks + got.get("tasks-claimed", []) if "inspector" in p.roles else []
-    cases = got.get("complaints-received", []) + got.get("complaints-accepted", [])
+    cases = open_complaints if "handler" in p.roles else []
     return [
         tasks_due(tasks, p.subject, markets, now),
         orders_due(open_orders if "inspector" in p.roles else [], markets, now),

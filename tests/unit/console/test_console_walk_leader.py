@@ -126,3 +126,39 @@ async def test_without_telemetry_the_risk_card_only_links() -> None:
         r = await client.get("/staff/")
     assert r.status_code == 200, r.text
     assert card(r.text, "风险看板") == "风险看板 实时风险，按市场、等级、规则筛选"
+
+
+# -- the staff home's 投诉队列 card counts the open complaints ------------------------------------
+def complaint(cid: str, state: str, **clock: object) -> dict[str, object]:
+    return {"id": cid, "state": state, "market_id": "mkt_1", "category": "short_weight",
+            "running_clock": "acceptance" if state == "received" else "mediation",
+            "current_deadline": "2099-01-01T00:00:00+00:00", **clock}  # fmt: skip
+
+
+OPEN_COMPLAINTS = {
+    "received": [
+        complaint("c1", "received", acceptance_overdue_at="2026-12-01T00:00:00+00:00"),
+        complaint("c2", "received", nearing=True),
+    ],
+    "accepted": [complaint("c3", "accepted")],
+}
+
+
+def with_complaints(request: httpx.Request) -> httpx.Response:
+    if (request.url.host, request.url.path) == ("complaints", "/complaints"):
+        state = request.url.params.get("state")
+        return httpx.Response(200, json={"items": OPEN_COMPLAINTS.get(state or "", [])})
+    return services(request)
+
+
+async def test_the_complaint_queues_card_counts_the_open_ones_the_late_in_red() -> None:
+    async with support.console(with_complaints, Principal("u-1", "leader", "laishan")) as client:
+        leader = await client.get("/staff/")
+    assert card(leader.text, "投诉队列") == "投诉队列 3 1 件逾期，1 件临期"
+    assert '<span class="count alert">3</span>' in leader.text
+    async with support.console(with_complaints, Principal("u-2", "handler", "laishan")) as client:
+        handler = await client.get("/staff/")
+    assert card(handler.text, "投诉队列") == "投诉队列 3 1 件逾期，1 件临期"
+    # The handler's 待办 rows come from the same listing: 受理 twice, 办结 once.
+    assert handler.text.count('href="/staff/complaints/c') >= 3
+    assert all(f'href="/staff/complaints/{c}"' in handler.text for c in ("c1", "c2", "c3"))
