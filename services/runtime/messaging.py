@@ -436,13 +436,21 @@ class Messaging:
             feed.observe(self.clock(), await self._feed_seen(topic, group))
             self.metrics.feed_working.labels(topic).set(1 if feed.working else 0)
 
+    def consumer(self, topic: str, group_id: str | None = None) -> AIOKafkaConsumer | None:
+        """The client of this replica's subscription to `topic` (in `group_id`, default the
+        service's group), None before it runs: what the feed tracker reads, and what a test
+        pauses a partition of as a stall does."""
+        group = group_id or self.group_id
+        for name, subscribed_group, subscriber in self._subscribers:
+            if (name, subscribed_group) == (topic, group):
+                found: AIOKafkaConsumer | None = getattr(subscriber, "consumer", None)
+                return found
+        return None
+
     async def _feed_seen(self, topic: str, group: str) -> FeedSeen:
         """What the subscription's client says of the partitions it holds, without asking the
         broker anything: all of it is the client's memory of its last fetches."""
-        consumer = None
-        for name, subscribed_group, subscriber in self._subscribers:
-            if (name, subscribed_group) == (topic, group):
-                consumer = getattr(subscriber, "consumer", None)
+        consumer = self.consumer(topic, group)
         if consumer is None or not self._consuming:
             return FeedSeen()
         held = consumer.assignment()
