@@ -264,14 +264,18 @@ def _by_district(assessments: Iterable[Assessment]) -> dict[str, list[Assessment
 
 
 def rank_within_district(assessments: Iterable[Assessment]) -> list[Assessment]:
-    """Markets ranked per district: highest score first, equal scores by market id; every
-    market gets its own rank (1..n) and `ranked` = n. Ordered by district, then rank."""
+    """Markets ranked per district, highest score first, `ranked` = n. Markets of equal score
+    share a rank and the next score's rank counts them all (1, 1, 3): a rank decides the 红榜
+    and is read against the other markets', and a market id must not put one of two equal
+    markets behind the other. Ordered by district, then rank, then market id."""
     ranked: list[Assessment] = []
     for group in _by_district(assessments).values():
         ordered = sorted(group, key=lambda a: (-a.score, a.market_id or ""))
-        ranked.extend(
-            replace(a, rank=i, ranked=len(ordered)) for i, a in enumerate(ordered, start=1)
-        )
+        rank, above = 0, None
+        for i, a in enumerate(ordered, start=1):
+            if a.score != above:
+                rank, above = i, a.score
+            ranked.append(replace(a, rank=rank, ranked=len(ordered)))
     return ranked
 
 

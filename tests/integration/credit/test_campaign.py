@@ -157,8 +157,8 @@ async def test_a_market_neglecting_its_duties_scores_and_ranks_below_its_neighbo
         ),
         what="credit knows both markets and their merchants",
     )
-    # Otherwise identical: one merchant each, graded A, nothing else in the period. The market
-    # ids decide a tie, so whichever ranks first without duties, the duties must decide it.
+    # Otherwise identical: one merchant each, graded A, nothing else in the period. Tied, they
+    # share a rank; the duties must part them.
     before = {p.market_id: await assessment(stack, p) for p in (lax, diligent)}
     assert before[lax.market_id]["score"] == before[diligent.market_id]["score"]
 

@@ -183,7 +183,9 @@ def test_missing_grades_count_as_none() -> None:
 # -- ranking and roll-up -----------------------------------------------------------------------
 
 
-def test_ranked_within_each_district_ties_by_market_id() -> None:
+def test_ranked_within_each_district_equal_scores_share_a_rank() -> None:
+    """A leader read 第 1 名 and 第 2 名 for two markets of 100.0 on the demo: the market id
+    had decided it. Equal markets share the rank, the next counts both (listed by id)."""
     good = figures(open_risks=0)
     markets = [
         assess(figures("mkt_c"), PERIOD, POLICY),
@@ -195,7 +197,7 @@ def test_ranked_within_each_district_ties_by_market_id() -> None:
     assert [(a.district, a.market_id, a.rank, a.ranked) for a in ranked] == [
         ("laishan", "mkt_x", 1, 1),
         ("zhifu", "mkt_a", 1, 3),
-        ("zhifu", "mkt_b", 2, 3),
+        ("zhifu", "mkt_b", 1, 3),
         ("zhifu", "mkt_c", 3, 3),
     ]
     # The input order does not matter.
