@@ -16,6 +16,7 @@ from services.runtime.feed_health import FeedView
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
+from services.telemetry.domain import TerminalState
 from services.telemetry.fakes import FakeTelemetryStore, fake_stores, snapshot
 from services.telemetry.metrics import TelemetryMetrics
 from services.telemetry.projections import Directory
@@ -174,3 +175,12 @@ async def test_a_state_stored_before_partitions_were_kept_is_judged_by_the_whole
     await world.heard_now(0)
     await world.telemetry.flush()
     assert world.store.states["trm_0"].state["part"] == 0
+
+
+def test_the_partition_rides_in_the_stored_state_and_an_older_state_loads_without_it() -> None:
+    state = TerminalState("trm_0", last_seq=4, last_ts=T0.timestamp(), partition=3)
+    stored = state.to_dict()
+    assert stored["part"] == 3
+    assert TerminalState.from_dict(stored).partition == 3
+    del stored["part"]  # as written before the partition was kept
+    assert TerminalState.from_dict(stored) == replace(state, partition=None)
