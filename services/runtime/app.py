@@ -95,7 +95,7 @@ class Service:
         )
         self._pool: asyncpg.Pool | None = None
         self.relay: OutboxRelay | None = None
-        self._jobs: list[tuple[str, float, Job]] = []
+        self._jobs: list[tuple[str, float, Job, bool]] = []
         self._on_start: list[Callable[[], Awaitable[Any]]] = []
         self._after_start: list[Callable[[], Coroutine[Any, Any, Any]]] = []
         self.ready_checks: dict[str, Callable[[], bool]] = {}
@@ -148,9 +148,13 @@ class Service:
         """Run `task` in the background once consuming has begun (cancelled on stop)."""
         self._after_start.append(task)
 
-    def every(self, seconds: float, job: Job, name: str | None = None) -> None:
-        """Run `job` periodically; with several replicas only one runs it at a time."""
-        self._jobs.append((name or job.__name__, seconds, job))
+    def every(
+        self, seconds: float, job: Job, name: str | None = None, *, each_replica: bool = False
+    ) -> None:
+        """Run `job` periodically; with several replicas only one runs it at a time, unless
+        `each_replica`: then every replica (and worker) runs its own, for work that is its own
+        (telemetry's silence check judges the terminals of the partitions it holds)."""
+        self._jobs.append((name or job.__name__, seconds, job, each_replica))
 
     async def enqueue(self, conn: asyncpg.Connection, topic: str, event: Envelope[Any]) -> None:
         await enqueue(conn, topic, event, schema=self.schema)
@@ -216,8 +220,9 @@ class Service:
         self._tasks.append(asyncio.create_task(self.dead_letters.run(), name="dead-letters"))
         for task in self._after_start:
             self._tasks.append(asyncio.create_task(task(), name=getattr(task, "__name__", "task")))
-        for name, seconds, job in self._jobs if jobs else ():
-            self._tasks.append(asyncio.create_task(self._periodic(name, seconds, job), name=name))
+        for name, seconds, job, each_replica in self._jobs if jobs else ():
+            periodic = self._periodic(name, seconds, job, each_replica)
+            self._tasks.append(asyncio.create_task(periodic, name=name))
         self.started = True
         log.info("service started", extra={"schema": self.schema})
 
@@ -261,16 +266,19 @@ class Service:
                 log.debug("lag measurement failed", exc_info=True)
             await asyncio.sleep(every_s)
 
-    async def _periodic(self, name: str, seconds: float, job: Job) -> None:
+    async def _periodic(self, name: str, seconds: float, job: Job, each_replica: bool) -> None:
         lock_key = zlib.crc32(f"job:{self.schema}:{name}".encode())
         while True:
             try:
-                async with self.pool.acquire() as conn:
-                    if await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
-                        try:
-                            await job(self)
-                        finally:
-                            await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
+                if each_replica:
+                    await job(self)
+                else:
+                    async with self.pool.acquire() as conn:
+                        if await conn.fetchval("SELECT pg_try_advisory_lock($1)", lock_key):
+                            try:
+                                await job(self)
+                            finally:
+                                await conn.execute("SELECT pg_advisory_unlock($1)", lock_key)
             except asyncio.CancelledError:
                 raise
             except Exception:

@@ -3,7 +3,6 @@ registry views, the readings subscription, the silence check, the gauges and the
 
 from __future__ import annotations
 
-import uuid
 from pathlib import Path
 
 from fastapi import FastAPI
@@ -61,10 +60,13 @@ def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now
     service.after_start(telemetry.flush_when_due)
 
     # Every process checks the silence of the terminals of the readings' partitions it holds
-    # (docs/rules.md, "monitoring gap"), so the lock `every` takes by the job's name is this
-    # process's own: one process's check never waits for, or stands in for, another's.
-    job = f"silence-check-{uuid.uuid4().hex[:12]}"
-    service.every(settings.silence_check_interval_s, telemetry.check_silence, job)
+    # (docs/rules.md, "monitoring gap"): none waits for, or stands in for, another's check.
+    service.every(
+        settings.silence_check_interval_s,
+        telemetry.check_silence,
+        "silence-check",
+        each_replica=True,
+    )
 
     return create_app(
         service,
