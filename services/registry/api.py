@@ -281,9 +281,10 @@ async def add_terminal(sent: Sent[TerminalIn], reg: Reg, who: Clerk) -> dict[str
 
 @router.get("/terminals", tags=["terminals"])
 async def list_terminals(
-    reg: Reg, who: Reader, market_id: Annotated[str, Query(min_length=1)]
+    reg: Reg, who: Reader, market_id: Annotated[str | None, Query(min_length=1)] = None
 ) -> dict[str, Any]:
-    """A market's terminals in the caller's district; a signing key is never listed."""
+    """A market's terminals in the caller's district (without `market_id`, the district's, by
+    market and id: the clerk's 终端 list); a signing key is never listed."""
     return {"items": [terminal_out(t) for t in await reg.terminals(who, market_id)]}
 
 

@@ -179,13 +179,13 @@ class FakeTerminals(_OnTables):
     async def get(self, terminal_id: str, *, for_update: bool = False) -> Terminal | None:
         return self.tables.terminals.get(terminal_id)
 
-    async def all(self, market_id: str, district: str | None) -> list[Terminal]:
+    async def all(self, market_id: str | None, district: str | None) -> list[Terminal]:
         found = [
             t
             for t in self.tables.terminals.values()
-            if t.market_id == market_id and district in (None, t.district)
+            if market_id in (None, t.market_id) and district in (None, t.district)
         ]
-        return sorted(found, key=lambda t: t.id)
+        return sorted(found, key=lambda t: (t.market_id, t.id))
 
 
 class FakeSuspensions(_OnTables):

@@ -513,8 +513,9 @@ class Registry:
         _refuse(problems)
         return market, merchant
 
-    async def terminals(self, who: Principal, market_id: str) -> list[Terminal]:
-        """A market's terminals, as far as the caller's district reaches (never a key)."""
+    async def terminals(self, who: Principal, market_id: str | None) -> list[Terminal]:
+        """A market's terminals (every market's when `market_id` is None: the clerk's 终端
+        list), as far as the caller's district reaches (never a key)."""
         district = who.listing_district()
         async with self.uow() as work:
             return await work.stores.terminals.all(market_id, district)

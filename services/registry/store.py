@@ -100,8 +100,9 @@ class TerminalStore(Protocol):
 
     async def get(self, terminal_id: str, *, for_update: bool = False) -> Terminal | None: ...
 
-    async def all(self, market_id: str, district: str | None) -> list[Terminal]:
-        """A market's terminals (of `district` only, when given), by id."""
+    async def all(self, market_id: str | None, district: str | None) -> list[Terminal]:
+        """A market's terminals (every market's when `market_id` is None; of `district` only,
+        when given), by market and id."""
         ...
 
 
@@ -312,10 +313,10 @@ class PostgresMerchants(_Registered[Merchant]):
 class PostgresTerminals(_Registered[Terminal]):
     table, entity, kept = "terminals", Terminal, TERMINAL_KEPT
 
-    async def all(self, market_id: str, district: str | None) -> list[Terminal]:
+    async def all(self, market_id: str | None, district: str | None) -> list[Terminal]:
         rows = await self.conn.fetch(
-            f"{self.select} WHERE market_id = $1 AND ($2::text IS NULL OR district = $2)"
-            " ORDER BY id",
+            f"{self.select} WHERE ($1::text IS NULL OR market_id = $1)"
+            " AND ($2::text IS NULL OR district = $2) ORDER BY market_id, id",
             market_id,
             district,
         )

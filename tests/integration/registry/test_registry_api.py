@@ -208,6 +208,10 @@ async def test_terminal_key_is_returned_once_and_derived_from_the_master_secret(
     elsewhere = await _district(api)
     other = await api.get(f"/terminals?market_id={market['id']}", role="clerk", district=elsewhere)
     assert other.status_code == 200 and other.json()["items"] == []
+    # Without a market: the district's terminals (the clerk's 终端 list), none of another's.
+    district_wide = await api.get("/terminals", role="clerk", district=district)
+    assert [t["id"] for t in district_wide.json()["items"]] == [terminal["id"]]
+    assert (await api.get("/terminals", role="clerk", district=elsewhere)).json()["items"] == []
 
 
 async def test_licence_expiry_job_marks_lapsed_merchants_and_publishes_once(

@@ -339,6 +339,14 @@ async def test_terminals_are_listed_by_id_within_a_market_and_district(stores: S
     assert [t.id for t in await stores.terminals.all("mkt_1", None)] == ["trm_1", "trm_2"]
     assert [t.id for t in await stores.terminals.all("mkt_1", "zhifu")] == ["trm_1", "trm_2"]
     assert await stores.terminals.all("mkt_1", "laishan") == []
+    # Without a market, the district's terminals (the clerk's 终端 list), by market and id.
+    every = await stores.terminals.all(None, "zhifu")
+    assert [(t.market_id, t.id) for t in every] == [
+        ("mkt_1", "trm_1"),
+        ("mkt_1", "trm_2"),
+        ("mkt_2", "trm_3"),
+    ]
+    assert await stores.terminals.all(None, "laishan") == []
 
 
 # suspensions and renovations ---------------------------------------------------------------

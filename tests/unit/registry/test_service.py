@@ -399,6 +399,9 @@ async def test_terminals_are_read_within_the_callers_district(
     units.tables.terminals["trm_1"] = terminal()
     assert [t.id for t in await registry.terminals(CLERK, "mkt_1")] == ["trm_1"]
     assert await registry.terminals(ELSEWHERE, "mkt_1") == []
+    # No market: every terminal of the caller's district (the clerk's 终端 list).
+    assert [t.id for t in await registry.terminals(CLERK, None)] == ["trm_1"]
+    assert await registry.terminals(ELSEWHERE, None) == []
     assert (await registry.terminal(ADMIN, "trm_1")).id == "trm_1"
     with pytest.raises(Forbidden):
         await registry.terminal(ELSEWHERE, "trm_1")
