@@ -195,6 +195,8 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/staff/complaints", "投诉队列", frozenset({"handler", "leader"})),
     ("/staff/suggestions", "意见建议", frozenset({"handler", "leader"})),
     ("/staff/registry", "登记", frozenset({"clerk"})),
+    ("/staff/registry/merchants", "商户", frozenset({"clerk", "leader"})),
+    ("/staff/registry/terminals", "终端", frozenset({"clerk", "leader"})),
     ("/staff/risks", "风险看板", frozenset({"inspector", "handler", "clerk", "leader"})),
     ("/staff/overview", "总览", frozenset({"leader"})),
     ("/staff/meetings", "联席会议", frozenset({"department", "clerk", "leader"})),

@@ -214,12 +214,16 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
     open_complaints: list[Any] | None = None
     if p.holds("handler", "leader"):
         open_complaints = await _open_complaints(services, who.access_token)
+    # The licences running out, read once for the 登记 card and a clerk's 更新许可证 rows.
+    expiring: list[Any] | None = None
+    if p.holds("clerk"):
+        expiring = await registry.expiring_licences(services, who.access_token)
     for roles, card in CARDS:
         if p.holds(*roles):
             if isinstance(card, Counted):
                 card = await card.card(services, who, joint)
             elif card is REGISTRY:
-                card = licences_card(await registry.expiring_licences(services, who.access_token))
+                card = licences_card(expiring)
             elif card is COMPLAINTS:
                 card = complaints_card(open_complaints)
             elif card is RISKS:
@@ -239,7 +243,7 @@ async def staff_home(request: Request, who: Person, services: Services) -> Respo
         others = [c for c in cards if c.href != "/staff/overview"]
         return await overview.overview_page(request, who, services, others)
     due, markets = await asyncio.gather(
-        _due(who, services, open_tasks, open_orders or [], open_complaints or [], joint),
+        _due(who, services, open_tasks, open_orders or [], open_complaints or [], joint, expiring),
         department_home.district_markets(who, services),
     )
     shown, more = agenda(*due)
@@ -336,11 +340,12 @@ async def _due(
     open_orders: list[Any],
     open_complaints: list[Any],
     joint: department_home.JointWork,
+    expiring: list[Any] | None = None,
 ) -> list[list[Due]]:
     """What is due for the person's own work: an inspector's tasks to claim or complete and
     orders to re-inspect, a handler's complaints to accept or close, a department member's
-    议定事项 to report done and 联合执法 cases to decide. A service that does not answer leaves
-    its part out (its card below still links to the list)."""
+    议定事项 to report done and 联合执法 cases to decide, a clerk's licences to renew. A service
+    that does not answer leaves its part out (its card below still links to the list)."""
     p, token, now = who.principal, who.access_token, clock.now()
     calls: dict[str, Awaitable[list[Any]]] = {}
     if "inspector" in p.roles:
@@ -350,11 +355,12 @@ async def _due(
     if "department" in p.roles:
         calls["action-items"] = joint.items()
         calls["cases"] = joint.cases()
-    if not calls and "handler" not in p.roles:
+    licences = (expiring or []) if "clerk" in p.roles else []
+    if not calls and "handler" not in p.roles and not licences:
         return []
-    # The tasks', orders' and complaints' rows name their market; a department member's rows
-    # carry their own names (an item has no market, a case its market's name).
-    named = bool(p.roles & {"inspector", "handler"})
+    # The tasks', orders', complaints' and licences' rows name their market; a department
+    # member's rows carry their own names (an item has no market, a case its market's name).
+    named = bool(p.roles & {"inspector", "handler"}) or bool(licences)
     names, *listed = await asyncio.gather(
         market_names(services, token) if named else _no_names(),
         *(optional(c, []) for c in calls.values()),
@@ -371,6 +377,27 @@ async def _due(
         complaints_due(cases, markets, now),
         department_home.items_due(got.get("action-items", []), who, clock.today()),
         department_home.cases_due(got.get("cases", []), who),
+        licences_due(licences, markets),
+    ]
+
+
+def licences_due(expiring: list[Any], markets: Mapping[str, str]) -> list[Due]:
+    """A clerk's 更新许可证 rows: each licence ended or ending within WARNING_DAYS (as listed by
+    registry.expiring_licences, each with its `licence`), due on its last valid day, to renew on
+    its market's page with the form open (?licence=). The clerk's home had cards and no row."""
+    return [
+        Due(
+            "licence",
+            f"{markets.get(str(m.get('market_id')), '市场')} · 摊位 {m.get('stall_no')} · "
+            f"{m.get('name')}",
+            f"食品经营许可证{'已过期' if m['licence']['expired'] else '即将到期'}",
+            department_home._end_of(str(m["licence_valid_until"])),
+            m["licence"]["expired"],
+            "更新许可证",
+            f"/staff/registry/markets/{m.get('market_id')}?licence={m['id']}#m-{m['id']}",
+            left=m["licence"]["left"],
+        )
+        for m in expiring
     ]
 
 

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 import segno
 from fastapi import APIRouter, Request
@@ -29,6 +30,7 @@ from services.console.web import (
     failed,
     field_errors,
     in_scope,
+    is_htmx,
     markets_of,
     may_do,
     may_see,
@@ -134,13 +136,12 @@ def qr_data_uri(payload: str) -> str:
 
 
 async def expiring_licences(services: Backend, token: str) -> list[dict[str, Any]] | None:
-    """Licences that end within 30 days or have ended, soonest first, each with its `licence`
-    (the registry may filter; this filters again); None when the registry does not answer. The
-    clerk's 证照即将到期 and their home's 登记 card count the same list."""
+    """Licences that end within 30 days or have ended, soonest first, each with its `licence`;
+    None when the registry does not answer. The clerk's 证照即将到期, their home's 登记 card and
+    its 更新许可证 rows count the same list. Read from the district's whole list: the registry's
+    `expiring_within_days` counts from today, so a licence that had already ended never showed."""
     try:
-        merchants = await services.items(
-            "registry", "/merchants", token, expiring_within_days=WARNING_DAYS
-        )
+        merchants = await services.items("registry", "/merchants", token)
     except ApiError:
         return None
     _with_licence(merchants, clock.today())
@@ -509,3 +510,141 @@ async def terminal_key(request: Request, ticket: str, who: Person, services: Ser
         qr=qr_data_uri(payload),
         payload=payload,
     )
+
+
+# -- the district's merchants and terminals (商户 / 终端) ---------------------------------------
+
+# Who reads the district's lists: the clerk who keeps them, and a leader (read only; an admin
+# too, as everywhere). A market's own page stays open to the registry's other readers.
+LIST_READERS = ("clerk", "leader")
+ListReader = Annotated[Session, may_see(*LIST_READERS)]
+# The lists are read whole from the registry (a district's few thousand rows at most) and shown
+# this many a page: a phone scrolls 50 rows, not a district's.
+PAGE_ROWS = 50
+
+
+def _matches(q: str, *fields: object) -> bool:
+    """The search box: part of a name, a credit code, a stall or a terminal id, any case."""
+    wanted = q.casefold()
+    return any(wanted in str(f or "").casefold() for f in fields)
+
+
+@dataclass(frozen=True)
+class Listing:
+    """One page of a filtered list, with what the form asked (`chosen`) and the query string of
+    the filters without the page, for the pages' links."""
+
+    rows: list[dict[str, Any]]
+    total: int
+    page: int
+    pages: int
+    query: str
+
+
+def _page_of(request: Request, rows: list[dict[str, Any]], chosen: dict[str, str]) -> Listing:
+    raw = request.query_params.get("page", "1")
+    pages = max(1, -(-len(rows) // PAGE_ROWS))
+    page = min(max(int(raw) if raw.isdigit() else 1, 1), pages)
+    shown = rows[(page - 1) * PAGE_ROWS : page * PAGE_ROWS]
+    query = urlencode({k: v for k, v in chosen.items() if v})
+    return Listing(shown, len(rows), page, pages, query)
+
+
+def _chosen(request: Request, *names: str) -> dict[str, str]:
+    return {n: request.query_params.get(n, "").strip() for n in names}
+
+
+async def _list_page(
+    request: Request,
+    who: Session,
+    template: str,
+    rows: list[dict[str, Any]],
+    chosen: dict[str, str],
+    markets: list[dict[str, Any]],
+    **more: Any,
+) -> Response:
+    listing = _page_of(request, rows, chosen)
+    context = dict(
+        listing=listing,
+        chosen=chosen,
+        markets=markets,
+        names={m["id"]: m["name"] for m in markets},
+        **more,
+    )
+    # htmx (the search as it is typed, a filter changed) swaps the results alone.
+    if is_htmx(request):
+        return render(request, f"registry/_{template}_rows.html", who, **context)
+    return render(request, f"registry/{template}.html", who, **context)
+
+
+@router.get("/staff/registry/merchants")
+async def merchant_list(request: Request, who: ListReader, services: Services) -> Response:
+    """商户: the district's merchants, found by name, credit code or stall, by market; each
+    row's licence marked 即将到期 / 已过期 and linked to the merchant's page. The clerk found
+    merchants only on each market's page (the console walk)."""
+    chosen = _chosen(request, "q", "market")
+    token = who.access_token
+    markets, merchants = await asyncio.gather(
+        markets_of(services, who),
+        services.items("registry", "/merchants", token, market_id=chosen["market"] or None),
+    )
+    names = {m["id"]: m["name"] for m in markets}
+    rows = [
+        m
+        for m in merchants
+        if m.get("market_id") in names
+        and (
+            not chosen["q"]
+            or _matches(chosen["q"], m.get("name"), m.get("credit_code"), m.get("stall_no"))
+        )
+    ]
+    order = {mid: i for i, mid in enumerate(names)}
+    rows.sort(key=lambda m: (order[m["market_id"]], stall_key(str(m.get("stall_no", "")))))
+    _with_licence(rows, clock.today())
+    return await _list_page(request, who, "merchants", rows, chosen, markets)
+
+
+@router.get("/staff/registry/terminals")
+async def terminal_list(request: Request, who: ListReader, services: Services) -> Response:
+    """终端: the district's terminals, found by id, stall or merchant, by market and kind;
+    retired ones marked, each linked to its market's page. With a market chosen, what each last
+    reported (one call to telemetry, as the market's page makes)."""
+    chosen = _chosen(request, "q", "market", "kind")
+    token = who.access_token
+    market = chosen["market"] or None
+    markets, terminals, merchants, reports = await asyncio.gather(
+        markets_of(services, who),
+        services.items("registry", "/terminals", token, market_id=market),
+        services.items("registry", "/merchants", token, market_id=market),
+        _last_reports(services, token, market) if market else _no_reports(),
+    )
+    names = {m["id"]: m["name"] for m in markets}
+    merchant_names = {m["id"]: m["name"] for m in merchants}
+    q = chosen["q"]
+    rows = [
+        t
+        for t in terminals
+        if t.get("market_id") in names
+        and (not chosen["kind"] or t.get("kind") == chosen["kind"])
+        and (
+            not q
+            or _matches(q, t.get("id"), t.get("stall_no"), merchant_names.get(t.get("merchant_id")))
+        )
+    ]
+    order = {mid: i for i, mid in enumerate(names)}
+    rows.sort(key=lambda t: (order[t["market_id"]], t.get("status") != "active", str(t["id"])))
+    return await _list_page(
+        request,
+        who,
+        "terminals",
+        rows,
+        chosen,
+        markets,
+        merchant_names=merchant_names,
+        kinds=labels.TERMINAL_KIND,
+        reports=reports,
+    )
+
+
+async def _no_reports() -> None:
+    return None
