@@ -242,6 +242,8 @@ async def test_a_handlers_clerks_and_operators_pages_have_no_serious_accessibili
     username, _ = tokens.person("clerk", place.district, name="王登记", who="a11y")
     await sign_in(clerk, username, tokens.password)
     await audited(audit, clerk, "/staff/registry")
+    for path in ("/staff/registry/merchants", "/staff/registry/terminals"):
+        await audited(audit, clerk, path)
     for path in ("/staff/reports", "/staff/training", "/staff/exposures", "/staff/renovations"):
         await audited(audit, clerk, path)
     await audited(audit, clerk, "/staff/meetings")
