@@ -66,6 +66,8 @@ async def test_a_clerk_finds_a_merchant_by_credit_code_on_a_phone_and_opens_it(
         await found.nth(i).get_attribute("data-merchant") for i in range(await found.count())
     ] == [wanted["id"]]
     assert await phone.input_value("#f-q") == code
+    # A market chosen: the row has its credit grade (A–D, or — before credit grades it).
+    assert await found.first.locator(".grade").count() == 1
 
     terminals = await phone.goto("/staff/registry/terminals")
     assert terminals is not None and terminals.status == 200

@@ -24,6 +24,7 @@ from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
 from services.console.licences import WARNING_DAYS, licence
 from services.console.sessions import Session
+from services.console.views import public
 from services.console.web import (
     Person,
     Services,
@@ -584,9 +585,10 @@ async def merchant_list(request: Request, who: ListReader, services: Services) -
     merchants only on each market's page (the console walk)."""
     chosen = _chosen(request, "q", "market")
     token = who.access_token
-    markets, merchants = await asyncio.gather(
+    markets, merchants, grades = await asyncio.gather(
         markets_of(services, who),
         services.items("registry", "/merchants", token, market_id=chosen["market"] or None),
+        _grades(services, chosen["market"]),
     )
     names = {m["id"]: m["name"] for m in markets}
     rows = [
@@ -601,7 +603,17 @@ async def merchant_list(request: Request, who: ListReader, services: Services) -
     order = {mid: i for i, mid in enumerate(names)}
     rows.sort(key=lambda m: (order[m["market_id"]], stall_key(str(m.get("stall_no", "")))))
     _with_licence(rows, clock.today())
-    return await _list_page(request, who, "merchants", rows, chosen, markets)
+    return await _list_page(request, who, "merchants", rows, chosen, markets, grades=grades)
+
+
+async def _grades(services: Backend, market_id: str) -> dict[str, str | None] | None:
+    """The chosen market's merchants' credit grades by id, from credit's public listing (as
+    the portal's market page reads them, 100 a call); None without a market chosen (a district
+    would take a call per 100 merchants) or while credit does not answer."""
+    if not market_id:
+        return None
+    graded, failed = await public._graded(services, market_id)
+    return None if failed else {mid: m.get("grade") for mid, m in graded.items()}
 
 
 @router.get("/staff/registry/terminals")

@@ -63,6 +63,10 @@ def services(asked: list[httpx.Request]) -> support.Answer:
             last = {"seq": 1, "ts": "2026-12-06T02:05:00Z", "heard_at": "2026-12-06T02:05:01Z"}
             items = [{"terminal_id": "trm_fridge", "last": last}]
             return httpx.Response(200, json={"items": items})
+        if request.url.host == "credit" and path == "/public/merchants":
+            grades = [{"id": "mer_1", "grade": "A"}, {"id": "mer_2", "grade": None}]
+            found = [g for g in grades if market_id == "mkt_1"]
+            return httpx.Response(200, json={"items": found, "total": len(found)})
         if request.url.host != "registry":
             return httpx.Response(200, json={"items": []})
         if path == "/public/districts":
@@ -104,6 +108,17 @@ async def test_the_merchants_of_every_market_by_market_and_stall_the_licences_ma
     assert "到期" not in found["mer_1"] and "有效期至 2028-01-10" in found["mer_1"]
     assert 'href="/staff/merchants/mer_1"' in r.text
     assert "共 3 户" in r.text
+    # No grade without a market chosen: a district's would take a call per 100 merchants.
+    assert 'class="grade' not in r.text and "选择市场可看信用等级" in r.text
+
+
+async def test_with_a_market_chosen_each_merchant_has_its_credit_grade() -> None:
+    r = await get("/staff/registry/merchants?market=mkt_1")
+    found = rows(r.text, "merchant")
+    assert list(found) == ["mer_2", "mer_1"]
+    assert 'aria-label="信用等级 A"' in r.text and 'aria-label="暂无信用等级"' in r.text
+    assert found["mer_1"].startswith("老王水产 A")
+    assert found["mer_2"].startswith("李记蔬菜 —")
 
 
 @pytest.mark.parametrize(
