@@ -232,7 +232,15 @@ def nav(principal: Principal) -> list[tuple[str, str]]:
     ]
 
 
+def nav_current(principal: Principal, path: str) -> str:
+    """The menu entry the page is under: the longest whose path the page's starts with, so
+    that 商户 (/staff/registry/merchants) is current there and 登记 (/staff/registry) is not."""
+    under = [href for href, _ in nav(principal) if path.startswith(href)]
+    return max(under, key=len, default="")
+
+
 templates.env.globals["nav"] = nav
+templates.env.globals["nav_current"] = nav_current
 
 
 async def optional_person(request: Request) -> Session | None:

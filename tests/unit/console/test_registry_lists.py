@@ -206,6 +206,14 @@ async def test_the_clerks_menu_has_the_lists() -> None:
     r = await get("/staff/registry/merchants")
     assert '<a href="/staff/registry/merchants"' in r.text
     assert '<a href="/staff/registry/terminals"' in r.text
+    # Only 商户 is the current page: 登记's path begins the list's too.
+    assert re.findall(r'<a href="([^"]+)" aria-current="page"', r.text) == [
+        "/staff/registry/merchants"
+    ]
+    registry = await get("/staff/registry")
+    assert re.findall(r'<a href="([^"]+)" aria-current="page"', registry.text) == [
+        "/staff/registry"
+    ]
 
 
 # -- the clerk's home: 更新许可证 rows, the ended first --------------------------------------
