@@ -16,6 +16,9 @@ too). People's tokens come from the test stack's identity provider, like every o
 
 from __future__ import annotations
 
+import os
+import signal
+import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 
@@ -23,6 +26,8 @@ import pytest
 
 from deploy.local import stack
 from tests.support.databases import own_database
+from tests.support.poll import until
+from tests.support.process import low_free_port
 from tests.support.profiles import ProfileStack, profile_stack
 
 
@@ -77,3 +82,39 @@ async def chaos_database_url(chaos_stack: ChaosStack) -> AsyncIterator[str]:
     starts again: the database is on its disk, so it is there afterwards)."""
     async with own_database(chaos_stack.database_url, "sentinel_chaos") as url:
         yield url
+
+
+async def broker_answers(address: str, timeout_s: float = 1) -> bool:
+    """Whether a broker answers at `address`: False while it starts, or is away or frozen."""
+    try:
+        return await stack.kafka_answers(address, None, timeout_s)
+    except Exception:  # not up yet
+        return False
+
+
+@pytest.fixture
+async def own_broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[stack.Kafka]:
+    """A single KRaft broker of the test's own on free ports, with the catalog's topics: the
+    test freezes it (SIGSTOP), which it could not do to the test stack's broker without taking
+    it from every other session on it. Thawed and stopped at the end."""
+    profile = stack.Profile(
+        name="own",
+        state=tmp_path_factory.mktemp("own-kafka"),
+        kafka_port=low_free_port(),
+        controller_port=low_free_port(),
+        postgres_port=0,
+        prometheus_port=None,
+        kafka_heap="256m",
+    )
+    node = stack.Kafka(profile)
+    node.start()
+    try:
+        await until(
+            lambda: broker_answers(node.address), within=120, every=0.5, what="own broker up"
+        )
+        await stack.provision_topics(node.address, time.monotonic() + 120)
+        yield node
+    finally:
+        if (pid := node.pid()) is not None:
+            os.kill(pid, signal.SIGCONT)
+            node.stop()

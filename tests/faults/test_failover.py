@@ -30,7 +30,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 
 from contracts.topics import all_topics
 from deploy.local import stack
-from tests.faults.conftest import ClusterStack
+from tests.faults.conftest import ClusterStack, broker_answers
 from tests.support.closed_loop import (
     CHAIN_TOPICS,
     Run,
@@ -113,7 +113,9 @@ class Faults:
     async def back(self, node: stack.Kafka) -> None:
         """The node answers with all three registered, and every replica is in sync again."""
         bootstrap = self.cluster.bootstrap
-        await until(lambda: _answers(node.address), within=120, every=0.5, what=f"{node.name} back")
+        await until(
+            lambda: broker_answers(node.address, 3), within=120, every=0.5, what=f"{node.name} back"
+        )
         await until(lambda: fully_replicated(bootstrap), within=180, every=1, what="every ISR full")
 
     async def kill(self, node: stack.Kafka) -> None:
@@ -125,7 +127,7 @@ class Faults:
         await until(lambda: not stack.alive(pid), within=30, what=f"{node.name} dead")
         await asyncio.sleep(KILLED_S)  # the outage itself, not a wait for something
         node.start()
-        await until(lambda: _answers(node.address), within=120, every=0.5, what=node.name)
+        await until(lambda: broker_answers(node.address, 3), within=120, every=0.5, what=node.name)
         outage.ended = time.monotonic()
         print(f"failover: {outage.what}: down {outage.ended - outage.began:.1f}s", flush=True)
         await self.back(node)
@@ -167,13 +169,6 @@ class Faults:
         await self.kill(nodes[second])
         (third,) = (n for n in nodes if n not in (first, second))
         await self.freeze(nodes[third])
-
-
-async def _answers(address: str) -> bool:
-    try:
-        return await stack.kafka_answers(address, None, 3)
-    except Exception:  # not up yet
-        return False
 
 
 # -- readiness, polled all along -----------------------------------------------------------------

@@ -22,13 +22,11 @@ import os
 import signal
 import time
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
 import asyncpg
 import httpx
-import pytest
 from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
@@ -39,8 +37,7 @@ from services.telemetry.settings import TelemetrySettings
 from tests.support import identity
 from tests.support.city import stack_settings
 from tests.support.poll import until
-from tests.support.process import low_free_port
-from tests.support.provisioned_terminals import terminal_last_seq
+from tests.support.provisioned_terminals import cold_chain_terminals, terminal_last_seq
 from tests.support.readings import Terminal, encode
 from tests.support.registry_api import registry_settings
 
@@ -48,37 +45,6 @@ READINGS = "telemetry.readings.v1"
 INTERVAL_S = 10  # each terminal's registered interval: a gap after 30 s of silence
 SENT_EVERY_S = 5  # the terminals report more often than they must, as the demo's do
 FROZEN_S = 60  # twice the gap window, and well past the feed's 10 s to be seen broken
-
-
-async def _answers(address: str) -> bool:
-    try:
-        return await stack.kafka_answers(address, None, 1)
-    except Exception:  # not up yet
-        return False
-
-
-@pytest.fixture
-async def own_broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[stack.Kafka]:
-    """A broker of this test's own, with the catalog's topics; thawed and stopped at the end."""
-    profile = stack.Profile(
-        name="silence",
-        state=tmp_path_factory.mktemp("own-kafka"),
-        kafka_port=low_free_port(),
-        controller_port=low_free_port(),
-        postgres_port=0,
-        prometheus_port=None,
-        kafka_heap="256m",
-    )
-    node = stack.Kafka(profile)
-    node.start()
-    try:
-        await until(lambda: _answers(node.address), within=120, every=0.5, what="own broker up")
-        await stack.provision_topics(node.address, time.monotonic() + 120)
-        yield node
-    finally:
-        if (pid := node.pid()) is not None:
-            os.kill(pid, signal.SIGCONT)
-            node.stop()
 
 
 class Schedule:
@@ -111,39 +77,6 @@ async def _risks(database_url: str, schema: str) -> list[dict[str, Any]]:
     finally:
         await conn.close()
     return [dict(r) for r in rows]
-
-
-async def _provision(http: httpx.AsyncClient, count: int) -> list[Terminal]:
-    code = f"s{uuid.uuid4().hex[:8]}"
-    assert (await http.post("/districts", json={"code": code, "name": code})).status_code == 201
-    market = await http.post(
-        "/markets",
-        json={
-            "name": "冷链市场",
-            "district": code,
-            "kind": "wholesale",
-            "operator": "o",
-            "address": "a",
-            "capacity": 100,
-            # Open all day (but a minute before midnight): every second of silence counts.
-            "opening_hours": {"open": "00:00", "close": "23:59"},
-        },
-    )
-    assert market.status_code == 201, market.text
-    terminals = []
-    for _ in range(count):
-        made = await http.post(
-            "/terminals",
-            json={
-                "kind": "cold_chain",
-                "market_id": market.json()["id"],
-                "profile": "chilled",
-                "interval_s": INTERVAL_S,
-            },
-        )
-        assert made.status_code == 201, made.text
-        terminals.append(Terminal(made.json()["id"], made.json()["key"]))
-    return terminals
 
 
 async def test_a_frozen_broker_raises_no_gap_for_terminals_that_report_and_one_for_a_silent_one(
@@ -180,7 +113,7 @@ async def test_a_frozen_broker_raises_no_gap_for_terminals_that_report_and_one_f
             base_url="http://r",
             auth=identity.current().auth("admin", "*"),
         ) as reg:
-            terminals = await _provision(reg, 3)
+            terminals = await cold_chain_terminals(reg, 3, INTERVAL_S)
         steady_a, steady_b, quiet = terminals
         directory = telemetry_app.state.telemetry.directory
         await until(

@@ -11,49 +11,19 @@ from __future__ import annotations
 
 import os
 import signal
-import time
 import uuid
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
-import pytest
 
 from deploy.local import stack
 from tests.support.poll import until
-from tests.support.process import low_free_port, service_process
-
-
-async def _answers(address: str) -> bool:
-    try:
-        return await stack.kafka_answers(address, None, 1)
-    except Exception:  # not up yet
-        return False
+from tests.support.process import service_process
 
 
 async def _unready(url: str) -> bool:
     async with httpx.AsyncClient() as http:
         return (await http.get(f"{url}/readyz", timeout=5)).status_code != 200
-
-
-@pytest.fixture
-async def own_broker(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[stack.Kafka]:
-    """A broker of this test's own, with the catalog's topics; stopped at the end if alive."""
-    state = tmp_path_factory.mktemp("own-kafka")
-    kafka_port, controller_port = low_free_port(), low_free_port()
-    profile = stack.Profile(
-        "outage", state, kafka_port, controller_port, 0, None, kafka_heap="256m"
-    )
-    node = stack.Kafka(profile)
-    node.start()
-    try:
-        await until(lambda: _answers(node.address), within=120, every=0.5, what="own broker up")
-        await stack.provision_topics(node.address, time.monotonic() + 120)
-        yield node
-    finally:
-        if (pid := node.pid()) is not None:
-            os.kill(pid, signal.SIGCONT)
-            node.stop()
 
 
 async def test_a_service_told_to_stop_while_kafka_is_away_exits(

@@ -28,45 +28,12 @@ from services.telemetry.settings import TelemetrySettings
 from tests.support import identity
 from tests.support.city import stack_settings, start_group_at_end
 from tests.support.poll import until
-from tests.support.provisioned_terminals import terminal_last_seq
+from tests.support.provisioned_terminals import cold_chain_terminals, terminal_last_seq
 from tests.support.readings import Terminal, encode
 from tests.support.registry_api import registry_settings
 
 READINGS = TELEMETRY_READINGS.name
 INTERVAL_S = 10  # each terminal's registered interval: a gap after 30 s of silence
-
-
-async def _provision(http: httpx.AsyncClient, count: int) -> list[Terminal]:
-    code = f"p{uuid.uuid4().hex[:8]}"
-    assert (await http.post("/districts", json={"code": code, "name": code})).status_code == 201
-    market = await http.post(
-        "/markets",
-        json={
-            "name": "冷链市场",
-            "district": code,
-            "kind": "wholesale",
-            "operator": "o",
-            "address": "a",
-            "capacity": 100,
-            # Open all day (but a minute before midnight): every second of silence counts.
-            "opening_hours": {"open": "00:00", "close": "23:59"},
-        },
-    )
-    assert market.status_code == 201, market.text
-    terminals = []
-    for _ in range(count):
-        made = await http.post(
-            "/terminals",
-            json={
-                "kind": "cold_chain",
-                "market_id": market.json()["id"],
-                "profile": "chilled",
-                "interval_s": INTERVAL_S,
-            },
-        )
-        assert made.status_code == 201, made.text
-        terminals.append(Terminal(made.json()["id"], made.json()["key"]))
-    return terminals
 
 
 async def _gaps(database_url: str, schema: str) -> dict[str, dict[str, Any]]:
@@ -131,7 +98,7 @@ async def test_a_stopped_partition_leaves_its_terminals_unjudged_and_no_others(
         base_url="http://r",
         auth=identity.current().auth("admin", "*"),
     ) as reg:
-        held_up, quiet_here, quiet_there = await _provision(reg, 3)
+        held_up, quiet_here, quiet_there = await cold_chain_terminals(reg, 3, INTERVAL_S)
     for app in replicas:
         directory = app.state.telemetry.directory
         await until(
