@@ -78,6 +78,11 @@ class FeedView:
         """The partitions held whose feed works, with since when."""
         return {p: s for p, s in self.partitions.items() if s is not None}
 
+    def since_for(self, partition: int | None) -> float | None:
+        """Since when the feed of `partition` has worked here (None: it does not, or it is not
+        held here); of the whole subscription for a partition not known."""
+        return self.since if partition is None else self.partitions.get(partition)
+
 
 class FeedHealth:
     """Since when one subscription's feed has worked without a break, as a whole and partition

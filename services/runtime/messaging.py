@@ -410,17 +410,12 @@ class Messaging:
     ) -> FeedHealth:
         """Watch whether the subscription to `topic` (in `group_id`, default the service's group)
         works, and since when without a break (services/runtime/feed_health.py); observed with
-        the lag, every 5 s, and whenever `feed_since` asks."""
+        the lag, every 5 s, and whenever `feed_view` asks."""
         key = (topic, group_id or self.group_id)
         if key not in self._feeds:
             self._feeds[key] = FeedHealth(topic, stale_after_s=stale_after_s)
             self.metrics.feed_working.labels(topic).set(0)
         return self._feeds[key]
-
-    async def feed_since(self, topic: str, group_id: str | None = None) -> float | None:
-        """Observe the tracked subscription to `topic` now; since when (epoch seconds) its feed
-        has worked without a break, None while it does not."""
-        return (await self.feed_view(topic, group_id)).since
 
     async def feed_view(self, topic: str, group_id: str | None = None) -> FeedView:
         """Observe the tracked subscription to `topic` now; since when its feed has worked

@@ -567,8 +567,7 @@ class Telemetry:
             await self._flush()
             view = None if self.feed is None else await self.feed()
             working = None if view is None else view.working()
-            whole = None if view is None else view.since
-            if view is not None and not working and whole is None:
+            if view is not None and not working and view.since is None:
                 log.debug(
                     "silence not checked: no readings' partition held here works",
                     extra={"partitions": sorted(view.partitions)},
@@ -581,18 +580,13 @@ class Telemetry:
                     changed: list[Held] = []
                     silent = await store.silent_cold_chain(
                         None if working is None else sorted(working),
-                        unplaced=view is None or whole is not None,
+                        unplaced=view is None or view.since is not None,
                     )
                     for tid, rev, state in silent:
                         terminal = self.directory.terminals.get(tid)
                         if terminal is None:
                             continue
-                        if view is None:
-                            feed_since = None
-                        elif state.partition is None:
-                            feed_since = whole
-                        else:
-                            feed_since = (working or {}).get(state.partition)
+                        feed_since = None if view is None else view.since_for(state.partition)
                         if view is not None and feed_since is None:
                             continue  # its feed does not work here (it was not asked for)
                         found = check_silence(state, now, self.context(terminal), feed_since)

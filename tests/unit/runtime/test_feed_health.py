@@ -193,7 +193,7 @@ async def test_messaging_reads_the_clients_fetches_into_the_tracker_and_the_gaug
     assert _working(bus) == 0
     await bus.observe_feeds()
     assert feed.since == T and _working(bus) == 1
-    assert await bus.feed_since("t.v1") == T
+    assert (await bus.feed_view("t.v1")).since == T
     assert (await bus.feed_view("t.v1")).partitions == {0: T, 1: T}
 
 
@@ -204,7 +204,7 @@ async def test_messaging_sees_a_partition_never_fetched_without_asking_its_posit
     )
     bus = _bus(consumer, T)
     bus.track_feed("t.v1")
-    assert await bus.feed_since("t.v1") is None
+    assert (await bus.feed_view("t.v1")).since is None
     assert consumer.positions_asked == [P0]
 
 
@@ -224,7 +224,7 @@ async def test_a_consumer_not_running_holds_nothing() -> None:
     bus = _bus(FetchingConsumer({}), T)
     bus._consuming = False
     bus.track_feed("t.v1")
-    assert await bus.feed_since("t.v1") is None
+    assert (await bus.feed_view("t.v1")).since is None
 
 
 class RebalancedConsumer(FetchingConsumer):
@@ -238,5 +238,5 @@ async def test_a_partition_lost_while_observed_fails_no_silence_check() -> None:
     consumer = RebalancedConsumer({P0: int(T * 1000)}, assigned={P0}, highwater={P0: 7})
     bus = _bus(consumer, T)
     feed = bus.track_feed("t.v1")
-    assert await bus.feed_since("t.v1") is None  # position unknown: not caught up yet
+    assert (await bus.feed_view("t.v1")).since is None  # position unknown: not caught up yet
     assert feed.problem == "catching up: partition 0's position not known"
