@@ -15,7 +15,8 @@ from typing import Any
 from services.complaints.domain import OPEN_STATES, Complaint
 from services.complaints.domain.photos import ComplaintPhoto
 from services.complaints.domain.suggestions import Suggestion
-from services.complaints.store import CaseQuery, StaleWrite, Stores
+from services.complaints.store import CaseQuery, InspectionRecord, StaleWrite, Stores
+from services.runtime import serial
 
 
 @dataclass
@@ -33,7 +34,7 @@ def _unique(taken: bool, what: str) -> None:
 class FakeComplaintStore:
     def __init__(self) -> None:
         self.rows: dict[str, _Row] = {}
-        self.inspected: dict[tuple[str, str], dict[str, Any]] = {}
+        self.inspected: dict[tuple[str, str], InspectionRecord] = {}
 
     async def insert(
         self, case: Complaint, *, intake_id: str | None, external_ref: str | None
@@ -99,31 +100,17 @@ class FakeComplaintStore:
             tally[(c.state, c.category)] = tally.get((c.state, c.category), 0) + 1
         return [(state, category, n) for (state, category), n in tally.items()]
 
-    async def record_inspection(
-        self,
-        complaint_id: str,
-        task_id: str,
-        outcome: str,
-        findings: list[dict[str, Any]],
-        completed_at: datetime,
-    ) -> bool:
-        key = (complaint_id, task_id)
+    async def record_inspection(self, complaint_id: str, inspection: InspectionRecord) -> bool:
+        key = (complaint_id, inspection.task_id)
         if complaint_id not in self.rows or key in self.inspected:
             return False
-        self.inspected[key] = {
-            "task_id": task_id,
-            "outcome": outcome,
-            "findings": [dict(f) for f in findings],
-            "completed_at": completed_at,
-        }
+        # A copy, as the database keeps one: the caller's findings may change after.
+        self.inspected[key] = replace(inspection, findings=[dict(f) for f in inspection.findings])
         return True
 
     async def inspections(self, complaint_id: str) -> list[dict[str, Any]]:
         found = [v for (cid, _), v in self.inspected.items() if cid == complaint_id]
-        return [
-            v | {"completed_at": v["completed_at"].isoformat()}
-            for v in sorted(found, key=lambda v: v["completed_at"])
-        ]
+        return serial.dump_many(sorted(found, key=lambda v: v.completed_at))
 
     def _cases(self) -> list[Complaint]:
         return [r.case for r in self.rows.values()]

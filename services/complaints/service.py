@@ -57,7 +57,7 @@ from services.complaints.domain.suggestions import (
     receive_suggestion,
 )
 from services.complaints.metrics import ComplaintsMetrics
-from services.complaints.store import CaseQuery, Stores
+from services.complaints.store import CaseQuery, InspectionRecord, Stores
 from services.runtime import serial
 from services.runtime.auth import Principal, actor, within
 from services.runtime.clock import Clock
@@ -333,12 +333,11 @@ class Complaints:
         if not complaint_ids:
             return 0
         findings = [{"code": f.code, "severity": f.severity, "note": f.note} for f in task.findings]
+        found = InspectionRecord(task.task_id, task.outcome, findings, task.completed_at)
         kept = 0
         async with self.uow() as work:
             for complaint_id in complaint_ids:
-                kept += await work.stores.complaints.record_inspection(
-                    complaint_id, task.task_id, task.outcome, findings, task.completed_at
-                )
+                kept += await work.stores.complaints.record_inspection(complaint_id, found)
         return kept
 
     # -- reading ---------------------------------------------------------------------------------

@@ -44,6 +44,17 @@ class CaseQuery:
         return (("district", self.district), ("state", self.state), ("market_id", self.market_id))
 
 
+@dataclass(frozen=True, slots=True)
+class InspectionRecord:
+    """What one inspection task found, as kept beside each complaint it was about (for the
+    handler who settles it): the task's outcome and findings as inspection sent them."""
+
+    task_id: str
+    outcome: str
+    findings: list[dict[str, Any]]
+    completed_at: datetime
+
+
 class ComplaintStore(Protocol):
     async def insert(
         self, case: Complaint, *, intake_id: str | None, external_ref: str | None
@@ -79,14 +90,7 @@ class ComplaintStore(Protocol):
     async def counts(self) -> list[tuple[str, str, int]]:
         """(state, category, number of cases)."""
 
-    async def record_inspection(
-        self,
-        complaint_id: str,
-        task_id: str,
-        outcome: str,
-        findings: list[dict[str, Any]],
-        completed_at: datetime,
-    ) -> bool:
+    async def record_inspection(self, complaint_id: str, inspection: InspectionRecord) -> bool:
         """Keep what an inspection of the complaint found, once per task; False when the
         complaint is unknown or the task was already kept."""
 
@@ -275,20 +279,14 @@ class PostgresComplaintStore(OnConnection):
         )
         return [(r["state"], r["category"], r["n"]) for r in rows]
 
-    async def record_inspection(
-        self,
-        complaint_id: str,
-        task_id: str,
-        outcome: str,
-        findings: list[dict[str, Any]],
-        completed_at: datetime,
-    ) -> bool:
+    async def record_inspection(self, complaint_id: str, inspection: InspectionRecord) -> bool:
         done = await self.conn.execute(
             """INSERT INTO complaint_inspections
                    (complaint_id, task_id, outcome, findings, completed_at)
                SELECT $1, $2, $3, $4, $5 WHERE EXISTS (SELECT 1 FROM complaints WHERE id = $1)
                ON CONFLICT DO NOTHING""",
-            complaint_id, task_id, outcome, findings, completed_at,
+            complaint_id, inspection.task_id, inspection.outcome, inspection.findings,
+            inspection.completed_at,
         )  # fmt: skip
         return bool(done == "INSERT 0 1")
 

@@ -27,7 +27,13 @@ from services.complaints.domain.suggestions import (
     receive_suggestion,
 )
 from services.complaints.fakes import fake_stores
-from services.complaints.store import CaseQuery, StaleWrite, Stores, postgres_stores
+from services.complaints.store import (
+    CaseQuery,
+    InspectionRecord,
+    StaleWrite,
+    Stores,
+    postgres_stores,
+)
 from tests.support.store_suite import migrated
 
 T0 = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in the city
@@ -199,10 +205,16 @@ async def test_an_inspection_is_kept_once_per_task_of_a_known_case(stores: Store
     s = stores.complaints
     findings = [{"code": "scale_tampered", "severity": "major", "note": "秤不准"}]
     late, early = T0 + timedelta(days=2), T0 + timedelta(days=1)
-    assert await s.record_inspection(c.complaint_id, "tsk_2", "failed", findings, late)
-    assert await s.record_inspection(c.complaint_id, "tsk_1", "passed", [], early)
-    assert not await s.record_inspection(c.complaint_id, "tsk_2", "passed", [], early)
-    assert not await s.record_inspection("cmp_nobody", "tsk_1", "passed", [], early)
+    assert await s.record_inspection(
+        c.complaint_id, InspectionRecord("tsk_2", "failed", findings, late)
+    )
+    assert await s.record_inspection(c.complaint_id, InspectionRecord("tsk_1", "passed", [], early))
+    assert not await s.record_inspection(
+        c.complaint_id, InspectionRecord("tsk_2", "passed", [], early)
+    )
+    assert not await s.record_inspection(
+        "cmp_nobody", InspectionRecord("tsk_1", "passed", [], early)
+    )
     assert await s.inspections(c.complaint_id) == [
         {
             "task_id": "tsk_1",
