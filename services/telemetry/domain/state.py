@@ -54,40 +54,26 @@ class Sample:
 
     @classmethod
     def from_reading(cls, reading: AnyReading, received_at: float | None = None) -> Sample:
-        """From the validated contract model."""
-        ts = reading.ts.timestamp()
+        """From the validated contract model: what every reading carries, then its kind's
+        values."""
+        sample = cls(
+            reading.seq,
+            reading.ts.timestamp(),
+            reading.kind,
+            interval_s=reading.interval_s,
+            received_at=received_at,
+        )
         if isinstance(reading, ColdChainReading):
-            return cls(
-                reading.seq,
-                ts,
-                "cold_chain",
-                temp_c=reading.temp_c,
-                interval_s=reading.interval_s,
-                received_at=received_at,
-            )
-        if isinstance(reading, FootfallReading):
-            return cls(
-                reading.seq,
-                ts,
-                "footfall",
-                entries=reading.entries,
-                exits=reading.exits,
-                occupancy=reading.occupancy,
-                interval_s=reading.interval_s,
-                received_at=received_at,
-            )
-        if isinstance(reading, PaymentReading):
-            return cls(
-                reading.seq,
-                ts,
-                "payment",
-                tx_count=reading.tx_count,
-                tx_amount=reading.tx_amount,
-                refunds=reading.refunds,
-                interval_s=reading.interval_s,
-                received_at=received_at,
-            )
-        raise TypeError(f"not a reading: {reading!r}")
+            sample.temp_c = reading.temp_c
+        elif isinstance(reading, FootfallReading):
+            sample.entries = reading.entries
+            sample.exits = reading.exits
+            sample.occupancy = reading.occupancy
+        elif isinstance(reading, PaymentReading):
+            sample.tx_count = reading.tx_count
+            sample.tx_amount = reading.tx_amount
+            sample.refunds = reading.refunds
+        return sample
 
 
 @dataclass(slots=True)
