@@ -22,7 +22,6 @@ from services.campaign.store import postgres_stores
 from services.runtime.app import Service, create_app
 from services.runtime.clock import Clock, utc_now
 from services.runtime.directory import RegistryDirectory
-from services.runtime.unit_of_work import postgres_units
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -40,7 +39,7 @@ def build(
     metrics = CampaignMetrics(service.metrics)
     directory = RegistryDirectory()
     directory.attach(service)
-    uow = postgres_units(lambda: service.pool, service.schema, postgres_stores)
+    uow = service.units(postgres_stores)
     campaigns = Campaigns(uow, directory, metrics, timezone=settings.timezone, now=now)
 
     follow_markets(service, directory, postgres_stores, campaigns.on_market)

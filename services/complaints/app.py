@@ -21,7 +21,6 @@ from services.complaints.store import postgres_stores
 from services.runtime.app import Service, create_app
 from services.runtime.clock import Clock, utc_now
 from services.runtime.directory import RegistryDirectory
-from services.runtime.unit_of_work import postgres_units
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -37,7 +36,7 @@ def build(
     service = Service(settings, MIGRATIONS)
     directory = RegistryDirectory()
     directory.attach(service)
-    uow = postgres_units(lambda: service.pool, service.schema, postgres_stores)
+    uow = service.units(postgres_stores)
     complaints = Complaints(
         uow,
         directory,

@@ -29,7 +29,6 @@ from services.runtime.app import Service, create_app
 from services.runtime.clock import Clock, utc_now
 from services.runtime.directory import MIGRATIONS as DIRECTORY_MIGRATIONS
 from services.runtime.directory import RegistryDirectory
-from services.runtime.unit_of_work import postgres_units
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The topics the ledger is made of: a rebuild replays them, the monthly drawing waits for them.
@@ -54,7 +53,7 @@ def wire(
     clocks; `consume=False` (a one-off command) consumes nothing and runs no clocks."""
     service = Service(settings, MIGRATIONS)
     directory = RegistryDirectory()
-    uow = postgres_units(lambda: service.pool, service.schema, postgres_stores)
+    uow = service.units(postgres_stores)
     credit = Credit(
         uow,
         directory,

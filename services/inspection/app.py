@@ -22,7 +22,6 @@ from services.inspection.store import Stores, count_open_work
 from services.runtime.app import Service, create_app
 from services.runtime.clock import Clock, utc_now
 from services.runtime.gauges import CountedGauges
-from services.runtime.unit_of_work import postgres_units
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger(__name__)
@@ -46,7 +45,7 @@ def build(
         except InvalidPolicy as exc:
             raise SystemExit(str(exc)) from exc
     service = Service(settings, MIGRATIONS)
-    uow = postgres_units(lambda: service.pool, service.schema, Stores.postgres)
+    uow = service.units(Stores.postgres)
     metrics = InspectionMetrics(service.metrics)
 
     async def recount() -> None:

@@ -19,7 +19,6 @@ from services.registry.settings import RegistrySettings
 from services.registry.store import postgres_stores
 from services.runtime.app import Service, create_app
 from services.runtime.clock import utc_now
-from services.runtime.unit_of_work import postgres_units
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -32,7 +31,7 @@ def build(settings: RegistrySettings | None = None, *, consume: bool = True) -> 
     service = Service(settings, MIGRATIONS)
     metrics = RegistryMetrics(service.metrics)
     registry = Registry(
-        postgres_units(lambda: service.pool, service.schema, postgres_stores),
+        service.units(postgres_stores),
         now=utc_now,
         timezone=settings.timezone,
         master_secret=secret.encode(),

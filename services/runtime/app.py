@@ -53,8 +53,10 @@ from services.runtime.photo_uploads import MULTIPART_OVERHEAD
 from services.runtime.photos import PhotoTooLarge
 from services.runtime.projection import Projections, in_order, replica_name
 from services.runtime.settings import ServiceSettings
+from services.runtime.unit_of_work import UowFactory, postgres_units
 
 T = TypeVar("T")
+S = TypeVar("S")
 log = logging.getLogger(__name__)
 Job = Callable[["Service"], Awaitable[Any]]
 ASYNCAPI = Path(contracts.__file__).resolve().parent / "asyncapi.yaml"
@@ -107,6 +109,12 @@ class Service:
         if self._pool is None:
             raise RuntimeError(f"{self.name} is not started")
         return self._pool
+
+    def units(self, stores: Callable[[asyncpg.Connection], S]) -> UowFactory[S]:
+        """The unit-of-work factory this service's use cases take: `stores` on a connection of
+        its pool, in its schema (services/runtime/unit_of_work.py). The pool is taken when a
+        unit begins, so the factory is made while wiring, before the service starts."""
+        return postgres_units(lambda: self.pool, self.schema, stores)
 
     def subscribe(self, topic: str, handler: Handler, **kwargs: Any) -> None:
         self.messaging.subscribe(topic, handler, **kwargs)

@@ -10,7 +10,6 @@ from fastapi import FastAPI
 from contracts import topics
 from services.runtime.app import Service, create_app
 from services.runtime.clock import EpochClock, epoch_now
-from services.runtime.unit_of_work import postgres_units
 from services.telemetry.api import router
 from services.telemetry.metrics import TelemetryMetrics
 from services.telemetry.projections import Directory
@@ -26,7 +25,7 @@ def build(settings: TelemetrySettings | None = None, now: EpochClock = epoch_now
     master = settings.secret("terminal_master_secret")
     service = Service(settings, MIGRATIONS)
     directory = Directory(master.encode())
-    uow = postgres_units(lambda: service.pool, service.schema, postgres_stores)
+    uow = service.units(postgres_stores)
 
     readings = settings.readings_topic
     service.messaging.track_feed(readings, stale_after_s=settings.feed_stale_after_s)

@@ -19,7 +19,6 @@ from services.campaign.market_changes import follow_markets
 from services.runtime.app import Service
 from services.runtime.clock import Clock, utc_now
 from services.runtime.directory import RegistryDirectory
-from services.runtime.unit_of_work import postgres_units
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -44,7 +43,7 @@ def install(
     except ValueError as exc:
         raise SystemExit(f"self-inspection checklist: {exc}") from exc
     service.add_migrations("duties", MIGRATIONS)
-    uow = postgres_units(lambda: service.pool, service.schema, postgres_stores)
+    uow = service.units(postgres_stores)
     duties = Duties(uow, directory, config, checklist, now, DutiesMetrics(service.metrics))
 
     follow_markets(service, directory, postgres_stores, duties.on_market_change)

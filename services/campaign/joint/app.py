@@ -18,7 +18,6 @@ from services.campaign.joint.store import postgres_stores
 from services.runtime.app import Service
 from services.runtime.clock import Clock
 from services.runtime.directory import RegistryDirectory
-from services.runtime.unit_of_work import postgres_units
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -37,7 +36,7 @@ def attach(
     `consume=False` (one-off CLI runs) leaves the origin topics to the running service."""
     departments = load_departments(config.departments_file)
     service.add_migrations("joint", MIGRATIONS)
-    uow = postgres_units(lambda: service.pool, service.schema, postgres_stores)
+    uow = service.units(postgres_stores)
     joint = Joint(uow, directory, config, departments, now, JointMetrics(service.metrics))
     if consume:
         group = service.settings.group_id

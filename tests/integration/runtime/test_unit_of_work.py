@@ -58,6 +58,20 @@ async def test_a_unit_commits_state_claim_and_events_together_or_none_of_them(
         await pool.close()
 
 
+async def test_a_service_wires_its_units_before_its_pool_exists(make_service, started) -> None:
+    svc = make_service()
+    # As each service's app.py does: the factory is made before the service starts.
+    uow = svc.units(Notes)
+    started.append(svc)
+    await svc.start()
+    svc.relay.stop()
+    await svc.pool.execute("CREATE TABLE uow_notes (text text NOT NULL)")
+    async with uow() as work:
+        await work.stores.add("wired")
+        work.emit(outgoing("registry", MARKET, "mkt_1", SAMPLES[MARKET]))
+    assert await _counts(svc.pool) == {"notes": 1, "inbox": 0, "outbox": 1}
+
+
 async def _every_way(svc: Any, pool: asyncpg.Pool) -> None:
     uow = postgres_units(lambda: pool, svc.schema, Notes)
     item = outgoing("registry", MARKET, "mkt_1", SAMPLES[MARKET])
