@@ -2,13 +2,12 @@
 tests/integration/campaign/test_store_suite.py, runs against both).
 
 Locks have nothing to guard in one process, so `for_update` and the skipping of locked rows are
-no-ops here. `snapshot` is what `FakeUnitOfWork(stores, snapshot=...)` calls as a unit begins, so
-a rollback puts the stores back as Postgres would.
+no-ops here. Their rows are frozen values kept in tables, so that the runtime's
+`fake_tables.snapshot(stores)` lets a rolled-back `FakeUnitOfWork` put them back as Postgres would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Generic, TypeVar, Unpack
@@ -173,22 +172,3 @@ def fake_stores() -> Stores:
     return Stores(
         FakeCampaignStore(), FakeMilestoneStore(), FakeProjectStore(), FakeDisclosureStore()
     )
-
-
-def snapshot(stores: Stores) -> Callable[[], Callable[[], None]]:
-    """For `FakeUnitOfWork(stores, snapshot=snapshot(stores))`: the stores' rows as a unit
-    begins, put back by a rollback (the values are frozen, so a shallow copy is enough)."""
-    held = [
-        getattr(stores, name) for name in ("campaigns", "milestones", "projects", "disclosures")
-    ]
-
-    def take() -> Callable[[], None]:
-        saved = [dict(s.rows) for s in held]
-
-        def restore() -> None:
-            for s, rows in zip(held, saved, strict=True):
-                s.rows = rows
-
-        return restore
-
-    return take

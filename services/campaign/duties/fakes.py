@@ -3,15 +3,15 @@ suite, tests/integration/campaign/test_duties_store_suite.py, runs against both)
 
 Locks have nothing to guard in one process, so `lock_market` only reads. The campaigns that
 date a reporting schedule are the campaign's own table in Postgres; here a test lists them in
-`campaigns` ((districts, mobilisation date) pairs). `snapshot` is what
-`FakeUnitOfWork(stores, snapshot=...)` calls as a unit begins, so a rollback puts the store back
-as Postgres would.
+`campaigns` ((districts, mobilisation date) pairs). Every attribute is such a table of frozen
+values, so that the runtime's `fake_tables.snapshot(stores)` lets a rolled-back `FakeUnitOfWork`
+put the store back as Postgres would.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -260,20 +260,3 @@ def _unique(taken: bool, what: str) -> None:
 
 def fake_stores() -> Stores:
     return Stores(FakeDutiesStore())
-
-
-def snapshot(stores: Stores) -> Callable[[], Callable[[], None]]:
-    """For `FakeUnitOfWork(stores, snapshot=snapshot(stores))`: every table as a unit begins,
-    put back by a rollback (the values are frozen, so shallow copies of the tables suffice)."""
-    store = stores.duties
-    assert isinstance(store, FakeDutiesStore)
-
-    def take() -> Callable[[], None]:
-        saved = {k: copy.copy(v) for k, v in vars(store).items()}
-
-        def restore() -> None:
-            vars(store).update(saved)
-
-        return restore
-
-    return take

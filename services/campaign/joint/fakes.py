@@ -3,16 +3,16 @@ Postgres ones (the store suite, tests/integration/campaign/test_joint_store_suit
 both).
 
 Locks have nothing to guard in one process, so `for_update` and the skipping of locked rows are
-no-ops. `snapshot` is what `FakeUnitOfWork(stores, snapshot=...)` calls as a unit begins, so a
-rollback puts the stores back as Postgres would.
+no-ops. Their rows are frozen values kept in tables, so that the runtime's
+`fake_tables.snapshot(stores)` lets a rolled-back `FakeUnitOfWork` put them back as Postgres would.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import replace
 from datetime import date
-from typing import Any, Unpack
+from typing import Unpack
 
 from services.campaign.domain.enforcement import Case, Origin
 from services.campaign.domain.meetings import ActionItem, Meeting
@@ -162,26 +162,3 @@ class FakeCaseStore:
 
 def fake_stores() -> Stores:
     return Stores(FakeMeetingStore(), FakeOriginStore(), FakeCaseStore())
-
-
-def snapshot(stores: Stores) -> Callable[[], Callable[[], None]]:
-    """For `FakeUnitOfWork(stores, snapshot=snapshot(stores))`: the rows as a unit begins, put
-    back by a rollback (the values are frozen, so shallow copies are enough)."""
-    meetings, origins, cases = stores.meetings, stores.origins, stores.cases
-    assert isinstance(meetings, FakeMeetingStore)
-    assert isinstance(origins, FakeOriginStore) and isinstance(cases, FakeCaseStore)
-
-    def take() -> Callable[[], None]:
-        saved: list[Any] = [
-            dict(meetings.meetings),
-            dict(meetings.items_by_id),
-            dict(origins.rows),
-            dict(cases.rows),
-        ]
-
-        def restore() -> None:
-            meetings.meetings, meetings.items_by_id, origins.rows, cases.rows = saved
-
-        return restore
-
-    return take

@@ -14,7 +14,7 @@ from contracts.envelope import Envelope, make_event
 from contracts.inspection import TaskCompleted
 from services.campaign.domain.meetings import DecisionInput
 from services.campaign.joint.config import DEPARTMENTS_FILE, JointConfig
-from services.campaign.joint.fakes import FakeMeetingStore, fake_stores, snapshot
+from services.campaign.joint.fakes import FakeMeetingStore, fake_stores
 from services.campaign.joint.handlers import inspection_router
 from services.campaign.joint.metrics import JointMetrics
 from services.campaign.joint.policy_files import load_departments
@@ -22,6 +22,7 @@ from services.campaign.joint.service import Joint
 from services.campaign.joint.store import Stores
 from services.runtime.auth import Principal
 from services.runtime.directory import RegistryMemory
+from services.runtime.fake_tables import snapshot
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork

@@ -13,7 +13,7 @@ import pytest
 from contracts.registry import MarketUpserted, TaskForce
 from services.campaign.domain.self_inspection import Answer
 from services.campaign.duties.config import CHECKLIST_FILE, DutiesConfig
-from services.campaign.duties.fakes import FakeDutiesStore, fake_stores, snapshot
+from services.campaign.duties.fakes import FakeDutiesStore, fake_stores
 from services.campaign.duties.metrics import DutiesMetrics
 from services.campaign.duties.policy_files import load_checklist
 from services.campaign.duties.service import Duties
@@ -21,6 +21,7 @@ from services.campaign.duties.store import Stores
 from services.runtime.auth import Principal
 from services.runtime.directory import RegistryMemory
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
+from services.runtime.fake_tables import snapshot
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
 from tests.support.clock import Clock

@@ -16,7 +16,7 @@ from contracts.registry import MarketUpserted, TaskForce
 from services.campaign.domain.disclosures import ExposureReport
 from services.campaign.domain.milestones import MilestoneReport
 from services.campaign.domain.renovations import Amendment, BudgetLine, CheckReport, ScopeItem
-from services.campaign.fakes import fake_stores, snapshot
+from services.campaign.fakes import fake_stores
 from services.campaign.handlers import inspection_router, suggestions_router
 from services.campaign.metrics import CampaignMetrics
 from services.campaign.service import (
@@ -29,6 +29,7 @@ from services.campaign.store import Stores
 from services.runtime.auth import Principal
 from services.runtime.directory import RegistryMemory
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, InvalidInputs, NotFound
+from services.runtime.fake_tables import snapshot
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
