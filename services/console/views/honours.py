@@ -18,7 +18,7 @@ from services.console import clock, labels
 from services.console.backend import ApiError, Backend
 from services.console.sessions import Session
 from services.console.views import public
-from services.console.web import Acting, Services, may_see, render
+from services.console.web import Acting, Services, backend, may_see, render
 
 router = APIRouter()
 # The citizens' page: a token from the client's bucket first, like every public page.
@@ -195,7 +195,7 @@ async def draw(request: Request, who: Acting, services: Services) -> Response:
 @public_router.get("/honours")
 async def public_honours(request: Request) -> Response:
     """红黑榜 for citizens: the month's lists by district, registered names and reasons only."""
-    services: Backend = request.app.state.backend
+    services = backend(request)
     q = request.query_params
     month = _month(q.get("month"))
     district = q.get("district", "").strip()[:32]

@@ -25,7 +25,7 @@ from starlette.responses import RedirectResponse, Response
 from services.console import labels
 from services.console.backend import ApiError, Backend
 from services.console.forms import Form
-from services.console.web import field_errors, templates, text
+from services.console.web import backend, field_errors, templates, text
 from services.runtime.collation import stall_key
 from services.runtime.ratelimit import TokenBuckets, client_of
 
@@ -151,11 +151,6 @@ def _not_found(request: Request, what: str) -> Response:
     )
 
 
-def _backend(request: Request) -> Backend:
-    found: Backend = request.app.state.backend
-    return found
-
-
 async def _fetch(call: Awaitable[Any]) -> tuple[Any, str | None]:
     """(the answer, None) or (None, why): a service that does not answer, or does not have the
     endpoint yet, leaves its part of the page saying 暂时无法获取."""
@@ -237,7 +232,7 @@ async def _filed(
     same, so that the service's other refusals (a malformed phone) stand beside their fields at
     once, not on the next try; the form's own wording stays on its fields."""
     try:
-        receipt = await _backend(request).post("complaints", f"/{kind}s", "", body)
+        receipt = await backend(request).post("complaints", f"/{kind}s", "", body)
     except ApiError as exc:
         status = exc.status if exc.status < 500 else 503
         if found and exc.status != 422:  # the rest could not be checked: what the form found
@@ -259,7 +254,7 @@ def _follow_up(kind: str, **labelled: Any) -> None:
         # address would tell a citizen their complaint was filed when nothing was. A service
         # that does not answer now still gets the receipt: the redirect here followed its answer.
         status, failed = await _fetch(
-            _backend(request).get("complaints", f"/{kind}s/track/{code}", "")
+            backend(request).get("complaints", f"/{kind}s/track/{code}", "")
         )
         if failed in ("not_found", "invalid"):
             return _page(
@@ -276,7 +271,7 @@ def _follow_up(kind: str, **labelled: Any) -> None:
 
     async def track(request: Request, code: str) -> Response:
         path = f"/{kind}s/track/{code}"
-        status, failed = await _fetch(_backend(request).get("complaints", path, ""))
+        status, failed = await _fetch(backend(request).get("complaints", path, ""))
         if failed in ("not_found", "invalid"):
             # A mistyped code: the form again with it, to correct, not a page leading away.
             return _page(
@@ -295,7 +290,7 @@ def _follow_up(kind: str, **labelled: Any) -> None:
 
 @router.get("/markets")
 async def market_directory(request: Request) -> Response:
-    services = _backend(request)
+    services = backend(request)
     q = request.query_params.get("q", "").strip()[:50]
     district = request.query_params.get("district", "").strip()[:40]
     kind = request.query_params.get("kind", "").strip()
@@ -362,7 +357,7 @@ async def _graded(
 
 @router.get("/markets/{market_id}")
 async def market_page(request: Request, market_id: str) -> Response:
-    services = _backend(request)
+    services = backend(request)
     (
         (market, failed),
         (grades, grades_failed),
@@ -413,7 +408,7 @@ async def market_page(request: Request, market_id: str) -> Response:
 
 @router.get("/markets/{market_id}/qr")
 async def market_qr(request: Request, market_id: str) -> Response:
-    services = _backend(request)
+    services = backend(request)
     (market, failed), (grades, _) = await asyncio.gather(
         _fetch(services.get("registry", f"/public/markets/{market_id}", "")),
         _fetch(services.get("credit", f"/public/markets/{market_id}/grades", "")),
@@ -441,7 +436,7 @@ async def market_qr(request: Request, market_id: str) -> Response:
 async def _merchant(request: Request, merchant_id: str) -> tuple[dict[str, Any] | None, str | None]:
     """The credit service's public view of a merchant (in the pages' one shape), or why not."""
     path = f"/public/merchants/{merchant_id}"
-    body, failed = await _fetch(_backend(request).get("credit", path, ""))
+    body, failed = await _fetch(backend(request).get("credit", path, ""))
     return (_public_merchant(body) if body else None), failed
 
 
@@ -509,7 +504,7 @@ async def _stalls(services: Backend, market_id: str) -> tuple[list[dict[str, Any
 
 
 async def _complaint_form(request: Request, form: Form) -> Response:
-    services = _backend(request)
+    services = backend(request)
     market_id = form.values.get("market_id", "")
     (markets, failed), (stalls, stalls_failed) = await asyncio.gather(
         _market_choices(services, market_id), _stalls(services, market_id)
@@ -540,7 +535,7 @@ async def complaint_new(request: Request) -> Response:
 async def complaint_stalls(request: Request) -> Response:
     """The stall list of the chosen market (htmx swaps it into the form)."""
     market_id = request.query_params.get("market_id", "")[:64]
-    stalls, failed = await _stalls(_backend(request), market_id)
+    stalls, failed = await _stalls(backend(request), market_id)
     return _page(
         request,
         "public/_stalls.html",
@@ -566,7 +561,7 @@ async def _upload_photos(request: Request, chosen: list[UploadFile], ids: list[s
     for upload in chosen:
         content = await upload.read()
         kind = upload.content_type or "application/octet-stream"
-        stored = await _backend(request).call(
+        stored = await backend(request).call(
             "complaints",
             "POST",
             "/complaints/photos",
@@ -630,7 +625,7 @@ async def _consultation(services: Backend, project_id: str) -> dict[str, Any] | 
 
 
 async def _suggestion_form(request: Request, form: Form) -> Response:
-    services = _backend(request)
+    services = backend(request)
     (markets, failed), consultation = await asyncio.gather(
         _market_choices(services, form.values.get("market_id", "")),
         _consultation(services, form.values.get("project_id", "")),
