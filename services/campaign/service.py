@@ -44,6 +44,7 @@ from services.campaign.domain.disclosures import (
 from services.campaign.domain.milestones import (
     Expected,
     Milestone,
+    MilestoneChange,
     MilestoneReport,
     due_late_flags,
     expected_milestones,
@@ -251,23 +252,22 @@ class Campaigns:
     async def _record(
         self, work: Work, expected: Expected, report: MilestoneReport, by: Actor
     ) -> Milestone:
-        existing = await work.stores.milestones.get(
-            expected.campaign_id, expected.scope_id, expected.kind, for_update=True
-        )
-        change = record_milestone(
-            expected, existing, report, by=by, today=self.today(), now=self.now()
-        )
-        milestone = change.milestone
-        if existing is None and not await work.stores.milestones.insert(milestone):
-            # Recorded or flagged by another transaction meanwhile: apply the report to that.
+        async def apply() -> tuple[Milestone | None, MilestoneChange]:
+            """The report applied to the milestone as stored (locked), or to none."""
             existing = await work.stores.milestones.get(
                 expected.campaign_id, expected.scope_id, expected.kind, for_update=True
             )
-            assert existing is not None
             change = record_milestone(
                 expected, existing, report, by=by, today=self.today(), now=self.now()
             )
-            milestone = change.milestone
+            return existing, change
+
+        existing, change = await apply()
+        if existing is None and not await work.stores.milestones.insert(change.milestone):
+            # Recorded or flagged by another transaction meanwhile: apply the report to that.
+            existing, change = await apply()
+            assert existing is not None
+        milestone = change.milestone
         if existing is not None:
             await work.stores.milestones.save(milestone)
         work.emit(events.milestone_recorded(milestone))
@@ -447,11 +447,17 @@ class Campaigns:
         )
 
     # -- renovation projects ---------------------------------------------------------------------
+    def _district_of(self, who: Principal, market_id: str) -> str | None:
+        """The market's district, which `who` must reach; None for a market the registry view
+        does not know (the rule refuses it, naming the field)."""
+        market = self.directory.markets.get(market_id)
+        if market is None:
+            return None
+        who.require_district(market.district)
+        return market.district
+
     async def add_project(self, who: Principal, cmd: NewProject) -> RenovationProject:
-        market = self.directory.markets.get(cmd.market_id)
-        district = market.district if market else None
-        if district is not None:
-            who.require_district(district)
+        district = self._district_of(who, cmd.market_id)
         async with self.uow() as work:
             project = plan_project(
                 await work.stores.campaigns.get(cmd.campaign_id),
@@ -693,10 +699,7 @@ class Campaigns:
     ) -> Disclosure:
         """A problem the press, a citizen or a supervising body exposed: disclosed to the public
         at once, open until a re-check finds it fixed."""
-        market = self.directory.markets.get(market_id)
-        district = market.district if market else None
-        if district is not None:
-            who.require_district(district)
+        district = self._district_of(who, market_id)
         async with self.uow() as work:
             disclosure = disclose_exposure(
                 report,
@@ -718,10 +721,7 @@ class Campaigns:
         self, who: Principal, disclosure_id: str, *, fixed: bool, note: str | None
     ) -> Disclosure:
         async with self.uow() as work:
-            found = await work.stores.disclosures.get(disclosure_id, for_update=True)
-            if found is None or found.kind != "exposure":
-                raise NotFound(f"no exposure {disclosure_id!r}")
-            who.require_district(found.district)
+            found = await self._exposure(work, who, disclosure_id, for_update=True)
             changed = verify_exposure(
                 found, fixed=fixed, note=note, by=actor(who), today=self.today(), now=self.now()
             )
@@ -748,7 +748,13 @@ class Campaigns:
 
     async def exposure(self, who: Principal, disclosure_id: str) -> Disclosure:
         async with self.uow() as work:
-            found = await work.stores.disclosures.get(disclosure_id)
+            return await self._exposure(work, who, disclosure_id)
+
+    async def _exposure(
+        self, work: Work, who: Principal, disclosure_id: str, *, for_update: bool = False
+    ) -> Disclosure:
+        """The exposure, once `who` may reach its district (404 for any other disclosure)."""
+        found = await work.stores.disclosures.get(disclosure_id, for_update=for_update)
         if found is None or found.kind != "exposure":
             raise NotFound(f"no exposure {disclosure_id!r}")
         who.require_district(found.district)
