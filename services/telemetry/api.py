@@ -25,6 +25,10 @@ from services.telemetry.store import RiskQuery
 from services.telemetry.verification import Rejected, TerminalsAndClock, check
 
 router = APIRouter()
+# The staff's routes (risks, terminals) refuse text Postgres cannot hold (NUL, lone surrogates)
+# up front, naming the field; `/ingest` does not: there each reading is judged on its own, as on
+# the topic. They join `router` at the end of the module.
+staff = APIRouter(dependencies=[Depends(text_inputs)])
 Reader = Annotated[Principal, Depends(require("inspector", "handler", "clerk", "leader"))]
 Inspector = Annotated[Principal, Depends(require("inspector"))]
 MAX_INGEST = 1000
@@ -116,9 +120,7 @@ class AcknowledgeIn(BaseModel):
     note: str | None = Field(default=None, max_length=1000)
 
 
-# Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field. Not on
-# /ingest: there each reading is judged on its own, as on the topic.
-@router.get("/risks", tags=["risks"], dependencies=[Depends(text_inputs)])
+@staff.get("/risks", tags=["risks"])
 async def list_risks(
     tel: Tel,
     who: Reader,
@@ -134,7 +136,7 @@ async def list_risks(
     return {"items": items}
 
 
-@router.get("/risks/{risk_id}", tags=["risks"], dependencies=[Depends(text_inputs)])
+@staff.get("/risks/{risk_id}", tags=["risks"])
 async def get_risk(risk_id: str, tel: Tel, who: Reader) -> dict[str, Any]:
     """One risk with its evidence; a cold-chain risk's carries `readings`, the temperature
     curve of its window. Another district's risk answers 404, as if absent."""
@@ -145,7 +147,7 @@ async def get_risk(risk_id: str, tel: Tel, who: Reader) -> dict[str, Any]:
     return risk
 
 
-@router.post("/risks/{risk_id}/acknowledge", tags=["risks"], dependencies=[Depends(text_inputs)])
+@staff.post("/risks/{risk_id}/acknowledge", tags=["risks"])
 async def acknowledge(
     risk_id: str,
     tel: Tel,
@@ -221,11 +223,10 @@ def _report(t: TerminalInfo, last: LastReport | None) -> TerminalReport:
     )
 
 
-@router.get(
+@staff.get(
     "/terminals",
     tags=["terminals"],
     response_model=TerminalReports,
-    dependencies=[Depends(text_inputs)],
     description="What each terminal of the market last reported, by terminal id: every"
     " terminal telemetry knows of the market (of the caller's district), `last` null until a"
     " reading of it has been accepted." + LAG,
@@ -238,11 +239,10 @@ async def list_terminals(
     return TerminalReports(items=[_report(t, reports.get(t.id)) for t in terminals])
 
 
-@router.get(
+@staff.get(
     "/terminals/{terminal_id}",
     tags=["terminals"],
     response_model=TerminalReport,
-    dependencies=[Depends(text_inputs)],
     description="What one terminal last reported; another district's terminal, or one"
     " telemetry does not know, answers 404." + LAG,
 )
@@ -252,3 +252,6 @@ async def get_terminal(terminal_id: str, tel: Tel, who: Reader) -> TerminalRepor
         raise NotFound(f"no terminal {terminal_id!r}")
     reports = await tel.last_reports([terminal_id])
     return _report(terminal, reports.get(terminal_id))
+
+
+router.include_router(staff)
