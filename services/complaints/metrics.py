@@ -32,9 +32,8 @@ class ComplaintsMetrics:
             "overdue_total",
             "Complaints marked overdue, by clock (acceptance, mediation)",
             ["clock"],
+            at_zero=[("acceptance",), ("mediation",)],
         )
-        for clock in ("acceptance", "mediation"):  # at 0: increase() sees the first one
-            self.overdue.labels(clock)
         self.duplicates = base.counter(
             "duplicates_linked_total",
             "Complaints linked to an earlier one as duplicates, by category",

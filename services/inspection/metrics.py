@@ -39,9 +39,8 @@ class InspectionMetrics:
             "overdue_marked_total",
             "Tasks and rectification orders marked overdue, by entity",
             ["entity"],
+            at_zero=[("task",), ("rectification",)],
         )
-        for entity in ("task", "rectification"):  # at 0: increase() sees the first one
-            self.overdue.labels(entity)
         self.plans = base.counter(
             "patrol_plan_changes_total",
             "Patrol plan changes: started, regraded (a newer credit score), stale (a score or "

@@ -17,7 +17,7 @@ labels a single process gives them, so the alert rules and the dashboards read t
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Literal
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
@@ -119,8 +119,20 @@ class Metrics:
 
     # A service's own metrics are declared through these: the name gets the service's prefix and
     # the metric the service's registry, so a declaration is its name, help and labels.
-    def counter(self, name: str, help: str, labels: Sequence[str] = ()) -> Counter:
-        return Counter(f"{self.prefix}_{name}", help, list(labels), registry=self.registry)
+    def counter(
+        self,
+        name: str,
+        help: str,
+        labels: Sequence[str] = (),
+        *,
+        at_zero: Iterable[Sequence[str]] = (),
+    ) -> Counter:
+        """`at_zero`: the label values whose series exist at 0 from the start, so that an alert's
+        increase() sees their first count (workers export no `_created` series to see it by)."""
+        counter = Counter(f"{self.prefix}_{name}", help, list(labels), registry=self.registry)
+        for values in at_zero:
+            counter.labels(*values)
+        return counter
 
     def gauge(
         self, name: str, help: str, labels: Sequence[str] = (), mode: GaugeMode = "livemax"

@@ -29,13 +29,10 @@ class TelemetryMetrics:
             "risk_transitions_total",
             "Risk decisions by rule, severity and transition (raise, escalate, clear)",
             ["rule", "severity", "transition"],
+            # Every rule and severity's raises, for SentinelRiskRateSpiking
+            # (deploy/prometheus/alerts.yml).
+            at_zero=[(rule, severity, "raise") for rule in RISK_RULES for severity in SEVERITIES],
         )
-        # Every rule and severity's raises exist at 0 from the start, so that increase() sees
-        # the first one: SentinelRiskRateSpiking's other way to see it, a child's `_created`
-        # series, is not exported by workers (deploy/prometheus/alerts.yml).
-        for rule in RISK_RULES:
-            for severity in SEVERITIES:
-                self.risks.labels(rule, severity, "raise")
         self.state_writes = base.counter(
             "state_writes_total",
             "Terminal state rows written (one upsert each; pending states are written together)",

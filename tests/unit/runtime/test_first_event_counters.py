@@ -30,6 +30,19 @@ def test_a_consumed_topic_has_its_dead_letter_count_at_zero() -> None:
         assert metrics.registry.get_sample_value(name, {"topic": topic}) == 0
 
 
+def test_a_counter_has_the_series_declared_at_zero_and_no_others() -> None:
+    metrics = Metrics("unit")
+    things = metrics.counter(
+        "things_total", "Things by kind and way", ["kind", "way"], at_zero=[("a", "x"), ("b", "y")]
+    )
+    name = "sentinel_unit_things_total"
+    assert metrics.registry.get_sample_value(name, {"kind": "a", "way": "x"}) == 0
+    assert metrics.registry.get_sample_value(name, {"kind": "b", "way": "y"}) == 0
+    assert metrics.registry.get_sample_value(name, {"kind": "a", "way": "y"}) is None
+    things.labels("a", "x").inc()
+    assert metrics.registry.get_sample_value(name, {"kind": "a", "way": "x"}) == 1
+
+
 def test_the_overdue_counters_start_at_zero_for_each_kind() -> None:
     inspection, complaints = Metrics("inspection"), Metrics("complaints")
     InspectionMetrics(inspection)
