@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Query
 from pydantic import Field, field_validator
 
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
-from services.registry.service import NewMarket, NewMerchant, NewTerminal, Registry
+from services.registry.service import (
+    MerchantDraft,
+    NewMarket,
+    NewMerchant,
+    NewTerminal,
+    Registry,
+    TerminalDraft,
+)
 from services.runtime import serial
 from services.runtime.app import state
 from services.runtime.auth import Principal, require
@@ -32,10 +40,19 @@ MarketReader = Annotated[
 
 
 Reg = Annotated[Registry, Depends(state("registry"))]
+D = TypeVar("D", MerchantDraft, TerminalDraft)
 
 
 def _given(fields: dict[str, Any], *names: str) -> dict[str, Any]:
     return {name: fields[name] for name in names if name in fields}
+
+
+def _draft(draft: type[D], fields: dict[str, Any]) -> D:
+    """The draft a use case's check takes: each of its fields the request holds (those that fit
+    the model, when the body broke it); one not held stays None. A terminal's profile left out
+    is none, as the model's default: checked against the kind."""
+    names = [f.name for f in dataclasses.fields(draft)]
+    return draft(**_given(fields, *names))
 
 
 def _domain_check(check: Any, value: str, field: str) -> str:
@@ -206,15 +223,9 @@ async def set_task_force(market_id: str, body: TaskForceIn, reg: Reg, who: Clerk
     return market_out(await reg.set_task_force(who, market_id, tf))
 
 
-def _merchant_checks(fields: dict[str, Any]) -> dict[str, Any]:
-    return _given(
-        fields, "credit_code", "food_licence", "licence_valid_until", "market_id", "stall_no"
-    )
-
-
 @router.post("/merchants", status_code=201, tags=["merchants"])
 async def add_merchant(sent: Sent[MerchantIn], reg: Reg, who: Clerk) -> dict[str, Any]:
-    body = await fitted(sent, lambda fields: reg.check_merchant(who, **_merchant_checks(fields)))
+    body = await fitted(sent, lambda fields: reg.check_merchant(who, _draft(MerchantDraft, fields)))
     cmd = serial.into(NewMerchant, body, categories=tuple(body.categories))
     return merchant_out(await reg.add_merchant(who, cmd))
 
@@ -225,8 +236,8 @@ async def validate_merchant(sent: Sent[MerchantDraftIn], reg: Reg, who: Clerk) -
     `{"ok": true}`, or the very error `POST /merchants` would answer (422 naming the field; 403
     for a market of another district; 409 naming `stall_no` for a taken stall). Fields left out
     are not checked, so a form can check each field as it is typed."""
-    body = await fitted(sent, lambda fields: reg.check_merchant(who, **_merchant_checks(fields)))
-    await reg.check_merchant(who, **_merchant_checks(body.model_dump(exclude_none=True)))
+    body = await fitted(sent, lambda fields: reg.check_merchant(who, _draft(MerchantDraft, fields)))
+    await reg.check_merchant(who, _draft(MerchantDraft, body.model_dump(exclude_none=True)))
     return {"ok": True}
 
 
@@ -258,23 +269,17 @@ async def get_merchant(merchant_id: str, reg: Reg, who: Reader) -> dict[str, Any
 async def renew_licence(
     merchant_id: str, sent: Sent[LicenceIn], reg: Reg, who: Clerk
 ) -> dict[str, Any]:
-    body = await fitted(sent, lambda fields: reg.check_merchant(who, **_merchant_checks(fields)))
+    body = await fitted(sent, lambda fields: reg.check_merchant(who, _draft(MerchantDraft, fields)))
     merchant: Merchant = await reg.renew_licence(
         who, merchant_id, body.food_licence, body.licence_valid_until
     )
     return merchant_out(merchant)
 
 
-def _terminal_checks(fields: dict[str, Any]) -> dict[str, Any]:
-    placed = _given(fields, "kind", "profile", "market_id", "merchant_id", "stall_no")
-    # A profile left out is none, as the model's default: checked against the kind.
-    return {"profile": None} | placed
-
-
 @router.post("/terminals", status_code=201, tags=["terminals"])
 async def add_terminal(sent: Sent[TerminalIn], reg: Reg, who: Clerk) -> dict[str, Any]:
     """Provision a terminal. The response carries its signing `key` (hex) — the only time."""
-    body = await fitted(sent, lambda fields: reg.check_terminal(who, **_terminal_checks(fields)))
+    body = await fitted(sent, lambda fields: reg.check_terminal(who, _draft(TerminalDraft, fields)))
     terminal, key = await reg.add_terminal(who, NewTerminal(**body.model_dump()))
     return terminal_out(terminal, key)
 

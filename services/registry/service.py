@@ -308,19 +308,9 @@ class Registry:
             await self.save(work, merchant, by)
         return merchant
 
-    async def check_merchant(
-        self,
-        who: Principal,
-        *,
-        credit_code: str | None = None,
-        food_licence: str | None = None,
-        licence_valid_until: date | None = None,
-        market_id: str | None = None,
-        stall_no: str | None = None,
-    ) -> None:
+    async def check_merchant(self, who: Principal, draft: MerchantDraft) -> None:
         """`add_merchant`'s checks on the fields given; stores and publishes nothing. Raises
         what `add_merchant` would: every problem of the fields at once."""
-        draft = MerchantDraft(credit_code, food_licence, licence_valid_until, market_id, stall_no)
         async with self.uow() as work:
             await self._merchant_checked(work, who, draft)
 
@@ -476,19 +466,9 @@ class Registry:
             await self.save(work, terminal, by)
         return terminal, self.key_of(terminal)
 
-    async def check_terminal(
-        self,
-        who: Principal,
-        *,
-        kind: str | None = None,
-        profile: str | None = None,
-        market_id: str | None = None,
-        merchant_id: str | None = None,
-        stall_no: str | None = None,
-    ) -> None:
+    async def check_terminal(self, who: Principal, draft: TerminalDraft) -> None:
         """`add_terminal`'s checks on what is known (`kind` None: not known, its profile not
         checked); stores and publishes nothing."""
-        draft = TerminalDraft(kind, profile, market_id, merchant_id, stall_no)
         async with self.uow() as work:
             await self._terminal_checked(work, who, draft)
 

@@ -10,7 +10,13 @@ from datetime import date
 import pytest
 
 from services.registry.fakes import FakeRegistryUnits
-from services.registry.service import NewMarket, NewMerchant, NewTerminal, Registry
+from services.registry.service import (
+    MerchantDraft,
+    NewMarket,
+    NewMerchant,
+    NewTerminal,
+    Registry,
+)
 from services.runtime.auth import Principal
 from services.runtime.failures import Conflict, Forbidden, InvalidInput
 from tests.unit.registry.conftest import CLERK, ELSEWHERE, NEW_MARKET, NEW_MERCHANT, refused
@@ -34,7 +40,8 @@ async def test_a_merchant_is_told_of_a_wrong_check_character_and_an_expired_lice
     checked = await refused(
         units,
         registry.check_merchant(
-            CLERK, credit_code=WRONG_CHECK, licence_valid_until=PAST, market_id="mkt_1"
+            CLERK,
+            MerchantDraft(credit_code=WRONG_CHECK, licence_valid_until=PAST, market_id="mkt_1"),
         ),
         InvalidInput,
     )

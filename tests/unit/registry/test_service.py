@@ -12,8 +12,9 @@ import pytest
 from contracts.people import Actor
 from services.registry.domain.model import District, Merchant, TaskForce
 from services.registry.fakes import FakeMerchants, FakeRegistryUnits
-from services.registry.service import Claim, NewTerminal, Registry
+from services.registry.service import Claim, MerchantDraft, NewTerminal, Registry
 from services.registry.store import DirectoryQuery
+from services.runtime import serial
 from services.runtime.delivery import Delivery
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
 from services.runtime.terminal_keys import derive_key
@@ -147,12 +148,8 @@ async def test_a_refused_merchant_changes_nothing(
     raised = await refused(units, registry.add_merchant(who, cmd), error)  # type: ignore[arg-type]
     assert [e["field"] for e in raised.errors] == ([field] if field else [])
     # The check of a draft raises the very same error, and stores nothing either.
-    draft = {k: getattr(cmd, k) for k in ("credit_code", "food_licence", "market_id", "stall_no")}
-    again = await refused(
-        units,
-        registry.check_merchant(who, licence_valid_until=cmd.licence_valid_until, **draft),  # type: ignore[arg-type]
-        error,
-    )
+    draft = serial.into(MerchantDraft, cmd)
+    again = await refused(units, registry.check_merchant(who, draft), error)  # type: ignore[arg-type]
     assert (type(again), again.errors) == (type(raised), raised.errors)
 
 
@@ -172,8 +169,10 @@ async def test_a_good_draft_is_checked_and_nothing_is_stored(
     registry: Registry, units: FakeRegistryUnits
 ) -> None:
     before = units.tables.copy()
-    await registry.check_merchant(CLERK, credit_code="914403001922038216", market_id="mkt_1")
-    await registry.check_merchant(CLERK)
+    await registry.check_merchant(
+        CLERK, MerchantDraft(credit_code="914403001922038216", market_id="mkt_1")
+    )
+    await registry.check_merchant(CLERK, MerchantDraft())
     assert units.tables == before and units.published == []
 
 
