@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query
 from pydantic import Field, StrictBool, StrictInt
 
 from contracts.campaign import (
@@ -30,6 +30,7 @@ from services.campaign import bodies, events
 from services.campaign.domain import campaign, disclosures, milestones, money, renovations
 from services.campaign.service import CampaignChanges, Campaigns, NewCampaign, NewProject
 from services.runtime import serial
+from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.inputs import Strict, text_inputs
 from services.runtime.ratelimit import rate_limited
@@ -41,14 +42,7 @@ Admin = Annotated[Principal, Depends(require("admin"))]
 Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler", "leader"))]
 # Who records an exposed problem and re-checks it: the district's clerks and inspectors.
 Recorder = Annotated[Principal, Depends(require("clerk", "inspector"))]
-
-
-def campaigns(request: Request) -> Campaigns:
-    found: Campaigns = request.app.state.campaigns
-    return found
-
-
-Camp = Annotated[Campaigns, Depends(campaigns)]
+Camp = Annotated[Campaigns, Depends(state("campaigns"))]
 
 
 def _rules(deadlines: dict[MilestoneKind, DeadlineRule]) -> dict[str, campaign.DeadlineRule]:
