@@ -541,14 +541,7 @@ class Telemetry:
 
     def _risk_event(self, decision: Decision, terminal: TerminalInfo) -> Outgoing:
         assert decision.event_type is not None, "only raise, escalate and clear publish"
-        data = risk_event_data(
-            decision,
-            terminal_id=terminal.id,
-            market_id=terminal.market_id,
-            merchant_id=terminal.merchant_id,
-            stall_no=terminal.stall_no,
-            district=terminal.district,
-        )
+        data = risk_event_data(decision, terminal)
         return _risk_item(decision.event_type, decision.risk_id, terminal.id, data)
 
     # --- monitoring gap -----------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Protocol
 
 from contracts.telemetry import (
     CATEGORY_OF_RULE,
@@ -120,30 +120,39 @@ def severity_name(rank: int) -> str:
     return SEVERITIES[rank]
 
 
+class Placement(Protocol):
+    """A terminal where the registry places it: its market, merchant, stall and district."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def market_id(self) -> str: ...
+    @property
+    def merchant_id(self) -> str | None: ...
+    @property
+    def stall_no(self) -> str | None: ...
+    @property
+    def district(self) -> str: ...
+
+
 def risk_event_data(
-    decision: Decision,
-    *,
-    terminal_id: str,
-    market_id: str,
-    merchant_id: str | None,
-    stall_no: str | None,
-    district: str,
+    decision: Decision, terminal: Placement
 ) -> RiskRaised | RiskEscalated | RiskCleared:
     """The `data` of the event a raise, escalate or clear decision publishes.
 
-    The placement (market, merchant, stall, district) comes from the registry projection; the
-    envelope's subject and correlation id should be `decision.risk_id`, its key the terminal id.
+    The placement comes from the registry projection; the envelope's subject and correlation id
+    should be `decision.risk_id`, its key the terminal id.
     """
     common = {
         "risk_id": decision.risk_id,
         "rule": decision.rule,
         "category": decision.category,
         "severity": decision.severity,
-        "terminal_id": terminal_id,
-        "market_id": market_id,
-        "merchant_id": merchant_id,
-        "stall_no": stall_no,
-        "district": district,
+        "terminal_id": terminal.id,
+        "market_id": terminal.market_id,
+        "merchant_id": terminal.merchant_id,
+        "stall_no": terminal.stall_no,
+        "district": terminal.district,
         "raised_at": rfc3339(decision.raised_at),
         "evidence": decision.evidence.to_dict(),
     }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -21,7 +22,11 @@ from services.telemetry.domain import (
 )
 from services.telemetry.domain.clock import rfc3339
 from tests.support.schema_subset import validate
+from tests.support.telemetry_directory import TERMINAL
 from tests.unit.telemetry.series import MINUTE, Feed, cold, shanghai
+
+# A terminal of no merchant's (trm_1 of mkt_1, in zhifu).
+PLACE = replace(TERMINAL, merchant_id=None, stall_no=None)
 
 
 def lifecycle_of_every_rule() -> list[Decision]:
@@ -56,14 +61,7 @@ def test_the_scenario_covers_every_rule_and_action() -> None:
 
 @pytest.mark.parametrize("decision", DECISIONS, ids=lambda d: f"{d.rule}-{d.action}-{d.severity}")
 def test_each_decision_becomes_a_valid_published_event(decision: Decision) -> None:
-    data = risk_event_data(
-        decision,
-        terminal_id="trm_1",
-        market_id="mkt_1",
-        merchant_id=None,
-        stall_no=None,
-        district="zhifu",
-    )
+    data = risk_event_data(decision, PLACE)
     event_type = decision.event_type
     assert event_type is not None
     event = make_event(
@@ -87,9 +85,7 @@ def test_update_decisions_publish_nothing() -> None:
         "update", "r", "crowding", "minor", None, 0.0, 0.0, None, DECISIONS[0].evidence
     )
     with pytest.raises(ValueError, match="publishes no event"):
-        risk_event_data(
-            update, terminal_id="t", market_id="m", merchant_id=None, stall_no=None, district="d"
-        )
+        risk_event_data(update, PLACE)
 
 
 def test_evidence_times_are_rfc3339_utc() -> None:
