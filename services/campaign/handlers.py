@@ -38,8 +38,6 @@ def inspection_router(campaigns: Campaigns) -> EventRouter:
         await campaigns.disclose_overdue(event, delivery)
 
     async def verified(event: Envelope[RectificationVerified], delivery: Delivery) -> None:
-        if not event.data.passed:
-            return  # a failed re-inspection resolves nothing
         await campaigns.rectification_verified(event, delivery)
 
     return EventRouter({RECTIFICATION_OVERDUE: overdue, RECTIFICATION_VERIFIED: verified})
@@ -49,8 +47,6 @@ def suggestions_router(campaigns: Campaigns) -> EventRouter:
     """Citizens' suggestions on plans open for comment become the plans' comments."""
 
     async def received(event: Envelope[SuggestionReceived], delivery: Delivery) -> None:
-        if not event.data.project_id:
-            return  # about a market or the campaign, not a plan
         await campaigns.take_comment(event, delivery)
 
     return EventRouter({SUGGESTION_RECEIVED: received})

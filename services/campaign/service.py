@@ -639,7 +639,7 @@ class Campaigns:
         otherwise."""
         s = event.data
         if not s.project_id:
-            return None
+            return None  # about a market or the campaign, not a plan
         async with self.uow() as work:
             if not await work.claim(SUGGESTIONS_CONSUMER, event.id, delivery):
                 return None
@@ -821,7 +821,7 @@ class Campaigns:
         """A passed re-inspection resolves the order's disclosure (once per event), if it was
         disclosed."""
         if not event.data.passed:
-            return None
+            return None  # a failed re-inspection resolves nothing
         async with self.uow() as work:
             if not await work.claim(INSPECTION_CONSUMER, event.id, delivery):
                 return None
