@@ -18,6 +18,7 @@ from services.campaign.domain.milestones import Milestone
 from services.campaign.domain.renovations import RenovationProject
 from services.campaign.rows import Match
 from services.campaign.store import (
+    CONSULTATION_FILTERS,
     DISCLOSURE_FILTERS,
     DISCLOSURES_PAGE,
     EXPOSURE_FILTERS,
@@ -106,7 +107,7 @@ class FakeProjectStore(_CreatedOnce[RenovationProject]):
     async def consultations(
         self, *, market_id: str | None = None, district: str | None = None
     ) -> list[RenovationProject]:
-        match = Match.of(("market_id", "district"), {"market_id": market_id, "district": district})
+        match = Match.of(CONSULTATION_FILTERS, {"market_id": market_id, "district": district})
         found = [p for p in self.rows.values() if p.consultation is not None and match(p)]
         # Latest window first, then by id: two sorts, the second one stable.
         found.sort(key=lambda p: p.id)

@@ -96,6 +96,7 @@ class DisclosureFilters(ExposureFilters, total=False):
 PROJECT_FILTERS = ("campaign_id", "market_id", "district", "stage")
 EXPOSURE_FILTERS = ("district", "market_id", "state")
 DISCLOSURE_FILTERS = (*EXPOSURE_FILTERS, "kind", "campaign_id")
+CONSULTATION_FILTERS = ("market_id", "district")
 # The page a listing of exposures, or of disclosures, gives when it names none.
 EXPOSURES_PAGE = 200
 DISCLOSURES_PAGE = 100
@@ -334,7 +335,7 @@ class PostgresProjectStore(OnConnection):
     async def consultations(
         self, *, market_id: str | None = None, district: str | None = None
     ) -> list[RenovationProject]:
-        match = Match.of(("market_id", "district"), {"market_id": market_id, "district": district})
+        match = Match.of(CONSULTATION_FILTERS, {"market_id": market_id, "district": district})
         rows = await self.conn.fetch(
             f"""SELECT * FROM renovation_projects
                 WHERE jsonb_typeof(body -> 'consultation') = 'object' AND {match.sql()}
