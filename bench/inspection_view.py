@@ -35,7 +35,6 @@ from services.inspection.settings import InspectionSettings
 from services.inspection.store import Stores
 from services.runtime.app import Service
 from services.runtime.delivery import Delivery
-from services.runtime.unit_of_work import postgres_units
 
 MODES = ("a snapshot at a time", "a batch at a time")
 
@@ -51,7 +50,7 @@ async def catch_up(kafka: str, database_url: str, topic: str, mode: str, schema:
         replica_id=tag,
     )
     service = Service(settings, MIGRATIONS)
-    uow = postgres_units(lambda: service.pool, service.schema, Stores.postgres)
+    uow = service.units(Stores.postgres)
     directory = Directory(uow)
     inspection = InspectionService(uow, directory, Policy(), catalogue=default_catalogue())
     handlers = Handlers(inspection)
