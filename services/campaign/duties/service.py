@@ -10,7 +10,6 @@ every rule is given: replace it (tests) to move time. Dates are the city's (`con
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -19,6 +18,7 @@ from typing import Any
 from contracts.envelope import Envelope
 from contracts.registry import MarketUpserted
 from services.campaign.domain import training as tr
+from services.campaign.domain.campaign import new_id
 from services.campaign.domain.duties import Standing, changed, standing, window
 from services.campaign.domain.reports import (
     Report,
@@ -64,10 +64,6 @@ REGISTRARS = ("clerk",)
 def missing(what: str, field: str, ident: str) -> NotFound:
     """An id that names nothing: `no <what> '<ident>'`, the field named."""
     return NotFound(f"no {what} {ident!r}", [{"field": field, "reason": f"no such {what}"}])
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:16]}"
 
 
 def task_force_day(market: MarketUpserted, tz: Any) -> date | None:
