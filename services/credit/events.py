@@ -6,14 +6,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from contracts import credit as c
 from contracts import honours as h
 from contracts.credit import ASSESSMENT_PUBLISHED, SCORE_CHANGED
 from contracts.honours import HONOUR_DELISTED, HONOUR_LISTED
-from contracts.people import Actor
+from contracts.people import Actor, actor_from
 from services.credit.domain import Assessment, Entry, Place, ScoreChange
+from services.credit.store import Drawing
 from services.runtime import serial
 from services.runtime.outbox import Item, outgoing
 
@@ -73,36 +73,36 @@ def _listing(
     event_type: str,
     model: type[h.HonourListed | h.HonourDelisted],
     entry: Entry,
-    *,
-    drawing_id: str,
-    month: str,
-    policy_version: str,
-    drawn_at: datetime,
-    actor: Actor | None = None,
+    drawing: Drawing,
 ) -> Item:
     data = serial.into(
         model,
         entry,
         list=entry.kind,
-        drawing_id=drawing_id,
-        month=month,
-        policy_version=policy_version,
-        drawn_at=drawn_at,
-        actor=actor,
+        drawing_id=drawing.drawing_id,
+        month=drawing.month,
+        policy_version=drawing.policy_version,
+        drawn_at=drawing.drawn_at,
+        actor=actor_from(drawing.drawn_by),
     )
     # One month's drawing is one chain: every entry of it shares the drawing's id.
     return outgoing(
-        SERVICE, event_type, entry.entity_id, data, correlation_id=drawing_id, time=drawn_at
+        SERVICE,
+        event_type,
+        entry.entity_id,
+        data,
+        correlation_id=drawing.drawing_id,
+        time=drawing.drawn_at,
     )
 
 
-def honour_listed(entry: Entry, **drawing: Any) -> Item:
-    """`credit.honour.listed`: the entity is on the month's list, with the rules it met
-    (`drawing`: the drawing's `drawing_id`, `month`, `policy_version` and `drawn_at`)."""
-    return _listing(HONOUR_LISTED, h.HonourListed, entry, **drawing)
+def honour_listed(entry: Entry, drawing: Drawing) -> Item:
+    """`credit.honour.listed`: the entity is on the month's list of `drawing`, with the rules it
+    met."""
+    return _listing(HONOUR_LISTED, h.HonourListed, entry, drawing)
 
 
-def honour_delisted(entry: Entry, **drawing: Any) -> Item:
-    """`credit.honour.delisted`: the entity was on the last list drawn and is not on `month`'s
-    (`entry` is its entry on that last list)."""
-    return _listing(HONOUR_DELISTED, h.HonourDelisted, entry, **drawing)
+def honour_delisted(entry: Entry, drawing: Drawing) -> Item:
+    """`credit.honour.delisted`: the entity was on the last list drawn and is not on the month's
+    of `drawing` (`entry` is its entry on that last list)."""
+    return _listing(HONOUR_DELISTED, h.HonourDelisted, entry, drawing)

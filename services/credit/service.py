@@ -682,28 +682,20 @@ class Credit:
                 )
                 gone = delisted(previous, entries)
                 did = str(uuid.uuid4())  # the chain the month's events share
-                await store.honours.save_drawing(
-                    Drawing(
-                        month=key,
-                        drawing_id=did,
-                        policy_version=policy.version,
-                        period=(month.start(self.tz), end),
-                        drawn_at=now,
-                        drawn_by=None if who is None else actor(who).to_dict(),
-                    )
+                drawing = Drawing(
+                    month=key,
+                    drawing_id=did,
+                    policy_version=policy.version,
+                    period=(month.start(self.tz), end),
+                    drawn_at=now,
+                    drawn_by=None if who is None else actor(who).to_dict(),
                 )
+                await store.honours.save_drawing(drawing)
                 await store.honours.save_honour_entries(key, "listed", entries)
                 await store.honours.save_honour_entries(key, "delisted", gone)
-                common: dict[str, Any] = {
-                    "drawing_id": did,
-                    "month": key,
-                    "policy_version": policy.version,
-                    "drawn_at": now,
-                    "actor": None if who is None else actor(who),
-                }
                 # Delistings first: a consumer keeping an entity's current list ends on the new.
-                items = [events.honour_delisted(e, **common) for e in gone]
-                items += [events.honour_listed(e, **common) for e in entries]
+                items = [events.honour_delisted(e, drawing) for e in gone]
+                items += [events.honour_listed(e, drawing) for e in entries]
                 self._emit(work, items)
         if drawn:
             for change, found in (("listed", entries), ("delisted", gone)):
