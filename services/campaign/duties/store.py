@@ -21,7 +21,7 @@ from services.campaign.domain.training import (
     Session,
     Trainee,
 )
-from services.campaign.rows import row_data
+from services.campaign.rows import one_row, row_data
 from services.runtime import serial
 from services.runtime.db import OnConnection
 
@@ -174,8 +174,6 @@ class PostgresDutiesStore(OnConnection):
     async def ensure_market(
         self, market_id: str, district: str, today: date, task_force_on: date | None = None
     ) -> None:
-        """Know the market from `today` on (a market already known keeps its first day); a task
-        force day is kept once set."""
         await self.conn.execute(
             """INSERT INTO duty_markets (market_id, district, known_since, task_force_on)
                VALUES ($1, $2, $3, $4)
@@ -188,15 +186,14 @@ class PostgresDutiesStore(OnConnection):
         )  # fmt: skip
 
     async def market_row(self, market_id: str) -> MarketRow | None:
-        row = await self.conn.fetchrow("SELECT * FROM duty_markets WHERE market_id = $1", market_id)
-        return _market(row) if row else None
+        return await self._market_row(market_id)
 
     async def lock_market(self, market_id: str) -> MarketRow | None:
-        """The market's row, locked until the transaction ends: a market's duties change one
-        change at a time (a filing and the clock never both flag a period)."""
-        row = await self.conn.fetchrow(
-            "SELECT * FROM duty_markets WHERE market_id = $1 FOR UPDATE", market_id
-        )
+        return await self._market_row(market_id, for_update=True)
+
+    async def _market_row(self, market_id: str, *, for_update: bool = False) -> MarketRow | None:
+        sql = "SELECT * FROM duty_markets WHERE market_id = $1"
+        row = await one_row(self.conn, sql, market_id, for_update=for_update)
         return _market(row) if row else None
 
     async def save_standing(self, market_id: str, measures: dict[str, Any], at: datetime) -> None:
@@ -208,8 +205,6 @@ class PostgresDutiesStore(OnConnection):
         )
 
     async def mobilisation(self, district: str, today: date) -> date | None:
-        """The mobilisation date of the latest campaign the district takes part in that has
-        begun (the campaign's own table in this service's schema); None without one."""
         if not await self.conn.fetchval("SELECT to_regclass('campaigns') IS NOT NULL"):
             return None
         found: date | None = await self.conn.fetchval(
@@ -248,8 +243,6 @@ class PostgresDutiesStore(OnConnection):
     async def district_reports(
         self, district: str | None, *, state: str | None, limit: int
     ) -> list[Report]:
-        """Filed or flagged periods (of `district`, or the city's), newest due day first; with
-        `state`: `late` (flagged, still not filed), `filed_late` or `on_time`."""
         rows = await self.conn.fetch(
             """SELECT * FROM duty_reports
                WHERE ($1::text IS NULL OR district = $1)
@@ -466,7 +459,6 @@ class PostgresDutiesStore(OnConnection):
         return [_certificate(r) for r in rows]
 
     async def valid_certificates(self, district: str | None, today: date) -> list[Certificate]:
-        """Certificates still valid on `today` or later (of `district`, or the city's)."""
         rows = await self.conn.fetch(
             """SELECT * FROM duty_certificates
                WHERE ($1::text IS NULL OR district = $1) AND valid_until >= $2
