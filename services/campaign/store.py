@@ -226,14 +226,17 @@ class PostgresCampaignStore(OnConnection):
 
 
 class PostgresMilestoneStore(OnConnection):
+    # A milestone's row, the columns in the order of `_milestone_args`.
+    _INSERT = """INSERT INTO milestones (id, campaign_id, scope, scope_id, district, market_id,
+                                        kind, deadline, achieved_on, attendees, documents, note,
+                                        recorded_by, recorded_at, late_flagged_at, version,
+                                        updated_at, recorded_actor)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16,
+                         $17, $18)"""
+
     async def save(self, m: Milestone) -> None:
         await self.conn.execute(
-            """INSERT INTO milestones (id, campaign_id, scope, scope_id, district, market_id, kind,
-                                      deadline, achieved_on, attendees, documents, note,
-                                      recorded_by, recorded_at, late_flagged_at, version,
-                                      updated_at, recorded_actor)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                       $18)
+            f"""{self._INSERT}
                ON CONFLICT (id) DO UPDATE SET
                    achieved_on = EXCLUDED.achieved_on, attendees = EXCLUDED.attendees,
                    documents = EXCLUDED.documents, note = EXCLUDED.note,
@@ -245,13 +248,7 @@ class PostgresMilestoneStore(OnConnection):
 
     async def insert(self, m: Milestone) -> bool:
         inserted = await self.conn.fetchval(
-            """INSERT INTO milestones (id, campaign_id, scope, scope_id, district, market_id, kind,
-                                      deadline, achieved_on, attendees, documents, note,
-                                      recorded_by, recorded_at, late_flagged_at, version,
-                                      updated_at, recorded_actor)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17,
-                       $18)
-               ON CONFLICT (campaign_id, scope_id, kind) DO NOTHING RETURNING true""",
+            f"{self._INSERT} ON CONFLICT (campaign_id, scope_id, kind) DO NOTHING RETURNING true",
             *self._milestone_args(m),
         )
         return bool(inserted)
