@@ -102,24 +102,13 @@ def certificate_issued(attended: Attended, course: Course, cause: Envelope[Any])
     data = serial.into(
         c.CertificateIssued, cert, course_id=course.course_id, course_title=course.title
     )
-    return _in_chain(cause, CERTIFICATE_ISSUED, cert.market_id, data, cert.issued_at)
+    return outgoing(
+        SERVICE, CERTIFICATE_ISSUED, cert.market_id, data, time=cert.issued_at, cause=cause
+    )
 
 
 def duties_updated(standing: Standing, cause: Envelope[Any] | None) -> Item:
     data = serial.into(c.DutiesUpdated, standing)
-    time = standing.updated_at
-    return _in_chain(cause, DUTIES_UPDATED, standing.market_id, data, time)
-
-
-def _in_chain(
-    cause: Envelope[Any] | None, event_type: str, market_id: str, data: Any, time: datetime
-) -> Item:
-    """An event caused by `cause`, joining its chain; without one, it starts its own."""
     return outgoing(
-        SERVICE,
-        event_type,
-        market_id,
-        data,
-        time=time,
-        cause=cause,
+        SERVICE, DUTIES_UPDATED, standing.market_id, data, time=standing.updated_at, cause=cause
     )
