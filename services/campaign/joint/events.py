@@ -47,9 +47,7 @@ def meeting_recorded(m: Meeting, now: datetime) -> Item:
         action_items=[action_item(i) for i in m.items],
         actor=m.recorded_actor,
     )
-    return outgoing(
-        SERVICE, MEETING_RECORDED, m.meeting_id, data, correlation_id=m.meeting_id, time=now
-    )
+    return _of_meeting(MEETING_RECORDED, m.meeting_id, data, now)
 
 
 def item_done(m: Meeting, i: ActionItem, now: datetime) -> Item:
@@ -60,9 +58,7 @@ def item_done(m: Meeting, i: ActionItem, now: datetime) -> Item:
         on_time=bool(i.on_time),
         actor=i.done_actor,
     )
-    return outgoing(
-        SERVICE, ACTION_ITEM_DONE, m.meeting_id, data, correlation_id=m.meeting_id, time=now
-    )
+    return _of_meeting(ACTION_ITEM_DONE, m.meeting_id, data, now)
 
 
 def item_late(district: str, i: ActionItem, now: datetime) -> Item:
@@ -70,9 +66,12 @@ def item_late(district: str, i: ActionItem, now: datetime) -> Item:
     data = joint.ActionItemLate(
         meeting_id=i.meeting_id, district=district, item=action_item(i), flagged_at=now
     )
-    return outgoing(
-        SERVICE, ACTION_ITEM_LATE, i.meeting_id, data, correlation_id=i.meeting_id, time=now
-    )
+    return _of_meeting(ACTION_ITEM_LATE, i.meeting_id, data, now)
+
+
+def _of_meeting(event_type: str, meeting_id: str, data: Any, now: datetime) -> Item:
+    """A meeting's event: the meeting's id is its subject, its key and its chain."""
+    return outgoing(SERVICE, event_type, meeting_id, data, correlation_id=meeting_id, time=now)
 
 
 def case_body(c: Case) -> dict[str, Any]:
