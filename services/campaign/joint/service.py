@@ -40,15 +40,16 @@ from services.campaign.domain.meetings import CITY, ActionItem, Meeting, Minuted
 from services.campaign.joint import events
 from services.campaign.joint.config import JointConfig
 from services.campaign.joint.metrics import JointMetrics
-from services.campaign.joint.store import CaseTaken, ItemRow, Stores
+from services.campaign.joint.store import CaseRow, CaseTaken, ItemRow, Stores
 from services.runtime.auth import Principal, actor
 from services.runtime.clock import Clock
 from services.runtime.directory import RegistryView
 from services.runtime.failures import Conflict, Forbidden, InvalidInputs, NotFound, ServiceError
 from services.runtime.messaging import Delivery
-from services.runtime.unit_of_work import UowFactory
+from services.runtime.unit_of_work import UnitOfWork, UowFactory
 
 log = logging.getLogger(__name__)
+Work = UnitOfWork[Stores]
 
 
 def may_read(who: Principal, district: str) -> bool:
@@ -157,7 +158,13 @@ class Joint:
 
     async def meeting(self, who: Principal, meeting_id: str) -> Meeting:
         async with self.uow() as work:
-            found = await work.stores.meetings.get(meeting_id)
+            return await self._meeting(work, who, meeting_id)
+
+    async def _meeting(
+        self, work: Work, who: Principal, meeting_id: str, *, for_update: bool = False
+    ) -> Meeting:
+        """The meeting, if `who` may read it (404 otherwise)."""
+        found = await work.stores.meetings.get(meeting_id, for_update=for_update)
         if found is None or not may_read(who, found.district):
             self._not_found("meeting", meeting_id)
         return found
@@ -171,9 +178,7 @@ class Joint:
         self, who: Principal, meeting_id: str, item_id: str, *, note: str
     ) -> tuple[Meeting, ActionItem]:
         async with self.uow() as work:
-            meeting = await work.stores.meetings.get(meeting_id, for_update=True)
-            if meeting is None or not may_read(who, meeting.district):
-                self._not_found("meeting", meeting_id)
+            meeting = await self._meeting(work, who, meeting_id, for_update=True)
             if not may_change(who, meeting.district):
                 raise Forbidden(
                     f"the items of a {meeting.district!r} meeting are reported done with a "
@@ -269,10 +274,16 @@ class Joint:
 
     async def case(self, who: Principal, case_id: str) -> Case:
         async with self.uow() as work:
-            row = await work.stores.cases.get(case_id)
+            return (await self._case_row(work, who, case_id)).case
+
+    async def _case_row(
+        self, work: Work, who: Principal, case_id: str, *, for_update: bool = False
+    ) -> CaseRow:
+        """The case with its place in the chain, if `who` may read it (404 otherwise)."""
+        row = await work.stores.cases.get(case_id, for_update=for_update)
         if row is None or not may_read(who, row.case.district):
             self._not_found("enforcement case", case_id)
-        return row.case
+        return row
 
     async def cases(
         self,
@@ -297,9 +308,7 @@ class Joint:
         change: Callable[[Case, datetime], Case],
     ) -> Case:
         async with self.uow() as work:
-            row = await work.stores.cases.get(case_id, for_update=True)
-            if row is None or not may_read(who, row.case.district):
-                self._not_found("enforcement case", case_id)
+            row = await self._case_row(work, who, case_id, for_update=True)
             now = self.now()
             with ruled():
                 # Inspectors work every case of their district; a department member only the
