@@ -540,6 +540,7 @@ class Listing:
     page: int
     pages: int
     query: str
+    per_page: int
 
 
 def _page_of(request: Request, rows: list[dict[str, Any]], chosen: dict[str, str]) -> Listing:
@@ -548,7 +549,7 @@ def _page_of(request: Request, rows: list[dict[str, Any]], chosen: dict[str, str
     page = min(max(int(raw) if raw.isdigit() else 1, 1), pages)
     shown = rows[(page - 1) * PAGE_ROWS : page * PAGE_ROWS]
     query = urlencode({k: v for k, v in chosen.items() if v})
-    return Listing(shown, len(rows), page, pages, query)
+    return Listing(shown, len(rows), page, pages, query, PAGE_ROWS)
 
 
 def _chosen(request: Request, *names: str) -> dict[str, str]:
