@@ -12,6 +12,7 @@ from pydantic import Field, field_validator
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
 from services.registry.service import (
+    MarketDraft,
     MerchantDraft,
     NewMarket,
     NewMerchant,
@@ -40,19 +41,15 @@ MarketReader = Annotated[
 
 
 Reg = Annotated[Registry, Depends(state("registry"))]
-D = TypeVar("D", MerchantDraft, TerminalDraft)
-
-
-def _given(fields: dict[str, Any], *names: str) -> dict[str, Any]:
-    return {name: fields[name] for name in names if name in fields}
+D = TypeVar("D", MarketDraft, MerchantDraft, TerminalDraft)
 
 
 def _draft(draft: type[D], fields: dict[str, Any]) -> D:
     """The draft a use case's check takes: each of its fields the request holds (those that fit
     the model, when the body broke it); one not held stays None. A terminal's profile left out
     is none, as the model's default: checked against the kind."""
-    names = [f.name for f in dataclasses.fields(draft)]
-    return draft(**_given(fields, *names))
+    names = (f.name for f in dataclasses.fields(draft))
+    return draft(**{name: fields[name] for name in names if name in fields})
 
 
 def _domain_check(check: Any, value: str, field: str) -> str:
@@ -191,15 +188,16 @@ async def list_districts(reg: Reg, _: Reader) -> list[dict[str, Any]]:
     return [district_out(d) for d in await reg.districts()]
 
 
-def _market_checks(fields: dict[str, Any]) -> dict[str, Any]:
+def _market_draft(fields: dict[str, Any]) -> MarketDraft:
+    # The body's opening hours are the draft's opens and closes.
     hours = fields.get("opening_hours")
     times = {} if hours is None else {"opens": hours.open, "closes": hours.close}
-    return _given(fields, "district") | times
+    return _draft(MarketDraft, fields | times)
 
 
 @router.post("/markets", status_code=201, tags=["markets"])
 async def add_market(sent: Sent[MarketIn], reg: Reg, who: Clerk) -> dict[str, Any]:
-    body = await fitted(sent, lambda fields: reg.check_market(who, **_market_checks(fields)))
+    body = await fitted(sent, lambda fields: reg.check_market(who, _market_draft(fields)))
     hours = body.opening_hours
     cmd = serial.into(NewMarket, body, opens=hours.open, closes=hours.close)
     return market_out(await reg.add_market(who, cmd))

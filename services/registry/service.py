@@ -81,6 +81,15 @@ class NewTerminal:
 
 
 @dataclass(frozen=True)
+class MarketDraft:
+    """A market's checked fields as a request has them (None: not given, not checked)."""
+
+    district: str | None = None
+    opens: str | None = None
+    closes: str | None = None
+
+
+@dataclass(frozen=True)
 class MerchantDraft:
     """A merchant's checked fields as a request has them (None: not given, not checked)."""
 
@@ -192,38 +201,22 @@ class Registry:
     # markets -----------------------------------------------------------------------------
     async def add_market(self, who: Principal, cmd: NewMarket) -> Market:
         async with self.uow() as work:
-            await self._market_checked(
-                work, who, district=cmd.district, opens=cmd.opens, closes=cmd.closes
-            )
+            await self._market_checked(work, who, serial.into(MarketDraft, cmd))
             by = actor(who)
             market = self._registered(Market, "mkt", cmd, by)
             await self.save(work, market, by)
         return market
 
-    async def check_market(
-        self,
-        who: Principal,
-        *,
-        district: str | None = None,
-        opens: str | None = None,
-        closes: str | None = None,
-    ) -> None:
+    async def check_market(self, who: Principal, draft: MarketDraft) -> None:
         """`add_market`'s checks on the fields given; stores and publishes nothing."""
         async with self.uow() as work:
-            await self._market_checked(work, who, district=district, opens=opens, closes=closes)
+            await self._market_checked(work, who, draft)
 
-    async def _market_checked(
-        self,
-        work: Work,
-        who: Principal,
-        *,
-        district: str | None,
-        opens: str | None,
-        closes: str | None,
-    ) -> None:
+    async def _market_checked(self, work: Work, who: Principal, draft: MarketDraft) -> None:
         """A market may be registered in the caller's district (403 first, before anything is
         read), with hours that close after they open and a district that exists: every problem
         of the two in one 422."""
+        district, opens, closes = draft.district, draft.opens, draft.closes
         if district is not None:
             who.require_district(district)
         problems = [] if opens is None or closes is None else opening_hours_problems(opens, closes)
