@@ -260,18 +260,15 @@ class PostgresDutiesStore(OnConnection):
 
     # -- self-inspections ------------------------------------------------------------------------
     async def inspected_days(self, market_id: str, since: date) -> set[date]:
-        rows = await self.conn.fetch(
-            "SELECT day FROM duty_self_inspections WHERE market_id = $1 AND day >= $2",
-            market_id,
-            since,
-        )
-        return {r["day"] for r in rows}
+        return await self._days("duty_self_inspections", market_id, since)
 
     async def missed_days(self, market_id: str, since: date) -> set[date]:
+        return await self._days("duty_missed_days", market_id, since)
+
+    async def _days(self, table: str, market_id: str, since: date) -> set[date]:
+        """The market's days from `since` on in `table` (a self-inspection's, or a missed one's)."""
         rows = await self.conn.fetch(
-            "SELECT day FROM duty_missed_days WHERE market_id = $1 AND day >= $2",
-            market_id,
-            since,
+            f"SELECT day FROM {table} WHERE market_id = $1 AND day >= $2", market_id, since
         )
         return {r["day"] for r in rows}
 
