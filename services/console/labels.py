@@ -293,7 +293,6 @@ _REASONS: Final = [
     # A bound of any other number (a 容量 of 0, a course's months): the bound itself, not a rating.
     (re.compile(r".*greater than or equal to (\d+).*", re.I), r"不能小于 \1"),
     (re.compile(r".*less than or equal to (\d+).*", re.I), r"不能大于 \1"),
-    (re.compile(r"String should have at least 1 character", re.I), "必填"),
     # Complaints and inspection, now told beside the other problems of the same form.
     (re.compile(r"must be one of pass, minor, major, critical.*"), "请选择检查结果"),
     (re.compile(r"must be one of market_regulation, health, environment.*"), "请从所列部门中选择"),
