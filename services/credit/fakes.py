@@ -6,8 +6,7 @@ Locks have nothing to guard in one process, so `lock` and `lock_honours` are no-
 
 from __future__ import annotations
 
-import copy
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -287,7 +286,9 @@ class FakeHonours:
         self.drawings[drawing.month] = drawing
 
     async def save_honour_entries(self, month: str, change: str, entries: Sequence[Entry]) -> None:
-        self.entries.setdefault((month, change), []).extend(entries)
+        # A new list, not the held one extended: a rolled-back unit's copy of the table holds
+        # the lists as they were (services/runtime/fake_tables.py).
+        self.entries[(month, change)] = [*self.entries.get((month, change), []), *entries]
 
     async def honour_entries(
         self, month: str, change: str, district: str | None = None
@@ -333,24 +334,13 @@ class FakeGradeListing:
 
 
 class FakeStores(Stores):
-    """The fakes of one service, and the snapshot a FakeUnitOfWork takes to roll them back."""
+    """The fakes of one service, the grade listing reading the ledger's grades."""
 
     def __init__(self) -> None:
         ledger = FakeLedger()
         super().__init__(
             ledger, FakeContext(), FakeAssessments(), FakeHonours(), FakeGradeListing(ledger)
         )
-
-    def snapshot(self) -> Callable[[], None]:
-        fakes = (self.ledger, self.context, self.assessments, self.honours)
-        held = [copy.deepcopy(vars(f)) for f in fakes]
-
-        def restore() -> None:
-            for fake, state in zip(fakes, held, strict=True):
-                vars(fake).clear()
-                vars(fake).update(state)
-
-        return restore
 
 
 def fake_stores() -> FakeStores:

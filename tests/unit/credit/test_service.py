@@ -26,6 +26,7 @@ from services.credit.store import GradeQuery, StatusSeen, Stores
 from services.runtime.auth import Principal
 from services.runtime.directory import RegistryMemory
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
+from services.runtime.fake_tables import snapshot
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.outbox import outgoing
@@ -87,7 +88,7 @@ class World:
 
 def world_with(book: PolicyBook | None = None, *, publish: bool = True) -> World:
     stores = fake_stores()
-    uow = FakeUnitOfWork[Stores](stores, snapshot=stores.snapshot)
+    uow = FakeUnitOfWork[Stores](stores, snapshot=snapshot(stores))
     directory = RegistryMemory(
         registry.market("mkt_1", "zhifu", name="芝罘农贸"),
         registry.merchant("mer_1", "mkt_1", "A-12", name="老王海鲜"),
