@@ -3,15 +3,16 @@ tests/integration/telemetry/test_store_suite.py, runs against both).
 
 States and risks are kept as Postgres keeps them, JSON in and out: a loaded state is a new
 object, never the one a caller still holds, so a batch that changed states in place and then
-failed leaves the stored ones as they were. Locks have nothing to guard in one process.
-`snapshot` gives `FakeUnitOfWork` what undoes a rolled-back unit's writes.
+failed leaves the stored ones as they were. Locks have nothing to guard in one process. A row
+is replaced, never changed in place, so the runtime's `fake_tables.snapshot` undoes a rolled-back
+unit's writes.
 """
 
 from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -115,9 +116,18 @@ class FakeTelemetryStore:
             elif row is None:
                 continue
             elif d.action == "clear":
-                row.update(state="cleared", cleared_at=_at(d.at), evidence=evidence, updated_at=now)
+                self.rows[d.risk_id] = row | {
+                    "state": "cleared",
+                    "cleared_at": _at(d.at),
+                    "evidence": evidence,
+                    "updated_at": now,
+                }
             elif row["state"] == "open":
-                row.update(severity=d.severity, evidence=evidence, updated_at=now)
+                self.rows[d.risk_id] = row | {
+                    "severity": d.severity,
+                    "evidence": evidence,
+                    "updated_at": now,
+                }
 
     async def risks(self, query: RiskQuery) -> list[dict[str, Any]]:
         q = query
@@ -142,12 +152,12 @@ class FakeTelemetryStore:
     async def acknowledge(self, risk_id: str, who: Actor, at: datetime) -> None:
         row = self.rows.get(risk_id)
         if row is not None:
-            row.update(
-                acknowledged_by=who.subject,
-                acknowledged_at=at,
-                updated_at=at,
-                acknowledged_actor=_json(who.to_dict()),
-            )
+            self.rows[risk_id] = row | {
+                "acknowledged_by": who.subject,
+                "acknowledged_at": at,
+                "updated_at": at,
+                "acknowledged_actor": _json(who.to_dict()),
+            }
 
     async def last_seqs(self, terminal_ids: Sequence[str]) -> dict[str, int]:
         return {tid: self.states[tid].last_seq for tid in terminal_ids if tid in self.states}
@@ -212,19 +222,3 @@ def fake_stores(
     terminals: Mapping[str, TerminalInfo] | None = None, now: EpochClock = time.time
 ) -> Stores:
     return Stores(FakeTelemetryStore(terminals, now), FakeOffsets())
-
-
-def snapshot(stores: Stores) -> Callable[[], Callable[[], None]]:
-    """For `FakeUnitOfWork(stores, snapshot(stores))`: a rollback puts the fakes back."""
-    telemetry, offsets = stores.telemetry, stores.offsets
-    assert isinstance(telemetry, FakeTelemetryStore) and isinstance(offsets, FakeOffsets)
-
-    def take() -> Callable[[], None]:
-        kept = copy.deepcopy((telemetry.states, telemetry.rows, offsets.next))
-
-        def restore() -> None:
-            telemetry.states, telemetry.rows, offsets.next = copy.deepcopy(kept)
-
-        return restore
-
-    return take

@@ -13,12 +13,13 @@ import pytest
 
 from contracts.people import Actor
 from services.runtime.errors import Conflict, NotFound
+from services.runtime.fake_tables import snapshot
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
 from services.telemetry import service as telemetry_service
 from services.telemetry.domain import LastReport, TerminalState
-from services.telemetry.fakes import FakeOffsets, FakeTelemetryStore, fake_stores, snapshot
+from services.telemetry.fakes import FakeOffsets, FakeTelemetryStore, fake_stores
 from services.telemetry.metrics import TelemetryMetrics
 from services.telemetry.projections import Directory
 from services.telemetry.service import Telemetry, _claimed_terminal

@@ -10,11 +10,12 @@ from datetime import UTC, datetime, timedelta
 import orjson
 import pytest
 
+from services.runtime.fake_tables import snapshot
 from services.runtime.feed_health import FeedView
 from services.runtime.messaging import Delivery
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork
-from services.telemetry.fakes import FakeTelemetryStore, fake_stores, snapshot
+from services.telemetry.fakes import FakeTelemetryStore, fake_stores
 from services.telemetry.metrics import TelemetryMetrics
 from services.telemetry.projections import Directory
 from services.telemetry.service import Telemetry
