@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 from services.telemetry.domain import (
     EXCURSION,
+    TRANSACTIONS,
     Decision,
     Sample,
     TerminalContext,
@@ -221,3 +222,29 @@ def test_open_risks_reports_current_evidence_without_events() -> None:
     assert update.evidence.degree_minutes == pytest.approx(80)
     assert update.at == feed.state.last_ts
     assert open_risks(TerminalState("trm_2"), feed.ctx) == []
+
+
+def test_a_transaction_risk_calming_down_keeps_its_count_of_calm_intervals() -> None:
+    """A refund anomaly that has begun to calm clears after the same readings whether or not its
+    state went through JSON halfway: the calm intervals already counted are kept, not restarted."""
+    ctx = CONTEXTS["payment"]
+    refunds = {"tx_count": 10, "tx_amount": 120.0, "refunds": 6}
+    calm = {"tx_count": 10, "tx_amount": 120.0, "refunds": 0}
+
+    def anomaly_then_calm(round_trip_after: int | None) -> Feed:
+        feed = Feed(ctx, t=T0, step=15 * MINUTE)
+        for _ in range(3):
+            feed.send(**refunds)
+        for index in range(ctx.thresholds.transactions.clear_after_intervals):
+            if index == round_trip_after:
+                assert feed.state.tx is not None and feed.state.tx.calm == index
+                feed.state = through_json(feed.state)
+            feed.send(**calm)
+        return feed
+
+    straight = anomaly_then_calm(None)
+    resumed = anomaly_then_calm(2)
+
+    assert straight.actions(TRANSACTIONS)[0] == ("raise", "warning")
+    assert straight.actions(TRANSACTIONS)[-1][0] == "clear"
+    assert wire(resumed.decisions) == wire(straight.decisions)
