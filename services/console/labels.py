@@ -545,6 +545,7 @@ ALERT_NAME: Final = {
     "SentinelConsumerLagHigh": "消费积压过高",
     "SentinelDeadLetters": "出现死信消息",
     "SentinelConsumerStalled": "消费停滞",
+    "SentinelConsumerFeedBroken": "消息接收中断",
     "SentinelHandlerRetrying": "处理反复重试",
     "SentinelOutboxBacklog": "事件发件箱积压",
     "SentinelOutboxStalled": "事件发件箱停滞",

@@ -11,6 +11,7 @@ from typing import Any
 import yaml
 
 from deploy.local import stack
+from services.console.labels import ALERT_NAME
 from tests.unit.deploy.metric_names import known_metric_names, references, unknown_metrics
 from tests.unit.deploy.tools import run, run_tool
 
@@ -85,6 +86,7 @@ EXPECTED_ALERTS = {
     "SentinelComplaintsOverdue",
     "SentinelCriticalRisksOpen",
     "SentinelOverdueRectificationsGrowing",
+    "SentinelConsumerFeedBroken",
 }
 
 
@@ -184,6 +186,13 @@ def test_every_alert_names_its_service_in_the_rule_tests() -> None:
         if not alert["exp_labels"].get("job")
     }
     assert without == set(), "alerts that name no service"
+
+
+def test_every_alert_has_its_chinese_name_on_the_console() -> None:
+    """The console's 告警 page names an alert by labels.ALERT_NAME and shows the English name of
+    one missing there."""
+    missing = {rule["alert"] for rule in alert_rules()} - set(ALERT_NAME)
+    assert missing == set(), "alerts the console cannot name in Chinese"
 
 
 def test_every_alert_reads_in_chinese_on_the_console() -> None:
