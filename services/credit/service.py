@@ -663,7 +663,8 @@ class Credit:
         if policy.honours is None:
             raise Conflict(
                 f"policy {policy.version}, in force at the end of {key}, has no honour rules",
-                [{"field": "month", "reason": f"no honour rules in force for {key}"}],
+                field="month",
+                reason=f"no honour rules in force for {key}",
             )
         merchants, markets = await self._honour_records(month, policy.honours)
         entries = draw(month, policy.honours, merchants, markets, self.tz)
@@ -676,7 +677,7 @@ class Credit:
                 latest = await store.honours.drawing()
                 if latest is not None and latest["month"] > key:
                     reason = f"{latest['month']} is drawn already: {key} cannot be drawn after it"
-                    raise Conflict(reason, [{"field": "month", "reason": reason}])
+                    raise Conflict(reason, field="month")
                 previous = (
                     await store.honours.honour_entries(latest["month"], "listed") if latest else []
                 )

@@ -280,7 +280,7 @@ class Registry:
             and await work.stores.merchants.at_stall(market.id, stall_no)
         ):
             reason = f"stall {stall_no!r} of market {market.id} has a merchant"
-            raise Conflict(reason, [{"field": "stall_no", "reason": reason}])
+            raise Conflict(reason, field="stall_no")
         return market
 
     async def add_merchant(self, who: Principal, cmd: NewMerchant) -> Merchant:

@@ -424,7 +424,7 @@ def _too_large(max_upload_bytes: int | None, scope: Scope, cap: int) -> Response
         refused = PhotoTooLarge(max_upload_bytes)
     else:
         reason = f"at most {cap} bytes"
-        refused = TooLarge(f"body: {reason}", [{"field": "body", "reason": reason}])
+        refused = TooLarge(f"body: {reason}", field="body", reason=reason)
     return JSONResponse(refused.body(), status_code=errors.status_of(refused))
 
 

@@ -15,7 +15,23 @@ from typing import Any
 class ServiceError(Exception):
     code = "bad_request"
 
-    def __init__(self, message: str, errors: list[dict[str, str]] | None = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        errors: list[dict[str, str]] | None = None,
+        *,
+        field: str | None = None,
+        reason: str | None = None,
+    ) -> None:
+        """`errors` names every field at fault; a refusal of one field gives `field` instead,
+        with its `reason` (the message, unless given), so that its errors name it alike
+        everywhere."""
+        if field is not None:
+            if errors:
+                raise ValueError("a refusal names either errors or one field, not both")
+            errors = [{"field": field, "reason": message if reason is None else reason}]
+        elif reason is not None:
+            raise ValueError("a reason names the field it is for")
         super().__init__(message)
         self.message, self.errors = message, errors or []
 
@@ -29,7 +45,7 @@ class InvalidInput(ServiceError):
     code = "invalid_input"
 
     def __init__(self, field: str, reason: str) -> None:
-        super().__init__(f"{field}: {reason}", [{"field": field, "reason": reason}])
+        super().__init__(f"{field}: {reason}", field=field, reason=reason)
         self.field, self.reason = field, reason
 
 

@@ -33,7 +33,7 @@ class PhotoTooLarge(TooLarge):
 
     def __init__(self, max_bytes: int) -> None:
         reason = f"a photo is at most {max_bytes} bytes ({max_bytes / 1024 / 1024:g} MB)"
-        super().__init__(f"{FIELD}: {reason}", [{"field": FIELD, "reason": reason}])
+        super().__init__(f"{FIELD}: {reason}", field=FIELD, reason=reason)
 
 
 def sniff(data: bytes) -> str | None:

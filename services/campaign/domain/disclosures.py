@@ -354,7 +354,7 @@ def verify_exposure(
         raise NotFound(f"disclosure {d.id} is not an exposure")
     if d.state == "resolved":
         reason = f"exposure {d.id} is resolved already; nothing to verify"
-        raise Conflict(reason, [{"field": "state", "reason": reason}])
+        raise Conflict(reason, field="state")
     text = (note or "").strip() or None
     if text is not None and len(text) > VERIFY_NOTE_MAX:
         raise InvalidInput("note", f"must be at most {VERIFY_NOTE_MAX} characters")

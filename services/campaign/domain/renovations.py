@@ -40,7 +40,7 @@ class StageConflict(Conflict):
     """A change the project's stage does not allow: 409 with the stage it is in."""
 
     def __init__(self, current: str, reason: str) -> None:
-        super().__init__(reason, [{"field": "stage", "reason": reason}])
+        super().__init__(reason, field="stage")
         self.current = current
 
     def body(self) -> dict[str, Any]:
@@ -457,7 +457,7 @@ class ConsultationConflict(Conflict):
     """The plan's consultation does not allow the change yet: 409 naming `consultation`."""
 
     def __init__(self, project: RenovationProject, reason: str) -> None:
-        super().__init__(reason, [{"field": "consultation", "reason": reason}])
+        super().__init__(reason, field="consultation")
         self.current = project.stage
         self.consultation = project.consultation
 

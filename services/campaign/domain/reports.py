@@ -213,11 +213,12 @@ def file_report(
     if schedule is None:
         raise Conflict(
             f"market {market_id} has no reporting schedule",
-            [{"field": "market_id", "reason": "no campaign and no task force: nothing is due"}],
+            field="market_id",
+            reason="no campaign and no task force: nothing is due",
         )
     if today < schedule.starts_on:
         reason = f"reporting starts on {schedule.starts_on.isoformat()}"
-        raise Conflict(reason, [{"field": "period", "reason": reason}])
+        raise Conflict(reason, field="period")
     period = next_due(schedule, reports, today)
     if not period.contains(today) and not period.ended_before(today):
         running = schedule.period_of(today)
@@ -226,7 +227,7 @@ def file_report(
             f"the report for {running.start.isoformat()}..{running.due_on.isoformat()} was "
             f"already filed; the next period starts on {period.start.isoformat()}"
         )
-        raise Conflict(reason, [{"field": "period", "reason": reason}])
+        raise Conflict(reason, field="period")
     late = period.ended_before(today)
     held = reports.get(period.start) or Report(market_id, district, period)
     flag = late and held.late_flagged_at is None

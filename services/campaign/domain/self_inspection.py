@@ -229,10 +229,10 @@ def record(
     InvalidSelfInspection.raise_any(problems)
     if day in recorded_days:
         reason = f"a self-inspection of {day.isoformat()} is already recorded"
-        raise Conflict(reason, [{"field": "day", "reason": reason}])
+        raise Conflict(reason, field="day")
     if day in missed_days:
         reason = f"{day.isoformat()} was flagged missed; it cannot be recorded afterwards"
-        raise Conflict(reason, [{"field": "day", "reason": reason}])
+        raise Conflict(reason, field="day")
     cleaned = tuple(
         Answer(a.code, a.passed, (a.note or "").strip() or None)
         for a in sorted(answers, key=lambda a: checklist.codes.index(a.code))
@@ -266,7 +266,7 @@ def close_follow_up(
         raise InvalidInput("note", f"at most {NOTE_MAX_CHARS} characters")
     if follow_up.state != "open":
         reason = f"follow-up {follow_up.follow_up_id} is {follow_up.state}; cannot close"
-        raise Conflict(reason, [{"field": "state", "reason": reason}])
+        raise Conflict(reason, field="state")
     return replace(follow_up, state="closed", closed_note=text, closed_at=now, closed_by=actor)
 
 

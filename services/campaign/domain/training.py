@@ -168,10 +168,10 @@ def attend(
         raise ValueError(f"session {session.session_id} is not of course {course.course_id}")
     if session.held_on > today:
         reason = f"the session is held on {session.held_on.isoformat()}; record attendance then"
-        raise Conflict(reason, [{"field": "session_id", "reason": reason}])
+        raise Conflict(reason, field="session_id")
     if already_recorded:
         reason = f"trainee {trainee.trainee_id} is already recorded at this session"
-        raise Conflict(reason, [{"field": "trainee_id", "reason": reason}])
+        raise Conflict(reason, field="trainee_id")
     attendance = Attendance(session.session_id, trainee.trainee_id, passed, now, actor)
     certificate = None
     if passed:

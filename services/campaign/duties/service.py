@@ -63,7 +63,7 @@ REGISTRARS = ("clerk",)
 
 def missing(what: str, field: str, ident: str) -> NotFound:
     """An id that names nothing: `no <what> '<ident>'`, the field named."""
-    return NotFound(f"no {what} {ident!r}", [{"field": field, "reason": f"no such {what}"}])
+    return NotFound(f"no {what} {ident!r}", field=field, reason=f"no such {what}")
 
 
 def task_force_day(market: MarketUpserted, tz: Any) -> date | None:
@@ -108,8 +108,7 @@ class Duties:
         market = self.directory.markets.get(market_id)
         if market is None:
             raise NotFound(
-                f"no market {market_id!r}",
-                [{"field": "market_id", "reason": "no such market is registered"}],
+                f"no market {market_id!r}", field="market_id", reason="no such market is registered"
             )
         if "admin" in who.roles:
             return market

@@ -69,11 +69,11 @@ def http_error(exc: JointRuleError) -> ServiceError:
     if isinstance(exc, Invalid):
         return InvalidInputs(exc.problems)
     if isinstance(exc, AlreadyOpen):
-        return Conflict(str(exc), [{"field": "origin.id", "reason": str(exc)}])
+        return Conflict(str(exc), field="origin.id")
     if isinstance(exc, WrongState):
-        return Conflict(str(exc), [{"field": "state", "reason": str(exc)}])
+        return Conflict(str(exc), field="state")
     if isinstance(exc, Unknown):
-        return NotFound(str(exc), [{"field": exc.field, "reason": exc.reason}])
+        return NotFound(str(exc), field=exc.field, reason=exc.reason)
     return ServiceError(str(exc))
 
 
@@ -263,7 +263,8 @@ class Joint:
             # Another request opened one between our check and insert.
             raise Conflict(
                 f"a case for {kind} {origin_id} is not closed yet",
-                [{"field": "origin.id", "reason": "a case for it is not closed yet"}],
+                field="origin.id",
+                reason="a case for it is not closed yet",
             ) from exc
         self.metrics.cases.labels("opened", case.origin_kind).inc()
         log.info(

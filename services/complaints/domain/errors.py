@@ -16,7 +16,7 @@ class IllegalTransition(Conflict):
 
     def __init__(self, complaint_id: str, state: str, action: str) -> None:
         reason = f"complaint {complaint_id} is {state}; cannot {action}"
-        super().__init__(reason, [{"field": "state", "reason": reason}])
+        super().__init__(reason, field="state")
         self.complaint_id, self.state, self.action = complaint_id, state, action
 
 

@@ -61,7 +61,7 @@ class AlreadyAnswered(Conflict):
 
     def __init__(self, suggestion_id: str) -> None:
         reason = f"suggestion {suggestion_id} is already answered"
-        super().__init__(reason, [{"field": "state", "reason": reason}])
+        super().__init__(reason, field="state")
 
 
 @dataclass(frozen=True, slots=True)

@@ -19,7 +19,7 @@ class StaleCredit(Conflict):
             f"credit of {merchant_id} has adjustments fading at {fade_at.isoformat()}, "
             f"before {at.isoformat()}: refade it with its ledger first"
         )
-        super().__init__(reason, [{"field": "credit", "reason": reason}])
+        super().__init__(reason, field="credit")
         self.merchant_id, self.fade_at, self.at = merchant_id, fade_at, at
 
 

@@ -19,7 +19,7 @@ class IllegalTransition(Conflict):
         reason = f"{entity} {entity_id} is {state}; cannot {action}"
         if detail:
             reason = f"{reason}: {detail}"
-        super().__init__(reason, [{"field": "state", "reason": reason}])
+        super().__init__(reason, field="state")
         self.entity, self.entity_id, self.state, self.action = entity, entity_id, state, action
         self.detail = detail
 

@@ -85,7 +85,7 @@ def accept_photo(
             )
     if existing >= max_photos:
         reason = f"a {owner} has at most {max_photos} photos; it has {existing}"
-        raise Conflict(f"{FIELD}: {reason}", [{"field": FIELD, "reason": reason}])
+        raise Conflict(f"{FIELD}: {reason}", field=FIELD, reason=reason)
     content_type = image_type(data)
     return Photo(
         photo_id=photo_id,
