@@ -177,7 +177,21 @@ _REASONS: Final = [
         re.compile(r"photo .* is already attached to a complaint"),
         "照片已随其他投诉提交，请重新选择",
     ),
-    (re.compile(r"photo .* expired .*"), "照片上传已超过 1 小时，请重新选择"),
+    # The time the service keeps an upload, as its reason names it (COMPLAINTS_PHOTO_TTL_S);
+    # a reason in other words gets none, rather than a time that may not be the service's.
+    (
+        re.compile(r"photo .* expired \((\d+) hours? unclaimed\).*"),
+        r"照片上传已超过 \1 小时，请重新选择",
+    ),
+    (
+        re.compile(r"photo .* expired \((\d+) minutes? unclaimed\).*"),
+        r"照片上传已超过 \1 分钟，请重新选择",
+    ),
+    (
+        re.compile(r"photo .* expired \(([\d.]+) seconds? unclaimed\).*"),
+        r"照片上传已超过 \1 秒，请重新选择",
+    ),
+    (re.compile(r"photo .* expired .*"), "照片上传已过期，请重新选择"),
     (re.compile(r"no photo .* was uploaded.*"), "照片已失效，请重新选择"),
     (re.compile(r"a damaged \w+ image.*"), "照片文件已损坏，无法读取"),
     (re.compile(r"rectification \S+ is verified; cannot .*"), "该整改通知已复查通过"),

@@ -102,15 +102,27 @@ def claim_problems(
         elif photo.complaint_id is not None and photo.complaint_id != mine:
             problems.append((where, f"photo {photo_id!r} is already attached to a complaint"))
         elif photo.expired(now, ttl):
-            minutes = int(ttl.total_seconds() // 60)
             problems.append(
                 (
                     where,
-                    f"photo {photo_id!r} expired ({minutes} minutes unclaimed): upload it again",
+                    f"photo {photo_id!r} expired ({_kept(ttl)} unclaimed): upload it again",
                 )
             )
         seen.add(photo_id)
     return problems
+
+
+def _kept(ttl: timedelta) -> str:
+    """How long an upload is kept, in the largest unit it is a whole number of ("1 hour",
+    "90 minutes", "0.5 seconds"): the setting's own time, which the console reads back from the
+    reason to tell the citizen in Chinese (services/console/labels.py)."""
+    seconds = ttl.total_seconds()
+    for unit, size in (("hour", 3600), ("minute", 60)):
+        if seconds >= size and seconds % size == 0:
+            count = int(seconds // size)
+            return f"{count} {unit}{'' if count == 1 else 's'}"
+    said = int(seconds) if seconds.is_integer() else seconds
+    return f"{said} second{'' if said == 1 else 's'}"
 
 
 def claimed(photos: Sequence[ComplaintPhoto], complaint_id: str) -> list[ComplaintPhoto]:

@@ -158,8 +158,31 @@ def test_what_stops_a_complaint_naming_photos_is_each_named_by_its_place() -> No
     assert "named twice" in problems["photos.1"]
     assert "no photo 'nope' was uploaded" in problems["photos.2"]
     assert "already attached to a complaint" in problems["photos.3"]
-    assert "expired (60 minutes unclaimed)" in problems["photos.4"]
+    assert "expired (1 hour unclaimed)" in problems["photos.4"]
     assert MAX_PHOTOS_PER_COMPLAINT == 3
+
+
+@pytest.mark.parametrize(
+    ("ttl", "said"),
+    [
+        (timedelta(hours=1), "1 hour"),
+        (timedelta(hours=2), "2 hours"),
+        (timedelta(minutes=90), "90 minutes"),
+        (timedelta(minutes=1), "1 minute"),
+        (timedelta(seconds=90), "90 seconds"),
+        (timedelta(seconds=0.5), "0.5 seconds"),
+        (timedelta(seconds=1_000_001), "1000001 seconds"),
+    ],
+)
+def test_an_expired_photo_is_refused_with_the_time_an_upload_is_kept(
+    ttl: timedelta, said: str
+) -> None:
+    """The console reads the time back from the reason (services/console/labels.py): it says
+    the setting's, in the largest unit it is a whole number of."""
+    found = {"old": _photo("old", age=ttl)}
+    assert claim_problems(["old"], found, T0, ttl=ttl) == [
+        ("photos.0", f"photo 'old' expired ({said} unclaimed): upload it again")
+    ]
 
 
 # -- the use cases, on the fakes ------------------------------------------------------------------
@@ -238,6 +261,19 @@ async def test_a_retried_filing_returns_the_first_complaint_with_its_photos(worl
     )
     assert again == first
     assert len(world.complaints_store.rows) == 1
+
+
+async def test_a_complaint_naming_an_expired_photo_hears_the_configured_time(
+    world: World,
+) -> None:
+    world.complaints.photo_ttl = timedelta(minutes=30)
+    photo = await world.complaints.upload_photo(png())
+    world.clock.at += timedelta(minutes=30)
+    with pytest.raises(InvalidComplaint) as refused:
+        await world.complaints.submit(submission(), via="http", photos=[photo.photo_id])
+    assert refused.value.problems == [
+        ("photos.0", f"photo {photo.photo_id!r} expired (30 minutes unclaimed): upload it again")
+    ]
 
 
 async def test_unclaimed_uploads_expire_by_the_clock_and_claimed_ones_stay(world: World) -> None:

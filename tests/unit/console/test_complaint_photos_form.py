@@ -11,7 +11,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
+import pytest
 
+from services.console import labels
 from services.console.app import build
 from services.console.settings import ConsoleSettings
 from tests.support.images import png
@@ -152,10 +154,39 @@ async def test_photos_uploaded_before_another_refusal_are_sent_once_on_the_next_
 
 
 async def test_a_photo_the_filing_refuses_is_not_offered_again() -> None:
-    reason = "photo 'cph_1' expired (60 minutes unclaimed): upload it again"
+    reason = "photo 'cph_1' expired (1 hour unclaimed): upload it again"
     services = Complaints(filing=refusal(422, ("photos.0", reason)))
     async with portal(services) as http:
         r = await submit(http, photos=1)
     assert r.status_code == 422
     assert beside(r.text, "photos") == "照片上传已超过 1 小时，请重新选择"
     assert hidden_uploads(r.text) == []
+
+
+async def test_an_expired_photo_says_the_time_the_service_keeps_an_upload() -> None:
+    reason = "photo 'cph_1' expired (30 minutes unclaimed): upload it again"
+    services = Complaints(filing=refusal(422, ("photos.0", reason)))
+    async with portal(services) as http:
+        r = await submit(http, photos=1)
+    assert r.status_code == 422
+    assert beside(r.text, "photos") == "照片上传已超过 30 分钟，请重新选择"
+
+
+@pytest.mark.parametrize(
+    ("said", "chinese"),
+    [
+        ("2 hours", "照片上传已超过 2 小时，请重新选择"),
+        ("1 minute", "照片上传已超过 1 分钟，请重新选择"),
+        ("90 seconds", "照片上传已超过 90 秒，请重新选择"),
+        ("0.5 seconds", "照片上传已超过 0.5 秒，请重新选择"),
+        # the words before the time was said in the largest unit
+        ("60 minutes", "照片上传已超过 60 分钟，请重新选择"),
+        # any other wording: no time the page could get wrong
+        ("a while", "照片上传已过期，请重新选择"),
+    ],
+)
+def test_the_expiry_reads_in_chinese_with_the_time_the_reason_names(
+    said: str, chinese: str
+) -> None:
+    reason = f"photo 'cph_1' expired ({said} unclaimed): upload it again"
+    assert labels.field_reason_zh("photos.0", reason) == chinese
