@@ -121,6 +121,7 @@ def test_the_dashboard_shows_what_operators_watch() -> None:
         "sentinel_telemetry_readings_total",  # throughput
         "sentinel_[a-z]+_events_consumed_total",  # events consumed per service
         "sentinel_[a-z]+_consumer_lag_messages",  # lag
+        "sentinel_[a-z]+_consumer_feed_working",  # whether each replica's feed works
         "sentinel_telemetry_rejections_total",  # rejections by reason
         "sentinel_telemetry_risk_transitions_total",  # risks by rule and severity
         "sentinel_inspection_task_transitions_total",  # tasks
