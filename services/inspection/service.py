@@ -46,7 +46,7 @@ from services.inspection.events import item
 from services.inspection.projections import Directory
 from services.inspection.store import MerchantInfo, Stores
 from services.runtime import serial
-from services.runtime.auth import Principal, actor
+from services.runtime.auth import Principal, actor, within_or_absent
 from services.runtime.clock import Clock, utc_now
 from services.runtime.failures import NotFound
 from services.runtime.messaging import Delivery
@@ -292,10 +292,7 @@ class InspectionService:
 
     async def _task(self, work: Work, who: Principal, task_id: str, *, lock: bool = True) -> Task:
         task = await work.stores.tasks.get(task_id, for_update=lock)
-        # Another district's task answers as absent: its existence is not the caller's business.
-        if task is None or not who.may_act_in(task.district):
-            raise NotFound(f"no task {task_id!r}")
-        return task
+        return within_or_absent(who, task, "task", task_id)
 
     async def task(self, who: Principal, task_id: str) -> Task:
         """One task, in the caller's district (404 otherwise, as for the list)."""
@@ -438,9 +435,9 @@ class InspectionService:
 
     async def patrol_plan(self, who: Principal, merchant_id: str) -> dict[str, Any]:
         """The merchant's patrol plan, in the caller's district; 404 otherwise."""
-        merchant = self.directory.merchants.get(merchant_id)
-        if merchant is None or not who.may_act_in(merchant.district):
-            raise NotFound(f"no patrol plan for merchant {merchant_id!r}")
+        merchant = within_or_absent(
+            who, self.directory.merchants.get(merchant_id), "patrol plan for merchant", merchant_id
+        )
         async with self.uow() as work:
             plan = await work.stores.plans.get(merchant_id)
         if plan is None:
@@ -480,10 +477,7 @@ class InspectionService:
         self, work: Work, who: Principal, order_id: str, *, lock: bool = True
     ) -> RectificationOrder:
         order = await work.stores.orders.get(order_id, for_update=lock)
-        # Another district's order answers as absent, as a task does.
-        if order is None or not who.may_act_in(order.district):
-            raise NotFound(f"no rectification {order_id!r}")
-        return order
+        return within_or_absent(who, order, "rectification", order_id)
 
     # -- a re-check's photos ---------------------------------------------------------------------
     async def add_order_photo(self, who: Principal, order_id: str, data: bytes) -> Photo:

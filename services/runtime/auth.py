@@ -112,6 +112,16 @@ def within(who: Principal, found: D | None, what: str, key: str) -> D:
     return found
 
 
+def within_or_absent(who: Principal, found: D | None, what: str, key: str) -> D:
+    """What was `found` under `key` in the caller's district; 404 naming it otherwise, another
+    district's record answering exactly as a missing one. For records whose existence elsewhere
+    is not the caller's business (an inspection task or order, a terminal): `within`'s 403 would
+    tell that one exists under that key."""
+    if found is not None and not who.may_act_in(found.district):
+        found = None
+    return within(who, found, what, key)
+
+
 def actor(who: Principal) -> Actor:
     """The person behind a request, as records keep them and events carry them."""
     return Actor.of(who.subject, who.display_name)

@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from contracts import topics
 from contracts.people import Actor
 from services.runtime.app import state
-from services.runtime.auth import Principal, require
+from services.runtime.auth import Principal, require, within_or_absent
 from services.runtime.errors import NotFound
 from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
@@ -247,9 +247,9 @@ async def list_terminals(
     " telemetry does not know, answers 404." + LAG,
 )
 async def get_terminal(terminal_id: str, tel: Tel, who: Reader) -> TerminalReport:
-    terminal = tel.directory.terminals.get(terminal_id)
-    if terminal is None or not who.may_act_in(terminal.district):
-        raise NotFound(f"no terminal {terminal_id!r}")
+    terminal = within_or_absent(
+        who, tel.directory.terminals.get(terminal_id), "terminal", terminal_id
+    )
     reports = await tel.last_reports([terminal_id])
     return _report(terminal, reports.get(terminal_id))
 

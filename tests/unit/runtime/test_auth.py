@@ -23,6 +23,7 @@ from services.runtime.auth import (
     principal_from_claims,
     require,
     within,
+    within_or_absent,
 )
 from services.runtime.errors import Forbidden, NotFound, Unauthorized, status_of
 from tests.support.signing import AUDIENCE, ISSUER, LocalSigner
@@ -175,6 +176,20 @@ def test_within_is_what_was_found_in_the_callers_district_404_without_it_403_els
     with pytest.raises(Forbidden):
         within(clerk, _Market("mkt_3", "laishan"), "market", "mkt_3")
     assert within(Principal("a", "admin", "zhifu"), _Market("mkt_3", "laishan"), "m", "mkt_3")
+
+
+def test_within_or_absent_answers_another_districts_record_404_as_if_there_were_none() -> None:
+    inspector = Principal("i", "inspector", "zhifu")
+    task = _Market("tsk_1", "zhifu")
+    assert within_or_absent(inspector, task, "task", "tsk_1") is task
+    with pytest.raises(NotFound, match="no task 'tsk_2'") as missing:
+        within_or_absent(inspector, None, "task", "tsk_2")
+    with pytest.raises(NotFound) as elsewhere:
+        within_or_absent(inspector, _Market("tsk_2", "laishan"), "task", "tsk_2")
+    assert elsewhere.value.body() == missing.value.body()
+    city = _Market("tsk_3", "laishan")
+    assert within_or_absent(Principal("c", "inspector", "*"), city, "task", "tsk_3") is city
+    assert within_or_absent(Principal("a", "admin", "zhifu"), city, "task", "tsk_3") is city
 
 
 def _app() -> TestClient:
