@@ -54,14 +54,22 @@ log = logging.getLogger(__name__)
 AUTO = "auto"
 WORKERS_HELP = (
     "worker processes on this host, each a consumer in the service's group: a number, or 0 or "
-    "'auto' for one per core (default 1, or the environment's {env})"
+    "'auto' for one per core, at most one per partition of the topic they share (default 1, "
+    "or the environment's {env})"
 )
 READY_FRESH_S = 5.0  # a worker's readiness older than this is taken as not ready
 
 
-def parse_workers(value: str, field_name: str, cores: int | None = None) -> int:
+def parse_workers(
+    value: str, field_name: str, cores: int | None = None, partitions: int | None = None
+) -> int:
     """The number of workers `value` asks for: a whole number ≥ 1, or 0 or 'auto' for one per
-    core. ValueError naming `field_name` and the reason otherwise."""
+    core. ValueError naming `field_name` and the reason otherwise.
+
+    `partitions`: of the topic the workers share. Each worker is a consumer in one group, and a
+    consumer beyond the partitions holds none: it only idles, and its consumer_feed_working of 0
+    would be the host's (the least of its workers'), so SentinelConsumerFeedBroken would fire
+    for good. 'auto' stops at the partitions; a number above them is refused."""
     text = value.strip().lower()
     if text == AUTO:
         wanted = 0
@@ -78,15 +86,26 @@ def parse_workers(value: str, field_name: str, cores: int | None = None) -> int:
                 f"{field_name}={value!r}: a number of processes cannot be negative "
                 f"(0 or {AUTO!r} for one per core)"
             )
-    return wanted or cores or os.cpu_count() or 1
+        if partitions is not None and wanted > partitions:
+            raise ValueError(
+                f"{field_name}={value!r}: more workers than the {partitions} partitions they "
+                f"share; a worker beyond them would hold none (at most {partitions})"
+            )
+    if wanted:
+        return wanted
+    every_core = cores or os.cpu_count() or 1
+    return every_core if partitions is None else min(every_core, partitions)
 
 
-def worker_count(cli: str | None, environ: Mapping[str, str], env: str) -> int:
-    """From `--workers` if given, else from the environment variable `env`, else 1."""
+def worker_count(
+    cli: str | None, environ: Mapping[str, str], env: str, *, partitions: int | None = None
+) -> int:
+    """From `--workers` if given, else from the environment variable `env`, else 1; at most
+    `partitions` (parse_workers)."""
     if cli is not None:
-        return parse_workers(cli, "--workers")
+        return parse_workers(cli, "--workers", partitions=partitions)
     if env in environ:
-        return parse_workers(environ[env], env)
+        return parse_workers(environ[env], env, partitions=partitions)
     return 1
 
 

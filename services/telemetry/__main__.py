@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 
+from contracts.topics import TELEMETRY_READINGS
 from services.runtime.workers import WORKERS_HELP, Target, serve_workers, worker_count
 from services.telemetry.app import build
 from services.telemetry.settings import TelemetrySettings
@@ -19,7 +20,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", help=WORKERS_HELP.format(env=WORKERS_ENV))
     args = parser.parse_args(argv)
     try:
-        workers = worker_count(args.workers, os.environ, WORKERS_ENV)
+        workers = worker_count(
+            args.workers, os.environ, WORKERS_ENV, partitions=TELEMETRY_READINGS.partitions
+        )
     except ValueError as exc:
         parser.error(str(exc))
     return serve_workers(Target(TelemetrySettings, build), workers)

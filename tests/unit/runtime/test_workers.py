@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from contracts.topics import TELEMETRY_READINGS
 from services.runtime.metrics import Metrics
 from services.runtime.workers import (
     READY_FRESH_S,
@@ -66,6 +67,29 @@ def test_telemetry_refuses_a_negative_count_before_starting_anything(
         telemetry_main(["--workers", "-3"])
     assert exited.value.code == 2
     assert "--workers='-3': a number of processes cannot be negative" in capsys.readouterr().err
+
+
+def test_auto_stops_at_the_partitions_the_workers_share() -> None:
+    assert parse_workers("auto", "--workers", cores=16, partitions=6) == 6
+    assert parse_workers("0", "--workers", cores=4, partitions=6) == 4
+    assert parse_workers("6", "--workers", cores=16, partitions=6) == 6
+
+
+def test_more_workers_than_partitions_are_refused_naming_the_field() -> None:
+    with pytest.raises(ValueError, match="more workers than the 6 partitions") as raised:
+        worker_count(None, {"TELEMETRY_WORKERS": "7"}, "TELEMETRY_WORKERS", partitions=6)
+    assert str(raised.value).startswith("TELEMETRY_WORKERS='7'")
+
+
+def test_telemetry_refuses_more_workers_than_its_readings_have_partitions(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        telemetry_main(["--workers", str(TELEMETRY_READINGS.partitions + 1)])
+    assert exited.value.code == 2
+    assert f"more workers than the {TELEMETRY_READINGS.partitions} partitions" in (
+        capsys.readouterr().err
+    )
 
 
 # --- supervision ---------------------------------------------------------------------------
