@@ -27,7 +27,7 @@ from contracts.people import Actor
 from contracts.registry import MarketUpserted
 from contracts.suggestions import SuggestionReceived
 from services.campaign import events
-from services.campaign.domain.campaign import Campaign, DeadlineRule, new_id, plan_campaign
+from services.campaign.domain.campaign import Campaign, DeadlineRule, plan_campaign
 from services.campaign.domain.disclosures import (
     Disclosure,
     ExposureReport,
@@ -74,6 +74,7 @@ from services.runtime.auth import Principal, actor, within
 from services.runtime.clock import Clock, utc_now
 from services.runtime.directory import RegistryView
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
+from services.runtime.ids import new_id
 from services.runtime.messaging import Delivery
 from services.runtime.outbox import Item
 from services.runtime.unit_of_work import UnitOfWork, UowFactory

@@ -10,7 +10,6 @@ move time.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
@@ -63,6 +62,7 @@ from services.runtime.auth import Principal, actor, within
 from services.runtime.clock import Clock
 from services.runtime.directory import RegistryView
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
+from services.runtime.ids import new_id
 from services.runtime.photos import DEFAULT_MAX_BYTES
 from services.runtime.ratelimit import TooManyRequests
 from services.runtime.unit_of_work import UowFactory
@@ -269,7 +269,7 @@ class Complaints:
         client and the expiry, what bounds the disk an anonymous endpoint can take)."""
         photo, clean = accept_upload(
             data,
-            photo_id=f"cph_{uuid.uuid4().hex[:16]}",
+            photo_id=new_id("cph"),
             now=self.now(),
             max_bytes=self.photo_max_bytes,
         )

@@ -9,7 +9,6 @@ it (tests) to move time.
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
@@ -49,6 +48,7 @@ from services.runtime import serial
 from services.runtime.auth import Principal, actor, within_or_absent
 from services.runtime.clock import Clock, utc_now
 from services.runtime.failures import NotFound
+from services.runtime.ids import new_id
 from services.runtime.messaging import Delivery
 from services.runtime.unit_of_work import UnitOfWork, UowFactory
 
@@ -321,7 +321,7 @@ class InspectionService:
         photo = accept_photo(
             holder,
             data,
-            photo_id=f"pho_{uuid.uuid4().hex[:16]}",
+            photo_id=new_id("pho"),
             existing=existing,
             by=actor(who),
             now=self.now(),

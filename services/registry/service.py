@@ -27,7 +27,6 @@ from services.registry.domain.model import (
     Terminal,
     market_renovation_status,
     merchant_problems,
-    new_id,
     opening_hours_problems,
     terminal_placement_problems,
 )
@@ -36,6 +35,7 @@ from services.runtime import serial
 from services.runtime.auth import Principal, actor, within
 from services.runtime.clock import Clock
 from services.runtime.failures import Conflict, Forbidden, InvalidInputs, NotFound
+from services.runtime.ids import new_id
 from services.runtime.messaging import Delivery
 from services.runtime.outbox import outgoing
 from services.runtime.terminal_keys import derive_key

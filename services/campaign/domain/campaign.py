@@ -8,7 +8,6 @@ of that day in the city (`end_of_day`).
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -32,10 +31,6 @@ SCOPE_OF: Final[Mapping[str, str]] = {
     **{k: "district" for k in DISTRICT_MILESTONES},
     **{k: "market" for k in MARKET_MILESTONES},
 }
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:16]}"
 
 
 def end_of_day(day: date, tz: ZoneInfo) -> datetime:

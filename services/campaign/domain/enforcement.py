@@ -34,9 +34,9 @@ from services.campaign.domain.joint import (
     Problems,
     WrongState,
     city_day,
-    new_id,
 )
 from services.campaign.domain.money import decimal_yuan, whole_fen
+from services.runtime.ids import new_id
 
 CaseState = Literal["open", "decided", "closed"]
 # The states in which a case still holds its origin.

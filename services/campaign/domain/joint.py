@@ -9,7 +9,6 @@ broken rule, 409 for a state that does not allow the action, 404 for an unknown 
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -23,10 +22,6 @@ _CODE: Final = re.compile(r"^[a-z][a-z0-9_]{0,62}$")
 # How long free text may be: a title, a decision, a note; minutes and facts are longer.
 SHORT_TEXT: Final = 500
 LONG_TEXT: Final = 20_000
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:16]}"
 
 
 def city_day(now: datetime, tz: ZoneInfo) -> date:

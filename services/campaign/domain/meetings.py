@@ -26,8 +26,8 @@ from services.campaign.domain.joint import (
     Unknown,
     WrongState,
     city_day,
-    new_id,
 )
+from services.runtime.ids import new_id
 
 CITY: Final = "city"
 MAX_DECISIONS: Final = 100

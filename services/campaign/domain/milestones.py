@@ -10,9 +10,10 @@ from typing import Final, Literal
 
 from contracts.campaign import DISTRICT_MILESTONES, MARKET_MILESTONES
 from contracts.people import Actor
-from services.campaign.domain.campaign import SCOPE_OF, Campaign, new_id, revised
+from services.campaign.domain.campaign import SCOPE_OF, Campaign, revised
 from services.campaign.domain.text import Problems
 from services.runtime.failures import InvalidInput
+from services.runtime.ids import new_id
 
 # (Chinese, English) names, for disclosures the public reads.
 MILESTONE_LABELS: Final[Mapping[str, tuple[str, str]]] = {

@@ -18,7 +18,6 @@ from typing import Any
 from contracts.envelope import Envelope
 from contracts.registry import MarketUpserted
 from services.campaign.domain import training as tr
-from services.campaign.domain.campaign import new_id
 from services.campaign.domain.duties import Standing, changed, standing, window
 from services.campaign.domain.reports import (
     Report,
@@ -47,6 +46,7 @@ from services.runtime.auth import Principal, actor
 from services.runtime.clock import Clock
 from services.runtime.directory import RegistryView
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
+from services.runtime.ids import new_id
 from services.runtime.outbox import Item
 from services.runtime.unit_of_work import UnitOfWork, UowFactory
 

@@ -8,7 +8,6 @@ here knows about tokens.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
@@ -24,10 +23,6 @@ Problem = tuple[str, str]
 
 RENOVATION_STATUSES = ("not_planned", "planned", "in_progress", "completed")
 TERMINAL_KINDS = ("cold_chain", "footfall", "payment")
-
-
-def new_id(prefix: str) -> str:
-    return f"{prefix}_{uuid.uuid4().hex[:16]}"
 
 
 @dataclass(frozen=True)
