@@ -11,6 +11,7 @@ import asyncpg
 import httpx
 
 from tests.support.readings import Terminal
+from tests.support.registry_api import market_body
 
 
 async def all_day_market(http: httpx.AsyncClient) -> str:
@@ -19,18 +20,11 @@ async def all_day_market(http: httpx.AsyncClient) -> str:
     its id."""
     code = f"k{uuid.uuid4().hex[:8]}"
     assert (await http.post("/districts", json={"code": code, "name": code})).status_code == 201
-    market = await http.post(
-        "/markets",
-        json={
-            "name": "冷链市场",
-            "district": code,
-            "kind": "wholesale",
-            "operator": "o",
-            "address": "a",
-            "capacity": 100,
-            "opening_hours": {"open": "00:00", "close": "23:59"},
-        },
-    )
+    body = market_body(code, "冷链市场") | {
+        "kind": "wholesale",
+        "opening_hours": {"open": "00:00", "close": "23:59"},
+    }
+    market = await http.post("/markets", json=body)
     assert market.status_code == 201, market.text
     return str(market.json()["id"])
 
