@@ -116,6 +116,8 @@ class Profile:
     # controller_port + 2(n-1), so a slot's ten ports hold three nodes' six.
     brokers: int = 1
     kafka_heap: str = "512m"
+    # A broker the tests start and stop again and again, under little load: see QUICK_START_JIT.
+    quick_start: bool = False
 
     def at_slot(self, slot: int) -> Profile:
         """The same profile on another slot's ports."""
@@ -230,9 +232,20 @@ def profiles(root: Path = ROOT) -> dict[str, Profile]:
             keycloak_port=28180,
             keycloak_management_port=29000,
             slot=0,
+            quick_start=True,
         ),
         # Kafka with SASL/SCRAM and ACLs (docs/local-stack.md); tests/integration/security.
-        "secure": Profile("secure", run / "secure", 21092, 21093, 21432, None, secure=True, slot=0),
+        "secure": Profile(
+            "secure",
+            run / "secure",
+            21092,
+            21093,
+            21432,
+            None,
+            secure=True,
+            slot=0,
+            quick_start=True,
+        ),
         # Three KRaft nodes (23092/23093, 23094/23095, 23096/23097), RF 3, min ISR 2; no
         # identity provider (tests/faults/test_failover.py). Heaps kept small for 2 cores.
         "cluster": Profile(
@@ -245,10 +258,13 @@ def profiles(root: Path = ROOT) -> dict[str, Profile]:
             slot=0,
             brokers=3,
             kafka_heap="320m",
+            quick_start=True,
         ),
         # One broker and a PostgreSQL that tests/faults/test_chaos.py restarts: its own, so the
         # rest of the suite can run beside it on the test stack. No identity provider.
-        "chaos": Profile("chaos", run / "chaos", 24092, 24093, 24432, None, slot=0),
+        "chaos": Profile(
+            "chaos", run / "chaos", 24092, 24093, 24432, None, slot=0, quick_start=True
+        ),
     }
     return {
         name: p if p.slot is None else p.at_slot(read_slot(p.state) or 0)
@@ -351,8 +367,21 @@ def new_cluster_id() -> str:
             return cid
 
 
+# The JIT's first tier only. C2's compilations are half of what a broker's start costs (6 CPU
+# seconds to ready without this flag, 3 with it, measured on the two-core machine), and `make
+# test` starts some 25 brokers and format runs, beside the tests, on the same two cores. A
+# long-lived broker under load (dev, a real deployment) wants C2's faster code instead.
+QUICK_START_JIT = ("-XX:TieredStopAtLevel=1",)
+
+
 def kafka_jvm_command(
-    java: str, libs: Path, log4j: Path, logs_dir: Path, main: Sequence[str], heap: str = "512m"
+    java: str,
+    libs: Path,
+    log4j: Path,
+    logs_dir: Path,
+    main: Sequence[str],
+    heap: str = "512m",
+    quick_start: bool = False,
 ) -> list[str]:
     """The JVM line kafka-run-class.sh builds, with the Maven-resolved classpath."""
     return [
@@ -360,6 +389,7 @@ def kafka_jvm_command(
         f"-Xms{heap}",
         f"-Xmx{heap}",
         "-server",
+        *(QUICK_START_JIT if quick_start else ()),
         "-XX:+UseG1GC",
         "-XX:MaxGCPauseMillis=20",
         "-XX:InitiatingHeapOccupancyPercent=35",
@@ -1034,7 +1064,13 @@ class Kafka:
 
     def _command(self, main: Sequence[str]) -> list[str]:
         return kafka_jvm_command(
-            self._java(), KAFKA_LIBS, KAFKA_LOG4J, self.profile.logs, main, self.profile.kafka_heap
+            self._java(),
+            KAFKA_LIBS,
+            KAFKA_LOG4J,
+            self.profile.logs,
+            main,
+            self.profile.kafka_heap,
+            self.profile.quick_start,
         )
 
     def start(self) -> bool:

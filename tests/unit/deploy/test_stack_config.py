@@ -129,6 +129,20 @@ def test_jvm_command_runs_the_main_class_on_the_maven_classpath() -> None:
     assert "-Dlog4j2.configurationFile=/repo/deploy/kafka/log4j2.yaml" in cmd
     assert cmd[cmd.index("-cp") + 1] == "/libs/*"
     assert cmd[-2:] == ["kafka.Kafka", "/state/server.properties"]
+    assert "-XX:TieredStopAtLevel=1" not in cmd  # C2 for a broker that lives
+
+
+def test_the_brokers_tests_start_and_stop_skip_c2_and_the_demos_does_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(stack.Kafka, "_java", lambda self: "/usr/bin/java")
+    profiles = stack.profiles(tmp_path)
+    quick = {name for name, p in profiles.items() if p.quick_start}
+    assert quick == {"test", "secure", "cluster", "chaos"}
+    for name, profile in profiles.items():
+        cmd = stack.Kafka(profile)._command(["kafka.Kafka", "x.properties"])
+        jvm_options = cmd[: cmd.index("-cp")]
+        assert ("-XX:TieredStopAtLevel=1" in jvm_options) == (name in quick), name
 
 
 def test_the_broker_log4j_configuration_is_valid_yaml_with_a_console_root() -> None:
