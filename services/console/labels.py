@@ -551,6 +551,17 @@ FUNDING_SOURCE: Final = {"fiscal": "财政资金", "ppp": "PPP", "special_fund":
 
 # Alerts for the operators (issue 21): deploy/prometheus/alerts.yml's names and severities.
 ALERT_STATUS: Final = {"firing": "告警中", "resolved": "已恢复"}
+# An alert's `service` label, in the words of the work each service does; the page shows the
+# code beside it, as the runbook, the logs and `make tail` name it.
+SERVICE: Final = {
+    "registry": "登记备案",
+    "telemetry": "实时监测",
+    "inspection": "巡查检查",
+    "complaints": "投诉处理",
+    "credit": "信用评价",
+    "campaign": "提升行动",
+    "console": "工作台",
+}
 ALERT_SEVERITY: Final = {"critical": "严重", "warning": "警告", "info": "提示"}
 ALERT_NAME: Final = {
     "SentinelServiceDown": "服务不可用",

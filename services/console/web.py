@@ -174,6 +174,7 @@ for name, table in {
     "alert_status": labels.ALERT_STATUS,
     "alert_severity": labels.ALERT_SEVERITY,
     "alert_name": labels.ALERT_NAME,
+    "service_name": labels.SERVICE,
     "patrol_reason": labels.PATROL_REASON,
 }.items():
     templates.env.filters[name] = lambda code, t=table: labels.label(t, code)

@@ -13,6 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
+from deploy.local import stack
+from services.console import labels
 from services.console.alerts import (
     Alert,
     AlertBook,
@@ -193,6 +195,9 @@ async def test_the_admin_sees_firing_and_resolved_alerts_in_chinese() -> None:
         firing = page.split('id="firing"')[1].split('id="recent"')[0]
         assert "服务不可用" in firing and "SentinelServiceDown" in firing
         assert 'data-service="complaints"' in firing and "complaints is down" in firing
+        # The service in the words of its work, with the code the runbook and logs use.
+        service = firing.split('class="alert-service"')[1].split("</div>")[0]
+        assert service == '>投诉处理</strong> <code class="muted">complaints</code>', service
         assert "严重" in firing and "告警中" in firing
         assert "开始于 12-04 14:00（北京时间）" in firing  # Prometheus and amtool say UTC
         # The runbook alerts.yml gives each alert, as text: the console cannot show docs/.
@@ -505,7 +510,7 @@ async def test_each_of_several_alerts_of_one_name_and_service_has_its_own_form(
     duplicated = {i for i in ids if ids.count(i) > 1}
     assert not duplicated, duplicated
     assert page.count('<details id="ack-fp') == 6
-    assert page.count("将同时确认 telemetry 的全部 6 条同名告警") == 6
+    assert page.count("将同时确认实时监测服务的全部 6 条同名告警") == 6
 
 
 async def test_the_page_shows_the_chinese_summary_and_the_runbooks_first_steps() -> None:
@@ -581,3 +586,8 @@ async def test_the_alerts_card_counts_an_acknowledged_alert_still_firing(
     assert 'href="/staff/alerts"' in acknowledged_only  # still first: something fires
     assert "1 项正在告警，其中 1 项已确认" in acknowledged_only
     assert '<span class="count alert">1</span>' in acknowledged_only  # still highlighted
+
+
+def test_every_service_an_alert_can_name_has_a_chinese_name() -> None:
+    named = set(labels.SERVICE)
+    assert set(stack.SERVICE_PORTS) | {"console"} <= named, set(stack.SERVICE_PORTS) - named
