@@ -212,12 +212,8 @@ async def firing_now(
         return None
     params = {"active": "true", "silenced": str(silenced).lower(), "inhibited": "false"}
     try:
-        async with httpx.AsyncClient(
-            timeout=timeout_s, trust_env=False, transport=transport
-        ) as http:
-            r = await http.get(f"{alertmanager_url.rstrip('/')}/api/v2/alerts", params=params)
-            r.raise_for_status()
-            listed: list[dict[str, Any]] = r.json()
+        r = await _call("GET", alertmanager_url, "alerts", timeout_s, transport, params=params)
+        listed: list[dict[str, Any]] = r.json()
         return [
             Alert.of(
                 PostedAlert.model_validate(a | {"status": "firing"}),
@@ -225,8 +221,7 @@ async def firing_now(
             )
             for a in listed
         ]
-    except (httpx.HTTPError, ValueError) as exc:
-        log.warning("alertmanager unreachable", extra={"error": f"{type(exc).__name__}: {exc}"})
+    except (AlertmanagerUnavailable, ValueError):
         return None
 
 
@@ -291,11 +286,15 @@ def _equal(name: str, value: str) -> dict[str, Any]:
 
 async def _call(
     method: str,
-    url: str,
+    alertmanager_url: str,
+    path: str,
     timeout_s: float,
     transport: httpx.AsyncBaseTransport | None,
     **kwargs: Any,
 ) -> httpx.Response:
+    """`path` of Alertmanager's API v2; AlertmanagerUnavailable when it does not answer or
+    refuses (logged)."""
+    url = f"{alertmanager_url.rstrip('/')}/api/v2/{path}"
     try:
         async with httpx.AsyncClient(
             timeout=timeout_s, trust_env=False, transport=transport
@@ -329,8 +328,7 @@ async def acknowledge(
         "createdBy": by,
         "comment": note or "已确认（控制台）",
     }
-    url = f"{alertmanager_url.rstrip('/')}/api/v2/silences"
-    r = await _call("POST", url, timeout_s, transport, json=body)
+    r = await _call("POST", alertmanager_url, "silences", timeout_s, transport, json=body)
     return str(r.json().get("silenceID", ""))
 
 
@@ -343,9 +341,9 @@ async def silences(
     Alertmanager is configured or it does not answer."""
     if not alertmanager_url:
         return None
-    url = f"{alertmanager_url.rstrip('/')}/api/v2/silences"
     try:
-        listed: list[dict[str, Any]] = (await _call("GET", url, timeout_s, transport)).json()
+        r = await _call("GET", alertmanager_url, "silences", timeout_s, transport)
+        listed: list[dict[str, Any]] = r.json()
     except (AlertmanagerUnavailable, ValueError):
         return None
     found = []
@@ -379,5 +377,4 @@ async def lift(
     transport: httpx.AsyncBaseTransport | None = None,
 ) -> None:
     """End an acknowledgement now: the alert fires again on the page if its fault is there."""
-    url = f"{alertmanager_url.rstrip('/')}/api/v2/silence/{silence_id}"
-    await _call("DELETE", url, timeout_s, transport)
+    await _call("DELETE", alertmanager_url, f"silence/{silence_id}", timeout_s, transport)
