@@ -41,9 +41,10 @@ class Card:
 
 @dataclass(frozen=True)
 class Counted:
-    """A card counting what the campaign service lists at `path` (or what `joint` reads, the
-    request's joint work shared with the 待办 rows): how many, `red` of them in red, said by
-    `note`. When the service does not answer, the card says `idle` and only links."""
+    """A card counting what `service` (the campaign, unless said) lists at `path` (or what
+    `joint` reads, the request's joint work shared with the 待办 rows): how many, `red` of them
+    in red, said by `note`. When the service does not answer, the card says `idle` and only
+    links."""
 
     title: str
     href: str
@@ -55,12 +56,13 @@ class Counted:
     # What of the list is the person's to count: a department member's own department's work
     # (department_home.theirs), so that the card agrees with their 待办.
     only: Callable[[Session, Mapping[str, Any]], bool] = lambda who, listed: True
+    service: str = "campaign"
 
     async def card(self, services: Backend, who: Session, joint: department_home.JointWork) -> Card:
         try:
             if isinstance(self.path, str):
                 token = who.access_token
-                listed = await services.items("campaign", self.path, token, **self.params)
+                listed = await services.items(self.service, self.path, token, **self.params)
             else:
                 listed = await self.path(joint)
         except ApiError:
@@ -94,13 +96,24 @@ REGISTRY = Card("登记", "/staff/registry", "市场、商户、终端，证照�
 RISKS = Card("风险看板", "/staff/risks", "实时风险，按市场、等级、规则筛选")
 COMPLAINTS = Card("投诉队列", "/staff/complaints", "受理期限 7 个工作日，调解期限 45 个工作日")
 SERIOUS = ("major", "critical")
+SUGGESTIONS_NOTE = "市民的意见建议，答复后凭查询码可查"
 
 # Who sees which card, in the order shown, after the inspection tasks' and 待复查 cards.
 CARDS: tuple[tuple[tuple[str, ...], Card | Counted], ...] = (
     (("handler", "leader"), COMPLAINTS),
+    # The citizens' suggestions waiting for an answer (a plan's comments are 改造项目's).
     (
         ("handler", "leader"),
-        Card("意见建议", "/staff/suggestions", "市民的意见建议，答复后凭查询码可查"),
+        Counted(
+            "意见建议",
+            "/staff/suggestions",
+            SUGGESTIONS_NOTE,
+            "/suggestions",
+            note=lambda waiting, _: f"{len(waiting)} 条待答复" if waiting else SUGGESTIONS_NOTE,
+            params={"state": "received", "limit": 1000},
+            only=lambda who, suggestion: not suggestion.get("project_id"),
+            service="complaints",
+        ),
     ),
     (("clerk",), REGISTRY),
     (("inspector", "handler", "clerk", "leader"), RISKS),
