@@ -143,11 +143,10 @@ contracts-release: $(VENV)/.installed ## make the current schemas the released b
 # (stacks on free ports). Their report is printed after the rest's. The tests stop the
 # profiles they started (tests/support/profiles.py); `.ci/run` stops every profile again.
 # After them, the same process takes the last integration folders of the rest (the terminals'
-# simulator, robustness with its fuzzing, telemetry), on the test stack: once the fault tests were
-# done, the rest alone used about one core of two for its last ~400 s, so these run on the idle
-# one (measured in clean-clone CI runs: the rest 838 -> 633 s, beside 431 -> 691 s, `make test`
-# 1,028 -> 888 s). Each of their tests has consumer groups, schemas and terminals of its own, as
-# every test on the shared test stack does.
+# simulator, robustness with its fuzzing, telemetry), on the test stack: once the fault tests are
+# done, the rest alone used about one core of two for its last ~400 s (measured in CI runs), so
+# these run on the idle one. Each of their tests has consumer groups, schemas and terminals of
+# its own, as every test on the shared test stack does.
 BESIDE = tests/faults/test_failover.py tests/faults/test_stop_without_kafka.py tests/faults/test_chaos.py tests/faults/test_outage_is_not_silence.py tests/integration/security tests/integration/cli/test_dlq_secured.py tests/integration/stack tests/integration/simulator tests/integration/robustness tests/integration/telemetry
 test: setup lint contracts-check ## install, start what the tests need, run the whole suite
 	@if $(STACK) --profile test status --running; then keep=1; else keep=0; fi; \
