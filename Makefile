@@ -142,12 +142,7 @@ contracts-release: $(VENV)/.installed ## make the current schemas the released b
 # tests and the dead letters on it (the `secure` profile), and the stack's own start and stop
 # (stacks on free ports). Their report is printed after the rest's. The tests stop the
 # profiles they started (tests/support/profiles.py); `.ci/run` stops every profile again.
-# After them, the same process takes the last integration folders of the rest (the terminals'
-# simulator, robustness with its fuzzing, telemetry), on the test stack: once the fault tests are
-# done, the rest alone used about one core of two for its last ~400 s (measured in CI runs), so
-# these run on the idle one. Each of their tests has consumer groups, schemas and terminals of
-# its own, as every test on the shared test stack does.
-BESIDE = tests/faults/test_failover.py tests/faults/test_stop_without_kafka.py tests/faults/test_chaos.py tests/faults/test_outage_is_not_silence.py tests/integration/security tests/integration/cli/test_dlq_secured.py tests/integration/stack tests/integration/simulator tests/integration/robustness tests/integration/telemetry
+BESIDE = tests/faults/test_failover.py tests/faults/test_stop_without_kafka.py tests/faults/test_chaos.py tests/faults/test_outage_is_not_silence.py tests/integration/security tests/integration/cli/test_dlq_secured.py tests/integration/stack
 test: setup lint contracts-check ## install, start what the tests need, run the whole suite
 	@if $(STACK) --profile test status --running; then keep=1; else keep=0; fi; \
 	mkdir -p .run; $(STACK) --profile test up > .run/test-stack-up.log 2>&1 & up=$$!; \
