@@ -143,8 +143,9 @@ contracts-release: $(VENV)/.installed ## make the current schemas the released b
 # (stacks on free ports). Their report is printed after the rest's. The tests stop the
 # profiles they started (tests/support/profiles.py); `.ci/run` stops every profile again.
 # Nothing on the test stack runs beside the rest: its tests share its topics, and a service of
-# one process consumes what a test of the other sends (tried in session 25: the robustness
-# tests' credit service scored a credit test's merchant first, and the test read its event).
+# one process consumes what a test of the other sends (tried: the robustness tests' credit
+# service, beside the credit tests, scored a credit test's merchant first, and the test read its
+# event instead of its own service's).
 BESIDE = tests/faults/test_failover.py tests/faults/test_stop_without_kafka.py tests/faults/test_chaos.py tests/faults/test_outage_is_not_silence.py tests/integration/security tests/integration/cli/test_dlq_secured.py tests/integration/stack
 test: setup lint contracts-check ## install, start what the tests need, run the whole suite
 	@if $(STACK) --profile test status --running; then keep=1; else keep=0; fi; \
