@@ -2,22 +2,23 @@
 Alertmanager (Debian's packages, where installed) and the identity provider (Keycloak from
 Maven, deploy/local/identity.py).
 
-    python deploy/local/stack.py [--profile dev|test|secure|cluster|chaos] up [--json] | down
+    python deploy/local/stack.py [--profile dev|test|secure|cluster|chaos|beside] up [--json] | down
     python deploy/local/stack.py [--profile ...] status
     python deploy/local/stack.py install-extras
     python deploy/local/stack.py provision [--bootstrap HOST:PORT] [--acls] [--replication-factor N]
 
 Everything listens on loopback; each profile has its own ports and state folder (`.run/` for
-dev, `.run/test/` for test, `.run/secure/` for secure, `.run/cluster/` for cluster, `.run/chaos/`
-for chaos) so a test run never fights a running demo. The `secure` profile's broker takes
-SASL/SCRAM clients only, with an ACL per principal (deploy/kafka/security.py,
-deploy/kafka/acls.py); it runs no identity provider.
+dev, `.run/<profile>/` for the others) so a test run never fights a running demo. The `secure`
+profile's broker takes SASL/SCRAM clients only, with an ACL per principal
+(deploy/kafka/security.py, deploy/kafka/acls.py); it runs no identity provider.
 The `cluster` profile runs three KRaft nodes (a controller quorum of three) with every topic at
 replication factor 3 and min.insync.replicas 2, and no identity provider either. The `chaos`
 profile is one broker and one PostgreSQL that tests/faults/test_chaos.py stops and starts again,
-so it never restarts the test stack under the suite running beside it. `up` writes
-`<state>/env` (shell-sourceable) and, with `--json`, prints the same variables as one JSON line
-on stdout; progress goes to stderr. See docs/local-stack.md.
+so it never restarts the test stack under the suite running beside it; the `beside` profile is
+one broker and one PostgreSQL for the integration tests `make test` runs beside the rest, so the
+two never share a topic. `up` writes `<state>/env` (shell-sourceable) and, with `--json`,
+prints the same variables as one JSON line on stdout; progress goes to stderr. See
+docs/local-stack.md.
 """
 
 from __future__ import annotations
@@ -264,6 +265,12 @@ def profiles(root: Path = ROOT) -> dict[str, Profile]:
         # rest of the suite can run beside it on the test stack. No identity provider.
         "chaos": Profile(
             "chaos", run / "chaos", 24092, 24093, 24432, None, slot=0, quick_start=True
+        ),
+        # One broker and a PostgreSQL for the integration tests `make test` runs beside the rest
+        # (the Makefile's BESIDE_APART): their services never read the rest's events, nor the
+        # rest's theirs. No identity provider: they sign in at the test stack's.
+        "beside": Profile(
+            "beside", run / "beside", 22092, 22093, 22432, None, slot=0, quick_start=True
         ),
     }
     return {

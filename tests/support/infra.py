@@ -6,6 +6,10 @@
 2. testcontainers, where a Docker engine answers;
 3. else the local stack's `test` profile (its own ports and folder, so it never fights a
    running `make demo`), started once and left running for the next session.
+
+With `SENTINEL_TEST_BESIDE_STACK=1` the session takes Kafka and PostgreSQL from the `beside`
+profile instead (started, and stopped at the end if it was not running), and only the identity
+provider from the above: what `make test` runs beside the rest then shares no topic with it.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ import subprocess
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
+BESIDE_STACK = "SENTINEL_TEST_BESIDE_STACK"
 
 
 @dataclass(frozen=True)
@@ -83,7 +88,7 @@ def _local_stack() -> Endpoints:
 
 
 @contextmanager
-def infrastructure() -> Iterator[Endpoints]:
+def _shared() -> Iterator[Endpoints]:
     kafka, db = os.environ.get("KAFKA_BOOTSTRAP_SERVERS"), os.environ.get("DATABASE_URL")
     if kafka and db and os.environ.get("KEYCLOAK_URL"):
         yield Endpoints(kafka, db, "environment", **_identity(os.environ))
@@ -92,3 +97,20 @@ def infrastructure() -> Iterator[Endpoints]:
             yield endpoints
     else:
         yield _local_stack()
+
+
+@contextmanager
+def infrastructure() -> Iterator[Endpoints]:
+    with _shared() as shared:
+        if os.environ.get(BESIDE_STACK) != "1":
+            yield shared
+            return
+        from tests.support.profiles import profile_stack
+
+        with profile_stack("beside") as env:
+            yield replace(
+                shared,
+                kafka=env["KAFKA_BOOTSTRAP_SERVERS"],
+                database_url=env["DATABASE_URL"],
+                origin=f"the beside stack, and the identity provider of the {shared.origin}",
+            )

@@ -138,7 +138,7 @@ def test_the_brokers_tests_start_and_stop_skip_c2_and_the_demos_does_not(
     monkeypatch.setattr(stack.Kafka, "_java", lambda self: "/usr/bin/java")
     profiles = stack.profiles(tmp_path)
     quick = {name for name, p in profiles.items() if p.quick_start}
-    assert quick == {"test", "secure", "cluster", "chaos"}
+    assert quick == {"test", "secure", "cluster", "chaos", "beside"}
     for name, profile in profiles.items():
         cmd = stack.Kafka(profile)._command(["kafka.Kafka", "x.properties"])
         jvm_options = cmd[: cmd.index("-cp")]
