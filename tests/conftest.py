@@ -1,7 +1,8 @@
 """Session-wide infrastructure for integration and end-to-end tests (see support/infra.py).
 
 Every session gets its own database on the server, so two runs never see each other's rows;
-Kafka topics are shared, so tests match the records they caused by their own ids.
+Kafka topics are shared, so tests match the records they caused by their own ids (except by a
+session on the beside profile's broker, which shares none with the rest: support/infra.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from deploy.identity.keycloak import KeycloakAdmin
 from tests.support import identity
 from tests.support.databases import own_database
 from tests.support.identity import Tokens
-from tests.support.infra import Endpoints, infrastructure
+from tests.support.infra import BESIDE_STACK, Endpoints, infrastructure
 
 # Hypothesis fails an example that runs longer than its deadline (200 ms by default): a timing
 # assertion, which a busy 2-core machine trips on correct code. The examples' properties are what
@@ -99,6 +100,10 @@ def env_for(monkeypatch: pytest.MonkeyPatch, service_env: dict[str, str]) -> dic
     return service_env
 
 
-def pytest_report_header() -> str:
+def pytest_report_header() -> list[str]:
     given = bool(os.environ.get("KAFKA_BOOTSTRAP_SERVERS") and os.environ.get("DATABASE_URL"))
-    return f"infrastructure from environment: {given}"
+    apart = os.environ.get(BESIDE_STACK) == "1"
+    return [
+        f"infrastructure from environment: {given}",
+        f"Kafka and PostgreSQL of the beside profile ({BESIDE_STACK}): {apart}",
+    ]
