@@ -135,7 +135,20 @@
 
   document.addEventListener("submit", saveDraft);
 
+  // On a phone the menu is one row that scrolls sideways (app.css): the page's own entry is
+  // brought to its middle. The menu alone scrolls, never the page.
+  function showCurrentEntry() {
+    var menu = document.querySelector(".nav.sideways");
+    var current = menu && menu.querySelector('[aria-current="page"]');
+    if (!current || menu.scrollWidth <= menu.clientWidth) return;
+    menu.scrollLeft = current.offsetLeft - (menu.clientWidth - current.offsetWidth) / 2;
+  }
+
   function ready(root) { drawCharts(root); watch(root); }
-  document.addEventListener("DOMContentLoaded", function () { restoreDraft(); ready(document); });
+  document.addEventListener("DOMContentLoaded", function () {
+    showCurrentEntry();
+    restoreDraft();
+    ready(document);
+  });
   document.addEventListener("htmx:afterSwap", function (e) { ready(e.target); });
 })();
