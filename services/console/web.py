@@ -415,14 +415,28 @@ def above_form(
 
 
 def field_errors(
-    exc: ApiError, where: Callable[[str], str] = lambda field: field, fallback: str = "form"
+    exc: ApiError,
+    where: Callable[[str], str] = lambda field: field,
+    fallback: str = "form",
+    *,
+    blank: Mapping[str, str] | None = None,
+    words: Callable[[str, str], str | None] | None = None,
 ) -> dict[str, str]:
     """A service's refusal in Chinese, each reason under the form field `where` maps its field
-    to (the first reason per field); under `fallback` when it names none."""
+    to (the first reason per field); under `fallback` when it names none. `blank`: the form's
+    fields sent empty, each with what to say instead of the service's reason (必填, or the
+    choice to make); `words`: the form's own words for a form field's reason, or None."""
     errors: dict[str, str] = {}
     for e in exc.errors:
-        field = e.get("field", "")
-        errors.setdefault(where(field), labels.field_reason_zh(field, e.get("reason", "")))
+        field, reason = e.get("field", ""), e.get("reason", "")
+        key = where(field)
+        if key in errors:
+            continue
+        if blank is not None and key in blank:
+            errors[key] = blank[key]
+        else:
+            own = words(key, reason) if words is not None else None
+            errors[key] = own or labels.field_reason_zh(field, reason)
     return errors or {fallback: labels.reason_zh(exc.message)}
 
 

@@ -27,6 +27,7 @@ from services.console.web import (
     above_form,
     chosen_view,
     days_left,
+    field_errors,
     lines,
     markets_of,
     may_do,
@@ -55,25 +56,24 @@ DONE = {
 }
 
 
+# A choice the service refused (an unknown source, a result neither way): what to pick.
+PICK = {"source": "请选择曝光来源", "fixed": "请选择复查结果"}
+
+
 def errors_of(exc: ApiError, sent: dict[str, str], prefix: str = "") -> dict[str, str]:
     """The service's refusal in Chinese under the form's fields (`details.2` is `details`):
     必填 for a required field left empty (a re-check's note is required only when not fixed:
     the service's reason says so), the first reason per field, the rest under `form`."""
-    errors: dict[str, str] = {}
-    for e in exc.errors:
-        field = e.get("field", "").split(".")[0]
-        key = f"{prefix}{field}" if field in sent else "form"
-        if key in errors:
-            continue
-        if field in sent and not sent[field] and field != "note":  # a note is optional
-            errors[key] = "必填"
-        elif field == "source":
-            errors[key] = "请选择曝光来源"
-        elif field == "fixed":
-            errors[key] = "请选择复查结果"
-        else:
-            errors[key] = labels.reason_zh(e.get("reason", ""))
-    return errors or {"form": labels.reason_zh(exc.message)}
+
+    def where(field: str) -> str:
+        head = field.split(".")[0]
+        return f"{prefix}{head}" if head in sent else "form"
+
+    blank = {f"{prefix}{name}": "必填" for name, value in sent.items() if not value}
+    blank.pop(f"{prefix}note", None)  # a note is optional
+    return field_errors(
+        exc, where, blank=blank, words=lambda key, _: PICK.get(key.removeprefix(prefix))
+    )
 
 
 async def _page(

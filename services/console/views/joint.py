@@ -38,6 +38,7 @@ from services.console.web import (
     chosen_view,
     days_left,
     failed,
+    field_errors,
     in_scope,
     market_names,
     may_do,
@@ -107,21 +108,17 @@ def form_errors(
     """The service's refusal in Chinese under the form's field names (the first reason per
     field): 必填 for a field left empty, a number field's parse error in words, the reason of
     a field the form does not have (the case's state) under `fallback`."""
-    errors: dict[str, str] = {}
-    for e in exc.errors:
-        field, raw = where(e.get("field", "")), e.get("reason", "")
-        if field in errors:
-            continue
-        typed = sent.get(field)
-        if field in sent and not typed:
-            errors[field] = EMPTY.get(field, "必填")
-        elif field == "suspension_days" and raw.startswith("Input should"):
-            errors[field] = "应为 1–365 的整数天数"
-        elif field == "fine_yuan" and raw.startswith(("Input should", "Decimal")):
-            errors[field] = "应为金额（元），最多两位小数"
-        else:
-            errors[field] = labels.reason_zh(raw)
-    return errors or {fallback: labels.reason_zh(exc.message)}
+    blank = {name: EMPTY.get(name, "必填") for name, value in sent.items() if not value}
+    return field_errors(exc, where, fallback, blank=blank, words=_number_words)
+
+
+def _number_words(field: str, reason: str) -> str | None:
+    """A fine or a suspension that is no number, in the words of the form."""
+    if field == "suspension_days" and reason.startswith("Input should"):
+        return "应为 1–365 的整数天数"
+    if field == "fine_yuan" and reason.startswith(("Input should", "Decimal")):
+        return "应为金额（元），最多两位小数"
+    return None
 
 
 async def departments(services: Backend, token: str) -> dict[str, str]:

@@ -77,9 +77,9 @@ def registry_errors(exc: ApiError, sent: Mapping[str, str] | None = None) -> dic
     """The registry's refusal by the form's fields; a taken stall beside 摊位号. A field of
     `sent` left blank reads 必填, not the format a value would need (应为整数 for a blank 容量)."""
     taken = exc.status == 409 and "stall" in exc.message
-    errors = field_errors(exc, _form_field, "stall_no" if taken else "form")
-    blank = {name for name in FORMATTED if sent is not None and name in sent and not sent[name]}
-    return {name: "必填" if name in blank else reason for name, reason in errors.items()}
+    given = sent or {}
+    blank = {name: "必填" for name in FORMATTED if name in given and not given[name]}
+    return field_errors(exc, _form_field, "stall_no" if taken else "form", blank=blank)
 
 
 def _words(text: str) -> list[str]:
