@@ -83,6 +83,11 @@ class MarketIn(Strict):
     renovation_status: Literal["not_planned", "planned", "in_progress", "completed"] = "not_planned"
 
 
+class LocationIn(Strict):
+    latitude: float = Field(ge=-90, le=90, description="WGS-84 degrees north", examples=[37.5])
+    longitude: float = Field(ge=-180, le=180, description="WGS-84 degrees east", examples=[121.4])
+
+
 class TaskForceIn(Strict):
     leader: str = Field(min_length=1, max_length=100)
     members: list[Annotated[str, Field(min_length=1, max_length=100)]] = Field(max_length=200)
@@ -219,6 +224,13 @@ async def get_market(market_id: str, reg: Reg, who: MarketReader) -> dict[str, A
 async def set_task_force(market_id: str, body: TaskForceIn, reg: Reg, who: Clerk) -> dict[str, Any]:
     tf = TaskForce(body.leader, tuple(body.members))
     return market_out(await reg.set_task_force(who, market_id, tf))
+
+
+@router.put("/markets/{market_id}/location", tags=["markets"])
+async def set_location(market_id: str, body: LocationIn, reg: Reg, who: Clerk) -> dict[str, Any]:
+    """Where the market stands, as a phone at its gate reports it: citizens find the markets
+    nearest them (`GET /public/markets?near=`)."""
+    return market_out(await reg.set_location(who, market_id, body.latitude, body.longitude))
 
 
 @router.post("/merchants", status_code=201, tags=["merchants"])

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TypeVar
 
+from services.registry.domain.geo import distance_m
 from services.registry.domain.model import District, Market, Merchant, Terminal
 from services.registry.store import (
     MARKET_KEPT,
@@ -113,6 +114,12 @@ class FakeMarkets(_OnTables):
             ),
             key=lambda m: (m.district, name_key(m.name), m.id),
         )
+        if query.near is not None:
+            near = query.near
+            located = [(distance_m(p, near), m) for m in found if (p := m.location) is not None]
+            found = [
+                m for _, m in sorted(located, key=lambda d: (d[0], name_key(d[1].name), d[1].id))
+            ]
         page = found[query.offset : query.offset + query.limit]
         districts = self.tables.districts
         named = [(m, d.name if (d := districts.get(m.district)) else None) for m in page]

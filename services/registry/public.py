@@ -13,9 +13,11 @@ from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel, Field
 
 from services.registry.api import Reg
+from services.registry.domain.geo import Point, distance_m, location_problems
 from services.registry.domain.model import Market
 from services.registry.store import DirectoryQuery
 from services.runtime import serial
+from services.runtime.failures import InvalidInput
 from services.runtime.inputs import text_inputs
 from services.runtime.ratelimit import rate_limited
 
@@ -45,6 +47,11 @@ class PublicMarket(BaseModel):
     address: str
     opening_hours: PublicOpeningHours
     renovation_status: Literal["not_planned", "planned", "in_progress", "completed"]
+    latitude: float | None = Field(None, description="WGS-84 degrees; null until a clerk sets it")
+    longitude: float | None = None
+    distance_m: int | None = Field(
+        None, description="with `near`: metres from that point along the Earth's surface"
+    )
 
 
 class PublicMarketPage(BaseModel):
@@ -82,13 +89,46 @@ async def public_markets(
     kind: Annotated[Literal["farmers", "wholesale"] | None, Query()] = None,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=MAX_PAGE)] = 20,
+    near: Annotated[
+        str | None,
+        Query(
+            max_length=64,
+            description="`latitude,longitude` in WGS-84 degrees: only the markets with a "
+            "location, the nearest first, each with its `distance_m`",
+            examples=["37.53,121.39"],
+        ),
+    ] = None,
 ) -> PublicMarketPage:
-    """Search the markets by name, district and kind; by district and name, paginated."""
+    """Search the markets by name, district and kind; by district and name (or the nearest to
+    `near` first), paginated."""
+    point = None if near is None else _point(near)
     query = DirectoryQuery(
-        q=q.strip() or None if q else None, district=district, kind=kind, offset=offset, limit=limit
+        q=q.strip() or None if q else None,
+        district=district,
+        kind=kind,
+        offset=offset,
+        limit=limit,
+        near=point,
     )
     found, total = await reg.directory(query)
-    return PublicMarketPage(items=[public_market(m, name) for m, name in found], total=total)
+    items = [public_market(m, name) for m, name in found]
+    if point is not None:
+        for item, (market, _) in zip(items, found, strict=True):
+            if market.location is not None:
+                item.distance_m = round(distance_m(market.location, point))
+    return PublicMarketPage(items=items, total=total)
+
+
+def _point(near: str) -> Point:
+    """`near` as (latitude, longitude), or a 422 naming it."""
+    parts = near.split(",")
+    try:
+        point = (float(parts[0]), float(parts[1])) if len(parts) == 2 else None
+    except ValueError:
+        point = None
+    if point is None or location_problems(*point):
+        raise InvalidInput("near", "must be latitude,longitude in degrees, e.g. 37.53,121.39")
+    return point
 
 
 @router.get("/public/markets/{market_id}")

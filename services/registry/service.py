@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from contracts.people import Actor
 from contracts.registry import MARKET_UPSERTED, MERCHANT_UPSERTED, TERMINAL_UPSERTED
 from services.registry import events
+from services.registry.domain.geo import location_problems
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.registry.domain.model import (
     District,
@@ -239,6 +240,19 @@ class Registry:
             market = within(who, found, "market", market_id)
             by = actor(who)
             market = market.with_task_force(tf, self.now(), by=by)
+            await self.save(work, market, by)
+        return market
+
+    async def set_location(
+        self, who: Principal, market_id: str, latitude: float, longitude: float
+    ) -> Market:
+        """Where the market stands (a clerk at its gate, from the phone's location)."""
+        async with self.uow() as work:
+            found = await work.stores.markets.get(market_id, for_update=True)
+            market = within(who, found, "market", market_id)
+            _refuse(location_problems(latitude, longitude))
+            by = actor(who)
+            market = market.with_location(latitude, longitude, self.now(), by=by)
             await self.save(work, market, by)
         return market
 

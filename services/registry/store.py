@@ -14,6 +14,7 @@ from typing import Any, Generic, Protocol, TypeVar
 import asyncpg
 
 from contracts.people import Actor, actor_dict
+from services.registry.domain.geo import EARTH_RADIUS_M, Point
 from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
 from services.runtime import serial
 from services.runtime.collation import name_order, stall_order
@@ -25,7 +26,8 @@ E = TypeVar("E", Market, Merchant, Terminal)
 @dataclass(frozen=True)
 class DirectoryQuery:
     """A page of the public directory: markets whose name contains `q` (case-insensitive, taken
-    literally), of `district`, of `kind`, or the one `market_id`."""
+    literally), of `district`, of `kind`, or the one `market_id`; by district and name, or the
+    nearest to `near` first."""
 
     q: str | None = None
     district: str | None = None
@@ -33,6 +35,8 @@ class DirectoryQuery:
     offset: int = 0
     limit: int = 20
     market_id: str | None = None
+    # (latitude, longitude): only the markets with a location, the nearest first.
+    near: Point | None = None
 
 
 class DistrictStore(Protocol):
@@ -231,6 +235,14 @@ class PostgresDistricts(OnConnection):
         return [District(r["code"], r["name"]) for r in rows]
 
 
+# domain/geo.py's distance_m in SQL, from the market to ($5, $6): the great circle on the
+# mean-radius sphere; least() keeps rounding from pushing asin past its domain.
+HAVERSINE_M = f"""(2 * {EARTH_RADIUS_M} * asin(least(1, sqrt(
+    power(sin(radians(m.latitude - $5) / 2), 2)
+    + cos(radians($5)) * cos(radians(m.latitude)) * power(sin(radians(m.longitude - $6) / 2), 2)
+))))"""
+
+
 class PostgresMarkets(_Registered[Market]):
     table, entity, kept = "markets", Market, MARKET_KEPT
 
@@ -249,15 +261,23 @@ class PostgresMarkets(_Registered[Market]):
                    AND ($2::text IS NULL OR m.district = $2)
                    AND ($3::text IS NULL OR m.kind = $3)
                    AND ($4::text IS NULL OR m.id = $4)"""
-        args = (pattern, query.district, query.kind, query.market_id)
+        filters = (pattern, query.district, query.kind, query.market_id)
+        point: tuple[float, ...]
+        if query.near is None:
+            order, point = f"m.district, {name_order('m.name')}, m.id", ()
+        else:
+            where += " AND m.latitude IS NOT NULL"
+            order, point = f"{HAVERSINE_M}, {name_order('m.name')}, m.id", query.near
         total: int = await self.conn.fetchval(
-            f"SELECT count(*) FROM markets m WHERE {where}", *args
+            f"SELECT count(*) FROM markets m WHERE {where}", *filters
         )
+        args = (*filters, *point)
+        at = len(args)
         rows = await self.conn.fetch(
             f"""SELECT m.*, d.name AS district_name FROM markets m
                 LEFT JOIN districts d ON d.code = m.district
-                WHERE {where} ORDER BY m.district, {name_order("m.name")}, m.id
-                OFFSET $5 LIMIT $6""",
+                WHERE {where} ORDER BY {order}
+                OFFSET ${at + 1} LIMIT ${at + 2}""",
             *args, query.offset, query.limit,
         )  # fmt: skip
         return [(self.load(r), r["district_name"]) for r in rows], total

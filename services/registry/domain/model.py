@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 
 from contracts.people import Actor
+from services.registry.domain.geo import Point, location_problems
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.runtime.failures import Conflict, InvalidInput
 
@@ -54,6 +55,31 @@ class Market:
     updated_at: datetime | None = None
     registered_actor: Actor | None = None
     updated_actor: Actor | None = None
+    # Where it stands (WGS-84 degrees, as a phone reports them): set by a clerk, for the
+    # citizens' 附近的市场 (nearest first). None until then.
+    latitude: float | None = None
+    longitude: float | None = None
+
+    @property
+    def location(self) -> Point | None:
+        if self.latitude is None or self.longitude is None:
+            return None
+        return (self.latitude, self.longitude)
+
+    def with_location(
+        self, latitude: float, longitude: float, now: datetime, *, by: Actor | None = None
+    ) -> Market:
+        problems = location_problems(latitude, longitude)
+        if problems:
+            raise InvalidInput(*problems[0])
+        return replace(
+            self,
+            latitude=latitude,
+            longitude=longitude,
+            version=self.version + 1,
+            updated_at=now,
+            updated_actor=by or self.updated_actor,
+        )
 
     def with_task_force(
         self, task_force: TaskForce, now: datetime, *, by: Actor | None = None

@@ -19,6 +19,10 @@ MARKET_KEYS = {
     "address",
     "opening_hours",
     "renovation_status",
+    # Where the market stands (null until a clerk sets it) and, with `near`, how far it is.
+    "latitude",
+    "longitude",
+    "distance_m",
 }
 TASK_FORCE = ("赵大队长", "钱组员", "孙组员")
 
@@ -77,6 +81,9 @@ async def test_a_citizen_finds_a_market_by_name_district_and_kind_without_a_toke
         "address": "幸福路1号",
         "opening_hours": {"open": "06:00", "close": "19:00"},
         "renovation_status": "not_planned",
+        "latitude": None,
+        "longitude": None,
+        "distance_m": None,
     }
     wholesale = await public(api, f"/public/markets?q={tag}&kind=wholesale", seen)
     assert [m["id"] for m in wholesale["items"]] == [city["wholesale"]["id"]]
@@ -124,3 +131,53 @@ async def test_the_openapi_document_states_the_public_schemas(api: Api) -> None:
     assert set(schemas["PublicMarket"]["properties"]) == MARKET_KEYS
     ok = doc["paths"]["/public/markets"]["get"]["responses"]["200"]
     assert ok["content"]["application/json"]["schema"]["$ref"].endswith("/PublicMarketPage")
+
+
+async def test_a_citizen_near_two_located_markets_gets_the_nearest_first_with_its_distance(
+    api: Api,
+) -> None:
+    city = await _city(api)
+    tag, farmers, wholesale, seen = city["tag"], city["farmers"], city["wholesale"], []
+    # A third market of the district is never located: it is left out of a search by distance.
+    r = await api.post("/markets", market_body(city["code"], f"北门{tag}农贸市场"))
+    assert r.status_code == 201, r.text
+    for market, at in ((farmers, (37.5384, 121.3977)), (wholesale, (37.4946, 121.4452))):
+        r = await api.put(
+            f"/markets/{market['id']}/location", {"latitude": at[0], "longitude": at[1]}
+        )
+        assert r.status_code == 200, r.text
+        assert (r.json()["latitude"], r.json()["longitude"]) == at
+
+    found = await public(api, f"/public/markets?q={tag}&near=37.50,121.44", seen)
+    assert [(m["id"], m["distance_m"]) for m in found["items"]] == [
+        (wholesale["id"], 756),
+        (farmers["id"], 5670),
+    ]
+    assert found["total"] == 2
+    plain = await public(api, f"/public/markets?q={tag}", seen)
+    assert plain["total"] == 3 and {m["distance_m"] for m in plain["items"]} == {None}
+    page = await public(api, f"/public/markets/{farmers['id']}", seen)
+    assert (page["latitude"], page["longitude"]) == (37.5384, 121.3977)
+    for text in seen:
+        assert_nothing_personal(text, TASK_FORCE, where="registry public, near")
+
+    for bad in ("37.5", "north,east", "91,121", "37.5,181"):
+        refused = await public(api, f"/public/markets?near={bad}", seen, status=422)
+        assert refused["errors"][0]["field"] == "near", refused
+
+
+async def test_a_location_out_of_range_is_refused_naming_each_field_and_changes_nothing(
+    api: Api,
+) -> None:
+    market = (await api.get(f"/markets/{(await _city(api))['farmers']['id']}")).json()
+    r = await api.put(f"/markets/{market['id']}/location", {"latitude": 91, "longitude": -181})
+    assert r.status_code == 422, r.text
+    assert {e["field"] for e in r.json()["errors"]} == {"latitude", "longitude"}
+    r = await api.put(f"/markets/{market['id']}/location", {"latitude": 37.5})
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "longitude", r.text
+    after = (await api.get(f"/markets/{market['id']}")).json()
+    assert (after["latitude"], after["longitude"], after["version"]) == (
+        None,
+        None,
+        market["version"],
+    )

@@ -203,6 +203,32 @@ async def test_the_directory_filters_pages_counts_and_names_districts(stores: St
     assert await _directory(stores, market_id="mkt_3") == (["mkt_3"], 1)
 
 
+async def test_the_directory_near_a_point_orders_located_markets_by_distance(
+    stores: Stores,
+) -> None:
+    await _districts(stores, "zhifu", "laishan")
+    # From (37.50, 121.44): 莱山 ~0.8 km, 幸福 ~5.7 km, 只楚 ~9.9 km; 北门 has no location.
+    for id, district, name, at in (
+        ("mkt_1", "zhifu", "幸福", (37.5384, 121.3977)),
+        ("mkt_2", "zhifu", "只楚", (37.5562, 121.3531)),
+        ("mkt_3", "laishan", "莱山", (37.4946, 121.4452)),
+    ):
+        await stores.markets.save(market(id, district, name, latitude=at[0], longitude=at[1]))
+    await stores.markets.save(market("mkt_4", "laishan", "北门"))
+    near = (37.50, 121.44)
+
+    assert await _directory(stores, near=near) == (["mkt_3", "mkt_1", "mkt_2"], 3)
+    assert await _directory(stores, near=near, district="zhifu") == (["mkt_1", "mkt_2"], 2)
+    assert await _directory(stores, near=near, offset=1, limit=1) == (["mkt_1"], 3)
+    # Two at one place: by name, then id, as the plain directory.
+    await stores.markets.save(
+        market("mkt_5", "laishan", "安平", latitude=37.4946, longitude=121.4452)
+    )
+    assert await _directory(stores, near=near, limit=2) == (["mkt_5", "mkt_3"], 4)
+    read = await stores.markets.get("mkt_3")
+    assert read is not None and read.location == (37.4946, 121.4452)
+
+
 # merchants ---------------------------------------------------------------------------------
 async def test_a_merchant_is_saved_read_back_and_updated(stores: Stores) -> None:
     await _districts(stores)

@@ -98,6 +98,40 @@ async def test_a_task_force_is_set_by_hand(registry: Registry, units: FakeRegist
     assert [(k, v) for k, _, v, _ in snapshots(units)] == [("registry.market.upserted", 2)]
 
 
+async def test_a_market_is_located_by_hand_and_announced(
+    registry: Registry, units: FakeRegistryUnits
+) -> None:
+    located = await registry.set_location(CLERK, "mkt_1", 37.5384, 121.3977)
+    assert located.location == (37.5384, 121.3977)
+    assert (located.version, located.updated_actor) == (2, CLERK_ACTOR)
+    assert [(k, v) for k, _, v, _ in snapshots(units)] == [("registry.market.upserted", 2)]
+    assert (await registry.market(CLERK, "mkt_1")).location == (37.5384, 121.3977)
+
+
+async def test_a_refused_location_names_each_field_and_changes_nothing(
+    registry: Registry, units: FakeRegistryUnits
+) -> None:
+    refusal = await refused(units, registry.set_location(CLERK, "mkt_1", 91.0, 181.0), InvalidInput)
+    assert set(refusal.problems) == {
+        ("latitude", "must be from -90 to 90 degrees"),
+        ("longitude", "must be from -180 to 180 degrees"),
+    }
+    await refused(units, registry.set_location(ELSEWHERE, "mkt_1", 37.5, 121.4), Forbidden)
+    await refused(units, registry.set_location(CLERK, "mkt_x", 37.5, 121.4), NotFound)
+    assert (units.commits, units.rollbacks) == (0, 3)
+
+
+async def test_the_directory_near_a_point_lists_located_markets_nearest_first(
+    registry: Registry, units: FakeRegistryUnits
+) -> None:
+    units.tables.markets["mkt_2"] = market("mkt_2", name="只楚果蔬批发市场")  # never located
+    await registry.set_location(CLERK, "mkt_1", 37.5384, 121.3977)
+    far = await registry.add_market(CLERK, NEW_MARKET)
+    await registry.set_location(CLERK, far.id, 37.4946, 121.4452)
+    found, total = await registry.directory(DirectoryQuery(near=(37.50, 121.44)))
+    assert ([m.id for m, _ in found], total) == ([far.id, "mkt_1"], 2)
+
+
 async def test_a_refused_task_force_rolls_back_and_publishes_nothing(
     registry: Registry, units: FakeRegistryUnits
 ) -> None:
