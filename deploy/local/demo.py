@@ -260,6 +260,13 @@ CITY: list[dict[str, Any]] = [
         "markets": [("莱山农贸市场", "farmers", 600, "迎春大街20号", "孙伟", ["周洁", "吴刚"])],
     },
 ]
+# Where each demo market stands (WGS-84 degrees, made up within its district), by name: the
+# portal's 附近的市场 orders them by distance from the phone.
+LOCATIONS: dict[str, tuple[float, float]] = {
+    "幸福农贸市场": (37.5384, 121.3977),
+    "只楚果蔬批发市场": (37.5562, 121.3531),
+    "莱山农贸市场": (37.4946, 121.4452),
+}
 # The demo people (deploy/local/identity.py creates them on `make up`, dev profile): one per
 # role and district, plus the city's administrator; (family name, given name).
 STAFF_ROLES = ("clerk", "inspector", "handler", "leader", "department")
@@ -380,6 +387,11 @@ def seed(base: str, token: str) -> dict[str, Any]:
                 http.put(
                     f"/markets/{market['id']}/task-force",
                     json={"leader": leader, "members": members},
+                ).raise_for_status()
+                latitude, longitude = LOCATIONS[name]
+                http.put(
+                    f"/markets/{market['id']}/location",
+                    json={"latitude": latitude, "longitude": longitude},
                 ).raise_for_status()
                 summary["markets"].append(market["id"])
                 footfall = (

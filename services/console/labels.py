@@ -153,6 +153,8 @@ FIELDS: Final = {
     "suspension_days": "暂停经营天数",
     "reasoning": "理由",
     "month": "月份",
+    "latitude": "纬度",
+    "longitude": "经度",
 }
 
 # pydantic's reason for a value that is no whole number: "应为整数", or a field's own wording
@@ -305,8 +307,10 @@ _REASONS: Final = [
     (re.compile(r".*cannot be substantiated.*", re.I), "该结果不能认定投诉属实"),
     (re.compile(r".*from 1 to 5.*", re.I), "应为 1–5 分"),
     # A bound of any other number (a 容量 of 0, a course's months): the bound itself, not a rating.
-    (re.compile(r".*greater than or equal to (\d+).*", re.I), r"不能小于 \1"),
-    (re.compile(r".*less than or equal to (\d+).*", re.I), r"不能大于 \1"),
+    (re.compile(r".*greater than or equal to (-?\d+(?:\.\d+)?).*", re.I), r"不能小于 \1"),
+    (re.compile(r".*less than or equal to (-?\d+(?:\.\d+)?).*", re.I), r"不能大于 \1"),
+    (re.compile(r"Input should be a valid number.*", re.I), "应为数字"),
+    (re.compile(r"must be from (-?\d+) to (-?\d+) degrees"), r"应在 \1 到 \2 度之间"),
     # Complaints and inspection, now told beside the other problems of the same form.
     (re.compile(r"must be one of pass, minor, major, critical.*"), "请选择检查结果"),
     (re.compile(r"must be one of market_regulation, health, environment.*"), "请从所列部门中选择"),
@@ -455,6 +459,15 @@ def peak(evidence: Mapping[str, Any], rule: str | None) -> str:
     if rule == "transaction_anomaly":
         return f"{value:.0f} 笔"
     return f"{value:g}"
+
+
+def distance(metres: float | None) -> str:
+    """How far a market is, as a citizen reads it: 约 350 米 (to 10 m), 约 2.4 公里."""
+    if metres is None:
+        return "—"
+    if round(metres, -1) < 1000:
+        return f"约 {max(10, round(metres, -1)):.0f} 米"
+    return f"约 {metres / 1000:.1f} 公里"
 
 
 def label(table: dict[str, str], code: str | None) -> str:

@@ -187,6 +187,7 @@ templates.env.filters["reason_zh"] = labels.reason_zh
 templates.env.filters["honour_reason"] = labels.honour_reason
 templates.env.filters["actor"] = labels.actor_name
 templates.env.filters["peak"] = labels.peak
+templates.env.filters["distance"] = labels.distance
 templates.env.globals["FIELDS"] = labels.FIELDS
 
 # (path, label, roles that see it); admin sees everything.

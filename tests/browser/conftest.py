@@ -163,11 +163,18 @@ class Pages:
         self.contexts: list[BrowserContext] = []
         self.problems: list[str] = []
 
-    async def __call__(self, phone: bool = False) -> Page:
+    async def __call__(self, phone: bool = False, at: tuple[float, float] | None = None) -> Page:
+        """`at`: where the device stands (latitude, longitude), its location allowed to the
+        console's pages; else a page that asks for it is refused it."""
         if phone:
             options: dict[str, Any] = {"viewport": PHONE, "is_mobile": True, "has_touch": True}
         else:
             options = {"viewport": DESKTOP}
+        if at is not None:
+            options |= {
+                "geolocation": {"latitude": at[0], "longitude": at[1]},
+                "permissions": ["geolocation"],
+            }
         context = await self.browser.new_context(
             base_url=self.console.url, locale="zh-CN", timezone_id="Asia/Shanghai", **options
         )

@@ -144,9 +144,52 @@
     menu.scrollLeft = current.offsetLeft - (menu.clientWidth - current.offsetWidth) / 2;
   }
 
+  // 使用当前位置 (a clerk at the market's gate fills in its location) and 附近的市场 (a citizen's
+  // nearest markets): the phone's location, asked for only when the button is pressed; the
+  // buttons show only where the browser can tell it.
+  function offerLocation() {
+    if (!("geolocation" in navigator)) return;
+    document.querySelectorAll("[data-locate-form], [data-near-form]").forEach(function (el) {
+      el.classList.remove("hidden");
+    });
+  }
+
+  function locate(status, then) {
+    status.textContent = "正在获取位置…";
+    navigator.geolocation.getCurrentPosition(function (position) {
+      status.textContent = "";
+      then(position.coords.latitude, position.coords.longitude);
+    }, function (error) {
+      status.textContent = error.code === 1
+        ? "未获准使用位置信息，请在浏览器设置中允许本网站使用位置。"
+        : "暂时无法获取当前位置，请稍后再试。";
+    }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+  }
+
+  document.addEventListener("click", function (event) {
+    var fill = event.target.closest("[data-locate]");
+    if (fill) {
+      var form = document.querySelector(fill.getAttribute("data-locate"));
+      locate(fill.parentElement.querySelector("[data-locate-status]"), function (lat, lon) {
+        form.elements.latitude.value = lat.toFixed(6);
+        form.elements.longitude.value = lon.toFixed(6);
+      });
+      return;
+    }
+    var near = event.target.closest("[data-near]");
+    if (!near) return;
+    event.preventDefault();
+    locate(near.parentElement.querySelector("[data-near-status]"), function (lat, lon) {
+      // Three decimals (about 100 m): enough to order the markets, and no more of where the
+      // person stands than that.
+      location.href = near.getAttribute("data-near") + "?near=" + lat.toFixed(3) + "," + lon.toFixed(3);
+    });
+  });
+
   function ready(root) { drawCharts(root); watch(root); }
   document.addEventListener("DOMContentLoaded", function () {
     showCurrentEntry();
+    offerLocation();
     restoreDraft();
     ready(document);
   });

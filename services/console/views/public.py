@@ -299,6 +299,7 @@ async def market_directory(request: Request) -> Response:
         offset = max(0, int(request.query_params.get("offset", "0")))
     except ValueError:
         offset = 0
+    near = near_point(request.query_params.get("near", ""))
     (districts, _), (found, failed) = await asyncio.gather(
         _fetch(services.get("registry", "/public/districts", "")),
         _fetch(
@@ -311,6 +312,7 @@ async def market_directory(request: Request) -> Response:
                 kind=kind,
                 offset=offset,
                 limit=PAGE_SIZE,
+                **({"near": near} if near else {}),
             )
         ),
     )
@@ -329,7 +331,23 @@ async def market_directory(request: Request) -> Response:
         offset=offset,
         page_size=PAGE_SIZE,
         kinds=labels.MARKET_KIND,
+        near=near,
     )
+
+
+# 附近的市场 (app.js): the phone's location, rounded to three decimals (about 100 m) before it is
+# sent, as `near=latitude,longitude`.
+NEAR = re.compile(r"(-?\d{1,2}(?:\.\d{1,6})?),(-?\d{1,3}(?:\.\d{1,6})?)")
+
+
+def near_point(text: str) -> str:
+    """`near` as the registry takes it, or "" for anything that is no point on the Earth (the
+    directory is then listed as without it)."""
+    found = NEAR.fullmatch(text.strip())
+    if found is None:
+        return ""
+    latitude, longitude = (float(v) for v in found.groups())
+    return f"{latitude},{longitude}" if abs(latitude) <= 90 and abs(longitude) <= 180 else ""
 
 
 async def _graded(

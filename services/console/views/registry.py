@@ -69,7 +69,16 @@ def _form_field(name: str) -> str:
 # Fields whose refusal names the format a value needs; left blank, the reason is that it is
 # missing. Others keep the registry's own words (a cold-chain terminal's 冷藏或冷冻).
 FORMATTED = frozenset(
-    {"capacity", "open", "close", "credit_code", "food_licence", "licence_valid_until"}
+    {
+        "capacity",
+        "open",
+        "close",
+        "credit_code",
+        "food_licence",
+        "licence_valid_until",
+        "latitude",
+        "longitude",
+    }
 )
 
 
@@ -286,6 +295,7 @@ async def _market_page(
 MARKET_DONE = {
     "merchant": "商户已登记",
     "task_force": "专班已更新",
+    "location": "位置已保存",
     "market": "市场已登记",
     "licence": "食品经营许可证已更新",
 }
@@ -318,13 +328,48 @@ async def set_task_force(
 ) -> Response:
     values = await typed(request, "leader", "members")
     body = {"leader": values["leader"], "members": _words(values["members"])}
+    return await _put_market(request, who, services, market_id, "task-force", values, body)
+
+
+@router.post("/staff/registry/markets/{market_id}/location")
+async def set_location(
+    request: Request, market_id: str, who: Registrar, services: Services
+) -> Response:
+    values = await typed(request, "latitude", "longitude")
+    body = {name: _number(values[name]) for name in ("latitude", "longitude")}
+    return await _put_market(request, who, services, market_id, "location", values, body)
+
+
+async def _put_market(
+    request: Request,
+    who: Session,
+    services: Backend,
+    market_id: str,
+    part: str,
+    values: dict[str, str],
+    body: dict[str, Any],
+) -> Response:
+    """The market's `part` (task-force, location) put to the registry: the market's page saying
+    so, or again with the part's form open and each refusal beside its field."""
+    form = part.replace("-", "_")
     try:
         await services.call(
-            "registry", "PUT", f"/markets/{market_id}/task-force", who.access_token, json=body
+            "registry", "PUT", f"/markets/{market_id}/{part}", who.access_token, json=body
         )
     except ApiError as exc:
-        return await _refused_change(request, who, services, market_id, exc, values, "task_force")
-    return RedirectResponse(f"/staff/registry/markets/{market_id}?done=task_force", status_code=303)
+        return await _refused_change(request, who, services, market_id, exc, values, form)
+    return RedirectResponse(f"/staff/registry/markets/{market_id}?done={form}", status_code=303)
+
+
+def _number(text: str) -> float | str | None:
+    """A typed number as JSON's number, so the registry judges its range; else what was typed
+    (None when blank), which it refuses naming the field."""
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return text
 
 
 MERCHANT_FIELDS = (

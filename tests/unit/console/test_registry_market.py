@@ -190,3 +190,61 @@ async def test_a_markets_merchants_stand_in_stall_order_as_people_count() -> Non
         page = (await client.get("/staff/registry/markets/mkt_1")).text
     shown = re.findall(r'<li [^>]*data-merchant="mer_([^"]+)">', page)
     assert shown == ["3", "12", "A2", "A10", "B1"]
+
+
+def located(sent: list[httpx.Request], refusal: dict[str, object] | None = None) -> Telemetry:
+    """The registry of `console`'s clerk: PUT …/location keeps each request in `sent` and answers
+    `refusal` (a 422) when given, else the market located."""
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "PUT" and path == "/markets/mkt_1/location":
+            request.read()
+            sent.append(request)
+            if refusal is not None:
+                return httpx.Response(422, json=refusal)
+            return httpx.Response(200, json=MARKET | json.loads(request.content))
+        if path == "/markets/mkt_1":
+            return httpx.Response(200, json=MARKET | {"latitude": None, "longitude": None})
+        if path in ("/districts", "/public/districts"):
+            return httpx.Response(200, json=[])
+        return httpx.Response(200, json={"items": []})
+
+    return answer
+
+
+async def test_a_clerk_locates_the_market_with_numbers_as_json_numbers() -> None:
+    sent: list[httpx.Request] = []
+    clerk = Principal("sub-1", "clerk", "zhifu", name="王登记")
+    async with support.console(located(sent), clerk) as client:
+        page = await client.get("/staff/registry/markets/mkt_1")
+        r = await client.post(
+            "/staff/registry/markets/mkt_1/location",
+            data={"latitude": "37.538412", "longitude": " 121.3977 "},
+        )
+    assert "尚未标注位置" in page.text and "使用当前位置" in page.text
+    assert r.status_code == 303
+    assert r.headers["location"] == "/staff/registry/markets/mkt_1?done=location"
+    assert json.loads(sent[0].content) == {"latitude": 37.538412, "longitude": 121.3977}
+
+
+async def test_a_refused_location_stands_beside_its_field_with_what_was_typed() -> None:
+    sent: list[httpx.Request] = []
+    refusal = {
+        "error": "invalid_input",
+        "message": "2 problems",
+        "errors": [
+            {"field": "latitude", "reason": "Input should be less than or equal to 90"},
+            {"field": "longitude", "reason": "Input should be a valid number"},
+        ],
+    }
+    clerk = Principal("sub-1", "clerk", "zhifu", name="王登记")
+    async with support.console(located(sent, refusal), clerk) as client:
+        r = await client.post(
+            "/staff/registry/markets/mkt_1/location", data={"latitude": "95", "longitude": ""}
+        )
+    assert r.status_code == 422
+    assert json.loads(sent[0].content) == {"latitude": 95.0, "longitude": None}
+    errors = dict(re.findall(r'id="err-(latitude|longitude)" role="alert">([^<]*)<', r.text))
+    assert errors == {"latitude": "不能大于 90", "longitude": "必填"}
+    assert 'value="95"' in r.text
