@@ -42,20 +42,21 @@ async def menu(page: Page, selector: str = 'nav[aria-label="主菜单"]') -> dic
     return found
 
 
-async def a_leader(page: Page, tokens: Tokens) -> None:
+async def a_leaders_renovations(page: Page, tokens: Tokens, shot: Shots) -> dict[str, Any]:
+    """A leader signed in on `page` opens 改造项目, the leader's last menu entry: its menu."""
     username, _ = tokens.person("leader", f"t{uuid.uuid4().hex[:7]}", name="周领导", who="menu")
     await sign_in(page, username, tokens.password)
+    answer = await page.goto("/staff/renovations")
+    assert answer is not None and answer.status == 200
+    await shot(page, "renovations")
+    return await menu(page)
 
 
 async def test_a_leaders_menu_is_one_row_on_a_phone_with_the_pages_entry_in_view(
     console: Console, phone: Page, tokens: Tokens, shot: Shots
 ) -> None:
-    await a_leader(phone, tokens)
     # 改造项目 is the leader's last entry: far beyond the phone's width in the menu's row.
-    answer = await phone.goto("/staff/renovations")
-    assert answer is not None and answer.status == 200
-    await shot(phone, "renovations")
-    found = await menu(phone)
+    found = await a_leaders_renovations(phone, tokens, shot)
     assert found["entries"] == 14 and found["rows"] == 1, found
     assert found["height"] < 60, found  # one 44 px row, not four
     assert found["scrolls"], found
@@ -76,11 +77,7 @@ async def test_a_leaders_menu_is_one_row_on_a_phone_with_the_pages_entry_in_view
 async def test_on_a_wide_screen_the_menu_wraps_and_hides_nothing(
     console: Console, page: Page, tokens: Tokens, shot: Shots
 ) -> None:
-    await a_leader(page, tokens)
-    answer = await page.goto("/staff/renovations")
-    assert answer is not None and answer.status == 200
-    await shot(page, "renovations")
-    found = await menu(page)
+    found = await a_leaders_renovations(page, tokens, shot)
     assert found["entries"] == 14 and not found["scrolls"], found
     assert len(found["shown"]) == 14, found
 
