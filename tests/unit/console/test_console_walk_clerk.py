@@ -168,6 +168,7 @@ def a_market_with_a_terminal(request: httpx.Request) -> httpx.Response:
 FORMS = (
     'action="/staff/registry/markets"',
     "/task-force",
+    "/location",
     '/merchants"',
     "/rotate-key",
     '/terminals"',
@@ -276,3 +277,23 @@ async def test_a_leader_is_not_offered_the_renewal() -> None:
         )
     assert "更新许可证" not in listed.text and "更新许可证" not in market.text
     assert posted.status_code == 403
+
+
+async def test_an_unlocated_market_is_said_on_the_registry_page_with_the_way_to_locate_it() -> None:
+    located = MARKET | {
+        "id": "mkt_2",
+        "name": "莱山农贸市场",
+        "latitude": 37.49,
+        "longitude": 121.44,
+    }
+
+    def two_markets(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/markets":
+            return httpx.Response(200, json={"items": [MARKET, located]})
+        return a_market_with_a_terminal(request)
+
+    async with support.console(two_markets, Principal("u-clerk", "clerk", "zhifu")) as client:
+        index = await client.get("/staff/registry")
+    assert index.status_code == 200
+    flagged = re.findall(r'<p class="nearing" data-unlocated>.*?href="([^"]+)"', index.text, re.S)
+    assert flagged == ["/staff/registry/markets/mkt_1#location"]
