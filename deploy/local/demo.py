@@ -548,6 +548,10 @@ def print_where_to_look(env: dict[str, str], names: list[str]) -> None:
         print(f"  console     {console}/staff/   the staff pages; sign in at {console}/login")
         print("              as inspector.zhifu, handler.zhifu, clerk.zhifu, leader.zhifu, …")
         print("              password: source .run/env; echo $SENTINEL_DEMO_PASSWORD")
+        print(
+            f"  portal      {console}/markets   the citizens' pages, no sign-in: 市场查询 and"
+            " 附近的市场, 我要投诉, 意见建议, 进度查询, 红黑榜"
+        )
     for name in names:
         url = env.get(f"{name.upper()}_URL", f"http://127.0.0.1:{SERVICE_PORTS[name]}")
         print(f"  {name:<11} {url}   API docs {url}/docs   metrics {url}/metrics")
