@@ -69,10 +69,14 @@ class PublicMerchantList(BaseModel):
     items: list[PublicMerchantRef]
 
 
-def public_market(m: Market, district_name: str | None) -> PublicMarket:
+def public_market(m: Market, district_name: str | None, near: Point | None = None) -> PublicMarket:
     # Only PublicMarket's own fields are taken from the market: never its task force.
     opening_hours = PublicOpeningHours(open=m.opens, close=m.closes)
-    return serial.into(PublicMarket, m, district_name=district_name, opening_hours=opening_hours)
+    at = m.location
+    far = None if near is None or at is None else round(distance_m(at, near))
+    return serial.into(
+        PublicMarket, m, district_name=district_name, opening_hours=opening_hours, distance_m=far
+    )
 
 
 @router.get("/public/districts")
@@ -111,12 +115,7 @@ async def public_markets(
         near=point,
     )
     found, total = await reg.directory(query)
-    items = [public_market(m, name) for m, name in found]
-    if point is not None:
-        for item, (market, _) in zip(items, found, strict=True):
-            if market.location is not None:
-                item.distance_m = round(distance_m(market.location, point))
-    return PublicMarketPage(items=items, total=total)
+    return PublicMarketPage(items=[public_market(m, name, point) for m, name in found], total=total)
 
 
 def _point(near: str) -> Point:

@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from contracts.people import Actor
 from services.registry.domain.geo import Point, location_problems
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
-from services.runtime.failures import Conflict, InvalidInput
+from services.runtime.failures import Conflict, InvalidInput, InvalidInputs
 
 # What is wrong with a request's field: (field, reason). The checks below name every problem of
 # a request at once, so that a form shows each beside its field in one answer (the use case
@@ -69,9 +69,7 @@ class Market:
     def with_location(
         self, latitude: float, longitude: float, now: datetime, *, by: Actor | None = None
     ) -> Market:
-        problems = location_problems(latitude, longitude)
-        if problems:
-            raise InvalidInput(*problems[0])
+        InvalidInputs.raise_any(location_problems(latitude, longitude))
         return replace(
             self,
             latitude=latitude,
