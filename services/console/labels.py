@@ -461,10 +461,8 @@ def peak(evidence: Mapping[str, Any], rule: str | None) -> str:
     return f"{value:g}"
 
 
-def distance(metres: float | None) -> str:
+def distance(metres: float) -> str:
     """How far a market is, as a citizen reads it: 约 350 米 (to 10 m), 约 2.4 公里."""
-    if metres is None:
-        return "—"
     if round(metres, -1) < 1000:
         return f"约 {max(10, round(metres, -1)):.0f} 米"
     return f"约 {metres / 1000:.1f} 公里"
