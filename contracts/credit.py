@@ -7,8 +7,8 @@
   `correlationid` is the causing event's chain (the risk or complaint at its root); a fade-out
   starts its own chain.
 - `credit.assessments.v1` (key = market id, or `district:<code>` for a district's roll-up):
-  `credit.assessment.published`, one market's or one district's assessment for a period, ranked
-  within its district.
+  `credit.assessment.published`, one market's or one district's assessment for a period: a
+  market ranked within its district, a district across the city.
 """
 
 from __future__ import annotations
@@ -131,6 +131,15 @@ class AssessmentPublished(BaseModel):
     score: float = Field(ge=0, le=100, description="the weighted composite")
     rank: int | None = Field(ge=1, description="rank within the district (markets only)")
     ranked: int | None = Field(ge=1, description="how many markets the district ranks")
+    city_rank: int | None = Field(
+        default=None,
+        ge=1,
+        description="a district's rank among the city's districts by score (districts only; "
+        "equal scores share a rank)",
+    )
+    city_ranked: int | None = Field(
+        default=None, ge=1, description="how many districts the city ranks (districts only)"
+    )
     policy_version: str
     computed_at: Instant
     actor: Actor | None = Field(

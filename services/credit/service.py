@@ -56,6 +56,7 @@ from services.credit.domain import (
     facts_from_enforcement,
     facts_from_inspection,
     facts_from_merchant,
+    rank_districts,
     rank_within_district,
     rebuild_all,
     refade,
@@ -522,7 +523,7 @@ class Credit:
             )
             results.append(assess(figures, period, policy))
         ranked = rank_within_district(results)
-        return ranked, roll_up(ranked)
+        return ranked, rank_districts(roll_up(ranked))
 
     def period(self, days: int, end: datetime | None = None) -> Period:
         end = end or self.now()

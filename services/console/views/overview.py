@@ -53,11 +53,17 @@ async def _ranking(services: Backend, who: Session) -> tuple[list[dict[str, Any]
         return found
 
     found = [a for a in await asyncio.gather(*(one(m) for m in markets)) if a]
-    found.sort(key=lambda a: (a.get("district", ""), a.get("rank") or 10**6))
     districts = {
         a["district"]: a["district_assessment"] for a in found if a.get("district_assessment")
     }
-    return found, sorted(districts.values(), key=lambda d: d.get("rank") or 10**6)
+    # Districts by their standing in the city (credit ranks them), each district's markets by
+    # their rank within it.
+    standing = sorted(
+        districts.values(), key=lambda d: (d.get("city_rank") or 10**6, d["district"])
+    )
+    order = {d["district"]: i for i, d in enumerate(standing)}
+    found.sort(key=lambda a: (order.get(a.get("district", ""), 10**6), a.get("rank") or 10**6))
+    return found, standing
 
 
 async def _campaign(services: Backend, who: Session) -> dict[str, Any] | None:
@@ -159,11 +165,16 @@ async def overview_page(
         _campaign(services, who),
         _trends(services, who),
     )
+    names = request.app.state.district_names
+    for d in districts:
+        d["name"] = names.name(d["district"])
+    for a in ranking:
+        a["district_name"] = names.name(a.get("district", ""))
     return render(
         request,
         "overview/index.html",
         who,
-        district_name=request.app.state.district_names.name(who.principal.district),
+        district_name=names.name(who.principal.district),
         ranking=ranking,
         districts=districts,
         campaign=campaign,

@@ -11,7 +11,7 @@ state it loaded and `now` (an aware datetime).
     credit, change = refade(credit, ledger, now, book)      # scheduler, when credit.due(now, book)
     rebuild(ledger, now, book) / rebuild_all(...)           # equal to the live values
     ranked = rank_within_district([assess(figures, period, policy) for figures in markets])
-    districts = roll_up(ranked)
+    districts = rank_districts(roll_up(ranked))
     entries = draw(month, book.in_force(month.end(tz)).honours, merchants, markets, tz)  # 红黑榜
 """
 
@@ -22,6 +22,7 @@ from services.credit.domain.assessment import (
     Period,
     assess,
     composite,
+    rank_districts,
     rank_within_district,
     rate,
     risk_component,
@@ -120,6 +121,7 @@ __all__ = [
     "format_duration",
     "grade",
     "parse_duration",
+    "rank_districts",
     "rank_within_district",
     "rate",
     "rebuild",

@@ -1,11 +1,11 @@
 """Market assessment (考核): a market's figures for a period become rates and one score, ranked
-within its district, and rolled up per district.
+within its district, and rolled up per district; the districts are ranked across the city.
 
     period = Period(start, end)
     results = [assess(store.figures(market, period), period, book.in_force(period.end))
                for market in markets]
     ranked = rank_within_district(results)          # rank 1 = best, per district
-    districts = roll_up(ranked)                     # one per district, merchant-weighted
+    districts = rank_districts(roll_up(ranked))     # one per district, merchant-weighted
 
 Rates are between 0 and 1, or None when there was nothing to rate (no denominator). The score
 (0–100) is `AssessmentPolicy`'s weighted mean of the components that exist: a None rate is
@@ -124,7 +124,8 @@ class MarketFigures:
 
 @dataclass(frozen=True, slots=True)
 class Assessment:
-    """One market's (or one district's) assessment for a period; `rank` of `ranked` markets."""
+    """One market's (or one district's) assessment for a period; a market is `rank` of the
+    `ranked` markets of its district, a district `city_rank` of the city's `city_ranked`."""
 
     scope: Scope
     market_id: str | None
@@ -146,6 +147,8 @@ class Assessment:
     self_inspection_rate: float | None = None
     report_on_time_rate: float | None = None
     certified_share: float | None = None
+    city_rank: int | None = None
+    city_ranked: int | None = None
 
     @property
     def key(self) -> str:
@@ -271,12 +274,32 @@ def rank_within_district(assessments: Iterable[Assessment]) -> list[Assessment]:
     ranked: list[Assessment] = []
     for group in _by_district(assessments).values():
         ordered = sorted(group, key=lambda a: (-a.score, a.market_id or ""))
-        rank, above = 0, None
-        for i, a in enumerate(ordered, start=1):
-            if a.score != above:
-                rank, above = i, a.score
-            ranked.append(replace(a, rank=rank, ranked=len(ordered)))
+        ranked.extend(
+            replace(a, rank=rank, ranked=len(ordered)) for a, rank in _shared_ranks(ordered)
+        )
     return ranked
+
+
+def rank_districts(districts: Iterable[Assessment]) -> list[Assessment]:
+    """The districts' roll-ups ranked across the city, highest score first, `city_ranked` = n;
+    equal scores share a rank as markets do (1, 1, 3). Ordered by rank, then district code."""
+    ordered = sorted(districts, key=lambda a: (-a.score, a.district))
+    codes = [a.district for a in ordered]
+    if any(a.scope != "district" for a in ordered) or len(set(codes)) != len(codes):
+        raise ValueError("only districts' roll-ups, one per district, are ranked across the city")
+    return [
+        replace(a, city_rank=rank, city_ranked=len(ordered)) for a, rank in _shared_ranks(ordered)
+    ]
+
+
+def _shared_ranks(ordered: Sequence[Assessment]) -> Iterable[tuple[Assessment, int]]:
+    """Each of `ordered` (best first) with its rank: equal scores share one, and the next score's
+    counts them all."""
+    rank, above = 0, None
+    for i, a in enumerate(ordered, start=1):
+        if a.score != above:
+            rank, above = i, a.score
+        yield a, rank
 
 
 def _weighted(values: Sequence[tuple[float | None, int]]) -> float | None:

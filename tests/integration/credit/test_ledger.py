@@ -186,6 +186,8 @@ async def test_a_market_is_assessed_on_demand_and_assessments_are_published(
     assert body["merchants"] == 1 and body["grades"]["B"] == 1 and body["share_ab"] == 1.0
     assert body["rank"] == 1 and body["ranked"] == 1
     assert body["district_assessment"]["scope"] == "district"
+    own = body["district_assessment"]
+    assert 1 <= own["city_rank"] <= own["city_ranked"]  # the district's standing in the city
     bad = await stack.credit.get(
         f"/markets/{place.market_id}/assessment?from=2026-05-01T00:00:00", headers=headers
     )
@@ -201,5 +203,8 @@ async def test_a_market_is_assessed_on_demand_and_assessments_are_published(
         )
     assert mine.json()["data"]["inspection_pass_rate"] == 0.5
     assert district.json()["data"]["market_id"] is None
+    standing = district.json()["data"]
+    assert 1 <= standing["city_rank"] <= standing["city_ranked"]
+    assert mine.json()["data"]["city_rank"] is None  # markets stand within their district
     denied = await stack.credit.post("/assessments", headers=stack.token("clerk", "*"))
     assert denied.status_code == 403

@@ -162,3 +162,62 @@ async def test_the_complaint_queues_card_counts_the_open_ones_the_late_in_red() 
     # The handler's 待办 rows come from the same listing: 受理 twice, 办结 once.
     assert handler.text.count('href="/staff/complaints/c') >= 3
     assert all(f'href="/staff/complaints/{c}"' in handler.text for c in ("c1", "c2", "c3"))
+
+
+# -- the districts' standing in the city ---------------------------------------------------------
+def of_two_districts(request: httpx.Request) -> httpx.Response:
+    """Two districts of one market each; laishan stands first in the city."""
+    host, path = request.url.host, request.url.path
+
+    def assessed(market_id: str, name: str, district: str, score: float, city_rank: int) -> dict:
+        market = ASSESSMENT | {"market_id": market_id, "market_name": name, "district": district}
+        market["score"] = score
+        market["district_assessment"] = market | {
+            "market_id": None, "rank": None, "city_rank": city_rank, "city_ranked": 2,
+        }  # fmt: skip
+        return market
+
+    if (host, path) == ("registry", "/public/districts"):
+        body: object = [{"code": "zhifu", "name": "芝罘区"}, {"code": "laishan", "name": "莱山区"}]
+    elif (host, path) == ("registry", "/markets"):
+        markets = [{"id": "mkt_1", "name": "幸福农贸市场", "district": "zhifu"},
+                   {"id": "mkt_2", "name": "莱山农贸市场", "district": "laishan"}]  # fmt: skip
+        asked = request.url.params.get("district")
+        body = {"items": [m for m in markets if asked in (None, m["district"])]}
+    elif (host, path) == ("credit", "/markets/mkt_1/assessment"):
+        body = assessed("mkt_1", "幸福农贸市场", "zhifu", 71.5, 2)
+    elif (host, path) == ("credit", "/markets/mkt_2/assessment"):
+        body = assessed("mkt_2", "莱山农贸市场", "laishan", 88.0, 1)
+    else:
+        return services(request)
+    return httpx.Response(200, content=json.dumps(body).encode())
+
+
+async def test_a_city_reader_sees_each_district_named_with_its_standing_best_first() -> None:
+    """The demo's admin read two blocks of 区县得分 on 总览 and could not tell which district
+    either was, nor how they stood: each is named, with 全市第 n 名, best first, and each market
+    of the ranking says its district."""
+    async with support.console(of_two_districts, Principal("a-1", "admin", "*")) as client:
+        r = await client.get("/staff/overview")
+    assert r.status_code == 200, r.text
+    standings = re.findall(r'<h3 class="standing" data-district="(\w+)">(.*?)</h3>', r.text, re.S)
+    assert [(code, words(heading)) for code, heading in standings] == [
+        ("laishan", "莱山区 全市第 1 名 /2"),
+        ("zhifu", "芝罘区 全市第 2 名 /2"),
+    ]
+    ranking = re.search(r'<ol class="list" id="ranking">(.*?)</ol>', r.text, re.S)
+    assert ranking, r.text
+    rows = re.findall(r'<span class="rank">(.*?)</span></span>', ranking[1], re.S)
+    assert [words(row) for row in rows] == ["莱山区 第 1 名 /1", "芝罘区 第 1 名 /1"]
+
+
+async def test_a_district_leader_reads_the_districts_standing_and_no_district_per_market() -> None:
+    async with support.console(of_two_districts, Principal("l-1", "leader", "zhifu")) as client:
+        r = await client.get("/staff/overview")
+    assert r.status_code == 200, r.text
+    standings = re.findall(r'<h3 class="standing" data-district="(\w+)">(.*?)</h3>', r.text, re.S)
+    assert [(code, words(heading)) for code, heading in standings] == [
+        ("zhifu", "芝罘区 全市第 2 名 /2")
+    ]
+    ranking = re.search(r'<ol class="list" id="ranking">(.*?)</ol>', r.text, re.S)
+    assert ranking and "芝罘区" not in ranking[1] and "莱山农贸市场" not in ranking[1]

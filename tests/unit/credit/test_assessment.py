@@ -16,6 +16,7 @@ from services.credit.domain import (
     Period,
     assess,
     composite,
+    rank_districts,
     rank_within_district,
     risk_component,
     roll_up,
@@ -211,6 +212,39 @@ def test_only_markets_are_ranked_once_each() -> None:
     [district] = roll_up([one])
     with pytest.raises(ValueError, match="only market assessments"):
         rank_within_district([district])
+
+
+def test_districts_are_ranked_across_the_city_equal_scores_sharing_a_rank() -> None:
+    """A city leader read two districts' 区县得分 on 总览 with neither's standing: the roll-ups
+    carried no rank among the city's districts. Ranked as markets are (1, 1, 3)."""
+    good = figures(open_risks=0)
+    markets = [
+        assess(replace(good, market_id="mkt_a", district="zhifu"), PERIOD, POLICY),
+        assess(replace(good, market_id="mkt_b", district="laishan"), PERIOD, POLICY),
+        assess(figures("mkt_c", "fushan", open_risks=4), PERIOD, POLICY),
+    ]
+    districts = rank_districts(roll_up(rank_within_district(markets)))
+    assert [(d.district, d.city_rank, d.city_ranked) for d in districts] == [
+        ("laishan", 1, 3),
+        ("zhifu", 1, 3),
+        ("fushan", 3, 3),
+    ]
+    assert districts[0].score == districts[1].score > districts[2].score
+    # A district's own `rank`/`ranked` (of its markets) stay as the roll-up made them.
+    assert [(d.rank, d.ranked) for d in districts] == [(None, 1)] * 3
+    assert rank_districts(roll_up(rank_within_district(markets[::-1]))) == districts
+    # Markets carry no city rank.
+    assert {(m.city_rank, m.city_ranked) for m in rank_within_district(markets)} == {(None, None)}
+
+
+def test_only_districts_are_ranked_across_the_city_once_each() -> None:
+    one = assess(figures(), PERIOD, POLICY)
+    with pytest.raises(ValueError, match="one per district"):
+        rank_districts([one])
+    [district] = roll_up([one])
+    with pytest.raises(ValueError, match="one per district"):
+        rank_districts([district, district])
+    assert rank_districts([]) == []
 
 
 def test_district_roll_up_is_merchant_weighted() -> None:

@@ -440,6 +440,33 @@ async def test_assessments_are_stored_and_announced_per_market_and_district(
     assert [(a.subject, a.name) for a in by_admin if a] == [("admin", "admin")] * 2
 
 
+async def test_each_districts_assessment_says_where_it_stands_in_the_city(world: World) -> None:
+    """总览 shows a district's 区县得分 with its standing among the city's districts: the
+    published roll-ups and the one a market's assessment comes with carry it."""
+    world.credit.directory.keep(registry.market("mkt_2", "laishan", name="莱山农贸"))
+    await world.send(handlers.inspection_router(world.credit), inspection("critical"))
+    period = world.credit.period(7)
+    assert await world.credit.publish_assessments(period) == 4
+    published = {
+        key: e.data for _, e, key in world.uow.published if e.type == "credit.assessment.published"
+    }
+    standing = {
+        d.district: (d.score, d.city_rank, d.city_ranked)
+        for d in published.values()
+        if d.scope == "district"
+    }
+    # zhifu's one merchant failed an inspection (critical); laishan's market has nothing to rate
+    # and scores the middle, 50.
+    assert standing["laishan"][1:] == (1, 2) and standing["zhifu"][1:] == (2, 2)
+    assert standing["laishan"][0] > standing["zhifu"][0]
+    assert {(d.city_rank, d.city_ranked) for d in published.values() if d.scope == "market"} == {
+        (None, None)
+    }
+    body = await world.credit.market_assessment(INSPECTOR, "mkt_1", period)
+    own = body["district_assessment"]
+    assert (own["district"], own["city_rank"], own["city_ranked"]) == ("zhifu", 2, 2)
+
+
 async def test_a_markets_grade_shares_are_its_merchants_grades_now_its_rank_the_assessments(
     world: World,
 ) -> None:
