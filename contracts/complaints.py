@@ -208,7 +208,12 @@ class _Case(BaseModel):
     closed_at: Instant | None
     outcome: CloseOutcome | None
     substantiated: bool | None
-    satisfaction: int | None = Field(ge=1, le=5)
+    satisfaction: int | None = Field(
+        ge=1,
+        le=5,
+        description="the complainant's satisfaction at closing, 1-5; null before closing, or "
+        "when they could not be reached for it",
+    )
     duplicate_of: str | None = Field(
         description="the earlier complaint this one duplicates (same merchant and category "
         "within 48 h, similar facts); a duplicate never counts for credit"

@@ -47,7 +47,12 @@ class RejectIn(Strict):
 class CloseIn(Strict):
     outcome: CloseOutcome
     substantiated: bool
-    satisfaction: int = Field(ge=1, le=5, description="the complainant's satisfaction, 1-5")
+    satisfaction: int | None = Field(
+        ge=1,
+        le=5,
+        description="the complainant's satisfaction, 1-5; null when they could not be reached "
+        "for it (未能回访). Required: a closing says which.",
+    )
 
 
 class ComplaintFiling(ComplaintSubmission):

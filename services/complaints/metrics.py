@@ -7,6 +7,8 @@ from services.runtime.metrics import Metrics
 
 # Acceptance is decided within days: from an hour to past the 7 working days.
 DAY = 86400
+# The `score` of a closing whose complainant could not be reached for a rating (未能回访).
+UNREACHED = "unreached"
 DECISION_BUCKETS = (3600, 4 * 3600, DAY, 2 * DAY, 3 * DAY, 5 * DAY, 7 * DAY, 10 * DAY, 14 * DAY)
 
 
@@ -47,7 +49,8 @@ class ComplaintsMetrics:
         )
         self.satisfaction = base.counter(
             "satisfaction_total",
-            "Complainants' satisfaction (1-5) recorded at closing",
+            "Complainants' satisfaction (1-5) recorded at closing; `unreached` when they could "
+            "not be reached for it",
             ["score"],
         )
         self.intake_rejected = base.counter(

@@ -55,7 +55,7 @@ from services.complaints.domain.suggestions import (
     answer_suggestion,
     receive_suggestion,
 )
-from services.complaints.metrics import ComplaintsMetrics
+from services.complaints.metrics import UNREACHED, ComplaintsMetrics
 from services.complaints.store import CaseQuery, InspectionRecord, Stores
 from services.runtime import serial
 from services.runtime.auth import Principal, actor, within
@@ -482,7 +482,7 @@ class Complaints:
         *,
         outcome: str,
         substantiated: bool,
-        satisfaction: int,
+        satisfaction: int | None,
     ) -> Complaint:
         case = await self._decide(
             who,
@@ -499,7 +499,9 @@ class Complaints:
             events.closed,
         )
         self.metrics.closed.labels(str(bool(case.closed_in_time)).lower()).inc()
-        self.metrics.satisfaction.labels(str(satisfaction)).inc()
+        self.metrics.satisfaction.labels(
+            UNREACHED if satisfaction is None else str(satisfaction)
+        ).inc()
         return case
 
     # -- the clock -------------------------------------------------------------------------------

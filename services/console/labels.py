@@ -429,6 +429,7 @@ def actor_name(actor: Mapping[str, Any] | None) -> str:
 # A reason worded by the field it is about: a 满意度 not picked from its scale is no whole number
 # either, yet the handler picks it rather than types it.
 _PICKED: Final = {"satisfaction": "请选择满意度"}
+_REQUIRED: Final = re.compile(r"Field required", re.I)
 # A phone the complaints service does not take (its request's pattern, or the domain's own
 # words): what it takes, as a citizen typing it needs to hear rather than 格式不正确.
 _PHONE_FIELDS: Final = frozenset({"phone", "complainant.phone"})
@@ -438,7 +439,7 @@ PHONE_TAKEN: Final = "请填写 11 位手机号码，或带区号的固定电话
 
 def field_reason_zh(field: str, reason: str) -> str:
     """A service's reason about `field`, in Chinese."""
-    if field in _PICKED and _NO_INTEGER.fullmatch(reason):
+    if field in _PICKED and (_NO_INTEGER.fullmatch(reason) or _REQUIRED.fullmatch(reason)):
         return _PICKED[field]
     if field in _PHONE_FIELDS and _NOT_A_PHONE.fullmatch(reason):
         return PHONE_TAKEN

@@ -201,6 +201,16 @@ async def test_a_case_accepted_by_a_machine_client_names_no_technical_account(
     await shot(phone, "close-nothing-picked")
     assert await scale.inner_text() == "请选择满意度"
 
+    # The complainant cannot be reached for a rating: 未能回访 closes it, and says so.
+    await phone.select_option("#outcome", "mediated")
+    await phone.check("input[name=substantiated][value=false]")
+    await phone.get_by_label("未能回访", exact=False).check()
+    await phone.click("#close button[type=submit]")
+    await phone.wait_for_url(f"**/staff/complaints/{filed.complaint_id}?done=closed")
+    await shot(phone, "closed-not-reached")
+    timeline = await phone.inner_text("#timeline")
+    assert "调解成功 · 不属实 · 未能回访" in timeline and "满意度" not in timeline, timeline
+
 
 async def test_a_handler_answers_a_citizens_suggestion_and_the_citizen_reads_it_by_its_code(
     console: Console, open_page: Pages, tokens: Tokens, shot: Shots

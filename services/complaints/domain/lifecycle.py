@@ -195,11 +195,13 @@ def close(
     by: Actor | str,
     outcome: str,
     substantiated: bool,
-    satisfaction: int,
+    satisfaction: int | None,
     now: datetime,
 ) -> Complaint:
     """Close an accepted complaint with its outcome, whether it was substantiated, and the
-    complainant's satisfaction (1-5). `unfounded` and `withdrawn` refuse `substantiated: true`."""
+    complainant's satisfaction (1-5), None when they could not be reached for it (未能回访: a
+    case is not held open past its limit for a rating nobody can give). `unfounded` and
+    `withdrawn` refuse `substantiated: true`."""
     now, actor = _deciding(complaint, by, now, "accepted", "close")
     given = {"outcome": outcome, "substantiated": substantiated, "satisfaction": satisfaction}
     problems = closing_problems(given)
@@ -217,8 +219,8 @@ def close(
 
 def closing_problems(given: Mapping[str, object]) -> list[Problem]:
     """What is wrong with a closing's fields, of those `given` (`outcome`, `substantiated`,
-    `satisfaction`; a form's checks run on the fields that fitted the request): whether it was
-    substantiated is weighed against the outcome when both are given."""
+    `satisfaction`, None for 未能回访; a form's checks run on the fields that fitted the
+    request): whether it was substantiated is weighed against the outcome when both are given."""
     problems: list[Problem] = []
     outcome = given.get("outcome")
     if "outcome" in given and outcome not in OUTCOMES:
@@ -231,7 +233,7 @@ def closing_problems(given: Mapping[str, object]) -> list[Problem]:
             problems.append(
                 ("substantiated", f"a complaint closed as {outcome} cannot be substantiated")
             )
-    if "satisfaction" in given:
+    if "satisfaction" in given and given["satisfaction"] is not None:
         satisfaction = given["satisfaction"]
         if isinstance(satisfaction, bool) or not isinstance(satisfaction, int):
             problems.append(("satisfaction", "must be an integer from 1 to 5"))

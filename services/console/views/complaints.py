@@ -60,6 +60,10 @@ FORM_FIELDS = {
     "close": frozenset({"outcome", "substantiated", "satisfaction"}),
 }
 DONE = {"accepted": "已受理", "rejected": "已决定不予受理", "closed": "已办结"}
+# A closing whose complainant could not be reached for a rating: the form's choice, and the
+# timeline's words for the null satisfaction the service records.
+UNREACHED = "unreached"
+UNREACHED_LABEL = "未能回访"
 
 
 def _moment(value: str | None) -> datetime | None:
@@ -210,10 +214,12 @@ def timeline(case: dict[str, Any], inspections: list[dict[str, Any]]) -> list[di
     found = case.get("substantiated")
     substantiated = "属实" if found is True else "不属实" if found is False else "—"
     outcome = labels.label(labels.CLOSE_OUTCOME, case.get("outcome"))
+    rating = case.get("satisfaction")
+    satisfaction = UNREACHED_LABEL if rating is None else f"满意度 {rating}/5"
     step(
         "closed_at",
         "办结",
-        f"{outcome} · {substantiated} · 满意度 {case.get('satisfaction') or '—'}/5",
+        f"{outcome} · {substantiated} · {satisfaction}",
         by=who(case.get("closed_actor")),
     )
     steps.sort(key=lambda s: str(s["at"]))
@@ -361,10 +367,14 @@ async def close(request: Request, complaint_id: str, who: Acting, services: Serv
     outcome = str(form.get("outcome") or "")
     substantiated = str(form.get("substantiated") or "")
     satisfaction = str(form.get("satisfaction") or "")
-    body = {
+    body: dict[str, object] = {
         "outcome": outcome or None,
         "substantiated": {"true": True, "false": False}.get(substantiated),
-        "satisfaction": int(satisfaction) if satisfaction.isdigit() else None,
     }
+    # 未能回访 is said as a null; a scale not picked is left out, and the service names it.
+    if satisfaction == UNREACHED:
+        body["satisfaction"] = None
+    elif satisfaction:
+        body["satisfaction"] = int(satisfaction) if satisfaction.isdigit() else satisfaction
     values = {"outcome": outcome, "substantiated": substantiated, "satisfaction": satisfaction}
     return await _decide(request, who, services, complaint_id, "close", body, values, "closed")

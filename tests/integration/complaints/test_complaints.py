@@ -140,6 +140,31 @@ async def test_accept_sets_the_mediation_deadline_and_close_carries_substantiate
     assert data["version"] == 3
 
 
+async def test_a_complainant_not_reached_is_closed_with_a_null_satisfaction(
+    stack: Stack, kafka: str
+) -> None:
+    # 未能回访: closed on time with no rating, stored and published as such.
+    place = await stack.place()
+    handler = stack.token("handler", place.district)
+    cid = (await stack.complaints.post("/complaints", json=submission(place))).json()["id"]
+    r = await stack.complaints.post(f"/complaints/{cid}/accept", headers=handler)
+    assert r.status_code == 200, r.text
+    body = {"outcome": "mediated", "substantiated": True}
+    missing = await stack.complaints.post(f"/complaints/{cid}/close", json=body, headers=handler)
+    assert missing.status_code == 422
+    assert [e["field"] for e in missing.json()["errors"]] == ["satisfaction"]
+    async with TopicWatcher(kafka, EVENTS) as events:
+        r = await stack.complaints.post(
+            f"/complaints/{cid}/close", json=body | {"satisfaction": None}, headers=handler
+        )
+        assert r.status_code == 200, r.text
+        [closed] = await events.wait_for(of("complaints.complaint.closed", complaint_id=cid))
+    data = closed.json()["data"]
+    assert (data["state"], data["satisfaction"], data["substantiated"]) == ("closed", None, True)
+    stored = (await stack.complaints.get(f"/complaints/{cid}", headers=handler)).json()
+    assert (stored["state"], stored["satisfaction"]) == ("closed", None)
+
+
 async def test_undecided_past_seven_working_days_is_overdue_once(stack: Stack, kafka: str) -> None:
     place = await stack.place()
     receipt = (await stack.complaints.post("/complaints", json=submission(place))).json()

@@ -124,7 +124,7 @@ async def test_a_closing_without_satisfaction_is_told_it_cannot_be_substantiated
     path = f"/complaints/{case.complaint_id}"
     assert (await _post(world, f"{path}/accept", None, "handler")).status_code == 200
     before = await world.complaints_store.get(case.complaint_id)
-    body = {"outcome": "unfounded", "substantiated": True, "satisfaction": None}
+    body = {"outcome": "unfounded", "substantiated": True}  # no satisfaction, not even null
     found = problems(await _post(world, f"{path}/close", body, "handler"))
     assert set(found) == {"satisfaction", "substantiated"}
     assert found["substantiated"] == "a complaint closed as unfounded cannot be substantiated"
@@ -135,6 +135,28 @@ async def test_a_closing_without_satisfaction_is_told_it_cannot_be_substantiated
     body = {"outcome": "mediated", "substantiated": True, "satisfaction": 9}
     assert list(problems(await _post(world, f"{path}/close", body, "handler"))) == ["satisfaction"]
     assert await world.complaints_store.get(case.complaint_id) == before
+
+
+async def test_a_complainant_not_reached_for_a_rating_is_closed_with_no_satisfaction(
+    world: World,
+) -> None:
+    """未能回访: a handler who cannot reach the complainant says so with a null satisfaction,
+    rather than hold the case open past its limit or make a rating up; leaving the field out is
+    still refused, so a closing always says which."""
+    case = await world.complaints.submit(submission(), via="http")
+    path = f"/complaints/{case.complaint_id}"
+    assert (await _post(world, f"{path}/accept", None, "handler")).status_code == 200
+    before = await world.complaints_store.get(case.complaint_id)
+    body: dict[str, object] = {"outcome": "mediated", "substantiated": True}
+    assert list(problems(await _post(world, f"{path}/close", body, "handler"))) == ["satisfaction"]
+    assert await world.complaints_store.get(case.complaint_id) == before
+    r = await _post(world, f"{path}/close", body | {"satisfaction": None}, "handler")
+    assert r.status_code == 200, r.text
+    assert (r.json()["state"], r.json()["satisfaction"]) == ("closed", None)
+    closed = await world.complaints_store.get(case.complaint_id)
+    assert closed is not None and (closed.state, closed.satisfaction) == ("closed", None)
+    assert count(world.metrics.satisfaction, "unreached") == 1
+    assert world.types()[-1] == "complaints.complaint.closed"
 
 
 # -- a suggestion (POST /suggestions, public) -----------------------------------------------------

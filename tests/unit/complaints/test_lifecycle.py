@@ -20,6 +20,7 @@ from services.complaints.domain import (
     reject,
     working_days_left,
 )
+from services.complaints.domain.lifecycle import closing_problems
 from services.complaints.domain.model import Complaint
 from services.complaints.policy_files import default_calendar
 from services.runtime.errors import Conflict, InvalidInput, status_of
@@ -391,3 +392,11 @@ def test_nearing_follows_the_policy_and_the_running_clock() -> None:
     assert working_days_left(rejected(), monday, POLICY, CAL) is None
     assert not nearing(rejected(), monday, POLICY, CAL)
     assert not nearing(accepted(), monday, POLICY, CAL)  # 45 working days ahead
+
+
+def test_a_complainant_not_reached_leaves_the_satisfaction_unrated() -> None:
+    # 未能回访: the case closes on time with no rating rather than a made-up one.
+    c = closed(satisfaction=None)
+    assert (c.state, c.satisfaction, c.substantiated) == ("closed", None, True)
+    assert c.counts_for_credit
+    assert closing_problems({"satisfaction": None}) == []

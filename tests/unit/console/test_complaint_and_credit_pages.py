@@ -4,6 +4,7 @@ complaint or risk; the licence's validity."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -228,3 +229,54 @@ async def test_the_rejection_reason_says_the_complainant_reads_it() -> None:
     r = await handlers_page(case(market_id="mkt_1", category="price"))
     assert 'id="reason-hint">投诉人凭查询码可见，请勿写入任何人的姓名或电话。<' in r.text
     assert 'aria-describedby="reason-hint"' in r.text
+
+
+# -- 未能回访: a closing with no rating ------------------------------------------------------------
+def test_a_closing_with_no_rating_says_the_complainant_was_not_reached() -> None:
+    closed = case(
+        state="closed",
+        accepted_at="2026-05-05T01:00:00+00:00",
+        closed_at="2026-05-20T01:00:00+00:00",
+        outcome="mediated",
+        substantiated=False,
+        satisfaction=None,
+    )
+    assert timeline(closed, [])[-1]["note"] == "调解成功 · 不属实 · 未能回访"
+
+
+async def closing_sent(form: dict[str, str]) -> tuple[dict[str, Any] | None, httpx.Response]:
+    """What the close form `form` sends to the complaints service (None: nothing), and the page;
+    the service refuses a closing without `satisfaction` as pydantic does."""
+    sent: list[dict[str, Any]] = []
+
+    def services(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/complaints/cmp_1/close":
+            body = json.loads(request.content)
+            sent.append(body)
+            if "satisfaction" not in body:
+                error = {"field": "satisfaction", "reason": "Field required"}
+                return httpx.Response(422, json={"error": "invalid_input", "errors": [error]})
+            return httpx.Response(200, json=case(state="closed", closed_at=NOW.isoformat()))
+        if request.url.path == "/complaints/cmp_1":
+            accepted = case(state="accepted", accepted_at=NOW.isoformat(), market_id="mkt_1")
+            return httpx.Response(200, json=accepted | {"category": "price"})
+        return httpx.Response(404, json={"error": "not_found", "message": "none"})
+
+    who = Principal("sub-1", "handler", "zhifu", name="张丽娟")
+    async with support.console(services, who) as client:
+        r = await client.post("/staff/complaints/cmp_1/close", data=form)
+    return (sent[0] if sent else None), r
+
+
+async def test_not_reached_is_sent_as_a_null_satisfaction_and_nothing_picked_is_asked_for() -> None:
+    reached = {"outcome": "mediated", "substantiated": "false", "satisfaction": "4"}
+    body, r = await closing_sent(reached)
+    assert body == {"outcome": "mediated", "substantiated": False, "satisfaction": 4}
+    assert r.status_code == 303, r.text
+    body, r = await closing_sent(reached | {"satisfaction": "unreached"})
+    assert body == {"outcome": "mediated", "substantiated": False, "satisfaction": None}
+    assert r.status_code == 303, r.text
+    body, r = await closing_sent({"outcome": "mediated", "substantiated": "false"})
+    assert body == {"outcome": "mediated", "substantiated": False}
+    assert r.status_code == 422 and "请选择满意度" in r.text
+    assert 'value="unreached"' in r.text  # the form offers 未能回访 beside the scale
