@@ -334,6 +334,12 @@ _REASONS: Final = [
     (re.compile(r"(\S+) was flagged missed; .*"), r"\1 已记为未自查，不能补录"),
     (re.compile(r"(\S+) \(\w+\) is not an opening day"), r"\1 不是开市日"),
     (re.compile(r"(\S+) is in the future .*"), r"\1 还没到"),
+    # A renovation project's quality and safety checks.
+    (re.compile(r"(\d{4}-\d{2}-\d{2}) is in the future"), r"\1 还没到，检查日期不能晚于今天"),
+    (re.compile(r"a failed check names what was found"), "不合格时须写明发现的问题"),
+    (re.compile(r"is before the check"), "整改期限不能早于检查日期"),
+    (re.compile(r"only a failed check has a rectification deadline"), "合格的检查没有整改期限"),
+    (re.compile(r"checks are recorded once the project is approved.*"), "方案批复后才能记录检查"),
     (re.compile(r"can be recorded back to (\S+), not .*"), r"最早只能补录 \1 的自查"),
     (re.compile(r"closing a follow-up needs a note.*"), "请写明整改情况"),
     (

@@ -142,6 +142,7 @@ for name, table in {
     "rule": labels.RULE,
     "reason_kind": labels.REASON_KIND,
     "trigger_kind": labels.TRIGGER_KIND,
+    "check_kind": labels.CHECK_KIND,
     "task_state": labels.TASK_STATE,
     "rectification_state": labels.RECTIFICATION_STATE,
     "department": labels.DEPARTMENT,

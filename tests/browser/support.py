@@ -142,6 +142,55 @@ async def campaign_get(console: Console, path: str, **params: Any) -> Any:
         return r.json()
 
 
+async def new_market(console: Console) -> Market:
+    """A district and a market, once the campaign and complaints services know the market."""
+    tag = uuid.uuid4().hex[:6]
+    code, name = f"e{tag}", f"曝光征询市场{tag}"
+    async with console.city.client("registry") as registry:
+        market_id = await register_market(
+            registry, code, name, "征询市场管理公司", "征询路1号", district_name=f"征询区{tag}"
+        )
+    async with console.city.client("campaign") as campaign:
+
+        async def known() -> bool:
+            # The duties' report schedule answers once the campaign's registry view has it.
+            r = await campaign.get(f"/markets/{market_id}/reports")
+            return r.status_code == 200
+
+        await until(known, within=60, every=0.2, what="the campaign knows the market")
+    return Market(code, market_id, name)
+
+
+async def planned_project(console: Console, market: Market) -> str:
+    """A campaign the district takes part in and a planned renovation project of the market."""
+    mob = datetime.now(CITY_TZ).date() - timedelta(days=3)
+    async with console.city.client("campaign") as campaign:
+        r = await campaign.post(
+            "/campaigns",
+            json={
+                "name": "提升改造专项行动",
+                "mobilisation_date": mob.isoformat(),
+                "districts": [market.district],
+                "deadlines": {"deployment_meeting_held": {"days_after_mobilisation": 30}},
+            },
+        )
+        assert r.status_code == 201, r.text
+        r = await campaign.post(
+            "/renovations",
+            json={
+                "campaign_id": r.json()["id"],
+                "market_id": market.market_id,
+                "kind": "old_market_upgrade",
+                "title": f"{market.name}提升改造方案",
+                "scope_items": [{"area": "hygiene", "description": "改造排水沟，增设洗手池"}],
+                "budget": [{"source": "fiscal", "amount_yuan": "500000.00"}],
+            },
+        )
+        assert r.status_code == 201, r.text
+        project_id: str = r.json()["id"]
+    return project_id
+
+
 async def submit(page: Page, form: str, path: str) -> Response:
     """Submit `form` and return the answer to the POST to `path`."""
     async with page.expect_response(
@@ -158,15 +207,19 @@ async def door_left_open(console: Console) -> tuple[Stall, str]:
     stall = await open_stall(console.city)
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=40)
     await send_readings(console.city, stall.freezer.series(start, [-19.0, -18.5, -5.0, -4.5, -5.0]))
+    return stall, await opened_task(console, stall.market_id, "risk", "the door-open task")
+
+
+async def opened_task(console: Console, market_id: str, reason_kind: str, what: str) -> str:
+    """The id of the task inspection opens for the market for `reason_kind`, once it has."""
     async with console.city.client("inspection") as inspection:
 
-        async def created() -> str | None:
-            r = await inspection.get("/tasks", params={"market_id": stall.market_id})
+        async def opened() -> str | None:
+            r = await inspection.get("/tasks", params={"market_id": market_id})
             items: list[dict[str, Any]] = r.json()["items"]
-            return next((t["task_id"] for t in items if t["reason_kind"] == "risk"), None)
+            return next((t["task_id"] for t in items if t["reason_kind"] == reason_kind), None)
 
-        task_id = await until(created, within=90, every=0.5, what="the door-open task")
-    return stall, str(task_id)
+        return str(await until(opened, within=90, every=0.5, what=what))
 
 
 # -- the registry's forms (a clerk's) ------------------------------------------------------

@@ -25,6 +25,8 @@ from tests.browser.support import (
     door_left_open,
     file_complaint,
     meeting_recorded,
+    new_market,
+    planned_project,
     sign_in,
     submit,
     wrong_credit_code,
@@ -292,4 +294,36 @@ async def test_a_handlers_clerks_and_operators_pages_have_no_serious_accessibili
     await sign_in(admin, username, tokens.password)
     await audit(admin, "admin-home")
     await audited(audit, admin, "/staff/alerts")
+    audit.assert_clean()
+
+
+async def test_a_renovation_projects_checks_and_a_refused_check_have_no_serious_violation(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    """质量安全检查 on a project's page: a failed check listed, and the 记录检查 form refused
+    with its choices and checker missing, each reason beside its field."""
+    market = await new_market(console)
+    project_id = await planned_project(console, market)
+    async with console.city.client("campaign") as campaign:
+        r = await campaign.post(f"/renovations/{project_id}/stage", json={"stage": "approved"})
+        assert r.status_code == 200, r.text
+        failed = {
+            "kind": "quality",
+            "result": "fail",
+            "checked_on": date.today().isoformat(),
+            "inspector": "市住建局质安站",
+            "findings": ["地面防滑未达标"],
+        }
+        r = await campaign.post(f"/renovations/{project_id}/checks", json=failed)
+        assert r.status_code == 201, r.text
+    audit = Audit(shot)
+    clerk = await open_page(phone=True)
+    username, _ = tokens.person("clerk", market.district, name="冯登记", who="a11y")
+    await sign_in(clerk, username, tokens.password)
+    await audited(audit, clerk, f"/staff/renovations/{project_id}", "#checks li[data-check]")
+    await clerk.evaluate("document.querySelector('#check-form').closest('details').open = true")
+    answer = await submit(clerk, "#check-form", f"/renovations/{project_id}/checks")
+    assert answer.status == 422
+    await clerk.wait_for_selector("#err-kind:not(:empty)")
+    await audit(clerk, "renovation-check-refused")
     audit.assert_clean()

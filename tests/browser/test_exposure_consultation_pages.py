@@ -8,7 +8,6 @@ comment."""
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,34 +17,15 @@ from tests.browser.conftest import Pages
 from tests.browser.support import (
     CITY_TZ,
     Console,
-    Market,
     Shots,
     campaign_get,
-    register_market,
+    new_market,
+    planned_project,
     sign_in,
     submit,
 )
 from tests.support.identity import Tokens
 from tests.support.poll import until
-
-
-async def new_market(console: Console) -> Market:
-    """A district and a market, once the campaign and complaints services know the market."""
-    tag = uuid.uuid4().hex[:6]
-    code, name = f"e{tag}", f"曝光征询市场{tag}"
-    async with console.city.client("registry") as registry:
-        market_id = await register_market(
-            registry, code, name, "征询市场管理公司", "征询路1号", district_name=f"征询区{tag}"
-        )
-    async with console.city.client("campaign") as campaign:
-
-        async def known() -> bool:
-            # The duties' report schedule answers once the campaign's registry view has it.
-            r = await campaign.get(f"/markets/{market_id}/reports")
-            return r.status_code == 200
-
-        await until(known, within=60, every=0.2, what="the campaign knows the market")
-    return Market(code, market_id, name)
 
 
 async def test_a_clerk_records_an_exposure_and_verifies_it_fixed(
@@ -123,41 +103,11 @@ async def test_a_clerk_records_an_exposure_and_verifies_it_fixed(
     assert await citizen.locator(f'[data-disclosure="{exposure["id"]}"]').count() == 0
 
 
-async def _project(console: Console, market: Market) -> str:
-    """A campaign the district takes part in and a planned renovation project of the market."""
-    mob = datetime.now(CITY_TZ).date() - timedelta(days=3)
-    async with console.city.client("campaign") as campaign:
-        r = await campaign.post(
-            "/campaigns",
-            json={
-                "name": "提升改造专项行动",
-                "mobilisation_date": mob.isoformat(),
-                "districts": [market.district],
-                "deadlines": {"deployment_meeting_held": {"days_after_mobilisation": 30}},
-            },
-        )
-        assert r.status_code == 201, r.text
-        r = await campaign.post(
-            "/renovations",
-            json={
-                "campaign_id": r.json()["id"],
-                "market_id": market.market_id,
-                "kind": "old_market_upgrade",
-                "title": f"{market.name}提升改造方案",
-                "scope_items": [{"area": "hygiene", "description": "改造排水沟，增设洗手池"}],
-                "budget": [{"source": "fiscal", "amount_yuan": "500000.00"}],
-            },
-        )
-        assert r.status_code == 201, r.text
-        project_id: str = r.json()["id"]
-    return project_id
-
-
 async def test_a_citizen_comments_on_an_open_plan_and_the_clerk_answers(
     console: Console, open_page: Pages, tokens: Tokens, shot: Shots
 ) -> None:
     market = await new_market(console)
-    project_id = await _project(console, market)
+    project_id = await planned_project(console, market)
     clerk, _ = tokens.person("clerk", market.district, name="冯登记", who="consultation")
     page = await open_page(phone=True)
     await sign_in(page, clerk, tokens.password)

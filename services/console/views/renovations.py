@@ -6,7 +6,10 @@
 - `/staff/renovations/{id}`: the plan (scope, budget by funding source, stages); 征求意见 opens
   it for comment for a number of days while it is planned; the comments citizens sent (the
   suggestion's text, never its author), each answered on a form (答复) — the plan moves to
-  construction only once every comment is answered, as the service says when it refuses.
+  construction only once every comment is answered, as the service says when it refuses;
+  once approved, its quality and safety checks (质量、安全检查), newest first, and 记录检查: a
+  failed one names what was found and a day to rectify it by (the service's default when left
+  empty), and is disclosed to the public until a passing check of its kind.
 """
 
 from __future__ import annotations
@@ -18,11 +21,15 @@ from starlette.responses import RedirectResponse, Response
 
 from services.console import labels
 from services.console.backend import ApiError, Backend
+from services.console.clock import today
 from services.console.forms import BLANK, Form
 from services.console.sessions import Session
 from services.console.web import (
     Services,
+    above_form,
+    field_errors,
     in_scope,
+    lines,
     markets_of,
     may_do,
     may_see,
@@ -31,6 +38,7 @@ from services.console.web import (
     render,
     templates,
     text,
+    typed,
     unavailable_503,
 )
 from services.runtime.collation import name_key
@@ -43,7 +51,15 @@ REFUSAL = "改造项目由登记员办理，领导查阅。"
 Reader = Annotated[Session, may_see(*READERS, message=REFUSAL)]
 Writer = Annotated[Session, may_do(*WRITERS, message=REFUSAL)]
 DEFAULT_DAYS = 15
-DONE = {"opened": "已公开征求意见", "answered": "答复已记录", "stage": "项目阶段已更新"}
+DONE = {
+    "opened": "已公开征求意见",
+    "answered": "答复已记录",
+    "stage": "项目阶段已更新",
+    "checked": "检查已记录",
+}
+CHECK_FIELDS = ("kind", "result", "checked_on", "inspector", "findings", "note", "rectify_by")
+# A choice the service refused (none made): what to pick, beside the choice.
+CHECK_PICK = {"kind": "请选择检查类型", "result": "请选择检查结果"}
 
 
 def _reason(exc: ApiError, field: str) -> str:
@@ -95,12 +111,20 @@ async def _project_page(
     project = await in_scope(services, "campaign", f"/renovations/{project_id}", token, "改造项目")
     names = await _market_names(services, who)
     stage = project.get("stage")
+    checks = sorted(
+        project.get("checks") or [],
+        key=lambda c: (str(c.get("checked_on")), str(c.get("recorded_at"))),
+        reverse=True,
+    )
     return form.page(
         request,
         "renovations/detail.html",
         who,
-        defaults={"days": str(DEFAULT_DAYS)},
+        defaults={"days": str(DEFAULT_DAYS), "checked_on": today().isoformat()},
         project=project,
+        checks=checks,
+        today=today().isoformat(),
+        check_kinds=labels.CHECK_KIND,
         market_name=names.get(project["market_id"], ""),
         consultation=project.get("consultation"),
         may_act=who.principal.holds(*WRITERS),
@@ -176,6 +200,49 @@ async def advance(request: Request, project_id: str, who: Writer, services: Serv
         refusal = Form.refused({"stage": labels.reason_zh(exc.message)}, {}, unavailable_503(exc))
         return await _project_page(request, who, services, project_id, refusal)
     return RedirectResponse(f"/staff/renovations/{project_id}?done=stage", status_code=303)
+
+
+@router.post("/staff/renovations/{project_id}/checks")
+async def record_check(
+    request: Request, project_id: str, who: Writer, services: Services
+) -> Response:
+    """A quality or safety check as the clerk was told of it; a refusal beside each field, a
+    project not yet approved above the form (the service's 409)."""
+    values = await typed(request, *CHECK_FIELDS)
+    # A choice not made goes as the empty text it is: the service's body takes any text there
+    # and its domain then names every problem at once (docs/campaign.md).
+    body = {
+        "kind": values["kind"],
+        "result": values["result"],
+        "checked_on": values["checked_on"] or None,
+        "inspector": values["inspector"],
+        "findings": lines(values["findings"]),
+        "note": values["note"] or None,
+        "rectify_by": values["rectify_by"] or None,
+    }
+    try:
+        await services.post("campaign", f"/renovations/{project_id}/checks", who.access_token, body)
+    except ApiError as exc:
+        refusal = Form.refused(check_errors(exc, values), values, unavailable_503(exc))
+        return await _project_page(request, who, services, project_id, refusal)
+    return RedirectResponse(f"/staff/renovations/{project_id}?done=checked#checks", status_code=303)
+
+
+def check_errors(exc: ApiError, sent: dict[str, str]) -> dict[str, str]:
+    """The service's refusal of a check under the form's fields (`findings.1` is `findings`):
+    what to pick for a choice not made, 必填 for a text or day left empty (a note and a
+    deadline may be), a stage that takes no check yet above the form (`check`)."""
+    if (above := above_form(exc, "check", also=(404, 409))) is not None:
+        return above
+
+    def where(field: str) -> str:
+        head = field.split(".")[0]
+        return head if head in sent else "check"
+
+    blank = {name: CHECK_PICK.get(name, "必填") for name, value in sent.items() if not value}
+    for said_better in ("note", "rectify_by", "findings"):  # optional, or its reason says when
+        blank.pop(said_better, None)
+    return field_errors(exc, where, "check", blank=blank, words=lambda key, _: CHECK_PICK.get(key))
 
 
 def consultation_summary(project: dict[str, Any]) -> str:

@@ -18,6 +18,7 @@ from services.console import labels, web
 from services.console.agenda import group_tasks
 from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
+from services.console.views.renovations import READERS as RENOVATION_READERS
 from services.console.web import (
     Acting,
     Person,
@@ -139,6 +140,8 @@ async def _triggers(services: Backend, token: str, task: dict[str, Any]) -> list
                 item["complaint"] = await services.get(
                     "complaints", f"/complaints/{trigger['id']}", token
                 )
+            elif trigger["kind"] == "renovation_check":
+                item |= await _renovation_check(services, token, task, trigger["id"])
         except ApiError as exc:
             # In the page's words, as a market's page says them (docs/console.md): a service that
             # does not admit the role refuses its page too, so no link leads there either.
@@ -146,6 +149,22 @@ async def _triggers(services: Backend, token: str, task: dict[str, Any]) -> list
             item["unavailable"] = "您的角色无权查看此项" if item["refused"] else "详情暂时无法获取"
         found.append(item)
     return found
+
+
+async def _renovation_check(
+    services: Backend, token: str, task: dict[str, Any], check_id: str
+) -> dict[str, Any]:
+    """The failed check a renovation task was opened for, and its project: what the inspector is
+    to see put right, found among the market's projects (the campaign service keeps a check in
+    its project)."""
+    projects = await services.items(
+        "campaign", "/renovations", token, market_id=task.get("market_id")
+    )
+    for project in projects:
+        for check in project.get("checks") or []:
+            if check.get("check_id") == check_id:
+                return {"check": check, "project": project}
+    return {"unavailable": "未找到这次检查的记录"}
 
 
 async def _order(services: Backend, token: str, order_id: str) -> dict[str, Any] | None:
@@ -200,6 +219,7 @@ async def _task_page(
         departments=labels.DEPARTMENT,
         outcomes=labels.OUTCOME,
         max_photos=MAX_PHOTOS,
+        reads_renovations=who.principal.holds(*RENOVATION_READERS),
     )
 
 

@@ -1,0 +1,97 @@
+"""A renovation project's quality and safety checks (质量安全检查) on a phone: the clerk records
+a failed safety check on the project's page (each choice not made and the checker left empty
+refused beside its field, nothing saved), the check stands on the page with what was found and
+its deadline, the citizens read it on the market's public page, and the task inspection opens
+for it tells the inspector what to see put right — a leader reaching the project from there."""
+
+from __future__ import annotations
+
+import re
+
+from tests.browser.conftest import Pages
+from tests.browser.support import (
+    Console,
+    Shots,
+    campaign_get,
+    new_market,
+    opened_task,
+    planned_project,
+    sign_in,
+    submit,
+)
+from tests.support.identity import Tokens
+
+FORM = "#check-form"
+
+
+async def test_a_clerk_records_a_failed_check_and_the_inspector_reads_what_to_see_put_right(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    market = await new_market(console)
+    project_id = await planned_project(console, market)
+    async with console.city.client("campaign") as campaign:
+        r = await campaign.post(f"/renovations/{project_id}/stage", json={"stage": "approved"})
+        assert r.status_code == 200, r.text
+
+    clerk, _ = tokens.person("clerk", market.district, name="钱登记", who="checks")
+    page = await open_page(phone=True)
+    await sign_in(page, clerk, tokens.password)
+    await page.goto(f"/staff/renovations/{project_id}")
+    assert "还没有检查记录" in await page.inner_text("main")
+    await page.locator("details", has=page.locator(FORM)).locator("summary").click()
+
+    # Nothing chosen and no checker named: each refused beside its field, nothing saved.
+    answer = await submit(page, FORM, f"/renovations/{project_id}/checks")
+    assert answer.status == 422
+    assert await page.inner_text("#err-kind") == "请选择检查类型"
+    assert await page.inner_text("#err-result") == "请选择检查结果"
+    assert await page.inner_text("#err-inspector") == "必填"
+    assert await page.get_attribute("#f-inspector", "aria-invalid") == "true"
+    await shot(page, "check-refused")
+    assert (await campaign_get(console, f"/renovations/{project_id}"))["checks"] == []
+
+    await page.check('input[name="kind"][value="safety"]')
+    await page.check('input[name="result"][value="fail"]')
+    await page.fill("#f-inspector", "市住建局质安站 刘工")
+    await page.fill("#f-findings", "施工区未设围挡\n\n消防通道堆放建材")
+    answer = await submit(page, FORM, f"/renovations/{project_id}/checks")
+    assert answer.status == 303
+    await page.wait_for_url(re.compile(r"\?done=checked"))
+    [check] = (await campaign_get(console, f"/renovations/{project_id}"))["checks"]
+    assert (check["kind"], check["result"]) == ("safety", "fail")
+    assert check["findings"] == ["施工区未设围挡", "消防通道堆放建材"]
+    row = page.locator(f'#checks li[data-check="{check["check_id"]}"]')
+    shown = await row.inner_text()
+    assert "安全检查" in shown and "不合格" in shown and "消防通道堆放建材" in shown
+    assert f"整改期限 {check['rectify_by']}" in shown and "整改中" in shown
+    await shot(page, "check-recorded")
+
+    # The citizens read it under 信息公开, what was found line by line.
+    citizen = await open_page(phone=True)
+    await citizen.goto(f"/markets/{market.market_id}")
+    disclosed = citizen.locator("#disclosures li[data-disclosure]", has_text="消防通道堆放建材")
+    await disclosed.wait_for()
+    assert await disclosed.locator("ul li").count() == 2
+
+    # Inspection opens a task for the market; its page says what the check found.
+    task_id = await opened_task(console, market.market_id, "renovation", "the renovation task")
+    inspector, _ = tokens.person("inspector", market.district, name="孙检查", who="checks")
+    field = await open_page(phone=True)
+    await sign_in(field, inspector, tokens.password)
+    await field.goto(f"/staff/tasks/{task_id}")
+    trigger = field.locator(".trigger", has_text="安全检查不合格")
+    text = await trigger.inner_text()
+    assert "施工区未设围挡" in text and "市住建局质安站 刘工" in text
+    assert f"整改期限 {check['rectify_by']}" in text
+    # The project's page is a clerk's and a leader's: no link an inspector would be refused at.
+    assert await trigger.locator('[data-why="renovation"]').count() == 0
+    await shot(field, "inspector-task")
+
+    leader, _ = tokens.person("leader", market.district, name="周领导", who="checks")
+    reader = await open_page(phone=True)
+    await sign_in(reader, leader, tokens.password)
+    await reader.goto(f"/staff/tasks/{task_id}")
+    await reader.click('.trigger [data-why="renovation"]')
+    await reader.wait_for_url(f"**/staff/renovations/{project_id}#checks")
+    assert await reader.locator(f'#checks li[data-check="{check["check_id"]}"]').count() == 1
+    assert await reader.locator(FORM).count() == 0  # a leader reads, records nothing

@@ -1,0 +1,243 @@
+"""A renovation project's quality and safety checks as the console shows and records them: the
+checks newest first with their state (整改中, 逾期未整改, 已整改), the form a clerk records one
+on (what it sends, where each refusal lands), and the task inspection opened for a failed one
+saying what the check found."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+
+from services.console.backend import ApiError
+from services.console.clock import today
+from services.console.views.renovations import check_errors
+from services.runtime.auth import Principal
+from tests.unit.console import support
+
+FAILED = {
+    "check_id": "chk_late",
+    "kind": "safety",
+    "result": "fail",
+    "checked_on": "2026-01-05",
+    "inspector": "市住建局质安站 刘工",
+    "findings": ["临时用电线路裸露"],
+    "rectify_by": "2026-01-20",
+    "recorded_at": "2026-01-05T02:00:00Z",
+    "resolved_by": None,
+    "note": None,
+}
+RESOLVED = FAILED | {"check_id": "chk_fixed", "kind": "quality", "resolved_by": "chk_pass"}
+PASSED = FAILED | {
+    "check_id": "chk_pass",
+    "kind": "quality",
+    "result": "pass",
+    "checked_on": "2026-02-01",
+    "findings": [],
+    "rectify_by": None,
+}
+PROJECT = {
+    "id": "rnv_1",
+    "market_id": "mkt_1",
+    "district": "zhifu",
+    "kind": "old_market_upgrade",
+    "title": "幸福农贸市场提升改造工程",
+    "stage": "under_construction",
+    "scope_items": [],
+    "budget": [],
+    "budget_total_yuan": "0",
+    "checks": [FAILED, RESOLVED, PASSED],
+}
+
+
+def campaign(project: dict[str, Any], sent: list[Any] | None = None, refusal: Any = None) -> Answer:
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if request.method == "POST" and path == "/renovations/rnv_1/checks":
+            if sent is not None:
+                sent.append(json.loads(request.content))
+            if refusal is not None:
+                return httpx.Response(refusal[0], json=refusal[1])
+            return httpx.Response(201, json={"check": {}, "resolved": [], "project": project})
+        if path == "/renovations/rnv_1":
+            return httpx.Response(200, json=project)
+        if path == "/renovations":
+            return httpx.Response(200, json={"items": [project]})
+        if path == "/markets":
+            return httpx.Response(200, json={"items": [{"id": "mkt_1", "name": "幸福农贸市场"}]})
+        return httpx.Response(404, json={"error": "not_found", "message": path})
+
+    return answer
+
+
+def words(html: str) -> str:
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
+
+
+Answer = Callable[[httpx.Request], httpx.Response]
+CLERK = Principal("c-1", "clerk", "zhifu", name="王晓燕")
+
+
+async def test_the_checks_newest_first_each_with_where_its_rectification_stands() -> None:
+    async with support.console(campaign(PROJECT), CLERK) as client:
+        r = await client.get("/staff/renovations/rnv_1")
+    assert r.status_code == 200, r.text
+    order = re.findall(r'data-check="(\w+)"', r.text)
+    assert order == ["chk_pass", "chk_late", "chk_fixed"]  # by day; the same day as recorded
+    late = re.search(r'<li class="is-overdue" data-check="chk_late">(.*?)</li>\s*<li', r.text, re.S)
+    assert late and "逾期未整改" in words(late[1]) and "临时用电线路裸露" in words(late[1])
+    fixed = r.text.split('data-check="chk_fixed">')[1].split("</ul>\n</ul>")[0]
+    assert "已整改（复查合格）" in words(fixed) and "逾期" not in words(fixed)
+    assert 'id="check-form"' in r.text
+
+
+async def test_a_planned_project_takes_no_check_and_a_leader_records_none() -> None:
+    planned = PROJECT | {"stage": "planned", "checks": []}
+    async with support.console(campaign(planned), CLERK) as client:
+        r = await client.get("/staff/renovations/rnv_1")
+    assert r.status_code == 200 and 'id="check-form"' not in r.text
+    assert "方案批复后记录施工质量、安全检查" in words(r.text)
+    leader = Principal("l-1", "leader", "zhifu", name="刘国强")
+    async with support.console(campaign(PROJECT), leader) as client:
+        r = await client.get("/staff/renovations/rnv_1")
+    assert r.status_code == 200 and 'id="check-form"' not in r.text
+    assert 'data-check="chk_late"' in r.text
+
+
+async def test_the_form_sends_the_check_as_typed_and_lands_on_the_checks() -> None:
+    sent: list[Any] = []
+    form = {
+        "kind": "safety",
+        "result": "fail",
+        "checked_on": "2026-01-05",
+        "inspector": " 市住建局质安站 刘工 ",
+        "findings": "施工区未设围挡\n\n 消防通道堆放建材 ",
+        "note": "",
+        "rectify_by": "",
+    }
+    async with support.console(campaign(PROJECT, sent), CLERK) as client:
+        r = await client.post("/staff/renovations/rnv_1/checks", data=form)
+    assert r.status_code == 303 and r.headers["location"].endswith("?done=checked#checks")
+    assert sent == [
+        {
+            "kind": "safety",
+            "result": "fail",
+            "checked_on": "2026-01-05",
+            "inspector": "市住建局质安站 刘工",
+            "findings": ["施工区未设围挡", "消防通道堆放建材"],
+            "note": None,
+            "rectify_by": None,
+        }
+    ]
+
+
+async def test_a_refused_check_is_shown_beside_its_fields_with_what_was_typed() -> None:
+    errors = [
+        {"field": "kind", "reason": "must be quality or safety"},
+        {"field": "findings", "reason": "a failed check names what was found"},
+    ]
+    refusal = (422, {"error": "invalid_input", "message": "invalid", "errors": errors})
+    form = {"kind": "", "result": "fail", "checked_on": today().isoformat(), "inspector": "刘工"}
+    async with support.console(campaign(PROJECT, [], refusal), CLERK) as client:
+        r = await client.post("/staff/renovations/rnv_1/checks", data=form)
+    assert r.status_code == 422
+    assert '<span class="field-error" id="err-kind" role="alert">请选择检查类型</span>' in r.text
+    assert "不合格时须写明发现的问题" in r.text
+    assert 'value="刘工"' in r.text and "<details open>" in r.text.replace("\n", "")
+
+
+def test_where_each_refusal_of_a_check_lands() -> None:
+    sent = {
+        "kind": "",
+        "result": "",
+        "checked_on": "2026-01-05",
+        "inspector": "",
+        "findings": "a\n \nb",
+        "note": "",
+        "rectify_by": "",
+    }
+    refusal = ApiError(
+        422,
+        "invalid",
+        [
+            {"field": "kind", "reason": "must be quality or safety"},
+            {"field": "result", "reason": "must be pass or fail"},
+            {"field": "inspector", "reason": "must not be blank"},
+            {"field": "findings.1", "reason": "must not be blank"},
+            {"field": "checked_on", "reason": "2099-01-01 is in the future"},
+            {"field": "rectify_by", "reason": "is before the check"},
+        ],
+    )
+    assert check_errors(refusal, sent) == {
+        "kind": "请选择检查类型",
+        "result": "请选择检查结果",
+        "inspector": "必填",
+        "findings": "必填",
+        "checked_on": "2099-01-01 还没到，检查日期不能晚于今天",
+        "rectify_by": "整改期限不能早于检查日期",
+    }
+    stage = ApiError(409, "checks are recorded once the project is approved", [])
+    assert check_errors(stage, sent) == {"check": "方案批复后才能记录检查"}
+
+
+# -- the task a failed check opened ---------------------------------------------------------------
+def inspection(check_id: str) -> Answer:
+    task = {
+        "task_id": "tsk_1",
+        "id": "tsk_1",
+        "reason_kind": "renovation",
+        "market_id": "mkt_1",
+        "district": "zhifu",
+        "merchant_id": None,
+        "stall_no": None,
+        "state": "open",
+        "due_at": "2026-01-20T16:00:00Z",
+        "created_at": "2026-01-05T02:00:00Z",
+        "triggers": [
+            {"kind": "renovation_check", "id": check_id, "attached_at": "2026-01-05T02:00:00Z"}
+        ],
+        "due_rule": {"basis": "renovation", "key": "safety", "within_s": None},
+        "findings": [],
+        "photos": [],
+    }
+    projects = campaign(PROJECT)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/tasks/tsk_1":
+            return httpx.Response(200, json=task)
+        if request.url.path == "/public/districts":
+            return httpx.Response(200, json=[])
+        if request.url.host == "campaign" or request.url.path == "/markets":
+            return projects(request)
+        return httpx.Response(200, json={"items": []})
+
+    return answer
+
+
+async def test_the_task_says_what_the_failed_check_found_and_a_leader_reaches_its_project() -> None:
+    inspector = Principal("i-1", "inspector", "zhifu", name="李建军")
+    async with support.console(inspection("chk_late"), inspector) as client:
+        r = await client.get("/staff/tasks/tsk_1")
+    assert r.status_code == 200, r.text
+    trigger = re.search(r'<section class="card trigger">(.*?)</section>', r.text, re.S)
+    assert trigger, r.text
+    said = words(trigger[1])
+    assert "安全检查不合格 · 2026-01-05 · 市住建局质安站 刘工" in said
+    assert "临时用电线路裸露" in said and "整改期限 2026-01-20" in said
+    assert "幸福农贸市场提升改造工程" in said
+    assert 'data-why="renovation"' not in trigger[1]  # the project's page is not an inspector's
+    leader = Principal("l-1", "leader", "zhifu", name="刘国强")
+    async with support.console(inspection("chk_late"), leader) as client:
+        r = await client.get("/staff/tasks/tsk_1")
+    assert '<a href="/staff/renovations/rnv_1#checks" data-why="renovation">' in r.text
+
+
+async def test_a_check_the_market_no_longer_has_is_said_so() -> None:
+    inspector = Principal("i-1", "inspector", "zhifu", name="李建军")
+    async with support.console(inspection("chk_gone"), inspector) as client:
+        r = await client.get("/staff/tasks/tsk_1")
+    assert r.status_code == 200, r.text
+    assert "未找到这次检查的记录" in r.text
