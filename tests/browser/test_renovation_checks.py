@@ -2,7 +2,9 @@
 a failed safety check on the project's page (each choice not made and the checker left empty
 refused beside its field, nothing saved), the check stands on the page with what was found and
 its deadline, the citizens read it on the market's public page, and the task inspection opens
-for it tells the inspector what to see put right — a leader reaching the project from there."""
+for it tells the inspector what to see put right — a leader reaching the project from there.
+Once built, 竣工验收 is refused while the failure stands; a passing check of its kind resolves
+it, the project is accepted and the failure leaves the public page."""
 
 from __future__ import annotations
 
@@ -95,3 +97,25 @@ async def test_a_clerk_records_a_failed_check_and_the_inspector_reads_what_to_se
     await reader.wait_for_url(f"**/staff/renovations/{project_id}#checks")
     assert await reader.locator(f'#checks li[data-check="{check["check_id"]}"]').count() == 1
     assert await reader.locator(FORM).count() == 0  # a leader reads, records nothing
+
+    # Built, then 竣工验收 refused while the failure stands; a passing safety check resolves it,
+    # the project is accepted and the citizens no longer read the failure.
+    await page.goto(f"/staff/renovations/{project_id}")
+    assert await page.inner_text("#stage-form button") == "开工建设"
+    assert (await submit(page, "#stage-form", "/stage")).status == 303
+    assert await page.inner_text("#stage-form button") == "竣工验收"
+    assert (await submit(page, "#stage-form", "/stage")).status == 409
+    assert await page.inner_text("#err-stage") == "还有未整改合格的质量或安全检查，不能验收"
+    await shot(page, "acceptance-refused")
+    await page.locator("details", has=page.locator(FORM)).locator("summary").click()
+    await page.check('input[name="kind"][value="safety"]')
+    await page.check('input[name="result"][value="pass"]')
+    await page.fill("#f-inspector", "市住建局质安站 刘工")
+    assert (await submit(page, FORM, f"/renovations/{project_id}/checks")).status == 303
+    assert "已整改（复查合格）" in await row.inner_text()
+    assert (await submit(page, "#stage-form", "/stage")).status == 303
+    assert await page.inner_text("#stage") == "已验收"
+    assert await page.locator("#stage-form").count() == 0
+    await shot(page, "accepted")
+    await citizen.reload()
+    assert await citizen.locator("#disclosures li[data-disclosure]").count() == 0

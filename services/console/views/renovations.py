@@ -57,6 +57,14 @@ DONE = {
     "stage": "项目阶段已更新",
     "checked": "检查已记录",
 }
+# The stage a project moves to from each, and the button's words for that step: acceptance is
+# refused by the service while a failed check is unresolved, and its reason shows on the page.
+NEXT_STAGE = {
+    "planned": "approved",
+    "approved": "under_construction",
+    "under_construction": "accepted",
+}
+STEP_WORDS = {"approved": "方案批复", "under_construction": "开工建设", "accepted": "竣工验收"}
 CHECK_FIELDS = ("kind", "result", "checked_on", "inspector", "findings", "note", "rectify_by")
 # A choice the service refused (none made): what to pick, beside the choice.
 CHECK_PICK = {"kind": "请选择检查类型", "result": "请选择检查结果"}
@@ -133,7 +141,8 @@ async def _project_page(
         kinds=labels.RENOVATION_KIND,
         areas=labels.SCOPE_AREA,
         funding=labels.FUNDING_SOURCE,
-        next_stage={"planned": "approved", "approved": "under_construction"}.get(str(stage)),
+        next_stage=NEXT_STAGE.get(str(stage)),
+        step_words=STEP_WORDS,
     )
 
 

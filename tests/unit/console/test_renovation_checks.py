@@ -241,3 +241,30 @@ async def test_a_check_the_market_no_longer_has_is_said_so() -> None:
         r = await client.get("/staff/tasks/tsk_1")
     assert r.status_code == 200, r.text
     assert "未找到这次检查的记录" in r.text
+
+
+async def test_acceptance_is_offered_under_construction_and_refused_while_a_failure_stands() -> (
+    None
+):
+    """竣工验收 was missing: a project stopped at 施工中 on the console."""
+    project = campaign(PROJECT)
+    reason = "cannot accept the project with unresolved failed checks: safety check chk_late"
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST" and request.url.path == "/renovations/rnv_1/stage":
+            assert json.loads(request.content) == {"stage": "accepted"}
+            body = {"error": "conflict", "message": reason, "current_stage": "under_construction"}
+            return httpx.Response(409, json=body)
+        return project(request)
+
+    async with support.console(answer, CLERK) as client:
+        page = await client.get("/staff/renovations/rnv_1")
+        assert '<input type="hidden" name="stage" value="accepted">' in page.text
+        assert ">竣工验收</button>" in page.text
+        r = await client.post("/staff/renovations/rnv_1/stage", data={"stage": "accepted"})
+    assert r.status_code == 409
+    assert 'id="err-stage" role="alert">还有未整改合格的质量或安全检查，不能验收<' in r.text
+    accepted = PROJECT | {"stage": "accepted"}
+    async with support.console(campaign(accepted), CLERK) as client:
+        page = await client.get("/staff/renovations/rnv_1")
+    assert 'id="stage-form"' not in page.text  # the last stage
