@@ -22,8 +22,14 @@ async def test_a_milder_outcome_and_a_note_too_long_are_each_shown_beside_their_
     await phone.wait_for_url(f"**/staff/tasks/{task_id}?done=claimed")
     form = phone.locator("form#complete")
     await form.locator('input[name="outcome"][value="minor"]').check()
+    # A finding's note box shows once the finding is ticked: the checklist is one line an item.
+    note = form.locator('input[name="note_CCH-01"]')
+    notes = form.locator('input[name^="note_"]')
+    assert await note.is_hidden() and await notes.count() > 10
+    assert [await n.is_visible() for n in await notes.all()] == [False] * await notes.count()
     await form.locator('input[name="finding"][value="CCH-01"]').check()  # a major finding
-    await form.locator('input[name="note_CCH-01"]').fill("冷" * 1001)
+    assert await note.is_visible()
+    await note.fill("冷" * 1001)
     await form.get_by_role("button", name="完成检查").click()
 
     note_error = phone.locator("#note_CCH-01-error")
@@ -33,7 +39,6 @@ async def test_a_milder_outcome_and_a_note_too_long_are_each_shown_beside_their_
     outcome = phone.locator('form#complete fieldset:has(input[name="outcome"]) > .field-error')
     assert await outcome.inner_text() == "检查结果不能轻于所勾选的问题项：至少为“较重问题”"
     # Right below the note it is about, on the phone's narrow page; the note is marked.
-    note = form.locator('input[name="note_CCH-01"]')
     assert await note.get_attribute("aria-invalid") == "true"
     assert await note.evaluate("n => n.nextElementSibling && n.nextElementSibling.id") == (
         "note_CCH-01-error"
@@ -43,6 +48,10 @@ async def test_a_milder_outcome_and_a_note_too_long_are_each_shown_beside_their_
     assert 0 <= below["y"] - (box["y"] + box["height"]) < 40
     # What was typed is kept, and the checklist tells nothing else (the note's reason only).
     assert await note.input_value() == "冷" * 1001
+    # A note with text stays in view even with its finding unticked: nothing typed is hidden.
+    await form.locator('input[name="finding"][value="CCH-01"]').uncheck()
+    assert await note.is_visible()
+    await form.locator('input[name="finding"][value="CCH-01"]').check()
     checklist = phone.locator('form#complete fieldset:has(input[name="finding"]) .field-error')
     assert await checklist.count() == 1
     async with console.city.client("inspection") as inspection:
