@@ -119,6 +119,7 @@ async def _project_page(
     project = await in_scope(services, "campaign", f"/renovations/{project_id}", token, "改造项目")
     names = await _market_names(services, who)
     stage = project.get("stage")
+    day = today().isoformat()
     checks = sorted(
         project.get("checks") or [],
         key=lambda c: (str(c.get("checked_on")), str(c.get("recorded_at"))),
@@ -128,10 +129,10 @@ async def _project_page(
         request,
         "renovations/detail.html",
         who,
-        defaults={"days": str(DEFAULT_DAYS), "checked_on": today().isoformat()},
+        defaults={"days": str(DEFAULT_DAYS), "checked_on": day},
         project=project,
         checks=checks,
-        today=today().isoformat(),
+        today=day,
         check_kinds=labels.CHECK_KIND,
         market_name=names.get(project["market_id"], ""),
         consultation=project.get("consultation"),
