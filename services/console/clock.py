@@ -21,3 +21,18 @@ def now() -> datetime:
 def today() -> date:
     """Today in China, where the markets are: the day deadlines and forms speak of."""
     return wall().astimezone(CHINA).date()
+
+
+def local_minute() -> str:
+    """This minute in China as a `datetime-local` field writes it (`2026-05-06T10:30`)."""
+    return wall().astimezone(CHINA).strftime("%Y-%m-%dT%H:%M")
+
+
+def from_local(text: str) -> datetime | None:
+    """A `datetime-local` field's value (China's wall time, to the minute or second) as an
+    aware instant; None when it is no such value."""
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return None if parsed.tzinfo is not None else parsed.replace(tzinfo=CHINA)

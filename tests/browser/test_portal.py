@@ -13,13 +13,14 @@ import uuid
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 import zxingcpp
 from playwright.async_api import Page, Response
 
 from tests.browser.support import (
+    CITY_TZ,
     Console,
     Shots,
     register_market,
@@ -266,6 +267,11 @@ async def test_a_citizen_files_a_complaint_through_the_form_and_follows_it(
     # Typed with a stray space (the console trims it), so the page's value differs from it.
     await citizen.fill("#request", "退还差价 ")
     await citizen.fill("#name", COMPLAINANT)
+    # 发生时间 from the phone's picker, in the city's time (the browser's own zone is UTC).
+    happened = (datetime.now(CITY_TZ) - timedelta(days=1)).replace(
+        hour=9, minute=30, second=0, microsecond=0
+    )
+    await citizen.fill("#occurred_at", happened.strftime("%Y-%m-%dT%H:%M"))
     await shot(citizen, "complaint-form")
 
     # No phone: the error beside the field, what was typed kept, nothing stored.
@@ -319,6 +325,7 @@ async def test_a_citizen_files_a_complaint_through_the_form_and_follows_it(
     async with console.city.client("complaints", "handler", here.district) as complaints:
         r = await complaints.get("/complaints", params={"market_id": here.market_id})
         [case] = [c for c in r.json()["items"] if c.get("facts") == facts]
+        assert datetime.fromisoformat(case["occurred_at"]) == happened
         r = await complaints.post(f"/complaints/{case['id']}/reject", json={"reason": "非本市场"})
         assert r.status_code == 200, r.text
     await citizen.reload()

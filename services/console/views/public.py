@@ -22,7 +22,7 @@ from itsdangerous import BadSignature, URLSafeTimedSerializer
 from starlette.datastructures import FormData, UploadFile
 from starlette.responses import RedirectResponse, Response
 
-from services.console import labels
+from services.console import clock, labels
 from services.console.backend import ApiError, Backend
 from services.console.forms import Form
 from services.console.web import backend, field_errors, templates, text
@@ -492,7 +492,16 @@ async def merchant_qr(request: Request, merchant_id: str) -> Response:
 
 # -- complaints ---------------------------------------------------------------------------------
 
-COMPLAINT_FIELDS = {"market_id", "merchant_id", "category", "facts", "request", "name", "phone"}
+COMPLAINT_FIELDS = {
+    "market_id",
+    "merchant_id",
+    "category",
+    "facts",
+    "request",
+    "name",
+    "phone",
+    "occurred_at",
+}
 REQUIRED = ("market_id", "category", "facts", "request", "name", "phone")
 # A complaint's photos (services/complaints/domain/photos.py): at most 3, uploaded one by one to
 # the complaints service before the complaint names them.
@@ -538,6 +547,7 @@ async def _complaint_form(request: Request, form: Form) -> Response:
         **form.context(),
         categories=labels.COMPLAINT_CATEGORY,
         max_photos=MAX_COMPLAINT_PHOTOS,
+        latest=clock.local_minute(),
     )
 
 
@@ -620,6 +630,13 @@ async def complaint_submit(request: Request) -> Response:
     }
     if values["merchant_id"]:
         body["merchant_id"] = values["merchant_id"]
+    if values["occurred_at"]:
+        # When it happened, as the phone's picker gives it in the city's time. One the form
+        # cannot read goes as typed: the service refuses it with the rest, nothing is filed.
+        occurred = clock.from_local(values["occurred_at"])
+        if occurred is None:
+            errors["occurred_at"] = "请选择发生的日期和时间"
+        body["occurred_at"] = values["occurred_at"] if occurred is None else occurred.isoformat()
     if photo_ids:
         body["photos"] = photo_ids
     fields = COMPLAINT_FIELDS | {"photos"}

@@ -102,3 +102,41 @@ def test_the_domains_own_words_for_a_phone_read_the_same() -> None:
     assert field_reason_zh("complainant.phone", said) == PHONE_TAKEN
     assert field_reason_zh("phone", PATTERN) == PHONE_TAKEN
     assert field_reason_zh("code", PATTERN) == "格式不正确"  # another field's pattern as before
+
+
+# -- 发生时间: when it happened, optional --------------------------------------------------------
+FILED = httpx.Response(201, json={"id": "cmp_1", "tracking_code": "ABCD2345EF"})
+
+
+async def test_when_it_happened_is_sent_as_the_citys_time() -> None:
+    sent: list[Any] = []
+    form = {**COMPLAINT, "facts": "短秤", "phone": "13800000000", "occurred_at": "2026-05-06T10:30"}
+    async with portal(FILED, sent) as http:
+        r = await _submit(http, "/complaints/new", form)
+    assert r.status_code == 303, r.text
+    assert [b["occurred_at"] for b in sent] == ["2026-05-06T10:30:00+08:00"]
+    async with portal(FILED, sent := []) as http:
+        r = await _submit(http, "/complaints/new", {**form, "occurred_at": ""})
+    assert r.status_code == 303 and "occurred_at" not in sent[0]
+    async with portal(FILED, []) as http:
+        page = (await http.get("/complaints/new")).text
+    picker = re.search(r'<input type="datetime-local" id="occurred_at"[^>]*max="([^"]+)"', page)
+    assert picker and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d", picker[1])
+
+
+async def test_a_time_in_the_future_or_unreadable_is_refused_beside_it_with_the_rest() -> None:
+    sent: list[Any] = []
+    answer = refusal(("occurred_at", "must not be in the future"), ("facts", "must not be blank"))
+    form = {**COMPLAINT, "facts": "", "phone": "13800000000", "occurred_at": "2099-01-01T08:00"}
+    async with portal(httpx.Response(422, json=answer), sent) as http:
+        r = await _submit(http, "/complaints/new", form)
+    assert r.status_code == 422
+    assert beside(r.text, "occurred_at") == "不能晚于当前时间" and beside(r.text, "facts") == "必填"
+    assert 'value="2099-01-01T08:00"' in r.text  # what was picked is kept
+    # A browser without the picker sends what was typed: the form says what it wants, and the
+    # service, sent it as typed, refuses the whole filing (nothing is filed).
+    answer = refusal(("occurred_at", "Input should be a valid datetime"))
+    async with portal(httpx.Response(422, json=answer), sent := []) as http:
+        r = await _submit(http, "/complaints/new", {**form, "facts": "短秤", "occurred_at": "昨天"})
+    assert r.status_code == 422 and [b["occurred_at"] for b in sent] == ["昨天"]
+    assert beside(r.text, "occurred_at") == "请选择发生的日期和时间"
