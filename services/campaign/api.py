@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import Field, StrictBool, StrictInt
 
 from contracts.campaign import (
@@ -32,11 +32,10 @@ from services.campaign.service import CampaignChanges, Campaigns, NewCampaign, N
 from services.runtime import serial
 from services.runtime.app import state
 from services.runtime.auth import Principal, require
-from services.runtime.inputs import Strict, text_inputs
+from services.runtime.inputs import Strict, storable_router
 from services.runtime.ratelimit import rate_limited
 
-# Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
-router = APIRouter(dependencies=[Depends(text_inputs)])
+router = storable_router()
 Clerk = Annotated[Principal, Depends(require("clerk"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler", "leader"))]

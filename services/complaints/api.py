@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import Depends, Header, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from contracts.complaints import TEXT_MAX_CHARS, CloseOutcome, ComplaintState, ComplaintSubmission
@@ -25,12 +25,11 @@ from services.runtime import serial
 from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.body_problems import Sent, fitted
-from services.runtime.inputs import Strict, text_inputs
+from services.runtime.inputs import Strict, storable_router
 from services.runtime.photo_uploads import PHOTO_ANSWERS, PHOTO_FORM, photo_response, read_upload
 from services.runtime.ratelimit import rate_limited
 
-# Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
-router = APIRouter(dependencies=[Depends(text_inputs)])
+router = storable_router()
 Handler = Annotated[Principal, Depends(require("handler"))]
 Reader = Annotated[Principal, Depends(require("handler", "inspector", "leader"))]
 

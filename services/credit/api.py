@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from contracts.honours import MONTH_PATTERN
@@ -24,11 +24,10 @@ from services.runtime import serial
 from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.failures import InvalidInput
-from services.runtime.inputs import text_inputs
+from services.runtime.inputs import storable_router
 from services.runtime.ratelimit import rate_limited
 
-# Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
-router = APIRouter(dependencies=[Depends(text_inputs)])
+router = storable_router()
 Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler", "leader"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 # A market's operator reads its own market's assessment too (the service refuses any other).

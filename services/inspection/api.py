@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Depends, Query, Request, Response
 from pydantic import Field
 
 from contracts.inspection import PHOTOS_MAX, RectificationState, TaskState
@@ -21,12 +21,11 @@ from services.runtime import serial
 from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.body_problems import Sent, fitted
-from services.runtime.inputs import Strict, text_inputs
+from services.runtime.inputs import Strict, storable_router
 from services.runtime.photo_uploads import PHOTO_ANSWERS, PHOTO_FORM, read_upload
 from services.runtime.photo_uploads import photo_response as photo_bytes
 
-# Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
-router = APIRouter(dependencies=[Depends(text_inputs)])
+router = storable_router()
 Inspector = Annotated[Principal, Depends(require("inspector"))]
 Reader = Annotated[Principal, Depends(require("inspector", "handler", "leader", "department"))]
 

@@ -6,7 +6,7 @@ import dataclasses
 from datetime import date
 from typing import Annotated, Any, Literal, TypeVar
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import Depends, Query
 from pydantic import Field, field_validator
 
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
@@ -25,10 +25,9 @@ from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.body_problems import Sent, fitted
 from services.runtime.errors import InvalidInput
-from services.runtime.inputs import Strict, text_inputs
+from services.runtime.inputs import Strict, storable_router
 
-# Text Postgres cannot hold (NUL, lone surrogates) is refused up front, naming the field.
-router = APIRouter(dependencies=[Depends(text_inputs)])
+router = storable_router()
 Clerk = Annotated[Principal, Depends(require("clerk"))]
 Admin = Annotated[Principal, Depends(require("admin"))]
 Reader = Annotated[Principal, Depends(require("clerk", "inspector", "handler", "leader"))]

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from fastapi import Request
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict
 
 from services.runtime.errors import InvalidInput
@@ -58,6 +58,12 @@ def _first_unstorable(value: Any, path: str) -> tuple[str, str] | None:
             if found:
                 return found
     return None
+
+
+def storable_router() -> APIRouter:
+    """A service's API router: text Postgres cannot hold (NUL, lone surrogates) is refused up
+    front by `text_inputs`, naming the field, before any route reads it."""
+    return APIRouter(dependencies=[Depends(text_inputs)])
 
 
 async def text_inputs(request: Request) -> None:

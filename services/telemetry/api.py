@@ -16,7 +16,7 @@ from contracts.people import Actor
 from services.runtime.app import state
 from services.runtime.auth import Principal, require, within_or_absent
 from services.runtime.errors import NotFound
-from services.runtime.inputs import text_inputs
+from services.runtime.inputs import storable_router
 from services.runtime.ratelimit import rate_limited
 from services.telemetry.domain import LastReport
 from services.telemetry.projections import TerminalInfo
@@ -28,7 +28,7 @@ router = APIRouter()
 # The staff's routes (risks, terminals) refuse text Postgres cannot hold (NUL, lone surrogates)
 # up front, naming the field; `/ingest` does not: there each reading is judged on its own, as on
 # the topic. They join `router` at the end of the module.
-staff = APIRouter(dependencies=[Depends(text_inputs)])
+staff = storable_router()
 Reader = Annotated[Principal, Depends(require("inspector", "handler", "clerk", "leader"))]
 Inspector = Annotated[Principal, Depends(require("inspector"))]
 MAX_INGEST = 1000
