@@ -67,6 +67,9 @@ async def test_a_clerk_records_a_failed_check_and_the_inspector_reads_what_to_se
     assert "安全检查" in shown and "不合格" in shown and "消防通道堆放建材" in shown
     assert f"整改期限 {check['rectify_by']}" in shown and "整改中" in shown
     await shot(page, "check-recorded")
+    # The list flags it until put right (and the clerk's home card counts it).
+    await page.goto(f"/staff/renovations?market_id={market.market_id}")
+    assert "检查不合格 1 项未整改" in await page.inner_text(f'[data-project="{project_id}"]')
 
     # The citizens read it under 信息公开, what was found line by line.
     citizen = await open_page(phone=True)

@@ -24,7 +24,13 @@ from services.console.backend import ApiError, Backend
 from services.console.forms import Form
 from services.console.licences import WARNING_DAYS
 from services.console.sessions import Session
-from services.console.views import department_home, overview, registry, self_inspection
+from services.console.views import (
+    department_home,
+    overview,
+    registry,
+    renovations,
+    self_inspection,
+)
 from services.console.web import Person, Services, market_names, optional, render
 
 router = APIRouter()
@@ -85,9 +91,26 @@ def _unanswered(projects: list[Any]) -> int:
     return sum(int(c.get("unanswered") or 0) for c in _consultations(projects))
 
 
-def _consulting_note(projects: list[Any], waiting: int) -> str:
-    if waiting:
-        return f"{waiting} 条群众意见未答复"
+def _unresolved(projects: list[Any]) -> int:
+    return sum(renovations.open_failures(p) for p in projects)
+
+
+def _waiting_on_projects(projects: list[Any]) -> int:
+    """What the projects wait on the clerk for: comments to answer, failed checks to follow."""
+    return _unanswered(projects) + _unresolved(projects)
+
+
+def _projects_note(projects: list[Any], waiting: int) -> str:
+    said = [
+        f"{n} {what}"
+        for n, what in (
+            (_unanswered(projects), "条群众意见未答复"),
+            (_unresolved(projects), "项检查不合格未整改"),
+        )
+        if n
+    ]
+    if said:
+        return "，".join(said)
     return f"{sum(1 for c in _consultations(projects) if c.get('open'))} 个方案正在征求意见"
 
 
@@ -185,16 +208,17 @@ CARDS: tuple[tuple[tuple[str, ...], Card | Counted], ...] = (
             params={"state": "open", "limit": 500},
         ),
     ),
-    # Plans open for comment, and the comments not answered yet (in red).
+    # Plans open for comment; the comments not answered yet and the failed checks not put
+    # right yet (in red).
     (
         ("clerk", "leader"),
         Counted(
             "改造项目",
             "/staff/renovations",
-            "改造方案征求群众意见",
+            "改造方案征求意见，质量安全检查",
             "/renovations",
-            note=_consulting_note,
-            red=_unanswered,
+            note=_projects_note,
+            red=_waiting_on_projects,
         ),
     ),
 )

@@ -2,7 +2,8 @@
 `/renovations` as pages for the clerk (登记员) and the leader who reads.
 
 - `/staff/renovations` (`?market_id=`): the district's renovation projects by market, each with
-  its stage and its consultation — 征求意见中 until a day, 未答复 comments in red.
+  its stage and its consultation — 征求意见中 until a day, 未答复 comments in red — and its
+  failed checks not yet put right (检查不合格 n 项未整改, in red).
 - `/staff/renovations/{id}`: the plan (scope, budget by funding source, stages); 征求意见 opens
   it for comment for a number of days while it is planned; the comments citizens sent (the
   suggestion's text, never its author), each answered on a form (答复) — the plan moves to
@@ -101,6 +102,7 @@ async def renovations_page(request: Request, who: Reader, services: Services) ->
         key=lambda p: (name_key(names.get(p["market_id"], p["market_id"])), p["created_at"])
     )
     unanswered = sum(int((p.get("consultation") or {}).get("unanswered") or 0) for p in projects)
+    unresolved = sum(open_failures(p) for p in projects)
     return render(
         request,
         "renovations/index.html",
@@ -109,6 +111,7 @@ async def renovations_page(request: Request, who: Reader, services: Services) ->
         names=names,
         market_id=market_id,
         unanswered=unanswered,
+        unresolved=unresolved,
     )
 
 
@@ -255,6 +258,16 @@ def check_errors(exc: ApiError, sent: dict[str, str]) -> dict[str, str]:
     return field_errors(exc, where, "check", blank=blank, words=lambda key, _: CHECK_PICK.get(key))
 
 
+def open_failures(project: dict[str, Any]) -> int:
+    """How many of the project's failed checks no passing one of their kind has resolved yet:
+    each is disclosed to the public, and holds the project's acceptance back."""
+    return sum(
+        1
+        for c in project.get("checks") or []
+        if c.get("result") == "fail" and not c.get("resolved_by")
+    )
+
+
 def consultation_summary(project: dict[str, Any]) -> str:
     """征求意见中（至 6 月 15 日）/ 征求意见已结束 / 未征求意见, for lists."""
     c = project.get("consultation")
@@ -266,3 +279,4 @@ def consultation_summary(project: dict[str, Any]) -> str:
 
 
 templates.env.globals["consultation_summary"] = consultation_summary
+templates.env.globals["open_failures"] = open_failures

@@ -49,6 +49,7 @@ PROJECT = {
     "scope_items": [],
     "budget": [],
     "budget_total_yuan": "0",
+    "created_at": "2026-01-01T00:00:00Z",
     "checks": [FAILED, RESOLVED, PASSED],
 }
 
@@ -268,3 +269,33 @@ async def test_acceptance_is_offered_under_construction_and_refused_while_a_fail
     async with support.console(campaign(accepted), CLERK) as client:
         page = await client.get("/staff/renovations/rnv_1")
     assert 'id="stage-form"' not in page.text  # the last stage
+
+
+# -- what waits on the clerk: failed checks not yet put right -------------------------------------
+def projects_answer(request: httpx.Request) -> httpx.Response:
+    if request.url.path == "/public/districts":
+        return httpx.Response(200, json=[{"code": "zhifu", "name": "芝罘区"}])
+    if request.url.host == "campaign" and request.url.path == "/renovations":
+        resolved = PROJECT | {"id": "rnv_2", "checks": [RESOLVED, PASSED]}
+        return httpx.Response(200, json={"items": [PROJECT, resolved]})
+    return campaign(PROJECT)(request)
+
+
+def card_of(page: str, title: str) -> str:
+    for found in re.findall(r'<li class="card">(.*?)</li>', page, re.S):
+        if f"<strong>{title}</strong>" in found:
+            return " ".join(re.sub(r"<[^>]+>", " ", found).split())
+    raise AssertionError(f"no {title} card")
+
+
+async def test_a_failed_check_not_put_right_is_flagged_on_the_list_and_the_clerks_card() -> None:
+    async with support.console(projects_answer, CLERK) as client:
+        listed = await client.get("/staff/renovations")
+        home = await client.get("/staff/")
+    assert listed.status_code == 200, listed.text
+    assert 'id="unresolved-count">1 项检查不合格尚未整改<' in listed.text
+    rows = dict(re.findall(r'data-project="(\w+)">(.*?)</li>', listed.text, re.S))
+    assert "检查不合格 1 项未整改" in words(rows["rnv_1"])
+    assert "未整改" not in words(rows["rnv_2"])  # its failure was resolved by a passing check
+    assert home.status_code == 200, home.text
+    assert card_of(home.text, "改造项目") == "改造项目 2 1 项检查不合格未整改"
