@@ -109,13 +109,6 @@ def licences(*merchants: dict[str, object]) -> support.Answer:
     return answer
 
 
-def card(page: str, title: str) -> str:
-    for found in re.findall(r'<li class="card">(.*?)</li>', page, re.S):
-        if f"<strong>{title}</strong>" in found:
-            return " ".join(re.sub(r"<[^>]+>", " ", found).split())
-    raise AssertionError(f"no {title} card")
-
-
 async def test_the_clerks_registry_card_counts_licences_running_out_the_ended_in_red(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
@@ -129,7 +122,7 @@ async def test_the_clerks_registry_card_counts_licences_running_out_the_ended_in
     async with support.console(found, Principal("u-clerk", "clerk", "zhifu")) as client:
         r = await client.get("/staff/")
     assert r.status_code == 200, r.text
-    assert card(r.text, "登记") == "登记 2 证照即将到期，其中 1 户已过期"
+    assert support.card(r.text, "登记") == "登记 2 证照即将到期，其中 1 户已过期"
     assert 'href="/staff/registry#expiring"' in r.text
     assert re.search(r'<span class="count alert">2</span>', r.text)
 
@@ -143,7 +136,7 @@ async def test_without_the_registry_the_card_only_links() -> None:
     async with support.console(down, Principal("u-clerk", "clerk", "zhifu")) as client:
         r = await client.get("/staff/")
     assert r.status_code == 200, r.text
-    assert card(r.text, "登记") == "登记 市场、商户、终端，证照即将到期"
+    assert support.card(r.text, "登记") == "登记 市场、商户、终端，证照即将到期"
 
 
 # -- the registry's forms are the clerks' -------------------------------------------------------

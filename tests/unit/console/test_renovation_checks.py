@@ -281,13 +281,6 @@ def projects_answer(request: httpx.Request) -> httpx.Response:
     return campaign(PROJECT)(request)
 
 
-def card_of(page: str, title: str) -> str:
-    for found in re.findall(r'<li class="card">(.*?)</li>', page, re.S):
-        if f"<strong>{title}</strong>" in found:
-            return " ".join(re.sub(r"<[^>]+>", " ", found).split())
-    raise AssertionError(f"no {title} card")
-
-
 async def test_a_failed_check_not_put_right_is_flagged_on_the_list_and_the_clerks_card() -> None:
     async with support.console(projects_answer, CLERK) as client:
         listed = await client.get("/staff/renovations")
@@ -298,4 +291,4 @@ async def test_a_failed_check_not_put_right_is_flagged_on_the_list_and_the_clerk
     assert "检查不合格 1 项未整改" in words(rows["rnv_1"])
     assert "未整改" not in words(rows["rnv_2"])  # its failure was resolved by a passing check
     assert home.status_code == 200, home.text
-    assert card_of(home.text, "改造项目") == "改造项目 2 1 项检查不合格未整改"
+    assert support.card(home.text, "改造项目") == "改造项目 2 1 项检查不合格未整改"
