@@ -18,6 +18,7 @@ from starlette.responses import Response
 from services.console.backend import ApiError, Backend
 from services.console.sessions import Session
 from services.console.views.overview import ASSESSMENT_DAYS
+from services.console.views.renovations import READERS as RENOVATION_READERS
 from services.console.web import OutOfScope, Services, may_see, render
 
 router = APIRouter()
@@ -166,6 +167,7 @@ async def market_page(
         (risks, risks_failed),
         (tasks, tasks_failed),
         (complaints, complaints_failed),
+        (projects, projects_failed),
         (merchants, _),
     ) = await asyncio.gather(
         _market(services, market_id),
@@ -179,6 +181,7 @@ async def market_page(
                 services, "complaints", "/complaints", token, market_id, ("received", "accepted")
             )
         ),
+        fetch(services.items("campaign", "/renovations", token, market_id=market_id)),
         fetch(services.get("registry", f"/public/markets/{market_id}/merchants", "")),
     )
     if absent or not in_scope(market, who):
@@ -191,6 +194,7 @@ async def market_page(
             ("risks", risks_failed),
             ("tasks", tasks_failed),
             ("complaints", complaints_failed),
+            ("renovations", projects_failed),
         )
         if why == NOT_FOR_ROLE
     }
@@ -217,6 +221,9 @@ async def market_page(
         tasks_failed=tasks_failed,
         complaints=by_deadline(complaints or [], "current_deadline"),
         complaints_failed=complaints_failed,
+        renovations=projects or [],
+        renovations_failed=projects_failed,
+        reads_renovations=who.principal.holds(*RENOVATION_READERS),
         refused=refused,
         merchants={m["id"]: m["name"] for m in (merchants or {}).get("items") or []},
     )

@@ -112,6 +112,13 @@ SERVICES: dict[tuple[str, str], Any] = {
          "current_deadline": "2099-01-01T00:00:00+08:00", "nearing": False,
          "received_at": "2026-05-01T08:00:00+08:00"},
     ]},
+    ("campaign", "/renovations"): {"items": [
+        {"id": "rnv_1", "market_id": "mkt_1", "title": "幸福农贸市场提升改造工程",
+         "stage": "under_construction",
+         "checks": [{"check_id": "chk_1", "result": "fail", "resolved_by": None},
+                    {"check_id": "chk_2", "result": "fail", "resolved_by": "chk_3"},
+                    {"check_id": "chk_3", "result": "pass", "resolved_by": None}]},
+    ]},
 }  # fmt: skip
 
 
@@ -271,3 +278,19 @@ async def test_a_leader_arrives_at_the_overview_with_each_areas_card_below() -> 
     assert "/staff/overview" not in cards  # the page it is on
     # Someone who does the work still arrives at what is due, not at the overview.
     assert 'id="ranking"' not in inspector.text and 'id="due-title"' in inspector.text
+
+
+async def test_the_markets_renovation_with_a_failed_check_not_put_right_is_flagged() -> None:
+    """A leader drilling into a market saw its 改造检查 task but not the project behind it."""
+    async with console() as client:
+        r = await client.get("/staff/markets/mkt_1")
+    assert r.status_code == 200, r.text
+    assert text_of(r.text, "renovations").startswith("施工中 检查不合格 1 项未整改")
+    assert '<a href="/staff/renovations/rnv_1"><strong>幸福农贸市场提升改造工程' in r.text
+    async with console("inspector") as client:  # the project's page is not an inspector's
+        r = await client.get("/staff/markets/mkt_1")
+    assert "幸福农贸市场提升改造工程" in text_of(r.text, "renovations")
+    assert 'href="/staff/renovations/rnv_1"' not in r.text
+    async with console("department", refusing=("campaign",), department="health") as client:
+        r = await client.get("/staff/markets/mkt_1")
+    assert r.status_code == 200 and 'id="renovations"' not in r.text
