@@ -160,6 +160,8 @@ FIELDS: Final = {
 # pydantic's reason for a value that is no whole number: "应为整数", or a field's own wording
 # (`field_reason_zh`).
 _NO_INTEGER: Final = re.compile(r"Input should be a valid integer.*", re.I)
+# pydantic's reason for a field left out of a body.
+_REQUIRED: Final = re.compile(r"Field required", re.I)
 # The services explain in English; the pages say the same in Chinese where the reason is known.
 _REASONS: Final = [
     # A role the service does not admit (services/runtime/auth.py): the page is not for it.
@@ -273,7 +275,7 @@ _REASONS: Final = [
     (re.compile(r"must be 18 characters.*", re.I), "应为 18 位"),
     (re.compile(r".*JY.*14 digits.*", re.I), "应为 JY 加 14 位数字"),
     (re.compile(r"licence (has )?expired.*|.*in the past.*", re.I), "许可证已过期"),
-    (re.compile(r"Field required", re.I), "必填"),
+    (_REQUIRED, "必填"),
     (
         re.compile(r"contains characters not allowed by GB 32100-2015: (.*)"),
         r"含有 GB 32100-2015 不允许的字符：\1",
@@ -435,7 +437,6 @@ def actor_name(actor: Mapping[str, Any] | None) -> str:
 # A reason worded by the field it is about: a 满意度 not picked from its scale is no whole number
 # either, yet the handler picks it rather than types it.
 _PICKED: Final = {"satisfaction": "请选择满意度"}
-_REQUIRED: Final = re.compile(r"Field required", re.I)
 # A phone the complaints service does not take (its request's pattern, or the domain's own
 # words): what it takes, as a citizen typing it needs to hear rather than 格式不正确.
 _PHONE_FIELDS: Final = frozenset({"phone", "complainant.phone"})

@@ -137,6 +137,7 @@ async def _project_page(
         checks=checks,
         today=day,
         check_kinds=labels.CHECK_KIND,
+        check_fields=CHECK_FIELDS,
         market_name=names.get(project["market_id"], ""),
         consultation=project.get("consultation"),
         may_act=who.principal.holds(*WRITERS),
@@ -258,14 +259,15 @@ def check_errors(exc: ApiError, sent: dict[str, str]) -> dict[str, str]:
     return field_errors(exc, where, "check", blank=blank, words=lambda key, _: CHECK_PICK.get(key))
 
 
+def open_failure(check: dict[str, Any]) -> bool:
+    """A failed check no passing one of its kind has resolved yet: disclosed to the public, and
+    holding the project's acceptance back."""
+    return check.get("result") == "fail" and not check.get("resolved_by")
+
+
 def open_failures(project: dict[str, Any]) -> int:
-    """How many of the project's failed checks no passing one of their kind has resolved yet:
-    each is disclosed to the public, and holds the project's acceptance back."""
-    return sum(
-        1
-        for c in project.get("checks") or []
-        if c.get("result") == "fail" and not c.get("resolved_by")
-    )
+    """How many of the project's checks are open failures."""
+    return sum(1 for c in project.get("checks") or [] if open_failure(c))
 
 
 def consultation_summary(project: dict[str, Any]) -> str:
@@ -280,3 +282,4 @@ def consultation_summary(project: dict[str, Any]) -> str:
 
 templates.env.globals["consultation_summary"] = consultation_summary
 templates.env.globals["open_failures"] = open_failures
+templates.env.globals["open_failure"] = open_failure
