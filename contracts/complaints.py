@@ -36,6 +36,7 @@ INTAKE_SUBMITTED: Final = "complaints.intake.submitted"
 COMPLAINT_RECEIVED: Final = "complaints.complaint.received"
 COMPLAINT_ACCEPTED: Final = "complaints.complaint.accepted"
 COMPLAINT_REJECTED: Final = "complaints.complaint.rejected"
+COMPLAINT_TRANSFERRED: Final = "complaints.complaint.transferred"
 COMPLAINT_CLOSED: Final = "complaints.complaint.closed"
 COMPLAINT_OVERDUE: Final = "complaints.complaint.overdue"
 
@@ -257,6 +258,26 @@ class ComplaintRejected(_Case):
     reject_reason: str
     actor: Actor | None = Field(
         default=None, description="the handler who rejected it (subject and name)"
+    )
+
+
+class ComplaintTransferred(_Case):
+    """`complaints.complaint.transferred` on `complaints.events.v1`, key = subject = complaint_id.
+
+    A received complaint was moved (移送) to the market it is really about: `market_id` and
+    `district` are the new ones, `from_market_id` and `from_district` those it left. The
+    acceptance clock restarted at `transferred_at` for the receiving district
+    (`acceptance_deadline`). What the complaint counts for follows it: a reader keyed by market
+    takes the new one from here on.
+    """
+
+    state: Literal["received"]
+    transferred_at: Instant
+    from_market_id: str
+    from_district: str = Field(description="district code of the market it left")
+    reason: str = Field(description="why it was moved, as the handler wrote it")
+    actor: Actor | None = Field(
+        default=None, description="the handler who moved it (subject and name)"
     )
 
 

@@ -156,6 +156,12 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
         complaints.COMPLAINT_REJECTED, 1, complaints.ComplaintRejected, topics.COMPLAINTS_EVENTS
     ),
+    EventSpec(
+        complaints.COMPLAINT_TRANSFERRED,
+        1,
+        complaints.ComplaintTransferred,
+        topics.COMPLAINTS_EVENTS,
+    ),
     EventSpec(complaints.COMPLAINT_CLOSED, 1, complaints.ComplaintClosed, topics.COMPLAINTS_EVENTS),
     EventSpec(
         complaints.COMPLAINT_OVERDUE, 1, complaints.ComplaintOverdue, topics.COMPLAINTS_EVENTS

@@ -203,13 +203,14 @@ COMPLAINTS_INTAKE = Topic(
 COMPLAINTS_EVENTS = Topic(
     name="complaints.events.v1",
     key="complaint id",
-    description="Complaint lifecycle: received, accepted, rejected, closed, overdue.",
+    description="Complaint lifecycle: received, transferred, accepted, rejected, closed, overdue.",
     producers=("complaints",),
     consumers=("inspection", "credit", "campaign"),
     event_types=(
         "complaints.complaint.received",
         "complaints.complaint.accepted",
         "complaints.complaint.rejected",
+        "complaints.complaint.transferred",
         "complaints.complaint.closed",
         "complaints.complaint.overdue",
     ),

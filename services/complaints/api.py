@@ -43,6 +43,18 @@ class RejectIn(Strict):
     reason: str = Field(min_length=1, max_length=TEXT_MAX_CHARS, examples=["不属于市场监管职责"])
 
 
+class TransferIn(Strict):
+    market_id: str = Field(min_length=1, max_length=64, examples=["mkt_0001"])
+    stall_no: str | None = Field(
+        default=None,
+        max_length=32,
+        description="the stall in the new market, when the complaint names one",
+    )
+    reason: str = Field(
+        min_length=1, max_length=TEXT_MAX_CHARS, examples=["投诉对象不在本市场，在幸福市场"]
+    )
+
+
 class CloseIn(Strict):
     outcome: CloseOutcome
     substantiated: bool
@@ -181,6 +193,25 @@ async def accept(complaint_id: str, svc: Svc, who: Handler) -> dict[str, Any]:
 @router.post("/complaints/{complaint_id}/reject", tags=["handling"])
 async def reject(complaint_id: str, body: RejectIn, svc: Svc, who: Handler) -> dict[str, Any]:
     return svc.case_view(await svc.reject(who, complaint_id, reason=body.reason))
+
+
+@router.post("/complaints/{complaint_id}/transfer", tags=["handling"])
+async def transfer(
+    complaint_id: str, sent: Sent[TransferIn], svc: Svc, who: Handler
+) -> dict[str, Any]:
+    """移送 a received complaint to the market it is really about (in this district or another,
+    whose handlers then hold it, with a fresh acceptance clock); a refusal (422) names every
+    problem of the body at once, and a complaint linked as a duplicate is a 409."""
+    body = await fitted(sent, svc.check_transfer)
+    return svc.case_view(
+        await svc.transfer(
+            who,
+            complaint_id,
+            market_id=body.market_id,
+            stall_no=body.stall_no,
+            reason=body.reason,
+        )
+    )
 
 
 @router.post("/complaints/{complaint_id}/close", tags=["handling"])

@@ -72,6 +72,22 @@ def rejected(case: Complaint, external_ref: str | None) -> c.ComplaintRejected:
     return _case(c.ComplaintRejected, case, external_ref, actor=case.rejected_actor)
 
 
+def transferred(case: Complaint, external_ref: str | None) -> c.ComplaintTransferred:
+    if not case.transfers:
+        raise ValueError(f"complaint {case.complaint_id} was never transferred")
+    moved = case.transfers[-1]
+    return _case(
+        c.ComplaintTransferred,
+        case,
+        external_ref,
+        transferred_at=moved.at,
+        from_market_id=moved.from_market_id,
+        from_district=moved.from_district,
+        reason=moved.reason,
+        actor=moved.actor,
+    )
+
+
 def closed(case: Complaint, external_ref: str | None) -> c.ComplaintClosed:
     return _case(
         c.ComplaintClosed,

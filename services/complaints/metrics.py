@@ -36,6 +36,12 @@ class ComplaintsMetrics:
             ["clock"],
             at_zero=[("acceptance",), ("mediation",)],
         )
+        self.transferred = base.counter(
+            "transferred_total",
+            "Received complaints moved (移送) to another market, by category and whether the "
+            "market is in another district (true, false)",
+            ["category", "across_districts"],
+        )
         self.duplicates = base.counter(
             "duplicates_linked_total",
             "Complaints linked to an earlier one as duplicates, by category",

@@ -20,6 +20,7 @@ from contracts.complaints import (
     COMPLAINT_OVERDUE,
     COMPLAINT_RECEIVED,
     COMPLAINT_REJECTED,
+    COMPLAINT_TRANSFERRED,
     ComplaintSubmission,
 )
 from contracts.inspection import TaskCompleted
@@ -39,6 +40,7 @@ from services.complaints.domain import (
     parse_tracking_code,
     receive,
     reject,
+    transfer,
     working_days_left,
 )
 from services.complaints.domain.lifecycle import Problem, closing_problems, occurred_at_problem
@@ -431,7 +433,8 @@ class Complaints:
             await store.update(changed)
             ref = await store.external_ref(complaint_id)
             work.emit(events.item(event_type, complaint_id, data(changed, ref), now))
-        self.metrics.transitions.labels(changed.category, changed.channel, changed.state).inc()
+        if changed.state != case.state:  # a transfer enters no state
+            self.metrics.transitions.labels(changed.category, changed.channel, changed.state).inc()
         log.info(
             "complaint decided",
             extra={"complaint_id": complaint_id, "state": changed.state, "by": who.subject},
@@ -460,6 +463,55 @@ class Complaints:
             events.rejected,
         )
         self._decided(case, "rejected")
+        return case
+
+    async def check_transfer(self, fields: Mapping[str, Any]) -> None:
+        """`transfer`'s checks of the new market and stall against the registry, on the fields
+        given (a request's that fitted its model): every problem at once; stores nothing."""
+        problems: list[Problem] = []
+        market_id = fields.get("market_id")
+        if isinstance(market_id, str) and market_id.strip():
+            self._place(market_id.strip(), None, fields.get("stall_no") or None, problems)
+        InvalidComplaint.raise_any(problems)
+
+    async def transfer(
+        self,
+        who: Principal,
+        complaint_id: str,
+        *,
+        market_id: str,
+        reason: str,
+        stall_no: str | None = None,
+    ) -> Complaint:
+        """移送: a received complaint to the market it is really about, in this district or
+        another (whose handlers then hold it, with a fresh acceptance clock)."""
+        problems: list[Problem] = []
+        market_id, stall_no = market_id.strip(), (stall_no or "").strip() or None
+        district, merchant_id = "", None
+        if market_id:
+            district, merchant_id, stall_no = self._place(market_id, None, stall_no, problems)
+        case = await self._decide(
+            who,
+            complaint_id,
+            lambda c, now: transfer(
+                c,
+                by=actor(who),
+                market_id=market_id,
+                district=district,
+                reason=reason,
+                now=now,
+                policy=self.policy,
+                calendar=self.calendar,
+                merchant_id=merchant_id,
+                stall_no=stall_no,
+                found=problems,
+            ),
+            COMPLAINT_TRANSFERRED,
+            events.transferred,
+        )
+        moved = case.transfers[-1]
+        across = str(moved.from_district != moved.to_district).lower()
+        self.metrics.transferred.labels(case.category, across).inc()
         return case
 
     def _decided(self, case: Complaint, decision: str) -> None:

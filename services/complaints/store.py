@@ -191,10 +191,12 @@ class PostgresComplaintStore(OnConnection):
             """UPDATE complaints SET
                    state = $2, mediation_deadline = $3, acceptance_overdue_at = $4,
                    mediation_overdue_at = $5, duplicate_of = $6, version = $7, complaint = $8,
+                   district = $9, market_id = $10, merchant_id = $11, acceptance_deadline = $12,
                    updated_at = now()
                WHERE id = $1 AND version = $7 - 1""",
             case.complaint_id, case.state, case.mediation_deadline, case.acceptance_overdue_at,
             case.mediation_overdue_at, case.duplicate_of, case.version, serial.dump(case),
+            case.district, case.market_id, case.merchant_id, case.acceptance_deadline,
         )  # fmt: skip
         if done != "UPDATE 1":
             raise StaleWrite(f"complaint {case.complaint_id} changed under us (v{case.version})")

@@ -296,6 +296,9 @@ _REASONS: Final = [
     # The registry's own words (services/registry/service.py) and the campaign's.
     (re.compile(r"no market .* is registered.*|no market '[^']*'"), "该市场未登记"),
     (re.compile(r"no district with code .*"), "该区不存在"),
+    (re.compile(r"no merchant is registered at stall .*"), "该市场此摊位没有登记商户"),
+    (re.compile(r"is already the market of this complaint"), "投诉已在该市场，请选择其他市场"),
+    (re.compile(r".*linked to a duplicate complaint.*"), "重复投诉及其首件不能移送"),
     (
         re.compile(r"merchant .* is not (in|at) .*|merchant is in market .*|no merchant .*"),
         "该商户不在所选市场",

@@ -14,6 +14,7 @@ from contracts.complaints import (
     COMPLAINT_OVERDUE,
     COMPLAINT_RECEIVED,
     COMPLAINT_REJECTED,
+    COMPLAINT_TRANSFERRED,
 )
 from contracts.duties import DUTIES_UPDATED, DutiesUpdated
 from contracts.envelope import Envelope
@@ -42,6 +43,7 @@ COMPLAINT_TYPES = (
     COMPLAINT_RECEIVED,
     COMPLAINT_ACCEPTED,
     COMPLAINT_REJECTED,
+    COMPLAINT_TRANSFERRED,
     COMPLAINT_CLOSED,
     COMPLAINT_OVERDUE,
 )

@@ -267,3 +267,56 @@ async def test_a_handler_answers_a_citizens_suggestion_and_the_citizen_reads_it_
     await citizen.goto(f"/suggestions/track/{code}")
     await shot(citizen, "citizen-reads")
     assert "已在入口设置公平秤，欢迎复称。" in await citizen.inner_text("main")
+
+
+async def test_a_complaint_about_another_districts_market_is_transferred_and_decided_there(
+    console: Console, phone: Page, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    """移送: a citizen named the wrong market. The handler of its district moves the case to the
+    right market, in another district, refused first for a reason left out; it leaves their queue,
+    reaches the other district's handler with the move in its timeline, and the citizen's
+    tracking page names the market now handling it."""
+    filed, there = await file_complaint(console), await file_complaint(console)
+    case = filed.complaint_id
+    username, _ = tokens.person("handler", filed.place.district, name=HANDLER, who="browser")
+    await sign_in(phone, username, tokens.password)
+    await phone.goto(f"/staff/complaints/{case}")
+    form = phone.locator("form#transfer")
+    await form.locator("#market_id").select_option(there.place.market_id)
+    await form.locator("#stall_no").fill(there.place.stall_no)
+    await form.locator("button[type=submit]").click()
+    error = form.locator("#transfer_reason-error")
+    await error.wait_for()
+    await shot(phone, "transfer-refused")
+    assert await error.inner_text() == "必填"
+    assert await form.locator("#market_id").input_value() == there.place.market_id
+    assert await form.locator("#stall_no").input_value() == there.place.stall_no
+
+    await form.locator("#transfer_reason").fill("投诉所述摊位在另一区的市场")
+    await form.locator("button[type=submit]").click()
+    await phone.wait_for_url("**/staff/complaints?done=transferred")
+    await shot(phone, "transferred")
+    assert "已移送" in await phone.inner_text("[role=status]")
+    assert await phone.locator(f"li[data-complaint='{case}']").count() == 0
+
+    receiving, _ = tokens.person("handler", there.place.district, name="钱处理", who="browser")
+    other = await open_page(phone=True)
+    await sign_in(other, receiving, tokens.password)
+    await other.goto("/staff/complaints")
+    await other.locator(f"li[data-complaint='{case}'] a").first.click()
+    await other.wait_for_url(f"**/staff/complaints/{case}")
+    await shot(other, "transferred-case")
+    step = other.locator("#timeline li", has_text="移送")
+    text = await step.inner_text()
+    assert "投诉所述摊位在另一区的市场" in text and HANDLER in text, text
+    assert f"摊位 {there.place.stall_no}" in await other.inner_text("#case")
+    await other.click("#accept button[type=submit]")
+    await other.wait_for_url(f"**/staff/complaints/{case}?done=accepted")
+
+    citizen = await open_page(phone=True)
+    await citizen.goto(f"/complaints/track/{filed.tracking_code}")
+    market = await citizen.inner_text("#market")
+    async with console.city.client("registry") as registry:
+        name = (await registry.get(f"/markets/{there.place.market_id}")).json()["name"]
+    assert name in market and "移送至此" in market, market
+    assert HANDLER not in await citizen.inner_text("body")

@@ -15,6 +15,9 @@ one transaction.
     # POST /complaints/{id}/accept, /reject, /close
     accept(c, by=handler, now=now, policy=policy, calendar=calendar)
     reject(c, by=handler, reason="不属于本部门管辖", now=now)
+    # POST /complaints/{id}/transfer (the service resolves the new market's district first)
+    transfer(c, by=handler, market_id=..., district=market.district, reason="投诉对象在幸福市场",
+             now=now, policy=policy, calendar=calendar)
     close(c, by=handler, outcome="refunded", substantiated=True, satisfaction=5, now=now)
     # Scheduler: overdue marks (each clock published once) and the nearing list
     mark_overdue(c, now); nearing(c, now, policy, calendar)
@@ -36,7 +39,7 @@ from services.complaints.domain.duplicates import (
     normalise,
     similarity,
 )
-from services.complaints.domain.errors import IllegalTransition, InvalidComplaint
+from services.complaints.domain.errors import IllegalTransition, InvalidComplaint, LinkedDuplicate
 from services.complaints.domain.lifecycle import (
     OCCURRED_AT_SKEW,
     accept,
@@ -45,6 +48,7 @@ from services.complaints.domain.lifecycle import (
     nearing,
     receive,
     reject,
+    transfer,
     working_days_left,
 )
 from services.complaints.domain.model import (
@@ -62,6 +66,7 @@ from services.complaints.domain.model import (
     Clock,
     Complainant,
     Complaint,
+    Transfer,
     derive_complaint_id,
     mask_name,
     mask_phone,
@@ -92,7 +97,9 @@ __all__ = [
     "Complaint",
     "IllegalTransition",
     "InvalidComplaint",
+    "LinkedDuplicate",
     "Policy",
+    "Transfer",
     "WorkCalendar",
     "YearSchedule",
     "accept",
@@ -117,5 +124,6 @@ __all__ = [
     "reject",
     "resolve_timezone",
     "similarity",
+    "transfer",
     "working_days_left",
 ]

@@ -22,3 +22,15 @@ class IllegalTransition(Conflict):
 
 class InvalidComplaint(InvalidInputs):
     """A complaint, rejection or closing breaks the rules; nothing changed."""
+
+
+class LinkedDuplicate(Conflict):
+    """A complaint linked as a duplicate (either way) stays with the market of its link: moving
+    it would leave a duplicate pointing across markets at a merchant it is not about."""
+
+    def __init__(self, complaint_id: str, action: str) -> None:
+        super().__init__(
+            f"complaint {complaint_id} is linked to a duplicate complaint; cannot {action}",
+            field="duplicate_of",
+        )
+        self.complaint_id, self.action = complaint_id, action

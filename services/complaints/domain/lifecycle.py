@@ -1,7 +1,8 @@
-"""Receive, accept, reject and close complaints, and the working-day clocks.
+"""Receive, accept, reject, transfer and close complaints, and the working-day clocks.
 
     received ──accept──► accepted ──close──► closed
-        └──────reject──► rejected
+      │ ▲  └───reject──► rejected
+      └─┘ transfer (移送) to the market the complaint is really about
     acceptance clock: from receipt, `policy.acceptance_working_days` (7) working days
     mediation clock:  from acceptance, `policy.mediation_working_days` (45) working days
     overdue mark:     a running clock past its deadline, once per clock (state unchanged)
@@ -16,6 +17,11 @@ A blank `by` or a naive `now` is the caller's bug, not the user's: ValueError. `
 handler as an `Actor` (subject and name), recorded as `accepted_actor`, `rejected_actor` or
 `closed_actor`, its subject as `handled_by`; a bare subject is an actor named by it.
 
+Transfer rule: only a received complaint moves (once accepted or rejected, its district has
+decided on it), to another market, with a reason; the merchant and stall go with the old market
+unless the new one's are named. The receiving district's handlers get their own acceptance clock,
+started at the transfer; an overdue mark of the old clock stays in the transfer's record.
+
 Closing rule: the outcomes `unfounded` and `withdrawn` say the complaint was not borne out, so
 closing with one of them and `substantiated: true` is refused (422 on `substantiated`) rather
 than silently corrected; `mediated`, `refunded` and `referred_to_case` take either value.
@@ -28,7 +34,7 @@ from datetime import datetime, timedelta
 
 from contracts.people import Actor
 from services.complaints.domain.calendar import WorkCalendar
-from services.complaints.domain.errors import IllegalTransition, InvalidComplaint
+from services.complaints.domain.errors import IllegalTransition, InvalidComplaint, LinkedDuplicate
 from services.complaints.domain.model import (
     CATEGORIES,
     CHANNELS,
@@ -42,6 +48,7 @@ from services.complaints.domain.model import (
     UNSUBSTANTIATED_OUTCOMES,
     Complainant,
     Complaint,
+    Transfer,
     new_complaint_id,
     new_tracking_code,
     parse_phone,
@@ -186,6 +193,63 @@ def reject(complaint: Complaint, *, by: Actor | str, reason: str, now: datetime)
         rejection_reason=reason,
         handled_by=actor.subject,
         rejected_actor=actor,
+    )
+
+
+def transfer(
+    complaint: Complaint,
+    *,
+    by: Actor | str,
+    market_id: str,
+    district: str,
+    reason: str,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkCalendar,
+    merchant_id: str | None = None,
+    stall_no: str | None = None,
+    found: Sequence[Problem] = (),
+) -> Complaint:
+    """Transfer (移送) a received complaint to the market it is really about, which the service
+    has resolved to its `district` (and to the merchant at `stall_no`, if one was named): what it
+    `found` wrong with them comes first, as in `receive`. The acceptance clock restarts at `now`
+    for the receiving district; the move is recorded in `transfers`. Refused: another state
+    (IllegalTransition), a complaint linked as a duplicate either way (LinkedDuplicate), the
+    market it already names, or a blank reason (InvalidComplaint, every field at once)."""
+    now, actor = _deciding(complaint, by, now, "received", "transfer")
+    if complaint.duplicate_of is not None or complaint.duplicates:
+        raise LinkedDuplicate(complaint.complaint_id, "transfer")
+    problems: list[Problem] = []
+    market_id = _text(market_id, "market_id", ID_MAX_CHARS, problems, required=True)
+    if market_id and market_id == complaint.market_id:
+        problems.append(("market_id", "is already the market of this complaint"))
+    reason = _text(reason, "reason", REASON_MAX_CHARS, problems, required=True)
+    named = {field for field, _ in found}
+    problems = [*found, *(p for p in problems if p[0] not in named)]
+    InvalidComplaint.raise_any(problems)
+    if not district.strip():
+        raise ValueError("district must name the market's district")
+    moved = Transfer(
+        from_market_id=complaint.market_id,
+        from_district=complaint.district,
+        to_market_id=market_id,
+        to_district=district,
+        reason=reason,
+        actor=actor,
+        at=now,
+        overdue_at=complaint.acceptance_overdue_at,
+    )
+    return complaint.next(
+        market_id=market_id,
+        district=district,
+        merchant_id=merchant_id,
+        stall_no=stall_no,
+        acceptance_deadline=calendar.deadline_at(
+            now, policy.acceptance_working_days, policy.timezone
+        ),
+        acceptance_overdue_at=None,
+        handled_by=actor.subject,
+        transfers=(*complaint.transfers, moved),
     )
 
 

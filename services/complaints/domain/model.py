@@ -165,11 +165,28 @@ def _ts(moment: datetime | None) -> str | None:
 
 
 @dataclass(frozen=True, slots=True)
+class Transfer:
+    """A received complaint moved to the market it is really about (移送): from where, to where,
+    why, by whom and when. `overdue_at` keeps the acceptance clock's overdue mark of the district
+    it left, which the move clears for the receiving district's own clock."""
+
+    from_market_id: str
+    from_district: str
+    to_market_id: str
+    to_district: str
+    reason: str
+    actor: Actor
+    at: datetime
+    overdue_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Complaint:
     """A complaint case.
 
         received ──accept──► accepted ──close──► closed
-            └──────reject──► rejected
+          │ ▲  └───reject──► rejected
+          └─┘ transfer (移送: to another market, the acceptance clock restarted)
 
     The running clock is acceptance while `received` (deadline `acceptance_deadline`) and
     mediation while `accepted` (`mediation_deadline`); each may be marked overdue once
@@ -210,6 +227,7 @@ class Complaint:
     accepted_actor: Actor | None = None
     rejected_actor: Actor | None = None
     closed_actor: Actor | None = None
+    transfers: tuple[Transfer, ...] = ()
     version: int = 1
 
     # -- questions ---------------------------------------------------------------------------
@@ -296,4 +314,8 @@ class Complaint:
             "closed_at": _ts(self.closed_at),
             "outcome": self.outcome,
             "overdue": self.overdue_marked_at is not None,
+            # The market handling it (public, as the market is) and when it was last moved
+            # there: a citizen who named the wrong market sees where the case went.
+            "market_id": self.market_id,
+            "transferred_at": _ts(self.transfers[-1].at) if self.transfers else None,
         }

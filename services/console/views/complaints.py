@@ -1,6 +1,7 @@
 """The complaint handler's day: 投诉队列 with both working-day clocks (受理期限, 调解期限), 临期 and
-逾期 marked → a case with its timeline, facts and linked duplicates → 受理 or 不予受理 (理由) →
-after mediation 办结 (结果, 是否属实, 满意度).
+逾期 marked → a case with its timeline, facts and linked duplicates → 受理 or 不予受理 (理由), or
+移送 to the market it is really about (in another district too) → after mediation 办结 (结果,
+是否属实, 满意度).
 
 The complaints service computes every deadline, the running clock, the working days left and
 whether a case is nearing its deadline; the pages only show them."""
@@ -8,6 +9,7 @@ whether a case is nearing its deadline; the pages only show them."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -32,7 +34,6 @@ from services.console.web import (
     needed,
     optional,
     proxied_photo,
-    render,
     unavailable_503,
 )
 
@@ -53,13 +54,27 @@ VIEWS: dict[str, tuple[str, dict[str, Any]]] = {
 }
 # The fields each action's form has: an error naming another (the case's state) goes beside
 # the action's button.
-ACTIONS = {"accept": "受理", "reject": "不予受理", "close": "办结"}
+ACTIONS = {"accept": "受理", "reject": "不予受理", "transfer": "移送", "close": "办结"}
 FORM_FIELDS = {
     "accept": frozenset[str](),
     "reject": frozenset({"reason"}),
+    "transfer": frozenset({"market_id", "stall_no", "transfer_reason"}),
     "close": frozenset({"outcome", "substantiated", "satisfaction"}),
 }
-DONE = {"accepted": "已受理", "rejected": "已决定不予受理", "closed": "已办结"}
+# The transfer's reason has a name of its own on the page, which also holds the rejection's.
+RENAMED = {"transfer": {"reason": "transfer_reason"}}
+BLANK_CHOICE = {"transfer": {"market_id": "请选择要移送的市场"}}
+DONE = {
+    "accepted": "已受理",
+    "rejected": "已决定不予受理",
+    "transferred": "已移送，新的受理期限已起算",
+    "closed": "已办结",
+}
+# A transfer to another district leaves the case out of this handler's reach: the queue says so.
+QUEUE_DONE = {"transferred": "已移送至所选市场所在区，由该区投诉处理员受理"}
+# The city's markets a case may be moved to, read a page at a time (the registry's largest).
+MARKET_PAGE = 100
+MARKET_PAGES_AT_MOST = 20
 # A closing whose complainant could not be reached for a rating: the form's choice, and the
 # timeline's words for the null satisfaction the service records.
 UNREACHED = "unreached"
@@ -155,7 +170,7 @@ async def queue(request: Request, who: Person, services: Services) -> Response:
     else:
         cases.sort(key=_deadline_key)
     rows = [{"case": c, "clocks": clocks(c, now), "urgency": urgency(c, now)} for c in cases]
-    return render(
+    return Form.done(request, QUEUE_DONE).page(
         request,
         "complaints/list.html",
         who,
@@ -171,8 +186,14 @@ async def queue(request: Request, who: Person, services: Services) -> Response:
     )
 
 
-def timeline(case: dict[str, Any], inspections: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """What happened to the case, oldest first: each step with when, who and what."""
+def timeline(
+    case: dict[str, Any],
+    inspections: list[dict[str, Any]],
+    markets: Mapping[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """What happened to the case, oldest first: each step with when, who and what (a transfer's
+    markets by the names in `markets`, by id)."""
+    names = markets or {}
     steps: list[dict[str, Any]] = [
         {
             "at": case["received_at"],
@@ -195,6 +216,28 @@ def timeline(case: dict[str, Any], inspections: list[dict[str, Any]]) -> list[di
         "调解期限起算（受理后 45 个工作日）",
         by=who(case.get("accepted_actor")),
     )
+    for moved in case.get("transfers") or []:
+        way = (
+            f"自{names.get(moved['from_market_id'], '原市场')}"
+            f"移送至{names.get(moved['to_market_id'], '现市场')}"
+        )
+        steps.append(
+            {
+                "at": moved["at"],
+                "what": "移送",
+                "by": who(moved.get("actor")),
+                "note": f"{way} · 理由：{moved.get('reason') or '—'}",
+            }
+        )
+        if moved.get("overdue_at"):
+            steps.append(
+                {
+                    "at": moved["overdue_at"],
+                    "what": "受理逾期",
+                    "note": "超过移送前的受理期限",
+                    "css": "overdue",
+                }
+            )
     step(
         "rejected_at",
         "不予受理",
@@ -232,6 +275,28 @@ async def _optional(services: Backend, service: str, path: str, token: str) -> A
 
 async def _none() -> None:
     return None
+
+
+async def _city_markets(services: Backend, but: str) -> list[tuple[str, list[dict[str, Any]]]]:
+    """The city's markets a case may be moved to (every one but `but`), by district: the
+    registry's public directory, in its order (by district and name); none when it does not
+    answer, and the form then says so."""
+    found: list[dict[str, Any]] = []
+    for _ in range(MARKET_PAGES_AT_MOST):
+        body = await optional(
+            services.get("registry", "/public/markets", "", offset=len(found), limit=MARKET_PAGE),
+            None,
+        )
+        if not isinstance(body, dict):
+            return []
+        found += body.get("items") or []
+        if len(found) >= int(body.get("total") or 0) or not body.get("items"):
+            break
+    districts: dict[str, list[dict[str, Any]]] = {}
+    for m in found:
+        if m.get("id") != but:
+            districts.setdefault(str(m.get("district_name") or m.get("district")), []).append(m)
+    return list(districts.items())
 
 
 async def _tasks_of(services: Backend, token: str, case: dict[str, Any]) -> list[dict[str, Any]]:
@@ -274,6 +339,14 @@ async def _case_page(
         ),
     )
     found = {i: c for i, c in zip(linked_ids, linked, strict=True) if c}
+    transfers = case.get("transfers") or []
+    ids = sorted({m for t in transfers for m in (t["from_market_id"], t["to_market_id"])})
+    public = await asyncio.gather(
+        *(_optional(services, "registry", f"/public/markets/{m}", "") for m in ids)
+    )
+    names = {m: p["name"] for m, p in zip(ids, public, strict=True) if p}
+    may_act = who.principal.holds("handler")
+    movable = may_act and case.get("state") == "received" and not linked_ids
     return form.page(
         request,
         "complaints/detail.html",
@@ -284,11 +357,13 @@ async def _case_page(
         tasks=tasks,
         clocks=clocks(case),
         urgency=urgency(case),
-        steps=timeline(case, case.get("inspections") or []),
+        steps=timeline(case, case.get("inspections") or [], names),
         root=found.get(case["duplicate_of"]) if case.get("duplicate_of") else None,
         root_id=case.get("duplicate_of"),
         duplicates=[(i, found.get(i)) for i in case.get("duplicates") or []],
-        may_act=who.principal.holds("handler"),
+        may_act=may_act,
+        movable=movable,
+        destinations=await _city_markets(services, case["market_id"]) if movable else [],
         outcomes=labels.CLOSE_OUTCOME,
     )
 
@@ -308,11 +383,17 @@ async def photo(complaint_id: str, photo_id: str, who: Person, services: Service
     return await proxied_photo(services, "complaints", who.access_token, path)
 
 
-def _errors(exc: ApiError, action: str) -> dict[str, str]:
-    """The service's field errors in Chinese, each under the field it names; an error about the
-    case's state (another handler decided first) beside the action's button."""
-    known = FORM_FIELDS[action]
-    return field_errors(exc, lambda field: field if field in known else action, action)
+def _errors(exc: ApiError, action: str, values: dict[str, Any]) -> dict[str, str]:
+    """The service's field errors in Chinese, each under the form field it names; an error about
+    the case's state (another handler decided first) beside the action's button."""
+    known, renamed = FORM_FIELDS[action], RENAMED.get(action, {})
+    blank = {k: v for k, v in BLANK_CHOICE.get(action, {}).items() if not values.get(k)}
+
+    def where(field: str) -> str:
+        field = renamed.get(field, field)
+        return field if field in known else action
+
+    return field_errors(exc, where, action, blank=blank)
 
 
 async def _decide(
@@ -324,9 +405,12 @@ async def _decide(
     body: dict[str, Any] | None,
     values: dict[str, Any],
     done: str,
+    after: Callable[[dict[str, Any]], str] | None = None,
 ) -> Response:
+    """Post the action; on success to the case's page (or where `after` says, given the case as
+    the service answered), on refusal back to it with each reason beside its field."""
     try:
-        await services.post(
+        decided = await services.post(
             "complaints", f"/complaints/{complaint_id}/{action}", who.access_token, body
         )
     except ApiError as exc:
@@ -334,10 +418,13 @@ async def _decide(
             return failed(request, who, exc)
         # A service that did not answer is said beside the action too, with what was typed kept
         # (docs/console.md: the action is not lost); nothing was decided.
-        errors = _errors(exc, action) | ({"case": ACTIONS[action]} if exc.status == 409 else {})
+        errors = _errors(exc, action, values)
+        if exc.status == 409 and any(e.get("field") == "state" for e in exc.errors):
+            errors["case"] = ACTIONS[action]
         refusal = Form.refused(errors, values, unavailable_503(exc))
         return await _case_page(request, who, services, complaint_id, refusal)
-    return RedirectResponse(f"/staff/complaints/{complaint_id}?done={done}", status_code=303)
+    where = after(decided) if after else f"/staff/complaints/{complaint_id}"
+    return RedirectResponse(f"{where}?done={done}", status_code=303)
 
 
 @router.post("/staff/complaints/{complaint_id}/accept")
@@ -358,6 +445,29 @@ async def reject(request: Request, complaint_id: str, who: Acting, services: Ser
         {"reason": reason},
         {"reason": reason},
         "rejected",
+    )
+
+
+@router.post("/staff/complaints/{complaint_id}/transfer")
+async def transfer(
+    request: Request, complaint_id: str, who: Acting, services: Services
+) -> Response:
+    form = await request.form()
+    values = {k: str(form.get(k) or "").strip() for k in FORM_FIELDS["transfer"]}
+    body = {
+        "market_id": values["market_id"],
+        "stall_no": values["stall_no"] or None,
+        "reason": values["transfer_reason"],
+    }
+    district = who.principal.listing_district()
+
+    def after(case: dict[str, Any]) -> str:
+        # Moved out of the handler's district, the case is another district's to read.
+        mine = district is None or case.get("district") == district
+        return f"/staff/complaints/{complaint_id}" if mine else "/staff/complaints"
+
+    return await _decide(
+        request, who, services, complaint_id, "transfer", body, values, "transferred", after
     )
 
 

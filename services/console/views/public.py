@@ -277,8 +277,26 @@ def _follow_up(kind: str, **labelled: Any) -> None:
             return _page(
                 request, "public/track_form.html", status_code=404, kind=kind, code=code[:64]
             )
+        # The market handling it, by name: one moved (移送) since it was filed is there now.
+        market_id = (
+            status.get("market_id") if kind == "complaint" and isinstance(status, dict) else None
+        )
+        market = None
+        if market_id:
+            found, _ = await _fetch(
+                backend(request).get("registry", f"/public/markets/{market_id}", "")
+            )
+            market = found if isinstance(found, dict) else None
         template = f"public/{kind}_track.html"
-        return _page(request, template, code=code, status=status, failed=failed, **labelled)
+        return _page(
+            request,
+            template,
+            code=code,
+            status=status,
+            failed=failed,
+            market=market,
+            **labelled,
+        )
 
     router.add_api_route(f"/{kind}s/filed/{{code}}", filed, name=f"{kind}_filed")
     router.add_api_route(f"/{kind}s/track", track_form, name=f"{kind}_track_form")

@@ -165,6 +165,56 @@ async def test_a_complainant_not_reached_is_closed_with_a_null_satisfaction(
     assert (stored["state"], stored["satisfaction"]) == ("closed", None)
 
 
+async def test_a_complaint_about_another_market_is_transferred_to_its_district(
+    stack: Stack, kafka: str
+) -> None:
+    # 移送: filed against the wrong market, moved to the right one in another district, whose
+    # handler then holds it with a fresh acceptance clock.
+    here, there = await stack.place(), await stack.place()
+    handler = stack.token("handler", here.district)
+    receiving = stack.token("handler", there.district)
+    receipt = (await stack.complaints.post("/complaints", json=submission(here))).json()
+    cid = receipt["id"]
+    path = f"/complaints/{cid}/transfer"
+
+    refused = await stack.complaints.post(
+        path, json={"market_id": "mkt_nowhere", "reason": ""}, headers=handler
+    )
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["reason", "market_id"]
+    unchanged = (await stack.complaints.get(f"/complaints/{cid}", headers=handler)).json()
+    assert (unchanged["version"], unchanged["market_id"]) == (1, here.market_id)
+
+    body = {"market_id": there.market_id, "stall_no": there.stall_no, "reason": "摊位在另一市场"}
+    async with TopicWatcher(kafka, EVENTS) as events:
+        r = await stack.complaints.post(path, json=body, headers=handler)
+        assert r.status_code == 200, r.text
+        [moved] = await events.wait_for(of("complaints.complaint.transferred", complaint_id=cid))
+    data = moved.json()["data"]
+    assert (data["market_id"], data["district"], data["merchant_id"]) == (
+        there.market_id,
+        there.district,
+        there.merchant_id,
+    )
+    assert (data["from_market_id"], data["from_district"], data["reason"]) == (
+        here.market_id,
+        here.district,
+        "摊位在另一市场",
+    )
+    restarted = datetime.fromisoformat(data["acceptance_deadline"])
+    assert restarted >= datetime.fromisoformat(receipt["acceptance_deadline"])
+
+    assert (await stack.complaints.get(f"/complaints/{cid}", headers=handler)).status_code == 403
+    theirs = (await stack.complaints.get("/complaints", headers=receiving)).json()["items"]
+    assert cid in [c["id"] for c in theirs]
+    tracked = (await stack.complaints.get(f"/complaints/track/{receipt['tracking_code']}")).json()
+    assert tracked["market_id"] == there.market_id and tracked["transferred_at"] is not None
+    r = await stack.complaints.post(f"/complaints/{cid}/accept", headers=receiving)
+    assert r.status_code == 200, r.text
+    again = await stack.complaints.post(path, json=body, headers=receiving)
+    assert again.status_code == 409 and again.json()["errors"][0]["field"] == "state"
+
+
 async def test_undecided_past_seven_working_days_is_overdue_once(stack: Stack, kafka: str) -> None:
     place = await stack.place()
     receipt = (await stack.complaints.post("/complaints", json=submission(place))).json()

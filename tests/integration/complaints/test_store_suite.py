@@ -19,6 +19,7 @@ from services.complaints.domain import (
     close,
     mark_overdue,
     receive,
+    transfer,
 )
 from services.complaints.domain.photos import ComplaintPhoto, claimed
 from services.complaints.domain.suggestions import (
@@ -118,6 +119,39 @@ async def test_an_update_takes_the_next_version_only(stores: Stores) -> None:
         await stores.complaints.update(a)  # the same version again: a lost update
     with pytest.raises(StaleWrite):
         await stores.complaints.update(accepted(case(), T0))  # never stored
+
+
+async def test_a_transferred_case_is_found_under_its_new_market_and_district(
+    stores: Stores,
+) -> None:
+    c = case(T0)
+    await stored(stores, c)
+    moved = transfer(
+        c,
+        by=Actor.of("h1", "王处理员"),
+        market_id="mkt_9",
+        district="laishan",
+        reason="市场选错了",
+        now=T0 + timedelta(days=2),
+        policy=DEFAULT_POLICY,
+        calendar=CAL,
+    )
+    await stores.complaints.update(moved)
+    s = stores.complaints
+    assert await s.get(c.complaint_id) == moved
+
+    def query(district: str, market_id: str | None = None) -> CaseQuery:
+        return CaseQuery(district, None, market_id, overdue=False, open_only=False, limit=10)
+
+    assert ids(await s.cases(query("laishan", "mkt_9"))) == ids([moved])
+    assert await s.cases(query("zhifu")) == []
+    assert await s.recent("mer_1", "short_weight", T0) == []  # its old merchant's no more
+    # The clock runs to the new deadline, two working days after the old one.
+    assert moved.acceptance_deadline == c.acceptance_deadline + timedelta(days=2)
+    assert await s.past_deadline(c.acceptance_deadline + timedelta(minutes=1), 10) == []
+    assert ids(await s.past_deadline(moved.acceptance_deadline + timedelta(minutes=1), 10)) == ids(
+        [moved]
+    )
 
 
 async def test_recent_is_the_merchants_category_since_oldest_first(stores: Stores) -> None:

@@ -48,8 +48,10 @@ def world() -> World:
     directory = RegistryMemory(
         market("mkt_1", "zhifu"),
         market("mkt_2", "laishan"),
+        market("mkt_3", "zhifu"),
         merchant("mer_1", "mkt_1", "A-01"),
         merchant("mer_2", "mkt_1", "A-02"),
+        merchant("mer_3", "mkt_2", "B-01"),
     )
     clock = Clock(T0)
     metrics = ComplaintsMetrics(Metrics("complaints"))

@@ -33,6 +33,7 @@ PERSON_EVENTS = {
     "inspection.rectification.verified",
     "complaints.complaint.accepted",
     "complaints.complaint.rejected",
+    "complaints.complaint.transferred",
     "complaints.complaint.closed",
     "complaints.suggestion.answered",
     "campaign.report.filed",

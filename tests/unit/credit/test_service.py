@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from contracts.complaints import ComplaintOverdue
+from contracts.complaints import ComplaintOverdue, ComplaintTransferred
 from contracts.duties import DutiesUpdated
 from contracts.registry import MerchantUpserted
 from contracts.telemetry import RiskCleared
@@ -650,6 +650,43 @@ async def test_a_complaint_whose_clock_ran_out_counts_against_its_market_once(
     assert [(kind, seen.good) for (_, kind), seen in observed.items()] == [("complaint", False)]
     # Context for the assessment, not a fact about the merchant: no adjustment, no event.
     assert world.types() == [] and await world.stores.ledger.ledger("mer_1") == []
+
+
+async def test_a_transferred_complaint_counts_where_it_went_when_it_closes(world: World) -> None:
+    """移送: the move itself is no fact and counts for no market; the closing that follows
+    carries the new market, and the limit kept counts there."""
+    closed = samples.complaint_closed()
+    case = closed.model_dump(exclude={"within_limit", "actor"})
+    moved = ComplaintTransferred.model_validate(
+        case
+        | {
+            "state": "received",
+            "version": closed.version - 2,
+            "accepted_at": None,
+            "mediation_deadline": None,
+            "closed_at": None,
+            "outcome": None,
+            "substantiated": None,
+            "satisfaction": None,
+            "transferred_at": closed.received_at,
+            "from_market_id": "mkt_old",
+            "from_district": "laishan",
+            "reason": "投诉对象在另一市场",
+        }
+    )
+    router = handlers.complaints_router(world.credit)
+    await world.send(
+        router, outgoing("complaints", "complaints.complaint.transferred", "cmp_1", moved)
+    )
+    assert world.stores.context.observations == {}
+    assert world.types() == [] and await world.stores.ledger.ledger("mer_1") == []
+    roots = await world.stores.context.roots([closed.complaint_id])
+    assert roots[closed.complaint_id]["state"] == "received"
+    await world.send(router, outgoing("complaints", "complaints.complaint.closed", "cmp_1", closed))
+    observed = world.stores.context.observations.values()
+    assert [(o.market_id, o.kind, o.good) for o in observed] == [
+        (closed.market_id, "complaint", True)
+    ]
 
 
 async def test_a_cleared_risk_no_longer_counts_as_open(world: World) -> None:
