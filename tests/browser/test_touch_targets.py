@@ -115,3 +115,22 @@ async def test_every_link_of_a_complaint_is_big_enough_for_a_handler_on_a_phone(
 
     await until(linked_and_tasked, within=60, every=1, what="the duplicate and the task shown")
     assert await small_on(phone, shot, case) == []
+
+
+async def test_every_field_of_a_clerks_and_a_citizens_form_is_big_enough_on_a_phone(
+    console: Console, phone: Page, open_page: Any, tokens: Tokens, shot: Shots
+) -> None:
+    """A time, a date-and-time and every other field is as tall as a finger, not only the text
+    boxes: 登记市场's 开市 / 闭市时间 and the citizen's 发生时间 were the browser's default size."""
+    district, market_id = await a_market(console)
+    await signed_in(phone, tokens, "clerk", district, name="钱登记")
+    await phone.goto("/staff/registry")
+    await phone.click("#add-market summary")
+    await shot(phone, "add-market")
+    assert await small_targets(phone) == []
+
+    citizen = await open_page(phone=True)
+    answer = await citizen.goto(f"/complaints/new?market_id={market_id}")
+    assert answer is not None and answer.status == 200
+    await shot(citizen, "complaint-new")
+    assert await small_targets(citizen) == []
