@@ -80,6 +80,14 @@ class MarketIn(Strict):
     capacity: int = Field(gt=0, le=1_000_000)
     opening_hours: OpeningHoursIn
     renovation_status: Literal["not_planned", "planned", "in_progress", "completed"] = "not_planned"
+    latitude: float | None = Field(
+        None,
+        ge=-90,
+        le=90,
+        description="WGS-84 degrees north, with `longitude` or not at all (a clerk registering "
+        "the market at its gate); later by `PUT /markets/{id}/location`",
+    )
+    longitude: float | None = Field(None, ge=-180, le=180, description="WGS-84 degrees east")
 
 
 class LocationIn(Strict):

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 from contracts.people import Actor
 from contracts.registry import MARKET_UPSERTED, MERCHANT_UPSERTED, TERMINAL_UPSERTED
 from services.registry import events
+from services.registry.domain.geo import given_location_problems
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.registry.domain.model import (
     District,
@@ -57,6 +58,9 @@ class NewMarket:
     opens: str
     closes: str
     renovation_status: str = "not_planned"
+    # Where it stands, when the clerk registers it at its gate (both or neither).
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,8 @@ class MarketDraft:
     district: str | None = None
     opens: str | None = None
     closes: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
 
 
 @dataclass(frozen=True)
@@ -214,12 +220,13 @@ class Registry:
 
     async def _market_checked(self, work: Work, who: Principal, draft: MarketDraft) -> None:
         """A market may be registered in the caller's district (403 first, before anything is
-        read), with hours that close after they open and a district that exists: every problem
-        of the two in one 422."""
+        read), with hours that close after they open, a district that exists and, if it is
+        located, both degrees in range: every problem in one 422."""
         district, opens, closes = draft.district, draft.opens, draft.closes
         if district is not None:
             who.require_district(district)
         problems = [] if opens is None or closes is None else opening_hours_problems(opens, closes)
+        problems += given_location_problems(draft.latitude, draft.longitude)
         if district is not None and await work.stores.districts.get(district) is None:
             problems.append(("district", f"no district with code {district!r}"))
         _refuse(problems)

@@ -73,3 +73,51 @@ async def test_a_phone_that_keeps_its_location_is_told_so_and_stays_on_the_list(
     await status.filter(has_text="未获准使用位置信息").wait_for()
     await shot(citizen, "refused")
     assert citizen.url.endswith("/markets")
+
+
+async def test_a_market_registered_at_its_gate_is_near_citizens_from_the_start(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    """登记市场 with 使用当前位置: no second visit to the market's page for its location."""
+    tag = uuid.uuid4().hex[:6]
+    district = f"t{uuid.uuid4().hex[:7]}"
+    async with console.city.client("registry") as registry:
+        await register_market(
+            registry,
+            district,
+            f"老{tag}市场",
+            "老市场公司",
+            "老街1号",
+            district_name=f"登记{tag}区",
+        )
+    clerk, _ = tokens.person("clerk", district, name="李登记", who="gate")
+    phone = await open_page(phone=True, at=GATE)
+    await sign_in(phone, clerk, tokens.password)
+    await phone.goto("/staff/registry")
+    await phone.click("#add-market summary")
+    form = phone.locator("#add-market-form")
+    for field, value in (
+        ("name", f"东门{tag}市场"),
+        ("operator", "东门市场公司"),
+        ("address", "东门路1号"),
+        ("capacity", "300"),
+        ("open", "06:00"),
+        ("close", "19:00"),
+    ):
+        await form.locator(f"#f-{field}").fill(value)
+    await form.locator("button[data-locate]").click()
+    await phone.wait_for_function(
+        "() => document.querySelector('#add-market-form #f-latitude').value !== ''",
+        timeout=10_000,
+    )
+    await shot(phone, "registering-located")
+    await form.locator("button[type=submit]").click()
+    await phone.wait_for_url(re.compile(r"/staff/registry/markets/mkt_[^?]+\?done=market$"))
+    assert "北纬 37.49460° · 东经 121.44520°" in await phone.inner_text("#location")
+
+    citizen = await open_page(phone=True, at=CITIZEN)
+    await citizen.goto(f"/markets?q=东门{tag}")
+    await citizen.click("a[data-near]")
+    await citizen.wait_for_url(re.compile(r"/markets\?near="))
+    listed = citizen.locator("#markets li[data-market]", has_text=f"东门{tag}市场")
+    assert "约 760 米" in await listed.locator(".distance").inner_text()

@@ -213,7 +213,17 @@ async def registry_home(request: Request, who: Reader, services: Services) -> Re
 @router.post("/staff/registry/markets")
 async def add_market(request: Request, who: Registrar, services: Services) -> Response:
     values = await typed(
-        request, "name", "district", "kind", "operator", "address", "capacity", "open", "close"
+        request,
+        "name",
+        "district",
+        "kind",
+        "operator",
+        "address",
+        "capacity",
+        "open",
+        "close",
+        "latitude",
+        "longitude",
     )
     if not who.principal.city_wide:
         values["district"] = who.principal.district
@@ -228,6 +238,9 @@ async def add_market(request: Request, who: Registrar, services: Services) -> Re
         "address": values["address"],
         "capacity": capacity,
         "opening_hours": {"open": values["open"], "close": values["close"]},
+        # Where it stands, when registered at its gate: both or neither, as the registry asks.
+        "latitude": _number(values["latitude"]),
+        "longitude": _number(values["longitude"]),
     }
     try:
         market = await services.post("registry", "/markets", who.access_token, body)

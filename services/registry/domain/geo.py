@@ -22,6 +22,20 @@ def location_problems(latitude: float, longitude: float) -> list[tuple[str, str]
     return problems
 
 
+def given_location_problems(
+    latitude: float | None, longitude: float | None
+) -> list[tuple[str, str]]:
+    """What is wrong with a location a registration may leave out: both or neither (None: not
+    given), each in its range."""
+    if latitude is None and longitude is None:
+        return []
+    if latitude is None:
+        return [("latitude", "must be given with longitude")]
+    if longitude is None:
+        return [("longitude", "must be given with latitude")]
+    return location_problems(latitude, longitude)
+
+
 def distance_m(a: Point, b: Point) -> float:
     """The great-circle distance between two points, in metres (haversine)."""
     lat1, lon1, lat2, lon2 = map(math.radians, (*a, *b))

@@ -181,3 +181,24 @@ async def test_a_location_out_of_range_is_refused_naming_each_field_and_changes_
         None,
         market["version"],
     )
+
+
+async def test_a_market_registered_with_its_location_is_near_from_the_start(api: Api) -> None:
+    city = await _city(api)
+    body = market_body(city["code"], f"东门{city['tag']}农贸市场")
+    r = await api.post("/markets", body | {"latitude": 37.5384})
+    assert r.status_code == 422, r.text
+    assert [e["field"] for e in r.json()["errors"]] == ["longitude"]
+    r = await api.post("/markets", body | {"latitude": 95, "longitude": 121.4})
+    assert r.status_code == 422 and [e["field"] for e in r.json()["errors"]] == ["latitude"]
+    assert (await public(api, f"/public/markets?q=东门{city['tag']}", []))["total"] == 0
+
+    r = await api.post("/markets", body | {"latitude": 37.4946, "longitude": 121.4452})
+    assert r.status_code == 201, r.text
+    assert (r.json()["latitude"], r.json()["longitude"], r.json()["version"]) == (
+        37.4946,
+        121.4452,
+        1,
+    )
+    found = await public(api, f"/public/markets?q=东门{city['tag']}&near=37.50,121.44", [])
+    assert [(m["id"], m["distance_m"]) for m in found["items"]] == [(r.json()["id"], 756)]

@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import httpx
 import pytest
@@ -248,3 +249,53 @@ async def test_a_refused_location_stands_beside_its_field_with_what_was_typed() 
     errors = dict(re.findall(r'id="err-(latitude|longitude)" role="alert">([^<]*)<', r.text))
     assert errors == {"latitude": "不能大于 90", "longitude": "必填"}
     assert 'value="95"' in r.text
+
+
+async def registered(
+    form: dict[str, str], refusal: dict[str, Any] | None = None
+) -> tuple[dict[str, Any], httpx.Response]:
+    """What the 登记市场 form sends the registry, and the page it leads to (a 422 with
+    `refusal`)."""
+    sent: list[dict[str, Any]] = []
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "POST":
+            sent.append(json.loads(request.read()))
+            if refusal is not None:
+                return httpx.Response(422, json=refusal)
+            return httpx.Response(201, json=MARKET | {"id": "mkt_2"})
+        if request.url.path in ("/districts", "/public/districts"):
+            return httpx.Response(200, json=[{"code": "zhifu", "name": "芝罘区"}])
+        return httpx.Response(200, json={"items": []})
+
+    base = {
+        "name": "东门市场", "kind": "farmers", "operator": "东门公司", "address": "东门路1号",
+        "capacity": "100", "open": "06:00", "close": "19:00",
+    }  # fmt: skip
+    async with support.console(answer, Principal("sub-1", "clerk", "zhifu")) as client:
+        r = await client.post("/staff/registry/markets", data=base | form)
+    return sent[0], r
+
+
+async def test_a_market_registered_at_its_gate_sends_its_location() -> None:
+    body, r = await registered({"latitude": "37.4946", "longitude": "121.4452"})
+    assert (body["latitude"], body["longitude"]) == (37.4946, 121.4452)
+    assert r.status_code == 303
+    body, _ = await registered({"latitude": "", "longitude": ""})
+    assert (body["latitude"], body["longitude"]) == (None, None)
+
+
+async def test_the_registration_form_offers_the_phones_location_and_keeps_a_refused_one() -> None:
+    refusal = {
+        "error": "invalid_input",
+        "errors": [{"field": "latitude", "reason": "must be from -90 to 90 degrees"}],
+    }
+    _, r = await registered({"latitude": "95", "longitude": "121.4"}, refusal)
+    assert r.status_code == 422
+    form = r.text[r.text.index('id="add-market-form"') :]
+    assert 'data-locate="#add-market-form"' in form
+    # Optional: a market registered anywhere but at its gate is not held back by the browser.
+    latitude = re.search(r'<input id="f-latitude"[^>]*>', form)
+    assert latitude is not None and " required" not in latitude[0]
+    assert "应在 -90 到 90 度之间" in form
+    assert 'value="95"' in form and 'value="121.4"' in form

@@ -121,6 +121,44 @@ async def test_a_refused_location_names_each_field_and_changes_nothing(
     assert (units.commits, units.rollbacks) == (0, 3)
 
 
+async def test_a_market_registered_at_its_gate_is_located_from_the_start(
+    registry: Registry, units: FakeRegistryUnits
+) -> None:
+    added = await registry.add_market(
+        CLERK, replace(NEW_MARKET, latitude=37.5384, longitude=121.3977)
+    )
+    assert added.location == (37.5384, 121.3977) and added.version == 1
+    assert units.tables.markets[added.id].location == (37.5384, 121.3977)
+    found, _ = await registry.directory(DirectoryQuery(near=(37.50, 121.44)))
+    assert [m.id for m, _ in found] == [added.id]
+
+
+@pytest.mark.parametrize(
+    ("where", "problems"),
+    [
+        ({"latitude": 37.5}, {("longitude", "must be given with latitude")}),
+        ({"longitude": 121.4}, {("latitude", "must be given with longitude")}),
+        (
+            {"latitude": -91.0, "longitude": 200.0},
+            {
+                ("latitude", "must be from -90 to 90 degrees"),
+                ("longitude", "must be from -180 to 180 degrees"),
+            },
+        ),
+    ],
+)
+async def test_a_half_or_impossible_location_refuses_the_registration(
+    registry: Registry, units: FakeRegistryUnits, where: dict[str, float], problems: set[Any]
+) -> None:
+    late = {"opens": "19:00", "closes": "06:00"}  # named in the same answer
+    refusal = await refused(
+        units, registry.add_market(CLERK, replace(NEW_MARKET, **where, **late)), InvalidInput
+    )
+    assert problems <= set(refusal.problems)
+    assert "opening_hours.close" in {field for field, _ in refusal.problems}
+    assert len(units.tables.markets) == 1  # only the fixture's
+
+
 async def test_the_directory_near_a_point_lists_located_markets_nearest_first(
     registry: Registry, units: FakeRegistryUnits
 ) -> None:
