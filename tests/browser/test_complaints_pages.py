@@ -303,13 +303,16 @@ async def test_a_complaint_about_another_districts_market_is_transferred_and_dec
     other = await open_page(phone=True)
     await sign_in(other, receiving, tokens.password)
     await other.goto("/staff/complaints")
-    await other.locator(f"li[data-complaint='{case}'] a").first.click()
+    row = other.locator(f"li[data-complaint='{case}']")
+    assert "移送件" in await row.inner_text() and "移送至此" in await row.inner_text()
+    await row.locator("a").first.click()
     await other.wait_for_url(f"**/staff/complaints/{case}")
     await shot(other, "transferred-case")
     step = other.locator("#timeline li", has_text="移送")
     text = await step.inner_text()
     assert "投诉所述摊位在另一区的市场" in text and HANDLER in text, text
     assert f"摊位 {there.place.stall_no}" in await other.inner_text("#case")
+    assert "移送后 7 个工作日" in await other.inner_text("#clocks")
     await other.click("#accept button[type=submit]")
     await other.wait_for_url(f"**/staff/complaints/{case}?done=accepted")
 

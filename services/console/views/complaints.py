@@ -44,6 +44,8 @@ RULES = {
     "acceptance": "收到后 7 个工作日",
     "mediation": "受理后 45 个工作日",
 }
+# A case moved (移送) to its district: the acceptance clock started at the move.
+MOVED_ACCEPTANCE_RULE = "移送后 7 个工作日"
 # The queue's views: what the handler asks the service for.
 VIEWS: dict[str, tuple[str, dict[str, Any]]] = {
     "open": ("待办", {}),
@@ -113,6 +115,7 @@ def clocks(case: dict[str, Any], now: datetime | None = None) -> list[Clock]:
     now = now or clock.now()
     running = case.get("running_clock")
     left = case.get("working_days_left")
+    moved = bool(case.get("transfers"))
     found: list[Clock] = []
     for name in ("acceptance", "mediation"):
         deadline = case.get(f"{name}_deadline")
@@ -137,7 +140,8 @@ def clocks(case: dict[str, Any], now: datetime | None = None) -> list[Clock]:
         else:
             late = _after(case.get("closed_at"), deadline)
             status, css = ("逾期办结", "overdue") if late or marked else ("按期办结", "ok")
-        found.append(Clock(labels.CLOCK[name], RULES[name], deadline, name == running, status, css))
+        rule = MOVED_ACCEPTANCE_RULE if name == "acceptance" and moved else RULES[name]
+        found.append(Clock(labels.CLOCK[name], rule, deadline, name == running, status, css))
     return found
 
 
@@ -209,7 +213,8 @@ def timeline(
         if case.get(at):
             steps.append({"at": case[at], "what": what, **more, "note": note})
 
-    step("acceptance_overdue_at", "受理逾期", "超过受理期限（收到后 7 个工作日）", css="overdue")
+    accepting = MOVED_ACCEPTANCE_RULE if case.get("transfers") else RULES["acceptance"]
+    step("acceptance_overdue_at", "受理逾期", f"超过受理期限（{accepting}）", css="overdue")
     step(
         "accepted_at",
         "受理",

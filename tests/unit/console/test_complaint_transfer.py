@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from services.console.views.complaints import timeline
+from services.console.views.complaints import clocks, timeline
 from services.runtime.auth import Principal
 from tests.unit.console import support
 from tests.unit.console.test_complaint_and_credit_pages import NOW, case
@@ -207,3 +207,43 @@ async def test_the_citizen_reads_the_market_now_handling_it_and_when_it_moved() 
     assert r.status_code == 200, r.text
     assert 'id="market">莱山批发市场' in r.text
     assert "2026-05-06 移送至此" in r.text
+
+
+MOVE = {
+    "from_market_id": "mkt_1",
+    "from_district": "zhifu",
+    "to_market_id": "mkt_2",
+    "to_district": "laishan",
+    "reason": "摊位在莱山",
+    "actor": {"subject": "sub-1", "name": "张丽娟"},
+    "at": "2026-05-05T02:00:00+00:00",
+    "overdue_at": None,
+}
+
+
+def test_a_moved_cases_acceptance_clock_names_the_move_as_its_start() -> None:
+    [acceptance, mediation] = clocks(case(transfers=[MOVE]), NOW)
+    assert (acceptance.rule, mediation.rule) == ("移送后 7 个工作日", "受理后 45 个工作日")
+    assert clocks(case(), NOW)[0].rule == "收到后 7 个工作日"
+    late = case(transfers=[MOVE], acceptance_overdue_at="2026-05-14T16:00:00+00:00")
+    [overdue] = [s for s in timeline(late, []) if s["what"] == "受理逾期"]
+    assert overdue["note"] == "超过受理期限（移送后 7 个工作日）"
+
+
+async def test_the_receiving_queue_marks_a_moved_case_and_when_it_came() -> None:
+    moved = RECEIVED | {"market_id": "mkt_2", "district": "laishan", "transfers": [MOVE]}
+
+    def services(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/complaints":
+            found = [moved] if request.url.params.get("state") == "received" else []
+            return httpx.Response(200, json={"items": found})
+        if request.url.path in ("/markets", "/merchants"):
+            return httpx.Response(200, json={"items": []})
+        return httpx.Response(404, json={"error": "not_found", "message": "none"})
+
+    receiving = Principal("sub-2", "handler", "laishan", name="钱处理")
+    async with support.console(services, receiving) as client:
+        r = await client.get("/staff/complaints")
+    row = r.text[r.text.index('data-complaint="cmp_1"') :]
+    assert '<span class="tag">移送件</span>' in row
+    assert "05-05 10:00 移送至此" in row
