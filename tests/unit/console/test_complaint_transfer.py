@@ -55,6 +55,7 @@ async def test_the_form_offers_every_other_market_of_the_city_by_district() -> N
     async with support.console(services, HANDLER) as client:
         r = await client.get("/staff/complaints/cmp_1")
     assert r.status_code == 200, r.text
+    assert 'id="transfer-box" >' in r.text  # folded: 受理 is the next action of most cases
     form = r.text[r.text.index('id="transfer"') : r.text.index('id="reject"')]
     assert '<optgroup label="芝罘区">' in form and '<optgroup label="莱山区">' in form
     assert 'value="mkt_3"' in form and 'value="mkt_2"' in form
@@ -126,7 +127,8 @@ async def test_each_refusal_stands_beside_its_field_with_what_was_typed() -> Non
     async with support.console(services, HANDLER) as client:
         r = await client.post("/staff/complaints/cmp_1/transfer", data=form)
     assert r.status_code == 422
-    page = r.text[r.text.index('id="transfer"') : r.text.index('id="reject"')]
+    page = r.text[r.text.index('id="transfer-box"') : r.text.index('id="reject"')]
+    assert page.startswith('id="transfer-box" open>')  # the refused form unfolded
     assert 'id="market_id-error" role="alert">请选择要移送的市场<' in page
     assert 'id="transfer_reason-error" role="alert">必填<' in page
     assert 'value="B-07"' in page
