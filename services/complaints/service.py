@@ -58,7 +58,7 @@ from services.complaints.domain.suggestions import (
     receive_suggestion,
 )
 from services.complaints.metrics import UNREACHED, ComplaintsMetrics
-from services.complaints.store import CaseQuery, InspectionRecord, Stores
+from services.complaints.store import CaseQuery, ComplaintStore, InspectionRecord, Stores
 from services.runtime import serial
 from services.runtime.auth import Principal, actor, within
 from services.runtime.clock import Clock
@@ -150,6 +150,24 @@ class Complaints:
                 merchant_id = found.merchant_id
         return market.district, merchant_id, stall_no
 
+    async def _root_of(self, store: ComplaintStore, case: Complaint) -> Complaint | None:
+        """The earlier complaint `case` duplicates (same merchant and category within the
+        window, similar facts), locked; None when it duplicates none."""
+        if case.merchant_id is None:
+            return None
+        candidates = await store.recent(
+            case.merchant_id,
+            case.category,
+            case.received_at - self.policy.duplicate_window,
+            for_update=True,
+        )
+        root_id = find_duplicate(case, candidates, self.policy)
+        if root_id is None:
+            return None
+        # The earliest match may itself be a duplicate of one older than the window.
+        root = next((c for c in candidates if c.complaint_id == root_id), None)
+        return root or await store.get(root_id, for_update=True)
+
     async def check_submission(self, fields: Mapping[str, Any]) -> None:
         """`submit`'s checks that a body's model cannot make, on the fields given (those of a
         request that fitted its model): the market, merchant and stall against the registry,
@@ -223,17 +241,9 @@ class Complaints:
                     claim_problems(photos, _by_id(found), now, ttl=self.photo_ttl)
                 )
                 attached = claimed([_by_id(found)[p] for p in photos], case.complaint_id)
-            if case.merchant_id is not None:
-                candidates = await store.recent(
-                    case.merchant_id,
-                    case.category,
-                    case.received_at - self.policy.duplicate_window,
-                    for_update=True,
-                )
-                root_id = find_duplicate(case, candidates, self.policy)
-                if root_id is not None:
-                    root = next(c for c in candidates if c.complaint_id == root_id)
-                    linked, case = link(root, case)
+            root = await self._root_of(store, case)
+            if root is not None:
+                linked, case = link(root, case)
             await store.insert(case, intake_id=intake_id, external_ref=sub.external_ref)
             if attached:
                 await work.stores.photos.attach(attached)
@@ -433,8 +443,7 @@ class Complaints:
             await store.update(changed)
             ref = await store.external_ref(complaint_id)
             work.emit(events.item(event_type, complaint_id, data(changed, ref), now))
-        if changed.state != case.state:  # a transfer enters no state
-            self.metrics.transitions.labels(changed.category, changed.channel, changed.state).inc()
+        self.metrics.transitions.labels(changed.category, changed.channel, changed.state).inc()
         log.info(
             "complaint decided",
             extra={"complaint_id": complaint_id, "state": changed.state, "by": who.subject},
@@ -490,11 +499,13 @@ class Complaints:
         district, merchant_id = "", None
         if market_id:
             district, merchant_id, stall_no = self._place(market_id, None, stall_no, problems)
-        case = await self._decide(
-            who,
-            complaint_id,
-            lambda c, now: transfer(
-                c,
+        async with self.uow() as work:
+            store = work.stores.complaints
+            found = await store.get(complaint_id, for_update=True)
+            before = within(who, found, "complaint", complaint_id)
+            now = self.now()
+            case = transfer(
+                before,
                 by=actor(who),
                 market_id=market_id,
                 district=district,
@@ -505,9 +516,27 @@ class Complaints:
                 merchant_id=merchant_id,
                 stall_no=stall_no,
                 found=problems,
-            ),
-            COMPLAINT_TRANSFERRED,
-            events.transferred,
+            )
+            await store.update(case)
+            # Moved to a merchant who already has the same complaint: counted once, as at intake.
+            root = await self._root_of(store, case)
+            if root is not None:
+                root, case = link(root, case)
+                await store.update(root)
+                await store.update(case)
+            ref = await store.external_ref(complaint_id)
+            work.emit(
+                events.item(COMPLAINT_TRANSFERRED, complaint_id, events.transferred(case, ref), now)
+            )
+        if root is not None:
+            self.metrics.duplicates.labels(case.category).inc()
+        log.info(
+            "complaint transferred",
+            extra={
+                "complaint_id": complaint_id,
+                "by": who.subject,
+                "duplicate_of": root and root.complaint_id,
+            },
         )
         moved = case.transfers[-1]
         across = str(moved.from_district != moved.to_district).lower()

@@ -215,6 +215,29 @@ async def test_a_complaint_about_another_market_is_transferred_to_its_district(
     assert again.status_code == 409 and again.json()["errors"][0]["field"] == "state"
 
 
+async def test_a_complaint_moved_to_a_merchant_with_the_same_complaint_is_linked_to_it(
+    stack: Stack,
+) -> None:
+    here, there = await stack.place(), await stack.place()
+    facts = "电子秤少称了二两猪肉，要求退还差价"
+    first = (await stack.complaints.post("/complaints", json=submission(there, facts=facts))).json()
+    body = submission(
+        here, facts=facts + "。", complainant={"name": "李四", "phone": "13900001111"}
+    )
+    second = (await stack.complaints.post("/complaints", json=body)).json()
+    assert second["duplicate_of"] is None
+    move = {"market_id": there.market_id, "stall_no": there.stall_no, "reason": "在另一市场"}
+    handler = stack.token("handler", here.district)
+    r = await stack.complaints.post(
+        f"/complaints/{second['id']}/transfer", json=move, headers=handler
+    )
+    assert r.status_code == 200, r.text
+    assert (r.json()["duplicate_of"], r.json()["version"]) == (first["id"], 3)
+    receiving = stack.token("handler", there.district)
+    root = (await stack.complaints.get(f"/complaints/{first['id']}", headers=receiving)).json()
+    assert root["duplicates"] == [second["id"]]
+
+
 async def test_undecided_past_seven_working_days_is_overdue_once(stack: Stack, kafka: str) -> None:
     place = await stack.place()
     receipt = (await stack.complaints.post("/complaints", json=submission(place))).json()

@@ -145,3 +145,33 @@ async def test_a_move_within_the_district_stays_in_its_queue(world: World) -> No
     assert (moved.market_id, moved.district) == ("mkt_3", "zhifu")
     assert (await world.complaints.case(HANDLER, case.complaint_id)) == moved
     assert count(world.metrics.transferred, "short_weight", "false") == 1
+
+
+async def test_moved_to_a_merchant_with_the_same_complaint_it_is_linked_and_counted_once(
+    world: World,
+) -> None:
+    """At the right market an earlier, similar complaint against the same merchant waits: the
+    moved one is linked to it, as if it had been filed there (credit counts the first only)."""
+    facts = "B-01摊位的电子秤少称了二两猪肉"
+    there = await world.complaints.submit(
+        submission(market_id="mkt_2", merchant_id="mer_3", facts=facts), via="http"
+    )
+    world.clock.at = T0 + timedelta(hours=1)
+    here = await world.complaints.submit(
+        submission(merchant_id=None, facts=facts + "，要求退款"), via="http"
+    )
+    assert here.duplicate_of is None
+    moved = await world.complaints.transfer(
+        HANDLER, here.complaint_id, market_id="mkt_2", stall_no="B-01", reason=REASON
+    )
+    assert (moved.duplicate_of, moved.merchant_id, moved.version) == (
+        there.complaint_id,
+        "mer_3",
+        3,
+    )
+    root = await world.complaints_store.get(there.complaint_id)
+    assert root is not None and root.duplicates == (here.complaint_id,)
+    _, event, _ = world.uow.published[-1]
+    assert event.type == "complaints.complaint.transferred"
+    assert (event.data.duplicate_of, event.data.version) == (there.complaint_id, 3)
+    assert count(world.metrics.duplicates, "short_weight") == 1
