@@ -142,9 +142,7 @@ def receive(
         channel=channel,
         occurred_at=occurred_at,
         received_at=now,
-        acceptance_deadline=calendar.deadline_at(
-            now, policy.acceptance_working_days, policy.timezone
-        ),
+        acceptance_deadline=_acceptance_deadline(now, policy, calendar),
     )
 
 
@@ -244,9 +242,7 @@ def transfer(
         district=district,
         merchant_id=merchant_id,
         stall_no=stall_no,
-        acceptance_deadline=calendar.deadline_at(
-            now, policy.acceptance_working_days, policy.timezone
-        ),
+        acceptance_deadline=_acceptance_deadline(now, policy, calendar),
         acceptance_overdue_at=None,
         handled_by=actor.subject,
         transfers=(*complaint.transfers, moved),
@@ -346,6 +342,11 @@ def nearing(complaint: Complaint, now: datetime, policy: Policy, calendar: WorkC
 
 
 # -- helpers -------------------------------------------------------------------------------------
+
+
+def _acceptance_deadline(start: datetime, policy: Policy, calendar: WorkCalendar) -> datetime:
+    """The end of an acceptance clock started at `start`: a receipt's, or a transfer's."""
+    return calendar.deadline_at(start, policy.acceptance_working_days, policy.timezone)
 
 
 def _deciding(

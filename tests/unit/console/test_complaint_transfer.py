@@ -50,6 +50,15 @@ class Scripted:
         return httpx.Response(404, json={"error": "not_found", "message": "none"})
 
 
+async def transferred(answer: httpx.Response, **form: str) -> tuple[Scripted, httpx.Response]:
+    """The handler's transfer form posted with `form`, the complaints service answering
+    `answer`: what it was sent, and the console's answer."""
+    services = Scripted(answer)
+    async with support.console(services, HANDLER) as client:
+        r = await client.post("/staff/complaints/cmp_1/transfer", data=form)
+    return services, r
+
+
 async def test_the_form_offers_every_other_market_of_the_city_by_district() -> None:
     services = Scripted()
     async with support.console(services, HANDLER) as client:
@@ -85,10 +94,12 @@ async def test_a_linked_case_is_not_offered_a_transfer_and_says_why() -> None:
 
 async def test_a_move_to_another_district_sends_the_fields_and_leads_to_the_queue() -> None:
     moved = RECEIVED | {"market_id": "mkt_2", "district": "laishan"}
-    services = Scripted(httpx.Response(200, json=moved))
-    form = {"market_id": "mkt_2", "stall_no": " B-01 ", "transfer_reason": " 摊位在莱山 "}
-    async with support.console(services, HANDLER) as client:
-        r = await client.post("/staff/complaints/cmp_1/transfer", data=form)
+    services, r = await transferred(
+        httpx.Response(200, json=moved),
+        market_id="mkt_2",
+        stall_no=" B-01 ",
+        transfer_reason=" 摊位在莱山 ",
+    )
     assert services.sent == [{"market_id": "mkt_2", "stall_no": "B-01", "reason": "摊位在莱山"}]
     assert r.status_code == 303
     assert r.headers["location"] == "/staff/complaints?done=transferred"
@@ -96,10 +107,12 @@ async def test_a_move_to_another_district_sends_the_fields_and_leads_to_the_queu
 
 async def test_a_move_within_the_district_leads_back_to_the_case() -> None:
     moved = RECEIVED | {"market_id": "mkt_3", "district": "zhifu"}
-    services = Scripted(httpx.Response(200, json=moved))
-    form = {"market_id": "mkt_3", "stall_no": "", "transfer_reason": "选错市场"}
-    async with support.console(services, HANDLER) as client:
-        r = await client.post("/staff/complaints/cmp_1/transfer", data=form)
+    services, r = await transferred(
+        httpx.Response(200, json=moved),
+        market_id="mkt_3",
+        stall_no="",
+        transfer_reason="选错市场",
+    )
     assert services.sent[0]["stall_no"] is None
     assert r.headers["location"] == "/staff/complaints/cmp_1?done=transferred"
 
@@ -122,10 +135,7 @@ async def test_each_refusal_stands_beside_its_field_with_what_was_typed() -> Non
         {"field": "reason", "reason": "String should have at least 1 character"},
     ]
     refused = httpx.Response(422, json={"error": "invalid_input", "errors": errors})
-    services = Scripted(refused)
-    form = {"market_id": "", "stall_no": "B-07", "transfer_reason": ""}
-    async with support.console(services, HANDLER) as client:
-        r = await client.post("/staff/complaints/cmp_1/transfer", data=form)
+    _, r = await transferred(refused, market_id="", stall_no="B-07", transfer_reason="")
     assert r.status_code == 422
     page = r.text[r.text.index('id="transfer-box"') : r.text.index('id="reject"')]
     assert page.startswith('id="transfer-box" open>')  # the refused form unfolded
@@ -138,10 +148,8 @@ async def test_each_refusal_stands_beside_its_field_with_what_was_typed() -> Non
 
 async def test_a_stall_the_new_market_has_no_merchant_at_is_said_in_chinese() -> None:
     errors = [{"field": "stall_no", "reason": "no merchant is registered at stall 'Z-9'"}]
-    services = Scripted(httpx.Response(422, json={"error": "invalid_input", "errors": errors}))
-    form = {"market_id": "mkt_2", "stall_no": "Z-9", "transfer_reason": "在莱山"}
-    async with support.console(services, HANDLER) as client:
-        r = await client.post("/staff/complaints/cmp_1/transfer", data=form)
+    refused = httpx.Response(422, json={"error": "invalid_input", "errors": errors})
+    _, r = await transferred(refused, market_id="mkt_2", stall_no="Z-9", transfer_reason="在莱山")
     assert 'id="stall_no-error" role="alert">该市场此摊位没有登记商户<' in r.text
     assert '<option value="mkt_2" selected>' in r.text
 
@@ -153,10 +161,8 @@ async def test_a_case_decided_meanwhile_is_said_above_the_page() -> None:
         "message": reason,
         "errors": [{"field": "state", "reason": reason}],
     }
-    services = Scripted(httpx.Response(409, json=error))
-    form = {"market_id": "mkt_2", "stall_no": "", "transfer_reason": "在莱山"}
-    async with support.console(services, HANDLER) as client:
-        r = await client.post("/staff/complaints/cmp_1/transfer", data=form)
+    conflict = httpx.Response(409, json=error)
+    _, r = await transferred(conflict, market_id="mkt_2", stall_no="", transfer_reason="在莱山")
     assert r.status_code == 409
     assert 'id="case-error">未能移送' in r.text
 
