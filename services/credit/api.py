@@ -247,6 +247,14 @@ async def honours(
     return await svc.staff_honours(who, _blank(month), _blank(district))
 
 
+@router.get("/honours/preview", tags=["honours"])
+async def preview_honours(svc: Svc, who: Reader, district: DistrictQuery = None) -> dict[str, Any]:
+    """本月预览: the lists the month so far would give if it ended now (city time) — drawn by
+    the same rules, stored and published nowhere; of the caller's district unless they may read
+    the city's. Staff only: the list drawn after the month's end is the official one."""
+    return await svc.preview_honours(who, _blank(district))
+
+
 @router.post("/honours/draw", tags=["honours"])
 async def draw_honours(
     body: DrawHonours, svc: Svc, who: Admin, response: Response

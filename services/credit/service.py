@@ -588,13 +588,14 @@ class Credit:
             raise InvalidInput(field, str(exc)) from None
 
     async def _honour_records(
-        self, month: Month, rules: HonourRules
+        self, month: Month, rules: HonourRules, until: datetime | None = None
     ) -> tuple[list[MerchantRecord], list[MarketRecord]]:
         """What the rules read for `month`: each merchant's grade at the month's end (rebuilt from
         the ledger, so a late drawing sees what an early one would) with its ledger facts of the
         months looked back over, and each market's assessment for the month under those grades
-        with its rectifications overdue in the month."""
-        start, end = month.start(self.tz), month.end(self.tz)
+        with its rectifications overdue in the month. `until`: read the month so far, to then
+        (a preview), instead of to its end."""
+        start, end = month.start(self.tz), until or month.end(self.tz)
         first, _ = span(month, rules.lookback)
         async with self.uow() as work:
             store = work.stores
@@ -713,6 +714,39 @@ class Credit:
                 },
             )
         return await self.honours(key), drawn
+
+    async def preview_honours(self, who: Principal, district: str | None) -> dict[str, Any]:
+        """本月预览: the lists this month so far would give if it ended now (city time), drawn
+        by the rules in force now and the same records a drawing reads, of the caller's district
+        (the city's for city-wide readers, or the district asked for). Stored and published
+        nowhere, and for staff only: the list a drawing publishes is the official one, and a
+        market or merchant is told where it stands before the month ends, while it can still
+        act."""
+        district = who.listing_district(district)
+        now = self.now()
+        month = Month.of(now, self.tz)
+        policy = self.book.in_force(now)
+        if policy.honours is None:
+            raise Conflict(
+                f"policy {policy.version}, in force now, has no honour rules",
+                field="month",
+                reason=f"no honour rules in force for {month}",
+            )
+        merchants, markets = await self._honour_records(month, policy.honours, until=now)
+        entries = [
+            e
+            for e in draw(month, policy.honours, merchants, markets, self.tz)
+            if district is None or e.district == district
+        ]
+        return {
+            "month": str(month),
+            "district": district,
+            "policy_version": policy.version,
+            "period": {"from": month.start(self.tz).isoformat(), "to": now.isoformat()},
+            "as_of": now.isoformat(),
+            "honour": [self._entry_out(e) for e in entries if e.kind == "honour"],
+            "warning": [self._entry_out(e) for e in entries if e.kind == "warning"],
+        }
 
     async def draw_due_honours(self, _: Any = None) -> Month | None:
         """The schedule: once a month has ended (city time), draw it — on the 1st, or at the

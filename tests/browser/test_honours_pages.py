@@ -14,7 +14,9 @@ from playwright.async_api import Page
 from services.console.views.honours import ended_months, month_zh
 from tests.browser.conftest import Pages
 from tests.browser.support import Console, Shots, sign_in
+from tests.support.city import provision
 from tests.support.identity import Tokens
+from tests.support.poll import until
 
 LEADER = "钱领导"
 ADMIN = "冯管理"
@@ -96,3 +98,39 @@ async def test_the_month_drawn_shows_on_the_staff_and_the_public_page(
     assert "此前已生成" in await desk.inner_text("main")
     await shows_the_lists(desk, listed)
     await shot(desk, "admin-honours")
+
+
+async def test_a_leader_reads_this_months_preview_for_a_district_as_credit_draws_it(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    """本月预览: a new district's market, its merchant graded; the leader's tab shows what credit
+    would list if the month ended now — said to be unpublished — and the citizens' page has no
+    such tab."""
+    async with console.city.client("registry") as registry:
+        place = await provision(registry)
+    async with console.city.client("credit") as credit:
+
+        async def graded() -> dict[str, Any] | None:
+            r = await credit.get(f"/merchants/{place.merchant_id}/credit")
+            if r.status_code != 200:
+                return None
+            preview = await credit.get("/honours/preview", params={"district": place.district})
+            assert preview.status_code == 200, preview.text
+            body: dict[str, Any] = preview.json()
+            listed = {e["entity_id"] for kind in ("honour", "warning") for e in body[kind]}
+            return body if place.market_id in listed else None
+
+        expected = await until(graded, within=60, every=0.5, what="the market in the preview")
+    leader, _ = tokens.person("leader", place.district, name=LEADER, who="preview")
+    page = await open_page(phone=True)
+    await sign_in(page, leader, tokens.password)
+    await page.goto("/staff/honours")
+    await page.locator("nav.tabs a", has_text="本月预览").click()
+    await page.wait_for_url("**/staff/honours?view=preview")
+    await shot(page, "preview")
+    assert "预览" in await page.inner_text("h1")
+    assert "尚未公布" in await page.inner_text("#preview-note")
+    await shows_the_lists(page, expected)
+    public = await open_page(phone=True)
+    await public.goto("/honours")
+    assert "预览" not in await public.inner_text("main")

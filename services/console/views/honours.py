@@ -18,13 +18,15 @@ from services.console import clock, labels
 from services.console.backend import ApiError, Backend
 from services.console.sessions import Session
 from services.console.views import public
-from services.console.web import Acting, Services, backend, may_see, render
+from services.console.web import Acting, Services, backend, chosen_view, may_see, render
 
 router = APIRouter()
 # The citizens' page: a token from the client's bucket first, like every public page.
 public_router = APIRouter(route_class=public._Limited)
 
 READERS = ("clerk", "inspector", "handler", "leader")
+# The page's two views: the lists drawn (the default), and this month so far (本月预览).
+VIEWS = {"open": "已公布", "preview": "本月预览"}
 Reader = Annotated[Session, may_see(*READERS, message="您的角色无权查看红黑榜。")]
 MONTHS_SHOWN = 24
 DONE = {"drawn": "红黑榜已生成", "exists": "该月红黑榜此前已生成，未重复发布"}
@@ -53,6 +55,7 @@ class Board:
     lists: dict[str, dict[str, list[dict[str, Any]]]] = field(default_factory=dict)
     delisted: list[dict[str, Any]] = field(default_factory=list)
     drawn_by: dict[str, Any] | None = None
+    as_of: str | None = None  # a preview's moment; None for a list drawn
 
     @classmethod
     def of(cls, body: dict[str, Any]) -> Board:
@@ -70,6 +73,7 @@ class Board:
             lists=lists,
             delisted=list(body.get("delisted") or []),
             drawn_by=body.get("drawn_by"),
+            as_of=body.get("as_of"),
         )
 
     @property
@@ -107,19 +111,22 @@ async def _board(
     draw_month: str = "",
     notice: str | None = None,
     status_code: int = 200,
+    view: str = "open",
 ) -> Response:
     token = who.access_token
     board: Board | None = None
     problem: str | None = None
+    asked = (
+        services.get("credit", "/honours/preview", token, district=district)
+        if view == "preview"
+        else services.get("credit", "/honours", token, month=month, district=district)
+    )
     try:
-        body, districts = await asyncio.gather(
-            services.get("credit", "/honours", token, month=month, district=district),
-            _districts(services, token, "/districts"),
-        )
+        body, districts = await asyncio.gather(asked, _districts(services, token, "/districts"))
         board = Board.of(body)
     except ApiError as exc:
         districts = await _districts(services, token, "/districts")
-        if _not_drawn(exc):
+        if view != "preview" and _not_drawn(exc):
             problem = f"{month_zh(month)}的红黑榜尚未生成。" if month else "还没有生成红黑榜。"
         else:
             problem = labels.reason_zh(exc.message)
@@ -141,6 +148,8 @@ async def _board(
         draw_month=draw_month or (board.month if board else "") or month or months[0],
         errors=errors or {},
         notice=notice,
+        view=view,
+        views=VIEWS,
     )
 
 
@@ -154,6 +163,7 @@ async def staff_honours(request: Request, who: Reader, services: Services) -> Re
         month=_month(q.get("month")),
         district=q.get("district", "").strip()[:32],
         notice=DONE.get(q.get("done", "")),
+        view=chosen_view(request, VIEWS),
     )
 
 

@@ -265,3 +265,35 @@ async def test_the_next_month_delists_what_left_the_list(
         'sentinel_credit_honour_entries_total{change="delisted",entity="merchant",list="warning"}'
         in metrics
     )
+
+
+async def test_this_months_preview_lists_a_merchant_heading_for_the_warning_list(
+    stack: Stack, kafka: str
+) -> None:
+    """本月预览: two critical findings so far this month; the district's staff read the merchant
+    on the warning list before the month ends, and nothing is drawn or published."""
+    now = datetime.now(UTC)
+    month = Month.of(now, CITY)
+    warned = await registered(stack, kafka)
+    at = max(month.start(CITY), now - timedelta(hours=2))
+    for event in (completed(warned, "critical", at=at), completed(warned, "critical", at=at)):
+        await stack.send(INSPECTION, event, event.subject)
+    kinds = ["inspection.finding.critical"] * 2
+    await until(lambda: recorded(stack.credit, warned, *kinds), what="the ledger")
+    directory = stack.app.state.credit.directory
+    await until(lambda: warned.merchant_id in directory.merchants, what="credit knows it")
+    leader = stack.token("leader", warned.district)
+    async with TopicWatcher(kafka, HONOURS) as honours:
+        r = await stack.credit.get("/honours/preview", headers=leader)
+        assert r.status_code == 200, r.text
+        published = await honours.drain(settle_s=1.0)
+    body = r.json()
+    assert (body["month"], body["district"]) == (str(month), warned.district)
+    entry = _of(body, "warning", warned.merchant_id)
+    assert entry is not None, body
+    assert any(reason.startswith("critical_findings: 2 in") for reason in entry["reasons"])
+    assert published == []
+    elsewhere = stack.token("leader", "another")
+    r = await stack.credit.get(f"/honours/preview?district={warned.district}", headers=elsewhere)
+    assert r.status_code == 403
+    assert (await stack.credit.get("/honours/preview")).status_code == 401

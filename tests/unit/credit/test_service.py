@@ -14,6 +14,7 @@ import pytest
 
 from contracts.complaints import ComplaintOverdue, ComplaintTransferred
 from contracts.duties import DutiesUpdated
+from contracts.inspection import TASK_COMPLETED
 from contracts.registry import MerchantUpserted
 from contracts.telemetry import RiskCleared
 from services.credit import handlers
@@ -549,6 +550,41 @@ async def test_the_schedule_draws_an_ended_month_once_and_only_once_caught_up() 
     assert await world.credit.draw_due_honours() == Month(2026, 12)
     assert (await world.stores.honours.drawing())["month"] == "2026-12"
     assert await world.credit.draw_due_honours() is None
+
+
+async def test_the_months_preview_lists_what_a_drawing_now_would_and_keeps_nothing(
+    world: World,
+) -> None:
+    """本月预览: two critical findings this month put the merchant on the warning list if the
+    month ended now; nothing is stored or published, and only its district's staff read it."""
+    world.clock.at = samples.DECEMBER + 2 * D
+    await world.send(world.merchants(), registered())
+    router = handlers.inspection_router(world.credit)
+    for n in (1, 2):
+        found = samples.task_completed("critical", triggers=[]).model_copy(
+            update={"task_id": f"tsk_c{n}", "completed_at": samples.DECEMBER + n * D / 4}
+        )
+        await world.send(router, outgoing("inspection", TASK_COMPLETED, found.task_id, found))
+    announced = len(world.types())
+    body = await world.credit.preview_honours(INSPECTOR, None)
+    assert (body["month"], body["district"], body["as_of"]) == (
+        "2026-12",
+        "zhifu",
+        world.clock.at.isoformat(),
+    )
+    [entry] = [e for e in body["warning"] if e["entity_id"] == "mer_1"]
+    assert "critical_findings: 2 in 2026-07..2026-12" in entry["reasons"]
+    assert entry["market_name"] is not None
+    assert world.types()[announced:] == [] and await world.stores.honours.drawing() is None
+    assert (await world.credit.preview_honours(ELSEWHERE, None))["warning"] == []
+    with pytest.raises(Forbidden):
+        await world.credit.preview_honours(ELSEWHERE, "zhifu")
+
+
+async def test_no_preview_where_no_honour_rules_are_in_force(world: World) -> None:
+    with pytest.raises(Conflict) as refused:
+        await world.credit.preview_honours(INSPECTOR, None)  # May 2026: policy 2026-01
+    assert refused.value.errors[0]["field"] == "month"
 
 
 async def test_staff_read_their_districts_lists_and_a_bad_month_names_the_field(
