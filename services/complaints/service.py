@@ -535,7 +535,7 @@ class Complaints:
             extra={
                 "complaint_id": complaint_id,
                 "by": who.subject,
-                "duplicate_of": root and root.complaint_id,
+                "duplicate_of": root.complaint_id if root else None,
             },
         )
         moved = case.transfers[-1]
