@@ -327,3 +327,40 @@ async def test_a_complaint_about_another_districts_market_is_transferred_and_dec
         name = (await registry.get(f"/markets/{there.place.market_id}")).json()["name"]
     assert name in market and "移送至此" in market, market
     assert HANDLER not in await citizen.inner_text("body")
+
+
+async def test_a_transfer_sent_offline_comes_back_unfolded_with_what_was_typed(
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
+) -> None:
+    """The weak network again, for a form folded away: the handler fills 移送 and sends it
+    offline; opening the case again, the form is unfolded with the market and the reason back,
+    and the case is still where it was."""
+    filed, there = await file_complaint(console), await file_complaint(console)
+    case = filed.complaint_id
+    username, _ = tokens.person("handler", filed.place.district, name=HANDLER, who="browser")
+    await sign_in(phone, username, tokens.password)
+    await phone.goto(f"/staff/complaints/{case}")
+    await phone.click("#transfer-box summary")
+    await phone.select_option("#market_id", there.place.market_id)
+    reason = "投诉所述摊位在另一区的市场"
+    await phone.fill("#transfer_reason", reason)
+    await phone.context.set_offline(True)
+    try:
+        await phone.locator("form#transfer button[type=submit]").click(no_wait_after=True)
+
+        async def failed() -> bool:
+            return not phone.url.startswith(console.url)
+
+        await until(failed, within=20, every=0.2, what="the send failed offline")
+    finally:
+        await phone.context.set_offline(False)
+
+    await phone.goto(f"/staff/complaints/{case}")
+    assert await phone.locator("#transfer-box").get_attribute("open") is not None
+    assert await phone.input_value("#market_id") == there.place.market_id
+    assert await phone.input_value("#transfer_reason") == reason
+    assert await phone.locator("form#transfer [data-draft-restored]").is_visible()
+    await shot(phone, "transfer-draft-restored")
+    async with console.city.client("complaints") as complaints:
+        found = (await complaints.get(f"/complaints/{case}")).json()
+    assert (found["market_id"], found["version"]) == (filed.place.market_id, 1)

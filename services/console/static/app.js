@@ -89,9 +89,11 @@
   function untouched(el) {
     if (el.type === "checkbox" || el.type === "radio") return el.checked === el.defaultChecked;
     if (el.tagName === "SELECT") {
-      return Array.prototype.every.call(el.options, function (o) {
-        return o.selected === o.defaultSelected;
+      // With no option marked selected, the first one shows, though none is defaultSelected.
+      var initial = Array.prototype.findIndex.call(el.options, function (o) {
+        return o.defaultSelected;
       });
+      return el.selectedIndex === Math.max(initial, 0);
     }
     return el.value === el.defaultValue;
   }
@@ -131,6 +133,9 @@
     note.setAttribute("data-draft-restored", "");
     note.textContent = "上次提交没有送达，已恢复您填写的内容，请检查后重新提交。";
     form.insertBefore(note, form.firstChild);
+    // A form folded away (移送, 登记市场, 标注位置) is unfolded: what was typed is in view.
+    var box = form.closest("details");
+    if (box) box.open = true;
   }
 
   document.addEventListener("submit", saveDraft);

@@ -282,10 +282,13 @@ async def _none() -> None:
     return None
 
 
-async def _city_markets(services: Backend, but: str) -> list[tuple[str, list[dict[str, Any]]]]:
+async def _city_markets(
+    services: Backend, but: str
+) -> list[tuple[str, list[dict[str, Any]]]] | None:
     """The city's markets a case may be moved to (every one but `but`), by district: the
-    registry's public directory, in its order (by district and name); none when it does not
-    answer, and the form then says so."""
+    registry's public directory, in its order (by district and name); None when it does not
+    answer (the form then says so), empty in a city of one market (there is nowhere to move
+    it)."""
     found: list[dict[str, Any]] = []
     for _ in range(MARKET_PAGES_AT_MOST):
         body = await optional(
@@ -293,7 +296,7 @@ async def _city_markets(services: Backend, but: str) -> list[tuple[str, list[dic
             None,
         )
         if not isinstance(body, dict):
-            return []
+            return None
         found += body.get("items") or []
         if len(found) >= int(body.get("total") or 0) or not body.get("items"):
             break
@@ -352,6 +355,7 @@ async def _case_page(
     names = {m: p["name"] for m, p in zip(ids, public, strict=True) if p}
     may_act = who.principal.holds("handler")
     movable = may_act and case.get("state") == "received" and not linked_ids
+    destinations = await _city_markets(services, case["market_id"]) if movable else []
     return form.page(
         request,
         "complaints/detail.html",
@@ -367,8 +371,8 @@ async def _case_page(
         root_id=case.get("duplicate_of"),
         duplicates=[(i, found.get(i)) for i in case.get("duplicates") or []],
         may_act=may_act,
-        movable=movable,
-        destinations=await _city_markets(services, case["market_id"]) if movable else [],
+        movable=movable and destinations != [],
+        destinations=destinations,
         outcomes=labels.CLOSE_OUTCOME,
     )
 

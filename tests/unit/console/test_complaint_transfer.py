@@ -30,6 +30,7 @@ class Scripted:
     def __init__(self, answer: httpx.Response | None = None, page: int = 100) -> None:
         self.sent: list[dict[str, Any]] = []
         self.answer, self.page, self.directory_calls = answer, page, 0
+        self.markets = MARKETS
 
     def __call__(self, request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -41,8 +42,9 @@ class Scripted:
         if path == "/public/markets":
             self.directory_calls += 1
             offset = int(request.url.params["offset"])
-            items = MARKETS[offset : offset + min(self.page, int(request.url.params["limit"]))]
-            return httpx.Response(200, json={"items": items, "total": len(MARKETS)})
+            limit = min(self.page, int(request.url.params["limit"]))
+            items = self.markets[offset : offset + limit]
+            return httpx.Response(200, json={"items": items, "total": len(self.markets)})
         if path.startswith("/public/markets/"):
             found = [m for m in MARKETS if m["id"] == path.rsplit("/", 1)[1]]
             if found:
@@ -255,3 +257,27 @@ async def test_the_receiving_queue_marks_a_moved_case_and_when_it_came() -> None
     row = r.text[r.text.index('data-complaint="cmp_1"') :]
     assert '<span class="tag">移送件</span>' in row
     assert "05-05 10:00 移送至此" in row
+
+
+async def test_a_city_of_one_market_offers_no_transfer() -> None:
+    services = Scripted()
+    services.markets = MARKETS[:1]
+    async with support.console(services, HANDLER) as client:
+        r = await client.get("/staff/complaints/cmp_1")
+    assert r.status_code == 200, r.text
+    assert 'id="transfer-box"' not in r.text and 'id="accept"' in r.text
+
+
+async def test_a_registry_that_does_not_answer_is_said_without_an_alert() -> None:
+    """An alert on the page is the answer to a form sent: one here would keep a draft typed
+    offline into the rejection's form from coming back (app.js)."""
+
+    def services(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/complaints/cmp_1":
+            return httpx.Response(200, json=RECEIVED)
+        return httpx.Response(503, json={"error": "unavailable", "message": "down"})
+
+    async with support.console(services, HANDLER) as client:
+        r = await client.get("/staff/complaints/cmp_1")
+    assert 'role="status" id="no-destinations">暂时无法获取市场列表' in r.text
+    assert 'id="market_id"' not in r.text
