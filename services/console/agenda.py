@@ -140,11 +140,13 @@ def complaints_due(
             continue
         received = case["state"] == "received"
         category = labels.label(labels.COMPLAINT_CATEGORY, case.get("category"))
+        # Moved here from another market: its clock started at the move, not at receipt.
+        moved = " · 移送件" if received and case.get("transfers") else ""
         found.append(
             Due(
                 "complaint",
                 _place(case, names),
-                f"{'待受理' if received else '调解中'} · {category}",
+                f"{'待受理' if received else '调解中'} · {category}{moved}",
                 case.get("current_deadline"),
                 urgency(case, now) == "overdue",
                 "受理" if received else "办结",

@@ -306,6 +306,8 @@ async def test_a_complaint_about_another_districts_market_is_transferred_and_dec
     receiving, _ = tokens.person("handler", there.place.district, name="钱处理", who="browser")
     other = await open_page(phone=True)
     await sign_in(other, receiving, tokens.password)
+    due = other.locator("#due li", has=other.locator(f'a[href="/staff/complaints/{case}"]'))
+    assert "移送件" in await due.inner_text()  # the home says it came from elsewhere
     await other.goto("/staff/complaints")
     row = other.locator(f"li[data-complaint='{case}']")
     assert "移送件" in await row.inner_text() and "移送至此" in await row.inner_text()

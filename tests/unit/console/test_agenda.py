@@ -94,6 +94,20 @@ def test_orders_are_re_inspected_and_complaints_accepted_or_closed() -> None:
     ]
 
 
+def test_a_complaint_moved_here_says_so_on_the_home() -> None:
+    case = {
+        "id": "cmp_1",
+        "state": "received",
+        "category": "price",
+        "market_id": "mkt_1",
+        "current_deadline": "2026-05-13T15:59:59+00:00",
+        "running_clock": "acceptance",
+    }
+    moved = case | {"transfers": [{"from_market_id": "mkt_9", "to_market_id": "mkt_1"}]}
+    plain, here = complaints_due([case, moved], NAMES, NOW)
+    assert (plain.what, here.what) == ("待受理 · 价格", "待受理 · 价格 · 移送件")
+
+
 def test_the_agenda_puts_overdue_first_then_the_nearest_deadline_and_counts_the_rest() -> None:
     tasks = [
         task("tsk_far", "2026-05-20T02:00:00+00:00"),
