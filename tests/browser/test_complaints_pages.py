@@ -328,6 +328,7 @@ async def test_a_complaint_about_another_districts_market_is_transferred_and_dec
     async with console.city.client("registry") as registry:
         name = (await registry.get(f"/markets/{there.place.market_id}")).json()["name"]
     assert name in market and "移送至此" in market, market
+    assert "移送后 7 个工作日" in await citizen.inner_text("#acceptance-deadline")
     assert HANDLER not in await citizen.inner_text("body")
 
 

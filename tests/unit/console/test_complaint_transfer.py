@@ -217,6 +217,8 @@ async def test_the_citizen_reads_the_market_now_handling_it_and_when_it_moved() 
     assert r.status_code == 200, r.text
     assert 'id="market">莱山批发市场' in r.text
     assert "2026-05-06 移送至此" in r.text
+    # Its deadline explained by the rule that set it: the clock restarted at the move.
+    assert "（移送后 7 个工作日）" in r.text and "收到后 7 个工作日" not in r.text
 
 
 MOVE = {
