@@ -10,7 +10,7 @@ move time.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, timedelta
 from typing import Any, Protocol, TypeVar
 
@@ -432,7 +432,11 @@ class Complaints:
         change: Callable[[Complaint, datetime], Complaint],
         event_type: str,
         data: Callable[[Complaint, str | None], Any],
+        settle: Callable[[ComplaintStore, Complaint], Awaitable[Complaint]] | None = None,
     ) -> Complaint:
+        """Change the case in one transaction and announce it. `settle`: what else the change
+        does there once the changed case is stored (a transfer's duplicate link), returning the
+        case to announce."""
         async with self.uow() as work:
             store = work.stores.complaints
             case = within(
@@ -441,12 +445,20 @@ class Complaints:
             now = self.now()
             changed = change(case, now)
             await store.update(changed)
+            if settle is not None:
+                changed = await settle(store, changed)
             ref = await store.external_ref(complaint_id)
             work.emit(events.item(event_type, complaint_id, data(changed, ref), now))
-        self.metrics.transitions.labels(changed.category, changed.channel, changed.state).inc()
+        if changed.state != case.state:  # a transfer enters no state
+            self.metrics.transitions.labels(changed.category, changed.channel, changed.state).inc()
         log.info(
             "complaint decided",
-            extra={"complaint_id": complaint_id, "state": changed.state, "by": who.subject},
+            extra={
+                "complaint_id": complaint_id,
+                "state": changed.state,
+                "by": who.subject,
+                "duplicate_of": changed.duplicate_of,
+            },
         )
         return changed
 
@@ -499,13 +511,24 @@ class Complaints:
         district, merchant_id = "", None
         if market_id:
             district, merchant_id, stall_no = self._place(market_id, None, stall_no, problems)
-        async with self.uow() as work:
-            store = work.stores.complaints
-            found = await store.get(complaint_id, for_update=True)
-            before = within(who, found, "complaint", complaint_id)
-            now = self.now()
-            case = transfer(
-                before,
+        linked: list[Complaint] = []
+
+        async def link_duplicate(store: ComplaintStore, moved: Complaint) -> Complaint:
+            # Moved to a merchant who already has the same complaint: counted once, as at intake.
+            root = await self._root_of(store, moved)
+            if root is None:
+                return moved
+            root, moved = link(root, moved)
+            await store.update(root)
+            await store.update(moved)
+            linked.append(root)
+            return moved
+
+        case = await self._decide(
+            who,
+            complaint_id,
+            lambda c, now: transfer(
+                c,
                 by=actor(who),
                 market_id=market_id,
                 district=district,
@@ -516,28 +539,13 @@ class Complaints:
                 merchant_id=merchant_id,
                 stall_no=stall_no,
                 found=problems,
-            )
-            await store.update(case)
-            # Moved to a merchant who already has the same complaint: counted once, as at intake.
-            root = await self._root_of(store, case)
-            if root is not None:
-                root, case = link(root, case)
-                await store.update(root)
-                await store.update(case)
-            ref = await store.external_ref(complaint_id)
-            work.emit(
-                events.item(COMPLAINT_TRANSFERRED, complaint_id, events.transferred(case, ref), now)
-            )
-        if root is not None:
-            self.metrics.duplicates.labels(case.category).inc()
-        log.info(
-            "complaint transferred",
-            extra={
-                "complaint_id": complaint_id,
-                "by": who.subject,
-                "duplicate_of": root.complaint_id if root else None,
-            },
+            ),
+            COMPLAINT_TRANSFERRED,
+            events.transferred,
+            settle=link_duplicate,
         )
+        if linked:
+            self.metrics.duplicates.labels(case.category).inc()
         moved = case.transfers[-1]
         across = str(moved.from_district != moved.to_district).lower()
         self.metrics.transferred.labels(case.category, across).inc()

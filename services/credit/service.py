@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
@@ -744,8 +744,7 @@ class Credit:
             "policy_version": policy.version,
             "period": {"from": month.start(self.tz).isoformat(), "to": now.isoformat()},
             "as_of": now.isoformat(),
-            "honour": [self._entry_out(e) for e in entries if e.kind == "honour"],
-            "warning": [self._entry_out(e) for e in entries if e.kind == "warning"],
+            **self._lists(entries),
         }
 
     async def draw_due_honours(self, _: Any = None) -> Month | None:
@@ -766,6 +765,13 @@ class Credit:
         market = self.directory.markets.get(entry.market_id)
         out: dict[str, Any] = serial.dump(entry)
         return out | {"market_name": market.name if market else None}
+
+    def _lists(self, entries: Iterable[Entry]) -> dict[str, list[dict[str, Any]]]:
+        """The entries as a drawing's or a preview's body lists them: honour, then warning."""
+        out: dict[str, list[dict[str, Any]]] = {"honour": [], "warning": []}
+        for e in entries:
+            out[e.kind].append(self._entry_out(e))
+        return out
 
     async def honours(
         self, month: str | None = None, district: str | None = None, *, public: bool = False
@@ -790,8 +796,7 @@ class Credit:
                 "to": drawing["period_to"].isoformat(),
             },
             "drawn_at": drawing["drawn_at"].isoformat(),
-            "honour": [self._entry_out(e) for e in listed if e.kind == "honour"],
-            "warning": [self._entry_out(e) for e in listed if e.kind == "warning"],
+            **self._lists(listed),
         }
         if not public:
             body["delisted"] = [self._entry_out(e) for e in gone]

@@ -46,6 +46,13 @@ RULES = {
 }
 # A case moved (移送) to its district: the acceptance clock started at the move.
 MOVED_ACCEPTANCE_RULE = "移送后 7 个工作日"
+
+
+def acceptance_rule(case: dict[str, Any]) -> str:
+    """The rule that set the case's acceptance deadline: from receipt, or from its move."""
+    return MOVED_ACCEPTANCE_RULE if case.get("transfers") else RULES["acceptance"]
+
+
 # The queue's views: what the handler asks the service for.
 VIEWS: dict[str, tuple[str, dict[str, Any]]] = {
     "open": ("待办", {}),
@@ -115,7 +122,6 @@ def clocks(case: dict[str, Any], now: datetime | None = None) -> list[Clock]:
     now = now or clock.now()
     running = case.get("running_clock")
     left = case.get("working_days_left")
-    moved = bool(case.get("transfers"))
     found: list[Clock] = []
     for name in ("acceptance", "mediation"):
         deadline = case.get(f"{name}_deadline")
@@ -140,7 +146,7 @@ def clocks(case: dict[str, Any], now: datetime | None = None) -> list[Clock]:
         else:
             late = _after(case.get("closed_at"), deadline)
             status, css = ("逾期办结", "overdue") if late or marked else ("按期办结", "ok")
-        rule = MOVED_ACCEPTANCE_RULE if name == "acceptance" and moved else RULES[name]
+        rule = acceptance_rule(case) if name == "acceptance" else RULES[name]
         found.append(Clock(labels.CLOCK[name], rule, deadline, name == running, status, css))
     return found
 
@@ -213,8 +219,12 @@ def timeline(
         if case.get(at):
             steps.append({"at": case[at], "what": what, **more, "note": note})
 
-    accepting = MOVED_ACCEPTANCE_RULE if case.get("transfers") else RULES["acceptance"]
-    step("acceptance_overdue_at", "受理逾期", f"超过受理期限（{accepting}）", css="overdue")
+    step(
+        "acceptance_overdue_at",
+        "受理逾期",
+        f"超过受理期限（{acceptance_rule(case)}）",
+        css="overdue",
+    )
     step(
         "accepted_at",
         "受理",
@@ -282,6 +292,10 @@ async def _none() -> None:
     return None
 
 
+async def _nowhere() -> list[tuple[str, list[dict[str, Any]]]]:
+    return []
+
+
 async def _city_markets(
     services: Backend, but: str
 ) -> list[tuple[str, list[dict[str, Any]]]] | None:
@@ -338,24 +352,26 @@ async def _case_page(
         case.get("duplicates") or []
     )
     merchant_path = f"/merchants/{case['merchant_id']}" if case.get("merchant_id") else None
-    market, merchant, tasks, linked = await asyncio.gather(
+    # The markets a transfer moved the case between, by name for the timeline.
+    moved_ids = sorted(
+        {m for t in case.get("transfers") or [] for m in (t["from_market_id"], t["to_market_id"])}
+    )
+    may_act = who.principal.holds("handler")
+    movable = may_act and case.get("state") == "received" and not linked_ids
+    market, merchant, tasks, linked, moved, destinations = await asyncio.gather(
         _optional(services, "registry", f"/markets/{case['market_id']}", token),
         _optional(services, "registry", merchant_path, token) if merchant_path else _none(),
         _tasks_of(services, token, case),
         asyncio.gather(
             *(_optional(services, "complaints", f"/complaints/{i}", token) for i in linked_ids)
         ),
+        asyncio.gather(
+            *(_optional(services, "registry", f"/public/markets/{m}", "") for m in moved_ids)
+        ),
+        _city_markets(services, case["market_id"]) if movable else _nowhere(),
     )
     found = {i: c for i, c in zip(linked_ids, linked, strict=True) if c}
-    transfers = case.get("transfers") or []
-    ids = sorted({m for t in transfers for m in (t["from_market_id"], t["to_market_id"])})
-    public = await asyncio.gather(
-        *(_optional(services, "registry", f"/public/markets/{m}", "") for m in ids)
-    )
-    names = {m: p["name"] for m, p in zip(ids, public, strict=True) if p}
-    may_act = who.principal.holds("handler")
-    movable = may_act and case.get("state") == "received" and not linked_ids
-    destinations = await _city_markets(services, case["market_id"]) if movable else []
+    names = {m: p["name"] for m, p in zip(moved_ids, moved, strict=True) if p}
     return form.page(
         request,
         "complaints/detail.html",
