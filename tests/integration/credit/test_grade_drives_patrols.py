@@ -83,10 +83,19 @@ async def test_a_critical_inspection_grades_c_then_d_and_the_patrol_follows_to_9
         [suspended] = await scores.wait_for(
             score_of(place.merchant_id, score=50, grade="D"), timeout=120
         )
+        # The suspension comes on registry.merchants.v1 and the task's facts on
+        # inspection.events.v1: nothing orders the two topics, so the suspension may land
+        # between the finding and the confirmed risk. Whichever came last, it was one of them.
+        kinds = {
+            (r.json()["data"].get("adjustment") or {}).get("kind")
+            for r in scores.records
+            if score_of(place.merchant_id)(r)
+        }
     assert graded.json()["data"]["grade"] == "C"
     assert graded.json()["correlationid"] == risk.data.risk_id
     final = suspended.json()["data"]
-    assert final["adjustment"]["kind"] == "merchant.suspended"
+    assert "merchant.suspended" in kinds
+    assert final["adjustment"]["kind"] in ("merchant.suspended", "food_safety_risk.confirmed")
 
     async def replanned() -> dict[str, Any] | None:
         plan = await plan_of(inspection, place.merchant_id, inspector)
