@@ -21,7 +21,10 @@ TERMINAL_UPSERTED: Final = "registry.terminal.upserted"
 
 MarketKind = Literal["farmers", "wholesale"]
 RenovationStatus = Literal["not_planned", "planned", "in_progress", "completed"]
-MerchantStatus = Literal["active", "suspended", "licence_expired"]
+MerchantStatus = Literal["active", "suspended", "licence_expired", "left"]
+# 退出经营: final; the stall is free for the next merchant, and the merchant is no longer listed,
+# patrolled or counted among its market's merchants (contracts/README.md).
+MERCHANT_LEFT: Final = "left"
 TerminalKind = Literal["cold_chain", "footfall", "payment"]
 ColdChainProfile = Literal["chilled", "frozen"]
 TerminalStatus = Literal["active", "retired"]
@@ -84,6 +87,9 @@ class MerchantUpserted(Snapshot):
     licence_valid_until: date
     categories: list[str]
     status: MerchantStatus
+    left_on: date | None = Field(
+        None, description="status left: the day the merchant stopped trading at its stall"
+    )
 
 
 class TerminalUpserted(Snapshot):

@@ -119,6 +119,7 @@ MERCHANT_STATUS: Final = {
     "active": "正常经营",
     "licence_expired": "许可证已过期",
     "suspended": "暂停经营",
+    "left": "已退出",
 }
 
 FIELDS: Final = {
@@ -215,6 +216,7 @@ _REASONS: Final = [
     (re.compile(r"at most (\d+) findings per inspection"), r"每次检查最多勾选 \1 项问题"),
     # Joint meetings and enforcement (services/campaign/domain), the honour list (credit).
     (re.compile(r"must not be blank"), "必填"),
+    (re.compile(r"merchant \S+ left the market on (\S+)"), r"该商户已于 \1 退出经营"),
     (re.compile(r"must not be before the meeting \((.*)\)"), r"不得早于会议召开日期（\1）"),
     (
         re.compile(r"a meeting is recorded once held: not after (.*)"),

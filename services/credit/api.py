@@ -100,6 +100,11 @@ class PublicMerchant(PublicMerchantGrade):
         description="its outcome; null without one or for one recorded before outcomes were kept"
     )
     open_rectifications: OpenRectifications
+    left_on: date | None = Field(
+        None,
+        description="the day it stopped trading at its stall (退出经营); null while it trades. "
+        "A merchant who left is no longer listed, but its page stays.",
+    )
 
 
 class Shares(BaseModel):

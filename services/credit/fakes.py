@@ -12,6 +12,7 @@ from datetime import date, datetime
 from typing import Any
 
 from contracts.duties import DutiesUpdated
+from contracts.registry import MERCHANT_LEFT
 from services.credit.domain import Adjustment, Entry
 from services.credit.domain.public import MerchantGrade
 from services.credit.store import (
@@ -39,7 +40,11 @@ def _counts(pairs: Sequence[tuple[str, str]]) -> dict[str, dict[str, int]]:
 
 
 class FakeLedger:
-    def __init__(self) -> None:
+    """`statuses`: the merchants' statuses the context holds (shared with it, as the tables are
+    in one database): one who left counts in no market's grades."""
+
+    def __init__(self, statuses: Mapping[str, StatusSeen] | None = None) -> None:
+        self.statuses: Mapping[str, StatusSeen] = {} if statuses is None else statuses
         self.adjustments: dict[tuple[str, str], Adjustment] = {}
         self.credits: dict[str, StoredCredit] = {}
         self.graded_at: dict[str, datetime] = {}
@@ -87,7 +92,9 @@ class FakeLedger:
         return _counts([("", s.credit.grade) for s in self.credits.values()]).get("", {})
 
     async def grades_by_market(self) -> dict[str, dict[str, int]]:
-        return _counts([(s.market_id, s.credit.grade) for s in self.credits.values()])
+        left = {m for m, seen in self.statuses.items() if seen.status == MERCHANT_LEFT}
+        trading = [s for m, s in self.credits.items() if m not in left]
+        return _counts([(s.market_id, s.credit.grade) for s in trading])
 
     async def market_grade_counts(self, market_id: str) -> dict[str, int]:
         return (await self.grades_by_market()).get(market_id, {})
@@ -315,6 +322,9 @@ class FakeGradeListing:
             self.merchants,
             key=lambda m: (m["district"], m["market_id"], stall_key(m["stall_no"]), m["id"]),
         ):
+            if m.get("status") == MERCHANT_LEFT:
+                continue
+            row = {k: v for k, v in m.items() if k != "status"}
             graded = await self.ledger.graded(m["id"])
             if (
                 (query.q is None or query.q.casefold() in m["name"].casefold())
@@ -324,7 +334,7 @@ class FakeGradeListing:
             ):
                 found.append(
                     MerchantGrade(
-                        **m,
+                        **row,
                         grade=graded[0] if graded else None,
                         graded_at=graded[1] if graded else None,
                     )
@@ -337,9 +347,10 @@ class FakeStores(Stores):
     """The fakes of one service, the grade listing reading the ledger's grades."""
 
     def __init__(self) -> None:
-        ledger = FakeLedger()
+        context = FakeContext()
+        ledger = FakeLedger(context.held_statuses)
         super().__init__(
-            ledger, FakeContext(), FakeAssessments(), FakeHonours(), FakeGradeListing(ledger)
+            ledger, context, FakeAssessments(), FakeHonours(), FakeGradeListing(ledger)
         )
 
 

@@ -32,7 +32,7 @@ from contracts.inspection import (
     TaskCompleted,
 )
 from contracts.joint import EnforcementDecided
-from contracts.registry import MerchantUpserted
+from contracts.registry import MERCHANT_LEFT, MerchantUpserted
 from contracts.telemetry import RiskCleared
 from services.credit import events
 from services.credit.domain import (
@@ -453,6 +453,7 @@ class Credit:
                 "count": orders,
                 "earliest_deadline": earliest.isoformat() if earliest else None,
             },
+            "left_on": merchant.left_on.isoformat() if merchant.left_on else None,
         }
 
     async def merchant_grades(self, query: GradeQuery) -> tuple[list[MerchantGrade], int]:
@@ -493,7 +494,8 @@ class Credit:
             duties = await store.context.duties(last_day)
         merchants: dict[str, int] = {}
         for m in self.directory.merchants.values():
-            merchants[m.market_id] = merchants.get(m.market_id, 0) + 1
+            if m.status != MERCHANT_LEFT:
+                merchants[m.market_id] = merchants.get(m.market_id, 0) + 1
         policy = self.book.in_force(period.end)
         results = []
         for market in self.directory.markets.values():

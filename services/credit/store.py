@@ -371,7 +371,8 @@ class PostgresLedger(OnConnection):
 
     async def grades_by_market(self) -> dict[str, dict[str, int]]:
         rows = await self.conn.fetch(
-            "SELECT market_id, grade, count(*) AS n FROM credits GROUP BY market_id, grade"
+            f"SELECT market_id, grade, count(*) AS n FROM credits {TRADING}"
+            " GROUP BY market_id, grade"
         )
         out: dict[str, dict[str, int]] = {}
         for r in rows:
@@ -380,7 +381,7 @@ class PostgresLedger(OnConnection):
 
     async def market_grade_counts(self, market_id: str) -> dict[str, int]:
         rows = await self.conn.fetch(
-            "SELECT grade, count(*) AS n FROM credits WHERE market_id = $1 GROUP BY grade",
+            f"SELECT grade, count(*) AS n FROM credits {TRADING} AND market_id = $1 GROUP BY grade",
             market_id,
         )
         return {r["grade"]: r["n"] for r in rows}
@@ -409,6 +410,12 @@ class PostgresLedger(OnConnection):
         for r in rows:
             out.setdefault(r["merchant_id"], []).append((r["kind"], r["occurred_at"]))
         return out
+
+
+# The credits of merchants still trading: one who left its stall (退出经营) keeps its score and
+# its page, and counts in no market's grades.
+TRADING = """WHERE NOT EXISTS (SELECT 1 FROM merchant_status s
+                              WHERE s.merchant_id = credits.merchant_id AND s.status = 'left')"""
 
 
 class PostgresContext(OnConnection):
@@ -686,7 +693,8 @@ class PostgresGradeListing(OnConnection):
         where = """($1::text IS NULL OR m.snapshot->>'name' ILIKE $1 ESCAPE '\\')
                    AND ($2::text IS NULL OR m.district = $2)
                    AND ($3::text IS NULL OR m.market_id = $3)
-                   AND ($4::text IS NULL OR c.grade = $4)"""
+                   AND ($4::text IS NULL OR c.grade = $4)
+                   AND m.status <> 'left'"""
         args = (pattern, query.district, query.market_id, query.grade)
         body = f"""FROM directory_merchants m
                    LEFT JOIN credits c ON c.merchant_id = m.id

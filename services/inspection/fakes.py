@@ -9,6 +9,7 @@ from datetime import datetime
 from typing import Protocol, TypeVar
 
 from services.inspection.domain import PatrolPlan, RectificationOrder, Task
+from services.inspection.domain.patrol import patrolled
 from services.inspection.domain.photos import Photo
 from services.inspection.store import MarketInfo, MerchantInfo, Placement, Stores
 
@@ -185,7 +186,7 @@ class FakePlans:
         found = []
         for plan in sorted(self.rows.values(), key=lambda p: p.due_at):
             m = self.registry.merchant_rows.get(plan.merchant_id)
-            if m is None or m.status == "licence_expired":
+            if m is None or not patrolled(m.status):
                 continue
             if plan.task_id is None and plan.due_at <= now:
                 found.append((plan, Placement(m.market_id, m.district, m.stall_no, m.status)))

@@ -35,6 +35,7 @@ from services.inspection.domain import (
 )
 from services.inspection.domain.errors import InvalidCompletion, InvalidVerification
 from services.inspection.domain.lifecycle import completion_problems, verification_problems
+from services.inspection.domain.patrol import patrolled
 from services.inspection.domain.photos import (
     DEFAULT_MAX_BYTES,
     Photo,
@@ -238,7 +239,8 @@ class InspectionService:
         `licence_expired` merchant is not: it may not trade (市场准入), so a routine visit is
         the licensing desk's business, not the task force's; its plan stays due and the patrol
         is made once the registry shows the licence renewed. Risks and complaints about it
-        still make tasks (evidence it trades anyway).
+        still make tasks (evidence it trades anyway). A `left` merchant (退出经营) is patrolled
+        no more.
         """
         now = self.now()
         made: list[tuple[PatrolPlan, Decision]] = []
@@ -457,7 +459,8 @@ class InspectionService:
             "interval_reason": reason,
             "merchant_status": merchant.status,
             # licence_expired: the plan waits (see check_patrols); the patrol follows renewal.
-            "patrolled": merchant.status != "licence_expired",
+            # left: never again.
+            "patrolled": patrolled(merchant.status),
         }
 
     async def orders(

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import asyncpg
 
 from services.inspection.domain import PatrolPlan, RectificationOrder, Task, TaskForce
+from services.inspection.domain.patrol import UNPATROLLED
 from services.inspection.domain.photos import Photo
 from services.runtime import serial
 from services.runtime.db import OnConnection
@@ -143,7 +144,7 @@ class PlanStore(Protocol):
 
     async def due(self, now: datetime, limit: int) -> list[tuple[PatrolPlan, Placement]]:
         """Plans due by `now` with no pending task, of merchants the registry view knows and that
-        may be patrolled (not `licence_expired`), by due time, locked. A licence_expired
+        may be patrolled (`patrol.UNPATROLLED`), by due time, locked. A licence_expired
         merchant's plan stays due and is patrolled once renewed."""
         ...
 
@@ -397,10 +398,11 @@ class PostgresPlans(OnConnection):
         rows = await self.conn.fetch(
             """SELECT p.plan, m.market_id, m.district, m.stall_no, m.status
                FROM patrol_plans p JOIN merchants m ON m.id = p.merchant_id
-               WHERE p.task_id IS NULL AND p.due_at <= $1 AND m.status <> 'licence_expired'
+               WHERE p.task_id IS NULL AND p.due_at <= $1 AND m.status <> ALL($3::text[])
                ORDER BY p.due_at LIMIT $2 FOR UPDATE OF p SKIP LOCKED""",
             now,
             limit,
+            list(UNPATROLLED),
         )
         return [
             (

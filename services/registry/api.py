@@ -10,7 +10,14 @@ from fastapi import Depends, Query
 from pydantic import Field, field_validator
 
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
-from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
+from services.registry.domain.model import (
+    LEAVING_REASON_MAX,
+    District,
+    Market,
+    Merchant,
+    TaskForce,
+    Terminal,
+)
 from services.registry.service import (
     MarketDraft,
     MerchantDraft,
@@ -158,6 +165,15 @@ class LicenceIn(Strict):
         return _domain_check(validate_food_licence, v, "food_licence")
 
 
+class LeaveIn(Strict):
+    reason: str = Field(
+        min_length=1, max_length=LEAVING_REASON_MAX, examples=["租约到期，不再续租"]
+    )
+    left_on: date | None = Field(
+        None, description="the day it stopped trading at its stall (default today); not later"
+    )
+
+
 class TerminalIn(Strict):
     kind: Literal["cold_chain", "footfall", "payment"]
     market_id: str = Field(min_length=1)
@@ -291,6 +307,18 @@ async def renew_licence(
         who, merchant_id, body.food_licence, body.licence_valid_until
     )
     return merchant_out(merchant)
+
+
+@router.post("/merchants/{merchant_id}/leave", tags=["merchants"])
+async def leave(merchant_id: str, sent: Sent[LeaveIn], reg: Reg, who: Clerk) -> dict[str, Any]:
+    """退出经营: the merchant stopped trading at its stall. Its status becomes `left` (final),
+    the stall is free for the next merchant, and the terminals placed with it are retired
+    (`retired_terminals`); its record stays. 409 for a merchant who has left already."""
+    body = await fitted(
+        sent, lambda fields: reg.check_leaving(fields.get("left_on"), fields.get("reason"))
+    )
+    merchant, retired = await reg.leave(who, merchant_id, body.reason, body.left_on)
+    return merchant_out(merchant) | {"retired_terminals": [t.id for t in retired]}
 
 
 @router.post("/terminals", status_code=201, tags=["terminals"])

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from typing import TypeVar
 
 from services.registry.domain.geo import distance_m
-from services.registry.domain.model import District, Market, Merchant, Terminal
+from services.registry.domain.model import LEFT, District, Market, Merchant, Terminal
 from services.registry.store import (
     MARKET_KEPT,
     MERCHANT_KEPT,
@@ -138,7 +138,7 @@ class FakeMerchants(_OnTables):
             (
                 m
                 for m in self.tables.merchants.values()
-                if (m.market_id, m.stall_no) == (market_id, stall_no)
+                if (m.market_id, m.stall_no) == (market_id, stall_no) and m.status != LEFT
             ),
             None,
         )
@@ -154,13 +154,17 @@ class FakeMerchants(_OnTables):
             for m in self.tables.merchants.values()
             if market_id in (None, m.market_id)
             and district in (None, m.district)
-            and (expiring is None or expiring[0] <= m.licence_valid_until <= expiring[1])
+            and (
+                expiring is None
+                or (m.status != LEFT and expiring[0] <= m.licence_valid_until <= expiring[1])
+            )
         ]
         if expiring is not None:
             return sorted(
-                found, key=lambda m: (m.licence_valid_until, m.market_id, stall_key(m.stall_no))
+                found,
+                key=lambda m: (m.licence_valid_until, m.market_id, stall_key(m.stall_no), m.id),
             )
-        return sorted(found, key=lambda m: (m.market_id, stall_key(m.stall_no)))
+        return sorted(found, key=lambda m: (m.market_id, stall_key(m.stall_no), m.id))
 
     async def lapsed(self, today: date, limit: int = 500) -> list[Merchant]:
         found = [

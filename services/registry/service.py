@@ -20,12 +20,14 @@ from services.registry import events
 from services.registry.domain.geo import given_location_problems
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.registry.domain.model import (
+    LEFT,
     District,
     Market,
     Merchant,
     Problem,
     TaskForce,
     Terminal,
+    leaving_problems,
     market_renovation_status,
     merchant_problems,
     opening_hours_problems,
@@ -362,6 +364,35 @@ class Registry:
             await self.save(work, merchant, by)
         return merchant
 
+    async def leave(
+        self, who: Principal, merchant_id: str, reason: str, left_on: date | None = None
+    ) -> tuple[Merchant, list[Terminal]]:
+        """退出经营: the merchant stopped trading at its stall (on `left_on`, default today).
+        The stall is free for the next merchant, and the terminals placed with the merchant
+        are retired with it, in the same transaction: readings signed by them are refused from
+        then on. Returns the merchant and the terminals retired."""
+        async with self.uow() as work:
+            found = await work.stores.merchants.get(merchant_id, for_update=True)
+            merchant = within(who, found, "merchant", merchant_id)
+            by, now = actor(who), self.now()
+            merchant = merchant.leave(left_on or self.today(), reason, self.today(), now, by=by)
+            await self.save(work, merchant, by)
+            retired = []
+            terminals = work.stores.terminals
+            for placed in await terminals.all(merchant.market_id, None):
+                if placed.merchant_id != merchant.id:
+                    continue
+                held = await terminals.get(placed.id, for_update=True)
+                if held is not None and held.status == "active":
+                    terminal = held.retire(now, by=by)
+                    await self.save(work, terminal, by)
+                    retired.append(terminal)
+        return merchant, retired
+
+    async def check_leaving(self, left_on: date | None, reason: str | None) -> None:
+        """`leave`'s checks of what the request gives; reads and changes nothing."""
+        _refuse(leaving_problems(left_on, reason, self.today()))
+
     async def expire_licences(self, on: date | None = None) -> list[Merchant]:
         """Mark every active merchant whose licence ran out before `on` (default today)."""
         day = on or self.today()
@@ -402,7 +433,9 @@ class Registry:
             suspensions = work.stores.suspensions
             if not await suspensions.add(rectification_id, merchant_id, task_id, self.now()):
                 return None
-            if merchant.status == "suspended":
+            if merchant.status in ("suspended", LEFT):
+                # Already suspended by another order; or gone, when the order was made for
+                # what it did before it left: nothing to stop.
                 return None
             changed = merchant.suspend(self.now())
             await self.save(work, changed)

@@ -75,7 +75,9 @@ class MerchantStore(Protocol):
 
     async def get(self, merchant_id: str, *, for_update: bool = False) -> Merchant | None: ...
 
-    async def at_stall(self, market_id: str, stall_no: str) -> Merchant | None: ...
+    async def at_stall(self, market_id: str, stall_no: str) -> Merchant | None:
+        """The merchant trading at the stall (one who left it is not)."""
+        ...
 
     async def all(
         self,
@@ -83,8 +85,8 @@ class MerchantStore(Protocol):
         district: str | None,
         expiring: tuple[date, date] | None = None,
     ) -> list[Merchant]:
-        """By market and stall; with `expiring` (first, last day), only licences valid until a
-        day in it, soonest first."""
+        """By market and stall, those who left included; with `expiring` (first, last day),
+        only the licences of merchants still there valid until a day in it, soonest first."""
         ...
 
     async def lapsed(self, today: date, limit: int = 500) -> list[Merchant]:
@@ -288,7 +290,9 @@ class PostgresMerchants(_Registered[Merchant]):
 
     async def at_stall(self, market_id: str, stall_no: str) -> Merchant | None:
         r = await self.conn.fetchrow(
-            "SELECT * FROM merchants WHERE market_id = $1 AND stall_no = $2", market_id, stall_no
+            "SELECT * FROM merchants WHERE market_id = $1 AND stall_no = $2 AND status <> 'left'",
+            market_id,
+            stall_no,
         )
         return self.load(r) if r else None
 
@@ -302,9 +306,10 @@ class PostgresMerchants(_Registered[Merchant]):
         rows = await self.conn.fetch(
             f"""SELECT * FROM merchants
                WHERE ($1::text IS NULL OR market_id = $1) AND ($2::text IS NULL OR district = $2)
-                 AND ($3::date IS NULL OR licence_valid_until BETWEEN $3 AND $4)
+                 AND ($3::date IS NULL
+                      OR (licence_valid_until BETWEEN $3 AND $4 AND status <> 'left'))
                ORDER BY CASE WHEN $3::date IS NULL THEN NULL ELSE licence_valid_until END,
-                        market_id, {stall_order("stall_no")}""",
+                        market_id, {stall_order("stall_no")}, id""",
             market_id,
             district,
             first,

@@ -27,7 +27,7 @@ from typing import Protocol
 import asyncpg
 
 from contracts import topics
-from contracts.registry import MarketUpserted, MerchantUpserted
+from contracts.registry import MERCHANT_LEFT, MarketUpserted, MerchantUpserted
 from services.runtime.app import Service
 from services.runtime.collation import name_key
 from services.runtime.messaging import Delivery
@@ -113,7 +113,9 @@ class RegistryMemory:
         if old is not None and self._stalls.get((old.market_id, old.stall_no)) == old.merchant_id:
             del self._stalls[(old.market_id, old.stall_no)]
         self.merchants[merchant.merchant_id] = merchant
-        self._stalls[(merchant.market_id, merchant.stall_no)] = merchant.merchant_id
+        if merchant.status != MERCHANT_LEFT:
+            # One who left frees its stall: a complaint about the stall names the next merchant.
+            self._stalls[(merchant.market_id, merchant.stall_no)] = merchant.merchant_id
 
 
 class RegistryDirectory(RegistryMemory):

@@ -186,6 +186,8 @@ def _public_merchant(body: dict[str, Any]) -> dict[str, Any]:
         "graded_at": body.get("graded_at"),
         "last_inspection": inspection,
         "open_rectifications": body.get("open_rectifications"),
+        # 退出经营: no longer at the stall (None while it trades, or from an older service).
+        "left_on": body.get("left_on"),
     }
 
 

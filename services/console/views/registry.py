@@ -9,7 +9,7 @@ import json
 import re
 import secrets
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any
@@ -287,12 +287,23 @@ async def _market_page(
     merchants.sort(key=lambda m: stall_key(str(m.get("stall_no", ""))))
     merchant_names = {m["id"]: m["name"] for m in merchants}
     _with_licence(merchants, clock.today())
+    # 退出经营: those who left, latest first, apart from those trading (their stalls are free).
+    left = sorted(
+        (m for m in merchants if m.get("status") == "left"),
+        key=lambda m: str(m.get("left_on") or ""),
+        reverse=True,
+    )
     return state.page(
         request,
         "registry/market.html",
         who,
         market=market,
-        merchants=merchants,
+        merchants=[m for m in merchants if m.get("status") != "left"],
+        left_merchants=left,
+        # Just left: the list it went to, open.
+        left_open=request.query_params.get("done") == "left",
+        placed=_placed(terminals),
+        today=clock.today().isoformat(),
         merchant_names=merchant_names,
         terminals=terminals,
         reports=reports,
@@ -305,12 +316,22 @@ async def _market_page(
     )
 
 
+def _placed(terminals: list[dict[str, Any]] | None) -> dict[str, int]:
+    """How many active terminals each merchant has (what leaving retires with it)."""
+    placed: dict[str, int] = {}
+    for t in terminals or []:
+        if t.get("merchant_id") and t.get("status") == "active":
+            placed[t["merchant_id"]] = placed.get(t["merchant_id"], 0) + 1
+    return placed
+
+
 MARKET_DONE = {
     "merchant": "商户已登记",
     "task_force": "专班已更新",
     "location": "位置已保存",
     "market": "市场已登记",
     "licence": "食品经营许可证已更新",
+    "left": "商户已退出经营：摊位已空出，可登记新商户；其终端已停用",
 }
 
 
@@ -449,19 +470,52 @@ async def renew_licence(
     /merchants/{id}/licence`), from its market's page, where 证照即将到期 leads. The clerk's
     walk on the demo found the licences running out listed with no way to renew one."""
     values = await typed(request, "market_id", "food_licence", "licence_valid_until")
-    market_id = values.pop("market_id")
     body = {k: values[k] for k in ("food_licence", "licence_valid_until")}
+    change = services.call(
+        "registry", "PUT", f"/merchants/{merchant_id}/licence", who.access_token, json=body
+    )
+    return await _merchant_changed(
+        request, who, services, merchant_id, change, values, "licence", f"#m-{merchant_id}"
+    )
+
+
+@router.post("/staff/registry/merchants/{merchant_id}/leave")
+async def leave(request: Request, merchant_id: str, who: Registrar, services: Services) -> Response:
+    """退出经营 (the registry's `POST /merchants/{id}/leave`), from the market's page: the
+    merchant no longer trades at its stall, which a new merchant may then take. Without it a
+    stall whose merchant had gone could never be registered again."""
+    values = await typed(request, "market_id", "left_on", "reason")
+    body = {"reason": values["reason"], "left_on": values["left_on"] or None}
+    change = services.post("registry", f"/merchants/{merchant_id}/leave", who.access_token, body)
+    return await _merchant_changed(
+        request, who, services, merchant_id, change, values, "left", "#left-merchants"
+    )
+
+
+async def _merchant_changed(
+    request: Request,
+    who: Session,
+    services: Backend,
+    merchant_id: str,
+    change: Awaitable[Any],
+    values: dict[str, str],
+    done: str,
+    anchor: str,
+) -> Response:
+    """A change to one merchant made from its market's page (`values["market_id"]`): back to
+    the page with `done`'s notice at `anchor`; refused, the page again with that merchant's
+    form (`{done}-{merchant_id}`) open and each reason beside its field; a merchant not the
+    caller's, or no market to go back to, the error page."""
+    market_id = values.pop("market_id")
     try:
-        await services.call(
-            "registry", "PUT", f"/merchants/{merchant_id}/licence", who.access_token, json=body
-        )
+        await change
     except ApiError as exc:
         if exc.status in (403, 404) or not market_id:
             return failed(request, who, exc)
-        form = f"licence-{merchant_id}"
+        form = f"{done}-{merchant_id}"
         return await _refused_change(request, who, services, market_id, exc, values, form)
     return RedirectResponse(
-        f"/staff/registry/markets/{market_id}?done=licence#m-{merchant_id}", status_code=303
+        f"/staff/registry/markets/{market_id}?done={done}{anchor}", status_code=303
     )
 
 

@@ -28,11 +28,21 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from contracts.registry import MERCHANT_LEFT
 from services.inspection.domain.policy import Policy
 from services.inspection.domain.triggers import PatrolTrigger
 from services.runtime.clock import aware
 
 _MICROSECOND = timedelta(microseconds=1)
+
+# Registry statuses of merchants not patrolled. `licence_expired`: it may not trade (市场准入),
+# so a routine visit is the licensing desk's business; its plan stays due and the patrol is made
+# once the licence is renewed. `left` (退出经营): it trades there no more, for good.
+UNPATROLLED: tuple[str, ...] = ("licence_expired", MERCHANT_LEFT)
+
+
+def patrolled(merchant_status: str) -> bool:
+    return merchant_status not in UNPATROLLED
 
 
 def first_patrol_offset(merchant_id: str, interval: timedelta) -> timedelta:

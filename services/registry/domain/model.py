@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time
 
 from contracts.people import Actor
+from contracts.registry import MERCHANT_LEFT
 from services.registry.domain.geo import Point, location_problems
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.runtime.failures import Conflict, InvalidInput, InvalidInputs
@@ -136,6 +137,9 @@ class Merchant:
     updated_at: datetime | None = None
     registered_actor: Actor | None = None
     updated_actor: Actor | None = None
+    # 退出经营: the day it stopped trading at its stall, and why (status `left`).
+    left_on: date | None = None
+    left_reason: str | None = None
 
     def licence_lapsed(self, today: date) -> bool:
         return self.licence_valid_until < today
@@ -161,6 +165,7 @@ class Merchant:
         *,
         by: Actor | None = None,
     ) -> Merchant:
+        self._still_trading()
         require_valid_licence(valid_until, today)
         status = "active" if self.status == "licence_expired" else self.status
         return replace(
@@ -172,6 +177,47 @@ class Merchant:
             updated_at=now,
             updated_actor=by or self.updated_actor,
         )
+
+    def leave(
+        self, on: date, reason: str, today: date, now: datetime, *, by: Actor | None = None
+    ) -> Merchant:
+        """退出经营: the merchant stopped trading at its stall on `on`, which frees the stall
+        for the next merchant. What it did stays on record (its grade, its inspections); it is
+        no longer patrolled nor listed among the market's merchants. Final: a merchant who
+        comes back is registered anew."""
+        self._still_trading()
+        InvalidInputs.raise_any(leaving_problems(on, reason, today))
+        return replace(
+            self,
+            status=LEFT,
+            left_on=on,
+            left_reason=reason.strip(),
+            version=self.version + 1,
+            updated_at=now,
+            updated_actor=by or self.updated_actor,
+        )
+
+    def _still_trading(self) -> None:
+        if self.status == LEFT:
+            raise Conflict(f"merchant {self.id} left the market on {self.left_on}")
+
+
+LEFT = MERCHANT_LEFT
+LEAVING_REASON_MAX = 500
+
+
+def leaving_problems(on: date | None, reason: str | None, today: date) -> list[Problem]:
+    """Every problem of a merchant's leaving, among what is given: a day that has come, and a
+    reason."""
+    problems: list[Problem] = []
+    if on is not None and on > today:
+        problems.append(("left_on", f"must not be after today ({today.isoformat()})"))
+    if reason is not None:
+        if not reason.strip():
+            problems.append(("reason", "must not be blank"))
+        elif len(reason.strip()) > LEAVING_REASON_MAX:
+            problems.append(("reason", f"must be at most {LEAVING_REASON_MAX} characters"))
+    return problems
 
 
 def expired_licence(valid_until: date, today: date) -> Problem | None:

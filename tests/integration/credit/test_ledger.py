@@ -160,6 +160,7 @@ async def test_the_public_view_shows_name_market_grade_and_last_inspection_only(
         "stall_no": place.stall_no,
         "grade": "A",
         "open_rectifications": {"count": 0, "earliest_deadline": None},
+        "left_on": None,  # still trading at its stall
     }
     assert (await stack.credit.get("/public/merchants/mer_nobody")).status_code == 404
 

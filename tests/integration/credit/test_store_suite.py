@@ -67,9 +67,9 @@ async def suite(database: str | None) -> AsyncIterator[Suite]:
             await conn.execute(
                 """INSERT INTO directory_merchants
                        (id, market_id, district, stall_no, status, version, snapshot)
-                   VALUES ($1, $2, $3, $4, 'active', 1, $5)""",
+                   VALUES ($1, $2, $3, $4, $5, 1, $6)""",
                 m["id"], m["market_id"], m["district"], m["stall_no"],
-                {"name": m["name"]},
+                m.get("status", "active"), {"name": m["name"]},
             )  # fmt: skip
 
         yield Suite(postgres_stores(conn), insert)
@@ -117,6 +117,11 @@ async def test_a_credit_is_saved_replaced_and_counted(suite: Suite) -> None:
     assert await ledger.grades_by_market() == {"mkt_1": {"A": 1}, "mkt_2": {"B": 1, "A": 1}}
     assert await ledger.market_grade_counts("mkt_2") == {"B": 1, "A": 1}
     assert await ledger.market_grade_counts("mkt_9") == {}
+    # 退出经营: a merchant who left keeps its credit and counts in no market's grades.
+    await suite.stores.context.set_statuses({"mer_3": StatusSeen("left", 4)})
+    assert await ledger.credit("mer_3") == stored("mer_3", 91, "A", market="mkt_2")
+    assert await ledger.grades_by_market() == {"mkt_1": {"A": 1}, "mkt_2": {"B": 1}}
+    assert await ledger.market_grade_counts("mkt_2") == {"B": 1}
 
 
 async def test_a_grade_keeps_the_moment_it_was_given_while_it_holds(suite: Suite) -> None:
@@ -371,3 +376,9 @@ async def test_the_listing_filters_orders_and_pages_the_view_with_grades(suite: 
     assert await ids(q="%") == (["mer_0"], 1)  # literally, not a wildcard
     found, _ = await suite.stores.grades.merchant_grades(GradeQuery(market_id="mkt_2", limit=1))
     assert found[0].market_name == "M mkt_2" and found[0].grade is None
+    # One who left its stall is listed no more.
+    await suite.register(
+        {"id": "mer_9", "name": "已走", "market_id": "mkt_2", "market_name": "M mkt_2",
+         "district": "zhifu", "stall_no": "A-03", "status": "left"}
+    )  # fmt: skip
+    assert await ids(market_id="mkt_2") == (["mer_2", "mer_0"], 2)

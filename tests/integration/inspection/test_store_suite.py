@@ -289,13 +289,14 @@ async def test_due_plans_are_of_known_patrollable_merchants_without_a_pending_ta
 ) -> None:
     for n, status in ((1, "active"), (2, "suspended"), (3, "licence_expired"), (4, "active")):
         await stores.registry.put_merchants([merchant(n, status)])
-    await stores.registry.put_merchants([merchant(5)])
+    await stores.registry.put_merchants([merchant(5), merchant(7, "left")])
     await stores.plans.insert([plan(1, T0 + 2 * H)])
     await stores.plans.insert([plan(2, T0 + H)])
     await stores.plans.insert([plan(3, T0)])  # licence expired: waits
     await stores.plans.insert([plan(4, T0, task_id="tsk_1")])  # a patrol task pending
     await stores.plans.insert([plan(5, T0 + 9 * D)])  # not yet due
     await stores.plans.insert([plan(6, T0)])  # a merchant the registry view does not know
+    await stores.plans.insert([plan(7, T0)])  # left its stall (退出经营): never again
     due = await stores.plans.due(T0 + 3 * H, 10)
     assert [(p.merchant_id, place) for p, place in due] == [
         ("mer_2", Placement("mkt_1", "zhifu", "A-2", "suspended")),

@@ -237,6 +237,56 @@ async def test_licence_expiry_job_marks_lapsed_merchants_and_publishes_once(
     await until(lambda: pool.fetchval("SELECT count(*) = 0 FROM outbox WHERE published_at IS NULL"))
 
 
+async def test_a_merchant_leaves_its_stall_to_the_next_and_its_sensor_retires(
+    api: Api, kafka: str
+) -> None:
+    market = await _market(api, await _district(api))
+    merchant = (await api.post("/merchants", merchant_body(market["id"], "F-01"))).json()
+    sensor = {"kind": "cold_chain", "market_id": market["id"], "merchant_id": merchant["id"]}
+    r = await api.post("/terminals", sensor | {"profile": "chilled"})
+    assert r.status_code == 201, r.text
+    terminal = r.json()
+    leave = f"/merchants/{merchant['id']}/leave"
+
+    # Every problem at once, and nothing changed.
+    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    refused = await api.post(leave, {"reason": "", "left_on": tomorrow})
+    assert refused.status_code == 422, refused.text
+    assert sorted(e["field"] for e in refused.json()["errors"]) == ["left_on", "reason"]
+    got = await api.client.get(f"/merchants/{merchant['id']}", headers=api.token())
+    assert (got.json()["status"], got.json()["version"]) == ("active", 1)
+    taken = await api.post("/merchants", merchant_body(market["id"], "F-01"))
+    assert taken.status_code == 409 and taken.json()["errors"][0]["field"] == "stall_no"
+
+    async with (
+        TopicWatcher(kafka, topics.REGISTRY_MERCHANTS.name) as merchants,
+        TopicWatcher(kafka, topics.REGISTRY_TERMINALS.name) as terminals,
+    ):
+        r = await api.post(leave, {"reason": "租约到期，不再续租"})
+        assert r.status_code == 200, r.text
+        [left] = await merchants.wait_for(_subject(merchant["id"], version=2))
+        [retired] = await terminals.wait_for(_subject(terminal["id"], version=2))
+    body = r.json()
+    assert (body["status"], body["left_on"], body["left_reason"]) == (
+        "left",
+        date.today().isoformat(),
+        "租约到期，不再续租",
+    )
+    assert body["retired_terminals"] == [terminal["id"]]
+    event = _parse(left, MerchantUpserted).data
+    assert (event.status, event.left_on) == ("left", date.today())
+    assert _parse(retired, TerminalUpserted).data.status == "retired"
+
+    again = await api.post(leave, {"reason": "再次"})
+    assert again.status_code == 409, again.text
+    # The stall is the next merchant's; the one who left is still on record.
+    newcomer = await api.post("/merchants", merchant_body(market["id"], "F-01"))
+    assert newcomer.status_code == 201, newcomer.text
+    listed = await api.get(f"/merchants?market_id={market['id']}")
+    statuses = {m["id"]: m["status"] for m in listed.json()["items"]}
+    assert statuses == {merchant["id"]: "left", newcomer.json()["id"]: "active"}
+
+
 async def test_health_readiness_metrics_and_openapi(api: Api) -> None:
     assert (await api.client.get("/healthz")).json()["status"] == "ok"
     ready = await api.client.get("/readyz")

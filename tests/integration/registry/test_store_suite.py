@@ -290,6 +290,27 @@ async def test_merchants_are_listed_by_market_and_stall_and_expiring_soonest_fir
     assert [m.id for m in await stores.merchants.all("mkt_1", "zhifu", month)] == ["mer_1"]
 
 
+async def test_a_merchant_who_left_frees_its_stall_and_stays_on_record(stores: Stores) -> None:
+    await _districts(stores)
+    await stores.markets.save(market())
+    soon = TODAY + timedelta(days=10)
+    first = merchant("mer_1", stall_no="A-01", licence_valid_until=soon)
+    await stores.merchants.save(first)
+    gone = first.leave(date(2026, 4, 30), "租约到期", TODAY, AT, by=OTHER)
+    await stores.merchants.save(gone)
+    assert await stores.merchants.get("mer_1") == gone
+    assert await stores.merchants.at_stall("mkt_1", "A-01") is None
+
+    # The next merchant takes the stall (one merchant per stall among those trading there).
+    newcomer = merchant("mer_2", stall_no="A-01", licence_valid_until=soon)
+    await stores.merchants.save(newcomer)
+    assert await stores.merchants.at_stall("mkt_1", "A-01") == newcomer
+    assert [m.id for m in await stores.merchants.all("mkt_1", None)] == ["mer_1", "mer_2"]
+    assert [m.id for m in await stores.merchants.active("mkt_1")] == ["mer_2"]
+    month = (TODAY, TODAY + timedelta(days=30))
+    assert [m.id for m in await stores.merchants.all("mkt_1", None, month)] == ["mer_2"]
+
+
 async def test_lapsed_licences_are_the_active_ones_before_the_day_by_id(stores: Stores) -> None:
     await _districts(stores)
     await stores.markets.save(market())

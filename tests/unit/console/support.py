@@ -85,3 +85,12 @@ def card(page: str, title: str) -> str:
         if f"<strong>{title}</strong>" in found:
             return " ".join(re.sub(r"<[^>]+>", " ", found).split())
     raise AssertionError(f"no {title} card")
+
+
+# The registry's answer for the market of the clerk's pages (GET /markets/mkt_1).
+REGISTRY_MARKET = {
+    "id": "mkt_1", "name": "幸福农贸市场", "district": "zhifu", "kind": "farmers",
+    "operator": "幸福市场公司", "address": "幸福路1号", "capacity": 500,
+    "opening_hours": {"open": "06:00", "close": "19:00"}, "renovation_status": None,
+    "task_force": None,
+}  # fmt: skip

@@ -16,12 +16,7 @@ from services.console import clock
 from services.runtime.auth import Principal
 from tests.unit.console import support
 
-MARKET = {
-    "id": "mkt_1", "name": "幸福农贸市场", "district": "zhifu", "kind": "farmers",
-    "operator": "幸福市场公司", "address": "幸福路1号", "capacity": 500,
-    "opening_hours": {"open": "06:00", "close": "19:00"}, "renovation_status": None,
-    "task_force": None,
-}  # fmt: skip
+MARKET = support.REGISTRY_MARKET
 TAKEN = "stall 'A-02' of market mkt_1 has a merchant"
 
 

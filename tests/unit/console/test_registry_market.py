@@ -18,12 +18,7 @@ from services.console import clock
 from services.runtime.auth import Principal
 from tests.unit.console import support
 
-MARKET = {
-    "id": "mkt_1", "name": "幸福农贸市场", "district": "zhifu", "kind": "farmers",
-    "operator": "幸福市场公司", "address": "幸福路1号", "capacity": 500,
-    "opening_hours": {"open": "06:00", "close": "19:00"}, "renovation_status": None,
-    "task_force": None,
-}  # fmt: skip
+MARKET = support.REGISTRY_MARKET
 
 
 def terminal(tid: str, kind: str) -> dict[str, object]:

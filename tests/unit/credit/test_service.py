@@ -484,6 +484,40 @@ async def test_a_markets_grade_shares_are_its_merchants_grades_now_its_rank_the_
     assert now["rank"] == assessed["rank"] is not None
 
 
+async def test_a_merchant_who_left_keeps_its_page_and_counts_in_no_markets_grades(
+    world: World,
+) -> None:
+    """退出经营: the public page says when it left; the market's shares, the grade listing and
+    the assessment's count of merchants leave it out (its stall may have a new merchant)."""
+    world.stores.grades.merchants = [  # type: ignore[attr-defined]
+        {"market_id": "mkt_1", "market_name": "芝罘农贸", "district": "zhifu"}
+        | {"id": "mer_1", "name": "老王海鲜", "stall_no": "A-12"}
+    ]
+    await world.send(handlers.inspection_router(world.credit), inspection("major"))
+    assert (await world.credit.market_grades("mkt_1"))["merchants"] == 1
+    assert (await world.credit.public("mer_1"))["left_on"] is None
+
+    left = registry.merchant(
+        "mer_1", "mkt_1", "A-12", name="老王海鲜", version=90, status="left", left_on=T0.date()
+    )
+    await world.send(
+        world.merchants(), outgoing("registry", "registry.merchant.upserted", "mer_1", left)
+    )
+    world.credit.directory.keep(left)
+    world.stores.grades.merchants[0]["status"] = "left"  # type: ignore[attr-defined]
+
+    page = await world.credit.public("mer_1")
+    assert page["left_on"] == T0.date().isoformat() and page["grade"] is not None
+    grades = await world.credit.market_grades("mkt_1")
+    assert (grades["merchants"], grades["shares"]) == (0, dict.fromkeys("ABCD", 0.0))
+    assert await world.credit.merchant_grades(GradeQuery()) == ([], 0)
+    assert await world.credit.publish_assessments(world.credit.period(7)) == 2
+    [market] = [
+        e.data for _, e, _ in world.uow.published if getattr(e.data, "scope", "") == "market"
+    ]
+    assert market.merchants == 0
+
+
 # -- the honour and warning list -----------------------------------------------------------------
 async def test_a_month_not_ended_is_refused_and_nothing_is_drawn(world: World) -> None:
     with pytest.raises(InvalidInput):

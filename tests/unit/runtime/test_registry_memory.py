@@ -36,3 +36,17 @@ def test_a_stall_answers_for_the_merchant_now_on_it() -> None:
     assert view.merchant_at("mkt_1", "A-01") is None
     view.keep(merchant("mer_2", "mkt_1", "A-01", version=1))
     assert view.merchant_at("mkt_1", "A-01") == view.merchants["mer_2"]
+
+
+def test_a_merchant_who_left_frees_its_stall_whichever_snapshot_comes_first() -> None:
+    """退出经营: the snapshots of the one who left and of the next merchant at the stall travel
+    under different keys, so either may come first; the stall answers for the newcomer."""
+    gone = merchant("mer_1", "mkt_1", "A-01", version=2, status="left")
+    newcomer = merchant("mer_2", "mkt_1", "A-01", version=1)
+    for order in ((gone, newcomer), (newcomer, gone)):
+        view = RegistryMemory(merchant("mer_1", "mkt_1", "A-01", version=1))
+        view.keep(*order)
+        assert view.merchant_at("mkt_1", "A-01") == view.merchants["mer_2"]
+        assert view.merchants["mer_1"].status == "left"
+    alone = RegistryMemory(merchant("mer_1", "mkt_1", "A-01", version=1), gone)
+    assert alone.merchant_at("mkt_1", "A-01") is None

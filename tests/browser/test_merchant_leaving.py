@@ -1,0 +1,81 @@
+"""退出经营 in a real browser, on a phone: a clerk records that a merchant left its stall; the
+merchant's freezer is retired with it (telemetry learns it), the stall takes the next merchant
+through the same page, and the citizens' page of the one who left says so and offers no
+complaint against it."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from playwright.async_api import Page
+
+from tests.browser.conftest import Pages
+from tests.browser.support import Console, Shots, merchants_of, sign_in, submit
+from tests.support.identity import Tokens
+from tests.support.poll import until
+from tests.support.stalls import open_stall
+
+
+async def test_a_clerk_records_a_merchant_leaving_and_registers_the_next_at_its_stall(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    stall = await open_stall(console.city)  # 闭环冻品 at E-1, with its freezer
+    clerk, _ = tokens.person("clerk", stall.district, name="王登记", who="browser")
+    phone: Page = await open_page(phone=True)
+    await sign_in(phone, clerk, tokens.password, shot)
+    page = f"/staff/registry/markets/{stall.market_id}"
+    await phone.goto(page)
+
+    leave = phone.locator(f'details[data-leave="{stall.merchant_id}"]')
+    await leave.locator("summary").click()
+    effect = await leave.locator("[data-leave-effect]").inner_text()
+    assert "退出后摊位 E-1 可登记新商户，该商户的 1 台终端一并停用" in effect
+    assert await leave.locator("input[name=left_on]").input_value() == date.today().isoformat()
+    await leave.locator("textarea[name=reason]").fill("租约到期，不再续租")
+    await shot(phone, "leaving")
+    answer = await submit(phone, f'details[data-leave="{stall.merchant_id}"]', "/leave")
+    assert answer.status == 303
+    assert phone.url.endswith(f"{page}?done=left#left-merchants")
+    assert "商户已退出经营" in await phone.inner_text("[role=status]")
+    gone = phone.locator(f'#left-merchants[open] [data-left="{stall.merchant_id}"]')
+    assert f"{date.today().isoformat()} 退出 · 租约到期，不再续租" in await gone.inner_text()
+    assert await phone.locator(f'[data-merchant="{stall.merchant_id}"]').count() == 0
+    await shot(phone, "left")
+
+    # The freezer is retired with the merchant, and telemetry learns it.
+    async with console.city.client("telemetry", "clerk", stall.district) as telemetry:
+
+        async def retired() -> bool:
+            r = await telemetry.get(f"/terminals/{stall.freezer.id}")
+            return r.status_code == 200 and r.json()["status"] == "retired"
+
+        await until(retired, within=60, every=0.5, what="telemetry sees the freezer retired")
+
+    # The stall is free: the next merchant is registered at E-1 on the same page.
+    await phone.click("#register-merchant summary")
+    await phone.fill("#f-name", "接手海鲜")
+    await phone.fill("#f-stall_no", "E-1")
+    await phone.fill("#f-credit_code", "91350100M000100Y43")
+    await phone.fill("#f-food_licence", "JY13706020054321")
+    await phone.fill("#f-licence_valid_until", (date.today() + timedelta(days=365)).isoformat())
+    answer = await submit(phone, "#merchant-form", f"/markets/{stall.market_id}/merchants")
+    assert answer.status == 303
+    now = {
+        m["stall_no"]: m
+        for m in await merchants_of(console, stall.market_id)
+        if m["status"] != "left"
+    }
+    assert now["E-1"]["name"] == "接手海鲜"
+    assert await phone.locator(f'[data-merchant="{now["E-1"]["id"]}"]').count() == 1
+
+    # The citizens' page of the one who left: when it left, and no complaint against it.
+    citizen: Page = await open_page(phone=True)
+
+    async def says_left() -> bool:
+        await citizen.goto(f"/merchants/{stall.merchant_id}")
+        return await citizen.locator("#left").count() == 1
+
+    await until(says_left, within=60, every=1.0, what="the public page says the merchant left")
+    assert f"已于 {date.today().isoformat()} 退出本市场经营" in await citizen.inner_text("#left")
+    assert await citizen.get_by_text("投诉该商户").count() == 0
+    await shot(citizen, "public-left")
