@@ -235,6 +235,7 @@ async def test_a_short_weight_complaint_is_settled_and_scored(city: City, kafka:
         "last_inspection",
         "last_inspection_outcome",
         "open_rectifications",
+        "left_on",  # 退出经营: a day, not a person
     }
 
 
