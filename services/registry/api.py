@@ -14,6 +14,7 @@ from services.registry.domain.model import (
     LEAVING_REASON_MAX,
     District,
     Market,
+    MarketDetails,
     Merchant,
     TaskForce,
     Terminal,
@@ -78,13 +79,18 @@ class OpeningHoursIn(Strict):
     close: str = Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$", examples=["19:00"])
 
 
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Address = Annotated[str, Field(min_length=1, max_length=500)]
+Capacity = Annotated[int, Field(gt=0, le=1_000_000)]
+
+
 class MarketIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     district: str = Field(min_length=1)
     kind: Literal["farmers", "wholesale"]
-    operator: str = Field(min_length=1, max_length=200)
-    address: str = Field(min_length=1, max_length=500)
-    capacity: int = Field(gt=0, le=1_000_000)
+    operator: Name
+    address: Address
+    capacity: Capacity
     opening_hours: OpeningHoursIn
     renovation_status: Literal["not_planned", "planned", "in_progress", "completed"] = "not_planned"
     latitude: float | None = Field(
@@ -95,6 +101,16 @@ class MarketIn(Strict):
         "the market at its gate); later by `PUT /markets/{id}/location`",
     )
     longitude: float | None = Field(None, ge=-180, le=180, description="WGS-84 degrees east")
+
+
+class MarketDetailsIn(Strict):
+    """`PUT /markets/{id}`: what may be corrected of a registered market, every field given."""
+
+    name: Name
+    operator: Name
+    address: Address
+    capacity: Capacity
+    opening_hours: OpeningHoursIn
 
 
 class LocationIn(Strict):
@@ -111,7 +127,7 @@ Category = Annotated[str, Field(min_length=1, max_length=50)]
 
 
 class MerchantIn(Strict):
-    name: str = Field(min_length=1, max_length=200)
+    name: Name
     market_id: str = Field(min_length=1)
     stall_no: str = Field(min_length=1, max_length=32)
     credit_code: str = Field(description="统一社会信用代码, 18 characters, GB 32100-2015")
@@ -128,6 +144,13 @@ class MerchantIn(Strict):
     @classmethod
     def _licence(cls, v: str) -> str:
         return _domain_check(validate_food_licence, v, "food_licence")
+
+
+class MerchantCorrectionIn(Strict):
+    """`PUT /merchants/{id}`: a merchant's name and categories as corrected."""
+
+    name: Name
+    categories: list[Category] = Field(default_factory=list, max_length=50)
 
 
 class MerchantDraftIn(Strict):
@@ -243,6 +266,19 @@ async def get_market(market_id: str, reg: Reg, who: MarketReader) -> dict[str, A
     return market_out(await reg.market(who, market_id))
 
 
+@router.put("/markets/{market_id}", tags=["markets"])
+async def correct_market(
+    market_id: str, sent: Sent[MarketDetailsIn], reg: Reg, who: Clerk
+) -> dict[str, Any]:
+    """更正市场信息: name, operator, address, capacity and opening hours, every one given (the
+    district and kind stay; the location is `PUT …/location`). The same details again change
+    nothing (no new version); every problem of the body in one 422."""
+    body = await fitted(sent, lambda fields: reg.check_market(who, _market_draft(fields)))
+    hours = body.opening_hours
+    details = serial.into(MarketDetails, body, opens=hours.open, closes=hours.close)
+    return market_out(await reg.correct_market(who, market_id, details))
+
+
 @router.put("/markets/{market_id}/task-force", tags=["markets"])
 async def set_task_force(market_id: str, body: TaskForceIn, reg: Reg, who: Clerk) -> dict[str, Any]:
     tf = TaskForce(body.leader, tuple(body.members))
@@ -296,6 +332,16 @@ async def list_merchants(
 @router.get("/merchants/{merchant_id}", tags=["merchants"])
 async def get_merchant(merchant_id: str, reg: Reg, who: Reader) -> dict[str, Any]:
     return merchant_out(await reg.merchant(who, merchant_id))
+
+
+@router.put("/merchants/{merchant_id}", tags=["merchants"])
+async def correct_merchant(
+    merchant_id: str, body: MerchantCorrectionIn, reg: Reg, who: Clerk
+) -> dict[str, Any]:
+    """更正商户信息: the name and categories (its codes, market and stall stay: another of those
+    is another registration). 409 for a merchant who has left."""
+    merchant = await reg.correct_merchant(who, merchant_id, body.name, tuple(body.categories))
+    return merchant_out(merchant)
 
 
 @router.put("/merchants/{merchant_id}/licence", tags=["merchants"])

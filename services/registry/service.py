@@ -9,6 +9,7 @@ never touch SQL or Kafka themselves.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, TypeVar
@@ -23,6 +24,7 @@ from services.registry.domain.model import (
     LEFT,
     District,
     Market,
+    MarketDetails,
     Merchant,
     Problem,
     TaskForce,
@@ -243,25 +245,39 @@ class Registry:
             return await work.stores.markets.all(district)
 
     async def set_task_force(self, who: Principal, market_id: str, tf: TaskForce) -> Market:
+        return await self._change_market(
+            who, market_id, lambda m, by: m.with_task_force(tf, self.now(), by=by)
+        )
+
+    async def correct_market(
+        self, who: Principal, market_id: str, details: MarketDetails
+    ) -> Market:
+        """更正市场信息: the market's name, operator, address, capacity and hours as the clerk
+        corrects them (a new snapshot only when something changed: telemetry judges crowding
+        and silence by the capacity and hours it holds)."""
+        return await self._change_market(
+            who, market_id, lambda m, by: m.with_details(details, self.now(), by=by)
+        )
+
+    async def _change_market(
+        self, who: Principal, market_id: str, change: Callable[[Market, Actor], Market]
+    ) -> Market:
         async with self.uow() as work:
             found = await work.stores.markets.get(market_id, for_update=True)
             market = within(who, found, "market", market_id)
             by = actor(who)
-            market = market.with_task_force(tf, self.now(), by=by)
-            await self.save(work, market, by)
-        return market
+            changed = change(market, by)
+            if changed is not market:
+                await self.save(work, changed, by)
+        return changed
 
     async def set_location(
         self, who: Principal, market_id: str, latitude: float, longitude: float
     ) -> Market:
         """Where the market stands (a clerk at its gate, from the phone's location)."""
-        async with self.uow() as work:
-            found = await work.stores.markets.get(market_id, for_update=True)
-            market = within(who, found, "market", market_id)
-            by = actor(who)
-            market = market.with_location(latitude, longitude, self.now(), by=by)
-            await self.save(work, market, by)
-        return market
+        return await self._change_market(
+            who, market_id, lambda m, by: m.with_location(latitude, longitude, self.now(), by=by)
+        )
 
     async def _joined(
         self, work: Work, who: Principal, market_id: str | None, problems: list[Problem]
@@ -388,6 +404,20 @@ class Registry:
                     await self.save(work, terminal, by)
                     retired.append(terminal)
         return merchant, retired
+
+    async def correct_merchant(
+        self, who: Principal, merchant_id: str, name: str, categories: tuple[str, ...]
+    ) -> Merchant:
+        """更正商户信息: the merchant's name and categories (a new snapshot only when they
+        changed)."""
+        async with self.uow() as work:
+            found = await work.stores.merchants.get(merchant_id, for_update=True)
+            merchant = within(who, found, "merchant", merchant_id)
+            by = actor(who)
+            changed = merchant.corrected(name, categories, self.now(), by=by)
+            if changed is not merchant:
+                await self.save(work, changed, by)
+        return changed
 
     async def check_leaving(self, left_on: date | None, reason: str | None) -> None:
         """`leave`'s checks of what the request gives; reads and changes nothing."""

@@ -234,6 +234,19 @@ def wrong_credit_code() -> tuple[str, str, str]:
     return FIRST17 + typed, typed, right
 
 
+async def clerk_at_a_new_stall(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> tuple[Stall, Page]:
+    """A new stall (its market, merchant and freezer) and its district's clerk signed in on a
+    phone, on the market's page."""
+    stall = await open_stall(console.city)
+    clerk, _ = tokens.person("clerk", stall.district, name="王登记", who="browser")
+    phone: Page = await open_page(phone=True)
+    await sign_in(phone, clerk, tokens.password, shot)
+    await phone.goto(f"/staff/registry/markets/{stall.market_id}")
+    return stall, phone
+
+
 async def a_new_districts_market_form(
     console: Console, open_page: Pages, tokens: Tokens, name: str, opens: str, closes: str
 ) -> tuple[str, Page]:

@@ -18,6 +18,7 @@ from tests.browser.support import (
     Console,
     Shots,
     a_new_districts_market_form,
+    clerk_at_a_new_stall,
     merchants_of,
     sign_in,
     submit,
@@ -104,12 +105,8 @@ async def test_a_licence_date_already_past_is_told_as_soon_as_it_is_picked(
 async def test_a_clerk_registers_a_terminal_and_sees_its_first_readings_on_the_market_page(
     console: Console, open_page: Pages, tokens: Tokens, shot: Shots
 ) -> None:
-    stall = await open_stall(console.city)
-    clerk, _ = tokens.person("clerk", stall.district, name="王登记", who="browser")
-    phone: Page = await open_page(phone=True)
-    await sign_in(phone, clerk, tokens.password, shot)
+    stall, phone = await clerk_at_a_new_stall(console, open_page, tokens, shot)
     page = f"/staff/registry/markets/{stall.market_id}"
-    await phone.goto(page)
     await phone.click("#add-terminal summary")
     await phone.select_option("#f-t-kind", "cold_chain")
     await phone.select_option("#f-t-merchant_id", stall.merchant_id)

@@ -227,17 +227,9 @@ async def add_market(request: Request, who: Registrar, services: Services) -> Re
     )
     if not who.principal.city_wide:
         values["district"] = who.principal.district
-    capacity: int | str = (
-        int(values["capacity"]) if values["capacity"].isdigit() else values["capacity"]
-    )
-    body = {
-        "name": values["name"],
+    body = _details_body(values) | {
         "district": values["district"],
         "kind": values["kind"],
-        "operator": values["operator"],
-        "address": values["address"],
-        "capacity": capacity,
-        "opening_hours": {"open": values["open"], "close": values["close"]},
         # Where it stands, when registered at its gate: both or neither, as the registry asks.
         "latitude": _number(values["latitude"]),
         "longitude": _number(values["longitude"]),
@@ -248,6 +240,24 @@ async def add_market(request: Request, who: Registrar, services: Services) -> Re
         refusal = Form.refused(registry_errors(exc, values), values, unavailable_503(exc))
         return await _index(request, who, services, refusal)
     return RedirectResponse(f"/staff/registry/markets/{market['id']}?done=market", status_code=303)
+
+
+# What a market's registration and its correction (更正市场信息) both send.
+DETAILS = ("name", "operator", "address", "capacity", "open", "close")
+
+
+def _details_body(values: Mapping[str, str]) -> dict[str, Any]:
+    """The form's market details as the registry takes them; a capacity that is no whole number
+    goes as typed, which the registry refuses naming the field."""
+    typed_capacity = values["capacity"]
+    capacity: int | str = int(typed_capacity) if typed_capacity.isdigit() else typed_capacity
+    return {
+        "name": values["name"],
+        "operator": values["operator"],
+        "address": values["address"],
+        "capacity": capacity,
+        "opening_hours": {"open": values["open"], "close": values["close"]},
+    }
 
 
 # -- one market: task force, merchants, terminals ----------------------------------------------
@@ -332,6 +342,8 @@ MARKET_DONE = {
     "market": "市场已登记",
     "licence": "食品经营许可证已更新",
     "left": "商户已退出经营：摊位已空出，可登记新商户；其终端已停用",
+    "details": "市场信息已更新",
+    "corrected": "商户信息已更正",
 }
 
 
@@ -365,6 +377,16 @@ async def set_task_force(
     return await _put_market(request, who, services, market_id, "task-force", values, body)
 
 
+@router.post("/staff/registry/markets/{market_id}/details")
+async def correct_market(
+    request: Request, market_id: str, who: Registrar, services: Services
+) -> Response:
+    """修改市场信息 (the registry's `PUT /markets/{id}`): opening hours change with the seasons,
+    a capacity with a renovation, and a typo in a name stood for ever before."""
+    values = await typed(request, *DETAILS)
+    return await _put_market(request, who, services, market_id, "", values, _details_body(values))
+
+
 @router.post("/staff/registry/markets/{market_id}/location")
 async def set_location(
     request: Request, market_id: str, who: Registrar, services: Services
@@ -383,13 +405,13 @@ async def _put_market(
     values: dict[str, str],
     body: dict[str, Any],
 ) -> Response:
-    """The market's `part` (task-force, location) put to the registry: the market's page saying
-    so, or again with the part's form open and each refusal beside its field."""
-    form = part.replace("-", "_")
+    """The market's `part` (task-force, location; "" its details) put to the registry: the
+    market's page saying so, or again with the part's form open and each refusal beside its
+    field."""
+    form = part.replace("-", "_") or "details"
+    path = f"/markets/{market_id}/{part}" if part else f"/markets/{market_id}"
     try:
-        await services.call(
-            "registry", "PUT", f"/markets/{market_id}/{part}", who.access_token, json=body
-        )
+        await services.call("registry", "PUT", path, who.access_token, json=body)
     except ApiError as exc:
         return await _refused_change(request, who, services, market_id, exc, values, form)
     return RedirectResponse(f"/staff/registry/markets/{market_id}?done={form}", status_code=303)
@@ -476,6 +498,21 @@ async def renew_licence(
     )
     return await _merchant_changed(
         request, who, services, merchant_id, change, values, "licence", f"#m-{merchant_id}"
+    )
+
+
+@router.post("/staff/registry/merchants/{merchant_id}/details")
+async def correct_merchant(
+    request: Request, merchant_id: str, who: Registrar, services: Services
+) -> Response:
+    """更正商户信息 (the registry's `PUT /merchants/{id}`): its name and categories."""
+    values = await typed(request, "market_id", "name", "categories")
+    body = {"name": values["name"], "categories": _words(values["categories"])}
+    change = services.call(
+        "registry", "PUT", f"/merchants/{merchant_id}", who.access_token, json=body
+    )
+    return await _merchant_changed(
+        request, who, services, merchant_id, change, values, "corrected", f"#m-{merchant_id}"
     )
 
 

@@ -9,7 +9,7 @@ here knows about tokens.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time
 
 from contracts.people import Actor
@@ -37,6 +37,32 @@ class District:
 class TaskForce:
     leader: str
     members: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class MarketDetails:
+    """What a clerk corrects of a registered market (更正市场信息): its district and kind stay
+    (another district's market is another registration), its location has a change of its own."""
+
+    name: str
+    operator: str
+    address: str
+    capacity: int
+    opens: str
+    closes: str
+
+
+def market_details_problems(details: MarketDetails) -> list[Problem]:
+    """Every problem of a market's details at once: words that are there, a capacity of at
+    least one person, hours that close after they open."""
+    problems: list[Problem] = [
+        (name, "must not be blank")
+        for name in ("name", "operator", "address")
+        if not getattr(details, name).strip()
+    ]
+    if details.capacity < 1:
+        problems.append(("capacity", "must be at least 1"))
+    return problems + opening_hours_problems(details.opens, details.closes)
 
 
 @dataclass(frozen=True)
@@ -75,6 +101,24 @@ class Market:
             self,
             latitude=latitude,
             longitude=longitude,
+            version=self.version + 1,
+            updated_at=now,
+            updated_actor=by or self.updated_actor,
+        )
+
+    def with_details(
+        self, details: MarketDetails, now: datetime, *, by: Actor | None = None
+    ) -> Market:
+        """The market with `details` corrected; itself, unchanged, when they are what it holds
+        (a form saved again makes no new version)."""
+        InvalidInputs.raise_any(market_details_problems(details))
+        words = {f.name: getattr(details, f.name) for f in fields(details)}
+        words |= {name: words[name].strip() for name in ("name", "operator", "address")}
+        if all(getattr(self, name) == value for name, value in words.items()):
+            return self
+        return replace(
+            self,
+            **words,
             version=self.version + 1,
             updated_at=now,
             updated_actor=by or self.updated_actor,
@@ -173,6 +217,26 @@ class Merchant:
             food_licence=food_licence,
             licence_valid_until=valid_until,
             status=status,
+            version=self.version + 1,
+            updated_at=now,
+            updated_actor=by or self.updated_actor,
+        )
+
+    def corrected(
+        self, name: str, categories: tuple[str, ...], now: datetime, *, by: Actor | None = None
+    ) -> Merchant:
+        """更正商户信息: the name and categories as the clerk corrects them (its identifiers,
+        market and stall stay: another stall or code is another registration); itself when
+        nothing changes."""
+        self._still_trading()
+        if not name.strip():
+            raise InvalidInputs([("name", "must not be blank")])
+        if (name.strip(), categories) == (self.name, self.categories):
+            return self
+        return replace(
+            self,
+            name=name.strip(),
+            categories=categories,
             version=self.version + 1,
             updated_at=now,
             updated_actor=by or self.updated_actor,

@@ -287,6 +287,59 @@ async def test_a_merchant_leaves_its_stall_to_the_next_and_its_sensor_retires(
     assert statuses == {merchant["id"]: "left", newcomer.json()["id"]: "active"}
 
 
+async def test_a_markets_details_and_a_merchants_name_are_corrected_as_new_snapshots(
+    api: Api, kafka: str
+) -> None:
+    district = await _district(api)
+    market = await _market(api, district)
+    merchant = (await api.post("/merchants", merchant_body(market["id"], "G-01"))).json()
+    winter = {
+        "name": "幸福农贸市场（东区）",
+        "operator": "幸福市场管理有限公司",
+        "address": "幸福路1号",
+        "capacity": 650,
+        "opening_hours": {"open": "06:30", "close": "18:00"},
+    }
+    put = api.client.put
+    # Every problem at once (the model's and the hours'), and nothing changed.
+    wrong = winter | {"capacity": 0, "opening_hours": {"open": "19:00", "close": "06:00"}}
+    r = await put(f"/markets/{market['id']}", json=wrong, headers=api.token())
+    assert r.status_code == 422, r.text
+    assert sorted(e["field"] for e in r.json()["errors"]) == ["capacity", "opening_hours.close"]
+    elsewhere = api.token("clerk", await _district(api))
+    r = await put(f"/markets/{market['id']}", json=winter, headers=elsewhere)
+    assert r.status_code == 403, r.text
+
+    async with (
+        TopicWatcher(kafka, topics.REGISTRY_MARKETS.name) as markets,
+        TopicWatcher(kafka, topics.REGISTRY_MERCHANTS.name) as merchants,
+    ):
+        r = await put(f"/markets/{market['id']}", json=winter, headers=api.token("clerk", district))
+        assert r.status_code == 200, r.text
+        again = await put(f"/markets/{market['id']}", json=winter, headers=api.token())
+        assert again.json()["version"] == 2  # the same details: no new version
+        fix = {"name": "老王鲜肉铺", "categories": ["pork", "beef"]}
+        r = await put(f"/merchants/{merchant['id']}", json=fix, headers=api.token())
+        assert r.status_code == 200, r.text
+        [m] = await markets.wait_for(_subject(market["id"], version=2))
+        [c] = await merchants.wait_for(_subject(merchant["id"], version=2))
+        await markets.drain(settle_s=0.5)
+        assert not [r for r in markets.records if _subject(market["id"], version=3)(r)]
+    snapshot = _parse(m, MarketUpserted).data
+    assert (snapshot.name, snapshot.capacity, snapshot.opening_hours.open) == (
+        "幸福农贸市场（东区）",
+        650,
+        "06:30",
+    )
+    assert (snapshot.district, snapshot.kind) == (district, "farmers")
+    corrected = _parse(c, MerchantUpserted).data
+    assert (corrected.name, corrected.categories, corrected.stall_no) == (
+        "老王鲜肉铺",
+        ["pork", "beef"],
+        "G-01",
+    )
+
+
 async def test_health_readiness_metrics_and_openapi(api: Api) -> None:
     assert (await api.client.get("/healthz")).json()["status"] == "ok"
     ready = await api.client.get("/readyz")

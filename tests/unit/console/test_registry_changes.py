@@ -1,7 +1,8 @@
-"""退出经营 on the clerk's market page, over mocked services: each trading merchant has the form,
-which says what leaving does (the stall freed, its terminals retired); what it sends; a refusal
-beside its field with what was typed; those who left listed apart; and the public page of a
-merchant who left says so and offers no complaint."""
+"""The clerk's changes on a market's page, over mocked services. 退出经营: each trading merchant
+has the form, which says what leaving does (the stall freed, its terminals retired); what it
+sends; a refusal beside its field with what was typed; those who left listed apart; and the
+public page of a merchant who left says so and offers no complaint. 更正: the market's details
+and each trading merchant's name and categories, filled in, put, and refused beside the field."""
 
 from __future__ import annotations
 
@@ -159,3 +160,88 @@ async def test_the_public_page_of_a_merchant_who_left_says_so_and_offers_no_comp
         trading = (await client.get("/merchants/mer_0")).text
     assert "该商户已于 2026-03-01 退出本市场经营" in gone and "投诉该商户" not in gone
     assert "退出" not in trading and "投诉该商户" in trading
+
+
+# -- 更正: the market's details and a merchant's name ------------------------------------------
+def correcting(sent: list[tuple[str, dict[str, Any]]], refusal: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
+    """The registry of the market page, taking PUTs to the market and its merchants (each kept
+    in `sent`), answering `refusal` (a 422) when given."""
+    page = registry([])
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.method == "PUT":
+            sent.append((request.url.path, json.loads(request.read())))
+            if refusal is not None:
+                return httpx.Response(422, json=refusal)
+            return httpx.Response(200, json={})
+        return page(request)
+
+    return answer
+
+
+async def test_the_market_page_offers_its_details_and_each_merchants_name_filled_in() -> None:
+    async with support.console(registry([]), CLERK) as client:
+        page = (await client.get("/staff/registry/markets/mkt_1")).text
+    details = page[
+        page.index('id="market-details"') : page.index(
+            "</details>", page.index('id="market-details"')
+        )
+    ]
+    shown = dict(re.findall(r'<input id="f-d-(\w+)"[^>]*value="([^"]*)"', details))
+    assert shown == {
+        "name": "幸福农贸市场",
+        "operator": "幸福市场公司",
+        "address": "幸福路1号",
+        "capacity": "500",
+        "open": "06:00",
+        "close": "19:00",
+    }
+    assert re.findall(r'data-correct="(mer_\d)"', page) == ["mer_1", "mer_2"]  # trading only
+
+
+async def test_a_correction_of_the_market_is_put_and_a_refusal_stands_beside_its_field() -> None:
+    sent: list[tuple[str, dict[str, Any]]] = []
+    form = {
+        "name": "幸福农贸市场（东区）", "operator": "幸福市场公司", "address": "幸福路1号",
+        "capacity": "650", "open": "06:30", "close": "18:00",
+    }  # fmt: skip
+    async with support.console(correcting(sent), CLERK) as client:
+        r = await client.post("/staff/registry/markets/mkt_1/details", data=form)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/staff/registry/markets/mkt_1?done=details"
+    assert sent == [
+        (
+            "/markets/mkt_1",
+            {
+                "name": "幸福农贸市场（东区）", "operator": "幸福市场公司", "address": "幸福路1号",
+                "capacity": 650, "opening_hours": {"open": "06:30", "close": "18:00"},
+            },
+        )
+    ]  # fmt: skip
+
+    refusal = {
+        "error": "invalid_input",
+        "errors": [{"field": "opening_hours.close", "reason": "must be later than open (19:00)"}],
+    }
+    sent.clear()
+    async with support.console(correcting(sent, refusal), CLERK) as client:
+        r = await client.post(
+            "/staff/registry/markets/mkt_1/details", data=form | {"open": "19:00", "close": "06:00"}
+        )
+    assert r.status_code == 422
+    assert '<details id="market-details" open>' in r.text
+    assert re.search(r'id="err-d-close" role="alert">[^<]+<', r.text)
+    assert re.search(r'<input id="f-d-open"[^>]*value="19:00"', r.text)
+    assert re.search(r'<input id="f-d-capacity"[^>]*value="650"', r.text)
+
+
+async def test_a_merchants_correction_is_put_with_its_categories_as_words() -> None:
+    sent: list[tuple[str, dict[str, Any]]] = []
+    async with support.console(correcting(sent), CLERK) as client:
+        r = await client.post(
+            "/staff/registry/merchants/mer_1/details",
+            data={"market_id": "mkt_1", "name": "老王鲜肉铺", "categories": "猪肉、牛肉"},
+        )
+    assert r.status_code == 303
+    assert r.headers["location"] == "/staff/registry/markets/mkt_1?done=corrected#m-mer_1"
+    assert sent == [("/merchants/mer_1", {"name": "老王鲜肉铺", "categories": ["猪肉", "牛肉"]})]

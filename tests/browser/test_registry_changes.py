@@ -1,7 +1,8 @@
-"""退出经营 in a real browser, on a phone: a clerk records that a merchant left its stall; the
-merchant's freezer is retired with it (telemetry learns it), the stall takes the next merchant
-through the same page, and the citizens' page of the one who left says so and offers no
-complaint against it."""
+"""The clerk's changes on a market's page in a real browser, on a phone. 退出经营: a clerk
+records that a merchant left its stall; the merchant's freezer is retired with it (telemetry
+learns it), the stall takes the next merchant through the same page, and the citizens' page of
+the one who left says so and offers no complaint against it. 更正: the market's name and hours
+and a merchant's name, corrected there, are what citizens then read."""
 
 from __future__ import annotations
 
@@ -10,21 +11,17 @@ from datetime import date, timedelta
 from playwright.async_api import Page
 
 from tests.browser.conftest import Pages
-from tests.browser.support import Console, Shots, merchants_of, sign_in, submit
+from tests.browser.support import Console, Shots, clerk_at_a_new_stall, merchants_of, submit
 from tests.support.identity import Tokens
 from tests.support.poll import until
-from tests.support.stalls import open_stall
 
 
 async def test_a_clerk_records_a_merchant_leaving_and_registers_the_next_at_its_stall(
     console: Console, open_page: Pages, tokens: Tokens, shot: Shots
 ) -> None:
-    stall = await open_stall(console.city)  # 闭环冻品 at E-1, with its freezer
-    clerk, _ = tokens.person("clerk", stall.district, name="王登记", who="browser")
-    phone: Page = await open_page(phone=True)
-    await sign_in(phone, clerk, tokens.password, shot)
+    # 闭环冻品 at E-1, with its freezer
+    stall, phone = await clerk_at_a_new_stall(console, open_page, tokens, shot)
     page = f"/staff/registry/markets/{stall.market_id}"
-    await phone.goto(page)
 
     leave = phone.locator(f'details[data-leave="{stall.merchant_id}"]')
     await leave.locator("summary").click()
@@ -79,3 +76,46 @@ async def test_a_clerk_records_a_merchant_leaving_and_registers_the_next_at_its_
     assert f"已于 {date.today().isoformat()} 退出本市场经营" in await citizen.inner_text("#left")
     assert await citizen.get_by_text("投诉该商户").count() == 0
     await shot(citizen, "public-left")
+
+
+async def test_a_clerk_corrects_the_markets_hours_and_a_merchants_name_and_citizens_read_them(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    stall, phone = await clerk_at_a_new_stall(console, open_page, tokens, shot)
+    page = f"/staff/registry/markets/{stall.market_id}"
+
+    await phone.click("#market-details summary")
+    name = f"{await phone.input_value('#f-d-name')}（东区）"
+    await phone.fill("#f-d-name", name)
+    await phone.fill("#f-d-open", "06:30")
+    await phone.fill("#f-d-close", "18:00")
+    await shot(phone, "market-details")
+    answer = await submit(phone, "#market-details", f"/markets/{stall.market_id}/details")
+    assert answer.status == 303
+    assert "市场信息已更新" in await phone.inner_text("[role=status]")
+    assert await phone.inner_text("h1") == name
+    assert "06:30–18:00" in await phone.inner_text("main")
+
+    correct = phone.locator(f'details[data-correct="{stall.merchant_id}"]')
+    await correct.locator("summary").click()
+    await correct.locator("input[name=name]").fill("闭环冻品（更正）")
+    answer = await submit(phone, f'details[data-correct="{stall.merchant_id}"]', "/details")
+    assert answer.status == 303
+    assert phone.url.endswith(f"{page}?done=corrected#m-{stall.merchant_id}")
+    row = phone.locator(f'[data-merchant="{stall.merchant_id}"]')
+    assert "闭环冻品（更正）" in await row.inner_text()
+    await shot(phone, "corrected")
+
+    # Citizens read the corrections: the registry's directory at once, credit's copy once the
+    # snapshot has reached it.
+    citizen: Page = await open_page(phone=True)
+    await citizen.goto(f"/markets/{stall.market_id}")
+    assert await citizen.inner_text("h1") == name
+    assert "06:30–18:00" in await citizen.inner_text("main")
+
+    async def renamed() -> bool:
+        await citizen.goto(f"/merchants/{stall.merchant_id}")
+        return await citizen.inner_text("#merchant-name") == "闭环冻品（更正）"
+
+    await until(renamed, within=60, every=1.0, what="the public page names the merchant anew")
+    await shot(citizen, "public-corrected")
