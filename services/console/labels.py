@@ -217,6 +217,7 @@ _REASONS: Final = [
     # Joint meetings and enforcement (services/campaign/domain), the honour list (credit).
     (re.compile(r"must not be blank"), "必填"),
     (re.compile(r"merchant \S+ left the market on (\S+)"), r"该商户已于 \1 退出经营"),
+    (re.compile(r"is the stall it trades at \((.*)\)"), r"商户现在就在摊位 \1 经营"),
     (re.compile(r"must not be before the meeting \((.*)\)"), r"不得早于会议召开日期（\1）"),
     (
         re.compile(r"a meeting is recorded once held: not after (.*)"),

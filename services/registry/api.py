@@ -197,6 +197,10 @@ class LeaveIn(Strict):
     )
 
 
+class MoveIn(Strict):
+    stall_no: str = Field(min_length=1, max_length=32, examples=["B-07"])
+
+
 class TerminalIn(Strict):
     kind: Literal["cold_chain", "footfall", "payment"]
     market_id: str = Field(min_length=1)
@@ -353,6 +357,15 @@ async def renew_licence(
         who, merchant_id, body.food_licence, body.licence_valid_until
     )
     return merchant_out(merchant)
+
+
+@router.post("/merchants/{merchant_id}/move", tags=["merchants"])
+async def move(merchant_id: str, body: MoveIn, reg: Reg, who: Clerk) -> dict[str, Any]:
+    """换摊位: the merchant to another stall of its market, its record (and grade) kept; its
+    terminals at the old stall go with it (`moved_terminals`). 409 naming `stall_no` when a
+    merchant trades there, 409 for a merchant who has left."""
+    merchant, moved = await reg.move(who, merchant_id, body.stall_no)
+    return merchant_out(merchant) | {"moved_terminals": [t.id for t in moved]}
 
 
 @router.post("/merchants/{merchant_id}/leave", tags=["merchants"])

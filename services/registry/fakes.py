@@ -16,7 +16,14 @@ from datetime import date, datetime
 from typing import TypeVar
 
 from services.registry.domain.geo import distance_m
-from services.registry.domain.model import LEFT, District, Market, Merchant, Terminal
+from services.registry.domain.model import (
+    LEFT,
+    District,
+    Market,
+    Merchant,
+    Terminal,
+    stall_taken,
+)
 from services.registry.store import (
     MARKET_KEPT,
     MERCHANT_KEPT,
@@ -128,6 +135,9 @@ class FakeMarkets(_OnTables):
 
 class FakeMerchants(_OnTables):
     async def save(self, merchant: Merchant) -> None:
+        there = await self.at_stall(merchant.market_id, merchant.stall_no)
+        if merchant.status != LEFT and there is not None and there.id != merchant.id:
+            raise stall_taken(merchant.market_id, merchant.stall_no)
         _upsert(self.tables.merchants, merchant, MERCHANT_KEPT)
 
     async def get(self, merchant_id: str, *, for_update: bool = False) -> Merchant | None:

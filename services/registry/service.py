@@ -33,6 +33,7 @@ from services.registry.domain.model import (
     market_renovation_status,
     merchant_problems,
     opening_hours_problems,
+    stall_taken,
     terminal_placement_problems,
 )
 from services.registry.store import DirectoryQuery, Stores
@@ -316,8 +317,7 @@ class Registry:
             and stall_no is not None
             and await work.stores.merchants.at_stall(market.id, stall_no)
         ):
-            reason = f"stall {stall_no!r} of market {market.id} has a merchant"
-            raise Conflict(reason, field="stall_no")
+            raise stall_taken(market.id, stall_no)
         return market
 
     async def add_merchant(self, who: Principal, cmd: NewMerchant) -> Merchant:
@@ -394,15 +394,10 @@ class Registry:
             merchant = merchant.leave(left_on or self.today(), reason, self.today(), now, by=by)
             await self.save(work, merchant, by)
             retired = []
-            terminals = work.stores.terminals
-            for placed in await terminals.all(merchant.market_id, None):
-                if placed.merchant_id != merchant.id:
-                    continue
-                held = await terminals.get(placed.id, for_update=True)
-                if held is not None and held.status == "active":
-                    terminal = held.retire(now, by=by)
-                    await self.save(work, terminal, by)
-                    retired.append(terminal)
+            for placed in await self._placed_with(work, merchant):
+                terminal = placed.retire(now, by=by)
+                await self.save(work, terminal, by)
+                retired.append(terminal)
         return merchant, retired
 
     async def correct_merchant(
@@ -418,6 +413,41 @@ class Registry:
             if changed is not merchant:
                 await self.save(work, changed, by)
         return changed
+
+    async def move(
+        self, who: Principal, merchant_id: str, stall_no: str
+    ) -> tuple[Merchant, list[Terminal]]:
+        """换摊位: the merchant to another stall of its market (409 naming `stall_no` when a
+        merchant trades there), its record kept; its active terminals at the old stall go
+        with it, in the same transaction. Returns the merchant and the terminals moved."""
+        async with self.uow() as work:
+            stores = work.stores
+            found = await stores.merchants.get(merchant_id, for_update=True)
+            held = within(who, found, "merchant", merchant_id)
+            by, now = actor(who), self.now()
+            merchant = held.moved(stall_no, now, by=by)
+            if await stores.merchants.at_stall(merchant.market_id, merchant.stall_no):
+                raise stall_taken(merchant.market_id, merchant.stall_no)
+            await self.save(work, merchant, by)
+            moved = []
+            for placed in await self._placed_with(work, held):
+                if placed.stall_no == held.stall_no:
+                    terminal = placed.at_stall(merchant.stall_no, now, by=by)
+                    await self.save(work, terminal, by)
+                    moved.append(terminal)
+        return merchant, moved
+
+    async def _placed_with(self, work: Work, merchant: Merchant) -> list[Terminal]:
+        """The merchant's active terminals, each locked."""
+        terminals = work.stores.terminals
+        found = []
+        for placed in await terminals.all(merchant.market_id, None):
+            if placed.merchant_id != merchant.id:
+                continue
+            held = await terminals.get(placed.id, for_update=True)
+            if held is not None and held.status == "active":
+                found.append(held)
+        return found
 
     async def check_leaving(self, left_on: date | None, reason: str | None) -> None:
         """`leave`'s checks of what the request gives; reads and changes nothing."""

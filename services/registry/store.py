@@ -15,7 +15,14 @@ import asyncpg
 
 from contracts.people import Actor, actor_dict
 from services.registry.domain.geo import EARTH_RADIUS_M, Point
-from services.registry.domain.model import District, Market, Merchant, TaskForce, Terminal
+from services.registry.domain.model import (
+    District,
+    Market,
+    Merchant,
+    TaskForce,
+    Terminal,
+    stall_taken,
+)
 from services.runtime import serial
 from services.runtime.collation import name_order, stall_order
 from services.runtime.db import OnConnection
@@ -70,7 +77,8 @@ class MarketStore(Protocol):
 
 class MerchantStore(Protocol):
     async def save(self, merchant: Merchant) -> None:
-        """Insert, or replace the changeable fields (market, district, stall, credit code stay)."""
+        """Insert, or replace the changeable fields (market, district, credit code stay).
+        Raises the taken stall's Conflict when another merchant trades at its stall."""
         ...
 
     async def get(self, merchant_id: str, *, for_update: bool = False) -> Merchant | None: ...
@@ -170,10 +178,9 @@ def _locked(sql: str, for_update: bool) -> str:
 # What a later save of a market, merchant or terminal leaves as first inserted (and its id): the
 # rest of the row is replaced. The fakes keep the same.
 MARKET_KEPT = ("district", "registered_actor")
-MERCHANT_KEPT = ("market_id", "district", "stall_no", "credit_code", "registered_actor")
-TERMINAL_KEPT = (
-    "kind", "market_id", "district", "merchant_id", "stall_no", "profile", "registered_actor",
-)  # fmt: skip
+# A merchant's stall and its terminals' change by a move (换摊位) only.
+MERCHANT_KEPT = ("market_id", "district", "credit_code", "registered_actor")
+TERMINAL_KEPT = ("kind", "market_id", "district", "merchant_id", "profile", "registered_actor")
 
 
 class _Registered(OnConnection, Generic[E]):
@@ -287,6 +294,17 @@ class PostgresMarkets(_Registered[Market]):
 
 class PostgresMerchants(_Registered[Merchant]):
     table, entity, kept = "merchants", Merchant, MERCHANT_KEPT
+
+    async def save(self, merchant: Merchant) -> None:
+        # Two clerks putting merchants at one free stall at once both find it free; the index
+        # refuses the second, which is told as the use case tells a taken stall.
+        try:
+            async with self.conn.transaction():
+                await super().save(merchant)
+        except asyncpg.UniqueViolationError as exc:
+            if exc.constraint_name != "merchants_trading_stall":
+                raise
+            raise stall_taken(merchant.market_id, merchant.stall_no) from None
 
     async def at_stall(self, market_id: str, stall_no: str) -> Merchant | None:
         r = await self.conn.fetchrow(

@@ -2,7 +2,8 @@
 records that a merchant left its stall; the merchant's freezer is retired with it (telemetry
 learns it), the stall takes the next merchant through the same page, and the citizens' page of
 the one who left says so and offers no complaint against it. 更正: the market's name and hours
-and a merchant's name, corrected there, are what citizens then read."""
+and a merchant's name and stall (换摊位, its freezer with it), changed there, are what
+citizens then read."""
 
 from __future__ import annotations
 
@@ -78,7 +79,7 @@ async def test_a_clerk_records_a_merchant_leaving_and_registers_the_next_at_its_
     await shot(citizen, "public-left")
 
 
-async def test_a_clerk_corrects_the_markets_hours_and_a_merchants_name_and_citizens_read_them(
+async def test_a_clerk_corrects_a_market_and_a_merchant_moves_stall_and_citizens_read_it(
     console: Console, open_page: Pages, tokens: Tokens, shot: Shots
 ) -> None:
     stall, phone = await clerk_at_a_new_stall(console, open_page, tokens, shot)
@@ -106,6 +107,16 @@ async def test_a_clerk_corrects_the_markets_hours_and_a_merchants_name_and_citiz
     assert "闭环冻品（更正）" in await row.inner_text()
     await shot(phone, "corrected")
 
+    # 换摊位: to E-2, its freezer with it.
+    move = phone.locator(f'details[data-move="{stall.merchant_id}"]')
+    await move.locator("summary").click()
+    await move.locator("input[name=stall_no]").fill("E-2")
+    answer = await submit(phone, f'details[data-move="{stall.merchant_id}"]', "/move")
+    assert answer.status == 303
+    assert "摊位 E-2" in await row.inner_text()
+    freezer = phone.locator("#terminals li", has_text="冷链温度")
+    assert "摊位 E-2" in await freezer.inner_text()
+
     # Citizens read the corrections: the registry's directory at once, credit's copy once the
     # snapshot has reached it.
     citizen: Page = await open_page(phone=True)
@@ -115,7 +126,8 @@ async def test_a_clerk_corrects_the_markets_hours_and_a_merchants_name_and_citiz
 
     async def renamed() -> bool:
         await citizen.goto(f"/merchants/{stall.merchant_id}")
-        return await citizen.inner_text("#merchant-name") == "闭环冻品（更正）"
+        name = await citizen.inner_text("#merchant-name")
+        return name == "闭环冻品（更正）" and await citizen.inner_text("#stall") == "E-2"
 
     await until(renamed, within=60, every=1.0, what="the public page names the merchant anew")
     await shot(citizen, "public-corrected")

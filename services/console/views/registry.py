@@ -344,6 +344,7 @@ MARKET_DONE = {
     "left": "商户已退出经营：摊位已空出，可登记新商户；其终端已停用",
     "details": "市场信息已更新",
     "corrected": "商户信息已更正",
+    "moved": "商户已换到新摊位，信用记录随之保留",
 }
 
 
@@ -513,6 +514,18 @@ async def correct_merchant(
     )
     return await _merchant_changed(
         request, who, services, merchant_id, change, values, "corrected", f"#m-{merchant_id}"
+    )
+
+
+@router.post("/staff/registry/merchants/{merchant_id}/move")
+async def move(request: Request, merchant_id: str, who: Registrar, services: Services) -> Response:
+    """换摊位 (the registry's `POST /merchants/{id}/move`): the merchant keeps its record at
+    its new stall; a taken stall is said beside 新摊位号."""
+    values = await typed(request, "market_id", "stall_no")
+    body = {"stall_no": values["stall_no"]}
+    change = services.post("registry", f"/merchants/{merchant_id}/move", who.access_token, body)
+    return await _merchant_changed(
+        request, who, services, merchant_id, change, values, "moved", f"#m-{merchant_id}"
     )
 
 

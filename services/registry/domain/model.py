@@ -242,6 +242,24 @@ class Merchant:
             updated_actor=by or self.updated_actor,
         )
 
+    def moved(self, stall_no: str, now: datetime, *, by: Actor | None = None) -> Merchant:
+        """换摊位: the merchant trades at another stall of its market from now on, with its
+        record (its grade goes with it: moving is not a way to start afresh). Whether the stall
+        is free is the registry's state, checked by the use case."""
+        self._still_trading()
+        stall = stall_no.strip()
+        if not stall:
+            raise InvalidInputs([("stall_no", "must not be blank")])
+        if stall == self.stall_no:
+            raise InvalidInputs([("stall_no", f"is the stall it trades at ({stall})")])
+        return replace(
+            self,
+            stall_no=stall,
+            version=self.version + 1,
+            updated_at=now,
+            updated_actor=by or self.updated_actor,
+        )
+
     def leave(
         self, on: date, reason: str, today: date, now: datetime, *, by: Actor | None = None
     ) -> Merchant:
@@ -264,6 +282,12 @@ class Merchant:
     def _still_trading(self) -> None:
         if self.status == LEFT:
             raise Conflict(f"merchant {self.id} left the market on {self.left_on}")
+
+
+def stall_taken(market_id: str, stall_no: str) -> Conflict:
+    """One merchant per stall among those trading there: another may not register at it, nor
+    move to it."""
+    return Conflict(f"stall {stall_no!r} of market {market_id} has a merchant", field="stall_no")
 
 
 LEFT = MERCHANT_LEFT
@@ -342,6 +366,17 @@ class Terminal:
         return replace(
             self,
             key_version=self.key_version + 1,
+            version=self.version + 1,
+            updated_at=now,
+            updated_actor=by or self.updated_actor,
+        )
+
+    def at_stall(self, stall_no: str, now: datetime, *, by: Actor | None = None) -> Terminal:
+        """The terminal moved with its merchant to `stall_no` (a fridge's sensor goes with
+        the fridge)."""
+        return replace(
+            self,
+            stall_no=stall_no,
             version=self.version + 1,
             updated_at=now,
             updated_actor=by or self.updated_actor,

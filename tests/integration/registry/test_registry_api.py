@@ -340,6 +340,35 @@ async def test_a_markets_details_and_a_merchants_name_are_corrected_as_new_snaps
     )
 
 
+async def test_a_merchant_moves_to_a_free_stall_with_its_sensor_and_its_record(
+    api: Api, kafka: str
+) -> None:
+    market = await _market(api, await _district(api))
+    merchant = (await api.post("/merchants", merchant_body(market["id"], "H-01"))).json()
+    await api.post("/merchants", merchant_body(market["id"], "H-02"))
+    sensor = {"kind": "cold_chain", "market_id": market["id"], "merchant_id": merchant["id"]}
+    terminal = (await api.post("/terminals", sensor | {"profile": "frozen"})).json()
+    move = f"/merchants/{merchant['id']}/move"
+
+    taken = await api.post(move, {"stall_no": "H-02"})
+    assert taken.status_code == 409 and taken.json()["errors"][0]["field"] == "stall_no"
+    async with (
+        TopicWatcher(kafka, topics.REGISTRY_MERCHANTS.name) as merchants,
+        TopicWatcher(kafka, topics.REGISTRY_TERMINALS.name) as terminals,
+    ):
+        r = await api.post(move, {"stall_no": "H-09"})
+        assert r.status_code == 200, r.text
+        [m] = await merchants.wait_for(_subject(merchant["id"], version=2))
+        [t] = await terminals.wait_for(_subject(terminal["id"], version=2))
+    assert (r.json()["id"], r.json()["stall_no"]) == (merchant["id"], "H-09")
+    assert r.json()["moved_terminals"] == [terminal["id"]]
+    assert _parse(m, MerchantUpserted).data.stall_no == "H-09"
+    assert _parse(t, TerminalUpserted).data.stall_no == "H-09"
+    # The stall it left takes the next merchant.
+    again = await api.post("/merchants", merchant_body(market["id"], "H-01"))
+    assert again.status_code == 201, again.text
+
+
 async def test_health_readiness_metrics_and_openapi(api: Api) -> None:
     assert (await api.client.get("/healthz")).json()["status"] == "ok"
     ready = await api.client.get("/readyz")

@@ -18,6 +18,7 @@ from services.registry.domain.model import District, Market, Merchant, TaskForce
 from services.registry.fakes import Tables, fake_stores
 from services.registry.store import DirectoryQuery, Stores, postgres_stores
 from services.runtime.db import connect, create_pool, ident
+from services.runtime.failures import Conflict
 from services.runtime.migrations import migrate
 
 AT = datetime(2026, 5, 1, 8, tzinfo=UTC)
@@ -242,11 +243,23 @@ async def test_a_merchant_is_saved_read_back_and_updated(stores: Stores) -> None
     assert await stores.merchants.at_stall("mkt_1", "A-02") is None
 
     renewed = first.renew_licence("JY13706020054321", date(2028, 1, 1), TODAY, AT, by=OTHER)
-    # What a merchant keeps for life: its market, stall, credit code and registrant.
+    # What a merchant keeps for life: its market, credit code and registrant.
     await stores.merchants.save(
-        replace(renewed, stall_no="Z-99", credit_code="91350100M000100Y43", registered_actor=OTHER)
+        replace(renewed, credit_code="91350100M000100Y43", registered_actor=OTHER)
     )
     assert await stores.merchants.get("mer_1") == renewed
+    # Its stall changes by a move (换摊位), which frees the old one.
+    moved = renewed.moved("B-07", AT, by=OTHER)
+    await stores.merchants.save(moved)
+    assert await stores.merchants.get("mer_1") == moved
+    assert await stores.merchants.at_stall("mkt_1", "A-01") is None
+    assert await stores.merchants.at_stall("mkt_1", "B-07") == moved
+    # Another at B-07 (two clerks at once, each having found it free) is the taken stall.
+    with pytest.raises(Conflict) as taken:
+        await stores.merchants.save(merchant("mer_2", stall_no="B-07"))
+    assert [e["field"] for e in taken.value.errors] == ["stall_no"]
+    assert await stores.merchants.get("mer_2") is None
+    assert await stores.merchants.at_stall("mkt_1", "B-07") == moved
 
 
 async def test_merchants_are_listed_by_market_and_stall_and_expiring_soonest_first(
@@ -372,8 +385,12 @@ async def test_a_terminal_is_saved_read_back_and_only_its_changeable_fields_upda
     assert await stores.terminals.get("trm_nobody") is None
 
     rotated = replace(first.rotate_key(AT, by=OTHER), interval_s=30)
-    await stores.terminals.save(replace(rotated, stall_no="Z-99", profile="frozen"))
+    await stores.terminals.save(replace(rotated, profile="frozen"))
     assert await stores.terminals.get("trm_1") == rotated
+    # Its stall follows its merchant's move.
+    moved = rotated.at_stall("B-07", AT, by=OTHER)
+    await stores.terminals.save(moved)
+    assert await stores.terminals.get("trm_1") == moved
 
 
 async def test_terminals_are_listed_by_id_within_a_market_and_district(stores: Stores) -> None:

@@ -245,3 +245,51 @@ async def test_a_merchants_correction_is_put_with_its_categories_as_words() -> N
     assert r.status_code == 303
     assert r.headers["location"] == "/staff/registry/markets/mkt_1?done=corrected#m-mer_1"
     assert sent == [("/merchants/mer_1", {"name": "老王鲜肉铺", "categories": ["猪肉", "牛肉"]})]
+
+
+# -- 换摊位 --------------------------------------------------------------------------------------
+async def test_a_move_is_posted_and_a_taken_stall_is_said_beside_the_new_stall() -> None:
+    async with support.console(registry([]), CLERK) as client:
+        page = (await client.get("/staff/registry/markets/mkt_1")).text
+    assert re.findall(r'data-move="(mer_\d)"', page) == ["mer_1", "mer_2"]
+    effect = re.findall(r"data-move-effect>([^<]*)<", page)[0]
+    assert "信用记录和检查记录随之保留；该商户的 1 台终端随之登记到新摊位" in effect
+
+    sent: list[tuple[str, Any]] = []
+
+    def answer(refusal: tuple[int, dict[str, Any]] | None):  # type: ignore[no-untyped-def]
+        page = registry([])
+
+        def respond(request: httpx.Request) -> httpx.Response:
+            if request.url.path == "/merchants/mer_1/move":
+                sent.append(json.loads(request.read()))
+                if refusal is not None:
+                    return httpx.Response(refusal[0], json=refusal[1])
+                return httpx.Response(200, json=MERCHANTS[0] | {"stall_no": "B-07"})
+            return page(request)
+
+        return respond
+
+    async with support.console(answer(None), CLERK) as client:
+        r = await client.post(
+            "/staff/registry/merchants/mer_1/move", data={"market_id": "mkt_1", "stall_no": "B-07"}
+        )
+    assert r.status_code == 303
+    assert r.headers["location"] == "/staff/registry/markets/mkt_1?done=moved#m-mer_1"
+    assert sent == [{"stall_no": "B-07"}]
+
+    taken = {
+        "error": "conflict",
+        "message": "stall 'A-02' of market mkt_1 has a merchant",
+        "errors": [{"field": "stall_no", "reason": "stall 'A-02' of market mkt_1 has a merchant"}],
+    }
+    async with support.console(answer((409, taken)), CLERK) as client:
+        r = await client.post(
+            "/staff/registry/merchants/mer_1/move", data={"market_id": "mkt_1", "stall_no": "A-02"}
+        )
+    assert r.status_code == 409
+    form = r.text[r.text.index('data-move="mer_1"') :]
+    assert form.startswith('data-move="mer_1" open')
+    error = re.search(r'id="err-s-mer_1-stall_no" role="alert">([^<]*)<', form)
+    assert error is not None and error[1] == "该摊位已有商户"
+    assert re.search(r'<input id="f-s-mer_1-stall_no"[^>]*value="A-02"', form)

@@ -1,6 +1,7 @@
-"""退出经营: a merchant leaves its stall. The rule (pure) and the use case on the fakes: the
-stall is free for the next merchant, the merchant's terminals retire with it, and a refused
-leaving or a second one changes nothing."""
+"""退出经营 and 换摊位: a merchant leaves its stall, or moves to another. The rules (pure) and
+the use cases on the fakes: the stall left is free for the next merchant, the merchant's
+terminals retire or move with it, and a refused leaving or move, or a second leaving, changes
+nothing."""
 
 from __future__ import annotations
 
@@ -172,3 +173,60 @@ async def test_a_merchant_who_left_is_not_among_the_licences_running_out(
     await registry.leave(CLERK, "mer_1", "转让")
     expiring = await registry.merchants(CLERK, None, expiring_within_days=30)
     assert [m.id for m in expiring] == ["mer_2"]
+
+
+# 换摊位 ---------------------------------------------------------------------------------------
+async def test_a_merchant_moves_to_a_free_stall_with_its_record_and_its_sensor(
+    registry: Registry, placed: FakeRegistryUnits
+) -> None:
+    units = placed
+    moved, terminals = await registry.move(CLERK, "mer_1", " B-07 ")
+    assert (moved.id, moved.stall_no, moved.version) == ("mer_1", "B-07", 2)
+    assert moved.updated_actor == CLERK_ACTOR
+    assert [t.id for t in terminals] == ["trm_cold"]  # the retired one and the gate's stay
+    t = units.tables.terminals
+    assert (t["trm_cold"].stall_no, t["trm_old"].stall_no, t["trm_gate"].stall_no) == (
+        "B-07",
+        "A-01",
+        None,
+    )
+    published = [(kind, subject, data.stall_no) for kind, subject, _, data in snapshots(units)]
+    assert published == [
+        ("registry.merchant.upserted", "mer_1", "B-07"),
+        ("registry.terminal.upserted", "trm_cold", "B-07"),
+    ]
+    # The old stall is free, the new one taken.
+    await registry.check_merchant(CLERK, MerchantDraft(market_id="mkt_1", stall_no="A-01"))
+    with pytest.raises(Conflict):
+        await registry.check_merchant(CLERK, MerchantDraft(market_id="mkt_1", stall_no="B-07"))
+
+
+@pytest.mark.parametrize(
+    ("who", "merchant_id", "stall_no", "error"),
+    [
+        (CLERK, "mer_1", "A-02", Conflict),  # mer_2 trades there
+        (CLERK, "mer_1", "A-01", InvalidInputs),  # where it is
+        (CLERK, "mer_1", "  ", InvalidInputs),
+        (ELSEWHERE, "mer_1", "B-07", Forbidden),
+        (CLERK, "mer_nobody", "B-07", NotFound),
+    ],
+)
+async def test_a_refused_move_changes_nothing(
+    registry: Registry,
+    placed: FakeRegistryUnits,
+    who: object,
+    merchant_id: str,
+    stall_no: str,
+    error: type[Exception],
+) -> None:
+    placed.tables.merchants["mer_2"] = merchant("mer_2", "A-02")
+    raised = await refused(placed, registry.move(who, merchant_id, stall_no), error)  # type: ignore[arg-type]
+    if error is Conflict:
+        assert [e["field"] for e in raised.errors] == ["stall_no"]
+
+
+async def test_a_merchant_who_left_moves_no_more(
+    registry: Registry, units: FakeRegistryUnits
+) -> None:
+    await registry.leave(CLERK, "mer_1", "转让")
+    await refused(units, registry.move(CLERK, "mer_1", "B-07"), Conflict)
