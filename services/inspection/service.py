@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -288,9 +289,20 @@ class InspectionService:
         self, who: Principal, *, state: str | None, market_id: str | None, limit: int
     ) -> list[Task]:
         async with self.uow() as work:
-            return await work.stores.tasks.listing(
+            found = await work.stores.tasks.listing(
                 state=state, market_id=market_id, district=who.listing_district(), limit=limit
             )
+        return [self._where_now(task) for task in found]
+
+    def _where_now(self, task: Task) -> Task:
+        """A task still to do names the stall its merchant trades at now (换摊位 after the task
+        was made sends the inspector there); a completed one, where the inspection was."""
+        if task.state == "completed" or task.merchant_id is None:
+            return task
+        merchant = self.directory.merchants.get(task.merchant_id)
+        if merchant is None or merchant.stall_no == task.stall_no:
+            return task
+        return replace(task, stall_no=merchant.stall_no)
 
     async def _task(self, work: Work, who: Principal, task_id: str, *, lock: bool = True) -> Task:
         task = await work.stores.tasks.get(task_id, for_update=lock)
@@ -299,7 +311,7 @@ class InspectionService:
     async def task(self, who: Principal, task_id: str) -> Task:
         """One task, in the caller's district (404 otherwise, as for the list)."""
         async with self.uow() as work:
-            return await self._task(work, who, task_id, lock=False)
+            return self._where_now(await self._task(work, who, task_id, lock=False))
 
     # -- photos ----------------------------------------------------------------------------------
     async def add_photo(self, who: Principal, task_id: str, data: bytes) -> Photo:
@@ -369,7 +381,8 @@ class InspectionService:
     ) -> tuple[Task, RectificationOrder | None]:
         async with self.uow() as work:
             stores = work.stores
-            task = await self._task(work, who, task_id)
+            # Inspected where the merchant trades now (换摊位 after the task was made).
+            task = self._where_now(await self._task(work, who, task_id))
             attached = await self._task_photos(work, task_id) if photos else []
             done = complete(
                 task,

@@ -16,6 +16,7 @@ from services.inspection.domain import (
     Task,
 )
 from services.inspection.domain.photos import PhotoTooLarge
+from services.inspection.store import MerchantInfo
 from services.runtime.auth import Principal
 from services.runtime.failures import Conflict, NotFound
 from tests.support.inspection_builders import POLICY, T0, TASK_FORCE, D, H, complaint, risk
@@ -163,6 +164,38 @@ async def test_completing_with_a_finding_orders_rectification_and_reanchors_the_
     assert world.types()[-2:] == ["inspection.task.completed", "inspection.rectification.ordered"]
     plan = await world.stores.plans.get("mer_1")
     assert plan is not None and plan.anchor == T0 + H  # the inspection counts
+
+
+async def test_a_task_to_do_names_the_stall_its_merchant_moved_to_a_done_one_where_it_was(
+    world: World,
+) -> None:
+    """换摊位 after the task was made: the inspector is sent to the stall the merchant trades at
+    now; the task, stored and published, keeps where it was made, and a completed one where the
+    inspection was."""
+    task_id = await open_task(world)
+    assert (await world.service.task(LI, task_id)).stall_no == "A-12"
+    world.directory.merchants["mer_1"] = MerchantInfo(
+        "mer_1", "mkt_1", "zhifu", "B-07", "active", 2
+    )
+    assert (await world.service.task(LI, task_id)).stall_no == "B-07"
+    [listed] = await world.service.tasks(LI, state=None, market_id=None, limit=9)
+    assert listed.stall_no == "B-07"
+    stored = await world.stores.tasks.get(task_id)
+    assert stored is not None and stored.stall_no == "A-12"
+    await world.service.claim(LI, task_id)
+    done, _ = await world.service.complete(
+        LI, task_id, outcome="pass", findings=[], departments=["market_regulation"], note=None
+    )
+    assert done.stall_no == "B-07"
+    stored = await world.stores.tasks.get(task_id)
+    assert stored is not None and stored.stall_no == "B-07"
+    completed = [e for _, e, _ in world.uow.published if e.type == "inspection.task.completed"]
+    assert [e.data.stall_no for e in completed] == ["B-07"]
+    # Moved again later: the inspection stays where it was.
+    world.directory.merchants["mer_1"] = MerchantInfo(
+        "mer_1", "mkt_1", "zhifu", "C-01", "active", 3
+    )
+    assert (await world.service.task(LI, task_id)).stall_no == "B-07"
 
 
 async def test_a_refused_completion_changes_nothing_and_emits_nothing(world: World) -> None:
