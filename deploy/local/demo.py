@@ -347,11 +347,13 @@ def seed_operators(env: dict[str, str]) -> list[str]:
     return made
 
 
+# Categories in the words a clerk types (the registry takes them as written, and the market page
+# shows them as they are).
 STALLS = [
-    ("老王鲜肉", ["pork", "beef"], "chilled"),
-    ("海鲜李", ["seafood"], "frozen"),
-    ("张记冻品", ["frozen_food"], "frozen"),
-    ("绿源蔬菜", ["vegetables"], None),
+    ("老王鲜肉", ["猪肉", "牛肉"], "chilled"),
+    ("海鲜李", ["水产"], "frozen"),
+    ("张记冻品", ["冷冻食品"], "frozen"),
+    ("绿源蔬菜", ["蔬菜"], None),
 ]
 
 
