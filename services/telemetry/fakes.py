@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import copy
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -90,17 +90,39 @@ class FakeTelemetryStore:
         self, partitions: Sequence[int] | None = None, *, unplaced: bool = True, limit: int = 1000
     ) -> list[tuple[str, int, TerminalState]]:
         now = self.now()
+
+        def silent(t: TerminalInfo, row: _StateRow) -> bool:
+            if t.kind != "cold_chain" or t.status != "active" or row.last_seen is None:
+                return False
+            return row.last_seen < now - 3 * t.interval_s
+
+        return self._states_where(silent, partitions, unplaced, limit)
+
+    async def retired_with_risks(
+        self, partitions: Sequence[int] | None = None, *, unplaced: bool = True, limit: int = 1000
+    ) -> list[tuple[str, int, TerminalState]]:
+        def retired(t: TerminalInfo, row: _StateRow) -> bool:
+            return t.status == "retired" and "risks" in row.state
+
+        return self._states_where(retired, partitions, unplaced, limit)
+
+    def _states_where(
+        self,
+        condition: Callable[[TerminalInfo, _StateRow], bool],
+        partitions: Sequence[int] | None,
+        unplaced: bool,
+        limit: int,
+    ) -> list[tuple[str, int, TerminalState]]:
         found = []
         for tid in sorted(self.states):
             row, t = self.states[tid], self.terminals.get(tid)
-            if t is None or t.kind != "cold_chain" or t.status != "active":
+            if t is None or not condition(t, row):
                 continue
             if partitions is not None:
                 part = row.state.get("part")
                 if not (unplaced if part is None else part in partitions):
                     continue
-            if row.last_seen is not None and row.last_seen < now - 3 * t.interval_s:
-                found.append((tid, row.rev, TerminalState.from_dict(_json(row.state))))
+            found.append((tid, row.rev, TerminalState.from_dict(_json(row.state))))
         return found[:limit]
 
     async def apply(

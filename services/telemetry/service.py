@@ -62,6 +62,7 @@ from services.telemetry.domain import (
     check_silence,
     evaluate_into,
     open_risks,
+    retire,
     risk_event_data,
 )
 from services.telemetry.metrics import TelemetryMetrics
@@ -571,10 +572,10 @@ class Telemetry:
                     store = work.stores.telemetry
                     decisions: list[tuple[Decision, TerminalInfo]] = []
                     changed: list[Held] = []
-                    silent = await store.silent_cold_chain(
-                        None if working is None else sorted(working),
-                        unplaced=view is None or view.since is not None,
-                    )
+                    # The partitions judged here, and whether states placed in none are.
+                    asked = None if working is None else sorted(working)
+                    unplaced = view is None or view.since is not None
+                    silent = await store.silent_cold_chain(asked, unplaced=unplaced)
                     for tid, rev, state in silent:
                         terminal = self.directory.terminals.get(tid)
                         if terminal is None:
@@ -586,6 +587,16 @@ class Telemetry:
                         if found:
                             decisions.extend((d, terminal) for d in found)
                             changed.append(Held(rev, state))
+                    # A terminal retired with a risk open (its merchant left with the fridge
+                    # warm or the sensor unplugged): cleared here, by whoever judges it.
+                    retired = await store.retired_with_risks(asked, unplaced=unplaced)
+                    for tid, rev, state in retired:
+                        terminal = self.directory.terminals.get(tid)
+                        if terminal is None:
+                            continue
+                        found = retire(state, now, self.context(terminal))
+                        decisions.extend((d, terminal) for d in found)
+                        changed.append(Held(rev, state))
                     if changed:
                         await self._record(work, changed, decisions, [])
             except BaseException:

@@ -68,6 +68,12 @@ class TelemetryStore(Protocol):
         transaction holds are skipped): of those whose last reading came through one of
         `partitions` (None: any), and with `unplaced` those whose state has no partition."""
 
+    async def retired_with_risks(
+        self, partitions: Sequence[int] | None = None, *, unplaced: bool = True, limit: int = 1000
+    ) -> list[tuple[str, int, TerminalState]]:
+        """Retired terminals whose state still holds an open risk, by id, locked (those another
+        transaction holds are skipped), of the partitions asked for as `silent_cold_chain`."""
+
     async def apply(
         self, decisions: Sequence[tuple[Decision, TerminalInfo]], now: datetime
     ) -> None:
@@ -168,11 +174,30 @@ class PostgresTelemetryStore(OnConnection):
         """Active cold-chain terminals unheard of for 3 intervals, locked (others skipped), of
         the partitions asked for. Only those are locked: a terminal another process judges is
         never skipped there for being locked here."""
+        return await self._states_where(
+            """t.kind = 'cold_chain' AND t.status = 'active'
+               AND s.last_seen < now() - make_interval(secs => 3 * t.interval_s)""",
+            partitions,
+            unplaced,
+            limit,
+        )
+
+    async def retired_with_risks(
+        self, partitions: Sequence[int] | None = None, *, unplaced: bool = True, limit: int = 1000
+    ) -> list[tuple[str, int, TerminalState]]:
+        return await self._states_where(
+            "t.status = 'retired' AND s.state ? 'risks'", partitions, unplaced, limit
+        )
+
+    async def _states_where(
+        self, condition: str, partitions: Sequence[int] | None, unplaced: bool, limit: int
+    ) -> list[tuple[str, int, TerminalState]]:
+        """The states of the terminals `condition` picks (`s` the state, `t` the terminal), of
+        the partitions asked for, by id, locked."""
         rows = await self.conn.fetch(
-            """SELECT s.terminal_id, s.rev, s.state FROM terminal_state s
+            f"""SELECT s.terminal_id, s.rev, s.state FROM terminal_state s
                JOIN terminals t ON t.id = s.terminal_id
-               WHERE t.kind = 'cold_chain' AND t.status = 'active'
-                 AND s.last_seen < now() - make_interval(secs => 3 * t.interval_s)
+               WHERE {condition}
                  AND ($2::int[] IS NULL OR CASE WHEN s.state ? 'part'
                       THEN (s.state ->> 'part')::int = ANY($2::int[]) ELSE $3 END)
                ORDER BY s.terminal_id LIMIT $1 FOR UPDATE OF s SKIP LOCKED""",

@@ -163,3 +163,8 @@ async def create_topics(bootstrap: str, *names: str, partitions: int = 1) -> Non
 
 def unique_topic(prefix: str = "test") -> str:
     return f"{prefix}.{uuid.uuid4().hex[:10]}.v1"
+
+
+def about_terminal(terminal_id: str) -> Callable[[Record], bool]:
+    """Records whose event data names the terminal (risks, rejections)."""
+    return lambda r: r.json()["data"].get("terminal_id") == terminal_id

@@ -5,6 +5,7 @@ state = TerminalState("trm_1")              # or TerminalState.from_dict(row["st
 for reading in batch:                       # verified, validated, in seq order
     decisions += evaluate(state, Sample.from_reading(reading), ctx)
 decisions += check_silence(state, now, ctx) # on a timer, for cold-chain terminals
+decisions += retire(state, now, ctx)        # on the timer too, once it is retired
 row["state"] = state.to_dict()              # once per batch, with the decisions' events
 """
 
@@ -30,7 +31,13 @@ from services.telemetry.domain.decisions import (
     risk_event_data,
     risk_id,
 )
-from services.telemetry.domain.engine import check_silence, evaluate, evaluate_into, open_risks
+from services.telemetry.domain.engine import (
+    check_silence,
+    evaluate,
+    evaluate_into,
+    open_risks,
+    retire,
+)
 from services.telemetry.domain.state import STATE_VERSION, LastReport, Sample, TerminalState
 
 __all__ = [
@@ -58,6 +65,7 @@ __all__ = [
     "evaluate",
     "evaluate_into",
     "open_risks",
+    "retire",
     "risk_event_data",
     "risk_id",
 ]

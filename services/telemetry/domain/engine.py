@@ -22,7 +22,7 @@ from services.telemetry.domain.decisions import (
     severity_name,
 )
 from services.telemetry.domain.state import Sample, TerminalState
-from services.telemetry.domain.transitions import EvidenceOf
+from services.telemetry.domain.transitions import Emit, EvidenceOf
 
 _EVIDENCE: dict[str, EvidenceOf] = {
     EXCURSION: cold_chain.excursion_evidence,
@@ -92,6 +92,18 @@ def check_silence(
     """
     out: list[Decision] = []
     gap.check_gap(state, now, ctx, out, feed_since)
+    return out
+
+
+def retire(state: TerminalState, now: float, ctx: TerminalContext) -> list[Decision]:
+    """The terminal was retired (its merchant left its stall, or a clerk retired it): nothing it
+    sends is judged any more, so a risk still open on it would never clear. Each one is cleared
+    now, its evidence running to the terminal's last reading (a gap's to `now`); mutates
+    `state`. Decisions carry `seq=None` and `at=now`."""
+    out: list[Decision] = []
+    emit = Emit(state, ctx, out, now, None, state.last_seq)
+    for rule, risk in list(state.risks.items()):
+        emit.clear(rule, risk, _EVIDENCE[rule])  # type: ignore[arg-type]
     return out
 
 

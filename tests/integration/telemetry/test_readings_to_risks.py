@@ -7,11 +7,8 @@ from datetime import UTC, datetime, timedelta
 from contracts.telemetry import sign
 from tests.integration.telemetry.conftest import Stack
 from tests.support.kafka import TopicWatcher
+from tests.support.kafka import about_terminal as _about
 from tests.support.readings import Terminal
-
-
-def _about(terminal_id: str):  # type: ignore[no-untyped-def]
-    return lambda r: r.json()["data"].get("terminal_id") == terminal_id
 
 
 async def test_excursion_raises_once_with_evidence_then_clears_and_a_replay_changes_nothing(

@@ -10,11 +10,8 @@ from contracts.telemetry import RiskRaised
 from tests.integration.telemetry.conftest import Stack
 from tests.support import identity
 from tests.support.kafka import TopicWatcher
+from tests.support.kafka import about_terminal as _about
 from tests.support.poll import until
-
-
-def _about(terminal_id: str):  # type: ignore[no-untyped-def]
-    return lambda r: r.json()["data"].get("terminal_id") == terminal_id
 
 
 async def test_an_excursion_risk_carries_its_curve_and_one_risk_is_readable_in_scope(

@@ -197,6 +197,36 @@ async def test_silent_cold_chain_terminals_of_the_partitions_asked_for(backend: 
     assert state.partition == 1
 
 
+async def test_retired_terminals_with_an_open_risk_of_the_partitions_asked_for(
+    backend: Backend,
+) -> None:
+    """退出经营 retires a merchant's freezer: one retired with a risk open is picked for its
+    risks to be cleared; an active one, or a retired one with none, is not."""
+    lately = time.time() - 30
+    for t in (
+        terminal("trm_warm", status="retired"),
+        terminal("trm_calm", status="retired"),
+        terminal("trm_active"),
+        terminal("trm_p1", status="retired"),
+    ):
+        await backend.know(t)
+    states = [heard(tid, 3, lately) for tid in ("trm_warm", "trm_calm", "trm_active", "trm_p1")]
+    for state in (states[0], states[2], states[3]):
+        state.risks["cold_chain_excursion"] = OpenRisk("risk_x", 2, RAISED, RAISED - 900)
+    states[0].partition, states[3].partition = 0, 1
+    await saved(backend.stores, *states)
+    store = backend.stores.telemetry
+
+    async def picked(partitions: list[int] | None, unplaced: bool = True) -> list[str]:
+        found = await store.retired_with_risks(partitions, unplaced=unplaced)
+        return [tid for tid, _, _ in found]
+
+    assert await picked(None) == ["trm_p1", "trm_warm"]
+    assert await picked([0], unplaced=False) == ["trm_warm"]
+    [(_, rev, state)] = await store.retired_with_risks([1], unplaced=False)
+    assert (rev, list(state.risks)) == (1, ["cold_chain_excursion"])
+
+
 async def test_decisions_raise_escalate_and_clear_a_risk(backend: Backend) -> None:
     store, t = backend.stores.telemetry, terminal()
     await store.apply([(decision("raise"), t)], NOW)

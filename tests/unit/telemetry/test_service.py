@@ -137,6 +137,29 @@ async def test_a_silent_sensor_raises_a_gap_once(world: World) -> None:
     assert world.types() == ["telemetry.risk.raised"]
 
 
+async def test_a_retired_terminals_open_risks_are_cleared_once_by_the_clock(world: World) -> None:
+    """退出经营 retires the merchant's freezer, maybe while it is warm or already unplugged: a
+    retired terminal sends nothing that is judged, so its open risks are cleared on the next
+    silence check, once."""
+    await world.telemetry.handle_batch(world.deliveries(*world.hot(20)))  # an excursion
+    world.clock.at += 3600  # and silent since: a gap too
+    await world.telemetry.check_silence()
+    assert world.types() == ["telemetry.risk.raised", "telemetry.risk.raised"]
+    assert len(await world.store.risks(RiskQuery(state="open", terminal_id="trm_1"))) == 2
+
+    retired = replace(TERMINAL, status="retired", version=TERMINAL.version + 1)
+    world.telemetry.directory.keep_terminal(retired)
+    world.store.terminals[TERMINAL.id] = retired
+    world.clock.at += 60
+    assert await world.telemetry.check_silence() == 2
+    cleared = [e for _, e, _ in world.uow.published if e.type == "telemetry.risk.cleared"]
+    assert sorted(e.data.rule for e in cleared) == ["cold_chain_excursion", "monitoring_gap"]
+    assert {e.data.cleared_at.timestamp() for e in cleared} == {world.clock.at}
+    assert await world.store.risks(RiskQuery(state="open", terminal_id="trm_1")) == []
+    assert await world.telemetry.check_silence() == 0
+    assert len(world.uow.published) == 4
+
+
 async def test_a_failed_silence_check_publishes_nothing(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:
