@@ -14,6 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from contracts.registry import MERCHANT_LEFT
 from services.inspection.domain import (
     Catalogue,
     ComplaintTrigger,
@@ -604,8 +605,13 @@ class InspectionService:
                     _emit(work, change.events)
                     tasks_marked += 1
             for order in await stores.orders.past_deadline(now, self.batch_limit):
+                merchant = self.directory.merchants.get(order.merchant_id or "")
                 escalation = mark_rectification_overdue(
-                    order, now, self.policy, task_force=self.directory.task_force(order.market_id)
+                    order,
+                    now,
+                    self.policy,
+                    task_force=self.directory.task_force(order.market_id),
+                    merchant_left=merchant is not None and merchant.status == MERCHANT_LEFT,
                 )
                 if escalation is not None:
                     await stores.orders.save(escalation.order)

@@ -433,12 +433,15 @@ def mark_rectification_overdue(
     policy: Policy,
     *,
     task_force: TaskForce | None = None,
+    merchant_left: bool = False,
 ) -> Escalation | None:
     """Mark an open order whose deadline passed unverified, and escalate; None if not due, or
     this deadline was already marked (each deadline is published overdue once).
 
     The escalation is a re-inspection task due within `policy.overdue_reinspection_within`,
-    unless the order already has an open one.
+    unless the order already has an open one, or its merchant has left its stall (退出经营):
+    the order is still marked (the business owed it), but no inspector is sent to a stall it
+    no longer trades at.
     """
     now = aware(now)
     if (
@@ -449,7 +452,7 @@ def mark_rectification_overdue(
     ):
         return None
     reinspection: Task | None = None
-    if order.reinspection_task_id is None:
+    if order.reinspection_task_id is None and not merchant_left:
         reinspection = _reinspection(order, order.version + 1, now, policy, "overdue", task_force)
     marked = order.next(
         overdue_at=now,

@@ -518,6 +518,21 @@ def test_an_order_past_its_deadline_is_published_overdue_once_and_escalates() ->
     assert mark_rectification_overdue(marked, T0 + 30 * D, POLICY) is None
 
 
+def test_an_order_of_a_merchant_who_left_goes_overdue_without_sending_an_inspector() -> None:
+    """退出经营 before the order was put right: the business owed it, so the deadline is still
+    marked (and credit counts it); no re-inspection of a stall it no longer trades at."""
+    escalation = mark_rectification_overdue(
+        order_of("major"), T0 + 3 * D + H, POLICY, merchant_left=True
+    )
+    assert escalation is not None
+    assert escalation.reinspection is None
+    assert escalation.order.overdue_at == T0 + 3 * D + H
+    assert escalation.order.reinspection_task_id is None
+    [overdue] = escalation.events
+    assert overdue.type == "inspection.rectification.overdue"
+    assert overdue.data.model_dump()["escalation_task_id"] is None
+
+
 def test_a_failed_check_after_overdue_sets_a_deadline_that_can_go_overdue_again() -> None:
     escalation = mark_rectification_overdue(order_of("major"), T0 + 4 * D, POLICY)
     assert escalation is not None and escalation.reinspection is not None

@@ -348,6 +348,35 @@ async def test_the_clock_marks_a_late_task_overdue_once(world: World) -> None:
     assert world.types().count("inspection.task.overdue") == 1
 
 
+async def test_the_clock_sends_no_inspector_to_the_stall_of_a_merchant_who_left(
+    world: World,
+) -> None:
+    """An order still open when its merchant left (退出经营): marked overdue at its deadline,
+    without a re-inspection task; the merchant still there gets one, as ever."""
+    task_id = await open_task(world)
+    await world.service.claim(LI, task_id)
+    _, order = await world.service.complete(
+        LI,
+        task_id,
+        outcome="major",
+        findings=[FindingReport("CCH-01", "11 °C")],
+        departments=["market_regulation"],
+        note=None,
+    )
+    assert order is not None and order.deadline is not None
+    world.directory.merchants["mer_1"] = MerchantInfo("mer_1", "mkt_1", "zhifu", "A-12", "left", 2)
+    world.at(order.deadline + H)
+    assert await world.service.check_clock() == 1
+    marked = await world.stores.orders.get(order.rectification_id)
+    assert marked is not None and marked.overdue_at == order.deadline + H
+    assert world.types()[-1] == "inspection.rectification.overdue"
+    assert "inspection.task.created" not in world.types()[-2:]
+    open_tasks = await world.stores.tasks.listing(
+        state="open", market_id=None, district=None, limit=9
+    )
+    assert [t.reason_kind for t in open_tasks] == []
+
+
 async def test_the_clock_before_any_deadline_changes_nothing(world: World) -> None:
     await completed_with_order(world)
     published = list(world.uow.published)
