@@ -388,11 +388,13 @@ class RectificationOverdue(_Rectification):
     subject = rectification_id.
 
     The deadline passed unverified; published once per deadline. It escalates: a re-inspection
-    task (`escalation_task_id`) is created unless one is already open.
+    task (`escalation_task_id`) is created unless one is already open or the merchant has left
+    its stall (退出经营).
     """
 
     state: Literal["open"]
     overdue_at: Instant
     escalation_task_id: str | None = Field(
-        description="the re-inspection task this escalation created (null if one was open)"
+        description="the re-inspection task this escalation created (null if one was open, or "
+        "the merchant has left its stall)"
     )
