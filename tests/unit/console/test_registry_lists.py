@@ -5,6 +5,7 @@ and terminals only on each market's page, and the clerk's home with cards but no
 from __future__ import annotations
 
 import re
+import sys
 from datetime import date, timedelta
 
 import httpx
@@ -236,3 +237,23 @@ async def test_an_inspectors_home_has_no_licence_rows() -> None:
     r = await get("/staff/", Principal("u-ins", "inspector", "zhifu"))
     assert r.status_code == 200, r.text
     assert 'id="due"' in r.text and 'data-due="licence"' not in r.text
+
+
+async def test_a_merchant_who_left_or_is_suspended_says_so_in_the_list(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The demo walk found merchants who had left (退出经营) listed like those trading: the
+    status now stands beside the name, and a merchant who left names its 原摊位 and no licence
+    running out."""
+    gone = merchant("mer_9", "已走冻品", "mkt_2", "B-2", "91370602MA3C0000A1", TODAY - timedelta(3))
+    gone |= {"status": "left", "left_on": "2026-11-30"}
+    paused = merchant(
+        "mer_8", "暂停海鲜", "mkt_2", "B-3", "91370602MA3C0000B2", TODAY + timedelta(99)
+    )
+    paused |= {"status": "suspended"}
+    monkeypatch.setattr(sys.modules[__name__], "MERCHANTS", [*MERCHANTS, gone, paused])
+    found = rows((await get("/staff/registry/merchants")).text, "merchant")
+    assert "已退出 · 2026-11-30" in found["mer_9"] and "原摊位 B-2" in found["mer_9"]
+    assert "过期" not in found["mer_9"] and "有效期" not in found["mer_9"]
+    assert "暂停经营" in found["mer_8"] and "摊位 B-3" in found["mer_8"]
+    assert "已退出" not in found["mer_1"] and "暂停" not in found["mer_1"]
