@@ -9,7 +9,7 @@ never touch SQL or Kafka themselves.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any, TypeVar
@@ -246,8 +246,12 @@ class Registry:
             return await work.stores.markets.all(district)
 
     async def set_task_force(self, who: Principal, market_id: str, tf: TaskForce) -> Market:
-        return await self._change_market(
-            who, market_id, lambda m, by: m.with_task_force(tf, self.now(), by=by)
+        return await self._change(
+            who,
+            "market",
+            market_id,
+            _markets,
+            lambda m, by: m.with_task_force(tf, self.now(), by=by),
         )
 
     async def correct_market(
@@ -256,19 +260,31 @@ class Registry:
         """更正市场信息: the market's name, operator, address, capacity and hours as the clerk
         corrects them (a new snapshot only when something changed: telemetry judges crowding
         and silence by the capacity and hours it holds)."""
-        return await self._change_market(
-            who, market_id, lambda m, by: m.with_details(details, self.now(), by=by)
+        return await self._change(
+            who,
+            "market",
+            market_id,
+            _markets,
+            lambda m, by: m.with_details(details, self.now(), by=by),
         )
 
-    async def _change_market(
-        self, who: Principal, market_id: str, change: Callable[[Market, Actor], Market]
-    ) -> Market:
+    async def _change(
+        self,
+        who: Principal,
+        kind: str,
+        entity_id: str,
+        get: Callable[[Stores], Callable[..., Awaitable[E | None]]],
+        change: Callable[[E, Actor], E],
+    ) -> E:
+        """A registered market, merchant or terminal changed by a person: read locked, within
+        the caller's district, changed, and saved and announced when the change made a new
+        version."""
         async with self.uow() as work:
-            found = await work.stores.markets.get(market_id, for_update=True)
-            market = within(who, found, "market", market_id)
+            found = await get(work.stores)(entity_id, for_update=True)
+            held = within(who, found, kind, entity_id)
             by = actor(who)
-            changed = change(market, by)
-            if changed is not market:
+            changed = change(held, by)
+            if changed is not held:
                 await self.save(work, changed, by)
         return changed
 
@@ -276,8 +292,12 @@ class Registry:
         self, who: Principal, market_id: str, latitude: float, longitude: float
     ) -> Market:
         """Where the market stands (a clerk at its gate, from the phone's location)."""
-        return await self._change_market(
-            who, market_id, lambda m, by: m.with_location(latitude, longitude, self.now(), by=by)
+        return await self._change(
+            who,
+            "market",
+            market_id,
+            _markets,
+            lambda m, by: m.with_location(latitude, longitude, self.now(), by=by),
         )
 
     async def _joined(
@@ -372,13 +392,13 @@ class Registry:
         )
         _refuse(problems)
         number = validate_food_licence(food_licence)
-        async with self.uow() as work:
-            found = await work.stores.merchants.get(merchant_id, for_update=True)
-            merchant = within(who, found, "merchant", merchant_id)
-            by = actor(who)
-            merchant = merchant.renew_licence(number, valid_until, self.today(), self.now(), by=by)
-            await self.save(work, merchant, by)
-        return merchant
+        return await self._change(
+            who,
+            "merchant",
+            merchant_id,
+            _merchants,
+            lambda m, by: m.renew_licence(number, valid_until, self.today(), self.now(), by=by),
+        )
 
     async def leave(
         self, who: Principal, merchant_id: str, reason: str, left_on: date | None = None
@@ -405,14 +425,13 @@ class Registry:
     ) -> Merchant:
         """更正商户信息: the merchant's name and categories (a new snapshot only when they
         changed)."""
-        async with self.uow() as work:
-            found = await work.stores.merchants.get(merchant_id, for_update=True)
-            merchant = within(who, found, "merchant", merchant_id)
-            by = actor(who)
-            changed = merchant.corrected(name, categories, self.now(), by=by)
-            if changed is not merchant:
-                await self.save(work, changed, by)
-        return changed
+        return await self._change(
+            who,
+            "merchant",
+            merchant_id,
+            _merchants,
+            lambda m, by: m.corrected(name, categories, self.now(), by=by),
+        )
 
     async def move(
         self, who: Principal, merchant_id: str, stall_no: str
@@ -654,3 +673,11 @@ class Registry:
             if await work.stores.markets.get(market_id) is None:
                 raise NotFound(f"no market {market_id!r}")
             return await work.stores.merchants.active(market_id)
+
+
+def _markets(stores: Stores) -> Callable[..., Awaitable[Market | None]]:
+    return stores.markets.get
+
+
+def _merchants(stores: Stores) -> Callable[..., Awaitable[Merchant | None]]:
+    return stores.merchants.get

@@ -19,6 +19,7 @@ import segno
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
+from contracts.registry import MERCHANT_LEFT
 from services.console import clock, labels
 from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
@@ -299,7 +300,7 @@ async def _market_page(
     _with_licence(merchants, clock.today())
     # 退出经营: those who left, latest first, apart from those trading (their stalls are free).
     left = sorted(
-        (m for m in merchants if m.get("status") == "left"),
+        (m for m in merchants if m.get("status") == MERCHANT_LEFT),
         key=lambda m: str(m.get("left_on") or ""),
         reverse=True,
     )
@@ -308,7 +309,7 @@ async def _market_page(
         "registry/market.html",
         who,
         market=market,
-        merchants=[m for m in merchants if m.get("status") != "left"],
+        merchants=[m for m in merchants if m.get("status") != MERCHANT_LEFT],
         left_merchants=left,
         # Just left: the list it went to, open.
         left_open=request.query_params.get("done") == "left",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field, fields, replace
 from datetime import date, datetime, time
+from typing import Any, TypeVar
 
 from contracts.people import Actor
 from contracts.registry import MERCHANT_LEFT
@@ -97,14 +98,7 @@ class Market:
         self, latitude: float, longitude: float, now: datetime, *, by: Actor | None = None
     ) -> Market:
         InvalidInputs.raise_any(location_problems(latitude, longitude))
-        return replace(
-            self,
-            latitude=latitude,
-            longitude=longitude,
-            version=self.version + 1,
-            updated_at=now,
-            updated_actor=by or self.updated_actor,
-        )
+        return _changed(self, now, by, latitude=latitude, longitude=longitude)
 
     def with_details(
         self, details: MarketDetails, now: datetime, *, by: Actor | None = None
@@ -116,33 +110,21 @@ class Market:
         words |= {name: words[name].strip() for name in ("name", "operator", "address")}
         if all(getattr(self, name) == value for name, value in words.items()):
             return self
-        return replace(
-            self,
-            **words,
-            version=self.version + 1,
-            updated_at=now,
-            updated_actor=by or self.updated_actor,
-        )
+        return _changed(self, now, by, **words)
 
     def with_task_force(
         self, task_force: TaskForce, now: datetime, *, by: Actor | None = None
     ) -> Market:
         if not task_force.leader.strip():
             raise InvalidInput("leader", "must not be empty")
-        return replace(
-            self,
-            task_force=task_force,
-            version=self.version + 1,
-            updated_at=now,
-            updated_actor=by or self.updated_actor,
-        )
+        return _changed(self, now, by, task_force=task_force)
 
     def with_renovation_status(self, status: str, now: datetime) -> Market:
         if status not in RENOVATION_STATUSES:
             raise InvalidInput(
                 "renovation_status", f"must be one of {', '.join(RENOVATION_STATUSES)}"
             )
-        return replace(self, renovation_status=status, version=self.version + 1, updated_at=now)
+        return _changed(self, now, None, renovation_status=status)
 
 
 def market_renovation_status(stages: Iterable[str]) -> str:
@@ -189,16 +171,16 @@ class Merchant:
         return self.licence_valid_until < today
 
     def expire_licence(self, now: datetime) -> Merchant:
-        return replace(self, status="licence_expired", version=self.version + 1, updated_at=now)
+        return _changed(self, now, None, status="licence_expired")
 
     def suspend(self, now: datetime) -> Merchant:
         """Trading suspended by a rectification order (critical finding) until re-inspection."""
-        return replace(self, status="suspended", version=self.version + 1, updated_at=now)
+        return _changed(self, now, None, status="suspended")
 
     def lift_suspension(self, today: date, now: datetime) -> Merchant:
         """Back to trading; to `licence_expired` instead if the licence ran out meanwhile."""
         status = "licence_expired" if self.licence_lapsed(today) else "active"
-        return replace(self, status=status, version=self.version + 1, updated_at=now)
+        return _changed(self, now, None, status=status)
 
     def renew_licence(
         self,
@@ -212,14 +194,8 @@ class Merchant:
         self._still_trading()
         require_valid_licence(valid_until, today)
         status = "active" if self.status == "licence_expired" else self.status
-        return replace(
-            self,
-            food_licence=food_licence,
-            licence_valid_until=valid_until,
-            status=status,
-            version=self.version + 1,
-            updated_at=now,
-            updated_actor=by or self.updated_actor,
+        return _changed(
+            self, now, by, food_licence=food_licence, licence_valid_until=valid_until, status=status
         )
 
     def corrected(
@@ -233,14 +209,7 @@ class Merchant:
             raise InvalidInputs([("name", "must not be blank")])
         if (name.strip(), categories) == (self.name, self.categories):
             return self
-        return replace(
-            self,
-            name=name.strip(),
-            categories=categories,
-            version=self.version + 1,
-            updated_at=now,
-            updated_actor=by or self.updated_actor,
-        )
+        return _changed(self, now, by, name=name.strip(), categories=categories)
 
     def moved(self, stall_no: str, now: datetime, *, by: Actor | None = None) -> Merchant:
         """换摊位: the merchant trades at another stall of its market from now on, with its
@@ -252,13 +221,7 @@ class Merchant:
             raise InvalidInputs([("stall_no", "must not be blank")])
         if stall == self.stall_no:
             raise InvalidInputs([("stall_no", f"is the stall it trades at ({stall})")])
-        return replace(
-            self,
-            stall_no=stall,
-            version=self.version + 1,
-            updated_at=now,
-            updated_actor=by or self.updated_actor,
-        )
+        return _changed(self, now, by, stall_no=stall)
 
     def leave(
         self, on: date, reason: str, today: date, now: datetime, *, by: Actor | None = None
@@ -269,15 +232,7 @@ class Merchant:
         comes back is registered anew."""
         self._still_trading()
         InvalidInputs.raise_any(leaving_problems(on, reason, today))
-        return replace(
-            self,
-            status=LEFT,
-            left_on=on,
-            left_reason=reason.strip(),
-            version=self.version + 1,
-            updated_at=now,
-            updated_actor=by or self.updated_actor,
-        )
+        return _changed(self, now, by, status=LEFT, left_on=on, left_reason=reason.strip())
 
     def _still_trading(self) -> None:
         if self.status == LEFT:
@@ -363,33 +318,15 @@ class Terminal:
     def rotate_key(self, now: datetime, *, by: Actor | None = None) -> Terminal:
         if self.status != "active":
             raise Conflict(f"terminal is {self.status}; a retired terminal gets no new key")
-        return replace(
-            self,
-            key_version=self.key_version + 1,
-            version=self.version + 1,
-            updated_at=now,
-            updated_actor=by or self.updated_actor,
-        )
+        return _changed(self, now, by, key_version=self.key_version + 1)
 
     def at_stall(self, stall_no: str, now: datetime, *, by: Actor | None = None) -> Terminal:
         """The terminal moved with its merchant to `stall_no` (a fridge's sensor goes with
         the fridge)."""
-        return replace(
-            self,
-            stall_no=stall_no,
-            version=self.version + 1,
-            updated_at=now,
-            updated_actor=by or self.updated_actor,
-        )
+        return _changed(self, now, by, stall_no=stall_no)
 
     def retire(self, now: datetime, *, by: Actor | None = None) -> Terminal:
-        return replace(
-            self,
-            status="retired",
-            version=self.version + 1,
-            updated_at=now,
-            updated_actor=by or self.updated_actor,
-        )
+        return _changed(self, now, by, status="retired")
 
 
 def terminal_placement_problems(
@@ -418,3 +355,18 @@ def terminal_placement_problems(
                 ("stall_no", f"merchant {merchant.id} trades at stall {merchant.stall_no}")
             )
     return problems
+
+
+Registered = TypeVar("Registered", Market, Merchant, Terminal)
+
+
+def _changed(entity: Registered, now: datetime, by: Actor | None, **changes: Any) -> Registered:
+    """`entity` with `changes`, as its next version changed `now`; `by` the person who made the
+    change (None: the clock or an event made it, and whoever last changed it by hand stays)."""
+    return replace(
+        entity,
+        **changes,
+        version=entity.version + 1,
+        updated_at=now,
+        updated_actor=by or entity.updated_actor,
+    )
