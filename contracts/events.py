@@ -122,6 +122,7 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(inspection.TASK_CLAIMED, 1, inspection.TaskClaimed, topics.INSPECTION_EVENTS),
     EventSpec(inspection.TASK_COMPLETED, 1, inspection.TaskCompleted, topics.INSPECTION_EVENTS),
     EventSpec(inspection.TASK_OVERDUE, 1, inspection.TaskOverdue, topics.INSPECTION_EVENTS),
+    EventSpec(inspection.TASK_WITHDRAWN, 1, inspection.TaskWithdrawn, topics.INSPECTION_EVENTS),
     EventSpec(
         inspection.RECTIFICATION_ORDERED,
         1,

@@ -43,6 +43,7 @@ TASK_UPDATED: Final = "inspection.task.updated"
 TASK_CLAIMED: Final = "inspection.task.claimed"
 TASK_COMPLETED: Final = "inspection.task.completed"
 TASK_OVERDUE: Final = "inspection.task.overdue"
+TASK_WITHDRAWN: Final = "inspection.task.withdrawn"
 RECTIFICATION_ORDERED: Final = "inspection.rectification.ordered"
 RECTIFICATION_VERIFIED: Final = "inspection.rectification.verified"
 RECTIFICATION_OVERDUE: Final = "inspection.rectification.overdue"
@@ -58,8 +59,11 @@ REASON_KINDS: Final[tuple[ReasonKind, ...]] = (
     "reinspection",
     "renovation",
 )
-TaskState = Literal["open", "claimed", "completed"]
-TASK_STATES: Final[tuple[TaskState, ...]] = ("open", "claimed", "completed")
+TaskState = Literal["open", "claimed", "completed", "withdrawn"]
+TASK_STATES: Final[tuple[TaskState, ...]] = ("open", "claimed", "completed", "withdrawn")
+# Why a task still to do was withdrawn: `merchant_left`, the merchant it is about left its stall
+# (退出经营) — nobody is there to inspect.
+WithdrawalReason = Literal["merchant_left"]
 Outcome = Literal["pass", "minor", "major", "critical"]
 # Ascending: the index of an outcome is its rank.
 OUTCOMES: Final[tuple[Outcome, ...]] = ("pass", "minor", "major", "critical")
@@ -287,6 +291,19 @@ class TaskOverdue(_Task):
 
     state: Literal["open", "claimed"]
     overdue_at: Instant
+
+
+class TaskWithdrawn(_Task):
+    """`inspection.task.withdrawn` on `inspection.events.v1`, key = subject = task_id.
+
+    A task still to do (open or claimed) that no inspection can close any more: the merchant it
+    is about left its stall (退出经营). Final; published once per task. Nothing was inspected:
+    it scores nothing, and a complaint behind it is closed by its handler.
+    """
+
+    state: Literal["withdrawn"]
+    withdrawn_at: Instant
+    reason: WithdrawalReason
 
 
 # -- rectification orders ----------------------------------------------------------------------

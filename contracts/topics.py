@@ -236,6 +236,7 @@ INSPECTION_EVENTS = Topic(
         "inspection.task.claimed",
         "inspection.task.completed",
         "inspection.task.overdue",
+        "inspection.task.withdrawn",
         "inspection.rectification.ordered",
         "inspection.rectification.verified",
         "inspection.rectification.overdue",

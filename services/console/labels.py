@@ -34,7 +34,14 @@ REASON_KIND: Final = {
 }
 # What put a task on the list (a task's triggers).
 TRIGGER_KIND: Final = {"risk": "风险", "complaint": "投诉", "renovation_check": "改造检查未通过"}
-TASK_STATE: Final = {"open": "待认领", "claimed": "已认领", "completed": "已完成"}
+TASK_STATE: Final = {
+    "open": "待认领",
+    "claimed": "已认领",
+    "completed": "已完成",
+    "withdrawn": "已撤销",
+}
+# Why a task was withdrawn (contracts.inspection.WithdrawalReason).
+WITHDRAWAL_REASON: Final = {"merchant_left": "商户已退出经营"}
 RECTIFICATION_STATE: Final = {"open": "整改中", "verified": "已复查通过"}
 DEPARTMENT: Final = {
     "market_regulation": "市场监管",

@@ -144,6 +144,7 @@ for name, table in {
     "trigger_kind": labels.TRIGGER_KIND,
     "check_kind": labels.CHECK_KIND,
     "task_state": labels.TASK_STATE,
+    "withdrawal_reason": labels.WITHDRAWAL_REASON,
     "rectification_state": labels.RECTIFICATION_STATE,
     "department": labels.DEPARTMENT,
     "category": labels.COMPLAINT_CATEGORY,

@@ -76,6 +76,10 @@ class FakeTasks:
                 found[mid] = max(found.get(mid, at), at)
         return found
 
+    async def open_of_merchants(self, merchant_ids: Sequence[str]) -> list[Task]:
+        found = [t for t in self.rows.values() if t.merchant_id in merchant_ids and t.is_open]
+        return sorted(found, key=lambda t: t.task_id)
+
 
 class FakePhotos:
     def __init__(self) -> None:

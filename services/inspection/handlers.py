@@ -118,9 +118,8 @@ class Handlers:
 
     async def on_merchants(self, deliveries: Sequence[Delivery]) -> None:
         """The merchants view takes a batch in one unit of work (a new replica reads a city's
-        merchants before it is ready); a merchant's first snapshot starts its patrol plan in it."""
-        snapshots = [d.envelope(MerchantUpserted).data for d in deliveries]
-        await self.service.directory.on_merchants(snapshots, on_new=self.service.start_plans)
+        merchants before it is ready)."""
+        await self.service.merchants_seen([d.envelope(MerchantUpserted).data for d in deliveries])
 
     def routers(self) -> dict[str, EventRouter]:
         """The router of each consumed topic, by topic name."""

@@ -32,7 +32,8 @@ class InspectionMetrics:
         )
         self.tasks = base.counter(
             "task_transitions_total",
-            "Task state changes by reason kind and transition (created, claimed, completed)",
+            "Task state changes by reason kind and transition"
+            " (created, claimed, completed, withdrawn)",
             ["reason_kind", "transition"],
         )
         self.overdue = base.counter(

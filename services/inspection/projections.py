@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from contracts.registry import MarketUpserted, MerchantUpserted
+from contracts.registry import MERCHANT_LEFT, MarketUpserted, MerchantUpserted
 from services.inspection.domain import TaskForce
 from services.inspection.store import MarketInfo, MerchantInfo, Stores
 from services.runtime import serial
 from services.runtime.projection import keep_newer
 from services.runtime.unit_of_work import UnitOfWork, UowFactory
 
-# Runs in the unit of work that stores merchants' first snapshots (their patrol plans start).
-OnNewMerchants = Callable[[UnitOfWork[Stores], Sequence[MerchantInfo]], Awaitable[None]]
+# Runs in the unit of work that stores a batch of merchant snapshots, with some of them: their
+# first snapshots (patrol plans start), or those that left their stalls (their tasks withdrawn).
+OnMerchants = Callable[[UnitOfWork[Stores], Sequence[MerchantInfo]], Awaitable[None]]
 
 
 class Directory:
@@ -52,10 +53,15 @@ class Directory:
         keep_newer(self.markets, info.id, info)
 
     async def on_merchants(
-        self, snapshots: Sequence[MerchantUpserted], on_new: OnNewMerchants | None = None
+        self,
+        snapshots: Sequence[MerchantUpserted],
+        on_new: OnMerchants | None = None,
+        on_left: OnMerchants | None = None,
     ) -> None:
         """Apply a batch of merchant snapshots in one unit of work; `on_new` runs in it with the
-        merchants the view did not know before (their first snapshots), if any."""
+        merchants the view did not know before (their first snapshots), if any, and `on_left`
+        with those of the batch whose newest snapshot says they left their stalls — every time
+        one is read, since a replica that read it before may have stopped short of acting."""
         newest: dict[str, MerchantInfo] = {}  # a merchant twice in a batch: its newer snapshot
         for data in snapshots:
             info = serial.into(MerchantInfo, data, id=data.merchant_id)
@@ -64,6 +70,9 @@ class Directory:
             new = await work.stores.registry.put_merchants(list(newest.values()))
             if on_new is not None and new:
                 await on_new(work, new)
+            left = [m for m in newest.values() if m.status == MERCHANT_LEFT]
+            if on_left is not None and left:
+                await on_left(work, left)
         # Another replica may have stored them first: the memory takes them all the same.
         for info in newest.values():
             keep_newer(self.merchants, info.id, info)

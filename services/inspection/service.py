@@ -14,7 +14,7 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from contracts.registry import MERCHANT_LEFT
+from contracts.registry import MERCHANT_LEFT, MerchantUpserted
 from services.inspection.domain import (
     Catalogue,
     ComplaintTrigger,
@@ -34,6 +34,7 @@ from services.inspection.domain import (
     mark_task_overdue,
     task_key,
     verify,
+    withdraw,
 )
 from services.inspection.domain.errors import InvalidCompletion, InvalidVerification
 from services.inspection.domain.lifecycle import completion_problems, verification_problems
@@ -125,6 +126,7 @@ class InspectionService:
                 self.policy,
                 self.now(),
                 task_force=self.directory.task_force(trigger.market_id),
+                merchant_left=self._left(trigger.merchant_id),
             )
             if decision.task is not None:
                 await work.stores.tasks.save(decision.task)
@@ -146,6 +148,11 @@ class InspectionService:
                 "task_id": decision.task.task_id if decision.task else None,
             },
         )
+
+    def _left(self, merchant_id: str | None) -> bool:
+        """Whether the registry says this merchant left its stall (退出经营)."""
+        merchant = self.directory.merchants.get(merchant_id or "")
+        return merchant is not None and merchant.status == MERCHANT_LEFT
 
     # -- patrol plans ----------------------------------------------------------------------------
     async def _plan(self, work: Work, merchant_id: str, now: datetime) -> PatrolPlan:
@@ -173,6 +180,30 @@ class InspectionService:
         started = [PatrolPlan.start(i, None, last.get(i), now, self.policy) for i in ids]
         for _ in await work.stores.plans.insert(started):
             self.observe.plan("started")
+
+    async def merchants_seen(self, snapshots: Sequence[MerchantUpserted]) -> None:
+        """Registry snapshots of merchants, a batch in one unit of work: the view takes them; a
+        merchant's first snapshot starts its patrol plan, its leaving withdraws its tasks."""
+        await self.directory.on_merchants(
+            snapshots, on_new=self.start_plans, on_left=self.withdraw_tasks
+        )
+
+    async def withdraw_tasks(self, work: Work, merchants: Sequence[MerchantInfo]) -> None:
+        """Merchants who left their stalls (退出经营): their tasks still to do are withdrawn, in
+        the unit of work that stores their snapshots — nobody is there to inspect, and an
+        inspector sent there would find the next tenant. Their done tasks stay as they were."""
+        now, withdrawn = self.now(), 0
+        for task in await work.stores.tasks.open_of_merchants([m.id for m in merchants]):
+            change = withdraw(task, "merchant_left", now)
+            if change is None:
+                continue
+            await work.stores.tasks.save(change.task)
+            _emit(work, change.events)
+            self.observe.task(task.reason_kind, "withdrawn")
+            withdrawn += 1
+        if withdrawn:
+            self.observe.changed()
+            log.info("tasks withdrawn", extra={"count": withdrawn, "reason": "merchant_left"})
 
     async def regrade(self, merchant_id: str, grade: str, version: int) -> None:
         """`credit.score.changed`: re-plan the merchant's patrols under its grade.
@@ -605,13 +636,12 @@ class InspectionService:
                     _emit(work, change.events)
                     tasks_marked += 1
             for order in await stores.orders.past_deadline(now, self.batch_limit):
-                merchant = self.directory.merchants.get(order.merchant_id or "")
                 escalation = mark_rectification_overdue(
                     order,
                     now,
                     self.policy,
                     task_force=self.directory.task_force(order.market_id),
-                    merchant_left=merchant is not None and merchant.status == MERCHANT_LEFT,
+                    merchant_left=self._left(order.merchant_id),
                 )
                 if escalation is not None:
                     await stores.orders.save(escalation.order)

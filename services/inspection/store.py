@@ -86,6 +86,10 @@ class TaskStore(Protocol):
         """When each merchant's latest completed task was completed, of those ever inspected."""
         ...
 
+    async def open_of_merchants(self, merchant_ids: Sequence[str]) -> list[Task]:
+        """The open (or claimed) tasks about any of these merchants, by id, locked."""
+        ...
+
 
 class PhotoStore(Protocol):
     """A task's photos (`rectification_id` None) and the photos of its order's re-checks, kept
@@ -258,6 +262,14 @@ class PostgresTasks(OnConnection):
             list(merchant_ids),
         )
         return {r["merchant_id"]: r["at"] for r in rows if r["at"] is not None}
+
+    async def open_of_merchants(self, merchant_ids: Sequence[str]) -> list[Task]:
+        rows = await self.conn.fetch(
+            f"""SELECT task FROM tasks WHERE merchant_id = ANY($1::text[]) AND state IN {_OPEN}
+                ORDER BY id FOR UPDATE""",
+            list(merchant_ids),
+        )
+        return [serial.load(Task, r["task"]) for r in rows]
 
 
 def _photo(row: Any) -> Photo:

@@ -205,9 +205,14 @@ async def submit(page: Page, form: str, path: str) -> Response:
 async def door_left_open(console: Console) -> tuple[Stall, str]:
     """A stall whose freezer warmed to −5 °C (10 °C beyond the frozen limit): the task it made."""
     stall = await open_stall(console.city)
+    return stall, await freezer_warmed(console, stall)
+
+
+async def freezer_warmed(console: Console, stall: Stall) -> str:
+    """The stall's freezer warms to −5 °C (10 °C beyond the frozen limit): the task it makes."""
     start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=40)
     await send_readings(console.city, stall.freezer.series(start, [-19.0, -18.5, -5.0, -4.5, -5.0]))
-    return stall, await opened_task(console, stall.market_id, "risk", "the door-open task")
+    return await opened_task(console, stall.market_id, "risk", "the door-open task")
 
 
 async def opened_task(console: Console, market_id: str, reason_kind: str, what: str) -> str:

@@ -1,7 +1,8 @@
 """The clerk's changes on a market's page in a real browser, on a phone. 退出经营: a clerk
 records that a merchant left its stall; the merchant's freezer is retired with it (telemetry
-learns it), the stall takes the next merchant through the same page, and the citizens' page of
-the one who left says so and offers no complaint against it. 更正: the market's name and hours
+learns it), the inspection task its warm freezer made is withdrawn (the inspector's page says
+why), the stall takes the next merchant through the same page, and the citizens' page of the
+one who left says so and offers no complaint against it. 更正: the market's name and hours
 and a merchant's name and stall (换摊位, its freezer with it), changed there, are what
 citizens then read."""
 
@@ -12,7 +13,15 @@ from datetime import date, timedelta
 from playwright.async_api import Page
 
 from tests.browser.conftest import Pages
-from tests.browser.support import Console, Shots, clerk_at_a_new_stall, merchants_of, submit
+from tests.browser.support import (
+    Console,
+    Shots,
+    clerk_at_a_new_stall,
+    freezer_warmed,
+    merchants_of,
+    sign_in,
+    submit,
+)
 from tests.support.identity import Tokens
 from tests.support.poll import until
 
@@ -20,8 +29,9 @@ from tests.support.poll import until
 async def test_a_clerk_records_a_merchant_leaving_and_registers_the_next_at_its_stall(
     console: Console, open_page: Pages, tokens: Tokens, shot: Shots
 ) -> None:
-    # 闭环冻品 at E-1, with its freezer
+    # 闭环冻品 at E-1, with its freezer, warm: an inspection task is open for it.
     stall, phone = await clerk_at_a_new_stall(console, open_page, tokens, shot)
+    task_id = await freezer_warmed(console, stall)
     page = f"/staff/registry/markets/{stall.market_id}"
 
     leave = phone.locator(f'details[data-leave="{stall.merchant_id}"]')
@@ -48,6 +58,20 @@ async def test_a_clerk_records_a_merchant_leaving_and_registers_the_next_at_its_
             return r.status_code == 200 and r.json()["status"] == "retired"
 
         await until(retired, within=60, every=0.5, what="telemetry sees the freezer retired")
+
+    # Nobody is left to inspect: the task is withdrawn, and its page says why to the inspector.
+    inspector, _ = tokens.person("inspector", stall.district, name="周检查", who="browser")
+    checker: Page = await open_page(phone=True)
+    await sign_in(checker, inspector, tokens.password)
+
+    async def withdrawn() -> bool:
+        await checker.goto(f"/staff/tasks/{task_id}")
+        return await checker.locator("#withdrawn").count() == 1
+
+    await until(withdrawn, within=60, every=1.0, what="the task page says it was withdrawn")
+    assert "商户已退出经营" in await checker.inner_text("#withdrawn")
+    assert await checker.get_by_role("button", name="认领").count() == 0
+    await shot(checker, "task-withdrawn")
 
     # The stall is free: the next merchant is registered at E-1 on the same page.
     await phone.click("#register-merchant summary")

@@ -20,6 +20,8 @@ finding catalogue) are read by adapters (settings.py, policy_files.py) and hande
                      reinspection=store.task(order.reinspection_task_id))
     # Scheduler: overdue marks (each published once) and patrols
     mark_task_overdue(task, now); mark_rectification_overdue(order, now, policy)
+    # Its merchant left its stall: what is still to do of it is withdrawn
+    withdraw(task, "merchant_left", now)
     plan = PatrolPlan.start(merchant_id, grade, last_inspection_at, now, policy)
 
 Errors: `IllegalTransition` (a 409 carrying the current state), `InvalidCompletion` and
@@ -45,6 +47,7 @@ from services.inspection.domain.lifecycle import (
     mark_rectification_overdue,
     mark_task_overdue,
     verify,
+    withdraw,
 )
 from services.inspection.domain.model import (
     Finding,
@@ -107,4 +110,5 @@ __all__ = [
     "target_of",
     "task_key",
     "verify",
+    "withdraw",
 ]

@@ -28,6 +28,7 @@ from contracts.inspection import (
     TASK_CREATED,
     TASK_OVERDUE,
     TASK_UPDATED,
+    TASK_WITHDRAWN,
 )
 from contracts.people import Actor
 from services.inspection.domain.model import RectificationOrder, Task, TriggerRef, event_id
@@ -133,6 +134,10 @@ def task_completed(task: Task, now: datetime, causation_id: str | None = None) -
 
 def task_overdue(task: Task, now: datetime) -> Outgoing:
     return _announce(TASK_OVERDUE, task, now, None)
+
+
+def task_withdrawn(task: Task, now: datetime) -> Outgoing:
+    return _announce(TASK_WITHDRAWN, task, now, None, reason=task.withdrawal_reason)
 
 
 def rectification_ordered(order: RectificationOrder, now: datetime, causation_id: str) -> Outgoing:

@@ -52,6 +52,7 @@ IgnoreReason = Literal[
     "not_attached",  # a risk cleared that no open task holds
     "no_change",  # an attached risk's event that is not worse than what the task knows
     "already_open",  # a patrol came due while the merchant's patrol task is still open
+    "merchant_left",  # about a merchant who left its stall (退出经营): nobody to inspect there
 ]
 
 
@@ -81,11 +82,14 @@ def decide(
     now: datetime,
     *,
     task_force: TaskForce | None = None,
+    merchant_left: bool = False,
 ) -> Decision:
     """Decide what `trigger` does given the open task of its key (`task_key(trigger)`) or None.
 
     `task_force` is the market's task force from the registry projection, snapshotted onto a new
-    task (an open task keeps the one it was created with).
+    task (an open task keeps the one it was created with). `merchant_left`: the merchant the
+    trigger is about left its stall (退出经营), so it opens no task — a complaint accepted
+    before the leaving was read, say; its tasks still to do were withdrawn.
     """
     now = aware(now)
     if open_task is not None:
@@ -96,6 +100,8 @@ def decide(
                 f"task {open_task.task_id} is for {open_task.dedupe_key}, "
                 f"the trigger for {task_key(trigger)}"
             )
+    elif merchant_left:
+        return _ignore("merchant_left")
     if isinstance(trigger, RiskTrigger):
         return _risk(open_task, trigger, policy, now, task_force)
     if isinstance(trigger, ComplaintTrigger):

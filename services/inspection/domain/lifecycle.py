@@ -2,6 +2,7 @@
 
     task:          open ──claim──► claimed ──complete──► completed
                      └──────── overdue mark (past due, once) ───────┘ (state unchanged)
+                   open or claimed ──withdraw (its merchant left its stall)──► withdrawn
     rectification: open ──verify(passed)──► verified
                      ├──verify(failed)──► open, new deadline as long as the first
                      └──overdue mark (past deadline, once per deadline) + escalation
@@ -22,7 +23,13 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from contracts.inspection import DEPARTMENTS, NOTE_MAX_CHARS, OUTCOMES, outcome_rank
+from contracts.inspection import (
+    DEPARTMENTS,
+    NOTE_MAX_CHARS,
+    OUTCOMES,
+    WithdrawalReason,
+    outcome_rank,
+)
 from contracts.people import Actor
 from services.inspection.domain import events
 from services.inspection.domain.catalogue import Catalogue
@@ -219,6 +226,17 @@ def mark_task_overdue(task: Task, now: datetime) -> TaskChange | None:
         return None
     marked = task.next(overdue_at=now)
     return TaskChange(marked, (events.task_overdue(marked, now),))
+
+
+def withdraw(task: Task, reason: WithdrawalReason, now: datetime) -> TaskChange | None:
+    """Withdraw a task still to do that no inspection can close any more (`merchant_left`: the
+    merchant it is about stopped trading at its stall). None if it is done or withdrawn already,
+    so a snapshot read again withdraws nothing twice."""
+    now = aware(now)
+    if not task.is_open:
+        return None
+    withdrawn = task.next(state="withdrawn", withdrawn_at=now, withdrawal_reason=reason)
+    return TaskChange(withdrawn, (events.task_withdrawn(withdrawn, now),))
 
 
 def completion_problems(

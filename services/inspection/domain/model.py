@@ -147,7 +147,8 @@ OPEN_STATES: Final = ("open", "claimed")
 
 @dataclass(frozen=True, slots=True)
 class Task:
-    """An inspection task. `state` is `open` → `claimed` → `completed`; `overdue_at` marks a task
+    """An inspection task. `state` is `open` → `claimed` → `completed`, or `withdrawn` while still
+    to do when nobody is left to inspect (its merchant left its stall); `overdue_at` marks a task
     that passed its due date unfinished (it can still be claimed and completed)."""
 
     task_id: str
@@ -187,6 +188,9 @@ class Task:
     triggers_dropped: int = 0
     # Photos recorded with the completion (ids of the task's photos, at most 5).
     photos: tuple[str, ...] = ()
+    # Withdrawn (never inspected): when, and why (contracts.inspection.WithdrawalReason).
+    withdrawn_at: datetime | None = None
+    withdrawal_reason: str | None = None
     version: int = 1
 
     @property

@@ -154,6 +154,23 @@ async def test_the_last_inspection_is_the_latest_completion_of_the_merchant(stor
     assert await stores.tasks.last_inspections([]) == {}
 
 
+async def test_a_merchant_s_tasks_still_to_do_are_found_by_merchant(stores: Stores) -> None:
+    assert await stores.tasks.open_of_merchants(["mer_1"]) == []
+    mine = [
+        task(1, merchant_id="mer_1"),
+        task(2, merchant_id="mer_1", reason_kind="complaint", state="claimed", assignee="li"),
+        task(3, merchant_id="mer_1", reason_kind="patrol", state="completed", completed_at=T0),
+        task(4, merchant_id="mer_1", reason_kind="patrol", state="withdrawn", withdrawn_at=T0),
+    ]
+    for t in [*mine, task(5)]:
+        await stores.tasks.save(t)
+    found = await stores.tasks.open_of_merchants(["mer_1"])
+    assert found == mine[:2]
+    both = await stores.tasks.open_of_merchants(["mer_5", "mer_1"])
+    assert [t.task_id for t in both] == ["tsk_1", "tsk_2", "tsk_5"]
+    assert await stores.tasks.open_of_merchants([]) == []
+
+
 # -- photos --------------------------------------------------------------------------------------
 
 

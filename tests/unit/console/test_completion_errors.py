@@ -122,3 +122,31 @@ async def test_a_refused_completion_keeps_the_photos_it_uploaded_and_a_retry_sen
         "/tasks/tsk_1/complete",
     ]  # uploaded once
     assert json.loads(sent[-1].content)["photos"] == ["pho_1"]
+
+
+async def test_a_withdrawn_task_says_why_and_offers_no_claim_or_completion() -> None:
+    """Its merchant left its stall (退出经营): the inspector is told there is nothing to inspect,
+    and neither 认领 nor 完成检查 is offered, whoever held it."""
+    withdrawn = TASK | {
+        "state": "withdrawn",
+        "withdrawn_at": "2026-05-04T02:00:00+00:00",
+        "withdrawal_reason": "merchant_left",
+    }
+
+    def services(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/tasks/tsk_1":
+            return httpx.Response(200, json=withdrawn)
+        if request.url.path == "/findings":
+            return httpx.Response(200, json={"items": FINDINGS})
+        return httpx.Response(404, json={"error": "not_found"})
+
+    async with support.console(services, INSPECTOR) as console:
+        r = await console.get("/staff/tasks/tsk_1")
+    assert r.status_code == 200, r.text
+    card = re.search(r'<section class="card" id="withdrawn">(.*?)</section>', r.text, re.S)
+    assert card is not None
+    assert "任务已撤销" in card.group(1) and "商户已退出经营" in card.group(1)
+    assert "05-04 10:00" in card.group(1)  # withdrawn_at, in the city's time
+    assert "<dt>状态</dt><dd>已撤销</dd>" in r.text
+    assert "/claim" not in r.text and 'id="complete"' not in r.text
+    assert 'class="overdue"' not in r.text  # past its due time, yet nothing is late

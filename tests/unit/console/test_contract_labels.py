@@ -7,7 +7,7 @@ from typing import get_args
 
 import pytest
 
-from contracts.inspection import Outcome, ReasonKind, TaskState, TriggerKind
+from contracts.inspection import Outcome, ReasonKind, TaskState, TriggerKind, WithdrawalReason
 from services.console import labels
 
 
@@ -18,6 +18,7 @@ from services.console import labels
         (TriggerKind, labels.TRIGGER_KIND),
         (TaskState, labels.TASK_STATE),
         (Outcome, labels.OUTCOME),
+        (WithdrawalReason, labels.WITHDRAWAL_REASON),
     ],
 )
 def test_each_value_of_the_task_contract_has_a_label(

@@ -23,6 +23,7 @@ from services.inspection.domain import (
     mark_rectification_overdue,
     mark_task_overdue,
     verify,
+    withdraw,
 )
 from services.inspection.events import item as outbox_item
 from services.runtime import serial
@@ -119,8 +120,11 @@ def inspection_story() -> tuple[list[Outgoing], list[Task], list[RectificationOr
     due = plan.trigger(market_id="mkt_1", stall_no="B-01", district="zhifu")
     patrol = decide(None, due, POLICY, plan.due_at, task_force=TASK_FORCE)
     assert patrol.task is not None
-    out += patrol.events
-    tasks.append(patrol.task)
+    # Its merchant leaves its stall before the patrol: the task is withdrawn.
+    gone = withdraw(patrol.task, "merchant_left", plan.due_at + H)
+    assert gone is not None
+    out += [*patrol.events, *gone.events]
+    tasks += [patrol.task, gone.task]
     return out, tasks, orders
 
 

@@ -38,6 +38,25 @@ def created(trigger: Trigger, now: datetime = T0, policy: Policy = POLICY) -> Ta
     return decision.task
 
 
+# -- a merchant who left its stall ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [risk("critical"), complaint("food_safety")],
+    ids=["risk", "complaint"],
+)
+def test_a_trigger_about_a_merchant_who_left_opens_no_task(trigger: Trigger) -> None:
+    decision = decide(None, trigger, POLICY, T0, task_force=TASK_FORCE, merchant_left=True)
+    assert (decision.action, decision.reason, decision.task, decision.events) == (
+        "ignore",
+        "merchant_left",
+        None,
+        (),
+    )
+    assert decide(None, trigger, POLICY, T0, task_force=TASK_FORCE).action == "create"
+
+
 # -- SLA by risk severity --------------------------------------------------------------------
 
 

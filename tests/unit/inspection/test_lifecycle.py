@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 
 import pytest
@@ -21,6 +22,7 @@ from services.inspection.domain import (
     mark_rectification_overdue,
     mark_task_overdue,
     verify,
+    withdraw,
 )
 from services.runtime.errors import Conflict, InvalidInput, status_of
 from tests.support.inspection_builders import (
@@ -93,6 +95,48 @@ def test_only_the_inspector_holding_the_task_completes_it() -> None:
         complete(
             claimed_task(), by="inspector-wang", outcome="pass", findings=[], now=T0, policy=POLICY
         )
+
+
+# -- withdraw ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("make", [new_task, claimed_task], ids=["open", "claimed"])
+def test_a_task_still_to_do_is_withdrawn_with_its_event(make: Callable[[], Task]) -> None:
+    task = make()
+    change = withdraw(task, "merchant_left", T0 + 3 * H)
+    assert change is not None
+    gone = change.task
+    assert (gone.state, gone.withdrawn_at, gone.withdrawal_reason) == (
+        "withdrawn",
+        T0 + 3 * H,
+        "merchant_left",
+    )
+    assert gone.version == task.version + 1 and not gone.is_open
+    [event] = change.events
+    assert (event.type, event.key, event.correlation_id) == (
+        "inspection.task.withdrawn",
+        task.task_id,
+        task.correlation_id,
+    )
+    assert event.data.model_dump()["reason"] == "merchant_left"
+
+
+def test_a_done_or_withdrawn_task_is_not_withdrawn_again() -> None:
+    assert withdraw(completed("pass").task, "merchant_left", T0) is None
+    once = withdraw(new_task(), "merchant_left", T0)
+    assert once is not None
+    assert withdraw(once.task, "merchant_left", T0 + H) is None
+
+
+def test_a_withdrawn_task_cannot_be_claimed_or_completed() -> None:
+    once = withdraw(claimed_task(), "merchant_left", T0)
+    assert once is not None
+    with pytest.raises(IllegalTransition) as claimed:
+        claim(once.task, by=INSPECTOR, now=T0)
+    assert claimed.value.state == "withdrawn"
+    with pytest.raises(IllegalTransition) as done:
+        complete(once.task, by=INSPECTOR, outcome="pass", findings=[], now=T0, policy=POLICY)
+    assert done.value.state == "withdrawn"
 
 
 # -- complete: outcome and findings --------------------------------------------------------------

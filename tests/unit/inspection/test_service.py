@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import pytest
 
+from contracts.registry import MerchantUpserted
 from services.inspection.domain import (
     FindingReport,
     IllegalTransition,
@@ -375,6 +376,89 @@ async def test_the_clock_sends_no_inspector_to_the_stall_of_a_merchant_who_left(
         state="open", market_id=None, district=None, limit=9
     )
     assert [t.reason_kind for t in open_tasks] == []
+
+
+def _left(merchant_id: str, version: int) -> MerchantUpserted:
+    """The registry's snapshot of a merchant who left its stall (退出经营)."""
+    fields = {"merchant_id": merchant_id, "market_id": "mkt_1", "district": "zhifu"}
+    extras = _merchant_extras() | {"left_on": T0.date().isoformat()}
+    return MerchantUpserted.model_validate(
+        fields | {"stall_no": "A-12", "status": "left", "version": version} | extras
+    )
+
+
+async def test_a_merchant_who_leaves_has_its_tasks_still_to_do_withdrawn_once(
+    world: World,
+) -> None:
+    """Nobody is left at the stall to inspect: its open and claimed tasks are withdrawn, with
+    their events; a done task and another merchant's stay as they were, and reading the
+    snapshot again withdraws nothing twice."""
+    claimed = await open_task(world)
+    await world.service.claim(LI, claimed)
+    await world.service.trigger(complaint(), delivery(2), "inspection-complaints", "complaint")
+    await world.service.trigger(
+        risk(risk_id="risk_9", merchant_id="mer_2"), delivery(3), "inspection-risks", "risk"
+    )
+    tasks = await world.stores.tasks.listing(state=None, market_id=None, district=None, limit=9)
+    mine = {t.task_id for t in tasks if t.merchant_id == "mer_1"}
+    assert len(mine) == 2 and claimed in mine
+    world.at(T0 + 2 * H)
+
+    await world.service.merchants_seen([_left("mer_1", 2)])
+
+    after = await world.stores.tasks.listing(state=None, market_id=None, district=None, limit=9)
+    states = {t.task_id: (t.merchant_id, t.state) for t in after}
+    assert sorted(states.values()) == [
+        ("mer_1", "withdrawn"),
+        ("mer_1", "withdrawn"),
+        ("mer_2", "open"),
+    ]
+    gone = [t for t in after if t.task_id in mine]
+    assert {(t.withdrawn_at, t.withdrawal_reason) for t in gone} == {(T0 + 2 * H, "merchant_left")}
+    withdrawn = [e for e in world.uow.published if e[1].type == "inspection.task.withdrawn"]
+    assert sorted(e[1].subject for e in withdrawn) == sorted(mine)
+    assert {e[1].data.reason for e in withdrawn} == {"merchant_left"}
+    assert world.directory.merchants["mer_1"].status == "left"
+    with pytest.raises(IllegalTransition):
+        await complete_major(world, claimed)
+
+    published = list(world.uow.published)
+    await world.service.merchants_seen([_left("mer_1", 2)])
+    assert world.uow.published == published
+
+
+async def test_a_done_task_stays_done_when_its_merchant_leaves(world: World) -> None:
+    task_id = await open_task(world)
+    await world.service.claim(LI, task_id)
+    done, _ = await complete_major(world, task_id)
+    await world.service.merchants_seen([_left("mer_1", 2)])
+    assert await world.stores.tasks.get(task_id) == done
+    assert "inspection.task.withdrawn" not in world.types()
+
+
+async def test_a_failure_while_withdrawing_rolls_back_the_view_and_the_tasks(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    task_id = await open_task(world)
+    breaks(monkeypatch, world.stores.tasks, "save")
+    with pytest.raises(Boom):
+        await world.service.merchants_seen([_left("mer_1", 2)])
+    assert world.types() == ["inspection.task.created"]
+    assert world.uow.rollbacks == 1
+    # The snapshot is read again on redelivery: the view did not take it meanwhile.
+    assert world.directory.merchants["mer_1"].status == "active"
+    task = await world.stores.tasks.get(task_id)
+    assert task is not None and task.state == "open"
+
+
+async def test_a_trigger_about_a_merchant_who_left_opens_no_task(world: World) -> None:
+    """A complaint accepted before the leaving was read, or a late risk of its sensors."""
+    await world.service.merchants_seen([_left("mer_1", 2)])
+    await world.service.trigger(complaint(), delivery(2), "inspection-complaints", "complaint")
+    await world.service.trigger(risk(), delivery(3), "inspection-risks", "risk")
+    tasks = await world.stores.tasks.listing(state=None, market_id=None, district=None, limit=9)
+    assert tasks == []
+    assert world.types() == []
 
 
 async def test_the_clock_before_any_deadline_changes_nothing(world: World) -> None:

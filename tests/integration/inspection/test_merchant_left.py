@@ -1,0 +1,71 @@
+"""A merchant leaves its stall (退出经营) through the registry's API: inspection withdraws its
+tasks still to do and opens none for a complaint about it accepted afterwards. Real Kafka and
+Postgres, the registry and inspection in process."""
+
+from __future__ import annotations
+
+from contracts.inspection import TASK_CREATED, TASK_WITHDRAWN
+from tests.integration.inspection.conftest import Stack, distinct, minutes_ago
+from tests.integration.inspection.upstream import accepted_event
+from tests.support.kafka import TopicWatcher, of
+from tests.support.poll import until
+
+EVENTS = "inspection.events.v1"
+COMPLAINTS = "complaints.events.v1"
+IGNORED = 'sentinel_inspection_trigger_decisions_total{action="ignore",trigger="complaint"}'
+
+
+async def _ignored(stack: Stack) -> float:
+    """How many complaints inspection has passed over so far."""
+    for line in (await stack.inspection.get("/metrics")).text.splitlines():
+        if line.startswith(IGNORED + " "):
+            return float(line.split()[-1])
+    return 0.0
+
+
+async def test_leaving_withdraws_the_merchant_s_open_task_and_a_later_complaint_opens_none(
+    stack: Stack, kafka: str
+) -> None:
+    place = await stack.place()
+    clerk = stack.token("clerk", place.district)
+    inspector = stack.token("inspector", place.district)
+    first = accepted_event(place, category="food_safety", accepted_at=minutes_ago(30))
+    async with TopicWatcher(kafka, EVENTS) as events:
+        await stack.send(first, first.data.complaint_id, COMPLAINTS)
+        [created] = distinct(await events.wait_for(of(TASK_CREATED, merchant_id=place.merchant_id)))
+        task_id = created.json()["subject"]
+        r = await stack.inspection.post(f"/tasks/{task_id}/claim", headers=inspector)
+        assert r.status_code == 200, r.text
+
+        r = await stack.registry.post(
+            f"/merchants/{place.merchant_id}/leave",
+            json={"reason": "租约到期，不再续租"},
+            headers=clerk,
+        )
+        assert r.status_code == 200, r.text
+        [withdrawn] = distinct(await events.wait_for(of(TASK_WITHDRAWN, task_id=task_id)))
+    body = withdrawn.json()
+    assert body["subject"] == task_id and body["correlationid"] == first.data.complaint_id
+    assert (body["data"]["state"], body["data"]["reason"]) == ("withdrawn", "merchant_left")
+    task = (await stack.inspection.get(f"/tasks/{task_id}", headers=inspector)).json()
+    assert (task["state"], task["withdrawal_reason"]) == ("withdrawn", "merchant_left")
+    done = await stack.inspection.post(
+        f"/tasks/{task_id}/complete",
+        json={"outcome": "pass", "findings": [], "departments": ["market_regulation"]},
+        headers=inspector,
+    )
+    assert done.status_code == 409, done.text
+
+    # A complaint about it accepted after it left: passed over, no task.
+    before = await _ignored(stack)
+    later = accepted_event(place, category="price", accepted_at=minutes_ago(1))
+    await stack.send(later, later.data.complaint_id, COMPLAINTS)
+    await until(
+        lambda: _passed_over(stack, before), what="inspection passes over the later complaint"
+    )
+    r = await stack.inspection.get("/tasks", headers=inspector, params={"state": "open"})
+    assert [t for t in r.json()["items"] if t["merchant_id"] == place.merchant_id] == []
+
+
+async def _passed_over(stack: Stack, before: float) -> bool:
+    return await _ignored(stack) > before
