@@ -98,7 +98,7 @@ DISCLOSURE_KINDS: Final[tuple[DisclosureKind, ...]] = (
 # Who exposed a problem (舆论监督): the press, a citizen, or a supervising body.
 ExposureSource = Literal["press", "public", "supervision"]
 EXPOSURE_SOURCES: Final[tuple[ExposureSource, ...]] = ("press", "public", "supervision")
-DisclosureState = Literal["open", "resolved"]
+DisclosureState = Literal["open", "resolved", "lapsed"]
 
 
 def _utc(value: datetime) -> datetime:
@@ -357,7 +357,8 @@ class DisclosureUpserted(_Frozen):
     A problem exposed to the public (曝光), with its deadline and state: a campaign milestone
     missed, a renovation check failed, or a rectification order from inspection left overdue.
     It is `resolved` when the milestone is recorded, a check of the same kind passes, or the
-    rectification is verified.
+    rectification is verified; `lapsed` (since 1.8.0) when the rectification order lapsed
+    because its merchant left its stall (退出经营) — never rectified, and nobody left to.
     """
 
     disclosure_id: str = Field(min_length=1)
@@ -392,9 +393,14 @@ class DisclosureUpserted(_Frozen):
     late_flagged_at: Instant | None = Field(
         default=None, description="exposures: when it was flagged past its deadline (set once)"
     )
+    lapsed_at: Instant | None = Field(
+        default=None, description="state lapsed: when its rectification order lapsed"
+    )
 
     @model_validator(mode="after")
     def _resolved_at(self) -> DisclosureUpserted:
         if (self.state == "resolved") != (self.resolved_at is not None):
-            raise ValueError("a resolved disclosure has resolved_at, an open one has none")
+            raise ValueError("a resolved disclosure has resolved_at, any other has none")
+        if (self.state == "lapsed") != (self.lapsed_at is not None):
+            raise ValueError("a lapsed disclosure has lapsed_at, any other has none")
         return self

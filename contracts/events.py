@@ -142,6 +142,9 @@ EVENTS: tuple[EventSpec, ...] = (
         topics.INSPECTION_EVENTS,
     ),
     EventSpec(
+        inspection.RECTIFICATION_LAPSED, 1, inspection.RectificationLapsed, topics.INSPECTION_EVENTS
+    ),
+    EventSpec(
         complaints.INTAKE_SUBMITTED,
         1,
         complaints.ComplaintSubmitted,

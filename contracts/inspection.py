@@ -47,6 +47,7 @@ TASK_WITHDRAWN: Final = "inspection.task.withdrawn"
 RECTIFICATION_ORDERED: Final = "inspection.rectification.ordered"
 RECTIFICATION_VERIFIED: Final = "inspection.rectification.verified"
 RECTIFICATION_OVERDUE: Final = "inspection.rectification.overdue"
+RECTIFICATION_LAPSED: Final = "inspection.rectification.lapsed"
 
 # -- vocabulary ------------------------------------------------------------------------------
 
@@ -61,8 +62,8 @@ REASON_KINDS: Final[tuple[ReasonKind, ...]] = (
 )
 TaskState = Literal["open", "claimed", "completed", "withdrawn"]
 TASK_STATES: Final[tuple[TaskState, ...]] = ("open", "claimed", "completed", "withdrawn")
-# Why a task still to do was withdrawn: `merchant_left`, the merchant it is about left its stall
-# (退出经营) — nobody is there to inspect.
+# Why a task still to do was withdrawn, or an open rectification order lapsed: `merchant_left`,
+# the merchant it is about left its stall (退出经营) — nobody is there to inspect or rectify.
 WithdrawalReason = Literal["merchant_left"]
 Outcome = Literal["pass", "minor", "major", "critical"]
 # Ascending: the index of an outcome is its rank.
@@ -71,8 +72,8 @@ FindingSeverity = Literal["minor", "major", "critical"]
 FINDING_SEVERITIES: Final[tuple[FindingSeverity, ...]] = ("minor", "major", "critical")
 Department = Literal["market_regulation", "health", "environment"]
 DEPARTMENTS: Final[tuple[Department, ...]] = ("market_regulation", "health", "environment")
-RectificationState = Literal["open", "verified"]
-RECTIFICATION_STATES: Final[tuple[RectificationState, ...]] = ("open", "verified")
+RectificationState = Literal["open", "verified", "lapsed"]
+RECTIFICATION_STATES: Final[tuple[RectificationState, ...]] = ("open", "verified", "lapsed")
 Grade = Literal["A", "B", "C", "D"]
 GRADES: Final[tuple[Grade, ...]] = ("A", "B", "C", "D")
 # `renovation_check` (since 1.8.0): a failed check of a renovation project (campaign service).
@@ -366,6 +367,7 @@ class RectificationVerified(_Rectification):
     verification (a suspension stays, with a new re-inspection task).
     """
 
+    state: Literal["open", "verified"]
     passed: bool
     verified_by: str = Field(min_length=1)
     verified_at: Instant
@@ -415,3 +417,18 @@ class RectificationOverdue(_Rectification):
         description="the re-inspection task this escalation created (null if one was open, or "
         "the merchant has left its stall)"
     )
+
+
+class RectificationLapsed(_Rectification):
+    """`inspection.rectification.lapsed` on `inspection.events.v1`, key = task_id,
+    subject = rectification_id.
+
+    An open order that can no longer be rectified nor re-inspected: its merchant left its stall
+    (退出经营). Final; published once per order; it no longer goes overdue, and its re-inspection
+    task, if one was open, is withdrawn (`reinspection_task_id` null). Not a verification: it was
+    not rectified, so it is not scored as on time; a disclosure of it is over.
+    """
+
+    state: Literal["lapsed"]
+    lapsed_at: Instant
+    reason: WithdrawalReason

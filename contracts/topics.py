@@ -240,6 +240,7 @@ INSPECTION_EVENTS = Topic(
         "inspection.rectification.ordered",
         "inspection.rectification.verified",
         "inspection.rectification.overdue",
+        "inspection.rectification.lapsed",
     ),
 )
 CREDIT_SCORES = Topic(

@@ -6,7 +6,9 @@ From `inspection.events.v1`:
 
 - `inspection.rectification.overdue`: the order is disclosed to the public
   (`registry.disclosures.v1`), or its disclosure reopened with the deadline that passed;
-- `inspection.rectification.verified` that passed: the order's disclosure, if any, is resolved.
+- `inspection.rectification.verified` that passed: the order's disclosure, if any, is resolved;
+- `inspection.rectification.lapsed` (its merchant left its stall): the disclosure, if any,
+  lapses — over, never rectified.
 
 From `complaints.suggestions.v1` (a consumer group of its own):
 
@@ -22,8 +24,10 @@ from __future__ import annotations
 
 from contracts.envelope import Envelope
 from contracts.inspection import (
+    RECTIFICATION_LAPSED,
     RECTIFICATION_OVERDUE,
     RECTIFICATION_VERIFIED,
+    RectificationLapsed,
     RectificationOverdue,
     RectificationVerified,
 )
@@ -40,7 +44,16 @@ def inspection_router(campaigns: Campaigns) -> EventRouter:
     async def verified(event: Envelope[RectificationVerified], delivery: Delivery) -> None:
         await campaigns.rectification_verified(event, delivery)
 
-    return EventRouter({RECTIFICATION_OVERDUE: overdue, RECTIFICATION_VERIFIED: verified})
+    async def lapsed(event: Envelope[RectificationLapsed], delivery: Delivery) -> None:
+        await campaigns.rectification_lapsed(event, delivery)
+
+    return EventRouter(
+        {
+            RECTIFICATION_OVERDUE: overdue,
+            RECTIFICATION_VERIFIED: verified,
+            RECTIFICATION_LAPSED: lapsed,
+        }
+    )
 
 
 def suggestions_router(campaigns: Campaigns) -> EventRouter:

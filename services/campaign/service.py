@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 from contracts.campaign import DISTRICT_MILESTONES, MARKET_MILESTONES
 from contracts.envelope import Envelope
-from contracts.inspection import RectificationOverdue, RectificationVerified
+from contracts.inspection import RectificationLapsed, RectificationOverdue, RectificationVerified
 from contracts.people import Actor
 from contracts.registry import MarketUpserted
 from contracts.suggestions import SuggestionReceived
@@ -312,14 +312,25 @@ class Campaigns:
         work.emit(*first, events.disclosure_upserted(disclosure, cause=cause))
 
     async def _resolve(
-        self, work: Work, kind: str, source_id: str, cause: Envelope[Any] | None = None
+        self,
+        work: Work,
+        kind: str,
+        source_id: str,
+        cause: Envelope[Any] | None = None,
+        *,
+        change: str = "resolved",
     ) -> Disclosure | None:
+        """The disclosure of `source_id` resolved (or, `change` lapsed), if there is one and it
+        was open."""
         existing = await work.stores.disclosures.of(kind, source_id, for_update=True)
-        resolved = existing.resolve(self.now()) if existing else None
-        if resolved is not None:
-            await self._save_disclosure(work, resolved, cause=cause)
-            self.metrics.disclosures.labels(kind, "resolved").inc()
-        return resolved
+        now = self.now()
+        if existing is None:
+            return None
+        ended = existing.lapse(now) if change == "lapsed" else existing.resolve(now)
+        if ended is not None:
+            await self._save_disclosure(work, ended, cause=cause)
+            self.metrics.disclosures.labels(kind, change).inc()
+        return ended
 
     async def milestones(self, who: Principal, campaign_id: str) -> list[Milestone]:
         district = who.listing_district()
@@ -815,6 +826,22 @@ class Campaigns:
                 await self._save_disclosure(work, changed, cause=event)
                 self.metrics.disclosures.labels("overdue_rectification", change).inc()
         return changed
+
+    async def rectification_lapsed(
+        self, event: Envelope[RectificationLapsed], delivery: Delivery
+    ) -> Disclosure | None:
+        """An order that lapsed (its merchant left its stall) ends its disclosure unrectified
+        (once per event), if it was disclosed."""
+        async with self.uow() as work:
+            if not await work.claim(INSPECTION_CONSUMER, event.id, delivery):
+                return None
+            return await self._resolve(
+                work,
+                "overdue_rectification",
+                event.data.rectification_id,
+                cause=event,
+                change="lapsed",
+            )
 
     async def rectification_verified(
         self, event: Envelope[RectificationVerified], delivery: Delivery

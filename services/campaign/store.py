@@ -57,6 +57,7 @@ _DISCLOSURE_BODY = (
     "details",
     "deadline_date",
     "resolved_at",
+    "lapsed_at",
     "recorded_by",
     "verifications",
 )

@@ -42,7 +42,7 @@ TASK_STATE: Final = {
 }
 # Why a task was withdrawn (contracts.inspection.WithdrawalReason).
 WITHDRAWAL_REASON: Final = {"merchant_left": "商户已退出经营"}
-RECTIFICATION_STATE: Final = {"open": "整改中", "verified": "已复查通过"}
+RECTIFICATION_STATE: Final = {"open": "整改中", "verified": "已复查通过", "lapsed": "已终止"}
 DEPARTMENT: Final = {
     "market_regulation": "市场监管",
     "health": "卫生健康",

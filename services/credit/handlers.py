@@ -19,6 +19,7 @@ from contracts.complaints import (
 from contracts.duties import DUTIES_UPDATED, DutiesUpdated
 from contracts.envelope import Envelope
 from contracts.inspection import (
+    RECTIFICATION_LAPSED,
     RECTIFICATION_ORDERED,
     RECTIFICATION_OVERDUE,
     RECTIFICATION_VERIFIED,
@@ -38,6 +39,8 @@ INSPECTION_TYPES = (
     RECTIFICATION_ORDERED,
     RECTIFICATION_VERIFIED,
     RECTIFICATION_OVERDUE,
+    # No fact: the public page lists the order open no more.
+    RECTIFICATION_LAPSED,
 )
 COMPLAINT_TYPES = (
     COMPLAINT_RECEIVED,

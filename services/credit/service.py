@@ -26,6 +26,7 @@ from zoneinfo import ZoneInfo
 from contracts.complaints import ComplaintClosed, ComplaintOverdue
 from contracts.duties import DutiesUpdated
 from contracts.inspection import (
+    RectificationLapsed,
     RectificationOrdered,
     RectificationOverdue,
     RectificationVerified,
@@ -166,12 +167,19 @@ class Credit:
 
     @staticmethod
     async def _keep_public(store: Stores, data: Any) -> None:
-        """What the public merchant page shows: the last inspection, the open orders."""
+        """What the public merchant page shows: the last inspection, the open orders (an order
+        that lapsed when its merchant left is open no more)."""
         if isinstance(data, TaskCompleted) and data.merchant_id is not None:
             await store.context.inspected(
                 data.merchant_id, data.task_id, data.outcome, data.completed_at
             )
-        elif isinstance(data, RectificationOrdered | RectificationVerified | RectificationOverdue):
+        elif isinstance(
+            data,
+            RectificationOrdered
+            | RectificationVerified
+            | RectificationOverdue
+            | RectificationLapsed,
+        ):
             await store.context.rectification(serial.load(OrderSeen, data.model_dump()))
 
     async def complained(

@@ -144,6 +144,10 @@ class FakeOrders:
         ]
         return sorted(found, key=lambda o: o.deadline or now)[:limit]
 
+    async def open_of_merchants(self, merchant_ids: Sequence[str]) -> list[RectificationOrder]:
+        found = [o for o in self.rows.values() if o.merchant_id in merchant_ids]
+        return sorted((o for o in found if o.state == "open"), key=lambda o: o.rectification_id)
+
 
 class FakeRegistry:
     def __init__(self) -> None:

@@ -30,6 +30,7 @@ from services.inspection.domain import (
     claim,
     complete,
     decide,
+    lapse,
     mark_rectification_overdue,
     mark_task_overdue,
     task_key,
@@ -183,27 +184,37 @@ class InspectionService:
 
     async def merchants_seen(self, snapshots: Sequence[MerchantUpserted]) -> None:
         """Registry snapshots of merchants, a batch in one unit of work: the view takes them; a
-        merchant's first snapshot starts its patrol plan, its leaving withdraws its tasks."""
+        merchant's first snapshot starts its patrol plan, its leaving ends its open work."""
         await self.directory.on_merchants(
-            snapshots, on_new=self.start_plans, on_left=self.withdraw_tasks
+            snapshots, on_new=self.start_plans, on_left=self.merchants_left
         )
 
-    async def withdraw_tasks(self, work: Work, merchants: Sequence[MerchantInfo]) -> None:
-        """Merchants who left their stalls (退出经营): their tasks still to do are withdrawn, in
-        the unit of work that stores their snapshots — nobody is there to inspect, and an
-        inspector sent there would find the next tenant. Their done tasks stay as they were."""
-        now, withdrawn = self.now(), 0
-        for task in await work.stores.tasks.open_of_merchants([m.id for m in merchants]):
+    async def merchants_left(self, work: Work, merchants: Sequence[MerchantInfo]) -> None:
+        """Merchants who left their stalls (退出经营), in the unit of work that stores their
+        snapshots: nobody is there to rectify or inspect, and an inspector sent there would find
+        the next tenant. Their open orders lapse and their tasks still to do (re-inspections
+        among them) are withdrawn; what was done stays as it was."""
+        now, ids = self.now(), [m.id for m in merchants]
+        lapsed = withdrawn = 0
+        for order in await work.stores.orders.open_of_merchants(ids):
+            ended = lapse(order, "merchant_left", now)
+            if ended is not None:
+                await work.stores.orders.save(ended.order)
+                _emit(work, ended.events)
+                lapsed += 1
+        for task in await work.stores.tasks.open_of_merchants(ids):
             change = withdraw(task, "merchant_left", now)
-            if change is None:
-                continue
-            await work.stores.tasks.save(change.task)
-            _emit(work, change.events)
-            self.observe.task(task.reason_kind, "withdrawn")
-            withdrawn += 1
-        if withdrawn:
+            if change is not None:
+                await work.stores.tasks.save(change.task)
+                _emit(work, change.events)
+                self.observe.task(task.reason_kind, "withdrawn")
+                withdrawn += 1
+        if lapsed or withdrawn:
             self.observe.changed()
-            log.info("tasks withdrawn", extra={"count": withdrawn, "reason": "merchant_left"})
+            log.info(
+                "merchant left: its work ended",
+                extra={"orders_lapsed": lapsed, "tasks_withdrawn": withdrawn, "merchants": ids},
+            )
 
     async def regrade(self, merchant_id: str, grade: str, version: int) -> None:
         """`credit.score.changed`: re-plan the merchant's patrols under its grade.
@@ -641,7 +652,6 @@ class InspectionService:
                     now,
                     self.policy,
                     task_force=self.directory.task_force(order.market_id),
-                    merchant_left=self._left(order.merchant_id),
                 )
                 if escalation is not None:
                     await stores.orders.save(escalation.order)

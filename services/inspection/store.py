@@ -133,6 +133,10 @@ class OrderStore(Protocol):
         """Open orders past their deadline and not yet marked, by deadline, locked."""
         ...
 
+    async def open_of_merchants(self, merchant_ids: Sequence[str]) -> list[RectificationOrder]:
+        """The open orders to any of these merchants, by id, locked."""
+        ...
+
 
 class PlanStore(Protocol):
     async def get(self, merchant_id: str, *, for_update: bool = False) -> PatrolPlan | None: ...
@@ -371,6 +375,14 @@ class PostgresOrders(OnConnection):
                ORDER BY deadline LIMIT $2 FOR UPDATE SKIP LOCKED""",
             now,
             limit,
+        )
+        return [serial.load(RectificationOrder, r["rectification"]) for r in rows]
+
+    async def open_of_merchants(self, merchant_ids: Sequence[str]) -> list[RectificationOrder]:
+        rows = await self.conn.fetch(
+            """SELECT rectification FROM rectifications
+               WHERE merchant_id = ANY($1::text[]) AND state = 'open' ORDER BY id FOR UPDATE""",
+            list(merchant_ids),
         )
         return [serial.load(RectificationOrder, r["rectification"]) for r in rows]
 

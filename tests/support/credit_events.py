@@ -14,7 +14,12 @@ from contracts.complaints import ComplaintClosed
 from contracts.duties import DutiesUpdated
 from contracts.envelope import Envelope, make_event
 from contracts.events import spec
-from contracts.inspection import RectificationOverdue, RectificationVerified, TaskCompleted
+from contracts.inspection import (
+    RectificationLapsed,
+    RectificationOverdue,
+    RectificationVerified,
+    TaskCompleted,
+)
 from contracts.joint import EnforcementDecided
 from contracts.registry import MerchantUpserted
 
@@ -124,6 +129,19 @@ def verified(*, passed: bool = True, on_time: bool = True, merchant: str | None 
             on_time=on_time,
             previous_deadline=(T0 + 3 * D).isoformat(),
             suspension_lifted=False,
+        )
+    )
+
+
+def lapsed() -> RectificationLapsed:
+    """The order after its merchant left its stall (退出经营)."""
+    return RectificationLapsed.model_validate(
+        order(
+            version=3,
+            state="lapsed",
+            reinspection_task_id=None,
+            lapsed_at=(T0 + 2 * D).isoformat(),
+            reason="merchant_left",
         )
     )
 

@@ -60,6 +60,8 @@ class Disclosure:
     recorded_by: Actor | None = None
     late_flagged_at: datetime | None = None
     verifications: tuple[Verification, ...] = ()
+    # An overdue rectification whose order lapsed (its merchant left its stall): when.
+    lapsed_at: datetime | None = None
 
     def overdue(self, now: datetime) -> bool:
         return self.state == "open" and now >= self.deadline
@@ -69,6 +71,13 @@ class Disclosure:
         if self.state == "resolved":
             return None
         return revised(self, now, state="resolved", resolved_at=now)
+
+    def lapse(self, now: datetime) -> Disclosure | None:
+        """Over without being rectified: its rectification order lapsed when its merchant left
+        its stall (退出经营), so nobody is left to put it right. None unless it is open."""
+        if self.state != "open":
+            return None
+        return revised(self, now, state="lapsed", lapsed_at=now)
 
 
 @dataclass(frozen=True)

@@ -20,8 +20,8 @@ finding catalogue) are read by adapters (settings.py, policy_files.py) and hande
                      reinspection=store.task(order.reinspection_task_id))
     # Scheduler: overdue marks (each published once) and patrols
     mark_task_overdue(task, now); mark_rectification_overdue(order, now, policy)
-    # Its merchant left its stall: what is still to do of it is withdrawn
-    withdraw(task, "merchant_left", now)
+    # Its merchant left its stall: its tasks still to do are withdrawn, its open orders lapse
+    withdraw(task, "merchant_left", now); lapse(order, "merchant_left", now)
     plan = PatrolPlan.start(merchant_id, grade, last_inspection_at, now, policy)
 
 Errors: `IllegalTransition` (a 409 carrying the current state), `InvalidCompletion` and
@@ -40,10 +40,12 @@ from services.inspection.domain.intake import Action, Decision, IgnoreReason, de
 from services.inspection.domain.lifecycle import (
     Completion,
     Escalation,
+    Lapse,
     TaskChange,
     Verification,
     claim,
     complete,
+    lapse,
     mark_rectification_overdue,
     mark_task_overdue,
     verify,
@@ -86,6 +88,7 @@ __all__ = [
     "IllegalTransition",
     "InvalidCompletion",
     "InvalidVerification",
+    "Lapse",
     "Outgoing",
     "PatrolPlan",
     "PatrolTrigger",
@@ -103,6 +106,7 @@ __all__ = [
     "complete",
     "decide",
     "first_patrol_offset",
+    "lapse",
     "mark_rectification_overdue",
     "mark_task_overdue",
     "next_patrol",

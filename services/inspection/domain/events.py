@@ -20,6 +20,7 @@ from pydantic import BaseModel
 from contracts import inspection as c
 from contracts.events import spec
 from contracts.inspection import (
+    RECTIFICATION_LAPSED,
     RECTIFICATION_ORDERED,
     RECTIFICATION_OVERDUE,
     RECTIFICATION_VERIFIED,
@@ -172,6 +173,10 @@ def rectification_verified(
         note=note,
         photos=list(photos),
     )
+
+
+def rectification_lapsed(order: RectificationOrder, now: datetime) -> Outgoing:
+    return _announce(RECTIFICATION_LAPSED, order, now, None, reason=order.lapse_reason)
 
 
 def rectification_overdue(

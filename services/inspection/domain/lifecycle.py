@@ -5,7 +5,8 @@
                    open or claimed ──withdraw (its merchant left its stall)──► withdrawn
     rectification: open ──verify(passed)──► verified
                      ├──verify(failed)──► open, new deadline as long as the first
-                     └──overdue mark (past deadline, once per deadline) + escalation
+                     ├──overdue mark (past deadline, once per deadline) + escalation
+                     └──lapse (its merchant left its stall)──► lapsed
 
 Completing with findings orders rectification: one order per inspection, listing every finding,
 its severity the outcome's. Minor and major outcomes get a deadline (7 and 3 days); a critical
@@ -83,6 +84,14 @@ class Verification:
     order: RectificationOrder
     closed_task: Task | None
     reinspection: Task | None
+    events: tuple[Outgoing, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Lapse:
+    """An order that lapsed, with its event."""
+
+    order: RectificationOrder
     events: tuple[Outgoing, ...]
 
 
@@ -445,21 +454,32 @@ def _evidence(
     return chosen_photos, problems + photo_problems
 
 
+def lapse(order: RectificationOrder, reason: WithdrawalReason, now: datetime) -> Lapse | None:
+    """An open order nobody can rectify or re-inspect any more (`merchant_left`: its merchant
+    stopped trading at its stall) lapses: final, it goes overdue no more, and it no longer names
+    a re-inspection task (the caller withdraws that task with the merchant's others). None if it
+    is verified or lapsed already. A deadline missed before the leaving stays marked."""
+    now = aware(now)
+    if order.state != "open":
+        return None
+    lapsed = order.next(
+        state="lapsed", lapsed_at=now, lapse_reason=reason, reinspection_task_id=None
+    )
+    return Lapse(lapsed, (events.rectification_lapsed(lapsed, now),))
+
+
 def mark_rectification_overdue(
     order: RectificationOrder,
     now: datetime,
     policy: Policy,
     *,
     task_force: TaskForce | None = None,
-    merchant_left: bool = False,
 ) -> Escalation | None:
     """Mark an open order whose deadline passed unverified, and escalate; None if not due, or
     this deadline was already marked (each deadline is published overdue once).
 
     The escalation is a re-inspection task due within `policy.overdue_reinspection_within`,
-    unless the order already has an open one, or its merchant has left its stall (退出经营):
-    the order is still marked (the business owed it), but no inspector is sent to a stall it
-    no longer trades at.
+    unless the order already has an open one.
     """
     now = aware(now)
     if (
@@ -470,7 +490,7 @@ def mark_rectification_overdue(
     ):
         return None
     reinspection: Task | None = None
-    if order.reinspection_task_id is None and not merchant_left:
+    if order.reinspection_task_id is None:
         reinspection = _reinspection(order, order.version + 1, now, policy, "overdue", task_force)
     marked = order.next(
         overdue_at=now,

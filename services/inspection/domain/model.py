@@ -230,7 +230,8 @@ def target_of(merchant_id: str | None, market_id: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class RectificationOrder:
-    """A rectification order (责令整改): `open` until a verification passes, then `verified`.
+    """A rectification order (责令整改): `open` until a verification passes, then `verified`;
+    `lapsed` instead when its merchant leaves its stall first (nobody is left to rectify).
 
     `deadline` is None under suspension. `overdue_at` marks the current deadline as missed; a new
     deadline (after a failed verification) clears it, so each deadline is published overdue once.
@@ -264,6 +265,9 @@ class RectificationOrder:
     verification_note: str | None = None
     verification_photos: tuple[str, ...] = ()
     last_verification_at: datetime | None = None
+    # Lapsed (never verified): when, and why (contracts.inspection.WithdrawalReason).
+    lapsed_at: datetime | None = None
+    lapse_reason: str | None = None
     version: int = 1
 
     def next(self, **changes: Any) -> RectificationOrder:

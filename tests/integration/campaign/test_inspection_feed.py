@@ -12,6 +12,7 @@ from aiokafka import AIOKafkaProducer
 from contracts import topics
 from contracts.campaign import DisclosureUpserted
 from contracts.inspection import (
+    RectificationLapsed,
     RectificationOverdue,
     RectificationVerified,
 )
@@ -87,3 +88,39 @@ async def test_an_overdue_rectification_is_disclosed_until_it_is_verified(
     assert resolved.json()["data"]["version"] == 2
     item = (await api.client.get(f"/public/disclosures/{data.disclosure_id}")).json()
     assert (item["state"], item["overdue"]) == ("resolved", False)
+
+
+async def test_the_disclosure_of_an_order_that_lapsed_ends_and_leaves_the_public_open_list(
+    api: Api, kafka: str, producer: AIOKafkaProducer
+) -> None:
+    """Its merchant left its stall (退出经营): the order lapsed, never rectified."""
+    district, market, merchant = await _city(api)
+    deadline = AT + timedelta(days=3)
+    fields = order(
+        merchant, market["id"], district, severity="major", suspension=False, deadline=deadline
+    )
+    key = fields["task_id"]
+    overdue = RectificationOverdue(
+        **(fields | {"version": 2, "overdue_at": deadline}), escalation_task_id=None
+    )
+    lapsed = RectificationLapsed(
+        **(fields | {"version": 3, "state": "lapsed", "overdue_at": deadline}),
+        lapsed_at=deadline + timedelta(days=1),
+        reason="merchant_left",
+    )
+    async with TopicWatcher(kafka, topics.REGISTRY_DISCLOSURES.name) as watcher:
+        await publish(producer, key, inspection_event("inspection.rectification.overdue", overdue))
+        [opened] = await watcher.wait_for(
+            lambda r: r.json()["data"]["source_id"] == fields["rectification_id"]
+        )
+        await publish(producer, key, inspection_event("inspection.rectification.lapsed", lapsed))
+        [_, ended] = await watcher.wait_for(lambda r: r.key == opened.key, count=2)
+    data = ended.json()["data"]
+    assert (data["state"], data["resolved_at"], data["version"]) == ("lapsed", None, 2)
+    assert data["lapsed_at"] is not None
+    public = await api.client.get(
+        "/public/disclosures", params={"market_id": market["id"], "state": "open"}
+    )
+    assert public.json()["items"] == []
+    item = (await api.client.get(f"/public/disclosures/{data['disclosure_id']}")).json()
+    assert (item["state"], item["overdue"]) == ("lapsed", False)

@@ -290,6 +290,20 @@ async def test_a_disclosure_is_found_by_id_and_by_its_kind_and_source(stores: St
     assert await s.get("dsc_1") == flagged
 
 
+async def test_a_disclosure_that_lapsed_reads_back_whole_and_is_open_no_more(
+    stores: Stores,
+) -> None:
+    s = stores.disclosures
+    d = exposure("dsc_1", rectify_by=TODAY + timedelta(days=5))
+    await s.save(d)
+    ended = d.lapse(d.opened_at + timedelta(days=1))
+    assert ended is not None
+    await s.save(ended)
+    assert await s.get("dsc_1") == ended
+    assert [x.id for x in await s.listed(state="lapsed")] == ["dsc_1"]
+    assert await s.listed(state="open") == []
+
+
 async def test_exposures_are_listed_by_deadline_with_filters_and_paging(stores: Stores) -> None:
     s = stores.disclosures
     await s.save(exposure("dsc_b", rectify_by=TODAY + timedelta(days=9)))

@@ -1,10 +1,11 @@
-"""A merchant leaves its stall (退出经营) through the registry's API: inspection withdraws its
-tasks still to do and opens none for a complaint about it accepted afterwards. Real Kafka and
+"""A merchant leaves its stall (退出经营) through the registry's API: inspection lets its open
+rectification order lapse, withdraws its tasks still to do and opens none for a complaint about
+it accepted afterwards. Real Kafka and
 Postgres, the registry and inspection in process."""
 
 from __future__ import annotations
 
-from contracts.inspection import TASK_CREATED, TASK_WITHDRAWN
+from contracts.inspection import RECTIFICATION_LAPSED, TASK_CREATED, TASK_WITHDRAWN
 from tests.integration.inspection.conftest import Stack, distinct, minutes_ago
 from tests.integration.inspection.upstream import accepted_event
 from tests.support.kafka import TopicWatcher, of
@@ -23,17 +24,34 @@ async def _ignored(stack: Stack) -> float:
     return 0.0
 
 
-async def test_leaving_withdraws_the_merchant_s_open_task_and_a_later_complaint_opens_none(
+async def test_leaving_ends_the_merchant_s_open_work_and_a_later_complaint_opens_none(
     stack: Stack, kafka: str
 ) -> None:
     place = await stack.place()
     clerk = stack.token("clerk", place.district)
     inspector = stack.token("inspector", place.district)
+    found = accepted_event(place, category="food_safety", accepted_at=minutes_ago(60))
     first = accepted_event(place, category="food_safety", accepted_at=minutes_ago(30))
     async with TopicWatcher(kafka, EVENTS) as events:
+        # An inspection that ordered rectification: the order is open when the merchant leaves.
+        await stack.send(found, found.data.complaint_id, COMPLAINTS)
+        [inspected] = distinct(
+            await events.wait_for(of(TASK_CREATED, merchant_id=place.merchant_id))
+        )
+        inspected_id = inspected.json()["subject"]
+        r = await stack.inspection.post(f"/tasks/{inspected_id}/claim", headers=inspector)
+        assert r.status_code == 200, r.text
+        r = await stack.inspection.post(
+            f"/tasks/{inspected_id}/complete",
+            json={"outcome": "major", "findings": [{"code": "CCH-01"}]},
+            headers=inspector,
+        )
+        assert r.status_code == 200, r.text
+        order_id = r.json()["rectification_id"]
+        # A task still to do, claimed.
         await stack.send(first, first.data.complaint_id, COMPLAINTS)
-        [created] = distinct(await events.wait_for(of(TASK_CREATED, merchant_id=place.merchant_id)))
-        task_id = created.json()["subject"]
+        made = await events.wait_for(of(TASK_CREATED, merchant_id=place.merchant_id), count=2)
+        [task_id] = {r.json()["subject"] for r in made} - {inspected_id}
         r = await stack.inspection.post(f"/tasks/{task_id}/claim", headers=inspector)
         assert r.status_code == 200, r.text
 
@@ -44,6 +62,19 @@ async def test_leaving_withdraws_the_merchant_s_open_task_and_a_later_complaint_
         )
         assert r.status_code == 200, r.text
         [withdrawn] = distinct(await events.wait_for(of(TASK_WITHDRAWN, task_id=task_id)))
+        [lapsed] = distinct(
+            await events.wait_for(of(RECTIFICATION_LAPSED, rectification_id=order_id))
+        )
+    assert (lapsed.json()["data"]["state"], lapsed.json()["data"]["reason"]) == (
+        "lapsed",
+        "merchant_left",
+    )
+    order = (await stack.inspection.get(f"/rectifications/{order_id}", headers=inspector)).json()
+    assert (order["state"], order["lapse_reason"]) == ("lapsed", "merchant_left")
+    recheck = await stack.inspection.post(
+        f"/rectifications/{order_id}/verify", json={"passed": True}, headers=inspector
+    )
+    assert recheck.status_code == 409, recheck.text
     body = withdrawn.json()
     assert body["subject"] == task_id and body["correlationid"] == first.data.complaint_id
     assert (body["data"]["state"], body["data"]["reason"]) == ("withdrawn", "merchant_left")

@@ -284,6 +284,24 @@ async def test_past_deadline_is_the_open_unmarked_orders_by_deadline(stores: Sto
     assert [o.rectification_id for o in await stores.orders.past_deadline(now, 1)] == ["rec_2"]
 
 
+async def test_a_merchant_s_open_orders_are_found_by_merchant(stores: Stores) -> None:
+    await stores.tasks.save(task(1))
+    assert await stores.orders.open_of_merchants(["mer_1"]) == []
+    saved = [
+        order(1, "tsk_1", merchant_id="mer_1"),
+        order(2, "tsk_1", merchant_id="mer_1", deadline=None, suspension=True),
+        order(3, "tsk_1", merchant_id="mer_1", state="verified"),
+        order(4, "tsk_1", merchant_id="mer_1", state="lapsed", lapsed_at=T0),
+        order(5, "tsk_1", merchant_id="mer_5"),
+    ]
+    for o in saved:
+        await stores.orders.save(o)
+    assert await stores.orders.open_of_merchants(["mer_1"]) == saved[:2]
+    both = await stores.orders.open_of_merchants(["mer_5", "mer_1"])
+    assert [o.rectification_id for o in both] == ["rec_1", "rec_2", "rec_5"]
+    assert await stores.orders.open_of_merchants([]) == []
+
+
 # -- patrol plans --------------------------------------------------------------------------------
 
 

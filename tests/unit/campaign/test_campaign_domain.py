@@ -541,6 +541,25 @@ def test_an_overdue_rectification_is_disclosed_and_reopened_with_a_new_deadline(
     assert reopened.deadline_date == date(2026, 5, 15)
 
 
+def test_an_open_disclosure_lapses_once_and_a_resolved_one_does_not() -> None:
+    deadline = datetime(2026, 5, 8, 2, tzinfo=UTC)
+    order = OverdueOrder("rec_1", "zhifu", "m1", "mer_1", "A-01", deadline, ("CCH-01 冷链超温",))
+    d = disclose_overdue_rectification(
+        order, disclosure_id="d", tz=SHANGHAI, now=NOW, names=PlaceNames(market="幸福市场")
+    )
+    ended = d.lapse(NOW + timedelta(days=1))
+    assert ended is not None
+    assert (ended.state, ended.lapsed_at, ended.resolved_at) == (
+        "lapsed",
+        NOW + timedelta(days=1),
+        None,
+    )
+    assert ended.version == d.version + 1
+    assert ended.lapse(NOW + timedelta(days=2)) is None
+    resolved = d.resolve(NOW)
+    assert resolved is not None and resolved.lapse(NOW) is None
+
+
 # -- progress --------------------------------------------------------------------------------
 
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from contracts.envelope import Envelope, make_event
-from contracts.inspection import RectificationOverdue, RectificationVerified
+from contracts.inspection import RectificationLapsed, RectificationOverdue, RectificationVerified
 from contracts.registry import MarketUpserted, TaskForce
 from services.campaign.domain.disclosures import ExposureReport
 from services.campaign.domain.milestones import MilestoneReport
@@ -602,6 +602,42 @@ async def test_an_overdue_order_is_disclosed_once_and_a_passed_verification_reso
     assert world.types() == ["registry.disclosure.upserted"] * 2
     _, resolved, _ = world.uow.published[-1]
     assert resolved.causationid == passed.id
+
+
+def lapsed() -> Envelope[Any]:
+    """The order after its merchant left its stall (退出经营)."""
+    fields = order(version=3, state="lapsed", reinspection_task_id=None)
+    return inspection(
+        "inspection.rectification.lapsed",
+        RectificationLapsed(**fields, lapsed_at=T0 + timedelta(days=9), reason="merchant_left"),
+    )
+
+
+async def test_the_disclosure_of_an_order_that_lapsed_ends_unrectified_once(
+    world: World,
+) -> None:
+    route = inspection_router(world.campaigns)
+    await route(delivery(overdue()))
+    [d] = await world.campaigns.disclosures(kind="overdue_rectification")
+    ended = lapsed()
+    await route(delivery(ended))
+    await route(delivery(ended))  # redelivered: nothing
+    after = await world.campaigns.disclosure(d.id)
+    assert (after.state, after.resolved_at, after.lapsed_at) == ("lapsed", None, world.clock.at)
+    assert world.types() == ["registry.disclosure.upserted"] * 2
+    _, event, _ = world.uow.published[-1]
+    assert (event.data.state, event.data.lapsed_at, event.causationid) == (
+        "lapsed",
+        world.clock.at,
+        ended.id,
+    )
+    assert await world.campaigns.disclosures(state="open") == []
+
+
+async def test_an_order_that_lapsed_undisclosed_changes_nothing(world: World) -> None:
+    await inspection_router(world.campaigns)(delivery(lapsed()))
+    assert world.uow.published == []
+    assert await world.campaigns.disclosures() == []
 
 
 async def test_a_failed_verification_given_to_the_use_case_leaves_the_disclosure_open(

@@ -150,3 +150,40 @@ async def test_a_withdrawn_task_says_why_and_offers_no_claim_or_completion() -> 
     assert "<dt>状态</dt><dd>已撤销</dd>" in r.text
     assert "/claim" not in r.text and 'id="complete"' not in r.text
     assert 'class="overdue"' not in r.text  # past its due time, yet nothing is late
+
+
+async def test_a_completed_task_whose_order_lapsed_says_so_and_offers_no_recheck() -> None:
+    """Its merchant left its stall before rectifying: the order ended, nobody to re-check."""
+    done = TASK | {
+        "state": "completed",
+        "outcome": "major",
+        "findings": [],
+        "completed_at": "2026-05-03T02:00:00+00:00",
+        "rectification_id": "rec_1",
+    }
+    order = {
+        "rectification_id": "rec_1", "task_id": "tsk_1", "state": "lapsed",
+        "deadline": "2026-05-06T02:00:00+00:00", "lapsed_at": "2026-05-05T01:00:00+00:00",
+        "lapse_reason": "merchant_left", "severity": "major", "findings": [],
+        "last_verification_at": None,
+    }  # fmt: skip
+
+    def services(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/tasks/tsk_1":
+            return httpx.Response(200, json=done)
+        if request.url.path == "/rectifications/rec_1":
+            return httpx.Response(200, json=order)
+        if request.url.path == "/findings":
+            return httpx.Response(200, json={"items": FINDINGS})
+        return httpx.Response(404, json={"error": "not_found"})
+
+    async with support.console(services, INSPECTOR) as console:
+        r = await console.get("/staff/tasks/tsk_1")
+    assert r.status_code == 200, r.text
+    state = re.search(r'<p id="order-state">(.*?)</p>', r.text, re.S)
+    assert state is not None and state.group(1).startswith("已终止")
+    assert 'class="overdue"' not in state.group(1)
+    lapsed = re.search(r'<p class="muted" id="order-lapsed">(.*?)</p>', r.text, re.S)
+    assert lapsed is not None
+    assert "05-05 09:00 终止：商户已退出经营" in lapsed.group(1)
+    assert "去复查" not in r.text

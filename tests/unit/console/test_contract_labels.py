@@ -7,7 +7,14 @@ from typing import get_args
 
 import pytest
 
-from contracts.inspection import Outcome, ReasonKind, TaskState, TriggerKind, WithdrawalReason
+from contracts.inspection import (
+    Outcome,
+    ReasonKind,
+    RectificationState,
+    TaskState,
+    TriggerKind,
+    WithdrawalReason,
+)
 from services.console import labels
 
 
@@ -19,6 +26,7 @@ from services.console import labels
         (TaskState, labels.TASK_STATE),
         (Outcome, labels.OUTCOME),
         (WithdrawalReason, labels.WITHDRAWAL_REASON),
+        (RectificationState, labels.RECTIFICATION_STATE),
     ],
 )
 def test_each_value_of_the_task_contract_has_a_label(

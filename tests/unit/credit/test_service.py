@@ -14,7 +14,7 @@ import pytest
 
 from contracts.complaints import ComplaintOverdue, ComplaintTransferred
 from contracts.duties import DutiesUpdated
-from contracts.inspection import TASK_COMPLETED
+from contracts.inspection import TASK_COMPLETED, RectificationOrdered
 from contracts.registry import MerchantUpserted
 from contracts.telemetry import RiskCleared
 from services.credit import handlers
@@ -691,6 +691,31 @@ async def test_a_rectification_counts_for_the_markets_assessment_when_on_time_or
         ("rectification", False),
         ("rectification", True),
     ]
+
+
+async def test_an_order_that_lapsed_is_open_no_more_on_the_public_page_and_scores_nothing(
+    world: World,
+) -> None:
+    """Its merchant left its stall (退出经营): nothing was rectified nor missed."""
+    inspections = handlers.inspection_router(world.credit)
+    await world.send(inspections, inspection("major"))
+    ordered = RectificationOrdered.model_validate(samples.order())
+    await world.send(
+        inspections, outgoing("inspection", "inspection.rectification.ordered", "tsk_1", ordered)
+    )
+    page = await world.credit.public("mer_1")
+    assert page["open_rectifications"]["count"] == 1
+    ledger = await world.stores.ledger.ledger("mer_1")
+    published = list(world.uow.published)
+    await world.send(
+        inspections,
+        outgoing("inspection", "inspection.rectification.lapsed", "tsk_1", samples.lapsed()),
+    )
+    page = await world.credit.public("mer_1")
+    assert page["open_rectifications"]["count"] == 0
+    assert await world.stores.ledger.ledger("mer_1") == ledger
+    assert world.uow.published == published
+    assert [kind for (_, kind) in world.stores.context.observations] == ["inspection"]
 
 
 # -- paths the tests above do not take -----------------------------------------------------------

@@ -20,6 +20,7 @@ from services.inspection.domain import (
     Task,
     claim,
     decide,
+    lapse,
     mark_rectification_overdue,
     mark_task_overdue,
     verify,
@@ -112,9 +113,12 @@ def inspection_story() -> tuple[list[Outgoing], list[Task], list[RectificationOr
         policy=POLICY,
         reinspection=shut.reinspection,
     )
-    out += [*market.events, *mine.events, *shut.events, *still.events]
+    # The order still open lapses (the event a merchant's leaving makes of its orders).
+    ended = lapse(still.order, "merchant_left", T0 + 2 * D)
+    assert ended is not None
+    out += [*market.events, *mine.events, *shut.events, *still.events, *ended.events]
     tasks += [shut.task, shut.reinspection]
-    orders += [shut.order, still.order]
+    orders += [shut.order, still.order, ended.order]
 
     plan = PatrolPlan.start("mer_2", None, None, T0, POLICY)
     due = plan.trigger(market_id="mkt_1", stall_no="B-01", district="zhifu")

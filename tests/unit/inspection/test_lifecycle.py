@@ -19,6 +19,7 @@ from services.inspection.domain import (
     Task,
     TaskForce,
     claim,
+    lapse,
     mark_rectification_overdue,
     mark_task_overdue,
     verify,
@@ -562,19 +563,40 @@ def test_an_order_past_its_deadline_is_published_overdue_once_and_escalates() ->
     assert mark_rectification_overdue(marked, T0 + 30 * D, POLICY) is None
 
 
-def test_an_order_of_a_merchant_who_left_goes_overdue_without_sending_an_inspector() -> None:
-    """退出经营 before the order was put right: the business owed it, so the deadline is still
-    marked (and credit counts it); no re-inspection of a stall it no longer trades at."""
-    escalation = mark_rectification_overdue(
-        order_of("major"), T0 + 3 * D + H, POLICY, merchant_left=True
+def test_an_open_order_lapses_when_its_merchant_leaves_and_goes_overdue_no_more() -> None:
+    """退出经营 before the order was put right: nobody is left to rectify or re-inspect."""
+    order = order_of("major")
+    ended = lapse(order, "merchant_left", T0 + D)
+    assert ended is not None
+    gone = ended.order
+    assert (gone.state, gone.lapsed_at, gone.lapse_reason) == ("lapsed", T0 + D, "merchant_left")
+    assert gone.version == order.version + 1
+    [event] = ended.events
+    assert (event.type, event.key, event.subject) == (
+        "inspection.rectification.lapsed",
+        order.task_id,
+        order.rectification_id,
     )
-    assert escalation is not None
-    assert escalation.reinspection is None
-    assert escalation.order.overdue_at == T0 + 3 * D + H
-    assert escalation.order.reinspection_task_id is None
-    [overdue] = escalation.events
-    assert overdue.type == "inspection.rectification.overdue"
-    assert overdue.data.model_dump()["escalation_task_id"] is None
+    assert event.data.model_dump()["reason"] == "merchant_left"
+    assert mark_rectification_overdue(gone, T0 + 30 * D, POLICY) is None
+    with pytest.raises(IllegalTransition) as refused:
+        verify(gone, passed=True, by=INSPECTOR, now=T0 + 2 * D, policy=POLICY)
+    assert refused.value.state == "lapsed"
+    assert lapse(gone, "merchant_left", T0 + 2 * D) is None
+
+
+def test_an_overdue_order_lapses_with_its_missed_deadline_kept_and_no_reinspection_named() -> None:
+    escalation = mark_rectification_overdue(order_of("major"), T0 + 4 * D, POLICY)
+    assert escalation is not None and escalation.reinspection is not None
+    ended = lapse(escalation.order, "merchant_left", T0 + 5 * D)
+    assert ended is not None
+    assert ended.order.overdue_at == T0 + 4 * D  # the deadline was missed before the leaving
+    assert ended.order.reinspection_task_id is None  # its task is withdrawn with the others
+
+
+def test_a_verified_order_does_not_lapse() -> None:
+    passed = verify(order_of("major"), passed=True, by=INSPECTOR, now=T0 + D, policy=POLICY)
+    assert lapse(passed.order, "merchant_left", T0 + 2 * D) is None
 
 
 def test_a_failed_check_after_overdue_sets_a_deadline_that_can_go_overdue_again() -> None:

@@ -349,33 +349,40 @@ async def test_the_clock_marks_a_late_task_overdue_once(world: World) -> None:
     assert world.types().count("inspection.task.overdue") == 1
 
 
-async def test_the_clock_sends_no_inspector_to_the_stall_of_a_merchant_who_left(
+async def test_a_merchant_who_leaves_has_its_open_order_lapse_and_its_reinspection_withdrawn(
     world: World,
 ) -> None:
-    """An order still open when its merchant left (退出经营): marked overdue at its deadline,
-    without a re-inspection task; the merchant still there gets one, as ever."""
+    """An order still open when its merchant left (退出经营): it lapses, goes overdue no more
+    and sends no inspector to the stall; the re-inspection its missed deadline made is
+    withdrawn. Another merchant's order is untouched."""
     task_id = await open_task(world)
     await world.service.claim(LI, task_id)
-    _, order = await world.service.complete(
-        LI,
-        task_id,
-        outcome="major",
-        findings=[FindingReport("CCH-01", "11 °C")],
-        departments=["market_regulation"],
-        note=None,
-    )
+    _, order = await complete_major(world, task_id)
     assert order is not None and order.deadline is not None
-    world.directory.merchants["mer_1"] = MerchantInfo("mer_1", "mkt_1", "zhifu", "A-12", "left", 2)
     world.at(order.deadline + H)
     assert await world.service.check_clock() == 1
-    marked = await world.stores.orders.get(order.rectification_id)
-    assert marked is not None and marked.overdue_at == order.deadline + H
-    assert world.types()[-1] == "inspection.rectification.overdue"
-    assert "inspection.task.created" not in world.types()[-2:]
-    open_tasks = await world.stores.tasks.listing(
-        state="open", market_id=None, district=None, limit=9
+    escalated = await world.stores.orders.get(order.rectification_id)
+    assert escalated is not None and escalated.reinspection_task_id is not None
+
+    world.at(order.deadline + 2 * H)
+    await world.service.merchants_seen([_left("mer_1", 2)])
+
+    ended = await world.stores.orders.get(order.rectification_id)
+    assert ended is not None
+    assert (ended.state, ended.lapsed_at, ended.lapse_reason) == (
+        "lapsed",
+        order.deadline + 2 * H,
+        "merchant_left",
     )
-    assert [t.reason_kind for t in open_tasks] == []
+    assert ended.reinspection_task_id is None
+    reinspection = await world.stores.tasks.get(escalated.reinspection_task_id)
+    assert reinspection is not None and reinspection.state == "withdrawn"
+    assert world.types()[-2:] == ["inspection.rectification.lapsed", "inspection.task.withdrawn"]
+    world.at(order.deadline + 30 * D)
+    assert await world.service.check_clock() == 0
+    with pytest.raises(IllegalTransition):
+        await world.service.verify(LI, order.rectification_id, passed=True)
+    assert await world.stores.orders.listing(state="open", district=None, limit=9) == []
 
 
 def _left(merchant_id: str, version: int) -> MerchantUpserted:
