@@ -40,18 +40,29 @@ async def _city(api: Api) -> tuple[str, dict[str, Any], dict[str, Any]]:
     return district, market, merchant.json()
 
 
+DEADLINE = AT + timedelta(days=3)
+
+
+async def _overdue_order(
+    api: Api,
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], RectificationOverdue]:
+    """A major order to a new merchant, and its `overdue` at its deadline: (market, merchant,
+    the order's fields, the overdue event's data)."""
+    district, market, merchant = await _city(api)
+    fields = order(
+        merchant, market["id"], district, severity="major", suspension=False, deadline=DEADLINE
+    )
+    overdue = RectificationOverdue(
+        **(fields | {"version": 2, "overdue_at": DEADLINE}), escalation_task_id="tsk_x"
+    )
+    return market, merchant, fields, overdue
+
+
 async def test_an_overdue_rectification_is_disclosed_until_it_is_verified(
     api: Api, kafka: str, producer: AIOKafkaProducer
 ) -> None:
-    district, market, merchant = await _city(api)
-    deadline = AT + timedelta(days=3)
-    fields = order(
-        merchant, market["id"], district, severity="major", suspension=False, deadline=deadline
-    )
-    key = fields["task_id"]
-    overdue = RectificationOverdue(
-        **(fields | {"version": 2, "overdue_at": deadline}), escalation_task_id="tsk_x"
-    )
+    market, merchant, fields, overdue = await _overdue_order(api)
+    deadline, key = DEADLINE, fields["task_id"]
     event = inspection_event("inspection.rectification.overdue", overdue, correlation="risk_1")
     async with TopicWatcher(kafka, topics.REGISTRY_DISCLOSURES.name) as watcher:
         await publish(producer, key, event)
@@ -94,18 +105,11 @@ async def test_the_disclosure_of_an_order_that_lapsed_ends_and_leaves_the_public
     api: Api, kafka: str, producer: AIOKafkaProducer
 ) -> None:
     """Its merchant left its stall (退出经营): the order lapsed, never rectified."""
-    district, market, merchant = await _city(api)
-    deadline = AT + timedelta(days=3)
-    fields = order(
-        merchant, market["id"], district, severity="major", suspension=False, deadline=deadline
-    )
+    market, _, fields, overdue = await _overdue_order(api)
     key = fields["task_id"]
-    overdue = RectificationOverdue(
-        **(fields | {"version": 2, "overdue_at": deadline}), escalation_task_id=None
-    )
     lapsed = RectificationLapsed(
-        **(fields | {"version": 3, "state": "lapsed", "overdue_at": deadline}),
-        lapsed_at=deadline + timedelta(days=1),
+        **(fields | {"version": 3, "state": "lapsed", "overdue_at": DEADLINE}),
+        lapsed_at=DEADLINE + timedelta(days=1),
         reason="merchant_left",
     )
     async with TopicWatcher(kafka, topics.REGISTRY_DISCLOSURES.name) as watcher:

@@ -124,6 +124,22 @@ async def test_a_refused_completion_keeps_the_photos_it_uploaded_and_a_retry_sen
     assert json.loads(sent[-1].content)["photos"] == ["pho_1"]
 
 
+async def task_page(task: dict[str, Any], order: dict[str, Any] | None = None) -> httpx.Response:
+    """The inspector's page of `task` (and of its order, if any)."""
+    answers = {"/tasks/tsk_1": task, "/findings": {"items": FINDINGS}}
+    if order is not None:
+        answers[f"/rectifications/{order['rectification_id']}"] = order
+
+    def services(request: httpx.Request) -> httpx.Response:
+        found = answers.get(request.url.path)
+        return httpx.Response(200, json=found) if found else httpx.Response(404, json={})
+
+    async with support.console(services, INSPECTOR) as console:
+        r = await console.get("/staff/tasks/tsk_1")
+    assert r.status_code == 200, r.text
+    return r
+
+
 async def test_a_withdrawn_task_says_why_and_offers_no_claim_or_completion() -> None:
     """Its merchant left its stall (退出经营): the inspector is told there is nothing to inspect,
     and neither 认领 nor 完成检查 is offered, whoever held it."""
@@ -133,16 +149,7 @@ async def test_a_withdrawn_task_says_why_and_offers_no_claim_or_completion() -> 
         "withdrawal_reason": "merchant_left",
     }
 
-    def services(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/tasks/tsk_1":
-            return httpx.Response(200, json=withdrawn)
-        if request.url.path == "/findings":
-            return httpx.Response(200, json={"items": FINDINGS})
-        return httpx.Response(404, json={"error": "not_found"})
-
-    async with support.console(services, INSPECTOR) as console:
-        r = await console.get("/staff/tasks/tsk_1")
-    assert r.status_code == 200, r.text
+    r = await task_page(withdrawn)
     card = re.search(r'<section class="card" id="withdrawn">(.*?)</section>', r.text, re.S)
     assert card is not None
     assert "任务已撤销" in card.group(1) and "商户已退出经营" in card.group(1)
@@ -168,18 +175,7 @@ async def test_a_completed_task_whose_order_lapsed_says_so_and_offers_no_recheck
         "last_verification_at": None,
     }  # fmt: skip
 
-    def services(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/tasks/tsk_1":
-            return httpx.Response(200, json=done)
-        if request.url.path == "/rectifications/rec_1":
-            return httpx.Response(200, json=order)
-        if request.url.path == "/findings":
-            return httpx.Response(200, json={"items": FINDINGS})
-        return httpx.Response(404, json={"error": "not_found"})
-
-    async with support.console(services, INSPECTOR) as console:
-        r = await console.get("/staff/tasks/tsk_1")
-    assert r.status_code == 200, r.text
+    r = await task_page(done, order)
     state = re.search(r'<p id="order-state">(.*?)</p>', r.text, re.S)
     assert state is not None and state.group(1).startswith("已终止")
     assert 'class="overdue"' not in state.group(1)
