@@ -5,6 +5,7 @@ complaint or risk; the licence's validity."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -198,14 +199,15 @@ def test_the_licence_validity_in_words() -> None:
     assert (expired["status"], expired["css"]) == ("已过期 5 天", "overdue")
 
 
-async def handlers_page(found: dict[str, Any]) -> httpx.Response:
-    """The complaint `found` (cmp_1) as a handler of zhifu sees it; its merchant mer_1 is 海鲜李."""
+async def handlers_page(found: dict[str, Any], **merchant: Any) -> httpx.Response:
+    """The complaint `found` (cmp_1) as a handler of zhifu sees it; its merchant mer_1 is 海鲜李
+    (with `merchant`'s other fields)."""
 
     def services(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/complaints/cmp_1":
             return httpx.Response(200, json=found)
         if request.url.path == "/merchants/mer_1":
-            return httpx.Response(200, json={"id": "mer_1", "name": "海鲜李"})
+            return httpx.Response(200, json={"id": "mer_1", "name": "海鲜李"} | merchant)
         return httpx.Response(404, json={"error": "not_found", "message": "none"})
 
     who = Principal("sub-1", "handler", "zhifu", name="张丽娟")
@@ -221,6 +223,17 @@ async def test_a_complaints_merchant_links_to_its_credit_by_the_words_for_it() -
     found = case(market_id="mkt_1", merchant_id="mer_1", stall_no="A-02", category="price")
     r = await handlers_page(found)
     assert '<a href="/staff/merchants/mer_1">信用等级</a>' in r.text
+
+
+async def test_a_case_about_a_merchant_who_left_tells_the_handler_no_inspection_will_come() -> None:
+    """Inspection opens no task about a merchant who left its stall (退出经营): said before the
+    handler accepts or closes, so the case is not left waiting for one."""
+    found = case(market_id="mkt_1", merchant_id="mer_1", stall_no="A-02", category="price")
+    r = await handlers_page(found, status="left", left_on="2026-05-03")
+    notice = re.search(r'<p class="notice warn" id="merchant-left">(.*?)</p>', r.text)
+    assert notice is not None and notice.group(1).startswith("该商户已于 2026-05-03 退出经营")
+    assert "不会派出检查任务" in notice.group(1)
+    assert 'id="merchant-left"' not in (await handlers_page(found, status="active")).text
 
 
 async def test_the_rejection_reason_says_the_complainant_reads_it() -> None:
