@@ -74,6 +74,8 @@ async def test_each_trading_merchant_can_leave_and_those_who_left_are_listed_apa
     effects = re.findall(r"data-leave-effect>([^<]*)<", page)
     assert effects[0].startswith("退出后摊位 A-01 可登记新商户，该商户的 1 台终端一并停用")
     assert "终端" not in effects[1]
+    # What inspection does of the merchant's open work (docs/rules.md, Inspection).
+    assert all("尚未办结的检查任务撤销、未整改的整改通知终止" in e for e in effects)
     # The day offered is the city's today, and no later day may be picked.
     today = clock.today().isoformat()
     day = re.search(r'<input id="f-x-mer_1-left_on"[^>]*>', page)
