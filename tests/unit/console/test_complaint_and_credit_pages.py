@@ -232,7 +232,7 @@ async def test_a_case_about_a_merchant_who_left_tells_the_handler_no_inspection_
     r = await handlers_page(found, status="left", left_on="2026-05-03")
     notice = re.search(r'<p class="notice warn" id="merchant-left">(.*?)</p>', r.text)
     assert notice is not None and notice.group(1).startswith("该商户已于 2026-05-03 退出经营")
-    assert "不会派出检查任务" in notice.group(1)
+    assert "不再派出检查任务（已派出的已撤销）" in notice.group(1)
     assert 'id="merchant-left"' not in (await handlers_page(found, status="active")).text
 
 
