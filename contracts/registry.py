@@ -22,6 +22,9 @@ TERMINAL_UPSERTED: Final = "registry.terminal.upserted"
 MarketKind = Literal["farmers", "wholesale"]
 RenovationStatus = Literal["not_planned", "planned", "in_progress", "completed"]
 MerchantStatus = Literal["active", "suspended", "licence_expired", "left"]
+# 停业: a market closed for good once no merchant trades there; final (contracts/README.md).
+MarketStatus = Literal["open", "closed"]
+MARKET_CLOSED: Final = "closed"
 # 退出经营: final; the stall is free for the next merchant, and the merchant is no longer listed,
 # patrolled or counted among its market's merchants (contracts/README.md).
 MERCHANT_LEFT: Final = "left"
@@ -72,6 +75,10 @@ class MarketUpserted(Snapshot):
     opening_hours: OpeningHours
     renovation_status: RenovationStatus
     task_force: TaskForce | None = None
+    status: MarketStatus = Field(
+        "open", description="closed (停业, since 1.8.0): for good; no merchant trades there"
+    )
+    closed_on: date | None = Field(None, description="status closed: the day the market closed")
 
 
 class MerchantUpserted(Snapshot):

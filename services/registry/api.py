@@ -197,6 +197,15 @@ class LeaveIn(Strict):
     )
 
 
+class CloseIn(Strict):
+    reason: str = Field(
+        min_length=1, max_length=LEAVING_REASON_MAX, examples=["整体搬迁至新址，原址停业"]
+    )
+    closed_on: date | None = Field(
+        None, description="the day the market closed (default today); not later"
+    )
+
+
 class MoveIn(Strict):
     stall_no: str = Field(min_length=1, max_length=32, examples=["B-07"])
 
@@ -294,6 +303,19 @@ async def set_location(market_id: str, body: LocationIn, reg: Reg, who: Clerk) -
     """Where the market stands, as a phone at its gate reports it: citizens find the markets
     nearest them (`GET /public/markets?near=`)."""
     return market_out(await reg.set_location(who, market_id, body.latitude, body.longitude))
+
+
+@router.post("/markets/{market_id}/close", tags=["markets"])
+async def close_market(market_id: str, sent: Sent[CloseIn], reg: Reg, who: Clerk) -> dict[str, Any]:
+    """停业: the market closed for good, once no merchant trades there (409 otherwise: record
+    each merchant's leaving first). Its status becomes `closed` (final); its terminals still
+    active are retired (`retired_terminals`); its record stays. A closed market is no longer
+    listed in the public directory, and takes no merchant, terminal or change (409)."""
+    body = await fitted(
+        sent, lambda fields: reg.check_closing(fields.get("closed_on"), fields.get("reason"))
+    )
+    market, retired = await reg.close_market(who, market_id, body.reason, body.closed_on)
+    return market_out(market) | {"retired_terminals": [t.id for t in retired]}
 
 
 @router.post("/merchants", status_code=201, tags=["merchants"])

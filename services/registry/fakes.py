@@ -15,6 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from typing import TypeVar
 
+from contracts.registry import MARKET_CLOSED
 from services.registry.domain.geo import distance_m
 from services.registry.domain.model import (
     LEFT,
@@ -118,6 +119,7 @@ class FakeMarkets(_OnTables):
                 and district in (None, m.district)
                 and kind in (None, m.kind)
                 and market_id in (None, m.id)
+                and (market_id is not None or m.status != MARKET_CLOSED)
             ),
             key=lambda m: (m.district, name_key(m.name), m.id),
         )

@@ -7,6 +7,7 @@ never its task force (people) — and a merchant with its name and stall only.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -52,6 +53,10 @@ class PublicMarket(BaseModel):
     distance_m: int | None = Field(
         None, description="with `near`: metres from that point along the Earth's surface"
     )
+    status: Literal["open", "closed"] = Field(
+        "open", description="closed (停业): for good; found by its id only, never listed"
+    )
+    closed_on: date | None = Field(None, description="status closed: the day it closed")
 
 
 class PublicMarketPage(BaseModel):
@@ -104,7 +109,7 @@ async def public_markets(
     ] = None,
 ) -> PublicMarketPage:
     """Search the markets by name, district and kind; by district and name (or the nearest to
-    `near` first), paginated."""
+    `near` first), paginated. A closed market (停业) is not listed."""
     point = None if near is None else _point(near)
     query = DirectoryQuery(
         q=q.strip() or None if q else None,

@@ -29,9 +29,11 @@ from services.registry.domain.model import (
     Problem,
     TaskForce,
     Terminal,
+    ending_problems,
     leaving_problems,
     market_renovation_status,
     merchant_problems,
+    merchants_trading,
     opening_hours_problems,
     stall_taken,
     terminal_placement_problems,
@@ -300,6 +302,34 @@ class Registry:
             lambda m, by: m.with_location(latitude, longitude, self.now(), by=by),
         )
 
+    async def close_market(
+        self, who: Principal, market_id: str, reason: str, closed_on: date | None = None
+    ) -> tuple[Market, list[Terminal]]:
+        """停业: the market closed for good (on `closed_on`, default today), once no merchant
+        trades there (409 otherwise: each merchant's leaving is recorded first). Its terminals
+        still active (footfall counters, payment terminals of the market) are retired in the
+        same transaction. Returns the market and the terminals retired."""
+        async with self.uow() as work:
+            stores = work.stores
+            found = await stores.markets.get(market_id, for_update=True)
+            held = within(who, found, "market", market_id)
+            by, now, today = actor(who), self.now(), self.today()
+            market = held.close(closed_on or today, reason, today, now, by=by)
+            trading = [m for m in await stores.merchants.all(market_id, None) if m.status != LEFT]
+            if trading:
+                raise merchants_trading(market_id, len(trading))
+            await self.save(work, market, by)
+            retired = []
+            for placed in await self._active_terminals(work, market_id):
+                terminal = placed.retire(now, by=by)
+                await self.save(work, terminal, by)
+                retired.append(terminal)
+        return market, retired
+
+    async def check_closing(self, closed_on: date | None, reason: str | None) -> None:
+        """`close_market`'s checks of what the request gives; reads and changes nothing."""
+        _refuse(ending_problems("closed_on", closed_on, reason, self.today()))
+
     async def _joined(
         self, work: Work, who: Principal, market_id: str | None, problems: list[Problem]
     ) -> tuple[Market | None, Forbidden | None]:
@@ -331,6 +361,8 @@ class Registry:
         )
         market, forbidden = await self._joined(work, who, draft.market_id, problems)
         _refuse(problems, forbidden)
+        if market is not None:
+            market.still_open("market_id")
         stall_no = draft.stall_no
         if (
             market is not None
@@ -458,10 +490,17 @@ class Registry:
 
     async def _placed_with(self, work: Work, merchant: Merchant) -> list[Terminal]:
         """The merchant's active terminals, each locked."""
+        return await self._active_terminals(work, merchant.market_id, merchant.id)
+
+    async def _active_terminals(
+        self, work: Work, market_id: str, merchant_id: str | None = None
+    ) -> list[Terminal]:
+        """The market's active terminals (those placed with `merchant_id` only, if given), each
+        locked."""
         terminals = work.stores.terminals
         found = []
-        for placed in await terminals.all(merchant.market_id, None):
-            if placed.merchant_id != merchant.id:
+        for placed in await terminals.all(market_id, None):
+            if merchant_id is not None and placed.merchant_id != merchant_id:
                 continue
             held = await terminals.get(placed.id, for_update=True)
             if held is not None and held.status == "active":
@@ -615,6 +654,8 @@ class Registry:
             draft.kind, draft.profile, market, merchant, draft.stall_no
         )
         _refuse(problems)
+        if market is not None:
+            market.still_open("market_id")
         return market, merchant
 
     async def terminals(self, who: Principal, market_id: str | None) -> list[Terminal]:

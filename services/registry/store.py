@@ -71,7 +71,8 @@ class MarketStore(Protocol):
 
     async def directory(self, query: DirectoryQuery) -> tuple[list[tuple[Market, str | None]], int]:
         """Markets matching the query, by district, name and id, each with its district's name;
-        and how many match in all."""
+        and how many match in all. A closed market (停业) is found by its id only: citizens
+        searching the directory are not sent to it, an old sticker's link still tells it closed."""
         ...
 
 
@@ -269,7 +270,8 @@ class PostgresMarkets(_Registered[Market]):
         where = """($1::text IS NULL OR m.name ILIKE $1 ESCAPE '\\')
                    AND ($2::text IS NULL OR m.district = $2)
                    AND ($3::text IS NULL OR m.kind = $3)
-                   AND ($4::text IS NULL OR m.id = $4)"""
+                   AND ($4::text IS NULL OR m.id = $4)
+                   AND ($4::text IS NOT NULL OR m.status <> 'closed')"""
         filters = (pattern, query.district, query.kind, query.market_id)
         point: tuple[float, ...]
         if query.near is None:

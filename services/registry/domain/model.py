@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from typing import Any, TypeVar
 
 from contracts.people import Actor
-from contracts.registry import MERCHANT_LEFT
+from contracts.registry import MARKET_CLOSED, MERCHANT_LEFT
 from services.registry.domain.geo import Point, location_problems
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.runtime.failures import Conflict, InvalidInput, InvalidInputs
@@ -87,6 +87,10 @@ class Market:
     # citizens' 附近的市场 (nearest first). None until then.
     latitude: float | None = None
     longitude: float | None = None
+    # 停业: closed for good (status `closed`), the day and why; only once no merchant trades.
+    status: str = "open"
+    closed_on: date | None = None
+    closed_reason: str | None = None
 
     @property
     def location(self) -> Point | None:
@@ -97,6 +101,7 @@ class Market:
     def with_location(
         self, latitude: float, longitude: float, now: datetime, *, by: Actor | None = None
     ) -> Market:
+        self.still_open()
         InvalidInputs.raise_any(location_problems(latitude, longitude))
         return _changed(self, now, by, latitude=latitude, longitude=longitude)
 
@@ -105,6 +110,7 @@ class Market:
     ) -> Market:
         """The market with `details` corrected; itself, unchanged, when they are what it holds
         (a form saved again makes no new version)."""
+        self.still_open()
         InvalidInputs.raise_any(market_details_problems(details))
         words = {f.name: getattr(details, f.name) for f in fields(details)}
         words |= {name: words[name].strip() for name in ("name", "operator", "address")}
@@ -115,6 +121,7 @@ class Market:
     def with_task_force(
         self, task_force: TaskForce, now: datetime, *, by: Actor | None = None
     ) -> Market:
+        self.still_open()
         if not task_force.leader.strip():
             raise InvalidInput("leader", "must not be empty")
         return _changed(self, now, by, task_force=task_force)
@@ -125,6 +132,32 @@ class Market:
                 "renovation_status", f"must be one of {', '.join(RENOVATION_STATUSES)}"
             )
         return _changed(self, now, None, renovation_status=status)
+
+    def close(
+        self, on: date, reason: str, today: date, now: datetime, *, by: Actor | None = None
+    ) -> Market:
+        """停业: the market closed for good on `on`. Final; its record stays (its assessments,
+        its inspections), and nothing joins it from then on. That no merchant trades there any
+        more is the registry's state, checked by the use case (`merchants_trading`)."""
+        self.still_open()
+        InvalidInputs.raise_any(ending_problems("closed_on", on, reason, today))
+        return _changed(
+            self, now, by, status=MARKET_CLOSED, closed_on=on, closed_reason=reason.strip()
+        )
+
+    def still_open(self, field: str | None = None) -> None:
+        """A closed market changes no more and takes no merchant or terminal (`field`: the
+        request's field naming it)."""
+        if self.status == MARKET_CLOSED:
+            raise Conflict(f"market {self.id} closed on {self.closed_on}", field=field)
+
+
+def merchants_trading(market_id: str, count: int) -> Conflict:
+    """A market closes only once every merchant has left it (退出经营 first: the stall, the
+    terminals and inspection's open work follow each one)."""
+    return Conflict(
+        f"{count} merchant(s) still trade at market {market_id}; record their leaving first"
+    )
 
 
 def market_renovation_status(stages: Iterable[str]) -> str:
@@ -252,9 +285,17 @@ LEAVING_REASON_MAX = 500
 def leaving_problems(on: date | None, reason: str | None, today: date) -> list[Problem]:
     """Every problem of a merchant's leaving, among what is given: a day that has come, and a
     reason."""
+    return ending_problems("left_on", on, reason, today)
+
+
+def ending_problems(
+    day_field: str, on: date | None, reason: str | None, today: date
+) -> list[Problem]:
+    """Every problem of a merchant's leaving or a market's closing, among what is given: a day
+    (`day_field`) that has come, and a reason."""
     problems: list[Problem] = []
     if on is not None and on > today:
-        problems.append(("left_on", f"must not be after today ({today.isoformat()})"))
+        problems.append((day_field, f"must not be after today ({today.isoformat()})"))
     if reason is not None:
         if not reason.strip():
             problems.append(("reason", "must not be blank"))

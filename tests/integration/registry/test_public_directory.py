@@ -23,6 +23,9 @@ MARKET_KEYS = {
     "latitude",
     "longitude",
     "distance_m",
+    # 停业: whether it closed for good, and when (a closed market is found by its id only).
+    "status",
+    "closed_on",
 }
 TASK_FORCE = ("赵大队长", "钱组员", "孙组员")
 
@@ -84,6 +87,8 @@ async def test_a_citizen_finds_a_market_by_name_district_and_kind_without_a_toke
         "latitude": None,
         "longitude": None,
         "distance_m": None,
+        "status": "open",
+        "closed_on": None,
     }
     wholesale = await public(api, f"/public/markets?q={tag}&kind=wholesale", seen)
     assert [m["id"] for m in wholesale["items"]] == [city["wholesale"]["id"]]

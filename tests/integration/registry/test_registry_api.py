@@ -287,6 +287,54 @@ async def test_a_merchant_leaves_its_stall_to_the_next_and_its_sensor_retires(
     assert statuses == {merchant["id"]: "left", newcomer.json()["id"]: "active"}
 
 
+async def test_a_market_closes_once_its_merchants_left_and_citizens_find_it_no_more(
+    api: Api, kafka: str
+) -> None:
+    market = await _market(api, await _district(api))
+    merchant = (await api.post("/merchants", merchant_body(market["id"], "H-01"))).json()
+    r = await api.post("/terminals", {"kind": "footfall", "market_id": market["id"]})
+    assert r.status_code == 201, r.text
+    gate = r.json()
+    close = f"/markets/{market['id']}/close"
+
+    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    refused = await api.post(close, {"reason": "", "closed_on": tomorrow})
+    assert refused.status_code == 422, refused.text
+    assert sorted(e["field"] for e in refused.json()["errors"]) == ["closed_on", "reason"]
+    trading = await api.post(close, {"reason": "整体搬迁"})
+    assert trading.status_code == 409 and "still trade" in trading.json()["message"]
+    got = await api.client.get(f"/markets/{market['id']}", headers=api.token())
+    assert (got.json()["status"], got.json()["version"]) == ("open", 1)
+
+    assert (await api.post(f"/merchants/{merchant['id']}/leave", {"reason": "转让"})).is_success
+    async with (
+        TopicWatcher(kafka, topics.REGISTRY_MARKETS.name) as markets,
+        TopicWatcher(kafka, topics.REGISTRY_TERMINALS.name) as terminals,
+    ):
+        r = await api.post(close, {"reason": "整体搬迁至新址"})
+        assert r.status_code == 200, r.text
+        [closed] = await markets.wait_for(_subject(market["id"], version=2))
+        [retired] = await terminals.wait_for(_subject(gate["id"], version=2))
+    body = r.json()
+    assert (body["status"], body["closed_on"], body["closed_reason"]) == (
+        "closed",
+        date.today().isoformat(),
+        "整体搬迁至新址",
+    )
+    assert body["retired_terminals"] == [gate["id"]]
+    event = _parse(closed, MarketUpserted).data
+    assert (event.status, event.closed_on) == ("closed", date.today())
+    assert _parse(retired, TerminalUpserted).data.status == "retired"
+
+    joining = await api.post("/merchants", merchant_body(market["id"], "H-02"))
+    assert joining.status_code == 409
+    assert joining.json()["errors"][0]["field"] == "market_id"
+    public = await api.client.get("/public/markets", params={"district": market["district"]})
+    assert public.json()["items"] == []
+    page = await api.client.get(f"/public/markets/{market['id']}")
+    assert (page.json()["status"], page.json()["closed_on"]) == ("closed", date.today().isoformat())
+
+
 async def test_a_markets_details_and_a_merchants_name_are_corrected_as_new_snapshots(
     api: Api, kafka: str
 ) -> None:

@@ -204,6 +204,22 @@ async def test_the_directory_filters_pages_counts_and_names_districts(stores: St
     assert await _directory(stores, market_id="mkt_3") == (["mkt_3"], 1)
 
 
+async def test_a_closed_market_reads_back_whole_and_is_found_by_its_id_only(
+    stores: Stores,
+) -> None:
+    await _districts(stores, "zhifu")
+    await stores.markets.save(market("mkt_1", "zhifu", "open market"))
+    shut = market("mkt_2", "zhifu", "closed market").close(
+        AT.date(), "整体搬迁", AT.date(), AT + timedelta(hours=1), by=OTHER
+    )
+    await stores.markets.save(shut)
+    assert await stores.markets.get("mkt_2") == shut
+    assert [m.id for m in await stores.markets.all("zhifu")] == ["mkt_2", "mkt_1"]
+    assert await _directory(stores) == (["mkt_1"], 1)
+    assert await _directory(stores, q="market") == (["mkt_1"], 1)
+    assert await _directory(stores, market_id="mkt_2") == (["mkt_2"], 1)
+
+
 async def test_the_directory_near_a_point_orders_located_markets_by_distance(
     stores: Stores,
 ) -> None:
