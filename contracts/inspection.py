@@ -63,8 +63,9 @@ REASON_KINDS: Final[tuple[ReasonKind, ...]] = (
 TaskState = Literal["open", "claimed", "completed", "withdrawn"]
 TASK_STATES: Final[tuple[TaskState, ...]] = ("open", "claimed", "completed", "withdrawn")
 # Why a task still to do was withdrawn, or an open rectification order lapsed: `merchant_left`,
-# the merchant it is about left its stall (退出经营) — nobody is there to inspect or rectify.
-WithdrawalReason = Literal["merchant_left"]
+# the merchant it is about left its stall (退出经营), or `market_closed`, its market closed for
+# good (停业) — nobody is there to inspect or rectify.
+WithdrawalReason = Literal["merchant_left", "market_closed"]
 Outcome = Literal["pass", "minor", "major", "critical"]
 # Ascending: the index of an outcome is its rank.
 OUTCOMES: Final[tuple[Outcome, ...]] = ("pass", "minor", "major", "critical")

@@ -419,7 +419,8 @@ class Campaigns:
         lock; the unique (campaign, scope, kind) row makes a concurrent run or a concurrent
         recording harmless: whoever writes the row first decides."""
         today, flagged = self.today(), 0
-        markets = [(m.market_id, m.district) for m in self.directory.markets_in()]
+        # A market closed for good (停业) is expected to do nothing more.
+        markets = [(m.market_id, m.district) for m in self.directory.markets_in(closed=False)]
         for campaign in await self.campaigns():
             async with self.uow() as work:
                 known = {
@@ -442,7 +443,7 @@ class Campaigns:
         names = dict(self.directory.district_names)
         markets = [
             MarketFacts(m.market_id, m.name, m.district, m.task_force is not None)
-            for m in self.directory.markets_in()
+            for m in self.directory.markets_in(closed=False)
         ]
         async with self.uow() as work:
             campaign = await self._campaign(work, campaign_id)

@@ -24,6 +24,7 @@ from contracts.complaints import (
     ComplaintSubmission,
 )
 from contracts.inspection import TaskCompleted
+from contracts.registry import MARKET_CLOSED
 from contracts.suggestions import SUGGESTION_ANSWERED, SUGGESTION_RECEIVED, SuggestionSubmission
 from services.complaints import events
 from services.complaints.domain import (
@@ -130,6 +131,9 @@ class Complaints:
         if market is None:
             problems.append(("market_id", f"no market {market_id!r} is registered"))
             return "", merchant_id, stall_no
+        if market.status == MARKET_CLOSED:
+            # 停业: nobody is there to mediate with or to inspect.
+            problems.append(("market_id", f"market {market_id!r} closed on {market.closed_on}"))
         if merchant_id is not None:
             merchant = self.directory.merchants.get(merchant_id)
             if merchant is None or merchant.market_id != market.market_id:

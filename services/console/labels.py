@@ -41,7 +41,7 @@ TASK_STATE: Final = {
     "withdrawn": "已撤销",
 }
 # Why a task was withdrawn (contracts.inspection.WithdrawalReason).
-WITHDRAWAL_REASON: Final = {"merchant_left": "商户已退出经营"}
+WITHDRAWAL_REASON: Final = {"merchant_left": "商户已退出经营", "market_closed": "市场已停业"}
 RECTIFICATION_STATE: Final = {"open": "整改中", "verified": "已复查通过", "lapsed": "已终止"}
 DEPARTMENT: Final = {
     "market_regulation": "市场监管",
@@ -224,6 +224,12 @@ _REASONS: Final = [
     # Joint meetings and enforcement (services/campaign/domain), the honour list (credit).
     (re.compile(r"must not be blank"), "必填"),
     (re.compile(r"merchant \S+ left the market on (\S+)"), r"该商户已于 \1 退出经营"),
+    # 停业 (services/registry/domain/model.py): a closed market, and one with merchants left.
+    (re.compile(r"market \S+ closed on (\S+)"), r"该市场已于 \1 停业"),
+    (
+        re.compile(r"(\d+) merchant\(s\) still trade at market \S+; record their leaving first"),
+        r"尚有 \1 个商户在经营：请先为每个商户办理退出经营",
+    ),
     (re.compile(r"is the stall it trades at \((.*)\)"), r"商户现在就在摊位 \1 经营"),
     (re.compile(r"must not be before the meeting \((.*)\)"), r"不得早于会议召开日期（\1）"),
     (

@@ -33,7 +33,7 @@ from contracts.inspection import (
     TaskCompleted,
 )
 from contracts.joint import EnforcementDecided
-from contracts.registry import MERCHANT_LEFT, MerchantUpserted
+from contracts.registry import MARKET_CLOSED, MERCHANT_LEFT, MerchantUpserted
 from contracts.telemetry import RiskCleared
 from services.credit import events
 from services.credit.domain import (
@@ -489,9 +489,10 @@ class Credit:
         self, period: Period, grades: dict[str, dict[str, int]] | None = None
     ) -> tuple[list[Assessment], list[Assessment]]:
         """Every known market's assessment for `period`, ranked per district, and the district
-        roll-ups. `grades` (market → grade → merchants): the grades to assess, the current ones
-        when None. The operators' duties are the campaign's latest figures of a day not after
-        the period's end (city time)."""
+        roll-ups; a market closed for good (停业) is assessed and ranked no more. `grades`
+        (market → grade → merchants): the grades to assess, the current ones when None. The
+        operators' duties are the campaign's latest figures of a day not after the period's end
+        (city time)."""
         last_day = (period.end - timedelta(microseconds=1)).astimezone(self.tz).date()
         async with self.uow() as work:
             store = work.stores
@@ -507,6 +508,8 @@ class Credit:
         policy = self.book.in_force(period.end)
         results = []
         for market in self.directory.markets.values():
+            if market.status == MARKET_CLOSED:
+                continue
             mid = market.market_id
             inspections = seen.get((mid, "inspection"), (0, 0))
             orders = seen.get((mid, "rectification"), (0, 0))
@@ -578,6 +581,10 @@ class Credit:
             raise Forbidden(
                 f"an operator reads its own market's assessment only; this token is for market "
                 f"{who.market_id!r}, not {market_id!r}"
+            )
+        if market.status == MARKET_CLOSED:
+            raise Conflict(
+                f"market {market_id} closed on {market.closed_on}: it is assessed no more"
             )
         markets, districts = await self.assess(period)
         now = self.now()

@@ -80,6 +80,10 @@ class FakeTasks:
         found = [t for t in self.rows.values() if t.merchant_id in merchant_ids and t.is_open]
         return sorted(found, key=lambda t: t.task_id)
 
+    async def open_of_market(self, market_id: str) -> list[Task]:
+        found = [t for t in self.rows.values() if t.market_id == market_id and t.is_open]
+        return sorted(found, key=lambda t: t.task_id)
+
 
 class FakePhotos:
     def __init__(self) -> None:
@@ -146,6 +150,10 @@ class FakeOrders:
 
     async def open_of_merchants(self, merchant_ids: Sequence[str]) -> list[RectificationOrder]:
         found = [o for o in self.rows.values() if o.merchant_id in merchant_ids]
+        return sorted((o for o in found if o.state == "open"), key=lambda o: o.rectification_id)
+
+    async def open_of_market(self, market_id: str) -> list[RectificationOrder]:
+        found = [o for o in self.rows.values() if o.market_id == market_id]
         return sorted((o for o in found if o.state == "open"), key=lambda o: o.rectification_id)
 
 

@@ -114,7 +114,7 @@ class Handlers:
 
     async def on_market(self, event: Envelope[Any], _: Delivery) -> None:
         data: MarketUpserted = event.data
-        await self.service.directory.on_market(data)
+        await self.service.market_seen(data)
 
     async def on_merchants(self, deliveries: Sequence[Delivery]) -> None:
         """The merchants view takes a batch in one unit of work (a new replica reads a city's

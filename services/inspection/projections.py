@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
 
-from contracts.registry import MERCHANT_LEFT, MarketUpserted, MerchantUpserted
+from contracts.registry import MARKET_CLOSED, MERCHANT_LEFT, MarketUpserted, MerchantUpserted
 from services.inspection.domain import TaskForce
 from services.inspection.store import MarketInfo, MerchantInfo, Stores
 from services.runtime import serial
@@ -21,6 +21,7 @@ from services.runtime.unit_of_work import UnitOfWork, UowFactory
 # Runs in the unit of work that stores a batch of merchant snapshots, with some of them: their
 # first snapshots (patrol plans start), or those that left their stalls (their tasks withdrawn).
 OnMerchants = Callable[[UnitOfWork[Stores], Sequence[MerchantInfo]], Awaitable[None]]
+OnMarketClosed = Callable[[UnitOfWork[Stores], str], Awaitable[None]]
 
 
 class Directory:
@@ -44,12 +45,18 @@ class Directory:
         self.markets.update((m.id, m) for m in markets)
         self.merchants.update((m.id, m) for m in merchants)
 
-    async def on_market(self, data: MarketUpserted) -> None:
+    async def on_market(
+        self, data: MarketUpserted, on_closed: OnMarketClosed | None = None
+    ) -> None:
+        """Take a market's snapshot; `on_closed` runs in the same unit of work when it says the
+        market closed (停业) — every time one is read, as `on_left` for merchants."""
         tf = data.task_force
         task_force = TaskForce(tf.leader, tuple(tf.members)) if tf else None
         info = serial.into(MarketInfo, data, id=data.market_id, task_force=task_force)
         async with self._units()() as work:
             await work.stores.registry.put_market(info)
+            if on_closed is not None and data.status == MARKET_CLOSED:
+                await on_closed(work, data.market_id)
         keep_newer(self.markets, info.id, info)
 
     async def on_merchants(

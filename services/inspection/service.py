@@ -14,7 +14,8 @@ from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from contracts.registry import MERCHANT_LEFT, MerchantUpserted
+from contracts.inspection import WithdrawalReason
+from contracts.registry import MERCHANT_LEFT, MarketUpserted, MerchantUpserted
 from services.inspection.domain import (
     Catalogue,
     ComplaintTrigger,
@@ -194,16 +195,49 @@ class InspectionService:
         snapshots: nobody is there to rectify or inspect, and an inspector sent there would find
         the next tenant. Their open orders lapse and their tasks still to do (re-inspections
         among them) are withdrawn; what was done stays as it was."""
-        now, ids = self.now(), [m.id for m in merchants]
-        lapsed = withdrawn = 0
-        for order in await work.stores.orders.open_of_merchants(ids):
-            ended = lapse(order, "merchant_left", now)
+        ids = [m.id for m in merchants]
+        stores = work.stores
+        orders, tasks = (
+            await stores.orders.open_of_merchants(ids),
+            await stores.tasks.open_of_merchants(ids),
+        )
+        await self._end_work(work, orders, tasks, "merchant_left", {"merchants": ids})
+
+    async def market_seen(self, data: MarketUpserted) -> None:
+        """A registry snapshot of a market: the view takes it; its closing (停业) ends what is
+        still open about it."""
+        await self.directory.on_market(data, on_closed=self.market_closed)
+
+    async def market_closed(self, work: Work, market_id: str) -> None:
+        """A market closed for good (停业), in the unit of work that stores its snapshot: its
+        open orders lapse and its tasks still to do are withdrawn (the market's own — a
+        crowding risk's, a failed renovation check's — its merchants' having ended as each
+        left)."""
+        stores = work.stores
+        orders, tasks = (
+            await stores.orders.open_of_market(market_id),
+            await stores.tasks.open_of_market(market_id),
+        )
+        await self._end_work(work, orders, tasks, "market_closed", {"market_id": market_id})
+
+    async def _end_work(
+        self,
+        work: Work,
+        orders: Sequence[RectificationOrder],
+        tasks: Sequence[Task],
+        reason: WithdrawalReason,
+        about: dict[str, Any],
+    ) -> None:
+        """Lapse the orders, then withdraw the tasks (an order's re-inspection among them)."""
+        now, lapsed, withdrawn = self.now(), 0, 0
+        for order in orders:
+            ended = lapse(order, reason, now)
             if ended is not None:
                 await work.stores.orders.save(ended.order)
                 _emit(work, ended.events)
                 lapsed += 1
-        for task in await work.stores.tasks.open_of_merchants(ids):
-            change = withdraw(task, "merchant_left", now)
+        for task in tasks:
+            change = withdraw(task, reason, now)
             if change is not None:
                 await work.stores.tasks.save(change.task)
                 _emit(work, change.events)
@@ -212,8 +246,9 @@ class InspectionService:
         if lapsed or withdrawn:
             self.observe.changed()
             log.info(
-                "merchant left: its work ended",
-                extra={"orders_lapsed": lapsed, "tasks_withdrawn": withdrawn, "merchants": ids},
+                "open work ended",
+                extra={"reason": reason, "orders_lapsed": lapsed, "tasks_withdrawn": withdrawn}
+                | about,
             )
 
     async def regrade(self, merchant_id: str, grade: str, version: int) -> None:

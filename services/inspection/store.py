@@ -90,6 +90,10 @@ class TaskStore(Protocol):
         """The open (or claimed) tasks about any of these merchants, by id, locked."""
         ...
 
+    async def open_of_market(self, market_id: str) -> list[Task]:
+        """The open (or claimed) tasks of the market, its merchants' too, by id, locked."""
+        ...
+
 
 class PhotoStore(Protocol):
     """A task's photos (`rectification_id` None) and the photos of its order's re-checks, kept
@@ -135,6 +139,10 @@ class OrderStore(Protocol):
 
     async def open_of_merchants(self, merchant_ids: Sequence[str]) -> list[RectificationOrder]:
         """The open orders to any of these merchants, by id, locked."""
+        ...
+
+    async def open_of_market(self, market_id: str) -> list[RectificationOrder]:
+        """The open orders of the market, its merchants' too, by id, locked."""
         ...
 
 
@@ -275,6 +283,14 @@ class PostgresTasks(OnConnection):
         )
         return [serial.load(Task, r["task"]) for r in rows]
 
+    async def open_of_market(self, market_id: str) -> list[Task]:
+        rows = await self.conn.fetch(
+            f"""SELECT task FROM tasks WHERE market_id = $1 AND state IN {_OPEN}
+                ORDER BY id FOR UPDATE""",
+            market_id,
+        )
+        return [serial.load(Task, r["task"]) for r in rows]
+
 
 def _photo(row: Any) -> Photo:
     # The columns are the photo's fields, but for who uploaded it (the subject and the actor
@@ -383,6 +399,14 @@ class PostgresOrders(OnConnection):
             """SELECT rectification FROM rectifications
                WHERE merchant_id = ANY($1::text[]) AND state = 'open' ORDER BY id FOR UPDATE""",
             list(merchant_ids),
+        )
+        return [serial.load(RectificationOrder, r["rectification"]) for r in rows]
+
+    async def open_of_market(self, market_id: str) -> list[RectificationOrder]:
+        rows = await self.conn.fetch(
+            """SELECT rectification FROM rectifications
+               WHERE market_id = $1 AND state = 'open' ORDER BY id FOR UPDATE""",
+            market_id,
         )
         return [serial.load(RectificationOrder, r["rectification"]) for r in rows]
 

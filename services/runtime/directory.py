@@ -27,7 +27,7 @@ from typing import Protocol
 import asyncpg
 
 from contracts import topics
-from contracts.registry import MERCHANT_LEFT, MarketUpserted, MerchantUpserted
+from contracts.registry import MARKET_CLOSED, MERCHANT_LEFT, MarketUpserted, MerchantUpserted
 from services.runtime.app import Service
 from services.runtime.collation import name_key
 from services.runtime.messaging import Delivery
@@ -59,7 +59,9 @@ class RegistryView(Protocol):
 
     def districts(self) -> set[str]: ...
 
-    def markets_in(self, district: str | None = None) -> list[MarketUpserted]: ...
+    def markets_in(
+        self, district: str | None = None, *, closed: bool = True
+    ) -> list[MarketUpserted]: ...
 
     def merchant_at(self, market_id: str, stall_no: str) -> MerchantUpserted | None: ...
 
@@ -91,9 +93,17 @@ class RegistryMemory:
         """The codes of the districts the view knows: those that have a market."""
         return {m.district for m in self.markets.values()}
 
-    def markets_in(self, district: str | None = None) -> list[MarketUpserted]:
-        """The markets (of `district`, when given), by district and name (in pinyin order)."""
-        found = [m for m in self.markets.values() if district is None or m.district == district]
+    def markets_in(
+        self, district: str | None = None, *, closed: bool = True
+    ) -> list[MarketUpserted]:
+        """The markets (of `district`, when given), by district and name (in pinyin order);
+        `closed=False`: only those still open (a market closed for good, 停业, owes nothing)."""
+        found = [
+            m
+            for m in self.markets.values()
+            if (district is None or m.district == district)
+            and (closed or m.status != MARKET_CLOSED)
+        ]
         return sorted(found, key=lambda m: (m.district, name_key(m.name), m.market_id))
 
     def _keep_market(self, market: MarketUpserted) -> None:

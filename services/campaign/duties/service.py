@@ -511,8 +511,11 @@ class Duties:
         now = self.now()
         today = self.today(now)
         wanted = None if only is None else set(only)
+        # A market closed for good (停业) owes no report nor self-inspection any more.
         markets = [
-            m for m in self.directory.markets.values() if wanted is None or m.market_id in wanted
+            m
+            for m in self.directory.markets_in(closed=False)
+            if wanted is None or m.market_id in wanted
         ]
         late = missed = published = 0
         for market in markets:

@@ -97,6 +97,9 @@ def by_severity(risks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     )
 
 
+CLOSED = "不再进行：该市场已停业"
+
+
 def why_not(exc: ApiError) -> str:
     """A part of a page a service refused, in words: the person's role, or the service."""
     return NOT_FOR_ROLE if exc.status in (401, 403) else UNAVAILABLE
@@ -117,13 +120,16 @@ async def assessment_of(
 ) -> tuple[dict[str, Any] | None, str | None]:
     """Credit's assessment of the market over the overview's period, or why not in words (for
     this page and the operator's home). A 404 naming the market is no failure: credit has not
-    heard of a new market yet, so there is no assessment to show."""
+    heard of a new market yet, so there is no assessment to show. A 409 is a market closed for
+    good (停业), assessed no more: said as such."""
     path = f"/markets/{market_id}/assessment"
     try:
         found = await services.get("credit", path, token, days=ASSESSMENT_DAYS)
     except ApiError as exc:
         if exc.status == 404 and exc.message != "Not Found":  # not a missing route
             return None, None
+        if exc.status == 409:
+            return None, CLOSED
         return None, why_not(exc)
     return (found if isinstance(found, dict) else None), None
 

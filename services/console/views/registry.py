@@ -19,7 +19,7 @@ import segno
 from fastapi import APIRouter, Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from contracts.registry import MERCHANT_LEFT
+from contracts.registry import MARKET_CLOSED, MERCHANT_LEFT
 from services.console import clock, labels
 from services.console.backend import ApiError, Backend
 from services.console.forms import BLANK, Form
@@ -304,6 +304,7 @@ async def _market_page(
         key=lambda m: str(m.get("left_on") or ""),
         reverse=True,
     )
+    closed = market.get("status") == MARKET_CLOSED
     return state.page(
         request,
         "registry/market.html",
@@ -321,7 +322,10 @@ async def _market_page(
         form=form,
         terminal_kinds=labels.TERMINAL_KIND,
         profiles=labels.PROFILE,
-        may_register=who.principal.holds(*WRITERS),
+        # A closed market (停业) changes no more: its page reads, with no form.
+        closed=closed,
+        may_register=who.principal.holds(*WRITERS) and not closed,
+        market_terminals=sum(1 for t in terminals or () if t.get("status") == "active"),
         # ?licence=<merchant>: from 证照即将到期, that merchant's 更新许可证 open on arrival.
         open_licence=request.query_params.get("licence", ""),
     )
@@ -346,6 +350,7 @@ MARKET_DONE = {
     "details": "市场信息已更新",
     "corrected": "商户信息已更正",
     "moved": "商户已换到新摊位，信用记录随之保留",
+    "closed": "市场已停业：市民查询中不再列出，其终端已停用",
 }
 
 
@@ -368,6 +373,26 @@ async def market_detail(
     request: Request, market_id: str, who: Reader, services: Services
 ) -> Response:
     return await _market_page(request, who, services, market_id, Form.done(request, MARKET_DONE))
+
+
+@router.post("/staff/registry/markets/{market_id}/close")
+async def close_market(
+    request: Request, market_id: str, who: Registrar, services: Services
+) -> Response:
+    """停业 (the registry's `POST /markets/{id}/close`): the market closes for good once no
+    merchant trades there; refused, the page again with the form open, each reason beside its
+    field (a merchant still trading: above the form)."""
+    values = await typed(request, "closed_on", "reason")
+    body = {"reason": values["reason"], "closed_on": values["closed_on"] or None}
+    try:
+        await services.post("registry", f"/markets/{market_id}/close", who.access_token, body)
+    except ApiError as exc:
+        if exc.status in (403, 404):
+            return failed(request, who, exc)
+        return await _refused_change(request, who, services, market_id, exc, values, "close")
+    return RedirectResponse(
+        f"/staff/registry/markets/{market_id}?done=closed#closed", status_code=303
+    )
 
 
 @router.post("/staff/registry/markets/{market_id}/task-force")

@@ -5,6 +5,8 @@ Postgres, the registry and inspection in process."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from contracts.inspection import RECTIFICATION_LAPSED, TASK_CREATED, TASK_WITHDRAWN
 from tests.integration.inspection.conftest import Stack, distinct, minutes_ago
 from tests.integration.inspection.upstream import accepted_event
@@ -100,3 +102,30 @@ async def test_leaving_ends_the_merchant_s_open_work_and_a_later_complaint_opens
 
 async def _passed_over(stack: Stack, before: float) -> bool:
     return await _ignored(stack) > before
+
+
+async def test_closing_the_market_withdraws_its_own_task(stack: Stack, kafka: str) -> None:
+    """停业 through the registry's API, once its merchant left: the task about the market itself
+    (a complaint about the market, no merchant named) is withdrawn."""
+    place = await stack.place()
+    clerk = stack.token("clerk", place.district)
+    inspector = stack.token("inspector", place.district)
+    about_market = replace(place, merchant_id=None, stall_no=None)
+    complaint = accepted_event(about_market, category="hygiene", accepted_at=minutes_ago(20))
+    async with TopicWatcher(kafka, EVENTS) as events:
+        await stack.send(complaint, complaint.data.complaint_id, COMPLAINTS)
+        [created] = distinct(await events.wait_for(of(TASK_CREATED, market_id=place.market_id)))
+        task_id = created.json()["subject"]
+        assert created.json()["data"]["merchant_id"] is None
+        left = await stack.registry.post(
+            f"/merchants/{place.merchant_id}/leave", json={"reason": "转让"}, headers=clerk
+        )
+        assert left.status_code == 200, left.text
+        r = await stack.registry.post(
+            f"/markets/{place.market_id}/close", json={"reason": "整体搬迁"}, headers=clerk
+        )
+        assert r.status_code == 200, r.text
+        [withdrawn] = distinct(await events.wait_for(of(TASK_WITHDRAWN, task_id=task_id)))
+    assert withdrawn.json()["data"]["reason"] == "market_closed"
+    task = (await stack.inspection.get(f"/tasks/{task_id}", headers=inspector)).json()
+    assert (task["state"], task["withdrawal_reason"]) == ("withdrawn", "market_closed")

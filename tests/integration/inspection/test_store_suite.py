@@ -302,6 +302,28 @@ async def test_a_merchant_s_open_orders_are_found_by_merchant(stores: Stores) ->
     assert await stores.orders.open_of_merchants([]) == []
 
 
+async def test_a_market_s_open_work_is_found_by_market(stores: Stores) -> None:
+    assert await stores.tasks.open_of_market("mkt_1") == []
+    assert await stores.orders.open_of_market("mkt_1") == []
+    tasks = [
+        task(1, merchant_id=None),
+        task(2, merchant_id="mer_2"),
+        task(3, merchant_id=None, reason_kind="renovation", state="completed", completed_at=T0),
+        task(4, market_id="mkt_9"),
+    ]
+    for t in tasks:
+        await stores.tasks.save(t)
+    orders = [
+        order(1, "tsk_3", merchant_id=None),
+        order(2, "tsk_3", merchant_id=None, state="verified"),
+        order(3, "tsk_3", merchant_id=None, market_id="mkt_9"),
+    ]
+    for o in orders:
+        await stores.orders.save(o)
+    assert await stores.tasks.open_of_market("mkt_1") == tasks[:2]
+    assert await stores.orders.open_of_market("mkt_1") == orders[:1]
+
+
 # -- patrol plans --------------------------------------------------------------------------------
 
 

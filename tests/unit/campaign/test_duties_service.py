@@ -319,6 +319,19 @@ async def test_the_clock_flags_each_missed_day_and_late_report_once(world: World
     assert only.markets == 1
 
 
+async def test_a_market_closed_for_good_is_flagged_for_nothing_more(world: World) -> None:
+    """停业: a closed market owes no report nor self-inspection from then on."""
+    await known(world)
+    opened = world.duties.directory.markets["mkt_1"]
+    closed = opened.model_copy(
+        update={"status": "closed", "closed_on": T0.date(), "version": opened.version + 1}
+    )
+    world.duties.directory.keep(closed)
+    run = await world.duties.check()
+    assert run.markets == 1  # mkt_2 alone
+    assert (await world.duties.check(only={"mkt_1"})).markets == 0
+
+
 async def test_a_district_named_in_a_listing_must_be_the_callers(world: World) -> None:
     await known(world)
     report = await world.duties.file_report(

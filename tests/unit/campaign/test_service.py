@@ -685,6 +685,19 @@ async def test_a_market_of_a_district_outside_the_campaign_is_refused_naming_it(
     nothing_changed(world, 1, before)
 
 
+async def test_a_market_closed_for_good_is_expected_no_milestone(world: World) -> None:
+    """停业: a market's own milestones (its task force, …) are flagged for open markets only."""
+    await created(world, ("zhifu",))
+    world.directory.markets["mkt_1"] = market("mkt_1", "zhifu")
+    world.directory.markets["mkt_3"] = market("mkt_3", "zhifu").model_copy(
+        update={"status": "closed", "closed_on": date(2026, 3, 1)}
+    )
+    world.clock.at = T0 + timedelta(days=365)
+    assert await world.campaigns.check_clock() > 0
+    flagged = {m.market_id for m in world.stores.milestones.rows.values() if m.market_id}
+    assert flagged == {"mkt_1"}
+
+
 async def test_a_milestone_flagged_by_another_transaction_meanwhile_takes_the_report(
     world: World, monkeypatch: pytest.MonkeyPatch
 ) -> None:

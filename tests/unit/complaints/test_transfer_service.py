@@ -10,6 +10,7 @@ import pytest
 from contracts.complaints import ComplaintTransferred
 from services.complaints.domain import IllegalTransition, InvalidComplaint, LinkedDuplicate
 from services.runtime.failures import Forbidden, NotFound
+from tests.support.registry import market
 from tests.unit.complaints.conftest import T0, World, count, submission
 from tests.unit.complaints.test_service import ELSEWHERE, HANDLER
 
@@ -175,3 +176,25 @@ async def test_moved_to_a_merchant_with_the_same_complaint_it_is_linked_and_coun
     assert event.type == "complaints.complaint.transferred"
     assert (event.data.duplicate_of, event.data.version) == (there.complaint_id, 3)
     assert count(world.metrics.duplicates, "short_weight") == 1
+
+
+async def test_a_closed_market_takes_no_complaint_nor_a_transfer_and_nothing_is_stored(
+    world: World,
+) -> None:
+    """停业: nobody is there to mediate with or to inspect."""
+    world.complaints.directory.markets["mkt_3"] = market(
+        "mkt_3", "zhifu", status="closed", closed_on=T0.date()
+    )
+    reason = f"market 'mkt_3' closed on {T0.date().isoformat()}"
+    with pytest.raises(InvalidComplaint) as refused:
+        await world.complaints.submit(submission(market_id="mkt_3", merchant_id=None), via="http")
+    assert (refused.value.field, refused.value.reason) == ("market_id", reason)
+    case = await world.complaints.submit(submission(), via="http")
+    published = list(world.uow.published)
+    with pytest.raises(InvalidComplaint) as moved:
+        await world.complaints.transfer(
+            HANDLER, case.complaint_id, market_id="mkt_3", reason=REASON
+        )
+    assert (moved.value.field, moved.value.reason) == ("market_id", reason)
+    assert world.uow.published == published
+    assert (await world.complaints.case(HANDLER, case.complaint_id)).market_id == "mkt_1"

@@ -128,6 +128,7 @@ def console(
     down: tuple[str, ...] = (),
     asked: list[httpx.Request] | None = None,
     refusing: tuple[str, ...] = (),
+    answers: dict[tuple[str, str], httpx.Response] | None = None,
     **principal: Any,
 ) -> httpx.AsyncClient:
     """The console signed in as `role` of `district`; the services in `down` do not answer,
@@ -141,6 +142,8 @@ def console(
             return httpx.Response(503, json={"error": "unavailable", "message": "down"})
         if host in refusing:
             return httpx.Response(403, json={"error": "forbidden", "message": "role"})
+        if (host, path) in (answers or {}):
+            return (answers or {})[(host, path)]
         body = SERVICES.get((host, path))
         state = request.url.params.get("state")
         if body is not None and "items" in body and state is not None:
@@ -214,6 +217,15 @@ async def test_a_service_not_answering_leaves_only_its_part_saying_so(
     for part in still:
         assert "暂时无法获取" not in text_of(r.text, part)
     assert "<h1>幸福农贸市场</h1>" in r.text
+
+
+async def test_a_closed_market_is_said_to_be_assessed_no_more() -> None:
+    closed = {"error": "conflict", "message": "market mkt_1 closed on 2026-05-01"}
+    answers = {("credit", "/markets/mkt_1/assessment"): httpx.Response(409, json=closed)}
+    async with console(answers=answers) as client:
+        r = await client.get("/staff/markets/mkt_1")
+    assert r.status_code == 200
+    assert text_of(r.text, "assessment-none") == "考核不再进行：该市场已停业。"
 
 
 async def test_open_work_the_role_may_not_see_is_left_out_and_the_rest_stands() -> None:

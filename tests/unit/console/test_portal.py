@@ -240,3 +240,24 @@ async def test_a_receipt_is_still_shown_while_the_complaints_service_does_not_an
     async with client(complaints_url="http://down") as portal:
         r = await portal.get("/complaints/filed/TRK-1")
     assert r.status_code == 200 and "投诉已提交" in text(r.text)
+
+
+async def test_a_closed_market_s_page_says_so_and_offers_no_complaint() -> None:
+    """停业: an old sticker's link still reaches the page, which says the market closed and sends
+    a citizen with a problem from before to the hotline; no complaint or suggestion form."""
+    closed = ANSWERS["/public/markets/mkt_1"] | {"status": "closed", "closed_on": "2026-05-01"}
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/public/markets/mkt_1":
+            return httpx.Response(200, json=closed)
+        return stub(request)
+
+    async with client(answer) as portal:
+        r = await portal.get("/markets/mkt_1")
+    assert r.status_code == 200
+    notice = re.search(r'<p class="notice warn" role="status" id="closed">([^<]*)<', r.text)
+    assert notice is not None and notice.group(1).startswith("该市场已于 2026-05-01 停业")
+    assert "/complaints/new?market_id" not in r.text and "/suggestions/new?market_id" not in r.text
+    async with client() as portal:
+        opened = await portal.get("/markets/mkt_1")
+    assert 'id="closed"' not in opened.text and "/complaints/new?market_id=mkt_1" in opened.text

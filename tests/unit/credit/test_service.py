@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -439,6 +439,25 @@ async def test_assessments_are_stored_and_announced_per_market_and_district(
     await world.credit.publish_assessments(world.credit.period(7), ADMIN)
     by_admin = [e.data.actor for _, e, _ in world.uow.published[2:]]
     assert [(a.subject, a.name) for a in by_admin if a] == [("admin", "admin")] * 2
+
+
+async def test_a_closed_market_is_assessed_ranked_and_listed_no_more(world: World) -> None:
+    """停业: its record stays, but it no longer takes a place in its district's ranking (an
+    empty market would rank on its middle score)."""
+    world.credit.directory.keep(registry.market("mkt_2", "zhifu", name="旧址市场"))
+    period = world.credit.period(7)
+    markets, _ = await world.credit.assess(period)
+    assert sorted(a.market_id or "" for a in markets) == ["mkt_1", "mkt_2"]
+    closed = registry.market(
+        "mkt_2", "zhifu", name="旧址市场", status="closed", closed_on=date(2026, 5, 1), version=2
+    )
+    world.credit.directory.keep(closed)
+    markets, _ = await world.credit.assess(period)
+    assert [a.market_id for a in markets] == ["mkt_1"]
+    assert [(a.rank, a.ranked) for a in markets] == [(1, 1)]
+    with pytest.raises(Conflict, match="closed on 2026-05-01"):
+        await world.credit.market_assessment(ADMIN, "mkt_2", period)
+    assert await world.credit.publish_assessments(period) == 2  # mkt_1 and its district
 
 
 async def test_each_districts_assessment_says_where_it_stands_in_the_city(world: World) -> None:

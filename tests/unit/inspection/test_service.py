@@ -4,6 +4,8 @@ redelivered event does nothing, an exception in the middle rolls back and publis
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from contracts.registry import MerchantUpserted
@@ -21,6 +23,7 @@ from services.inspection.store import MerchantInfo
 from services.runtime.auth import Principal
 from services.runtime.failures import Conflict, NotFound
 from tests.support.inspection_builders import POLICY, T0, TASK_FORCE, D, H, complaint, risk
+from tests.support.registry import market
 from tests.unit.inspection.conftest import World, delivery, open_task
 
 LI = Principal("inspector-li", "inspector", "zhifu", name="李")
@@ -466,6 +469,51 @@ async def test_a_trigger_about_a_merchant_who_left_opens_no_task(world: World) -
     tasks = await world.stores.tasks.listing(state=None, market_id=None, district=None, limit=9)
     assert tasks == []
     assert world.types() == []
+
+
+async def test_a_market_that_closes_has_its_open_orders_lapse_and_tasks_withdrawn_once(
+    world: World,
+) -> None:
+    """停业: the market's own open work ends — an order to its operator, a task still to do
+    about the market — and another market's stays."""
+    await world.service.trigger(
+        complaint(merchant_id=None, complaint_id="cmp_m"),
+        delivery(2),
+        "inspection-complaints",
+        "complaint",
+    )
+    [task] = await world.stores.tasks.listing(
+        state="open", market_id="mkt_1", district=None, limit=9
+    )
+    await world.service.claim(LI, task.task_id)
+    _, order = await complete_major(world, task.task_id)
+    assert order is not None and order.merchant_id is None
+    await world.service.trigger(
+        complaint(merchant_id=None, complaint_id="cmp_n"),
+        delivery(3),
+        "inspection-complaints",
+        "complaint",
+    )
+    world.directory.markets["mkt_2"] = replace(world.directory.markets["mkt_1"], id="mkt_2")
+    elsewhere = replace(complaint(merchant_id=None, complaint_id="cmp_o"), market_id="mkt_2")
+    await world.service.trigger(elsewhere, delivery(4), "inspection-complaints", "complaint")
+    world.at(T0 + 2 * H)
+
+    closed = market("mkt_1", "zhifu", status="closed", closed_on=T0.date(), version=2)
+    await world.service.market_seen(closed)
+
+    ended = await world.stores.orders.get(order.rectification_id)
+    assert ended is not None and (ended.state, ended.lapse_reason) == ("lapsed", "market_closed")
+    tasks = await world.stores.tasks.listing(state=None, market_id=None, district=None, limit=9)
+    states = sorted((t.market_id, t.state, t.withdrawal_reason) for t in tasks)
+    assert states == [
+        ("mkt_1", "completed", None),
+        ("mkt_1", "withdrawn", "market_closed"),
+        ("mkt_2", "open", None),
+    ]
+    published = list(world.uow.published)
+    await world.service.market_seen(closed)
+    assert world.uow.published == published
 
 
 async def test_the_clock_before_any_deadline_changes_nothing(world: World) -> None:
