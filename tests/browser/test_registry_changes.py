@@ -155,3 +155,42 @@ async def test_a_clerk_corrects_a_market_and_a_merchant_moves_stall_and_citizens
 
     await until(renamed, within=60, every=1.0, what="the public page names the merchant anew")
     await shot(citizen, "public-corrected")
+
+
+async def test_a_clerk_closes_a_market_once_its_merchant_left_and_citizens_find_it_no_more(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    """停业 on a phone: refused in words while the merchant trades, the form once it left, the
+    closed page; the citizens' search lists it no more, its own page says it closed."""
+    stall, phone = await clerk_at_a_new_stall(console, open_page, tokens, shot)
+    page = f"/staff/registry/markets/{stall.market_id}"
+    closing = phone.locator("#close-market")
+    await closing.locator("summary").click()
+    assert "尚有 1 个商户在经营" in await closing.inner_text()
+    assert await closing.locator("form").count() == 0
+
+    leave = phone.locator(f'details[data-leave="{stall.merchant_id}"]')
+    await leave.locator("summary").click()
+    await leave.locator("textarea[name=reason]").fill("转让")
+    left = await submit(phone, f'details[data-leave="{stall.merchant_id}"]', "/leave")
+    assert left.status == 303
+    await phone.goto(page)
+    await closing.locator("summary").click()
+    assert "停业后市场不再出现在市民查询中" in await closing.inner_text()
+    await closing.locator("textarea[name=reason]").fill("整体搬迁至新址")
+    await shot(phone, "closing")
+    answer = await submit(phone, "#close-market", "/close")
+    assert answer.status == 303
+    assert phone.url.endswith(f"{page}?done=closed#closed")
+    notice = await phone.inner_text("#closed")
+    assert notice.startswith(f"该市场已于 {date.today().isoformat()} 停业：整体搬迁至新址")
+    assert await phone.locator("main form").count() == 0
+    await shot(phone, "closed")
+
+    citizen: Page = await open_page(phone=True)
+    await citizen.goto(f"/markets?district={stall.district}")
+    assert await citizen.locator(f'a[href="/markets/{stall.market_id}"]').count() == 0
+    await citizen.goto(f"/markets/{stall.market_id}")
+    assert "停业" in await citizen.inner_text("#closed")
+    assert await citizen.locator('a[href^="/complaints/new?market_id"]').count() == 0
+    await shot(citizen, "public-closed")

@@ -115,3 +115,5 @@ async def test_a_closed_market_s_page_says_so_and_offers_no_form() -> None:
     assert notice is not None
     assert notice.group(1).startswith("该市场已于 2026-05-01 停业：整体搬迁")
     assert "<form" not in page.split("</header>", 1)[-1].replace('action="/logout"', "")
+    # Not located: no call to locate it, for a market citizens are no longer sent to.
+    assert "尚未标注位置" not in page
