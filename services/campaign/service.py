@@ -24,7 +24,7 @@ from contracts.campaign import DISTRICT_MILESTONES, MARKET_MILESTONES
 from contracts.envelope import Envelope
 from contracts.inspection import RectificationLapsed, RectificationOverdue, RectificationVerified
 from contracts.people import Actor
-from contracts.registry import MarketUpserted
+from contracts.registry import MARKET_CLOSED, MarketUpserted
 from contracts.suggestions import SuggestionReceived
 from services.campaign import events
 from services.campaign.domain.campaign import Campaign, DeadlineRule, plan_campaign
@@ -82,6 +82,8 @@ from services.runtime.unit_of_work import UnitOfWork, UowFactory
 log = logging.getLogger(__name__)
 # Late exposures flagged per transaction by the clock.
 EXPOSURE_BATCH = 200
+# A market's open disclosures read at once when it closes (a market has a handful).
+DISCLOSURES_ALL = 10_000
 # The inbox names of the campaign's consumers (each event is handled once per consumer).
 INSPECTION_CONSUMER = "campaign-inspection"
 SUGGESTIONS_CONSUMER = "campaign-suggestions"
@@ -347,8 +349,13 @@ class Campaigns:
         """A newer snapshot of a market entered the registry view (`uow`: in the view's own
         transaction). When it shows a task force the market did not have, the campaigns its
         district takes part in — those that existed when the registry registered the task force
-        — record `task_force_set_up` today, unless already recorded. The view takes each
+        — record `task_force_set_up` today, unless already recorded. When it says the market
+        closed for good (停业), what is still disclosed open about it lapses. The view takes each
         snapshot once, so this happens once."""
+        if market.status == MARKET_CLOSED:
+            if previous is None or previous.status != MARKET_CLOSED:
+                await self._market_closed(market.market_id, uow)
+            return
         if market.task_force is None or (previous is not None and previous.task_force):
             return
         async with (uow or self.uow)() as work:
@@ -364,6 +371,19 @@ class Campaigns:
                     self.today(),
                     market.actor or REGISTRY,
                 )
+
+    async def _market_closed(self, market_id: str, uow: UowFactory[Stores] | None) -> None:
+        """Every open disclosure of a closed market — a late milestone, a failed check, an
+        overdue order, an exposure — lapses: nobody is left to put it right."""
+        async with (uow or self.uow)() as work:
+            found = await work.stores.disclosures.listed(
+                market_id=market_id, state="open", limit=DISCLOSURES_ALL
+            )
+            for disclosure in found:
+                ended = disclosure.lapse(self.now())
+                if ended is not None:
+                    await self._save_disclosure(work, ended)
+                    self.metrics.disclosures.labels(disclosure.kind, "lapsed").inc()
 
     async def _auto_record(
         self,

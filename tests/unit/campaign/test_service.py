@@ -634,6 +634,30 @@ async def test_the_disclosure_of_an_order_that_lapsed_ends_unrectified_once(
     assert await world.campaigns.disclosures(state="open") == []
 
 
+async def test_a_market_that_closes_has_its_open_disclosures_lapse_once(world: World) -> None:
+    """停业: an exposure and an overdue order of the market end unrectified; another market's
+    exposure stays open, and the closed snapshot read again changes nothing."""
+    world.directory.markets["mkt_1"] = market("mkt_1", "zhifu")
+    world.directory.markets["mkt_3"] = market("mkt_3", "zhifu")
+    report = ExposureReport("press", "烟台日报 3月12日", "污水横流", date(2026, 3, 14))
+    exposed = await world.campaigns.record_exposure(CLERK, "mkt_1", report)
+    other = await world.campaigns.record_exposure(CLERK, "mkt_3", report)
+    await inspection_router(world.campaigns)(delivery(overdue()))
+    published = len(world.uow.published)
+    opened = world.directory.markets["mkt_1"]
+    closed = opened.model_copy(
+        update={"status": "closed", "closed_on": T0.date(), "version": opened.version + 1}
+    )
+    await world.campaigns.on_market(opened, closed)
+    lapsed = await world.campaigns.disclosures(state="lapsed")
+    assert sorted(d.kind for d in lapsed) == ["exposure", "overdue_rectification"]
+    assert exposed.id in {d.id for d in lapsed}
+    assert (await world.campaigns.disclosure(other.id)).state == "open"
+    assert world.types()[published:] == ["registry.disclosure.upserted"] * 2
+    await world.campaigns.on_market(closed, closed)
+    assert len(world.uow.published) == published + 2
+
+
 async def test_an_order_that_lapsed_undisclosed_changes_nothing(world: World) -> None:
     await inspection_router(world.campaigns)(delivery(lapsed()))
     assert world.uow.published == []
