@@ -128,3 +128,25 @@ async def test_the_disclosure_of_an_order_that_lapsed_ends_and_leaves_the_public
     assert public.json()["items"] == []
     item = (await api.client.get(f"/public/disclosures/{data['disclosure_id']}")).json()
     assert (item["state"], item["overdue"]) == ("lapsed", False)
+
+
+async def test_a_disclosure_lapses_when_its_market_closes_at_the_registry(
+    api: Api, kafka: str, producer: AIOKafkaProducer
+) -> None:
+    """停业 through the registry's API, its merchant gone: the campaign reads the closed
+    snapshot in its registry view's transaction, and the market's open disclosure lapses."""
+    market, merchant, fields, overdue = await _overdue_order(api)
+    async with TopicWatcher(kafka, topics.REGISTRY_DISCLOSURES.name) as watcher:
+        event = inspection_event("inspection.rectification.overdue", overdue)
+        await publish(producer, fields["task_id"], event)
+        [opened] = await watcher.wait_for(
+            lambda r: r.json()["data"]["source_id"] == fields["rectification_id"]
+        )
+        left = await api.registry.post(f"/merchants/{merchant['id']}/leave", {"reason": "转让"})
+        assert left.status_code == 200, left.text
+        closed = await api.registry.post(f"/markets/{market['id']}/close", {"reason": "搬迁"})
+        assert closed.status_code == 200, closed.text
+        [_, ended] = await watcher.wait_for(lambda r: r.key == opened.key, count=2)
+    data = ended.json()["data"]
+    assert (data["state"], data["resolved_at"]) == ("lapsed", None)
+    assert data["lapsed_at"] is not None
