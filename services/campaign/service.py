@@ -320,18 +320,30 @@ class Campaigns:
         source_id: str,
         cause: Envelope[Any] | None = None,
         *,
-        change: str = "resolved",
+        lapsed: bool = False,
     ) -> Disclosure | None:
-        """The disclosure of `source_id` resolved (or, `change` lapsed), if there is one and it
-        was open."""
+        """The disclosure of `source_id` resolved (or lapsed), if there is one and it was
+        open."""
         existing = await work.stores.disclosures.of(kind, source_id, for_update=True)
-        now = self.now()
         if existing is None:
             return None
-        ended = existing.lapse(now) if change == "lapsed" else existing.resolve(now)
+        return await self._end(work, existing, lapsed=lapsed, cause=cause)
+
+    async def _end(
+        self,
+        work: Work,
+        disclosure: Disclosure,
+        *,
+        lapsed: bool,
+        cause: Envelope[Any] | None = None,
+    ) -> Disclosure | None:
+        """`disclosure` resolved, or lapsed (never rectified), stored and announced; None when it
+        was not open."""
+        now = self.now()
+        ended = disclosure.lapse(now) if lapsed else disclosure.resolve(now)
         if ended is not None:
             await self._save_disclosure(work, ended, cause=cause)
-            self.metrics.disclosures.labels(kind, change).inc()
+            self.metrics.disclosures.labels(disclosure.kind, ended.state).inc()
         return ended
 
     async def milestones(self, who: Principal, campaign_id: str) -> list[Milestone]:
@@ -380,10 +392,7 @@ class Campaigns:
                 market_id=market_id, state="open", limit=DISCLOSURES_ALL
             )
             for disclosure in found:
-                ended = disclosure.lapse(self.now())
-                if ended is not None:
-                    await self._save_disclosure(work, ended)
-                    self.metrics.disclosures.labels(disclosure.kind, "lapsed").inc()
+                await self._end(work, disclosure, lapsed=True)
 
     async def _auto_record(
         self,
@@ -861,7 +870,7 @@ class Campaigns:
                 "overdue_rectification",
                 event.data.rectification_id,
                 cause=event,
-                change="lapsed",
+                lapsed=True,
             )
 
     async def rectification_verified(

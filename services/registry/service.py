@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -319,11 +319,8 @@ class Registry:
             if trading:
                 raise merchants_trading(market_id, len(trading))
             await self.save(work, market, by)
-            retired = []
-            for placed in await self._active_terminals(work, market_id):
-                terminal = placed.retire(now, by=by)
-                await self.save(work, terminal, by)
-                retired.append(terminal)
+            placed = await self._active_terminals(work, market_id)
+            retired = await self._retire(work, placed, now, by)
         return market, retired
 
     async def check_closing(self, closed_on: date | None, reason: str | None) -> None:
@@ -445,11 +442,7 @@ class Registry:
             by, now = actor(who), self.now()
             merchant = merchant.leave(left_on or self.today(), reason, self.today(), now, by=by)
             await self.save(work, merchant, by)
-            retired = []
-            for placed in await self._placed_with(work, merchant):
-                terminal = placed.retire(now, by=by)
-                await self.save(work, terminal, by)
-                retired.append(terminal)
+            retired = await self._retire(work, await self._placed_with(work, merchant), now, by)
         return merchant, retired
 
     async def correct_merchant(
@@ -487,6 +480,16 @@ class Registry:
                     await self.save(work, terminal, by)
                     moved.append(terminal)
         return merchant, moved
+
+    async def _retire(
+        self, work: Work, terminals: list[Terminal], now: datetime, by: Actor
+    ) -> list[Terminal]:
+        """Retire each of `terminals` (held locked) at `now`, with the change that retires them;
+        saved and announced. Returns them retired."""
+        retired = [placed.retire(now, by=by) for placed in terminals]
+        for terminal in retired:
+            await self.save(work, terminal, by)
+        return retired
 
     async def _placed_with(self, work: Work, merchant: Merchant) -> list[Terminal]:
         """The merchant's active terminals, each locked."""
