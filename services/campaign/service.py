@@ -27,6 +27,7 @@ from contracts.people import Actor
 from contracts.registry import MARKET_CLOSED, MarketUpserted
 from contracts.suggestions import SuggestionReceived
 from services.campaign import events
+from services.campaign.domain import closed
 from services.campaign.domain.campaign import Campaign, DeadlineRule, plan_campaign
 from services.campaign.domain.disclosures import (
     Disclosure,
@@ -230,6 +231,9 @@ class Campaigns:
                 "kind", f"market milestones are {', '.join(MARKET_MILESTONES)}, not {kind}"
             )
         market = within(who, self.directory.markets.get(market_id), "market", market_id)
+        closed_on = self._closed_on(market_id)
+        if closed_on is not None:
+            raise InvalidInput(closed.FIELD, closed.closed_reason(market_id, closed_on))
         async with self.uow() as work:
             campaign = await self._campaign(work, campaign_id)
             if market.district not in campaign.districts:
@@ -498,6 +502,11 @@ class Campaigns:
         who.require_district(market.district)
         return market.district
 
+    def _closed_on(self, market_id: str) -> date | None:
+        """The day the market closed for good (停业), None while it is open or unknown."""
+        market = self.directory.markets.get(market_id)
+        return market.closed_on if market and market.status == MARKET_CLOSED else None
+
     async def add_project(self, who: Principal, cmd: NewProject) -> RenovationProject:
         district = self._district_of(who, cmd.market_id)
         async with self.uow() as work:
@@ -515,6 +524,7 @@ class Campaigns:
                 today=self.today(),
                 now=self.now(),
                 planned_on=cmd.planned_on,
+                closed_on=self._closed_on(cmd.market_id),
             )
             await self._save_project(work, project, "created", actor(who))
         self.metrics.renovations.labels("created").inc()
@@ -544,7 +554,7 @@ class Campaigns:
         of a market's projects into its `renovation_status`.)"""
         today = self.today()
         async with self.uow() as work:
-            project = await self._project(work, who, project_id, for_update=True)
+            project = await self._changing(work, who, project_id)
             changed = advance_project(
                 project,
                 stage,
@@ -576,7 +586,7 @@ class Campaigns:
         (`registry.renovation.check_failed`) and disclosed with its rectification deadline; a
         pass resolves the open failures of its kind and their disclosures."""
         async with self.uow() as work:
-            project = await self._project(work, who, project_id, for_update=True)
+            project = await self._changing(work, who, project_id)
             outcome = record_check(
                 project,
                 report,
@@ -629,16 +639,28 @@ class Campaigns:
         found = await work.stores.projects.get(project_id, for_update=for_update)
         return within(who, found, "renovation project", project_id)
 
+    async def _changing(
+        self, work: Work, who: Principal, project_id: str, *, closed_too: bool = False
+    ) -> RenovationProject:
+        """The project, locked to change; a closed market's goes no further unless
+        `closed_too` (an answer to a comment made before)."""
+        project = await self._project(work, who, project_id, for_update=True)
+        if not closed_too:
+            closed.project_goes_on(project.market_id, self._closed_on(project.market_id))
+        return project
+
     async def _change_project(
         self,
         who: Principal,
         project_id: str,
         change: str,
         decide: Callable[[RenovationProject], RenovationProject],
+        *,
+        closed_too: bool = False,
     ) -> RenovationProject:
         """The use case of a change `who` makes to one project: `decide` is the rule."""
         async with self.uow() as work:
-            project = await self._project(work, who, project_id, for_update=True)
+            project = await self._changing(work, who, project_id, closed_too=closed_too)
             changed = decide(project)
             await self._save_project(work, changed, change, actor(who))
         self.metrics.renovations.labels(change).inc()
@@ -713,6 +735,7 @@ class Campaigns:
             lambda project: answer_comment(
                 project, suggestion_id, answer=answer, by=actor(who), now=self.now()
             ),
+            closed_too=True,
         )
 
     async def consultations(
@@ -753,6 +776,7 @@ class Campaigns:
                 now=self.now(),
                 by=actor(who),
                 names=self._names(district, market_id) if district else PlaceNames(),
+                closed_on=self._closed_on(market_id),
             )
             await self._save_disclosure(work, disclosure)
         self.metrics.disclosures.labels("exposure", "opened").inc()

@@ -225,7 +225,11 @@ _REASONS: Final = [
     (re.compile(r"must not be blank"), "必填"),
     (re.compile(r"merchant \S+ left the market on (\S+)"), r"该商户已于 \1 退出经营"),
     # 停业 (services/registry/domain/model.py): a closed market, and one with merchants left.
-    (re.compile(r"market \S+ closed on (\S+)"), r"该市场已于 \1 停业"),
+    (
+        re.compile(r"market \S+ closed on ([\d-]+); its project goes no further"),
+        r"该市场已于 \1 停业：改造项目不再推进",
+    ),
+    (re.compile(r"market \S+ closed on ([\d-]+)"), r"该市场已于 \1 停业"),
     (
         re.compile(r"(\d+) merchant\(s\) still trade at market \S+; record their leaving first"),
         r"尚有 \1 个商户在经营：请先为每个商户办理退出经营",

@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from contracts.campaign import EXPOSURE_SOURCES
 from contracts.people import Actor
 from services.campaign.domain.campaign import end_of_day, revised
+from services.campaign.domain.closed import takes_new_work
 from services.campaign.domain.milestones import MILESTONE_LABELS, Milestone
 from services.campaign.domain.renovations import CHECK_LABELS, Check, RenovationProject
 from services.campaign.domain.text import Problems
@@ -295,13 +296,16 @@ def disclose_exposure(
     now: datetime,
     by: Actor,
     names: PlaceNames = PlaceNames(),
+    closed_on: date | None = None,
 ) -> Disclosure:
     """An exposed problem, public and open until a re-check finds it fixed, with the deadline
     the market has to rectify it by (from today to a year ahead). `district`: the market's,
-    None when the registry does not know the market. Every problem is named at once."""
+    None when the registry does not know the market; `closed_on`: the day it closed for good,
+    if it did (nobody is left to rectify). Every problem is named at once."""
     problems = Problems()
     if district is None:
         problems.add("market_id", f"no market {market_id!r} is registered")
+    takes_new_work(problems, market_id, closed_on)
     if report.source not in EXPOSURE_SOURCES:
         problems.add("source", f"must be one of {', '.join(EXPOSURE_SOURCES)}")
     reference = problems.text("reference", report.reference, limit=EXPOSURE_REFERENCE_MAX)

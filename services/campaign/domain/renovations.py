@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from contracts.campaign import FUNDING_SOURCES, RENOVATION_KINDS, RENOVATION_STAGES, SCOPE_AREAS
 from contracts.people import Actor
 from services.campaign.domain.campaign import Campaign, revised
+from services.campaign.domain.closed import takes_new_work
 from services.campaign.domain.money import MAX_FEN, fen_of
 from services.campaign.domain.text import Problems, required_text
 from services.runtime.failures import Conflict, InvalidInput, NotFound
@@ -261,10 +262,11 @@ def plan_project(
     now: datetime,
     planned_on: date | None = None,
     campaign_id: str | None = None,
+    closed_on: date | None = None,
 ) -> RenovationProject:
     """A planned project; every problem of the request named at once. `campaign`: None when no
     campaign has `campaign_id` (the id asked for); `district`: the market's, None when the
-    registry does not know the market."""
+    registry does not know the market; `closed_on`: the day it closed for good, if it did."""
     problems = Problems()
     if campaign is None:
         problems.add("campaign_id", f"no campaign {campaign_id!r}")
@@ -274,6 +276,7 @@ def plan_project(
         problems.add(
             "market_id", f"the market's district {district!r} does not take part in the campaign"
         )
+    takes_new_work(problems, market_id, closed_on)
     if kind not in RENOVATION_KINDS:
         problems.add("kind", f"must be one of {', '.join(RENOVATION_KINDS)}")
     title = problems.text("title", title, limit=TITLE_MAX)

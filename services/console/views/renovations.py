@@ -86,18 +86,26 @@ def _reason(exc: ApiError, field: str) -> str:
     return labels.reason_zh(exc.message)
 
 
-async def _market_names(services: Backend, who: Session) -> dict[str, str]:
+async def _markets(services: Backend, who: Session) -> dict[str, dict[str, Any]]:
+    """The registry's markets of the person's district by id (none when it does not answer: the
+    pages then show no market names)."""
     found = await optional(markets_of(services, who), [])
-    return {m["id"]: m.get("name") or m["id"] for m in found}
+    return {m["id"]: m for m in found}
+
+
+def _closed_on(market: dict[str, Any] | None) -> str | None:
+    """The day a market closed for good (停业): its projects go no further."""
+    return market.get("closed_on") if market and market.get("status") == "closed" else None
 
 
 @router.get("/staff/renovations")
 async def renovations_page(request: Request, who: Reader, services: Services) -> Response:
     market_id = request.query_params.get("market_id", "")[:64] or None
-    projects, names = await needed(
+    projects, markets = await needed(
         services.items("campaign", "/renovations", who.access_token, market_id=market_id),
-        _market_names(services, who),
+        _markets(services, who),
     )
+    names = {key: m.get("name") or key for key, m in markets.items()}
     projects.sort(
         key=lambda p: (name_key(names.get(p["market_id"], p["market_id"])), p["created_at"])
     )
@@ -109,6 +117,7 @@ async def renovations_page(request: Request, who: Reader, services: Services) ->
         who,
         projects=projects,
         names=names,
+        closed={key: _closed_on(m) for key, m in markets.items() if _closed_on(m)},
         market_id=market_id,
         unanswered=unanswered,
         unresolved=unresolved,
@@ -120,7 +129,8 @@ async def _project_page(
 ) -> Response:
     token = who.access_token
     project = await in_scope(services, "campaign", f"/renovations/{project_id}", token, "改造项目")
-    names = await _market_names(services, who)
+    market = (await _markets(services, who)).get(project["market_id"])
+    closed_on = _closed_on(market)
     stage = project.get("stage")
     day = today().isoformat()
     checks = sorted(
@@ -138,9 +148,11 @@ async def _project_page(
         today=day,
         check_kinds=labels.CHECK_KIND,
         check_fields=CHECK_FIELDS,
-        market_name=names.get(project["market_id"], ""),
+        market_name=(market or {}).get("name", ""),
+        closed_on=closed_on,
         consultation=project.get("consultation"),
         may_act=who.principal.holds(*WRITERS),
+        may_change=who.principal.holds(*WRITERS) and closed_on is None,
         may_answer=stage in ("planned", "approved"),
         stages=labels.RENOVATION_STAGE,
         kinds=labels.RENOVATION_KIND,

@@ -632,6 +632,54 @@ async def test_every_problem_of_a_renovation_plan_is_one_422(api: Api, clock: Cl
     assert listed.json()["items"] == []
 
 
+async def test_a_closed_markets_project_goes_no_further_and_it_takes_no_new_one(
+    api: Api, clock: Clock
+) -> None:
+    """停业 at the registry's API: once the campaign's view holds the closed snapshot, the
+    market's planned project takes no stage change (409 naming `market_id`, the project as it
+    was) and a new project or exposure of it is refused (422 naming `market_id`)."""
+    district = await _district(api)
+    market = await _market(api, district)
+    campaign = await _campaign(api, [district])
+    clock.set(date(2026, 4, 1))
+    body = {
+        "campaign_id": campaign["id"],
+        "market_id": market["id"],
+        "kind": "old_market_upgrade",
+        "title": "幸福农贸市场提升改造工程",
+        "scope_items": [{"area": "infrastructure", "description": "更换排水管网"}],
+        "budget": [{"source": "fiscal", "amount_fen": 1_000}],
+    }
+    planned = await api.post("/renovations", body, "clerk", district)
+    assert planned.status_code == 201, planned.text
+    pid = planned.json()["id"]
+    closed = await api.registry.post(
+        f"/markets/{market['id']}/close", {"reason": "并入新市场", "closed_on": "2026-03-31"}
+    )
+    assert closed.status_code == 200, closed.text
+    await api.knows(closed.json())
+
+    stage = await api.post(f"/renovations/{pid}/stage", {"stage": "approved"}, "clerk", district)
+    assert stage.status_code == 409, stage.text
+    [error] = stage.json()["errors"]
+    assert error["field"] == "market_id" and "closed on 2026-03-31" in error["reason"]
+    assert (await api.get(f"/renovations/{pid}")).json() == planned.json()
+    again = await api.post("/renovations", body, "clerk", district)
+    assert again.status_code == 422, again.text
+    assert [e["field"] for e in again.json()["errors"]] == ["market_id"]
+    exposure = {
+        "market_id": market["id"],
+        "source": "press",
+        "reference": "烟台日报 4月1日",
+        "title": "污水横流",
+        "rectify_by": "2026-04-10",
+    }
+    exposed = await api.post("/exposures", exposure, "clerk", district)
+    assert exposed.status_code == 422 and exposed.json()["errors"][0]["field"] == "market_id"
+    listed = await api.get(f"/renovations?market_id={market['id']}")
+    assert [p["id"] for p in listed.json()["items"]] == [pid]
+
+
 async def test_every_problem_of_a_campaign_and_of_a_milestone_is_one_422(
     api: Api, clock: Clock
 ) -> None:

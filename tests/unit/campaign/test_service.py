@@ -4,6 +4,7 @@ announces, and above all what a refusal, a redelivery or a failure half-way leav
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -720,6 +721,73 @@ async def test_a_market_closed_for_good_is_expected_no_milestone(world: World) -
     assert await world.campaigns.check_clock() > 0
     flagged = {m.market_id for m in world.stores.milestones.rows.values() if m.market_id}
     assert flagged == {"mkt_1"}
+
+
+def close(world: World, market_id: str, on: date = date(2026, 3, 12)) -> None:
+    opened = world.directory.markets[market_id]
+    world.directory.markets[market_id] = opened.model_copy(
+        update={"status": "closed", "closed_on": on, "version": opened.version + 1}
+    )
+
+
+async def test_a_closed_market_takes_no_new_project_exposure_or_milestone(world: World) -> None:
+    """停业: refused naming `market_id` and the day, beside the request's other problems;
+    nothing is stored or announced."""
+    cid = await created(world, ("zhifu",))
+    close(world, "mkt_1")
+    before, published = counts(world), len(world.uow.published)
+    with pytest.raises(InvalidInputs) as project:
+        await world.campaigns.add_project(
+            CLERK, NewProject(cid, "mkt_1", "old_market_upgrade", " ", (), ())
+        )
+    fields = [field for field, _ in project.value.problems]
+    assert "market_id" in fields and "title" in fields
+    assert dict(project.value.problems)["market_id"] == "market 'mkt_1' closed on 2026-03-12"
+    report = ExposureReport("press", "烟台日报 3月12日", "污水横流", date(2026, 3, 14))
+    with pytest.raises(InvalidInputs) as exposure:
+        await world.campaigns.record_exposure(CLERK, "mkt_1", report)
+    assert [field for field, _ in exposure.value.problems] == ["market_id"]
+    with pytest.raises(InvalidInput) as milestone:
+        await world.campaigns.record_market_milestone(
+            CLERK, cid, "mkt_1", "task_force_set_up", MilestoneReport(date(2026, 3, 11))
+        )
+    assert milestone.value.field == "market_id" and "closed on 2026-03-12" in milestone.value.reason
+    nothing_changed(world, published, before)
+
+
+async def test_a_closed_markets_project_goes_no_further_but_a_comment_is_answered(
+    world: World,
+) -> None:
+    """A project of a market that closed after it was planned: no amendment, stage, check or
+    consultation (409 naming `market_id`); a comment a citizen made before is still answered."""
+    cid = await created(world, ("zhifu",))
+    pid = await planned(world, cid)
+    await world.campaigns.open_consultation(CLERK, pid, 7)
+    await suggestions_router(world.campaigns)(
+        delivery(suggestion(pid), "complaints.suggestions.v1")
+    )
+    close(world, "mkt_1")
+    before, published = counts(world), len(world.uow.published)
+    version = (await world.campaigns.project(CLERK, pid)).version
+    check = CheckReport("quality", "fail", date(2026, 3, 12), "李工", ("渗水",))
+    changes: list[Callable[[], Awaitable[object]]] = [
+        lambda: world.campaigns.amend_project(CLERK, pid, Amendment(title="新标题")),
+        lambda: world.campaigns.advance(CLERK, pid, "approved"),
+        lambda: world.campaigns.record_check(CLERK, pid, check),
+        lambda: world.campaigns.open_consultation(CLERK, pid, 7),
+    ]
+    for change in changes:
+        with pytest.raises(Conflict) as refused:
+            await change()
+        [error] = refused.value.errors
+        assert error["field"] == "market_id" and "closed on 2026-03-12" in error["reason"]
+    nothing_changed(world, published, before)
+    assert (await world.campaigns.project(CLERK, pid)).version == version
+    answered = await world.campaigns.answer_comment(
+        CLERK, pid, "sug_1", "市场已停业，改造不再进行。"
+    )
+    assert answered.consultation is not None
+    assert answered.consultation.comments[0].answer == "市场已停业，改造不再进行。"
 
 
 async def test_a_milestone_flagged_by_another_transaction_meanwhile_takes_the_report(

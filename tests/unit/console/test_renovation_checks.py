@@ -292,3 +292,68 @@ async def test_a_failed_check_not_put_right_is_flagged_on_the_list_and_the_clerk
     assert "未整改" not in words(rows["rnv_2"])  # its failure was resolved by a passing check
     assert home.status_code == 200, home.text
     assert support.card(home.text, "改造项目") == "改造项目 2 1 项检查不合格未整改"
+
+
+def closing(project: dict[str, Any], markets: list[dict[str, Any]], stage: list[str]) -> Answer:
+    """The campaign as `campaign` answers, the registry with `markets`; a stage change refused
+    as the service refuses it for a closed market's project (recorded in `stage`)."""
+    base = campaign(project)
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/markets":
+            return httpx.Response(200, json={"items": markets})
+        if request.url.path == "/renovations/rnv_1/stage":
+            stage.append(json.loads(request.content)["stage"])
+            reason = "market 'mkt_1' closed on 2026-03-12; its project goes no further"
+            error = {"field": "market_id", "reason": reason}
+            return httpx.Response(
+                409, json={"error": "conflict", "message": reason, "errors": [error]}
+            )
+        return base(request)
+
+    return answer
+
+
+CLOSED_MARKET = {
+    "id": "mkt_1",
+    "name": "幸福农贸市场",
+    "status": "closed",
+    "closed_on": "2026-03-12",
+}
+COMMENTED = PROJECT | {
+    "stage": "approved",
+    "consultation": {
+        "opens_on": "2026-03-01",
+        "closes_on": "2026-03-10",
+        "open": False,
+        "closed": True,
+        "unanswered": 1,
+        "comments": [{"suggestion_id": "sug_1", "text": "保留早市", "answer": None}],
+    },
+}
+
+
+async def test_a_closed_markets_project_says_so_and_offers_only_the_answers() -> None:
+    """停业: the project goes no further — no stage, check or consultation form; a comment made
+    before may still be answered; the list tags it. An open market's project keeps its forms."""
+    stage: list[str] = []
+    async with support.console(closing(COMMENTED, [CLOSED_MARKET], stage), CLERK) as client:
+        page = await client.get("/staff/renovations/rnv_1")
+        listed = await client.get("/staff/renovations")
+        refused = await client.post("/staff/renovations/rnv_1/stage", data={"stage": "accepted"})
+    assert page.status_code == 200, page.text
+    notice = re.search(r'<p class="notice warn" id="market-closed">(.*?)</p>', page.text, re.S)
+    assert notice and "该市场已于 2026-03-12 停业" in notice[1]
+    for form in ("stage-form", "check-form", "consultation-form"):
+        assert f'id="{form}"' not in page.text
+    assert "/comments/sug_1/answer" in page.text
+    assert "市场已停业 · 2026-03-12" in words(listed.text)
+    # A page opened before the closing: the stage refused, the page again saying why.
+    assert stage == ["accepted"] and refused.status_code == 409
+    assert 'id="market-closed"' in refused.text and 'id="stage-form"' not in refused.text
+    open_market = CLOSED_MARKET | {"status": "open", "closed_on": None}
+    async with support.console(closing(COMMENTED, [open_market], stage), CLERK) as client:
+        page = await client.get("/staff/renovations/rnv_1")
+        listed = await client.get("/staff/renovations")
+    assert 'id="market-closed"' not in page.text and 'id="stage-form"' in page.text
+    assert 'id="check-form"' in page.text and "停业" not in words(listed.text)

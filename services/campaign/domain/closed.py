@@ -1,0 +1,33 @@
+"""A market closed for good (停业, the registry's `status: closed`) in the campaign: it takes no
+new renovation project, exposure or milestone, and a project of it goes no further — no
+amendment, stage, check or consultation (docs/rules.md, Registry 停业). A comment a citizen made
+before may still be answered. What was disclosed open about it lapses (`disclosures.lapse`).
+
+`closed_on`: the day the registry says the market closed, None while it is open."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from services.campaign.domain.text import Problems
+from services.runtime.failures import Conflict
+
+FIELD = "market_id"
+
+
+def closed_reason(market_id: str, closed_on: date) -> str:
+    return f"market {market_id!r} closed on {closed_on.isoformat()}"
+
+
+def takes_new_work(problems: Problems, market_id: str, closed_on: date | None) -> None:
+    """Adds the refusal of new work about a closed market to a request's other problems."""
+    if closed_on is not None:
+        problems.add(FIELD, closed_reason(market_id, closed_on))
+
+
+def project_goes_on(market_id: str, closed_on: date | None) -> None:
+    """A project of a closed market changes no more: 409 naming `market_id`."""
+    if closed_on is not None:
+        raise Conflict(
+            f"{closed_reason(market_id, closed_on)}; its project goes no further", field=FIELD
+        )
