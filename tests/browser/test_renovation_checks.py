@@ -122,3 +122,31 @@ async def test_a_clerk_records_a_failed_check_and_the_inspector_reads_what_to_se
     await shot(page, "accepted")
     await citizen.reload()
     assert await citizen.locator("#disclosures li[data-disclosure]").count() == 0
+
+
+async def test_a_closed_markets_project_says_it_goes_no_further(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    """停业 at the registry while a project is planned: on a phone the clerk's project page then
+    says so and offers no stage, consultation or check; the list tags the project."""
+    market = await new_market(console)
+    project_id = await planned_project(console, market)
+    clerk, _ = tokens.person("clerk", market.district, name="孙登记", who="closing")
+    page = await open_page(phone=True)
+    await sign_in(page, clerk, tokens.password)
+    await page.goto(f"/staff/renovations/{project_id}")
+    assert await page.locator("#stage-form").count() == 1
+    assert await page.locator("#market-closed").count() == 0
+
+    async with console.city.client("registry") as registry:
+        r = await registry.post(f"/markets/{market.market_id}/close", json={"reason": "并入新市场"})
+        assert r.status_code == 200, r.text
+    await page.reload()
+    notice = await page.inner_text("#market-closed")
+    assert f"该市场已于 {r.json()['closed_on']} 停业" in notice and "项目不再推进" in notice
+    for form in ("#stage-form", "#consultation-form", "#check-form"):
+        assert await page.locator(form).count() == 0
+    await shot(page, "closed-market-project")
+    await page.goto(f"/staff/renovations?market_id={market.market_id}")
+    tag = page.locator(f'[data-project="{project_id}"] [data-closed]')
+    assert await tag.inner_text() == f"市场已停业 · {r.json()['closed_on']}"
