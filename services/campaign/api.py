@@ -266,17 +266,18 @@ def project_out(p: renovations.RenovationProject, today: date) -> dict[str, Any]
     }
 
 
-def public_consultation_out(
-    p: renovations.RenovationProject, market_name: str | None, today: date
-) -> dict[str, Any]:
-    """What citizens read of a plan open for comment: the plan and its window, how many
-    comments came and how many were answered — no text, nobody's name."""
+def public_consultation_out(p: renovations.RenovationProject, camp: Campaigns) -> dict[str, Any]:
+    """What citizens read of a plan open for comment: the plan and its window, whether
+    comments are taken today (not once its market closed for good), how many came and how many
+    were answered — no text, nobody's name."""
+    market = camp.directory.markets.get(p.market_id)
+    today = camp.today()
     assert p.consultation is not None
     c = p.consultation
     return {
         "project_id": p.id,
         "market_id": p.market_id,
-        "market_name": market_name,
+        "market_name": market.name if market else None,
         "district": p.district,
         "kind": p.kind,
         "title": p.title,
@@ -286,7 +287,7 @@ def public_consultation_out(
         "budget_total_yuan": money.fen_to_yuan(p.budget_total_fen),
         "opens_on": c.opens_on.isoformat(),
         "closes_on": c.closes_on.isoformat(),
-        "open": c.is_open(today),
+        "open": camp.takes_comments(p, today),
         "comments": len(c.comments),
         "answered": len(c.comments) - c.unanswered,
     }
@@ -575,22 +576,13 @@ async def public_consultations(
 ) -> dict[str, Any]:
     """Public (no token): renovation plans opened for comment, the latest window first;
     `open=true`: only those taking comments today."""
-    today = camp.today()
     found = await camp.consultations(market_id=market_id, open_only=open_only)
-    names = camp.directory.markets
-    return {
-        "items": [
-            public_consultation_out(p, m.name if (m := names.get(p.market_id)) else None, today)
-            for p in found
-        ]
-    }
+    return {"items": [public_consultation_out(p, camp) for p in found]}
 
 
 @router.get("/public/consultations/{project_id}", tags=["public"], dependencies=Public)
 async def public_consultation(project_id: str, camp: Camp) -> dict[str, Any]:
-    found = await camp.public_consultation(project_id)
-    market = camp.directory.markets.get(found.market_id)
-    return public_consultation_out(found, market.name if market else None, camp.today())
+    return public_consultation_out(await camp.public_consultation(project_id), camp)
 
 
 @router.post("/jobs/check-campaigns", tags=["jobs"])

@@ -748,8 +748,19 @@ class Campaigns:
         return [
             p
             for p in found
-            if p.consultation is not None and (not open_only or p.consultation.is_open(today))
+            if p.consultation is not None and (not open_only or self.takes_comments(p, today))
         ]
+
+    def takes_comments(self, project: RenovationProject, today: date) -> bool:
+        """Whether citizens are asked for comments on the plan today: its consultation is open
+        and its market has not closed for good (a comment sent still reaches the plan, to be
+        answered)."""
+        consultation = project.consultation
+        return (
+            consultation is not None
+            and consultation.is_open(today)
+            and self._closed_on(project.market_id) is None
+        )
 
     async def public_consultation(self, project_id: str) -> RenovationProject:
         async with self.uow() as work:

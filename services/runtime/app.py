@@ -436,11 +436,6 @@ def _asyncapi_json() -> bytes:
     return bytes(JSONResponse(yaml.safe_load(ASYNCAPI.read_bytes())).body)
 
 
-def service_of(request: Request) -> Service:
-    svc: Service = request.app.state.service
-    return svc
-
-
 def state(name: str) -> Callable[[Request], Any]:
     """A FastAPI dependency giving what app.py wired as the app's `state.<name>` (a service's use
     cases): `Annotated[Registry, Depends(state("registry"))]`."""

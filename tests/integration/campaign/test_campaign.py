@@ -653,6 +653,13 @@ async def test_a_closed_markets_project_goes_no_further_and_it_takes_no_new_one(
     planned = await api.post("/renovations", body, "clerk", district)
     assert planned.status_code == 201, planned.text
     pid = planned.json()["id"]
+    opened = await api.post(f"/renovations/{pid}/consultation", {"days": 10}, "clerk", district)
+    assert opened.status_code == 200, opened.text
+    asked = {"market_id": market["id"], "open": "true"}
+    assert [
+        c["project_id"]
+        for c in (await api.client.get("/public/consultations", params=asked)).json()["items"]
+    ] == [pid]
     closed = await api.registry.post(
         f"/markets/{market['id']}/close", {"reason": "并入新市场", "closed_on": "2026-03-31"}
     )
@@ -663,7 +670,11 @@ async def test_a_closed_markets_project_goes_no_further_and_it_takes_no_new_one(
     assert stage.status_code == 409, stage.text
     [error] = stage.json()["errors"]
     assert error["field"] == "market_id" and "closed on 2026-03-31" in error["reason"]
-    assert (await api.get(f"/renovations/{pid}")).json() == planned.json()
+    assert (await api.get(f"/renovations/{pid}")).json() == opened.json()
+    # Its window still runs; citizens are no longer asked for comments on it.
+    assert (await api.client.get("/public/consultations", params=asked)).json()["items"] == []
+    public = (await api.client.get(f"/public/consultations/{pid}")).json()
+    assert (public["project_id"], public["open"]) == (pid, False)
     again = await api.post("/renovations", body, "clerk", district)
     assert again.status_code == 422, again.text
     assert [e["field"] for e in again.json()["errors"]] == ["market_id"]

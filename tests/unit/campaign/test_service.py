@@ -782,7 +782,13 @@ async def test_a_closed_markets_project_goes_no_further_but_a_comment_is_answere
         [error] = refused.value.errors
         assert error["field"] == "market_id" and "closed on 2026-03-12" in error["reason"]
     nothing_changed(world, published, before)
-    assert (await world.campaigns.project(CLERK, pid)).version == version
+    project = await world.campaigns.project(CLERK, pid)
+    assert project.version == version
+    # Its window still runs, but citizens are no longer asked: it is listed, not as open.
+    assert project.consultation is not None and project.consultation.is_open(T0.date())
+    assert not world.campaigns.takes_comments(project, T0.date())
+    assert await world.campaigns.consultations(open_only=True) == []
+    assert [p.id for p in await world.campaigns.consultations()] == [pid]
     answered = await world.campaigns.answer_comment(
         CLERK, pid, "sug_1", "市场已停业，改造不再进行。"
     )
