@@ -504,8 +504,7 @@ class Campaigns:
 
     def _closed_on(self, market_id: str) -> date | None:
         """The day the market closed for good (停业), None while it is open or unknown."""
-        market = self.directory.markets.get(market_id)
-        return market.closed_on if market and market.status == MARKET_CLOSED else None
+        return closed.closed_on(self.directory.markets.get(market_id))
 
     async def add_project(self, who: Principal, cmd: NewProject) -> RenovationProject:
         district = self._district_of(who, cmd.market_id)

@@ -229,7 +229,11 @@ _REASONS: Final = [
         re.compile(r"market \S+ closed on ([\d-]+); its project goes no further"),
         r"该市场已于 \1 停业：改造项目不再推进",
     ),
-    (re.compile(r"market \S+ closed on ([\d-]+)"), r"该市场已于 \1 停业"),
+    (
+        re.compile(r"market \S+ closed on ([\d-]+); it owes no report or self-inspection any more"),
+        r"该市场已于 \1 停业：不再需要自查、专班汇报或登记管理人员",
+    ),
+    (re.compile(r"market \S+ closed on ([\d-]+)(;.*)?"), r"该市场已于 \1 停业"),
     (
         re.compile(r"(\d+) merchant\(s\) still trade at market \S+; record their leaving first"),
         r"尚有 \1 个商户在经营：请先为每个商户办理退出经营",

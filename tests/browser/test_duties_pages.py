@@ -286,3 +286,44 @@ async def test_a_clerk_registers_a_manager_and_records_a_pass_which_issues_a_cer
     assert valid_until in text
     certificates = await campaign_get(console, "/certificates", district=market.district)
     assert [c["name"] for c in certificates["items"]] == ["周管理"]
+
+
+async def test_a_closed_markets_operator_is_asked_for_nothing_more_on_a_phone(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    """停业 at the registry: the operator's home says the market closed and offers no checklist;
+    the clerk's reports list tags it and its page offers no report form."""
+    market = await duties_market(console)
+    async with console.city.client("registry") as registry:
+        r = await registry.post(f"/markets/{market.market_id}/close", json={"reason": "整体搬迁"})
+        assert r.status_code == 200, r.text
+    closed_on = r.json()["closed_on"]
+    async with console.city.client("campaign") as campaign:
+
+        async def closed() -> bool:
+            found = await campaign.get(f"/markets/{market.market_id}/reports")
+            return found.status_code == 200 and found.json().get("closed_on") == closed_on
+
+        await until(closed, within=60, every=0.2, what="the campaign knows the market closed")
+
+    operator, _ = tokens.person(
+        "operator", market.district, market_id=market.market_id, name="钱主办", who="closed"
+    )
+    phone = await open_page(phone=True)
+    await sign_in(phone, operator, tokens.password)
+    notice = await phone.inner_text("#market-closed")
+    assert f"本市场已于 {closed_on} 停业" in notice
+    assert await phone.locator("#self-inspection-form").count() == 0
+    # Credit assesses a closed market no more (409): said so, not as a failure to answer.
+    assert await phone.inner_text("#assessment-none") == "考核不再进行：本市场已停业。"
+    await shot(phone, "operator-closed")
+
+    clerk, _ = tokens.person("clerk", market.district, name="周登记", who="closed")
+    page = await open_page(phone=True)
+    await sign_in(page, clerk, tokens.password)
+    await page.goto("/staff/reports")
+    row = page.locator(f'li[data-market="{market.market_id}"] [data-closed]')
+    assert await row.inner_text() == f"已停业 · {closed_on}：不再需要汇报"
+    await page.goto(f"/staff/reports/{market.market_id}")
+    assert "不再需要专班汇报" in await page.inner_text("#market-closed")
+    assert await page.locator("#report-form").count() == 0

@@ -1,7 +1,9 @@
 """A market closed for good (停业, the registry's `status: closed`) in the campaign: it takes no
 new renovation project, exposure or milestone, and a project of it goes no further — no
 amendment, stage, check or consultation (docs/rules.md, Registry 停业). A comment a citizen made
-before may still be answered. What was disclosed open about it lapses (`disclosures.lapse`).
+before may still be answered. It owes no report or self-inspection and takes no new manager for
+training; the reports it owed before it closed stay as they stood. What was disclosed open about
+it lapses (`disclosures.lapse`).
 
 `closed_on`: the day the registry says the market closed, None while it is open."""
 
@@ -9,10 +11,16 @@ from __future__ import annotations
 
 from datetime import date
 
+from contracts.registry import MARKET_CLOSED, MarketUpserted
 from services.campaign.domain.text import Problems
 from services.runtime.failures import Conflict
 
 FIELD = "market_id"
+
+
+def closed_on(market: MarketUpserted | None) -> date | None:
+    """The day the market closed for good; None while it is open (or unknown)."""
+    return market.closed_on if market is not None and market.status == MARKET_CLOSED else None
 
 
 def closed_reason(market_id: str, closed_on: date) -> str:
@@ -25,9 +33,17 @@ def takes_new_work(problems: Problems, market_id: str, closed_on: date | None) -
         problems.add(FIELD, closed_reason(market_id, closed_on))
 
 
-def project_goes_on(market_id: str, closed_on: date | None) -> None:
-    """A project of a closed market changes no more: 409 naming `market_id`."""
+def still_open(market_id: str, closed_on: date | None, then: str) -> None:
+    """What a closed market no longer takes: 409 naming `market_id`, saying `then`."""
     if closed_on is not None:
-        raise Conflict(
-            f"{closed_reason(market_id, closed_on)}; its project goes no further", field=FIELD
-        )
+        raise Conflict(f"{closed_reason(market_id, closed_on)}; {then}", field=FIELD)
+
+
+def project_goes_on(market_id: str, closed_on: date | None) -> None:
+    """A project of a closed market changes no more."""
+    still_open(market_id, closed_on, "its project goes no further")
+
+
+def owes_duties(market_id: str, closed_on: date | None) -> None:
+    """A closed market files no report or self-inspection and registers no manager."""
+    still_open(market_id, closed_on, "it owes no report or self-inspection any more")

@@ -18,6 +18,7 @@ from pydantic import Field
 
 from contracts.people import actor_dict
 from services.campaign import bodies
+from services.campaign.domain import closed
 from services.campaign.domain import training as tr
 from services.campaign.domain.duties import Standing
 from services.campaign.domain.reports import (
@@ -225,9 +226,11 @@ def build_router(duties: Duties) -> APIRouter:
 
     @router.get("/markets/{market_id}/reports", summary="a market's reports and schedule")
     async def market_reports(market_id: str, who: Reader) -> dict[str, Any]:
+        """`schedule` is null for a market closed for good (`closed_on`): it owes no report."""
         schedule, reports, today = await duties.reports(who, market_id)
         return {
             "market_id": market_id,
+            "closed_on": closed.closed_on(duties.directory.markets.get(market_id)),
             "schedule": schedule_view(schedule, reports, today),
             "items": [report_view(r, today) for r in reports],
         }

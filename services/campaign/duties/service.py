@@ -17,6 +17,7 @@ from typing import Any
 
 from contracts.envelope import Envelope
 from contracts.registry import MarketUpserted
+from services.campaign.domain import closed
 from services.campaign.domain import training as tr
 from services.campaign.domain.duties import Standing, changed, standing, window
 from services.campaign.domain.reports import (
@@ -221,6 +222,7 @@ class Duties:
         next_steps: Sequence[str],
     ) -> Report:
         market = self.market(who, market_id, staff=REPORTERS, operator=False)
+        closed.owes_duties(market_id, closed.closed_on(market))
         now = self.now()
         today = self.today(now)
         async with self.uow() as work:
@@ -252,9 +254,11 @@ class Duties:
         self, who: Principal, market_id: str
     ) -> tuple[Schedule | None, list[Report], date]:
         """The market's schedule and its periods (every period since the schedule started, with
-        its report when filed), newest first, and today."""
+        its report when filed), newest first, and today. A market closed for good has no
+        schedule: the periods it owed are those due before it closed."""
         market = self.market(who, market_id, staff=READERS, operator=True)
         today = self.today(self.now())
+        closed_on = closed.closed_on(market)
         async with self.uow() as work:
             store = work.stores.duties
             row = await self._row(store, market, today)
@@ -262,13 +266,14 @@ class Duties:
             held = by_period(await store.reports(market_id))
         periods = list(held.values())
         if schedule is not None:
-            running = schedule.period_of(today)
-            every = schedule.ended(today) + ([running] if running else [])
+            running = schedule.period_of(today) if closed_on is None else None
+            owed_until = today if closed_on is None else min(today, closed_on)
+            every = schedule.ended(owed_until) + ([running] if running else [])
             for period in every:
                 if period.start not in held:
                     periods.append(Report(market_id, market.district, period))
         periods.sort(key=lambda r: r.period.start, reverse=True)
-        return schedule, periods, today
+        return (schedule if closed_on is None else None), periods, today
 
     async def district_reports(
         self, who: Principal, district: str | None, state: str | None, limit: int
@@ -284,6 +289,7 @@ class Duties:
         self, who: Principal, market_id: str, day: date | None, answers: Sequence[Answer]
     ) -> Recorded:
         market = self.market(who, market_id, staff=(), operator=True)
+        closed.owes_duties(market_id, closed.closed_on(market))
         now = self.now()
         today = self.today(now)
         day = day or today
@@ -341,11 +347,11 @@ class Duties:
             row = await self._lock(store, market, today)
             current = await store.follow_up(follow_up_id)  # as it is under the lock
             assert current is not None
-            closed = close_follow_up(current, note, actor=actor(who), now=now)
-            await store.close_follow_up(closed)
-            items = await self._emit(work, row, today, now, [events.follow_up_closed(closed)])
+            done = close_follow_up(current, note, actor=actor(who), now=now)
+            await store.close_follow_up(done)
+            items = await self._emit(work, row, today, now, [events.follow_up_closed(done)])
         self._count(items)
-        return closed
+        return done
 
     # -- training --------------------------------------------------------------------------------
     async def create_course(self, who: Principal, title: str, validity_months: int) -> tr.Course:
@@ -387,6 +393,7 @@ class Duties:
         self, who: Principal, market_id: str, name: str, position: str
     ) -> tr.Trainee:
         market = self.market(who, market_id, staff=REGISTRARS, operator=True)
+        closed.owes_duties(market_id, closed.closed_on(market))
         now = self.now()
         today = self.today(now)
         trainee = tr.new_trainee(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any, TypeVar
 
@@ -91,10 +92,23 @@ def form_errors(
     return above_form(exc, fallback) or field_errors(exc, where, fallback)
 
 
-async def market_name(services: Backend, market_id: str) -> str:
-    """A market's registered name (the registry's public view: it needs no role)."""
+@dataclass(frozen=True)
+class Named:
+    """A market as its duties pages name it: its registered name and, once it closed for good
+    (停业), the day — it then owes no report or self-inspection."""
+
+    name: str = "该市场"
+    closed_on: str | None = None
+
+
+async def market_named(services: Backend, market_id: str) -> Named:
+    """The registry's public view of the market (it needs no role); a plain 该市场 when the
+    registry does not answer."""
     found = await optional(services.get("registry", f"/public/markets/{market_id}", ""), None)
-    return str(found["name"]) if isinstance(found, dict) and found.get("name") else "该市场"
+    if not isinstance(found, dict):
+        return Named()
+    closed_on = found.get("closed_on") if found.get("status") == "closed" else None
+    return Named(str(found.get("name") or Named.name), closed_on)
 
 
 async def each(calls: list[Awaitable[T]]) -> list[T | ApiError]:
@@ -122,6 +136,7 @@ def schedule_row(market: dict[str, Any], body: dict[str, Any] | ApiError) -> dic
         return row
     items = list(body.get("items") or [])
     row["schedule"] = body.get("schedule")
+    row["closed_on"] = body.get("closed_on")
     row["late"] = sum(1 for r in items if r.get("state") == "late")
     row["last"] = next((r for r in items if r.get("filed_on")), None)
     return row
@@ -172,7 +187,8 @@ async def _report_page(
         "duties/report.html",
         who,
         market_id=market_id,
-        name=await market_name(services, market_id),
+        name=(await market_named(services, market_id)).name,
+        closed_on=body.get("closed_on"),
         schedule=schedule,
         periods=body.get("items") or [],
         may_file=who.principal.holds(*REPORTERS) and schedule is not None,
@@ -223,12 +239,12 @@ async def standing_page(
     [standing] = await needed(services.get("campaign", path, token), page=failed)
     first, last = window_of(standing)
     base = f"/markets/{market_id}"
-    inspections, reports, managers, checklist, name = await asyncio.gather(
+    inspections, reports, managers, checklist, named = await asyncio.gather(
         self_inspections(services, token, market_id, first, last),
         optional(services.get("campaign", f"{base}/reports", token), None),
         optional(services.items("campaign", f"{base}/managers", token), None),
         checklist_labels(services, token),
-        market_name(services, market_id),
+        market_named(services, market_id),
     )
     due_periods = [
         r
@@ -240,7 +256,7 @@ async def standing_page(
         "duties/standing.html",
         who,
         market_id=market_id,
-        name=name,
+        name=named.name,
         s=standing,
         first=first.isoformat(),
         last=last.isoformat(),

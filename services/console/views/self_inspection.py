@@ -29,7 +29,7 @@ from services.console.sessions import Session
 from services.console.views.duties import (
     failed,
     form_errors,
-    market_name,
+    market_named,
     self_inspections,
 )
 from services.console.views.markets import assessment_of
@@ -82,14 +82,14 @@ async def operator_home(
         done_today,
         follow_ups,
         standing,
-        name,
+        named,
         (assessed, assessed_failed),
     ) = await asyncio.gather(
         optional(services.get("campaign", "/self-inspection-checklist", token), known),
         self_inspections(services, token, market_id, day, day),
         optional(services.items("campaign", f"{base}/follow-ups", token, state="open"), None),
         optional(services.get("campaign", f"{base}/duties", token), None),
-        market_name(services, market_id),
+        market_named(services, market_id),
         assessment_of(services, token, market_id),
     )
     items = list((checklist or {}).get("items") or [])
@@ -99,7 +99,8 @@ async def operator_home(
         "duties/operator.html",
         who,
         market_id=market_id,
-        name=name,
+        name=named.name,
+        closed_on=named.closed_on,
         day=day.isoformat(),
         items=items,
         item_names=item_names,

@@ -28,7 +28,7 @@ from services.console.views.duties import (
     failed,
     form_errors,
     is_operator,
-    market_name,
+    market_named,
 )
 from services.console.web import (
     Person,
@@ -182,10 +182,10 @@ async def _market_page(
     form: str = "",
 ) -> Response:
     token = who.access_token
-    managers, courses, name = await needed(
+    managers, courses, named = await needed(
         services.items("campaign", f"/markets/{market_id}/managers", token),
         _courses(services, token),
-        market_name(services, market_id),
+        market_named(services, market_id),
         page=failed,
     )
     titles = {c["id"]: c.get("title", "") for c in courses or []}
@@ -194,12 +194,13 @@ async def _market_page(
         "duties/training_market.html",
         who,
         market_id=market_id,
-        name=name,
+        name=named.name,
+        closed_on=named.closed_on,
         managers=sorted(managers, key=lambda m: str(m.get("registered_at"))),
         titles=titles,
         sessions=held_sessions(courses or [], today().isoformat()),
         positions=POSITIONS,
-        may_add_manager=who.principal.holds(*REGISTRARS, "operator"),
+        may_add_manager=who.principal.holds(*REGISTRARS, "operator") and not named.closed_on,
         may_record=who.principal.holds(*REGISTRARS),
         operator=is_operator(who),
         form=form,

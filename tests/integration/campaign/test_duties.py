@@ -66,7 +66,17 @@ class Stack:
             renovation_status="not_planned",
             task_force=TaskForce(leader="王队长", members=["李", "张"]),
         )
-        event_type = "registry.market.upserted"
+        await self.publish(snapshot)
+        return market_id
+
+    async def close(self, market_id: str, on: date) -> None:
+        """The market closed for good (停业), as the registry publishes it, once the view has it."""
+        opened = self.directory.markets[market_id]
+        update = {"status": "closed", "closed_on": on, "version": opened.version + 1}
+        await self.publish(opened.model_copy(update=update))
+
+    async def publish(self, snapshot: MarketUpserted) -> None:
+        market_id, event_type = snapshot.market_id, "registry.market.upserted"
         event = make_event(
             service="registry",
             event_type=event_type,
@@ -80,8 +90,12 @@ class Stack:
             key=market_id.encode(),
             headers=[("content-type", CONTENT_TYPE.encode()), ("ce_type", event_type.encode())],
         )
-        await until(lambda: market_id in self.directory.markets, what=f"the view has {market_id}")
-        return market_id
+
+        def held() -> bool:
+            found = self.directory.markets.get(market_id)
+            return found is not None and found.version >= snapshot.version
+
+        await until(held, what=f"the view has {market_id} at version {snapshot.version}")
 
     async def post(self, path: str, body: object, headers: dict[str, str]) -> httpx.Response:
         return await self.client.post(path, json=body, headers=headers)
@@ -509,3 +523,32 @@ async def test_a_self_inspection_note_too_long_is_named_with_the_item_not_answer
         f"items.{CODES.index('prices') - 1}.note",
         "items",
     ]
+
+
+async def test_a_closed_market_files_nothing_more(stack: Stack) -> None:
+    """停业 on the registry's topic: the market's report, self-inspection and a new manager are
+    409 naming `market_id`, nothing stored; its reports say when it closed, with no schedule."""
+    code = district()
+    market = await stack.market(code)
+    clerk, operator = bearer("clerk", code), bearer("operator", code, market_id=market)
+    await stack.close(market, stack.today())
+    refused = [
+        await stack.post(
+            f"/markets/{market}/reports",
+            {"progress": "进展", "problems": [], "next_steps": []},
+            clerk,
+        ),
+        await stack.post(f"/markets/{market}/self-inspections", checklist(), operator),
+        await stack.post(
+            f"/markets/{market}/managers", {"name": "李经理", "position": "市场经理"}, clerk
+        ),
+    ]
+    for r in refused:
+        assert r.status_code == 409, r.text
+        [error] = r.json()["errors"]
+        assert error["field"] == "market_id" and "closed on" in error["reason"]
+    reports = (await stack.get(f"/markets/{market}/reports", clerk)).json()
+    assert reports["closed_on"] == stack.today().isoformat() and reports["schedule"] is None
+    assert all(r["filed_on"] is None for r in reports["items"])
+    managers = await stack.get(f"/markets/{market}/managers", clerk)
+    assert managers.json()["items"] == []

@@ -332,6 +332,42 @@ async def test_a_market_closed_for_good_is_flagged_for_nothing_more(world: World
     assert (await world.duties.check(only={"mkt_1"})).markets == 0
 
 
+async def test_a_closed_market_files_nothing_more_and_lists_only_what_it_owed(
+    world: World,
+) -> None:
+    """停业 ten days ago: no report, self-inspection or manager is taken (409 naming
+    `market_id`, nothing stored or announced); its reports list the periods due before the
+    closing, and no schedule."""
+    await known(world, days_ago=60)
+    opened = world.duties.directory.markets["mkt_1"]
+    closed_on = T0.date() - timedelta(days=10)
+    _, before, _ = await world.duties.reports(CLERK, "mkt_1")
+    assert any(p.period.due_on >= closed_on for p in before)
+    world.duties.directory.keep(
+        opened.model_copy(
+            update={"status": "closed", "closed_on": closed_on, "version": opened.version + 1}
+        )
+    )
+    tables, published = world.tables(), len(world.uow.published)
+    refusals = [
+        world.duties.file_report(CLERK, "mkt_1", progress="进展", problems=[], next_steps=[]),
+        world.duties.record_self_inspection(OPERATOR, "mkt_1", None, answers()),
+        world.duties.add_manager(CLERK, "mkt_1", "李经理", "市场经理"),
+    ]
+    for refusal in refusals:
+        with pytest.raises(Conflict) as refused:
+            await refusal
+        [error] = refused.value.errors
+        assert error["field"] == "market_id"
+        assert error["reason"] == (
+            f"market 'mkt_1' closed on {closed_on}; it owes no report or self-inspection any more"
+        )
+    assert world.tables() == tables and len(world.uow.published) == published
+    schedule, periods, _ = await world.duties.reports(CLERK, "mkt_1")
+    assert schedule is None and periods
+    assert periods == [p for p in before if p.period.due_on < closed_on]
+
+
 async def test_a_district_named_in_a_listing_must_be_the_callers(world: World) -> None:
     await known(world)
     report = await world.duties.file_report(

@@ -94,3 +94,8 @@ REGISTRY_MARKET = {
     "opening_hours": {"open": "06:00", "close": "19:00"}, "renovation_status": None,
     "task_force": None,
 }  # fmt: skip
+
+
+def words(html: str) -> str:
+    """A page's text as a person reads it: the tags gone, the white space folded."""
+    return " ".join(re.sub(r"<[^>]+>", " ", html).split())

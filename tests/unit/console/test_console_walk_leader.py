@@ -13,6 +13,7 @@ import httpx
 from services.console.web import yuan
 from services.runtime.auth import Principal
 from tests.unit.console import support
+from tests.unit.console.support import words
 
 ASSESSMENT: dict[str, object] = {
     "market_id": "mkt_1",
@@ -41,10 +42,6 @@ def services(request: httpx.Request) -> httpx.Response:
     else:
         return httpx.Response(404, json={"error": "not_found", "message": path})
     return httpx.Response(200, content=json.dumps(body).encode())
-
-
-def words(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 async def test_the_rankings_open_risks_say_they_are_food_safety_risks() -> None:

@@ -101,11 +101,17 @@ CAMPAIGN: dict[str, Any] = {
 }  # fmt: skip
 
 
+MARKET = {"id": "mkt_1", "name": "幸福农贸市场", "status": "open", "closed_on": None}
+CLOSED = MARKET | {"status": "closed", "closed_on": "2026-05-01"}
+
+
 def operator_console(
-    credit: httpx.Response, asked: list[httpx.Request] | None = None
+    credit: httpx.Response,
+    asked: list[httpx.Request] | None = None,
+    market: dict[str, Any] = MARKET,
 ) -> httpx.AsyncClient:
     """The console signed in as mkt_1's operator; credit answers `credit`, each call to it kept
-    in `asked`."""
+    in `asked`; the registry's public view of mkt_1 is `market`."""
 
     def services(request: httpx.Request) -> httpx.Response:
         path = request.url.path
@@ -113,7 +119,7 @@ def operator_console(
             (asked if asked is not None else []).append(request)
             return credit
         if request.url.host == "registry" and path == "/public/markets/mkt_1":
-            return httpx.Response(200, json={"id": "mkt_1", "name": "幸福农贸市场"})
+            return httpx.Response(200, json=market)
         if request.url.host == "campaign" and path in CAMPAIGN:
             return httpx.Response(200, content=json.dumps(CAMPAIGN[path]).encode())
         return httpx.Response(404, json={"detail": "Not Found"})
@@ -162,3 +168,45 @@ async def test_no_assessment_yet_or_credit_not_answering_leaves_the_page_standin
     assert r.status_code == 200
     assert section(r.text) == said
     assert 'id="self-inspection-form"' in r.text and "自查率" in r.text
+
+
+async def test_a_closed_markets_duty_pages_say_it_owes_nothing_more() -> None:
+    """停业: the operator's home asks for no self-inspection; the clerk's reports list tags the
+    market and its page offers no report form; its training page registers no manager."""
+    assessed_no_more = httpx.Response(
+        409, json={"error": "conflict", "message": "market 'mkt_1' closed on 2026-05-01"}
+    )
+    async with operator_console(assessed_no_more, market=CLOSED) as client:
+        home = await client.get("/staff/self-inspection")
+    assert home.status_code == 200
+    assert "本市场已于 2026-05-01 停业" in support.words(home.text)
+    assert "考核不再进行：本市场已停业。" in support.words(home.text)
+    assert 'id="self-inspection-form"' not in home.text
+
+    periods = [{"period_start": "2026-04-01", "due_on": "2026-04-15", "state": "late"}]
+    answers = {
+        "/markets": {"items": [CLOSED]},
+        "/markets/mkt_1/reports": {"closed_on": "2026-05-01", "schedule": None, "items": periods},
+        "/markets/mkt_1/managers": {"items": []},
+        "/courses": {"items": []},
+    }
+
+    def services(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/public/markets/mkt_1":
+            return httpx.Response(200, json=CLOSED)
+        if path in answers:
+            return httpx.Response(200, json=answers[path])
+        return httpx.Response(404, json={"detail": "Not Found"})
+
+    clerk = Principal("c-1", "clerk", "zhifu", name="王晓燕")
+    async with support.console(services, clerk) as client:
+        listed = await client.get("/staff/reports")
+        report = await client.get("/staff/reports/mkt_1")
+        training = await client.get("/staff/training/markets/mkt_1")
+    assert "已停业 · 2026-05-01：不再需要汇报" in support.words(listed.text)
+    assert 'id="late-count"' not in listed.text  # what it owed before stays on its own page
+    assert "该市场已于 2026-05-01 停业，不再需要专班汇报" in support.words(report.text)
+    assert 'id="report-form"' not in report.text and 'data-period="2026-04-01"' in report.text
+    assert "不再登记管理人员" in support.words(training.text)
+    assert 'action="/staff/training/markets/mkt_1/managers"' not in training.text

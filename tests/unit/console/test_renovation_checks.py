@@ -17,6 +17,7 @@ from services.console.clock import today
 from services.console.views.renovations import check_errors
 from services.runtime.auth import Principal
 from tests.unit.console import support
+from tests.unit.console.support import words
 
 FAILED = {
     "check_id": "chk_late",
@@ -72,10 +73,6 @@ def campaign(project: dict[str, Any], sent: list[Any] | None = None, refusal: An
         return httpx.Response(404, json={"error": "not_found", "message": path})
 
     return answer
-
-
-def words(html: str) -> str:
-    return " ".join(re.sub(r"<[^>]+>", " ", html).split())
 
 
 Answer = Callable[[httpx.Request], httpx.Response]
