@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from contracts.inspection import WithdrawalReason
-from contracts.registry import MERCHANT_LEFT, MarketUpserted, MerchantUpserted
+from contracts.registry import MARKET_CLOSED, MERCHANT_LEFT, MarketUpserted, MerchantUpserted
 from services.inspection.domain import (
     Catalogue,
     ComplaintTrigger,
@@ -129,6 +129,7 @@ class InspectionService:
                 self.now(),
                 task_force=self.directory.task_force(trigger.market_id),
                 merchant_left=self._left(trigger.merchant_id),
+                market_closed=self._closed(trigger.market_id),
             )
             if decision.task is not None:
                 await work.stores.tasks.save(decision.task)
@@ -155,6 +156,11 @@ class InspectionService:
         """Whether the registry says this merchant left its stall (退出经营)."""
         merchant = self.directory.merchants.get(merchant_id or "")
         return merchant is not None and merchant.status == MERCHANT_LEFT
+
+    def _closed(self, market_id: str) -> bool:
+        """Whether the registry says this market closed for good (停业)."""
+        market = self.directory.markets.get(market_id)
+        return market is not None and market.status == MARKET_CLOSED
 
     # -- patrol plans ----------------------------------------------------------------------------
     async def _plan(self, work: Work, merchant_id: str, now: datetime) -> PatrolPlan:

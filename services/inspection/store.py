@@ -42,6 +42,7 @@ class MarketInfo:
     name: str
     task_force: TaskForce | None
     version: int
+    status: str = "open"  # the registry's MarketStatus; `closed`: closed for good (停业)
 
 
 @dataclass(frozen=True, slots=True)
@@ -478,7 +479,12 @@ class PostgresRegistry(OnConnection):
     async def markets(self) -> list[MarketInfo]:
         return [
             MarketInfo(
-                r["id"], r["district"], r["name"], _task_force(r["task_force"]), r["version"]
+                r["id"],
+                r["district"],
+                r["name"],
+                _task_force(r["task_force"]),
+                r["version"],
+                r["status"],
             )
             for r in await self.conn.fetch("SELECT * FROM markets")
         ]
@@ -490,13 +496,14 @@ class PostgresRegistry(OnConnection):
         tf = market.task_force
         stored = None if tf is None else {"leader": tf.leader, "members": list(tf.members)}
         await self.conn.execute(
-            """INSERT INTO markets (id, district, name, task_force, version)
-               VALUES ($1, $2, $3, $4, $5)
+            """INSERT INTO markets (id, district, name, task_force, version, status)
+               VALUES ($1, $2, $3, $4, $5, $6)
                ON CONFLICT (id) DO UPDATE SET
                    district = EXCLUDED.district, name = EXCLUDED.name,
-                   task_force = EXCLUDED.task_force, version = EXCLUDED.version
+                   task_force = EXCLUDED.task_force, version = EXCLUDED.version,
+                   status = EXCLUDED.status
                WHERE markets.version < EXCLUDED.version""",
-            market.id, market.district, market.name, stored, market.version,
+            market.id, market.district, market.name, stored, market.version, market.status,
         )  # fmt: skip
 
     async def put_merchants(self, merchants: Sequence[MerchantInfo]) -> list[MerchantInfo]:

@@ -53,6 +53,7 @@ IgnoreReason = Literal[
     "no_change",  # an attached risk's event that is not worse than what the task knows
     "already_open",  # a patrol came due while the merchant's patrol task is still open
     "merchant_left",  # about a merchant who left its stall (退出经营): nobody to inspect there
+    "market_closed",  # about a market closed for good (停业): nothing to inspect there
 ]
 
 
@@ -83,13 +84,16 @@ def decide(
     *,
     task_force: TaskForce | None = None,
     merchant_left: bool = False,
+    market_closed: bool = False,
 ) -> Decision:
     """Decide what `trigger` does given the open task of its key (`task_key(trigger)`) or None.
 
     `task_force` is the market's task force from the registry projection, snapshotted onto a new
     task (an open task keeps the one it was created with). `merchant_left`: the merchant the
     trigger is about left its stall (退出经营), so it opens no task — a complaint accepted
-    before the leaving was read, say; its tasks still to do were withdrawn.
+    before the leaving was read, say; its tasks still to do were withdrawn. `market_closed`: the
+    trigger's market closed for good (停业) — a late risk of its footfall counter, a complaint
+    about the market accepted before the closing was read — so, likewise, no task.
     """
     now = aware(now)
     if open_task is not None:
@@ -102,6 +106,8 @@ def decide(
             )
     elif merchant_left:
         return _ignore("merchant_left")
+    elif market_closed:
+        return _ignore("market_closed")
     if isinstance(trigger, RiskTrigger):
         return _risk(open_task, trigger, policy, now, task_force)
     if isinstance(trigger, ComplaintTrigger):

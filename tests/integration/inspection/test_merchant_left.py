@@ -129,3 +129,13 @@ async def test_closing_the_market_withdraws_its_own_task(stack: Stack, kafka: st
     assert withdrawn.json()["data"]["reason"] == "market_closed"
     task = (await stack.inspection.get(f"/tasks/{task_id}", headers=inspector)).json()
     assert (task["state"], task["withdrawal_reason"]) == ("withdrawn", "market_closed")
+
+    # A complaint about the market accepted after it closed: passed over, no task.
+    before = await _ignored(stack)
+    later = accepted_event(about_market, category="price", accepted_at=minutes_ago(1))
+    await stack.send(later, later.data.complaint_id, COMPLAINTS)
+    await until(
+        lambda: _passed_over(stack, before), what="inspection passes over the later complaint"
+    )
+    r = await stack.inspection.get("/tasks", headers=inspector, params={"state": "open"})
+    assert [t for t in r.json()["items"] if t["market_id"] == place.market_id] == []

@@ -399,6 +399,9 @@ async def test_a_market_snapshot_is_kept_unless_one_as_new_is_held(stores: Store
     newer = replace(first, task_force=None, version=3)
     await stores.registry.put_market(newer)
     assert await stores.registry.markets() == [newer]
+    closed = replace(newer, status="closed", version=4)  # 停业
+    await stores.registry.put_market(closed)
+    assert await stores.registry.markets() == [closed]
 
 
 async def test_a_merchant_snapshot_says_whether_the_merchant_is_new(stores: Stores) -> None:

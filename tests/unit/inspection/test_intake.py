@@ -27,6 +27,7 @@ from tests.support.inspection_builders import (
     H,
     complaint,
     complete,
+    failed,
     risk,
 )
 
@@ -51,6 +52,22 @@ def test_a_trigger_about_a_merchant_who_left_opens_no_task(trigger: Trigger) -> 
     assert (decision.action, decision.reason, decision.task, decision.events) == (
         "ignore",
         "merchant_left",
+        None,
+        (),
+    )
+    assert decide(None, trigger, POLICY, T0, task_force=TASK_FORCE).action == "create"
+
+
+@pytest.mark.parametrize(
+    "trigger",
+    [risk("critical"), complaint("food_safety"), failed()],
+    ids=["risk", "complaint", "renovation-check"],
+)
+def test_a_trigger_about_a_market_closed_for_good_opens_no_task(trigger: Trigger) -> None:
+    decision = decide(None, trigger, POLICY, T0, task_force=TASK_FORCE, market_closed=True)
+    assert (decision.action, decision.reason, decision.task, decision.events) == (
+        "ignore",
+        "market_closed",
         None,
         (),
     )

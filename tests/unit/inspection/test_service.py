@@ -514,6 +514,14 @@ async def test_a_market_that_closes_has_its_open_orders_lapse_and_tasks_withdraw
     published = list(world.uow.published)
     await world.service.market_seen(closed)
     assert world.uow.published == published
+    # A complaint about the market accepted before the closing was read: no task.
+    late = complaint(merchant_id=None, complaint_id="cmp_late")
+    await world.service.trigger(late, delivery(5), "inspection-complaints", "complaint")
+    assert world.uow.published == published
+    assert (
+        await world.stores.tasks.listing(state="open", market_id="mkt_1", district=None, limit=9)
+        == []
+    )
 
 
 async def test_the_clock_before_any_deadline_changes_nothing(world: World) -> None:
