@@ -199,15 +199,19 @@ def test_the_licence_validity_in_words() -> None:
     assert (expired["status"], expired["css"]) == ("已过期 5 天", "overdue")
 
 
-async def handlers_page(found: dict[str, Any], **merchant: Any) -> httpx.Response:
+async def handlers_page(
+    found: dict[str, Any], market: dict[str, Any] | None = None, **merchant: Any
+) -> httpx.Response:
     """The complaint `found` (cmp_1) as a handler of zhifu sees it; its merchant mer_1 is 海鲜李
-    (with `merchant`'s other fields)."""
+    (with `merchant`'s other fields); the registry answers `market` for mkt_1, if given."""
 
     def services(request: httpx.Request) -> httpx.Response:
         if request.url.path == "/complaints/cmp_1":
             return httpx.Response(200, json=found)
         if request.url.path == "/merchants/mer_1":
             return httpx.Response(200, json={"id": "mer_1", "name": "海鲜李"} | merchant)
+        if request.url.path == "/markets/mkt_1" and market is not None:
+            return httpx.Response(200, json=market)
         return httpx.Response(404, json={"error": "not_found", "message": "none"})
 
     who = Principal("sub-1", "handler", "zhifu", name="张丽娟")
@@ -234,6 +238,20 @@ async def test_a_case_about_a_merchant_who_left_tells_the_handler_no_inspection_
     assert notice is not None and notice.group(1).startswith("该商户已于 2026-05-03 退出经营")
     assert "不再派出检查任务（已派出的已撤销）" in notice.group(1)
     assert 'id="merchant-left"' not in (await handlers_page(found, status="active")).text
+
+
+async def test_a_case_about_a_closed_market_tells_the_handler_no_inspection_will_come() -> None:
+    """停业: inspection opens no task about the market; said in place of the merchant's leaving
+    (it left first), while the case is received or accepted."""
+    found = case(market_id="mkt_1", merchant_id="mer_1", stall_no="A-02", category="price")
+    closed = {"id": "mkt_1", "name": "幸福农贸市场", "kind": "farmers"}
+    closed |= {"status": "closed", "closed_on": "2026-05-04"}
+    r = await handlers_page(found, closed, status="left", left_on="2026-05-03")
+    notice = re.search(r'<p class="notice warn" id="market-closed">(.*?)</p>', r.text)
+    assert notice is not None and notice.group(1).startswith("该市场已于 2026-05-04 停业")
+    assert 'id="merchant-left"' not in r.text
+    done = await handlers_page(found | {"state": "closed"}, closed, status="left")
+    assert 'id="market-closed"' not in done.text
 
 
 async def test_the_rejection_reason_says_the_complainant_reads_it() -> None:
