@@ -10,6 +10,7 @@ from dataclasses import replace
 from contracts.inspection import RECTIFICATION_LAPSED, TASK_CREATED, TASK_WITHDRAWN
 from tests.integration.inspection.conftest import Stack, distinct, minutes_ago
 from tests.integration.inspection.upstream import accepted_event
+from tests.support.city import Place
 from tests.support.kafka import TopicWatcher, of
 from tests.support.poll import until
 
@@ -90,18 +91,27 @@ async def test_leaving_ends_the_merchant_s_open_work_and_a_later_complaint_opens
     assert done.status_code == 409, done.text
 
     # A complaint about it accepted after it left: passed over, no task.
+    await _passed_over_opening_no_task(stack, place, inspector)
+
+
+async def _passed_over_opening_no_task(
+    stack: Stack, about: Place, inspector: dict[str, str]
+) -> None:
+    """A complaint about `about` accepted now: inspection passes it over, and no task about the
+    market (or its merchant, if named) is open."""
     before = await _ignored(stack)
-    later = accepted_event(place, category="price", accepted_at=minutes_ago(1))
+    later = accepted_event(about, category="price", accepted_at=minutes_ago(1))
     await stack.send(later, later.data.complaint_id, COMPLAINTS)
-    await until(
-        lambda: _passed_over(stack, before), what="inspection passes over the later complaint"
-    )
+
+    async def passed_over() -> bool:
+        return await _ignored(stack) > before
+
+    await until(passed_over, what="inspection passes over the later complaint")
     r = await stack.inspection.get("/tasks", headers=inspector, params={"state": "open"})
-    assert [t for t in r.json()["items"] if t["merchant_id"] == place.merchant_id] == []
-
-
-async def _passed_over(stack: Stack, before: float) -> bool:
-    return await _ignored(stack) > before
+    key, value = (
+        ("merchant_id", about.merchant_id) if about.merchant_id else ("market_id", about.market_id)
+    )
+    assert [t for t in r.json()["items"] if t[key] == value] == []
 
 
 async def test_closing_the_market_withdraws_its_own_task(stack: Stack, kafka: str) -> None:
@@ -131,11 +141,4 @@ async def test_closing_the_market_withdraws_its_own_task(stack: Stack, kafka: st
     assert (task["state"], task["withdrawal_reason"]) == ("withdrawn", "market_closed")
 
     # A complaint about the market accepted after it closed: passed over, no task.
-    before = await _ignored(stack)
-    later = accepted_event(about_market, category="price", accepted_at=minutes_ago(1))
-    await stack.send(later, later.data.complaint_id, COMPLAINTS)
-    await until(
-        lambda: _passed_over(stack, before), what="inspection passes over the later complaint"
-    )
-    r = await stack.inspection.get("/tasks", headers=inspector, params={"state": "open"})
-    assert [t for t in r.json()["items"] if t["market_id"] == place.market_id] == []
+    await _passed_over_opening_no_task(stack, about_market, inspector)
