@@ -231,8 +231,7 @@ class Campaigns:
                 "kind", f"market milestones are {', '.join(MARKET_MILESTONES)}, not {kind}"
             )
         market = within(who, self.directory.markets.get(market_id), "market", market_id)
-        closed_on = self._closed_on(market_id)
-        if closed_on is not None:
+        if (closed_on := closed.closed_on(market)) is not None:
             raise InvalidInput(closed.FIELD, closed.closed_reason(market_id, closed_on))
         async with self.uow() as work:
             campaign = await self._campaign(work, campaign_id)

@@ -230,7 +230,10 @@ _REASONS: Final = [
         r"该市场已于 \1 停业：改造项目不再推进",
     ),
     (
-        re.compile(r"market \S+ closed on ([\d-]+); it owes no report or self-inspection any more"),
+        re.compile(
+            r"market \S+ closed on ([\d-]+); "
+            r"it takes no report, self-inspection or manager any more"
+        ),
         r"该市场已于 \1 停业：不再需要自查、专班汇报或登记管理人员",
     ),
     (re.compile(r"market \S+ closed on ([\d-]+)(;.*)?"), r"该市场已于 \1 停业"),

@@ -1,7 +1,7 @@
 """A market closed for good (停业, the registry's `status: closed`) in the campaign: it takes no
 new renovation project, exposure or milestone, and a project of it goes no further — no
 amendment, stage, check or consultation (docs/rules.md, Registry 停业). A comment a citizen made
-before may still be answered. It owes no report or self-inspection and takes no new manager for
+before may still be answered. It takes no report, self-inspection or new manager for
 training; the reports it owed before it closed stay as they stood. What was disclosed open about
 it lapses (`disclosures.lapse`).
 
@@ -46,4 +46,4 @@ def project_goes_on(market_id: str, closed_on: date | None) -> None:
 
 def owes_duties(market_id: str, closed_on: date | None) -> None:
     """A closed market files no report or self-inspection and registers no manager."""
-    still_open(market_id, closed_on, "it owes no report or self-inspection any more")
+    still_open(market_id, closed_on, "it takes no report, self-inspection or manager any more")

@@ -360,7 +360,8 @@ async def test_a_closed_market_files_nothing_more_and_lists_only_what_it_owed(
         [error] = refused.value.errors
         assert error["field"] == "market_id"
         assert error["reason"] == (
-            f"market 'mkt_1' closed on {closed_on}; it owes no report or self-inspection any more"
+            f"market 'mkt_1' closed on {closed_on}; "
+            "it takes no report, self-inspection or manager any more"
         )
     assert world.tables() == tables and len(world.uow.published) == published
     schedule, periods, _ = await world.duties.reports(CLERK, "mkt_1")
