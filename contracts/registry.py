@@ -8,7 +8,7 @@ the entity; consumers keep the highest they have seen and ignore older snapshots
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -20,6 +20,7 @@ MERCHANT_UPSERTED: Final = "registry.merchant.upserted"
 TERMINAL_UPSERTED: Final = "registry.terminal.upserted"
 
 MarketKind = Literal["farmers", "wholesale"]
+MARKET_KINDS: Final = get_args(MarketKind)
 RenovationStatus = Literal["not_planned", "planned", "in_progress", "completed"]
 MerchantStatus = Literal["active", "suspended", "licence_expired", "left"]
 # 停业: a market closed for good once no merchant trades there; final (contracts/README.md).

@@ -104,13 +104,17 @@ class MarketIn(Strict):
 
 
 class MarketDetailsIn(Strict):
-    """`PUT /markets/{id}`: what may be corrected of a registered market, every field given."""
+    """`PUT /markets/{id}`: what may be corrected of a registered market, every field given but
+    `kind`, which is left as it is when left out."""
 
     name: Name
     operator: Name
     address: Address
     capacity: Capacity
     opening_hours: OpeningHoursIn
+    kind: Literal["farmers", "wholesale"] | None = Field(
+        None, description="农贸 or 批发, when it was picked wrong at registration"
+    )
 
 
 class LocationIn(Strict):
@@ -283,9 +287,9 @@ async def get_market(market_id: str, reg: Reg, who: MarketReader) -> dict[str, A
 async def correct_market(
     market_id: str, sent: Sent[MarketDetailsIn], reg: Reg, who: Clerk
 ) -> dict[str, Any]:
-    """更正市场信息: name, operator, address, capacity and opening hours, every one given (the
-    district and kind stay; the location is `PUT …/location`). The same details again change
-    nothing (no new version); every problem of the body in one 422."""
+    """更正市场信息: name, operator, address, capacity and opening hours, every one given, and
+    the kind if it was picked wrong (the district stays; the location is `PUT …/location`). The
+    same details again change nothing (no new version); every problem of the body in one 422."""
     body = await fitted(sent, lambda fields: reg.check_market(who, _market_draft(fields)))
     hours = body.opening_hours
     details = serial.into(MarketDetails, body, opens=hours.open, closes=hours.close)

@@ -114,12 +114,15 @@ async def test_a_clerk_corrects_a_market_and_a_merchant_moves_stall_and_citizens
     await phone.fill("#f-d-name", name)
     await phone.fill("#f-d-open", "06:30")
     await phone.fill("#f-d-close", "18:00")
+    assert await phone.input_value("#f-d-kind") == "farmers"  # as registered
+    await phone.select_option("#f-d-kind", "wholesale")  # picked wrong then
     await shot(phone, "market-details")
     answer = await submit(phone, "#market-details", f"/markets/{stall.market_id}/details")
     assert answer.status == 303
     assert "市场信息已更新" in await phone.inner_text("[role=status]")
     assert await phone.inner_text("h1") == name
     assert "06:30–18:00" in await phone.inner_text("main")
+    assert "批发市场" in await phone.locator("main dl.facts").first.inner_text()
 
     correct = phone.locator(f'details[data-correct="{stall.merchant_id}"]')
     await correct.locator("summary").click()

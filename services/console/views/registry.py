@@ -244,7 +244,7 @@ async def add_market(request: Request, who: Registrar, services: Services) -> Re
 
 
 # What a market's registration and its correction (更正市场信息) both send.
-DETAILS = ("name", "operator", "address", "capacity", "open", "close")
+DETAILS = ("name", "kind", "operator", "address", "capacity", "open", "close")
 
 
 def _details_body(values: Mapping[str, str]) -> dict[str, Any]:
@@ -252,13 +252,15 @@ def _details_body(values: Mapping[str, str]) -> dict[str, Any]:
     goes as typed, which the registry refuses naming the field."""
     typed_capacity = values["capacity"]
     capacity: int | str = int(typed_capacity) if typed_capacity.isdigit() else typed_capacity
-    return {
+    body = {
         "name": values["name"],
         "operator": values["operator"],
         "address": values["address"],
         "capacity": capacity,
         "opening_hours": {"open": values["open"], "close": values["close"]},
     }
+    # A kind not picked is the one the market has (the registry keeps it when left out).
+    return body | ({"kind": values["kind"]} if values["kind"] else {})
 
 
 # -- one market: task force, merchants, terminals ----------------------------------------------
@@ -321,6 +323,7 @@ async def _market_page(
         reports=reports,
         form=form,
         terminal_kinds=labels.TERMINAL_KIND,
+        market_kinds=labels.MARKET_KIND,
         profiles=labels.PROFILE,
         # A closed market (停业) changes no more: its page reads, with no form.
         closed=closed,
@@ -409,7 +412,8 @@ async def correct_market(
     request: Request, market_id: str, who: Registrar, services: Services
 ) -> Response:
     """修改市场信息 (the registry's `PUT /markets/{id}`): opening hours change with the seasons,
-    a capacity with a renovation, and a typo in a name stood for ever before."""
+    a capacity with a renovation, and a typo in a name — or a kind picked wrong — stood for ever
+    before."""
     values = await typed(request, *DETAILS)
     return await _put_market(request, who, services, market_id, "", values, _details_body(values))
 

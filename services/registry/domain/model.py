@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from typing import Any, TypeVar
 
 from contracts.people import Actor
-from contracts.registry import MARKET_CLOSED, MERCHANT_LEFT
+from contracts.registry import MARKET_CLOSED, MARKET_KINDS, MERCHANT_LEFT
 from services.registry.domain.geo import Point, location_problems
 from services.registry.domain.identifiers import validate_credit_code, validate_food_licence
 from services.runtime.failures import Conflict, InvalidInput, InvalidInputs
@@ -42,8 +42,9 @@ class TaskForce:
 
 @dataclass(frozen=True)
 class MarketDetails:
-    """What a clerk corrects of a registered market (更正市场信息): its district and kind stay
-    (another district's market is another registration), its location has a change of its own."""
+    """What a clerk corrects of a registered market (更正市场信息): its district stays (another
+    district's market is another registration), its location has a change of its own. `kind`
+    (农贸 or 批发, picked wrong at registration): None keeps the one it has."""
 
     name: str
     operator: str
@@ -51,16 +52,19 @@ class MarketDetails:
     capacity: int
     opens: str
     closes: str
+    kind: str | None = None
 
 
 def market_details_problems(details: MarketDetails) -> list[Problem]:
-    """Every problem of a market's details at once: words that are there, a capacity of at
-    least one person, hours that close after they open."""
+    """Every problem of a market's details at once: words that are there, a kind the registry
+    knows, a capacity of at least one person, hours that close after they open."""
     problems: list[Problem] = [
         (name, "must not be blank")
         for name in ("name", "operator", "address")
         if not getattr(details, name).strip()
     ]
+    if details.kind is not None and details.kind not in MARKET_KINDS:
+        problems.append(("kind", f"must be one of {', '.join(MARKET_KINDS)}"))
     if details.capacity < 1:
         problems.append(("capacity", "must be at least 1"))
     return problems + opening_hours_problems(details.opens, details.closes)
@@ -114,6 +118,8 @@ class Market:
         InvalidInputs.raise_any(market_details_problems(details))
         words = {f.name: getattr(details, f.name) for f in fields(details)}
         words |= {name: words[name].strip() for name in ("name", "operator", "address")}
+        if details.kind is None:
+            del words["kind"]
         if all(getattr(self, name) == value for name, value in words.items()):
             return self
         return _changed(self, now, by, **words)

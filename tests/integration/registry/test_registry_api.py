@@ -388,6 +388,31 @@ async def test_a_markets_details_and_a_merchants_name_are_corrected_as_new_snaps
     )
 
 
+async def test_a_markets_kind_picked_wrong_is_corrected(api: Api) -> None:
+    """批发 registered as 农贸: corrected with the details (left out, the kind stays); a kind the
+    registry does not know is named with the other problems, and nothing changes."""
+    market = await _market(api, await _district(api))
+    details = {
+        "name": market["name"],
+        "operator": market["operator"],
+        "address": market["address"],
+        "capacity": market["capacity"],
+        "opening_hours": market["opening_hours"],
+    }
+    put = api.client.put
+    path = f"/markets/{market['id']}"
+    r = await put(path, json=details | {"kind": "retail", "capacity": 0}, headers=api.token())
+    assert r.status_code == 422, r.text
+    assert sorted(e["field"] for e in r.json()["errors"]) == ["capacity", "kind"]
+    r = await put(path, json=details | {"kind": "wholesale"}, headers=api.token())
+    assert r.status_code == 200, r.text
+    assert (r.json()["kind"], r.json()["version"]) == ("wholesale", 2)
+    kept = await put(path, json=details, headers=api.token())
+    assert (kept.json()["kind"], kept.json()["version"]) == ("wholesale", 2)
+    public = (await api.client.get(f"/public/markets/{market['id']}")).json()
+    assert public["kind"] == "wholesale"
+
+
 async def test_a_merchant_moves_to_a_free_stall_with_its_sensor_and_its_record(
     api: Api, kafka: str
 ) -> None:

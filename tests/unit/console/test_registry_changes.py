@@ -237,6 +237,26 @@ async def test_a_correction_of_the_market_is_put_and_a_refusal_stands_beside_its
     assert re.search(r'<input id="f-d-capacity"[^>]*value="650"', r.text)
 
 
+async def test_the_markets_kind_is_offered_as_it_stands_and_a_new_one_is_put() -> None:
+    """类型 picked wrong at registration (农贸 for 批发): offered with the kind the market has,
+    sent only when the clerk picks one."""
+    async with support.console(registry([]), CLERK) as client:
+        page = (await client.get("/staff/registry/markets/mkt_1")).text
+    chosen = re.search(r'<select id="f-d-kind".*?</select>', page, re.S)
+    assert chosen is not None
+    assert re.findall(r'<option value="(\w+)" selected>', chosen.group(0)) == [MARKET["kind"]]
+    sent: list[tuple[str, dict[str, Any]]] = []
+    form = {
+        "name": "幸福农贸市场", "kind": "wholesale", "operator": "幸福市场公司",
+        "address": "幸福路1号", "capacity": "500", "open": "06:00", "close": "19:00",
+    }  # fmt: skip
+    async with support.console(correcting(sent), CLERK) as client:
+        r = await client.post("/staff/registry/markets/mkt_1/details", data=form)
+    assert r.status_code == 303
+    [(_, body)] = sent
+    assert body["kind"] == "wholesale"
+
+
 async def test_a_merchants_correction_is_put_with_its_categories_as_words() -> None:
     sent: list[tuple[str, dict[str, Any]]] = []
     async with support.console(correcting(sent), CLERK) as client:

@@ -49,6 +49,27 @@ def test_a_market_corrected_keeps_its_district_kind_and_location() -> None:
     assert held.with_details(AS_IS, NOW, by=CLERK_ACTOR) is held
 
 
+def test_a_kind_picked_wrong_is_corrected_and_an_unknown_one_refused() -> None:
+    """农贸 registered as 批发 (or the other way): the kind changes with the details; the same
+    kind again is no change; a kind the registry does not know is named with the others."""
+    held = market()
+    wholesale = held.with_details(replace(AS_IS, kind="wholesale"), NOW, by=CLERK_ACTOR)
+    assert (wholesale.kind, wholesale.name, wholesale.version) == ("wholesale", held.name, 2)
+    assert held.with_details(replace(AS_IS, kind="farmers"), NOW, by=CLERK_ACTOR) is held
+    assert market_details_problems(replace(AS_IS, kind="retail", capacity=0)) == [
+        ("kind", "must be one of farmers, wholesale"),
+        ("capacity", "must be at least 1"),
+    ]
+
+
+async def test_a_kind_corrected_is_in_the_markets_next_snapshot(
+    registry: Registry, units: FakeRegistryUnits
+) -> None:
+    await registry.correct_market(CLERK, "mkt_1", replace(AS_IS, kind="wholesale"))
+    [(_, _, version, data)] = snapshots(units)
+    assert (version, data.kind, data.name) == (2, "wholesale", "幸福农贸市场")
+
+
 async def test_a_correction_is_the_markets_next_snapshot_and_the_same_again_is_none(
     registry: Registry, units: FakeRegistryUnits
 ) -> None:
