@@ -489,6 +489,9 @@ class Campaigns:
             projects=projects,
             today=self.today(),
             only_district=only,
+            closed_markets={
+                m.market_id for m in self.directory.markets.values() if closed.closed_on(m)
+            },
         )
 
     # -- renovation projects ---------------------------------------------------------------------

@@ -3,7 +3,7 @@ and by market."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -40,6 +40,7 @@ def _summary(
     statuses: Sequence[MilestoneStatus],
     markets: Sequence[MarketFacts],
     projects: Sequence[RenovationProject],
+    stopped: int,
 ) -> dict[str, Any]:
     budget: dict[str, int] = dict.fromkeys(FUNDING_SOURCES, 0)
     committed: dict[str, int] = dict.fromkeys(FUNDING_SOURCES, 0)
@@ -67,6 +68,7 @@ def _summary(
         "renovations": {
             "total": len(projects),
             "by_stage": {s: sum(1 for p in projects if p.stage == s) for s in RENOVATION_STAGES},
+            "stopped": stopped,
             "budget": _money(budget),
             "committed": _money(committed),
         },
@@ -82,17 +84,25 @@ def progress(
     projects: Iterable[RenovationProject],
     today: date,
     only_district: str | None = None,
+    closed_markets: Collection[str] = (),
 ) -> dict[str, Any]:
     """Per district: milestones on time / late / missing, markets with task forces, renovation
     projects by stage and money by source (budgeted, and committed from approval on).
 
     Milestone counts partition the expected ones: `on_time` (done by the deadline), `late` (done
     after it) and `missing` (not done: `overdue` past the deadline, `pending` not due yet);
-    `missed_deadline` = `late` + `overdue`, the ones flagged late."""
+    `missed_deadline` = `late` + `overdue`, the ones flagged late.
+
+    A project of a market in `closed_markets` (停业) that was not yet accepted goes no further:
+    it is counted `stopped`, apart from the projects by stage and their money."""
     taking_part = [m for m in markets if m.district in campaign.districts]
     expected = expected_milestones(campaign, [(m.id, m.district) for m in taking_part])
     known = {(m.scope_id, m.kind): m for m in milestones}
-    all_projects = list(projects)
+    all_projects: list[RenovationProject] = []
+    stopped: list[RenovationProject] = []
+    for p in projects:
+        ended = p.market_id in closed_markets and p.stage != "accepted"
+        (stopped if ended else all_projects).append(p)
     names = {m.id: m.name for m in taking_part}
     districts = [d for d in campaign.districts if only_district is None or d == only_district]
     rows: list[dict[str, Any]] = []
@@ -126,7 +136,12 @@ def progress(
             {
                 "district": code,
                 "name": district_names.get(code),
-                **_summary(statuses, in_district, district_projects),
+                **_summary(
+                    statuses,
+                    in_district,
+                    district_projects,
+                    sum(1 for p in stopped if p.district == code),
+                ),
                 "markets_without_task_force": [m.id for m in in_district if not m.has_task_force],
                 "milestone_items": items,
             }
@@ -140,5 +155,10 @@ def progress(
         "as_of": today.isoformat(),
         "deadlines": {k: v.isoformat() for k, v in campaign.deadlines().items()},
         "districts": rows,
-        "totals": _summary(all_statuses, scoped_markets, scoped_projects),
+        "totals": _summary(
+            all_statuses,
+            scoped_markets,
+            scoped_projects,
+            sum(1 for p in stopped if p.district in districts),
+        ),
     }

@@ -634,6 +634,32 @@ def test_progress_counts_milestones_task_forces_stages_and_money_per_district() 
     assert only["totals"]["renovations"]["total"] == 1
 
 
+def test_a_closed_markets_project_not_yet_accepted_is_counted_stopped_apart() -> None:
+    """停业: its planned or approved project goes no further — counted `stopped`, neither by
+    stage nor in the money; one accepted before the closing stays with its stage and money."""
+    c = campaign()
+    markets = [MarketFacts("m1", "幸福", "zhifu", True)]
+    planned = project()
+    approved = adv(project(id="rnv_2", market_id="m2"), "approved")
+    built = replace(project(id="rnv_3", market_id="m3"), stage="accepted")
+    view = progress(
+        c,
+        district_names={},
+        markets=markets,
+        milestones=[],
+        projects=[planned, approved, built],
+        today=date(2026, 4, 15),
+        closed_markets={"m2", "m3"},
+    )
+    zhifu = view["districts"][0]["renovations"]
+    assert (zhifu["total"], zhifu["stopped"]) == (2, 1)
+    assert zhifu["by_stage"] == {
+        "planned": 1, "approved": 0, "under_construction": 0, "accepted": 1
+    }  # fmt: skip
+    assert zhifu["budget"]["total_fen"] == planned.budget_total_fen + built.budget_total_fen
+    assert view["totals"]["renovations"]["stopped"] == 1
+
+
 def test_every_problem_of_a_plan_is_named_at_once() -> None:
     with pytest.raises(InvalidInputs) as err:
         plan_project(

@@ -789,6 +789,9 @@ async def test_a_closed_markets_project_goes_no_further_but_a_comment_is_answere
     assert not world.campaigns.takes_comments(project, T0.date())
     assert await world.campaigns.consultations(open_only=True) == []
     assert [p.id for p in await world.campaigns.consultations()] == [pid]
+    # The leaders' progress counts it stopped, apart from the projects going on.
+    renovations = (await world.campaigns.progress(ADMIN, cid))["totals"]["renovations"]
+    assert (renovations["total"], renovations["stopped"]) == (0, 1)
     answered = await world.campaigns.answer_comment(
         CLERK, pid, "sug_1", "市场已停业，改造不再进行。"
     )

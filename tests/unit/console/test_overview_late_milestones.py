@@ -60,3 +60,23 @@ async def test_a_late_market_milestone_links_its_market_and_a_districts_links_no
     assert re.search(r'<a href="/staff/markets/mkt_1"[^>]*>东山农贸市场</a>', market), market
     [district] = [i for i in items if i is not market]
     assert "/staff/markets/" not in district
+
+
+async def test_projects_stopped_by_a_market_closing_are_counted_apart() -> None:
+    """停业: a closed market's project that goes no further is told apart from the others."""
+    district = PROGRESS["districts"][0] | {
+        "renovations": {"total": 1, "by_stage": {"planned": 1}, "stopped": 2}
+    }
+    progress = PROGRESS | {"districts": [district]}
+
+    def with_stopped(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/campaigns/cmp_1/progress":
+            return httpx.Response(200, json=progress)
+        return services(request)
+
+    async with support.console(with_stopped, Principal("u-1", "leader", "zhifu")) as client:
+        r = await client.get("/staff/overview")
+    assert "改造项目 1 个（计划 1） · 因市场停业终止 2 个" in support.words(r.text)
+    async with support.console(services, Principal("u-1", "leader", "zhifu")) as client:
+        r = await client.get("/staff/overview")
+    assert "停业" not in support.words(r.text)
