@@ -358,7 +358,8 @@ class DisclosureUpserted(_Frozen):
     missed, a renovation check failed, or a rectification order from inspection left overdue.
     It is `resolved` when the milestone is recorded, a check of the same kind passes, or the
     rectification is verified; `lapsed` (since 1.8.0) when the rectification order lapsed
-    because its merchant left its stall (退出经营) — never rectified, and nobody left to.
+    because its merchant left its stall (退出经营), or when its market closed for good (停业)
+    with the problem still open — never rectified, and nobody left to.
     """
 
     disclosure_id: str = Field(min_length=1)

@@ -299,7 +299,8 @@ class TaskWithdrawn(_Task):
     """`inspection.task.withdrawn` on `inspection.events.v1`, key = subject = task_id.
 
     A task still to do (open or claimed) that no inspection can close any more: the merchant it
-    is about left its stall (退出经营). Final; published once per task. Nothing was inspected:
+    is about left its stall (退出经营), or its market closed for good (停业). Final; published
+    once per task. Nothing was inspected:
     it scores nothing, and a complaint behind it is closed by its handler.
     """
 
@@ -425,9 +426,10 @@ class RectificationLapsed(_Rectification):
     subject = rectification_id.
 
     An open order that can no longer be rectified nor re-inspected: its merchant left its stall
-    (退出经营). Final; published once per order; it no longer goes overdue, and its re-inspection
-    task, if one was open, is withdrawn (`reinspection_task_id` null). Not a verification: it was
-    not rectified, so it is not scored as on time; a disclosure of it is over.
+    (退出经营), or its market closed for good (停业). Final; published once per order; it no
+    longer goes overdue, and its re-inspection task, if one was open, is withdrawn
+    (`reinspection_task_id` null). Not a verification: it was not rectified, so it is not scored
+    as on time; a disclosure of it is over.
     """
 
     state: Literal["lapsed"]

@@ -896,8 +896,8 @@ class Campaigns:
     async def rectification_lapsed(
         self, event: Envelope[RectificationLapsed], delivery: Delivery
     ) -> Disclosure | None:
-        """An order that lapsed (its merchant left its stall) ends its disclosure unrectified
-        (once per event), if it was disclosed."""
+        """An order that lapsed (its merchant left, its market closed) ends its disclosure
+        unrectified (once per event), if it was disclosed."""
         async with self.uow() as work:
             if not await work.claim(INSPECTION_CONSUMER, event.id, delivery):
                 return None

@@ -14,6 +14,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.datastructures import FormData
 from starlette.responses import Response
 
+from contracts.registry import MARKET_CLOSED
 from services.console import clock, labels
 from services.console.auth import SignIn, SignInNeeded
 from services.console.backend import ApiError, Backend, Unavailable
@@ -93,6 +94,12 @@ async def market_names(services: Backend, token: str) -> dict[str, str] | None:
     whole city's for the city-wide): every role of the pages that show them may read it, 部门人员
     too (docs/identity.md); None when the registry does not give them."""
     return await names_by_id(services, "/markets", token)
+
+
+def closed_on(market: Mapping[str, Any] | None) -> str | None:
+    """The day a registry market (staff or public view) closed for good (停业); None while it
+    is open, or when the registry did not answer."""
+    return market.get("closed_on") if market and market.get("status") == MARKET_CLOSED else None
 
 
 async def markets_of(services: Backend, who: Session) -> list[dict[str, Any]]:

@@ -61,7 +61,7 @@ class Disclosure:
     recorded_by: Actor | None = None
     late_flagged_at: datetime | None = None
     verifications: tuple[Verification, ...] = ()
-    # An overdue rectification whose order lapsed (its merchant left its stall): when.
+    # When it ended unrectified: its order lapsed, or its market closed for good (停业).
     lapsed_at: datetime | None = None
 
     def overdue(self, now: datetime) -> bool:
@@ -74,8 +74,9 @@ class Disclosure:
         return revised(self, now, state="resolved", resolved_at=now)
 
     def lapse(self, now: datetime) -> Disclosure | None:
-        """Over without being rectified: its rectification order lapsed when its merchant left
-        its stall (退出经营), so nobody is left to put it right. None unless it is open."""
+        """Over without being rectified: its rectification order lapsed (its merchant left its
+        stall, 退出经营), or its market closed for good (停业), so nobody is left to put it right.
+        None unless it is open."""
         if self.state != "open":
             return None
         return revised(self, now, state="lapsed", lapsed_at=now)

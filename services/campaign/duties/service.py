@@ -128,6 +128,15 @@ class Duties:
             )
         raise Forbidden(f"role {who.role!r} may not do this for market {market_id!r}")
 
+    def open_market(
+        self, who: Principal, market_id: str, *, staff: Sequence[str], operator: bool
+    ) -> MarketUpserted:
+        """`market`, refused (409 naming `market_id`) once it closed for good (停业): a report,
+        a self-inspection or a manager is taken only of a market still open."""
+        market = self.market(who, market_id, staff=staff, operator=operator)
+        closed.owes_duties(market_id, closed.closed_on(market))
+        return market
+
     # -- shared steps ----------------------------------------------------------------------------
     async def _lock(self, store: DutiesStore, market: MarketUpserted, today: date) -> MarketRow:
         await store.ensure_market(
@@ -221,8 +230,7 @@ class Duties:
         problems: Sequence[str],
         next_steps: Sequence[str],
     ) -> Report:
-        market = self.market(who, market_id, staff=REPORTERS, operator=False)
-        closed.owes_duties(market_id, closed.closed_on(market))
+        market = self.open_market(who, market_id, staff=REPORTERS, operator=False)
         now = self.now()
         today = self.today(now)
         async with self.uow() as work:
@@ -288,8 +296,7 @@ class Duties:
     async def record_self_inspection(
         self, who: Principal, market_id: str, day: date | None, answers: Sequence[Answer]
     ) -> Recorded:
-        market = self.market(who, market_id, staff=(), operator=True)
-        closed.owes_duties(market_id, closed.closed_on(market))
+        market = self.open_market(who, market_id, staff=(), operator=True)
         now = self.now()
         today = self.today(now)
         day = day or today
@@ -392,8 +399,7 @@ class Duties:
     async def add_manager(
         self, who: Principal, market_id: str, name: str, position: str
     ) -> tr.Trainee:
-        market = self.market(who, market_id, staff=REGISTRARS, operator=True)
-        closed.owes_duties(market_id, closed.closed_on(market))
+        market = self.open_market(who, market_id, staff=REGISTRARS, operator=True)
         now = self.now()
         today = self.today(now)
         trainee = tr.new_trainee(

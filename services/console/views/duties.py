@@ -31,6 +31,7 @@ from services.console.web import (
     Person,
     Services,
     above_form,
+    closed_on,
     field_errors,
     lines,
     markets_of,
@@ -107,8 +108,7 @@ async def market_named(services: Backend, market_id: str) -> Named:
     found = await optional(services.get("registry", f"/public/markets/{market_id}", ""), None)
     if not isinstance(found, dict):
         return Named()
-    closed_on = found.get("closed_on") if found.get("status") == "closed" else None
-    return Named(str(found.get("name") or Named.name), closed_on)
+    return Named(str(found.get("name") or Named.name), closed_on(found))
 
 
 async def each(calls: list[Awaitable[T]]) -> list[T | ApiError]:

@@ -28,6 +28,7 @@ from services.console.sessions import Session
 from services.console.web import (
     Services,
     above_form,
+    closed_on,
     field_errors,
     in_scope,
     lines,
@@ -93,11 +94,6 @@ async def _markets(services: Backend, who: Session) -> dict[str, dict[str, Any]]
     return {m["id"]: m for m in found}
 
 
-def _closed_on(market: dict[str, Any] | None) -> str | None:
-    """The day a market closed for good (停业): its projects go no further."""
-    return market.get("closed_on") if market and market.get("status") == "closed" else None
-
-
 @router.get("/staff/renovations")
 async def renovations_page(request: Request, who: Reader, services: Services) -> Response:
     market_id = request.query_params.get("market_id", "")[:64] or None
@@ -117,7 +113,7 @@ async def renovations_page(request: Request, who: Reader, services: Services) ->
         who,
         projects=projects,
         names=names,
-        closed={key: _closed_on(m) for key, m in markets.items() if _closed_on(m)},
+        closed={key: day for key, m in markets.items() if (day := closed_on(m))},
         market_id=market_id,
         unanswered=unanswered,
         unresolved=unresolved,
@@ -130,7 +126,7 @@ async def _project_page(
     token = who.access_token
     project = await in_scope(services, "campaign", f"/renovations/{project_id}", token, "改造项目")
     market = (await _markets(services, who)).get(project["market_id"])
-    closed_on = _closed_on(market)
+    closed = closed_on(market)
     stage = project.get("stage")
     day = today().isoformat()
     checks = sorted(
@@ -149,10 +145,11 @@ async def _project_page(
         check_kinds=labels.CHECK_KIND,
         check_fields=CHECK_FIELDS,
         market_name=(market or {}).get("name", ""),
-        closed_on=closed_on,
+        closed_on=closed,
         consultation=project.get("consultation"),
         may_act=who.principal.holds(*WRITERS),
-        may_change=who.principal.holds(*WRITERS) and closed_on is None,
+        # A closed market's project (停业) goes no further: answers to comments only.
+        may_change=who.principal.holds(*WRITERS) and closed is None,
         may_answer=stage in ("planned", "approved"),
         stages=labels.RENOVATION_STAGE,
         kinds=labels.RENOVATION_KIND,

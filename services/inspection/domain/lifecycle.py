@@ -2,11 +2,11 @@
 
     task:          open ──claim──► claimed ──complete──► completed
                      └──────── overdue mark (past due, once) ───────┘ (state unchanged)
-                   open or claimed ──withdraw (its merchant left its stall)──► withdrawn
+                   open or claimed ──withdraw (its merchant left, its market closed)──► withdrawn
     rectification: open ──verify(passed)──► verified
                      ├──verify(failed)──► open, new deadline as long as the first
                      ├──overdue mark (past deadline, once per deadline) + escalation
-                     └──lapse (its merchant left its stall)──► lapsed
+                     └──lapse (its merchant left, its market closed)──► lapsed
 
 Completing with findings orders rectification: one order per inspection, listing every finding,
 its severity the outcome's. Minor and major outcomes get a deadline (7 and 3 days); a critical
@@ -239,7 +239,8 @@ def mark_task_overdue(task: Task, now: datetime) -> TaskChange | None:
 
 def withdraw(task: Task, reason: WithdrawalReason, now: datetime) -> TaskChange | None:
     """Withdraw a task still to do that no inspection can close any more (`merchant_left`: the
-    merchant it is about stopped trading at its stall). None if it is done or withdrawn already,
+    merchant it is about stopped trading at its stall; `market_closed`: its market closed for
+    good). None if it is done or withdrawn already,
     so a snapshot read again withdraws nothing twice."""
     now = aware(now)
     if not task.is_open:
@@ -456,7 +457,8 @@ def _evidence(
 
 def lapse(order: RectificationOrder, reason: WithdrawalReason, now: datetime) -> Lapse | None:
     """An open order nobody can rectify or re-inspect any more (`merchant_left`: its merchant
-    stopped trading at its stall) lapses: final, it goes overdue no more, and it no longer names
+    stopped trading at its stall; `market_closed`: its market closed for good) lapses: final, it
+    goes overdue no more, and it no longer names
     a re-inspection task (the caller withdraws that task with the merchant's others). None if it
     is verified or lapsed already. A deadline missed before the leaving stays marked."""
     now = aware(now)

@@ -148,7 +148,8 @@ OPEN_STATES: Final = ("open", "claimed")
 @dataclass(frozen=True, slots=True)
 class Task:
     """An inspection task. `state` is `open` → `claimed` → `completed`, or `withdrawn` while still
-    to do when nobody is left to inspect (its merchant left its stall); `overdue_at` marks a task
+    to do when nobody is left to inspect (its merchant left its stall, its market closed for
+    good); `overdue_at` marks a task
     that passed its due date unfinished (it can still be claimed and completed)."""
 
     task_id: str

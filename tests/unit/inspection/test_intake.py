@@ -39,35 +39,22 @@ def created(trigger: Trigger, now: datetime = T0, policy: Policy = POLICY) -> Ta
     return decision.task
 
 
-# -- a merchant who left its stall ---------------------------------------------------------------
+# -- a merchant who left its stall, a market closed for good ----------------------------------
 
 
-@pytest.mark.parametrize(
-    "trigger",
-    [risk("critical"), complaint("food_safety")],
-    ids=["risk", "complaint"],
-)
-def test_a_trigger_about_a_merchant_who_left_opens_no_task(trigger: Trigger) -> None:
-    decision = decide(None, trigger, POLICY, T0, task_force=TASK_FORCE, merchant_left=True)
-    assert (decision.action, decision.reason, decision.task, decision.events) == (
-        "ignore",
-        "merchant_left",
-        None,
-        (),
-    )
-    assert decide(None, trigger, POLICY, T0, task_force=TASK_FORCE).action == "create"
-
-
+@pytest.mark.parametrize("gone", ["merchant_left", "market_closed"])
 @pytest.mark.parametrize(
     "trigger",
     [risk("critical"), complaint("food_safety"), failed()],
     ids=["risk", "complaint", "renovation-check"],
 )
-def test_a_trigger_about_a_market_closed_for_good_opens_no_task(trigger: Trigger) -> None:
-    decision = decide(None, trigger, POLICY, T0, task_force=TASK_FORCE, market_closed=True)
+def test_a_trigger_about_a_merchant_who_left_or_a_closed_market_opens_no_task(
+    trigger: Trigger, gone: str
+) -> None:
+    decision = decide(None, trigger, POLICY, T0, task_force=TASK_FORCE, **{gone: True})
     assert (decision.action, decision.reason, decision.task, decision.events) == (
         "ignore",
-        "market_closed",
+        gone,
         None,
         (),
     )
