@@ -12,6 +12,7 @@ from services.console.views import (
     home,
     honours,
     joint,
+    ledgers,
     markets,
     merchants,
     overview,
@@ -34,4 +35,5 @@ ROUTERS += [joint.router, honours.router]  # joint meetings and enforcement, 红
 ROUTERS += [honours.public_router]  # 红黑榜 for citizens: no sign-in, rate limited
 ROUTERS += [self_inspection.router, duties.router, training.router]  # 自查, 专班汇报, 培训
 ROUTERS += [exposures.router, renovations.router]  # 曝光整改, 改造项目 and 征求意见 (issue 17)
+ROUTERS += [ledgers.router]  # 台账导出: a month of complaints or inspections as Excel
 ROUTERS += [alerts.router]  # 告警, for the admin: Alertmanager's alerts (issue 21)

@@ -1,0 +1,175 @@
+"""The ledgers (台账) a district's office exports month by month, as rows of an Excel sheet:
+投诉台账 (every complaint received in the month, how each clock ended and how it closed) and
+检查台账 (every inspection completed in the month, what it found and who did it).
+
+What leaves the system in a file is what the office needs and no more: the complaints ledger
+carries no complainant's name or phone. Pure: the pages fetch the services' items and hand them
+here with the names to show."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Final
+
+from services.console import labels
+from services.console.clock import CHINA
+from services.console.complaint_clocks import UNREACHED_LABEL, clocks
+from services.console.workbook import Cell, Column
+
+MONTH_FIELD: Final = "month"
+
+
+class MonthRefused(ValueError):
+    """A month the form cannot export: the reason, said beside the field."""
+
+
+@dataclass(frozen=True, slots=True)
+class Month:
+    first: date
+
+    @property
+    def start(self) -> datetime:
+        return datetime(self.first.year, self.first.month, 1, tzinfo=CHINA)
+
+    @property
+    def end(self) -> datetime:
+        year, month = divmod(self.first.year * 12 + self.first.month, 12)
+        return datetime(year, month + 1, 1, tzinfo=CHINA)
+
+    @property
+    def text(self) -> str:
+        return self.first.strftime("%Y-%m")
+
+
+def month(value: str | None, today: date) -> Month:
+    """The month a `<input type="month">` sent (`2026-11`), in the city's calendar; refused when
+    none, not a month, or later than this one (nothing can have happened yet)."""
+    if not value:
+        raise MonthRefused("请选择月份")
+    try:
+        first = date.fromisoformat(f"{value}-01")
+    except ValueError:
+        raise MonthRefused("请按“年-月”选择月份，例如 2026-11") from None
+    if (first.year, first.month) > (today.year, today.month):
+        raise MonthRefused("不能晚于本月")
+    return Month(first)
+
+
+def _when(value: Any) -> datetime | None:
+    return datetime.fromisoformat(str(value)) if value else None
+
+
+COMPLAINT_COLUMNS: Final = (
+    Column("编号", 22),
+    Column("收到时间（北京时间）", 18),
+    Column("渠道", 12),
+    Column("市场", 18),
+    Column("摊位号", 8),
+    Column("商户", 16),
+    Column("类别", 10),
+    Column("投诉事项", 40),
+    Column("状态", 10),
+    Column("受理期限", 18),
+    Column("受理情况", 18),
+    Column("受理或决定时间", 18),
+    Column("不予受理理由", 24),
+    Column("调解期限", 18),
+    Column("调解情况", 18),
+    Column("办结时间", 18),
+    Column("办结结果", 12),
+    Column("是否属实", 8),
+    Column("满意度", 8),
+    Column("移送", 24),
+)
+
+
+def complaint_row(
+    case: Mapping[str, Any],
+    markets: Mapping[str, str],
+    merchants: Mapping[str, str],
+    now: datetime,
+) -> list[Cell]:
+    """One complaint as the ledger's row: the clocks as the queue says them at `now` (按期受理,
+    逾期办结, 剩余 3 个工作日 …); no complainant's name or phone."""
+    acceptance, mediation = clocks(dict(case), now)
+    closed = case.get("state") == "closed"
+    found = case.get("substantiated")
+    rating = case.get("satisfaction")
+    moves = [
+        f"自{markets.get(m.get('from_market_id', ''), '原市场')}"
+        f"移送至{markets.get(m.get('to_market_id', ''), '现市场')}"
+        for m in case.get("transfers") or []
+    ]
+    return [
+        str(case.get("id") or case.get("complaint_id") or ""),
+        _when(case.get("received_at")),
+        labels.label(labels.CHANNEL, case.get("channel")),
+        markets.get(str(case.get("market_id")), "—"),
+        str(case.get("stall_no") or ""),
+        merchants.get(str(case.get("merchant_id")), "") if case.get("merchant_id") else "",
+        labels.label(labels.COMPLAINT_CATEGORY, case.get("category")),
+        str(case.get("facts") or ""),
+        labels.label(labels.COMPLAINT_STATE, case.get("state")),
+        _when(acceptance.deadline),
+        acceptance.status,
+        _when(case.get("accepted_at") or case.get("rejected_at")),
+        str(case.get("rejection_reason") or ""),
+        _when(mediation.deadline),
+        mediation.status,
+        _when(case.get("closed_at")),
+        labels.label(labels.CLOSE_OUTCOME, case.get("outcome")) if closed else "",
+        ("属实" if found else "不属实") if closed and found is not None else "",
+        (UNREACHED_LABEL if rating is None else str(rating)) if closed else "",
+        "；".join(moves),
+    ]
+
+
+INSPECTION_COLUMNS: Final = (
+    Column("编号", 22),
+    Column("完成时间（北京时间）", 18),
+    Column("检查类型", 10),
+    Column("市场", 18),
+    Column("摊位号", 8),
+    Column("商户", 16),
+    Column("检查结果", 10),
+    Column("检查发现", 40),
+    Column("参与部门", 18),
+    Column("检查员", 10),
+    Column("期限", 18),
+    Column("是否按期", 8),
+    Column("整改通知", 10),
+    Column("备注", 30),
+)
+
+
+def _finding(finding: Mapping[str, Any]) -> str:
+    line = f"{finding.get('code', '')} {finding.get('title_zh') or ''}".strip()
+    return f"{line}（{finding['note']}）" if finding.get("note") else line
+
+
+def inspection_row(
+    task: Mapping[str, Any], markets: Mapping[str, str], merchants: Mapping[str, str]
+) -> list[Cell]:
+    """One completed inspection as the ledger's row: where, why, what it found (each finding
+    on its own line), who did it, whether on time and whether it ordered a rectification."""
+    completed, due = _when(task.get("completed_at")), _when(task.get("due_at"))
+    late = completed is not None and due is not None and completed > due
+    departments = [labels.label(labels.DEPARTMENT, d) for d in task.get("departments") or []]
+    return [
+        str(task.get("id") or task.get("task_id") or ""),
+        completed,
+        labels.label(labels.REASON_KIND, task.get("reason_kind")),
+        markets.get(str(task.get("market_id")), "—"),
+        str(task.get("stall_no") or ""),
+        merchants.get(str(task.get("merchant_id")), "") if task.get("merchant_id") else "",
+        labels.label(labels.OUTCOME, task.get("outcome")),
+        "\n".join(_finding(f) for f in task.get("findings") or []),
+        "、".join(departments),
+        labels.actor_name(task.get("completed_actor")),
+        due,
+        "逾期" if late else "按期",
+        "已下达" if task.get("rectification_id") else "",
+        str(task.get("note") or ""),
+    ]

@@ -1,0 +1,259 @@
+"""台账导出: a month of complaints or inspections as an Excel sheet — the month asked for read in
+the city's calendar, every page of the service's listing followed by its `next`, the rows as the
+office reads them, nothing personal about a complainant, a refused month beside its field."""
+
+from __future__ import annotations
+
+import io
+import re
+import time
+from datetime import UTC, date, datetime, timedelta, timezone
+from typing import Any
+from urllib.parse import unquote
+
+import httpx
+import pytest
+from openpyxl import load_workbook
+
+from services.console import clock, ledgers
+from services.console.ledgers import MonthRefused, complaint_row, inspection_row, month
+from services.console.sessions import Session
+from services.console.workbook import Column, workbook
+from services.runtime.auth import Principal
+from tests.unit.console import support
+
+CITY = timezone(timedelta(hours=8))
+TODAY = date(2026, 12, 7)
+NOW = datetime(2026, 12, 7, 2, 0, tzinfo=UTC)
+MARKETS = {"mkt_1": "幸福农贸市场", "mkt_2": "只楚果蔬批发市场"}
+MERCHANTS = {"mer_1": "老王鲜肉"}
+
+CLOSED = {
+    "id": "cmp_1",
+    "received_at": "2026-11-03T09:30:00+08:00",
+    "channel": "hotline_12345",
+    "market_id": "mkt_1",
+    "stall_no": "A-01",
+    "merchant_id": "mer_1",
+    "category": "short_weight",
+    "facts": "称重少了二两",
+    "complainant": {"name": "张三", "phone": "13800138000"},
+    "state": "closed",
+    "running_clock": None,
+    "acceptance_deadline": "2026-11-12T09:30:00+08:00",
+    "accepted_at": "2026-11-04T10:00:00+08:00",
+    "mediation_deadline": "2027-01-08T10:00:00+08:00",
+    "closed_at": "2026-11-20T16:00:00+08:00",
+    "outcome": "refunded",
+    "substantiated": True,
+    "satisfaction": None,
+    "transfers": [
+        {"from_market_id": "mkt_2", "to_market_id": "mkt_1", "at": "2026-11-03T10:00:00+08:00"}
+    ],
+}  # fmt: skip
+
+
+def test_a_month_is_the_city_s_from_its_first_midnight_to_the_next_month_s() -> None:
+    december = month("2025-12", TODAY)
+    assert december.start == datetime(2025, 12, 1, tzinfo=CITY)
+    assert december.end == datetime(2026, 1, 1, tzinfo=CITY)
+    assert month("2026-12", TODAY).end == datetime(2027, 1, 1, tzinfo=CITY)
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (None, "请选择月份"),
+        ("", "请选择月份"),
+        ("2026-13", "请按“年-月”选择月份，例如 2026-11"),
+        ("november", "请按“年-月”选择月份，例如 2026-11"),
+        ("2027-01", "不能晚于本月"),
+    ],
+)
+def test_a_month_the_form_cannot_export_says_why(value: str | None, reason: str) -> None:
+    with pytest.raises(MonthRefused, match=reason):
+        month(value, TODAY)
+
+
+def test_a_closed_complaint_reads_as_the_office_files_it_with_nobody_s_name_or_phone() -> None:
+    row = complaint_row(CLOSED, MARKETS, MERCHANTS, NOW)
+    named = dict(zip([c.header for c in ledgers.COMPLAINT_COLUMNS], row, strict=True))
+    assert named["收到时间（北京时间）"] == datetime(2026, 11, 3, 9, 30, tzinfo=CITY)
+    assert (named["市场"], named["摊位号"], named["商户"]) == ("幸福农贸市场", "A-01", "老王鲜肉")
+    assert (named["渠道"], named["类别"], named["状态"]) == ("12345 热线", "缺斤短两", "已办结")
+    assert (named["受理情况"], named["调解情况"]) == ("按期受理", "按期办结")
+    assert (named["办结结果"], named["是否属实"], named["满意度"]) == (
+        "退款退货",
+        "属实",
+        "未能回访",
+    )
+    assert named["移送"] == "自只楚果蔬批发市场移送至幸福农贸市场"
+    assert not any(isinstance(v, str) and ("张三" in v or "13800138000" in v) for v in row)
+
+
+def test_an_open_complaint_past_its_acceptance_deadline_reads_overdue_and_unclosed() -> None:
+    late = {**CLOSED, "state": "received", "running_clock": "acceptance", "accepted_at": None,
+            "mediation_deadline": None, "closed_at": None, "outcome": None, "transfers": [],
+            "substantiated": None}  # fmt: skip
+    named = dict(
+        zip(
+            [c.header for c in ledgers.COMPLAINT_COLUMNS],
+            complaint_row(late, MARKETS, {}, NOW),
+            strict=True,
+        )
+    )
+    assert named["受理情况"] == "逾期"
+    assert (named["办结结果"], named["是否属实"], named["满意度"], named["移送"]) == (
+        "",
+        "",
+        "",
+        "",
+    )
+
+
+def test_an_inspection_lists_each_finding_on_a_line_and_says_it_was_late() -> None:
+    task = {
+        "id": "tsk_1", "reason_kind": "complaint", "market_id": "mkt_1", "stall_no": "A-01",
+        "merchant_id": "mer_1", "outcome": "major",
+        "findings": [{"code": "WGT-01", "title_zh": "计量器具未检定", "note": "电子秤无检定标志"},
+                     {"code": "HYG-02", "title_zh": "摊位不洁"}],
+        "departments": ["market_regulation", "health"],
+        "completed_actor": {"subject": "u-9", "name": "郑检查"},
+        "due_at": "2026-11-05T10:00:00+08:00", "completed_at": "2026-11-05T11:00:00+08:00",
+        "rectification_id": "rct_1", "note": None,
+    }  # fmt: skip
+    named = dict(
+        zip(
+            [c.header for c in ledgers.INSPECTION_COLUMNS],
+            inspection_row(task, MARKETS, MERCHANTS),
+            strict=True,
+        )
+    )
+    assert named["检查发现"] == "WGT-01 计量器具未检定（电子秤无检定标志）\nHYG-02 摊位不洁"
+    assert (named["检查类型"], named["检查结果"]) == ("投诉", "较重问题")
+    assert (named["参与部门"], named["检查员"]) == ("市场监管、卫生健康", "郑检查")
+    assert (named["是否按期"], named["整改通知"], named["备注"]) == ("逾期", "已下达", "")
+    on_time = inspection_row(
+        {**task, "completed_at": task["due_at"], "rectification_id": None}, MARKETS, {}
+    )
+    assert (on_time[11], on_time[12], on_time[5]) == ("按期", "", "")
+
+
+def test_the_workbook_keeps_codes_as_text_and_instants_in_the_city_s_time() -> None:
+    body = workbook(
+        "投诉台账 2026-11",
+        [Column("编号"), Column("时间"), Column("数")],
+        [["913501000000000000", datetime(2026, 11, 30, 17, 5, 59, tzinfo=UTC), 3]],
+    )
+    sheet = load_workbook(io.BytesIO(body)).active
+    assert sheet is not None and sheet.title == "投诉台账 2026-11"
+    assert [c.value for c in sheet[1]] == ["编号", "时间", "数"]
+    assert sheet[1][0].font.b
+    code, when, count = (c.value for c in sheet[2])
+    assert code == "913501000000000000" and sheet[2][0].data_type == "s"
+    assert when == datetime(2026, 12, 1, 1, 5)  # the city's wall time, to the minute
+    assert count == 3
+    assert sheet.freeze_panes == "A2"
+
+
+# -- the pages ---------------------------------------------------------------------------------
+
+
+def page_of(cases: list[dict[str, Any]], size: int) -> dict[int, dict[str, Any]]:
+    """The listing's pages of `size`, by the offset each starts at; `next` names the next's."""
+    pages = {}
+    for i in range(0, len(cases), size):
+        more = i + size < len(cases)
+        pages[i] = {"items": cases[i : i + size], "next": f"p{i + size}" if more else None}
+    return pages
+
+
+def console(role: str, asked: list[httpx.Request], answer: Any = None) -> httpx.AsyncClient:
+    cases = [{**CLOSED, "id": f"cmp_{i}"} for i in range(5)]
+    pages = page_of(cases, 2)
+
+    def services(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        if answer is not None:
+            return answer(request)
+        if (request.url.host, request.url.path) == ("complaints", "/complaints"):
+            after = request.url.params.get("after")
+            return httpx.Response(200, json=pages[int(after[1:]) if after else 0])
+        if (request.url.host, request.url.path) == ("inspection", "/inspections"):
+            return httpx.Response(200, json={"items": [], "next": None})
+        if request.url.path == "/markets":
+            return httpx.Response(
+                200, json={"items": [{"id": k, "name": v} for k, v in MARKETS.items()]}
+            )
+        if request.url.path == "/merchants":
+            return httpx.Response(
+                200, json={"items": [{"id": k, "name": v} for k, v in MERCHANTS.items()]}
+            )
+        return httpx.Response(404, json={"error": "not_found", "message": "none"})
+
+    who = Principal("u-1", role, "zhifu", name="李处理", roles=frozenset({role}))
+    app = support.app_of(services)
+    app.state.sign_in = support.SignedIn(Session("sid", who, "tok", "r", time.time() + 3600))
+    return support.client_of(app)
+
+
+@pytest.fixture(autouse=True)
+def city_day(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clock, "wall", lambda: NOW)
+
+
+async def test_the_complaints_ledger_follows_every_page_of_the_month() -> None:
+    asked: list[httpx.Request] = []
+    async with console("handler", asked) as client:
+        r = await client.get("/staff/ledgers/complaints.xlsx", params={"month": "2026-11"})
+    assert r.status_code == 200, r.text
+    assert r.headers["content-type"].startswith("application/vnd.openxmlformats")
+    name = unquote(re.search(r"filename\*=UTF-8''(\S+)", r.headers["content-disposition"])[1])
+    assert name == "投诉台账-zhifu-2026-11.xlsx"
+    listings = [q.url.params for q in asked if q.url.path == "/complaints"]
+    assert [p.get("after") for p in listings] == [None, "p2", "p4"]
+    assert {p["received_from"] for p in listings} == {"2026-11-01T00:00:00+08:00"}
+    assert {p["received_before"] for p in listings} == {"2026-12-01T00:00:00+08:00"}
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    assert sheet is not None
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+        f"cmp_{i}" for i in range(5)
+    ]
+
+
+async def test_a_month_refused_is_said_beside_its_field_and_nothing_is_asked() -> None:
+    asked: list[httpx.Request] = []
+    async with console("handler", asked) as client:
+        r = await client.get("/staff/ledgers/complaints.xlsx", params={"month": "2027-01"})
+    assert r.status_code == 422
+    assert re.search(r'id="err-complaints-month"[^>]*>不能晚于本月<', r.text)
+    assert 'value="2027-01"' in r.text
+    assert not [q for q in asked if q.url.path == "/complaints"]
+
+
+async def test_a_service_that_does_not_answer_is_said_above_the_form() -> None:
+    asked: list[httpx.Request] = []
+
+    def down(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, json={"error": "unavailable", "message": "down"})
+
+    async with console("inspector", asked, down) as client:
+        r = await client.get("/staff/ledgers/inspections.xlsx", params={"month": "2026-11"})
+    assert r.status_code == 503
+    assert 'id="err-inspections-form"' in r.text
+
+
+async def test_each_person_is_offered_the_ledgers_of_their_work() -> None:
+    asked: list[httpx.Request] = []
+    async with console("inspector", asked) as client:
+        page = (await client.get("/staff/ledgers")).text
+        refused = await client.get("/staff/ledgers/complaints.xlsx", params={"month": "2026-11"})
+    assert 'id="ledger-inspections"' in page and 'id="ledger-complaints"' not in page
+    assert 'value="2026-11"' in page and 'max="2026-12"' in page  # last month by default
+    assert 'href="/staff/ledgers"' in page  # in the menu
+    assert refused.status_code == 403
+    async with console("clerk", asked) as client:
+        assert (await client.get("/staff/ledgers")).status_code == 403
+    async with console("leader", asked) as client:
+        page = (await client.get("/staff/ledgers")).text
+    assert 'id="ledger-inspections"' in page and 'id="ledger-complaints"' in page
