@@ -87,8 +87,10 @@ class FakeComplaintStore:
             if all(value is None or getattr(c, column) == value for column, value in query.equal())
             and (not query.open_only or c.state in OPEN_STATES)
             and (not query.overdue or c.overdue_marked_at is not None)
+            and query.window.holds(c.received_at)
+            and (query.after is None or _listed(c) < (query.after.at, query.after.id))
         ]
-        return sorted(found, key=lambda c: c.received_at, reverse=True)[: query.limit]
+        return sorted(found, key=_listed, reverse=True)[: query.limit]
 
     async def past_deadline(self, now: datetime, limit: int) -> list[Complaint]:
         found = [c for c in self._cases() if _past_deadline(c, now)]
@@ -114,6 +116,11 @@ class FakeComplaintStore:
 
     def _cases(self) -> list[Complaint]:
         return [r.case for r in self.rows.values()]
+
+
+def _listed(c: Complaint) -> tuple[datetime, str]:
+    """A case's place in the listing (received_at, then id), as the store's row comparison."""
+    return c.received_at, c.complaint_id
 
 
 def _past_deadline(c: Complaint, now: datetime) -> bool:

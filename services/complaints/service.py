@@ -66,6 +66,7 @@ from services.runtime.clock import Clock
 from services.runtime.directory import RegistryView
 from services.runtime.failures import Forbidden, InvalidInput, NotFound
 from services.runtime.ids import new_id
+from services.runtime.paging import ANY_TIME, Position, Window
 from services.runtime.photos import DEFAULT_MAX_BYTES
 from services.runtime.ratelimit import TooManyRequests
 from services.runtime.unit_of_work import UowFactory
@@ -374,7 +375,11 @@ class Complaints:
         nearing: bool,
         overdue: bool,
         limit: int,
+        window: Window = ANY_TIME,
+        after: Position | None = None,
     ) -> list[Complaint]:
+        """Newest first (then by id), those received in `window`, starting after the position
+        `after` (a page of a ledger's export)."""
         async with self.uow() as work:
             found = await work.stores.complaints.cases(
                 CaseQuery(
@@ -384,6 +389,8 @@ class Complaints:
                     overdue=overdue,
                     open_only=nearing,
                     limit=limit if not nearing else 10 * limit,
+                    window=window,
+                    after=after,
                 )
             )
         if nearing:

@@ -21,6 +21,10 @@ from services.complaints.domain.photos import ComplaintPhoto
 from services.complaints.domain.suggestions import Suggestion
 from services.runtime import serial
 from services.runtime.db import OnConnection
+from services.runtime.paging import ANY_TIME, Keyset, Position, Window
+
+# The cases listed newest received first (a ledger's pages).
+RECEIVED = Keyset("received_at")
 
 
 class StaleWrite(RuntimeError):
@@ -30,7 +34,8 @@ class StaleWrite(RuntimeError):
 @dataclass(frozen=True, slots=True)
 class CaseQuery:
     """Which cases a listing asks for: those of the district, state and market given (None: any),
-    only open ones, only those whose running clock is marked overdue; at most `limit`."""
+    only open ones, only those whose running clock is marked overdue, received in `window`, and
+    past `after` in the listing's order (a page's start); at most `limit`."""
 
     district: str | None
     state: str | None
@@ -38,6 +43,8 @@ class CaseQuery:
     overdue: bool
     open_only: bool
     limit: int
+    window: Window = ANY_TIME
+    after: Position | None = None
 
     def equal(self) -> tuple[tuple[str, str | None], ...]:
         """The columns asked to hold a value, and the value (None: not asked)."""
@@ -81,7 +88,8 @@ class ComplaintStore(Protocol):
         oldest first."""
 
     async def cases(self, query: CaseQuery) -> list[Complaint]:
-        """Newest first."""
+        """Newest first, cases received at one instant by id, descending (ids compared as code
+        points): a total order, so that keyset pages neither lose nor repeat a case."""
 
     async def past_deadline(self, now: datetime, limit: int) -> list[Complaint]:
         """Open cases whose running clock ran out and is not yet marked, oldest first; locked,
@@ -254,10 +262,11 @@ class PostgresComplaintStore(OnConnection):
                 "((state = 'received' AND acceptance_overdue_at IS NOT NULL) OR "
                 "(state = 'accepted' AND mediation_overdue_at IS NOT NULL))"
             )
+        clauses += RECEIVED.bounds(query.window, query.after, args)
         args.append(query.limit)
         rows = await self.conn.fetch(
             f"""SELECT complaint FROM complaints WHERE {" AND ".join(clauses)}
-                ORDER BY received_at DESC LIMIT ${len(args)}""",
+                ORDER BY {RECEIVED.newest_first} LIMIT ${len(args)}""",
             *args,
         )
         return [_case(r) for r in rows]

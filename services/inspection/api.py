@@ -7,6 +7,7 @@ other districts' work cannot be probed.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response
@@ -22,6 +23,7 @@ from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.body_problems import Sent, fitted
 from services.runtime.inputs import Strict, storable_router
+from services.runtime.paging import Position, next_token, page_asked
 from services.runtime.photo_uploads import PHOTO_ANSWERS, PHOTO_FORM, read_upload
 from services.runtime.photo_uploads import photo_response as photo_bytes
 
@@ -96,6 +98,51 @@ async def list_tasks(
 ) -> dict[str, Any]:
     tasks = await ins.tasks(who, state=state, market_id=market_id, limit=limit)
     return {"items": [task_out(t, ins.policy) for t in tasks]}
+
+
+# Its own path, not under /tasks: `/tasks/{task_id}` would take any name put there for an id.
+@router.get("/inspections", tags=["tasks"])
+async def list_inspections(
+    ins: Ins,
+    who: Reader,
+    # Plain datetimes, not AwareDatetime: a missing offset is refused with paging's own reason.
+    completed_from: Annotated[
+        datetime | None, Query(description="only tasks completed at or after this instant")
+    ] = None,
+    completed_before: Annotated[
+        datetime | None, Query(description="only tasks completed before this instant")
+    ] = None,
+    market_id: Annotated[str | None, Query()] = None,
+    after: Annotated[
+        str | None, Query(max_length=256, description="the `next` of the page before")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """The inspection ledger (检查台账): the completed tasks the caller may read (its district's;
+    a city-wide token's: all), newest completed first, then by id, each as `GET /tasks` shows
+    it (outcome, findings, departments, who completed it, `rectification_id`; the stall where
+    the inspection was). `completed_from` (inclusive) and `completed_before` (exclusive), each
+    with its UTC offset, keep those completed in between; a full page's `next` is the `after` of
+    the page that follows (null: the last), so that a month is exported page by page without
+    losing or repeating an inspection. A refusal (422) names every bad value of the three at
+    once."""
+    span, start = page_asked(
+        completed_from,
+        completed_before,
+        after,
+        start_field="completed_from",
+        end_field="completed_before",
+    )
+    tasks = await ins.inspections(who, window=span, after=start, market_id=market_id, limit=limit)
+    return {
+        "items": [task_out(t, ins.policy) for t in tasks],
+        "next": next_token([_position(t) for t in tasks], limit),
+    }
+
+
+def _position(task: Task) -> Position:
+    assert task.completed_at is not None, "the ledger lists completed tasks only"
+    return Position(task.completed_at, task.task_id)
 
 
 @router.get("/findings", tags=["findings"])

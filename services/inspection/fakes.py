@@ -12,6 +12,7 @@ from services.inspection.domain import PatrolPlan, RectificationOrder, Task
 from services.inspection.domain.patrol import patrolled
 from services.inspection.domain.photos import Photo
 from services.inspection.store import MarketInfo, MerchantInfo, Placement, Stores
+from services.runtime.paging import Position, Window
 
 _OPEN = ("open", "claimed")
 
@@ -60,6 +61,27 @@ class FakeTasks:
         ]
         return sorted(found, key=lambda t: (t.due_at, t.task_id))[:limit]
 
+    async def completed(
+        self,
+        window: Window,
+        after: Position | None,
+        *,
+        market_id: str | None,
+        district: str | None,
+        limit: int,
+    ) -> list[Task]:
+        found = [
+            t
+            for t in self.rows.values()
+            if t.state == "completed"
+            and t.completed_at is not None
+            and window.holds(t.completed_at)
+            and (after is None or _in_ledger(t) < (after.at, after.id))
+            and (market_id is None or t.market_id == market_id)
+            and (district is None or t.district == district)
+        ]
+        return sorted(found, key=_in_ledger, reverse=True)[:limit]
+
     async def past_due(self, now: datetime, limit: int) -> list[Task]:
         found = [
             t
@@ -83,6 +105,12 @@ class FakeTasks:
     async def open_of_market(self, market_id: str) -> list[Task]:
         found = [t for t in self.rows.values() if t.market_id == market_id and t.is_open]
         return sorted(found, key=lambda t: t.task_id)
+
+
+def _in_ledger(task: Task) -> tuple[datetime, str]:
+    """A completed task's place in the ledger's order, as the store's row comparison has it."""
+    assert task.completed_at is not None
+    return task.completed_at, task.task_id
 
 
 class FakePhotos:

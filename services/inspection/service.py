@@ -56,6 +56,7 @@ from services.runtime.clock import Clock, utc_now
 from services.runtime.failures import NotFound
 from services.runtime.ids import new_id
 from services.runtime.messaging import Delivery
+from services.runtime.paging import Position, Window
 from services.runtime.unit_of_work import UnitOfWork, UowFactory
 
 log = logging.getLogger(__name__)
@@ -377,6 +378,23 @@ class InspectionService:
                 state=state, market_id=market_id, district=who.listing_district(), limit=limit
             )
         return [self._where_now(task) for task in found]
+
+    async def inspections(
+        self,
+        who: Principal,
+        *,
+        window: Window,
+        after: Position | None,
+        market_id: str | None,
+        limit: int,
+    ) -> list[Task]:
+        """The inspection ledger (检查台账): the tasks of the caller's district completed in
+        `window`, newest first, the page after `after`. Each names the stall where the
+        inspection was, as it was stored (`_where_now` moves only tasks still to do)."""
+        async with self.uow() as work:
+            return await work.stores.tasks.completed(
+                window, after, market_id=market_id, district=who.listing_district(), limit=limit
+            )
 
     def _where_now(self, task: Task) -> Task:
         """A task still to do names the stall its merchant trades at now (换摊位 after the task

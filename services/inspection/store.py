@@ -21,6 +21,7 @@ from services.inspection.domain.patrol import UNPATROLLED
 from services.inspection.domain.photos import Photo
 from services.runtime import serial
 from services.runtime.db import OnConnection
+from services.runtime.paging import Keyset, Position, Window
 
 _OPEN = "('open', 'claimed')"
 
@@ -59,6 +60,10 @@ def dedupe_key(key: tuple[str, str]) -> str:
     return f"{key[0]}|{key[1]}"
 
 
+# The completed tasks listed newest completed first (the ledger's pages; index tasks_completed).
+COMPLETED = Keyset("completed_at")
+
+
 # -- what the use cases call ---------------------------------------------------------------------
 
 
@@ -77,6 +82,21 @@ class TaskStore(Protocol):
         self, *, state: str | None, market_id: str | None, district: str | None, limit: int
     ) -> list[Task]:
         """By due time, then id."""
+        ...
+
+    async def completed(
+        self,
+        window: Window,
+        after: Position | None,
+        *,
+        market_id: str | None,
+        district: str | None,
+        limit: int,
+    ) -> list[Task]:
+        """Completed tasks whose `completed_at` lies in `window`, newest first, tasks completed
+        at one instant by id, descending (ids compared as code points): a total order, so that
+        keyset pages starting strictly after `after` (a completion time, an id) neither lose
+        nor repeat a task."""
         ...
 
     async def past_due(self, now: datetime, limit: int) -> list[Task]:
@@ -232,16 +252,17 @@ class PostgresTasks(OnConnection):
     async def save(self, task: Task) -> None:
         await self.conn.execute(
             """INSERT INTO tasks (id, district, market_id, merchant_id, reason_kind, state,
-                                  dedupe_key, due_at, overdue_at, created_at, version, task)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+                                  dedupe_key, due_at, overdue_at, created_at, completed_at,
+                                  version, task)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
                ON CONFLICT (id) DO UPDATE SET
                    state = EXCLUDED.state, due_at = EXCLUDED.due_at,
-                   overdue_at = EXCLUDED.overdue_at, version = EXCLUDED.version,
-                   task = EXCLUDED.task, updated_at = now()
+                   overdue_at = EXCLUDED.overdue_at, completed_at = EXCLUDED.completed_at,
+                   version = EXCLUDED.version, task = EXCLUDED.task, updated_at = now()
                WHERE tasks.version < EXCLUDED.version""",
             task.task_id, task.district, task.market_id, task.merchant_id, task.reason_kind,
             task.state, dedupe_key(task.dedupe_key), task.due_at, task.overdue_at,
-            task.created_at, task.version, serial.dump(task),
+            task.created_at, task.completed_at, task.version, serial.dump(task),
         )  # fmt: skip
 
     async def listing(
@@ -254,6 +275,33 @@ class PostgresTasks(OnConnection):
                ORDER BY due_at, id LIMIT $4""",
             state, market_id, district, limit,
         )  # fmt: skip
+        return [serial.load(Task, r["task"]) for r in rows]
+
+    async def completed(
+        self,
+        window: Window,
+        after: Position | None,
+        *,
+        market_id: str | None,
+        district: str | None,
+        limit: int,
+    ) -> list[Task]:
+        args: list[Any] = []
+        clauses = ["state = 'completed'", *COMPLETED.bounds(window, after, args)]
+
+        def arg(value: object) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        if market_id is not None:
+            clauses.append(f"market_id = {arg(market_id)}")
+        if district is not None:
+            clauses.append(f"district = {arg(district)}")
+        rows = await self.conn.fetch(
+            f"""SELECT task FROM tasks WHERE {" AND ".join(clauses)}
+                ORDER BY {COMPLETED.newest_first} LIMIT {arg(limit)}""",
+            *args,
+        )
         return [serial.load(Task, r["task"]) for r in rows]
 
     async def past_due(self, now: datetime, limit: int) -> list[Task]:

@@ -11,7 +11,8 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
+from typing import Any
 
 from services.runtime.failures import InvalidInput, InvalidInputs
 
@@ -40,9 +41,23 @@ def position(token: str | None, field: str = FIELD) -> Position | None:
         when = datetime.fromisoformat(at)
     except (binascii.Error, UnicodeDecodeError, ValueError):
         when, row_id = None, ""
-    if when is None or when.tzinfo is None or not row_id:
+    # A NUL no id holds, and Postgres refuses to compare; the text checks of every query value
+    # cannot see one inside the token.
+    if when is None or not _in_utc(when) or not row_id or "\x00" in row_id:
         raise InvalidInput(field, "is not a position this listing gave (use its `next`)")
     return Position(when, row_id)
+
+
+def _in_utc(at: datetime) -> bool:
+    """Whether the instant is aware and can be told in UTC, as the query hands it to Postgres:
+    at the edge of the years 1 to 9999 in another offset it cannot (the query would fail)."""
+    if at.tzinfo is None:
+        return False
+    try:
+        at.astimezone(UTC)
+    except OverflowError:
+        return False
+    return True
 
 
 def next_token(rows: list[Position], limit: int) -> str | None:
@@ -71,10 +86,74 @@ def window(
     end must come after the start."""
     problems = [
         (name, "must carry a UTC offset, e.g. 2026-11-01T00:00:00+08:00")
+        if value.tzinfo is None
+        else (name, "must lie within the years 1 to 9999 in UTC")
         for name, value in ((start_field, start), (end_field, end))
-        if value is not None and value.tzinfo is None
+        if value is not None and not _in_utc(value)
     ]
     if not problems and start is not None and end is not None and end <= start:
         problems.append((end_field, f"must come after {start_field}"))
     InvalidInputs.raise_any(problems)
     return Window(start, end)
+
+
+# The window of a listing that names none.
+ANY_TIME = Window()
+
+
+def page_asked(
+    start: datetime | None,
+    end: datetime | None,
+    after: str | None,
+    *,
+    start_field: str,
+    end_field: str,
+) -> tuple[Window, Position | None]:
+    """A listing's window and the page's start as its query gave them, or InvalidInputs naming
+    every bad value of the three at once."""
+    problems: list[tuple[str, str]] = []
+    span, begin = ANY_TIME, None
+    try:
+        span = window(start, end, start_field=start_field, end_field=end_field)
+    except InvalidInputs as exc:
+        problems += exc.problems
+    try:
+        begin = position(after)
+    except InvalidInput as exc:
+        problems.append((exc.field, exc.reason))
+    InvalidInputs.raise_any(problems)
+    return span, begin
+
+
+@dataclass(frozen=True, slots=True)
+class Keyset:
+    """A listing's keyset in SQL: the instant column and the id column it is ordered by, newest
+    first. Ids compare as code points (the "C" collation), as Python and the fakes compare them,
+    whatever the database's locale: the page edge and the order must be the same ones."""
+
+    at: str
+    id: str = "id"
+
+    @property
+    def newest_first(self) -> str:
+        return f'{self.at} DESC, {self.id} COLLATE "C" DESC'
+
+    def bounds(self, window: Window, after: Position | None, args: list[Any]) -> list[str]:
+        """The conditions of `window` and of a page starting after `after`, their values
+        appended to `args` (asyncpg's $n numbering). Only the bounds given, each a plain
+        condition: `$n IS NULL OR …` would leave a cached generic plan unable to start an index
+        scan at the window's end or the page's edge."""
+
+        def arg(value: object) -> str:
+            args.append(value)
+            return f"${len(args)}"
+
+        found = []
+        if window.start is not None:
+            found.append(f"{self.at} >= {arg(window.start)}")
+        if window.end is not None:
+            found.append(f"{self.at} < {arg(window.end)}")
+        if after is not None:
+            edge = f"({arg(after.at)}, {arg(after.id)})"
+            found.append(f'({self.at}, {self.id} COLLATE "C") < {edge}')
+        return found

@@ -239,6 +239,7 @@ async def test_a_handlers_clerks_and_operators_pages_have_no_serious_accessibili
     await audited(audit, handler, f"/staff/complaints/{case.complaint_id}")
     await audited(audit, handler, f"/staff/merchants/{place.merchant_id}")
     await audited(audit, handler, "/staff/suggestions")
+    await audited(audit, handler, "/staff/ledgers")
 
     clerk = await open_page(phone=True)
     username, _ = tokens.person("clerk", place.district, name="王登记", who="a11y")

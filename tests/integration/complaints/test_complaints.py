@@ -4,7 +4,7 @@ working-day clocks, duplicates, district scope. In-process apps, the clock injec
 from __future__ import annotations
 
 import uuid
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 import orjson
 
@@ -17,6 +17,7 @@ from tests.support.kafka import TopicWatcher, of
 EVENTS = topics.COMPLAINTS_EVENTS.name
 INTAKE = topics.COMPLAINTS_INTAKE.name
 PHONE = "13812345678"
+CITY = timezone(timedelta(hours=8))
 
 
 async def test_a_public_complaint_is_published_masked_and_tracked_without_personal_data(
@@ -366,3 +367,53 @@ async def test_the_public_endpoint_is_rate_limited_per_client_and_refusals_store
         await stack.complaints.get(f"/complaints?market_id={place.market_id}", headers=admin)
     ).json()["items"]
     assert len(stored) == 2
+
+
+async def test_a_window_of_complaints_is_listed_page_by_page_each_once(stack: Stack) -> None:
+    # A ledger's export (台账): the window's start is included, its end excluded, and every
+    # page after the `next` of the one before, until a page says there is none.
+    place = await stack.place()
+    handler = stack.token("handler", place.district)
+    receipts = []
+    for _ in range(6):
+        r = await stack.complaints.post("/complaints", json=submission(place))
+        assert r.status_code == 201, r.text
+        receipts.append(r.json())
+    start = datetime.fromisoformat(receipts[1]["received_at"]).astimezone(CITY)  # any offset
+    window = {"received_from": start.isoformat(), "received_before": receipts[5]["received_at"]}
+    pages: list[list[str]] = []
+    after: dict[str, str] = {}
+    while True:
+        r = await stack.complaints.get(
+            "/complaints", params={**window, "limit": 2, **after}, headers=handler
+        )
+        assert r.status_code == 200, r.text
+        pages.append([c["id"] for c in r.json()["items"]])
+        if r.json()["next"] is None:
+            break
+        after = {"after": r.json()["next"]}
+    assert pages == [[receipts[i]["id"] for i in pair] for pair in ((4, 3), (2, 1))] + [[]]
+
+
+async def test_a_bad_window_or_position_is_refused_naming_each_field(stack: Stack) -> None:
+    handler = stack.token("handler", "zhifu")
+
+    async def refused(**params: str) -> list[dict[str, str]]:
+        r = await stack.complaints.get("/complaints", params=params, headers=handler)
+        assert r.status_code == 422, r.text
+        assert r.json()["error"] == "invalid_input"
+        errors: list[dict[str, str]] = r.json()["errors"]
+        return errors
+
+    naive_and_backwards = await refused(
+        received_from="2026-11-01T00:00:00", received_before="2026-10-01T00:00:00"
+    )
+    assert [e["field"] for e in naive_and_backwards] == ["received_from", "received_before"]
+    assert all("UTC offset" in e["reason"] for e in naive_and_backwards)
+    assert await refused(
+        received_from="2026-11-01T00:00:00+08:00", received_before="2026-10-31T16:00:00Z"
+    ) == [{"field": "received_before", "reason": "must come after received_from"}]
+    [bad_after] = await refused(after="garbage!!")
+    assert bad_after["field"] == "after"
+    everything = await refused(received_from="2026-11-01T00:00:00", after="garbage!!")
+    assert [e["field"] for e in everything] == ["received_from", "after"]

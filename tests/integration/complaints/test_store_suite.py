@@ -4,7 +4,8 @@ in-memory fakes the use-case tests rely on: both must give the same answers."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
 
 import pytest
@@ -35,6 +36,7 @@ from services.complaints.store import (
     Stores,
     postgres_stores,
 )
+from services.runtime.paging import Position, Window
 from tests.support.store_suite import migrated
 
 T0 = datetime(2026, 5, 4, 2, 0, tzinfo=UTC)  # a Monday, 10:00 in the city
@@ -202,6 +204,83 @@ async def test_cases_filter_and_come_newest_first(stores: Stores) -> None:
     )
     await s.update(closed)
     assert await listed(open_only=True) == ids([d, b, a])
+
+
+def listing(**kw: Any) -> CaseQuery:
+    args: dict[str, Any] = {
+        "district": None,
+        "state": None,
+        "market_id": None,
+        "overdue": False,
+        "open_only": False,
+        "limit": 100,
+    }
+    return CaseQuery(**(args | kw))
+
+
+async def test_a_window_holds_the_cases_received_from_its_start_to_before_its_end(
+    stores: Stores,
+) -> None:
+    end = T0 + timedelta(days=30)
+    before = case(T0 - timedelta(microseconds=1))
+    at_start, inside = case(T0), case(T0 + timedelta(days=3))
+    last = case(end - timedelta(microseconds=1))
+    at_end = case(end)
+    await stored(stores, at_end, inside, before, last, at_start)
+    s = stores.complaints
+    assert ids(await s.cases(listing(window=Window(T0, end)))) == ids([last, inside, at_start])
+    assert ids(await s.cases(listing(window=Window(T0, None)))) == ids(
+        [at_end, last, inside, at_start]
+    )
+    assert ids(await s.cases(listing(window=Window(None, end)))) == ids(
+        [last, inside, at_start, before]
+    )
+    # An offset other than the stored one's names the same instant.
+    city = timezone(timedelta(hours=8))
+    assert ids(await s.cases(listing(window=Window(T0.astimezone(city), end)))) == ids(
+        [last, inside, at_start]
+    )
+
+
+def with_id(c: Complaint, complaint_id: str) -> Complaint:
+    return replace(c, complaint_id=complaint_id)
+
+
+async def test_cases_of_one_instant_come_by_id_descending_compared_as_code_points(
+    stores: Stores,
+) -> None:
+    # Upper case before lower case in code points, after it in a locale's order: "cmp_a" is
+    # greater than "cmp_B" here, as Python compares them.
+    low, high = with_id(case(T0), "cmp_B"), with_id(case(T0), "cmp_a")
+    newer, older = case(T0 + timedelta(seconds=1)), case(T0 - timedelta(seconds=1))
+    await stored(stores, low, older, high, newer)
+    assert ids(await stores.complaints.cases(listing())) == ids([newer, high, low, older])
+
+
+async def test_a_page_edge_between_two_cases_of_one_instant_loses_and_repeats_neither(
+    stores: Stores,
+) -> None:
+    tied = [with_id(case(T0), f"cmp_{n}") for n in ("0b", "0a")]
+    newer, older = case(T0 + timedelta(minutes=1)), case(T0 - timedelta(minutes=1))
+    outside = case(T0 + timedelta(days=1))
+    await stored(stores, older, *tied, outside, newer)
+    window = Window(T0 - timedelta(hours=1), T0 + timedelta(hours=1))
+    s = stores.complaints
+
+    pages: list[list[str]] = []
+    after: Position | None = None
+    while True:
+        page = await s.cases(listing(window=window, after=after, limit=2))
+        pages.append(ids(page))
+        if len(page) < 2:
+            break
+        after = Position(page[-1].received_at, page[-1].complaint_id)
+    # The first page ends between the two: the second starts with the other one.
+    assert pages == [ids([newer, tied[0]]), ids([tied[1], older]), []]
+    # A page starts strictly after its position, whatever else is asked.
+    edge = Position(T0, "cmp_0b")
+    assert ids(await s.cases(listing(after=edge))) == ids([tied[1], older])
+    assert ids(await s.cases(listing(after=edge, window=Window(T0, None)))) == ids([tied[1]])
 
 
 async def test_past_deadline_is_each_unmarked_running_clock_oldest_first(stores: Stores) -> None:

@@ -20,6 +20,7 @@ from services.inspection.fakes import fake_stores
 from services.inspection.store import MarketInfo, MerchantInfo, Placement, Stores
 from services.runtime.db import create_pool
 from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
+from services.runtime.paging import Position, Window
 from tests.support.inspection_builders import POLICY, T0, D, H, completed, new_task, risk
 
 MIGRATIONS = Path(__file__).parents[3] / "services" / "inspection" / "migrations"
@@ -169,6 +170,100 @@ async def test_a_merchant_s_tasks_still_to_do_are_found_by_merchant(stores: Stor
     both = await stores.tasks.open_of_merchants(["mer_5", "mer_1"])
     assert [t.task_id for t in both] == ["tsk_1", "tsk_2", "tsk_5"]
     assert await stores.tasks.open_of_merchants([]) == []
+
+
+# -- the inspection ledger (检查台账) ----------------------------------------------------------
+
+
+ANY_TIME = Window()
+
+
+def done(n: int, at: datetime, **changes: object) -> Task:
+    """Task `n`, completed at `at` (its second version, as a completion saves it)."""
+    return task(n, state="completed", completed_at=at, version=2, **changes)
+
+
+async def ledger(
+    stores: Stores,
+    window: Window = ANY_TIME,
+    after: Position | None = None,
+    *,
+    market_id: str | None = None,
+    district: str | None = None,
+    limit: int = 100,
+) -> list[Task]:
+    return await stores.tasks.completed(
+        window, after, market_id=market_id, district=district, limit=limit
+    )
+
+
+def ids(tasks: list[Task]) -> list[str]:
+    return [t.task_id for t in tasks]
+
+
+async def test_the_ledger_is_the_tasks_completed_in_the_window_newest_first(
+    stores: Stores,
+) -> None:
+    start, end = T0, T0 + D
+    for n, at in ((1, start), (2, start + H), (3, end), (4, start - H), (5, start + 2 * H)):
+        # Stored open first: a completion replaces the row, and the ledger must see that.
+        await stores.tasks.save(task(n))
+        await stores.tasks.save(done(n, at))
+    await stores.tasks.save(task(6))
+    await stores.tasks.save(task(7, state="claimed", assignee="li", claimed_at=start + H))
+    await stores.tasks.save(task(8, state="withdrawn", withdrawn_at=start + H))
+
+    # The start is in the window, the end is not (the next month's first instant).
+    assert ids(await ledger(stores, Window(start, end))) == ["tsk_5", "tsk_2", "tsk_1"]
+    assert ids(await ledger(stores, Window(start, end), limit=2)) == ["tsk_5", "tsk_2"]
+    assert ids(await ledger(stores)) == ["tsk_3", "tsk_5", "tsk_2", "tsk_1", "tsk_4"]
+    assert ids(await ledger(stores, Window(start=start + H))) == ["tsk_3", "tsk_5", "tsk_2"]
+    assert ids(await ledger(stores, Window(end=start + H))) == ["tsk_1", "tsk_4"]
+    assert await ledger(stores, Window(end, end + D)) == [await stores.tasks.get("tsk_3")]
+
+
+async def test_tasks_completed_at_one_instant_are_each_listed_once_across_page_edges(
+    stores: Stores,
+) -> None:
+    at = T0 + H
+    # Ids compared as code points: "tsk_B" before "tsk_a" ascending, whatever the locale.
+    same = [replace(done(n, at), task_id=i) for n, i in ((1, "tsk_1"), (2, "tsk_B"), (3, "tsk_a"))]
+    for t in [*same, done(4, at + H), done(5, at - H)]:
+        await stores.tasks.save(t)
+    everything = ["tsk_4", "tsk_a", "tsk_B", "tsk_1", "tsk_5"]
+    assert ids(await ledger(stores)) == everything
+
+    for limit in (1, 2, 3):
+        listed: list[str] = []
+        after: Position | None = None
+        while True:
+            page = await ledger(stores, Window(T0, T0 + D), after, limit=limit)
+            listed += ids(page)
+            if len(page) < limit:
+                break
+            last = page[-1]
+            assert last.completed_at is not None
+            after = Position(last.completed_at, last.task_id)
+        assert listed == everything, limit
+
+    # A page starts strictly after its position: at the same instant, only the smaller ids.
+    assert ids(await ledger(stores, after=Position(at, "tsk_B"))) == ["tsk_1", "tsk_5"]
+    assert ids(await ledger(stores, after=Position(at, "tsk_0"))) == ["tsk_5"]
+    assert ids(await ledger(stores, after=Position(at + H, "tsk_4"))) == everything[1:]
+
+
+async def test_the_ledger_is_filtered_by_district_and_market(stores: Stores) -> None:
+    await stores.tasks.save(done(1, T0 + H))
+    await stores.tasks.save(done(2, T0 + 2 * H, market_id="mkt_2"))
+    await stores.tasks.save(done(3, T0 + 3 * H, district="laishan", market_id="mkt_3"))
+    await stores.tasks.save(task(4, market_id="mkt_2"))
+
+    assert ids(await ledger(stores, district="zhifu")) == ["tsk_2", "tsk_1"]
+    assert ids(await ledger(stores, district="laishan")) == ["tsk_3"]
+    assert ids(await ledger(stores, market_id="mkt_2")) == ["tsk_2"]
+    assert ids(await ledger(stores, market_id="mkt_2", district="zhifu")) == ["tsk_2"]
+    assert await ledger(stores, market_id="mkt_3", district="zhifu") == []
+    assert await ledger(stores, district="nowhere") == []
 
 
 # -- photos --------------------------------------------------------------------------------------

@@ -7,7 +7,16 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from services.runtime.failures import InvalidInput, InvalidInputs
-from services.runtime.paging import Position, Window, next_token, position, window
+from services.runtime.paging import (
+    ANY_TIME,
+    Keyset,
+    Position,
+    Window,
+    next_token,
+    page_asked,
+    position,
+    window,
+)
 
 CITY = timezone(timedelta(hours=8))
 AT = datetime(2026, 11, 3, 9, 30, 15, 123456, tzinfo=CITY)
@@ -65,3 +74,38 @@ def test_a_window_that_ends_before_it_starts_names_its_end() -> None:
     with pytest.raises(InvalidInputs) as refused:
         window(AT, AT.astimezone(UTC), start_field="from", end_field="before")
     assert refused.value.problems == [("before", "must come after from")]
+
+
+def test_a_page_asked_names_a_bad_window_and_a_bad_position_at_once() -> None:
+    with pytest.raises(InvalidInputs) as refused:
+        page_asked(datetime(2026, 11, 1), None, "garbage!", start_field="from", end_field="to")
+    assert [f for f, _ in refused.value.problems] == ["from", "after"]
+
+
+def test_a_page_asked_reads_its_window_and_position() -> None:
+    token = Position(AT, "x").token()
+    span, begin = page_asked(AT, None, token, start_field="from", end_field="to")
+    assert span == Window(AT, None) and begin == Position(AT, "x")
+    assert page_asked(None, None, None, start_field="from", end_field="to") == (ANY_TIME, None)
+
+
+def test_an_instant_that_cannot_be_told_in_utc_is_refused_by_field() -> None:
+    edge = datetime(9999, 12, 31, 23, 0, tzinfo=timezone(timedelta(hours=-8)))
+    with pytest.raises(InvalidInputs) as refused:
+        window(edge, None, start_field="from", end_field="to")
+    assert refused.value.problems == [("from", "must lie within the years 1 to 9999 in UTC")]
+    with pytest.raises(InvalidInput):
+        position(Position(edge, "x").token())
+
+
+def test_a_token_whose_id_hides_a_nul_is_refused() -> None:
+    with pytest.raises(InvalidInput):
+        position(Position(AT, "tsk\x00").token())
+
+
+def test_a_keyset_numbers_its_bounds_after_the_query_s_other_values() -> None:
+    args: list[object] = ["zhifu"]
+    found = Keyset("received_at").bounds(Window(AT, None), Position(AT, "c1"), args)
+    assert found == ["received_at >= $2", '(received_at, id COLLATE "C") < ($3, $4)']
+    assert args == ["zhifu", AT, AT, "c1"]
+    assert Keyset("received_at").bounds(ANY_TIME, None, args) == []

@@ -1,0 +1,91 @@
+"""台账导出 in a real browser on the real services: a leader on a phone opens 台账导出 from the
+menu and downloads the month's 投诉台账 and 检查台账; each workbook holds the row of the
+complaint filed and of the inspection completed this month, in Chinese, and the complaints
+ledger holds neither the complainant's name nor phone."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from openpyxl import load_workbook
+from playwright.async_api import Page
+
+from tests.browser.support import (
+    CITY_TZ,
+    Console,
+    Shots,
+    file_complaint,
+    opened_task,
+    sign_in,
+    small_targets,
+)
+from tests.support.identity import Tokens
+
+
+def month_of(instant: str) -> str:
+    return datetime.fromisoformat(instant).astimezone(CITY_TZ).strftime("%Y-%m")
+
+
+async def download(phone: Page, ledger: str, month: str, shot: Shots) -> tuple[str, list[Any]]:
+    """The file name and the rows (header first) of `ledger`'s workbook for `month`."""
+    await phone.fill(f"#f-{ledger}-month", month)
+    async with phone.expect_download() as started:
+        await phone.click(f"#form-{ledger} button[type=submit]")
+    done = await started.value
+    # The download is kept under a name of Playwright's, without the .xlsx openpyxl asks for.
+    data = await asyncio.to_thread(Path(await done.path()).read_bytes)
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    await shot(phone, f"{ledger}-downloaded")
+    return done.suggested_filename, [list(r) for r in sheet.iter_rows(values_only=True)]
+
+
+async def test_a_leader_downloads_the_month_s_complaints_and_inspections_on_a_phone(
+    console: Console, phone: Page, tokens: Tokens, shot: Shots
+) -> None:
+    filed = await file_complaint(console)
+    place, city = filed.place, console.city
+    async with city.client("complaints", "handler", place.district) as complaints:
+        r = await complaints.post(f"/complaints/{filed.complaint_id}/accept")
+        assert r.status_code == 200, r.text
+        received = month_of(r.json()["received_at"])
+    task_id = await opened_task(console, place.market_id, "complaint", "the complaint's task")
+    async with city.client("inspection", "inspector", place.district) as inspection:
+        assert (await inspection.post(f"/tasks/{task_id}/claim")).status_code == 200
+        r = await inspection.post(
+            f"/tasks/{task_id}/complete",
+            json={"outcome": "minor", "findings": [{"code": "WGT-01", "note": "电子秤未检定"}]},
+        )
+        assert r.status_code == 200, r.text
+        completed = month_of(r.json()["completed_at"])
+
+    leader, _ = tokens.person("leader", place.district, name="周领导", who="ledger")
+    await sign_in(phone, leader, tokens.password, shot)
+    await phone.locator("nav a[href='/staff/ledgers']").click()
+    await phone.wait_for_url("**/staff/ledgers")
+    await shot(phone, "ledgers")
+    assert "不含投诉人的姓名和电话" in await phone.inner_text("#ledger-complaints")
+    assert await small_targets(phone) == []
+
+    name, rows = await download(phone, "complaints", received, shot)
+    assert name.startswith("投诉台账-") and name.endswith(f"-{received}.xlsx"), name
+    header, found = rows[0], [r for r in rows[1:] if r[0] == filed.complaint_id]
+    assert len(found) == 1, rows
+    row = dict(zip(header, found[0], strict=True))
+    assert (row["类别"], row["渠道"], row["状态"]) == ("缺斤短两", "12345 热线", "已受理")
+    assert row["受理情况"] == "按期受理" and row["摊位号"] == place.stall_no
+    cells = [str(c) for r in rows for c in r if c is not None]
+    assert not any("市民甲" in c or "13805350001" in c for c in cells)
+
+    name, rows = await download(phone, "inspections", completed, shot)
+    assert name.startswith("检查台账-") and name.endswith(f"-{completed}.xlsx"), name
+    header, found = rows[0], [r for r in rows[1:] if r[0] == task_id]
+    assert len(found) == 1, rows
+    row = dict(zip(header, found[0], strict=True))
+    assert (row["检查类型"], row["检查结果"]) == ("投诉", "一般问题")
+    assert row["检查发现"].startswith("WGT-01") and "电子秤未检定" in row["检查发现"]
+    assert isinstance(row["完成时间（北京时间）"], datetime)
