@@ -1,6 +1,7 @@
-"""The ledgers (台账) a district's office exports month by month, as rows of an Excel sheet:
+"""The ledgers (台账) a district's office exports, as rows of an Excel sheet: month by month,
 投诉台账 (every complaint received in the month, how each clock ended and how it closed) and
-检查台账 (every inspection completed in the month, what it found and who did it).
+检查台账 (every inspection completed in the month, what it found and who did it); as of today,
+商户台账 (every merchant registered, its licence and how long it has left, its grade).
 
 What leaves the system in a file is what the office needs and no more: the complaints ledger
 carries no complainant's name or phone. Pure: the pages fetch the services' items and hand them
@@ -16,6 +17,7 @@ from typing import Any, Final
 from services.console import labels
 from services.console.clock import CHINA
 from services.console.complaint_clocks import UNREACHED_LABEL, clocks
+from services.console.licences import licence
 from services.console.workbook import Cell, Column
 
 MONTH_FIELD: Final = "month"
@@ -172,4 +174,50 @@ def inspection_row(
         "逾期" if late else "按期",
         "已下达" if task.get("rectification_id") else "",
         str(task.get("note") or ""),
+    ]
+
+
+MERCHANT_COLUMNS: Final = (
+    Column("市场", 18),
+    Column("摊位号", 8),
+    Column("商户名称", 18),
+    Column("统一社会信用代码", 22),
+    Column("食品经营许可证", 20),
+    Column("许可证有效期至", 14),
+    Column("证照状态", 12),
+    Column("经营类别", 16),
+    Column("经营状态", 12),
+    Column("退出日期", 12),
+    Column("退出原因", 20),
+    Column("信用等级", 8),
+)
+# A grade the credit service could not be asked for, as the cell says it.
+GRADE_UNAVAILABLE: Final = "暂时无法获取"
+
+
+def merchant_row(
+    merchant: Mapping[str, Any],
+    markets: Mapping[str, str],
+    grades: Mapping[str, str] | None,
+    today: date,
+) -> list[Cell]:
+    """One registered merchant as the ledger's row: its licence's validity on `today` in the
+    registry pages' words (已过期 N 天 / 剩余 N 天 / 有效), its grade (`grades` by merchant id;
+    None when credit did not answer)."""
+    left = merchant.get("status") == "left"
+    valid = licence(merchant, today)
+    grade = GRADE_UNAVAILABLE if grades is None else grades.get(str(merchant.get("id")), "")
+    return [
+        markets.get(str(merchant.get("market_id")), "—"),
+        str(merchant.get("stall_no") or ""),
+        str(merchant.get("name") or ""),
+        str(merchant.get("credit_code") or ""),
+        str(merchant.get("food_licence") or ""),
+        valid["until"],
+        "" if left else valid["status"],
+        "、".join(merchant.get("categories") or []),
+        labels.label(labels.MERCHANT_STATUS, merchant.get("status")),
+        date.fromisoformat(str(merchant["left_on"])) if left and merchant.get("left_on") else None,
+        str(merchant.get("left_reason") or "") if left else "",
+        "" if left else grade,
     ]

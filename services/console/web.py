@@ -218,7 +218,7 @@ NAV: list[tuple[str, str, frozenset[str]]] = [
     ("/staff/training", "培训", frozenset({"clerk"})),
     ("/staff/exposures", "曝光整改", frozenset({"clerk", "inspector", "leader"})),
     ("/staff/renovations", "改造项目", frozenset({"clerk", "leader"})),
-    ("/staff/ledgers", "台账导出", frozenset({"handler", "inspector", "leader"})),
+    ("/staff/ledgers", "台账导出", frozenset({"clerk", "handler", "inspector", "leader"})),
     ("/staff/alerts", "告警", frozenset()),  # the system's operator: admin only
 ]
 # A market's operator (主办方) sees its own market's duties (its home /staff/ and these) and no

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 from typing import Final
 
 from openpyxl import Workbook
@@ -24,7 +24,8 @@ from services.console.clock import CHINA
 
 MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DATETIME_FORMAT: Final = "yyyy-mm-dd hh:mm"
-Cell = str | int | float | datetime | None
+DATE_FORMAT: Final = "yyyy-mm-dd"
+Cell = str | int | float | datetime | date | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,11 @@ def _cell(sheet: Worksheet, value: Cell) -> SheetCell:
         local = value.astimezone(CHINA).replace(tzinfo=None, second=0, microsecond=0)
         cell = WriteOnlyCell(sheet, value=local)
         cell.number_format = DATETIME_FORMAT
+        return cell
+    if isinstance(value, date):
+        # A day (a licence's last): midnight of it, shown without the time.
+        cell = WriteOnlyCell(sheet, value=datetime(value.year, value.month, value.day))
+        cell.number_format = DATE_FORMAT
         return cell
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):

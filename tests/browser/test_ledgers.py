@@ -1,7 +1,7 @@
 """台账导出 in a real browser on the real services: a leader on a phone opens 台账导出 from the
-menu and downloads the month's 投诉台账 and 检查台账; each workbook holds the row of the
-complaint filed and of the inspection completed this month, in Chinese, and the complaints
-ledger holds neither the complainant's name nor phone."""
+menu and downloads the month's 投诉台账 and 检查台账 and today's 商户台账; each workbook holds
+the row of the complaint filed, of the inspection completed this month and of the merchant, in
+Chinese, and the complaints ledger holds neither the complainant's name nor phone."""
 
 from __future__ import annotations
 
@@ -30,9 +30,13 @@ def month_of(instant: str) -> str:
     return datetime.fromisoformat(instant).astimezone(CITY_TZ).strftime("%Y-%m")
 
 
-async def download(phone: Page, ledger: str, month: str, shot: Shots) -> tuple[str, list[Any]]:
-    """The file name and the rows (header first) of `ledger`'s workbook for `month`."""
-    await phone.fill(f"#f-{ledger}-month", month)
+async def download(
+    phone: Page, ledger: str, month: str | None, shot: Shots
+) -> tuple[str, list[Any]]:
+    """The file name and the rows (header first) of `ledger`'s workbook for `month` (None: a
+    ledger as it stands today)."""
+    if month is not None:
+        await phone.fill(f"#f-{ledger}-month", month)
     async with phone.expect_download() as started:
         await phone.click(f"#form-{ledger} button[type=submit]")
     done = await started.value
@@ -89,3 +93,16 @@ async def test_a_leader_downloads_the_month_s_complaints_and_inspections_on_a_ph
     assert (row["检查类型"], row["检查结果"]) == ("投诉", "一般问题")
     assert row["检查发现"].startswith("WGT-01") and "电子秤未检定" in row["检查发现"]
     assert isinstance(row["完成时间（北京时间）"], datetime)
+
+    # 商户台账, as registered today: the merchant's codes as text, its grade from credit.
+    async with city.client("registry") as registry:
+        merchant = (await registry.get(f"/merchants/{place.merchant_id}")).json()
+    name, rows = await download(phone, "merchants", None, shot)
+    assert name.startswith("商户台账-") and name.endswith(".xlsx"), name
+    header, found = rows[0], [r for r in rows[1:] if r[2] == merchant["name"]]
+    assert len(found) == 1, rows
+    row = dict(zip(header, found[0], strict=True))
+    assert row["统一社会信用代码"] == merchant["credit_code"]
+    assert row["食品经营许可证"] == merchant["food_licence"]
+    assert (row["摊位号"], row["经营状态"]) == (place.stall_no, "正常经营")
+    assert row["信用等级"] in ("A", "B", "C", "D"), row

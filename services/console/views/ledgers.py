@@ -1,14 +1,18 @@
-"""台账导出: a month of complaints (投诉台账) or of completed inspections (检查台账) of the
-person's district as an Excel workbook, for the office that files and forwards them.
+"""台账导出: the person's district's ledgers as Excel workbooks, for the office that files and
+forwards them — a month of complaints (投诉台账) or of completed inspections (检查台账), and the
+merchants as registered today (商户台账).
 
 The console owns none of it: it pages through the complaints service's `GET /complaints` (by
-receipt) and inspection's `GET /inspections` (by completion) with their `next` tokens, names the
-markets and merchants from the registry, and writes the sheet (services/console/ledgers.py)."""
+receipt) and inspection's `GET /inspections` (by completion) with their `next` tokens, reads the
+registry's merchants and credit's grades, names the markets and merchants from the registry, and
+writes the sheet (services/console/ledgers.py)."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping, Sequence
+import csv
+import io
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Final
@@ -19,10 +23,12 @@ from starlette.responses import Response
 
 from services.console import clock, labels, ledgers, web
 from services.console.backend import ApiError, Backend
+from services.console.district_names import EVERY_DISTRICT
 from services.console.ledgers import MONTH_FIELD, Month, MonthRefused
 from services.console.sessions import Session
 from services.console.web import Services, may_see, render
 from services.console.workbook import MEDIA_TYPE, Cell, Column, workbook
+from services.runtime.collation import name_key
 
 router = APIRouter()
 
@@ -31,6 +37,8 @@ router = APIRouter()
 PAGE: Final = 1000
 MAX_ROWS: Final = 20_000
 
+Rows = Callable[[Backend, Session, Month | None], Awaitable[list[list[Cell]]]]
+
 
 @dataclass(frozen=True, slots=True)
 class Ledger:
@@ -38,10 +46,81 @@ class Ledger:
     title: str  # 投诉台账
     what: str  # what the file holds, on the page
     readers: frozenset[str]
-    service: str
-    path: str
-    window: tuple[str, str]  # the listing's query names of the month's start and end
     columns: Sequence[Column]
+    rows: Rows
+    # A month's ledger is asked for by its month; the others are as they stand today.
+    monthly: bool = True
+
+
+class TooMany(Exception):
+    """The month holds more rows than a sheet is made of."""
+
+
+async def _all(services: Backend, service: str, path: str, token: str, **params: Any) -> list[Any]:
+    """Every item of a listing, page after page, by its own `next`."""
+    found: list[Any] = []
+    after: str | None = None
+    while True:
+        page = await services.get(service, path, token, limit=PAGE, after=after, **params)
+        found += page.get("items") or []
+        if len(found) > MAX_ROWS:
+            raise TooMany
+        after = page.get("next")
+        if not after:
+            return found
+
+
+async def _names(services: Backend, token: str) -> tuple[dict[str, str], dict[str, str]]:
+    markets, merchants = await asyncio.gather(
+        web.market_names(services, token), web.names_by_id(services, "/merchants", token)
+    )
+    return markets or {}, merchants or {}
+
+
+async def _complaints(services: Backend, who: Session, when: Month | None) -> list[list[Cell]]:
+    assert when is not None
+    token = who.access_token
+    window = {"received_from": when.start.isoformat(), "received_before": when.end.isoformat()}
+    items, (markets, merchants) = await asyncio.gather(
+        _all(services, "complaints", "/complaints", token, **window), _names(services, token)
+    )
+    now = clock.now()
+    return [ledgers.complaint_row(c, markets, merchants, now) for c in items]
+
+
+async def _inspections(services: Backend, who: Session, when: Month | None) -> list[list[Cell]]:
+    assert when is not None
+    token = who.access_token
+    window = {"completed_from": when.start.isoformat(), "completed_before": when.end.isoformat()}
+    items, (markets, merchants) = await asyncio.gather(
+        _all(services, "inspection", "/inspections", token, **window), _names(services, token)
+    )
+    return [ledgers.inspection_row(t, markets, merchants) for t in items]
+
+
+async def _grades(services: Backend, district: str) -> dict[str, str] | None:
+    """Every merchant's grade in the district by id, from credit's open data (its CSV: one call
+    for them all); None when credit does not answer, so that the sheet says so."""
+    params = {} if district == EVERY_DISTRICT else {"district": district}
+    try:
+        answer = await services.raw("credit", "GET", "/public/merchants.csv", "", params=params)
+    except ApiError:
+        return None
+    read = csv.DictReader(io.StringIO(answer.content.decode("utf-8-sig")))
+    return {row["id"]: row["grade"] for row in read if row.get("grade")}
+
+
+async def _merchants(services: Backend, who: Session, _: Month | None) -> list[list[Cell]]:
+    token = who.access_token
+    merchants, markets, grades = await asyncio.gather(
+        services.items("registry", "/merchants", token),
+        web.market_names(services, token),
+        _grades(services, who.principal.district),
+    )
+    names = markets or {}
+    merchants.sort(key=lambda m: (name_key(names.get(m["market_id"], "")), str(m.get("stall_no"))))
+    today = clock.today()
+    return [ledgers.merchant_row(m, names, grades, today) for m in merchants]
 
 
 LEDGERS: Final = {
@@ -51,29 +130,31 @@ LEDGERS: Final = {
         "当月收到的每件投诉：类别、投诉事项、受理和调解是否按期、办结结果、是否属实和满意度。"
         "不含投诉人的姓名和电话。",
         frozenset({"handler", "leader"}),
-        "complaints",
-        "/complaints",
-        ("received_from", "received_before"),
         ledgers.COMPLAINT_COLUMNS,
+        _complaints,
     ),
     "inspections": Ledger(
         "inspections",
         "检查台账",
         "当月完成的每次检查：检查类型、结果、检查发现、参与部门、检查员、是否按期和是否下达整改通知。",
         frozenset({"inspector", "leader"}),
-        "inspection",
-        "/inspections",
-        ("completed_from", "completed_before"),
         ledgers.INSPECTION_COLUMNS,
+        _inspections,
+    ),
+    "merchants": Ledger(
+        "merchants",
+        "商户台账",
+        "截至今天登记的每个商户：市场和摊位、统一社会信用代码、食品经营许可证及有效期、"
+        "经营类别、经营状态（含已退出的）和信用等级。",
+        frozenset({"clerk", "leader"}),
+        ledgers.MERCHANT_COLUMNS,
+        _merchants,
+        monthly=False,
     ),
 }
 READERS: Final = tuple(sorted(set().union(*(ledger.readers for ledger in LEDGERS.values()))))
-REFUSAL: Final = "台账导出面向投诉处理员、检查员和领导。"
+REFUSAL: Final = "台账导出面向登记员、投诉处理员、检查员和领导。"
 Reader = Annotated[Session, may_see(*READERS, message=REFUSAL)]
-
-
-class TooMany(Exception):
-    """The month holds more rows than a sheet is made of."""
 
 
 def _last_month(today: date) -> str:
@@ -101,48 +182,13 @@ def _page(
         values=values or {},
         default_month=_last_month(today),
         this_month=today.strftime("%Y-%m"),
+        today=today.isoformat(),
     )
 
 
 @router.get("/staff/ledgers")
 async def index(request: Request, who: Reader) -> Response:
     return _page(request, who)
-
-
-async def _all(services: Backend, ledger: Ledger, token: str, when: Month) -> list[Any]:
-    """Every item of the month, page after page, by the listing's own `next`."""
-    start, end = ledger.window
-    params: dict[str, Any] = {start: when.start.isoformat(), end: when.end.isoformat()}
-    found: list[Any] = []
-    after: str | None = None
-    while True:
-        page = await services.get(
-            ledger.service,
-            ledger.path,
-            token,
-            limit=PAGE,
-            **params,
-            **({"after": after} if after else {}),
-        )
-        found += page.get("items") or []
-        if len(found) > MAX_ROWS:
-            raise TooMany
-        after = page.get("next")
-        if not after:
-            return found
-
-
-def _rows(
-    ledger: Ledger, items: list[Any], markets: dict[str, str], merchants: dict[str, str]
-) -> list[list[Cell]]:
-    if ledger.key == "complaints":
-        now = clock.now()
-        return [ledgers.complaint_row(c, markets, merchants, now) for c in items]
-    return [ledgers.inspection_row(t, markets, merchants) for t in items]
-
-
-def _file_name(ledger: Ledger, district: str, when: Month) -> str:
-    return f"{ledger.title}-{district}-{when.text}.xlsx"
 
 
 def _download(name: str, ascii_name: str, body: bytes) -> Response:
@@ -157,34 +203,28 @@ def _route(ledger: Ledger) -> Callable[..., Any]:
             return web.refused(request, who, REFUSAL)
         value = request.query_params.get(MONTH_FIELD)
         values = {ledger.key: value or ""}
+        when: Month | None = None
+        if ledger.monthly:
+            try:
+                when = ledgers.month(value, clock.today())
+            except MonthRefused as refused:
+                errors = {ledger.key: {MONTH_FIELD: str(refused)}}
+                return _page(request, who, errors=errors, values=values, status_code=422)
         try:
-            when = ledgers.month(value, clock.today())
-        except MonthRefused as refused:
-            errors = {ledger.key: {MONTH_FIELD: str(refused)}}
-            return _page(request, who, errors=errors, values=values, status_code=422)
-        token = who.access_token
-        try:
-            items, markets, merchants = await asyncio.gather(
-                _all(services, ledger, token, when),
-                web.market_names(services, token),
-                web.names_by_id(services, "/merchants", token),
-            )
+            rows = await ledger.rows(services, who, when)
         except TooMany:
             too_many = f"该月记录超过 {MAX_ROWS} 条，无法导出为一个文件"
             errors = {ledger.key: {MONTH_FIELD: too_many}}
             return _page(request, who, errors=errors, values=values, status_code=422)
         except ApiError as exc:
             errors = {ledger.key: {"form": labels.reason_zh(exc.message)}}
-            return _page(
-                request, who, errors=errors, values=values, status_code=web.unavailable_503(exc)
-            )
+            status = web.unavailable_503(exc)
+            return _page(request, who, errors=errors, values=values, status_code=status)
         district = request.app.state.district_names.name(who.principal.district)
-        body = workbook(
-            f"{ledger.title} {when.text}",
-            ledger.columns,
-            _rows(ledger, items, markets or {}, merchants or {}),
-        )
-        return _download(_file_name(ledger, district, when), f"{ledger.key}-{when.text}.xlsx", body)
+        stamp = when.text if when is not None else clock.today().isoformat()
+        body = workbook(f"{ledger.title} {stamp}", ledger.columns, rows)
+        name = f"{ledger.title}-{district}-{stamp}.xlsx"
+        return _download(name, f"{ledger.key}-{stamp}.xlsx", body)
 
     return export
 

@@ -16,7 +16,14 @@ import pytest
 from openpyxl import load_workbook
 
 from services.console import clock, ledgers
-from services.console.ledgers import MonthRefused, complaint_row, inspection_row, month
+from services.console.ledgers import (
+    GRADE_UNAVAILABLE,
+    MonthRefused,
+    complaint_row,
+    inspection_row,
+    merchant_row,
+    month,
+)
 from services.console.sessions import Session
 from services.console.workbook import Column, workbook
 from services.runtime.auth import Principal
@@ -253,7 +260,90 @@ async def test_each_person_is_offered_the_ledgers_of_their_work() -> None:
     assert 'href="/staff/ledgers"' in page  # in the menu
     assert refused.status_code == 403
     async with console("clerk", asked) as client:
+        page = (await client.get("/staff/ledgers")).text
+    assert 'id="ledger-merchants"' in page and 'id="ledger-complaints"' not in page
+    assert 'id="f-merchants-month"' not in page and "截至今天（2026-12-07）" in page
+    async with console("department", asked) as client:
         assert (await client.get("/staff/ledgers")).status_code == 403
     async with console("leader", asked) as client:
         page = (await client.get("/staff/ledgers")).text
-    assert 'id="ledger-inspections"' in page and 'id="ledger-complaints"' in page
+    assert all(f'id="ledger-{key}"' in page for key in ("inspections", "complaints", "merchants"))
+
+
+MERCHANT = {
+    "id": "mer_1", "name": "老王鲜肉", "market_id": "mkt_1", "stall_no": "A-01",
+    "credit_code": "913706020000000000", "food_licence": "JY13706020000001",
+    "licence_valid_until": "2026-12-20", "categories": ["肉类", "禽蛋"], "status": "active",
+}  # fmt: skip
+LEFT = {**MERCHANT, "id": "mer_2", "name": "张记冻品", "stall_no": "A-03", "status": "left",
+        "left_on": "2026-11-30", "left_reason": "合同到期"}  # fmt: skip
+
+
+def test_a_merchant_reads_with_its_licence_s_days_left_and_its_grade() -> None:
+    row = merchant_row(MERCHANT, MARKETS, {"mer_1": "B"}, TODAY)
+    named = dict(zip([c.header for c in ledgers.MERCHANT_COLUMNS], row, strict=True))
+    assert (named["市场"], named["摊位号"], named["商户名称"]) == (
+        "幸福农贸市场",
+        "A-01",
+        "老王鲜肉",
+    )
+    assert named["统一社会信用代码"] == "913706020000000000"
+    assert (named["许可证有效期至"], named["证照状态"]) == (date(2026, 12, 20), "剩余 13 天")
+    assert (named["经营类别"], named["经营状态"], named["信用等级"]) == (
+        "肉类、禽蛋",
+        "正常经营",
+        "B",
+    )
+    assert merchant_row(MERCHANT, MARKETS, None, TODAY)[-1] == GRADE_UNAVAILABLE
+
+
+def test_a_merchant_who_left_reads_when_and_why_and_no_licence_standing_or_grade() -> None:
+    row = merchant_row(LEFT, MARKETS, {"mer_2": "A"}, TODAY)
+    named = dict(zip([c.header for c in ledgers.MERCHANT_COLUMNS], row, strict=True))
+    assert (named["经营状态"], named["退出日期"], named["退出原因"]) == (
+        "已退出",
+        date(2026, 11, 30),
+        "合同到期",
+    )
+    assert (named["证照状态"], named["信用等级"]) == ("", "")
+
+
+def registry_and_credit(credit_down: bool) -> Any:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/merchants":
+            other = {**MERCHANT, "id": "mer_3", "market_id": "mkt_2", "stall_no": "B-1"}
+            return httpx.Response(200, json={"items": [other, LEFT, MERCHANT]})
+        if request.url.path == "/markets":
+            items = [{"id": k, "name": v} for k, v in MARKETS.items()]
+            return httpx.Response(200, json={"items": items})
+        if request.url.path == "/public/merchants.csv" and not credit_down:
+            text = "\ufeffid,name,grade\r\nmer_1,老王鲜肉,A\r\nmer_3,x,C\r\n"
+            return httpx.Response(200, content=text.encode(), headers={"content-type": "text/csv"})
+        return httpx.Response(503, json={"error": "unavailable", "message": "down"})
+
+    return answer
+
+
+@pytest.mark.parametrize("credit_down", [False, True])
+async def test_the_merchants_ledger_is_as_registered_today_by_market_and_stall(
+    credit_down: bool,
+) -> None:
+    asked: list[httpx.Request] = []
+    async with console("clerk", asked, registry_and_credit(credit_down)) as client:
+        r = await client.get("/staff/ledgers/merchants.xlsx")
+    assert r.status_code == 200, r.text
+    name = unquote(re.search(r"filename\*=UTF-8''(\S+)", r.headers["content-disposition"])[1])
+    assert name == "商户台账-zhifu-2026-12-07.xlsx"
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    assert sheet is not None
+    rows = [row for row in sheet.iter_rows(min_row=2, values_only=True)]
+    # 只楚 (zhǐ) after 幸福 (xìng) in pinyin order; stalls in order within a market.
+    assert [(row[0], row[1]) for row in rows] == [
+        ("幸福农贸市场", "A-01"), ("幸福农贸市场", "A-03"), ("只楚果蔬批发市场", "B-1")
+    ]  # fmt: skip
+    grades = [row[-1] for row in rows]
+    assert grades == (
+        [GRADE_UNAVAILABLE, None, GRADE_UNAVAILABLE] if credit_down else ["A", None, "C"]
+    )
+    csv_asks = [q for q in asked if q.url.path == "/public/merchants.csv"]
+    assert [q.url.params.get("district") for q in csv_asks] == ["zhifu"]
