@@ -11,8 +11,7 @@ from typing import Protocol, TypeVar
 from services.inspection.domain import PatrolPlan, RectificationOrder, Task
 from services.inspection.domain.patrol import patrolled
 from services.inspection.domain.photos import Photo
-from services.inspection.store import MarketInfo, MerchantInfo, Placement, Stores
-from services.runtime.paging import Position, Window
+from services.inspection.store import LedgerQuery, MarketInfo, MerchantInfo, Placement, Stores
 
 _OPEN = ("open", "claimed")
 
@@ -61,26 +60,18 @@ class FakeTasks:
         ]
         return sorted(found, key=lambda t: (t.due_at, t.task_id))[:limit]
 
-    async def completed(
-        self,
-        window: Window,
-        after: Position | None,
-        *,
-        market_id: str | None,
-        district: str | None,
-        limit: int,
-    ) -> list[Task]:
+    async def completed(self, query: LedgerQuery) -> list[Task]:
         found = [
             t
             for t in self.rows.values()
             if t.state == "completed"
             and t.completed_at is not None
-            and window.holds(t.completed_at)
-            and (after is None or _in_ledger(t) < (after.at, after.id))
-            and (market_id is None or t.market_id == market_id)
-            and (district is None or t.district == district)
+            and query.window.holds(t.completed_at)
+            and (query.after is None or _in_ledger(t) < (query.after.at, query.after.id))
+            and query.market_id in (None, t.market_id)
+            and query.district in (None, t.district)
         ]
-        return sorted(found, key=_in_ledger, reverse=True)[:limit]
+        return sorted(found, key=_in_ledger, reverse=True)[: query.limit]
 
     async def past_due(self, now: datetime, limit: int) -> list[Task]:
         found = [

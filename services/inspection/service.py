@@ -49,7 +49,7 @@ from services.inspection.domain.photos import (
 )
 from services.inspection.events import item
 from services.inspection.projections import Directory
-from services.inspection.store import MerchantInfo, Stores
+from services.inspection.store import LedgerQuery, MerchantInfo, Stores
 from services.runtime import serial
 from services.runtime.auth import Principal, actor, within_or_absent
 from services.runtime.clock import Clock, utc_now
@@ -392,9 +392,9 @@ class InspectionService:
         `window`, newest first, the page after `after`. Each names the stall where the
         inspection was, as it was stored (`_where_now` moves only tasks still to do)."""
         async with self.uow() as work:
-            return await work.stores.tasks.completed(
-                window, after, market_id=market_id, district=who.listing_district(), limit=limit
-            )
+            district = who.listing_district()
+            query = LedgerQuery(window, after, market_id, district, limit)
+            return await work.stores.tasks.completed(query)
 
     def _where_now(self, task: Task) -> Task:
         """A task still to do names the stall its merchant trades at now (换摊位 after the task

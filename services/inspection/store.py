@@ -64,6 +64,19 @@ def dedupe_key(key: tuple[str, str]) -> str:
 COMPLETED = Keyset("completed_at")
 
 
+@dataclass(frozen=True, slots=True)
+class LedgerQuery:
+    """Which completed tasks the inspection ledger (检查台账) asks for: completed in `window`,
+    past `after` in the listing's order (a page's start), of the market and district given
+    (None: any); at most `limit`."""
+
+    window: Window
+    after: Position | None
+    market_id: str | None
+    district: str | None
+    limit: int
+
+
 # -- what the use cases call ---------------------------------------------------------------------
 
 
@@ -84,19 +97,10 @@ class TaskStore(Protocol):
         """By due time, then id."""
         ...
 
-    async def completed(
-        self,
-        window: Window,
-        after: Position | None,
-        *,
-        market_id: str | None,
-        district: str | None,
-        limit: int,
-    ) -> list[Task]:
-        """Completed tasks whose `completed_at` lies in `window`, newest first, tasks completed
-        at one instant by id, descending (ids compared as code points): a total order, so that
-        keyset pages starting strictly after `after` (a completion time, an id) neither lose
-        nor repeat a task."""
+    async def completed(self, query: LedgerQuery) -> list[Task]:
+        """Completed tasks as `query` asks, newest first, tasks completed at one instant by id,
+        descending (ids compared as code points): a total order, so that keyset pages starting
+        strictly after `query.after` (a completion time, an id) neither lose nor repeat one."""
         ...
 
     async def past_due(self, now: datetime, limit: int) -> list[Task]:
@@ -277,29 +281,20 @@ class PostgresTasks(OnConnection):
         )  # fmt: skip
         return [serial.load(Task, r["task"]) for r in rows]
 
-    async def completed(
-        self,
-        window: Window,
-        after: Position | None,
-        *,
-        market_id: str | None,
-        district: str | None,
-        limit: int,
-    ) -> list[Task]:
+    async def completed(self, query: LedgerQuery) -> list[Task]:
         args: list[Any] = []
-        clauses = ["state = 'completed'", *COMPLETED.bounds(window, after, args)]
+        clauses = ["state = 'completed'", *COMPLETED.bounds(query.window, query.after, args)]
 
         def arg(value: object) -> str:
             args.append(value)
             return f"${len(args)}"
 
-        if market_id is not None:
-            clauses.append(f"market_id = {arg(market_id)}")
-        if district is not None:
-            clauses.append(f"district = {arg(district)}")
+        for column, value in (("market_id", query.market_id), ("district", query.district)):
+            if value is not None:
+                clauses.append(f"{column} = {arg(value)}")
         rows = await self.conn.fetch(
             f"""SELECT task FROM tasks WHERE {" AND ".join(clauses)}
-                ORDER BY {COMPLETED.newest_first} LIMIT {arg(limit)}""",
+                ORDER BY {COMPLETED.newest_first} LIMIT {arg(query.limit)}""",
             *args,
         )
         return [serial.load(Task, r["task"]) for r in rows]

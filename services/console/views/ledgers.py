@@ -77,25 +77,25 @@ async def _names(services: Backend, token: str) -> tuple[dict[str, str], dict[st
     return markets or {}, merchants or {}
 
 
-async def _complaints(services: Backend, who: Session, when: Month | None) -> list[list[Cell]]:
-    assert when is not None
-    token = who.access_token
-    window = {"received_from": when.start.isoformat(), "received_before": when.end.isoformat()}
-    items, (markets, merchants) = await asyncio.gather(
-        _all(services, "complaints", "/complaints", token, **window), _names(services, token)
-    )
-    now = clock.now()
-    return [ledgers.complaint_row(c, markets, merchants, now) for c in items]
+def _month_of(
+    service: str,
+    path: str,
+    fields: tuple[str, str],
+    row: Callable[[Any, dict[str, str], dict[str, str]], list[Cell]],
+) -> Rows:
+    """A month's ledger: every item of `service`'s `path` whose instant lies in the month (the
+    listing's query `fields` for its start and end), as `row` reads it with the names."""
 
+    async def rows(services: Backend, who: Session, when: Month | None) -> list[list[Cell]]:
+        assert when is not None, "a month's ledger is asked for by its month"
+        token = who.access_token
+        window = dict(zip(fields, (when.start.isoformat(), when.end.isoformat()), strict=True))
+        items, (markets, merchants) = await asyncio.gather(
+            _all(services, service, path, token, **window), _names(services, token)
+        )
+        return [row(item, markets, merchants) for item in items]
 
-async def _inspections(services: Backend, who: Session, when: Month | None) -> list[list[Cell]]:
-    assert when is not None
-    token = who.access_token
-    window = {"completed_from": when.start.isoformat(), "completed_before": when.end.isoformat()}
-    items, (markets, merchants) = await asyncio.gather(
-        _all(services, "inspection", "/inspections", token, **window), _names(services, token)
-    )
-    return [ledgers.inspection_row(t, markets, merchants) for t in items]
+    return rows
 
 
 async def _grades(services: Backend, district: str) -> dict[str, str] | None:
@@ -131,7 +131,15 @@ LEDGERS: Final = {
         "不含投诉人的姓名和电话。",
         frozenset({"handler", "leader"}),
         ledgers.COMPLAINT_COLUMNS,
-        _complaints,
+        _month_of(
+            "complaints",
+            "/complaints",
+            ("received_from", "received_before"),
+            # The clocks as the queue says them at the export.
+            lambda case, markets, merchants: ledgers.complaint_row(
+                case, markets, merchants, clock.now()
+            ),
+        ),
     ),
     "inspections": Ledger(
         "inspections",
@@ -139,7 +147,12 @@ LEDGERS: Final = {
         "当月完成的每次检查：检查类型、结果、检查发现、参与部门、检查员、是否按期和是否下达整改通知。",
         frozenset({"inspector", "leader"}),
         ledgers.INSPECTION_COLUMNS,
-        _inspections,
+        _month_of(
+            "inspection",
+            "/inspections",
+            ("completed_from", "completed_before"),
+            ledgers.inspection_row,
+        ),
     ),
     "merchants": Ledger(
         "merchants",

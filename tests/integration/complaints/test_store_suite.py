@@ -178,15 +178,7 @@ async def test_cases_filter_and_come_newest_first(stores: Stores) -> None:
     s = stores.complaints
 
     async def listed(**kw: Any) -> list[str]:
-        args: dict[str, Any] = {
-            "district": None,
-            "state": None,
-            "market_id": None,
-            "overdue": False,
-            "open_only": False,
-            "limit": 100,
-        }
-        return ids(await s.cases(CaseQuery(**(args | kw))))
+        return ids(await s.cases(listing(**kw)))
 
     assert await listed() == ids([d, c, b, a])
     assert await listed(limit=2) == ids([d, c])

@@ -17,7 +17,7 @@ from contracts.people import Actor
 from services.inspection.domain import PatrolPlan, RectificationOrder, Task, TaskForce
 from services.inspection.domain.photos import Photo
 from services.inspection.fakes import fake_stores
-from services.inspection.store import MarketInfo, MerchantInfo, Placement, Stores
+from services.inspection.store import LedgerQuery, MarketInfo, MerchantInfo, Placement, Stores
 from services.runtime.db import create_pool
 from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
 from services.runtime.paging import Position, Window
@@ -192,9 +192,7 @@ async def ledger(
     district: str | None = None,
     limit: int = 100,
 ) -> list[Task]:
-    return await stores.tasks.completed(
-        window, after, market_id=market_id, district=district, limit=limit
-    )
+    return await stores.tasks.completed(LedgerQuery(window, after, market_id, district, limit))
 
 
 def ids(tasks: list[Task]) -> list[str]:
