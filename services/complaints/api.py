@@ -12,7 +12,6 @@ Everything else needs a handler's token; a case of another district is refused (
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Header, Query, Request, Response
@@ -28,7 +27,8 @@ from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.body_problems import Sent, fitted
 from services.runtime.inputs import Strict, storable_router
-from services.runtime.paging import Position, next_token, page_asked
+from services.runtime.paging import Position, next_token
+from services.runtime.paging_query import PageAsked, page_query
 from services.runtime.photo_uploads import PHOTO_ANSWERS, PHOTO_FORM, photo_response, read_upload
 from services.runtime.ratelimit import rate_limited
 
@@ -144,10 +144,14 @@ async def track(tracking_code: str, svc: Svc) -> dict[str, Any]:
     return {**svc.public_view(case), "photos": len(await svc.photos(case.complaint_id))}
 
 
+Received = Annotated[PageAsked, page_query("received_from", "received_before", "cases received")]
+
+
 @router.get("/complaints", tags=["handling"])
 async def list_complaints(
     svc: Svc,
     who: Reader,
+    page: Received,
     state: Annotated[ComplaintState | None, Query()] = None,
     market_id: Annotated[str | None, Query()] = None,
     nearing: Annotated[
@@ -155,16 +159,6 @@ async def list_complaints(
     ] = False,
     overdue: Annotated[bool, Query(description="only cases past a deadline")] = False,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
-    # Plain datetimes, not AwareDatetime: a missing offset is refused with paging's own reason.
-    received_from: Annotated[
-        datetime | None, Query(description="only cases received at or after this instant")
-    ] = None,
-    received_before: Annotated[
-        datetime | None, Query(description="only cases received before this instant")
-    ] = None,
-    after: Annotated[
-        str | None, Query(max_length=256, description="the `next` of the page before")
-    ] = None,
 ) -> dict[str, Any]:
     """The cases the caller may read (its district's; a city-wide token's: all), newest received
     first, then by id. `received_from` (inclusive) and `received_before` (exclusive), each with
@@ -174,13 +168,6 @@ async def list_complaints(
 
     `nearing=true` is a short worklist filtered after the query, not a listing to page through:
     its `next` is always null."""
-    span, start = page_asked(
-        received_from,
-        received_before,
-        after,
-        start_field="received_from",
-        end_field="received_before",
-    )
     cases = await svc.cases(
         who,
         state=state,
@@ -188,8 +175,8 @@ async def list_complaints(
         nearing=nearing,
         overdue=overdue,
         limit=limit,
-        window=span,
-        after=start,
+        window=page.window,
+        after=page.after,
     )
     following = None if nearing else next_token([_position(c) for c in cases], limit)
     return {"items": [svc.case_view(c) for c in cases], "next": following}

@@ -1,6 +1,7 @@
 """The ledgers (台账) a district's office exports, as rows of an Excel sheet: month by month,
 投诉台账 (every complaint received in the month, how each clock ended and how it closed) and
-检查台账 (every inspection completed in the month, what it found and who did it); as of today,
+检查台账 (every inspection completed in the month, what it found and who did it) and 整改台账
+(every rectification order made in the month and what became of it); as of today,
 商户台账 (every merchant registered, its licence and how long it has left, its grade).
 
 What leaves the system in a file is what the office needs and no more: the complaints ledger
@@ -174,6 +175,53 @@ def inspection_row(
         "逾期" if late else "按期",
         "已下达" if task.get("rectification_id") else "",
         str(task.get("note") or ""),
+    ]
+
+
+RECTIFICATION_COLUMNS: Final = (
+    Column("编号", 22),
+    Column("下达时间（北京时间）", 18),
+    Column("检查编号", 22),
+    Column("市场", 18),
+    Column("摊位号", 8),
+    Column("商户", 16),
+    Column("问题程度", 10),
+    Column("检查发现", 40),
+    Column("整改期限", 18),
+    Column("责令暂停经营", 10),
+    Column("状态", 10),
+    Column("是否逾期", 8),
+    Column("复查未通过次数", 10),
+    Column("复查通过时间", 18),
+    Column("复查人", 10),
+    Column("终止原因", 16),
+)
+
+
+def rectification_row(
+    order: Mapping[str, Any], markets: Mapping[str, str], merchants: Mapping[str, str]
+) -> list[Cell]:
+    """One rectification order as the ledger's row: what it ordered and by when, and what
+    became of it — verified (when, by whom), missed its deadline, lapsed (why)."""
+    verified = order.get("state") == "verified"
+    lapsed = order.get("state") == "lapsed"
+    return [
+        str(order.get("id") or order.get("rectification_id") or ""),
+        _when(order.get("ordered_at")),
+        str(order.get("task_id") or ""),
+        markets.get(str(order.get("market_id")), "—"),
+        str(order.get("stall_no") or ""),
+        merchants.get(str(order.get("merchant_id")), "") if order.get("merchant_id") else "",
+        labels.label(labels.OUTCOME, order.get("severity")),
+        "\n".join(_finding(f) for f in order.get("findings") or []),
+        _when(order.get("deadline")),
+        "是" if order.get("suspension") else "",
+        labels.label(labels.RECTIFICATION_STATE, order.get("state")),
+        "逾期" if order.get("overdue_at") else "",
+        int(order.get("failed_verifications") or 0),
+        _when(order.get("verified_at")) if verified else None,
+        labels.actor_name(order.get("verified_actor")) if verified else "",
+        labels.label(labels.WITHDRAWAL_REASON, order.get("lapse_reason")) if lapsed else "",
     ]
 
 

@@ -7,7 +7,6 @@ other districts' work cannot be probed.
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import Depends, Query, Request, Response
@@ -23,7 +22,8 @@ from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.body_problems import Sent, fitted
 from services.runtime.inputs import Strict, storable_router
-from services.runtime.paging import Position, next_token, page_asked
+from services.runtime.paging import Position, next_token
+from services.runtime.paging_query import PageAsked, page_query
 from services.runtime.photo_uploads import PHOTO_ANSWERS, PHOTO_FORM, read_upload
 from services.runtime.photo_uploads import photo_response as photo_bytes
 
@@ -100,22 +100,19 @@ async def list_tasks(
     return {"items": [task_out(t, ins.policy) for t in tasks]}
 
 
+Completed = Annotated[
+    PageAsked, page_query("completed_from", "completed_before", "tasks completed")
+]
+Ordered = Annotated[PageAsked, page_query("ordered_from", "ordered_before", "orders made")]
+
+
 # Its own path, not under /tasks: `/tasks/{task_id}` would take any name put there for an id.
 @router.get("/inspections", tags=["tasks"])
 async def list_inspections(
     ins: Ins,
     who: Reader,
-    # Plain datetimes, not AwareDatetime: a missing offset is refused with paging's own reason.
-    completed_from: Annotated[
-        datetime | None, Query(description="only tasks completed at or after this instant")
-    ] = None,
-    completed_before: Annotated[
-        datetime | None, Query(description="only tasks completed before this instant")
-    ] = None,
+    page: Completed,
     market_id: Annotated[str | None, Query()] = None,
-    after: Annotated[
-        str | None, Query(max_length=256, description="the `next` of the page before")
-    ] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 200,
 ) -> dict[str, Any]:
     """The inspection ledger (检查台账): the completed tasks the caller may read (its district's;
@@ -126,14 +123,9 @@ async def list_inspections(
     the page that follows (null: the last), so that a month is exported page by page without
     losing or repeating an inspection. A refusal (422) names every bad value of the three at
     once."""
-    span, start = page_asked(
-        completed_from,
-        completed_before,
-        after,
-        start_field="completed_from",
-        end_field="completed_before",
+    tasks = await ins.inspections(
+        who, window=page.window, after=page.after, market_id=market_id, limit=limit
     )
-    tasks = await ins.inspections(who, window=span, after=start, market_id=market_id, limit=limit)
     return {
         "items": [task_out(t, ins.policy) for t in tasks],
         "next": next_token([_position(t) for t in tasks], limit),
@@ -270,6 +262,28 @@ async def list_rectifications(
 ) -> dict[str, Any]:
     orders = await ins.orders(who, state=state, limit=limit)
     return {"items": [order_out(o) for o in orders]}
+
+
+# Declared before `/rectifications/{rectification_id}`, which would take `issued` for an id.
+@router.get("/rectifications/issued", tags=["rectifications"])
+async def list_orders_issued(
+    ins: Ins,
+    who: Reader,
+    page: Ordered,
+    market_id: Annotated[str | None, Query()] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """The rectification ledger (整改台账): the orders the caller may read (its district's; a
+    city-wide token's: all) made between `ordered_from` (inclusive) and `ordered_before`
+    (exclusive), each with its UTC offset, newest first, then by id, each as
+    `GET /rectifications/{id}` shows it, whatever became of it since (open, verified, lapsed;
+    overdue). Paged as `GET /inspections` is: a full page's `next` is the `after` of the page
+    that follows (null: the last). A refusal (422) names every bad value of the three at once."""
+    orders = await ins.orders_issued(
+        who, window=page.window, after=page.after, market_id=market_id, limit=limit
+    )
+    following = [Position(o.ordered_at, o.rectification_id) for o in orders]
+    return {"items": [order_out(o) for o in orders], "next": next_token(following, limit)}
 
 
 @router.get("/rectifications/{rectification_id}", tags=["rectifications"])

@@ -104,6 +104,11 @@ def _in_ledger(task: Task) -> tuple[datetime, str]:
     return task.completed_at, task.task_id
 
 
+def _in_order(order: RectificationOrder) -> tuple[datetime, str]:
+    """An order's place in the rectification ledger, as the store's row comparison has it."""
+    return order.ordered_at, order.rectification_id
+
+
 class FakePhotos:
     def __init__(self) -> None:
         self.rows: dict[str, tuple[Photo, bytes]] = {}
@@ -158,6 +163,17 @@ class FakeOrders:
             if (state is None or o.state == state) and (district is None or o.district == district)
         ]
         return sorted(found, key=lambda o: (o.ordered_at, o.rectification_id))[:limit]
+
+    async def issued(self, query: LedgerQuery) -> list[RectificationOrder]:
+        found = [
+            o
+            for o in self.rows.values()
+            if query.window.holds(o.ordered_at)
+            and (query.after is None or _in_order(o) < (query.after.at, query.after.id))
+            and query.market_id in (None, o.market_id)
+            and query.district in (None, o.district)
+        ]
+        return sorted(found, key=_in_order, reverse=True)[: query.limit]
 
     async def past_deadline(self, now: datetime, limit: int) -> list[RectificationOrder]:
         found = [

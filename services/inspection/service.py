@@ -586,6 +586,22 @@ class InspectionService:
                 state=state, district=who.listing_district(), limit=limit
             )
 
+    async def orders_issued(
+        self,
+        who: Principal,
+        *,
+        window: Window,
+        after: Position | None,
+        market_id: str | None,
+        limit: int,
+    ) -> list[RectificationOrder]:
+        """The rectification ledger (整改台账): the orders of the caller's district made in
+        `window`, newest first, the page after `after`, whatever became of them since."""
+        async with self.uow() as work:
+            district = who.listing_district()
+            query = LedgerQuery(window, after, market_id, district, limit)
+            return await work.stores.orders.issued(query)
+
     async def order(self, who: Principal, order_id: str) -> RectificationOrder:
         """One order of the caller's district (another district's is absent)."""
         async with self.uow() as work:

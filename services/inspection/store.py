@@ -62,13 +62,16 @@ def dedupe_key(key: tuple[str, str]) -> str:
 
 # The completed tasks listed newest completed first (the ledger's pages; index tasks_completed).
 COMPLETED = Keyset("completed_at")
+# The orders listed newest made first (the rectification ledger's pages; rectifications_ordered).
+ORDERED = Keyset("ordered_at")
 
 
 @dataclass(frozen=True, slots=True)
 class LedgerQuery:
-    """Which completed tasks the inspection ledger (检查台账) asks for: completed in `window`,
-    past `after` in the listing's order (a page's start), of the market and district given
-    (None: any); at most `limit`."""
+    """Which rows a ledger asks for — the inspection ledger's completed tasks (检查台账), the
+    rectification ledger's orders (整改台账): of `window` (completed, made), past `after` in the
+    listing's order (a page's start), of the market and district given (None: any); at most
+    `limit`."""
 
     window: Window
     after: Position | None
@@ -156,6 +159,11 @@ class OrderStore(Protocol):
         self, *, state: str | None, district: str | None, limit: int
     ) -> list[RectificationOrder]:
         """By the time ordered, then id."""
+        ...
+
+    async def issued(self, query: LedgerQuery) -> list[RectificationOrder]:
+        """Orders made in `query.window` as `query` asks, newest first, orders of one instant
+        by id, descending (ids compared as code points): a total order for keyset pages."""
         ...
 
     async def past_deadline(self, now: datetime, limit: int) -> list[RectificationOrder]:
@@ -282,22 +290,8 @@ class PostgresTasks(OnConnection):
         return [serial.load(Task, r["task"]) for r in rows]
 
     async def completed(self, query: LedgerQuery) -> list[Task]:
-        args: list[Any] = []
-        clauses = ["state = 'completed'", *COMPLETED.bounds(query.window, query.after, args)]
-
-        def arg(value: object) -> str:
-            args.append(value)
-            return f"${len(args)}"
-
-        for column, value in (("market_id", query.market_id), ("district", query.district)):
-            if value is not None:
-                clauses.append(f"{column} = {arg(value)}")
-        rows = await self.conn.fetch(
-            f"""SELECT task FROM tasks WHERE {" AND ".join(clauses)}
-                ORDER BY {COMPLETED.newest_first} LIMIT {arg(query.limit)}""",
-            *args,
-        )
-        return [serial.load(Task, r["task"]) for r in rows]
+        found = await _ledger(self.conn, "tasks", "task", COMPLETED, query, "state = 'completed'")
+        return [serial.load(Task, value) for value in found]
 
     async def past_due(self, now: datetime, limit: int) -> list[Task]:
         # Rows another transaction holds are skipped: the next tick sees them.
@@ -427,6 +421,10 @@ class PostgresOrders(OnConnection):
             state, district, limit,
         )  # fmt: skip
         return [serial.load(RectificationOrder, r["rectification"]) for r in rows]
+
+    async def issued(self, query: LedgerQuery) -> list[RectificationOrder]:
+        found = await _ledger(self.conn, "rectifications", "rectification", ORDERED, query)
+        return [serial.load(RectificationOrder, value) for value in found]
 
     async def past_deadline(self, now: datetime, limit: int) -> list[RectificationOrder]:
         rows = await self.conn.fetch(
@@ -606,3 +604,28 @@ async def count_open_work(pool: asyncpg.Pool) -> OpenWork:
         [(r["district"], r["n"]) for r in orders],
         [r["district"] for r in districts],
     )
+
+
+async def _ledger(
+    conn: asyncpg.Connection,
+    table: str,
+    column: str,
+    keyset: Keyset,
+    query: LedgerQuery,
+    *where: str,
+) -> list[Any]:
+    """A ledger's page of `table`: its `column` of the rows `query` asks for, in `keyset`'s
+    order (newest first), `where` holding too."""
+    args: list[Any] = []
+    clauses = [*where, *keyset.bounds(query.window, query.after, args)]
+    for name, value in (("market_id", query.market_id), ("district", query.district)):
+        if value is not None:
+            args.append(value)
+            clauses.append(f"{name} = ${len(args)}")
+    args.append(query.limit)
+    rows = await conn.fetch(
+        f"""SELECT {column} FROM {table} WHERE {" AND ".join(clauses) or "true"}
+            ORDER BY {keyset.newest_first} LIMIT ${len(args)}""",
+        *args,
+    )
+    return [r[column] for r in rows]

@@ -1,7 +1,8 @@
 """台账导出 in a real browser on the real services: a leader on a phone opens 台账导出 from the
-menu and downloads the month's 投诉台账 and 检查台账 and today's 商户台账; each workbook holds
-the row of the complaint filed, of the inspection completed this month and of the merchant, in
-Chinese, and the complaints ledger holds neither the complainant's name nor phone."""
+menu and downloads the month's 投诉台账, 检查台账 and 整改台账 and today's 商户台账; each
+workbook holds the row of the complaint filed, of the inspection completed this month, of the
+order it made and of the merchant, in Chinese, and the complaints ledger holds neither the
+complainant's name nor phone."""
 
 from __future__ import annotations
 
@@ -93,6 +94,15 @@ async def test_a_leader_downloads_the_month_s_complaints_and_inspections_on_a_ph
     assert (row["检查类型"], row["检查结果"]) == ("投诉", "一般问题")
     assert row["检查发现"].startswith("WGT-01") and "电子秤未检定" in row["检查发现"]
     assert isinstance(row["完成时间（北京时间）"], datetime)
+
+    # 整改台账: the order the inspection made, found by its inspection.
+    name, rows = await download(phone, "rectifications", completed, shot)
+    assert name.startswith("整改台账-") and name.endswith(f"-{completed}.xlsx"), name
+    header, found = rows[0], [r for r in rows[1:] if r[2] == task_id]
+    assert len(found) == 1, rows
+    row = dict(zip(header, found[0], strict=True))
+    assert (row["问题程度"], row["状态"]) == ("一般问题", "整改中")
+    assert row["检查发现"].startswith("WGT-01") and isinstance(row["整改期限"], datetime)
 
     # 商户台账, as registered today: the merchant's codes as text, its grade from credit.
     async with city.client("registry") as registry:

@@ -1,11 +1,11 @@
 """台账导出: the person's district's ledgers as Excel workbooks, for the office that files and
-forwards them — a month of complaints (投诉台账) or of completed inspections (检查台账), and the
-merchants as registered today (商户台账).
+forwards them — a month of complaints (投诉台账), of completed inspections (检查台账) or of
+rectification orders (整改台账), and the merchants as registered today (商户台账).
 
 The console owns none of it: it pages through the complaints service's `GET /complaints` (by
-receipt) and inspection's `GET /inspections` (by completion) with their `next` tokens, reads the
-registry's merchants and credit's grades, names the markets and merchants from the registry, and
-writes the sheet (services/console/ledgers.py)."""
+receipt) and inspection's `GET /inspections` (by completion) and `GET /rectifications/issued`
+(by order) with their `next` tokens, reads the registry's merchants and credit's grades, names
+the markets and merchants from the registry, and writes the sheet (services/console/ledgers.py)."""
 
 from __future__ import annotations
 
@@ -152,6 +152,20 @@ LEDGERS: Final = {
             "/inspections",
             ("completed_from", "completed_before"),
             ledgers.inspection_row,
+        ),
+    ),
+    "rectifications": Ledger(
+        "rectifications",
+        "整改台账",
+        "当月下达的每份整改通知：问题程度、检查发现、整改期限、是否责令暂停经营，"
+        "以及之后的结果：复查通过（时间和复查人）、逾期、复查未通过次数或终止原因。",
+        frozenset({"inspector", "leader"}),
+        ledgers.RECTIFICATION_COLUMNS,
+        _month_of(
+            "inspection",
+            "/rectifications/issued",
+            ("ordered_from", "ordered_before"),
+            ledgers.rectification_row,
         ),
     ),
     "merchants": Ledger(

@@ -1,4 +1,5 @@
-"""The inspection ledger (检查台账, `GET /inspections`) on the real stack: tasks made from risks
+"""The inspection ledger (检查台账, `GET /inspections`) and the rectification ledger (整改台账,
+`GET /rectifications/issued`) on the real stack: tasks made from risks
 on the real topic and completed through the API are listed by completion, page after page by
 the listing's `next`, each once and as `GET /tasks/{id}` shows it; a window or page that cannot
 be used is refused naming every field at fault; another district reads none of it. Real Kafka
@@ -111,6 +112,39 @@ async def test_a_district_s_inspections_are_paged_through_each_once_newest_first
         assert r.status_code == 200 and r.json() == {"items": [], "next": None}
         r = await stack.inspection.get("/inspections", params=window, headers=theirs)
         assert r.json() == {"items": [], "next": None}
+
+
+async def test_the_orders_made_in_a_window_are_the_rectification_ledger(stack: Stack) -> None:
+    place, elsewhere = await stack.place(), await stack.place()
+    begun = (datetime.now(UTC) - timedelta(minutes=1)).astimezone(CITY)
+    major = {"outcome": "major", "findings": [{"code": "CCH-01", "note": "冷柜温度 9℃"}]}
+    task_id = await _inspected(stack, place, major)
+    await _inspected(stack, place, {"outcome": "pass"})  # makes no order
+    window = {
+        "ordered_from": begun.isoformat(),
+        "ordered_before": (datetime.now(UTC) + timedelta(hours=1)).isoformat(),
+    }
+    leader = stack.token("leader", place.district)
+
+    r = await stack.inspection.get(
+        "/rectifications/issued", params={**window, "limit": 1}, headers=leader
+    )
+    assert r.status_code == 200, r.text
+    [order] = r.json()["items"]
+    assert order["task_id"] == task_id and order["severity"] == "major"
+    shown = await stack.inspection.get(f"/rectifications/{order['id']}", headers=leader)
+    assert order == shown.json()
+    following = {**window, "limit": 1, "after": r.json()["next"]}
+    r = await stack.inspection.get("/rectifications/issued", params=following, headers=leader)
+    assert r.json() == {"items": [], "next": None}
+
+    theirs = stack.token("leader", elsewhere.district)
+    r = await stack.inspection.get("/rectifications/issued", params=window, headers=theirs)
+    assert r.json() == {"items": [], "next": None}
+    naive = {"ordered_from": "2026-11-01T00:00:00", "after": "garbage"}
+    r = await stack.inspection.get("/rectifications/issued", params=naive, headers=leader)
+    assert r.status_code == 422
+    assert {e["field"] for e in r.json()["errors"]} == {"ordered_from", "after"}
 
 
 async def test_a_window_without_offsets_or_a_token_it_did_not_give_is_a_422_naming_them(

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -361,6 +362,44 @@ async def test_orders_are_listed_by_the_time_ordered_and_filtered(stores: Stores
     assert await ids(limit=1) == ["rec_2"]
     assert await ids(state="open") == ["rec_2", "rec_1"]
     assert await ids(district="zhifu") == ["rec_1", "rec_3"]
+
+
+async def test_the_rectification_ledger_is_the_orders_made_in_the_window_newest_first(
+    stores: Stores,
+) -> None:
+    await stores.tasks.save(task(1))
+    start, end = T0, T0 + D
+    made = {1: start, 2: start + H, 3: end, 4: start - H, 5: start + H}
+    for n, at in made.items():
+        await stores.orders.save(
+            order(n, "tsk_1", ordered_at=at, state="verified" if n == 2 else "open")
+        )
+    await stores.orders.save(
+        order(6, "tsk_1", ordered_at=start + H, district="laishan", market_id="mkt_3")
+    )
+
+    async def issued(
+        window: Window = ANY_TIME, after: Position | None = None, **kw: Any
+    ) -> list[str]:
+        query = LedgerQuery(
+            window, after, kw.get("market_id"), kw.get("district"), kw.get("limit", 9)
+        )
+        return [o.rectification_id for o in await stores.orders.issued(query)]
+
+    # The start is in the window, the end is not; whatever became of an order, it is listed.
+    day = Window(start, end)
+    assert await issued(day, district="zhifu") == ["rec_5", "rec_2", "rec_1"]
+    assert await issued(day, district="laishan") == ["rec_6"]
+    assert await issued(day, market_id="mkt_3") == ["rec_6"]
+    assert await issued() == ["rec_3", "rec_6", "rec_5", "rec_2", "rec_1", "rec_4"]
+    # Made at one instant: by id, descending; a page starts strictly after its position.
+    pages: list[str] = []
+    after: Position | None = None
+    while page := await stores.orders.issued(LedgerQuery(day, after, None, None, 2)):
+        pages += [o.rectification_id for o in page]
+        after = Position(page[-1].ordered_at, page[-1].rectification_id)
+    assert pages == ["rec_6", "rec_5", "rec_2", "rec_1"]
+    assert await issued(day, Position(start + H, "rec_5")) == ["rec_2", "rec_1"]
 
 
 async def test_past_deadline_is_the_open_unmarked_orders_by_deadline(stores: Stores) -> None:

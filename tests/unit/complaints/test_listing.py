@@ -1,5 +1,6 @@
 """`GET /complaints` as a ledger (台账) is exported from it: the cases of a window, page by page
-after each page's `next`, on the in-memory stores (the route's function called as it is)."""
+after each page's `next`, on the in-memory stores (the route's function called as it is, its
+page read as its dependency reads it)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import pytest
 from services.complaints.api import list_complaints
 from services.runtime.auth import Principal
 from services.runtime.failures import InvalidInputs
+from services.runtime.paging import page_asked
+from services.runtime.paging_query import PageAsked
 from tests.unit.complaints.conftest import T0, World, submission
 
 HANDLER = Principal(subject="h-zhou", role="handler", district="zhifu", name="周处理员")
@@ -27,8 +30,16 @@ async def filed_at(world: World, *hours: float) -> list[str]:
 
 
 async def listed(world: World, **query: Any) -> dict[str, Any]:
+    """The route's answer to `query`, its page read as the route's dependency reads it."""
     asked: dict[str, Any] = {"limit": 2, "received_from": START, "received_before": END} | query
-    return await list_complaints(world.complaints, HANDLER, **asked)
+    window, after = page_asked(
+        asked.pop("received_from"),
+        asked.pop("received_before"),
+        asked.pop("after", None),
+        start_field="received_from",
+        end_field="received_before",
+    )
+    return await list_complaints(world.complaints, HANDLER, PageAsked(window, after), **asked)
 
 
 async def test_paging_through_a_window_gives_each_of_its_cases_once(world: World) -> None:

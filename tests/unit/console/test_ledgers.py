@@ -23,6 +23,7 @@ from services.console.ledgers import (
     inspection_row,
     merchant_row,
     month,
+    rectification_row,
 )
 from services.console.sessions import Session
 from services.console.workbook import Column, workbook
@@ -163,6 +164,34 @@ def test_the_workbook_keeps_codes_as_text_and_instants_in_the_city_s_time() -> N
     assert sheet.freeze_panes == "A2"
 
 
+def test_an_order_reads_what_it_ordered_and_what_became_of_it() -> None:
+    order = {
+        "id": "rct_1", "task_id": "tsk_1", "market_id": "mkt_1", "stall_no": "A-01",
+        "merchant_id": "mer_1", "severity": "critical", "suspension": True,
+        "findings": [{"code": "CCH-01", "title_zh": "冷链温度超标", "note": "9℃"}],
+        "ordered_at": "2026-11-05T11:00:00+08:00", "deadline": None, "state": "verified",
+        "overdue_at": "2026-11-12T00:00:00+08:00", "failed_verifications": 1,
+        "verified_at": "2026-11-20T10:00:00+08:00",
+        "verified_actor": {"subject": "u-9", "name": "郑检查"},
+    }  # fmt: skip
+    row = rectification_row(order, MARKETS, MERCHANTS)
+    named = dict(zip([c.header for c in ledgers.RECTIFICATION_COLUMNS], row, strict=True))
+    assert (named["检查编号"], named["商户"], named["问题程度"]) == (
+        "tsk_1",
+        "老王鲜肉",
+        "严重问题",
+    )
+    assert named["检查发现"] == "CCH-01 冷链温度超标（9℃）"
+    assert (named["整改期限"], named["责令暂停经营"], named["状态"]) == (None, "是", "已复查通过")
+    assert (named["是否逾期"], named["复查未通过次数"], named["复查人"]) == ("逾期", 1, "郑检查")
+    assert named["复查通过时间"] == datetime(2026, 11, 20, 10, tzinfo=CITY)
+    lapsed = {**order, "state": "lapsed", "lapse_reason": "merchant_left", "overdue_at": None}
+    named = dict(zip([c.header for c in ledgers.RECTIFICATION_COLUMNS],
+                     rectification_row(lapsed, MARKETS, {}), strict=True))  # fmt: skip
+    assert (named["状态"], named["终止原因"], named["复查人"]) == ("已终止", "商户已退出经营", "")
+    assert named["复查通过时间"] is None and named["是否逾期"] == ""
+
+
 # -- the pages ---------------------------------------------------------------------------------
 
 
@@ -251,11 +280,13 @@ async def test_a_service_that_does_not_answer_is_said_above_the_form() -> None:
 
 
 async def test_each_person_is_offered_the_ledgers_of_their_work() -> None:
+    ledgers_of_a_leader = ("inspections", "complaints", "merchants", "rectifications")
     asked: list[httpx.Request] = []
     async with console("inspector", asked) as client:
         page = (await client.get("/staff/ledgers")).text
         refused = await client.get("/staff/ledgers/complaints.xlsx", params={"month": "2026-11"})
     assert 'id="ledger-inspections"' in page and 'id="ledger-complaints"' not in page
+    assert 'id="ledger-rectifications"' in page
     assert 'value="2026-11"' in page and 'max="2026-12"' in page  # last month by default
     assert 'href="/staff/ledgers"' in page  # in the menu
     assert refused.status_code == 403
@@ -267,7 +298,7 @@ async def test_each_person_is_offered_the_ledgers_of_their_work() -> None:
         assert (await client.get("/staff/ledgers")).status_code == 403
     async with console("leader", asked) as client:
         page = (await client.get("/staff/ledgers")).text
-    assert all(f'id="ledger-{key}"' in page for key in ("inspections", "complaints", "merchants"))
+    assert all(f'id="ledger-{key}"' in page for key in ledgers_of_a_leader)
 
 
 MERCHANT = {

@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from services.inspection.app import build
+from services.inspection.domain import FindingReport
 from services.inspection.settings import InspectionSettings
 from services.inspection.store import MerchantInfo
 from services.runtime.auth import Principal
@@ -134,6 +135,42 @@ async def test_an_inspection_keeps_the_stall_where_it_was_when_its_merchant_move
     )
     [task] = await world.service.inspections(LI, window=DAY, after=None, market_id=None, limit=9)
     assert (task.task_id, task.stall_no) == (task_id, "A-12")
+
+
+async def test_the_rectification_ledger_is_the_district_s_orders_made_in_the_window(
+    world: World,
+) -> None:
+    orders = []
+    for n in (1, 2):
+        world.at(T0 + (n - 1) * H)
+        trigger = risk(risk_id=f"risk_o{n}", event_id=f"ev_o{n}", merchant_id=f"mer_o{n}")
+        await world.service.trigger(trigger, delivery(100 + n), "inspection-risks", "risk")
+        task_id = await open_one(world, f"mer_o{n}")
+        world.at(T0 + n * H)
+        await world.service.claim(LI, task_id)
+        _, order = await world.service.complete(
+            LI,
+            task_id,
+            outcome="major",
+            findings=[FindingReport("CCH-01", "")],
+            departments=[],
+            note=None,
+        )
+        assert order is not None
+        orders.append(order.rectification_id)
+
+    async def issued(who: Principal, after: Position | None = None, limit: int = 9) -> list:
+        found = await world.service.orders_issued(
+            who, window=DAY, after=after, market_id=None, limit=limit
+        )
+        return [o.rectification_id for o in found]
+
+    assert await issued(LI) == orders[::-1]
+    [newest] = await world.service.orders_issued(
+        LI, window=DAY, after=None, market_id=None, limit=1
+    )
+    assert await issued(LI, Position(newest.ordered_at, newest.rectification_id)) == orders[:1]
+    assert await issued(ELSEWHERE) == []
 
 
 # -- the route -----------------------------------------------------------------------------------
