@@ -49,6 +49,13 @@ async def download(
     return done.suggested_filename, [list(r) for r in sheet.iter_rows(values_only=True)]
 
 
+def the_row(rows: list[Any], column: int, value: Any) -> dict[str, Any]:
+    """The one row (header first in `rows`) whose `column` holds `value`, by its headers."""
+    found = [r for r in rows[1:] if r[column] == value]
+    assert len(found) == 1, rows
+    return dict(zip(rows[0], found[0], strict=True))
+
+
 async def test_a_leader_downloads_the_month_s_complaints_and_inspections_on_a_phone(
     console: Console, phone: Page, tokens: Tokens, shot: Shots
 ) -> None:
@@ -78,9 +85,7 @@ async def test_a_leader_downloads_the_month_s_complaints_and_inspections_on_a_ph
 
     name, rows = await download(phone, "complaints", received, shot)
     assert name.startswith("投诉台账-") and name.endswith(f"-{received}.xlsx"), name
-    header, found = rows[0], [r for r in rows[1:] if r[0] == filed.complaint_id]
-    assert len(found) == 1, rows
-    row = dict(zip(header, found[0], strict=True))
+    row = the_row(rows, 0, filed.complaint_id)
     assert (row["类别"], row["渠道"], row["状态"]) == ("缺斤短两", "12345 热线", "已受理")
     assert row["受理情况"] == "按期受理" and row["摊位号"] == place.stall_no
     cells = [str(c) for r in rows for c in r if c is not None]
@@ -88,9 +93,7 @@ async def test_a_leader_downloads_the_month_s_complaints_and_inspections_on_a_ph
 
     name, rows = await download(phone, "inspections", completed, shot)
     assert name.startswith("检查台账-") and name.endswith(f"-{completed}.xlsx"), name
-    header, found = rows[0], [r for r in rows[1:] if r[0] == task_id]
-    assert len(found) == 1, rows
-    row = dict(zip(header, found[0], strict=True))
+    row = the_row(rows, 0, task_id)
     assert (row["检查类型"], row["检查结果"]) == ("投诉", "一般问题")
     assert row["检查发现"].startswith("WGT-01") and "电子秤未检定" in row["检查发现"]
     assert isinstance(row["完成时间（北京时间）"], datetime)
@@ -98,9 +101,7 @@ async def test_a_leader_downloads_the_month_s_complaints_and_inspections_on_a_ph
     # 整改台账: the order the inspection made, found by its inspection.
     name, rows = await download(phone, "rectifications", completed, shot)
     assert name.startswith("整改台账-") and name.endswith(f"-{completed}.xlsx"), name
-    header, found = rows[0], [r for r in rows[1:] if r[2] == task_id]
-    assert len(found) == 1, rows
-    row = dict(zip(header, found[0], strict=True))
+    row = the_row(rows, 2, task_id)
     assert (row["问题程度"], row["状态"]) == ("一般问题", "整改中")
     assert row["检查发现"].startswith("WGT-01") and isinstance(row["整改期限"], datetime)
 
@@ -109,9 +110,7 @@ async def test_a_leader_downloads_the_month_s_complaints_and_inspections_on_a_ph
         merchant = (await registry.get(f"/merchants/{place.merchant_id}")).json()
     name, rows = await download(phone, "merchants", None, shot)
     assert name.startswith("商户台账-") and name.endswith(".xlsx"), name
-    header, found = rows[0], [r for r in rows[1:] if r[2] == merchant["name"]]
-    assert len(found) == 1, rows
-    row = dict(zip(header, found[0], strict=True))
+    row = the_row(rows, 2, merchant["name"])
     assert row["统一社会信用代码"] == merchant["credit_code"]
     assert row["食品经营许可证"] == merchant["food_licence"]
     assert (row["摊位号"], row["经营状态"]) == (place.stall_no, "正常经营")

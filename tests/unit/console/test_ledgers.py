@@ -61,6 +61,11 @@ CLOSED = {
 }  # fmt: skip
 
 
+def named_by(columns: tuple[Column, ...], row: list[Any]) -> dict[str, Any]:
+    """A ledger's row by its columns' headers."""
+    return dict(zip([c.header for c in columns], row, strict=True))
+
+
 def test_a_month_is_the_city_s_from_its_first_midnight_to_the_next_month_s() -> None:
     december = month("2025-12", TODAY)
     assert december.start == datetime(2025, 12, 1, tzinfo=CITY)
@@ -85,7 +90,7 @@ def test_a_month_the_form_cannot_export_says_why(value: str | None, reason: str)
 
 def test_a_closed_complaint_reads_as_the_office_files_it_with_nobody_s_name_or_phone() -> None:
     row = complaint_row(CLOSED, MARKETS, MERCHANTS, NOW)
-    named = dict(zip([c.header for c in ledgers.COMPLAINT_COLUMNS], row, strict=True))
+    named = named_by(ledgers.COMPLAINT_COLUMNS, row)
     assert named["收到时间（北京时间）"] == datetime(2026, 11, 3, 9, 30, tzinfo=CITY)
     assert (named["市场"], named["摊位号"], named["商户"]) == ("幸福农贸市场", "A-01", "老王鲜肉")
     assert (named["渠道"], named["类别"], named["状态"]) == ("12345 热线", "缺斤短两", "已办结")
@@ -103,13 +108,7 @@ def test_an_open_complaint_past_its_acceptance_deadline_reads_overdue_and_unclos
     late = {**CLOSED, "state": "received", "running_clock": "acceptance", "accepted_at": None,
             "mediation_deadline": None, "closed_at": None, "outcome": None, "transfers": [],
             "substantiated": None}  # fmt: skip
-    named = dict(
-        zip(
-            [c.header for c in ledgers.COMPLAINT_COLUMNS],
-            complaint_row(late, MARKETS, {}, NOW),
-            strict=True,
-        )
-    )
+    named = named_by(ledgers.COMPLAINT_COLUMNS, complaint_row(late, MARKETS, {}, NOW))
     assert named["受理情况"] == "逾期"
     assert (named["办结结果"], named["是否属实"], named["满意度"], named["移送"]) == (
         "",
@@ -130,13 +129,7 @@ def test_an_inspection_lists_each_finding_on_a_line_and_says_it_was_late() -> No
         "due_at": "2026-11-05T10:00:00+08:00", "completed_at": "2026-11-05T11:00:00+08:00",
         "rectification_id": "rct_1", "note": None,
     }  # fmt: skip
-    named = dict(
-        zip(
-            [c.header for c in ledgers.INSPECTION_COLUMNS],
-            inspection_row(task, MARKETS, MERCHANTS),
-            strict=True,
-        )
-    )
+    named = named_by(ledgers.INSPECTION_COLUMNS, inspection_row(task, MARKETS, MERCHANTS))
     assert named["检查发现"] == "WGT-01 计量器具未检定（电子秤无检定标志）\nHYG-02 摊位不洁"
     assert (named["检查类型"], named["检查结果"]) == ("投诉", "较重问题")
     assert (named["参与部门"], named["检查员"]) == ("市场监管、卫生健康", "郑检查")
@@ -175,7 +168,7 @@ def test_an_order_reads_what_it_ordered_and_what_became_of_it() -> None:
         "verified_actor": {"subject": "u-9", "name": "郑检查"},
     }  # fmt: skip
     row = rectification_row(order, MARKETS, MERCHANTS)
-    named = dict(zip([c.header for c in ledgers.RECTIFICATION_COLUMNS], row, strict=True))
+    named = named_by(ledgers.RECTIFICATION_COLUMNS, row)
     assert (named["检查编号"], named["商户"], named["问题程度"]) == (
         "tsk_1",
         "老王鲜肉",
@@ -186,8 +179,7 @@ def test_an_order_reads_what_it_ordered_and_what_became_of_it() -> None:
     assert (named["是否逾期"], named["复查未通过次数"], named["复查人"]) == ("逾期", 1, "郑检查")
     assert named["复查通过时间"] == datetime(2026, 11, 20, 10, tzinfo=CITY)
     lapsed = {**order, "state": "lapsed", "lapse_reason": "merchant_left", "overdue_at": None}
-    named = dict(zip([c.header for c in ledgers.RECTIFICATION_COLUMNS],
-                     rectification_row(lapsed, MARKETS, {}), strict=True))  # fmt: skip
+    named = named_by(ledgers.RECTIFICATION_COLUMNS, rectification_row(lapsed, MARKETS, {}))
     assert (named["状态"], named["终止原因"], named["复查人"]) == ("已终止", "商户已退出经营", "")
     assert named["复查通过时间"] is None and named["是否逾期"] == ""
 
@@ -312,7 +304,7 @@ LEFT = {**MERCHANT, "id": "mer_2", "name": "张记冻品", "stall_no": "A-03", "
 
 def test_a_merchant_reads_with_its_licence_s_days_left_and_its_grade() -> None:
     row = merchant_row(MERCHANT, MARKETS, {"mer_1": "B"}, TODAY)
-    named = dict(zip([c.header for c in ledgers.MERCHANT_COLUMNS], row, strict=True))
+    named = named_by(ledgers.MERCHANT_COLUMNS, row)
     assert (named["市场"], named["摊位号"], named["商户名称"]) == (
         "幸福农贸市场",
         "A-01",
@@ -330,7 +322,7 @@ def test_a_merchant_reads_with_its_licence_s_days_left_and_its_grade() -> None:
 
 def test_a_merchant_who_left_reads_when_and_why_and_no_licence_standing_or_grade() -> None:
     row = merchant_row(LEFT, MARKETS, {"mer_2": "A"}, TODAY)
-    named = dict(zip([c.header for c in ledgers.MERCHANT_COLUMNS], row, strict=True))
+    named = named_by(ledgers.MERCHANT_COLUMNS, row)
     assert (named["经营状态"], named["退出日期"], named["退出原因"]) == (
         "已退出",
         date(2026, 11, 30),

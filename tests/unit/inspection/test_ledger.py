@@ -31,16 +31,19 @@ SIGNER = LocalSigner()
 APP = build(SIGNER.offline(InspectionSettings))
 
 
-async def inspected(world: World, n: int, at: datetime) -> str:
-    """A task about merchant `mer_<n>` (made an hour before `at`), claimed and passed at `at`."""
+async def inspected(world: World, n: int, at: datetime, *, major: bool = False) -> str:
+    """A task about merchant `mer_<n>` (made an hour before `at`), claimed and completed at
+    `at`: passed, or with a major finding (which orders a rectification)."""
     world.at(at - H)
     trigger = risk(risk_id=f"risk_{n}", event_id=f"ev_{n}", merchant_id=f"mer_{n}")
     await world.service.trigger(trigger, delivery(n), "inspection-risks", "risk")
     task_id = await open_one(world, f"mer_{n}")
     world.at(at)
     await world.service.claim(LI, task_id)
+    found = [FindingReport("CCH-01", "")] if major else []
+    outcome = "major" if major else "pass"
     await world.service.complete(
-        LI, task_id, outcome="pass", findings=[], departments=[], note=None
+        LI, task_id, outcome=outcome, findings=found, departments=[], note=None
     )
     return task_id
 
@@ -142,22 +145,9 @@ async def test_the_rectification_ledger_is_the_district_s_orders_made_in_the_win
 ) -> None:
     orders = []
     for n in (1, 2):
-        world.at(T0 + (n - 1) * H)
-        trigger = risk(risk_id=f"risk_o{n}", event_id=f"ev_o{n}", merchant_id=f"mer_o{n}")
-        await world.service.trigger(trigger, delivery(100 + n), "inspection-risks", "risk")
-        task_id = await open_one(world, f"mer_o{n}")
-        world.at(T0 + n * H)
-        await world.service.claim(LI, task_id)
-        _, order = await world.service.complete(
-            LI,
-            task_id,
-            outcome="major",
-            findings=[FindingReport("CCH-01", "")],
-            departments=[],
-            note=None,
-        )
-        assert order is not None
-        orders.append(order.rectification_id)
+        task = await world.stores.tasks.get(await inspected(world, n, T0 + n * H, major=True))
+        assert task is not None and task.rectification_id is not None
+        orders.append(task.rectification_id)
 
     async def issued(who: Principal, after: Position | None = None, limit: int = 9) -> list:
         found = await world.service.orders_issued(
