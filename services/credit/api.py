@@ -37,6 +37,7 @@ AssessmentReader = Annotated[
 
 
 Svc = Annotated[Credit, Depends(state("credit"))]
+DistrictQuery = Annotated[str | None, Query(max_length=32, description="district code")]
 
 
 def _period(svc: Credit, days: int, start: datetime | None, end: datetime | None) -> Period:
@@ -218,6 +219,23 @@ async def market_assessment(
     return await svc.market_assessment(who, market_id, _period(svc, days, start, end))
 
 
+@router.get("/assessments", tags=["assessment"])
+async def ranking(
+    svc: Svc,
+    who: Reader,
+    days: Annotated[int, Query(ge=1, le=366, description="the period: the last N days")] = 30,
+    start: Annotated[datetime | None, Query(alias="from")] = None,
+    end: Annotated[datetime | None, Query(alias="to")] = None,
+    district: DistrictQuery = None,
+) -> dict[str, Any]:
+    """考核排名: every market of the caller's district (the city's for city-wide readers asking
+    for none) with its assessment for the period, best first, each with the `parts` its score
+    is made of; and `districts`, the districts' roll-ups with their standing in the city. The
+    merchants' grades are those at the period's end (rebuilt when it has passed); computed on
+    demand, one call for the whole ranking."""
+    return await svc.ranking(who, _period(svc, days, start, end), _blank(district))
+
+
 @router.post("/assessments", tags=["assessment"], status_code=202)
 async def publish_assessments(
     svc: Svc,
@@ -235,7 +253,6 @@ MonthQuery = Annotated[
     str | None,
     Query(max_length=7, description="the month listed, YYYY-MM; the latest drawn when absent"),
 ]
-DistrictQuery = Annotated[str | None, Query(max_length=32, description="district code")]
 
 
 class DrawHonours(BaseModel):

@@ -43,6 +43,7 @@ from services.credit.domain import (
     Fact,
     MarketFigures,
     MarketRecord,
+    MerchantCredit,
     MerchantRecord,
     Month,
     Period,
@@ -596,6 +597,46 @@ class Credit:
             "parts": serial.dump_many(score_parts(mine, policy)),
         }
 
+    async def ranking(
+        self, who: Principal, period: Period, district: str | None = None
+    ) -> dict[str, Any]:
+        """考核排名: every market of the reader's district (the city's for a city-wide reader
+        asking for none) with its assessment for `period` and what its score is made of, best
+        first in each district, and the districts' roll-ups with their standing in the city.
+
+        The merchants' grades are those at the period's end: rebuilt from the ledger when it
+        has passed, so that a month reads as it stood at its end whenever it is asked for (as
+        the honour list reads it, docs/honours.md); the current ones when it has not."""
+        scope = who.listing_district(district)
+        graded: dict[str, dict[str, int]] | None = None
+        if period.end < self.now():
+            async with self.uow() as work:
+                ledger = await work.stores.ledger.ledger_before(period.end)
+            credits = rebuild_all(ledger, period.end, self.book)
+            graded = _graded(credits, self.directory.merchants.values())
+        markets, districts = await self.assess(period, grades=graded)
+        now = self.now()
+
+        def shown(a: Assessment) -> dict[str, Any]:
+            view: dict[str, Any] = events.assessment_data(a, now).model_dump(mode="json")
+            if a.scope == "market":
+                policy = self.book.get(a.policy_version).assessment
+                view["parts"] = serial.dump_many(score_parts(a, policy))
+            return view
+
+        def mine(a: Assessment) -> bool:
+            return scope is None or a.district == scope
+
+        in_scope = [a for a in markets if mine(a)]
+        in_scope.sort(key=lambda a: (a.district, a.rank or 10**6, a.market_id or ""))
+        return {
+            "district": scope,
+            "period_from": period.start.isoformat(),
+            "period_to": period.end.isoformat(),
+            "markets": [shown(a) for a in in_scope],
+            "districts": [shown(d) for d in districts if mine(d)],
+        }
+
     # -- the honour and warning list (红黑榜) ----------------------------------------------------
     def month(self, text: str, field: str = "month") -> Month:
         """A month `YYYY-MM`, or a 422 naming `field`."""
@@ -620,14 +661,11 @@ class Credit:
             facts = await store.ledger.ledger_facts(LEDGER_KINDS, first.start(self.tz), end)
             seen = await store.context.observed(start, end)
         credits = rebuild_all(ledger, end, self.book)
-        graded: dict[str, dict[str, int]] = {}
+        graded = _graded(credits, self.directory.merchants.values())
         merchants: list[MerchantRecord] = []
         for m in self.directory.merchants.values():
             credit = credits.get(m.merchant_id)
             grade = credit.grade if credit is not None else None
-            if grade is not None:
-                counts = graded.setdefault(m.market_id, {})
-                counts[grade] = counts.get(grade, 0) + 1
             merchants.append(
                 MerchantRecord(
                     merchant_id=m.merchant_id,
@@ -828,3 +866,17 @@ class Credit:
         if month is not None:
             month = str(self.month(month))
         return await self.honours(month, who.listing_district(district))
+
+
+def _graded(
+    credits: dict[str, MerchantCredit], merchants: Iterable[MerchantUpserted]
+) -> dict[str, dict[str, int]]:
+    """market → grade → how many of `merchants` hold it, by `credits` (merchant id → credit);
+    a merchant with no credit yet counts for none."""
+    graded: dict[str, dict[str, int]] = {}
+    for m in merchants:
+        credit = credits.get(m.merchant_id)
+        if credit is not None and credit.grade is not None:
+            counts = graded.setdefault(m.market_id, {})
+            counts[credit.grade] = counts.get(credit.grade, 0) + 1
+    return graded

@@ -188,6 +188,22 @@ async def test_a_market_neglecting_its_duties_scores_and_ranks_below_its_neighbo
     assert (mine["rank"], theirs["rank"], mine["ranked"]) == (2, 1, 2)
     district = mine["district_assessment"]
     assert district["self_inspection_rate"] == (0.25 + 1.0) / 2
+    # 考核排名 in one call says the same, best first, with what each score is made of.
+    r = await stack.credit.get("/assessments?days=7", headers=stack.token("leader", lax.district))
+    assert r.status_code == 200, r.text
+    ranking = r.json()
+    assert [(m["market_id"], m["rank"], m["score"]) for m in ranking["markets"]] == [
+        (diligent.market_id, 1, theirs["score"]),
+        (lax.market_id, 2, mine["score"]),
+    ]
+    parts = {p["part"]: p["value"] for p in ranking["markets"][1]["parts"]}
+    assert parts["self_inspection_rate"] == 0.25
+    assert [d["district"] for d in ranking["districts"]] == [lax.district]
+    elsewhere = stack.token("leader", "elsewhere")
+    r = await stack.credit.get(f"/assessments?district={lax.district}", headers=elsewhere)
+    assert r.status_code == 403, r.text
+    r = await stack.credit.get("/assessments?to=2026-05-01T00:00:00", headers=elsewhere)
+    assert r.status_code == 422 and r.json()["errors"][0]["field"] == "to"
 
     # An older update of the same day (a replay of the compacted topic) changes nothing.
     await stack.send(DUTIES, stale, stale.subject)

@@ -66,10 +66,11 @@ DISTRICT_ROLE = {
 }
 SERVICES = tuple(DISTRICT_ROLE)
 EXAMPLES = int(os.environ.get("ROBUSTNESS_FUZZ_EXAMPLES", "10"))
-# Operations that do a whole city's work per call (every market assessed and published, every
-# licence or campaign checked) and take nothing worth fuzzing but a number of days: a few calls.
+# Operations that do a whole city's work per call (every market assessed, ranked or published,
+# every licence or campaign checked) and take little worth fuzzing but a period: a few calls.
 EXPENSIVE = {
     ("credit", "POST /assessments"),
+    ("credit", "GET /assessments"),
     ("registry", "POST /jobs/expire-licences"),
     ("campaign", "POST /jobs/check-campaigns"),
 }

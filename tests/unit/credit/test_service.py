@@ -18,7 +18,7 @@ from contracts.inspection import TASK_COMPLETED, RectificationOrdered
 from contracts.registry import MerchantUpserted
 from contracts.telemetry import RiskCleared
 from services.credit import handlers
-from services.credit.domain import Month, PolicyBook
+from services.credit.domain import Month, Period, PolicyBook
 from services.credit.fakes import FakeStores, fake_stores
 from services.credit.metrics import CreditMetrics
 from services.credit.policy_files import default_book
@@ -668,6 +668,60 @@ async def test_a_markets_assessment_is_read_in_its_district_only(world: World) -
     assert {p["part"] for p in body["parts"]} >= {"open_risks", "inspection_pass_rate"}
     with pytest.raises(NotFound):
         await world.credit.market_grades("mkt_9")
+
+
+async def test_the_ranking_lists_the_readers_districts_markets_best_first_with_their_parts(
+    world: World,
+) -> None:
+    """考核排名 in one call: the district's markets by rank, each with what its score is made of,
+    and the district's roll-up; another district's markets are not in it."""
+    world.credit.directory.keep(registry.market("mkt_2", "zhifu", name="东山农贸"))
+    world.credit.directory.keep(registry.market("mkt_3", "laishan", name="莱山农贸"))
+    # mkt_1's merchant fails an inspection: mkt_2, with nothing to rate, ranks above it.
+    await world.send(handlers.inspection_router(world.credit), inspection("critical"))
+    period = world.credit.period(7)
+
+    body = await world.credit.ranking(INSPECTOR, period)
+
+    assert body["district"] == "zhifu"
+    ranked = [(m["market_id"], m["rank"], m["ranked"]) for m in body["markets"]]
+    assert ranked == [("mkt_2", 1, 2), ("mkt_1", 2, 2)]
+    assert body["markets"][0]["score"] > body["markets"][1]["score"]
+    assert all({p["part"] for p in m["parts"]} >= {"share_ab"} for m in body["markets"])
+    assert [(d["district"], d["city_ranked"]) for d in body["districts"]] == [("zhifu", 2)]
+    assert "parts" not in body["districts"][0]
+    # One market's own assessment agrees with its line in the ranking.
+    alone = await world.credit.market_assessment(INSPECTOR, "mkt_1", period)
+    assert alone["score"] == body["markets"][1]["score"]
+
+    city = await world.credit.ranking(ADMIN, period)
+    assert {m["market_id"] for m in city["markets"]} == {"mkt_1", "mkt_2", "mkt_3"}
+    assert [m["district"] for m in city["markets"]] == ["laishan", "zhifu", "zhifu"]
+    assert (await world.credit.ranking(ADMIN, period, "laishan"))["district"] == "laishan"
+    with pytest.raises(Forbidden):
+        await world.credit.ranking(ELSEWHERE, period, "zhifu")
+
+
+async def test_a_past_periods_ranking_reads_the_grades_as_they_stood_at_its_end(
+    world: World,
+) -> None:
+    """A month's 考核台账 asked for later must not take grades earned after the month: its
+    grades are rebuilt as at the period's end; a period ending now reads the grades now."""
+    await world.send(handlers.inspection_router(world.credit), inspection("critical"))
+    graded = (await world.credit.public("mer_1"))["grade"]
+    completed = samples.T0 + samples.D
+    before = Period(completed - 7 * D, completed - timedelta(seconds=1))
+    after = Period(completed, world.clock.at - timedelta(seconds=1))
+
+    then = await world.credit.ranking(INSPECTOR, before)
+    later = await world.credit.ranking(INSPECTOR, after)
+    now = await world.credit.ranking(INSPECTOR, world.credit.period(7))
+
+    def graded_in(body: dict[str, Any]) -> dict[str, int]:
+        return {g: n for g, n in body["markets"][0]["grades"].items() if n}
+
+    assert graded_in(then) == {}
+    assert graded_in(later) == graded_in(now) == {graded: 1}
 
 
 async def test_an_operator_reads_its_own_markets_assessment_and_no_other(world: World) -> None:
