@@ -524,6 +524,24 @@ ITEM_STATE: Final = {"open": "未办结", "done": "已办结"}
 CASE_STATE: Final = {"open": "待决定", "decided": "已决定", "closed": "已结案"}
 ORIGIN_KIND: Final = {"finding": "检查发现严重问题", "complaint": "投诉"}
 SANCTION: Final = {"warning": "警告", "fine": "罚款", "suspension": "暂停经营"}
+# The parts of a market's score (考核), as credit names them (services/credit/domain/policy.py's
+# COMPONENTS), with what each one rates: the market page explains a score by them, and the
+# 考核台账 has a column for each.
+ASSESSMENT_PART: Final[dict[str, tuple[str, str]]] = {
+    "share_ab": ("A/B 级商户占比", "信用等级为 A、B 的商户 ÷ 已评级商户"),
+    "inspection_pass_rate": ("检查合格率", "检查合格 ÷ 完成的检查"),
+    "rectification_on_time_rate": ("按期整改率", "按期复查通过的整改 ÷ 期内到期的整改"),
+    "complaints_within_limit_rate": ("投诉按期办理率", "按期办理的投诉 ÷ （按期 + 逾期）"),
+    # Credit counts the open food-safety risks only (services/credit/service.py): said so, as
+    # a market page's own list of open risks counts market-order ones too.
+    "open_risks": (
+        "未解除食品安全风险",
+        "没有未解除的食品安全风险得满分，每 10 户商户 1 项时为 0；客流、交易风险不计",
+    ),
+    "self_inspection_rate": ("自查率", "已自查的开市日 ÷ 开市日"),
+    "report_on_time_rate": ("专班汇报按时率", "按时提交的汇报 ÷ 到期的汇报"),
+    "certified_share": ("合格证持证率", "持有效合格证的管理人员 ÷ 管理人员"),
+}
 HONOUR_LIST: Final = {"honour": "红榜", "warning": "黑榜"}
 HONOUR_ENTITY: Final = {"market": "市场", "merchant": "商户"}
 # Why a merchant's patrol interval is what it is (inspection's `interval_reason`).

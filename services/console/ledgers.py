@@ -1,7 +1,8 @@
 """The ledgers (台账) a district's office exports, as rows of an Excel sheet: month by month,
-投诉台账 (every complaint received in the month, how each clock ended and how it closed) and
-检查台账 (every inspection completed in the month, what it found and who did it) and 整改台账
-(every rectification order made in the month and what became of it); as of today,
+投诉台账 (every complaint received in the month, how each clock ended and how it closed),
+检查台账 (every inspection completed in the month, what it found and who did it), 整改台账
+(every rectification order made in the month and what became of it) and 考核台账 (the month's
+assessment of every market, ranked, with its place on the honour and warning list); as of today,
 商户台账 (every merchant registered, its licence and how long it has left, its grade).
 
 What leaves the system in a file is what the office needs and no more: the complaints ledger
@@ -10,7 +11,7 @@ here with the names to show."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Final
@@ -19,7 +20,7 @@ from services.console import labels
 from services.console.clock import CHINA
 from services.console.complaint_clocks import UNREACHED_LABEL, clocks
 from services.console.licences import licence
-from services.console.workbook import Cell, Column
+from services.console.workbook import Cell, Column, Share
 
 MONTH_FIELD: Final = "month"
 
@@ -269,3 +270,100 @@ def merchant_row(
         str(merchant.get("left_reason") or "") if left else "",
         "" if left else grade,
     ]
+
+
+# 考核台账: the assessment's figures, one column a part of the score (credit's names).
+_COUNTED: Final = "open_risks"  # a number of risks, where every other part is a share
+ASSESSMENT_COLUMNS: Final = (
+    Column("本区排名", 10),
+    Column("市场", 18),
+    Column("区县", 10),
+    Column("综合得分", 8),
+    Column("商户数", 8),
+    *(Column(f"{grade} 级商户", 8) for grade in "ABCD"),
+    *(
+        Column(f"{label}（项）" if part == _COUNTED else label, 12)
+        for part, (label, _) in labels.ASSESSMENT_PART.items()
+    ),
+    Column("红黑榜", 8),
+    Column("上榜理由", 30),
+)
+# A part with nothing to rate in the month: left out of the score, its weight to the others.
+NOT_RATED: Final = "不计分"
+# The month's honour and warning list is drawn after it ends (docs/honours.md).
+HONOURS_NOT_DRAWN: Final = "未发布"
+DISTRICT_TOTAL: Final = "全区"
+
+Listed = Mapping[str, tuple[str, tuple[str, ...]]]
+
+
+def market_honours(body: Mapping[str, Any]) -> dict[str, tuple[str, tuple[str, ...]]]:
+    """market id → (the list it is on, the rules it met), of a month's drawn lists."""
+    return {
+        str(e.get("entity_id")): (kind, tuple(e.get("reasons") or ()))
+        for kind in labels.HONOUR_LIST
+        for e in body.get(kind) or []
+        if e.get("entity") == "market"
+    }
+
+
+def _figures(assessment: Mapping[str, Any]) -> list[Cell]:
+    grades = assessment.get("grades") or {}
+    parts: list[Cell] = []
+    for part in labels.ASSESSMENT_PART:
+        value = assessment.get(part)
+        if part == _COUNTED:
+            parts.append(int(value or 0))
+        else:
+            parts.append(NOT_RATED if value is None else Share(value))
+    return [
+        round(float(assessment.get("score") or 0), 1),
+        int(assessment.get("merchants") or 0),
+        *(int(grades.get(grade) or 0) for grade in "ABCD"),
+        *parts,
+    ]
+
+
+def assessment_rows(
+    ranking: Mapping[str, Any], honours: Listed | None, district_name: Callable[[str], str]
+) -> list[list[Cell]]:
+    """A month's 考核排名 as the ledger's rows: each district's markets best first, each with
+    its score, its merchants' grades and every part of the score, and whether the month's list
+    put it on 红榜 or 黑榜 (and why; `honours` None: not drawn yet); then the district's own
+    line (全区) with its standing in the city."""
+    markets: dict[str, list[Mapping[str, Any]]] = {}
+    for m in ranking.get("markets") or []:
+        markets.setdefault(str(m.get("district")), []).append(m)
+    rolled = {str(d.get("district")): d for d in ranking.get("districts") or []}
+    order = sorted(
+        set(markets) | set(rolled),
+        key=lambda code: ((rolled.get(code) or {}).get("city_rank") or 10**6, code),
+    )
+    rows: list[list[Cell]] = []
+    for code in order:
+        for m in sorted(markets.get(code, []), key=lambda m: m.get("rank") or 10**6):
+            listed = None if honours is None else honours.get(str(m.get("market_id")))
+            if honours is None:
+                verdict, why = HONOURS_NOT_DRAWN, ""
+            elif listed is None:
+                verdict, why = "", ""
+            else:
+                verdict = labels.HONOUR_LIST[listed[0]]
+                why = "；".join(labels.honour_reason(r) for r in listed[1])
+            rank = m.get("rank")
+            rows.append(
+                [
+                    f"{rank}/{m.get('ranked')}" if rank else "",
+                    str(m.get("market_name") or m.get("market_id") or ""),
+                    district_name(code),
+                    *_figures(m),
+                    verdict,
+                    why,
+                ]
+            )
+        if code in rolled:
+            own = rolled[code]
+            standing = own.get("city_rank")
+            stands = f"全市第 {standing}/{own.get('city_ranked')}" if standing else ""
+            rows.append([stands, DISTRICT_TOTAL, district_name(code), *_figures(own), "", ""])
+    return rows

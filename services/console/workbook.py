@@ -2,8 +2,9 @@
 sheet, a bold header row that stays in view, columns as wide as their Chinese header needs.
 
 Cells are typed: an instant becomes a date-time in the city's time (Excel has no time zones;
-the header says 北京时间), a number a number, and everything else text — so that an id, a stall
-number or a code made of digits is never read as a number and shown as 1.2E+17."""
+the header says 北京时间), a number a number (a share as a percentage), and everything else
+text — so that an id, a stall number or a code made of digits is never read as a number and
+shown as 1.2E+17."""
 
 from __future__ import annotations
 
@@ -25,6 +26,13 @@ from services.console.clock import CHINA
 MEDIA_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 DATETIME_FORMAT: Final = "yyyy-mm-dd hh:mm"
 DATE_FORMAT: Final = "yyyy-mm-dd"
+PERCENT_FORMAT: Final = "0.0%"
+
+
+class Share(float):
+    """A share in 0..1 (a rate of the 考核), shown as a percentage and kept as a number."""
+
+
 Cell = str | int | float | datetime | date | None
 
 
@@ -46,6 +54,10 @@ def _cell(sheet: Worksheet, value: Cell) -> SheetCell:
         # A day (a licence's last): midnight of it, shown without the time.
         cell = WriteOnlyCell(sheet, value=datetime(value.year, value.month, value.day))
         cell.number_format = DATE_FORMAT
+        return cell
+    if isinstance(value, Share):
+        cell = WriteOnlyCell(sheet, value=float(value))
+        cell.number_format = PERCENT_FORMAT
         return cell
     cell = WriteOnlyCell(sheet, value=value)
     if isinstance(value, str):

@@ -1,13 +1,14 @@
 """台账导出 in a real browser on the real services: a leader on a phone opens 台账导出 from the
-menu and downloads the month's 投诉台账, 检查台账 and 整改台账 and today's 商户台账; each
-workbook holds the row of the complaint filed, of the inspection completed this month, of the
-order it made and of the merchant, in Chinese, and the complaints ledger holds neither the
-complainant's name nor phone."""
+menu and downloads the month's 投诉台账, 检查台账, 整改台账 and 考核台账 and today's 商户台账;
+each workbook holds the row of the complaint filed, of the inspection completed this month, of
+the order it made, of the market as credit assessed it and of the merchant, in Chinese, and the
+complaints ledger holds neither the complainant's name nor phone."""
 
 from __future__ import annotations
 
 import asyncio
 import io
+import re
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -25,6 +26,7 @@ from tests.browser.support import (
     small_targets,
 )
 from tests.support.identity import Tokens
+from tests.support.poll import until
 
 
 def month_of(instant: str) -> str:
@@ -104,6 +106,26 @@ async def test_a_leader_downloads_the_month_s_complaints_and_inspections_on_a_ph
     row = the_row(rows, 2, task_id)
     assert (row["问题程度"], row["状态"]) == ("一般问题", "整改中")
     assert row["检查发现"].startswith("WGT-01") and isinstance(row["整改期限"], datetime)
+
+    # 考核台账: the market as credit assessed the month so far, the failed inspection counted;
+    # the month's honour list is drawn only after it ends.
+    async with city.client("credit", "leader", place.district) as credit:
+
+        async def assessed() -> bool:
+            r = await credit.get("/assessments", params={"days": 1})
+            mine = [m for m in r.json()["markets"] if m["market_id"] == place.market_id]
+            return bool(mine) and mine[0]["inspection_pass_rate"] == 0.0
+
+        await until(assessed, within=60, every=0.5, what="credit counted the inspection")
+    async with city.client("registry") as registry:
+        market = (await registry.get(f"/markets/{place.market_id}")).json()
+    name, rows = await download(phone, "assessments", completed, shot)
+    assert name.startswith("考核台账-") and name.endswith(f"-{completed}.xlsx"), name
+    row = the_row(rows, 1, market["name"])
+    assert row["检查合格率"] == 0.0 and row["红黑榜"] == "未发布", row
+    assert re.fullmatch(r"\d+/\d+", row["本区排名"]) and 0 <= row["综合得分"] <= 100, row
+    [district] = [r for r in rows[1:] if r[1] == "全区"]
+    assert district[2] == row["区县"] and str(district[0]).startswith("全市第 ")
 
     # 商户台账, as registered today: the merchant's codes as text, its grade from credit.
     async with city.client("registry") as registry:

@@ -81,7 +81,7 @@ class Board:
         return not any(e for by in self.lists.values() for e in by.values())
 
 
-def _not_drawn(exc: ApiError) -> bool:
+def not_drawn(exc: ApiError) -> bool:
     """404 from the credit service's own handler (no list drawn), not a missing route."""
     return exc.status == 404 and exc.message != "Not Found"
 
@@ -126,7 +126,7 @@ async def _board(
         board = Board.of(body)
     except ApiError as exc:
         districts = await _districts(services, token, "/districts")
-        if view != "preview" and _not_drawn(exc):
+        if view != "preview" and not_drawn(exc):
             problem = f"{month_zh(month)}的红黑榜尚未生成。" if month else "还没有生成红黑榜。"
         else:
             problem = labels.reason_zh(exc.message)

@@ -1,11 +1,13 @@
 """台账导出: the person's district's ledgers as Excel workbooks, for the office that files and
 forwards them — a month of complaints (投诉台账), of completed inspections (检查台账) or of
-rectification orders (整改台账), and the merchants as registered today (商户台账).
+rectification orders (整改台账) or its markets' assessment (考核台账), and the merchants as
+registered today (商户台账).
 
 The console owns none of it: it pages through the complaints service's `GET /complaints` (by
 receipt) and inspection's `GET /inspections` (by completion) and `GET /rectifications/issued`
-(by order) with their `next` tokens, reads the registry's merchants and credit's grades, names
-the markets and merchants from the registry, and writes the sheet (services/console/ledgers.py)."""
+(by order) with their `next` tokens, reads the registry's merchants and credit's grades and
+its month's ranking (`GET /assessments`) and honour list, names the markets and merchants from
+the registry, and writes the sheet (services/console/ledgers.py)."""
 
 from __future__ import annotations
 
@@ -26,6 +28,7 @@ from services.console.backend import ApiError, Backend
 from services.console.district_names import EVERY_DISTRICT
 from services.console.ledgers import MONTH_FIELD, Month, MonthRefused
 from services.console.sessions import Session
+from services.console.views.honours import not_drawn
 from services.console.web import Services, may_see, render
 from services.console.workbook import MEDIA_TYPE, Cell, Column, workbook
 from services.runtime.collation import name_key
@@ -37,7 +40,19 @@ router = APIRouter()
 PAGE: Final = 1000
 MAX_ROWS: Final = 20_000
 
-Rows = Callable[[Backend, Session, Month | None], Awaitable[list[list[Cell]]]]
+
+@dataclass(frozen=True, slots=True)
+class Asked:
+    """What a ledger's rows are made for: the person, their month (None: as of today), and the
+    services and district names to read them with."""
+
+    services: Backend
+    who: Session
+    when: Month | None
+    district_name: Callable[[str], str]
+
+
+Rows = Callable[[Asked], Awaitable[list[list[Cell]]]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,9 +101,10 @@ def _month_of(
     """A month's ledger: every item of `service`'s `path` whose instant lies in the month (the
     listing's query `fields` for its start and end), as `row` reads it with the names."""
 
-    async def rows(services: Backend, who: Session, when: Month | None) -> list[list[Cell]]:
+    async def rows(asked: Asked) -> list[list[Cell]]:
+        services, when = asked.services, asked.when
         assert when is not None, "a month's ledger is asked for by its month"
-        token = who.access_token
+        token = asked.who.access_token
         window = dict(zip(fields, (when.start.isoformat(), when.end.isoformat()), strict=True))
         items, (markets, merchants) = await asyncio.gather(
             _all(services, service, path, token, **window), _names(services, token)
@@ -110,17 +126,42 @@ async def _grades(services: Backend, district: str) -> dict[str, str] | None:
     return {row["id"]: row["grade"] for row in read if row.get("grade")}
 
 
-async def _merchants(services: Backend, who: Session, _: Month | None) -> list[list[Cell]]:
-    token = who.access_token
+async def _merchants(asked: Asked) -> list[list[Cell]]:
+    services, token = asked.services, asked.who.access_token
     merchants, markets, grades = await asyncio.gather(
         services.items("registry", "/merchants", token),
         web.market_names(services, token),
-        _grades(services, who.principal.district),
+        _grades(services, asked.who.principal.district),
     )
     names = markets or {}
     merchants.sort(key=lambda m: (name_key(names.get(m["market_id"], "")), str(m.get("stall_no"))))
     today = clock.today()
     return [ledgers.merchant_row(m, names, grades, today) for m in merchants]
+
+
+async def _honours(services: Backend, token: str, when: Month) -> ledgers.Listed | None:
+    """The markets on the month's honour and warning list; None when it is not drawn yet."""
+    try:
+        body = await services.get("credit", "/honours", token, month=when.text)
+    except ApiError as exc:
+        if not_drawn(exc):
+            return None
+        raise
+    return ledgers.market_honours(body)
+
+
+async def _assessments(asked: Asked) -> list[list[Cell]]:
+    services, when = asked.services, asked.when
+    assert when is not None, "a month's ledger is asked for by its month"
+    token = asked.who.access_token
+    # This month so far: to now, as its figures stand; a month ended: the whole of it.
+    end = min(when.end, clock.now())
+    period = {"from": when.start.isoformat(), "to": end.isoformat()}
+    period["district"] = asked.who.principal.listing_district() or ""
+    ranking, honours = await asyncio.gather(
+        services.get("credit", "/assessments", token, **period), _honours(services, token, when)
+    )
+    return ledgers.assessment_rows(ranking, honours, asked.district_name)
 
 
 LEDGERS: Final = {
@@ -167,6 +208,15 @@ LEDGERS: Final = {
             ("ordered_from", "ordered_before"),
             ledgers.rectification_row,
         ),
+    ),
+    "assessments": Ledger(
+        "assessments",
+        "考核台账",
+        "当月每个市场的考核：本区排名、综合得分、商户信用等级分布和各项考核指标，"
+        "是否列入当月红黑榜及理由，以及全区得分和在全市的名次。本月为截至目前的数据。",
+        frozenset({"leader"}),
+        ledgers.ASSESSMENT_COLUMNS,
+        _assessments,
     ),
     "merchants": Ledger(
         "merchants",
@@ -238,7 +288,8 @@ def _route(ledger: Ledger) -> Callable[..., Any]:
                 errors = {ledger.key: {MONTH_FIELD: str(refused)}}
                 return _page(request, who, errors=errors, values=values, status_code=422)
         try:
-            rows = await ledger.rows(services, who, when)
+            names = request.app.state.district_names.name
+            rows = await ledger.rows(Asked(services, who, when, names))
         except TooMany:
             too_many = f"该月记录超过 {MAX_ROWS} 条，无法导出为一个文件"
             errors = {ledger.key: {MONTH_FIELD: too_many}}

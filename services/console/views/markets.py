@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from services.console import labels
 from services.console.backend import ApiError, Backend
 from services.console.sessions import Session
 from services.console.views.overview import ASSESSMENT_DAYS
@@ -30,23 +31,6 @@ Reader = Annotated[Session, may_see(*READERS, message="市场页面仅供本区�
 UNAVAILABLE = "暂时无法获取"
 NOT_FOR_ROLE = "您的角色无权查看此项"
 
-# The parts of a market's score, as credit names them (services/credit/domain/policy.py's
-# COMPONENTS), with what each one rates.
-PARTS: dict[str, tuple[str, str]] = {
-    "share_ab": ("A/B 级商户占比", "信用等级为 A、B 的商户 ÷ 已评级商户"),
-    "inspection_pass_rate": ("检查合格率", "检查合格 ÷ 完成的检查"),
-    "rectification_on_time_rate": ("按期整改率", "按期复查通过的整改 ÷ 期内到期的整改"),
-    "complaints_within_limit_rate": ("投诉按期办理率", "按期办理的投诉 ÷ （按期 + 逾期）"),
-    # Credit counts the open food-safety risks only (services/credit/service.py): said so, as
-    # the page's own list of open risks below counts market-order ones too.
-    "open_risks": (
-        "未解除食品安全风险",
-        "没有未解除的食品安全风险得满分，每 10 户商户 1 项时为 0；客流、交易风险不计",
-    ),
-    "self_inspection_rate": ("自查率", "已自查的开市日 ÷ 开市日"),
-    "report_on_time_rate": ("专班汇报按时率", "按时提交的汇报 ÷ 到期的汇报"),
-    "certified_share": ("合格证持证率", "持有效合格证的管理人员 ÷ 管理人员"),
-}
 SEVERITY_ORDER = {"critical": 0, "major": 1, "minor": 2, "warning": 3}
 
 
@@ -56,12 +40,12 @@ def score_parts(assessment: dict[str, Any]) -> list[dict[str, Any]]:
     gives and the most it could give. The score is 100 × the weighted mean of the counted parts
     (services/credit/domain/assessment.py), so a left-out part's weight goes to the others and
     the counted parts' points add up to the score."""
-    given = [p for p in assessment.get("parts") or [] if p.get("part") in PARTS]
+    given = [p for p in assessment.get("parts") or [] if p.get("part") in labels.ASSESSMENT_PART]
     counted = sum(float(p.get("weight") or 0) for p in given if p.get("value") is not None)
     shaped = []
     for p in given:
         name, value, weight = str(p["part"]), p.get("value"), float(p.get("weight") or 0)
-        label, how = PARTS[name]
+        label, how = labels.ASSESSMENT_PART[name]
         share = weight / counted if value is not None and counted else None
         shaped.append(
             {

@@ -18,7 +18,7 @@ from services.console import clock
 from services.console.backend import ApiError, Backend
 from services.console.clock import CHINA
 from services.console.sessions import Session
-from services.console.web import Person, Services, markets_of, render, templates
+from services.console.web import Person, Services, render, templates
 
 router = APIRouter()
 TREND_DAYS = 30
@@ -35,31 +35,23 @@ templates.env.filters["tenth"] = _tenth
 
 
 async def _ranking(services: Backend, who: Session) -> tuple[list[dict[str, Any]], list[Any]]:
-    """Every market of the scope with its assessment, best first; the districts' roll-ups."""
-    token = who.access_token
+    """Every market of the scope with its assessment, best first; the districts' roll-ups. One
+    call: credit ranks the scope's markets as it assesses them all at once."""
     try:
-        markets = await markets_of(services, who)
+        body = await services.get(
+            "credit",
+            "/assessments",
+            who.access_token,
+            days=ASSESSMENT_DAYS,
+            district=who.principal.listing_district(),
+        )
     except ApiError:
         return [], []
-
-    async def one(market: dict[str, Any]) -> dict[str, Any] | None:
-        try:
-            found: dict[str, Any] = await services.get(
-                "credit", f"/markets/{market['id']}/assessment", token, days=ASSESSMENT_DAYS
-            )
-        except ApiError:
-            return None
-        found.setdefault("market_name", market["name"])
-        return found
-
-    found = [a for a in await asyncio.gather(*(one(m) for m in markets)) if a]
-    districts = {
-        a["district"]: a["district_assessment"] for a in found if a.get("district_assessment")
-    }
+    found: list[dict[str, Any]] = list(body.get("markets") or [])
     # Districts by their standing in the city (credit ranks them), each district's markets by
     # their rank within it.
     standing = sorted(
-        districts.values(), key=lambda d: (d.get("city_rank") or 10**6, d["district"])
+        body.get("districts") or [], key=lambda d: (d.get("city_rank") or 10**6, d["district"])
     )
     order = {d["district"]: i for i, d in enumerate(standing)}
     found.sort(key=lambda a: (order.get(a.get("district", ""), 10**6), a.get("rank") or 10**6))

@@ -37,6 +37,8 @@ def services(request: httpx.Request) -> httpx.Response:
         body: object = {"items": [{"id": "mkt_1", "name": "莱山农贸市场", "district": "laishan"}]}
     elif (host, path) == ("credit", "/markets/mkt_1/assessment"):
         body = ASSESSMENT
+    elif (host, path) == ("credit", "/assessments"):
+        body = {"markets": [ASSESSMENT], "districts": [ASSESSMENT["district_assessment"]]}
     elif path in ("/risks", "/complaints", "/tasks", "/campaigns"):
         body = {"items": []}
     else:
@@ -181,10 +183,16 @@ def of_two_districts(request: httpx.Request) -> httpx.Response:
                    {"id": "mkt_2", "name": "莱山农贸市场", "district": "laishan"}]  # fmt: skip
         asked = request.url.params.get("district")
         body = {"items": [m for m in markets if asked in (None, m["district"])]}
-    elif (host, path) == ("credit", "/markets/mkt_1/assessment"):
-        body = assessed("mkt_1", "幸福农贸市场", "zhifu", 71.5, 2)
-    elif (host, path) == ("credit", "/markets/mkt_2/assessment"):
-        body = assessed("mkt_2", "莱山农贸市场", "laishan", 88.0, 1)
+    elif (host, path) == ("credit", "/assessments"):
+        # Credit's ranking of the district asked for (the whole city's when none).
+        everywhere = [
+            assessed("mkt_1", "幸福农贸市场", "zhifu", 71.5, 2),
+            assessed("mkt_2", "莱山农贸市场", "laishan", 88.0, 1),
+        ]
+        asked = request.url.params.get("district")
+        markets = [m for m in everywhere if asked in (None, m["district"])]
+        districts = [m.pop("district_assessment") for m in markets]
+        body = {"markets": markets, "districts": districts}
     else:
         return services(request)
     return httpx.Response(200, content=json.dumps(body).encode())

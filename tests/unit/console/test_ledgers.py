@@ -272,13 +272,15 @@ async def test_a_service_that_does_not_answer_is_said_above_the_form() -> None:
 
 
 async def test_each_person_is_offered_the_ledgers_of_their_work() -> None:
-    ledgers_of_a_leader = ("inspections", "complaints", "merchants", "rectifications")
+    ledgers_of_a_leader = (
+        "inspections", "complaints", "merchants", "rectifications", "assessments"
+    )  # fmt: skip
     asked: list[httpx.Request] = []
     async with console("inspector", asked) as client:
         page = (await client.get("/staff/ledgers")).text
         refused = await client.get("/staff/ledgers/complaints.xlsx", params={"month": "2026-11"})
     assert 'id="ledger-inspections"' in page and 'id="ledger-complaints"' not in page
-    assert 'id="ledger-rectifications"' in page
+    assert 'id="ledger-rectifications"' in page and 'id="ledger-assessments"' not in page
     assert 'value="2026-11"' in page and 'max="2026-12"' in page  # last month by default
     assert 'href="/staff/ledgers"' in page  # in the menu
     assert refused.status_code == 403
@@ -370,3 +372,137 @@ async def test_the_merchants_ledger_is_as_registered_today_by_market_and_stall(
     )
     csv_asks = [q for q in asked if q.url.path == "/public/merchants.csv"]
     assert [q.url.params.get("district") for q in csv_asks] == ["zhifu"]
+
+
+# -- 考核台账 -----------------------------------------------------------------------------------
+
+
+def assessed(market_id: str | None, district: str, score: float, **more: Any) -> dict[str, Any]:
+    return {
+        "market_id": market_id, "market_name": MARKETS.get(market_id or ""),
+        "district": district, "scope": "market" if market_id else "district", "score": score,
+        "merchants": 4, "grades": {"A": 1, "B": 2, "C": 1, "D": 0}, "share_ab": 0.75,
+        "inspection_pass_rate": 0.5, "rectification_on_time_rate": None,
+        "complaints_within_limit_rate": 1.0, "open_risks": 2, "self_inspection_rate": 0.9,
+        "report_on_time_rate": None, "certified_share": 1.0, "rank": None, "ranked": None,
+        "city_rank": None, "city_ranked": None,
+    } | more  # fmt: skip
+
+
+RANKING = {
+    "markets": [
+        assessed("mkt_1", "zhifu", 61.25, rank=2, ranked=2),
+        assessed("mkt_2", "zhifu", 80.0, rank=1, ranked=2),
+        assessed("mkt_9", "laishan", 90.0, rank=1, ranked=1, market_name="莱山市场"),
+    ],
+    "districts": [
+        assessed(None, "zhifu", 70.6, city_rank=2, city_ranked=2),
+        assessed(None, "laishan", 90.0, city_rank=1, city_ranked=2),
+    ],
+}
+HONOURS = {
+    "month": "2026-11",
+    "honour": [{"entity": "market", "entity_id": "mkt_9", "reasons": ["grade: A"]}],
+    "warning": [
+        {"entity": "market", "entity_id": "mkt_1", "reasons": ["rank: 2 of 2 in the district",
+                                                              "score: 61.25 below 65"]},
+        {"entity": "merchant", "entity_id": "mkt_2", "reasons": ["grade: D"]},
+    ],
+}  # fmt: skip
+DISTRICTS = {"zhifu": "芝罘区", "laishan": "莱山区"}
+
+
+def test_the_assessment_reads_each_district_s_markets_by_rank_then_the_district() -> None:
+    honours = ledgers.market_honours(HONOURS)
+    rows = ledgers.assessment_rows(RANKING, honours, lambda code: DISTRICTS[code])
+    named = [named_by(ledgers.ASSESSMENT_COLUMNS, row) for row in rows]
+    # laishan stands first in the city; each district's own line after its markets.
+    assert [(n["本区排名"], n["市场"], n["区县"]) for n in named] == [
+        ("1/1", "莱山市场", "莱山区"),
+        ("全市第 1/2", "全区", "莱山区"),
+        ("1/2", "只楚果蔬批发市场", "芝罘区"),
+        ("2/2", "幸福农贸市场", "芝罘区"),
+        ("全市第 2/2", "全区", "芝罘区"),
+    ]
+    last = named[3]
+    assert (last["综合得分"], last["商户数"], last["A 级商户"], last["C 级商户"]) == (61.2, 4, 1, 1)
+    assert (last["A/B 级商户占比"], last["按期整改率"]) == (0.75, ledgers.NOT_RATED)
+    assert last["未解除食品安全风险（项）"] == 2
+    assert (last["红黑榜"], last["上榜理由"]) == (
+        "黑榜", "区内考核排名第 2 / 2；考核得分 61.25（低于 65）"
+    )  # fmt: skip
+    # A merchant on the list does not put the market with its id on it.
+    assert (named[2]["红黑榜"], named[2]["上榜理由"]) == ("", "")
+    assert named[0]["红黑榜"] == "红榜"
+    not_drawn = ledgers.assessment_rows(RANKING, None, lambda code: code)
+    assert {named_by(ledgers.ASSESSMENT_COLUMNS, r)["红黑榜"] for r in not_drawn} == {
+        ledgers.HONOURS_NOT_DRAWN, ""
+    }  # fmt: skip
+
+
+def credit_ranking(drawn: bool) -> Any:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/assessments":
+            zhifu = {
+                "markets": RANKING["markets"][:2], "districts": RANKING["districts"][:1]
+            }  # fmt: skip
+            return httpx.Response(200, json=zhifu)
+        if request.url.path == "/honours" and drawn:
+            return httpx.Response(200, json=HONOURS)
+        if request.url.path == "/honours":
+            body = {"error": "not_found", "message": "no honour and warning list drawn"}
+            return httpx.Response(404, json=body)
+        return httpx.Response(503, json={"error": "unavailable", "message": "down"})
+
+    return answer
+
+
+async def test_a_leader_takes_a_month_s_assessment_with_its_honour_list() -> None:
+    asked: list[httpx.Request] = []
+    async with console("leader", asked, credit_ranking(drawn=True)) as client:
+        r = await client.get("/staff/ledgers/assessments.xlsx", params={"month": "2026-11"})
+    assert r.status_code == 200, r.text
+    name = unquote(re.search(r"filename\*=UTF-8''(\S+)", r.headers["content-disposition"])[1])
+    assert name == "考核台账-zhifu-2026-11.xlsx"
+    [ranking] = [q.url.params for q in asked if q.url.path == "/assessments"]
+    assert (ranking["from"], ranking["to"]) == (
+        "2026-11-01T00:00:00+08:00", "2026-12-01T00:00:00+08:00"
+    )  # fmt: skip
+    assert [q.url.params["month"] for q in asked if q.url.path == "/honours"] == ["2026-11"]
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    assert sheet is not None
+    rows = list(sheet.iter_rows(min_row=2))
+    assert [(row[1].value, row[-2].value) for row in rows] == [
+        ("只楚果蔬批发市场", None), ("幸福农贸市场", "黑榜"), ("全区", None)
+    ]  # fmt: skip
+    share = rows[0][named_index("A/B 级商户占比")]
+    assert (share.value, share.number_format) == (0.75, "0.0%")
+
+
+def named_index(header: str) -> int:
+    return [c.header for c in ledgers.ASSESSMENT_COLUMNS].index(header)
+
+
+async def test_this_month_s_assessment_runs_to_now_and_says_its_list_is_not_out() -> None:
+    asked: list[httpx.Request] = []
+    async with console("leader", asked, credit_ranking(drawn=False)) as client:
+        r = await client.get("/staff/ledgers/assessments.xlsx", params={"month": "2026-12"})
+        refused = await client.get("/staff/ledgers/assessments.xlsx", params={"month": "2027-01"})
+    assert r.status_code == 200, r.text
+    [ranking] = [q.url.params for q in asked if q.url.path == "/assessments"]
+    assert datetime.fromisoformat(ranking["to"]) == NOW
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    assert sheet is not None
+    verdicts = [row[-2] for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert verdicts == [ledgers.HONOURS_NOT_DRAWN, ledgers.HONOURS_NOT_DRAWN, None]
+    assert (
+        refused.status_code == 422 and len([q for q in asked if q.url.path == "/assessments"]) == 1
+    )
+
+
+async def test_an_inspector_is_not_given_the_assessment() -> None:
+    asked: list[httpx.Request] = []
+    async with console("inspector", asked, credit_ranking(drawn=True)) as client:
+        r = await client.get("/staff/ledgers/assessments.xlsx", params={"month": "2026-11"})
+    assert r.status_code == 403
+    assert not [q for q in asked if q.url.host == "credit"]

@@ -88,6 +88,8 @@ SERVICES: dict[tuple[str, str], Any] = {
         "items": [{"id": "mer_1", "name": "老王冻品", "stall_no": "A-1"}]
     },
     ("credit", "/markets/mkt_1/assessment"): ASSESSMENT,
+    # 总览's ranking: the district's markets as credit ranks them, in one call.
+    ("credit", "/assessments"): {"markets": [ASSESSMENT], "districts": []},
     ("credit", "/public/markets/mkt_1/grades"): {
         "shares": {"A": 0.5, "B": 0.25, "C": 0.25, "D": 0.0}, "merchants": 20, "rank": None,
     },
@@ -260,12 +262,7 @@ async def test_an_operator_never_reaches_it() -> None:
 
 async def test_the_overview_ranking_links_each_market_to_its_page() -> None:
     async with console() as client:
-        # the overview asks the registry's staff list for the district's markets
-        SERVICES[("registry", "/markets")] = {"items": [{"id": "mkt_1", "name": "幸福农贸市场"}]}
-        try:
-            r = await client.get("/staff/overview")
-        finally:
-            del SERVICES[("registry", "/markets")]
+        r = await client.get("/staff/overview")
     assert r.status_code == 200
     ranking = re.search(r'<ol class="list" id="ranking">(.*?)</ol>', r.text, re.S)
     assert ranking, "no ranking"
@@ -274,14 +271,10 @@ async def test_the_overview_ranking_links_each_market_to_its_page() -> None:
 
 
 async def test_a_leader_arrives_at_the_overview_with_each_areas_card_below() -> None:
-    SERVICES[("registry", "/markets")] = {"items": [{"id": "mkt_1", "name": "幸福农贸市场"}]}
-    try:
-        async with console() as client:
-            home = await client.get("/staff/")
-        async with console("inspector") as client:
-            inspector = await client.get("/staff/")
-    finally:
-        del SERVICES[("registry", "/markets")]
+    async with console() as client:
+        home = await client.get("/staff/")
+    async with console("inspector") as client:
+        inspector = await client.get("/staff/")
     assert home.status_code == 200
     main = home.text.split('id="work-title"')
     assert 'id="ranking"' in main[0] and "幸福农贸市场" in main[0]  # 总览 first
