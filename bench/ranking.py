@@ -94,7 +94,7 @@ async def run(database_url: str, markets: int, merchants: int, repeat: int) -> N
     credit, pool = await city(database_url, markets, merchants)
     try:
         market_ids = sorted(credit.directory.markets)
-        recent = credit.period(30)
+        recent = credit.period(30)  # to now, as 总览 asks (GET /assessments?days=30)
         past = credit.period(30, recent.end - timedelta(days=1))
 
         async def per_market() -> None:
@@ -103,11 +103,11 @@ async def run(database_url: str, markets: int, merchants: int, repeat: int) -> N
 
         calls = {
             MODES[0]: per_market,
-            MODES[1]: lambda: credit.ranking(LEADER, recent),
+            MODES[1]: lambda: credit.ranking(LEADER, recent, current=True),
             MODES[2]: lambda: credit.ranking(LEADER, past),
         }
-        for period in (recent, past):
-            body = await credit.ranking(LEADER, period)
+        for period, current in ((recent, True), (past, False)):
+            body = await credit.ranking(LEADER, period, current=current)
             graded = sum(m["grades"].get("A", 0) for m in body["markets"])
             if len(body["markets"]) != markets or graded != markets * merchants:
                 raise RuntimeError(f"the ranking does not hold the {markets} graded markets")

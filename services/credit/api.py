@@ -231,9 +231,10 @@ async def ranking(
     """考核排名: every market of the caller's district (the city's for city-wide readers asking
     for none) with its assessment for the period, best first, each with the `parts` its score
     is made of; and `districts`, the districts' roll-ups with their standing in the city. The
-    merchants' grades are those at the period's end (rebuilt when it has passed); computed on
-    demand, one call for the whole ranking."""
-    return await svc.ranking(who, _period(svc, days, start, end), _blank(district))
+    merchants' grades are those at the period's end (`to`; those held now without it);
+    computed on demand, one call for the whole ranking."""
+    period = _period(svc, days, start, end)
+    return await svc.ranking(who, period, _blank(district), current=end is None)
 
 
 @router.post("/assessments", tags=["assessment"], status_code=202)

@@ -598,18 +598,19 @@ class Credit:
         }
 
     async def ranking(
-        self, who: Principal, period: Period, district: str | None = None
+        self, who: Principal, period: Period, district: str | None = None, *, current: bool = False
     ) -> dict[str, Any]:
         """考核排名: every market of the reader's district (the city's for a city-wide reader
         asking for none) with its assessment for `period` and what its score is made of, best
         first in each district, and the districts' roll-ups with their standing in the city.
 
-        The merchants' grades are those at the period's end: rebuilt from the ledger when it
-        has passed, so that a month reads as it stood at its end whenever it is asked for (as
-        the honour list reads it, docs/honours.md); the current ones when it has not."""
+        The merchants' grades are those at the period's end, rebuilt from the ledger, so that
+        a month reads as it stood at its end whenever it is asked for (as the honour list reads
+        it, docs/honours.md); `current`: the period runs to now, and the grades are those held
+        now (nothing to rebuild)."""
         scope = who.listing_district(district)
         graded: dict[str, dict[str, int]] | None = None
-        if period.end < self.now():
+        if not current:
             async with self.uow() as work:
                 ledger = await work.stores.ledger.ledger_before(period.end)
             credits = rebuild_all(ledger, period.end, self.book)

@@ -706,7 +706,8 @@ async def test_a_past_periods_ranking_reads_the_grades_as_they_stood_at_its_end(
     world: World,
 ) -> None:
     """A month's 考核台账 asked for later must not take grades earned after the month: its
-    grades are rebuilt as at the period's end; a period ending now reads the grades now."""
+    grades are rebuilt as at the period's end; a period running to now reads the grades held
+    now."""
     await world.send(handlers.inspection_router(world.credit), inspection("critical"))
     graded = (await world.credit.public("mer_1"))["grade"]
     completed = samples.T0 + samples.D
@@ -715,13 +716,23 @@ async def test_a_past_periods_ranking_reads_the_grades_as_they_stood_at_its_end(
 
     then = await world.credit.ranking(INSPECTOR, before)
     later = await world.credit.ranking(INSPECTOR, after)
-    now = await world.credit.ranking(INSPECTOR, world.credit.period(7))
+    read: list[datetime] = []
+    ledger_before = world.stores.ledger.ledger_before
+
+    async def reading(end: datetime) -> Any:
+        read.append(end)
+        return await ledger_before(end)
+
+    world.stores.ledger.ledger_before = reading  # type: ignore[method-assign]
+    now = await world.credit.ranking(INSPECTOR, world.credit.period(7), current=True)
 
     def graded_in(body: dict[str, Any]) -> dict[str, int]:
         return {g: n for g, n in body["markets"][0]["grades"].items() if n}
 
     assert graded_in(then) == {}
     assert graded_in(later) == graded_in(now) == {graded: 1}
+    # A period running to now reads the grades held now: no ledger to rebuild them from.
+    assert read == []
 
 
 async def test_an_operator_reads_its_own_markets_assessment_and_no_other(world: World) -> None:
