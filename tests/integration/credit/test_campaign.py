@@ -198,6 +198,18 @@ async def test_a_market_neglecting_its_duties_scores_and_ranks_below_its_neighbo
     ]
     parts = {p["part"]: p["value"] for p in ranking["markets"][1]["parts"]}
     assert parts["self_inspection_rate"] == 0.25
+    # With its end given, the grades are rebuilt from the ledger as they stood then: now, the
+    # same as those held.
+    to = datetime.now(UTC).isoformat()
+    r = await stack.credit.get(
+        "/assessments", params={"days": 7, "to": to}, headers=stack.token("leader", lax.district)
+    )
+    assert r.status_code == 200, r.text
+    rebuilt = r.json()["markets"]
+    assert [(m["market_id"], m["grades"]) for m in rebuilt] == [
+        (m["market_id"], m["grades"]) for m in ranking["markets"]
+    ]
+    assert sum(rebuilt[0]["grades"].values()) == 1
     assert [d["district"] for d in ranking["districts"]] == [lax.district]
     elsewhere = stack.token("leader", "elsewhere")
     r = await stack.credit.get(f"/assessments?district={lax.district}", headers=elsewhere)
