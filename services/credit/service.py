@@ -18,7 +18,7 @@ import asyncio
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -98,6 +98,15 @@ LEDGER = "credit-ledger"
 # the event says besides its facts, and return the facts to adjust by; None when the event
 # changes nothing (an older snapshot, a case decided again), counted as ignored.
 Decide = Callable[[Stores], Awaitable[Sequence[Fact] | None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Stood:
+    """A market's merchants as they stood at a moment (market → how many traded there) and
+    their grades then (market → grade → how many)."""
+
+    merchants: dict[str, int] = field(default_factory=dict)
+    grades: dict[str, dict[str, int]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -487,25 +496,27 @@ class Credit:
 
     # -- assessing -------------------------------------------------------------------------------
     async def assess(
-        self, period: Period, grades: dict[str, dict[str, int]] | None = None
+        self, period: Period, stood: Stood | None = None
     ) -> tuple[list[Assessment], list[Assessment]]:
         """Every known market's assessment for `period`, ranked per district, and the district
-        roll-ups; a market closed for good (停业) is assessed and ranked no more. `grades`
-        (market → grade → merchants): the grades to assess, the current ones when None. The
-        operators' duties are the campaign's latest figures of a day not after the period's end
-        (city time)."""
+        roll-ups; a market closed for good (停业) is assessed and ranked no more. `stood`: the
+        merchants and their grades to assess (as they stood at the period's end), the current
+        ones when None. The operators' duties are the campaign's latest figures of a day not
+        after the period's end (city time)."""
         last_day = (period.end - timedelta(microseconds=1)).astimezone(self.tz).date()
         async with self.uow() as work:
             store = work.stores
-            if grades is None:
-                grades = await store.ledger.grades_by_market()
+            grades = stood.grades if stood else await store.ledger.grades_by_market()
             seen = await store.context.observed(period.start, period.end)
             risks = await store.context.open_food_safety_risks(period.end)
             duties = await store.context.duties(last_day)
-        merchants: dict[str, int] = {}
-        for m in self.directory.merchants.values():
-            if m.status != MERCHANT_LEFT:
-                merchants[m.market_id] = merchants.get(m.market_id, 0) + 1
+        if stood is not None:
+            merchants = stood.merchants
+        else:
+            merchants = {}
+            for m in self.directory.merchants.values():
+                if m.status != MERCHANT_LEFT:
+                    merchants[m.market_id] = merchants.get(m.market_id, 0) + 1
         policy = self.book.in_force(period.end)
         results = []
         for market in self.directory.markets.values():
@@ -609,13 +620,13 @@ class Credit:
         it, docs/honours.md); `current`: the period runs to now, and the grades are those held
         now (nothing to rebuild)."""
         scope = who.listing_district(district)
-        graded: dict[str, dict[str, int]] | None = None
+        stood: Stood | None = None
         if not current:
             async with self.uow() as work:
                 ledger = await work.stores.ledger.ledger_before(period.end)
             credits = rebuild_all(ledger, period.end, self.book)
-            graded = _graded(credits, self.directory.merchants.values())
-        markets, districts = await self.assess(period, grades=graded)
+            stood = self._stood(credits, period.end)
+        markets, districts = await self.assess(period, stood)
         now = self.now()
 
         def shown(a: Assessment) -> dict[str, Any]:
@@ -637,6 +648,23 @@ class Credit:
             "markets": [shown(a) for a in in_scope],
             "districts": [shown(d) for d in districts if mine(d)],
         }
+
+    def _stood(self, credits: dict[str, MerchantCredit], end: datetime) -> Stood:
+        """The merchants trading at `end` and their grades by market, from `credits` (merchant
+        id → credit, rebuilt at `end`): a merchant counts once it has a line in the ledger (its
+        registration is the first) and until the day it left (city time)."""
+        last_day = (end - timedelta(microseconds=1)).astimezone(self.tz).date()
+        stood = Stood()
+        for m in self.directory.merchants.values():
+            credit = credits.get(m.merchant_id)
+            gone = m.status == MERCHANT_LEFT and m.left_on is not None and m.left_on <= last_day
+            if credit is None or gone:
+                continue
+            stood.merchants[m.market_id] = stood.merchants.get(m.market_id, 0) + 1
+            if credit.grade is not None:
+                counts = stood.grades.setdefault(m.market_id, {})
+                counts[credit.grade] = counts.get(credit.grade, 0) + 1
+        return stood
 
     # -- the honour and warning list (红黑榜) ----------------------------------------------------
     def month(self, text: str, field: str = "month") -> Month:
@@ -662,7 +690,7 @@ class Credit:
             facts = await store.ledger.ledger_facts(LEDGER_KINDS, first.start(self.tz), end)
             seen = await store.context.observed(start, end)
         credits = rebuild_all(ledger, end, self.book)
-        graded = _graded(credits, self.directory.merchants.values())
+        stood = self._stood(credits, end)
         merchants: list[MerchantRecord] = []
         for m in self.directory.merchants.values():
             credit = credits.get(m.merchant_id)
@@ -677,7 +705,7 @@ class Credit:
                     facts=tuple(facts.get(m.merchant_id, ())),
                 )
             )
-        ranked, _ = await self.assess(Period(start, end), grades=graded)
+        ranked, _ = await self.assess(Period(start, end), stood)
         markets = []
         for a in ranked:
             assert a.market_id is not None
@@ -687,7 +715,7 @@ class Credit:
                     market_id=a.market_id,
                     name=a.market_name or a.market_id,
                     district=a.district,
-                    graded=sum(graded.get(a.market_id, {}).values()),
+                    graded=sum(stood.grades.get(a.market_id, {}).values()),
                     score=a.score,
                     rank=a.rank,
                     ranked=a.ranked,
@@ -867,17 +895,3 @@ class Credit:
         if month is not None:
             month = str(self.month(month))
         return await self.honours(month, who.listing_district(district))
-
-
-def _graded(
-    credits: dict[str, MerchantCredit], merchants: Iterable[MerchantUpserted]
-) -> dict[str, dict[str, int]]:
-    """market → grade → how many of `merchants` hold it, by `credits` (merchant id → credit);
-    a merchant with no credit yet counts for none."""
-    graded: dict[str, dict[str, int]] = {}
-    for m in merchants:
-        credit = credits.get(m.merchant_id)
-        if credit is not None and credit.grade is not None:
-            counts = graded.setdefault(m.market_id, {})
-            counts[credit.grade] = counts.get(credit.grade, 0) + 1
-    return graded

@@ -733,6 +733,31 @@ async def test_a_past_periods_ranking_reads_the_grades_as_they_stood_at_its_end(
     assert graded_in(later) == graded_in(now) == {graded: 1}
     # A period running to now reads the grades held now: no ledger to rebuild them from.
     assert read == []
+    # Its merchants too: none before the merchant's first line in the ledger, one after.
+    assert [b["markets"][0]["merchants"] for b in (then, later, now)] == [0, 1, 1]
+
+
+async def test_a_merchant_who_left_counts_in_a_past_period_only_until_the_day_it_left(
+    world: World,
+) -> None:
+    await world.send(handlers.inspection_router(world.credit), inspection("critical"))
+    world.clock.at = T0 + 10 * D
+    left_on = (world.clock.at - D).date()
+    world.credit.directory.keep(
+        registry.merchant(
+            "mer_1", "mkt_1", "A-12", name="老王海鲜", version=90, status="left", left_on=left_on
+        )
+    )
+    completed = samples.T0 + samples.D
+    trading = Period(completed, world.clock.at - 2 * D)  # its last day: the day before it left
+    gone = Period(completed, world.clock.at - timedelta(seconds=1))
+
+    def counted(body: dict[str, Any]) -> tuple[int, int]:
+        market = body["markets"][0]
+        return market["merchants"], sum(market["grades"].values())
+
+    assert counted(await world.credit.ranking(INSPECTOR, trading)) == (1, 1)
+    assert counted(await world.credit.ranking(INSPECTOR, gone)) == (0, 0)
 
 
 async def test_an_operator_reads_its_own_markets_assessment_and_no_other(world: World) -> None:
