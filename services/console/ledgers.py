@@ -342,14 +342,11 @@ def assessment_rows(
     rows: list[list[Cell]] = []
     for code in order:
         for m in sorted(markets.get(code, []), key=lambda m: m.get("rank") or 10**6):
-            listed = None if honours is None else honours.get(str(m.get("market_id")))
-            if honours is None:
-                verdict, why = HONOURS_NOT_DRAWN, ""
-            elif listed is None:
-                verdict, why = "", ""
-            else:
-                verdict = labels.HONOUR_LIST[listed[0]]
-                why = "；".join(labels.honour_reason(r) for r in listed[1])
+            verdict, why = HONOURS_NOT_DRAWN, ""
+            if honours is not None:
+                kind, reasons = honours.get(str(m.get("market_id")), ("", ()))
+                verdict = labels.HONOUR_LIST.get(kind, "")
+                why = "；".join(labels.honour_reason(r) for r in reasons)
             rank = m.get("rank")
             rows.append(
                 [

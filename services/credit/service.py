@@ -19,7 +19,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -503,20 +503,14 @@ class Credit:
         merchants and their grades to assess (as they stood at the period's end), the current
         ones when None. The operators' duties are the campaign's latest figures of a day not
         after the period's end (city time)."""
-        last_day = (period.end - timedelta(microseconds=1)).astimezone(self.tz).date()
         async with self.uow() as work:
             store = work.stores
-            grades = stood.grades if stood else await store.ledger.grades_by_market()
+            if stood is None:
+                stood = Stood(self._trading_now(), await store.ledger.grades_by_market())
             seen = await store.context.observed(period.start, period.end)
             risks = await store.context.open_food_safety_risks(period.end)
-            duties = await store.context.duties(last_day)
-        if stood is not None:
-            merchants = stood.merchants
-        else:
-            merchants = {}
-            for m in self.directory.merchants.values():
-                if m.status != MERCHANT_LEFT:
-                    merchants[m.market_id] = merchants.get(m.market_id, 0) + 1
+            duties = await store.context.duties(self._last_day(period.end))
+        merchants, grades = stood.merchants, stood.grades
         policy = self.book.in_force(period.end)
         results = []
         for market in self.directory.markets.values():
@@ -602,11 +596,7 @@ class Credit:
         now = self.now()
         mine = next(a for a in markets if a.market_id == market_id)
         district = next(a for a in districts if a.district == market.district)
-        policy = self.book.get(mine.policy_version).assessment
-        return events.assessment_data(mine, now).model_dump(mode="json") | {
-            "district_assessment": events.assessment_data(district, now).model_dump(mode="json"),
-            "parts": serial.dump_many(score_parts(mine, policy)),
-        }
+        return self._shown(mine, now) | {"district_assessment": self._shown(district, now)}
 
     async def ranking(
         self, who: Principal, period: Period, district: str | None = None, *, current: bool = False
@@ -629,13 +619,6 @@ class Credit:
         markets, districts = await self.assess(period, stood)
         now = self.now()
 
-        def shown(a: Assessment) -> dict[str, Any]:
-            view: dict[str, Any] = events.assessment_data(a, now).model_dump(mode="json")
-            if a.scope == "market":
-                policy = self.book.get(a.policy_version).assessment
-                view["parts"] = serial.dump_many(score_parts(a, policy))
-            return view
-
         def mine(a: Assessment) -> bool:
             return scope is None or a.district == scope
 
@@ -645,15 +628,36 @@ class Credit:
             "district": scope,
             "period_from": period.start.isoformat(),
             "period_to": period.end.isoformat(),
-            "markets": [shown(a) for a in in_scope],
-            "districts": [shown(d) for d in districts if mine(d)],
+            "markets": [self._shown(a, now) for a in in_scope],
+            "districts": [self._shown(d, now) for d in districts if mine(d)],
         }
+
+    def _shown(self, a: Assessment, now: datetime) -> dict[str, Any]:
+        """An assessment as the API answers it; a market's with the `parts` its score is made
+        of, under the policy version it was assessed by."""
+        view: dict[str, Any] = events.assessment_data(a, now).model_dump(mode="json")
+        if a.scope == "market":
+            policy = self.book.get(a.policy_version).assessment
+            view["parts"] = serial.dump_many(score_parts(a, policy))
+        return view
+
+    def _last_day(self, end: datetime) -> date:
+        """The last day (city time) a period ending at `end` (excluded) covers."""
+        return (end - timedelta(microseconds=1)).astimezone(self.tz).date()
+
+    def _trading_now(self) -> dict[str, int]:
+        """market → how many of its merchants trade there now (not left)."""
+        merchants: dict[str, int] = {}
+        for m in self.directory.merchants.values():
+            if m.status != MERCHANT_LEFT:
+                merchants[m.market_id] = merchants.get(m.market_id, 0) + 1
+        return merchants
 
     def _stood(self, credits: dict[str, MerchantCredit], end: datetime) -> Stood:
         """The merchants trading at `end` and their grades by market, from `credits` (merchant
         id → credit, rebuilt at `end`): a merchant counts once it has a line in the ledger (its
         registration is the first) and until the day it left (city time)."""
-        last_day = (end - timedelta(microseconds=1)).astimezone(self.tz).date()
+        last_day = self._last_day(end)
         stood = Stood()
         for m in self.directory.merchants.values():
             credit = credits.get(m.merchant_id)

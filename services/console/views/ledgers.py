@@ -157,9 +157,10 @@ async def _assessments(asked: Asked) -> list[list[Cell]]:
     # This month so far: to now, as its figures stand; a month ended: the whole of it.
     end = min(when.end, clock.now())
     period = {"from": when.start.isoformat(), "to": end.isoformat()}
-    period["district"] = asked.who.principal.listing_district() or ""
+    district = asked.who.principal.listing_district()
     ranking, honours = await asyncio.gather(
-        services.get("credit", "/assessments", token, **period), _honours(services, token, when)
+        services.get("credit", "/assessments", token, district=district, **period),
+        _honours(services, token, when),
     )
     return ledgers.assessment_rows(ranking, honours, asked.district_name)
 
