@@ -1,8 +1,8 @@
-"""The ledgers (台账) a district's office exports, as rows of an Excel sheet: month by month,
-投诉台账 (every complaint received in the month, how each clock ended and how it closed),
-检查台账 (every inspection completed in the month, what it found and who did it), 整改台账
-(every rectification order made in the month and what became of it) and 考核台账 (the month's
-assessment of every market, ranked, with its place on the honour and warning list); as of today,
+"""The ledgers (台账) a district's office exports, as rows of an Excel sheet: by month, quarter or
+year, 投诉台账 (every complaint received in the period, how each clock ended and how it closed),
+检查台账 (every inspection completed in it, what it found and who did it), 整改台账 (every
+rectification order made in it and what became of it) and 考核台账 (the period's assessment of
+every market, ranked, with its places on the monthly honour and warning lists); as of today,
 商户台账 (every merchant registered, its licence and how long it has left, its grade).
 
 What leaves the system in a file is what the office needs and no more: the complaints ledger
@@ -11,9 +11,11 @@ here with the names to show."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Final
 
 from services.console import labels
@@ -22,43 +24,119 @@ from services.console.complaint_clocks import UNREACHED_LABEL, clocks
 from services.console.licences import licence
 from services.console.workbook import Cell, Column, Share
 
-MONTH_FIELD: Final = "month"
+PERIOD_FIELD: Final = "period"
+_PERIOD = re.compile(r"(?P<year>\d{4})(?:-(?P<month>\d{2})|-Q(?P<quarter>[1-4]))?")
+_QUARTER_ZH: Final = ("一", "二", "三", "四")
+# How far back the form offers each kind; an older period can still be asked for by its value.
+OFFERED: Final = {1: 24, 3: 8, 12: 3}
+PERIOD_KIND: Final = {1: "月度", 3: "季度", 12: "年度"}
 
 
-class MonthRefused(ValueError):
-    """A month the form cannot export: the reason, said beside the field."""
+class PeriodRefused(ValueError):
+    """A period the form cannot export: the reason, said beside the field."""
+
+
+def _months(year: int, month: int) -> int:
+    return year * 12 + month - 1
+
+
+def _first_of(months: int) -> date:
+    year, month = divmod(months, 12)
+    return date(year, month + 1, 1)
 
 
 @dataclass(frozen=True, slots=True)
-class Month:
+class Period:
+    """A calendar month, quarter or year (`months` 1, 3 or 12) of the city's calendar, from
+    `first`, its first day."""
+
     first: date
+    months: int = 1
 
     @property
     def start(self) -> datetime:
-        return datetime(self.first.year, self.first.month, 1, tzinfo=CHINA)
+        return datetime.combine(self.first, time(), tzinfo=CHINA)
 
     @property
     def end(self) -> datetime:
-        year, month = divmod(self.first.year * 12 + self.first.month, 12)
-        return datetime(year, month + 1, 1, tzinfo=CHINA)
+        after = _first_of(_months(self.first.year, self.first.month) + self.months)
+        return datetime.combine(after, time(), tzinfo=CHINA)
+
+    def _names(self) -> tuple[str, str]:
+        year, month = self.first.year, self.first.month
+        if self.months == 12:
+            return f"{year:04d}", f"{year}年"
+        if self.months == 3:
+            quarter = (month - 1) // 3
+            return f"{year:04d}-Q{quarter + 1}", f"{year}年第{_QUARTER_ZH[quarter]}季度"
+        return f"{year:04d}-{month:02d}", f"{year}年{month}月"
 
     @property
     def text(self) -> str:
-        return self.first.strftime("%Y-%m")
+        """As the form sends it and the file is named: 2026-11, 2026-Q4 or 2026."""
+        return self._names()[0]
+
+    @property
+    def label(self) -> str:
+        """As the form lists it: 2026年11月, 2026年第四季度 or 2026年."""
+        return self._names()[1]
+
+    def month_texts(self) -> tuple[str, ...]:
+        """Its months, as YYYY-MM, first to last."""
+        at = _months(self.first.year, self.first.month)
+        return tuple(_first_of(at + i).strftime("%Y-%m") for i in range(self.months))
 
 
-def month(value: str | None, today: date) -> Month:
-    """The month a `<input type="month">` sent (`2026-11`), in the city's calendar; refused when
-    none, not a month, or later than this one (nothing can have happened yet)."""
+def _containing(day: date, months: int) -> Period:
+    """The month, quarter or year that `day` falls in."""
+    return Period(date(day.year, (day.month - 1) // months * months + 1, 1), months)
+
+
+def period(value: str | None, today: date) -> Period:
+    """The month (`2026-11`), quarter (`2026-Q4`) or year (`2026`) the form sent, in the city's
+    calendar; refused when none, not one of those, or begun after today (nothing can have
+    happened yet)."""
     if not value:
-        raise MonthRefused("请选择月份")
+        raise PeriodRefused("请选择期间")
+    found = _PERIOD.fullmatch(value.strip())
     try:
-        first = date.fromisoformat(f"{value}-01")
+        if found is None:
+            raise ValueError(value)
+        year = int(found["year"])
+        if found["month"]:
+            asked = Period(date(year, int(found["month"]), 1))
+        elif found["quarter"]:
+            asked = Period(date(year, (int(found["quarter"]) - 1) * 3 + 1, 1), 3)
+        else:
+            asked = Period(date(year, 1, 1), 12)
     except ValueError:
-        raise MonthRefused("请按“年-月”选择月份，例如 2026-11") from None
-    if (first.year, first.month) > (today.year, today.month):
-        raise MonthRefused("不能晚于本月")
-    return Month(first)
+        raise PeriodRefused("请选择月份、季度或年份，例如 2026-11、2026-Q4 或 2026") from None
+    if asked.first > today:
+        raise PeriodRefused(
+            {1: "不能晚于本月", 3: "不能晚于本季度", 12: "不能晚于今年"}[asked.months]
+        )
+    return asked
+
+
+def offered(today: date) -> list[tuple[str, list[Period]]]:
+    """What the form lists, newest first: the months, the quarters and the years up to the one
+    today is in (that one so far)."""
+    lists: list[tuple[str, list[Period]]] = []
+    for months, count in OFFERED.items():
+        now = _containing(today, months)
+        at = _months(now.first.year, now.first.month)
+        lists.append(
+            (
+                PERIOD_KIND[months],
+                [Period(_first_of(at - i * months), months) for i in range(count)],
+            )
+        )
+    return lists
+
+
+def last_month(today: date) -> Period:
+    """What the form offers first: the month ended last, whose figures are whole."""
+    return Period(_first_of(_months(today.year, today.month) - 1))
 
 
 def _when(value: Any) -> datetime | None:
@@ -295,6 +373,8 @@ HONOURS_NOT_DRAWN: Final = "未发布"
 DISTRICT_TOTAL: Final = "全区"
 
 Listed = Mapping[str, tuple[str, tuple[str, ...]]]
+# Each month of a period (YYYY-MM) with its drawn lists; None: that month's is not drawn yet.
+MonthsListed = Sequence[tuple[str, Listed | None]]
 
 
 def market_honours(body: Mapping[str, Any]) -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -305,6 +385,37 @@ def market_honours(body: Mapping[str, Any]) -> dict[str, tuple[str, tuple[str, .
         for e in body.get(kind) or []
         if e.get("entity") == "market"
     }
+
+
+def _why(reasons: Sequence[str]) -> str:
+    return "；".join(labels.honour_reason(r) for r in reasons)
+
+
+def _honour_cells(market_id: str, months: MonthsListed) -> tuple[str, str]:
+    """A market's 红黑榜 and 上榜理由 cells: a month's list and its rules; over a quarter or a
+    year, how often it was on each list and, month by month, why."""
+    drawn = [(month, listed) for month, listed in months if listed is not None]
+    if not drawn:
+        return HONOURS_NOT_DRAWN, ""
+    if len(months) == 1:
+        kind, reasons = drawn[0][1].get(market_id, ("", ()))
+        return labels.HONOUR_LIST.get(kind, ""), _why(reasons)
+    on = [(month, *listed[market_id]) for month, listed in drawn if market_id in listed]
+    times = Counter(kind for _, kind, _ in on)
+    verdict = "、".join(
+        f"{name} {times[kind]} 次" for kind, name in labels.HONOUR_LIST.items() if times[kind]
+    )
+    why = "。".join(
+        f"{month} {labels.HONOUR_LIST[kind]}：{_why(reasons)}" for month, kind, reasons in on
+    )
+    return verdict, why
+
+
+def _drawn_share(months: MonthsListed) -> str:
+    """On a district's line over several months: how many of them have their lists drawn."""
+    if len(months) == 1:
+        return ""
+    return f"已发布 {sum(listed is not None for _, listed in months)}/{len(months)} 个月"
 
 
 def _figures(assessment: Mapping[str, Any]) -> list[Cell]:
@@ -325,12 +436,12 @@ def _figures(assessment: Mapping[str, Any]) -> list[Cell]:
 
 
 def assessment_rows(
-    ranking: Mapping[str, Any], honours: Listed | None, district_name: Callable[[str], str]
+    ranking: Mapping[str, Any], honours: MonthsListed, district_name: Callable[[str], str]
 ) -> list[list[Cell]]:
-    """A month's 考核排名 as the ledger's rows: each district's markets best first, each with
-    its score, its merchants' grades and every part of the score, and whether the month's list
-    put it on 红榜 or 黑榜 (and why; `honours` None: not drawn yet); then the district's own
-    line (全区) with its standing in the city."""
+    """A period's 考核排名 as the ledger's rows: each district's markets best first, each with
+    its score, its merchants' grades and every part of the score, and whether the period's
+    monthly lists put it on 红榜 or 黑榜 (and why); then the district's own line (全区) with its
+    standing in the city (and, over several months, how many of their lists are drawn)."""
     markets: dict[str, list[Mapping[str, Any]]] = {}
     for m in ranking.get("markets") or []:
         markets.setdefault(str(m.get("district")), []).append(m)
@@ -342,11 +453,6 @@ def assessment_rows(
     rows: list[list[Cell]] = []
     for code in order:
         for m in sorted(markets.get(code, []), key=lambda m: m.get("rank") or 10**6):
-            verdict, why = HONOURS_NOT_DRAWN, ""
-            if honours is not None:
-                kind, reasons = honours.get(str(m.get("market_id")), ("", ()))
-                verdict = labels.HONOUR_LIST.get(kind, "")
-                why = "；".join(labels.honour_reason(r) for r in reasons)
             rank = m.get("rank")
             rows.append(
                 [
@@ -354,13 +460,21 @@ def assessment_rows(
                     str(m.get("market_name") or m.get("market_id") or ""),
                     district_name(code),
                     *_figures(m),
-                    verdict,
-                    why,
+                    *_honour_cells(str(m.get("market_id")), honours),
                 ]
             )
         if code in rolled:
             own = rolled[code]
             standing = own.get("city_rank")
             stands = f"全市第 {standing}/{own.get('city_ranked')}" if standing else ""
-            rows.append([stands, DISTRICT_TOTAL, district_name(code), *_figures(own), "", ""])
+            rows.append(
+                [
+                    stands,
+                    DISTRICT_TOTAL,
+                    district_name(code),
+                    *_figures(own),
+                    _drawn_share(honours),
+                    "",
+                ]
+            )
     return rows

@@ -1,8 +1,8 @@
 """台账导出 in a real browser on the real services: a leader on a phone opens 台账导出 from the
-menu and downloads the month's 投诉台账, 检查台账, 整改台账 and 考核台账 and today's 商户台账;
-each workbook holds the row of the complaint filed, of the inspection completed this month, of
-the order it made, of the market as credit assessed it and of the merchant, in Chinese, and the
-complaints ledger holds neither the complainant's name nor phone."""
+menu and downloads the month's 投诉台账, 检查台账, 整改台账 and 考核台账 (and the quarter's) and
+today's 商户台账; each workbook holds the row of the complaint filed, of the inspection completed
+this month, of the order it made, of the market as credit assessed it and of the merchant, in
+Chinese, and the complaints ledger holds neither the complainant's name nor phone."""
 
 from __future__ import annotations
 
@@ -39,7 +39,7 @@ async def download(
     """The file name and the rows (header first) of `ledger`'s workbook for `month` (None: a
     ledger as it stands today)."""
     if month is not None:
-        await phone.fill(f"#f-{ledger}-month", month)
+        await phone.select_option(f"#f-{ledger}-period", month)
     async with phone.expect_download() as started:
         await phone.click(f"#form-{ledger} button[type=submit]")
     done = await started.value
@@ -126,6 +126,14 @@ async def test_a_leader_downloads_the_month_s_complaints_and_inspections_on_a_ph
     assert re.fullmatch(r"\d+/\d+", row["本区排名"]) and 0 <= row["综合得分"] <= 100, row
     [district] = [r for r in rows[1:] if r[1] == "全区"]
     assert district[2] == row["区县"] and str(district[0]).startswith("全市第 ")
+    # The quarter so far: the same inspection, and how many of its months' lists are out.
+    year, month = completed.split("-")
+    quarter = f"{year}-Q{(int(month) - 1) // 3 + 1}"
+    name, rows = await download(phone, "assessments", quarter, shot)
+    assert name.endswith(f"-{quarter}.xlsx"), name
+    assert the_row(rows, 1, market["name"])["检查合格率"] == 0.0
+    [district] = [r for r in rows[1:] if r[1] == "全区"]
+    assert re.fullmatch(r"已发布 [0-3]/3 个月", district[-2]), district
 
     # 商户台账, as registered today: the merchant's codes as text, its grade from credit.
     async with city.client("registry") as registry:

@@ -1,13 +1,13 @@
 """台账导出: the person's district's ledgers as Excel workbooks, for the office that files and
-forwards them — a month of complaints (投诉台账), of completed inspections (检查台账) or of
-rectification orders (整改台账) or its markets' assessment (考核台账), and the merchants as
-registered today (商户台账).
+forwards them — a month's, quarter's or year's complaints (投诉台账), completed inspections
+(检查台账), rectification orders (整改台账) or its markets' assessment (考核台账), and the
+merchants as registered today (商户台账).
 
 The console owns none of it: it pages through the complaints service's `GET /complaints` (by
 receipt) and inspection's `GET /inspections` (by completion) and `GET /rectifications/issued`
 (by order) with their `next` tokens, reads the registry's merchants and credit's grades and
-its month's ranking (`GET /assessments`) and honour list, names the markets and merchants from
-the registry, and writes the sheet (services/console/ledgers.py)."""
+its period's ranking (`GET /assessments`) and each month's honour list, names the markets and
+merchants from the registry, and writes the sheet (services/console/ledgers.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ import csv
 import io
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date
 from typing import Annotated, Any, Final
 from urllib.parse import quote
 
@@ -26,7 +25,7 @@ from starlette.responses import Response
 from services.console import clock, labels, ledgers, web
 from services.console.backend import ApiError, Backend
 from services.console.district_names import EVERY_DISTRICT
-from services.console.ledgers import MONTH_FIELD, Month, MonthRefused
+from services.console.ledgers import PERIOD_FIELD, Period, PeriodRefused
 from services.console.sessions import Session
 from services.console.views.honours import not_drawn
 from services.console.web import Services, may_see, render
@@ -35,20 +34,20 @@ from services.runtime.collation import name_key
 
 router = APIRouter()
 
-# A month of a district is hundreds of rows; a file this long means a query gone wrong, and a
-# sheet of it would be of no use to anyone: the page says to ask for less.
+# A month of a district is hundreds of rows, a year thousands; a file this long means a query
+# gone wrong, and a sheet of it would be of no use to anyone: the page says to ask for less.
 PAGE: Final = 1000
 MAX_ROWS: Final = 20_000
 
 
 @dataclass(frozen=True, slots=True)
 class Asked:
-    """What a ledger's rows are made for: the person, their month (None: as of today), and the
+    """What a ledger's rows are made for: the person, their period (None: as of today), and the
     services and district names to read them with."""
 
     services: Backend
     who: Session
-    when: Month | None
+    when: Period | None
     district_name: Callable[[str], str]
 
 
@@ -63,12 +62,12 @@ class Ledger:
     readers: frozenset[str]
     columns: Sequence[Column]
     rows: Rows
-    # A month's ledger is asked for by its month; the others are as they stand today.
-    monthly: bool = True
+    # A ledger of what happened is asked for by its period; the others are as they stand today.
+    periodic: bool = True
 
 
 class TooMany(Exception):
-    """The month holds more rows than a sheet is made of."""
+    """The period holds more rows than a sheet is made of."""
 
 
 async def _all(services: Backend, service: str, path: str, token: str, **params: Any) -> list[Any]:
@@ -98,12 +97,12 @@ def _month_of(
     fields: tuple[str, str],
     row: Callable[[Any, dict[str, str], dict[str, str]], list[Cell]],
 ) -> Rows:
-    """A month's ledger: every item of `service`'s `path` whose instant lies in the month (the
+    """A period's ledger: every item of `service`'s `path` whose instant lies in the period (the
     listing's query `fields` for its start and end), as `row` reads it with the names."""
 
     async def rows(asked: Asked) -> list[list[Cell]]:
         services, when = asked.services, asked.when
-        assert when is not None, "a month's ledger is asked for by its month"
+        assert when is not None, "a period's ledger is asked for by its period"
         token = asked.who.access_token
         window = dict(zip(fields, (when.start.isoformat(), when.end.isoformat()), strict=True))
         items, (markets, merchants) = await asyncio.gather(
@@ -139,10 +138,10 @@ async def _merchants(asked: Asked) -> list[list[Cell]]:
     return [ledgers.merchant_row(m, names, grades, today) for m in merchants]
 
 
-async def _honours(services: Backend, token: str, when: Month) -> ledgers.Listed | None:
-    """The markets on the month's honour and warning list; None when it is not drawn yet."""
+async def _month_listed(services: Backend, token: str, month: str) -> ledgers.Listed | None:
+    """The markets on a month's honour and warning list; None when it is not drawn yet."""
     try:
-        body = await services.get("credit", "/honours", token, month=when.text)
+        body = await services.get("credit", "/honours", token, month=month)
     except ApiError as exc:
         if not_drawn(exc):
             return None
@@ -152,16 +151,21 @@ async def _honours(services: Backend, token: str, when: Month) -> ledgers.Listed
 
 async def _assessments(asked: Asked) -> list[list[Cell]]:
     services, when = asked.services, asked.when
-    assert when is not None, "a month's ledger is asked for by its month"
+    assert when is not None, "a period's ledger is asked for by its period"
     token = asked.who.access_token
-    # This month so far: to now, as its figures stand; a month ended: the whole of it.
-    end = min(when.end, clock.now())
-    period = {"from": when.start.isoformat(), "to": end.isoformat()}
+    now = clock.now()
+    # The period so far: to now, as its figures stand; a period ended: the whole of it.
+    period = {"from": when.start.isoformat(), "to": min(when.end, now).isoformat()}
     district = asked.who.principal.listing_district()
-    ranking, honours = await asyncio.gather(
+    # A month not begun has no list to ask for; the month under way has none drawn yet.
+    months = when.month_texts()
+    begun = [m for m in months if m <= clock.today().strftime("%Y-%m")]
+    ranking, *listed = await asyncio.gather(
         services.get("credit", "/assessments", token, district=district, **period),
-        _honours(services, token, when),
+        *(_month_listed(services, token, month) for month in begun),
     )
+    drawn = dict(zip(begun, listed, strict=True))
+    honours = [(month, drawn.get(month)) for month in months]
     return ledgers.assessment_rows(ranking, honours, asked.district_name)
 
 
@@ -169,7 +173,7 @@ LEDGERS: Final = {
     "complaints": Ledger(
         "complaints",
         "投诉台账",
-        "当月收到的每件投诉：类别、投诉事项、受理和调解是否按期、办结结果、是否属实和满意度。"
+        "所选期间收到的每件投诉：类别、投诉事项、受理和调解是否按期、办结结果、是否属实和满意度。"
         "不含投诉人的姓名和电话。",
         frozenset({"handler", "leader"}),
         ledgers.COMPLAINT_COLUMNS,
@@ -186,7 +190,7 @@ LEDGERS: Final = {
     "inspections": Ledger(
         "inspections",
         "检查台账",
-        "当月完成的每次检查：检查类型、结果、检查发现、参与部门、检查员、是否按期和是否下达整改通知。",
+        "所选期间完成的每次检查：检查类型、结果、检查发现、参与部门、检查员、是否按期和是否下达整改通知。",
         frozenset({"inspector", "leader"}),
         ledgers.INSPECTION_COLUMNS,
         _month_of(
@@ -199,7 +203,7 @@ LEDGERS: Final = {
     "rectifications": Ledger(
         "rectifications",
         "整改台账",
-        "当月下达的每份整改通知：问题程度、检查发现、整改期限、是否责令暂停经营，"
+        "所选期间下达的每份整改通知：问题程度、检查发现、整改期限、是否责令暂停经营，"
         "以及之后的结果：复查通过（时间和复查人）、逾期、复查未通过次数或终止原因。",
         frozenset({"inspector", "leader"}),
         ledgers.RECTIFICATION_COLUMNS,
@@ -213,8 +217,9 @@ LEDGERS: Final = {
     "assessments": Ledger(
         "assessments",
         "考核台账",
-        "当月每个市场的考核：本区排名、综合得分、商户信用等级分布和各项考核指标，"
-        "是否列入当月红黑榜及理由，以及全区得分和在全市的名次。本月为截至目前的数据。",
+        "所选月份、季度或年度每个市场的考核：本区排名、综合得分、商户信用等级分布和各项考核指标，"
+        "上红黑榜的情况及理由（季度和年度为期间内各月上榜的次数），以及全区得分和在全市的名次。"
+        "未结束的期间为截至目前的数据。",
         frozenset({"leader"}),
         ledgers.ASSESSMENT_COLUMNS,
         _assessments,
@@ -227,17 +232,12 @@ LEDGERS: Final = {
         frozenset({"clerk", "leader"}),
         ledgers.MERCHANT_COLUMNS,
         _merchants,
-        monthly=False,
+        periodic=False,
     ),
 }
 READERS: Final = tuple(sorted(set().union(*(ledger.readers for ledger in LEDGERS.values()))))
 REFUSAL: Final = "台账导出面向登记员、投诉处理员、检查员和领导。"
 Reader = Annotated[Session, may_see(*READERS, message=REFUSAL)]
-
-
-def _last_month(today: date) -> str:
-    year, month = divmod(today.year * 12 + today.month - 2, 12)
-    return f"{year:04d}-{month + 1:02d}"
 
 
 def _page(
@@ -258,9 +258,11 @@ def _page(
         ledgers=mine,
         errors=errors or {},
         values=values or {},
-        default_month=_last_month(today),
+        periods=ledgers.offered(today),
+        default_period=ledgers.last_month(today).text,
         this_month=today.strftime("%Y-%m"),
         today=today.isoformat(),
+        today_date=today,
     )
 
 
@@ -279,21 +281,22 @@ def _route(ledger: Ledger) -> Callable[..., Any]:
     async def export(request: Request, who: Reader, services: Services) -> Response:
         if not who.principal.holds(*ledger.readers):
             return web.refused(request, who, REFUSAL)
-        value = request.query_params.get(MONTH_FIELD)
+        # `month`: what the form sent before it offered quarters and years (a kept link).
+        value = request.query_params.get(PERIOD_FIELD) or request.query_params.get("month")
         values = {ledger.key: value or ""}
-        when: Month | None = None
-        if ledger.monthly:
+        when: Period | None = None
+        if ledger.periodic:
             try:
-                when = ledgers.month(value, clock.today())
-            except MonthRefused as refused:
-                errors = {ledger.key: {MONTH_FIELD: str(refused)}}
+                when = ledgers.period(value, clock.today())
+            except PeriodRefused as refused:
+                errors = {ledger.key: {PERIOD_FIELD: str(refused)}}
                 return _page(request, who, errors=errors, values=values, status_code=422)
         try:
             names = request.app.state.district_names.name
             rows = await ledger.rows(Asked(services, who, when, names))
         except TooMany:
-            too_many = f"该月记录超过 {MAX_ROWS} 条，无法导出为一个文件"
-            errors = {ledger.key: {MONTH_FIELD: too_many}}
+            too_many = f"该期间记录超过 {MAX_ROWS} 条，无法导出为一个文件，请选择较短的期间"
+            errors = {ledger.key: {PERIOD_FIELD: too_many}}
             return _page(request, who, errors=errors, values=values, status_code=422)
         except ApiError as exc:
             errors = {ledger.key: {"form": labels.reason_zh(exc.message)}}

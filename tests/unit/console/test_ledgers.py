@@ -1,6 +1,7 @@
-"""台账导出: a month of complaints or inspections as an Excel sheet — the month asked for read in
-the city's calendar, every page of the service's listing followed by its `next`, the rows as the
-office reads them, nothing personal about a complainant, a refused month beside its field."""
+"""台账导出: a month, quarter or year of complaints or inspections as an Excel sheet — the period
+asked for read in the city's calendar, every page of the service's listing followed by its
+`next`, the rows as the office reads them, nothing personal about a complainant, a refused period
+beside its field."""
 
 from __future__ import annotations
 
@@ -18,11 +19,13 @@ from openpyxl import load_workbook
 from services.console import clock, ledgers
 from services.console.ledgers import (
     GRADE_UNAVAILABLE,
-    MonthRefused,
+    Period,
+    PeriodRefused,
     complaint_row,
     inspection_row,
     merchant_row,
-    month,
+    offered,
+    period,
     rectification_row,
 )
 from services.console.sessions import Session
@@ -67,25 +70,71 @@ def named_by(columns: tuple[Column, ...], row: list[Any]) -> dict[str, Any]:
 
 
 def test_a_month_is_the_city_s_from_its_first_midnight_to_the_next_month_s() -> None:
-    december = month("2025-12", TODAY)
+    december = period("2025-12", TODAY)
     assert december.start == datetime(2025, 12, 1, tzinfo=CITY)
     assert december.end == datetime(2026, 1, 1, tzinfo=CITY)
-    assert month("2026-12", TODAY).end == datetime(2027, 1, 1, tzinfo=CITY)
+    assert period("2026-12", TODAY).end == datetime(2027, 1, 1, tzinfo=CITY)
+
+
+@pytest.mark.parametrize(
+    ("value", "start", "end", "label", "months"),
+    [
+        ("2026-Q4", date(2026, 10, 1), date(2027, 1, 1), "2026年第四季度", 3),
+        ("2026-Q1", date(2026, 1, 1), date(2026, 4, 1), "2026年第一季度", 3),
+        ("2025", date(2025, 1, 1), date(2026, 1, 1), "2025年", 12),
+        ("2026-03", date(2026, 3, 1), date(2026, 4, 1), "2026年3月", 1),
+    ],
+)
+def test_a_quarter_or_a_year_is_its_months_in_the_city_s_calendar(
+    value: str, start: date, end: date, label: str, months: int
+) -> None:
+    asked = period(value, TODAY)
+    assert (asked.start, asked.end) == (
+        datetime.combine(start, datetime.min.time(), tzinfo=CITY),
+        datetime.combine(end, datetime.min.time(), tzinfo=CITY),
+    )
+    assert (asked.text, asked.label) == (value, label)
+    assert len(asked.month_texts()) == months
+    assert asked.month_texts()[0] == start.strftime("%Y-%m")
 
 
 @pytest.mark.parametrize(
     ("value", "reason"),
     [
-        (None, "请选择月份"),
-        ("", "请选择月份"),
-        ("2026-13", "请按“年-月”选择月份，例如 2026-11"),
-        ("november", "请按“年-月”选择月份，例如 2026-11"),
+        (None, "请选择期间"),
+        ("", "请选择期间"),
+        ("2026-13", "请选择月份、季度或年份，例如 2026-11、2026-Q4 或 2026"),
+        ("2026-Q5", "请选择月份、季度或年份，例如 2026-11、2026-Q4 或 2026"),
+        ("november", "请选择月份、季度或年份，例如 2026-11、2026-Q4 或 2026"),
+        ("0000", "请选择月份、季度或年份，例如 2026-11、2026-Q4 或 2026"),
         ("2027-01", "不能晚于本月"),
+        ("2027-Q1", "不能晚于本季度"),
+        ("2027", "不能晚于今年"),
     ],
 )
-def test_a_month_the_form_cannot_export_says_why(value: str | None, reason: str) -> None:
-    with pytest.raises(MonthRefused, match=reason):
-        month(value, TODAY)
+def test_a_period_the_form_cannot_export_says_why(value: str | None, reason: str) -> None:
+    with pytest.raises(PeriodRefused, match=reason):
+        period(value, TODAY)
+
+
+def test_the_form_offers_months_quarters_and_years_up_to_the_one_under_way() -> None:
+    months, quarters, years = offered(TODAY)
+    assert [kind for kind, _ in (months, quarters, years)] == ["月度", "季度", "年度"]
+    assert [p.text for p in months[1][:3]] == ["2026-12", "2026-11", "2026-10"]
+    assert months[1][-1].text == "2025-01" and len(months[1]) == 24
+    assert [p.text for p in quarters[1][:5]] == [
+        "2026-Q4",
+        "2026-Q3",
+        "2026-Q2",
+        "2026-Q1",
+        "2025-Q4",
+    ]
+    assert [p.text for p in years[1]] == ["2026", "2025", "2024"]
+    # Each offered value is read back as the period it names.
+    assert all(
+        period(p.text, TODAY) == p for _, listed in (months, quarters, years) for p in listed
+    )
+    assert ledgers.last_month(date(2026, 1, 15)) == Period(date(2025, 12, 1))
 
 
 def test_a_closed_complaint_reads_as_the_office_files_it_with_nobody_s_name_or_phone() -> None:
@@ -249,14 +298,29 @@ async def test_the_complaints_ledger_follows_every_page_of_the_month() -> None:
     ]
 
 
-async def test_a_month_refused_is_said_beside_its_field_and_nothing_is_asked() -> None:
+async def test_a_period_refused_is_said_beside_its_field_and_nothing_is_asked() -> None:
     asked: list[httpx.Request] = []
     async with console("handler", asked) as client:
-        r = await client.get("/staff/ledgers/complaints.xlsx", params={"month": "2027-01"})
-    assert r.status_code == 422
-    assert re.search(r'id="err-complaints-month"[^>]*>不能晚于本月<', r.text)
-    assert 'value="2027-01"' in r.text
+        r = await client.get("/staff/ledgers/complaints.xlsx", params={"period": "2027-Q1"})
+        # A link kept from when the form sent `month` is still read.
+        kept = await client.get("/staff/ledgers/complaints.xlsx", params={"month": "2027-01"})
+    assert r.status_code == 422 and kept.status_code == 422
+    assert re.search(r'id="err-complaints-period"[^>]*>不能晚于本季度<', r.text)
+    assert re.search(r'id="err-complaints-period"[^>]*>不能晚于本月<', kept.text)
+    assert 'aria-invalid="true" aria-describedby="err-complaints-period"' in r.text
     assert not [q for q in asked if q.url.path == "/complaints"]
+
+
+async def test_a_quarter_of_complaints_is_asked_for_by_its_first_and_last_midnight() -> None:
+    asked: list[httpx.Request] = []
+    async with console("handler", asked) as client:
+        r = await client.get("/staff/ledgers/complaints.xlsx", params={"period": "2026-Q3"})
+    assert r.status_code == 200, r.text
+    name = unquote(re.search(r"filename\*=UTF-8''(\S+)", r.headers["content-disposition"])[1])
+    assert name == "投诉台账-zhifu-2026-Q3.xlsx"
+    listings = [q.url.params for q in asked if q.url.path == "/complaints"]
+    assert {p["received_from"] for p in listings} == {"2026-07-01T00:00:00+08:00"}
+    assert {p["received_before"] for p in listings} == {"2026-10-01T00:00:00+08:00"}
 
 
 async def test_a_service_that_does_not_answer_is_said_above_the_form() -> None:
@@ -281,13 +345,15 @@ async def test_each_person_is_offered_the_ledgers_of_their_work() -> None:
         refused = await client.get("/staff/ledgers/complaints.xlsx", params={"month": "2026-11"})
     assert 'id="ledger-inspections"' in page and 'id="ledger-complaints"' not in page
     assert 'id="ledger-rectifications"' in page and 'id="ledger-assessments"' not in page
-    assert 'value="2026-11"' in page and 'max="2026-12"' in page  # last month by default
+    # Last month by default; this month, quarter and year so far are offered as such.
+    assert 'value="2026-11" selected' in page and "2026年12月（截至目前）" in page
+    assert 'value="2026-Q4">2026年第四季度（截至目前）' in page and 'value="2025">2025年<' in page
     assert 'href="/staff/ledgers"' in page  # in the menu
     assert refused.status_code == 403
     async with console("clerk", asked) as client:
         page = (await client.get("/staff/ledgers")).text
     assert 'id="ledger-merchants"' in page and 'id="ledger-complaints"' not in page
-    assert 'id="f-merchants-month"' not in page and "截至今天（2026-12-07）" in page
+    assert 'id="f-merchants-period"' not in page and "截至今天（2026-12-07）" in page
     async with console("department", asked) as client:
         assert (await client.get("/staff/ledgers")).status_code == 403
     async with console("leader", asked) as client:
@@ -413,7 +479,7 @@ DISTRICTS = {"zhifu": "芝罘区", "laishan": "莱山区"}
 
 
 def test_the_assessment_reads_each_district_s_markets_by_rank_then_the_district() -> None:
-    honours = ledgers.market_honours(HONOURS)
+    honours = [("2026-11", ledgers.market_honours(HONOURS))]
     rows = ledgers.assessment_rows(RANKING, honours, lambda code: DISTRICTS[code])
     named = [named_by(ledgers.ASSESSMENT_COLUMNS, row) for row in rows]
     # laishan stands first in the city; each district's own line after its markets.
@@ -434,10 +500,46 @@ def test_the_assessment_reads_each_district_s_markets_by_rank_then_the_district(
     # A merchant on the list does not put the market with its id on it.
     assert (named[2]["红黑榜"], named[2]["上榜理由"]) == ("", "")
     assert named[0]["红黑榜"] == "红榜"
-    not_drawn = ledgers.assessment_rows(RANKING, None, lambda code: code)
+    not_drawn = ledgers.assessment_rows(RANKING, [("2026-12", None)], lambda code: code)
     assert {named_by(ledgers.ASSESSMENT_COLUMNS, r)["红黑榜"] for r in not_drawn} == {
         ledgers.HONOURS_NOT_DRAWN, ""
     }  # fmt: skip
+
+
+OCTOBER = {
+    "month": "2026-10",
+    "honour": [{"entity": "market", "entity_id": "mkt_1", "reasons": ["grade: A"]}],
+    "warning": [],
+}
+
+
+def test_over_a_quarter_a_market_says_how_often_it_was_on_each_list_and_why() -> None:
+    quarter = [
+        ("2026-10", ledgers.market_honours(OCTOBER)),
+        ("2026-11", ledgers.market_honours(HONOURS)),
+        ("2026-12", None),
+    ]
+    rows = ledgers.assessment_rows(RANKING, quarter, lambda code: DISTRICTS[code])
+    named = {
+        (n["区县"], n["市场"]): n for n in (named_by(ledgers.ASSESSMENT_COLUMNS, r) for r in rows)
+    }
+    twice = named["芝罘区", "幸福农贸市场"]
+    assert (twice["红黑榜"], twice["上榜理由"]) == (
+        "红榜 1 次、黑榜 1 次",
+        "2026-10 红榜：信用等级 A。2026-11 黑榜：区内考核排名第 2 / 2；考核得分 61.25（低于 65）",
+    )
+    assert named["芝罘区", "只楚果蔬批发市场"]["红黑榜"] == ""
+    assert named["莱山区", "莱山市场"]["红黑榜"] == "红榜 1 次"
+    # Each district's line says how many of the quarter's lists there were to count.
+    assert {named[d, "全区"]["红黑榜"] for d in ("芝罘区", "莱山区")} == {"已发布 2/3 个月"}
+    none_drawn = ledgers.assessment_rows(RANKING, [("2026-12", None)] * 2, lambda code: code)
+    assert {r[-2] for r in none_drawn} == {ledgers.HONOURS_NOT_DRAWN, "已发布 0/2 个月"}
+
+
+HONOURS_BY_MONTH = {
+    "2026-10": httpx.Response(200, json=OCTOBER),
+    "2026-11": httpx.Response(200, json=HONOURS),
+}
 
 
 def credit_ranking(drawn: bool) -> Any:
@@ -447,8 +549,8 @@ def credit_ranking(drawn: bool) -> Any:
                 "markets": RANKING["markets"][:2], "districts": RANKING["districts"][:1]
             }  # fmt: skip
             return httpx.Response(200, json=zhifu)
-        if request.url.path == "/honours" and drawn:
-            return httpx.Response(200, json=HONOURS)
+        if request.url.path == "/honours" and drawn and request.url.params["month"] < "2026-12":
+            return HONOURS_BY_MONTH.get(request.url.params["month"], httpx.Response(200, json={}))
         if request.url.path == "/honours":
             body = {"error": "not_found", "message": "no honour and warning list drawn"}
             return httpx.Response(404, json=body)
@@ -477,6 +579,32 @@ async def test_a_leader_takes_a_month_s_assessment_with_its_honour_list() -> Non
     ]  # fmt: skip
     share = rows[0][named_index("A/B 级商户占比")]
     assert (share.value, share.number_format) == (0.75, "0.0%")
+
+
+async def test_a_leader_takes_a_quarter_with_each_month_s_lists_and_a_year_to_now() -> None:
+    asked: list[httpx.Request] = []
+    async with console("leader", asked, credit_ranking(drawn=True)) as client:
+        quarter = await client.get("/staff/ledgers/assessments.xlsx", params={"period": "2026-Q4"})
+        year = await client.get("/staff/ledgers/assessments.xlsx", params={"period": "2026"})
+    assert quarter.status_code == 200 and year.status_code == 200, quarter.text
+    name = unquote(re.search(r"filename\*=UTF-8''(\S+)", quarter.headers["content-disposition"])[1])
+    assert name == "考核台账-zhifu-2026-Q4.xlsx"
+    rankings = [q.url.params for q in asked if q.url.path == "/assessments"]
+    assert [(r["from"], datetime.fromisoformat(r["to"])) for r in rankings] == [
+        ("2026-10-01T00:00:00+08:00", NOW), ("2026-01-01T00:00:00+08:00", NOW)
+    ]  # fmt: skip
+    months = [q.url.params["month"] for q in asked if q.url.path == "/honours"]
+    assert sorted(months) == sorted(
+        ["2026-10", "2026-11", "2026-12"] + [f"2026-{m:02d}" for m in range(1, 13)]
+    )
+    sheet = load_workbook(io.BytesIO(quarter.content)).active
+    assert sheet is not None
+    verdicts = [(row[1], row[-2]) for row in sheet.iter_rows(min_row=2, values_only=True)]
+    assert verdicts == [
+        ("只楚果蔬批发市场", None),
+        ("幸福农贸市场", "红榜 1 次、黑榜 1 次"),
+        ("全区", "已发布 2/3 个月"),
+    ]
 
 
 def named_index(header: str) -> int:
