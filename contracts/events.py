@@ -16,6 +16,7 @@ from contracts import (
     honours,
     inspection,
     joint,
+    objections,
     registry,
     suggestions,
     telemetry,
@@ -188,6 +189,10 @@ EVENTS: tuple[EventSpec, ...] = (
     ),
     EventSpec(honours.HONOUR_LISTED, 1, honours.HonourListed, topics.CREDIT_HONOURS),
     EventSpec(honours.HONOUR_DELISTED, 1, honours.HonourDelisted, topics.CREDIT_HONOURS),
+    EventSpec(objections.OBJECTION_FILED, 1, objections.ObjectionFiled, topics.CREDIT_OBJECTIONS),
+    EventSpec(
+        objections.OBJECTION_DECIDED, 1, objections.ObjectionDecided, topics.CREDIT_OBJECTIONS
+    ),
 )
 
 RAW_MESSAGES: tuple[RawSpec, ...] = (

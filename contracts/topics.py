@@ -269,6 +269,15 @@ CREDIT_HONOURS = Topic(
     consumers=("inspection",),
     event_types=("credit.honour.listed", "credit.honour.delisted"),
 )
+CREDIT_OBJECTIONS = Topic(
+    name="credit.objections.v1",
+    key="merchant id",
+    description="Objections to a merchant's credit record (信用异议): filed, and decided — "
+    "corrected (credit reverses the disputed adjustment) or upheld.",
+    producers=("credit",),
+    consumers=("credit",),
+    event_types=("credit.objection.filed", "credit.objection.decided"),
+)
 
 TOPICS: tuple[Topic, ...] = (
     REGISTRY_MARKETS,
@@ -292,6 +301,7 @@ TOPICS: tuple[Topic, ...] = (
     CREDIT_SCORES,
     CREDIT_ASSESSMENTS,
     CREDIT_HONOURS,
+    CREDIT_OBJECTIONS,
 )
 
 

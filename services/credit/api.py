@@ -1,5 +1,6 @@
 """Credit HTTP API: the explainable score, the public view, market assessments,
-the monthly honour and warning list (红黑榜, issue 17; docs/honours.md).
+the monthly honour and warning list (红黑榜, issue 17; docs/honours.md), objections to a
+merchant's record (信用异议, docs/objections.md).
 
 The `/public/...` routes are public and rate limited: open data on merchants' grades and
 markets' grade shares (docs/open-data.md), nothing personal. The rest needs a token of the
@@ -16,6 +17,7 @@ from fastapi import Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from contracts.honours import MONTH_PATTERN
+from contracts.objections import STATEMENT_MAX_CHARS, Decision
 from services.credit.domain import Period
 from services.credit.domain.public import grades_csv
 from services.credit.service import Credit
@@ -298,3 +300,63 @@ async def public_honours(
     names, their market and district, and the rules they met — nothing personal."""
     checked = None if _blank(month) is None else str(svc.month(str(month)))
     return await svc.honours(checked, _blank(district), public=True)
+
+
+# -- objections to a record (信用异议; docs/objections.md) ---------------------------------------
+# A clerk or leader of the district records what the merchant disputes; a leader decides it.
+Recorder = Annotated[Principal, Depends(require("clerk", "leader"))]
+Decider = Annotated[Principal, Depends(require("leader"))]
+
+
+class FileObjection(BaseModel):
+    event_id: str = Field(
+        min_length=1, max_length=200, description="the disputed entry's causing event"
+    )
+    kind: str = Field(
+        min_length=1, max_length=100, description="the disputed entry's kind (its ledger line)"
+    )
+    statement: str = Field(
+        min_length=1,
+        max_length=STATEMENT_MAX_CHARS,
+        description="what the merchant says is wrong with the record",
+    )
+
+
+class DecideObjection(BaseModel):
+    decision: Decision = Field(description="corrected: the entry is reversed; upheld: it stands")
+    reasoning: str = Field(min_length=1, max_length=STATEMENT_MAX_CHARS)
+
+
+@router.post("/merchants/{merchant_id}/objections", tags=["objections"], status_code=201)
+async def file_objection(
+    merchant_id: str, body: FileObjection, svc: Svc, who: Recorder
+) -> dict[str, Any]:
+    """Record the merchant's objection to one entry of its ledger (an entry that cost credit and
+    still counts, disputed once): 404 naming `event_id` when there is no such entry, 409 when it
+    cannot be disputed, 422 for a blank statement."""
+    return await svc.file_objection(who, merchant_id, body.event_id, body.kind, body.statement)
+
+
+@router.get("/objections", tags=["objections"])
+async def list_objections(
+    svc: Svc,
+    who: Reader,
+    district: DistrictQuery = None,
+    merchant_id: Annotated[str | None, Query(max_length=64)] = None,
+    state: Annotated[Literal["open", "corrected", "upheld"] | None, Query()] = None,
+) -> dict[str, Any]:
+    """The objections of the caller's district (or the one asked for), oldest filed first."""
+    items = await svc.objections(
+        who, district=_blank(district), merchant_id=_blank(merchant_id), state=state
+    )
+    return {"items": items}
+
+
+@router.post("/objections/{objection_id}/decision", tags=["objections"])
+async def decide_objection(
+    objection_id: str, body: DecideObjection, svc: Svc, who: Decider
+) -> dict[str, Any]:
+    """Decide an open objection (a leader of the district who did not record it): `corrected`
+    reverses the entry in the ledger (the score moves once credit reads the decision back from
+    `credit.objections.v1`), `upheld` keeps it; 409 when already decided."""
+    return await svc.decide_objection(who, objection_id, body.decision, body.reasoning)

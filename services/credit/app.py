@@ -1,7 +1,7 @@
 """Wiring of the credit service, in one place: the policy files, the unit of work over the
 service's schema, the registry view, the Kafka routers of the ledger (inspection, complaints,
-registry, risks, joint enforcement) and of the campaign's duties, the fade clock, the assessment
-and honour-list schedules and the HTTP API."""
+registry, risks, joint enforcement, its own objections) and of the campaign's duties, the fade
+clock, the assessment and honour-list schedules and the HTTP API."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from services.credit.handlers import (
     enforcement_router,
     inspection_router,
     merchants_batches,
+    objections_router,
     risks_router,
 )
 from services.credit.metrics import CreditMetrics
@@ -38,6 +39,7 @@ LEDGER_TOPICS = (
     topics.REGISTRY_MERCHANTS.name,
     topics.TELEMETRY_RISKS.name,
     topics.CAMPAIGN_ENFORCEMENT.name,
+    topics.CREDIT_OBJECTIONS.name,
 )
 
 
@@ -78,6 +80,7 @@ def wire(
     service.subscribe(topics.TELEMETRY_RISKS.name, risks_router(credit))
     service.subscribe(topics.CAMPAIGN_ENFORCEMENT.name, enforcement_router(credit))
     service.subscribe(topics.CAMPAIGN_DUTIES.name, duties_router(credit))
+    service.subscribe(topics.CREDIT_OBJECTIONS.name, objections_router(credit))
 
     async def ledger_caught_up() -> None:
         for topic in LEDGER_TOPICS:

@@ -1,6 +1,6 @@
-"""Score changes, assessments and the honour and warning list as the events on
-`credit.scores.v1`, `credit.assessments.v1` and `credit.honours.v1` carry them: each built with
-`services.runtime.outbox.outgoing` (version and topic from the catalog)."""
+"""Score changes, assessments, the honour and warning list and objections as the events on
+`credit.scores.v1`, `credit.assessments.v1`, `credit.honours.v1` and `credit.objections.v1` carry
+them: each built with `services.runtime.outbox.outgoing` (version and topic from the catalog)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from datetime import datetime
 
 from contracts import credit as c
 from contracts import honours as h
+from contracts import objections as ob
 from contracts.credit import ASSESSMENT_PUBLISHED, SCORE_CHANGED
 from contracts.honours import HONOUR_DELISTED, HONOUR_LISTED
 from contracts.people import Actor, actor_from
 from services.credit.domain import Assessment, Entry, Place, ScoreChange
+from services.credit.domain.objections import Objection
 from services.credit.store import Drawing
 from services.runtime import serial
 from services.runtime.outbox import Item, outgoing
@@ -106,3 +108,36 @@ def honour_delisted(entry: Entry, drawing: Drawing) -> Item:
     """`credit.honour.delisted`: the entity was on the last list drawn and is not on the month's
     of `drawing` (`entry` is its entry on that last list)."""
     return _listing(HONOUR_DELISTED, h.HonourDelisted, entry, drawing)
+
+
+def _objection(
+    event_type: str,
+    model: type[ob.ObjectionFiled | ob.ObjectionDecided],
+    o: Objection,
+    **more: object,
+) -> Item:
+    data = serial.into(model, o, disputed=serial.into(ob.Disputed, o), **more)
+    # The disputed entry's chain: an objection is part of the story of what it disputes.
+    at = o.decided_at if o.decided_at is not None else o.filed_at
+    return outgoing(
+        SERVICE,
+        event_type,
+        o.merchant_id,
+        data,
+        correlation_id=o.correlation_id,
+        causation_id=o.event_id,
+        time=at,
+    )
+
+
+def objection_filed(o: Objection) -> Item:
+    """`credit.objection.filed`: the objection as the district recorded it."""
+    return _objection(ob.OBJECTION_FILED, ob.ObjectionFiled, o, actor=o.filed_by)
+
+
+def objection_decided(o: Objection) -> Item:
+    """`credit.objection.decided`: corrected or upheld, and why. Credit reads it back from the
+    topic into the ledger (a correction)."""
+    return _objection(
+        ob.OBJECTION_DECIDED, ob.ObjectionDecided, o, decision=o.state, actor=o.decided_by
+    )

@@ -14,6 +14,7 @@ from typing import Any
 from contracts.duties import DutiesUpdated
 from contracts.registry import MERCHANT_LEFT
 from services.credit.domain import Adjustment, Entry
+from services.credit.domain.objections import Objection
 from services.credit.domain.public import MerchantGrade
 from services.credit.store import (
     CaseDecided,
@@ -21,6 +22,7 @@ from services.credit.store import (
     Drawing,
     Duties,
     GradeQuery,
+    ObjectionQuery,
     Observation,
     OrderSeen,
     RiskSeen,
@@ -343,6 +345,36 @@ class FakeGradeListing:
         return found[query.offset : end], len(found)
 
 
+class FakeObjections:
+    def __init__(self) -> None:
+        self.held: dict[str, Objection] = {}
+
+    async def add_objection(self, objection: Objection) -> bool:
+        if await self.objection_of(objection.event_id, objection.kind) is not None:
+            return False
+        self.held[objection.objection_id] = objection
+        return True
+
+    async def objection(self, objection_id: str, *, lock: bool = False) -> Objection | None:
+        return self.held.get(objection_id)
+
+    async def objection_of(self, event_id: str, kind: str) -> Objection | None:
+        return next((o for o in self.held.values() if o.key == (event_id, kind)), None)
+
+    async def save_objection(self, objection: Objection) -> None:
+        self.held[objection.objection_id] = objection
+
+    async def objections(self, query: ObjectionQuery) -> list[Objection]:
+        found = [
+            o
+            for o in self.held.values()
+            if query.district in (None, o.district)
+            and query.merchant_id in (None, o.merchant_id)
+            and query.state in (None, o.state)
+        ]
+        return sorted(found, key=lambda o: (o.filed_at, o.objection_id))
+
+
 class FakeStores(Stores):
     """The fakes of one service, the grade listing reading the ledger's grades."""
 
@@ -350,7 +382,12 @@ class FakeStores(Stores):
         context = FakeContext()
         ledger = FakeLedger(context.held_statuses)
         super().__init__(
-            ledger, context, FakeAssessments(), FakeHonours(), FakeGradeListing(ledger)
+            ledger,
+            context,
+            FakeAssessments(),
+            FakeHonours(),
+            FakeGradeListing(ledger),
+            FakeObjections(),
         )
 
 

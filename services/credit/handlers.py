@@ -26,6 +26,7 @@ from contracts.inspection import (
     TASK_COMPLETED,
 )
 from contracts.joint import ENFORCEMENT_DECIDED
+from contracts.objections import OBJECTION_DECIDED
 from contracts.registry import MERCHANT_UPSERTED, MerchantUpserted
 from contracts.telemetry import RISK_CLEARED, RISK_ESCALATED, RISK_RAISED
 from services.credit.domain import EventMeta
@@ -145,3 +146,9 @@ def duties_router(credit: Credit) -> Counted:
 
     router = EventRouter({DUTIES_UPDATED: updated})
     return Counted(router, credit.metrics)
+
+
+def objections_router(credit: Credit) -> Counted:
+    """`credit.objections.v1`, credit's own: a decided objection's correction reaches the ledger
+    from the topic, so that a rebuild finds it too; a filing changes nothing there."""
+    return _ledger_router(credit, (OBJECTION_DECIDED,), credit.objection_decided)

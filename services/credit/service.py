@@ -58,6 +58,7 @@ from services.credit.domain import (
     facts_from_enforcement,
     facts_from_inspection,
     facts_from_merchant,
+    facts_from_objection,
     rank_districts,
     rank_within_district,
     rebuild_all,
@@ -65,6 +66,7 @@ from services.credit.domain import (
     roll_up,
     score_parts,
 )
+from services.credit.domain import objections as objection_rules
 from services.credit.domain.honours import LEDGER_KINDS, HonourRules, span
 from services.credit.domain.public import MerchantGrade, grade_shares, public_rank
 from services.credit.metrics import CreditMetrics
@@ -73,6 +75,7 @@ from services.credit.store import (
     ComplaintSeen,
     Drawing,
     GradeQuery,
+    ObjectionQuery,
     Observation,
     OrderSeen,
     RiskSeen,
@@ -85,6 +88,7 @@ from services.runtime.auth import Principal, actor, within
 from services.runtime.clock import Clock
 from services.runtime.directory import RegistryView
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
+from services.runtime.ids import new_id
 from services.runtime.messaging import Delivery
 from services.runtime.outbox import Item
 from services.runtime.projection import keep_newer
@@ -421,7 +425,9 @@ class Credit:
             stored = within(who, found, "credit record for merchant", merchant_id)
             ledger = await store.ledger.ledger(merchant_id)
             roots = await store.context.roots(sorted({a.correlation_id for a in ledger}))
+            disputes = await store.objections.objections(ObjectionQuery(merchant_id=merchant_id))
         now = self.now()
+        disputed = {o.key: serial.dump(o) for o in disputes}
         credit = stored.credit
         return {
             "merchant_id": merchant_id,
@@ -433,10 +439,86 @@ class Credit:
             "as_of": credit.as_of.isoformat(),
             "next_fade_at": credit.next_fade_at.isoformat() if credit.next_fade_at else None,
             "ledger": [
-                serial.dump(a) | {"counting": a.counts_at(now), "root": roots.get(a.correlation_id)}
+                serial.dump(a)
+                | {
+                    "counting": a.counts_at(now),
+                    "root": roots.get(a.correlation_id),
+                    "objection": disputed.get(a.key),
+                }
                 for a in ledger
             ],
         }
+
+    # -- objections to a record (信用异议) ---------------------------------------------------------
+    async def file_objection(
+        self, who: Principal, merchant_id: str, event_id: str, kind: str, statement: str
+    ) -> dict[str, Any]:
+        """Record a merchant's objection to one entry of its ledger (its `event_id` and `kind`),
+        for a clerk or leader of the merchant's district; announced as `credit.objection.filed`."""
+        async with self.uow() as work:
+            store = work.stores
+            found = await store.ledger.credit(merchant_id)
+            within(who, found, "credit record for merchant", merchant_id)
+            ledger = await store.ledger.ledger(merchant_id)
+            entry = next((a for a in ledger if a.key == (event_id, kind)), None)
+            if entry is None:
+                raise NotFound(
+                    f"merchant {merchant_id} has no ledger entry {kind} of event {event_id}",
+                    field="event_id",
+                )
+            earlier = await store.objections.objection_of(event_id, kind)
+            objection = objection_rules.file(
+                entry, earlier, statement, actor(who), self.now(), new_id("obj")
+            )
+            if not await store.objections.add_objection(objection):
+                # Filed by someone else between the read and the write.
+                raise Conflict(f"entry {event_id} ({kind}) is already disputed", field="event_id")
+            self._emit(work, [events.objection_filed(objection)])
+        shown: dict[str, Any] = serial.dump(objection)
+        return shown
+
+    async def decide_objection(
+        self, who: Principal, objection_id: str, decision: str, reasoning: str
+    ) -> dict[str, Any]:
+        """A leader of the district decides an objection: `corrected` or `upheld`, with the
+        reasoning; announced as `credit.objection.decided`, which reaches the ledger back from
+        the topic (`objection_decided`)."""
+        async with self.uow() as work:
+            store = work.stores
+            held = await store.objections.objection(objection_id, lock=True)
+            objection = within(who, held, "objection", objection_id)
+            decided = objection_rules.decide(objection, decision, reasoning, actor(who), self.now())
+            await store.objections.save_objection(decided)
+            self._emit(work, [events.objection_decided(decided)])
+        shown: dict[str, Any] = serial.dump(decided)
+        return shown
+
+    async def objections(
+        self,
+        who: Principal,
+        *,
+        district: str | None = None,
+        merchant_id: str | None = None,
+        state: str | None = None,
+    ) -> list[dict[str, Any]]:
+        """The objections of the caller's district (or the one asked for), oldest first."""
+        if state is not None and state not in objection_rules.STATES:
+            raise InvalidInput("state", f"must be one of {', '.join(objection_rules.STATES)}")
+        query = ObjectionQuery(who.listing_district(district), merchant_id, state)
+        async with self.uow() as work:
+            found = await work.stores.objections.objections(query)
+        return [serial.dump(o) for o in found]
+
+    async def objection_decided(
+        self, event_type: str, data: Any, meta: EventMeta, delivery: Delivery
+    ) -> None:
+        """`credit.objections.v1`, read back: a correction reverses the disputed entry."""
+        facts = facts_from_objection(event_type, data, meta)
+
+        async def decide(_: Stores) -> Sequence[Fact] | None:
+            return facts or None
+
+        await self._ledger(delivery, meta, decide)
 
     async def public(self, merchant_id: str) -> dict[str, Any]:
         """What anyone may see: name, market, stall, grade and when it was given, the last

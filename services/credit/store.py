@@ -15,6 +15,7 @@ import asyncpg
 
 from contracts.duties import DutiesUpdated
 from services.credit.domain import Adjustment, Entry, MerchantCredit
+from services.credit.domain.objections import Objection
 from services.credit.domain.public import MerchantGrade
 from services.runtime import serial
 from services.runtime.collation import stall_order
@@ -261,6 +262,37 @@ class Honours(Protocol):
     ) -> list[Entry]: ...
 
 
+@dataclass(frozen=True, slots=True)
+class ObjectionQuery:
+    """Which objections to list: of one district (None: every one), merchant or state."""
+
+    district: str | None = None
+    merchant_id: str | None = None
+    state: str | None = None
+
+
+class Objections(Protocol):
+    """Objections to merchants' credit records (信用异议), one per disputed entry."""
+
+    async def add_objection(self, objection: Objection) -> bool:
+        """Store a new objection; False when its entry is disputed already (nothing stored)."""
+        ...
+
+    async def objection(self, objection_id: str, *, lock: bool = False) -> Objection | None:
+        """One objection; `lock` holds it until the unit of work ends (a decision)."""
+        ...
+
+    async def objection_of(self, event_id: str, kind: str) -> Objection | None: ...
+
+    async def save_objection(self, objection: Objection) -> None:
+        """Write an objection back as decided."""
+        ...
+
+    async def objections(self, query: ObjectionQuery) -> list[Objection]:
+        """Those `query` asks for, oldest filed first."""
+        ...
+
+
 class GradeListing(Protocol):
     """The registry view's merchants with their grades (the public listing)."""
 
@@ -279,6 +311,7 @@ class Stores:
     assessments: Assessments
     honours: Honours
     grades: GradeListing
+    objections: Objections
 
 
 def postgres_stores(conn: asyncpg.Connection) -> Stores:
@@ -288,6 +321,7 @@ def postgres_stores(conn: asyncpg.Connection) -> Stores:
         PostgresAssessments(conn),
         PostgresHonours(conn),
         PostgresGradeListing(conn),
+        PostgresObjections(conn),
     )
 
 
@@ -685,6 +719,49 @@ class PostgresHonours(OnConnection):
             month, change, district,
         )  # fmt: skip
         return [serial.load(Entry, r["entry"]) for r in rows]
+
+
+class PostgresObjections(OnConnection):
+    async def add_objection(self, objection: Objection) -> bool:
+        added: str | None = await self.conn.fetchval(
+            """INSERT INTO objections (objection_id, merchant_id, district, event_id, kind, state,
+                                       filed_at, objection)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+               ON CONFLICT (event_id, kind) DO NOTHING RETURNING objection_id""",
+            objection.objection_id, objection.merchant_id, objection.district,
+            objection.event_id, objection.kind, objection.state, objection.filed_at,
+            serial.dump(objection),
+        )  # fmt: skip
+        return added is not None
+
+    async def objection(self, objection_id: str, *, lock: bool = False) -> Objection | None:
+        held = " FOR UPDATE" if lock else ""
+        found = await self.conn.fetchval(
+            f"SELECT objection FROM objections WHERE objection_id = $1{held}", objection_id
+        )
+        return None if found is None else serial.load(Objection, found)
+
+    async def objection_of(self, event_id: str, kind: str) -> Objection | None:
+        found = await self.conn.fetchval(
+            "SELECT objection FROM objections WHERE event_id = $1 AND kind = $2", event_id, kind
+        )
+        return None if found is None else serial.load(Objection, found)
+
+    async def save_objection(self, objection: Objection) -> None:
+        await self.conn.execute(
+            "UPDATE objections SET state = $2, objection = $3 WHERE objection_id = $1",
+            objection.objection_id, objection.state, serial.dump(objection),
+        )  # fmt: skip
+
+    async def objections(self, query: ObjectionQuery) -> list[Objection]:
+        rows = await self.conn.fetch(
+            """SELECT objection FROM objections
+               WHERE ($1::text IS NULL OR district = $1) AND ($2::text IS NULL OR merchant_id = $2)
+                 AND ($3::text IS NULL OR state = $3)
+               ORDER BY filed_at, objection_id""",
+            query.district, query.merchant_id, query.state,
+        )  # fmt: skip
+        return [serial.load(Objection, r["objection"]) for r in rows]
 
 
 class PostgresGradeListing(OnConnection):

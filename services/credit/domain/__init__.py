@@ -41,6 +41,7 @@ from services.credit.domain.facts import (
     facts_from_enforcement,
     facts_from_inspection,
     facts_from_merchant,
+    facts_from_objection,
 )
 from services.credit.domain.honours import (
     Entry,
@@ -118,6 +119,7 @@ __all__ = [
     "facts_from_enforcement",
     "facts_from_inspection",
     "facts_from_merchant",
+    "facts_from_objection",
     "format_duration",
     "grade",
     "parse_duration",

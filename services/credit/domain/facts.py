@@ -21,6 +21,10 @@ it last saw for the merchant instead of looking it up.
 - `campaign.enforcement.decided` about a merchant → `enforcement.<sanction>` (warning, fine,
   suspension): a joint enforcement case decided against it. A case against a market's operator
   (no merchant) gives nothing; the service adjusts each case once, on its first decision.
+- `credit.objection.decided`, corrected → `objection.corrected`: the disputed adjustment reversed.
+  Its worth is not the policy's: the disputed delta with its sign turned, fading when the disputed
+  entry would have (`Fact.delta`, `Fact.fades_at`). Upheld, or decided after the disputed entry
+  faded (nothing left to reverse) → nothing.
 
 Every other event, and every event about a market rather than a merchant, gives no fact.
 Each fact's `occurred_at` is the time the event says the thing happened (`completed_at`,
@@ -32,7 +36,7 @@ gives the same times, hence the same policy version and the same fade-out dates.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Final, Literal, Protocol, get_args
 
@@ -48,6 +52,7 @@ from contracts.inspection import (
     TaskCompleted,
 )
 from contracts.joint import ENFORCEMENT_DECIDED, EnforcementDecided
+from contracts.objections import OBJECTION_DECIDED, ObjectionDecided
 from contracts.registry import MERCHANT_UPSERTED, MerchantUpserted
 from services.runtime.clock import aware
 
@@ -66,6 +71,7 @@ FactKind = Literal[
     "enforcement.warning",
     "enforcement.fine",
     "enforcement.suspension",
+    "objection.corrected",
 ]
 FACT_KINDS: Final[tuple[FactKind, ...]] = get_args(FactKind)
 
@@ -138,8 +144,14 @@ class Fact:
     offset: int
     correlation_id: str
     detail: str | None = None
+    # What it is worth and until when, where the fact says so rather than the policy (a
+    # correction reverses what another entry was worth).
+    delta: int | None = None
+    fades_at: datetime | None = None
 
     def __post_init__(self) -> None:
+        if (self.delta is None) != (self.fades_at is None):
+            raise ValueError("a fact that sets its worth sets both delta and fades_at")
         if self.kind not in FACT_KINDS:
             raise ValueError(f"unknown fact kind {self.kind!r}")
         if not self.merchant_id:
@@ -334,3 +346,22 @@ def facts_from_enforcement(event_type: str, data: BaseModel, meta: EventMeta) ->
     detail = f"case {data.case_id} from {origin}: {_sanction(data)}"
     found = [(_SANCTION_KIND[data.decision.sanction], detail)]
     return _facts(data.merchant_id, data, data.decided_at, ENFORCEMENT_DECIDED, meta, found)
+
+
+# -- credit.objections.v1 ----------------------------------------------------------------------
+
+
+def facts_from_objection(event_type: str, data: BaseModel, meta: EventMeta) -> list[Fact]:
+    """`objection.corrected` for an objection decided `corrected` while the disputed entry still
+    counted: the disputed delta reversed until the entry would have faded; nothing else."""
+    if event_type != OBJECTION_DECIDED:
+        return []
+    if not isinstance(data, ObjectionDecided):
+        raise _mismatch(event_type, ObjectionDecided, data)
+    disputed = data.disputed
+    if data.decision != "corrected" or data.decided_at >= disputed.fades_at:
+        return []
+    detail = f"objection {data.objection_id} corrects {disputed.kind} of event {disputed.event_id}"
+    found: list[tuple[FactKind, str]] = [("objection.corrected", detail)]
+    [fact] = _facts(data.merchant_id, data, data.decided_at, OBJECTION_DECIDED, meta, found)
+    return [replace(fact, delta=-disputed.delta, fades_at=disputed.fades_at)]

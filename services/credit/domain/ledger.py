@@ -55,6 +55,7 @@ LABELS: Final[Mapping[str, str]] = {
     "enforcement.warning": "joint enforcement: warning",
     "enforcement.fine": "joint enforcement: fine",
     "enforcement.suspension": "joint enforcement: suspension",
+    "objection.corrected": "record corrected on objection",
 }
 
 
@@ -95,12 +96,13 @@ class Adjustment:
 
 
 def adjust(fact: Fact, book: PolicyBook) -> Adjustment | None:
-    """The adjustment a fact earns under the policy in force at the fact's `occurred_at`.
+    """The adjustment a fact earns under the policy in force at the fact's `occurred_at`, or
+    what the fact itself says it is worth (a correction).
 
     None when that version does not score the kind. Delta 0 is recorded (see the module).
     """
     policy = book.in_force(fact.occurred_at)
-    delta = policy.delta(fact.kind)
+    delta = policy.delta(fact.kind) if fact.delta is None else fact.delta
     if delta is None:
         return None
     label = LABELS.get(fact.kind, fact.kind)
@@ -120,7 +122,7 @@ def adjust(fact: Fact, book: PolicyBook) -> Adjustment | None:
         correlation_id=fact.correlation_id,
         policy_version=policy.version,
         occurred_at=fact.occurred_at,
-        fades_at=fact.occurred_at + policy.fade_after,
+        fades_at=fact.fades_at or fact.occurred_at + policy.fade_after,
     )
 
 

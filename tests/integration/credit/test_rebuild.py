@@ -44,7 +44,27 @@ async def test_a_rebuild_from_the_topics_equals_the_live_scores(stack: Stack, ka
         for topic, event in events:
             await stack.send(topic, event, place.merchant_id)
         await scores.wait_for(score_of(place.merchant_id, score=77, grade="B"), timeout=60)
+        # 信用异议: the major finding corrected; the correction comes back from credit's own
+        # topic, in the live service and in the rebuild alike.
+        credit = f"/merchants/{place.merchant_id}/credit"
+        clerk, leader = stack.token("clerk", place.district), stack.token("leader", place.district)
+        entries = (await stack.credit.get(credit, headers=clerk)).json()["ledger"]
+        [major] = [e for e in entries if e["kind"] == "inspection.finding.major"]
+        r = await stack.credit.post(
+            f"/merchants/{place.merchant_id}/objections",
+            json={"event_id": major["event_id"], "kind": major["kind"], "statement": "记录有误"},
+            headers=clerk,
+        )
+        assert r.status_code == 201, r.text
+        r = await stack.credit.post(
+            f"/objections/{r.json()['objection_id']}/decision",
+            json={"decision": "corrected", "reasoning": "属实"},
+            headers=leader,
+        )
+        assert r.status_code == 200, r.text
+        await scores.wait_for(score_of(place.merchant_id, score=92, grade="A"), timeout=60)
     live = stack.app.state.service
+    await live.drain_outbox()
     for topic in LEDGER_TOPICS:
         await live.messaging.caught_up(topic)
 
@@ -52,8 +72,8 @@ async def test_a_rebuild_from_the_topics_equals_the_live_scores(stack: Stack, ka
     result = await rebuild(stack.settings, schema, keep=True)
     print(result.report())
     assert result.identical, result.report()
-    assert result.rebuilt_scores[place.merchant_id] == (77, "B")
-    assert result.live_adjustments == result.rebuilt_adjustments >= 5
+    assert result.rebuilt_scores[place.merchant_id] == (92, "A")
+    assert result.live_adjustments == result.rebuilt_adjustments >= 6
 
     # The comparison is not blind: a live score that drifted is reported.
     async with connect(stack.settings.database_url) as conn:

@@ -4,21 +4,24 @@ in-memory fakes the use-case tests rely on: both must give the same answers."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from contracts.duties import DutiesUpdated
+from contracts.people import Actor
 from services.credit.app import MIGRATIONS
 from services.credit.domain import Entry, MerchantCredit
+from services.credit.domain.objections import Objection
 from services.credit.fakes import FakeGradeListing, fake_stores
 from services.credit.store import (
     CaseDecided,
     ComplaintSeen,
     Drawing,
     GradeQuery,
+    ObjectionQuery,
     Observation,
     OrderSeen,
     RiskSeen,
@@ -382,3 +385,46 @@ async def test_the_listing_filters_orders_and_pages_the_view_with_grades(suite: 
          "district": "zhifu", "stall_no": "A-03", "status": "left"}
     )  # fmt: skip
     assert await ids(market_id="mkt_2") == (["mer_2", "mer_0"], 2)
+
+
+def objection(objection_id: str, event_id: str, **kw: Any) -> Objection:
+    fields: dict[str, Any] = {
+        "objection_id": objection_id, "merchant_id": "mer_1", "market_id": "mkt_1",
+        "district": "zhifu", "event_id": event_id, "kind": "inspection.finding.major",
+        "delta": -15, "occurred_at": T0, "fades_at": T0 + 365 * D, "correlation_id": "risk_1",
+        "statement": "电子秤已检定", "filed_at": T0 + D, "filed_by": Actor.of("c-zhang", "张登记"),
+    } | kw  # fmt: skip
+    return Objection(**fields)
+
+
+async def test_an_objection_is_one_per_entry_decided_and_listed(suite: Suite) -> None:
+    objections = suite.stores.objections
+    first = objection("obj_1", "ev_1")
+    assert await objections.add_objection(first)
+    assert not await objections.add_objection(objection("obj_2", "ev_1"))  # the same entry
+    assert await objections.add_objection(objection("obj_3", "ev_3", filed_at=T0 + 2 * D))
+    other = objection("obj_4", "ev_4", merchant_id="mer_9", district="laishan")
+    assert await objections.add_objection(other)
+    assert await objections.objection("obj_1") == first
+    assert await objections.objection("obj_2") is None
+    assert await objections.objection_of("ev_1", "inspection.finding.major") == first
+    assert await objections.objection_of("ev_1", "inspection.pass") is None
+    decided = replace(
+        first,
+        state="corrected",
+        reasoning="属实",
+        decided_at=T0 + 3 * D,
+        decided_by=Actor.of("l-zhou", "周领导"),
+    )
+    await objections.save_objection(decided)
+    assert await objections.objection("obj_1", lock=True) == decided
+
+    async def ids(**query: Any) -> list[str]:
+        return [o.objection_id for o in await objections.objections(ObjectionQuery(**query))]
+
+    # Oldest filed first (obj_1 and obj_4 on the same day: by id).
+    assert await ids() == ["obj_1", "obj_4", "obj_3"]
+    assert await ids(district="zhifu") == ["obj_1", "obj_3"]
+    assert await ids(district="zhifu", state="open") == ["obj_3"]
+    assert await ids(merchant_id="mer_9") == ["obj_4"]
+    assert await ids(state="corrected") == ["obj_1"]

@@ -49,6 +49,8 @@ PERSON_EVENTS = {
     "credit.honour.listed",
     "credit.honour.delisted",
     "credit.assessment.published",
+    "credit.objection.filed",
+    "credit.objection.decided",
 }
 
 

@@ -285,7 +285,9 @@ def test_fact_refuses_nonsense() -> None:
         Fact(**{**base, "occurred_at": datetime(2026, 5, 1)})
     with pytest.raises(ValueError, match="negative"):
         EventMeta("ev", "t", -1, 0, "c")
-    assert len(FACT_KINDS) == len(set(FACT_KINDS)) == 14
+    with pytest.raises(ValueError, match="both delta and fades_at"):
+        Fact(**{**base, "delta": 5})
+    assert len(FACT_KINDS) == len(set(FACT_KINDS)) == 15
 
 
 def test_event_meta_of_an_envelope() -> None:

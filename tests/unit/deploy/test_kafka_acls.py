@@ -100,7 +100,12 @@ def test_the_rules_match_design_section_2() -> None:
         "telemetry": {"telemetry.risks.v1", "telemetry.rejected.v1", "telemetry.readings.v1"},
         "complaints": {"complaints.events.v1", "complaints.suggestions.v1"},
         "inspection": {"inspection.events.v1"},
-        "credit": {"credit.scores.v1", "credit.assessments.v1", "credit.honours.v1"},
+        "credit": {
+            "credit.scores.v1",
+            "credit.assessments.v1",
+            "credit.honours.v1",
+            "credit.objections.v1",
+        },
         # the campaign's topics moved with it from the registry, names and all
         "campaign": {
             "registry.campaign.v1",
@@ -143,6 +148,8 @@ def test_the_rules_match_design_section_2() -> None:
             "registry.markets.v1",
             "campaign.duties.v1",
             "campaign.enforcement.v1",
+            # its own: a correction reaches the ledger from the topic (信用异议)
+            "credit.objections.v1",
         },
         "campaign": {
             "registry.markets.v1",

@@ -1,0 +1,83 @@
+"""Objections to a merchant's credit record (信用异议), since 1.8.0: the merchant disputes one
+adjustment of its ledger — an inspection's finding, a complaint held substantiated — the district
+records the objection, and a leader of the district decides it after checking with the source.
+
+`credit.objections.v1`, key = subject = the **merchant id** (a merchant's objections in order):
+
+- `credit.objection.filed`: the objection, the adjustment it disputes and the merchant's
+  statement, as the district recorded it;
+- `credit.objection.decided`: `corrected` — the record was wrong: the adjustment is reversed
+  (credit adds `objection.corrected`, the disputed delta with its sign turned, until the disputed
+  adjustment would have faded) — or `upheld`, the record stands; with the reasoning. Final.
+
+The credit service produces the topic and also consumes it: a correction reaches the ledger from
+the topic, so rebuilding the scores from the topics gives the corrected score. The envelope's
+`correlationid` is the disputed adjustment's chain.
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from contracts.credit import Instant
+from contracts.people import Actor
+
+# The event types of this module's models, as they travel (the catalog: contracts/events.py).
+OBJECTION_FILED: Final = "credit.objection.filed"
+OBJECTION_DECIDED: Final = "credit.objection.decided"
+
+Decision = Literal["corrected", "upheld"]
+DECISIONS: Final[tuple[Decision, ...]] = ("corrected", "upheld")
+# The adjustment a correction adds to the ledger.
+CORRECTION_KIND: Final = "objection.corrected"
+STATEMENT_MAX_CHARS: Final = 2000
+
+
+class Disputed(BaseModel):
+    """The ledger entry an objection disputes: its key (the causing event and the kind) and what
+    it was worth."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    event_id: str = Field(min_length=1, description="the event that caused the adjustment")
+    kind: str = Field(
+        min_length=1, description="the adjustment's kind, e.g. inspection.finding.major"
+    )
+    delta: int = Field(description="what the adjustment was worth; never 0")
+    occurred_at: Instant
+    fades_at: Instant = Field(description="when it stops counting; a correction fades with it")
+
+
+class _Objection(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    objection_id: str = Field(min_length=1)
+    merchant_id: str = Field(min_length=1)
+    market_id: str
+    district: str
+    disputed: Disputed
+
+
+class ObjectionFiled(_Objection):
+    """`credit.objection.filed` on `credit.objections.v1`, key = subject = merchant_id."""
+
+    statement: str = Field(
+        min_length=1,
+        max_length=STATEMENT_MAX_CHARS,
+        description="what the merchant says is wrong with the record, as the district took it",
+    )
+    filed_at: Instant
+    actor: Actor | None = Field(default=None, description="who recorded the objection")
+
+
+class ObjectionDecided(_Objection):
+    """`credit.objection.decided` on `credit.objections.v1`, key = subject = merchant_id."""
+
+    decision: Decision
+    reasoning: str = Field(
+        min_length=1, max_length=STATEMENT_MAX_CHARS, description="why, as the leader wrote it"
+    )
+    decided_at: Instant
+    actor: Actor | None = Field(default=None, description="who decided it")

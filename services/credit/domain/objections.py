@@ -1,0 +1,150 @@
+"""Objections to a merchant's credit record (信用异议): the merchant disputes one adjustment of its
+ledger, a clerk or leader of the district records it, and a leader of the district — never the
+one who recorded it — decides it: `corrected` (the record was wrong; the adjustment is reversed
+once the decision comes back from `credit.objections.v1`, see `facts.facts_from_objection`) or
+`upheld` (the record stands). A decision is final.
+
+Only an adjustment that cost the merchant credit and still counts can be disputed, once: an
+objection decided stays the answer for that entry, and a correction is never disputed itself.
+
+    objection = file(entry, earlier, statement, who, now, new_id)   # refused: ServiceError
+    decided = decide(objection, "corrected", reasoning, who, now)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Final, Literal
+
+from contracts.objections import CORRECTION_KIND, DECISIONS, STATEMENT_MAX_CHARS, Decision
+from contracts.people import Actor
+from services.credit.domain.ledger import Adjustment
+from services.runtime import serial
+from services.runtime.clock import aware
+from services.runtime.failures import Conflict, Forbidden, InvalidInputs
+
+ObjectionState = Literal["open", "corrected", "upheld"]
+STATES: Final[tuple[ObjectionState, ...]] = ("open", "corrected", "upheld")
+
+
+@dataclass(frozen=True, slots=True)
+class Objection:
+    """One objection: the entry it disputes (its key, `event_id` and `kind`, and what it was
+    worth), the merchant's statement, who recorded it, and the decision once made."""
+
+    objection_id: str
+    merchant_id: str
+    market_id: str
+    district: str
+    event_id: str
+    kind: str
+    delta: int
+    occurred_at: datetime
+    fades_at: datetime
+    correlation_id: str  # the disputed entry's chain
+    statement: str
+    filed_at: datetime
+    filed_by: Actor
+    state: ObjectionState = "open"
+    reasoning: str | None = None
+    decided_at: datetime | None = None
+    decided_by: Actor | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("occurred_at", "fades_at", "filed_at"):
+            object.__setattr__(self, name, aware(getattr(self, name), name))
+        if self.decided_at is not None:
+            object.__setattr__(self, "decided_at", aware(self.decided_at, "decided_at"))
+        if self.state not in STATES:
+            raise ValueError(f"unknown objection state {self.state!r}")
+
+    @property
+    def key(self) -> tuple[str, str]:
+        """The disputed entry's key in the ledger."""
+        return (self.event_id, self.kind)
+
+
+def _text_problems(field: str, value: str) -> list[tuple[str, str]]:
+    text = value.strip()
+    if not text:
+        return [(field, "must not be blank")]
+    if len(text) > STATEMENT_MAX_CHARS:
+        return [(field, f"must be at most {STATEMENT_MAX_CHARS} characters")]
+    return []
+
+
+def file(
+    entry: Adjustment,
+    earlier: Objection | None,
+    statement: str,
+    who: Actor,
+    now: datetime,
+    objection_id: str,
+) -> Objection:
+    """The objection to `entry`; refused when the statement is blank or too long, when the entry
+    is a correction, cost nothing or no longer counts, or when `earlier` already disputes it."""
+    InvalidInputs.raise_any(_text_problems("statement", statement))
+    if entry.kind == CORRECTION_KIND:
+        raise Conflict(
+            f"entry {entry.event_id} is the correction of an objection: it is not disputed",
+            field="kind",
+        )
+    if entry.delta >= 0:
+        raise Conflict(
+            f"entry {entry.event_id} ({entry.kind}) cost no credit: there is nothing to correct",
+            field="kind",
+        )
+    now = aware(now, "now")
+    if not entry.counts_at(now):
+        raise Conflict(
+            f"entry {entry.event_id} ({entry.kind}) faded on {entry.fades_at.isoformat()}: "
+            "it no longer counts",
+            field="event_id",
+        )
+    if earlier is not None:
+        raise Conflict(
+            f"entry {entry.event_id} ({entry.kind}) is already disputed by objection "
+            f"{earlier.objection_id} ({earlier.state})",
+            field="event_id",
+        )
+    # The entry's key, worth, place and chain, under the same names.
+    return serial.into(
+        Objection,
+        entry,
+        objection_id=objection_id,
+        statement=statement.strip(),
+        filed_at=now,
+        filed_by=who,
+    )
+
+
+def decide(
+    objection: Objection, decision: str, reasoning: str, who: Actor, now: datetime
+) -> Objection:
+    """The objection decided; refused when already decided, when the decision is not one of
+    `DECISIONS` or the reasoning is blank (both at once), and when `who` recorded it (four
+    eyes)."""
+    if objection.state != "open":
+        decided_on = objection.decided_at.isoformat() if objection.decided_at else "before"
+        raise Conflict(
+            f"objection {objection.objection_id} was decided {objection.state} on {decided_on}",
+            field="state",
+        )
+    problems = (
+        [] if decision in DECISIONS else [("decision", f"must be one of {', '.join(DECISIONS)}")]
+    )
+    InvalidInputs.raise_any(problems + _text_problems("reasoning", reasoning))
+    if who.subject == objection.filed_by.subject:
+        raise Forbidden(
+            f"objection {objection.objection_id} was recorded by this person: another leader "
+            "of the district decides it"
+        )
+    chosen: Decision = "corrected" if decision == "corrected" else "upheld"
+    return replace(
+        objection,
+        state=chosen,
+        reasoning=reasoning.strip(),
+        decided_at=aware(now, "now"),
+        decided_by=who,
+    )

@@ -1,0 +1,128 @@
+"""信用异议 on real Kafka, Postgres and the identity provider: a clerk records the merchant's
+objection to a major finding, a leader corrects the record, and the score comes back once credit
+reads the decision from `credit.objections.v1`; every refusal names its field and changes
+nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from contracts import topics
+from tests.integration.credit.conftest import Stack, completed, ledger, registered, score_of
+from tests.support import identity
+from tests.support.kafka import TopicWatcher
+
+SCORES = topics.CREDIT_SCORES.name
+OBJECTIONS = topics.CREDIT_OBJECTIONS.name
+
+
+def fields(r: Any) -> list[str]:
+    return [e["field"] for e in r.json()["errors"]]
+
+
+async def test_a_corrected_record_gives_the_merchant_its_credit_back(
+    stack: Stack, kafka: str
+) -> None:
+    place = await registered(stack, kafka)
+    clerk, leader = stack.token("clerk", place.district), stack.token("leader", place.district)
+    event = completed(place, "major")
+    async with TopicWatcher(kafka, SCORES) as scores:
+        await stack.send(topics.INSPECTION_EVENTS.name, event, event.subject)
+        await scores.wait_for(score_of(place.merchant_id, score=85, grade="B"))
+    [_, finding] = await ledger(stack, place)
+    assert finding["kind"] == "inspection.finding.major" and finding["objection"] is None
+
+    path = f"/merchants/{place.merchant_id}/objections"
+    asked = {"event_id": finding["event_id"], "kind": finding["kind"]}
+    async with TopicWatcher(kafka, OBJECTIONS) as objections:
+        r = await stack.credit.post(
+            path, json=asked | {"statement": "电子秤有检定证书"}, headers=clerk
+        )
+        assert r.status_code == 201, r.text
+        objection = r.json()
+        [filed] = await objections.wait_for(
+            lambda rec: rec.json()["data"]["objection_id"] == objection["objection_id"]
+        )
+    assert filed.key == place.merchant_id.encode()
+    assert filed.json()["correlationid"] == event.correlationid
+    again = await stack.credit.post(path, json=asked | {"statement": "再诉"}, headers=clerk)
+    assert again.status_code == 409 and fields(again) == ["event_id"]
+
+    decision = f"/objections/{objection['objection_id']}/decision"
+    corrected = {"decision": "corrected", "reasoning": "检定证书属实，记录有误"}
+    by_clerk = await stack.credit.post(decision, json=corrected, headers=clerk)
+    assert by_clerk.status_code == 403
+    async with TopicWatcher(kafka, SCORES) as scores:
+        r = await stack.credit.post(decision, json=corrected, headers=leader)
+        assert r.status_code == 200, r.text
+        [back] = await scores.wait_for(score_of(place.merchant_id, score=100, grade="A"))
+    assert back.json()["data"]["adjustment"]["kind"] == "objection.corrected"
+    entries = {e["kind"]: e for e in await ledger(stack, place)}
+    assert entries["objection.corrected"]["delta"] == 15
+    assert entries["objection.corrected"]["fades_at"] == finding["fades_at"]
+    assert entries["inspection.finding.major"]["objection"]["state"] == "corrected"
+    twice = await stack.credit.post(decision, json=corrected, headers=leader)
+    assert twice.status_code == 409 and fields(twice) == ["state"]
+    listed = await stack.credit.get(
+        "/objections",
+        params={"state": "corrected", "merchant_id": place.merchant_id},
+        headers=leader,
+    )
+    assert [o["objection_id"] for o in listed.json()["items"]] == [objection["objection_id"]]
+
+
+async def test_refusals_name_the_field_and_change_nothing(stack: Stack, kafka: str) -> None:
+    place = await registered(stack, kafka)
+    leader = stack.token("leader", place.district)
+    event = completed(place, "minor")
+    async with TopicWatcher(kafka, SCORES) as scores:
+        await stack.send(topics.INSPECTION_EVENTS.name, event, event.subject)
+        await scores.wait_for(score_of(place.merchant_id, score=95))
+    [registration, finding] = await ledger(stack, place)
+    path = f"/merchants/{place.merchant_id}/objections"
+
+    async def filing(headers: dict[str, str], **body: Any) -> Any:
+        return await stack.credit.post(path, json=body, headers=headers)
+
+    blank = await filing(leader, event_id=finding["event_id"], kind=finding["kind"], statement="  ")
+    assert blank.status_code == 422 and fields(blank) == ["statement"]
+    unknown = await filing(leader, event_id="ev_none", kind=finding["kind"], statement="不服")
+    assert unknown.status_code == 404 and fields(unknown) == ["event_id"]
+    nothing = await filing(
+        leader, event_id=registration["event_id"], kind=registration["kind"], statement="不服"
+    )
+    assert nothing.status_code == 409 and fields(nothing) == ["kind"]
+    inspector = stack.token("inspector", place.district)
+    by_inspector = await filing(
+        inspector, event_id=finding["event_id"], kind=finding["kind"], statement="不服"
+    )
+    assert by_inspector.status_code == 403
+    listed = await stack.credit.get(
+        "/objections", params={"merchant_id": place.merchant_id}, headers=leader
+    )
+    assert listed.json()["items"] == []
+
+    # The leader who recorded it does not decide it; another leader does; a bad decision is named.
+    r = await filing(leader, event_id=finding["event_id"], kind=finding["kind"], statement="不服")
+    assert r.status_code == 201, r.text
+    decision = f"/objections/{r.json()['objection_id']}/decision"
+    same = await stack.credit.post(
+        decision, json={"decision": "corrected", "reasoning": "属实"}, headers=leader
+    )
+    assert same.status_code == 403
+    other = identity.bearer("leader", place.district, who="second")
+    bad = await stack.credit.post(
+        decision, json={"decision": "maybe", "reasoning": "属实"}, headers=other
+    )
+    assert bad.status_code == 422 and "decision" in str(bad.json()["errors"])
+    upheld = await stack.credit.post(
+        decision, json={"decision": "upheld", "reasoning": "复核无误"}, headers=other
+    )
+    assert upheld.status_code == 200 and upheld.json()["state"] == "upheld"
+    # Once credit has read its topic past the decision, the ledger is as it was.
+    await stack.app.state.service.drain_outbox()
+    await stack.app.state.service.messaging.caught_up(OBJECTIONS)
+    assert {e["kind"] for e in await ledger(stack, place)} == {
+        registration["kind"],
+        finding["kind"],
+    }
