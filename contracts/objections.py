@@ -1,6 +1,7 @@
 """Objections to a merchant's credit record (信用异议), since 1.8.0: the merchant disputes one
-adjustment of its ledger — an inspection's finding, a complaint held substantiated — the district
-records the objection, and a leader of the district decides it after checking with the source.
+adjustment of its ledger — an inspection's finding, a complaint held substantiated — a clerk of
+the district records the objection, and another clerk of the district decides it after checking
+with the source (leaders read it: they change nothing).
 
 `credit.objections.v1`, key = subject = the **merchant id** (a merchant's objections in order):
 
@@ -77,7 +78,9 @@ class ObjectionDecided(_Objection):
 
     decision: Decision
     reasoning: str = Field(
-        min_length=1, max_length=STATEMENT_MAX_CHARS, description="why, as the leader wrote it"
+        min_length=1,
+        max_length=STATEMENT_MAX_CHARS,
+        description="why, as the deciding clerk wrote it",
     )
     decided_at: Instant
     actor: Actor | None = Field(default=None, description="who decided it")

@@ -121,7 +121,11 @@ CREDIT_KIND: Final = {
     "enforcement.warning": "联合执法：警告",
     "enforcement.fine": "联合执法：罚款",
     "enforcement.suspension": "联合执法：暂停经营",
+    # 信用异议 decided 更正: the disputed entry reversed (docs/objections.md).
+    "objection.corrected": "异议更正",
 }
+OBJECTION_STATE: Final = {"open": "待决定", "corrected": "已更正", "upheld": "维持原记录"}
+OBJECTION_DECISION: Final = {"corrected": "更正：撤销这条记录的扣分", "upheld": "维持原记录"}
 MERCHANT_STATUS: Final = {
     "active": "正常经营",
     "licence_expired": "许可证已过期",
@@ -223,6 +227,21 @@ _REASONS: Final = [
     (re.compile(r"at most (\d+) findings per inspection"), r"每次检查最多勾选 \1 项问题"),
     # Joint meetings and enforcement (services/campaign/domain), the honour list (credit).
     (re.compile(r"must not be blank"), "必填"),
+    # 信用异议 (services/credit/domain/objections.py).
+    (
+        re.compile(r".* is already disputed by objection .*|.* is already disputed"),
+        "这条记录已登记过异议",
+    ),
+    (re.compile(r".* faded on .*: it no longer counts"), "这条记录已失效，不再计分"),
+    (re.compile(r".* cost no credit: there is nothing to correct"), "这条记录没有扣分，无需异议"),
+    (re.compile(r".* is the correction of an objection: .*"), "异议更正记录不能再提出异议"),
+    (re.compile(r"objection \S+ was decided .*"), "该异议已作出决定"),
+    (
+        re.compile(r"objection \S+ was recorded by this person.*"),
+        "异议由您登记，须由本区其他登记员决定",
+    ),
+    (re.compile(r"must be one of corrected, upheld"), "请选择更正或维持"),
+    (re.compile(r"merchant \S+ has no ledger entry .*"), "找不到这条信用记录"),
     (re.compile(r"merchant \S+ left the market on (\S+)"), r"该商户已于 \1 退出经营"),
     # 停业 (services/registry/domain/model.py): a closed market, and one with merchants left.
     (

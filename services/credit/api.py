@@ -303,9 +303,9 @@ async def public_honours(
 
 
 # -- objections to a record (信用异议; docs/objections.md) ---------------------------------------
-# A clerk or leader of the district records what the merchant disputes; a leader decides it.
-Recorder = Annotated[Principal, Depends(require("clerk", "leader"))]
-Decider = Annotated[Principal, Depends(require("leader"))]
+# A clerk of the district records what the merchant disputes, another clerk decides it (the
+# district's records are the clerks'; a leader reads them and changes nothing).
+Clerk = Annotated[Principal, Depends(require("clerk"))]
 
 
 class FileObjection(BaseModel):
@@ -329,7 +329,7 @@ class DecideObjection(BaseModel):
 
 @router.post("/merchants/{merchant_id}/objections", tags=["objections"], status_code=201)
 async def file_objection(
-    merchant_id: str, body: FileObjection, svc: Svc, who: Recorder
+    merchant_id: str, body: FileObjection, svc: Svc, who: Clerk
 ) -> dict[str, Any]:
     """Record the merchant's objection to one entry of its ledger (an entry that cost credit and
     still counts, disputed once): 404 naming `event_id` when there is no such entry, 409 when it
@@ -354,9 +354,9 @@ async def list_objections(
 
 @router.post("/objections/{objection_id}/decision", tags=["objections"])
 async def decide_objection(
-    objection_id: str, body: DecideObjection, svc: Svc, who: Decider
+    objection_id: str, body: DecideObjection, svc: Svc, who: Clerk
 ) -> dict[str, Any]:
-    """Decide an open objection (a leader of the district who did not record it): `corrected`
+    """Decide an open objection (a clerk of the district who did not record it): `corrected`
     reverses the entry in the ledger (the score moves once credit reads the decision back from
     `credit.objections.v1`), `upheld` keeps it; 409 when already decided."""
     return await svc.decide_objection(who, objection_id, body.decision, body.reasoning)

@@ -454,7 +454,7 @@ class Credit:
         self, who: Principal, merchant_id: str, event_id: str, kind: str, statement: str
     ) -> dict[str, Any]:
         """Record a merchant's objection to one entry of its ledger (its `event_id` and `kind`),
-        for a clerk or leader of the merchant's district; announced as `credit.objection.filed`."""
+        for a clerk of the merchant's district; announced as `credit.objection.filed`."""
         async with self.uow() as work:
             store = work.stores
             found = await store.ledger.credit(merchant_id)
@@ -480,7 +480,7 @@ class Credit:
     async def decide_objection(
         self, who: Principal, objection_id: str, decision: str, reasoning: str
     ) -> dict[str, Any]:
-        """A leader of the district decides an objection: `corrected` or `upheld`, with the
+        """Another clerk of the district decides an objection: `corrected` or `upheld`, with the
         reasoning; announced as `credit.objection.decided`, which reaches the ledger back from
         the topic (`objection_decided`)."""
         async with self.uow() as work:

@@ -365,6 +365,36 @@ async def file_complaint(console: Console) -> Filed:
     return Filed(place, receipt["id"], receipt["tracking_code"])
 
 
+@dataclass(frozen=True)
+class Inspected:
+    """A complaint accepted and the task it made, completed with a minor finding (WGT-01)."""
+
+    filed: Filed
+    task_id: str
+    received_at: str
+    completed_at: str
+
+
+async def inspected_minor(console: Console) -> Inspected:
+    """A citizen's complaint, accepted by a handler; the inspection it makes, claimed and
+    completed by an inspector with one minor finding: 电子秤未检定 (the merchant's −5)."""
+    filed = await file_complaint(console)
+    place, city = filed.place, console.city
+    async with city.client("complaints", "handler", place.district) as complaints:
+        r = await complaints.post(f"/complaints/{filed.complaint_id}/accept")
+        assert r.status_code == 200, r.text
+        received_at = str(r.json()["received_at"])
+    task_id = await opened_task(console, place.market_id, "complaint", "the complaint's task")
+    async with city.client("inspection", "inspector", place.district) as inspection:
+        assert (await inspection.post(f"/tasks/{task_id}/claim")).status_code == 200
+        r = await inspection.post(
+            f"/tasks/{task_id}/complete",
+            json={"outcome": "minor", "findings": [{"code": "WGT-01", "note": "电子秤未检定"}]},
+        )
+        assert r.status_code == 200, r.text
+    return Inspected(filed, task_id, received_at, str(r.json()["completed_at"]))
+
+
 # -- joint work (联席会议): a department member's -------------------------------------------------
 async def meeting_recorded(
     console: Console, held_on: str, decisions: list[dict[str, Any]]

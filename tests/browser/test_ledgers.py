@@ -20,8 +20,7 @@ from tests.browser.support import (
     CITY_TZ,
     Console,
     Shots,
-    file_complaint,
-    opened_task,
+    inspected_minor,
     sign_in,
     small_targets,
 )
@@ -61,21 +60,10 @@ def the_row(rows: list[Any], column: int, value: Any) -> dict[str, Any]:
 async def test_a_leader_downloads_the_month_s_complaints_and_inspections_on_a_phone(
     console: Console, phone: Page, tokens: Tokens, shot: Shots
 ) -> None:
-    filed = await file_complaint(console)
-    place, city = filed.place, console.city
-    async with city.client("complaints", "handler", place.district) as complaints:
-        r = await complaints.post(f"/complaints/{filed.complaint_id}/accept")
-        assert r.status_code == 200, r.text
-        received = month_of(r.json()["received_at"])
-    task_id = await opened_task(console, place.market_id, "complaint", "the complaint's task")
-    async with city.client("inspection", "inspector", place.district) as inspection:
-        assert (await inspection.post(f"/tasks/{task_id}/claim")).status_code == 200
-        r = await inspection.post(
-            f"/tasks/{task_id}/complete",
-            json={"outcome": "minor", "findings": [{"code": "WGT-01", "note": "电子秤未检定"}]},
-        )
-        assert r.status_code == 200, r.text
-        completed = month_of(r.json()["completed_at"])
+    done = await inspected_minor(console)
+    filed, task_id, city = done.filed, done.task_id, console.city
+    place = filed.place
+    received, completed = month_of(done.received_at), month_of(done.completed_at)
 
     leader, _ = tokens.person("leader", place.district, name="周领导", who="ledger")
     await sign_in(phone, leader, tokens.password, shot)

@@ -15,6 +15,7 @@ from services.console.views import (
     ledgers,
     markets,
     merchants,
+    objections,
     overview,
     public,
     registry,
@@ -35,5 +36,6 @@ ROUTERS += [joint.router, honours.router]  # joint meetings and enforcement, 红
 ROUTERS += [honours.public_router]  # 红黑榜 for citizens: no sign-in, rate limited
 ROUTERS += [self_inspection.router, duties.router, training.router]  # 自查, 专班汇报, 培训
 ROUTERS += [exposures.router, renovations.router]  # 曝光整改, 改造项目 and 征求意见 (issue 17)
-ROUTERS += [ledgers.router]  # 台账导出: a month of complaints or inspections as Excel
+ROUTERS += [ledgers.router]  # 台账导出: a month, quarter or year of the district's work as Excel
+ROUTERS += [objections.router]  # 信用异议: a merchant disputes an entry of its credit record
 ROUTERS += [alerts.router]  # 告警, for the admin: Alertmanager's alerts (issue 21)

@@ -167,6 +167,21 @@ CARDS: tuple[tuple[tuple[str, ...], Card | Counted], ...] = (
         ),
     ),
     (("leader",), Card("红黑榜", "/staff/honours", "每月市场与商户红榜、黑榜")),
+    # Merchants' objections to their credit records waiting for a leader's decision.
+    (
+        ("clerk", "leader"),
+        Counted(
+            "信用异议",
+            "/staff/objections",
+            "商户对信用记录的异议",
+            "/objections",
+            note=lambda waiting, _: (
+                f"{len(waiting)} 件待决定" if waiting else "商户对信用记录的异议"
+            ),
+            params={"state": "open"},
+            service="credit",
+        ),
+    ),
     # The reports of the district late and still not filed, in red.
     (
         ("clerk", "inspector"),

@@ -1,20 +1,24 @@
 """商户信用: a merchant's grade and score, and why — the credit ledger as a timeline, newest
 first, each adjustment linked to the task, complaint or risk at its root — with the registry's
-name, market, stall and licence, and the patrol plan one click away."""
+name, market, stall and licence, and the patrol plan one click away. Beside an entry, its 信用异议:
+a clerk records the merchant's objection there, another clerk decides it there
+(views/objections.py posts the forms)."""
 
 from __future__ import annotations
 
 import asyncio
 import re
-from typing import Any
+from typing import Any, Final
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
 from services.console import labels, web
 from services.console.backend import ApiError, Backend
+from services.console.forms import Form
 from services.console.licences import licence
-from services.console.web import OutOfScope, Person, Services, optional, render
+from services.console.sessions import Session
+from services.console.web import OutOfScope, Person, Services, optional
 
 router = APIRouter()
 
@@ -72,8 +76,28 @@ def risk_root(entry: dict[str, Any]) -> dict[str, Any] | None:
     return {"kind": "risk", "id": risks.group(1).split(", ")[0]} if risks else None
 
 
+# An entry the merchant may dispute: one that cost credit, still counts, is no correction itself
+# and has no objection yet (services/credit/domain/objections.py says why in each case).
+CORRECTION: Final = "objection.corrected"
+DONE: Final = {
+    "objection": "异议已登记，由本区其他登记员核实后决定。",
+    "corrected": "已更正：这条记录的扣分撤销，信用分随后更新。",
+    "upheld": "已决定维持原记录。",
+}
+
+
+def disputable(entry: dict[str, Any]) -> bool:
+    return (
+        int(entry.get("delta") or 0) < 0
+        and bool(entry.get("counting"))
+        and entry.get("kind") != CORRECTION
+        and not entry.get("objection")
+    )
+
+
 def explain(credit: dict[str, Any]) -> list[dict[str, Any]]:
-    """The ledger newest first, each entry with its links and the sign of its delta."""
+    """The ledger newest first, each entry with its links, the sign of its delta and whether the
+    merchant may still dispute it."""
     entries = []
     for entry in sorted(
         credit.get("ledger") or [], key=lambda e: str(e.get("occurred_at")), reverse=True
@@ -85,6 +109,7 @@ def explain(credit: dict[str, Any]) -> list[dict[str, Any]]:
                 "links": links(entry),
                 "risk": risk_root(entry),
                 "sign": "down" if delta < 0 else "up" if delta > 0 else "zero",
+                "disputable": disputable(entry),
             }
         )
     return entries
@@ -107,6 +132,13 @@ async def _credit(services: Backend, token: str, merchant_id: str) -> dict[str, 
 async def merchant_page(
     request: Request, merchant_id: str, who: Person, services: Services
 ) -> Response:
+    return await page(request, merchant_id, who, services, Form.done(request, DONE))
+
+
+async def page(
+    request: Request, merchant_id: str, who: Session, services: Backend, form: Form
+) -> Response:
+    """The merchant's page, first shown or with an objection form refused."""
     token = who.access_token
     found, scored = await asyncio.gather(
         services.get("registry", f"/merchants/{merchant_id}", token),
@@ -126,11 +158,14 @@ async def merchant_page(
         raise OutOfScope("商户")
     market_id = (merchant or credit or {}).get("market_id")
     market = await optional(services.get("registry", f"/markets/{market_id}", token), None)
-    return render(
+    return form.page(
         request,
         "merchants/credit.html",
         who,
         merchant_id=merchant_id,
+        may_act_on_objections=who.principal.holds("clerk"),
+        me=who.principal.subject,
+        decisions=labels.OBJECTION_DECISION,
         merchant=merchant,
         market=market,
         credit=credit,

@@ -1,6 +1,6 @@
 """Objections to a merchant's credit record (信用异议): the merchant disputes one adjustment of its
-ledger, a clerk or leader of the district records it, and a leader of the district — never the
-one who recorded it — decides it: `corrected` (the record was wrong; the adjustment is reversed
+ledger, a clerk of the district records it, and another clerk of the district — never the one
+who recorded it — decides it: `corrected` (the record was wrong; the adjustment is reversed
 once the decision comes back from `credit.objections.v1`, see `facts.facts_from_objection`) or
 `upheld` (the record stands). A decision is final.
 
@@ -137,7 +137,7 @@ def decide(
     InvalidInputs.raise_any(problems + _text_problems("reasoning", reasoning))
     if who.subject == objection.filed_by.subject:
         raise Forbidden(
-            f"objection {objection.objection_id} was recorded by this person: another leader "
+            f"objection {objection.objection_id} was recorded by this person: another clerk "
             "of the district decides it"
         )
     chosen: Decision = "corrected" if decision == "corrected" else "upheld"

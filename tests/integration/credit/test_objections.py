@@ -1,7 +1,7 @@
 """信用异议 on real Kafka, Postgres and the identity provider: a clerk records the merchant's
-objection to a major finding, a leader corrects the record, and the score comes back once credit
-reads the decision from `credit.objections.v1`; every refusal names its field and changes
-nothing."""
+objection to a major finding, another clerk corrects the record (a leader may not), and the
+score comes back once credit reads the decision from `credit.objections.v1`; every refusal
+names its field and changes nothing."""
 
 from __future__ import annotations
 
@@ -25,6 +25,7 @@ async def test_a_corrected_record_gives_the_merchant_its_credit_back(
 ) -> None:
     place = await registered(stack, kafka)
     clerk, leader = stack.token("clerk", place.district), stack.token("leader", place.district)
+    other = identity.bearer("clerk", place.district, who="second")
     event = completed(place, "major")
     async with TopicWatcher(kafka, SCORES) as scores:
         await stack.send(topics.INSPECTION_EVENTS.name, event, event.subject)
@@ -50,10 +51,11 @@ async def test_a_corrected_record_gives_the_merchant_its_credit_back(
 
     decision = f"/objections/{objection['objection_id']}/decision"
     corrected = {"decision": "corrected", "reasoning": "检定证书属实，记录有误"}
-    by_clerk = await stack.credit.post(decision, json=corrected, headers=clerk)
-    assert by_clerk.status_code == 403
+    for refused in (clerk, leader):  # the one who recorded it; a leader, who changes nothing
+        r = await stack.credit.post(decision, json=corrected, headers=refused)
+        assert r.status_code == 403, r.text
     async with TopicWatcher(kafka, SCORES) as scores:
-        r = await stack.credit.post(decision, json=corrected, headers=leader)
+        r = await stack.credit.post(decision, json=corrected, headers=other)
         assert r.status_code == 200, r.text
         [back] = await scores.wait_for(score_of(place.merchant_id, score=100, grade="A"))
     assert back.json()["data"]["adjustment"]["kind"] == "objection.corrected"
@@ -61,7 +63,7 @@ async def test_a_corrected_record_gives_the_merchant_its_credit_back(
     assert entries["objection.corrected"]["delta"] == 15
     assert entries["objection.corrected"]["fades_at"] == finding["fades_at"]
     assert entries["inspection.finding.major"]["objection"]["state"] == "corrected"
-    twice = await stack.credit.post(decision, json=corrected, headers=leader)
+    twice = await stack.credit.post(decision, json=corrected, headers=other)
     assert twice.status_code == 409 and fields(twice) == ["state"]
     listed = await stack.credit.get(
         "/objections",
@@ -73,7 +75,7 @@ async def test_a_corrected_record_gives_the_merchant_its_credit_back(
 
 async def test_refusals_name_the_field_and_change_nothing(stack: Stack, kafka: str) -> None:
     place = await registered(stack, kafka)
-    leader = stack.token("leader", place.district)
+    clerk, leader = stack.token("clerk", place.district), stack.token("leader", place.district)
     event = completed(place, "minor")
     async with TopicWatcher(kafka, SCORES) as scores:
         await stack.send(topics.INSPECTION_EVENTS.name, event, event.subject)
@@ -84,33 +86,36 @@ async def test_refusals_name_the_field_and_change_nothing(stack: Stack, kafka: s
     async def filing(headers: dict[str, str], **body: Any) -> Any:
         return await stack.credit.post(path, json=body, headers=headers)
 
-    blank = await filing(leader, event_id=finding["event_id"], kind=finding["kind"], statement="  ")
+    blank = await filing(clerk, event_id=finding["event_id"], kind=finding["kind"], statement="  ")
     assert blank.status_code == 422 and fields(blank) == ["statement"]
-    unknown = await filing(leader, event_id="ev_none", kind=finding["kind"], statement="不服")
+    unknown = await filing(clerk, event_id="ev_none", kind=finding["kind"], statement="不服")
     assert unknown.status_code == 404 and fields(unknown) == ["event_id"]
     nothing = await filing(
-        leader, event_id=registration["event_id"], kind=registration["kind"], statement="不服"
+        clerk, event_id=registration["event_id"], kind=registration["kind"], statement="不服"
     )
     assert nothing.status_code == 409 and fields(nothing) == ["kind"]
-    inspector = stack.token("inspector", place.district)
-    by_inspector = await filing(
-        inspector, event_id=finding["event_id"], kind=finding["kind"], statement="不服"
-    )
-    assert by_inspector.status_code == 403
+    for role in ("inspector", "leader"):
+        refused = await filing(
+            stack.token(role, place.district),
+            event_id=finding["event_id"],
+            kind=finding["kind"],
+            statement="不服",
+        )
+        assert refused.status_code == 403, role
     listed = await stack.credit.get(
         "/objections", params={"merchant_id": place.merchant_id}, headers=leader
     )
     assert listed.json()["items"] == []
 
-    # The leader who recorded it does not decide it; another leader does; a bad decision is named.
-    r = await filing(leader, event_id=finding["event_id"], kind=finding["kind"], statement="不服")
+    # The clerk who recorded it does not decide it; another clerk does; a bad decision is named.
+    r = await filing(clerk, event_id=finding["event_id"], kind=finding["kind"], statement="不服")
     assert r.status_code == 201, r.text
     decision = f"/objections/{r.json()['objection_id']}/decision"
     same = await stack.credit.post(
-        decision, json={"decision": "corrected", "reasoning": "属实"}, headers=leader
+        decision, json={"decision": "corrected", "reasoning": "属实"}, headers=clerk
     )
     assert same.status_code == 403
-    other = identity.bearer("leader", place.district, who="second")
+    other = identity.bearer("clerk", place.district, who="second")
     bad = await stack.credit.post(
         decision, json={"decision": "maybe", "reasoning": "属实"}, headers=other
     )

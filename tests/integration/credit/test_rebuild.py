@@ -19,6 +19,7 @@ from tests.integration.credit.conftest import (
     credit_stack,
     score_of,
 )
+from tests.support import identity
 from tests.support.credit_events import decided_event
 from tests.support.kafka import TopicWatcher
 
@@ -47,7 +48,8 @@ async def test_a_rebuild_from_the_topics_equals_the_live_scores(stack: Stack, ka
         # 信用异议: the major finding corrected; the correction comes back from credit's own
         # topic, in the live service and in the rebuild alike.
         credit = f"/merchants/{place.merchant_id}/credit"
-        clerk, leader = stack.token("clerk", place.district), stack.token("leader", place.district)
+        clerk = stack.token("clerk", place.district)
+        other = identity.bearer("clerk", place.district, who="second")
         entries = (await stack.credit.get(credit, headers=clerk)).json()["ledger"]
         [major] = [e for e in entries if e["kind"] == "inspection.finding.major"]
         r = await stack.credit.post(
@@ -59,7 +61,7 @@ async def test_a_rebuild_from_the_topics_equals_the_live_scores(stack: Stack, ka
         r = await stack.credit.post(
             f"/objections/{r.json()['objection_id']}/decision",
             json={"decision": "corrected", "reasoning": "属实"},
-            headers=leader,
+            headers=other,
         )
         assert r.status_code == 200, r.text
         await scores.wait_for(score_of(place.merchant_id, score=92, grade="A"), timeout=60)

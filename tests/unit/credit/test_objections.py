@@ -1,4 +1,4 @@
-"""信用异议: a merchant disputes one entry of its ledger, a clerk records it, another leader of the
+"""信用异议: a merchant disputes one entry of its ledger, a clerk records it, another clerk of the
 district decides it. The rules (services/credit/domain/objections.py), the correction they give
 (facts_from_objection, adjust) and the use cases on the fakes, reached as api.py and the Kafka
 router reach them: a correction moves the score only once read back from the topic, once; a
@@ -31,11 +31,11 @@ from tests.support.credit_ledger import entry
 from tests.unit.credit.test_service import T0, World, inspection, world_with
 
 CLERK = Principal(subject="c-zhang", role="clerk", district="zhifu", name="张登记")
-LEADER = Principal(subject="l-zhou", role="leader", district="zhifu", name="周领导")
-RECORDING_LEADER = Principal(subject="l-wang", role="leader", district="zhifu")
-ELSEWHERE = Principal(subject="l-wu", role="leader", district="laishan")
+DECIDER = Principal(subject="c-zhou", role="clerk", district="zhifu", name="周登记")
+RECORDING = Principal(subject="c-wang", role="clerk", district="zhifu")
+ELSEWHERE = Principal(subject="c-wu", role="clerk", district="laishan")
 ZHANG = Actor.of("c-zhang", "张登记")
-ZHOU = Actor.of("l-zhou", "周领导")
+ZHOU = Actor.of("c-zhou", "周登记")
 META = EventMeta("ev_obj", "credit.objections.v1", 1, 7, "risk_1")
 YEAR = timedelta(days=365)
 
@@ -83,7 +83,7 @@ def test_an_entry_is_disputed_once_and_a_blank_statement_is_named() -> None:
     assert blank.value.errors == [{"field": "statement", "reason": "must not be blank"}]
 
 
-def test_a_leader_who_did_not_record_it_decides_it_once() -> None:
+def test_a_clerk_who_did_not_record_it_decides_it_once() -> None:
     at = T0 + timedelta(days=5)
     decided = decide(filed(), "corrected", " 检定证书属实 ", ZHOU, at)
     assert (decided.state, decided.reasoning, decided.decided_by) == (
@@ -94,7 +94,7 @@ def test_a_leader_who_did_not_record_it_decides_it_once() -> None:
     assert decided.decided_at == at
     with pytest.raises(Conflict, match="was decided corrected"):
         decide(decided, "upheld", "改判", ZHOU, at)
-    with pytest.raises(Forbidden, match="another leader"):
+    with pytest.raises(Forbidden, match="another clerk"):
         decide(filed(), "upheld", "维持", ZHANG, at)
 
 
@@ -153,13 +153,13 @@ async def test_a_corrected_objection_gives_the_merchant_its_credit_back_once() -
         CLERK, "mer_1", entry["event_id"], entry["kind"], "电子秤有检定证书"
     )
     assert objection["state"] == "open" and world.types()[-1] == OBJECTION_FILED
-    [shown] = (await world.credit.explain(LEADER, "mer_1"))["ledger"]
+    [shown] = (await world.credit.explain(DECIDER, "mer_1"))["ledger"]
     assert shown["objection"]["objection_id"] == objection["objection_id"]
 
     decided = await world.credit.decide_objection(
-        LEADER, objection["objection_id"], "corrected", "检定证书属实，记录有误"
+        DECIDER, objection["objection_id"], "corrected", "检定证书属实，记录有误"
     )
-    assert decided["state"] == "corrected" and decided["decided_by"]["subject"] == "l-zhou"
+    assert decided["state"] == "corrected" and decided["decided_by"]["subject"] == "c-zhou"
     # The decision alone moves nothing: the ledger reads it back from the topic.
     assert (await world.stores.ledger.scores())["mer_1"] == (85, "B")
     router = handlers.objections_router(world.credit)
@@ -180,13 +180,13 @@ async def test_an_upheld_objection_leaves_the_score_and_the_filing_moves_nothing
         CLERK, "mer_1", entry["event_id"], entry["kind"], "不服"
     )
     await world.send(router, world.uow.published[-1])  # the filing, read back
-    await world.credit.decide_objection(LEADER, objection["objection_id"], "upheld", "复核无误")
+    await world.credit.decide_objection(DECIDER, objection["objection_id"], "upheld", "复核无误")
     await world.send(router, world.uow.published[-1])
     assert (await world.stores.ledger.scores())["mer_1"] == (85, "B")
     assert [a.kind for a in await world.stores.ledger.ledger("mer_1")] == [entry["kind"]]
-    listed = await world.credit.objections(LEADER, state="upheld")
+    listed = await world.credit.objections(DECIDER, state="upheld")
     assert [o["objection_id"] for o in listed] == [objection["objection_id"]]
-    assert await world.credit.objections(LEADER, state="open") == []
+    assert await world.credit.objections(DECIDER, state="open") == []
 
 
 async def test_refusals_store_and_announce_nothing() -> None:
@@ -198,22 +198,20 @@ async def test_refusals_store_and_announce_nothing() -> None:
     with pytest.raises(Forbidden):
         await world.credit.file_objection(ELSEWHERE, "mer_1", entry["event_id"], entry["kind"], "x")
     objection = await world.credit.file_objection(
-        RECORDING_LEADER, "mer_1", entry["event_id"], entry["kind"], "不服"
+        RECORDING, "mer_1", entry["event_id"], entry["kind"], "不服"
     )
     with pytest.raises(Conflict):
         await world.credit.file_objection(CLERK, "mer_1", entry["event_id"], entry["kind"], "再诉")
     filed_types = world.types()
     assert filed_types == [*before, OBJECTION_FILED]
     with pytest.raises(Forbidden):  # the leader who recorded it
-        await world.credit.decide_objection(
-            RECORDING_LEADER, objection["objection_id"], "corrected", "x"
-        )
+        await world.credit.decide_objection(RECORDING, objection["objection_id"], "corrected", "x")
     with pytest.raises(Forbidden):  # another district's
         await world.credit.decide_objection(ELSEWHERE, objection["objection_id"], "corrected", "x")
     with pytest.raises(NotFound):
-        await world.credit.decide_objection(LEADER, "obj_none", "corrected", "x")
+        await world.credit.decide_objection(DECIDER, "obj_none", "corrected", "x")
     with pytest.raises(InvalidInput):
-        await world.credit.objections(LEADER, state="pending")
+        await world.credit.objections(DECIDER, state="pending")
     assert world.types() == filed_types
-    [still] = await world.credit.objections(LEADER, state="open")
+    [still] = await world.credit.objections(DECIDER, state="open")
     assert still["objection_id"] == objection["objection_id"]

@@ -1,0 +1,111 @@
+"""信用异议: a merchant's objection to one entry of its credit record (docs/objections.md).
+
+A clerk records it beside the entry on the merchant's page, from the merchant's written
+statement; another clerk of the district decides it there (更正 or 维持) after checking with the
+source. Leaders read both and change nothing. This page lists the district's objections, those
+waiting for a decision first, each linking to its entry. The console owns none of it: credit's
+`POST /merchants/{id}/objections`, `POST /objections/{id}/decision` and `GET /objections`."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Final
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from services.console import web
+from services.console.backend import ApiError
+from services.console.forms import Form
+from services.console.sessions import Session
+from services.console.views import merchants
+from services.console.web import Services, field_errors, may_do, may_see, typed, unavailable_503
+
+router = APIRouter()
+
+REFUSAL: Final = "信用异议由登记员登记和决定，领导可查看。"
+Reader = Annotated[Session, may_see("clerk", "leader", message=REFUSAL)]
+Clerk = Annotated[Session, may_do("clerk", message="信用异议由登记员登记和决定。")]
+# What a field left empty (or a decision not picked) says, in place of the service's reason.
+BLANK: Final = {
+    "statement": "请写明商户的异议理由",
+    "reasoning": "请写明决定的理由",
+    "decision": "请选择更正或维持",
+}
+
+
+def entry_anchor(event_id: str, kind: str) -> str:
+    """The id of a ledger entry on the merchant's page."""
+    return f"entry-{event_id}-{kind.replace('.', '-')}"
+
+
+@router.get("/staff/objections")
+async def objections_page(request: Request, who: Reader, services: Services) -> Response:
+    token = who.access_token
+    found, merchant_names, market_names = await web.needed(
+        services.get("credit", "/objections", token),
+        web.names_by_id(services, "/merchants", token),
+        web.market_names(services, token),
+    )
+    items: list[dict[str, Any]] = found.get("items") or []
+    waiting = [o for o in items if o.get("state") == "open"]
+    decided = sorted(
+        (o for o in items if o.get("state") != "open"),
+        key=lambda o: str(o.get("decided_at") or ""),
+        reverse=True,
+    )
+    return web.render(
+        request,
+        "objections/index.html",
+        who,
+        waiting=waiting,
+        decided=decided,
+        merchants=merchant_names or {},
+        markets=market_names or {},
+        anchor=entry_anchor,
+        decides=who.principal.holds("clerk"),
+    )
+
+
+def _refused(exc: ApiError, values: dict[str, str], marks: dict[str, str]) -> Form:
+    """A refusal beside the field it names (or above the entry's form), what was typed kept;
+    `marks` say which entry's or objection's form it is."""
+    blank = {k: v for k, v in BLANK.items() if k in values and not values[k].strip()}
+    # The entry's key is no field a person fills in: what is said of it stands above the form.
+    errors = web.above_form(exc) or field_errors(
+        exc, lambda field: field if field in BLANK else "form", blank=blank
+    )
+    return Form.refused(errors, values | marks, unavailable_503(exc))
+
+
+@router.post("/staff/merchants/{merchant_id}/objections")
+async def record(request: Request, merchant_id: str, who: Clerk, services: Services) -> Response:
+    values = await typed(request, "event_id", "kind", "statement")
+    anchor = entry_anchor(values["event_id"], values["kind"])
+    try:
+        await services.post(
+            "credit", f"/merchants/{merchant_id}/objections", who.access_token, values
+        )
+    except ApiError as exc:
+        form = _refused(exc, values, {"entry": anchor})
+        return await merchants.page(request, merchant_id, who, services, form)
+    return RedirectResponse(
+        f"/staff/merchants/{merchant_id}?done=objection#{anchor}", status_code=303
+    )
+
+
+@router.post("/staff/objections/{objection_id}/decision")
+async def decide(request: Request, objection_id: str, who: Clerk, services: Services) -> Response:
+    values = await typed(request, "decision", "reasoning")
+    merchant_id = (await typed(request, "merchant_id"))["merchant_id"]
+    try:
+        decided = await services.post(
+            "credit", f"/objections/{objection_id}/decision", who.access_token, values
+        )
+    except ApiError as exc:
+        form = _refused(exc, values, {"objection": objection_id})
+        return await merchants.page(request, merchant_id, who, services, form)
+    anchor = entry_anchor(str(decided.get("event_id")), str(decided.get("kind")))
+    state = decided.get("state")
+    return RedirectResponse(
+        f"/staff/merchants/{merchant_id}?done={state}#{anchor}", status_code=303
+    )

@@ -1,0 +1,102 @@
+"""信用异议 in a real browser on the real services, on phones: an inspection found a minor
+problem at a merchant (−5); a clerk records the merchant's objection beside that entry of its
+credit record (an empty statement is named beside the field and files nothing); another clerk
+finds it waiting on 信用异议, is told beside the field to pick 更正 or 维持, corrects the record,
+and the merchant's score comes back once credit has read the decision; the first clerk's page
+then says 已更正, and a leader reads it all without a form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from playwright.async_api import Page
+
+from tests.browser.conftest import Pages
+from tests.browser.support import Console, Shots, inspected_minor, sign_in, submit
+from tests.support.identity import Tokens
+from tests.support.poll import until
+
+
+async def test_a_clerk_records_an_objection_and_another_clerk_corrects_the_record(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+) -> None:
+    place, city = (await inspected_minor(console)).filed.place, console.city
+
+    async def score() -> tuple[int, list[dict[str, Any]]] | None:
+        async with city.client("credit", "clerk", place.district) as credit:
+            r = await credit.get(f"/merchants/{place.merchant_id}/credit")
+        body = r.json() if r.status_code == 200 else {}
+        kinds = {e["kind"] for e in body.get("ledger", [])}
+        return (body["score"], body["ledger"]) if "inspection.finding.minor" in kinds else None
+
+    before, _ = await until(score, within=60, every=0.5, what="credit scored the finding")
+    entry = "#ledger li[data-kind='inspection.finding.minor']"
+
+    clerk, _ = tokens.person("clerk", place.district, name="张登记", who="objection")
+    phone: Page = await open_page(phone=True)
+    await sign_in(phone, clerk, tokens.password, shot)
+    await phone.goto(f"/staff/merchants/{place.merchant_id}")
+    assert (await phone.inner_text("#score")).strip() == str(before)
+    await phone.click(f"{entry} details.objection-new summary")
+    answer = await submit(phone, f"{entry} details.objection-new", "/objections")
+    assert answer.status == 422
+    form = phone.locator(f"{entry} details.objection-new[open]")
+    assert "请写明商户的异议理由" in await form.locator(".field-error").inner_text()
+    assert await form.locator("textarea[name=statement]").get_attribute("aria-invalid") == "true"
+    async with city.client("credit", "leader", place.district) as credit:
+        listed = await credit.get("/objections", params={"merchant_id": place.merchant_id})
+    assert listed.json()["items"] == []
+    await shot(phone, "statement-missing")
+
+    await form.locator("textarea[name=statement]").fill("当天电子秤已检定，商户提供了检定证书")
+    answer = await submit(phone, f"{entry} details.objection-new", "/objections")
+    assert answer.status == 303
+    assert "异议已登记" in await phone.inner_text("[role=status]")
+    assert "待决定" in await phone.inner_text(f"{entry} .objection")
+    assert "须由本区其他登记员" in await phone.inner_text(f"{entry} .objection")
+    await shot(phone, "recorded")
+
+    other, _ = tokens.person("clerk", place.district, name="周登记", who="objection-2")
+    boss: Page = await open_page(phone=True)
+    await sign_in(boss, other, tokens.password)
+    await boss.goto("/staff/objections")
+    waiting = boss.locator("#waiting li", has_text="当天电子秤已检定")
+    assert "检查发现一般问题" in await waiting.inner_text()
+    await shot(boss, "waiting")
+    await waiting.locator("a").click()
+    await boss.wait_for_url(f"**/staff/merchants/{place.merchant_id}*")
+    decide = f"{entry} .objection form"
+    await boss.fill(f"{decide} textarea[name=reasoning]", "核实检定证书属实，记录有误")
+    answer = await submit(boss, decide, "/decision")
+    assert answer.status == 422
+    assert "请选择更正或维持" in await boss.inner_text(f"{entry} .objection fieldset")
+    assert (
+        await boss.locator(f"{decide} textarea[name=reasoning]").input_value()
+        == "核实检定证书属实，记录有误"
+    )
+    await boss.check(f"{decide} input[name=decision][value=corrected]")
+    answer = await submit(boss, decide, "/decision")
+    assert answer.status == 303
+    assert "已更正" in await boss.inner_text("[role=status]")
+    await shot(boss, "corrected")
+
+    async def corrected() -> bool:
+        await boss.goto(f"/staff/merchants/{place.merchant_id}")
+        return await boss.locator("#ledger li[data-kind='objection.corrected']").count() == 1
+
+    await until(corrected, within=60, every=1.0, what="the correction in the ledger")
+    assert (await boss.inner_text("#score")).strip() == str(before + 5)
+    assert "+5 分" in await boss.inner_text("#ledger li[data-kind='objection.corrected']")
+    await phone.reload()
+    assert "已更正" in await phone.inner_text(f"{entry} .objection")
+    assert "核实检定证书属实" in await phone.inner_text(f"{entry} .objection")
+    await shot(phone, "clerk-sees-corrected")
+
+    leader, _ = tokens.person("leader", place.district, name="吴领导", who="objection")
+    reader: Page = await open_page(phone=True)
+    await sign_in(reader, leader, tokens.password)
+    await reader.goto("/staff/objections")
+    assert "核实检定证书属实" in await reader.inner_text("#decided")
+    await reader.goto(f"/staff/merchants/{place.merchant_id}")
+    assert "已更正" in await reader.inner_text(f"{entry} .objection")
+    assert await reader.locator("#ledger form").count() == 0

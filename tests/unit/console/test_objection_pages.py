@@ -1,0 +1,226 @@
+"""信用异议 pages in front of stubbed services: who is offered which form beside which entry of
+a merchant's credit record, what is sent to credit, and where each refusal is said (beside the
+field, what was typed kept; above the entry's form when no field is to blame)."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from typing import Any
+
+import httpx
+
+from services.console.sessions import Session
+from services.runtime.auth import Principal
+from tests.unit.console import support
+
+MERCHANT = {
+    "id": "mer_1", "name": "老王鲜肉", "market_id": "mkt_1", "district": "zhifu",
+    "stall_no": "A-01", "status": "active", "credit_code": "913706020000000000",
+    "food_licence": "JY13706020000001", "licence_valid_until": "2027-06-30",
+}  # fmt: skip
+
+
+def line(kind: str, delta: int, event_id: str, **kw: Any) -> dict[str, Any]:
+    return {
+        "kind": kind, "delta": delta, "event_id": event_id, "reason": f"{kind}: {delta:+d}",
+        "event_type": "inspection.task.completed", "occurred_at": "2026-11-03T09:00:00+08:00",
+        "fades_at": "2027-11-03T09:00:00+08:00", "policy_version": "2026-12", "counting": True,
+        "root": None, "objection": None,
+    } | kw  # fmt: skip
+
+
+OPEN = {
+    "objection_id": "obj_1", "merchant_id": "mer_1", "market_id": "mkt_1", "district": "zhifu",
+    "event_id": "ev_major", "kind": "inspection.finding.major", "delta": -15,
+    "occurred_at": "2026-11-03T09:00:00+08:00", "statement": "电子秤已检定",
+    "filed_at": "2026-11-05T09:00:00+08:00", "state": "open",
+    "filed_by": {"subject": "c-zhang", "name": "张登记"}, "decided_by": None,
+}  # fmt: skip
+LEDGER = [
+    line("merchant.registered", 0, "ev_reg"),
+    line("inspection.finding.minor", -5, "ev_minor"),
+    line("inspection.finding.major", -15, "ev_major", objection=OPEN),
+    line("inspection.finding.minor", -5, "ev_old", counting=False),
+]
+
+
+def person(role: str, subject: str = "u-1") -> Principal:
+    return Principal(subject, role, "zhifu", name="某人", roles=frozenset({role}))
+
+
+def console(who: Principal, asked: list[httpx.Request], answer: Any = None) -> httpx.AsyncClient:
+    def services(request: httpx.Request) -> httpx.Response:
+        asked.append(request)
+        found = answer(request) if answer is not None else None
+        if found is not None:
+            return found
+        path = request.url.path
+        if path == "/merchants/mer_1" and request.url.host == "registry":
+            return httpx.Response(200, json=MERCHANT)
+        if path == "/markets/mkt_1":
+            return httpx.Response(200, json=support.REGISTRY_MARKET)
+        if path == "/merchants/mer_1/credit":
+            credit = {"merchant_id": "mer_1", "market_id": "mkt_1", "district": "zhifu",
+                      "score": 80, "grade": "B", "policy_version": "2026-12",
+                      "as_of": "2026-11-05T09:00:00+08:00", "next_fade_at": None,
+                      "ledger": LEDGER}  # fmt: skip
+            return httpx.Response(200, json=credit)
+        if path == "/objections":
+            decided = {**OPEN, "objection_id": "obj_0", "state": "upheld", "reasoning": "复核无误",
+                       "decided_at": "2026-11-06T09:00:00+08:00",
+                       "decided_by": {"subject": "l-zhou", "name": "周领导"}}  # fmt: skip
+            return httpx.Response(200, json={"items": [decided, OPEN]})
+        if path in ("/merchants", "/markets"):
+            return httpx.Response(200, json={"items": [MERCHANT, support.REGISTRY_MARKET]})
+        return httpx.Response(404, json={"error": "not_found", "message": "none"})
+
+    app = support.app_of(services, who)
+    app.state.sign_in = support.SignedIn(Session("sid", who, "tok", "r", time.time() + 3600))
+    return support.client_of(app)
+
+
+def forms(html: str) -> list[str]:
+    """Where the page's forms post, but for signing out."""
+    found = re.findall(r'<form method="post" action="([^"]+)"', html)
+    return [action for action in found if action != "/logout"]
+
+
+async def test_a_clerk_is_offered_an_objection_beside_each_entry_that_still_costs_credit() -> None:
+    asked: list[httpx.Request] = []
+    async with console(person("clerk", "c-zhang"), asked) as client:
+        page = (await client.get("/staff/merchants/mer_1")).text
+    # Only the minor finding that still counts: not the registration (no cost), not the
+    # faded one, not the major one (disputed already).
+    assert forms(page) == ["/staff/merchants/mer_1/objections"]
+    assert 'name="event_id" value="ev_minor"' in page
+    assert "待决定" in page and "异议由您登记，须由本区其他登记员核实后决定" in page
+    for reader in ("inspector", "leader"):  # read it, change nothing
+        async with console(person(reader), asked) as client:
+            page = (await client.get("/staff/merchants/mer_1")).text
+        assert forms(page) == [] and "待决定" in page and "待本区登记员核实后决定" in page
+
+
+async def test_another_clerk_decides_and_the_one_who_recorded_it_is_told_so() -> None:
+    asked: list[httpx.Request] = []
+    async with console(person("clerk", "c-zhou"), asked) as client:
+        page = (await client.get("/staff/merchants/mer_1")).text
+    assert "/staff/objections/obj_1/decision" in forms(page)
+    async with console(person("clerk", "c-zhang"), asked) as client:
+        page = (await client.get("/staff/merchants/mer_1")).text
+    assert "/staff/objections/obj_1/decision" not in forms(page)
+    assert "异议由您登记，须由本区其他登记员核实后决定" in page
+    async with console(person("leader"), asked) as client:
+        r = await client.post(
+            "/staff/objections/obj_1/decision",
+            data={"csrf": "x", "merchant_id": "mer_1", "decision": "upheld", "reasoning": "x"},
+        )
+    assert r.status_code == 403 and not [q for q in asked if q.method == "POST"]
+
+
+async def test_an_objection_is_sent_to_credit_and_the_page_comes_back_at_its_entry() -> None:
+    asked: list[httpx.Request] = []
+
+    def credit(request: httpx.Request) -> httpx.Response | None:
+        if request.method == "POST":
+            return httpx.Response(201, json={**OPEN, "objection_id": "obj_2"})
+        return None
+
+    form = {"csrf": "x", "event_id": "ev_minor", "kind": "inspection.finding.minor",
+            "statement": " 当天没有检查 "}  # fmt: skip
+    async with console(person("clerk"), asked, credit) as client:
+        r = await client.post("/staff/merchants/mer_1/objections", data=form)
+    assert r.status_code == 303
+    assert r.headers["location"] == (
+        "/staff/merchants/mer_1?done=objection#entry-ev_minor-inspection-finding-minor"
+    )
+    [sent] = [q for q in asked if q.method == "POST"]
+    assert (sent.url.host, sent.url.path) == ("credit", "/merchants/mer_1/objections")
+    assert json.loads(sent.content) == {
+        "event_id": "ev_minor", "kind": "inspection.finding.minor", "statement": "当天没有检查"
+    }  # fmt: skip
+
+
+async def test_a_refusal_is_said_beside_the_field_or_above_the_entry_s_form() -> None:
+    asked: list[httpx.Request] = []
+
+    def blank(request: httpx.Request) -> httpx.Response | None:
+        if request.method == "POST":
+            errors = [{"field": "statement", "reason": "String should have at least 1 character"}]
+            return httpx.Response(422, json={"error": "invalid_input", "message": "statement",
+                                             "errors": errors})  # fmt: skip
+        return None
+
+    form = {"csrf": "x", "event_id": "ev_minor", "kind": "inspection.finding.minor"}
+    async with console(person("clerk"), asked, blank) as client:
+        r = await client.post("/staff/merchants/mer_1/objections", data=form | {"statement": ""})
+    assert r.status_code == 422
+    found = re.search(
+        r'id="err-statement-entry-ev_minor-inspection-finding-minor"[^>]*>([^<]*)<', r.text
+    )
+    assert found is not None and found[1] == "请写明商户的异议理由"
+    assert 'class="objection-new" open' in r.text
+
+    def disputed(request: httpx.Request) -> httpx.Response | None:
+        if request.method == "POST":
+            reason = (
+                "entry ev_minor (inspection.finding.minor) is already disputed by objection obj_9"
+            )
+            errors = [{"field": "event_id", "reason": reason}]
+            return httpx.Response(409, json={"error": "conflict", "message": reason,
+                                             "errors": errors})  # fmt: skip
+        return None
+
+    async with console(person("clerk"), asked, disputed) as client:
+        r = await client.post(
+            "/staff/merchants/mer_1/objections", data=form | {"statement": "再诉"}
+        )
+    assert r.status_code == 409 and "这条记录已登记过异议" in r.text
+    assert ">再诉</textarea>" in r.text  # what was typed is kept
+
+
+async def test_a_decision_refused_by_credit_is_said_in_chinese_and_a_decision_comes_back() -> None:
+    asked: list[httpx.Request] = []
+
+    def own(request: httpx.Request) -> httpx.Response | None:
+        if request.method == "POST":
+            message = (
+                "objection obj_1 was recorded by this person: another clerk of the district "
+                "decides it"
+            )
+            return httpx.Response(
+                403, json={"error": "forbidden", "message": message, "errors": []}
+            )
+        return None
+
+    form = {"csrf": "x", "merchant_id": "mer_1", "decision": "corrected", "reasoning": "属实"}
+    async with console(person("clerk", "c-zhou"), asked, own) as client:
+        r = await client.post("/staff/objections/obj_1/decision", data=form)
+    assert r.status_code == 403 and "异议由您登记，须由本区其他登记员决定" in r.text
+
+    def corrected(request: httpx.Request) -> httpx.Response | None:
+        if request.method == "POST":
+            return httpx.Response(200, json={**OPEN, "state": "corrected"})
+        return None
+
+    async with console(person("clerk", "c-zhou"), asked, corrected) as client:
+        r = await client.post("/staff/objections/obj_1/decision", data=form)
+    assert r.status_code == 303 and r.headers["location"] == (
+        "/staff/merchants/mer_1?done=corrected#entry-ev_major-inspection-finding-major"
+    )
+    [sent] = [q for q in asked if q.method == "POST" and q.url.path.endswith("obj_1/decision")][-1:]
+    assert json.loads(sent.content) == {"decision": "corrected", "reasoning": "属实"}
+
+
+async def test_the_list_puts_what_waits_first_and_is_for_clerks_and_leaders() -> None:
+    asked: list[httpx.Request] = []
+    async with console(person("leader"), asked) as client:
+        page = (await client.get("/staff/objections")).text
+    waiting = page[page.index('id="waiting"') : page.index('id="decided"')]
+    assert "obj_1" in waiting and "obj_0" not in waiting
+    assert 'id="waiting-count">1<' in page and "复核无误" in page
+    assert 'href="/staff/merchants/mer_1#entry-ev_major-inspection-finding-major"' in page
+    async with console(person("inspector"), asked) as client:
+        refused = await client.get("/staff/objections")
+    assert refused.status_code == 403
