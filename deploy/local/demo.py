@@ -286,12 +286,16 @@ STAFF_NAMES: dict[tuple[str, str], tuple[str, str]] = {
 # The one department (a code of services/campaign/departments.yaml) each district's department
 # member belongs to: their token says it, and they report done only its 议定事项.
 DEMO_DEPARTMENTS = {"zhifu": "health", "laishan": "market_regulation"}
+# A second clerk per district, `clerk2.<district>`: a merchant's objection to its credit record
+# (信用异议) is decided by a clerk who did not record it (docs/objections.md).
+SECOND_CLERK_NAMES = {"zhifu": ("钱", "晓梅"), "laishan": ("袁", "立平")}
 # A market operator's (主办方) staff member per market, in the order the markets are seeded.
 OPERATOR_NAMES = [("黄", "立新"), ("马", "春华"), ("高", "明"), ("林", "淑芬"), ("何", "永生")]
 
 
 def demo_people() -> list[Person]:
-    """`admin` (district *) and `<role>.<district>` for every staff role and demo district."""
+    """`admin` (district *), `<role>.<district>` for every staff role and demo district, and
+    `clerk2.<district>`, the second clerk."""
     from deploy.identity.keycloak import Person
 
     family, given = ADMIN_NAME
@@ -312,6 +316,15 @@ def demo_people() -> list[Person]:
                     else None,
                 )
             )
+        family, given = SECOND_CLERK_NAMES.get(district["code"], ("钱", "少少"))
+        people.append(
+            Person(
+                f"clerk2.{district['code']}",
+                ("clerk",),
+                district["code"],
+                first_name=family + given,
+            )
+        )
     return people
 
 

@@ -158,7 +158,7 @@ def test_old_style_java_versions_parse(tmp_path: Path) -> None:
 
 
 # --- the demo people --------------------------------------------------------------------------
-def test_the_demo_people_are_admin_and_one_per_role_and_district() -> None:
+def test_the_demo_people_are_admin_one_per_role_and_district_and_a_second_clerk() -> None:
     people = demo.demo_people()
     names = [p.username for p in people]
     assert names[0] == "admin"
@@ -167,11 +167,13 @@ def test_the_demo_people_are_admin_and_one_per_role_and_district() -> None:
     districts = [d["code"] for d in demo.CITY]
     assert districts == ["zhifu", "laishan"]
     expected = {f"{r}.{d}" for r in demo.STAFF_ROLES for d in districts}
+    expected |= {f"clerk2.{d}" for d in districts}  # who decides the other's 信用异议
     assert set(names[1:]) == expected and len(names) == len(set(names))
     for required in ("inspector.zhifu", "handler.laishan", "clerk.zhifu", "leader.zhifu"):
         assert required in names  # issue 14, docs/local-stack.md ("Demo people")
     for person in people[1:]:
         role, district = person.username.split(".")
+        role = role.removesuffix("2")
         assert (person.roles, person.district, person.market_id) == ((role,), district, None)
     # Everyone has a Chinese name of their own, family name first (the token's `name`).
     full = [p.first_name + p.last_name for p in people]
