@@ -8,7 +8,7 @@ citizens then read."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from playwright.async_api import Page
 
@@ -22,6 +22,7 @@ from tests.browser.support import (
     sign_in,
     submit,
 )
+from tests.support.clock import city_today
 from tests.support.identity import Tokens
 from tests.support.poll import until
 
@@ -38,7 +39,7 @@ async def test_a_clerk_records_a_merchant_leaving_and_registers_the_next_at_its_
     await leave.locator("summary").click()
     effect = await leave.locator("[data-leave-effect]").inner_text()
     assert "退出后摊位 E-1 可登记新商户，该商户的 1 台终端一并停用" in effect
-    assert await leave.locator("input[name=left_on]").input_value() == date.today().isoformat()
+    assert await leave.locator("input[name=left_on]").input_value() == city_today().isoformat()
     await leave.locator("textarea[name=reason]").fill("租约到期，不再续租")
     await shot(phone, "leaving")
     answer = await submit(phone, f'details[data-leave="{stall.merchant_id}"]', "/leave")
@@ -46,7 +47,7 @@ async def test_a_clerk_records_a_merchant_leaving_and_registers_the_next_at_its_
     assert phone.url.endswith(f"{page}?done=left#left-merchants")
     assert "商户已退出经营" in await phone.inner_text("[role=status]")
     gone = phone.locator(f'#left-merchants[open] [data-left="{stall.merchant_id}"]')
-    assert f"{date.today().isoformat()} 退出 · 租约到期，不再续租" in await gone.inner_text()
+    assert f"{city_today().isoformat()} 退出 · 租约到期，不再续租" in await gone.inner_text()
     assert await phone.locator(f'[data-merchant="{stall.merchant_id}"]').count() == 0
     await shot(phone, "left")
 
@@ -79,7 +80,7 @@ async def test_a_clerk_records_a_merchant_leaving_and_registers_the_next_at_its_
     await phone.fill("#f-stall_no", "E-1")
     await phone.fill("#f-credit_code", "91350100M000100Y43")
     await phone.fill("#f-food_licence", "JY13706020054321")
-    await phone.fill("#f-licence_valid_until", (date.today() + timedelta(days=365)).isoformat())
+    await phone.fill("#f-licence_valid_until", (city_today() + timedelta(days=365)).isoformat())
     answer = await submit(phone, "#merchant-form", f"/markets/{stall.market_id}/merchants")
     assert answer.status == 303
     now = {
@@ -98,7 +99,7 @@ async def test_a_clerk_records_a_merchant_leaving_and_registers_the_next_at_its_
         return await citizen.locator("#left").count() == 1
 
     await until(says_left, within=60, every=1.0, what="the public page says the merchant left")
-    assert f"已于 {date.today().isoformat()} 退出本市场经营" in await citizen.inner_text("#left")
+    assert f"已于 {city_today().isoformat()} 退出本市场经营" in await citizen.inner_text("#left")
     assert await citizen.get_by_text("投诉该商户").count() == 0
     await shot(citizen, "public-left")
 
@@ -186,7 +187,7 @@ async def test_a_clerk_closes_a_market_once_its_merchant_left_and_citizens_find_
     assert answer.status == 303
     assert phone.url.endswith(f"{page}?done=closed#closed")
     notice = await phone.inner_text("#closed")
-    assert notice.startswith(f"该市场已于 {date.today().isoformat()} 停业：整体搬迁至新址")
+    assert notice.startswith(f"该市场已于 {city_today().isoformat()} 停业：整体搬迁至新址")
     assert await phone.locator("main form").count() == 0
     await shot(phone, "closed")
 

@@ -21,6 +21,7 @@ from contracts.inspection import (
     TaskCompleted,
 )
 from contracts.joint import EnforcementDecided
+from contracts.objections import ObjectionDecided
 from contracts.registry import MerchantUpserted
 
 if TYPE_CHECKING:
@@ -322,5 +323,38 @@ def duties_event(
         event_type="campaign.duties.updated",
         version=spec("campaign.duties.updated").version,
         subject=place.market_id,
+        data=data,
+    )
+
+
+def objection_decided_event(place: Place, decision: str = "upheld") -> Envelope[Any]:
+    """A `credit.objection.decided` as credit publishes it (and reads back), about a major
+    finding of the place's merchant."""
+    now = datetime.now(UTC)
+    objection_id = f"obj_{uuid.uuid4().hex[:12]}"
+    data = ObjectionDecided.model_validate(
+        {
+            "objection_id": objection_id,
+            "merchant_id": place.merchant_id,
+            "market_id": place.market_id,
+            "district": place.district,
+            "disputed": {
+                "event_id": f"ev_{uuid.uuid4().hex[:12]}",
+                "kind": "inspection.finding.major",
+                "delta": -15,
+                "occurred_at": (now - timedelta(days=3)).isoformat(),
+                "fades_at": (now + timedelta(days=362)).isoformat(),
+            },
+            "decision": decision,
+            "reasoning": "复核无误",
+            "decided_at": now.isoformat(),
+            "actor": {"subject": "c-zhou", "name": "周登记"},
+        }
+    )
+    return make_event(
+        service="credit",
+        event_type="credit.objection.decided",
+        version=spec("credit.objection.decided").version,
+        subject=place.merchant_id,
         data=data,
     )

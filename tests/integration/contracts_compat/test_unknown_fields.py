@@ -52,7 +52,7 @@ from tests.integration.inspection.conftest import risk_event
 from tests.integration.inspection.upstream import accepted_event, honour_event, score_event
 from tests.support.city import Place, start_group_at_end
 from tests.support.complaints_events import intake_event, suggestion_received
-from tests.support.credit_events import decided_event, duties_event
+from tests.support.credit_events import decided_event, duties_event, objection_decided_event
 from tests.support.event_samples import SAMPLES
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
@@ -235,6 +235,7 @@ def other_events(place: Place) -> dict[str, tuple[str, Envelope[Any] | bytes]]:
             score_event(place, grade="B", version=1, score=80),
         ),
         topics.CREDIT_HONOURS.name: (place.merchant_id, honour_event(place, month)),
+        topics.CREDIT_OBJECTIONS.name: (place.merchant_id, objection_decided_event(place)),
     }
 
 

@@ -10,6 +10,7 @@ from contracts.registry import MarketUpserted, MerchantUpserted, TerminalUpserte
 from services.runtime.messaging import Delivery
 from services.runtime.terminal_keys import derive_key
 from tests.integration.registry.conftest import Api
+from tests.support.clock import city_today
 from tests.support.kafka import Record, TopicWatcher
 from tests.support.poll import until
 from tests.support.registry_api import market_body, merchant_body
@@ -249,7 +250,7 @@ async def test_a_merchant_leaves_its_stall_to_the_next_and_its_sensor_retires(
     leave = f"/merchants/{merchant['id']}/leave"
 
     # Every problem at once, and nothing changed.
-    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    tomorrow = (city_today() + timedelta(days=2)).isoformat()
     refused = await api.post(leave, {"reason": "", "left_on": tomorrow})
     assert refused.status_code == 422, refused.text
     assert sorted(e["field"] for e in refused.json()["errors"]) == ["left_on", "reason"]
@@ -269,12 +270,12 @@ async def test_a_merchant_leaves_its_stall_to_the_next_and_its_sensor_retires(
     body = r.json()
     assert (body["status"], body["left_on"], body["left_reason"]) == (
         "left",
-        date.today().isoformat(),
+        city_today().isoformat(),
         "租约到期，不再续租",
     )
     assert body["retired_terminals"] == [terminal["id"]]
     event = _parse(left, MerchantUpserted).data
-    assert (event.status, event.left_on) == ("left", date.today())
+    assert (event.status, event.left_on) == ("left", city_today())
     assert _parse(retired, TerminalUpserted).data.status == "retired"
 
     again = await api.post(leave, {"reason": "再次"})
@@ -297,7 +298,7 @@ async def test_a_market_closes_once_its_merchants_left_and_citizens_find_it_no_m
     gate = r.json()
     close = f"/markets/{market['id']}/close"
 
-    tomorrow = (date.today() + timedelta(days=2)).isoformat()
+    tomorrow = (city_today() + timedelta(days=2)).isoformat()
     refused = await api.post(close, {"reason": "", "closed_on": tomorrow})
     assert refused.status_code == 422, refused.text
     assert sorted(e["field"] for e in refused.json()["errors"]) == ["closed_on", "reason"]
@@ -318,12 +319,12 @@ async def test_a_market_closes_once_its_merchants_left_and_citizens_find_it_no_m
     body = r.json()
     assert (body["status"], body["closed_on"], body["closed_reason"]) == (
         "closed",
-        date.today().isoformat(),
+        city_today().isoformat(),
         "整体搬迁至新址",
     )
     assert body["retired_terminals"] == [gate["id"]]
     event = _parse(closed, MarketUpserted).data
-    assert (event.status, event.closed_on) == ("closed", date.today())
+    assert (event.status, event.closed_on) == ("closed", city_today())
     assert _parse(retired, TerminalUpserted).data.status == "retired"
 
     joining = await api.post("/merchants", merchant_body(market["id"], "H-02"))
@@ -332,7 +333,7 @@ async def test_a_market_closes_once_its_merchants_left_and_citizens_find_it_no_m
     public = await api.client.get("/public/markets", params={"district": market["district"]})
     assert public.json()["items"] == []
     page = await api.client.get(f"/public/markets/{market['id']}")
-    assert (page.json()["status"], page.json()["closed_on"]) == ("closed", date.today().isoformat())
+    assert (page.json()["status"], page.json()["closed_on"]) == ("closed", city_today().isoformat())
 
 
 async def test_a_markets_details_and_a_merchants_name_are_corrected_as_new_snapshots(
