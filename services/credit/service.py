@@ -427,7 +427,7 @@ class Credit:
             roots = await store.context.roots(sorted({a.correlation_id for a in ledger}))
             disputes = await store.objections.objections(ObjectionQuery(merchant_id=merchant_id))
         now = self.now()
-        disputed = {o.key: serial.dump(o) for o in disputes}
+        disputed = {o.key: o for o in disputes}
         credit = stored.credit
         return {
             "merchant_id": merchant_id,
@@ -443,7 +443,9 @@ class Credit:
                 | {
                     "counting": a.counts_at(now),
                     "root": roots.get(a.correlation_id),
-                    "objection": disputed.get(a.key),
+                    "objection": serial.dump(disputed[a.key]) if a.key in disputed else None,
+                    # The rule that refuses a filing, so that pages offer only what it takes.
+                    "disputable": objection_rules.refusal(a, disputed.get(a.key), now) is None,
                 }
                 for a in ledger
             ],

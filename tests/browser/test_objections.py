@@ -17,6 +17,22 @@ from tests.support.identity import Tokens
 from tests.support.poll import until
 
 
+async def on_a_phone(
+    open_page: Pages,
+    tokens: Tokens,
+    role: str,
+    district: str,
+    name: str,
+    who: str,
+    shot: Shots | None = None,
+) -> Page:
+    """A new phone's page, signed in as the test person `who` of `role` in `district`."""
+    username, _ = tokens.person(role, district, name=name, who=who)
+    page: Page = await open_page(phone=True)
+    await sign_in(page, username, tokens.password, shot)
+    return page
+
+
 async def test_a_clerk_records_an_objection_and_another_clerk_corrects_the_record(
     console: Console, open_page: Pages, tokens: Tokens, shot: Shots
 ) -> None:
@@ -32,9 +48,9 @@ async def test_a_clerk_records_an_objection_and_another_clerk_corrects_the_recor
     before, _ = await until(score, within=60, every=0.5, what="credit scored the finding")
     entry = "#ledger li[data-kind='inspection.finding.minor']"
 
-    clerk, _ = tokens.person("clerk", place.district, name="张登记", who="objection")
-    phone: Page = await open_page(phone=True)
-    await sign_in(phone, clerk, tokens.password, shot)
+    phone = await on_a_phone(
+        open_page, tokens, "clerk", place.district, "张登记", "objection", shot
+    )
     await phone.goto(f"/staff/merchants/{place.merchant_id}")
     assert (await phone.inner_text("#score")).strip() == str(before)
     await phone.click(f"{entry} details.objection-new summary")
@@ -56,9 +72,7 @@ async def test_a_clerk_records_an_objection_and_another_clerk_corrects_the_recor
     assert "须由本区其他登记员" in await phone.inner_text(f"{entry} .objection")
     await shot(phone, "recorded")
 
-    other, _ = tokens.person("clerk", place.district, name="周登记", who="objection-2")
-    boss: Page = await open_page(phone=True)
-    await sign_in(boss, other, tokens.password)
+    boss = await on_a_phone(open_page, tokens, "clerk", place.district, "周登记", "objection-2")
     await boss.goto("/staff/objections")
     waiting = boss.locator("#waiting li", has_text="当天电子秤已检定")
     assert "检查发现一般问题" in await waiting.inner_text()
@@ -92,9 +106,7 @@ async def test_a_clerk_records_an_objection_and_another_clerk_corrects_the_recor
     assert "核实检定证书属实" in await phone.inner_text(f"{entry} .objection")
     await shot(phone, "clerk-sees-corrected")
 
-    leader, _ = tokens.person("leader", place.district, name="吴领导", who="objection")
-    reader: Page = await open_page(phone=True)
-    await sign_in(reader, leader, tokens.password)
+    reader = await on_a_phone(open_page, tokens, "leader", place.district, "吴领导", "objection")
     await reader.goto("/staff/objections")
     assert "核实检定证书属实" in await reader.inner_text("#decided")
     await reader.goto(f"/staff/merchants/{place.merchant_id}")

@@ -76,9 +76,6 @@ def risk_root(entry: dict[str, Any]) -> dict[str, Any] | None:
     return {"kind": "risk", "id": risks.group(1).split(", ")[0]} if risks else None
 
 
-# An entry the merchant may dispute: one that cost credit, still counts, is no correction itself
-# and has no objection yet (services/credit/domain/objections.py says why in each case).
-CORRECTION: Final = "objection.corrected"
 DONE: Final = {
     "objection": "异议已登记，由本区其他登记员核实后决定。",
     "corrected": "已更正：这条记录的扣分撤销，信用分随后更新。",
@@ -86,18 +83,9 @@ DONE: Final = {
 }
 
 
-def disputable(entry: dict[str, Any]) -> bool:
-    return (
-        int(entry.get("delta") or 0) < 0
-        and bool(entry.get("counting"))
-        and entry.get("kind") != CORRECTION
-        and not entry.get("objection")
-    )
-
-
 def explain(credit: dict[str, Any]) -> list[dict[str, Any]]:
-    """The ledger newest first, each entry with its links, the sign of its delta and whether the
-    merchant may still dispute it."""
+    """The ledger newest first, each entry with its links and the sign of its delta (credit
+    says whether the merchant may still dispute it: `disputable`)."""
     entries = []
     for entry in sorted(
         credit.get("ledger") or [], key=lambda e: str(e.get("occurred_at")), reverse=True
@@ -109,7 +97,6 @@ def explain(credit: dict[str, Any]) -> list[dict[str, Any]]:
                 "links": links(entry),
                 "risk": risk_root(entry),
                 "sign": "down" if delta < 0 else "up" if delta > 0 else "zero",
-                "disputable": disputable(entry),
             }
         )
     return entries

@@ -95,8 +95,8 @@ async def record(request: Request, merchant_id: str, who: Clerk, services: Servi
 
 @router.post("/staff/objections/{objection_id}/decision")
 async def decide(request: Request, objection_id: str, who: Clerk, services: Services) -> Response:
-    values = await typed(request, "decision", "reasoning")
-    merchant_id = (await typed(request, "merchant_id"))["merchant_id"]
+    values = await typed(request, "decision", "reasoning", "merchant_id")
+    merchant_id = values.pop("merchant_id")
     try:
         decided = await services.post(
             "credit", f"/objections/{objection_id}/decision", who.access_token, values

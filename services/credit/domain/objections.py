@@ -74,6 +74,34 @@ def _text_problems(field: str, value: str) -> list[tuple[str, str]]:
     return []
 
 
+def refusal(entry: Adjustment, earlier: Objection | None, now: datetime) -> Conflict | None:
+    """Why `entry` cannot be disputed at `now` — a correction, an entry that cost nothing or
+    no longer counts, one `earlier` already disputes — or None when it can."""
+    if entry.kind == CORRECTION_KIND:
+        return Conflict(
+            f"entry {entry.event_id} is the correction of an objection: it is not disputed",
+            field="kind",
+        )
+    if entry.delta >= 0:
+        return Conflict(
+            f"entry {entry.event_id} ({entry.kind}) cost no credit: there is nothing to correct",
+            field="kind",
+        )
+    if not entry.counts_at(aware(now, "now")):
+        return Conflict(
+            f"entry {entry.event_id} ({entry.kind}) faded on {entry.fades_at.isoformat()}: "
+            "it no longer counts",
+            field="event_id",
+        )
+    if earlier is not None:
+        return Conflict(
+            f"entry {entry.event_id} ({entry.kind}) is already disputed by objection "
+            f"{earlier.objection_id} ({earlier.state})",
+            field="event_id",
+        )
+    return None
+
+
 def file(
     entry: Adjustment,
     earlier: Objection | None,
@@ -82,39 +110,19 @@ def file(
     now: datetime,
     objection_id: str,
 ) -> Objection:
-    """The objection to `entry`; refused when the statement is blank or too long, when the entry
-    is a correction, cost nothing or no longer counts, or when `earlier` already disputes it."""
+    """The objection to `entry`; refused when the statement is blank or too long, and for each
+    `refusal`."""
     InvalidInputs.raise_any(_text_problems("statement", statement))
-    if entry.kind == CORRECTION_KIND:
-        raise Conflict(
-            f"entry {entry.event_id} is the correction of an objection: it is not disputed",
-            field="kind",
-        )
-    if entry.delta >= 0:
-        raise Conflict(
-            f"entry {entry.event_id} ({entry.kind}) cost no credit: there is nothing to correct",
-            field="kind",
-        )
-    now = aware(now, "now")
-    if not entry.counts_at(now):
-        raise Conflict(
-            f"entry {entry.event_id} ({entry.kind}) faded on {entry.fades_at.isoformat()}: "
-            "it no longer counts",
-            field="event_id",
-        )
-    if earlier is not None:
-        raise Conflict(
-            f"entry {entry.event_id} ({entry.kind}) is already disputed by objection "
-            f"{earlier.objection_id} ({earlier.state})",
-            field="event_id",
-        )
+    refused = refusal(entry, earlier, now)
+    if refused is not None:
+        raise refused
     # The entry's key, worth, place and chain, under the same names.
     return serial.into(
         Objection,
         entry,
         objection_id=objection_id,
         statement=statement.strip(),
-        filed_at=now,
+        filed_at=aware(now, "now"),
         filed_by=who,
     )
 

@@ -27,7 +27,7 @@ def line(kind: str, delta: int, event_id: str, **kw: Any) -> dict[str, Any]:
         "kind": kind, "delta": delta, "event_id": event_id, "reason": f"{kind}: {delta:+d}",
         "event_type": "inspection.task.completed", "occurred_at": "2026-11-03T09:00:00+08:00",
         "fades_at": "2027-11-03T09:00:00+08:00", "policy_version": "2026-12", "counting": True,
-        "root": None, "objection": None,
+        "root": None, "objection": None, "disputable": False,
     } | kw  # fmt: skip
 
 
@@ -40,7 +40,8 @@ OPEN = {
 }  # fmt: skip
 LEDGER = [
     line("merchant.registered", 0, "ev_reg"),
-    line("inspection.finding.minor", -5, "ev_minor"),
+    # Credit says which entries may be disputed (services/credit/domain/objections.refusal).
+    line("inspection.finding.minor", -5, "ev_minor", disputable=True),
     line("inspection.finding.major", -15, "ev_major", objection=OPEN),
     line("inspection.finding.minor", -5, "ev_old", counting=False),
 ]

@@ -153,8 +153,10 @@ async def test_a_corrected_objection_gives_the_merchant_its_credit_back_once() -
         CLERK, "mer_1", entry["event_id"], entry["kind"], "电子秤有检定证书"
     )
     assert objection["state"] == "open" and world.types()[-1] == OBJECTION_FILED
+    assert entry["disputable"]
     [shown] = (await world.credit.explain(DECIDER, "mer_1"))["ledger"]
     assert shown["objection"]["objection_id"] == objection["objection_id"]
+    assert not shown["disputable"]  # once
 
     decided = await world.credit.decide_objection(
         DECIDER, objection["objection_id"], "corrected", "检定证书属实，记录有误"
