@@ -26,11 +26,6 @@ Errors: `IllegalTransition` (a 409 carrying the current state) and `InvalidCompl
 naming every offending field) extend the runtime's plain failures (services/runtime/failures.py).
 """
 
-from services.complaints.domain.calendar import (
-    WorkCalendar,
-    YearSchedule,
-    resolve_timezone,
-)
 from services.complaints.domain.duplicates import (
     bigrams,
     find_duplicate,
@@ -77,6 +72,11 @@ from services.complaints.domain.model import (
 )
 from services.complaints.domain.policy import DEFAULT_POLICY, Policy, parse_duration
 from services.runtime.clock import aware
+from services.runtime.work_calendar import (
+    WorkCalendar,
+    YearSchedule,
+    resolve_timezone,
+)
 
 __all__ = [
     "CATEGORIES",

@@ -33,7 +33,6 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime, timedelta
 
 from contracts.people import Actor
-from services.complaints.domain.calendar import WorkCalendar
 from services.complaints.domain.errors import IllegalTransition, InvalidComplaint, LinkedDuplicate
 from services.complaints.domain.model import (
     CATEGORIES,
@@ -56,6 +55,7 @@ from services.complaints.domain.model import (
 )
 from services.complaints.domain.policy import Policy
 from services.runtime.clock import aware
+from services.runtime.work_calendar import WorkCalendar
 
 # How far `occurred_at` may lie ahead of the service's clock: a complainant's phone may run a
 # little fast; anything more is a mistake.

@@ -15,7 +15,7 @@ from datetime import timedelta
 from typing import Any
 
 from contracts import durations
-from services.complaints.domain.calendar import resolve_timezone
+from services.runtime.work_calendar import resolve_timezone
 
 
 @dataclass(frozen=True, slots=True)

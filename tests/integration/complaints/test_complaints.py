@@ -9,7 +9,7 @@ from datetime import datetime, timedelta, timezone
 import orjson
 
 from contracts import topics
-from services.complaints.policy_files import default_calendar
+from services.runtime.data_files import default_calendar
 from tests.integration.complaints.conftest import Stack, submission
 from tests.support.complaints_events import intake_event
 from tests.support.kafka import TopicWatcher, of

@@ -14,9 +14,9 @@ from contracts.complaints import ComplaintSubmission
 from services.complaints.domain import DEFAULT_POLICY
 from services.complaints.fakes import FakeComplaintStore, FakePhotoStore, FakeSuggestionStore
 from services.complaints.metrics import ComplaintsMetrics
-from services.complaints.policy_files import default_calendar
 from services.complaints.service import Complaints, Suggestions
 from services.complaints.store import Stores
+from services.runtime.data_files import default_calendar
 from services.runtime.directory import RegistryMemory
 from services.runtime.metrics import Metrics
 from services.runtime.unit_of_work import FakeUnitOfWork

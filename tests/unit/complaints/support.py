@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from services.complaints.domain import DEFAULT_POLICY, Complaint, receive
-from services.complaints.policy_files import default_calendar
+from services.runtime.data_files import default_calendar
 from services.runtime.outbox import Item, outgoing
 
 NOW = datetime(2026, 5, 6, 1, 30, tzinfo=UTC)  # a Wednesday, 09:30 in the city

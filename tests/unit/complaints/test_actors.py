@@ -30,8 +30,8 @@ from services.complaints.domain import (
     reject,
 )
 from services.complaints.domain.model import Complaint
-from services.complaints.policy_files import default_calendar
 from services.runtime import serial
+from services.runtime.data_files import default_calendar
 from services.runtime.outbox import Item
 from tests.support.schema_subset import validate
 from tests.unit.complaints.support import announce, received

@@ -22,7 +22,7 @@ from services.complaints.domain import (
     similarity,
 )
 from services.complaints.domain.model import Complaint
-from services.complaints.policy_files import default_calendar
+from services.runtime.data_files import default_calendar
 
 POLICY = Policy()
 CAL = default_calendar()

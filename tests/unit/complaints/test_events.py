@@ -29,7 +29,7 @@ from services.complaints.domain import (
     reject,
 )
 from services.complaints.domain.model import Complaint
-from services.complaints.policy_files import default_calendar
+from services.runtime.data_files import default_calendar
 from services.runtime.outbox import Item
 from tests.unit.complaints.support import announce, received
 

@@ -22,7 +22,7 @@ from services.complaints.domain import (
 )
 from services.complaints.domain.lifecycle import closing_problems
 from services.complaints.domain.model import Complaint
-from services.complaints.policy_files import default_calendar
+from services.runtime.data_files import default_calendar
 from services.runtime.errors import Conflict, InvalidInput, status_of
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

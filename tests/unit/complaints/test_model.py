@@ -28,8 +28,8 @@ from services.complaints.domain import (
     parse_tracking_code,
     receive,
 )
-from services.complaints.policy_files import default_calendar
 from services.runtime import serial
+from services.runtime.data_files import default_calendar
 from services.runtime.errors import InvalidInput
 
 T0 = datetime(2026, 3, 9, 2, 0, tzinfo=UTC)  # Monday 10:00 in Yantai

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from services.complaints.domain import WorkCalendar
-from services.complaints.policy_files import CALENDAR_FILE, default_calendar, read_calendar
+from services.runtime.data_files import CALENDAR_FILE, default_calendar, read_calendar
+from services.runtime.work_calendar import WorkCalendar
 
 CAL = default_calendar()
 SHANGHAI = ZoneInfo("Asia/Shanghai")

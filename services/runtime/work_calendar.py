@@ -1,10 +1,11 @@
 """Working days: weekends and public holidays skipped, make-up working days (调休) counted.
 
-The calendar is data (`calendar_cn.yaml` beside this module, or any file in its format), read once
-at start-up by the service (services/complaints/policy_files.py) and handed over parsed; the rules
-take a `WorkCalendar` value and never read files themselves.
+One calendar serves every service that counts working days — complaints' 受理 and 调解 clocks,
+credit's decision on an objection. It is data (`calendar_cn.yaml` beside this module, or any file
+in its format), read once at start-up (`services/runtime/data_files.py`, `load_calendar`) and
+handed over parsed; the rules take a `WorkCalendar` value and never read files themselves.
 
-    cal = WorkCalendar.from_dict(parsed_yaml)         # policy_files.default_calendar()
+    cal = WorkCalendar.from_dict(parsed_yaml)         # data_files.default_calendar()
     cal.add_working_days(date(2026, 9, 30), 1)        # 2026-10-08: 1-7 Oct off
     cal.deadline_at(received_at, 7, "Asia/Shanghai")  # end of the 7th working day, in UTC
 
