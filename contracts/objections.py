@@ -59,6 +59,11 @@ class _Objection(BaseModel):
     market_id: str
     district: str
     disputed: Disputed
+    due_at: Instant | None = Field(
+        default=None,
+        description="the end of the working day the district must decide by (异议处理期限: "
+        "received + 10 working days by default, the city's calendar); set when filed, kept",
+    )
 
 
 class ObjectionFiled(_Objection):

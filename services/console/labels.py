@@ -668,4 +668,5 @@ ALERT_NAME: Final = {
     "SentinelInspectionTasksOverdue": "检查任务逾期",
     "SentinelOverdueRectificationsGrowing": "逾期整改增长",
     "SentinelComplaintsOverdue": "投诉处理逾期",
+    "SentinelObjectionsOverdue": "信用异议逾期未决",
 }

@@ -344,10 +344,18 @@ async def list_objections(
     district: DistrictQuery = None,
     merchant_id: Annotated[str | None, Query(max_length=64)] = None,
     state: Annotated[Literal["open", "corrected", "upheld"] | None, Query()] = None,
+    overdue: Annotated[
+        bool, Query(description="only the open ones past their decision deadline (due_at)")
+    ] = False,
 ) -> dict[str, Any]:
-    """The objections of the caller's district (or the one asked for), oldest filed first."""
+    """The objections of the caller's district (or the one asked for), oldest filed first; each
+    with `due_at` (异议处理期限), `working_days_left`, `nearing`, `overdue` and `decided_late`."""
     items = await svc.objections(
-        who, district=_blank(district), merchant_id=_blank(merchant_id), state=state
+        who,
+        district=_blank(district),
+        merchant_id=_blank(merchant_id),
+        state=state,
+        overdue=overdue,
     )
     return {"items": items}
 

@@ -12,6 +12,7 @@ from fastapi import FastAPI
 from contracts import topics
 from services.credit.api import router
 from services.credit.domain import PolicyBook
+from services.credit.domain.objections import DecisionDeadline
 from services.credit.handlers import (
     complaints_router,
     duties_router,
@@ -28,6 +29,7 @@ from services.credit.settings import CreditSettings
 from services.credit.store import postgres_stores
 from services.runtime.app import Service, create_app
 from services.runtime.clock import Clock, utc_now
+from services.runtime.data_files import load_calendar
 from services.runtime.directory import MIGRATIONS as DIRECTORY_MIGRATIONS
 from services.runtime.directory import RegistryDirectory
 
@@ -64,6 +66,11 @@ def wire(
         CreditMetrics(service.metrics),
         publish=publish,
         tz=settings.timezone,
+        deadline=DecisionDeadline(
+            settings.objection_working_days,
+            load_calendar(settings.calendar_file, "CREDIT_CALENDAR_FILE"),
+            settings.timezone,
+        ),
     )
     if not consume:
         # A one-off command: the registry view as the running service left it in the tables;
@@ -102,6 +109,13 @@ def wire(
         if settings.honours_auto_draw:
             service.every(settings.honours_check_interval_s, credit.draw_due_honours, "honours")
         service.on_start(credit.refresh_grades)
+        # Open objections past their deadline, counted: at start, then as days go by.
+        service.on_start(credit.refresh_objection_counts)
+        service.every(
+            settings.objection_count_interval_s,
+            lambda _: credit.refresh_objection_counts(),
+            "objection-counts",
+        )
     return service, credit
 
 

@@ -371,8 +371,17 @@ class FakeObjections:
             if query.district in (None, o.district)
             and query.merchant_id in (None, o.merchant_id)
             and query.state in (None, o.state)
+            and (query.overdue_at is None or o.overdue_at(query.overdue_at))
         ]
         return sorted(found, key=lambda o: (o.filed_at, o.objection_id))
+
+    async def open_counts(self, now: datetime) -> dict[tuple[str, bool], int]:
+        counts: dict[tuple[str, bool], int] = {}
+        for o in self.held.values():
+            if o.state == "open":
+                key = (o.district, o.overdue_at(now))
+                counts[key] = counts.get(key, 0) + 1
+        return counts
 
 
 class FakeStores(Stores):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from services.runtime.gauges import LabelledCounts
 from services.runtime.metrics import Metrics
 
 
@@ -34,4 +35,13 @@ class CreditMetrics:
             "assessments_published_total",
             "Assessments published, by scope (market, district)",
             ["scope"],
+        )
+        # Counted from the database (Credit.refresh_objection_counts): right after a restart.
+        self.objections_open = LabelledCounts(
+            base.gauge(
+                "objections_open",
+                "Open objections to credit records (信用异议), by district and whether they are "
+                "past their decision deadline (overdue: true, false)",
+                ["district", "overdue"],
+            )
         )

@@ -86,6 +86,7 @@ from services.credit.store import (
 from services.runtime import serial
 from services.runtime.auth import Principal, actor, within
 from services.runtime.clock import Clock
+from services.runtime.data_files import default_calendar
 from services.runtime.directory import RegistryView
 from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFound
 from services.runtime.ids import new_id
@@ -142,6 +143,7 @@ class Credit:
         publish: bool = True,
         batch_limit: int = 500,
         tz: tzinfo | str = "Asia/Shanghai",
+        deadline: objection_rules.DecisionDeadline | None = None,
     ) -> None:
         self.uow, self.directory, self.book, self.now = uow, directory, book, now
         # A rebuild replays the topics into fresh tables and must not announce anything.
@@ -150,6 +152,10 @@ class Credit:
         # The city's time: the months of the honour and warning list, the campaign's days.
         self.tz: tzinfo = ZoneInfo(tz) if isinstance(tz, str) else tz
         self.metrics = metrics
+        # 异议处理期限: the wiring (app.py) hands over the configured calendar and days.
+        self.deadline = deadline or objection_rules.DecisionDeadline(
+            objection_rules.DECISION_WORKING_DAYS, default_calendar(), str(self.tz)
+        )
         # Set once the ledger's topics were read to the end they had at start (the periodic
         # drawing waits for it: a list drawn from half a ledger would be wrong for a month).
         self.ledger_caught_up = asyncio.Event()
@@ -427,7 +433,7 @@ class Credit:
             roots = await store.context.roots(sorted({a.correlation_id for a in ledger}))
             disputes = await store.objections.objections(ObjectionQuery(merchant_id=merchant_id))
         now = self.now()
-        disputed = {o.key: o for o in disputes}
+        disputed = {o.key: self._objection_shown(o, now) for o in disputes}
         credit = stored.credit
         return {
             "merchant_id": merchant_id,
@@ -443,9 +449,10 @@ class Credit:
                 | {
                     "counting": a.counts_at(now),
                     "root": roots.get(a.correlation_id),
-                    "objection": serial.dump(disputed[a.key]) if a.key in disputed else None,
+                    "objection": disputed.get(a.key),
                     # The rule that refuses a filing, so that pages offer only what it takes.
-                    "disputable": objection_rules.refusal(a, disputed.get(a.key), now) is None,
+                    "disputable": a.key not in disputed
+                    and objection_rules.refusal(a, None, now) is None,
                 }
                 for a in ledger
             ],
@@ -469,15 +476,16 @@ class Credit:
                     field="event_id",
                 )
             earlier = await store.objections.objection_of(event_id, kind)
+            now = self.now()
             objection = objection_rules.file(
-                entry, earlier, statement, actor(who), self.now(), new_id("obj")
+                entry, earlier, statement, actor(who), now, new_id("obj"), self.deadline
             )
             if not await store.objections.add_objection(objection):
                 # Filed by someone else between the read and the write.
                 raise Conflict(f"entry {event_id} ({kind}) is already disputed", field="event_id")
             self._emit(work, [events.objection_filed(objection)])
-        shown: dict[str, Any] = serial.dump(objection)
-        return shown
+        await self.refresh_objection_counts()
+        return self._objection_shown(objection, now)
 
     async def decide_objection(
         self, who: Principal, objection_id: str, decision: str, reasoning: str
@@ -489,11 +497,12 @@ class Credit:
             store = work.stores
             held = await store.objections.objection(objection_id, lock=True)
             objection = within(who, held, "objection", objection_id)
-            decided = objection_rules.decide(objection, decision, reasoning, actor(who), self.now())
+            now = self.now()
+            decided = objection_rules.decide(objection, decision, reasoning, actor(who), now)
             await store.objections.save_objection(decided)
             self._emit(work, [events.objection_decided(decided)])
-        shown: dict[str, Any] = serial.dump(decided)
-        return shown
+        await self.refresh_objection_counts()
+        return self._objection_shown(decided, now)
 
     async def objections(
         self,
@@ -502,14 +511,37 @@ class Credit:
         district: str | None = None,
         merchant_id: str | None = None,
         state: str | None = None,
+        overdue: bool = False,
     ) -> list[dict[str, Any]]:
-        """The objections of the caller's district (or the one asked for), oldest first."""
+        """The objections of the caller's district (or the one asked for), oldest first, each
+        with its deadline's standing (`DecisionDeadline.clock`); `overdue`: only those still
+        open past their deadline."""
         if state is not None and state not in objection_rules.STATES:
             raise InvalidInput("state", f"must be one of {', '.join(objection_rules.STATES)}")
-        query = ObjectionQuery(who.listing_district(district), merchant_id, state)
+        now = self.now()
+        query = ObjectionQuery(
+            who.listing_district(district), merchant_id, state, now if overdue else None
+        )
         async with self.uow() as work:
             found = await work.stores.objections.objections(query)
-        return [serial.dump(o) for o in found]
+        return [self._objection_shown(o, now) for o in found]
+
+    def _objection_shown(
+        self, objection: objection_rules.Objection, now: datetime
+    ) -> dict[str, Any]:
+        shown: dict[str, Any] = serial.dump(objection)
+        return shown | self.deadline.clock(objection, now)
+
+    async def refresh_objection_counts(self) -> None:
+        """The open objections gauge, by district and overdue, from the database."""
+        now = self.now()
+        async with self.uow() as work:
+            counts = await work.stores.objections.open_counts(now)
+        districts = {district for district, _ in counts}
+        self.metrics.objections_open.set(
+            {(district, str(late).lower()): n for (district, late), n in counts.items()},
+            also=[(d, late) for d in districts for late in ("true", "false")],
+        )
 
     async def objection_decided(
         self, event_type: str, data: Any, meta: EventMeta, delivery: Delivery

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar
 
+from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
 from services.runtime.settings import ServiceSettings
@@ -27,3 +28,9 @@ class CreditSettings(ServiceSettings):
     # `python -m services.credit draw-honours` draw.
     honours_auto_draw: bool = True
     honours_check_interval_s: float = 600.0
+    # Objections (信用异议): decided within this many working days of the calendar (the packaged
+    # one unless CREDIT_CALENDAR_FILE or CALENDAR_FILE names another); the open ones are counted
+    # for the metrics this often.
+    objection_working_days: int = Field(default=10, ge=1, le=60)
+    calendar_file: Path | None = None
+    objection_count_interval_s: float = 60.0

@@ -264,11 +264,13 @@ class Honours(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class ObjectionQuery:
-    """Which objections to list: of one district (None: every one), merchant or state."""
+    """Which objections to list: of one district (None: every one), merchant or state; with
+    `overdue_at`, only those still open after their deadline at that moment."""
 
     district: str | None = None
     merchant_id: str | None = None
     state: str | None = None
+    overdue_at: datetime | None = None
 
 
 class Objections(Protocol):
@@ -290,6 +292,10 @@ class Objections(Protocol):
 
     async def objections(self, query: ObjectionQuery) -> list[Objection]:
         """Those `query` asks for, oldest filed first."""
+        ...
+
+    async def open_counts(self, now: datetime) -> dict[tuple[str, bool], int]:
+        """Open objections by district and whether they are past their deadline at `now`."""
         ...
 
 
@@ -725,12 +731,12 @@ class PostgresObjections(OnConnection):
     async def add_objection(self, objection: Objection) -> bool:
         added: str | None = await self.conn.fetchval(
             """INSERT INTO objections (objection_id, merchant_id, district, event_id, kind, state,
-                                       filed_at, objection)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+                                       filed_at, due_at, objection)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
                ON CONFLICT (event_id, kind) DO NOTHING RETURNING objection_id""",
             objection.objection_id, objection.merchant_id, objection.district,
             objection.event_id, objection.kind, objection.state, objection.filed_at,
-            serial.dump(objection),
+            objection.due_at, serial.dump(objection),
         )  # fmt: skip
         return added is not None
 
@@ -758,10 +764,19 @@ class PostgresObjections(OnConnection):
             """SELECT objection FROM objections
                WHERE ($1::text IS NULL OR district = $1) AND ($2::text IS NULL OR merchant_id = $2)
                  AND ($3::text IS NULL OR state = $3)
+                 AND ($4::timestamptz IS NULL OR (state = 'open' AND due_at < $4))
                ORDER BY filed_at, objection_id""",
-            query.district, query.merchant_id, query.state,
+            query.district, query.merchant_id, query.state, query.overdue_at,
         )  # fmt: skip
         return [serial.load(Objection, r["objection"]) for r in rows]
+
+    async def open_counts(self, now: datetime) -> dict[tuple[str, bool], int]:
+        rows = await self.conn.fetch(
+            """SELECT district, due_at < $1 AS overdue, count(*) AS n FROM objections
+               WHERE state = 'open' GROUP BY 1, 2""",
+            now,
+        )
+        return {(r["district"], r["overdue"]): r["n"] for r in rows}
 
 
 class PostgresGradeListing(OnConnection):

@@ -76,6 +76,9 @@ async def test_a_clerk_records_an_objection_and_another_clerk_corrects_the_recor
     await boss.goto("/staff/objections")
     waiting = boss.locator("#waiting li", has_text="当天电子秤已检定")
     assert "检查发现一般问题" in await waiting.inner_text()
+    # Decided within 10 working days of receipt: filed today, all ten are left.
+    deadline = await waiting.locator("dl.deadline").inner_text()
+    assert "剩余 10 个工作日" in deadline and "收到后 10 个工作日内决定" in deadline
     await shot(boss, "waiting")
     await waiting.locator("a").click()
     await boss.wait_for_url(f"**/staff/merchants/{place.merchant_id}*")
@@ -104,6 +107,7 @@ async def test_a_clerk_records_an_objection_and_another_clerk_corrects_the_recor
     await phone.reload()
     assert "已更正" in await phone.inner_text(f"{entry} .objection")
     assert "核实检定证书属实" in await phone.inner_text(f"{entry} .objection")
+    assert "按期决定" in await phone.inner_text(f"{entry} .objection dl.deadline")
     await shot(phone, "clerk-sees-corrected")
 
     reader = await on_a_phone(open_page, tokens, "leader", place.district, "吴领导", "objection")

@@ -167,7 +167,8 @@ CARDS: tuple[tuple[tuple[str, ...], Card | Counted], ...] = (
         ),
     ),
     (("leader",), Card("红黑榜", "/staff/honours", "每月市场与商户红榜、黑榜")),
-    # Merchants' objections to their credit records waiting for a leader's decision.
+    # Merchants' objections to their credit records waiting for a clerk's decision; those past
+    # their deadline (异议处理期限) in red.
     (
         ("clerk", "leader"),
         Counted(
@@ -175,9 +176,12 @@ CARDS: tuple[tuple[tuple[str, ...], Card | Counted], ...] = (
             "/staff/objections",
             "商户对信用记录的异议",
             "/objections",
-            note=lambda waiting, _: (
-                f"{len(waiting)} 件待决定" if waiting else "商户对信用记录的异议"
+            note=lambda waiting, late: (
+                (f"{len(waiting)} 件待决定" + (f"，{late} 件逾期" if late else ""))
+                if waiting
+                else "商户对信用记录的异议"
             ),
+            red=_flagged("overdue"),
             params={"state": "open"},
             service="credit",
         ),

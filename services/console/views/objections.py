@@ -3,11 +3,14 @@
 A clerk records it beside the entry on the merchant's page, from the merchant's written
 statement; another clerk of the district decides it there (更正 or 维持) after checking with the
 source. Leaders read both and change nothing. This page lists the district's objections, those
-waiting for a decision first, each linking to its entry. The console owns none of it: credit's
-`POST /merchants/{id}/objections`, `POST /objections/{id}/decision` and `GET /objections`."""
+waiting for a decision first, the nearest deadline (异议处理期限) first, each linking to its
+entry. The console owns none of it: credit's `POST /merchants/{id}/objections`,
+`POST /objections/{id}/decision` and `GET /objections` — which also say how each deadline
+stands; this only words it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Request
@@ -18,7 +21,15 @@ from services.console.backend import ApiError
 from services.console.forms import Form
 from services.console.sessions import Session
 from services.console.views import merchants
-from services.console.web import Services, field_errors, may_do, may_see, typed, unavailable_503
+from services.console.web import (
+    Services,
+    field_errors,
+    may_do,
+    may_see,
+    templates,
+    typed,
+    unavailable_503,
+)
 
 router = APIRouter()
 
@@ -33,9 +44,48 @@ BLANK: Final = {
 }
 
 
+# The rule that set an objection's deadline, as the clerk reads it (docs/objections.md; credit
+# holds the number: CREDIT_OBJECTION_WORKING_DAYS).
+DEADLINE_RULE: Final = "收到后 10 个工作日内决定"
+
+
 def entry_anchor(event_id: str, kind: str) -> str:
     """The id of a ledger entry on the merchant's page."""
     return f"entry-{event_id}-{kind.replace('.', '-')}"
+
+
+@dataclass(frozen=True)
+class DecisionClock:
+    """An objection's deadline as a line of the list and of the merchant's page."""
+
+    due_at: str | None
+    rule: str
+    status: str  # 剩余 3 个工作日 / 临期 · 剩余 1 个工作日 / 逾期 / 按期决定 / 逾期决定
+    css: str  # overdue / nearing / ok / ""
+
+
+def decision_clock(objection: dict[str, Any]) -> DecisionClock:
+    """How credit says the objection's deadline stands: working days left, 临期 or 逾期 while it
+    is open; whether it was decided on time once decided."""
+    due_at = objection.get("due_at")
+    if objection.get("state") != "open":
+        late = objection.get("decided_late")
+        return DecisionClock(
+            due_at, DEADLINE_RULE, "逾期决定" if late else "按期决定", "overdue" if late else "ok"
+        )
+    left = objection.get("working_days_left")
+    if objection.get("overdue"):
+        status, css = "逾期", "overdue"
+    elif left == 0:
+        status, css = "临期 · 今天到期", "nearing"
+    elif objection.get("nearing"):
+        status, css = f"临期 · 剩余 {left} 个工作日", "nearing"
+    else:
+        status, css = f"剩余 {left} 个工作日", ""
+    return DecisionClock(due_at, DEADLINE_RULE, status, css)
+
+
+templates.env.globals["decision_clock"] = decision_clock
 
 
 @router.get("/staff/objections")
@@ -47,7 +97,11 @@ async def objections_page(request: Request, who: Reader, services: Services) -> 
         web.market_names(services, token),
     )
     items: list[dict[str, Any]] = found.get("items") or []
-    waiting = [o for o in items if o.get("state") == "open"]
+    # The next deadline first: the ones overdue, then the nearest.
+    waiting = sorted(
+        (o for o in items if o.get("state") == "open"),
+        key=lambda o: (str(o.get("due_at") or ""), str(o.get("filed_at") or "")),
+    )
     decided = sorted(
         (o for o in items if o.get("state") != "open"),
         key=lambda o: str(o.get("decided_at") or ""),
@@ -58,6 +112,7 @@ async def objections_page(request: Request, who: Reader, services: Services) -> 
         "objections/index.html",
         who,
         waiting=waiting,
+        overdue=sum(1 for o in waiting if o.get("overdue")),
         decided=decided,
         merchants=merchant_names or {},
         markets=market_names or {},

@@ -7,7 +7,13 @@ once the decision comes back from `credit.objections.v1`, see `facts.facts_from_
 Only an adjustment that cost the merchant credit and still counts can be disputed, once: an
 objection decided stays the answer for that entry, and a correction is never disputed itself.
 
-    objection = file(entry, earlier, statement, who, now, new_id)   # refused: ServiceError
+The district decides within `DECISION_WORKING_DAYS` working days of receiving the objection
+(异议处理期限, the city's working-day calendar): the deadline is set when it is filed and kept,
+so a change of the setting moves only the objections filed after it.
+
+    rule = DecisionDeadline(10, calendar, "Asia/Shanghai")
+    objection = file(entry, earlier, statement, who, now, new_id, rule)   # refused: ServiceError
+    rule.clock(objection, now)    # {"working_days_left": 3, "nearing": False, "overdue": False}
     decided = decide(objection, "corrected", reasoning, who, now)
 """
 
@@ -23,9 +29,14 @@ from services.credit.domain.ledger import Adjustment
 from services.runtime import serial
 from services.runtime.clock import aware
 from services.runtime.failures import Conflict, Forbidden, InvalidInputs
+from services.runtime.work_calendar import WorkCalendar
 
 ObjectionState = Literal["open", "corrected", "upheld"]
 STATES: Final[tuple[ObjectionState, ...]] = ("open", "corrected", "upheld")
+# 异议处理期限: received → decided within this many working days (CREDIT_OBJECTION_WORKING_DAYS).
+DECISION_WORKING_DAYS: Final = 10
+# An open objection with at most this many working days left after today is 临期.
+NEARING_WORKING_DAYS: Final = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,13 +57,14 @@ class Objection:
     statement: str
     filed_at: datetime
     filed_by: Actor
+    due_at: datetime  # the end of the day the district must decide by (异议处理期限)
     state: ObjectionState = "open"
     reasoning: str | None = None
     decided_at: datetime | None = None
     decided_by: Actor | None = None
 
     def __post_init__(self) -> None:
-        for name in ("occurred_at", "fades_at", "filed_at"):
+        for name in ("occurred_at", "fades_at", "filed_at", "due_at"):
             object.__setattr__(self, name, aware(getattr(self, name), name))
         if self.decided_at is not None:
             object.__setattr__(self, "decided_at", aware(self.decided_at, "decided_at"))
@@ -63,6 +75,63 @@ class Objection:
     def key(self) -> tuple[str, str]:
         """The disputed entry's key in the ledger."""
         return (self.event_id, self.kind)
+
+    def overdue_at(self, now: datetime) -> bool:
+        """Still open after its deadline."""
+        return self.state == "open" and aware(now, "now") > self.due_at
+
+    @property
+    def decided_late(self) -> bool:
+        return self.decided_at is not None and self.decided_at > self.due_at
+
+
+@dataclass(frozen=True, slots=True)
+class DecisionDeadline:
+    """The rule that sets an objection's deadline: `working_days` working days of `calendar`
+    after the day it was received, to the end of that day in the city's `timezone`."""
+
+    working_days: int
+    calendar: WorkCalendar
+    timezone: str
+
+    def __post_init__(self) -> None:
+        if isinstance(self.working_days, bool) or not 1 <= self.working_days <= 60:
+            raise ValueError(
+                f"objection working days must be a whole number from 1 to 60, "
+                f"got {self.working_days!r}"
+            )
+
+    def due(self, filed_at: datetime) -> datetime:
+        return self.calendar.deadline_at(
+            aware(filed_at, "filed_at"), self.working_days, self.timezone
+        )
+
+    def working_days_left(self, objection: Objection, now: datetime) -> int:
+        """Working days after today (city time) up to the deadline's day: 0 on that day,
+        negative once past it."""
+        today = self.calendar.local_date(aware(now, "now"), self.timezone)
+        due_day = self.calendar.local_date(objection.due_at, self.timezone)
+        return self.calendar.working_days_between(today, due_day)
+
+    def clock(self, objection: Objection, now: datetime) -> dict[str, int | bool | None]:
+        """How the deadline stands at `now`, for the lists and the record: working days left and
+        临期 / 逾期 while it is open (None and False once decided), and whether it was decided
+        after its deadline."""
+        if objection.state != "open":
+            return {
+                "working_days_left": None,
+                "nearing": False,
+                "overdue": False,
+                "decided_late": objection.decided_late,
+            }
+        left = self.working_days_left(objection, now)
+        overdue = objection.overdue_at(now)
+        return {
+            "working_days_left": left,
+            "nearing": not overdue and left <= NEARING_WORKING_DAYS,
+            "overdue": overdue,
+            "decided_late": False,
+        }
 
 
 def _text_problems(field: str, value: str) -> list[tuple[str, str]]:
@@ -109,9 +178,10 @@ def file(
     who: Actor,
     now: datetime,
     objection_id: str,
+    deadline: DecisionDeadline,
 ) -> Objection:
-    """The objection to `entry`; refused when the statement is blank or too long, and for each
-    `refusal`."""
+    """The objection to `entry`, due by `deadline`; refused when the statement is blank or too
+    long, and for each `refusal`."""
     InvalidInputs.raise_any(_text_problems("statement", statement))
     refused = refusal(entry, earlier, now)
     if refused is not None:
@@ -124,6 +194,7 @@ def file(
         statement=statement.strip(),
         filed_at=aware(now, "now"),
         filed_by=who,
+        due_at=deadline.due(now),
     )
 
 

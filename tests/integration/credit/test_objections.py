@@ -5,6 +5,7 @@ names its field and changes nothing."""
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 from contracts import topics
@@ -46,6 +47,17 @@ async def test_a_corrected_record_gives_the_merchant_its_credit_back(
         )
     assert filed.key == place.merchant_id.encode()
     assert filed.json()["correlationid"] == event.correlationid
+    # Due at the end of the 10th working day; the event carries the same moment.
+    due = datetime.fromisoformat(objection["due_at"])
+    assert datetime.fromisoformat(filed.json()["data"]["due_at"]) == due
+    assert objection["working_days_left"] == 10 and not objection["overdue"]
+    assert (
+        timedelta(days=11)
+        < due - datetime.fromisoformat(objection["filed_at"])
+        < timedelta(days=40)
+    )
+    overdue = await stack.credit.get("/objections", params={"overdue": "true"}, headers=leader)
+    assert overdue.status_code == 200 and overdue.json()["items"] == []
     again = await stack.credit.post(path, json=asked | {"statement": "再诉"}, headers=clerk)
     assert again.status_code == 409 and fields(again) == ["event_id"]
 

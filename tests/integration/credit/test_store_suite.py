@@ -393,6 +393,7 @@ def objection(objection_id: str, event_id: str, **kw: Any) -> Objection:
         "district": "zhifu", "event_id": event_id, "kind": "inspection.finding.major",
         "delta": -15, "occurred_at": T0, "fades_at": T0 + 365 * D, "correlation_id": "risk_1",
         "statement": "电子秤已检定", "filed_at": T0 + D, "filed_by": Actor.of("c-zhang", "张登记"),
+        "due_at": T0 + 15 * D,
     } | kw  # fmt: skip
     return Objection(**fields)
 
@@ -428,3 +429,37 @@ async def test_an_objection_is_one_per_entry_decided_and_listed(suite: Suite) ->
     assert await ids(district="zhifu", state="open") == ["obj_3"]
     assert await ids(merchant_id="mer_9") == ["obj_4"]
     assert await ids(state="corrected") == ["obj_1"]
+
+
+async def test_open_objections_past_their_deadline_are_found_and_counted(suite: Suite) -> None:
+    objections = suite.stores.objections
+    for objection_id, district, due in (
+        ("obj_1", "zhifu", T0 + 5 * D),
+        ("obj_2", "zhifu", T0 + 9 * D),
+        ("obj_3", "laishan", T0 + 4 * D),
+        ("obj_4", "zhifu", T0 + 3 * D),
+    ):
+        assert await objections.add_objection(
+            objection(objection_id, f"ev_{objection_id}", district=district, due_at=due)
+        )
+    decided = await objections.objection("obj_4")
+    assert decided is not None
+    await objections.save_objection(
+        replace(decided, state="upheld", reasoning="无误", decided_at=T0 + 6 * D,
+                decided_by=Actor.of("c-zhou", "周登记"))
+    )  # fmt: skip
+    now = T0 + 6 * D
+
+    async def overdue(**query: Any) -> list[str]:
+        found = await objections.objections(ObjectionQuery(overdue_at=now, **query))
+        return [o.objection_id for o in found]
+
+    # A decided one is never overdue, however late; one due after `now` is not yet.
+    assert await overdue() == ["obj_1", "obj_3"]
+    assert await overdue(district="zhifu") == ["obj_1"]
+    assert await objections.open_counts(now) == {
+        ("zhifu", True): 1,
+        ("zhifu", False): 1,
+        ("laishan", True): 1,
+    }
+    assert await objections.open_counts(T0) == {("zhifu", False): 2, ("laishan", False): 1}

@@ -96,11 +96,7 @@ def with_risks(*severities: str) -> support.Answer:
     return answer
 
 
-def card(page: str, title: str) -> str:
-    for found in re.findall(r'<li class="card">(.*?)</li>', page, re.S):
-        if f"<strong>{title}</strong>" in found:
-            return words(found)
-    raise AssertionError(f"no {title} card")
+card = support.card
 
 
 async def test_the_risk_boards_card_counts_the_open_risks_the_serious_in_red() -> None:

@@ -37,6 +37,9 @@ OPEN = {
     "occurred_at": "2026-11-03T09:00:00+08:00", "statement": "电子秤已检定",
     "filed_at": "2026-11-05T09:00:00+08:00", "state": "open",
     "filed_by": {"subject": "c-zhang", "name": "张登记"}, "decided_by": None,
+    # How credit says the deadline stands (services/credit/domain/objections.DecisionDeadline).
+    "due_at": "2026-11-19T23:59:59.999999+08:00", "working_days_left": 4, "nearing": False,
+    "overdue": False, "decided_late": False,
 }  # fmt: skip
 LEDGER = [
     line("merchant.registered", 0, "ev_reg"),
@@ -225,3 +228,71 @@ async def test_the_list_puts_what_waits_first_and_is_for_clerks_and_leaders() ->
     async with console(person("inspector"), asked) as client:
         refused = await client.get("/staff/objections")
     assert refused.status_code == 403
+
+
+def listing(*items: dict[str, Any]) -> Any:
+    def answer(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path == "/objections":
+            return httpx.Response(200, json={"items": list(items)})
+        return None
+
+    return answer
+
+
+LATE = OPEN | {
+    "objection_id": "obj_2", "filed_at": "2026-11-02T09:00:00+08:00",
+    "due_at": "2026-11-16T23:59:59.999999+08:00", "working_days_left": -1, "overdue": True,
+}  # fmt: skip
+NEARING = OPEN | {
+    "objection_id": "obj_3", "filed_at": "2026-11-03T09:00:00+08:00",
+    "due_at": "2026-11-17T23:59:59.999999+08:00", "working_days_left": 1, "nearing": True,
+}  # fmt: skip
+DECIDED_LATE = OPEN | {
+    "objection_id": "obj_4", "state": "corrected", "reasoning": "属实",
+    "decided_at": "2026-11-20T09:00:00+08:00", "decided_by": {"subject": "c-zhou"},
+    "working_days_left": None, "decided_late": True,
+}  # fmt: skip
+
+
+async def test_what_waits_is_ordered_by_deadline_and_the_overdue_stand_in_red() -> None:
+    asked: list[httpx.Request] = []
+    answer = listing(OPEN, NEARING, DECIDED_LATE, LATE)
+    async with console(person("clerk"), asked, answer) as client:
+        page = (await client.get("/staff/objections")).text
+    waiting = page[page.index('id="waiting"') : page.index('id="decided"')]
+    order = re.findall(r'id="objection-(obj_\d)"', waiting)
+    assert order == ["obj_2", "obj_3", "obj_1"]
+    assert 'id="overdue-count">1 件逾期<' in page
+
+    def deadline(objection_id: str) -> str:
+        item = page[page.index(f'id="objection-{objection_id}"') :]
+        return item[: item.index("</li>")]
+
+    assert '<span class="overdue">2026-11-16 · 逾期</span>' in deadline("obj_2")
+    assert '<span class="nearing">2026-11-17 · 临期 · 剩余 1 个工作日</span>' in deadline("obj_3")
+    assert '<span class="">2026-11-19 · 剩余 4 个工作日</span>' in deadline("obj_1")
+    assert "收到后 10 个工作日内决定" in deadline("obj_1")
+    assert '<span class="overdue">2026-11-19 · 逾期决定</span>' in deadline("obj_4")
+
+
+async def test_the_merchant_page_says_the_deadline_beside_the_objection() -> None:
+    asked: list[httpx.Request] = []
+    async with console(person("clerk", "c-zhou"), asked) as client:
+        page = (await client.get("/staff/merchants/mer_1")).text
+    objection = page[page.index('id="objection-obj_1"') :]
+    objection = objection[: objection.index("</form>")]
+    assert "处理期限" in objection and "2026-11-19 · 剩余 4 个工作日" in objection
+
+
+async def test_the_home_card_counts_what_waits_and_the_overdue_in_red() -> None:
+    asked: list[httpx.Request] = []
+    async with console(person("clerk"), asked, listing(OPEN, LATE)) as client:
+        late = (await client.get("/staff/")).text
+    async with console(person("clerk"), asked, listing(OPEN)) as client:
+        on_time = (await client.get("/staff/")).text
+    assert support.card(late, "信用异议") == "信用异议 2 2 件待决定，1 件逾期"
+    assert support.card(on_time, "信用异议") == "信用异议 1 1 件待决定"
+    assert '<span class="count alert">2</span>' in late
+    assert '<span class="count alert">' not in on_time
+    asked_open = [r for r in asked if r.url.path == "/objections"]
+    assert asked_open and all(r.url.params.get("state") == "open" for r in asked_open)

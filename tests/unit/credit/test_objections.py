@@ -7,8 +7,9 @@ refusal stores and announces nothing."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -17,9 +18,10 @@ from contracts.people import Actor
 from services.credit import events, handlers
 from services.credit.domain import EventMeta, adjust, facts_from_objection, score
 from services.credit.domain.ledger import Adjustment
-from services.credit.domain.objections import Objection, decide, file
+from services.credit.domain.objections import DecisionDeadline, Objection, decide, file
 from services.credit.policy_files import default_book
 from services.runtime.auth import Principal
+from services.runtime.data_files import default_calendar
 from services.runtime.failures import (
     Conflict,
     Forbidden,
@@ -39,14 +41,15 @@ ZHOU = Actor.of("c-zhou", "周登记")
 META = EventMeta("ev_obj", "credit.objections.v1", 1, 7, "risk_1")
 YEAR = timedelta(days=365)
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+DEADLINE = DecisionDeadline(10, default_calendar(), "Asia/Shanghai")
+
 # A major finding on mer_1 (-15 under the base policy), fading a year after it.
 ENTRY = entry("inspection.finding.major", T0, event_id="ev_1")
 
 
-def filed(entry: Adjustment = ENTRY) -> Objection:
-    return file(
-        entry, None, "  当天电子秤已检定，有检定证书  ", ZHANG, T0 + timedelta(days=2), "obj_1"
-    )
+def filed(entry: Adjustment = ENTRY, at: datetime = T0 + timedelta(days=2)) -> Objection:
+    return file(entry, None, "  当天电子秤已检定，有检定证书  ", ZHANG, at, "obj_1", DEADLINE)
 
 
 # -- the rules -----------------------------------------------------------------------------------
@@ -77,10 +80,60 @@ def test_only_an_entry_that_costs_credit_and_still_counts_is_disputed(
 
 def test_an_entry_is_disputed_once_and_a_blank_statement_is_named() -> None:
     with pytest.raises(Conflict, match="already disputed by objection obj_1 \\(open\\)"):
-        file(ENTRY, filed(), "再次申诉", ZHANG, T0 + timedelta(days=3), "obj_2")
+        file(ENTRY, filed(), "再次申诉", ZHANG, T0 + timedelta(days=3), "obj_2", DEADLINE)
     with pytest.raises(InvalidInput) as blank:
-        file(ENTRY, None, "   ", ZHANG, T0, "obj_2")
+        file(ENTRY, None, "   ", ZHANG, T0, "obj_2", DEADLINE)
     assert blank.value.errors == [{"field": "statement", "reason": "must not be blank"}]
+
+
+# -- the deadline (异议处理期限) ----------------------------------------------------------------
+def city(day: date, hour: int = 10) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, tzinfo=SHANGHAI)
+
+
+def test_the_decision_is_due_at_the_end_of_the_tenth_working_day_holidays_skipped() -> None:
+    # Received on Monday 28 September 2026 in the city (02:00 UTC): 29 and 30 September, then
+    # National Day (1-7 October) off, 8 and 9 October, Saturday 10 October a make-up working
+    # day, 12 to 16 October.
+    objection = filed(entry=replace(ENTRY, fades_at=T0 + 2 * YEAR), at=city(date(2026, 9, 28)))
+    assert objection.due_at == datetime(2026, 10, 16, 23, 59, 59, 999999, SHANGHAI)
+    assert objection.due_at.tzinfo == UTC  # kept in UTC, as every moment
+    # Five days end on Saturday 10 October, a make-up working day.
+    five = DecisionDeadline(5, default_calendar(), "Asia/Shanghai")
+    assert five.due(city(date(2026, 9, 28))).astimezone(SHANGHAI).date() == date(2026, 10, 10)
+
+
+def test_the_clock_counts_down_marks_nearing_then_overdue_and_stops_at_the_decision() -> None:
+    objection = filed(entry=replace(ENTRY, fades_at=T0 + 2 * YEAR), at=city(date(2026, 9, 28)))
+
+    def standing(day: date, hour: int = 10) -> dict[str, Any]:
+        return DEADLINE.clock(objection, city(day, hour))
+
+    assert standing(date(2026, 9, 28)) == {
+        "working_days_left": 10, "nearing": False, "overdue": False, "decided_late": False
+    }  # fmt: skip
+    assert standing(date(2026, 10, 5))["working_days_left"] == 8  # a holiday counts nothing
+    assert standing(date(2026, 10, 13)) == {
+        "working_days_left": 3, "nearing": False, "overdue": False, "decided_late": False
+    }  # fmt: skip
+    assert standing(date(2026, 10, 14))["nearing"]
+    assert standing(date(2026, 10, 16), 23)["working_days_left"] == 0
+    assert standing(date(2026, 10, 16), 23)["nearing"]
+    late = standing(date(2026, 10, 17), 0)  # a Saturday: no working day past it yet
+    assert late["overdue"] and not late["nearing"] and late["working_days_left"] == 0
+    assert standing(date(2026, 10, 19))["working_days_left"] == -1
+    decided = decide(objection, "upheld", "复核无误", ZHOU, city(date(2026, 10, 19)))
+    assert DEADLINE.clock(decided, city(date(2026, 10, 20))) == {
+        "working_days_left": None, "nearing": False, "overdue": False, "decided_late": True
+    }  # fmt: skip
+    on_time = decide(objection, "upheld", "复核无误", ZHOU, city(date(2026, 10, 16), 18))
+    assert not DEADLINE.clock(on_time, city(date(2026, 10, 20)))["decided_late"]
+
+
+@pytest.mark.parametrize("days", [0, 61, True])
+def test_a_deadline_of_no_days_or_of_months_is_refused(days: int) -> None:
+    with pytest.raises(ValueError, match="objection working days must be"):
+        DecisionDeadline(days, default_calendar(), "Asia/Shanghai")
 
 
 def test_a_clerk_who_did_not_record_it_decides_it_once() -> None:
@@ -217,3 +270,38 @@ async def test_refusals_store_and_announce_nothing() -> None:
     assert world.types() == filed_types
     [still] = await world.credit.objections(DECIDER, state="open")
     assert still["objection_id"] == objection["objection_id"]
+
+
+async def test_the_list_says_each_deadline_and_finds_the_overdue_and_the_gauge_counts_them() -> (
+    None
+):
+    world, entry = await graded_major()
+    objection = await world.credit.file_objection(
+        CLERK, "mer_1", entry["event_id"], entry["kind"], "不服"
+    )
+    due = datetime.fromisoformat(objection["due_at"])
+    assert due == DEADLINE.due(world.clock())
+    assert objection["working_days_left"] == 10 and not objection["overdue"]
+
+    def gauge(overdue: str) -> float | None:
+        [family] = world.metrics.objections_open.gauge.collect()
+        found = [
+            s.value for s in family.samples if s.labels == {"district": "zhifu", "overdue": overdue}
+        ]
+        return found[0] if found else None
+
+    assert (gauge("false"), gauge("true")) == (1, 0)
+    assert await world.credit.objections(DECIDER, overdue=True) == []
+    world.clock.at = due + timedelta(seconds=1)
+    [late] = await world.credit.objections(DECIDER, overdue=True)
+    assert late["objection_id"] == objection["objection_id"] and late["overdue"]
+    [shown] = (await world.credit.explain(DECIDER, "mer_1"))["ledger"]
+    assert shown["objection"]["overdue"] and shown["objection"]["working_days_left"] < 0
+    await world.credit.refresh_objection_counts()
+    assert (gauge("false"), gauge("true")) == (0, 1)
+    decided = await world.credit.decide_objection(
+        DECIDER, objection["objection_id"], "upheld", "复核无误"
+    )
+    assert decided["decided_late"] and not decided["overdue"]
+    assert await world.credit.objections(DECIDER, overdue=True) == []
+    assert (gauge("false"), gauge("true")) == (0, 0)
