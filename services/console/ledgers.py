@@ -1,8 +1,10 @@
 """The ledgers (台账) a district's office exports, as rows of an Excel sheet: by month, quarter or
 year, 投诉台账 (every complaint received in the period, how each clock ended and how it closed),
 检查台账 (every inspection completed in it, what it found and who did it), 整改台账 (every
-rectification order made in it and what became of it) and 考核台账 (the period's assessment of
-every market, ranked, with its places on the monthly honour and warning lists); as of today,
+rectification order made in it and what became of it), 信用异议台账 (every objection to a
+merchant's credit record filed in it, its deadline and its decision) and 考核台账 (the period's
+assessment of every market, ranked, with its places on the monthly honour and warning lists); as
+of today,
 商户台账 (every merchant registered, its licence and how long it has left, its grade).
 
 What leaves the system in a file is what the office needs and no more: the complaints ledger
@@ -22,6 +24,7 @@ from services.console import labels
 from services.console.clock import CHINA
 from services.console.complaint_clocks import UNREACHED_LABEL, clocks
 from services.console.licences import licence
+from services.console.objection_clock import decision_clock
 from services.console.workbook import Cell, Column, Share
 
 PERIOD_FIELD: Final = "period"
@@ -301,6 +304,51 @@ def rectification_row(
         _when(order.get("verified_at")) if verified else None,
         labels.actor_name(order.get("verified_actor")) if verified else "",
         labels.label(labels.WITHDRAWAL_REASON, order.get("lapse_reason")) if lapsed else "",
+    ]
+
+
+OBJECTION_COLUMNS: Final = (
+    Column("编号", 22),
+    Column("登记时间（北京时间）", 18),
+    Column("市场", 18),
+    Column("商户", 16),
+    Column("异议的记录", 18),
+    Column("记录分值", 8),
+    Column("记录时间", 18),
+    Column("商户陈述", 40),
+    Column("登记人", 10),
+    Column("处理期限", 18),
+    Column("处理情况", 18),
+    Column("状态", 10),
+    Column("决定时间", 18),
+    Column("决定人", 10),
+    Column("决定理由", 40),
+)
+
+
+def objection_row(
+    objection: Mapping[str, Any], markets: Mapping[str, str], merchants: Mapping[str, str]
+) -> list[Cell]:
+    """One objection as the ledger's row: the entry it disputes and what it was worth, the
+    merchant's statement, its deadline as the list says it at the export (剩余 3 个工作日, 逾期,
+    按期决定 …) and the decision."""
+    decided = objection.get("state") != "open"
+    return [
+        str(objection.get("objection_id") or ""),
+        _when(objection.get("filed_at")),
+        markets.get(str(objection.get("market_id")), "—"),
+        merchants.get(str(objection.get("merchant_id")), ""),
+        labels.label(labels.CREDIT_KIND, objection.get("kind")),
+        int(objection.get("delta") or 0),
+        _when(objection.get("occurred_at")),
+        str(objection.get("statement") or ""),
+        labels.actor_name(objection.get("filed_by")),
+        _when(objection.get("due_at")),
+        decision_clock(dict(objection)).status,
+        labels.label(labels.OBJECTION_STATE, objection.get("state")),
+        _when(objection.get("decided_at")) if decided else None,
+        labels.actor_name(objection.get("decided_by")) if decided else "",
+        str(objection.get("reasoning") or "") if decided else "",
     ]
 
 

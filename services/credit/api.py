@@ -27,6 +27,8 @@ from services.runtime.app import state
 from services.runtime.auth import Principal, require
 from services.runtime.failures import InvalidInput
 from services.runtime.inputs import storable_router
+from services.runtime.paging import Position, next_token
+from services.runtime.paging_query import PageAsked, page_query
 from services.runtime.ratelimit import rate_limited
 
 router = storable_router()
@@ -358,6 +360,29 @@ async def list_objections(
         overdue=overdue,
     )
     return {"items": items}
+
+
+Filed = Annotated[PageAsked, page_query("filed_from", "filed_before", "objections filed")]
+
+
+@router.get("/objections/filed", tags=["objections"])
+async def list_objections_filed(
+    svc: Svc,
+    who: Reader,
+    page: Filed,
+    district: DistrictQuery = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 200,
+) -> dict[str, Any]:
+    """The objection ledger (信用异议台账): the objections of the caller's district (or the one
+    asked for) filed between `filed_from` (inclusive) and `filed_before` (exclusive), each with
+    its UTC offset, newest first, then by id, each as `GET /objections` shows it, whatever became
+    of it since. Paged as inspection's `GET /inspections` is: a full page's `next` is the `after`
+    of the page that follows (null: the last). A refusal (422) names every bad value at once."""
+    items = await svc.objections_filed(
+        who, window=page.window, after=page.after, district=_blank(district), limit=limit
+    )
+    following = [Position(datetime.fromisoformat(o["filed_at"]), o["objection_id"]) for o in items]
+    return {"items": items, "next": next_token(following, limit)}
 
 
 @router.post("/objections/{objection_id}/decision", tags=["objections"])

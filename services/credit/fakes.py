@@ -21,6 +21,7 @@ from services.credit.store import (
     ComplaintSeen,
     Drawing,
     Duties,
+    FiledQuery,
     GradeQuery,
     ObjectionQuery,
     Observation,
@@ -374,6 +375,19 @@ class FakeObjections:
             and (query.overdue_at is None or o.overdue_at(query.overdue_at))
         ]
         return sorted(found, key=lambda o: (o.filed_at, o.objection_id))
+
+    async def filed(self, query: FiledQuery) -> list[Objection]:
+        def order(o: Objection) -> tuple[datetime, str]:
+            return (o.filed_at, o.objection_id)
+
+        found = [
+            o
+            for o in self.held.values()
+            if query.window.holds(o.filed_at)
+            and (query.after is None or order(o) < (query.after.at, query.after.id))
+            and query.district in (None, o.district)
+        ]
+        return sorted(found, key=order, reverse=True)[: query.limit]
 
     async def open_counts(self, now: datetime) -> dict[tuple[str, bool], int]:
         counts: dict[tuple[str, bool], int] = {}

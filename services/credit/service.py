@@ -74,6 +74,7 @@ from services.credit.store import (
     CaseDecided,
     ComplaintSeen,
     Drawing,
+    FiledQuery,
     GradeQuery,
     ObjectionQuery,
     Observation,
@@ -92,6 +93,7 @@ from services.runtime.failures import Conflict, Forbidden, InvalidInput, NotFoun
 from services.runtime.ids import new_id
 from services.runtime.messaging import Delivery
 from services.runtime.outbox import Item
+from services.runtime.paging import Position, Window
 from services.runtime.projection import keep_newer
 from services.runtime.unit_of_work import UnitOfWork, UowFactory
 
@@ -524,6 +526,23 @@ class Credit:
         )
         async with self.uow() as work:
             found = await work.stores.objections.objections(query)
+        return [self._objection_shown(o, now) for o in found]
+
+    async def objections_filed(
+        self,
+        who: Principal,
+        *,
+        window: Window,
+        after: Position | None,
+        district: str | None,
+        limit: int,
+    ) -> list[dict[str, Any]]:
+        """The objection ledger (信用异议台账): those filed in `window` of the caller's district
+        (or the one asked for), newest first, each as the list shows it."""
+        query = FiledQuery(window, after, who.listing_district(district), limit)
+        now = self.now()
+        async with self.uow() as work:
+            found = await work.stores.objections.filed(query)
         return [self._objection_shown(o, now) for o in found]
 
     def _objection_shown(

@@ -20,6 +20,7 @@ from services.credit.domain.public import MerchantGrade
 from services.runtime import serial
 from services.runtime.collation import stall_order
 from services.runtime.db import OnConnection
+from services.runtime.paging import Keyset, Position, Window
 
 Duties = tuple[float | None, float | None, float | None]
 
@@ -262,6 +263,10 @@ class Honours(Protocol):
     ) -> list[Entry]: ...
 
 
+# The objection ledger's order: by the moment filed, then by id.
+FILED = Keyset("filed_at", "objection_id")
+
+
 @dataclass(frozen=True, slots=True)
 class ObjectionQuery:
     """Which objections to list: of one district (None: every one), merchant or state; with
@@ -271,6 +276,17 @@ class ObjectionQuery:
     merchant_id: str | None = None
     state: str | None = None
     overdue_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class FiledQuery:
+    """A page of the objection ledger (信用异议台账): the objections filed in `window`, past
+    `after` in its order (newest first), of `district` (None: any); at most `limit`."""
+
+    window: Window
+    after: Position | None
+    district: str | None
+    limit: int
 
 
 class Objections(Protocol):
@@ -296,6 +312,10 @@ class Objections(Protocol):
 
     async def open_counts(self, now: datetime) -> dict[tuple[str, bool], int]:
         """Open objections by district and whether they are past their deadline at `now`."""
+        ...
+
+    async def filed(self, query: FiledQuery) -> list[Objection]:
+        """The page `query` asks for, newest filed first (then by id)."""
         ...
 
 
@@ -777,6 +797,13 @@ class PostgresObjections(OnConnection):
             now,
         )
         return {(r["district"], r["overdue"]): r["n"] for r in rows}
+
+    async def filed(self, query: FiledQuery) -> list[Objection]:
+        sql, args = FILED.page(
+            "objections", "objection", query.window, query.after, query.limit,
+            {"district": query.district},
+        )  # fmt: skip
+        return [serial.load(Objection, r["objection"]) for r in await self.conn.fetch(sql, *args)]
 
 
 class PostgresGradeListing(OnConnection):

@@ -616,16 +616,6 @@ async def _ledger(
 ) -> list[Any]:
     """A ledger's page of `table`: its `column` of the rows `query` asks for, in `keyset`'s
     order (newest first), `where` holding too."""
-    args: list[Any] = []
-    clauses = [*where, *keyset.bounds(query.window, query.after, args)]
-    for name, value in (("market_id", query.market_id), ("district", query.district)):
-        if value is not None:
-            args.append(value)
-            clauses.append(f"{name} = ${len(args)}")
-    args.append(query.limit)
-    rows = await conn.fetch(
-        f"""SELECT {column} FROM {table} WHERE {" AND ".join(clauses) or "true"}
-            ORDER BY {keyset.newest_first} LIMIT ${len(args)}""",
-        *args,
-    )
-    return [r[column] for r in rows]
+    equal = {"market_id": query.market_id, "district": query.district}
+    sql, args = keyset.page(table, column, query.window, query.after, query.limit, equal, where)
+    return [r[column] for r in await conn.fetch(sql, *args)]

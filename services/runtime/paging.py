@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from services.runtime.failures import InvalidInput, InvalidInputs
@@ -157,3 +159,29 @@ class Keyset:
             edge = f"({arg(after.at)}, {arg(after.id)})"
             found.append(f'({self.at}, {self.id} COLLATE "C") < {edge}')
         return found
+
+    def page(
+        self,
+        table: str,
+        column: str,
+        window: Window,
+        after: Position | None,
+        limit: int,
+        equal: Mapping[str, object] = MappingProxyType({}),
+        where: Sequence[str] = (),
+    ) -> tuple[str, list[Any]]:
+        """The SQL and arguments of a ledger's page of `table`: its `column` of the rows in
+        `window` past `after`, whose columns in `equal` hold the values given (a None value
+        asks nothing of its column), `where` holding too; newest first, at most `limit`."""
+        args: list[Any] = []
+        clauses = [*where, *self.bounds(window, after, args)]
+        for name, value in equal.items():
+            if value is not None:
+                args.append(value)
+                clauses.append(f"{name} = ${len(args)}")
+        args.append(limit)
+        sql = (
+            f"SELECT {column} FROM {table} WHERE {' AND '.join(clauses) or 'true'} "
+            f"ORDER BY {self.newest_first} LIMIT ${len(args)}"
+        )
+        return sql, args

@@ -4,6 +4,8 @@ for a test, the campaign's answers and a form's submission."""
 
 from __future__ import annotations
 
+import asyncio
+import io
 import re
 import uuid
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from openpyxl import load_workbook
 from playwright.async_api import Page, Response
 
 from contracts.identifiers import CREDIT_CODE_ALPHABET, credit_code_check_char
@@ -427,3 +430,33 @@ async def meeting_recorded(
 
         meeting = await until(recorded, within=60, every=0.5, what="campaign knows the district")
     return place, meeting
+
+
+# -- 台账导出 ---------------------------------------------------------------------------------
+def month_of(instant: str) -> str:
+    return datetime.fromisoformat(instant).astimezone(CITY_TZ).strftime("%Y-%m")
+
+
+async def download(
+    phone: Page, ledger: str, month: str | None, shot: Shots
+) -> tuple[str, list[Any]]:
+    """The file name and the rows (header first) of `ledger`'s workbook for `month` (None: a
+    ledger as it stands today)."""
+    if month is not None:
+        await phone.select_option(f"#f-{ledger}-period", month)
+    async with phone.expect_download() as started:
+        await phone.click(f"#form-{ledger} button[type=submit]")
+    done = await started.value
+    # The download is kept under a name of Playwright's, without the .xlsx openpyxl asks for.
+    data = await asyncio.to_thread(Path(await done.path()).read_bytes)
+    sheet = load_workbook(io.BytesIO(data)).active
+    assert sheet is not None
+    await shot(phone, f"{ledger}-downloaded")
+    return done.suggested_filename, [list(r) for r in sheet.iter_rows(values_only=True)]
+
+
+def the_row(rows: list[Any], column: int, value: Any) -> dict[str, Any]:
+    """The one row (header first in `rows`) whose `column` holds `value`, by its headers."""
+    found = [r for r in rows[1:] if r[column] == value]
+    assert len(found) == 1, rows
+    return dict(zip(rows[0], found[0], strict=True))

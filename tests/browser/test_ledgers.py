@@ -6,55 +6,23 @@ Chinese, and the complaints ledger holds neither the complainant's name nor phon
 
 from __future__ import annotations
 
-import asyncio
-import io
 import re
 from datetime import datetime
-from pathlib import Path
-from typing import Any
 
-from openpyxl import load_workbook
 from playwright.async_api import Page
 
 from tests.browser.support import (
-    CITY_TZ,
     Console,
     Shots,
+    download,
     inspected_minor,
+    month_of,
     sign_in,
     small_targets,
+    the_row,
 )
 from tests.support.identity import Tokens
 from tests.support.poll import until
-
-
-def month_of(instant: str) -> str:
-    return datetime.fromisoformat(instant).astimezone(CITY_TZ).strftime("%Y-%m")
-
-
-async def download(
-    phone: Page, ledger: str, month: str | None, shot: Shots
-) -> tuple[str, list[Any]]:
-    """The file name and the rows (header first) of `ledger`'s workbook for `month` (None: a
-    ledger as it stands today)."""
-    if month is not None:
-        await phone.select_option(f"#f-{ledger}-period", month)
-    async with phone.expect_download() as started:
-        await phone.click(f"#form-{ledger} button[type=submit]")
-    done = await started.value
-    # The download is kept under a name of Playwright's, without the .xlsx openpyxl asks for.
-    data = await asyncio.to_thread(Path(await done.path()).read_bytes)
-    sheet = load_workbook(io.BytesIO(data)).active
-    assert sheet is not None
-    await shot(phone, f"{ledger}-downloaded")
-    return done.suggested_filename, [list(r) for r in sheet.iter_rows(values_only=True)]
-
-
-def the_row(rows: list[Any], column: int, value: Any) -> dict[str, Any]:
-    """The one row (header first in `rows`) whose `column` holds `value`, by its headers."""
-    found = [r for r in rows[1:] if r[column] == value]
-    assert len(found) == 1, rows
-    return dict(zip(rows[0], found[0], strict=True))
 
 
 async def test_a_leader_downloads_the_month_s_complaints_and_inspections_on_a_phone(

@@ -3,16 +3,27 @@ problem at a merchant (−5); a clerk records the merchant's objection beside th
 credit record (an empty statement is named beside the field and files nothing); another clerk
 finds it waiting on 信用异议, is told beside the field to pick 更正 or 维持, corrects the record,
 and the merchant's score comes back once credit has read the decision; the first clerk's page
-then says 已更正, and a leader reads it all without a form."""
+then says 已更正, and a leader reads it all without a form and downloads the month's 信用异议台账
+with the objection's row."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from playwright.async_api import Page
 
 from tests.browser.conftest import Pages
-from tests.browser.support import Console, Shots, inspected_minor, sign_in, submit
+from tests.browser.support import (
+    Console,
+    Shots,
+    download,
+    inspected_minor,
+    month_of,
+    sign_in,
+    submit,
+    the_row,
+)
 from tests.support.identity import Tokens
 from tests.support.poll import until
 
@@ -116,3 +127,12 @@ async def test_a_clerk_records_an_objection_and_another_clerk_corrects_the_recor
     await reader.goto(f"/staff/merchants/{place.merchant_id}")
     assert "已更正" in await reader.inner_text(f"{entry} .objection")
     assert await reader.locator("#ledger form").count() == 0
+
+    # The month's 信用异议台账: the objection, its deadline kept, its decision.
+    await reader.goto("/staff/ledgers")
+    filed = month_of(datetime.now(UTC).isoformat())
+    name, rows = await download(reader, "objections", filed, shot)
+    assert name.startswith("信用异议台账-") and name.endswith(f"-{filed}.xlsx")
+    row = the_row(rows, rows[0].index("商户陈述"), "当天电子秤已检定，商户提供了检定证书")
+    assert (row["状态"], row["处理情况"]) == ("已更正", "按期决定")
+    assert row["决定理由"] == "核实检定证书属实，记录有误"

@@ -1,13 +1,14 @@
 """台账导出: the person's district's ledgers as Excel workbooks, for the office that files and
 forwards them — a month's, quarter's or year's complaints (投诉台账), completed inspections
-(检查台账), rectification orders (整改台账) or its markets' assessment (考核台账), and the
-merchants as registered today (商户台账).
+(检查台账), rectification orders (整改台账), objections to credit records (信用异议台账) or its
+markets' assessment (考核台账), and the merchants as registered today (商户台账).
 
 The console owns none of it: it pages through the complaints service's `GET /complaints` (by
-receipt) and inspection's `GET /inspections` (by completion) and `GET /rectifications/issued`
-(by order) with their `next` tokens, reads the registry's merchants and credit's grades and
-its period's ranking (`GET /assessments`) and each month's honour list, names the markets and
-merchants from the registry, and writes the sheet (services/console/ledgers.py)."""
+receipt), inspection's `GET /inspections` (by completion) and `GET /rectifications/issued` (by
+order) and credit's `GET /objections/filed` (by filing) with their `next` tokens, reads the
+registry's merchants and credit's grades and its period's ranking (`GET /assessments`) and each
+month's honour list, names the markets and merchants from the registry, and writes the sheet
+(services/console/ledgers.py)."""
 
 from __future__ import annotations
 
@@ -212,6 +213,17 @@ LEDGERS: Final = {
             "/rectifications/issued",
             ("ordered_from", "ordered_before"),
             ledgers.rectification_row,
+        ),
+    ),
+    "objections": Ledger(
+        "objections",
+        "信用异议台账",
+        "所选期间登记的每件信用异议：异议的记录及其分值、商户陈述、登记人、处理期限和是否按期，"
+        "以及决定（更正或维持）、决定人和决定理由。",
+        frozenset({"clerk", "leader"}),
+        ledgers.OBJECTION_COLUMNS,
+        _month_of(
+            "credit", "/objections/filed", ("filed_from", "filed_before"), ledgers.objection_row
         ),
     ),
     "assessments": Ledger(

@@ -10,7 +10,6 @@ stands; this only words it."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Annotated, Any, Final
 
 from fastapi import APIRouter, Request
@@ -19,6 +18,7 @@ from starlette.responses import RedirectResponse, Response
 from services.console import web
 from services.console.backend import ApiError
 from services.console.forms import Form
+from services.console.objection_clock import decision_clock
 from services.console.sessions import Session
 from services.console.views import merchants
 from services.console.web import (
@@ -44,47 +44,12 @@ BLANK: Final = {
 }
 
 
-# The rule that set an objection's deadline, as the clerk reads it (docs/objections.md; credit
-# holds the number: CREDIT_OBJECTION_WORKING_DAYS).
-DEADLINE_RULE: Final = "收到后 10 个工作日内决定"
-
-
 def entry_anchor(event_id: str, kind: str) -> str:
     """The id of a ledger entry on the merchant's page."""
     return f"entry-{event_id}-{kind.replace('.', '-')}"
 
 
-@dataclass(frozen=True)
-class DecisionClock:
-    """An objection's deadline as a line of the list and of the merchant's page."""
-
-    due_at: str | None
-    rule: str
-    status: str  # 剩余 3 个工作日 / 临期 · 剩余 1 个工作日 / 逾期 / 按期决定 / 逾期决定
-    css: str  # overdue / nearing / ok / ""
-
-
-def decision_clock(objection: dict[str, Any]) -> DecisionClock:
-    """How credit says the objection's deadline stands: working days left, 临期 or 逾期 while it
-    is open; whether it was decided on time once decided."""
-    due_at = objection.get("due_at")
-    if objection.get("state") != "open":
-        late = objection.get("decided_late")
-        return DecisionClock(
-            due_at, DEADLINE_RULE, "逾期决定" if late else "按期决定", "overdue" if late else "ok"
-        )
-    left = objection.get("working_days_left")
-    if objection.get("overdue"):
-        status, css = "逾期", "overdue"
-    elif left == 0:
-        status, css = "临期 · 今天到期", "nearing"
-    elif objection.get("nearing"):
-        status, css = f"临期 · 剩余 {left} 个工作日", "nearing"
-    else:
-        status, css = f"剩余 {left} 个工作日", ""
-    return DecisionClock(due_at, DEADLINE_RULE, status, css)
-
-
+# The pages word a deadline as the ledger does.
 templates.env.globals["decision_clock"] = decision_clock
 
 

@@ -143,3 +143,50 @@ async def test_refusals_name_the_field_and_change_nothing(stack: Stack, kafka: s
         registration["kind"],
         finding["kind"],
     }
+
+
+async def test_the_objection_ledger_pages_a_window_and_names_bad_values(
+    stack: Stack, kafka: str
+) -> None:
+    place = await registered(stack, kafka)
+    clerk, leader = stack.token("clerk", place.district), stack.token("leader", place.district)
+    filed = []
+    for severity, score in (("minor", 95), ("major", 80)):
+        event = completed(place, severity)
+        async with TopicWatcher(kafka, SCORES) as scores:
+            await stack.send(topics.INSPECTION_EVENTS.name, event, event.subject)
+            await scores.wait_for(score_of(place.merchant_id, score=score))
+    for entry in [e for e in await ledger(stack, place) if e["disputable"]]:
+        r = await stack.credit.post(
+            f"/merchants/{place.merchant_id}/objections",
+            json={"event_id": entry["event_id"], "kind": entry["kind"], "statement": "不服"},
+            headers=clerk,
+        )
+        assert r.status_code == 201, r.text
+        filed.append(r.json())
+    assert len(filed) == 2
+    first, second = (datetime.fromisoformat(o["filed_at"]) for o in filed)
+    window = {
+        "filed_from": (first - timedelta(seconds=1)).isoformat(),
+        "filed_before": (second + timedelta(seconds=1)).isoformat(),
+    }
+    pages: list[str] = []
+    after = None
+    while True:
+        params = window | {"limit": 1} | ({"after": after} if after else {})
+        r = await stack.credit.get("/objections/filed", params=params, headers=leader)
+        assert r.status_code == 200, r.text
+        pages += [o["objection_id"] for o in r.json()["items"]]
+        after = r.json()["next"]
+        if not after:
+            break
+    assert pages == [filed[1]["objection_id"], filed[0]["objection_id"]]  # newest first
+    before = {"filed_from": window["filed_from"], "filed_before": first.isoformat()}
+    r = await stack.credit.get("/objections/filed", params=before, headers=leader)
+    assert r.status_code == 200 and r.json()["items"] == []  # the end is excluded
+    bad = await stack.credit.get(
+        "/objections/filed",
+        params={"filed_from": "2026-11-01T00:00:00", "after": "nonsense"},
+        headers=leader,
+    )
+    assert bad.status_code == 422 and set(fields(bad)) == {"filed_from", "after"}

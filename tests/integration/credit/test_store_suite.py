@@ -20,6 +20,7 @@ from services.credit.store import (
     CaseDecided,
     ComplaintSeen,
     Drawing,
+    FiledQuery,
     GradeQuery,
     ObjectionQuery,
     Observation,
@@ -31,6 +32,7 @@ from services.credit.store import (
     postgres_stores,
 )
 from services.runtime.directory import MIGRATIONS as DIRECTORY_MIGRATIONS
+from services.runtime.paging import ANY_TIME, Position, Window
 from tests.support.credit_ledger import entry
 from tests.support.store_suite import migrated
 
@@ -463,3 +465,34 @@ async def test_open_objections_past_their_deadline_are_found_and_counted(suite: 
         ("laishan", True): 1,
     }
     assert await objections.open_counts(T0) == {("zhifu", False): 2, ("laishan", False): 1}
+
+
+async def test_the_objection_ledger_pages_newest_first_within_its_window(suite: Suite) -> None:
+    objections = suite.stores.objections
+    # obj_b and obj_c filed at the same moment: the id breaks the tie.
+    for objection_id, district, filed in (
+        ("obj_a", "zhifu", T0),
+        ("obj_b", "zhifu", T0 + D),
+        ("obj_c", "zhifu", T0 + D),
+        ("obj_d", "laishan", T0 + 2 * D),
+        ("obj_e", "zhifu", T0 + 3 * D),
+    ):
+        assert await objections.add_objection(
+            objection(objection_id, f"ev_{objection_id}", district=district, filed_at=filed)
+        )
+
+    async def ids(
+        window: Window = ANY_TIME,
+        after: Position | None = None,
+        district: str | None = "zhifu",
+        limit: int = 10,
+    ) -> list[str]:
+        found = await objections.filed(FiledQuery(window, after, district, limit))
+        return [o.objection_id for o in found]
+
+    assert await ids() == ["obj_e", "obj_c", "obj_b", "obj_a"]
+    assert await ids(district=None) == ["obj_e", "obj_d", "obj_c", "obj_b", "obj_a"]
+    assert await ids(Window(T0 + D, T0 + 3 * D)) == ["obj_c", "obj_b"]  # the end excluded
+    assert await ids(limit=2) == ["obj_e", "obj_c"]
+    assert await ids(after=Position(T0 + D, "obj_c"), limit=2) == ["obj_b", "obj_a"]
+    assert await ids(after=Position(T0, "obj_a")) == []

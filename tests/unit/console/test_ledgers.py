@@ -233,6 +233,38 @@ def test_an_order_reads_what_it_ordered_and_what_became_of_it() -> None:
     assert named["复查通过时间"] is None and named["是否逾期"] == ""
 
 
+OBJECTION = {
+    "objection_id": "obj_1", "merchant_id": "mer_1", "market_id": "mkt_1", "district": "zhifu",
+    "event_id": "ev_1", "kind": "inspection.finding.major", "delta": -15,
+    "occurred_at": "2026-11-03T09:00:00+08:00", "statement": "电子秤已检定",
+    "filed_at": "2026-11-05T09:30:00+08:00", "filed_by": {"subject": "c-1", "name": "张登记"},
+    "due_at": "2026-11-19T23:59:59.999999+08:00", "state": "corrected", "reasoning": "属实",
+    "decided_at": "2026-11-20T10:00:00+08:00", "decided_by": {"subject": "c-2", "name": "周登记"},
+    "working_days_left": None, "nearing": False, "overdue": False, "decided_late": True,
+}  # fmt: skip
+
+
+def test_an_objection_reads_its_entry_its_deadline_and_its_decision() -> None:
+    named = named_by(
+        ledgers.OBJECTION_COLUMNS, ledgers.objection_row(OBJECTION, MARKETS, MERCHANTS)
+    )
+    assert (named["商户"], named["异议的记录"], named["记录分值"]) == (
+        "老王鲜肉",
+        "检查发现较重问题",
+        -15,
+    )
+    assert (named["登记人"], named["决定人"], named["决定理由"]) == ("张登记", "周登记", "属实")
+    assert named["登记时间（北京时间）"] == datetime(2026, 11, 5, 9, 30, tzinfo=CITY)
+    assert (named["处理情况"], named["状态"]) == ("逾期决定", "已更正")
+    waiting = OBJECTION | {
+        "state": "open", "decided_at": None, "decided_by": None, "reasoning": None,
+        "working_days_left": 2, "nearing": True, "decided_late": False,
+    }  # fmt: skip
+    named = named_by(ledgers.OBJECTION_COLUMNS, ledgers.objection_row(waiting, MARKETS, {}))
+    assert (named["处理情况"], named["状态"]) == ("临期 · 剩余 2 个工作日", "待决定")
+    assert (named["决定时间"], named["决定人"], named["商户"]) == (None, "", "")
+
+
 # -- the pages ---------------------------------------------------------------------------------
 
 
@@ -337,7 +369,7 @@ async def test_a_service_that_does_not_answer_is_said_above_the_form() -> None:
 
 async def test_each_person_is_offered_the_ledgers_of_their_work() -> None:
     ledgers_of_a_leader = (
-        "inspections", "complaints", "merchants", "rectifications", "assessments"
+        "inspections", "complaints", "merchants", "rectifications", "assessments", "objections"
     )  # fmt: skip
     asked: list[httpx.Request] = []
     async with console("inspector", asked) as client:
@@ -353,6 +385,7 @@ async def test_each_person_is_offered_the_ledgers_of_their_work() -> None:
     async with console("clerk", asked) as client:
         page = (await client.get("/staff/ledgers")).text
     assert 'id="ledger-merchants"' in page and 'id="ledger-complaints"' not in page
+    assert 'id="ledger-objections"' in page
     assert 'id="f-merchants-period"' not in page and "截至今天（2026-12-07）" in page
     async with console("department", asked) as client:
         assert (await client.get("/staff/ledgers")).status_code == 403
@@ -634,3 +667,29 @@ async def test_an_inspector_is_not_given_the_assessment() -> None:
         r = await client.get("/staff/ledgers/assessments.xlsx", params={"month": "2026-11"})
     assert r.status_code == 403
     assert not [q for q in asked if q.url.host == "credit"]
+
+
+async def test_the_objections_ledger_asks_credit_for_the_period_page_by_page() -> None:
+    asked: list[httpx.Request] = []
+    pages = page_of([OBJECTION | {"objection_id": f"obj_{i}"} for i in range(3)], 2)
+
+    def credit(request: httpx.Request) -> httpx.Response:
+        if (request.url.host, request.url.path) == ("credit", "/objections/filed"):
+            after = request.url.params.get("after")
+            return httpx.Response(200, json=pages[int(after[1:]) if after else 0])
+        return httpx.Response(404, json={"error": "not_found", "message": "none"})
+
+    async with console("clerk", asked, credit) as client:
+        r = await client.get("/staff/ledgers/objections.xlsx", params={"period": "2026-Q4"})
+    assert r.status_code == 200, r.text
+    name = unquote(re.search(r"filename\*=UTF-8''(\S+)", r.headers["content-disposition"])[1])
+    assert name == "信用异议台账-zhifu-2026-Q4.xlsx"
+    listings = [q.url.params for q in asked if q.url.path == "/objections/filed"]
+    assert [p.get("after") for p in listings] == [None, "p2"]
+    assert {p["filed_from"] for p in listings} == {"2026-10-01T00:00:00+08:00"}
+    assert {p["filed_before"] for p in listings} == {"2027-01-01T00:00:00+08:00"}
+    sheet = load_workbook(io.BytesIO(r.content)).active
+    assert sheet is not None
+    assert [row[0] for row in sheet.iter_rows(min_row=2, values_only=True)] == [
+        "obj_0", "obj_1", "obj_2"
+    ]  # fmt: skip
