@@ -372,7 +372,7 @@ class FakeObjections:
             if query.district in (None, o.district)
             and query.merchant_id in (None, o.merchant_id)
             and query.state in (None, o.state)
-            and (query.overdue_at is None or o.overdue_at(query.overdue_at))
+            and (query.overdue_as_of is None or o.is_overdue(query.overdue_as_of))
         ]
         return sorted(found, key=lambda o: (o.filed_at, o.objection_id))
 
@@ -393,7 +393,7 @@ class FakeObjections:
         counts: dict[tuple[str, bool], int] = {}
         for o in self.held.values():
             if o.state == "open":
-                key = (o.district, o.overdue_at(now))
+                key = (o.district, o.is_overdue(now))
                 counts[key] = counts.get(key, 0) + 1
         return counts
 

@@ -270,12 +270,12 @@ FILED = Keyset("filed_at", "objection_id")
 @dataclass(frozen=True, slots=True)
 class ObjectionQuery:
     """Which objections to list: of one district (None: every one), merchant or state; with
-    `overdue_at`, only those still open after their deadline at that moment."""
+    `overdue_as_of`, only those still open after their deadline at that moment."""
 
     district: str | None = None
     merchant_id: str | None = None
     state: str | None = None
-    overdue_at: datetime | None = None
+    overdue_as_of: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -786,7 +786,7 @@ class PostgresObjections(OnConnection):
                  AND ($3::text IS NULL OR state = $3)
                  AND ($4::timestamptz IS NULL OR (state = 'open' AND due_at < $4))
                ORDER BY filed_at, objection_id""",
-            query.district, query.merchant_id, query.state, query.overdue_at,
+            query.district, query.merchant_id, query.state, query.overdue_as_of,
         )  # fmt: skip
         return [serial.load(Objection, r["objection"]) for r in rows]
 

@@ -76,7 +76,7 @@ class Objection:
         """The disputed entry's key in the ledger."""
         return (self.event_id, self.kind)
 
-    def overdue_at(self, now: datetime) -> bool:
+    def is_overdue(self, now: datetime) -> bool:
         """Still open after its deadline."""
         return self.state == "open" and aware(now, "now") > self.due_at
 
@@ -125,7 +125,7 @@ class DecisionDeadline:
                 "decided_late": objection.decided_late,
             }
         left = self.working_days_left(objection, now)
-        overdue = objection.overdue_at(now)
+        overdue = objection.is_overdue(now)
         return {
             "working_days_left": left,
             "nearing": not overdue and left <= NEARING_WORKING_DAYS,

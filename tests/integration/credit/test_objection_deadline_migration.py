@@ -57,7 +57,7 @@ async def test_an_objection_filed_before_deadlines_were_kept_is_due_fourteen_day
         assert loaded is not None and loaded.due_at == FILED + timedelta(days=14)
         assert loaded.statement == "电子秤已检定" and loaded.state == "open"
         late = FILED + timedelta(days=14, seconds=1)
-        found = await store.objections(ObjectionQuery(overdue_at=late))
+        found = await store.objections(ObjectionQuery(overdue_as_of=late))
         assert [o.objection_id for o in found] == ["obj_old"]
         assert await store.open_counts(late) == {("zhifu", True): 1}
         await conn.execute(f"DROP SCHEMA {ident(schema)} CASCADE")

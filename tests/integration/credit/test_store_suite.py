@@ -453,7 +453,7 @@ async def test_open_objections_past_their_deadline_are_found_and_counted(suite: 
     now = T0 + 6 * D
 
     async def overdue(**query: Any) -> list[str]:
-        found = await objections.objections(ObjectionQuery(overdue_at=now, **query))
+        found = await objections.objections(ObjectionQuery(overdue_as_of=now, **query))
         return [o.objection_id for o in found]
 
     # A decided one is never overdue, however late; one due after `now` is not yet.
