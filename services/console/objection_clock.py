@@ -8,9 +8,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Final
 
-# The rule that set an objection's deadline, as the clerk reads it (docs/objections.md; credit
-# holds the number: CREDIT_OBJECTION_WORKING_DAYS).
-DEADLINE_RULE: Final = "收到后 10 个工作日内决定"
+# The rule that set an objection's deadline, as the clerk reads it (docs/objections.md): credit
+# says how many working days set it (`working_days`, CREDIT_OBJECTION_WORKING_DAYS at the filing).
+DEFAULT_WORKING_DAYS: Final = 10
+
+
+def deadline_rule(objection: dict[str, Any]) -> str:
+    days = objection.get("working_days") or DEFAULT_WORKING_DAYS
+    return f"收到后 {days} 个工作日内决定"
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,10 @@ def decision_clock(objection: dict[str, Any]) -> DecisionClock:
     if objection.get("state") != "open":
         late = objection.get("decided_late")
         return DecisionClock(
-            due_at, DEADLINE_RULE, "逾期决定" if late else "按期决定", "overdue" if late else "ok"
+            due_at,
+            deadline_rule(objection),
+            "逾期决定" if late else "按期决定",
+            "overdue" if late else "ok",
         )
     left = objection.get("working_days_left")
     if objection.get("overdue"):
@@ -41,4 +49,4 @@ def decision_clock(objection: dict[str, Any]) -> DecisionClock:
         status, css = f"临期 · 剩余 {left} 个工作日", "nearing"
     else:
         status, css = f"剩余 {left} 个工作日", ""
-    return DecisionClock(due_at, DEADLINE_RULE, status, css)
+    return DecisionClock(due_at, deadline_rule(objection), status, css)

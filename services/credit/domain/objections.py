@@ -58,6 +58,8 @@ class Objection:
     filed_at: datetime
     filed_by: Actor
     due_at: datetime  # the end of the day the district must decide by (异议处理期限)
+    # The working days `due_at` was set by: the rule as it stood at the filing.
+    working_days: int = DECISION_WORKING_DAYS
     state: ObjectionState = "open"
     reasoning: str | None = None
     decided_at: datetime | None = None
@@ -195,6 +197,7 @@ def file(
         filed_at=aware(now, "now"),
         filed_by=who,
         due_at=deadline.due(now),
+        working_days=deadline.working_days,
     )
 
 

@@ -38,8 +38,8 @@ OPEN = {
     "filed_at": "2026-11-05T09:00:00+08:00", "state": "open",
     "filed_by": {"subject": "c-zhang", "name": "张登记"}, "decided_by": None,
     # How credit says the deadline stands (services/credit/domain/objections.DecisionDeadline).
-    "due_at": "2026-11-19T23:59:59.999999+08:00", "working_days_left": 4, "nearing": False,
-    "overdue": False, "decided_late": False,
+    "due_at": "2026-11-19T23:59:59.999999+08:00", "working_days": 10, "working_days_left": 4,
+    "nearing": False, "overdue": False, "decided_late": False,
 }  # fmt: skip
 LEDGER = [
     line("merchant.registered", 0, "ev_reg"),
@@ -243,8 +243,9 @@ LATE = OPEN | {
     "objection_id": "obj_2", "filed_at": "2026-11-02T09:00:00+08:00",
     "due_at": "2026-11-16T23:59:59.999999+08:00", "working_days_left": -1, "overdue": True,
 }  # fmt: skip
+# Filed while the city gave objections 5 working days: the rule that set its deadline is said.
 NEARING = OPEN | {
-    "objection_id": "obj_3", "filed_at": "2026-11-03T09:00:00+08:00",
+    "objection_id": "obj_3", "filed_at": "2026-11-10T09:00:00+08:00", "working_days": 5,
     "due_at": "2026-11-17T23:59:59.999999+08:00", "working_days_left": 1, "nearing": True,
 }  # fmt: skip
 DECIDED_LATE = OPEN | {
@@ -272,6 +273,7 @@ async def test_what_waits_is_ordered_by_deadline_and_the_overdue_stand_in_red() 
     assert '<span class="nearing">2026-11-17 · 临期 · 剩余 1 个工作日</span>' in deadline("obj_3")
     assert '<span class="">2026-11-19 · 剩余 4 个工作日</span>' in deadline("obj_1")
     assert "收到后 10 个工作日内决定" in deadline("obj_1")
+    assert "收到后 5 个工作日内决定" in deadline("obj_3")
     assert '<span class="overdue">2026-11-19 · 逾期决定</span>' in deadline("obj_4")
 
 

@@ -98,9 +98,13 @@ def test_the_decision_is_due_at_the_end_of_the_tenth_working_day_holidays_skippe
     objection = filed(entry=replace(ENTRY, fades_at=T0 + 2 * YEAR), at=city(date(2026, 9, 28)))
     assert objection.due_at == datetime(2026, 10, 16, 23, 59, 59, 999999, SHANGHAI)
     assert objection.due_at.tzinfo == UTC  # kept in UTC, as every moment
-    # Five days end on Saturday 10 October, a make-up working day.
+    assert objection.working_days == 10
+    # Five days end on Saturday 10 October, a make-up working day; the objection keeps the rule.
     five = DecisionDeadline(5, default_calendar(), "Asia/Shanghai")
     assert five.due(city(date(2026, 9, 28))).astimezone(SHANGHAI).date() == date(2026, 10, 10)
+    entry = replace(ENTRY, fades_at=T0 + 2 * YEAR)
+    sooner = file(entry, None, "不服", ZHANG, city(date(2026, 9, 28)), "obj_5", five)
+    assert (sooner.working_days, sooner.due_at) == (5, five.due(city(date(2026, 9, 28))))
 
 
 def test_the_clock_counts_down_marks_nearing_then_overdue_and_stops_at_the_decision() -> None:
