@@ -110,6 +110,11 @@ class PublicMerchant(PublicMerchantGrade):
         description="the day it stopped trading at its stall (退出经营); null while it trades. "
         "A merchant who left is no longer listed, but its page stays.",
     )
+    objections_open: int = Field(
+        0,
+        description="how many of its credit records the merchant disputes, not yet decided "
+        "(信用异议): the grade may change once they are. A count only",
+    )
 
 
 class Shares(BaseModel):
@@ -189,8 +194,9 @@ async def public_merchants_csv(
     response_model=PublicMerchant,
 )
 async def public_merchant(merchant_id: str, svc: Svc) -> dict[str, Any]:
-    """One merchant: market, stall, grade with its date, the last inspection (date and outcome)
-    and its open rectification orders (count, earliest deadline) — nothing personal."""
+    """One merchant: market, stall, grade with its date, the last inspection (date and outcome),
+    its open rectification orders (count, earliest deadline) and how many of its records it
+    disputes, undecided — nothing personal."""
     return await svc.public(merchant_id)
 
 

@@ -575,7 +575,9 @@ class Credit:
 
     async def public(self, merchant_id: str) -> dict[str, Any]:
         """What anyone may see: name, market, stall, grade and when it was given, the last
-        inspection (date and outcome), open rectification orders (count, earliest deadline)."""
+        inspection (date and outcome), open rectification orders (count, earliest deadline), and
+        how many of its records the merchant disputes, not yet decided (信用异议: the grade may
+        change once they are)."""
         merchant = self.directory.merchants.get(merchant_id)
         if merchant is None:
             raise NotFound(f"no merchant {merchant_id!r}")
@@ -585,6 +587,9 @@ class Credit:
             graded = await store.ledger.graded(merchant_id)
             inspected = await store.context.last_inspection_of(merchant_id)
             orders, earliest = await store.context.open_rectifications(merchant_id)
+            disputed = await store.objections.objections(
+                ObjectionQuery(merchant_id=merchant_id, state="open")
+            )
         return {
             "id": merchant_id,
             "merchant_id": merchant_id,
@@ -607,6 +612,8 @@ class Credit:
                 "earliest_deadline": earliest.isoformat() if earliest else None,
             },
             "left_on": merchant.left_on.isoformat() if merchant.left_on else None,
+            # A count only: what is disputed, and by whom, is the district's to read.
+            "objections_open": len(disputed),
         }
 
     async def merchant_grades(self, query: GradeQuery) -> tuple[list[MerchantGrade], int]:

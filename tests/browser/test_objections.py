@@ -4,7 +4,8 @@ credit record (an empty statement is named beside the field and files nothing); 
 finds it waiting on 信用异议, is told beside the field to pick 更正 or 维持, corrects the record,
 and the merchant's score comes back once credit has read the decision; the first clerk's page
 then says 已更正, and a leader reads it all without a form and downloads the month's 信用异议台账
-with the objection's row."""
+with the objection's row. The merchant's public page says a record is disputed while it is, and
+nothing of what."""
 
 from __future__ import annotations
 
@@ -83,6 +84,13 @@ async def test_a_clerk_records_an_objection_and_another_clerk_corrects_the_recor
     assert "须由本区其他登记员" in await phone.inner_text(f"{entry} .objection")
     await shot(phone, "recorded")
 
+    # A citizen at the stall reads that a record is disputed, and nothing of it.
+    citizen = await open_page(phone=True)
+    await citizen.goto(f"/merchants/{place.merchant_id}")
+    disputed = await citizen.inner_text("#objections-open")
+    assert "对 1 条信用记录提出了异议，正在核实" in disputed
+    assert "检定证书" not in await citizen.inner_text("main")
+
     boss = await on_a_phone(open_page, tokens, "clerk", place.district, "周登记", "objection-2")
     await boss.goto("/staff/objections")
     waiting = boss.locator("#waiting li", has_text="当天电子秤已检定")
@@ -119,6 +127,8 @@ async def test_a_clerk_records_an_objection_and_another_clerk_corrects_the_recor
     assert "已更正" in await phone.inner_text(f"{entry} .objection")
     assert "核实检定证书属实" in await phone.inner_text(f"{entry} .objection")
     assert "按期决定" in await phone.inner_text(f"{entry} .objection dl.deadline")
+    await citizen.reload()
+    assert await citizen.locator("#objections-open").count() == 0
     await shot(phone, "clerk-sees-corrected")
 
     reader = await on_a_phone(open_page, tokens, "leader", place.district, "吴领导", "objection")

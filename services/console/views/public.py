@@ -188,6 +188,8 @@ def _public_merchant(body: dict[str, Any]) -> dict[str, Any]:
         "open_rectifications": body.get("open_rectifications"),
         # 退出经营: no longer at the stall (None while it trades, or from an older service).
         "left_on": body.get("left_on"),
+        # Records the merchant disputes, not yet decided (0 from an older service).
+        "objections_open": body.get("objections_open") or 0,
     }
 
 

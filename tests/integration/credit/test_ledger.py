@@ -161,6 +161,7 @@ async def test_the_public_view_shows_name_market_grade_and_last_inspection_only(
         "grade": "A",
         "open_rectifications": {"count": 0, "earliest_deadline": None},
         "left_on": None,  # still trading at its stall
+        "objections_open": 0,
     }
     assert (await stack.credit.get("/public/merchants/mer_nobody")).status_code == 404
 

@@ -164,6 +164,26 @@ async def test_the_public_page_of_a_merchant_who_left_says_so_and_offers_no_comp
     assert "退出" not in trading and "投诉该商户" in trading
 
 
+async def test_the_public_page_says_a_record_is_disputed_and_nothing_of_it() -> None:
+    page = {
+        "id": "mer_0", "merchant_id": "mer_0", "name": "商户A-01", "market_id": "mkt_1",
+        "market_name": "幸福农贸市场", "stall_no": "A-01", "grade": "B", "left_on": None,
+        "open_rectifications": {"count": 0, "earliest_deadline": None},
+    }  # fmt: skip
+
+    def credit(disputed: int | None):  # type: ignore[no-untyped-def]
+        # None: a credit service from before objections, which says nothing of them.
+        body = page if disputed is None else page | {"objections_open": disputed}
+        return lambda request: httpx.Response(200, json=body)
+
+    async with support.console(credit(2), None) as client:
+        disputed = (await client.get("/merchants/mer_0")).text
+    assert "该商户对 2 条信用记录提出了异议，正在核实" in disputed
+    for settled in (0, None):
+        async with support.console(credit(settled), None) as client:
+            assert "异议" not in (await client.get("/merchants/mer_0")).text
+
+
 # -- 更正: the market's details and a merchant's name ------------------------------------------
 def correcting(sent: list[tuple[str, dict[str, Any]]], refusal: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
     """The registry of the market page, taking PUTs to the market and its merchants (each kept

@@ -309,3 +309,17 @@ async def test_the_list_says_each_deadline_and_finds_the_overdue_and_the_gauge_c
     assert decided["decided_late"] and not decided["overdue"]
     assert await world.credit.objections(DECIDER, overdue=True) == []
     assert (gauge("false"), gauge("true")) == (0, 0)
+
+
+async def test_the_public_page_counts_what_is_disputed_until_it_is_decided() -> None:
+    world, entry = await graded_major()
+    assert (await world.credit.public("mer_1"))["objections_open"] == 0
+    objection = await world.credit.file_objection(
+        CLERK, "mer_1", entry["event_id"], entry["kind"], "电子秤有检定证书"
+    )
+    page = await world.credit.public("mer_1")
+    # A count, nothing of what the merchant said or who recorded it.
+    assert page["objections_open"] == 1
+    assert "电子秤有检定证书" not in str(page) and "c-zhang" not in str(page)
+    await world.credit.decide_objection(DECIDER, objection["objection_id"], "upheld", "复核无误")
+    assert (await world.credit.public("mer_1"))["objections_open"] == 0
