@@ -32,6 +32,7 @@ from services.runtime.clock import Clock, utc_now
 from services.runtime.data_files import load_calendar
 from services.runtime.directory import MIGRATIONS as DIRECTORY_MIGRATIONS
 from services.runtime.directory import RegistryDirectory
+from services.runtime.gauges import CountedGauges
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # The topics the ledger is made of: a rebuild replays them, the monthly drawing waits for them.
@@ -58,6 +59,13 @@ def wire(
     service = Service(settings, MIGRATIONS)
     directory = RegistryDirectory()
     uow = service.units(postgres_stores)
+    # Open objections by district and overdue, counted from the database: at start, then
+    # periodically (days pass deadlines) and soon after each filing or decision.
+    gauges = CountedGauges(
+        "objections",
+        lambda: credit.refresh_objection_counts(),
+        settings.objection_count_interval_s,
+    )
     credit = Credit(
         uow,
         directory,
@@ -71,6 +79,7 @@ def wire(
             load_calendar(settings.calendar_file, "CREDIT_CALENDAR_FILE"),
             settings.timezone,
         ),
+        objections_changed=gauges.poke,
     )
     if not consume:
         # A one-off command: the registry view as the running service left it in the tables;
@@ -109,13 +118,8 @@ def wire(
         if settings.honours_auto_draw:
             service.every(settings.honours_check_interval_s, credit.draw_due_honours, "honours")
         service.on_start(credit.refresh_grades)
-        # Open objections past their deadline, counted: at start, then as days go by.
-        service.on_start(credit.refresh_objection_counts)
-        service.every(
-            settings.objection_count_interval_s,
-            lambda _: credit.refresh_objection_counts(),
-            "objection-counts",
-        )
+        service.on_start(gauges.refresh)
+        service.after_start(gauges.run)
     return service, credit
 
 

@@ -146,6 +146,7 @@ class Credit:
         batch_limit: int = 500,
         tz: tzinfo | str = "Asia/Shanghai",
         deadline: objection_rules.DecisionDeadline | None = None,
+        objections_changed: Callable[[], None] = lambda: None,
     ) -> None:
         self.uow, self.directory, self.book, self.now = uow, directory, book, now
         # A rebuild replays the topics into fresh tables and must not announce anything.
@@ -158,6 +159,9 @@ class Credit:
         self.deadline = deadline or objection_rules.DecisionDeadline(
             objection_rules.DECISION_WORKING_DAYS, default_calendar(), str(self.tz)
         )
+        # Told once a filing or a decision is committed (the wiring recounts the gauge soon,
+        # in the background: a failed count must not fail the request).
+        self.objections_changed = objections_changed
         # Set once the ledger's topics were read to the end they had at start (the periodic
         # drawing waits for it: a list drawn from half a ledger would be wrong for a month).
         self.ledger_caught_up = asyncio.Event()
@@ -486,7 +490,7 @@ class Credit:
                 # Filed by someone else between the read and the write.
                 raise Conflict(f"entry {event_id} ({kind}) is already disputed", field="event_id")
             self._emit(work, [events.objection_filed(objection)])
-        await self.refresh_objection_counts()
+        self.objections_changed()
         return self._objection_shown(objection, now)
 
     async def decide_objection(
@@ -503,7 +507,7 @@ class Credit:
             decided = objection_rules.decide(objection, decision, reasoning, actor(who), now)
             await store.objections.save_objection(decided)
             self._emit(work, [events.objection_decided(decided)])
-        await self.refresh_objection_counts()
+        self.objections_changed()
         return self._objection_shown(decided, now)
 
     async def objections(

@@ -12,6 +12,7 @@ from contracts import topics
 from tests.integration.credit.conftest import Stack, completed, ledger, registered, score_of
 from tests.support import identity
 from tests.support.kafka import TopicWatcher
+from tests.support.poll import until
 
 SCORES = topics.CREDIT_SCORES.name
 OBJECTIONS = topics.CREDIT_OBJECTIONS.name
@@ -58,6 +59,14 @@ async def test_a_corrected_record_gives_the_merchant_its_credit_back(
     )
     overdue = await stack.credit.get("/objections", params={"overdue": "true"}, headers=leader)
     assert overdue.status_code == 200 and overdue.json()["items"] == []
+
+    # Counted for the metrics soon after the filing, in the background.
+    series = f'sentinel_credit_objections_open{{district="{place.district}",overdue="false"}}'
+
+    async def counted(n: int) -> bool:
+        return f"{series} {n:.1f}" in (await stack.credit.get("/metrics")).text
+
+    await until(lambda: counted(1), within=10, what="the open objection counted")
     again = await stack.credit.post(path, json=asked | {"statement": "再诉"}, headers=clerk)
     assert again.status_code == 409 and fields(again) == ["event_id"]
 
@@ -75,6 +84,7 @@ async def test_a_corrected_record_gives_the_merchant_its_credit_back(
     assert entries["objection.corrected"]["delta"] == 15
     assert entries["objection.corrected"]["fades_at"] == finding["fades_at"]
     assert entries["inspection.finding.major"]["objection"]["state"] == "corrected"
+    await until(lambda: counted(0), within=10, what="the decided objection no longer counted")
     twice = await stack.credit.post(decision, json=corrected, headers=other)
     assert twice.status_code == 409 and fields(twice) == ["state"]
     listed = await stack.credit.get(

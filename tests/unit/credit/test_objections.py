@@ -280,6 +280,8 @@ async def test_the_list_says_each_deadline_and_finds_the_overdue_and_the_gauge_c
     None
 ):
     world, entry = await graded_major()
+    told: list[None] = []
+    world.credit.objections_changed = lambda: told.append(None)
     objection = await world.credit.file_objection(
         CLERK, "mer_1", entry["event_id"], entry["kind"], "不服"
     )
@@ -294,6 +296,8 @@ async def test_the_list_says_each_deadline_and_finds_the_overdue_and_the_gauge_c
         ]
         return found[0] if found else None
 
+    assert len(told) == 1  # the wiring recounts the gauge, in the background
+    await world.credit.refresh_objection_counts()
     assert (gauge("false"), gauge("true")) == (1, 0)
     assert await world.credit.objections(DECIDER, overdue=True) == []
     world.clock.at = due + timedelta(seconds=1)
@@ -308,6 +312,8 @@ async def test_the_list_says_each_deadline_and_finds_the_overdue_and_the_gauge_c
     )
     assert decided["decided_late"] and not decided["overdue"]
     assert await world.credit.objections(DECIDER, overdue=True) == []
+    assert len(told) == 2
+    await world.credit.refresh_objection_counts()
     assert (gauge("false"), gauge("true")) == (0, 0)
 
 
