@@ -83,6 +83,7 @@ async def objections_page(request: Request, who: Reader, services: Services) -> 
         markets=market_names or {},
         anchor=entry_anchor,
         decides=who.principal.holds("clerk"),
+        me=who.principal.subject,
     )
 
 

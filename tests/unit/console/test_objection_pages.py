@@ -275,6 +275,19 @@ async def test_what_waits_is_ordered_by_deadline_and_the_overdue_stand_in_red() 
     assert "收到后 10 个工作日内决定" in deadline("obj_1")
     assert "收到后 5 个工作日内决定" in deadline("obj_3")
     assert '<span class="overdue">2026-11-19 · 逾期决定</span>' in deadline("obj_4")
+    # The clerk who recorded them (c-zhang filed OPEN's copies) is told another clerk decides.
+    assert "可由您核实后决定" in deadline("obj_1") and "由您登记" not in deadline("obj_1")
+    assert "由您登记" not in deadline("obj_4")  # decided: nothing to say
+
+
+async def test_the_clerk_who_recorded_an_objection_is_told_on_the_list_another_decides_it() -> None:
+    asked: list[httpx.Request] = []
+    async with console(person("clerk", "c-zhang"), asked, listing(OPEN)) as client:
+        page = (await client.get("/staff/objections")).text
+    assert "由您登记：须由本区其他登记员决定" in page and "可由您核实后决定" not in page
+    async with console(person("leader"), asked, listing(OPEN)) as client:
+        page = (await client.get("/staff/objections")).text
+    assert "由您登记" not in page and "可由您核实后决定" not in page  # leaders decide nothing
 
 
 async def test_the_merchant_page_says_the_deadline_beside_the_objection() -> None:
