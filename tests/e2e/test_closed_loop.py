@@ -236,7 +236,9 @@ async def test_a_short_weight_complaint_is_settled_and_scored(city: City, kafka:
         "last_inspection_outcome",
         "open_rectifications",
         "left_on",  # 退出经营: a day, not a person
+        "objections_open",  # 信用异议 under way: a count, nothing of what or who
     }
+    assert public_view["objections_open"] == 0
 
 
 async def test_forged_readings_are_rejected_and_change_nothing(city: City, kafka: str) -> None:
