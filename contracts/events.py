@@ -193,6 +193,12 @@ EVENTS: tuple[EventSpec, ...] = (
     EventSpec(
         objections.OBJECTION_DECIDED, 1, objections.ObjectionDecided, topics.CREDIT_OBJECTIONS
     ),
+    EventSpec(
+        objections.OBJECTION_WITHDRAWN,
+        1,
+        objections.ObjectionWithdrawn,
+        topics.CREDIT_OBJECTIONS,
+    ),
 )
 
 RAW_MESSAGES: tuple[RawSpec, ...] = (

@@ -10,6 +10,9 @@ with the source (leaders read it: they change nothing).
 - `credit.objection.decided`: `corrected` — the record was wrong: the adjustment is reversed
   (credit adds `objection.corrected`, the disputed delta with its sign turned, until the disputed
   adjustment would have faded) — or `upheld`, the record stands; with the reasoning. Final.
+- `credit.objection.withdrawn`: the merchant withdrew it (撤回), or the district recorded it in
+  error, before a decision; with the reason. Final, and changes no score; the entry may be
+  disputed again.
 
 The credit service produces the topic and also consumes it: a correction reaches the ledger from
 the topic, so rebuilding the scores from the topics gives the corrected score. The envelope's
@@ -28,6 +31,7 @@ from contracts.people import Actor
 # The event types of this module's models, as they travel (the catalog: contracts/events.py).
 OBJECTION_FILED: Final = "credit.objection.filed"
 OBJECTION_DECIDED: Final = "credit.objection.decided"
+OBJECTION_WITHDRAWN: Final = "credit.objection.withdrawn"
 
 Decision = Literal["corrected", "upheld"]
 DECISIONS: Final[tuple[Decision, ...]] = ("corrected", "upheld")
@@ -89,3 +93,15 @@ class ObjectionDecided(_Objection):
     )
     decided_at: Instant
     actor: Actor | None = Field(default=None, description="who decided it")
+
+
+class ObjectionWithdrawn(_Objection):
+    """`credit.objection.withdrawn` on `credit.objections.v1`, key = subject = merchant_id."""
+
+    reason: str = Field(
+        min_length=1,
+        max_length=STATEMENT_MAX_CHARS,
+        description="why, as the clerk recorded it: the merchant's withdrawal, or an error",
+    )
+    withdrawn_at: Instant
+    actor: Actor | None = Field(default=None, description="who recorded the withdrawal")

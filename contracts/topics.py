@@ -273,10 +273,14 @@ CREDIT_OBJECTIONS = Topic(
     name="credit.objections.v1",
     key="merchant id",
     description="Objections to a merchant's credit record (信用异议): filed, and decided — "
-    "corrected (credit reverses the disputed adjustment) or upheld.",
+    "corrected (credit reverses the disputed adjustment) or upheld — or withdrawn.",
     producers=("credit",),
     consumers=("credit",),
-    event_types=("credit.objection.filed", "credit.objection.decided"),
+    event_types=(
+        "credit.objection.filed",
+        "credit.objection.decided",
+        "credit.objection.withdrawn",
+    ),
 )
 
 TOPICS: tuple[Topic, ...] = (

@@ -124,7 +124,12 @@ CREDIT_KIND: Final = {
     # 信用异议 decided 更正: the disputed entry reversed (docs/objections.md).
     "objection.corrected": "异议更正",
 }
-OBJECTION_STATE: Final = {"open": "待决定", "corrected": "已更正", "upheld": "维持原记录"}
+OBJECTION_STATE: Final = {
+    "open": "待决定",
+    "corrected": "已更正",
+    "upheld": "维持原记录",
+    "withdrawn": "已撤回",
+}
 OBJECTION_DECISION: Final = {"corrected": "更正：撤销这条记录的扣分", "upheld": "维持原记录"}
 MERCHANT_STATUS: Final = {
     "active": "正常经营",
@@ -236,6 +241,7 @@ _REASONS: Final = [
     (re.compile(r".* cost no credit: there is nothing to correct"), "这条记录没有扣分，无需异议"),
     (re.compile(r".* is the correction of an objection: .*"), "异议更正记录不能再提出异议"),
     (re.compile(r"objection \S+ was decided .*"), "该异议已作出决定"),
+    (re.compile(r"objection \S+ was withdrawn .*"), "该异议已撤回"),
     (
         re.compile(r"objection \S+ was recorded by this person.*"),
         "异议由您登记，须由本区其他登记员决定",

@@ -320,9 +320,9 @@ OBJECTION_COLUMNS: Final = (
     Column("处理期限", 18),
     Column("处理情况", 18),
     Column("状态", 10),
-    Column("决定时间", 18),
-    Column("决定人", 10),
-    Column("决定理由", 40),
+    Column("决定或撤回时间", 18),
+    Column("决定或撤回人", 10),
+    Column("决定或撤回理由", 40),
 )
 
 
@@ -331,7 +331,7 @@ def objection_row(
 ) -> list[Cell]:
     """One objection as the ledger's row: the entry it disputes and what it was worth, the
     merchant's statement, its deadline as the list says it at the export (剩余 3 个工作日, 逾期,
-    按期决定 …) and the decision."""
+    按期决定 …) and how it was closed: the decision, or its withdrawal (已撤回, and why)."""
     decided = objection.get("state") != "open"
     return [
         str(objection.get("objection_id") or ""),

@@ -32,6 +32,8 @@ def decision_clock(objection: dict[str, Any]) -> DecisionClock:
     """How credit says the objection's deadline stands: working days left, 临期 or 逾期 while it
     is open; whether it was decided on time once decided."""
     due_at = objection.get("due_at")
+    if objection.get("state") == "withdrawn":
+        return DecisionClock(due_at, deadline_rule(objection), "已撤回", "muted")
     if objection.get("state") != "open":
         late = objection.get("decided_late")
         return DecisionClock(

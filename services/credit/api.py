@@ -335,6 +335,14 @@ class DecideObjection(BaseModel):
     reasoning: str = Field(min_length=1, max_length=STATEMENT_MAX_CHARS)
 
 
+class WithdrawObjection(BaseModel):
+    reason: str = Field(
+        min_length=1,
+        max_length=STATEMENT_MAX_CHARS,
+        description="the merchant's withdrawal, or the error in recording it",
+    )
+
+
 @router.post("/merchants/{merchant_id}/objections", tags=["objections"], status_code=201)
 async def file_objection(
     merchant_id: str, body: FileObjection, svc: Svc, who: Clerk
@@ -399,3 +407,13 @@ async def decide_objection(
     reverses the entry in the ledger (the score moves once credit reads the decision back from
     `credit.objections.v1`), `upheld` keeps it; 409 when already decided."""
     return await svc.decide_objection(who, objection_id, body.decision, body.reasoning)
+
+
+@router.post("/objections/{objection_id}/withdrawal", tags=["objections"])
+async def withdraw_objection(
+    objection_id: str, body: WithdrawObjection, svc: Svc, who: Clerk
+) -> dict[str, Any]:
+    """Close an open objection without a decision (a clerk of the district, the one who recorded
+    it too): the merchant withdrew it, or it was recorded in error. No score changes; the entry
+    may be disputed again. 409 when it is closed already."""
+    return await svc.withdraw_objection(who, objection_id, body.reason)

@@ -112,7 +112,7 @@ def honour_delisted(entry: Entry, drawing: Drawing) -> Item:
 
 def _objection(
     event_type: str,
-    model: type[ob.ObjectionFiled | ob.ObjectionDecided],
+    model: type[ob.ObjectionFiled | ob.ObjectionDecided | ob.ObjectionWithdrawn],
     o: Objection,
     **more: object,
 ) -> Item:
@@ -140,4 +140,16 @@ def objection_decided(o: Objection) -> Item:
     topic into the ledger (a correction)."""
     return _objection(
         ob.OBJECTION_DECIDED, ob.ObjectionDecided, o, decision=o.state, actor=o.decided_by
+    )
+
+
+def objection_withdrawn(o: Objection) -> Item:
+    """`credit.objection.withdrawn`: closed without a decision, and why."""
+    return _objection(
+        ob.OBJECTION_WITHDRAWN,
+        ob.ObjectionWithdrawn,
+        o,
+        reason=o.reasoning,
+        withdrawn_at=o.decided_at,
+        actor=o.decided_by,
     )

@@ -360,7 +360,8 @@ class FakeObjections:
         return self.held.get(objection_id)
 
     async def objection_of(self, event_id: str, kind: str) -> Objection | None:
-        return next((o for o in self.held.values() if o.key == (event_id, kind)), None)
+        held = self.held.values()
+        return next((o for o in held if o.key == (event_id, kind) and o.state != "withdrawn"), None)
 
     async def save_objection(self, objection: Objection) -> None:
         self.held[objection.objection_id] = objection

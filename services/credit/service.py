@@ -439,7 +439,9 @@ class Credit:
             roots = await store.context.roots(sorted({a.correlation_id for a in ledger}))
             disputes = await store.objections.objections(ObjectionQuery(merchant_id=merchant_id))
         now = self.now()
+        # The newest objection of each entry is shown; the one not withdrawn decides a filing.
         disputed = {o.key: self._objection_shown(o, now) for o in disputes}
+        current = {o.key: o for o in disputes if o.state != "withdrawn"}
         credit = stored.credit
         return {
             "merchant_id": merchant_id,
@@ -457,8 +459,7 @@ class Credit:
                     "root": roots.get(a.correlation_id),
                     "objection": disputed.get(a.key),
                     # The rule that refuses a filing, so that pages offer only what it takes.
-                    "disputable": a.key not in disputed
-                    and objection_rules.refusal(a, None, now) is None,
+                    "disputable": objection_rules.refusal(a, current.get(a.key), now) is None,
                 }
                 for a in ledger
             ],
@@ -509,6 +510,22 @@ class Credit:
             self._emit(work, [events.objection_decided(decided)])
         self.objections_changed()
         return self._objection_shown(decided, now)
+
+    async def withdraw_objection(
+        self, who: Principal, objection_id: str, reason: str
+    ) -> dict[str, Any]:
+        """A clerk of the district closes an open objection without a decision — the merchant
+        withdrew it, or it was recorded in error; announced as `credit.objection.withdrawn`."""
+        async with self.uow() as work:
+            store = work.stores
+            held = await store.objections.objection(objection_id, lock=True)
+            objection = within(who, held, "objection", objection_id)
+            now = self.now()
+            withdrawn = objection_rules.withdraw(objection, reason, actor(who), now)
+            await store.objections.save_objection(withdrawn)
+            self._emit(work, [events.objection_withdrawn(withdrawn)])
+        self.objections_changed()
+        return self._objection_shown(withdrawn, now)
 
     async def objections(
         self,

@@ -293,17 +293,20 @@ class Objections(Protocol):
     """Objections to merchants' credit records (信用异议), one per disputed entry."""
 
     async def add_objection(self, objection: Objection) -> bool:
-        """Store a new objection; False when its entry is disputed already (nothing stored)."""
+        """Store a new objection; False when its entry is disputed already by one not withdrawn
+        (nothing stored)."""
         ...
 
     async def objection(self, objection_id: str, *, lock: bool = False) -> Objection | None:
         """One objection; `lock` holds it until the unit of work ends (a decision)."""
         ...
 
-    async def objection_of(self, event_id: str, kind: str) -> Objection | None: ...
+    async def objection_of(self, event_id: str, kind: str) -> Objection | None:
+        """The entry's objection not withdrawn, if any."""
+        ...
 
     async def save_objection(self, objection: Objection) -> None:
-        """Write an objection back as decided."""
+        """Write an objection back as decided or withdrawn."""
         ...
 
     async def objections(self, query: ObjectionQuery) -> list[Objection]:
@@ -753,7 +756,8 @@ class PostgresObjections(OnConnection):
             """INSERT INTO objections (objection_id, merchant_id, district, event_id, kind, state,
                                        filed_at, due_at, objection)
                VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-               ON CONFLICT (event_id, kind) DO NOTHING RETURNING objection_id""",
+               ON CONFLICT (event_id, kind) WHERE state <> 'withdrawn' DO NOTHING
+               RETURNING objection_id""",
             objection.objection_id, objection.merchant_id, objection.district,
             objection.event_id, objection.kind, objection.state, objection.filed_at,
             objection.due_at, serial.dump(objection),
@@ -769,8 +773,10 @@ class PostgresObjections(OnConnection):
 
     async def objection_of(self, event_id: str, kind: str) -> Objection | None:
         found = await self.conn.fetchval(
-            "SELECT objection FROM objections WHERE event_id = $1 AND kind = $2", event_id, kind
-        )
+            """SELECT objection FROM objections
+               WHERE event_id = $1 AND kind = $2 AND state <> 'withdrawn'""",
+            event_id, kind,
+        )  # fmt: skip
         return None if found is None else serial.load(Objection, found)
 
     async def save_objection(self, objection: Objection) -> None:

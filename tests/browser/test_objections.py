@@ -1,6 +1,7 @@
 """信用异议 in a real browser on the real services, on phones: an inspection found a minor
 problem at a merchant (−5); a clerk records the merchant's objection beside that entry of its
-credit record (an empty statement is named beside the field and files nothing); another clerk
+credit record (an empty statement is named beside the field and files nothing), withdraws it as
+recorded in error (an empty reason named beside its field) and records it again; another clerk
 finds it waiting on 信用异议, is told beside the field to pick 更正 or 维持, corrects the record,
 and the merchant's score comes back once credit has read the decision; the first clerk's page
 then says 已更正, and a leader reads it all without a form and downloads the month's 信用异议台账
@@ -76,10 +77,29 @@ async def test_a_clerk_records_an_objection_and_another_clerk_corrects_the_recor
     assert listed.json()["items"] == []
     await shot(phone, "statement-missing")
 
-    await form.locator("textarea[name=statement]").fill("当天电子秤已检定，商户提供了检定证书")
+    await form.locator("textarea[name=statement]").fill("商户称台秤准确")
     answer = await submit(phone, f"{entry} details.objection-new", "/objections")
     assert answer.status == 303
     assert "异议已登记" in await phone.inner_text("[role=status]")
+
+    # Recorded in error: the clerk withdraws it (a blank reason is named beside its field) and
+    # records the merchant's statement again.
+    withdraw = f"{entry} .objection details.objection-withdraw"
+    await phone.click(f"{withdraw} summary")
+    answer = await submit(phone, withdraw, "/withdrawal")
+    assert answer.status == 422
+    assert "请写明撤回的原因" in await phone.inner_text(f"{withdraw} .field-error")
+    await phone.fill(f"{withdraw} textarea[name=reason]", "登记有误，重新登记")
+    answer = await submit(phone, withdraw, "/withdrawal")
+    assert answer.status == 303
+    assert "异议已撤回" in await phone.inner_text("[role=status]")
+    assert "登记有误，重新登记" in await phone.inner_text(f"{entry} .objection")
+    await shot(phone, "withdrawn")
+    await phone.click(f"{entry} details.objection-new summary")
+    again = phone.locator(f"{entry} details.objection-new")
+    await again.locator("textarea[name=statement]").fill("当天电子秤已检定，商户提供了检定证书")
+    answer = await submit(phone, f"{entry} details.objection-new", "/objections")
+    assert answer.status == 303
     assert "待决定" in await phone.inner_text(f"{entry} .objection")
     assert "须由本区其他登记员" in await phone.inner_text(f"{entry} .objection")
     await shot(phone, "recorded")
@@ -101,7 +121,7 @@ async def test_a_clerk_records_an_objection_and_another_clerk_corrects_the_recor
     await shot(boss, "waiting")
     await waiting.locator("a").click()
     await boss.wait_for_url(f"**/staff/merchants/{place.merchant_id}*")
-    decide = f"{entry} .objection form"
+    decide = f"{entry} .objection form[action$='/decision']"
     await boss.fill(f"{decide} textarea[name=reasoning]", "核实检定证书属实，记录有误")
     answer = await submit(boss, decide, "/decision")
     assert answer.status == 422
@@ -145,4 +165,6 @@ async def test_a_clerk_records_an_objection_and_another_clerk_corrects_the_recor
     assert name.startswith("信用异议台账-") and name.endswith(f"-{filed}.xlsx")
     row = the_row(rows, rows[0].index("商户陈述"), "当天电子秤已检定，商户提供了检定证书")
     assert (row["状态"], row["处理情况"]) == ("已更正", "按期决定")
-    assert row["决定理由"] == "核实检定证书属实，记录有误"
+    withdrawn = the_row(rows, rows[0].index("商户陈述"), "商户称台秤准确")
+    assert (withdrawn["状态"], withdrawn["决定或撤回理由"]) == ("已撤回", "登记有误，重新登记")
+    assert row["决定或撤回理由"] == "核实检定证书属实，记录有误"

@@ -41,6 +41,7 @@ BLANK: Final = {
     "statement": "请写明商户的异议理由",
     "reasoning": "请写明决定的理由",
     "decision": "请选择更正或维持",
+    "reason": "请写明撤回的原因",
 }
 
 
@@ -129,4 +130,21 @@ async def decide(request: Request, objection_id: str, who: Clerk, services: Serv
     state = decided.get("state")
     return RedirectResponse(
         f"/staff/merchants/{merchant_id}?done={state}#{anchor}", status_code=303
+    )
+
+
+@router.post("/staff/objections/{objection_id}/withdrawal")
+async def withdraw(request: Request, objection_id: str, who: Clerk, services: Services) -> Response:
+    values = await typed(request, "reason", "merchant_id")
+    merchant_id = values.pop("merchant_id")
+    try:
+        closed = await services.post(
+            "credit", f"/objections/{objection_id}/withdrawal", who.access_token, values
+        )
+    except ApiError as exc:
+        form = _refused(exc, values, {"objection": objection_id, "withdrawing": "1"})
+        return await merchants.page(request, merchant_id, who, services, form)
+    anchor = entry_anchor(str(closed.get("event_id")), str(closed.get("kind")))
+    return RedirectResponse(
+        f"/staff/merchants/{merchant_id}?done=withdrawn#{anchor}", status_code=303
     )

@@ -15,6 +15,10 @@ so a change of the setting moves only the objections filed after it.
     objection = file(entry, earlier, statement, who, now, new_id, rule)   # refused: ServiceError
     rule.clock(objection, now)    # {"working_days_left": 3, "nearing": False, "overdue": False}
     decided = decide(objection, "corrected", reasoning, who, now)
+    closed = withdraw(objection, "商户撤回异议", who, now)   # or, before a decision
+
+An objection the merchant withdraws (撤回), or one recorded in error, is closed without a decision
+by any clerk of the district: it changes no score and leaves the entry free to be disputed again.
 """
 
 from __future__ import annotations
@@ -31,8 +35,8 @@ from services.runtime.clock import aware
 from services.runtime.failures import Conflict, Forbidden, InvalidInputs
 from services.runtime.work_calendar import WorkCalendar
 
-ObjectionState = Literal["open", "corrected", "upheld"]
-STATES: Final[tuple[ObjectionState, ...]] = ("open", "corrected", "upheld")
+ObjectionState = Literal["open", "corrected", "upheld", "withdrawn"]
+STATES: Final[tuple[ObjectionState, ...]] = ("open", "corrected", "upheld", "withdrawn")
 # 异议处理期限: received → decided within this many working days (CREDIT_OBJECTION_WORKING_DAYS).
 DECISION_WORKING_DAYS: Final = 10
 # An open objection with at most this many working days left after today is 临期.
@@ -61,6 +65,7 @@ class Objection:
     # The working days `due_at` was set by: the rule as it stood at the filing.
     working_days: int = DECISION_WORKING_DAYS
     state: ObjectionState = "open"
+    # How it was closed: the decision's reasoning, or the withdrawal's reason; when and by whom.
     reasoning: str | None = None
     decided_at: datetime | None = None
     decided_by: Actor | None = None
@@ -84,7 +89,11 @@ class Objection:
 
     @property
     def decided_late(self) -> bool:
-        return self.decided_at is not None and self.decided_at > self.due_at
+        return (
+            self.state != "withdrawn"
+            and self.decided_at is not None
+            and self.decided_at > self.due_at
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -147,7 +156,7 @@ def _text_problems(field: str, value: str) -> list[tuple[str, str]]:
 
 def refusal(entry: Adjustment, earlier: Objection | None, now: datetime) -> Conflict | None:
     """Why `entry` cannot be disputed at `now` — a correction, an entry that cost nothing or
-    no longer counts, one `earlier` already disputes — or None when it can."""
+    no longer counts, one `earlier` (not withdrawn) already disputes — or None when it can."""
     if entry.kind == CORRECTION_KIND:
         return Conflict(
             f"entry {entry.event_id} is the correction of an objection: it is not disputed",
@@ -164,7 +173,7 @@ def refusal(entry: Adjustment, earlier: Objection | None, now: datetime) -> Conf
             "it no longer counts",
             field="event_id",
         )
-    if earlier is not None:
+    if earlier is not None and earlier.state != "withdrawn":
         return Conflict(
             f"entry {entry.event_id} ({entry.kind}) is already disputed by objection "
             f"{earlier.objection_id} ({earlier.state})",
@@ -201,18 +210,43 @@ def file(
     )
 
 
+_CLOSED: Final = {
+    "corrected": "decided corrected",
+    "upheld": "decided upheld",
+    "withdrawn": "withdrawn",
+}
+
+
+def _still_open(objection: Objection) -> None:
+    if objection.state != "open":
+        closed_on = objection.decided_at.isoformat() if objection.decided_at else "before"
+        raise Conflict(
+            f"objection {objection.objection_id} was {_CLOSED[objection.state]} on {closed_on}",
+            field="state",
+        )
+
+
+def withdraw(objection: Objection, reason: str, who: Actor, now: datetime) -> Objection:
+    """The open objection withdrawn, for `reason` (the merchant's, or an error in recording it),
+    by any clerk of the district; refused when it is closed already or the reason is blank."""
+    _still_open(objection)
+    InvalidInputs.raise_any(_text_problems("reason", reason))
+    return replace(
+        objection,
+        state="withdrawn",
+        reasoning=reason.strip(),
+        decided_at=aware(now, "now"),
+        decided_by=who,
+    )
+
+
 def decide(
     objection: Objection, decision: str, reasoning: str, who: Actor, now: datetime
 ) -> Objection:
     """The objection decided; refused when already decided, when the decision is not one of
     `DECISIONS` or the reasoning is blank (both at once), and when `who` recorded it (four
     eyes)."""
-    if objection.state != "open":
-        decided_on = objection.decided_at.isoformat() if objection.decided_at else "before"
-        raise Conflict(
-            f"objection {objection.objection_id} was decided {objection.state} on {decided_on}",
-            field="state",
-        )
+    _still_open(objection)
     problems = (
         [] if decision in DECISIONS else [("decision", f"must be one of {', '.join(DECISIONS)}")]
     )

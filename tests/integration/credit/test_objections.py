@@ -6,16 +6,24 @@ names its field and changes nothing."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from contracts import topics
 from tests.integration.credit.conftest import Stack, completed, ledger, registered, score_of
 from tests.support import identity
+from tests.support.city import Place
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
 
 SCORES = topics.CREDIT_SCORES.name
 OBJECTIONS = topics.CREDIT_OBJECTIONS.name
+
+
+class Found(NamedTuple):
+    place: Place
+    clerk: dict[str, str]
+    leader: dict[str, str]
+    ledger: list[dict[str, Any]]
 
 
 def fields(r: Any) -> list[str]:
@@ -95,14 +103,19 @@ async def test_a_corrected_record_gives_the_merchant_its_credit_back(
     assert [o["objection_id"] for o in listed.json()["items"]] == [objection["objection_id"]]
 
 
-async def test_refusals_name_the_field_and_change_nothing(stack: Stack, kafka: str) -> None:
+async def minor_finding(stack: Stack, kafka: str) -> Found:
+    """A merchant a minor finding cost 5 (95, A), its district's clerk and leader, its ledger."""
     place = await registered(stack, kafka)
-    clerk, leader = stack.token("clerk", place.district), stack.token("leader", place.district)
     event = completed(place, "minor")
     async with TopicWatcher(kafka, SCORES) as scores:
         await stack.send(topics.INSPECTION_EVENTS.name, event, event.subject)
         await scores.wait_for(score_of(place.merchant_id, score=95))
-    [registration, finding] = await ledger(stack, place)
+    clerk, leader = stack.token("clerk", place.district), stack.token("leader", place.district)
+    return Found(place, clerk, leader, await ledger(stack, place))
+
+
+async def test_refusals_name_the_field_and_change_nothing(stack: Stack, kafka: str) -> None:
+    place, clerk, leader, [registration, finding] = await minor_finding(stack, kafka)
     path = f"/merchants/{place.merchant_id}/objections"
 
     async def filing(headers: dict[str, str], **body: Any) -> Any:
@@ -200,3 +213,38 @@ async def test_the_objection_ledger_pages_a_window_and_names_bad_values(
         headers=leader,
     )
     assert bad.status_code == 422 and set(fields(bad)) == {"filed_from", "after"}
+
+
+async def test_a_withdrawn_objection_is_announced_and_its_entry_disputed_again(
+    stack: Stack, kafka: str
+) -> None:
+    place, clerk, leader, [_, finding] = await minor_finding(stack, kafka)
+    path = f"/merchants/{place.merchant_id}/objections"
+    asked = {"event_id": finding["event_id"], "kind": finding["kind"], "statement": "不服"}
+    r = await stack.credit.post(path, json=asked, headers=clerk)
+    assert r.status_code == 201, r.text
+    withdrawal = f"/objections/{r.json()['objection_id']}/withdrawal"
+
+    refused = await stack.credit.post(withdrawal, json={"reason": "撤回"}, headers=leader)
+    assert refused.status_code == 403
+    blank = await stack.credit.post(withdrawal, json={"reason": " "}, headers=clerk)
+    assert blank.status_code == 422 and fields(blank) == ["reason"]
+    async with TopicWatcher(kafka, OBJECTIONS) as objections:
+        # The clerk who recorded it may withdraw it: the merchant's withdrawal needs no second.
+        r = await stack.credit.post(withdrawal, json={"reason": "商户撤回异议"}, headers=clerk)
+        assert r.status_code == 200 and r.json()["state"] == "withdrawn", r.text
+        [withdrawn] = await objections.wait_for(
+            lambda rec: (
+                rec.json()["type"] == "credit.objection.withdrawn"
+                and rec.json()["data"]["objection_id"] == r.json()["objection_id"]
+            )
+        )
+    assert withdrawn.json()["data"]["reason"] == "商户撤回异议"
+    twice = await stack.credit.post(withdrawal, json={"reason": "再撤回"}, headers=clerk)
+    assert twice.status_code == 409 and fields(twice) == ["state"]
+    [_, shown] = await ledger(stack, place)
+    assert shown["objection"]["state"] == "withdrawn" and shown["disputable"]
+    again = await stack.credit.post(
+        path, json=asked | {"statement": "电子秤有检定证书"}, headers=clerk
+    )
+    assert again.status_code == 201, again.text

@@ -433,6 +433,26 @@ async def test_an_objection_is_one_per_entry_decided_and_listed(suite: Suite) ->
     assert await ids(state="corrected") == ["obj_1"]
 
 
+async def test_a_withdrawn_objection_leaves_its_entry_free_for_one_more(suite: Suite) -> None:
+    objections = suite.stores.objections
+    first = objection("obj_1", "ev_1")
+    assert await objections.add_objection(first)
+    await objections.save_objection(
+        replace(first, state="withdrawn", reasoning="登记有误", decided_at=T0 + 2 * D,
+                decided_by=Actor.of("c-zhang", "张登记"))
+    )  # fmt: skip
+    assert await objections.objection_of("ev_1", "inspection.finding.major") is None
+    second = objection("obj_2", "ev_1", filed_at=T0 + 3 * D)
+    assert await objections.add_objection(second)
+    assert await objections.objection_of("ev_1", "inspection.finding.major") == second
+    assert not await objections.add_objection(objection("obj_3", "ev_1", filed_at=T0 + 4 * D))
+    listed = await objections.objections(ObjectionQuery(merchant_id="mer_1"))
+    assert [(o.objection_id, o.state) for o in listed] == [
+        ("obj_1", "withdrawn"),
+        ("obj_2", "open"),
+    ]
+
+
 async def test_open_objections_past_their_deadline_are_found_and_counted(suite: Suite) -> None:
     objections = suite.stores.objections
     for objection_id, district, due in (

@@ -253,7 +253,11 @@ def test_an_objection_reads_its_entry_its_deadline_and_its_decision() -> None:
         "检查发现较重问题",
         -15,
     )
-    assert (named["登记人"], named["决定人"], named["决定理由"]) == ("张登记", "周登记", "属实")
+    assert (named["登记人"], named["决定或撤回人"], named["决定或撤回理由"]) == (
+        "张登记",
+        "周登记",
+        "属实",
+    )
     assert named["登记时间（北京时间）"] == datetime(2026, 11, 5, 9, 30, tzinfo=CITY)
     assert (named["处理情况"], named["状态"]) == ("逾期决定", "已更正")
     waiting = OBJECTION | {
@@ -262,7 +266,7 @@ def test_an_objection_reads_its_entry_its_deadline_and_its_decision() -> None:
     }  # fmt: skip
     named = named_by(ledgers.OBJECTION_COLUMNS, ledgers.objection_row(waiting, MARKETS, {}))
     assert (named["处理情况"], named["状态"]) == ("临期 · 剩余 2 个工作日", "待决定")
-    assert (named["决定时间"], named["决定人"], named["商户"]) == (None, "", "")
+    assert (named["决定或撤回时间"], named["决定或撤回人"], named["商户"]) == (None, "", "")
 
 
 # -- the pages ---------------------------------------------------------------------------------

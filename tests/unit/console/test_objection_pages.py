@@ -95,9 +95,13 @@ async def test_a_clerk_is_offered_an_objection_beside_each_entry_that_still_cost
     asked: list[httpx.Request] = []
     async with console(person("clerk", "c-zhang"), asked) as client:
         page = (await client.get("/staff/merchants/mer_1")).text
-    # Only the minor finding that still counts: not the registration (no cost), not the
-    # faded one, not the major one (disputed already).
-    assert forms(page) == ["/staff/merchants/mer_1/objections"]
+    # A filing only beside the minor finding that still counts: not the registration (no cost),
+    # not the faded one, not the major one (disputed already) — whose open objection this clerk
+    # may withdraw (the merchant's withdrawal, or an error), though not decide.
+    assert forms(page) == [
+        "/staff/merchants/mer_1/objections",
+        "/staff/objections/obj_1/withdrawal",
+    ]
     assert 'name="event_id" value="ev_minor"' in page
     assert "待决定" in page and "异议由您登记，须由本区其他登记员核实后决定" in page
     for reader in ("inspector", "leader"):  # read it, change nothing
@@ -215,6 +219,45 @@ async def test_a_decision_refused_by_credit_is_said_in_chinese_and_a_decision_co
     )
     [sent] = [q for q in asked if q.method == "POST" and q.url.path.endswith("obj_1/decision")][-1:]
     assert json.loads(sent.content) == {"decision": "corrected", "reasoning": "属实"}
+
+
+async def test_a_withdrawal_is_sent_to_credit_and_a_refusal_is_said_where_it_belongs() -> None:
+    asked: list[httpx.Request] = []
+
+    def answer(request: httpx.Request) -> httpx.Response | None:
+        if request.method != "POST":
+            return None
+        reason = json.loads(request.content)["reason"]
+        if not reason.strip():
+            errors = [{"field": "reason", "reason": "must not be blank"}]
+            body = {"error": "invalid_input", "message": "reason: must not be blank"}
+            return httpx.Response(422, json=body | {"errors": errors})
+        if reason == "迟了":
+            message = "objection obj_1 was decided upheld on 2026-11-06T01:00:00+00:00"
+            errors = [{"field": "state", "reason": message}]
+            body = {"error": "conflict", "message": message, "errors": errors}
+            return httpx.Response(409, json=body)
+        return httpx.Response(200, json={**OPEN, "state": "withdrawn", "reasoning": reason})
+
+    async def withdrawing(reason: str) -> httpx.Response:
+        form = {"csrf": "x", "merchant_id": "mer_1", "reason": reason}
+        async with console(person("clerk", "c-zhang"), asked, answer) as client:
+            return await client.post("/staff/objections/obj_1/withdrawal", data=form)
+
+    blank = await withdrawing("  ")
+    assert blank.status_code == 422
+    form = blank.text[blank.text.index('action="/staff/objections/obj_1/withdrawal"') :]
+    assert "请写明撤回的原因" in form[: form.index("</form>")]
+    assert '<details class="objection-withdraw" open>' in blank.text
+    late = await withdrawing("迟了")
+    assert late.status_code == 409 and "该异议已作出决定" in late.text
+    done = await withdrawing("商户撤回异议")
+    assert done.status_code == 303 and done.headers["location"] == (
+        "/staff/merchants/mer_1?done=withdrawn#entry-ev_major-inspection-finding-major"
+    )
+    sent = [q for q in asked if q.method == "POST"][-1]
+    assert sent.url.path == "/objections/obj_1/withdrawal"
+    assert json.loads(sent.content) == {"reason": "商户撤回异议"}
 
 
 async def test_the_list_puts_what_waits_first_and_is_for_clerks_and_leaders() -> None:

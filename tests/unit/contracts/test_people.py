@@ -51,6 +51,7 @@ PERSON_EVENTS = {
     "credit.assessment.published",
     "credit.objection.filed",
     "credit.objection.decided",
+    "credit.objection.withdrawn",
 }
 
 

@@ -13,12 +13,24 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from contracts.objections import OBJECTION_DECIDED, OBJECTION_FILED, ObjectionDecided
+from contracts.objections import (
+    OBJECTION_DECIDED,
+    OBJECTION_FILED,
+    OBJECTION_WITHDRAWN,
+    ObjectionDecided,
+)
 from contracts.people import Actor
 from services.credit import events, handlers
 from services.credit.domain import EventMeta, adjust, facts_from_objection, score
 from services.credit.domain.ledger import Adjustment
-from services.credit.domain.objections import DecisionDeadline, Objection, decide, file
+from services.credit.domain.objections import (
+    DecisionDeadline,
+    Objection,
+    decide,
+    file,
+    refusal,
+    withdraw,
+)
 from services.credit.policy_files import default_book
 from services.runtime.auth import Principal
 from services.runtime.data_files import default_calendar
@@ -153,6 +165,29 @@ def test_a_clerk_who_did_not_record_it_decides_it_once() -> None:
         decide(decided, "upheld", "改判", ZHOU, at)
     with pytest.raises(Forbidden, match="another clerk"):
         decide(filed(), "upheld", "维持", ZHANG, at)
+
+
+def test_a_withdrawal_closes_it_without_a_decision_and_frees_the_entry() -> None:
+    at = T0 + timedelta(days=3)
+    # The clerk who recorded it may withdraw it: no four eyes for the merchant's withdrawal.
+    closed = withdraw(filed(), " 商户撤回异议 ", ZHANG, at)
+    assert (closed.state, closed.reasoning, closed.decided_by, closed.decided_at) == (
+        "withdrawn",
+        "商户撤回异议",
+        ZHANG,
+        at,
+    )
+    assert refusal(ENTRY, closed, at) is None  # the entry may be disputed again
+    assert not closed.decided_late and not closed.is_overdue(at + 30 * timedelta(days=1))
+    with pytest.raises(Conflict, match="was withdrawn on"):
+        withdraw(closed, "再撤回", ZHANG, at)
+    with pytest.raises(Conflict, match="was withdrawn on"):
+        decide(closed, "corrected", "属实", ZHOU, at)
+    with pytest.raises(Conflict, match="was decided upheld on"):
+        withdraw(decide(filed(), "upheld", "无误", ZHOU, at), "撤回", ZHANG, at)
+    with pytest.raises(InvalidInput) as blank:
+        withdraw(filed(), "  ", ZHANG, at)
+    assert blank.value.errors == [{"field": "reason", "reason": "must not be blank"}]
 
 
 def test_a_bad_decision_and_a_blank_reasoning_are_named_together() -> None:
@@ -329,3 +364,32 @@ async def test_the_public_page_counts_what_is_disputed_until_it_is_decided() -> 
     assert "电子秤有检定证书" not in str(page) and "c-zhang" not in str(page)
     await world.credit.decide_objection(DECIDER, objection["objection_id"], "upheld", "复核无误")
     assert (await world.credit.public("mer_1"))["objections_open"] == 0
+
+
+async def test_a_withdrawn_objection_changes_no_score_and_the_entry_may_be_disputed_again() -> None:
+    world, entry = await graded_major()
+    router = handlers.objections_router(world.credit)
+    first = await world.credit.file_objection(
+        CLERK, "mer_1", entry["event_id"], entry["kind"], "登记错了条目"
+    )
+    closed = await world.credit.withdraw_objection(CLERK, first["objection_id"], "登记有误")
+    assert closed["state"] == "withdrawn" and closed["reasoning"] == "登记有误"
+    assert world.types()[-2:] == [OBJECTION_FILED, OBJECTION_WITHDRAWN]
+    withdrawn = world.uow.published[-1][1]
+    assert withdrawn.data.reason == "登记有误" and withdrawn.data.actor.subject == "c-zhang"
+    await world.send(router, world.uow.published[-1])  # read back: nothing to adjust
+    assert (await world.stores.ledger.scores())["mer_1"] == (85, "B")
+    [shown] = (await world.credit.explain(DECIDER, "mer_1"))["ledger"]
+    assert shown["objection"]["state"] == "withdrawn" and shown["disputable"]
+    with pytest.raises(Conflict):
+        await world.credit.withdraw_objection(DECIDER, first["objection_id"], "再撤回")
+    with pytest.raises(Forbidden):  # another district's clerk
+        await world.credit.withdraw_objection(ELSEWHERE, first["objection_id"], "撤回")
+    again = await world.credit.file_objection(
+        CLERK, "mer_1", entry["event_id"], entry["kind"], "电子秤有检定证书"
+    )
+    [shown] = (await world.credit.explain(DECIDER, "mer_1"))["ledger"]
+    assert shown["objection"]["objection_id"] == again["objection_id"]
+    assert not shown["disputable"]
+    states = [o["state"] for o in await world.credit.objections(DECIDER, merchant_id="mer_1")]
+    assert states == ["withdrawn", "open"]
