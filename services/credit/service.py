@@ -439,9 +439,11 @@ class Credit:
             roots = await store.context.roots(sorted({a.correlation_id for a in ledger}))
             disputes = await store.objections.objections(ObjectionQuery(merchant_id=merchant_id))
         now = self.now()
-        # The newest objection of each entry is shown; the one not withdrawn decides a filing.
-        disputed = {o.key: self._objection_shown(o, now) for o in disputes}
+        # An entry shows its objection not withdrawn, which also decides a filing; else the
+        # newest withdrawn one (a tie in filing time cannot put a withdrawn one first).
         current = {o.key: o for o in disputes if o.state != "withdrawn"}
+        latest = {o.key: o for o in disputes} | current
+        disputed = {key: self._objection_shown(o, now) for key, o in latest.items()}
         credit = stored.credit
         return {
             "merchant_id": merchant_id,
