@@ -8,6 +8,7 @@ from typing import ClassVar
 from pydantic import Field
 from pydantic_settings import SettingsConfigDict
 
+from services.credit.domain.objections import DECISION_WORKING_DAYS, MAX_DECISION_WORKING_DAYS
 from services.runtime.settings import ServiceSettings
 
 
@@ -31,6 +32,8 @@ class CreditSettings(ServiceSettings):
     # Objections (信用异议): decided within this many working days of the calendar (the packaged
     # one unless CREDIT_CALENDAR_FILE or CALENDAR_FILE names another); the open ones are counted
     # for the metrics this often.
-    objection_working_days: int = Field(default=10, ge=1, le=60)
+    objection_working_days: int = Field(
+        default=DECISION_WORKING_DAYS, ge=1, le=MAX_DECISION_WORKING_DAYS
+    )
     calendar_file: Path | None = None
     objection_count_interval_s: float = 60.0

@@ -39,6 +39,8 @@ ObjectionState = Literal["open", "corrected", "upheld", "withdrawn"]
 STATES: Final[tuple[ObjectionState, ...]] = ("open", "corrected", "upheld", "withdrawn")
 # 异议处理期限: received → decided within this many working days (CREDIT_OBJECTION_WORKING_DAYS).
 DECISION_WORKING_DAYS: Final = 10
+# The longest deadline a city may set: a bound that keeps a typo from meaning a year.
+MAX_DECISION_WORKING_DAYS: Final = 60
 # An open objection with at most this many working days left after today is 临期.
 NEARING_WORKING_DAYS: Final = 2
 
@@ -106,9 +108,12 @@ class DecisionDeadline:
     timezone: str
 
     def __post_init__(self) -> None:
-        if isinstance(self.working_days, bool) or not 1 <= self.working_days <= 60:
+        if isinstance(self.working_days, bool) or not (
+            1 <= self.working_days <= MAX_DECISION_WORKING_DAYS
+        ):
             raise ValueError(
-                f"objection working days must be a whole number from 1 to 60, "
+                "objection working days must be a whole number from 1 to "
+                f"{MAX_DECISION_WORKING_DAYS}, "
                 f"got {self.working_days!r}"
             )
 
