@@ -115,36 +115,42 @@ async def record(request: Request, merchant_id: str, who: Clerk, services: Servi
     )
 
 
-@router.post("/staff/objections/{objection_id}/decision")
-async def decide(request: Request, objection_id: str, who: Clerk, services: Services) -> Response:
-    values = await typed(request, "decision", "reasoning", "merchant_id")
+async def _close(
+    request: Request,
+    objection_id: str,
+    who: Session,
+    services: Services,
+    step: str,
+    fields: tuple[str, ...],
+    marks: dict[str, str],
+) -> Response:
+    """Post the form's `fields` to credit's `step` of the objection (decision, withdrawal); back
+    to the entry on the merchant's page with what became of it, or the refusal beside the form
+    `marks` name."""
+    values = await typed(request, *fields, "merchant_id")
     merchant_id = values.pop("merchant_id")
     try:
-        decided = await services.post(
-            "credit", f"/objections/{objection_id}/decision", who.access_token, values
+        closed = await services.post(
+            "credit", f"/objections/{objection_id}/{step}", who.access_token, values
         )
     except ApiError as exc:
-        form = _refused(exc, values, {"objection": objection_id})
+        form = _refused(exc, values, {"objection": objection_id} | marks)
         return await merchants.page(request, merchant_id, who, services, form)
-    anchor = entry_anchor(str(decided.get("event_id")), str(decided.get("kind")))
-    state = decided.get("state")
+    anchor = entry_anchor(str(closed.get("event_id")), str(closed.get("kind")))
+    state = closed.get("state")
     return RedirectResponse(
         f"/staff/merchants/{merchant_id}?done={state}#{anchor}", status_code=303
     )
 
 
+@router.post("/staff/objections/{objection_id}/decision")
+async def decide(request: Request, objection_id: str, who: Clerk, services: Services) -> Response:
+    return await _close(
+        request, objection_id, who, services, "decision", ("decision", "reasoning"), {}
+    )
+
+
 @router.post("/staff/objections/{objection_id}/withdrawal")
 async def withdraw(request: Request, objection_id: str, who: Clerk, services: Services) -> Response:
-    values = await typed(request, "reason", "merchant_id")
-    merchant_id = values.pop("merchant_id")
-    try:
-        closed = await services.post(
-            "credit", f"/objections/{objection_id}/withdrawal", who.access_token, values
-        )
-    except ApiError as exc:
-        form = _refused(exc, values, {"objection": objection_id, "withdrawing": "1"})
-        return await merchants.page(request, merchant_id, who, services, form)
-    anchor = entry_anchor(str(closed.get("event_id")), str(closed.get("kind")))
-    return RedirectResponse(
-        f"/staff/merchants/{merchant_id}?done=withdrawn#{anchor}", status_code=303
-    )
+    marks = {"withdrawing": "1"}
+    return await _close(request, objection_id, who, services, "withdrawal", ("reason",), marks)
