@@ -14,6 +14,12 @@ with the source (leaders read it: they change nothing).
   error, before a decision; with the reason. Final, and changes no score; the entry may be
   disputed again.
 
+Every objection has a `ground`. `error` (信用异议, the default): the record is wrong. `repaired`
+(信用修复): the record is right, the merchant has put the matter right and committed in writing
+not to repeat it, and asks that the entry stop counting before it fades; decided `repaired`
+(准予修复: the entry is reversed as a correction is, as `objection.repaired`) or `upheld`
+(不予修复).
+
 The credit service produces the topic and also consumes it: a correction reaches the ledger from
 the topic, so rebuilding the scores from the topics gives the corrected score. The envelope's
 `correlationid` is the disputed adjustment's chain.
@@ -33,10 +39,18 @@ OBJECTION_FILED: Final = "credit.objection.filed"
 OBJECTION_DECIDED: Final = "credit.objection.decided"
 OBJECTION_WITHDRAWN: Final = "credit.objection.withdrawn"
 
-Decision = Literal["corrected", "upheld"]
-DECISIONS: Final[tuple[Decision, ...]] = ("corrected", "upheld")
-# The adjustment a correction adds to the ledger.
+Ground = Literal["error", "repaired"]
+GROUNDS: Final[tuple[Ground, ...]] = ("error", "repaired")
+Decision = Literal["corrected", "repaired", "upheld"]
+DECISIONS: Final[tuple[Decision, ...]] = ("corrected", "repaired", "upheld")
+# What each ground may be decided: the record corrected, or the entry repaired; or it stands.
+DECISIONS_OF: Final[dict[Ground, tuple[Decision, ...]]] = {
+    "error": ("corrected", "upheld"),
+    "repaired": ("repaired", "upheld"),
+}
+# The adjustment a correction adds to the ledger, and the one a repair adds.
 CORRECTION_KIND: Final = "objection.corrected"
+REPAIR_KIND: Final = "objection.repaired"
 STATEMENT_MAX_CHARS: Final = 2000
 
 
@@ -63,6 +77,11 @@ class _Objection(BaseModel):
     market_id: str
     district: str
     disputed: Disputed
+    ground: Ground = Field(
+        default="error",
+        description="error: the record is wrong (信用异议); repaired: the record is right and "
+        "the merchant has put it right, asking that it stop counting early (信用修复)",
+    )
     due_at: Instant | None = Field(
         default=None,
         description="the end of the working day the district must decide by (异议处理期限: "
@@ -79,6 +98,11 @@ class ObjectionFiled(_Objection):
         description="what the merchant says is wrong with the record, as the district took it",
     )
     filed_at: Instant
+    commitment: bool = Field(
+        default=False,
+        description="a repair: the merchant's written commitment (信用承诺) was received; "
+        "always true on a repair, false on an objection to an error",
+    )
     actor: Actor | None = Field(default=None, description="who recorded the objection")
 
 

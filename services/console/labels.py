@@ -123,6 +123,7 @@ CREDIT_KIND: Final = {
     "enforcement.suspension": "联合执法：暂停经营",
     # 信用异议 decided 更正: the disputed entry reversed (docs/objections.md).
     "objection.corrected": "异议更正",
+    "objection.repaired": "信用修复",
 }
 OBJECTION_STATE: Final = {
     "open": "待决定",
@@ -239,7 +240,24 @@ _REASONS: Final = [
     ),
     (re.compile(r".* faded on .*: it no longer counts"), "这条记录已失效，不再计分"),
     (re.compile(r".* cost no credit: there is nothing to correct"), "这条记录没有扣分，无需异议"),
-    (re.compile(r".* is the correction of an objection: .*"), "异议更正记录不能再提出异议"),
+    (re.compile(r".* reverses another entry: it is not disputed"), "更正或修复记录不能再提出异议"),
+    # 信用修复 (the same module): a repair's own conditions.
+    (
+        re.compile(r".* more than (\d+): it is not repaired before it fades"),
+        r"扣分超过 \1 分的记录不能提前修复，满一年后不再计分",
+    ),
+    (re.compile(r".* may be repaired from .*"), "这条记录尚未到可申请信用修复的时间"),
+    (
+        re.compile(r".* cost credit since: a merchant who offended again is not repaired"),
+        "这条记录之后又有扣分记录，不能修复",
+    ),
+    (
+        re.compile(r"the merchant has (\d+) rectification order\(s\) still open.*"),
+        r"商户尚有 \1 项整改未完成，整改完成后方可修复",
+    ),
+    (re.compile(r"a repair needs the merchant's written commitment.*"), "须收到商户的信用承诺书"),
+    (re.compile(r"must be one of error, repaired"), "请选择申请类型"),
+    (re.compile(r"must be one of repaired, upheld"), "请选择准予修复或不予修复"),
     (re.compile(r"objection \S+ was decided .*"), "该异议已作出决定"),
     (re.compile(r"objection \S+ was withdrawn .*"), "该异议已撤回"),
     (

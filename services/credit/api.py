@@ -17,8 +17,9 @@ from fastapi import Depends, Query, Response
 from pydantic import BaseModel, Field
 
 from contracts.honours import MONTH_PATTERN
-from contracts.objections import STATEMENT_MAX_CHARS, Decision
+from contracts.objections import STATEMENT_MAX_CHARS, Decision, Ground
 from services.credit.domain import Period
+from services.credit.domain.objections import ObjectionState
 from services.credit.domain.public import grades_csv
 from services.credit.service import Credit
 from services.credit.store import GradeQuery
@@ -326,12 +327,26 @@ class FileObjection(BaseModel):
     statement: str = Field(
         min_length=1,
         max_length=STATEMENT_MAX_CHARS,
-        description="what the merchant says is wrong with the record",
+        description="what the merchant says is wrong with the record; for a repair, how the "
+        "merchant put it right",
+    )
+    ground: Ground = Field(
+        default="error",
+        description="error: the record is wrong (信用异议); repaired: it is right and the "
+        "merchant put it right, asking that it stop counting early (信用修复)",
+    )
+    commitment: bool = Field(
+        default=False,
+        description="a repair: the merchant's written commitment (信用承诺) was received "
+        "(required)",
     )
 
 
 class DecideObjection(BaseModel):
-    decision: Decision = Field(description="corrected: the entry is reversed; upheld: it stands")
+    decision: Decision = Field(
+        description="an error: corrected (the entry is reversed) or upheld (it stands); a "
+        "repair: repaired (the entry is reversed) or upheld (不予修复)"
+    )
     reasoning: str = Field(min_length=1, max_length=STATEMENT_MAX_CHARS)
 
 
@@ -348,9 +363,20 @@ async def file_objection(
     merchant_id: str, body: FileObjection, svc: Svc, who: Clerk
 ) -> dict[str, Any]:
     """Record the merchant's objection to one entry of its ledger (an entry that cost credit and
-    still counts, disputed once): 404 naming `event_id` when there is no such entry, 409 when it
-    cannot be disputed, 422 for a blank statement."""
-    return await svc.file_objection(who, merchant_id, body.event_id, body.kind, body.statement)
+    still counts, disputed once on each ground): 404 naming `event_id` when there is no such
+    entry, 409 when it cannot be disputed — for a repair (信用修复) also when it cost more than
+    15 points, its wait has not passed, the merchant offended again since or has a
+    rectification order open — and 422 for a blank statement or a repair without the merchant's
+    commitment."""
+    return await svc.file_objection(
+        who,
+        merchant_id,
+        body.event_id,
+        body.kind,
+        body.statement,
+        ground=body.ground,
+        commitment=body.commitment,
+    )
 
 
 @router.get("/objections", tags=["objections"])
@@ -359,7 +385,7 @@ async def list_objections(
     who: Reader,
     district: DistrictQuery = None,
     merchant_id: Annotated[str | None, Query(max_length=64)] = None,
-    state: Annotated[Literal["open", "corrected", "upheld"] | None, Query()] = None,
+    state: Annotated[ObjectionState | None, Query()] = None,
     overdue: Annotated[
         bool, Query(description="only the open ones past their decision deadline (due_at)")
     ] = False,

@@ -351,17 +351,20 @@ class FakeObjections:
         self.held: dict[str, Objection] = {}
 
     async def add_objection(self, objection: Objection) -> bool:
-        if await self.objection_of(objection.event_id, objection.kind) is not None:
-            return False
+        for held in await self.objections_of(objection.event_id, objection.kind):
+            # The two unique indexes of migration 0007.
+            if held.ground == objection.ground or held.state != "upheld":
+                return False
         self.held[objection.objection_id] = objection
         return True
 
     async def objection(self, objection_id: str, *, lock: bool = False) -> Objection | None:
         return self.held.get(objection_id)
 
-    async def objection_of(self, event_id: str, kind: str) -> Objection | None:
+    async def objections_of(self, event_id: str, kind: str) -> list[Objection]:
         held = self.held.values()
-        return next((o for o in held if o.key == (event_id, kind) and o.state != "withdrawn"), None)
+        found = [o for o in held if o.key == (event_id, kind) and o.state != "withdrawn"]
+        return sorted(found, key=lambda o: (o.filed_at, o.objection_id))
 
     async def save_objection(self, objection: Objection) -> None:
         self.held[objection.objection_id] = objection

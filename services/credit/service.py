@@ -68,6 +68,7 @@ from services.credit.domain import (
 )
 from services.credit.domain import objections as objection_rules
 from services.credit.domain.honours import LEDGER_KINDS, HonourRules, span
+from services.credit.domain.ledger import Adjustment
 from services.credit.domain.public import MerchantGrade, grade_shares, public_rank
 from services.credit.metrics import CreditMetrics
 from services.credit.store import (
@@ -438,12 +439,18 @@ class Credit:
             ledger = await store.ledger.ledger(merchant_id)
             roots = await store.context.roots(sorted({a.correlation_id for a in ledger}))
             disputes = await store.objections.objections(ObjectionQuery(merchant_id=merchant_id))
+            orders, _ = await store.context.open_rectifications(merchant_id)
         now = self.now()
-        # An entry shows its objection not withdrawn, which also decides a filing; else the
-        # newest withdrawn one (a tie in filing time cannot put a withdrawn one first).
-        current = {o.key: o for o in disputes if o.state != "withdrawn"}
-        latest = {o.key: o for o in disputes} | current
+        # An entry shows its newest objection not withdrawn (an error upheld, then a repair: the
+        # repair); else the newest withdrawn one (a tie in filing time cannot put a withdrawn
+        # one first). Every one not withdrawn decides a filing.
+        current: dict[tuple[str, str], list[objection_rules.Objection]] = {}
+        for o in disputes:
+            if o.state != "withdrawn":
+                current.setdefault(o.key, []).append(o)
+        latest = {o.key: o for o in disputes} | {key: os[-1] for key, os in current.items()}
         disputed = {key: self._objection_shown(o, now) for key, o in latest.items()}
+        reversed_keys = objection_rules.reversed_keys(disputes)
         credit = stored.credit
         return {
             "merchant_id": merchant_id,
@@ -460,8 +467,15 @@ class Credit:
                     "counting": a.counts_at(now),
                     "root": roots.get(a.correlation_id),
                     "objection": disputed.get(a.key),
-                    # The rule that refuses a filing, so that pages offer only what it takes.
-                    "disputable": objection_rules.refusal(a, current.get(a.key), now) is None,
+                    # The rules that refuse a filing, so that pages offer only what they take.
+                    "disputable": objection_rules.refusal(a, current.get(a.key, ()), now) is None,
+                    "repairable": objection_rules.refusal(
+                        a, current.get(a.key, ()), now, "repaired"
+                    )
+                    is None
+                    and objection_rules.repair_refusal(a, ledger, reversed_keys, orders, now)
+                    is None,
+                    "repairable_from": serial.dump(objection_rules.repairable_from(a)),
                 }
                 for a in ledger
             ],
@@ -469,10 +483,19 @@ class Credit:
 
     # -- objections to a record (信用异议) ---------------------------------------------------------
     async def file_objection(
-        self, who: Principal, merchant_id: str, event_id: str, kind: str, statement: str
+        self,
+        who: Principal,
+        merchant_id: str,
+        event_id: str,
+        kind: str,
+        statement: str,
+        *,
+        ground: str = "error",
+        commitment: bool = False,
     ) -> dict[str, Any]:
         """Record a merchant's objection to one entry of its ledger (its `event_id` and `kind`),
-        for a clerk of the merchant's district; announced as `credit.objection.filed`."""
+        on its `ground` (a repair with the merchant's `commitment`), for a clerk of the
+        merchant's district; announced as `credit.objection.filed`."""
         async with self.uow() as work:
             store = work.stores
             found = await store.ledger.credit(merchant_id)
@@ -484,10 +507,24 @@ class Credit:
                     f"merchant {merchant_id} has no ledger entry {kind} of event {event_id}",
                     field="event_id",
                 )
-            earlier = await store.objections.objection_of(event_id, kind)
+            earlier = await store.objections.objections_of(event_id, kind)
             now = self.now()
+            repair_refused = (
+                await self._repair_refusal(store, entry, ledger, now)
+                if ground == "repaired"
+                else None
+            )
             objection = objection_rules.file(
-                entry, earlier, statement, actor(who), now, new_id("obj"), self.deadline
+                entry,
+                earlier,
+                statement,
+                actor(who),
+                now,
+                new_id("obj"),
+                self.deadline,
+                ground=ground,
+                commitment=commitment,
+                repair_refused=repair_refused,
             )
             if not await store.objections.add_objection(objection):
                 # Filed by someone else between the read and the write.
@@ -507,7 +544,16 @@ class Credit:
             held = await store.objections.objection(objection_id, lock=True)
             objection = within(who, held, "objection", objection_id)
             now = self.now()
-            decided = objection_rules.decide(objection, decision, reasoning, actor(who), now)
+            repair_refused = None
+            if objection.ground == "repaired" and decision == "repaired":
+                # The ledger as it stands now: the merchant may have offended again since.
+                ledger = await store.ledger.ledger(objection.merchant_id)
+                entry = next((a for a in ledger if a.key == objection.key), None)
+                if entry is not None:
+                    repair_refused = await self._repair_refusal(store, entry, ledger, now)
+            decided = objection_rules.decide(
+                objection, decision, reasoning, actor(who), now, repair_refused
+            )
             await store.objections.save_objection(decided)
             self._emit(work, [events.objection_decided(decided)])
         self.objections_changed()
@@ -568,6 +614,15 @@ class Credit:
             found = await work.stores.objections.filed(query)
         return [self._objection_shown(o, now) for o in found]
 
+    async def _repair_refusal(
+        self, store: Stores, entry: Adjustment, ledger: Sequence[Adjustment], now: datetime
+    ) -> Conflict | None:
+        disputes = await store.objections.objections(ObjectionQuery(merchant_id=entry.merchant_id))
+        orders, _ = await store.context.open_rectifications(entry.merchant_id)
+        return objection_rules.repair_refusal(
+            entry, ledger, objection_rules.reversed_keys(disputes), orders, now
+        )
+
     def _objection_shown(
         self, objection: objection_rules.Objection, now: datetime
     ) -> dict[str, Any]:
@@ -610,9 +665,11 @@ class Credit:
             graded = await store.ledger.graded(merchant_id)
             inspected = await store.context.last_inspection_of(merchant_id)
             orders, earliest = await store.context.open_rectifications(merchant_id)
-            disputed = await store.objections.objections(
+            pending = await store.objections.objections(
                 ObjectionQuery(merchant_id=merchant_id, state="open")
             )
+        # A repair asked for says nothing is wrong with the record: only errors are disputes.
+        disputed = [o for o in pending if o.ground == "error"]
         return {
             "id": merchant_id,
             "merchant_id": merchant_id,

@@ -290,19 +290,20 @@ class FiledQuery:
 
 
 class Objections(Protocol):
-    """Objections to merchants' credit records (信用异议), one per disputed entry."""
+    """Objections to merchants' credit records (信用异议) and repairs (信用修复): one per
+    disputed entry and ground, and only one of them open or reversing it."""
 
     async def add_objection(self, objection: Objection) -> bool:
-        """Store a new objection; False when its entry is disputed already by one not withdrawn
-        (nothing stored)."""
+        """Store a new objection; False when its entry is disputed already, not withdrawn, on the
+        same ground, or by one open or reversing it (nothing stored)."""
         ...
 
     async def objection(self, objection_id: str, *, lock: bool = False) -> Objection | None:
         """One objection; `lock` holds it until the unit of work ends (a decision)."""
         ...
 
-    async def objection_of(self, event_id: str, kind: str) -> Objection | None:
-        """The entry's objection not withdrawn, if any."""
+    async def objections_of(self, event_id: str, kind: str) -> list[Objection]:
+        """The entry's objections not withdrawn, oldest filed first."""
         ...
 
     async def save_objection(self, objection: Objection) -> None:
@@ -754,13 +755,13 @@ class PostgresObjections(OnConnection):
     async def add_objection(self, objection: Objection) -> bool:
         added: str | None = await self.conn.fetchval(
             """INSERT INTO objections (objection_id, merchant_id, district, event_id, kind, state,
-                                       filed_at, due_at, objection)
-               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-               ON CONFLICT (event_id, kind) WHERE state <> 'withdrawn' DO NOTHING
+                                       filed_at, due_at, ground, objection)
+               VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+               ON CONFLICT DO NOTHING
                RETURNING objection_id""",
             objection.objection_id, objection.merchant_id, objection.district,
             objection.event_id, objection.kind, objection.state, objection.filed_at,
-            objection.due_at, serial.dump(objection),
+            objection.due_at, objection.ground, serial.dump(objection),
         )  # fmt: skip
         return added is not None
 
@@ -771,13 +772,14 @@ class PostgresObjections(OnConnection):
         )
         return None if found is None else serial.load(Objection, found)
 
-    async def objection_of(self, event_id: str, kind: str) -> Objection | None:
-        found = await self.conn.fetchval(
+    async def objections_of(self, event_id: str, kind: str) -> list[Objection]:
+        rows = await self.conn.fetch(
             """SELECT objection FROM objections
-               WHERE event_id = $1 AND kind = $2 AND state <> 'withdrawn'""",
+               WHERE event_id = $1 AND kind = $2 AND state <> 'withdrawn'
+               ORDER BY filed_at, objection_id""",
             event_id, kind,
         )  # fmt: skip
-        return None if found is None else serial.load(Objection, found)
+        return [serial.load(Objection, r["objection"]) for r in rows]
 
     async def save_objection(self, objection: Objection) -> None:
         await self.conn.execute(

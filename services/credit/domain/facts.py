@@ -23,8 +23,9 @@ it last saw for the merchant instead of looking it up.
   (no merchant) gives nothing; the service adjusts each case once, on its first decision.
 - `credit.objection.decided`, corrected → `objection.corrected`: the disputed adjustment reversed.
   Its worth is not the policy's: the disputed delta with its sign turned, fading when the disputed
-  entry would have (`Fact.delta`, `Fact.fades_at`). Upheld, or decided after the disputed entry
-  faded (nothing left to reverse) → nothing.
+  entry would have (`Fact.delta`, `Fact.fades_at`). A repair (信用修复) decided `repaired` →
+  `objection.repaired`, worth the same. Upheld, or decided after the disputed entry faded
+  (nothing left to reverse) → nothing.
 
 Every other event, and every event about a market rather than a merchant, gives no fact.
 Each fact's `occurred_at` is the time the event says the thing happened (`completed_at`,
@@ -72,6 +73,7 @@ FactKind = Literal[
     "enforcement.fine",
     "enforcement.suspension",
     "objection.corrected",
+    "objection.repaired",
 ]
 FACT_KINDS: Final[tuple[FactKind, ...]] = get_args(FactKind)
 
@@ -351,17 +353,26 @@ def facts_from_enforcement(event_type: str, data: BaseModel, meta: EventMeta) ->
 # -- credit.objections.v1 ----------------------------------------------------------------------
 
 
+# A decision that reverses the disputed entry: the kind it adds, and what it did.
+_REVERSALS: Final[dict[str, tuple[FactKind, str]]] = {
+    "corrected": ("objection.corrected", "corrects"),
+    "repaired": ("objection.repaired", "repairs"),
+}
+
+
 def facts_from_objection(event_type: str, data: BaseModel, meta: EventMeta) -> list[Fact]:
     """`objection.corrected` for an objection decided `corrected` while the disputed entry still
-    counted: the disputed delta reversed until the entry would have faded; nothing else."""
+    counted, `objection.repaired` for a repair decided `repaired`: the disputed delta reversed
+    until the entry would have faded; nothing else."""
     if event_type != OBJECTION_DECIDED:
         return []
     if not isinstance(data, ObjectionDecided):
         raise _mismatch(event_type, ObjectionDecided, data)
     disputed = data.disputed
-    if data.decision != "corrected" or data.decided_at >= disputed.fades_at:
+    if data.decision not in _REVERSALS or data.decided_at >= disputed.fades_at:
         return []
-    detail = f"objection {data.objection_id} corrects {disputed.kind} of event {disputed.event_id}"
-    found: list[tuple[FactKind, str]] = [("objection.corrected", detail)]
+    kind, verb = _REVERSALS[data.decision]
+    detail = f"objection {data.objection_id} {verb} {disputed.kind} of event {disputed.event_id}"
+    found: list[tuple[FactKind, str]] = [(kind, detail)]
     [fact] = _facts(data.merchant_id, data, data.decided_at, OBJECTION_DECIDED, meta, found)
     return [replace(fact, delta=-disputed.delta, fades_at=disputed.fades_at)]

@@ -56,6 +56,7 @@ LABELS: Final[Mapping[str, str]] = {
     "enforcement.fine": "joint enforcement: fine",
     "enforcement.suspension": "joint enforcement: suspension",
     "objection.corrected": "record corrected on objection",
+    "objection.repaired": "entry repaired (信用修复)",
 }
 
 

@@ -19,15 +19,31 @@ so a change of the setting moves only the objections filed after it.
 
 An objection the merchant withdraws (撤回), or one recorded in error, is closed without a decision
 by any clerk of the district: it changes no score and leaves the entry free to be disputed again.
+
+信用修复 (`ground="repaired"`) goes the same way with other conditions: the record is right, the
+merchant has put it right and committed in writing (信用承诺) not to repeat it, and asks that the
+entry stop counting before it fades. Only an entry that cost at most `REPAIR_MAX_COST` points,
+once `repair_wait` has passed since it happened, with nothing since that cost credit and no
+rectification order still open (`repair_refusal`); decided `repaired` (reversed, as a correction
+is) or `upheld`. An entry may be disputed as an error and, that upheld, repaired; each ground once.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Final, Literal
 
-from contracts.objections import CORRECTION_KIND, DECISIONS, STATEMENT_MAX_CHARS, Decision
+from contracts.objections import (
+    CORRECTION_KIND,
+    DECISIONS_OF,
+    GROUNDS,
+    REPAIR_KIND,
+    STATEMENT_MAX_CHARS,
+    Decision,
+    Ground,
+)
 from contracts.people import Actor
 from services.credit.domain.ledger import Adjustment
 from services.runtime import serial
@@ -35,14 +51,25 @@ from services.runtime.clock import aware
 from services.runtime.failures import Conflict, Forbidden, InvalidInputs
 from services.runtime.work_calendar import WorkCalendar
 
-ObjectionState = Literal["open", "corrected", "upheld", "withdrawn"]
-STATES: Final[tuple[ObjectionState, ...]] = ("open", "corrected", "upheld", "withdrawn")
+ObjectionState = Literal["open", "corrected", "repaired", "upheld", "withdrawn"]
+STATES: Final[tuple[ObjectionState, ...]] = ("open", "corrected", "repaired", "upheld", "withdrawn")
+# The decisions that reverse the entry: what leaves nothing to dispute or repair after them.
+REVERSING: Final[frozenset[str]] = frozenset({"corrected", "repaired"})
 # 异议处理期限: received → decided within this many working days (CREDIT_OBJECTION_WORKING_DAYS).
 DECISION_WORKING_DAYS: Final = 10
 # The longest deadline a city may set: a bound that keeps a typo from meaning a year.
 MAX_DECISION_WORKING_DAYS: Final = 60
 # An open objection with at most this many working days left after today is 临期.
 NEARING_WORKING_DAYS: Final = 2
+# 信用修复: an entry that cost more than this (a critical finding, an expired licence, a
+# suspension) is a serious one and counts its whole year.
+REPAIR_MAX_COST: Final = 15
+# How long after the entry happened a repair may be asked for, by what it cost (at most the
+# first figure: the second): the shortest period a record is shown before it can be repaired.
+REPAIR_WAITS: Final[tuple[tuple[int, timedelta], ...]] = (
+    (5, timedelta(days=90)),
+    (REPAIR_MAX_COST, timedelta(days=180)),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +93,10 @@ class Objection:
     due_at: datetime  # the end of the day the district must decide by (异议处理期限)
     # The working days `due_at` was set by: the rule as it stood at the filing.
     working_days: int = DECISION_WORKING_DAYS
+    # error: the record is wrong (信用异议); repaired: it is right and was put right (信用修复).
+    ground: Ground = "error"
+    # A repair's written commitment (信用承诺) was received.
+    commitment: bool = False
     state: ObjectionState = "open"
     # How it was closed: the decision's reasoning, or the withdrawal's reason; when and by whom.
     reasoning: str | None = None
@@ -79,6 +110,8 @@ class Objection:
             object.__setattr__(self, "decided_at", aware(self.decided_at, "decided_at"))
         if self.state not in STATES:
             raise ValueError(f"unknown objection state {self.state!r}")
+        if self.ground not in GROUNDS:
+            raise ValueError(f"unknown objection ground {self.ground!r}")
 
     @property
     def key(self) -> tuple[str, str]:
@@ -159,12 +192,36 @@ def _text_problems(field: str, value: str) -> list[tuple[str, str]]:
     return []
 
 
-def refusal(entry: Adjustment, earlier: Objection | None, now: datetime) -> Conflict | None:
-    """Why `entry` cannot be disputed at `now` — a correction, an entry that cost nothing or
-    no longer counts, one `earlier` (not withdrawn) already disputes — or None when it can."""
-    if entry.kind == CORRECTION_KIND:
+def repair_wait(entry: Adjustment) -> timedelta | None:
+    """How long after `entry` happened a repair may be asked for; None when it cost too much to
+    be repaired before it fades."""
+    cost = -entry.delta
+    return next((wait for most, wait in REPAIR_WAITS if cost <= most), None)
+
+
+def repairable_from(entry: Adjustment) -> datetime | None:
+    """The moment `entry`'s wait for a repair ends; None when it cannot be repaired."""
+    wait = repair_wait(entry)
+    return None if wait is None or entry.delta >= 0 else entry.occurred_at + wait
+
+
+def reversed_keys(objections: Iterable[Objection]) -> frozenset[tuple[str, str]]:
+    """The entries `objections` reversed: corrected, or repaired."""
+    return frozenset(o.key for o in objections if o.state in REVERSING)
+
+
+def refusal(
+    entry: Adjustment,
+    earlier: Iterable[Objection],
+    now: datetime,
+    ground: Ground = "error",
+) -> Conflict | None:
+    """Why `entry` cannot be disputed on `ground` at `now` — a correction or a repair, an entry
+    that cost nothing or no longer counts, an `earlier` objection to it (not withdrawn) still
+    open, reversing it already, or of the same ground — or None when it can."""
+    if entry.kind in (CORRECTION_KIND, REPAIR_KIND):
         return Conflict(
-            f"entry {entry.event_id} is the correction of an objection: it is not disputed",
+            f"entry {entry.event_id} reverses another entry: it is not disputed",
             field="kind",
         )
     if entry.delta >= 0:
@@ -178,10 +235,63 @@ def refusal(entry: Adjustment, earlier: Objection | None, now: datetime) -> Conf
             "it no longer counts",
             field="event_id",
         )
-    if earlier is not None and earlier.state != "withdrawn":
+    for o in earlier:
+        if o.state == "withdrawn":
+            continue
+        if o.state == "open" or o.state in REVERSING or o.ground == ground:
+            return Conflict(
+                f"entry {entry.event_id} ({entry.kind}) is already disputed by objection "
+                f"{o.objection_id} ({o.state})",
+                field="event_id",
+            )
+    return None
+
+
+def repair_refusal(
+    entry: Adjustment,
+    ledger: Iterable[Adjustment],
+    reversed_keys: Collection[tuple[str, str]],
+    open_orders: int,
+    now: datetime,
+) -> Conflict | None:
+    """Why `entry` cannot be repaired at `now`, beyond `refusal`: it cost too much, its wait has
+    not passed, an entry of `ledger` that happened after it cost credit and still counts (one
+    of `reversed_keys`, corrected or repaired, does not), or one of the merchant's rectification
+    orders is still open (`open_orders`) — or None when it can."""
+    now = aware(now, "now")
+    since = repairable_from(entry)
+    if since is None:
         return Conflict(
-            f"entry {entry.event_id} ({entry.kind}) is already disputed by objection "
-            f"{earlier.objection_id} ({earlier.state})",
+            f"entry {entry.event_id} ({entry.kind}) cost {-entry.delta} points, more than "
+            f"{REPAIR_MAX_COST}: it is not repaired before it fades",
+            field="kind",
+        )
+    if now < since:
+        return Conflict(
+            f"entry {entry.event_id} ({entry.kind}) may be repaired from {since.isoformat()}",
+            field="event_id",
+        )
+    later = next(
+        (
+            a
+            for a in ledger
+            if a.delta < 0
+            and a.occurred_at > entry.occurred_at
+            and a.counts_at(now)
+            and a.key not in reversed_keys
+        ),
+        None,
+    )
+    if later is not None:
+        return Conflict(
+            f"entry {later.event_id} ({later.kind}) of {later.occurred_at.isoformat()} cost "
+            "credit since: a merchant who offended again is not repaired",
+            field="event_id",
+        )
+    if open_orders:
+        return Conflict(
+            f"the merchant has {open_orders} rectification order(s) still open: "
+            "it is repaired once they are put right",
             field="event_id",
         )
     return None
@@ -189,17 +299,33 @@ def refusal(entry: Adjustment, earlier: Objection | None, now: datetime) -> Conf
 
 def file(
     entry: Adjustment,
-    earlier: Objection | None,
+    earlier: Iterable[Objection],
     statement: str,
     who: Actor,
     now: datetime,
     objection_id: str,
     deadline: DecisionDeadline,
+    *,
+    ground: str = "error",
+    commitment: bool = False,
+    repair_refused: Conflict | None = None,
 ) -> Objection:
-    """The objection to `entry`, due by `deadline`; refused when the statement is blank or too
-    long, and for each `refusal`."""
-    InvalidInputs.raise_any(_text_problems("statement", statement))
-    refused = refusal(entry, earlier, now)
+    """The objection to `entry` on `ground`, due by `deadline`; refused when the statement is
+    blank or too long, the ground unknown or a repair comes without the merchant's commitment
+    (all at once), for each `refusal`, and for a repair for `repair_refused`
+    (`repair_refusal`)."""
+    problems = _text_problems("statement", statement)
+    if ground not in GROUNDS:
+        problems.append(("ground", f"must be one of {', '.join(GROUNDS)}"))
+    elif ground == "repaired" and not commitment:
+        problems.append(
+            ("commitment", "a repair needs the merchant's written commitment (信用承诺)")
+        )
+    InvalidInputs.raise_any(problems)
+    chosen: Ground = "repaired" if ground == "repaired" else "error"
+    refused = refusal(entry, earlier, now, chosen)
+    if refused is None and chosen == "repaired":
+        refused = repair_refused
     if refused is not None:
         raise refused
     # The entry's key, worth, place and chain, under the same names.
@@ -212,11 +338,14 @@ def file(
         filed_by=who,
         due_at=deadline.due(now),
         working_days=deadline.working_days,
+        ground=chosen,
+        commitment=chosen == "repaired",
     )
 
 
 _CLOSED: Final = {
     "corrected": "decided corrected",
+    "repaired": "decided repaired",
     "upheld": "decided upheld",
     "withdrawn": "withdrawn",
 }
@@ -246,22 +375,29 @@ def withdraw(objection: Objection, reason: str, who: Actor, now: datetime) -> Ob
 
 
 def decide(
-    objection: Objection, decision: str, reasoning: str, who: Actor, now: datetime
+    objection: Objection,
+    decision: str,
+    reasoning: str,
+    who: Actor,
+    now: datetime,
+    repair_refused: Conflict | None = None,
 ) -> Objection:
     """The objection decided; refused when already decided, when the decision is not one of
-    `DECISIONS` or the reasoning is blank (both at once), and when `who` recorded it (four
-    eyes)."""
+    its ground's (`DECISIONS_OF`) or the reasoning is blank (both at once), and when `who`
+    recorded it (four eyes); a repair granted for `repair_refused` (`repair_refusal` as the
+    ledger stands at the decision: the merchant may have offended again since the filing)."""
     _still_open(objection)
-    problems = (
-        [] if decision in DECISIONS else [("decision", f"must be one of {', '.join(DECISIONS)}")]
-    )
+    allowed = DECISIONS_OF[objection.ground]
+    problems = [] if decision in allowed else [("decision", f"must be one of {', '.join(allowed)}")]
     InvalidInputs.raise_any(problems + _text_problems("reasoning", reasoning))
     if who.subject == objection.filed_by.subject:
         raise Forbidden(
             f"objection {objection.objection_id} was recorded by this person: another clerk "
             "of the district decides it"
         )
-    chosen: Decision = "corrected" if decision == "corrected" else "upheld"
+    chosen: Decision = next(d for d in allowed if d == decision)
+    if chosen == "repaired" and repair_refused is not None:
+        raise repair_refused
     return replace(
         objection,
         state=chosen,

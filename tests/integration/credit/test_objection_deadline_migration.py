@@ -4,18 +4,14 @@ stored objection, so that it loads, lists and counts like any other."""
 
 from __future__ import annotations
 
-import shutil
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from contracts.people import Actor
-from services.credit.app import MIGRATIONS
 from services.credit.domain.objections import Objection
 from services.credit.store import ObjectionQuery, PostgresObjections
 from services.runtime import serial
-from services.runtime.db import connect, ident
-from services.runtime.migrations import RUNTIME_MIGRATIONS, migrate
+from tests.integration.credit.migrating import Before
 
 FILED = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 
@@ -23,13 +19,7 @@ FILED = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)
 async def test_an_objection_filed_before_deadlines_were_kept_is_due_fourteen_days_on(
     database_url: str, tmp_path: Path
 ) -> None:
-    before = tmp_path / "credit"
-    before.mkdir()
-    for path in sorted(MIGRATIONS.glob("*.sql")):
-        if path.name < "0005":
-            shutil.copy(path, before)
-    schema = f"credit_deadlines_{uuid.uuid4().hex[:8]}"
-    await migrate(database_url, schema, {"runtime": RUNTIME_MIGRATIONS, "credit": before})
+    before = await Before.made(database_url, tmp_path, "0005_objection_deadlines.sql")
     objection = Objection(
         objection_id="obj_old", merchant_id="mer_1", market_id="mkt_1", district="zhifu",
         event_id="ev_1", kind="inspection.finding.major", delta=-15, occurred_at=FILED,
@@ -37,8 +27,7 @@ async def test_an_objection_filed_before_deadlines_were_kept_is_due_fourteen_day
         filed_at=FILED, filed_by=Actor.of("c-zhang", "张登记"), due_at=FILED,
     )  # fmt: skip
     stored = {k: v for k, v in serial.dump(objection).items() if k != "due_at"}
-    async with connect(database_url) as conn:
-        await conn.execute(f"SET search_path TO {ident(schema)}, public")
+    async with before.connected() as conn:
         await conn.execute(
             """INSERT INTO objections (objection_id, merchant_id, district, event_id, kind, state,
                                        filed_at, objection)
@@ -47,11 +36,8 @@ async def test_an_objection_filed_before_deadlines_were_kept_is_due_fourteen_day
             FILED, stored,
         )  # fmt: skip
 
-    shutil.copy(MIGRATIONS / "0005_objection_deadlines.sql", before)
-    applied = await migrate(database_url, schema, {"runtime": RUNTIME_MIGRATIONS, "credit": before})
-    assert [m.name for m in applied] == ["objection_deadlines"]
-    async with connect(database_url) as conn:
-        await conn.execute(f"SET search_path TO {ident(schema)}, public")
+    assert await before.through() == ["objection_deadlines"]
+    async with before.connected() as conn:
         store = PostgresObjections(conn)
         loaded = await store.objection("obj_old")
         assert loaded is not None and loaded.due_at == FILED + timedelta(days=14)
@@ -60,4 +46,4 @@ async def test_an_objection_filed_before_deadlines_were_kept_is_due_fourteen_day
         found = await store.objections(ObjectionQuery(overdue_as_of=late))
         assert [o.objection_id for o in found] == ["obj_old"]
         assert await store.open_counts(late) == {("zhifu", True): 1}
-        await conn.execute(f"DROP SCHEMA {ident(schema)} CASCADE")
+    await before.drop()

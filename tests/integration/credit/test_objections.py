@@ -5,7 +5,7 @@ names its field and changes nothing."""
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 from contracts import topics
@@ -248,3 +248,87 @@ async def test_a_withdrawn_objection_is_announced_and_its_entry_disputed_again(
         path, json=asked | {"statement": "电子秤有检定证书"}, headers=clerk
     )
     assert again.status_code == 201, again.text
+
+
+async def test_a_repaired_record_stops_counting_and_every_refusal_names_its_field(
+    stack: Stack, kafka: str
+) -> None:
+    """信用修复: a minor finding of 100 days ago, put right; a clerk records the merchant's
+    request with its commitment, another clerk grants it, and the score comes back from
+    `credit.objections.v1` as `objection.repaired`. The public page tells of no dispute."""
+    place = await registered(stack, kafka)
+    clerk, leader = stack.token("clerk", place.district), stack.token("leader", place.district)
+    other = identity.bearer("clerk", place.district, who="second")
+    fresh, old = (
+        completed(place, "minor"),
+        completed(place, "minor", at=datetime.now(UTC) - timedelta(days=100)),
+    )
+    async with TopicWatcher(kafka, SCORES) as scores:
+        await stack.send(topics.INSPECTION_EVENTS.name, old, old.subject)
+        await scores.wait_for(score_of(place.merchant_id, score=95))
+    [finding] = [e for e in await ledger(stack, place) if e["kind"] == "inspection.finding.minor"]
+    assert finding["repairable"] and finding["disputable"]
+    path = f"/merchants/{place.merchant_id}/objections"
+    asked = {"event_id": finding["event_id"], "kind": finding["kind"], "ground": "repaired"}
+
+    uncommitted = await stack.credit.post(path, json=asked | {"statement": " "}, headers=clerk)
+    assert uncommitted.status_code == 422
+    assert fields(uncommitted) == ["statement", "commitment"]
+    wrong = await stack.credit.post(
+        path, json=asked | {"ground": "mercy", "statement": "x"}, headers=clerk
+    )
+    assert wrong.status_code == 422 and fields(wrong) == ["ground"]
+    request = asked | {"statement": "已整改，递交信用承诺书", "commitment": True}
+    async with TopicWatcher(kafka, OBJECTIONS) as objections:
+        r = await stack.credit.post(path, json=request, headers=clerk)
+        assert r.status_code == 201, r.text
+        repair = r.json()
+        [filed] = await objections.wait_for(
+            lambda rec: rec.json()["data"]["objection_id"] == repair["objection_id"]
+        )
+    assert filed.json()["data"]["ground"] == "repaired" and filed.json()["data"]["commitment"]
+    directory = stack.app.state.credit.directory
+    await until(lambda: place.merchant_id in directory.merchants, what="credit knows the merchant")
+    public = await stack.credit.get(f"/public/merchants/{place.merchant_id}")
+    assert public.status_code == 200 and public.json()["objections_open"] == 0
+    again = await stack.credit.post(path, json=request, headers=clerk)
+    assert again.status_code == 409 and fields(again) == ["event_id"]
+
+    decision = f"/objections/{repair['objection_id']}/decision"
+    corrected = await stack.credit.post(
+        decision, json={"decision": "corrected", "reasoning": "整改到位"}, headers=other
+    )
+    assert corrected.status_code == 422 and fields(corrected) == ["decision"]
+    async with TopicWatcher(kafka, SCORES) as scores:
+        r = await stack.credit.post(
+            decision, json={"decision": "repaired", "reasoning": "整改到位"}, headers=other
+        )
+        assert r.status_code == 200 and r.json()["state"] == "repaired", r.text
+        [back] = await scores.wait_for(score_of(place.merchant_id, score=100))
+    assert back.json()["data"]["adjustment"]["kind"] == "objection.repaired"
+    entries = {e["kind"]: e for e in await ledger(stack, place)}
+    assert entries["objection.repaired"]["delta"] == 5
+    assert entries["inspection.finding.minor"]["objection"]["state"] == "repaired"
+    listed = await stack.credit.get(
+        "/objections",
+        params={"state": "repaired", "merchant_id": place.merchant_id},
+        headers=leader,
+    )
+    assert [o["ground"] for o in listed.json()["items"]] == ["repaired"]
+
+    # A finding of today waits its 90 days; nothing was stored for it.
+    async with TopicWatcher(kafka, SCORES) as scores:
+        await stack.send(topics.INSPECTION_EVENTS.name, fresh, fresh.subject)
+        await scores.wait_for(score_of(place.merchant_id, score=95))
+    [today] = [
+        e
+        for e in await ledger(stack, place)
+        if e["kind"] == "inspection.finding.minor" and e["objection"] is None
+    ]
+    assert not today["repairable"] and today["repairable_from"] is not None
+    early = await stack.credit.post(
+        path,
+        json=request | {"event_id": today["event_id"], "kind": today["kind"]},
+        headers=clerk,
+    )
+    assert early.status_code == 409 and fields(early) == ["event_id"]

@@ -410,8 +410,8 @@ async def test_an_objection_is_one_per_entry_decided_and_listed(suite: Suite) ->
     assert await objections.add_objection(other)
     assert await objections.objection("obj_1") == first
     assert await objections.objection("obj_2") is None
-    assert await objections.objection_of("ev_1", "inspection.finding.major") == first
-    assert await objections.objection_of("ev_1", "inspection.pass") is None
+    assert await objections.objections_of("ev_1", "inspection.finding.major") == [first]
+    assert await objections.objections_of("ev_1", "inspection.pass") == []
     decided = replace(
         first,
         state="corrected",
@@ -433,6 +433,35 @@ async def test_an_objection_is_one_per_entry_decided_and_listed(suite: Suite) ->
     assert await ids(state="corrected") == ["obj_1"]
 
 
+async def test_an_entry_is_repaired_once_after_an_error_upheld_and_never_reversed_twice(
+    suite: Suite,
+) -> None:
+    objections = suite.stores.objections
+    error = objection("obj_1", "ev_1")
+    assert await objections.add_objection(error)
+    repair = objection("obj_2", "ev_1", filed_at=T0 + 2 * D, ground="repaired", commitment=True)
+    # One open on the entry at a time, whatever its ground.
+    assert not await objections.add_objection(repair)
+    upheld = replace(error, state="upheld", reasoning="记录属实", decided_at=T0 + D,
+                     decided_by=Actor.of("c-li", "李登记"))  # fmt: skip
+    await objections.save_objection(upheld)
+    assert await objections.add_objection(repair)
+    assert await objections.objections_of("ev_1", "inspection.finding.major") == [upheld, repair]
+    # Each ground once: neither another error nor another repair, while the repair stands.
+    assert not await objections.add_objection(objection("obj_3", "ev_1", filed_at=T0 + 3 * D))
+    again = objection("obj_4", "ev_1", filed_at=T0 + 3 * D, ground="repaired", commitment=True)
+    assert not await objections.add_objection(again)
+    await objections.save_objection(
+        replace(repair, state="repaired", reasoning="整改到位", decided_at=T0 + 4 * D,
+                decided_by=Actor.of("c-li", "李登记"))
+    )  # fmt: skip
+    assert not await objections.add_objection(objection("obj_5", "ev_1", filed_at=T0 + 5 * D))
+    assert [o.ground for o in await objections.objections(ObjectionQuery())] == [
+        "error",
+        "repaired",
+    ]
+
+
 async def test_a_withdrawn_objection_leaves_its_entry_free_for_one_more(suite: Suite) -> None:
     objections = suite.stores.objections
     first = objection("obj_1", "ev_1")
@@ -441,10 +470,10 @@ async def test_a_withdrawn_objection_leaves_its_entry_free_for_one_more(suite: S
         replace(first, state="withdrawn", reasoning="登记有误", decided_at=T0 + 2 * D,
                 decided_by=Actor.of("c-zhang", "张登记"))
     )  # fmt: skip
-    assert await objections.objection_of("ev_1", "inspection.finding.major") is None
+    assert await objections.objections_of("ev_1", "inspection.finding.major") == []
     second = objection("obj_2", "ev_1", filed_at=T0 + 3 * D)
     assert await objections.add_objection(second)
-    assert await objections.objection_of("ev_1", "inspection.finding.major") == second
+    assert await objections.objections_of("ev_1", "inspection.finding.major") == [second]
     assert not await objections.add_objection(objection("obj_3", "ev_1", filed_at=T0 + 4 * D))
     listed = await objections.objections(ObjectionQuery(merchant_id="mer_1"))
     assert [(o.objection_id, o.state) for o in listed] == [

@@ -61,7 +61,7 @@ ENTRY = entry("inspection.finding.major", T0, event_id="ev_1")
 
 
 def filed(entry: Adjustment = ENTRY, at: datetime = T0 + timedelta(days=2)) -> Objection:
-    return file(entry, None, "  当天电子秤已检定，有检定证书  ", ZHANG, at, "obj_1", DEADLINE)
+    return file(entry, (), "  当天电子秤已检定，有检定证书  ", ZHANG, at, "obj_1", DEADLINE)
 
 
 # -- the rules -----------------------------------------------------------------------------------
@@ -92,9 +92,9 @@ def test_only_an_entry_that_costs_credit_and_still_counts_is_disputed(
 
 def test_an_entry_is_disputed_once_and_a_blank_statement_is_named() -> None:
     with pytest.raises(Conflict, match="already disputed by objection obj_1 \\(open\\)"):
-        file(ENTRY, filed(), "再次申诉", ZHANG, T0 + timedelta(days=3), "obj_2", DEADLINE)
+        file(ENTRY, [filed()], "再次申诉", ZHANG, T0 + timedelta(days=3), "obj_2", DEADLINE)
     with pytest.raises(InvalidInput) as blank:
-        file(ENTRY, None, "   ", ZHANG, T0, "obj_2", DEADLINE)
+        file(ENTRY, (), "   ", ZHANG, T0, "obj_2", DEADLINE)
     assert blank.value.errors == [{"field": "statement", "reason": "must not be blank"}]
 
 
@@ -115,7 +115,7 @@ def test_the_decision_is_due_at_the_end_of_the_tenth_working_day_holidays_skippe
     five = DecisionDeadline(5, default_calendar(), "Asia/Shanghai")
     assert five.due(city(date(2026, 9, 28))).astimezone(SHANGHAI).date() == date(2026, 10, 10)
     entry = replace(ENTRY, fades_at=T0 + 2 * YEAR)
-    sooner = file(entry, None, "不服", ZHANG, city(date(2026, 9, 28)), "obj_5", five)
+    sooner = file(entry, (), "不服", ZHANG, city(date(2026, 9, 28)), "obj_5", five)
     assert (sooner.working_days, sooner.due_at) == (5, five.due(city(date(2026, 9, 28))))
 
 
@@ -177,7 +177,7 @@ def test_a_withdrawal_closes_it_without_a_decision_and_frees_the_entry() -> None
         ZHANG,
         at,
     )
-    assert refusal(ENTRY, closed, at) is None  # the entry may be disputed again
+    assert refusal(ENTRY, [closed], at) is None  # the entry may be disputed again
     assert not closed.decided_late and not closed.is_overdue(at + 30 * timedelta(days=1))
     with pytest.raises(Conflict, match="was withdrawn on"):
         withdraw(closed, "再撤回", ZHANG, at)
