@@ -132,6 +132,16 @@ OBJECTION_STATE: Final = {
     "withdrawn": "已撤回",
 }
 OBJECTION_DECISION: Final = {"corrected": "更正：撤销这条记录的扣分", "upheld": "维持原记录"}
+# 信用修复 goes the objection's way on its own ground (services/credit/domain/objections.py).
+OBJECTION_GROUND: Final = {"error": "信用异议", "repaired": "信用修复"}
+REPAIR_STATE: Final = {
+    "open": "待决定",
+    "repaired": "已修复",
+    "upheld": "不予修复",
+    "withdrawn": "已撤回",
+}
+REPAIR_DECISION: Final = {"repaired": "准予修复：这条记录不再计分", "upheld": "不予修复"}
+DECISIONS_OF_GROUND: Final = {"error": OBJECTION_DECISION, "repaired": REPAIR_DECISION}
 MERCHANT_STATUS: Final = {
     "active": "正常经营",
     "licence_expired": "许可证已过期",
@@ -551,6 +561,12 @@ def distance(metres: float) -> str:
 
 def label(table: dict[str, str], code: str | None) -> str:
     return table.get(code or "", code or "—")
+
+
+def objection_outcome(objection: Mapping[str, Any]) -> str:
+    """An objection's state in the words of its ground: a repair upheld is 不予修复."""
+    table = REPAIR_STATE if objection.get("ground") == "repaired" else OBJECTION_STATE
+    return label(table, objection.get("state"))
 
 
 # The public portal (issue 16).

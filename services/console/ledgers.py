@@ -309,6 +309,7 @@ def rectification_row(
 
 OBJECTION_COLUMNS: Final = (
     Column("编号", 22),
+    Column("类型", 10),
     Column("登记时间（北京时间）", 18),
     Column("市场", 18),
     Column("商户", 16),
@@ -335,6 +336,7 @@ def objection_row(
     decided = objection.get("state") != "open"
     return [
         str(objection.get("objection_id") or ""),
+        labels.label(labels.OBJECTION_GROUND, objection.get("ground") or "error"),
         _when(objection.get("filed_at")),
         markets.get(str(objection.get("market_id")), "—"),
         merchants.get(str(objection.get("merchant_id")), ""),
@@ -345,7 +347,7 @@ def objection_row(
         labels.actor_name(objection.get("filed_by")),
         _when(objection.get("due_at")),
         decision_clock(dict(objection)).status,
-        labels.label(labels.OBJECTION_STATE, objection.get("state")),
+        labels.objection_outcome(objection),
         _when(objection.get("decided_at")) if decided else None,
         labels.actor_name(objection.get("decided_by")) if decided else "",
         str(objection.get("reasoning") or "") if decided else "",

@@ -165,6 +165,7 @@ for name, table in {
     "clock": labels.CLOCK,
     "credit_kind": labels.CREDIT_KIND,
     "objection_state": labels.OBJECTION_STATE,
+    "objection_ground": labels.OBJECTION_GROUND,
     "merchant_status": labels.MERCHANT_STATUS,
     "item_state": labels.ITEM_STATE,
     "case_state": labels.CASE_STATE,
@@ -196,6 +197,7 @@ templates.env.filters["yuan"] = yuan
 templates.env.filters["reason_zh"] = labels.reason_zh
 templates.env.filters["honour_reason"] = labels.honour_reason
 templates.env.filters["actor"] = labels.actor_name
+templates.env.filters["objection_outcome"] = labels.objection_outcome
 templates.env.filters["peak"] = labels.peak
 templates.env.filters["distance"] = labels.distance
 templates.env.globals["FIELDS"] = labels.FIELDS

@@ -10,22 +10,26 @@ nothing of what."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from aiokafka import AIOKafkaProducer
 from playwright.async_api import Page
 
+from contracts import topics
 from tests.browser.conftest import Pages
 from tests.browser.support import (
     Console,
     Shots,
     download,
+    file_complaint,
     inspected_minor,
     month_of,
     sign_in,
     submit,
     the_row,
 )
+from tests.integration.credit.conftest import completed
 from tests.support.identity import Tokens
 from tests.support.poll import until
 
@@ -168,3 +172,67 @@ async def test_a_clerk_records_an_objection_and_another_clerk_corrects_the_recor
     withdrawn = the_row(rows, rows[0].index("商户陈述"), "商户称台秤准确")
     assert (withdrawn["状态"], withdrawn["决定或撤回理由"]) == ("已撤回", "登记有误，重新登记")
     assert row["决定或撤回理由"] == "核实检定证书属实，记录有误"
+
+
+async def test_a_clerk_asks_for_a_repair_and_another_clerk_grants_it_on_phones(
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots, kafka: str
+) -> None:
+    """信用修复: a minor finding of 100 days ago, the merchant's only one since; a clerk records
+    the merchant's request beside it (without the commitment ticked, it is named beside the box
+    and nothing is filed), another clerk grants it, and the score comes back."""
+    place, city = (await file_complaint(console)).place, console.city
+    old = completed(place, "minor", at=datetime.now(UTC) - timedelta(days=100))
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topics.INSPECTION_EVENTS.name, old.to_json(), key=old.subject.encode()
+        )
+    finally:
+        await producer.stop()
+
+    async def scored(at: int) -> bool:
+        async with city.client("credit", "clerk", place.district) as credit:
+            r = await credit.get(f"/merchants/{place.merchant_id}/credit")
+        return r.status_code == 200 and r.json()["score"] == at
+
+    await until(lambda: scored(95), within=60, every=0.5, what="credit scored the old finding")
+    entry = "#ledger li[data-kind='inspection.finding.minor']"
+    repair = f"{entry} details.repair-new"
+
+    phone = await on_a_phone(open_page, tokens, "clerk", place.district, "张登记", "repair", shot)
+    await phone.goto(f"/staff/merchants/{place.merchant_id}")
+    await phone.click(f"{repair} summary")
+    await phone.fill(f"{repair} textarea[name=statement]", "已更换检定合格的电子秤")
+    answer = await submit(phone, repair, "/objections")
+    assert answer.status == 422
+    box = phone.locator(f"{repair}[open] input[name=commitment]")
+    assert await box.get_attribute("aria-invalid") == "true"
+    assert "请确认已收到商户签署的信用承诺书" in await phone.inner_text(f"{repair} form")
+    async with city.client("credit", "leader", place.district) as credit:
+        listed = await credit.get("/objections", params={"merchant_id": place.merchant_id})
+    assert listed.json()["items"] == []
+    await shot(phone, "repair-commitment-missing")
+    await box.check()
+    answer = await submit(phone, repair, "/objections")
+    assert answer.status == 303
+    assert "信用修复申请已登记" in await phone.inner_text("[role=status]")
+    assert "整改情况：已更换检定合格的电子秤" in await phone.inner_text(f"{entry} .objection")
+
+    boss = await on_a_phone(open_page, tokens, "clerk", place.district, "周登记", "repair-2")
+    await boss.goto("/staff/objections")
+    waiting = boss.locator("#waiting li", has_text="已更换检定合格的电子秤")
+    assert "信用修复" in await waiting.inner_text()
+    await waiting.locator("a").click()
+    await boss.wait_for_url(f"**/staff/merchants/{place.merchant_id}*")
+    decide = f"{entry} .objection form[action$='/decision']"
+    await boss.check(f"{decide} input[name=decision][value=repaired]")
+    await boss.fill(f"{decide} textarea[name=reasoning]", "整改到位，承诺书齐全")
+    answer = await submit(boss, decide, "/decision")
+    assert answer.status == 303
+    assert "已准予信用修复" in await boss.inner_text("[role=status]")
+    await until(lambda: scored(100), within=60, every=0.5, what="the repair in the score")
+    await boss.reload()
+    assert "已修复" in await boss.inner_text(f"{entry} .objection")
+    assert "+5 分" in await boss.inner_text("#ledger li[data-kind='objection.repaired']")
+    await shot(boss, "repaired")

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import datetime
 from typing import Any, Final
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.console import labels, web
+from services.console import clock, labels, web
 from services.console.backend import ApiError, Backend
 from services.console.forms import Form
 from services.console.licences import licence
@@ -81,12 +82,30 @@ DONE: Final = {
     "corrected": "已更正：这条记录的扣分撤销，信用分随后更新。",
     "upheld": "已决定维持原记录。",
     "withdrawn": "异议已撤回，这条记录可以重新登记异议。",
+    "repair": "信用修复申请已登记，由本区其他登记员核实后决定。",
+    "repair_repaired": "已准予信用修复：这条记录不再计分，信用分随后更新。",
+    "repair_upheld": "已决定不予修复。",
+    "repair_withdrawn": "信用修复申请已撤回。",
 }
+
+
+def repair_wait(entry: dict[str, Any], now: datetime) -> str | None:
+    """The moment a repair may be asked for, when only its wait stands in the way: an entry
+    that cost credit, still counts, is not disputed now and will be repairable later."""
+    since = entry.get("repairable_from")
+    held = (entry.get("objection") or {}).get("state")
+    if entry.get("repairable") or not since or not entry.get("counting"):
+        return None
+    if held in ("open", "corrected", "repaired"):
+        return None
+    return str(since) if datetime.fromisoformat(str(since)) > now else None
 
 
 def explain(credit: dict[str, Any]) -> list[dict[str, Any]]:
     """The ledger newest first, each entry with its links and the sign of its delta (credit
-    says whether the merchant may still dispute it: `disputable`)."""
+    says whether the merchant may still dispute it, `disputable`, or ask for its repair,
+    `repairable`, and from when: `repairable_from`)."""
+    now = clock.now()
     entries = []
     for entry in sorted(
         credit.get("ledger") or [], key=lambda e: str(e.get("occurred_at")), reverse=True
@@ -98,6 +117,7 @@ def explain(credit: dict[str, Any]) -> list[dict[str, Any]]:
                 "links": links(entry),
                 "risk": risk_root(entry),
                 "sign": "down" if delta < 0 else "up" if delta > 0 else "zero",
+                "repair_wait": repair_wait(entry, now),
             }
         )
     return entries
@@ -153,7 +173,7 @@ async def page(
         merchant_id=merchant_id,
         may_act_on_objections=who.principal.holds("clerk"),
         me=who.principal.subject,
-        decisions=labels.OBJECTION_DECISION,
+        decisions=labels.DECISIONS_OF_GROUND,
         merchant=merchant,
         market=market,
         credit=credit,

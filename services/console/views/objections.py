@@ -1,4 +1,6 @@
-"""信用异议: a merchant's objection to one entry of its credit record (docs/objections.md).
+"""信用异议: a merchant's objection to one entry of its credit record (docs/objections.md); and
+信用修复, the merchant's request that an entry which was right, and was put right, stop counting
+early, which goes the same way on its own ground (准予修复 or 不予修复).
 
 A clerk records it beside the entry on the merchant's page, from the merchant's written
 statement; another clerk of the district decides it there (更正 or 维持) after checking with the
@@ -42,6 +44,12 @@ BLANK: Final = {
     "reasoning": "请写明决定的理由",
     "decision": "请选择更正或维持",
     "reason": "请写明撤回的原因",
+    "commitment": "请确认已收到商户签署的信用承诺书",
+}
+# What a repair's form says instead, where its words differ.
+REPAIR_BLANK: Final = BLANK | {
+    "statement": "请写明商户的整改情况",
+    "decision": "请选择准予修复或不予修复",
 }
 
 
@@ -88,31 +96,39 @@ async def objections_page(request: Request, who: Reader, services: Services) -> 
     )
 
 
-def _refused(exc: ApiError, values: dict[str, str], marks: dict[str, str]) -> Form:
+def _refused(
+    exc: ApiError, values: dict[str, str], marks: dict[str, str], ground: str = "error"
+) -> Form:
     """A refusal beside the field it names (or above the entry's form), what was typed kept;
-    `marks` say which entry's or objection's form it is."""
-    blank = {k: v for k, v in BLANK.items() if k in values and not values[k].strip()}
+    `marks` say which entry's or objection's form it is, `ground` in whose words."""
+    words = REPAIR_BLANK if ground == "repaired" else BLANK
+    blank = {k: v for k, v in words.items() if k in values and not values[k].strip()}
     # The entry's key is no field a person fills in: what is said of it stands above the form.
     errors = web.above_form(exc) or field_errors(
         exc, lambda field: field if field in BLANK else "form", blank=blank
     )
-    return Form.refused(errors, values | marks, unavailable_503(exc))
+    return Form.refused(errors, values | marks | {"ground": ground}, unavailable_503(exc))
 
 
 @router.post("/staff/merchants/{merchant_id}/objections")
 async def record(request: Request, merchant_id: str, who: Clerk, services: Services) -> Response:
-    values = await typed(request, "event_id", "kind", "statement")
+    values = await typed(request, "event_id", "kind", "statement", "ground", "commitment")
     anchor = entry_anchor(values["event_id"], values["kind"])
+    ground = "repaired" if values.pop("ground") == "repaired" else "error"
+    body: dict[str, Any] = dict(values)
+    if ground == "repaired":
+        body |= {"ground": ground, "commitment": values["commitment"] == "yes"}
+    else:  # credit's default ground
+        del body["commitment"], values["commitment"]
     try:
         await services.post(
-            "credit", f"/merchants/{merchant_id}/objections", who.access_token, values
+            "credit", f"/merchants/{merchant_id}/objections", who.access_token, body
         )
     except ApiError as exc:
-        form = _refused(exc, values, {"entry": anchor})
+        form = _refused(exc, values, {"entry": anchor}, ground)
         return await merchants.page(request, merchant_id, who, services, form)
-    return RedirectResponse(
-        f"/staff/merchants/{merchant_id}?done=objection#{anchor}", status_code=303
-    )
+    done = "repair" if ground == "repaired" else "objection"
+    return RedirectResponse(f"/staff/merchants/{merchant_id}?done={done}#{anchor}", status_code=303)
 
 
 async def _close(
@@ -127,20 +143,19 @@ async def _close(
     """Post the form's `fields` to credit's `step` of the objection (decision, withdrawal); back
     to the entry on the merchant's page with what became of it, or the refusal beside the form
     `marks` name."""
-    values = await typed(request, *fields, "merchant_id")
-    merchant_id = values.pop("merchant_id")
+    values = await typed(request, *fields, "merchant_id", "ground")
+    merchant_id, ground = values.pop("merchant_id"), values.pop("ground")
     try:
         closed = await services.post(
             "credit", f"/objections/{objection_id}/{step}", who.access_token, values
         )
     except ApiError as exc:
-        form = _refused(exc, values, {"objection": objection_id} | marks)
+        form = _refused(exc, values, {"objection": objection_id} | marks, ground)
         return await merchants.page(request, merchant_id, who, services, form)
     anchor = entry_anchor(str(closed.get("event_id")), str(closed.get("kind")))
     state = closed.get("state")
-    return RedirectResponse(
-        f"/staff/merchants/{merchant_id}?done={state}#{anchor}", status_code=303
-    )
+    done = f"repair_{state}" if closed.get("ground") == "repaired" else state
+    return RedirectResponse(f"/staff/merchants/{merchant_id}?done={done}#{anchor}", status_code=303)
 
 
 @router.post("/staff/objections/{objection_id}/decision")

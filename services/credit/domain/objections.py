@@ -4,8 +4,9 @@ who recorded it — decides it: `corrected` (the record was wrong; the adjustmen
 once the decision comes back from `credit.objections.v1`, see `facts.facts_from_objection`) or
 `upheld` (the record stands). A decision is final.
 
-Only an adjustment that cost the merchant credit and still counts can be disputed, once: an
-objection decided stays the answer for that entry, and a correction is never disputed itself.
+Only an adjustment that cost the merchant credit and still counts can be disputed, once on each
+ground: an objection decided stays the answer for that entry on its ground, and a correction or
+a repair is never disputed itself.
 
 The district decides within `DECISION_WORKING_DAYS` working days of receiving the objection
 (异议处理期限, the city's working-day calendar): the deadline is set when it is filed and kept,

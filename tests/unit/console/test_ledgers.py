@@ -269,6 +269,17 @@ def test_an_objection_reads_its_entry_its_deadline_and_its_decision() -> None:
     assert (named["决定或撤回时间"], named["决定或撤回人"], named["商户"]) == (None, "", "")
 
 
+def test_a_repair_reads_as_one_and_a_refused_one_as_not_repaired() -> None:
+    named = named_by(ledgers.OBJECTION_COLUMNS, ledgers.objection_row(OBJECTION, MARKETS, {}))
+    assert named["类型"] == "信用异议"  # what credit stored before repairs had a ground
+    refused = OBJECTION | {"ground": "repaired", "state": "upheld"}
+    named = named_by(ledgers.OBJECTION_COLUMNS, ledgers.objection_row(refused, MARKETS, {}))
+    assert (named["类型"], named["状态"]) == ("信用修复", "不予修复")
+    granted = refused | {"state": "repaired"}
+    named = named_by(ledgers.OBJECTION_COLUMNS, ledgers.objection_row(granted, MARKETS, {}))
+    assert named["状态"] == "已修复"
+
+
 # -- the pages ---------------------------------------------------------------------------------
 
 
