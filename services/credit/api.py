@@ -10,7 +10,7 @@ own operator.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import Depends, Query, Response
@@ -389,6 +389,15 @@ async def list_objections(
     overdue: Annotated[
         bool, Query(description="only the open ones past their decision deadline (due_at)")
     ] = False,
+    closed_within_days: Annotated[
+        int | None,
+        Query(
+            ge=1,
+            le=3660,
+            description="leave out those decided or withdrawn longer ago than this many days "
+            "(the open ones stay); the ledger (/objections/filed) has them all",
+        ),
+    ] = None,
 ) -> dict[str, Any]:
     """The objections of the caller's district (or the one asked for), oldest filed first; each
     with `due_at` (异议处理期限), `working_days_left`, `nearing`, `overdue` and `decided_late`."""
@@ -398,6 +407,7 @@ async def list_objections(
         merchant_id=_blank(merchant_id),
         state=state,
         overdue=overdue,
+        closed_within=None if closed_within_days is None else timedelta(days=closed_within_days),
     )
     return {"items": items}
 

@@ -377,6 +377,11 @@ class FakeObjections:
             and query.merchant_id in (None, o.merchant_id)
             and query.state in (None, o.state)
             and (query.overdue_as_of is None or o.is_overdue(query.overdue_as_of))
+            and (
+                query.closed_from is None
+                or o.decided_at is None
+                or o.decided_at >= query.closed_from
+            )
         ]
         return sorted(found, key=lambda o: (o.filed_at, o.objection_id))
 

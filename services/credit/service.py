@@ -583,15 +583,20 @@ class Credit:
         merchant_id: str | None = None,
         state: str | None = None,
         overdue: bool = False,
+        closed_within: timedelta | None = None,
     ) -> list[dict[str, Any]]:
         """The objections of the caller's district (or the one asked for), oldest first, each
         with its deadline's standing (`DecisionDeadline.clock`); `overdue`: only those still
-        open past their deadline."""
+        open past their deadline; `closed_within`: none closed longer ago than that."""
         if state is not None and state not in objection_rules.STATES:
             raise InvalidInput("state", f"must be one of {', '.join(objection_rules.STATES)}")
         now = self.now()
         query = ObjectionQuery(
-            who.listing_district(district), merchant_id, state, now if overdue else None
+            who.listing_district(district),
+            merchant_id,
+            state,
+            now if overdue else None,
+            None if closed_within is None else now - closed_within,
         )
         async with self.uow() as work:
             found = await work.stores.objections.objections(query)

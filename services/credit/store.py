@@ -270,12 +270,14 @@ FILED = Keyset("filed_at", "objection_id")
 @dataclass(frozen=True, slots=True)
 class ObjectionQuery:
     """Which objections to list: of one district (None: every one), merchant or state; with
-    `overdue_as_of`, only those still open after their deadline at that moment."""
+    `overdue_as_of`, only those still open after their deadline at that moment; with
+    `closed_from`, none closed (decided or withdrawn) before that moment."""
 
     district: str | None = None
     merchant_id: str | None = None
     state: str | None = None
     overdue_as_of: datetime | None = None
+    closed_from: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -793,8 +795,11 @@ class PostgresObjections(OnConnection):
                WHERE ($1::text IS NULL OR district = $1) AND ($2::text IS NULL OR merchant_id = $2)
                  AND ($3::text IS NULL OR state = $3)
                  AND ($4::timestamptz IS NULL OR (state = 'open' AND due_at < $4))
+                 AND ($5::timestamptz IS NULL OR state = 'open'
+                      OR (objection->>'decided_at')::timestamptz >= $5)
                ORDER BY filed_at, objection_id""",
             query.district, query.merchant_id, query.state, query.overdue_as_of,
+            query.closed_from,
         )  # fmt: skip
         return [serial.load(Objection, r["objection"]) for r in rows]
 

@@ -167,19 +167,19 @@ CARDS: tuple[tuple[tuple[str, ...], Card | Counted], ...] = (
         ),
     ),
     (("leader",), Card("红黑榜", "/staff/honours", "每月市场与商户红榜、黑榜")),
-    # Merchants' objections to their credit records waiting for a clerk's decision; those past
-    # their deadline (异议处理期限) in red.
+    # Merchants' objections to their credit records (and requests for 信用修复) waiting for a
+    # clerk's decision; those past their deadline (异议处理期限) in red.
     (
         ("clerk", "leader"),
         Counted(
             "信用异议",
             "/staff/objections",
-            "商户对信用记录的异议",
+            "商户对信用记录的异议与信用修复申请",
             "/objections",
             note=lambda waiting, late: (
                 (f"{len(waiting)} 件待决定" + (f"，{late} 件逾期" if late else ""))
                 if waiting
-                else "商户对信用记录的异议"
+                else "商户对信用记录的异议与信用修复申请"
             ),
             red=_flagged("overdue"),
             params={"state": "open"},

@@ -38,6 +38,8 @@ router = APIRouter()
 REFUSAL: Final = "信用异议由登记员登记和决定，领导可查看。"
 Reader = Annotated[Session, may_see("clerk", "leader", message=REFUSAL)]
 Clerk = Annotated[Session, may_do("clerk", message="信用异议由登记员登记和决定。")]
+# The closed ones the page lists, by how long ago: older ones are read in the 信用异议台账.
+CLOSED_SHOWN_DAYS: Final = 90
 # What a field left empty (or a decision not picked) says, in place of the service's reason.
 BLANK: Final = {
     "statement": "请写明商户的异议理由",
@@ -66,7 +68,7 @@ templates.env.globals["decision_clock"] = decision_clock
 async def objections_page(request: Request, who: Reader, services: Services) -> Response:
     token = who.access_token
     found, merchant_names, market_names = await web.needed(
-        services.get("credit", "/objections", token),
+        services.get("credit", "/objections", token, closed_within_days=CLOSED_SHOWN_DAYS),
         web.names_by_id(services, "/merchants", token),
         web.market_names(services, token),
     )
@@ -93,6 +95,7 @@ async def objections_page(request: Request, who: Reader, services: Services) -> 
         anchor=entry_anchor,
         decides=who.principal.holds("clerk"),
         me=who.principal.subject,
+        closed_days=CLOSED_SHOWN_DAYS,
     )
 
 

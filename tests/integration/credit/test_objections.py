@@ -315,6 +315,15 @@ async def test_a_repaired_record_stops_counting_and_every_refusal_names_its_fiel
         headers=leader,
     )
     assert [o["ground"] for o in listed.json()["items"]] == ["repaired"]
+    # Closed just now: among those closed within a day; a day count below one is named.
+    recent = await stack.credit.get(
+        "/objections",
+        params={"merchant_id": place.merchant_id, "closed_within_days": 1},
+        headers=leader,
+    )
+    assert [o["objection_id"] for o in recent.json()["items"]] == [repair["objection_id"]]
+    none = await stack.credit.get("/objections", params={"closed_within_days": 0}, headers=leader)
+    assert none.status_code == 422 and fields(none) == ["closed_within_days"]
 
     # A finding of today waits its 90 days; nothing was stored for it.
     async with TopicWatcher(kafka, SCORES) as scores:

@@ -433,6 +433,30 @@ async def test_an_objection_is_one_per_entry_decided_and_listed(suite: Suite) ->
     assert await ids(state="corrected") == ["obj_1"]
 
 
+async def test_the_list_leaves_out_what_was_closed_before_a_moment_and_keeps_the_open(
+    suite: Suite,
+) -> None:
+    objections = suite.stores.objections
+    for n in range(1, 4):
+        await objections.add_objection(objection(f"obj_{n}", f"ev_{n}", filed_at=T0 + n * D))
+    for n, closed in ((1, "upheld"), (2, "withdrawn")):
+        held = await objections.objection(f"obj_{n}")
+        assert held is not None
+        await objections.save_objection(
+            replace(held, state=closed, reasoning="核实", decided_at=T0 + (10 * n) * D,
+                    decided_by=Actor.of("c-li", "李登记"))
+        )  # fmt: skip
+
+    async def ids(since: datetime | None) -> list[str]:
+        found = await objections.objections(ObjectionQuery(closed_from=since))
+        return [o.objection_id for o in found]
+
+    assert await ids(None) == ["obj_1", "obj_2", "obj_3"]
+    assert await ids(T0 + 10 * D) == ["obj_1", "obj_2", "obj_3"]  # closed at the moment: kept
+    assert await ids(T0 + 15 * D) == ["obj_2", "obj_3"]
+    assert await ids(T0 + 25 * D) == ["obj_3"]  # the open one, whenever it was filed
+
+
 async def test_an_entry_is_repaired_once_after_an_error_upheld_and_never_reversed_twice(
     suite: Suite,
 ) -> None:

@@ -132,3 +132,14 @@ async def test_a_repair_decided_comes_back_in_its_words_and_a_refused_one_reads_
     async with console(person("leader"), asked, credit_of(refused)) as client:
         page = (await client.get("/staff/merchants/mer_1")).text
     assert "不予修复" in page and "维持原记录" not in page
+
+
+async def test_the_list_asks_only_for_the_recently_closed_and_points_to_the_ledger() -> None:
+    asked: list[httpx.Request] = []
+    async with console(person("leader"), asked) as client:
+        page = (await client.get("/staff/objections")).text
+    [listed] = [q for q in asked if q.url.host == "credit" and q.url.path == "/objections"]
+    assert listed.url.params["closed_within_days"] == "90"
+    assert "近 90 天决定或撤回的" in page
+    older = page[page.index('id="older"') :]
+    assert 'href="/staff/ledgers"' in older[: older.index("</p>")]
