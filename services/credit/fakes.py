@@ -6,7 +6,7 @@ Locks have nothing to guard in one process, so `lock` and `lock_honours` are no-
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
@@ -111,11 +111,15 @@ class FakeLedger:
         return sorted(found, key=lambda a: (a.merchant_id, a.occurred_at, a.event_id))
 
     async def ledger_facts(
-        self, kinds: Sequence[str], start: datetime, end: datetime
+        self,
+        kinds: Sequence[str],
+        start: datetime,
+        end: datetime,
+        excluding: Collection[tuple[str, str]] = (),
     ) -> dict[str, list[tuple[str, datetime]]]:
         out: dict[str, list[tuple[str, datetime]]] = {}
         for a in self.adjustments.values():
-            if a.kind in kinds and start <= a.occurred_at < end:
+            if a.kind in kinds and start <= a.occurred_at < end and a.key not in excluding:
                 out.setdefault(a.merchant_id, []).append((a.kind, a.occurred_at))
         return out
 

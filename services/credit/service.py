@@ -918,7 +918,12 @@ class Credit:
         async with self.uow() as work:
             store = work.stores
             ledger = await store.ledger.ledger_before(end)
-            facts = await store.ledger.ledger_facts(LEDGER_KINDS, first.start(self.tz), end)
+            # A record found wrong (信用异议 corrected) before the month's end did not happen.
+            corrected = await store.objections.objections(ObjectionQuery(state="corrected"))
+            wrong = objection_rules.corrected_before(corrected, end)
+            facts = await store.ledger.ledger_facts(
+                LEDGER_KINDS, first.start(self.tz), end, excluding=wrong
+            )
             seen = await store.context.observed(start, end)
         credits = rebuild_all(ledger, end, self.book)
         stood = self._stood(credits, end)

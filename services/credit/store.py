@@ -6,7 +6,7 @@ it commit together. The in-memory fakes are in fakes.py; one suite runs against 
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -161,9 +161,14 @@ class Ledger(Protocol):
         ...
 
     async def ledger_facts(
-        self, kinds: Sequence[str], start: datetime, end: datetime
+        self,
+        kinds: Sequence[str],
+        start: datetime,
+        end: datetime,
+        excluding: Collection[tuple[str, str]] = (),
     ) -> dict[str, list[tuple[str, datetime]]]:
-        """Merchant → (kind, occurred_at) of the adjustments of `kinds` in [start, end)."""
+        """Merchant → (kind, occurred_at) of the adjustments of `kinds` in [start, end), but for
+        those whose key (event id, kind) is one of `excluding`."""
         ...
 
 
@@ -465,12 +470,19 @@ class PostgresLedger(OnConnection):
         return [serial.load(Adjustment, r["entry"]) for r in rows]
 
     async def ledger_facts(
-        self, kinds: Sequence[str], start: datetime, end: datetime
+        self,
+        kinds: Sequence[str],
+        start: datetime,
+        end: datetime,
+        excluding: Collection[tuple[str, str]] = (),
     ) -> dict[str, list[tuple[str, datetime]]]:
+        left_out = sorted(excluding)
         rows = await self.conn.fetch(
-            """SELECT merchant_id, kind, occurred_at FROM adjustments
-               WHERE kind = ANY($1::text[]) AND occurred_at >= $2 AND occurred_at < $3""",
-            list(kinds), start, end,
+            """SELECT merchant_id, kind, occurred_at FROM adjustments a
+               WHERE kind = ANY($1::text[]) AND occurred_at >= $2 AND occurred_at < $3
+                 AND NOT EXISTS (SELECT 1 FROM unnest($4::text[], $5::text[]) AS x(event_id, kind)
+                                 WHERE x.event_id = a.event_id AND x.kind = a.kind)""",
+            list(kinds), start, end, [e for e, _ in left_out], [k for _, k in left_out],
         )  # fmt: skip
         out: dict[str, list[tuple[str, datetime]]] = {}
         for r in rows:

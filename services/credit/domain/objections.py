@@ -211,6 +211,19 @@ def reversed_keys(objections: Iterable[Objection]) -> frozenset[tuple[str, str]]
     return frozenset(o.key for o in objections if o.state in REVERSING)
 
 
+def corrected_before(
+    objections: Iterable[Objection], moment: datetime
+) -> frozenset[tuple[str, str]]:
+    """The entries found wrong (decided `corrected`) before `moment`: what did not happen, for
+    the rules that count what did (the honour and warning list). A repaired entry did happen."""
+    moment = aware(moment, "moment")
+    return frozenset(
+        o.key
+        for o in objections
+        if o.state == "corrected" and o.decided_at is not None and o.decided_at < moment
+    )
+
+
 def refusal(
     entry: Adjustment,
     earlier: Iterable[Objection],

@@ -107,6 +107,12 @@ async def test_an_adjustment_is_added_once_and_read_back_in_time_order(suite: Su
     facts = await ledger.ledger_facts(["inspection.finding.major"], T0, T0 + 2 * D)
     assert facts == {"mer_1": [("inspection.finding.major", T0 + D)]}
     assert await ledger.ledger_facts(["inspection.finding.major"], T0, T0 + D) == {}
+    kinds = ["inspection.finding.major", "inspection.pass"]
+    # An entry found wrong is left out by its key; another kind of the same event is not.
+    left = await ledger.ledger_facts(
+        kinds, T0, T0 + 2 * D, excluding=[late.key, (late.event_id, "x")]
+    )
+    assert left == {"mer_1": [("inspection.pass", T0)]}
 
 
 async def test_a_credit_is_saved_replaced_and_counted(suite: Suite) -> None:

@@ -634,6 +634,47 @@ async def test_the_months_preview_lists_what_a_drawing_now_would_and_keeps_nothi
         await world.credit.preview_honours(ELSEWHERE, "zhifu")
 
 
+async def test_a_critical_finding_found_wrong_puts_no_merchant_on_the_warning_list(
+    world: World,
+) -> None:
+    """Two critical findings this month, one of them corrected on the merchant's objection
+    (信用异议): the record was wrong, so the warning list counts one and does not list it."""
+    world.clock.at = samples.DECEMBER + 2 * D
+    await world.send(world.merchants(), registered())
+    router = handlers.inspection_router(world.credit)
+    for n in (1, 2):
+        found = samples.task_completed("critical", triggers=[]).model_copy(
+            update={"task_id": f"tsk_c{n}", "completed_at": samples.DECEMBER + n * D / 4}
+        )
+        await world.send(router, outgoing("inspection", TASK_COMPLETED, found.task_id, found))
+
+    async def listed() -> bool:
+        body = await world.credit.preview_honours(INSPECTOR, None)
+        return any(e["entity_id"] == "mer_1" for e in body["warning"])
+
+    assert await listed()
+    clerk = Principal(subject="c-zhang", role="clerk", district="zhifu", name="张登记")
+    decider = Principal(subject="c-zhou", role="clerk", district="zhifu", name="周登记")
+    first, second = [
+        e
+        for e in (await world.credit.explain(clerk, "mer_1"))["ledger"]
+        if e["kind"] == "inspection.finding.critical"
+    ]
+    objections = [
+        await world.credit.file_objection(clerk, "mer_1", e["event_id"], e["kind"], "当天未营业")
+        for e in (first, second)
+    ]
+    assert await listed()  # disputed is not found wrong
+    await world.credit.decide_objection(decider, objections[1]["objection_id"], "upheld", "属实")
+    assert await listed()  # nor is upheld
+    await world.credit.decide_objection(decider, objections[0]["objection_id"], "corrected", "有误")
+    # The correction read back: grade C (100 - 30 - 30 + 30), and one critical finding counted.
+    await world.send(handlers.objections_router(world.credit), world.uow.published[-1])
+    assert (await world.stores.ledger.scores())["mer_1"] == (70, "C")
+    world.clock.at += timedelta(minutes=1)  # the preview reads what was decided before now
+    assert not await listed()
+
+
 async def test_no_preview_where_no_honour_rules_are_in_force(world: World) -> None:
     with pytest.raises(Conflict) as refused:
         await world.credit.preview_honours(INSPECTOR, None)  # May 2026: policy 2026-01
