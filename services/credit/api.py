@@ -105,6 +105,11 @@ class PublicMerchant(PublicMerchantGrade):
     last_inspection_outcome: Literal["pass", "minor", "major", "critical"] | None = Field(
         description="its outcome; null without one or for one recorded before outcomes were kept"
     )
+    last_inspection_corrected: bool = Field(
+        False,
+        description="the latest inspection's finding was found wrong on the merchant's objection "
+        "(信用异议, corrected): its outcome no longer stands against the merchant",
+    )
     open_rectifications: OpenRectifications
     left_on: date | None = Field(
         None,

@@ -67,7 +67,7 @@ from services.credit.domain import (
     score_parts,
 )
 from services.credit.domain import objections as objection_rules
-from services.credit.domain.honours import LEDGER_KINDS, HonourRules, span
+from services.credit.domain.honours import FINDINGS, LEDGER_KINDS, HonourRules, span
 from services.credit.domain.ledger import Adjustment
 from services.credit.domain.public import MerchantGrade, grade_shares, public_rank
 from services.credit.metrics import CreditMetrics
@@ -673,8 +673,15 @@ class Credit:
             pending = await store.objections.objections(
                 ObjectionQuery(merchant_id=merchant_id, state="open")
             )
+            corrected = await store.objections.objections(
+                ObjectionQuery(merchant_id=merchant_id, state="corrected")
+            )
         # A repair asked for says nothing is wrong with the record: only errors are disputes.
         disputed = [o for o in pending if o.ground == "error"]
+        # The latest inspection's finding found wrong: the public is told its outcome was not.
+        found_wrong = inspected is not None and any(
+            o.kind in FINDINGS and o.occurred_at == inspected[0] for o in corrected
+        )
         return {
             "id": merchant_id,
             "merchant_id": merchant_id,
@@ -692,6 +699,7 @@ class Credit:
             if inspected
             else None,
             "last_inspection_outcome": inspected[1] if inspected else None,
+            "last_inspection_corrected": found_wrong,
             "open_rectifications": {
                 "count": orders,
                 "earliest_deadline": earliest.isoformat() if earliest else None,

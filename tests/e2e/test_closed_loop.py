@@ -237,8 +237,9 @@ async def test_a_short_weight_complaint_is_settled_and_scored(city: City, kafka:
         "open_rectifications",
         "left_on",  # 退出经营: a day, not a person
         "objections_open",  # 信用异议 under way: a count, nothing of what or who
+        "last_inspection_corrected",  # its finding found wrong on objection: a yes or no
     }
-    assert public_view["objections_open"] == 0
+    assert public_view["objections_open"] == 0 and not public_view["last_inspection_corrected"]
 
 
 async def test_forged_readings_are_rejected_and_change_nothing(city: City, kafka: str) -> None:

@@ -175,7 +175,12 @@ def _public_merchant(body: dict[str, Any]) -> dict[str, Any]:
     """One shape for the page, from the credit service's public view (older or newer form)."""
     inspection = body.get("last_inspection")
     if isinstance(inspection, str):
-        inspection = {"at": inspection, "outcome": body.get("last_inspection_outcome")}
+        inspection = {
+            "at": inspection,
+            "outcome": body.get("last_inspection_outcome"),
+            # Its finding found wrong on the merchant's objection (False from an older service).
+            "corrected": bool(body.get("last_inspection_corrected")),
+        }
     return {
         "id": body.get("id") or body.get("merchant_id"),
         "name": body.get("name"),

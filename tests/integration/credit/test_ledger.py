@@ -162,6 +162,7 @@ async def test_the_public_view_shows_name_market_grade_and_last_inspection_only(
         "open_rectifications": {"count": 0, "earliest_deadline": None},
         "left_on": None,  # still trading at its stall
         "objections_open": 0,
+        "last_inspection_corrected": False,  # its finding was not found wrong
     }
     assert (await stack.credit.get("/public/merchants/mer_nobody")).status_code == 404
 

@@ -101,6 +101,14 @@ async def test_a_corrected_record_gives_the_merchant_its_credit_back(
         headers=leader,
     )
     assert [o["objection_id"] for o in listed.json()["items"]] == [objection["objection_id"]]
+    # The public page keeps the outcome inspection recorded, and says it was found wrong.
+    directory = stack.app.state.credit.directory
+    await until(lambda: place.merchant_id in directory.merchants, what="credit knows the merchant")
+    public = (await stack.credit.get(f"/public/merchants/{place.merchant_id}")).json()
+    assert (public["last_inspection_outcome"], public["last_inspection_corrected"]) == (
+        "major",
+        True,
+    )
 
 
 async def minor_finding(stack: Stack, kafka: str) -> Found:

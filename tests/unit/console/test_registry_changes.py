@@ -184,6 +184,29 @@ async def test_the_public_page_says_a_record_is_disputed_and_nothing_of_it() -> 
             assert "异议" not in (await client.get("/merchants/mer_0")).text
 
 
+async def test_the_public_page_says_an_inspection_found_wrong_no_longer_counts() -> None:
+    page = {
+        "id": "mer_0", "merchant_id": "mer_0", "name": "商户A-01", "market_id": "mkt_1",
+        "market_name": "幸福农贸市场", "stall_no": "A-01", "grade": "A", "left_on": None,
+        "last_inspection": "2026-11-03", "last_inspection_outcome": "major",
+        "open_rectifications": {"count": 0, "earliest_deadline": None},
+    }  # fmt: skip
+
+    def credit(corrected: bool | None):  # type: ignore[no-untyped-def]
+        # None: a credit service from before, which says nothing of it.
+        body = page if corrected is None else page | {"last_inspection_corrected": corrected}
+        return lambda request: httpx.Response(200, json=body)
+
+    async with support.console(credit(True), None) as client:
+        shown = (await client.get("/merchants/mer_0")).text
+    inspection = shown[shown.index('id="last-inspection"') :]
+    inspection = inspection[: inspection.index("</dd>")]
+    assert "2026-11-03" in inspection and "经商户异议核实有误，已更正" in inspection
+    for stands in (False, None):
+        async with support.console(credit(stands), None) as client:
+            assert "已更正" not in (await client.get("/merchants/mer_0")).text
+
+
 # -- 更正: the market's details and a merchant's name ------------------------------------------
 def correcting(sent: list[tuple[str, dict[str, Any]]], refusal: dict[str, Any] | None = None):  # type: ignore[no-untyped-def]
     """The registry of the market page, taking PUTs to the market and its merchants (each kept

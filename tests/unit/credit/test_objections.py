@@ -41,6 +41,8 @@ from services.runtime.failures import (
     InvalidInputs,
     NotFound,
 )
+from services.runtime.outbox import outgoing
+from tests.support import credit_events as samples
 from tests.support.credit_ledger import entry
 from tests.unit.credit.test_service import T0, World, inspection, world_with
 
@@ -395,3 +397,24 @@ async def test_a_withdrawn_objection_changes_no_score_and_the_entry_may_be_dispu
     assert not shown["disputable"]
     states = {o["state"] for o in await world.credit.objections(DECIDER, merchant_id="mer_1")}
     assert states == {"withdrawn", "open"}
+
+
+async def test_the_public_page_says_when_the_latest_inspections_finding_was_found_wrong() -> None:
+    world, entry = await graded_major()
+    page = await world.credit.public("mer_1")
+    assert page["last_inspection_outcome"] == "major" and not page["last_inspection_corrected"]
+    objection = await world.credit.file_objection(
+        CLERK, "mer_1", entry["event_id"], entry["kind"], "电子秤有检定证书"
+    )
+    assert not (await world.credit.public("mer_1"))["last_inspection_corrected"]
+    await world.credit.decide_objection(DECIDER, objection["objection_id"], "corrected", "属实")
+    page = await world.credit.public("mer_1")
+    # The outcome as inspection recorded it, and that it no longer stands.
+    assert page["last_inspection_outcome"] == "major" and page["last_inspection_corrected"]
+    later = samples.task_completed("pass", triggers=[]).model_copy(
+        update={"task_id": "tsk_later", "completed_at": world.clock.at}
+    )
+    completed = outgoing("inspection", "inspection.task.completed", "tsk_later", later)
+    await world.send(handlers.inspection_router(world.credit), completed)
+    page = await world.credit.public("mer_1")
+    assert page["last_inspection_outcome"] == "pass" and not page["last_inspection_corrected"]
