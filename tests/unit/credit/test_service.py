@@ -605,11 +605,8 @@ async def test_the_schedule_draws_an_ended_month_once_and_only_once_caught_up() 
     assert await world.credit.draw_due_honours() is None
 
 
-async def test_the_months_preview_lists_what_a_drawing_now_would_and_keeps_nothing(
-    world: World,
-) -> None:
-    """本月预览: two critical findings this month put the merchant on the warning list if the
-    month ended now; nothing is stored or published, and only its district's staff read it."""
+async def two_critical_findings(world: World) -> None:
+    """mer_1 registered, and found with critical problems twice early in December."""
     world.clock.at = samples.DECEMBER + 2 * D
     await world.send(world.merchants(), registered())
     router = handlers.inspection_router(world.credit)
@@ -618,6 +615,14 @@ async def test_the_months_preview_lists_what_a_drawing_now_would_and_keeps_nothi
             update={"task_id": f"tsk_c{n}", "completed_at": samples.DECEMBER + n * D / 4}
         )
         await world.send(router, outgoing("inspection", TASK_COMPLETED, found.task_id, found))
+
+
+async def test_the_months_preview_lists_what_a_drawing_now_would_and_keeps_nothing(
+    world: World,
+) -> None:
+    """本月预览: two critical findings this month put the merchant on the warning list if the
+    month ended now; nothing is stored or published, and only its district's staff read it."""
+    await two_critical_findings(world)
     announced = len(world.types())
     body = await world.credit.preview_honours(INSPECTOR, None)
     assert (body["month"], body["district"], body["as_of"]) == (
@@ -639,14 +644,7 @@ async def test_a_critical_finding_found_wrong_puts_no_merchant_on_the_warning_li
 ) -> None:
     """Two critical findings this month, one of them corrected on the merchant's objection
     (信用异议): the record was wrong, so the warning list counts one and does not list it."""
-    world.clock.at = samples.DECEMBER + 2 * D
-    await world.send(world.merchants(), registered())
-    router = handlers.inspection_router(world.credit)
-    for n in (1, 2):
-        found = samples.task_completed("critical", triggers=[]).model_copy(
-            update={"task_id": f"tsk_c{n}", "completed_at": samples.DECEMBER + n * D / 4}
-        )
-        await world.send(router, outgoing("inspection", TASK_COMPLETED, found.task_id, found))
+    await two_critical_findings(world)
 
     async def listed() -> bool:
         body = await world.credit.preview_honours(INSPECTOR, None)
