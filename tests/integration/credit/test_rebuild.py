@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -65,6 +66,32 @@ async def test_a_rebuild_from_the_topics_equals_the_live_scores(stack: Stack, ka
         )
         assert r.status_code == 200, r.text
         await scores.wait_for(score_of(place.merchant_id, score=92, grade="A"), timeout=60)
+        # 信用修复: another merchant's only finding, of 100 days ago, repaired: the repair too
+        # comes back from credit's own topic.
+        repaired = await stack.place()
+        old = completed(repaired, "minor", at=datetime.now(UTC) - timedelta(days=100))
+        await stack.send(topics.INSPECTION_EVENTS.name, old, repaired.merchant_id)
+        await scores.wait_for(score_of(repaired.merchant_id, score=95), timeout=60)
+        clerk = stack.token("clerk", repaired.district)
+        other = identity.bearer("clerk", repaired.district, who="second")
+        entries = (
+            await stack.credit.get(f"/merchants/{repaired.merchant_id}/credit", headers=clerk)
+        ).json()["ledger"]
+        [minor] = [e for e in entries if e["kind"] == "inspection.finding.minor"]
+        r = await stack.credit.post(
+            f"/merchants/{repaired.merchant_id}/objections",
+            json={"event_id": minor["event_id"], "kind": minor["kind"], "statement": "已整改",
+                  "ground": "repaired", "commitment": True},
+            headers=clerk,
+        )  # fmt: skip
+        assert r.status_code == 201, r.text
+        r = await stack.credit.post(
+            f"/objections/{r.json()['objection_id']}/decision",
+            json={"decision": "repaired", "reasoning": "整改到位"},
+            headers=other,
+        )
+        assert r.status_code == 200, r.text
+        await scores.wait_for(score_of(repaired.merchant_id, score=100), timeout=60)
     live = stack.app.state.service
     await live.drain_outbox()
     for topic in LEDGER_TOPICS:
@@ -75,7 +102,8 @@ async def test_a_rebuild_from_the_topics_equals_the_live_scores(stack: Stack, ka
     print(result.report())
     assert result.identical, result.report()
     assert result.rebuilt_scores[place.merchant_id] == (92, "A")
-    assert result.live_adjustments == result.rebuilt_adjustments >= 6
+    assert result.rebuilt_scores[repaired.merchant_id] == (100, "A")
+    assert result.live_adjustments == result.rebuilt_adjustments >= 8
 
     # The comparison is not blind: a live score that drifted is reported.
     async with connect(stack.settings.database_url) as conn:
