@@ -147,13 +147,14 @@ class FakeContext:
         self.observations.setdefault((seen.event_id, seen.kind), seen)
 
     async def observed(
-        self, start: datetime, end: datetime
+        self, start: datetime, end: datetime, passed: Collection[str] = ()
     ) -> dict[tuple[str, str], tuple[int, int]]:
         out: dict[tuple[str, str], tuple[int, int]] = {}
         for o in self.observations.values():
             if start <= o.at < end:
                 n, good = out.get((o.market_id, o.kind), (0, 0))
-                out[(o.market_id, o.kind)] = (n + 1, good + int(o.good))
+                good_after_all = o.kind == "inspection" and o.event_id in passed
+                out[(o.market_id, o.kind)] = (n + 1, good + int(o.good or good_after_all))
         return out
 
     async def last_inspection(self, merchant_id: str) -> datetime | None:

@@ -742,7 +742,15 @@ class Credit:
             store = work.stores
             if stood is None:
                 stood = Stood(self._trading_now(), await store.ledger.grades_by_market())
-            seen = await store.context.observed(period.start, period.end)
+            # An inspection whose finding was found wrong (信用异议 corrected) before the
+            # period's end found nothing: it counts as passed.
+            corrected = await store.objections.objections(ObjectionQuery(state="corrected"))
+            passed = {
+                event_id
+                for event_id, kind in objection_rules.corrected_before(corrected, period.end)
+                if kind in FINDINGS
+            }
+            seen = await store.context.observed(period.start, period.end, passed)
             risks = await store.context.open_food_safety_risks(period.end)
             duties = await store.context.duties(self._last_day(period.end))
         merchants, grades = stood.merchants, stood.grades

@@ -188,9 +188,10 @@ class Context(Protocol):
     async def observe(self, seen: Observation) -> None: ...
 
     async def observed(
-        self, start: datetime, end: datetime
+        self, start: datetime, end: datetime, passed: Collection[str] = ()
     ) -> dict[tuple[str, str], tuple[int, int]]:
-        """(market, kind) → (count, good count) of what happened in [start, end)."""
+        """(market, kind) → (count, good count) of what happened in [start, end); an inspection
+        whose event is one of `passed` counts as good (its finding was found wrong)."""
         ...
 
     async def last_inspection(self, merchant_id: str) -> datetime | None: ...
@@ -525,12 +526,14 @@ class PostgresContext(OnConnection):
         )  # fmt: skip
 
     async def observed(
-        self, start: datetime, end: datetime
+        self, start: datetime, end: datetime, passed: Collection[str] = ()
     ) -> dict[tuple[str, str], tuple[int, int]]:
         rows = await self.conn.fetch(
-            """SELECT market_id, kind, count(*) AS n, count(*) FILTER (WHERE good) AS good
+            """SELECT market_id, kind, count(*) AS n,
+                      count(*) FILTER (WHERE good OR (kind = 'inspection'
+                                                     AND event_id = ANY($3::text[]))) AS good
                FROM observations WHERE at >= $1 AND at < $2 GROUP BY market_id, kind""",
-            start, end,
+            start, end, sorted(passed),
         )  # fmt: skip
         return {(r["market_id"], r["kind"]): (r["n"], r["good"]) for r in rows}
 

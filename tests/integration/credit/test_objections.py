@@ -109,6 +109,12 @@ async def test_a_corrected_record_gives_the_merchant_its_credit_back(
         "major",
         True,
     )
+    # And the market's assessment counts the inspection as passed: it found nothing after all.
+    await until(lambda: place.market_id in directory.markets, what="credit knows the market")
+    assessed = await stack.credit.get(f"/markets/{place.market_id}/assessment", headers=leader)
+    assert assessed.status_code == 200, assessed.text
+    parts = {p["part"]: p["value"] for p in assessed.json()["parts"]}
+    assert parts["inspection_pass_rate"] == 1.0
 
 
 async def minor_finding(stack: Stack, kafka: str) -> Found:

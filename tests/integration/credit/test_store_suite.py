@@ -197,6 +197,12 @@ async def test_observations_count_once_per_event_within_the_period(suite: Suite)
     }
     assert await context.last_inspection("mer_1") == T0 + 3 * D
     assert await context.last_inspection_of("mer_1") == (T0 + 3 * D, None)
+    # An inspection whose finding was found wrong counts as passed; a complaint is not moved.
+    await see("ev_5", "complaint", T0 + 4 * D, False, market="mkt_2")
+    assert await context.observed(T0, T0 + 5 * D, passed=["ev_2", "ev_5", "ev_9"]) == {
+        ("mkt_1", "inspection"): (3, 3),
+        ("mkt_2", "complaint"): (2, 1),
+    }
 
 
 async def test_food_safety_risks_are_open_between_raised_and_cleared(suite: Suite) -> None:

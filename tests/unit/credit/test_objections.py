@@ -418,3 +418,28 @@ async def test_the_public_page_says_when_the_latest_inspections_finding_was_foun
     await world.send(handlers.inspection_router(world.credit), completed)
     page = await world.credit.public("mer_1")
     assert page["last_inspection_outcome"] == "pass" and not page["last_inspection_corrected"]
+
+
+async def test_an_inspection_whose_finding_was_found_wrong_counts_as_passed_for_the_market() -> (
+    None
+):
+    world, entry = await graded_major()
+
+    async def pass_rate() -> float | None:
+        period = world.credit.period(30, world.clock.at + timedelta(minutes=1))
+        body = await world.credit.market_assessment(CLERK, "mkt_1", period)
+        [rate] = [p["value"] for p in body["parts"] if p["part"] == "inspection_pass_rate"]
+        return rate  # type: ignore[no-any-return]
+
+    assert await pass_rate() == 0.0
+    objection = await world.credit.file_objection(
+        CLERK, "mer_1", entry["event_id"], entry["kind"], "电子秤有检定证书"
+    )
+    await world.credit.decide_objection(DECIDER, objection["objection_id"], "upheld", "属实")
+    assert await pass_rate() == 0.0  # the record stands
+    world, entry = await graded_major()
+    objection = await world.credit.file_objection(
+        CLERK, "mer_1", entry["event_id"], entry["kind"], "电子秤有检定证书"
+    )
+    await world.credit.decide_objection(DECIDER, objection["objection_id"], "corrected", "有误")
+    assert await pass_rate() == 1.0
