@@ -215,7 +215,8 @@ def corrected_before(
     objections: Iterable[Objection], moment: datetime
 ) -> frozenset[tuple[str, str]]:
     """The entries found wrong (decided `corrected`) before `moment`: what did not happen, for
-    the rules that count what did (the honour and warning list). A repaired entry did happen."""
+    the rules that count what did (the honour and warning list, a market's inspection pass
+    rate). A repaired entry did happen."""
     moment = aware(moment, "moment")
     return frozenset(
         o.key
@@ -264,14 +265,14 @@ def refusal(
 def repair_refusal(
     entry: Adjustment,
     ledger: Iterable[Adjustment],
-    reversed_keys: Collection[tuple[str, str]],
+    undone: Collection[tuple[str, str]],
     open_orders: int,
     now: datetime,
 ) -> Conflict | None:
     """Why `entry` cannot be repaired at `now`, beyond `refusal`: it cost too much, its wait has
     not passed, an entry of `ledger` that happened after it cost credit and still counts (one
-    of `reversed_keys`, corrected or repaired, does not), or one of the merchant's rectification
-    orders is still open (`open_orders`) — or None when it can."""
+    `undone` — corrected or repaired, `reversed_keys` — does not), or one of the merchant's
+    rectification orders is still open (`open_orders`) — or None when it can."""
     now = aware(now, "now")
     since = repairable_from(entry)
     if since is None:
@@ -292,7 +293,7 @@ def repair_refusal(
             if a.delta < 0
             and a.occurred_at > entry.occurred_at
             and a.counts_at(now)
-            and a.key not in reversed_keys
+            and a.key not in undone
         ),
         None,
     )
