@@ -398,6 +398,32 @@ async def inspected_minor(console: Console) -> Inspected:
     return Inspected(filed, task_id, received_at, str(r.json()["completed_at"]))
 
 
+async def found_minor_days_ago(console: Console, kafka: str, place: Place, days: int) -> None:
+    """A minor finding (−5) of `days` ago at the place's merchant, as inspection announces one
+    (a history the new city has not had time to make), once credit has it in the ledger."""
+    from aiokafka import AIOKafkaProducer
+
+    from contracts import topics
+    from tests.integration.credit.conftest import completed
+
+    old = completed(place, "minor", at=datetime.now(UTC) - timedelta(days=days))
+    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
+    await producer.start()
+    try:
+        await producer.send_and_wait(
+            topics.INSPECTION_EVENTS.name, old.to_json(), key=old.subject.encode()
+        )
+    finally:
+        await producer.stop()
+
+    async def in_the_ledger() -> bool:
+        async with console.city.client("credit", "clerk", place.district) as credit:
+            r = await credit.get(f"/merchants/{place.merchant_id}/credit")
+        return r.status_code == 200 and any(e["event_id"] == old.id for e in r.json()["ledger"])
+
+    await until(in_the_ledger, within=60, every=0.5, what="credit has the old finding")
+
+
 # -- joint work (联席会议): a department member's -------------------------------------------------
 async def meeting_recorded(
     console: Console, held_on: str, decisions: list[dict[str, Any]]

@@ -24,6 +24,7 @@ from tests.browser.support import (
     Shots,
     door_left_open,
     file_complaint,
+    found_minor_days_ago,
     meeting_recorded,
     new_market,
     planned_project,
@@ -226,10 +227,13 @@ async def test_an_inspectors_and_a_leaders_pages_have_no_serious_accessibility_v
 
 
 async def test_a_handlers_clerks_and_operators_pages_have_no_serious_accessibility_violation(
-    console: Console, open_page: Pages, tokens: Tokens, shot: Shots
+    console: Console, open_page: Pages, tokens: Tokens, shot: Shots, kafka: str
 ) -> None:
     case = await filed(console)
     place = case.place
+    # A finding old enough to be repaired: the merchant's page offers both of a clerk's forms,
+    # 登记信用异议 and 申请信用修复.
+    await found_minor_days_ago(console, kafka, place, 100)
     audit = Audit(shot)
     handler = await open_page(phone=True)
     username, _ = tokens.person("handler", place.district, name="韩处理", who="a11y")
@@ -250,6 +254,8 @@ async def test_a_handlers_clerks_and_operators_pages_have_no_serious_accessibili
     for path in ("/staff/reports", "/staff/training", "/staff/exposures", "/staff/renovations"):
         await audited(audit, clerk, path)
     await audited(audit, clerk, "/staff/meetings")
+    await audited(audit, clerk, f"/staff/merchants/{place.merchant_id}", "details.repair-new")
+    await audited(audit, clerk, "/staff/objections")
     await audited(audit, clerk, f"/staff/registry/markets/{place.market_id}")
     # The merchant form refused with two mistakes, each beside its field.
     await clerk.evaluate("document.querySelector('#register-merchant').open = true")

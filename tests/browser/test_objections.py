@@ -10,26 +10,24 @@ nothing of what."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
-from aiokafka import AIOKafkaProducer
 from playwright.async_api import Page
 
-from contracts import topics
 from tests.browser.conftest import Pages
 from tests.browser.support import (
     Console,
     Shots,
     download,
     file_complaint,
+    found_minor_days_ago,
     inspected_minor,
     month_of,
     sign_in,
     submit,
     the_row,
 )
-from tests.integration.credit.conftest import completed
 from tests.support.identity import Tokens
 from tests.support.poll import until
 
@@ -181,15 +179,7 @@ async def test_a_clerk_asks_for_a_repair_and_another_clerk_grants_it_on_phones(
     the merchant's request beside it (without the commitment ticked, it is named beside the box
     and nothing is filed), another clerk grants it, and the score comes back."""
     place, city = (await file_complaint(console)).place, console.city
-    old = completed(place, "minor", at=datetime.now(UTC) - timedelta(days=100))
-    producer = AIOKafkaProducer(bootstrap_servers=kafka, acks="all")
-    await producer.start()
-    try:
-        await producer.send_and_wait(
-            topics.INSPECTION_EVENTS.name, old.to_json(), key=old.subject.encode()
-        )
-    finally:
-        await producer.stop()
+    await found_minor_days_ago(console, kafka, place, 100)
 
     async def scored(at: int) -> bool:
         async with city.client("credit", "clerk", place.district) as credit:
