@@ -450,7 +450,21 @@ class Credit:
                 current.setdefault(o.key, []).append(o)
         latest = {o.key: o for o in disputes} | {key: os[-1] for key, os in current.items()}
         disputed = {key: self._objection_shown(o, now) for key, o in latest.items()}
-        reversed_keys = objection_rules.reversed_keys(disputes)
+        undone = objection_rules.reversed_keys(disputes)
+
+        def may_file(a: Adjustment) -> dict[str, Any]:
+            # The rules that refuse a filing, so that pages offer only what they take.
+            earlier = current.get(a.key, [])
+            repair = objection_rules.repair_refusal(a, ledger, undone, orders, now)
+            opens = objection_rules.repair_opens_at(a, earlier, ledger, undone, orders, now)
+            return {
+                "disputable": objection_rules.refusal(a, earlier, now) is None,
+                "repairable": objection_rules.filing_refusal(a, earlier, now, "repaired", repair)
+                is None,
+                "repairable_from": serial.dump(objection_rules.repairable_from(a)),
+                "repair_opens_at": serial.dump(opens),
+            }
+
         credit = stored.credit
         return {
             "merchant_id": merchant_id,
@@ -467,16 +481,8 @@ class Credit:
                     "counting": a.counts_at(now),
                     "root": roots.get(a.correlation_id),
                     "objection": disputed.get(a.key),
-                    # The rules that refuse a filing, so that pages offer only what they take.
-                    "disputable": objection_rules.refusal(a, current.get(a.key, ()), now) is None,
-                    "repairable": objection_rules.refusal(
-                        a, current.get(a.key, ()), now, "repaired"
-                    )
-                    is None
-                    and objection_rules.repair_refusal(a, ledger, reversed_keys, orders, now)
-                    is None,
-                    "repairable_from": serial.dump(objection_rules.repairable_from(a)),
                 }
+                | may_file(a)
                 for a in ledger
             ],
         }
@@ -628,6 +634,11 @@ class Credit:
             entry, ledger, objection_rules.reversed_keys(disputes), orders, now
         )
 
+    async def _found_wrong(self, store: Stores, before: datetime) -> frozenset[tuple[str, str]]:
+        """The ledger entries found wrong (信用异议 corrected) before `before`."""
+        corrected = await store.objections.objections(ObjectionQuery(state="corrected"))
+        return objection_rules.corrected_before(corrected, before)
+
     def _objection_shown(
         self, objection: objection_rules.Objection, now: datetime
     ) -> dict[str, Any]:
@@ -742,14 +753,10 @@ class Credit:
             store = work.stores
             if stood is None:
                 stood = Stood(self._trading_now(), await store.ledger.grades_by_market())
-            # An inspection whose finding was found wrong (信用异议 corrected) before the
-            # period's end found nothing: it counts as passed.
-            corrected = await store.objections.objections(ObjectionQuery(state="corrected"))
-            passed = {
-                event_id
-                for event_id, kind in objection_rules.corrected_before(corrected, period.end)
-                if kind in FINDINGS
-            }
+            # An inspection whose finding was found wrong before the period's end found
+            # nothing: it counts as passed.
+            wrong = await self._found_wrong(store, period.end)
+            passed = {event_id for event_id, kind in wrong if kind in FINDINGS}
             seen = await store.context.observed(period.start, period.end, passed)
             risks = await store.context.open_food_safety_risks(period.end)
             duties = await store.context.duties(self._last_day(period.end))
@@ -934,9 +941,8 @@ class Credit:
         async with self.uow() as work:
             store = work.stores
             ledger = await store.ledger.ledger_before(end)
-            # A record found wrong (信用异议 corrected) before the month's end did not happen.
-            corrected = await store.objections.objections(ObjectionQuery(state="corrected"))
-            wrong = objection_rules.corrected_before(corrected, end)
+            # A record found wrong before the month's end did not happen.
+            wrong = await self._found_wrong(store, end)
             facts = await store.ledger.ledger_facts(
                 LEDGER_KINDS, first.start(self.tz), end, excluding=wrong
             )

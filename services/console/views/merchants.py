@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime
 from typing import Any, Final
 
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
-from services.console import clock, labels, web
+from services.console import labels, web
 from services.console.backend import ApiError, Backend
 from services.console.forms import Form
 from services.console.licences import licence
@@ -89,23 +88,10 @@ DONE: Final = {
 }
 
 
-def repair_wait(entry: dict[str, Any], now: datetime) -> str | None:
-    """The moment a repair may be asked for, when only its wait stands in the way: an entry
-    that cost credit, still counts, is not disputed now and will be repairable later."""
-    since = entry.get("repairable_from")
-    held = (entry.get("objection") or {}).get("state")
-    if entry.get("repairable") or not since or not entry.get("counting"):
-        return None
-    if held in ("open", "corrected", "repaired"):
-        return None
-    return str(since) if datetime.fromisoformat(str(since)) > now else None
-
-
 def explain(credit: dict[str, Any]) -> list[dict[str, Any]]:
     """The ledger newest first, each entry with its links and the sign of its delta (credit
     says whether the merchant may still dispute it, `disputable`, or ask for its repair,
-    `repairable`, and from when: `repairable_from`)."""
-    now = clock.now()
+    `repairable`, or from when it may: `repair_opens_at`)."""
     entries = []
     for entry in sorted(
         credit.get("ledger") or [], key=lambda e: str(e.get("occurred_at")), reverse=True
@@ -117,7 +103,6 @@ def explain(credit: dict[str, Any]) -> list[dict[str, Any]]:
                 "links": links(entry),
                 "risk": risk_root(entry),
                 "sign": "down" if delta < 0 else "up" if delta > 0 else "zero",
-                "repair_wait": repair_wait(entry, now),
             }
         )
     return entries

@@ -118,11 +118,11 @@ async def record(request: Request, merchant_id: str, who: Clerk, services: Servi
     values = await typed(request, "event_id", "kind", "statement", "ground", "commitment")
     anchor = entry_anchor(values["event_id"], values["kind"])
     ground = "repaired" if values.pop("ground") == "repaired" else "error"
-    body: dict[str, Any] = dict(values)
-    if ground == "repaired":
-        body |= {"ground": ground, "commitment": values["commitment"] == "yes"}
-    else:  # credit's default ground
-        del body["commitment"], values["commitment"]
+    if ground == "error":  # credit's default ground, which takes no commitment
+        del values["commitment"]
+        body: dict[str, Any] = dict(values)
+    else:
+        body = values | {"ground": ground, "commitment": values["commitment"] == "yes"}
     try:
         await services.post(
             "credit", f"/merchants/{merchant_id}/objections", who.access_token, body

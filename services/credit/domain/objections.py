@@ -262,6 +262,36 @@ def refusal(
     return None
 
 
+def filing_refusal(
+    entry: Adjustment,
+    earlier: Iterable[Objection],
+    now: datetime,
+    ground: Ground,
+    repair_refused: Conflict | None,
+) -> Conflict | None:
+    """Why a filing on `ground` about `entry` is refused at `now`: `refusal`, and for a repair
+    then `repair_refused` (`repair_refusal`, which needs the merchant's ledger and orders)."""
+    refused = refusal(entry, earlier, now, ground)
+    return repair_refused if refused is None and ground == "repaired" else refused
+
+
+def repair_opens_at(
+    entry: Adjustment,
+    earlier: Iterable[Objection],
+    ledger: Iterable[Adjustment],
+    undone: Collection[tuple[str, str]],
+    open_orders: int,
+    now: datetime,
+) -> datetime | None:
+    """When a repair of `entry` will be taken if nothing else changes: the end of its wait,
+    while that is still to come and the wait is all that refuses it now; else None."""
+    since = repairable_from(entry)
+    if since is None or since <= aware(now, "now"):
+        return None
+    then = repair_refusal(entry, ledger, undone, open_orders, since)
+    return since if filing_refusal(entry, earlier, since, "repaired", then) is None else None
+
+
 def repair_refusal(
     entry: Adjustment,
     ledger: Iterable[Adjustment],
@@ -338,9 +368,7 @@ def file(
         )
     InvalidInputs.raise_any(problems)
     chosen: Ground = "repaired" if ground == "repaired" else "error"
-    refused = refusal(entry, earlier, now, chosen)
-    if refused is None and chosen == "repaired":
-        refused = repair_refused
+    refused = filing_refusal(entry, earlier, now, chosen, repair_refused)
     if refused is not None:
         raise refused
     # The entry's key, worth, place and chain, under the same names.

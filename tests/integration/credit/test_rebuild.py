@@ -21,6 +21,7 @@ from tests.integration.credit.conftest import (
     score_of,
 )
 from tests.support import identity
+from tests.support.city import Place
 from tests.support.credit_events import decided_event
 from tests.support.kafka import TopicWatcher
 
@@ -29,6 +30,28 @@ from tests.support.kafka import TopicWatcher
 async def stack(kafka: str, database_url: str, secrets_env: dict[str, str]) -> AsyncIterator[Stack]:
     async for s in credit_stack(kafka, database_url, secrets_env, from_beginning=True):
         yield s
+
+
+async def decided(stack: Stack, place: Place, kind: str, decision: str) -> None:
+    """The place's entry of `kind` disputed by one clerk of its district and decided
+    `decision` by another: `corrected` an objection to an error, `repaired` a repair."""
+    clerk = stack.token("clerk", place.district)
+    other = identity.bearer("clerk", place.district, who="second")
+    credit = f"/merchants/{place.merchant_id}/credit"
+    entries = (await stack.credit.get(credit, headers=clerk)).json()["ledger"]
+    [entry] = [e for e in entries if e["kind"] == kind]
+    asked = {"event_id": entry["event_id"], "kind": kind, "statement": "商户的书面材料"}
+    if decision == "repaired":
+        asked |= {"ground": "repaired", "commitment": True}
+    r = await stack.credit.post(f"/merchants/{place.merchant_id}/objections", json=asked,
+                                headers=clerk)  # fmt: skip
+    assert r.status_code == 201, r.text
+    r = await stack.credit.post(
+        f"/objections/{r.json()['objection_id']}/decision",
+        json={"decision": decision, "reasoning": "核实"},
+        headers=other,
+    )
+    assert r.status_code == 200, r.text
 
 
 async def test_a_rebuild_from_the_topics_equals_the_live_scores(stack: Stack, kafka: str) -> None:
@@ -48,23 +71,7 @@ async def test_a_rebuild_from_the_topics_equals_the_live_scores(stack: Stack, ka
         await scores.wait_for(score_of(place.merchant_id, score=77, grade="B"), timeout=60)
         # 信用异议: the major finding corrected; the correction comes back from credit's own
         # topic, in the live service and in the rebuild alike.
-        credit = f"/merchants/{place.merchant_id}/credit"
-        clerk = stack.token("clerk", place.district)
-        other = identity.bearer("clerk", place.district, who="second")
-        entries = (await stack.credit.get(credit, headers=clerk)).json()["ledger"]
-        [major] = [e for e in entries if e["kind"] == "inspection.finding.major"]
-        r = await stack.credit.post(
-            f"/merchants/{place.merchant_id}/objections",
-            json={"event_id": major["event_id"], "kind": major["kind"], "statement": "记录有误"},
-            headers=clerk,
-        )
-        assert r.status_code == 201, r.text
-        r = await stack.credit.post(
-            f"/objections/{r.json()['objection_id']}/decision",
-            json={"decision": "corrected", "reasoning": "属实"},
-            headers=other,
-        )
-        assert r.status_code == 200, r.text
+        await decided(stack, place, "inspection.finding.major", "corrected")
         await scores.wait_for(score_of(place.merchant_id, score=92, grade="A"), timeout=60)
         # 信用修复: another merchant's only finding, of 100 days ago, repaired: the repair too
         # comes back from credit's own topic.
@@ -72,25 +79,7 @@ async def test_a_rebuild_from_the_topics_equals_the_live_scores(stack: Stack, ka
         old = completed(repaired, "minor", at=datetime.now(UTC) - timedelta(days=100))
         await stack.send(topics.INSPECTION_EVENTS.name, old, repaired.merchant_id)
         await scores.wait_for(score_of(repaired.merchant_id, score=95), timeout=60)
-        clerk = stack.token("clerk", repaired.district)
-        other = identity.bearer("clerk", repaired.district, who="second")
-        entries = (
-            await stack.credit.get(f"/merchants/{repaired.merchant_id}/credit", headers=clerk)
-        ).json()["ledger"]
-        [minor] = [e for e in entries if e["kind"] == "inspection.finding.minor"]
-        r = await stack.credit.post(
-            f"/merchants/{repaired.merchant_id}/objections",
-            json={"event_id": minor["event_id"], "kind": minor["kind"], "statement": "已整改",
-                  "ground": "repaired", "commitment": True},
-            headers=clerk,
-        )  # fmt: skip
-        assert r.status_code == 201, r.text
-        r = await stack.credit.post(
-            f"/objections/{r.json()['objection_id']}/decision",
-            json={"decision": "repaired", "reasoning": "整改到位"},
-            headers=other,
-        )
-        assert r.status_code == 200, r.text
+        await decided(stack, repaired, "inspection.finding.minor", "repaired")
         await scores.wait_for(score_of(repaired.merchant_id, score=100), timeout=60)
     live = stack.app.state.service
     await live.drain_outbox()

@@ -25,7 +25,7 @@ LEDGER = [
     line("inspection.finding.minor", -5, "ev_minor", disputable=True, repairable=True,
          repairable_from="2026-08-01T09:00:00+08:00"),
     line("complaint.substantiated", -5, "ev_fresh", disputable=True, repairable=False,
-         repairable_from=LATER),
+         repairable_from=LATER, repair_opens_at=LATER),
     line("inspection.finding.critical", -30, "ev_critical", disputable=True, repairable=False,
          repairable_from=None),
     line("inspection.finding.major", -15, "ev_major", objection=REPAIR),

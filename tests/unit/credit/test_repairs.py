@@ -20,6 +20,7 @@ from services.credit.domain.objections import (
     decide,
     file,
     refusal,
+    repair_opens_at,
     repair_refusal,
     repairable_from,
     reversed_keys,
@@ -113,6 +114,23 @@ def test_a_later_entry_that_cost_credit_or_an_open_order_stops_a_repair() -> Non
         asked(at, orders=2)
 
 
+def test_a_repair_opens_at_the_end_of_its_wait_only_when_the_wait_is_all_that_refuses_it() -> None:
+    early = T0 + DAY
+
+    def opens(target: Adjustment = MAJOR, *, at: datetime = early, **kw: Any) -> Any:
+        ledger = (target, *kw.pop("ledger", ()))
+        return repair_opens_at(target, (), ledger, set(), kw.pop("orders", 0), at)
+
+    assert opens() == T0 + 180 * DAY
+    assert opens(at=T0 + 180 * DAY) is None  # open now: nothing to wait for
+    assert opens(CRITICAL) is None  # never
+    again = entry("complaint.substantiated", T0 + 30 * DAY, event_id="ev_again")
+    assert opens(ledger=(again,), at=T0 + 40 * DAY) is None  # offended again: waiting is no use
+    assert opens(orders=1) is None
+    repair = asked(T0 + 180 * DAY)
+    assert repair_opens_at(MAJOR, [repair], (MAJOR,), set(), 0, early) is None  # asked already
+
+
 def test_a_repair_needs_the_commitment_and_names_every_problem_at_once() -> None:
     with pytest.raises(InvalidInputs) as missing:
         file(MAJOR, (), " ", ZHANG, T0 + 200 * DAY, "obj_r", DEADLINE, ground="repaired")
@@ -196,11 +214,12 @@ async def test_a_repair_granted_gives_the_credit_back_and_the_public_is_told_of_
     occurred = datetime.fromisoformat(line["occurred_at"])
     assert line["disputable"] and not line["repairable"]
     assert datetime.fromisoformat(line["repairable_from"]) == occurred + 180 * DAY
+    assert line["repair_opens_at"] == line["repairable_from"]
     with pytest.raises(Conflict):
         await ask(world, line)
     world.clock.at = occurred + 180 * DAY
     [line] = (await world.credit.explain(CLERK, "mer_1"))["ledger"]
-    assert line["repairable"]
+    assert line["repairable"] and line["repair_opens_at"] is None
     repair = await ask(world, line)
     assert (repair["ground"], repair["commitment"]) == ("repaired", True)
     filed_event = world.uow.published[-1][1]
