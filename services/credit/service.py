@@ -456,7 +456,7 @@ class Credit:
             # The rules that refuse a filing, so that pages offer only what they take.
             earlier = current.get(a.key, [])
             repair = objection_rules.repair_refusal(a, ledger, undone, orders, now)
-            opens = objection_rules.repair_opens_at(a, earlier, ledger, undone, orders, now)
+            opens = objection_rules.repair_opens_at(a, earlier, ledger, undone, now)
             return {
                 "disputable": objection_rules.refusal(a, earlier, now) is None,
                 "repairable": objection_rules.filing_refusal(a, earlier, now, "repaired", repair)

@@ -280,15 +280,16 @@ def repair_opens_at(
     earlier: Iterable[Objection],
     ledger: Iterable[Adjustment],
     undone: Collection[tuple[str, str]],
-    open_orders: int,
     now: datetime,
 ) -> datetime | None:
-    """When a repair of `entry` will be taken if nothing else changes: the end of its wait,
-    while that is still to come and the wait is all that refuses it now; else None."""
+    """When a repair of `entry` may be asked for: the end of its wait, while that is still to
+    come and nothing but the wait, or a rectification order the merchant has yet to put right,
+    refuses it now; else None (a serious entry, a later offence, a filing already made)."""
     since = repairable_from(entry)
     if since is None or since <= aware(now, "now"):
         return None
-    then = repair_refusal(entry, ledger, undone, open_orders, since)
+    # An open order is the merchant's to put right before then; a later offence stays.
+    then = repair_refusal(entry, ledger, undone, 0, since)
     return since if filing_refusal(entry, earlier, since, "repaired", then) is None else None
 
 

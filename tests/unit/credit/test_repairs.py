@@ -119,16 +119,15 @@ def test_a_repair_opens_at_the_end_of_its_wait_only_when_the_wait_is_all_that_re
 
     def opens(target: Adjustment = MAJOR, *, at: datetime = early, **kw: Any) -> Any:
         ledger = (target, *kw.pop("ledger", ()))
-        return repair_opens_at(target, (), ledger, set(), kw.pop("orders", 0), at)
+        return repair_opens_at(target, (), ledger, set(), at)
 
     assert opens() == T0 + 180 * DAY
     assert opens(at=T0 + 180 * DAY) is None  # open now: nothing to wait for
     assert opens(CRITICAL) is None  # never
     again = entry("complaint.substantiated", T0 + 30 * DAY, event_id="ev_again")
     assert opens(ledger=(again,), at=T0 + 40 * DAY) is None  # offended again: waiting is no use
-    assert opens(orders=1) is None
     repair = asked(T0 + 180 * DAY)
-    assert repair_opens_at(MAJOR, [repair], (MAJOR,), set(), 0, early) is None  # asked already
+    assert repair_opens_at(MAJOR, [repair], (MAJOR,), set(), early) is None  # asked already
 
 
 def test_a_repair_needs_the_commitment_and_names_every_problem_at_once() -> None:
@@ -270,3 +269,23 @@ async def test_an_open_order_refuses_the_filing_and_a_new_offence_the_grant() ->
         DECIDER, repair["objection_id"], "upheld", "修复申请期间再次违规"
     )
     assert refused["state"] == "upheld" and world.types()[-1] == OBJECTION_DECIDED
+
+
+async def test_a_fresh_finding_with_its_order_open_still_says_when_a_repair_opens() -> None:
+    """An order is the merchant's to put right before the wait ends: the page still gives the
+    date. A later offence is not, and takes the date away."""
+    world, line = await graded_major()
+    occurred = datetime.fromisoformat(line["occurred_at"])
+    order = OrderSeen("rec_1", "mer_1", "mkt_1", "open", occurred + 10 * DAY, 1)
+    await world.stores.context.rectification(order)
+    [line] = (await world.credit.explain(CLERK, "mer_1"))["ledger"]
+    assert datetime.fromisoformat(line["repair_opens_at"]) == occurred + 180 * DAY
+    world.clock.at = occurred + 20 * DAY
+    again = samples.task_completed("minor", triggers=[]).model_copy(
+        update={"task_id": "tsk_again", "completed_at": world.clock.at - DAY}
+    )
+    completed = outgoing("inspection", "inspection.task.completed", "tsk_again", again)
+    await world.send(handlers.inspection_router(world.credit), completed)
+    lines = (await world.credit.explain(CLERK, "mer_1"))["ledger"]
+    [major] = [x for x in lines if x["kind"] == "inspection.finding.major"]
+    assert major["repair_opens_at"] is None
