@@ -64,8 +64,10 @@ TaskState = Literal["open", "claimed", "completed", "withdrawn"]
 TASK_STATES: Final[tuple[TaskState, ...]] = ("open", "claimed", "completed", "withdrawn")
 # Why a task still to do was withdrawn, or an open rectification order lapsed: `merchant_left`,
 # the merchant it is about left its stall (退出经营), or `market_closed`, its market closed for
-# good (停业) — nobody is there to inspect or rectify.
-WithdrawalReason = Literal["merchant_left", "market_closed"]
+# good (停业) — nobody is there to inspect or rectify; or `finding_corrected` (since 1.8.0), the
+# district found the inspection's finding wrong on the merchant's objection (信用异议, decided
+# `corrected` on `credit.objections.v1`) — there is nothing to rectify.
+WithdrawalReason = Literal["merchant_left", "market_closed", "finding_corrected"]
 Outcome = Literal["pass", "minor", "major", "critical"]
 # Ascending: the index of an outcome is its rank.
 OUTCOMES: Final[tuple[Outcome, ...]] = ("pass", "minor", "major", "critical")
@@ -426,10 +428,12 @@ class RectificationLapsed(_Rectification):
     subject = rectification_id.
 
     An open order that can no longer be rectified nor re-inspected: its merchant left its stall
-    (退出经营), or its market closed for good (停业). Final; published once per order; it no
-    longer goes overdue, and its re-inspection task, if one was open, is withdrawn
-    (`reinspection_task_id` null). Not a verification: it was not rectified, so it is not scored
-    as on time; a disclosure of it is over.
+    (退出经营), or its market closed for good (停业); or one there is nothing to rectify for: the
+    district found its finding wrong (`finding_corrected`, 信用异议 decided `corrected`), and a
+    suspension it ordered ends with it. Final; published once per order; it no longer goes
+    overdue, and its re-inspection task, if one was open, is withdrawn (`reinspection_task_id`
+    null). Not a verification: it was not rectified, so it is not scored as on time; a
+    disclosure of it is over.
     """
 
     state: Literal["lapsed"]

@@ -52,6 +52,14 @@ DECISIONS_OF: Final[dict[Ground, tuple[Decision, ...]]] = {
 CORRECTION_KIND: Final = "objection.corrected"
 REPAIR_KIND: Final = "objection.repaired"
 STATEMENT_MAX_CHARS: Final = 2000
+# The kinds of the entries an inspection's finding makes (the credit policy's names,
+# `inspection.finding.<outcome>`): an objection to one of them decided `corrected` found the
+# inspection wrong, and inspection lets the rectification orders it made lapse.
+FINDING_KINDS: Final[tuple[str, ...]] = (
+    "inspection.finding.minor",
+    "inspection.finding.major",
+    "inspection.finding.critical",
+)
 
 
 class Disputed(BaseModel):

@@ -273,9 +273,10 @@ CREDIT_OBJECTIONS = Topic(
     name="credit.objections.v1",
     key="merchant id",
     description="Objections to a merchant's credit record (信用异议): filed, and decided — "
-    "corrected (credit reverses the disputed adjustment) or upheld — or withdrawn.",
+    "corrected (credit reverses the disputed adjustment; inspection lets the orders of a finding "
+    "found wrong lapse) or upheld — or withdrawn.",
     producers=("credit",),
-    consumers=("credit",),
+    consumers=("credit", "inspection"),
     event_types=(
         "credit.objection.filed",
         "credit.objection.decided",

@@ -41,7 +41,22 @@ TASK_STATE: Final = {
     "withdrawn": "已撤销",
 }
 # Why a task was withdrawn (contracts.inspection.WithdrawalReason).
-WITHDRAWAL_REASON: Final = {"merchant_left": "商户已退出经营", "market_closed": "市场已停业"}
+WITHDRAWAL_REASON: Final = {
+    "merchant_left": "商户已退出经营",
+    "market_closed": "市场已停业",
+    "finding_corrected": "检查结论经信用异议更正",
+}
+# What a withdrawn task and a lapsed order leave to do, by the reason (none either way).
+WITHDRAWN_TASK_LEFT: Final = {
+    "merchant_left": "已无人可查：任务无需再办",
+    "market_closed": "已无人可查：任务无需再办",
+    "finding_corrected": "没有需要复查的问题：任务无需再办",
+}
+LAPSED_ORDER_LEFT: Final = {
+    "merchant_left": "无人可整改，不再复查",
+    "market_closed": "无人可整改，不再复查",
+    "finding_corrected": "没有需要整改的问题，不再复查",
+}
 RECTIFICATION_STATE: Final = {"open": "整改中", "verified": "已复查通过", "lapsed": "已终止"}
 DEPARTMENT: Final = {
     "market_regulation": "市场监管",

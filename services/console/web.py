@@ -152,6 +152,8 @@ for name, table in {
     "check_kind": labels.CHECK_KIND,
     "task_state": labels.TASK_STATE,
     "withdrawal_reason": labels.WITHDRAWAL_REASON,
+    "withdrawn_task_left": labels.WITHDRAWN_TASK_LEFT,
+    "lapsed_order_left": labels.LAPSED_ORDER_LEFT,
     "rectification_state": labels.RECTIFICATION_STATE,
     "department": labels.DEPARTMENT,
     "category": labels.COMPLAINT_CATEGORY,

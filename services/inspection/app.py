@@ -1,6 +1,6 @@
 """Wiring of the inspection service, in one place: the policy, the unit of work, the registry
-views, the routers of the risk, complaint, failed renovation check, credit score and warning list
-topics, the gauges, the overdue clock, the patrol scheduler and the work API."""
+views, the routers of the risk, complaint, failed renovation check, credit score, warning list
+and objection topics, the gauges, the overdue clock, the patrol scheduler and the work API."""
 
 from __future__ import annotations
 
@@ -90,6 +90,8 @@ def build(
     )
     # The monthly warning list (红黑榜): exactly once through the inbox, in the service's group.
     service.subscribe(topics.CREDIT_HONOURS.name, routers[topics.CREDIT_HONOURS.name])
+    # From the start: a finding corrected while inspection was away still ends its orders.
+    service.subscribe(topics.CREDIT_OBJECTIONS.name, routers[topics.CREDIT_OBJECTIONS.name])
     service.on_start(directory.load)
     service.on_start(lambda: _log_policy(policy))
     # Tasks by state and overdue rectifications, counted from the database: before consuming,

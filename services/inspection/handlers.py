@@ -13,6 +13,7 @@ from contracts.complaints import COMPLAINT_ACCEPTED, ComplaintAccepted
 from contracts.credit import SCORE_CHANGED, ScoreChanged
 from contracts.envelope import Envelope
 from contracts.honours import HONOUR_DELISTED, HONOUR_LISTED, HonourDelisted, HonourListed
+from contracts.objections import FINDING_KINDS, OBJECTION_DECIDED, ObjectionDecided
 from contracts.registry import MARKET_UPSERTED, MarketUpserted, MerchantUpserted
 from contracts.telemetry import (
     RISK_ACKNOWLEDGED,
@@ -112,6 +113,22 @@ class Handlers:
             delivery=delivery,
         )
 
+    async def on_objection(self, event: Envelope[Any], delivery: Delivery) -> None:
+        """`credit.objections.v1`: an inspection's finding the district decided `corrected` (the
+        record was wrong). The envelope's chain and the disputed entry's instant name the
+        inspection; an upheld objection, a repair (the record was right) or another entry's
+        correction changes no order."""
+        data: ObjectionDecided = event.data
+        if data.decision != "corrected" or data.disputed.kind not in FINDING_KINDS:
+            return
+        await self.service.finding_corrected(
+            data.merchant_id,
+            chain=event.correlationid,
+            found_at=data.disputed.occurred_at,
+            event_id=event.id,
+            delivery=delivery,
+        )
+
     async def on_market(self, event: Envelope[Any], _: Delivery) -> None:
         data: MarketUpserted = event.data
         await self.service.market_seen(data)
@@ -129,6 +146,7 @@ class Handlers:
         scores = EventRouter({SCORE_CHANGED: self.on_score})
         honours = EventRouter({HONOUR_LISTED: self.on_honour, HONOUR_DELISTED: self.on_honour})
         markets = EventRouter({MARKET_UPSERTED: self.on_market})
+        objections = EventRouter({OBJECTION_DECIDED: self.on_objection})
         return {
             topics.TELEMETRY_RISKS.name: risks,
             topics.COMPLAINTS_EVENTS.name: complaints,
@@ -136,4 +154,5 @@ class Handlers:
             topics.CREDIT_SCORES.name: scores,
             topics.CREDIT_HONOURS.name: honours,
             topics.REGISTRY_MARKETS.name: markets,
+            topics.CREDIT_OBJECTIONS.name: objections,
         }

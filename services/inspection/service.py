@@ -34,6 +34,7 @@ from services.inspection.domain import (
     lapse,
     mark_rectification_overdue,
     mark_task_overdue,
+    ordered_by_finding,
     task_key,
     verify,
     withdraw,
@@ -62,6 +63,7 @@ from services.runtime.unit_of_work import UnitOfWork, UowFactory
 log = logging.getLogger(__name__)
 Work = UnitOfWork[Stores]
 HONOURS_CONSUMER = "inspection-honours"
+OBJECTIONS_CONSUMER = "inspection-objections"
 
 
 class Observer:
@@ -226,6 +228,40 @@ class InspectionService:
             await stores.tasks.open_of_market(market_id),
         )
         await self._end_work(work, orders, tasks, "market_closed", {"market_id": market_id})
+
+    async def finding_corrected(
+        self,
+        merchant_id: str,
+        *,
+        chain: str,
+        found_at: datetime,
+        event_id: str,
+        delivery: Delivery,
+    ) -> int:
+        """The district found an inspection's finding about the merchant wrong (信用异议 decided
+        `corrected`; `chain` and `found_at` name the inspection, see `ordered_by_finding`): there
+        is nothing to rectify, so the orders it made lapse (`finding_corrected`) and their
+        re-inspections still to do are withdrawn. Exactly once (inbox); an order verified or
+        lapsed already stays as it is. How many orders lapsed."""
+        async with self.uow() as work:
+            if not await work.claim(OBJECTIONS_CONSUMER, event_id, delivery):
+                return 0
+            stores = work.stores
+            orders = ordered_by_finding(
+                await stores.orders.open_of_merchants([merchant_id]),
+                chain=chain,
+                found_at=found_at,
+            )
+            tasks = [
+                task
+                for o in orders
+                if o.reinspection_task_id is not None
+                and (task := await stores.tasks.get(o.reinspection_task_id)) is not None
+            ]
+            await self._end_work(
+                work, orders, tasks, "finding_corrected", {"merchant_id": merchant_id}
+            )
+        return len(orders)
 
     async def _end_work(
         self,

@@ -6,7 +6,9 @@ From `inspection.events.v1` (`inspection_events`):
 - `inspection.rectification.ordered` with `suspension: true` for a merchant: the merchant is
   `suspended` (a new `registry.merchant.upserted` snapshot);
 - `inspection.rectification.verified` with `suspension_lifted: true`: back to `active` (or
-  `licence_expired` if the licence ran out meanwhile) once no other order keeps it suspended.
+  `licence_expired` if the licence ran out meanwhile) once no other order keeps it suspended;
+- `inspection.rectification.lapsed` of an order with `suspension: true`: the same (its finding
+  was found wrong, `finding_corrected`; a merchant who left stays `left`).
 
 Other event types, and market-level orders (no merchant), change nothing. (Disclosing overdue
 rectifications is the campaign service's business.)
@@ -24,8 +26,10 @@ import logging
 from contracts.campaign import RENOVATION_UPSERTED, RenovationUpserted
 from contracts.envelope import Envelope
 from contracts.inspection import (
+    RECTIFICATION_LAPSED,
     RECTIFICATION_ORDERED,
     RECTIFICATION_VERIFIED,
+    RectificationLapsed,
     RectificationOrdered,
     RectificationVerified,
 )
@@ -60,9 +64,15 @@ def inspection_events(registry: Registry, metrics: RegistryMetrics) -> EventRout
         )
         note(changed, "suspended", "merchant suspended", data.rectification_id)
 
-    async def verified(event: Envelope[RectificationVerified], delivery: Delivery) -> None:
+    async def ended(
+        event: Envelope[RectificationVerified | RectificationLapsed], delivery: Delivery
+    ) -> None:
         data = event.data
-        if not (data.merchant_id and data.suspension_lifted):
+        # A passed re-inspection lifts it; so does an order's lapse, which ends the order.
+        lifts = (
+            data.suspension_lifted if isinstance(data, RectificationVerified) else data.suspension
+        )
+        if not (data.merchant_id and lifts):
             return  # no suspension to lift
         changed = await registry.lift_suspension(
             merchant_id=data.merchant_id,
@@ -71,7 +81,9 @@ def inspection_events(registry: Registry, metrics: RegistryMetrics) -> EventRout
         )
         note(changed, "lifted", "merchant suspension lifted", data.rectification_id)
 
-    return EventRouter({RECTIFICATION_ORDERED: ordered, RECTIFICATION_VERIFIED: verified})
+    return EventRouter(
+        {RECTIFICATION_ORDERED: ordered, RECTIFICATION_VERIFIED: ended, RECTIFICATION_LAPSED: ended}
+    )
 
 
 def campaign_events(registry: Registry, metrics: RegistryMetrics) -> EventRouter:

@@ -51,7 +51,8 @@ async def on_a_phone(
 async def test_a_clerk_records_an_objection_and_another_clerk_corrects_the_record(
     console: Console, open_page: Pages, tokens: Tokens, shot: Shots
 ) -> None:
-    place, city = (await inspected_minor(console)).filed.place, console.city
+    inspected = await inspected_minor(console)
+    place, city = inspected.filed.place, console.city
 
     async def score() -> tuple[int, list[dict[str, Any]]] | None:
         async with city.client("credit", "clerk", place.district) as credit:
@@ -132,11 +133,29 @@ async def test_a_clerk_records_an_objection_and_another_clerk_corrects_the_recor
         await boss.locator(f"{decide} textarea[name=reasoning]").input_value()
         == "核实检定证书属实，记录有误"
     )
+    # Told beside the choice that correcting a finding also ends the order it made.
+    assert "整改通知随之终止" in await boss.inner_text(f"{decide} fieldset .hint")
     await boss.check(f"{decide} input[name=decision][value=corrected]")
     answer = await submit(boss, decide, "/decision")
     assert answer.status == 303
     assert "已更正" in await boss.inner_text("[role=status]")
     await shot(boss, "corrected")
+
+    # The inspector's task page: the order ended, its finding found wrong; nothing to re-check.
+    inspector = await on_a_phone(
+        open_page, tokens, "inspector", place.district, "李检查", "objection"
+    )
+
+    async def ended() -> bool:
+        await inspector.goto(f"/staff/tasks/{inspected.task_id}")
+        return await inspector.locator("#order-lapsed").count() == 1
+
+    await until(ended, within=60, every=1.0, what="the order lapsed on the task's page")
+    assert "检查结论经信用异议更正，没有需要整改的问题" in await inspector.inner_text(
+        "#order-lapsed"
+    )
+    assert "去复查" not in await inspector.inner_text("main")
+    await shot(inspector, "order-ended")
 
     async def corrected() -> bool:
         await boss.goto(f"/staff/merchants/{place.merchant_id}")

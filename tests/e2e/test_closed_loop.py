@@ -19,11 +19,12 @@ from zoneinfo import ZoneInfo
 import httpx
 
 from tests.e2e.conftest import City
+from tests.support import identity
 from tests.support.city import bearer
 from tests.support.kafka import Record, TopicWatcher
 from tests.support.poll import until
 from tests.support.readings import Terminal
-from tests.support.stalls import open_stall, send_readings
+from tests.support.stalls import Stall, open_stall, send_readings
 
 
 def readable(r: Record) -> dict[str, Any]:
@@ -41,6 +42,42 @@ def of_type(event_type: str, subject: str | None = None):  # type: ignore[no-unt
         return body["type"] == event_type and (subject is None or body["subject"] == subject)
 
     return match
+
+
+async def complaint_inspected(
+    public: httpx.AsyncClient,
+    inspections: TopicWatcher,
+    stall: Stall,
+    handler: dict[str, str],
+    category: str,
+    facts: str,
+) -> tuple[str, Record]:
+    """A citizen's complaint about the stall, filed (once complaints knows the market) and
+    accepted by the handler; its id and the inspection task it made, as announced."""
+
+    async def filed() -> dict[str, Any] | None:
+        r = await public.post(
+            "/complaints",
+            json={
+                "complainant": {"name": "赵女士", "phone": "13905350000"},
+                "market_id": stall.market_id,
+                "stall_no": "E-1",
+                "category": category,
+                "facts": facts,
+                "request": "退还差价",
+                "channel": "web",
+            },
+        )
+        return r.json() if r.status_code == 201 else None
+
+    cid = str((await until(filed, within=30, what="the complaint is filed"))["id"])
+    r = await public.post(f"/complaints/{cid}/accept", headers=handler)
+    assert r.status_code == 200, r.text
+    [created] = await inspections.wait_for(
+        lambda r: of_type("inspection.task.created")(r) and r.json()["correlationid"] == cid,
+        timeout=60,
+    )
+    return cid, created
 
 
 async def test_a_freezer_door_left_open_runs_the_whole_loop(city: City, kafka: str) -> None:
@@ -148,29 +185,8 @@ async def test_a_short_weight_complaint_is_settled_and_scored(city: City, kafka:
         TopicWatcher(kafka, "inspection.events.v1") as inspections,
         TopicWatcher(kafka, "credit.scores.v1") as scores,
     ):
-
-        async def filed() -> dict[str, Any] | None:
-            r = await public.post(
-                "/complaints",
-                json={
-                    "complainant": {"name": "赵女士", "phone": "13905350000"},
-                    "market_id": stall.market_id,
-                    "stall_no": "E-1",
-                    "category": "short_weight",
-                    "facts": "两斤冻虾只有一斤七两",
-                    "request": "退还差价",
-                    "channel": "web",
-                },
-            )
-            return r.json() if r.status_code == 201 else None
-
-        receipt = await until(filed, within=30, what="the complaint is filed")
-        cid = receipt["id"]
-        r = await public.post(f"/complaints/{cid}/accept", headers=handler)
-        assert r.status_code == 200, r.text
-        [created] = await inspections.wait_for(
-            lambda r: of_type("inspection.task.created")(r) and r.json()["correlationid"] == cid,
-            timeout=60,
+        cid, created = await complaint_inspected(
+            public, inspections, stall, handler, "short_weight", "两斤冻虾只有一斤七两"
         )
         task_id = created.json()["subject"]
         assert created.json()["data"]["reason_kind"] == "complaint"
@@ -268,3 +284,80 @@ async def test_forged_readings_are_rejected_and_change_nothing(city: City, kafka
         body = (await credit.get(f"/merchants/{victim.merchant_id}/credit")).json()
     assert (body["score"], body["grade"]) == (100, "A")
     assert [e["kind"] for e in body["ledger"]] == ["merchant.registered"]
+
+
+async def test_a_critical_finding_found_wrong_ends_its_order_and_the_suspension(
+    city: City, kafka: str
+) -> None:
+    """信用异议 on a critical finding, corrected: credit gives the points back, inspection lets the
+    order lapse (`finding_corrected`) and withdraws its re-inspection, and the registry lets the
+    merchant trade again — each service on its own, from the topics."""
+    stall = await open_stall(city)
+    handler = bearer("handler", stall.district)
+    inspector = bearer("inspector", stall.district)
+    clerk = bearer("clerk", stall.district)
+    second = identity.bearer("clerk", stall.district, who="second")
+    async with (
+        httpx.AsyncClient(base_url=city.urls["complaints"]) as public,
+        httpx.AsyncClient(base_url=city.urls["inspection"], headers=inspector) as ins,
+        httpx.AsyncClient(base_url=city.urls["credit"]) as credit,
+        city.client("registry") as registry,
+        TopicWatcher(kafka, "inspection.events.v1") as inspections,
+    ):
+        cid, created = await complaint_inspected(
+            public, inspections, stall, handler, "food_safety", "冻品化冻后又冻上"
+        )
+        task_id = created.json()["subject"]
+        assert (await ins.post(f"/tasks/{task_id}/claim")).status_code == 200
+        r = await ins.post(
+            f"/tasks/{task_id}/complete",
+            json={"outcome": "critical", "findings": [{"code": "HYG-06", "note": "原料变质"}]},
+        )
+        assert r.status_code == 200, r.text
+        order_id = r.json()["rectification_id"]
+        order = (await ins.get(f"/rectifications/{order_id}")).json()
+        assert order["suspension"] and order["reinspection_task_id"]
+
+        async def trading(wanted: str) -> bool:
+            found = await registry.get(f"/merchants/{stall.merchant_id}")
+            return bool(found.json()["status"] == wanted)
+
+        await until(lambda: trading("suspended"), within=60, what="the merchant suspended")
+
+        async def finding() -> dict[str, Any] | None:
+            r = await credit.get(f"/merchants/{stall.merchant_id}/credit", headers=clerk)
+            ledger = r.json().get("ledger") or [] if r.status_code == 200 else []
+            kinds = [e for e in ledger if e["kind"] == "inspection.finding.critical"]
+            return kinds[0] if kinds else None
+
+        entry = await until(finding, within=60, what="credit's entry of the critical finding")
+        r = await credit.post(
+            f"/merchants/{stall.merchant_id}/objections",
+            json={
+                "event_id": entry["event_id"],
+                "kind": entry["kind"],
+                "statement": "检查当日所见并非本摊位的冻品",
+            },
+            headers=clerk,
+        )
+        assert r.status_code == 201, r.text
+        r = await credit.post(
+            f"/objections/{r.json()['objection_id']}/decision",
+            json={"decision": "corrected", "reasoning": "市场监控录像显示冻品属隔壁摊位"},
+            headers=second,
+        )
+        assert r.status_code == 200, r.text
+        [lapsed] = await inspections.wait_for(
+            of_type("inspection.rectification.lapsed", order_id), timeout=60
+        )
+        [withdrawn] = await inspections.wait_for(
+            of_type("inspection.task.withdrawn", order["reinspection_task_id"]), timeout=60
+        )
+        assert lapsed.json()["data"]["reason"] == "finding_corrected"
+        assert lapsed.json()["correlationid"] == cid
+        assert withdrawn.json()["data"]["reason"] == "finding_corrected"
+        await until(lambda: trading("active"), within=60, what="the merchant trades again")
+        ended = (await ins.get(f"/rectifications/{order_id}")).json()
+        assert (ended["state"], ended["lapse_reason"]) == ("lapsed", "finding_corrected")
+        recheck = await ins.post(f"/rectifications/{order_id}/verify", json={"passed": True})
+        assert recheck.status_code == 409, recheck.text

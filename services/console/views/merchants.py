@@ -13,6 +13,7 @@ from typing import Any, Final
 from fastapi import APIRouter, Request
 from starlette.responses import Response
 
+from contracts.objections import FINDING_KINDS
 from services.console import labels, web
 from services.console.backend import ApiError, Backend
 from services.console.forms import Form
@@ -78,7 +79,9 @@ def risk_root(entry: dict[str, Any]) -> dict[str, Any] | None:
 
 DONE: Final = {
     "objection": "异议已登记，由本区其他登记员核实后决定。",
-    "corrected": "已更正：这条记录的扣分撤销，信用分随后更新。",
+    "corrected": (
+        "已更正：这条记录的扣分撤销，信用分随后更新；更正的是检查结论的，其整改通知随之终止。"
+    ),
     "upheld": "已决定维持原记录。",
     "withdrawn": "异议已撤回，这条记录可以重新登记异议。",
     "repair": "信用修复申请已登记，由本区其他登记员核实后决定。",
@@ -159,6 +162,7 @@ async def page(
         may_act_on_objections=who.principal.holds("clerk"),
         me=who.principal.subject,
         decisions=labels.DECISIONS_OF_GROUND,
+        finding_kinds=FINDING_KINDS,
         merchant=merchant,
         market=market,
         credit=credit,

@@ -48,6 +48,7 @@ from services.inspection.domain.lifecycle import (
     lapse,
     mark_rectification_overdue,
     mark_task_overdue,
+    ordered_by_finding,
     verify,
     withdraw,
 )
@@ -110,6 +111,7 @@ __all__ = [
     "mark_rectification_overdue",
     "mark_task_overdue",
     "next_patrol",
+    "ordered_by_finding",
     "parse_duration",
     "target_of",
     "task_key",

@@ -457,10 +457,10 @@ def _evidence(
 
 def lapse(order: RectificationOrder, reason: WithdrawalReason, now: datetime) -> Lapse | None:
     """An open order nobody can rectify or re-inspect any more (`merchant_left`: its merchant
-    stopped trading at its stall; `market_closed`: its market closed for good) lapses: final, it
-    goes overdue no more, and it no longer names
-    a re-inspection task (the caller withdraws that task with the merchant's others). None if it
-    is verified or lapsed already. A deadline missed before the leaving stays marked."""
+    stopped trading at its stall; `market_closed`: its market closed for good), or one with
+    nothing to rectify (`finding_corrected`: its finding was found wrong), lapses: final, it
+    goes overdue no more, and it no longer names a re-inspection task (the caller withdraws that
+    task). None if it is verified or lapsed already. A deadline missed before stays marked."""
     now = aware(now)
     if order.state != "open":
         return None
@@ -468,6 +468,20 @@ def lapse(order: RectificationOrder, reason: WithdrawalReason, now: datetime) ->
         state="lapsed", lapsed_at=now, lapse_reason=reason, reinspection_task_id=None
     )
     return Lapse(lapsed, (events.rectification_lapsed(lapsed, now),))
+
+
+def ordered_by_finding(
+    orders: Iterable[RectificationOrder], *, chain: str, found_at: datetime
+) -> list[RectificationOrder]:
+    """The open orders one completed inspection made: `complete` orders rectification in the
+    instant it completes the task, in the task's chain, so the chain and that instant (a credit
+    entry's `occurred_at`) name them; a later inspection of the same chain has another instant."""
+    found_at = aware(found_at)
+    return [
+        o
+        for o in orders
+        if o.state == "open" and o.correlation_id == chain and o.ordered_at == found_at
+    ]
 
 
 def mark_rectification_overdue(

@@ -9,6 +9,7 @@ import re
 from typing import Any
 
 import httpx
+import pytest
 
 from services.runtime.auth import Principal
 from tests.unit.console import support
@@ -159,8 +160,24 @@ async def test_a_withdrawn_task_says_why_and_offers_no_claim_or_completion() -> 
     assert 'class="overdue"' not in r.text  # past its due time, yet nothing is late
 
 
-async def test_a_completed_task_whose_order_lapsed_says_so_and_offers_no_recheck() -> None:
-    """Its merchant left its stall before rectifying: the order ended, nobody to re-check."""
+@pytest.mark.parametrize(
+    ("reason", "suspension", "said"),
+    [
+        ("merchant_left", False, "终止：商户已退出经营，无人可整改，不再复查。"),
+        (
+            "finding_corrected",
+            True,
+            "终止：检查结论经信用异议更正，没有需要整改的问题，不再复查。暂停经营随之解除。",
+        ),
+        ("finding_corrected", False, "经信用异议更正，没有需要整改的问题，不再复查。"),
+    ],
+    ids=["merchant-left", "corrected-suspension", "corrected"],
+)
+async def test_a_completed_task_whose_order_lapsed_says_why_and_offers_no_recheck(
+    reason: str, suspension: bool, said: str
+) -> None:
+    """Its merchant left its stall before rectifying, or the district found its finding wrong:
+    the order ended, nothing to re-check; a suspension it made is said to end with it."""
     done = TASK | {
         "state": "completed",
         "outcome": "major",
@@ -171,8 +188,8 @@ async def test_a_completed_task_whose_order_lapsed_says_so_and_offers_no_recheck
     order = {
         "rectification_id": "rec_1", "task_id": "tsk_1", "state": "lapsed",
         "deadline": "2026-05-06T02:00:00+00:00", "lapsed_at": "2026-05-05T01:00:00+00:00",
-        "lapse_reason": "merchant_left", "severity": "major", "findings": [],
-        "last_verification_at": None,
+        "lapse_reason": reason, "severity": "major", "findings": [],
+        "last_verification_at": None, "suspension": suspension,
     }  # fmt: skip
 
     r = await task_page(done, order)
@@ -181,5 +198,9 @@ async def test_a_completed_task_whose_order_lapsed_says_so_and_offers_no_recheck
     assert 'class="overdue"' not in state.group(1)
     lapsed = re.search(r'<p class="muted" id="order-lapsed">(.*?)</p>', r.text, re.S)
     assert lapsed is not None
-    assert "05-05 09:00 终止：商户已退出经营" in lapsed.group(1)
+    assert lapsed.group(1).startswith("05-05 09:00 ")
+    assert lapsed.group(1).endswith(said)
+    assert ("暂停经营随之解除" in lapsed.group(1)) == suspension
+    # The record of what was found stays, marked as found wrong.
+    assert ('id="findings-corrected"' in r.text) == (reason == "finding_corrected")
     assert "去复查" not in r.text

@@ -127,6 +127,31 @@ async def test_another_clerk_decides_and_the_one_who_recorded_it_is_told_so() ->
     assert r.status_code == 403 and not [q for q in asked if q.method == "POST"]
 
 
+async def test_the_deciding_clerk_is_told_a_corrected_finding_ends_its_order() -> None:
+    """Beside the decision on an inspection's finding, not on a complaint's entry: 更正 also ends
+    the rectification order that inspection made (inspection reads the decision)."""
+    hint = 'id="corrects-order-obj_1"'
+    asked: list[httpx.Request] = []
+    async with console(person("clerk", "c-zhou"), asked) as client:
+        page = (await client.get("/staff/merchants/mer_1")).text
+    assert hint in page and "它开出的整改通知随之终止" in page
+    complaint = line("complaint.substantiated", -5, "ev_major", objection=OPEN)
+
+    def credit(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path != "/merchants/mer_1/credit":
+            return None
+        return httpx.Response(
+            200,
+            json={"merchant_id": "mer_1", "market_id": "mkt_1", "district": "zhifu", "score": 95,
+                  "grade": "A", "policy_version": "2026-12", "as_of": "2026-11-05T09:00:00+08:00",
+                  "next_fade_at": None, "ledger": [complaint]},
+        )  # fmt: skip
+
+    async with console(person("clerk", "c-zhou"), asked, credit) as client:
+        page = (await client.get("/staff/merchants/mer_1")).text
+    assert "/staff/objections/obj_1/decision" in forms(page) and hint not in page
+
+
 async def test_an_objection_is_sent_to_credit_and_the_page_comes_back_at_its_entry() -> None:
     asked: list[httpx.Request] = []
 

@@ -7,7 +7,12 @@ from datetime import timedelta
 from typing import Any
 
 from contracts.envelope import CONTENT_TYPE, Envelope
-from contracts.inspection import Finding, RectificationOrdered, RectificationVerified
+from contracts.inspection import (
+    Finding,
+    RectificationLapsed,
+    RectificationOrdered,
+    RectificationVerified,
+)
 from services.registry.fakes import FakeRegistryUnits
 from services.registry.handlers import campaign_events, inspection_events
 from services.registry.metrics import RegistryMetrics
@@ -83,6 +88,40 @@ async def test_an_order_suspends_and_a_verification_lifts_each_once(
     assert units.claimed == {
         ("registry-inspection", ordered.id),
         ("registry-inspection", lifted.id),
+    }
+
+
+async def test_an_order_that_lapses_ends_its_suspension_once(
+    registry: Registry, units: FakeRegistryUnits
+) -> None:
+    """Its finding was found wrong (信用异议 corrected): nothing to rectify, so the merchant trades
+    again. A lapsed order without a suspension lifts nothing."""
+    route = inspection_events(registry, metrics())
+    ordered = event("inspection", "inspection.rectification.ordered", RectificationOrdered(**ORDER))
+    await route(delivered(ordered))
+    ended = ORDER | {"version": 2, "state": "lapsed", "lapsed_at": NOW + timedelta(days=5)}
+    lapsed = event(
+        "inspection",
+        "inspection.rectification.lapsed",
+        RectificationLapsed(**ended, reason="finding_corrected"),
+    )
+    await route(delivered(lapsed, offset=1))
+    await route(delivered(lapsed, offset=2))  # redelivered
+    unsuspended = ended | {"rectification_id": "rec_2", "suspension": False}
+    unsuspended["deadline"] = NOW + timedelta(days=7)
+    other = event(
+        "inspection",
+        "inspection.rectification.lapsed",
+        RectificationLapsed(**unsuspended, reason="finding_corrected"),
+    )
+    await route(delivered(other, offset=3))
+    assert [(s, v, d.status) for _, s, v, d in snapshots(units)] == [
+        ("mer_1", 2, "suspended"),
+        ("mer_1", 3, "active"),
+    ]
+    assert units.claimed == {
+        ("registry-inspection", ordered.id),
+        ("registry-inspection", lapsed.id),
     }
 
 
