@@ -139,6 +139,8 @@ CREDIT_KIND: Final = {
     # 信用异议 decided 更正: the disputed entry reversed (docs/objections.md).
     "objection.corrected": "异议更正",
     "objection.repaired": "信用修复",
+    # What followed from a finding found wrong (its overdue, its suspension), undone with it.
+    "objection.follow_on": "随检查结论更正撤销",
 }
 OBJECTION_STATE: Final = {
     "open": "待决定",

@@ -14,6 +14,7 @@ from typing import Any
 from contracts.duties import DutiesUpdated
 from contracts.registry import MERCHANT_LEFT
 from services.credit.domain import Adjustment, Entry
+from services.credit.domain.follow_ons import CorrectedFinding
 from services.credit.domain.objections import Objection
 from services.credit.domain.public import MerchantGrade
 from services.credit.store import (
@@ -51,6 +52,7 @@ class FakeLedger:
         self.adjustments: dict[tuple[str, str], Adjustment] = {}
         self.credits: dict[str, StoredCredit] = {}
         self.graded_at: dict[str, datetime] = {}
+        self.corrected: dict[tuple[str, str, datetime], CorrectedFinding] = {}
 
     async def lock(self, merchant_id: str) -> None:
         return None
@@ -109,6 +111,15 @@ class FakeLedger:
     async def ledger_before(self, end: datetime) -> list[Adjustment]:
         found = [a for a in self.adjustments.values() if a.occurred_at < end]
         return sorted(found, key=lambda a: (a.merchant_id, a.occurred_at, a.event_id))
+
+    async def corrected_finding(self, found: CorrectedFinding) -> None:
+        self.corrected.setdefault((found.merchant_id, found.chain, found.found_at), found)
+
+    async def corrected_findings(self, merchant_id: str, chain: str) -> list[CorrectedFinding]:
+        found = [
+            f for f in self.corrected.values() if (f.merchant_id, f.chain) == (merchant_id, chain)
+        ]
+        return sorted(found, key=lambda f: f.found_at)
 
     async def ledger_facts(
         self,

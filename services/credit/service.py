@@ -33,6 +33,7 @@ from contracts.inspection import (
     TaskCompleted,
 )
 from contracts.joint import EnforcementDecided
+from contracts.objections import ObjectionDecided
 from contracts.registry import MARKET_CLOSED, MERCHANT_LEFT, MerchantUpserted
 from contracts.telemetry import RiskCleared
 from services.credit import events
@@ -59,6 +60,7 @@ from services.credit.domain import (
     facts_from_inspection,
     facts_from_merchant,
     facts_from_objection,
+    follow_ons,
     rank_districts,
     rank_within_district,
     rebuild_all,
@@ -344,11 +346,14 @@ class Credit:
     async def _record(
         self, work: UnitOfWork[Stores], facts: Sequence[Fact], now: datetime
     ) -> list[str]:
-        """Adjust each fact's merchant; publish every change of score or grade."""
+        """Adjust each fact's merchant; publish every change of score or grade. An entry that
+        follows from a finding found wrong already is undone at once (`follow_ons`)."""
         store = work.stores
         kinds: list[str] = []
         items: list[Item] = []
-        for fact in facts:
+        pending = list(facts)
+        while pending:
+            fact = pending.pop(0)
             entry = adjust(fact, self.book)
             if entry is None:
                 continue
@@ -372,6 +377,11 @@ class Credit:
                 version += 1
                 items.append(events.score_changed(change, fact, version, now))
             await store.ledger.save(StoredCredit(credit, fact.market_id, fact.district, version))
+            if entry.kind in follow_ons.FOLLOWING_KINDS:
+                found = await store.ledger.corrected_findings(
+                    entry.merchant_id, entry.correlation_id
+                )
+                pending.extend(follow_ons.reversals(found, [entry]))
         self._emit(work, items)
         for _, event, _key in items:
             self._count(event.data)
@@ -450,17 +460,19 @@ class Credit:
                 current.setdefault(o.key, []).append(o)
         latest = {o.key: o for o in disputes} | {key: os[-1] for key, os in current.items()}
         disputed = {key: self._objection_shown(o, now) for key, o in latest.items()}
-        undone = objection_rules.reversed_keys(disputes)
+        followed = follow_ons.reversed_keys(ledger)
+        undone = objection_rules.reversed_keys(disputes) | followed
 
         def may_file(a: Adjustment) -> dict[str, Any]:
             # The rules that refuse a filing, so that pages offer only what they take.
             earlier = current.get(a.key, [])
             repair = objection_rules.repair_refusal(a, ledger, undone, orders, now)
             opens = objection_rules.repair_opens_at(a, earlier, ledger, undone, now)
+            free = a.key not in followed
             return {
-                "disputable": objection_rules.refusal(a, earlier, now) is None,
-                "repairable": objection_rules.filing_refusal(a, earlier, now, "repaired", repair)
-                is None,
+                "disputable": free and objection_rules.refusal(a, earlier, now) is None,
+                "repairable": free
+                and objection_rules.filing_refusal(a, earlier, now, "repaired", repair) is None,
                 "repairable_from": serial.dump(objection_rules.repairable_from(a)),
                 "repair_opens_at": serial.dump(opens),
             }
@@ -515,6 +527,12 @@ class Credit:
                 )
             earlier = await store.objections.objections_of(event_id, kind)
             now = self.now()
+            if entry.key in follow_ons.reversed_keys(ledger):
+                raise Conflict(
+                    f"entry {event_id} ({kind}) was reversed with the finding found wrong it "
+                    "followed from: there is nothing to dispute",
+                    field="event_id",
+                )
             repair_refused = (
                 await self._repair_refusal(store, entry, ledger, now)
                 if ground == "repaired"
@@ -630,9 +648,8 @@ class Credit:
     ) -> Conflict | None:
         disputes = await store.objections.objections(ObjectionQuery(merchant_id=entry.merchant_id))
         orders, _ = await store.context.open_rectifications(entry.merchant_id)
-        return objection_rules.repair_refusal(
-            entry, ledger, objection_rules.reversed_keys(disputes), orders, now
-        )
+        undone = objection_rules.reversed_keys(disputes) | follow_ons.reversed_keys(ledger)
+        return objection_rules.repair_refusal(entry, ledger, undone, orders, now)
 
     async def _found_wrong(self, store: Stores, before: datetime) -> frozenset[tuple[str, str]]:
         """The ledger entries found wrong (信用异议 corrected) before `before`."""
@@ -659,11 +676,24 @@ class Credit:
     async def objection_decided(
         self, event_type: str, data: Any, meta: EventMeta, delivery: Delivery
     ) -> None:
-        """`credit.objections.v1`, read back: a correction reverses the disputed entry."""
+        """`credit.objections.v1`, read back: a correction reverses the disputed entry, and a
+        finding found wrong what followed from it (`follow_ons`)."""
         facts = facts_from_objection(event_type, data, meta)
+        found = (
+            follow_ons.corrected_finding(data, meta.correlation_id)
+            if isinstance(data, ObjectionDecided)
+            else None
+        )
 
-        async def decide(_: Stores) -> Sequence[Fact] | None:
-            return facts or None
+        async def decide(store: Stores) -> Sequence[Fact] | None:
+            if found is None:
+                return facts or None
+            # What followed from the finding so far is undone now; what follows later, as it
+            # comes (`_record`, under the same merchant's lock: one of the two sees the other).
+            await store.ledger.lock(found.merchant_id)
+            await store.ledger.corrected_finding(found)
+            ledger = await store.ledger.ledger(found.merchant_id)
+            return [*facts, *follow_ons.reversals([found], ledger)]
 
         await self._ledger(delivery, meta, decide)
 
@@ -941,8 +971,9 @@ class Credit:
         async with self.uow() as work:
             store = work.stores
             ledger = await store.ledger.ledger_before(end)
-            # A record found wrong before the month's end did not happen.
-            wrong = await self._found_wrong(store, end)
+            # A record found wrong before the month's end did not happen, nor what followed
+            # from a finding found wrong.
+            wrong = await self._found_wrong(store, end) | follow_ons.reversed_keys(ledger, end)
             facts = await store.ledger.ledger_facts(
                 LEDGER_KINDS, first.start(self.tz), end, excluding=wrong
             )

@@ -15,6 +15,7 @@ import asyncpg
 
 from contracts.duties import DutiesUpdated
 from services.credit.domain import Adjustment, Entry, MerchantCredit
+from services.credit.domain.follow_ons import CorrectedFinding
 from services.credit.domain.objections import Objection
 from services.credit.domain.public import MerchantGrade
 from services.runtime import serial
@@ -169,6 +170,14 @@ class Ledger(Protocol):
     ) -> dict[str, list[tuple[str, datetime]]]:
         """Merchant → (kind, occurred_at) of the adjustments of `kinds` in [start, end), but for
         those whose key (event id, kind) is one of `excluding`."""
+        ...
+
+    async def corrected_finding(self, found: CorrectedFinding) -> None:
+        """Keep an inspection's finding found wrong (once: read again, it changes nothing)."""
+        ...
+
+    async def corrected_findings(self, merchant_id: str, chain: str) -> list[CorrectedFinding]:
+        """The merchant's findings found wrong in `chain`, by when they were found."""
         ...
 
 
@@ -469,6 +478,22 @@ class PostgresLedger(OnConnection):
             "SELECT entry FROM adjustments WHERE occurred_at < $1 ORDER BY merchant_id", end
         )
         return [serial.load(Adjustment, r["entry"]) for r in rows]
+
+    async def corrected_finding(self, found: CorrectedFinding) -> None:
+        await self.conn.execute(
+            """INSERT INTO corrected_findings (merchant_id, chain, found_at, decided_at,
+                                               objection_id)
+               VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING""",
+            found.merchant_id, found.chain, found.found_at, found.decided_at, found.objection_id,
+        )  # fmt: skip
+
+    async def corrected_findings(self, merchant_id: str, chain: str) -> list[CorrectedFinding]:
+        rows = await self.conn.fetch(
+            """SELECT merchant_id, chain, found_at, decided_at, objection_id
+               FROM corrected_findings WHERE merchant_id = $1 AND chain = $2 ORDER BY found_at""",
+            merchant_id, chain,
+        )  # fmt: skip
+        return [CorrectedFinding(**dict(r)) for r in rows]
 
     async def ledger_facts(
         self,

@@ -10,7 +10,9 @@ From `inspection.events.v1` (`inspection_events`):
 - `inspection.rectification.lapsed` of an order with `suspension: true`: the same (its finding
   was found wrong, `finding_corrected`; a merchant who left stays `left`).
 
-Other event types, and market-level orders (no merchant), change nothing. (Disclosing overdue
+Each of these snapshots joins the order's chain (its `correlationid`), so what it costs the
+merchant's credit is of the order's story. Other event types, and market-level orders (no
+merchant), change nothing. (Disclosing overdue
 rectifications is the campaign service's business.)
 
 From `registry.campaign.v1`, the campaign service's topic (`campaign_events`):
@@ -61,6 +63,7 @@ def inspection_events(registry: Registry, metrics: RegistryMetrics) -> EventRout
             rectification_id=data.rectification_id,
             task_id=data.task_id,
             claim=Claim(CONSUMER, event.id, delivery),
+            chain=event.correlationid,
         )
         note(changed, "suspended", "merchant suspended", data.rectification_id)
 
@@ -78,6 +81,7 @@ def inspection_events(registry: Registry, metrics: RegistryMetrics) -> EventRout
             merchant_id=data.merchant_id,
             rectification_id=data.rectification_id,
             claim=Claim(CONSUMER, event.id, delivery),
+            chain=event.correlationid,
         )
         note(changed, "lifted", "merchant suspension lifted", data.rectification_id)
 

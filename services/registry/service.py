@@ -181,10 +181,16 @@ class Registry:
         )
 
     async def save(
-        self, work: Work, entity: Market | Merchant | Terminal, by: Actor | None = None
+        self,
+        work: Work,
+        entity: Market | Merchant | Terminal,
+        by: Actor | None = None,
+        *,
+        chain: str | None = None,
     ) -> None:
         """Write the entity and emit its new snapshot; `by` is the person who made the change
-        (None: the clock or another event made it)."""
+        (None: the clock or another event made it), `chain` the story it joins (a suspension:
+        its rectification order's) instead of starting one."""
         stores = work.stores
         data: Any
         if isinstance(entity, Market):
@@ -198,7 +204,7 @@ class Registry:
         else:
             await stores.terminals.save(entity)
             event_type, data = TERMINAL_UPSERTED, events.terminal_upserted(entity, by)
-        work.emit(outgoing(events.SERVICE, event_type, entity.id, data))
+        work.emit(outgoing(events.SERVICE, event_type, entity.id, data, correlation_id=chain))
 
     # districts ---------------------------------------------------------------------------
     async def add_district(self, district: District) -> District:
@@ -536,8 +542,11 @@ class Registry:
         rectification_id: str,
         task_id: str,
         claim: Claim | None = None,
+        chain: str | None = None,
     ) -> Merchant | None:
-        """A rectification order suspended the merchant's trading: status `suspended`.
+        """A rectification order suspended the merchant's trading: status `suspended`, the
+        snapshot in the order's `chain` (credit undoes the suspension's entry with a finding
+        found wrong in it).
 
         Returns the changed merchant, or None when nothing changed (an event handled before,
         an unknown merchant, an order already applied, or a merchant already suspended by
@@ -559,14 +568,20 @@ class Registry:
                 # what it did before it left: nothing to stop.
                 return None
             changed = merchant.suspend(self.now())
-            await self.save(work, changed)
+            await self.save(work, changed, chain=chain)
         return changed
 
     async def lift_suspension(
-        self, *, merchant_id: str, rectification_id: str, claim: Claim | None = None
+        self,
+        *,
+        merchant_id: str,
+        rectification_id: str,
+        claim: Claim | None = None,
+        chain: str | None = None,
     ) -> Merchant | None:
-        """A re-inspection passed and lifted the order's suspension. The merchant trades again
-        once no other order keeps it suspended (`licence_expired` if the licence ran out)."""
+        """A re-inspection passed and lifted the order's suspension, or the order lapsed. The
+        merchant trades again once no other order keeps it suspended (`licence_expired` if the
+        licence ran out); the snapshot in the order's `chain`."""
         async with self.uow() as work:
             if not await _first_time(work, claim):
                 return None
@@ -577,7 +592,7 @@ class Registry:
             if merchant.status != "suspended" or await work.stores.suspensions.active(merchant_id):
                 return None
             changed = merchant.lift_suspension(self.today(), self.now())
-            await self.save(work, changed)
+            await self.save(work, changed, chain=chain)
         return changed
 
     # renovation projects (the campaign's) -------------------------------------------------

@@ -289,9 +289,10 @@ async def test_forged_readings_are_rejected_and_change_nothing(city: City, kafka
 async def test_a_critical_finding_found_wrong_ends_its_order_and_the_suspension(
     city: City, kafka: str
 ) -> None:
-    """信用异议 on a critical finding, corrected: credit gives the points back, inspection lets the
-    order lapse (`finding_corrected`) and withdraws its re-inspection, and the registry lets the
-    merchant trade again — each service on its own, from the topics."""
+    """信用异议 on a critical finding, corrected: credit gives the points back, those of the
+    suspension too; inspection lets the order lapse (`finding_corrected`) and withdraws its
+    re-inspection; the registry lets the merchant trade again — each service on its own, from the
+    topics."""
     stall = await open_stall(city)
     handler = bearer("handler", stall.district)
     inspector = bearer("inspector", stall.district)
@@ -361,3 +362,16 @@ async def test_a_critical_finding_found_wrong_ends_its_order_and_the_suspension(
         assert (ended["state"], ended["lapse_reason"]) == ("lapsed", "finding_corrected")
         recheck = await ins.post(f"/rectifications/{order_id}/verify", json={"passed": True})
         assert recheck.status_code == 409, recheck.text
+
+        # Credit gives back the finding's 30 points and the suspension's 10 it cost.
+        async def restored() -> dict[str, Any] | None:
+            r = await credit.get(f"/merchants/{stall.merchant_id}/credit", headers=clerk)
+            body: dict[str, Any] = r.json()
+            return body if body["score"] == 100 else None
+
+        body = await until(restored, within=60, what="the merchant's credit restored")
+        ledger = {e["kind"]: e for e in body["ledger"]}
+        assert ledger["objection.corrected"]["delta"] == 30
+        assert ledger["objection.follow_on"]["delta"] == 10
+        assert ledger["merchant.suspended"]["correlation_id"] == cid
+        assert not ledger["merchant.suspended"]["disputable"]

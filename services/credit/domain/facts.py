@@ -25,7 +25,9 @@ it last saw for the merchant instead of looking it up.
   Its worth is not the policy's: the disputed delta with its sign turned, fading when the disputed
   entry would have (`Fact.delta`, `Fact.fades_at`). A repair (信用修复) decided `repaired` →
   `objection.repaired`, worth the same. Upheld, or decided after the disputed entry faded
-  (nothing left to reverse) → nothing.
+  (nothing left to reverse) → nothing. What followed from an inspection's finding corrected
+  (its order's missed deadlines, its suspension) → `objection.follow_on`, made by the service
+  from the ledger (`follow_ons`), not by a translator.
 
 Every other event, and every event about a market rather than a merchant, gives no fact.
 Each fact's `occurred_at` is the time the event says the thing happened (`completed_at`,
@@ -74,6 +76,7 @@ FactKind = Literal[
     "enforcement.suspension",
     "objection.corrected",
     "objection.repaired",
+    "objection.follow_on",
 ]
 FACT_KINDS: Final[tuple[FactKind, ...]] = get_args(FactKind)
 

@@ -57,6 +57,7 @@ LABELS: Final[Mapping[str, str]] = {
     "enforcement.suspension": "joint enforcement: suspension",
     "objection.corrected": "record corrected on objection",
     "objection.repaired": "entry repaired (信用修复)",
+    "objection.follow_on": "followed from a finding corrected on objection",
 }
 
 

@@ -46,6 +46,7 @@ from contracts.objections import (
     Ground,
 )
 from contracts.people import Actor
+from services.credit.domain.follow_ons import FOLLOW_ON_KIND
 from services.credit.domain.ledger import Adjustment
 from services.runtime import serial
 from services.runtime.clock import aware
@@ -234,7 +235,7 @@ def refusal(
     """Why `entry` cannot be disputed on `ground` at `now` — a correction or a repair, an entry
     that cost nothing or no longer counts, an `earlier` objection to it (not withdrawn) still
     open, reversing it already, or of the same ground — or None when it can."""
-    if entry.kind in (CORRECTION_KIND, REPAIR_KIND):
+    if entry.kind in (CORRECTION_KIND, REPAIR_KIND, FOLLOW_ON_KIND):
         return Conflict(
             f"entry {entry.event_id} reverses another entry: it is not disputed",
             field="kind",

@@ -14,6 +14,7 @@ from contracts.duties import DutiesUpdated
 from contracts.people import Actor
 from services.credit.app import MIGRATIONS
 from services.credit.domain import Entry, MerchantCredit
+from services.credit.domain.follow_ons import CorrectedFinding
 from services.credit.domain.objections import Objection
 from services.credit.fakes import FakeGradeListing, fake_stores
 from services.credit.store import (
@@ -113,6 +114,20 @@ async def test_an_adjustment_is_added_once_and_read_back_in_time_order(suite: Su
         kinds, T0, T0 + 2 * D, excluding=[late.key, (late.event_id, "x")]
     )
     assert left == {"mer_1": [("inspection.pass", T0)]}
+
+
+async def test_a_finding_found_wrong_is_kept_once_and_read_by_merchant_and_chain(
+    suite: Suite,
+) -> None:
+    ledger = suite.stores.ledger
+    later = CorrectedFinding("mer_1", "risk_1", T0 + 2 * D, T0 + 9 * D, "obj_2")
+    first = CorrectedFinding("mer_1", "risk_1", T0, T0 + 5 * D, "obj_1")
+    for found in (later, first, replace(first, objection_id="obj_again")):
+        await ledger.corrected_finding(found)
+    await ledger.corrected_finding(replace(first, chain="cmp_1"))
+    await ledger.corrected_finding(replace(first, merchant_id="mer_2"))
+    assert await ledger.corrected_findings("mer_1", "risk_1") == [first, later]
+    assert await ledger.corrected_findings("mer_1", "cmp_9") == []
 
 
 async def test_a_credit_is_saved_replaced_and_counted(suite: Suite) -> None:

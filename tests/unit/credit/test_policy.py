@@ -48,13 +48,15 @@ def test_the_shipped_policy_is_the_designs() -> None:
         "merchant.suspended": -10,
     }
     # It scores every kind but the joint enforcement decisions, which came with 2026-12, and
-    # a correction or a repair, whose worth is the disputed entry's, not a policy's.
+    # a correction, a repair or what followed from a finding found wrong, whose worth is the
+    # entry's it reverses, not a policy's.
     assert set(FACT_KINDS) - set(policy.adjustments) == {
         "enforcement.warning",
         "enforcement.fine",
         "enforcement.suspension",
         "objection.corrected",
         "objection.repaired",
+        "objection.follow_on",
     }
     assert policy.honours is None  # and draws no honour and warning list
     assert (policy.start, policy.lower, policy.upper) == (100, 0, 100)

@@ -57,7 +57,8 @@ VERIFIED: dict[str, Any] = ORDER | {
 
 
 def event(service: str, event_type: str, data: Any) -> Envelope[Any]:
-    _, made, _ = outgoing(service, event_type, "subject", data)
+    # One story, as inspection tells it: the order and what became of it share its chain.
+    _, made, _ = outgoing(service, event_type, "subject", data, correlation_id="risk_1")
     return made
 
 
@@ -123,6 +124,9 @@ async def test_an_order_that_lapses_ends_its_suspension_once(
         ("registry-inspection", ordered.id),
         ("registry-inspection", lapsed.id),
     }
+    # Both snapshots are of the order's story: what they cost the merchant follows its finding.
+    chains = {e.correlationid for _, e, _ in units.published}
+    assert chains == {ordered.correlationid} == {lapsed.correlationid}
 
 
 async def test_orders_without_a_merchants_suspension_are_passed_over(
