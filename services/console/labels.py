@@ -344,6 +344,10 @@ _REASONS: Final = [
         re.compile(r"inspection task .* completed with outcome '(\w+)'.*"),
         "只能从检查发现严重问题的任务立案",
     ),
+    (
+        re.compile(r"the finding of inspection task \S+ was found wrong .*"),
+        "该检查结论已经信用异议更正，不能据此立案",
+    ),
     (re.compile(r"complaint .* is '(\w+)'; a case is opened .*"), "只能从已受理的投诉立案"),
     (re.compile(r".*(case|it) .*is not closed yet"), "该来源已有未结案的联合执法案件"),
     (re.compile(r"a fine needs its amount.*"), "罚款须填写金额（元）"),

@@ -46,6 +46,8 @@ MAX_SUSPENSION_DAYS: Final = 365
 # What makes an origin a ground for a case.
 CRITICAL: Final = "critical"
 ACCEPTED: Final = "accepted"
+# A finding the district found wrong on the merchant's objection (信用异议 corrected): no ground.
+FOUND_WRONG: Final = "found_wrong"
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,11 @@ class Origin:
 
     def refusal(self) -> str | None:
         """Why it cannot ground a case; None when it can."""
+        if self.kind == "finding" and self.status == FOUND_WRONG:
+            return (
+                f"the finding of inspection task {self.origin_id} was found wrong on the "
+                "merchant's objection (信用异议); a case is not opened from it"
+            )
         if self.kind == "finding" and self.status != CRITICAL:
             return (
                 f"inspection task {self.origin_id} completed with outcome {self.status!r}; "
@@ -79,6 +86,17 @@ class Origin:
                 "a case is opened from an accepted complaint"
             )
         return None
+
+
+def found_wrong(origin: Origin, at: datetime) -> Origin:
+    """The finding `origin` as it stands once found wrong at `at`: no ground for a case, the
+    outcome it had kept beside (`detail.outcome`)."""
+    return replace(
+        origin,
+        status=FOUND_WRONG,
+        occurred_at=at,
+        detail={**origin.detail, "outcome": origin.status, "found_wrong_at": at.isoformat()},
+    )
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,9 @@
 - `inspection.events.v1` `inspection.task.completed`: the task's outcome (a case needs
   `critical`; the others are kept so a refusal can say what the outcome was), its market,
   merchant, district and findings;
+- `inspection.events.v1` `inspection.rectification.lapsed` with reason `finding_corrected`:
+  the task's finding was found wrong on the merchant's objection (信用异议), so it grounds no
+  case any more;
 - `complaints.events.v1` `complaints.complaint.accepted`: an accepted complaint (a complaint
   referred for a case), its market, merchant, district and category.
 
@@ -19,7 +22,12 @@ from typing import Any, Final
 
 from contracts.complaints import COMPLAINT_ACCEPTED, ComplaintAccepted
 from contracts.envelope import Envelope
-from contracts.inspection import TASK_COMPLETED, TaskCompleted
+from contracts.inspection import (
+    RECTIFICATION_LAPSED,
+    TASK_COMPLETED,
+    RectificationLapsed,
+    TaskCompleted,
+)
 from services.campaign.domain.enforcement import Origin
 from services.campaign.joint.service import Joint
 from services.runtime.messaging import Delivery
@@ -98,7 +106,17 @@ def _origins_router(
 
 
 def inspection_router(joint: Joint) -> EventRouter:
-    return _origins_router(joint, INSPECTION_CONSUMER, TASK_COMPLETED, finding_origin)
+    router = _origins_router(joint, INSPECTION_CONSUMER, TASK_COMPLETED, finding_origin)
+
+    async def lapsed(event: Envelope[RectificationLapsed], delivery: Delivery) -> None:
+        order = event.data
+        if order.reason == "finding_corrected":
+            await joint.finding_found_wrong(
+                INSPECTION_CONSUMER, event.id, delivery, order.task_id, order.lapsed_at
+            )
+
+    router.route(RECTIFICATION_LAPSED, lapsed)
+    return router
 
 
 def complaints_router(joint: Joint) -> EventRouter:

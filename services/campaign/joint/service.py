@@ -388,6 +388,19 @@ class Joint:
         return flagged
 
     # -- origins of cases --------------------------------------------------------------------
+    async def finding_found_wrong(
+        self, consumer: str, event_id: str, delivery: Delivery, task_id: str, at: datetime
+    ) -> None:
+        """An inspection's finding found wrong on the merchant's objection (its order lapsed,
+        `finding_corrected`): it grounds no case any more (once per consumer and event). A case
+        opened from it already stays for its departments to decide."""
+        async with self.uow() as work:
+            if not await work.claim(consumer, event_id, delivery):
+                return
+            origin = await work.stores.origins.get("finding", task_id, for_update=True)
+            if origin is not None:
+                await work.stores.origins.upsert(cases_rules.found_wrong(origin, at))
+
     async def keep_origin(
         self, consumer: str, event_id: str, delivery: Delivery, origin: Origin
     ) -> None:

@@ -9,6 +9,8 @@ from typing import Any
 
 import pytest
 
+from contracts.envelope import make_event
+from contracts.inspection import RectificationLapsed
 from services.campaign.domain.joint import JointRuleError
 from services.campaign.domain.meetings import DecisionInput
 from services.campaign.joint.handlers import complaints_router, inspection_router
@@ -253,6 +255,62 @@ async def test_a_refused_case_stores_and_announces_nothing(world: World) -> None
                 facts="x",
             )
     assert world.counts() == before
+
+
+def found_wrong(task_id: str = "task_1", reason: str = "finding_corrected") -> Any:
+    """Inspection's word that the task's order lapsed: its finding was found wrong on the
+    merchant's objection (信用异议 corrected)."""
+    task = task_completed(task_id).data
+    data = RectificationLapsed.model_validate(
+        {
+            "rectification_id": task.rectification_id, "version": 2, "task_id": task_id,
+            "market_id": task.market_id, "district": task.district,
+            "merchant_id": task.merchant_id, "stall_no": task.stall_no, "severity": "critical",
+            "findings": [f.model_dump() for f in task.findings], "state": "lapsed",
+            "ordered_at": task.completed_at, "deadline": None, "suspension": True,
+            "failed_verifications": 0, "reinspection_task_id": None, "overdue_at": None,
+            "lapsed_at": T0 + timedelta(days=5), "reason": reason,
+        }
+    )  # fmt: skip
+    return make_event(
+        service="inspection",
+        event_type="inspection.rectification.lapsed",
+        version=1,
+        subject=data.rectification_id,
+        data=data,
+        correlation_id="risk_1",
+    )
+
+
+async def test_a_finding_found_wrong_grounds_no_case_and_an_open_one_stays(world: World) -> None:
+    """Opening is refused naming the origin; a case opened before stays, its departments'."""
+    cid = await opened(world)
+    route = inspection_router(world.joint)
+    await route(delivery(task_completed("task_2")))
+    for task_id in ("task_1", "task_2"):
+        await route(delivery(found_wrong(task_id)))
+    await route(delivery(found_wrong("task_9")))  # no origin known: nothing to change
+    before = world.counts()
+    with pytest.raises(InvalidInputs) as refused:
+        await world.joint.open_case(
+            CLERK, kind="finding", origin_id="task_2", departments=["health"], facts="x"
+        )
+    [problem] = refused.value.errors
+    assert problem["field"] == "origin.id" and "found wrong" in problem["reason"]
+    assert world.counts() == before
+    assert (await world.joint.case(CLERK, cid)).state == "open"
+    kept = await world.stores.origins.get("finding", "task_2")
+    assert kept is not None and kept.detail["outcome"] == "critical"
+
+
+async def test_a_lapse_for_another_reason_leaves_the_finding_a_ground(world: World) -> None:
+    route = inspection_router(world.joint)
+    await route(delivery(task_completed("task_2")))
+    await route(delivery(found_wrong("task_2", reason="merchant_left")))
+    case = await world.joint.open_case(
+        CLERK, kind="finding", origin_id="task_2", departments=["health"], facts="x"
+    )
+    assert case.state == "open"
 
 
 async def test_a_second_case_of_one_origin_is_a_conflict(world: World) -> None:

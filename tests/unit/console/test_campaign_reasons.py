@@ -76,6 +76,10 @@ def _exposure_reasons() -> dict[str, str]:
 
 
 CASE = _case_reasons()
+# A critical finding the district found wrong on the merchant's objection (信用异议).
+FOUND_WRONG = enforcement.Origin(
+    "finding", "tsk_1", "zhifu", "mkt_1", "mer_1", enforcement.FOUND_WRONG, "ev_1", "risk_1", NOW
+).refusal()
 MEETING = _meeting_reasons()
 EXPOSURE = _exposure_reasons()
 
@@ -87,6 +91,7 @@ EXPOSURE = _exposure_reasons()
         (CASE["origin.kind:bogus"], "请选择案件来源"),
         (CASE["origin.id:finding"], "找不到该来源"),
         (CASE["origin.id:complaint"], "找不到该来源"),
+        (FOUND_WRONG, "该检查结论已经信用异议更正，不能据此立案"),
         ("must be one of warning, fine, suspension", "请选择处罚"),
         # 联席会议: a day left out, an action item no longer in the meeting.
         (MEETING["held_on"], "必填"),
