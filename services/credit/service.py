@@ -468,13 +468,22 @@ class Credit:
             earlier = current.get(a.key, [])
             repair = objection_rules.repair_refusal(a, ledger, undone, orders, now)
             opens = objection_rules.repair_opens_at(a, earlier, ledger, undone, now)
-            free = a.key not in followed
+            if a.key in followed:
+                # Undone with the finding it followed from: nothing left to dispute or repair.
+                return {
+                    "disputable": False,
+                    "repairable": False,
+                    "repairable_from": None,
+                    "repair_opens_at": None,
+                    "undone_with_finding": True,
+                }
             return {
-                "disputable": free and objection_rules.refusal(a, earlier, now) is None,
-                "repairable": free
-                and objection_rules.filing_refusal(a, earlier, now, "repaired", repair) is None,
+                "disputable": objection_rules.refusal(a, earlier, now) is None,
+                "repairable": objection_rules.filing_refusal(a, earlier, now, "repaired", repair)
+                is None,
                 "repairable_from": serial.dump(objection_rules.repairable_from(a)),
                 "repair_opens_at": serial.dump(opens),
+                "undone_with_finding": False,
             }
 
         credit = stored.credit

@@ -152,6 +152,31 @@ async def test_the_deciding_clerk_is_told_a_corrected_finding_ends_its_order() -
     assert "/staff/objections/obj_1/decision" in forms(page) and hint not in page
 
 
+async def test_an_entry_undone_with_its_finding_says_so_and_offers_no_filing() -> None:
+    """A suspension that followed from a finding found wrong: credit undid it with the finding
+    (`undone_with_finding`); the page says why it no longer counts and offers nothing to file."""
+    undone = line("merchant.suspended", -10, "ev_susp", undone_with_finding=True, disputable=False)
+
+    def credit(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path != "/merchants/mer_1/credit":
+            return None
+        return httpx.Response(
+            200,
+            json={"merchant_id": "mer_1", "market_id": "mkt_1", "district": "zhifu", "score": 100,
+                  "grade": "A", "policy_version": "2026-12", "as_of": "2026-11-05T09:00:00+08:00",
+                  "next_fade_at": None, "ledger": [undone]},
+        )  # fmt: skip
+
+    asked: list[httpx.Request] = []
+    async with console(person("clerk", "c-zhou"), asked, credit) as client:
+        page = (await client.get("/staff/merchants/mer_1")).text
+    said = re.search(
+        r'<p class="muted undone" id="entry-ev_susp-merchant-suspended-undone">(.*?)</p>', page
+    )
+    assert said is not None and said.group(1).startswith("随检查结论更正撤销")
+    assert forms(page) == []
+
+
 async def test_an_objection_is_sent_to_credit_and_the_page_comes_back_at_its_entry() -> None:
     asked: list[httpx.Request] = []
 

@@ -208,6 +208,9 @@ async def test_an_entry_undone_with_its_finding_is_not_disputed_again() -> None:
     world = await missed_then_decided("corrected")
     late = await entry_of(world, "rectification.overdue")
     assert not late["disputable"] and not late["repairable"]
+    assert late["undone_with_finding"] and late["repair_opens_at"] is None
+    finding = await entry_of(world, "inspection.finding.critical")
+    assert not finding["undone_with_finding"]
     with pytest.raises(Conflict, match="reversed with the finding") as refused:
         await world.credit.file_objection(
             CLERK, "mer_1", late["event_id"], late["kind"], "逾期有误"
