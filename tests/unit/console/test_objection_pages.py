@@ -85,6 +85,22 @@ def console(who: Principal, asked: list[httpx.Request], answer: Any = None) -> h
     return support.client_of(app)
 
 
+def ledger_of(*entries: dict[str, Any]) -> Any:
+    """An answer for `console` that gives the merchant a ledger of `entries` only."""
+
+    def credit(request: httpx.Request) -> httpx.Response | None:
+        if request.url.path != "/merchants/mer_1/credit":
+            return None
+        return httpx.Response(
+            200,
+            json={"merchant_id": "mer_1", "market_id": "mkt_1", "district": "zhifu", "score": 95,
+                  "grade": "A", "policy_version": "2026-12", "as_of": "2026-11-05T09:00:00+08:00",
+                  "next_fade_at": None, "ledger": list(entries)},
+        )  # fmt: skip
+
+    return credit
+
+
 def forms(html: str) -> list[str]:
     """Where the page's forms post, but for signing out."""
     found = re.findall(r'<form method="post" action="([^"]+)"', html)
@@ -137,17 +153,7 @@ async def test_the_deciding_clerk_is_told_a_corrected_finding_ends_its_order() -
     assert hint in page and "它开出的整改通知随之终止" in page
     complaint = line("complaint.substantiated", -5, "ev_major", objection=OPEN)
 
-    def credit(request: httpx.Request) -> httpx.Response | None:
-        if request.url.path != "/merchants/mer_1/credit":
-            return None
-        return httpx.Response(
-            200,
-            json={"merchant_id": "mer_1", "market_id": "mkt_1", "district": "zhifu", "score": 95,
-                  "grade": "A", "policy_version": "2026-12", "as_of": "2026-11-05T09:00:00+08:00",
-                  "next_fade_at": None, "ledger": [complaint]},
-        )  # fmt: skip
-
-    async with console(person("clerk", "c-zhou"), asked, credit) as client:
+    async with console(person("clerk", "c-zhou"), asked, ledger_of(complaint)) as client:
         page = (await client.get("/staff/merchants/mer_1")).text
     assert "/staff/objections/obj_1/decision" in forms(page) and hint not in page
 
@@ -157,18 +163,8 @@ async def test_an_entry_undone_with_its_finding_says_so_and_offers_no_filing() -
     (`undone_with_finding`); the page says why it no longer counts and offers nothing to file."""
     undone = line("merchant.suspended", -10, "ev_susp", undone_with_finding=True, disputable=False)
 
-    def credit(request: httpx.Request) -> httpx.Response | None:
-        if request.url.path != "/merchants/mer_1/credit":
-            return None
-        return httpx.Response(
-            200,
-            json={"merchant_id": "mer_1", "market_id": "mkt_1", "district": "zhifu", "score": 100,
-                  "grade": "A", "policy_version": "2026-12", "as_of": "2026-11-05T09:00:00+08:00",
-                  "next_fade_at": None, "ledger": [undone]},
-        )  # fmt: skip
-
     asked: list[httpx.Request] = []
-    async with console(person("clerk", "c-zhou"), asked, credit) as client:
+    async with console(person("clerk", "c-zhou"), asked, ledger_of(undone)) as client:
         page = (await client.get("/staff/merchants/mer_1")).text
     said = re.search(
         r'<p class="muted undone" id="entry-ev_susp-merchant-suspended-undone">(.*?)</p>', page
