@@ -170,6 +170,7 @@ async def test_an_entry_undone_with_its_finding_says_so_and_offers_no_filing() -
         r'<p class="muted undone" id="entry-ev_susp-merchant-suspended-undone">(.*?)</p>', page
     )
     assert said is not None and said.group(1).startswith("随检查结论更正撤销")
+    assert "已撤销，不再计分" in page and "计入至" not in page
     assert forms(page) == []
 
 
