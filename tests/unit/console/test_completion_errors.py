@@ -170,8 +170,9 @@ async def test_a_withdrawn_task_says_why_and_offers_no_claim_or_completion() -> 
             "终止：检查结论经信用异议更正，没有需要整改的问题，不再复查。暂停经营随之解除。",
         ),
         ("finding_corrected", False, "经信用异议更正，没有需要整改的问题，不再复查。"),
+        ("merchant_left", True, "终止：商户已退出经营，无人可整改，不再复查。"),
     ],
-    ids=["merchant-left", "corrected-suspension", "corrected"],
+    ids=["merchant-left", "corrected-suspension", "corrected", "merchant-left-suspension"],
 )
 async def test_a_completed_task_whose_order_lapsed_says_why_and_offers_no_recheck(
     reason: str, suspension: bool, said: str
@@ -180,7 +181,7 @@ async def test_a_completed_task_whose_order_lapsed_says_why_and_offers_no_rechec
     the order ended, nothing to re-check; a suspension it made is said to end with it."""
     done = TASK | {
         "state": "completed",
-        "outcome": "major",
+        "outcome": "critical" if suspension else "major",
         "findings": [],
         "completed_at": "2026-05-03T02:00:00+00:00",
         "rectification_id": "rec_1",
@@ -188,7 +189,7 @@ async def test_a_completed_task_whose_order_lapsed_says_why_and_offers_no_rechec
     order = {
         "rectification_id": "rec_1", "task_id": "tsk_1", "state": "lapsed",
         "deadline": "2026-05-06T02:00:00+00:00", "lapsed_at": "2026-05-05T01:00:00+00:00",
-        "lapse_reason": reason, "severity": "major", "findings": [],
+        "lapse_reason": reason, "severity": done["outcome"], "findings": [],
         "last_verification_at": None, "suspension": suspension,
     }  # fmt: skip
 
@@ -200,7 +201,10 @@ async def test_a_completed_task_whose_order_lapsed_says_why_and_offers_no_rechec
     assert lapsed is not None
     assert lapsed.group(1).startswith("05-05 09:00 ")
     assert lapsed.group(1).endswith(said)
-    assert ("暂停经营随之解除" in lapsed.group(1)) == suspension
-    # The record of what was found stays, marked as found wrong.
-    assert ('id="findings-corrected"' in r.text) == (reason == "finding_corrected")
+    corrected = reason == "finding_corrected"
+    assert ("暂停经营随之解除" in lapsed.group(1)) == (suspension and corrected)
+    # The record of what was found stays, marked as found wrong; a critical one found wrong is
+    # no ground for a joint enforcement case any more (a suspension: a critical finding).
+    assert ('id="findings-corrected"' in r.text) == corrected
+    assert ("移送联合执法" in r.text) == (suspension and not corrected)
     assert "去复查" not in r.text
