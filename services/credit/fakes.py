@@ -14,7 +14,7 @@ from typing import Any
 from contracts.duties import DutiesUpdated
 from contracts.registry import MERCHANT_LEFT
 from services.credit.domain import Adjustment, Entry
-from services.credit.domain.follow_ons import CorrectedFinding
+from services.credit.domain.follow_ons import FOLLOW_ON_KIND, CorrectedFinding
 from services.credit.domain.objections import Objection
 from services.credit.domain.public import MerchantGrade
 from services.credit.store import (
@@ -112,6 +112,13 @@ class FakeLedger:
         found = [a for a in self.adjustments.values() if a.occurred_at < end]
         return sorted(found, key=lambda a: (a.merchant_id, a.occurred_at, a.event_id))
 
+    async def undone_events(self, before: datetime) -> set[str]:
+        return {
+            a.event_id
+            for a in self.adjustments.values()
+            if a.kind == FOLLOW_ON_KIND and a.occurred_at < before
+        }
+
     async def corrected_finding(self, found: CorrectedFinding) -> None:
         self.corrected.setdefault((found.merchant_id, found.chain, found.found_at), found)
 
@@ -158,10 +165,16 @@ class FakeContext:
         self.observations.setdefault((seen.event_id, seen.kind), seen)
 
     async def observed(
-        self, start: datetime, end: datetime, passed: Collection[str] = ()
+        self,
+        start: datetime,
+        end: datetime,
+        passed: Collection[str] = (),
+        voided: Collection[str] = (),
     ) -> dict[tuple[str, str], tuple[int, int]]:
         out: dict[tuple[str, str], tuple[int, int]] = {}
         for o in self.observations.values():
+            if o.kind == "rectification" and o.event_id in voided:
+                continue
             if start <= o.at < end:
                 n, good = out.get((o.market_id, o.kind), (0, 0))
                 good_after_all = o.kind == "inspection" and o.event_id in passed

@@ -793,10 +793,11 @@ class Credit:
             if stood is None:
                 stood = Stood(self._trading_now(), await store.ledger.grades_by_market())
             # An inspection whose finding was found wrong before the period's end found
-            # nothing: it counts as passed.
+            # nothing: it counts as passed; and a deadline its order missed, not at all.
             wrong = await self._found_wrong(store, period.end)
             passed = {event_id for event_id, kind in wrong if kind in FINDINGS}
-            seen = await store.context.observed(period.start, period.end, passed)
+            voided = await store.ledger.undone_events(period.end)
+            seen = await store.context.observed(period.start, period.end, passed, voided)
             risks = await store.context.open_food_safety_risks(period.end)
             duties = await store.context.duties(self._last_day(period.end))
         merchants, grades = stood.merchants, stood.grades

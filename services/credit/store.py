@@ -15,7 +15,7 @@ import asyncpg
 
 from contracts.duties import DutiesUpdated
 from services.credit.domain import Adjustment, Entry, MerchantCredit
-from services.credit.domain.follow_ons import CorrectedFinding
+from services.credit.domain.follow_ons import FOLLOW_ON_KIND, CorrectedFinding
 from services.credit.domain.objections import Objection
 from services.credit.domain.public import MerchantGrade
 from services.runtime import serial
@@ -180,6 +180,11 @@ class Ledger(Protocol):
         """The merchant's findings found wrong in `chain`, by when they were found."""
         ...
 
+    async def undone_events(self, before: datetime) -> set[str]:
+        """The events whose entries were undone with a finding found wrong before `before`
+        (an `objection.follow_on` is keyed by the event of the entry it reverses)."""
+        ...
+
 
 class Context(Protocol):
     """What other services told credit: merchant statuses, observations for the assessment,
@@ -197,10 +202,15 @@ class Context(Protocol):
     async def observe(self, seen: Observation) -> None: ...
 
     async def observed(
-        self, start: datetime, end: datetime, passed: Collection[str] = ()
+        self,
+        start: datetime,
+        end: datetime,
+        passed: Collection[str] = (),
+        voided: Collection[str] = (),
     ) -> dict[tuple[str, str], tuple[int, int]]:
         """(market, kind) → (count, good count) of what happened in [start, end); an inspection
-        whose event is one of `passed` counts as good (its finding was found wrong)."""
+        whose event is one of `passed` counts as good (its finding was found wrong), and a
+        rectification whose event is one of `voided` not at all (it followed from one)."""
         ...
 
     async def last_inspection(self, merchant_id: str) -> datetime | None: ...
@@ -487,6 +497,14 @@ class PostgresLedger(OnConnection):
             found.merchant_id, found.chain, found.found_at, found.decided_at, found.objection_id,
         )  # fmt: skip
 
+    async def undone_events(self, before: datetime) -> set[str]:
+        rows = await self.conn.fetch(
+            "SELECT event_id FROM adjustments WHERE kind = $1 AND occurred_at < $2",
+            FOLLOW_ON_KIND,
+            before,
+        )
+        return {r["event_id"] for r in rows}
+
     async def corrected_findings(self, merchant_id: str, chain: str) -> list[CorrectedFinding]:
         rows = await self.conn.fetch(
             """SELECT merchant_id, chain, found_at, decided_at, objection_id
@@ -551,14 +569,21 @@ class PostgresContext(OnConnection):
         )  # fmt: skip
 
     async def observed(
-        self, start: datetime, end: datetime, passed: Collection[str] = ()
+        self,
+        start: datetime,
+        end: datetime,
+        passed: Collection[str] = (),
+        voided: Collection[str] = (),
     ) -> dict[tuple[str, str], tuple[int, int]]:
         rows = await self.conn.fetch(
             """SELECT market_id, kind, count(*) AS n,
                       count(*) FILTER (WHERE good OR (kind = 'inspection'
                                                      AND event_id = ANY($3::text[]))) AS good
-               FROM observations WHERE at >= $1 AND at < $2 GROUP BY market_id, kind""",
-            start, end, sorted(passed),
+               FROM observations
+               WHERE at >= $1 AND at < $2
+                 AND NOT (kind = 'rectification' AND event_id = ANY($4::text[]))
+               GROUP BY market_id, kind""",
+            start, end, sorted(passed), sorted(voided),
         )  # fmt: skip
         return {(r["market_id"], r["kind"]): (r["n"], r["good"]) for r in rows}
 

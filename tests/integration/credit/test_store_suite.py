@@ -128,6 +128,12 @@ async def test_a_finding_found_wrong_is_kept_once_and_read_by_merchant_and_chain
     await ledger.corrected_finding(replace(first, merchant_id="mer_2"))
     assert await ledger.corrected_findings("mer_1", "risk_1") == [first, later]
     assert await ledger.corrected_findings("mer_1", "cmp_9") == []
+    # The events of the entries undone with a finding found wrong, by when they were undone.
+    late = entry("rectification.overdue", T0 + D)
+    undone = replace(late, kind="objection.follow_on", delta=10, occurred_at=T0 + 3 * D)
+    assert await ledger.add(late) and await ledger.add(undone)
+    assert await ledger.undone_events(T0 + 3 * D) == set()
+    assert await ledger.undone_events(T0 + 4 * D) == {late.event_id}
 
 
 async def test_a_credit_is_saved_replaced_and_counted(suite: Suite) -> None:
@@ -216,6 +222,16 @@ async def test_observations_count_once_per_event_within_the_period(suite: Suite)
     await see("ev_5", "complaint", T0 + 4 * D, False, market="mkt_2")
     assert await context.observed(T0, T0 + 5 * D, passed=["ev_2", "ev_5", "ev_9"]) == {
         ("mkt_1", "inspection"): (3, 3),
+        ("mkt_2", "complaint"): (2, 1),
+    }
+    # A deadline missed by the order of a finding found wrong is not counted at all; nothing
+    # but a rectification is left out so.
+    await see("ev_6", "rectification", T0 + D, False)
+    await see("ev_7", "rectification", T0 + D, True)
+    voided = ["ev_6", "ev_2", "ev_5"]
+    assert await context.observed(T0, T0 + 5 * D, voided=voided) == {
+        ("mkt_1", "inspection"): (3, 2),
+        ("mkt_1", "rectification"): (1, 1),
         ("mkt_2", "complaint"): (2, 1),
     }
 

@@ -12,6 +12,7 @@ import pytest
 
 from contracts.registry import MerchantUpserted
 from services.credit import handlers
+from services.credit.domain.assessment import Period
 from services.credit.domain.follow_ons import (
     FOLLOW_ON_KIND,
     CorrectedFinding,
@@ -216,6 +217,25 @@ async def test_an_entry_undone_with_its_finding_is_not_disputed_again() -> None:
             CLERK, "mer_1", late["event_id"], late["kind"], "逾期有误"
         )
     assert [e["field"] for e in refused.value.errors] == ["event_id"]
+
+
+async def test_the_markets_rectification_rate_leaves_out_the_deadline_it_missed() -> None:
+    """The order had nothing to rectify: its missed deadline is no rectification late; the
+    inspection counts as passed (it found nothing after all)."""
+    period = Period(samples.T0, samples.T0 + 20 * D)
+
+    async def market(world: World) -> Any:
+        [assessed] = [a for a in (await world.credit.assess(period))[0] if a.market_id == "mkt_1"]
+        return assessed
+
+    upheld = await missed_then_decided("upheld")
+    upheld.clock.at = period.end
+    stands = await market(upheld)
+    assert (stands.rectification_on_time_rate, stands.inspection_pass_rate) == (0.0, 0.0)
+    corrected = await missed_then_decided("corrected")
+    corrected.clock.at = period.end
+    undone = await market(corrected)
+    assert (undone.rectification_on_time_rate, undone.inspection_pass_rate) == (None, 1.0)
 
 
 async def test_an_upheld_finding_leaves_what_followed_standing() -> None:
