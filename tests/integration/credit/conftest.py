@@ -130,9 +130,9 @@ def completed(
     )
 
 
-def overdue_rectification(place: Place, *, at: datetime) -> Envelope[Any]:
+def overdue_rectification(place: Place, *, at: datetime, chain: str | None = None) -> Envelope[Any]:
     """An `inspection.rectification.overdue` for the place's merchant, its deadline missed at
-    `at`."""
+    `at`; in `chain` (the finding's that ordered it), else a chain of its own."""
     rectification_id = f"rec_{uuid.uuid4().hex[:12]}"
     data = placed(
         samples.overdue(),
@@ -149,7 +149,7 @@ def overdue_rectification(place: Place, *, at: datetime) -> Envelope[Any]:
         version=1,
         subject=rectification_id,
         data=data,
-        correlation_id=rectification_id,
+        correlation_id=chain or rectification_id,
         time=at,
     )
 

@@ -18,6 +18,7 @@ from tests.integration.credit.conftest import (
     closed_complaint,
     completed,
     credit_stack,
+    overdue_rectification,
     score_of,
 )
 from tests.support import identity
@@ -57,8 +58,9 @@ async def decided(stack: Stack, place: Place, kind: str, decision: str) -> None:
 async def test_a_rebuild_from_the_topics_equals_the_live_scores(stack: Stack, kafka: str) -> None:
     place = await stack.place()
     original = closed_complaint(place)
+    major = completed(place, "major")
     events = [
-        (topics.INSPECTION_EVENTS.name, completed(place, "major")),
+        (topics.INSPECTION_EVENTS.name, major),
         (topics.INSPECTION_EVENTS.name, completed(place, "pass")),
         (topics.COMPLAINTS_EVENTS.name, original),
         (topics.COMPLAINTS_EVENTS.name, closed_complaint(place, duplicate_of=original.subject)),
@@ -69,10 +71,28 @@ async def test_a_rebuild_from_the_topics_equals_the_live_scores(stack: Stack, ka
         for topic, event in events:
             await stack.send(topic, event, place.merchant_id)
         await scores.wait_for(score_of(place.merchant_id, score=77, grade="B"), timeout=60)
+        # The finding's order missed its deadline (−10), in the finding's chain.
+        late = overdue_rectification(place, at=datetime.now(UTC), chain=major.correlationid)
+        await stack.send(topics.INSPECTION_EVENTS.name, late, place.merchant_id)
+        await scores.wait_for(score_of(place.merchant_id, score=67, grade="C"), timeout=60)
         # 信用异议: the major finding corrected; the correction comes back from credit's own
-        # topic, in the live service and in the rebuild alike.
+        # topic, in the live service and in the rebuild alike, and undoes the missed deadline
+        # with it (+15, +10).
         await decided(stack, place, "inspection.finding.major", "corrected")
         await scores.wait_for(score_of(place.merchant_id, score=92, grade="A"), timeout=60)
+        # A deadline of the order missed after the correction is undone as it comes: in the
+        # rebuild, whichever of the two topics it reads first.
+        later = overdue_rectification(place, at=datetime.now(UTC), chain=major.correlationid)
+        await stack.send(topics.INSPECTION_EVENTS.name, later, place.merchant_id)
+        [undone] = await scores.wait_for(
+            lambda r: (
+                r.key == place.merchant_id.encode()
+                and r.json()["data"]["adjustment"]["kind"] == "objection.follow_on"
+                and r.json()["data"]["adjustment"]["cause"]["event_id"] == later.id
+            ),
+            timeout=60,
+        )
+        assert undone.json()["data"]["score"] == 92
         # 信用修复: another merchant's only finding, of 100 days ago, repaired: the repair too
         # comes back from credit's own topic.
         repaired = await stack.place()
@@ -92,7 +112,7 @@ async def test_a_rebuild_from_the_topics_equals_the_live_scores(stack: Stack, ka
     assert result.identical, result.report()
     assert result.rebuilt_scores[place.merchant_id] == (92, "A")
     assert result.rebuilt_scores[repaired.merchant_id] == (100, "A")
-    assert result.live_adjustments == result.rebuilt_adjustments >= 8
+    assert result.live_adjustments == result.rebuilt_adjustments >= 12
 
     # The comparison is not blind: a live score that drifted is reported.
     async with connect(stack.settings.database_url) as conn:
