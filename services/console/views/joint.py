@@ -499,13 +499,22 @@ async def origins(
                 missing.append(f"{what}：您的角色无权查看，不在此列出")
         return []
 
-    tasks, complaints, open_cases, decided = await asyncio.gather(
+    tasks, complaints, open_cases, decided, lapsed = await asyncio.gather(
         listed("inspection", "/tasks", "检查任务", state="completed"),
         listed("complaints", "/complaints", "已受理投诉", state="accepted"),
         listed("campaign", "/enforcement-cases", "联合执法案件", state="open"),
         listed("campaign", "/enforcement-cases", "联合执法案件", state="decided"),
+        # A finding found wrong (信用异议) is no ground: its order lapsed so. Without the list,
+        # the campaign still refuses one, beside the field.
+        optional(
+            services.items("inspection", "/rectifications", token, state="lapsed", limit=1000),
+            [],
+        ),
     )
     busy = {(c["origin"]["kind"], c["origin"]["id"]) for c in open_cases + decided}
+    busy |= {
+        ("finding", o["task_id"]) for o in lapsed if o.get("lapse_reason") == "finding_corrected"
+    }
     critical = [t for t in tasks if t.get("outcome") == "critical" and t.get("completed_at")]
     critical = [t for t in critical if ("finding", t["task_id"]) not in busy]
     critical.sort(key=lambda t: str(t["completed_at"]), reverse=True)

@@ -118,3 +118,40 @@ async def test_a_department_member_is_told_there_is_no_finding_to_open_a_case_on
     said = " ".join(re.sub(r"<[^>]+>", " ", r.text).split())
     assert "本辖区近期没有可立案的检查发现严重问题（已有未结案件的不再列出）" in said
     assert "已受理投诉：您的角色无权查看，不在此列出" in said
+
+
+def critical(task_id: str, at: str) -> dict[str, object]:
+    return {
+        "task_id": task_id, "outcome": "critical", "completed_at": at, "market_id": "mkt_1",
+        "merchant_id": "mer_1", "district": "zhifu", "stall_no": "A-01", "findings": [],
+        "rectification_id": f"rct_{task_id}",
+    }  # fmt: skip
+
+
+async def test_a_critical_finding_found_wrong_is_not_offered_as_a_cases_origin() -> None:
+    """Its order lapsed because a clerk corrected the finding (信用异议): no ground for a case.
+    One whose merchant left still is."""
+    lapsed = [
+        {"task_id": "tsk_wrong", "lapse_reason": "finding_corrected"},
+        {"task_id": "tsk_left", "lapse_reason": "merchant_left"},
+    ]
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/tasks":
+            found = [critical(t, f"2026-05-0{i}T02:00:00+00:00") for i, t in enumerate(
+                ("tsk_wrong", "tsk_left", "tsk_good"), start=1
+            )]  # fmt: skip
+            return httpx.Response(200, json={"items": found})
+        if path == "/rectifications" and request.url.params.get("state") == "lapsed":
+            return httpx.Response(200, json={"items": lapsed})
+        return no_findings(request)
+
+    app = support.app_of(answer)
+    signed_in = department_member()
+    app.dependency_overrides[web.person] = lambda: signed_in
+    async with support.client_of(app) as client:
+        r = await client.get("/staff/enforcement/new")
+    assert r.status_code == 200, r.text
+    offered = re.findall(r'<option value="finding:([^"]+)"', r.text)
+    assert offered == ["tsk_good", "tsk_left"]
