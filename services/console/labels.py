@@ -275,6 +275,10 @@ _REASONS: Final = [
     ),
     (re.compile(r".* may be repaired from .*"), "这条记录尚未到可申请信用修复的时间"),
     (
+        re.compile(r".* was refused a repair on .*: it may be asked again (\d+) days after.*"),
+        r"不予修复后满 \1 日才能再次申请信用修复",
+    ),
+    (
         re.compile(r".* cost credit since: a merchant who offended again is not repaired"),
         "这条记录之后又有扣分记录，不能修复",
     ),

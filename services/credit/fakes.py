@@ -381,8 +381,10 @@ class FakeObjections:
 
     async def add_objection(self, objection: Objection) -> bool:
         for held in await self.objections_of(objection.event_id, objection.kind):
-            # The two unique indexes of migration 0007.
-            if held.ground == objection.ground or held.state != "upheld":
+            # The two unique indexes of migrations 0007 and 0009: a repair refused may be
+            # asked for again.
+            refused = held.ground == "repaired" and held.state == "upheld"
+            if (held.ground == objection.ground and not refused) or held.state != "upheld":
                 return False
         self.held[objection.objection_id] = objection
         return True

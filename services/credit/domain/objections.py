@@ -26,7 +26,9 @@ merchant has put it right and committed in writing (信用承诺) not to repeat 
 entry stop counting before it fades. Only an entry that cost at most `REPAIR_MAX_COST` points,
 once `repair_wait` has passed since it happened, with nothing since that cost credit and no
 rectification order still open (`repair_refusal`); decided `repaired` (reversed, as a correction
-is) or `upheld`. An entry may be disputed as an error and, that upheld, repaired; each ground once.
+is) or `upheld`. An entry may be disputed as an error and, that upheld, repaired. An error is
+disputed once; a repair refused (不予修复) may be asked for again once `REPAIR_RETRY_WAIT` has
+passed since the refusal, every condition checked anew (`refusal`, `repair_retry_from`).
 """
 
 from __future__ import annotations
@@ -72,6 +74,9 @@ REPAIR_WAITS: Final[tuple[tuple[int, timedelta], ...]] = (
     (5, timedelta(days=90)),
     (REPAIR_MAX_COST, timedelta(days=180)),
 )
+# A repair refused (不予修复) may be asked for again this long after the refusal: time for the
+# merchant to put right what the refusal named, and a clerk is not asked the same twice a week.
+REPAIR_RETRY_WAIT: Final = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,7 +239,8 @@ def refusal(
 ) -> Conflict | None:
     """Why `entry` cannot be disputed on `ground` at `now` — a correction or a repair, an entry
     that cost nothing or no longer counts, an `earlier` objection to it (not withdrawn) still
-    open, reversing it already, or of the same ground — or None when it can."""
+    open, reversing it already, or of the same ground (but a repair refused, once
+    `REPAIR_RETRY_WAIT` has passed) — or None when it can."""
     if entry.kind in (CORRECTION_KIND, REPAIR_KIND, FOLLOW_ON_KIND):
         return Conflict(
             f"entry {entry.event_id} reverses another entry: it is not disputed",
@@ -245,22 +251,42 @@ def refusal(
             f"entry {entry.event_id} ({entry.kind}) cost no credit: there is nothing to correct",
             field="kind",
         )
-    if not entry.counts_at(aware(now, "now")):
+    now = aware(now, "now")
+    if not entry.counts_at(now):
         return Conflict(
             f"entry {entry.event_id} ({entry.kind}) faded on {entry.fades_at.isoformat()}: "
             "it no longer counts",
             field="event_id",
         )
+    earlier = [o for o in earlier if o.state != "withdrawn"]
     for o in earlier:
-        if o.state == "withdrawn":
-            continue
-        if o.state == "open" or o.state in REVERSING or o.ground == ground:
+        if o.state == "open" or o.state in REVERSING or (o.ground == ground and not _refused(o)):
             return Conflict(
                 f"entry {entry.event_id} ({entry.kind}) is already disputed by objection "
                 f"{o.objection_id} ({o.state})",
                 field="event_id",
             )
+    again = repair_retry_from(earlier) if ground == "repaired" else None
+    if again is not None and now < again:
+        return Conflict(
+            f"entry {entry.event_id} ({entry.kind}) was refused a repair on "
+            f"{(again - REPAIR_RETRY_WAIT).isoformat()}: it may be asked again "
+            f"{REPAIR_RETRY_WAIT.days} days after, from {again.isoformat()}",
+            field="event_id",
+        )
     return None
+
+
+def _refused(objection: Objection) -> bool:
+    """A repair decided 不予修复."""
+    return objection.ground == "repaired" and objection.state == "upheld"
+
+
+def repair_retry_from(earlier: Iterable[Objection]) -> datetime | None:
+    """The moment a repair may be asked for again after the latest refusal (不予修复) among
+    `earlier`; None when none was refused."""
+    refused = [o.decided_at for o in earlier if _refused(o) and o.decided_at is not None]
+    return max(refused) + REPAIR_RETRY_WAIT if refused else None
 
 
 def filing_refusal(
@@ -283,15 +309,21 @@ def repair_opens_at(
     undone: Collection[tuple[str, str]],
     now: datetime,
 ) -> datetime | None:
-    """When a repair of `entry` may be asked for: the end of its wait, while that is still to
-    come and nothing but the wait, or a rectification order the merchant has yet to put right,
-    refuses it now; else None (a serious entry, a later offence, a filing already made)."""
+    """When a repair of `entry` may be asked for: the end of its wait, or of the wait after a
+    refusal (不予修复), while that is still to come and nothing but the wait, or a rectification
+    order the merchant has yet to put right, refuses it now; else None (a serious entry, a
+    later offence, a filing open or granted)."""
     since = repairable_from(entry)
-    if since is None or since <= aware(now, "now"):
+    if since is None:
+        return None
+    earlier = list(earlier)
+    again = repair_retry_from(earlier)
+    opens = since if again is None else max(since, again)
+    if opens <= aware(now, "now"):
         return None
     # An open order is the merchant's to put right before then; a later offence stays.
-    then = repair_refusal(entry, ledger, undone, 0, since)
-    return since if filing_refusal(entry, earlier, since, "repaired", then) is None else None
+    then = repair_refusal(entry, ledger, undone, 0, opens)
+    return opens if filing_refusal(entry, earlier, opens, "repaired", then) is None else None
 
 
 def repair_refusal(

@@ -355,3 +355,41 @@ async def test_a_repaired_record_stops_counting_and_every_refusal_names_its_fiel
         headers=clerk,
     )
     assert early.status_code == 409 and fields(early) == ["event_id"]
+
+
+async def test_a_repair_refused_is_asked_for_again_only_after_its_wait(
+    stack: Stack, kafka: str
+) -> None:
+    """不予修复 on real Postgres: the same clerk's request again at once is refused, naming
+    `event_id` and the wait, and the ledger says from when it may be asked again."""
+    place = await registered(stack, kafka)
+    clerk = stack.token("clerk", place.district)
+    other = identity.bearer("clerk", place.district, who="second")
+    old = completed(place, "minor", at=datetime.now(UTC) - timedelta(days=100))
+    async with TopicWatcher(kafka, SCORES) as scores:
+        await stack.send(topics.INSPECTION_EVENTS.name, old, old.subject)
+        await scores.wait_for(score_of(place.merchant_id, score=95))
+    [finding] = [e for e in await ledger(stack, place) if e["kind"] == "inspection.finding.minor"]
+    path = f"/merchants/{place.merchant_id}/objections"
+    request = {"event_id": finding["event_id"], "kind": finding["kind"], "ground": "repaired",
+               "statement": "已整改，递交信用承诺书", "commitment": True}  # fmt: skip
+    r = await stack.credit.post(path, json=request, headers=clerk)
+    assert r.status_code == 201, r.text
+    refused = await stack.credit.post(
+        f"/objections/{r.json()['objection_id']}/decision",
+        json={"decision": "upheld", "reasoning": "整改照片不能说明问题已解决"},
+        headers=other,
+    )
+    assert refused.status_code == 200 and refused.json()["state"] == "upheld", refused.text
+    decided_at = datetime.fromisoformat(refused.json()["decided_at"])
+
+    again = await stack.credit.post(path, json=request, headers=clerk)
+    assert again.status_code == 409 and fields(again) == ["event_id"]
+    assert "may be asked again 30 days after" in again.json()["errors"][0]["reason"]
+    [entry] = [e for e in await ledger(stack, place) if e["kind"] == "inspection.finding.minor"]
+    assert not entry["repairable"] and entry["objection"]["state"] == "upheld"
+    assert datetime.fromisoformat(entry["repair_opens_at"]) == decided_at + timedelta(days=30)
+    listed = await stack.credit.get(
+        "/objections", params={"merchant_id": place.merchant_id}, headers=clerk
+    )
+    assert [o["state"] for o in listed.json()["items"]] == ["upheld"]  # nothing more stored

@@ -529,6 +529,52 @@ async def test_an_entry_is_repaired_once_after_an_error_upheld_and_never_reverse
     ]
 
 
+async def test_a_repair_refused_leaves_room_for_another_but_never_two_open(suite: Suite) -> None:
+    objections = suite.stores.objections
+    clerk = Actor.of("c-li", "李登记")
+
+    def repair(objection_id: str, day: int) -> Objection:
+        return objection(objection_id, "ev_1", filed_at=T0 + day * D, ground="repaired",
+                         commitment=True)  # fmt: skip
+
+    first = repair("obj_1", 1)
+    assert await objections.add_objection(first)
+    refused = replace(first, state="upheld", reasoning="整改不到位", decided_at=T0 + 2 * D,
+                      decided_by=clerk)  # fmt: skip
+    await objections.save_objection(refused)
+    second = repair("obj_2", 40)
+    assert await objections.add_objection(second)
+    assert not await objections.add_objection(repair("obj_3", 41))  # one open at a time
+    assert not await objections.add_objection(objection("obj_4", "ev_1", filed_at=T0 + 41 * D))
+    await objections.save_objection(
+        replace(second, state="upheld", reasoning="承诺书不符合要求", decided_at=T0 + 42 * D,
+                decided_by=clerk)
+    )  # fmt: skip
+    # Refused twice; an error may still be disputed, once, and then no repair while it is open.
+    error = objection("obj_5", "ev_1", filed_at=T0 + 43 * D)
+    assert await objections.add_objection(error)
+    assert not await objections.add_objection(repair("obj_6", 44))
+    await objections.save_objection(
+        replace(error, state="upheld", reasoning="记录属实", decided_at=T0 + 45 * D,
+                decided_by=clerk)
+    )  # fmt: skip
+    assert not await objections.add_objection(objection("obj_7", "ev_1", filed_at=T0 + 46 * D))
+    granted = repair("obj_8", 80)
+    assert await objections.add_objection(granted)
+    await objections.save_objection(
+        replace(granted, state="repaired", reasoning="整改到位", decided_at=T0 + 81 * D,
+                decided_by=clerk)
+    )  # fmt: skip
+    assert not await objections.add_objection(repair("obj_9", 120))  # reversed: never again
+    held = await objections.objections_of("ev_1", "inspection.finding.major")
+    assert [(o.objection_id, o.state) for o in held] == [
+        ("obj_1", "upheld"),
+        ("obj_2", "upheld"),
+        ("obj_5", "upheld"),
+        ("obj_8", "repaired"),
+    ]
+
+
 async def test_a_withdrawn_objection_leaves_its_entry_free_for_one_more(suite: Suite) -> None:
     objections = suite.stores.objections
     first = objection("obj_1", "ev_1")

@@ -143,3 +143,33 @@ async def test_the_list_asks_only_for_the_recently_closed_and_points_to_the_ledg
     assert "近 90 天决定或撤回的" in page
     older = page[page.index('id="older"') :]
     assert 'href="/staff/ledgers"' in older[: older.index("</p>")]
+
+
+async def test_a_refused_repair_says_when_to_ask_again_and_a_filing_too_soon_says_why() -> None:
+    asked: list[httpx.Request] = []
+    upheld = REPAIR | {"state": "upheld", "reasoning": "整改不到位",
+                       "decided_at": "2026-11-06T09:00:00+08:00",
+                       "decided_by": {"subject": "c-zhou", "name": "周登记"}}  # fmt: skip
+    refused = [
+        line("inspection.finding.major", -15, "ev_major", objection=upheld, disputable=False,
+             repairable=False, repair_opens_at="2026-12-06T09:00:00+08:00"),
+        line("inspection.finding.minor", -5, "ev_minor", disputable=True, repairable=True),
+    ]  # fmt: skip
+
+    def too_soon(request: httpx.Request) -> httpx.Response:
+        errors = [{"field": "event_id", "reason": (
+            "entry ev_minor (inspection.finding.minor) was refused a repair on "
+            "2026-11-06T01:00:00+00:00: it may be asked again 30 days after, from "
+            "2026-12-06T01:00:00+00:00")}]  # fmt: skip
+        return httpx.Response(409, json={"error": "conflict", "message": "x", "errors": errors})
+
+    async with console(person("clerk"), asked, credit_of(refused, too_soon)) as client:
+        page = (await client.get("/staff/merchants/mer_1")).text
+        form = {"csrf": "x", "event_id": "ev_minor", "kind": "inspection.finding.minor",
+                "ground": "repaired", "statement": "已整改", "commitment": "yes"}  # fmt: skip
+        r = await client.post("/staff/merchants/mer_1/objections", data=form)
+    major = page[page.index('id="entry-ev_major-inspection-finding-major"') :]
+    assert "2026-12-06 起可再次申请信用修复" in major[: major.index("</li>")]
+    assert r.status_code == 409
+    mine = repair_form(r.text, "entry-ev_minor-inspection-finding-minor")
+    assert "不予修复后满 30 日才能再次申请信用修复" in mine

@@ -15,6 +15,7 @@ from services.credit import events, handlers
 from services.credit.domain import adjust, facts_from_objection, score
 from services.credit.domain.ledger import Adjustment
 from services.credit.domain.objections import (
+    REPAIR_RETRY_WAIT,
     REPAIR_WAITS,
     Objection,
     decide,
@@ -22,6 +23,7 @@ from services.credit.domain.objections import (
     refusal,
     repair_opens_at,
     repair_refusal,
+    repair_retry_from,
     repairable_from,
     reversed_keys,
 )
@@ -139,19 +141,56 @@ def test_a_repair_needs_the_commitment_and_names_every_problem_at_once() -> None
     assert unknown.value.errors == [{"field": "ground", "reason": "must be one of error, repaired"}]
 
 
-def test_an_error_upheld_may_be_repaired_but_each_ground_goes_once_and_a_reversal_ends_both() -> (
-    None
-):
+def test_an_error_upheld_may_be_repaired_an_error_goes_once_and_a_reversal_ends_both() -> None:
     at = T0 + 200 * DAY
     error = filed(MAJOR, T0 + DAY)
     assert refusal(MAJOR, [error], at, "repaired") is not None  # one open at a time
     upheld = decide(error, "upheld", "记录属实", ZHOU, T0 + 5 * DAY)
+    assert refusal(MAJOR, [upheld], at, "error") is not None  # an error is disputed once
     repair = asked(at, earlier=(upheld,))
     assert refusal(MAJOR, [upheld, repair], at, "repaired") is not None
-    refused = decide(repair, "upheld", "整改不到位", ZHOU, at)
-    assert refusal(MAJOR, [upheld, refused], at, "repaired") is not None  # once
+    granted = decide(repair, "repaired", "整改到位", ZHOU, at)
+    later = at + 60 * DAY
+    assert refusal(MAJOR, [upheld, granted], later, "repaired") is not None  # repaired already
+    assert refusal(MAJOR, [upheld, granted], later, "error") is not None
     corrected = decide(filed(MAJOR, T0 + DAY), "corrected", "记录有误", ZHOU, T0 + 5 * DAY)
     assert refusal(MAJOR, [corrected], at, "repaired") is not None  # nothing left to repair
+
+
+def test_a_repair_refused_may_be_asked_for_again_once_its_wait_has_passed() -> None:
+    at = T0 + 200 * DAY
+    refused = decide(asked(at), "upheld", "整改不到位", ZHOU, at + DAY)
+    assert repair_retry_from([refused]) == at + DAY + REPAIR_RETRY_WAIT
+    with pytest.raises(Conflict, match=r"refused a repair on .*: it may be asked again") as soon:
+        asked(at + 30 * DAY, earlier=(refused,))
+    assert field_of(soon) == "event_id"
+    assert "30 days after" in str(soon.value)
+    # Every condition is checked anew: a later offence still refuses it.
+    again = entry("complaint.substantiated", at + 10 * DAY, event_id="ev_again")
+    with pytest.raises(Conflict, match="offended again"):
+        asked(at + 31 * DAY, ledger=(again,), earlier=(refused,))
+    second = asked(at + 31 * DAY, earlier=(refused,))
+    assert second.state == "open"
+    # An error may still be disputed after a repair refused; an error upheld stays the answer.
+    assert refusal(MAJOR, [refused], at + 2 * DAY, "error") is None
+    # The latest refusal counts: refused twice, the wait runs from the second.
+    twice = decide(second, "upheld", "承诺书不符合要求", ZHOU, at + 40 * DAY)
+    assert repair_retry_from([refused, twice]) == at + 70 * DAY
+    assert refusal(MAJOR, [refused, twice], at + 69 * DAY, "repaired") is not None
+    assert refusal(MAJOR, [refused, twice], at + 70 * DAY, "repaired") is None
+    # A withdrawn request is no refusal.
+    withdrawn = replace(refused, state="withdrawn")
+    assert repair_retry_from([withdrawn]) is None
+
+
+def test_a_repair_refused_says_when_it_may_be_asked_for_again() -> None:
+    at = T0 + 200 * DAY
+    refused = decide(asked(at), "upheld", "整改不到位", ZHOU, at)
+    assert repair_opens_at(MAJOR, [refused], (MAJOR,), set(), at + DAY) == at + 30 * DAY
+    assert repair_opens_at(MAJOR, [refused], (MAJOR,), set(), at + 30 * DAY) is None  # open now
+    # A later offence: waiting is no use.
+    again = entry("complaint.substantiated", at + 10 * DAY, event_id="ev_again")
+    assert repair_opens_at(MAJOR, [refused], (MAJOR, again), set(), at + 11 * DAY) is None
 
 
 def test_a_repair_is_decided_repaired_or_upheld_and_not_granted_once_the_merchant_offended() -> (
@@ -289,3 +328,35 @@ async def test_a_fresh_finding_with_its_order_open_still_says_when_a_repair_open
     lines = (await world.credit.explain(CLERK, "mer_1"))["ledger"]
     [major] = [x for x in lines if x["kind"] == "inspection.finding.major"]
     assert major["repair_opens_at"] is None
+
+
+async def test_a_repair_refused_is_asked_for_again_a_month_later_and_granted() -> None:
+    world, line = await graded_major()
+    occurred = datetime.fromisoformat(line["occurred_at"])
+    world.clock.at = occurred + 180 * DAY
+    first = await ask(world, line)
+    world.clock.at += DAY
+    await world.credit.decide_objection(DECIDER, first["objection_id"], "upheld", "整改不到位")
+    refused_at = world.clock.at
+    [line] = (await world.credit.explain(CLERK, "mer_1"))["ledger"]
+    assert not line["repairable"] and line["objection"]["state"] == "upheld"
+    assert datetime.fromisoformat(line["repair_opens_at"]) == refused_at + 30 * DAY
+    world.clock.at = refused_at + 29 * DAY
+    before = world.types()
+    with pytest.raises(Conflict, match="may be asked again 30 days after") as soon:
+        await ask(world, line)
+    assert field_of(soon) == "event_id" and world.types() == before
+
+    world.clock.at = refused_at + 30 * DAY
+    [line] = (await world.credit.explain(CLERK, "mer_1"))["ledger"]
+    assert line["repairable"] and line["repair_opens_at"] is None
+    second = await ask(world, line)
+    assert second["objection_id"] != first["objection_id"]
+    [line] = (await world.credit.explain(CLERK, "mer_1"))["ledger"]
+    assert line["objection"]["objection_id"] == second["objection_id"]  # the newest shows
+    assert not line["repairable"]  # one open at a time
+    await world.credit.decide_objection(DECIDER, second["objection_id"], "repaired", "整改到位")
+    await world.send(handlers.objections_router(world.credit), world.uow.published[-1])
+    assert (await world.stores.ledger.scores())["mer_1"] == (100, "A")
+    states = [o["state"] for o in await world.credit.objections(CLERK)]
+    assert states == ["upheld", "repaired"]
