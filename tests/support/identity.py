@@ -105,11 +105,13 @@ class Tokens:
             role, district, market_id=market_id, who=who, department=department
         )
         cached = self._cache.get(username)
-        if cached and cached[1] - _MARGIN_S > time.monotonic():
+        # A token's expiry is wall-clock time (its `exp`): a machine paused and resumed has its
+        # wall clock jump ahead while the monotonic one stood still, so the cache reads the wall.
+        if cached and cached[1] - _MARGIN_S > time.time():
             return cached[0]
         answer = self._sign_in(username)
         token = str(answer["access_token"])
-        self._cache[username] = (token, time.monotonic() + float(answer["expires_in"]))
+        self._cache[username] = (token, time.time() + float(answer["expires_in"]))
         return token
 
     def _sign_in(
