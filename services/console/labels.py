@@ -141,6 +141,8 @@ CREDIT_KIND: Final = {
     "objection.repaired": "信用修复",
     # What followed from a finding found wrong (its overdue, its suspension), undone with it.
     "objection.follow_on": "随检查结论更正撤销",
+    # The registry corrected the merchant's 统一社会信用代码: its credit is the new code's.
+    "merchant.credit_code": "统一社会信用代码更正",
 }
 OBJECTION_STATE: Final = {
     "open": "待决定",
@@ -297,6 +299,10 @@ _REASONS: Final = [
     ),
     (re.compile(r"must be one of corrected, upheld"), "请选择更正或维持"),
     (re.compile(r"merchant \S+ has no ledger entry .*"), "找不到这条信用记录"),
+    (
+        re.compile(r".* was recorded at another registration of the same business.*"),
+        "这条记录记于同一统一社会信用代码的另一登记，请在该登记的页面办理",
+    ),
     (re.compile(r"merchant \S+ left the market on (\S+)"), r"该商户已于 \1 退出经营"),
     # 停业 (services/registry/domain/model.py): a closed market, and one with merchants left.
     (

@@ -50,11 +50,14 @@ class FakeLedger:
     def __init__(self, statuses: Mapping[str, StatusSeen] | None = None) -> None:
         self.statuses: Mapping[str, StatusSeen] = {} if statuses is None else statuses
         self.adjustments: dict[tuple[str, str], Adjustment] = {}
-        self.credits: dict[str, StoredCredit] = {}
+        self.held: dict[str, StoredCredit] = {}
         self.graded_at: dict[str, datetime] = {}
         self.corrected: dict[tuple[str, str, datetime], CorrectedFinding] = {}
 
     async def lock(self, merchant_id: str) -> None:
+        return None
+
+    async def lock_codes(self, codes: Sequence[str]) -> None:
         return None
 
     async def add(self, a: Adjustment) -> bool:
@@ -64,48 +67,60 @@ class FakeLedger:
         return True
 
     async def ledger(self, merchant_id: str) -> list[Adjustment]:
-        found = [a for a in self.adjustments.values() if a.merchant_id == merchant_id]
+        subject = set(await self.subject(merchant_id))
+        found = [a for a in self.adjustments.values() if a.merchant_id in subject]
         return sorted(found, key=lambda a: (a.occurred_at, a.event_id))
 
+    async def subject(self, merchant_id: str) -> list[str]:
+        codes = await self.subjects()
+        code = codes.get(merchant_id)
+        return sorted({merchant_id, *(m for m, c in codes.items() if code and c == code)})
+
+    async def subjects(self) -> dict[str, str]:
+        return {m: s.credit_code for m, s in self.statuses.items() if s.credit_code is not None}
+
     async def credit(self, merchant_id: str) -> StoredCredit | None:
-        return self.credits.get(merchant_id)
+        return self.held.get(merchant_id)
+
+    async def credits(self, merchant_ids: Sequence[str]) -> dict[str, StoredCredit]:
+        return {m: self.held[m] for m in merchant_ids if m in self.held}
 
     async def save(self, stored: StoredCredit) -> None:
         c = stored.credit
-        held = self.credits.get(c.merchant_id)
+        held = self.held.get(c.merchant_id)
         # A grade keeps the moment it was first given while it holds.
         if held is None or held.credit.grade != c.grade or c.merchant_id not in self.graded_at:
             self.graded_at[c.merchant_id] = c.as_of
-        self.credits[c.merchant_id] = stored
+        self.held[c.merchant_id] = stored
 
     async def due_for_refade(self, now: datetime, current_version: str, limit: int) -> list[str]:
         due = [
             m
-            for m, s in self.credits.items()
+            for m, s in self.held.items()
             if (s.credit.next_fade_at is not None and s.credit.next_fade_at <= now)
             or s.credit.policy_version != current_version
         ]
         return sorted(due)[:limit]
 
     async def scores(self) -> dict[str, tuple[int, str]]:
-        return {m: (s.credit.score, s.credit.grade) for m, s in self.credits.items()}
+        return {m: (s.credit.score, s.credit.grade) for m, s in self.held.items()}
 
     async def adjustment_keys(self) -> set[tuple[str, str, int, str]]:
         return {(a.event_id, a.kind, a.delta, a.policy_version) for a in self.adjustments.values()}
 
     async def grade_counts(self) -> dict[str, int]:
-        return _counts([("", s.credit.grade) for s in self.credits.values()]).get("", {})
+        return _counts([("", s.credit.grade) for s in self.held.values()]).get("", {})
 
     async def grades_by_market(self) -> dict[str, dict[str, int]]:
         left = {m for m, seen in self.statuses.items() if seen.status == MERCHANT_LEFT}
-        trading = [s for m, s in self.credits.items() if m not in left]
+        trading = [s for m, s in self.held.items() if m not in left]
         return _counts([(s.market_id, s.credit.grade) for s in trading])
 
     async def market_grade_counts(self, market_id: str) -> dict[str, int]:
         return (await self.grades_by_market()).get(market_id, {})
 
     async def graded(self, merchant_id: str) -> tuple[str, datetime | None] | None:
-        held = self.credits.get(merchant_id)
+        held = self.held.get(merchant_id)
         return None if held is None else (held.credit.grade, self.graded_at.get(merchant_id))
 
     async def ledger_before(self, end: datetime) -> list[Adjustment]:
@@ -159,7 +174,11 @@ class FakeContext:
         return {m: held[m] for m in merchant_ids if m in held}
 
     async def set_statuses(self, seen: Mapping[str, StatusSeen]) -> None:
-        self.held_statuses.update(seen)
+        for merchant_id, status in seen.items():
+            held = self.held_statuses.get(merchant_id)
+            if status.credit_code is None and held is not None:
+                status = replace(status, credit_code=held.credit_code)
+            self.held_statuses[merchant_id] = status
 
     async def observe(self, seen: Observation) -> None:
         self.observations.setdefault((seen.event_id, seen.kind), seen)

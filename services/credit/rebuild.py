@@ -13,7 +13,9 @@ Replayed: inspection, complaints, registry merchants, risks, joint enforcement c
 
 One known limit: `registry.merchants.v1` is compacted, so a status a merchant left before
 compaction ran (active → licence_expired → active) is no longer on the topic; the live ledger
-keeps its adjustment, a rebuild cannot see it.
+keeps its adjustment, a rebuild cannot see it. So with a 统一社会信用代码 corrected before
+compaction ran: the live ledger keeps its `merchant.credit_code` entry (worth 0), the rebuild
+sees only the code as it is now — the same scores, one adjustment fewer.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, tzinfo
 from typing import Any
@@ -48,6 +48,7 @@ from services.credit.domain import (
     MerchantRecord,
     Month,
     Period,
+    Place,
     PolicyBook,
     adjust,
     apply,
@@ -65,6 +66,7 @@ from services.credit.domain import (
     rank_within_district,
     rebuild_all,
     refade,
+    regrade,
     roll_up,
     score_parts,
 )
@@ -251,28 +253,38 @@ class Credit:
         async with self.uow() as work:
             store = work.stores
             merchant_ids = sorted({s.data.merchant_id for s in snapshots})
-            # Locked in one order whatever the batch holds, so that two units locking some of the
-            # same merchants never wait on each other in a cycle.
+            # Locked in one order whatever the batch holds — the credit subjects (codes old and
+            # new), then the merchants — so that two units locking some of the same never wait
+            # on each other in a cycle.
+            known = await store.context.statuses(merchant_ids)
+            codes = {s.data.credit_code for s in snapshots}
+            codes |= {seen.credit_code for seen in known.values() if seen.credit_code}
+            await store.ledger.lock_codes(sorted(codes))
             for merchant_id in merchant_ids:
                 await store.ledger.lock(merchant_id)
             seen = await store.context.statuses(merchant_ids)
             taken: dict[str, StatusSeen] = {}
             facts: list[Fact] = []
+            # A merchant whose code was corrected leaves its old subject: those left regrade.
+            left: set[str] = set()
             applied = 0
             for s in snapshots:
                 data = s.data
                 if not await self._claim(work, s.delivery, s.meta.event_id):
                     continue
                 previous = seen.get(data.merchant_id)
-                status = StatusSeen(data.status, data.version)
+                status = StatusSeen(data.status, data.version, data.credit_code)
                 if not keep_newer(seen, data.merchant_id, status):
                     self.metrics.events.labels(topic, "ignored").inc()
                     continue
                 taken[data.merchant_id] = status
-                facts += facts_from_merchant(data, s.meta, previous.status if previous else None)
+                was, code = (previous.status, previous.credit_code) if previous else (None, None)
+                if code is not None and code != data.credit_code:
+                    left |= set(await store.ledger.subject(data.merchant_id))
+                facts += facts_from_merchant(data, s.meta, was, code)
                 applied += 1
             await store.context.set_statuses(taken)
-            kinds = await self._record(work, facts, now)
+            kinds = await self._record(work, facts, now, left)
         self._applied(topic, kinds, applied)
 
     async def risk_seen(self, data: Any) -> None:
@@ -344,9 +356,15 @@ class Credit:
             self.metrics.adjustments.labels(kind).inc()
 
     async def _record(
-        self, work: UnitOfWork[Stores], facts: Sequence[Fact], now: datetime
+        self,
+        work: UnitOfWork[Stores],
+        facts: Sequence[Fact],
+        now: datetime,
+        left: Collection[str] = (),
     ) -> list[str]:
-        """Adjust each fact's merchant; publish every change of score or grade. An entry that
+        """Adjust each fact's merchant — and every other registration of its credit subject —
+        and publish every change of score or grade; those `left` (registrations a corrected
+        code took a merchant away from) are regraded by the entry that says so. An entry that
         follows from a finding found wrong already is undone at once (`follow_ons`)."""
         store = work.stores
         kinds: list[str] = []
@@ -358,6 +376,17 @@ class Credit:
             if entry is None:
                 continue
             await store.ledger.lock(entry.merchant_id)
+            subject = await store.ledger.subject(entry.merchant_id)
+            if len(subject) > 1 or (fact.kind == "merchant.credit_code" and left):
+                if not await store.ledger.add(entry):
+                    continue
+                kinds.append(entry.kind)
+                others = (
+                    sorted(set(left) - set(subject)) if entry.kind == "merchant.credit_code" else []
+                )
+                await self._regrade(store, [*subject, *others], entry, fact, now, items)
+                pending.extend(await self._follow_ons(store, entry))
+                continue
             stored = await store.ledger.credit(entry.merchant_id)
             credit = stored.credit if stored else None
             version = stored.version if stored else 0
@@ -377,15 +406,54 @@ class Credit:
                 version += 1
                 items.append(events.score_changed(change, fact, version, now))
             await store.ledger.save(StoredCredit(credit, fact.market_id, fact.district, version))
-            if entry.kind in follow_ons.FOLLOWING_KINDS:
-                found = await store.ledger.corrected_findings(
-                    entry.merchant_id, entry.correlation_id
-                )
-                pending.extend(follow_ons.reversals(found, [entry]))
+            pending.extend(await self._follow_ons(store, entry))
         self._emit(work, items)
         for _, event, _key in items:
             self._count(event.data)
         return kinds
+
+    async def _follow_ons(self, store: Stores, entry: Adjustment) -> list[Fact]:
+        if entry.kind not in follow_ons.FOLLOWING_KINDS:
+            return []
+        found = await store.ledger.corrected_findings(entry.merchant_id, entry.correlation_id)
+        return follow_ons.reversals(found, [entry])
+
+    async def _regrade(
+        self,
+        store: Stores,
+        merchant_ids: Sequence[str],
+        entry: Adjustment,
+        fact: Fact,
+        now: datetime,
+        items: list[Item],
+    ) -> None:
+        """Each registration recomputed from its credit subject's ledger, `entry` (recorded)
+        what moved it; its subject's lock is held already. A registration credit has not scored
+        yet is scored when its own first entry comes; the entry's own merchant is scored now, in
+        the fact's market. One read of each subject's ledger and of the stored credits, and a
+        write only where something moved: a business at many stalls costs little more."""
+        stored = await store.ledger.credits(merchant_ids)
+        ledgers: dict[str, list[Adjustment]] = {}
+        subject_of: dict[str, str] = {}
+        for merchant_id in merchant_ids:
+            held = stored.get(merchant_id)
+            if held is None and merchant_id != entry.merchant_id:
+                continue
+            if merchant_id not in subject_of:
+                members = await store.ledger.subject(merchant_id)
+                subject_of |= dict.fromkeys(members, members[0])
+                ledgers[members[0]] = await store.ledger.ledger(merchant_id)
+            ledger = ledgers[subject_of[merchant_id]]
+            place: Place = fact if held is None or merchant_id == entry.merchant_id else held
+            before = held.credit if held else None
+            credit, change = regrade(before, merchant_id, ledger, entry, now, self.book)
+            version = held.version if held else 0
+            if change is not None:
+                version += 1
+                items.append(events.score_changed(change, place, version, now))
+            elif before is not None and _same(before, credit) and place is held:
+                continue
+            await store.ledger.save(StoredCredit(credit, place.market_id, place.district, version))
 
     def _count(self, change: Any) -> None:
         # Kept current per change (the fade clock recounts from the table as well).
@@ -448,7 +516,7 @@ class Credit:
             stored = within(who, found, "credit record for merchant", merchant_id)
             ledger = await store.ledger.ledger(merchant_id)
             roots = await store.context.roots(sorted({a.correlation_id for a in ledger}))
-            disputes = await store.objections.objections(ObjectionQuery(merchant_id=merchant_id))
+            disputes = await self._subject_objections(store, ledger)
             orders, _ = await store.context.open_rectifications(merchant_id)
         now = self.now()
         # An entry shows its newest objection not withdrawn (an error upheld, then a repair: the
@@ -468,14 +536,17 @@ class Credit:
             earlier = current.get(a.key, [])
             repair = objection_rules.repair_refusal(a, ledger, undone, orders, now)
             opens = objection_rules.repair_opens_at(a, earlier, ledger, undone, now)
-            if a.key in followed:
+            elsewhere = a.merchant_id != merchant_id
+            if a.key in followed or elsewhere:
                 # Undone with the finding it followed from: nothing left to dispute or repair.
+                # Recorded at another registration of the business: disputed on its page.
                 return {
                     "disputable": False,
                     "repairable": False,
                     "repairable_from": None,
                     "repair_opens_at": None,
-                    "undone_with_finding": True,
+                    "undone_with_finding": a.key in followed,
+                    "another_registration": elsewhere,
                 }
             return {
                 "disputable": objection_rules.refusal(a, earlier, now) is None,
@@ -484,6 +555,7 @@ class Credit:
                 "repairable_from": serial.dump(objection_rules.repairable_from(a)),
                 "repair_opens_at": serial.dump(opens),
                 "undone_with_finding": False,
+                "another_registration": False,
             }
 
         credit = stored.credit
@@ -532,6 +604,12 @@ class Credit:
             if entry is None:
                 raise NotFound(
                     f"merchant {merchant_id} has no ledger entry {kind} of event {event_id}",
+                    field="event_id",
+                )
+            if entry.merchant_id != merchant_id:
+                raise Conflict(
+                    f"entry {event_id} ({kind}) was recorded at another registration of the "
+                    f"same business, merchant {entry.merchant_id}: it is disputed there",
                     field="event_id",
                 )
             earlier = await store.objections.objections_of(event_id, kind)
@@ -652,10 +730,20 @@ class Credit:
             found = await work.stores.objections.filed(query)
         return [self._objection_shown(o, now) for o in found]
 
+    async def _subject_objections(
+        self, store: Stores, ledger: Sequence[Adjustment]
+    ) -> list[objection_rules.Objection]:
+        """The objections filed at every registration whose entries `ledger` holds (a credit
+        subject's), oldest first."""
+        found: list[objection_rules.Objection] = []
+        for merchant_id in sorted({a.merchant_id for a in ledger}):
+            found += await store.objections.objections(ObjectionQuery(merchant_id=merchant_id))
+        return sorted(found, key=lambda o: (o.filed_at, o.objection_id))
+
     async def _repair_refusal(
         self, store: Stores, entry: Adjustment, ledger: Sequence[Adjustment], now: datetime
     ) -> Conflict | None:
-        disputes = await store.objections.objections(ObjectionQuery(merchant_id=entry.merchant_id))
+        disputes = await self._subject_objections(store, ledger)
         orders, _ = await store.context.open_rectifications(entry.merchant_id)
         undone = objection_rules.reversed_keys(disputes) | follow_ons.reversed_keys(ledger)
         return objection_rules.repair_refusal(entry, ledger, undone, orders, now)
@@ -904,7 +992,8 @@ class Credit:
         if not current:
             async with self.uow() as work:
                 ledger = await work.stores.ledger.ledger_before(period.end)
-            credits = rebuild_all(ledger, period.end, self.book)
+                subjects = await work.stores.ledger.subjects()
+            credits = rebuild_all(ledger, period.end, self.book, subjects)
             stood = self._stood(credits, period.end)
         markets, districts = await self.assess(period, stood)
         now = self.now()
@@ -988,7 +1077,8 @@ class Credit:
                 LEDGER_KINDS, first.start(self.tz), end, excluding=wrong
             )
             seen = await store.context.observed(start, end)
-        credits = rebuild_all(ledger, end, self.book)
+            subjects = await store.ledger.subjects()
+        credits = rebuild_all(ledger, end, self.book, subjects)
         stood = self._stood(credits, end)
         merchants: list[MerchantRecord] = []
         for m in self.directory.merchants.values():
@@ -1194,3 +1284,9 @@ class Credit:
         if month is not None:
             month = str(self.month(month))
         return await self.honours(month, who.listing_district(district))
+
+
+def _same(before: MerchantCredit, after: MerchantCredit) -> bool:
+    """Nothing to write: the same score, balance, next fade and policy (only `as_of` moved)."""
+    keep = ("score", "grade", "balance", "next_fade_at", "policy_version")
+    return all(getattr(before, k) == getattr(after, k) for k in keep)

@@ -37,10 +37,12 @@ class StoredCredit:
 # What other services told credit, as the context store keeps it.
 @dataclass(frozen=True, slots=True)
 class StatusSeen:
-    """The registry status credit last took of a merchant, and the version of its snapshot."""
+    """The registry status credit last took of a merchant, and the version of its snapshot;
+    with its 统一社会信用代码, which makes the registrations of one business one credit subject."""
 
     status: str
     version: int
+    credit_code: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,14 +132,34 @@ class Ledger(Protocol):
     """The adjustments and the scores they make."""
 
     async def lock(self, merchant_id: str) -> None:
-        """One writer per merchant at a time, whichever topic the event came from."""
+        """One writer per credit subject at a time (the merchant's 统一社会信用代码, once known;
+        else the merchant), whichever topic the event came from."""
+        ...
+
+    async def lock_codes(self, codes: Sequence[str]) -> None:
+        """`lock` for the subjects of these codes, in the order given (sorted by the caller)."""
         ...
 
     async def add(self, a: Adjustment) -> bool: ...
 
-    async def ledger(self, merchant_id: str) -> list[Adjustment]: ...
+    async def ledger(self, merchant_id: str) -> list[Adjustment]:
+        """The entries of the merchant's credit subject: its own and those of every other
+        registration of its 统一社会信用代码, by when they happened."""
+        ...
+
+    async def subject(self, merchant_id: str) -> list[str]:
+        """The registrations of the merchant's credit subject, itself included, sorted."""
+        ...
+
+    async def subjects(self) -> dict[str, str]:
+        """Merchant id → 统一社会信用代码, for every merchant whose code is known."""
+        ...
 
     async def credit(self, merchant_id: str) -> StoredCredit | None: ...
+
+    async def credits(self, merchant_ids: Sequence[str]) -> dict[str, StoredCredit]:
+        """The stored credits of those of `merchant_ids` that have one (a subject's, at once)."""
+        ...
 
     async def save(self, stored: StoredCredit) -> None: ...
 
@@ -385,8 +407,17 @@ def postgres_stores(conn: asyncpg.Connection) -> Stores:
 class PostgresLedger(OnConnection):
     async def lock(self, merchant_id: str) -> None:
         await self.conn.execute(
-            "SELECT pg_advisory_xact_lock(hashtext('credit:' || $1))", merchant_id
+            """SELECT pg_advisory_xact_lock(hashtext('credit:' || coalesce(
+                   (SELECT 'code:' || credit_code FROM merchant_status WHERE merchant_id = $1),
+                   $1)))""",
+            merchant_id,
         )
+
+    async def lock_codes(self, codes: Sequence[str]) -> None:
+        for code in codes:
+            await self.conn.execute(
+                "SELECT pg_advisory_xact_lock(hashtext('credit:code:' || $1))", code
+            )
 
     async def add(self, a: Adjustment) -> bool:
         done = await self.conn.execute(
@@ -400,24 +431,45 @@ class PostgresLedger(OnConnection):
 
     async def ledger(self, merchant_id: str) -> list[Adjustment]:
         rows = await self.conn.fetch(
-            "SELECT entry FROM adjustments WHERE merchant_id = $1 ORDER BY occurred_at, event_id",
-            merchant_id,
+            """SELECT entry FROM adjustments WHERE merchant_id = ANY($1::text[])
+               ORDER BY occurred_at, event_id""",
+            await self.subject(merchant_id),
         )
         return [serial.load(Adjustment, r["entry"]) for r in rows]
 
-    async def credit(self, merchant_id: str) -> StoredCredit | None:
-        row = await self.conn.fetchrow(
-            "SELECT credit, market_id, district, version FROM credits WHERE merchant_id = $1",
+    async def subject(self, merchant_id: str) -> list[str]:
+        rows = await self.conn.fetch(
+            """SELECT s.merchant_id FROM merchant_status s
+               JOIN merchant_status me ON me.credit_code = s.credit_code
+               WHERE me.merchant_id = $1""",
             merchant_id,
         )
-        if row is None:
-            return None
-        return StoredCredit(
-            serial.load(MerchantCredit, row["credit"]),
-            row["market_id"],
-            row["district"],
-            row["version"],
+        return sorted({merchant_id, *(r["merchant_id"] for r in rows)})
+
+    async def subjects(self) -> dict[str, str]:
+        rows = await self.conn.fetch(
+            "SELECT merchant_id, credit_code FROM merchant_status WHERE credit_code IS NOT NULL"
         )
+        return {r["merchant_id"]: r["credit_code"] for r in rows}
+
+    async def credit(self, merchant_id: str) -> StoredCredit | None:
+        return (await self.credits([merchant_id])).get(merchant_id)
+
+    async def credits(self, merchant_ids: Sequence[str]) -> dict[str, StoredCredit]:
+        rows = await self.conn.fetch(
+            """SELECT merchant_id, credit, market_id, district, version FROM credits
+               WHERE merchant_id = ANY($1::text[])""",
+            list(merchant_ids),
+        )
+        return {
+            r["merchant_id"]: StoredCredit(
+                serial.load(MerchantCredit, r["credit"]),
+                r["market_id"],
+                r["district"],
+                r["version"],
+            )
+            for r in rows
+        }
 
     async def save(self, stored: StoredCredit) -> None:
         c = stored.credit
@@ -543,21 +595,25 @@ TRADING = """WHERE NOT EXISTS (SELECT 1 FROM merchant_status s
 class PostgresContext(OnConnection):
     async def statuses(self, merchant_ids: Sequence[str]) -> dict[str, StatusSeen]:
         rows = await self.conn.fetch(
-            """SELECT merchant_id, status, version FROM merchant_status
+            """SELECT merchant_id, status, version, credit_code FROM merchant_status
                WHERE merchant_id = ANY($1::text[])""",
             list(merchant_ids),
         )
-        return {r["merchant_id"]: StatusSeen(r["status"], r["version"]) for r in rows}
+        return {
+            r["merchant_id"]: StatusSeen(r["status"], r["version"], r["credit_code"]) for r in rows
+        }
 
     async def set_statuses(self, seen: Mapping[str, StatusSeen]) -> None:
         if not seen:
             return
         await self.conn.execute(
-            """INSERT INTO merchant_status (merchant_id, status, version)
-               SELECT * FROM unnest($1::text[], $2::text[], $3::integer[])
+            """INSERT INTO merchant_status (merchant_id, status, version, credit_code)
+               SELECT * FROM unnest($1::text[], $2::text[], $3::integer[], $4::text[])
                ON CONFLICT (merchant_id) DO UPDATE
-                   SET status = EXCLUDED.status, version = EXCLUDED.version""",
+                   SET status = EXCLUDED.status, version = EXCLUDED.version,
+                       credit_code = coalesce(EXCLUDED.credit_code, merchant_status.credit_code)""",
             list(seen), [s.status for s in seen.values()], [s.version for s in seen.values()],
+            [s.credit_code for s in seen.values()],
         )  # fmt: skip
 
     async def observe(self, seen: Observation) -> None:

@@ -18,6 +18,7 @@ from playwright.async_api import Page
 from tests.browser.conftest import Pages
 from tests.browser.support import Console, Shots, sign_in, submit
 from tests.support.city import Place, provision
+from tests.support.credit_codes import fresh_credit_code
 from tests.support.identity import Tokens
 from tests.support.poll import until
 
@@ -88,7 +89,7 @@ async def critical_finding(console: Console, merchant_name: str | None = None) -
                     "name": merchant_name,
                     "market_id": place.market_id,
                     "stall_no": "J-5",
-                    "credit_code": "914403001922038216",
+                    "credit_code": fresh_credit_code(),
                     "food_licence": "JY13706020012345",
                     "licence_valid_until": (date.today() + timedelta(days=200)).isoformat(),
                     "categories": [],

@@ -25,6 +25,7 @@ from tests.browser.support import (
     Shots,
     register_market,
 )
+from tests.support.credit_codes import fresh_credit_code
 from tests.support.poll import until
 
 COMPLAINANT = "市民王五"
@@ -70,7 +71,7 @@ async def place(console: Console) -> Place:
                 "name": merchant_name,
                 "market_id": market_id,
                 "stall_no": "A-3",
-                "credit_code": "914403001922038216",
+                "credit_code": fresh_credit_code(),
                 "food_licence": "JY13706020012345",
                 "licence_valid_until": (date.today() + timedelta(days=200)).isoformat(),
                 "categories": [],

@@ -37,6 +37,7 @@ from services.inspection.settings import InspectionSettings
 from services.registry.app import build as build_registry
 from tests.support import identity
 from tests.support.city import Clock, stack_settings, start_group_at_end
+from tests.support.credit_codes import fresh_credit_code
 from tests.support.kafka import Record, TopicWatcher
 from tests.support.poll import until
 from tests.support.registry_api import registry_settings
@@ -97,7 +98,7 @@ class City:
                 "name": "鲜肉商户",
                 "market_id": market_id,
                 "stall_no": "A-1",
-                "credit_code": "914403001922038216",
+                "credit_code": fresh_credit_code(),
                 "food_licence": "JY13706020012345",
                 "licence_valid_until": (date.today() + timedelta(days=365)).isoformat(),
                 "categories": ["pork"],

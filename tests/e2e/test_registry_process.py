@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from tests.support import identity
+from tests.support.credit_codes import fresh_credit_code
 from tests.support.kafka import TopicWatcher
 from tests.support.process import ROOT, service_process
 
@@ -54,7 +55,7 @@ async def test_registry_process_publishes_and_shuts_down_gracefully(
                         "name": "测试商户",
                         "market_id": market["id"],
                         "stall_no": "1",
-                        "credit_code": "91330100716105852F",
+                        "credit_code": fresh_credit_code(),
                         "food_licence": "JY13706020012345",
                         "licence_valid_until": (date.today() + timedelta(days=1)).isoformat(),
                         "categories": [],

@@ -16,6 +16,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
 from tests.support import identity
+from tests.support.credit_codes import fresh_credit_code
 
 
 @dataclass
@@ -74,7 +75,7 @@ async def provision(
             "name": "商户",
             "market_id": market["id"],
             "stall_no": stall_no,
-            "credit_code": "914403001922038216",
+            "credit_code": fresh_credit_code(),
             "food_licence": "JY13706020012345",
             "licence_valid_until": (date.today() + timedelta(days=30)).isoformat(),
             "categories": [],

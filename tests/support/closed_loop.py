@@ -33,6 +33,7 @@ import httpx
 from aiokafka import AIOKafkaProducer
 
 from tests.support.city import bearer, start_group_at_end
+from tests.support.credit_codes import fresh_credit_code
 from tests.support.kafka import Record, TopicWatcher
 from tests.support.poll import until
 from tests.support.process import ROOT
@@ -275,7 +276,7 @@ async def provision(
                     "name": f"{name}商户{i}",
                     "market_id": run.market_id,
                     "stall_no": stall_no,
-                    "credit_code": "914403001922038216",
+                    "credit_code": fresh_credit_code(),
                     "food_licence": "JY13706020012345",
                     "licence_valid_until": (date.today() + timedelta(days=200)).isoformat(),
                     "categories": [],

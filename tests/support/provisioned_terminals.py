@@ -10,6 +10,7 @@ from datetime import date, timedelta
 import asyncpg
 import httpx
 
+from tests.support.credit_codes import fresh_credit_code
 from tests.support.readings import Terminal
 from tests.support.registry_api import market_body
 
@@ -62,7 +63,7 @@ async def provision_terminal(http: httpx.AsyncClient) -> tuple[Terminal, str]:
                 "name": "冻品",
                 "market_id": market_id,
                 "stall_no": "F-1",
-                "credit_code": "9144030071526726XG",
+                "credit_code": fresh_credit_code(),
                 "food_licence": "JY13706020012345",
                 "licence_valid_until": (date.today() + timedelta(days=30)).isoformat(),
                 "categories": [],

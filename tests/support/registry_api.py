@@ -12,6 +12,7 @@ import httpx
 
 from services.registry.app import build
 from services.registry.settings import RegistrySettings
+from tests.support.credit_codes import fresh_credit_code
 
 
 def registry_settings(
@@ -62,13 +63,13 @@ def market_body(district: str, name: str = "幸福农贸市场") -> dict[str, ob
 
 
 def merchant_body(
-    market_id: str, stall_no: str, credit_code: str = "914403001922038216"
+    market_id: str, stall_no: str, credit_code: str | None = None
 ) -> dict[str, object]:
     return {
         "name": f"商户{stall_no}",
         "market_id": market_id,
         "stall_no": stall_no,
-        "credit_code": credit_code,
+        "credit_code": credit_code or fresh_credit_code(),
         "food_licence": "JY13706020012345",
         "licence_valid_until": (date.today() + timedelta(days=365)).isoformat(),
         "categories": ["pork"],

@@ -10,6 +10,7 @@ from typing import Any
 
 from contracts.telemetry import sign
 from tests.support.city_processes import City
+from tests.support.credit_codes import fresh_credit_code
 from tests.support.poll import until
 from tests.support.readings import Terminal, encode, iso
 
@@ -54,7 +55,7 @@ async def open_stall(city: City, district: str | None = None) -> Stall:
                 "name": "闭环冻品",
                 "market_id": market["id"],
                 "stall_no": "E-1",
-                "credit_code": "914403001922038216",
+                "credit_code": fresh_credit_code(),
                 "food_licence": "JY13706020012345",
                 "licence_valid_until": (date.today() + timedelta(days=200)).isoformat(),
                 "categories": ["frozen_food"],

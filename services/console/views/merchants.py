@@ -100,14 +100,16 @@ def explain(credit: dict[str, Any]) -> list[dict[str, Any]]:
         credit.get("ledger") or [], key=lambda e: str(e.get("occurred_at")), reverse=True
     ):
         delta = int(entry.get("delta") or 0)
-        entries.append(
-            entry
-            | {
-                "links": links(entry),
-                "risk": risk_root(entry),
-                "sign": "down" if delta < 0 else "up" if delta > 0 else "zero",
-            }
-        )
+        shown = entry | {
+            "links": links(entry),
+            "risk": risk_root(entry),
+            "sign": "down" if delta < 0 else "up" if delta > 0 else "zero",
+        }
+        if entry.get("another_registration"):
+            # Recorded at another registration of the business: its objections are handled
+            # on that registration's page, by its district.
+            shown["objection"] = None
+        entries.append(shown)
     return entries
 
 

@@ -64,6 +64,7 @@ from services.credit.domain.ledger import (
     rebuild,
     rebuild_all,
     refade,
+    regrade,
     score,
     unique,
 )
@@ -129,6 +130,7 @@ __all__ = [
     "rebuild",
     "rebuild_all",
     "refade",
+    "regrade",
     "risk_component",
     "roll_up",
     "score",

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Final, Literal, Protocol, get_args
 
 from pydantic import BaseModel
@@ -77,10 +77,13 @@ FactKind = Literal[
     "objection.corrected",
     "objection.repaired",
     "objection.follow_on",
+    "merchant.credit_code",
 ]
 FACT_KINDS: Final[tuple[FactKind, ...]] = get_args(FactKind)
 
 
+# How long the ledger shows a corrected 统一社会信用代码 (worth nothing: it only explains a move).
+CODE_CHANGE_SHOWN: Final = timedelta(days=365)
 _FINDING_KIND: Final[dict[str, FactKind]] = {
     "minor": "inspection.finding.minor",
     "major": "inspection.finding.major",
@@ -305,14 +308,20 @@ def facts_from_complaint(event_type: str, data: ClosedComplaint, meta: EventMeta
 
 
 def facts_from_merchant(
-    data: MerchantUpserted, meta: EventMeta, previous_status: str | None
+    data: MerchantUpserted,
+    meta: EventMeta,
+    previous_status: str | None,
+    previous_code: str | None = None,
 ) -> list[Fact]:
-    """Facts of a merchant snapshot, given the status last seen (None: never seen before).
+    """Facts of a merchant snapshot, given the status last seen (None: never seen before) and
+    the 统一社会信用代码 last seen (None: not known).
 
-    First sight: `merchant.registered` (the merchant starts at the policy's start score), and
-    the status kind too when the merchant arrives already expired or suspended. Later: the
-    status kind only when the status changed into it; an unchanged snapshot, or a change back
-    to `active`, gives nothing.
+    First sight: `merchant.registered` (the merchant starts at the policy's start score, or its
+    credit subject's), and the status kind too when the merchant arrives already expired or
+    suspended. Later: the status kind only when the status changed into it; an unchanged
+    snapshot, or a change back to `active`, gives nothing. A code corrected in the registry
+    gives `merchant.credit_code`, worth nothing itself: the merchant's credit is its new
+    subject's from then on, and the ledger says why the score moved.
     """
     found: list[tuple[FactKind, str]] = []
     if previous_status is None:
@@ -323,7 +332,18 @@ def facts_from_merchant(
         detail = f"status {was} → {data.status} (licence valid until {valid_until})"
         found.append((_STATUS_KIND[data.status], detail))
     updated_at = aware(data.updated_at, "updated_at")
-    return _facts(data.merchant_id, data, updated_at, MERCHANT_UPSERTED, meta, found)
+    facts = _facts(data.merchant_id, data, updated_at, MERCHANT_UPSERTED, meta, found)
+    if previous_code is not None and previous_code != data.credit_code:
+        [moved] = _facts(
+            data.merchant_id,
+            data,
+            updated_at,
+            MERCHANT_UPSERTED,
+            meta,
+            [("merchant.credit_code", f"统一社会信用代码 {previous_code} → {data.credit_code}")],
+        )
+        facts.append(replace(moved, delta=0, fades_at=updated_at + CODE_CHANGE_SHOWN))
+    return facts
 
 
 # -- campaign.enforcement.v1 -------------------------------------------------------------------

@@ -12,6 +12,12 @@
         credit, change = apply(credit, entry, now, book)
         # store entry + credit, publish `change` if not None, all in one transaction
 
+A merchant's credit is its credit subject's (信用主体, the 统一社会信用代码): every registration of
+one code — a merchant who left and came back, or one business at two stalls — counts the
+entries of all of them, each entry staying with the registration (and market) it happened at.
+`regrade` recomputes one registration from its subject's ledger; the store gives the ledger of
+a subject (`services/credit/store.py`, `Ledger.ledger`).
+
 The score is `start + the sum of the deltas that have not faded`, clamped to the bounds, all
 of the policy in force when it is computed; only the final sum is clamped, so the order in
 which adjustments arrive never matters and rebuilding from the ledger gives the score the live
@@ -58,6 +64,7 @@ LABELS: Final[Mapping[str, str]] = {
     "objection.corrected": "record corrected on objection",
     "objection.repaired": "entry repaired (信用修复)",
     "objection.follow_on": "followed from a finding corrected on objection",
+    "merchant.credit_code": "credit code corrected: the credit of its credit subject",
 }
 
 
@@ -215,12 +222,8 @@ def _credit(
 def _compute(
     merchant_id: str, adjustments: Iterable[Adjustment], at: datetime, book: PolicyBook
 ) -> MerchantCredit:
+    # The entries of the merchant's credit subject: its own and its other registrations'.
     entries = unique(adjustments)
-    for entry in entries:
-        if entry.merchant_id != merchant_id:
-            raise ValueError(
-                f"adjustment {entry.event_id} is for {entry.merchant_id}, not {merchant_id}"
-            )
     counting = [a for a in entries if a.counts_at(at)]
     fading = [a.fades_at for a in counting if a.delta != 0]
     return _credit(merchant_id, sum(a.delta for a in counting), min(fading, default=None), at, book)
@@ -250,19 +253,17 @@ def apply(
     credit: MerchantCredit | None, adjustment: Adjustment, at: datetime, book: PolicyBook
 ) -> tuple[MerchantCredit, ScoreChange | None]:
     """The credit after one more adjustment, and the change to publish (None if score and grade
-    stayed; always one the first time a merchant is scored).
+    stayed; always one the first time a merchant is scored). The adjustment is the merchant's
+    own or another registration's of its credit subject: the credit stays the merchant's.
 
     Time never runs back for a credit: `at` earlier than `credit.as_of` counts as `as_of`.
     Raises `StaleCredit` if an adjustment has faded since `as_of`: refade first.
     """
     at = aware(at, "at")
     balance, next_fade = 0, None
+    merchant_id = adjustment.merchant_id
     if credit is not None:
-        if credit.merchant_id != adjustment.merchant_id:
-            raise ValueError(
-                f"adjustment {adjustment.event_id} is for {adjustment.merchant_id}, "
-                f"not {credit.merchant_id}"
-            )
+        merchant_id = credit.merchant_id
         at = max(at, credit.as_of)
         if credit.next_fade_at is not None and credit.next_fade_at <= at:
             raise StaleCredit(credit.merchant_id, credit.next_fade_at, at)
@@ -272,7 +273,25 @@ def apply(
         if adjustment.delta != 0:
             fades = adjustment.fades_at
             next_fade = fades if next_fade is None else min(next_fade, fades)
-    after = _credit(adjustment.merchant_id, balance, next_fade, at, book)
+    after = _credit(merchant_id, balance, next_fade, at, book)
+    if not _moved(credit, after):
+        return after, None
+    return after, replace(_change(credit, after, "adjustment", at), adjustment=adjustment)
+
+
+def regrade(
+    credit: MerchantCredit | None,
+    merchant_id: str,
+    ledger: Iterable[Adjustment],
+    adjustment: Adjustment,
+    at: datetime,
+    book: PolicyBook,
+) -> tuple[MerchantCredit, ScoreChange | None]:
+    """The merchant's credit recomputed at `at` from its credit subject's whole `ledger`, which
+    holds `adjustment` (the entry that moved it, of this registration or another), and the
+    change to publish for it (None if score and grade stayed; always one the first time)."""
+    at = aware(at, "at") if credit is None else max(aware(at, "at"), credit.as_of)
+    after = _compute(merchant_id, ledger, at, book)
     if not _moved(credit, after):
         return after, None
     return after, replace(_change(credit, after, "adjustment", at), adjustment=adjustment)
@@ -290,14 +309,27 @@ def rebuild(
 
 
 def rebuild_all(
-    adjustments: Iterable[Adjustment], at: datetime, book: PolicyBook
+    adjustments: Iterable[Adjustment],
+    at: datetime,
+    book: PolicyBook,
+    subjects: Mapping[str, str] | None = None,
 ) -> dict[str, MerchantCredit]:
-    """Every merchant's credit at `at` from a mixed ledger, by merchant id."""
-    by_merchant: dict[str, list[Adjustment]] = {}
+    """Every merchant's credit at `at` from a mixed ledger, by merchant id: each over the
+    entries of its credit subject (`subjects`: merchant id → 统一社会信用代码; a merchant left
+    out is a subject of its own)."""
+    subjects = subjects or {}
+    by_subject: dict[str, list[Adjustment]] = {}
+    merchants: set[str] = set()
     for entry in adjustments:
-        by_merchant.setdefault(entry.merchant_id, []).append(entry)
+        merchants.add(entry.merchant_id)
+        by_subject.setdefault(_subject(entry.merchant_id, subjects), []).append(entry)
     at = aware(at, "at")
-    return {m: _compute(m, entries, at, book) for m, entries in sorted(by_merchant.items())}
+    return {m: _compute(m, by_subject[_subject(m, subjects)], at, book) for m in sorted(merchants)}
+
+
+def _subject(merchant_id: str, subjects: Mapping[str, str]) -> str:
+    code = subjects.get(merchant_id)
+    return f"merchant:{merchant_id}" if code is None else f"code:{code}"
 
 
 def refade(

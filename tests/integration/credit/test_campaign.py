@@ -17,6 +17,7 @@ from tests.integration.credit.conftest import (
     score_of,
 )
 from tests.support.city import Place
+from tests.support.credit_codes import fresh_credit_code
 from tests.support.credit_events import decided_event, duties_event
 from tests.support.kafka import TopicWatcher
 from tests.support.poll import until
@@ -120,7 +121,7 @@ async def neighbour(stack: Stack, place: Place, kafka: str) -> Place:
                 "name": "邻近商户",
                 "market_id": market["id"],
                 "stall_no": "N-1",
-                "credit_code": "914403001922038216",
+                "credit_code": fresh_credit_code(),
                 "food_licence": "JY13706020012345",
                 "licence_valid_until": (date.today() + timedelta(days=30)).isoformat(),
                 "categories": [],

@@ -95,6 +95,44 @@ def stored(merchant_id: str, score: int, grade: str, *, market: str = "mkt_1", *
 
 
 # -- the ledger ----------------------------------------------------------------------------------
+async def test_the_registrations_of_one_credit_code_share_one_ledger(suite: Suite) -> None:
+    ledger, context = suite.stores.ledger, suite.stores.context
+    mine = entry("inspection.finding.major", T0, merchant_id="mer_1", event_id="ev_1")
+    again = entry("merchant.registered", T0 + D, merchant_id="mer_2", event_id="ev_2")
+    other = entry("inspection.pass", T0, merchant_id="mer_3", event_id="ev_3")
+    for a in (mine, again, other):
+        assert await ledger.add(a)
+    # Before the codes are known, each is a subject of its own.
+    assert await ledger.subject("mer_1") == ["mer_1"]
+    assert await ledger.ledger("mer_2") == [again]
+    await context.set_statuses(
+        {
+            "mer_1": StatusSeen("left", 3, "91370602MA3C000001"),
+            "mer_2": StatusSeen("active", 2, "91370602MA3C000001"),
+            "mer_3": StatusSeen("active", 2, "91370602MA3C000003"),
+        }
+    )
+    await ledger.lock("mer_1")  # by the subject, once its code is known
+    await ledger.lock_codes(["91370602MA3C000001"])
+    assert await ledger.subject("mer_2") == ["mer_1", "mer_2"]
+    assert await ledger.subject("mer_4") == ["mer_4"]  # never seen
+    assert await ledger.ledger("mer_2") == [mine, again] == await ledger.ledger("mer_1")
+    assert await ledger.ledger("mer_3") == [other]
+    assert await ledger.subjects() == {
+        "mer_1": "91370602MA3C000001",
+        "mer_2": "91370602MA3C000001",
+        "mer_3": "91370602MA3C000003",
+    }
+    # A status without its code keeps the code known; a corrected one moves the merchant.
+    await context.set_statuses({"mer_2": StatusSeen("suspended", 4)})
+    assert (await context.statuses(["mer_2"]))["mer_2"] == StatusSeen(
+        "suspended", 4, "91370602MA3C000001"
+    )
+    await context.set_statuses({"mer_2": StatusSeen("active", 5, "91370602MA3C000003")})
+    assert await ledger.subject("mer_2") == ["mer_2", "mer_3"]
+    assert await ledger.ledger("mer_1") == [mine]
+
+
 async def test_an_adjustment_is_added_once_and_read_back_in_time_order(suite: Suite) -> None:
     ledger = suite.stores.ledger
     late, early = entry("inspection.finding.major", T0 + D), entry("inspection.pass", T0)

@@ -46,6 +46,7 @@ from services.registry.settings import RegistrySettings
 from services.telemetry.app import build as build_telemetry
 from services.telemetry.settings import TelemetrySettings
 from tests.support.city import bearer, start_group_at_end
+from tests.support.credit_codes import fresh_credit_code
 from tests.support.process import free_port
 
 pytestmark = [
@@ -203,7 +204,7 @@ async def _provision(registry: str, headers: dict[str, str]) -> str:
                 "name": "商户",
                 "market_id": market,
                 "stall_no": "F-1",
-                "credit_code": "914403001922038216",
+                "credit_code": fresh_credit_code(),
                 "food_licence": "JY13706020012345",
                 "licence_valid_until": (date.today() + timedelta(days=30)).isoformat(),
                 "categories": [],

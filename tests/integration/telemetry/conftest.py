@@ -15,6 +15,7 @@ from services.telemetry.app import build as build_telemetry
 from services.telemetry.settings import TelemetrySettings
 from tests.support import identity
 from tests.support.city import stack_settings, start_group_at_end
+from tests.support.credit_codes import fresh_credit_code
 from tests.support.poll import until
 from tests.support.readings import Terminal, encode
 from tests.support.registry_api import registry_settings
@@ -56,7 +57,7 @@ class Stack:
                     "name": "商户",
                     "market_id": market["id"],
                     "stall_no": "A-1",
-                    "credit_code": "914403001922038216",
+                    "credit_code": fresh_credit_code(),
                     "food_licence": "JY13706020012345",
                     "licence_valid_until": (date.today() + timedelta(days=30)).isoformat(),
                     "categories": [],

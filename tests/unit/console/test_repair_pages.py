@@ -173,3 +173,24 @@ async def test_a_refused_repair_says_when_to_ask_again_and_a_filing_too_soon_say
     assert r.status_code == 409
     mine = repair_form(r.text, "entry-ev_minor-inspection-finding-minor")
     assert "不予修复后满 30 日才能再次申请信用修复" in mine
+
+
+async def test_an_entry_of_another_registration_of_the_business_links_there_with_no_forms() -> None:
+    """信用主体: the entry recorded when the business traded at another stall counts here, and
+    its objections and repairs are handled on that registration's page."""
+    asked: list[httpx.Request] = []
+    elsewhere = OPEN | {"merchant_id": "mer_old"}
+    ledger = [
+        line("merchant.registered", 0, "ev_reg", merchant_id="mer_1", another_registration=False),
+        line("inspection.finding.major", -15, "ev_old", merchant_id="mer_old",
+             another_registration=True, objection=elsewhere),
+    ]  # fmt: skip
+    async with console(person("clerk", "c-zhou"), asked, credit_of(ledger)) as client:
+        page = (await client.get("/staff/merchants/mer_1")).text
+    old = page[page.index('id="entry-ev_old-inspection-finding-major"') :]
+    old = old[: old.index("</li>")]
+    assert "记于同一统一社会信用代码的另一登记，计入本商户信用" in old
+    assert 'href="/staff/merchants/mer_old"' in old
+    assert "objection-obj_1" not in old and "<form" not in old
+    own = page[page.index('id="entry-ev_reg-merchant-registered"') :]
+    assert "另一登记" not in own[: own.index("</li>")]

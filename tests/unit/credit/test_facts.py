@@ -287,7 +287,7 @@ def test_fact_refuses_nonsense() -> None:
         EventMeta("ev", "t", -1, 0, "c")
     with pytest.raises(ValueError, match="both delta and fades_at"):
         Fact(**{**base, "delta": 5})
-    assert len(FACT_KINDS) == len(set(FACT_KINDS)) == 17
+    assert len(FACT_KINDS) == len(set(FACT_KINDS)) == 18
 
 
 def test_event_meta_of_an_envelope() -> None:

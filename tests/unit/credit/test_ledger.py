@@ -20,6 +20,7 @@ from services.credit.domain import (
     rebuild,
     rebuild_all,
     refade,
+    regrade,
     score,
 )
 from services.runtime import serial
@@ -221,12 +222,26 @@ def test_apply_publishes_a_change_only_when_the_score_moves() -> None:
     assert after.next_fade_at == T0 + D + YEAR  # the earliest non-zero entry
 
 
-def test_apply_never_runs_time_back_and_keeps_to_one_merchant() -> None:
+def test_apply_never_runs_time_back_and_an_entry_of_the_subject_stays_the_merchants() -> None:
     credit = apply_all([entry("merchant.registered", T0 + D)], T0 + D)
     later, _ = apply(credit, entry("inspection.pass", T0), T0, BOOK)
     assert later.as_of == T0 + D
-    with pytest.raises(ValueError, match="is for mer_2, not mer_1"):
-        apply(credit, entry("inspection.pass", merchant_id="mer_2"), T0 + D, BOOK)
+    # Another registration of the same credit subject: it counts, and the credit stays mer_1's.
+    other = entry("inspection.finding.minor", T0 + D, merchant_id="mer_2")
+    moved, change = apply(credit, other, T0 + D, BOOK)
+    assert (moved.merchant_id, moved.score) == ("mer_1", 95)
+    assert change is not None and change.merchant_id == "mer_1" and change.adjustment == other
+
+
+def test_regrade_counts_the_whole_subject_and_says_what_moved_it() -> None:
+    mine = entry("merchant.registered", T0 + 2 * D, merchant_id="mer_2", event_id="ev_reg")
+    left_behind = entry("inspection.finding.major", T0, event_id="ev_major")  # mer_1's: -15
+    first, change = regrade(None, "mer_2", [left_behind, mine], mine, T0 + 2 * D, BOOK)
+    assert (first.merchant_id, first.score, first.grade) == ("mer_2", 85, "B")
+    assert change is not None and (change.previous_score, change.adjustment) == (None, mine)
+    assert first.next_fade_at == T0 + YEAR
+    same, none = regrade(first, "mer_2", [left_behind, mine], mine, T0 + 3 * D, BOOK)
+    assert none is None and same.score == 85
 
 
 def test_credit_reads_back_from_json() -> None:
@@ -250,12 +265,14 @@ def test_rebuild_refuses_two_different_entries_for_one_cause() -> None:
         rebuild([major, tampered], T0, BOOK)
 
 
-def test_rebuild_all_splits_by_merchant_and_one_ledger_is_one_merchants() -> None:
+def test_rebuild_all_splits_by_merchant_and_joins_the_registrations_of_one_subject() -> None:
     one, two = entry("inspection.finding.minor"), entry("licence.expired", merchant_id="mer_2")
-    credits = rebuild_all([one, two], T0, BOOK)
-    assert {m: c.score for m, c in credits.items()} == {"mer_1": 95, "mer_2": 80}
-    with pytest.raises(ValueError, match="is for mer_2, not mer_1"):
-        rebuild([one, two], T0, BOOK)
+    third = entry("merchant.registered", merchant_id="mer_3")
+    credits = rebuild_all([one, two, third], T0, BOOK)
+    assert {m: c.score for m, c in credits.items()} == {"mer_1": 95, "mer_2": 80, "mer_3": 100}
+    # mer_1 and mer_3 are one business (统一社会信用代码): each counts the other's entries.
+    joined = rebuild_all([one, two, third], T0, BOOK, {"mer_1": "C1", "mer_3": "C1", "mer_2": "C2"})
+    assert {m: c.score for m, c in joined.items()} == {"mer_1": 95, "mer_2": 80, "mer_3": 95}
 
 
 # -- properties ----------------------------------------------------------------------------------

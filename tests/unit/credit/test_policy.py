@@ -49,7 +49,7 @@ def test_the_shipped_policy_is_the_designs() -> None:
     }
     # It scores every kind but the joint enforcement decisions, which came with 2026-12, and
     # a correction, a repair or what followed from a finding found wrong, whose worth is the
-    # entry's it reverses, not a policy's.
+    # entry's it reverses, not a policy's; nor a corrected credit code, which is worth nothing.
     assert set(FACT_KINDS) - set(policy.adjustments) == {
         "enforcement.warning",
         "enforcement.fine",
@@ -57,6 +57,7 @@ def test_the_shipped_policy_is_the_designs() -> None:
         "objection.corrected",
         "objection.repaired",
         "objection.follow_on",
+        "merchant.credit_code",
     }
     assert policy.honours is None  # and draws no honour and warning list
     assert (policy.start, policy.lower, policy.upper) == (100, 0, 100)

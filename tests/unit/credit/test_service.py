@@ -119,9 +119,25 @@ def inspection(outcome: str = "major", **kw: Any) -> Any:
     )
 
 
-def registered(version: int = 2, status: str = "active", merchant_id: str = "mer_1") -> Any:
+def code_of(merchant_id: str) -> str:
+    """Each merchant a business of its own (统一社会信用代码), unless a test says otherwise."""
+    return f"91370602MA3C{merchant_id.upper().replace('_', '0'):0>6}"[-18:]
+
+
+def registered(
+    version: int = 2,
+    status: str = "active",
+    merchant_id: str = "mer_1",
+    credit_code: str | None = None,
+    market_id: str = "mkt_1",
+) -> Any:
     data = samples.merchant(status).model_copy(
-        update={"version": version, "merchant_id": merchant_id}
+        update={
+            "version": version,
+            "merchant_id": merchant_id,
+            "credit_code": credit_code or code_of(merchant_id),
+            "market_id": market_id,
+        }
     )
     assert isinstance(data, MerchantUpserted)
     return outgoing("registry", "registry.merchant.upserted", data.merchant_id, data)
@@ -191,10 +207,14 @@ async def test_a_new_merchant_starts_and_an_older_snapshot_changes_nothing(world
     router = world.merchants()
     await world.send(router, registered(version=3))
     first = world.types()
-    assert await world.stores.context.statuses(["mer_1"]) == {"mer_1": StatusSeen("active", 3)}
+    assert await world.stores.context.statuses(["mer_1"]) == {
+        "mer_1": StatusSeen("active", 3, code_of("mer_1"))
+    }
     await world.send(router, registered(version=2, status="suspended"))
     assert world.types() == first
-    assert await world.stores.context.statuses(["mer_1"]) == {"mer_1": StatusSeen("active", 3)}
+    assert await world.stores.context.statuses(["mer_1"]) == {
+        "mer_1": StatusSeen("active", 3, code_of("mer_1"))
+    }
     assert count(world.metrics.events, "registry.merchants.v1", "ignored") == 1
 
 
@@ -213,8 +233,8 @@ async def test_a_batch_with_two_snapshots_of_a_merchant_keeps_the_newer_and_coun
     await handlers.merchants_batches(world.credit)([*batch, redelivered])
     assert world.uow.commits == 1
     assert await world.stores.context.statuses(["mer_1", "mer_2"]) == {
-        "mer_1": StatusSeen("active", 3),
-        "mer_2": StatusSeen("active", 2),
+        "mer_1": StatusSeen("active", 3, code_of("mer_1")),
+        "mer_2": StatusSeen("active", 2, code_of("mer_2")),
     }
     for merchant_id in ("mer_1", "mer_2"):
         kinds = [a.kind for a in await world.stores.ledger.ledger(merchant_id)]
