@@ -334,10 +334,32 @@ async def validate_merchant(sent: Sent[MerchantDraftIn], reg: Reg, who: Clerk) -
     """Check a merchant as `POST /merchants` would, storing and publishing nothing: 200
     `{"ok": true}`, or the very error `POST /merchants` would answer (422 naming the field; 403
     for a market of another district; 409 naming `stall_no` for a taken stall). Fields left out
-    are not checked, so a form can check each field as it is typed."""
+    are not checked, so a form can check each field as it is typed.
+
+    With a `credit_code` registered before, `same_credit_code` lists where that 统一社会信用代码
+    is registered already in the city — market, stall, status and the day it left — since
+    credit counts every registration of one code as one business (信用主体): the clerk learns
+    that the record carries over before registering it."""
     body = await fitted(sent, lambda fields: reg.check_merchant(who, _draft(MerchantDraft, fields)))
     await reg.check_merchant(who, _draft(MerchantDraft, body.model_dump(exclude_none=True)))
-    return {"ok": True}
+    found = [] if body.credit_code is None else await reg.registrations_of(body.credit_code)
+    if not found:
+        return {"ok": True}
+    return {
+        "ok": True,
+        "same_credit_code": [
+            {
+                "merchant_id": m.id,
+                "market_id": m.market_id,
+                "market_name": market.name if market else None,
+                "district": m.district,
+                "stall_no": m.stall_no,
+                "status": m.status,
+                "left_on": m.left_on.isoformat() if m.left_on else None,
+            }
+            for m, market in found
+        ],
+    }
 
 
 @router.get("/merchants", tags=["merchants"])

@@ -155,6 +155,10 @@ class FakeMerchants(_OnTables):
             None,
         )
 
+    async def with_credit_code(self, credit_code: str) -> list[Merchant]:
+        found = [m for m in self.tables.merchants.values() if m.credit_code == credit_code]
+        return sorted(found, key=lambda m: (m.status != LEFT, m.left_on or date.max, m.id))
+
     async def all(
         self,
         market_id: str | None,

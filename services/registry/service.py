@@ -399,6 +399,15 @@ class Registry:
         async with self.uow() as work:
             await self._merchant_checked(work, who, draft)
 
+    async def registrations_of(self, credit_code: str) -> list[tuple[Merchant, Market | None]]:
+        """Every registration of the 统一社会信用代码 in the city, with its market: the places
+        credit counts as one business. Only where and since when (a stall is public on the
+        portal), for a clerk about to register the code again."""
+        async with self.uow() as work:
+            stores = work.stores
+            found = await stores.merchants.with_credit_code(validate_credit_code(credit_code))
+            return [(m, await stores.markets.get(m.market_id)) for m in found]
+
     async def merchant(self, who: Principal, merchant_id: str) -> Merchant:
         async with self.uow() as work:
             return within(

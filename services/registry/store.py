@@ -88,6 +88,11 @@ class MerchantStore(Protocol):
         """The merchant trading at the stall (one who left it is not)."""
         ...
 
+    async def with_credit_code(self, credit_code: str) -> list[Merchant]:
+        """Every registration of the 统一社会信用代码: those who left first, by the day they
+        left, then those still trading."""
+        ...
+
     async def all(
         self,
         market_id: str | None,
@@ -315,6 +320,14 @@ class PostgresMerchants(_Registered[Merchant]):
             stall_no,
         )
         return self.load(r) if r else None
+
+    async def with_credit_code(self, credit_code: str) -> list[Merchant]:
+        rows = await self.conn.fetch(
+            """SELECT * FROM merchants WHERE credit_code = $1
+               ORDER BY status <> 'left', left_on, id""",
+            credit_code,
+        )
+        return [self.load(r) for r in rows]
 
     async def all(
         self,

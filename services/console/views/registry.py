@@ -613,17 +613,40 @@ async def check_merchant_field(
     if field not in LIVE_FIELDS:
         return Response(status_code=204)
     values = {n: text(form, n) for n in MERCHANT_FIELDS}
-    reason = ""
+    reason, notice = "", ""
     if values[field]:
         body = {k: v for k, v in _merchant_body(market_id, values).items() if v not in ("", [])}
         try:
-            await services.post("registry", "/merchants/validate", who.access_token, body)
+            answer = await services.post("registry", "/merchants/validate", who.access_token, body)
         except ApiError as exc:
             if exc.status in (409, 422):
                 reason = registry_errors(exc).get(field, "")
+        else:
+            if field == "credit_code":
+                notice = registered_before(answer.get("same_credit_code") or [])
     return HTMLResponse(
-        templates.get_template("registry/_field_error.html").render(field=field, reason=reason)
+        templates.get_template("registry/_field_error.html").render(
+            field=field, reason=reason, notice=notice
+        )
     )
+
+
+def registered_before(found: list[dict[str, Any]]) -> str:
+    """Where the 统一社会信用代码 is registered already, in the clerk's words: credit counts every
+    registration of one code as one business, so the new one carries its record."""
+    if not found:
+        return ""
+    places = "、".join(
+        f"{m.get('market_name') or '另一市场'} {m.get('stall_no')} 摊位（"
+        + (
+            f"已于 {m['left_on']} 退出"
+            if m.get("status") == MERCHANT_LEFT and m.get("left_on")
+            else labels.label(labels.MERCHANT_STATUS, m.get("status"))
+        )
+        + "）"
+        for m in found
+    )
+    return f"该统一社会信用代码已登记于{places}。同一代码的信用记录合并计算，新登记沿用其信用分。"
 
 
 @router.post("/staff/registry/markets/{market_id}/terminals")

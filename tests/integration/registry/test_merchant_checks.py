@@ -99,3 +99,30 @@ async def test_licences_expiring_within_days_of_my_district_soonest_first(api: A
     assert len(r.json()["items"]) == 3
     r = await api.get("/merchants?expiring_within_days=-1", "clerk", district)
     assert r.status_code == 422 and r.json()["errors"][0]["field"] == "expiring_within_days"
+
+
+async def test_validation_names_where_a_credit_code_is_registered_already(api: Api) -> None:
+    """信用主体: credit counts every registration of one code as one business, so the clerk
+    typing a code is told where it stands already — a registration that left among them."""
+    district, market = await district_with_market(api)
+    first = merchant_body(market["id"], "D-01")
+    r = await api.post("/merchants", first, "clerk", district)
+    assert r.status_code == 201, r.text
+    left = await api.post(
+        f"/merchants/{r.json()['id']}/leave", {"reason": "租约到期"}, "clerk", district
+    )
+    assert left.status_code == 200, left.text
+    code = {"credit_code": first["credit_code"]}
+    r = await api.post("/merchants/validate", code, "clerk", district)
+    assert r.status_code == 200, r.text
+    [found] = r.json()["same_credit_code"]
+    assert (found["market_id"], found["market_name"], found["stall_no"], found["status"]) == (
+        market["id"],
+        market["name"],
+        "D-01",
+        "left",
+    )
+    assert found["left_on"] == date.today().isoformat()
+    fresh = await api.post("/merchants/validate", merchant_body(market["id"], "D-02"), "clerk",
+                           district)  # fmt: skip
+    assert fresh.json() == {"ok": True}

@@ -340,6 +340,20 @@ async def test_a_merchant_who_left_frees_its_stall_and_stays_on_record(stores: S
     assert [m.id for m in await stores.merchants.all("mkt_1", None, month)] == ["mer_2"]
 
 
+async def test_the_registrations_of_a_credit_code_those_who_left_first(stores: Stores) -> None:
+    await _districts(stores)
+    await stores.markets.save(market())
+    code, other = "91440300192203821X", "914403001922038216"
+    await stores.merchants.save(merchant("mer_9", stall_no="A-09", credit_code=code))
+    first = merchant("mer_5", stall_no="A-05", credit_code=code)
+    await stores.merchants.save(first)
+    await stores.merchants.save(first.leave(date(2026, 4, 30), "租约到期", TODAY, AT, by=OTHER))
+    await stores.merchants.save(merchant("mer_1", stall_no="A-01", credit_code=other))
+    found = await stores.merchants.with_credit_code(code)
+    assert [(m.id, m.status) for m in found] == [("mer_5", "left"), ("mer_9", "active")]
+    assert await stores.merchants.with_credit_code("91440300MA5DXXXXX0") == []
+
+
 async def test_lapsed_licences_are_the_active_ones_before_the_day_by_id(stores: Stores) -> None:
     await _districts(stores)
     await stores.markets.save(market())
