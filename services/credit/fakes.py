@@ -15,7 +15,7 @@ from contracts.duties import DutiesUpdated
 from contracts.registry import MERCHANT_LEFT
 from services.credit.domain import Adjustment, Entry
 from services.credit.domain.follow_ons import FOLLOW_ON_KIND, CorrectedFinding
-from services.credit.domain.objections import Objection
+from services.credit.domain.objections import Objection, refused_repair
 from services.credit.domain.public import MerchantGrade
 from services.credit.store import (
     CaseDecided,
@@ -402,8 +402,8 @@ class FakeObjections:
         for held in await self.objections_of(objection.event_id, objection.kind):
             # The two unique indexes of migrations 0007 and 0009: a repair refused may be
             # asked for again.
-            refused = held.ground == "repaired" and held.state == "upheld"
-            if (held.ground == objection.ground and not refused) or held.state != "upheld":
+            same = held.ground == objection.ground and not refused_repair(held)
+            if same or held.state != "upheld":
                 return False
         self.held[objection.objection_id] = objection
         return True

@@ -384,7 +384,7 @@ class Credit:
                 others = (
                     sorted(set(left) - set(subject)) if entry.kind == "merchant.credit_code" else []
                 )
-                await self._regrade(store, [*subject, *others], entry, fact, now, items)
+                await self._regrade(store, subject, others, entry, fact, now, items)
                 pending.extend(await self._follow_ons(store, entry))
                 continue
             stored = await store.ledger.credit(entry.merchant_id)
@@ -421,20 +421,23 @@ class Credit:
     async def _regrade(
         self,
         store: Stores,
-        merchant_ids: Sequence[str],
+        subject: Sequence[str],
+        others: Sequence[str],
         entry: Adjustment,
         fact: Fact,
         now: datetime,
         items: list[Item],
     ) -> None:
-        """Each registration recomputed from its credit subject's ledger, `entry` (recorded)
-        what moved it; its subject's lock is held already. A registration credit has not scored
+        """Each registration of the entry's `subject` — and the `others` a corrected code took
+        the merchant away from — recomputed from its credit subject's ledger, `entry` (recorded)
+        what moved it; the subjects' locks are held already. A registration credit has not scored
         yet is scored when its own first entry comes; the entry's own merchant is scored now, in
         the fact's market. One read of each subject's ledger and of the stored credits, and a
         write only where something moved: a business at many stalls costs little more."""
+        merchant_ids = [*subject, *others]
         stored = await store.ledger.credits(merchant_ids)
-        ledgers: dict[str, list[Adjustment]] = {}
-        subject_of: dict[str, str] = {}
+        ledgers = {subject[0]: await store.ledger.ledger(entry.merchant_id)}
+        subject_of = dict.fromkeys(subject, subject[0])
         for merchant_id in merchant_ids:
             held = stored.get(merchant_id)
             if held is None and merchant_id != entry.merchant_id:

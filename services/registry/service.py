@@ -406,7 +406,8 @@ class Registry:
         async with self.uow() as work:
             stores = work.stores
             found = await stores.merchants.with_credit_code(validate_credit_code(credit_code))
-            return [(m, await stores.markets.get(m.market_id)) for m in found]
+            markets = {i: await stores.markets.get(i) for i in {m.market_id for m in found}}
+            return [(m, markets[m.market_id]) for m in found]
 
     async def merchant(self, who: Principal, merchant_id: str) -> Merchant:
         async with self.uow() as work:

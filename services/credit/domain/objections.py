@@ -260,7 +260,11 @@ def refusal(
         )
     earlier = [o for o in earlier if o.state != "withdrawn"]
     for o in earlier:
-        if o.state == "open" or o.state in REVERSING or (o.ground == ground and not _refused(o)):
+        if (
+            o.state == "open"
+            or o.state in REVERSING
+            or (o.ground == ground and not refused_repair(o))
+        ):
             return Conflict(
                 f"entry {entry.event_id} ({entry.kind}) is already disputed by objection "
                 f"{o.objection_id} ({o.state})",
@@ -277,7 +281,7 @@ def refusal(
     return None
 
 
-def _refused(objection: Objection) -> bool:
+def refused_repair(objection: Objection) -> bool:
     """A repair decided 不予修复."""
     return objection.ground == "repaired" and objection.state == "upheld"
 
@@ -285,7 +289,7 @@ def _refused(objection: Objection) -> bool:
 def repair_retry_from(earlier: Iterable[Objection]) -> datetime | None:
     """The moment a repair may be asked for again after the latest refusal (不予修复) among
     `earlier`; None when none was refused."""
-    refused = [o.decided_at for o in earlier if _refused(o) and o.decided_at is not None]
+    refused = [o.decided_at for o in earlier if refused_repair(o) and o.decided_at is not None]
     return max(refused) + REPAIR_RETRY_WAIT if refused else None
 
 
